@@ -1,0 +1,2 @@
+/** Schema, migrations, DataSource and local PostgreSQL. */
+package io.meshguard.db;

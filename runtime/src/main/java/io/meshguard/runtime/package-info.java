@@ -1,0 +1,2 @@
+/** Shared server runtime. */
+package io.meshguard.runtime;
