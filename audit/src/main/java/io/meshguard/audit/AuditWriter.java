@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * <p>Events in memory (queue and batches in flight) are lost if the process is killed; a graceful
  * {@link #close()} writes or spools them.
  */
-public final class AuditWriter implements AutoCloseable {
+public final class AuditWriter implements AuditSink, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditWriter.class);
     private static final Duration RETRY_BACKOFF_MIN = Duration.ofMillis(100);
 
@@ -160,6 +160,7 @@ public final class AuditWriter implements AutoCloseable {
      * Queues an event for writing. Never blocks and does no I/O. Returns false (and counts the event as dropped,
      * with an ERROR log) only when the in-memory queue is full or the writer is closed.
      */
+    @Override
     public boolean record(AuditEvent event) {
         if (closed) {
             droppedClosed.increment();
