@@ -47,6 +47,11 @@ public final class YamlDocument {
      * @throws InvalidYamlException on a syntax error, a duplicate key, a recursive or excessive alias use
      */
     public static YamlNode parse(String sourceName, String text) {
+        // Checked before parsing: SnakeYAML would find out only after scanning the whole oversized text.
+        if (text.length() > MAX_CODE_POINTS && text.codePointCount(0, text.length()) > MAX_CODE_POINTS) {
+            throw new InvalidYamlException(sourceName, 0,
+                    "document too large: more than " + MAX_CODE_POINTS + " characters");
+        }
         LoaderOptions options = new LoaderOptions();
         options.setCodePointLimit(MAX_CODE_POINTS);
         options.setMaxAliasesForCollections(MAX_COLLECTION_ALIASES);
