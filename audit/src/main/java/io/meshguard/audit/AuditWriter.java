@@ -442,6 +442,16 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     }
 
     private void replayOldestSegment() throws IOException {
+        if (!databaseUp) {
+            // Probe first: while the database is away no segment is claimed, so the spool's drop_oldest policy
+            // can always delete the oldest segment.
+            try {
+                store.probe();
+            } catch (SQLException e) {
+                markDown(e);
+                return;
+            }
+        }
         SpoolSegment segment = spool.claimOldest().orElse(null);
         if (segment == null) {
             return;

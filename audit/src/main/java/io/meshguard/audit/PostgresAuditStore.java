@@ -63,6 +63,11 @@ public final class PostgresAuditStore implements AutoCloseable {
         return run(batch, true);
     }
 
+    /** Opens the connection if there is none: tells whether the database answers, before a replay claims a segment. */
+    public void probe() throws SQLException {
+        connection();
+    }
+
     /** Creates the monthly partitions that {@code batch} needs (normally done ahead by the maintenance job). */
     public void ensurePartitionsFor(List<AuditEvent> batch) throws SQLException {
         Instant min = batch.stream().map(AuditEvent::occurredAt).min(Instant::compareTo).orElseThrow();

@@ -124,6 +124,21 @@ public final class Spool implements Closeable {
                     dropped += n;
                 }
             }
+            if (settings.whenFull() == SpoolFullPolicy.DROP_OLDEST) {
+                // Nothing older left to drop: the oldest records of this very batch give way to its newest.
+                int first = records.size();
+                long keptBytes = 0;
+                while (first > 0) {
+                    long size = SegmentFormat.recordSize(records.get(first - 1));
+                    if (totalBytes + keptBytes + size + headerReserve() > settings.maxBytes()) {
+                        break;
+                    }
+                    keptBytes += size;
+                    first--;
+                }
+                write(records.subList(first, records.size()));
+                return new AppendResult(records.size() - first, 0, dropped + first);
+            }
             int accepted = 0;
             long acceptedBytes = 0;
             for (byte[] r : records) {

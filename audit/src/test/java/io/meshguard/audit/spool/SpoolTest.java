@@ -204,6 +204,18 @@ class SpoolTest {
     }
 
     @Test
+    void dropOldest_batchLargerThanTheCap_keepsItsNewestRecords() throws IOException {
+        SpoolSettings settings = SpoolSettings.defaults(dir).withSegmentBytes(1024).withMaxBytes(2048)
+                .withWhenFull(SpoolFullPolicy.DROP_OLDEST);
+        try (Spool spool = Spool.open(settings)) {
+            AppendResult r = spool.append(records(0, 100));
+            assertThat(r.rejected()).isZero();
+            assertThat(r.appended() + r.droppedOldest()).isEqualTo(100);
+            assertThat(drainAll(spool)).isEqualTo(strings(records(100 - r.appended(), r.appended())));
+        }
+    }
+
+    @Test
     void dropOldest_neverDeletesTheSegmentBeingReplayed() throws IOException {
         SpoolSettings settings = SpoolSettings.defaults(dir).withSegmentBytes(1024).withMaxBytes(4096)
                 .withWhenFull(SpoolFullPolicy.DROP_OLDEST);
