@@ -66,7 +66,7 @@ public final class PartitionMaintenance implements AutoCloseable {
         }
         this.monthsAhead = monthsAhead;
         this.retentionMonths = retentionMonths;
-        this.created = Counter.builder("meshguard.audit.partitions.created")
+        this.created = Counter.builder("meshguard.audit.partitions.added")
                 .description("Monthly audit partitions created ahead").register(meters);
         this.dropped = Counter.builder("meshguard.audit.partitions.dropped")
                 .description("Monthly audit partitions dropped past retention").register(meters);
