@@ -81,11 +81,13 @@ public final class PostgresExtension implements PostgresDatabase, BeforeAllCallb
 
     @Override
     public String user() {
+        started();
         return SharedPostgresServer.get().user();
     }
 
     @Override
     public String password() {
+        started();
         return SharedPostgresServer.get().password();
     }
 
