@@ -1,9 +1,55 @@
 package io.meshguard.cli;
 
-public final class Main {
-    private Main() {}
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code meshguard} command: one jar for running the servers, the whole stack locally, and the tools the
+ * security team and operators use.
+ */
+@Command(
+        name = "meshguard",
+        mixinStandardHelpOptions = true,
+        versionProvider = MeshguardVersion.class,
+        description = "JWT authorization, streaming DLP, audit and xDS for Istio/Envoy meshes.",
+        subcommands = {
+            UpCommand.class,
+            CommandLine.HelpCommand.class
+        })
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.out.println("meshguard");
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line and returns its exit code; tests call this instead of {@link #main}. */
+    public static int execute(String... args) {
+        CommandLine commandLine = new CommandLine(new Main())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler(Main::reportFailure);
+        PlannedCommands.addTo(commandLine);
+        return commandLine.execute(args);
+    }
+
+    /**
+     * A command that fails says what failed in one line, not with a stack trace: the messages of our exceptions
+     * are written for the person at the terminal. {@code MESHGUARD_DEBUG=1} adds the stack trace.
+     */
+    private static int reportFailure(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
+        PrintWriter err = command.getErr();
+        err.printf("meshguard %s: %s%n", command.getCommandName(), e.getMessage() == null ? e : e.getMessage());
+        if (System.getenv("MESHGUARD_DEBUG") != null) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required");
     }
 }
