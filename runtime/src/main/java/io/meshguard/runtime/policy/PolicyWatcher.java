@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -73,6 +74,8 @@ public final class PolicyWatcher<T> implements ServerComponent {
     private WatchService watchService;
     private Thread watchThread;
     private volatile boolean closed;
+    /** Opened by {@link #close()}; the re-check waits on it so closing does not wait out an interval. */
+    private final CountDownLatch stopped = new CountDownLatch(1);
 
     /** A watcher re-checking every {@link #DEFAULT_RECHECK_INTERVAL}. */
     public PolicyWatcher(String policyName, Path location, PolicyParser<T> parser, MeterRegistry registry) {
@@ -131,12 +134,19 @@ public final class PolicyWatcher<T> implements ServerComponent {
      * not ready) and starts watching.
      */
     @Override
-    public void start() throws IOException {
+    public void start() {
         // Watch before the first read, so a change landing in between is not missed.
-        watchService = location.getFileSystem().newWatchService();
-        WatchKey key = register();
+        try {
+            watchService = location.getFileSystem().newWatchService();
+        } catch (IOException e) {
+            // E.g. the node's inotify instance limit is reached: degrade to the periodic re-check, don't fail.
+            log.warn("policy {}: file watching unavailable ({}); re-checking {} every {}", policyName, e, location,
+                    recheckInterval);
+        }
+        WatchKey key = watchService == null ? null : register();
         reloadNow();
-        watchThread = Thread.ofPlatform().daemon().name("policy-watcher-" + policyName).start(() -> watchLoop(key));
+        Runnable loop = watchService == null ? this::recheckLoop : () -> watchLoop(key);
+        watchThread = Thread.ofPlatform().daemon().name("policy-watcher-" + policyName).start(loop);
     }
 
     /** Ready once a valid policy is in force. */
@@ -170,6 +180,7 @@ public final class PolicyWatcher<T> implements ServerComponent {
     @Override
     public void close() {
         closed = true;
+        stopped.countDown();
         if (watchService != null) {
             try {
                 watchService.close();
@@ -317,6 +328,16 @@ public final class PolicyWatcher<T> implements ServerComponent {
         }
     }
 
+    /** Without a watch service: re-read every {@code recheckInterval}. */
+    private void recheckLoop() {
+        while (!closed) {
+            sleep(recheckInterval);
+            if (!closed) {
+                reloadNow();
+            }
+        }
+    }
+
     /** Consumes this event batch and any that follow within the quiet period. */
     private void settle(WatchKey first) throws InterruptedException {
         WatchKey key = first;
@@ -363,7 +384,7 @@ public final class PolicyWatcher<T> implements ServerComponent {
 
     private void sleep(Duration duration) {
         try {
-            Thread.sleep(duration);
+            stopped.await(duration.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             closed = true;
