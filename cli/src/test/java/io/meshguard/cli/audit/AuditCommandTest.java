@@ -1,9 +1,20 @@
 package io.meshguard.cli.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.Timestamp;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.data.accesslog.v3.AccessLogCommon;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPRequestProperties;
+import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
+import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
+import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.BatchWriteMethod;
@@ -13,6 +24,7 @@ import io.meshguard.cli.Main;
 import io.meshguard.testing.PostgresExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +32,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -125,6 +138,68 @@ class AuditCommandTest {
         Run month = run("audit", "export", "--db", dbUrl(), "--month", "November");
         assertThat(month.exit()).isEqualTo(1);
         assertThat(month.err()).contains("YYYY-MM");
+    }
+
+    @Test
+    void receiver_runsAlone_writesEnvoyAccessLogs_andStopsCleanlyOnSigterm(@TempDir Path dir) throws Exception {
+        int alsPort;
+        try (ServerSocket free = new ServerSocket(0)) {
+            alsPort = free.getLocalPort();
+        }
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder builder = new ProcessBuilder(javaBin.toString(), "-Xmx256m", "-cp",
+                        System.getProperty("java.class.path"), Main.class.getName(), "audit", "receiver",
+                        "--db", dbUrl(), "--als-port", String.valueOf(alsPort))
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("out.log").toFile());
+        builder.environment().put("MESHGUARD_AUDIT_SPOOL_DIR", dir.resolve("spool").toString());
+        builder.environment().put("MESHGUARD_HTTP_PORT", "0");
+        Process process = builder.start();
+        try {
+            Instant start = Instant.parse("2026-11-20T03:00:00Z");
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
+                    .failFast("receiver exited early", () -> !process.isAlive())
+                    .until(() -> Files.readString(dir.resolve("out.log")).contains("audit receiver up"));
+            var channel = NettyChannelBuilder.forAddress("127.0.0.1", alsPort)
+                    .usePlaintext().build();
+            try {
+                var envoy = AccessLogServiceGrpc.newStub(channel)
+                        .streamAccessLogs(new StreamObserver<>() {
+                            @Override
+                            public void onNext(StreamAccessLogsResponse v) {}
+
+                            @Override
+                            public void onError(Throwable t) {}
+
+                            @Override
+                            public void onCompleted() {}
+                        });
+                envoy.onNext(StreamAccessLogsMessage.newBuilder()
+                        .setIdentifier(StreamAccessLogsMessage.Identifier
+                                .newBuilder().setNode(Node.newBuilder().setId("n"))
+                                .setLogName("l"))
+                        .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries
+                                .newBuilder().addLogEntry(HTTPAccessLogEntry.newBuilder()
+                                        .setCommonProperties(AccessLogCommon.newBuilder()
+                                                .setStartTime(Timestamp.newBuilder()
+                                                        .setSeconds(start.getEpochSecond())))
+                                        .setRequest(HTTPRequestProperties.newBuilder()
+                                                .setPath("/standalone").setRequestId("standalone-1"))))
+                        .build());
+                await().atMost(Duration.ofSeconds(90))
+                        .failFast("receiver exited: " + dir.resolve("out.log"), () -> !process.isAlive())
+                        .until(() -> run("audit", "query", "--db", dbUrl(), "--since", "2026-11-20",
+                                "--request-id", "standalone-1").out().contains("/standalone"));
+            } finally {
+                channel.shutdownNow();
+            }
+        } catch (AssertionError | RuntimeException e) {
+            throw new AssertionError("receiver output:\n" + Files.readString(dir.resolve("out.log")), e);
+        } finally {
+            process.destroy(); // SIGTERM: the shutdown hook closes receiver, writer, status listener
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(Files.readString(dir.resolve("out.log"))).doesNotContain("Exception");
     }
 
     @Test
