@@ -67,6 +67,16 @@ public final class TextWindow {
         length += len;
     }
 
+    /** Empties the window for a new stream starting at offset 0. */
+    public void reset() {
+        base = 0;
+        length = 0;
+        complete = false;
+        if (bytes.length > 64 * 1024) {
+            bytes = new byte[256];
+        }
+    }
+
     public void markComplete() {
         complete = true;
     }

@@ -26,7 +26,7 @@ public final class StreamScanner {
             .thenComparingInt(p -> p.detector);
 
     private final ScanRules rules;
-    private final List<Recognizer> recognizers;
+    private List<Recognizer> recognizers;
     private final ValueHasher hasher;
     private final ScanOutput out;
     private final TextWindow text = new TextWindow();
@@ -67,6 +67,17 @@ public final class StreamScanner {
     }
 
     /** Adds bytes of the stream. */
+    /** Starts a new, independent text (reuses buffers; JSON strings and form fields are scanned one by one). */
+    public void reset() {
+        recognizers = rules.newRecognizers();
+        text.reset();
+        pending.clear();
+        resolved.clear();
+        emitted = 0;
+        blocked = false;
+        finished = false;
+    }
+
     public void feed(byte[] bytes, int off, int len) {
         if (blocked || finished) {
             return;
