@@ -13,6 +13,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class ValueHasher {
     private final byte[] tenantKey;
+    private Mac mac;
 
     private ValueHasher(byte[] tenantKey) {
         this.tenantKey = tenantKey;
@@ -31,16 +32,23 @@ public final class ValueHasher {
     }
 
     /** Full hex HMAC of the value. */
-    public String hex(byte[] value, int off, int len) {
-        byte[] v = java.util.Arrays.copyOfRange(value, off, off + len);
-        return HexFormat.of().formatHex(hmac(tenantKey, v));
+    public synchronized String hex(byte[] value, int off, int len) {
+        if (mac == null) {
+            mac = newMac(tenantKey);
+        }
+        mac.update(value, off, len);
+        return HexFormat.of().formatHex(mac.doFinal());
     }
 
     private static byte[] hmac(byte[] key, byte[] data) {
+        return newMac(key).doFinal(data);
+    }
+
+    private static Mac newMac(byte[] key) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return mac.doFinal(data);
+            return mac;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 unavailable", e);
         }
