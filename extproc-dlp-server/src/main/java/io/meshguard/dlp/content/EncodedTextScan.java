@@ -33,7 +33,7 @@ final class EncodedTextScan {
     private long decodedBase;
     private long decodedEmitted;
     private byte[] one = new byte[8];
-    private String location = "";
+    private java.util.function.Supplier<String> location = () -> "";
     private Finding blocked;
 
     EncodedTextScan(ScanRules rules, ValueHasher hasher, ByteSink out, Encoder encoder, FindingListener listener) {
@@ -49,26 +49,26 @@ final class EncodedTextScan {
 
             @Override
             public void replace(Finding f, byte[] replacement) {
-                listener.onFinding(f, location);
+                listener.onFinding(f, location.get());
                 decodedEmitted = f.end();
                 encoder.encode(replacement, out);
             }
 
             @Override
             public void block(Finding f) {
-                listener.onFinding(f, location);
+                listener.onFinding(f, location.get());
                 blocked = f;
             }
 
             @Override
             public void alert(Finding f) {
-                listener.onFinding(f, location);
+                listener.onFinding(f, location.get());
             }
         });
     }
 
     /** Starts a new text (a new JSON string or form field). */
-    void start(String location) {
+    void start(java.util.function.Supplier<String> location) {
         this.location = location;
         scanner.reset();
         rawLen = 0;

@@ -130,9 +130,8 @@ public final class FormTransformer implements BodyTransformer {
     private void startField() {
         started = true;
         String k = key.toString();
-        boolean safe = k.length() <= 64 && k.matches("[A-Za-z0-9_.\\[\\] -]*")
-                && k.chars().filter(Character::isDigit).count() <= 3;
-        fields.start(inValue ? "form:" + (safe ? k : "*") : "form:(name)");
+        String location = inValue ? "form:" + (Locations.safeName(k) ? k : "*") : "form:(name)";
+        fields.start(() -> location);
     }
 
     private void endField() {

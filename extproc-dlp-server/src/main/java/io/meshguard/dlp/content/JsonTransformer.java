@@ -155,7 +155,7 @@ public final class JsonTransformer implements BodyTransformer {
                 Frame f = stack.peek();
                 inKey = f != null && f.object && f.expectKey;
                 keyText.setLength(0);
-                strings.start(inKey ? path() + "/(key)" : path());
+                strings.start(inKey ? keyLocation : valueLocation);
                 out.write(c);
                 state = State.STRING;
             }
@@ -322,12 +322,14 @@ public final class JsonTransformer implements BodyTransformer {
 
     /** Keys go into audit locations; a key that could itself be sensitive (long, digit-heavy) is replaced by *. */
     private static String sanitizeKey(String key) {
-        long digits = key.chars().filter(Character::isDigit).count();
-        if (key.length() > 64 || digits > 3 || !key.matches("[A-Za-z0-9_.$ -]*")) {
+        if (!Locations.safeName(key)) {
             return "*";
         }
         return key.replace("~", "~0").replace("/", "~1");
     }
+
+    private final java.util.function.Supplier<String> valueLocation = this::path;
+    private final java.util.function.Supplier<String> keyLocation = () -> path() + "/(key)";
 
     private String path() {
         StringBuilder sb = new StringBuilder();

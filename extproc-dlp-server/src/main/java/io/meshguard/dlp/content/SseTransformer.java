@@ -362,9 +362,7 @@ public final class SseTransformer implements BodyTransformer {
         StringBuilder sb = new StringBuilder();
         for (Object o : p) {
             String k = o.toString();
-            boolean safe = k.length() <= 64 && k.matches("[A-Za-z0-9_.$ -]*")
-                    && k.chars().filter(Character::isDigit).count() <= 3;
-            sb.append('/').append(o instanceof Integer || safe ? k : "*");
+            sb.append('/').append(o instanceof Integer || Locations.safeName(k) ? k : "*");
         }
         return sb.toString();
     }

@@ -22,6 +22,7 @@ public final class BuiltinRecognizer implements Recognizer {
     private static final byte AT = 8;
     private static final byte HEX = 16;
     private static final byte UPPER = 32;
+    private static final byte NOTHEX = 64;
     private static final byte[] CLASS = new byte[256];
 
     static {
@@ -42,6 +43,20 @@ public final class BuiltinRecognizer implements Recognizer {
             CLASS[c] = TOKEN;
         }
         CLASS['@'] = TOKEN | AT;
+        for (int c = 0; c < 256; c++) {
+            if ((CLASS[c] & TOKEN) != 0 && (CLASS[c] & HEX) == 0) {
+                CLASS[c] |= NOTHEX;
+            }
+        }
+    }
+
+    /** Lower-case ASCII letters: the bulk of prose, skipped in a tight loop inside a word. */
+    private static final boolean[] LOWER = new boolean[256];
+
+    static {
+        for (int c = 'a'; c <= 'z'; c++) {
+            LOWER[c] = true;
+        }
     }
 
     private final int[] index = new int[BuiltinDetector.values().length];
@@ -68,6 +83,14 @@ public final class BuiltinRecognizer implements Recognizer {
                 || on(BuiltinDetector.SECRET);
     }
 
+    @Override
+    public void reset() {
+        pos = 0;
+        tokenStart = -1;
+        tokenFlags = 0;
+        Arrays.fill(lastEnd, 0);
+    }
+
     private boolean on(BuiltinDetector d) {
         return index[d.ordinal()] >= 0;
     }
@@ -88,6 +111,22 @@ public final class BuiltinRecognizer implements Recognizer {
                 int cls = CLASS[c];
                 snapTs = ts;
                 snapFlags = flags;
+                if (ts >= 0 && LOWER[c]) {
+                    // Inside a word: skip the run of lower-case letters in one go.
+                    int acc = cls;
+                    int j = i + 1;
+                    while (j < n) {
+                        int x = b[j] & 0xff;
+                        if (!LOWER[x]) {
+                            break;
+                        }
+                        acc |= CLASS[x];
+                        j++;
+                    }
+                    flags |= acc;
+                    i = j;
+                    continue;
+                }
                 if ((cls & TOKEN) != 0) {
                     if (ts < 0) {
                         ts = i;
@@ -102,16 +141,19 @@ public final class BuiltinRecognizer implements Recognizer {
                     i++;
                     continue;
                 }
+                int endedStart = ts;
+                int endedFlags = flags;
                 if (ts >= 0) {
                     onTokenEnd(t, ts, i, flags, out);
                     ts = -1;
                     flags = 0;
                 }
                 if (c == ':' && on(BuiltinDetector.IPV6)) {
-                    snapTs = -1;
-                    snapFlags = 0;
-                    int p = t.at(i - 1);
-                    if (p != ':' && !hex(p) && t.at(i + 1) == ':') {
+                    // IPv6 is tried where its first ':' is: from the hex group before it, or from "::".
+                    if (endedStart >= 0 && (endedFlags & NOTHEX) == 0 && i - endedStart <= 4
+                            && t.at(endedStart - 1) != ':') {
+                        ipv6(t, endedStart, out);
+                    } else if (endedStart < 0 && t.at(i - 1) != ':' && t.at(i + 1) == ':') {
                         ipv6(t, i, out);
                     }
                 }
@@ -154,9 +196,6 @@ public final class BuiltinRecognizer implements Recognizer {
         }
         if (c == '-' && on(BuiltinDetector.PRIVATE_KEY)) {
             pem(t, i, out);
-        }
-        if ((cls & HEX) != 0 && on(BuiltinDetector.IPV6) && t.at(i - 1) != ':') {
-            ipv6(t, i, out);
         }
     }
 

@@ -10,6 +10,9 @@ import java.util.function.Consumer;
 public interface Recognizer {
     long scan(TextWindow text, Consumer<Candidate> out);
 
+    /** Forgets all progress: the next scan starts a new text at offset 0. */
+    void reset();
+
     /** The largest number of bytes before a candidate's start that this recognizer reads. */
     default int lookBehind() {
         return 8;

@@ -43,7 +43,7 @@ public final class DlpPolicyParser {
 
     /** A detector definition before it is bound to an action in a profile. */
     private record DetectorDef(String name, Optional<BuiltinDetector> builtin, ScanRules.RegexSpec regex,
-            double minConfidence, ContextRule context, Set<String> allow, List<String> allowDomains) {}
+            ScanRules.KeywordSpec keywords, double minConfidence, ContextRule context, Set<String> allow, List<String> allowDomains) {}
 
     private DlpPolicyParser(String file) {
         this.file = file;
@@ -95,7 +95,7 @@ public final class DlpPolicyParser {
                 ? blockResponse(keys.get("block_response").getValueNode()) : BlockResponse.DEFAULT;
         Map<String, DetectorDef> detectors = new LinkedHashMap<>();
         for (BuiltinDetector d : BuiltinDetector.values()) {
-            detectors.put(d.id(), new DetectorDef(d.id(), Optional.of(d), null, 0.5,
+            detectors.put(d.id(), new DetectorDef(d.id(), Optional.of(d), null, null, 0.5,
                     new ContextRule(d.contextBoost(), d.contextPenalty(), DEFAULT_WITHIN, 0.3, 0.5), Set.of(),
                     List.of()));
         }
@@ -172,7 +172,7 @@ public final class DlpPolicyParser {
         List<String> domains = k.containsKey("allow_domains") ? strings(k.get("allow_domains").getValueNode())
                 : List.of();
         if (builtin) {
-            return new DetectorDef(name, existing.builtin(), null, minConfidence, context, allow, domains);
+            return new DetectorDef(name, existing.builtin(), null, null, minConfidence, context, allow, domains);
         }
         NodeTuple pattern = k.get("pattern");
         NodeTuple keywords = k.get("keywords");
@@ -181,34 +181,28 @@ public final class DlpPolicyParser {
                     + "built-in detectors are: " + String.join(", ", builtinIds()));
             return null;
         }
-        boolean caseInsensitive = k.containsKey("case_insensitive")
-                ? bool(k.get("case_insensitive").getValueNode()) : keywords != null;
-        String regex;
-        Node where;
-        if (pattern != null) {
-            regex = scalar(pattern.getValueNode());
-            where = pattern.getValueNode();
-        } else {
+        double confidence = k.containsKey("confidence") ? decimal(k.get("confidence").getValueNode(), 0, 1) : 0.6;
+        if (keywords != null) {
             List<String> words = strings(keywords.getValueNode());
             if (words.isEmpty()) {
                 error(line(keywords.getValueNode()), "'keywords' must list at least one word");
                 return null;
             }
-            List<String> alternatives = new ArrayList<>();
-            for (String w : words) {
-                String q = com.google.re2j.Pattern.quote(w);
-                boolean wordStart = Character.isLetterOrDigit(w.charAt(0)) && w.charAt(0) < 0x80;
-                boolean wordEnd = Character.isLetterOrDigit(w.charAt(w.length() - 1)) && w.charAt(w.length() - 1) < 0x80;
-                alternatives.add((wordStart ? "\\b" : "") + q + (wordEnd ? "\\b" : ""));
+            if (k.containsKey("validator") || k.containsKey("case_insensitive")) {
+                error(line(m), "'validator' and 'case_insensitive' apply to 'pattern' only (keywords always "
+                        + "ignore ASCII case)");
             }
-            regex = "(?:" + String.join("|", alternatives) + ")";
-            where = keywords.getValueNode();
+            return new DetectorDef(name, Optional.empty(), null, new ScanRules.KeywordSpec(words, confidence),
+                    minConfidence, context, allow, domains);
         }
+        boolean caseInsensitive = k.containsKey("case_insensitive") && bool(k.get("case_insensitive").getValueNode());
+        String regex = scalar(pattern.getValueNode());
+        Node where = pattern.getValueNode();
         com.google.re2j.Pattern compiled;
-        int maxBytes;
+        PatternBounds.Shape shape;
         try {
             compiled = RegexRecognizer.compile(regex, caseInsensitive);
-            maxBytes = PatternBounds.maxBytes(regex);
+            shape = PatternBounds.shape(regex, caseInsensitive);
         } catch (PatternSyntaxException e) {
             error(line(where), "pattern of '" + name + "' is not valid RE2 syntax: " + e.getMessage());
             return null;
@@ -216,11 +210,10 @@ public final class DlpPolicyParser {
             error(line(where), "pattern of '" + name + "': " + e.getMessage());
             return null;
         }
-        if (maxBytes == 0) {
+        if (shape.maxBytes() == 0) {
             error(line(where), "pattern of '" + name + "' only matches empty text");
             return null;
         }
-        double confidence = k.containsKey("confidence") ? decimal(k.get("confidence").getValueNode(), 0, 1) : 0.6;
         RegexRecognizer.Validator validator = RegexRecognizer.Validator.NONE;
         if (k.containsKey("validator")) {
             String v = scalar(k.get("validator").getValueNode());
@@ -231,8 +224,8 @@ public final class DlpPolicyParser {
                         + "'; known: none, luhn, iban, kr_rrn_date, kr_brn");
             }
         }
-        return new DetectorDef(name, Optional.empty(), new ScanRules.RegexSpec(compiled, maxBytes, confidence,
-                validator), minConfidence, context, allow, domains);
+        return new DetectorDef(name, Optional.empty(), new ScanRules.RegexSpec(compiled, shape, confidence,
+                validator), null, minConfidence, context, allow, domains);
     }
 
     private ContextRule context(Node n, ContextRule base) {
@@ -320,8 +313,10 @@ public final class DlpPolicyParser {
                             def.allowDomains(), action);
                     if (def.builtin().isPresent()) {
                         rules.addBuiltin(def.builtin().get(), rule);
-                    } else {
+                    } else if (def.regex() != null) {
                         rules.addRegex(def.regex(), rule);
+                    } else {
+                        rules.addKeywords(def.keywords(), rule);
                     }
                 }
             }

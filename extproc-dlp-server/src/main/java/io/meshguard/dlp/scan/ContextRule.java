@@ -18,6 +18,12 @@ public record ContextRule(List<String> boostWords, List<String> penaltyWords, in
         penaltyWords = List.copyOf(penaltyWords);
     }
 
+    private static final java.util.Map<String, byte[]> NEEDLES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static byte[] needle(String word) {
+        return NEEDLES.computeIfAbsent(word, w -> w.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8));
+    }
+
     boolean isEmpty() {
         return boostWords.isEmpty() && penaltyWords.isEmpty();
     }
@@ -36,8 +42,8 @@ public record ContextRule(List<String> boostWords, List<String> penaltyWords, in
 
     private static boolean anyPresent(List<String> words, byte[] w, int len) {
         for (String word : words) {
-            byte[] needle = word.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8);
-            boolean ascii = word.chars().allMatch(c -> c < 0x80);
+            byte[] needle = needle(word);
+            boolean ascii = needle[0] >= 0 && needle[needle.length - 1] >= 0;
             outer:
             for (int i = 0; i + needle.length <= len; i++) {
                 for (int k = 0; k < needle.length; k++) {

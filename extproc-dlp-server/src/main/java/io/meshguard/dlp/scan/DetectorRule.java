@@ -25,6 +25,9 @@ public record DetectorRule(String name, double minConfidence, ContextRule contex
         if (!allowValues.isEmpty() && allowValues.contains(normalize(value))) {
             return true;
         }
+        if (allowDomains.isEmpty()) {
+            return false;
+        }
         String lower = value.toLowerCase(java.util.Locale.ROOT);
         for (String d : allowDomains) {
             String dl = d.toLowerCase(java.util.Locale.ROOT);

@@ -3,6 +3,8 @@ package io.meshguard.dlp.scan;
 import com.google.re2j.Pattern;
 import io.meshguard.dlp.detect.BuiltinDetector;
 import io.meshguard.dlp.detect.BuiltinRecognizer;
+import io.meshguard.dlp.detect.KeywordRecognizer;
+import io.meshguard.dlp.detect.PatternBounds;
 import io.meshguard.dlp.detect.Recognizer;
 import io.meshguard.dlp.detect.RegexRecognizer;
 import java.util.ArrayList;
@@ -16,11 +18,16 @@ import java.util.Map;
  */
 public final class ScanRules {
     /** A policy-defined pattern detector. */
-    public record RegexSpec(Pattern pattern, int maxBytes, double confidence, RegexRecognizer.Validator validator) {}
+    public record RegexSpec(Pattern pattern, PatternBounds.Shape shape, double confidence,
+            RegexRecognizer.Validator validator) {}
+
+    /** A policy-defined keyword list. */
+    public record KeywordSpec(List<String> keywords, double confidence) {}
 
     private final List<DetectorRule> rules = new ArrayList<>();
     private final Map<BuiltinDetector, Integer> builtins = new EnumMap<>(BuiltinDetector.class);
     private final Map<Integer, RegexSpec> regexes = new java.util.LinkedHashMap<>();
+    private final Map<Integer, KeywordSpec> keywords = new java.util.LinkedHashMap<>();
     private int maxContextChars;
 
     public ScanRules addBuiltin(BuiltinDetector d, DetectorRule rule) {
@@ -30,6 +37,11 @@ public final class ScanRules {
 
     public ScanRules addRegex(RegexSpec spec, DetectorRule rule) {
         regexes.put(add(rule), spec);
+        return this;
+    }
+
+    public ScanRules addKeywords(KeywordSpec spec, DetectorRule rule) {
+        keywords.put(add(rule), spec);
         return this;
     }
 
@@ -61,7 +73,8 @@ public final class ScanRules {
             out.add(new BuiltinRecognizer(builtins));
         }
         regexes.forEach((index, spec) -> out.add(
-                new RegexRecognizer(index, spec.pattern(), spec.maxBytes(), spec.confidence(), spec.validator())));
+                new RegexRecognizer(index, spec.pattern(), spec.shape(), spec.confidence(), spec.validator())));
+        keywords.forEach((index, spec) -> out.add(new KeywordRecognizer(index, spec.keywords(), spec.confidence())));
         return out;
     }
 }

@@ -69,7 +69,9 @@ public final class StreamScanner {
     /** Adds bytes of the stream. */
     /** Starts a new, independent text (reuses buffers; JSON strings and form fields are scanned one by one). */
     public void reset() {
-        recognizers = rules.newRecognizers();
+        for (Recognizer r : recognizers) {
+            r.reset();
+        }
         text.reset();
         pending.clear();
         resolved.clear();
@@ -212,6 +214,9 @@ public final class StreamScanner {
         p.scored = true;
         if (p.confidence + 1e-9 < rule.minConfidence()) {
             return true;
+        }
+        if (rule.allowValues().isEmpty() && rule.allowDomains().isEmpty()) {
+            return false;
         }
         return rule.allowed(new String(b, s, e - s, StandardCharsets.UTF_8));
     }
