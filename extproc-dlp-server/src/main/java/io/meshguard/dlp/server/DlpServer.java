@@ -1,21 +1,13 @@
 package io.meshguard.dlp.server;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.grpc.BindableService;
-import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.protobuf.services.HealthStatusManager;
-import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.meshguard.dlp.policy.PolicyInvalidException;
 import io.meshguard.dlp.scan.ValueHasher;
+import io.meshguard.runtime.grpc.GrpcServerHost;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -25,11 +17,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The extproc-dlp-server process part: the ext_proc gRPC service (with gRPC health and reflection), policy
- * hot-reload, and a small status listener. {@code meshguard dlp} and {@code meshguard up} build it with
- * {@link #create} and call {@link #start()} / {@link #close()}.
+ * The DLP server as one {@link ServerComponent}: the ext_proc service on the runtime's gRPC host (health,
+ * reflection, drain, per-method metrics) plus dlp.yaml hot-reload. {@code meshguard dlp} and {@code meshguard up}
+ * build it with {@link #create} and start/close it; /metrics and /readyz come from the runtime's status listener,
+ * fed with {@link #readinessChecks()}.
  */
-public final class DlpServer implements AutoCloseable {
+public final class DlpServer implements ServerComponent {
     private static final Logger log = LoggerFactory.getLogger(DlpServer.class);
 
     private final DlpServerSettings settings;
@@ -38,9 +31,7 @@ public final class DlpServer implements AutoCloseable {
     private final PolicyHolder policy;
     private final DlpProcessorService service;
     private final List<BindableService> extra = new ArrayList<>();
-    private final HealthStatusManager health = new HealthStatusManager();
-    private Server grpc;
-    private HttpServer http;
+    private GrpcServerHost host;
     private ScheduledExecutorService reloader;
     private volatile boolean closed;
 
@@ -60,21 +51,15 @@ public final class DlpServer implements AutoCloseable {
     }
 
     /**
-     * Builds the server; the policy file is loaded and validated now.
+     * Builds the server; dlp.yaml is loaded and validated now (the server never starts on an invalid policy).
      *
      * @param audit where findings and per-stream summaries go
-     * @param registry where meters go; a {@link PrometheusMeterRegistry} is also served on /metrics
-     * @throws PolicyInvalidException when dlp.yaml is invalid (errors carry file:line)
+     * @param registry where meters go (in a shared process: {@code ProcessMetrics.forServer("extproc-dlp")})
+     * @throws PolicyInvalidException when dlp.yaml is invalid; errors carry file:line
      */
     public static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry)
             throws PolicyInvalidException, IOException {
         return new DlpServer(settings, audit, registry);
-    }
-
-    /** Convenience for a standalone process: its own Prometheus registry. */
-    public static DlpServer create(DlpServerSettings settings, DlpAuditSink audit)
-            throws PolicyInvalidException, IOException {
-        return create(settings, audit, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 
     /** Adds another gRPC service on the same port (e.g. the audit module's Envoy access-log receiver). */
@@ -83,29 +68,19 @@ public final class DlpServer implements AutoCloseable {
         return this;
     }
 
+    @Override
     public String name() {
         return "extproc-dlp";
     }
 
+    @Override
     public void start() throws IOException {
-        NettyServerBuilder b = NettyServerBuilder
-                .forAddress(new InetSocketAddress(settings.bindAddress(), settings.grpcPort()))
-                .maxInboundMessageSize(settings.maxMessageBytes())
-                .addService(service)
-                .addService(health.getHealthService())
-                .addService(ProtoReflectionServiceV1.newInstance());
-        extra.forEach(b::addService);
-        grpc = b.build().start();
-        health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-        health.setStatus("envoy.service.ext_proc.v3.ExternalProcessor",
-                io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-        if (settings.httpPort() >= 0) {
-            http = HttpServer.create(new InetSocketAddress(settings.bindAddress(), settings.httpPort()), 0);
-            http.createContext("/metrics", this::metricsPage);
-            http.createContext("/healthz", ex -> respond(ex, 200, "ok\n"));
-            http.createContext("/readyz", ex -> respond(ex, ready() ? 200 : 503, ready() ? "ready\n" : "not ready\n"));
-            http.start();
-        }
+        List<BindableService> services = new ArrayList<>();
+        services.add(service);
+        services.addAll(extra);
+        host = new GrpcServerHost("extproc-dlp-grpc", settings.grpc(),
+                GrpcServerHost.bind(services.toArray(BindableService[]::new)), registry);
+        host.start();
         reloader = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dlp-policy-reload");
             t.setDaemon(true);
@@ -113,20 +88,31 @@ public final class DlpServer implements AutoCloseable {
         });
         long every = Math.max(100, settings.reloadInterval().toMillis());
         reloader.scheduleWithFixedDelay(policy::reload, every, every, TimeUnit.MILLISECONDS);
-        log.info("extproc-dlp-server listening grpc={} http={} policy={}", grpcPort(), httpPort(),
+        log.info("extproc-dlp-server serving ext_proc on gRPC port {} with policy {}", grpcPort(),
                 settings.policyFile());
     }
 
-    public boolean ready() {
-        return grpc != null && !grpc.isShutdown() && policy.get() != null && !closed;
+    @Override
+    public List<ReadinessCheck> readinessChecks() {
+        List<ReadinessCheck> checks = new ArrayList<>(host == null ? List.of() : host.readinessChecks());
+        checks.add(new ReadinessCheck() {
+            @Override
+            public String name() {
+                return "policy:dlp";
+            }
+
+            @Override
+            public Result check() {
+                var p = policy.get();
+                return p == null ? Result.notReady("dlp.yaml not loaded")
+                        : Result.ready(p.profiles().size() + " profiles from " + settings.policyFile());
+            }
+        });
+        return checks;
     }
 
     public int grpcPort() {
-        return grpc == null ? -1 : grpc.getPort();
-    }
-
-    public int httpPort() {
-        return http == null ? -1 : http.getAddress().getPort();
+        return host == null ? -1 : host.port();
     }
 
     public PolicyHolder policy() {
@@ -143,7 +129,7 @@ public final class DlpServer implements AutoCloseable {
 
     /** Blocks until the gRPC server terminates. */
     public void awaitTermination() throws InterruptedException {
-        grpc.awaitTermination();
+        host.awaitTermination();
     }
 
     @Override
@@ -152,37 +138,11 @@ public final class DlpServer implements AutoCloseable {
             return;
         }
         closed = true;
-        health.enterTerminalState();
         if (reloader != null) {
             reloader.shutdownNow();
         }
-        if (grpc != null) {
-            grpc.shutdown();
-            try {
-                if (!grpc.awaitTermination(10, TimeUnit.SECONDS)) {
-                    grpc.shutdownNow();
-                }
-            } catch (InterruptedException e) {
-                grpc.shutdownNow();
-                Thread.currentThread().interrupt();
-            }
-        }
-        if (http != null) {
-            http.stop(0);
-        }
-    }
-
-    private void metricsPage(HttpExchange ex) throws IOException {
-        String body = registry instanceof PrometheusMeterRegistry p ? p.scrape() : "";
-        ex.getResponseHeaders().add("content-type", "text/plain; version=0.0.4; charset=utf-8");
-        respond(ex, 200, body);
-    }
-
-    private static void respond(HttpExchange ex, int status, String body) throws IOException {
-        byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        ex.sendResponseHeaders(status, b.length);
-        try (OutputStream os = ex.getResponseBody()) {
-            os.write(b);
+        if (host != null) {
+            host.close();
         }
     }
 }

@@ -2,6 +2,7 @@ package io.meshguard.dlp.server;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,9 +60,10 @@ final class ServerFixture implements AutoCloseable {
         dir = Files.createTempDirectory("dlp-test");
         Path policy = dir.resolve("dlp.yaml");
         Files.writeString(policy, POLICY, StandardCharsets.UTF_8);
-        DlpServerSettings settings = new DlpServerSettings(0, -1, "127.0.0.1", policy,
-                "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8), 8 * 1024 * 1024,
-                Duration.ofHours(1));
+        DlpServerSettings settings = new DlpServerSettings(
+                DlpServerSettings.withMaxMessage(GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
+                        8 * 1024 * 1024),
+                policy, "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1));
         server = DlpServer.create(settings, new DlpAuditSink() {
             @Override
             public void finding(FindingEvent e) {
