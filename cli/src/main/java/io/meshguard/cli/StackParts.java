@@ -7,6 +7,6 @@ final class StackParts {
     private StackParts() {}
 
     static List<StackPart> all() {
-        return List.of();
+        return List.of(new io.meshguard.cli.dlp.DlpStackPart());
     }
 }
