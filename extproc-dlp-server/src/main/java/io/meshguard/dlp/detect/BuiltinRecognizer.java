@@ -70,6 +70,7 @@ public final class BuiltinRecognizer implements Recognizer {
     private int tokenFlags;
 
     private final char[] digits = new char[40];
+    private final int[] entropyCounts = new int[256];
 
     /** @param enabled built-in detectors to report, mapped to their index in the compiled rule set */
     public BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled) {
@@ -364,12 +365,13 @@ public final class BuiltinRecognizer implements Recognizer {
         }
     }
 
+    private final int[] endPos = new int[24];
+    private final int[] endDigits = new int[24];
+
     private void card(TextWindow t, int i, Consumer<Candidate> out) {
         int nd = 0;
         int sep = -1;
         int j = i;
-        int[] endPos = new int[20];
-        int[] endDigits = new int[20];
         int ends = 0;
         while (true) {
             int c = t.at(j);
@@ -398,8 +400,8 @@ public final class BuiltinRecognizer implements Recognizer {
             if (len < 12 || len > 19) {
                 continue;
             }
-            String d = new String(digits, 0, len);
-            if (Checksums.cardBrand(d) && Checksums.luhn(d)) {
+            java.nio.CharBuffer d = java.nio.CharBuffer.wrap(digits, 0, len);
+            if (Checksums.luhn(d) && Checksums.cardBrand(d)) {
                 report(BuiltinDetector.CARD, t, i, endPos[k], sep < 0 ? 0.7 : 0.8, out);
                 return;
             }
@@ -822,7 +824,7 @@ public final class BuiltinRecognizer implements Recognizer {
             letter |= alpha(c);
             dig |= digit(c);
         }
-        if (!letter || !dig || Checksums.entropy(b, s, e) < 3.5) {
+        if (!letter || !dig || Checksums.entropy(b, s, e, entropyCounts) < 3.5) {
             return;
         }
         report(BuiltinDetector.SECRET, t, s, e, 0.3, out);

@@ -163,7 +163,12 @@ public final class Checksums {
 
     /** Shannon entropy in bits per character. */
     public static double entropy(byte[] b, int from, int to) {
-        int[] counts = new int[256];
+        return entropy(b, from, to, new int[256]);
+    }
+
+    /** Shannon entropy using a caller's scratch array (cleared here). */
+    static double entropy(byte[] b, int from, int to, int[] counts) {
+        java.util.Arrays.fill(counts, 0);
         for (int i = from; i < to; i++) {
             counts[b[i] & 0xff]++;
         }

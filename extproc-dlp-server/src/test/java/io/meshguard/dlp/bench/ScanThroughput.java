@@ -33,6 +33,10 @@ public final class ScanThroughput {
                 response.rules().rules().size());
         Corpora c = new Corpora(new Random(1));
         String only = System.getProperty("only", "");
+        if (only.equals("pii")) {
+            run("PII-dense text (text/plain)", MediaTypes.Kind.TEXT, c.piiDense(16 << 20), response, seconds);
+            return;
+        }
         if (only.equals("prose")) {
             run("clean prose (text/plain)", MediaTypes.Kind.TEXT, c.prose(16 << 20), response, seconds);
             return;
