@@ -12,6 +12,7 @@ import java.util.List;
 /** The DLP server in {@code meshguard up}: ext_proc on 127.0.0.1:9002 with {@code policies/dlp.yaml}. */
 public final class DlpStackPart implements StackPart {
     private DlpServer server;
+    private java.nio.file.Path missing;
 
     @Override
     public String name() {
@@ -20,8 +21,14 @@ public final class DlpStackPart implements StackPart {
 
     @Override
     public List<ServerComponent> components(StackContext context) throws Exception {
+        java.nio.file.Path policy = context.policiesDir().resolve("dlp.yaml");
+        if (!java.nio.file.Files.isRegularFile(policy)) {
+            // No DLP rules in this policies directory: nothing to enforce; the listing says so.
+            missing = policy;
+            return List.of();
+        }
         String key = System.getenv("MESHGUARD_DLP_HASH_KEY");
-        DlpServerSettings settings = DlpServerSettings.defaults(context.policiesDir().resolve("dlp.yaml"))
+        DlpServerSettings settings = DlpServerSettings.defaults(policy)
                 .withHashKey(key == null ? new byte[0] : DlpServerSettings.parseKey(key));
         settings = settings.withGrpc(DlpServerSettings.withMaxMessage(
                 GrpcServerSettings.defaults(DlpServerSettings.DEFAULT_GRPC_PORT)
@@ -33,6 +40,9 @@ public final class DlpStackPart implements StackPart {
 
     @Override
     public List<String> endpoints() {
+        if (missing != null) {
+            return List.of("not started: " + missing + " not found");
+        }
         return List.of("gRPC 127.0.0.1:" + (server == null ? DlpServerSettings.DEFAULT_GRPC_PORT : server.grpcPort())
                 + " (ext_proc Process, DLP)");
     }
