@@ -40,6 +40,24 @@ class StreamScannerTest {
     }
 
     @Test
+    void malformedUtf8_passesThroughByteForByte_andValuesAroundItAreStillFound() {
+        byte[] prefix = {(byte) 0xC3, (byte) 0x28, ' ', (byte) 0xFF, (byte) 0xE2, (byte) 0x82, ' '};
+        byte[] card = "4111 1111 1111 1111".getBytes(StandardCharsets.US_ASCII);
+        byte[] suffix = {' ', (byte) 0xF0, (byte) 0x9F};
+        java.io.ByteArrayOutputStream in = new java.io.ByteArrayOutputStream();
+        in.writeBytes(prefix);
+        in.writeBytes(card);
+        in.writeBytes(suffix);
+        java.io.ByteArrayOutputStream want = new java.io.ByteArrayOutputStream();
+        want.writeBytes(prefix);
+        want.writeBytes("**** **** **** 1111".getBytes(StandardCharsets.US_ASCII));
+        want.writeBytes(suffix);
+        ScanRules rules = Scans.allBuiltins(ActionKind.MASK);
+        assertThat(Scans.whole(rules, in.toByteArray()).bytes()).isEqualTo(want.toByteArray());
+        assertThat(Scans.chunked(rules, in.toByteArray(), new Random(1), 3).bytes()).isEqualTo(want.toByteArray());
+    }
+
+    @Test
     void output_isByteIdentical_whateverTheChunking() {
         byte[] input = SAMPLE.repeat(3).getBytes(StandardCharsets.UTF_8);
         ScanRules rules = Scans.allBuiltins(ActionKind.MASK);
