@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             UpCommand.class,
             io.meshguard.cli.audit.AuditCommand.class,
+            io.meshguard.cli.dlp.DlpCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
