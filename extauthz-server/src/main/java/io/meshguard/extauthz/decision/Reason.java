@@ -25,6 +25,7 @@ public enum Reason {
     TENANT_MISMATCH("tenant_mismatch", 403),
     NO_MATCHING_ROUTE("no_matching_route", 403),
     POLICY_NOT_LOADED("policy_not_loaded", 403),
+    INVALID_ROUTE_CONFIG("invalid_route_config", 403),
     RATE_LIMITED("rate_limited", 429),
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),
