@@ -19,12 +19,22 @@ public final class SecretFiles {
 
     private final ConcurrentHashMap<Path, Cached> cache = new ConcurrentHashMap<>();
     private final LongSupplier nanoTime;
+    private final java.util.Map<Path, String> fixed;
 
     public SecretFiles(LongSupplier nanoTime) {
+        this(nanoTime, java.util.Map.of());
+    }
+
+    /** With fixed contents for some paths instead of reading them (offline policy tests declare their secrets). */
+    public SecretFiles(LongSupplier nanoTime, java.util.Map<Path, String> fixed) {
         this.nanoTime = nanoTime;
+        this.fixed = java.util.Map.copyOf(fixed);
     }
 
     public Optional<String> read(Path file) {
+        if (fixed.containsKey(file)) {
+            return Optional.of(fixed.get(file)).filter(v -> !v.isEmpty());
+        }
         long now = nanoTime.getAsLong();
         Cached c = cache.get(file);
         if (c != null && now - c.checkedAtNanos() < 1_000_000_000L) {
