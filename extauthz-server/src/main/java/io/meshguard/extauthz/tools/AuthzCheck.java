@@ -66,10 +66,14 @@ public final class AuthzCheck {
             }
         }
         CheckRequest.Builder builder = CheckRequest.newBuilder();
+        String text;
         try {
-            JsonFormat.parser().merge(Files.readString(request, StandardCharsets.UTF_8), builder);
+            text = Files.readString(request, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new InputException("--request " + request + ": cannot read: " + e.getMessage());
+        }
+        try {
+            JsonFormat.parser().merge(text, builder);
         } catch (InvalidProtocolBufferException e) {
             throw new InputException("--request " + request + ": not a CheckRequest in protobuf JSON: " + e.getMessage());
         }
