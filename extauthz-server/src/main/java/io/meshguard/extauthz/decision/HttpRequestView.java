@@ -25,13 +25,17 @@ public record HttpRequestView(
         Map<String, List<String>> headers,
         Map<String, String> contextExtensions,
         String sourcePrincipal,
-        String sourceAddress) {
+        String sourceAddress,
+        java.util.Set<String> commaJoined) {
 
     public static HttpRequestView of(CheckRequest request) {
         AttributeContext attrs = request.getAttributes();
         AttributeContext.HttpRequest http = attrs.getRequest().getHttp();
         Map<String, List<String>> headers = new LinkedHashMap<>();
         http.getHeadersMap().forEach((k, v) -> add(headers, k, v));
+        // Envoy's map form joins repeated headers with ','; only there does a comma mean "sent twice"
+        java.util.Set<String> joined = new java.util.HashSet<>();
+        http.getHeadersMap().keySet().forEach(k -> joined.add(k.toLowerCase(Locale.ROOT)));
         for (HeaderValue hv : http.getHeaderMap().getHeadersList()) {
             String value = hv.getRawValue().isEmpty() ? hv.getValue() : hv.getRawValue().toString(StandardCharsets.UTF_8);
             add(headers, hv.getKey(), value);
@@ -45,7 +49,7 @@ public record HttpRequestView(
         String source = attrs.getSource().getAddress().hasSocketAddress()
                 ? attrs.getSource().getAddress().getSocketAddress().getAddress() : "";
         return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), host, stripQuery(rawPath), headers,
-                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source);
+                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, java.util.Set.copyOf(joined));
     }
 
     private static void add(Map<String, List<String>> headers, String key, String value) {
@@ -61,10 +65,17 @@ public record HttpRequestView(
         return first(headers, name);
     }
 
-    /** True when the header was sent more than once, in either encoding. */
+    /**
+     * True when the header was sent more than once, in either encoding. In Envoy's map form a comma inside the value
+     * counts as a repeat: it cannot be told apart from two joined lines, and the headers asked about here (tenant,
+     * credentials) never hold commas legitimately.
+     */
     public boolean repeated(String name) {
         List<String> values = all(name);
-        return values.size() > 1 || (values.size() == 1 && values.get(0).indexOf(',') >= 0);
+        if (values.size() > 1) {
+            return true;
+        }
+        return values.size() == 1 && commaJoined.contains(name) && values.get(0).indexOf(',') >= 0;
     }
 
     private static Optional<String> first(Map<String, List<String>> headers, String name) {

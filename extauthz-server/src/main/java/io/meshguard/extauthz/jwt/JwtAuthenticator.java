@@ -98,6 +98,9 @@ public final class JwtAuthenticator {
         List<JWK> candidates;
         try {
             candidates = issuerKeys.keys(new JWKSelector(JWKMatcher.forJWSHeader(header)));
+        } catch (com.nimbusds.jose.jwk.source.RateLimitReachedException e) {
+            // an unknown kid already caused a refetch within the refetch interval: the key is simply not there
+            return reject(Reason.UNKNOWN_KEY, "signing key not found");
         } catch (KeySourceException e) {
             return reject(Reason.JWKS_UNAVAILABLE, "signing keys unavailable");
         }

@@ -53,6 +53,23 @@ public final class TestKeys {
         throw new IllegalArgumentException("test keys support RS*, PS* and ES* algorithms, not " + alg);
     }
 
+    /** An unrelated key of the same algorithm, made once per JVM (RSA generation is slow on small machines). */
+    private static TestKeys attacker(JWSAlgorithm alg) {
+        return ATTACKERS.computeIfAbsent(alg, a -> generate("attacker", a));
+    }
+
+    private static final java.util.concurrent.ConcurrentHashMap<JWSAlgorithm, TestKeys> ATTACKERS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private TestKeys withKid(String kid) {
+        try {
+            return new TestKeys(key instanceof RSAKey rsa ? new RSAKey.Builder(rsa).keyID(kid).build()
+                    : new ECKey.Builder((ECKey) key).keyID(kid).build());
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public JWK publicJwk() {
         return key.toPublicJWK();
     }
@@ -85,7 +102,7 @@ public final class TestKeys {
                     return t.substring(0, t.lastIndexOf('.') + 1);
                 }
                 case WRONG_KEY -> {
-                    return generate(kid(), alg).sign(claims);
+                    return attacker(alg).withKid(kid()).sign(claims);
                 }
                 case HS256_WITH_PUBLIC_KEY -> {
                     byte[] secret = key instanceof RSAKey rsa ? rsa.toRSAPublicKey().getEncoded()
@@ -95,7 +112,7 @@ public final class TestKeys {
                     return jwt.serialize();
                 }
                 case EMBEDDED_JWK, JKU, X5U -> {
-                    TestKeys attacker = generate(kid(), alg);
+                    TestKeys attacker = attacker(alg).withKid(kid());
                     JWSHeader.Builder h = new JWSHeader.Builder(alg).keyID(kid());
                     if (tamper == Tamper.EMBEDDED_JWK) {
                         h.jwk(attacker.publicJwk());
