@@ -262,7 +262,7 @@ public final class AuthzPolicyParser {
                     ? doc.string(m.get("default_tier"), "rate_limits.default_tier").orElse("") : "";
             if (!m.containsKey("default_tier")) {
                 doc.error(node, "rate_limits: 'default_tier' is missing");
-            } else if (!tiers.isEmpty() && !tiers.containsKey(defaultTier)) {
+            } else if (!tiers.containsKey(defaultTier)) {
                 doc.error(m.get("default_tier"), "rate_limits.default_tier: no tier named '" + defaultTier + "'");
             }
             Map<String, String> tenantTiers = m.containsKey("tenant_tiers")

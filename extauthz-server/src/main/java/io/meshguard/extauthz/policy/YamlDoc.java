@@ -78,6 +78,10 @@ final class YamlDoc {
                 error(tuple.getKeyNode(), what + ": keys must be plain strings");
                 continue;
             }
+            if (out.containsKey(key.getValue()) || (allowed.isEmpty() && seen(out, key.getValue()))) {
+                error(key, what + ": duplicate key '" + key.getValue() + "'");
+                continue;
+            }
             if (!allowed.isEmpty() && !allowed.contains(key.getValue())) {
                 error(key, what + ": unknown key '" + key.getValue() + "' (allowed: " + String.join(", ", sorted(allowed)) + ")");
                 continue;
@@ -85,6 +89,10 @@ final class YamlDoc {
             out.put(key.getValue(), tuple.getValueNode());
         }
         return out;
+    }
+
+    private static boolean seen(Map<String, Node> out, String key) {
+        return out.containsKey(key);
     }
 
     /** A mapping with free-form keys (header names, tier names) and scalar values. */
