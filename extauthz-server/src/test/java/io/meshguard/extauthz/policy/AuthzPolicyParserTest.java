@@ -102,13 +102,14 @@ class AuthzPolicyParserTest {
                   - {name: a, match: {path: b}, auth: sometimes}
                   - {name: c, match: {path: /c}, auth: none, roles: [admin]}
                   - {name: d, match: {path: /d}, auth: jwt, header_contract: exempt}
+                  - {name: d, match: {path: /e}, auth: jwt}
                 """;
         List<PolicyError> e = errors(yaml);
-        assertThat(e).extracting(PolicyError::line).contains(4, 5, 7, 9, 12, 13, 14);
+        assertThat(e).extracting(PolicyError::line).contains(4, 5, 7, 9, 12, 13, 14, 15);
         assertThat(e).extracting(PolicyError::message).anySatisfy(m -> assertThat(m).contains("https only"))
                 .anySatisfy(m -> assertThat(m).contains("at most 5m"))
                 .anySatisfy(m -> assertThat(m).contains("no tier named 'gold'"))
-                .anySatisfy(m -> assertThat(m).contains("name 'a' is used twice"))
+                .anySatisfy(m -> assertThat(m).contains("name 'd' is used twice"))
                 .anySatisfy(m -> assertThat(m).contains("'sometimes' is not one of"))
                 .anySatisfy(m -> assertThat(m).contains("paths start with '/'"))
                 .anySatisfy(m -> assertThat(m).contains("auth none has no caller"))
