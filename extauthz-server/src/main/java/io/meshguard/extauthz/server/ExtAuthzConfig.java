@@ -1,28 +1,25 @@
 package io.meshguard.extauthz.server;
 
-import io.meshguard.extauthz.policy.Durations;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import io.meshguard.db.DbConfig;
+import io.meshguard.runtime.config.Config;
+import io.meshguard.runtime.config.ConfigException;
+import io.meshguard.runtime.config.ConfigKey;
+import io.meshguard.runtime.config.ConfigLoader;
+import io.meshguard.runtime.config.ConfigSchema;
+import io.meshguard.runtime.http.HttpServerSettings;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
 
 /**
- * Settings of the ext_authz server. Read from a YAML file ({@code extauthz:} section, nested or dotted keys) with
- * environment overrides: key {@code extauthz.grpc_port} ⇐ {@code MESHGUARD_EXTAUTHZ_GRPC_PORT}.
+ * Settings of the ext_authz server, read through the runtime's config loader (defaults, YAML file,
+ * {@code MESHGUARD_*} environment). {@link #SCHEMA} lists every key with its default and meaning.
  */
 public record ExtAuthzConfig(
-        String bind,
+        String grpcBind,
         int grpcPort,
-        int httpPort,
+        HttpServerSettings http,
         Path policyFile,
         Duration policyReloadInterval,
         Duration jwksHttpTimeout,
@@ -31,136 +28,69 @@ public record ExtAuthzConfig(
         Duration apiKeyCacheTtl,
         Duration apiKeyUsageFlushInterval,
         long rateLimitMaxBuckets,
-        Duration drainTimeout,
-        Optional<String> dbUrl,
-        Optional<String> dbUser,
-        Optional<String> dbPassword) {
+        Duration drainTimeout) {
 
-    /** Every key with its default and meaning (printed by {@code meshguard extauthz --help-config}). */
-    public static final List<String[]> KEYS = List.of(
-            new String[] {"extauthz.bind", "0.0.0.0", "address both listeners bind to"},
-            new String[] {"extauthz.grpc_port", "9001", "gRPC port of envoy.service.auth.v3.Authorization (0 = any free port)"},
-            new String[] {"extauthz.http_port", "9101", "HTTP port of /metrics, /healthz, /readyz (0 = any free port)"},
-            new String[] {"extauthz.policy_file", "policies/authz.yaml", "the authz policy; watched and hot-reloaded"},
-            new String[] {"extauthz.policy_reload_interval", "2s", "how often the policy file is checked for changes"},
-            new String[] {"extauthz.jwks_http_timeout", "2s", "connect and read timeout of JWKS and OIDC discovery fetches"},
-            new String[] {"extauthz.token_cache_max_entries", "100000", "verified tokens kept (by SHA-256); 0 disables the cache"},
-            new String[] {"extauthz.token_cache_max_ttl", "10m", "longest time a verified token is trusted without re-verifying (never past exp)"},
-            new String[] {"extauthz.apikey_cache_ttl", "30s", "how long API key records are cached; a revocation takes effect within it"},
-            new String[] {"extauthz.apikey_usage_flush_interval", "10s", "how often API key use counts are written to PostgreSQL"},
-            new String[] {"extauthz.ratelimit_max_buckets", "100000", "rate-limit buckets kept in memory (idle ones are dropped)"},
-            new String[] {"extauthz.drain_timeout", "10s", "time in-flight Checks get to finish on shutdown"},
-            new String[] {"extauthz.db_url", "(none)", "JDBC URL of PostgreSQL for API keys; without it API-key routes deny with 503"},
-            new String[] {"extauthz.db_user", "(none)", "PostgreSQL user"},
-            new String[] {"extauthz.db_password", "(none)", "PostgreSQL password"});
+    public static final ConfigKey<String> GRPC_BIND = ConfigKey.string("grpc.bind", "0.0.0.0",
+            "Address the gRPC Check service binds to.");
+    public static final ConfigKey<Integer> GRPC_PORT = ConfigKey.integer("grpc.port", 9001, 0, 65535,
+            "Port of envoy.service.auth.v3.Authorization/Check (0 = any free port).");
+    public static final ConfigKey<Duration> DRAIN_TIMEOUT = ConfigKey.duration("grpc.drain_timeout", Duration.ofSeconds(10),
+            "On shutdown, how long in-flight Checks get to finish before the server stops.");
+    public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
+            "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
+    public static final ConfigKey<Duration> POLICY_RELOAD_INTERVAL = ConfigKey.duration("policy.reload_interval",
+            Duration.ofSeconds(2), "How often the policy file is checked for changes (content hash; ConfigMap swaps included).");
+    public static final ConfigKey<Duration> JWKS_HTTP_TIMEOUT = ConfigKey.duration("jwks.http_timeout", Duration.ofSeconds(2),
+            "Connect and read timeout of JWKS and OIDC discovery fetches.");
+    public static final ConfigKey<Long> TOKEN_CACHE_MAX_ENTRIES = ConfigKey.longInteger("token_cache.max_entries", 100_000, 0,
+            10_000_000, "Verified tokens remembered (by SHA-256 of the token); 0 turns the cache off.");
+    public static final ConfigKey<Duration> TOKEN_CACHE_MAX_TTL = ConfigKey.duration("token_cache.max_ttl", Duration.ofMinutes(10),
+            "Longest time a verified token is trusted without verifying it again (never past its exp).");
+    public static final ConfigKey<Duration> APIKEY_CACHE_TTL = ConfigKey.duration("apikey.cache_ttl", Duration.ofSeconds(30),
+            "How long API key records are cached; a revocation takes effect within this time.");
+    public static final ConfigKey<Duration> APIKEY_USAGE_FLUSH = ConfigKey.duration("apikey.usage_flush_interval",
+            Duration.ofSeconds(10), "How often API key use counts are written to PostgreSQL.");
+    public static final ConfigKey<Long> RATELIMIT_MAX_BUCKETS = ConfigKey.longInteger("ratelimit.max_buckets", 100_000, 1,
+            10_000_000, "Rate-limit buckets kept in memory (per replica; idle buckets are dropped).");
+
+    /** Every key of the server, including {@code http.*} and {@code db.*}. */
+    public static final ConfigSchema SCHEMA = ConfigSchema.builder()
+            .add(GRPC_BIND, GRPC_PORT, DRAIN_TIMEOUT)
+            .add(HttpServerSettings.configGroup(9101))
+            .add(POLICY_FILE, POLICY_RELOAD_INTERVAL, JWKS_HTTP_TIMEOUT, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_TTL,
+                    APIKEY_CACHE_TTL, APIKEY_USAGE_FLUSH, RATELIMIT_MAX_BUCKETS)
+            .add(new DbConfig("meshguard-extauthz"))
+            .build();
 
     public static ExtAuthzConfig defaults() {
-        return load(Optional.empty(), Map.of());
+        return read(Config.defaults(SCHEMA));
     }
 
-    /** Reads the file (when given) then applies environment overrides; a bad value fails with the key named. */
-    public static ExtAuthzConfig load(Optional<Path> file, Map<String, String> env) {
-        Map<String, String> values = new LinkedHashMap<>();
-        for (String[] k : KEYS) {
-            if (!k[1].equals("(none)")) {
-                values.put(k[0], k[1]);
-            }
-        }
-        if (file.isPresent()) {
-            try (Reader r = Files.newBufferedReader(file.get(), StandardCharsets.UTF_8)) {
-                Object doc = new Yaml(new LoaderOptions()).load(r);
-                if (doc != null) {
-                    flatten("", doc, values);
-                }
-            } catch (IOException e) {
-                throw new IllegalArgumentException("config " + file.get() + ": cannot read: " + e.getMessage(), e);
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("config " + file.get() + ": " + e.getMessage(), e);
-            }
-        }
-        for (String[] k : KEYS) {
-            String envName = "MESHGUARD_" + k[0].toUpperCase(Locale.ROOT).replace('.', '_');
-            if (env.containsKey(envName)) {
-                values.put(k[0], env.get(envName));
-            }
-        }
-        for (String key : values.keySet()) {
-            if (key.startsWith("extauthz.") && KEYS.stream().noneMatch(k -> k[0].equals(key))) {
-                throw new IllegalArgumentException("config: unknown key '" + key + "'");
-            }
-        }
+    /** Loads defaults, then the file, then the environment; every problem is reported with its key and line. */
+    public static Config load(Optional<Path> file, Map<String, String> env) throws ConfigException {
+        return ConfigLoader.load(SCHEMA, file, env);
+    }
+
+    public static ExtAuthzConfig read(Config config) {
         return new ExtAuthzConfig(
-                values.get("extauthz.bind"),
-                port(values, "extauthz.grpc_port"),
-                port(values, "extauthz.http_port"),
-                Path.of(values.get("extauthz.policy_file")),
-                duration(values, "extauthz.policy_reload_interval"),
-                duration(values, "extauthz.jwks_http_timeout"),
-                number(values, "extauthz.token_cache_max_entries"),
-                duration(values, "extauthz.token_cache_max_ttl"),
-                duration(values, "extauthz.apikey_cache_ttl"),
-                duration(values, "extauthz.apikey_usage_flush_interval"),
-                number(values, "extauthz.ratelimit_max_buckets"),
-                duration(values, "extauthz.drain_timeout"),
-                Optional.ofNullable(values.get("extauthz.db_url")),
-                Optional.ofNullable(values.get("extauthz.db_user")),
-                Optional.ofNullable(values.get("extauthz.db_password")));
+                config.get(GRPC_BIND), config.get(GRPC_PORT), HttpServerSettings.configGroup(9101).read(config),
+                config.get(POLICY_FILE), config.get(POLICY_RELOAD_INTERVAL), config.get(JWKS_HTTP_TIMEOUT),
+                config.get(TOKEN_CACHE_MAX_ENTRIES), config.get(TOKEN_CACHE_MAX_TTL), config.get(APIKEY_CACHE_TTL),
+                config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS), config.get(DRAIN_TIMEOUT));
     }
 
-    public ExtAuthzConfig withPorts(int grpc, int http) {
-        return new ExtAuthzConfig(bind, grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, drainTimeout, dbUrl, dbUser,
-                dbPassword);
+    public ExtAuthzConfig withGrpc(String bind, int port) {
+        return new ExtAuthzConfig(bind, port, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, drainTimeout);
     }
 
-    public ExtAuthzConfig withPolicyFile(Path file, Duration reloadInterval) {
-        return new ExtAuthzConfig(bind, grpcPort, httpPort, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, drainTimeout, dbUrl, dbUser,
-                dbPassword);
+    public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
+        return new ExtAuthzConfig(grpcBind, grpcPort, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, drainTimeout);
     }
 
-    public ExtAuthzConfig withBind(String address) {
-        return new ExtAuthzConfig(address, grpcPort, httpPort, policyFile, policyReloadInterval, jwksHttpTimeout,
-                tokenCacheMaxEntries, tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets,
-                drainTimeout, dbUrl, dbUser, dbPassword);
-    }
-
-    private static void flatten(String prefix, Object node, Map<String, String> out) {
-        if (node instanceof Map<?, ?> map) {
-            for (Map.Entry<?, ?> e : map.entrySet()) {
-                flatten(prefix.isEmpty() ? String.valueOf(e.getKey()) : prefix + "." + e.getKey(), e.getValue(), out);
-            }
-        } else if (node != null) {
-            out.put(prefix, String.valueOf(node));
-        }
-    }
-
-    private static int port(Map<String, String> v, String key) {
-        long n = number0(v, key);
-        if (n > 65535) {
-            throw new IllegalArgumentException("config " + key + ": " + n + " is not a port");
-        }
-        return (int) n;
-    }
-
-    private static long number(Map<String, String> v, String key) {
-        return number0(v, key);
-    }
-
-    private static long number0(Map<String, String> v, String key) {
-        try {
-            long n = Long.parseLong(v.get(key).trim());
-            if (n < 0) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("config " + key + ": expected a whole number >= 0, got '" + v.get(key) + "'");
-        }
-    }
-
-    private static Duration duration(Map<String, String> v, String key) {
-        return Durations.parse(v.get(key)).orElseThrow(() -> new IllegalArgumentException(
-                "config " + key + ": expected a duration like 500ms, 30s, 5m, got '" + v.get(key) + "'"));
+    public ExtAuthzConfig withTokenCache(long maxEntries) {
+        return new ExtAuthzConfig(grpcBind, grpcPort, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, drainTimeout);
     }
 }

@@ -1,6 +1,9 @@
 package io.meshguard.extauthz.server;
 
 import io.grpc.Server;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -11,8 +14,6 @@ import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.decision.SecretFiles;
 import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
@@ -29,15 +30,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The ext_authz server: gRPC Check (+ health, reflection) and the status HTTP listener, the policy watcher and the
- * API-key usage flusher. Plain constructor wiring; {@link #start()} / {@link #close()} (drains in-flight Checks).
+ * The ext_authz server as a runtime {@link ServerComponent}: gRPC Check (+ health, reflection), the policy watcher
+ * and the API-key usage flusher. Its readiness checks ({@code policy:authz}, {@code jwks}) go to whichever status
+ * listener runs it: its own in {@code meshguard extauthz}, the shared one in {@code meshguard up}.
  */
-public final class ExtAuthzServer implements AutoCloseable {
+public final class ExtAuthzServer implements ServerComponent {
     private static final Logger LOG = LoggerFactory.getLogger(ExtAuthzServer.class);
     public static final String SERVICE = "envoy.service.auth.v3.Authorization";
 
     private final ExtAuthzConfig config;
-    private final PrometheusMeterRegistry registry;
     private final AuthzPipeline pipeline;
     private final PolicyFileWatcher watcher;
     private final Optional<ApiKeyAuthenticator> apiKeys;
@@ -45,22 +46,23 @@ public final class ExtAuthzServer implements AutoCloseable {
     private final HealthStatusManager health = new HealthStatusManager();
     private final ScheduledExecutorService background;
     private Server grpc;
-    private StatusHttpServer http;
+    private boolean closed;
 
     /**
+     * @param registry where the server's meters go ({@code ProcessMetrics.forServer("extauthz")})
      * @param dataSource PostgreSQL with the {@code api_keys} table; empty = API-key routes deny with 503
      * @param audit receives every decision; must not block
      */
-    public ExtAuthzServer(ExtAuthzConfig config, Optional<DataSource> dataSource, DecisionSink audit, Clock clock) {
+    public ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, Optional<DataSource> dataSource, DecisionSink audit,
+            Clock clock) {
         this.config = config;
-        this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.apiKeys = dataSource.map(ds -> new ApiKeyAuthenticator(new JdbcApiKeyStore(ds), clock, config.apiKeyCacheTtl()));
         this.pipeline = new AuthzPipeline(
                 new JwksRegistry(registry, Map.of(), config.jwksHttpTimeout()),
                 apiKeys,
-                new TokenBucketLimiter(Math.max(1, config.rateLimitMaxBuckets()), Duration.ofMinutes(10), System::nanoTime),
+                new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime),
                 new SecretFiles(System::nanoTime),
-                clock, registry, Math.max(0, config.tokenCacheMaxEntries()), config.tokenCacheMaxTtl());
+                clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl());
         this.watcher = new PolicyFileWatcher(config.policyFile(), pipeline, registry);
         this.service = new AuthorizationService(pipeline, audit, clock, registry);
         this.background = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -70,26 +72,29 @@ public final class ExtAuthzServer implements AutoCloseable {
         });
     }
 
-    /** Loads the policy, binds both listeners and starts watching; the server denies everything until a policy loads. */
-    public ExtAuthzServer start() throws IOException {
+    @Override
+    public String name() {
+        return "extauthz";
+    }
+
+    /** Loads the policy, binds gRPC and starts watching; until a valid policy loads every Check is denied. */
+    @Override
+    public void start() throws IOException {
         watcher.loadNow();
-        grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.bind(), config.grpcPort()))
+        grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcBind(), config.grpcPort()))
                 .addService(service)
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .maxInboundMessageSize(4 * 1024 * 1024)
                 .build()
                 .start();
-        http = new StatusHttpServer(config.bind(), config.httpPort(), registry, this::notReady);
-        http.start();
         watcher.start(config.policyReloadInterval());
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
         apiKeys.ifPresent(a -> background.scheduleWithFixedDelay(a::flushUsage,
                 config.apiKeyUsageFlushInterval().toMillis(), config.apiKeyUsageFlushInterval().toMillis(), TimeUnit.MILLISECONDS));
         refreshHealth();
-        LOG.info("extauthz listening: gRPC {}:{}, HTTP {}:{}", config.bind(), grpcPort(), config.bind(), httpPort());
-        return this;
+        LOG.info("extauthz gRPC listening on {}:{}", config.grpcBind(), grpcPort());
     }
 
     private void refreshHealth() {
@@ -101,28 +106,34 @@ public final class ExtAuthzServer implements AutoCloseable {
         }
     }
 
+    @Override
+    public List<ReadinessCheck> readinessChecks() {
+        return List.of(
+                ReadinessCheck.of("policy:authz", () -> pipeline.policy().isPresent()
+                        ? ReadinessCheck.Result.ready(pipeline.policy().get().routes().size() + " routes from " + config.policyFile())
+                        : ReadinessCheck.Result.notReady("not loaded: " + String.join("; ", watcher.lastErrors()))),
+                ReadinessCheck.of("jwks", () -> {
+                    List<String> missing = pipeline.issuersNotReady();
+                    return missing.isEmpty()
+                            ? ReadinessCheck.Result.ready("every issuer's keys retrieved")
+                            : ReadinessCheck.Result.notReady("keys never retrieved: " + String.join(", ", missing));
+                }));
+    }
+
     /** Why the server is not ready (empty when it is). */
     public List<String> notReady() {
         List<String> problems = new ArrayList<>();
-        if (pipeline.policy().isEmpty()) {
-            problems.add("policy not loaded: " + String.join("; ", watcher.lastErrors()));
-        }
-        for (String issuer : pipeline.issuersNotReady()) {
-            problems.add("issuer keys never retrieved: " + issuer);
+        for (ReadinessCheck check : readinessChecks()) {
+            ReadinessCheck.Result r = check.check();
+            if (!r.ready()) {
+                problems.add(check.name() + ": " + r.detail());
+            }
         }
         return problems;
     }
 
     public int grpcPort() {
         return grpc.getPort();
-    }
-
-    public int httpPort() {
-        return http.port();
-    }
-
-    public PrometheusMeterRegistry registry() {
-        return registry;
     }
 
     public AuthzPipeline pipeline() {
@@ -133,9 +144,13 @@ public final class ExtAuthzServer implements AutoCloseable {
         return watcher;
     }
 
-    /** Stops taking new Checks, lets in-flight ones finish (up to the drain timeout), then stops. */
+    /** Stops taking new Checks, lets in-flight ones finish (up to the drain timeout), then stops. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         health.enterTerminalState();
         watcher.close();
         background.shutdownNow();
@@ -151,9 +166,6 @@ public final class ExtAuthzServer implements AutoCloseable {
             }
         }
         apiKeys.ifPresent(ApiKeyAuthenticator::flushUsage);
-        if (http != null) {
-            http.close();
-        }
         pipeline.close();
     }
 }
