@@ -71,7 +71,8 @@ public final class Fixtures {
                     auth: jwt
                     roles: {all_of: [admin]}
                     scopes: [admin:write]
-                """.formatted(ISSUER, keysLine, extraIssuerSettings);
+                """.formatted(ISSUER, keysLine, extraIssuerSettings.strip().lines().map(l -> "    " + l.strip())
+                        .collect(java.util.stream.Collectors.joining("\n")));
     }
 
     public static AuthzPolicy parse(String yaml) {

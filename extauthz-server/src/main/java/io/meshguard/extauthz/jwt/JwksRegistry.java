@@ -85,11 +85,13 @@ public final class JwksRegistry implements AutoCloseable {
             throw new IllegalArgumentException("issuer " + issuer.name() + ": bad key set URL", e);
         }
         long ttl = issuer.jwksCacheTtl().toMillis();
+        // nimbus requires refresh-ahead + refresh timeout <= TTL; keep both well inside it
+        long refreshTimeout = Math.max(100, Math.min(timeoutMs * 3L, ttl / 2));
+        long ahead = Math.max(1, Math.min(30_000, Math.min(ttl / 5, ttl - refreshTimeout)));
         // nimbus: refresh ahead of expiry (scheduled, so an idle issuer stays fresh), refetch on unknown kid at most
         // once per refetch interval, keep the last good set for jwks_max_stale while the IdP is down
-        long ahead = Math.min(Math.max(ttl / 5, 1), 30_000);
         JWKSourceBuilder<SecurityContext> builder = JWKSourceBuilder.create(new RecordingJwkSetSource(remote, log))
-                .cache(ttl, Math.max(timeoutMs * 3L, 1000))
+                .cache(ttl, refreshTimeout)
                 .refreshAheadCache(ahead, true)
                 .rateLimited(issuer.jwksRefetchMinInterval().toMillis())
                 .retrying(true)

@@ -210,6 +210,9 @@ public final class AuthzPolicyParser {
             Duration ttl = durationOr(m.get("jwks_cache_ttl"), what + ".jwks_cache_ttl", Duration.ofMinutes(5));
             Duration stale = durationOr(m.get("jwks_max_stale"), what + ".jwks_max_stale", Duration.ofHours(1));
             Duration refetch = durationOr(m.get("jwks_refetch_min_interval"), what + ".jwks_refetch_min_interval", Duration.ofSeconds(30));
+            if (ttl.compareTo(Duration.ofSeconds(1)) < 0) {
+                doc.error(m.get("jwks_cache_ttl"), what + ".jwks_cache_ttl: at least 1s");
+            }
             if (refetch.compareTo(ttl) >= 0) {
                 doc.error(node, what + ": jwks_refetch_min_interval must be shorter than jwks_cache_ttl");
             }
