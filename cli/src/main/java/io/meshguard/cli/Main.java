@@ -15,6 +15,10 @@ import picocli.CommandLine.Command;
         description = "JWT authorization, streaming DLP, audit and xDS for Istio/Envoy meshes.",
         subcommands = {
             UpCommand.class,
+            io.meshguard.cli.authz.ExtAuthzCommand.class,
+            io.meshguard.cli.authz.AuthzCommand.class,
+            io.meshguard.cli.authz.ApiKeyCommand.class,
+            io.meshguard.cli.policy.PolicyCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
