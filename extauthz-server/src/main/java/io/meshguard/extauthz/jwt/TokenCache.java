@@ -25,12 +25,14 @@ public final class TokenCache {
     record Entry(Identity identity, Instant expiresAt) {}
 
     private final Cache<ByteBuffer, Entry> cache;
+    private final boolean enabled;
     private final Clock clock;
     private final Counter hits;
     private final Counter misses;
 
     public TokenCache(long maxEntries, Duration maxTtl, Clock clock, MeterRegistry registry) {
         this.clock = clock;
+        this.enabled = maxEntries > 0;
         this.cache = Caffeine.newBuilder()
                 .maximumSize(maxEntries)
                 .expireAfter(new Expiry<ByteBuffer, Entry>() {
@@ -76,7 +78,7 @@ public final class TokenCache {
     }
 
     void put(ByteBuffer key, Identity identity, Instant expiresAt) {
-        if (expiresAt.isAfter(clock.instant())) {
+        if (enabled && expiresAt.isAfter(clock.instant())) {
             cache.put(key, new Entry(identity, expiresAt));
         }
     }

@@ -9,6 +9,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
+import io.meshguard.extauthz.apikey.ApiKeyStore;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.decision.SecretFiles;
@@ -55,8 +56,19 @@ public final class ExtAuthzServer implements ServerComponent {
      */
     public ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, Optional<DataSource> dataSource, DecisionSink audit,
             Clock clock) {
+        this(config, registry, audit, clock, dataSource.map(JdbcApiKeyStore::new));
+    }
+
+    /** With any API key store (the benchmark and offline tools use an in-memory one). */
+    public static ExtAuthzServer withApiKeyStore(ExtAuthzConfig config, MeterRegistry registry, Optional<ApiKeyStore> store,
+            DecisionSink audit, Clock clock) {
+        return new ExtAuthzServer(config, registry, audit, clock, store);
+    }
+
+    private ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, DecisionSink audit, Clock clock,
+            Optional<? extends ApiKeyStore> store) {
         this.config = config;
-        this.apiKeys = dataSource.map(ds -> new ApiKeyAuthenticator(new JdbcApiKeyStore(ds), clock, config.apiKeyCacheTtl()));
+        this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
         this.pipeline = new AuthzPipeline(
                 new JwksRegistry(registry, Map.of(), config.jwksHttpTimeout()),
                 apiKeys,
