@@ -39,7 +39,7 @@ public record ExtAuthzConfig(
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
             "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
     public static final ConfigKey<Duration> POLICY_RELOAD_INTERVAL = ConfigKey.duration("policy.reload_interval",
-            Duration.ofSeconds(2), "How often the policy file is checked for changes (content hash; ConfigMap swaps included).");
+            Duration.ofSeconds(2), "Re-check interval of the policy file besides file-system watch events (content hash; ConfigMap swaps included).");
     public static final ConfigKey<Duration> JWKS_HTTP_TIMEOUT = ConfigKey.duration("jwks.http_timeout", Duration.ofSeconds(2),
             "Connect and read timeout of JWKS and OIDC discovery fetches.");
     public static final ConfigKey<Long> TOKEN_CACHE_MAX_ENTRIES = ConfigKey.longInteger("token_cache.max_entries", 100_000, 0,

@@ -3,6 +3,8 @@ package io.meshguard.extauthz.server;
 import io.grpc.Server;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.runtime.policy.PolicyWatcher;
+import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -41,7 +43,7 @@ public final class ExtAuthzServer implements ServerComponent {
 
     private final ExtAuthzConfig config;
     private final AuthzPipeline pipeline;
-    private final PolicyFileWatcher watcher;
+    private final PolicyWatcher<AuthzPolicy> watcher;
     private final Optional<ApiKeyAuthenticator> apiKeys;
     private final AuthorizationService service;
     private final HealthStatusManager health = new HealthStatusManager();
@@ -75,7 +77,10 @@ public final class ExtAuthzServer implements ServerComponent {
                 new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime),
                 new SecretFiles(System::nanoTime),
                 clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl());
-        this.watcher = new PolicyFileWatcher(config.policyFile(), pipeline, registry);
+        this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
+                config.policyReloadInterval());
+        // runs on the watcher's thread after each validated swap, and for the initial load
+        watcher.addListener(loaded -> pipeline.use(loaded.value()));
         this.service = new AuthorizationService(pipeline, audit, clock, registry);
         this.background = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "extauthz-background");
@@ -92,7 +97,7 @@ public final class ExtAuthzServer implements ServerComponent {
     /** Loads the policy, binds gRPC and starts watching; until a valid policy loads every Check is denied. */
     @Override
     public void start() throws IOException {
-        watcher.loadNow();
+        watcher.start();
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcBind(), config.grpcPort()))
                 .addService(service)
                 .addService(health.getHealthService())
@@ -100,7 +105,6 @@ public final class ExtAuthzServer implements ServerComponent {
                 .maxInboundMessageSize(4 * 1024 * 1024)
                 .build()
                 .start();
-        watcher.start(config.policyReloadInterval());
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
         apiKeys.ifPresent(a -> background.scheduleWithFixedDelay(a::flushUsage,
@@ -120,16 +124,15 @@ public final class ExtAuthzServer implements ServerComponent {
 
     @Override
     public List<ReadinessCheck> readinessChecks() {
-        return List.of(
-                ReadinessCheck.of("policy:authz", () -> pipeline.policy().isPresent()
-                        ? ReadinessCheck.Result.ready(pipeline.policy().get().routes().size() + " routes from " + config.policyFile())
-                        : ReadinessCheck.Result.notReady("not loaded: " + String.join("; ", watcher.lastErrors()))),
+        List<ReadinessCheck> checks = new ArrayList<>(watcher.readinessChecks());
+        checks.add(
                 ReadinessCheck.of("jwks", () -> {
                     List<String> missing = pipeline.issuersNotReady();
                     return missing.isEmpty()
                             ? ReadinessCheck.Result.ready("every issuer's keys retrieved")
                             : ReadinessCheck.Result.notReady("keys never retrieved: " + String.join(", ", missing));
                 }));
+        return checks;
     }
 
     /** Why the server is not ready (empty when it is). */
@@ -152,7 +155,7 @@ public final class ExtAuthzServer implements ServerComponent {
         return pipeline;
     }
 
-    public PolicyFileWatcher watcher() {
+    public PolicyWatcher<AuthzPolicy> watcher() {
         return watcher;
     }
 

@@ -88,13 +88,13 @@ class ReloadUnderLoadTest {
                 await().atMost(Duration.ofSeconds(20)).until(() -> answered.get() > 50);
                 String[] edits = {"api-v2", "INVALID", "api-v3", "api-v4"};
                 for (String edit : edits) {
-                    double okBefore = registry.get("meshguard_authz_policy_reloads_total").tag("result", "success").counter().count();
-                    double badBefore = registry.get("meshguard_authz_policy_reloads_total").tag("result", "invalid").counter().count();
+                    double okBefore = registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "success").counter().count();
+                    double badBefore = registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "invalid").counter().count();
                     int answeredBefore = answered.get();
                     write(policy, edit.equals("INVALID") ? "routes:\n  - {name: x, match: {path: nope}, auth: maybe}\n" : version(jwks, edit));
                     await().atMost(Duration.ofSeconds(20)).until(() ->
-                            registry.get("meshguard_authz_policy_reloads_total").tag("result", "success").counter().count() > okBefore
-                                    || registry.get("meshguard_authz_policy_reloads_total").tag("result", "invalid").counter().count() > badBefore);
+                            registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "success").counter().count() > okBefore
+                                    || registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "invalid").counter().count() > badBefore);
                     // let Checks run on the new (or kept) policy before the next edit
                     await().atMost(Duration.ofSeconds(20)).until(() -> answered.get() > answeredBefore + 50);
                 }
@@ -108,7 +108,7 @@ class ReloadUnderLoadTest {
                 assertThat(server.pipeline().policy().orElseThrow().routeNamed("api-v4")).isPresent();
                 assertThat(audit.stream().map(e -> e.route().orElse("?")).distinct())
                         .contains("api-v1", "api-v4").allSatisfy(r -> assertThat(r).startsWith("api-v"));
-                assertThat(registry.get("meshguard_authz_policy_reloads_total").tag("result", "invalid").counter().count()).isEqualTo(1);
+                assertThat(registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "invalid").counter().count()).isEqualTo(1);
             } finally {
                 channel.shutdownNow();
                 server.close();
