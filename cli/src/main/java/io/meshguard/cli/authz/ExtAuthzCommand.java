@@ -47,7 +47,7 @@ public final class ExtAuthzCommand implements Callable<Integer> {
             stack.start(status);
             stack.start(server);
             status.addReadinessChecks(server.readinessChecks());
-            System.out.printf("meshguard extauthz: gRPC %s:%d, HTTP %s:%d (policy %s)%n", settings.grpcBind(), server.grpcPort(),
+            System.out.printf("meshguard extauthz: gRPC %s:%d, HTTP %s:%d (policy %s)%n", settings.grpc().bind(), server.grpcPort(),
                     settings.http().bind(), status.port(), settings.policyFile());
             System.out.flush();
         } catch (Exception | Error e) {

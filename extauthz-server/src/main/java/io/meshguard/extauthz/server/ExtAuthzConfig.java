@@ -6,6 +6,7 @@ import io.meshguard.runtime.config.ConfigException;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
+import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,8 +18,7 @@ import java.util.Optional;
  * {@code MESHGUARD_*} environment). {@link #SCHEMA} lists every key with its default and meaning.
  */
 public record ExtAuthzConfig(
-        String grpcBind,
-        int grpcPort,
+        GrpcServerSettings grpc,
         HttpServerSettings http,
         Path policyFile,
         Duration policyReloadInterval,
@@ -27,15 +27,8 @@ public record ExtAuthzConfig(
         Duration tokenCacheMaxTtl,
         Duration apiKeyCacheTtl,
         Duration apiKeyUsageFlushInterval,
-        long rateLimitMaxBuckets,
-        Duration drainTimeout) {
+        long rateLimitMaxBuckets) {
 
-    public static final ConfigKey<String> GRPC_BIND = ConfigKey.string("grpc.bind", "0.0.0.0",
-            "Address the gRPC Check service binds to.");
-    public static final ConfigKey<Integer> GRPC_PORT = ConfigKey.integer("grpc.port", 9001, 0, 65535,
-            "Port of envoy.service.auth.v3.Authorization/Check (0 = any free port).");
-    public static final ConfigKey<Duration> DRAIN_TIMEOUT = ConfigKey.duration("grpc.drain_timeout", Duration.ofSeconds(10),
-            "On shutdown, how long in-flight Checks get to finish before the server stops.");
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
             "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
     public static final ConfigKey<Duration> POLICY_RELOAD_INTERVAL = ConfigKey.duration("policy.reload_interval",
@@ -55,7 +48,7 @@ public record ExtAuthzConfig(
 
     /** Every key of the server, including {@code http.*} and {@code db.*}. */
     public static final ConfigSchema SCHEMA = ConfigSchema.builder()
-            .add(GRPC_BIND, GRPC_PORT, DRAIN_TIMEOUT)
+            .add(GrpcServerSettings.configGroup(9001))
             .add(HttpServerSettings.configGroup(9101))
             .add(POLICY_FILE, POLICY_RELOAD_INTERVAL, JWKS_HTTP_TIMEOUT, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_TTL,
                     APIKEY_CACHE_TTL, APIKEY_USAGE_FLUSH, RATELIMIT_MAX_BUCKETS)
@@ -73,24 +66,34 @@ public record ExtAuthzConfig(
 
     public static ExtAuthzConfig read(Config config) {
         return new ExtAuthzConfig(
-                config.get(GRPC_BIND), config.get(GRPC_PORT), HttpServerSettings.configGroup(9101).read(config),
+                GrpcServerSettings.configGroup(9001).read(config), HttpServerSettings.configGroup(9101).read(config),
                 config.get(POLICY_FILE), config.get(POLICY_RELOAD_INTERVAL), config.get(JWKS_HTTP_TIMEOUT),
                 config.get(TOKEN_CACHE_MAX_ENTRIES), config.get(TOKEN_CACHE_MAX_TTL), config.get(APIKEY_CACHE_TTL),
-                config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS), config.get(DRAIN_TIMEOUT));
+                config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS));
     }
 
+    /** A copy listening on {@code bind:port}. */
     public ExtAuthzConfig withGrpc(String bind, int port) {
-        return new ExtAuthzConfig(bind, port, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, drainTimeout);
+        return withGrpcSettings(grpc.withAddress(bind, port));
+    }
+
+    /** A copy that drains and stops within these times (tests and tools use zero drain). */
+    public ExtAuthzConfig withShutdown(Duration drain, Duration shutdown) {
+        return withGrpcSettings(grpc.withShutdown(drain, shutdown));
+    }
+
+    public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
+        return new ExtAuthzConfig(settings, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets);
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
-        return new ExtAuthzConfig(grpcBind, grpcPort, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, drainTimeout);
+        return new ExtAuthzConfig(grpc, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets);
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
-        return new ExtAuthzConfig(grpcBind, grpcPort, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, drainTimeout);
+        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets);
     }
 }

@@ -1,14 +1,11 @@
 package io.meshguard.extauthz.server;
 
-import io.grpc.Server;
+import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.policy.PolicyWatcher;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.protobuf.services.HealthStatusManager;
-import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.apikey.ApiKeyStore;
@@ -18,7 +15,6 @@ import io.meshguard.extauthz.decision.SecretFiles;
 import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,9 +42,8 @@ public final class ExtAuthzServer implements ServerComponent {
     private final PolicyWatcher<AuthzPolicy> watcher;
     private final Optional<ApiKeyAuthenticator> apiKeys;
     private final AuthorizationService service;
-    private final HealthStatusManager health = new HealthStatusManager();
+    private final GrpcServerHost grpc;
     private final ScheduledExecutorService background;
-    private Server grpc;
     private boolean closed;
 
     /**
@@ -82,6 +77,7 @@ public final class ExtAuthzServer implements ServerComponent {
         // runs on the watcher's thread after each validated swap, and for the initial load
         watcher.addListener(loaded -> pipeline.use(loaded.value()));
         this.service = new AuthorizationService(pipeline, audit, clock, registry);
+        this.grpc = new GrpcServerHost("extauthz-grpc", config.grpc(), GrpcServerHost.bind(service), registry);
         this.background = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "extauthz-background");
             t.setDaemon(true);
@@ -98,25 +94,22 @@ public final class ExtAuthzServer implements ServerComponent {
     @Override
     public void start() throws IOException {
         watcher.start();
-        grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcBind(), config.grpcPort()))
-                .addService(service)
-                .addService(health.getHealthService())
-                .addService(ProtoReflectionServiceV1.newInstance())
-                .maxInboundMessageSize(4 * 1024 * 1024)
-                .build()
-                .start();
+        grpc.start();
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
         apiKeys.ifPresent(a -> background.scheduleWithFixedDelay(a::flushUsage,
                 config.apiKeyUsageFlushInterval().toMillis(), config.apiKeyUsageFlushInterval().toMillis(), TimeUnit.MILLISECONDS));
         refreshHealth();
-        LOG.info("extauthz gRPC listening on {}:{}", config.grpcBind(), grpcPort());
+        LOG.info("extauthz gRPC listening on {}:{}", config.grpc().bind(), grpcPort());
     }
 
+    /** gRPC health follows readiness: NOT_SERVING for the Check service until the policy and keys are there. */
     private void refreshHealth() {
+        if (grpc.isDraining()) {
+            return;
+        }
         boolean ready = notReady().isEmpty();
-        health.setStatus(SERVICE, ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-        health.setStatus("", ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+        grpc.health().setStatus(SERVICE, ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
         if (!ready && pipeline.policy().isPresent()) {
             background.execute(pipeline::warmUp);
         }
@@ -125,6 +118,7 @@ public final class ExtAuthzServer implements ServerComponent {
     @Override
     public List<ReadinessCheck> readinessChecks() {
         List<ReadinessCheck> checks = new ArrayList<>(watcher.readinessChecks());
+        checks.addAll(grpc.readinessChecks());
         checks.add(
                 ReadinessCheck.of("jwks", () -> {
                     List<String> missing = pipeline.issuersNotReady();
@@ -148,7 +142,7 @@ public final class ExtAuthzServer implements ServerComponent {
     }
 
     public int grpcPort() {
-        return grpc.getPort();
+        return grpc.port();
     }
 
     public AuthzPipeline pipeline() {
@@ -166,20 +160,10 @@ public final class ExtAuthzServer implements ServerComponent {
             return;
         }
         closed = true;
-        health.enterTerminalState();
+        // drains first (health NOT_SERVING while still answering, then in-flight Checks finish), then stops the rest
+        grpc.close();
         watcher.close();
         background.shutdownNow();
-        if (grpc != null) {
-            grpc.shutdown();
-            try {
-                if (!grpc.awaitTermination(config.drainTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                    grpc.shutdownNow();
-                }
-            } catch (InterruptedException e) {
-                grpc.shutdownNow();
-                Thread.currentThread().interrupt();
-            }
-        }
         apiKeys.ifPresent(ApiKeyAuthenticator::flushUsage);
         pipeline.close();
     }

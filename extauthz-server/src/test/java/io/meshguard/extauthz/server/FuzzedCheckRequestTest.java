@@ -97,7 +97,7 @@ class FuzzedCheckRequestTest {
         try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)))) {
             Path policy = dir.resolve("authz.yaml");
             Files.writeString(policy, Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), ""));
-            ExtAuthzServer server = new ExtAuthzServer(ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
+            ExtAuthzServer server = new ExtAuthzServer(ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5))
                     .withPolicy(policy, Duration.ofSeconds(60)), new SimpleMeterRegistry(), Optional.empty(), e -> { },
                     Clock.systemUTC());
             server.start();
@@ -112,7 +112,7 @@ class FuzzedCheckRequestTest {
                 Random rnd = new Random(20261121L);
                 int checked = 0;
                 int mutants = 0;
-                for (int i = 0; i < 1500; i++) {
+                for (int i = 0; i < 1000; i++) {
                     CheckRequest req;
                     if (i % 2 == 0) {
                         req = random(rnd);
@@ -138,8 +138,8 @@ class FuzzedCheckRequestTest {
                         assertThat(r.getDeniedResponse().getBody()).contains("\"request_id\"");
                     }
                 }
-                assertThat(checked).isGreaterThan(800);
-                assertThat(mutants).isGreaterThan(50);
+                assertThat(checked).isGreaterThan(550);
+                assertThat(mutants).isGreaterThan(30);
                 // and the server still decides normally afterwards
                 assertThat(stub.check(valid).getStatus().getCode()).isEqualTo(0);
             } finally {

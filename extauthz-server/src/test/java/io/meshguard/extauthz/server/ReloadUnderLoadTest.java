@@ -56,7 +56,7 @@ class ReloadUnderLoadTest {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             ConcurrentLinkedQueue<AuthzDecisionEvent> audit = new ConcurrentLinkedQueue<>();
             ExtAuthzServer server = new ExtAuthzServer(
-                    ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withPolicy(policy, Duration.ofMillis(50)),
+                    ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofMillis(50)),
                     registry, Optional.empty(), audit::add, Clock.systemUTC());
             server.start();
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
