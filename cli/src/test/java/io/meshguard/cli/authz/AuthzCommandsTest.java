@@ -192,4 +192,12 @@ class AuthzCommandsTest {
         assertThat(out()).contains(keyId);
         assertThat(run("apikey", "rotate", "--config", config.toString(), keyId, "--grace", "soon")).isEqualTo(2);
     }
+
+    @Test
+    void extauthz_badConfig_exit1NamingTheKeyAndLine() throws Exception {
+        Path config = tmp.resolve("extauthz.yaml");
+        Files.writeString(config, "grpc:\n  port: 9001\ntoken_cache:\n  max_entrys: 5\n");
+        assertThat(run("extauthz", "--config", config.toString())).isEqualTo(1);
+        assertThat(err()).contains("token_cache.max_entrys").contains(":4");
+    }
 }

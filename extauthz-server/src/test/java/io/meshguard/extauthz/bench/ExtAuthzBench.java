@@ -42,7 +42,7 @@ public final class ExtAuthzBench {
         Duration seconds = Duration.ofSeconds(args.length > 0 ? Integer.parseInt(args[0]) : 10);
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         List<Integer> rates = new ArrayList<>();
-        for (String r : (args.length > 1 ? args[1] : "500,2000").split(",")) {
+        for (String r : (args.length > 1 ? args[1] : "200,1000").split(",")) {
             rates.add(Integer.parseInt(r.trim()));
         }
         TestKeys rs = TestKeys.generate("bench-rs", JWSAlgorithm.RS256);
@@ -190,8 +190,12 @@ public final class ExtAuthzBench {
             double baseP99 = base.atRate().get(rate).latency().getValueAtPercentile(99);
             for (Row r : rows) {
                 var h = r.atRate().get(rate).latency();
-                System.out.printf("| %s | %d | %d | %d | %.2f |%n", r.name(), h.getValueAtPercentile(50), h.getValueAtPercentile(99),
-                        h.getValueAtPercentile(99.9), h.getValueAtPercentile(99) / baseP99);
+                if (r.atRate().get(rate).saturated()) {
+                    System.out.printf("| %s | saturated | saturated | saturated | - |%n", r.name());
+                } else {
+                    System.out.printf("| %s | %d | %d | %d | %.2f |%n", r.name(), h.getValueAtPercentile(50), h.getValueAtPercentile(99),
+                            h.getValueAtPercentile(99.9), h.getValueAtPercentile(99) / baseP99);
+                }
             }
         }
     }
