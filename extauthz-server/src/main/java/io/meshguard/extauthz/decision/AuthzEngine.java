@@ -52,6 +52,11 @@ public final class AuthzEngine {
                 Map.of(), false);
     }
 
+    /** The decision when deciding itself failed: deny. */
+    public static Decision internalError(HttpRequestView request) {
+        return deny(request, Optional.empty(), Optional.empty(), Reason.INTERNAL_ERROR, "authorization failed", Map.of(), false);
+    }
+
     public Decision decide(HttpRequestView request) {
         Optional<String> forcedRoute = Optional.ofNullable(request.contextExtensions().get(EXT_ROUTE));
         Optional<RoutePolicy> route = forcedRoute.isPresent()
@@ -264,6 +269,7 @@ public final class AuthzEngine {
             case 401 -> "unauthenticated";
             case 429 -> "rate_limited";
             case 503 -> "unavailable";
+            case 500 -> "internal";
             default -> "forbidden";
         });
         body.put("reason", reason.code());

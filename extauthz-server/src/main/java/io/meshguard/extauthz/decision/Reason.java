@@ -29,7 +29,9 @@ public enum Reason {
     RATE_LIMITED("rate_limited", 429),
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),
-    UPSTREAM_CREDENTIAL_UNAVAILABLE("upstream_credential_unavailable", 503);
+    UPSTREAM_CREDENTIAL_UNAVAILABLE("upstream_credential_unavailable", 503),
+    /** A bug or an unforeseen input: still a deny, never an RPC error (which failure_mode_allow could turn into an allow). */
+    INTERNAL_ERROR("internal_error", 500);
 
     private final String code;
     private final int status;

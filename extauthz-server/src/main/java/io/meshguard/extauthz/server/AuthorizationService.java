@@ -57,7 +57,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         } catch (RuntimeException e) {
             LOG.error("Check failed unexpectedly; denying", e);
             view = HttpRequestView.of(CheckRequest.getDefaultInstance());
-            decision = io.meshguard.extauthz.decision.AuthzEngine.policyNotLoaded(view);
+            decision = io.meshguard.extauthz.decision.AuthzEngine.internalError(view);
         }
         responseObserver.onNext(CheckResponses.toResponse(decision));
         responseObserver.onCompleted();
