@@ -5,37 +5,41 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
-import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import java.io.IOException;
-import java.net.InetSocketAddress;
+import io.meshguard.runtime.grpc.GrpcServerHost;
+import io.meshguard.runtime.grpc.GrpcServerSettings;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 
-/** The baseline: a Check server that allows everything without looking at the request, on the same gRPC stack. */
+/**
+ * The baseline: a Check server that allows everything without looking at the request, on the same gRPC host as
+ * extauthz-server (runtime {@code GrpcServerHost}: virtual threads, call limit, per-method metrics), so the ratio
+ * measures the authorization work and nothing else.
+ */
 final class NoopCheckServer implements AutoCloseable {
     private static final CheckResponse OK = CheckResponse.newBuilder().setStatus(Status.newBuilder().setCode(0))
             .setOkResponse(OkHttpResponse.getDefaultInstance()).build();
-    private final Server server;
+    private final GrpcServerHost host;
 
-    NoopCheckServer() throws IOException {
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new AuthorizationGrpc.AuthorizationImplBase() {
+    NoopCheckServer() throws Exception {
+        host = new GrpcServerHost("noop-grpc", GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5)),
+                GrpcServerHost.bind(new AuthorizationGrpc.AuthorizationImplBase() {
                     @Override
                     public void check(CheckRequest request, StreamObserver<CheckResponse> observer) {
                         observer.onNext(OK);
                         observer.onCompleted();
                     }
-                })
-                .build()
-                .start();
+                }), new SimpleMeterRegistry());
+        host.start();
     }
 
     int port() {
-        return server.getPort();
+        return host.port();
     }
 
     @Override
     public void close() {
-        server.shutdownNow();
+        host.close();
     }
 }
