@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             io.meshguard.cli.authz.AuthzCommand.class,
             io.meshguard.cli.authz.ApiKeyCommand.class,
             io.meshguard.cli.policy.PolicyCommand.class,
+            io.meshguard.cli.audit.AuditCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
