@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             io.meshguard.cli.authz.ApiKeyCommand.class,
             io.meshguard.cli.policy.PolicyCommand.class,
             io.meshguard.cli.audit.AuditCommand.class,
+            io.meshguard.cli.dlp.DlpCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
