@@ -1,4 +1,4 @@
-package io.meshguard.extauthz.bench;
+package io.meshguard.bench.extauthz;
 
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;

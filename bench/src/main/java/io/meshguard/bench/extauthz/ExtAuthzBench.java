@@ -1,11 +1,11 @@
-package io.meshguard.extauthz.bench;
+package io.meshguard.bench.extauthz;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.JWTClaimsSet;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.meshguard.extauthz.JwksServer;
+
 import io.meshguard.extauthz.apikey.ApiKeyService;
 import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
@@ -49,7 +49,7 @@ public final class ExtAuthzBench {
         TestKeys es = TestKeys.generate("bench-es", JWSAlgorithm.ES256);
         String issuer = "https://idp.bench.example";
         Path dir = Files.createTempDirectory("extauthz-bench");
-        try (JwksServer jwks = new JwksServer(issuer, TestKeys.publicSet(List.of(rs, es)));
+        try (BenchJwksServer jwks = new BenchJwksServer(issuer, TestKeys.publicSet(List.of(rs, es)));
                 NoopCheckServer noop = new NoopCheckServer()) {
             Path policy = dir.resolve("authz.yaml");
             Files.writeString(policy, """

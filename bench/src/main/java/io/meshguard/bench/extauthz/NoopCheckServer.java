@@ -1,4 +1,4 @@
-package io.meshguard.extauthz.bench;
+package io.meshguard.bench.extauthz;
 
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
