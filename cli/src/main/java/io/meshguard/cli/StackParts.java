@@ -8,6 +8,6 @@ final class StackParts {
 
     static List<StackPart> all() {
         // Audit first: the servers after it record into its writer, and it is closed after them.
-        return List.of(new io.meshguard.cli.audit.AuditPart());
+        return List.of(new io.meshguard.cli.audit.AuditPart(), new io.meshguard.cli.dlp.DlpStackPart());
     }
 }
