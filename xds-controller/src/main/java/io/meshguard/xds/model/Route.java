@@ -8,7 +8,7 @@ import java.util.Optional;
  * {@code v2} of an API at {@code /payments} serves {@code /payments/v2/transfers} (and {@code /payments/transfers}
  * when v2 is the default version).
  *
- * @param timeoutMs whole-request timeout; 0 disables it (long-lived streams)
+ * @param timeoutMs whole-request timeout, 15 s when empty; 0 disables it
  * @param idleTimeoutMs stream idle timeout; empty keeps Envoy's default
  * @param streaming a long-lived response (SSE, gRPC server streaming): no request timeout, bodies streamed, never
  *     buffered
@@ -21,7 +21,7 @@ public record Route(
         String version,
         Match match,
         List<Destination> destinations,
-        long timeoutMs,
+        Optional<Long> timeoutMs,
         Optional<Long> idleTimeoutMs,
         boolean streaming,
         Optional<Retry> retry,
@@ -36,7 +36,7 @@ public record Route(
 
     public Route {
         destinations = destinations == null ? List.of() : List.copyOf(destinations);
-        timeoutMs = timeoutMs < 0 ? DEFAULT_TIMEOUT_MS : timeoutMs;
+        timeoutMs = timeoutMs == null ? Optional.empty() : timeoutMs;
         idleTimeoutMs = idleTimeoutMs == null ? Optional.empty() : idleTimeoutMs;
         retry = retry == null ? Optional.empty() : retry;
         requestHeadersToAdd = requestHeadersToAdd == null ? List.of() : List.copyOf(requestHeadersToAdd);

@@ -7,6 +7,7 @@ public final class EnvoyNames {
     public static final String ROUTER_FILTER = "envoy.filters.http.router";
     public static final String EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz";
     public static final String EXT_PROC_FILTER = "envoy.filters.http.ext_proc";
+    public static final String FAULT_FILTER = "envoy.filters.http.fault";
     public static final String HCM_FILTER = "envoy.filters.network.http_connection_manager";
     public static final String GRPC_ACCESS_LOG = "envoy.access_loggers.http_grpc";
     public static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
@@ -14,6 +15,8 @@ public final class EnvoyNames {
     public static final String EXT_AUTHZ_CLUSTER = "meshguard-extauthz";
     public static final String DLP_CLUSTER = "meshguard-dlp";
     public static final String ACCESS_LOG_CLUSTER = "meshguard-als";
+    /** Endpoint-less cluster that closed (sunset, retired) versions point at for proxyless clients. */
+    public static final String CLOSED_CLUSTER = "meshguard-closed";
 
     /** Route configuration served to proxyless gRPC clients (no Envoy-only per-route config). */
     public static final String PROXYLESS_ROUTES = "grpc";

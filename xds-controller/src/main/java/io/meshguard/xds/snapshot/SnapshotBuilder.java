@@ -48,6 +48,9 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcOverrides;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -131,6 +134,8 @@ public final class SnapshotBuilder {
             clusters.add(cluster(u));
             endpoints.add(loadAssignment(u, group));
         }
+        clusters.add(closedCluster());
+        endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(EnvoyNames.CLOSED_CLUSTER).build());
         clusters.add(filterCluster(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()));
         clusters.add(filterCluster(EnvoyNames.DLP_CLUSTER, targets.dlp()));
         clusters.add(filterCluster(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
@@ -222,6 +227,10 @@ public final class SnapshotBuilder {
                     .setIsOptional(group.proxylessAuthz() == GatewayGroup.ProxylessAuthz.OPTIONAL)
                     .setTypedConfig(Any.pack(proxylessExtAuthz())));
         }
+        // grpc-java rejects direct_response routes; closed versions abort through the fault filter instead
+        hcm.addHttpFilters(HttpFilter.newBuilder()
+                .setName(EnvoyNames.FAULT_FILTER)
+                .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())));
         hcm.addHttpFilters(router());
         return Listener.newBuilder()
                 .setName(host)
@@ -340,7 +349,7 @@ public final class SnapshotBuilder {
             }
             action.setWeightedClusters(wc);
         }
-        long timeout = r.streaming() ? 0 : r.timeoutMs();
+        long timeout = r.streaming() ? 0 : r.timeoutMs().orElse(io.meshguard.xds.model.Route.DEFAULT_TIMEOUT_MS);
         action.setTimeout(duration(timeout));
         if (r.idleTimeoutMs().isPresent()) {
             action.setIdleTimeout(duration(r.idleTimeoutMs().get()));
@@ -409,9 +418,19 @@ public final class SnapshotBuilder {
         for (RouteMatch m : List.of(exact, below)) {
             Route.Builder b = Route.newBuilder()
                     .setName(idBase + (m == exact ? ".closed-root" : ".closed"))
-                    .setMatch(m)
-                    .setDirectResponse(direct);
-            if (forEnvoy) {
+                    .setMatch(m);
+            if (!forEnvoy) {
+                // gRPC maps the HTTP status with its standard table (410 → UNKNOWN, 404 → UNIMPLEMENTED)
+                b.setRoute(RouteAction.newBuilder().setCluster(EnvoyNames.CLOSED_CLUSTER));
+                b.putTypedPerFilterConfig(EnvoyNames.FAULT_FILTER, Any.pack(HTTPFault.newBuilder()
+                        .setAbort(FaultAbort.newBuilder()
+                                .setHttpStatus(status)
+                                .setPercentage(FractionalPercent.newBuilder()
+                                        .setNumerator(100)
+                                        .setDenominator(FractionalPercent.DenominatorType.HUNDRED)))
+                        .build()));
+            } else {
+                b.setDirectResponse(direct);
                 b.addResponseHeadersToAdd(overwrite("content-type", "application/json"));
                 if (status == 410) {
                     b.addAllResponseHeadersToAdd(lifecycleHeaders(api, v));
@@ -564,6 +583,17 @@ public final class SnapshotBuilder {
                                 .addLbEndpoints(LbEndpoint.newBuilder()
                                         .setEndpoint(Endpoint.newBuilder().setAddress(
                                                 socket(FilterTargets.host(target), FilterTargets.port(target)))))))
+                .build();
+    }
+
+    private static Cluster closedCluster() {
+        return Cluster.newBuilder()
+                .setName(EnvoyNames.CLOSED_CLUSTER)
+                .setType(Cluster.DiscoveryType.EDS)
+                .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+                        .setEdsConfig(ads())
+                        .setServiceName(EnvoyNames.CLOSED_CLUSTER))
+                .setConnectTimeout(duration(1000))
                 .build();
     }
 

@@ -157,10 +157,10 @@ public final class ConfigValidator {
 
     private void validateRoute(List<Problem> problems, GatewayConfig config, Route r, Map<String, Api> apis,
             Map<String, Route> routes) {
-        String path = "routes[" + r.name() + "]";
+        String path = "routes[" + r.api() + "/" + r.name() + "]";
         name(problems, path + ".name", r.name());
-        if (routes.put(r.name(), r) != null) {
-            problems.add(Problem.error(path, "duplicate route name"));
+        if (routes.put(r.api() + "/" + r.name(), r) != null) {
+            problems.add(Problem.error(path, "duplicate route name in API '" + r.api() + "'"));
         }
         Api api = apis.get(r.api());
         if (api == null) {
@@ -220,9 +220,8 @@ public final class ConfigValidator {
                 problems.add(Problem.error(path + ".destinations", "weights must sum to 100, got " + sum));
             }
         }
-        if (r.timeoutMs() < 0) {
-            problems.add(Problem.error(path + ".timeout_ms", "must be 0 (none) or positive"));
-        }
+        r.timeoutMs().filter(t -> t < 0).ifPresent(
+                t -> problems.add(Problem.error(path + ".timeout_ms", "must be 0 (none) or positive")));
         r.idleTimeoutMs().filter(t -> t <= 0).ifPresent(
                 t -> problems.add(Problem.error(path + ".idle_timeout_ms", "must be positive")));
         r.retry().ifPresent(retry -> {
@@ -242,9 +241,9 @@ public final class ConfigValidator {
         for (String h : r.requestHeadersToRemove()) {
             headerChange(problems, path + ".request_headers_to_remove[" + h + "]", h);
         }
-        if (r.streaming() && r.timeoutMs() > 0 && r.timeoutMs() < 60_000) {
+        if (r.streaming() && r.timeoutMs().isPresent()) {
             problems.add(Problem.warning(path + ".timeout_ms",
-                    "a streaming route with a timeout under 60 s cuts long-lived streams"));
+                    "ignored: a streaming route has no request timeout, only idle_timeout_ms"));
         }
     }
 
@@ -259,7 +258,7 @@ public final class ConfigValidator {
                     + r.match().headers();
             String first = firstByMatch.putIfAbsent(key, r.name());
             if (first != null) {
-                problems.add(Problem.warning("routes[" + r.name() + "].match",
+                problems.add(Problem.warning("routes[" + r.api() + "/" + r.name() + "].match",
                         "same match as route '" + first + "': only one of them is reachable"));
             }
         }
