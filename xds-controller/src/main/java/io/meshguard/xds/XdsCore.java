@@ -38,7 +38,7 @@ public final class XdsCore implements AutoCloseable {
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
         this.publisher = new Publisher(builder, store, snapshots, fleet, meters);
-        this.ads = new AdsServer(adsBind, snapshots, streams);
+        this.ads = new AdsServer(adsBind, snapshots, streams, groups);
         Gauge.builder("meshguard_xds_connected_streams", fleet, Fleet::connectedStreams)
                 .description("Open ADS streams on this replica")
                 .register(meters);

@@ -16,21 +16,21 @@ public final class TestConfigs {
         return new GatewayGroup(name, "test", "local", Optional.of("example.com"), List.of(), null, 0, authz);
     }
 
-    public static Upstream upstream(String group, String name, int... ports) {
-        return upstream(group, name, Upstream.LbPolicy.ROUND_ROBIN, ports);
+    public static Upstream upstream(String name, int... ports) {
+        return upstream(name, Upstream.LbPolicy.ROUND_ROBIN, ports);
     }
 
-    public static Upstream upstream(String group, String name, Upstream.LbPolicy lb, int... ports) {
+    public static Upstream upstream(String name, Upstream.LbPolicy lb, int... ports) {
         List<Upstream.Endpoint> eps = new ArrayList<>();
         for (int p : ports) {
             eps.add(new Upstream.Endpoint("127.0.0.1", p, 1));
         }
-        return new Upstream(name, group, Upstream.Protocol.GRPC, lb, 0, eps, null, null, null);
+        return new Upstream(name, Upstream.Protocol.GRPC, lb, 0, eps, null, null, null);
     }
 
-    public static Api api(String name, String group, String host, String basePath, String defaultVersion,
+    public static Api api(String name, String host, String basePath, String defaultVersion,
             Api.ApiVersion... versions) {
-        return new Api(name, group, basePath, defaultVersion, host == null ? List.of() : List.of(host),
+        return new Api(name, basePath, defaultVersion, host == null ? List.of() : List.of(host),
                 List.of(versions));
     }
 
@@ -44,8 +44,9 @@ public final class TestConfigs {
                 Optional.ofNullable(successor));
     }
 
-    public static Route route(String name, String api, String version, String prefix, Route.Destination... dests) {
-        return new Route(name, api, version, Route.Match.prefix(prefix), List.of(dests), null, null, false, null,
+    public static Route route(String group, String name, String api, String version, String prefix,
+            Route.Destination... dests) {
+        return new Route(name, group, api, version, Route.Match.prefix(prefix), List.of(dests), null, null, false, null,
                 null, null, null, null, null);
     }
 

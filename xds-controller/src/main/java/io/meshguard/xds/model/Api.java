@@ -5,12 +5,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * An API exposed by a gateway group under {@code basePath}, with its versions. Requests to
+ * An API under {@code basePath}, with its versions; gateway groups serve it through their routes. Requests to
  * {@code basePath/<version>/…} go to that version; requests without a version go to {@code defaultVersion}.
  *
  * @param hostnames hostnames of this API; empty means the group's hostnames or the generated one
  */
-public record Api(String name, String group, String basePath, String defaultVersion, List<String> hostnames,
+public record Api(String name, String basePath, String defaultVersion, List<String> hostnames,
         List<ApiVersion> versions) {
 
     public Api {

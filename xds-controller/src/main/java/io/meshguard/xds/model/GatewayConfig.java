@@ -24,19 +24,34 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
         return apis.stream().filter(a -> a.name().equals(name)).findFirst();
     }
 
-    public Optional<Upstream> upstream(String group, String name) {
-        return upstreams.stream().filter(u -> u.group().equals(group) && u.name().equals(name)).findFirst();
+    public Optional<Upstream> upstream(String name) {
+        return upstreams.stream().filter(u -> u.name().equals(name)).findFirst();
     }
 
-    public List<Upstream> upstreamsOf(String group) {
-        return upstreams.stream().filter(u -> u.group().equals(group)).toList();
+    public List<Route> routesOf(String group) {
+        return routes.stream().filter(r -> r.group().equals(group)).toList();
     }
 
+    /** The APIs the group's routes serve, in name order. */
     public List<Api> apisOf(String group) {
-        return apis.stream().filter(a -> a.group().equals(group)).toList();
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        routesOf(group).forEach(r -> names.add(r.api()));
+        return names.stream().map(this::api).flatMap(Optional::stream).toList();
     }
 
-    public List<Route> routesOf(Api api) {
-        return routes.stream().filter(r -> r.api().equals(api.name())).toList();
+    /** The upstreams the group's routes send to, in name order. */
+    public List<Upstream> upstreamsOf(String group) {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        routesOf(group).forEach(r -> r.destinations().forEach(d -> names.add(d.upstream())));
+        return names.stream().map(this::upstream).flatMap(Optional::stream).toList();
+    }
+
+    /**
+     * What one group's revision holds: the group, its routes, and the APIs and upstreams they use. Self-contained,
+     * so a revision can be rendered or rolled back without the rest of the configuration.
+     */
+    public GatewayConfig slice(String group) {
+        return new GatewayConfig(group(group).stream().toList(), upstreamsOf(group), apisOf(group),
+                routesOf(group));
     }
 }

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * One route of an API version. The match path is relative to the version root: {@code /transfers} in version
+ * One route of a gateway group, serving an API version. The match path is relative to the version root: {@code /transfers} in version
  * {@code v2} of an API at {@code /payments} serves {@code /payments/v2/transfers} (and {@code /payments/transfers}
  * when v2 is the default version).
  *
@@ -17,6 +17,7 @@ import java.util.Optional;
  */
 public record Route(
         String name,
+        String group,
         String api,
         String version,
         Match match,
@@ -48,7 +49,7 @@ public record Route(
 
     /** Same route with other destinations (a canary weight change). */
     public Route withDestinations(List<Destination> newDestinations) {
-        return new Route(name, api, version, match, newDestinations, timeoutMs, idleTimeoutMs, streaming, retry,
+        return new Route(name, group, api, version, match, newDestinations, timeoutMs, idleTimeoutMs, streaming, retry,
                 requestHeadersToAdd, requestHeadersToRemove, responseHeadersToAdd, authzProfile, dlpProfile);
     }
 

@@ -3,10 +3,12 @@ package io.meshguard.xds.model;
 import java.util.List;
 import java.util.Optional;
 
-/** A backend service of one gateway group: becomes one CDS cluster and one EDS load assignment. */
+/**
+ * A backend service, shared by every gateway group whose routes use it: one CDS cluster and one EDS load assignment
+ * in each such group.
+ */
 public record Upstream(
         String name,
-        String group,
         Protocol protocol,
         LbPolicy lbPolicy,
         long connectTimeoutMs,
@@ -29,7 +31,7 @@ public record Upstream(
 
     /** Same upstream with other endpoints (an endpoint-only change). */
     public Upstream withEndpoints(List<Endpoint> newEndpoints) {
-        return new Upstream(name, group, protocol, lbPolicy, connectTimeoutMs, newEndpoints, healthCheck,
+        return new Upstream(name, protocol, lbPolicy, connectTimeoutMs, newEndpoints, healthCheck,
                 circuitBreaker, outlierDetection);
     }
 

@@ -18,9 +18,9 @@ public final class AdsServer implements AutoCloseable {
     private final Server server;
     private final HealthStatusManager health = new HealthStatusManager();
 
-    public AdsServer(InetSocketAddress bind, XdsSnapshots snapshots, AdsStreams streams) {
+    public AdsServer(InetSocketAddress bind, XdsSnapshots snapshots, AdsStreams streams, NodeGroupMapper groups) {
         SimpleCache<String> cache = snapshots.cache();
-        V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(streams), new NackParkingWatcher(cache, streams));
+        V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(streams), new NackParkingWatcher(cache, streams, groups));
         this.server = NettyServerBuilder.forAddress(bind)
                 .addService(discovery.getAggregatedDiscoveryServiceImpl())
                 .addService(health.getHealthService())

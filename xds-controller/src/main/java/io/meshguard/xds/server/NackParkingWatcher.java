@@ -7,6 +7,9 @@ import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
 import io.envoyproxy.controlplane.cache.Response;
 import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.XdsRequest;
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
@@ -25,14 +28,21 @@ import java.util.function.Consumer;
  * client unsubscribed from some of them (grpc-java does when a route stops using a cluster). When the client subscribes
  * to them again, with an unchanged version, SimpleCache would answer nothing and the client would wait forever; those
  * names are taken out of the known set so they are sent.
+ *
+ * <p>And it answers the subset: in ADS mode SimpleCache answers nothing when one requested name is missing from the
+ * snapshot. A client still subscribed to a cluster that the new routes no longer use would then never get the cluster
+ * the new routes need (grpc-java keeps the old one until the new one resolves): a deadlock. Missing names are taken out
+ * of the request, so the client gets what exists; for listeners and clusters an absent name means "deleted".
  */
 public final class NackParkingWatcher implements ConfigWatcher {
-    private final ConfigWatcher cache;
+    private final SimpleCache<String> cache;
     private final AdsStreams streams;
+    private final NodeGroupMapper groups;
 
-    public NackParkingWatcher(ConfigWatcher cache, AdsStreams streams) {
+    public NackParkingWatcher(SimpleCache<String> cache, AdsStreams streams, NodeGroupMapper groups) {
         this.cache = cache;
         this.streams = streams;
+        this.groups = groups;
     }
 
     @Override
@@ -59,8 +69,32 @@ public final class NackParkingWatcher implements ConfigWatcher {
                 known = all;
             }
         }
+        if (ads) {
+            effective = onlyExisting(effective);
+        }
         return cache.createWatch(ads, effective, known, responseConsumer, hasClusterChanged,
                 allowDefaultEmptyEdsUpdate);
+    }
+
+    private XdsRequest onlyExisting(XdsRequest request) {
+        List<String> names = request.getResourceNamesList();
+        if (names.isEmpty()) {
+            return request;
+        }
+        Snapshot snapshot = cache.getSnapshot(groups.hash(request.v3Request().getNode()));
+        if (snapshot == null) {
+            return request;
+        }
+        Set<String> existing = snapshot.resources(request.getTypeUrl()).keySet();
+        List<String> present = names.stream().filter(existing::contains).toList();
+        if (present.size() == names.size() || present.isEmpty()) {
+            // all there, or nothing to send (an empty name list would mean "everything")
+            return request;
+        }
+        return XdsRequest.create(request.v3Request().toBuilder()
+                .clearResourceNames()
+                .addAllResourceNames(present)
+                .build());
     }
 
     @Override

@@ -12,27 +12,40 @@ import io.meshguard.xds.validate.ValidationResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * validate → build → store a new revision → serve. A configuration that fails validation or produces dangling
- * references is refused before it is stored, so the revision being served keeps serving. Also applies revisions
- * stored by another replica ({@link #applyLatest}).
+ * validate → build → store a new revision per changed group → serve. A configuration that fails validation or
+ * produces dangling references is refused before anything is stored, so the revisions being served keep serving.
+ * Also applies revisions stored by another replica ({@link #applyLatest}).
  */
 public final class Publisher {
     private static final Logger log = LoggerFactory.getLogger(Publisher.class);
 
-    /** Outcome of a publish: the new revision, or why there is none. */
-    public record Result(Optional<Revision> revision, List<Problem> problems) {
-        public boolean published() {
-            return revision.isPresent();
+    /**
+     * Outcome of a publish.
+     *
+     * @param revisions the new revision of each group whose configuration changed (none when nothing changed)
+     * @param problems errors when refused, warnings otherwise
+     */
+    public record Result(boolean published, Map<String, Revision> revisions, List<Problem> problems) {
+        public Result {
+            revisions = Map.copyOf(revisions);
+            problems = List.copyOf(problems);
+        }
+
+        /** The one new revision (for a publish that changed a single group). */
+        public Optional<Revision> revision() {
+            return revisions.size() == 1 ? revisions.values().stream().findFirst() : Optional.empty();
+        }
+
+        static Result refused(List<Problem> problems) {
+            return new Result(false, Map.of(), problems);
         }
     }
 
@@ -43,7 +56,6 @@ public final class Publisher {
     private final Fleet fleet;
     private final MeterRegistry meters;
     private final Timer buildTimer;
-    private final AtomicLong servedRevision = new AtomicLong(0);
 
     public Publisher(SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots, Fleet fleet,
             MeterRegistry meters) {
@@ -53,66 +65,95 @@ public final class Publisher {
         this.fleet = fleet;
         this.meters = meters;
         this.buildTimer = Timer.builder("meshguard_xds_snapshot_build_seconds")
-                .description("Time to build the xDS resources of all groups from a configuration")
+                .description("Time to build the xDS resources of one publish")
                 .register(meters);
-        meters.gauge("meshguard_xds_served_revision", servedRevision);
     }
 
-    /** Publishes a configuration as a new revision and serves it. */
+    /** Publishes every group of {@code config}: a new revision for each group whose slice changed. */
     public synchronized Result publish(GatewayConfig config, String actor, String reason) {
         ValidationResult validation = validator.validate(config);
         if (!validation.valid()) {
             outcome("invalid");
-            return new Result(Optional.empty(), validation.problems());
+            return Result.refused(validation.problems());
         }
         Map<String, GroupResources> built;
         try {
             built = buildAll(config);
         } catch (IllegalStateException e) {
             outcome("invalid");
-            return new Result(Optional.empty(), List.of(Problem.error("snapshot", e.getMessage())));
+            return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
         }
-        Revision revision = store.append(config, actor, reason);
-        serve(revision.id(), config, built);
-        outcome("published");
-        log.info("published revision {} by {}: {}", revision.id(), actor, reason);
-        return new Result(Optional.of(revision), validation.warnings());
+        Map<String, Revision> latest = store.latestPerGroup();
+        Map<String, Revision> created = new LinkedHashMap<>();
+        for (GatewayGroup g : config.groups()) {
+            GatewayConfig slice = config.slice(g.name());
+            Revision current = latest.get(g.name());
+            Revision serving = current;
+            if (current == null || !current.config().equals(slice)) {
+                serving = store.append(g.name(), slice, actor, reason);
+                created.put(g.name(), serving);
+            }
+            snapshots.serve(serving.id(), built.get(g.name()));
+        }
+        fleet.refreshRevisions();
+        outcome(created.isEmpty() ? "unchanged" : "published");
+        created.values().forEach(r -> log.info("published revision {} of group {} by {}: {}", r.id(), r.group(),
+                actor, reason));
+        return new Result(true, created, validation.warnings());
     }
 
-    /** Publishes the configuration of an earlier revision again, as a new revision. */
+    /** Publishes the configuration of an earlier revision of a group again, as that group's new revision. */
     public synchronized Result rollback(long revisionId, String actor) {
         Optional<Revision> old = store.get(revisionId);
         if (old.isEmpty()) {
-            return new Result(Optional.empty(),
-                    List.of(Problem.error("revision", "no revision " + revisionId)));
+            return Result.refused(List.of(Problem.error("revision", "no revision " + revisionId)));
         }
-        return publish(old.get().config(), actor, "rollback to revision " + revisionId);
+        GatewayConfig slice = old.get().config();
+        ValidationResult validation = validator.validate(slice);
+        if (!validation.valid()) {
+            outcome("invalid");
+            return Result.refused(validation.problems());
+        }
+        GroupResources resources;
+        try {
+            resources = buildAll(slice).get(old.get().group());
+        } catch (IllegalStateException e) {
+            outcome("invalid");
+            return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
+        }
+        Revision r = store.append(old.get().group(), slice, actor, "rollback to revision " + revisionId);
+        snapshots.serve(r.id(), resources);
+        fleet.refreshRevisions();
+        outcome("rolled_back");
+        log.info("group {} rolled back to revision {} as revision {} by {}", r.group(), revisionId, r.id(), actor);
+        return new Result(true, Map.of(r.group(), r), validation.warnings());
     }
 
     /**
-     * Serves the newest stored revision if it is not the one served (a publish by another replica, or startup).
-     * Returns the revision served afterwards.
+     * Serves the newest stored revision of every group that is not served yet (a publish by another replica, or
+     * startup). A revision that no longer builds is logged and the group keeps what it serves.
      */
-    public synchronized long applyLatest() {
-        Optional<Revision> latest = store.latest();
-        if (latest.isEmpty() || latest.get().id() == servedRevision.get()) {
-            return servedRevision.get();
+    public synchronized void applyLatest() {
+        for (Revision r : store.latestPerGroup().values()) {
+            Optional<XdsSnapshots.Served> served = snapshots.served(r.group());
+            if (served.isPresent() && served.get().revision() >= r.id()) {
+                continue;
+            }
+            try {
+                snapshots.serve(r.id(), buildAll(r.config()).get(r.group()));
+                log.info("serving revision {} of group {} (published by {})", r.id(), r.group(), r.actor());
+            } catch (RuntimeException e) {
+                outcome("apply_failed");
+                log.error("revision {} of group {} cannot be served, keeping {}: {}", r.id(), r.group(),
+                        served.map(s -> "revision " + s.revision()).orElse("nothing"), e.getMessage());
+            }
         }
-        Revision r = latest.get();
-        try {
-            serve(r.id(), r.config(), buildAll(r.config()));
-            log.info("serving revision {} (published by {})", r.id(), r.actor());
-        } catch (RuntimeException e) {
-            // stored revisions were valid when stored; a newer controller may judge otherwise: keep the old one
-            outcome("apply_failed");
-            log.error("revision {} cannot be served, keeping revision {}: {}", r.id(), servedRevision.get(),
-                    e.getMessage());
-        }
-        return servedRevision.get();
+        fleet.refreshRevisions();
     }
 
-    public long servedRevision() {
-        return servedRevision.get();
+    /** The revision a group serves now. */
+    public Optional<Long> servedRevision(String group) {
+        return snapshots.served(group).map(XdsSnapshots.Served::revision);
     }
 
     /** Builds every group; the validator guarantees the input, the reference check the output. */
@@ -129,15 +170,6 @@ public final class Publisher {
             }
         });
         return out;
-    }
-
-    private void serve(long revisionId, GatewayConfig config, Map<String, GroupResources> built) {
-        List<String> gone = new ArrayList<>(snapshots.groups());
-        gone.removeAll(built.keySet());
-        built.values().forEach(r -> snapshots.serve(revisionId, r));
-        gone.forEach(g -> snapshots.remove(g, revisionId));
-        servedRevision.set(revisionId);
-        fleet.refreshRevisions();
     }
 
     private void outcome(String result) {

@@ -57,12 +57,6 @@ public final class XdsSnapshots {
         cache.setSnapshot(resources.group(), snapshot);
     }
 
-    /** Stops serving a group that no longer exists: its nodes get empty resources. */
-    public synchronized void remove(String group, long revision) {
-        serve(revision, new GroupResources(group, List.of(), List.of(), List.of(), List.of()));
-        served.remove(group);
-    }
-
     public Optional<Served> served(String group) {
         return Optional.ofNullable(served.get(group));
     }

@@ -125,8 +125,8 @@ public final class SnapshotBuilder {
         }
 
         List<RouteConfiguration> routes = List.of(
-                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), config, apisByHost, true),
-                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, config, apisByHost, false));
+                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), config, groupName, apisByHost, true),
+                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, config, groupName, apisByHost, false));
 
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
@@ -267,7 +267,7 @@ public final class SnapshotBuilder {
 
     // ---------------------------------------------------------------- RDS
 
-    private RouteConfiguration routeConfiguration(String name, GatewayConfig config,
+    private RouteConfiguration routeConfiguration(String name, GatewayConfig config, String group,
             Map<String, List<Api>> apisByHost, boolean forEnvoy) {
         // hostnames serving the same APIs share one virtual host
         Map<String, List<String>> hostsByApiSet = new LinkedHashMap<>();
@@ -292,20 +292,20 @@ public final class SnapshotBuilder {
             // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
             for (Api api : apis) {
                 for (Api.ApiVersion v : api.versions()) {
-                    vh.addAllRoutes(versionRoutes(config, api, v, true, forEnvoy));
+                    vh.addAllRoutes(versionRoutes(config, group, api, v, true, forEnvoy));
                 }
             }
             for (Api api : apis) {
                 api.version(api.defaultVersion())
-                        .ifPresent(v -> vh.addAllRoutes(versionRoutes(config, api, v, false, forEnvoy)));
+                        .ifPresent(v -> vh.addAllRoutes(versionRoutes(config, group, api, v, false, forEnvoy)));
             }
             rc.addVirtualHosts(vh);
         });
         return rc.build();
     }
 
-    private List<Route> versionRoutes(GatewayConfig config, Api api, Api.ApiVersion v, boolean versioned,
-            boolean forEnvoy) {
+    private List<Route> versionRoutes(GatewayConfig config, String group, Api api, Api.ApiVersion v,
+            boolean versioned, boolean forEnvoy) {
         String root = versioned ? api.basePath() + "/" + v.version() : api.basePath();
         String idBase = api.name() + "." + v.version() + (versioned ? "" : ".default");
         List<Route> out = new ArrayList<>();
@@ -313,8 +313,8 @@ public final class SnapshotBuilder {
             case SUNSET -> out.addAll(closedVersion(api, v, root, idBase, 410, forEnvoy));
             case RETIRED -> out.addAll(closedVersion(api, v, root, idBase, 404, forEnvoy));
             case ACTIVE, DEPRECATED -> {
-                List<io.meshguard.xds.model.Route> routes = config.routesOf(api).stream()
-                        .filter(r -> r.version().equals(v.version()))
+                List<io.meshguard.xds.model.Route> routes = config.routesOf(group).stream()
+                        .filter(r -> r.api().equals(api.name()) && r.version().equals(v.version()))
                         .sorted(ROUTE_ORDER)
                         .toList();
                 for (io.meshguard.xds.model.Route r : routes) {

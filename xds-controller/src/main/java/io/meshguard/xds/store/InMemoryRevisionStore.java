@@ -3,7 +3,9 @@ package io.meshguard.xds.store;
 import io.meshguard.xds.model.GatewayConfig;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** Revisions kept in memory: for {@code xds render} of a file and for tests that need no database. */
@@ -16,15 +18,10 @@ public final class InMemoryRevisionStore implements RevisionStore {
     }
 
     @Override
-    public synchronized Revision append(GatewayConfig config, String actor, String reason) {
-        Revision r = new Revision(revisions.size() + 1, config, actor, reason, clock.instant());
+    public synchronized Revision append(String group, GatewayConfig slice, String actor, String reason) {
+        Revision r = new Revision(revisions.size() + 1, group, slice, actor, reason, clock.instant());
         revisions.add(r);
         return r;
-    }
-
-    @Override
-    public synchronized Optional<Revision> latest() {
-        return revisions.isEmpty() ? Optional.empty() : Optional.of(revisions.get(revisions.size() - 1));
     }
 
     @Override
@@ -33,7 +30,16 @@ public final class InMemoryRevisionStore implements RevisionStore {
     }
 
     @Override
-    public synchronized List<Revision.Summary> list(int limit) {
-        return revisions.reversed().stream().limit(limit).map(Revision::summary).toList();
+    public synchronized Map<String, Revision> latestPerGroup() {
+        Map<String, Revision> latest = new LinkedHashMap<>();
+        revisions.forEach(r -> latest.put(r.group(), r));
+        return latest;
+    }
+
+    @Override
+    public synchronized List<Revision.Summary> list(Optional<String> group, int limit) {
+        return revisions.reversed().stream()
+                .filter(r -> group.isEmpty() || group.get().equals(r.group()))
+                .limit(limit).map(Revision::summary).toList();
     }
 }

@@ -2,18 +2,20 @@ package io.meshguard.xds.store;
 
 import io.meshguard.xds.model.GatewayConfig;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** Where published revisions live. Implementations: PostgreSQL, and memory for offline rendering and tests. */
 public interface RevisionStore {
 
-    /** Stores a new revision with the next id and tells the other controller replicas. */
-    Revision append(GatewayConfig config, String actor, String reason);
-
-    Optional<Revision> latest();
+    /** Stores a new revision of {@code group} with the next id and tells the other controller replicas. */
+    Revision append(String group, GatewayConfig slice, String actor, String reason);
 
     Optional<Revision> get(long id);
 
-    /** Newest first. */
-    List<Revision.Summary> list(int limit);
+    /** The newest revision of every group that has one. */
+    Map<String, Revision> latestPerGroup();
+
+    /** Newest first; all groups when {@code group} is empty. */
+    List<Revision.Summary> list(Optional<String> group, int limit);
 }

@@ -55,13 +55,10 @@ public final class ConfigValidator {
         }
         Set<String> upstreamKeys = new HashSet<>();
         for (Upstream u : config.upstreams()) {
-            String path = "upstreams[" + u.group() + "/" + u.name() + "]";
+            String path = "upstreams[" + u.name() + "]";
             name(problems, path + ".name", u.name());
-            if (!groups.containsKey(u.group())) {
-                problems.add(Problem.error(path + ".group", "unknown group '" + u.group() + "'"));
-            }
-            if (!upstreamKeys.add(u.group() + "/" + u.name())) {
-                problems.add(Problem.error(path, "duplicate upstream name in group"));
+            if (!upstreamKeys.add(u.name())) {
+                problems.add(Problem.error(path, "duplicate upstream name"));
             }
             if (u.connectTimeoutMs() < 1) {
                 problems.add(Problem.error(path + ".connect_timeout_ms", "must be positive"));
@@ -85,26 +82,22 @@ public final class ConfigValidator {
         }
         Map<String, Api> apis = new HashMap<>();
         for (Api api : config.apis()) {
-            validateApi(problems, api, groups, apis);
+            validateApi(problems, api, apis);
         }
         Map<String, Route> routes = new HashMap<>();
         for (Route r : config.routes()) {
-            validateRoute(problems, config, r, apis, routes);
+            validateRoute(problems, config, r, groups, apis, routes);
         }
         overlaps(problems, config.routes());
         hostnameClashes(problems, config, groups);
         return new ValidationResult(problems);
     }
 
-    private void validateApi(List<Problem> problems, Api api, Map<String, GatewayGroup> groups,
-            Map<String, Api> apis) {
+    private void validateApi(List<Problem> problems, Api api, Map<String, Api> apis) {
         String path = "apis[" + api.name() + "]";
         name(problems, path + ".name", api.name());
         if (apis.put(api.name(), api) != null) {
             problems.add(Problem.error(path, "duplicate API name"));
-        }
-        if (!groups.containsKey(api.group())) {
-            problems.add(Problem.error(path + ".group", "unknown group '" + api.group() + "'"));
         }
         if (!api.basePath().isEmpty() && (!api.basePath().startsWith("/") || api.basePath().endsWith("/"))) {
             problems.add(Problem.error(path + ".base_path",
@@ -155,12 +148,15 @@ public final class ConfigValidator {
         }
     }
 
-    private void validateRoute(List<Problem> problems, GatewayConfig config, Route r, Map<String, Api> apis,
-            Map<String, Route> routes) {
-        String path = "routes[" + r.api() + "/" + r.name() + "]";
+    private void validateRoute(List<Problem> problems, GatewayConfig config, Route r,
+            Map<String, GatewayGroup> groups, Map<String, Api> apis, Map<String, Route> routes) {
+        String path = "routes[" + r.group() + "/" + r.name() + "]";
         name(problems, path + ".name", r.name());
-        if (routes.put(r.api() + "/" + r.name(), r) != null) {
-            problems.add(Problem.error(path, "duplicate route name in API '" + r.api() + "'"));
+        if (routes.put(r.group() + "/" + r.name(), r) != null) {
+            problems.add(Problem.error(path, "duplicate route name in group '" + r.group() + "'"));
+        }
+        if (!groups.containsKey(r.group())) {
+            problems.add(Problem.error(path + ".group", "unknown group '" + r.group() + "'"));
         }
         Api api = apis.get(r.api());
         if (api == null) {
@@ -211,9 +207,9 @@ public final class ConfigValidator {
                 if (!seen.add(d.upstream())) {
                     problems.add(Problem.error(path + ".destinations[" + d.upstream() + "]", "listed twice"));
                 }
-                if (api != null && config.upstream(api.group(), d.upstream()).isEmpty()) {
+                if (config.upstream(d.upstream()).isEmpty()) {
                     problems.add(Problem.error(path + ".destinations[" + d.upstream() + "]",
-                            "unknown upstream '" + d.upstream() + "' in group '" + api.group() + "'"));
+                            "unknown upstream '" + d.upstream() + "'"));
                 }
             }
             if (sum != 100) {
@@ -253,12 +249,12 @@ public final class ConfigValidator {
             if (r.match() == null) {
                 continue;
             }
-            String key = r.api() + "|" + r.version() + "|" + r.match().pathPrefix() + r.match().pathExact()
+            String key = r.group() + "|" + r.api() + "|" + r.version() + "|" + r.match().pathPrefix() + r.match().pathExact()
                     + r.match().pathRegex() + "|" + new java.util.TreeSet<>(r.match().methods()) + "|"
                     + r.match().headers();
             String first = firstByMatch.putIfAbsent(key, r.name());
             if (first != null) {
-                problems.add(Problem.warning("routes[" + r.api() + "/" + r.name() + "].match",
+                problems.add(Problem.warning("routes[" + r.group() + "/" + r.name() + "].match",
                         "same match as route '" + first + "': only one of them is reachable"));
             }
         }
@@ -266,18 +262,16 @@ public final class ConfigValidator {
 
     private static void hostnameClashes(List<Problem> problems, GatewayConfig config,
             Map<String, GatewayGroup> groups) {
-        Map<String, String> basePathOwner = new HashMap<>();
-        for (Api api : config.apis()) {
-            GatewayGroup g = groups.get(api.group());
-            if (g == null) {
-                continue;
-            }
-            for (String host : HostnamePlan.hostnames(g, api)) {
-                String key = api.group() + "|" + host + "|" + api.basePath();
-                String other = basePathOwner.putIfAbsent(key, api.name());
-                if (other != null) {
-                    problems.add(Problem.error("apis[" + api.name() + "].base_path",
-                            "API '" + other + "' already serves '" + api.basePath() + "' on " + host));
+        for (GatewayGroup g : groups.values()) {
+            Map<String, String> basePathOwner = new HashMap<>();
+            for (Api api : config.apisOf(g.name())) {
+                for (String host : HostnamePlan.hostnames(g, api)) {
+                    String key = host + "|" + api.basePath();
+                    String other = basePathOwner.putIfAbsent(key, api.name());
+                    if (other != null) {
+                        problems.add(Problem.error("apis[" + api.name() + "].base_path", "API '" + other
+                                + "' already serves '" + api.basePath() + "' on " + host + " in group " + g.name()));
+                    }
                 }
             }
         }

@@ -42,9 +42,29 @@ final class XdsClients implements AutoCloseable {
 
     /** One unary call; returns the name of the backend that answered. */
     static String call(ManagedChannel ch, String fullMethod) {
+        return call(ch, fullMethod, 20);
+    }
+
+    static String call(ManagedChannel ch, String fullMethod, int deadlineSeconds) {
         byte[] reply = ClientCalls.blockingUnaryCall(ch, Backend.method(fullMethod),
-                CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), new byte[0]);
+                CallOptions.DEFAULT.withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS), new byte[0]);
         return new String(reply, StandardCharsets.UTF_8);
+    }
+
+    /** {@code n} calls, up to 50 in flight; returns how many each backend answered. */
+    static Map<String, Integer> callMany(ManagedChannel ch, String fullMethod, int n) throws Exception {
+        Map<String, Integer> seen = new java.util.TreeMap<>();
+        for (int done = 0; done < n; done += 50) {
+            List<com.google.common.util.concurrent.ListenableFuture<byte[]>> batch = new ArrayList<>();
+            for (int i = 0; i < Math.min(50, n - done); i++) {
+                batch.add(ClientCalls.futureUnaryCall(ch.newCall(Backend.method(fullMethod),
+                        CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS)), new byte[0]));
+            }
+            for (var f : batch) {
+                seen.merge(new String(f.get(), StandardCharsets.UTF_8), 1, Integer::sum);
+            }
+        }
+        return seen;
     }
 
     @Override

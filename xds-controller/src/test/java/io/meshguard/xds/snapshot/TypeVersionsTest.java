@@ -18,9 +18,10 @@ class TypeVersionsTest {
 
     private GatewayConfig config(String target, int port) {
         return new GatewayConfig(List.of(group("g", GatewayGroup.ProxylessAuthz.OFF)),
-                List.of(upstream("g", "one", port), upstream("g", "two", 2000)),
-                List.of(api("svc", "g", "svc.g", "", "v1", active("v1"))),
-                List.of(route("all", "svc", "v1", "/", to(target, 100))));
+                List.of(upstream("one", port), upstream("two", 2000)),
+                List.of(api("svc", "svc.g", "", "v1", active("v1"))),
+                List.of(route("g", "all", "svc", "v1", "/", to(target, 100)), route("g", "other", "svc", "v1", "/x", to("two", 100)),
+                        route("g", "third", "svc", "v1", "/y", to("one", 100))));
     }
 
     @Test
