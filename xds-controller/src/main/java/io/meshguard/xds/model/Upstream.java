@@ -1,5 +1,6 @@
 package io.meshguard.xds.model;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 import java.util.Optional;
 
@@ -69,7 +70,7 @@ public record Upstream(
     }
 
     /** Passive ejection of failing endpoints. */
-    public record OutlierDetection(int consecutive5xx, long intervalMs, long baseEjectionMs, int maxEjectionPercent) {
+    public record OutlierDetection(@JsonProperty("consecutive_5xx") int consecutive5xx, long intervalMs, long baseEjectionMs, int maxEjectionPercent) {
         public OutlierDetection {
             consecutive5xx = consecutive5xx == 0 ? 5 : consecutive5xx;
             intervalMs = intervalMs == 0 ? 10_000 : intervalMs;
