@@ -75,8 +75,8 @@ public final class ConfigValidator {
                 if (e.port() < 1 || e.port() > 65535) {
                     problems.add(Problem.error(ep + ".port", "must be 1..65535, got " + e.port()));
                 }
-                if (e.weight() < 1 || e.weight() > 10_000) {
-                    problems.add(Problem.error(ep + ".weight", "must be 1..10000, got " + e.weight()));
+                if (e.weight() < 1 || e.weight() > 128) {
+                    problems.add(Problem.error(ep + ".weight", "must be 1..128, got " + e.weight()));
                 }
             }
         }
