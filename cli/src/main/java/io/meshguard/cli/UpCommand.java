@@ -4,6 +4,7 @@ import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.runtime.logging.JulBridge;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -41,6 +42,12 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // A person reads up's output: text logs unless asked otherwise. Logback reads this property when the first
+        // logger is created, which happens below, so it must be set before anything logs.
+        if (System.getenv("MESHGUARD_LOG_FORMAT") == null) {
+            System.setProperty("MESHGUARD_LOG_FORMAT", "text");
+        }
+        JulBridge.install();
         PrintStream console = System.out;
         long begin = System.nanoTime();
         Path dir = dataDir.toAbsolutePath().normalize();
@@ -74,7 +81,7 @@ final class UpCommand implements Callable<Integer> {
 
         String statusUrl = "http://" + bind + ":" + status.port();
         endpoints.add(String.format("%-10s %s/readyz  %s/healthz  %s/metrics", "status", statusUrl, statusUrl, statusUrl));
-        new UpState(ProcessHandle.current().pid(), statusUrl, postgres.server().jdbcUrl(), postgres.server().user(),
+        new UpState(ProcessHandle.current().pid(), postgres.server().pid(), statusUrl, postgres.server().jdbcUrl(), postgres.server().user(),
                 postgres.server().passwordFile().toString(), endpoints).writeTo(dir);
 
         console.printf("meshguard is up in %d ms (data in %s)%n", (System.nanoTime() - begin) / 1_000_000, dir);
