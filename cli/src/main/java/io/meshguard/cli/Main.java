@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         description = "JWT authorization, streaming DLP, audit and xDS for Istio/Envoy meshes.",
         subcommands = {
             UpCommand.class,
+            io.meshguard.cli.xds.XdsCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -73,6 +73,12 @@ public final class ConfigJson {
             }
             path = sb + ": ";
         }
+        if (e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException u) {
+            return path + "unknown field '" + u.getPropertyName() + "'; known: " + u.getKnownPropertyIds();
+        }
+        if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f) {
+            return path + "'" + f.getValue() + "' is not a valid " + f.getTargetType().getSimpleName();
+        }
         return path + e.getOriginalMessage();
     }
 }
