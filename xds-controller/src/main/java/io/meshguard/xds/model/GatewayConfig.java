@@ -36,14 +36,18 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
     public List<Api> apisOf(String group) {
         java.util.Set<String> names = new java.util.TreeSet<>();
         routesOf(group).forEach(r -> names.add(r.api()));
-        return names.stream().map(this::api).flatMap(Optional::stream).toList();
+        java.util.Map<String, Api> byName = new java.util.HashMap<>();
+        apis.forEach(a -> byName.putIfAbsent(a.name(), a));
+        return names.stream().map(byName::get).filter(java.util.Objects::nonNull).toList();
     }
 
     /** The upstreams the group's routes send to, in name order. */
     public List<Upstream> upstreamsOf(String group) {
         java.util.Set<String> names = new java.util.TreeSet<>();
         routesOf(group).forEach(r -> r.destinations().forEach(d -> names.add(d.upstream())));
-        return names.stream().map(this::upstream).flatMap(Optional::stream).toList();
+        java.util.Map<String, Upstream> byName = new java.util.HashMap<>();
+        upstreams.forEach(u -> byName.putIfAbsent(u.name(), u));
+        return names.stream().map(byName::get).filter(java.util.Objects::nonNull).toList();
     }
 
     /**

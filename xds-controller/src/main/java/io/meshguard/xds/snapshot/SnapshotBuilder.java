@@ -108,6 +108,10 @@ public final class SnapshotBuilder {
     public GroupResources build(GatewayConfig config, String groupName) {
         GatewayGroup group = config.group(groupName)
                 .orElseThrow(() -> new IllegalArgumentException("unknown group '" + groupName + "'"));
+        Map<String, List<io.meshguard.xds.model.Route>> routesByVersion = new java.util.HashMap<>();
+        for (io.meshguard.xds.model.Route r : config.routesOf(groupName)) {
+            routesByVersion.computeIfAbsent(r.api() + "\u0000" + r.version(), k -> new ArrayList<>()).add(r);
+        }
         List<Api> apis = config.apisOf(groupName).stream()
                 .sorted(Comparator.comparing((Api a) -> -a.basePath().length()).thenComparing(Api::name))
                 .toList();
@@ -125,8 +129,8 @@ public final class SnapshotBuilder {
         }
 
         List<RouteConfiguration> routes = List.of(
-                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), config, groupName, apisByHost, true),
-                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, config, groupName, apisByHost, false));
+                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion, apisByHost, true),
+                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, false));
 
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
@@ -267,8 +271,9 @@ public final class SnapshotBuilder {
 
     // ---------------------------------------------------------------- RDS
 
-    private RouteConfiguration routeConfiguration(String name, GatewayConfig config, String group,
-            Map<String, List<Api>> apisByHost, boolean forEnvoy) {
+    private RouteConfiguration routeConfiguration(String name,
+            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Map<String, List<Api>> apisByHost,
+            boolean forEnvoy) {
         // hostnames serving the same APIs share one virtual host
         Map<String, List<String>> hostsByApiSet = new LinkedHashMap<>();
         Map<String, List<Api>> apisOfKey = new LinkedHashMap<>();
@@ -292,20 +297,20 @@ public final class SnapshotBuilder {
             // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
             for (Api api : apis) {
                 for (Api.ApiVersion v : api.versions()) {
-                    vh.addAllRoutes(versionRoutes(config, group, api, v, true, forEnvoy));
+                    vh.addAllRoutes(versionRoutes(routesByVersion, api, v, true, forEnvoy));
                 }
             }
             for (Api api : apis) {
                 api.version(api.defaultVersion())
-                        .ifPresent(v -> vh.addAllRoutes(versionRoutes(config, group, api, v, false, forEnvoy)));
+                        .ifPresent(v -> vh.addAllRoutes(versionRoutes(routesByVersion, api, v, false, forEnvoy)));
             }
             rc.addVirtualHosts(vh);
         });
         return rc.build();
     }
 
-    private List<Route> versionRoutes(GatewayConfig config, String group, Api api, Api.ApiVersion v,
-            boolean versioned, boolean forEnvoy) {
+    private List<Route> versionRoutes(Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Api api,
+            Api.ApiVersion v, boolean versioned, boolean forEnvoy) {
         String root = versioned ? api.basePath() + "/" + v.version() : api.basePath();
         String idBase = api.name() + "." + v.version() + (versioned ? "" : ".default");
         List<Route> out = new ArrayList<>();
@@ -313,8 +318,8 @@ public final class SnapshotBuilder {
             case SUNSET -> out.addAll(closedVersion(api, v, root, idBase, 410, forEnvoy));
             case RETIRED -> out.addAll(closedVersion(api, v, root, idBase, 404, forEnvoy));
             case ACTIVE, DEPRECATED -> {
-                List<io.meshguard.xds.model.Route> routes = config.routesOf(group).stream()
-                        .filter(r -> r.api().equals(api.name()) && r.version().equals(v.version()))
+                List<io.meshguard.xds.model.Route> routes = routesByVersion
+                        .getOrDefault(api.name() + "\u0000" + v.version(), List.of()).stream()
                         .sorted(ROUTE_ORDER)
                         .toList();
                 for (io.meshguard.xds.model.Route r : routes) {

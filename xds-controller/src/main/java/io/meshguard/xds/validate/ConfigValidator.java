@@ -54,6 +54,8 @@ public final class ConfigValidator {
             }
         }
         Set<String> upstreamKeys = new HashSet<>();
+        Set<String> upstreamNames = new HashSet<>();
+        config.upstreams().forEach(u -> upstreamNames.add(u.name()));
         for (Upstream u : config.upstreams()) {
             String path = "upstreams[" + u.name() + "]";
             name(problems, path + ".name", u.name());
@@ -86,7 +88,7 @@ public final class ConfigValidator {
         }
         Map<String, Route> routes = new HashMap<>();
         for (Route r : config.routes()) {
-            validateRoute(problems, config, r, groups, apis, routes);
+            validateRoute(problems, upstreamNames, r, groups, apis, routes);
         }
         overlaps(problems, config.routes());
         hostnameClashes(problems, config, groups);
@@ -148,7 +150,7 @@ public final class ConfigValidator {
         }
     }
 
-    private void validateRoute(List<Problem> problems, GatewayConfig config, Route r,
+    private void validateRoute(List<Problem> problems, Set<String> upstreamNames, Route r,
             Map<String, GatewayGroup> groups, Map<String, Api> apis, Map<String, Route> routes) {
         String path = "routes[" + r.group() + "/" + r.name() + "]";
         name(problems, path + ".name", r.name());
@@ -207,7 +209,7 @@ public final class ConfigValidator {
                 if (!seen.add(d.upstream())) {
                     problems.add(Problem.error(path + ".destinations[" + d.upstream() + "]", "listed twice"));
                 }
-                if (config.upstream(d.upstream()).isEmpty()) {
+                if (!upstreamNames.contains(d.upstream())) {
                     problems.add(Problem.error(path + ".destinations[" + d.upstream() + "]",
                             "unknown upstream '" + d.upstream() + "'"));
                 }
