@@ -40,7 +40,8 @@ public record XdsSettings(
     public static final ConfigKey<String> DLP_TARGET = ConfigKey.string("xds.dlp.target", "127.0.0.1:9002",
             "host:port of extproc-dlp-server that gateways' ext_proc filter calls.");
     public static final ConfigKey<String> ACCESS_LOG_TARGET = ConfigKey.string("xds.access_log.target",
-            "127.0.0.1:9003", "host:port of the audit access-log (ALS) receiver gateways stream logs to.");
+            "127.0.0.1:9002", "host:port of the audit access-log (ALS) receiver gateways stream logs to (in "
+                    + "Kubernetes extproc-dlp-server hosts it on its gRPC port).");
     public static final ConfigKey<Duration> FILTER_TIMEOUT = ConfigKey.duration("xds.filter_timeout",
             Duration.ofSeconds(2), "Timeout of one ext_authz Check and of one ext_proc message.");
     public static final ConfigKey<String> DEFAULT_GROUP = ConfigKey.string("xds.default_group", "",

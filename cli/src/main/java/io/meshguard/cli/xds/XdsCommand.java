@@ -1,6 +1,9 @@
 package io.meshguard.cli.xds;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.audit.AuditComponent;
+import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.ConnectionSource;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.db.Migrations;
@@ -39,6 +42,7 @@ public final class XdsCommand implements Callable<Integer> {
                 .add(XdsSettings.configGroup())
                 .add(HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT))
                 .add(new DbConfig("meshguard-xds"))
+                .add(AuditConfig.configGroup())
                 .build();
     }
 
@@ -53,8 +57,12 @@ public final class XdsCommand implements Callable<Integer> {
         HikariDataSource dataSource = DataSourceFactory.create(new DbConfig("meshguard-xds").read(config));
         try {
             Migrations.apply(dataSource);
+            // the writer only: gateways' access logs go to the audit receiver, not to the controller
+            AuditComponent audit = AuditComponent.create(AuditConfig.read(config).withAlsPort(Optional.empty()),
+                    ConnectionSource.of(dataSource), dataSource, metrics.forServer("audit"));
+            stack.start(audit);
             XdsController xds = XdsController.create(settings, dataSource, metrics.forServer("xds"),
-                    ConfigChangeAudit.logOnly());
+                    ConfigChangeAudit.to(audit.sink()));
             StatusHttpServer http = new StatusHttpServer("xds-http",
                     HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
             xds.mountAdminApi(http);

@@ -26,6 +26,12 @@ import java.util.Optional;
  */
 public final class XdsStackPart implements StackPart {
     private final List<String> endpoints = new ArrayList<>();
+    private final io.meshguard.cli.audit.AuditPart audit;
+
+    /** @param audit the stack's audit part, built before this one: admin changes are recorded through it */
+    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit) {
+        this.audit = audit;
+    }
 
     @Override
     public String name() {
@@ -35,11 +41,13 @@ public final class XdsStackPart implements StackPart {
     @Override
     public List<ServerComponent> components(StackContext context) throws Exception {
         Path tokenFile = adminToken(context.dataDir());
+        int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
+        FilterTargets targets = new FilterTargets(FilterTargets.DEFAULTS.extAuthz(), FilterTargets.DEFAULTS.dlp(),
+                "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
         XdsSettings settings = new XdsSettings("127.0.0.1", XdsSettings.DEFAULT_ADS_PORT, Optional.of(tokenFile),
-                FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30),
-                Duration.ofSeconds(2), "up");
+                targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
         XdsController xds = XdsController.create(settings, context.dataSource(),
-                context.metrics().forServer("xds"), ConfigChangeAudit.logOnly());
+                context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()));
         StatusHttpServer http = new StatusHttpServer("xds-http",
                 new HttpServerSettings("127.0.0.1", XdsSettings.DEFAULT_HTTP_PORT), context.metrics().registry());
         xds.mountAdminApi(http);

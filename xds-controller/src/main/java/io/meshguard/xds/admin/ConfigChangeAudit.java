@@ -18,7 +18,21 @@ public interface ConfigChangeAudit {
 
     void record(ConfigChange change);
 
-    /** Logs the change only (tests, and until an audit writer is wired in). */
+    /** Records into the audit log as {@code config_change} events (subject = actor, source = xds-controller). */
+    static ConfigChangeAudit to(io.meshguard.audit.AuditSink sink) {
+        return c -> sink.record(io.meshguard.audit.AuditEvent.builder(io.meshguard.audit.AuditKind.CONFIG_CHANGE)
+                .subject(c.actor())
+                .source("xds-controller")
+                .requestId(c.requestId())
+                .route(c.object())
+                .reason(c.action())
+                .detail("action", c.action())
+                .detail("object", c.object())
+                .detail("detail", c.detail())
+                .build());
+    }
+
+    /** Logs the change only (tests and offline tools). */
     static ConfigChangeAudit logOnly() {
         org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("io.meshguard.xds.audit");
         return c -> log.info("config_change actor={} action={} object={} detail={} request_id={}", c.actor(),

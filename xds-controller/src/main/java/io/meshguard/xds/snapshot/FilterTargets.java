@@ -11,7 +11,7 @@ import java.time.Duration;
 public record FilterTargets(String extAuthz, String dlp, String accessLog, Duration filterTimeout) {
 
     public static final FilterTargets DEFAULTS =
-            new FilterTargets("127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003", Duration.ofSeconds(2));
+            new FilterTargets("127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9002", Duration.ofSeconds(2));
 
     /** Host part of a {@code host:port} target. */
     static String host(String target) {

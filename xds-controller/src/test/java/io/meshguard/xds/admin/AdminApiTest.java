@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.db.DataSourceFactory;
-import io.meshguard.db.LocalPostgres;
-import io.meshguard.db.Migrations;
+import io.meshguard.testing.PostgresExtension;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
@@ -31,15 +29,17 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The admin REST API over real HTTP against a real, migrated PostgreSQL. */
 class AdminApiTest {
     private static final String TOKEN = "s3cret-token-for-tests-only";
 
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
     @TempDir
     static Path tmp;
-    static LocalPostgres pg;
     static HikariDataSource ds;
     static XdsController xds;
     static StatusHttpServer http;
@@ -49,9 +49,7 @@ class AdminApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        pg = LocalPostgres.start(tmp.resolve("pgdata"), 0);
-        ds = DataSourceFactory.create(pg.dbSettings("xds-admin-test"));
-        Migrations.apply(ds);
+        ds = PG.dataSource();
         Path tokenFile = tmp.resolve("token");
         Files.writeString(tokenFile, "# operators\nalice:" + TOKEN + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -76,8 +74,6 @@ class AdminApiTest {
         closedHttp.close();
         http.close();
         xds.close();
-        ds.close();
-        pg.close();
     }
 
     static HttpResponse<String> call(String method, String path, String body, String token) throws Exception {

@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.db.DataSourceFactory;
-import io.meshguard.db.LocalPostgres;
-import io.meshguard.db.Migrations;
+import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
@@ -30,26 +28,24 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The PostgreSQL side against a real, migrated PostgreSQL: draft tables, revisions, NOTIFY, node status. */
 class PostgresStoreTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
     @TempDir
     static Path tmp;
-    static LocalPostgres pg;
     static HikariDataSource ds;
 
     @BeforeAll
     static void start() {
-        pg = LocalPostgres.start(tmp.resolve("pgdata"), 0);
-        ds = DataSourceFactory.create(pg.dbSettings("xds-test"));
-        Migrations.apply(ds);
+        ds = PG.dataSource();
     }
 
     @AfterAll
     static void stop() {
-        ds.close();
-        pg.close();
     }
 
     static GatewayConfig sample() throws Exception {

@@ -1,4 +1,4 @@
-package io.meshguard.xds.bench;
+package io.meshguard.bench.xds;
 
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;

@@ -1,4 +1,4 @@
-package io.meshguard.xds.bench;
+package io.meshguard.bench.xds;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.grpc.ManagedChannel;
