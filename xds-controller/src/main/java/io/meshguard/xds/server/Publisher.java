@@ -83,23 +83,35 @@ public final class Publisher {
             outcome("invalid");
             return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
         }
-        Map<String, Revision> latest = store.latestPerGroup();
+        Map<String, Long> latest = store.latestIds();
         Map<String, Revision> created = new LinkedHashMap<>();
         for (GatewayGroup g : config.groups()) {
             GatewayConfig slice = config.slice(g.name());
-            Revision current = latest.get(g.name());
-            Revision serving = current;
-            if (current == null || !current.config().equals(slice)) {
-                serving = store.append(g.name(), slice, actor, reason);
-                created.put(g.name(), serving);
+            Long latestId = latest.get(g.name());
+            long servingId;
+            if (latestId != null && slice.equals(currentSlice(g.name(), latestId))) {
+                servingId = latestId;
+            } else {
+                Revision r = store.append(g.name(), slice, actor, reason);
+                created.put(g.name(), r);
+                servingId = r.id();
             }
-            snapshots.serve(serving.id(), built.get(g.name()));
+            snapshots.serve(servingId, built.get(g.name()), Optional.of(slice));
         }
         fleet.refreshRevisions();
         outcome(created.isEmpty() ? "unchanged" : "published");
         created.values().forEach(r -> log.info("published revision {} of group {} by {}: {}", r.id(), r.group(),
                 actor, reason));
         return new Result(true, created, validation.warnings());
+    }
+
+    /** The configuration of revision {@code id} of a group: from what is served when it is that revision. */
+    private GatewayConfig currentSlice(String group, long id) {
+        Optional<XdsSnapshots.Served> served = snapshots.served(group);
+        if (served.isPresent() && served.get().revision() == id && served.get().slice().isPresent()) {
+            return served.get().slice().get();
+        }
+        return store.get(id).map(Revision::config).orElse(GatewayConfig.EMPTY);
     }
 
     /** Publishes the configuration of an earlier revision of a group again, as that group's new revision. */
@@ -122,7 +134,7 @@ public final class Publisher {
             return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
         }
         Revision r = store.append(old.get().group(), slice, actor, "rollback to revision " + revisionId);
-        snapshots.serve(r.id(), resources);
+        snapshots.serve(r.id(), resources, Optional.of(slice));
         fleet.refreshRevisions();
         outcome("rolled_back");
         log.info("group {} rolled back to revision {} as revision {} by {}", r.group(), revisionId, r.id(), actor);
@@ -134,13 +146,18 @@ public final class Publisher {
      * startup). A revision that no longer builds is logged and the group keeps what it serves.
      */
     public synchronized void applyLatest() {
-        for (Revision r : store.latestPerGroup().values()) {
-            Optional<XdsSnapshots.Served> served = snapshots.served(r.group());
-            if (served.isPresent() && served.get().revision() >= r.id()) {
+        for (Map.Entry<String, Long> latest : store.latestIds().entrySet()) {
+            Optional<XdsSnapshots.Served> served = snapshots.served(latest.getKey());
+            if (served.isPresent() && served.get().revision() >= latest.getValue()) {
                 continue;
             }
+            Optional<Revision> stored = store.get(latest.getValue());
+            if (stored.isEmpty()) {
+                continue;
+            }
+            Revision r = stored.get();
             try {
-                snapshots.serve(r.id(), buildAll(r.config()).get(r.group()));
+                snapshots.serve(r.id(), buildAll(r.config()).get(r.group()), Optional.of(r.config()));
                 log.info("serving revision {} of group {} (published by {})", r.id(), r.group(), r.actor());
             } catch (RuntimeException e) {
                 outcome("apply_failed");

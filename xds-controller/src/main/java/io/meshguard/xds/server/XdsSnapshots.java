@@ -20,7 +20,8 @@ public final class XdsSnapshots {
     private static final int HISTORY = 64;
 
     /** What one group serves now. */
-    public record Served(long revision, TypeVersions versions, GroupResources resources) {}
+    public record Served(long revision, TypeVersions versions, GroupResources resources,
+            Optional<io.meshguard.xds.model.GatewayConfig> slice) {}
 
     private record Past(long revision, TypeVersions versions) {}
 
@@ -37,6 +38,12 @@ public final class XdsSnapshots {
      * reference is dangling. Pushes synchronously to every open watch of the group (java-control-plane's design).
      */
     public synchronized void serve(long revision, GroupResources resources) {
+        serve(revision, resources, Optional.empty());
+    }
+
+    /** Same, remembering the group's configuration slice so the next publish can compare without a read. */
+    public synchronized void serve(long revision, GroupResources resources,
+            Optional<io.meshguard.xds.model.GatewayConfig> slice) {
         List<String> dangling = ReferenceCheck.danglingReferences(resources);
         if (!dangling.isEmpty()) {
             throw new IllegalStateException("group " + resources.group() + ": " + String.join("; ", dangling));
@@ -48,7 +55,7 @@ public final class XdsSnapshots {
                 resources.listeners(), v.listeners(),
                 resources.routes(), v.routes(),
                 List.of(), "");
-        served.put(resources.group(), new Served(revision, v, resources));
+        served.put(resources.group(), new Served(revision, v, resources, slice));
         Deque<Past> past = history.computeIfAbsent(resources.group(), g -> new ArrayDeque<>());
         past.addFirst(new Past(revision, v));
         while (past.size() > HISTORY) {

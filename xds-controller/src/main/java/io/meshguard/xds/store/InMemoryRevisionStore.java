@@ -37,6 +37,13 @@ public final class InMemoryRevisionStore implements RevisionStore {
     }
 
     @Override
+    public synchronized Map<String, Long> latestIds() {
+        Map<String, Long> ids = new LinkedHashMap<>();
+        revisions.forEach(r -> ids.put(r.group(), r.id()));
+        return ids;
+    }
+
+    @Override
     public synchronized List<Revision.Summary> list(Optional<String> group, int limit) {
         return revisions.reversed().stream()
                 .filter(r -> group.isEmpty() || group.get().equals(r.group()))

@@ -33,10 +33,11 @@ public final class PgRevisionStore implements RevisionStore {
             c.setAutoCommit(false);
             try {
                 long id;
+                java.time.Instant createdAt;
                 try (PreparedStatement ps = c.prepareStatement("""
                         insert into config_revision (group_id, created_by, reason, content)
                         values ((select id from gateway_group where name = ?), ?, ?, ?::jsonb)
-                        returning id""")) {
+                        returning id, created_at""")) {
                     ps.setString(1, group);
                     ps.setString(2, actor);
                     ps.setString(3, reason);
@@ -44,6 +45,7 @@ public final class PgRevisionStore implements RevisionStore {
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();
                         id = rs.getLong(1);
+                        createdAt = rs.getTimestamp(2).toInstant();
                     }
                 }
                 try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
@@ -52,7 +54,7 @@ public final class PgRevisionStore implements RevisionStore {
                     ps.execute();
                 }
                 c.commit();
-                return get(c, id).orElseThrow();
+                return new Revision(id, group, slice, actor, reason, createdAt);
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
@@ -94,6 +96,23 @@ public final class PgRevisionStore implements RevisionStore {
             return out;
         } catch (SQLException e) {
             throw new StoreException("cannot read the latest revisions", e);
+        }
+    }
+
+    @Override
+    public Map<String, Long> latestIds() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("""
+                        select g.name, max(r.id) from config_revision r join gateway_group g on g.id = r.group_id
+                        group by g.name order by g.name""");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getLong(2));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StoreException("cannot read the latest revision ids", e);
         }
     }
 

@@ -75,6 +75,9 @@ public final class RevisionListener implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             } catch (RuntimeException e) {
+                if (!running.get()) {
+                    return;
+                }
                 log.error("revision listener failed, retrying", e);
                 sleepQuietly(Duration.ofSeconds(1));
             }

@@ -16,6 +16,9 @@ public interface RevisionStore {
     /** The newest revision of every group that has one. */
     Map<String, Revision> latestPerGroup();
 
+    /** The id of the newest revision of every group that has one (cheap: no configurations are read). */
+    Map<String, Long> latestIds();
+
     /** Newest first; all groups when {@code group} is empty. */
     List<Revision.Summary> list(Optional<String> group, int limit);
 }

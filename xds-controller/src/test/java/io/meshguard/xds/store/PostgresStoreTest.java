@@ -119,6 +119,31 @@ class PostgresStoreTest {
     }
 
     @Test
+    void revisionStoredWithoutNotify_isServedByTheReconcile() throws Exception {
+        new PgGatewayStore(ds).replace(sample());
+        PgRevisionStore revisions = new PgRevisionStore(ds);
+        try (XdsCore replica = core(revisions);
+                RevisionListener listener = new RevisionListener(ds, revisions,
+                        () -> replica.publisher().applyLatest(), Duration.ofMillis(10), Duration.ofMillis(200))
+                        .start()) {
+            // a revision that arrives without a notification (e.g. NOTIFY lost while the connection was down)
+            long id;
+            try (Connection c = ds.getConnection(); var ps = c.prepareStatement("""
+                    insert into config_revision (group_id, created_by, reason, content)
+                    values ((select id from gateway_group where name = 'local'), 'restore', 'no notify', ?::jsonb)
+                    returning id""")) {
+                ps.setString(1, io.meshguard.xds.model.ConfigJson.write(sample().slice("local")));
+                try (var rs = ps.executeQuery()) {
+                    rs.next();
+                    id = rs.getLong(1);
+                }
+            }
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> replica.publisher().servedRevision("local").equals(Optional.of(id)));
+        }
+    }
+
+    @Test
     void nodeStatus_isWrittenAndReadBack() {
         try (PgNodeStatusWriter writer = new PgNodeStatusWriter(ds, "replica-1")) {
             NodeStatus s = new NodeStatus("envoy-1", "local", true, 2, "envoy 1.36",
