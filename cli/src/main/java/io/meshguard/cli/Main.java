@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             io.meshguard.cli.policy.PolicyCommand.class,
             io.meshguard.cli.audit.AuditCommand.class,
             io.meshguard.cli.dlp.DlpCommand.class,
+            io.meshguard.cli.xds.XdsCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

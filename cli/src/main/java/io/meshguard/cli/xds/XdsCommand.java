@@ -1,0 +1,81 @@
+package io.meshguard.cli.xds;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.audit.AuditComponent;
+import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.ConnectionSource;
+import io.meshguard.db.DataSourceFactory;
+import io.meshguard.db.DbConfig;
+import io.meshguard.db.Migrations;
+import io.meshguard.runtime.config.Config;
+import io.meshguard.runtime.config.ConfigLoader;
+import io.meshguard.runtime.config.ConfigSchema;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.runtime.lifecycle.ComponentStack;
+import io.meshguard.runtime.metrics.ProcessMetrics;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.admin.ConfigChangeAudit;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code meshguard xds --config FILE}: the xDS controller on its own — ADS on 18000, admin API and metrics on 9103,
+ * configuration from PostgreSQL ({@code db.*}).
+ */
+@Command(
+        name = "xds",
+        mixinStandardHelpOptions = true,
+        description = "Run the xDS controller: ADS for Envoy and proxyless gRPC, admin API on the status port.",
+        subcommands = {XdsRenderCommand.class, XdsApplyCommand.class})
+public final class XdsCommand implements Callable<Integer> {
+    @Option(names = "--config", description = "YAML config file (keys xds.*, http.*, db.*); MESHGUARD_* env vars override it.")
+    Path configFile;
+
+    /** Every key the controller reads. */
+    public static ConfigSchema schema() {
+        return ConfigSchema.builder()
+                .add(XdsSettings.configGroup())
+                .add(HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT))
+                .add(new DbConfig("meshguard-xds"))
+                .add(AuditConfig.configGroup())
+                .build();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ConfigSchema schema = schema();
+        Config config = ConfigLoader.load(schema, Optional.ofNullable(configFile), System.getenv());
+        XdsSettings settings = XdsSettings.configGroup().read(config);
+        ProcessMetrics metrics = ProcessMetrics.create();
+        ComponentStack stack = new ComponentStack();
+        stack.closeOnJvmShutdown();
+        HikariDataSource dataSource = DataSourceFactory.create(new DbConfig("meshguard-xds").read(config));
+        try {
+            Migrations.apply(dataSource);
+            // the writer only: gateways' access logs go to the audit receiver, not to the controller
+            AuditComponent audit = AuditComponent.create(AuditConfig.read(config).withAlsPort(Optional.empty()),
+                    ConnectionSource.of(dataSource), dataSource, metrics.forServer("audit"));
+            stack.start(audit);
+            XdsController xds = XdsController.create(settings, dataSource, metrics.forServer("xds"),
+                    ConfigChangeAudit.to(audit.sink()));
+            StatusHttpServer http = new StatusHttpServer("xds-http",
+                    HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
+            xds.mountAdminApi(http);
+            http.addReadinessChecks(xds.readinessChecks());
+            stack.start(xds);
+            stack.start(http);
+            System.out.printf("xds-controller: ADS %s:%d, admin API and metrics on HTTP port %d%n",
+                    settings.adsBind(), xds.adsPort(), http.port());
+            stack.awaitClosed();
+        } finally {
+            stack.close();
+            dataSource.close();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,98 @@
+package io.meshguard.cli.xds;
+
+import io.meshguard.cli.StackContext;
+import io.meshguard.cli.StackPart;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.snapshot.FilterTargets;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The xDS controller in {@code meshguard up}: ADS on 18000, admin API on 9103 with a token generated into
+ * {@code <data-dir>/xds-admin-token}, and the sample configuration published when the database has none.
+ */
+public final class XdsStackPart implements StackPart {
+    private final List<String> endpoints = new ArrayList<>();
+    private final io.meshguard.cli.audit.AuditPart audit;
+
+    /** @param audit the stack's audit part, built before this one: admin changes are recorded through it */
+    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit) {
+        this.audit = audit;
+    }
+
+    @Override
+    public String name() {
+        return "xds";
+    }
+
+    @Override
+    public List<ServerComponent> components(StackContext context) throws Exception {
+        Path tokenFile = adminToken(context.dataDir());
+        int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
+        FilterTargets targets = new FilterTargets(FilterTargets.DEFAULTS.extAuthz(), FilterTargets.DEFAULTS.dlp(),
+                "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
+        XdsSettings settings = new XdsSettings("127.0.0.1", XdsSettings.DEFAULT_ADS_PORT, Optional.of(tokenFile),
+                targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
+        XdsController xds = XdsController.create(settings, context.dataSource(),
+                context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()));
+        StatusHttpServer http = new StatusHttpServer("xds-http",
+                new HttpServerSettings("127.0.0.1", XdsSettings.DEFAULT_HTTP_PORT), context.metrics().registry());
+        xds.mountAdminApi(http);
+        http.addReadinessChecks(xds.readinessChecks());
+        endpoints.add("gRPC 127.0.0.1:" + XdsSettings.DEFAULT_ADS_PORT + " (ADS)");
+        endpoints.add("http://127.0.0.1:" + XdsSettings.DEFAULT_HTTP_PORT + " (admin API, token in " + tokenFile + ")");
+        return List.of(xds, http, new SampleConfig(xds));
+    }
+
+    @Override
+    public List<String> endpoints() {
+        return List.copyOf(endpoints);
+    }
+
+    /** A fresh random token the first time; the same file afterwards. Readable by the owner only. */
+    private static Path adminToken(Path dataDir) throws java.io.IOException {
+        Path file = dataDir.resolve("xds-admin-token");
+        if (!Files.exists(file)) {
+            byte[] random = new byte[24];
+            new SecureRandom().nextBytes(random);
+            Files.writeString(file, "local:" + HexFormat.of().formatHex(random) + "\n", StandardCharsets.UTF_8);
+            try {
+                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: the data directory's own permissions protect it
+            }
+        }
+        return file;
+    }
+
+    /** Publishes the sample gateway configuration once the controller runs, if the database has none. */
+    private record SampleConfig(XdsController xds) implements ServerComponent {
+        @Override
+        public String name() {
+            return "xds-sample-config";
+        }
+
+        @Override
+        public void start() {
+            xds.publishSampleIfEmpty();
+        }
+
+        @Override
+        public void close() {
+            // nothing to stop
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package io.meshguard.cli.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.cli.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class XdsCommandTest {
+    @TempDir
+    Path tmp;
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.execute(args);
+            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    @Test
+    void render_fromAFile_printsEnvoyJsonOfTheGroup() throws Exception {
+        Path file = tmp.resolve("gw.yaml");
+        Files.writeString(file, """
+                groups: [{name: edge}]
+                upstreams: [{name: svc, endpoints: [{address: 127.0.0.1, port: 8081}]}]
+                apis: [{name: shop, base_path: /shop, default_version: v1, versions: [{version: v1}]}]
+                routes:
+                  - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
+                     destinations: [{upstream: svc, weight: 100}]}
+                """);
+        Run r = run("xds", "render", "--group", "edge", "--file", file.toString());
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("type.googleapis.com/envoy.config.listener.v3.Listener")
+                .contains("\"prefix\" : \"/shop/v1/\"");
+    }
+
+    @Test
+    void apply_invalidFile_reportsFileAndLineAndAppliesNothing() throws Exception {
+        Path file = tmp.resolve("bad.yaml");
+        Files.writeString(file, "groups:\n  - name: edge\n    listener_prot: 8080\n");
+        Run r = run("xds", "apply", "--dry-run", file.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("bad.yaml:3").contains("unknown field 'listener_prot'");
+    }
+
+    @Test
+    void apply_weightsNotAddingUp_isRefusedWithTheReason() throws Exception {
+        Path file = tmp.resolve("weights.yaml");
+        Files.writeString(file, """
+                groups: [{name: edge}]
+                upstreams: [{name: a, endpoints: [{address: 127.0.0.1, port: 1}]}, {name: b}]
+                apis: [{name: shop, default_version: v1, versions: [{version: v1}]}]
+                routes:
+                  - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
+                     destinations: [{upstream: a, weight: 70}, {upstream: b, weight: 20}]}
+                """);
+        Run r = run("xds", "apply", "--dry-run", file.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("weights must sum to 100, got 90").contains("nothing applied");
+    }
+}

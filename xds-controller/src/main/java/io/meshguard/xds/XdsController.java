@@ -1,0 +1,184 @@
+package io.meshguard.xds;
+
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.xds.admin.AdminApi;
+import io.meshguard.xds.admin.BearerTokens;
+import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.server.NodeStatus;
+import io.meshguard.xds.server.Publisher;
+import io.meshguard.xds.store.PgGatewayStore;
+import io.meshguard.xds.store.PgNodeStatusWriter;
+import io.meshguard.xds.store.PgRevisionStore;
+import io.meshguard.xds.store.RevisionListener;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The xDS controller as one {@link ServerComponent}: ADS on {@code xds.ads.port}, revisions from PostgreSQL
+ * (LISTEN/NOTIFY and a periodic reconcile), node status written back. Its admin REST API is mounted on the server's
+ * status HTTP listener with {@link #mountAdminApi}.
+ *
+ * <pre>{@code
+ * XdsController xds = XdsController.create(settings, dataSource, meters, audit);
+ * xds.mountAdminApi(statusHttp);   // before statusHttp.start()
+ * xds.start();                      // then statusHttp.start()
+ * }</pre>
+ */
+public final class XdsController implements ServerComponent {
+    private static final Logger log = LoggerFactory.getLogger(XdsController.class);
+
+    private final XdsSettings settings;
+    private final XdsCore core;
+    private final PgGatewayStore draft;
+    private final PgRevisionStore revisions;
+    private final PgNodeStatusWriter nodeStatus;
+    private final RevisionListener listener;
+    private final BearerTokens tokens;
+    private final ConfigChangeAudit audit;
+    private volatile boolean started;
+
+    private XdsController(XdsSettings settings, DataSource dataSource, MeterRegistry meters, ConfigChangeAudit audit) {
+        this.settings = settings;
+        this.draft = new PgGatewayStore(dataSource);
+        this.revisions = new PgRevisionStore(dataSource);
+        this.nodeStatus = new PgNodeStatusWriter(dataSource, settings.controllerName());
+        this.core = new XdsCore(new InetSocketAddress(settings.adsBind(), settings.adsPort()),
+                settings.filterTargets(), revisions, settings.defaultGroup(), nodeStatus, meters,
+                Clock.systemUTC());
+        this.listener = new RevisionListener(dataSource, revisions, () -> core.publisher().applyLatest(),
+                settings.notifyDebounce(), settings.reconcileInterval());
+        this.tokens = new BearerTokens(settings.adminTokenFile());
+        this.audit = audit;
+    }
+
+    /**
+     * The controller over a migrated database. Nothing listens until {@link #start()}.
+     *
+     * @param meters where {@code meshguard_xds_*} metrics go (the server's view of the process registry)
+     * @param audit receives a {@code config_change} event for every admin change
+     */
+    public static XdsController create(XdsSettings settings, DataSource dataSource, MeterRegistry meters,
+            ConfigChangeAudit audit) {
+        return new XdsController(settings, dataSource, meters, audit);
+    }
+
+    /** Adds the admin REST API and {@code /openapi.json} to the status HTTP listener; call before it starts. */
+    public void mountAdminApi(StatusHttpServer http) {
+        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, tokens, audit);
+        for (String prefix : AdminApi.PREFIXES) {
+            http.addHandler(prefix, api);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "xds-controller";
+    }
+
+    @Override
+    public void start() throws IOException {
+        core.start();
+        listener.start();
+        started = true;
+        log.info("xDS controller {} serving ADS on {}:{}", settings.controllerName(), settings.adsBind(),
+                core.adsPort());
+    }
+
+    @Override
+    public List<ReadinessCheck> readinessChecks() {
+        return List.of(ReadinessCheck.of("xds:ads", () -> started
+                ? ReadinessCheck.Result.ready("ADS on port " + core.adsPort() + ", groups served: "
+                        + core.snapshots().groups())
+                : ReadinessCheck.Result.notReady("ADS not started")));
+    }
+
+    /**
+     * Publishes the sample configuration (an LLM chat API with an SSE route, a payments API with v1 deprecated)
+     * when the database holds no gateway configuration yet. {@code meshguard up} calls it after {@link #start()}.
+     */
+    public boolean publishSampleIfEmpty() {
+        GatewayConfig current = draft.load();
+        if (!current.groups().isEmpty() || !revisions.latestPerGroup().isEmpty()) {
+            return false;
+        }
+        GatewayConfig sample = sampleConfig();
+        draft.replace(sample);
+        Publisher.Result result = core.publisher().publish(sample, "meshguard-up", "sample configuration");
+        audit.record(new ConfigChangeAudit.ConfigChange("meshguard-up", "publish", "sample",
+                "published: " + result.published(), "startup"));
+        return result.published();
+    }
+
+    /** The sample gateway configuration shipped in the jar. */
+    public static GatewayConfig sampleConfig() {
+        try (InputStream in = XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
+            return GatewayYaml.read("sample-gateway.yaml", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Nodes of every replica (from node_status) overlaid with this replica's live view. */
+    public List<NodeStatus> fleet() {
+        Map<String, NodeStatus> all = new TreeMap<>();
+        try {
+            nodeStatus.all().forEach(n -> all.put(n.nodeId(), n));
+        } catch (RuntimeException e) {
+            log.warn("node_status unreadable, showing this replica's nodes only: {}", e.getMessage());
+        }
+        core.fleet().nodes().forEach(n -> all.put(n.nodeId(), n));
+        return List.copyOf(all.values());
+    }
+
+    public int adsPort() {
+        return core.adsPort();
+    }
+
+    public Publisher publisher() {
+        return core.publisher();
+    }
+
+    public XdsCore core() {
+        return core;
+    }
+
+    public PgGatewayStore draft() {
+        return draft;
+    }
+
+    public PgRevisionStore revisions() {
+        return revisions;
+    }
+
+    public Optional<Long> servedRevision(String group) {
+        return core.publisher().servedRevision(group);
+    }
+
+    @Override
+    public void close() {
+        started = false;
+        listener.close();
+        try {
+            core.stop(settings.drainTimeout().toSeconds());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        nodeStatus.close();
+    }
+}

@@ -1,0 +1,83 @@
+package io.meshguard.xds;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.meshguard.xds.server.AdsServer;
+import io.meshguard.xds.server.AdsStreams;
+import io.meshguard.xds.server.Fleet;
+import io.meshguard.xds.server.NodeGroupMapper;
+import io.meshguard.xds.server.Publisher;
+import io.meshguard.xds.server.XdsSnapshots;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.snapshot.SnapshotBuilder;
+import io.meshguard.xds.store.RevisionStore;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.Optional;
+
+/**
+ * The xDS side of the controller: snapshots per group, the ADS server, stream tracking and the publisher, wired
+ * together. The admin API, the PostgreSQL listener and the status HTTP port are added around it by
+ * {@link XdsController}.
+ */
+public final class XdsCore implements AutoCloseable {
+    private final XdsSnapshots snapshots;
+    private final Fleet fleet;
+    private final AdsStreams streams;
+    private final Publisher publisher;
+    private final AdsServer ads;
+    private final SnapshotBuilder builder;
+
+    public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
+            Fleet.Sink fleetSink, MeterRegistry meters, Clock clock) {
+        NodeGroupMapper groups = new NodeGroupMapper(defaultGroup);
+        this.snapshots = new XdsSnapshots(new SimpleCache<>(groups));
+        this.fleet = new Fleet(clock, fleetSink, snapshots::revisionOf);
+        this.streams = new AdsStreams(fleet, groups, meters);
+        this.builder = new SnapshotBuilder(targets);
+        this.publisher = new Publisher(builder, store, snapshots, fleet, meters);
+        this.ads = new AdsServer(adsBind, snapshots, streams, groups);
+        Gauge.builder("meshguard_xds_connected_streams", fleet, Fleet::connectedStreams)
+                .description("Open ADS streams on this replica")
+                .register(meters);
+    }
+
+    /** Starts the ADS port and serves the newest stored revision, if any. */
+    public XdsCore start() throws IOException {
+        ads.start();
+        publisher.applyLatest();
+        return this;
+    }
+
+    public int adsPort() {
+        return ads.port();
+    }
+
+    public Publisher publisher() {
+        return publisher;
+    }
+
+    public Fleet fleet() {
+        return fleet;
+    }
+
+    public XdsSnapshots snapshots() {
+        return snapshots;
+    }
+
+    public SnapshotBuilder builder() {
+        return builder;
+    }
+
+    /** Closes the ADS streams within {@code graceSeconds}. */
+    public void stop(long graceSeconds) throws InterruptedException {
+        ads.stop(graceSeconds);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop(0);
+    }
+}

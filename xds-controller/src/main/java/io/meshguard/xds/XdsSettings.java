@@ -1,0 +1,92 @@
+package io.meshguard.xds;
+
+import io.meshguard.runtime.config.Config;
+import io.meshguard.runtime.config.ConfigGroup;
+import io.meshguard.runtime.config.ConfigKey;
+import io.meshguard.xds.snapshot.FilterTargets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The controller's own settings (the status HTTP port and the database come from {@code http.*} and {@code db.*}).
+ *
+ * @param adminTokenFile file with the admin API bearer token(s); without it the admin API refuses every call
+ */
+public record XdsSettings(
+        String adsBind,
+        int adsPort,
+        Optional<Path> adminTokenFile,
+        FilterTargets filterTargets,
+        Optional<String> defaultGroup,
+        Duration notifyDebounce,
+        Duration reconcileInterval,
+        Duration drainTimeout,
+        String controllerName) {
+
+    public static final int DEFAULT_ADS_PORT = 18000;
+    public static final int DEFAULT_HTTP_PORT = 9103;
+
+    public static final ConfigKey<String> ADS_BIND = ConfigKey.string("xds.ads.bind", "0.0.0.0",
+            "Address the ADS gRPC port binds to.");
+    public static final ConfigKey<Integer> ADS_PORT = ConfigKey.integer("xds.ads.port", DEFAULT_ADS_PORT, 0, 65535,
+            "ADS (aggregated xDS) gRPC port Envoy and proxyless gRPC clients connect to (0 picks a free port).");
+    public static final ConfigKey<Optional<Path>> ADMIN_TOKEN_FILE = ConfigKey.optionalPath("xds.admin.token_file",
+            "File with the admin API bearer token, one per line as 'name:token' (the name is the audited actor) "
+                    + "or a bare token (actor 'admin'). Unset: the admin API answers 503 to everything.");
+    public static final ConfigKey<String> EXTAUTHZ_TARGET = ConfigKey.string("xds.extauthz.target",
+            "127.0.0.1:9001", "host:port of extauthz-server that gateways' ext_authz filter calls.");
+    public static final ConfigKey<String> DLP_TARGET = ConfigKey.string("xds.dlp.target", "127.0.0.1:9002",
+            "host:port of extproc-dlp-server that gateways' ext_proc filter calls.");
+    public static final ConfigKey<String> ACCESS_LOG_TARGET = ConfigKey.string("xds.access_log.target",
+            "127.0.0.1:9002", "host:port of the audit access-log (ALS) receiver gateways stream logs to (in "
+                    + "Kubernetes extproc-dlp-server hosts it on its gRPC port).");
+    public static final ConfigKey<Duration> FILTER_TIMEOUT = ConfigKey.duration("xds.filter_timeout",
+            Duration.ofSeconds(2), "Timeout of one ext_authz Check and of one ext_proc message.");
+    public static final ConfigKey<String> DEFAULT_GROUP = ConfigKey.string("xds.default_group", "",
+            "Gateway group of nodes that name none (node.cluster and metadata meshguard.group empty); "
+                    + "empty: such nodes get no configuration.");
+    public static final ConfigKey<Duration> NOTIFY_DEBOUNCE = ConfigKey.duration("xds.notify_debounce",
+            Duration.ofMillis(20), "Wait after a publish notification before reading, to coalesce bursts.");
+    public static final ConfigKey<Duration> RECONCILE_INTERVAL = ConfigKey.duration("xds.reconcile_interval",
+            Duration.ofSeconds(30), "How often the newest revisions are re-read in case a notification was lost.");
+    public static final ConfigKey<Duration> DRAIN_TIMEOUT = ConfigKey.duration("xds.drain_timeout",
+            Duration.ofSeconds(5), "How long ADS streams get to close on shutdown before they are cut.");
+    public static final ConfigKey<String> CONTROLLER_NAME = ConfigKey.string("xds.controller_name", "",
+            "Name of this replica in node_status.controller; empty: the host name.");
+
+    /** The {@code xds.*} keys and how to read them. */
+    public static ConfigGroup<XdsSettings> configGroup() {
+        return new ConfigGroup<>() {
+            @Override
+            public List<ConfigKey<?>> keys() {
+                return List.of(ADS_BIND, ADS_PORT, ADMIN_TOKEN_FILE, EXTAUTHZ_TARGET, DLP_TARGET, ACCESS_LOG_TARGET,
+                        FILTER_TIMEOUT, DEFAULT_GROUP, NOTIFY_DEBOUNCE, RECONCILE_INTERVAL, DRAIN_TIMEOUT,
+                        CONTROLLER_NAME);
+            }
+
+            @Override
+            public XdsSettings read(Config config) {
+                String name = config.get(CONTROLLER_NAME);
+                if (name.isBlank()) {
+                    name = hostName();
+                }
+                String group = config.get(DEFAULT_GROUP);
+                return new XdsSettings(config.get(ADS_BIND), config.get(ADS_PORT), config.get(ADMIN_TOKEN_FILE),
+                        new FilterTargets(config.get(EXTAUTHZ_TARGET), config.get(DLP_TARGET),
+                                config.get(ACCESS_LOG_TARGET), config.get(FILTER_TIMEOUT)),
+                        group.isBlank() ? Optional.empty() : Optional.of(group), config.get(NOTIFY_DEBOUNCE),
+                        config.get(RECONCILE_INTERVAL), config.get(DRAIN_TIMEOUT), name);
+            }
+        };
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "xds-controller";
+        }
+    }
+}

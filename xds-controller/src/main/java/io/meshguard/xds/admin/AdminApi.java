@@ -1,0 +1,456 @@
+package io.meshguard.xds.admin;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.Upstream;
+import io.meshguard.xds.server.NodeStatus;
+import io.meshguard.xds.server.Publisher;
+import io.meshguard.xds.snapshot.EnvoyJson;
+import io.meshguard.xds.snapshot.GroupResources;
+import io.meshguard.xds.store.PgGatewayStore;
+import io.meshguard.xds.store.Revision;
+import io.meshguard.xds.store.RevisionStore;
+import io.meshguard.xds.store.StoreException;
+import io.meshguard.xds.validate.ConfigValidator;
+import io.meshguard.xds.validate.Problem;
+import io.meshguard.xds.validate.ValidationResult;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin REST API (JSON) on the status HTTP port: CRUD of the draft configuration with whole-configuration
+ * validation on every change, publish, rollback, revisions and their diff, rendered resources, and the fleet.
+ * Every call but {@code GET /openapi.json} needs a bearer token; every change is a {@code config_change} audit event.
+ * The paths and methods are exactly {@link #ENDPOINTS}, which the OpenAPI document must match.
+ */
+public final class AdminApi implements HttpHandler {
+    private static final Logger log = LoggerFactory.getLogger(AdminApi.class);
+    private static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+    /** One operation of the API, path segments in {@code {braces}} are parameters. */
+    public record Endpoint(String method, String path) {}
+
+    public static final List<Endpoint> ENDPOINTS = List.of(
+            new Endpoint("GET", "/config"), new Endpoint("PUT", "/config"),
+            new Endpoint("GET", "/groups"), new Endpoint("GET", "/groups/{name}"),
+            new Endpoint("PUT", "/groups/{name}"), new Endpoint("DELETE", "/groups/{name}"),
+            new Endpoint("GET", "/upstreams"), new Endpoint("GET", "/upstreams/{name}"),
+            new Endpoint("PUT", "/upstreams/{name}"), new Endpoint("DELETE", "/upstreams/{name}"),
+            new Endpoint("GET", "/apis"), new Endpoint("GET", "/apis/{name}"),
+            new Endpoint("PUT", "/apis/{name}"), new Endpoint("DELETE", "/apis/{name}"),
+            new Endpoint("GET", "/routes"), new Endpoint("GET", "/routes/{group}/{name}"),
+            new Endpoint("PUT", "/routes/{group}/{name}"), new Endpoint("DELETE", "/routes/{group}/{name}"),
+            new Endpoint("POST", "/validate"), new Endpoint("POST", "/publish"),
+            new Endpoint("POST", "/rollback/{revision}"),
+            new Endpoint("GET", "/revisions"), new Endpoint("GET", "/revisions/{revision}"),
+            new Endpoint("GET", "/revisions/{from}/diff/{to}"),
+            new Endpoint("GET", "/render/{group}"),
+            new Endpoint("GET", "/fleet"),
+            new Endpoint("GET", "/openapi.json"));
+
+    /** Top-level path prefixes to mount on the HTTP server. */
+    public static final List<String> PREFIXES = List.of("/config", "/groups", "/upstreams", "/apis", "/routes",
+            "/validate", "/publish", "/rollback", "/revisions", "/render", "/fleet", "/openapi.json");
+
+    private final PgGatewayStore draft;
+    private final RevisionStore revisions;
+    private final Publisher publisher;
+    private final Supplier<List<NodeStatus>> fleet;
+    private final BearerTokens tokens;
+    private final ConfigChangeAudit audit;
+    private final ConfigValidator validator = new ConfigValidator();
+    private final byte[] openApi;
+
+    public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
+            Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit) {
+        this.draft = draft;
+        this.revisions = revisions;
+        this.publisher = publisher;
+        this.fleet = fleet;
+        this.tokens = tokens;
+        this.audit = audit;
+        this.openApi = openApiDocument();
+    }
+
+    /** The OpenAPI document shipped in the jar (the repository's {@code openapi.json}). */
+    public static byte[] openApiDocument() {
+        try (InputStream in = AdminApi.class.getResourceAsStream("/openapi.json")) {
+            if (in == null) {
+                throw new IllegalStateException("openapi.json is missing from the classpath");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read openapi.json", e);
+        }
+    }
+
+    /** An HTTP error with a JSON body. */
+    private static final class ApiError extends RuntimeException {
+        final int status;
+        final List<Problem> problems;
+
+        ApiError(int status, String message, List<Problem> problems) {
+            super(message);
+            this.status = status;
+            this.problems = problems;
+        }
+
+        ApiError(int status, String message) {
+            this(status, message, List.of());
+        }
+    }
+
+    private record Call(HttpExchange exchange, String actor, String requestId, List<String> segments) {
+        String segment(int i) {
+            return segments.get(i);
+        }
+    }
+
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
+                .filter(s -> s.length() <= 128).orElse(UUID.randomUUID().toString());
+        exchange.getResponseHeaders().set("x-request-id", requestId);
+        try {
+            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            String method = exchange.getRequestMethod();
+            if (segments.equals(List.of("openapi.json")) && method.equals("GET")) {
+                send(exchange, 200, openApi);
+                return;
+            }
+            if (!tokens.configured()) {
+                throw new ApiError(503, "admin API disabled: no token file is configured (xds.admin.token_file)");
+            }
+            Optional<String> actor = tokens.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
+            if (actor.isEmpty()) {
+                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                throw new ApiError(401, "a valid bearer token is required");
+            }
+            JsonNode body = route(new Call(exchange, actor.get(), requestId, segments), method);
+            sendJson(exchange, exchange.getResponseCode() > 0 ? exchange.getResponseCode() : 200, body);
+        } catch (ApiError e) {
+            ObjectNode err = ConfigJson.mapper().createObjectNode().put("error", e.getMessage());
+            if (!e.problems.isEmpty()) {
+                err.set("problems", ConfigJson.mapper().valueToTree(e.problems));
+            }
+            sendJson(exchange, e.status, err);
+        } catch (StoreException e) {
+            log.warn("admin request {} failed: {}", requestId, e.getMessage());
+            sendJson(exchange, 409, ConfigJson.mapper().createObjectNode().put("error", e.getMessage()));
+        } catch (RuntimeException e) {
+            log.error("admin request {} failed", requestId, e);
+            sendJson(exchange, 500, ConfigJson.mapper().createObjectNode()
+                    .put("error", "internal error, see the controller log for request " + requestId));
+        } finally {
+            exchange.close();
+        }
+    }
+
+    private JsonNode route(Call call, String method) {
+        List<String> s = call.segments();
+        String first = s.isEmpty() ? "" : s.get(0);
+        return switch (first + "/" + s.size() + "/" + method) {
+            case "config/1/GET" -> tree(draft.load());
+            case "config/1/PUT" -> replaceAll(call);
+            case "groups/1/GET" -> tree(draft.load().groups());
+            case "groups/2/GET" -> tree(draft.load().group(call.segment(1)).orElseThrow(() -> notFound(call)));
+            case "groups/2/PUT" -> putGroup(call);
+            case "groups/2/DELETE" -> change(call, "delete", c -> new GatewayConfig(
+                    without(c.groups(), g -> g.name().equals(call.segment(1)), call), c.upstreams(), c.apis(),
+                    c.routes()));
+            case "upstreams/1/GET" -> tree(draft.load().upstreams());
+            case "upstreams/2/GET" -> tree(draft.load().upstream(call.segment(1)).orElseThrow(() -> notFound(call)));
+            case "upstreams/2/PUT" -> putUpstream(call);
+            case "upstreams/2/DELETE" -> change(call, "delete", c -> new GatewayConfig(c.groups(),
+                    without(c.upstreams(), u -> u.name().equals(call.segment(1)), call), c.apis(), c.routes()));
+            case "apis/1/GET" -> tree(draft.load().apis());
+            case "apis/2/GET" -> tree(draft.load().api(call.segment(1)).orElseThrow(() -> notFound(call)));
+            case "apis/2/PUT" -> putApi(call);
+            case "apis/2/DELETE" -> change(call, "delete", c -> new GatewayConfig(c.groups(), c.upstreams(),
+                    without(c.apis(), a -> a.name().equals(call.segment(1)), call), c.routes()));
+            case "routes/1/GET" -> tree(draft.load().routes());
+            case "routes/3/GET" -> tree(draft.load().routes().stream()
+                    .filter(r -> r.group().equals(call.segment(1)) && r.name().equals(call.segment(2)))
+                    .findFirst().orElseThrow(() -> notFound(call)));
+            case "routes/3/PUT" -> putRoute(call);
+            case "routes/3/DELETE" -> change(call, "delete", c -> new GatewayConfig(c.groups(), c.upstreams(),
+                    c.apis(), without(c.routes(), r -> r.group().equals(call.segment(1))
+                            && r.name().equals(call.segment(2)), call)));
+            case "validate/1/POST" -> tree(validator.validate(read(call, GatewayConfig.class)).problems());
+            case "publish/1/POST" -> publish(call);
+            case "rollback/2/POST" -> rollback(call);
+            case "revisions/1/GET" -> tree(revisions.list(query(call, "group"), 100));
+            case "revisions/2/GET" -> tree(revisions.get(number(call, 1)).orElseThrow(() -> notFound(call)));
+            case "revisions/4/GET" -> diff(call);
+            case "render/2/GET" -> render(call);
+            case "fleet/1/GET" -> tree(fleet.get());
+            default -> throw new ApiError(s.isEmpty() || !PREFIXES.contains("/" + first) ? 404 : 405,
+                    "no operation " + method + " " + call.exchange().getRequestURI().getPath());
+        };
+    }
+
+    // ------------------------------------------------------------------ changes
+
+    private JsonNode putGroup(Call call) {
+        GatewayGroup g = read(call, GatewayGroup.class);
+        sameName(call, g.name(), call.segment(1));
+        return change(call, "upsert", c -> new GatewayConfig(
+                replaced(c.groups(), x -> x.name().equals(g.name()), g), c.upstreams(), c.apis(), c.routes()));
+    }
+
+    private JsonNode putUpstream(Call call) {
+        Upstream u = read(call, Upstream.class);
+        sameName(call, u.name(), call.segment(1));
+        return change(call, "upsert", c -> new GatewayConfig(c.groups(),
+                replaced(c.upstreams(), x -> x.name().equals(u.name()), u), c.apis(), c.routes()));
+    }
+
+    private JsonNode putApi(Call call) {
+        Api a = read(call, Api.class);
+        sameName(call, a.name(), call.segment(1));
+        return change(call, "upsert", c -> new GatewayConfig(c.groups(), c.upstreams(),
+                replaced(c.apis(), x -> x.name().equals(a.name()), a), c.routes()));
+    }
+
+    private JsonNode putRoute(Call call) {
+        Route r = read(call, Route.class);
+        sameName(call, r.group(), call.segment(1));
+        sameName(call, r.name(), call.segment(2));
+        return change(call, "upsert", c -> new GatewayConfig(c.groups(), c.upstreams(), c.apis(),
+                replaced(c.routes(), x -> x.group().equals(r.group()) && x.name().equals(r.name()), r)));
+    }
+
+    private JsonNode replaceAll(Call call) {
+        GatewayConfig next = read(call, GatewayConfig.class);
+        return change(call, "apply", c -> next);
+    }
+
+    /** Applies a change to the draft when the whole resulting configuration is valid; warnings are returned. */
+    private synchronized JsonNode change(Call call, String action, UnaryOperator<GatewayConfig> edit) {
+        GatewayConfig next = edit.apply(draft.load());
+        ValidationResult result = validator.validate(next);
+        if (!result.valid()) {
+            throw new ApiError(422, "the configuration would be invalid; nothing was changed", result.problems());
+        }
+        draft.replace(next);
+        String object = String.join("/", call.segments());
+        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), action, object, "draft changed",
+                call.requestId()));
+        return ConfigJson.mapper().createObjectNode().put("changed", object)
+                .set("warnings", tree(result.warnings()));
+    }
+
+    private JsonNode publish(Call call) {
+        JsonNode body = readTree(call);
+        String reason = body.path("reason").asText("");
+        if (reason.isBlank()) {
+            throw new ApiError(400, "a reason is required: {\"reason\": \"...\"}");
+        }
+        Publisher.Result result = publisher.publish(draft.load(), call.actor(), reason);
+        if (!result.published()) {
+            audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "publish", "draft",
+                    "refused: " + result.problems().size() + " problem(s)", call.requestId()));
+            throw new ApiError(422, "publish refused; the served revisions keep serving", result.problems());
+        }
+        result.revisions().values().forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(call.actor(),
+                "publish", "revision/" + r.id(), "group " + r.group() + ": " + reason, call.requestId())));
+        ObjectNode out = ConfigJson.mapper().createObjectNode();
+        out.set("revisions", tree(result.revisions().values().stream().map(Revision::summary).toList()));
+        out.set("warnings", tree(result.problems()));
+        return out;
+    }
+
+    private JsonNode rollback(Call call) {
+        long id = number(call, 1);
+        Publisher.Result result = publisher.rollback(id, call.actor());
+        if (!result.published()) {
+            boolean missing = result.problems().stream().anyMatch(p -> p.path().equals("revision"));
+            throw new ApiError(missing ? 404 : 422, "rollback refused", result.problems());
+        }
+        Revision r = result.revision().orElseThrow();
+        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "rollback", "revision/" + id,
+                "group " + r.group() + " now serves it as revision " + r.id(), call.requestId()));
+        return tree(r.summary());
+    }
+
+    private JsonNode diff(Call call) {
+        if (!call.segment(2).equals("diff")) {
+            throw notFound(call);
+        }
+        Revision from = revisions.get(number(call, 1)).orElseThrow(() -> notFound(call));
+        Revision to = revisions.get(number(call, 3)).orElseThrow(() -> notFound(call));
+        ObjectNode out = ConfigJson.mapper().createObjectNode();
+        out.put("from", from.id()).put("to", to.id());
+        out.set("changes", tree(RevisionDiff.diff(from.config(), to.config())));
+        return out;
+    }
+
+    private JsonNode render(Call call) {
+        String group = call.segment(1);
+        Optional<String> rev = query(call, "revision");
+        GatewayConfig config;
+        long revisionId = 0;
+        if (rev.isPresent()) {
+            long id = parseLong(rev.get(), "revision");
+            Revision r = revisions.get(id).filter(x -> x.group().equals(group))
+                    .orElseThrow(() -> new ApiError(404, "group " + group + " has no revision " + id));
+            config = r.config();
+            revisionId = id;
+        } else {
+            Revision r = revisions.latestPerGroup().get(group);
+            if (r == null) {
+                throw new ApiError(404, "group " + group + " has no published revision");
+            }
+            config = r.config();
+            revisionId = r.id();
+        }
+        GroupResources resources = publisher.buildAll(config).get(group);
+        return EnvoyJson.render(resources, revisionId);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static <T> List<T> replaced(List<T> list, java.util.function.Predicate<T> same, T value) {
+        List<T> out = new ArrayList<>();
+        boolean found = false;
+        for (T x : list) {
+            if (same.test(x)) {
+                out.add(value);
+                found = true;
+            } else {
+                out.add(x);
+            }
+        }
+        if (!found) {
+            out.add(value);
+        }
+        return out;
+    }
+
+    private static <T> List<T> without(List<T> list, java.util.function.Predicate<T> match, Call call) {
+        List<T> out = list.stream().filter(match.negate()).toList();
+        if (out.size() == list.size()) {
+            throw notFound(call);
+        }
+        return out;
+    }
+
+    private static void sameName(Call call, String inBody, String inPath) {
+        if (!inPath.equals(inBody)) {
+            throw new ApiError(400, "the body names '" + inBody + "' but the path names '" + inPath + "'");
+        }
+    }
+
+    private static ApiError notFound(Call call) {
+        return new ApiError(404, "not found: " + call.exchange().getRequestURI().getPath());
+    }
+
+    private static <T> T read(Call call, Class<T> type) {
+        byte[] body = body(call);
+        try {
+            return ConfigJson.mapper().readValue(body, type);
+        } catch (JsonProcessingException e) {
+            throw new ApiError(400, "invalid JSON: " + ConfigJson.describe(e));
+        } catch (IOException e) {
+            throw new ApiError(400, "unreadable body: " + e.getMessage());
+        }
+    }
+
+    private static JsonNode readTree(Call call) {
+        byte[] body = body(call);
+        if (body.length == 0) {
+            return ConfigJson.mapper().createObjectNode();
+        }
+        try {
+            return ConfigJson.mapper().readTree(body);
+        } catch (IOException e) {
+            throw new ApiError(400, "invalid JSON: " + e.getMessage());
+        }
+    }
+
+    private static byte[] body(Call call) {
+        try (InputStream in = call.exchange().getRequestBody()) {
+            byte[] b = in.readNBytes(MAX_BODY_BYTES + 1);
+            if (b.length > MAX_BODY_BYTES) {
+                throw new ApiError(413, "body larger than " + MAX_BODY_BYTES + " bytes");
+            }
+            return b;
+        } catch (IOException e) {
+            throw new ApiError(400, "unreadable body: " + e.getMessage());
+        }
+    }
+
+    private static long number(Call call, int segment) {
+        return parseLong(call.segment(segment), "revision");
+    }
+
+    private static long parseLong(String text, String what) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new ApiError(400, what + " must be a number, got '" + text + "'");
+        }
+    }
+
+    private static Optional<String> query(Call call, String name) {
+        String q = call.exchange().getRequestURI().getRawQuery();
+        if (q == null) {
+            return Optional.empty();
+        }
+        for (String part : q.split("&")) {
+            int eq = part.indexOf('=');
+            if (eq > 0 && part.substring(0, eq).equals(name)) {
+                return Optional.of(java.net.URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static List<String> segments(String rawPath) {
+        List<String> out = new ArrayList<>();
+        for (String s : rawPath.split("/")) {
+            if (!s.isEmpty()) {
+                out.add(java.net.URLDecoder.decode(s, StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+
+    private static JsonNode tree(Object value) {
+        return ConfigJson.mapper().valueToTree(value);
+    }
+
+    private static void sendJson(HttpExchange exchange, int status, JsonNode body) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        send(exchange, status, ConfigJson.mapper().writeValueAsBytes(body));
+    }
+
+    private static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
+        if (exchange.getResponseHeaders().getFirst("Content-Type") == null) {
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+        }
+        exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
+}

@@ -1,0 +1,41 @@
+package io.meshguard.xds.admin;
+
+/**
+ * Where every admin change goes as a {@code config_change} audit event. Recording must not block the request;
+ * the audit module's writer spools when the database is away.
+ */
+public interface ConfigChangeAudit {
+
+    /**
+     * One change.
+     *
+     * @param actor who (the bearer token's name)
+     * @param action e.g. {@code upsert}, {@code delete}, {@code publish}, {@code rollback}, {@code apply}
+     * @param object e.g. {@code routes/local/chat-completions}, {@code revision/12}
+     * @param detail short human-readable outcome
+     */
+    record ConfigChange(String actor, String action, String object, String detail, String requestId) {}
+
+    void record(ConfigChange change);
+
+    /** Records into the audit log as {@code config_change} events (subject = actor, source = xds-controller). */
+    static ConfigChangeAudit to(io.meshguard.audit.AuditSink sink) {
+        return c -> sink.record(io.meshguard.audit.AuditEvent.builder(io.meshguard.audit.AuditKind.CONFIG_CHANGE)
+                .subject(c.actor())
+                .source("xds-controller")
+                .requestId(c.requestId())
+                .route(c.object())
+                .reason(c.action())
+                .detail("action", c.action())
+                .detail("object", c.object())
+                .detail("detail", c.detail())
+                .build());
+    }
+
+    /** Logs the change only (tests and offline tools). */
+    static ConfigChangeAudit logOnly() {
+        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("io.meshguard.xds.audit");
+        return c -> log.info("config_change actor={} action={} object={} detail={} request_id={}", c.actor(),
+                c.action(), c.object(), c.detail(), c.requestId());
+    }
+}

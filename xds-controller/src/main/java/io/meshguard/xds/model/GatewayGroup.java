@@ -1,0 +1,60 @@
+package io.meshguard.xds.model;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One set of gateways that share a configuration: an environment in a cluster or region. Envoy nodes and proxyless
+ * gRPC clients join a group through {@code node.cluster} or the node metadata key {@code meshguard.group}.
+ *
+ * @param hostnames virtual hosts served; when empty each API gets one from {@code hostnameTemplate}
+ * @param hostnameTemplate placeholders {@code {api} {env} {region} {domain}}
+ * @param listenerPort the port of the Envoy HTTP listener
+ * @param proxylessAuthz whether proxyless gRPC clients must run the ext_authz filter
+ */
+public record GatewayGroup(
+        String name,
+        String environment,
+        String region,
+        Optional<String> domain,
+        List<String> hostnames,
+        String hostnameTemplate,
+        int listenerPort,
+        ProxylessAuthz proxylessAuthz) {
+
+    public static final String DEFAULT_HOSTNAME_TEMPLATE = "{api}.{env}.{region}.{domain}";
+    public static final int DEFAULT_LISTENER_PORT = 8080;
+
+    public GatewayGroup {
+        domain = domain == null ? Optional.empty() : domain;
+        hostnames = hostnames == null ? List.of() : List.copyOf(hostnames);
+        hostnameTemplate = hostnameTemplate == null || hostnameTemplate.isBlank()
+                ? DEFAULT_HOSTNAME_TEMPLATE : hostnameTemplate;
+        listenerPort = listenerPort == 0 ? DEFAULT_LISTENER_PORT : listenerPort;
+        proxylessAuthz = proxylessAuthz == null ? ProxylessAuthz.REQUIRED : proxylessAuthz;
+        environment = environment == null ? "" : environment;
+        region = region == null ? "" : region;
+    }
+
+    /** The hostname an API gets from the template when the group lists none. */
+    public String generatedHostname(String api) {
+        return hostnameTemplate
+                .replace("{api}", api)
+                .replace("{env}", environment)
+                .replace("{region}", region)
+                .replace("{domain}", domain.orElse("local"));
+    }
+
+    /**
+     * How proxyless gRPC clients treat the ext_authz filter. grpc-java only runs it when the client sets
+     * {@code GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT=true}.
+     */
+    public enum ProxylessAuthz {
+        /** Filter is mandatory: a client without ext_authz support rejects the listener (fail closed). */
+        REQUIRED,
+        /** Filter is marked optional: clients without support skip it. */
+        OPTIONAL,
+        /** No ext_authz filter on proxyless listeners (the backends authorize themselves). */
+        OFF
+    }
+}

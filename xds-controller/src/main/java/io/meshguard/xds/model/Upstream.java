@@ -1,0 +1,81 @@
+package io.meshguard.xds.model;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A backend service, shared by every gateway group whose routes use it: one CDS cluster and one EDS load assignment
+ * in each such group.
+ */
+public record Upstream(
+        String name,
+        Protocol protocol,
+        LbPolicy lbPolicy,
+        long connectTimeoutMs,
+        List<Endpoint> endpoints,
+        Optional<HealthCheck> healthCheck,
+        Optional<CircuitBreaker> circuitBreaker,
+        Optional<OutlierDetection> outlierDetection) {
+
+    public static final long DEFAULT_CONNECT_TIMEOUT_MS = 1000;
+
+    public Upstream {
+        protocol = protocol == null ? Protocol.HTTP1 : protocol;
+        lbPolicy = lbPolicy == null ? LbPolicy.ROUND_ROBIN : lbPolicy;
+        connectTimeoutMs = connectTimeoutMs == 0 ? DEFAULT_CONNECT_TIMEOUT_MS : connectTimeoutMs;
+        endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
+        healthCheck = healthCheck == null ? Optional.empty() : healthCheck;
+        circuitBreaker = circuitBreaker == null ? Optional.empty() : circuitBreaker;
+        outlierDetection = outlierDetection == null ? Optional.empty() : outlierDetection;
+    }
+
+    /** Same upstream with other endpoints (an endpoint-only change). */
+    public Upstream withEndpoints(List<Endpoint> newEndpoints) {
+        return new Upstream(name, protocol, lbPolicy, connectTimeoutMs, newEndpoints, healthCheck,
+                circuitBreaker, outlierDetection);
+    }
+
+    public enum Protocol { HTTP1, H2, GRPC }
+
+    public enum LbPolicy { ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV }
+
+    /** One address of the upstream; {@code weight} is its share within the upstream. */
+    public record Endpoint(String address, int port, int weight) {
+        public Endpoint {
+            weight = weight == 0 ? 1 : weight;
+        }
+    }
+
+    /** Active HTTP health check ({@code path} empty: TCP connect check). */
+    public record HealthCheck(Optional<String> path, long intervalMs, long timeoutMs, int unhealthyThreshold,
+            int healthyThreshold) {
+        public HealthCheck {
+            path = path == null ? Optional.empty() : path;
+            intervalMs = intervalMs == 0 ? 10_000 : intervalMs;
+            timeoutMs = timeoutMs == 0 ? 1_000 : timeoutMs;
+            unhealthyThreshold = unhealthyThreshold == 0 ? 3 : unhealthyThreshold;
+            healthyThreshold = healthyThreshold == 0 ? 2 : healthyThreshold;
+        }
+    }
+
+    /** Envoy circuit-breaker thresholds for the default priority. */
+    public record CircuitBreaker(int maxConnections, int maxPendingRequests, int maxRequests, int maxRetries) {
+        public CircuitBreaker {
+            maxConnections = maxConnections == 0 ? 1024 : maxConnections;
+            maxPendingRequests = maxPendingRequests == 0 ? 1024 : maxPendingRequests;
+            maxRequests = maxRequests == 0 ? 1024 : maxRequests;
+            maxRetries = maxRetries == 0 ? 3 : maxRetries;
+        }
+    }
+
+    /** Passive ejection of failing endpoints. */
+    public record OutlierDetection(@JsonProperty("consecutive_5xx") int consecutive5xx, long intervalMs, long baseEjectionMs, int maxEjectionPercent) {
+        public OutlierDetection {
+            consecutive5xx = consecutive5xx == 0 ? 5 : consecutive5xx;
+            intervalMs = intervalMs == 0 ? 10_000 : intervalMs;
+            baseEjectionMs = baseEjectionMs == 0 ? 30_000 : baseEjectionMs;
+            maxEjectionPercent = maxEjectionPercent == 0 ? 10 : maxEjectionPercent;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.meshguard.xds.server;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The ADS gRPC endpoint (port 18000 by default). Connections are never aged out: an ADS stream lives as long as the
+ * node, and a forced reconnect would make every node re-fetch everything.
+ */
+public final class AdsServer implements AutoCloseable {
+    private final Server server;
+    private final HealthStatusManager health = new HealthStatusManager();
+
+    public AdsServer(InetSocketAddress bind, XdsSnapshots snapshots, AdsStreams streams, NodeGroupMapper groups) {
+        SimpleCache<String> cache = snapshots.cache();
+        V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(streams), new NackParkingWatcher(cache, streams, groups));
+        this.server = NettyServerBuilder.forAddress(bind)
+                .addService(discovery.getAggregatedDiscoveryServiceImpl())
+                .addService(health.getHealthService())
+                // Envoy's default keepalive pings every 60 s at most; tolerate grpc-java's 5 min default too
+                .permitKeepAliveTime(30, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true)
+                .maxInboundMessageSize(16 * 1024 * 1024)
+                .build();
+    }
+
+    public AdsServer start() throws IOException {
+        server.start();
+        return this;
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    /** Stops accepting, gives streams {@code graceSeconds} to close, then cuts them. */
+    public void stop(long graceSeconds) throws InterruptedException {
+        health.enterTerminalState();
+        server.shutdown();
+        if (!server.awaitTermination(graceSeconds, TimeUnit.SECONDS)) {
+            server.shutdownNow();
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop(0);
+    }
+}

@@ -1,0 +1,180 @@
+package io.meshguard.xds.server;
+
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows every ADS stream: which node it is, which version went out with which nonce, and what came back (ACK or
+ * NACK). Feeds the {@link Fleet} and tells {@link NackParkingWatcher} which version a NACK rejected.
+ *
+ * <p>java-control-plane calls {@link #onV3StreamRequest} and then, on the same thread, creates the watch for that
+ * request object; the rejected version is handed over keyed by that very request instance.
+ */
+public final class AdsStreams implements DiscoveryServerCallbacks {
+    private static final Logger log = LoggerFactory.getLogger(AdsStreams.class);
+    /** Nonces remembered per stream and type; a client answers the latest one, older ones are stale anyway. */
+    private static final int NONCES_KEPT = 16;
+
+    private final Fleet fleet;
+    private final NodeGroupMapper groups;
+    private final MeterRegistry meters;
+    private final Map<Long, StreamState> streams = new ConcurrentHashMap<>();
+    private final Map<DiscoveryRequest, String> rejectedVersions = Collections.synchronizedMap(new IdentityHashMap<>());
+    private final Map<DiscoveryRequest, Set<String>> resubscribed = Collections.synchronizedMap(new IdentityHashMap<>());
+
+    public AdsStreams(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters) {
+        this.fleet = fleet;
+        this.groups = groups;
+        this.meters = meters;
+    }
+
+    private static final class StreamState {
+        volatile Node node;
+        volatile String group;
+        final Map<String, Map<String, String>> versionByNonce = new ConcurrentHashMap<>();
+        final Map<String, Set<String>> lastRequested = new ConcurrentHashMap<>();
+
+        void sent(String typeUrl, String nonce, String version) {
+            Map<String, String> m = versionByNonce.computeIfAbsent(typeUrl, t -> Collections.synchronizedMap(
+                    new LinkedHashMap<>(NONCES_KEPT * 2, 0.75f, false) {
+                        @Override
+                        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                            return size() > NONCES_KEPT;
+                        }
+                    }));
+            m.put(nonce, version);
+        }
+
+        Optional<String> versionSent(String typeUrl, String nonce) {
+            Map<String, String> m = versionByNonce.get(typeUrl);
+            return m == null ? Optional.empty() : Optional.ofNullable(m.get(nonce));
+        }
+    }
+
+    @Override
+    public void onStreamOpen(long streamId, String typeUrl) {
+        streams.put(streamId, new StreamState());
+    }
+
+    @Override
+    public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+        StreamState s = streams.computeIfAbsent(streamId, id -> new StreamState());
+        if (s.node == null && request.hasNode()) {
+            // Envoy may send the node only on the first request of a stream
+            s.node = request.getNode();
+            s.group = groups.hash(s.node);
+            fleet.streamOpened(s.node.getId(), s.group, userAgent(s.node));
+        }
+        if (s.node == null) {
+            return;
+        }
+        String type = shortType(request.getTypeUrl());
+        Set<String> names = Set.copyOf(request.getResourceNamesList());
+        Set<String> previous = s.lastRequested.put(request.getTypeUrl(), names);
+        if (previous != null) {
+            Set<String> added = new HashSet<>(names);
+            added.removeAll(previous);
+            if (!added.isEmpty()) {
+                resubscribed.put(request, added);
+            }
+        }
+        if (request.getResponseNonce().isEmpty()) {
+            return;
+        }
+        if (request.hasErrorDetail()) {
+            String rejected = s.versionSent(request.getTypeUrl(), request.getResponseNonce())
+                    .orElse("unknown");
+            rejectedVersions.put(request, rejected);
+            counter("meshguard_xds_nacks_total", type).increment();
+            log.warn("xDS NACK node={} group={} type={} version={} error={}", s.node.getId(), s.group, type,
+                    rejected, request.getErrorDetail().getMessage());
+            fleet.nacked(s.node.getId(), s.group, request.getTypeUrl(), rejected,
+                    request.getErrorDetail().getMessage());
+        } else {
+            counter("meshguard_xds_acks_total", type).increment();
+            fleet.acked(s.node.getId(), s.group, request.getTypeUrl(), request.getVersionInfo());
+        }
+    }
+
+    @Override
+    public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+        StreamState s = streams.get(streamId);
+        if (s != null) {
+            s.sent(response.getTypeUrl(), response.getNonce(), response.getVersionInfo());
+        }
+        String type = shortType(response.getTypeUrl());
+        counter("meshguard_xds_responses_total", type).increment();
+        Counter.builder("meshguard_xds_response_bytes_total")
+                .description("Serialized bytes of xDS responses sent, by resource type")
+                .tag("type", type)
+                .register(meters)
+                .increment(response.getSerializedSize());
+    }
+
+    @Override
+    public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+        // delta xDS is not offered: SimpleCache serves SotW, which is all grpc-java speaks
+    }
+
+    @Override
+    public void onStreamClose(long streamId, String typeUrl) {
+        closed(streamId);
+    }
+
+    @Override
+    public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+        closed(streamId);
+    }
+
+    private void closed(long streamId) {
+        StreamState s = streams.remove(streamId);
+        if (s != null && s.node != null) {
+            fleet.streamClosed(s.node.getId(), s.group);
+        }
+    }
+
+    /**
+     * Names this request subscribes to that the stream's previous request of the same type did not, once. The client
+     * dropped its copy when it unsubscribed, so they must be sent again even if the version did not change.
+     */
+    Set<String> takeNewlySubscribed(DiscoveryRequest request) {
+        Set<String> added = resubscribed.remove(request);
+        return added == null ? Set.of() : added;
+    }
+
+    /** The version the given NACK rejected, once (the watch for that request takes it). */
+    Optional<String> takeRejectedVersion(DiscoveryRequest nack) {
+        return Optional.ofNullable(rejectedVersions.remove(nack));
+    }
+
+    private Counter counter(String name, String type) {
+        return Counter.builder(name).tag("type", type).register(meters);
+    }
+
+    private static String userAgent(Node node) {
+        String name = node.getUserAgentName();
+        String version = node.hasUserAgentBuildVersion() ? "" : node.getUserAgentVersion();
+        return (name + " " + version).trim();
+    }
+
+    /** {@code type.googleapis.com/envoy.config.listener.v3.Listener} → {@code Listener}. */
+    static String shortType(String typeUrl) {
+        int dot = typeUrl.lastIndexOf('.');
+        return dot < 0 ? typeUrl : typeUrl.substring(dot + 1);
+    }
+}

@@ -1,0 +1,195 @@
+package io.meshguard.xds.server;
+
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.snapshot.GroupResources;
+import io.meshguard.xds.snapshot.SnapshotBuilder;
+import io.meshguard.xds.store.Revision;
+import io.meshguard.xds.store.RevisionStore;
+import io.meshguard.xds.validate.ConfigValidator;
+import io.meshguard.xds.validate.Problem;
+import io.meshguard.xds.validate.ValidationResult;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * validate → build → store a new revision per changed group → serve. A configuration that fails validation or
+ * produces dangling references is refused before anything is stored, so the revisions being served keep serving.
+ * Also applies revisions stored by another replica ({@link #applyLatest}).
+ */
+public final class Publisher {
+    private static final Logger log = LoggerFactory.getLogger(Publisher.class);
+
+    /**
+     * Outcome of a publish.
+     *
+     * @param revisions the new revision of each group whose configuration changed (none when nothing changed)
+     * @param problems errors when refused, warnings otherwise
+     */
+    public record Result(boolean published, Map<String, Revision> revisions, List<Problem> problems) {
+        public Result {
+            revisions = Map.copyOf(revisions);
+            problems = List.copyOf(problems);
+        }
+
+        /** The one new revision (for a publish that changed a single group). */
+        public Optional<Revision> revision() {
+            return revisions.size() == 1 ? revisions.values().stream().findFirst() : Optional.empty();
+        }
+
+        static Result refused(List<Problem> problems) {
+            return new Result(false, Map.of(), problems);
+        }
+    }
+
+    private final ConfigValidator validator = new ConfigValidator();
+    private final SnapshotBuilder builder;
+    private final RevisionStore store;
+    private final XdsSnapshots snapshots;
+    private final Fleet fleet;
+    private final MeterRegistry meters;
+    private final Timer buildTimer;
+
+    public Publisher(SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots, Fleet fleet,
+            MeterRegistry meters) {
+        this.builder = builder;
+        this.store = store;
+        this.snapshots = snapshots;
+        this.fleet = fleet;
+        this.meters = meters;
+        this.buildTimer = Timer.builder("meshguard_xds_snapshot_build_seconds")
+                .description("Time to build the xDS resources of one publish")
+                .register(meters);
+    }
+
+    /** Publishes every group of {@code config}: a new revision for each group whose slice changed. */
+    public synchronized Result publish(GatewayConfig config, String actor, String reason) {
+        ValidationResult validation = validator.validate(config);
+        if (!validation.valid()) {
+            outcome("invalid");
+            return Result.refused(validation.problems());
+        }
+        Map<String, GroupResources> built;
+        try {
+            built = buildAll(config);
+        } catch (IllegalStateException e) {
+            outcome("invalid");
+            return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
+        }
+        Map<String, Long> latest = store.latestIds();
+        Map<String, Revision> created = new LinkedHashMap<>();
+        for (GatewayGroup g : config.groups()) {
+            GatewayConfig slice = config.slice(g.name());
+            Long latestId = latest.get(g.name());
+            long servingId;
+            if (latestId != null && slice.equals(currentSlice(g.name(), latestId))) {
+                servingId = latestId;
+            } else {
+                Revision r = store.append(g.name(), slice, actor, reason);
+                created.put(g.name(), r);
+                servingId = r.id();
+            }
+            snapshots.serve(servingId, built.get(g.name()), Optional.of(slice));
+        }
+        fleet.refreshRevisions();
+        outcome(created.isEmpty() ? "unchanged" : "published");
+        created.values().forEach(r -> log.info("published revision {} of group {} by {}: {}", r.id(), r.group(),
+                actor, reason));
+        return new Result(true, created, validation.warnings());
+    }
+
+    /** The configuration of revision {@code id} of a group: from what is served when it is that revision. */
+    private GatewayConfig currentSlice(String group, long id) {
+        Optional<XdsSnapshots.Served> served = snapshots.served(group);
+        if (served.isPresent() && served.get().revision() == id && served.get().slice().isPresent()) {
+            return served.get().slice().get();
+        }
+        return store.get(id).map(Revision::config).orElse(GatewayConfig.EMPTY);
+    }
+
+    /** Publishes the configuration of an earlier revision of a group again, as that group's new revision. */
+    public synchronized Result rollback(long revisionId, String actor) {
+        Optional<Revision> old = store.get(revisionId);
+        if (old.isEmpty()) {
+            return Result.refused(List.of(Problem.error("revision", "no revision " + revisionId)));
+        }
+        GatewayConfig slice = old.get().config();
+        ValidationResult validation = validator.validate(slice);
+        if (!validation.valid()) {
+            outcome("invalid");
+            return Result.refused(validation.problems());
+        }
+        GroupResources resources;
+        try {
+            resources = buildAll(slice).get(old.get().group());
+        } catch (IllegalStateException e) {
+            outcome("invalid");
+            return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
+        }
+        Revision r = store.append(old.get().group(), slice, actor, "rollback to revision " + revisionId);
+        snapshots.serve(r.id(), resources, Optional.of(slice));
+        fleet.refreshRevisions();
+        outcome("rolled_back");
+        log.info("group {} rolled back to revision {} as revision {} by {}", r.group(), revisionId, r.id(), actor);
+        return new Result(true, Map.of(r.group(), r), validation.warnings());
+    }
+
+    /**
+     * Serves the newest stored revision of every group that is not served yet (a publish by another replica, or
+     * startup). A revision that no longer builds is logged and the group keeps what it serves.
+     */
+    public synchronized void applyLatest() {
+        for (Map.Entry<String, Long> latest : store.latestIds().entrySet()) {
+            Optional<XdsSnapshots.Served> served = snapshots.served(latest.getKey());
+            if (served.isPresent() && served.get().revision() >= latest.getValue()) {
+                continue;
+            }
+            Optional<Revision> stored = store.get(latest.getValue());
+            if (stored.isEmpty()) {
+                continue;
+            }
+            Revision r = stored.get();
+            try {
+                snapshots.serve(r.id(), buildAll(r.config()).get(r.group()), Optional.of(r.config()));
+                log.info("serving revision {} of group {} (published by {})", r.id(), r.group(), r.actor());
+            } catch (RuntimeException e) {
+                outcome("apply_failed");
+                log.error("revision {} of group {} cannot be served, keeping {}: {}", r.id(), r.group(),
+                        served.map(s -> "revision " + s.revision()).orElse("nothing"), e.getMessage());
+            }
+        }
+        fleet.refreshRevisions();
+    }
+
+    /** The revision a group serves now. */
+    public Optional<Long> servedRevision(String group) {
+        return snapshots.served(group).map(XdsSnapshots.Served::revision);
+    }
+
+    /** Builds every group; the validator guarantees the input, the reference check the output. */
+    public Map<String, GroupResources> buildAll(GatewayConfig config) {
+        Map<String, GroupResources> out = new LinkedHashMap<>();
+        buildTimer.record(() -> {
+            for (GatewayGroup g : config.groups()) {
+                GroupResources r = builder.build(config, g.name());
+                List<String> dangling = ReferenceCheck.danglingReferences(r);
+                if (!dangling.isEmpty()) {
+                    throw new IllegalStateException("group " + g.name() + ": " + String.join("; ", dangling));
+                }
+                out.put(g.name(), r);
+            }
+        });
+        return out;
+    }
+
+    private void outcome(String result) {
+        Counter.builder("meshguard_xds_publish_total").tag("result", result).register(meters).increment();
+    }
+}

@@ -1,0 +1,97 @@
+package io.meshguard.xds.server;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.meshguard.xds.snapshot.GroupResources;
+import io.meshguard.xds.snapshot.TypeVersions;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The snapshots served to each gateway group, with one content-hash version per resource type. Remembers the type
+ * versions of recent revisions so that a node's ACKed versions tell which revision it runs.
+ */
+public final class XdsSnapshots {
+    private static final int HISTORY = 64;
+
+    /** What one group serves now. */
+    public record Served(long revision, TypeVersions versions, GroupResources resources,
+            Optional<io.meshguard.xds.model.GatewayConfig> slice) {}
+
+    private record Past(long revision, TypeVersions versions) {}
+
+    private final SimpleCache<String> cache;
+    private final Map<String, Served> served = new ConcurrentHashMap<>();
+    private final Map<String, Deque<Past>> history = new HashMap<>();
+
+    public XdsSnapshots(SimpleCache<String> cache) {
+        this.cache = cache;
+    }
+
+    /**
+     * Serves {@code resources} to the group's nodes. Throws {@link IllegalStateException} and changes nothing when a
+     * reference is dangling. Pushes synchronously to every open watch of the group (java-control-plane's design).
+     */
+    public synchronized void serve(long revision, GroupResources resources) {
+        serve(revision, resources, Optional.empty());
+    }
+
+    /** Same, remembering the group's configuration slice so the next publish can compare without a read. */
+    public synchronized void serve(long revision, GroupResources resources,
+            Optional<io.meshguard.xds.model.GatewayConfig> slice) {
+        List<String> dangling = ReferenceCheck.danglingReferences(resources);
+        if (!dangling.isEmpty()) {
+            throw new IllegalStateException("group " + resources.group() + ": " + String.join("; ", dangling));
+        }
+        TypeVersions v = TypeVersions.of(resources);
+        Snapshot snapshot = Snapshot.create(
+                resources.clusters(), v.clusters(),
+                resources.endpoints(), v.endpoints(),
+                resources.listeners(), v.listeners(),
+                resources.routes(), v.routes(),
+                List.of(), "");
+        served.put(resources.group(), new Served(revision, v, resources, slice));
+        Deque<Past> past = history.computeIfAbsent(resources.group(), g -> new ArrayDeque<>());
+        past.addFirst(new Past(revision, v));
+        while (past.size() > HISTORY) {
+            past.removeLast();
+        }
+        cache.setSnapshot(resources.group(), snapshot);
+    }
+
+    public Optional<Served> served(String group) {
+        return Optional.ofNullable(served.get(group));
+    }
+
+    public java.util.Set<String> groups() {
+        return java.util.Set.copyOf(served.keySet());
+    }
+
+    /**
+     * The newest revision whose versions match every type the node ACKed (grpc clients subscribe to all four types,
+     * Envoy too), empty when the node runs something this replica has not served recently.
+     */
+    public synchronized Optional<Long> revisionOf(String group, Map<String, String> acked) {
+        Deque<Past> past = history.get(group);
+        if (past == null || acked.isEmpty()) {
+            return Optional.empty();
+        }
+        for (Past p : past) {
+            boolean all = acked.entrySet().stream()
+                    .allMatch(e -> p.versions().forTypeUrl(e.getKey()).equals(e.getValue()));
+            if (all) {
+                return Optional.of(p.revision());
+            }
+        }
+        return Optional.empty();
+    }
+
+    SimpleCache<String> cache() {
+        return cache;
+    }
+}

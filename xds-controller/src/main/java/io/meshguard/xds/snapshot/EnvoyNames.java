@@ -1,0 +1,41 @@
+package io.meshguard.xds.snapshot;
+
+/** Resource and filter names the controller emits; Envoy and meshguard's servers both depend on them. */
+public final class EnvoyNames {
+    private EnvoyNames() {}
+
+    public static final String ROUTER_FILTER = "envoy.filters.http.router";
+    public static final String EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz";
+    public static final String EXT_PROC_FILTER = "envoy.filters.http.ext_proc";
+    public static final String FAULT_FILTER = "envoy.filters.http.fault";
+    public static final String HCM_FILTER = "envoy.filters.network.http_connection_manager";
+    public static final String GRPC_ACCESS_LOG = "envoy.access_loggers.http_grpc";
+    public static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+    public static final String EXT_AUTHZ_CLUSTER = "meshguard-extauthz";
+    public static final String DLP_CLUSTER = "meshguard-dlp";
+    public static final String ACCESS_LOG_CLUSTER = "meshguard-als";
+    /** Endpoint-less cluster that closed (sunset, retired) versions point at for proxyless clients. */
+    public static final String CLOSED_CLUSTER = "meshguard-closed";
+
+    /** Route configuration served to proxyless gRPC clients (no Envoy-only per-route config). */
+    public static final String PROXYLESS_ROUTES = "grpc";
+
+    /** context_extensions keys extauthz-server reads. */
+    public static final String CTX_AUTHZ_PROFILE = "authz_profile";
+    public static final String CTX_API = "api";
+    public static final String CTX_API_VERSION = "api_version";
+    public static final String CTX_ROUTE = "route";
+    /** gRPC initial metadata on the ext_proc stream naming the route's DLP profile. */
+    public static final String DLP_PROFILE_METADATA = "x-meshguard-dlp-profile";
+    /** Node metadata key that names a node's gateway group (wins over node.cluster). */
+    public static final String NODE_GROUP_METADATA = "meshguard.group";
+
+    public static String envoyListener(int port) {
+        return "http-" + port;
+    }
+
+    public static String envoyRoutes(int port) {
+        return "http-" + port;
+    }
+}

@@ -1,0 +1,636 @@
+package io.meshguard.xds.snapshot;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.Duration;
+import com.google.protobuf.UInt32Value;
+import com.google.protobuf.UnknownFieldSet;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.HealthCheck;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Locality;
+import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig;
+import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.CheckSettings;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcOverrides;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.Upstream;
+import io.meshguard.xds.validate.HostnamePlan;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Turns one gateway group of a validated {@link GatewayConfig} into Envoy xDS resources:
+ * <ul>
+ *   <li>LDS: the Envoy HTTP listener (ext_authz → ext_proc DLP → router, gRPC access log) and one
+ *       {@code api_listener} per hostname for proxyless gRPC clients;</li>
+ *   <li>RDS: virtual hosts per hostname with versioned and default-version routes, lifecycle headers, 410 / 404
+ *       direct responses and weighted clusters; a second route configuration without Envoy-only per-route config for
+ *       proxyless clients;</li>
+ *   <li>CDS: one EDS cluster per upstream plus the clusters of meshguard's own filter servers;</li>
+ *   <li>EDS: one load assignment per upstream.</li>
+ * </ul>
+ * Pure function of its input: the same config gives byte-identical resources, so content-hash versions are stable.
+ */
+public final class SnapshotBuilder {
+    /** Envoy's DLP and authz calls must not be skipped on error: a bank would rather fail closed. */
+    private static final boolean FAILURE_MODE_ALLOW = false;
+    /** GoogleGrpc.channel_credentials_plugin (field 9) is absent from java-control-plane 1.0.49's protos. */
+    private static final int CHANNEL_CREDENTIALS_PLUGIN_FIELD = 9;
+    private static final String INSECURE_CREDENTIALS =
+            "type.googleapis.com/envoy.extensions.grpc_service.channel_credentials.insecure.v3.InsecureCredentials";
+    private static final DateTimeFormatter HTTP_DATE =
+            DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ROOT).withZone(ZoneOffset.UTC);
+    private static final long DEFAULT_STREAM_IDLE_MS = 300_000;
+
+    private final FilterTargets targets;
+
+    public SnapshotBuilder(FilterTargets targets) {
+        this.targets = targets;
+    }
+
+    /** Builds the resources of one group; the config must have passed validation. */
+    public GroupResources build(GatewayConfig config, String groupName) {
+        GatewayGroup group = config.group(groupName)
+                .orElseThrow(() -> new IllegalArgumentException("unknown group '" + groupName + "'"));
+        Map<String, List<io.meshguard.xds.model.Route>> routesByVersion = new java.util.HashMap<>();
+        for (io.meshguard.xds.model.Route r : config.routesOf(groupName)) {
+            routesByVersion.computeIfAbsent(r.api() + "\u0000" + r.version(), k -> new ArrayList<>()).add(r);
+        }
+        List<Api> apis = config.apisOf(groupName).stream()
+                .sorted(Comparator.comparing((Api a) -> -a.basePath().length()).thenComparing(Api::name))
+                .toList();
+        Map<String, List<Api>> apisByHost = new TreeMap<>();
+        for (Api api : apis) {
+            for (String host : HostnamePlan.hostnames(group, api)) {
+                apisByHost.computeIfAbsent(host, h -> new ArrayList<>()).add(api);
+            }
+        }
+
+        List<Listener> listeners = new ArrayList<>();
+        listeners.add(envoyListener(group));
+        for (String host : apisByHost.keySet()) {
+            listeners.add(proxylessListener(host, group));
+        }
+
+        List<RouteConfiguration> routes = List.of(
+                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion, apisByHost, true),
+                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, false));
+
+        List<Cluster> clusters = new ArrayList<>();
+        List<ClusterLoadAssignment> endpoints = new ArrayList<>();
+        for (Upstream u : config.upstreamsOf(groupName)) {
+            clusters.add(cluster(u));
+            endpoints.add(loadAssignment(u, group));
+        }
+        clusters.add(closedCluster());
+        endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(EnvoyNames.CLOSED_CLUSTER).build());
+        clusters.add(filterCluster(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()));
+        clusters.add(filterCluster(EnvoyNames.DLP_CLUSTER, targets.dlp()));
+        clusters.add(filterCluster(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
+        return new GroupResources(groupName,
+                sorted(listeners, Listener::getName),
+                sorted(routes, RouteConfiguration::getName),
+                sorted(clusters, Cluster::getName),
+                sorted(endpoints, ClusterLoadAssignment::getClusterName));
+    }
+
+    private static <T> List<T> sorted(List<T> list, java.util.function.Function<T, String> name) {
+        return list.stream().sorted(Comparator.comparing(name)).toList();
+    }
+
+    // ---------------------------------------------------------------- LDS
+
+    private Listener envoyListener(GatewayGroup group) {
+        HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+                .setStatPrefix(group.name())
+                .setRds(Rds.newBuilder()
+                        .setRouteConfigName(EnvoyNames.envoyRoutes(group.listenerPort()))
+                        .setConfigSource(ads()))
+                // normalise before matching so that /a/../b or %2F tricks cannot dodge a route's authz profile
+                .setNormalizePath(BoolValue.of(true))
+                .setMergeSlashes(true)
+                .setPathWithEscapedSlashesAction(
+                        HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_REDIRECT)
+                .addHttpFilters(HttpFilter.newBuilder()
+                        .setName(EnvoyNames.EXT_AUTHZ_FILTER)
+                        .setTypedConfig(Any.pack(envoyExtAuthz())))
+                .addHttpFilters(HttpFilter.newBuilder()
+                        .setName(EnvoyNames.EXT_PROC_FILTER)
+                        .setTypedConfig(Any.pack(envoyExtProc())))
+                .addHttpFilters(router())
+                .addAccessLog(AccessLog.newBuilder()
+                        .setName(EnvoyNames.GRPC_ACCESS_LOG)
+                        .setTypedConfig(Any.pack(HttpGrpcAccessLogConfig.newBuilder()
+                                .setCommonConfig(CommonGrpcAccessLogConfig.newBuilder()
+                                        .setLogName("meshguard-" + group.name())
+                                        .setTransportApiVersion(ApiVersion.V3)
+                                        .setGrpcService(envoyGrpc(EnvoyNames.ACCESS_LOG_CLUSTER)))
+                                .build())))
+                .build();
+        return Listener.newBuilder()
+                .setName(EnvoyNames.envoyListener(group.listenerPort()))
+                .setAddress(socket("0.0.0.0", group.listenerPort()))
+                .addFilterChains(FilterChain.newBuilder()
+                        .addFilters(Filter.newBuilder()
+                                .setName(EnvoyNames.HCM_FILTER)
+                                .setTypedConfig(Any.pack(hcm))))
+                .build();
+    }
+
+    private ExtAuthz envoyExtAuthz() {
+        return ExtAuthz.newBuilder()
+                .setGrpcService(envoyGrpc(EnvoyNames.EXT_AUTHZ_CLUSTER))
+                .setTransportApiVersion(ApiVersion.V3)
+                .setFailureModeAllow(FAILURE_MODE_ALLOW)
+                .setIncludePeerCertificate(true)
+                .build();
+    }
+
+    private ExternalProcessor envoyExtProc() {
+        return ExternalProcessor.newBuilder()
+                .setGrpcService(envoyGrpc(EnvoyNames.DLP_CLUSTER))
+                .setFailureModeAllow(FAILURE_MODE_ALLOW)
+                // bodies stream through the DLP server chunk by chunk (SSE included, nothing buffered); the server
+                // switches the body mode to NONE in its header response for content that is not text
+                .setProcessingMode(ProcessingMode.newBuilder()
+                        .setRequestHeaderMode(ProcessingMode.HeaderSendMode.SEND)
+                        .setResponseHeaderMode(ProcessingMode.HeaderSendMode.SEND)
+                        .setRequestBodyMode(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED)
+                        .setResponseBodyMode(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED)
+                        // Envoy rejects FULL_DUPLEX_STREAMED unless trailers are sent too
+                        .setRequestTrailerMode(ProcessingMode.HeaderSendMode.SEND)
+                        .setResponseTrailerMode(ProcessingMode.HeaderSendMode.SEND))
+                .setAllowModeOverride(true)
+                .setMessageTimeout(duration(targets.filterTimeout().toMillis()))
+                .build();
+    }
+
+    private Listener proxylessListener(String host, GatewayGroup group) {
+        HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
+                .setStatPrefix(group.name())
+                .setRds(Rds.newBuilder().setRouteConfigName(EnvoyNames.PROXYLESS_ROUTES).setConfigSource(ads()));
+        if (group.proxylessAuthz() != GatewayGroup.ProxylessAuthz.OFF) {
+            hcm.addHttpFilters(HttpFilter.newBuilder()
+                    .setName(EnvoyNames.EXT_AUTHZ_FILTER)
+                    .setIsOptional(group.proxylessAuthz() == GatewayGroup.ProxylessAuthz.OPTIONAL)
+                    .setTypedConfig(Any.pack(proxylessExtAuthz())));
+        }
+        // grpc-java rejects direct_response routes; closed versions abort through the fault filter instead
+        hcm.addHttpFilters(HttpFilter.newBuilder()
+                .setName(EnvoyNames.FAULT_FILTER)
+                .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())));
+        hcm.addHttpFilters(router());
+        return Listener.newBuilder()
+                .setName(host)
+                .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm.build())))
+                .build();
+    }
+
+    /** grpc-java only accepts google_grpc with a resolvable target and credentials from the (trusted) xDS server. */
+    private ExtAuthz proxylessExtAuthz() {
+        Any insecure = Any.newBuilder().setTypeUrl(INSECURE_CREDENTIALS).build();
+        GrpcService.GoogleGrpc googleGrpc = GrpcService.GoogleGrpc.newBuilder()
+                .setTargetUri("dns:///" + targets.extAuthz())
+                .setStatPrefix("ext_authz")
+                .setUnknownFields(UnknownFieldSet.newBuilder()
+                        .addField(CHANNEL_CREDENTIALS_PLUGIN_FIELD, UnknownFieldSet.Field.newBuilder()
+                                .addLengthDelimited(insecure.toByteString()).build())
+                        .build())
+                .build();
+        return ExtAuthz.newBuilder()
+                .setGrpcService(GrpcService.newBuilder()
+                        .setGoogleGrpc(googleGrpc)
+                        .setTimeout(duration(targets.filterTimeout().toMillis())))
+                .setTransportApiVersion(ApiVersion.V3)
+                .setFailureModeAllow(FAILURE_MODE_ALLOW)
+                .build();
+    }
+
+    private static HttpFilter router() {
+        return HttpFilter.newBuilder()
+                .setName(EnvoyNames.ROUTER_FILTER)
+                .setTypedConfig(Any.pack(Router.getDefaultInstance()))
+                .build();
+    }
+
+    // ---------------------------------------------------------------- RDS
+
+    private RouteConfiguration routeConfiguration(String name,
+            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Map<String, List<Api>> apisByHost,
+            boolean forEnvoy) {
+        // hostnames serving the same APIs share one virtual host
+        Map<String, List<String>> hostsByApiSet = new LinkedHashMap<>();
+        Map<String, List<Api>> apisOfKey = new LinkedHashMap<>();
+        apisByHost.forEach((host, apis) -> {
+            String key = apis.stream().map(Api::name).toList().toString();
+            hostsByApiSet.computeIfAbsent(key, k -> new ArrayList<>()).add(host);
+            apisOfKey.put(key, apis);
+        });
+        RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
+        if (forEnvoy) {
+            // only our own routes decide; a 404 from Envoy for an unknown host is the fail-closed default
+            rc.setValidateClusters(BoolValue.of(true));
+        }
+        hostsByApiSet.forEach((key, hosts) -> {
+            VirtualHost.Builder vh = VirtualHost.newBuilder().setName(hosts.get(0));
+            for (String host : hosts) {
+                vh.addDomains(host);
+                vh.addDomains(host + ":*");
+            }
+            List<Api> apis = apisOfKey.get(key);
+            // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
+            for (Api api : apis) {
+                for (Api.ApiVersion v : api.versions()) {
+                    vh.addAllRoutes(versionRoutes(routesByVersion, api, v, true, forEnvoy));
+                }
+            }
+            for (Api api : apis) {
+                api.version(api.defaultVersion())
+                        .ifPresent(v -> vh.addAllRoutes(versionRoutes(routesByVersion, api, v, false, forEnvoy)));
+            }
+            rc.addVirtualHosts(vh);
+        });
+        return rc.build();
+    }
+
+    private List<Route> versionRoutes(Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Api api,
+            Api.ApiVersion v, boolean versioned, boolean forEnvoy) {
+        String root = versioned ? api.basePath() + "/" + v.version() : api.basePath();
+        String idBase = api.name() + "." + v.version() + (versioned ? "" : ".default");
+        List<Route> out = new ArrayList<>();
+        switch (v.status()) {
+            case SUNSET -> out.addAll(closedVersion(api, v, root, idBase, 410, forEnvoy));
+            case RETIRED -> out.addAll(closedVersion(api, v, root, idBase, 404, forEnvoy));
+            case ACTIVE, DEPRECATED -> {
+                List<io.meshguard.xds.model.Route> routes = routesByVersion
+                        .getOrDefault(api.name() + "\u0000" + v.version(), List.of()).stream()
+                        .sorted(ROUTE_ORDER)
+                        .toList();
+                for (io.meshguard.xds.model.Route r : routes) {
+                    out.add(route(api, v, r, root, idBase, forEnvoy));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Exact paths first, then longer prefixes, then regexes; ties keep the stored order. */
+    private static final Comparator<io.meshguard.xds.model.Route> ROUTE_ORDER = Comparator
+            .comparingInt((io.meshguard.xds.model.Route r) -> r.match().pathExact().isPresent() ? 0
+                    : r.match().pathPrefix().isPresent() ? 1 : 2)
+            .thenComparingInt(r -> -r.match().pathPrefix().map(String::length).orElse(0))
+            .thenComparingInt(r -> r.match().methods().isEmpty() && r.match().headers().isEmpty() ? 1 : 0);
+
+    private Route route(Api api, Api.ApiVersion v, io.meshguard.xds.model.Route r, String root, String idBase,
+            boolean forEnvoy) {
+        Route.Builder b = Route.newBuilder().setName(idBase + "." + r.name()).setMatch(match(r.match(), root));
+        RouteAction.Builder action = RouteAction.newBuilder();
+        List<io.meshguard.xds.model.Route.Destination> live =
+                r.destinations().stream().filter(d -> d.weight() > 0).toList();
+        if (live.size() == 1) {
+            action.setCluster(live.get(0).upstream());
+        } else {
+            WeightedCluster.Builder wc = WeightedCluster.newBuilder();
+            for (var d : live) {
+                wc.addClusters(WeightedCluster.ClusterWeight.newBuilder()
+                        .setName(d.upstream())
+                        .setWeight(UInt32Value.of(d.weight())));
+            }
+            action.setWeightedClusters(wc);
+        }
+        long timeout = r.streaming() ? 0 : r.timeoutMs().orElse(io.meshguard.xds.model.Route.DEFAULT_TIMEOUT_MS);
+        action.setTimeout(duration(timeout));
+        if (r.idleTimeoutMs().isPresent()) {
+            action.setIdleTimeout(duration(r.idleTimeoutMs().get()));
+        } else if (r.streaming()) {
+            action.setIdleTimeout(duration(DEFAULT_STREAM_IDLE_MS));
+        }
+        r.retry().ifPresent(retry -> {
+            RetryPolicy.Builder rp = RetryPolicy.newBuilder()
+                    .setRetryOn(retry.retryOn())
+                    .setNumRetries(UInt32Value.of(retry.attempts()))
+                    .setRetryBackOff(RetryPolicy.RetryBackOff.newBuilder()
+                            .setBaseInterval(duration(retry.backoffBaseMs()))
+                            .setMaxInterval(duration(retry.backoffMaxMs())));
+            retry.perTryTimeoutMs().ifPresent(t -> rp.setPerTryTimeout(duration(t)));
+            action.setRetryPolicy(rp);
+        });
+        b.setRoute(action);
+        if (forEnvoy) {
+            for (var h : r.requestHeadersToAdd()) {
+                b.addRequestHeadersToAdd(overwrite(h.name(), h.value()));
+            }
+            b.addAllRequestHeadersToRemove(r.requestHeadersToRemove());
+            for (var h : r.responseHeadersToAdd()) {
+                b.addResponseHeadersToAdd(overwrite(h.name(), h.value()));
+            }
+            if (v.status() == Api.Status.DEPRECATED) {
+                b.addAllResponseHeadersToAdd(lifecycleHeaders(api, v));
+            }
+            b.putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER, Any.pack(ExtAuthzPerRoute.newBuilder()
+                    .setCheckSettings(CheckSettings.newBuilder()
+                            .putContextExtensions(EnvoyNames.CTX_AUTHZ_PROFILE, r.authzProfile())
+                            .putContextExtensions(EnvoyNames.CTX_API, api.name())
+                            .putContextExtensions(EnvoyNames.CTX_API_VERSION, v.version())
+                            .putContextExtensions(EnvoyNames.CTX_ROUTE, r.name()))
+                    .build()));
+            b.putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER, Any.pack(ExtProcPerRoute.newBuilder()
+                    .setOverrides(ExtProcOverrides.newBuilder()
+                            .addGrpcInitialMetadata(HeaderValue.newBuilder()
+                                    .setKey(EnvoyNames.DLP_PROFILE_METADATA)
+                                    .setValue(r.dlpProfile())))
+                    .build()));
+        }
+        return b.build();
+    }
+
+    /** 410 for a sunset version, 404 for a retired one, as a JSON body that names the successor. */
+    private List<Route> closedVersion(Api api, Api.ApiVersion v, String root, String idBase, int status,
+            boolean forEnvoy) {
+        StringBuilder body = new StringBuilder("{\"error\":\"")
+                .append(status == 410 ? "api_version_sunset" : "not_found")
+                .append("\",\"api\":\"").append(api.name())
+                .append("\",\"version\":\"").append(v.version()).append('"');
+        if (status == 410) {
+            v.sunsetAt().ifPresent(s -> body.append(",\"sunset\":\"").append(s).append('"'));
+            v.successor().ifPresent(s -> body.append(",\"successor\":\"").append(api.basePath()).append('/')
+                    .append(s).append('"'));
+        }
+        body.append('}');
+        DirectResponseAction direct = DirectResponseAction.newBuilder()
+                .setStatus(status)
+                .setBody(DataSource.newBuilder().setInlineString(body.toString()))
+                .build();
+        List<Route> out = new ArrayList<>();
+        RouteMatch exact = RouteMatch.newBuilder().setPath(root.isEmpty() ? "/" : root).build();
+        RouteMatch below = RouteMatch.newBuilder().setPrefix(root + "/").build();
+        for (RouteMatch m : List.of(exact, below)) {
+            Route.Builder b = Route.newBuilder()
+                    .setName(idBase + (m == exact ? ".closed-root" : ".closed"))
+                    .setMatch(m);
+            if (!forEnvoy) {
+                // gRPC maps the HTTP status with its standard table (410 → UNKNOWN, 404 → UNIMPLEMENTED)
+                b.setRoute(RouteAction.newBuilder().setCluster(EnvoyNames.CLOSED_CLUSTER));
+                b.putTypedPerFilterConfig(EnvoyNames.FAULT_FILTER, Any.pack(HTTPFault.newBuilder()
+                        .setAbort(FaultAbort.newBuilder()
+                                .setHttpStatus(status)
+                                .setPercentage(FractionalPercent.newBuilder()
+                                        .setNumerator(100)
+                                        .setDenominator(FractionalPercent.DenominatorType.HUNDRED)))
+                        .build()));
+            } else {
+                b.setDirectResponse(direct);
+                b.addResponseHeadersToAdd(overwrite("content-type", "application/json"));
+                if (status == 410) {
+                    b.addAllResponseHeadersToAdd(lifecycleHeaders(api, v));
+                }
+                // a canned answer reaches no upstream: nothing to authorize or scan, and the authz server (which
+                // denies routes it does not know) would turn the 410/404 into a 403
+                b.putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER,
+                        Any.pack(ExtAuthzPerRoute.newBuilder().setDisabled(true).build()));
+                b.putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER,
+                        Any.pack(ExtProcPerRoute.newBuilder().setDisabled(true).build()));
+            }
+            out.add(b.build());
+        }
+        return out;
+    }
+
+    /** RFC 9745 Deprecation, RFC 8594 Sunset and the successor-version Link. */
+    private static List<HeaderValueOption> lifecycleHeaders(Api api, Api.ApiVersion v) {
+        List<HeaderValueOption> h = new ArrayList<>();
+        v.deprecatedAt().ifPresent(t -> h.add(overwrite("deprecation", "@" + t.getEpochSecond())));
+        v.sunsetAt().ifPresent(t -> h.add(overwrite("sunset", HTTP_DATE.format(t))));
+        v.successor().ifPresent(s -> h.add(overwrite("link",
+                "<" + api.basePath() + "/" + s + ">; rel=\"successor-version\"")));
+        return h;
+    }
+
+    private static RouteMatch match(io.meshguard.xds.model.Route.Match m, String root) {
+        RouteMatch.Builder b = RouteMatch.newBuilder();
+        if (m.pathExact().isPresent()) {
+            String p = root + m.pathExact().get();
+            b.setPath(p.isEmpty() ? "/" : p);
+        } else if (m.pathPrefix().isPresent()) {
+            String p = root + m.pathPrefix().get();
+            b.setPrefix(p.isEmpty() ? "/" : p);
+        } else {
+            String regex = m.pathRegex().orElseThrow();
+            String anchored = regex.startsWith("^") ? regex.substring(1) : regex;
+            b.setSafeRegex(RegexMatcher.newBuilder()
+                    .setRegex(com.google.re2j.Pattern.quote(root) + anchored));
+        }
+        if (!m.methods().isEmpty()) {
+            TreeSet<String> methods = new TreeSet<>(m.methods());
+            StringMatcher sm = methods.size() == 1
+                    ? StringMatcher.newBuilder().setExact(methods.first()).build()
+                    : StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder()
+                            .setRegex(String.join("|", methods))).build();
+            b.addHeaders(HeaderMatcher.newBuilder().setName(":method").setStringMatch(sm));
+        }
+        for (var h : m.headers()) {
+            HeaderMatcher.Builder hm = HeaderMatcher.newBuilder().setName(h.name());
+            if (h.exact().isPresent()) {
+                hm.setStringMatch(StringMatcher.newBuilder().setExact(h.exact().get()));
+            } else if (h.prefix().isPresent()) {
+                hm.setStringMatch(StringMatcher.newBuilder().setPrefix(h.prefix().get()));
+            } else if (h.regex().isPresent()) {
+                hm.setStringMatch(StringMatcher.newBuilder()
+                        .setSafeRegex(RegexMatcher.newBuilder().setRegex(h.regex().get())));
+            } else {
+                hm.setPresentMatch(true);
+            }
+            b.addHeaders(hm);
+        }
+        return b.build();
+    }
+
+    private static HeaderValueOption overwrite(String name, String value) {
+        return HeaderValueOption.newBuilder()
+                .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+                .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
+                .build();
+    }
+
+    // ---------------------------------------------------------------- CDS / EDS
+
+    private static Cluster cluster(Upstream u) {
+        Cluster.Builder c = Cluster.newBuilder()
+                .setName(u.name())
+                .setType(Cluster.DiscoveryType.EDS)
+                .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+                        .setEdsConfig(ads())
+                        .setServiceName(u.name()))
+                .setConnectTimeout(duration(u.connectTimeoutMs()))
+                .setLbPolicy(switch (u.lbPolicy()) {
+                    case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
+                    case LEAST_REQUEST -> Cluster.LbPolicy.LEAST_REQUEST;
+                    case RANDOM -> Cluster.LbPolicy.RANDOM;
+                    case RING_HASH -> Cluster.LbPolicy.RING_HASH;
+                    case MAGLEV -> Cluster.LbPolicy.MAGLEV;
+                });
+        if (u.protocol() != Upstream.Protocol.HTTP1) {
+            c.putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2Options()));
+        }
+        u.healthCheck().ifPresent(hc -> {
+            HealthCheck.Builder h = HealthCheck.newBuilder()
+                    .setInterval(duration(hc.intervalMs()))
+                    .setTimeout(duration(hc.timeoutMs()))
+                    .setUnhealthyThreshold(UInt32Value.of(hc.unhealthyThreshold()))
+                    .setHealthyThreshold(UInt32Value.of(hc.healthyThreshold()));
+            if (u.protocol() == Upstream.Protocol.GRPC) {
+                h.setGrpcHealthCheck(HealthCheck.GrpcHealthCheck.getDefaultInstance());
+            } else if (hc.path().isPresent()) {
+                h.setHttpHealthCheck(HealthCheck.HttpHealthCheck.newBuilder().setPath(hc.path().get()));
+            } else {
+                h.setTcpHealthCheck(HealthCheck.TcpHealthCheck.getDefaultInstance());
+            }
+            c.addHealthChecks(h);
+        });
+        u.circuitBreaker().ifPresent(cb -> c.setCircuitBreakers(CircuitBreakers.newBuilder()
+                .addThresholds(CircuitBreakers.Thresholds.newBuilder()
+                        .setPriority(RoutingPriority.DEFAULT)
+                        .setMaxConnections(UInt32Value.of(cb.maxConnections()))
+                        .setMaxPendingRequests(UInt32Value.of(cb.maxPendingRequests()))
+                        .setMaxRequests(UInt32Value.of(cb.maxRequests()))
+                        .setMaxRetries(UInt32Value.of(cb.maxRetries())))));
+        u.outlierDetection().ifPresent(od -> c.setOutlierDetection(OutlierDetection.newBuilder()
+                .setConsecutive5Xx(UInt32Value.of(od.consecutive5xx()))
+                .setInterval(duration(od.intervalMs()))
+                .setBaseEjectionTime(duration(od.baseEjectionMs()))
+                .setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()))));
+        return c.build();
+    }
+
+    private static ClusterLoadAssignment loadAssignment(Upstream u, GatewayGroup group) {
+        LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder()
+                .setLocality(Locality.newBuilder().setRegion(group.region()))
+                // gRPC ignores localities without a weight
+                .setLoadBalancingWeight(UInt32Value.of(1));
+        for (Upstream.Endpoint e : u.endpoints()) {
+            locality.addLbEndpoints(LbEndpoint.newBuilder()
+                    .setEndpoint(Endpoint.newBuilder().setAddress(socket(e.address(), e.port())))
+                    .setLoadBalancingWeight(UInt32Value.of(e.weight())));
+        }
+        ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(u.name());
+        if (!u.endpoints().isEmpty()) {
+            cla.addEndpoints(locality);
+        }
+        return cla.build();
+    }
+
+    /** The clusters Envoy's filters call; resolved by DNS, always HTTP/2 (gRPC). */
+    private static Cluster filterCluster(String name, String target) {
+        return Cluster.newBuilder()
+                .setName(name)
+                .setType(Cluster.DiscoveryType.STRICT_DNS)
+                .setConnectTimeout(duration(1000))
+                .putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2Options()))
+                .setLoadAssignment(ClusterLoadAssignment.newBuilder()
+                        .setClusterName(name)
+                        .addEndpoints(LocalityLbEndpoints.newBuilder()
+                                .addLbEndpoints(LbEndpoint.newBuilder()
+                                        .setEndpoint(Endpoint.newBuilder().setAddress(
+                                                socket(FilterTargets.host(target), FilterTargets.port(target)))))))
+                .build();
+    }
+
+    private static Cluster closedCluster() {
+        return Cluster.newBuilder()
+                .setName(EnvoyNames.CLOSED_CLUSTER)
+                .setType(Cluster.DiscoveryType.EDS)
+                .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+                        .setEdsConfig(ads())
+                        .setServiceName(EnvoyNames.CLOSED_CLUSTER))
+                .setConnectTimeout(duration(1000))
+                .build();
+    }
+
+    private static HttpProtocolOptions http2Options() {
+        return HttpProtocolOptions.newBuilder()
+                .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                        .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                .build();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static ConfigSource ads() {
+        return ConfigSource.newBuilder()
+                .setAds(AggregatedConfigSource.getDefaultInstance())
+                .setResourceApiVersion(ApiVersion.V3)
+                .build();
+    }
+
+    private static GrpcService envoyGrpc(String cluster) {
+        return GrpcService.newBuilder()
+                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster))
+                .build();
+    }
+
+    private static Address socket(String host, int port) {
+        return Address.newBuilder()
+                .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port))
+                .build();
+    }
+
+    private static Duration duration(long millis) {
+        return Duration.newBuilder().setSeconds(millis / 1000).setNanos((int) (millis % 1000) * 1_000_000).build();
+    }
+}

@@ -1,0 +1,58 @@
+package io.meshguard.xds.snapshot;
+
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.Message;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * One version per xDS resource type, each a hash of that type's content: a change to endpoints only changes the EDS
+ * version, so only EDS is pushed; publishing identical content pushes nothing.
+ */
+public record TypeVersions(String listeners, String routes, String clusters, String endpoints) {
+
+    public static TypeVersions of(GroupResources r) {
+        return new TypeVersions(hash(r.listeners()), hash(r.routes()), hash(r.clusters()), hash(r.endpoints()));
+    }
+
+    /** SHA-256 over the deterministic serialization of the resources in order, first 16 hex digits. */
+    static String hash(List<? extends Message> resources) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(4096);
+            for (Message m : resources) {
+                bytes.reset();
+                CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+                out.useDeterministicSerialization();
+                m.writeTo(out);
+                out.flush();
+                digest.update(bytes.toByteArray());
+                digest.update((byte) 0);
+            }
+            return HexFormat.of().formatHex(digest.digest(), 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The version of one type URL, empty for a type the controller does not serve. */
+    public String forTypeUrl(String typeUrl) {
+        if (typeUrl.endsWith("Listener")) {
+            return listeners;
+        } else if (typeUrl.endsWith("RouteConfiguration")) {
+            return routes;
+        } else if (typeUrl.endsWith("Cluster")) {
+            return clusters;
+        } else if (typeUrl.endsWith("ClusterLoadAssignment")) {
+            return endpoints;
+        }
+        return "";
+    }
+}

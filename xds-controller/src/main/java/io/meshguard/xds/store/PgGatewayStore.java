@@ -1,0 +1,474 @@
+package io.meshguard.xds.store;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.Upstream;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * The editable gateway configuration (the draft that {@code POST /publish} turns into revisions) in the tables of
+ * migrations V2 and V20. Reads and writes the whole model; every write runs in one transaction.
+ */
+public final class PgGatewayStore {
+    private static final ObjectMapper JSON = ConfigJson.mapper();
+
+    private final DataSource dataSource;
+
+    public PgGatewayStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** The whole draft configuration. */
+    public GatewayConfig load() {
+        try (Connection c = dataSource.getConnection()) {
+            c.setReadOnly(true);
+            c.setAutoCommit(false);
+            try {
+                return load(c);
+            } finally {
+                c.rollback();
+            }
+        } catch (SQLException e) {
+            throw new StoreException("cannot read the gateway configuration", e);
+        }
+    }
+
+    /**
+     * Makes the draft equal to {@code config}: objects are inserted or updated by name, objects not in it are
+     * deleted. The caller validates first.
+     */
+    public void replace(GatewayConfig config) {
+        inTransaction(c -> {
+            GatewayConfig current = load(c);
+            for (Route r : current.routes()) {
+                if (config.routes().stream().noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()))) {
+                    deleteRoute(c, r.group(), r.name());
+                }
+            }
+            for (GatewayGroup g : config.groups()) {
+                upsertGroup(c, g);
+            }
+            for (Upstream u : config.upstreams()) {
+                upsertUpstream(c, u);
+            }
+            for (Api a : config.apis()) {
+                upsertApi(c, a);
+            }
+            for (Route r : config.routes()) {
+                upsertRoute(c, r);
+            }
+            for (Api a : current.apis()) {
+                if (config.api(a.name()).isEmpty()) {
+                    exec(c, "delete from api where name = ?", a.name());
+                }
+            }
+            for (Upstream u : current.upstreams()) {
+                if (config.upstream(u.name()).isEmpty()) {
+                    exec(c, "delete from upstream where name = ?", u.name());
+                }
+            }
+            for (GatewayGroup g : current.groups()) {
+                if (config.group(g.name()).isEmpty()) {
+                    deleteGroup(c, g.name());
+                }
+            }
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    private static GatewayConfig load(Connection c) throws SQLException {
+        List<GatewayGroup> groups = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                select name, environment, region, domain, hostnames, hostname_template, listener_port, proxyless_authz
+                from gateway_group order by name""");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                groups.add(new GatewayGroup(rs.getString(1), rs.getString(2), rs.getString(3),
+                        Optional.ofNullable(rs.getString(4)), strings(rs.getArray(5)), rs.getString(6), rs.getInt(7),
+                        GatewayGroup.ProxylessAuthz.valueOf(rs.getString(8).toUpperCase(Locale.ROOT))));
+            }
+        }
+        Map<Long, List<Upstream.Endpoint>> endpoints = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "select upstream_id, host, port, weight from upstream_endpoint order by upstream_id, id");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                endpoints.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
+                        .add(new Upstream.Endpoint(rs.getString(2), rs.getInt(3), rs.getInt(4)));
+            }
+        }
+        List<Upstream> upstreams = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                select id, name, protocol, lb_policy, connect_timeout_ms, health_check, circuit_breakers,
+                       outlier_detection
+                from upstream order by name""");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                upstreams.add(new Upstream(rs.getString(2),
+                        Upstream.Protocol.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)),
+                        Upstream.LbPolicy.valueOf(rs.getString(4).toUpperCase(Locale.ROOT)), rs.getInt(5),
+                        endpoints.getOrDefault(rs.getLong(1), List.of()),
+                        json(rs.getString(6), Upstream.HealthCheck.class),
+                        json(rs.getString(7), Upstream.CircuitBreaker.class),
+                        json(rs.getString(8), Upstream.OutlierDetection.class)));
+            }
+        }
+        Map<Long, List<Api.ApiVersion>> versions = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                select api_id, version, status, deprecated_at, sunset_at, successor
+                from api_version order by api_id, version""");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                versions.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(new Api.ApiVersion(
+                        rs.getString(2), Api.Status.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)),
+                        instant(rs.getTimestamp(4)), instant(rs.getTimestamp(5)),
+                        Optional.ofNullable(rs.getString(6))));
+            }
+        }
+        List<Api> apis = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "select id, name, base_path, default_version, hostnames from api order by name");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                apis.add(new Api(rs.getString(2), rs.getString(3), rs.getString(4), strings(rs.getArray(5)),
+                        versions.getOrDefault(rs.getLong(1), List.of())));
+            }
+        }
+        Map<Long, List<Route.Destination>> destinations = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                select d.route_id, u.name, d.weight from route_destination d join upstream u on u.id = d.upstream_id
+                order by d.route_id, u.name""");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                destinations.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
+                        .add(new Route.Destination(rs.getString(2), rs.getInt(3)));
+            }
+        }
+        List<Route> routes = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                select r.id, r.name, g.name, a.name, v.version, r.path_match_type, r.path, r.methods, r.header_matches,
+                       r.timeout_ms, r.idle_timeout_ms, r.streaming, r.retry_attempts, r.retry_on,
+                       r.retry_per_try_timeout_ms, r.retry_backoff_base_ms, r.retry_backoff_max_ms,
+                       r.request_headers_to_add, r.request_headers_to_remove, r.response_headers_to_add,
+                       r.authz_profile, r.dlp_profile
+                from route r
+                join gateway_group g on g.id = r.group_id
+                join api_version v on v.id = r.api_version_id
+                join api a on a.id = v.api_id
+                where r.enabled
+                order by g.name, r.priority, r.name""");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                String type = rs.getString(6);
+                String path = rs.getString(7);
+                Route.Match match = new Route.Match(
+                        type.equals("prefix") ? Optional.of(path) : Optional.empty(),
+                        type.equals("exact") ? Optional.of(path) : Optional.empty(),
+                        type.equals("regex") ? Optional.of(path) : Optional.empty(),
+                        strings(rs.getArray(8)),
+                        JSON.readValue(rs.getString(9), new TypeReference<List<Route.HeaderMatch>>() { }));
+                int attempts = rs.getInt(13);
+                Optional<Route.Retry> retry = attempts == 0 ? Optional.empty() : Optional.of(new Route.Retry(
+                        attempts, rs.getString(14), optionalLong(rs, 15), rs.getInt(16), rs.getInt(17)));
+                routes.add(new Route(rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), match,
+                        destinations.getOrDefault(rs.getLong(1), List.of()), optionalLong(rs, 10),
+                        optionalLong(rs, 11), rs.getBoolean(12), retry,
+                        JSON.readValue(rs.getString(18), new TypeReference<List<Route.HeaderValue>>() { }),
+                        strings(rs.getArray(19)),
+                        JSON.readValue(rs.getString(20), new TypeReference<List<Route.HeaderValue>>() { }),
+                        rs.getString(21), rs.getString(22)));
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new SQLException("unreadable JSON column in route: " + e.getOriginalMessage(), e);
+        }
+        return new GatewayConfig(groups, upstreams, apis, routes);
+    }
+
+    // ------------------------------------------------------------------ writing
+
+    private static void upsertGroup(Connection c, GatewayGroup g) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into gateway_group (name, environment, region, domain, hostnames, hostname_template,
+                                           listener_port, proxyless_authz)
+                values (?, ?, ?, ?, ?, ?, ?, ?)
+                on conflict (name) do update set environment = excluded.environment, region = excluded.region,
+                    domain = excluded.domain, hostnames = excluded.hostnames,
+                    hostname_template = excluded.hostname_template, listener_port = excluded.listener_port,
+                    proxyless_authz = excluded.proxyless_authz, updated_at = now()""")) {
+            ps.setString(1, g.name());
+            ps.setString(2, g.environment());
+            ps.setString(3, g.region());
+            ps.setString(4, g.domain().orElse(null));
+            ps.setArray(5, c.createArrayOf("varchar", g.hostnames().toArray()));
+            ps.setString(6, g.hostnameTemplate());
+            ps.setInt(7, g.listenerPort());
+            ps.setString(8, lower(g.proxylessAuthz()));
+            ps.executeUpdate();
+        }
+    }
+
+    private static void upsertUpstream(Connection c, Upstream u) throws SQLException {
+        long id;
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into upstream (name, protocol, lb_policy, connect_timeout_ms, health_check, circuit_breakers,
+                                      outlier_detection)
+                values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)
+                on conflict (name) do update set protocol = excluded.protocol, lb_policy = excluded.lb_policy,
+                    connect_timeout_ms = excluded.connect_timeout_ms, health_check = excluded.health_check,
+                    circuit_breakers = excluded.circuit_breakers, outlier_detection = excluded.outlier_detection,
+                    updated_at = now()
+                returning id""")) {
+            ps.setString(1, u.name());
+            ps.setString(2, lower(u.protocol()));
+            ps.setString(3, lower(u.lbPolicy()));
+            ps.setLong(4, u.connectTimeoutMs());
+            ps.setString(5, u.healthCheck().map(ConfigJson::write).orElse(null));
+            ps.setString(6, u.circuitBreaker().map(ConfigJson::write).orElse(null));
+            ps.setString(7, u.outlierDetection().map(ConfigJson::write).orElse(null));
+            id = returningId(ps);
+        }
+        exec(c, "delete from upstream_endpoint where upstream_id = ?", id);
+        for (Upstream.Endpoint e : u.endpoints()) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into upstream_endpoint (upstream_id, host, port, weight) values (?, ?, ?, ?)")) {
+                ps.setLong(1, id);
+                ps.setString(2, e.address());
+                ps.setInt(3, e.port());
+                ps.setInt(4, e.weight());
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    private static void upsertApi(Connection c, Api a) throws SQLException {
+        long id;
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into api (name, base_path, hostnames) values (?, ?, ?)
+                on conflict (name) do update set base_path = excluded.base_path, hostnames = excluded.hostnames,
+                    default_version = null, updated_at = now()
+                returning id""")) {
+            ps.setString(1, a.name());
+            ps.setString(2, a.basePath());
+            ps.setArray(3, c.createArrayOf("varchar", a.hostnames().toArray()));
+            id = returningId(ps);
+        }
+        // successors reference versions of the same API: insert all, then link
+        exec(c, "update api_version set successor = null where api_id = ?", id);
+        List<String> keep = a.versions().stream().map(Api.ApiVersion::version).toList();
+        try (PreparedStatement ps = c.prepareStatement(
+                "delete from api_version where api_id = ? and not (version = any (?))")) {
+            ps.setLong(1, id);
+            ps.setArray(2, c.createArrayOf("varchar", keep.toArray()));
+            ps.executeUpdate();
+        }
+        for (Api.ApiVersion v : a.versions()) {
+            try (PreparedStatement ps = c.prepareStatement("""
+                    insert into api_version (api_id, version, status, deprecated_at, sunset_at) values (?, ?, ?, ?, ?)
+                    on conflict (api_id, version) do update set status = excluded.status,
+                        deprecated_at = excluded.deprecated_at, sunset_at = excluded.sunset_at, updated_at = now()""")) {
+                ps.setLong(1, id);
+                ps.setString(2, v.version());
+                ps.setString(3, lower(v.status()));
+                ps.setTimestamp(4, v.deprecatedAt().map(Timestamp::from).orElse(null));
+                ps.setTimestamp(5, v.sunsetAt().map(Timestamp::from).orElse(null));
+                ps.executeUpdate();
+            }
+        }
+        for (Api.ApiVersion v : a.versions()) {
+            if (v.successor().isPresent()) {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "update api_version set successor = ? where api_id = ? and version = ?")) {
+                    ps.setString(1, v.successor().get());
+                    ps.setLong(2, id);
+                    ps.setString(3, v.version());
+                    ps.executeUpdate();
+                }
+            }
+        }
+        if (a.version(a.defaultVersion()).isPresent()) {
+            try (PreparedStatement ps = c.prepareStatement("update api set default_version = ? where id = ?")) {
+                ps.setString(1, a.defaultVersion());
+                ps.setLong(2, id);
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    private static void upsertRoute(Connection c, Route r) throws SQLException {
+        Route.Match m = r.match();
+        String type = m.pathExact().isPresent() ? "exact" : m.pathRegex().isPresent() ? "regex" : "prefix";
+        String path = m.pathExact().or(m::pathRegex).or(m::pathPrefix).orElse("");
+        long id;
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into route (group_id, api_version_id, name, path_match_type, path, methods, header_matches,
+                                   timeout_ms, idle_timeout_ms, streaming, retry_attempts, retry_on,
+                                   retry_per_try_timeout_ms, retry_backoff_base_ms, retry_backoff_max_ms,
+                                   request_headers_to_add, request_headers_to_remove, response_headers_to_add,
+                                   authz_profile, dlp_profile)
+                values ((select id from gateway_group where name = ?),
+                        (select v.id from api_version v join api a on a.id = v.api_id where a.name = ? and v.version = ?),
+                        ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?)
+                on conflict (group_id, name) do update set api_version_id = excluded.api_version_id,
+                    path_match_type = excluded.path_match_type, path = excluded.path, methods = excluded.methods,
+                    header_matches = excluded.header_matches, timeout_ms = excluded.timeout_ms,
+                    idle_timeout_ms = excluded.idle_timeout_ms, streaming = excluded.streaming,
+                    retry_attempts = excluded.retry_attempts, retry_on = excluded.retry_on,
+                    retry_per_try_timeout_ms = excluded.retry_per_try_timeout_ms,
+                    retry_backoff_base_ms = excluded.retry_backoff_base_ms,
+                    retry_backoff_max_ms = excluded.retry_backoff_max_ms,
+                    request_headers_to_add = excluded.request_headers_to_add,
+                    request_headers_to_remove = excluded.request_headers_to_remove,
+                    response_headers_to_add = excluded.response_headers_to_add,
+                    authz_profile = excluded.authz_profile, dlp_profile = excluded.dlp_profile, enabled = true,
+                    updated_at = now()
+                returning id""")) {
+            int i = 1;
+            ps.setString(i++, r.group());
+            ps.setString(i++, r.api());
+            ps.setString(i++, r.version());
+            ps.setString(i++, r.name());
+            ps.setString(i++, type);
+            ps.setString(i++, path);
+            ps.setArray(i++, c.createArrayOf("varchar", m.methods().toArray()));
+            ps.setString(i++, ConfigJson.write(m.headers()));
+            setLong(ps, i++, r.timeoutMs());
+            setLong(ps, i++, r.idleTimeoutMs());
+            ps.setBoolean(i++, r.streaming());
+            ps.setInt(i++, r.retry().map(Route.Retry::attempts).orElse(0));
+            ps.setString(i++, r.retry().map(Route.Retry::retryOn).orElse(null));
+            setLong(ps, i++, r.retry().flatMap(Route.Retry::perTryTimeoutMs));
+            setLong(ps, i++, r.retry().map(Route.Retry::backoffBaseMs));
+            setLong(ps, i++, r.retry().map(Route.Retry::backoffMaxMs));
+            ps.setString(i++, ConfigJson.write(r.requestHeadersToAdd()));
+            ps.setArray(i++, c.createArrayOf("varchar", r.requestHeadersToRemove().toArray()));
+            ps.setString(i++, ConfigJson.write(r.responseHeadersToAdd()));
+            ps.setString(i++, r.authzProfile());
+            ps.setString(i, r.dlpProfile());
+            id = returningId(ps);
+        }
+        exec(c, "delete from route_destination where route_id = ?", id);
+        for (Route.Destination d : r.destinations()) {
+            try (PreparedStatement ps = c.prepareStatement("""
+                    insert into route_destination (route_id, upstream_id, weight)
+                    values (?, (select id from upstream where name = ?), ?)""")) {
+                ps.setLong(1, id);
+                ps.setString(2, d.upstream());
+                ps.setInt(3, d.weight());
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    private static void deleteRoute(Connection c, String group, String name) throws SQLException {
+        exec(c, "delete from route where name = ? and group_id = (select id from gateway_group where name = ?)",
+                name, group);
+    }
+
+    private static void deleteGroup(Connection c, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select count(*) from config_revision r join gateway_group g on g.id = r.group_id where g.name = ?""")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getLong(1) > 0) {
+                    throw new StoreException("group '" + name + "' has published revisions and cannot be deleted; "
+                            + "remove its routes and publish instead", null);
+                }
+            }
+        }
+        exec(c, "delete from gateway_group where name = ?", name);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T inTransaction(Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("cannot write the gateway configuration: " + e.getMessage(), e);
+        }
+    }
+
+    private static void exec(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            ps.executeUpdate();
+        }
+    }
+
+    private static long returningId(PreparedStatement ps) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static void setLong(PreparedStatement ps, int i, Optional<Long> v) throws SQLException {
+        if (v.isPresent()) {
+            ps.setLong(i, v.get());
+        } else {
+            ps.setNull(i, Types.INTEGER);
+        }
+    }
+
+    private static Optional<Long> optionalLong(ResultSet rs, int i) throws SQLException {
+        long v = rs.getLong(i);
+        return rs.wasNull() ? Optional.empty() : Optional.of(v);
+    }
+
+    private static List<String> strings(Array a) throws SQLException {
+        if (a == null) {
+            return List.of();
+        }
+        return List.of((String[]) a.getArray());
+    }
+
+    private static Optional<Instant> instant(Timestamp t) {
+        return Optional.ofNullable(t).map(Timestamp::toInstant);
+    }
+
+    private static <T> Optional<T> json(String text, Class<T> type) {
+        return text == null ? Optional.empty() : Optional.of(ConfigJson.read(text, type));
+    }
+
+    private static String lower(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+}

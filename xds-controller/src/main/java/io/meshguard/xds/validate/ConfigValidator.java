@@ -1,0 +1,323 @@
+package io.meshguard.xds.validate;
+
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
+import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.Upstream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Checks a whole configuration before it can become a revision: names, references (a dangling name would stall every
+ * xDS client of the group), weights, regexes (compiled on RE2, the linear-time engine Envoy uses), lifecycle rules
+ * and overlapping routes (a warning: the first route wins).
+ */
+public final class ConfigValidator {
+    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+    private static final java.util.regex.Pattern VERSION = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,31}");
+    private static final java.util.regex.Pattern HOSTNAME =
+            java.util.regex.Pattern.compile("(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
+    private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]+");
+    private static final Set<String> METHODS =
+            Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
+    private static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding");
+
+    /** Validates the whole configuration. */
+    public ValidationResult validate(GatewayConfig config) {
+        List<Problem> problems = new ArrayList<>();
+        Map<String, GatewayGroup> groups = new HashMap<>();
+        for (GatewayGroup g : config.groups()) {
+            String path = "groups[" + g.name() + "]";
+            name(problems, path + ".name", g.name());
+            if (groups.put(g.name(), g) != null) {
+                problems.add(Problem.error(path, "duplicate group name"));
+            }
+            if (g.listenerPort() < 1 || g.listenerPort() > 65535) {
+                problems.add(Problem.error(path + ".listener_port", "must be 1..65535, got " + g.listenerPort()));
+            }
+            for (String h : g.hostnames()) {
+                hostname(problems, path + ".hostnames", h);
+            }
+            for (String placeholder : List.of("{api}")) {
+                if (g.hostnames().isEmpty() && !g.hostnameTemplate().contains(placeholder)) {
+                    problems.add(Problem.error(path + ".hostname_template",
+                            "must contain " + placeholder + " so that every API gets its own hostname"));
+                }
+            }
+        }
+        Set<String> upstreamKeys = new HashSet<>();
+        Set<String> upstreamNames = new HashSet<>();
+        config.upstreams().forEach(u -> upstreamNames.add(u.name()));
+        for (Upstream u : config.upstreams()) {
+            String path = "upstreams[" + u.name() + "]";
+            name(problems, path + ".name", u.name());
+            if (!upstreamKeys.add(u.name())) {
+                problems.add(Problem.error(path, "duplicate upstream name"));
+            }
+            if (u.connectTimeoutMs() < 1) {
+                problems.add(Problem.error(path + ".connect_timeout_ms", "must be positive"));
+            }
+            if (u.endpoints().isEmpty()) {
+                problems.add(Problem.warning(path + ".endpoints", "no endpoints: requests routed here get 503"));
+            }
+            for (int i = 0; i < u.endpoints().size(); i++) {
+                Upstream.Endpoint e = u.endpoints().get(i);
+                String ep = path + ".endpoints[" + i + "]";
+                if (e.address() == null || e.address().isBlank()) {
+                    problems.add(Problem.error(ep + ".address", "required"));
+                }
+                if (e.port() < 1 || e.port() > 65535) {
+                    problems.add(Problem.error(ep + ".port", "must be 1..65535, got " + e.port()));
+                }
+                if (e.weight() < 1 || e.weight() > 128) {
+                    problems.add(Problem.error(ep + ".weight", "must be 1..128, got " + e.weight()));
+                }
+            }
+        }
+        Map<String, Api> apis = new HashMap<>();
+        for (Api api : config.apis()) {
+            validateApi(problems, api, apis);
+        }
+        Map<String, Route> routes = new HashMap<>();
+        for (Route r : config.routes()) {
+            validateRoute(problems, upstreamNames, r, groups, apis, routes);
+        }
+        overlaps(problems, config.routes());
+        hostnameClashes(problems, config, groups);
+        return new ValidationResult(problems);
+    }
+
+    private void validateApi(List<Problem> problems, Api api, Map<String, Api> apis) {
+        String path = "apis[" + api.name() + "]";
+        name(problems, path + ".name", api.name());
+        if (apis.put(api.name(), api) != null) {
+            problems.add(Problem.error(path, "duplicate API name"));
+        }
+        if (!api.basePath().isEmpty() && (!api.basePath().startsWith("/") || api.basePath().endsWith("/"))) {
+            problems.add(Problem.error(path + ".base_path",
+                    "must be empty or start with '/' and not end with '/', got '" + api.basePath() + "'"));
+        }
+        for (String h : api.hostnames()) {
+            hostname(problems, path + ".hostnames", h);
+        }
+        Set<String> seen = new HashSet<>();
+        for (Api.ApiVersion v : api.versions()) {
+            String vp = path + ".versions[" + v.version() + "]";
+            if (v.version() == null || !VERSION.matcher(v.version()).matches()) {
+                problems.add(Problem.error(vp, "version must match " + VERSION.pattern()));
+                continue;
+            }
+            if (!seen.add(v.version())) {
+                problems.add(Problem.error(vp, "duplicate version"));
+            }
+            v.successor().ifPresent(s -> {
+                if (api.version(s).isEmpty()) {
+                    problems.add(Problem.error(vp + ".successor", "unknown version '" + s + "'"));
+                } else if (s.equals(v.version())) {
+                    problems.add(Problem.error(vp + ".successor", "a version cannot succeed itself"));
+                }
+            });
+            if (v.status() == Api.Status.DEPRECATED && v.deprecatedAt().isEmpty()) {
+                problems.add(Problem.error(vp + ".deprecated_at",
+                        "required for a deprecated version (the Deprecation response header carries it)"));
+            }
+            if (v.status() != Api.Status.ACTIVE && v.successor().isEmpty()) {
+                problems.add(Problem.warning(vp + ".successor", "no successor: clients are not told where to go"));
+            }
+            if (v.deprecatedAt().isPresent() && v.sunsetAt().isPresent()
+                    && v.sunsetAt().get().isBefore(v.deprecatedAt().get())) {
+                problems.add(Problem.error(vp + ".sunset_at", "is before deprecated_at"));
+            }
+        }
+        if (api.versions().isEmpty()) {
+            problems.add(Problem.error(path + ".versions", "an API needs at least one version"));
+        }
+        Optional<Api.ApiVersion> def = api.version(api.defaultVersion());
+        if (def.isEmpty()) {
+            problems.add(Problem.error(path + ".default_version", "unknown version '" + api.defaultVersion() + "'"));
+        } else if (def.get().status() == Api.Status.SUNSET || def.get().status() == Api.Status.RETIRED) {
+            problems.add(Problem.error(path + ".default_version",
+                    "the default version must be active or deprecated, '" + api.defaultVersion() + "' is "
+                            + def.get().status().name().toLowerCase(java.util.Locale.ROOT)));
+        }
+    }
+
+    private void validateRoute(List<Problem> problems, Set<String> upstreamNames, Route r,
+            Map<String, GatewayGroup> groups, Map<String, Api> apis, Map<String, Route> routes) {
+        String path = "routes[" + r.group() + "/" + r.name() + "]";
+        name(problems, path + ".name", r.name());
+        if (routes.put(r.group() + "/" + r.name(), r) != null) {
+            problems.add(Problem.error(path, "duplicate route name in group '" + r.group() + "'"));
+        }
+        if (!groups.containsKey(r.group())) {
+            problems.add(Problem.error(path + ".group", "unknown group '" + r.group() + "'"));
+        }
+        Api api = apis.get(r.api());
+        if (api == null) {
+            problems.add(Problem.error(path + ".api", "unknown API '" + r.api() + "'"));
+        } else if (api.version(r.version()).isEmpty()) {
+            problems.add(Problem.error(path + ".version", "API '" + r.api() + "' has no version '" + r.version() + "'"));
+        }
+        if (r.match() == null) {
+            problems.add(Problem.error(path + ".match", "required"));
+        } else {
+            Route.Match m = r.match();
+            int set = (m.pathPrefix().isPresent() ? 1 : 0) + (m.pathExact().isPresent() ? 1 : 0)
+                    + (m.pathRegex().isPresent() ? 1 : 0);
+            if (set != 1) {
+                problems.add(Problem.error(path + ".match",
+                        "exactly one of path_prefix, path_exact, path_regex is required"));
+            }
+            m.pathPrefix().ifPresent(p -> relativePath(problems, path + ".match.path_prefix", p));
+            m.pathExact().ifPresent(p -> relativePath(problems, path + ".match.path_exact", p));
+            m.pathRegex().ifPresent(p -> regex(problems, path + ".match.path_regex", p));
+            for (String method : m.methods()) {
+                if (!METHODS.contains(method)) {
+                    problems.add(Problem.error(path + ".match.methods", "unknown HTTP method '" + method + "'"));
+                }
+            }
+            for (Route.HeaderMatch h : m.headers()) {
+                String hp = path + ".match.headers[" + h.name() + "]";
+                headerName(problems, hp, h.name());
+                int kinds = (h.exact().isPresent() ? 1 : 0) + (h.prefix().isPresent() ? 1 : 0)
+                        + (h.regex().isPresent() ? 1 : 0);
+                if (kinds > 1) {
+                    problems.add(Problem.error(hp, "at most one of exact, prefix, regex"));
+                }
+                h.regex().ifPresent(x -> regex(problems, hp + ".regex", x));
+            }
+        }
+        if (r.destinations().isEmpty()) {
+            problems.add(Problem.error(path + ".destinations", "at least one destination is required"));
+        } else {
+            int sum = 0;
+            Set<String> seen = new HashSet<>();
+            for (Route.Destination d : r.destinations()) {
+                if (d.weight() < 0 || d.weight() > 100) {
+                    problems.add(Problem.error(path + ".destinations[" + d.upstream() + "].weight",
+                            "must be 0..100, got " + d.weight()));
+                }
+                sum += d.weight();
+                if (!seen.add(d.upstream())) {
+                    problems.add(Problem.error(path + ".destinations[" + d.upstream() + "]", "listed twice"));
+                }
+                if (!upstreamNames.contains(d.upstream())) {
+                    problems.add(Problem.error(path + ".destinations[" + d.upstream() + "]",
+                            "unknown upstream '" + d.upstream() + "'"));
+                }
+            }
+            if (sum != 100) {
+                problems.add(Problem.error(path + ".destinations", "weights must sum to 100, got " + sum));
+            }
+        }
+        r.timeoutMs().filter(t -> t < 0).ifPresent(
+                t -> problems.add(Problem.error(path + ".timeout_ms", "must be 0 (none) or positive")));
+        r.idleTimeoutMs().filter(t -> t <= 0).ifPresent(
+                t -> problems.add(Problem.error(path + ".idle_timeout_ms", "must be positive")));
+        r.retry().ifPresent(retry -> {
+            if (retry.attempts() < 0 || retry.attempts() > 10) {
+                problems.add(Problem.error(path + ".retry.attempts", "must be 0..10"));
+            }
+            if (retry.backoffMaxMs() < retry.backoffBaseMs()) {
+                problems.add(Problem.error(path + ".retry.backoff_max_ms", "must not be below backoff_base_ms"));
+            }
+        });
+        for (Route.HeaderValue h : r.requestHeadersToAdd()) {
+            headerChange(problems, path + ".request_headers_to_add[" + h.name() + "]", h.name());
+        }
+        for (Route.HeaderValue h : r.responseHeadersToAdd()) {
+            headerChange(problems, path + ".response_headers_to_add[" + h.name() + "]", h.name());
+        }
+        for (String h : r.requestHeadersToRemove()) {
+            headerChange(problems, path + ".request_headers_to_remove[" + h + "]", h);
+        }
+        if (r.streaming() && r.timeoutMs().isPresent()) {
+            problems.add(Problem.warning(path + ".timeout_ms",
+                    "ignored: a streaming route has no request timeout, only idle_timeout_ms"));
+        }
+    }
+
+    private static void overlaps(List<Problem> problems, List<Route> routes) {
+        Map<String, String> firstByMatch = new HashMap<>();
+        for (Route r : routes) {
+            if (r.match() == null) {
+                continue;
+            }
+            String key = r.group() + "|" + r.api() + "|" + r.version() + "|" + r.match().pathPrefix() + r.match().pathExact()
+                    + r.match().pathRegex() + "|" + new java.util.TreeSet<>(r.match().methods()) + "|"
+                    + r.match().headers();
+            String first = firstByMatch.putIfAbsent(key, r.name());
+            if (first != null) {
+                problems.add(Problem.warning("routes[" + r.group() + "/" + r.name() + "].match",
+                        "same match as route '" + first + "': only one of them is reachable"));
+            }
+        }
+    }
+
+    private static void hostnameClashes(List<Problem> problems, GatewayConfig config,
+            Map<String, GatewayGroup> groups) {
+        for (GatewayGroup g : groups.values()) {
+            Map<String, String> basePathOwner = new HashMap<>();
+            for (Api api : config.apisOf(g.name())) {
+                for (String host : HostnamePlan.hostnames(g, api)) {
+                    String key = host + "|" + api.basePath();
+                    String other = basePathOwner.putIfAbsent(key, api.name());
+                    if (other != null) {
+                        problems.add(Problem.error("apis[" + api.name() + "].base_path", "API '" + other
+                                + "' already serves '" + api.basePath() + "' on " + host + " in group " + g.name()));
+                    }
+                }
+            }
+        }
+    }
+
+    private static void name(List<Problem> problems, String path, String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            problems.add(Problem.error(path, "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
+        }
+    }
+
+    private static void hostname(List<Problem> problems, String path, String h) {
+        if (h == null || h.length() > 253 || !HOSTNAME.matcher(h).matches()) {
+            problems.add(Problem.error(path, "not a valid hostname: '" + h + "'"));
+        }
+    }
+
+    private static void relativePath(List<Problem> problems, String path, String p) {
+        if (!p.isEmpty() && !p.startsWith("/")) {
+            problems.add(Problem.error(path, "must be empty or start with '/', got '" + p + "'"));
+        }
+        if (p.contains("?") || p.contains("#") || p.contains("//")) {
+            problems.add(Problem.error(path, "must not contain '?', '#' or '//'"));
+        }
+    }
+
+    private static void regex(List<Problem> problems, String path, String regex) {
+        try {
+            Pattern.compile(regex);
+        } catch (PatternSyntaxException e) {
+            problems.add(Problem.error(path, "not a valid RE2 regex: " + e.getMessage()));
+        }
+    }
+
+    private static void headerName(List<Problem> problems, String path, String name) {
+        if (name == null || !HEADER_NAME.matcher(name).matches()) {
+            problems.add(Problem.error(path, "header names are lowercase tokens, got '" + name + "'"));
+        }
+    }
+
+    private static void headerChange(List<Problem> problems, String path, String name) {
+        headerName(problems, path, name);
+        if (name != null && (name.startsWith(":") || RESERVED_HEADERS.contains(name))) {
+            problems.add(Problem.error(path, "'" + name + "' cannot be changed by a route"));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.meshguard.xds;
+
+import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.Upstream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** Short constructors for model objects in tests. */
+public final class TestConfigs {
+    private TestConfigs() {}
+
+    public static GatewayGroup group(String name, GatewayGroup.ProxylessAuthz authz) {
+        return new GatewayGroup(name, "test", "local", Optional.of("example.com"), List.of(), null, 0, authz);
+    }
+
+    public static Upstream upstream(String name, int... ports) {
+        return upstream(name, Upstream.LbPolicy.ROUND_ROBIN, ports);
+    }
+
+    public static Upstream upstream(String name, Upstream.LbPolicy lb, int... ports) {
+        List<Upstream.Endpoint> eps = new ArrayList<>();
+        for (int p : ports) {
+            eps.add(new Upstream.Endpoint("127.0.0.1", p, 1));
+        }
+        return new Upstream(name, Upstream.Protocol.GRPC, lb, 0, eps, null, null, null);
+    }
+
+    public static Api api(String name, String host, String basePath, String defaultVersion,
+            Api.ApiVersion... versions) {
+        return new Api(name, basePath, defaultVersion, host == null ? List.of() : List.of(host),
+                List.of(versions));
+    }
+
+    public static Api.ApiVersion active(String v) {
+        return new Api.ApiVersion(v, Api.Status.ACTIVE, null, null, null);
+    }
+
+    public static Api.ApiVersion version(String v, Api.Status status, java.time.Instant deprecated,
+            java.time.Instant sunset, String successor) {
+        return new Api.ApiVersion(v, status, Optional.ofNullable(deprecated), Optional.ofNullable(sunset),
+                Optional.ofNullable(successor));
+    }
+
+    public static Route route(String group, String name, String api, String version, String prefix,
+            Route.Destination... dests) {
+        return new Route(name, group, api, version, Route.Match.prefix(prefix), List.of(dests), null, null, false, null,
+                null, null, null, null, null);
+    }
+
+    public static Route.Destination to(String upstream, int weight) {
+        return new Route.Destination(upstream, weight);
+    }
+}

@@ -1,0 +1,334 @@
+package io.meshguard.xds.proxyless;
+
+import static io.meshguard.xds.TestConfigs.active;
+import static io.meshguard.xds.TestConfigs.api;
+import static io.meshguard.xds.TestConfigs.group;
+import static io.meshguard.xds.TestConfigs.route;
+import static io.meshguard.xds.TestConfigs.to;
+import static io.meshguard.xds.TestConfigs.upstream;
+import static io.meshguard.xds.TestConfigs.version;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
+import io.envoyproxy.envoy.type.v3.HttpStatus;
+import io.envoyproxy.envoy.type.v3.StatusCode;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.xds.XdsCore;
+import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.Upstream;
+import io.meshguard.xds.server.NodeStatus;
+import io.meshguard.xds.server.Publisher;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.store.InMemoryRevisionStore;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * grpc-java's own xDS client consumes the controller's resources over a real ADS stream and makes real RPCs to
+ * backends on loopback. One controller and one set of backends for the class (xDS clients are slow to start); each
+ * test has its own gateway group and node, so tests do not see each other's publishes.
+ */
+class ProxylessGrpcClientTest {
+    private static final String FLAG = "GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT";
+
+    static Backend a;
+    static Backend b;
+    static Backend c;
+    static Server authz;
+    static final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
+    static SimpleMeterRegistry meters;
+    static XdsCore core;
+    static XdsClients clients;
+    /** Config of each test's group; a publish sends the union, as the admin API does. */
+    static final Map<String, GatewayConfig> parts = new ConcurrentHashMap<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        a = new Backend("A");
+        b = new Backend("B");
+        c = new Backend("C");
+        authz = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new AuthorizationGrpc.AuthorizationImplBase() {
+                    @Override
+                    public void check(CheckRequest request, StreamObserver<CheckResponse> out) {
+                        checks.add(request);
+                        out.onNext(CheckResponse.newBuilder()
+                                .setStatus(com.google.rpc.Status.newBuilder().setCode(7).setMessage("no token"))
+                                .setDeniedResponse(DeniedHttpResponse.newBuilder()
+                                        .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Forbidden)))
+                                .build());
+                        out.onCompleted();
+                    }
+                })
+                .build().start();
+        // grpc-java 1.85.1 runs ext_authz on the client only behind this flag (read when a listener is parsed)
+        System.setProperty(FLAG, "true");
+        meters = new SimpleMeterRegistry();
+        FilterTargets targets = new FilterTargets("127.0.0.1:" + authz.getPort(), "127.0.0.1:9002",
+                "127.0.0.1:9003", Duration.ofSeconds(2));
+        core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), targets,
+                new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, meters,
+                Clock.systemUTC()).start();
+        clients = new XdsClients(core.adsPort());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        System.clearProperty(FLAG);
+        clients.close();
+        core.close();
+        authz.shutdownNow();
+        a.close();
+        b.close();
+        c.close();
+    }
+
+    static synchronized Publisher.Result publish(String group, GatewayConfig part) {
+        Map<String, GatewayConfig> next = new HashMap<>(parts);
+        next.put(group, part);
+        Publisher.Result result = core.publisher().publish(union(next), "test", "test " + group);
+        if (result.published()) {
+            parts.put(group, part);
+        }
+        return result;
+    }
+
+    static Publisher.Result publishOk(String group, GatewayConfig part) {
+        Publisher.Result result = publish(group, part);
+        assertThat(result.published()).as("publish %s: %s", group, result.problems()).isTrue();
+        return result;
+    }
+
+    static GatewayConfig union(Map<String, GatewayConfig> m) {
+        List<GatewayGroup> g = new ArrayList<>();
+        List<Upstream> u = new ArrayList<>();
+        List<Api> ap = new ArrayList<>();
+        List<Route> r = new ArrayList<>();
+        m.values().forEach(x -> {
+            g.addAll(x.groups());
+            u.addAll(x.upstreams());
+            ap.addAll(x.apis());
+            r.addAll(x.routes());
+        });
+        return new GatewayConfig(g, u, ap, r);
+    }
+
+    static GatewayConfig single(String grp, List<Upstream> ups, Api api, Route... routes) {
+        return new GatewayConfig(List.of(group(grp, GatewayGroup.ProxylessAuthz.OFF)), ups, List.of(api),
+                List.of(routes));
+    }
+
+    @Test
+    void routing_byPath_eachServiceReachesItsUpstream() {
+        String g = "routing";
+        publishOk(g, single(g, List.of(upstream(g + "-echo", a.port()), upstream(g + "-other", b.port())),
+                api("svc", "svc.routing", "", "v1", active("v1")),
+                route(g, "echo", "svc", "v1", "/test.Echo/", to(g + "-echo", 100)),
+                route(g, "other", "svc", "v1", "/test.Other/", to(g + "-other", 100))));
+        ManagedChannel ch = clients.channel("node-routing", g, "svc.routing");
+
+        assertThat(XdsClients.call(ch, "test.Echo/Who")).isEqualTo("A");
+        assertThat(XdsClients.call(ch, "test.Other/Who")).isEqualTo("B");
+        assertThat(XdsClients.call(ch, "v1/test.Other/Who")).isEqualTo("B");
+        assertThatThrownBy(() -> XdsClients.call(ch, "test.Unknown/Who"))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+    }
+
+    @Test
+    void weightedSplit_80_20_isWithinFivePercentOver2000Calls() throws Exception {
+        String g = "weights";
+        publishOk(g, single(g, List.of(upstream(g + "-stable", a.port()), upstream(g + "-canary", b.port())),
+                api("pay", "pay.weights", "", "v1", active("v1")),
+                route(g, "split", "pay", "v1", "/", to(g + "-stable", 80), to(g + "-canary", 20))));
+        ManagedChannel ch = clients.channel("node-weights", g, "pay.weights");
+
+        XdsClients.call(ch, "test.Echo/Who");
+        Map<String, Integer> seen = XdsClients.callMany(ch, "test.Echo/Who", 2000);
+        assertThat(seen.keySet()).containsExactlyInAnyOrder("A", "B");
+        assertThat(seen.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(2000);
+        assertThat(seen.get("A") / 2000.0).isBetween(0.75, 0.85);
+        assertThat(seen.get("B") / 2000.0).isBetween(0.15, 0.25);
+    }
+
+    @Test
+    void sunsetVersion_failsWhileItsSuccessorServes() {
+        String g = "lifecycle";
+        Instant deprecated = Instant.parse("2025-01-01T00:00:00Z");
+        Instant sunset = Instant.parse("2026-01-01T00:00:00Z");
+        publishOk(g, single(g, List.of(upstream(g + "-v2", a.port())),
+                api("legacy", "legacy.lifecycle", "", "v2",
+                        version("v1", Api.Status.SUNSET, deprecated, sunset, "v2"), active("v2")),
+                route(g, "echo", "legacy", "v2", "/test.Echo/", to(g + "-v2", 100))));
+        ManagedChannel ch = clients.channel("node-lifecycle", g, "legacy.lifecycle");
+
+        assertThat(XdsClients.call(ch, "test.Echo/Who")).isEqualTo("A");
+        assertThat(XdsClients.call(ch, "v2/test.Echo/Who")).isEqualTo("A");
+        int before = a.calls.get();
+        assertThatThrownBy(() -> XdsClients.call(ch, "v1/test.Echo/Who"))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    // HTTP 410 through gRPC's HTTP-to-status table
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNKNOWN);
+                    assertThat(e.getStatus().getDescription()).contains("410");
+                });
+        assertThat(a.calls.get()).isEqualTo(before);
+    }
+
+    @Test
+    void endpointChange_isPickedUpOnTheSameStream_andPushesOnlyEds() {
+        String g = "endpoints";
+        Api svc = api("svc-endpoints", "svc.endpoints", "", "v1", active("v1"));
+        Route r = route(g, "all", "svc-endpoints", "v1", "/", to(g + "-backend", 100));
+        publishOk(g, single(g, List.of(upstream(g + "-backend", a.port())), svc, r));
+        ManagedChannel ch = clients.channel("node-endpoints", g, "svc.endpoints");
+        assertThat(XdsClients.call(ch, "test.Echo/Who")).isEqualTo("A");
+        var before = core.snapshots().served(g).orElseThrow().versions();
+        double ldsBefore = responses("Listener");
+        double rdsBefore = responses("RouteConfiguration");
+        double cdsBefore = responses("Cluster");
+        int streams = core.fleet().node("node-endpoints").orElseThrow().streams();
+
+        publishOk(g, single(g, List.of(upstream(g + "-backend", c.port())), svc, r));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> XdsClients.call(ch, "test.Echo/Who").equals("C"));
+        var after = core.snapshots().served(g).orElseThrow().versions();
+        assertThat(after.endpoints()).isNotEqualTo(before.endpoints());
+        assertThat(after.listeners()).isEqualTo(before.listeners());
+        assertThat(after.routes()).isEqualTo(before.routes());
+        assertThat(after.clusters()).isEqualTo(before.clusters());
+        assertThat(core.fleet().node("node-endpoints").orElseThrow().streams()).isEqualTo(streams);
+        assertThat(responses("Listener")).isEqualTo(ldsBefore);
+        assertThat(responses("RouteConfiguration")).isEqualTo(rdsBefore);
+        assertThat(responses("Cluster")).isEqualTo(cdsBefore);
+    }
+
+    @Test
+    void rollback_servesTheEarlierRoutingAgain() {
+        String g = "rollback";
+        Api svc = api("svc-rollback", "svc.rollback", "", "v1", active("v1"));
+        List<Upstream> ups = List.of(upstream(g + "-one", a.port()), upstream(g + "-two", b.port()));
+        long first = publishOk(g, single(g, ups, svc, route(g, "all", "svc-rollback", "v1", "/", to(g + "-one", 100))))
+                .revision().orElseThrow().id();
+        ManagedChannel ch = clients.channel("node-rollback", g, "svc.rollback");
+        assertThat(XdsClients.call(ch, "test.Echo/Who")).isEqualTo("A");
+        long second = publishOk(g, single(g, ups, svc, route(g, "all", "svc-rollback", "v1", "/", to(g + "-two", 100))))
+                .revision().orElseThrow().id();
+        await().atMost(Duration.ofSeconds(10)).until(() -> XdsClients.call(ch, "test.Echo/Who").equals("B"));
+
+        Publisher.Result rolledBack = core.publisher().rollback(first, "test");
+
+        assertThat(rolledBack.revision().orElseThrow().id()).isGreaterThan(second);
+        assertThat(rolledBack.revision().orElseThrow().reason()).isEqualTo("rollback to revision " + first);
+        await().atMost(Duration.ofSeconds(10)).until(() -> XdsClients.call(ch, "test.Echo/Who").equals("A"));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(core.fleet().node("node-rollback")
+                .orElseThrow().revision()).as("%s served %s", core.fleet().node("node-rollback"),
+                        core.snapshots().served(g)).isEqualTo(core.publisher().servedRevision(g)));
+    }
+
+    @Test
+    void invalidPublish_isRefusedAndTheOldRevisionKeepsServing() {
+        String g = "invalid";
+        Api svc = api("svc-invalid", "svc.invalid", "", "v1", active("v1"));
+        List<Upstream> ups = List.of(upstream(g + "-one", a.port()), upstream(g + "-two", b.port()));
+        publishOk(g, single(g, ups, svc, route(g, "all", "svc-invalid", "v1", "/", to(g + "-one", 100))));
+        ManagedChannel ch = clients.channel("node-invalid", g, "svc.invalid");
+        assertThat(XdsClients.call(ch, "test.Echo/Who")).isEqualTo("A");
+        long served = core.publisher().servedRevision(g).orElseThrow();
+
+        Publisher.Result bad = publish(g, single(g, ups, svc,
+                route(g, "all", "svc-invalid", "v1", "/", to(g + "-one", 50), to(g + "-two", 40))));
+        Publisher.Result dangling = publish(g, single(g, ups, svc,
+                route(g, "all", "svc-invalid", "v1", "/", to(g + "-missing", 100))));
+
+        assertThat(bad.published()).isFalse();
+        assertThat(bad.problems()).anySatisfy(p -> assertThat(p.message()).contains("sum to 100, got 90"));
+        assertThat(dangling.published()).isFalse();
+        assertThat(dangling.problems()).anySatisfy(p -> assertThat(p.message()).contains("unknown upstream 'invalid-missing'"));
+        assertThat(core.publisher().servedRevision(g)).contains(served);
+        for (int i = 0; i < 20; i++) {
+            assertThat(XdsClients.call(ch, "test.Echo/Who")).isEqualTo("A");
+        }
+    }
+
+    @Test
+    void nack_isRecordedInTheFleet_withoutAResendStorm_andAFixIsDelivered() throws Exception {
+        String g = "nack";
+        Api svc = api("svc-nack", "svc.nack", "", "v1", active("v1"));
+        Route r = route(g, "all", "svc-nack", "v1", "/", to(g + "-backend", 100));
+        // valid for Envoy, but grpc-java has no maglev balancer: the client rejects the cluster
+        publishOk(g, single(g, List.of(upstream(g + "-backend", Upstream.LbPolicy.MAGLEV, a.port())), svc, r));
+        ManagedChannel ch = clients.channel("node-nack", g, "svc.nack");
+        ch.getState(true);
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> core.fleet().node("node-nack")
+                .flatMap(NodeStatus::lastNack).isPresent());
+        NodeStatus.Nack nack = core.fleet().node("node-nack").orElseThrow().lastNack().orElseThrow();
+        assertThat(nack.typeUrl()).endsWith("envoy.config.cluster.v3.Cluster");
+        assertThat(nack.version()).isEqualTo(core.snapshots().served(g).orElseThrow().versions().clusters());
+        assertThat(nack.error()).isNotBlank();
+        System.out.println("grpc-java NACK: " + nack.error());
+
+        double nacks = meters.counter("meshguard_xds_nacks_total", "type", "Cluster").count();
+        Thread.sleep(1000);
+        // parked: no new response, so no new NACK (unparked, java-control-plane loops ~1,500 times a second)
+        assertThat(meters.counter("meshguard_xds_nacks_total", "type", "Cluster").count()).isEqualTo(nacks);
+
+        publishOk(g, single(g, List.of(upstream(g + "-backend", Upstream.LbPolicy.ROUND_ROBIN, a.port())), svc, r));
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions()
+                .until(() -> XdsClients.call(ch, "test.Echo/Who", 2).equals("A"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> core.fleet().node("node-nack").orElseThrow()
+                .lastNack().isEmpty());
+    }
+
+    @Test
+    void extAuthzDeny_blocksTheCallBeforeTheBackend() {
+        String g = "authz";
+        GatewayConfig part = new GatewayConfig(List.of(group(g, GatewayGroup.ProxylessAuthz.REQUIRED)),
+                List.of(upstream(g + "-backend", c.port())),
+                List.of(api("svc-authz", "svc.authz", "", "v1", active("v1"))),
+                List.of(route(g, "all", "svc-authz", "v1", "/", to(g + "-backend", 100))));
+        publishOk(g, part);
+        ManagedChannel ch = clients.channel("node-authz", g, "svc.authz");
+        int before = c.calls.get();
+
+        assertThatThrownBy(() -> XdsClients.call(ch, "test.Echo/Who"))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                    assertThat(e.getStatus().getDescription()).contains("no token");
+                });
+        assertThat(c.calls.get()).isEqualTo(before);
+        assertThat(checks).anySatisfy(req -> assertThat(req.getAttributes().getRequest().getHttp().getPath())
+                .isEqualTo("/test.Echo/Who"));
+    }
+
+    private static double responses(String type) {
+        return meters.find("meshguard_xds_responses_total").tag("type", type).counters().stream()
+                .mapToDouble(x -> x.count()).sum();
+    }
+}

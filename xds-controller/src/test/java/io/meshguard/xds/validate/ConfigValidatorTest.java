@@ -1,0 +1,116 @@
+package io.meshguard.xds.validate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.model.GatewayConfig;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Each kind of bad input gets an error that names where it is and what is wrong. */
+class ConfigValidatorTest {
+    private static final String BASE = """
+            {"groups": [{"name": "edge"}],
+             "upstreams": [{"name": "a", "endpoints": [{"address": "10.0.0.1", "port": 80}]},
+                           {"name": "b", "endpoints": [{"address": "10.0.0.2", "port": 80}]}],
+             "apis": [{"name": "shop", "base_path": "/shop", "default_version": "v2",
+                       "versions": [{"version": "v1", "status": "deprecated", "deprecated_at": "2026-01-01T00:00:00Z",
+                                     "successor": "v2"},
+                                    {"version": "v2"}]}],
+             "routes": [ROUTES]}""";
+    private static final String ROUTE = """
+            {"name": "all", "group": "edge", "api": "shop", "version": "v2", "match": {"path_prefix": "/"},
+             "destinations": [{"upstream": "a", "weight": 100}]}""";
+
+    private static List<Problem> errors(String json) {
+        return new ConfigValidator().validate(ConfigJson.readConfig(json)).errors();
+    }
+
+    private static List<Problem> errorsWithRoute(String route) {
+        return errors(BASE.replace("ROUTES", route));
+    }
+
+    @Test
+    void validConfig_hasNoErrors() {
+        assertThat(errorsWithRoute(ROUTE)).isEmpty();
+    }
+
+    @Test
+    void weightsNotSummingTo100_areAnError() {
+        assertThat(errorsWithRoute(ROUTE.replace("[{\"upstream\": \"a\", \"weight\": 100}]",
+                "[{\"upstream\": \"a\", \"weight\": 60}, {\"upstream\": \"b\", \"weight\": 30}]")))
+                .extracting(Problem::message).contains("weights must sum to 100, got 90");
+    }
+
+    @Test
+    void unknownReferences_areErrors() {
+        assertThat(errorsWithRoute(ROUTE.replace("\"upstream\": \"a\"", "\"upstream\": \"nope\"")))
+                .extracting(Problem::message).contains("unknown upstream 'nope'");
+        assertThat(errorsWithRoute(ROUTE.replace("\"group\": \"edge\"", "\"group\": \"nope\"")))
+                .extracting(Problem::message).contains("unknown group 'nope'");
+        assertThat(errorsWithRoute(ROUTE.replace("\"version\": \"v2\"", "\"version\": \"v9\"")))
+                .extracting(Problem::message).contains("API 'shop' has no version 'v9'");
+    }
+
+    @Test
+    void regexThatRe2Rejects_isAnError() {
+        assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_regex\": \"(a+\"")))
+                .extracting(Problem::path).contains("routes[edge/all].match.path_regex");
+        // backreferences need backtracking: RE2 refuses them
+        assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_regex\": \"/(a)\\\\1\"")))
+                .isNotEmpty();
+    }
+
+    @Test
+    void twoPathKinds_unknownMethod_reservedHeader_areErrors() {
+        assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"/\", \"path_exact\": \"/x\"")))
+                .extracting(Problem::message).contains("exactly one of path_prefix, path_exact, path_regex is required");
+        assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"/\", \"methods\": [\"FETCH\"]")))
+                .extracting(Problem::message).contains("unknown HTTP method 'FETCH'");
+        assertThat(errorsWithRoute(ROUTE.replace("\"match\"", "\"request_headers_to_add\": [{\"name\": \"host\", \"value\": \"x\"}], \"match\"")))
+                .extracting(Problem::message).contains("'host' cannot be changed by a route");
+    }
+
+    @Test
+    void lifecycleRules_areChecked() {
+        String sunsetDefault = BASE.replace("ROUTES", ROUTE).replace("{\"version\": \"v2\"}",
+                "{\"version\": \"v2\", \"status\": \"sunset\"}");
+        assertThat(errors(sunsetDefault)).extracting(Problem::message)
+                .contains("the default version must be active or deprecated, 'v2' is sunset");
+        String noDate = BASE.replace("ROUTES", ROUTE).replace(", \"deprecated_at\": \"2026-01-01T00:00:00Z\"", "");
+        assertThat(errors(noDate)).extracting(Problem::path).contains("apis[shop].versions[v1].deprecated_at");
+        String badSuccessor = BASE.replace("ROUTES", ROUTE).replace("\"successor\": \"v2\"", "\"successor\": \"v7\"");
+        assertThat(errors(badSuccessor)).extracting(Problem::message).contains("unknown version 'v7'");
+    }
+
+    @Test
+    void namesAndPortsOutOfRange_areErrors() {
+        String json = BASE.replace("ROUTES", ROUTE).replace("{\"name\": \"edge\"}",
+                "{\"name\": \"edge\", \"listener_port\": 70000}, {\"name\": \"Bad_Name\"}");
+        assertThat(errors(json)).extracting(Problem::path)
+                .contains("groups[edge].listener_port", "groups[Bad_Name].name");
+    }
+
+    @Test
+    void identicalMatches_areWarnedNotRefused() {
+        ValidationResult r = new ConfigValidator().validate(ConfigJson.readConfig(
+                BASE.replace("ROUTES", ROUTE + "," + ROUTE.replace("\"all\"", "\"again\""))));
+        assertThat(r.valid()).isTrue();
+        assertThat(r.warnings()).extracting(Problem::message)
+                .contains("same match as route 'all': only one of them is reachable");
+    }
+
+    @Test
+    void twoApisOnTheSameHostAndBasePath_areAnError() {
+        GatewayConfig c = ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE + ","
+                + ROUTE.replace("\"all\"", "\"other\"").replace("\"shop\"", "\"shop2\""))
+                .replace("\"apis\": [", """
+                        "apis": [{"name": "shop2", "base_path": "/shop", "default_version": "v2", "hostnames": ["shop.edge.local"],
+                                  "versions": [{"version": "v2"}]},"""));
+        GatewayConfig sameHost = new GatewayConfig(c.groups(), c.upstreams(), c.apis().stream()
+                .map(a -> new io.meshguard.xds.model.Api(a.name(), a.basePath(), a.defaultVersion(),
+                        List.of("shop.edge.local"), a.versions())).toList(), c.routes());
+        assertThat(new ConfigValidator().validate(sameHost).errors()).extracting(Problem::message)
+                .anySatisfy(m -> assertThat(m).contains("already serves '/shop' on shop.edge.local"));
+    }
+}
