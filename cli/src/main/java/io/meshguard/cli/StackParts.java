@@ -8,6 +8,7 @@ final class StackParts {
 
     static List<StackPart> all() {
         // Audit first: the servers after it record into its writer, and it is closed after them.
-        return List.of(new io.meshguard.cli.audit.AuditPart(), new io.meshguard.cli.dlp.DlpStackPart());
+        io.meshguard.cli.audit.AuditPart audit = new io.meshguard.cli.audit.AuditPart();
+        return List.of(audit, new io.meshguard.cli.dlp.DlpStackPart(audit));
     }
 }

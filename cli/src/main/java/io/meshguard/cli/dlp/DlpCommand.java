@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "dlp", mixinStandardHelpOptions = true, subcommands = DlpScanCommand.class,
         description = {"Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
             "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key, dlp.policy_reload_interval,",
-            "dlp.max_message_bytes, grpc.* (port 9002), http.* (port 9102)."})
+            "grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102)."})
 public final class DlpCommand implements Callable<Integer> {
     @Option(names = "--config", description = "YAML configuration file (keys as listed above).")
     Path config;

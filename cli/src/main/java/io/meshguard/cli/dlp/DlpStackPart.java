@@ -2,17 +2,26 @@ package io.meshguard.cli.dlp;
 
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
-import io.meshguard.dlp.server.DlpAuditSink;
+import io.meshguard.cli.audit.AuditPart;
+import io.meshguard.dlp.server.AuditLogRecorder;
 import io.meshguard.dlp.server.DlpServer;
 import io.meshguard.dlp.server.DlpServerSettings;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.util.List;
 
-/** The DLP server in {@code meshguard up}: ext_proc on 127.0.0.1:9002 with {@code policies/dlp.yaml}. */
+/**
+ * The DLP server in {@code meshguard up}: ext_proc on 127.0.0.1:9002 with {@code policies/dlp.yaml}, findings and
+ * stream summaries recorded through the audit part's writer (started before this part).
+ */
 public final class DlpStackPart implements StackPart {
+    private final AuditPart audit;
     private DlpServer server;
     private java.nio.file.Path missing;
+
+    public DlpStackPart(AuditPart audit) {
+        this.audit = audit;
+    }
 
     @Override
     public String name() {
@@ -34,7 +43,8 @@ public final class DlpStackPart implements StackPart {
                 GrpcServerSettings.defaults(DlpServerSettings.DEFAULT_GRPC_PORT)
                         .withAddress("127.0.0.1", DlpServerSettings.DEFAULT_GRPC_PORT),
                 settings.grpc().maxInboundMessageBytes()));
-        server = DlpServer.create(settings, DlpAuditSink.LOG, context.metrics().forServer("extproc-dlp"));
+        server = DlpServer.create(settings, new AuditLogRecorder(audit.component().sink()),
+                context.metrics().forServer("extproc-dlp"));
         return List.of(server);
     }
 

@@ -23,11 +23,12 @@ public interface DlpAuditSink {
      * @param location where in the body (JSON pointer, form field, SSE stream)
      * @param length length of the value in bytes
      * @param valueHmac hex HMAC-SHA256 of the value under the tenant key
+     * @param keyId which master key the tenant key was derived from (first bytes of its SHA-256)
      * @param confidence final confidence
      */
     record FindingEvent(Instant time, String requestId, String traceId, String tenant, String host, String route,
             String profile, Direction direction, String detector, String action, String location, long length,
-            String valueHmac, double confidence) {}
+            String valueHmac, String keyId, double confidence) {}
 
     /**
      * One summary per ext_proc stream (one HTTP request/response).

@@ -3,6 +3,7 @@ package io.meshguard.dlp.server;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigSchema;
+import io.meshguard.runtime.config.ConfigSource;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
 import java.nio.charset.StandardCharsets;
@@ -32,31 +33,35 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
     /** {@code dlp.policy_reload_interval}. */
     public static final ConfigKey<Duration> RELOAD_INTERVAL = ConfigKey.duration("dlp.policy_reload_interval",
             Duration.ofSeconds(2), "How often dlp.yaml is checked for changes.");
-    /** {@code dlp.max_message_bytes}: one body chunk, or a whole BUFFERED body. */
-    public static final ConfigKey<Long> MAX_MESSAGE_BYTES = ConfigKey.byteSize("dlp.max_message_bytes",
-            16L * 1024 * 1024, 64 * 1024, 1L << 30,
-            "Largest ext_proc message accepted (a body chunk, or a whole BUFFERED body); larger fails the stream.");
+    /**
+     * Default of {@code grpc.max_inbound_message_bytes} for this server (one body chunk, or a whole BUFFERED body);
+     * the runtime's general default of 4 MiB is below Envoy's usual buffer limits.
+     */
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
     /** Every key {@code meshguard dlp} reads (gRPC and HTTP groups included). */
     public static ConfigSchema schema() {
         return ConfigSchema.builder()
                 .addAll(GrpcServerSettings.configGroup(DEFAULT_GRPC_PORT).keys())
                 .addAll(HttpServerSettings.configGroup(DEFAULT_HTTP_PORT).keys())
-                .add(POLICY, HASH_KEY, RELOAD_INTERVAL, MAX_MESSAGE_BYTES)
+                .add(POLICY, HASH_KEY, RELOAD_INTERVAL)
                 .build();
     }
 
     /** Reads the settings from a loaded config. */
     public static DlpServerSettings from(Config config) {
         GrpcServerSettings g = GrpcServerSettings.configGroup(DEFAULT_GRPC_PORT).read(config);
-        return new DlpServerSettings(withMaxMessage(g, config.get(MAX_MESSAGE_BYTES).intValue()), config.get(POLICY),
-                parseKey(config.get(HASH_KEY)), config.get(RELOAD_INTERVAL));
+        if (config.source(GrpcServerSettings.MAX_INBOUND_MESSAGE_BYTES) instanceof ConfigSource.Default) {
+            g = withMaxMessage(g, DEFAULT_MAX_MESSAGE_BYTES);
+        }
+        return new DlpServerSettings(g, config.get(POLICY), parseKey(config.get(HASH_KEY)),
+                config.get(RELOAD_INTERVAL));
     }
 
     /** Defaults on the standard port. */
     public static DlpServerSettings defaults(Path policyFile) {
         return new DlpServerSettings(withMaxMessage(GrpcServerSettings.defaults(DEFAULT_GRPC_PORT),
-                MAX_MESSAGE_BYTES.defaultValue().intValue()), policyFile, new byte[0], RELOAD_INTERVAL.defaultValue());
+                DEFAULT_MAX_MESSAGE_BYTES), policyFile, new byte[0], RELOAD_INTERVAL.defaultValue());
     }
 
     public DlpServerSettings withGrpc(GrpcServerSettings g) {

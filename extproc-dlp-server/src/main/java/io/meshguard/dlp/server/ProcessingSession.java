@@ -49,6 +49,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     private final DlpPolicy policy;
     private final byte[] masterKey;
+    private final String keyId;
     private final StreamObserver<ProcessingResponse> responses;
     private final DlpMetrics metrics;
     private final DlpAuditSink audit;
@@ -78,6 +79,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             DlpMetrics metrics, DlpAuditSink audit, Runnable onClose) {
         this.policy = policy;
         this.masterKey = masterKey;
+        this.keyId = keyId(masterKey);
         this.responses = responses;
         this.metrics = metrics;
         this.audit = audit;
@@ -331,8 +333,18 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             metrics.finding(f.detector(), f.action().id(), d.id(), profile);
             audit.finding(new DlpAuditSink.FindingEvent(Instant.now(), requestId, traceId, tenant, host,
                     routeOf(path), profile, d, f.detector(), f.action().id(), location, f.length(), f.valueHmac(),
-                    f.confidence()));
+                    keyId, f.confidence()));
         };
+    }
+
+    /** Names a master key without revealing it: "dlp-" and 8 hex digits of its SHA-256. */
+    static String keyId(byte[] masterKey) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(masterKey);
+            return "dlp-" + java.util.HexFormat.of().formatHex(d, 0, 4);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static String routeOf(String path) {

@@ -90,6 +90,14 @@ class SseTransformerTest {
     }
 
     @Test
+    void leadingByteOrderMark_doesNotHideTheFirstEvent() {
+        String in = "\uFEFFdata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"4111111111111111\"}}]}\n\n";
+        Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, in);
+        assertThat(r.text()).isEqualTo(
+                "\uFEFFdata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"[REDACTED:card]\"}}]}\n\n");
+    }
+
+    @Test
     void unchangedEvents_areCopiedByteForByte() {
         String in = "event: message\r\nid: 7\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"h\\u00e9llo\"}}]}\r\n\r\n"
                 + "retry: 10\n\ndata: plain text line\ndata: second line\n\n";

@@ -429,11 +429,33 @@ class ExtProcProtocolTest {
     }
 
     @Test
-    void invalidPolicyReload_keepsTheRunningPolicy() throws Exception {
+    void policyReload_swapsValidEdits_andKeepsTheRunningPolicyOnInvalidOnes() throws Exception {
         java.nio.file.Path file = fx.dir.resolve("dlp.yaml");
-        java.nio.file.Files.writeString(file, ServerFixture.POLICY.replace("card: block", "card: explode"));
-        assertThat(fx.server.policy().reload()).isFalse();
-        assertThat(fx.server.policy().get().profiles()).hasSize(4);
-        java.nio.file.Files.writeString(file, ServerFixture.POLICY);
+        try {
+            java.nio.file.Files.writeString(file, ServerFixture.POLICY.replace("card: block", "card: explode"));
+            assertThat(fx.server.policy().reload()).isFalse();
+            assertThat(fx.server.policy().get().profiles()).hasSize(4);
+            java.nio.file.Files.writeString(file, ServerFixture.POLICY.replace("name: small", "name: tiny"));
+            assertThat(fx.server.policy().reload()).isTrue();
+            assertThat(fx.server.policy().get().profiles()).extracting(p -> p.name()).contains("tiny");
+        } finally {
+            java.nio.file.Files.writeString(file, ServerFixture.POLICY);
+            fx.server.policy().reload();
+        }
+    }
+
+    @Test
+    void streamed_tailStillHeldWhenTrailersEndTheBody_isRefusedNotTruncated() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.STREAMED, BodySendMode.NONE)) {
+            s.requestHeaders(false, ":path", "/x", "content-type", "text/plain");
+            s.next();
+            s.requestBody(utf8("card 4111 11"), false);
+            assertThat(s.next().getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+                    .isEqualTo("card ");
+            s.requestTrailers();
+            ProcessingResponse r = s.next();
+            assertThat(r.hasImmediateResponse()).isTrue();
+            assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("incomplete_scan");
+        }
     }
 }

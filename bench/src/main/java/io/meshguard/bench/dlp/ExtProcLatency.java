@@ -1,4 +1,4 @@
-package io.meshguard.dlp.bench;
+package io.meshguard.bench.dlp;
 
 import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * bodies) against a pass-through ext_proc server that echoes every chunk, both on loopback in this process, driven
  * alternately. Prints p50/p99 per chunk and the ratio. A benchmark, not a test.
  *
- * <pre>java -cp … io.meshguard.dlp.bench.ExtProcLatency [policies/dlp.yaml] [streams] [chunks-per-stream]</pre>
+ * <pre>java -cp … io.meshguard.bench.dlp.ExtProcLatency [policies/dlp.yaml] [streams] [chunks-per-stream]</pre>
  */
 public final class ExtProcLatency {
     private ExtProcLatency() {}

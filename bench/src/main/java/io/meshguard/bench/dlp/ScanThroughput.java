@@ -1,4 +1,4 @@
-package io.meshguard.dlp.bench;
+package io.meshguard.bench.dlp;
 
 import io.meshguard.dlp.content.BodyTransformer;
 import io.meshguard.dlp.content.ByteSink;
@@ -18,7 +18,7 @@ import java.util.Random;
  * Single-thread scan throughput of the shipped policy (policies/dlp.yaml, response direction of the default
  * profile) on three corpora. Prints MB/s; a benchmark, not a test.
  *
- * <pre>java -cp … io.meshguard.dlp.bench.ScanThroughput [policies/dlp.yaml] [seconds-per-corpus]</pre>
+ * <pre>java -cp … io.meshguard.bench.dlp.ScanThroughput [policies/dlp.yaml] [seconds-per-corpus]</pre>
  */
 public final class ScanThroughput {
     private ScanThroughput() {}
