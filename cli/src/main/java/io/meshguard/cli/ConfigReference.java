@@ -1,10 +1,15 @@
 package io.meshguard.cli;
 
+import io.meshguard.audit.AuditConfig;
 import io.meshguard.db.DbConfig;
+import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.xds.XdsSettings;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -30,6 +35,18 @@ final class ConfigReference {
                         .build()),
                 new Section("Shared by every server that uses PostgreSQL", ConfigSchema.builder()
                         .add(new DbConfig("meshguard"))
+                        .build()),
+                new Section("Audit writer, spool, retention and access-log receiver (`audit.*`)", ConfigSchema.builder()
+                        .addAll(AuditConfig.configGroup().keys())
+                        .build()),
+                new Section("extauthz-server (`meshguard extauthz --config FILE`)", ConfigSchema.builder()
+                        .addAll(ownKeys(ExtAuthzConfig.SCHEMA.keys()))
+                        .build()),
+                new Section("extproc-dlp-server (`meshguard dlp --config FILE`)", ConfigSchema.builder()
+                        .addAll(ownKeys(DlpServerSettings.schema().keys()))
+                        .build()),
+                new Section("xds-controller (`meshguard xds --config FILE`)", ConfigSchema.builder()
+                        .addAll(XdsSettings.configGroup().keys())
                         .build()));
     }
 
@@ -40,6 +57,14 @@ final class ConfigReference {
             text.append(section.markdown()).append('\n');
         }
         return text.toString();
+    }
+
+    // The grpc.*, http.* and db.* keys are documented once, in the shared sections.
+    private static List<ConfigKey<?>> ownKeys(Collection<ConfigKey<?>> keys) {
+        return keys.stream()
+                .filter(key -> !key.name().startsWith("grpc.") && !key.name().startsWith("http.")
+                        && !key.name().startsWith("db."))
+                .toList();
     }
 
     // Ports differ per server; the README's ports table lists them.

@@ -1,5 +1,12 @@
 package io.meshguard.cli;
 
+import io.meshguard.cli.audit.AuditCommand;
+import io.meshguard.cli.authz.ApiKeyCommand;
+import io.meshguard.cli.authz.AuthzCommand;
+import io.meshguard.cli.authz.ExtAuthzCommand;
+import io.meshguard.cli.dlp.DlpCommand;
+import io.meshguard.cli.policy.PolicyCommand;
+import io.meshguard.cli.xds.XdsCommand;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,13 +22,13 @@ import picocli.CommandLine.Command;
         description = "JWT authorization, streaming DLP, audit and xDS for Istio/Envoy meshes.",
         subcommands = {
             UpCommand.class,
-            io.meshguard.cli.authz.ExtAuthzCommand.class,
-            io.meshguard.cli.authz.AuthzCommand.class,
-            io.meshguard.cli.authz.ApiKeyCommand.class,
-            io.meshguard.cli.policy.PolicyCommand.class,
-            io.meshguard.cli.audit.AuditCommand.class,
-            io.meshguard.cli.dlp.DlpCommand.class,
-            io.meshguard.cli.xds.XdsCommand.class,
+            ExtAuthzCommand.class,
+            AuthzCommand.class,
+            ApiKeyCommand.class,
+            PolicyCommand.class,
+            AuditCommand.class,
+            DlpCommand.class,
+            XdsCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
@@ -37,7 +44,6 @@ public final class Main implements Runnable {
         CommandLine commandLine = new CommandLine(new Main())
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler(Main::reportFailure);
-        PlannedCommands.addTo(commandLine);
         return commandLine.execute(args);
     }
 
