@@ -48,7 +48,9 @@ class UpCommandTest {
         RunningUp first = startUp();
         HttpResponse<String> ready = get(first.state().statusUrl() + "/readyz");
         assertThat(ready.statusCode()).isEqualTo(200);
-        assertThat(ready.body()).contains("\"name\":\"postgres\"").contains("\"ready\":true");
+        assertThat(ready.body()).startsWith("{\"ready\":true")
+                .contains("\"name\":\"postgres\"", "\"name\":\"audit\"", "\"name\":\"policy:authz\"",
+                        "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"");
         assertThat(get(first.state().statusUrl() + "/metrics").body()).contains("jvm_memory_used_bytes");
         assertThat(first.output()).anyMatch(line -> line.contains("meshguard is up"));
 
@@ -121,7 +123,7 @@ class UpCommandTest {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Process process = new ProcessBuilder(java.toString(), "-Xmx256m", "-cp", System.getProperty("java.class.path"),
                         Main.class.getName(), "up", "--data-dir", dataDir.toString(),
-                        "--status-port", "0", "--pg-port", "0")
+                        "--status-port", "0", "--pg-port", "0", "--policies", "../policies")
                 .redirectErrorStream(true)
                 .start();
         started.add(process);
