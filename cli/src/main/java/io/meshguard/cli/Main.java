@@ -1,5 +1,6 @@
 package io.meshguard.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -26,9 +27,25 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code; tests call this instead of {@link #main}. */
     public static int run(String... args) {
-        CommandLine commandLine = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+        CommandLine commandLine = new CommandLine(new Main())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler(Main::reportFailure);
         PlannedCommands.addTo(commandLine);
         return commandLine.execute(args);
+    }
+
+    /**
+     * A command that fails says what failed in one line, not with a stack trace: the messages of our exceptions
+     * are written for the person at the terminal. {@code MESHGUARD_DEBUG=1} adds the stack trace.
+     */
+    private static int reportFailure(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
+        PrintWriter err = command.getErr();
+        err.printf("meshguard %s: %s%n", command.getCommandName(), e.getMessage() == null ? e : e.getMessage());
+        if (System.getenv("MESHGUARD_DEBUG") != null) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
     }
 
     @Override

@@ -1,0 +1,18 @@
+package io.meshguard.cli;
+
+import io.meshguard.db.DbSettings;
+import io.meshguard.runtime.metrics.ProcessMetrics;
+import java.nio.file.Path;
+import javax.sql.DataSource;
+
+/**
+ * What {@code meshguard up} hands to each server it runs in its process.
+ *
+ * @param metrics the process's one registry; servers register through {@code metrics.forServer(name)}
+ * @param dataSource pooled connections to the local database, already migrated
+ * @param db the settings behind {@code dataSource}, for servers that open their own connections (LISTEN/NOTIFY)
+ * @param dataDir the {@code --data-dir}; servers keep their local state (spools) below it
+ * @param policiesDir the repository's {@code policies/} directory
+ */
+public record StackContext(
+        ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir) {}

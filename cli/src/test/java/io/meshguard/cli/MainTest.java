@@ -1,0 +1,72 @@
+package io.meshguard.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class MainTest {
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private PrintStream originalErr;
+    private PrintStream originalOut;
+
+    @BeforeEach
+    void captureStreams() {
+        originalErr = System.err;
+        originalOut = System.out;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restoreStreams() {
+        System.setErr(originalErr);
+        System.setOut(originalOut);
+    }
+
+    @Test
+    void unknownFlag_exitsNonZeroAndNamesTheFlag() {
+        int code = Main.run("up", "--no-such-flag");
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown option: '--no-such-flag'");
+    }
+
+    @Test
+    void unknownCommand_exitsNonZeroAndSaysSo() {
+        int code = Main.run("frobnicate");
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unmatched argument at index 0: 'frobnicate'");
+    }
+
+    @Test
+    void noCommand_exitsNonZeroAndAsksForOne() {
+        int code = Main.run();
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("a subcommand is required");
+    }
+
+    @Test
+    void badPortValue_exitsNonZeroAndNamesTheOption() {
+        int code = Main.run("up", "--status-port", "ninety");
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--status-port").contains("ninety");
+    }
+
+    @Test
+    void help_listsEveryTopLevelCommand() {
+        int code = Main.run("--help");
+
+        assertThat(code).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .contains("up", "extauthz", "dlp", "xds", "policy", "authz", "audit", "apikey");
+    }
+}

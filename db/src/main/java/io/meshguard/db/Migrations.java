@@ -1,0 +1,76 @@
+package io.meshguard.db;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.output.MigrateResult;
+
+/**
+ * The one schema history of meshguard: the Flyway scripts under {@value #LOCATION}, applied in order and
+ * never rewritten (a change is a new script).
+ */
+public final class Migrations {
+
+    /** Where the scripts live on the classpath. */
+    public static final String LOCATION = "classpath:db/migration";
+
+    private Migrations() {
+    }
+
+    /**
+     * Brings the database behind {@code dataSource} up to the newest schema. Safe to call from several
+     * processes at once (Flyway serialises them with a PostgreSQL advisory lock). Fails if an applied
+     * script was changed since it ran.
+     */
+    public static MigrationResult apply(DataSource dataSource) {
+        MigrateResult result = flyway(dataSource).migrate();
+        Optional<String> before = Optional.ofNullable(result.initialSchemaVersion);
+        String after = Optional.ofNullable(result.targetSchemaVersion)
+                .or(() -> before)
+                .orElseThrow(() -> new IllegalStateException("no migration found under " + LOCATION));
+        return new MigrationResult(before, after, result.migrationsExecuted);
+    }
+
+    /** The version of the newest script applied to the database, empty when none has been. */
+    public static Optional<String> currentVersion(DataSource dataSource) {
+        return Optional.ofNullable(flyway(dataSource).info().current())
+                .map(info -> info.getVersion().getVersion());
+    }
+
+    /** Versions of the scripts on the classpath that the database has not run yet, oldest first. */
+    public static List<String> pendingVersions(DataSource dataSource) {
+        return Arrays.stream(flyway(dataSource).info().pending())
+                .map(MigrationInfo::getVersion)
+                .map(v -> v.getVersion())
+                .toList();
+    }
+
+    private static Flyway flyway(DataSource dataSource) {
+        Objects.requireNonNull(dataSource, "dataSource");
+        return Flyway.configure(Migrations.class.getClassLoader())
+                .dataSource(dataSource)
+                .locations(LOCATION)
+                .failOnMissingLocations(true)
+                .validateMigrationNaming(true)
+                .cleanDisabled(true)
+                .load();
+    }
+
+    /**
+     * What {@link #apply} did.
+     *
+     * @param previousVersion schema version before, empty for a fresh database
+     * @param currentVersion  schema version after
+     * @param applied         how many scripts ran
+     */
+    public record MigrationResult(Optional<String> previousVersion, String currentVersion, int applied) {
+        public MigrationResult {
+            Objects.requireNonNull(previousVersion, "previousVersion");
+            Objects.requireNonNull(currentVersion, "currentVersion");
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package io.meshguard.runtime.metrics;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * The one Prometheus registry of a JVM process, with JVM (memory, GC, threads, class loading) and process
+ * (CPU, uptime, file descriptors) metrics, plus a per-server view of it.
+ *
+ * <p>Why one registry with a {@code server} label rather than one registry per server: in
+ * {@code meshguard up} extauthz, DLP and the xDS controller share one JVM. Separate registries would each
+ * report the same JVM heap and GC under three names, and a scrape of one port would miss the others'
+ * meters. So JVM and process meters are registered once, without a {@code server} label (they describe the
+ * process), and each server registers its own meters through {@link #forServer(String)}, which adds
+ * {@code server=<name>} to every meter. Every status port serves the whole registry; in Kubernetes each
+ * server is its own process, so that is the same thing.
+ */
+public final class ProcessMetrics implements AutoCloseable {
+    /** Label added to every server-specific meter. */
+    public static final String SERVER_TAG = "server";
+
+    private static final Pattern SERVER_NAME = Pattern.compile("[a-z][a-z0-9_-]*");
+
+    private final PrometheusMeterRegistry registry;
+    private final JvmGcMetrics gcMetrics;
+    private final Map<String, CompositeMeterRegistry> servers = new ConcurrentHashMap<>();
+
+    private ProcessMetrics() {
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        gcMetrics = new JvmGcMetrics();
+        gcMetrics.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+    }
+
+    /** A new registry with the JVM and process binders bound. Create one per process. */
+    public static ProcessMetrics create() {
+        return new ProcessMetrics();
+    }
+
+    /** The registry {@code /metrics} scrapes. */
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    /**
+     * The registry one server registers its meters in: every meter gets {@code server=<serverName>}. The same
+     * name returns the same view.
+     *
+     * @param serverName lowercase, e.g. {@code extauthz}, {@code dlp}, {@code xds}
+     */
+    public MeterRegistry forServer(String serverName) {
+        if (!SERVER_NAME.matcher(serverName).matches()) {
+            throw new IllegalArgumentException("server name must be lowercase letters, digits, - or _: " + serverName);
+        }
+        return servers.computeIfAbsent(serverName, name -> {
+            CompositeMeterRegistry view = new CompositeMeterRegistry();
+            view.config().commonTags(SERVER_TAG, name);
+            view.add(registry);
+            return view;
+        });
+    }
+
+    /** The Prometheus text exposition of every meter. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    /** Unhooks the GC listener and closes the registry. */
+    @Override
+    public void close() {
+        gcMetrics.close();
+        servers.values().forEach(CompositeMeterRegistry::close);
+        registry.close();
+    }
+}

@@ -1,0 +1,82 @@
+package io.meshguard.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DataSourceFactoryTest {
+
+    @TempDir
+    static Path tmp;
+
+    private static LocalPostgres pg;
+
+    @BeforeAll
+    static void startServer() {
+        pg = LocalPostgres.start(tmp.resolve("pgdata"), 0);
+    }
+
+    @AfterAll
+    static void stopServer() {
+        pg.close();
+    }
+
+    @Test
+    void create_namesPoolAndSessionsAfterApplication() throws SQLException {
+        try (HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-extauthz"))) {
+            assertThat(ds.getPoolName()).isEqualTo("meshguard-extauthz");
+            assertThat(query(ds, "select application_name from pg_stat_activity where pid = pg_backend_pid()"))
+                    .isEqualTo("meshguard-extauthz");
+        }
+    }
+
+    @Test
+    void create_customizer_reachesTheDriver() throws SQLException {
+        try (HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-test"),
+                config -> config.addDataSourceProperty("options", "-c statement_timeout=1234"))) {
+            assertThat(query(ds, "show statement_timeout")).isEqualTo("1234ms");
+        }
+    }
+
+    @Test
+    void create_databaseRequiredButUnreachable_failsAtCreation() throws Exception {
+        DbSettings unreachable = unreachableSettings().withRequireDatabaseAtStart(true);
+
+        assertThatThrownBy(() -> DataSourceFactory.create(unreachable).close())
+                .isInstanceOf(HikariPool.PoolInitializationException.class);
+    }
+
+    @Test
+    void create_databaseNotRequiredAndUnreachable_startsAndFailsOnUse() throws Exception {
+        try (HikariDataSource ds = DataSourceFactory.create(unreachableSettings())) {
+            assertThat(ds.isRunning()).isTrue();
+            assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class);
+        }
+    }
+
+    private static DbSettings unreachableSettings() throws Exception {
+        int closedPort = LocalPostgresTest.freePort();
+        return DbSettings.of("jdbc:postgresql://127.0.0.1:" + closedPort + "/meshguard", "postgres", "x")
+                .withValidationTimeout(Duration.ofMillis(250))
+                .withConnectionTimeout(Duration.ofMillis(500));
+    }
+
+    private static String query(HikariDataSource ds, String sql) throws SQLException {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            assertThat(rs.next()).isTrue();
+            return rs.getString(1);
+        }
+    }
+}
