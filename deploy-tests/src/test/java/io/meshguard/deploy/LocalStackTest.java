@@ -102,8 +102,9 @@ class LocalStackTest {
             }
             Set<String> onlyInCluster = new HashSet<>(cluster);
             onlyInCluster.removeAll(local.keySet());
-            // The cluster sets a longer drain for the sidecar's sake; everything else is the same set of settings.
-            assertThat(onlyInCluster).as(service).isSubsetOf(Set.of(ServerContract.DRAIN_ENV));
+            // Only the cluster tunes the shutdown (readiness and sidecars); everything else is the same settings.
+            assertThat(onlyInCluster).as(service).isSubsetOf(Set.of(ServerContract.DRAIN_ENV,
+                    ServerContract.SHUTDOWN_ENV));
             assertThat(cluster).as(service).containsAll(local.keySet());
             assertThat(services.path(service).path("command").get(0).asText())
                     .isEqualTo(container.getArgs().getFirst());

@@ -134,17 +134,18 @@ class ManifestConsistencyTest {
     }
 
     @Test
-    void terminationGrace_outlastsPreStopAndDrain() {
+    void terminationGrace_outlastsPreStopDrainAndShutdown() {
         manifests.models("Deployment", Deployment.class).forEach(deployment -> {
             String name = deployment.getMetadata().getName();
             Container c = container(deployment);
-            long preStop = Long.parseLong(c.getLifecycle().getPreStop().getExec().getCommand().get(1));
-            long drain = SERVERS.containsKey(name)
-                    ? ServerContract.drainTimeout(c).toSeconds()
-                    : Long.parseLong(c.getArgs().get(c.getArgs().indexOf("--drain-time-s") + 1));
+            long preStop = c.getLifecycle() == null || c.getLifecycle().getPreStop() == null ? 0
+                    : Long.parseLong(c.getLifecycle().getPreStop().getExec().getCommand().get(1));
+            long serverStop = SERVERS.containsKey(name)
+                    ? ServerContract.drainTimeout(c).plus(ServerContract.shutdownTimeout(c)).toSeconds()
+                    : 0;
             assertThat(deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds())
-                    .as("%s: grace period > preStop %d s + drain %d s", name, preStop, drain)
-                    .isGreaterThan(preStop + drain);
+                    .as("%s: grace period > preStop %d s + drain and shutdown %d s", name, preStop, serverStop)
+                    .isGreaterThan(preStop + serverStop);
         });
     }
 

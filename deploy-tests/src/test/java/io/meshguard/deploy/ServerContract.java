@@ -14,6 +14,10 @@ final class ServerContract {
     static final String DRAIN_ENV = "MESHGUARD_GRPC_DRAIN_TIMEOUT";
     /** The runtime's default for {@code grpc.drain_timeout} when the Deployment does not set it. */
     static final Duration DEFAULT_DRAIN = Duration.ofSeconds(5);
+    /** Environment variable of the runtime's {@code grpc.shutdown_timeout} key. */
+    static final String SHUTDOWN_ENV = "MESHGUARD_GRPC_SHUTDOWN_TIMEOUT";
+    /** The runtime's default for {@code grpc.shutdown_timeout}. */
+    static final Duration DEFAULT_SHUTDOWN = Duration.ofSeconds(20);
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
 
@@ -27,6 +31,11 @@ final class ServerContract {
     /** The gRPC drain a server container is configured with. */
     static Duration drainTimeout(Container container) {
         return env(container, DRAIN_ENV).map(ServerContract::duration).orElse(DEFAULT_DRAIN);
+    }
+
+    /** How long in-flight calls may run after the drain before the server cancels them. */
+    static Duration shutdownTimeout(Container container) {
+        return env(container, SHUTDOWN_ENV).map(ServerContract::duration).orElse(DEFAULT_SHUTDOWN);
     }
 
     /** A duration in the runtime's notation ({@code 300ms}, {@code 5s}, {@code 2m}, {@code 1h}). */
