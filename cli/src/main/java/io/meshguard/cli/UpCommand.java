@@ -74,7 +74,7 @@ final class UpCommand implements Callable<Integer> {
 
         String statusUrl = "http://" + bind + ":" + status.port();
         endpoints.add(String.format("%-10s %s/readyz  %s/healthz  %s/metrics", "status", statusUrl, statusUrl, statusUrl));
-        new UpState(ProcessHandle.current().pid(), statusUrl, postgres.server().jdbcUrl(), postgres.server().user(),
+        new UpState(ProcessHandle.current().pid(), postgres.server().pid(), statusUrl, postgres.server().jdbcUrl(), postgres.server().user(),
                 postgres.server().passwordFile().toString(), endpoints).writeTo(dir);
 
         console.printf("meshguard is up in %d ms (data in %s)%n", (System.nanoTime() - begin) / 1_000_000, dir);

@@ -14,6 +14,7 @@ import java.util.Optional;
  * without flags. Written when the stack is ready, deleted when it stops.
  *
  * @param pid process id of the {@code up} JVM
+ * @param postgresPid process id of its PostgreSQL server, which runs detached (pg_ctl) and must stop with it
  * @param statusUrl base URL of the combined {@code /readyz}, {@code /healthz}, {@code /metrics}
  * @param jdbcUrl the local database
  * @param dbUser its user
@@ -21,7 +22,7 @@ import java.util.Optional;
  * @param endpoints what listens where, one line each
  */
 public record UpState(
-        long pid, String statusUrl, String jdbcUrl, String dbUser, String dbPasswordFile, List<String> endpoints) {
+        long pid, long postgresPid, String statusUrl, String jdbcUrl, String dbUser, String dbPasswordFile, List<String> endpoints) {
 
     /** Name of the file in the data directory. */
     public static final String FILE_NAME = "up.json";

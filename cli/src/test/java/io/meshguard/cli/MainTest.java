@@ -31,7 +31,7 @@ class MainTest {
 
     @Test
     void unknownFlag_exitsNonZeroAndNamesTheFlag() {
-        int code = Main.run("up", "--no-such-flag");
+        int code = Main.execute("up", "--no-such-flag");
 
         assertThat(code).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown option: '--no-such-flag'");
@@ -39,7 +39,7 @@ class MainTest {
 
     @Test
     void unknownCommand_exitsNonZeroAndSaysSo() {
-        int code = Main.run("frobnicate");
+        int code = Main.execute("frobnicate");
 
         assertThat(code).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unmatched argument at index 0: 'frobnicate'");
@@ -47,7 +47,7 @@ class MainTest {
 
     @Test
     void noCommand_exitsNonZeroAndAsksForOne() {
-        int code = Main.run();
+        int code = Main.execute();
 
         assertThat(code).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("a subcommand is required");
@@ -55,7 +55,7 @@ class MainTest {
 
     @Test
     void badPortValue_exitsNonZeroAndNamesTheOption() {
-        int code = Main.run("up", "--status-port", "ninety");
+        int code = Main.execute("up", "--status-port", "ninety");
 
         assertThat(code).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("--status-port").contains("ninety");
@@ -63,7 +63,7 @@ class MainTest {
 
     @Test
     void help_listsEveryTopLevelCommand() {
-        int code = Main.run("--help");
+        int code = Main.execute("--help");
 
         assertThat(code).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8))

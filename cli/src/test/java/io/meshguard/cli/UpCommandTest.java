@@ -17,6 +17,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -55,14 +56,15 @@ class UpCommandTest {
             sql.execute("create table up_test_marker(note text)");
             sql.execute("insert into up_test_marker values ('kept across restarts')");
         }
-        List<ProcessHandle> children = first.process().descendants().toList();
-        assertThat(children).as("PostgreSQL runs as a child of up").isNotEmpty();
+        ProcessHandle postgres = ProcessHandle.of(first.state().postgresPid()).orElseThrow();
+        List<ProcessHandle> postgresProcesses = new ArrayList<>(postgres.descendants().toList());
+        postgresProcesses.add(postgres);
 
         first.process().destroy(); // SIGTERM
         assertThat(first.process().waitFor(60, TimeUnit.SECONDS)).as("up exits after SIGTERM").isTrue();
         assertThat(first.process().exitValue()).isIn(0, 143);
         await().atMost(Duration.ofSeconds(30))
-                .untilAsserted(() -> assertThat(children).noneMatch(ProcessHandle::isAlive));
+                .untilAsserted(() -> assertThat(postgresProcesses).noneMatch(ProcessHandle::isAlive));
         assertThat(dataDir.resolve(UpState.FILE_NAME)).doesNotExist();
 
         RunningUp second = startUp();

@@ -152,6 +152,11 @@ public final class LocalPostgres implements AutoCloseable {
         return password;
     }
 
+    /** The file in the data directory that keeps {@link #password()}, readable by its owner only. */
+    public Path passwordFile() {
+        return dataDirectory.resolve(PASSWORD_FILE);
+    }
+
     public String database() {
         return database;
     }

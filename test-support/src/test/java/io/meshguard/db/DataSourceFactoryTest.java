@@ -5,37 +5,24 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
-import java.nio.file.Path;
+import io.meshguard.testing.PostgresExtension;
+import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class DataSourceFactoryTest {
 
-    @TempDir
-    static Path tmp;
-
-    private static LocalPostgres pg;
-
-    @BeforeAll
-    static void startServer() {
-        pg = LocalPostgres.start(tmp.resolve("pgdata"), 0);
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension().withoutMigrations();
 
     @Test
     void create_namesPoolAndSessionsAfterApplication() throws SQLException {
-        try (HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-extauthz"))) {
+        try (HikariDataSource ds = DataSourceFactory.create(PG.dbSettings().withApplicationName("meshguard-extauthz"))) {
             assertThat(ds.getPoolName()).isEqualTo("meshguard-extauthz");
             assertThat(query(ds, "select application_name from pg_stat_activity where pid = pg_backend_pid()"))
                     .isEqualTo("meshguard-extauthz");
@@ -44,9 +31,17 @@ class DataSourceFactoryTest {
 
     @Test
     void create_customizer_reachesTheDriver() throws SQLException {
-        try (HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-test"),
+        try (HikariDataSource ds = DataSourceFactory.create(PG.dbSettings(),
                 config -> config.addDataSourceProperty("options", "-c statement_timeout=1234"))) {
             assertThat(query(ds, "show statement_timeout")).isEqualTo("1234ms");
+        }
+    }
+
+    @Test
+    void create_databaseRequiredAndReachable_opensConnectionsAtOnce() throws SQLException {
+        try (HikariDataSource ds = DataSourceFactory.create(PG.dbSettings().withRequireDatabaseAtStart(true).withPoolSize(3, 2))) {
+            assertThat(ds.getMaximumPoolSize()).isEqualTo(3);
+            assertThat(query(ds, "select current_database()")).isEqualTo(PG.databaseName());
         }
     }
 
@@ -67,7 +62,10 @@ class DataSourceFactoryTest {
     }
 
     private static DbSettings unreachableSettings() throws Exception {
-        int closedPort = LocalPostgresTest.freePort();
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
         return DbSettings.of("jdbc:postgresql://127.0.0.1:" + closedPort + "/meshguard", "postgres", "x")
                 .withValidationTimeout(Duration.ofMillis(250))
                 .withConnectionTimeout(Duration.ofMillis(500));
