@@ -3,6 +3,7 @@ package io.meshguard.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -74,9 +75,14 @@ class KustomizeRenderTest {
         Manifests prod = new Manifests(render("overlays/prod"));
         Manifests dev = new Manifests(render("overlays/dev"));
         for (String name : List.of("meshguard-extauthz", "meshguard-dlp", "meshguard-xds", "meshguard-gateway")) {
-            assertThat(prod.deployment(name).getSpec().getReplicas()).as(name).isEqualTo(3);
-            assertThat(dev.deployment(name).getSpec().getReplicas()).as(name).isEqualTo(1);
+            assertThat(ManifestConsistencyTest.replicaFloor(prod, prod.deployment(name))).as(name).isEqualTo(3);
+            assertThat(ManifestConsistencyTest.replicaFloor(dev, dev.deployment(name))).as(name).isEqualTo(1);
         }
+        // Prod keeps two serving through a node drain; dev's single replica must not block drains.
+        assertThat(prod.models("PodDisruptionBudget", PodDisruptionBudget.class))
+                .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable().getIntVal()).isEqualTo(2));
+        assertThat(dev.models("PodDisruptionBudget", PodDisruptionBudget.class))
+                .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable()).isNull());
         for (String kind : List.of("AuthorizationPolicy", "EnvoyFilter", "PeerAuthentication", "NetworkPolicy",
                 "DestinationRule")) {
             assertThat(dev.ofKind(kind).map(d -> d.node().toString()).toList()).as(kind)
