@@ -412,7 +412,7 @@ public sealed interface ConfigType<T> {
 
         @Override
         public String format(Optional<T> value) {
-            return value.map(inner::format).orElse(absentWord.isEmpty() ? "(none)" : absentWord);
+            return value.map(inner::format).orElse(absentWord);
         }
 
         @Override

@@ -21,10 +21,12 @@ public interface ReadinessCheck {
             Objects.requireNonNull(detail, "detail");
         }
 
+        /** Ready, with what is in place (e.g. the policy version). */
         public static Result ready(String detail) {
             return new Result(true, detail);
         }
 
+        /** Not ready, with the reason an operator should read. */
         public static Result notReady(String detail) {
             return new Result(false, detail);
         }

@@ -3,6 +3,7 @@ package io.meshguard.runtime.metrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
@@ -39,6 +40,7 @@ public final class ProcessMetrics implements AutoCloseable {
 
     private ProcessMetrics() {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmInfoMetrics().bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
         gcMetrics = new JvmGcMetrics();
         gcMetrics.bindTo(registry);

@@ -90,14 +90,17 @@ public final class YamlNode {
         };
     }
 
+    /** True for a map (YAML mapping). */
     public boolean isMap() {
         return kind() == Kind.MAP;
     }
 
+    /** True for a list (YAML sequence). */
     public boolean isList() {
         return kind() == Kind.LIST;
     }
 
+    /** True for a non-null scalar (text, number, boolean). */
     public boolean isScalar() {
         return kind() == Kind.SCALAR;
     }

@@ -120,6 +120,18 @@ class JsonLineEncoderTest {
     }
 
     @Test
+    void javaUtilLogging_isRoutedIntoTheSameJsonLines() throws Exception {
+        JulBridge.install();
+        JulBridge.install();
+
+        java.util.logging.Logger.getLogger("io.meshguard.test.JsonLines").warning("from grpc-java");
+
+        JsonNode line = JSON.readTree(lines().get(0));
+        assertThat(line.get("level").asText()).isEqualTo("WARN");
+        assertThat(line.get("message").asText()).isEqualTo("from grpc-java");
+    }
+
+    @Test
     void virtualThread_withoutName_isLabelledVirtual() throws Exception {
         Thread.ofVirtual().start(() -> logger.info("from a virtual thread")).join();
 
