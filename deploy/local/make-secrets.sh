@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# Creates the two secrets the local stack reads (compose.yaml, "secrets:"), once, with fresh random values.
+# Creates the three secrets the local stack reads (compose.yaml, "secrets:"), once, with fresh random values.
 # They stay in deploy/local/secrets/, which git ignores.
 set -eu
 dir="$(dirname "$0")/secrets"
@@ -7,7 +7,7 @@ mkdir -p "$dir"
 # World-readable on purpose: compose bind-mounts these files as they are, and the servers run as uid 10001,
 # not as you. Local values only; a cluster uses Kubernetes Secrets (manifests/istio/README.md).
 umask 022
-for name in audit-hmac-key xds-admin-token; do
+for name in db-password audit-hmac-key xds-admin-token; do
   if [ ! -s "$dir/$name" ]; then
     head -c 32 /dev/urandom | base64 | tr -d '\n' > "$dir/$name"
     echo "created $dir/$name"

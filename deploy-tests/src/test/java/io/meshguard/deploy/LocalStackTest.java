@@ -103,8 +103,9 @@ class LocalStackTest {
             Set<String> onlyInCluster = new HashSet<>(cluster);
             onlyInCluster.removeAll(local.keySet());
             // Only the cluster tunes the shutdown (readiness and sidecars); everything else is the same settings.
-            assertThat(onlyInCluster).as(service).isSubsetOf(Set.of(ServerContract.DRAIN_ENV,
-                    ServerContract.SHUTDOWN_ENV));
+            assertThat(onlyInCluster).as(service).isSubsetOf(Set.of(
+                    io.meshguard.runtime.grpc.GrpcServerSettings.DRAIN_TIMEOUT.envVar(),
+                    io.meshguard.runtime.grpc.GrpcServerSettings.SHUTDOWN_TIMEOUT.envVar()));
             assertThat(cluster).as(service).containsAll(local.keySet());
             assertThat(services.path(service).path("command").get(0).asText())
                     .isEqualTo(container.getArgs().getFirst());

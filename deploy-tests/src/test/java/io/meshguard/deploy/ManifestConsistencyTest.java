@@ -140,9 +140,12 @@ class ManifestConsistencyTest {
             Container c = container(deployment);
             long preStop = c.getLifecycle() == null || c.getLifecycle().getPreStop() == null ? 0
                     : Long.parseLong(c.getLifecycle().getPreStop().getExec().getCommand().get(1));
-            long serverStop = SERVERS.containsKey(name)
-                    ? ServerContract.drainTimeout(c).plus(ServerContract.shutdownTimeout(c)).toSeconds()
-                    : 0;
+            long serverStop = 0;
+            if (SERVERS.containsKey(name)) {
+                ServerContract server = ServerContract.forDeployment(name);
+                serverStop = ServerContract.drainTimeout(server, c).plus(ServerContract.shutdownTimeout(server, c))
+                        .toSeconds();
+            }
             assertThat(deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds())
                     .as("%s: grace period > preStop %d s + drain and shutdown %d s", name, preStop, serverStop)
                     .isGreaterThan(preStop + serverStop);
