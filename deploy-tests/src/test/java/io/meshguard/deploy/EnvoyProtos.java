@@ -20,7 +20,6 @@ import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogCo
 import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
-import io.envoyproxy.envoy.extensions.filters.http.header_mutation.v3.HeaderMutation;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -40,7 +39,6 @@ final class EnvoyProtos {
     /** Extension types that may appear inside {@code Any} fields of the config meshguard ships. */
     private static final List<Descriptor> EXTENSIONS = List.of(
             ExternalProcessor.getDescriptor(),
-            HeaderMutation.getDescriptor(),
             ExtAuthz.getDescriptor(),
             Router.getDescriptor(),
             HttpConnectionManager.getDescriptor(),
