@@ -113,6 +113,19 @@ class LocalStackTest {
     }
 
     @Test
+    void hostPortSettings_nameComposeServicesAndTheirPorts() throws IOException {
+        JsonNode services = compose().path("services");
+        services.properties().forEach(service -> environment(service.getValue()).forEach((name, value) -> {
+            if (name.endsWith("_TARGET")) {
+                String[] hostPort = value.split(":");
+                assertThat(services.has(hostPort[0])).as("%s names service %s", name, hostPort[0]).isTrue();
+                assertThat(environment(services.path(hostPort[0]))).as(name)
+                        .containsEntry("MESHGUARD_GRPC_PORT", hostPort[1]);
+            }
+        }));
+    }
+
+    @Test
     void policies_areMountedFromTheRepository() throws IOException {
         JsonNode services = compose().path("services");
         for (String service : List.of("extauthz", "dlp")) {

@@ -326,4 +326,18 @@ class ManifestConsistencyTest {
             }));
         });
     }
+
+    @Test
+    void hostPortSettings_nameServiceGrpcPorts() {
+        // Settings like MESHGUARD_XDS_EXTAUTHZ_TARGET tell a server where another one listens.
+        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
+            for (EnvVar e : Optional.ofNullable(container(deployment).getEnv()).orElse(List.of())) {
+                if (e.getName().endsWith("_TARGET") && e.getValue() != null) {
+                    String[] hostPort = e.getValue().split(":");
+                    assertThat(hostPort).as(e.getName()).hasSize(2);
+                    MeshConfigTest.assertGrpcServicePort(manifests, hostPort[0], Integer.parseInt(hostPort[1]));
+                }
+            }
+        });
+    }
 }
