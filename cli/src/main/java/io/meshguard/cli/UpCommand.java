@@ -4,6 +4,7 @@ import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.runtime.logging.JulBridge;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -41,6 +42,12 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // A person reads up's output: text logs unless asked otherwise. Logback reads this property when the first
+        // logger is created, which happens below, so it must be set before anything logs.
+        if (System.getenv("MESHGUARD_LOG_FORMAT") == null) {
+            System.setProperty("MESHGUARD_LOG_FORMAT", "text");
+        }
+        JulBridge.install();
         PrintStream console = System.out;
         long begin = System.nanoTime();
         Path dir = dataDir.toAbsolutePath().normalize();

@@ -203,12 +203,13 @@ public final class PolicyWatcher<T> implements ServerComponent {
             sources = PolicyFiles.read(location);
         } catch (IOException e) {
             String problem = describe(e);
-            if (!lastProblem.equals(Optional.of(problem))) {
-                unreadables.increment();
-                log.warn("policy {}: cannot read {}: {}; keeping {}", policyName, location, problem, running());
-            }
+            boolean newProblem = !lastProblem.equals(Optional.of(problem));
             lastProblem = Optional.of(problem);
             lastRejectedVersion = null;
+            if (newProblem) {
+                log.warn("policy {}: cannot read {}: {}; keeping {}", policyName, location, problem, running());
+                unreadables.increment();
+            }
             return ReloadOutcome.UNREADABLE;
         }
         String version = LoadedPolicy.versionOf(sources);
@@ -237,7 +238,6 @@ public final class PolicyWatcher<T> implements ServerComponent {
         current.set(loaded);
         lastProblem = Optional.empty();
         lastRejectedVersion = null;
-        successes.increment();
         lastSuccessEpochMillis.set(loaded.loadedAt().toEpochMilli());
         publishVersion(version);
         log.atInfo().addKeyValue("policy", policyName).addKeyValue("version", version)
@@ -250,13 +250,15 @@ public final class PolicyWatcher<T> implements ServerComponent {
                 log.error("policy {}: listener failed on version {}", policyName, version, e);
             }
         }
+        successes.increment();
         return ReloadOutcome.LOADED;
     }
 
     private void reject(String version, List<PolicyError> errors) {
-        invalids.increment();
         lastRejectedVersion = version;
         lastProblem = Optional.of(summarise(errors));
+        // Counted last: whoever watches the counter (tests, alerts) then sees the state that goes with it.
+        invalids.increment();
         log.warn("policy {}: version {} rejected with {} error(s); keeping {}", policyName, version, errors.size(),
                 running());
         errors.stream().limit(MAX_LOGGED_ERRORS).forEach(error ->

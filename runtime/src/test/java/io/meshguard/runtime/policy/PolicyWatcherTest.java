@@ -106,10 +106,13 @@ class PolicyWatcherTest {
         await().atMost(WAIT).until(() -> rules().equals(List.of("new")));
         String newVersion = watcher.current().orElseThrow().version();
         assertThat(newVersion).isNotEqualTo(oldVersion);
-        assertThat(notified).extracting(LoadedPolicy::version).containsExactly(newVersion);
-        String scrape = scrape();
-        assertThat(scrape).contains("version=\"" + newVersion + "\"").doesNotContain("version=\"" + oldVersion + "\"");
-        assertThat(reloads(scrape, "success")).isEqualTo(2.0);
+        // Listeners and metrics are updated right after the swap, on the watcher's thread: wait for them too.
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(notified).extracting(LoadedPolicy::version).containsExactly(newVersion);
+            String scrape = scrape();
+            assertThat(scrape).contains("version=\"" + newVersion + "\"").doesNotContain("version=\"" + oldVersion + "\"");
+            assertThat(reloads(scrape, "success")).isEqualTo(2.0);
+        });
     }
 
     @Test
