@@ -31,6 +31,20 @@ final class RepoPaths {
         return root().resolve("policies");
     }
 
+    /** The policy files the base's ConfigMap generator and the compose stack mount. */
+    static final java.util.List<String> POLICY_FILES = java.util.List.of("authz.yaml", "dlp.yaml");
+
+    /**
+     * Skips the calling test, with the reason, while the servers' policy files are not in this checkout (they
+     * arrive with extauthz-server and extproc-dlp-server); kustomize cannot render the base without them.
+     */
+    static void assumePolicyFiles() {
+        java.util.List<String> missing = POLICY_FILES.stream().filter(f -> !Files.isRegularFile(policies().resolve(f)))
+                .toList();
+        org.junit.jupiter.api.Assumptions.assumeTrue(missing.isEmpty(),
+                "policies/" + missing + " not in this checkout yet: rendering and policy mounts not checked");
+    }
+
     /** The team's shared folder beside the clone ({@code ../shared}); absent in a user's fresh clone. */
     static Optional<Path> shared() {
         Path shared = root().resolveSibling("shared");
