@@ -340,4 +340,26 @@ class ManifestConsistencyTest {
             }
         });
     }
+
+    @Test
+    void gatewayHeapLimit_staysBelowItsContainerMemoryLimit() throws Exception {
+        Path file = RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml");
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(file.toString(), YamlDocuments.read(file).getFirst().node());
+        long maxHeap = bootstrap.getOverloadManager().getResourceMonitorsList().stream()
+                .filter(m -> m.getName().equals("envoy.resource_monitors.fixed_heap"))
+                .map(m -> unpackHeap(m.getTypedConfig()))
+                .findFirst().orElseThrow(() -> new AssertionError("no fixed_heap overload monitor"));
+        Quantity limit = container(manifests.deployment("meshguard-gateway")).getResources().getLimits().get("memory");
+        // The overload manager must act before the kernel's OOM killer does.
+        assertThat(java.math.BigDecimal.valueOf(maxHeap)).isLessThan(Quantity.getAmountInBytes(limit));
+    }
+
+    private static long unpackHeap(com.google.protobuf.Any any) {
+        try {
+            return any.unpack(io.envoyproxy.envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig.class)
+                    .getMaxHeapSizeBytes();
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+        }
+    }
 }
