@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
         description = "JWT authorization, streaming DLP, audit and xDS for Istio/Envoy meshes.",
         subcommands = {
             UpCommand.class,
+            io.meshguard.cli.audit.AuditCommand.class,
+            io.meshguard.cli.dlp.DlpCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -7,6 +7,7 @@ final class StackParts {
     private StackParts() {}
 
     static List<StackPart> all() {
-        return List.of();
+        // Audit first: the servers after it record into its writer, and it is closed after them.
+        return List.of(new io.meshguard.cli.audit.AuditPart(), new io.meshguard.cli.dlp.DlpStackPart());
     }
 }

@@ -3,6 +3,7 @@ package io.meshguard.cli;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.logging.JulBridge;
 import io.meshguard.runtime.metrics.ProcessMetrics;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -60,6 +62,11 @@ final class UpCommand implements Callable<Integer> {
         StatusHttpServer status = new StatusHttpServer("up-status", new HttpServerSettings(bind, statusPort), metrics.registry());
         PostgresComponent postgres = new PostgresComponent(dir.resolve("postgres"), pgPort);
         List<String> endpoints = new ArrayList<>();
+        // The status listener starts first so that /readyz answers at once; it must say 503 until all is up.
+        AtomicBoolean started = new AtomicBoolean();
+        status.addReadinessCheck(ReadinessCheck.of("startup", () -> started.get()
+                ? ReadinessCheck.Result.ready("all components started")
+                : ReadinessCheck.Result.notReady("starting")));
         try {
             stack.start(new UpStateFile(dir));
             startTracked(stack, status, status);
@@ -79,6 +86,7 @@ final class UpCommand implements Callable<Integer> {
             throw e;
         }
 
+        started.set(true);
         String statusUrl = "http://" + bind + ":" + status.port();
         endpoints.add(String.format("%-10s %s/readyz  %s/healthz  %s/metrics", "status", statusUrl, statusUrl, statusUrl));
         new UpState(ProcessHandle.current().pid(), postgres.server().pid(), statusUrl, postgres.server().jdbcUrl(), postgres.server().user(),

@@ -1,0 +1,164 @@
+package io.meshguard.audit.als;
+
+import com.google.protobuf.Duration;
+import com.google.protobuf.Timestamp;
+import io.envoyproxy.envoy.config.core.v3.RequestMethod;
+import io.envoyproxy.envoy.data.accesslog.v3.AccessLogCommon;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPRequestProperties;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPResponseProperties;
+import io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags;
+import io.meshguard.audit.AuditEvent;
+import io.meshguard.audit.AuditKind;
+import io.meshguard.audit.PathPolicy;
+import io.meshguard.audit.TraceContext;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Maps one Envoy HTTP access-log entry to an {@code api_call} event.
+ *
+ * <p>Streams (response {@code content-type: text/event-stream}) become a summary only: path without query
+ * string, status, latency, tenant, subject, client/agent, ids; no byte counts and no other details.
+ */
+public final class AccessLogMapper {
+    private final AccessLogHeaders headers;
+    private final PathPolicy paths;
+
+    public AccessLogMapper(AccessLogHeaders headers, PathPolicy paths) {
+        this.headers = Objects.requireNonNull(headers, "headers");
+        this.paths = Objects.requireNonNull(paths, "paths");
+    }
+
+    /**
+     * @param node     the Envoy node id from the stream's identifier ("" if none was sent)
+     * @param logName  the access logger's {@code log_name} ("" if none)
+     * @throws MalformedEntryException when the entry has no request or no valid start time
+     */
+    public AuditEvent toEvent(HTTPAccessLogEntry entry, String node, String logName) throws MalformedEntryException {
+        if (!entry.hasRequest()) {
+            throw new MalformedEntryException("entry has no request properties");
+        }
+        AccessLogCommon common = entry.getCommonProperties();
+        if (!common.hasStartTime()) {
+            throw new MalformedEntryException("entry has no start_time");
+        }
+        Instant start = instant(common.getStartTime());
+        HTTPRequestProperties request = entry.getRequest();
+        HTTPResponseProperties response = entry.getResponse();
+        Map<String, String> requestHeaders = lowerKeys(request.getRequestHeadersMap());
+        Map<String, String> responseHeaders = lowerKeys(response.getResponseHeadersMap());
+
+        String contentType = responseHeaders.getOrDefault(headers.responseContentType(), "");
+        boolean stream = contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
+
+        AuditEvent.Builder event = AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(start)
+                .requestId(firstNonEmpty(request.getRequestId(), requestHeaders.get(headers.requestId())))
+                .traceId(TraceContext.traceId(requestHeaders.get(headers.traceparent())).orElse(null))
+                .tenant(nonEmpty(requestHeaders.get(headers.tenant())))
+                .subject(nonEmpty(requestHeaders.get(headers.subject())))
+                .clientId(nonEmpty(requestHeaders.get(headers.clientId())))
+                .source(nonEmpty(requestHeaders.get(headers.source())))
+                .callerType(nonEmpty(requestHeaders.get(headers.callerType())))
+                .method(method(request.getRequestMethod()))
+                .authority(nonEmpty(request.getAuthority()))
+                .route(nonEmpty(common.getRouteName()))
+                .stream(stream);
+        String path = firstNonEmpty(request.getOriginalPath(), request.getPath());
+        if (path != null) {
+            event.path(paths.apply(path, stream));
+        }
+        if (response.hasResponseCode()) {
+            event.status(response.getResponseCode().getValue());
+        }
+        Duration latency = common.hasDuration() ? common.getDuration()
+                : common.hasTimeToLastDownstreamTxByte() ? common.getTimeToLastDownstreamTxByte() : null;
+        if (latency != null) {
+            event.latencyUs(micros(latency));
+        }
+        if (common.hasResponseFlags()) {
+            ResponseFlags flags = common.getResponseFlags();
+            if (flags.hasUnauthorizedDetails()) {
+                event.decision("deny").reason("ext_authz_denied");
+            } else if (flags.getRateLimited()) {
+                event.decision("deny").reason("rate_limited");
+            }
+        }
+        if (!node.isEmpty()) {
+            event.detail("node", node);
+        }
+        if (stream) {
+            return event.build(); // a summary: no sizes, no query string, no further details
+        }
+        event.requestBytes(request.getRequestBodyBytes()).responseBytes(response.getResponseBodyBytes());
+        if (!logName.isEmpty()) {
+            event.detail("log_name", logName);
+        }
+        if (!response.getResponseCodeDetails().isEmpty()) {
+            event.detail("response_code_details", response.getResponseCodeDetails());
+        }
+        if (!common.getUpstreamCluster().isEmpty()) {
+            event.detail("upstream_cluster", common.getUpstreamCluster());
+        }
+        List<String> flagNames = flagNames(common);
+        if (!flagNames.isEmpty()) {
+            event.detail("response_flags", flagNames);
+        }
+        if (entry.getProtocolVersion() != HTTPAccessLogEntry.HTTPVersion.PROTOCOL_UNSPECIFIED) {
+            event.detail("protocol", entry.getProtocolVersion().name());
+        }
+        return event.build();
+    }
+
+    private static Instant instant(Timestamp t) throws MalformedEntryException {
+        if (t.getSeconds() <= 0 || t.getNanos() < 0 || t.getNanos() > 999_999_999) {
+            throw new MalformedEntryException("start_time is not a valid timestamp: " + t.getSeconds() + "s "
+                    + t.getNanos() + "ns");
+        }
+        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    }
+
+    private static long micros(Duration d) {
+        return Math.max(0, d.getSeconds() * 1_000_000L + d.getNanos() / 1000);
+    }
+
+    private static String method(RequestMethod m) {
+        return switch (m) {
+            case METHOD_UNSPECIFIED, UNRECOGNIZED -> null;
+            default -> m.name();
+        };
+    }
+
+    private static List<String> flagNames(AccessLogCommon common) {
+        List<String> names = new ArrayList<>();
+        if (!common.hasResponseFlags()) {
+            return names;
+        }
+        common.getResponseFlags().getAllFields().forEach((field, value) -> {
+            if (Boolean.TRUE.equals(value) || field.getName().equals("unauthorized_details")) {
+                names.add(field.getName());
+            }
+        });
+        return names;
+    }
+
+    private static Map<String, String> lowerKeys(Map<String, String> in) {
+        Map<String, String> out = new HashMap<>(in.size() * 2);
+        in.forEach((k, v) -> out.put(k.toLowerCase(Locale.ROOT), v));
+        return out;
+    }
+
+    private static String nonEmpty(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    private static String firstNonEmpty(String a, String b) {
+        return a != null && !a.isEmpty() ? a : nonEmpty(b);
+    }
+}

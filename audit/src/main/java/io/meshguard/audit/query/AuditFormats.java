@@ -1,0 +1,182 @@
+package io.meshguard.audit.query;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.audit.AuditEvent;
+import java.io.IOException;
+import java.io.Writer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/** Renders audit events for people (table) and tools (JSON, JSON Lines, CSV). */
+public final class AuditFormats {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Column order of CSV and of JSON objects: the table's columns. */
+    public static final List<String> COLUMNS = List.of("event_id", "occurred_at", "kind", "request_id", "trace_id",
+            "tenant", "subject", "client_id", "source", "caller_type", "method", "authority", "path", "route",
+            "status", "decision", "reason", "latency_us", "request_bytes", "response_bytes", "is_stream", "details");
+
+    private AuditFormats() {}
+
+    /** One event as a JSON object with the table's column names; absent values are {@code null}. */
+    public static ObjectNode toJson(AuditEvent e) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("event_id", e.eventId().toString());
+        o.put("occurred_at", e.occurredAt().toString());
+        o.put("kind", e.kind().dbName());
+        o.put("request_id", e.requestId().orElse(null));
+        o.put("trace_id", e.traceId().orElse(null));
+        o.put("tenant", e.tenant().orElse(null));
+        o.put("subject", e.subject().orElse(null));
+        o.put("client_id", e.clientId().orElse(null));
+        o.put("source", e.source().orElse(null));
+        o.put("caller_type", e.callerType().orElse(null));
+        o.put("method", e.method().orElse(null));
+        o.put("authority", e.authority().orElse(null));
+        o.put("path", e.path().orElse(null));
+        o.put("route", e.route().orElse(null));
+        if (e.status().isPresent()) {
+            o.put("status", e.status().getAsInt());
+        } else {
+            o.putNull("status");
+        }
+        o.put("decision", e.decision().orElse(null));
+        o.put("reason", e.reason().orElse(null));
+        putLong(o, "latency_us", e.latencyUs());
+        putLong(o, "request_bytes", e.requestBytes());
+        putLong(o, "response_bytes", e.responseBytes());
+        o.put("is_stream", e.isStream());
+        try {
+            o.set("details", JSON.readTree(e.detailsJson()));
+        } catch (JsonProcessingException ex) {
+            throw new IllegalStateException(ex);
+        }
+        return o;
+    }
+
+    private static void putLong(ObjectNode o, String name, java.util.OptionalLong v) {
+        if (v.isPresent()) {
+            o.put(name, v.getAsLong());
+        } else {
+            o.putNull(name);
+        }
+    }
+
+    /** One JSON object per line. */
+    public static void writeJsonLine(AuditEvent e, Writer out) throws IOException {
+        out.write(JSON.writeValueAsString(toJson(e)));
+        out.write('\n');
+    }
+
+    /** A JSON array, one event per line. */
+    public static void writeJsonArray(List<AuditEvent> events, Writer out) throws IOException {
+        out.write("[");
+        for (int i = 0; i < events.size(); i++) {
+            out.write(i == 0 ? "\n  " : ",\n  ");
+            out.write(JSON.writeValueAsString(toJson(events.get(i))));
+        }
+        out.write(events.isEmpty() ? "]\n" : "\n]\n");
+    }
+
+    public static void writeCsvHeader(Writer out) throws IOException {
+        out.write(String.join(",", COLUMNS));
+        out.write("\r\n");
+    }
+
+    /**
+     * One RFC 4180 row. A cell that starts with {@code = + - @}, tab or CR is prefixed with {@code '} so a
+     * spreadsheet shows a request path like {@code =HYPERLINK(...)} as text instead of running it.
+     */
+    public static void writeCsvRow(AuditEvent e, Writer out) throws IOException {
+        ObjectNode o = toJson(e);
+        List<String> cells = new ArrayList<>(COLUMNS.size());
+        for (String column : COLUMNS) {
+            JsonNode v = o.get(column);
+            String text = v == null || v.isNull() ? "" : v.isContainerNode() ? JSON.writeValueAsString(v) : v.asText();
+            cells.add(csvCell(text, !column.equals("details")));
+        }
+        out.write(String.join(",", cells));
+        out.write("\r\n");
+    }
+
+    static String csvCell(String text, boolean neutralizeFormula) {
+        String value = text;
+        if (neutralizeFormula && !value.isEmpty() && "=+-@\t\r".indexOf(value.charAt(0)) >= 0) {
+            value = "'" + value;
+        }
+        if (value.indexOf(',') >= 0 || value.indexOf('"') >= 0 || value.indexOf('\n') >= 0
+                || value.indexOf('\r') >= 0 || !value.equals(text)) {
+            return '"' + value.replace("\"", "\"\"") + '"';
+        }
+        return value;
+    }
+
+    /** A fixed-width table of the columns an operator scans first. */
+    public static void writeTable(List<AuditEvent> events, Writer out) throws IOException {
+        List<String> headers = List.of("OCCURRED_AT", "KIND", "TENANT", "SUBJECT", "METHOD", "PATH", "STATUS",
+                "DECISION", "REASON", "REQUEST_ID");
+        List<Function<AuditEvent, String>> cells = List.of(
+                e -> e.occurredAt().toString(),
+                e -> e.kind().dbName(),
+                e -> e.tenant().orElse("-"),
+                e -> e.subject().orElse("-"),
+                e -> e.method().orElse("-"),
+                e -> e.path().orElse("-"),
+                e -> e.status().isPresent() ? Integer.toString(e.status().getAsInt()) : "-",
+                e -> e.decision().orElse("-"),
+                e -> e.reason().orElse("-"),
+                e -> e.requestId().orElse("-"));
+        int[] widths = new int[headers.size()];
+        List<List<String>> rows = new ArrayList<>();
+        for (int i = 0; i < headers.size(); i++) {
+            widths[i] = headers.get(i).length();
+        }
+        for (AuditEvent e : events) {
+            List<String> row = new ArrayList<>();
+            for (int i = 0; i < cells.size(); i++) {
+                String cell = printable(cells.get(i).apply(e));
+                widths[i] = Math.max(widths[i], cell.length());
+                row.add(cell);
+            }
+            rows.add(row);
+        }
+        writeRow(out, headers, widths);
+        for (List<String> row : rows) {
+            writeRow(out, row, widths);
+        }
+        out.write("(" + events.size() + " event" + (events.size() == 1 ? "" : "s") + ")\n");
+    }
+
+    /** Cells are cut to 48 characters and stripped of control characters (a logged path cannot move the cursor). */
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 48));
+        for (int i = 0; i < s.length() && b.length() < 48; i++) {
+            char c = s.charAt(i);
+            b.append(Character.isISOControl(c) ? '?' : c);
+        }
+        if (s.length() > 48) {
+            b.setCharAt(47, '…');
+        }
+        return b.toString();
+    }
+
+    private static void writeRow(Writer out, List<String> cells, int[] widths) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int i = 0; i < cells.size(); i++) {
+            if (i > 0) {
+                line.append("  ");
+            }
+            String c = cells.get(i);
+            line.append(c);
+            if (i < cells.size() - 1) {
+                line.append(" ".repeat(widths[i] - c.length()));
+            }
+        }
+        out.write(line.toString().stripTrailing());
+        out.write('\n');
+    }
+}

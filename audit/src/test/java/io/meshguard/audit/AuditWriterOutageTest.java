@@ -1,0 +1,67 @@
+package io.meshguard.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.audit.spool.SpoolSettings;
+import io.meshguard.testing.DedicatedPostgres;
+import io.meshguard.testing.PostgresExtension;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** PostgreSQL is stopped in the middle of a burst and started again; nothing may be lost or doubled. */
+class AuditWriterOutageTest {
+    @RegisterExtension
+    static final DedicatedPostgres PG = PostgresExtension.dedicated();
+
+    private static final int TOTAL = 100_000;
+
+    @TempDir
+    Path spoolDir;
+
+    @Test
+    void databaseStoppedMidBurst_allEventsPresentExactlyOnce() throws Exception {
+        MeterRegistry meters = new SimpleMeterRegistry();
+        AuditWriterSettings settings = AuditWriterSettings.defaults(SpoolSettings.defaults(spoolDir))
+                .withRetryBackoffMax(Duration.ofMillis(500));
+        ConnectionSource db = ConnectionSource.forUrl(PG.jdbcUrl(), PG.user(), PG.password(), Duration.ofSeconds(2));
+        Instant base = Instant.parse("2026-11-21T06:00:00Z");
+
+        try (AuditWriter writer = AuditWriter.start(settings, db, meters)) {
+            for (int i = 0; i < TOTAL; i++) {
+                if (i == 30_000) {
+                    PG.stopServer();
+                }
+                if (i == 70_000) {
+                    PG.startServer();
+                }
+                // A producer at a high but finite rate: it never outruns the queue (which would be a drop).
+                while (writer.status().queued() > settings.queueCapacity() / 2) {
+                    Thread.onSpinWait();
+                }
+                assertThat(writer.record(TestEvents.numbered(i, base.plusNanos(i * 1000L)))).isTrue();
+            }
+            assertThat(writer.awaitWritten(Duration.ofSeconds(120))).isTrue();
+        }
+
+        try (var c = PG.dataSource().getConnection();
+                var rs = c.createStatement().executeQuery(
+                        "select count(*), count(distinct event_id), count(distinct request_id) from audit_event"
+                                + " where occurred_at >= '" + base + "' and occurred_at < '" + base.plusSeconds(1) + "'")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(TOTAL);
+            assertThat(rs.getLong(2)).isEqualTo(TOTAL);
+            assertThat(rs.getLong(3)).isEqualTo(TOTAL);
+        }
+        assertThat(meters.get("meshguard.audit.events.spooled").counter().count()).isPositive();
+        assertThat(meters.get("meshguard.audit.events.replayed").counter().count())
+                .isEqualTo(meters.get("meshguard.audit.events.spooled").counter().count());
+        assertThat(meters.find("meshguard.audit.events.dropped").counters())
+                .allSatisfy(c -> assertThat(c.count()).isZero());
+    }
+}

@@ -1,0 +1,69 @@
+package io.meshguard.cli.audit;
+
+import io.meshguard.audit.AuditComponent;
+import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.AuditSettings;
+import io.meshguard.audit.ConnectionSource;
+import io.meshguard.cli.StackContext;
+import io.meshguard.cli.StackPart;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The audit log in {@code meshguard up}: writer (spool under {@code DATA_DIR/audit-spool}), partition
+ * maintenance, and the Envoy access-log receiver on {@code 127.0.0.1:9004}.
+ */
+public final class AuditPart implements StackPart {
+    /** gRPC port of the access-log receiver in {@code up} (in Kubernetes the DLP server hosts it on 9002). */
+    public static final int ALS_PORT = 9004;
+
+    private AuditComponent component;
+
+    @Override
+    public String name() {
+        return "audit";
+    }
+
+    /** The running component (for other parts that record events in-process); only after {@link #components}. */
+    public AuditComponent component() {
+        if (component == null) {
+            throw new IllegalStateException("the audit part has not been built yet");
+        }
+        return component;
+    }
+
+    @Override
+    public List<ServerComponent> components(StackContext context) {
+        AuditSettings settings = AuditConfig.defaults(context.dataDir().resolve("audit-spool"))
+                .withAlsBind("127.0.0.1")
+                .withAlsPort(Optional.of(isFree(ALS_PORT) ? ALS_PORT : 0));
+        ConnectionSource writerConnections = ConnectionSource.forUrl(context.db().jdbcUrl(), context.db().user(),
+                context.db().password(), Duration.ofSeconds(5));
+        component = AuditComponent.create(settings, writerConnections, context.dataSource(),
+                context.metrics().forServer("audit"));
+        return List.of(component);
+    }
+
+    /** A second local stack (or a test) may hold 9004: then a free port is used and listed by {@link #endpoints}. */
+    private static boolean isFree(int port) {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress("127.0.0.1", port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public List<String> endpoints() {
+        String als = component == null ? "127.0.0.1:" + ALS_PORT
+                : "127.0.0.1:" + component.accessLogPort().map(String::valueOf).orElse("-");
+        return List.of("gRPC " + als + " (Envoy AccessLogService)", "`meshguard audit query --since 1h`");
+    }
+}

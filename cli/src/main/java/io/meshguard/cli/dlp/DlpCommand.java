@@ -1,0 +1,49 @@
+package io.meshguard.cli.dlp;
+
+import io.meshguard.dlp.server.DlpAuditSink;
+import io.meshguard.dlp.server.DlpServer;
+import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.runtime.config.Config;
+import io.meshguard.runtime.config.ConfigLoader;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.runtime.lifecycle.ComponentStack;
+import io.meshguard.runtime.metrics.ProcessMetrics;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code meshguard dlp}: runs the ext_proc DLP server (gRPC 9002, status HTTP 9102) until stopped. */
+@Command(name = "dlp", mixinStandardHelpOptions = true, subcommands = DlpScanCommand.class,
+        description = {"Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
+            "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key, dlp.policy_reload_interval,",
+            "dlp.max_message_bytes, grpc.* (port 9002), http.* (port 9102)."})
+public final class DlpCommand implements Callable<Integer> {
+    @Option(names = "--config", description = "YAML configuration file (keys as listed above).")
+    Path config;
+
+    @Option(names = "--policy", description = "dlp.yaml to enforce (overrides dlp.policy).")
+    Path policy;
+
+    @Override
+    public Integer call() throws Exception {
+        Config cfg = ConfigLoader.load(DlpServerSettings.schema(), Optional.ofNullable(config), System.getenv());
+        DlpServerSettings settings = DlpServerSettings.from(cfg);
+        if (policy != null) {
+            settings = new DlpServerSettings(settings.grpc(), policy, settings.hashKey(), settings.reloadInterval());
+        }
+        try (ProcessMetrics metrics = ProcessMetrics.create(); ComponentStack stack = new ComponentStack()) {
+            DlpServer server = DlpServer.create(settings, DlpAuditSink.LOG, metrics.forServer("extproc-dlp"));
+            StatusHttpServer http = new StatusHttpServer("extproc-dlp-http",
+                    HttpServerSettings.configGroup(DlpServerSettings.DEFAULT_HTTP_PORT).read(cfg), metrics.registry());
+            stack.start(server);
+            http.addReadinessChecks(server.readinessChecks());
+            stack.start(http);
+            stack.closeOnJvmShutdown();
+            stack.awaitClosed();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,49 @@
+package io.meshguard.cli.dlp;
+
+import io.meshguard.cli.StackContext;
+import io.meshguard.cli.StackPart;
+import io.meshguard.dlp.server.DlpAuditSink;
+import io.meshguard.dlp.server.DlpServer;
+import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.runtime.grpc.GrpcServerSettings;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import java.util.List;
+
+/** The DLP server in {@code meshguard up}: ext_proc on 127.0.0.1:9002 with {@code policies/dlp.yaml}. */
+public final class DlpStackPart implements StackPart {
+    private DlpServer server;
+    private java.nio.file.Path missing;
+
+    @Override
+    public String name() {
+        return "dlp";
+    }
+
+    @Override
+    public List<ServerComponent> components(StackContext context) throws Exception {
+        java.nio.file.Path policy = context.policiesDir().resolve("dlp.yaml");
+        if (!java.nio.file.Files.isRegularFile(policy)) {
+            // No DLP rules in this policies directory: nothing to enforce; the listing says so.
+            missing = policy;
+            return List.of();
+        }
+        String key = System.getenv("MESHGUARD_DLP_HASH_KEY");
+        DlpServerSettings settings = DlpServerSettings.defaults(policy)
+                .withHashKey(key == null ? new byte[0] : DlpServerSettings.parseKey(key));
+        settings = settings.withGrpc(DlpServerSettings.withMaxMessage(
+                GrpcServerSettings.defaults(DlpServerSettings.DEFAULT_GRPC_PORT)
+                        .withAddress("127.0.0.1", DlpServerSettings.DEFAULT_GRPC_PORT),
+                settings.grpc().maxInboundMessageBytes()));
+        server = DlpServer.create(settings, DlpAuditSink.LOG, context.metrics().forServer("extproc-dlp"));
+        return List.of(server);
+    }
+
+    @Override
+    public List<String> endpoints() {
+        if (missing != null) {
+            return List.of("not started: " + missing + " not found");
+        }
+        return List.of("gRPC 127.0.0.1:" + (server == null ? DlpServerSettings.DEFAULT_GRPC_PORT : server.grpcPort())
+                + " (ext_proc Process, DLP)");
+    }
+}

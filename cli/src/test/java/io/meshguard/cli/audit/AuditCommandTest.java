@@ -1,0 +1,211 @@
+package io.meshguard.cli.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.Timestamp;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.data.accesslog.v3.AccessLogCommon;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPRequestProperties;
+import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
+import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
+import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.audit.AuditEvent;
+import io.meshguard.audit.AuditKind;
+import io.meshguard.audit.BatchWriteMethod;
+import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.PostgresAuditStore;
+import io.meshguard.cli.Main;
+import io.meshguard.testing.PostgresExtension;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditCommandTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    private static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    private static final Instant OLD = Instant.parse("2026-10-05T12:00:00Z");
+
+    @BeforeAll
+    static void events() throws Exception {
+        try (PostgresAuditStore store = new PostgresAuditStore(ConnectionSource.of(PG.dataSource()),
+                BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
+            store.write(List.of(
+                    AuditEvent.builder(AuditKind.AUTHZ_DECISION).occurredAt(NOW.minusSeconds(60)).tenant("acme")
+                            .subject("alice").requestId("r-1").path("/v1/pay").status(403).decision("deny")
+                            .reason("missing_scope").build(),
+                    AuditEvent.builder(AuditKind.API_CALL).occurredAt(NOW.minusSeconds(30)).tenant("globex")
+                            .subject("bob").requestId("r-2").path("/v1/x").status(200).build(),
+                    AuditEvent.builder(AuditKind.API_CALL).occurredAt(OLD).tenant("acme").subject("carol")
+                            .requestId("r-old").path("/v1/old,comma").status(200).build(),
+                    AuditEvent.builder(AuditKind.CONFIG_CHANGE).occurredAt(OLD.plusSeconds(5)).subject("ops")
+                            .reason("policy_reload").build()));
+        }
+    }
+
+    private static String dbUrl() {
+        String sep = PG.jdbcUrl().contains("?") ? "&" : "?";
+        return PG.jdbcUrl() + sep + "user=" + PG.user() + "&password=" + PG.password();
+    }
+
+    private record Run(int exit, String out, String err) {}
+
+    private static Run run(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            int exit = Main.execute(args);
+            return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    @Test
+    void query_filtersByTenantAndTime_asTable() {
+        Run r = run("audit", "query", "--db", dbUrl(), "--since", "1h", "--tenant", "acme");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("OCCURRED_AT", "alice", "deny", "missing_scope", "(1 event)")
+                .doesNotContain("bob").doesNotContain("carol");
+    }
+
+    @Test
+    void query_byRequestId_asJson() throws Exception {
+        Run r = run("audit", "query", "--db", dbUrl(), "--since", "2026-10-01", "--request-id", "r-old",
+                "--format", "json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode rows = new ObjectMapper().readTree(r.out());
+        assertThat(rows).hasSize(1);
+        assertThat(rows.get(0).get("subject").asText()).isEqualTo("carol");
+    }
+
+    @Test
+    void query_byKindAndSubject() {
+        Run r = run("audit", "query", "--db", dbUrl(), "--since", "2026-10-01", "--kind", "config_change",
+                "--subject", "ops", "--format", "json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("policy_reload").doesNotContain("carol");
+    }
+
+    @Test
+    void export_month_asJsonLinesAndCsv(@TempDir Path dir) throws Exception {
+        Run jsonl = run("audit", "export", "--db", dbUrl(), "--month", "2026-10");
+        assertThat(jsonl.exit()).as(jsonl.err()).isZero();
+        List<String> lines = jsonl.out().lines().toList();
+        assertThat(lines).hasSize(2);
+        assertThat(new ObjectMapper().readTree(lines.get(0)).get("request_id").asText()).isEqualTo("r-old");
+        assertThat(jsonl.err()).contains("exported 2 events of 2026-10");
+
+        Path csv = dir.resolve("oct.csv");
+        Run c = run("audit", "export", "--db", dbUrl(), "--month", "2026-10", "--format", "csv", "-o", csv.toString());
+        assertThat(c.exit()).as(c.err()).isZero();
+        List<String> rows = Files.readAllLines(csv);
+        assertThat(rows).hasSize(3);
+        assertThat(rows.get(0)).startsWith("event_id,occurred_at,kind");
+        assertThat(rows.get(1)).contains("\"/v1/old,comma\"");
+    }
+
+    @Test
+    void badArguments_failWithOneClearLine() {
+        Run kind = run("audit", "query", "--db", dbUrl(), "--since", "1h", "--kind", "nope");
+        assertThat(kind.exit()).isEqualTo(1);
+        assertThat(kind.err()).contains("unknown --kind 'nope'");
+
+        Run month = run("audit", "export", "--db", dbUrl(), "--month", "November");
+        assertThat(month.exit()).isEqualTo(1);
+        assertThat(month.err()).contains("YYYY-MM");
+    }
+
+    @Test
+    void receiver_runsAlone_writesEnvoyAccessLogs_andStopsCleanlyOnSigterm(@TempDir Path dir) throws Exception {
+        int alsPort;
+        try (ServerSocket free = new ServerSocket(0)) {
+            alsPort = free.getLocalPort();
+        }
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder builder = new ProcessBuilder(javaBin.toString(), "-Xmx256m", "-cp",
+                        System.getProperty("java.class.path"), Main.class.getName(), "audit", "receiver",
+                        "--db", dbUrl(), "--als-port", String.valueOf(alsPort))
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("out.log").toFile());
+        builder.environment().put("MESHGUARD_AUDIT_SPOOL_DIR", dir.resolve("spool").toString());
+        builder.environment().put("MESHGUARD_HTTP_PORT", "0");
+        Process process = builder.start();
+        try {
+            Instant start = Instant.parse("2026-11-20T03:00:00Z");
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
+                    .failFast("receiver exited early", () -> !process.isAlive())
+                    .until(() -> Files.readString(dir.resolve("out.log")).contains("audit receiver up"));
+            var channel = NettyChannelBuilder.forAddress("127.0.0.1", alsPort)
+                    .usePlaintext().build();
+            try {
+                var envoy = AccessLogServiceGrpc.newStub(channel)
+                        .streamAccessLogs(new StreamObserver<>() {
+                            @Override
+                            public void onNext(StreamAccessLogsResponse v) {}
+
+                            @Override
+                            public void onError(Throwable t) {}
+
+                            @Override
+                            public void onCompleted() {}
+                        });
+                envoy.onNext(StreamAccessLogsMessage.newBuilder()
+                        .setIdentifier(StreamAccessLogsMessage.Identifier
+                                .newBuilder().setNode(Node.newBuilder().setId("n"))
+                                .setLogName("l"))
+                        .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries
+                                .newBuilder().addLogEntry(HTTPAccessLogEntry.newBuilder()
+                                        .setCommonProperties(AccessLogCommon.newBuilder()
+                                                .setStartTime(Timestamp.newBuilder()
+                                                        .setSeconds(start.getEpochSecond())))
+                                        .setRequest(HTTPRequestProperties.newBuilder()
+                                                .setPath("/standalone").setRequestId("standalone-1"))))
+                        .build());
+                await().atMost(Duration.ofSeconds(90))
+                        .failFast("receiver exited: " + dir.resolve("out.log"), () -> !process.isAlive())
+                        .until(() -> run("audit", "query", "--db", dbUrl(), "--since", "2026-11-20",
+                                "--request-id", "standalone-1").out().contains("/standalone"));
+            } finally {
+                channel.shutdownNow();
+            }
+        } catch (AssertionError | RuntimeException e) {
+            throw new AssertionError("receiver output:\n" + Files.readString(dir.resolve("out.log")), e);
+        } finally {
+            process.destroy(); // SIGTERM: the shutdown hook closes receiver, writer, status listener
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(Files.readString(dir.resolve("out.log"))).doesNotContain("Exception");
+    }
+
+    @Test
+    void noDatabaseAnywhere_saysWhereItLooked(@TempDir Path dir) {
+        Run r = run("audit", "query", "--since", "1h", "--data-dir", dir.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("--db").contains("meshguard up");
+    }
+}

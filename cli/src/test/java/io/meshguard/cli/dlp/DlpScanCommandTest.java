@@ -1,0 +1,76 @@
+package io.meshguard.cli.dlp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class DlpScanCommandTest {
+    private static final Path POLICY = Path.of("../policies/dlp.yaml");
+
+    private record Run(int exit, String stdout, String stderr) {}
+
+    private static Run run(String stdin, String... args) {
+        DlpScanCommand cmd = new DlpScanCommand();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        cmd.out = new PrintStream(out, true, StandardCharsets.UTF_8);
+        cmd.err = new PrintStream(err, true, StandardCharsets.UTF_8);
+        cmd.in = new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8));
+        int exit = new CommandLine(cmd).execute(args);
+        return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void rewritesContentToStdout_findingsAsJsonLinesToStderr_exit0() {
+        Run r = run("주민등록번호 960121-1021413, card 5105 1051 0510 5100\n", "--policy", POLICY.toString(), "-");
+        assertThat(r.exit()).isZero();
+        assertThat(r.stdout()).isEqualTo("주민등록번호 ******-*******, card **** **** **** 5100\n");
+        assertThat(r.stderr().lines()).hasSize(2).allMatch(l -> l.startsWith("{\"detector\":"))
+                .anyMatch(l -> l.contains("\"detector\":\"kr_rrn\"") && l.contains("\"length\":14"))
+                .noneMatch(l -> l.contains("960121"));
+    }
+
+    @Test
+    void sameOutputWhateverTheChunkSize() {
+        String sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 5105 10\"}}]}\n\n"
+                + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"51 0510 5100\"}}]}\n\ndata: [DONE]\n\n";
+        String whole = run(sse, "--policy", POLICY.toString(), "--content-type", "text/event-stream", "-").stdout();
+        assertThat(whole).doesNotContain("5105");
+        for (String n : new String[] {"1", "5", "64"}) {
+            assertThat(run(sse, "--policy", POLICY.toString(), "--content-type", "text/event-stream",
+                    "--chunk-size", n, "-").stdout()).isEqualTo(whole);
+        }
+    }
+
+    @Test
+    void blockedContent_exits2_andWritesNothing() {
+        Run r = run("my rrn is 960121-1021413", "--policy", POLICY.toString(), "--direction", "request",
+                "--route", "/v1/chat/completions", "-");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.stdout()).isEmpty();
+        assertThat(r.stderr()).contains("{\"blocked\":true,\"reason\":\"finding\",\"detector\":\"kr_rrn\"}");
+    }
+
+    @Test
+    void invalidPolicy_exits1_withFileAndLine(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("dlp.yaml");
+        Files.writeString(bad, "version: 1\nprofiles:\n  - name: x\n    response:\n      detectors: {card: shred}\n");
+        Run r = run("x", "--policy", bad.toString(), "-");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.stderr()).contains(bad + ":5: unknown action 'shred'");
+    }
+
+    @Test
+    void badUsage_exits1() {
+        assertThat(run("x", "--policy", POLICY.toString(), "--direction", "sideways", "-").exit()).isEqualTo(1);
+        assertThat(run("x", "--policy", POLICY.toString(), "--chunk-size", "0", "-").exit()).isEqualTo(1);
+    }
+}

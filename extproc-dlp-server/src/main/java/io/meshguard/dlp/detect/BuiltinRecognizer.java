@@ -1,0 +1,867 @@
+package io.meshguard.dlp.detect;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * One pass over the bytes for every built-in detector. A 256-entry class table keeps clean prose on a fast path; work
+ * happens only at digit groups, token starts and ends, {@code @}, {@code ::} and PEM headers. Every attempt reads
+ * through {@link TextWindow#at(int)}, so an attempt that needs bytes not yet received stops the round (the pass
+ * resumes exactly there next round) and decisions never depend on chunk boundaries.
+ */
+public final class BuiltinRecognizer implements Recognizer {
+    /** Tokens longer than this cannot hold a token-level secret or e-mail (bounds the hold-back). */
+    static final int MAX_TOKEN = 8192;
+    static final int MAX_PEM = 16384;
+    private static final int MIN_SECRET_TOKEN = 16;
+
+    private static final byte ALNUM = 1;
+    private static final byte DIGIT = 2;
+    private static final byte TOKEN = 4;
+    private static final byte AT = 8;
+    private static final byte HEX = 16;
+    private static final byte UPPER = 32;
+    private static final byte NOTHEX = 64;
+    private static final byte[] CLASS = new byte[256];
+
+    static {
+        for (int c = '0'; c <= '9'; c++) {
+            CLASS[c] = ALNUM | DIGIT | TOKEN | HEX;
+        }
+        for (int c = 'a'; c <= 'z'; c++) {
+            CLASS[c] = ALNUM | TOKEN;
+        }
+        for (int c = 'A'; c <= 'Z'; c++) {
+            CLASS[c] = ALNUM | TOKEN | UPPER;
+        }
+        for (int c = 'a'; c <= 'f'; c++) {
+            CLASS[c] |= HEX;
+            CLASS[c - 32] |= HEX;
+        }
+        for (char c : "._%+-/~".toCharArray()) {
+            CLASS[c] = TOKEN;
+        }
+        CLASS['@'] = TOKEN | AT;
+        for (int c = 0; c < 256; c++) {
+            if ((CLASS[c] & TOKEN) != 0 && (CLASS[c] & HEX) == 0) {
+                CLASS[c] |= NOTHEX;
+            }
+        }
+    }
+
+    /** Lower-case ASCII letters: the bulk of prose, skipped in a tight loop inside a word. */
+    private static final boolean[] LOWER = new boolean[256];
+
+    static {
+        for (int c = 'a'; c <= 'z'; c++) {
+            LOWER[c] = true;
+        }
+    }
+
+    private final int[] index = new int[BuiltinDetector.values().length];
+    private final long[] lastEnd = new long[BuiltinDetector.values().length];
+    private final boolean numeric;
+    private final boolean tokenLevel;
+
+    // Pass state carried between rounds.
+    private long pos;
+    private long tokenStart = -1;
+    private int tokenFlags;
+
+    private final char[] digits = new char[40];
+    private final int[] entropyCounts = new int[256];
+
+    /** @param enabled built-in detectors to report, mapped to their index in the compiled rule set */
+    public BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled) {
+        Arrays.fill(index, -1);
+        enabled.forEach((d, i) -> index[d.ordinal()] = i);
+        numeric = on(BuiltinDetector.CARD) || on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN)
+                || on(BuiltinDetector.KR_PHONE) || on(BuiltinDetector.KR_BRN) || on(BuiltinDetector.IPV4);
+        tokenLevel = on(BuiltinDetector.EMAIL) || on(BuiltinDetector.AWS_ACCESS_KEY)
+                || on(BuiltinDetector.GCP_API_KEY) || on(BuiltinDetector.GITHUB_TOKEN)
+                || on(BuiltinDetector.SLACK_TOKEN) || on(BuiltinDetector.STRIPE_KEY) || on(BuiltinDetector.JWT)
+                || on(BuiltinDetector.SECRET);
+    }
+
+    @Override
+    public void reset() {
+        pos = 0;
+        tokenStart = -1;
+        tokenFlags = 0;
+        Arrays.fill(lastEnd, 0);
+    }
+
+    private boolean on(BuiltinDetector d) {
+        return index[d.ordinal()] >= 0;
+    }
+
+    @Override
+    public long scan(TextWindow t, Consumer<Candidate> out) {
+        final byte[] b = t.bytes();
+        final int n = t.length();
+        final long base = t.base();
+        int i = t.index(pos);
+        int ts = tokenStart < 0 ? -1 : t.index(tokenStart);
+        int flags = tokenFlags;
+        int snapTs = ts;
+        int snapFlags = flags;
+        try {
+            while (i < n) {
+                int c = b[i] & 0xff;
+                int cls = CLASS[c];
+                snapTs = ts;
+                snapFlags = flags;
+                if (ts >= 0 && LOWER[c]) {
+                    // Inside a word: skip the run of lower-case letters in one go.
+                    int acc = cls;
+                    int j = i + 1;
+                    while (j < n) {
+                        int x = b[j] & 0xff;
+                        if (!LOWER[x]) {
+                            break;
+                        }
+                        acc |= CLASS[x];
+                        j++;
+                    }
+                    flags |= acc;
+                    i = j;
+                    continue;
+                }
+                if ((cls & TOKEN) != 0) {
+                    if (ts < 0) {
+                        ts = i;
+                        flags = 0;
+                        onTokenStart(t, i, c, cls, out);
+                    }
+                    flags |= cls;
+                    if (numeric && ((cls & DIGIT) != 0 || c == '+') && (i == 0 ? !alnum(t.at(i - 1))
+                            : (CLASS[b[i - 1] & 0xff] & ALNUM) == 0)) {
+                        onNumericStart(t, i, out);
+                    }
+                    i++;
+                    continue;
+                }
+                int endedStart = ts;
+                int endedFlags = flags;
+                if (ts >= 0) {
+                    onTokenEnd(t, ts, i, flags, out);
+                    ts = -1;
+                    flags = 0;
+                }
+                if (c == ':' && on(BuiltinDetector.IPV6)) {
+                    // IPv6 is tried where its first ':' is: from the hex group before it, or from "::".
+                    if (endedStart >= 0 && (endedFlags & NOTHEX) == 0 && i - endedStart <= 4
+                            && t.at(endedStart - 1) != ':') {
+                        ipv6(t, endedStart, out);
+                    } else if (endedStart < 0 && t.at(i - 1) != ':' && t.at(i + 1) == ':') {
+                        ipv6(t, i, out);
+                    }
+                }
+                i++;
+            }
+            if (t.complete() && ts >= 0) {
+                onTokenEnd(t, ts, n, flags, out);
+                ts = -1;
+            }
+        } catch (NeedMore e) {
+            ts = snapTs;
+            flags = snapFlags;
+        }
+        pos = base + i;
+        tokenStart = ts < 0 ? -1 : base + ts;
+        tokenFlags = flags;
+        long frontier = base + i;
+        if (ts >= 0 && i - ts <= MAX_TOKEN) {
+            frontier = Math.min(frontier, base + ts);
+        }
+        return frontier;
+    }
+
+    private void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence,
+            Consumer<Candidate> out) {
+        int k = d.ordinal();
+        long s = t.base() + start;
+        if (s < lastEnd[k]) {
+            return;
+        }
+        lastEnd[k] = t.base() + end;
+        out.accept(new Candidate(index[k], s, t.base() + end, confidence));
+    }
+
+    // ---- token starts: IBAN, PEM, IPv6 ----
+
+    private void onTokenStart(TextWindow t, int i, int c, int cls, Consumer<Candidate> out) {
+        if ((cls & UPPER) != 0 && on(BuiltinDetector.IBAN)) {
+            iban(t, i, out);
+        }
+        if (c == '-' && on(BuiltinDetector.PRIVATE_KEY)) {
+            pem(t, i, out);
+        }
+    }
+
+    private void iban(TextWindow t, int i, Consumer<Candidate> out) {
+        int c1 = t.at(i + 1);
+        if (!(c1 >= 'A' && c1 <= 'Z') || !digit(t.at(i + 2)) || !digit(t.at(i + 3))) {
+            return;
+        }
+        int len = Checksums.ibanLength("" + (char) t.at(i) + (char) c1);
+        if (len == 0) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder(len);
+        int j = i;
+        while (sb.length() < len) {
+            int c = t.at(j);
+            if (digit(c) || (c >= 'A' && c <= 'Z')) {
+                sb.append((char) c);
+                j++;
+            } else if (c == ' ' && sb.length() % 4 == 0 && alnum(t.at(j + 1))) {
+                j++;
+            } else {
+                return;
+            }
+        }
+        if (alnum(t.at(j)) || !Checksums.ibanMod97(sb)) {
+            return;
+        }
+        report(BuiltinDetector.IBAN, t, i, j, 0.9, out);
+    }
+
+    private static final byte[] PEM_BEGIN = "-----BEGIN ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] PEM_END = "-----END ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private void pem(TextWindow t, int i, Consumer<Candidate> out) {
+        if (!literal(t, i, PEM_BEGIN)) {
+            return;
+        }
+        int j = i + PEM_BEGIN.length;
+        StringBuilder label = new StringBuilder();
+        while (true) {
+            int c = t.at(j);
+            if ((c >= 'A' && c <= 'Z') || digit(c) || c == ' ') {
+                label.append((char) c);
+                j++;
+                if (label.length() > 40) {
+                    return;
+                }
+            } else {
+                break;
+            }
+        }
+        if (!label.toString().endsWith("PRIVATE KEY") || !literal(t, j, "-----".getBytes())) {
+            return;
+        }
+        j += 5;
+        int bodyStart = j;
+        int limit = i + MAX_PEM;
+        for (int k = bodyStart; k < limit; k++) {
+            int c = t.at(k);
+            if (c < 0) {
+                break;
+            }
+            if (c == '-' && literal(t, k, PEM_END)) {
+                int e = k + PEM_END.length;
+                while (e < limit) {
+                    int d = t.at(e);
+                    if (d == '-' && literal(t, e, "-----".getBytes())) {
+                        report(BuiltinDetector.PRIVATE_KEY, t, i, e + 5, 1.0, out);
+                        return;
+                    }
+                    if (d < 0 || d == '\n') {
+                        break;
+                    }
+                    e++;
+                }
+                break;
+            }
+        }
+        // No END marker within reach: the key is still a key; take the base64 body after the header.
+        int e = bodyStart;
+        while (e < limit) {
+            int c = t.at(e);
+            if (alnum(c) || c == '+' || c == '/' || c == '=' || c == '\r' || c == '\n' || c == ' ') {
+                e++;
+            } else {
+                break;
+            }
+        }
+        report(BuiltinDetector.PRIVATE_KEY, t, i, e, 1.0, out);
+    }
+
+    private void ipv6(TextWindow t, int i, Consumer<Candidate> out) {
+        int j = i;
+        int groups = 0;
+        boolean compressed = false;
+        if (t.at(j) == ':') {
+            compressed = true;
+            j += 2;
+        }
+        int end = j;
+        while (true) {
+            int h = 0;
+            while (hex(t.at(j + h))) {
+                if (++h > 4) {
+                    return;
+                }
+            }
+            if (h == 0) {
+                break;
+            }
+            j += h;
+            groups++;
+            end = j;
+            int c = t.at(j);
+            if (c != ':' || groups == 8) {
+                break;
+            }
+            int c2 = t.at(j + 1);
+            if (c2 == ':') {
+                if (compressed) {
+                    break;
+                }
+                compressed = true;
+                j += 2;
+                end = j;
+            } else if (hex(c2)) {
+                j++;
+            } else {
+                break;
+            }
+        }
+        int next = t.at(end);
+        if (alnum(next) || next == ':' || next == '_' || (next == '.' && alnum(t.at(end + 1)))) {
+            return;
+        }
+        if (!(groups == 8 && !compressed) && !(compressed && groups <= 7)) {
+            return;
+        }
+        report(BuiltinDetector.IPV6, t, i, end, groups >= 3 ? 0.6 : 0.4, out);
+    }
+
+    // ---- numbers ----
+
+    private void onNumericStart(TextWindow t, int i, Consumer<Candidate> out) {
+        if (t.at(i) == '+') {
+            if (on(BuiltinDetector.KR_PHONE)) {
+                phone(t, i, out);
+            }
+            return;
+        }
+        if (on(BuiltinDetector.CARD)) {
+            card(t, i, out);
+        }
+        if (on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN)) {
+            registration(t, i, out);
+        }
+        if (on(BuiltinDetector.KR_PHONE) && t.at(i) == '0') {
+            phone(t, i, out);
+        }
+        if (on(BuiltinDetector.KR_BRN)) {
+            brn(t, i, out);
+        }
+        if (on(BuiltinDetector.IPV4) && t.at(i - 1) != '.') {
+            ipv4(t, i, out);
+        }
+    }
+
+    private final int[] endPos = new int[24];
+    private final int[] endDigits = new int[24];
+
+    private void card(TextWindow t, int i, Consumer<Candidate> out) {
+        int nd = 0;
+        int sep = -1;
+        int j = i;
+        int ends = 0;
+        while (true) {
+            int c = t.at(j);
+            if (digit(c)) {
+                if (nd == 19) {
+                    break; // a longer run is not a card number
+                }
+                digits[nd++] = (char) c;
+                j++;
+                continue;
+            }
+            if (!alpha(c)) {
+                endPos[ends] = j;
+                endDigits[ends++] = nd;
+            }
+            if ((c == ' ' || c == '-') && (sep < 0 || sep == c) && digit(t.at(j + 1)) && ends > 0
+                    && endPos[ends - 1] == j) {
+                sep = c;
+                j++;
+                continue;
+            }
+            break;
+        }
+        for (int k = ends - 1; k >= 0; k--) {
+            int len = endDigits[k];
+            if (len < 12 || len > 19) {
+                continue;
+            }
+            java.nio.CharBuffer d = java.nio.CharBuffer.wrap(digits, 0, len);
+            if (Checksums.luhn(d) && Checksums.cardBrand(d)) {
+                report(BuiltinDetector.CARD, t, i, endPos[k], sep < 0 ? 0.7 : 0.8, out);
+                return;
+            }
+        }
+    }
+
+    private void registration(TextWindow t, int i, Consumer<Candidate> out) {
+        int j = i;
+        for (int k = 0; k < 6; k++) {
+            int c = t.at(j++);
+            if (!digit(c)) {
+                return;
+            }
+            digits[k] = (char) c;
+        }
+        boolean hyphen = t.at(j) == '-';
+        if (hyphen) {
+            j++;
+        }
+        for (int k = 6; k < 13; k++) {
+            int c = t.at(j++);
+            if (!digit(c)) {
+                return;
+            }
+            digits[k] = (char) c;
+        }
+        if (alnum(t.at(j)) || (t.at(j) == '-' && digit(t.at(j + 1)))) {
+            return;
+        }
+        String d = new String(digits, 0, 13);
+        if (!Checksums.krRegistrationDate(d)) {
+            return;
+        }
+        int g = d.charAt(6) - '0';
+        BuiltinDetector kind = g <= 4 ? BuiltinDetector.KR_RRN : BuiltinDetector.KR_FRN;
+        if (!on(kind)) {
+            return;
+        }
+        double confidence = hyphen ? 0.6 : 0.4;
+        if (kind == BuiltinDetector.KR_RRN && Checksums.krRrnChecksum(d)) {
+            confidence += 0.3;
+        }
+        report(kind, t, i, j, confidence, out);
+    }
+
+    private void phone(TextWindow t, int i, Consumer<Candidate> out) {
+        int j = i;
+        StringBuilder national = new StringBuilder(12);
+        boolean international = false;
+        if (t.at(j) == '+') {
+            if (t.at(j + 1) != '8' || t.at(j + 2) != '2') {
+                return;
+            }
+            j += 3;
+            int c = t.at(j);
+            if (c == ' ' || c == '-') {
+                j++;
+            }
+            if (t.at(j) == '0') {
+                j++; // "+82 010-..." is common in practice
+            }
+            national.append('0');
+            international = true;
+        }
+        int[] groupLen = new int[4];
+        int groups = 0;
+        int sep = -1;
+        while (true) {
+            int g = 0;
+            int c;
+            while (digit(c = t.at(j))) {
+                national.append((char) c);
+                j++;
+                if (++g > 11) {
+                    return;
+                }
+            }
+            if (g == 0) {
+                return;
+            }
+            groupLen[groups++] = g;
+            if (groups == 3) {
+                break;
+            }
+            if ((c == '-' || c == ' ' || c == '.' || c == ')') && (sep < 0 || sep == c || c == ')')
+                    && digit(t.at(j + 1))) {
+                sep = c == ')' ? sep : c;
+                j++;
+                continue;
+            }
+            break;
+        }
+        int next = t.at(j);
+        if (alnum(next) || ((next == '-' || next == '.') && digit(t.at(j + 1)))) {
+            return;
+        }
+        String d = national.toString();
+        int area = areaLength(d);
+        if (area == 0) {
+            return;
+        }
+        int rest = d.length() - area;
+        if (rest < 7 || rest > 8) {
+            return;
+        }
+        if (groups > 1) {
+            int first = groupLen[0] + (international ? 1 : 0);
+            if (groups != 3 || first != area || groupLen[2] != 4) {
+                return;
+            }
+        }
+        boolean mobile = d.startsWith("01");
+        double confidence = groups == 1 ? 0.4 : (mobile || international ? 0.7 : 0.6);
+        report(BuiltinDetector.KR_PHONE, t, i, j, confidence, out);
+    }
+
+    /** Length of the Korean area or mobile prefix (with the leading 0), or 0 when not a Korean number. */
+    private static int areaLength(String d) {
+        if (d.length() < 9 || d.charAt(0) != '0') {
+            return 0;
+        }
+        char c1 = d.charAt(1);
+        char c2 = d.charAt(2);
+        if (c1 == '1' && "016789".indexOf(c2) >= 0) {
+            return 3;
+        }
+        if (c1 == '2') {
+            return 2;
+        }
+        if (c1 >= '3' && c1 <= '6' && c2 >= '1' && c2 <= '5') {
+            return 3;
+        }
+        if (c1 == '7' && c2 == '0') {
+            return 3;
+        }
+        return 0;
+    }
+
+    private void brn(TextWindow t, int i, Consumer<Candidate> out) {
+        int j = i;
+        int nd = 0;
+        boolean hyphens = true;
+        int[] shape = {3, 2, 5};
+        for (int g = 0; g < 3; g++) {
+            for (int k = 0; k < shape[g]; k++) {
+                int c = t.at(j++);
+                if (!digit(c)) {
+                    return;
+                }
+                digits[nd++] = (char) c;
+            }
+            if (g < 2) {
+                if (t.at(j) == '-') {
+                    if (!hyphens || (g == 1 && nd != 5)) {
+                        return;
+                    }
+                    j++;
+                } else {
+                    if (g == 0) {
+                        hyphens = false;
+                    } else if (hyphens) {
+                        return;
+                    }
+                }
+            }
+        }
+        int next = t.at(j);
+        if (alnum(next) || (next == '-' && digit(t.at(j + 1)))) {
+            return;
+        }
+        String d = new String(digits, 0, 10);
+        if (!Checksums.krBrnChecksum(d)) {
+            return;
+        }
+        report(BuiltinDetector.KR_BRN, t, i, j, hyphens ? 0.7 : 0.3, out);
+    }
+
+    private void ipv4(TextWindow t, int i, Consumer<Candidate> out) {
+        int j = i;
+        for (int octet = 0; octet < 4; octet++) {
+            int v = 0;
+            int nd = 0;
+            int first = t.at(j);
+            while (digit(t.at(j))) {
+                v = v * 10 + (t.at(j) - '0');
+                j++;
+                if (++nd > 3) {
+                    return;
+                }
+            }
+            if (nd == 0 || v > 255 || (nd > 1 && first == '0')) {
+                return;
+            }
+            if (octet < 3) {
+                if (t.at(j) != '.') {
+                    return;
+                }
+                j++;
+            }
+        }
+        int next = t.at(j);
+        if (alnum(next) || ((next == '.' || next == '-') && alnum(t.at(j + 1)))) {
+            return;
+        }
+        report(BuiltinDetector.IPV4, t, i, j, 0.6, out);
+    }
+
+    // ---- token ends: e-mail and credentials ----
+
+    private void onTokenEnd(TextWindow t, int ts, int te, int flags, Consumer<Candidate> out) {
+        if (!tokenLevel || te - ts > MAX_TOKEN) {
+            return;
+        }
+        byte[] b = t.bytes();
+        if ((flags & AT) != 0 && on(BuiltinDetector.EMAIL)) {
+            email(t, b, ts, te, out);
+        }
+        if (te - ts < MIN_SECRET_TOKEN) {
+            return;
+        }
+        for (int k = ts; k < te; k++) {
+            int c = b[k];
+            boolean boundary = k == ts || !alnum(b[k - 1] & 0xff);
+            if (!boundary) {
+                continue;
+            }
+            switch (c) {
+                case 'A' -> {
+                    awsKey(t, b, k, te, out);
+                    fixed(t, b, k, te, "AIza", 35, true, BuiltinDetector.GCP_API_KEY, 0.9, out);
+                }
+                case 'g' -> {
+                    for (String p : new String[] {"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}) {
+                        fixed(t, b, k, te, p, 36, false, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
+                    }
+                    fixed(t, b, k, te, "github_pat_", 82, true, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
+                }
+                case 'x' -> slack(t, b, k, te, out);
+                case 's', 'r' -> stripe(t, b, k, te, out);
+                case 'e' -> jwt(t, b, k, te, out);
+                default -> { }
+            }
+        }
+        if (on(BuiltinDetector.SECRET)) {
+            secret(t, b, ts, te, flags, out);
+        }
+    }
+
+    private void email(TextWindow t, byte[] b, int ts, int te, Consumer<Candidate> out) {
+        for (int at = ts + 1; at < te - 3; at++) {
+            if (b[at] != '@') {
+                continue;
+            }
+            int s = at;
+            while (s > ts && localChar(b[s - 1] & 0xff)) {
+                s--;
+            }
+            while (s < at && b[s] == '.') {
+                s++;
+            }
+            if (s == at || at - s > 64) {
+                continue;
+            }
+            int e = at + 1;
+            int lastDot = -1;
+            while (e < te && domainChar(b[e] & 0xff)) {
+                if (b[e] == '.') {
+                    lastDot = e;
+                }
+                e++;
+            }
+            while (e > at + 1 && (b[e - 1] == '.' || b[e - 1] == '-')) {
+                e--;
+            }
+            if (lastDot >= e - 1) {
+                lastDot = -1;
+                for (int k = at + 1; k < e; k++) {
+                    if (b[k] == '.') {
+                        lastDot = k;
+                    }
+                }
+            }
+            if (lastDot <= at + 1 || e - lastDot - 1 < 2 || b[at + 1] == '.' || e - at > 255) {
+                continue;
+            }
+            boolean tldAlpha = true;
+            for (int k = lastDot + 1; k < e; k++) {
+                tldAlpha &= alpha(b[k] & 0xff);
+            }
+            if (!tldAlpha) {
+                continue;
+            }
+            report(BuiltinDetector.EMAIL, t, s, e, 0.8, out);
+            at = e;
+        }
+    }
+
+    private void awsKey(TextWindow t, byte[] b, int k, int te, Consumer<Candidate> out) {
+        if (!on(BuiltinDetector.AWS_ACCESS_KEY) || k + 20 > te) {
+            return;
+        }
+        String p = new String(b, k, 4, java.nio.charset.StandardCharsets.US_ASCII);
+        if (!p.equals("AKIA") && !p.equals("ASIA") && !p.equals("ABIA") && !p.equals("ACCA")) {
+            return;
+        }
+        for (int m = k + 4; m < k + 20; m++) {
+            int c = b[m];
+            if (!(c >= 'A' && c <= 'Z') && !digit(c)) {
+                return;
+            }
+        }
+        if (k + 20 < te && alnum(b[k + 20] & 0xff)) {
+            return;
+        }
+        report(BuiltinDetector.AWS_ACCESS_KEY, t, k, k + 20, 0.9, out);
+    }
+
+    private void fixed(TextWindow t, byte[] b, int k, int te, String prefix, int bodyLen, boolean underscoreDash,
+            BuiltinDetector d, double confidence, Consumer<Candidate> out) {
+        int end = k + prefix.length() + bodyLen;
+        if (!on(d) || end > te) {
+            return;
+        }
+        for (int m = 0; m < prefix.length(); m++) {
+            if (b[k + m] != prefix.charAt(m)) {
+                return;
+            }
+        }
+        for (int m = k + prefix.length(); m < end; m++) {
+            int c = b[m] & 0xff;
+            if (!alnum(c) && !(underscoreDash && (c == '_' || c == '-'))) {
+                return;
+            }
+        }
+        if (end < te && (alnum(b[end] & 0xff) || (underscoreDash && (b[end] == '_' || b[end] == '-')))) {
+            return;
+        }
+        report(d, t, k, end, confidence, out);
+    }
+
+    private void slack(TextWindow t, byte[] b, int k, int te, Consumer<Candidate> out) {
+        if (!on(BuiltinDetector.SLACK_TOKEN) || k + 15 > te) {
+            return;
+        }
+        int m;
+        if (b[k + 1] == 'o' && b[k + 2] == 'x' && "abposr".indexOf(b[k + 3]) >= 0 && b[k + 4] == '-') {
+            m = k + 5;
+        } else if (b[k + 1] == 'a' && b[k + 2] == 'p' && b[k + 3] == 'p' && b[k + 4] == '-') {
+            m = k + 5;
+        } else {
+            return;
+        }
+        int e = m;
+        while (e < te && (alnum(b[e] & 0xff) || b[e] == '-') && e - m < 250) {
+            e++;
+        }
+        if (e - m < 10) {
+            return;
+        }
+        report(BuiltinDetector.SLACK_TOKEN, t, k, e, 0.9, out);
+    }
+
+    private void stripe(TextWindow t, byte[] b, int k, int te, Consumer<Candidate> out) {
+        if (!on(BuiltinDetector.STRIPE_KEY) || k + 24 > te || b[k + 1] != 'k' || b[k + 2] != '_') {
+            return;
+        }
+        if (!new String(b, k + 3, 5, java.nio.charset.StandardCharsets.US_ASCII).equals("live_")) {
+            return;
+        }
+        int e = k + 8;
+        while (e < te && alnum(b[e] & 0xff) && e - k < 255) {
+            e++;
+        }
+        if (e - k - 8 < 16) {
+            return;
+        }
+        report(BuiltinDetector.STRIPE_KEY, t, k, e, 0.9, out);
+    }
+
+    private void jwt(TextWindow t, byte[] b, int k, int te, Consumer<Candidate> out) {
+        if (!on(BuiltinDetector.JWT) || k + 20 > te || b[k + 1] != 'y' || b[k + 2] != 'J') {
+            return;
+        }
+        int e = k;
+        for (int seg = 0; seg < 3; seg++) {
+            int s = e;
+            while (e < te && (alnum(b[e] & 0xff) || b[e] == '_' || b[e] == '-')) {
+                e++;
+            }
+            if (seg < 2 && e - s < 8) {
+                return;
+            }
+            if (seg < 2) {
+                if (e >= te || b[e] != '.') {
+                    return;
+                }
+                e++;
+            }
+        }
+        report(BuiltinDetector.JWT, t, k, e, 0.9, out);
+    }
+
+    private void secret(TextWindow t, byte[] b, int ts, int te, int flags, Consumer<Candidate> out) {
+        int s = ts;
+        int e = te;
+        while (s < e && (b[s] == '.' || b[s] == '-' || b[s] == '/')) {
+            s++;
+        }
+        while (e > s && (b[e - 1] == '.' || b[e - 1] == '-' || b[e - 1] == '/')) {
+            e--;
+        }
+        int len = e - s;
+        if (len < 20 || len > 256 || (flags & AT) != 0) {
+            return;
+        }
+        boolean letter = false;
+        boolean dig = false;
+        for (int k = s; k < e; k++) {
+            int c = b[k] & 0xff;
+            letter |= alpha(c);
+            dig |= digit(c);
+        }
+        if (!letter || !dig || Checksums.entropy(b, s, e, entropyCounts) < 3.5) {
+            return;
+        }
+        report(BuiltinDetector.SECRET, t, s, e, 0.3, out);
+    }
+
+    // ---- helpers ----
+
+    private static boolean literal(TextWindow t, int i, byte[] lit) {
+        for (int k = 0; k < lit.length; k++) {
+            if (t.at(i + k) != lit[k]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static boolean digit(int c) {
+        return c >= '0' && c <= '9';
+    }
+
+    static boolean alpha(int c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
+
+    static boolean alnum(int c) {
+        return c >= 0 && (CLASS[c] & ALNUM) != 0;
+    }
+
+    static boolean hex(int c) {
+        return c >= 0 && (CLASS[c] & HEX) != 0;
+    }
+
+    private static boolean localChar(int c) {
+        return alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+    }
+
+    private static boolean domainChar(int c) {
+        return alnum(c) || c == '.' || c == '-';
+    }
+}

@@ -1,0 +1,185 @@
+package io.meshguard.dlp.detect;
+
+import java.util.Map;
+
+/** The check-digit and format rules the built-in detectors validate with. Inputs are ASCII digit/letter strings. */
+public final class Checksums {
+    private Checksums() {}
+
+    /** Luhn (mod 10) over a string of digits. */
+    public static boolean luhn(CharSequence digits) {
+        int sum = 0;
+        boolean dbl = false;
+        for (int i = digits.length() - 1; i >= 0; i--) {
+            int d = digits.charAt(i) - '0';
+            if (dbl) {
+                d *= 2;
+                if (d > 9) {
+                    d -= 9;
+                }
+            }
+            sum += d;
+            dbl = !dbl;
+        }
+        return sum % 10 == 0;
+    }
+
+    /** True when the digits have the length and issuer prefix of a major card brand. */
+    public static boolean cardBrand(CharSequence digits) {
+        int len = digits.length();
+        int p2 = prefix(digits, 2);
+        int p3 = prefix(digits, 3);
+        int p4 = prefix(digits, 4);
+        int p6 = prefix(digits, 6);
+        if (digits.charAt(0) == '4') { // Visa
+            return len == 13 || len == 16 || len == 19;
+        }
+        if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) { // Mastercard
+            return len == 16;
+        }
+        if (p2 == 34 || p2 == 37) { // American Express
+            return len == 15;
+        }
+        if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925)) { // Discover
+            return len >= 16 && len <= 19;
+        }
+        if (p4 >= 3528 && p4 <= 3589) { // JCB
+            return len >= 16 && len <= 19;
+        }
+        if (p2 == 62 || p2 == 81) { // UnionPay
+            return len >= 16 && len <= 19;
+        }
+        if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39 || p4 == 3095) { // Diners Club
+            return len >= 14 && len <= 19;
+        }
+        if (p2 == 50 || (p2 >= 56 && p2 <= 58) || p2 == 67 || p2 == 63) { // Maestro
+            return len >= 12 && len <= 19;
+        }
+        if (p4 >= 9400 && p4 <= 9499) { // Korean domestic cards (BC and others issue 94xx)
+            return len == 16;
+        }
+        return false;
+    }
+
+    private static int prefix(CharSequence s, int n) {
+        int v = 0;
+        for (int i = 0; i < n && i < s.length(); i++) {
+            v = v * 10 + (s.charAt(i) - '0');
+        }
+        return v;
+    }
+
+    /** IBAN lengths per country (ISO 13616 registry). */
+    private static final Map<String, Integer> IBAN_LENGTH = Map.ofEntries(
+            Map.entry("AD", 24), Map.entry("AE", 23), Map.entry("AL", 28), Map.entry("AT", 20), Map.entry("AZ", 28),
+            Map.entry("BA", 20), Map.entry("BE", 16), Map.entry("BG", 22), Map.entry("BH", 22), Map.entry("BR", 29),
+            Map.entry("CH", 21), Map.entry("CR", 22), Map.entry("CY", 28), Map.entry("CZ", 24), Map.entry("DE", 22),
+            Map.entry("DK", 18), Map.entry("DO", 28), Map.entry("EE", 20), Map.entry("ES", 24), Map.entry("FI", 18),
+            Map.entry("FO", 18), Map.entry("FR", 27), Map.entry("GB", 22), Map.entry("GE", 22), Map.entry("GI", 23),
+            Map.entry("GL", 18), Map.entry("GR", 27), Map.entry("GT", 28), Map.entry("HR", 21), Map.entry("HU", 28),
+            Map.entry("IE", 22), Map.entry("IL", 23), Map.entry("IS", 26), Map.entry("IT", 27), Map.entry("JO", 30),
+            Map.entry("KW", 30), Map.entry("KZ", 20), Map.entry("LB", 28), Map.entry("LI", 21), Map.entry("LT", 20),
+            Map.entry("LU", 20), Map.entry("LV", 21), Map.entry("MC", 27), Map.entry("MD", 24), Map.entry("ME", 22),
+            Map.entry("MK", 19), Map.entry("MR", 27), Map.entry("MT", 31), Map.entry("MU", 30), Map.entry("NL", 18),
+            Map.entry("NO", 15), Map.entry("PK", 24), Map.entry("PL", 28), Map.entry("PS", 29), Map.entry("PT", 25),
+            Map.entry("QA", 29), Map.entry("RO", 24), Map.entry("RS", 22), Map.entry("SA", 24), Map.entry("SE", 24),
+            Map.entry("SI", 19), Map.entry("SK", 24), Map.entry("SM", 27), Map.entry("TN", 24), Map.entry("TR", 26),
+            Map.entry("UA", 29), Map.entry("VG", 24), Map.entry("XK", 20));
+
+    /** Registered IBAN length for a country code, or 0 when the country has no IBAN. */
+    public static int ibanLength(String country) {
+        return IBAN_LENGTH.getOrDefault(country, 0);
+    }
+
+    /** ISO 7064 mod 97-10 over an IBAN without spaces (letters upper case). */
+    public static boolean ibanMod97(CharSequence iban) {
+        if (iban.length() < 5) {
+            return false;
+        }
+        int rem = 0;
+        int n = iban.length();
+        for (int k = 0; k < n; k++) {
+            char c = iban.charAt((k + 4) % n);
+            if (c >= '0' && c <= '9') {
+                rem = (rem * 10 + (c - '0')) % 97;
+            } else if (c >= 'A' && c <= 'Z') {
+                rem = (rem * 100 + (c - 'A' + 10)) % 97;
+            } else {
+                return false;
+            }
+        }
+        return rem == 1;
+    }
+
+    /**
+     * Birth date rule of a Korean resident (or foreigner) registration number: YYMMDD plus the gender/century digit
+     * G (1,2,5,6 = 1900s; 3,4,7,8 = 2000s). Returns false for impossible dates.
+     */
+    public static boolean krRegistrationDate(CharSequence d) {
+        int yy = (d.charAt(0) - '0') * 10 + (d.charAt(1) - '0');
+        int mm = (d.charAt(2) - '0') * 10 + (d.charAt(3) - '0');
+        int dd = (d.charAt(4) - '0') * 10 + (d.charAt(5) - '0');
+        int g = d.charAt(6) - '0';
+        int century = switch (g) {
+            case 1, 2, 5, 6 -> 1900;
+            case 3, 4, 7, 8 -> 2000;
+            default -> -1;
+        };
+        if (century < 0 || mm < 1 || mm > 12 || dd < 1) {
+            return false;
+        }
+        int year = century + yy;
+        int[] days = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int max = days[mm - 1];
+        if (mm == 2 && (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) {
+            max = 29;
+        }
+        return dd <= max;
+    }
+
+    /**
+     * The classic RRN check digit. Numbers issued since October 2020 end in random digits, so a failed check never
+     * rejects a number; a passing one only raises confidence.
+     */
+    public static boolean krRrnChecksum(CharSequence d) {
+        int[] w = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
+        int sum = 0;
+        for (int i = 0; i < 12; i++) {
+            sum += (d.charAt(i) - '0') * w[i];
+        }
+        return (11 - sum % 11) % 10 == d.charAt(12) - '0';
+    }
+
+    /** Korean business registration number (사업자등록번호) check digit over 10 digits. */
+    public static boolean krBrnChecksum(CharSequence d) {
+        int[] w = {1, 3, 7, 1, 3, 7, 1, 3, 5};
+        int sum = 0;
+        for (int i = 0; i < 9; i++) {
+            sum += (d.charAt(i) - '0') * w[i];
+        }
+        sum += ((d.charAt(8) - '0') * 5) / 10;
+        return (10 - sum % 10) % 10 == d.charAt(9) - '0';
+    }
+
+    /** Shannon entropy in bits per character. */
+    public static double entropy(byte[] b, int from, int to) {
+        return entropy(b, from, to, new int[256]);
+    }
+
+    /** Shannon entropy using a caller's scratch array (cleared here). */
+    static double entropy(byte[] b, int from, int to, int[] counts) {
+        java.util.Arrays.fill(counts, 0);
+        for (int i = from; i < to; i++) {
+            counts[b[i] & 0xff]++;
+        }
+        double n = to - from;
+        double h = 0;
+        for (int c : counts) {
+            if (c > 0) {
+                double p = c / n;
+                h -= p * (Math.log(p) / Math.log(2));
+            }
+        }
+        return h;
+    }
+}

@@ -1,0 +1,95 @@
+package io.meshguard.dlp.detect;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * A policy keyword list ("대외비", "CONFIDENTIAL"): literal matching, ASCII letters case-insensitive, and word
+ * boundaries where a keyword starts or ends with an ASCII letter or digit. Leftmost, longest keyword first.
+ */
+public final class KeywordRecognizer implements Recognizer {
+    private final int detector;
+    private final byte[][] words;
+    private final boolean[] first = new boolean[256];
+    private final int maxLen;
+    private final double confidence;
+    private long pos;
+
+    public KeywordRecognizer(int detector, List<String> keywords, double confidence) {
+        this.detector = detector;
+        this.confidence = confidence;
+        this.words = keywords.stream()
+                .map(k -> k.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8))
+                .sorted((x, y) -> y.length - x.length)
+                .toArray(byte[][]::new);
+        int max = 0;
+        for (byte[] w : words) {
+            int c = w[0] & 0xff;
+            first[c] = true;
+            if (c >= 'a' && c <= 'z') {
+                first[c - 32] = true;
+            }
+            max = Math.max(max, w.length);
+        }
+        this.maxLen = max;
+    }
+
+    @Override
+    public void reset() {
+        pos = 0;
+    }
+
+    @Override
+    public long scan(TextWindow t, Consumer<Candidate> out) {
+        byte[] b = t.bytes();
+        int n = t.length();
+        int i = t.index(pos);
+        boolean complete = t.complete();
+        outer:
+        while (i < n) {
+            if (!first[b[i] & 0xff]) {
+                i++;
+                continue;
+            }
+            if (!complete && i + maxLen + 1 > n) {
+                break;
+            }
+            for (byte[] w : words) {
+                if (matchesAt(b, n, i, w) && boundaries(t, b, n, i, w)) {
+                    out.accept(new Candidate(detector, t.base() + i, t.base() + i + w.length, confidence));
+                    i += w.length;
+                    continue outer;
+                }
+            }
+            i++;
+        }
+        pos = t.base() + i;
+        return complete ? Long.MAX_VALUE : pos;
+    }
+
+    private static boolean matchesAt(byte[] b, int n, int i, byte[] w) {
+        if (i + w.length > n) {
+            return false;
+        }
+        for (int k = 0; k < w.length; k++) {
+            byte c = b[i + k];
+            if (c >= 'A' && c <= 'Z') {
+                c += 32;
+            }
+            if (c != w[k]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean boundaries(TextWindow t, byte[] b, int n, int i, byte[] w) {
+        if (BuiltinRecognizer.alnum(w[0] & 0xff) && i > 0 && BuiltinRecognizer.alnum(b[i - 1] & 0xff)) {
+            return false;
+        }
+        int e = i + w.length;
+        return !(BuiltinRecognizer.alnum(w[w.length - 1] & 0xff) && e < n && BuiltinRecognizer.alnum(b[e] & 0xff));
+    }
+}

@@ -1,0 +1,117 @@
+package io.meshguard.dlp.detect;
+
+import com.google.re2j.Matcher;
+import com.google.re2j.Pattern;
+import java.util.function.Consumer;
+
+/**
+ * A policy-defined pattern on RE2/J (linear time, no backtracking). Matches are leftmost-first and non-overlapping.
+ * Only positions whose byte can start a match ({@link PatternBounds.Shape#firstBytes()}) are tried, each on a small
+ * window of at most the pattern's longest match plus context; a start is decided once that window is complete, so
+ * matches do not depend on chunk boundaries.
+ */
+public final class RegexRecognizer implements Recognizer {
+    private static final int CONTEXT = 8;
+
+    private final int detector;
+    private final Pattern pattern;
+    private final int maxBytes;
+    private final boolean[] first;
+    private final double confidence;
+    private final Validator validator;
+    private byte[] window = new byte[64];
+    private long pos;
+
+    /** What a match must also satisfy, beyond its shape. */
+    public enum Validator {
+        NONE, LUHN, IBAN, KR_RRN_DATE, KR_BRN;
+
+        boolean accepts(byte[] b, int from, int to) {
+            if (this == NONE) {
+                return true;
+            }
+            StringBuilder sb = new StringBuilder(to - from);
+            boolean digitsOnly = true;
+            for (int k = from; k < to; k++) {
+                int c = b[k] & 0xff;
+                if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) {
+                    sb.append((char) c);
+                    digitsOnly &= c <= '9';
+                }
+            }
+            String v = sb.toString();
+            return switch (this) {
+                case NONE -> true;
+                case LUHN -> !v.isEmpty() && digitsOnly && Checksums.luhn(v);
+                case IBAN -> Checksums.ibanMod97(v.toUpperCase(java.util.Locale.ROOT));
+                case KR_RRN_DATE -> v.length() == 13 && digitsOnly && Checksums.krRegistrationDate(v);
+                case KR_BRN -> v.length() == 10 && digitsOnly && Checksums.krBrnChecksum(v);
+            };
+        }
+    }
+
+    public RegexRecognizer(int detector, Pattern pattern, PatternBounds.Shape shape, double confidence,
+            Validator validator) {
+        this.detector = detector;
+        this.pattern = pattern;
+        this.maxBytes = shape.maxBytes();
+        this.first = shape.firstBytes();
+        this.confidence = confidence;
+        this.validator = validator;
+    }
+
+    /** Compiles a policy pattern the way the scanner runs it (multi-line, so ^ and $ are line anchors). */
+    public static Pattern compile(String regex, boolean caseInsensitive) {
+        return Pattern.compile(regex, Pattern.MULTILINE | (caseInsensitive ? Pattern.CASE_INSENSITIVE : 0));
+    }
+
+    @Override
+    public int lookBehind() {
+        return CONTEXT;
+    }
+
+    @Override
+    public void reset() {
+        pos = 0;
+    }
+
+    @Override
+    public long scan(TextWindow t, Consumer<Candidate> out) {
+        byte[] b = t.bytes();
+        int n = t.length();
+        int i = t.index(pos);
+        boolean complete = t.complete();
+        while (i < n) {
+            if (!first[b[i] & 0xff]) {
+                i++;
+                continue;
+            }
+            if (!complete && i + maxBytes + 1 > n) {
+                break; // not decidable yet
+            }
+            int from = Math.max(0, i - CONTEXT);
+            if (t.base() + from < 0) {
+                from = 0;
+            }
+            int to = Math.min(n, i + maxBytes + 2);
+            int len = to - from;
+            if (window.length != len) {
+                window = new byte[len];
+            }
+            System.arraycopy(b, from, window, 0, len);
+            Matcher m = pattern.matcher(window);
+            if (m.find(i - from) && m.start() == i - from && m.end() > m.start()) {
+                int s = i;
+                int e = from + m.end();
+                if (validator.accepts(b, s, e)) {
+                    out.accept(new Candidate(detector, t.base() + s, t.base() + e, confidence));
+                    i = e;
+                    continue;
+                }
+            }
+            i++;
+        }
+        pos = t.base() + i;
+        return complete ? Long.MAX_VALUE : pos;
+    }
+}

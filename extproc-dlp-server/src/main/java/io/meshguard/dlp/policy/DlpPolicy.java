@@ -1,0 +1,58 @@
+package io.meshguard.dlp.policy;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A validated dlp.yaml, ready to scan with: profiles in order (the first whose match fits wins), the block answer,
+ * and the header that names the tenant for keyed hashes.
+ */
+public final class DlpPolicy {
+    /** A profile: its match and what it does per direction (absent = that direction is not scanned). */
+    public record Profile(String name, ProfileMatch match, Optional<DirectionPolicy> request,
+            Optional<DirectionPolicy> response) {}
+
+    private final List<Profile> profiles;
+    private final BlockResponse block;
+    private final String tenantHeader;
+
+    public DlpPolicy(List<Profile> profiles, BlockResponse block, String tenantHeader) {
+        this.profiles = List.copyOf(profiles);
+        this.block = block;
+        this.tenantHeader = tenantHeader;
+    }
+
+    /** What applies to one direction of a message, or empty when no profile covers it (passes unscanned). */
+    public Optional<DirectionPolicy> select(Direction direction, String host, String path, String contentType) {
+        for (Profile p : profiles) {
+            Optional<DirectionPolicy> d = direction == Direction.REQUEST ? p.request() : p.response();
+            if (d.isPresent() && p.match().matches(host, path, contentType)) {
+                return d;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** True when some profile could scan responses for this host and path (used to ask upstreams for identity). */
+    public boolean scansResponses(String host, String path) {
+        for (Profile p : profiles) {
+            if (p.response().isPresent()
+                    && new ProfileMatch(p.match().hosts(), p.match().paths(), List.of()).matches(host, path, "")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public List<Profile> profiles() {
+        return profiles;
+    }
+
+    public BlockResponse block() {
+        return block;
+    }
+
+    public String tenantHeader() {
+        return tenantHeader;
+    }
+}

@@ -1,0 +1,18 @@
+package io.meshguard.dlp.policy;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** A policy file that cannot be used; every error carries file and line. */
+public final class PolicyInvalidException extends Exception {
+    private final List<PolicyError> errors;
+
+    public PolicyInvalidException(List<PolicyError> errors) {
+        super(errors.stream().map(PolicyError::toString).collect(Collectors.joining("\n")));
+        this.errors = List.copyOf(errors);
+    }
+
+    public List<PolicyError> errors() {
+        return errors;
+    }
+}

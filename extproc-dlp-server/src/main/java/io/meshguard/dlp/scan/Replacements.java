@@ -1,0 +1,65 @@
+package io.meshguard.dlp.scan;
+
+import java.nio.charset.StandardCharsets;
+
+/** Builds the bytes that replace a finding. */
+final class Replacements {
+    private Replacements() {}
+
+    static byte[] of(Action action, String detector, byte[] b, int off, int len, String hmacHex) {
+        return switch (action.kind()) {
+            case MASK -> mask(b, off, len, action.keepLast(), action.maskChar());
+            case REDACT -> action.template().replace("{detector}", detector).getBytes(StandardCharsets.UTF_8);
+            case HASH -> action.template().replace("{detector}", detector).replace("{hash}", hmacHex.substring(0, 16))
+                    .getBytes(StandardCharsets.UTF_8);
+            case ALERT, BLOCK -> java.util.Arrays.copyOfRange(b, off, off + len);
+        };
+    }
+
+    /**
+     * Masks letters, digits and any non-ASCII character, keeping the last {@code keepLast} of them and every ASCII
+     * separator, so {@code 4111-1111-1111-1111} becomes {@code ****-****-****-1111}.
+     */
+    static byte[] mask(byte[] b, int off, int len, int keepLast, char maskChar) {
+        int maskable = 0;
+        for (int i = off; i < off + len; i++) {
+            if (isMaskableStart(b[i])) {
+                maskable++;
+            }
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(len);
+        int seen = 0;
+        int i = off;
+        while (i < off + len) {
+            int cpLen = codePointLength(b[i]);
+            cpLen = Math.min(cpLen, off + len - i);
+            if (isMaskableStart(b[i])) {
+                seen++;
+                if (seen <= maskable - keepLast) {
+                    out.write(maskChar);
+                    i += cpLen;
+                    continue;
+                }
+            }
+            out.write(b, i, cpLen);
+            i += cpLen;
+        }
+        return out.toByteArray();
+    }
+
+    private static boolean isMaskableStart(byte x) {
+        int c = x & 0xff;
+        if (c >= 0x80) {
+            return (c & 0xC0) != 0x80; // a lead byte: one non-ASCII character
+        }
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
+
+    private static int codePointLength(byte x) {
+        int c = x & 0xff;
+        if (c < 0x80 || (c & 0xC0) == 0x80) {
+            return 1;
+        }
+        return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    }
+}

@@ -1,0 +1,80 @@
+package io.meshguard.dlp.scan;
+
+import com.google.re2j.Pattern;
+import io.meshguard.dlp.detect.BuiltinDetector;
+import io.meshguard.dlp.detect.BuiltinRecognizer;
+import io.meshguard.dlp.detect.KeywordRecognizer;
+import io.meshguard.dlp.detect.PatternBounds;
+import io.meshguard.dlp.detect.Recognizer;
+import io.meshguard.dlp.detect.RegexRecognizer;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The detectors one scan runs, with their actions for one direction, compiled once per policy and shared by every
+ * stream; {@link #newRecognizers()} gives each stream its own stateful recognizers.
+ */
+public final class ScanRules {
+    /** A policy-defined pattern detector. */
+    public record RegexSpec(Pattern pattern, PatternBounds.Shape shape, double confidence,
+            RegexRecognizer.Validator validator) {}
+
+    /** A policy-defined keyword list. */
+    public record KeywordSpec(List<String> keywords, double confidence) {}
+
+    private final List<DetectorRule> rules = new ArrayList<>();
+    private final Map<BuiltinDetector, Integer> builtins = new EnumMap<>(BuiltinDetector.class);
+    private final Map<Integer, RegexSpec> regexes = new java.util.LinkedHashMap<>();
+    private final Map<Integer, KeywordSpec> keywords = new java.util.LinkedHashMap<>();
+    private int maxContextChars;
+
+    public ScanRules addBuiltin(BuiltinDetector d, DetectorRule rule) {
+        builtins.put(d, add(rule));
+        return this;
+    }
+
+    public ScanRules addRegex(RegexSpec spec, DetectorRule rule) {
+        regexes.put(add(rule), spec);
+        return this;
+    }
+
+    public ScanRules addKeywords(KeywordSpec spec, DetectorRule rule) {
+        keywords.put(add(rule), spec);
+        return this;
+    }
+
+    private int add(DetectorRule rule) {
+        rules.add(rule);
+        maxContextChars = Math.max(maxContextChars, rule.context().within());
+        return rules.size() - 1;
+    }
+
+    public DetectorRule rule(int index) {
+        return rules.get(index);
+    }
+
+    public List<DetectorRule> rules() {
+        return List.copyOf(rules);
+    }
+
+    public boolean isEmpty() {
+        return rules.isEmpty();
+    }
+
+    int maxContextChars() {
+        return maxContextChars;
+    }
+
+    public List<Recognizer> newRecognizers() {
+        List<Recognizer> out = new ArrayList<>();
+        if (!builtins.isEmpty()) {
+            out.add(new BuiltinRecognizer(builtins));
+        }
+        regexes.forEach((index, spec) -> out.add(
+                new RegexRecognizer(index, spec.pattern(), spec.shape(), spec.confidence(), spec.validator())));
+        keywords.forEach((index, spec) -> out.add(new KeywordRecognizer(index, spec.keywords(), spec.confidence())));
+        return out;
+    }
+}

@@ -1,0 +1,293 @@
+package io.meshguard.dlp.scan;
+
+import io.meshguard.dlp.detect.Candidate;
+import io.meshguard.dlp.detect.Recognizer;
+import io.meshguard.dlp.detect.TextWindow;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Scans one text stream fed in arbitrary chunks and hands decisions to a {@link ScanOutput} as soon as they are
+ * final. It holds back only what could still change: from the earliest place a match could start (each recognizer's
+ * frontier) or a found match still waiting for the words after it, cut at a UTF-8 character boundary. The output is
+ * byte-identical however the input was chunked.
+ *
+ * <p>Overlapping findings from different detectors are resolved by confidence, then length, then position, then
+ * policy order; the winner's action applies.
+ */
+public final class StreamScanner {
+    private static final Comparator<Pending> BY_START = Comparator.comparingLong((Pending p) -> p.start)
+            .thenComparingLong(p -> p.end);
+    private static final Comparator<Pending> BY_PRIORITY = Comparator.comparingDouble((Pending p) -> -p.confidence)
+            .thenComparingLong(p -> -(p.end - p.start))
+            .thenComparingLong(p -> p.start)
+            .thenComparingInt(p -> p.detector);
+
+    private final ScanRules rules;
+    private List<Recognizer> recognizers;
+    private final ValueHasher hasher;
+    private final ScanOutput out;
+    private final TextWindow text = new TextWindow();
+    private final int leftContext;
+    private final List<Pending> pending = new ArrayList<>();
+    private final List<Pending> resolved = new ArrayList<>();
+    private long emitted;
+    private boolean blocked;
+    private boolean finished;
+    private long findings;
+    private byte[] window = new byte[256];
+
+    private static final class Pending {
+        final int detector;
+        final long start;
+        final long end;
+        double confidence;
+        boolean scored;
+
+        Pending(Candidate c) {
+            detector = c.detector();
+            start = c.start();
+            end = c.end();
+            confidence = c.confidence();
+        }
+    }
+
+    public StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out) {
+        this.rules = rules;
+        this.recognizers = rules.newRecognizers();
+        this.hasher = hasher;
+        this.out = out;
+        int lookBehind = 8;
+        for (Recognizer r : recognizers) {
+            lookBehind = Math.max(lookBehind, r.lookBehind());
+        }
+        this.leftContext = Math.max(lookBehind, rules.maxContextChars() * 4 + 8);
+    }
+
+    /** Adds bytes of the stream. */
+    /** Starts a new, independent text (reuses buffers; JSON strings and form fields are scanned one by one). */
+    public void reset() {
+        for (Recognizer r : recognizers) {
+            r.reset();
+        }
+        text.reset();
+        pending.clear();
+        resolved.clear();
+        emitted = 0;
+        blocked = false;
+        finished = false;
+    }
+
+    public void feed(byte[] bytes, int off, int len) {
+        if (blocked || finished) {
+            return;
+        }
+        if (len > 0) {
+            text.append(bytes, off, len);
+        }
+        process();
+    }
+
+    /** The stream ended: decides and emits everything held back. */
+    public void finish() {
+        if (blocked || finished) {
+            finished = true;
+            return;
+        }
+        text.markComplete();
+        process();
+        finished = true;
+    }
+
+    public boolean blocked() {
+        return blocked;
+    }
+
+    /** Bytes received but not yet decided. */
+    public long heldBack() {
+        return text.base() + text.length() - emitted;
+    }
+
+    /** Offset up to which output has been produced. */
+    public long emitted() {
+        return emitted;
+    }
+
+    public long findings() {
+        return findings;
+    }
+
+    private void process() {
+        long end = text.base() + text.length();
+        long frontier = end;
+        for (Recognizer r : recognizers) {
+            frontier = Math.min(frontier, r.scan(text, c -> pending.add(new Pending(c))));
+        }
+        if (text.complete()) {
+            frontier = end;
+        }
+        for (int k = pending.size() - 1; k >= 0; k--) {
+            Pending p = pending.get(k);
+            if (!p.scored && score(p)) {
+                pending.remove(k);
+            }
+        }
+        pending.sort(BY_START);
+        long limit = frontier;
+        int idx = 0;
+        while (idx < pending.size()) {
+            Pending first = pending.get(idx);
+            if (first.start >= limit) {
+                break;
+            }
+            int j = idx;
+            long maxEnd = first.end;
+            boolean allScored = first.scored;
+            while (j + 1 < pending.size() && pending.get(j + 1).start < maxEnd) {
+                j++;
+                maxEnd = Math.max(maxEnd, pending.get(j).end);
+                allScored &= pending.get(j).scored;
+            }
+            if (!allScored || maxEnd > frontier) {
+                limit = first.start;
+                break;
+            }
+            resolve(pending.subList(idx, j + 1));
+            idx = j + 1;
+        }
+        pending.subList(0, idx).clear();
+        if (limit < end) {
+            while (limit > emitted && (text.at(text.index(limit)) & 0xC0) == 0x80) {
+                limit--;
+            }
+        }
+        emit(limit);
+        text.discardBefore(Math.max(text.base(), emitted - leftContext));
+    }
+
+    /** Scores a candidate once the words after it are present; returns true when it is dropped. */
+    private boolean score(Pending p) {
+        DetectorRule rule = rules.rule(p.detector);
+        ContextRule ctx = rule.context();
+        byte[] b = text.bytes();
+        int s = text.index(p.start);
+        int e = text.index(p.end);
+        int n = text.length();
+        int after = e;
+        if (!ctx.isEmpty()) {
+            int chars = 0;
+            while (after < n && chars < ctx.within()) {
+                after++;
+                while (after < n && (b[after] & 0xC0) == 0x80) {
+                    after++;
+                }
+                chars++;
+            }
+            if (chars < ctx.within() && !text.complete()) {
+                return false;
+            }
+            int before = s;
+            chars = 0;
+            while (before > 0 && chars < ctx.within()) {
+                before--;
+                while (before > 0 && (b[before] & 0xC0) == 0x80) {
+                    before--;
+                }
+                chars++;
+            }
+            int wlen = (s - before) + 1 + (after - e);
+            if (window.length < wlen) {
+                window = new byte[wlen * 2];
+            }
+            int w = 0;
+            for (int k = before; k < s; k++) {
+                window[w++] = lower(b[k]);
+            }
+            window[w++] = ' ';
+            for (int k = e; k < after; k++) {
+                window[w++] = lower(b[k]);
+            }
+            p.confidence = Math.max(0, Math.min(1, p.confidence + ctx.adjust(window, w)));
+        }
+        p.scored = true;
+        if (p.confidence + 1e-9 < rule.minConfidence()) {
+            return true;
+        }
+        if (rule.allowValues().isEmpty() && rule.allowDomains().isEmpty()) {
+            return false;
+        }
+        return rule.allowed(new String(b, s, e - s, StandardCharsets.UTF_8));
+    }
+
+    private static byte lower(byte x) {
+        return x >= 'A' && x <= 'Z' ? (byte) (x + 32) : x;
+    }
+
+    private void resolve(List<Pending> cluster) {
+        if (cluster.size() == 1) {
+            resolved.add(cluster.get(0));
+            return;
+        }
+        List<Pending> byPriority = new ArrayList<>(cluster);
+        byPriority.sort(BY_PRIORITY);
+        List<Pending> winners = new ArrayList<>();
+        for (Pending p : byPriority) {
+            boolean overlaps = false;
+            for (Pending w : winners) {
+                overlaps |= p.start < w.end && w.start < p.end;
+            }
+            if (!overlaps) {
+                winners.add(p);
+            }
+        }
+        winners.sort(BY_START);
+        resolved.addAll(winners);
+    }
+
+    private void emit(long limit) {
+        byte[] b = text.bytes();
+        int done = 0;
+        for (Pending p : resolved) {
+            if (p.end > limit) {
+                limit = Math.min(limit, p.start);
+                break;
+            }
+            done++;
+            passTo(p.start);
+            DetectorRule rule = rules.rule(p.detector);
+            int s = text.index(p.start);
+            int len = (int) (p.end - p.start);
+            Finding f = new Finding(rule.name(), rule.action().kind(), p.start, p.end, p.confidence,
+                    hasher.hex(b, s, len));
+            findings++;
+            switch (rule.action().kind()) {
+                case BLOCK -> {
+                    blocked = true;
+                    resolved.clear();
+                    pending.clear();
+                    out.block(f);
+                    return;
+                }
+                case ALERT -> {
+                    out.alert(f);
+                    passTo(p.end);
+                }
+                default -> {
+                    out.replace(f, Replacements.of(rule.action(), rule.name(), b, s, len, f.valueHmac()));
+                    emitted = p.end;
+                }
+            }
+        }
+        resolved.subList(0, done).clear();
+        passTo(limit);
+    }
+
+    private void passTo(long to) {
+        if (to > emitted) {
+            out.pass(text.bytes(), text.index(emitted), (int) (to - emitted));
+            emitted = to;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.meshguard.dlp.server;
+
+import io.meshguard.dlp.content.FindingListener;
+import io.meshguard.dlp.policy.Direction;
+import io.meshguard.dlp.policy.DlpPolicy;
+import io.meshguard.dlp.scan.Finding;
+import io.meshguard.dlp.scan.ValueHasher;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.Optional;
+
+/**
+ * One body scanned exactly as the server scans it (profile selection, content type, content-encoding, size and
+ * non-text rules, the same transformers), for {@code meshguard dlp scan} and policy test cases.
+ */
+public final class BodyScan {
+    /** Why a body was refused: the reason, and the blocking finding when there is one. */
+    public record Blocked(String reason, Optional<Finding> finding) {}
+
+    private final DirectionState state;
+    private Blocked blocked;
+
+    private BodyScan(DirectionState state) {
+        this.state = state;
+        state.headerBlock().ifPresent(b -> blocked = new Blocked(b.reason(), b.finding()));
+    }
+
+    /**
+     * @param host request host (profiles may match on it)
+     * @param path request path
+     * @param contentType this direction's content type ("" = none)
+     * @param contentEncoding this direction's content-encoding ("" = identity)
+     */
+    public static BodyScan open(DlpPolicy policy, Direction direction, String host, String path, String contentType,
+            String contentEncoding, ValueHasher hasher, FindingListener listener) {
+        DlpMetrics metrics = new DlpMetrics(new SimpleMeterRegistry());
+        return new BodyScan(new DirectionState(direction, policy.select(direction, host, path, contentType),
+                contentType, contentEncoding, false, hasher, listener, metrics));
+    }
+
+    /** The profile that applies, if any. */
+    public Optional<String> profile() {
+        return state.policy.map(p -> p.profile());
+    }
+
+    /** Feeds a chunk; returns the bytes decided so far (empty once blocked). */
+    public byte[] write(byte[] chunk) {
+        return feed(chunk, false);
+    }
+
+    /** Ends the body; returns the rest. */
+    public byte[] finish() {
+        return feed(new byte[0], true);
+    }
+
+    private byte[] feed(byte[] chunk, boolean end) {
+        if (blocked != null) {
+            return new byte[0];
+        }
+        try {
+            return state.body(chunk, end);
+        } catch (BlockedException e) {
+            blocked = new Blocked(e.decision().reason(), e.decision().finding());
+            return new byte[0];
+        }
+    }
+
+    public Optional<Blocked> blocked() {
+        return Optional.ofNullable(blocked);
+    }
+
+    /** Why part of the body was not scanned (non_text, oversize, unknown_encoding, no_profile), or "". */
+    public String note() {
+        return state.note();
+    }
+}

@@ -1,0 +1,218 @@
+package io.meshguard.dlp.server;
+
+import io.meshguard.dlp.content.BodyTransformer;
+import io.meshguard.dlp.content.ByteSink;
+import io.meshguard.dlp.content.ContentDecoder;
+import io.meshguard.dlp.content.FindingListener;
+import io.meshguard.dlp.content.Transformers;
+import io.meshguard.dlp.policy.Direction;
+import io.meshguard.dlp.policy.DirectionPolicy;
+import io.meshguard.dlp.policy.MediaTypes;
+import io.meshguard.dlp.scan.Finding;
+import io.meshguard.dlp.scan.ValueHasher;
+import java.util.Optional;
+
+/**
+ * One direction (request or response body) of one HTTP stream: decided at its headers from the policy, then fed
+ * body bytes. Bodies are scanned, or passed unscanned only when the policy says so (and then counted and noted),
+ * or refused; never half-scanned without a trace.
+ */
+final class DirectionState {
+    enum Plan { NO_BODY_SCAN, SCAN, BLOCK }
+
+    final Direction direction;
+    final Optional<DirectionPolicy> policy;
+    final MediaTypes.Kind kind;
+    final boolean hadContentLength;
+    private final DlpMetrics metrics;
+    private Plan plan;
+    private String note = "";
+    private BlockDecision headerBlock;
+    private ContentDecoder decoder;
+    private BodyTransformer transformer;
+    private final ByteSink out = new ByteSink();
+    private long scanned;
+    private long received;
+    private boolean truncated;
+    private boolean finished;
+    private boolean changed;
+
+    DirectionState(Direction direction, Optional<DirectionPolicy> policy, String contentType, String contentEncoding,
+            boolean hadContentLength, ValueHasher hasher, FindingListener listener, DlpMetrics metrics) {
+        this.direction = direction;
+        this.policy = policy;
+        this.kind = MediaTypes.kind(contentType);
+        this.hadContentLength = hadContentLength;
+        this.metrics = metrics;
+        if (policy.isEmpty() || policy.get().rules().isEmpty()) {
+            plan = Plan.NO_BODY_SCAN;
+            note = policy.isEmpty() ? "no_profile" : "";
+            return;
+        }
+        DirectionPolicy p = policy.get();
+        if (kind == MediaTypes.Kind.NON_TEXT) {
+            if (p.nonText() == DirectionPolicy.Disposition.BLOCK) {
+                plan = Plan.BLOCK;
+                headerBlock = BlockDecision.because("non_text");
+            } else {
+                plan = Plan.NO_BODY_SCAN;
+                note = "non_text";
+            }
+            return;
+        }
+        try {
+            decoder = ContentDecoder.forEncoding(contentEncoding).orElse(null);
+        } catch (ContentDecoder.UnsupportedEncoding e) {
+            if (p.unknownEncoding() == DirectionPolicy.Disposition.BLOCK) {
+                plan = Plan.BLOCK;
+                headerBlock = BlockDecision.because("unknown_encoding");
+            } else {
+                plan = Plan.NO_BODY_SCAN;
+                note = "unknown_encoding";
+            }
+            return;
+        }
+        plan = Plan.SCAN;
+        transformer = Transformers.forKind(kind, p.rules(), hasher, out, listener);
+    }
+
+    Plan plan() {
+        return plan;
+    }
+
+    Optional<BlockDecision> headerBlock() {
+        return Optional.ofNullable(headerBlock);
+    }
+
+    /** True when the body is rewritten from a decoded form, so content-encoding must go. */
+    boolean decodes() {
+        return decoder != null;
+    }
+
+    boolean scans() {
+        return plan == Plan.SCAN;
+    }
+
+    String note() {
+        return note;
+    }
+
+    long received() {
+        return received;
+    }
+
+    boolean finished() {
+        return finished;
+    }
+
+    /** True once the bytes handed out differ from what came in. */
+    boolean changed() {
+        return changed;
+    }
+
+    /** Bytes held back for a decision. */
+    long heldBack() {
+        return transformer == null || truncated ? 0 : transformer.heldBack();
+    }
+
+    /**
+     * Feeds one body message and returns the bytes that may go on now.
+     *
+     * @throws BlockedException when the body must be refused
+     */
+    byte[] body(byte[] data, boolean end) throws BlockedException {
+        received += data.length;
+        if (plan != Plan.SCAN || finished) {
+            if (end) {
+                finished = true;
+            }
+            if (plan == Plan.NO_BODY_SCAN && data.length > 0) {
+                metrics.unscanned(direction.id(), note.isEmpty() ? "no_rules" : note, data.length);
+            }
+            return data;
+        }
+        try {
+            if (decoder != null) {
+                decoder.decode(data, 0, data.length, sink);
+                if (end) {
+                    decoder.finish();
+                }
+            } else {
+                sink.write(data, 0, data.length);
+            }
+        } catch (ContentDecoder.CorruptBodyException e) {
+            metrics.malformed(direction.id(), "encoding");
+            throw new BlockedException(BlockDecision.because("corrupt_encoding"));
+        } catch (OversizeBlock e) {
+            throw new BlockedException(BlockDecision.because("oversize"));
+        }
+        if (end) {
+            finished = true;
+            if (!truncated) {
+                transformer.finish();
+            }
+        }
+        Optional<Finding> blocked = transformer.blockedBy();
+        if (blocked.isPresent()) {
+            throw new BlockedException(BlockDecision.of(blocked.get()));
+        }
+        byte[] result = out.drain();
+        if (decoder != null || !java.util.Arrays.equals(result, data)) {
+            changed = true;
+        }
+        return result;
+    }
+
+    /** Raised inside the counting sink when the size limit is crossed and the policy blocks. */
+    private static final class OversizeBlock extends RuntimeException {
+        OversizeBlock() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** Counts decoded bytes against the limit on their way to the transformer. */
+    private final BodyTransformer sink = new BodyTransformer() {
+        @Override
+        public void write(byte[] b, int off, int len) {
+            if (truncated) {
+                out.write(b, off, len);
+                metrics.unscanned(direction.id(), "oversize", len);
+                return;
+            }
+            DirectionPolicy p = policy.get();
+            long room = p.maxBodyBytes() - scanned;
+            if (len > room) {
+                if (p.oversize() == DirectionPolicy.Disposition.BLOCK) {
+                    throw new OversizeBlock();
+                }
+                // Pass: everything up to the limit is scanned and decided, the rest passes unscanned (noted).
+                int fit = (int) Math.max(0, room);
+                transformer.write(b, off, fit);
+                scanned += fit;
+                transformer.finish();
+                truncated = true;
+                note = "oversize";
+                metrics.scanned(direction.id(), kind.name().toLowerCase(java.util.Locale.ROOT), fit);
+                out.write(b, off + fit, len - fit);
+                metrics.unscanned(direction.id(), "oversize", len - fit);
+                return;
+            }
+            transformer.write(b, off, len);
+            scanned += len;
+            metrics.scanned(direction.id(), kind.name().toLowerCase(java.util.Locale.ROOT), len);
+        }
+
+        @Override
+        public void finish() {}
+
+        @Override
+        public Optional<Finding> blockedBy() {
+            return Optional.empty();
+        }
+
+        @Override
+        public long heldBack() {
+            return 0;
+        }
+    };
+}

@@ -1,0 +1,64 @@
+package io.meshguard.dlp.server;
+
+import io.meshguard.dlp.policy.Direction;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * Where the processor reports what it saw, for the audit log. Implementations must not block the caller (the audit
+ * module's writer is non-blocking); values never appear here, only their keyed hash.
+ */
+public interface DlpAuditSink {
+    /**
+     * One finding.
+     *
+     * @param time when it was decided
+     * @param requestId Envoy's x-request-id (empty when absent)
+     * @param tenant tenant id from the tenant header (empty when absent)
+     * @param route request path without query string
+     * @param profile policy profile that applied
+     * @param direction request or response
+     * @param detector detector name
+     * @param action action taken
+     * @param location where in the body (JSON pointer, form field, SSE stream)
+     * @param length length of the value in bytes
+     * @param valueHmac hex HMAC-SHA256 of the value under the tenant key
+     * @param confidence final confidence
+     */
+    record FindingEvent(Instant time, String requestId, String traceId, String tenant, String host, String route,
+            String profile, Direction direction, String detector, String action, String location, long length,
+            String valueHmac, double confidence) {}
+
+    /**
+     * One summary per ext_proc stream (one HTTP request/response).
+     *
+     * @param outcome {@code pass}, {@code rewritten}, {@code blocked}, {@code cancelled} or {@code error}
+     * @param findings findings per detector
+     * @param notes what was not scanned and why (non_text, oversize, unknown_encoding), per direction
+     */
+    record ApiCallEvent(Instant time, String requestId, String traceId, String tenant, String host, String method,
+            String route, int status, boolean eventStream, String outcome, Map<String, Integer> findings,
+            long requestBytes, long responseBytes, Map<String, String> notes) {}
+
+    void finding(FindingEvent event);
+
+    void apiCall(ApiCallEvent event);
+
+    /** Writes events as JSON log lines through SLF4J (used until the audit writer is wired in). */
+    DlpAuditSink LOG = new DlpAuditSink() {
+        private final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("meshguard.audit.dlp");
+
+        @Override
+        public void finding(FindingEvent e) {
+            log.info("dlp_finding detector={} action={} direction={} location={} length={} hmac={} route={} "
+                    + "request_id={}", e.detector(), e.action(), e.direction().id(), e.location(), e.length(),
+                    e.valueHmac(), e.route(), e.requestId());
+        }
+
+        @Override
+        public void apiCall(ApiCallEvent e) {
+            log.info("api_call outcome={} route={} status={} findings={} notes={} request_id={}", e.outcome(),
+                    e.route(), e.status(), e.findings(), e.notes(), e.requestId());
+        }
+    };
+}

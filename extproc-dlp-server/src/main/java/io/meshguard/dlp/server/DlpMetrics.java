@@ -1,0 +1,77 @@
+package io.meshguard.dlp.server;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The processor's meters; every name is {@code meshguard_dlp_*} with low-cardinality labels. */
+public final class DlpMetrics {
+    private final MeterRegistry registry;
+    private final AtomicInteger activeStreams = new AtomicInteger();
+
+    public DlpMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        registry.gauge("meshguard_dlp_streams_active", activeStreams);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** Streams currently open. */
+    public int activeStreams() {
+        return activeStreams.get();
+    }
+
+    void streamOpened() {
+        activeStreams.incrementAndGet();
+    }
+
+    void streamClosed() {
+        activeStreams.decrementAndGet();
+    }
+
+    void finding(String detector, String action, String direction, String profile) {
+        Counter.builder("meshguard_dlp_findings_total").description("Decided findings")
+                .tag("detector", detector).tag("action", action).tag("direction", direction).tag("route", profile)
+                .register(registry).increment();
+    }
+
+    void scanned(String direction, String kind, long bytes) {
+        Counter.builder("meshguard_dlp_scanned_bytes_total").description("Body bytes scanned (after decoding)")
+                .tag("direction", direction).tag("content", kind).register(registry).increment(bytes);
+    }
+
+    void unscanned(String direction, String reason, long bytes) {
+        Counter.builder("meshguard_dlp_unscanned_bytes_total")
+                .description("Body bytes passed without scanning because the policy says so")
+                .tag("direction", direction).tag("reason", reason).register(registry).increment(bytes);
+    }
+
+    void blocked(String direction, String reason) {
+        Counter.builder("meshguard_dlp_blocks_total").tag("direction", direction).tag("reason", reason)
+                .register(registry).increment();
+    }
+
+    void malformed(String direction, String what) {
+        Counter.builder("meshguard_dlp_malformed_bodies_total").tag("direction", direction).tag("kind", what)
+                .register(registry).increment();
+    }
+
+    Timer chunkTimer(String direction, String mode) {
+        return Timer.builder("meshguard_dlp_chunk_seconds")
+                .description("Time to process one body message (added latency per chunk)")
+                .tag("direction", direction).tag("mode", mode).publishPercentiles(0.5, 0.99)
+                .register(registry);
+    }
+
+    void protocolError(String what) {
+        Counter.builder("meshguard_dlp_protocol_errors_total").tag("kind", what).register(registry).increment();
+    }
+
+    void policyReload(boolean ok) {
+        Counter.builder("meshguard_dlp_policy_reloads_total").tag("result", ok ? "ok" : "invalid")
+                .register(registry).increment();
+    }
+}

@@ -1,0 +1,43 @@
+package io.meshguard.dlp.server;
+
+import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.dlp.policy.DlpPolicy;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * {@code envoy.service.ext_proc.v3.ExternalProcessor/Process}: one {@link ProcessingSession} per stream, each with the
+ * policy that was current when the stream opened (a reload never changes a stream mid-way).
+ */
+public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalProcessorImplBase {
+    private final Supplier<DlpPolicy> policy;
+    private final byte[] masterKey;
+    private final DlpMetrics metrics;
+    private final DlpAuditSink audit;
+    private final Set<ProcessingSession> open = ConcurrentHashMap.newKeySet();
+
+    public DlpProcessorService(Supplier<DlpPolicy> policy, byte[] masterKey, DlpMetrics metrics, DlpAuditSink audit) {
+        this.policy = policy;
+        this.masterKey = masterKey.clone();
+        this.metrics = metrics;
+        this.audit = audit;
+    }
+
+    @Override
+    public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
+        ProcessingSession[] self = new ProcessingSession[1];
+        self[0] = new ProcessingSession(policy.get(), masterKey, responses, metrics, audit,
+                () -> open.remove(self[0]));
+        open.add(self[0]);
+        return self[0];
+    }
+
+    /** Streams whose state is still held (tests check that cancelled streams leave nothing behind). */
+    public int openStreams() {
+        return open.size();
+    }
+}

@@ -1,0 +1,424 @@
+package io.meshguard.dlp.server;
+
+import com.google.protobuf.ByteString;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
+import io.envoyproxy.envoy.service.ext_proc.v3.HeadersResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
+import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
+import io.envoyproxy.envoy.service.ext_proc.v3.ImmediateResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.TrailersResponse;
+import io.envoyproxy.envoy.type.v3.HttpStatus;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.dlp.content.JsonText;
+import io.meshguard.dlp.content.SseTransformer;
+import io.meshguard.dlp.policy.Direction;
+import io.meshguard.dlp.policy.DlpPolicy;
+import io.meshguard.dlp.policy.MediaTypes;
+import io.meshguard.dlp.scan.Finding;
+import io.meshguard.dlp.scan.ValueHasher;
+import io.micrometer.core.instrument.Timer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One {@code Process} stream, i.e. one HTTP request and its response, driven exactly as Envoy drives it: headers,
+ * body chunks and trailers per direction, directions interleaved. Every message gets exactly one answer of the
+ * matching type, except in FULL_DUPLEX_STREAMED, where body pieces are sent when decided (held-back text waits,
+ * and the last piece carries end_of_stream only when the body ended with it).
+ */
+final class ProcessingSession implements StreamObserver<ProcessingRequest> {
+    private static final Logger log = LoggerFactory.getLogger(ProcessingSession.class);
+    static final int MAX_PIECE = 64 * 1024;
+
+    private final DlpPolicy policy;
+    private final byte[] masterKey;
+    private final StreamObserver<ProcessingResponse> responses;
+    private final DlpMetrics metrics;
+    private final DlpAuditSink audit;
+    private final Runnable onClose;
+
+    private BodySendMode requestMode = BodySendMode.UNRECOGNIZED;
+    private BodySendMode responseMode = BodySendMode.UNRECOGNIZED;
+    private boolean sawFirst;
+    private String host = "";
+    private String path = "";
+    private String method = "";
+    private String requestId = "";
+    private String traceId = "";
+    private String tenant = "";
+    private int status;
+    private ValueHasher hasher;
+    private DirectionState request;
+    private DirectionState response;
+    private String requestProfile = "";
+    private String responseProfile = "";
+    private final Map<String, Integer> findingCounts = new TreeMap<>();
+    private String outcome = "pass";
+    private boolean done;
+    private boolean closed;
+
+    ProcessingSession(DlpPolicy policy, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
+            DlpMetrics metrics, DlpAuditSink audit, Runnable onClose) {
+        this.policy = policy;
+        this.masterKey = masterKey;
+        this.responses = responses;
+        this.metrics = metrics;
+        this.audit = audit;
+        this.onClose = onClose;
+        metrics.streamOpened();
+    }
+
+    @Override
+    public void onNext(ProcessingRequest req) {
+        if (!sawFirst) {
+            sawFirst = true;
+            if (req.hasProtocolConfig()) {
+                requestMode = req.getProtocolConfig().getRequestBodyMode();
+                responseMode = req.getProtocolConfig().getResponseBodyMode();
+            }
+        }
+        if (req.getObservabilityMode()) {
+            metrics.protocolError("observability_mode");
+            return; // answers are ignored in observability mode; DLP cannot mask there
+        }
+        if (done) {
+            // After a block: FULL_DUPLEX bodies are swallowed; trailers still get their answer.
+            if (req.hasRequestTrailers()) {
+                send(ProcessingResponse.newBuilder().setRequestTrailers(TrailersResponse.getDefaultInstance()).build());
+            } else if (req.hasResponseTrailers()) {
+                send(ProcessingResponse.newBuilder().setResponseTrailers(TrailersResponse.getDefaultInstance())
+                        .build());
+            }
+            return;
+        }
+        try {
+            switch (req.getRequestCase()) {
+                case REQUEST_HEADERS -> requestHeaders(req.getRequestHeaders());
+                case RESPONSE_HEADERS -> responseHeaders(req.getResponseHeaders());
+                case REQUEST_BODY -> body(Direction.REQUEST, req.getRequestBody());
+                case RESPONSE_BODY -> body(Direction.RESPONSE, req.getResponseBody());
+                case REQUEST_TRAILERS -> trailers(Direction.REQUEST);
+                case RESPONSE_TRAILERS -> trailers(Direction.RESPONSE);
+                default -> {
+                    metrics.protocolError("unknown_message");
+                    fail(Status.INVALID_ARGUMENT.withDescription("unknown ProcessingRequest"));
+                }
+            }
+        } catch (RuntimeException e) {
+            // Fail closed: Envoy turns a gRPC error into a local reply (failure_mode_allow must be off for DLP).
+            log.error("ext_proc stream failed request_id={}", requestId, e);
+            metrics.protocolError("internal");
+            outcome = "error";
+            fail(Status.INTERNAL.withDescription("DLP processing failed"));
+        }
+    }
+
+    private void requestHeaders(HttpHeaders h) {
+        Map<String, String> headers = headers(h);
+        host = headers.getOrDefault(":authority", headers.getOrDefault("host", ""));
+        path = headers.getOrDefault(":path", "");
+        method = headers.getOrDefault(":method", "");
+        requestId = headers.getOrDefault("x-request-id", "");
+        traceId = traceId(headers);
+        tenant = headers.getOrDefault(policy.tenantHeader(), "");
+        hasher = ValueHasher.forTenant(masterKey, tenant);
+        String contentType = headers.getOrDefault("content-type", "");
+        var selected = policy.select(Direction.REQUEST, host, path, contentType);
+        requestProfile = selected.map(p -> p.profile()).orElse("");
+        request = new DirectionState(Direction.REQUEST, selected, contentType,
+                headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
+                listener(Direction.REQUEST), metrics);
+        Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : request.headerBlock();
+        if (block.isPresent()) {
+            block(Direction.REQUEST, block.get());
+            return;
+        }
+        HeaderMutation.Builder mutation = HeaderMutation.newBuilder();
+        if (!h.getEndOfStream() && request.scans()) {
+            bodyHeaderMutations(request, requestMode, mutation);
+        }
+        if (policy.scansResponses(host, path)) {
+            // Ask the upstream for an identity response so the response body can be scanned as it streams.
+            mutation.addSetHeaders(header("accept-encoding", "identity"));
+        }
+        send(ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
+                .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
+    }
+
+    private void responseHeaders(HttpHeaders h) {
+        Map<String, String> headers = headers(h);
+        if (hasher == null) {
+            hasher = ValueHasher.forTenant(masterKey, tenant);
+        }
+        try {
+            status = Integer.parseInt(headers.getOrDefault(":status", "0"));
+        } catch (NumberFormatException e) {
+            status = 0;
+        }
+        String contentType = headers.getOrDefault("content-type", "");
+        var selected = policy.select(Direction.RESPONSE, host, path, contentType);
+        responseProfile = selected.map(p -> p.profile()).orElse("");
+        response = new DirectionState(Direction.RESPONSE, selected, contentType,
+                headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
+                listener(Direction.RESPONSE), metrics);
+        Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : response.headerBlock();
+        if (block.isPresent()) {
+            block(Direction.RESPONSE, block.get());
+            return;
+        }
+        HeaderMutation.Builder mutation = HeaderMutation.newBuilder();
+        if (!h.getEndOfStream() && response.scans()) {
+            bodyHeaderMutations(response, responseMode, mutation);
+        }
+        send(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
+                .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
+    }
+
+    /** Header changes a scanned body needs before its first byte goes out. */
+    private static void bodyHeaderMutations(DirectionState state, BodySendMode mode, HeaderMutation.Builder m) {
+        if (state.decodes()) {
+            m.addRemoveHeaders("content-encoding");
+            m.addRemoveHeaders("content-length");
+        } else if (mode != BodySendMode.BUFFERED) {
+            // Streamed bodies may change length; BUFFERED sets the new length with the body instead.
+            m.addRemoveHeaders("content-length");
+        }
+    }
+
+    private void body(Direction d, HttpBody body) {
+        DirectionState state = d == Direction.REQUEST ? request : response;
+        BodySendMode mode = d == Direction.REQUEST ? requestMode : responseMode;
+        if (state == null) {
+            // Body without headers (header mode SKIP): scan as text with the host/path-independent profile.
+            state = new DirectionState(d, policy.select(d, host, path, ""), "", "", false,
+                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics);
+            if (d == Direction.REQUEST) {
+                request = state;
+            } else {
+                response = state;
+            }
+        }
+        boolean duplex = mode == BodySendMode.FULL_DUPLEX_STREAMED;
+        boolean wholeBody = mode == BodySendMode.BUFFERED;
+        boolean end = body.getEndOfStream() || wholeBody;
+        Timer.Sample sample = Timer.start();
+        byte[] out;
+        try {
+            out = state.body(body.getBody().toByteArray(), end);
+        } catch (BlockedException e) {
+            block(d, e.decision());
+            return;
+        } finally {
+            sample.stop(metrics.chunkTimer(d.id(), modeName(mode)));
+        }
+        if (duplex) {
+            sendPieces(d, out, body.getEndOfStream());
+            return;
+        }
+        CommonResponse.Builder common = CommonResponse.newBuilder();
+        if (state.scans()) {
+            common.setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.copyFrom(out)));
+            if (end && state.hadContentLength && mode != BodySendMode.STREAMED && state.changed()) {
+                // BUFFERED with header mode SEND keeps content-length: it must match the new body exactly.
+                common.setHeaderMutation(HeaderMutation.newBuilder()
+                        .addSetHeaders(header("content-length", Integer.toString(out.length))));
+            }
+        }
+        BodyResponse br = BodyResponse.newBuilder().setResponse(common).build();
+        send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
+                : ProcessingResponse.newBuilder().setResponseBody(br).build());
+    }
+
+    private void sendPieces(Direction d, byte[] out, boolean endOfStream) {
+        if (out.length == 0 && !endOfStream) {
+            return; // nothing decided yet: FULL_DUPLEX needs no answer per message
+        }
+        int at = 0;
+        do {
+            int n = Math.min(MAX_PIECE, out.length - at);
+            boolean last = at + n == out.length;
+            StreamedBodyResponse piece = StreamedBodyResponse.newBuilder()
+                    .setBody(ByteString.copyFrom(out, at, n)).setEndOfStream(last && endOfStream).build();
+            BodyResponse br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder()
+                    .setBodyMutation(BodyMutation.newBuilder().setStreamedResponse(piece))).build();
+            send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
+                    : ProcessingResponse.newBuilder().setResponseBody(br).build());
+            at += n;
+        } while (at < out.length);
+    }
+
+    private void trailers(Direction d) {
+        DirectionState state = d == Direction.REQUEST ? request : response;
+        BodySendMode mode = d == Direction.REQUEST ? requestMode : responseMode;
+        if (state != null && !state.finished()) {
+            if (mode == BodySendMode.FULL_DUPLEX_STREAMED) {
+                try {
+                    sendPieces(d, state.body(new byte[0], true), false);
+                } catch (BlockedException e) {
+                    block(d, e.decision());
+                    return;
+                }
+            } else if (state.heldBack() > 0) {
+                // STREAMED cannot add bytes after the last chunk's answer: refusing beats truncating silently.
+                metrics.protocolError("streamed_tail_at_trailers");
+                block(d, BlockDecision.because("incomplete_scan"));
+                return;
+            } else {
+                try {
+                    state.body(new byte[0], true);
+                } catch (BlockedException e) {
+                    block(d, e.decision());
+                    return;
+                }
+            }
+        }
+        TrailersResponse tr = TrailersResponse.getDefaultInstance();
+        send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestTrailers(tr).build()
+                : ProcessingResponse.newBuilder().setResponseTrailers(tr).build());
+    }
+
+    private void block(Direction d, BlockDecision decision) {
+        metrics.blocked(d.id(), decision.reason());
+        outcome = "blocked";
+        done = true;
+        String detector = decision.finding().map(Finding::detector).orElse("");
+        log.warn("dlp block direction={} reason={} detector={} route={} request_id={}", d.id(), decision.reason(),
+                detector, path, requestId);
+        boolean responseStarted = d == Direction.RESPONSE && responseMode == BodySendMode.FULL_DUPLEX_STREAMED
+                && response != null && response.kind == MediaTypes.Kind.EVENT_STREAM && response.received() > 0;
+        if (responseStarted) {
+            // The event stream is already flowing: end it cleanly with an error event instead of a reset.
+            sendPieces(d, SseTransformer.errorEvent(policy.block().message()), true);
+            return;
+        }
+        String body = "{\"error\":\"dlp_blocked\",\"message\":" + JsonText.quote(policy.block().message())
+                + ",\"reason\":" + JsonText.quote(decision.reason())
+                + (detector.isEmpty() ? "" : ",\"detector\":" + JsonText.quote(detector))
+                + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
+        ImmediateResponse ir = ImmediateResponse.newBuilder()
+                .setStatus(HttpStatus.newBuilder().setCodeValue(policy.block().status()))
+                .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                .setBody(ByteString.copyFrom(body, StandardCharsets.UTF_8))
+                .setDetails("meshguard_dlp_" + decision.reason())
+                .build();
+        send(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
+    }
+
+    private io.meshguard.dlp.content.FindingListener listener(Direction d) {
+        return (f, location) -> {
+            String profile = d == Direction.REQUEST ? requestProfile : responseProfile;
+            findingCounts.merge(f.detector(), 1, Integer::sum);
+            if (outcome.equals("pass")) {
+                outcome = "rewritten";
+            }
+            metrics.finding(f.detector(), f.action().id(), d.id(), profile);
+            audit.finding(new DlpAuditSink.FindingEvent(Instant.now(), requestId, traceId, tenant, host,
+                    routeOf(path), profile, d, f.detector(), f.action().id(), location, f.length(), f.valueHmac(),
+                    f.confidence()));
+        };
+    }
+
+    private static String routeOf(String path) {
+        int q = path.indexOf('?');
+        return q >= 0 ? path.substring(0, q) : path;
+    }
+
+    private static String modeName(BodySendMode mode) {
+        return mode == BodySendMode.UNRECOGNIZED ? "unknown" : mode.name().toLowerCase(Locale.ROOT);
+    }
+
+    private static String traceId(Map<String, String> headers) {
+        String tp = headers.get("traceparent");
+        if (tp != null && tp.length() >= 35) {
+            return tp.substring(3, 35);
+        }
+        return headers.getOrDefault("x-b3-traceid", "");
+    }
+
+    private static Map<String, String> headers(HttpHeaders h) {
+        Map<String, String> out = new HashMap<>();
+        for (HeaderValue v : h.getHeaders().getHeadersList()) {
+            String value = v.getRawValue().isEmpty() ? v.getValue() : v.getRawValue().toStringUtf8();
+            out.putIfAbsent(v.getKey().toLowerCase(Locale.ROOT), value);
+        }
+        return out;
+    }
+
+    private static HeaderValueOption header(String key, String value) {
+        return HeaderValueOption.newBuilder()
+                .setHeader(HeaderValue.newBuilder().setKey(key).setRawValue(ByteString.copyFromUtf8(value)))
+                .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD).build();
+    }
+
+    private void send(ProcessingResponse r) {
+        if (!closed) {
+            responses.onNext(r);
+        }
+    }
+
+    private void fail(Status s) {
+        if (!closed) {
+            closed = true;
+            responses.onError(s.asRuntimeException());
+            finish("error");
+        }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        // Envoy cancelled (client went away, stream reset): drop all state.
+        closed = true;
+        finish("cancelled");
+    }
+
+    @Override
+    public void onCompleted() {
+        if (!closed) {
+            closed = true;
+            responses.onCompleted();
+            finish(outcome);
+        }
+    }
+
+    private boolean finished;
+
+    private void finish(String how) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        metrics.streamClosed();
+        Map<String, String> notes = new TreeMap<>();
+        if (request != null && !request.note().isEmpty()) {
+            notes.put("request", request.note());
+        }
+        if (response != null && !response.note().isEmpty()) {
+            notes.put("response", response.note());
+        }
+        String result = how.equals("cancelled") || how.equals("error") ? how : outcome;
+        audit.apiCall(new DlpAuditSink.ApiCallEvent(Instant.now(), requestId, traceId, tenant, host, method,
+                routeOf(path), status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
+                findingCounts, request == null ? 0 : request.received(), response == null ? 0 : response.received(),
+                notes));
+        request = null;
+        response = null;
+        onClose.run();
+    }
+}

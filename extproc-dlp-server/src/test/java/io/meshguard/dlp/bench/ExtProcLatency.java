@@ -1,0 +1,172 @@
+package io.meshguard.dlp.bench;
+
+import com.google.protobuf.ByteString;
+import io.envoyproxy.envoy.config.core.v3.HeaderMap;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
+import io.envoyproxy.envoy.service.ext_proc.v3.HeadersResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
+import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
+import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.dlp.server.DlpAuditSink;
+import io.meshguard.dlp.server.DlpServer;
+import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.runtime.grpc.GrpcServerSettings;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Per-chunk added latency through the gRPC stream: the DLP server (shipped policy, FULL_DUPLEX_STREAMED response
+ * bodies) against a pass-through ext_proc server that echoes every chunk, both on loopback in this process, driven
+ * alternately. Prints p50/p99 per chunk and the ratio. A benchmark, not a test.
+ *
+ * <pre>java -cp … io.meshguard.dlp.bench.ExtProcLatency [policies/dlp.yaml] [streams] [chunks-per-stream]</pre>
+ */
+public final class ExtProcLatency {
+    private ExtProcLatency() {}
+
+    /** Echoes every body chunk back unchanged (what an ext_proc server with no work costs). */
+    static final class PassThrough extends ExternalProcessorGrpc.ExternalProcessorImplBase {
+        @Override
+        public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> out) {
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(ProcessingRequest r) {
+                    if (r.hasRequestHeaders()) {
+                        out.onNext(ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.getDefaultInstance()).build());
+                    } else if (r.hasResponseHeaders()) {
+                        out.onNext(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.getDefaultInstance()).build());
+                    } else if (r.hasResponseBody()) {
+                        out.onNext(ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder()
+                                .setResponse(CommonResponse.newBuilder().setBodyMutation(BodyMutation.newBuilder()
+                                        .setStreamedResponse(StreamedBodyResponse.newBuilder()
+                                                .setBody(r.getResponseBody().getBody())
+                                                .setEndOfStream(r.getResponseBody().getEndOfStream()))))).build());
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {}
+
+                @Override
+                public void onCompleted() {
+                    out.onCompleted();
+                }
+            };
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path policy = Path.of(args.length > 0 ? args[0] : "policies/dlp.yaml");
+        int streams = args.length > 1 ? Integer.parseInt(args[1]) : 200;
+        int chunks = args.length > 2 ? Integer.parseInt(args[2]) : 50;
+        DlpServer dlp = DlpServer.create(new DlpServerSettings(GrpcServerSettings.defaults(0)
+                .withAddress("127.0.0.1", 0), policy, new byte[32], java.time.Duration.ofHours(1)),
+                new DlpAuditSink() {
+                    @Override
+                    public void finding(FindingEvent e) {}
+
+                    @Override
+                    public void apiCall(ApiCallEvent e) {}
+                }, new SimpleMeterRegistry());
+        dlp.start();
+        Server pass = NettyServerBuilder.forPort(0).addService(new PassThrough()).build().start();
+        ManagedChannel toDlp = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort()).usePlaintext().build();
+        ManagedChannel toPass = NettyChannelBuilder.forAddress("127.0.0.1", pass.getPort()).usePlaintext().build();
+        byte[][] body = ScanThroughputChunks.sseChunks(new Random(3), chunks);
+        long[] dlpNs = new long[streams * chunks];
+        long[] passNs = new long[streams * chunks];
+        for (int warm = 0; warm < 2; warm++) {
+            for (int s = 0; s < streams; s++) {
+                stream(toDlp, body, dlpNs, s * chunks);
+                stream(toPass, body, passNs, s * chunks);
+            }
+        }
+        Arrays.sort(dlpNs);
+        Arrays.sort(passNs);
+        double dlp50 = dlpNs[dlpNs.length / 2] / 1e3;
+        double dlp99 = dlpNs[(int) (dlpNs.length * 0.99)] / 1e3;
+        double pass50 = passNs[passNs.length / 2] / 1e3;
+        double pass99 = passNs[(int) (passNs.length * 0.99)] / 1e3;
+        System.out.printf("chunks measured: %d per server (%d streams x %d SSE chunks of ~%d bytes)%n",
+                dlpNs.length, streams, chunks, body[0].length);
+        System.out.printf("pass-through ext_proc: p50 %.0f us  p99 %.0f us%n", pass50, pass99);
+        System.out.printf("meshguard DLP:         p50 %.0f us  p99 %.0f us%n", dlp50, dlp99);
+        System.out.printf("ratio DLP/pass-through: p50 %.2f  p99 %.2f%n", dlp50 / pass50, dlp99 / pass99);
+        toDlp.shutdownNow();
+        toPass.shutdownNow();
+        pass.shutdownNow();
+        dlp.close();
+    }
+
+    private static void stream(ManagedChannel ch, byte[][] body, long[] out, int at) throws InterruptedException {
+        LinkedBlockingQueue<ProcessingResponse> q = new LinkedBlockingQueue<>();
+        StreamObserver<ProcessingRequest> req = ExternalProcessorGrpc.newStub(ch).process(new StreamObserver<>() {
+            @Override
+            public void onNext(ProcessingResponse r) {
+                q.add(r);
+            }
+
+            @Override
+            public void onError(Throwable t) {}
+
+            @Override
+            public void onCompleted() {}
+        });
+        req.onNext(ProcessingRequest.newBuilder().setProtocolConfig(ProtocolConfiguration.newBuilder()
+                        .setRequestBodyMode(BodySendMode.NONE).setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
+                .setRequestHeaders(HttpHeaders.newBuilder().setEndOfStream(true).setHeaders(HeaderMap.newBuilder()
+                        .addHeaders(hv(":path", "/v1/chat/completions")))).build());
+        q.poll(10, TimeUnit.SECONDS);
+        req.onNext(ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder().setHeaders(
+                HeaderMap.newBuilder().addHeaders(hv(":status", "200"))
+                        .addHeaders(hv("content-type", "text/event-stream")))).build());
+        q.poll(10, TimeUnit.SECONDS);
+        for (int i = 0; i < body.length; i++) {
+            long t0 = System.nanoTime();
+            req.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
+                    .setBody(ByteString.copyFrom(body[i])).setEndOfStream(i == body.length - 1)).build());
+            q.poll(10, TimeUnit.SECONDS);
+            out[at + i] = System.nanoTime() - t0;
+        }
+        req.onCompleted();
+    }
+
+    private static HeaderValue hv(String k, String v) {
+        return HeaderValue.newBuilder().setKey(k).setRawValue(ByteString.copyFrom(v, StandardCharsets.UTF_8)).build();
+    }
+
+    /** Whole SSE events (each chunk ends on an event boundary, so each gets exactly one answer). */
+    static final class ScanThroughputChunks {
+        static byte[][] sseChunks(Random r, int n) {
+            ScanThroughput.Corpora c = new ScanThroughput.Corpora(r);
+            byte[][] out = new byte[n][];
+            for (int i = 0; i < n; i++) {
+                StringBuilder sb = new StringBuilder();
+                for (int e = 0; e < 8; e++) {
+                    sb.append("data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" ")
+                            .append(i % 10 == 0 && e == 0 ? c.pii() : "token" + e).append(" \"}}]}\n\n");
+                }
+                out[i] = sb.toString().getBytes(StandardCharsets.UTF_8);
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.meshguard.dlp.check;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.meshguard.dlp.policy.PolicyInvalidException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The repository's policies/dlp.yaml is valid and every DLP test case in policies/tests passes. */
+class ShippedPolicyTest {
+    private static final Path POLICIES = Path.of("../policies");
+
+    @Test
+    void shippedPolicy_isValid() {
+        assertThat(DlpPolicyChecks.check(POLICIES.resolve("dlp.yaml"))).isEmpty();
+    }
+
+    @Test
+    void everyShippedTestCase_passes() throws Exception {
+        List<Path> files = DlpPolicyChecks.testFiles(POLICIES.resolve("tests"));
+        assertThat(files).isNotEmpty();
+        for (Path f : files) {
+            List<DlpPolicyChecks.CaseResult> results = DlpPolicyChecks.run(f);
+            assertThat(results).isNotEmpty();
+            assertThat(results).allSatisfy(r -> assertThat(r.passed()).as(r.toString()).isTrue());
+        }
+    }
+
+    @Test
+    void failingCase_isReportedWithItsLine(@TempDir Path dir) throws Exception {
+        Files.copy(POLICIES.resolve("dlp.yaml"), dir.resolve("dlp.yaml"));
+        Path t = dir.resolve("dlp-bad.yaml");
+        Files.writeString(t, """
+                policy: dlp.yaml
+                cases:
+                  - name: wrong expectation
+                    route: /x
+                    input: "card 5105 1051 0510 5100"
+                    expect:
+                      output: "card 5105 1051 0510 5100"
+                """);
+        DlpPolicyChecks.CaseResult r = DlpPolicyChecks.run(t).get(0);
+        assertThat(r.passed()).isFalse();
+        assertThat(r.line()).isEqualTo(3);
+        assertThat(r.message()).contains("**** **** **** 5100");
+    }
+
+    @Test
+    void malformedTestFile_failsWithFileAndLine(@TempDir Path dir) throws Exception {
+        Files.copy(POLICIES.resolve("dlp.yaml"), dir.resolve("dlp.yaml"));
+        Path t = dir.resolve("dlp-bad.yaml");
+        Files.writeString(t, "policy: dlp.yaml\ncases:\n  - name: x\n    input: y\n    expect: {}\n    colour: red\n");
+        assertThatThrownBy(() -> DlpPolicyChecks.run(t)).isInstanceOf(PolicyInvalidException.class)
+                .hasMessageContaining(t + ":6: unknown key 'colour'");
+    }
+}

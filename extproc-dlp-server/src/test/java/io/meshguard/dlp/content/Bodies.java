@@ -1,0 +1,60 @@
+package io.meshguard.dlp.content;
+
+import io.meshguard.dlp.detect.BuiltinDetector;
+import io.meshguard.dlp.scan.Action;
+import io.meshguard.dlp.scan.ActionKind;
+import io.meshguard.dlp.scan.ContextRule;
+import io.meshguard.dlp.scan.DetectorRule;
+import io.meshguard.dlp.scan.Finding;
+import io.meshguard.dlp.scan.ScanRules;
+import io.meshguard.dlp.scan.ValueHasher;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+/** Test helpers: run a body transformer over whole and chunked input. */
+final class Bodies {
+    interface Factory {
+        BodyTransformer create(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener);
+    }
+
+    record Result(String text, List<String> findings, Finding blocked) {}
+
+    static final ValueHasher HASHER = ValueHasher.forTenant("k".repeat(32).getBytes(StandardCharsets.UTF_8), "t");
+
+    private Bodies() {}
+
+    static ScanRules rules(ActionKind action) {
+        ScanRules rules = new ScanRules();
+        for (BuiltinDetector d : BuiltinDetector.values()) {
+            rules.addBuiltin(d, new DetectorRule(d.id(), 0.5,
+                    new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5), Set.of(), List.of(),
+                    Action.of(action)));
+        }
+        return rules;
+    }
+
+    static Result run(Factory f, ScanRules rules, byte[] input, Random random, int maxChunk) {
+        ByteSink out = new ByteSink();
+        List<String> findings = new ArrayList<>();
+        BodyTransformer t = f.create(rules, HASHER, out, (finding, location) ->
+                findings.add(finding.detector() + "@" + location));
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        int i = 0;
+        while (i < input.length) {
+            int len = random == null ? input.length : Math.min(input.length - i, 1 + random.nextInt(maxChunk));
+            t.write(input, i, len);
+            all.writeBytes(out.drain());
+            i += len;
+        }
+        t.finish();
+        all.writeBytes(out.drain());
+        return new Result(all.toString(StandardCharsets.UTF_8), findings, t.blockedBy().orElse(null));
+    }
+
+    static Result whole(Factory f, ActionKind action, String input) {
+        return run(f, rules(action), input.getBytes(StandardCharsets.UTF_8), null, 0);
+    }
+}

@@ -1,0 +1,87 @@
+package io.meshguard.dlp.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class DlpPolicyParserTest {
+    private static List<String> errors(String yaml) {
+        try {
+            DlpPolicyParser.parse("dlp.yaml", yaml);
+            return List.of();
+        } catch (PolicyInvalidException e) {
+            return e.errors().stream().map(PolicyError::toString).toList();
+        }
+    }
+
+    @Test
+    void everyErrorCarriesFileAndLine_andAllAreReportedAtOnce() {
+        List<String> e = errors("""
+                version: 1
+                detectors:
+                  emp:
+                    pattern: 'EMP-\\d+'
+                  bad_re:
+                    pattern: '(unclosed'
+                profiles:
+                  - name: a
+                    match: {paths: ["no-slash"]}
+                    request:
+                      detectors:
+                        card: shred
+                        nosuch: mask
+                        email: {action: mask, keep_last: 99}
+                      oversize: maybe
+                    colour: red
+                """);
+        assertThat(e).contains(
+                "dlp.yaml:4: pattern of 'emp': unbounded repetition '+' at character 7; give a maximum, e.g. {1,64}",
+                "dlp.yaml:9: path 'no-slash' must start with '/'",
+                "dlp.yaml:12: unknown action 'shred'; use mask, redact, hash, block or alert",
+                "dlp.yaml:14: 99 is out of range [0, 16]",
+                "dlp.yaml:15: 'oversize' must be 'pass' or 'block'",
+                "dlp.yaml:16: unknown key 'colour'; allowed here: match, name, request, response");
+        assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:6: pattern of 'bad_re' is not valid RE2 syntax"));
+        assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:13: unknown detector 'nosuch'"));
+    }
+
+    @Test
+    void brokenYaml_andMissingPieces_areClearErrors() {
+        assertThat(errors("version: 1\nprofiles: [\n")).singleElement().asString().startsWith("dlp.yaml:");
+        assertThat(errors("profiles: []")).containsExactly("dlp.yaml:1: 'version: 1' is required");
+        assertThat(errors("version: 2\nprofiles: []")).containsExactly(
+                "dlp.yaml:1: unsupported version; this meshguard reads version 1");
+        assertThat(errors("version: 1\nblock_response: {status: 200}\nprofiles: []"))
+                .containsExactly("dlp.yaml:2: 200 is out of range [400, 499]");
+    }
+
+    @Test
+    void profiles_matchByPathHostAndContentType_firstWins() throws Exception {
+        DlpPolicy p = DlpPolicyParser.parse("dlp.yaml", """
+                version: 1
+                profiles:
+                  - name: json-api
+                    match: {hosts: ["*.bank.internal"], paths: ["/api/*/cards"], content_types: ["application/json"]}
+                    response: {detectors: {card: mask}}
+                  - name: rest
+                    response: {detectors: {card: redact}}
+                """);
+        assertThat(p.select(Direction.RESPONSE, "pay.bank.internal:8443", "/api/v1/cards?x=1",
+                "application/json; charset=utf-8").orElseThrow().profile()).isEqualTo("json-api");
+        assertThat(p.select(Direction.RESPONSE, "pay.bank.internal", "/api/v1/cards", "text/plain")
+                .orElseThrow().profile()).isEqualTo("rest");
+        assertThat(p.select(Direction.REQUEST, "x", "/", "")).isEmpty();
+    }
+
+    @Test
+    void keywordDetectors_areBuiltWithoutRegexes() throws Exception {
+        assertThatThrownBy(() -> DlpPolicyParser.parse("dlp.yaml", """
+                version: 1
+                detectors:
+                  marking: {keywords: []}
+                profiles: []
+                """)).hasMessageContaining("dlp.yaml:3: 'keywords' must list at least one word");
+    }
+}
