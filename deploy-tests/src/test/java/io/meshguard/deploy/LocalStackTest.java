@@ -28,7 +28,7 @@ import org.yaml.snakeyaml.Yaml;
  */
 class LocalStackTest {
     /** The compose-spec service keys this file may use; anything else is a typo compose would reject. */
-    private static final Set<String> SERVICE_KEYS = Set.of("image", "build", "command", "entrypoint", "environment",
+    private static final Set<String> SERVICE_KEYS = Set.of("image", "build", "command", "entrypoint", "environment", "env_file",
             "ports", "expose", "volumes", "secrets", "depends_on", "healthcheck", "restart", "read_only", "cap_drop",
             "security_opt", "tmpfs", "user");
     private static final Set<String> TOP_KEYS = Set.of("name", "services", "secrets", "volumes", "networks");
@@ -48,6 +48,17 @@ class LocalStackTest {
         Map<String, String> env = new TreeMap<>();
         service.path("environment").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
         return env;
+    }
+
+    /** Variable names make-secrets.sh writes into the env files ({@code printf 'NAME=%s'}). */
+    private static Set<String> envFileVariables() throws IOException {
+        Set<String> names = new TreeSet<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("printf '([A-Z0-9_]+)=%s")
+                .matcher(Files.readString(DIR.resolve("make-secrets.sh")));
+        while (m.find()) {
+            names.add(m.group(1));
+        }
+        return names;
     }
 
     @Test
@@ -87,8 +98,12 @@ class LocalStackTest {
     void servers_areConfiguredLikeTheirKubernetesDeployments() throws IOException {
         JsonNode services = compose().path("services");
         Manifests manifests = Manifests.sources();
+        Set<String> fromEnvFiles = envFileVariables();
         SERVERS.forEach((service, deployment) -> {
             Map<String, String> local = environment(services.path(service));
+            if (services.path(service).has("env_file")) {
+                fromEnvFiles.forEach(name -> local.put(name, "(env_file)"));
+            }
             Container container = manifests.deployment(deployment).getSpec().getTemplate().getSpec()
                     .getContainers().getFirst();
             Set<String> cluster = new TreeSet<>();
@@ -132,7 +147,10 @@ class LocalStackTest {
         for (String service : List.of("extauthz", "dlp")) {
             String[] mount = services.path(service).path("volumes").get(0).asText().split(":");
             assertThat(DIR.resolve(mount[0]).normalize()).isEqualTo(RepoPaths.policies().normalize());
-            String policyFile = environment(services.path(service)).get("MESHGUARD_POLICY_FILE");
+            String policyFile = environment(services.path(service)).entrySet().stream()
+                    .filter(e -> e.getKey().endsWith("_POLICY") || e.getKey().endsWith("_POLICY_FILE"))
+                    .map(Map.Entry::getValue).findFirst()
+                    .orElseThrow(() -> new AssertionError(service + " sets no policy file"));
             assertThat(policyFile).startsWith(mount[1] + "/");
             assertThat(RepoPaths.policies().resolve(policyFile.substring(mount[1].length() + 1))).isRegularFile();
         }
@@ -147,6 +165,10 @@ class LocalStackTest {
             assertThat(file).startsWith("./secrets/");
             assertThat(script).contains(file.substring("./secrets/".length()));
         });
+        compose.path("services").properties().forEach(service -> service.getValue().path("env_file").forEach(f -> {
+            assertThat(f.asText()).startsWith("./secrets/");
+            assertThat(script).contains(f.asText().substring("./secrets/".length()));
+        }));
         assertThat(Files.readAllLines(DIR.resolve(".gitignore"))).contains("secrets/");
         compose.path("services").properties().forEach(service -> service.getValue().path("secrets").forEach(name ->
                 assertThat(compose.path("secrets").has(name.asText())).as("secret %s", name).isTrue()));

@@ -47,7 +47,7 @@ class ManifestConsistencyTest {
             "meshguard-xds", "grpc-ads");
 
     /** Secrets the operator creates before installing (manifests/istio/README.md); none is committed. */
-    static final Set<String> DOCUMENTED_SECRETS = Set.of("meshguard-db", "meshguard-audit-hmac",
+    static final Set<String> DOCUMENTED_SECRETS = Set.of("meshguard-db", "meshguard-dlp-hash-key",
             "meshguard-xds-admin-token");
 
     private final Manifests manifests = Manifests.sources();

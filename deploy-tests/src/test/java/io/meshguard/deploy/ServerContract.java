@@ -3,10 +3,12 @@ package io.meshguard.deploy;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.meshguard.db.DbConfig;
+import io.meshguard.dlp.server.DlpServerSettings;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -27,15 +29,17 @@ import java.util.stream.Collectors;
  * @param schema the keys the server understands
  * @param complete true when {@code schema} is the server's whole schema; false while only the shared groups
  *     (gRPC, HTTP, database) are known, in which case variables of other groups are reported, not checked
+ * @param policy the key naming the server's policy file, whose default names the file in {@code policies/}
  */
 record ServerContract(String deployment, String composeService, String subcommand, ConfigSchema schema,
-        boolean complete) {
+        boolean complete, Optional<ConfigKey<Path>> policy) {
 
     /** The three servers, each with the schema its code declares. */
     static List<ServerContract> all() {
         return List.of(
                 shared("meshguard-extauthz", "extauthz", "extauthz", 9001, 9101),
-                shared("meshguard-dlp", "dlp", "dlp", 9002, 9102),
+                new ServerContract("meshguard-dlp", "dlp", "dlp", DlpServerSettings.schema(), true,
+                        Optional.of(DlpServerSettings.POLICY)),
                 shared("meshguard-xds", "xds", "xds", 18000, 9103));
     }
 
@@ -52,7 +56,7 @@ record ServerContract(String deployment, String composeService, String subcomman
                 .add(HttpServerSettings.configGroup(httpPort))
                 .add(new DbConfig(deployment))
                 .build();
-        return new ServerContract(deployment, service, subcommand, schema, false);
+        return new ServerContract(deployment, service, subcommand, schema, false, Optional.empty());
     }
 
     /** Key of {@code env}, if the schema has one. */

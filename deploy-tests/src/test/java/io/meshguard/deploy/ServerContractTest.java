@@ -72,8 +72,16 @@ class ServerContractTest {
         for (ServerContract server : ServerContract.all()) {
             unknown.addAll(unknownVariables(server, ServerContract.meshguardEnv(container(server)),
                     "Deployment " + server.deployment(), unchecked));
-            unknown.addAll(unknownVariables(server,
-                    ServerContract.meshguardEnv(environment(services.path(server.composeService()))),
+            Map<String, String> composeEnv = environment(services.path(server.composeService()));
+            if (services.path(server.composeService()).has("env_file")) {
+                // env files are written by make-secrets.sh: printf 'NAME=%s'
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("printf '([A-Z0-9_]+)=%s")
+                        .matcher(Files.readString(RepoPaths.deployLocal().resolve("make-secrets.sh")));
+                while (m.find()) {
+                    composeEnv.put(m.group(1), "(env_file)");
+                }
+            }
+            unknown.addAll(unknownVariables(server, ServerContract.meshguardEnv(composeEnv),
                     "compose service " + server.composeService(), unchecked));
         }
         if (!unchecked.isEmpty()) {
@@ -126,8 +134,43 @@ class ServerContractTest {
     }
 
     @Test
+    void policyFile_isTheGeneratedConfigMapMountedWhereTheServerLooks() {
+        var base = StrictKubernetesModels.parse(YamlDocuments.read(
+                RepoPaths.manifests().resolve("base/kustomization.yaml")).getFirst(),
+                io.fabric8.kubernetes.api.model.kustomize.v1beta1.Kustomization.class);
+        for (ServerContract server : ServerContract.all()) {
+            if (server.policy().isEmpty()) {
+                continue;
+            }
+            var key = server.policy().get();
+            // The key's default (policies/dlp.yaml) names the file the security team edits.
+            String fileName = key.defaultValue().getFileName().toString();
+            Container c = container(server);
+            String configured = ServerContract.env(c, key.envVar())
+                    .orElseThrow(() -> new AssertionError(server.deployment() + " does not set " + key.envVar()));
+            VolumeMount mount = c.getVolumeMounts().stream()
+                    .filter(m -> configured.equals(m.getMountPath() + "/" + fileName)).findFirst()
+                    .orElseThrow(() -> new AssertionError(configured + " is not " + fileName + " in a mount"));
+            String configMap = manifests.deployment(server.deployment()).getSpec().getTemplate().getSpec()
+                    .getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst()
+                    .orElseThrow().getConfigMap().getName();
+            var generator = base.getConfigMapGenerator().stream().filter(g -> g.getName().equals(configMap))
+                    .findFirst().orElseThrow(() -> new AssertionError(configMap + " is not generated"));
+            assertThat(generator.getFiles()).containsExactly(fileName + "=../../../" + key.defaultValue());
+            assertThat(generator.getOptions().getDisableNameSuffixHash())
+                    .as("fixed name, so the server hot-reloads instead of the pod restarting").isTrue();
+        }
+    }
+
+    @Test
     void databasePassword_isReadFromTheMountedSecretFile() {
         for (ServerContract server : ServerContract.all()) {
+            if (server.schema().find(DbConfig.URL.name()).isEmpty()) {
+                // This server does not use PostgreSQL, so it must not be handed the credentials either.
+                assertThat(ServerContract.meshguardEnv(container(server))).as(server.deployment())
+                        .noneMatch(env -> env.startsWith("MESHGUARD_DB_"));
+                continue;
+            }
             Container c = container(server);
             PodSpec pod = manifests.deployment(server.deployment()).getSpec().getTemplate().getSpec();
             assertThat(ServerContract.meshguardEnv(c)).as(server.deployment())
