@@ -88,8 +88,10 @@ class LocalStackTest {
         SocketAddress xds = bootstrap.getStaticResources().getClusters(0).getLoadAssignment().getEndpoints(0)
                 .getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress();
         assertThat(services.has(xds.getAddress())).as("compose service %s", xds.getAddress()).isTrue();
+        ServerContract server = ServerContract.all().stream()
+                .filter(c -> c.composeService().equals(xds.getAddress())).findFirst().orElseThrow();
         assertThat(environment(services.path(xds.getAddress())))
-                .containsEntry("MESHGUARD_GRPC_PORT", String.valueOf(xds.getPortValue()));
+                .containsEntry(server.grpcPortKey().envVar(), String.valueOf(xds.getPortValue()));
         assertThat(bootstrap.getDynamicResources().getAdsConfig().getGrpcServices(0).getEnvoyGrpc().getClusterName())
                 .isEqualTo(bootstrap.getStaticResources().getClusters(0).getName());
     }
@@ -118,9 +120,8 @@ class LocalStackTest {
             Set<String> onlyInCluster = new HashSet<>(cluster);
             onlyInCluster.removeAll(local.keySet());
             // Only the cluster tunes the shutdown (readiness and sidecars); everything else is the same settings.
-            assertThat(onlyInCluster).as(service).isSubsetOf(Set.of(
-                    io.meshguard.runtime.grpc.GrpcServerSettings.DRAIN_TIMEOUT.envVar(),
-                    io.meshguard.runtime.grpc.GrpcServerSettings.SHUTDOWN_TIMEOUT.envVar()));
+            assertThat(onlyInCluster).as(service)
+                    .isSubsetOf(ServerContract.forDeployment(deployment).stopEnv());
             assertThat(cluster).as(service).containsAll(local.keySet());
             assertThat(services.path(service).path("command").get(0).asText())
                     .isEqualTo(container.getArgs().getFirst());
@@ -134,8 +135,10 @@ class LocalStackTest {
             if (name.endsWith("_TARGET")) {
                 String[] hostPort = value.split(":");
                 assertThat(services.has(hostPort[0])).as("%s names service %s", name, hostPort[0]).isTrue();
+                ServerContract target = ServerContract.all().stream()
+                        .filter(c -> c.composeService().equals(hostPort[0])).findFirst().orElseThrow();
                 assertThat(environment(services.path(hostPort[0]))).as(name)
-                        .containsEntry("MESHGUARD_GRPC_PORT", hostPort[1]);
+                        .containsEntry(target.grpcPortKey().envVar(), hostPort[1]);
             }
         }));
     }

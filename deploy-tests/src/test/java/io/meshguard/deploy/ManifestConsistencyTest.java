@@ -142,9 +142,7 @@ class ManifestConsistencyTest {
                     : Long.parseLong(c.getLifecycle().getPreStop().getExec().getCommand().get(1));
             long serverStop = 0;
             if (SERVERS.containsKey(name)) {
-                ServerContract server = ServerContract.forDeployment(name);
-                serverStop = ServerContract.drainTimeout(server, c).plus(ServerContract.shutdownTimeout(server, c))
-                        .toSeconds();
+                serverStop = ServerContract.forDeployment(name).stopWindow(c).toSeconds();
             }
             assertThat(deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds())
                     .as("%s: grace period > preStop %d s + drain and shutdown %d s", name, preStop, serverStop)

@@ -30,17 +30,45 @@ import java.util.stream.Collectors;
  * @param complete true when {@code schema} is the server's whole schema; false while only the shared groups
  *     (gRPC, HTTP, database) are known, in which case variables of other groups are reported, not checked
  * @param policy the key naming the server's policy file, whose default names the file in {@code policies/}
+ * @param grpcPortKey the key of the port Envoy calls (ext_authz, ext_proc or ADS)
+ * @param stopKeys the timeouts a graceful stop can take, one after the other
  */
 record ServerContract(String deployment, String composeService, String subcommand, ConfigSchema schema,
-        boolean complete, Optional<ConfigKey<Path>> policy) {
+        boolean complete, Optional<ConfigKey<Path>> policy, ConfigKey<Integer> grpcPortKey,
+        List<ConfigKey<Duration>> stopKeys) {
+
+    /**
+     * The xds-controller is not part of this build yet. Its ADS listener is not the shared gRPC host: the
+     * controller's code names its port and stop keys {@code xds.ads.port} and {@code xds.drain_timeout}, declared
+     * here the same way so the manifests can be checked for them; its other settings are reported as unchecked.
+     */
+    static final ConfigKey<Integer> XDS_ADS_PORT = ConfigKey.integer("xds.ads.port", 18000, 0, 65535,
+            "ADS gRPC port.");
+    static final ConfigKey<Duration> XDS_DRAIN_TIMEOUT = ConfigKey.duration("xds.drain_timeout",
+            Duration.ofSeconds(5), "How long ADS streams get to close on shutdown.");
 
     /** The three servers, each with the schema its code declares. */
     static List<ServerContract> all() {
+        ConfigSchema dlp = DlpServerSettings.schema();
+        ConfigSchema xds = ConfigSchema.builder()
+                .add(XDS_ADS_PORT, XDS_DRAIN_TIMEOUT)
+                .add(HttpServerSettings.configGroup(9103))
+                .add(new DbConfig("meshguard-xds"))
+                .build();
         return List.of(
                 shared("meshguard-extauthz", "extauthz", "extauthz", 9001, 9101),
-                new ServerContract("meshguard-dlp", "dlp", "dlp", DlpServerSettings.schema(), true,
-                        Optional.of(DlpServerSettings.POLICY)),
-                shared("meshguard-xds", "xds", "xds", 18000, 9103));
+                new ServerContract("meshguard-dlp", "dlp", "dlp", dlp, true, Optional.of(DlpServerSettings.POLICY),
+                        portKey(dlp, "grpc.port"), GRPC_STOP),
+                new ServerContract("meshguard-xds", "xds", "xds", xds, false, Optional.empty(), XDS_ADS_PORT,
+                        List.of(XDS_DRAIN_TIMEOUT)));
+    }
+
+    private static final List<ConfigKey<Duration>> GRPC_STOP =
+            List.of(GrpcServerSettings.DRAIN_TIMEOUT, GrpcServerSettings.SHUTDOWN_TIMEOUT);
+
+    @SuppressWarnings("unchecked")
+    private static ConfigKey<Integer> portKey(ConfigSchema schema, String name) {
+        return (ConfigKey<Integer>) schema.find(name).orElseThrow(() -> new AssertionError("no key " + name));
     }
 
     static ServerContract forDeployment(String name) {
@@ -56,7 +84,8 @@ record ServerContract(String deployment, String composeService, String subcomman
                 .add(HttpServerSettings.configGroup(httpPort))
                 .add(new DbConfig(deployment))
                 .build();
-        return new ServerContract(deployment, service, subcommand, schema, false, Optional.empty());
+        return new ServerContract(deployment, service, subcommand, schema, false, Optional.empty(),
+                portKey(schema, "grpc.port"), GRPC_STOP);
     }
 
     /** Key of {@code env}, if the schema has one. */
@@ -64,19 +93,21 @@ record ServerContract(String deployment, String composeService, String subcomman
         return schema.keys().stream().filter(k -> k.envVar().equals(env)).findFirst();
     }
 
-    /** Top-level groups the schema covers ({@code grpc}, {@code http}, {@code db}, …). */
-    Set<String> groups() {
-        return schema.names().stream().map(n -> n.substring(0, n.indexOf('.') < 0 ? n.length() : n.indexOf('.')))
-                .collect(Collectors.toCollection(TreeSet::new));
-    }
+    /** The shared groups whose every key is known from the code, even when the server's own schema is not. */
+    private static final Set<String> SHARED_GROUPS = Set.of("grpc", "http", "db");
 
-    /** True when the schema can judge {@code env}: the whole schema is known, or the variable's group is. */
+    /**
+     * True when the schema can judge {@code env}: the whole schema is known, the variable is one of its keys, or
+     * it belongs to a shared group the schema includes.
+     */
     boolean covers(String env) {
-        if (complete) {
+        if (complete || keyForEnv(env).isPresent()) {
             return true;
         }
         String rest = env.substring(ConfigKey.ENV_PREFIX.length()).toLowerCase(Locale.ROOT);
-        return groups().stream().anyMatch(g -> rest.equals(g) || rest.startsWith(g + "_"));
+        return SHARED_GROUPS.stream()
+                .filter(g -> schema.names().stream().anyMatch(n -> n.startsWith(g + ".")))
+                .anyMatch(g -> rest.startsWith(g + "_"));
     }
 
     /** The value a container sets for a key, or the key's default. */
@@ -85,19 +116,21 @@ record ServerContract(String deployment, String composeService, String subcomman
     }
 
     int grpcPort(Container container) {
-        return value(container, (ConfigKey<Integer>) schema.find("grpc.port").orElseThrow());
+        return value(container, grpcPortKey);
     }
 
     int httpPort(Container container) {
-        return value(container, (ConfigKey<Integer>) schema.find("http.port").orElseThrow());
+        return value(container, portKey(schema, "http.port"));
     }
 
-    static Duration drainTimeout(ServerContract server, Container container) {
-        return server.value(container, GrpcServerSettings.DRAIN_TIMEOUT);
+    /** The longest a graceful stop of this container can take. */
+    Duration stopWindow(Container container) {
+        return stopKeys.stream().map(k -> value(container, k)).reduce(Duration.ZERO, Duration::plus);
     }
 
-    static Duration shutdownTimeout(ServerContract server, Container container) {
-        return server.value(container, GrpcServerSettings.SHUTDOWN_TIMEOUT);
+    /** The environment variables of the stop timeouts (tuned in the cluster only). */
+    Set<String> stopEnv() {
+        return stopKeys.stream().map(ConfigKey::envVar).collect(Collectors.toCollection(TreeSet::new));
     }
 
     static Optional<String> env(Container container, String name) {

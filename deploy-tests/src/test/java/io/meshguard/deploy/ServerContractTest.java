@@ -112,8 +112,8 @@ class ServerContractTest {
         for (ServerContract server : ServerContract.all()) {
             JsonNode service = services.path(server.composeService());
             Map<String, String> env = environment(service);
-            int grpc = Integer.parseInt(env.getOrDefault("MESHGUARD_GRPC_PORT",
-                    server.schema().find("grpc.port").orElseThrow().formattedDefault()));
+            int grpc = Integer.parseInt(env.getOrDefault(server.grpcPortKey().envVar(),
+                    server.grpcPortKey().formattedDefault()));
             int http = Integer.parseInt(env.getOrDefault("MESHGUARD_HTTP_PORT",
                     server.schema().find("http.port").orElseThrow().formattedDefault()));
             List<String> published = new ArrayList<>();
