@@ -259,11 +259,12 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
 
     private void dispatch(List<AuditEvent> batch) throws RuntimeException {
         try {
-            if (databaseUp && spool.isEmpty()
-                    && handoff.offer(batch, settings.slowDbThreshold().toNanos(), TimeUnit.NANOSECONDS)) {
+            // While closing, a slow database must not hold the shutdown up batch after batch: spool instead.
+            long wait = batcherStopping ? TimeUnit.MILLISECONDS.toNanos(50) : settings.slowDbThreshold().toNanos();
+            if (databaseUp && spool.isEmpty() && handoff.offer(batch, wait, TimeUnit.NANOSECONDS)) {
                 return;
             }
-            if (databaseUp && spool.isEmpty()) {
+            if (databaseUp && spool.isEmpty() && !batcherStopping) {
                 log.warn("audit: PostgreSQL did not take a batch within {} ms; spooling to disk",
                         settings.slowDbThreshold().toMillis());
             }

@@ -1,9 +1,7 @@
 package io.meshguard.audit;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -135,7 +133,7 @@ public final class PostgresAuditStore implements AutoCloseable {
 
     private static int copy(Connection c, List<AuditEvent> batch, String table) throws SQLException {
         CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
-        byte[] data = CopyText.encode(batch);
+        byte[] data = CopyTextEncoder.encode(batch);
         try {
             return (int) copy.copyIn("COPY " + table + " (" + COLUMNS + ") FROM STDIN", new ByteArrayInputStream(data));
         } catch (IOException e) {
@@ -223,70 +221,5 @@ public final class PostgresAuditStore implements AutoCloseable {
     @Override
     public void close() {
         discard();
-    }
-
-    /** COPY text format: tab-separated, {@code \N} for NULL, backslash escapes. */
-    static final class CopyText {
-        private CopyText() {}
-
-        static byte[] encode(List<AuditEvent> batch) {
-            StringBuilder row = new StringBuilder(512);
-            ByteArrayOutputStream out = new ByteArrayOutputStream(batch.size() * 400);
-            for (AuditEvent e : batch) {
-                row.setLength(0);
-                row.append(e.eventId()).append('\t');
-                row.append(e.occurredAt()).append('\t');
-                row.append(e.kind().dbName()).append('\t');
-                field(row, e.requestId().orElse(null));
-                field(row, e.traceId().orElse(null));
-                field(row, e.tenant().orElse(null));
-                field(row, e.subject().orElse(null));
-                field(row, e.clientId().orElse(null));
-                field(row, e.source().orElse(null));
-                field(row, e.callerType().orElse(null));
-                field(row, e.method().orElse(null));
-                field(row, e.authority().orElse(null));
-                field(row, e.path().orElse(null));
-                field(row, e.route().orElse(null));
-                raw(row, e.status().isPresent() ? Integer.toString(e.status().getAsInt()) : null);
-                field(row, e.decision().orElse(null));
-                field(row, e.reason().orElse(null));
-                raw(row, e.latencyUs().isPresent() ? Long.toString(e.latencyUs().getAsLong()) : null);
-                raw(row, e.requestBytes().isPresent() ? Long.toString(e.requestBytes().getAsLong()) : null);
-                raw(row, e.responseBytes().isPresent() ? Long.toString(e.responseBytes().getAsLong()) : null);
-                row.append(e.isStream() ? 't' : 'f').append('\t');
-                escape(row, e.detailsJson());
-                row.append('\n');
-                byte[] bytes = row.toString().getBytes(StandardCharsets.UTF_8);
-                out.write(bytes, 0, bytes.length);
-            }
-            return out.toByteArray();
-        }
-
-        private static void raw(StringBuilder row, String value) {
-            row.append(value == null ? "\\N" : value).append('\t');
-        }
-
-        private static void field(StringBuilder row, String value) {
-            if (value == null) {
-                row.append("\\N");
-            } else {
-                escape(row, value);
-            }
-            row.append('\t');
-        }
-
-        private static void escape(StringBuilder row, String value) {
-            for (int i = 0; i < value.length(); i++) {
-                char ch = value.charAt(i);
-                switch (ch) {
-                    case '\\' -> row.append("\\\\");
-                    case '\n' -> row.append("\\n");
-                    case '\r' -> row.append("\\r");
-                    case '\t' -> row.append("\\t");
-                    default -> row.append(ch);
-                }
-            }
-        }
     }
 }

@@ -15,6 +15,10 @@ import picocli.CommandLine.Command;
         description = "JWT authorization, streaming DLP, audit and xDS for Istio/Envoy meshes.",
         subcommands = {
             UpCommand.class,
+            io.meshguard.cli.authz.ExtAuthzCommand.class,
+            io.meshguard.cli.authz.AuthzCommand.class,
+            io.meshguard.cli.authz.ApiKeyCommand.class,
+            io.meshguard.cli.policy.PolicyCommand.class,
             io.meshguard.cli.audit.AuditCommand.class,
             io.meshguard.cli.dlp.DlpCommand.class,
             CommandLine.HelpCommand.class

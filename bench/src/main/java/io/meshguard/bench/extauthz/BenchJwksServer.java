@@ -1,0 +1,83 @@
+package io.meshguard.bench.extauthz;
+
+import com.nimbusds.jose.jwk.JWKSet;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** A JWKS endpoint on loopback for the benchmark (the key set the benchmark signs with). */
+final class BenchJwksServer implements AutoCloseable {
+    private final HttpServer server;
+    private final AtomicReference<JWKSet> keys;
+    private final AtomicBoolean down = new AtomicBoolean();
+    private final AtomicInteger jwksRequests = new AtomicInteger();
+    private final String issuer;
+
+    BenchJwksServer(String issuer, JWKSet initial) throws IOException {
+        this.issuer = issuer;
+        this.keys = new AtomicReference<>(initial);
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
+        server.setExecutor(Executors.newFixedThreadPool(2));
+        server.createContext("/jwks.json", ex -> {
+            jwksRequests.incrementAndGet();
+            if (down.get()) {
+                send(ex, 503, "{\"error\":\"down\"}");
+            } else {
+                send(ex, 200, keys.get().toPublicJWKSet().toString());
+            }
+        });
+        server.createContext("/.well-known/openid-configuration", ex -> {
+            if (down.get()) {
+                send(ex, 503, "{}");
+            } else {
+                send(ex, 200, "{\"issuer\":\"" + this.issuer + "\",\"jwks_uri\":\"" + jwksUri() + "\"}");
+            }
+        });
+        server.start();
+    }
+
+    public String jwksUri() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/jwks.json";
+    }
+
+    public String discoveryUri() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/.well-known/openid-configuration";
+    }
+
+    public void rotateTo(JWKSet next) {
+        keys.set(next);
+    }
+
+    public void goDown() {
+        down.set(true);
+    }
+
+    public void comeBack() {
+        down.set(false);
+    }
+
+    public int jwksRequests() {
+        return jwksRequests.get();
+    }
+
+    private static void send(HttpExchange ex, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

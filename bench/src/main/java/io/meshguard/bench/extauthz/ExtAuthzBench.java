@@ -1,0 +1,202 @@
+package io.meshguard.bench.extauthz;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jwt.JWTClaimsSet;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+
+import io.meshguard.extauthz.apikey.ApiKeyService;
+import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
+import io.meshguard.extauthz.server.ExtAuthzConfig;
+import io.meshguard.extauthz.server.ExtAuthzServer;
+import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.extauthz.tools.TestKeys;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * extauthz-server against a no-op Check server, in one run: (a) no-op, (b) cached RS256, (c) uncached RS256,
+ * (d) uncached ES256, (e) API key. Prints max throughput (closed loop) and p50/p99/p99.9 at fixed rates (open loop),
+ * with ratios to (a). A benchmark, not a test: run it by hand (see docs/benchmarks.md).
+ *
+ * <p>Arguments (all optional): seconds per measurement (default 10), fixed rates (default 500,2000).
+ */
+public final class ExtAuthzBench {
+    private record Scenario(String name, int port, CheckRequest request) {}
+
+    private record Row(String name, LoadGenerator.Result max, Map<Integer, LoadGenerator.Result> atRate) {}
+
+    public static void main(String[] args) throws Exception {
+        Duration seconds = Duration.ofSeconds(args.length > 0 ? Integer.parseInt(args[0]) : 10);
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        List<Integer> rates = new ArrayList<>();
+        for (String r : (args.length > 1 ? args[1] : "200,1000").split(",")) {
+            rates.add(Integer.parseInt(r.trim()));
+        }
+        TestKeys rs = TestKeys.generate("bench-rs", JWSAlgorithm.RS256);
+        TestKeys es = TestKeys.generate("bench-es", JWSAlgorithm.ES256);
+        String issuer = "https://idp.bench.example";
+        Path dir = Files.createTempDirectory("extauthz-bench");
+        try (BenchJwksServer jwks = new BenchJwksServer(issuer, TestKeys.publicSet(List.of(rs, es)));
+                NoopCheckServer noop = new NoopCheckServer()) {
+            Path policy = dir.resolve("authz.yaml");
+            Files.writeString(policy, """
+                    issuers:
+                      - name: bench-idp
+                        issuer: %s
+                        jwks_uri: %s
+                        audiences: [meshguard]
+                        algorithms: [RS256, ES256]
+                        claims: {subject: sub, tenant: tenant, roles: roles, scopes: scope}
+                    header_contract:
+                      tenant_header: x-tenant-id
+                      required: [x-tenant-id]
+                      defaults: {x-dwp-source: FRONTEND}
+                    routes:
+                      - name: orders
+                        match: {hosts: [api.bench.example], path_prefix: /v1/orders, methods: [GET]}
+                        auth: jwt_or_apikey
+                        roles: [user]
+                    """.formatted(issuer, jwks.jwksUri()));
+            InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
+            String apiKey = new ApiKeyService(keys, Clock.systemUTC())
+                    .create("bench", "bench-client", "t1", List.of("user"), List.of(), "free", Optional.empty()).text();
+            ExtAuthzConfig base = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofMinutes(10));
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            ExtAuthzServer cached = ExtAuthzServer.withApiKeyStore(base, registry, Optional.of(keys), e -> { }, Clock.systemUTC());
+            ExtAuthzServer uncached = ExtAuthzServer.withApiKeyStore(base.withTokenCache(0), registry, Optional.of(keys), e -> { },
+                    Clock.systemUTC());
+            cached.start();
+            uncached.start();
+            try {
+                Instant now = Instant.now();
+                JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer(issuer).subject("alice").audience("meshguard")
+                        .issueTime(Date.from(now)).expirationTime(Date.from(now.plus(Duration.ofHours(2))))
+                        .claim("tenant", "t1").claim("roles", List.of("user")).claim("scope", "orders:read").build();
+                List<Scenario> scenarios = List.of(
+                        new Scenario("(a) no-op Check server", noop.port(), request("Bearer " + rs.sign(claims), null)),
+                        new Scenario("(b) extauthz, RS256, token cached", cached.grpcPort(), request("Bearer " + rs.sign(claims), null)),
+                        new Scenario("(c) extauthz, RS256, uncached", uncached.grpcPort(), request("Bearer " + rs.sign(claims), null)),
+                        new Scenario("(d) extauthz, ES256, uncached", uncached.grpcPort(), request("Bearer " + es.sign(claims), null)),
+                        new Scenario("(e) extauthz, API key", cached.grpcPort(), request(null, apiKey)));
+                System.out.printf("JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
+                        Runtime.version(), Runtime.getRuntime().availableProcessors(), seconds.toSeconds(), rates, rounds);
+                List<Row> rows = measure(scenarios, seconds, rates, rounds);
+                print(rows, rates);
+            } finally {
+                cached.close();
+                uncached.close();
+            }
+        }
+    }
+
+    private static CheckRequest request(String authorization, String apiKey) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        if (authorization != null) {
+            headers.put("authorization", List.of(authorization));
+        }
+        if (apiKey != null) {
+            headers.put("x-api-key", List.of(apiKey));
+        }
+        headers.put("x-tenant-id", List.of("t1"));
+        headers.put("x-request-id", List.of("bench"));
+        headers.put("user-agent", List.of("bench/1.0"));
+        return CheckRequests.of("GET", "api.bench.example", "/v1/orders/42", headers, Map.of(), CheckRequests.Encoding.HEADERS);
+    }
+
+    /**
+     * Warms every scenario up, then measures them round-robin so a burst of noise on the shared machine hits all
+     * scenarios alike; each figure is the median over the rounds.
+     */
+    private static List<Row> measure(List<Scenario> scenarios, Duration seconds, List<Integer> rates, int rounds) throws Exception {
+        List<ManagedChannel> channels = new ArrayList<>();
+        List<LoadGenerator> gens = new ArrayList<>();
+        try {
+            for (Scenario s : scenarios) {
+                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port()).usePlaintext().build();
+                channels.add(channel);
+                gens.add(new LoadGenerator(channel, s.request()));
+            }
+            for (int i = 0; i < scenarios.size(); i++) {
+                LoadGenerator.Result warm = gens.get(i).closedLoop(32, Duration.ofSeconds(Math.max(3, seconds.toSeconds() / 2)));
+                if (warm.notAllowed() > 0) {
+                    throw new IllegalStateException(scenarios.get(i).name() + ": " + warm.notAllowed()
+                            + " Checks were not allowed; the scenario is broken");
+                }
+            }
+            List<List<LoadGenerator.Result>> max = new ArrayList<>();
+            List<Map<Integer, List<LoadGenerator.Result>>> at = new ArrayList<>();
+            for (int i = 0; i < scenarios.size(); i++) {
+                max.add(new ArrayList<>());
+                at.add(new LinkedHashMap<>());
+            }
+            for (int round = 0; round < rounds; round++) {
+                for (int i = 0; i < scenarios.size(); i++) {
+                    max.get(i).add(gens.get(i).closedLoop(32, seconds));
+                }
+                for (int rate : rates) {
+                    for (int i = 0; i < scenarios.size(); i++) {
+                        at.get(i).computeIfAbsent(rate, r -> new ArrayList<>()).add(gens.get(i).openLoop(rate, seconds));
+                    }
+                }
+                System.out.printf("round %d of %d done%n", round + 1, rounds);
+            }
+            List<Row> rows = new ArrayList<>();
+            for (int i = 0; i < scenarios.size(); i++) {
+                Map<Integer, LoadGenerator.Result> medians = new LinkedHashMap<>();
+                for (int rate : rates) {
+                    medians.put(rate, median(at.get(i).get(rate), r -> r.latency().getValueAtPercentile(99)));
+                }
+                rows.add(new Row(scenarios.get(i).name(), median(max.get(i), LoadGenerator.Result::throughput), medians));
+            }
+            return rows;
+        } finally {
+            channels.forEach(ManagedChannel::shutdownNow);
+        }
+    }
+
+    private static LoadGenerator.Result median(List<LoadGenerator.Result> results,
+            java.util.function.ToDoubleFunction<LoadGenerator.Result> by) {
+        List<LoadGenerator.Result> sorted = new ArrayList<>(results);
+        sorted.sort(java.util.Comparator.comparingDouble(by));
+        return sorted.get(sorted.size() / 2);
+    }
+
+    private static void print(List<Row> rows, List<Integer> rates) {
+        Row base = rows.get(0);
+        System.out.println();
+        System.out.println("| scenario | max Checks/s | vs (a) |");
+        System.out.println("|---|---:|---:|");
+        for (Row r : rows) {
+            System.out.printf("| %s | %.0f | %.2f |%n", r.name(), r.max().throughput(), r.max().throughput() / base.max().throughput());
+        }
+        for (int rate : rates) {
+            System.out.println();
+            System.out.printf("At %d Checks/s (open loop, latency in µs from the intended send time):%n%n", rate);
+            System.out.println("| scenario | p50 | p99 | p99.9 | p99 vs (a) |");
+            System.out.println("|---|---:|---:|---:|---:|");
+            double baseP99 = base.atRate().get(rate).latency().getValueAtPercentile(99);
+            for (Row r : rows) {
+                var h = r.atRate().get(rate).latency();
+                if (r.atRate().get(rate).saturated()) {
+                    System.out.printf("| %s | saturated | saturated | saturated | - |%n", r.name());
+                } else {
+                    System.out.printf("| %s | %d | %d | %d | %.2f |%n", r.name(), h.getValueAtPercentile(50), h.getValueAtPercentile(99),
+                            h.getValueAtPercentile(99.9), h.getValueAtPercentile(99) / baseP99);
+                }
+            }
+        }
+    }
+}

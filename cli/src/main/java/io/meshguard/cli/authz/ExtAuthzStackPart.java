@@ -1,0 +1,91 @@
+package io.meshguard.cli.authz;
+
+import io.meshguard.cli.StackContext;
+import io.meshguard.cli.StackPart;
+import io.meshguard.cli.audit.AuditPart;
+import io.meshguard.extauthz.audit.AuditSinkDecisions;
+import io.meshguard.extauthz.server.ExtAuthzConfig;
+import io.meshguard.extauthz.server.ExtAuthzServer;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * extauthz in {@code meshguard up}: the repository's {@code policies/authz.yaml}, the local PostgreSQL for API keys,
+ * decisions into the audit writer, gRPC on 127.0.0.1:9001 (a free port when 9001 is taken).
+ */
+public final class ExtAuthzStackPart implements StackPart {
+    public static final int GRPC_PORT = 9001;
+
+    private final AuditPart audit;
+    private ExtAuthzServer server;
+
+    /** @param audit the audit part started before this one; its writer receives every decision */
+    public ExtAuthzStackPart(AuditPart audit) {
+        this.audit = audit;
+    }
+
+    @Override
+    public String name() {
+        return "extauthz";
+    }
+
+    @Override
+    public List<ServerComponent> components(StackContext context) {
+        ExtAuthzConfig config = ExtAuthzConfig.defaults()
+                .withGrpc("127.0.0.1", isFree(GRPC_PORT) ? GRPC_PORT : 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                .withPolicy(context.policiesDir().resolve("authz.yaml"), Duration.ofSeconds(2));
+        server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
+                new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC());
+        return List.of(new LocalStack(server));
+    }
+
+    @Override
+    public List<String> endpoints() {
+        return List.of("gRPC 127.0.0.1:" + (server == null ? GRPC_PORT : server.grpcPort()) + " (ext_authz Check)");
+    }
+
+    private static boolean isFree(int port) {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress("127.0.0.1", port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The server as {@code up} runs it. Readiness leaves out the {@code jwks} check: the repository's example issuers
+     * are not reachable from a laptop, and the local stack should still report ready. Their tokens are denied
+     * (503 {@code jwks_unavailable}) all the same; production ({@code meshguard extauthz}) keeps the check.
+     */
+    private record LocalStack(ExtAuthzServer server) implements ServerComponent {
+        @Override
+        public String name() {
+            return server.name();
+        }
+
+        @Override
+        public void start() throws Exception {
+            server.start();
+        }
+
+        @Override
+        public List<ReadinessCheck> readinessChecks() {
+            return server.readinessChecks().stream().filter(c -> !c.name().equals("jwks")).toList();
+        }
+
+        @Override
+        public void close() {
+            server.close();
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package io.meshguard.cli.policy;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code meshguard policy check|test DIR}: what the security team runs before a policy change is merged. */
+@Command(name = "policy", mixinStandardHelpOptions = true, description = "Check and test policy files.",
+        subcommands = {PolicyCommand.Check.class, PolicyCommand.Test.class})
+public final class PolicyCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (check or test)");
+    }
+
+    static List<PolicyKind> present(Path dir, PrintWriter err) {
+        List<PolicyKind> kinds = new ArrayList<>();
+        for (PolicyKind kind : PolicyKinds.all()) {
+            if (Files.isRegularFile(kind.file(dir))) {
+                kinds.add(kind);
+            }
+        }
+        if (kinds.isEmpty()) {
+            err.printf("meshguard policy: no policy files in %s (looked for %s)%n", dir,
+                    PolicyKinds.all().stream().map(k -> k.file(dir).getFileName().toString()).toList());
+        }
+        return kinds;
+    }
+
+    @Command(name = "check", mixinStandardHelpOptions = true,
+            description = "Validate every policy file in DIR; prints file:line errors, exit 1 when any.")
+    static final class Check implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "DIR", description = "Policy directory, e.g. policies/")
+        Path dir;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            List<PolicyKind> kinds = present(dir, err);
+            if (kinds.isEmpty()) {
+                return 1;
+            }
+            int problems = 0;
+            for (PolicyKind kind : kinds) {
+                List<String> errors = kind.check(dir);
+                problems += errors.size();
+                errors.forEach(err::println);
+                if (errors.isEmpty()) {
+                    out.printf("ok  %s%n", kind.file(dir));
+                }
+            }
+            out.flush();
+            err.flush();
+            return problems == 0 ? 0 : 1;
+        }
+    }
+
+    @Command(name = "test", mixinStandardHelpOptions = true,
+            description = "Run the test cases in DIR/tests/; ends with 'N passed, M failed', exit 1 when any failed.")
+    static final class Test implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "DIR", description = "Policy directory, e.g. policies/")
+        Path dir;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            List<PolicyKind> kinds = present(dir, spec.commandLine().getErr());
+            int passed = 0;
+            int failed = kinds.isEmpty() ? 1 : 0;
+            for (PolicyKind kind : kinds) {
+                for (PolicyTestResult r : kind.test(dir)) {
+                    if (r.passed()) {
+                        passed++;
+                        out.printf("PASS  %s  %s: %s%n", r.kind(), r.file(), r.name());
+                    } else {
+                        failed++;
+                        out.printf("FAIL  %s  %s: %s%n      %s%n", r.kind(), r.file(), r.name(), r.message());
+                    }
+                }
+            }
+            out.printf("%d passed, %d failed%n", passed, failed);
+            out.flush();
+            return failed == 0 ? 0 : 1;
+        }
+    }
+}

@@ -1,0 +1,12 @@
+package io.meshguard.cli.policy;
+
+import java.util.List;
+
+/** Every kind of policy file the policy commands know. Add a kind here with one line. */
+public final class PolicyKinds {
+    private PolicyKinds() {}
+
+    public static List<PolicyKind> all() {
+        return List.of(new AuthzPolicyKind());
+    }
+}

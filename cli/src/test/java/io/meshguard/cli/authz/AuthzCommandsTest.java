@@ -1,0 +1,203 @@
+package io.meshguard.cli.authz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.util.JsonFormat;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jwt.JWTClaimsSet;
+import io.meshguard.cli.Main;
+import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.PostgresExtension;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI contract the security team and other tools rely on: policy check|test, authz check, apikey. */
+class AuthzCommandsTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    static final Path POLICIES = Path.of("..", "policies");
+
+    @TempDir
+    Path tmp;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream originalOut;
+    private PrintStream originalErr;
+
+    @BeforeEach
+    void capture() {
+        originalOut = System.out;
+        originalErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(originalOut);
+        System.setErr(originalErr);
+    }
+
+    private int run(String... args) {
+        out.reset();
+        err.reset();
+        return Main.execute(args);
+    }
+
+    private String out() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void policyCheck_shippedPolicies_exit0() {
+        assertThat(run("policy", "check", POLICIES.toString())).isEqualTo(0);
+        assertThat(out()).contains("ok  ").contains("authz.yaml");
+    }
+
+    @Test
+    void policyCheck_invalidPolicy_exit1WithFileLineErrors() throws Exception {
+        Files.writeString(tmp.resolve("authz.yaml"), "routes:\n  - {name: r, match: {path: nope}, auth: maybe}\n");
+        assertThat(run("policy", "check", tmp.toString())).isEqualTo(1);
+        assertThat(err()).contains(tmp.resolve("authz.yaml") + ":2: route r.match: paths start with '/'")
+                .contains(":2: route r.auth: 'maybe' is not one of");
+    }
+
+    @Test
+    void policyCheck_emptyDirectory_exit1AndSaysWhatItLookedFor() {
+        assertThat(run("policy", "check", tmp.toString())).isEqualTo(1);
+        assertThat(err()).contains("no policy files in").contains("authz.yaml");
+    }
+
+    @Test
+    void policyTest_shippedCases_passAndEndWithTheSummaryLine() {
+        assertThat(run("policy", "test", POLICIES.toString())).isEqualTo(0);
+        List<String> lines = out().lines().toList();
+        assertThat(lines.get(lines.size() - 1)).matches("\\d+ passed, 0 failed");
+        assertThat(Integer.parseInt(lines.get(lines.size() - 1).split(" ")[0])).isGreaterThanOrEqualTo(20);
+    }
+
+    @Test
+    void policyTest_aWrongExpectation_failsWithTheDifference_exit1() throws Exception {
+        Files.copy(POLICIES.resolve("authz.yaml"), tmp.resolve("authz.yaml"));
+        Files.createDirectories(tmp.resolve("tests"));
+        Files.writeString(tmp.resolve("tests/authz-wrong.yaml"), """
+                cases:
+                  - name: health is wrongly expected to be denied
+                    request: {method: GET, host: api.bank.example, path: /healthz}
+                    expect: {allowed: false, status: 403}
+                  - name: unknown path denied
+                    request: {method: GET, host: api.bank.example, path: /nope, headers: {x-tenant-id: a}}
+                    expect: {allowed: false, status: 403, reason: no_matching_route}
+                """);
+        assertThat(run("policy", "test", tmp.toString())).isEqualTo(1);
+        assertThat(out()).contains("FAIL  authz  authz-wrong.yaml: health is wrongly expected to be denied")
+                .contains("expected allowed=false, got true").contains("PASS  authz  authz-wrong.yaml: unknown path denied");
+        assertThat(out().lines().reduce((a, b) -> b).orElseThrow()).isEqualTo("1 passed, 1 failed");
+    }
+
+    @Test
+    void authzCheck_withLocalJwks_printsTheExactDecisionObject() throws Exception {
+        TestKeys key = TestKeys.generate("local-1", JWSAlgorithm.ES256);
+        Path jwks = tmp.resolve("jwks.json");
+        Files.writeString(jwks, TestKeys.publicSet(List.of(key)).toString());
+        Instant now = Instant.parse("2026-11-21T10:00:00Z");
+        String token = key.sign(new JWTClaimsSet.Builder().issuer("https://idp.bank.example/realms/retail").subject("alice")
+                .audience("meshguard").issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(300)))
+                .claim("tenant", "acme-corp").claim("scope", "accounts:read").claim("realm_access", Map.of("roles", List.of("customer")))
+                .build());
+        Path req = tmp.resolve("req.json");
+        Files.writeString(req, JsonFormat.printer().print(CheckRequests.of("GET", "api.bank.example", "/v1/accounts/42",
+                Map.of("authorization", List.of("Bearer " + token), "x-tenant-id", List.of("acme-corp"), "x-request-id", List.of("r-1")),
+                Map.of(), CheckRequests.Encoding.HEADERS)));
+
+        assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString(),
+                "--jwks", "bank-idp=" + jwks, "--now", now.toString())).isEqualTo(0);
+        JsonNode d = new ObjectMapper().readTree(out());
+        assertThat(d.fieldNames()).toIterable().containsExactly("allowed", "status", "reason", "headers_set", "headers_removed", "body");
+        assertThat(d.get("allowed").asBoolean()).isTrue();
+        assertThat(d.get("status").asInt()).isEqualTo(200);
+        assertThat(d.get("reason").asText()).isEqualTo("allowed");
+        assertThat(d.get("headers_set").get("x-user-id").asText()).isEqualTo("alice");
+        assertThat(d.get("headers_removed").toString()).contains("\"authorization\"");
+        assertThat(d.get("body").asText()).isEmpty();
+
+        // the same request an hour later: the token has expired
+        assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString(),
+                "--jwks", "bank-idp=" + jwks, "--now", now.plusSeconds(3600).toString())).isEqualTo(0);
+        JsonNode late = new ObjectMapper().readTree(out());
+        assertThat(late.get("status").asInt()).isEqualTo(401);
+        assertThat(late.get("reason").asText()).isEqualTo("token_expired");
+        assertThat(late.get("body").asText()).contains("\"request_id\":\"r-1\"");
+    }
+
+    @Test
+    void authzCheck_badInputs_exit1WithAClearMessage() throws Exception {
+        Path req = tmp.resolve("bad.json");
+        Files.writeString(req, "{\"attributes\": {\"nope\": 1}}");
+        assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString())).isEqualTo(1);
+        assertThat(err()).contains("not a CheckRequest in protobuf JSON");
+        assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString(), "--now", "yesterday"))
+                .isEqualTo(2);
+        assertThat(err()).contains("--now: not an ISO-8601 instant");
+    }
+
+    @Test
+    void apikey_createListRotateRevoke_againstPostgres() throws Exception {
+        Path pw = tmp.resolve("pw");
+        Files.writeString(pw, PG.password());
+        Path config = tmp.resolve("db.yaml");
+        Files.writeString(config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
+
+        assertThat(run("apikey", "create", "--config", config.toString(), "--name", "export", "--owner", "partner-a",
+                "--tenant", "acme", "--roles", "statements-reader", "--tier", "premium")).as(err()).isEqualTo(0);
+        Matcher m = Pattern.compile("(mgk_([0-9a-f]{16})_[A-Za-z0-9_-]{43})").matcher(out());
+        assertThat(m.find()).isTrue();
+        String keyId = m.group(2);
+
+        assertThat(run("apikey", "list", "--config", config.toString())).isEqualTo(0);
+        assertThat(out()).contains(keyId).contains("tenant=acme").doesNotContain(m.group(1));
+
+        assertThat(run("apikey", "rotate", "--config", config.toString(), keyId, "--grace", "1h")).isEqualTo(0);
+        assertThat(out()).contains("Old key " + keyId + " stops working at");
+
+        assertThat(run("apikey", "revoke", "--config", config.toString(), keyId)).isEqualTo(0);
+        assertThat(run("apikey", "revoke", "--config", config.toString(), keyId)).isEqualTo(1);
+        assertThat(err()).contains("no active key " + keyId);
+        assertThat(run("apikey", "list", "--config", config.toString())).isEqualTo(0);
+        assertThat(out()).doesNotContain(keyId + "  ");
+        assertThat(run("apikey", "list", "--config", config.toString(), "--all")).isEqualTo(0);
+        assertThat(out()).contains(keyId);
+        assertThat(run("apikey", "rotate", "--config", config.toString(), keyId, "--grace", "soon")).isEqualTo(2);
+    }
+
+    @Test
+    void extauthz_badConfig_exit1NamingTheKeyAndLine() throws Exception {
+        Path config = tmp.resolve("extauthz.yaml");
+        Files.writeString(config, "grpc:\n  port: 9001\ntoken_cache:\n  max_entrys: 5\n");
+        assertThat(run("extauthz", "--config", config.toString())).isEqualTo(1);
+        assertThat(err()).contains("token_cache.max_entrys").contains(":4");
+    }
+}

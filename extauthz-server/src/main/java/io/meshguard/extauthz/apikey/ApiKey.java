@@ -1,0 +1,30 @@
+package io.meshguard.extauthz.apikey;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/** A stored API key: who owns it, what it may do, its life. The secret itself is never held, only its hash. */
+public record ApiKey(
+        String keyId,
+        String name,
+        String owner,
+        String tenant,
+        List<String> roles,
+        List<String> scopes,
+        String tier,
+        Instant createdAt,
+        Optional<Instant> expiresAt,
+        Optional<Instant> revokedAt,
+        Optional<String> rotatedFrom,
+        Optional<Instant> lastUsedAt,
+        long useCount) {
+
+    public boolean revoked(Instant now) {
+        return revokedAt.isPresent() && !revokedAt.get().isAfter(now);
+    }
+
+    public boolean expired(Instant now) {
+        return expiresAt.isPresent() && !expiresAt.get().isAfter(now);
+    }
+}

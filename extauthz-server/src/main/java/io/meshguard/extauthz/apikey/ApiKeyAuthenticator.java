@@ -1,0 +1,89 @@
+package io.meshguard.extauthz.apikey;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.meshguard.extauthz.decision.AuthResult;
+import io.meshguard.extauthz.decision.Identity;
+import io.meshguard.extauthz.decision.Reason;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Checks presented API keys against the store. Records are cached for {@code recordTtl} (also "no such key"
+ * answers, so random keys cannot flood the database); a revocation therefore takes effect within that time. Uses
+ * are counted in memory and written by {@link #flushUsage()}.
+ */
+public final class ApiKeyAuthenticator {
+    private final ApiKeyStore store;
+    private final Clock clock;
+    private final Cache<String, Optional<ApiKeyStore.Stored>> records;
+    private final Map<String, LongAdder> uses = new ConcurrentHashMap<>();
+
+    public ApiKeyAuthenticator(ApiKeyStore store, Clock clock, Duration recordTtl) {
+        this.store = store;
+        this.clock = clock;
+        this.records = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(recordTtl).build();
+    }
+
+    public AuthResult authenticate(String presented) {
+        Optional<ApiKeySecret.Parsed> parsed = ApiKeySecret.parse(presented.trim());
+        if (parsed.isEmpty()) {
+            return new AuthResult.Rejected(Reason.INVALID_API_KEY, "API key malformed");
+        }
+        Optional<ApiKeyStore.Stored> stored = records.getIfPresent(parsed.get().keyId());
+        if (stored == null) {
+            try {
+                stored = store.find(parsed.get().keyId());
+            } catch (ApiKeyStore.UnavailableException e) {
+                return new AuthResult.Rejected(Reason.API_KEY_STORE_UNAVAILABLE, "API keys cannot be checked right now");
+            }
+            records.put(parsed.get().keyId(), stored);
+        }
+        // compare even when the key id is unknown, against a fixed hash, so both paths cost the same
+        byte[] expected = stored.map(ApiKeyStore.Stored::secretHash).orElse(UNKNOWN);
+        boolean match = ApiKeySecret.matches(parsed.get().secretHash(), expected);
+        if (stored.isEmpty() || !match) {
+            return new AuthResult.Rejected(Reason.INVALID_API_KEY, "API key not valid");
+        }
+        ApiKey key = stored.get().key();
+        Instant now = clock.instant();
+        if (key.revoked(now)) {
+            return new AuthResult.Rejected(Reason.API_KEY_REVOKED, "API key revoked");
+        }
+        if (key.expired(now)) {
+            return new AuthResult.Rejected(Reason.API_KEY_EXPIRED, "API key expired");
+        }
+        uses.computeIfAbsent(key.keyId(), k -> new LongAdder()).increment();
+        return new AuthResult.Authenticated(new Identity(key.owner(), Optional.of(key.tenant()), key.roles(), key.scopes(),
+                Optional.of(key.keyId()), "apikey", "apikey", Optional.of(key.tier()), Optional.of(key.keyId())), false);
+    }
+
+    private static final byte[] UNKNOWN = new byte[32];
+
+    /** Writes counted uses; on failure they are kept for the next flush. */
+    public void flushUsage() {
+        Map<String, Long> batch = new HashMap<>();
+        uses.forEach((id, adder) -> {
+            long n = adder.sumThenReset();
+            if (n > 0) {
+                batch.put(id, n);
+            }
+        });
+        try {
+            store.addUsage(batch, clock.instant());
+        } catch (ApiKeyStore.UnavailableException e) {
+            batch.forEach((id, n) -> uses.computeIfAbsent(id, k -> new LongAdder()).add(n));
+        }
+    }
+
+    /** Forget cached records, e.g. right after a revocation made through this process. */
+    public void invalidate(String keyId) {
+        records.invalidate(keyId);
+    }
+}

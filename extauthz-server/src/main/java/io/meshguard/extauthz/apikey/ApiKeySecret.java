@@ -1,0 +1,72 @@
+package io.meshguard.extauthz.apikey;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/**
+ * The API key text format {@code mgk_<16 hex key id>_<43 chars base64url secret>}. The key id is a lookup handle (not
+ * secret); the secret carries 256 random bits, so a plain SHA-256 is a safe stored form.
+ */
+public final class ApiKeySecret {
+    static final String PREFIX = "mgk_";
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final HexFormat HEX = HexFormat.of();
+
+    /** A presented key split into its parts. */
+    public record Parsed(String keyId, byte[] secretHash) {}
+
+    /** A newly made key: the full text (shown once) and what is stored. */
+    public record Minted(String text, String keyId, byte[] secretHash) {}
+
+    private ApiKeySecret() {}
+
+    public static Minted mint() {
+        byte[] id = new byte[8];
+        byte[] secret = new byte[32];
+        RANDOM.nextBytes(id);
+        RANDOM.nextBytes(secret);
+        String keyId = HEX.formatHex(id);
+        String secretText = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        return new Minted(PREFIX + keyId + "_" + secretText, keyId, sha256(secretText));
+    }
+
+    /** Splits a presented key; anything not of the exact shape is empty (and denied without a store lookup). */
+    public static Optional<Parsed> parse(String text) {
+        if (text.length() != PREFIX.length() + 16 + 1 + 43 || !text.startsWith(PREFIX) || text.charAt(PREFIX.length() + 16) != '_') {
+            return Optional.empty();
+        }
+        String keyId = text.substring(PREFIX.length(), PREFIX.length() + 16);
+        for (int i = 0; i < keyId.length(); i++) {
+            char c = keyId.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+                return Optional.empty();
+            }
+        }
+        String secret = text.substring(PREFIX.length() + 17);
+        for (int i = 0; i < secret.length(); i++) {
+            char c = secret.charAt(i);
+            if (!(Character.isLetterOrDigit(c) && c < 128) && c != '-' && c != '_') {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(new Parsed(keyId, sha256(secret)));
+    }
+
+    /** Constant-time: the comparison takes as long whatever prefix of the hash matches. */
+    public static boolean matches(byte[] presentedHash, byte[] storedHash) {
+        return MessageDigest.isEqual(presentedHash, storedHash);
+    }
+
+    static byte[] sha256(String secret) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.US_ASCII));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+}

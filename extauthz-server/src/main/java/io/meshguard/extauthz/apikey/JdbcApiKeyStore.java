@@ -1,0 +1,147 @@
+package io.meshguard.extauthz.apikey;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/** {@link ApiKeyStore} on the {@code api_keys} table (migration {@code V10__api_keys.sql}). */
+public final class JdbcApiKeyStore implements ApiKeyStore {
+    private static final String COLUMNS = "key_id, secret_sha256, name, owner, tenant, roles, scopes, tier, created_at, "
+            + "expires_at, revoked_at, rotated_from, last_used_at, use_count";
+    private final DataSource dataSource;
+
+    public JdbcApiKeyStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    @Override
+    public Optional<Stored> find(String keyId) throws UnavailableException {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM api_keys WHERE key_id = ?")) {
+            s.setString(1, keyId);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? Optional.of(new Stored(row(rs), rs.getBytes("secret_sha256"))) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new UnavailableException("API key lookup failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void insert(ApiKey key, byte[] secretHash) throws UnavailableException {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement("INSERT INTO api_keys (key_id, secret_sha256, name, owner, tenant, "
+                        + "roles, scopes, tier, created_at, expires_at, rotated_from) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
+            s.setString(1, key.keyId());
+            s.setBytes(2, secretHash);
+            s.setString(3, key.name());
+            s.setString(4, key.owner());
+            s.setString(5, key.tenant());
+            s.setArray(6, c.createArrayOf("text", key.roles().toArray()));
+            s.setArray(7, c.createArrayOf("text", key.scopes().toArray()));
+            s.setString(8, key.tier());
+            s.setTimestamp(9, Timestamp.from(key.createdAt()));
+            s.setTimestamp(10, key.expiresAt().map(Timestamp::from).orElse(null));
+            s.setString(11, key.rotatedFrom().orElse(null));
+            s.executeUpdate();
+        } catch (SQLException e) {
+            throw new UnavailableException("API key insert failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean revoke(String keyId, Instant at) throws UnavailableException {
+        return update("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", at, keyId);
+    }
+
+    @Override
+    public boolean expire(String keyId, Instant at) throws UnavailableException {
+        return update("UPDATE api_keys SET expires_at = LEAST(COALESCE(expires_at, ?), ?) WHERE key_id = ?", at, keyId);
+    }
+
+    private boolean update(String sql, Instant at, String keyId) throws UnavailableException {
+        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(sql)) {
+            int i = 1;
+            s.setTimestamp(i++, Timestamp.from(at));
+            if (sql.contains("LEAST")) {
+                s.setTimestamp(i++, Timestamp.from(at));
+            }
+            s.setString(i, keyId);
+            return s.executeUpdate() == 1;
+        } catch (SQLException e) {
+            throw new UnavailableException("API key update failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public List<ApiKey> list(boolean includeRevoked) throws UnavailableException {
+        String sql = "SELECT " + COLUMNS + " FROM api_keys" + (includeRevoked ? "" : " WHERE revoked_at IS NULL")
+                + " ORDER BY tenant, owner, created_at";
+        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(sql);
+                ResultSet rs = s.executeQuery()) {
+            List<ApiKey> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(row(rs));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new UnavailableException("API key listing failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void addUsage(Map<String, Long> usesByKeyId, Instant lastUsed) throws UnavailableException {
+        if (usesByKeyId.isEmpty()) {
+            return;
+        }
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement("UPDATE api_keys SET use_count = use_count + ?, "
+                        + "last_used_at = GREATEST(COALESCE(last_used_at, ?), ?) WHERE key_id = ?")) {
+            for (Map.Entry<String, Long> e : usesByKeyId.entrySet()) {
+                s.setLong(1, e.getValue());
+                s.setTimestamp(2, Timestamp.from(lastUsed));
+                s.setTimestamp(3, Timestamp.from(lastUsed));
+                s.setString(4, e.getKey());
+                s.addBatch();
+            }
+            s.executeBatch();
+        } catch (SQLException e) {
+            throw new UnavailableException("API key usage update failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static ApiKey row(ResultSet rs) throws SQLException {
+        return new ApiKey(
+                rs.getString("key_id"),
+                rs.getString("name"),
+                rs.getString("owner"),
+                rs.getString("tenant"),
+                strings(rs.getArray("roles")),
+                strings(rs.getArray("scopes")),
+                rs.getString("tier"),
+                rs.getTimestamp("created_at").toInstant(),
+                instant(rs.getTimestamp("expires_at")),
+                instant(rs.getTimestamp("revoked_at")),
+                Optional.ofNullable(rs.getString("rotated_from")),
+                instant(rs.getTimestamp("last_used_at")),
+                rs.getLong("use_count"));
+    }
+
+    private static List<String> strings(Array array) throws SQLException {
+        return array == null ? List.of() : List.copyOf(Arrays.asList((String[]) array.getArray()));
+    }
+
+    private static Optional<Instant> instant(Timestamp t) {
+        return Optional.ofNullable(t).map(Timestamp::toInstant);
+    }
+}

@@ -1,0 +1,10 @@
+package io.meshguard.extauthz.audit;
+
+/**
+ * Where decisions are recorded. Must not block the Check call: implementations queue and write elsewhere. Adapt
+ * the audit module's writer to this with one lambda.
+ */
+@FunctionalInterface
+public interface DecisionSink {
+    void record(AuthzDecisionEvent event);
+}

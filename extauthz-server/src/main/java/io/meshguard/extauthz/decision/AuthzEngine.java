@@ -1,0 +1,298 @@
+package io.meshguard.extauthz.decision;
+
+import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
+import io.meshguard.extauthz.jwt.JwtAuthenticator;
+import io.meshguard.extauthz.policy.AuthMode;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.HeaderContract;
+import io.meshguard.extauthz.policy.IdentityHeaders;
+import io.meshguard.extauthz.policy.RateLimitPolicy;
+import io.meshguard.extauthz.policy.RoutePolicy;
+import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Decides one request against one loaded policy: route, header contract, credential, tenant, roles and scopes,
+ * rate limit, then the upstream header set. Everything not explicitly allowed is denied. Immutable per policy; a
+ * reload builds a new engine.
+ */
+public final class AuthzEngine {
+    /** {@code context_extensions} keys Envoy routes may set (operator config, not client input). */
+    public static final String EXT_ROUTE = "meshguard.route";
+    public static final String EXT_AUTH = "meshguard.auth";
+    public static final String EXT_TIER = "meshguard.rate_limit_tier";
+
+    private final AuthzPolicy policy;
+    private final JwtAuthenticator jwt;
+    private final Optional<ApiKeyAuthenticator> apiKeys;
+    private final TokenBucketLimiter limiter;
+    private final SecretFiles secrets;
+
+    public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
+            TokenBucketLimiter limiter, SecretFiles secrets) {
+        this.policy = policy;
+        this.jwt = jwt;
+        this.apiKeys = apiKeys;
+        this.limiter = limiter;
+        this.secrets = secrets;
+    }
+
+    public AuthzPolicy policy() {
+        return policy;
+    }
+
+    /** The decision used when no policy could be loaded: deny everything. */
+    public static Decision policyNotLoaded(HttpRequestView request) {
+        return deny(request, Optional.empty(), Optional.empty(), Reason.POLICY_NOT_LOADED, "authorization policy not loaded",
+                Map.of(), false);
+    }
+
+    /** The decision when deciding itself failed: deny. */
+    public static Decision internalError(HttpRequestView request) {
+        return deny(request, Optional.empty(), Optional.empty(), Reason.INTERNAL_ERROR, "authorization failed", Map.of(), false);
+    }
+
+    public Decision decide(HttpRequestView request) {
+        Optional<String> forcedRoute = Optional.ofNullable(request.contextExtensions().get(EXT_ROUTE));
+        Optional<RoutePolicy> route = forcedRoute.isPresent()
+                ? policy.routeNamed(forcedRoute.get())
+                : policy.routes().stream().filter(r -> r.match().matches(request.host(), request.path(), request.method())).findFirst();
+        if (route.isEmpty()) {
+            return deny(request, forcedRoute, Optional.empty(), Reason.NO_MATCHING_ROUTE,
+                    forcedRoute.isPresent() ? "route named by the proxy is not in the policy" : "no route allows this request",
+                    Map.of(), false);
+        }
+        RoutePolicy r = route.get();
+        Optional<String> routeName = Optional.of(r.name());
+        AuthMode mode = r.auth();
+        String authOverride = request.contextExtensions().get(EXT_AUTH);
+        if (authOverride != null) {
+            Optional<AuthMode> o = AuthMode.fromYaml(authOverride).filter(m -> m != AuthMode.NONE);
+            if (o.isEmpty()) {
+                // opening a route is a policy decision; the proxy config may only pick another credential type
+                return deny(request, routeName, Optional.empty(), Reason.INVALID_ROUTE_CONFIG,
+                        "meshguard.auth must be jwt, apikey or jwt_or_apikey", Map.of(), false);
+            }
+            mode = o.get();
+        }
+
+        HeaderContract contract = policy.headerContract();
+        if (!r.headerContractExempt()) {
+            if (request.repeated(contract.tenantHeader())) {
+                return deny(request, routeName, Optional.empty(), Reason.DUPLICATE_HEADER,
+                        "header sent more than once", Map.of("header", contract.tenantHeader()), false);
+            }
+            for (String required : contract.required()) {
+                if (request.first(required).filter(v -> !v.isBlank()).isEmpty()) {
+                    return deny(request, routeName, Optional.empty(), Reason.REQUIRED_HEADER_MISSING,
+                            "required header missing", Map.of("header", required), false);
+                }
+            }
+        }
+
+        if (mode == AuthMode.NONE) {
+            return allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false);
+        }
+
+        AuthResult auth = authenticate(request, mode);
+        if (auth instanceof AuthResult.Rejected rejected) {
+            return deny(request, routeName, Optional.empty(), rejected.reason(), rejected.description(), Map.of(), false);
+        }
+        AuthResult.Authenticated ok = (AuthResult.Authenticated) auth;
+        Identity id = ok.identity();
+        Optional<Identity> who = Optional.of(id);
+
+        Optional<String> sentTenant = request.first(contract.tenantHeader());
+        if (sentTenant.isPresent() && (id.tenant().isEmpty() || !id.tenant().get().equals(sentTenant.get().trim()))) {
+            return deny(request, routeName, who, Reason.TENANT_MISMATCH,
+                    "tenant header does not match the caller's tenant", Map.of("header", contract.tenantHeader()), ok.fromCache());
+        }
+        if (!r.roles().satisfiedBy(id.roles())) {
+            return deny(request, routeName, who, Reason.INSUFFICIENT_ROLE, "caller lacks a required role", Map.of(), ok.fromCache());
+        }
+        if (!id.scopes().containsAll(r.scopes())) {
+            return deny(request, routeName, who, Reason.INSUFFICIENT_SCOPE, "caller lacks a required scope", Map.of(), ok.fromCache());
+        }
+        if (r.rateLimited() && policy.rateLimits().isPresent()) {
+            RateLimitPolicy limits = policy.rateLimits().get();
+            RateLimitPolicy.RateTier tier = tierFor(limits, id, request);
+            TokenBucketLimiter.Outcome outcome = limiter.tryAcquire(bucketKey(limits, id), tier);
+            if (!outcome.allowed()) {
+                long seconds = Math.max(1, (outcome.retryAfter().toMillis() + 999) / 1000);
+                return deny(request, routeName, who, Reason.RATE_LIMITED, "rate limit of tier " + tier.name() + " exceeded",
+                        Map.of("retry-after", Long.toString(seconds)), ok.fromCache());
+            }
+        }
+        return allow(request, r, who, Reason.ALLOWED, ok.fromCache());
+    }
+
+    private AuthResult authenticate(HttpRequestView request, AuthMode mode) {
+        List<String> authz = request.all("authorization");
+        List<String> keys = request.all(policy.apiKeyHeader());
+        boolean useJwt = mode.acceptsJwt() && !authz.isEmpty();
+        boolean useKey = !useJwt && mode.acceptsApiKey() && !keys.isEmpty();
+        if (useJwt) {
+            if (request.repeated("authorization")) {
+                return new AuthResult.Rejected(Reason.DUPLICATE_CREDENTIAL, "more than one Authorization header");
+            }
+            String value = authz.get(0).trim();
+            int space = value.indexOf(' ');
+            if (space < 0 || !value.substring(0, space).equalsIgnoreCase("bearer")) {
+                return new AuthResult.Rejected(Reason.INVALID_TOKEN, "Authorization must use the Bearer scheme");
+            }
+            String token = value.substring(space + 1).trim();
+            if (token.isEmpty()) {
+                return new AuthResult.Rejected(Reason.MISSING_CREDENTIAL, "bearer token is empty");
+            }
+            if (token.length() > policy.tokenMaxBytes()) {
+                return new AuthResult.Rejected(Reason.TOKEN_TOO_LARGE, "token exceeds " + policy.tokenMaxBytes() + " bytes");
+            }
+            return jwt.authenticate(token);
+        }
+        if (useKey) {
+            if (keys.size() > 1) {
+                return new AuthResult.Rejected(Reason.DUPLICATE_CREDENTIAL, "more than one API key header");
+            }
+            if (apiKeys.isEmpty()) {
+                return new AuthResult.Rejected(Reason.API_KEY_STORE_UNAVAILABLE, "API keys cannot be checked here");
+            }
+            return apiKeys.get().authenticate(keys.get(0));
+        }
+        return new AuthResult.Rejected(Reason.MISSING_CREDENTIAL, switch (mode) {
+            case JWT -> "bearer token required";
+            case APIKEY -> "API key required";
+            default -> "bearer token or API key required";
+        });
+    }
+
+    private RateLimitPolicy.RateTier tierFor(RateLimitPolicy limits, Identity id, HttpRequestView request) {
+        Optional<String> name = Optional.ofNullable(request.contextExtensions().get(EXT_TIER))
+                .or(id::tier)
+                .filter(limits.tiers()::containsKey)
+                .or(() -> id.tenant().map(limits.tenantTiers()::get));
+        return limits.tiers().getOrDefault(name.orElse(limits.defaultTier()), limits.tiers().get(limits.defaultTier()));
+    }
+
+    private static String bucketKey(RateLimitPolicy limits, Identity id) {
+        if (id.credentialId().isPresent()) {
+            return "key:" + id.credentialId().get();
+        }
+        if (limits.by().equals("tenant") && id.tenant().isPresent()) {
+            return "tenant:" + id.tenant().get();
+        }
+        return "sub:" + id.issuer() + ":" + id.subject();
+    }
+
+    private Decision allow(HttpRequestView request, RoutePolicy route, Optional<Identity> who, Reason reason, boolean cached) {
+        IdentityHeaders names = policy.identityHeaders();
+        Map<String, HeaderMutation> set = new LinkedHashMap<>();
+        if (who.isPresent()) {
+            Identity id = who.get();
+            overwrite(set, names.subject(), id.subject());
+            id.tenant().ifPresent(t -> overwrite(set, names.tenant(), t));
+            if (!id.roles().isEmpty()) {
+                overwrite(set, names.roles(), String.join(",", id.roles()));
+            }
+            if (!id.scopes().isEmpty()) {
+                overwrite(set, names.scopes(), String.join(" ", id.scopes()));
+            }
+            id.clientId().ifPresent(c -> overwrite(set, names.clientId(), c));
+            overwrite(set, names.authMethod(), id.authMethod());
+        } else {
+            overwrite(set, names.authMethod(), "none");
+        }
+        if (route.upstreamCredential().isPresent()) {
+            var cred = route.upstreamCredential().get();
+            Optional<String> secret = secrets.read(cred.file());
+            if (secret.isEmpty()) {
+                return deny(request, Optional.of(route.name()), who, Reason.UPSTREAM_CREDENTIAL_UNAVAILABLE,
+                        "service credential for the upstream is unavailable", Map.of(), cached);
+            }
+            overwrite(set, cred.header(), cred.prefix() + secret.get());
+        }
+        if (!route.headerContractExempt()) {
+            for (Map.Entry<String, String> d : policy.headerContract().defaults().entrySet()) {
+                if (!set.containsKey(d.getKey()) && !names.all().contains(d.getKey())) {
+                    set.put(d.getKey(), new HeaderMutation(d.getKey(), d.getValue(), HeaderMutation.Mode.ADD_IF_ABSENT));
+                }
+            }
+        }
+        // Envoy applies headers_to_remove after the sets: remove only what we do not set ourselves
+        Set<String> remove = new LinkedHashSet<>();
+        for (String c : policy.credentialHeaders()) {
+            if (!set.containsKey(c)) {
+                remove.add(c);
+            }
+        }
+        if (!set.containsKey(policy.apiKeyHeader())) {
+            remove.add(policy.apiKeyHeader());
+        }
+        for (String n : names.all()) {
+            if (!set.containsKey(n)) {
+                remove.add(n);
+            }
+        }
+        return new Decision(true, 200, reason, reason == Reason.PUBLIC_ROUTE ? "public route" : "allowed", request.requestId(),
+                Optional.of(route.name()), who, List.copyOf(set.values()), List.copyOf(remove), Map.of(), "", cached);
+    }
+
+    private static void overwrite(Map<String, HeaderMutation> set, String name, String value) {
+        set.put(name, new HeaderMutation(name, sanitize(value), HeaderMutation.Mode.OVERWRITE));
+    }
+
+    /** Claim values go into header values: drop control characters so a claim can never split a header. */
+    private static String sanitize(String value) {
+        StringBuilder sb = null;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                if (sb == null) {
+                    sb = new StringBuilder(value.substring(0, i));
+                }
+            } else if (sb != null) {
+                sb.append(c);
+            }
+        }
+        return sb == null ? value : sb.toString();
+    }
+
+    private static Decision deny(HttpRequestView request, Optional<String> route, Optional<Identity> who, Reason reason,
+            String description, Map<String, String> extra, boolean cached) {
+        Map<String, String> body = new LinkedHashMap<>();
+        body.put("error", switch (reason.status()) {
+            case 400 -> "bad_request";
+            case 401 -> "unauthenticated";
+            case 429 -> "rate_limited";
+            case 503 -> "unavailable";
+            case 500 -> "internal";
+            default -> "forbidden";
+        });
+        body.put("reason", reason.code());
+        body.put("message", description);
+        if (extra.containsKey("header")) {
+            body.put("header", extra.get("header"));
+        }
+        body.put("request_id", request.requestId());
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("content-type", "application/json");
+        headers.put("x-request-id", request.requestId());
+        if (reason.status() == 401) {
+            headers.put("www-authenticate", "Bearer error=\"invalid_token\", error_description=\"" + quotable(description) + "\"");
+        }
+        if (extra.containsKey("retry-after")) {
+            headers.put("retry-after", extra.get("retry-after"));
+        }
+        return new Decision(false, reason.status(), reason, description, request.requestId(), route, who, List.of(), List.of(),
+                Map.copyOf(headers), Json.object(body), cached);
+    }
+
+    /** The description sits inside a quoted-string of WWW-Authenticate: no quotes or backslashes. */
+    private static String quotable(String s) {
+        return s.replace('"', '\'').replace('\\', '/');
+    }
+}

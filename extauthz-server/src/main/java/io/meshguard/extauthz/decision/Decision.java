@@ -1,0 +1,28 @@
+package io.meshguard.extauthz.decision;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The outcome of one check, independent of the wire format: {@link CheckResponses} turns it into Envoy's
+ * CheckResponse, the CLI prints it as JSON, the audit records it.
+ *
+ * @param headersSet request headers for the upstream (allow only)
+ * @param headersRemoved request headers stripped before the upstream (allow only); never one that is also set
+ * @param responseHeaders headers of the deny response sent to the client
+ * @param body the deny response body (JSON), empty on allow
+ */
+public record Decision(
+        boolean allowed,
+        int status,
+        Reason reason,
+        String description,
+        String requestId,
+        Optional<String> route,
+        Optional<Identity> identity,
+        List<HeaderMutation> headersSet,
+        List<String> headersRemoved,
+        Map<String, String> responseHeaders,
+        String body,
+        boolean tokenFromCache) {}

@@ -1,0 +1,106 @@
+package io.meshguard.extauthz.decision;
+
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The parts of a CheckRequest a decision needs, whichever way Envoy encoded the headers: the {@code headers} map
+ * (duplicates comma-joined by Envoy) or {@code header_map} (one entry per header line; what {@code encode_raw_headers}
+ * and grpc-java send). When both are present every value of both counts, so a duplicate cannot hide in the other.
+ */
+public record HttpRequestView(
+        String requestId,
+        String method,
+        String host,
+        String path,
+        Map<String, List<String>> headers,
+        Map<String, String> contextExtensions,
+        String sourcePrincipal,
+        String sourceAddress,
+        java.util.Set<String> commaJoined) {
+
+    public static HttpRequestView of(CheckRequest request) {
+        AttributeContext attrs = request.getAttributes();
+        AttributeContext.HttpRequest http = attrs.getRequest().getHttp();
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        http.getHeadersMap().forEach((k, v) -> add(headers, k, v));
+        // Envoy's map form joins repeated headers with ','; only there does a comma mean "sent twice"
+        java.util.Set<String> joined = new java.util.HashSet<>();
+        http.getHeadersMap().keySet().forEach(k -> joined.add(k.toLowerCase(Locale.ROOT)));
+        for (HeaderValue hv : http.getHeaderMap().getHeadersList()) {
+            String value = hv.getRawValue().isEmpty() ? hv.getValue() : hv.getRawValue().toString(StandardCharsets.UTF_8);
+            add(headers, hv.getKey(), value);
+        }
+        String method = !http.getMethod().isEmpty() ? http.getMethod() : first(headers, ":method").orElse("");
+        String host = !http.getHost().isEmpty() ? http.getHost() : first(headers, ":authority").or(() -> first(headers, "host")).orElse("");
+        String rawPath = !http.getPath().isEmpty() ? http.getPath() : first(headers, ":path").orElse("/");
+        String requestId = first(headers, "x-request-id").filter(HttpRequestView::safeId)
+                .or(() -> Optional.of(http.getId()).filter(s -> !s.isEmpty()))
+                .orElseGet(() -> UUID.randomUUID().toString());
+        String source = attrs.getSource().getAddress().hasSocketAddress()
+                ? attrs.getSource().getAddress().getSocketAddress().getAddress() : "";
+        return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), host, stripQuery(rawPath), headers,
+                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, java.util.Set.copyOf(joined));
+    }
+
+    private static void add(Map<String, List<String>> headers, String key, String value) {
+        headers.computeIfAbsent(key.toLowerCase(Locale.ROOT), k -> new ArrayList<>(1)).add(value);
+    }
+
+    /** All values sent for a header (Envoy's map form may have joined several into one, comma-separated). */
+    public List<String> all(String name) {
+        return headers.getOrDefault(name, List.of());
+    }
+
+    public Optional<String> first(String name) {
+        return first(headers, name);
+    }
+
+    /**
+     * True when the header was sent more than once, in either encoding. In Envoy's map form a comma inside the value
+     * counts as a repeat: it cannot be told apart from two joined lines, and the headers asked about here (tenant,
+     * credentials) never hold commas legitimately.
+     */
+    public boolean repeated(String name) {
+        List<String> values = all(name);
+        if (values.size() > 1) {
+            return true;
+        }
+        return values.size() == 1 && commaJoined.contains(name) && values.get(0).indexOf(',') >= 0;
+    }
+
+    private static Optional<String> first(Map<String, List<String>> headers, String name) {
+        List<String> values = headers.get(name);
+        return values == null || values.isEmpty() ? Optional.empty() : Optional.of(values.get(0));
+    }
+
+    private static String stripQuery(String path) {
+        int q = path.indexOf('?');
+        int h = path.indexOf('#');
+        int end = q < 0 ? h : (h < 0 ? q : Math.min(q, h));
+        return end < 0 ? path : path.substring(0, end);
+    }
+
+    /** Request ids are echoed in responses and logs: only short, plain ones are taken from the client. */
+    private static boolean safeId(String id) {
+        if (id.isEmpty() || id.length() > 128) {
+            return false;
+        }
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (!(Character.isLetterOrDigit(c) && c < 128) && c != '-' && c != '_' && c != '.' && c != ':') {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,22 @@
+package io.meshguard.extauthz.decision;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A verified caller. Built only from a verified token or a stored API key, never from request headers.
+ *
+ * @param authMethod {@code jwt} or {@code apikey}
+ * @param issuer the issuer's policy name for tokens, {@code apikey} for keys
+ * @param credentialId the API key id (never the secret) for keys; empty for tokens
+ */
+public record Identity(
+        String subject,
+        Optional<String> tenant,
+        List<String> roles,
+        List<String> scopes,
+        Optional<String> clientId,
+        String authMethod,
+        String issuer,
+        Optional<String> tier,
+        Optional<String> credentialId) {}

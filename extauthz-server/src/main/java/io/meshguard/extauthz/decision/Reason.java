@@ -1,0 +1,55 @@
+package io.meshguard.extauthz.decision;
+
+/**
+ * Why a request was allowed or denied: the stable code in responses, audit events and metrics (low cardinality).
+ * Each deny reason carries the HTTP status Envoy returns for it.
+ */
+public enum Reason {
+    ALLOWED("allowed", 200),
+    PUBLIC_ROUTE("public_route", 200),
+    MISSING_CREDENTIAL("missing_credential", 401),
+    INVALID_TOKEN("invalid_token", 401),
+    TOKEN_EXPIRED("token_expired", 401),
+    TOKEN_TOO_LARGE("token_too_large", 401),
+    UNKNOWN_ISSUER("unknown_issuer", 401),
+    UNKNOWN_KEY("unknown_key", 401),
+    BAD_SIGNATURE("bad_signature", 401),
+    INVALID_API_KEY("invalid_api_key", 401),
+    API_KEY_REVOKED("api_key_revoked", 401),
+    API_KEY_EXPIRED("api_key_expired", 401),
+    DUPLICATE_CREDENTIAL("duplicate_credential", 400),
+    DUPLICATE_HEADER("duplicate_header", 400),
+    REQUIRED_HEADER_MISSING("required_header_missing", 400),
+    INSUFFICIENT_ROLE("insufficient_role", 403),
+    INSUFFICIENT_SCOPE("insufficient_scope", 403),
+    TENANT_MISMATCH("tenant_mismatch", 403),
+    NO_MATCHING_ROUTE("no_matching_route", 403),
+    POLICY_NOT_LOADED("policy_not_loaded", 403),
+    INVALID_ROUTE_CONFIG("invalid_route_config", 403),
+    RATE_LIMITED("rate_limited", 429),
+    JWKS_UNAVAILABLE("jwks_unavailable", 503),
+    API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),
+    UPSTREAM_CREDENTIAL_UNAVAILABLE("upstream_credential_unavailable", 503),
+    /** A bug or an unforeseen input: still a deny, never an RPC error (which failure_mode_allow could turn into an allow). */
+    INTERNAL_ERROR("internal_error", 500);
+
+    private final String code;
+    private final int status;
+
+    Reason(String code, int status) {
+        this.code = code;
+        this.status = status;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public boolean allows() {
+        return status == 200;
+    }
+}

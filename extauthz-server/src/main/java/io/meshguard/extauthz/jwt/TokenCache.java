@@ -1,0 +1,94 @@
+package io.meshguard.extauthz.jwt;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import io.meshguard.extauthz.decision.Identity;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Verified tokens by SHA-256 of the token text, so a repeat check skips parsing and signature verification. Bounded
+ * in size; an entry never outlives the token's {@code exp} (checked again on every read with the decision clock).
+ * The token itself is never stored.
+ */
+public final class TokenCache {
+    /** What a verified token proved, and until when. */
+    record Entry(Identity identity, Instant expiresAt) {}
+
+    private final Cache<ByteBuffer, Entry> cache;
+    private final boolean enabled;
+    private final Clock clock;
+    private final Counter hits;
+    private final Counter misses;
+
+    public TokenCache(long maxEntries, Duration maxTtl, Clock clock, MeterRegistry registry) {
+        this.clock = clock;
+        this.enabled = maxEntries > 0;
+        this.cache = Caffeine.newBuilder()
+                .maximumSize(maxEntries)
+                .expireAfter(new Expiry<ByteBuffer, Entry>() {
+                    @Override
+                    public long expireAfterCreate(ByteBuffer key, Entry value, long currentTime) {
+                        Duration left = Duration.between(clock.instant(), value.expiresAt());
+                        return Math.max(0, Math.min(left.toNanos(), maxTtl.toNanos()));
+                    }
+
+                    @Override
+                    public long expireAfterUpdate(ByteBuffer key, Entry value, long currentTime, long currentDuration) {
+                        return expireAfterCreate(key, value, currentTime);
+                    }
+
+                    @Override
+                    public long expireAfterRead(ByteBuffer key, Entry value, long currentTime, long currentDuration) {
+                        return currentDuration;
+                    }
+                })
+                .build();
+        this.hits = Counter.builder("meshguard_authz_token_cache_requests_total").tag("result", "hit")
+                .description("Token cache lookups").register(registry);
+        this.misses = Counter.builder("meshguard_authz_token_cache_requests_total").tag("result", "miss")
+                .description("Token cache lookups").register(registry);
+    }
+
+    static ByteBuffer key(String token) {
+        try {
+            return ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    Optional<Identity> get(ByteBuffer key) {
+        Entry e = cache.getIfPresent(key);
+        if (e == null || !e.expiresAt().isAfter(clock.instant())) {
+            misses.increment();
+            return Optional.empty();
+        }
+        hits.increment();
+        return Optional.of(e.identity());
+    }
+
+    void put(ByteBuffer key, Identity identity, Instant expiresAt) {
+        if (enabled && expiresAt.isAfter(clock.instant())) {
+            cache.put(key, new Entry(identity, expiresAt));
+        }
+    }
+
+    public long size() {
+        cache.cleanUp();
+        return cache.estimatedSize();
+    }
+
+    public void clear() {
+        cache.invalidateAll();
+    }
+}

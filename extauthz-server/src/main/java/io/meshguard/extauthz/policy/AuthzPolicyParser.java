@@ -1,0 +1,485 @@
+package io.meshguard.extauthz.policy;
+
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
+import com.nimbusds.jose.JWSAlgorithm;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringReader;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.yaml.snakeyaml.nodes.Node;
+
+/**
+ * Turns {@code authz.yaml} into an {@link AuthzPolicy}, or a {@link PolicyInvalidException} listing every problem
+ * with its line. The schema is documented in {@code policies/README.md}.
+ */
+public final class AuthzPolicyParser {
+    /** JWS algorithms an issuer may allow: asymmetric only, so a public key can never be used as an HMAC secret. */
+    static final Set<JWSAlgorithm> ASYMMETRIC = Set.of(
+            JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
+            JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512,
+            JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512);
+    private static final Set<String> METHODS =
+            Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT");
+    private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]+");
+
+    public AuthzPolicy parse(Path file) throws PolicyInvalidException {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new PolicyInvalidException(List.of(new PolicyError(file.toString(), 1, "cannot read: " + e.getMessage())));
+        }
+        return parse(file.toString(), new StringReader(text));
+    }
+
+    public AuthzPolicy parse(String file, Reader reader) throws PolicyInvalidException {
+        YamlDoc doc = new YamlDoc(file);
+        Optional<Node> root = doc.compose(reader);
+        if (root.isEmpty()) {
+            if (doc.errors().isEmpty()) {
+                doc.error(1, "the file is empty; it needs at least 'routes'");
+            }
+            throw new PolicyInvalidException(doc.errors());
+        }
+        AuthzPolicy policy = new Reading(doc).policy(root.get());
+        if (!doc.errors().isEmpty()) {
+            throw new PolicyInvalidException(doc.errors());
+        }
+        return policy;
+    }
+
+    /** One parse: holds the document and what earlier sections defined, for cross-references. */
+    private static final class Reading {
+        private final YamlDoc doc;
+
+        Reading(YamlDoc doc) {
+            this.doc = doc;
+        }
+
+        AuthzPolicy policy(Node root) {
+            Map<String, Node> top = doc.mapping(root, "authz policy",
+                    Set.of("settings", "issuers", "header_contract", "rate_limits", "routes"));
+            Settings settings = top.containsKey("settings") ? settings(top.get("settings")) : Settings.DEFAULTS;
+            List<IssuerPolicy> issuers = top.containsKey("issuers") ? issuers(top.get("issuers")) : List.of();
+            HeaderContract contract = top.containsKey("header_contract")
+                    ? headerContract(top.get("header_contract"))
+                    : new HeaderContract(settings.identity.tenant(), List.of(), Map.of());
+            Optional<RateLimitPolicy> limits = top.containsKey("rate_limits")
+                    ? Optional.of(rateLimits(top.get("rate_limits")))
+                    : Optional.empty();
+            List<RoutePolicy> routes = List.of();
+            if (!top.containsKey("routes")) {
+                doc.error(YamlDoc.line(root), "'routes' is missing: with no route every request is denied");
+            } else {
+                routes = routes(top.get("routes"), issuers, settings);
+            }
+            return new AuthzPolicy(doc.file(), issuers, routes, contract, settings.identity,
+                    settings.credentialHeaders, settings.apiKeyHeader, settings.tokenMaxBytes, limits);
+        }
+
+        private record Settings(IdentityHeaders identity, List<String> credentialHeaders, String apiKeyHeader, int tokenMaxBytes) {
+            static final Settings DEFAULTS = new Settings(
+                    new IdentityHeaders("x-user-id", "x-tenant-id", "x-user-roles", "x-user-scopes", "x-client-id", "x-auth-method"),
+                    List.of("authorization", "x-api-key"), "x-api-key", 8192);
+        }
+
+        private Settings settings(Node node) {
+            Map<String, Node> m = doc.mapping(node, "settings",
+                    Set.of("identity_headers", "credential_headers", "api_key_header", "token_max_bytes"));
+            IdentityHeaders id = Settings.DEFAULTS.identity;
+            if (m.containsKey("identity_headers")) {
+                Map<String, Node> h = doc.mapping(m.get("identity_headers"), "settings.identity_headers",
+                        Set.of("subject", "tenant", "roles", "scopes", "client_id", "auth_method"));
+                id = new IdentityHeaders(
+                        header(h.get("subject"), "identity_headers.subject", id.subject()),
+                        header(h.get("tenant"), "identity_headers.tenant", id.tenant()),
+                        header(h.get("roles"), "identity_headers.roles", id.roles()),
+                        header(h.get("scopes"), "identity_headers.scopes", id.scopes()),
+                        header(h.get("client_id"), "identity_headers.client_id", id.clientId()),
+                        header(h.get("auth_method"), "identity_headers.auth_method", id.authMethod()));
+                if (new HashSet<>(id.all()).size() != id.all().size()) {
+                    doc.error(m.get("identity_headers"), "settings.identity_headers: each identity needs its own header name");
+                }
+            }
+            String apiKeyHeader = header(m.get("api_key_header"), "settings.api_key_header", Settings.DEFAULTS.apiKeyHeader);
+            List<String> creds = Settings.DEFAULTS.credentialHeaders;
+            if (m.containsKey("credential_headers")) {
+                creds = headers(m.get("credential_headers"), "settings.credential_headers");
+                for (String c : creds) {
+                    if (id.all().contains(c)) {
+                        // headers_to_remove runs after Envoy applies our sets: removing an identity header would delete our own value
+                        doc.error(m.get("credential_headers"), "settings.credential_headers: '" + c
+                                + "' is an identity header; identity headers are overwritten, never removed");
+                    }
+                }
+            }
+            int maxBytes = Settings.DEFAULTS.tokenMaxBytes;
+            if (m.containsKey("token_max_bytes")) {
+                maxBytes = doc.positiveLong(m.get("token_max_bytes"), "settings.token_max_bytes")
+                        .map(n -> (int) Math.min(n, 65536)).orElse(maxBytes);
+            }
+            return new Settings(id, creds, apiKeyHeader, maxBytes);
+        }
+
+        private List<IssuerPolicy> issuers(Node node) {
+            List<IssuerPolicy> out = new ArrayList<>();
+            Set<String> names = new HashSet<>();
+            Set<String> isses = new HashSet<>();
+            for (Node item : doc.sequence(node, "issuers")) {
+                issuer(item).ifPresent(i -> {
+                    if (!names.add(i.name())) {
+                        doc.error(i.line(), "issuers: name '" + i.name() + "' is used twice");
+                    }
+                    if (!isses.add(i.issuer())) {
+                        doc.error(i.line(), "issuers: issuer '" + i.issuer() + "' is listed twice");
+                    }
+                    out.add(i);
+                });
+            }
+            return out;
+        }
+
+        private Optional<IssuerPolicy> issuer(Node node) {
+            Map<String, Node> m = doc.mapping(node, "issuer", Set.of("name", "issuer", "jwks_uri", "discovery",
+                    "audiences", "algorithms", "clock_skew", "required_claims", "claims",
+                    "jwks_cache_ttl", "jwks_max_stale", "jwks_refetch_min_interval"));
+            Optional<String> name = required(m, "name", node, "issuer").flatMap(n -> doc.string(n, "issuer.name"));
+            Optional<String> iss = required(m, "issuer", node, "issuer").flatMap(n -> doc.string(n, "issuer.issuer"));
+            String what = "issuer " + name.orElse("?");
+            Optional<URI> jwks = uri(m.get("jwks_uri"), what + ".jwks_uri");
+            Optional<URI> discovery = uri(m.get("discovery"), what + ".discovery");
+            if (m.containsKey("jwks_uri") == m.containsKey("discovery")) {
+                doc.error(node, what + ": give exactly one of 'jwks_uri' or 'discovery'");
+            }
+            Set<String> audiences = m.containsKey("audiences")
+                    ? new LinkedHashSet<>(doc.strings(m.get("audiences"), what + ".audiences")) : Set.of();
+            Set<JWSAlgorithm> algs = new LinkedHashSet<>();
+            if (!m.containsKey("algorithms")) {
+                algs.add(JWSAlgorithm.RS256);
+            } else {
+                for (String a : doc.strings(m.get("algorithms"), what + ".algorithms")) {
+                    JWSAlgorithm alg = JWSAlgorithm.parse(a);
+                    if (a.toUpperCase(Locale.ROOT).startsWith("HS")) {
+                        doc.error(m.get("algorithms"), what + ".algorithms: " + a
+                                + " is an HMAC algorithm; issuers are verified with public keys only (RS*, PS*, ES*)");
+                    } else if (!ASYMMETRIC.contains(alg)) {
+                        doc.error(m.get("algorithms"), what + ".algorithms: unknown or unsupported algorithm '" + a
+                                + "' (use RS256/384/512, PS256/384/512, ES256/384/512)");
+                    } else {
+                        algs.add(alg);
+                    }
+                }
+                if (algs.isEmpty() && doc.errors().isEmpty()) {
+                    doc.error(m.get("algorithms"), what + ".algorithms: list at least one algorithm");
+                }
+            }
+            Duration skew = durationOr(m.get("clock_skew"), what + ".clock_skew", Duration.ofSeconds(60));
+            if (skew.compareTo(Duration.ofMinutes(5)) > 0) {
+                doc.error(m.get("clock_skew"), what + ".clock_skew: at most 5m (expired tokens would keep working)");
+            }
+            List<String> required = m.containsKey("required_claims")
+                    ? doc.strings(m.get("required_claims"), what + ".required_claims") : List.of();
+            ClaimMapping claims = new ClaimMapping("sub", Optional.empty(), Optional.empty(), Optional.of("scope"),
+                    Optional.empty(), Optional.empty());
+            if (m.containsKey("claims")) {
+                Map<String, Node> c = doc.mapping(m.get("claims"), what + ".claims",
+                        Set.of("subject", "tenant", "roles", "scopes", "client_id", "tier"));
+                claims = new ClaimMapping(
+                        c.containsKey("subject") ? doc.string(c.get("subject"), what + ".claims.subject").orElse("sub") : "sub",
+                        optString(c.get("tenant"), what + ".claims.tenant"),
+                        optString(c.get("roles"), what + ".claims.roles"),
+                        c.containsKey("scopes") ? optString(c.get("scopes"), what + ".claims.scopes") : Optional.of("scope"),
+                        optString(c.get("client_id"), what + ".claims.client_id"),
+                        optString(c.get("tier"), what + ".claims.tier"));
+            }
+            Duration ttl = durationOr(m.get("jwks_cache_ttl"), what + ".jwks_cache_ttl", Duration.ofMinutes(5));
+            Duration stale = durationOr(m.get("jwks_max_stale"), what + ".jwks_max_stale", Duration.ofHours(1));
+            Duration refetch = durationOr(m.get("jwks_refetch_min_interval"), what + ".jwks_refetch_min_interval", Duration.ofSeconds(30));
+            if (ttl.compareTo(Duration.ofSeconds(1)) < 0) {
+                doc.error(m.get("jwks_cache_ttl"), what + ".jwks_cache_ttl: at least 1s");
+            }
+            if (refetch.compareTo(ttl) >= 0) {
+                doc.error(node, what + ": jwks_refetch_min_interval must be shorter than jwks_cache_ttl");
+            }
+            if (name.isEmpty() || iss.isEmpty()) {
+                return Optional.empty();
+            }
+            return Optional.of(new IssuerPolicy(name.get(), iss.get(), jwks, discovery, Set.copyOf(audiences),
+                    Set.copyOf(algs), skew, List.copyOf(required), claims, ttl, stale, refetch, YamlDoc.line(node)));
+        }
+
+        private HeaderContract headerContract(Node node) {
+            Map<String, Node> m = doc.mapping(node, "header_contract", Set.of("tenant_header", "required", "defaults"));
+            String tenant = header(m.get("tenant_header"), "header_contract.tenant_header", "x-tenant-id");
+            List<String> required = m.containsKey("required") ? headers(m.get("required"), "header_contract.required") : List.of();
+            Map<String, String> defaults = new LinkedHashMap<>();
+            if (m.containsKey("defaults")) {
+                doc.stringMap(m.get("defaults"), "header_contract.defaults").forEach((k, v) -> {
+                    String name = k.toLowerCase(Locale.ROOT);
+                    if (!HEADER_NAME.matcher(name).matches()) {
+                        doc.error(m.get("defaults"), "header_contract.defaults: '" + k + "' is not a valid header name");
+                    }
+                    defaults.put(name, v);
+                });
+            }
+            return new HeaderContract(tenant, required, Map.copyOf(defaults));
+        }
+
+        private RateLimitPolicy rateLimits(Node node) {
+            Map<String, Node> m = doc.mapping(node, "rate_limits", Set.of("by", "tiers", "default_tier", "tenant_tiers"));
+            String by = m.containsKey("by") ? doc.string(m.get("by"), "rate_limits.by").orElse("tenant") : "tenant";
+            if (!by.equals("tenant") && !by.equals("subject")) {
+                doc.error(m.get("by"), "rate_limits.by must be 'tenant' or 'subject' (API keys are always limited per key)");
+            }
+            Map<String, RateLimitPolicy.RateTier> tiers = new LinkedHashMap<>();
+            if (!m.containsKey("tiers")) {
+                doc.error(node, "rate_limits: 'tiers' is missing");
+            } else {
+                for (Map.Entry<String, Node> e : doc.mapping(m.get("tiers"), "rate_limits.tiers", Set.of()).entrySet()) {
+                    String what = "rate_limits.tiers." + e.getKey();
+                    Map<String, Node> t = doc.mapping(e.getValue(), what, Set.of("requests_per_second", "burst"));
+                    Optional<Double> rps = required(t, "requests_per_second", e.getValue(), what)
+                            .flatMap(n -> doc.positiveDouble(n, what + ".requests_per_second"));
+                    long burst = t.containsKey("burst")
+                            ? doc.positiveLong(t.get("burst"), what + ".burst").orElse(1L)
+                            : Math.max(1, (long) Math.ceil(rps.orElse(1.0)));
+                    rps.ifPresent(r -> tiers.put(e.getKey(), new RateLimitPolicy.RateTier(e.getKey(), r, burst)));
+                }
+            }
+            String defaultTier = m.containsKey("default_tier")
+                    ? doc.string(m.get("default_tier"), "rate_limits.default_tier").orElse("") : "";
+            if (!m.containsKey("default_tier")) {
+                doc.error(node, "rate_limits: 'default_tier' is missing");
+            } else if (!tiers.containsKey(defaultTier)) {
+                doc.error(m.get("default_tier"), "rate_limits.default_tier: no tier named '" + defaultTier + "'");
+            }
+            Map<String, String> tenantTiers = m.containsKey("tenant_tiers")
+                    ? doc.stringMap(m.get("tenant_tiers"), "rate_limits.tenant_tiers") : Map.of();
+            tenantTiers.forEach((tenant, tier) -> {
+                if (!tiers.containsKey(tier)) {
+                    doc.error(m.get("tenant_tiers"), "rate_limits.tenant_tiers." + tenant + ": no tier named '" + tier + "'");
+                }
+            });
+            return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers));
+        }
+
+        private List<RoutePolicy> routes(Node node, List<IssuerPolicy> issuers, Settings settings) {
+            List<RoutePolicy> out = new ArrayList<>();
+            Set<String> names = new HashSet<>();
+            List<Node> items = doc.sequence(node, "routes");
+            if (items.isEmpty() && node instanceof org.yaml.snakeyaml.nodes.SequenceNode) {
+                doc.error(node, "routes: list at least one route; with none every request is denied");
+            }
+            for (Node item : items) {
+                route(item, settings).ifPresent(r -> {
+                    if (!names.add(r.name())) {
+                        doc.error(r.line(), "routes: name '" + r.name() + "' is used twice");
+                    }
+                    if (r.auth().acceptsJwt() && issuers.isEmpty()) {
+                        doc.error(r.line(), "route " + r.name() + ": auth " + r.auth().yaml() + " needs at least one entry in 'issuers'");
+                    }
+                    out.add(r);
+                });
+            }
+            return out;
+        }
+
+        private Optional<RoutePolicy> route(Node node, Settings settings) {
+            Map<String, Node> m = doc.mapping(node, "route", Set.of("name", "match", "auth", "roles", "scopes",
+                    "header_contract", "rate_limit", "upstream_credential"));
+            Optional<String> name = required(m, "name", node, "route").flatMap(n -> doc.string(n, "route.name"));
+            String what = "route " + name.orElse("?");
+            Optional<RouteMatch> match = required(m, "match", node, what).flatMap(n -> match(n, what));
+            Optional<AuthMode> auth = required(m, "auth", node, what).flatMap(n -> doc.string(n, what + ".auth").flatMap(v -> {
+                Optional<AuthMode> mode = AuthMode.fromYaml(v);
+                if (mode.isEmpty()) {
+                    doc.error(n, what + ".auth: '" + v + "' is not one of jwt, apikey, jwt_or_apikey, none");
+                }
+                return mode;
+            }));
+            RoleRequirement roles = RoleRequirement.NONE;
+            if (m.containsKey("roles")) {
+                Node r = m.get("roles");
+                if (r instanceof org.yaml.snakeyaml.nodes.MappingNode) {
+                    Map<String, Node> rm = doc.mapping(r, what + ".roles", Set.of("any_of", "all_of"));
+                    roles = new RoleRequirement(
+                            rm.containsKey("any_of") ? Set.copyOf(doc.strings(rm.get("any_of"), what + ".roles.any_of")) : Set.of(),
+                            rm.containsKey("all_of") ? Set.copyOf(doc.strings(rm.get("all_of"), what + ".roles.all_of")) : Set.of());
+                } else {
+                    roles = new RoleRequirement(Set.copyOf(doc.strings(r, what + ".roles")), Set.of());
+                }
+            }
+            Set<String> scopes = m.containsKey("scopes") ? Set.copyOf(doc.strings(m.get("scopes"), what + ".scopes")) : Set.of();
+            if (auth.orElse(null) == AuthMode.NONE && (!roles.equals(RoleRequirement.NONE) || !scopes.isEmpty())) {
+                doc.error(node, what + ": a route with auth none has no caller to check roles or scopes on");
+            }
+            boolean exempt = false;
+            if (m.containsKey("header_contract")) {
+                String v = doc.string(m.get("header_contract"), what + ".header_contract").orElse("enforced");
+                if (v.equals("exempt")) {
+                    exempt = true;
+                    if (auth.isPresent() && auth.get() != AuthMode.NONE) {
+                        doc.error(m.get("header_contract"), what + ": only public routes (auth none) may be exempt from the header contract");
+                    }
+                } else if (!v.equals("enforced")) {
+                    doc.error(m.get("header_contract"), what + ".header_contract must be 'enforced' or 'exempt'");
+                }
+            }
+            boolean rateLimited = true;
+            if (m.containsKey("rate_limit")) {
+                String v = doc.string(m.get("rate_limit"), what + ".rate_limit").orElse("on");
+                if (v.equals("off") || v.equals("false")) {
+                    rateLimited = false;
+                } else if (!v.equals("on") && !v.equals("true")) {
+                    doc.error(m.get("rate_limit"), what + ".rate_limit must be 'on' or 'off'");
+                }
+            }
+            Optional<UpstreamCredential> upstream = Optional.empty();
+            if (m.containsKey("upstream_credential")) {
+                Map<String, Node> u = doc.mapping(m.get("upstream_credential"), what + ".upstream_credential",
+                        Set.of("header", "prefix", "file"));
+                String header = header(u.get("header"), what + ".upstream_credential.header", "authorization");
+                String prefix = u.containsKey("prefix") ? doc.string(u.get("prefix"), what + ".upstream_credential.prefix").orElse("") : "";
+                Optional<String> file = required(u, "file", m.get("upstream_credential"), what + ".upstream_credential")
+                        .flatMap(n -> doc.string(n, what + ".upstream_credential.file"));
+                if (settings.identity.all().contains(header)) {
+                    doc.error(m.get("upstream_credential"), what + ".upstream_credential.header: '" + header + "' is an identity header");
+                }
+                if (auth.orElse(null) == AuthMode.NONE) {
+                    doc.error(m.get("upstream_credential"), what + ": a public route gets no service credential (anyone could use it)");
+                }
+                upstream = file.map(f -> new UpstreamCredential(header, prefix, Path.of(f)));
+            }
+            if (name.isEmpty() || match.isEmpty() || auth.isEmpty()) {
+                return Optional.empty();
+            }
+            return Optional.of(new RoutePolicy(name.get(), match.get(), auth.get(), roles, scopes, exempt, rateLimited,
+                    upstream, YamlDoc.line(node)));
+        }
+
+        private Optional<RouteMatch> match(Node node, String what) {
+            Map<String, Node> m = doc.mapping(node, what + ".match", Set.of("hosts", "path", "path_prefix", "path_regex", "methods"));
+            Set<String> hosts = new LinkedHashSet<>();
+            if (m.containsKey("hosts")) {
+                for (String h : doc.strings(m.get("hosts"), what + ".match.hosts")) {
+                    hosts.add(h.toLowerCase(Locale.ROOT));
+                }
+            }
+            int kinds = (m.containsKey("path") ? 1 : 0) + (m.containsKey("path_prefix") ? 1 : 0) + (m.containsKey("path_regex") ? 1 : 0);
+            if (kinds > 1) {
+                doc.error(node, what + ".match: give at most one of path, path_prefix, path_regex");
+            }
+            PathMatch path = new PathMatch.Any();
+            if (m.containsKey("path")) {
+                path = doc.string(m.get("path"), what + ".match.path").filter(p -> slash(p, m.get("path"), what))
+                        .<PathMatch>map(PathMatch.Exact::new).orElse(path);
+            } else if (m.containsKey("path_prefix")) {
+                path = doc.string(m.get("path_prefix"), what + ".match.path_prefix").filter(p -> slash(p, m.get("path_prefix"), what))
+                        .<PathMatch>map(PathMatch.Prefix::new).orElse(path);
+            } else if (m.containsKey("path_regex")) {
+                Optional<String> re = doc.string(m.get("path_regex"), what + ".match.path_regex");
+                if (re.isPresent()) {
+                    try {
+                        path = new PathMatch.Regex(Pattern.compile(re.get()));
+                    } catch (PatternSyntaxException e) {
+                        doc.error(m.get("path_regex"), what + ".match.path_regex: " + e.getMessage()
+                                + " (RE2 syntax: no backreferences or lookaround)");
+                    }
+                }
+            }
+            Set<String> methods = new LinkedHashSet<>();
+            if (m.containsKey("methods")) {
+                for (String method : doc.strings(m.get("methods"), what + ".match.methods")) {
+                    String up = method.toUpperCase(Locale.ROOT);
+                    if (!METHODS.contains(up)) {
+                        doc.error(m.get("methods"), what + ".match.methods: unknown HTTP method '" + method + "'");
+                    }
+                    methods.add(up);
+                }
+            }
+            return Optional.of(new RouteMatch(Set.copyOf(hosts), path, Set.copyOf(methods)));
+        }
+
+        private boolean slash(String p, Node node, String what) {
+            if (!p.startsWith("/")) {
+                doc.error(node, what + ".match: paths start with '/', got '" + p + "'");
+                return false;
+            }
+            return true;
+        }
+
+        private Optional<Node> required(Map<String, Node> m, String key, Node owner, String what) {
+            Node n = m.get(key);
+            if (n == null) {
+                doc.error(owner, what + ": '" + key + "' is missing");
+            }
+            return Optional.ofNullable(n);
+        }
+
+        private Optional<String> optString(Node node, String what) {
+            return node == null ? Optional.empty() : doc.string(node, what);
+        }
+
+        private Duration durationOr(Node node, String what, Duration fallback) {
+            return node == null ? fallback : doc.duration(node, what).orElse(fallback);
+        }
+
+        private Optional<URI> uri(Node node, String what) {
+            if (node == null) {
+                return Optional.empty();
+            }
+            return doc.string(node, what).flatMap(v -> {
+                try {
+                    URI u = new URI(v);
+                    String scheme = u.getScheme() == null ? "" : u.getScheme();
+                    boolean loopback = "localhost".equals(u.getHost()) || "127.0.0.1".equals(u.getHost()) || "[::1]".equals(u.getHost());
+                    if (scheme.equals("https") || (scheme.equals("http") && loopback)) {
+                        return Optional.of(u);
+                    }
+                    doc.error(node, what + ": keys are fetched over https only (http is allowed for localhost), got '" + v + "'");
+                } catch (URISyntaxException e) {
+                    doc.error(node, what + ": not a URL: " + e.getMessage());
+                }
+                return Optional.empty();
+            });
+        }
+
+        private String header(Node node, String what, String fallback) {
+            if (node == null) {
+                return fallback;
+            }
+            String name = doc.string(node, what).orElse(fallback).toLowerCase(Locale.ROOT);
+            if (!HEADER_NAME.matcher(name).matches()) {
+                doc.error(node, what + ": '" + name + "' is not a valid header name");
+            }
+            return name;
+        }
+
+        private List<String> headers(Node node, String what) {
+            List<String> out = new ArrayList<>();
+            for (String h : doc.strings(node, what)) {
+                String name = h.toLowerCase(Locale.ROOT);
+                if (!HEADER_NAME.matcher(name).matches()) {
+                    doc.error(node, what + ": '" + h + "' is not a valid header name");
+                }
+                out.add(name);
+            }
+            return List.copyOf(out);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package io.meshguard.extauthz.policy;
+
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One route rule. The first rule whose match fits decides; a request no rule matches is denied.
+ *
+ * @param headerContractExempt public routes (login, health) may skip the header contract
+ * @param rateLimited false turns rate limiting off for this route
+ */
+public record RoutePolicy(
+        String name,
+        RouteMatch match,
+        AuthMode auth,
+        RoleRequirement roles,
+        Set<String> scopes,
+        boolean headerContractExempt,
+        boolean rateLimited,
+        Optional<UpstreamCredential> upstreamCredential,
+        int line) {}

@@ -1,0 +1,94 @@
+package io.meshguard.extauthz.server;
+
+import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
+import io.meshguard.extauthz.decision.AuthzEngine;
+import io.meshguard.extauthz.decision.Decision;
+import io.meshguard.extauthz.decision.HttpRequestView;
+import io.meshguard.extauthz.decision.SecretFiles;
+import io.meshguard.extauthz.jwt.IssuerKeys;
+import io.meshguard.extauthz.jwt.JwksRegistry;
+import io.meshguard.extauthz.jwt.JwtAuthenticator;
+import io.meshguard.extauthz.jwt.TokenCache;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The decision pipeline the server, {@code meshguard authz check} and {@code meshguard policy test} share: holds the
+ * engine of the running policy and swaps it whole on reload (a Check in flight finishes on the engine it started
+ * with). Before any policy is loaded every request is denied.
+ */
+public final class AuthzPipeline implements AutoCloseable {
+    private final JwksRegistry jwks;
+    private final Optional<ApiKeyAuthenticator> apiKeys;
+    private final TokenBucketLimiter limiter;
+    private final SecretFiles secrets;
+    private final Clock clock;
+    private final MeterRegistry registry;
+    private final long tokenCacheEntries;
+    private final Duration tokenCacheMaxTtl;
+    private final AtomicReference<AuthzEngine> engine = new AtomicReference<>();
+
+    public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, TokenBucketLimiter limiter,
+            SecretFiles secrets, Clock clock, MeterRegistry registry, long tokenCacheEntries, Duration tokenCacheMaxTtl) {
+        this.jwks = jwks;
+        this.apiKeys = apiKeys;
+        this.limiter = limiter;
+        this.secrets = secrets;
+        this.clock = clock;
+        this.registry = registry;
+        this.tokenCacheEntries = tokenCacheEntries;
+        this.tokenCacheMaxTtl = tokenCacheMaxTtl;
+    }
+
+    /** Makes this policy the running one. */
+    public void use(AuthzPolicy policy) {
+        Map<String, IssuerKeys> keys = jwks.keysFor(policy.issuers());
+        // a fresh token cache: claim mappings may have changed, so identities cached under the old policy are stale
+        TokenCache cache = new TokenCache(tokenCacheEntries, tokenCacheMaxTtl, clock, registry);
+        JwtAuthenticator jwt = new JwtAuthenticator(policy.issuers(), keys, cache, clock);
+        engine.set(new AuthzEngine(policy, jwt, apiKeys, limiter, secrets));
+    }
+
+    public Optional<AuthzPolicy> policy() {
+        return Optional.ofNullable(engine.get()).map(AuthzEngine::policy);
+    }
+
+    public Decision decide(HttpRequestView request) {
+        AuthzEngine current = engine.get();
+        return current == null ? AuthzEngine.policyNotLoaded(request) : current.decide(request);
+    }
+
+    /** Issuers whose keys were never retrieved (their tokens are all denied), with the last error. */
+    public List<String> issuersNotReady() {
+        Optional<AuthzPolicy> p = policy();
+        if (p.isEmpty()) {
+            return List.of();
+        }
+        Map<String, IssuerKeys> keys = jwks.keysFor(p.get().issuers());
+        return keys.values().stream().filter(k -> !k.ready()).map(k -> k.issuerName() + " (" + k.lastFailure() + ")")
+                .sorted().toList();
+    }
+
+    /** Fetches every issuer's keys once so readiness turns green before the first request. */
+    public void warmUp() {
+        policy().ifPresent(p -> jwks.keysFor(p.issuers()).values().forEach(k -> {
+            try {
+                k.keys(new com.nimbusds.jose.jwk.JWKSelector(new com.nimbusds.jose.jwk.JWKMatcher.Builder().build()));
+            } catch (com.nimbusds.jose.KeySourceException e) {
+                // stays not ready; readiness reports it and the next warm-up or request retries
+            }
+        }));
+    }
+
+    @Override
+    public void close() {
+        jwks.close();
+    }
+}

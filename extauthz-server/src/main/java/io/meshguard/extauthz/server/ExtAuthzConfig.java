@@ -1,0 +1,99 @@
+package io.meshguard.extauthz.server;
+
+import io.meshguard.db.DbConfig;
+import io.meshguard.runtime.config.Config;
+import io.meshguard.runtime.config.ConfigException;
+import io.meshguard.runtime.config.ConfigKey;
+import io.meshguard.runtime.config.ConfigLoader;
+import io.meshguard.runtime.config.ConfigSchema;
+import io.meshguard.runtime.grpc.GrpcServerSettings;
+import io.meshguard.runtime.http.HttpServerSettings;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Settings of the ext_authz server, read through the runtime's config loader (defaults, YAML file,
+ * {@code MESHGUARD_*} environment). {@link #SCHEMA} lists every key with its default and meaning.
+ */
+public record ExtAuthzConfig(
+        GrpcServerSettings grpc,
+        HttpServerSettings http,
+        Path policyFile,
+        Duration policyReloadInterval,
+        Duration jwksHttpTimeout,
+        long tokenCacheMaxEntries,
+        Duration tokenCacheMaxTtl,
+        Duration apiKeyCacheTtl,
+        Duration apiKeyUsageFlushInterval,
+        long rateLimitMaxBuckets) {
+
+    public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
+            "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
+    public static final ConfigKey<Duration> POLICY_RELOAD_INTERVAL = ConfigKey.duration("policy.reload_interval",
+            Duration.ofSeconds(2), "Re-check interval of the policy file besides file-system watch events (content hash; ConfigMap swaps included).");
+    public static final ConfigKey<Duration> JWKS_HTTP_TIMEOUT = ConfigKey.duration("jwks.http_timeout", Duration.ofSeconds(2),
+            "Connect and read timeout of JWKS and OIDC discovery fetches.");
+    public static final ConfigKey<Long> TOKEN_CACHE_MAX_ENTRIES = ConfigKey.longInteger("token_cache.max_entries", 100_000, 0,
+            10_000_000, "Verified tokens remembered (by SHA-256 of the token); 0 turns the cache off.");
+    public static final ConfigKey<Duration> TOKEN_CACHE_MAX_TTL = ConfigKey.duration("token_cache.max_ttl", Duration.ofMinutes(10),
+            "Longest time a verified token is trusted without verifying it again (never past its exp).");
+    public static final ConfigKey<Duration> APIKEY_CACHE_TTL = ConfigKey.duration("apikey.cache_ttl", Duration.ofSeconds(30),
+            "How long API key records are cached; a revocation takes effect within this time.");
+    public static final ConfigKey<Duration> APIKEY_USAGE_FLUSH = ConfigKey.duration("apikey.usage_flush_interval",
+            Duration.ofSeconds(10), "How often API key use counts are written to PostgreSQL.");
+    public static final ConfigKey<Long> RATELIMIT_MAX_BUCKETS = ConfigKey.longInteger("ratelimit.max_buckets", 100_000, 1,
+            10_000_000, "Rate-limit buckets kept in memory (per replica; idle buckets are dropped).");
+
+    /** Every key of the server, including {@code http.*} and {@code db.*}. */
+    public static final ConfigSchema SCHEMA = ConfigSchema.builder()
+            .add(GrpcServerSettings.configGroup(9001))
+            .add(HttpServerSettings.configGroup(9101))
+            .add(POLICY_FILE, POLICY_RELOAD_INTERVAL, JWKS_HTTP_TIMEOUT, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_TTL,
+                    APIKEY_CACHE_TTL, APIKEY_USAGE_FLUSH, RATELIMIT_MAX_BUCKETS)
+            .add(new DbConfig("meshguard-extauthz"))
+            .build();
+
+    public static ExtAuthzConfig defaults() {
+        return read(Config.defaults(SCHEMA));
+    }
+
+    /** Loads defaults, then the file, then the environment; every problem is reported with its key and line. */
+    public static Config load(Optional<Path> file, Map<String, String> env) throws ConfigException {
+        return ConfigLoader.load(SCHEMA, file, env);
+    }
+
+    public static ExtAuthzConfig read(Config config) {
+        return new ExtAuthzConfig(
+                GrpcServerSettings.configGroup(9001).read(config), HttpServerSettings.configGroup(9101).read(config),
+                config.get(POLICY_FILE), config.get(POLICY_RELOAD_INTERVAL), config.get(JWKS_HTTP_TIMEOUT),
+                config.get(TOKEN_CACHE_MAX_ENTRIES), config.get(TOKEN_CACHE_MAX_TTL), config.get(APIKEY_CACHE_TTL),
+                config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS));
+    }
+
+    /** A copy listening on {@code bind:port}. */
+    public ExtAuthzConfig withGrpc(String bind, int port) {
+        return withGrpcSettings(grpc.withAddress(bind, port));
+    }
+
+    /** A copy that drains and stops within these times (tests and tools use zero drain). */
+    public ExtAuthzConfig withShutdown(Duration drain, Duration shutdown) {
+        return withGrpcSettings(grpc.withShutdown(drain, shutdown));
+    }
+
+    public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
+        return new ExtAuthzConfig(settings, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets);
+    }
+
+    public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
+        return new ExtAuthzConfig(grpc, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets);
+    }
+
+    public ExtAuthzConfig withTokenCache(long maxEntries) {
+        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets);
+    }
+}

@@ -1,0 +1,170 @@
+package io.meshguard.extauthz.server;
+
+import io.meshguard.runtime.grpc.GrpcServerHost;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.runtime.policy.PolicyWatcher;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
+import io.meshguard.extauthz.apikey.ApiKeyStore;
+import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
+import io.meshguard.extauthz.audit.DecisionSink;
+import io.meshguard.extauthz.decision.SecretFiles;
+import io.meshguard.extauthz.jwt.JwksRegistry;
+import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ext_authz server as a runtime {@link ServerComponent}: gRPC Check (+ health, reflection), the policy watcher
+ * and the API-key usage flusher. Its readiness checks ({@code policy:authz}, {@code jwks}) go to whichever status
+ * listener runs it: its own in {@code meshguard extauthz}, the shared one in {@code meshguard up}.
+ */
+public final class ExtAuthzServer implements ServerComponent {
+    private static final Logger LOG = LoggerFactory.getLogger(ExtAuthzServer.class);
+    public static final String SERVICE = "envoy.service.auth.v3.Authorization";
+
+    private final ExtAuthzConfig config;
+    private final AuthzPipeline pipeline;
+    private final PolicyWatcher<AuthzPolicy> watcher;
+    private final Optional<ApiKeyAuthenticator> apiKeys;
+    private final AuthorizationService service;
+    private final GrpcServerHost grpc;
+    private final ScheduledExecutorService background;
+    private boolean closed;
+
+    /**
+     * @param registry where the server's meters go ({@code ProcessMetrics.forServer("extauthz")})
+     * @param dataSource PostgreSQL with the {@code api_keys} table; empty = API-key routes deny with 503
+     * @param audit receives every decision; must not block
+     */
+    public ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, Optional<DataSource> dataSource, DecisionSink audit,
+            Clock clock) {
+        this(config, registry, audit, clock, dataSource.map(JdbcApiKeyStore::new));
+    }
+
+    /** With any API key store (the benchmark and offline tools use an in-memory one). */
+    public static ExtAuthzServer withApiKeyStore(ExtAuthzConfig config, MeterRegistry registry, Optional<ApiKeyStore> store,
+            DecisionSink audit, Clock clock) {
+        return new ExtAuthzServer(config, registry, audit, clock, store);
+    }
+
+    private ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, DecisionSink audit, Clock clock,
+            Optional<? extends ApiKeyStore> store) {
+        this.config = config;
+        this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
+        this.pipeline = new AuthzPipeline(
+                new JwksRegistry(registry, Map.of(), config.jwksHttpTimeout()),
+                apiKeys,
+                new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime),
+                new SecretFiles(System::nanoTime),
+                clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl());
+        this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
+                config.policyReloadInterval());
+        // runs on the watcher's thread after each validated swap, and for the initial load
+        watcher.addListener(loaded -> pipeline.use(loaded.value()));
+        this.service = new AuthorizationService(pipeline, audit, clock, registry);
+        this.grpc = new GrpcServerHost("extauthz-grpc", config.grpc(), GrpcServerHost.bind(service), registry);
+        this.background = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "extauthz-background");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public String name() {
+        return "extauthz";
+    }
+
+    /** Loads the policy, binds gRPC and starts watching; until a valid policy loads every Check is denied. */
+    @Override
+    public void start() throws IOException {
+        watcher.start();
+        grpc.start();
+        background.execute(pipeline::warmUp);
+        background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
+        apiKeys.ifPresent(a -> background.scheduleWithFixedDelay(a::flushUsage,
+                config.apiKeyUsageFlushInterval().toMillis(), config.apiKeyUsageFlushInterval().toMillis(), TimeUnit.MILLISECONDS));
+        refreshHealth();
+        LOG.info("extauthz gRPC listening on {}:{}", config.grpc().bind(), grpcPort());
+    }
+
+    /** gRPC health follows readiness: NOT_SERVING for the Check service until the policy and keys are there. */
+    private void refreshHealth() {
+        if (grpc.isDraining()) {
+            return;
+        }
+        boolean ready = notReady().isEmpty();
+        grpc.health().setStatus(SERVICE, ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+        if (!ready && pipeline.policy().isPresent()) {
+            background.execute(pipeline::warmUp);
+        }
+    }
+
+    @Override
+    public List<ReadinessCheck> readinessChecks() {
+        List<ReadinessCheck> checks = new ArrayList<>(watcher.readinessChecks());
+        checks.addAll(grpc.readinessChecks());
+        checks.add(
+                ReadinessCheck.of("jwks", () -> {
+                    List<String> missing = pipeline.issuersNotReady();
+                    return missing.isEmpty()
+                            ? ReadinessCheck.Result.ready("every issuer's keys retrieved")
+                            : ReadinessCheck.Result.notReady("keys never retrieved: " + String.join(", ", missing));
+                }));
+        return checks;
+    }
+
+    /** Why the server is not ready (empty when it is). */
+    public List<String> notReady() {
+        List<String> problems = new ArrayList<>();
+        for (ReadinessCheck check : readinessChecks()) {
+            ReadinessCheck.Result r = check.check();
+            if (!r.ready()) {
+                problems.add(check.name() + ": " + r.detail());
+            }
+        }
+        return problems;
+    }
+
+    public int grpcPort() {
+        return grpc.port();
+    }
+
+    public AuthzPipeline pipeline() {
+        return pipeline;
+    }
+
+    public PolicyWatcher<AuthzPolicy> watcher() {
+        return watcher;
+    }
+
+    /** Stops taking new Checks, lets in-flight ones finish (up to the drain timeout), then stops. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        // drains first (health NOT_SERVING while still answering, then in-flight Checks finish), then stops the rest
+        grpc.close();
+        watcher.close();
+        background.shutdownNow();
+        apiKeys.ifPresent(ApiKeyAuthenticator::flushUsage);
+        pipeline.close();
+    }
+}

@@ -1,0 +1,98 @@
+package io.meshguard.extauthz.jwt;
+
+import static io.meshguard.extauthz.Fixtures.ES1;
+import static io.meshguard.extauthz.Fixtures.RS1;
+import static io.meshguard.extauthz.Fixtures.RS2;
+import static io.meshguard.extauthz.Fixtures.claims;
+import static io.meshguard.extauthz.Fixtures.headers;
+import static io.meshguard.extauthz.Fixtures.request;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.JwksServer;
+import io.meshguard.extauthz.decision.Decision;
+import io.meshguard.extauthz.server.AuthzPipeline;
+import io.meshguard.extauthz.tools.TestKeys;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** A real JWKS endpoint that rotates keys, goes down and comes back. */
+class JwksRotationTest {
+    private static Decision check(AuthzPipeline p, TestKeys key, String sub) {
+        String token = key.sign(claims(sub, "big-tenant", List.of("user")).build());
+        return p.decide(request("/api/x", headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant")));
+    }
+
+    private static AuthzPipeline pipeline(JwksServer jwks, String timing) {
+        return Fixtures.pipeline(Fixtures.parse(Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), timing)),
+                new SimpleMeterRegistry(), Optional.empty());
+    }
+
+    @Test
+    void rotation_newKidIsFetchedOnFirstSight_andOutageKeepsLastGoodKeys() throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
+                AuthzPipeline p = pipeline(jwks, """
+                            jwks_cache_ttl: 2s
+                            jwks_max_stale: 1h
+                            jwks_refetch_min_interval: 200ms""")) {
+            assertThat(check(p, RS1, "a1").allowed()).isTrue();
+
+            jwks.rotateTo(TestKeys.publicSet(List.of(RS2)));
+            // unknown kid rs-2 triggers a (rate-limited) refetch: accepted without waiting for the cache TTL
+            await().atMost(Duration.ofSeconds(10)).until(() -> check(p, RS2, "a2").allowed());
+
+            jwks.goDown();
+            int before = jwks.jwksRequests();
+            // past the TTL the cache tries to refresh and fails; the last good set keeps serving
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                check(p, RS2, "probe");
+                return jwks.jwksRequests() > before;
+            });
+            Decision during = check(p, RS2, "a3");
+            assertThat(during.allowed()).as(during.toString()).isTrue();
+
+            jwks.rotateTo(TestKeys.publicSet(List.of(ES1)));
+            jwks.comeBack();
+            await().atMost(Duration.ofSeconds(20)).until(() -> check(p, ES1, "a4").allowed());
+        }
+    }
+
+    @Test
+    void outageLongerThanMaxStale_deniesWithJwksUnavailable() throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
+                AuthzPipeline p = pipeline(jwks, """
+                            jwks_cache_ttl: 1s
+                            jwks_max_stale: 1s
+                            jwks_refetch_min_interval: 100ms""")) {
+            assertThat(check(p, RS1, "b1").allowed()).isTrue();
+            jwks.goDown();
+            await().atMost(Duration.ofSeconds(20)).until(() -> check(p, RS1, "b-" + System.nanoTime()).status() == 503);
+            Decision d = check(p, RS1, "b2");
+            assertThat(d.reason().code()).isEqualTo("jwks_unavailable");
+            assertThat(d.allowed()).isFalse();
+        }
+    }
+
+    @Test
+    void neverFetched_deniesAndReportsNotReady_untilTheIdpAnswers() throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)))) {
+            jwks.goDown();
+            try (AuthzPipeline p = pipeline(jwks, """
+                        jwks_cache_ttl: 1s
+                        jwks_refetch_min_interval: 100ms""")) {
+                Decision d = check(p, RS1, "c1");
+                assertThat(d.status()).isEqualTo(503);
+                assertThat(d.reason().code()).isEqualTo("jwks_unavailable");
+                assertThat(p.issuersNotReady()).singleElement().asString().startsWith("test-idp");
+
+                jwks.comeBack();
+                await().atMost(Duration.ofSeconds(20)).until(() -> check(p, RS1, "c2").allowed());
+                assertThat(p.issuersNotReady()).isEmpty();
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package io.meshguard.extauthz.server;
+
+import static io.meshguard.extauthz.Fixtures.RS1;
+import static io.meshguard.extauthz.Fixtures.claims;
+import static io.meshguard.extauthz.Fixtures.headers;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.rpc.Code;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.JwksServer;
+import io.meshguard.extauthz.audit.AuthzDecisionEvent;
+import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.extauthz.tools.TestKeys;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The server over real gRPC on loopback, as Envoy and grpc-java call it. */
+class ExtAuthzServerTest {
+    @TempDir
+    static Path dir;
+    static JwksServer jwks;
+    static ExtAuthzServer server;
+    static ManagedChannel channel;
+    static AuthorizationGrpc.AuthorizationBlockingStub stub;
+    static SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    static final ConcurrentLinkedQueue<AuthzDecisionEvent> audit = new ConcurrentLinkedQueue<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
+        Path policy = dir.resolve("authz.yaml");
+        Files.writeString(policy, Fixtures.policyYaml("discovery: " + jwks.discoveryUri(), ""));
+        ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofMillis(100));
+        server = new ExtAuthzServer(config, registry, Optional.empty(), audit::add, Clock.systemUTC());
+        server.start();
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        stub = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    static void stop() {
+        channel.shutdownNow();
+        server.close();
+        jwks.close();
+    }
+
+    static CheckRequest request(String path, Map<String, List<String>> headers, CheckRequests.Encoding encoding) {
+        return CheckRequests.of("GET", "api.test.example", path, headers, Map.of(), encoding);
+    }
+
+    static Map<String, HeaderValueOption> okHeaders(CheckResponse r) {
+        return r.getOkResponse().getHeadersList().stream().collect(Collectors.toMap(h -> h.getHeader().getKey(), h -> h));
+    }
+
+    @Test
+    void becomesReady_afterOidcDiscoveryAndJwksFetch_andGrpcHealthSaysServing() {
+        await().atMost(Duration.ofSeconds(20)).until(() -> server.notReady().isEmpty());
+        await().atMost(Duration.ofSeconds(5)).until(() -> HealthGrpc.newBlockingStub(channel)
+                .check(HealthCheckRequest.newBuilder().setService(ExtAuthzServer.SERVICE).build()).getStatus()
+                == HealthCheckResponse.ServingStatus.SERVING);
+    }
+
+    @Test
+    void allow_setsIdentityWithBothAppendFields_inBothHeaderEncodings() {
+        String token = RS1.sign(claims("alice", "big-tenant", List.of("user")).claim("azp", "web").build());
+        for (CheckRequests.Encoding encoding : CheckRequests.Encoding.values()) {
+            CheckResponse r = stub.check(request("/api/orders",
+                    headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant", "x-user-id", "mallory"), encoding));
+            assertThat(r.getStatus().getCode()).as(encoding.name()).isEqualTo(Code.OK_VALUE);
+            Map<String, HeaderValueOption> set = okHeaders(r);
+            assertThat(set.get("x-user-id").getHeader().getValue()).isEqualTo("alice");
+            for (String identity : List.of("x-user-id", "x-tenant-id", "x-user-roles", "x-client-id", "x-auth-method")) {
+                HeaderValueOption o = set.get(identity);
+                assertThat(o.hasAppend()).as(identity).isTrue();
+                assertThat(o.getAppend().getValue()).as(identity).isFalse();
+                assertThat(o.getAppendAction()).as(identity).isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
+            }
+            HeaderValueOption dflt = set.get("x-dwp-source");
+            assertThat(dflt.hasAppend()).isFalse();
+            assertThat(dflt.getAppendAction()).isEqualTo(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT);
+            assertThat(r.getOkResponse().getHeadersToRemoveList()).contains("authorization", "x-api-key")
+                    .doesNotContainAnyElementsOf(set.keySet());
+        }
+    }
+
+    @Test
+    void deny_carriesHttpStatusInDeniedResponse_withRequestIdAndChallenge() {
+        CheckResponse r = stub.check(request("/api/orders", headers("x-tenant-id", "t1", "x-request-id", "req-42"),
+                CheckRequests.Encoding.HEADERS));
+        assertThat(r.getStatus().getCode()).isEqualTo(Code.UNAUTHENTICATED_VALUE);
+        assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(401);
+        Map<String, String> h = r.getDeniedResponse().getHeadersList().stream()
+                .collect(Collectors.toMap(o -> o.getHeader().getKey(), o -> o.getHeader().getValue()));
+        assertThat(h).containsEntry("x-request-id", "req-42").containsEntry("content-type", "application/json");
+        assertThat(h.get("www-authenticate")).startsWith("Bearer error=\"invalid_token\", error_description=\"");
+        assertThat(r.getDeniedResponse().getBody()).contains("\"request_id\":\"req-42\"").contains("\"reason\":\"missing_credential\"");
+        await().atMost(Duration.ofSeconds(5)).until(() -> audit.stream().anyMatch(e -> e.requestId().equals("req-42")));
+        AuthzDecisionEvent e = audit.stream().filter(x -> x.requestId().equals("req-42")).findFirst().orElseThrow();
+        assertThat(e.decision()).isEqualTo("deny");
+        assertThat(e.reason()).isEqualTo("missing_credential");
+        assertThat(e.status()).isEqualTo(401);
+        assertThat(e.route()).contains("api");
+    }
+
+    @Test
+    void grpcJavaShape_headerMapOnly_noHostNoPseudoHeaders_isDecided() {
+        String token = RS1.sign(claims("svc", "big-tenant", List.of("user")).build());
+        CheckRequest grpcJava = CheckRequest.newBuilder().setAttributes(io.envoyproxy.envoy.service.auth.v3.AttributeContext.newBuilder()
+                .setRequest(io.envoyproxy.envoy.service.auth.v3.AttributeContext.Request.newBuilder()
+                        .setHttp(io.envoyproxy.envoy.service.auth.v3.AttributeContext.HttpRequest.newBuilder()
+                                .setPath("/api.Orders/List").setMethod("POST").setProtocol("HTTP/2").setSize(-1)
+                                .setHeaderMap(io.envoyproxy.envoy.config.core.v3.HeaderMap.newBuilder()
+                                        .addHeaders(raw("authorization", "Bearer " + token))
+                                        .addHeaders(raw("x-tenant-id", "big-tenant")))))).build();
+        // "/api.Orders/List" does not match prefix "/api" segment-wise: denied as no route, not crashed
+        CheckResponse r = stub.check(grpcJava);
+        assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(403);
+        assertThat(r.getDeniedResponse().getBody()).contains("no_matching_route");
+    }
+
+    private static io.envoyproxy.envoy.config.core.v3.HeaderValue raw(String k, String v) {
+        return io.envoyproxy.envoy.config.core.v3.HeaderValue.newBuilder().setKey(k)
+                .setRawValue(com.google.protobuf.ByteString.copyFromUtf8(v)).build();
+    }
+
+    @Test
+    void metrics_countDecisionsByResultReasonRoute_andTokenCacheHits() {
+        String token = RS1.sign(claims("bob", "big-tenant", List.of("user")).build());
+        for (int i = 0; i < 3; i++) {
+            stub.check(request("/api/x", headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant"),
+                    CheckRequests.Encoding.HEADERS));
+        }
+        assertThat(registry.get("meshguard_authz_decisions_total").tag("result", "allow").tag("route", "api").counter().count())
+                .isGreaterThanOrEqualTo(3);
+        assertThat(registry.get("meshguard_authz_token_cache_requests_total").tag("result", "hit").counter().count())
+                .isGreaterThanOrEqualTo(2);
+        assertThat(registry.get("meshguard_authz_check_duration_seconds").timer().count()).isGreaterThanOrEqualTo(3);
+        assertThat(registry.get("meshguard_authz_jwks_fetches_total").tag("issuer", "test-idp").tag("result", "success")
+                .counter().count()).isGreaterThanOrEqualTo(1);
+    }
+}

@@ -1,0 +1,28 @@
+package io.meshguard.extauthz.tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.AuthzPolicyParser;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ShippedPolicyTest {
+    static final Path POLICIES = Path.of("..", "policies");
+
+    @Test
+    void shippedPolicy_parses() throws Exception {
+        AuthzPolicy policy = new AuthzPolicyParser().parse(POLICIES.resolve("authz.yaml"));
+        assertThat(policy.routes()).extracting(r -> r.name()).contains("health", "login", "accounts-read", "backoffice-admin");
+        assertThat(policy.issuers()).hasSize(2);
+    }
+
+    @Test
+    void shippedTestCases_allPass_andThereAreAtLeastTwenty() throws Exception {
+        List<TestResult> results = new AuthzTestRunner(Clock.systemUTC()).run(POLICIES);
+        assertThat(results.stream().filter(r -> !r.passed()).map(r -> r.name() + ": " + r.message())).isEmpty();
+        assertThat(results).hasSizeGreaterThanOrEqualTo(20);
+    }
+}
