@@ -35,6 +35,7 @@ class OperatorGuideMetricsTest {
             "meshguard_xds_", "xds-controller",
             "meshguard_audit_", "audit",
             "meshguard_grpc_", "runtime",
+            "meshguard_policy_", "runtime",
             "meshguard_http_", "runtime",
             "meshguard_process_", "runtime");
 

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.meshguard.db.DbConfig;
 import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
@@ -55,8 +56,10 @@ record ServerContract(String deployment, String composeService, String subcomman
                 .add(HttpServerSettings.configGroup(9103))
                 .add(new DbConfig("meshguard-xds"))
                 .build();
+        ConfigSchema extauthz = ExtAuthzConfig.SCHEMA;
         return List.of(
-                shared("meshguard-extauthz", "extauthz", "extauthz", 9001, 9101),
+                new ServerContract("meshguard-extauthz", "extauthz", "extauthz", extauthz, true,
+                        Optional.of(ExtAuthzConfig.POLICY_FILE), portKey(extauthz, "grpc.port"), GRPC_STOP),
                 new ServerContract("meshguard-dlp", "dlp", "dlp", dlp, true, Optional.of(DlpServerSettings.POLICY),
                         portKey(dlp, "grpc.port"), GRPC_STOP),
                 new ServerContract("meshguard-xds", "xds", "xds", xds, false, Optional.empty(), XDS_ADS_PORT,
@@ -74,18 +77,6 @@ record ServerContract(String deployment, String composeService, String subcomman
     static ServerContract forDeployment(String name) {
         return all().stream().filter(s -> s.deployment().equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no server contract for " + name));
-    }
-
-    /** The groups every server shares, with its default ports (DESIGN.md's port table). */
-    private static ServerContract shared(String deployment, String service, String subcommand, int grpcPort,
-            int httpPort) {
-        ConfigSchema schema = ConfigSchema.builder()
-                .add(GrpcServerSettings.configGroup(grpcPort))
-                .add(HttpServerSettings.configGroup(httpPort))
-                .add(new DbConfig(deployment))
-                .build();
-        return new ServerContract(deployment, service, subcommand, schema, false, Optional.empty(),
-                portKey(schema, "grpc.port"), GRPC_STOP);
     }
 
     /** Key of {@code env}, if the schema has one. */
