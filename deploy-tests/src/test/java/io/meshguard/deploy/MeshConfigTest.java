@@ -9,6 +9,8 @@ import io.fabric8.istio.api.api.security.v1beta1.AuthorizationPolicyProvider;
 import io.fabric8.istio.api.security.v1.AuthorizationPolicy;
 import io.fabric8.istio.api.telemetry.v1.Telemetry;
 import io.fabric8.kubernetes.api.model.Service;
+import io.meshguard.audit.AuditConfig;
+import io.meshguard.runtime.config.ConfigKey;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -92,5 +94,20 @@ class MeshConfigTest {
                     assertThat(values.provider(p.getName())).as("provider %s", p.getName())
                             .hasValueSatisfying(found -> assertThat(found.envoyHttpAls()).isPresent())));
         }
+    }
+
+    @Test
+    void accessLogProvider_logsEveryHeaderTheAuditReceiverReads() throws Exception {
+        IstiodValues.HttpGrpcAccessLog als = values().provider("meshguard-als").orElseThrow()
+                .envoyHttpAls().orElseThrow();
+        // Envoy sends only the headers listed here; a header the receiver maps to an audit column but Envoy does
+        // not log leaves that column empty in every api_call row.
+        List<String> requestHeaders = List.of(AuditConfig.ALS_REQUEST_ID_HEADER, AuditConfig.ALS_TRACEPARENT_HEADER,
+                AuditConfig.ALS_TENANT_HEADER, AuditConfig.ALS_SUBJECT_HEADER, AuditConfig.ALS_CLIENT_ID_HEADER,
+                AuditConfig.ALS_SOURCE_HEADER, AuditConfig.ALS_CALLER_TYPE_HEADER).stream()
+                .map(ConfigKey::defaultValue).toList();
+        assertThat(als.additionalRequestHeadersToLog().orElse(List.of())).containsAll(requestHeaders);
+        assertThat(als.additionalResponseHeadersToLog().orElse(List.of()))
+                .contains(AuditConfig.ALS_CONTENT_TYPE_HEADER.defaultValue());
     }
 }
