@@ -1,0 +1,95 @@
+package io.meshguard.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * What {@code kubectl kustomize} renders from the default install, each overlay and the app-namespace kit
+ * validates like the source files, and the generated ConfigMaps carry the repository's policy files unchanged.
+ * Skips (with the reason) where kubectl is not installed.
+ */
+class KustomizeRenderTest {
+    @BeforeAll
+    static void needsKubectl() {
+        assumeTrue(Kustomize.available(), "kubectl is not on the PATH: kustomize rendering not checked");
+    }
+
+    static Stream<String> kustomizations() {
+        return Stream.of("", "overlays/prod", "overlays/dev", "app-namespace");
+    }
+
+    private static List<SourcedDocument> render(String dir) throws Exception {
+        if (!dir.equals("app-namespace")) {
+            RepoPaths.assumePolicyFiles(); // the base generates its ConfigMaps from them
+        }
+        Path path = RepoPaths.manifests().resolve(dir);
+        return YamlDocuments.parse("kubectl kustomize manifests/istio/" + dir, Kustomize.render(path));
+    }
+
+    @ParameterizedTest
+    @MethodSource("kustomizations")
+    void renderedKustomization_parsesStrictly(String dir) throws Exception {
+        List<SourcedDocument> docs = render(dir);
+        assertThat(docs).isNotEmpty();
+        assertThat(ManifestChecks.problems(docs)).isEmpty();
+    }
+
+    @Test
+    void defaultInstall_isTheProductionOverlay() throws Exception {
+        List<String> defaults = render("").stream().map(d -> d.node().toString()).toList();
+        List<String> prod = render("overlays/prod").stream().map(d -> d.node().toString()).toList();
+        assertThat(defaults).isEqualTo(prod);
+    }
+
+    @Test
+    void policyConfigMaps_carryThePolicyFilesUnchanged() throws Exception {
+        Manifests rendered = new Manifests(render(""));
+        assertThat(rendered.configMap("meshguard-authz-policy").getData())
+                .containsExactly(java.util.Map.entry("authz.yaml",
+                        Files.readString(RepoPaths.policies().resolve("authz.yaml"))));
+        assertThat(rendered.configMap("meshguard-dlp-policy").getData())
+                .containsExactly(java.util.Map.entry("dlp.yaml",
+                        Files.readString(RepoPaths.policies().resolve("dlp.yaml"))));
+    }
+
+    @Test
+    void gateway_mountsTheGeneratedBootstrapConfigMap() throws Exception {
+        Manifests rendered = new Manifests(render(""));
+        String mounted = rendered.deployment("meshguard-gateway").getSpec().getTemplate().getSpec().getVolumes()
+                .stream().filter(v -> v.getName().equals("bootstrap")).findFirst().orElseThrow()
+                .getConfigMap().getName();
+        // kustomize appends a content hash, so a bootstrap change rolls the gateway.
+        assertThat(mounted).startsWith("meshguard-gateway-bootstrap-");
+        assertThat(rendered.configMap(mounted).getData()).containsKey(ManifestChecks.BOOTSTRAP_KEY);
+    }
+
+    @Test
+    void overlays_differInSizeNotInEnforcement() throws Exception {
+        Manifests prod = new Manifests(render("overlays/prod"));
+        Manifests dev = new Manifests(render("overlays/dev"));
+        for (String name : List.of("meshguard-extauthz", "meshguard-dlp", "meshguard-xds", "meshguard-gateway")) {
+            assertThat(ManifestConsistencyTest.replicaFloor(prod, prod.deployment(name))).as(name).isEqualTo(3);
+            assertThat(ManifestConsistencyTest.replicaFloor(dev, dev.deployment(name))).as(name).isEqualTo(1);
+        }
+        // Prod keeps two serving through a node drain; dev's single replica must not block drains.
+        assertThat(prod.models("PodDisruptionBudget", PodDisruptionBudget.class))
+                .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable().getIntVal()).isEqualTo(2));
+        assertThat(dev.models("PodDisruptionBudget", PodDisruptionBudget.class))
+                .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable()).isNull());
+        for (String kind : List.of("AuthorizationPolicy", "EnvoyFilter", "PeerAuthentication", "NetworkPolicy",
+                "DestinationRule")) {
+            assertThat(dev.ofKind(kind).map(d -> d.node().toString()).toList()).as(kind)
+                    .isEqualTo(prod.ofKind(kind).map(d -> d.node().toString()).toList());
+        }
+    }
+}

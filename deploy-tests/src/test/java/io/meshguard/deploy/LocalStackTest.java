@@ -1,0 +1,188 @@
+package io.meshguard.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * deploy/local cannot run here (no Docker engine), so the compose file is read the way compose reads it
+ * (SnakeYAML, merge keys resolved) and checked: only compose-spec keys, loopback-only ports, the Envoy bootstrap
+ * strict and pointing at the xds service, the servers configured like their Kubernetes Deployments, the policies
+ * mounted from the repository, secrets created by the script and ignored by git.
+ */
+class LocalStackTest {
+    /** The compose-spec service keys this file may use; anything else is a typo compose would reject. */
+    private static final Set<String> SERVICE_KEYS = Set.of("image", "build", "command", "entrypoint", "environment", "env_file",
+            "ports", "expose", "volumes", "secrets", "depends_on", "healthcheck", "restart", "read_only", "cap_drop",
+            "security_opt", "tmpfs", "user");
+    private static final Set<String> TOP_KEYS = Set.of("name", "services", "secrets", "volumes", "networks");
+
+    /** Compose service → Kubernetes Deployment of the same server. */
+    private static final Map<String, String> SERVERS = Map.of(
+            "extauthz", "meshguard-extauthz", "dlp", "meshguard-dlp", "xds", "meshguard-xds");
+
+    private static final Path DIR = RepoPaths.deployLocal();
+
+    private static JsonNode compose() throws IOException {
+        Object loaded = new Yaml(new LoaderOptions()).load(Files.readString(DIR.resolve("compose.yaml")));
+        return YamlDocuments.JSON.valueToTree(loaded);
+    }
+
+    private static Map<String, String> environment(JsonNode service) {
+        Map<String, String> env = new TreeMap<>();
+        service.path("environment").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+        return env;
+    }
+
+    /** Variable names make-secrets.sh writes into the env files ({@code printf 'NAME=%s'}). */
+    private static Set<String> envFileVariables() throws IOException {
+        Set<String> names = new TreeSet<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("printf '([A-Z0-9_]+)=%s")
+                .matcher(Files.readString(DIR.resolve("make-secrets.sh")));
+        while (m.find()) {
+            names.add(m.group(1));
+        }
+        return names;
+    }
+
+    @Test
+    void composeFile_usesOnlyComposeSpecKeys() throws IOException {
+        JsonNode compose = compose();
+        compose.fieldNames().forEachRemaining(key ->
+                assertThat(key.startsWith("x-") || TOP_KEYS.contains(key)).as("top-level key %s", key).isTrue());
+        compose.path("services").properties().forEach(service -> service.getValue().fieldNames()
+                .forEachRemaining(key -> assertThat(SERVICE_KEYS).as("service %s", service.getKey()).contains(key)));
+        assertThat(compose.path("services").fieldNames()).toIterable()
+                .contains("postgres", "extauthz", "dlp", "xds", "envoy", "demo-upstream");
+    }
+
+    @Test
+    void publishedPorts_bindLoopbackOnly() throws IOException {
+        compose().path("services").properties().forEach(service -> service.getValue().path("ports").forEach(port ->
+                assertThat(port.asText()).as("%s publishes", service.getKey()).startsWith("127.0.0.1:")));
+    }
+
+    @Test
+    void envoyBootstrap_parsesStrictlyAndReachesTheXdsService() throws IOException {
+        JsonNode services = compose().path("services");
+        String mount = services.path("envoy").path("volumes").get(0).asText();
+        assertThat(mount).startsWith("./envoy-bootstrap.yaml:");
+        Path file = DIR.resolve("envoy-bootstrap.yaml");
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(file.toString(), YamlDocuments.read(file).getFirst().node());
+        SocketAddress xds = bootstrap.getStaticResources().getClusters(0).getLoadAssignment().getEndpoints(0)
+                .getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress();
+        assertThat(services.has(xds.getAddress())).as("compose service %s", xds.getAddress()).isTrue();
+        ServerContract server = ServerContract.all().stream()
+                .filter(c -> c.composeService().equals(xds.getAddress())).findFirst().orElseThrow();
+        assertThat(environment(services.path(xds.getAddress())))
+                .containsEntry(server.grpcPortKey().envVar(), String.valueOf(xds.getPortValue()));
+        assertThat(bootstrap.getDynamicResources().getAdsConfig().getGrpcServices(0).getEnvoyGrpc().getClusterName())
+                .isEqualTo(bootstrap.getStaticResources().getClusters(0).getName());
+    }
+
+    @Test
+    void servers_areConfiguredLikeTheirKubernetesDeployments() throws IOException {
+        JsonNode services = compose().path("services");
+        Manifests manifests = Manifests.sources();
+        Set<String> fromEnvFiles = envFileVariables();
+        SERVERS.forEach((service, deployment) -> {
+            Map<String, String> local = environment(services.path(service));
+            if (services.path(service).has("env_file")) {
+                fromEnvFiles.forEach(name -> local.put(name, "(env_file)"));
+            }
+            Container container = manifests.deployment(deployment).getSpec().getTemplate().getSpec()
+                    .getContainers().getFirst();
+            Set<String> cluster = new TreeSet<>();
+            for (EnvVar e : container.getEnv()) {
+                if (e.getName().startsWith("MESHGUARD_")) {
+                    cluster.add(e.getName());
+                    if (e.getValue() != null && e.getName().endsWith("_PORT")) {
+                        assertThat(local).as(service).containsEntry(e.getName(), e.getValue());
+                    }
+                }
+            }
+            Set<String> onlyInCluster = new HashSet<>(cluster);
+            onlyInCluster.removeAll(local.keySet());
+            // Only the cluster tunes the shutdown (readiness and sidecars); everything else is the same settings.
+            assertThat(onlyInCluster).as(service)
+                    .isSubsetOf(ServerContract.forDeployment(deployment).stopEnv());
+            assertThat(cluster).as(service).containsAll(local.keySet());
+            assertThat(services.path(service).path("command").get(0).asText())
+                    .isEqualTo(container.getArgs().getFirst());
+        });
+    }
+
+    @Test
+    void hostPortSettings_nameComposeServicesAndTheirPorts() throws IOException {
+        JsonNode services = compose().path("services");
+        services.properties().forEach(service -> environment(service.getValue()).forEach((name, value) -> {
+            if (name.endsWith("_TARGET")) {
+                String[] hostPort = value.split(":");
+                assertThat(services.has(hostPort[0])).as("%s names service %s", name, hostPort[0]).isTrue();
+                ServerContract target = ServerContract.all().stream()
+                        .filter(c -> c.composeService().equals(hostPort[0])).findFirst().orElseThrow();
+                assertThat(environment(services.path(hostPort[0]))).as(name)
+                        .containsEntry(target.grpcPortKey().envVar(), hostPort[1]);
+            }
+        }));
+    }
+
+    @Test
+    void policies_areMountedFromTheRepository() throws IOException {
+        RepoPaths.assumePolicyFiles();
+        JsonNode services = compose().path("services");
+        for (String service : List.of("extauthz", "dlp")) {
+            String[] mount = services.path(service).path("volumes").get(0).asText().split(":");
+            assertThat(DIR.resolve(mount[0]).normalize()).isEqualTo(RepoPaths.policies().normalize());
+            String policyFile = environment(services.path(service)).entrySet().stream()
+                    .filter(e -> e.getKey().endsWith("_POLICY") || e.getKey().endsWith("_POLICY_FILE"))
+                    .map(Map.Entry::getValue).findFirst()
+                    .orElseThrow(() -> new AssertionError(service + " sets no policy file"));
+            assertThat(policyFile).startsWith(mount[1] + "/");
+            assertThat(RepoPaths.policies().resolve(policyFile.substring(mount[1].length() + 1))).isRegularFile();
+        }
+    }
+
+    @Test
+    void secrets_comeFromTheScriptAndStayOutOfGit() throws IOException {
+        JsonNode compose = compose();
+        String script = Files.readString(DIR.resolve("make-secrets.sh"));
+        compose.path("secrets").properties().forEach(secret -> {
+            String file = secret.getValue().path("file").asText();
+            assertThat(file).startsWith("./secrets/");
+            assertThat(script).contains(file.substring("./secrets/".length()));
+        });
+        compose.path("services").properties().forEach(service -> service.getValue().path("env_file").forEach(f -> {
+            assertThat(f.asText()).startsWith("./secrets/");
+            assertThat(script).contains(f.asText().substring("./secrets/".length()));
+        }));
+        assertThat(Files.readAllLines(DIR.resolve(".gitignore"))).contains("secrets/");
+        compose.path("services").properties().forEach(service -> service.getValue().path("secrets").forEach(name ->
+                assertThat(compose.path("secrets").has(name.asText())).as("secret %s", name).isTrue()));
+    }
+
+    @Test
+    void demoUpstream_scriptIsMounted() throws IOException {
+        JsonNode upstream = compose().path("services").path("demo-upstream");
+        String[] mount = upstream.path("volumes").get(0).asText().split(":");
+        String script = upstream.path("command").get(2).asText();
+        assertThat(script).startsWith(mount[1] + "/");
+        assertThat(DIR.resolve(mount[0]).resolve(script.substring(mount[1].length() + 1))).isRegularFile();
+    }
+}

@@ -1,0 +1,363 @@
+package io.meshguard.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.fabric8.istio.api.api.security.v1beta1.AuthorizationPolicyAction;
+import io.fabric8.istio.api.networking.v1.DestinationRule;
+import io.fabric8.istio.api.security.v1.AuthorizationPolicy;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.kustomize.v1beta1.ConfigMapArgs;
+import io.fabric8.kubernetes.api.model.kustomize.v1beta1.Kustomization;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The manifests agree with themselves: Services name real container ports, probes use gRPC health on the serving
+ * port, the EnvoyFilter and the gateway bootstrap reach the right Service ports, NetworkPolicies and ALLOW policies
+ * admit those ports, volumes refer to generated ConfigMaps or to the documented Secrets, and every pod is hardened.
+ */
+class ManifestConsistencyTest {
+    /** The three meshguard servers: Deployment name → its gRPC port name. */
+    static final Map<String, String> SERVERS = Map.of(
+            "meshguard-extauthz", "grpc-authz",
+            "meshguard-dlp", "grpc-extproc",
+            "meshguard-xds", "grpc-ads");
+
+    /** Secrets the operator creates before installing (manifests/istio/README.md); none is committed. */
+    static final Set<String> DOCUMENTED_SECRETS = Set.of("meshguard-db", "meshguard-dlp-hash-key",
+            "meshguard-xds-admin-token");
+
+    private final Manifests manifests = Manifests.sources();
+
+    private static Container container(Deployment deployment) {
+        return deployment.getSpec().getTemplate().getSpec().getContainers().getFirst();
+    }
+
+    private static Optional<String> env(Container container, String name) {
+        return Optional.ofNullable(container.getEnv()).orElse(List.of()).stream()
+                .filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst();
+    }
+
+    private Deployment deploymentSelectedBy(Map<String, String> selector) {
+        List<Deployment> matches = manifests.models("Deployment", Deployment.class)
+                .filter(d -> d.getSpec().getTemplate().getMetadata().getLabels().entrySet()
+                        .containsAll(selector.entrySet()))
+                .toList();
+        assertThat(matches).as("pods selected by %s", selector).hasSize(1);
+        return matches.getFirst();
+    }
+
+    private static int containerPort(Container container, String name) {
+        return container.getPorts().stream().filter(p -> p.getName().equals(name)).findFirst()
+                .map(ContainerPort::getContainerPort)
+                .orElseThrow(() -> new AssertionError(container.getName() + " has no port named " + name));
+    }
+
+    @Test
+    void services_targetNamedContainerPortsOfExactlyOneDeployment() {
+        manifests.models("Service", Service.class).forEach(service -> {
+            Container container = container(deploymentSelectedBy(service.getSpec().getSelector()));
+            for (ServicePort port : service.getSpec().getPorts()) {
+                assertThat(port.getTargetPort().getStrVal()).as("%s targetPort", service.getMetadata().getName())
+                        .isEqualTo(port.getName());
+                containerPort(container, port.getName());
+                if ("grpc".equals(port.getAppProtocol())) {
+                    // Istio picks HTTP/2 by the port name prefix (and appProtocol); both say gRPC here.
+                    assertThat(port.getName()).startsWith("grpc-");
+                }
+            }
+        });
+    }
+
+    @Test
+    void servers_probeGrpcHealthOnTheirServingPort() {
+        SERVERS.forEach((name, grpcPort) -> {
+            Container container = container(manifests.deployment(name));
+            int port = containerPort(container, grpcPort);
+            for (Probe probe : List.of(container.getReadinessProbe(), container.getLivenessProbe(),
+                    container.getStartupProbe())) {
+                assertThat(probe).as("%s probes", name).isNotNull();
+                assertThat(probe.getGrpc()).as("%s probe uses grpc.health.v1", name).isNotNull();
+                assertThat(probe.getGrpc().getPort()).as("%s probe port", name).isEqualTo(port);
+            }
+        });
+    }
+
+    @Test
+    void everyPod_isHardened() {
+        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
+            String name = deployment.getMetadata().getName();
+            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+            assertThat(pod.getSecurityContext().getRunAsNonRoot()).as("%s runAsNonRoot", name).isTrue();
+            assertThat(pod.getSecurityContext().getRunAsUser()).as("%s numeric non-root user", name).isPositive();
+            assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+            assertThat(pod.getAutomountServiceAccountToken()).as("%s needs no API token", name).isFalse();
+            for (Container c : pod.getContainers()) {
+                var sc = c.getSecurityContext();
+                assertThat(sc.getAllowPrivilegeEscalation()).as("%s allowPrivilegeEscalation", name).isFalse();
+                assertThat(sc.getReadOnlyRootFilesystem()).as("%s readOnlyRootFilesystem", name).isTrue();
+                assertThat(sc.getCapabilities().getDrop()).as("%s capabilities", name).containsExactly("ALL");
+                assertThat(sc.getCapabilities().getAdd()).as("%s adds no capability", name).isNullOrEmpty();
+                Map<String, Quantity> requests = c.getResources().getRequests();
+                Map<String, Quantity> limits = c.getResources().getLimits();
+                assertThat(requests).as("%s requests", name).containsKeys("cpu", "memory");
+                assertThat(limits).as("%s limits", name).containsKeys("cpu", "memory");
+                assertThat(Quantity.getAmountInBytes(requests.get("memory")))
+                        .isLessThanOrEqualTo(Quantity.getAmountInBytes(limits.get("memory")));
+                assertThat(Quantity.getAmountInBytes(requests.get("cpu")))
+                        .isLessThanOrEqualTo(Quantity.getAmountInBytes(limits.get("cpu")));
+            }
+        });
+    }
+
+    @Test
+    void terminationGrace_outlastsPreStopDrainAndShutdown() {
+        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
+            String name = deployment.getMetadata().getName();
+            Container c = container(deployment);
+            long preStop = c.getLifecycle() == null || c.getLifecycle().getPreStop() == null ? 0
+                    : Long.parseLong(c.getLifecycle().getPreStop().getExec().getCommand().get(1));
+            long serverStop = 0;
+            if (SERVERS.containsKey(name)) {
+                serverStop = ServerContract.forDeployment(name).stopWindow(c).toSeconds();
+            }
+            assertThat(deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds())
+                    .as("%s: grace period > preStop %d s + drain and shutdown %d s", name, preStop, serverStop)
+                    .isGreaterThan(preStop + serverStop);
+        });
+    }
+
+    @Test
+    void prometheusAnnotations_pointAtADeclaredPort() {
+        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
+            Map<String, String> annotations = deployment.getSpec().getTemplate().getMetadata().getAnnotations();
+            assertThat(annotations).containsEntry("prometheus.io/scrape", "true");
+            int port = Integer.parseInt(annotations.get("prometheus.io/port"));
+            Container c = container(deployment);
+            boolean declared = c.getPorts().stream().anyMatch(p -> p.getContainerPort() == port);
+            // The gateway's Envoy admin listens on loopback only, so it is not a declared container port.
+            boolean envoyAdmin = c.getImage().startsWith("envoyproxy/") && port == 9901;
+            assertThat(declared || envoyAdmin).as("%s scrape port %d", deployment.getMetadata().getName(), port)
+                    .isTrue();
+        });
+    }
+
+    @Test
+    void autoscaledDeployments_leaveTheReplicaCountToTheirAutoscaler() {
+        Set<String> autoscaled = manifests.models("HorizontalPodAutoscaler", HorizontalPodAutoscaler.class)
+                .map(hpa -> {
+                    assertThat(hpa.getSpec().getScaleTargetRef().getKind()).isEqualTo("Deployment");
+                    return manifests.deployment(hpa.getSpec().getScaleTargetRef().getName()).getMetadata().getName();
+                })
+                .collect(Collectors.toSet());
+        manifests.models("Deployment", Deployment.class).forEach(d -> {
+            String name = d.getMetadata().getName();
+            // A replicas field beside an HPA is reset on every apply, undoing the autoscaler.
+            assertThat(d.getSpec().getReplicas()).as("%s replicas", name)
+                    .matches(r -> autoscaled.contains(name) ? r == null : r != null && r >= 2);
+        });
+    }
+
+    @Test
+    void disruptionBudgets_leaveRoomToDrainANode() {
+        manifests.models("PodDisruptionBudget", PodDisruptionBudget.class).forEach(pdb -> {
+            Deployment target = deploymentSelectedBy(pdb.getSpec().getSelector().getMatchLabels());
+            int floor = replicaFloor(manifests, target);
+            assertThat(pdb.getSpec().getMinAvailable().getIntVal()).as(pdb.getMetadata().getName())
+                    .isLessThan(floor);
+        });
+    }
+
+    /** The fewest pods a Deployment runs: its HPA's minimum, or its fixed replica count. */
+    static int replicaFloor(Manifests manifests, Deployment deployment) {
+        return manifests.models("HorizontalPodAutoscaler", HorizontalPodAutoscaler.class)
+                .filter(hpa -> hpa.getSpec().getScaleTargetRef().getName().equals(deployment.getMetadata().getName()))
+                .map(hpa -> hpa.getSpec().getMinReplicas())
+                .findFirst()
+                .orElseGet(() -> deployment.getSpec().getReplicas());
+    }
+
+    @Test
+    void extProcFilter_streamsToTheDlpServiceAndFailsClosed() throws Exception {
+        SourcedDocument doc = manifests.find("EnvoyFilter", "meshguard-dlp-ext-proc");
+        var patches = doc.node().path("spec").path("configPatches");
+        ExternalProcessor extProc = null;
+        for (int i = 0; i < patches.size(); i++) {
+            HttpFilter filter = (HttpFilter) EnvoyProtos.patchValue(doc.describe(), "HTTP_FILTER",
+                    patches.get(i).path("patch").path("value"));
+            if (filter.getName().equals("envoy.filters.http.ext_proc")) {
+                extProc = filter.getTypedConfig().unpack(ExternalProcessor.class);
+                assertThat(patches.get(i).path("match").path("context").asText()).isEqualTo("SIDECAR_INBOUND");
+            }
+        }
+        assertThat(extProc).as("ext_proc filter in %s", doc.describe()).isNotNull();
+        assertThat(extProc.getFailureModeAllow()).as("fail closed").isFalse();
+        ProcessingMode mode = extProc.getProcessingMode();
+        assertThat(mode.getRequestBodyMode()).isEqualTo(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED);
+        assertThat(mode.getResponseBodyMode()).isEqualTo(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED);
+        // Envoy rejects FULL_DUPLEX_STREAMED unless the trailer mode of that direction is SEND (ext_proc config.cc).
+        assertThat(mode.getRequestTrailerMode()).isEqualTo(ProcessingMode.HeaderSendMode.SEND);
+        assertThat(mode.getResponseTrailerMode()).isEqualTo(ProcessingMode.HeaderSendMode.SEND);
+        assertThat(extProc.hasMessageTimeout()).isTrue();
+        assertThat(extProc.getDisableImmediateResponse()).as("blocks are immediate responses").isFalse();
+
+        String cluster = extProc.getGrpcService().getEnvoyGrpc().getClusterName();
+        String[] parts = cluster.split("\\|", -1);
+        assertThat(parts).as("Istio outbound cluster name %s", cluster).hasSize(4);
+        assertThat(parts[0]).isEqualTo("outbound");
+        MeshConfigTest.assertGrpcServicePort(manifests, parts[3], Integer.parseInt(parts[1]));
+        assertThat(parts[3]).isEqualTo("meshguard-dlp.meshguard.svc.cluster.local");
+        assertThat(doc.node().path("spec").path("workloadSelector").path("labels").path("meshguard.io/dlp").asText())
+                .isEqualTo("true");
+    }
+
+    @Test
+    void gatewayBootstrap_reachesTheXdsServiceGrpcPort() {
+        Path file = RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml");
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(file.toString(), YamlDocuments.read(file).getFirst().node());
+        SocketAddress address = bootstrap.getStaticResources().getClusters(0).getLoadAssignment().getEndpoints(0)
+                .getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress();
+        MeshConfigTest.assertGrpcServicePort(manifests, address.getAddress(), address.getPortValue());
+        assertThat(address.getAddress()).startsWith("meshguard-xds.");
+        assertThat(bootstrap.getNode().getCluster()).as("gateway group").isNotBlank();
+        assertThat(bootstrap.getAdmin().getAddress().getSocketAddress().getAddress()).isEqualTo("127.0.0.1");
+    }
+
+    @Test
+    void networkPolicies_admitEveryServicePort() {
+        List<NetworkPolicy> policies = manifests.models("NetworkPolicy", NetworkPolicy.class).toList();
+        assertThat(policies).anySatisfy(p -> {
+            assertThat(p.getSpec().getPodSelector().getMatchLabels()).isNullOrEmpty();
+            assertThat(p.getSpec().getIngress()).isNullOrEmpty();
+            assertThat(p.getSpec().getPolicyTypes()).containsExactlyInAnyOrder("Ingress", "Egress");
+        });
+        manifests.models("Service", Service.class).forEach(service -> {
+            Map<String, String> labels = service.getSpec().getSelector();
+            for (ServicePort port : service.getSpec().getPorts()) {
+                if (port.getName().equals("http-status")) {
+                    continue; // scraped through the sidecar's merged metrics on 15020, not directly
+                }
+                int containerPort = containerPort(container(deploymentSelectedBy(labels)), port.getName());
+                assertThat(policies).as("%s port %d admitted", service.getMetadata().getName(), containerPort)
+                        .anySatisfy(p -> {
+                            Map<String, String> selector = Optional.ofNullable(
+                                    p.getSpec().getPodSelector().getMatchLabels()).orElse(Map.of());
+                            assertThat(labels.entrySet()).containsAll(selector.entrySet());
+                            assertThat(p.getSpec().getIngress()).anySatisfy(rule ->
+                                    assertThat(rule.getPorts()).extracting(NetworkPolicyPort::getPort)
+                                            .anySatisfy(np -> assertThat(np.getIntVal()).isEqualTo(containerPort)));
+                        });
+            }
+        });
+    }
+
+    @Test
+    void allowPolicies_admitEachServersGrpcPort() {
+        Map<String, List<AuthorizationPolicy>> allowBySelector = manifests
+                .models("AuthorizationPolicy", AuthorizationPolicy.class)
+                .filter(p -> p.getSpec().getAction() == AuthorizationPolicyAction.ALLOW)
+                .collect(Collectors.groupingBy(p ->
+                        p.getSpec().getSelector().getMatchLabels().get("app.kubernetes.io/name")));
+        SERVERS.forEach((name, grpcPort) -> {
+            int port = containerPort(container(manifests.deployment(name)), grpcPort);
+            assertThat(allowBySelector.get(name)).as("ALLOW policy for %s", name).isNotNull()
+                    .anySatisfy(p -> assertThat(p.getSpec().getRules()).anySatisfy(rule ->
+                            assertThat(rule.getTo()).anySatisfy(to ->
+                                    assertThat(to.getOperation().getPorts()).contains(String.valueOf(port)))));
+        });
+    }
+
+    @Test
+    void destinationRules_nameExistingServicesAndRequireIstioMtls() {
+        manifests.models("DestinationRule", DestinationRule.class).forEach(rule -> {
+            String host = rule.getSpec().getHost();
+            String[] parts = host.split("\\.");
+            assertThat(manifests.service(parts[0]).getMetadata().getNamespace()).isEqualTo(parts[1]);
+            assertThat(rule.getSpec().getTrafficPolicy().getTls().getMode().name()).isEqualTo("ISTIO_MUTUAL");
+        });
+    }
+
+    @Test
+    void volumes_referToGeneratedConfigMapsAndDocumentedSecretsOnly() {
+        Kustomization base = StrictKubernetesModels.parse(YamlDocuments.read(
+                RepoPaths.manifests().resolve("base/kustomization.yaml")).getFirst(), Kustomization.class);
+        Set<String> generated = base.getConfigMapGenerator().stream().map(ConfigMapArgs::getName)
+                .collect(Collectors.toSet());
+        assertThat(manifests.ofKind("Secret")).as("Secrets are created by the operator, never committed").isEmpty();
+        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
+            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+            pod.getVolumes().forEach(volume -> {
+                if (volume.getConfigMap() != null) {
+                    assertThat(generated).contains(volume.getConfigMap().getName());
+                }
+                if (volume.getSecret() != null) {
+                    assertThat(DOCUMENTED_SECRETS).contains(volume.getSecret().getSecretName());
+                }
+            });
+            pod.getContainers().forEach(c -> Optional.ofNullable(c.getEnv()).orElse(List.of()).forEach(e -> {
+                if (e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null) {
+                    assertThat(DOCUMENTED_SECRETS).contains(e.getValueFrom().getSecretKeyRef().getName());
+                }
+            }));
+        });
+    }
+
+    @Test
+    void hostPortSettings_nameServiceGrpcPorts() {
+        // Settings like MESHGUARD_XDS_EXTAUTHZ_TARGET tell a server where another one listens.
+        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
+            for (EnvVar e : Optional.ofNullable(container(deployment).getEnv()).orElse(List.of())) {
+                if (e.getName().endsWith("_TARGET") && e.getValue() != null) {
+                    String[] hostPort = e.getValue().split(":");
+                    assertThat(hostPort).as(e.getName()).hasSize(2);
+                    MeshConfigTest.assertGrpcServicePort(manifests, hostPort[0], Integer.parseInt(hostPort[1]));
+                }
+            }
+        });
+    }
+
+    @Test
+    void gatewayHeapLimit_staysBelowItsContainerMemoryLimit() throws Exception {
+        Path file = RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml");
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(file.toString(), YamlDocuments.read(file).getFirst().node());
+        long maxHeap = bootstrap.getOverloadManager().getResourceMonitorsList().stream()
+                .filter(m -> m.getName().equals("envoy.resource_monitors.fixed_heap"))
+                .map(m -> unpackHeap(m.getTypedConfig()))
+                .findFirst().orElseThrow(() -> new AssertionError("no fixed_heap overload monitor"));
+        Quantity limit = container(manifests.deployment("meshguard-gateway")).getResources().getLimits().get("memory");
+        // The overload manager must act before the kernel's OOM killer does.
+        assertThat(java.math.BigDecimal.valueOf(maxHeap)).isLessThan(Quantity.getAmountInBytes(limit));
+    }
+
+    private static long unpackHeap(com.google.protobuf.Any any) {
+        try {
+            return any.unpack(io.envoyproxy.envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig.class)
+                    .getMaxHeapSizeBytes();
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
