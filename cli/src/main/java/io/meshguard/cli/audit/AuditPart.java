@@ -4,12 +4,10 @@ import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.AuditSettings;
 import io.meshguard.audit.ConnectionSource;
+import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.runtime.lifecycle.ServerComponent;
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -41,7 +39,7 @@ public final class AuditPart implements StackPart {
     public List<ServerComponent> components(StackContext context) {
         AuditSettings settings = AuditConfig.defaults(context.dataDir().resolve("audit-spool"))
                 .withAlsBind("127.0.0.1")
-                .withAlsPort(Optional.of(isFree(ALS_PORT) ? ALS_PORT : 0));
+                .withAlsPort(Optional.of(LocalPorts.preferred(ALS_PORT)));
         ConnectionSource writerConnections = ConnectionSource.forUrl(context.db().jdbcUrl(), context.db().user(),
                 context.db().password(), Duration.ofSeconds(5));
         component = AuditComponent.create(settings, writerConnections, context.dataSource(),
@@ -49,16 +47,6 @@ public final class AuditPart implements StackPart {
         return List.of(component);
     }
 
-    /** A second local stack (or a test) may hold 9004: then a free port is used and listed by {@link #endpoints}. */
-    private static boolean isFree(int port) {
-        try (ServerSocket probe = new ServerSocket()) {
-            probe.setReuseAddress(true);
-            probe.bind(new InetSocketAddress("127.0.0.1", port));
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
 
     @Override
     public List<String> endpoints() {

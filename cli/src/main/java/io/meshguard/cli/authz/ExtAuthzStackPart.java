@@ -1,5 +1,6 @@
 package io.meshguard.cli.authz;
 
+import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.cli.audit.AuditPart;
@@ -8,9 +9,6 @@ import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -39,7 +37,7 @@ public final class ExtAuthzStackPart implements StackPart {
     @Override
     public List<ServerComponent> components(StackContext context) {
         ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", isFree(GRPC_PORT) ? GRPC_PORT : 0)
+                .withGrpc("127.0.0.1", LocalPorts.preferred(GRPC_PORT))
                 .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
                 .withPolicy(context.policiesDir().resolve("authz.yaml"), Duration.ofSeconds(2));
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
@@ -52,15 +50,6 @@ public final class ExtAuthzStackPart implements StackPart {
         return List.of("gRPC 127.0.0.1:" + (server == null ? GRPC_PORT : server.grpcPort()) + " (ext_authz Check)");
     }
 
-    private static boolean isFree(int port) {
-        try (ServerSocket probe = new ServerSocket()) {
-            probe.setReuseAddress(true);
-            probe.bind(new InetSocketAddress("127.0.0.1", port));
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
 
     /**
      * The server as {@code up} runs it. Readiness leaves out the {@code jwks} check: the repository's example issuers

@@ -1,5 +1,6 @@
 package io.meshguard.cli.dlp;
 
+import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.cli.audit.AuditPart;
@@ -41,7 +42,7 @@ public final class DlpStackPart implements StackPart {
                 .withHashKey(key == null ? new byte[0] : DlpServerSettings.parseKey(key));
         settings = settings.withGrpc(DlpServerSettings.withMaxMessage(
                 GrpcServerSettings.defaults(DlpServerSettings.DEFAULT_GRPC_PORT)
-                        .withAddress("127.0.0.1", DlpServerSettings.DEFAULT_GRPC_PORT),
+                        .withAddress("127.0.0.1", LocalPorts.preferred(DlpServerSettings.DEFAULT_GRPC_PORT)),
                 settings.grpc().maxInboundMessageBytes()));
         server = DlpServer.create(settings, new AuditLogRecorder(audit.component().sink()),
                 context.metrics().forServer("extproc-dlp"));

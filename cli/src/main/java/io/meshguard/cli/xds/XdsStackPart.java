@@ -1,5 +1,6 @@
 package io.meshguard.cli.xds;
 
+import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.runtime.http.HttpServerSettings;
@@ -25,7 +26,9 @@ import java.util.Optional;
  * {@code <data-dir>/xds-admin-token}, and the sample configuration published when the database has none.
  */
 public final class XdsStackPart implements StackPart {
-    private final List<String> endpoints = new ArrayList<>();
+    private XdsController controller;
+    private StatusHttpServer http;
+    private Path tokenFile;
     private final io.meshguard.cli.audit.AuditPart audit;
 
     /** @param audit the stack's audit part, built before this one: admin changes are recorded through it */
@@ -44,22 +47,25 @@ public final class XdsStackPart implements StackPart {
         int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
         FilterTargets targets = new FilterTargets(FilterTargets.DEFAULTS.extAuthz(), FilterTargets.DEFAULTS.dlp(),
                 "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
-        XdsSettings settings = new XdsSettings("127.0.0.1", XdsSettings.DEFAULT_ADS_PORT, Optional.of(tokenFile),
+        XdsSettings settings = new XdsSettings("127.0.0.1", LocalPorts.preferred(XdsSettings.DEFAULT_ADS_PORT),
+                Optional.of(tokenFile),
                 targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
         XdsController xds = XdsController.create(settings, context.dataSource(),
                 context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()));
         StatusHttpServer http = new StatusHttpServer("xds-http",
-                new HttpServerSettings("127.0.0.1", XdsSettings.DEFAULT_HTTP_PORT), context.metrics().registry());
+                new HttpServerSettings("127.0.0.1", LocalPorts.preferred(XdsSettings.DEFAULT_HTTP_PORT)), context.metrics().registry());
         xds.mountAdminApi(http);
         http.addReadinessChecks(xds.readinessChecks());
-        endpoints.add("gRPC 127.0.0.1:" + XdsSettings.DEFAULT_ADS_PORT + " (ADS)");
-        endpoints.add("http://127.0.0.1:" + XdsSettings.DEFAULT_HTTP_PORT + " (admin API, token in " + tokenFile + ")");
+        this.controller = xds;
+        this.http = http;
+        this.tokenFile = tokenFile;
         return List.of(xds, http, new SampleConfig(xds));
     }
 
     @Override
     public List<String> endpoints() {
-        return List.copyOf(endpoints);
+        return List.of("gRPC 127.0.0.1:" + controller.adsPort() + " (ADS)",
+                "http://127.0.0.1:" + http.port() + " (admin API, token in " + tokenFile + ")");
     }
 
     /** A fresh random token the first time; the same file afterwards. Readable by the owner only. */
