@@ -1,14 +1,17 @@
 package io.meshguard.cli.authz;
 
+import io.meshguard.cli.ServerAudit;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
+import io.meshguard.extauthz.audit.AuditSinkDecisions;
+import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.audit.LogDecisionSink;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.runtime.config.Config;
+import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
-import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -22,14 +25,16 @@ import picocli.CommandLine.Option;
 @Command(name = "extauthz", mixinStandardHelpOptions = true,
         description = {"Run the ext_authz server (Envoy Check API): gRPC on grpc.port (9001), /metrics /healthz /readyz on http.port (9101).",
             "Settings: the YAML file, then MESHGUARD_* environment variables (e.g. MESHGUARD_GRPC_PORT, MESHGUARD_POLICY_FILE).",
-            "With db.url set, API keys are checked against PostgreSQL; without it, API-key routes deny with 503."})
+            "With db.url set, API keys are checked against PostgreSQL and every decision is written to the audit log",
+            "(audit.* keys); without it, API-key routes deny with 503 and decisions are logged as JSON lines only."})
 public final class ExtAuthzCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file.")
     Path config;
 
     @Override
     public Integer call() throws Exception {
-        Config loaded = ExtAuthzConfig.load(Optional.ofNullable(config), System.getenv());
+        Config loaded = ConfigLoader.load(ServerAudit.withAuditKeys(ExtAuthzConfig.SCHEMA), Optional.ofNullable(config),
+                System.getenv());
         ExtAuthzConfig settings = ExtAuthzConfig.read(loaded);
         ProcessMetrics metrics = ProcessMetrics.create();
         ComponentStack stack = new ComponentStack();
@@ -38,15 +43,18 @@ public final class ExtAuthzCommand implements Callable<Integer> {
             Optional<DataSource> dataSource = Optional.empty();
             if (!loaded.get(DbConfig.URL).isBlank()) {
                 var ds = DataSourceFactory.create(new DbConfig("meshguard-extauthz").read(loaded));
-                stack.start(new Closing("extauthz-db", ds::close));
+                stack.start(new ServerAudit.ClosingResource("extauthz-db", ds::close));
                 dataSource = Optional.of(ds);
             }
+            DecisionSink decisions = ServerAudit.start(loaded, "meshguard-extauthz", metrics, stack)
+                    .<DecisionSink>map(audit -> new AuditSinkDecisions(audit.sink()))
+                    .orElseGet(LogDecisionSink::new);
             ExtAuthzServer server = new ExtAuthzServer(settings, metrics.forServer("extauthz"), dataSource,
-                    new LogDecisionSink(), Clock.systemUTC());
+                    decisions, Clock.systemUTC());
             StatusHttpServer status = new StatusHttpServer("extauthz-http", settings.http(), metrics.registry());
             stack.start(status);
             stack.start(server);
-            status.addReadinessChecks(server.readinessChecks());
+            status.addReadinessChecks(stack.readinessChecks()); // the server's and the audit writer's
             System.out.printf("meshguard extauthz: gRPC %s:%d, HTTP %s:%d (policy %s)%n", settings.grpc().bind(), server.grpcPort(),
                     settings.http().bind(), status.port(), settings.policyFile());
             System.out.flush();
@@ -56,16 +64,5 @@ public final class ExtAuthzCommand implements Callable<Integer> {
         }
         stack.awaitClosed();
         return 0;
-    }
-
-    /** Closes a resource when the stack shuts down. */
-    private record Closing(String name, Runnable onClose) implements ServerComponent {
-        @Override
-        public void start() {}
-
-        @Override
-        public void close() {
-            onClose.run();
-        }
     }
 }

@@ -1,5 +1,8 @@
 package io.meshguard.cli.dlp;
 
+import io.meshguard.audit.AuditComponent;
+import io.meshguard.cli.ServerAudit;
+import io.meshguard.dlp.server.AuditLogRecorder;
 import io.meshguard.dlp.server.DlpAuditSink;
 import io.meshguard.dlp.server.DlpServer;
 import io.meshguard.dlp.server.DlpServerSettings;
@@ -19,7 +22,9 @@ import picocli.CommandLine.Option;
 @Command(name = "dlp", mixinStandardHelpOptions = true, subcommands = DlpScanCommand.class,
         description = {"Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
             "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key, dlp.policy_reload_interval,",
-            "grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102)."})
+            "grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102).",
+            "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) and the",
+            "Envoy access-log receiver is served on the gRPC port; without it, they are logged as JSON lines."})
 public final class DlpCommand implements Callable<Integer> {
     @Option(names = "--config", description = "YAML configuration file (keys as listed above).")
     Path config;
@@ -29,19 +34,24 @@ public final class DlpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Config cfg = ConfigLoader.load(DlpServerSettings.schema(), Optional.ofNullable(config), System.getenv());
+        Config cfg = ConfigLoader.load(ServerAudit.withAuditKeys(DlpServerSettings.schema()), Optional.ofNullable(config),
+                System.getenv());
         DlpServerSettings settings = DlpServerSettings.from(cfg);
         if (policy != null) {
             settings = new DlpServerSettings(settings.grpc(), policy, settings.hashKey(), settings.reloadInterval());
         }
         try (ProcessMetrics metrics = ProcessMetrics.create(); ComponentStack stack = new ComponentStack()) {
-            DlpServer server = DlpServer.create(settings, DlpAuditSink.LOG, metrics.forServer("extproc-dlp"));
+            stack.closeOnJvmShutdown();
+            Optional<AuditComponent> audit = ServerAudit.start(cfg, "meshguard-dlp", metrics, stack);
+            DlpAuditSink findings = audit.<DlpAuditSink>map(a -> new AuditLogRecorder(a.sink())).orElse(DlpAuditSink.LOG);
+            DlpServer server = DlpServer.create(settings, findings, metrics.forServer("extproc-dlp"));
+            // Envoy's access logs come to this server's port: the audit issue's receiver is hosted here.
+            audit.ifPresent(a -> server.addService(a.accessLogReceiver()));
             StatusHttpServer http = new StatusHttpServer("extproc-dlp-http",
                     HttpServerSettings.configGroup(DlpServerSettings.DEFAULT_HTTP_PORT).read(cfg), metrics.registry());
             stack.start(server);
-            http.addReadinessChecks(server.readinessChecks());
+            http.addReadinessChecks(stack.readinessChecks()); // the server's and the audit writer's
             stack.start(http);
-            stack.closeOnJvmShutdown();
             stack.awaitClosed();
         }
         return 0;
