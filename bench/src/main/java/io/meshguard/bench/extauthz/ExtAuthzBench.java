@@ -1,5 +1,6 @@
 package io.meshguard.bench.extauthz;
 
+import io.meshguard.testing.JwksServer;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.JWTClaimsSet;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
@@ -49,7 +50,7 @@ public final class ExtAuthzBench {
         TestKeys es = TestKeys.generate("bench-es", JWSAlgorithm.ES256);
         String issuer = "https://idp.bench.example";
         Path dir = Files.createTempDirectory("extauthz-bench");
-        try (BenchJwksServer jwks = new BenchJwksServer(issuer, TestKeys.publicSet(List.of(rs, es)));
+        try (JwksServer jwks = new JwksServer(issuer, TestKeys.publicSet(List.of(rs, es)));
                 NoopCheckServer noop = new NoopCheckServer()) {
             Path policy = dir.resolve("authz.yaml");
             Files.writeString(policy, """

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.audit;
 
+import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
 import static io.meshguard.extauthz.Fixtures.headers;
@@ -8,7 +9,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.JwksServer;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.server.AuthzPipeline;

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.jwt;
 
+import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.ES1;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.RS2;
@@ -10,7 +11,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.JwksServer;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.server;
 
+import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
 import static io.meshguard.extauthz.Fixtures.headers;
@@ -17,7 +18,6 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.JwksServer;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;

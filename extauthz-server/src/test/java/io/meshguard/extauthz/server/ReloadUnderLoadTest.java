@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.server;
 
+import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
 import static io.meshguard.extauthz.Fixtures.headers;
@@ -12,7 +13,6 @@ import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.JwksServer;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;

@@ -1,4 +1,4 @@
-package io.meshguard.bench.extauthz;
+package io.meshguard.testing;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import com.sun.net.httpserver.HttpExchange;
@@ -12,15 +12,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
-/** A JWKS endpoint on loopback for the benchmark (the key set the benchmark signs with). */
-final class BenchJwksServer implements AutoCloseable {
+/** For tests and benchmarks: a real JWKS + OIDC discovery endpoint on loopback whose keys can rotate and which can go down and come back. */
+public final class JwksServer implements AutoCloseable {
     private final HttpServer server;
     private final AtomicReference<JWKSet> keys;
     private final AtomicBoolean down = new AtomicBoolean();
     private final AtomicInteger jwksRequests = new AtomicInteger();
     private final String issuer;
 
-    BenchJwksServer(String issuer, JWKSet initial) throws IOException {
+    public JwksServer(String issuer, JWKSet initial) throws IOException {
         this.issuer = issuer;
         this.keys = new AtomicReference<>(initial);
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
