@@ -11,18 +11,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
-import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
-import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
-import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
-import io.envoyproxy.envoy.type.v3.HttpStatus;
-import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
+import io.meshguard.extauthz.audit.AuthzDecisionEvent;
+import io.meshguard.extauthz.server.ExtAuthzConfig;
+import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
@@ -35,6 +30,8 @@ import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.InMemoryRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -60,8 +57,8 @@ class ProxylessGrpcClientTest {
     static Backend a;
     static Backend b;
     static Backend c;
-    static Server authz;
-    static final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
+    static ExtAuthzServer authz;
+    static final List<AuthzDecisionEvent> decisions = new CopyOnWriteArrayList<>();
     static SimpleMeterRegistry meters;
     static XdsCore core;
     static XdsClients clients;
@@ -73,24 +70,29 @@ class ProxylessGrpcClientTest {
         a = new Backend("A");
         b = new Backend("B");
         c = new Backend("C");
-        authz = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new AuthorizationGrpc.AuthorizationImplBase() {
-                    @Override
-                    public void check(CheckRequest request, StreamObserver<CheckResponse> out) {
-                        checks.add(request);
-                        out.onNext(CheckResponse.newBuilder()
-                                .setStatus(com.google.rpc.Status.newBuilder().setCode(7).setMessage("no token"))
-                                .setDeniedResponse(DeniedHttpResponse.newBuilder()
-                                        .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Forbidden)))
-                                .build());
-                        out.onCompleted();
-                    }
-                })
-                .build().start();
+        // Our own extauthz-server, with a policy whose only route needs a JWT: a proxyless call carries none.
+        Path policyDir = Files.createTempDirectory("xds-authz-policy");
+        Path policy = Files.writeString(policyDir.resolve("authz.yaml"), """
+                issuers:
+                  - name: test-idp
+                    issuer: https://idp.test.example
+                    jwks_uri: http://127.0.0.1:9/never-fetched.json
+                    audiences: [meshguard]
+                    algorithms: [RS256]
+                    claims: {subject: sub}
+                routes:
+                  - name: echo
+                    match: {path_prefix: /test.Echo/}
+                    auth: jwt
+                """);
+        authz = new ExtAuthzServer(ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
+                        .withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofSeconds(1)),
+                new SimpleMeterRegistry(), Optional.empty(), decisions::add, Clock.systemUTC());
+        authz.start();
         // grpc-java 1.85.1 runs ext_authz on the client only behind this flag (read when a listener is parsed)
         System.setProperty(FLAG, "true");
         meters = new SimpleMeterRegistry();
-        FilterTargets targets = new FilterTargets("127.0.0.1:" + authz.getPort(), "127.0.0.1:9002",
+        FilterTargets targets = new FilterTargets("127.0.0.1:" + authz.grpcPort(), "127.0.0.1:9002",
                 "127.0.0.1:9003", Duration.ofSeconds(2));
         core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), targets,
                 new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, meters,
@@ -103,7 +105,7 @@ class ProxylessGrpcClientTest {
         System.clearProperty(FLAG);
         clients.close();
         core.close();
-        authz.shutdownNow();
+        authz.close();
         a.close();
         b.close();
         c.close();
@@ -318,13 +320,15 @@ class ProxylessGrpcClientTest {
         int before = c.calls.get();
 
         assertThatThrownBy(() -> XdsClients.call(ch, "test.Echo/Who"))
-                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-                    assertThat(e.getStatus().getDescription()).contains("no token");
-                });
-        assertThat(c.calls.get()).isEqualTo(before);
-        assertThat(checks).anySatisfy(req -> assertThat(req.getAttributes().getRequest().getHttp().getPath())
-                .isEqualTo("/test.Echo/Who"));
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                        .as("denied by extauthz-server: %s", e.getStatus())
+                        .isIn(Status.Code.UNAUTHENTICATED, Status.Code.PERMISSION_DENIED));
+        assertThat(c.calls.get()).as("the backend never sees a denied call").isEqualTo(before);
+        assertThat(decisions).anySatisfy(d -> {
+            assertThat(d.path()).isEqualTo("/test.Echo/Who");
+            assertThat(d.decision()).isEqualTo("deny");
+            assertThat(d.status()).isEqualTo(401);
+        });
     }
 
     private static double responses(String type) {
