@@ -2,6 +2,7 @@ package io.meshguard.deploy;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.meshguard.audit.AuditConfig;
 import io.meshguard.db.DbConfig;
 import io.meshguard.dlp.server.DlpServerSettings;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
@@ -48,15 +49,28 @@ record ServerContract(String deployment, String composeService, String subcomman
     static final ConfigKey<Duration> XDS_DRAIN_TIMEOUT = ConfigKey.duration("xds.drain_timeout",
             Duration.ofSeconds(5), "How long ADS streams get to close on shutdown.");
 
+    /**
+     * A server's schema as {@code meshguard extauthz|dlp} loads it: the server's own keys plus the audit writer's
+     * {@code audit.*} keys and, where missing, {@code db.*} (the CLI's {@code ServerAudit.withAuditKeys}; the CLI
+     * jar is shaded, so the composition is repeated here from the same groups).
+     */
+    static ConfigSchema withAuditKeys(ConfigSchema server) {
+        ConfigSchema.Builder schema = ConfigSchema.builder().addAll(server.keys()).add(AuditConfig.configGroup());
+        if (server.find(DbConfig.URL.name()).isEmpty()) {
+            schema.add(new DbConfig("meshguard"));
+        }
+        return schema.build();
+    }
+
     /** The three servers, each with the schema its code declares. */
     static List<ServerContract> all() {
-        ConfigSchema dlp = DlpServerSettings.schema();
+        ConfigSchema dlp = withAuditKeys(DlpServerSettings.schema());
         ConfigSchema xds = ConfigSchema.builder()
                 .add(XDS_ADS_PORT, XDS_DRAIN_TIMEOUT)
                 .add(HttpServerSettings.configGroup(9103))
                 .add(new DbConfig("meshguard-xds"))
                 .build();
-        ConfigSchema extauthz = ExtAuthzConfig.SCHEMA;
+        ConfigSchema extauthz = withAuditKeys(ExtAuthzConfig.SCHEMA);
         return List.of(
                 new ServerContract("meshguard-extauthz", "extauthz", "extauthz", extauthz, true,
                         Optional.of(ExtAuthzConfig.POLICY_FILE), portKey(extauthz, "grpc.port"), GRPC_STOP),
