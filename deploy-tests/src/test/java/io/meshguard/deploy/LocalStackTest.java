@@ -7,6 +7,10 @@ import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.validate.ConfigValidator;
+import io.meshguard.xds.validate.ValidationResult;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -184,5 +188,22 @@ class LocalStackTest {
         String script = upstream.path("command").get(2).asText();
         assertThat(script).startsWith(mount[1] + "/");
         assertThat(DIR.resolve(mount[0]).resolve(script.substring(mount[1].length() + 1))).isRegularFile();
+    }
+
+    @Test
+    void demoGatewayConfig_isValidForTheXdsControllerAndMatchesTheBootstrap() throws IOException {
+        GatewayConfig config = ConfigJson.readConfig(Files.readString(DIR.resolve("gateway.json")));
+        ValidationResult result = new ConfigValidator().validate(config);
+        assertThat(result.errors()).isEmpty();
+        Path bootstrapFile = DIR.resolve("envoy-bootstrap.yaml");
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(bootstrapFile.toString(),
+                YamlDocuments.read(bootstrapFile).getFirst().node());
+        JsonNode services = compose().path("services");
+        // The local Envoy joins the group named by its node.cluster and listens where compose publishes 8080.
+        assertThat(config.group(bootstrap.getNode().getCluster())).hasValueSatisfying(group ->
+                assertThat(services.path("envoy").path("ports").toString())
+                        .contains(":" + group.listenerPort() + ":" + group.listenerPort()));
+        config.upstreams().forEach(upstream -> upstream.endpoints().forEach(endpoint ->
+                assertThat(services.has(endpoint.address())).as(endpoint.address()).isTrue()));
     }
 }

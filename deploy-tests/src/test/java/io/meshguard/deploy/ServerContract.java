@@ -6,6 +6,7 @@ import io.meshguard.audit.AuditConfig;
 import io.meshguard.db.DbConfig;
 import io.meshguard.dlp.server.DlpServerSettings;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
+import io.meshguard.xds.XdsSettings;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
@@ -40,16 +41,6 @@ record ServerContract(String deployment, String composeService, String subcomman
         List<ConfigKey<Duration>> stopKeys) {
 
     /**
-     * The xds-controller is not part of this build yet. Its ADS listener is not the shared gRPC host: the
-     * controller's code names its port and stop keys {@code xds.ads.port} and {@code xds.drain_timeout}, declared
-     * here the same way so the manifests can be checked for them; its other settings are reported as unchecked.
-     */
-    static final ConfigKey<Integer> XDS_ADS_PORT = ConfigKey.integer("xds.ads.port", 18000, 0, 65535,
-            "ADS gRPC port.");
-    static final ConfigKey<Duration> XDS_DRAIN_TIMEOUT = ConfigKey.duration("xds.drain_timeout",
-            Duration.ofSeconds(5), "How long ADS streams get to close on shutdown.");
-
-    /**
      * A server's schema as {@code meshguard extauthz|dlp} loads it: the server's own keys plus the audit writer's
      * {@code audit.*} keys and, where missing, {@code db.*} (the CLI's {@code ServerAudit.withAuditKeys}; the CLI
      * jar is shaded, so the composition is repeated here from the same groups).
@@ -65,10 +56,12 @@ record ServerContract(String deployment, String composeService, String subcomman
     /** The three servers, each with the schema its code declares. */
     static List<ServerContract> all() {
         ConfigSchema dlp = withAuditKeys(DlpServerSettings.schema());
+        // As meshguard xds loads it (the CLI's XdsCommand.schema(), repeated here from the same groups).
         ConfigSchema xds = ConfigSchema.builder()
-                .add(XDS_ADS_PORT, XDS_DRAIN_TIMEOUT)
-                .add(HttpServerSettings.configGroup(9103))
+                .add(XdsSettings.configGroup())
+                .add(HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT))
                 .add(new DbConfig("meshguard-xds"))
+                .add(AuditConfig.configGroup())
                 .build();
         ConfigSchema extauthz = withAuditKeys(ExtAuthzConfig.SCHEMA);
         return List.of(
@@ -76,8 +69,8 @@ record ServerContract(String deployment, String composeService, String subcomman
                         Optional.of(ExtAuthzConfig.POLICY_FILE), portKey(extauthz, "grpc.port"), GRPC_STOP),
                 new ServerContract("meshguard-dlp", "dlp", "dlp", dlp, true, Optional.of(DlpServerSettings.POLICY),
                         portKey(dlp, "grpc.port"), GRPC_STOP),
-                new ServerContract("meshguard-xds", "xds", "xds", xds, false, Optional.empty(), XDS_ADS_PORT,
-                        List.of(XDS_DRAIN_TIMEOUT)));
+                new ServerContract("meshguard-xds", "xds", "xds", xds, true, Optional.empty(), XdsSettings.ADS_PORT,
+                        List.of(XdsSettings.DRAIN_TIMEOUT)));
     }
 
     private static final List<ConfigKey<Duration>> GRPC_STOP =
