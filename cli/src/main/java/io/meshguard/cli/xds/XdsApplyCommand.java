@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -27,11 +28,8 @@ public final class XdsApplyCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE.yaml", description = "The whole desired configuration.")
     Path file;
 
-    @Option(names = "--url", defaultValue = "http://127.0.0.1:9103", description = "Admin API (default: ${DEFAULT-VALUE}).")
-    String url;
-
-    @Option(names = "--token-file", description = "File holding the admin bearer token.")
-    Path tokenFile;
+    @Mixin
+    AdminOptions admin;
 
     @Option(names = "--publish", description = "Publish after applying.")
     boolean publish;
@@ -64,19 +62,19 @@ public final class XdsApplyCommand implements Callable<Integer> {
                     + " routes)");
             return 0;
         }
-        if (tokenFile == null) {
+        if (!admin.hasToken()) {
             System.err.println("--token-file is required to contact the controller");
             return 2;
         }
-        AdminClient admin = new AdminClient(url, tokenFile);
-        HttpResponse<String> applied = admin.send("PUT", "/config", ConfigJson.write(config));
+        AdminClient client = admin.client();
+        HttpResponse<String> applied = client.send("PUT", "/config", ConfigJson.write(config));
         if (applied.statusCode() != 200) {
             System.err.println("apply refused (" + applied.statusCode() + "): " + applied.body());
             return 1;
         }
         System.out.println("applied " + file);
         if (publish) {
-            HttpResponse<String> published = admin.send("POST", "/publish",
+            HttpResponse<String> published = client.send("POST", "/publish",
                     ConfigJson.mapper().createObjectNode().put("reason", reason).toString());
             if (published.statusCode() != 200) {
                 System.err.println("publish refused (" + published.statusCode() + "): " + published.body());

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -33,11 +34,8 @@ public final class XdsRenderCommand implements Callable<Integer> {
     @Option(names = "--file", description = "Render this declarative file offline instead of asking a controller.")
     Path file;
 
-    @Option(names = "--url", defaultValue = "http://127.0.0.1:9103", description = "Admin API (default: ${DEFAULT-VALUE}).")
-    String url;
-
-    @Option(names = "--token-file", description = "File holding the admin bearer token.")
-    Path tokenFile;
+    @Mixin
+    AdminOptions admin;
 
     @Override
     public Integer call() throws Exception {
@@ -62,12 +60,12 @@ public final class XdsRenderCommand implements Callable<Integer> {
                     EnvoyJson.render(new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, group), 0)));
             return 0;
         }
-        if (tokenFile == null) {
+        if (!admin.hasToken()) {
             System.err.println("--token-file is required to ask a controller (or render a file with --file)");
             return 2;
         }
         String path = "/render/" + group + (revision == null ? "" : "?revision=" + revision);
-        HttpResponse<String> r = new AdminClient(url, tokenFile).send("GET", path, null);
+        HttpResponse<String> r = admin.client().send("GET", path, null);
         if (r.statusCode() != 200) {
             System.err.println("render failed (" + r.statusCode() + "): " + r.body());
             return 1;
