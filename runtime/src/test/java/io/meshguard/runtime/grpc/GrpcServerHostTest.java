@@ -253,12 +253,13 @@ class GrpcServerHostTest {
 
         call(channel(host), "count me");
 
-        assertThat(metrics.scrape())
+        // The server records the call when it closes, which can land just after the client has its answer.
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics.scrape())
                 .contains("grpc_server_processing_duration_seconds_count{method=\"Echo\",methodType=\"UNARY\","
                         + "server=\"extauthz\",service=\"meshguard.test.Echo\",statusCode=\"OK\"} 1")
                 .contains("grpc_server_requests_received_messages_total{method=\"Echo\",methodType=\"UNARY\","
                         + "server=\"extauthz\",service=\"meshguard.test.Echo\"} 1.0")
-                .contains("grpc_server_responses_sent_messages_total{method=\"Block\"");
+                .contains("grpc_server_responses_sent_messages_total{method=\"Block\""));
     }
 
     @Test
