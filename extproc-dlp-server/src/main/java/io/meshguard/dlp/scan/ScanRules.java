@@ -25,6 +25,7 @@ public final class ScanRules {
     public record KeywordSpec(List<String> keywords, double confidence) {}
 
     private final List<DetectorRule> rules = new ArrayList<>();
+    private final List<ContextMatcher> contexts = new ArrayList<>();
     private final Map<BuiltinDetector, Integer> builtins = new EnumMap<>(BuiltinDetector.class);
     private final Map<Integer, RegexSpec> regexes = new java.util.LinkedHashMap<>();
     private final Map<Integer, KeywordSpec> keywords = new java.util.LinkedHashMap<>();
@@ -47,12 +48,27 @@ public final class ScanRules {
 
     private int add(DetectorRule rule) {
         rules.add(rule);
+        contexts.add(new ContextMatcher(rule.context()));
         maxContextChars = Math.max(maxContextChars, rule.context().within());
         return rules.size() - 1;
     }
 
     public DetectorRule rule(int index) {
         return rules.get(index);
+    }
+
+    /** The compiled context words of rule {@code index}. */
+    ContextMatcher context(int index) {
+        return contexts.get(index);
+    }
+
+    /** A new allow-list matcher per rule; each keeps a scratch buffer, so one set per scanner. */
+    AllowList[] newAllowLists() {
+        AllowList[] out = new AllowList[rules.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = new AllowList(rules.get(k));
+        }
+        return out;
     }
 
     public List<DetectorRule> rules() {

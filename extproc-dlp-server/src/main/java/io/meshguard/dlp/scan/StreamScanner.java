@@ -3,7 +3,6 @@ package io.meshguard.dlp.scan;
 import io.meshguard.dlp.detect.Candidate;
 import io.meshguard.dlp.detect.Recognizer;
 import io.meshguard.dlp.detect.TextWindow;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -38,6 +37,8 @@ public final class StreamScanner {
     private boolean finished;
     private long findings;
     private byte[] window = new byte[256];
+    private final AllowList[] allowLists;
+    private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
 
     private static final class Pending {
         final int detector;
@@ -59,6 +60,7 @@ public final class StreamScanner {
         this.recognizers = rules.newRecognizers();
         this.hasher = hasher;
         this.out = out;
+        this.allowLists = rules.newAllowLists();
         int lookBehind = 8;
         for (Recognizer r : recognizers) {
             lookBehind = Math.max(lookBehind, r.lookBehind());
@@ -123,17 +125,19 @@ public final class StreamScanner {
         long end = text.base() + text.length();
         long frontier = end;
         for (Recognizer r : recognizers) {
-            frontier = Math.min(frontier, r.scan(text, c -> pending.add(new Pending(c))));
+            frontier = Math.min(frontier, r.scan(text, collect));
         }
         if (text.complete()) {
             frontier = end;
         }
-        for (int k = pending.size() - 1; k >= 0; k--) {
+        int kept = 0;
+        for (int k = 0; k < pending.size(); k++) {
             Pending p = pending.get(k);
-            if (!p.scored && score(p)) {
-                pending.remove(k);
+            if (p.scored || !score(p)) {
+                pending.set(kept++, p);
             }
         }
+        pending.subList(kept, pending.size()).clear();
         pending.sort(BY_START);
         long limit = frontier;
         int idx = 0;
@@ -171,12 +175,13 @@ public final class StreamScanner {
     private boolean score(Pending p) {
         DetectorRule rule = rules.rule(p.detector);
         ContextRule ctx = rule.context();
+        ContextMatcher matcher = rules.context(p.detector);
         byte[] b = text.bytes();
         int s = text.index(p.start);
         int e = text.index(p.end);
         int n = text.length();
         int after = e;
-        if (!ctx.isEmpty()) {
+        if (!matcher.isEmpty()) {
             int chars = 0;
             while (after < n && chars < ctx.within()) {
                 after++;
@@ -209,16 +214,13 @@ public final class StreamScanner {
             for (int k = e; k < after; k++) {
                 window[w++] = lower(b[k]);
             }
-            p.confidence = Math.max(0, Math.min(1, p.confidence + ctx.adjust(window, w)));
+            p.confidence = Math.max(0, Math.min(1, p.confidence + matcher.adjust(window, w)));
         }
         p.scored = true;
         if (p.confidence + 1e-9 < rule.minConfidence()) {
             return true;
         }
-        if (rule.allowValues().isEmpty() && rule.allowDomains().isEmpty()) {
-            return false;
-        }
-        return rule.allowed(new String(b, s, e - s, StandardCharsets.UTF_8));
+        return allowLists[p.detector].allowed(b, s, e);
     }
 
     private static byte lower(byte x) {
