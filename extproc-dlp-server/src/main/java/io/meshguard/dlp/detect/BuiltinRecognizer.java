@@ -53,11 +53,27 @@ public final class BuiltinRecognizer implements Recognizer {
     /** Lower-case ASCII letters: the bulk of prose, skipped in a tight loop inside a word. */
     private static final boolean[] LOWER = new boolean[256];
 
+    /**
+     * Bytes the pass skips while no token with anything but lower-case letters is open: lower-case letters, and
+     * bytes that neither belong to a token nor are {@code ':'} (spaces, most punctuation, every non-ASCII byte). A
+     * word of lower-case letters alone cannot be, or end, any built-in finding (each needs a digit, an upper-case
+     * letter, {@code @}, {@code _} or {@code -}), so the pass only stops at the other bytes and rebuilds the token it
+     * is in from the letters just before.
+     */
+    private static final boolean[] QUIET = new boolean[256];
+
     static {
         for (int c = 'a'; c <= 'z'; c++) {
             LOWER[c] = true;
         }
+        for (int c = 0; c < 256; c++) {
+            QUIET[c] = LOWER[c] || ((CLASS[c] & TOKEN) == 0 && c != ':');
+        }
     }
+
+    /** No token open. */
+    private static final int NONE = Integer.MIN_VALUE;
+    private static final long NO_TOKEN = Long.MIN_VALUE;
 
     private final int[] index = new int[BuiltinDetector.values().length];
     private final long[] lastEnd = new long[BuiltinDetector.values().length];
@@ -66,7 +82,7 @@ public final class BuiltinRecognizer implements Recognizer {
 
     // Pass state carried between rounds.
     private long pos;
-    private long tokenStart = -1;
+    private long tokenStart = NO_TOKEN;
     private int tokenFlags;
 
     private final char[] digits = new char[40];
@@ -87,7 +103,7 @@ public final class BuiltinRecognizer implements Recognizer {
     @Override
     public void reset() {
         pos = 0;
-        tokenStart = -1;
+        tokenStart = NO_TOKEN;
         tokenFlags = 0;
         Arrays.fill(lastEnd, 0);
     }
@@ -102,17 +118,41 @@ public final class BuiltinRecognizer implements Recognizer {
         final int n = t.length();
         final long base = t.base();
         int i = t.index(pos);
-        int ts = tokenStart < 0 ? -1 : t.index(tokenStart);
+        // A token that started before the retained bytes is longer than MAX_TOKEN: any index that far back will do.
+        int ts = tokenStart == NO_TOKEN ? NONE : (int) Math.max(tokenStart - base, -(MAX_TOKEN + 1));
         int flags = tokenFlags;
         int snapTs = ts;
         int snapFlags = flags;
         try {
             while (i < n) {
+                if (ts == NONE) {
+                    // Fast path. No token is open, so b[i - 1] is not a token byte and a word found below starts
+                    // at or after i.
+                    int j = i;
+                    while (j < n && QUIET[b[j] & 0xff]) {
+                        j++;
+                    }
+                    if (j > i) {
+                        int floor = Math.max(i, j - MAX_TOKEN - 1);
+                        int k = j;
+                        int acc = 0;
+                        while (k > floor && LOWER[b[k - 1] & 0xff]) {
+                            k--;
+                            acc |= CLASS[b[k] & 0xff];
+                        }
+                        if (k < j) {
+                            ts = k;
+                            flags = acc;
+                        }
+                        i = j;
+                        continue;
+                    }
+                }
                 int c = b[i] & 0xff;
                 int cls = CLASS[c];
                 snapTs = ts;
                 snapFlags = flags;
-                if (ts >= 0 && LOWER[c]) {
+                if (ts != NONE && LOWER[c]) {
                     // Inside a word: skip the run of lower-case letters in one go.
                     int acc = cls;
                     int j = i + 1;
@@ -129,7 +169,7 @@ public final class BuiltinRecognizer implements Recognizer {
                     continue;
                 }
                 if ((cls & TOKEN) != 0) {
-                    if (ts < 0) {
+                    if (ts == NONE) {
                         ts = i;
                         flags = 0;
                         onTokenStart(t, i, c, cls, out);
@@ -144,35 +184,35 @@ public final class BuiltinRecognizer implements Recognizer {
                 }
                 int endedStart = ts;
                 int endedFlags = flags;
-                if (ts >= 0) {
+                if (ts != NONE) {
                     onTokenEnd(t, ts, i, flags, out);
-                    ts = -1;
+                    ts = NONE;
                     flags = 0;
                 }
                 if (c == ':' && on(BuiltinDetector.IPV6)) {
                     // IPv6 is tried where its first ':' is: from the hex group before it, or from "::".
-                    if (endedStart >= 0 && (endedFlags & NOTHEX) == 0 && i - endedStart <= 4
+                    if (endedStart != NONE && (endedFlags & NOTHEX) == 0 && i - endedStart <= 4
                             && t.at(endedStart - 1) != ':') {
                         ipv6(t, endedStart, out);
-                    } else if (endedStart < 0 && t.at(i - 1) != ':' && t.at(i + 1) == ':') {
+                    } else if (endedStart == NONE && t.at(i - 1) != ':' && t.at(i + 1) == ':') {
                         ipv6(t, i, out);
                     }
                 }
                 i++;
             }
-            if (t.complete() && ts >= 0) {
+            if (t.complete() && ts != NONE) {
                 onTokenEnd(t, ts, n, flags, out);
-                ts = -1;
+                ts = NONE;
             }
         } catch (NeedMore e) {
             ts = snapTs;
             flags = snapFlags;
         }
         pos = base + i;
-        tokenStart = ts < 0 ? -1 : base + ts;
+        tokenStart = ts == NONE ? NO_TOKEN : base + ts;
         tokenFlags = flags;
         long frontier = base + i;
-        if (ts >= 0 && i - ts <= MAX_TOKEN) {
+        if (ts != NONE && i - ts <= MAX_TOKEN) {
             frontier = Math.min(frontier, base + ts);
         }
         return frontier;

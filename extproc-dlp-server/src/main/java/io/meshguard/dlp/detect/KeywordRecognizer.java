@@ -13,6 +13,8 @@ public final class KeywordRecognizer implements Recognizer {
     private final int detector;
     private final byte[][] words;
     private final boolean[] first = new boolean[256];
+    /** First two bytes of each keyword, ASCII letters lower-cased: one probe rejects most first-byte hits. */
+    private final long[] pairs = new long[1 << 10];
     private final int maxLen;
     private final double confidence;
     private long pos;
@@ -32,6 +34,12 @@ public final class KeywordRecognizer implements Recognizer {
                 first[c - 32] = true;
             }
             max = Math.max(max, w.length);
+            for (int x = 0; x < 256; x++) {
+                if (w.length == 1 || x == (w[1] & 0xff)) {
+                    int key = c << 8 | x;
+                    pairs[key >>> 6] |= 1L << key;
+                }
+            }
         }
         this.maxLen = max;
     }
@@ -56,6 +64,11 @@ public final class KeywordRecognizer implements Recognizer {
             if (!complete && i + maxLen + 1 > n) {
                 break;
             }
+            int key = lower(b[i]) << 8 | (i + 1 < n ? lower(b[i + 1]) : 0);
+            if ((pairs[key >>> 6] & 1L << key) == 0 && i + 1 < n) {
+                i++;
+                continue;
+            }
             for (byte[] w : words) {
                 if (matchesAt(b, n, i, w) && boundaries(t, b, n, i, w)) {
                     out.accept(new Candidate(detector, t.base() + i, t.base() + i + w.length, confidence));
@@ -67,6 +80,11 @@ public final class KeywordRecognizer implements Recognizer {
         }
         pos = t.base() + i;
         return complete ? Long.MAX_VALUE : pos;
+    }
+
+    private static int lower(byte x) {
+        int c = x & 0xff;
+        return c >= 'A' && c <= 'Z' ? c + 32 : c;
     }
 
     private static boolean matchesAt(byte[] b, int n, int i, byte[] w) {

@@ -12,8 +12,16 @@ public final class PatternBounds {
     /** Patterns may not match more than this many bytes. */
     public static final int MAX_BYTES = 4096;
 
-    /** What the scanner needs to know about a pattern. */
-    public record Shape(int maxBytes, boolean[] firstBytes) {}
+    /**
+     * What the scanner needs to know about a pattern.
+     *
+     * @param maxBytes longest match in UTF-8 bytes
+     * @param firstBytes bytes a match can start with
+     * @param prefix bytes every match starts with (empty when the pattern does not begin with a fixed literal)
+     * @param prefixIgnoresCase whether {@code prefix} is compared with ASCII letters folded (it then holds only
+     *     letters whose case folding stays in ASCII)
+     */
+    public record Shape(int maxBytes, boolean[] firstBytes, byte[] prefix, boolean prefixIgnoresCase) {}
 
     private static final class Info {
         long max;
@@ -64,7 +72,113 @@ public final class PatternBounds {
                 first[c - 32] |= first[c];
             }
         }
-        return new Shape((int) info.max, first);
+        boolean folded = b.ignoreCase || ignoreCase;
+        return new Shape((int) info.max, first, literalPrefix(pattern, folded), folded);
+    }
+
+    private static final int MAX_PREFIX = 16;
+
+    /**
+     * The literal every match starts with: after leading {@code ^}, {@code \b}, {@code \B} and flag groups, the
+     * run of plain characters that are not made optional by a following quantifier. Empty when the pattern has a
+     * top-level alternative or starts with anything else; under case folding it stops at non-ASCII characters and
+     * at {@code k} and {@code s}, which RE2 also folds to non-ASCII characters (KELVIN SIGN, LONG S).
+     */
+    static byte[] literalPrefix(String p, boolean ignoreCase) {
+        if (hasTopLevelAlternative(p)) {
+            return new byte[0];
+        }
+        int i = 0;
+        boolean fold = ignoreCase;
+        while (i < p.length()) {
+            if (p.charAt(i) == '^') {
+                i++;
+            } else if (p.startsWith("\\b", i) || p.startsWith("\\B", i)) {
+                i += 2;
+            } else if (p.startsWith("(?", i) && i + 2 < p.length() && p.charAt(i + 2) != ':'
+                    && p.charAt(i + 2) != 'P' && p.charAt(i + 2) != '<') {
+                int close = p.indexOf(')', i);
+                String flags = close < 0 ? "-" : p.substring(i + 2, close);
+                if (flags.contains("-") || flags.contains(":")) {
+                    return new byte[0];
+                }
+                fold |= flags.contains("i");
+                i = close + 1;
+            } else {
+                break;
+            }
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        while (i < p.length() && out.size() < MAX_PREFIX) {
+            char c = p.charAt(i);
+            int len = 1;
+            if (c == '\\') {
+                if (i + 1 >= p.length()) {
+                    break;
+                }
+                c = p.charAt(i + 1);
+                if (Character.isLetterOrDigit(c) || c >= 0x80) {
+                    break; // a class, an assertion or a code: not a plain literal
+                }
+                len = 2;
+            } else if (".^$|?*+()[]{}".indexOf(c) >= 0 || Character.isSurrogate(c)) {
+                break;
+            }
+            if (c >= 0x80 && fold) {
+                break;
+            }
+            if (fold && "kKsS".indexOf(c) >= 0) {
+                break;
+            }
+            char next = i + len < p.length() ? p.charAt(i + len) : 0;
+            if (next == '?' || next == '*' || next == '{') {
+                break;
+            }
+            out.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+            i += len;
+            if (next == '+') {
+                break;
+            }
+        }
+        byte[] prefix = out.toByteArray();
+        if (fold) {
+            for (int k = 0; k < prefix.length; k++) {
+                if (prefix[k] >= 'A' && prefix[k] <= 'Z') {
+                    prefix[k] += 32;
+                }
+            }
+        }
+        return prefix;
+    }
+
+    private static boolean hasTopLevelAlternative(String p) {
+        int depth = 0;
+        boolean inClass = false;
+        for (int i = 0; i < p.length(); i++) {
+            char c = p.charAt(i);
+            if (c == '\\') {
+                if (i + 1 < p.length() && p.charAt(i + 1) == 'Q') {
+                    return true; // quoted text: not worth reading here, treat as unknown
+                }
+                i++;
+            } else if (inClass) {
+                inClass = c != ']';
+            } else if (c == '[') {
+                inClass = true;
+                if (i + 1 < p.length() && p.charAt(i + 1) == ']') {
+                    i++;
+                } else if (i + 2 < p.length() && p.charAt(i + 1) == '^' && p.charAt(i + 2) == ']') {
+                    i += 2;
+                }
+            } else if (c == '(') {
+                depth++;
+            } else if (c == ')') {
+                depth--;
+            } else if (c == '|' && depth == 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Info alternation() {

@@ -17,6 +17,8 @@ public final class RegexRecognizer implements Recognizer {
     private final Pattern pattern;
     private final int maxBytes;
     private final boolean[] first;
+    private final byte[] prefix;
+    private final boolean prefixFolded;
     private final double confidence;
     private final Validator validator;
     private byte[] window = new byte[64];
@@ -56,6 +58,8 @@ public final class RegexRecognizer implements Recognizer {
         this.pattern = pattern;
         this.maxBytes = shape.maxBytes();
         this.first = shape.firstBytes();
+        this.prefix = shape.prefix();
+        this.prefixFolded = shape.prefixIgnoresCase();
         this.confidence = confidence;
         this.validator = validator;
     }
@@ -63,6 +67,22 @@ public final class RegexRecognizer implements Recognizer {
     /** Compiles a policy pattern the way the scanner runs it (multi-line, so ^ and $ are line anchors). */
     public static Pattern compile(String regex, boolean caseInsensitive) {
         return Pattern.compile(regex, Pattern.MULTILINE | (caseInsensitive ? Pattern.CASE_INSENSITIVE : 0));
+    }
+
+    private boolean startsWithPrefix(byte[] b, int i, int n) {
+        if (i + prefix.length > n) {
+            return false;
+        }
+        for (int k = 0; k < prefix.length; k++) {
+            byte x = b[i + k];
+            if (prefixFolded && x >= 'A' && x <= 'Z') {
+                x += 32;
+            }
+            if (x != prefix[k]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -88,6 +108,10 @@ public final class RegexRecognizer implements Recognizer {
             }
             if (!complete && i + maxBytes + 1 > n) {
                 break; // not decidable yet
+            }
+            if (!startsWithPrefix(b, i, n)) {
+                i++;
+                continue; // cheap rejection: every match starts with the pattern's literal prefix
             }
             int from = Math.max(0, i - CONTEXT);
             if (t.base() + from < 0) {
