@@ -37,6 +37,14 @@ public final class ScanThroughput {
             run("PII-dense text (text/plain)", MediaTypes.Kind.TEXT, c.piiDense(16 << 20), response, seconds);
             return;
         }
+        if (only.equals("json")) {
+            run("JSON API payloads (application/json)", MediaTypes.Kind.JSON, c.json(16 << 20), response, seconds);
+            return;
+        }
+        if (only.equals("sse")) {
+            run("LLM SSE stream (text/event-stream)", MediaTypes.Kind.EVENT_STREAM, c.sse(8 << 20), response, seconds);
+            return;
+        }
         if (only.equals("prose")) {
             run("clean prose (text/plain)", MediaTypes.Kind.TEXT, c.prose(16 << 20), response, seconds);
             return;

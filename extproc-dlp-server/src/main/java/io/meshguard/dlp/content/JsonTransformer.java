@@ -41,6 +41,7 @@ public final class JsonTransformer implements BodyTransformer {
     private final Deque<Frame> stack = new ArrayDeque<>();
     private State state = State.STRUCT;
     private boolean inKey;
+    private boolean stringScanStarted;
     private final StringBuilder keyText = new StringBuilder();
     private final byte[] esc = new byte[12];
     private int escLen;
@@ -155,7 +156,7 @@ public final class JsonTransformer implements BodyTransformer {
                 Frame f = stack.peek();
                 inKey = f != null && f.object && f.expectKey;
                 keyText.setLength(0);
-                strings.start(inKey ? keyLocation : valueLocation);
+                stringScanStarted = false; // started with the first piece that needs a scan
                 out.write(c);
                 state = State.STRING;
             }
@@ -174,6 +175,14 @@ public final class JsonTransformer implements BodyTransformer {
         }
     }
 
+    /** Starts the scan of the current string, once it is known to need one. */
+    private void startStringScan() {
+        if (!stringScanStarted) {
+            strings.start(inKey ? keyLocation : valueLocation);
+            stringScanStarted = true;
+        }
+    }
+
     private int string(byte[] b, int i, int end) {
         if (escLen > 0) {
             return escape(b, i, end);
@@ -186,6 +195,19 @@ public final class JsonTransformer implements BodyTransformer {
             }
             i++;
         }
+        if (!stringScanStarted && i < end && b[i] == '"' && !rules.mayFind(b, run, i - run)) {
+            // The whole string is here, unescaped, and holds no byte any detector needs: copy it as it is.
+            out.write(b, run, i - run);
+            captureKey(b, run, i - run);
+            offset += i - run + 1;
+            out.write('"');
+            state = State.STRUCT;
+            if (inKey) {
+                stack.peek().key = sanitizeKey(keyText.toString());
+            }
+            return i + 1;
+        }
+        startStringScan();
         if (i > run) {
             strings.literal(b, run, i - run);
             captureKey(b, run, i - run);
@@ -204,6 +226,7 @@ public final class JsonTransformer implements BodyTransformer {
 
     /** Collects an escape (possibly a surrogate pair) across chunks and feeds it once complete. */
     private int escape(byte[] b, int i, int end) {
+        startStringScan();
         while (i < end) {
             esc[escLen++] = b[i++];
             offset++;
@@ -344,14 +367,17 @@ public final class JsonTransformer implements BodyTransformer {
     private void flushNumber() {
         byte[] n = number.drain();
         numberScanner.reset();
-        numberOut.drain();
-        int before = numberOut.findings().size();
-        numberScanner.feed(n, 0, n.length);
-        numberScanner.finish();
+        numberOut.discard();
+        int before = numberOut.findingCount();
+        numberScanner.feedAll(n, 0, n.length);
+        if (numberOut.findingCount() == before) {
+            numberOut.discard(); // no finding: the number passed through unchanged
+            out.write(n);
+            return;
+        }
         byte[] rewritten = numberOut.drain();
-        java.util.List<Finding> found = numberOut.findings();
-        for (int k = before; k < found.size(); k++) {
-            listener.onFinding(found.get(k), path());
+        for (int k = before; k < numberOut.findingCount(); k++) {
+            listener.onFinding(numberOut.finding(k), path());
         }
         if (numberOut.blockedBy().isPresent() && blocked == null) {
             blocked = numberOut.blockedBy().get();
@@ -381,6 +407,7 @@ public final class JsonTransformer implements BodyTransformer {
         switch (state) {
             case NUMBER -> flushNumber();
             case STRING -> {
+                startStringScan();
                 if (escLen > 0) {
                     strings.literal(esc, 0, escLen);
                     escLen = 0;

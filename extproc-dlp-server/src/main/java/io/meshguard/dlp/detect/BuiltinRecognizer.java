@@ -108,6 +108,16 @@ public final class BuiltinRecognizer implements Recognizer {
         Arrays.fill(lastEnd, 0);
     }
 
+    /** Every byte the pass stops at: a text of lower-case words, spaces and non-ASCII text alone holds nothing. */
+    @Override
+    public boolean[] triggerBytes() {
+        boolean[] t = new boolean[256];
+        for (int c = 0; c < 256; c++) {
+            t[c] = !QUIET[c];
+        }
+        return t;
+    }
+
     private boolean on(BuiltinDetector d) {
         return index[d.ordinal()] >= 0;
     }

@@ -15,6 +15,7 @@ public final class KeywordRecognizer implements Recognizer {
     private final boolean[] first = new boolean[256];
     /** First two bytes of each keyword, ASCII letters lower-cased: one probe rejects most first-byte hits. */
     private final long[] pairs = new long[1 << 10];
+    private final ByteFinder starts;
     private final int maxLen;
     private final double confidence;
     private long pos;
@@ -42,6 +43,12 @@ public final class KeywordRecognizer implements Recognizer {
             }
         }
         this.maxLen = max;
+        this.starts = new ByteFinder(first);
+    }
+
+    @Override
+    public boolean[] triggerBytes() {
+        return first.clone();
     }
 
     @Override
@@ -56,10 +63,10 @@ public final class KeywordRecognizer implements Recognizer {
         int i = t.index(pos);
         boolean complete = t.complete();
         outer:
-        while (i < n) {
-            if (!first[b[i] & 0xff]) {
-                i++;
-                continue;
+        while (true) {
+            i = starts.next(b, i, n);
+            if (i >= n) {
+                break;
             }
             if (!complete && i + maxLen + 1 > n) {
                 break;

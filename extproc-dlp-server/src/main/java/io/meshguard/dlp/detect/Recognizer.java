@@ -13,6 +13,16 @@ public interface Recognizer {
     /** Forgets all progress: the next scan starts a new text at offset 0. */
     void reset();
 
+    /**
+     * Bytes without which this recognizer reports nothing: a complete text that contains none of them has no
+     * candidates. The default, every byte, is always right.
+     */
+    default boolean[] triggerBytes() {
+        boolean[] all = new boolean[256];
+        java.util.Arrays.fill(all, true);
+        return all;
+    }
+
     /** The largest number of bytes before a candidate's start that this recognizer reads. */
     default int lookBehind() {
         return 8;

@@ -16,6 +16,7 @@ public final class RegexRecognizer implements Recognizer {
     private final int detector;
     private final Pattern pattern;
     private final int maxBytes;
+    private final ByteFinder starts;
     private final boolean[] first;
     private final byte[] prefix;
     private final boolean prefixFolded;
@@ -57,7 +58,8 @@ public final class RegexRecognizer implements Recognizer {
         this.detector = detector;
         this.pattern = pattern;
         this.maxBytes = shape.maxBytes();
-        this.first = shape.firstBytes();
+        this.first = shape.firstBytes().clone();
+        this.starts = new ByteFinder(first);
         this.prefix = shape.prefix();
         this.prefixFolded = shape.prefixIgnoresCase();
         this.confidence = confidence;
@@ -86,6 +88,11 @@ public final class RegexRecognizer implements Recognizer {
     }
 
     @Override
+    public boolean[] triggerBytes() {
+        return first.clone();
+    }
+
+    @Override
     public int lookBehind() {
         return CONTEXT;
     }
@@ -101,10 +108,10 @@ public final class RegexRecognizer implements Recognizer {
         int n = t.length();
         int i = t.index(pos);
         boolean complete = t.complete();
-        while (i < n) {
-            if (!first[b[i] & 0xff]) {
-                i++;
-                continue;
+        while (true) {
+            i = starts.next(b, i, n);
+            if (i >= n) {
+                break;
             }
             if (!complete && i + maxBytes + 1 > n) {
                 break; // not decidable yet

@@ -48,6 +48,21 @@ public final class CollectingOutput implements ScanOutput {
         return List.copyOf(findings);
     }
 
+    /** Number of findings gathered so far (without copying them). */
+    public int findingCount() {
+        return findings.size();
+    }
+
+    /** The {@code index}-th finding gathered. */
+    public Finding finding(int index) {
+        return findings.get(index);
+    }
+
+    /** Drops the bytes gathered since the last drain. */
+    public void discard() {
+        bytes.reset();
+    }
+
     public Optional<Finding> blockedBy() {
         return Optional.ofNullable(block);
     }

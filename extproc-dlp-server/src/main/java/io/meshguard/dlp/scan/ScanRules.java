@@ -48,6 +48,7 @@ public final class ScanRules {
 
     private int add(DetectorRule rule) {
         rules.add(rule);
+        triggers = null;
         contexts.add(new ContextMatcher(rule.context()));
         maxContextChars = Math.max(maxContextChars, rule.context().within());
         return rules.size() - 1;
@@ -81,6 +82,33 @@ public final class ScanRules {
 
     int maxContextChars() {
         return maxContextChars;
+    }
+
+    private volatile boolean[] triggers;
+
+    /**
+     * Whether {@code b[off, off + len)}, scanned as one complete text, could hold a finding: false when it has none
+     * of the bytes any recognizer needs (lower-case words, spaces and Korean text alone hold nothing built in), so
+     * callers with many short texts (JSON keys and values) can pass those through without a scan.
+     */
+    public boolean mayFind(byte[] b, int off, int len) {
+        boolean[] t = triggers;
+        if (t == null) {
+            t = new boolean[256];
+            for (Recognizer r : newRecognizers()) {
+                boolean[] own = r.triggerBytes();
+                for (int c = 0; c < 256; c++) {
+                    t[c] |= own[c];
+                }
+            }
+            triggers = t;
+        }
+        for (int k = off; k < off + len; k++) {
+            if (t[b[k] & 0xff]) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public List<Recognizer> newRecognizers() {

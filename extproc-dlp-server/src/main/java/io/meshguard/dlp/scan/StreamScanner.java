@@ -92,6 +92,20 @@ public final class StreamScanner {
         process();
     }
 
+    /** A whole short text in one call: the same as {@link #feed} then {@link #finish}, in one scan round. */
+    public void feedAll(byte[] bytes, int off, int len) {
+        if (blocked || finished) {
+            finished = true;
+            return;
+        }
+        if (len > 0) {
+            text.append(bytes, off, len);
+        }
+        text.markComplete();
+        process();
+        finished = true;
+    }
+
     /** The stream ended: decides and emits everything held back. */
     public void finish() {
         if (blocked || finished) {
