@@ -415,6 +415,10 @@ public final class BuiltinRecognizer implements Recognizer {
         }
     }
 
+    private static final int[] BRN_SHAPE = {3, 2, 5};
+    /** A phone number's national digits (at most 3 groups of 11 and a leading 0). */
+    private final char[] phoneDigits = new char[40];
+    private final int[] phoneGroups = new int[4];
     private final int[] endPos = new int[24];
     private final int[] endDigits = new int[24];
 
@@ -481,11 +485,11 @@ public final class BuiltinRecognizer implements Recognizer {
         if (alnum(t.at(j)) || (t.at(j) == '-' && digit(t.at(j + 1)))) {
             return;
         }
-        String d = new String(digits, 0, 13);
+        java.nio.CharBuffer d = java.nio.CharBuffer.wrap(digits, 0, 13);
         if (!Checksums.krRegistrationDate(d)) {
             return;
         }
-        int g = d.charAt(6) - '0';
+        int g = digits[6] - '0';
         BuiltinDetector kind = g <= 4 ? BuiltinDetector.KR_RRN : BuiltinDetector.KR_FRN;
         if (!on(kind)) {
             return;
@@ -499,7 +503,7 @@ public final class BuiltinRecognizer implements Recognizer {
 
     private void phone(TextWindow t, int i, Consumer<Candidate> out) {
         int j = i;
-        StringBuilder national = new StringBuilder(12);
+        int nn = 0; // national digits collected in phoneDigits
         boolean international = false;
         if (t.at(j) == '+') {
             if (t.at(j + 1) != '8' || t.at(j + 2) != '2') {
@@ -513,17 +517,17 @@ public final class BuiltinRecognizer implements Recognizer {
             if (t.at(j) == '0') {
                 j++; // "+82 010-..." is common in practice
             }
-            national.append('0');
+            phoneDigits[nn++] = '0';
             international = true;
         }
-        int[] groupLen = new int[4];
+        int[] groupLen = phoneGroups;
         int groups = 0;
         int sep = -1;
         while (true) {
             int g = 0;
             int c;
             while (digit(c = t.at(j))) {
-                national.append((char) c);
+                phoneDigits[nn++] = (char) c;
                 j++;
                 if (++g > 11) {
                     return;
@@ -548,12 +552,11 @@ public final class BuiltinRecognizer implements Recognizer {
         if (alnum(next) || ((next == '-' || next == '.') && digit(t.at(j + 1)))) {
             return;
         }
-        String d = national.toString();
-        int area = areaLength(d);
+        int area = areaLength(phoneDigits, nn);
         if (area == 0) {
             return;
         }
-        int rest = d.length() - area;
+        int rest = nn - area;
         if (rest < 7 || rest > 8) {
             return;
         }
@@ -563,18 +566,18 @@ public final class BuiltinRecognizer implements Recognizer {
                 return;
             }
         }
-        boolean mobile = d.startsWith("01");
+        boolean mobile = phoneDigits[0] == '0' && phoneDigits[1] == '1';
         double confidence = groups == 1 ? 0.4 : (mobile || international ? 0.7 : 0.6);
         report(BuiltinDetector.KR_PHONE, t, i, j, confidence, out);
     }
 
     /** Length of the Korean area or mobile prefix (with the leading 0), or 0 when not a Korean number. */
-    private static int areaLength(String d) {
-        if (d.length() < 9 || d.charAt(0) != '0') {
+    private static int areaLength(char[] d, int len) {
+        if (len < 9 || d[0] != '0') {
             return 0;
         }
-        char c1 = d.charAt(1);
-        char c2 = d.charAt(2);
+        char c1 = d[1];
+        char c2 = d[2];
         if (c1 == '1' && "016789".indexOf(c2) >= 0) {
             return 3;
         }
@@ -594,9 +597,8 @@ public final class BuiltinRecognizer implements Recognizer {
         int j = i;
         int nd = 0;
         boolean hyphens = true;
-        int[] shape = {3, 2, 5};
         for (int g = 0; g < 3; g++) {
-            for (int k = 0; k < shape[g]; k++) {
+            for (int k = 0; k < BRN_SHAPE[g]; k++) {
                 int c = t.at(j++);
                 if (!digit(c)) {
                     return;
@@ -622,8 +624,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (alnum(next) || (next == '-' && digit(t.at(j + 1)))) {
             return;
         }
-        String d = new String(digits, 0, 10);
-        if (!Checksums.krBrnChecksum(d)) {
+        if (!Checksums.krBrnChecksum(java.nio.CharBuffer.wrap(digits, 0, 10))) {
             return;
         }
         report(BuiltinDetector.KR_BRN, t, i, j, hyphens ? 0.7 : 0.3, out);

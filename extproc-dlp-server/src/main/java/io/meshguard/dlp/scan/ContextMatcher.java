@@ -7,8 +7,9 @@ import java.util.Locale;
 
 /**
  * A {@link ContextRule} compiled for the scan: boost and penalty words searched in one pass over a lower-cased
- * context window. A 64 Ki-bit table of the words' first two bytes rejects almost every window position with one
- * lookup, so scoring a finding costs about one table probe per context byte.
+ * context window. A 64 Ki-bit table of the words' hashed first three bytes (first two for shorter words) rejects
+ * almost every window position with one probe, so scoring a finding costs about one probe per context byte; the
+ * last two positions of a window, where no three bytes remain, are always checked in full.
  */
 final class ContextMatcher {
     private static final int BOOST = 1;
@@ -16,7 +17,11 @@ final class ContextMatcher {
 
     private final ContextRule rule;
     private final int wanted;
+    /** First two bytes of words shorter than three bytes. */
     private final long[] pairs = new long[1 << 10];
+    /** Hashed first three bytes of the other words. */
+    private final long[] triples = new long[1 << 10];
+    private boolean shortWords;
     private final byte[][][] byFirst = new byte[256][][];
     private final int[][] kindByFirst = new int[256][];
 
@@ -48,6 +53,12 @@ final class ContextMatcher {
             int first = b[0] & 0xff;
             words.get(first).add(b);
             kinds.get(first).add(kind);
+            if (b.length >= 3) {
+                int h = triple(b[0], b[1], b[2]);
+                triples[h >>> 6] |= 1L << h;
+                continue;
+            }
+            shortWords = true;
             if (b.length == 1) {
                 for (int x = 0; x < 256; x++) {
                     setPair(first << 8 | x);
@@ -56,6 +67,11 @@ final class ContextMatcher {
                 setPair(first << 8 | (b[1] & 0xff));
             }
         }
+    }
+
+    /** A 16-bit hash of three bytes. */
+    private static int triple(byte a, byte b, byte c) {
+        return ((a & 0xff) << 16 | (b & 0xff) << 8 | (c & 0xff)) * 0x9E3779B1 >>> 16;
     }
 
     private void setPair(int key) {
@@ -69,10 +85,19 @@ final class ContextMatcher {
     /** Confidence change for a lower-cased context window, the same as {@link ContextRule#adjust}. */
     double adjust(byte[] w, int len) {
         int found = 0;
+        int x = len < 2 ? 0 : (w[0] & 0xff) << 8 | (w[1] & 0xff); // the three bytes at i, rolled along
         for (int i = 0; i < len && found != wanted; i++) {
-            int key = (w[i] & 0xff) << 8 | (i + 1 < len ? w[i + 1] & 0xff : 0);
-            if ((pairs[key >>> 6] & 1L << key) == 0 && i + 1 < len) {
-                continue;
+            if (i + 2 < len) {
+                x = (x << 8 | (w[i + 2] & 0xff)) & 0xffffff;
+                int h = x * 0x9E3779B1 >>> 16;
+                boolean maybe = (triples[h >>> 6] & 1L << h) != 0;
+                if (!maybe && shortWords) {
+                    int key = x >>> 8;
+                    maybe = (pairs[key >>> 6] & 1L << key) != 0;
+                }
+                if (!maybe) {
+                    continue;
+                }
             }
             byte[][] candidates = byFirst[w[i] & 0xff];
             if (candidates == null) {

@@ -196,20 +196,21 @@ public final class StreamScanner {
         int n = text.length();
         int after = e;
         if (!matcher.isEmpty()) {
+            int within = ctx.within();
             int chars = 0;
-            while (after < n && chars < ctx.within()) {
+            while (after < n && chars < within) {
                 after++;
                 while (after < n && (b[after] & 0xC0) == 0x80) {
                     after++;
                 }
                 chars++;
             }
-            if (chars < ctx.within() && !text.complete()) {
+            if (chars < within && !text.complete()) {
                 return false;
             }
             int before = s;
             chars = 0;
-            while (before > 0 && chars < ctx.within()) {
+            while (before > 0 && chars < within) {
                 before--;
                 while (before > 0 && (b[before] & 0xC0) == 0x80) {
                     before--;
@@ -220,13 +221,16 @@ public final class StreamScanner {
             if (window.length < wlen) {
                 window = new byte[wlen * 2];
             }
+            byte[] win = window;
             int w = 0;
             for (int k = before; k < s; k++) {
-                window[w++] = lower(b[k]);
+                byte x = b[k];
+                win[w++] = x >= 'A' && x <= 'Z' ? (byte) (x + 32) : x;
             }
-            window[w++] = ' ';
+            win[w++] = ' ';
             for (int k = e; k < after; k++) {
-                window[w++] = lower(b[k]);
+                byte x = b[k];
+                win[w++] = x >= 'A' && x <= 'Z' ? (byte) (x + 32) : x;
             }
             p.confidence = Math.max(0, Math.min(1, p.confidence + matcher.adjust(window, w)));
         }
@@ -235,10 +239,6 @@ public final class StreamScanner {
             return true;
         }
         return allowLists[p.detector].allowed(b, s, e);
-    }
-
-    private static byte lower(byte x) {
-        return x >= 'A' && x <= 'Z' ? (byte) (x + 32) : x;
     }
 
     private void resolve(List<Pending> cluster) {
