@@ -5,57 +5,90 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
- * Finds the next byte of a set. Sets of up to three byte values (a keyword list's first letters, a pattern's first
- * literal) are searched eight bytes at a time with word arithmetic, so a pass over text without them costs a few
- * operations per eight bytes instead of a table lookup per byte; larger sets use a table.
+ * Finds where a match could start: a byte of the first set followed by a byte of the second set (a keyword's or a
+ * pattern literal's first two bytes). When both sets are small (up to three byte values each, e.g. {@code c C} then
+ * {@code o O}) the search runs eight positions at a time with word arithmetic, so text without such a pair costs a
+ * few operations per eight bytes instead of a table lookup per byte; otherwise it uses the tables.
  */
 final class ByteFinder {
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
             ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
+    private static final int MAX_VALUES = 3;
 
-    private final boolean[] set;
-    private final long[] patterns;
+    private final boolean[] first;
+    private final boolean[] second;
+    private final long[] firstWords;
+    private final long[] secondWords; // empty: any second byte
 
-    ByteFinder(boolean[] set) {
-        this.set = set.clone();
+    /** @param second bytes that may follow; null when any byte may */
+    ByteFinder(boolean[] first, boolean[] second) {
+        this.first = first.clone();
+        this.second = second == null ? all() : second.clone();
+        long[] f = words(first);
+        long[] s = second == null ? new long[0] : words(second);
+        boolean swar = f != null && s != null;
+        this.firstWords = swar ? f : null;
+        this.secondWords = swar ? s : null;
+    }
+
+    private static boolean[] all() {
+        boolean[] a = new boolean[256];
+        java.util.Arrays.fill(a, true);
+        return a;
+    }
+
+    /** The set as broadcast words, or null when it is too large for word arithmetic. */
+    private static long[] words(boolean[] set) {
         int count = 0;
         for (boolean b : set) {
             count += b ? 1 : 0;
         }
-        if (count > 3) {
-            patterns = null;
-        } else {
-            patterns = new long[count];
-            int k = 0;
-            for (int c = 0; c < 256; c++) {
-                if (set[c]) {
-                    patterns[k++] = ONES * c;
-                }
+        if (count > MAX_VALUES) {
+            return null;
+        }
+        long[] out = new long[count];
+        int k = 0;
+        for (int c = 0; c < 256; c++) {
+            if (set[c]) {
+                out[k++] = ONES * c;
             }
         }
+        return out;
     }
 
-    /** The first index in {@code [from, to)} whose byte is in the set, or {@code to}. */
+    /** High bit set in each byte of {@code x} equal to one of {@code values} (and possibly in bytes above one). */
+    private static long matches(long x, long[] values) {
+        long hit = 0;
+        for (long v : values) {
+            long y = x ^ v;
+            hit |= (y - ONES) & ~y & HIGHS;
+        }
+        return hit;
+    }
+
+    /**
+     * The first index {@code i} in {@code [from, to)} with {@code b[i]} in the first set and {@code b[i + 1]} in the
+     * second (or {@code i + 1 == to}: the next byte is not known yet), or {@code to}.
+     */
     int next(byte[] b, int from, int to) {
         int i = from;
-        if (patterns != null) {
-            long[] p = patterns;
-            while (i + 8 <= to) {
-                long x = (long) LONGS.get(b, i);
-                long hit = 0;
-                for (long v : p) {
-                    long y = x ^ v;
-                    hit |= (y - ONES) & ~y & HIGHS;
+        if (firstWords != null) {
+            long[] f = firstWords;
+            long[] s = secondWords;
+            while (i + 9 <= to) {
+                long hit = matches((long) LONGS.get(b, i), f);
+                if (hit != 0 && s.length > 0) {
+                    hit &= matches((long) LONGS.get(b, i + 1), s);
                 }
                 if (hit != 0) {
-                    break; // the hit is among these eight bytes; the loop below finds it exactly
+                    break; // a candidate among these eight positions (a superset is flagged): check them one by one
                 }
                 i += 8;
             }
         }
-        while (i < to && !set[b[i] & 0xff]) {
+        while (i < to && !(first[b[i] & 0xff] && (i + 1 == to || second[b[i + 1] & 0xff]))) {
             i++;
         }
         return i;

@@ -43,7 +43,20 @@ public final class KeywordRecognizer implements Recognizer {
             }
         }
         this.maxLen = max;
-        this.starts = new ByteFinder(first);
+        boolean[] second = new boolean[256];
+        boolean anyByte = false;
+        for (byte[] w : words) {
+            if (w.length == 1) {
+                anyByte = true;
+                continue;
+            }
+            int c = w[1] & 0xff;
+            second[c] = true;
+            if (c >= 'a' && c <= 'z') {
+                second[c - 32] = true;
+            }
+        }
+        this.starts = new ByteFinder(first, anyByte ? null : second);
     }
 
     @Override

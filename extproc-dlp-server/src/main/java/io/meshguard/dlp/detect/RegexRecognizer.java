@@ -59,9 +59,18 @@ public final class RegexRecognizer implements Recognizer {
         this.pattern = pattern;
         this.maxBytes = shape.maxBytes();
         this.first = shape.firstBytes().clone();
-        this.starts = new ByteFinder(first);
         this.prefix = shape.prefix();
         this.prefixFolded = shape.prefixIgnoresCase();
+        boolean[] second = null;
+        if (prefix.length >= 2) {
+            second = new boolean[256];
+            int c = prefix[1] & 0xff;
+            second[c] = true;
+            if (prefixFolded && c >= 'a' && c <= 'z') {
+                second[c - 32] = true;
+            }
+        }
+        this.starts = new ByteFinder(first, second);
         this.confidence = confidence;
         this.validator = validator;
     }
