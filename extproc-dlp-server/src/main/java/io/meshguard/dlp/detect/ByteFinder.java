@@ -19,8 +19,15 @@ final class ByteFinder {
 
     private final boolean[] first;
     private final boolean[] second;
-    private final long[] firstWords;
-    private final long[] secondWords; // empty: any second byte
+    private final boolean swar;
+    private final boolean anySecond;
+    // Up to three broadcast byte values per set; a smaller set repeats its last value.
+    private final long f0;
+    private final long f1;
+    private final long f2;
+    private final long s0;
+    private final long s1;
+    private final long s2;
 
     /** @param second bytes that may follow; null when any byte may */
     ByteFinder(boolean[] first, boolean[] second) {
@@ -28,9 +35,24 @@ final class ByteFinder {
         this.second = second == null ? all() : second.clone();
         long[] f = words(first);
         long[] s = second == null ? new long[0] : words(second);
-        boolean swar = f != null && s != null;
-        this.firstWords = swar ? f : null;
-        this.secondWords = swar ? s : null;
+        this.swar = f != null && f.length > 0 && s != null;
+        this.anySecond = s == null || s.length == 0;
+        long[] ff = padded(f);
+        long[] ss = padded(s);
+        f0 = ff[0];
+        f1 = ff[1];
+        f2 = ff[2];
+        s0 = ss[0];
+        s1 = ss[1];
+        s2 = ss[2];
+    }
+
+    private static long[] padded(long[] w) {
+        long[] out = new long[MAX_VALUES];
+        for (int k = 0; k < MAX_VALUES; k++) {
+            out[k] = w == null || w.length == 0 ? 0 : w[Math.min(k, w.length - 1)];
+        }
+        return out;
     }
 
     private static boolean[] all() {
@@ -58,14 +80,12 @@ final class ByteFinder {
         return out;
     }
 
-    /** High bit set in each byte of {@code x} equal to one of {@code values} (and possibly in bytes above one). */
-    private static long matches(long x, long[] values) {
-        long hit = 0;
-        for (long v : values) {
-            long y = x ^ v;
-            hit |= (y - ONES) & ~y & HIGHS;
-        }
-        return hit;
+    /** High bit set in each byte of {@code x} equal to a, b or c (and possibly in bytes above such a byte). */
+    private static long matches(long x, long a, long b, long c) {
+        long ya = x ^ a;
+        long yb = x ^ b;
+        long yc = x ^ c;
+        return ((ya - ONES) & ~ya | (yb - ONES) & ~yb | (yc - ONES) & ~yc) & HIGHS;
     }
 
     /**
@@ -74,13 +94,11 @@ final class ByteFinder {
      */
     int next(byte[] b, int from, int to) {
         int i = from;
-        if (firstWords != null) {
-            long[] f = firstWords;
-            long[] s = secondWords;
+        if (swar) {
             while (i + 9 <= to) {
-                long hit = matches((long) LONGS.get(b, i), f);
-                if (hit != 0 && s.length > 0) {
-                    hit &= matches((long) LONGS.get(b, i + 1), s);
+                long hit = matches((long) LONGS.get(b, i), f0, f1, f2);
+                if (hit != 0 && !anySecond) {
+                    hit &= matches((long) LONGS.get(b, i + 1), s0, s1, s2);
                 }
                 if (hit != 0) {
                     break; // a candidate among these eight positions (a superset is flagged): check them one by one
