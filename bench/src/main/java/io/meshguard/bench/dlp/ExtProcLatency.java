@@ -35,9 +35,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * Per-chunk added latency through the gRPC stream: the DLP server (shipped policy, FULL_DUPLEX_STREAMED response
  * bodies) against a pass-through ext_proc server that echoes every chunk, both on loopback in this process, driven
- * alternately. Prints p50/p99 per chunk and the ratio. A benchmark, not a test.
+ * alternately (one stream each, in turn), after a warm-up round. Prints p50/p99 per chunk and their ratio for each
+ * round, then the median ratio: tail latency on a shared machine moves a lot from round to round. A benchmark, not
+ * a test.
  *
- * <pre>java -cp … io.meshguard.bench.dlp.ExtProcLatency [policies/dlp.yaml] [streams] [chunks-per-stream]</pre>
+ * <pre>java -cp … io.meshguard.bench.dlp.ExtProcLatency [policies/dlp.yaml] [streams] [chunks-per-stream] [rounds]</pre>
  */
 public final class ExtProcLatency {
     private ExtProcLatency() {}
@@ -91,25 +93,38 @@ public final class ExtProcLatency {
         ManagedChannel toDlp = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort()).usePlaintext().build();
         ManagedChannel toPass = NettyChannelBuilder.forAddress("127.0.0.1", pass.getPort()).usePlaintext().build();
         byte[][] body = ScanThroughputChunks.sseChunks(new Random(3), chunks);
+        int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         long[] dlpNs = new long[streams * chunks];
         long[] passNs = new long[streams * chunks];
-        for (int warm = 0; warm < 2; warm++) {
+        for (int s = 0; s < streams; s++) { // warm-up
+            stream(toDlp, body, dlpNs, s * chunks);
+            stream(toPass, body, passNs, s * chunks);
+        }
+        System.out.printf("chunks measured per round: %d per server (%d streams x %d SSE chunks of ~%d bytes)%n",
+                dlpNs.length, streams, chunks, body[0].length);
+        double[] ratios50 = new double[rounds];
+        double[] ratios99 = new double[rounds];
+        for (int round = 0; round < rounds; round++) {
             for (int s = 0; s < streams; s++) {
                 stream(toDlp, body, dlpNs, s * chunks);
                 stream(toPass, body, passNs, s * chunks);
             }
+            Arrays.sort(dlpNs);
+            Arrays.sort(passNs);
+            double dlp50 = dlpNs[dlpNs.length / 2] / 1e3;
+            double dlp99 = dlpNs[(int) (dlpNs.length * 0.99)] / 1e3;
+            double pass50 = passNs[passNs.length / 2] / 1e3;
+            double pass99 = passNs[(int) (passNs.length * 0.99)] / 1e3;
+            ratios50[round] = dlp50 / pass50;
+            ratios99[round] = dlp99 / pass99;
+            System.out.printf("round %d: pass-through p50 %.0f us p99 %.0f us | DLP p50 %.0f us p99 %.0f us | "
+                    + "ratio p50 %.2f p99 %.2f%n", round + 1, pass50, pass99, dlp50, dlp99, ratios50[round],
+                    ratios99[round]);
         }
-        Arrays.sort(dlpNs);
-        Arrays.sort(passNs);
-        double dlp50 = dlpNs[dlpNs.length / 2] / 1e3;
-        double dlp99 = dlpNs[(int) (dlpNs.length * 0.99)] / 1e3;
-        double pass50 = passNs[passNs.length / 2] / 1e3;
-        double pass99 = passNs[(int) (passNs.length * 0.99)] / 1e3;
-        System.out.printf("chunks measured: %d per server (%d streams x %d SSE chunks of ~%d bytes)%n",
-                dlpNs.length, streams, chunks, body[0].length);
-        System.out.printf("pass-through ext_proc: p50 %.0f us  p99 %.0f us%n", pass50, pass99);
-        System.out.printf("meshguard DLP:         p50 %.0f us  p99 %.0f us%n", dlp50, dlp99);
-        System.out.printf("ratio DLP/pass-through: p50 %.2f  p99 %.2f%n", dlp50 / pass50, dlp99 / pass99);
+        Arrays.sort(ratios50);
+        Arrays.sort(ratios99);
+        System.out.printf("ratio DLP/pass-through, median of %d rounds: p50 %.2f  p99 %.2f (p99 range %.2f-%.2f)%n",
+                rounds, ratios50[rounds / 2], ratios99[rounds / 2], ratios99[0], ratios99[rounds - 1]);
         toDlp.shutdownNow();
         toPass.shutdownNow();
         pass.shutdownNow();
