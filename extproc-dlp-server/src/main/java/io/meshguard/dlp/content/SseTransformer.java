@@ -386,8 +386,7 @@ public final class SseTransformer implements BodyTransformer {
         oneShot.reset();
         oneShotOut.drain();
         int before = oneShotOut.findings().size();
-        oneShot.feed(b, off, len);
-        oneShot.finish();
+        oneShot.feedAll(b, off, len);
         List<Finding> found = oneShotOut.findings();
         for (int k = before; k < found.size(); k++) {
             listener.onFinding(found.get(k), location);

@@ -15,6 +15,8 @@ public final class BuiltinRecognizer implements Recognizer {
     static final int MAX_TOKEN = 8192;
     static final int MAX_PEM = 16384;
     private static final int MIN_SECRET_TOKEN = 16;
+    /** The shortest IBAN (Norway). */
+    private static final int MIN_IBAN = 15;
 
     private static final byte ALNUM = 1;
     private static final byte DIGIT = 2;
@@ -108,14 +110,34 @@ public final class BuiltinRecognizer implements Recognizer {
         Arrays.fill(lastEnd, 0);
     }
 
-    /** Every byte the pass stops at: a text of lower-case words, spaces and non-ASCII text alone holds nothing. */
+    /**
+     * What a complete text needs before any built-in detector can report in it: a digit (every number-based
+     * detector and IBAN), {@code @} (e-mail), {@code :} (IPv6), {@code +} (phone), a token of at least
+     * {@value #MIN_SECRET_TOKEN} bytes (every credential and secret), or {@code -----} (PEM). Lower-case prose,
+     * short words and Korean text have none of these. Digits count only from four on (IPv4, the shortest
+     * number-based detector, has four) unless the text is long enough for an IBAN.
+     */
     @Override
-    public boolean[] triggerBytes() {
-        boolean[] t = new boolean[256];
-        for (int c = 0; c < 256; c++) {
-            t[c] = !QUIET[c];
+    public boolean mayFind(byte[] b, int off, int len) {
+        int digits = 0;
+        int run = 0;
+        int dashes = 0;
+        for (int k = off; k < off + len; k++) {
+            int c = b[k] & 0xff;
+            int cls = CLASS[c];
+            if (c == '@' || c == ':' || c == '+') {
+                return true;
+            }
+            if ((cls & DIGIT) != 0) {
+                digits++;
+            }
+            run = (cls & TOKEN) != 0 ? run + 1 : 0;
+            dashes = c == '-' ? dashes + 1 : 0;
+            if (run >= MIN_SECRET_TOKEN || dashes >= 5) {
+                return true;
+            }
         }
-        return t;
+        return digits >= 4 || (digits > 0 && len >= MIN_IBAN);
     }
 
     private boolean on(BuiltinDetector d) {

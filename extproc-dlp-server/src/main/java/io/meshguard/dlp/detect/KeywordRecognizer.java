@@ -59,9 +59,18 @@ public final class KeywordRecognizer implements Recognizer {
         this.starts = new ByteFinder(first, anyByte ? null : second);
     }
 
+    /** Whether any keyword occurs in the text (word boundaries aside). */
     @Override
-    public boolean[] triggerBytes() {
-        return first.clone();
+    public boolean mayFind(byte[] b, int off, int len) {
+        int end = off + len;
+        for (int i = starts.next(b, off, end); i < end; i = starts.next(b, i + 1, end)) {
+            for (byte[] w : words) {
+                if (matchesAt(b, end, i, w)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     @Override

@@ -14,13 +14,12 @@ public interface Recognizer {
     void reset();
 
     /**
-     * Bytes without which this recognizer reports nothing: a complete text that contains none of them has no
-     * candidates. The default, every byte, is always right.
+     * Whether {@code b[off, off + len)}, scanned alone as a complete text, could give this recognizer a candidate.
+     * False must be certain (the scan would report nothing); true may be wrong. Uses no state of this recognizer,
+     * so one instance may answer for every thread. The default, true, is always right.
      */
-    default boolean[] triggerBytes() {
-        boolean[] all = new boolean[256];
-        java.util.Arrays.fill(all, true);
-        return all;
+    default boolean mayFind(byte[] b, int off, int len) {
+        return true;
     }
 
     /** The largest number of bytes before a candidate's start that this recognizer reads. */

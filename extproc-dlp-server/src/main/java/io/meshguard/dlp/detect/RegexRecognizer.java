@@ -17,7 +17,6 @@ public final class RegexRecognizer implements Recognizer {
     private final Pattern pattern;
     private final int maxBytes;
     private final ByteFinder starts;
-    private final boolean[] first;
     private final byte[] prefix;
     private final boolean prefixFolded;
     private final double confidence;
@@ -58,7 +57,7 @@ public final class RegexRecognizer implements Recognizer {
         this.detector = detector;
         this.pattern = pattern;
         this.maxBytes = shape.maxBytes();
-        this.first = shape.firstBytes().clone();
+        boolean[] first = shape.firstBytes();
         this.prefix = shape.prefix();
         this.prefixFolded = shape.prefixIgnoresCase();
         boolean[] second = null;
@@ -96,9 +95,16 @@ public final class RegexRecognizer implements Recognizer {
         return true;
     }
 
+    /** Whether a match could start anywhere in the text: a first byte followed by the literal prefix. */
     @Override
-    public boolean[] triggerBytes() {
-        return first.clone();
+    public boolean mayFind(byte[] b, int off, int len) {
+        int end = off + len;
+        for (int i = starts.next(b, off, end); i < end; i = starts.next(b, i + 1, end)) {
+            if (startsWithPrefix(b, i, end)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

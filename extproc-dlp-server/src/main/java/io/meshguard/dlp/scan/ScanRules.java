@@ -48,7 +48,7 @@ public final class ScanRules {
 
     private int add(DetectorRule rule) {
         rules.add(rule);
-        triggers = null;
+        probes = null;
         contexts.add(new ContextMatcher(rule.context()));
         maxContextChars = Math.max(maxContextChars, rule.context().within());
         return rules.size() - 1;
@@ -84,27 +84,21 @@ public final class ScanRules {
         return maxContextChars;
     }
 
-    private volatile boolean[] triggers;
+    private volatile List<Recognizer> probes;
 
     /**
-     * Whether {@code b[off, off + len)}, scanned as one complete text, could hold a finding: false when it has none
-     * of the bytes any recognizer needs (lower-case words, spaces and Korean text alone hold nothing built in), so
-     * callers with many short texts (JSON keys and values) can pass those through without a scan.
+     * Whether {@code b[off, off + len)}, scanned as one complete text, could hold a finding. False is certain: no
+     * recognizer could report anything in it (lower-case prose and Korean text without digits, keywords or pattern
+     * starts), so callers with many short texts (JSON keys and values, numbers) pass those through without a scan.
      */
     public boolean mayFind(byte[] b, int off, int len) {
-        boolean[] t = triggers;
-        if (t == null) {
-            t = new boolean[256];
-            for (Recognizer r : newRecognizers()) {
-                boolean[] own = r.triggerBytes();
-                for (int c = 0; c < 256; c++) {
-                    t[c] |= own[c];
-                }
-            }
-            triggers = t;
+        List<Recognizer> p = probes;
+        if (p == null) {
+            p = newRecognizers(); // used only through the stateless mayFind
+            probes = p;
         }
-        for (int k = off; k < off + len; k++) {
-            if (t[b[k] & 0xff]) {
+        for (Recognizer r : p) {
+            if (r.mayFind(b, off, len)) {
                 return true;
             }
         }

@@ -92,17 +92,25 @@ public final class StreamScanner {
         process();
     }
 
-    /** A whole short text in one call: the same as {@link #feed} then {@link #finish}, in one scan round. */
+    /**
+     * A whole text in one call: the same as {@link #feed} then {@link #finish}, in one scan round, and without any
+     * scan when no recognizer could find anything in it ({@link ScanRules#mayFind}).
+     */
     public void feedAll(byte[] bytes, int off, int len) {
         if (blocked || finished) {
             finished = true;
             return;
         }
+        boolean fresh = text.base() + text.length() == 0;
         if (len > 0) {
             text.append(bytes, off, len);
         }
         text.markComplete();
-        process();
+        if (fresh && !rules.mayFind(bytes, off, len)) {
+            passTo(len);
+        } else {
+            process();
+        }
         finished = true;
     }
 

@@ -1,0 +1,74 @@
+package io.meshguard.dlp.scan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.dlp.detect.BuiltinDetector;
+import io.meshguard.dlp.detect.PatternBounds;
+import io.meshguard.dlp.detect.RegexRecognizer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class ScanRulesTest {
+    private static final String[] PIECES = {"the", "account", " ", " ", ", ", ".", "\n", "고객", "대외", "대외비",
+        "CONFIDENTIAL", " - INTERNAL ONLY", "confidential - internal only", "EMP-", "EMP", "123456", "7", "12",
+        "4111", "1111", "-", "--", "-----BEGIN", " RSA PRIVATE KEY-----", "@", "kim", "bank.co.kr", ":", "::", "fe80",
+        "+82", "10-1234-5678", "AKIA", "IOSFODNN7EXAMPLE", "ghp_", "abcdefghijklmnop", "Zx8vQ2mN4pL7", "DE89",
+        "3704 0044 0532 0130 00", "192.168", ".1.1", "eyJhbGciOi", "x", "Q", "é", "_", "/", "~"};
+
+    /** Every detector, every candidate reported (no confidence floor), so "no finding" means "no candidate". */
+    private static ScanRules everything() {
+        ScanRules rules = new ScanRules();
+        for (BuiltinDetector d : BuiltinDetector.values()) {
+            rules.addBuiltin(d, rule(d.id(), new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5)));
+        }
+        String regex = "\\bEMP-[0-9]{6}\\b";
+        rules.addRegex(new ScanRules.RegexSpec(RegexRecognizer.compile(regex, false), PatternBounds.shape(regex, false),
+                0.7, RegexRecognizer.Validator.NONE), rule("employee_id", ContextRule.NONE));
+        rules.addKeywords(new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9),
+                rule("confidential_marking", ContextRule.NONE));
+        return rules;
+    }
+
+    private static DetectorRule rule(String name, ContextRule context) {
+        return new DetectorRule(name, 0.0, context, Set.of(), List.of(), Action.of(ActionKind.ALERT));
+    }
+
+    @Test
+    void mayFind_isFalseOnlyForTextsWhereAScanFindsNothing() {
+        ScanRules rules = everything();
+        Random random = new Random(11);
+        int skipped = 0;
+        int found = 0;
+        for (int round = 0; round < 20_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            int pieces = 1 + random.nextInt(8);
+            for (int k = 0; k < pieces; k++) {
+                sb.append(PIECES[random.nextInt(PIECES.length)]);
+            }
+            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+            CollectingOutput whole = Scans.whole(rules, text);
+            found += whole.findings().isEmpty() ? 0 : 1;
+            if (!rules.mayFind(text, 0, text.length)) {
+                skipped++;
+                assertThat(whole.findings()).as("\"%s\" was judged clean", sb).isEmpty();
+            }
+        }
+        assertThat(skipped).as("texts judged clean").isGreaterThan(1_000);
+        assertThat(found).as("texts with findings").isGreaterThan(1_000);
+    }
+
+    @Test
+    void mayFind_isTrueForEveryKindOfTrigger() {
+        ScanRules rules = everything();
+        for (String s : new String[] {"mail a@b.cd", "::1", "+82", "ver 1.2.3.4", "-----BEGIN", "대외비",
+            "an abcdefghijklmnopqrstu token", "EMP-123456", "x confidential - internal only"}) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            assertThat(rules.mayFind(b, 0, b.length)).as(s).isTrue();
+        }
+        byte[] clean = "Thank you, 고객님. Your request was updated.".getBytes(StandardCharsets.UTF_8);
+        assertThat(rules.mayFind(clean, 0, clean.length)).isFalse();
+    }
+}
