@@ -123,21 +123,32 @@ public final class BuiltinRecognizer implements Recognizer {
         int run = 0;
         int dashes = 0;
         for (int k = off; k < off + len; k++) {
-            int c = b[k] & 0xff;
-            int cls = CLASS[c];
-            if (c == '@' || c == ':' || c == '+') {
+            int m = MAY[b[k] & 0xff];
+            if ((m & MAY_NOW) != 0) {
                 return true;
             }
-            if ((cls & DIGIT) != 0) {
-                digits++;
-            }
-            run = (cls & TOKEN) != 0 ? run + 1 : 0;
-            dashes = c == '-' ? dashes + 1 : 0;
-            if (run >= MIN_SECRET_TOKEN || dashes >= 5) {
+            digits += m & MAY_DIGIT;
+            run = (run + 1) * ((m & MAY_TOKEN) >> 1); // tokens and dash runs restart at other bytes
+            dashes = (dashes + 1) * ((m & MAY_DASH) >> 2);
+            if (run >= MIN_SECRET_TOKEN | dashes >= 5) {
                 return true;
             }
         }
         return digits >= 4 || (digits > 0 && len >= MIN_IBAN);
+    }
+
+    private static final int MAY_DIGIT = 1;
+    private static final int MAY_TOKEN = 2;
+    private static final int MAY_DASH = 4;
+    private static final int MAY_NOW = 8;
+    /** Per byte, for {@link #mayFind}: digit, token byte, dash, or a byte that alone may start a finding. */
+    private static final byte[] MAY = new byte[256];
+
+    static {
+        for (int c = 0; c < 256; c++) {
+            MAY[c] = (byte) (((CLASS[c] & DIGIT) != 0 ? MAY_DIGIT : 0) | ((CLASS[c] & TOKEN) != 0 ? MAY_TOKEN : 0)
+                    | (c == '-' ? MAY_DASH : 0) | (c == '@' || c == ':' || c == '+' ? MAY_NOW : 0));
+        }
     }
 
     private boolean on(BuiltinDetector d) {
