@@ -25,7 +25,7 @@ public final class ScanRules {
     public record KeywordSpec(List<String> keywords, double confidence) {}
 
     private final List<DetectorRule> rules = new ArrayList<>();
-    private final List<ContextMatcher> contexts = new ArrayList<>();
+    private volatile ContextWords contextWords;
     private final Map<BuiltinDetector, Integer> builtins = new EnumMap<>(BuiltinDetector.class);
     private final Map<Integer, RegexSpec> regexes = new java.util.LinkedHashMap<>();
     private final Map<Integer, KeywordSpec> keywords = new java.util.LinkedHashMap<>();
@@ -49,7 +49,7 @@ public final class ScanRules {
     private int add(DetectorRule rule) {
         rules.add(rule);
         probes = null;
-        contexts.add(new ContextMatcher(rule.context()));
+        contextWords = null;
         maxContextChars = Math.max(maxContextChars, rule.context().within());
         return rules.size() - 1;
     }
@@ -58,9 +58,14 @@ public final class ScanRules {
         return rules.get(index);
     }
 
-    /** The compiled context words of rule {@code index}. */
-    ContextMatcher context(int index) {
-        return contexts.get(index);
+    /** The context words of every rule, compiled. */
+    ContextWords contextWords() {
+        ContextWords cw = contextWords;
+        if (cw == null) {
+            cw = new ContextWords(rules.stream().map(DetectorRule::context).toList());
+            contextWords = cw;
+        }
+        return cw;
     }
 
     /** A new allow-list matcher per rule; each keeps a scratch buffer, so one set per scanner. */

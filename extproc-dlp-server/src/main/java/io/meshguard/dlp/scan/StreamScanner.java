@@ -36,8 +36,9 @@ public final class StreamScanner {
     private boolean blocked;
     private boolean finished;
     private long findings;
-    private byte[] window = new byte[256];
     private final AllowList[] allowLists;
+    private final ContextWords contextWords;
+    private final ContextIndex contextIndex;
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
 
     private static final class Pending {
@@ -61,6 +62,8 @@ public final class StreamScanner {
         this.hasher = hasher;
         this.out = out;
         this.allowLists = rules.newAllowLists();
+        this.contextWords = rules.contextWords();
+        this.contextIndex = new ContextIndex(contextWords);
         int lookBehind = 8;
         for (Recognizer r : recognizers) {
             lookBehind = Math.max(lookBehind, r.lookBehind());
@@ -75,6 +78,7 @@ public final class StreamScanner {
             r.reset();
         }
         text.reset();
+        contextIndex.reset();
         pending.clear();
         resolved.clear();
         emitted = 0;
@@ -152,6 +156,9 @@ public final class StreamScanner {
         if (text.complete()) {
             frontier = end;
         }
+        if (!pending.isEmpty() || text.complete()) {
+            contextIndex.index(text);
+        }
         int kept = 0;
         for (int k = 0; k < pending.size(); k++) {
             Pending p = pending.get(k);
@@ -191,19 +198,20 @@ public final class StreamScanner {
         }
         emit(limit);
         text.discardBefore(Math.max(text.base(), emitted - leftContext));
+        contextIndex.discardBefore(text.base());
     }
 
     /** Scores a candidate once the words after it are present; returns true when it is dropped. */
     private boolean score(Pending p) {
         DetectorRule rule = rules.rule(p.detector);
         ContextRule ctx = rule.context();
-        ContextMatcher matcher = rules.context(p.detector);
         byte[] b = text.bytes();
         int s = text.index(p.start);
         int e = text.index(p.end);
         int n = text.length();
         int after = e;
-        if (!matcher.isEmpty()) {
+        int wanted = contextWords.wanted[p.detector];
+        if (wanted != 0) {
             int within = ctx.within();
             int chars = 0;
             while (after < n && chars < within) {
@@ -225,22 +233,15 @@ public final class StreamScanner {
                 }
                 chars++;
             }
-            int wlen = (s - before) + 1 + (after - e);
-            if (window.length < wlen) {
-                window = new byte[wlen * 2];
+            int found = contextIndex.found(p.detector, text, before, s, e, after);
+            double delta = 0;
+            if ((found & ContextWords.BOOST) != 0) {
+                delta += ctx.boost();
             }
-            byte[] win = window;
-            int w = 0;
-            for (int k = before; k < s; k++) {
-                byte x = b[k];
-                win[w++] = x >= 'A' && x <= 'Z' ? (byte) (x + 32) : x;
+            if ((found & ContextWords.PENALTY) != 0) {
+                delta -= ctx.penalty();
             }
-            win[w++] = ' ';
-            for (int k = e; k < after; k++) {
-                byte x = b[k];
-                win[w++] = x >= 'A' && x <= 'Z' ? (byte) (x + 32) : x;
-            }
-            p.confidence = Math.max(0, Math.min(1, p.confidence + matcher.adjust(window, w)));
+            p.confidence = Math.max(0, Math.min(1, p.confidence + delta));
         }
         p.scored = true;
         if (p.confidence + 1e-9 < rule.minConfidence()) {

@@ -1,0 +1,228 @@
+package io.meshguard.dlp.scan;
+
+import io.meshguard.dlp.detect.TextWindow;
+
+/**
+ * Every occurrence of every rule's context words in one scanner's retained text, found as the text arrives (one
+ * probe per byte), so scoring a finding looks up the occurrences inside its window instead of searching the window
+ * again: in dense text the windows of neighbouring findings overlap and are longer than the text between them.
+ *
+ * <p>The answer is the one a search of the lower-cased window {@code text[before, s) + " " + text[e, after)} gives:
+ * ASCII words must not touch a letter inside the window (the window's own ends and the space standing for the
+ * value count as non-letters), and words with a space are also tried across that space.
+ */
+final class ContextIndex {
+    private final ContextWords cw;
+    private long[] pos = new long[64];
+    private int[] word = new int[64];
+    private int head;
+    private int count;
+    private long indexedTo;
+    private byte[] junction = new byte[64];
+
+    ContextIndex(ContextWords cw) {
+        this.cw = cw;
+    }
+
+    void reset() {
+        head = 0;
+        count = 0;
+        indexedTo = 0;
+    }
+
+    /**
+     * Records the words starting where the bytes present settle them (every word fits), or everywhere once the text
+     * is complete.
+     */
+    void index(TextWindow t) {
+        byte[] b = t.bytes();
+        int n = t.length();
+        long base = t.base();
+        int from = (int) Math.max(0, indexedTo - base);
+        int to = t.complete() ? n : n - cw.maxLen;
+        if (to <= from) {
+            return;
+        }
+        if (cw.isEmpty()) {
+            indexedTo = base + to;
+            return;
+        }
+        int x = from + 1 < n ? lower(b[from]) << 8 | lower(b[from + 1]) : 0;
+        for (int i = from; i < to; i++) {
+            if (i + 2 < n) {
+                x = (x << 8 | lower(b[i + 2])) & 0xffffff;
+                if (!cw.maybe(x)) {
+                    continue;
+                }
+            }
+            int[] candidates = cw.byFirst[lower(b[i])];
+            if (candidates == null) {
+                continue;
+            }
+            for (int w : candidates) {
+                if (matchesAt(b, n, i, cw.words[w])) {
+                    add(base + i, w);
+                }
+            }
+        }
+        indexedTo = base + to;
+    }
+
+    /** Forgets occurrences before absolute offset {@code base} (the text before it is gone). */
+    void discardBefore(long base) {
+        while (head < count && pos[head] < base) {
+            head++;
+        }
+        if (head > 256 && head > count / 2) {
+            System.arraycopy(pos, head, pos, 0, count - head);
+            System.arraycopy(word, head, word, 0, count - head);
+            count -= head;
+            head = 0;
+        }
+    }
+
+    private void add(long p, int w) {
+        if (count == pos.length) {
+            pos = java.util.Arrays.copyOf(pos, count * 2);
+            word = java.util.Arrays.copyOf(word, count * 2);
+        }
+        pos[count] = p;
+        word[count] = w;
+        count++;
+    }
+
+    private static boolean matchesAt(byte[] b, int n, int i, byte[] needle) {
+        int len = needle.length;
+        if (i + len > n) {
+            return false;
+        }
+        for (int k = 0; k < len; k++) {
+            if (lower(b[i + k]) != (needle[k] & 0xff)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Which of BOOST and PENALTY rule {@code rule}'s words give for a finding at buffer indexes {@code [s, e)} with
+     * the window {@code [before, s)} and {@code [e, after)}.
+     */
+    int found(int rule, TextWindow t, int before, int s, int e, int after) {
+        int wanted = cw.wanted[rule];
+        byte[] kinds = cw.kinds[rule];
+        byte[] b = t.bytes();
+        long base = t.base();
+        int indexed = (int) Math.min(after, Math.max(before, indexedTo - base));
+        int found = 0;
+        for (int k = firstAtOrAfter(base + before); k < count && pos[k] < base + indexed && found != wanted; k++) {
+            int w = word[k];
+            int kind = kinds[w];
+            if (kind != 0 && (found | kind) != found && fits(b, (int) (pos[k] - base), w, before, s, e, after)) {
+                found |= kind;
+            }
+        }
+        // Word starts the index has not settled yet (the last bytes received): tried here directly.
+        for (int i = indexed; i < after && found != wanted; i++) {
+            int[] candidates = cw.byFirst[lower(b[i])];
+            if (candidates == null) {
+                continue;
+            }
+            for (int w : candidates) {
+                int kind = kinds[w];
+                if (kind != 0 && (found | kind) != found && matchesAt(b, after, i, cw.words[w])
+                        && fits(b, i, w, before, s, e, after)) {
+                    found |= kind;
+                }
+            }
+        }
+        if (found != wanted && cw.spaced[rule].length > 0) {
+            found |= acrossTheValue(rule, b, before, s, e, after);
+        }
+        return found;
+    }
+
+    /** Whether word {@code w} at buffer index {@code p} lies in the window and, if ASCII, touches no letter there. */
+    private boolean fits(byte[] b, int p, int w, int before, int s, int e, int after) {
+        int len = cw.words[w].length;
+        int from;
+        int to;
+        if (p >= before && p + len <= s) {
+            from = before;
+            to = s;
+        } else if (p >= e && p + len <= after) {
+            from = e;
+            to = after;
+        } else {
+            return false; // overlaps the value or leaves the window
+        }
+        return !cw.ascii[w] || ((p == from || !letter(b[p - 1])) && (p + len == to || !letter(b[p + len])));
+    }
+
+    /** Words with a space, tried where the window's space (standing for the value) is inside them. */
+    private int acrossTheValue(int rule, byte[] b, int before, int s, int e, int after) {
+        int m = cw.maxLen;
+        int a0 = Math.max(before, s - m);
+        int a1 = Math.min(after, e + m);
+        int len = (s - a0) + 1 + (a1 - e);
+        if (junction.length < len) {
+            junction = new byte[len * 2];
+        }
+        int n = 0;
+        for (int k = a0; k < s; k++) {
+            junction[n++] = (byte) lower(b[k]);
+        }
+        int gap = n;
+        junction[n++] = ' ';
+        for (int k = e; k < a1; k++) {
+            junction[n++] = (byte) lower(b[k]);
+        }
+        int found = 0;
+        for (int w : cw.spaced[rule]) {
+            byte[] needle = cw.words[w];
+            int wl = needle.length;
+            outer:
+            for (int i = Math.max(0, gap - wl + 1); i <= gap && i + wl <= n; i++) {
+                for (int k = 0; k < wl; k++) {
+                    if (junction[i + k] != needle[k]) {
+                        continue outer;
+                    }
+                }
+                // The buffer reaches one byte past a spanning word on each side unless the window ends there.
+                if (cw.ascii[w] && ((i > 0 && lowerLetter(junction[i - 1]))
+                        || (i + wl < n && lowerLetter(junction[i + wl])))) {
+                    continue;
+                }
+                found |= cw.kinds[rule][w];
+            }
+        }
+        return found;
+    }
+
+    private int firstAtOrAfter(long p) {
+        int lo = head;
+        int hi = count;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (pos[mid] < p) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    private static int lower(byte x) {
+        int c = x & 0xff;
+        return c >= 'A' && c <= 'Z' ? c + 32 : c;
+    }
+
+    private static boolean letter(byte x) {
+        return (x >= 'a' && x <= 'z') || (x >= 'A' && x <= 'Z');
+    }
+
+    private static boolean lowerLetter(byte x) {
+        return x >= 'a' && x <= 'z';
+    }
+}

@@ -1,0 +1,102 @@
+package io.meshguard.dlp.scan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.dlp.detect.TextWindow;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ContextIndexTest {
+    private static final List<ContextRule> RULES = List.of(
+            new ContextRule(List.of("card", "credit", "카드"), List.of("order", "imei", "주문번호"), 32, 0.3, 0.5),
+            new ContextRule(List.of("resident registration", "주민", "rrn"), List.of(), 32, 0.3, 0.5),
+            new ContextRule(List.of("ip", "v."), List.of("version", "v."), 32, 0.3, 0.5),
+            new ContextRule(List.of(), List.of(), 32, 0.3, 0.5),
+            new ContextRule(List.of("e-mail", " id", "x "), List.of("a"), 32, 0.3, 0.5));
+    private static final String[] PIECES = {"card", "Card", "CARD", "xcard", "cards", "credit", "카드", "카드번호",
+        "order", "imei", "주문번호", "resident", "registration", "resident registration", "Resident Registration",
+        "주민", "rrn", "ip", "IP", "zip", "v.", "version", "e-mail", "id", "x", "a", "b", " ", " ", "  ", "-", ".",
+        "0", "12", "é", "가"};
+
+    /** The window search the index replaces, written out plainly. */
+    private static int naive(ContextRule rule, byte[] b, int before, int s, int e, int after) {
+        java.io.ByteArrayOutputStream w = new java.io.ByteArrayOutputStream();
+        for (int k = before; k < s; k++) {
+            w.write(lower(b[k]));
+        }
+        w.write(' ');
+        for (int k = e; k < after; k++) {
+            w.write(lower(b[k]));
+        }
+        byte[] win = w.toByteArray();
+        return (anyPresent(rule.boostWords(), win) ? ContextWords.BOOST : 0)
+                | (anyPresent(rule.penaltyWords(), win) ? ContextWords.PENALTY : 0);
+    }
+
+    private static boolean anyPresent(List<String> words, byte[] w) {
+        for (String word : words) {
+            byte[] needle = word.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8);
+            boolean ascii = needle[0] >= 0 && needle[needle.length - 1] >= 0;
+            for (int i = 0; i + needle.length <= w.length; i++) {
+                if (java.util.Arrays.equals(w, i, i + needle.length, needle, 0, needle.length)
+                        && !(ascii && ((i > 0 && letter(w[i - 1]))
+                        || (i + needle.length < w.length && letter(w[i + needle.length]))))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static int lower(byte x) {
+        return x >= 'A' && x <= 'Z' ? x + 32 : x & 0xff;
+    }
+
+    private static boolean letter(byte x) {
+        return x >= 'a' && x <= 'z';
+    }
+
+    @Test
+    void found_isWhatASearchOfTheWindowFinds_whateverTheRounds() {
+        ContextWords words = new ContextWords(RULES);
+        Random random = new Random(5);
+        for (int round = 0; round < 400; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 5 + random.nextInt(60); k < n; k++) {
+                sb.append(PIECES[random.nextInt(PIECES.length)]);
+            }
+            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+            TextWindow window = new TextWindow();
+            ContextIndex index = new ContextIndex(words);
+            int fed = 0;
+            while (true) {
+                int len = Math.min(text.length - fed, 1 + random.nextInt(20));
+                window.append(text, fed, len);
+                fed += len;
+                if (fed == text.length && random.nextBoolean()) {
+                    window.markComplete();
+                }
+                index.index(window);
+                for (int q = 0; q < 20; q++) {
+                    int n = window.length();
+                    int before = random.nextInt(n + 1);
+                    int s = before + random.nextInt(n - before + 1);
+                    int e = s + random.nextInt(n - s + 1);
+                    int after = e + random.nextInt(n - e + 1);
+                    for (int rule = 0; rule < RULES.size(); rule++) {
+                        int got = index.found(rule, window, before, s, e, after);
+                        int want = naive(RULES.get(rule), window.bytes(), before, s, e, after);
+                        assertThat(got).as("rule %d, \"%s\" [%d,%d) value [%d,%d)", rule, sb, before, after, s, e)
+                                .isEqualTo(want & words.wanted[rule]);
+                    }
+                }
+                if (fed == text.length) {
+                    break;
+                }
+            }
+        }
+    }
+}
