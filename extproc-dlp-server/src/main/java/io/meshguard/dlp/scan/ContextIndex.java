@@ -49,20 +49,18 @@ final class ContextIndex {
         }
         int x = from + 1 < n ? lower(b[from]) << 8 | lower(b[from + 1]) : 0;
         for (int i = from; i < to; i++) {
-            if (i + 2 < n) {
-                x = (x << 8 | lower(b[i + 2])) & 0xffffff;
-                if (!cw.maybe(x)) {
-                    continue;
-                }
-            }
-            int[] candidates = cw.byFirst[lower(b[i])];
-            if (candidates == null) {
+            if (i + 2 >= n) {
+                addAll(cw.byFirst[lower(b[i])], b, n, i, base); // the text's last two bytes: no hash to probe
                 continue;
             }
-            for (int w : candidates) {
-                if (matchesAt(b, n, i, cw.words[w])) {
-                    add(base + i, w);
-                }
+            x = (x << 8 | lower(b[i + 2])) & 0xffffff;
+            int[] longWords = cw.longCandidates(x);
+            int[] shortWords = cw.shortCandidates(x >>> 16, x >>> 8 & 0xff);
+            if (longWords != null) {
+                addAll(longWords, b, n, i, base);
+            }
+            if (shortWords != null) {
+                addAll(shortWords, b, n, i, base);
             }
         }
         indexedTo = base + to;
@@ -89,6 +87,17 @@ final class ContextIndex {
         pos[count] = p;
         word[count] = w;
         count++;
+    }
+
+    private void addAll(int[] candidates, byte[] b, int n, int i, long base) {
+        if (candidates == null) {
+            return;
+        }
+        for (int w : candidates) {
+            if (matchesAt(b, n, i, cw.words[w])) {
+                add(base + i, w);
+            }
+        }
     }
 
     private static boolean matchesAt(byte[] b, int n, int i, byte[] needle) {

@@ -26,6 +26,9 @@ final class ContextWords {
     /** Per rule: the flags it looks for (0 when it has no context words). */
     final int[] wanted;
     final int[][] byFirst = new int[256][];
+    /** Words of three bytes or more by the top 12 bits of their hash; shorter words by their first byte. */
+    private final int[][] byHash = new int[1 << 12][];
+    private final int[][] shortByFirst = new int[256][];
     final int maxLen;
     private final long[] triples = new long[1 << 10];
     private final long[] pairs = new long[1 << 10];
@@ -54,9 +57,12 @@ final class ContextWords {
         int max = 0;
         boolean shorts = false;
         List<List<Integer>> first = new ArrayList<>();
+        List<List<Integer>> shortFirst = new ArrayList<>();
         for (int c = 0; c < 256; c++) {
             first.add(new ArrayList<>());
+            shortFirst.add(new ArrayList<>());
         }
+        Map<Integer, List<Integer>> hashed = new java.util.HashMap<>();
         for (int w = 0; w < words.length; w++) {
             byte[] b = words[w];
             ascii[w] = b[0] >= 0 && b[b.length - 1] >= 0;
@@ -65,8 +71,10 @@ final class ContextWords {
             if (b.length >= 3) {
                 int h = hash((b[0] & 0xff) << 16 | (b[1] & 0xff) << 8 | (b[2] & 0xff));
                 triples[h >>> 6] |= 1L << h;
+                hashed.computeIfAbsent(h >>> 4, k -> new ArrayList<>()).add(w);
             } else {
                 shorts = true;
+                shortFirst.get(b[0] & 0xff).add(w);
                 for (int x = 0; x < 256; x++) {
                     if (b.length == 1 || x == (b[1] & 0xff)) {
                         int key = (b[0] & 0xff) << 8 | x;
@@ -79,7 +87,11 @@ final class ContextWords {
             if (!first.get(c).isEmpty()) {
                 byFirst[c] = first.get(c).stream().mapToInt(Integer::intValue).toArray();
             }
+            if (!shortFirst.get(c).isEmpty()) {
+                shortByFirst[c] = shortFirst.get(c).stream().mapToInt(Integer::intValue).toArray();
+            }
         }
+        hashed.forEach((bucket, inBucket) -> byHash[bucket] = inBucket.stream().mapToInt(Integer::intValue).toArray());
         maxLen = max;
         shortWords = shorts;
         for (int r = 0; r < rules.size(); r++) {
@@ -113,14 +125,19 @@ final class ContextWords {
         return threeBytes * 0x9E3779B1 >>> 16;
     }
 
-    /** Whether a word may start with the lower-cased bytes {@code x} (three bytes, the first in bits 16-23). */
-    boolean maybe(int x) {
+    /** Words of three bytes or more that may start with the lower-cased bytes {@code x}, or null. */
+    int[] longCandidates(int x) {
         int h = hash(x);
-        if ((triples[h >>> 6] & 1L << h) != 0) {
-            return true;
+        return (triples[h >>> 6] & 1L << h) == 0 ? null : byHash[h >>> 4];
+    }
+
+    /** Words shorter than three bytes that start with lower-cased byte {@code c} (and may be followed by d), or null. */
+    int[] shortCandidates(int c, int d) {
+        if (!shortWords) {
+            return null;
         }
-        int key = x >>> 8;
-        return shortWords && (pairs[key >>> 6] & 1L << key) != 0;
+        int key = c << 8 | d;
+        return (pairs[key >>> 6] & 1L << key) == 0 ? null : shortByFirst[c];
     }
 
     boolean isEmpty() {
