@@ -222,9 +222,16 @@ final class ContextIndex {
         return lo;
     }
 
+    private static final byte[] LOWER = new byte[256];
+
+    static {
+        for (int c = 0; c < 256; c++) {
+            LOWER[c] = (byte) (c >= 'A' && c <= 'Z' ? c + 32 : c);
+        }
+    }
+
     private static int lower(byte x) {
-        int c = x & 0xff;
-        return c >= 'A' && c <= 'Z' ? c + 32 : c;
+        return LOWER[x & 0xff] & 0xff;
     }
 
     private static boolean letter(byte x) {

@@ -32,7 +32,6 @@ final class ContextWords {
     final int maxLen;
     private final long[] triples = new long[1 << 10];
     private final long[] pairs = new long[1 << 10];
-    private final boolean shortWords;
 
     ContextWords(List<ContextRule> rules) {
         Map<String, Integer> ids = new LinkedHashMap<>();
@@ -55,7 +54,6 @@ final class ContextWords {
         spaced = new int[rules.size()][];
         wanted = new int[rules.size()];
         int max = 0;
-        boolean shorts = false;
         List<List<Integer>> first = new ArrayList<>();
         List<List<Integer>> shortFirst = new ArrayList<>();
         for (int c = 0; c < 256; c++) {
@@ -73,7 +71,6 @@ final class ContextWords {
                 triples[h >>> 6] |= 1L << h;
                 hashed.computeIfAbsent(h >>> 4, k -> new ArrayList<>()).add(w);
             } else {
-                shorts = true;
                 shortFirst.get(b[0] & 0xff).add(w);
                 for (int x = 0; x < 256; x++) {
                     if (b.length == 1 || x == (b[1] & 0xff)) {
@@ -93,7 +90,6 @@ final class ContextWords {
         }
         hashed.forEach((bucket, inBucket) -> byHash[bucket] = inBucket.stream().mapToInt(Integer::intValue).toArray());
         maxLen = max;
-        shortWords = shorts;
         for (int r = 0; r < rules.size(); r++) {
             ContextRule rule = rules.get(r);
             List<Integer> withSpace = new ArrayList<>();
@@ -133,7 +129,7 @@ final class ContextWords {
 
     /** Words shorter than three bytes that start with lower-cased byte {@code c} (and may be followed by d), or null. */
     int[] shortCandidates(int c, int d) {
-        if (!shortWords) {
+        if (shortByFirst[c] == null) {
             return null;
         }
         int key = c << 8 | d;
