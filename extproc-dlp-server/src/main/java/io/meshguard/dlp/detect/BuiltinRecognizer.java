@@ -73,6 +73,44 @@ public final class BuiltinRecognizer implements Recognizer {
         }
     }
 
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+
+    /**
+     * The first index from {@code i} whose byte is not {@link #QUIET}, or {@code n}. Eight bytes at a time while
+     * none of them can be a stop: every stop byte is in {@code 0x25-0x3A}, {@code 0x40-0x5F} or is {@code ~}, and a
+     * word with none of those (exact range tests on 7-bit bytes; bytes from 0x80 are never in them) is all quiet.
+     * A word with one is finished byte by byte; the ranges also hold some quiet punctuation, which only costs that.
+     */
+    private static int skipQuiet(byte[] b, int i, int n) {
+        while (true) {
+            while (i + 8 <= n) {
+                long x = (long) LONGS.get(b, i);
+                long low = x & LOW7;
+                long notHigh = ~x;
+                // Bytes c with 0x24 < c < 0x3B, 0x3F < c < 0x60, or c == '~' (Bit Twiddling Hacks: hasbetween).
+                long r1 = (ONES * (127 + 0x3B) - low) & notHigh & (low + ONES * (127 - 0x24));
+                long r2 = (ONES * (127 + 0x60) - low) & notHigh & (low + ONES * (127 - 0x3F));
+                long t = x ^ (ONES * '~');
+                long r3 = (t - ONES) & ~t;
+                if (((r1 | r2 | r3) & HIGHS) != 0) {
+                    break;
+                }
+                i += 8;
+            }
+            int limit = Math.min(n, i + 8);
+            while (i < limit && QUIET[b[i] & 0xff]) {
+                i++;
+            }
+            if (i < limit || i >= n) {
+                return i;
+            }
+        }
+    }
+
     /** No token open. */
     private static final int NONE = Integer.MIN_VALUE;
     private static final long NO_TOKEN = Long.MIN_VALUE;
@@ -171,10 +209,7 @@ public final class BuiltinRecognizer implements Recognizer {
                 if (ts == NONE) {
                     // Fast path. No token is open, so b[i - 1] is not a token byte and a word found below starts
                     // at or after i.
-                    int j = i;
-                    while (j < n && QUIET[b[j] & 0xff]) {
-                        j++;
-                    }
+                    int j = skipQuiet(b, i, n);
                     if (j > i) {
                         int floor = Math.max(i, j - MAX_TOKEN - 1);
                         int k = j;

@@ -1,0 +1,52 @@
+package io.meshguard.dlp.detect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ByteFinderTest {
+    private static boolean[] set(int... bytes) {
+        boolean[] s = new boolean[256];
+        for (int b : bytes) {
+            s[b] = true;
+        }
+        return s;
+    }
+
+    private static int naive(boolean[] first, boolean[] second, byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (first[b[i] & 0xff] && (i + 1 == to || second == null || second[b[i + 1] & 0xff])) {
+                return i;
+            }
+        }
+        return to;
+    }
+
+    @Test
+    void next_findsExactlyTheFirstPairPosition_forSmallAndLargeSets() {
+        boolean[][][] cases = {
+            {set('c', 'C', 0xEB), set('o', 'O', 0x8C)},
+            {set('E'), set('M')},
+            {set('E'), null},
+            {set('a', 'b', 'c', 'd'), set('x')},
+            {set(0x80, 0xFF, 0x00), set('A', 'a')},
+        };
+        // Bytes near every tested value, so the word tests meet neighbours, both cases and high bytes.
+        int[] alphabet = {'c', 'C', 'o', 'O', 0xEB, 0x8C, 'E', 'M', 'e', 'm', 'a', 'b', 'd', 'x', 'A', 0x80, 0xFF, 0,
+            1, 'b' ^ 0x20, 0x6F ^ 0x20, 0x8C ^ 0x20, 0xCB, ' '};
+        Random random = new Random(3);
+        for (boolean[][] c : cases) {
+            ByteFinder finder = new ByteFinder(c[0], c[1]);
+            for (int round = 0; round < 3_000; round++) {
+                byte[] b = new byte[random.nextInt(40)];
+                for (int k = 0; k < b.length; k++) {
+                    b[k] = (byte) (random.nextInt(4) == 0 ? 'z' : alphabet[random.nextInt(alphabet.length)]);
+                }
+                int from = b.length == 0 ? 0 : random.nextInt(b.length);
+                int to = from + random.nextInt(b.length - from + 1);
+                assertThat(finder.next(b, from, to)).isEqualTo(naive(c[0], c[1], b, from, to));
+            }
+        }
+    }
+}
