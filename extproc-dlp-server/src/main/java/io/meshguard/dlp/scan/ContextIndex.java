@@ -54,6 +54,9 @@ final class ContextIndex {
                 continue;
             }
             x = (x << 8 | lower(b[i + 2])) & 0xffffff;
+            if (!cw.mayStart(x >>> 8)) {
+                continue; // one probe rejects almost every position
+            }
             int[] longWords = cw.longCandidates(x);
             int[] shortWords = cw.shortCandidates(x >>> 16, x >>> 8 & 0xff);
             if (longWords != null) {

@@ -32,6 +32,8 @@ final class ContextWords {
     final int maxLen;
     private final long[] triples = new long[1 << 10];
     private final long[] pairs = new long[1 << 10];
+    /** First two bytes of every word (every second byte for one-byte words). */
+    private final long[] starts = new long[1 << 10];
 
     ContextWords(List<ContextRule> rules) {
         Map<String, Integer> ids = new LinkedHashMap<>();
@@ -66,6 +68,12 @@ final class ContextWords {
             ascii[w] = b[0] >= 0 && b[b.length - 1] >= 0;
             max = Math.max(max, b.length);
             first.get(b[0] & 0xff).add(w);
+            for (int x = 0; x < 256; x++) {
+                if (b.length == 1 || x == (b[1] & 0xff)) {
+                    int key = (b[0] & 0xff) << 8 | x;
+                    starts[key >>> 6] |= 1L << key;
+                }
+            }
             if (b.length >= 3) {
                 int h = hash((b[0] & 0xff) << 16 | (b[1] & 0xff) << 8 | (b[2] & 0xff));
                 triples[h >>> 6] |= 1L << h;
@@ -119,6 +127,11 @@ final class ContextWords {
 
     static int hash(int threeBytes) {
         return threeBytes * 0x9E3779B1 >>> 16;
+    }
+
+    /** Whether a word may start with the lower-cased bytes {@code c} then {@code d} (as {@code c << 8 | d}). */
+    boolean mayStart(int pair) {
+        return (starts[pair >>> 6] & 1L << pair) != 0;
     }
 
     /** Words of three bytes or more that may start with the lower-cased bytes {@code x}, or null. */
