@@ -47,24 +47,22 @@ final class ContextIndex {
             indexedTo = base + to;
             return;
         }
-        int x = from + 1 < n ? lower(b[from]) << 8 | lower(b[from + 1]) : 0;
-        for (int i = from; i < to; i++) {
-            if (i + 2 >= n) {
-                addAll(cw.byFirst[lower(b[i])], b, n, i, base); // the text's last two bytes: no hash to probe
+        // The filter's tables in locals: the loop calls out only on the rare hits, so the JIT keeps them in
+        // registers, and each position's probe is independent of the last one's.
+        final long[] starts = cw.starts;
+        final byte[] low = LOWER;
+        int i = from;
+        for (int end = Math.min(to, n - 2); i < end; i++) {
+            int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
+            if ((starts[pair >>> 6] & 1L << pair) == 0) {
                 continue;
             }
-            x = (x << 8 | lower(b[i + 2])) & 0xffffff;
-            if (!cw.mayStart(x >>> 8)) {
-                continue; // one probe rejects almost every position
-            }
-            int[] longWords = cw.longCandidates(x);
-            int[] shortWords = cw.shortCandidates(x >>> 16, x >>> 8 & 0xff);
-            if (longWords != null) {
-                addAll(longWords, b, n, i, base);
-            }
-            if (shortWords != null) {
-                addAll(shortWords, b, n, i, base);
-            }
+            int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
+            addAll(cw.longCandidates(x), b, n, i, base);
+            addAll(cw.shortCandidates(pair >>> 8, pair & 0xff), b, n, i, base);
+        }
+        for (; i < to; i++) {
+            addAll(cw.byFirst[lower(b[i])], b, n, i, base); // the text's last two bytes: no three to probe
         }
         indexedTo = base + to;
     }

@@ -32,8 +32,8 @@ final class ContextWords {
     final int maxLen;
     private final long[] triples = new long[1 << 10];
     private final long[] pairs = new long[1 << 10];
-    /** First two bytes of every word (every second byte for one-byte words). */
-    private final long[] starts = new long[1 << 10];
+    /** First two bytes (lower-cased) of every word, every second byte for one-byte words: the first probe. */
+    final long[] starts = new long[1 << 10];
 
     ContextWords(List<ContextRule> rules) {
         Map<String, Integer> ids = new LinkedHashMap<>();
@@ -127,11 +127,6 @@ final class ContextWords {
 
     static int hash(int threeBytes) {
         return threeBytes * 0x9E3779B1 >>> 16;
-    }
-
-    /** Whether a word may start with the lower-cased bytes {@code c} then {@code d} (as {@code c << 8 | d}). */
-    boolean mayStart(int pair) {
-        return (starts[pair >>> 6] & 1L << pair) != 0;
     }
 
     /** Words of three bytes or more that may start with the lower-cased bytes {@code x}, or null. */
