@@ -27,24 +27,26 @@ final class Replacements {
                 maskable++;
             }
         }
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(len);
+        // Each character becomes at most as many bytes as it had: the result is never longer than the value.
+        byte[] out = new byte[len];
+        int n = 0;
         int seen = 0;
         int i = off;
         while (i < off + len) {
-            int cpLen = codePointLength(b[i]);
-            cpLen = Math.min(cpLen, off + len - i);
+            int cpLen = Math.min(codePointLength(b[i]), off + len - i);
             if (isMaskableStart(b[i])) {
                 seen++;
                 if (seen <= maskable - keepLast) {
-                    out.write(maskChar);
+                    out[n++] = (byte) maskChar; // the mask is written as one byte (an ASCII character)
                     i += cpLen;
                     continue;
                 }
             }
-            out.write(b, i, cpLen);
+            System.arraycopy(b, i, out, n, cpLen);
+            n += cpLen;
             i += cpLen;
         }
-        return out.toByteArray();
+        return n == len ? out : java.util.Arrays.copyOf(out, n);
     }
 
     private static boolean isMaskableStart(byte x) {
