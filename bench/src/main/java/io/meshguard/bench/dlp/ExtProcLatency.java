@@ -34,10 +34,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Per-chunk added latency through the gRPC stream: the DLP server (shipped policy, FULL_DUPLEX_STREAMED response
- * bodies) against a pass-through ext_proc server that echoes every chunk, both on loopback in this process, driven
- * alternately (one stream each, in turn), after a warm-up round. Prints p50/p99 per chunk and their ratio for each
- * round, then the median ratio: tail latency on a shared machine moves a lot from round to round. A benchmark, not
- * a test.
+ * bodies) against a pass-through ext_proc server that echoes every chunk, both on loopback in this process. A stream
+ * to each server is open at a time and their chunks are interleaved one by one, so load from other processes hits
+ * both series alike. After a warm-up round, prints p50/p99 per chunk and their ratio for each round, then the median
+ * ratio: tail latency on a shared machine moves a lot from round to round. A benchmark, not a test.
  *
  * <pre>java -cp … io.meshguard.bench.dlp.ExtProcLatency [policies/dlp.yaml] [streams] [chunks-per-stream] [rounds]</pre>
  */
@@ -96,19 +96,13 @@ public final class ExtProcLatency {
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         long[] dlpNs = new long[streams * chunks];
         long[] passNs = new long[streams * chunks];
-        for (int s = 0; s < streams; s++) { // warm-up
-            stream(toDlp, body, dlpNs, s * chunks);
-            stream(toPass, body, passNs, s * chunks);
-        }
+        measure(toDlp, toPass, body, streams, dlpNs, passNs); // warm-up
         System.out.printf("chunks measured per round: %d per server (%d streams x %d SSE chunks of ~%d bytes)%n",
                 dlpNs.length, streams, chunks, body[0].length);
         double[] ratios50 = new double[rounds];
         double[] ratios99 = new double[rounds];
         for (int round = 0; round < rounds; round++) {
-            for (int s = 0; s < streams; s++) {
-                stream(toDlp, body, dlpNs, s * chunks);
-                stream(toPass, body, passNs, s * chunks);
-            }
+            measure(toDlp, toPass, body, streams, dlpNs, passNs);
             Arrays.sort(dlpNs);
             Arrays.sort(passNs);
             double dlp50 = dlpNs[dlpNs.length / 2] / 1e3;
@@ -131,37 +125,75 @@ public final class ExtProcLatency {
         dlp.close();
     }
 
-    private static void stream(ManagedChannel ch, byte[][] body, long[] out, int at) throws InterruptedException {
-        LinkedBlockingQueue<ProcessingResponse> q = new LinkedBlockingQueue<>();
-        StreamObserver<ProcessingRequest> req = ExternalProcessorGrpc.newStub(ch).process(new StreamObserver<>() {
-            @Override
-            public void onNext(ProcessingResponse r) {
-                q.add(r);
+    /**
+     * One stream to each server at a time, their chunks interleaved one by one (which server goes first alternates),
+     * so a burst of load from other processes on a shared machine hits both series alike.
+     */
+    private static void measure(ManagedChannel toDlp, ManagedChannel toPass, byte[][] body, int streams,
+            long[] dlpNs, long[] passNs) throws InterruptedException {
+        for (int s = 0; s < streams; s++) {
+            Stream dlp = new Stream(toDlp);
+            Stream pass = new Stream(toPass);
+            for (int i = 0; i < body.length; i++) {
+                boolean last = i == body.length - 1;
+                int at = s * body.length + i;
+                if (i % 2 == 0) {
+                    dlpNs[at] = dlp.send(body[i], last);
+                    passNs[at] = pass.send(body[i], last);
+                } else {
+                    passNs[at] = pass.send(body[i], last);
+                    dlpNs[at] = dlp.send(body[i], last);
+                }
             }
-
-            @Override
-            public void onError(Throwable t) {}
-
-            @Override
-            public void onCompleted() {}
-        });
-        req.onNext(ProcessingRequest.newBuilder().setProtocolConfig(ProtocolConfiguration.newBuilder()
-                        .setRequestBodyMode(BodySendMode.NONE).setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                .setRequestHeaders(HttpHeaders.newBuilder().setEndOfStream(true).setHeaders(HeaderMap.newBuilder()
-                        .addHeaders(hv(":path", "/v1/chat/completions")))).build());
-        q.poll(10, TimeUnit.SECONDS);
-        req.onNext(ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder().setHeaders(
-                HeaderMap.newBuilder().addHeaders(hv(":status", "200"))
-                        .addHeaders(hv("content-type", "text/event-stream")))).build());
-        q.poll(10, TimeUnit.SECONDS);
-        for (int i = 0; i < body.length; i++) {
-            long t0 = System.nanoTime();
-            req.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
-                    .setBody(ByteString.copyFrom(body[i])).setEndOfStream(i == body.length - 1)).build());
-            q.poll(10, TimeUnit.SECONDS);
-            out[at + i] = System.nanoTime() - t0;
+            dlp.close();
+            pass.close();
         }
-        req.onCompleted();
+    }
+
+    /** An ext_proc stream past its headers, as Envoy drives it for a streamed SSE response. */
+    private static final class Stream {
+        private final LinkedBlockingQueue<ProcessingResponse> answers = new LinkedBlockingQueue<>();
+        private final StreamObserver<ProcessingRequest> requests;
+
+        Stream(ManagedChannel ch) throws InterruptedException {
+            requests = ExternalProcessorGrpc.newStub(ch).process(new StreamObserver<>() {
+                @Override
+                public void onNext(ProcessingResponse r) {
+                    answers.add(r);
+                }
+
+                @Override
+                public void onError(Throwable t) {}
+
+                @Override
+                public void onCompleted() {}
+            });
+            requests.onNext(ProcessingRequest.newBuilder().setProtocolConfig(ProtocolConfiguration.newBuilder()
+                            .setRequestBodyMode(BodySendMode.NONE)
+                            .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
+                    .setRequestHeaders(HttpHeaders.newBuilder().setEndOfStream(true).setHeaders(HeaderMap.newBuilder()
+                            .addHeaders(hv(":path", "/v1/chat/completions")))).build());
+            answers.poll(10, TimeUnit.SECONDS);
+            requests.onNext(ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder().setHeaders(
+                    HeaderMap.newBuilder().addHeaders(hv(":status", "200"))
+                            .addHeaders(hv("content-type", "text/event-stream")))).build());
+            answers.poll(10, TimeUnit.SECONDS);
+        }
+
+        /** Nanoseconds from sending the chunk to receiving its answer. */
+        long send(byte[] chunk, boolean last) throws InterruptedException {
+            long t0 = System.nanoTime();
+            requests.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
+                    .setBody(ByteString.copyFrom(chunk)).setEndOfStream(last)).build());
+            if (answers.poll(10, TimeUnit.SECONDS) == null) {
+                throw new IllegalStateException("no answer to a body chunk within 10 s");
+            }
+            return System.nanoTime() - t0;
+        }
+
+        void close() {
+            requests.onCompleted();
+        }
     }
 
     private static HeaderValue hv(String k, String v) {
