@@ -135,7 +135,7 @@ final class ContextWords {
         return (triples[h >>> 6] & 1L << h) == 0 ? null : byHash[h >>> 4];
     }
 
-    /** Words shorter than three bytes that start with lower-cased byte {@code c} (and may be followed by d), or null. */
+    /** Words shorter than three bytes starting with lower-cased byte {@code c} and possibly {@code d}, or null. */
     int[] shortCandidates(int c, int d) {
         if (shortByFirst[c] == null) {
             return null;
