@@ -213,25 +213,34 @@ public final class StreamScanner {
         int wanted = contextWords.wanted[p.detector];
         if (wanted != 0) {
             int within = ctx.within();
-            int chars = 0;
-            while (after < n && chars < within) {
-                after++;
-                while (after < n && (b[after] & 0xC0) == 0x80) {
+            // `within` characters each side; one byte per character where no UTF-8 continuation byte is in reach.
+            if (e + within < n && noContinuation(b, e + 1, e + within + 1)) {
+                after = e + within;
+            } else {
+                int chars = 0;
+                while (after < n && chars < within) {
                     after++;
+                    while (after < n && (b[after] & 0xC0) == 0x80) {
+                        after++;
+                    }
+                    chars++;
                 }
-                chars++;
-            }
-            if (chars < within && !text.complete()) {
-                return false;
+                if (chars < within && !text.complete()) {
+                    return false;
+                }
             }
             int before = s;
-            chars = 0;
-            while (before > 0 && chars < within) {
-                before--;
-                while (before > 0 && (b[before] & 0xC0) == 0x80) {
+            if (s - within >= 0 && noContinuation(b, s - within, s)) {
+                before = s - within;
+            } else {
+                int chars = 0;
+                while (before > 0 && chars < within) {
                     before--;
+                    while (before > 0 && (b[before] & 0xC0) == 0x80) {
+                        before--;
+                    }
+                    chars++;
                 }
-                chars++;
             }
             int found = contextIndex.found(p.detector, text, before, s, e, after);
             double delta = 0;
@@ -248,6 +257,27 @@ public final class StreamScanner {
             return true;
         }
         return allowLists[p.detector].allowed(b, s, e);
+    }
+
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** Whether {@code b[from, to)} holds no UTF-8 continuation byte ({@code 10xxxxxx}), eight bytes at a time. */
+    private static boolean noContinuation(byte[] b, int from, int to) {
+        int i = from;
+        for (; i + 8 <= to; i += 8) {
+            long x = (long) LONGS.get(b, i);
+            // A continuation byte has its top bit set and the next one clear.
+            if ((x & ~(x << 1) & 0x8080808080808080L) != 0) {
+                return false;
+            }
+        }
+        for (; i < to; i++) {
+            if ((b[i] & 0xC0) == 0x80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void resolve(List<Pending> cluster) {
