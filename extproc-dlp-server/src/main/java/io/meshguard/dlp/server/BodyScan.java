@@ -64,6 +64,11 @@ public final class BodyScan {
         }
     }
 
+    /** Releases the decoder of a compressed body that is abandoned before {@link #finish}. */
+    public void close() {
+        state.close();
+    }
+
     public Optional<Blocked> blocked() {
         return Optional.ofNullable(blocked);
     }

@@ -135,15 +135,17 @@ final class DirectionState {
             if (decoder != null) {
                 decoder.decode(data, 0, data.length, sink);
                 if (end) {
-                    decoder.finish();
+                    decoder.finish(sink);
                 }
             } else {
                 sink.write(data, 0, data.length);
             }
         } catch (ContentDecoder.CorruptBodyException e) {
+            close();
             metrics.malformed(direction.id(), "encoding");
             throw new BlockedException(BlockDecision.because("corrupt_encoding"));
         } catch (OversizeBlock e) {
+            close(); // a decompression bomb stops here: nothing more is decoded
             throw new BlockedException(BlockDecision.because("oversize"));
         }
         if (end) {
@@ -161,6 +163,13 @@ final class DirectionState {
             changed = true;
         }
         return result;
+    }
+
+    /** Releases the decoder (its thread, its inflater) when the body ends, is refused or is abandoned. */
+    void close() {
+        if (decoder != null) {
+            decoder.close();
+        }
     }
 
     /** Raised inside the counting sink when the size limit is crossed and the policy blocks. */

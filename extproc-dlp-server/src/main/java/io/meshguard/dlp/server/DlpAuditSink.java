@@ -21,7 +21,7 @@ public interface DlpAuditSink {
      * @param detector detector name
      * @param action action taken
      * @param location where in the body (JSON pointer, form field, SSE stream)
-     * @param length length of the value in bytes
+     * @param length length of the value in Unicode code points (characters), not bytes
      * @param valueHmac hex HMAC-SHA256 of the value under the tenant key
      * @param keyId which master key the tenant key was derived from (first bytes of its SHA-256)
      * @param confidence final confidence

@@ -429,6 +429,12 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 routeOf(path), status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
                 findingCounts, request == null ? 0 : request.received(), response == null ? 0 : response.received(),
                 notes));
+        if (request != null) {
+            request.close();
+        }
+        if (response != null) {
+            response.close();
+        }
         request = null;
         response = null;
         onClose.run();

@@ -136,6 +136,18 @@ final class EnvoyStream implements AutoCloseable {
         }
     }
 
+    /** The bytes the client would receive from FULL_DUPLEX response answers, in order. */
+    static byte[] responseBytes(List<ProcessingResponse> answers) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (ProcessingResponse r : answers) {
+            if (r.hasResponseBody()) {
+                out.writeBytes(r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse().getBody()
+                        .toByteArray());
+            }
+        }
+        return out.toByteArray();
+    }
+
     /** Answers already received, without waiting. */
     List<Object> drainNow() {
         List<Object> out = new ArrayList<>();

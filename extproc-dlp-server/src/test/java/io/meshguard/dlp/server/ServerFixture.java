@@ -35,6 +35,18 @@ final class ServerFixture implements AutoCloseable {
                   detectors: {card: mask}
                   max_body_bytes: 1024
                   oversize: block
+              - name: capped-pass
+                match: {paths: ["/capped-pass"]}
+                request:
+                  detectors: {card: mask}
+                  max_body_bytes: 65536
+                  oversize: pass
+              - name: capped
+                match: {paths: ["/capped"]}
+                request:
+                  detectors: {card: mask}
+                  max_body_bytes: 65536
+                  oversize: block
               - name: images
                 match: {paths: ["/upload"]}
                 request:
