@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# Creates the secrets the local stack reads (compose.yaml: "secrets:" and the DLP server's env_file), once,
+# Creates the secrets the local stack reads (compose.yaml: "secrets:"), once,
 # with fresh random values. They stay in deploy/local/secrets/, which git ignores.
 set -eu
 dir="$(dirname "$0")/secrets"
@@ -13,8 +13,8 @@ for name in db-password xds-admin-token; do
     echo "created $dir/$name"
   fi
 done
-# The DLP server reads its hash key from the environment only: an env file for compose's env_file.
-if [ ! -s "$dir/dlp.env" ]; then
-  printf 'MESHGUARD_DLP_HASH_KEY=%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$dir/dlp.env"
-  echo "created $dir/dlp.env"
+# The DLP hash key: 64 hex digits, mounted as a compose secret (MESHGUARD_DLP_HASH_KEY_FILE).
+if [ ! -s "$dir/dlp-hash-key" ]; then
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/dlp-hash-key"
+  echo "created $dir/dlp-hash-key"
 fi

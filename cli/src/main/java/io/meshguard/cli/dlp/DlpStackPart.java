@@ -37,9 +37,9 @@ public final class DlpStackPart implements StackPart {
             missing = policy;
             return List.of();
         }
-        String key = System.getenv("MESHGUARD_DLP_HASH_KEY");
+        // MESHGUARD_DLP_HASH_KEY_FILE, then MESHGUARD_DLP_HASH_KEY (same rule as the server's config keys).
         DlpServerSettings settings = DlpServerSettings.defaults(policy)
-                .withHashKey(key == null ? new byte[0] : DlpServerSettings.parseKey(key));
+                .withHashKey(DlpServerSettings.keyFromEnvironment(System.getenv()));
         settings = settings.withGrpc(DlpServerSettings.withMaxMessage(
                 GrpcServerSettings.defaults(DlpServerSettings.DEFAULT_GRPC_PORT)
                         .withAddress("127.0.0.1", LocalPorts.preferred(DlpServerSettings.DEFAULT_GRPC_PORT)),

@@ -44,7 +44,7 @@ public interface ContentDecoder extends AutoCloseable {
         };
     }
 
-    /** Bodies being decoded right now on a decoder thread (br, zstd); for the gauge and for leak tests. */
+    /** Bodies being decoded right now on a decoder thread (br, zstd); lets tests prove none is left behind. */
     static int activeDecoderThreads() {
         return PullDecoder.live();
     }

@@ -220,6 +220,25 @@ class ExtProcProtocolTest {
     }
 
     @Test
+    void auditedFindingLength_isInCharacters_withKoreanTextAroundAndInTheMatch() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
+            s.requestHeaders(true, ":path", "/x", "x-request-id", "len-ko");
+            s.next();
+            s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
+            s.next();
+            s.responseBody(utf8("이 문서는 대외비 입니다. 주민등록번호 960121-1021413 확인"), true);
+            assertThat(streamedBody(s.untilResponseEnd())).isEqualTo("이 문서는 대외비 입니다. 주민등록번호 ******-***1413 확인");
+        }
+        await().untilAsserted(() -> {
+            // 대외비: 3 characters (9 UTF-8 bytes); the RRN: 14 characters.
+            assertThat(fx.findings).anyMatch(f -> f.requestId().equals("len-ko") && f.detector().equals("marking")
+                    && f.length() == 3);
+            assertThat(fx.findings).anyMatch(f -> f.requestId().equals("len-ko") && f.detector().equals("kr_rrn")
+                    && f.length() == 14);
+        });
+    }
+
+    @Test
     void headersOnlyRequest_andTrailersOnlyResponse_getOneAnswerEach() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED,
                 BodySendMode.FULL_DUPLEX_STREAMED)) {
@@ -296,7 +315,7 @@ class ExtProcProtocolTest {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
             s.requestHeaders(true, ":path", "/x");
             s.next();
-            s.responseHeaders(false, ":status", "200", "content-type", "application/json", "content-encoding", "br");
+            s.responseHeaders(false, ":status", "200", "content-type", "application/json", "content-encoding", "compress");
             ProcessingResponse r = s.next();
             assertThat(r.hasImmediateResponse()).isTrue();
             assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("unknown_encoding");

@@ -18,6 +18,8 @@ final class ServerFixture implements AutoCloseable {
             detectors:
               card:
                 allow: ["4012888888881881"]
+              marking:
+                keywords: ["대외비"]
             profiles:
               - name: llm
                 match: {paths: ["/v1/chat/completions"]}
@@ -57,7 +59,7 @@ final class ServerFixture implements AutoCloseable {
                   detectors: {card: mask, email: {action: hash}, private_key: block}
                   max_body_bytes: 134217728
                 response:
-                  detectors: {card: mask, kr_rrn: mask, private_key: block}
+                  detectors: {card: mask, kr_rrn: mask, private_key: block, marking: alert}
                   max_body_bytes: 134217728
                   unknown_encoding: block
             """;
