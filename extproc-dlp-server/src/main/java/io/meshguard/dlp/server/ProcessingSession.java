@@ -72,7 +72,16 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private String responseProfile = "";
     private final Map<String, Integer> findingCounts = new TreeMap<>();
     private String outcome = "pass";
+    private String blockNote = "";
+    /** An immediate_response was sent: the HTTP stream is over, nothing more is processed. */
     private boolean done;
+    /** Response headers were answered in STREAMED/FULL_DUPLEX: the client has them, a local reply is too late. */
+    private boolean responseStarted;
+    /** The response was blocked after it started: every later response body chunk is swallowed. */
+    private boolean responseBlocked;
+    /** The last bytes of response body released to the client (to start an error event on a fresh line). */
+    private final byte[] releasedTail = new byte[4];
+    private int releasedTailLen;
     private boolean closed;
 
     ProcessingSession(DlpPolicy policy, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
@@ -108,6 +117,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 send(ProcessingResponse.newBuilder().setResponseTrailers(TrailersResponse.getDefaultInstance())
                         .build());
             }
+            return;
+        }
+        if (responseBlocked && (req.hasResponseBody() || req.hasResponseTrailers())) {
+            swallowResponse(req);
             return;
         }
         try {
@@ -149,7 +162,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 listener(Direction.REQUEST), metrics);
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : request.headerBlock();
         if (block.isPresent()) {
-            block(Direction.REQUEST, block.get());
+            block(Direction.REQUEST, block.get(), At.HEADERS, false);
             return;
         }
         HeaderMutation.Builder mutation = HeaderMutation.newBuilder();
@@ -182,7 +195,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 listener(Direction.RESPONSE), metrics);
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : response.headerBlock();
         if (block.isPresent()) {
-            block(Direction.RESPONSE, block.get());
+            block(Direction.RESPONSE, block.get(), At.HEADERS, false);
             return;
         }
         HeaderMutation.Builder mutation = HeaderMutation.newBuilder();
@@ -191,6 +204,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         send(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
                 .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
+        // In STREAMED and FULL_DUPLEX_STREAMED Envoy sends the headers on to the client with this answer (BUFFERED
+        // and BUFFERED_PARTIAL hold them for the body): from now on a block can no longer be a clean local reply.
+        responseStarted = responseMode == BodySendMode.STREAMED || responseMode == BodySendMode.FULL_DUPLEX_STREAMED;
     }
 
     /** Header changes a scanned body needs before its first byte goes out. */
@@ -225,7 +241,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         try {
             out = state.body(body.getBody().toByteArray(), end);
         } catch (BlockedException e) {
-            block(d, e.decision());
+            block(d, e.decision(), At.BODY, body.getEndOfStream());
             return;
         } finally {
             sample.stop(metrics.chunkTimer(d.id(), modeName(mode)));
@@ -243,9 +259,65 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                         .addSetHeaders(header("content-length", Integer.toString(out.length))));
             }
         }
+        if (d == Direction.RESPONSE) {
+            released(state.scans() ? out : body.getBody().toByteArray());
+        }
         BodyResponse br = BodyResponse.newBuilder().setResponse(common).build();
         send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
                 : ProcessingResponse.newBuilder().setResponseBody(br).build());
+    }
+
+    /** Remembers the end of what the client has been sent of the response body. */
+    private void released(byte[] b) {
+        int n = Math.min(b.length, releasedTail.length);
+        if (n == 0) {
+            return;
+        }
+        int keep = Math.min(releasedTailLen, releasedTail.length - n);
+        System.arraycopy(releasedTail, releasedTailLen - keep, releasedTail, 0, keep);
+        System.arraycopy(b, b.length - n, releasedTail, keep, n);
+        releasedTailLen = keep + n;
+    }
+
+    /** True when the released response body ends between two SSE events (or nothing was released). */
+    private boolean releasedAtEventBoundary() {
+        if (releasedTailLen == 0) {
+            return true;
+        }
+        String t = new String(releasedTail, 0, releasedTailLen, StandardCharsets.ISO_8859_1);
+        return t.endsWith("\n\n") || t.endsWith("\r\r") || t.endsWith("\r\n\r\n");
+    }
+
+    /**
+     * After a block of a started response: the rest of the body never reaches the client. Each later chunk is
+     * answered with an empty body (STREAMED needs one answer per chunk; in FULL_DUPLEX the empty piece carries
+     * end_of_stream when Envoy's chunk did, which ends the client's stream cleanly), trailers get their answer.
+     */
+    private void swallowResponse(ProcessingRequest req) {
+        if (req.hasResponseTrailers()) {
+            send(ProcessingResponse.newBuilder().setResponseTrailers(TrailersResponse.getDefaultInstance()).build());
+            return;
+        }
+        HttpBody body = req.getResponseBody();
+        if (response != null) {
+            metrics.unscanned(Direction.RESPONSE.id(), "blocked", body.getBody().size());
+        }
+        sendEmptyBody(body.getEndOfStream());
+    }
+
+    private void sendEmptyBody(boolean endOfStream) {
+        if (responseMode == BodySendMode.FULL_DUPLEX_STREAMED) {
+            // FULL_DUPLEX takes any number of pieces; one empty piece per swallowed chunk keeps the answers in step
+            // with upstream, and the last one carries end_of_stream exactly when Envoy's chunk did.
+            BodyResponse br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder().setBodyMutation(
+                    BodyMutation.newBuilder().setStreamedResponse(StreamedBodyResponse.newBuilder()
+                            .setEndOfStream(endOfStream)))).build();
+            send(ProcessingResponse.newBuilder().setResponseBody(br).build());
+        } else {
+            send(ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(
+                    CommonResponse.newBuilder().setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.EMPTY))))
+                    .build());
+        }
     }
 
     private void sendPieces(Direction d, byte[] out, boolean endOfStream) {
@@ -258,6 +330,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             boolean last = at + n == out.length;
             StreamedBodyResponse piece = StreamedBodyResponse.newBuilder()
                     .setBody(ByteString.copyFrom(out, at, n)).setEndOfStream(last && endOfStream).build();
+            if (d == Direction.RESPONSE) {
+                released(java.util.Arrays.copyOfRange(out, at, at + n));
+            }
             BodyResponse br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder()
                     .setBodyMutation(BodyMutation.newBuilder().setStreamedResponse(piece))).build();
             send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
@@ -274,20 +349,23 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 try {
                     sendPieces(d, state.body(new byte[0], true), false);
                 } catch (BlockedException e) {
-                    block(d, e.decision());
-                    return;
+                    if (!block(d, e.decision(), At.TRAILERS, false)) {
+                        return;
+                    }
                 }
             } else if (state.heldBack() > 0) {
                 // STREAMED cannot add bytes after the last chunk's answer: refusing beats truncating silently.
                 metrics.protocolError("streamed_tail_at_trailers");
-                block(d, BlockDecision.because("incomplete_scan"));
-                return;
+                if (!block(d, BlockDecision.because("incomplete_scan"), At.TRAILERS, false)) {
+                    return;
+                }
             } else {
                 try {
                     state.body(new byte[0], true);
                 } catch (BlockedException e) {
-                    block(d, e.decision());
-                    return;
+                    if (!block(d, e.decision(), At.TRAILERS, false)) {
+                        return;
+                    }
                 }
             }
         }
@@ -296,20 +374,55 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 : ProcessingResponse.newBuilder().setResponseTrailers(tr).build());
     }
 
-    private void block(Direction d, BlockDecision decision) {
+    /**
+     * Refuses a message. Before the client has anything: an immediate_response with the configured 4xx and a JSON
+     * body. Once a streamed response has started (its headers went out with our answer), a local reply would make
+     * Envoy reset the stream instead; so the stream ends cleanly: an event stream gets an {@code event: error} event
+     * in the answer to the current chunk, any other body gets nothing more; the held-back tail is dropped, and every
+     * later chunk is swallowed ({@link #swallowResponse}).
+     *
+     * @param at which message is being answered
+     * @param endOfStream whether the message being answered ended the body (FULL_DUPLEX: the piece carries it)
+     * @return true when the stream goes on (the caller still owes Envoy a trailers answer), false when it is over
+     */
+    private boolean block(Direction d, BlockDecision decision, At at, boolean endOfStream) {
         metrics.blocked(d.id(), decision.reason());
         outcome = "blocked";
-        done = true;
         String detector = decision.finding().map(Finding::detector).orElse("");
-        log.warn("dlp block direction={} reason={} detector={} route={} request_id={}", d.id(), decision.reason(),
-                detector, path, requestId);
-        boolean responseStarted = d == Direction.RESPONSE && responseMode == BodySendMode.FULL_DUPLEX_STREAMED
-                && response != null && response.kind == MediaTypes.Kind.EVENT_STREAM && response.received() > 0;
-        if (responseStarted) {
-            // The event stream is already flowing: end it cleanly with an error event instead of a reset.
-            sendPieces(d, SseTransformer.errorEvent(policy.block().message()), true);
-            return;
+        boolean started = d == Direction.RESPONSE && responseStarted;
+        blockNote = d.id() + ":" + decision.reason() + (detector.isEmpty() ? "" : ":" + detector)
+                + (started ? ":after_response_started" : "");
+        log.warn("dlp block direction={} reason={} detector={} route={} request_id={} response_started={}", d.id(),
+                decision.reason(), detector, path, requestId, started);
+        if (started) {
+            responseBlocked = true;
+            if (response != null) {
+                response.close();
+            }
+            byte[] tail = new byte[0];
+            if (response != null && response.kind == MediaTypes.Kind.EVENT_STREAM) {
+                // A fresh event: if what went out so far stops inside an event (only possible after the SSE
+                // scanner fell back to plain text), a blank line closes it first.
+                byte[] event = SseTransformer.errorEvent(policy.block().message());
+                tail = releasedAtEventBoundary() ? event
+                        : concat("\n\n".getBytes(StandardCharsets.US_ASCII), event);
+            }
+            if (responseMode == BodySendMode.FULL_DUPLEX_STREAMED) {
+                // Pieces may follow the trailers' arrival, before their answer; end_of_stream only if Envoy's did.
+                if (tail.length > 0) {
+                    sendPieces(d, tail, endOfStream);
+                } else if (at == At.BODY) {
+                    sendEmptyBody(endOfStream);
+                }
+            } else if (at == At.BODY) {
+                // STREAMED: the answer to this chunk; at the trailers no body answer is left to carry anything.
+                send(ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(
+                        CommonResponse.newBuilder().setBodyMutation(BodyMutation.newBuilder()
+                                .setBody(ByteString.copyFrom(tail))))).build());
+            }
+            return true;
         }
+        done = true;
         String body = "{\"error\":\"dlp_blocked\",\"message\":" + JsonText.quote(policy.block().message())
                 + ",\"reason\":" + JsonText.quote(decision.reason())
                 + (detector.isEmpty() ? "" : ",\"detector\":" + JsonText.quote(detector))
@@ -321,6 +434,16 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 .setDetails("meshguard_dlp_" + decision.reason())
                 .build();
         send(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
+        return false;
+    }
+
+    /** The message a block answers. */
+    private enum At { HEADERS, BODY, TRAILERS }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     private io.meshguard.dlp.content.FindingListener listener(Direction d) {
@@ -423,6 +546,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         if (response != null && !response.note().isEmpty()) {
             notes.put("response", response.note());
+        }
+        if (!blockNote.isEmpty()) {
+            notes.put("block", blockNote);
         }
         String result = how.equals("cancelled") || how.equals("error") ? how : outcome;
         audit.apiCall(new DlpAuditSink.ApiCallEvent(Instant.now(), requestId, traceId, tenant, host, method,
