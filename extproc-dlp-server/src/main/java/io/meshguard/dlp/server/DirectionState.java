@@ -165,6 +165,22 @@ final class DirectionState {
         return result;
     }
 
+    /**
+     * Envoy will not send the rest of this body (BUFFERED_PARTIAL over its buffer limit): the rest is refused when
+     * the policy blocks oversize bodies or the body is being decoded (compressed bytes cannot follow the decoded
+     * ones), else it passes unscanned and is noted.
+     */
+    Optional<BlockDecision> cutByEnvoy() {
+        if (plan != Plan.SCAN) {
+            return Optional.empty();
+        }
+        if (decoder != null || policy.get().oversize() == DirectionPolicy.Disposition.BLOCK) {
+            return Optional.of(BlockDecision.because("oversize"));
+        }
+        note = "oversize";
+        return Optional.empty();
+    }
+
     /** Releases the decoder (its thread, its inflater) when the body ends, is refused or is abandoned. */
     void close() {
         if (decoder != null) {

@@ -235,7 +235,18 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         boolean duplex = mode == BodySendMode.FULL_DUPLEX_STREAMED;
         boolean wholeBody = mode == BodySendMode.BUFFERED;
-        boolean end = body.getEndOfStream() || wholeBody;
+        // BUFFERED_PARTIAL: a message without end_of_stream means Envoy's buffer limit was reached, and the rest of
+        // the body goes on without passing here. This message is all we will see: it is scanned to its end (nothing
+        // held back, which would be lost), and the unseen rest is oversize as far as the policy is concerned.
+        boolean cut = mode == BodySendMode.BUFFERED_PARTIAL && !body.getEndOfStream();
+        if (cut) {
+            Optional<BlockDecision> refuse = state.cutByEnvoy();
+            if (refuse.isPresent()) {
+                block(d, refuse.get(), At.BODY, false);
+                return;
+            }
+        }
+        boolean end = body.getEndOfStream() || wholeBody || cut;
         Timer.Sample sample = Timer.start();
         byte[] out;
         try {
@@ -253,7 +264,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         CommonResponse.Builder common = CommonResponse.newBuilder();
         if (state.scans()) {
             common.setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.copyFrom(out)));
-            if (end && state.hadContentLength && mode != BodySendMode.STREAMED && state.changed()) {
+            if (end && !cut && state.hadContentLength && mode != BodySendMode.STREAMED && state.changed()) {
                 // BUFFERED with header mode SEND keeps content-length: it must match the new body exactly.
                 common.setHeaderMutation(HeaderMutation.newBuilder()
                         .addSetHeaders(header("content-length", Integer.toString(out.length))));
