@@ -127,6 +127,7 @@ public final class DlpScanCommand implements Callable<Integer> {
         if (scan.blocked().isEmpty()) {
             stdout.write(scan.finish());
         }
+        scan.close(); // a compressed body abandoned at a block still has a decoder to release
         if (chunkSize == null && scan.blocked().isEmpty()) {
             whole.writeTo(out);
         }

@@ -113,6 +113,28 @@ class DlpScanCommandTest {
     }
 
     @Test
+    void zstdInput_isDecodedLikeTheServerDoes_sameOutputWhateverTheChunkSize() throws Exception {
+        String text = "카드 5105 1051 0510 5100 결제\n";
+        java.io.ByteArrayOutputStream z = new java.io.ByteArrayOutputStream();
+        try (var zstd = new io.airlift.compress.zstd.ZstdOutputStream(z)) {
+            zstd.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+        for (String[] extra : new String[][] {{}, {"--chunk-size", "3"}}) {
+            DlpScanCommand cmd = new DlpScanCommand();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            cmd.out = new PrintStream(out, true, StandardCharsets.UTF_8);
+            cmd.err = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+            cmd.in = new ByteArrayInputStream(z.toByteArray());
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--policy", POLICY.toString(),
+                    "--content-encoding", "zstd"));
+            args.addAll(java.util.List.of(extra));
+            args.add("-");
+            assertThat(new CommandLine(cmd).execute(args.toArray(String[]::new))).isZero();
+            assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("카드 **** **** **** 5100 결제\n");
+        }
+    }
+
+    @Test
     void badUsage_exits1() {
         assertThat(run("x", "--policy", POLICY.toString(), "--direction", "sideways", "-").exit()).isEqualTo(1);
         assertThat(run("x", "--policy", POLICY.toString(), "--chunk-size", "0", "-").exit()).isEqualTo(1);
