@@ -96,7 +96,8 @@ final class PullDecoder implements ContentDecoder {
         lock.lock();
         try {
             inputEnded = true;
-            if (!done) {
+            // An empty body stays empty (as with gzip): only a stream that began must end properly.
+            if (!done && thread != null) {
                 runDecoder(sink);
             }
         } finally {

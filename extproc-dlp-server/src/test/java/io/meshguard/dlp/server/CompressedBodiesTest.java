@@ -255,6 +255,21 @@ class CompressedBodiesTest {
     }
 
     @Test
+    void emptyBodyDeclaredBrOrZstd_staysEmpty_likeAnEmptyGzipBody() throws Exception {
+        for (String coding : new String[] {"br", "zstd", "gzip"}) {
+            try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED, BodySendMode.NONE)) {
+                s.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "text/plain",
+                        "content-encoding", coding);
+                s.next();
+                s.requestBody(new byte[0], true);
+                var piece = s.next().getRequestBody().getResponse().getBodyMutation().getStreamedResponse();
+                assertThat(piece.getBody()).as(coding).isEmpty();
+                assertThat(piece.getEndOfStream()).isTrue();
+            }
+        }
+    }
+
+    @Test
     void zstdFrameAskingForAHugeWindow_isRefusedBeforeAnythingIsAllocated() throws Exception {
         // Frame header: magic, descriptor 0x00 (no single segment), window descriptor exponent 21 → 2 GiB window,
         // then one raw block of 5 bytes marked last.
