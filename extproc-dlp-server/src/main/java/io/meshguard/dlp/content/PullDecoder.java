@@ -160,33 +160,42 @@ final class PullDecoder implements ContentDecoder {
         try {
             awaitTurn();
         } catch (InterruptedIOException e) {
+            return; // closed before it began
+        } finally {
             lock.unlock();
-            return;
         }
-        lock.unlock();
         byte[] buf = new byte[PIECE];
         IOException error = null;
+        boolean ended = false;
+        boolean abandoned = false;
         try (InputStream decoded = opener.open(feed)) {
             int n;
             while ((n = decoded.read(buf, 0, buf.length)) != -1) {
                 emit(buf, n);
             }
+            ended = true;
         } catch (InterruptedIOException e) {
-            return; // closed while decoding: the body was abandoned
+            abandoned = true; // closed while decoding: the body was abandoned, nobody waits for an answer
         } catch (IOException e) {
             error = e;
-        } catch (RuntimeException e) {
-            // The decoders signal some corrupt input with unchecked exceptions.
+        } catch (RuntimeException | LinkageError e) {
+            // The decoders signal some corrupt input with unchecked exceptions; a decoder that cannot even load
+            // (LinkageError) must fail the body closed too.
             error = new IOException(e.getClass().getSimpleName() + ": " + e.getMessage(), e);
-        }
-        lock.lock();
-        try {
-            failure = error;
-            done = true;
-            decoderTurn = false;
-            turnChanged.signalAll();
         } finally {
-            lock.unlock();
+            // Whatever happened (an Error too), the caller must never be left waiting for its turn.
+            lock.lock();
+            try {
+                if (error == null && !ended && !abandoned) {
+                    error = new IOException("decoder stopped unexpectedly");
+                }
+                failure = error;
+                done = true;
+                decoderTurn = false;
+                turnChanged.signalAll();
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
