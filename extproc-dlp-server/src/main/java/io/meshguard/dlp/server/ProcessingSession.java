@@ -209,7 +209,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         responseStarted = responseMode == BodySendMode.STREAMED || responseMode == BodySendMode.FULL_DUPLEX_STREAMED;
     }
 
-    /** Header changes a scanned body needs before its first byte goes out. */
+    /**
+     * Header changes a scanned body needs before its first byte goes out. A compressed body (gzip, deflate, br,
+     * zstd) goes on decoded, as identity, never re-encoded: content-encoding is removed, and so is content-length
+     * (a BUFFERED body gets the new length set with its body instead). Re-compressing would cost CPU on every chunk
+     * and hold bytes back in the encoder; the client that wants compression gets it from Envoy's compressor filter
+     * placed before ext_proc, and upstreams were asked for identity anyway ({@code accept-encoding}).
+     */
     private static void bodyHeaderMutations(DirectionState state, BodySendMode mode, HeaderMutation.Builder m) {
         if (state.decodes()) {
             m.addRemoveHeaders("content-encoding");
