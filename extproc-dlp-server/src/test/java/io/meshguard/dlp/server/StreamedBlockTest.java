@@ -248,6 +248,31 @@ class StreamedBlockTest {
         }
     }
 
+    @Test
+    void fullDuplexSse_blockDecidedOnlyWhenTrailersEndTheBody_errorEventThenTrailersAnswer() throws Exception {
+        // A key whose END line never comes is only decided once the body has ended: here, by trailers.
+        String body = event(0, "Hello, ") + event(1, "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC");
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
+            s.requestHeaders(true, ":path", "/x", "x-request-id", "block-at-trailers");
+            s.next();
+            s.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
+            s.next();
+            s.responseBody(body.getBytes(StandardCharsets.UTF_8), false);
+            s.responseTrailers();
+            List<ProcessingResponse> answers = new ArrayList<>();
+            do {
+                answers.add(s.next());
+            } while (!answers.get(answers.size() - 1).hasResponseTrailers());
+            byte[] released = EnvoyStream.responseBytes(answers);
+            assertThat(new String(released, StandardCharsets.UTF_8)).isEqualTo(event(0, "Hello, ")
+                    + new String(errorEvent(), StandardCharsets.UTF_8));
+            assertThat(answers).filteredOn(ProcessingResponse::hasResponseBody)
+                    .noneMatch(r -> r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse()
+                            .getEndOfStream());
+            assertThat(s.nextEvent(Duration.ofMillis(200))).isNull();
+        }
+    }
+
     /** Plays a FULL_DUPLEX response; returns every streamed piece up to the one with end_of_stream. */
     private static List<StreamedBodyResponse> playFullDuplex(String contentType, List<byte[]> chunks, String id)
             throws Exception {
