@@ -273,6 +273,25 @@ class StreamedBlockTest {
         }
     }
 
+    @Test
+    void streamedResponse_tailStillHeldWhenTrailersEndIt_isDroppedAndTheTrailersAnswered() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.STREAMED)) {
+            s.requestHeaders(true, ":path", "/x", "x-request-id", "streamed-tail");
+            s.next();
+            s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
+            s.next();
+            s.responseBody("card 4111 11".getBytes(StandardCharsets.UTF_8), false);
+            assertThat(s.next().getResponseBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+                    .isEqualTo("card ");
+            s.responseTrailers();
+            // No answer is left that could carry the held-back "4111 11": it is dropped, never sent unscanned.
+            assertThat(s.next().hasResponseTrailers()).isTrue();
+            assertThat(s.nextEvent(Duration.ofMillis(200))).isNull();
+        }
+        await().untilAsserted(() -> assertThat(fx.calls).anyMatch(c -> c.requestId().equals("streamed-tail")
+                && c.notes().get("block").equals("response:incomplete_scan:after_response_started")));
+    }
+
     /** Plays a FULL_DUPLEX response; returns every streamed piece up to the one with end_of_stream. */
     private static List<StreamedBodyResponse> playFullDuplex(String contentType, List<byte[]> chunks, String id)
             throws Exception {
