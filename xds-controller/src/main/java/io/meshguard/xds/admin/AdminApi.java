@@ -293,7 +293,15 @@ public final class AdminApi implements HttpHandler {
         Revision r = result.revision().orElseThrow();
         audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "rollback", "revision/" + id,
                 "group " + r.group() + " now serves it as revision " + r.id(), call.requestId()));
-        return tree(r.summary());
+        // A rollback changes what is served, not the draft: say so when the next publish would undo it.
+        boolean draftDiffers = !draft.load().slice(r.group()).equals(r.config());
+        ObjectNode out = (ObjectNode) tree(r.summary());
+        out.put("draft_differs", draftDiffers);
+        out.set("warnings", tree(draftDiffers
+                ? List.of(Problem.warning("draft", "the draft still differs from revision " + id + " for group "
+                        + r.group() + ": the next publish serves the draft again unless it is changed"))
+                : List.of()));
+        return out;
     }
 
     private JsonNode diff(Call call) {
