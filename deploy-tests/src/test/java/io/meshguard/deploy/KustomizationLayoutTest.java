@@ -70,4 +70,20 @@ class KustomizationLayoutTest {
         // Exactly the shipped policy files: never tests, examples, or a development issuer.
         assertThat(files).containsExactlyInAnyOrderElementsOf(RepoPaths.POLICY_FILES);
     }
+
+    /** Strings only the local development issuer's files contain (cli's DevIssuer and DevPolicy). */
+    static final List<String> DEV_ISSUER_MARKERS =
+            List.of("urn:meshguard:dev-issuer", "meshguard-dev", "/dev/jwks.json", "dev-demo", "dev-policy");
+
+    @Test
+    void shippedFiles_neverMentionTheDevelopmentIssuer() throws Exception {
+        List<Path> shipped = new ArrayList<>(YamlDocuments.filesUnder(RepoPaths.manifests()));
+        shipped.add(RepoPaths.policies().resolve("kustomization.yaml"));
+        RepoPaths.POLICY_FILES.forEach(f -> shipped.add(RepoPaths.policies().resolve(f)));
+        for (Path file : shipped) {
+            if (Files.isRegularFile(file)) {
+                assertThat(Files.readString(file)).as("%s", file).doesNotContain(DEV_ISSUER_MARKERS);
+            }
+        }
+    }
 }

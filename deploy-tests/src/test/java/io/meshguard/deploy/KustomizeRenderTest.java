@@ -42,6 +42,9 @@ class KustomizeRenderTest {
         List<SourcedDocument> docs = render(dir);
         assertThat(docs).isNotEmpty();
         assertThat(ManifestChecks.problems(docs)).isEmpty();
+        // What a cluster gets never trusts the local development issuer.
+        assertThat(docs).allSatisfy(d -> assertThat(d.node().toString()).as(d.source())
+                .doesNotContain(KustomizationLayoutTest.DEV_ISSUER_MARKERS));
     }
 
     @Test
