@@ -81,8 +81,8 @@ class KustomizeRenderTest {
         Manifests prod = new Manifests(render("overlays/prod"));
         Manifests dev = new Manifests(render("overlays/dev"));
         for (String name : List.of("meshguard-extauthz", "meshguard-dlp", "meshguard-xds", "meshguard-gateway")) {
-            assertThat(ManifestConsistencyTest.replicaFloor(prod, prod.deployment(name))).as(name).isEqualTo(3);
-            assertThat(ManifestConsistencyTest.replicaFloor(dev, dev.deployment(name))).as(name).isEqualTo(1);
+            assertThat(ManifestConsistencyTest.replicaFloor(prod, prod.workload(name))).as(name).isEqualTo(3);
+            assertThat(ManifestConsistencyTest.replicaFloor(dev, dev.workload(name))).as(name).isEqualTo(1);
         }
         // Prod keeps two serving through a node drain; dev's single replica must not block drains.
         assertThat(prod.models("PodDisruptionBudget", PodDisruptionBudget.class))

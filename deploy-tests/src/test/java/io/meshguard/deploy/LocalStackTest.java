@@ -110,7 +110,7 @@ class LocalStackTest {
             if (services.path(service).has("env_file")) {
                 fromEnvFiles.forEach(name -> local.put(name, "(env_file)"));
             }
-            Container container = manifests.deployment(deployment).getSpec().getTemplate().getSpec()
+            Container container = manifests.workload(deployment).template().getSpec()
                     .getContainers().getFirst();
             Set<String> cluster = new TreeSet<>();
             for (EnvVar e : container.getEnv()) {
