@@ -96,8 +96,4 @@ public record DevIssuerFiles(Path dir) {
         return perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.GROUP_WRITE)
                 || perms.contains(PosixFilePermission.OTHERS_READ) || perms.contains(PosixFilePermission.OTHERS_WRITE);
     }
-
-    static boolean posix() {
-        return POSIX;
-    }
 }

@@ -76,6 +76,9 @@ public final class DevPolicyWriter implements ServerComponent {
     }
 
     private boolean writeIfChanged() throws IOException, PolicyInvalidException {
+        if (!Files.isRegularFile(base)) {
+            throw new IOException("no authz policy at " + base + " (the dev policy is made from it; pass --policies DIR)");
+        }
         String text = Files.readString(base, StandardCharsets.UTF_8);
         if (lastBase.filter(text::equals).isPresent()) {
             return false;

@@ -310,6 +310,16 @@ class DevIssuerTest {
         }
     }
 
+    @Test
+    void devPolicyWriter_withoutABasePolicy_saysWhereItLooked(@TempDir Path dir) {
+        Path missing = dir.resolve("authz.yaml");
+        DevPolicyWriter w = new DevPolicyWriter(missing, dir.resolve("out.yaml"), () -> DevIssuer.jwksUri(9180),
+                Duration.ofHours(1));
+        assertThatThrownBy(w::start).hasMessageContaining("no authz policy at " + missing);
+        assertThat(dir.resolve("out.yaml")).doesNotExist();
+        w.close();
+    }
+
     private static void awaitDevPolicyServing() {
         await().atMost(Duration.ofSeconds(30)).until(() -> devServer.watcher().current().isPresent());
     }
