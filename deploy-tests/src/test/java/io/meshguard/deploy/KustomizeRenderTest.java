@@ -89,6 +89,15 @@ class KustomizeRenderTest {
                 .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable().getIntVal()).isEqualTo(2));
         assertThat(dev.models("PodDisruptionBudget", PodDisruptionBudget.class))
                 .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable()).isNull());
+        // Both keep the audit spool of extauthz and DLP on retained per-replica claims.
+        for (Manifests rendered : List.of(prod, dev)) {
+            for (String name : List.of("meshguard-extauthz", "meshguard-dlp")) {
+                var set = rendered.statefulSet(name);
+                assertThat(set.getSpec().getVolumeClaimTemplates()).extracting(t -> t.getMetadata().getName())
+                        .containsExactly("audit-spool");
+                assertThat(set.getSpec().getPersistentVolumeClaimRetentionPolicy().getWhenScaled()).isEqualTo("Retain");
+            }
+        }
         for (String kind : List.of("AuthorizationPolicy", "EnvoyFilter", "PeerAuthentication", "NetworkPolicy",
                 "DestinationRule")) {
             assertThat(dev.ofKind(kind).map(d -> d.node().toString()).toList()).as(kind)
