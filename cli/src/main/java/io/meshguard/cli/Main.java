@@ -4,6 +4,7 @@ import io.meshguard.cli.audit.AuditCommand;
 import io.meshguard.cli.authz.ApiKeyCommand;
 import io.meshguard.cli.authz.AuthzCommand;
 import io.meshguard.cli.authz.ExtAuthzCommand;
+import io.meshguard.cli.dev.DevCommand;
 import io.meshguard.cli.dlp.DlpCommand;
 import io.meshguard.cli.policy.PolicyCommand;
 import io.meshguard.cli.xds.XdsCommand;
@@ -29,6 +30,7 @@ import picocli.CommandLine.Command;
             AuditCommand.class,
             DlpCommand.class,
             XdsCommand.class,
+            DevCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
