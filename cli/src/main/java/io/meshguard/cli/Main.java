@@ -55,7 +55,7 @@ public final class Main implements Runnable {
      */
     private static int reportFailure(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
         PrintWriter err = command.getErr();
-        err.printf("meshguard %s: %s%n", command.getCommandName(), e.getMessage() == null ? e : e.getMessage());
+        err.printf("%s: %s%n", command.getCommandSpec().qualifiedName(), e.getMessage() == null ? e : e.getMessage());
         if (System.getenv("MESHGUARD_DEBUG") != null) {
             e.printStackTrace(err);
         }

@@ -261,7 +261,7 @@ class DevIssuerTest {
         Run run = meshguard("dev", "token", "--data-dir", empty.toString());
         assertThat(run.exit()).isEqualTo(1);
         assertThat(run.out()).isEmpty();
-        assertThat(run.err().strip()).doesNotContain("\n").startsWith("meshguard token: no development issuer key at")
+        assertThat(run.err().strip()).doesNotContain("\n").startsWith("meshguard dev token: no development issuer key at")
                 .contains("run ./meshguard up");
     }
 
