@@ -18,3 +18,8 @@ if [ ! -s "$dir/dlp-hash-key" ]; then
   head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/dlp-hash-key"
   echo "created $dir/dlp-hash-key"
 fi
+# The development issuer: a signing key that stays here (0600), its public JWKS (served by the dev-jwks service)
+# and the dev policy extauthz enforces (policies/authz.yaml + this issuer + the demo route). Run this script again
+# after editing policies/authz.yaml to regenerate the dev policy; the key is kept.
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+"$root/meshguard" dev init --data-dir "$dir" --policies "$root/policies" --jwks-uri http://127.0.0.1:9180/dev/jwks.json

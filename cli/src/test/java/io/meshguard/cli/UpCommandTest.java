@@ -53,6 +53,7 @@ class UpCommandTest {
                         "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"");
         assertThat(get(first.state().statusUrl() + "/metrics").body()).contains("jvm_memory_used_bytes");
         assertThat(first.output()).anyMatch(line -> line.contains("meshguard is up"));
+        assertDevTokenIsAllowedOnlyForItsTenant(first.state());
 
         try (Connection db = connect(first.state()); Statement sql = db.createStatement()) {
             sql.execute("create table up_test_marker(note text)");
@@ -94,6 +95,39 @@ class UpCommandTest {
                 .isEqualTo(200);
         first.process().destroy();
         assertThat(first.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+
+    /** The walkthrough: up's dev issuer signs, up's extauthz (over gRPC, as Envoy calls it) allows and denies. */
+    private void assertDevTokenIsAllowedOnlyForItsTenant(UpState state) {
+        int port = state.endpoints().stream()
+                .map(java.util.regex.Pattern.compile("^extauthz\\s+gRPC 127\\.0\\.0\\.1:(\\d+)")::matcher)
+                .filter(java.util.regex.Matcher::find).map(m -> Integer.parseInt(m.group(1)))
+                .findFirst().orElseThrow(() -> new AssertionError("no extauthz endpoint in " + state.endpoints()));
+        assertThat(state.endpoints()).anyMatch(line -> line.startsWith("dev-issuer") && line.contains("/dev/jwks.json"));
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream original = System.out;
+        System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+        int exit;
+        try {
+            exit = Main.execute("dev", "token", "--data-dir", dataDir.toString(), "--tenant", "t1");
+        } finally {
+            System.setOut(original);
+        }
+        assertThat(exit).isZero();
+        String token = out.toString(StandardCharsets.UTF_8).trim();
+        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        try {
+            var stub = io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc.newBlockingStub(channel);
+            java.util.function.Function<String, io.envoyproxy.envoy.service.auth.v3.CheckResponse> check = tenant ->
+                    stub.withDeadlineAfter(Duration.ofSeconds(30)).check(io.meshguard.extauthz.tools.CheckRequests.of(
+                            "GET", "demo.local", "/demo/v1/chat",
+                            java.util.Map.of("authorization", List.of("Bearer " + token), "x-tenant-id", List.of(tenant)),
+                            java.util.Map.of(), io.meshguard.extauthz.tools.CheckRequests.Encoding.HEADER_MAP));
+            assertThat(check.apply("t1").hasOkResponse()).as("dev token, own tenant").isTrue();
+            assertThat(check.apply("t2").getDeniedResponse().getStatus().getCodeValue()).as("other tenant").isEqualTo(403);
+        } finally {
+            channel.shutdownNow();
+        }
     }
 
     private record RunningUp(Process process, UpState state, List<String> output) {}
