@@ -32,10 +32,18 @@ public final class DlpMetrics {
         activeStreams.decrementAndGet();
     }
 
-    void finding(String detector, String action, String direction, String profile) {
+    /** Route names come from the gateway's route config (bounded); streams without one count as "none". */
+    void finding(String detector, String action, String direction, String profile, String route) {
         Counter.builder("meshguard_dlp_findings_total").description("Decided findings")
-                .tag("detector", detector).tag("action", action).tag("direction", direction).tag("route", profile)
+                .tag("detector", detector).tag("action", action).tag("direction", direction)
+                .tag("profile", profile.isEmpty() ? "none" : profile).tag("route", route.isEmpty() ? "none" : route)
                 .register(registry).increment();
+    }
+
+    void unknownProfile(String profile) {
+        Counter.builder("meshguard_dlp_unknown_profile_total")
+                .description("Streams whose route named a DLP profile the policy does not define")
+                .tag("profile", profile).register(registry).increment();
     }
 
     void scanned(String direction, String kind, long bytes) {

@@ -30,7 +30,7 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     @Override
     public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
         ProcessingSession[] self = new ProcessingSession[1];
-        self[0] = new ProcessingSession(policy.get(), masterKey, responses, metrics, audit,
+        self[0] = new ProcessingSession(policy.get(), RouteHint.current(), masterKey, responses, metrics, audit,
                 () -> open.remove(self[0]));
         open.add(self[0]);
         return self[0];

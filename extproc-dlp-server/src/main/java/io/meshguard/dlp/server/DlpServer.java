@@ -1,6 +1,8 @@
 package io.meshguard.dlp.server;
 
 import io.grpc.BindableService;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.meshguard.dlp.policy.PolicyInvalidException;
 import io.meshguard.dlp.scan.ValueHasher;
 import io.meshguard.runtime.grpc.GrpcServerHost;
@@ -75,11 +77,10 @@ public final class DlpServer implements ServerComponent {
 
     @Override
     public void start() throws IOException {
-        List<BindableService> services = new ArrayList<>();
-        services.add(service);
-        services.addAll(extra);
-        host = new GrpcServerHost("extproc-dlp-grpc", settings.grpc(),
-                GrpcServerHost.bind(services.toArray(BindableService[]::new)), registry);
+        List<ServerServiceDefinition> services = new ArrayList<>();
+        services.add(ServerInterceptors.intercept(service, RouteHint.interceptor()));
+        services.addAll(GrpcServerHost.bind(extra.toArray(BindableService[]::new)));
+        host = new GrpcServerHost("extproc-dlp-grpc", settings.grpc(), services, registry);
         host.start();
         reloader = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dlp-policy-reload");

@@ -83,10 +83,25 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private final byte[] releasedTail = new byte[4];
     private int releasedTailLen;
     private boolean closed;
+    /** The Envoy route's name, when its config hands one over (empty otherwise). */
+    private final String routeName;
+    /** The profile the route asks for, when this policy has it. */
+    private final Optional<String> routeProfile;
 
-    ProcessingSession(DlpPolicy policy, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
+    ProcessingSession(DlpPolicy policy, RouteHint hint, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
             DlpMetrics metrics, DlpAuditSink audit, Runnable onClose) {
         this.policy = policy;
+        this.routeName = hint.route();
+        if (hint.profile().isPresent() && !policy.hasProfile(hint.profile().get())) {
+            // A route naming a profile this dlp.yaml lacks (deployed ahead of the policy, or a typo) is still
+            // scanned: by host and path, as if it named none. Counted and logged so the mismatch gets fixed.
+            metrics.unknownProfile(hint.profile().get());
+            log.warn("route {} asks for DLP profile '{}', which the policy does not define; choosing by host and path",
+                    hint.route().isEmpty() ? "(unnamed)" : hint.route(), hint.profile().get());
+            this.routeProfile = Optional.empty();
+        } else {
+            this.routeProfile = hint.profile();
+        }
         this.masterKey = masterKey;
         this.keyId = keyId(masterKey);
         this.responses = responses;
@@ -155,7 +170,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         tenant = headers.getOrDefault(policy.tenantHeader(), "");
         hasher = ValueHasher.forTenant(masterKey, tenant);
         String contentType = headers.getOrDefault("content-type", "");
-        var selected = policy.select(Direction.REQUEST, host, path, contentType);
+        var selected = policy.select(Direction.REQUEST, routeProfile, host, path, contentType);
         requestProfile = selected.map(p -> p.profile()).orElse("");
         request = new DirectionState(Direction.REQUEST, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
@@ -169,7 +184,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (!h.getEndOfStream() && request.scans()) {
             bodyHeaderMutations(request, requestMode, mutation);
         }
-        if (policy.scansResponses(host, path)) {
+        if (policy.scansResponses(routeProfile, host, path)) {
             // Ask the upstream for an identity response so the response body can be scanned as it streams.
             mutation.addSetHeaders(header("accept-encoding", "identity"));
         }
@@ -188,7 +203,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             status = 0;
         }
         String contentType = headers.getOrDefault("content-type", "");
-        var selected = policy.select(Direction.RESPONSE, host, path, contentType);
+        var selected = policy.select(Direction.RESPONSE, routeProfile, host, path, contentType);
         responseProfile = selected.map(p -> p.profile()).orElse("");
         response = new DirectionState(Direction.RESPONSE, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
@@ -231,7 +246,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         BodySendMode mode = d == Direction.REQUEST ? requestMode : responseMode;
         if (state == null) {
             // Body without headers (header mode SKIP): scan as text with the host/path-independent profile.
-            state = new DirectionState(d, policy.select(d, host, path, ""), "", "", false,
+            state = new DirectionState(d, policy.select(d, routeProfile, host, path, ""), "", "", false,
                     hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics);
             if (d == Direction.REQUEST) {
                 request = state;
@@ -470,9 +485,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             if (outcome.equals("pass")) {
                 outcome = "rewritten";
             }
-            metrics.finding(f.detector(), f.action().id(), d.id(), profile);
+            metrics.finding(f.detector(), f.action().id(), d.id(), profile, routeName);
             audit.finding(new DlpAuditSink.FindingEvent(Instant.now(), requestId, traceId, tenant, host,
-                    routeOf(path), profile, d, f.detector(), f.action().id(), location, f.length(), f.valueHmac(),
+                    routeOf(path), routeName, profile, d, f.detector(), f.action().id(), location, f.length(), f.valueHmac(),
                     keyId, f.confidence()));
         };
     }
@@ -569,7 +584,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         String result = how.equals("cancelled") || how.equals("error") ? how : outcome;
         audit.apiCall(new DlpAuditSink.ApiCallEvent(Instant.now(), requestId, traceId, tenant, host, method,
-                routeOf(path), status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
+                routeOf(path), routeName, status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
                 findingCounts, request == null ? 0 : request.received(), response == null ? 0 : response.received(),
                 notes));
         if (request != null) {

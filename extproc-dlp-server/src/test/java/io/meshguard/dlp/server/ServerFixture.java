@@ -67,6 +67,7 @@ final class ServerFixture implements AutoCloseable {
     final Path dir;
     final DlpServer server;
     final ManagedChannel channel;
+    final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     final java.util.Queue<DlpAuditSink.FindingEvent> findings = new java.util.concurrent.ConcurrentLinkedQueue<>();
     final java.util.Queue<DlpAuditSink.ApiCallEvent> calls = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -88,7 +89,7 @@ final class ServerFixture implements AutoCloseable {
             public void apiCall(ApiCallEvent e) {
                 calls.add(e);
             }
-        }, new SimpleMeterRegistry());
+        }, meters);
         server.start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
                 .maxInboundMessageSize(64 * 1024 * 1024).build();
