@@ -104,17 +104,9 @@ class UpCommandTest {
                 .filter(java.util.regex.Matcher::find).map(m -> Integer.parseInt(m.group(1)))
                 .findFirst().orElseThrow(() -> new AssertionError("no extauthz endpoint in " + state.endpoints()));
         assertThat(state.endpoints()).anyMatch(line -> line.startsWith("dev-issuer") && line.contains("/dev/jwks.json"));
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        java.io.PrintStream original = System.out;
-        System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
-        int exit;
-        try {
-            exit = Main.execute("dev", "token", "--data-dir", dataDir.toString(), "--tenant", "t1");
-        } finally {
-            System.setOut(original);
-        }
-        assertThat(exit).isZero();
-        String token = out.toString(StandardCharsets.UTF_8).trim();
+        CliRun minted = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--tenant", "t1");
+        assertThat(minted.exit()).as(minted.err()).isZero();
+        String token = minted.out().trim();
         io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         try {
             var stub = io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc.newBlockingStub(channel);

@@ -8,13 +8,10 @@ import io.meshguard.audit.AuditWriter;
 import io.meshguard.audit.AuditWriterSettings;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.spool.SpoolSettings;
-import io.meshguard.cli.Main;
+import io.meshguard.cli.CliRun;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -24,7 +21,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.UUID;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,30 +35,6 @@ class AuditReplayCommandTest {
 
     @TempDir
     Path spool;
-
-    private record Run(int exit, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int exit = Main.execute(args);
-            // The writer logs JSON lines to the console; they are not the command's output.
-            return new Run(exit, withoutLogs(o), withoutLogs(e));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
-    private static String withoutLogs(ByteArrayOutputStream captured) {
-        return captured.toString(StandardCharsets.UTF_8).lines().filter(l -> !l.startsWith("{\"time\""))
-                .collect(Collectors.joining("\n"));
-    }
 
     private static String dbUrl() {
         String sep = PG.jdbcUrl().contains("?") ? "&" : "?";
@@ -109,12 +81,12 @@ class AuditReplayCommandTest {
         String tenant = spoolWhileDatabaseIsDown(250);
         assertThat(rows(tenant)).isZero();
 
-        Run first = run("audit", "replay", "--spool", spool.toString(), "--db", dbUrl(), "--timeout", "2m");
+        CliRun first = CliRun.of("audit", "replay", "--spool", spool.toString(), "--db", dbUrl(), "--timeout", "2m");
         assertThat(first.exit()).as(first.err()).isZero();
         assertThat(first.out()).contains("replayed 250 event(s)");
         assertThat(rows(tenant)).isEqualTo(250);
 
-        Run second = run("audit", "replay", "--spool", spool.toString(), "--db", dbUrl());
+        CliRun second = CliRun.of("audit", "replay", "--spool", spool.toString(), "--db", dbUrl());
         assertThat(second.exit()).as(second.err()).isZero();
         assertThat(rows(tenant)).isEqualTo(250);
     }
@@ -122,7 +94,7 @@ class AuditReplayCommandTest {
     @Test
     void replay_ofAMistypedSpoolPath_failsAndCreatesNothing(@TempDir Path parent) {
         Path missing = parent.resolve("audit-spol");
-        Run r = run("audit", "replay", "--spool", missing.toString(), "--db", dbUrl());
+        CliRun r = CliRun.of("audit", "replay", "--spool", missing.toString(), "--db", dbUrl());
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("no audit spool at " + missing);
         assertThat(missing).doesNotExist();
@@ -131,7 +103,7 @@ class AuditReplayCommandTest {
     @Test
     void replay_withoutADatabase_isAUsageError() throws Exception {
         Files.createDirectories(spool);
-        Run r = run("audit", "replay", "--spool", spool.toString(), "--db", "postgres://nope");
+        CliRun r = CliRun.of("audit", "replay", "--spool", spool.toString(), "--db", "postgres://nope");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--db must be a jdbc:postgresql: URL");
     }

@@ -11,19 +11,16 @@ import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.meshguard.cli.Main;
+import io.meshguard.cli.CliRun;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -111,34 +108,10 @@ class DevIssuerTest {
         return r.hasDeniedResponse() ? r.getDeniedResponse().getStatus().getCodeValue() : 200;
     }
 
-    private record Run(int exit, String out, String err) {}
-
-    private static Run meshguard(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int exit = Main.execute(args);
-            return new Run(exit, withoutLogLines(o), withoutLogLines(e));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
-    /** The servers of this test log JSON lines to the console from their own threads; they are not the command's output. */
-    private static String withoutLogLines(ByteArrayOutputStream captured) {
-        return captured.toString(StandardCharsets.UTF_8).lines().filter(l -> !l.startsWith("{\"time\""))
-                .map(l -> l + "\n").collect(Collectors.joining());
-    }
-
     private static String devToken(String... extra) {
         List<String> args = new ArrayList<>(List.of("dev", "token", "--data-dir", dataDir.toString()));
         args.addAll(List.of(extra));
-        Run run = meshguard(args.toArray(String[]::new));
+        CliRun run = CliRun.of(args.toArray(String[]::new));
         assertThat(run.exit()).as(run.err()).isZero();
         return run.out().trim();
     }
@@ -258,7 +231,7 @@ class DevIssuerTest {
 
     @Test
     void devToken_beforeUpEverRan_failsWithOneLine(@TempDir Path empty) {
-        Run run = meshguard("dev", "token", "--data-dir", empty.toString());
+        CliRun run = CliRun.of("dev", "token", "--data-dir", empty.toString());
         assertThat(run.exit()).isEqualTo(1);
         assertThat(run.out()).isEmpty();
         assertThat(run.err().strip()).doesNotContain("\n").startsWith("meshguard dev token: no development issuer key at")
@@ -267,14 +240,14 @@ class DevIssuerTest {
 
     @Test
     void devToken_withTooLongTtlOrEmptyTenant_isRefusedWithoutAToken() {
-        Run ttl = meshguard("dev", "token", "--data-dir", dataDir.toString(), "--ttl", "7d");
+        CliRun ttl = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--ttl", "7d");
         assertThat(ttl.exit()).isEqualTo(2);
         assertThat(ttl.out()).isEmpty();
         assertThat(ttl.err()).contains("--ttl must be between 1s and 24h");
-        Run bad = meshguard("dev", "token", "--data-dir", dataDir.toString(), "--ttl", "soon");
+        CliRun bad = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--ttl", "soon");
         assertThat(bad.exit()).isEqualTo(2);
         assertThat(bad.err()).contains("--ttl");
-        Run tenant = meshguard("dev", "token", "--data-dir", dataDir.toString(), "--tenant", " ");
+        CliRun tenant = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--tenant", " ");
         assertThat(tenant.exit()).isEqualTo(2);
         assertThat(tenant.err()).contains("--tenant must not be empty");
     }
