@@ -49,6 +49,11 @@ public interface ContentDecoder extends AutoCloseable {
         return PullDecoder.live();
     }
 
+    /** True for codings whose sender may demand a window of megabytes (br, zstd); gzip and deflate use 32 KiB. */
+    default boolean largeWindow() {
+        return false;
+    }
+
     /** Decodes {@code b[off..off+len)} and hands the decoded bytes to {@code sink}. */
     void decode(byte[] b, int off, int len, BodyTransformer sink) throws CorruptBodyException;
 

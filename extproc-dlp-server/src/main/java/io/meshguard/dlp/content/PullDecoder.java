@@ -139,6 +139,11 @@ final class PullDecoder implements ContentDecoder {
     }
 
     @Override
+    public boolean largeWindow() {
+        return true;
+    }
+
+    @Override
     public void close() {
         lock.lock();
         try {

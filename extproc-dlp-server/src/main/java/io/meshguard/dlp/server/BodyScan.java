@@ -34,7 +34,7 @@ public final class BodyScan {
             String contentEncoding, ValueHasher hasher, FindingListener listener) {
         DlpMetrics metrics = new DlpMetrics(new SimpleMeterRegistry());
         return new BodyScan(new DirectionState(direction, policy.select(direction, host, path, contentType),
-                contentType, contentEncoding, false, hasher, listener, metrics));
+                contentType, contentEncoding, false, hasher, listener, metrics, DecoderBudget.unbounded()));
     }
 
     /** The profile that applies, if any. */

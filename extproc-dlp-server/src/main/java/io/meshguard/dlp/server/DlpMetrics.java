@@ -62,6 +62,12 @@ public final class DlpMetrics {
                 .register(registry).increment();
     }
 
+    void decoderLimit(String direction) {
+        Counter.builder("meshguard_dlp_decoder_limit_total")
+                .description("Compressed bodies (br, zstd) refused a decoder because as many as the heap allows were busy")
+                .tag("direction", direction).register(registry).increment();
+    }
+
     void malformed(String direction, String what) {
         Counter.builder("meshguard_dlp_malformed_bodies_total").tag("direction", direction).tag("kind", what)
                 .register(registry).increment();

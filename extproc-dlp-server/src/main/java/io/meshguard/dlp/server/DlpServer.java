@@ -37,7 +37,7 @@ public final class DlpServer implements ServerComponent {
     private ScheduledExecutorService reloader;
     private volatile boolean closed;
 
-    private DlpServer(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry)
+    private DlpServer(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, DecoderBudget decoders)
             throws PolicyInvalidException, IOException {
         this.settings = settings;
         this.registry = registry;
@@ -49,7 +49,7 @@ public final class DlpServer implements ServerComponent {
                     + "stable only until this process restarts");
             key = ValueHasher.ephemeralMasterKey();
         }
-        this.service = new DlpProcessorService(policy, key, metrics, audit);
+        this.service = new DlpProcessorService(policy, key, metrics, audit, decoders);
     }
 
     /**
@@ -61,7 +61,13 @@ public final class DlpServer implements ServerComponent {
      */
     public static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry)
             throws PolicyInvalidException, IOException {
-        return new DlpServer(settings, audit, registry);
+        return create(settings, audit, registry, DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()));
+    }
+
+    /** With a given bound on large-window decoders (tests; the server sizes it from the heap). */
+    static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
+            DecoderBudget decoders) throws PolicyInvalidException, IOException {
+        return new DlpServer(settings, audit, registry, decoders);
     }
 
     /** Adds another gRPC service on the same port (e.g. the audit module's Envoy access-log receiver). */

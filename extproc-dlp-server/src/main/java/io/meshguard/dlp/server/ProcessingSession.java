@@ -83,14 +83,16 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private final byte[] releasedTail = new byte[4];
     private int releasedTailLen;
     private boolean closed;
+    private final DecoderBudget decoders;
     /** The Envoy route's name, when its config hands one over (empty otherwise). */
     private final String routeName;
     /** The profile the route asks for, when this policy has it. */
     private final Optional<String> routeProfile;
 
     ProcessingSession(DlpPolicy policy, RouteHint hint, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
-            DlpMetrics metrics, DlpAuditSink audit, Runnable onClose) {
+            DlpMetrics metrics, DlpAuditSink audit, DecoderBudget decoders, Runnable onClose) {
         this.policy = policy;
+        this.decoders = decoders;
         this.routeName = hint.route();
         if (hint.profile().isPresent() && !policy.hasProfile(hint.profile().get())) {
             // A route naming a profile this dlp.yaml lacks (deployed ahead of the policy, or a typo) is still
@@ -174,7 +176,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         requestProfile = selected.map(p -> p.profile()).orElse("");
         request = new DirectionState(Direction.REQUEST, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.REQUEST), metrics);
+                listener(Direction.REQUEST), metrics, decoders);
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : request.headerBlock();
         if (block.isPresent()) {
             block(Direction.REQUEST, block.get(), At.HEADERS, false);
@@ -207,7 +209,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         responseProfile = selected.map(p -> p.profile()).orElse("");
         response = new DirectionState(Direction.RESPONSE, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.RESPONSE), metrics);
+                listener(Direction.RESPONSE), metrics, decoders);
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : response.headerBlock();
         if (block.isPresent()) {
             block(Direction.RESPONSE, block.get(), At.HEADERS, false);
@@ -247,7 +249,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (state == null) {
             // Body without headers (header mode SKIP): scan as text with the host/path-independent profile.
             state = new DirectionState(d, policy.select(d, routeProfile, host, path, ""), "", "", false,
-                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics);
+                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics, decoders);
             if (d == Direction.REQUEST) {
                 request = state;
             } else {

@@ -72,6 +72,10 @@ final class ServerFixture implements AutoCloseable {
     final java.util.Queue<DlpAuditSink.ApiCallEvent> calls = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     ServerFixture() throws Exception {
+        this(DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()));
+    }
+
+    ServerFixture(DecoderBudget decoders) throws Exception {
         dir = Files.createTempDirectory("dlp-test");
         Path policy = dir.resolve("dlp.yaml");
         Files.writeString(policy, POLICY, StandardCharsets.UTF_8);
@@ -89,7 +93,7 @@ final class ServerFixture implements AutoCloseable {
             public void apiCall(ApiCallEvent e) {
                 calls.add(e);
             }
-        }, meters);
+        }, meters, decoders);
         server.start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
                 .maxInboundMessageSize(64 * 1024 * 1024).build();
