@@ -54,6 +54,11 @@ class UpCommandTest {
         assertThat(get(first.state().statusUrl() + "/metrics").body()).contains("jvm_memory_used_bytes");
         assertThat(first.output()).anyMatch(line -> line.contains("meshguard is up"));
         assertDevTokenIsAllowedOnlyForItsTenant(first.state());
+        // DLP hash tokens and audit HMACs must stay comparable across restarts: the key is kept, owner-only.
+        java.nio.file.Path hashKey = dataDir.resolve("dlp-hash-key");
+        assertThat(java.nio.file.Files.getPosixFilePermissions(hashKey)).isEqualTo(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        String key = java.nio.file.Files.readString(hashKey);
 
         try (Connection db = connect(first.state()); Statement sql = db.createStatement()) {
             sql.execute("create table up_test_marker(note text)");
@@ -76,6 +81,7 @@ class UpCommandTest {
             assertThat(rows.next()).isTrue();
             assertThat(rows.getString(1)).isEqualTo("kept across restarts");
         }
+        assertThat(java.nio.file.Files.readString(hashKey)).isEqualTo(key);
         second.process().destroy();
         assertThat(second.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     }
