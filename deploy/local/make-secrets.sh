@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# Creates the secrets the local stack reads (compose.yaml: "secrets:" and the DLP server's env_file), once,
+# Creates the secrets the local stack reads (compose.yaml: "secrets:"), once,
 # with fresh random values. They stay in deploy/local/secrets/, which git ignores.
 set -eu
 dir="$(dirname "$0")/secrets"
@@ -13,8 +13,13 @@ for name in db-password xds-admin-token; do
     echo "created $dir/$name"
   fi
 done
-# The DLP server reads its hash key from the environment only: an env file for compose's env_file.
-if [ ! -s "$dir/dlp.env" ]; then
-  printf 'MESHGUARD_DLP_HASH_KEY=%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$dir/dlp.env"
-  echo "created $dir/dlp.env"
+# The DLP hash key: 64 hex digits, mounted as a compose secret (MESHGUARD_DLP_HASH_KEY_FILE).
+if [ ! -s "$dir/dlp-hash-key" ]; then
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/dlp-hash-key"
+  echo "created $dir/dlp-hash-key"
 fi
+# The development issuer: a signing key that stays here (0600), its public JWKS (served by the dev-jwks service)
+# and the dev policy extauthz enforces (policies/authz.yaml + this issuer + the demo route). Run this script again
+# after editing policies/authz.yaml to regenerate the dev policy; the key is kept.
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+"$root/meshguard" dev init --data-dir "$dir" --policies "$root/policies" --jwks-uri http://127.0.0.1:9180/dev/jwks.json

@@ -476,6 +476,9 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
                             + ": " + undecodable.getMessage());
                 }
             }
+            // Counted once the whole segment is committed: a segment that fails half-way is replayed again from
+            // its start, and its first batches must not be counted twice.
+            long segmentDuplicates = 0;
             for (int from = 0; from < events.size(); from += settings.batchSize()) {
                 List<AuditEvent> chunk = events.subList(from, Math.min(events.size(), from + settings.batchSize()));
                 long started = System.nanoTime();
@@ -489,10 +492,11 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
                     fresh = writeEachOrReject(chunk);
                 }
                 replayBatchTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-                replayed.increment(chunk.size());
-                replayDuplicates.increment(Math.max(0, chunk.size() - fresh));
+                segmentDuplicates += Math.max(0, chunk.size() - fresh);
             }
             spool.delete(segment); // only now: every row of the segment is committed
+            replayed.increment(events.size());
+            replayDuplicates.increment(segmentDuplicates);
             done = true;
             markUp();
         } catch (SQLException e) {

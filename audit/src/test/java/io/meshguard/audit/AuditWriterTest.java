@@ -168,6 +168,36 @@ class AuditWriterTest {
     }
 
     @Test
+    void segmentFailingHalfWay_isReplayedAgain_andCountedOnce() throws Exception {
+        Instant base = Instant.parse("2026-11-21T13:30:00Z");
+        spoolWhileDatabaseAway(events(base, 300), settings());
+        // The second batch of the segment (events 100..199) fails once, as a dropped connection would: the first
+        // batch is already committed when the segment is released and replayed again from its start.
+        try (var c = PG.dataSource().getConnection(); var st = c.createStatement()) {
+            st.execute("create sequence replay_fault_once");
+            st.execute("create function replay_fault() returns trigger language plpgsql as $$ begin"
+                    + " if new.request_id = 'req-150' and new.occurred_at >= '" + base + "'"
+                    + " and new.occurred_at < '" + base.plusSeconds(60) + "' and nextval('replay_fault_once') = 1 then"
+                    + " raise exception 'injected outage' using errcode = '57P01'; end if; return new; end $$");
+            st.execute("create trigger replay_fault before insert on audit_event"
+                    + " for each row execute function replay_fault()");
+        }
+        try (AuditWriter writer = AuditWriter.start(settings(), database(), meters)) {
+            assertThat(writer.awaitWritten(Duration.ofSeconds(60))).isTrue();
+        } finally {
+            try (var c = PG.dataSource().getConnection(); var st = c.createStatement()) {
+                st.execute("drop trigger replay_fault on audit_event");
+                st.execute("drop function replay_fault()");
+                st.execute("drop sequence replay_fault_once");
+            }
+        }
+        assertThat(rowsBetween(base, base.plusSeconds(60))).isEqualTo(300);
+        assertThat(counter("meshguard.audit.events.replayed")).isEqualTo(300);
+        assertThat(counter("meshguard.audit.replay.duplicates")).isEqualTo(100);
+        assertThat(segments()).isEmpty();
+    }
+
+    @Test
     void tornSpoolRecord_isSkippedAndCounted_theRestIsReplayed() throws Exception {
         Instant base = Instant.parse("2026-11-21T14:00:00Z");
         spoolWhileDatabaseAway(events(base, 10), settings());

@@ -4,6 +4,7 @@ import io.meshguard.cli.audit.AuditCommand;
 import io.meshguard.cli.authz.ApiKeyCommand;
 import io.meshguard.cli.authz.AuthzCommand;
 import io.meshguard.cli.authz.ExtAuthzCommand;
+import io.meshguard.cli.dev.DevCommand;
 import io.meshguard.cli.dlp.DlpCommand;
 import io.meshguard.cli.policy.PolicyCommand;
 import io.meshguard.cli.xds.XdsCommand;
@@ -29,6 +30,7 @@ import picocli.CommandLine.Command;
             AuditCommand.class,
             DlpCommand.class,
             XdsCommand.class,
+            DevCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
@@ -53,7 +55,7 @@ public final class Main implements Runnable {
      */
     private static int reportFailure(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
         PrintWriter err = command.getErr();
-        err.printf("meshguard %s: %s%n", command.getCommandName(), e.getMessage() == null ? e : e.getMessage());
+        err.printf("%s: %s%n", command.getCommandSpec().qualifiedName(), e.getMessage() == null ? e : e.getMessage());
         if (System.getenv("MESHGUARD_DEBUG") != null) {
             e.printStackTrace(err);
         }

@@ -2,6 +2,7 @@ package io.meshguard.cli;
 
 import io.meshguard.cli.audit.AuditPart;
 import io.meshguard.cli.authz.ExtAuthzStackPart;
+import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.cli.dlp.DlpStackPart;
 import io.meshguard.cli.xds.XdsStackPart;
 import java.util.List;
@@ -13,6 +14,9 @@ final class StackParts {
     static List<StackPart> all() {
         // Audit first: the servers after it record into its writer, and it is closed after them.
         AuditPart audit = new AuditPart();
-        return List.of(audit, new ExtAuthzStackPart(audit), new DlpStackPart(audit), new XdsStackPart(audit));
+        // The dev issuer before extauthz: it writes the policy extauthz loads and serves the keys it fetches.
+        DevIssuerStackPart devIssuer = new DevIssuerStackPart();
+        return List.of(audit, devIssuer, new ExtAuthzStackPart(audit, devIssuer), new DlpStackPart(audit),
+                new XdsStackPart(audit));
     }
 }

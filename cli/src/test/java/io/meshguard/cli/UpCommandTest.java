@@ -53,6 +53,12 @@ class UpCommandTest {
                         "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"");
         assertThat(get(first.state().statusUrl() + "/metrics").body()).contains("jvm_memory_used_bytes");
         assertThat(first.output()).anyMatch(line -> line.contains("meshguard is up"));
+        assertDevTokenIsAllowedOnlyForItsTenant(first.state());
+        // DLP hash tokens and audit HMACs must stay comparable across restarts: the key is kept, owner-only.
+        java.nio.file.Path hashKey = dataDir.resolve("dlp-hash-key");
+        assertThat(java.nio.file.Files.getPosixFilePermissions(hashKey)).isEqualTo(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        String key = java.nio.file.Files.readString(hashKey);
 
         try (Connection db = connect(first.state()); Statement sql = db.createStatement()) {
             sql.execute("create table up_test_marker(note text)");
@@ -75,6 +81,7 @@ class UpCommandTest {
             assertThat(rows.next()).isTrue();
             assertThat(rows.getString(1)).isEqualTo("kept across restarts");
         }
+        assertThat(java.nio.file.Files.readString(hashKey)).isEqualTo(key);
         second.process().destroy();
         assertThat(second.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     }
@@ -94,6 +101,31 @@ class UpCommandTest {
                 .isEqualTo(200);
         first.process().destroy();
         assertThat(first.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+
+    /** The walkthrough: up's dev issuer signs, up's extauthz (over gRPC, as Envoy calls it) allows and denies. */
+    private void assertDevTokenIsAllowedOnlyForItsTenant(UpState state) {
+        int port = state.endpoints().stream()
+                .map(java.util.regex.Pattern.compile("^extauthz\\s+gRPC 127\\.0\\.0\\.1:(\\d+)")::matcher)
+                .filter(java.util.regex.Matcher::find).map(m -> Integer.parseInt(m.group(1)))
+                .findFirst().orElseThrow(() -> new AssertionError("no extauthz endpoint in " + state.endpoints()));
+        assertThat(state.endpoints()).anyMatch(line -> line.startsWith("dev-issuer") && line.contains("/dev/jwks.json"));
+        CliRun minted = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--tenant", "t1");
+        assertThat(minted.exit()).as(minted.err()).isZero();
+        String token = minted.out().trim();
+        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        try {
+            var stub = io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc.newBlockingStub(channel);
+            java.util.function.Function<String, io.envoyproxy.envoy.service.auth.v3.CheckResponse> check = tenant ->
+                    stub.withDeadlineAfter(Duration.ofSeconds(30)).check(io.meshguard.extauthz.tools.CheckRequests.of(
+                            "GET", "demo.local", "/demo/v1/chat",
+                            java.util.Map.of("authorization", List.of("Bearer " + token), "x-tenant-id", List.of(tenant)),
+                            java.util.Map.of(), io.meshguard.extauthz.tools.CheckRequests.Encoding.HEADER_MAP));
+            assertThat(check.apply("t1").hasOkResponse()).as("dev token, own tenant").isTrue();
+            assertThat(check.apply("t2").getDeniedResponse().getStatus().getCodeValue()).as("other tenant").isEqualTo(403);
+        } finally {
+            channel.shutdownNow();
+        }
     }
 
     private record RunningUp(Process process, UpState state, List<String> output) {}

@@ -8,11 +8,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Runs {@code kubectl kustomize} the way the operator guide tells operators to. */
+/**
+ * Runs {@code kubectl kustomize} the way the operator guide tells operators to: no flags, so kustomize's default
+ * load restrictor applies exactly as in {@code kubectl apply -k}.
+ */
 final class Kustomize {
-    /** The flag that lets the base's ConfigMap generator read {@code policies/} outside {@code manifests/}. */
-    static final List<String> FLAGS = List.of("--load-restrictor", "LoadRestrictionsNone");
-
     private Kustomize() {}
 
     /** True when a {@code kubectl} binary is on the PATH. */
@@ -28,9 +28,7 @@ final class Kustomize {
 
     /** The rendered YAML of a kustomization directory. */
     static String render(Path dir) throws IOException, InterruptedException {
-        List<String> command = new java.util.ArrayList<>(List.of("kubectl", "kustomize"));
-        command.addAll(FLAGS);
-        command.add(dir.toString());
+        List<String> command = List.of("kubectl", "kustomize", dir.toString());
         Path out = Files.createTempFile("kustomize", ".yaml");
         Path err = Files.createTempFile("kustomize", ".err");
         try {

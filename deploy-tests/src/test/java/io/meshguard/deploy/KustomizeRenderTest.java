@@ -42,6 +42,9 @@ class KustomizeRenderTest {
         List<SourcedDocument> docs = render(dir);
         assertThat(docs).isNotEmpty();
         assertThat(ManifestChecks.problems(docs)).isEmpty();
+        // What a cluster gets never trusts the local development issuer.
+        assertThat(docs).allSatisfy(d -> assertThat(d.node().toString()).as(d.source())
+                .doesNotContain(KustomizationLayoutTest.DEV_ISSUER_MARKERS));
     }
 
     @Test
@@ -78,14 +81,23 @@ class KustomizeRenderTest {
         Manifests prod = new Manifests(render("overlays/prod"));
         Manifests dev = new Manifests(render("overlays/dev"));
         for (String name : List.of("meshguard-extauthz", "meshguard-dlp", "meshguard-xds", "meshguard-gateway")) {
-            assertThat(ManifestConsistencyTest.replicaFloor(prod, prod.deployment(name))).as(name).isEqualTo(3);
-            assertThat(ManifestConsistencyTest.replicaFloor(dev, dev.deployment(name))).as(name).isEqualTo(1);
+            assertThat(ManifestConsistencyTest.replicaFloor(prod, prod.workload(name))).as(name).isEqualTo(3);
+            assertThat(ManifestConsistencyTest.replicaFloor(dev, dev.workload(name))).as(name).isEqualTo(1);
         }
         // Prod keeps two serving through a node drain; dev's single replica must not block drains.
         assertThat(prod.models("PodDisruptionBudget", PodDisruptionBudget.class))
                 .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable().getIntVal()).isEqualTo(2));
         assertThat(dev.models("PodDisruptionBudget", PodDisruptionBudget.class))
                 .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable()).isNull());
+        // Both keep the audit spool of extauthz and DLP on retained per-replica claims.
+        for (Manifests rendered : List.of(prod, dev)) {
+            for (String name : List.of("meshguard-extauthz", "meshguard-dlp")) {
+                var set = rendered.statefulSet(name);
+                assertThat(set.getSpec().getVolumeClaimTemplates()).extracting(t -> t.getMetadata().getName())
+                        .containsExactly("audit-spool");
+                assertThat(set.getSpec().getPersistentVolumeClaimRetentionPolicy().getWhenScaled()).isEqualTo("Retain");
+            }
+        }
         for (String kind : List.of("AuthorizationPolicy", "EnvoyFilter", "PeerAuthentication", "NetworkPolicy",
                 "DestinationRule")) {
             assertThat(dev.ofKind(kind).map(d -> d.node().toString()).toList()).as(kind)

@@ -34,7 +34,7 @@ class LocalStackTest {
     /** The compose-spec service keys this file may use; anything else is a typo compose would reject. */
     private static final Set<String> SERVICE_KEYS = Set.of("image", "build", "command", "entrypoint", "environment", "env_file",
             "ports", "expose", "volumes", "secrets", "depends_on", "healthcheck", "restart", "read_only", "cap_drop",
-            "security_opt", "tmpfs", "user");
+            "security_opt", "tmpfs", "user", "network_mode");
     private static final Set<String> TOP_KEYS = Set.of("name", "services", "secrets", "volumes", "networks");
 
     /** Compose service → Kubernetes Deployment of the same server. */
@@ -73,7 +73,7 @@ class LocalStackTest {
         compose.path("services").properties().forEach(service -> service.getValue().fieldNames()
                 .forEachRemaining(key -> assertThat(SERVICE_KEYS).as("service %s", service.getKey()).contains(key)));
         assertThat(compose.path("services").fieldNames()).toIterable()
-                .contains("postgres", "extauthz", "dlp", "xds", "envoy", "demo-upstream");
+                .contains("postgres", "extauthz", "dlp", "xds", "envoy", "demo-upstream", "dev-jwks");
     }
 
     @Test
@@ -110,7 +110,7 @@ class LocalStackTest {
             if (services.path(service).has("env_file")) {
                 fromEnvFiles.forEach(name -> local.put(name, "(env_file)"));
             }
-            Container container = manifests.deployment(deployment).getSpec().getTemplate().getSpec()
+            Container container = manifests.workload(deployment).template().getSpec()
                     .getContainers().getFirst();
             Set<String> cluster = new TreeSet<>();
             for (EnvVar e : container.getEnv()) {
@@ -148,19 +148,51 @@ class LocalStackTest {
     }
 
     @Test
-    void policies_areMountedFromTheRepository() throws IOException {
+    void dlpPolicy_isMountedFromTheRepository() throws IOException {
         RepoPaths.assumePolicyFiles();
+        JsonNode dlp = compose().path("services").path("dlp");
+        String[] mount = dlp.path("volumes").get(0).asText().split(":");
+        assertThat(DIR.resolve(mount[0]).normalize()).isEqualTo(RepoPaths.policies().normalize());
+        String policyFile = environment(dlp).get("MESHGUARD_DLP_POLICY");
+        assertThat(policyFile).startsWith(mount[1] + "/");
+        assertThat(RepoPaths.policies().resolve(policyFile.substring(mount[1].length() + 1))).isRegularFile();
+    }
+
+    /**
+     * extauthz enforces the dev policy that make-secrets.sh generates with {@code meshguard dev init} into
+     * {@code secrets/dev-issuer/} (cli's ComposeDevIssuerTest runs that command and checks the file layout against
+     * these mounts), and fetches the dev JWKS from the dev-jwks service on its own loopback.
+     */
+    @Test
+    void extauthz_enforcesTheGeneratedDevPolicy_andReachesTheDevJwksOnItsLoopback() throws IOException {
         JsonNode services = compose().path("services");
-        for (String service : List.of("extauthz", "dlp")) {
-            String[] mount = services.path(service).path("volumes").get(0).asText().split(":");
-            assertThat(DIR.resolve(mount[0]).normalize()).isEqualTo(RepoPaths.policies().normalize());
-            String policyFile = environment(services.path(service)).entrySet().stream()
-                    .filter(e -> e.getKey().endsWith("_POLICY") || e.getKey().endsWith("_POLICY_FILE"))
-                    .map(Map.Entry::getValue).findFirst()
-                    .orElseThrow(() -> new AssertionError(service + " sets no policy file"));
-            assertThat(policyFile).startsWith(mount[1] + "/");
-            assertThat(RepoPaths.policies().resolve(policyFile.substring(mount[1].length() + 1))).isRegularFile();
-        }
+        JsonNode extauthz = services.path("extauthz");
+        String[] mount = extauthz.path("volumes").get(0).asText().split(":");
+        assertThat(mount[0]).isEqualTo("./secrets/dev-issuer/policy");
+        assertThat(mount[2]).isEqualTo("ro");
+        assertThat(environment(extauthz)).containsEntry("MESHGUARD_POLICY_FILE", mount[1] + "/authz.yaml");
+
+        String script = Files.readString(DIR.resolve("make-secrets.sh"));
+        java.util.regex.Matcher init = java.util.regex.Pattern
+                .compile("meshguard\"? dev init --data-dir \"\\$dir\" .*--jwks-uri (\\S+)").matcher(script);
+        assertThat(init.find()).as("make-secrets.sh runs meshguard dev init into secrets/").isTrue();
+        java.net.URI jwksUri = java.net.URI.create(init.group(1));
+        assertThat(jwksUri.getHost()).isEqualTo("127.0.0.1");
+
+        JsonNode jwks = services.path("dev-jwks");
+        assertThat(jwks.path("network_mode").asText()).isEqualTo("service:extauthz");
+        List<String> command = new java.util.ArrayList<>();
+        jwks.path("command").forEach(c -> command.add(c.asText()));
+        assertThat(command).containsSequence("http.server", String.valueOf(jwksUri.getPort()))
+                .containsSequence("--bind", "127.0.0.1");
+        String root = command.get(command.indexOf("--directory") + 1);
+        String[] jwksMount = jwks.path("volumes").get(0).asText().split(":");
+        // Only the public half: the private key stays on the host.
+        assertThat(jwksMount[0]).isEqualTo("./secrets/dev-issuer/public");
+        assertThat(jwksMount[1] + "/jwks.json").isEqualTo(root + jwksUri.getPath());
+        services.properties().forEach(service -> service.getValue().path("volumes").forEach(v ->
+                assertThat(v.asText()).as(service.getKey()).doesNotStartWith("./secrets/dev-issuer:")
+                        .doesNotStartWith("./secrets:").doesNotContain("signing-key")));
     }
 
     @Test

@@ -18,10 +18,7 @@ import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
-import io.fabric8.kubernetes.api.model.kustomize.v1beta1.ConfigMapArgs;
-import io.fabric8.kubernetes.api.model.kustomize.v1beta1.Kustomization;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -40,7 +37,7 @@ import org.junit.jupiter.api.Test;
  * admit those ports, volumes refer to generated ConfigMaps or to the documented Secrets, and every pod is hardened.
  */
 class ManifestConsistencyTest {
-    /** The three meshguard servers: Deployment name → its gRPC port name. */
+    /** The three meshguard servers: workload name → its gRPC port name. */
     static final Map<String, String> SERVERS = Map.of(
             "meshguard-extauthz", "grpc-authz",
             "meshguard-dlp", "grpc-extproc",
@@ -52,8 +49,8 @@ class ManifestConsistencyTest {
 
     private final Manifests manifests = Manifests.sources();
 
-    private static Container container(Deployment deployment) {
-        return deployment.getSpec().getTemplate().getSpec().getContainers().getFirst();
+    private static Container container(Workload workload) {
+        return workload.template().getSpec().getContainers().getFirst();
     }
 
     private static Optional<String> env(Container container, String name) {
@@ -61,9 +58,9 @@ class ManifestConsistencyTest {
                 .filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst();
     }
 
-    private Deployment deploymentSelectedBy(Map<String, String> selector) {
-        List<Deployment> matches = manifests.models("Deployment", Deployment.class)
-                .filter(d -> d.getSpec().getTemplate().getMetadata().getLabels().entrySet()
+    private Workload workloadSelectedBy(Map<String, String> selector) {
+        List<Workload> matches = manifests.workloads()
+                .filter(d -> d.template().getMetadata().getLabels().entrySet()
                         .containsAll(selector.entrySet()))
                 .toList();
         assertThat(matches).as("pods selected by %s", selector).hasSize(1);
@@ -79,7 +76,7 @@ class ManifestConsistencyTest {
     @Test
     void services_targetNamedContainerPortsOfExactlyOneDeployment() {
         manifests.models("Service", Service.class).forEach(service -> {
-            Container container = container(deploymentSelectedBy(service.getSpec().getSelector()));
+            Container container = container(workloadSelectedBy(service.getSpec().getSelector()));
             for (ServicePort port : service.getSpec().getPorts()) {
                 assertThat(port.getTargetPort().getStrVal()).as("%s targetPort", service.getMetadata().getName())
                         .isEqualTo(port.getName());
@@ -95,7 +92,7 @@ class ManifestConsistencyTest {
     @Test
     void servers_probeGrpcHealthOnTheirServingPort() {
         SERVERS.forEach((name, grpcPort) -> {
-            Container container = container(manifests.deployment(name));
+            Container container = container(manifests.workload(name));
             int port = containerPort(container, grpcPort);
             for (Probe probe : List.of(container.getReadinessProbe(), container.getLivenessProbe(),
                     container.getStartupProbe())) {
@@ -108,9 +105,9 @@ class ManifestConsistencyTest {
 
     @Test
     void everyPod_isHardened() {
-        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
-            String name = deployment.getMetadata().getName();
-            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+        manifests.workloads().forEach(deployment -> {
+            String name = deployment.name();
+            PodSpec pod = deployment.template().getSpec();
             assertThat(pod.getSecurityContext().getRunAsNonRoot()).as("%s runAsNonRoot", name).isTrue();
             assertThat(pod.getSecurityContext().getRunAsUser()).as("%s numeric non-root user", name).isPositive();
             assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
@@ -135,8 +132,8 @@ class ManifestConsistencyTest {
 
     @Test
     void terminationGrace_outlastsPreStopDrainAndShutdown() {
-        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
-            String name = deployment.getMetadata().getName();
+        manifests.workloads().forEach(deployment -> {
+            String name = deployment.name();
             Container c = container(deployment);
             long preStop = c.getLifecycle() == null || c.getLifecycle().getPreStop() == null ? 0
                     : Long.parseLong(c.getLifecycle().getPreStop().getExec().getCommand().get(1));
@@ -144,7 +141,7 @@ class ManifestConsistencyTest {
             if (SERVERS.containsKey(name)) {
                 serverStop = ServerContract.forDeployment(name).stopWindow(c).toSeconds();
             }
-            assertThat(deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds())
+            assertThat(deployment.template().getSpec().getTerminationGracePeriodSeconds())
                     .as("%s: grace period > preStop %d s + drain and shutdown %d s", name, preStop, serverStop)
                     .isGreaterThan(preStop + serverStop);
         });
@@ -152,15 +149,15 @@ class ManifestConsistencyTest {
 
     @Test
     void prometheusAnnotations_pointAtADeclaredPort() {
-        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
-            Map<String, String> annotations = deployment.getSpec().getTemplate().getMetadata().getAnnotations();
+        manifests.workloads().forEach(deployment -> {
+            Map<String, String> annotations = deployment.template().getMetadata().getAnnotations();
             assertThat(annotations).containsEntry("prometheus.io/scrape", "true");
             int port = Integer.parseInt(annotations.get("prometheus.io/port"));
             Container c = container(deployment);
             boolean declared = c.getPorts().stream().anyMatch(p -> p.getContainerPort() == port);
             // The gateway's Envoy admin listens on loopback only, so it is not a declared container port.
             boolean envoyAdmin = c.getImage().startsWith("envoyproxy/") && port == 9901;
-            assertThat(declared || envoyAdmin).as("%s scrape port %d", deployment.getMetadata().getName(), port)
+            assertThat(declared || envoyAdmin).as("%s scrape port %d", deployment.name(), port)
                     .isTrue();
         });
     }
@@ -169,14 +166,15 @@ class ManifestConsistencyTest {
     void autoscaledDeployments_leaveTheReplicaCountToTheirAutoscaler() {
         Set<String> autoscaled = manifests.models("HorizontalPodAutoscaler", HorizontalPodAutoscaler.class)
                 .map(hpa -> {
-                    assertThat(hpa.getSpec().getScaleTargetRef().getKind()).isEqualTo("Deployment");
-                    return manifests.deployment(hpa.getSpec().getScaleTargetRef().getName()).getMetadata().getName();
+                    Workload target = manifests.workload(hpa.getSpec().getScaleTargetRef().getName());
+                    assertThat(hpa.getSpec().getScaleTargetRef().getKind()).isEqualTo(target.kind());
+                    return target.name();
                 })
                 .collect(Collectors.toSet());
-        manifests.models("Deployment", Deployment.class).forEach(d -> {
-            String name = d.getMetadata().getName();
+        manifests.workloads().forEach(d -> {
+            String name = d.name();
             // A replicas field beside an HPA is reset on every apply, undoing the autoscaler.
-            assertThat(d.getSpec().getReplicas()).as("%s replicas", name)
+            assertThat(d.replicas()).as("%s replicas", name)
                     .matches(r -> autoscaled.contains(name) ? r == null : r != null && r >= 2);
         });
     }
@@ -184,20 +182,20 @@ class ManifestConsistencyTest {
     @Test
     void disruptionBudgets_leaveRoomToDrainANode() {
         manifests.models("PodDisruptionBudget", PodDisruptionBudget.class).forEach(pdb -> {
-            Deployment target = deploymentSelectedBy(pdb.getSpec().getSelector().getMatchLabels());
+            Workload target = workloadSelectedBy(pdb.getSpec().getSelector().getMatchLabels());
             int floor = replicaFloor(manifests, target);
             assertThat(pdb.getSpec().getMinAvailable().getIntVal()).as(pdb.getMetadata().getName())
                     .isLessThan(floor);
         });
     }
 
-    /** The fewest pods a Deployment runs: its HPA's minimum, or its fixed replica count. */
-    static int replicaFloor(Manifests manifests, Deployment deployment) {
+    /** The fewest pods a workload runs: its HPA's minimum, or its fixed replica count. */
+    static int replicaFloor(Manifests manifests, Workload deployment) {
         return manifests.models("HorizontalPodAutoscaler", HorizontalPodAutoscaler.class)
-                .filter(hpa -> hpa.getSpec().getScaleTargetRef().getName().equals(deployment.getMetadata().getName()))
+                .filter(hpa -> hpa.getSpec().getScaleTargetRef().getName().equals(deployment.name()))
                 .map(hpa -> hpa.getSpec().getMinReplicas())
                 .findFirst()
-                .orElseGet(() -> deployment.getSpec().getReplicas());
+                .orElseGet(deployment::replicas);
     }
 
     @Test
@@ -260,7 +258,7 @@ class ManifestConsistencyTest {
                 if (port.getName().equals("http-status")) {
                     continue; // scraped through the sidecar's merged metrics on 15020, not directly
                 }
-                int containerPort = containerPort(container(deploymentSelectedBy(labels)), port.getName());
+                int containerPort = containerPort(container(workloadSelectedBy(labels)), port.getName());
                 assertThat(policies).as("%s port %d admitted", service.getMetadata().getName(), containerPort)
                         .anySatisfy(p -> {
                             Map<String, String> selector = Optional.ofNullable(
@@ -282,7 +280,7 @@ class ManifestConsistencyTest {
                 .collect(Collectors.groupingBy(p ->
                         p.getSpec().getSelector().getMatchLabels().get("app.kubernetes.io/name")));
         SERVERS.forEach((name, grpcPort) -> {
-            int port = containerPort(container(manifests.deployment(name)), grpcPort);
+            int port = containerPort(container(manifests.workload(name)), grpcPort);
             assertThat(allowBySelector.get(name)).as("ALLOW policy for %s", name).isNotNull()
                     .anySatisfy(p -> assertThat(p.getSpec().getRules()).anySatisfy(rule ->
                             assertThat(rule.getTo()).anySatisfy(to ->
@@ -302,13 +300,11 @@ class ManifestConsistencyTest {
 
     @Test
     void volumes_referToGeneratedConfigMapsAndDocumentedSecretsOnly() {
-        Kustomization base = StrictKubernetesModels.parse(YamlDocuments.read(
-                RepoPaths.manifests().resolve("base/kustomization.yaml")).getFirst(), Kustomization.class);
-        Set<String> generated = base.getConfigMapGenerator().stream().map(ConfigMapArgs::getName)
+        Set<String> generated = GeneratedConfigMaps.ofBase().stream().map(GeneratedConfigMaps.Generator::name)
                 .collect(Collectors.toSet());
         assertThat(manifests.ofKind("Secret")).as("Secrets are created by the operator, never committed").isEmpty();
-        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
-            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+        manifests.workloads().forEach(deployment -> {
+            PodSpec pod = deployment.template().getSpec();
             pod.getVolumes().forEach(volume -> {
                 if (volume.getConfigMap() != null) {
                     assertThat(generated).contains(volume.getConfigMap().getName());
@@ -328,7 +324,7 @@ class ManifestConsistencyTest {
     @Test
     void hostPortSettings_nameServiceGrpcPorts() {
         // Settings like MESHGUARD_XDS_EXTAUTHZ_TARGET tell a server where another one listens.
-        manifests.models("Deployment", Deployment.class).forEach(deployment -> {
+        manifests.workloads().forEach(deployment -> {
             for (EnvVar e : Optional.ofNullable(container(deployment).getEnv()).orElse(List.of())) {
                 if (e.getName().endsWith("_TARGET") && e.getValue() != null) {
                     String[] hostPort = e.getValue().split(":");
@@ -347,7 +343,7 @@ class ManifestConsistencyTest {
                 .filter(m -> m.getName().equals("envoy.resource_monitors.fixed_heap"))
                 .map(m -> unpackHeap(m.getTypedConfig()))
                 .findFirst().orElseThrow(() -> new AssertionError("no fixed_heap overload monitor"));
-        Quantity limit = container(manifests.deployment("meshguard-gateway")).getResources().getLimits().get("memory");
+        Quantity limit = container(manifests.workload("meshguard-gateway")).getResources().getLimits().get("memory");
         // The overload manager must act before the kernel's OOM killer does.
         assertThat(java.math.BigDecimal.valueOf(maxHeap)).isLessThan(Quantity.getAmountInBytes(limit));
     }

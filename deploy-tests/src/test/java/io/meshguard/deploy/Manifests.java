@@ -3,6 +3,7 @@ package io.meshguard.deploy;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -47,6 +48,22 @@ final class Manifests {
 
     Deployment deployment(String name) {
         return model("Deployment", name, Deployment.class);
+    }
+
+    StatefulSet statefulSet(String name) {
+        return model("StatefulSet", name, StatefulSet.class);
+    }
+
+    /** Every Deployment and StatefulSet. */
+    Stream<Workload> workloads() {
+        return Stream.concat(models("Deployment", Deployment.class).map(Workload::of),
+                models("StatefulSet", StatefulSet.class).map(Workload::of));
+    }
+
+    /** The Deployment or StatefulSet named {@code name}. */
+    Workload workload(String name) {
+        return workloads().filter(w -> w.name().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no Deployment or StatefulSet named " + name));
     }
 
     Service service(String name) {

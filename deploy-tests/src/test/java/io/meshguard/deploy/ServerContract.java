@@ -26,7 +26,7 @@ import java.util.stream.Collectors;
  * variables, defaults), so the manifests are checked against the real names. A renamed key or a changed
  * default port breaks the tests that use this.
  *
- * @param deployment Kubernetes Deployment name
+ * @param deployment name of the Kubernetes Deployment or StatefulSet
  * @param composeService deploy/local service name
  * @param subcommand {@code meshguard} subcommand that runs the server
  * @param schema the keys the server understands

@@ -21,6 +21,8 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.api.model.kustomize.v1beta1.Kustomization;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
@@ -47,6 +49,8 @@ final class StrictKubernetesModels {
             Map.entry("v1 ConfigMap", ConfigMap.class),
             Map.entry("v1 Secret", Secret.class),
             Map.entry("apps/v1 Deployment", Deployment.class),
+            Map.entry("apps/v1 StatefulSet", StatefulSet.class),
+            Map.entry("batch/v1 Job", Job.class),
             Map.entry("autoscaling/v2 HorizontalPodAutoscaler", HorizontalPodAutoscaler.class),
             Map.entry("policy/v1 PodDisruptionBudget", PodDisruptionBudget.class),
             Map.entry("networking.k8s.io/v1 NetworkPolicy", NetworkPolicy.class),

@@ -46,11 +46,19 @@ public final class ApiKeyCommand implements Runnable {
         @Option(names = "--config", paramLabel = "FILE", description = "YAML file with db.* settings (else MESHGUARD_DB_* variables).")
         Path config;
 
-        HikariDataSource open() throws Exception {
+        /** Runs {@code action} against the key store, holding the database only for that long. */
+        <T> T withKeys(KeysAction<T> action) throws Exception {
             DbConfig db = new DbConfig("meshguard-apikey");
             ConfigSchema schema = ConfigSchema.builder().add(db).build();
-            return DataSourceFactory.create(db.read(ConfigLoader.load(schema, Optional.ofNullable(config), System.getenv())));
+            try (HikariDataSource ds = DataSourceFactory.create(
+                    db.read(ConfigLoader.load(schema, Optional.ofNullable(config), System.getenv())))) {
+                return action.apply(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()));
+            }
         }
+    }
+
+    interface KeysAction<T> {
+        T apply(ApiKeyService keys) throws Exception;
     }
 
     static List<String> split(String csv) {
@@ -111,16 +119,14 @@ public final class ApiKeyCommand implements Runnable {
             } catch (DateTimeParseException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--expires: not an ISO-8601 instant: " + expires);
             }
-            try (HikariDataSource ds = db.open()) {
-                ApiKeyService.Created c = new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC())
-                        .create(name, owner, tenant, split(roles), split(scopes), tier, expiry);
-                PrintWriter out = spec.commandLine().getOut();
-                out.println(c.text());
-                describe(out, c.key());
-                out.println("Store the key now: it cannot be shown again.");
-                out.flush();
-                return 0;
-            }
+            ApiKeyService.Created c = db.withKeys(keys ->
+                    keys.create(name, owner, tenant, split(roles), split(scopes), tier, expiry));
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(c.text());
+            describe(out, c.key());
+            out.println("Store the key now: it cannot be shown again.");
+            out.flush();
+            return 0;
         }
     }
 
@@ -143,16 +149,14 @@ public final class ApiKeyCommand implements Runnable {
         public Integer call() throws Exception {
             Duration g = Durations.parse(grace).orElseThrow(() ->
                     new CommandLine.ParameterException(spec.commandLine(), "--grace: not a duration like 30m, 24h, 7d: " + grace));
-            try (HikariDataSource ds = db.open()) {
-                ApiKeyService.Created c = new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()).rotate(keyId, g);
-                PrintWriter out = spec.commandLine().getOut();
-                out.println(c.text());
-                describe(out, c.key());
-                out.printf("Old key %s stops working at %s. Store the new key now: it cannot be shown again.%n", keyId,
-                        Instant.now().plus(g));
-                out.flush();
-                return 0;
-            }
+            ApiKeyService.Created c = db.withKeys(keys -> keys.rotate(keyId, g));
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(c.text());
+            describe(out, c.key());
+            out.printf("Old key %s stops working at %s. Store the new key now: it cannot be shown again.%n", keyId,
+                    Instant.now().plus(g));
+            out.flush();
+            return 0;
         }
     }
 
@@ -170,17 +174,14 @@ public final class ApiKeyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (HikariDataSource ds = db.open()) {
-                boolean done = new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()).revoke(keyId);
-                if (!done) {
-                    spec.commandLine().getErr().printf("meshguard apikey revoke: no active key %s%n", keyId);
-                    spec.commandLine().getErr().flush();
-                    return 1;
-                }
-                spec.commandLine().getOut().printf("revoked %s%n", keyId);
-                spec.commandLine().getOut().flush();
-                return 0;
+            if (!db.withKeys(keys -> keys.revoke(keyId))) {
+                spec.commandLine().getErr().printf("meshguard apikey revoke: no active key %s%n", keyId);
+                spec.commandLine().getErr().flush();
+                return 1;
             }
+            spec.commandLine().getOut().printf("revoked %s%n", keyId);
+            spec.commandLine().getOut().flush();
+            return 0;
         }
     }
 
@@ -197,14 +198,12 @@ public final class ApiKeyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (HikariDataSource ds = db.open()) {
-                PrintWriter out = spec.commandLine().getOut();
-                for (ApiKey k : new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()).list(all)) {
-                    describe(out, k);
-                }
-                out.flush();
-                return 0;
+            PrintWriter out = spec.commandLine().getOut();
+            for (ApiKey k : db.withKeys(keys -> keys.list(all))) {
+                describe(out, k);
             }
+            out.flush();
+            return 0;
         }
     }
 }

@@ -4,6 +4,7 @@ import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.cli.audit.AuditPart;
+import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.extauthz.audit.AuditSinkDecisions;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
@@ -15,18 +16,24 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * extauthz in {@code meshguard up}: the repository's {@code policies/authz.yaml}, the local PostgreSQL for API keys,
+ * extauthz in {@code meshguard up}: the dev policy (the repository's {@code policies/authz.yaml} plus the local
+ * development issuer and its demo route, written by {@link DevIssuerStackPart}), the local PostgreSQL for API keys,
  * decisions into the audit writer, gRPC on 127.0.0.1:9001 (a free port when 9001 is taken).
  */
 public final class ExtAuthzStackPart implements StackPart {
     public static final int GRPC_PORT = 9001;
 
     private final AuditPart audit;
+    private final DevIssuerStackPart devIssuer;
     private ExtAuthzServer server;
 
-    /** @param audit the audit part started before this one; its writer receives every decision */
-    public ExtAuthzStackPart(AuditPart audit) {
+    /**
+     * @param audit the audit part started before this one; its writer receives every decision
+     * @param devIssuer the dev issuer part started before this one; its generated policy is the one enforced
+     */
+    public ExtAuthzStackPart(AuditPart audit, DevIssuerStackPart devIssuer) {
         this.audit = audit;
+        this.devIssuer = devIssuer;
     }
 
     @Override
@@ -39,7 +46,7 @@ public final class ExtAuthzStackPart implements StackPart {
         ExtAuthzConfig config = ExtAuthzConfig.defaults()
                 .withGrpc("127.0.0.1", LocalPorts.preferred(GRPC_PORT))
                 .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(context.policiesDir().resolve("authz.yaml"), Duration.ofSeconds(2));
+                .withPolicy(devIssuer.policyFile(), Duration.ofSeconds(2));
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
                 new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC());
         return List.of(new LocalStack(server));
@@ -54,7 +61,8 @@ public final class ExtAuthzStackPart implements StackPart {
     /**
      * The server as {@code up} runs it. Readiness leaves out the {@code jwks} check: the repository's example issuers
      * are not reachable from a laptop, and the local stack should still report ready. Their tokens are denied
-     * (503 {@code jwks_unavailable}) all the same; production ({@code meshguard extauthz}) keeps the check.
+     * (503 {@code jwks_unavailable}) all the same; the dev issuer's keys are served locally. Production
+     * ({@code meshguard extauthz}) keeps the check.
      */
     private record LocalStack(ExtAuthzServer server) implements ServerComponent {
         @Override

@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
 /** {@code meshguard dlp}: runs the ext_proc DLP server (gRPC 9002, status HTTP 9102) until stopped. */
 @Command(name = "dlp", mixinStandardHelpOptions = true, subcommands = DlpScanCommand.class,
         description = {"Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
-            "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key, dlp.policy_reload_interval,",
+            "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key_file, dlp.hash_key,",
+            "dlp.policy_reload_interval,",
             "grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102).",
             "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) and the",
             "Envoy access-log receiver is served on the gRPC port; without it, they are logged as JSON lines."})

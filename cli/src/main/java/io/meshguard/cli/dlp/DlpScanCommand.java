@@ -39,7 +39,7 @@ public final class DlpScanCommand implements Callable<Integer> {
     String contentType;
 
     @Option(names = "--content-encoding", defaultValue = "",
-            description = "Content-encoding of the input (gzip, deflate; default identity).")
+            description = "Content-encoding of the input (gzip, deflate, br, zstd; default identity).")
     String contentEncoding;
 
     @Option(names = "--direction", defaultValue = "response",
@@ -64,6 +64,8 @@ public final class DlpScanCommand implements Callable<Integer> {
     PrintStream out = System.out;
     PrintStream err = System.err;
     InputStream in = System.in;
+    /** Where MESHGUARD_DLP_HASH_KEY_FILE / MESHGUARD_DLP_HASH_KEY come from (tests replace it). */
+    java.util.Map<String, String> env = System.getenv();
 
     @Override
     public Integer call() throws IOException {
@@ -92,10 +94,9 @@ public final class DlpScanCommand implements Callable<Integer> {
         }
         byte[] key;
         try {
-            String env = System.getenv("MESHGUARD_DLP_HASH_KEY");
-            key = env == null || env.isEmpty() ? new byte[0] : DlpServerSettings.parseKey(env);
+            key = DlpServerSettings.keyFromEnvironment(env);
         } catch (IllegalArgumentException e) {
-            err.println("meshguard dlp scan: MESHGUARD_DLP_HASH_KEY: " + e.getMessage());
+            err.println("meshguard dlp scan: " + e.getMessage());
             return 1;
         }
         if (key.length == 0) {
@@ -126,6 +127,7 @@ public final class DlpScanCommand implements Callable<Integer> {
         if (scan.blocked().isEmpty()) {
             stdout.write(scan.finish());
         }
+        scan.close(); // a compressed body abandoned at a block still has a decoder to release
         if (chunkSize == null && scan.blocked().isEmpty()) {
             whole.writeTo(out);
         }

@@ -1,6 +1,7 @@
 package io.meshguard.cli.dlp;
 
 import io.meshguard.cli.LocalPorts;
+import io.meshguard.cli.LocalSecret;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.cli.audit.AuditPart;
@@ -37,9 +38,14 @@ public final class DlpStackPart implements StackPart {
             missing = policy;
             return List.of();
         }
-        String key = System.getenv("MESHGUARD_DLP_HASH_KEY");
-        DlpServerSettings settings = DlpServerSettings.defaults(policy)
-                .withHashKey(key == null ? new byte[0] : DlpServerSettings.parseKey(key));
+        // MESHGUARD_DLP_HASH_KEY_FILE, then MESHGUARD_DLP_HASH_KEY (same rule as the server's config keys), else
+        // a key kept in the data directory: hash tokens and audit HMACs stay comparable across restarts of `up`.
+        byte[] key = DlpServerSettings.keyFromEnvironment(System.getenv());
+        if (key.length == 0) {
+            key = DlpServerSettings.readKeyFile(
+                    LocalSecret.ensure(context.dataDir().resolve("dlp-hash-key"), "", 32));
+        }
+        DlpServerSettings settings = DlpServerSettings.defaults(policy).withHashKey(key);
         settings = settings.withGrpc(DlpServerSettings.withMaxMessage(
                 GrpcServerSettings.defaults(DlpServerSettings.DEFAULT_GRPC_PORT)
                         .withAddress("127.0.0.1", LocalPorts.preferred(DlpServerSettings.DEFAULT_GRPC_PORT)),

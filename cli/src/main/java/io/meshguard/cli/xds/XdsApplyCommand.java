@@ -1,16 +1,10 @@
 package io.meshguard.cli.xds;
 
-import io.meshguard.runtime.yaml.InvalidYamlException;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
-import io.meshguard.xds.model.GatewayYaml;
-import io.meshguard.xds.validate.ConfigValidator;
-import io.meshguard.xds.validate.Problem;
-import io.meshguard.xds.validate.ValidationResult;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,21 +36,12 @@ public final class XdsApplyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        GatewayConfig config;
-        try {
-            config = GatewayYaml.read(file.toString(), Files.readString(file, StandardCharsets.UTF_8));
-        } catch (InvalidYamlException e) {
-            System.err.println(e.getMessage());
+        Optional<GatewayConfig> read = GatewayFile.readValid(file, System.err);
+        if (read.isEmpty()) {
+            System.err.println(file + ": nothing applied");
             return 1;
         }
-        ValidationResult result = new ConfigValidator().validate(config);
-        for (Problem p : result.problems()) {
-            System.err.println(file + ": " + p);
-        }
-        if (!result.valid()) {
-            System.err.println(file + ": " + result.errors().size() + " error(s); nothing applied");
-            return 1;
-        }
+        GatewayConfig config = read.get();
         if (dryRun) {
             System.out.println(file + ": valid (" + config.groups().size() + " groups, " + config.routes().size()
                     + " routes)");

@@ -1,18 +1,13 @@
 package io.meshguard.cli.xds;
 
-import io.meshguard.runtime.yaml.InvalidYamlException;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
-import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.snapshot.EnvoyJson;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
-import io.meshguard.xds.validate.ConfigValidator;
-import io.meshguard.xds.validate.ValidationResult;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,18 +35,11 @@ public final class XdsRenderCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (file != null) {
-            GatewayConfig config;
-            try {
-                config = GatewayYaml.read(file.toString(), Files.readString(file, StandardCharsets.UTF_8));
-            } catch (InvalidYamlException e) {
-                System.err.println(e.getMessage());
+            Optional<GatewayConfig> read = GatewayFile.readValid(file, System.err);
+            if (read.isEmpty()) {
                 return 1;
             }
-            ValidationResult result = new ConfigValidator().validate(config);
-            if (!result.valid()) {
-                result.errors().forEach(p -> System.err.println(file + ": " + p));
-                return 1;
-            }
+            GatewayConfig config = read.get();
             if (config.group(group).isEmpty()) {
                 System.err.println(file + ": no group '" + group + "'");
                 return 1;

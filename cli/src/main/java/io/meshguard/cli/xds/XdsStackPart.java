@@ -1,6 +1,7 @@
 package io.meshguard.cli.xds;
 
 import io.meshguard.cli.LocalPorts;
+import io.meshguard.cli.LocalSecret;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.runtime.http.HttpServerSettings;
@@ -10,14 +11,9 @@ import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.admin.ConfigChangeAudit;
 import io.meshguard.xds.snapshot.FilterTargets;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 
@@ -43,7 +39,7 @@ public final class XdsStackPart implements StackPart {
 
     @Override
     public List<ServerComponent> components(StackContext context) throws Exception {
-        Path tokenFile = adminToken(context.dataDir());
+        Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "local:", 24);
         int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
         FilterTargets targets = new FilterTargets(FilterTargets.DEFAULTS.extAuthz(), FilterTargets.DEFAULTS.dlp(),
                 "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
@@ -66,22 +62,6 @@ public final class XdsStackPart implements StackPart {
     public List<String> endpoints() {
         return List.of("gRPC 127.0.0.1:" + controller.adsPort() + " (ADS)",
                 "http://127.0.0.1:" + http.port() + " (admin API, token in " + tokenFile + ")");
-    }
-
-    /** A fresh random token the first time; the same file afterwards. Readable by the owner only. */
-    private static Path adminToken(Path dataDir) throws java.io.IOException {
-        Path file = dataDir.resolve("xds-admin-token");
-        if (!Files.exists(file)) {
-            byte[] random = new byte[24];
-            new SecureRandom().nextBytes(random);
-            Files.writeString(file, "local:" + HexFormat.of().formatHex(random) + "\n", StandardCharsets.UTF_8);
-            try {
-                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: the data directory's own permissions protect it
-            }
-        }
-        return file;
     }
 
     /** Publishes the sample gateway configuration once the controller runs, if the database has none. */

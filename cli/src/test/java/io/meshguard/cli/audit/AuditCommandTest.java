@@ -20,12 +20,10 @@ import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.BatchWriteMethod;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.PostgresAuditStore;
+import io.meshguard.cli.CliRun;
 import io.meshguard.cli.Main;
 import io.meshguard.testing.PostgresExtension;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,27 +65,9 @@ class AuditCommandTest {
         return PG.jdbcUrl() + sep + "user=" + PG.user() + "&password=" + PG.password();
     }
 
-    private record Run(int exit, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int exit = Main.execute(args);
-            return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
     @Test
     void query_filtersByTenantAndTime_asTable() {
-        Run r = run("audit", "query", "--db", dbUrl(), "--since", "1h", "--tenant", "acme");
+        CliRun r = CliRun.of("audit", "query", "--db", dbUrl(), "--since", "1h", "--tenant", "acme");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("OCCURRED_AT", "alice", "deny", "missing_scope", "(1 event)")
                 .doesNotContain("bob").doesNotContain("carol");
@@ -95,7 +75,7 @@ class AuditCommandTest {
 
     @Test
     void query_byRequestId_asJson() throws Exception {
-        Run r = run("audit", "query", "--db", dbUrl(), "--since", "2026-10-01", "--request-id", "r-old",
+        CliRun r = CliRun.of("audit", "query", "--db", dbUrl(), "--since", "2026-10-01", "--request-id", "r-old",
                 "--format", "json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode rows = new ObjectMapper().readTree(r.out());
@@ -105,7 +85,7 @@ class AuditCommandTest {
 
     @Test
     void query_byKindAndSubject() {
-        Run r = run("audit", "query", "--db", dbUrl(), "--since", "2026-10-01", "--kind", "config_change",
+        CliRun r = CliRun.of("audit", "query", "--db", dbUrl(), "--since", "2026-10-01", "--kind", "config_change",
                 "--subject", "ops", "--format", "json");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("policy_reload").doesNotContain("carol");
@@ -113,7 +93,7 @@ class AuditCommandTest {
 
     @Test
     void export_month_asJsonLinesAndCsv(@TempDir Path dir) throws Exception {
-        Run jsonl = run("audit", "export", "--db", dbUrl(), "--month", "2026-10");
+        CliRun jsonl = CliRun.of("audit", "export", "--db", dbUrl(), "--month", "2026-10");
         assertThat(jsonl.exit()).as(jsonl.err()).isZero();
         List<String> lines = jsonl.out().lines().toList();
         assertThat(lines).hasSize(2);
@@ -121,7 +101,7 @@ class AuditCommandTest {
         assertThat(jsonl.err()).contains("exported 2 events of 2026-10");
 
         Path csv = dir.resolve("oct.csv");
-        Run c = run("audit", "export", "--db", dbUrl(), "--month", "2026-10", "--format", "csv", "-o", csv.toString());
+        CliRun c = CliRun.of("audit", "export", "--db", dbUrl(), "--month", "2026-10", "--format", "csv", "-o", csv.toString());
         assertThat(c.exit()).as(c.err()).isZero();
         List<String> rows = Files.readAllLines(csv);
         assertThat(rows).hasSize(3);
@@ -131,11 +111,11 @@ class AuditCommandTest {
 
     @Test
     void badArguments_failWithOneClearLine() {
-        Run kind = run("audit", "query", "--db", dbUrl(), "--since", "1h", "--kind", "nope");
+        CliRun kind = CliRun.of("audit", "query", "--db", dbUrl(), "--since", "1h", "--kind", "nope");
         assertThat(kind.exit()).isEqualTo(1);
         assertThat(kind.err()).contains("unknown --kind 'nope'");
 
-        Run month = run("audit", "export", "--db", dbUrl(), "--month", "November");
+        CliRun month = CliRun.of("audit", "export", "--db", dbUrl(), "--month", "November");
         assertThat(month.exit()).isEqualTo(1);
         assertThat(month.err()).contains("YYYY-MM");
     }
@@ -188,7 +168,7 @@ class AuditCommandTest {
                         .build());
                 await().atMost(Duration.ofSeconds(90))
                         .failFast("receiver exited: " + dir.resolve("out.log"), () -> !process.isAlive())
-                        .until(() -> run("audit", "query", "--db", dbUrl(), "--since", "2026-11-20",
+                        .until(() -> CliRun.of("audit", "query", "--db", dbUrl(), "--since", "2026-11-20",
                                 "--request-id", "standalone-1").out().contains("/standalone"));
             } finally {
                 channel.shutdownNow();
@@ -204,7 +184,7 @@ class AuditCommandTest {
 
     @Test
     void noDatabaseAnywhere_saysWhereItLooked(@TempDir Path dir) {
-        Run r = run("audit", "query", "--since", "1h", "--data-dir", dir.toString());
+        CliRun r = CliRun.of("audit", "query", "--since", "1h", "--data-dir", dir.toString());
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("--db").contains("meshguard up");
     }

@@ -69,6 +69,72 @@ class DlpScanCommandTest {
     }
 
     @Test
+    void findingLength_countsCharactersNotBytes_withKoreanTextAround() {
+        // 대외비 is 3 characters but 9 UTF-8 bytes; the card number is ASCII, 19 characters either way.
+        Run r = run("이 문서는 대외비 입니다. 카드 5105 1051 0510 5100 으로 결제\n", "--policy", POLICY.toString(), "-");
+        assertThat(r.exit()).isZero();
+        assertThat(r.stderr().lines())
+                .anyMatch(l -> l.contains("\"detector\":\"confidential_marking\"") && l.contains("\"length\":3,"))
+                .anyMatch(l -> l.contains("\"detector\":\"card\"") && l.contains("\"length\":19,"));
+    }
+
+    @Test
+    void hashKeyFile_fromTheEnvironment_isUsed_andAMissingOneIsAUsageError(@TempDir Path dir) throws Exception {
+        Path key = dir.resolve("hash-key");
+        Files.writeString(key, "ab".repeat(32));
+        String body = "카드 5105 1051 0510 5100";
+        // Hash tokens come from the key: the same key file gives the same token twice, another key another token.
+        String a = runWithEnv(java.util.Map.of("MESHGUARD_DLP_HASH_KEY_FILE", key.toString()), body);
+        String b = runWithEnv(java.util.Map.of("MESHGUARD_DLP_HASH_KEY_FILE", key.toString()), body);
+        String c = runWithEnv(java.util.Map.of("MESHGUARD_DLP_HASH_KEY", "cd".repeat(32)), body);
+        assertThat(a).isEqualTo(b).isNotEqualTo(c).contains("\"hmac\":");
+
+        DlpScanCommand cmd = new DlpScanCommand();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        cmd.err = new PrintStream(err, true, StandardCharsets.UTF_8);
+        cmd.out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        cmd.in = new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8));
+        cmd.env = java.util.Map.of("MESHGUARD_DLP_HASH_KEY_FILE", dir.resolve("absent").toString());
+        assertThat(new CommandLine(cmd).execute("--policy", POLICY.toString(), "-")).isEqualTo(1);
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("dlp.hash_key_file " + dir.resolve("absent") + " does not exist");
+    }
+
+    /** Findings (stderr) of one scan of a text response body with the given environment. */
+    private static String runWithEnv(java.util.Map<String, String> env, String body) {
+        DlpScanCommand cmd = new DlpScanCommand();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        cmd.out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        cmd.err = new PrintStream(err, true, StandardCharsets.UTF_8);
+        cmd.in = new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8));
+        cmd.env = env;
+        assertThat(new CommandLine(cmd).execute("--policy", POLICY.toString(), "-")).isZero();
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void zstdInput_isDecodedLikeTheServerDoes_sameOutputWhateverTheChunkSize() throws Exception {
+        String text = "카드 5105 1051 0510 5100 결제\n";
+        java.io.ByteArrayOutputStream z = new java.io.ByteArrayOutputStream();
+        try (var zstd = new io.airlift.compress.zstd.ZstdOutputStream(z)) {
+            zstd.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+        for (String[] extra : new String[][] {{}, {"--chunk-size", "3"}}) {
+            DlpScanCommand cmd = new DlpScanCommand();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            cmd.out = new PrintStream(out, true, StandardCharsets.UTF_8);
+            cmd.err = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+            cmd.in = new ByteArrayInputStream(z.toByteArray());
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--policy", POLICY.toString(),
+                    "--content-encoding", "zstd"));
+            args.addAll(java.util.List.of(extra));
+            args.add("-");
+            assertThat(new CommandLine(cmd).execute(args.toArray(String[]::new))).isZero();
+            assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("카드 **** **** **** 5100 결제\n");
+        }
+    }
+
+    @Test
     void badUsage_exits1() {
         assertThat(run("x", "--policy", POLICY.toString(), "--direction", "sideways", "-").exit()).isEqualTo(1);
         assertThat(run("x", "--policy", POLICY.toString(), "--chunk-size", "0", "-").exit()).isEqualTo(1);

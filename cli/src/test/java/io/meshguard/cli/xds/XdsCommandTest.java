@@ -2,10 +2,7 @@ package io.meshguard.cli.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.cli.Main;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import io.meshguard.cli.CliRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -14,24 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 class XdsCommandTest {
     @TempDir
     Path tmp;
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-        try {
-            int code = Main.execute(args);
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
 
     @Test
     void render_fromAFile_printsEnvoyJsonOfTheGroup() throws Exception {
@@ -44,8 +23,8 @@ class XdsCommandTest {
                   - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
                      destinations: [{upstream: svc, weight: 100}]}
                 """);
-        Run r = run("xds", "render", "--group", "edge", "--file", file.toString());
-        assertThat(r.code()).isZero();
+        CliRun r = CliRun.of("xds", "render", "--group", "edge", "--file", file.toString());
+        assertThat(r.exit()).isZero();
         assertThat(r.out()).contains("type.googleapis.com/envoy.config.listener.v3.Listener")
                 .contains("\"prefix\" : \"/shop/v1/\"");
     }
@@ -54,8 +33,8 @@ class XdsCommandTest {
     void apply_invalidFile_reportsFileAndLineAndAppliesNothing() throws Exception {
         Path file = tmp.resolve("bad.yaml");
         Files.writeString(file, "groups:\n  - name: edge\n    listener_prot: 8080\n");
-        Run r = run("xds", "apply", "--dry-run", file.toString());
-        assertThat(r.code()).isEqualTo(1);
+        CliRun r = CliRun.of("xds", "apply", "--dry-run", file.toString());
+        assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("bad.yaml:3").contains("unknown field 'listener_prot'");
     }
 
@@ -70,8 +49,8 @@ class XdsCommandTest {
                   - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
                      destinations: [{upstream: a, weight: 70}, {upstream: b, weight: 20}]}
                 """);
-        Run r = run("xds", "apply", "--dry-run", file.toString());
-        assertThat(r.code()).isEqualTo(1);
+        CliRun r = CliRun.of("xds", "apply", "--dry-run", file.toString());
+        assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("weights must sum to 100, got 90").contains("nothing applied");
     }
 }

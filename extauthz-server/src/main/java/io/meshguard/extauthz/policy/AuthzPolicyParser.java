@@ -3,6 +3,7 @@ package io.meshguard.extauthz.policy;
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
 import com.nimbusds.jose.JWSAlgorithm;
+import io.meshguard.runtime.yaml.YamlNode;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
@@ -21,7 +22,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.yaml.snakeyaml.nodes.Node;
 
 /**
  * Turns {@code authz.yaml} into an {@link AuthzPolicy}, or a {@link PolicyInvalidException} listing every problem
@@ -49,7 +49,7 @@ public final class AuthzPolicyParser {
 
     public AuthzPolicy parse(String file, Reader reader) throws PolicyInvalidException {
         YamlDoc doc = new YamlDoc(file);
-        Optional<Node> root = doc.compose(reader);
+        Optional<YamlNode> root = doc.compose(reader);
         if (root.isEmpty()) {
             if (doc.errors().isEmpty()) {
                 doc.error(1, "the file is empty; it needs at least 'routes'");
@@ -71,8 +71,8 @@ public final class AuthzPolicyParser {
             this.doc = doc;
         }
 
-        AuthzPolicy policy(Node root) {
-            Map<String, Node> top = doc.mapping(root, "authz policy",
+        AuthzPolicy policy(YamlNode root) {
+            Map<String, YamlNode> top = doc.mapping(root, "authz policy",
                     Set.of("settings", "issuers", "header_contract", "rate_limits", "routes"));
             Settings settings = top.containsKey("settings") ? settings(top.get("settings")) : Settings.DEFAULTS;
             List<IssuerPolicy> issuers = top.containsKey("issuers") ? issuers(top.get("issuers")) : List.of();
@@ -98,12 +98,12 @@ public final class AuthzPolicyParser {
                     List.of("authorization", "x-api-key"), "x-api-key", 8192);
         }
 
-        private Settings settings(Node node) {
-            Map<String, Node> m = doc.mapping(node, "settings",
+        private Settings settings(YamlNode node) {
+            Map<String, YamlNode> m = doc.mapping(node, "settings",
                     Set.of("identity_headers", "credential_headers", "api_key_header", "token_max_bytes"));
             IdentityHeaders id = Settings.DEFAULTS.identity;
             if (m.containsKey("identity_headers")) {
-                Map<String, Node> h = doc.mapping(m.get("identity_headers"), "settings.identity_headers",
+                Map<String, YamlNode> h = doc.mapping(m.get("identity_headers"), "settings.identity_headers",
                         Set.of("subject", "tenant", "roles", "scopes", "client_id", "auth_method"));
                 id = new IdentityHeaders(
                         header(h.get("subject"), "identity_headers.subject", id.subject()),
@@ -136,11 +136,11 @@ public final class AuthzPolicyParser {
             return new Settings(id, creds, apiKeyHeader, maxBytes);
         }
 
-        private List<IssuerPolicy> issuers(Node node) {
+        private List<IssuerPolicy> issuers(YamlNode node) {
             List<IssuerPolicy> out = new ArrayList<>();
             Set<String> names = new HashSet<>();
             Set<String> isses = new HashSet<>();
-            for (Node item : doc.sequence(node, "issuers")) {
+            for (YamlNode item : doc.sequence(node, "issuers")) {
                 issuer(item).ifPresent(i -> {
                     if (!names.add(i.name())) {
                         doc.error(i.line(), "issuers: name '" + i.name() + "' is used twice");
@@ -154,8 +154,8 @@ public final class AuthzPolicyParser {
             return out;
         }
 
-        private Optional<IssuerPolicy> issuer(Node node) {
-            Map<String, Node> m = doc.mapping(node, "issuer", Set.of("name", "issuer", "jwks_uri", "discovery",
+        private Optional<IssuerPolicy> issuer(YamlNode node) {
+            Map<String, YamlNode> m = doc.mapping(node, "issuer", Set.of("name", "issuer", "jwks_uri", "discovery",
                     "audiences", "algorithms", "clock_skew", "required_claims", "claims",
                     "jwks_cache_ttl", "jwks_max_stale", "jwks_refetch_min_interval"));
             Optional<String> name = required(m, "name", node, "issuer").flatMap(n -> doc.string(n, "issuer.name"));
@@ -197,7 +197,7 @@ public final class AuthzPolicyParser {
             ClaimMapping claims = new ClaimMapping("sub", Optional.empty(), Optional.empty(), Optional.of("scope"),
                     Optional.empty(), Optional.empty());
             if (m.containsKey("claims")) {
-                Map<String, Node> c = doc.mapping(m.get("claims"), what + ".claims",
+                Map<String, YamlNode> c = doc.mapping(m.get("claims"), what + ".claims",
                         Set.of("subject", "tenant", "roles", "scopes", "client_id", "tier"));
                 claims = new ClaimMapping(
                         c.containsKey("subject") ? doc.string(c.get("subject"), what + ".claims.subject").orElse("sub") : "sub",
@@ -223,8 +223,8 @@ public final class AuthzPolicyParser {
                     Set.copyOf(algs), skew, List.copyOf(required), claims, ttl, stale, refetch, YamlDoc.line(node)));
         }
 
-        private HeaderContract headerContract(Node node) {
-            Map<String, Node> m = doc.mapping(node, "header_contract", Set.of("tenant_header", "required", "defaults"));
+        private HeaderContract headerContract(YamlNode node) {
+            Map<String, YamlNode> m = doc.mapping(node, "header_contract", Set.of("tenant_header", "required", "defaults"));
             String tenant = header(m.get("tenant_header"), "header_contract.tenant_header", "x-tenant-id");
             List<String> required = m.containsKey("required") ? headers(m.get("required"), "header_contract.required") : List.of();
             Map<String, String> defaults = new LinkedHashMap<>();
@@ -240,8 +240,8 @@ public final class AuthzPolicyParser {
             return new HeaderContract(tenant, required, Map.copyOf(defaults));
         }
 
-        private RateLimitPolicy rateLimits(Node node) {
-            Map<String, Node> m = doc.mapping(node, "rate_limits", Set.of("by", "tiers", "default_tier", "tenant_tiers"));
+        private RateLimitPolicy rateLimits(YamlNode node) {
+            Map<String, YamlNode> m = doc.mapping(node, "rate_limits", Set.of("by", "tiers", "default_tier", "tenant_tiers"));
             String by = m.containsKey("by") ? doc.string(m.get("by"), "rate_limits.by").orElse("tenant") : "tenant";
             if (!by.equals("tenant") && !by.equals("subject")) {
                 doc.error(m.get("by"), "rate_limits.by must be 'tenant' or 'subject' (API keys are always limited per key)");
@@ -250,9 +250,9 @@ public final class AuthzPolicyParser {
             if (!m.containsKey("tiers")) {
                 doc.error(node, "rate_limits: 'tiers' is missing");
             } else {
-                for (Map.Entry<String, Node> e : doc.mapping(m.get("tiers"), "rate_limits.tiers", Set.of()).entrySet()) {
+                for (Map.Entry<String, YamlNode> e : doc.mapping(m.get("tiers"), "rate_limits.tiers", Set.of()).entrySet()) {
                     String what = "rate_limits.tiers." + e.getKey();
-                    Map<String, Node> t = doc.mapping(e.getValue(), what, Set.of("requests_per_second", "burst"));
+                    Map<String, YamlNode> t = doc.mapping(e.getValue(), what, Set.of("requests_per_second", "burst"));
                     Optional<Double> rps = required(t, "requests_per_second", e.getValue(), what)
                             .flatMap(n -> doc.positiveDouble(n, what + ".requests_per_second"));
                     long burst = t.containsKey("burst")
@@ -278,14 +278,14 @@ public final class AuthzPolicyParser {
             return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers));
         }
 
-        private List<RoutePolicy> routes(Node node, List<IssuerPolicy> issuers, Settings settings) {
+        private List<RoutePolicy> routes(YamlNode node, List<IssuerPolicy> issuers, Settings settings) {
             List<RoutePolicy> out = new ArrayList<>();
             Set<String> names = new HashSet<>();
-            List<Node> items = doc.sequence(node, "routes");
-            if (items.isEmpty() && node instanceof org.yaml.snakeyaml.nodes.SequenceNode) {
+            List<YamlNode> items = doc.sequence(node, "routes");
+            if (items.isEmpty() && node.isList()) {
                 doc.error(node, "routes: list at least one route; with none every request is denied");
             }
-            for (Node item : items) {
+            for (YamlNode item : items) {
                 route(item, settings).ifPresent(r -> {
                     if (!names.add(r.name())) {
                         doc.error(r.line(), "routes: name '" + r.name() + "' is used twice");
@@ -299,8 +299,8 @@ public final class AuthzPolicyParser {
             return out;
         }
 
-        private Optional<RoutePolicy> route(Node node, Settings settings) {
-            Map<String, Node> m = doc.mapping(node, "route", Set.of("name", "match", "auth", "roles", "scopes",
+        private Optional<RoutePolicy> route(YamlNode node, Settings settings) {
+            Map<String, YamlNode> m = doc.mapping(node, "route", Set.of("name", "match", "auth", "roles", "scopes",
                     "header_contract", "rate_limit", "upstream_credential"));
             Optional<String> name = required(m, "name", node, "route").flatMap(n -> doc.string(n, "route.name"));
             String what = "route " + name.orElse("?");
@@ -314,9 +314,9 @@ public final class AuthzPolicyParser {
             }));
             RoleRequirement roles = RoleRequirement.NONE;
             if (m.containsKey("roles")) {
-                Node r = m.get("roles");
-                if (r instanceof org.yaml.snakeyaml.nodes.MappingNode) {
-                    Map<String, Node> rm = doc.mapping(r, what + ".roles", Set.of("any_of", "all_of"));
+                YamlNode r = m.get("roles");
+                if (r.isMap()) {
+                    Map<String, YamlNode> rm = doc.mapping(r, what + ".roles", Set.of("any_of", "all_of"));
                     roles = new RoleRequirement(
                             rm.containsKey("any_of") ? Set.copyOf(doc.strings(rm.get("any_of"), what + ".roles.any_of")) : Set.of(),
                             rm.containsKey("all_of") ? Set.copyOf(doc.strings(rm.get("all_of"), what + ".roles.all_of")) : Set.of());
@@ -351,7 +351,7 @@ public final class AuthzPolicyParser {
             }
             Optional<UpstreamCredential> upstream = Optional.empty();
             if (m.containsKey("upstream_credential")) {
-                Map<String, Node> u = doc.mapping(m.get("upstream_credential"), what + ".upstream_credential",
+                Map<String, YamlNode> u = doc.mapping(m.get("upstream_credential"), what + ".upstream_credential",
                         Set.of("header", "prefix", "file"));
                 String header = header(u.get("header"), what + ".upstream_credential.header", "authorization");
                 String prefix = u.containsKey("prefix") ? doc.string(u.get("prefix"), what + ".upstream_credential.prefix").orElse("") : "";
@@ -372,8 +372,8 @@ public final class AuthzPolicyParser {
                     upstream, YamlDoc.line(node)));
         }
 
-        private Optional<RouteMatch> match(Node node, String what) {
-            Map<String, Node> m = doc.mapping(node, what + ".match", Set.of("hosts", "path", "path_prefix", "path_regex", "methods"));
+        private Optional<RouteMatch> match(YamlNode node, String what) {
+            Map<String, YamlNode> m = doc.mapping(node, what + ".match", Set.of("hosts", "path", "path_prefix", "path_regex", "methods"));
             Set<String> hosts = new LinkedHashSet<>();
             if (m.containsKey("hosts")) {
                 for (String h : doc.strings(m.get("hosts"), what + ".match.hosts")) {
@@ -415,7 +415,7 @@ public final class AuthzPolicyParser {
             return Optional.of(new RouteMatch(Set.copyOf(hosts), path, Set.copyOf(methods)));
         }
 
-        private boolean slash(String p, Node node, String what) {
+        private boolean slash(String p, YamlNode node, String what) {
             if (!p.startsWith("/")) {
                 doc.error(node, what + ".match: paths start with '/', got '" + p + "'");
                 return false;
@@ -423,23 +423,23 @@ public final class AuthzPolicyParser {
             return true;
         }
 
-        private Optional<Node> required(Map<String, Node> m, String key, Node owner, String what) {
-            Node n = m.get(key);
+        private Optional<YamlNode> required(Map<String, YamlNode> m, String key, YamlNode owner, String what) {
+            YamlNode n = m.get(key);
             if (n == null) {
                 doc.error(owner, what + ": '" + key + "' is missing");
             }
             return Optional.ofNullable(n);
         }
 
-        private Optional<String> optString(Node node, String what) {
+        private Optional<String> optString(YamlNode node, String what) {
             return node == null ? Optional.empty() : doc.string(node, what);
         }
 
-        private Duration durationOr(Node node, String what, Duration fallback) {
+        private Duration durationOr(YamlNode node, String what, Duration fallback) {
             return node == null ? fallback : doc.duration(node, what).orElse(fallback);
         }
 
-        private Optional<URI> uri(Node node, String what) {
+        private Optional<URI> uri(YamlNode node, String what) {
             if (node == null) {
                 return Optional.empty();
             }
@@ -459,7 +459,7 @@ public final class AuthzPolicyParser {
             });
         }
 
-        private String header(Node node, String what, String fallback) {
+        private String header(YamlNode node, String what, String fallback) {
             if (node == null) {
                 return fallback;
             }
@@ -470,7 +470,7 @@ public final class AuthzPolicyParser {
             return name;
         }
 
-        private List<String> headers(Node node, String what) {
+        private List<String> headers(YamlNode node, String what) {
             List<String> out = new ArrayList<>();
             for (String h : doc.strings(node, what)) {
                 String name = h.toLowerCase(Locale.ROOT);

@@ -1,5 +1,10 @@
 package io.meshguard.extauthz.policy;
 
+import io.meshguard.runtime.yaml.InvalidYamlException;
+import io.meshguard.runtime.yaml.YamlDocument;
+import io.meshguard.runtime.yaml.YamlEntry;
+import io.meshguard.runtime.yaml.YamlNode;
+import java.io.IOException;
 import java.io.Reader;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -7,18 +12,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
-import org.yaml.snakeyaml.nodes.MappingNode;
-import org.yaml.snakeyaml.nodes.Node;
-import org.yaml.snakeyaml.nodes.NodeTuple;
-import org.yaml.snakeyaml.nodes.ScalarNode;
-import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
- * Reads a YAML document as a tree of nodes that remember their line, collecting errors instead of stopping at the
- * first one, so a person fixing a policy sees every problem in one run.
+ * Reads a policy through the runtime's bounded YAML parser ({@link YamlDocument}: size, depth and alias limits,
+ * duplicate keys refused) and checks its shape, collecting errors instead of stopping at the first one, so a person
+ * fixing a policy sees every problem in one run.
  */
 final class YamlDoc {
     private final String file;
@@ -28,20 +26,21 @@ final class YamlDoc {
         this.file = file;
     }
 
-    /** Parses the text; a syntax error becomes one located error and an empty result. */
-    Optional<Node> compose(Reader reader) {
-        LoaderOptions options = new LoaderOptions();
-        options.setAllowDuplicateKeys(false);
-        options.setMaxAliasesForCollections(20);
-        options.setCodePointLimit(4 * 1024 * 1024);
+    /** Parses the text; a syntax error becomes one located error and an empty result, as does an empty file. */
+    Optional<YamlNode> compose(Reader reader) {
         try {
-            return Optional.ofNullable(new Yaml(options).compose(reader));
-        } catch (MarkedYAMLException e) {
-            int line = e.getProblemMark() == null ? 1 : e.getProblemMark().getLine() + 1;
-            error(line, "YAML syntax: " + e.getProblem());
+            StringBuilder text = new StringBuilder();
+            char[] buf = new char[8192];
+            for (int n; (n = reader.read(buf)) > 0; ) {
+                text.append(buf, 0, n);
+            }
+            YamlNode root = YamlDocument.parse(file, text.toString());
+            return root.isNull() ? Optional.empty() : Optional.of(root);
+        } catch (InvalidYamlException e) {
+            error(Math.max(1, e.line()), "YAML syntax: " + e.reason());
             return Optional.empty();
-        } catch (RuntimeException e) {
-            error(1, "YAML syntax: " + e.getMessage());
+        } catch (IOException e) {
+            error(1, "cannot read: " + e.getMessage());
             return Optional.empty();
         }
     }
@@ -54,86 +53,80 @@ final class YamlDoc {
         return file;
     }
 
-    void error(Node node, String message) {
-        error(line(node), message);
+    void error(YamlNode node, String message) {
+        error(node.line(), message);
     }
 
     void error(int line, String message) {
         errors.add(new PolicyError(file, line, message));
     }
 
-    static int line(Node node) {
-        return node.getStartMark().getLine() + 1;
+    static int line(YamlNode node) {
+        return node.line();
     }
 
     /** The mapping's entries by key; unknown keys (not in {@code allowed}) are reported. */
-    Map<String, Node> mapping(Node node, String what, Set<String> allowed) {
-        Map<String, Node> out = new LinkedHashMap<>();
-        if (!(node instanceof MappingNode mapping)) {
+    Map<String, YamlNode> mapping(YamlNode node, String what, Set<String> allowed) {
+        Map<String, YamlNode> out = new LinkedHashMap<>();
+        if (!node.isMap()) {
             error(node, what + " must be a mapping (key: value)");
             return out;
         }
-        for (NodeTuple tuple : mapping.getValue()) {
-            if (!(tuple.getKeyNode() instanceof ScalarNode key)) {
-                error(tuple.getKeyNode(), what + ": keys must be plain strings");
+        // Duplicate and non-string keys were refused by the parser.
+        for (YamlEntry entry : node.entries()) {
+            if (!allowed.isEmpty() && !allowed.contains(entry.name())) {
+                error(entry.key(), what + ": unknown key '" + entry.name() + "' (allowed: "
+                        + String.join(", ", sorted(allowed)) + ")");
                 continue;
             }
-            if (out.containsKey(key.getValue()) || (allowed.isEmpty() && seen(out, key.getValue()))) {
-                error(key, what + ": duplicate key '" + key.getValue() + "'");
-                continue;
-            }
-            if (!allowed.isEmpty() && !allowed.contains(key.getValue())) {
-                error(key, what + ": unknown key '" + key.getValue() + "' (allowed: " + String.join(", ", sorted(allowed)) + ")");
-                continue;
-            }
-            out.put(key.getValue(), tuple.getValueNode());
+            out.put(entry.name(), entry.value());
         }
         return out;
     }
 
-    private static boolean seen(Map<String, Node> out, String key) {
-        return out.containsKey(key);
-    }
-
     /** A mapping with free-form keys (header names, tier names) and scalar values. */
-    Map<String, String> stringMap(Node node, String what) {
+    Map<String, String> stringMap(YamlNode node, String what) {
         Map<String, String> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Node> e : mapping(node, what, Set.of()).entrySet()) {
+        for (Map.Entry<String, YamlNode> e : mapping(node, what, Set.of()).entrySet()) {
             string(e.getValue(), what + "." + e.getKey()).ifPresent(v -> out.put(e.getKey(), v));
         }
         return out;
     }
 
-    List<Node> sequence(Node node, String what) {
-        if (node instanceof SequenceNode seq) {
-            return seq.getValue();
+    List<YamlNode> sequence(YamlNode node, String what) {
+        if (node.isList()) {
+            return node.asList();
         }
         error(node, what + " must be a list");
         return List.of();
     }
 
-    Optional<String> string(Node node, String what) {
-        if (node instanceof ScalarNode scalar) {
-            return Optional.of(scalar.getValue());
+    /** A scalar's text; an empty value ({@code key:}) reads as "" so the caller's own check names the key. */
+    Optional<String> string(YamlNode node, String what) {
+        if (node.isScalar()) {
+            return Optional.of(node.asString());
+        }
+        if (node.isNull()) {
+            return Optional.of("");
         }
         error(node, what + " must be a single value, not a list or mapping");
         return Optional.empty();
     }
 
     /** A list of strings; a single scalar is accepted as a one-element list because people write it that way. */
-    List<String> strings(Node node, String what) {
+    List<String> strings(YamlNode node, String what) {
         List<String> out = new ArrayList<>();
-        if (node instanceof ScalarNode scalar) {
-            out.add(scalar.getValue());
+        if (node.isScalar()) {
+            out.add(node.asString());
             return out;
         }
-        for (Node item : sequence(node, what)) {
+        for (YamlNode item : sequence(node, what)) {
             string(item, what + " item").ifPresent(out::add);
         }
         return out;
     }
 
-    Optional<Boolean> bool(Node node, String what) {
+    Optional<Boolean> bool(YamlNode node, String what) {
         return string(node, what).flatMap(v -> switch (v.toLowerCase(java.util.Locale.ROOT)) {
             case "true", "yes", "on" -> Optional.of(true);
             case "false", "no", "off" -> Optional.of(false);
@@ -144,7 +137,7 @@ final class YamlDoc {
         });
     }
 
-    Optional<Long> positiveLong(Node node, String what) {
+    Optional<Long> positiveLong(YamlNode node, String what) {
         return string(node, what).flatMap(v -> {
             try {
                 long n = Long.parseLong(v.trim());
@@ -159,7 +152,7 @@ final class YamlDoc {
         });
     }
 
-    Optional<Double> positiveDouble(Node node, String what) {
+    Optional<Double> positiveDouble(YamlNode node, String what) {
         return string(node, what).flatMap(v -> {
             try {
                 double n = Double.parseDouble(v.trim());
@@ -175,7 +168,7 @@ final class YamlDoc {
     }
 
     /** Durations as people write them: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 7d}. */
-    Optional<java.time.Duration> duration(Node node, String what) {
+    Optional<java.time.Duration> duration(YamlNode node, String what) {
         return string(node, what).flatMap(v -> {
             Optional<java.time.Duration> d = Durations.parse(v);
             if (d.isEmpty()) {

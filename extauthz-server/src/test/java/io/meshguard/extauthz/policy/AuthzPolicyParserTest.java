@@ -86,6 +86,31 @@ class AuthzPolicyParserTest {
     }
 
     @Test
+    void aliasExpansionBomb_isRefusedBeforeItExpands() {
+        // nine levels of five aliases each: 5^9 (about two million) nodes from a few hundred bytes
+        StringBuilder yaml = new StringBuilder("x0: &x0 [a, a, a, a, a]\n");
+        for (int i = 1; i <= 9; i++) {
+            String p = "*x" + (i - 1);
+            yaml.append("x").append(i).append(": &x").append(i).append(" [").append(String.join(", ", p, p, p, p, p))
+                    .append("]\n");
+        }
+        yaml.append("routes: [{name: r, match: {path: /a}, auth: none, note: *x9}]\n");
+        assertThat(errors(yaml.toString())).singleElement().satisfies(err -> {
+            assertThat(err.message()).startsWith("YAML syntax").contains("expands to more than");
+            assertThat(err.line()).isPositive();
+        });
+    }
+
+    @Test
+    void mergeKey_isRefusedWithItsLine() {
+        List<PolicyError> e = errors("base: &b {auth: none}\nroutes:\n  - name: r\n    <<: *b\n    match: {path: /a}\n");
+        assertThat(e).singleElement().satisfies(err -> {
+            assertThat(err.message()).contains("merge keys");
+            assertThat(err.line()).isEqualTo(4);
+        });
+    }
+
+    @Test
     void everyProblem_isReportedInOneRun() {
         String yaml = """
                 issuers:

@@ -2,181 +2,65 @@ package io.meshguard.dlp.content;
 
 import java.util.Locale;
 import java.util.Optional;
-import java.util.zip.CRC32;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
 
 /**
- * Push-style, constant-memory decoding of {@code gzip} and {@code deflate} bodies (java.util.zip, one pass, no
- * re-decompression from the start per chunk). {@code br}, {@code zstd} and other codings are not decoded: meshguard
- * asks upstreams for identity responses instead, and the policy decides what happens to bodies that still arrive
- * encoded (see {@code unknown_encoding}).
+ * Push-style decoding of one compressed body ({@code content-encoding}): fed the body's bytes as Envoy delivers them,
+ * hands decoded bytes to a sink as they become available, never re-decompressing from the start. {@code gzip},
+ * {@code x-gzip} and {@code deflate} run on java.util.zip; {@code br} (org.brotli:dec) and {@code zstd}
+ * (aircompressor) on pure-Java decoders, so nothing depends on a native library loading. Decoded output is handed
+ * over in pieces of at most 64 KiB, so a small body that decodes to gigabytes (a decompression bomb) is counted by
+ * the sink piece by piece and stopped at the size limit instead of filling memory.
  */
-public final class ContentDecoder {
+public interface ContentDecoder extends AutoCloseable {
+    /** Largest piece of decoded output handed to the sink at once. */
+    int PIECE = 64 * 1024;
+
     /** A body that cannot be decoded; scanning it is impossible, so the caller fails closed. */
-    public static final class CorruptBodyException extends Exception {
+    final class CorruptBodyException extends Exception {
         public CorruptBodyException(String message) {
             super(message);
         }
     }
 
-    private enum Format { GZIP, ZLIB_OR_RAW }
-
-    private final Format format;
-    private Inflater inflater;
-    private final byte[] out = new byte[64 * 1024];
-    private final CRC32 crc = new CRC32();
-    // gzip member header/trailer parsing
-    private final byte[] header = new byte[10];
-    private int headerLen;
-    private int state; // 0 header, 1 extra-len, 2 extra, 3 name, 4 comment, 5 hcrc, 6 body, 7 trailer
-    private int flags;
-    private int skip;
-    private final byte[] trailer = new byte[8];
-    private int trailerLen;
-    private boolean sawAny;
-
-    private ContentDecoder(Format format) {
-        this.format = format;
-    }
-
-    /** A decoder for a content-encoding value; empty for identity; throws for codings meshguard cannot decode. */
-    public static Optional<ContentDecoder> forEncoding(String contentEncoding) throws UnsupportedEncoding {
-        String e = contentEncoding == null ? "" : contentEncoding.trim().toLowerCase(Locale.ROOT);
-        if (e.isEmpty() || e.equals("identity")) {
-            return Optional.empty();
-        }
-        if (e.equals("gzip") || e.equals("x-gzip")) {
-            return Optional.of(new ContentDecoder(Format.GZIP));
-        }
-        if (e.equals("deflate")) {
-            return Optional.of(new ContentDecoder(Format.ZLIB_OR_RAW));
-        }
-        throw new UnsupportedEncoding(e);
-    }
-
-    /** A coding meshguard does not decode (br, zstd, compress, or several stacked codings). */
-    public static final class UnsupportedEncoding extends Exception {
+    /** A coding meshguard does not decode ({@code compress}, unknown names, or several stacked codings). */
+    final class UnsupportedEncoding extends Exception {
         public UnsupportedEncoding(String coding) {
             super(coding);
         }
     }
 
+    /** A decoder for a content-encoding value; empty for identity; throws for codings meshguard cannot decode. */
+    static Optional<ContentDecoder> forEncoding(String contentEncoding) throws UnsupportedEncoding {
+        String e = contentEncoding == null ? "" : contentEncoding.trim().toLowerCase(Locale.ROOT);
+        return switch (e) {
+            case "", "identity" -> Optional.empty();
+            case "gzip", "x-gzip" -> Optional.of(new ZipDecoder(ZipDecoder.Format.GZIP));
+            case "deflate" -> Optional.of(new ZipDecoder(ZipDecoder.Format.ZLIB_OR_RAW));
+            case "br" -> Optional.of(new PullDecoder("br", org.brotli.dec.BrotliInputStream::new,
+                    PullDecoder.InputFilter.NONE)); // the brotli format caps its window at 16 MiB
+            case "zstd" -> Optional.of(new PullDecoder("zstd", io.airlift.compress.zstd.ZstdInputStream::new,
+                    new ZstdFrameGuard()));
+            default -> throw new UnsupportedEncoding(e);
+        };
+    }
+
+    /** Bodies being decoded right now on a decoder thread (br, zstd); lets tests prove none is left behind. */
+    static int activeDecoderThreads() {
+        return PullDecoder.live();
+    }
+
+    /** True for codings whose sender may demand a window of megabytes (br, zstd); gzip and deflate use 32 KiB. */
+    default boolean largeWindow() {
+        return false;
+    }
+
     /** Decodes {@code b[off..off+len)} and hands the decoded bytes to {@code sink}. */
-    public void decode(byte[] b, int off, int len, BodyTransformer sink) throws CorruptBodyException {
-        int i = off;
-        int end = off + len;
-        try {
-            while (i < end) {
-                if (format == Format.ZLIB_OR_RAW) {
-                    if (inflater == null) {
-                        if (!sawAny) {
-                            sawAny = true;
-                            int cmf = b[i] & 0xff;
-                            boolean zlib = (cmf & 0x0f) == 8 && i + 1 < end && ((cmf << 8) | (b[i + 1] & 0xff)) % 31 == 0;
-                            inflater = new Inflater(!zlib);
-                        }
-                    }
-                    i = inflate(b, i, end, sink);
-                    if (inflater.finished() && i < end) {
-                        throw new CorruptBodyException("data after the end of the deflate stream");
-                    }
-                    continue;
-                }
-                switch (state) {
-                    case 0 -> {
-                        header[headerLen++] = b[i++];
-                        if (headerLen == 10) {
-                            if ((header[0] & 0xff) != 0x1f || (header[1] & 0xff) != 0x8b || header[2] != 8) {
-                                throw new CorruptBodyException("not a gzip member");
-                            }
-                            flags = header[3] & 0xff;
-                            state = (flags & 4) != 0 ? 1 : (flags & 8) != 0 ? 3 : (flags & 16) != 0 ? 4
-                                    : (flags & 2) != 0 ? 5 : 6;
-                            skip = 0;
-                            headerLen = 0;
-                        }
-                    }
-                    case 1 -> {
-                        skip |= (b[i++] & 0xff) << (8 * headerLen++);
-                        if (headerLen == 2) {
-                            headerLen = 0;
-                            state = 2;
-                        }
-                    }
-                    case 2 -> {
-                        int n = Math.min(skip, end - i);
-                        i += n;
-                        skip -= n;
-                        if (skip == 0) {
-                            state = (flags & 8) != 0 ? 3 : (flags & 16) != 0 ? 4 : (flags & 2) != 0 ? 5 : 6;
-                        }
-                    }
-                    case 3, 4 -> {
-                        if (b[i++] == 0) {
-                            state = state == 3 && (flags & 16) != 0 ? 4 : (flags & 2) != 0 ? 5 : 6;
-                        }
-                    }
-                    case 5 -> {
-                        i++;
-                        if (++skip == 2) {
-                            state = 6;
-                        }
-                    }
-                    case 6 -> {
-                        if (inflater == null) {
-                            inflater = new Inflater(true);
-                            crc.reset();
-                        }
-                        i = inflate(b, i, end, sink);
-                        if (inflater.finished()) {
-                            inflater.end();
-                            inflater = null;
-                            state = 7;
-                            trailerLen = 0;
-                        }
-                    }
-                    default -> {
-                        trailer[trailerLen++] = b[i++];
-                        if (trailerLen == 8) {
-                            long want = (trailer[0] & 0xffL) | (trailer[1] & 0xffL) << 8 | (trailer[2] & 0xffL) << 16
-                                    | (trailer[3] & 0xffL) << 24;
-                            if (want != crc.getValue()) {
-                                throw new CorruptBodyException("gzip CRC mismatch");
-                            }
-                            state = 0; // another member may follow
-                        }
-                    }
-                }
-            }
-        } catch (DataFormatException e) {
-            throw new CorruptBodyException("corrupt compressed data: " + e.getMessage());
-        }
-    }
+    void decode(byte[] b, int off, int len, BodyTransformer sink) throws CorruptBodyException;
 
-    private int inflate(byte[] b, int i, int end, BodyTransformer sink) throws DataFormatException {
-        inflater.setInput(b, i, end - i);
-        while (!inflater.finished()) {
-            int n = inflater.inflate(out);
-            if (n > 0) {
-                crc.update(out, 0, n);
-                sink.write(out, 0, n);
-            } else if (inflater.needsInput() || inflater.needsDictionary()) {
-                break;
-            }
-        }
-        return end - inflater.getRemaining();
-    }
+    /** The body ended: hands over what is left and checks the compressed stream ended too. */
+    void finish(BodyTransformer sink) throws CorruptBodyException;
 
-    /** The body ended: checks the compressed stream ended too. */
-    public void finish() throws CorruptBodyException {
-        boolean complete = format == Format.GZIP ? state == 0 && headerLen == 0
-                : inflater == null || inflater.finished();
-        if (inflater != null) {
-            inflater.end();
-        }
-        if (!complete) {
-            throw new CorruptBodyException("compressed body ends early");
-        }
-    }
+    /** Releases what the decoder holds (also when the body is abandoned midway: cancel, block). Idempotent. */
+    @Override
+    void close();
 }

@@ -10,7 +10,7 @@ import io.meshguard.dlp.scan.ScanRules;
  * @param nonText what to do with bodies whose content type is not text (images, archives, octet-stream)
  * @param oversize what to do once a body exceeds {@code maxBodyBytes}
  * @param maxBodyBytes scanned-size limit (after decompression)
- * @param unknownEncoding what to do with a content-encoding meshguard cannot decode (br, zstd, …)
+ * @param unknownEncoding what to do with a content-encoding meshguard cannot decode (compress, stacked codings, …)
  */
 public record DirectionPolicy(String profile, ScanRules rules, Disposition nonText, Disposition oversize,
         long maxBodyBytes, Disposition unknownEncoding) {

@@ -24,6 +24,23 @@ public final class DlpPolicy {
 
     /** What applies to one direction of a message, or empty when no profile covers it (passes unscanned). */
     public Optional<DirectionPolicy> select(Direction direction, String host, String path, String contentType) {
+        return select(direction, Optional.empty(), host, path, contentType);
+    }
+
+    /**
+     * As {@link #select(Direction, String, String, String)}, but a route that names a profile gets that profile
+     * (its content types still apply; its hosts and paths do not, the route already matched). A name this policy
+     * does not have falls back to matching by host and path: see {@link #hasProfile}.
+     */
+    public Optional<DirectionPolicy> select(Direction direction, Optional<String> routeProfile, String host,
+            String path, String contentType) {
+        Optional<Profile> named = routeProfile.flatMap(this::profile);
+        if (named.isPresent()) {
+            Profile p = named.get();
+            Optional<DirectionPolicy> d = direction == Direction.REQUEST ? p.request() : p.response();
+            return d.filter(x -> new ProfileMatch(List.of(), List.of(), p.match().contentTypes())
+                    .matches(host, path, contentType));
+        }
         for (Profile p : profiles) {
             Optional<DirectionPolicy> d = direction == Direction.REQUEST ? p.request() : p.response();
             if (d.isPresent() && p.match().matches(host, path, contentType)) {
@@ -34,7 +51,11 @@ public final class DlpPolicy {
     }
 
     /** True when some profile could scan responses for this host and path (used to ask upstreams for identity). */
-    public boolean scansResponses(String host, String path) {
+    public boolean scansResponses(Optional<String> routeProfile, String host, String path) {
+        Optional<Profile> named = routeProfile.flatMap(this::profile);
+        if (named.isPresent()) {
+            return named.get().response().isPresent();
+        }
         for (Profile p : profiles) {
             if (p.response().isPresent()
                     && new ProfileMatch(p.match().hosts(), p.match().paths(), List.of()).matches(host, path, "")) {
@@ -42,6 +63,15 @@ public final class DlpPolicy {
             }
         }
         return false;
+    }
+
+    /** The profile of that name. */
+    public Optional<Profile> profile(String name) {
+        return profiles.stream().filter(p -> p.name().equals(name)).findFirst();
+    }
+
+    public boolean hasProfile(String name) {
+        return profile(name).isPresent();
     }
 
     public List<Profile> profiles() {

@@ -10,10 +10,29 @@ package io.meshguard.dlp.scan;
  * @param end absolute end offset (exclusive)
  * @param confidence final confidence
  * @param valueHmac hex HMAC of the value
+ * @param chars length of the value in Unicode code points (what audit events, {@code dlp scan} and the docs call
+ *     "length"; offsets are UTF-8 byte offsets, so {@code end - start} would count 3 per Korean syllable)
  */
 public record Finding(String detector, ActionKind action, long start, long end, double confidence,
-        String valueHmac) {
+        String valueHmac, long chars) {
+    /** Length of the matched value in Unicode code points. */
     public long length() {
+        return chars;
+    }
+
+    /** Length of the matched value in UTF-8 bytes (offsets are byte offsets). */
+    public long byteLength() {
         return end - start;
+    }
+
+    /** Code points in {@code b[off..off+len)}, UTF-8: every byte that is not a continuation byte starts one. */
+    public static long codePoints(byte[] b, int off, int len) {
+        long n = 0;
+        for (int i = off; i < off + len; i++) {
+            if ((b[i] & 0xC0) != 0x80) {
+                n++;
+            }
+        }
+        return n;
     }
 }

@@ -315,7 +315,7 @@ public final class StreamScanner {
             int s = text.index(p.start);
             int len = (int) (p.end - p.start);
             Finding f = new Finding(rule.name(), rule.action().kind(), p.start, p.end, p.confidence,
-                    hasher.hex(b, s, len));
+                    hasher.hex(b, s, len), Finding.codePoints(b, s, len));
             findings++;
             switch (rule.action().kind()) {
                 case BLOCK -> {

@@ -9,7 +9,7 @@ import io.meshguard.dlp.policy.Direction;
 /**
  * Turns the processor's findings and stream summaries into audit events ({@code dlp_finding}, {@code api_call}) on
  * the audit module's non-blocking writer. The value itself never reaches the audit log: detector, direction,
- * location, length (bytes) and the keyed hash only.
+ * location, length (characters) and the keyed hash only.
  */
 public final class AuditLogRecorder implements DlpAuditSink {
     private final AuditSink sink;
@@ -26,7 +26,7 @@ public final class AuditLogRecorder implements DlpAuditSink {
         AuditEvent.Builder b = finding.toEvent().occurredAt(e.time()).decision(e.action())
                 .detail("action", e.action()).detail("profile", e.profile())
                 .detail("confidence", Math.round(e.confidence() * 100) / 100.0).source("extproc-dlp");
-        common(b, e.requestId(), e.traceId(), e.tenant(), e.host(), e.route());
+        common(b, e.requestId(), e.traceId(), e.tenant(), e.host(), e.path(), e.route());
         sink.record(b.build());
     }
 
@@ -35,7 +35,7 @@ public final class AuditLogRecorder implements DlpAuditSink {
         AuditEvent.Builder b = AuditEvent.builder(AuditKind.API_CALL).occurredAt(e.time()).decision(e.outcome())
                 .stream(e.eventStream()).source("extproc-dlp")
                 .detail("dlp_findings", e.findings()).detail("dlp_notes", e.notes());
-        common(b, e.requestId(), e.traceId(), e.tenant(), e.host(), e.route());
+        common(b, e.requestId(), e.traceId(), e.tenant(), e.host(), e.path(), e.route());
         if (!e.method().isEmpty()) {
             b.method(e.method());
         }
@@ -50,7 +50,7 @@ public final class AuditLogRecorder implements DlpAuditSink {
     }
 
     private static void common(AuditEvent.Builder b, String requestId, String traceId, String tenant, String host,
-            String route) {
+            String path, String route) {
         if (!requestId.isEmpty()) {
             b.requestId(requestId);
         }
@@ -63,8 +63,11 @@ public final class AuditLogRecorder implements DlpAuditSink {
         if (!host.isEmpty()) {
             b.authority(host);
         }
+        if (!path.isEmpty()) {
+            b.path(path);
+        }
         if (!route.isEmpty()) {
-            b.path(route);
+            b.route(route);
         }
     }
 }

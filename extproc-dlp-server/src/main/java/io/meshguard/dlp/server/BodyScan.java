@@ -34,7 +34,7 @@ public final class BodyScan {
             String contentEncoding, ValueHasher hasher, FindingListener listener) {
         DlpMetrics metrics = new DlpMetrics(new SimpleMeterRegistry());
         return new BodyScan(new DirectionState(direction, policy.select(direction, host, path, contentType),
-                contentType, contentEncoding, false, hasher, listener, metrics));
+                contentType, contentEncoding, false, hasher, listener, metrics, DecoderBudget.unbounded()));
     }
 
     /** The profile that applies, if any. */
@@ -62,6 +62,11 @@ public final class BodyScan {
             blocked = new Blocked(e.decision().reason(), e.decision().finding());
             return new byte[0];
         }
+    }
+
+    /** Releases the decoder of a compressed body that is abandoned before {@link #finish}. */
+    public void close() {
+        state.close();
     }
 
     public Optional<Blocked> blocked() {

@@ -29,6 +29,8 @@ final class DirectionState {
     private String note = "";
     private BlockDecision headerBlock;
     private ContentDecoder decoder;
+    private final DecoderBudget decoders;
+    private boolean holdsDecoderPermit;
     private BodyTransformer transformer;
     private final ByteSink out = new ByteSink();
     private long scanned;
@@ -38,12 +40,14 @@ final class DirectionState {
     private boolean changed;
 
     DirectionState(Direction direction, Optional<DirectionPolicy> policy, String contentType, String contentEncoding,
-            boolean hadContentLength, ValueHasher hasher, FindingListener listener, DlpMetrics metrics) {
+            boolean hadContentLength, ValueHasher hasher, FindingListener listener, DlpMetrics metrics,
+            DecoderBudget decoders) {
         this.direction = direction;
         this.policy = policy;
         this.kind = MediaTypes.kind(contentType);
         this.hadContentLength = hadContentLength;
         this.metrics = metrics;
+        this.decoders = decoders;
         if (policy.isEmpty() || policy.get().rules().isEmpty()) {
             plan = Plan.NO_BODY_SCAN;
             note = policy.isEmpty() ? "no_profile" : "";
@@ -63,17 +67,32 @@ final class DirectionState {
         try {
             decoder = ContentDecoder.forEncoding(contentEncoding).orElse(null);
         } catch (ContentDecoder.UnsupportedEncoding e) {
-            if (p.unknownEncoding() == DirectionPolicy.Disposition.BLOCK) {
-                plan = Plan.BLOCK;
-                headerBlock = BlockDecision.because("unknown_encoding");
-            } else {
-                plan = Plan.NO_BODY_SCAN;
-                note = "unknown_encoding";
-            }
+            cannotDecode(p, "unknown_encoding");
             return;
+        }
+        if (decoder != null && decoder.largeWindow()) {
+            if (!decoders.tryAcquire()) {
+                decoder.close();
+                decoder = null;
+                metrics.decoderLimit(direction.id());
+                cannotDecode(p, "decoder_limit");
+                return;
+            }
+            holdsDecoderPermit = true;
         }
         plan = Plan.SCAN;
         transformer = Transformers.forKind(kind, p.rules(), hasher, out, listener);
+    }
+
+    /** A body that cannot be decoded now or ever: the profile's unknown_encoding disposition decides. */
+    private void cannotDecode(DirectionPolicy p, String reason) {
+        if (p.unknownEncoding() == DirectionPolicy.Disposition.BLOCK) {
+            plan = Plan.BLOCK;
+            headerBlock = BlockDecision.because(reason);
+        } else {
+            plan = Plan.NO_BODY_SCAN;
+            note = reason;
+        }
     }
 
     Plan plan() {
@@ -135,15 +154,17 @@ final class DirectionState {
             if (decoder != null) {
                 decoder.decode(data, 0, data.length, sink);
                 if (end) {
-                    decoder.finish();
+                    decoder.finish(sink);
                 }
             } else {
                 sink.write(data, 0, data.length);
             }
         } catch (ContentDecoder.CorruptBodyException e) {
+            close();
             metrics.malformed(direction.id(), "encoding");
             throw new BlockedException(BlockDecision.because("corrupt_encoding"));
         } catch (OversizeBlock e) {
+            close(); // a decompression bomb stops here: nothing more is decoded
             throw new BlockedException(BlockDecision.because("oversize"));
         }
         if (end) {
@@ -161,6 +182,33 @@ final class DirectionState {
             changed = true;
         }
         return result;
+    }
+
+    /**
+     * Envoy will not send the rest of this body (BUFFERED_PARTIAL over its buffer limit): the rest is refused when
+     * the policy blocks oversize bodies or the body is being decoded (compressed bytes cannot follow the decoded
+     * ones), else it passes unscanned and is noted.
+     */
+    Optional<BlockDecision> cutByEnvoy() {
+        if (plan != Plan.SCAN) {
+            return Optional.empty();
+        }
+        if (decoder != null || policy.get().oversize() == DirectionPolicy.Disposition.BLOCK) {
+            return Optional.of(BlockDecision.because("oversize"));
+        }
+        note = "oversize";
+        return Optional.empty();
+    }
+
+    /** Releases the decoder (its thread, its inflater) when the body ends, is refused or is abandoned. */
+    void close() {
+        if (decoder != null) {
+            decoder.close();
+        }
+        if (holdsDecoderPermit) {
+            holdsDecoderPermit = false;
+            decoders.release();
+        }
     }
 
     /** Raised inside the counting sink when the size limit is crossed and the policy blocks. */

@@ -15,19 +15,20 @@ public interface DlpAuditSink {
      * @param time when it was decided
      * @param requestId Envoy's x-request-id (empty when absent)
      * @param tenant tenant id from the tenant header (empty when absent)
-     * @param route request path without query string
+     * @param path request path without query string
+     * @param route the Envoy route's name (empty when the route config hands none over)
      * @param profile policy profile that applied
      * @param direction request or response
      * @param detector detector name
      * @param action action taken
      * @param location where in the body (JSON pointer, form field, SSE stream)
-     * @param length length of the value in bytes
+     * @param length length of the value in Unicode code points (characters), not bytes
      * @param valueHmac hex HMAC-SHA256 of the value under the tenant key
      * @param keyId which master key the tenant key was derived from (first bytes of its SHA-256)
      * @param confidence final confidence
      */
-    record FindingEvent(Instant time, String requestId, String traceId, String tenant, String host, String route,
-            String profile, Direction direction, String detector, String action, String location, long length,
+    record FindingEvent(Instant time, String requestId, String traceId, String tenant, String host, String path,
+            String route, String profile, Direction direction, String detector, String action, String location, long length,
             String valueHmac, String keyId, double confidence) {}
 
     /**
@@ -38,7 +39,7 @@ public interface DlpAuditSink {
      * @param notes what was not scanned and why (non_text, oversize, unknown_encoding), per direction
      */
     record ApiCallEvent(Instant time, String requestId, String traceId, String tenant, String host, String method,
-            String route, int status, boolean eventStream, String outcome, Map<String, Integer> findings,
+            String path, String route, int status, boolean eventStream, String outcome, Map<String, Integer> findings,
             long requestBytes, long responseBytes, Map<String, String> notes) {}
 
     void finding(FindingEvent event);
@@ -51,15 +52,15 @@ public interface DlpAuditSink {
 
         @Override
         public void finding(FindingEvent e) {
-            log.info("dlp_finding detector={} action={} direction={} location={} length={} hmac={} route={} "
+            log.info("dlp_finding detector={} action={} direction={} location={} length={} hmac={} path={} route={} "
                     + "request_id={}", e.detector(), e.action(), e.direction().id(), e.location(), e.length(),
-                    e.valueHmac(), e.route(), e.requestId());
+                    e.valueHmac(), e.path(), e.route(), e.requestId());
         }
 
         @Override
         public void apiCall(ApiCallEvent e) {
-            log.info("api_call outcome={} route={} status={} findings={} notes={} request_id={}", e.outcome(),
-                    e.route(), e.status(), e.findings(), e.notes(), e.requestId());
+            log.info("api_call outcome={} path={} route={} status={} findings={} notes={} request_id={}",
+                    e.outcome(), e.path(), e.route(), e.status(), e.findings(), e.notes(), e.requestId());
         }
     };
 }

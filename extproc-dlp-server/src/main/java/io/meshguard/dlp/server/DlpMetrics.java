@@ -32,10 +32,18 @@ public final class DlpMetrics {
         activeStreams.decrementAndGet();
     }
 
-    void finding(String detector, String action, String direction, String profile) {
+    /** Route names come from the gateway's route config (bounded); streams without one count as "none". */
+    void finding(String detector, String action, String direction, String profile, String route) {
         Counter.builder("meshguard_dlp_findings_total").description("Decided findings")
-                .tag("detector", detector).tag("action", action).tag("direction", direction).tag("route", profile)
+                .tag("detector", detector).tag("action", action).tag("direction", direction)
+                .tag("profile", profile.isEmpty() ? "none" : profile).tag("route", route.isEmpty() ? "none" : route)
                 .register(registry).increment();
+    }
+
+    void unknownProfile(String profile) {
+        Counter.builder("meshguard_dlp_unknown_profile_total")
+                .description("Streams whose route named a DLP profile the policy does not define")
+                .tag("profile", profile).register(registry).increment();
     }
 
     void scanned(String direction, String kind, long bytes) {
@@ -52,6 +60,12 @@ public final class DlpMetrics {
     void blocked(String direction, String reason) {
         Counter.builder("meshguard_dlp_blocks_total").tag("direction", direction).tag("reason", reason)
                 .register(registry).increment();
+    }
+
+    void decoderLimit(String direction) {
+        Counter.builder("meshguard_dlp_decoder_limit_total")
+                .description("Compressed bodies (br, zstd) refused a decoder because as many as the heap allows were busy")
+                .tag("direction", direction).register(registry).increment();
     }
 
     void malformed(String direction, String what) {

@@ -18,10 +18,13 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     private final byte[] masterKey;
     private final DlpMetrics metrics;
     private final DlpAuditSink audit;
+    private final DecoderBudget decoders;
     private final Set<ProcessingSession> open = ConcurrentHashMap.newKeySet();
 
-    public DlpProcessorService(Supplier<DlpPolicy> policy, byte[] masterKey, DlpMetrics metrics, DlpAuditSink audit) {
+    DlpProcessorService(Supplier<DlpPolicy> policy, byte[] masterKey, DlpMetrics metrics, DlpAuditSink audit,
+            DecoderBudget decoders) {
         this.policy = policy;
+        this.decoders = decoders;
         this.masterKey = masterKey.clone();
         this.metrics = metrics;
         this.audit = audit;
@@ -30,8 +33,8 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     @Override
     public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
         ProcessingSession[] self = new ProcessingSession[1];
-        self[0] = new ProcessingSession(policy.get(), masterKey, responses, metrics, audit,
-                () -> open.remove(self[0]));
+        self[0] = new ProcessingSession(policy.get(), RouteHint.current(), masterKey, responses, metrics, audit,
+                decoders, () -> open.remove(self[0]));
         open.add(self[0]);
         return self[0];
     }

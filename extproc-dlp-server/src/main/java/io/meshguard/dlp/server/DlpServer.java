@@ -1,6 +1,8 @@
 package io.meshguard.dlp.server;
 
 import io.grpc.BindableService;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.meshguard.dlp.policy.PolicyInvalidException;
 import io.meshguard.dlp.scan.ValueHasher;
 import io.meshguard.runtime.grpc.GrpcServerHost;
@@ -35,7 +37,7 @@ public final class DlpServer implements ServerComponent {
     private ScheduledExecutorService reloader;
     private volatile boolean closed;
 
-    private DlpServer(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry)
+    private DlpServer(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, DecoderBudget decoders)
             throws PolicyInvalidException, IOException {
         this.settings = settings;
         this.registry = registry;
@@ -47,7 +49,7 @@ public final class DlpServer implements ServerComponent {
                     + "stable only until this process restarts");
             key = ValueHasher.ephemeralMasterKey();
         }
-        this.service = new DlpProcessorService(policy, key, metrics, audit);
+        this.service = new DlpProcessorService(policy, key, metrics, audit, decoders);
     }
 
     /**
@@ -59,7 +61,13 @@ public final class DlpServer implements ServerComponent {
      */
     public static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry)
             throws PolicyInvalidException, IOException {
-        return new DlpServer(settings, audit, registry);
+        return create(settings, audit, registry, DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()));
+    }
+
+    /** With a given bound on large-window decoders (tests; the server sizes it from the heap). */
+    static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
+            DecoderBudget decoders) throws PolicyInvalidException, IOException {
+        return new DlpServer(settings, audit, registry, decoders);
     }
 
     /** Adds another gRPC service on the same port (e.g. the audit module's Envoy access-log receiver). */
@@ -75,11 +83,10 @@ public final class DlpServer implements ServerComponent {
 
     @Override
     public void start() throws IOException {
-        List<BindableService> services = new ArrayList<>();
-        services.add(service);
-        services.addAll(extra);
-        host = new GrpcServerHost("extproc-dlp-grpc", settings.grpc(),
-                GrpcServerHost.bind(services.toArray(BindableService[]::new)), registry);
+        List<ServerServiceDefinition> services = new ArrayList<>();
+        services.add(ServerInterceptors.intercept(service, RouteHint.interceptor()));
+        services.addAll(GrpcServerHost.bind(extra.toArray(BindableService[]::new)));
+        host = new GrpcServerHost("extproc-dlp-grpc", settings.grpc(), services, registry);
         host.start();
         reloader = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dlp-policy-reload");

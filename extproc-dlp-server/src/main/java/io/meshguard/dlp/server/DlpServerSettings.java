@@ -6,17 +6,23 @@ import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.config.ConfigSource;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
+import java.io.IOException;
+import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Optional;
 
 /**
  * What the DLP server needs to run.
  *
  * @param grpc the ext_proc listener (default port 9002)
  * @param policyFile the dlp.yaml to enforce (hot-reloaded)
- * @param hashKey master key for keyed hashes (HASH action and audit HMACs); empty = random per process
+ * @param hashKey master key for keyed hashes (HASH action and audit HMACs), from dlp.hash_key_file or dlp.hash_key;
+ *     empty = random per process
  * @param reloadInterval how often the policy file is checked for changes
  */
 public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[] hashKey, Duration reloadInterval) {
@@ -29,7 +35,12 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
     /** {@code dlp.hash_key}: hex (64+ digits) or text of at least 32 bytes. */
     public static final ConfigKey<String> HASH_KEY = ConfigKey.string("dlp.hash_key", "",
             "Master key for keyed hashes of found values (action hash, audit HMACs), hex or >= 32 bytes of text; "
-                    + "empty = random per process (tokens change on restart). Prefer MESHGUARD_DLP_HASH_KEY.");
+                    + "empty = random per process (tokens change on restart). Prefer dlp.hash_key_file.");
+    /** {@code dlp.hash_key_file}: the key from a file (a mounted Secret), read once at start. */
+    public static final ConfigKey<Optional<Path>> HASH_KEY_FILE = ConfigKey.optionalPath("dlp.hash_key_file",
+            "File holding the master key (a mounted Secret; same format as dlp.hash_key, surrounding whitespace "
+                    + "ignored); read once at start, so rotating it means a restart; takes precedence over "
+                    + "dlp.hash_key. A missing, empty or unreadable file stops the server.");
     /** {@code dlp.policy_reload_interval}. */
     public static final ConfigKey<Duration> RELOAD_INTERVAL = ConfigKey.duration("dlp.policy_reload_interval",
             Duration.ofSeconds(2), "How often dlp.yaml is checked for changes.");
@@ -44,7 +55,7 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
         return ConfigSchema.builder()
                 .addAll(GrpcServerSettings.configGroup(DEFAULT_GRPC_PORT).keys())
                 .addAll(HttpServerSettings.configGroup(DEFAULT_HTTP_PORT).keys())
-                .add(POLICY, HASH_KEY, RELOAD_INTERVAL)
+                .add(POLICY, HASH_KEY_FILE, HASH_KEY, RELOAD_INTERVAL)
                 .build();
     }
 
@@ -54,8 +65,48 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
         if (config.source(GrpcServerSettings.MAX_INBOUND_MESSAGE_BYTES) instanceof ConfigSource.Default) {
             g = withMaxMessage(g, DEFAULT_MAX_MESSAGE_BYTES);
         }
-        return new DlpServerSettings(g, config.get(POLICY), parseKey(config.get(HASH_KEY)),
-                config.get(RELOAD_INTERVAL));
+        byte[] key = config.get(HASH_KEY_FILE).map(DlpServerSettings::readKeyFile)
+                .orElseGet(() -> parseKey(HASH_KEY.name(), config.get(HASH_KEY)));
+        return new DlpServerSettings(g, config.get(POLICY), key, config.get(RELOAD_INTERVAL));
+    }
+
+    /**
+     * Reads the master key from {@code dlp.hash_key_file}. Only read at start: replicas must share one key, and a
+     * key that changed under a running process would split its hashes in two, so rotation is a rolling restart.
+     *
+     * @throws IllegalArgumentException when the file is missing, unreadable, empty or holds a key too short
+     */
+    public static byte[] readKeyFile(Path file) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8).strip();
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("dlp.hash_key_file " + file + " does not exist");
+        } catch (MalformedInputException e) {
+            throw new IllegalArgumentException("dlp.hash_key_file " + file + " is not UTF-8 text (write the key "
+                    + "as 64+ hex digits)");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read dlp.hash_key_file " + file + ": " + e.getMessage(), e);
+        }
+        if (text.isEmpty()) {
+            throw new IllegalArgumentException("dlp.hash_key_file " + file + " is empty");
+        }
+        return parseKey("dlp.hash_key_file " + file, text);
+    }
+
+    /**
+     * The master key for commands that run the engine outside a server config ({@code meshguard up},
+     * {@code meshguard dlp scan}): {@code MESHGUARD_DLP_HASH_KEY_FILE}, else {@code MESHGUARD_DLP_HASH_KEY}, else
+     * none (empty).
+     *
+     * @throws IllegalArgumentException as {@link #readKeyFile} and {@link #parseKey} do
+     */
+    public static byte[] keyFromEnvironment(java.util.Map<String, String> env) {
+        String file = env.getOrDefault(HASH_KEY_FILE.envVar(), "");
+        if (!file.isBlank()) {
+            return readKeyFile(Path.of(file.strip()));
+        }
+        return parseKey(HASH_KEY.envVar(), env.getOrDefault(HASH_KEY.envVar(), ""));
     }
 
     /** Defaults on the standard port. */
@@ -86,6 +137,10 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
      * @throws IllegalArgumentException for a key too short to be safe
      */
     public static byte[] parseKey(String text) {
+        return parseKey("dlp.hash_key", text);
+    }
+
+    private static byte[] parseKey(String origin, String text) {
         if (text.isEmpty()) {
             return new byte[0];
         }
@@ -94,7 +149,7 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
         }
         byte[] raw = text.getBytes(StandardCharsets.UTF_8);
         if (raw.length < 32) {
-            throw new IllegalArgumentException("dlp.hash_key must be at least 32 bytes (or 64 hex digits)");
+            throw new IllegalArgumentException(origin + ": the key must be at least 32 bytes (or 64 hex digits)");
         }
         return raw;
     }

@@ -72,12 +72,38 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private String responseProfile = "";
     private final Map<String, Integer> findingCounts = new TreeMap<>();
     private String outcome = "pass";
+    private String blockNote = "";
+    /** An immediate_response was sent: the HTTP stream is over, nothing more is processed. */
     private boolean done;
+    /** Response headers were answered in STREAMED/FULL_DUPLEX: the client has them, a local reply is too late. */
+    private boolean responseStarted;
+    /** The response was blocked after it started: every later response body chunk is swallowed. */
+    private boolean responseBlocked;
+    /** The last bytes of response body released to the client (to start an error event on a fresh line). */
+    private final byte[] releasedTail = new byte[4];
+    private int releasedTailLen;
     private boolean closed;
+    private final DecoderBudget decoders;
+    /** The Envoy route's name, when its config hands one over (empty otherwise). */
+    private final String routeName;
+    /** The profile the route asks for, when this policy has it. */
+    private final Optional<String> routeProfile;
 
-    ProcessingSession(DlpPolicy policy, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
-            DlpMetrics metrics, DlpAuditSink audit, Runnable onClose) {
+    ProcessingSession(DlpPolicy policy, RouteHint hint, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
+            DlpMetrics metrics, DlpAuditSink audit, DecoderBudget decoders, Runnable onClose) {
         this.policy = policy;
+        this.decoders = decoders;
+        this.routeName = hint.route();
+        if (hint.profile().isPresent() && !policy.hasProfile(hint.profile().get())) {
+            // A route naming a profile this dlp.yaml lacks (deployed ahead of the policy, or a typo) is still
+            // scanned: by host and path, as if it named none. Counted and logged so the mismatch gets fixed.
+            metrics.unknownProfile(hint.profile().get());
+            log.warn("route {} asks for DLP profile '{}', which the policy does not define; choosing by host and path",
+                    hint.route().isEmpty() ? "(unnamed)" : hint.route(), hint.profile().get());
+            this.routeProfile = Optional.empty();
+        } else {
+            this.routeProfile = hint.profile();
+        }
         this.masterKey = masterKey;
         this.keyId = keyId(masterKey);
         this.responses = responses;
@@ -108,6 +134,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 send(ProcessingResponse.newBuilder().setResponseTrailers(TrailersResponse.getDefaultInstance())
                         .build());
             }
+            return;
+        }
+        if (responseBlocked && (req.hasResponseBody() || req.hasResponseTrailers())) {
+            swallowResponse(req);
             return;
         }
         try {
@@ -142,21 +172,21 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         tenant = headers.getOrDefault(policy.tenantHeader(), "");
         hasher = ValueHasher.forTenant(masterKey, tenant);
         String contentType = headers.getOrDefault("content-type", "");
-        var selected = policy.select(Direction.REQUEST, host, path, contentType);
+        var selected = policy.select(Direction.REQUEST, routeProfile, host, path, contentType);
         requestProfile = selected.map(p -> p.profile()).orElse("");
         request = new DirectionState(Direction.REQUEST, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.REQUEST), metrics);
+                listener(Direction.REQUEST), metrics, decoders);
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : request.headerBlock();
         if (block.isPresent()) {
-            block(Direction.REQUEST, block.get());
+            block(Direction.REQUEST, block.get(), At.HEADERS, false);
             return;
         }
         HeaderMutation.Builder mutation = HeaderMutation.newBuilder();
         if (!h.getEndOfStream() && request.scans()) {
             bodyHeaderMutations(request, requestMode, mutation);
         }
-        if (policy.scansResponses(host, path)) {
+        if (policy.scansResponses(routeProfile, host, path)) {
             // Ask the upstream for an identity response so the response body can be scanned as it streams.
             mutation.addSetHeaders(header("accept-encoding", "identity"));
         }
@@ -175,14 +205,14 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             status = 0;
         }
         String contentType = headers.getOrDefault("content-type", "");
-        var selected = policy.select(Direction.RESPONSE, host, path, contentType);
+        var selected = policy.select(Direction.RESPONSE, routeProfile, host, path, contentType);
         responseProfile = selected.map(p -> p.profile()).orElse("");
         response = new DirectionState(Direction.RESPONSE, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.RESPONSE), metrics);
+                listener(Direction.RESPONSE), metrics, decoders);
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : response.headerBlock();
         if (block.isPresent()) {
-            block(Direction.RESPONSE, block.get());
+            block(Direction.RESPONSE, block.get(), At.HEADERS, false);
             return;
         }
         HeaderMutation.Builder mutation = HeaderMutation.newBuilder();
@@ -191,9 +221,18 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         send(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
                 .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
+        // In STREAMED and FULL_DUPLEX_STREAMED Envoy sends the headers on to the client with this answer (BUFFERED
+        // and BUFFERED_PARTIAL hold them for the body): from now on a block can no longer be a clean local reply.
+        responseStarted = responseMode == BodySendMode.STREAMED || responseMode == BodySendMode.FULL_DUPLEX_STREAMED;
     }
 
-    /** Header changes a scanned body needs before its first byte goes out. */
+    /**
+     * Header changes a scanned body needs before its first byte goes out. A compressed body (gzip, deflate, br,
+     * zstd) goes on decoded, as identity, never re-encoded: content-encoding is removed, and so is content-length
+     * (a BUFFERED body gets the new length set with its body instead). Re-compressing would cost CPU on every chunk
+     * and hold bytes back in the encoder; the client that wants compression gets it from Envoy's compressor filter
+     * placed before ext_proc, and upstreams were asked for identity anyway ({@code accept-encoding}).
+     */
     private static void bodyHeaderMutations(DirectionState state, BodySendMode mode, HeaderMutation.Builder m) {
         if (state.decodes()) {
             m.addRemoveHeaders("content-encoding");
@@ -209,8 +248,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         BodySendMode mode = d == Direction.REQUEST ? requestMode : responseMode;
         if (state == null) {
             // Body without headers (header mode SKIP): scan as text with the host/path-independent profile.
-            state = new DirectionState(d, policy.select(d, host, path, ""), "", "", false,
-                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics);
+            state = new DirectionState(d, policy.select(d, routeProfile, host, path, ""), "", "", false,
+                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics, decoders);
             if (d == Direction.REQUEST) {
                 request = state;
             } else {
@@ -219,13 +258,24 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         boolean duplex = mode == BodySendMode.FULL_DUPLEX_STREAMED;
         boolean wholeBody = mode == BodySendMode.BUFFERED;
-        boolean end = body.getEndOfStream() || wholeBody;
+        // BUFFERED_PARTIAL: a message without end_of_stream means Envoy's buffer limit was reached, and the rest of
+        // the body goes on without passing here. This message is all we will see: it is scanned to its end (nothing
+        // held back, which would be lost), and the unseen rest is oversize as far as the policy is concerned.
+        boolean cut = mode == BodySendMode.BUFFERED_PARTIAL && !body.getEndOfStream();
+        if (cut) {
+            Optional<BlockDecision> refuse = state.cutByEnvoy();
+            if (refuse.isPresent()) {
+                block(d, refuse.get(), At.BODY, false);
+                return;
+            }
+        }
+        boolean end = body.getEndOfStream() || wholeBody || cut;
         Timer.Sample sample = Timer.start();
         byte[] out;
         try {
             out = state.body(body.getBody().toByteArray(), end);
         } catch (BlockedException e) {
-            block(d, e.decision());
+            block(d, e.decision(), At.BODY, body.getEndOfStream());
             return;
         } finally {
             sample.stop(metrics.chunkTimer(d.id(), modeName(mode)));
@@ -237,15 +287,71 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         CommonResponse.Builder common = CommonResponse.newBuilder();
         if (state.scans()) {
             common.setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.copyFrom(out)));
-            if (end && state.hadContentLength && mode != BodySendMode.STREAMED && state.changed()) {
+            if (end && !cut && state.hadContentLength && mode != BodySendMode.STREAMED && state.changed()) {
                 // BUFFERED with header mode SEND keeps content-length: it must match the new body exactly.
                 common.setHeaderMutation(HeaderMutation.newBuilder()
                         .addSetHeaders(header("content-length", Integer.toString(out.length))));
             }
         }
+        if (d == Direction.RESPONSE) {
+            released(state.scans() ? out : body.getBody().toByteArray());
+        }
         BodyResponse br = BodyResponse.newBuilder().setResponse(common).build();
         send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
                 : ProcessingResponse.newBuilder().setResponseBody(br).build());
+    }
+
+    /** Remembers the end of what the client has been sent of the response body. */
+    private void released(byte[] b) {
+        int n = Math.min(b.length, releasedTail.length);
+        if (n == 0) {
+            return;
+        }
+        int keep = Math.min(releasedTailLen, releasedTail.length - n);
+        System.arraycopy(releasedTail, releasedTailLen - keep, releasedTail, 0, keep);
+        System.arraycopy(b, b.length - n, releasedTail, keep, n);
+        releasedTailLen = keep + n;
+    }
+
+    /** True when the released response body ends between two SSE events (or nothing was released). */
+    private boolean releasedAtEventBoundary() {
+        if (releasedTailLen == 0) {
+            return true;
+        }
+        String t = new String(releasedTail, 0, releasedTailLen, StandardCharsets.ISO_8859_1);
+        return t.endsWith("\n\n") || t.endsWith("\r\r") || t.endsWith("\r\n\r\n");
+    }
+
+    /**
+     * After a block of a started response: the rest of the body never reaches the client. Each later chunk is
+     * answered with an empty body (STREAMED needs one answer per chunk; in FULL_DUPLEX the empty piece carries
+     * end_of_stream when Envoy's chunk did, which ends the client's stream cleanly), trailers get their answer.
+     */
+    private void swallowResponse(ProcessingRequest req) {
+        if (req.hasResponseTrailers()) {
+            send(ProcessingResponse.newBuilder().setResponseTrailers(TrailersResponse.getDefaultInstance()).build());
+            return;
+        }
+        HttpBody body = req.getResponseBody();
+        if (response != null) {
+            metrics.unscanned(Direction.RESPONSE.id(), "blocked", body.getBody().size());
+        }
+        sendEmptyBody(body.getEndOfStream());
+    }
+
+    private void sendEmptyBody(boolean endOfStream) {
+        if (responseMode == BodySendMode.FULL_DUPLEX_STREAMED) {
+            // FULL_DUPLEX takes any number of pieces; one empty piece per swallowed chunk keeps the answers in step
+            // with upstream, and the last one carries end_of_stream exactly when Envoy's chunk did.
+            BodyResponse br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder().setBodyMutation(
+                    BodyMutation.newBuilder().setStreamedResponse(StreamedBodyResponse.newBuilder()
+                            .setEndOfStream(endOfStream)))).build();
+            send(ProcessingResponse.newBuilder().setResponseBody(br).build());
+        } else {
+            send(ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(
+                    CommonResponse.newBuilder().setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.EMPTY))))
+                    .build());
+        }
     }
 
     private void sendPieces(Direction d, byte[] out, boolean endOfStream) {
@@ -258,6 +364,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             boolean last = at + n == out.length;
             StreamedBodyResponse piece = StreamedBodyResponse.newBuilder()
                     .setBody(ByteString.copyFrom(out, at, n)).setEndOfStream(last && endOfStream).build();
+            if (d == Direction.RESPONSE) {
+                released(java.util.Arrays.copyOfRange(out, at, at + n));
+            }
             BodyResponse br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder()
                     .setBodyMutation(BodyMutation.newBuilder().setStreamedResponse(piece))).build();
             send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
@@ -274,20 +383,23 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 try {
                     sendPieces(d, state.body(new byte[0], true), false);
                 } catch (BlockedException e) {
-                    block(d, e.decision());
-                    return;
+                    if (!block(d, e.decision(), At.TRAILERS, false)) {
+                        return;
+                    }
                 }
             } else if (state.heldBack() > 0) {
                 // STREAMED cannot add bytes after the last chunk's answer: refusing beats truncating silently.
                 metrics.protocolError("streamed_tail_at_trailers");
-                block(d, BlockDecision.because("incomplete_scan"));
-                return;
+                if (!block(d, BlockDecision.because("incomplete_scan"), At.TRAILERS, false)) {
+                    return;
+                }
             } else {
                 try {
                     state.body(new byte[0], true);
                 } catch (BlockedException e) {
-                    block(d, e.decision());
-                    return;
+                    if (!block(d, e.decision(), At.TRAILERS, false)) {
+                        return;
+                    }
                 }
             }
         }
@@ -296,20 +408,55 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 : ProcessingResponse.newBuilder().setResponseTrailers(tr).build());
     }
 
-    private void block(Direction d, BlockDecision decision) {
+    /**
+     * Refuses a message. Before the client has anything: an immediate_response with the configured 4xx and a JSON
+     * body. Once a streamed response has started (its headers went out with our answer), a local reply would make
+     * Envoy reset the stream instead; so the stream ends cleanly: an event stream gets an {@code event: error} event
+     * in the answer to the current chunk, any other body gets nothing more; the held-back tail is dropped, and every
+     * later chunk is swallowed ({@link #swallowResponse}).
+     *
+     * @param at which message is being answered
+     * @param endOfStream whether the message being answered ended the body (FULL_DUPLEX: the piece carries it)
+     * @return true when the stream goes on (the caller still owes Envoy a trailers answer), false when it is over
+     */
+    private boolean block(Direction d, BlockDecision decision, At at, boolean endOfStream) {
         metrics.blocked(d.id(), decision.reason());
         outcome = "blocked";
-        done = true;
         String detector = decision.finding().map(Finding::detector).orElse("");
-        log.warn("dlp block direction={} reason={} detector={} route={} request_id={}", d.id(), decision.reason(),
-                detector, path, requestId);
-        boolean responseStarted = d == Direction.RESPONSE && responseMode == BodySendMode.FULL_DUPLEX_STREAMED
-                && response != null && response.kind == MediaTypes.Kind.EVENT_STREAM && response.received() > 0;
-        if (responseStarted) {
-            // The event stream is already flowing: end it cleanly with an error event instead of a reset.
-            sendPieces(d, SseTransformer.errorEvent(policy.block().message()), true);
-            return;
+        boolean started = d == Direction.RESPONSE && responseStarted;
+        blockNote = d.id() + ":" + decision.reason() + (detector.isEmpty() ? "" : ":" + detector)
+                + (started ? ":after_response_started" : "");
+        log.warn("dlp block direction={} reason={} detector={} route={} request_id={} response_started={}", d.id(),
+                decision.reason(), detector, path, requestId, started);
+        if (started) {
+            responseBlocked = true;
+            if (response != null) {
+                response.close();
+            }
+            byte[] tail = new byte[0];
+            if (response != null && response.kind == MediaTypes.Kind.EVENT_STREAM) {
+                // A fresh event: if what went out so far stops inside an event (only possible after the SSE
+                // scanner fell back to plain text), a blank line closes it first.
+                byte[] event = SseTransformer.errorEvent(policy.block().message());
+                tail = releasedAtEventBoundary() ? event
+                        : concat("\n\n".getBytes(StandardCharsets.US_ASCII), event);
+            }
+            if (responseMode == BodySendMode.FULL_DUPLEX_STREAMED) {
+                // Pieces may follow the trailers' arrival, before their answer; end_of_stream only if Envoy's did.
+                if (tail.length > 0) {
+                    sendPieces(d, tail, endOfStream);
+                } else if (at == At.BODY) {
+                    sendEmptyBody(endOfStream);
+                }
+            } else if (at == At.BODY) {
+                // STREAMED: the answer to this chunk; at the trailers no body answer is left to carry anything.
+                send(ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(
+                        CommonResponse.newBuilder().setBodyMutation(BodyMutation.newBuilder()
+                                .setBody(ByteString.copyFrom(tail))))).build());
+            }
+            return true;
         }
+        done = true;
         String body = "{\"error\":\"dlp_blocked\",\"message\":" + JsonText.quote(policy.block().message())
                 + ",\"reason\":" + JsonText.quote(decision.reason())
                 + (detector.isEmpty() ? "" : ",\"detector\":" + JsonText.quote(detector))
@@ -321,6 +468,16 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 .setDetails("meshguard_dlp_" + decision.reason())
                 .build();
         send(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
+        return false;
+    }
+
+    /** The message a block answers. */
+    private enum At { HEADERS, BODY, TRAILERS }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     private io.meshguard.dlp.content.FindingListener listener(Direction d) {
@@ -330,9 +487,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             if (outcome.equals("pass")) {
                 outcome = "rewritten";
             }
-            metrics.finding(f.detector(), f.action().id(), d.id(), profile);
+            metrics.finding(f.detector(), f.action().id(), d.id(), profile, routeName);
             audit.finding(new DlpAuditSink.FindingEvent(Instant.now(), requestId, traceId, tenant, host,
-                    routeOf(path), profile, d, f.detector(), f.action().id(), location, f.length(), f.valueHmac(),
+                    routeOf(path), routeName, profile, d, f.detector(), f.action().id(), location, f.length(), f.valueHmac(),
                     keyId, f.confidence()));
         };
     }
@@ -424,11 +581,20 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (response != null && !response.note().isEmpty()) {
             notes.put("response", response.note());
         }
+        if (!blockNote.isEmpty()) {
+            notes.put("block", blockNote);
+        }
         String result = how.equals("cancelled") || how.equals("error") ? how : outcome;
         audit.apiCall(new DlpAuditSink.ApiCallEvent(Instant.now(), requestId, traceId, tenant, host, method,
-                routeOf(path), status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
+                routeOf(path), routeName, status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
                 findingCounts, request == null ? 0 : request.received(), response == null ? 0 : response.received(),
                 notes));
+        if (request != null) {
+            request.close();
+        }
+        if (response != null) {
+            response.close();
+        }
         request = null;
         response = null;
         onClose.run();

@@ -40,7 +40,7 @@ class DetectorCorpusTest {
         s.finish();
         assertThat(out.bytes()).isEqualTo(b); // alert never changes bytes
         return out.findings().stream().map(f -> f.detector() + "=" + new String(b, (int) f.start(),
-                (int) f.length(), StandardCharsets.UTF_8)).toList();
+                (int) f.byteLength(), StandardCharsets.UTF_8)).toList();
     }
 
     @ParameterizedTest(name = "{0}: \"{1}\" -> {2}")

@@ -32,7 +32,9 @@ class AuditLogRecorderTest {
                 Duration.ofHours(1)), new AuditLogRecorder(e -> events.add(e)), new SimpleMeterRegistry());
         server.start();
         ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
-        try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE)) {
+        io.grpc.Metadata routeHint = new io.grpc.Metadata();
+        routeHint.put(RouteHint.ROUTE_KEY, "payments-create");
+        try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE, routeHint)) {
             s.requestHeaders(false, ":method", "POST", ":path", "/pay?x=1", ":authority", "pay.bank",
                     "content-type", "application/json", "x-request-id", "r-42", "x-tenant-id", "bank-a",
                     "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
@@ -57,5 +59,7 @@ class AuditLogRecorderTest {
         assertThat(call.kind()).isEqualTo(AuditKind.API_CALL);
         assertThat(call.detailsJson()).contains("\"card\":1");
         assertThat(call.path()).contains("/pay");
+        assertThat(finding.route()).contains("payments-create");
+        assertThat(call.route()).contains("payments-create");
     }
 }

@@ -37,4 +37,60 @@ class DlpServerSettingsTest {
     void shortHashKey_isRefused() {
         assertThatThrownBy(() -> DlpServerSettings.parseKey("too-short")).hasMessageContaining("at least 32 bytes");
     }
+
+    @Test
+    void hashKeyFile_isReadAtStart_andWinsOverTheEnvironmentKey(@TempDir Path dir) throws Exception {
+        Path key = dir.resolve("hash-key");
+        Files.writeString(key, "cd".repeat(32) + "\n");
+        DlpServerSettings s = DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(),
+                Map.of("MESHGUARD_DLP_HASH_KEY_FILE", key.toString(), "MESHGUARD_DLP_HASH_KEY", "ab".repeat(32))));
+        assertThat(s.hashKey()).isEqualTo(java.util.HexFormat.of().parseHex("cd".repeat(32)));
+        // Same rule for the commands that read only the environment (meshguard up, dlp scan).
+        assertThat(DlpServerSettings.keyFromEnvironment(Map.of("MESHGUARD_DLP_HASH_KEY_FILE", key.toString(),
+                "MESHGUARD_DLP_HASH_KEY", "ab".repeat(32)))).isEqualTo(s.hashKey());
+    }
+
+    @Test
+    void hashKeyFile_missing_isRefusedWithItsName(@TempDir Path dir) {
+        Path missing = dir.resolve("nope");
+        assertThatThrownBy(() -> load("MESHGUARD_DLP_HASH_KEY_FILE", missing.toString()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("dlp.hash_key_file " + missing + " does not exist");
+    }
+
+    @Test
+    void hashKeyFile_empty_isRefusedNotTreatedAsNoKey(@TempDir Path dir) throws Exception {
+        Path empty = dir.resolve("empty");
+        Files.writeString(empty, " \n");
+        assertThatThrownBy(() -> load("MESHGUARD_DLP_HASH_KEY_FILE", empty.toString()))
+                .hasMessage("dlp.hash_key_file " + empty + " is empty");
+    }
+
+    @Test
+    void hashKeyFile_unreadable_isRefused(@TempDir Path dir) throws Exception {
+        // A directory cannot be read as a file, also for root (who ignores file modes).
+        Path notAFile = Files.createDirectory(dir.resolve("secret-dir"));
+        assertThatThrownBy(() -> load("MESHGUARD_DLP_HASH_KEY_FILE", notAFile.toString()))
+                .hasMessageStartingWith("cannot read dlp.hash_key_file " + notAFile);
+    }
+
+    @Test
+    void hashKeyFile_tooShortOrNotText_isRefused(@TempDir Path dir) throws Exception {
+        Path shortKey = dir.resolve("short");
+        Files.writeString(shortKey, "too-short");
+        assertThatThrownBy(() -> load("MESHGUARD_DLP_HASH_KEY_FILE", shortKey.toString()))
+                .hasMessage("dlp.hash_key_file " + shortKey + ": the key must be at least 32 bytes (or 64 hex digits)");
+        Path binary = dir.resolve("binary");
+        Files.write(binary, new byte[] {(byte) 0xff, (byte) 0xfe, 0x00, (byte) 0xc3});
+        assertThatThrownBy(() -> load("MESHGUARD_DLP_HASH_KEY_FILE", binary.toString()))
+                .hasMessageContaining("is not UTF-8 text");
+    }
+
+    private static DlpServerSettings load(String... env) throws Exception {
+        Map<String, String> m = new java.util.HashMap<>();
+        for (int i = 0; i < env.length; i += 2) {
+            m.put(env[i], env[i + 1]);
+        }
+        return DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(), m));
+    }
 }

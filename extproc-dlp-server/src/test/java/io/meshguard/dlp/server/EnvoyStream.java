@@ -12,8 +12,10 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.MetadataUtils;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,10 +34,16 @@ final class EnvoyStream implements AutoCloseable {
     private boolean first = true;
 
     EnvoyStream(ManagedChannel channel, BodySendMode requestMode, BodySendMode responseMode) {
+        this(channel, requestMode, responseMode, new Metadata());
+    }
+
+    /** With the stream's initial metadata, as an Envoy route's ExtProcPerRoute grpc_initial_metadata sets it. */
+    EnvoyStream(ManagedChannel channel, BodySendMode requestMode, BodySendMode responseMode, Metadata initial) {
         this.config = ProtocolConfiguration.newBuilder().setRequestBodyMode(requestMode)
                 .setResponseBodyMode(responseMode).build();
         ClientCallStreamObserver<ProcessingRequest>[] holder = new ClientCallStreamObserver[1];
-        ExternalProcessorGrpc.newStub(channel).process(new ClientResponseObserver<ProcessingRequest, ProcessingResponse>() {
+        ExternalProcessorGrpc.newStub(channel)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(initial)).process(new ClientResponseObserver<ProcessingRequest, ProcessingResponse>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<ProcessingRequest> stream) {
                 holder[0] = stream;
@@ -134,6 +142,18 @@ final class EnvoyStream implements AutoCloseable {
                 return out;
             }
         }
+    }
+
+    /** The bytes the client would receive from FULL_DUPLEX response answers, in order. */
+    static byte[] responseBytes(List<ProcessingResponse> answers) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (ProcessingResponse r : answers) {
+            if (r.hasResponseBody()) {
+                out.writeBytes(r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse().getBody()
+                        .toByteArray());
+            }
+        }
+        return out.toByteArray();
     }
 
     /** Answers already received, without waiting. */

@@ -197,26 +197,22 @@ class ExtProcProtocolTest {
     }
 
     @Test
-    void blockAfterSseStarted_endsTheStreamWithAnErrorEvent() throws Exception {
+    void auditedFindingLength_isInCharacters_withKoreanTextAroundAndInTheMatch() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
-            s.requestHeaders(true, ":path", "/v1/chat/completions");
+            s.requestHeaders(true, ":path", "/x", "x-request-id", "len-ko");
             s.next();
-            s.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
+            s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
             s.next();
-            s.responseBody(utf8(sse("hello there, ").replace("data: [DONE]\n\n", "")), false);
-            ProcessingResponse first = s.next();
-            assertThat(streamedBody(List.of(first))).contains("hello there");
-            s.responseBody(utf8(sse("-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----")),
-                    false);
-            List<ProcessingResponse> rest = s.untilResponseEnd();
-            String tail = streamedBody(rest);
-            assertThat(tail).startsWith("event: error\ndata: {\"error\":{\"type\":\"dlp_blocked\"")
-                    .doesNotContain("MIIE");
-            // Later chunks are swallowed; trailers still get their answer.
-            s.responseBody(utf8("data: more\n\n"), false);
-            s.responseTrailers();
-            assertThat(s.next().hasResponseTrailers()).isTrue();
+            s.responseBody(utf8("이 문서는 대외비 입니다. 주민등록번호 960121-1021413 확인"), true);
+            assertThat(streamedBody(s.untilResponseEnd())).isEqualTo("이 문서는 대외비 입니다. 주민등록번호 ******-***1413 확인");
         }
+        await().untilAsserted(() -> {
+            // 대외비: 3 characters (9 UTF-8 bytes); the RRN: 14 characters.
+            assertThat(fx.findings).anyMatch(f -> f.requestId().equals("len-ko") && f.detector().equals("marking")
+                    && f.length() == 3);
+            assertThat(fx.findings).anyMatch(f -> f.requestId().equals("len-ko") && f.detector().equals("kr_rrn")
+                    && f.length() == 14);
+        });
     }
 
     @Test
@@ -234,6 +230,28 @@ class ExtProcProtocolTest {
             s.halfClose();
             assertThat(s.nextEvent(Duration.ofSeconds(10))).isEqualTo("completed");
         }
+    }
+
+    @Test
+    void bufferedPartial_cutAtEnvoysLimit_isBlockedOrScannedToItsEndAsTheOversizePolicySays() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED_PARTIAL, BodySendMode.NONE)) {
+            s.requestHeaders(false, ":method", "POST", ":path", "/capped", "content-type", "text/plain");
+            s.next();
+            s.requestBody(utf8("card 4111 1111 1111 1111 and"), false); // no end_of_stream: the rest bypasses us
+            assertThat(s.next().getImmediateResponse().getBody().toStringUtf8()).contains("\"reason\":\"oversize\"");
+        }
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED_PARTIAL, BodySendMode.NONE)) {
+            s.requestHeaders(false, ":method", "POST", ":path", "/capped-pass", "content-type", "text/plain",
+                    "content-length", "999999", "x-request-id", "partial-pass");
+            s.next();
+            s.requestBody(utf8("card 4111 1111 1111 1111 then 5105 1051"), false);
+            CommonResponse r = s.next().getRequestBody().getResponse();
+            // Nothing held back (it would be lost): the possible start of a card number at the end goes out too.
+            assertThat(r.getBodyMutation().getBody().toStringUtf8()).isEqualTo("card **** **** **** 1111 then 5105 1051");
+            assertThat(setHeader(r, "content-length")).as("the rest still follows: no length for part of it").isNull();
+        }
+        await().untilAsserted(() -> assertThat(fx.calls).anyMatch(c -> c.requestId().equals("partial-pass")
+                && c.notes().getOrDefault("request", "").equals("oversize")));
     }
 
     @Test
@@ -296,7 +314,7 @@ class ExtProcProtocolTest {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
             s.requestHeaders(true, ":path", "/x");
             s.next();
-            s.responseHeaders(false, ":status", "200", "content-type", "application/json", "content-encoding", "br");
+            s.responseHeaders(false, ":status", "200", "content-type", "application/json", "content-encoding", "compress");
             ProcessingResponse r = s.next();
             assertThat(r.hasImmediateResponse()).isTrue();
             assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("unknown_encoding");
@@ -305,13 +323,23 @@ class ExtProcProtocolTest {
 
     @Test
     void corruptGzip_failsClosed() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED, BodySendMode.NONE)) {
+            s.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "text/plain",
+                    "content-encoding", "gzip");
+            s.next();
+            s.requestBody(utf8("this is not gzip at all"), true);
+            assertThat(s.next().getImmediateResponse().getBody().toStringUtf8()).contains("corrupt_encoding");
+        }
+        // A response whose headers already went out cannot get a local reply: it ends, empty, instead.
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
             s.requestHeaders(true, ":path", "/x");
             s.next();
             s.responseHeaders(false, ":status", "200", "content-type", "text/plain", "content-encoding", "gzip");
             s.next();
             s.responseBody(utf8("this is not gzip at all"), true);
-            assertThat(s.next().getImmediateResponse().getBody().toStringUtf8()).contains("corrupt_encoding");
+            var piece = s.next().getResponseBody().getResponse().getBodyMutation().getStreamedResponse();
+            assertThat(piece.getBody()).isEmpty();
+            assertThat(piece.getEndOfStream()).isTrue();
         }
     }
 
@@ -434,7 +462,7 @@ class ExtProcProtocolTest {
         try {
             java.nio.file.Files.writeString(file, ServerFixture.POLICY.replace("card: block", "card: explode"));
             assertThat(fx.server.policy().reload()).isFalse();
-            assertThat(fx.server.policy().get().profiles()).hasSize(4);
+            assertThat(fx.server.policy().get().profiles()).extracting(p -> p.name()).contains("small").doesNotContain("tiny");
             java.nio.file.Files.writeString(file, ServerFixture.POLICY.replace("name: small", "name: tiny"));
             assertThat(fx.server.policy().reload()).isTrue();
             assertThat(fx.server.policy().get().profiles()).extracting(p -> p.name()).contains("tiny");

@@ -18,6 +18,8 @@ final class ServerFixture implements AutoCloseable {
             detectors:
               card:
                 allow: ["4012888888881881"]
+              marking:
+                keywords: ["대외비"]
             profiles:
               - name: llm
                 match: {paths: ["/v1/chat/completions"]}
@@ -35,6 +37,18 @@ final class ServerFixture implements AutoCloseable {
                   detectors: {card: mask}
                   max_body_bytes: 1024
                   oversize: block
+              - name: capped-pass
+                match: {paths: ["/capped-pass"]}
+                request:
+                  detectors: {card: mask}
+                  max_body_bytes: 65536
+                  oversize: pass
+              - name: capped
+                match: {paths: ["/capped"]}
+                request:
+                  detectors: {card: mask}
+                  max_body_bytes: 65536
+                  oversize: block
               - name: images
                 match: {paths: ["/upload"]}
                 request:
@@ -45,7 +59,7 @@ final class ServerFixture implements AutoCloseable {
                   detectors: {card: mask, email: {action: hash}, private_key: block}
                   max_body_bytes: 134217728
                 response:
-                  detectors: {card: mask, kr_rrn: mask, private_key: block}
+                  detectors: {card: mask, kr_rrn: mask, private_key: block, marking: alert}
                   max_body_bytes: 134217728
                   unknown_encoding: block
             """;
@@ -53,10 +67,15 @@ final class ServerFixture implements AutoCloseable {
     final Path dir;
     final DlpServer server;
     final ManagedChannel channel;
+    final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     final java.util.Queue<DlpAuditSink.FindingEvent> findings = new java.util.concurrent.ConcurrentLinkedQueue<>();
     final java.util.Queue<DlpAuditSink.ApiCallEvent> calls = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     ServerFixture() throws Exception {
+        this(DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()));
+    }
+
+    ServerFixture(DecoderBudget decoders) throws Exception {
         dir = Files.createTempDirectory("dlp-test");
         Path policy = dir.resolve("dlp.yaml");
         Files.writeString(policy, POLICY, StandardCharsets.UTF_8);
@@ -74,7 +93,7 @@ final class ServerFixture implements AutoCloseable {
             public void apiCall(ApiCallEvent e) {
                 calls.add(e);
             }
-        }, new SimpleMeterRegistry());
+        }, meters, decoders);
         server.start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
                 .maxInboundMessageSize(64 * 1024 * 1024).build();

@@ -244,13 +244,18 @@ public final class AdminApi implements HttpHandler {
     }
 
     /** Applies a change to the draft when the whole resulting configuration is valid; warnings are returned. */
-    private synchronized JsonNode change(Call call, String action, UnaryOperator<GatewayConfig> edit) {
-        GatewayConfig next = edit.apply(draft.load());
-        ValidationResult result = validator.validate(next);
-        if (!result.valid()) {
-            throw new ApiError(422, "the configuration would be invalid; nothing was changed", result.problems());
-        }
-        draft.replace(next);
+    private JsonNode change(Call call, String action, UnaryOperator<GatewayConfig> edit) {
+        // Validated inside the edit (under the draft lock) to refuse, and once more after it for the warnings:
+        // admin edits come at human rate, clarity wins over one extra validation.
+        GatewayConfig written = draft.edit(current -> {
+            GatewayConfig next = edit.apply(current);
+            ValidationResult check = validator.validate(next);
+            if (!check.valid()) {
+                throw new ApiError(422, "the configuration would be invalid; nothing was changed", check.problems());
+            }
+            return next;
+        });
+        ValidationResult result = validator.validate(written);
         String object = String.join("/", call.segments());
         audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), action, object, "draft changed",
                 call.requestId()));
@@ -288,7 +293,15 @@ public final class AdminApi implements HttpHandler {
         Revision r = result.revision().orElseThrow();
         audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "rollback", "revision/" + id,
                 "group " + r.group() + " now serves it as revision " + r.id(), call.requestId()));
-        return tree(r.summary());
+        // A rollback changes what is served, not the draft: say so when the next publish would undo it.
+        boolean draftDiffers = !draft.load().slice(r.group()).equals(r.config());
+        ObjectNode out = (ObjectNode) tree(r.summary());
+        out.put("draft_differs", draftDiffers);
+        out.set("warnings", tree(draftDiffers
+                ? List.of(Problem.warning("draft", "the draft still differs from revision " + id + " for group "
+                        + r.group() + ": the next publish serves the draft again unless it is changed"))
+                : List.of()));
+        return out;
     }
 
     private JsonNode diff(Call call) {

@@ -28,6 +28,8 @@ public final class EnvoyNames {
     public static final String CTX_ROUTE = "route";
     /** gRPC initial metadata on the ext_proc stream naming the route's DLP profile. */
     public static final String DLP_PROFILE_METADATA = "x-meshguard-dlp-profile";
+    /** ext_proc initial metadata naming the route, for the DLP server's metrics and audit rows. */
+    public static final String ROUTE_METADATA = "x-meshguard-route";
     /** Node metadata key that names a node's gateway group (wins over node.cluster). */
     public static final String NODE_GROUP_METADATA = "meshguard.group";
 

@@ -394,7 +394,10 @@ public final class SnapshotBuilder {
                     .setOverrides(ExtProcOverrides.newBuilder()
                             .addGrpcInitialMetadata(HeaderValue.newBuilder()
                                     .setKey(EnvoyNames.DLP_PROFILE_METADATA)
-                                    .setValue(r.dlpProfile())))
+                                    .setValue(r.dlpProfile()))
+                            .addGrpcInitialMetadata(HeaderValue.newBuilder()
+                                    .setKey(EnvoyNames.ROUTE_METADATA)
+                                    .setValue(r.name())))
                     .build()));
         }
         return b.build();

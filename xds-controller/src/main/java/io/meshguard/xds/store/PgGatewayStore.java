@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 
 /**
@@ -31,6 +32,8 @@ import javax.sql.DataSource;
  */
 public final class PgGatewayStore {
     private static final ObjectMapper JSON = ConfigJson.mapper();
+    /** Advisory-lock key of draft edits (arbitrary, fixed: every replica must use the same one). */
+    private static final long DRAFT_LOCK = 0x6d67_6472_6166_7431L;
 
     private final DataSource dataSource;
 
@@ -58,42 +61,62 @@ public final class PgGatewayStore {
      * deleted. The caller validates first.
      */
     public void replace(GatewayConfig config) {
-        inTransaction(c -> {
+        edit(current -> config);
+    }
+
+    /**
+     * Reads the draft, applies {@code edit} and writes its result in one transaction holding a database-wide lock,
+     * so two controller replicas editing at once cannot lose each other's change. An exception thrown by
+     * {@code edit} (a refused change) writes nothing and reaches the caller unchanged.
+     *
+     * @return the draft as written
+     */
+    public GatewayConfig edit(UnaryOperator<GatewayConfig> edit) {
+        return inTransaction(c -> {
+            try (PreparedStatement lock = c.prepareStatement("select pg_advisory_xact_lock(?)")) {
+                lock.setLong(1, DRAFT_LOCK);
+                lock.execute();
+            }
             GatewayConfig current = load(c);
-            for (Route r : current.routes()) {
-                if (config.routes().stream().noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()))) {
-                    deleteRoute(c, r.group(), r.name());
-                }
-            }
-            for (GatewayGroup g : config.groups()) {
-                upsertGroup(c, g);
-            }
-            for (Upstream u : config.upstreams()) {
-                upsertUpstream(c, u);
-            }
-            for (Api a : config.apis()) {
-                upsertApi(c, a);
-            }
-            for (Route r : config.routes()) {
-                upsertRoute(c, r);
-            }
-            for (Api a : current.apis()) {
-                if (config.api(a.name()).isEmpty()) {
-                    exec(c, "delete from api where name = ?", a.name());
-                }
-            }
-            for (Upstream u : current.upstreams()) {
-                if (config.upstream(u.name()).isEmpty()) {
-                    exec(c, "delete from upstream where name = ?", u.name());
-                }
-            }
-            for (GatewayGroup g : current.groups()) {
-                if (config.group(g.name()).isEmpty()) {
-                    deleteGroup(c, g.name());
-                }
-            }
-            return null;
+            GatewayConfig config = edit.apply(current);
+            write(c, current, config);
+            return config;
         });
+    }
+
+    private static void write(Connection c, GatewayConfig current, GatewayConfig config) throws SQLException {
+        for (Route r : current.routes()) {
+            if (config.routes().stream().noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()))) {
+                deleteRoute(c, r.group(), r.name());
+            }
+        }
+        for (GatewayGroup g : config.groups()) {
+            upsertGroup(c, g);
+        }
+        for (Upstream u : config.upstreams()) {
+            upsertUpstream(c, u);
+        }
+        for (Api a : config.apis()) {
+            upsertApi(c, a);
+        }
+        for (Route r : config.routes()) {
+            upsertRoute(c, r);
+        }
+        for (Api a : current.apis()) {
+            if (config.api(a.name()).isEmpty()) {
+                exec(c, "delete from api where name = ?", a.name());
+            }
+        }
+        for (Upstream u : current.upstreams()) {
+            if (config.upstream(u.name()).isEmpty()) {
+                exec(c, "delete from upstream where name = ?", u.name());
+            }
+        }
+        for (GatewayGroup g : current.groups()) {
+            if (config.group(g.name()).isEmpty()) {
+                deleteGroup(c, g.name());
+            }
+        }
     }
 
     // ------------------------------------------------------------------ reading

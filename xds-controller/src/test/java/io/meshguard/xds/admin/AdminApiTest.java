@@ -157,7 +157,14 @@ class AdminApiTest {
         HttpResponse<String> rollback = call("POST", "/rollback/" + rev1, null);
         assertThat(rollback.statusCode()).isEqualTo(200);
         long rev3 = json(rollback).path("id").asLong();
+        assertThat(json(rollback).path("draft_differs").asBoolean()).isTrue();
+        assertThat(json(rollback).path("warnings").toString()).contains("the next publish serves the draft again");
         assertThat(xds.servedRevision("local")).contains(rev3);
+        // rolling back to what the draft holds is no surprise: no warning
+        JsonNode toDraft = json(call("POST", "/rollback/" + rev2, null));
+        assertThat(toDraft.path("draft_differs").asBoolean()).isFalse();
+        assertThat(toDraft.path("warnings").size()).isZero();
+        assertThat(call("POST", "/rollback/" + rev1, null).statusCode()).isEqualTo(200);
         assertThat(json(call("GET", "/render/local", null)).path("routes").toString()).doesNotContain("\"weight\":20");
         assertThat(call("POST", "/rollback/999999", null).statusCode()).isEqualTo(404);
 

@@ -9,6 +9,7 @@ import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -22,9 +23,15 @@ import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,6 +67,61 @@ class PostgresStoreTest {
                 c.upstreams().stream().sorted(Comparator.comparing(u -> u.name())).toList(),
                 c.apis().stream().sorted(Comparator.comparing(a -> a.name())).toList(),
                 c.routes().stream().sorted(Comparator.comparing(r -> r.group() + "/" + r.name())).toList());
+    }
+
+    @Test
+    void draft_concurrentEditsFromTwoReplicas_loseNothing() throws Exception {
+        GatewayConfig sample = sample();
+        new PgGatewayStore(ds).replace(sample);
+        String upstream = sample.upstreams().get(0).name();
+        int before = sample.upstreams().get(0).endpoints().size();
+        // Two stores stand for two controller replicas; every edit is a read-modify-write of the SAME upstream,
+        // each adding its own endpoint: without a database-wide lock the last writer drops the others' endpoints.
+        List<PgGatewayStore> replicas = List.of(new PgGatewayStore(ds), new PgGatewayStore(ds));
+        int threads = 6;
+        int editsPerThread = 5;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                PgGatewayStore replica = replicas.get(t % 2);
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < editsPerThread; i++) {
+                        int port = 20_000 + thread * 100 + i;
+                        replica.edit(c -> new GatewayConfig(c.groups(), c.upstreams().stream()
+                                .map(u -> {
+                                    if (!u.name().equals(upstream)) {
+                                        return u;
+                                    }
+                                    List<Upstream.Endpoint> more = new ArrayList<>(u.endpoints());
+                                    more.add(new Upstream.Endpoint("127.0.0.1", port, 1));
+                                    return u.withEndpoints(more);
+                                }).toList(), c.apis(), c.routes()));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(new PgGatewayStore(ds).load().upstream(upstream).orElseThrow().endpoints())
+                .hasSize(before + threads * editsPerThread);
+        new PgGatewayStore(ds).replace(sample);
+    }
+
+    @Test
+    void draft_refusedEdit_writesNothing() throws Exception {
+        PgGatewayStore store = new PgGatewayStore(ds);
+        GatewayConfig sample = sample();
+        store.replace(sample);
+        assertThatThrownBy(() -> store.edit(c -> {
+            throw new IllegalStateException("refused by validation");
+        })).isInstanceOf(IllegalStateException.class).hasMessage("refused by validation");
+        assertThat(sorted(store.load())).isEqualTo(sorted(sample));
     }
 
     @Test

@@ -1,0 +1,52 @@
+package io.meshguard.cli.dev;
+
+import io.meshguard.cli.LocalPorts;
+import io.meshguard.cli.StackContext;
+import io.meshguard.cli.StackPart;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The local development issuer in {@code meshguard up}: makes (once) or reuses the signing key in
+ * {@code DATA/dev-issuer/}, serves its JWKS on 127.0.0.1:9180 (a free port when taken), and writes the dev policy
+ * that extauthz in {@code up} enforces: {@code policies/authz.yaml} plus this issuer and the demo route.
+ * {@code meshguard dev token} mints tokens with the same key.
+ */
+public final class DevIssuerStackPart implements StackPart {
+    private DevIssuerFiles files;
+    private DevJwksServer jwks;
+
+    @Override
+    public String name() {
+        return "dev-issuer";
+    }
+
+    @Override
+    public List<ServerComponent> components(StackContext context) throws Exception {
+        files = DevIssuerFiles.under(context.dataDir());
+        DevSigningKey key = DevSigningKey.createOrLoad(files);
+        jwks = new DevJwksServer("127.0.0.1", LocalPorts.preferred(DevIssuer.JWKS_PORT), key.publicJwks());
+        DevJwksServer server = jwks;
+        DevPolicyWriter writer = new DevPolicyWriter(context.policiesDir().resolve("authz.yaml"), files.policy(),
+                () -> DevIssuer.jwksUri(server.port()), Duration.ofSeconds(1));
+        return List.of(jwks, writer);
+    }
+
+    /** The generated policy extauthz loads in {@code up}; known once {@link #components} ran. */
+    public Path policyFile() {
+        if (files == null) {
+            throw new IllegalStateException("the dev issuer part has not been set up yet");
+        }
+        return files.policy();
+    }
+
+    @Override
+    public List<String> endpoints() {
+        int port = jwks == null ? DevIssuer.JWKS_PORT : jwks.port();
+        return List.of("JWKS " + DevIssuer.jwksUri(port) + " (iss " + DevIssuer.ISSUER + "; tokens: meshguard dev token)",
+                "policy " + (files == null ? "" : files.policy()) + " (policies/authz.yaml + dev issuer + route "
+                        + DevIssuer.DEMO_ROUTE + ")");
+    }
+}

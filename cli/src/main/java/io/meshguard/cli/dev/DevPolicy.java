@@ -1,0 +1,104 @@
+package io.meshguard.cli.dev;
+
+import io.meshguard.extauthz.policy.AuthzPolicyParser;
+import io.meshguard.extauthz.policy.PolicyInvalidException;
+import java.io.StringReader;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.representer.Representer;
+
+/**
+ * The authz policy of a local stack: the repository's {@code authz.yaml} plus the development issuer and the demo
+ * route. It only ever exists as a generated file in a data directory; {@code policies/authz.yaml} itself never
+ * trusts the dev issuer, so nothing built from {@code policies/} (the Kubernetes ConfigMaps) can.
+ *
+ * <p>The base is validated on its own first, so a mistake in it is reported against its own file and line.
+ */
+public final class DevPolicy {
+    private final AuthzPolicyParser parser = new AuthzPolicyParser();
+
+    /**
+     * The dev policy text for {@code baseText} (read from {@code baseName}), trusting the dev issuer's keys at
+     * {@code jwksUri}.
+     *
+     * @throws PolicyInvalidException the base policy's own errors, or (should the merge ever produce one) the
+     *     merged policy's
+     */
+    public String compose(String baseName, String baseText, URI jwksUri) throws PolicyInvalidException {
+        parser.parse(baseName, new StringReader(baseText));
+        Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()), new Representer(dumperOptions()), dumperOptions());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> root = new LinkedHashMap<>((Map<String, Object>) yaml.load(baseText));
+        root.put("issuers", appended(root.get("issuers"), issuer(jwksUri)));
+        // Appended last: routes match in order, so the demo route can never shadow a route of the base policy.
+        root.put("routes", appended(root.get("routes"), demoRoute()));
+        String text = header(baseName, jwksUri) + yaml.dump(root);
+        parser.parse("dev policy from " + baseName, new StringReader(text));
+        return text;
+    }
+
+    private static List<Object> appended(Object existing, Map<String, Object> item) {
+        List<Object> list = new ArrayList<>();
+        if (existing instanceof List<?> l) {
+            list.addAll(l);
+        }
+        list.add(item);
+        return list;
+    }
+
+    private static Map<String, Object> issuer(URI jwksUri) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", DevIssuer.NAME);
+        m.put("issuer", DevIssuer.ISSUER);
+        m.put("jwks_uri", jwksUri.toString());
+        m.put("audiences", List.of(DevIssuer.AUDIENCE));
+        m.put("algorithms", List.of("ES256"));
+        m.put("clock_skew", "30s");
+        m.put("required_claims", List.of("tenant"));
+        Map<String, Object> claims = new LinkedHashMap<>();
+        claims.put("subject", "sub");
+        claims.put("tenant", "tenant");
+        claims.put("roles", "roles");
+        claims.put("scopes", "scope");
+        m.put("claims", claims);
+        // A new key (data directory deleted) is picked up within seconds, not after the production-sized TTL.
+        m.put("jwks_cache_ttl", "1m");
+        m.put("jwks_refetch_min_interval", "5s");
+        return m;
+    }
+
+    private static Map<String, Object> demoRoute() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", DevIssuer.DEMO_ROUTE);
+        Map<String, Object> match = new LinkedHashMap<>();
+        match.put("hosts", List.of(DevIssuer.DEMO_HOST));
+        match.put("path_prefix", DevIssuer.DEMO_PATH_PREFIX);
+        m.put("match", match);
+        m.put("auth", "jwt");
+        m.put("roles", List.of(DevIssuer.DEMO_ROLE));
+        return m;
+    }
+
+    private static String header(String baseName, URI jwksUri) {
+        return "# GENERATED for local development only; edits here are overwritten. Source: " + baseName + "\n"
+                + "# plus issuer '" + DevIssuer.NAME + "' (" + DevIssuer.ISSUER + ", keys at " + jwksUri + ")\n"
+                + "# and route '" + DevIssuer.DEMO_ROUTE + "' (" + DevIssuer.DEMO_HOST + DevIssuer.DEMO_PATH_PREFIX
+                + "*, role " + DevIssuer.DEMO_ROLE + "). Never ship this file: anyone holding the dev key passes it.\n";
+    }
+
+    private static DumperOptions dumperOptions() {
+        DumperOptions options = new DumperOptions();
+        options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+        options.setIndent(2);
+        options.setIndicatorIndent(0);
+        options.setWidth(120);
+        return options;
+    }
+}

@@ -1,0 +1,101 @@
+package io.meshguard.cli.dev;
+
+import io.meshguard.extauthz.policy.PolicyInvalidException;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the generated dev policy in step with {@code policies/authz.yaml} while {@code up} runs: an edit of the
+ * base is validated and, when valid, the dev policy is rewritten (atomically), which extauthz's own watcher then
+ * hot-reloads. An invalid edit is reported with the base's file and line, and the last good dev policy stays.
+ */
+public final class DevPolicyWriter implements ServerComponent {
+    private static final Logger log = LoggerFactory.getLogger(DevPolicyWriter.class);
+
+    private final Path base;
+    private final Path target;
+    private final Supplier<URI> jwksUri;
+    private final Duration interval;
+    private final DevPolicy policy = new DevPolicy();
+    private ScheduledExecutorService poller;
+    private Optional<String> lastBase = Optional.empty();
+
+    /**
+     * @param base the repository's {@code authz.yaml}
+     * @param target where the dev policy is written
+     * @param jwksUri where extauthz fetches the dev issuer's keys (asked at start: the JWKS port may be picked then)
+     * @param interval how often the base is re-read
+     */
+    public DevPolicyWriter(Path base, Path target, Supplier<URI> jwksUri, Duration interval) {
+        this.base = base;
+        this.target = target;
+        this.jwksUri = jwksUri;
+        this.interval = interval;
+    }
+
+    @Override
+    public String name() {
+        return "dev-policy";
+    }
+
+    /** Writes the dev policy once; fails (so {@code up} does not start) when the base policy is invalid. */
+    @Override
+    public synchronized void start() throws IOException, PolicyInvalidException {
+        writeIfChanged();
+        poller = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("dev-policy").factory());
+        poller.scheduleWithFixedDelay(this::refresh, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Re-reads the base now; true when the dev policy was rewritten. */
+    synchronized boolean refreshNow() throws IOException, PolicyInvalidException {
+        return writeIfChanged();
+    }
+
+    private void refresh() {
+        try {
+            if (refreshNow()) {
+                log.info("dev policy {} rewritten from {}", target, base);
+            }
+        } catch (PolicyInvalidException e) {
+            log.error("{} is invalid; the dev policy keeps the last valid version:\n{}", base, e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            log.error("cannot refresh the dev policy from {}: {}", base, e.toString());
+        }
+    }
+
+    private boolean writeIfChanged() throws IOException, PolicyInvalidException {
+        if (!Files.isRegularFile(base)) {
+            throw new IOException("no authz policy at " + base + " (the dev policy is made from it; pass --policies DIR)");
+        }
+        String text = Files.readString(base, StandardCharsets.UTF_8);
+        if (lastBase.filter(text::equals).isPresent()) {
+            return false;
+        }
+        try {
+            DevIssuerFiles.writeAtomically(target, policy.compose(base.toString(), text, jwksUri.get()), "rw-r--r--");
+        } finally {
+            // An invalid base is reported once, not every interval, until it changes again.
+            lastBase = Optional.of(text);
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (poller != null) {
+            poller.shutdownNow();
+        }
+    }
+}

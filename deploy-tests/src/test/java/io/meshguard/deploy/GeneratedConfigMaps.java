@@ -1,0 +1,57 @@
+package io.meshguard.deploy;
+
+import io.fabric8.kubernetes.api.model.kustomize.v1beta1.ConfigMapArgs;
+import io.fabric8.kubernetes.api.model.kustomize.v1beta1.Kustomization;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The ConfigMap generators of the base and of the kustomizations it lists as resources ({@code policies/}), each
+ * with the folder its file paths are relative to.
+ */
+final class GeneratedConfigMaps {
+    /** One generator and the folder of the kustomization that declares it. */
+    record Generator(Path dir, ConfigMapArgs args) {
+        String name() {
+            return args.getName();
+        }
+
+        /** The files it reads, as paths from the repository root's view ({@code key=} prefixes dropped). */
+        List<Path> files() {
+            return args.getFiles().stream()
+                    .map(f -> dir.resolve(f.contains("=") ? f.substring(f.indexOf('=') + 1) : f).normalize())
+                    .toList();
+        }
+    }
+
+    private GeneratedConfigMaps() {}
+
+    static List<Generator> ofBase() {
+        Path base = RepoPaths.manifests().resolve("base");
+        List<Generator> out = new ArrayList<>(generators(base));
+        for (String resource : kustomization(base).getResources()) {
+            Path dir = base.resolve(resource).normalize();
+            if (Files.isRegularFile(dir.resolve("kustomization.yaml"))) {
+                out.addAll(generators(dir));
+            }
+        }
+        return out;
+    }
+
+    static Optional<Generator> named(String name) {
+        return ofBase().stream().filter(g -> g.name().equals(name)).findFirst();
+    }
+
+    private static Kustomization kustomization(Path dir) {
+        return StrictKubernetesModels.parse(YamlDocuments.read(dir.resolve("kustomization.yaml")).getFirst(),
+                Kustomization.class);
+    }
+
+    private static List<Generator> generators(Path dir) {
+        return Optional.ofNullable(kustomization(dir).getConfigMapGenerator()).orElse(List.of()).stream()
+                .map(args -> new Generator(dir, args)).toList();
+    }
+}

@@ -1,0 +1,50 @@
+package io.meshguard.dlp.server;
+
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import java.util.Optional;
+
+/**
+ * What the Envoy route said about a stream: the gateway's xDS routes add {@code x-meshguard-dlp-profile} and
+ * {@code x-meshguard-route} to the ext_proc stream's initial metadata (ExtProcPerRoute overrides). This is
+ * operator configuration carried by Envoy on its own gRPC stream, never a header a client can set.
+ *
+ * @param profile the dlp.yaml profile the route asks for; empty = choose by host, path and content type
+ * @param route the route's name for metrics and audit; empty when the stream came without one (Istio sidecars)
+ */
+public record RouteHint(Optional<String> profile, String route) {
+    public static final Metadata.Key<String> PROFILE_KEY =
+            Metadata.Key.of("x-meshguard-dlp-profile", Metadata.ASCII_STRING_MARSHALLER);
+    public static final Metadata.Key<String> ROUTE_KEY =
+            Metadata.Key.of("x-meshguard-route", Metadata.ASCII_STRING_MARSHALLER);
+    public static final RouteHint NONE = new RouteHint(Optional.empty(), "");
+
+    private static final Context.Key<RouteHint> CURRENT = Context.keyWithDefault("meshguard-route-hint", NONE);
+
+    /** The hint of the call being served (NONE outside a call or when the metadata carried none). */
+    static RouteHint current() {
+        return CURRENT.get();
+    }
+
+    static RouteHint of(Metadata headers) {
+        String profile = headers.get(PROFILE_KEY);
+        String route = headers.get(ROUTE_KEY);
+        return new RouteHint(Optional.ofNullable(profile).map(String::strip).filter(p -> !p.isEmpty()),
+                route == null ? "" : route.strip());
+    }
+
+    /** Puts each call's hint into its gRPC context, where {@link #current()} finds it. */
+    static ServerInterceptor interceptor() {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                    ServerCallHandler<Q, R> next) {
+                return Contexts.interceptCall(Context.current().withValue(CURRENT, of(headers)), call, headers, next);
+            }
+        };
+    }
+}

@@ -1,0 +1,92 @@
+package io.meshguard.dlp.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.grpc.Metadata;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The profile and route name an Envoy route hands over in the ext_proc stream's initial metadata (what the
+ * xds-controller puts in ExtProcPerRoute), against a real server over gRPC on loopback.
+ */
+class RouteHintTest {
+    private static ServerFixture fx;
+
+    @BeforeAll
+    static void start() throws Exception {
+        fx = new ServerFixture();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        fx.close();
+    }
+
+    private static Metadata hint(String profile, String route) {
+        Metadata m = new Metadata();
+        if (profile != null) {
+            m.put(RouteHint.PROFILE_KEY, profile);
+        }
+        if (route != null) {
+            m.put(RouteHint.ROUTE_KEY, route);
+        }
+        return m;
+    }
+
+    /** A card number in a buffered request body to the LLM path, whose host/path profile blocks it. */
+    private static ProcessingResponse sendCard(Metadata initial) throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE, initial)) {
+            s.requestHeaders(false, ":method", "POST", ":path", "/v1/chat/completions", ":authority", "llm",
+                    "content-type", "text/plain", "x-request-id", "rh-1");
+            s.next();
+            s.requestBody("pay with 4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8), true);
+            return s.next();
+        }
+    }
+
+    @Test
+    void noHint_hostAndPathChooseTheProfile() throws Exception {
+        ProcessingResponse r = sendCard(new Metadata());
+        assertThat(r.hasImmediateResponse()).as("the llm profile blocks cards in requests").isTrue();
+    }
+
+    @Test
+    void routeNamingAProfile_scansWithThatProfile() throws Exception {
+        ProcessingResponse r = sendCard(hint("default", "chat-completions"));
+        assertThat(r.hasImmediateResponse()).as("the default profile masks instead").isFalse();
+        assertThat(r.getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+                .isEqualTo("pay with **** **** **** 1111");
+        assertThat(fx.findings).anySatisfy(f -> {
+            assertThat(f.route()).isEqualTo("chat-completions");
+            assertThat(f.profile()).isEqualTo("default");
+            assertThat(f.path()).isEqualTo("/v1/chat/completions");
+        });
+        assertThat(fx.meters.get("meshguard_dlp_findings_total").tag("route", "chat-completions")
+                .tag("profile", "default").tag("detector", "card").counter().count()).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void routeNamingAnUnknownProfile_fallsBackToHostAndPath_andIsCounted() throws Exception {
+        ProcessingResponse r = sendCard(hint("no-such-profile", "chat-completions"));
+        assertThat(r.hasImmediateResponse()).as("never unscanned: host and path still choose").isTrue();
+        assertThat(fx.meters.get("meshguard_dlp_unknown_profile_total").tag("profile", "no-such-profile")
+                .counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void streamWithoutRouteName_isLabelledNone() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE)) {
+            s.requestHeaders(false, ":path", "/plain", "content-type", "text/plain");
+            s.next();
+            s.requestBody("4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8), true);
+            s.next();
+        }
+        assertThat(fx.meters.get("meshguard_dlp_findings_total").tag("route", "none").tag("profile", "default")
+                .counter().count()).isGreaterThanOrEqualTo(1);
+    }
+}
