@@ -144,6 +144,32 @@ class DetectorCorpusTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void entropy_isTheShannonEntropyOfTheBytes_andLeavesTheScratchClear() {
+        java.util.Random random = new java.util.Random(9);
+        int[] scratch = new int[256];
+        for (int round = 0; round < 2_000; round++) {
+            byte[] b = new byte[1 + random.nextInt(64)];
+            int symbols = 1 + random.nextInt(round % 2 == 0 ? 8 : 256);
+            for (int k = 0; k < b.length; k++) {
+                b[k] = (byte) random.nextInt(symbols);
+            }
+            int[] counts = new int[256];
+            for (byte x : b) {
+                counts[x & 0xff]++;
+            }
+            double want = 0;
+            for (int c : counts) {
+                if (c > 0) {
+                    double p = c / (double) b.length;
+                    want -= p * (Math.log(p) / Math.log(2));
+                }
+            }
+            assertThat(Checksums.entropy(b, 0, b.length, scratch)).isEqualTo(want);
+            assertThat(scratch).containsOnly(0);
+        }
+    }
+
     static List<Finding> none() {
         return List.of();
     }
