@@ -169,6 +169,9 @@ final class DirectionState {
         }
         if (end) {
             finished = true;
+            // The decoder (and its permit) goes back now, not when the whole exchange ends: a compressed request
+            // must not hold a large window for the minutes its streamed response may take.
+            close();
             if (!truncated) {
                 transformer.finish();
             }

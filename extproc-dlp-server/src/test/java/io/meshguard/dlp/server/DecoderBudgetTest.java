@@ -51,6 +51,25 @@ class DecoderBudgetTest {
     }
 
     @Test
+    void finishedCompressedRequest_givesItsDecoderBack_whileItsResponseStillStreams() throws Exception {
+        try (EnvoyStream first = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.FULL_DUPLEX_STREAMED)) {
+            first.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "text/plain",
+                    "content-encoding", "zstd");
+            first.next();
+            first.requestBody(CompressedBodiesTest.zstd("hello".getBytes(StandardCharsets.UTF_8)), true);
+            assertThat(first.next().getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+                    .isEqualTo("hello");
+            first.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
+            first.next(); // the response of the first exchange is still streaming
+
+            try (EnvoyStream second = compressedRequest("br")) {
+                assertThat(second.next().hasRequestHeaders()).as("the only decoder is free again").isTrue();
+            }
+        }
+        assertThat(limited()).isZero();
+    }
+
+    @Test
     void largeWindowDecodersPastTheBound_areRefused_untilOneIsFreed() throws Exception {
         EnvoyStream holder = compressedRequest("br");
         assertThat(holder.next().hasRequestHeaders()).as("the first br body gets the only decoder").isTrue();
