@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.meshguard.db.DbConfig;
+import io.meshguard.dlp.server.DlpServerSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -169,22 +170,41 @@ class ServerContractTest {
                         .noneMatch(env -> env.startsWith("MESHGUARD_DB_"));
                 continue;
             }
-            Container c = container(server);
-            PodSpec pod = manifests.workload(server.deployment()).template().getSpec();
-            assertThat(ServerContract.meshguardEnv(c)).as(server.deployment())
-                    .contains(DbConfig.URL.envVar(), DbConfig.PASSWORD_FILE.envVar())
-                    .doesNotContain(DbConfig.PASSWORD.envVar());
-            String file = ServerContract.env(c, DbConfig.PASSWORD_FILE.envVar()).orElseThrow();
-            VolumeMount mount = c.getVolumeMounts().stream().filter(m -> file.startsWith(m.getMountPath() + "/"))
-                    .findFirst().orElseThrow(() -> new AssertionError(file + " is not under a volume mount"));
-            var volume = pod.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst()
-                    .orElseThrow();
-            assertThat(volume.getSecret().getSecretName()).isEqualTo("meshguard-db");
-            String fileName = file.substring(mount.getMountPath().length() + 1);
-            assertThat(volume.getSecret().getItems()).anySatisfy(item -> {
-                assertThat(item.getKey()).isEqualTo("password");
-                assertThat(item.getPath()).isEqualTo(fileName);
-            });
+            assertThat(ServerContract.meshguardEnv(container(server))).as(server.deployment())
+                    .contains(DbConfig.URL.envVar());
+            assertReadFromMountedSecret(server, DbConfig.PASSWORD_FILE.envVar(), DbConfig.PASSWORD.envVar(),
+                    "meshguard-db", "password");
         }
+    }
+
+    @Test
+    void dlpHashKey_isReadFromTheMountedSecretFile() {
+        ServerContract dlp = ServerContract.all().stream().filter(s -> s.deployment().equals("meshguard-dlp"))
+                .findFirst().orElseThrow();
+        assertReadFromMountedSecret(dlp, DlpServerSettings.HASH_KEY_FILE.envVar(), DlpServerSettings.HASH_KEY.envVar(),
+                "meshguard-dlp-hash-key", "hash-key");
+    }
+
+    /**
+     * The server gets {@code fileVar} pointing into a volume of Secret {@code secretName} (its key {@code key}),
+     * never the value itself in {@code valueVar}.
+     */
+    private void assertReadFromMountedSecret(ServerContract server, String fileVar, String valueVar, String secretName,
+            String key) {
+        Container c = container(server);
+        PodSpec pod = manifests.workload(server.deployment()).template().getSpec();
+        assertThat(ServerContract.meshguardEnv(c)).as(server.deployment()).contains(fileVar).doesNotContain(valueVar);
+        String file = ServerContract.env(c, fileVar).orElseThrow();
+        VolumeMount mount = c.getVolumeMounts().stream().filter(m -> file.startsWith(m.getMountPath() + "/"))
+                .findFirst().orElseThrow(() -> new AssertionError(file + " is not under a volume mount"));
+        var volume = pod.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst()
+                .orElseThrow();
+        assertThat(volume.getSecret()).as(fileVar + " comes from a Secret volume").isNotNull();
+        assertThat(volume.getSecret().getSecretName()).isEqualTo(secretName);
+        String fileName = file.substring(mount.getMountPath().length() + 1);
+        assertThat(volume.getSecret().getItems()).anySatisfy(item -> {
+            assertThat(item.getKey()).isEqualTo(key);
+            assertThat(item.getPath()).isEqualTo(fileName);
+        });
     }
 }
