@@ -151,7 +151,9 @@ final class ByteFinder {
             final long ao2 = fo2;
             while (i + 9 <= to) {
                 long hit = matches((long) LONGS.get(b, i), nf, a0, ao0, a1, ao1, a2, ao2);
-                if (hit != 0 && !any) {
+                if (!any) {
+                    // Always both tests: in prose a first byte ('c', a Hangul lead byte) is in most words, and a
+                    // branch on it would be mispredicted about as often as taken.
                     hit &= matches((long) LONGS.get(b, i + 1), ns, s0, so0, s1, so1, s2, so2);
                 }
                 if (hit != 0) {
