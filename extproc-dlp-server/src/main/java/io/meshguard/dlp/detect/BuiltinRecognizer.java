@@ -62,7 +62,7 @@ public final class BuiltinRecognizer implements Recognizer {
      * letter, {@code @}, {@code _} or {@code -}), so the pass only stops at the other bytes and rebuilds the token it
      * is in from the letters just before.
      */
-    private static final boolean[] QUIET = new boolean[256];
+    static final boolean[] QUIET = new boolean[256];
 
     static {
         for (int c = 'a'; c <= 'z'; c++) {
@@ -83,32 +83,50 @@ public final class BuiltinRecognizer implements Recognizer {
      * The first index from {@code i} whose byte is not {@link #QUIET}, or {@code n}. Eight bytes at a time while
      * none of them can be a stop: every stop byte is in {@code 0x25-0x3A}, {@code 0x40-0x5F} or is {@code ~}, and a
      * word with none of those (exact range tests on 7-bit bytes; bytes from 0x80 are never in them) is all quiet.
-     * A word with one is finished byte by byte; the ranges also hold some quiet punctuation, which only costs that.
+     * Those ranges also hold quiet punctuation ({@code , ' ( ) & * [ ] ^ \\}); a word that passes the cheap test is
+     * tested exactly ({@link #stops}) and the pass jumps to its first stop, or on past it when there is none.
      */
-    private static int skipQuiet(byte[] b, int i, int n) {
-        while (true) {
-            while (i + 8 <= n) {
-                long x = (long) LONGS.get(b, i);
-                long low = x & LOW7;
-                long notHigh = ~x;
-                // Bytes c with 0x24 < c < 0x3B, 0x3F < c < 0x60, or c == '~' (Bit Twiddling Hacks: hasbetween).
-                long r1 = (ONES * (127 + 0x3B) - low) & notHigh & (low + ONES * (127 - 0x24));
-                long r2 = (ONES * (127 + 0x60) - low) & notHigh & (low + ONES * (127 - 0x3F));
-                long t = x ^ (ONES * '~');
-                long r3 = (t - ONES) & ~t;
-                if (((r1 | r2 | r3) & HIGHS) != 0) {
-                    break;
+    static int skipQuiet(byte[] b, int i, int n) {
+        while (i + 8 <= n) {
+            long x = (long) LONGS.get(b, i);
+            long low = x & LOW7;
+            long notHigh = ~x;
+            // Bytes c with 0x24 < c < 0x3B, 0x3F < c < 0x60, or c == '~' (Bit Twiddling Hacks: hasbetween).
+            long r1 = (ONES * (127 + 0x3B) - low) & notHigh & (low + ONES * (127 - 0x24));
+            long r2 = (ONES * (127 + 0x60) - low) & notHigh & (low + ONES * (127 - 0x3F));
+            long t = x ^ (ONES * '~');
+            long r3 = (t - ONES) & ~t;
+            if (((r1 | r2 | r3) & HIGHS) != 0) {
+                long stop = stops(x);
+                if (stop != 0) {
+                    return i + (Long.numberOfTrailingZeros(stop) >>> 3);
                 }
-                i += 8;
             }
-            int limit = Math.min(n, i + 8);
-            while (i < limit && QUIET[b[i] & 0xff]) {
-                i++;
-            }
-            if (i < limit || i >= n) {
-                return i;
-            }
+            i += 8;
         }
+        while (i < n && QUIET[b[i] & 0xff]) {
+            i++;
+        }
+        return i;
+    }
+
+    /**
+     * High bit set in exactly the bytes of {@code x} that are not {@link #QUIET}: {@code 0x2D-0x3A} ({@code - . /},
+     * digits, {@code :}), {@code 0x40-0x5A} ({@code @}, upper case), and {@code % + _ ~}. Per byte and without
+     * carries between bytes: a 7-bit value plus at most 0x80 stays below 0x100.
+     */
+    static long stops(long x) {
+        long low = x & LOW7;
+        long ranges = ((low + ONES * (0x80 - 0x2D)) & ~(low + ONES * (0x7F - 0x3A)))
+                | ((low + ONES * (0x80 - 0x40)) & ~(low + ONES * (0x7F - 0x5A)));
+        long y1 = x ^ (ONES * '%');
+        long y2 = x ^ (ONES * '+');
+        long y3 = x ^ (ONES * '_');
+        long y4 = x ^ (ONES * '~');
+        // A byte of y is zero iff ((y & 0x7F) + 0x7F) | y has its high bit clear.
+        long nonzero = (((y1 & LOW7) + LOW7) | y1) & (((y2 & LOW7) + LOW7) | y2) & (((y3 & LOW7) + LOW7) | y3)
+                & (((y4 & LOW7) + LOW7) | y4);
+        return (ranges | ~nonzero) & ~x & HIGHS;
     }
 
     /** No token open. */

@@ -25,6 +25,9 @@ final class ByteFinder {
     private final boolean[] second;
     private final boolean swar;
     private final boolean anySecond;
+    /** How many of the three tests each set really needs (1-3); the others repeat the last and are skipped. */
+    private final int firstTests;
+    private final int secondTests;
     // Up to three tests per set: byte | or == value; a smaller set repeats its last test.
     private final long f0;
     private final long f1;
@@ -47,6 +50,8 @@ final class ByteFinder {
         long[][] s = second == null ? new long[][] {{}, {}} : tests(second);
         this.swar = f != null && f[0].length > 0 && s != null;
         this.anySecond = s == null || s[0].length == 0;
+        this.firstTests = f == null ? 0 : f[0].length;
+        this.secondTests = s == null ? 0 : s[0].length;
         long[][] ff = padded(f);
         long[][] ss = padded(s);
         f0 = ff[0][0];
@@ -106,15 +111,25 @@ final class ByteFinder {
         return out;
     }
 
+    private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
+
     /**
-     * High bit set in each byte of {@code x} that passes one of the tests (and possibly in bytes above such a
-     * byte: a superset, exact about whether there is one).
+     * High bit set in exactly the bytes of {@code x} that pass one of the first {@code tests} tests. A byte of
+     * {@code y} is zero iff {@code ((y & 0x7F) + 0x7F) | y} has its high bit clear; the sum stays inside its byte,
+     * so no byte disturbs its neighbours and the lowest set bit is the first match.
      */
-    private static long matches(long x, long a, long ao, long b, long bo, long c, long co) {
+    private static long matches(long x, int tests, long a, long ao, long b, long bo, long c, long co) {
         long ya = (x | ao) ^ a;
-        long yb = (x | bo) ^ b;
-        long yc = (x | co) ^ c;
-        return ((ya - ONES) & ~ya | (yb - ONES) & ~yb | (yc - ONES) & ~yc) & HIGHS;
+        long t = ((ya & LOW7) + LOW7) | ya;
+        if (tests > 1) {
+            long yb = (x | bo) ^ b;
+            t &= ((yb & LOW7) + LOW7) | yb;
+        }
+        if (tests > 2) {
+            long yc = (x | co) ^ c;
+            t &= ((yc & LOW7) + LOW7) | yc;
+        }
+        return ~t & HIGHS;
     }
 
     /**
@@ -124,13 +139,25 @@ final class ByteFinder {
     int next(byte[] b, int from, int to) {
         int i = from;
         if (swar) {
+            // Fields in locals: the loop's tests are invariant, so the JIT keeps them in registers.
+            final int nf = firstTests;
+            final int ns = secondTests;
+            final boolean any = anySecond;
+            final long a0 = f0;
+            final long a1 = f1;
+            final long a2 = f2;
+            final long ao0 = fo0;
+            final long ao1 = fo1;
+            final long ao2 = fo2;
             while (i + 9 <= to) {
-                long hit = matches((long) LONGS.get(b, i), f0, fo0, f1, fo1, f2, fo2);
-                if (hit != 0 && !anySecond) {
-                    hit &= matches((long) LONGS.get(b, i + 1), s0, so0, s1, so1, s2, so2);
+                long hit = matches((long) LONGS.get(b, i), nf, a0, ao0, a1, ao1, a2, ao2);
+                if (!any) {
+                    // Always both tests: in prose a first byte ('c', a Hangul lead byte) is in most words, and a
+                    // branch on it would be mispredicted about as often as taken.
+                    hit &= matches((long) LONGS.get(b, i + 1), ns, s0, so0, s1, so1, s2, so2);
                 }
                 if (hit != 0) {
-                    break; // a candidate among these eight positions (a superset is flagged): check them one by one
+                    return i + (Long.numberOfTrailingZeros(hit) >>> 3); // exact: the first pair
                 }
                 i += 8;
             }

@@ -16,6 +16,14 @@ public final class KeywordRecognizer implements Recognizer {
     /** First two bytes of each keyword, ASCII letters lower-cased: one probe rejects most first-byte hits. */
     private final long[] pairs = new long[1 << 10];
     private final ByteFinder starts;
+    /**
+     * Per keyword, its first (up to) eight bytes as a little-endian word, the bits to compare, and 0x20 in each byte
+     * that is a lower-case letter: one 8-byte load rejects a start that shares only its first two bytes with a
+     * keyword ("co" in "account") before the byte-by-byte comparison.
+     */
+    private final long[] head;
+    private final long[] headCare;
+    private final long[] headFold;
     private final int maxLen;
     private final double confidence;
     private long pos;
@@ -43,6 +51,19 @@ public final class KeywordRecognizer implements Recognizer {
             }
         }
         this.maxLen = max;
+        head = new long[words.length];
+        headCare = new long[words.length];
+        headFold = new long[words.length];
+        for (int w = 0; w < words.length; w++) {
+            for (int k = 0; k < Math.min(8, words[w].length); k++) {
+                int c = words[w][k] & 0xff;
+                head[w] |= (long) c << (8 * k);
+                headCare[w] |= 0xFFL << (8 * k);
+                if (c >= 'a' && c <= 'z') {
+                    headFold[w] |= 0x20L << (8 * k);
+                }
+            }
+        }
         boolean[] second = new boolean[256];
         boolean anyByte = false;
         for (byte[] w : words) {
@@ -64,8 +85,8 @@ public final class KeywordRecognizer implements Recognizer {
     public boolean mayFind(byte[] b, int off, int len) {
         int end = off + len;
         for (int i = starts.next(b, off, end); i < end; i = starts.next(b, i + 1, end)) {
-            for (byte[] w : words) {
-                if (matchesAt(b, end, i, w)) {
+            for (int w = 0; w < words.length; w++) {
+                if (headMatches(b, end, i, w) && matchesAt(b, end, i, words[w])) {
                     return true;
                 }
             }
@@ -98,8 +119,9 @@ public final class KeywordRecognizer implements Recognizer {
                 i++;
                 continue;
             }
-            for (byte[] w : words) {
-                if (matchesAt(b, n, i, w) && boundaries(t, b, n, i, w)) {
+            for (int k = 0; k < words.length; k++) {
+                byte[] w = words[k];
+                if (headMatches(b, n, i, k) && matchesAt(b, n, i, w) && boundaries(t, b, n, i, w)) {
                     out.accept(new Candidate(detector, t.base() + i, t.base() + i + w.length, confidence));
                     i += w.length;
                     continue outer;
@@ -114,6 +136,22 @@ public final class KeywordRecognizer implements Recognizer {
     private static int lower(byte x) {
         int c = x & 0xff;
         return c >= 'A' && c <= 'Z' ? c + 32 : c;
+    }
+
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * False only when keyword {@code w} cannot match at {@code i}: its first eight bytes differ, ASCII case aside
+     * (a byte {@code c} equals a lower-case letter {@code l} folded iff {@code (c | 0x20) == l}). True when fewer than
+     * eight bytes are left; {@link #matchesAt} decides.
+     */
+    private boolean headMatches(byte[] b, int n, int i, int w) {
+        if (i + 8 > n) {
+            return true;
+        }
+        long x = (long) LONGS.get(b, i);
+        return ((x | headFold[w]) & headCare[w]) == head[w];
     }
 
     private static boolean matchesAt(byte[] b, int n, int i, byte[] w) {

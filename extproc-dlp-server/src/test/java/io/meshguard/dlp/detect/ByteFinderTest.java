@@ -31,9 +31,11 @@ class ByteFinderTest {
             {set('E'), null},
             {set('a', 'b', 'c', 'd'), set('x')},
             {set(0x80, 0xFF, 0x00), set('A', 'a')},
+            {set('a', 'B', 'c'), set('x', 'E', 'e', 0xEB)},
+            {set('M', 'm'), set('c', 'C', 0x8C)},
         };
         // Bytes near every tested value, so the word tests meet neighbours, both cases and high bytes.
-        int[] alphabet = {'c', 'C', 'o', 'O', 0xEB, 0x8C, 'E', 'M', 'e', 'm', 'a', 'b', 'd', 'x', 'A', 0x80, 0xFF, 0,
+        int[] alphabet = {'B', 'x', 'X', 'c', 'C', 'o', 'O', 0xEB, 0x8C, 'E', 'M', 'e', 'm', 'a', 'b', 'd', 'x', 'A', 0x80, 0xFF, 0,
             1, 'b' ^ 0x20, 0x6F ^ 0x20, 0x8C ^ 0x20, 0xCB, ' '};
         Random random = new Random(3);
         for (boolean[][] c : cases) {
