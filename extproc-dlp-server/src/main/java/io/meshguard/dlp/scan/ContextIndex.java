@@ -52,7 +52,24 @@ final class ContextIndex {
         final long[] starts = cw.starts;
         final byte[] low = LOWER;
         int i = from;
-        for (int end = Math.min(to, n - 2); i < end; i++) {
+        int end = Math.min(to, n - 2);
+        if (cw.wordStartsOnly) {
+            if (i == 0 && i < end) {
+                probe(b, n, 0, base); // no byte before it here: always probed
+                i = 1;
+            }
+            // Eight positions at a time, probing only where a word can start (see ContextWords#wordStartsOnly):
+            // an ASCII letter after a non-letter, or a UTF-8 lead byte. In prose that is about one byte in five.
+            for (; i + 8 <= end; i += 8) {
+                long x = (long) LONGS.get(b, i);
+                long cand = letters(x) & ~letters((long) LONGS.get(b, i - 1)) | x & (x << 1) & HIGH;
+                while (cand != 0) {
+                    probe(b, n, i + (Long.numberOfTrailingZeros(cand) >>> 3), base);
+                    cand &= cand - 1;
+                }
+            }
+        }
+        for (; i < end; i++) {
             int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
             if ((starts[pair >>> 6] & 1L << pair) == 0) {
                 continue;
@@ -65,6 +82,36 @@ final class ContextIndex {
             addAll(cw.byFirst[lower(b[i])], b, n, i, base); // the text's last two bytes: no three to probe
         }
         indexedTo = base + to;
+    }
+
+    /** Records the words starting at buffer index {@code i} (at least three bytes remain): the loop's probe. */
+    private void probe(byte[] b, int n, int i, long base) {
+        final byte[] low = LOWER;
+        int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
+        int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
+        int h = ContextWords.hash(x);
+        // Both filters looked up before the one branch: at word starts in prose the two-byte prefix filter passes
+        // often and unpredictably, the three-byte hash almost only where a word is.
+        if (((cw.triples[h >>> 6] >>> h | cw.pairs[pair >>> 6] >>> pair) & 1L) == 0) {
+            return;
+        }
+        addAll(cw.longCandidates(x), b, n, i, base);
+        addAll(cw.shortCandidates(pair >>> 8, pair & 0xff), b, n, i, base);
+    }
+
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final long HIGH = 0x8080808080808080L;
+
+    /**
+     * The high bit of each byte of {@code x} that is an ASCII letter. Upper case is folded into lower case with
+     * {@code | 0x20}; on the low seven bits the two additions cannot carry into the next byte.
+     */
+    static long letters(long x) {
+        long v = (x | 0x2020202020202020L) & 0x7F7F7F7F7F7F7F7FL;
+        long atLeastA = v + 0x1F1F1F1F1F1F1F1FL; // high bit set where v >= 'a'
+        long pastZ = v + 0x0505050505050505L; // high bit set where v >= 'z' + 1
+        return atLeastA & ~pastZ & ~x & HIGH;
     }
 
     /** Forgets occurrences before absolute offset {@code base} (the text before it is gone). */
@@ -132,6 +179,12 @@ final class ContextIndex {
                 found |= kind;
             }
         }
+        // An ASCII word right after a letter is not indexed (ContextWords#wordStartsOnly), yet it fits when it starts
+        // one of the window's two parts exactly: tried here.
+        if (found != wanted) {
+            found = atPartStart(found, wanted, kinds, b, before, indexed, before, s, e, after);
+            found = atPartStart(found, wanted, kinds, b, e, indexed, before, s, e, after);
+        }
         // Word starts the index has not settled yet (the last bytes received): tried here directly.
         for (int i = indexed; i < after && found != wanted; i++) {
             int[] candidates = cw.byFirst[lower(b[i])];
@@ -148,6 +201,26 @@ final class ContextIndex {
         }
         if (found != wanted && cw.spaced[rule].length > 0) {
             found |= acrossTheValue(rule, b, before, s, e, after);
+        }
+        return found;
+    }
+
+    /** {@code found} with the words starting at {@code p} after a letter, if the index holds no occurrence there. */
+    private int atPartStart(int found, int wanted, byte[] kinds, byte[] b, int p, int indexed, int before, int s,
+            int e, int after) {
+        if (found == wanted || p == 0 || p >= indexed || !letter(b[p - 1])) {
+            return found;
+        }
+        int[] candidates = cw.byFirst[lower(b[p])];
+        if (candidates == null) {
+            return found;
+        }
+        for (int w : candidates) {
+            int kind = kinds[w];
+            if (kind != 0 && (found | kind) != found && matchesAt(b, after, p, cw.words[w])
+                    && fits(b, p, w, before, s, e, after)) {
+                found |= kind;
+            }
         }
         return found;
     }

@@ -30,8 +30,17 @@ final class ContextWords {
     private final int[][] byHash = new int[1 << 12][];
     private final int[][] shortByFirst = new int[256][];
     final int maxLen;
-    private final long[] triples = new long[1 << 10];
-    private final long[] pairs = new long[1 << 10];
+    /**
+     * Whether every word starts with an ASCII letter or a UTF-8 lead byte, and every word starting with an ASCII
+     * letter is ASCII at both ends. Then an occurrence that starts right after an ASCII letter can only count when it
+     * starts a window exactly (it touches a letter otherwise), so the index may skip such positions and the lookup
+     * tries the window's first position itself.
+     */
+    final boolean wordStartsOnly;
+    /** Hashed first three bytes of the words of three bytes or more (see {@link #hash}). */
+    final long[] triples = new long[1 << 10];
+    /** First two bytes of the words shorter than three bytes, every second byte for one-byte words. */
+    final long[] pairs = new long[1 << 10];
     /** First two bytes (lower-cased) of every word, every second byte for one-byte words: the first probe. */
     final long[] starts = new long[1 << 10];
 
@@ -98,6 +107,14 @@ final class ContextWords {
         }
         hashed.forEach((bucket, inBucket) -> byHash[bucket] = inBucket.stream().mapToInt(Integer::intValue).toArray());
         maxLen = max;
+        boolean startsOnly = true;
+        for (int w = 0; w < words.length; w++) {
+            int c = words[w][0] & 0xff;
+            boolean asciiLetter = c >= 'a' && c <= 'z';
+            boolean lead = c >= 0xC0;
+            startsOnly &= (asciiLetter && ascii[w]) || lead;
+        }
+        wordStartsOnly = startsOnly;
         for (int r = 0; r < rules.size(); r++) {
             ContextRule rule = rules.get(r);
             List<Integer> withSpace = new ArrayList<>();

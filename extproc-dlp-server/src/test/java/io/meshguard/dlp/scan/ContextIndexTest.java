@@ -19,7 +19,7 @@ class ContextIndexTest {
     private static final String[] PIECES = {"card", "Card", "CARD", "xcard", "cards", "credit", "카드", "카드번호",
         "order", "imei", "주문번호", "resident", "registration", "resident registration", "Resident Registration",
         "주민", "rrn", "ip", "IP", "zip", "v.", "version", "e-mail", "id", "x", "a", "b", " ", " ", "  ", "-", ".",
-        "0", "12", "é", "가"};
+        "0", "12", "é", "가", "가나", "ab가", "가b", "x.", "Id", "ID", "abcdefghij", "xyzid"};
 
     /** The window search the index replaces, written out plainly. */
     private static int naive(ContextRule rule, byte[] b, int before, int s, int e, int after) {
@@ -59,11 +59,55 @@ class ContextIndexTest {
         return x >= 'a' && x <= 'z';
     }
 
+    /** The same words without those starting with a space or ending in one: the index probes word starts only. */
+    private static final List<ContextRule> WORD_START_RULES = List.of(RULES.get(0), RULES.get(1), RULES.get(2),
+            RULES.get(3), new ContextRule(List.of("e-mail", "id", "x.", "가b"), List.of("a", "가나"), 32, 0.3, 0.5));
+
     @Test
     void found_isWhatASearchOfTheWindowFinds_whateverTheRounds() {
-        ContextWords words = new ContextWords(RULES);
-        Random random = new Random(5);
-        for (int round = 0; round < 400; round++) {
+        assertThat(new ContextWords(RULES).wordStartsOnly).isFalse();
+        assertFoundMatchesSearch(RULES, 5);
+    }
+
+    @Test
+    void found_probingWordStartsOnly_isWhatASearchOfTheWindowFinds() {
+        assertThat(new ContextWords(WORD_START_RULES).wordStartsOnly).isTrue();
+        assertFoundMatchesSearch(WORD_START_RULES, 7);
+        assertFoundMatchesSearch(WORD_START_RULES, 8);
+    }
+
+    @Test
+    void wordStartsOnly_holdsForTheBuiltinDetectorsWords() {
+        List<ContextRule> builtins = java.util.Arrays.stream(io.meshguard.dlp.detect.BuiltinDetector.values())
+                .map(d -> new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5)).toList();
+        assertThat(new ContextWords(builtins).wordStartsOnly).isTrue();
+    }
+
+    @Test
+    void letters_flagsExactlyTheAsciiLettersOfEveryByteValue() {
+        Random random = new Random(11);
+        for (int c = 0; c < 256; c++) {
+            for (int pos = 0; pos < 8; pos++) {
+                byte[] bytes = new byte[8];
+                random.nextBytes(bytes);
+                bytes[pos] = (byte) c;
+                long x = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+                long want = 0;
+                for (int k = 0; k < 8; k++) {
+                    int v = bytes[k] & 0xff;
+                    if ((v >= 'a' && v <= 'z') || (v >= 'A' && v <= 'Z')) {
+                        want |= 0x80L << (8 * k);
+                    }
+                }
+                assertThat(ContextIndex.letters(x)).as("byte %d at %d", c, pos).isEqualTo(want);
+            }
+        }
+    }
+
+    private static void assertFoundMatchesSearch(List<ContextRule> rules, long seed) {
+        ContextWords words = new ContextWords(rules);
+        Random random = new Random(seed);
+        for (int round = 0; round < 600; round++) {
             StringBuilder sb = new StringBuilder();
             for (int k = 0, n = 5 + random.nextInt(60); k < n; k++) {
                 sb.append(PIECES[random.nextInt(PIECES.length)]);
@@ -86,9 +130,9 @@ class ContextIndexTest {
                     int s = before + random.nextInt(n - before + 1);
                     int e = s + random.nextInt(n - s + 1);
                     int after = e + random.nextInt(n - e + 1);
-                    for (int rule = 0; rule < RULES.size(); rule++) {
+                    for (int rule = 0; rule < rules.size(); rule++) {
                         int got = index.found(rule, window, before, s, e, after);
-                        int want = naive(RULES.get(rule), window.bytes(), before, s, e, after);
+                        int want = naive(rules.get(rule), window.bytes(), before, s, e, after);
                         assertThat(got).as("rule %d, \"%s\" [%d,%d) value [%d,%d)", rule, sb, before, after, s, e)
                                 .isEqualTo(want & words.wanted[rule]);
                     }
