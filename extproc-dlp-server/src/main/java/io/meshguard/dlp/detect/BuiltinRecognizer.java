@@ -137,6 +137,7 @@ public final class BuiltinRecognizer implements Recognizer {
     private final long[] lastEnd = new long[BuiltinDetector.values().length];
     private final boolean numeric;
     private final boolean tokenLevel;
+    private final boolean byShape;
 
     // Pass state carried between rounds.
     private long pos;
@@ -148,8 +149,17 @@ public final class BuiltinRecognizer implements Recognizer {
 
     /** @param enabled built-in detectors to report, mapped to their index in the compiled rule set */
     public BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled) {
+        this(enabled, true);
+    }
+
+    /**
+     * @param byShape whether a number is tried only by the validators its first digit run can match (see
+     *     {@link #onNumericStart}); false tries every enabled one, for the tests that check both agree
+     */
+    BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled, boolean byShape) {
         Arrays.fill(index, -1);
         enabled.forEach((d, i) -> index[d.ordinal()] = i);
+        this.byShape = byShape && on(BuiltinDetector.CARD);
         numeric = on(BuiltinDetector.CARD) || on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN)
                 || on(BuiltinDetector.KR_PHONE) || on(BuiltinDetector.KR_BRN) || on(BuiltinDetector.IPV4);
         tokenLevel = on(BuiltinDetector.EMAIL) || on(BuiltinDetector.AWS_ACCESS_KEY)
@@ -484,6 +494,11 @@ public final class BuiltinRecognizer implements Recognizer {
             }
             return;
         }
+        if (byShape) {
+            card(t, i, out);
+            byShape(t, i, out);
+            return;
+        }
         if (on(BuiltinDetector.CARD)) {
             card(t, i, out);
         }
@@ -497,6 +512,36 @@ public final class BuiltinRecognizer implements Recognizer {
             brn(t, i, out);
         }
         if (on(BuiltinDetector.IPV4) && t.at(i - 1) != '.') {
+            ipv4(t, i, out);
+        }
+    }
+
+    /**
+     * The validators after the card's, tried only where the run of digits starting at {@code i} has a length (and
+     * next byte) that each one's format needs; every other run would make it return without a finding. The card
+     * validator, called first, has read that run and the byte after it (or its first 20 digits), so counting it
+     * here never waits for bytes the card pass did not.
+     */
+    private void byShape(TextWindow t, int i, Consumer<Candidate> out) {
+        int run = 1;
+        int next = -1; // the byte after the run (a digit when the run reaches 20)
+        while (run < 20 && digit(next = t.at(i + run))) {
+            run++;
+        }
+        // YYMMDD-G###### or the 13 digits unbroken
+        if ((run == 6 && next == '-' || run == 13) && (on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN))) {
+            registration(t, i, out);
+        }
+        // the area code as the first group (2 or 3 digits), or the whole number unbroken (9 to 11 digits)
+        if ((run == 2 || run == 3 || run >= 9 && run <= 11) && on(BuiltinDetector.KR_PHONE) && t.at(i) == '0') {
+            phone(t, i, out);
+        }
+        // ###-##-##### or the 10 digits unbroken
+        if ((run == 3 && next == '-' || run == 10) && on(BuiltinDetector.KR_BRN)) {
+            brn(t, i, out);
+        }
+        // a first octet of one to three digits, then a dot
+        if (run <= 3 && next == '.' && on(BuiltinDetector.IPV4) && t.at(i - 1) != '.') {
             ipv4(t, i, out);
         }
     }

@@ -1,0 +1,68 @@
+package io.meshguard.dlp.detect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Trying a number only with the validators its first digit run can match must find exactly what trying every
+ * enabled validator finds, whatever detectors are enabled and however the text arrives.
+ */
+class NumericDispatchTest {
+    private static final String[] PIECES = {"4111 1111 1111 1111", "5105-1051-0510-5100", "5105105105105100",
+        "960121-1021413", "9601211021413", "960121-5021413", "010-1234-5678", "01012345678", "02-123-4567",
+        "02)123-4567", "031.123.4567", "+82 10-1234-5678", "+82-010-1234-5678", "123-45-67891", "1234567891",
+        "220-81-62517", "2208162517", "192.168.0.1", "10.0.0.255", "1.2.3.4.5", "256.1.1.1", "0", "00", "12",
+        "123", "1234", "12345", "123456", "1234567", "12345678", "123456789", "1234567890123", "12345678901234567890123",
+        "-", ".", " ", "  ", ")", "(", "+", "a", "IP", "x9", "tel ", "카드 ", "\n"};
+
+    private static List<Candidate> scan(BuiltinRecognizer r, byte[] text, Random chunks) {
+        List<Candidate> found = new ArrayList<>();
+        TextWindow t = new TextWindow();
+        int fed = 0;
+        while (fed < text.length) {
+            int len = Math.min(text.length - fed, 1 + chunks.nextInt(24));
+            t.append(text, fed, len);
+            fed += len;
+            r.scan(t, found::add);
+        }
+        t.markComplete();
+        r.scan(t, found::add);
+        return found;
+    }
+
+    @Test
+    void byShape_findsWhatEveryValidatorFinds_forAnyEnabledSetAndChunking() {
+        BuiltinDetector[] numeric = {BuiltinDetector.CARD, BuiltinDetector.KR_RRN, BuiltinDetector.KR_FRN,
+            BuiltinDetector.KR_PHONE, BuiltinDetector.KR_BRN, BuiltinDetector.IPV4};
+        Random random = new Random(21);
+        java.util.Set<Integer> kinds = new java.util.TreeSet<>();
+        for (int round = 0; round < 3000; round++) {
+            Map<BuiltinDetector, Integer> enabled = new EnumMap<>(BuiltinDetector.class);
+            for (int k = 0; k < numeric.length; k++) {
+                if (round % 4 == 0 || random.nextInt(3) != 0) {
+                    enabled.put(numeric[k], k);
+                }
+            }
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(30); k < n; k++) {
+                sb.append(PIECES[random.nextInt(PIECES.length)]);
+            }
+            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+            long seed = random.nextLong();
+            List<Candidate> every = scan(new BuiltinRecognizer(enabled, false), text, new Random(seed));
+            List<Candidate> byShape = scan(new BuiltinRecognizer(enabled, true), text, new Random(seed));
+            List<Candidate> byShapeOtherChunks = scan(new BuiltinRecognizer(enabled, true), text, new Random(~seed));
+            assertThat(byShape).as("%s in \"%s\"", enabled.keySet(), sb).isEqualTo(every);
+            assertThat(byShapeOtherChunks).as("%s in \"%s\"", enabled.keySet(), sb).isEqualTo(every);
+            every.forEach(c -> kinds.add(c.detector()));
+        }
+        assertThat(kinds).as("the texts hold findings of every numeric kind").containsExactly(0, 1, 2, 3, 4, 5);
+    }
+}
