@@ -217,30 +217,19 @@ public final class StreamScanner {
             if (e + within < n && noContinuation(b, e + 1, e + within + 1)) {
                 after = e + within;
             } else {
-                int chars = 0;
-                while (after < n && chars < within) {
-                    after++;
-                    while (after < n && (b[after] & 0xC0) == 0x80) {
-                        after++;
+                after = charsAfter(b, e, n, within);
+                if (after < 0) {
+                    if (!text.complete()) {
+                        return false;
                     }
-                    chars++;
-                }
-                if (chars < within && !text.complete()) {
-                    return false;
+                    after = n;
                 }
             }
             int before = s;
             if (s - within >= 0 && noContinuation(b, s - within, s)) {
                 before = s - within;
             } else {
-                int chars = 0;
-                while (before > 0 && chars < within) {
-                    before--;
-                    while (before > 0 && (b[before] & 0xC0) == 0x80) {
-                        before--;
-                    }
-                    chars++;
-                }
+                before = charsBefore(b, s, within);
             }
             int found = contextIndex.found(p.detector, text, before, s, e, after);
             double delta = 0;
@@ -261,6 +250,73 @@ public final class StreamScanner {
 
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    private static final long HIGH = 0x8080808080808080L;
+
+    /** The high bit of each byte of {@code x} that starts a character (is not a UTF-8 continuation byte). */
+    private static long charStarts(long x) {
+        return ~(x & ~(x << 1)) & HIGH;
+    }
+
+    /**
+     * The end of the {@code within} characters after buffer index {@code e} (the index of the {@code within}-th
+     * character start after it), or -1 when fewer than {@code within} characters follow in {@code b[e, n)} (the
+     * last, possibly partial, one counted): the walk one character at a time, eight bytes at a time where whole.
+     */
+    static int charsAfter(byte[] b, int e, int n, int within) {
+        if (within <= 0 || e >= n) {
+            return within <= 0 ? e : -1;
+        }
+        int need = within;
+        int q = e + 1;
+        for (; q + 8 <= n; q += 8) {
+            long starts = charStarts((long) LONGS.get(b, q));
+            int c = Long.bitCount(starts);
+            if (c >= need) {
+                for (; need > 1; need--) {
+                    starts &= starts - 1;
+                }
+                return q + (Long.numberOfTrailingZeros(starts) >>> 3);
+            }
+            need -= c;
+        }
+        for (; q < n; q++) {
+            if ((b[q] & 0xC0) != 0x80 && --need == 0) {
+                return q;
+            }
+        }
+        // The walk reaches n with one more character counted (the bytes after the last start found).
+        return need == 1 ? n : -1;
+    }
+
+    /**
+     * The start of the {@code within} characters before buffer index {@code s}: the {@code within}-th character
+     * start below it, or 0 when there are fewer (index 0 counts as a start).
+     */
+    static int charsBefore(byte[] b, int s, int within) {
+        if (within <= 0 || s <= 0) {
+            return s;
+        }
+        int need = within;
+        int q = s - 1; // the highest index not yet looked at
+        for (; q - 7 >= 1; q -= 8) {
+            long starts = charStarts((long) LONGS.get(b, q - 7));
+            int c = Long.bitCount(starts);
+            if (c >= need) {
+                for (; need > 1; need--) {
+                    starts &= ~Long.highestOneBit(starts);
+                }
+                return q - 7 + ((63 - Long.numberOfLeadingZeros(starts)) >>> 3);
+            }
+            need -= c;
+        }
+        for (; q > 0; q--) {
+            if ((b[q] & 0xC0) != 0x80 && --need == 0) {
+                return q;
+            }
+        }
+        return 0;
+    }
 
     /** Whether {@code b[from, to)} holds no UTF-8 continuation byte ({@code 10xxxxxx}), eight bytes at a time. */
     private static boolean noContinuation(byte[] b, int from, int to) {

@@ -1,0 +1,59 @@
+package io.meshguard.dlp.scan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The context window's character walks, eight bytes at a time, must end where the one-character walk ends. */
+class CharWalkTest {
+    /** The walk after a value, one character at a time; -1 when fewer than {@code within} characters were counted. */
+    private static int naiveAfter(byte[] b, int e, int n, int within) {
+        int after = e;
+        int chars = 0;
+        while (after < n && chars < within) {
+            after++;
+            while (after < n && (b[after] & 0xC0) == 0x80) {
+                after++;
+            }
+            chars++;
+        }
+        return chars < within ? -1 : after;
+    }
+
+    private static int naiveBefore(byte[] b, int s, int within) {
+        int before = s;
+        int chars = 0;
+        while (before > 0 && chars < within) {
+            before--;
+            while (before > 0 && (b[before] & 0xC0) == 0x80) {
+                before--;
+            }
+            chars++;
+        }
+        return before;
+    }
+
+    @Test
+    void charWalks_endWhereTheOneCharacterWalkEnds_onMixedAndBrokenUtf8() {
+        byte[] mixed = "card 5105 고객 계좌 이체 é ü 😀 tel 010-1234 주민등록번호 x".getBytes(StandardCharsets.UTF_8);
+        Random random = new Random(31);
+        for (int round = 0; round < 20_000; round++) {
+            byte[] b = new byte[random.nextInt(160)];
+            int style = random.nextInt(3);
+            for (int k = 0; k < b.length; k++) {
+                b[k] = style == 0 ? (byte) random.nextInt(256)
+                        : style == 1 ? mixed[random.nextInt(mixed.length)]
+                        : (byte) (random.nextInt(4) == 0 ? 'a' : 0x80 | random.nextInt(64));
+            }
+            int n = b.length == 0 ? 0 : random.nextInt(b.length + 1);
+            int p = random.nextInt(n + 1);
+            int within = random.nextInt(40);
+            assertThat(StreamScanner.charsAfter(b, p, n, within)).as("after %d of %d, %d chars", p, n, within)
+                    .isEqualTo(naiveAfter(b, p, n, within));
+            assertThat(StreamScanner.charsBefore(b, p, within)).as("before %d, %d chars", p, within)
+                    .isEqualTo(naiveBefore(b, p, within));
+        }
+    }
+}
