@@ -22,10 +22,23 @@ final class Replacements {
      */
     static byte[] mask(byte[] b, int off, int len, int keepLast, char maskChar) {
         int maskable = 0;
+        int any = 0;
         for (int i = off; i < off + len; i++) {
+            any |= b[i];
             if (isMaskableStart(b[i])) {
                 maskable++;
             }
+        }
+        if (any >= 0) {
+            // ASCII only (most values): one byte per character, the result as long as the value.
+            byte[] out = new byte[len];
+            int masked = maskable - keepLast;
+            for (int k = 0; k < len; k++) {
+                byte x = b[off + k];
+                out[k] = masked > 0 && isMaskableStart(x) ? (byte) maskChar : x;
+                masked -= isMaskableStart(x) ? 1 : 0;
+            }
+            return out;
         }
         // Each character becomes at most as many bytes as it had: the result is never longer than the value.
         byte[] out = new byte[len];

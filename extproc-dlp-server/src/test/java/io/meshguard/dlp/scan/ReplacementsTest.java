@@ -1,0 +1,54 @@
+package io.meshguard.dlp.scan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ReplacementsTest {
+    /** Masking written out on code points: letters, digits and non-ASCII characters but the last few. */
+    private static byte[] naive(String value, int keepLast, char maskChar) {
+        int[] cps = value.codePoints().toArray();
+        int maskable = 0;
+        for (int cp : cps) {
+            maskable += maskable(cp) ? 1 : 0;
+        }
+        StringBuilder sb = new StringBuilder();
+        int seen = 0;
+        for (int cp : cps) {
+            if (maskable(cp) && ++seen <= maskable - keepLast) {
+                sb.append(maskChar);
+            } else {
+                sb.appendCodePoint(cp);
+            }
+        }
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static boolean maskable(int cp) {
+        return cp >= 0x80 || (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+    }
+
+    @Test
+    void mask_keepsTheLastMaskableCharactersAndSeparators_forAsciiAndKoreanValues() {
+        String pieces = "0123456789-- ..@_abcXYZ가나é";
+        Random random = new Random(41);
+        for (int round = 0; round < 20_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            boolean ascii = random.nextBoolean();
+            for (int k = 0, n = 1 + random.nextInt(30); k < n; k++) {
+                sb.append(pieces.charAt(random.nextInt(ascii ? pieces.length() - 3 : pieces.length())));
+            }
+            String value = sb.toString();
+            byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+            byte[] padded = new byte[bytes.length + 6];
+            System.arraycopy(bytes, 0, padded, 3, bytes.length);
+            int keepLast = random.nextInt(6);
+            assertThat(Replacements.mask(padded, 3, bytes.length, keepLast, '*')).as("%s keeping %d", value, keepLast)
+                    .isEqualTo(naive(value, keepLast, '*'));
+        }
+        assertThat(new String(Replacements.mask("4111-1111-1111-1111".getBytes(StandardCharsets.US_ASCII), 0, 19, 4,
+                '*'), StandardCharsets.US_ASCII)).isEqualTo("****-****-****-1111");
+    }
+}
