@@ -38,8 +38,7 @@ public final class DlpPolicy {
         if (named.isPresent()) {
             Profile p = named.get();
             Optional<DirectionPolicy> d = direction == Direction.REQUEST ? p.request() : p.response();
-            return d.filter(x -> new ProfileMatch(List.of(), List.of(), p.match().contentTypes())
-                    .matches(host, path, contentType));
+            return d.filter(x -> p.match().matchesContentType(contentType));
         }
         for (Profile p : profiles) {
             Optional<DirectionPolicy> d = direction == Direction.REQUEST ? p.request() : p.response();
@@ -57,8 +56,7 @@ public final class DlpPolicy {
             return named.get().response().isPresent();
         }
         for (Profile p : profiles) {
-            if (p.response().isPresent()
-                    && new ProfileMatch(p.match().hosts(), p.match().paths(), List.of()).matches(host, path, "")) {
+            if (p.response().isPresent() && p.match().matchesRequest(host, path)) {
                 return true;
             }
         }

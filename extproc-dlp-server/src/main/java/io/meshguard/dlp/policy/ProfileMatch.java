@@ -18,7 +18,12 @@ public record ProfileMatch(List<String> hosts, List<String> paths, List<String> 
     }
 
     public boolean matches(String host, String path, String contentType) {
-        return matchesHost(host) && matchesPath(path) && matchesContentType(contentType);
+        return matchesRequest(host, path) && matchesContentType(contentType);
+    }
+
+    /** Host and path only (the content type is not known yet, or a route already chose the profile). */
+    public boolean matchesRequest(String host, String path) {
+        return matchesHost(host) && matchesPath(path);
     }
 
     private boolean matchesHost(String host) {
@@ -70,7 +75,7 @@ public record ProfileMatch(List<String> hosts, List<String> paths, List<String> 
         return s.length() - at >= last.length() && s.endsWith(last);
     }
 
-    private boolean matchesContentType(String contentType) {
+    public boolean matchesContentType(String contentType) {
         if (contentTypes.isEmpty()) {
             return true;
         }
