@@ -3,14 +3,22 @@ package io.meshguard.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+
 import io.fabric8.istio.api.api.security.v1beta1.AuthorizationPolicyProvider;
 import io.fabric8.istio.api.networking.v1alpha3.EnvoyFilter;
 import io.fabric8.istio.api.security.v1.AuthorizationPolicy;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
 
 /** The strict parser itself: what it accepts and, above all, what it refuses. */
 class StrictKubernetesModelsTest {
+    /** The document is refused with a ManifestException (the caller checks what the message names). */
+    private static AbstractThrowableAssert<?, ? extends Throwable> assertRejected(String yaml) {
+        return assertThatThrownBy(() -> StrictKubernetesModels.parse(doc(yaml)))
+                .isInstanceOf(ManifestException.class);
+    }
+
     private static SourcedDocument doc(String yaml) {
         return YamlDocuments.parse("inline.yaml", yaml).getFirst();
     }
@@ -35,21 +43,20 @@ class StrictKubernetesModelsTest {
 
     @Test
     void deployment_withMisspelledField_isRejectedWithItsPath() {
-        assertThatThrownBy(() -> StrictKubernetesModels.parse(doc("""
+        assertRejected("""
                 apiVersion: apps/v1
                 kind: Deployment
                 metadata: {name: a}
                 spec:
                   replica: 2
-                """)))
-                .isInstanceOf(ManifestException.class)
+                """)
                 .hasMessageContaining("Deployment/a")
                 .hasMessageContaining("\"replica\"");
     }
 
     @Test
     void deployment_withUnknownFieldDeepInContainer_isRejected() {
-        assertThatThrownBy(() -> StrictKubernetesModels.parse(doc("""
+        assertRejected("""
                 apiVersion: apps/v1
                 kind: Deployment
                 metadata: {name: a}
@@ -59,27 +66,25 @@ class StrictKubernetesModelsTest {
                       containers:
                         - name: a
                           securityContext: {readOnlyRootFileSystem: true}
-                """)))
-                .isInstanceOf(ManifestException.class)
+                """)
                 .hasMessageContaining("readOnlyRootFileSystem");
     }
 
     @Test
     void deployment_withWrongValueType_isRejected() {
-        assertThatThrownBy(() -> StrictKubernetesModels.parse(doc("""
+        assertRejected("""
                 apiVersion: apps/v1
                 kind: Deployment
                 metadata: {name: a}
                 spec:
                   replicas: many
-                """)))
-                .isInstanceOf(ManifestException.class)
+                """)
                 .hasMessageContaining("replicas");
     }
 
     @Test
     void authorizationPolicy_withMisspelledRules_isRejected() {
-        assertThatThrownBy(() -> StrictKubernetesModels.parse(doc("""
+        assertRejected("""
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
                 metadata: {name: p}
@@ -87,21 +92,19 @@ class StrictKubernetesModelsTest {
                   action: CUSTOM
                   provider: {name: x}
                   rule: [{}]
-                """)))
-                .isInstanceOf(ManifestException.class)
+                """)
                 .hasMessageContaining("unknown field /spec/rule");
     }
 
     @Test
     void authorizationPolicy_withUnknownAction_isRejected() {
-        assertThatThrownBy(() -> StrictKubernetesModels.parse(doc("""
+        assertRejected("""
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
                 metadata: {name: p}
                 spec:
                   action: CUSTOMX
-                """)))
-                .isInstanceOf(ManifestException.class)
+                """)
                 .hasMessageContaining("CUSTOMX");
     }
 
@@ -146,7 +149,7 @@ class StrictKubernetesModelsTest {
 
     @Test
     void envoyFilter_withMisspelledMatchField_isRejected() {
-        assertThatThrownBy(() -> StrictKubernetesModels.parse(doc("""
+        assertRejected("""
                 apiVersion: networking.istio.io/v1alpha3
                 kind: EnvoyFilter
                 metadata: {name: f}
@@ -158,19 +161,17 @@ class StrictKubernetesModelsTest {
                         listener:
                           filterChian: {}
                       patch: {operation: MERGE}
-                """)))
-                .isInstanceOf(ManifestException.class)
+                """)
                 .hasMessageContaining("filterChian");
     }
 
     @Test
     void unknownKind_isRejectedByName() {
-        assertThatThrownBy(() -> StrictKubernetesModels.parse(doc("""
+        assertRejected("""
                 apiVersion: networking.istio.io/v1
                 kind: VirtualServiceX
                 metadata: {name: v}
-                """)))
-                .isInstanceOf(ManifestException.class)
+                """)
                 .hasMessageContaining("no typed model")
                 .hasMessageContaining("VirtualServiceX");
     }
