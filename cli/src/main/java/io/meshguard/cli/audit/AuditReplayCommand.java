@@ -102,8 +102,8 @@ public final class AuditReplayCommand implements Callable<Integer> {
                 + " by the database and kept in %s)%n", replayed, spool, duplicates, corrupt, rejected, spool.resolve("rejected"));
         out.flush();
         if (!drained) {
-            spec.commandLine().getErr().printf("meshguard replay: the spool is not empty after %s: %s; run it again%n",
-                    timeout, status.describe());
+            spec.commandLine().getErr().printf("%s: the spool is not empty after %s: %s; run it again%n",
+                    spec.qualifiedName(), timeout, status.describe());
             spec.commandLine().getErr().flush();
             return 1;
         }
