@@ -4,8 +4,17 @@ import java.util.Arrays;
 
 /** Growable output buffer a transformer writes to and the processor drains after each chunk. */
 public final class ByteSink {
-    private byte[] buf = new byte[1024];
+    private byte[] buf;
     private int len;
+
+    public ByteSink() {
+        this(1024);
+    }
+
+    /** With room for {@code capacity} bytes before it grows (small sinks for small texts). */
+    public ByteSink(int capacity) {
+        buf = new byte[Math.max(16, capacity)];
+    }
 
     public void write(byte[] b, int off, int n) {
         ensure(len + n);
@@ -34,6 +43,24 @@ public final class ByteSink {
             buf = new byte[1024];
         }
         return out;
+    }
+
+    /** Drops what was written since the last drain, keeping the buffer. */
+    void reset() {
+        len = 0;
+        if (buf.length > 1 << 20) {
+            buf = new byte[1024];
+        }
+    }
+
+    /** The buffer itself, valid in {@code [0, size())} until the next write or drain (no copy). */
+    byte[] array() {
+        return buf;
+    }
+
+    /** True when the bytes written so far equal {@code b[off, off + n)}. */
+    boolean contentEquals(byte[] b, int off, int n) {
+        return Arrays.equals(buf, 0, len, b, off, off + n);
     }
 
     private void ensure(int cap) {

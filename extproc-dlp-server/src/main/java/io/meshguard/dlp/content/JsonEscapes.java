@@ -7,8 +7,12 @@ final class JsonEscapes {
     private JsonEscapes() {}
 
     static void escape(byte[] s, ByteSink out) {
-        for (byte x : s) {
-            int c = x & 0xff;
+        escape(s, 0, s.length, out);
+    }
+
+    static void escape(byte[] s, int off, int len, ByteSink out) {
+        for (int k = off; k < off + len; k++) {
+            int c = s[k] & 0xff;
             if (c == '"' || c == '\\') {
                 out.write('\\');
                 out.write(c);

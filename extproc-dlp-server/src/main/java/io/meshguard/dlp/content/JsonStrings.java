@@ -1,6 +1,5 @@
 package io.meshguard.dlp.content;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /** Decoding of complete JSON string contents (between the quotes). */
@@ -13,7 +12,13 @@ final class JsonStrings {
 
     /** UTF-8 bytes of the decoded string; invalid escapes are kept as they are, lone surrogates become U+FFFD. */
     static byte[] decodeBytes(byte[] b, int from, int to) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(to - from);
+        ByteSink out = new ByteSink(to - from);
+        decodeInto(b, from, to, out);
+        return out.drain();
+    }
+
+    /** {@link #decodeBytes} appended to {@code out} (no copy of its own). */
+    static void decodeInto(byte[] b, int from, int to, ByteSink out) {
         byte[] tmp = new byte[4];
         int i = from;
         while (i < to) {
@@ -53,7 +58,6 @@ final class JsonStrings {
             }
             i += 2;
         }
-        return out.toByteArray();
     }
 
     private static int unit(byte[] b, int at, int to) {

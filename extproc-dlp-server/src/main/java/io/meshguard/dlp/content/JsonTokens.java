@@ -1,66 +1,105 @@
 package io.meshguard.dlp.content;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * A small whole-document JSON reader for SSE event payloads: it validates the syntax and lists every string and
- * number with its path and its byte range, which is all the event rewriter needs.
+ * A small whole-document JSON reader for SSE event payloads: it validates the syntax and lists every string, and
+ * every number under an {@code index} key, with its path and its byte range, which is all the event rewriter needs.
+ * One reader serves every event of a stream (its lists are reused), and the object keys an LLM stream repeats in
+ * every event are shared constants rather than a new string per event.
  */
 final class JsonTokens {
-    /** A scalar: its path (keys and array indexes), its bytes {@code [start, end)}, and whether it is a string. */
-    record Scalar(List<Object> path, int start, int end, boolean string) {}
+    /**
+     * A scalar: its path (keys as String, array indexes as Integer), its bytes {@code [start, end)} in the array
+     * read, and whether it is a string.
+     */
+    record Scalar(Object[] path, int start, int end, boolean string) {}
 
-    private final byte[] b;
-    private final int n;
-    private int i;
-    private final List<Scalar> out = new ArrayList<>();
-    private final List<Object> path = new ArrayList<>();
+    /** Keys OpenAI-style chunks carry in every event, by length then bytes. */
+    private static final String[] KNOWN_KEYS = {"id", "index", "delta", "content", "choices", "object", "created",
+        "model", "role", "text", "finish_reason", "logprobs", "usage", "tool_calls", "function", "arguments", "name",
+        "type", "refusal", "reasoning", "reasoning_content", "system_fingerprint", "service_tier", "obfuscation",
+        "message", "error"};
+    private static final byte[][] KNOWN_BYTES;
 
-    private JsonTokens(byte[] b, int n) {
-        this.b = b;
-        this.n = n;
-    }
-
-    /** The scalars of a valid document (string ranges exclude the quotes), or null when it is not JSON. */
-    static List<Scalar> read(byte[] b, int n) {
-        JsonTokens t = new JsonTokens(b, n);
-        try {
-            t.ws();
-            t.value();
-            t.ws();
-            return t.i == n ? t.out : null;
-        } catch (IndexOutOfBoundsException | IllegalStateException e) {
-            return null;
+    static {
+        KNOWN_BYTES = new byte[KNOWN_KEYS.length][];
+        for (int k = 0; k < KNOWN_KEYS.length; k++) {
+            KNOWN_BYTES[k] = KNOWN_KEYS[k].getBytes(StandardCharsets.US_ASCII);
         }
     }
 
+    private byte[] b;
+    private int n;
+    private int i;
+    private final List<Scalar> out = new ArrayList<>();
+    private Object[] path = new Object[16];
+    private int depth;
+
+    /**
+     * Reads {@code b[from, to)}; true when it is one valid document, whose scalars {@link #scalars()} then lists
+     * (string ranges exclude the quotes; offsets are into {@code b}).
+     */
+    boolean read(byte[] b, int from, int to) {
+        this.b = b;
+        this.n = to;
+        this.i = from;
+        this.depth = 0;
+        out.clear();
+        try {
+            ws();
+            value();
+            ws();
+            return i == n;
+        } catch (IndexOutOfBoundsException | IllegalStateException e) {
+            return false;
+        } finally {
+            Arrays.fill(path, 0, path.length, null);
+            this.b = null;
+        }
+    }
+
+    /** The scalars of the last document read (valid until the next read). */
+    List<Scalar> scalars() {
+        return out;
+    }
+
+    private void push(Object key) {
+        if (depth == path.length) {
+            path = Arrays.copyOf(path, depth * 2);
+        }
+        path[depth++] = key;
+    }
+
     private void value() {
-        int c = b[i] & 0xff;
+        int c = peek() & 0xff;
         switch (c) {
             case '{' -> {
                 i++;
                 ws();
-                if (b[i] == '}') {
+                if (peek() == '}') {
                     i++;
                     return;
                 }
                 while (true) {
                     ws();
-                    if (b[i] != '"') {
+                    if (peek() != '"') {
                         throw new IllegalStateException();
                     }
                     int s = i + 1;
-                    skipString();
-                    String key = JsonStrings.decode(b, s, i - 1);
+                    boolean escaped = skipString();
+                    String key = key(s, i - 1, escaped);
                     ws();
                     expect(':');
                     ws();
-                    path.add(key);
+                    push(key);
                     value();
-                    path.remove(path.size() - 1);
+                    depth--;
                     ws();
-                    if (b[i] == ',') {
+                    if (peek() == ',') {
                         i++;
                         continue;
                     }
@@ -71,18 +110,18 @@ final class JsonTokens {
             case '[' -> {
                 i++;
                 ws();
-                if (b[i] == ']') {
+                if (peek() == ']') {
                     i++;
                     return;
                 }
                 int index = 0;
                 while (true) {
                     ws();
-                    path.add(index++);
+                    push(index++);
                     value();
-                    path.remove(path.size() - 1);
+                    depth--;
                     ws();
-                    if (b[i] == ',') {
+                    if (peek() == ',') {
                         i++;
                         continue;
                     }
@@ -93,30 +132,58 @@ final class JsonTokens {
             case '"' -> {
                 int s = i + 1;
                 skipString();
-                out.add(new Scalar(List.copyOf(path), s, i - 1, true));
+                out.add(new Scalar(Arrays.copyOf(path, depth), s, i - 1, true));
             }
             case 't' -> literal("true");
             case 'f' -> literal("false");
             case 'n' -> literal("null");
             default -> {
                 int s = i;
-                if (b[i] == '-') {
+                if (peek() == '-') {
                     i++;
                 }
-                if (!(b[i] >= '0' && b[i] <= '9')) {
+                if (!(peek() >= '0' && peek() <= '9')) {
                     throw new IllegalStateException();
                 }
                 while (i < n && ((b[i] >= '0' && b[i] <= '9') || b[i] == '.' || b[i] == 'e' || b[i] == 'E'
                         || b[i] == '+' || b[i] == '-')) {
                     i++;
                 }
-                out.add(new Scalar(List.copyOf(path), s, i, false));
+                if (depth > 0 && "index".equals(path[depth - 1])) {
+                    // Only choice and tool-call indexes matter to the rewriter; other numbers are not listed.
+                    out.add(new Scalar(Arrays.copyOf(path, depth), s, i, false));
+                }
             }
         }
     }
 
-    private void skipString() {
+    /** The decoded key; an unescaped key the streams repeat is a shared constant. */
+    private String key(int from, int to, boolean escaped) {
+        if (escaped) {
+            return JsonStrings.decode(b, from, to);
+        }
+        int len = to - from;
+        for (byte[] k : KNOWN_BYTES) {
+            if (k.length == len && Arrays.equals(k, 0, len, b, from, to)) {
+                return KNOWN_KEYS[indexOf(k)];
+            }
+        }
+        return new String(b, from, len, StandardCharsets.UTF_8);
+    }
+
+    private static int indexOf(byte[] k) {
+        for (int x = 0; x < KNOWN_BYTES.length; x++) {
+            if (KNOWN_BYTES[x] == k) {
+                return x;
+            }
+        }
+        throw new IllegalStateException();
+    }
+
+    /** Skips a string starting at its opening quote; true when it contains a backslash escape. */
+    private boolean skipString() {
         i++;
+        boolean escaped = false;
         while (true) {
             if (i >= n) {
                 throw new IllegalStateException();
@@ -124,9 +191,10 @@ final class JsonTokens {
             byte c = b[i];
             if (c == '"') {
                 i++;
-                return;
+                return escaped;
             }
             if (c == '\\') {
+                escaped = true;
                 i += 2;
             } else if ((c & 0xff) < 0x20) {
                 throw new IllegalStateException();
@@ -147,6 +215,14 @@ final class JsonTokens {
             throw new IllegalStateException();
         }
         i++;
+    }
+
+    /** The byte at the cursor; the document ends at {@code n} even when the array goes on. */
+    private byte peek() {
+        if (i >= n) {
+            throw new IllegalStateException();
+        }
+        return b[i];
     }
 
     private void ws() {

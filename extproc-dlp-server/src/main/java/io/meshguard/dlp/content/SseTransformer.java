@@ -1,6 +1,5 @@
 package io.meshguard.dlp.content;
 
-import io.meshguard.dlp.scan.CollectingOutput;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ScanOutput;
 import io.meshguard.dlp.scan.ScanRules;
@@ -9,6 +8,7 @@ import io.meshguard.dlp.scan.ValueHasher;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
@@ -25,69 +25,127 @@ import java.util.Optional;
  * is decided; a replacement goes into the event where the finding starts, and later events carry what is left of
  * their delta. Framing, ids, other fields and the JSON syntax of every event are kept; unchanged events are copied
  * byte for byte. Other payloads are scanned on their own (as JSON or as text).
+ *
+ * <p>An LLM stream is hundreds of thousands of small events per second at full speed, so the per-event path keeps
+ * its garbage small: buffers and lists are reused across events, a one-line {@code data:} value is read where it
+ * lies in the event, a delta's text is kept only once something in it changes, and audit locations are spelled out
+ * only for findings.
  */
 public final class SseTransformer implements BodyTransformer {
     /** Events larger than this are not held: the rest of the stream is scanned as plain text. */
     static final int MAX_EVENT = 1 << 20;
+
+    private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+    private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
+    private static final Comparator<Edit> BY_START = Comparator.comparingInt(Edit::rawStart);
+    private static final java.util.function.Function<String, ChoiceStream> PRESENT = k -> {
+        throw new IllegalStateException("stream " + k + " is listed but not mapped");
+    };
+
+    // Which text of a choice a stream carries (with the choice and tool indexes, this names the stream).
+    private static final int TEXT = 0;
+    private static final int CONTENT = 1;
+    private static final int REASONING_CONTENT = 2;
+    private static final int REASONING = 3;
+    private static final int REFUSAL = 4;
+    private static final int TOOL_ARGUMENTS = 5;
+    private static final String[] FIELD_NAMES = {"text", "content", "reasoning_content", "reasoning", "refusal", ""};
 
     private final ScanRules rules;
     private final ValueHasher hasher;
     private final ByteSink out;
     private final FindingListener listener;
 
-    private final ByteSink event = new ByteSink();
-    private byte[] eventBytes = new byte[0];
-    private final List<int[]> lines = new ArrayList<>(); // {start, contentEnd, end}
     private final ByteSink current = new ByteSink(); // raw bytes of the event being assembled
+    private int[] lines = new int[24]; // {start, contentEnd, end} per line of the current event
+    private int lineCount;
     private int lineStart;
     private boolean afterCr;
     private boolean started;
     private int bomSeen;
-    private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
 
     private final Deque<Queued> queue = new ArrayDeque<>();
+    // Keyed by the stream's name: the map's iteration order decides in which order streams are finished.
     private final Map<String, ChoiceStream> streams = new HashMap<>();
+    // The same streams, found by their numbers without spelling the name for every event.
+    private final List<ChoiceStream> streamList = new ArrayList<>();
     private final StreamScanner oneShot;
-    private final CollectingOutput oneShotOut = new CollectingOutput();
+    private final AloneOutput alone = new AloneOutput();
     private TextTransformer fallback;
     private Finding blocked;
 
+    // Reused per event.
+    private final JsonTokens tokens = new JsonTokens();
+    private final ByteSink decoded = new ByteSink();
+    private final ByteSink rewrite = new ByteSink();
+    private final Map<Integer, Integer> choiceIndex = new HashMap<>();
+    private final Map<String, Integer> toolIndex = new HashMap<>();
+    private final List<JsonTokens.Scalar> feeds = new ArrayList<>();
+    private final List<Integer> finished = new ArrayList<>();
+    private final int[] streamId = new int[3]; // choice, field, tool
+
+    /** A piece of a choice stream's text inside one event: the stream range {@code [a, b)}. */
     private static final class Slot {
         final long a;
         final long b;
-        final int rawStart;
+        final int rawStart; // of the JSON string contents, within the event's data
         final int rawEnd;
-        final ByteSink text = new ByteSink();
+        final Queued event;
+        /** Bytes passed into this slot while nothing in it changed (they equal its decoded text). */
+        int passed;
+        /** What this slot's string becomes; kept only once the slot changed. */
+        ByteSink text;
         boolean changed;
         boolean complete;
 
-        Slot(long a, long b, int rawStart, int rawEnd) {
+        Slot(long a, long b, int rawStart, int rawEnd, Queued event) {
             this.a = a;
             this.b = b;
             this.rawStart = rawStart;
             this.rawEnd = rawEnd;
+            this.event = event;
+        }
+
+        /** Marks the slot changed, keeping the text passed into it so far. */
+        void change() {
+            if (text == null) {
+                text = new ByteSink((int) (b - a) + 16);
+                if (passed > 0) {
+                    byte[] original = JsonStrings.decodeBytes(event.data, event.dataOff + rawStart,
+                            event.dataOff + rawEnd);
+                    text.write(original, 0, passed);
+                }
+            }
+            changed = true;
         }
     }
 
-    /** A substitution of a string's contents inside an event's data. */
+    /** A substitution of a string's contents inside an event's data (offsets relative to the data's start). */
     private record Edit(int rawStart, int rawEnd, Slot slot, byte[] bytes) {}
 
     private static final class Queued {
         final byte[] raw;
-        final List<int[]> lines;
+        final int[] lines;
+        final int dataLines;
         final byte[] data;
+        final int dataOff;
+        final int dataLen;
         final List<Edit> edits;
 
-        Queued(byte[] raw, List<int[]> lines, byte[] data, List<Edit> edits) {
+        Queued(byte[] raw, int[] lines, int dataLines, byte[] data, int dataOff, int dataLen, List<Edit> edits) {
             this.raw = raw;
             this.lines = lines;
+            this.dataLines = dataLines;
             this.data = data;
+            this.dataOff = dataOff;
+            this.dataLen = dataLen;
             this.edits = edits;
         }
 
         boolean complete() {
-            for (Edit e : edits) {
-                if (e.slot() != null && !e.slot().complete) {
+            for (int k = 0; k < edits.size(); k++) {
+                Slot s = edits.get(k).slot();
+                if (s != null && !s.complete) {
                     return false;
                 }
             }
@@ -97,24 +155,32 @@ public final class SseTransformer implements BodyTransformer {
 
     private final class ChoiceStream implements ScanOutput {
         final String key;
+        final String location;
+        final int choice;
+        final int field;
+        final int tool;
         final StreamScanner scanner;
         final Deque<Slot> open = new ArrayDeque<>();
         long fed;
         long emitted;
 
-        ChoiceStream(String key) {
+        ChoiceStream(String key, int choice, int field, int tool) {
             this.key = key;
+            this.location = "sse:" + key;
+            this.choice = choice;
+            this.field = field;
+            this.tool = tool;
             this.scanner = new StreamScanner(rules, hasher, this);
         }
 
-        Slot add(byte[] text, int rawStart, int rawEnd) {
-            Slot s = new Slot(fed, fed + text.length, rawStart, rawEnd);
-            fed += text.length;
-            if (text.length == 0) {
+        Slot add(byte[] text, int off, int len, int rawStart, int rawEnd, Queued event) {
+            Slot s = new Slot(fed, fed + len, rawStart, rawEnd, event);
+            fed += len;
+            if (len == 0) {
                 s.complete = true;
             } else {
                 open.addLast(s);
-                scanner.feed(text, 0, text.length);
+                scanner.feed(text, off, len);
             }
             return s;
         }
@@ -124,7 +190,11 @@ public final class SseTransformer implements BodyTransformer {
             while (len > 0) {
                 Slot s = open.peekFirst();
                 int take = (int) Math.min(len, s.b - emitted);
-                s.text.write(bytes, off, take);
+                if (s.text != null) {
+                    s.text.write(bytes, off, take);
+                } else {
+                    s.passed += take;
+                }
                 off += take;
                 len -= take;
                 emitted += take;
@@ -137,24 +207,24 @@ public final class SseTransformer implements BodyTransformer {
 
         @Override
         public void replace(Finding f, byte[] replacement) {
-            listener.onFinding(f, "sse:" + key);
+            listener.onFinding(f, location);
             Slot first = open.peekFirst();
+            first.change();
             first.text.write(replacement);
-            first.changed = true;
             emitted = f.end();
             while (!open.isEmpty() && open.peekFirst().b <= emitted) {
                 Slot s = open.removeFirst();
-                s.changed = true;
+                s.change();
                 s.complete = true;
             }
             if (!open.isEmpty() && open.peekFirst().a < emitted) {
-                open.peekFirst().changed = true;
+                open.peekFirst().change();
             }
         }
 
         @Override
         public void block(Finding f) {
-            listener.onFinding(f, "sse:" + key);
+            listener.onFinding(f, location);
             if (blocked == null) {
                 blocked = f;
             }
@@ -162,7 +232,42 @@ public final class SseTransformer implements BodyTransformer {
 
         @Override
         public void alert(Finding f) {
-            listener.onFinding(f, "sse:" + key);
+            listener.onFinding(f, location);
+        }
+    }
+
+    /** Gathers what a text scanned on its own becomes, and its findings, for the next {@link #scanAlone}. */
+    private static final class AloneOutput implements ScanOutput {
+        final ByteSink bytes = new ByteSink();
+        final List<Finding> findings = new ArrayList<>();
+        Finding block;
+
+        void clear() {
+            bytes.reset();
+            findings.clear();
+            block = null;
+        }
+
+        @Override
+        public void pass(byte[] b, int off, int len) {
+            bytes.write(b, off, len);
+        }
+
+        @Override
+        public void replace(Finding finding, byte[] replacement) {
+            findings.add(finding);
+            bytes.write(replacement);
+        }
+
+        @Override
+        public void block(Finding finding) {
+            findings.add(finding);
+            block = finding;
+        }
+
+        @Override
+        public void alert(Finding finding) {
+            findings.add(finding);
         }
     }
 
@@ -171,7 +276,7 @@ public final class SseTransformer implements BodyTransformer {
         this.hasher = hasher;
         this.out = out;
         this.listener = listener;
-        this.oneShot = new StreamScanner(rules, hasher, oneShotOut);
+        this.oneShot = new StreamScanner(rules, hasher, alone);
     }
 
     /** The event that ends a stream meshguard blocked after it started. */
@@ -183,13 +288,37 @@ public final class SseTransformer implements BodyTransformer {
 
     @Override
     public void write(byte[] b, int off, int len) {
-        for (int i = off; i < off + len && blocked == null; i++) {
+        int end = off + len;
+        int i = off;
+        while (i < end && blocked == null) {
             if (fallback != null) {
-                fallback.write(b, i, off + len - i);
+                fallback.write(b, i, end - i);
                 blocked = fallback.blockedBy().orElse(null);
                 return;
             }
-            accept(b[i]);
+            if (!started || afterCr) {
+                accept(b[i++]);
+                continue;
+            }
+            // A run of bytes inside a line goes in at once; only line ends need a decision.
+            int j = i;
+            while (j < end && b[j] != '\n' && b[j] != '\r') {
+                j++;
+            }
+            if (j > i) {
+                int overflowAt = Math.max(1, MAX_EVENT + 1 - current.size());
+                if (j - i >= overflowAt) {
+                    current.write(b, i, overflowAt);
+                    i += overflowAt;
+                    toFallback();
+                    continue;
+                }
+                current.write(b, i, j - i);
+                i = j;
+            }
+            if (i < end) {
+                accept(b[i++]);
+            }
         }
     }
 
@@ -199,7 +328,8 @@ public final class SseTransformer implements BodyTransformer {
             if (c == BOM[bomSeen]) {
                 current.write(c);
                 if (++bomSeen == 3) {
-                    out.write(current.drain());
+                    out.write(current.array(), 0, current.size());
+                    current.reset();
                     started = true;
                 }
                 return;
@@ -231,134 +361,266 @@ public final class SseTransformer implements BodyTransformer {
             dispatch();
             return;
         }
-        lines.add(new int[] {lineStart, contentEnd, end});
+        if (lineCount * 3 + 3 > lines.length) {
+            lines = Arrays.copyOf(lines, lines.length * 2);
+        }
+        lines[lineCount * 3] = lineStart;
+        lines[lineCount * 3 + 1] = contentEnd;
+        lines[lineCount * 3 + 2] = end;
+        lineCount++;
         lineStart = end;
     }
 
     private void dispatch() {
-        byte[] raw = current.drain();
-        List<int[]> ls = new ArrayList<>(lines);
-        lines.clear();
+        byte[] raw = Arrays.copyOf(current.array(), current.size());
+        current.reset();
+        int[] ls = Arrays.copyOf(lines, lineCount * 3);
+        lineCount = 0;
         lineStart = 0;
-        ByteSink data = new ByteSink();
         int dataLines = 0;
-        for (int[] l : ls) {
-            int valueStart = dataValueStart(raw, l);
+        int firstValue = -1;
+        int firstEnd = -1;
+        for (int k = 0; k < ls.length; k += 3) {
+            int valueStart = dataValueStart(raw, ls[k], ls[k + 1]);
             if (valueStart >= 0) {
-                if (dataLines++ > 0) {
-                    data.write('\n');
+                if (dataLines++ == 0) {
+                    firstValue = valueStart;
+                    firstEnd = ls[k + 1];
                 }
-                data.write(raw, valueStart, l[1] - valueStart);
             }
         }
         if (dataLines == 0) {
-            enqueue(new Queued(raw, ls, null, List.of()));
+            enqueue(new Queued(raw, ls, 0, null, 0, 0, List.of()));
             return;
         }
-        byte[] d = data.drain();
-        if (new String(d, StandardCharsets.UTF_8).trim().equals("[DONE]")) {
+        byte[] d;
+        int dOff;
+        int dLen;
+        if (dataLines == 1) {
+            d = raw; // the value is read where it lies in the event
+            dOff = firstValue;
+            dLen = firstEnd - firstValue;
+        } else {
+            ByteSink joined = new ByteSink(raw.length);
+            int seen = 0;
+            for (int k = 0; k < ls.length; k += 3) {
+                int valueStart = dataValueStart(raw, ls[k], ls[k + 1]);
+                if (valueStart >= 0) {
+                    if (seen++ > 0) {
+                        joined.write('\n');
+                    }
+                    joined.write(raw, valueStart, ls[k + 1] - valueStart);
+                }
+            }
+            d = joined.drain();
+            dOff = 0;
+            dLen = d.length;
+        }
+        if (isDone(d, dOff, dLen)) {
             finishStreams();
-            enqueue(new Queued(raw, ls, null, List.of()));
+            enqueue(new Queued(raw, ls, dataLines, null, 0, 0, List.of()));
             return;
         }
-        List<JsonTokens.Scalar> scalars = JsonTokens.read(d, d.length);
-        if (scalars == null) {
-            byte[] rewritten = scanAlone(d, 0, d.length, "sse:data");
-            List<Edit> edits = java.util.Arrays.equals(rewritten, d) ? List.of()
-                    : List.of(new Edit(0, d.length, null, rewritten));
-            enqueue(new Queued(raw, ls, d, edits));
+        if (!tokens.read(d, dOff, dOff + dLen)) {
+            List<Edit> edits = scanAlone(d, dOff, dLen, "sse:data", null) ? List.of(new Edit(0, dLen, null,
+                    Arrays.copyOf(alone.bytes.array(), alone.bytes.size()))) : List.of();
+            enqueue(new Queued(raw, ls, dataLines, d, dOff, dLen, edits));
             return;
         }
-        Map<Integer, Integer> choiceIndex = new HashMap<>();
-        Map<String, Integer> toolIndex = new HashMap<>();
-        for (JsonTokens.Scalar s : scalars) {
-            List<Object> p = s.path();
-            if (!s.string() && p.size() == 3 && "choices".equals(p.get(0)) && "index".equals(p.get(2))) {
-                choiceIndex.put((Integer) p.get(1), parseInt(d, s));
+        List<JsonTokens.Scalar> scalars = tokens.scalars();
+        choiceIndex.clear();
+        toolIndex.clear();
+        for (int k = 0; k < scalars.size(); k++) {
+            JsonTokens.Scalar s = scalars.get(k);
+            Object[] p = s.path();
+            if (!s.string() && p.length == 3 && "choices".equals(p[0]) && "index".equals(p[2])) {
+                choiceIndex.put((Integer) p[1], parseInt(d, s));
             }
-            if (!s.string() && p.size() == 6 && "choices".equals(p.get(0)) && "tool_calls".equals(p.get(3))
-                    && "index".equals(p.get(5))) {
-                toolIndex.put(p.get(1) + "/" + p.get(4), parseInt(d, s));
+            if (!s.string() && p.length == 6 && "choices".equals(p[0]) && "tool_calls".equals(p[3])
+                    && "index".equals(p[5])) {
+                toolIndex.put(p[1] + "/" + p[4], parseInt(d, s));
             }
         }
-        List<Edit> edits = new ArrayList<>();
-        List<String> finished = new ArrayList<>();
-        List<Object[]> feeds = new ArrayList<>();
-        for (JsonTokens.Scalar s : scalars) {
+        List<Edit> edits = new ArrayList<>(4);
+        finished.clear();
+        feeds.clear();
+        for (int k = 0; k < scalars.size(); k++) {
+            JsonTokens.Scalar s = scalars.get(k);
             if (!s.string()) {
                 continue;
             }
-            List<Object> p = s.path();
-            String key = streamKey(p, choiceIndex, toolIndex);
-            if (key != null) {
-                feeds.add(new Object[] {key, s});
+            Object[] p = s.path();
+            if (streamOf(p)) {
+                feeds.add(s);
                 continue;
             }
-            if (p.size() == 3 && "choices".equals(p.get(0)) && "finish_reason".equals(p.get(2))) {
-                finished.add("choice[" + choiceIndex.getOrDefault((Integer) p.get(1), (Integer) p.get(1)) + "].");
+            if (p.length == 3 && "choices".equals(p[0]) && "finish_reason".equals(p[2])) {
+                finished.add(choiceIndex.getOrDefault((Integer) p[1], (Integer) p[1]));
             }
-            byte[] value = JsonStrings.decodeBytes(d, s.start(), s.end());
-            byte[] rewritten = scanAlone(value, 0, value.length, "sse:" + pointer(p));
-            if (!java.util.Arrays.equals(rewritten, value)) {
-                ByteSink esc = new ByteSink();
-                JsonEscapes.escape(rewritten, esc);
-                edits.add(new Edit(s.start(), s.end(), null, esc.drain()));
+            byte[] value = d;
+            int vOff = s.start();
+            int vLen = s.end() - s.start();
+            if (hasEscape(d, s.start(), s.end())) {
+                decoded.reset();
+                JsonStrings.decodeInto(d, s.start(), s.end(), decoded);
+                value = decoded.array();
+                vOff = 0;
+                vLen = decoded.size();
+            }
+            if (scanAlone(value, vOff, vLen, null, p)) {
+                ByteSink esc = new ByteSink(alone.bytes.size() + 16);
+                JsonEscapes.escape(alone.bytes.array(), 0, alone.bytes.size(), esc);
+                edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, esc.drain()));
             }
         }
-        Queued q = new Queued(raw, ls, d, edits);
+        Queued q = new Queued(raw, ls, dataLines, d, dOff, dLen, edits);
         queue.addLast(q);
-        for (Object[] f : feeds) {
-            String key = (String) f[0];
-            JsonTokens.Scalar s = (JsonTokens.Scalar) f[1];
-            ChoiceStream cs = streams.computeIfAbsent(key, ChoiceStream::new);
-            Slot slot = cs.add(JsonStrings.decodeBytes(d, s.start(), s.end()), s.start(), s.end());
-            edits.add(new Edit(s.start(), s.end(), slot, null));
+        for (int k = 0; k < feeds.size(); k++) {
+            JsonTokens.Scalar s = feeds.get(k);
+            streamOf(s.path());
+            ChoiceStream cs = stream(streamId[0], streamId[1], streamId[2]);
+            int rawStart = s.start() - dOff;
+            int rawEnd = s.end() - dOff;
+            Slot slot;
+            if (hasEscape(d, s.start(), s.end())) {
+                decoded.reset();
+                JsonStrings.decodeInto(d, s.start(), s.end(), decoded);
+                slot = cs.add(decoded.array(), 0, decoded.size(), rawStart, rawEnd, q);
+            } else {
+                slot = cs.add(d, s.start(), s.end() - s.start(), rawStart, rawEnd, q);
+            }
+            edits.add(new Edit(rawStart, rawEnd, slot, null));
         }
-        edits.sort(Comparator.comparingInt(Edit::rawStart));
-        for (String prefix : finished) {
+        edits.sort(BY_START);
+        for (int k = 0; k < finished.size(); k++) {
+            int choice = finished.get(k);
+            if (streams.isEmpty()) {
+                break;
+            }
             for (ChoiceStream cs : new ArrayList<>(streams.values())) {
-                if (cs.key.startsWith(prefix)) {
+                if (cs.choice == choice) {
                     cs.scanner.finish();
                     streams.remove(cs.key);
+                    streamList.remove(cs);
                 }
             }
         }
         drain();
     }
 
-    private static int parseInt(byte[] d, JsonTokens.Scalar s) {
-        try {
-            return Integer.parseInt(new String(d, s.start(), s.end() - s.start(), StandardCharsets.US_ASCII));
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    /** The stream a string belongs to, or null when it is scanned on its own. */
-    private static String streamKey(List<Object> p, Map<Integer, Integer> choiceIndex,
-            Map<String, Integer> toolIndex) {
-        if (p.size() < 3 || !"choices".equals(p.get(0)) || !(p.get(1) instanceof Integer pos)) {
-            return null;
-        }
-        String choice = "choice[" + choiceIndex.getOrDefault(pos, pos) + "]";
-        if (p.size() == 3 && "text".equals(p.get(2))) {
-            return choice + ".text";
-        }
-        if (p.size() == 4 && "delta".equals(p.get(2))) {
-            Object f = p.get(3);
-            if ("content".equals(f) || "reasoning_content".equals(f) || "reasoning".equals(f)
-                    || "refusal".equals(f)) {
-                return choice + "." + f;
+    /** The stream of a choice, created (and named) the first time it is seen. */
+    private ChoiceStream stream(int choice, int field, int tool) {
+        for (int k = 0; k < streamList.size(); k++) {
+            ChoiceStream cs = streamList.get(k);
+            if (cs.choice == choice && cs.field == field && cs.tool == tool) {
+                // The map still sees one computeIfAbsent per string, as it always did: that call is also when a
+                // HashMap grows its table, so its iteration order (which stream is finished first at [DONE] or
+                // at a finish_reason) stays exactly what it was.
+                streams.computeIfAbsent(cs.key, PRESENT);
+                return cs;
             }
         }
-        if (p.size() == 7 && "delta".equals(p.get(2)) && "tool_calls".equals(p.get(3))
-                && p.get(4) instanceof Integer tpos && "function".equals(p.get(5)) && "arguments".equals(p.get(6))) {
-            return choice + ".tool[" + toolIndex.getOrDefault(pos + "/" + tpos, tpos) + "].arguments";
-        }
-        return null;
+        String key = "choice[" + choice + "]." + (field == TOOL_ARGUMENTS ? "tool[" + tool + "].arguments"
+                : FIELD_NAMES[field]);
+        ChoiceStream cs = new ChoiceStream(key, choice, field, tool);
+        // computeIfAbsent, not put: it links a new entry at the head of its bucket (put appends), and the map's
+        // iteration order (which stream is finished first at [DONE]) must stay what it always was.
+        streams.computeIfAbsent(key, k -> cs);
+        streamList.add(cs);
+        return cs;
     }
 
-    private static String pointer(List<Object> p) {
+    private static boolean hasEscape(byte[] d, int from, int to) {
+        for (int k = from; k < to; k++) {
+            if (d[k] == '\\') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True when the data, without surrounding whitespace and control characters, is {@code [DONE]}. */
+    private static boolean isDone(byte[] d, int off, int len) {
+        int s = off;
+        int e = off + len;
+        while (s < e && (d[s] & 0xff) <= ' ') {
+            s++;
+        }
+        while (e > s && (d[e - 1] & 0xff) <= ' ') {
+            e--;
+        }
+        return Arrays.equals(d, s, e, DONE, 0, DONE.length);
+    }
+
+    /** {@code Integer.parseInt} of a number token, or -1 when it is not an int. */
+    private static int parseInt(byte[] d, JsonTokens.Scalar s) {
+        int k = s.start();
+        int end = s.end();
+        boolean negative = d[k] == '-';
+        if (negative) {
+            k++;
+        }
+        if (k == end) {
+            return -1;
+        }
+        long v = 0;
+        for (; k < end; k++) {
+            int c = d[k];
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            v = v * 10 + (c - '0');
+            if (v > 1L + Integer.MAX_VALUE) {
+                return -1;
+            }
+        }
+        v = negative ? -v : v;
+        return v < Integer.MIN_VALUE || v > Integer.MAX_VALUE ? -1 : (int) v;
+    }
+
+    /**
+     * Whether a string belongs to a choice stream; if so its choice, field and tool index are left in
+     * {@link #streamId}.
+     */
+    private boolean streamOf(Object[] p) {
+        if (p.length < 3 || !"choices".equals(p[0]) || !(p[1] instanceof Integer pos)) {
+            return false;
+        }
+        int choice = choiceIndex.getOrDefault(pos, pos);
+        if (p.length == 3 && "text".equals(p[2])) {
+            return found(choice, TEXT, 0);
+        }
+        if (p.length == 4 && "delta".equals(p[2])) {
+            Object f = p[3];
+            if ("content".equals(f)) {
+                return found(choice, CONTENT, 0);
+            }
+            if ("reasoning_content".equals(f)) {
+                return found(choice, REASONING_CONTENT, 0);
+            }
+            if ("reasoning".equals(f)) {
+                return found(choice, REASONING, 0);
+            }
+            if ("refusal".equals(f)) {
+                return found(choice, REFUSAL, 0);
+            }
+        }
+        if (p.length == 7 && "delta".equals(p[2]) && "tool_calls".equals(p[3])
+                && p[4] instanceof Integer tpos && "function".equals(p[5]) && "arguments".equals(p[6])) {
+            Integer tool = toolIndex.isEmpty() ? tpos : toolIndex.getOrDefault(pos + "/" + tpos, tpos);
+            return found(choice, TOOL_ARGUMENTS, tool);
+        }
+        return false;
+    }
+
+    private boolean found(int choice, int field, int tool) {
+        streamId[0] = choice;
+        streamId[1] = field;
+        streamId[2] = tool;
+        return true;
+    }
+
+    private static String pointer(Object[] p) {
         StringBuilder sb = new StringBuilder();
         for (Object o : p) {
             String k = o.toString();
@@ -367,9 +629,7 @@ public final class SseTransformer implements BodyTransformer {
         return sb.toString();
     }
 
-    private static int dataValueStart(byte[] raw, int[] l) {
-        int s = l[0];
-        int e = l[1];
+    private static int dataValueStart(byte[] raw, int s, int e) {
         if (e - s < 4 || raw[s] != 'd' || raw[s + 1] != 'a' || raw[s + 2] != 't' || raw[s + 3] != 'a') {
             return -1;
         }
@@ -382,19 +642,26 @@ public final class SseTransformer implements BodyTransformer {
         return s + 5 < e && raw[s + 5] == ' ' ? s + 6 : s + 5;
     }
 
-    private byte[] scanAlone(byte[] b, int off, int len, String location) {
+    /**
+     * Scans a text on its own; what it becomes is left in {@code alone.bytes}. The location is {@code location}, or
+     * {@code "sse:"} and the JSON pointer of {@code path}, spelled out only when there are findings.
+     *
+     * @return true when the text changed
+     */
+    private boolean scanAlone(byte[] b, int off, int len, String location, Object[] path) {
         oneShot.reset();
-        oneShotOut.drain();
-        int before = oneShotOut.findings().size();
+        alone.clear();
         oneShot.feedAll(b, off, len);
-        List<Finding> found = oneShotOut.findings();
-        for (int k = before; k < found.size(); k++) {
-            listener.onFinding(found.get(k), location);
+        if (!alone.findings.isEmpty()) {
+            String where = location != null ? location : "sse:" + pointer(path);
+            for (int k = 0; k < alone.findings.size(); k++) {
+                listener.onFinding(alone.findings.get(k), where);
+            }
         }
-        if (oneShotOut.blockedBy().isPresent() && blocked == null) {
-            blocked = oneShotOut.blockedBy().get();
+        if (alone.block != null && blocked == null) {
+            blocked = alone.block;
         }
-        return oneShotOut.drain();
+        return !alone.bytes.contentEquals(b, off, len);
     }
 
     private void enqueue(Queued q) {
@@ -410,82 +677,106 @@ public final class SseTransformer implements BodyTransformer {
 
     private void writeEvent(Queued q) {
         boolean changed = false;
-        for (Edit e : q.edits) {
+        for (int k = 0; k < q.edits.size(); k++) {
+            Edit e = q.edits.get(k);
             changed |= e.slot() == null || e.slot().changed;
         }
         if (!changed) {
             out.write(q.raw);
             return;
         }
-        ByteSink data = new ByteSink();
+        ByteSink data = rewrite;
+        data.reset();
         int at = 0;
-        for (Edit e : q.edits) {
+        for (int k = 0; k < q.edits.size(); k++) {
+            Edit e = q.edits.get(k);
             if (e.slot() != null && !e.slot().changed) {
                 continue;
             }
-            data.write(q.data, at, e.rawStart() - at);
+            data.write(q.data, q.dataOff + at, e.rawStart() - at);
             if (e.slot() != null) {
-                JsonEscapes.escape(e.slot().text.drain(), data);
+                ByteSink text = e.slot().text;
+                if (text != null) {
+                    JsonEscapes.escape(text.array(), 0, text.size(), data);
+                }
             } else {
                 data.write(e.bytes());
             }
             at = e.rawEnd();
         }
-        data.write(q.data, at, q.data.length - at);
-        byte[] d = data.drain();
-        List<int[]> parts = new ArrayList<>();
+        data.write(q.data, q.dataOff + at, q.dataLen - at);
+        byte[] d = data.array();
+        int dLen = data.size();
+        // The rewritten data, line by line ({start, end} pairs).
+        int[] parts = new int[8];
+        int partCount = 0;
         int s = 0;
-        for (int k = 0; k <= d.length; k++) {
-            if (k == d.length || d[k] == '\n') {
-                parts.add(new int[] {s, k});
+        for (int k = 0; k <= dLen; k++) {
+            if (k == dLen || d[k] == '\n') {
+                if (partCount * 2 + 2 > parts.length) {
+                    parts = Arrays.copyOf(parts, parts.length * 2);
+                }
+                parts[partCount * 2] = s;
+                parts[partCount * 2 + 1] = k;
+                partCount++;
                 s = k + 1;
             }
         }
         int part = 0;
-        int[] lastData = null;
-        for (int[] l : q.lines) {
-            int vs = dataValueStart(q.raw, l);
+        boolean sawData = false;
+        int[] ls = q.lines;
+        for (int l = 0; l < ls.length; l += 3) {
+            int vs = dataValueStart(q.raw, ls[l], ls[l + 1]);
             if (vs < 0) {
-                out.write(q.raw, l[0], l[2] - l[0]);
+                out.write(q.raw, ls[l], ls[l + 2] - ls[l]);
                 continue;
             }
-            lastData = l;
-            if (part < parts.size()) {
-                int[] p = parts.get(part++);
-                out.write(q.raw, l[0], vs - l[0]);
-                out.write(d, p[0], p[1] - p[0]);
-                out.write(q.raw, l[1], l[2] - l[1]);
-                if (part == q.lines.stream().filter(x -> dataValueStart(q.raw, x) >= 0).count()) {
-                    while (part < parts.size()) { // more lines than before: same prefix and line end
-                        int[] extra = parts.get(part++);
-                        out.write(q.raw, l[0], vs - l[0]);
-                        out.write(d, extra[0], extra[1] - extra[0]);
-                        out.write(q.raw, l[1], l[2] - l[1]);
+            sawData = true;
+            if (part < partCount) {
+                int p = part++;
+                out.write(q.raw, ls[l], vs - ls[l]);
+                out.write(d, parts[p * 2], parts[p * 2 + 1] - parts[p * 2]);
+                out.write(q.raw, ls[l + 1], ls[l + 2] - ls[l + 1]);
+                if (part == q.dataLines) {
+                    while (part < partCount) { // more lines than before: same prefix and line end
+                        int x = part++;
+                        out.write(q.raw, ls[l], vs - ls[l]);
+                        out.write(d, parts[x * 2], parts[x * 2 + 1] - parts[x * 2]);
+                        out.write(q.raw, ls[l + 1], ls[l + 2] - ls[l + 1]);
                     }
                 }
             }
         }
-        if (lastData == null) {
-            out.write(d);
+        if (!sawData) {
+            out.write(d, 0, dLen);
         }
-        int[] last = q.lines.isEmpty() ? null : q.lines.get(q.lines.size() - 1);
-        int tail = last == null ? 0 : last[2];
+        int tail = ls.length == 0 ? 0 : ls[ls.length - 1];
         out.write(q.raw, tail, q.raw.length - tail); // the blank line that ended the event
+        for (int k = 0; k < q.edits.size(); k++) {
+            Slot slot = q.edits.get(k).slot();
+            if (slot != null && slot.text != null) {
+                slot.text = null; // written: the text is not needed again
+            }
+        }
     }
 
     private void finishStreams() {
-        for (ChoiceStream cs : new ArrayList<>(streams.values())) {
-            cs.scanner.finish();
+        if (!streams.isEmpty()) {
+            for (ChoiceStream cs : new ArrayList<>(streams.values())) {
+                cs.scanner.finish();
+            }
+            streams.clear();
+            streamList.clear();
         }
-        streams.clear();
         drain();
     }
 
     private void toFallback() {
         finishStreams();
         fallback = new TextTransformer(rules, hasher, out, listener, "sse:oversized-event");
-        byte[] pending = current.drain();
-        lines.clear();
+        byte[] pending = Arrays.copyOf(current.array(), current.size());
+        current.reset();
+        lineCount = 0;
         lineStart = 0;
         fallback.write(pending, 0, pending.length);
         blocked = fallback.blockedBy().orElse(null);
@@ -508,10 +799,11 @@ public final class SseTransformer implements BodyTransformer {
         finishStreams();
         if (current.size() > 0 && blocked == null) {
             // An event cut off by the end of the stream: clients drop it, but its bytes still pass scanned.
-            byte[] rest = current.drain();
-            byte[] rewritten = scanAlone(rest, 0, rest.length, "sse:incomplete-event");
+            byte[] rest = Arrays.copyOf(current.array(), current.size());
+            current.reset();
+            scanAlone(rest, 0, rest.length, "sse:incomplete-event", null);
             if (blocked == null) {
-                out.write(rewritten);
+                out.write(alone.bytes.array(), 0, alone.bytes.size());
             }
         }
     }
