@@ -10,6 +10,8 @@ import io.meshguard.dlp.policy.DirectionPolicy;
 import io.meshguard.dlp.policy.MediaTypes;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ValueHasher;
+import io.micrometer.core.instrument.Counter;
+import com.google.protobuf.ByteString;
 import java.util.Optional;
 
 /**
@@ -33,11 +35,18 @@ final class DirectionState {
     private boolean holdsDecoderPermit;
     private BodyTransformer transformer;
     private final ByteSink out = new ByteSink();
+    /** Messages up to this size are read through {@link #reused}; larger ones are copied once each. */
+    private static final int MAX_REUSED = 64 * 1024;
+    private byte[] reused = new byte[0];
     private long scanned;
     private long received;
     private boolean truncated;
     private boolean finished;
     private boolean changed;
+    /** This direction's scanned-bytes counter, looked up at its first use. */
+    private Counter scannedBytes;
+    private String unscannedReason;
+    private Counter unscannedBytes;
 
     DirectionState(Direction direction, Optional<DirectionPolicy> policy, String contentType, String contentEncoding,
             boolean hadContentLength, ValueHasher hasher, FindingListener listener, DlpMetrics metrics,
@@ -135,29 +144,54 @@ final class DirectionState {
     }
 
     /**
-     * Feeds one body message and returns the bytes that may go on now.
+     * Feeds one body message and returns the bytes that may go on now (a new array, never changed afterwards).
      *
      * @throws BlockedException when the body must be refused
      */
     byte[] body(byte[] data, boolean end) throws BlockedException {
-        received += data.length;
         if (plan != Plan.SCAN || finished) {
-            if (end) {
-                finished = true;
-            }
-            if (plan == Plan.NO_BODY_SCAN && data.length > 0) {
-                metrics.unscanned(direction.id(), note.isEmpty() ? "no_rules" : note, data.length);
-            }
-            return data;
+            received += data.length;
+            return pass(data, end);
         }
+        return scan(data, 0, data.length, end);
+    }
+
+    /**
+     * The same for a message as it came off the wire: a body that is scanned as it is (no content-encoding) is read
+     * through a buffer this direction keeps, instead of a new copy per message.
+     */
+    byte[] body(ByteString data, boolean end) throws BlockedException {
+        if (plan != Plan.SCAN || finished || decoder != null || data.size() > MAX_REUSED) {
+            return body(data.toByteArray(), end);
+        }
+        int n = data.size();
+        if (reused.length < n) {
+            reused = new byte[Math.max(n, Math.min(MAX_REUSED, reused.length * 2))];
+        }
+        data.copyTo(reused, 0);
+        return scan(reused, 0, n, end);
+    }
+
+    private byte[] pass(byte[] data, boolean end) {
+        if (end) {
+            finished = true;
+        }
+        if (plan == Plan.NO_BODY_SCAN && data.length > 0) {
+            unscanned(note.isEmpty() ? "no_rules" : note, data.length);
+        }
+        return data;
+    }
+
+    private byte[] scan(byte[] data, int off, int len, boolean end) throws BlockedException {
+        received += len;
         try {
             if (decoder != null) {
-                decoder.decode(data, 0, data.length, sink);
+                decoder.decode(data, off, len, sink);
                 if (end) {
                     decoder.finish(sink);
                 }
             } else {
-                sink.write(data, 0, data.length);
+                sink.write(data, off, len);
             }
         } catch (ContentDecoder.CorruptBodyException e) {
             close();
@@ -181,7 +215,7 @@ final class DirectionState {
             throw new BlockedException(BlockDecision.of(blocked.get()));
         }
         byte[] result = out.drain();
-        if (decoder != null || !java.util.Arrays.equals(result, data)) {
+        if (decoder != null || !java.util.Arrays.equals(result, 0, result.length, data, off, off + len)) {
             changed = true;
         }
         return result;
@@ -201,6 +235,21 @@ final class DirectionState {
         }
         note = "oversize";
         return Optional.empty();
+    }
+
+    private void scanned(long bytes) {
+        if (scannedBytes == null) {
+            scannedBytes = metrics.scannedBytes(direction.id(), kind.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        scannedBytes.increment(bytes);
+    }
+
+    private void unscanned(String reason, long bytes) {
+        if (!reason.equals(unscannedReason)) {
+            unscannedBytes = metrics.unscannedBytes(direction.id(), reason);
+            unscannedReason = reason;
+        }
+        unscannedBytes.increment(bytes);
     }
 
     /** Releases the decoder (its thread, its inflater) when the body ends, is refused or is abandoned. */
@@ -227,7 +276,7 @@ final class DirectionState {
         public void write(byte[] b, int off, int len) {
             if (truncated) {
                 out.write(b, off, len);
-                metrics.unscanned(direction.id(), "oversize", len);
+                unscanned("oversize", len);
                 return;
             }
             DirectionPolicy p = policy.get();
@@ -243,14 +292,14 @@ final class DirectionState {
                 transformer.finish();
                 truncated = true;
                 note = "oversize";
-                metrics.scanned(direction.id(), kind.name().toLowerCase(java.util.Locale.ROOT), fit);
+                scanned(fit);
                 out.write(b, off + fit, len - fit);
-                metrics.unscanned(direction.id(), "oversize", len - fit);
+                unscanned("oversize", len - fit);
                 return;
             }
             transformer.write(b, off, len);
             scanned += len;
-            metrics.scanned(direction.id(), kind.name().toLowerCase(java.util.Locale.ROOT), len);
+            scanned(len);
         }
 
         @Override

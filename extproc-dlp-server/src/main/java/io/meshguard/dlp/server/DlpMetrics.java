@@ -3,12 +3,20 @@ package io.meshguard.dlp.server;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The processor's meters; every name is {@code meshguard_dlp_*} with low-cardinality labels. */
+/**
+ * The processor's meters; every name is {@code meshguard_dlp_*} with low-cardinality labels. The meters touched for
+ * every body chunk (chunk timer, scanned and unscanned bytes) are looked up once per label set and kept: building a
+ * meter id and finding it in the registry per chunk cost more than the counting.
+ */
 public final class DlpMetrics {
     private final MeterRegistry registry;
     private final AtomicInteger activeStreams = new AtomicInteger();
+    private final ConcurrentHashMap<String, Timer> chunkTimers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> scannedCounters = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> unscannedCounters = new ConcurrentHashMap<>();
 
     public DlpMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -47,14 +55,26 @@ public final class DlpMetrics {
     }
 
     void scanned(String direction, String kind, long bytes) {
-        Counter.builder("meshguard_dlp_scanned_bytes_total").description("Body bytes scanned (after decoding)")
-                .tag("direction", direction).tag("content", kind).register(registry).increment(bytes);
+        scannedBytes(direction, kind).increment(bytes);
+    }
+
+    /** The scanned-bytes counter of one direction and content kind (kept by the caller for its chunks). */
+    Counter scannedBytes(String direction, String kind) {
+        return scannedCounters.computeIfAbsent(direction + '/' + kind, k -> Counter
+                .builder("meshguard_dlp_scanned_bytes_total").description("Body bytes scanned (after decoding)")
+                .tag("direction", direction).tag("content", kind).register(registry));
     }
 
     void unscanned(String direction, String reason, long bytes) {
-        Counter.builder("meshguard_dlp_unscanned_bytes_total")
+        unscannedBytes(direction, reason).increment(bytes);
+    }
+
+    /** The unscanned-bytes counter of one direction and reason. */
+    Counter unscannedBytes(String direction, String reason) {
+        return unscannedCounters.computeIfAbsent(direction + '/' + reason, k -> Counter
+                .builder("meshguard_dlp_unscanned_bytes_total")
                 .description("Body bytes passed without scanning because the policy says so")
-                .tag("direction", direction).tag("reason", reason).register(registry).increment(bytes);
+                .tag("direction", direction).tag("reason", reason).register(registry));
     }
 
     void blocked(String direction, String reason) {
@@ -74,10 +94,10 @@ public final class DlpMetrics {
     }
 
     Timer chunkTimer(String direction, String mode) {
-        return Timer.builder("meshguard_dlp_chunk_seconds")
+        return chunkTimers.computeIfAbsent(direction + '/' + mode, k -> Timer.builder("meshguard_dlp_chunk_seconds")
                 .description("Time to process one body message (added latency per chunk)")
                 .tag("direction", direction).tag("mode", mode).publishPercentiles(0.5, 0.99)
-                .register(registry);
+                .register(registry));
     }
 
     void protocolError(String what) {

@@ -1,6 +1,7 @@
 package io.meshguard.dlp.server;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
@@ -34,6 +35,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,6 +90,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private final String routeName;
     /** The profile the route asks for, when this policy has it. */
     private final Optional<String> routeProfile;
+    private Timer requestTimer;
+    private Timer responseTimer;
 
     ProcessingSession(DlpPolicy policy, RouteHint hint, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
             DlpMetrics metrics, DlpAuditSink audit, DecoderBudget decoders, Runnable onClose) {
@@ -270,15 +274,15 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             }
         }
         boolean end = body.getEndOfStream() || wholeBody || cut;
-        Timer.Sample sample = Timer.start();
+        long started = System.nanoTime();
         byte[] out;
         try {
-            out = state.body(body.getBody().toByteArray(), end);
+            out = state.body(body.getBody(), end);
         } catch (BlockedException e) {
             block(d, e.decision(), At.BODY, body.getEndOfStream());
             return;
         } finally {
-            sample.stop(metrics.chunkTimer(d.id(), modeName(mode)));
+            chunkTimer(d, mode).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         }
         if (duplex) {
             sendPieces(d, out, body.getEndOfStream());
@@ -286,7 +290,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         CommonResponse.Builder common = CommonResponse.newBuilder();
         if (state.scans()) {
-            common.setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.copyFrom(out)));
+            // out is a new array nobody changes afterwards: wrapping it saves a copy per chunk.
+            common.setBodyMutation(BodyMutation.newBuilder().setBody(UnsafeByteOperations.unsafeWrap(out)));
             if (end && !cut && state.hadContentLength && mode != BodySendMode.STREAMED && state.changed()) {
                 // BUFFERED with header mode SEND keeps content-length: it must match the new body exactly.
                 common.setHeaderMutation(HeaderMutation.newBuilder()
@@ -294,23 +299,48 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             }
         }
         if (d == Direction.RESPONSE) {
-            released(state.scans() ? out : body.getBody().toByteArray());
+            if (state.scans()) {
+                released(out, 0, out.length);
+            } else {
+                released(body.getBody());
+            }
         }
         BodyResponse br = BodyResponse.newBuilder().setResponse(common).build();
         send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
                 : ProcessingResponse.newBuilder().setResponseBody(br).build());
     }
 
-    /** Remembers the end of what the client has been sent of the response body. */
-    private void released(byte[] b) {
-        int n = Math.min(b.length, releasedTail.length);
+    /** Remembers the end of what the client has been sent of the response body: {@code b[off, off + len)}. */
+    private void released(byte[] b, int off, int len) {
+        int n = Math.min(len, releasedTail.length);
         if (n == 0) {
             return;
         }
         int keep = Math.min(releasedTailLen, releasedTail.length - n);
         System.arraycopy(releasedTail, releasedTailLen - keep, releasedTail, 0, keep);
-        System.arraycopy(b, b.length - n, releasedTail, keep, n);
+        System.arraycopy(b, off + len - n, releasedTail, keep, n);
         releasedTailLen = keep + n;
+    }
+
+    private void released(ByteString b) {
+        int n = Math.min(b.size(), releasedTail.length);
+        byte[] tail = new byte[n];
+        b.copyTo(tail, b.size() - n, 0, n);
+        released(tail, 0, n);
+    }
+
+    /** The chunk timer of a direction, looked up once per stream (the mode is fixed by the first message). */
+    private Timer chunkTimer(Direction d, BodySendMode mode) {
+        if (d == Direction.REQUEST) {
+            if (requestTimer == null) {
+                requestTimer = metrics.chunkTimer(d.id(), modeName(mode));
+            }
+            return requestTimer;
+        }
+        if (responseTimer == null) {
+            responseTimer = metrics.chunkTimer(d.id(), modeName(mode));
+        }
+        return responseTimer;
     }
 
     /** True when the released response body ends between two SSE events (or nothing was released). */
@@ -362,10 +392,11 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         do {
             int n = Math.min(MAX_PIECE, out.length - at);
             boolean last = at + n == out.length;
+            // out is a new array nobody changes afterwards: pieces wrap it instead of copying.
             StreamedBodyResponse piece = StreamedBodyResponse.newBuilder()
-                    .setBody(ByteString.copyFrom(out, at, n)).setEndOfStream(last && endOfStream).build();
+                    .setBody(UnsafeByteOperations.unsafeWrap(out, at, n)).setEndOfStream(last && endOfStream).build();
             if (d == Direction.RESPONSE) {
-                released(java.util.Arrays.copyOfRange(out, at, at + n));
+                released(out, at, n);
             }
             BodyResponse br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder()
                     .setBodyMutation(BodyMutation.newBuilder().setStreamedResponse(piece))).build();

@@ -1,7 +1,6 @@
 package io.meshguard.dlp.server;
 
 import io.grpc.Context;
-import io.grpc.Contexts;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -37,13 +36,23 @@ public record RouteHint(Optional<String> profile, String route) {
                 route == null ? "" : route.strip());
     }
 
-    /** Puts each call's hint into its gRPC context, where {@link #current()} finds it. */
+    /**
+     * Puts each call's hint into its gRPC context while the call starts, where {@link #current()} finds it: the
+     * service reads it once, when {@code process} opens the stream's session, so the context is not attached again
+     * around every later message of the stream.
+     */
     static ServerInterceptor interceptor() {
         return new ServerInterceptor() {
             @Override
             public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
                     ServerCallHandler<Q, R> next) {
-                return Contexts.interceptCall(Context.current().withValue(CURRENT, of(headers)), call, headers, next);
+                Context withHint = Context.current().withValue(CURRENT, of(headers));
+                Context previous = withHint.attach();
+                try {
+                    return next.startCall(call, headers);
+                } finally {
+                    withHint.detach(previous);
+                }
             }
         };
     }
