@@ -23,6 +23,7 @@ import io.grpc.stub.StreamObserver;
 import io.meshguard.dlp.server.DlpAuditSink;
 import io.meshguard.dlp.server.DlpServer;
 import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Per-chunk added latency through the gRPC stream: the DLP server (shipped policy, FULL_DUPLEX_STREAMED response
- * bodies) against a pass-through ext_proc server that echoes every chunk, both on loopback in this process. A stream
+ * bodies) against a pass-through ext_proc server that echoes every chunk, both on loopback in this process and both
+ * on the runtime's {@link GrpcServerHost} wiring ({@code -Dpassthrough=bare}: the pass-through on a plain Netty
+ * server instead, as measured before the fourth round). A stream
  * to each server is open at a time and their chunks are interleaved one by one, so load from other processes hits
  * both series alike. After a warm-up round, prints p50/p99 per chunk and their ratio for each round, then the median
  * ratio: tail latency on a shared machine moves a lot from round to round. A benchmark, not a test.
@@ -89,9 +92,27 @@ public final class ExtProcLatency {
                     public void apiCall(ApiCallEvent e) {}
                 }, new SimpleMeterRegistry());
         dlp.start();
-        Server pass = NettyServerBuilder.forPort(0).addService(new PassThrough()).build().start();
+        // The pass-through runs on the same runtime wiring as the DLP server (GrpcServerHost: virtual-thread
+        // executor, per-method metrics, call limit, log context), so the ratio measures the DLP work, not a lighter
+        // server configuration. -Dpassthrough=bare gives the earlier baseline (a plain Netty server on grpc-java's
+        // default cached thread pool, no interceptors) for comparison with figures measured that way.
+        boolean bare = "bare".equals(System.getProperty("passthrough", "host"));
+        Server bareServer = null;
+        GrpcServerHost passHost = null;
+        int passPort;
+        if (bare) {
+            bareServer = NettyServerBuilder.forPort(0).addService(new PassThrough()).build().start();
+            passPort = bareServer.getPort();
+        } else {
+            passHost = new GrpcServerHost("pass-through-grpc", GrpcServerSettings.defaults(0)
+                    .withAddress("127.0.0.1", 0), GrpcServerHost.bind(new PassThrough()), new SimpleMeterRegistry());
+            passHost.start();
+            passPort = passHost.port();
+        }
+        System.out.printf("pass-through server: %s%n", bare ? "bare NettyServerBuilder (default executor, no interceptors)"
+                : "GrpcServerHost (same runtime wiring as the DLP server)");
         ManagedChannel toDlp = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort()).usePlaintext().build();
-        ManagedChannel toPass = NettyChannelBuilder.forAddress("127.0.0.1", pass.getPort()).usePlaintext().build();
+        ManagedChannel toPass = NettyChannelBuilder.forAddress("127.0.0.1", passPort).usePlaintext().build();
         byte[][] body = ScanThroughputChunks.sseChunks(new Random(3), chunks);
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         long[] dlpNs = new long[streams * chunks];
@@ -121,7 +142,12 @@ public final class ExtProcLatency {
                 rounds, ratios50[rounds / 2], ratios99[rounds / 2], ratios99[0], ratios99[rounds - 1]);
         toDlp.shutdownNow();
         toPass.shutdownNow();
-        pass.shutdownNow();
+        if (bareServer != null) {
+            bareServer.shutdownNow();
+        }
+        if (passHost != null) {
+            passHost.close();
+        }
         dlp.close();
     }
 

@@ -24,11 +24,21 @@ final class JsonTokens {
         "type", "refusal", "reasoning", "reasoning_content", "system_fingerprint", "service_tier", "obfuscation",
         "message", "error"};
     private static final byte[][] KNOWN_BYTES;
+    /** Indexes into {@link #KNOWN_KEYS} by key length. */
+    private static final int[][] BY_LENGTH;
 
     static {
         KNOWN_BYTES = new byte[KNOWN_KEYS.length][];
+        int longest = 0;
         for (int k = 0; k < KNOWN_KEYS.length; k++) {
             KNOWN_BYTES[k] = KNOWN_KEYS[k].getBytes(StandardCharsets.US_ASCII);
+            longest = Math.max(longest, KNOWN_BYTES[k].length);
+        }
+        BY_LENGTH = new int[longest + 1][];
+        for (int len = 0; len <= longest; len++) {
+            int l = len;
+            BY_LENGTH[len] = java.util.stream.IntStream.range(0, KNOWN_KEYS.length)
+                    .filter(k -> KNOWN_BYTES[k].length == l).toArray();
         }
     }
 
@@ -163,21 +173,23 @@ final class JsonTokens {
             return JsonStrings.decode(b, from, to);
         }
         int len = to - from;
-        for (byte[] k : KNOWN_BYTES) {
-            if (k.length == len && Arrays.equals(k, 0, len, b, from, to)) {
-                return KNOWN_KEYS[indexOf(k)];
+        if (len < BY_LENGTH.length) {
+            for (int k : BY_LENGTH[len]) {
+                if (sameBytes(KNOWN_BYTES[k], from)) {
+                    return KNOWN_KEYS[k];
+                }
             }
         }
         return new String(b, from, len, StandardCharsets.UTF_8);
     }
 
-    private static int indexOf(byte[] k) {
-        for (int x = 0; x < KNOWN_BYTES.length; x++) {
-            if (KNOWN_BYTES[x] == k) {
-                return x;
+    private boolean sameBytes(byte[] known, int from) {
+        for (int k = 0; k < known.length; k++) {
+            if (known[k] != b[from + k]) {
+                return false;
             }
         }
-        throw new IllegalStateException();
+        return true;
     }
 
     /** Skips a string starting at its opening quote; true when it contains a backslash escape. */

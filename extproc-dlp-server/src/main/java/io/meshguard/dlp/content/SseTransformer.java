@@ -83,6 +83,15 @@ public final class SseTransformer implements BodyTransformer {
     private final List<JsonTokens.Scalar> feeds = new ArrayList<>();
     private final List<Integer> finished = new ArrayList<>();
     private final int[] streamId = new int[3]; // choice, field, tool
+    /**
+     * Short texts scanned on their own that came out unchanged and without any finding. Streams repeat such
+     * strings in every event ({@code "id":"chatcmpl-…"}, {@code "object"}, {@code "model"}, {@code "role"}); a scan
+     * of a reset scanner depends on nothing but the text (recognizers, allow-lists and context words keep no state
+     * across texts), so a text seen clean is clean again and is not scanned again.
+     */
+    private final byte[][] clean = new byte[8][];
+    private int cleanNext;
+    private static final int MAX_CLEAN = 96;
 
     /** A piece of a choice stream's text inside one event: the stream range {@code [a, b)}. */
     private static final class Slot {
@@ -649,9 +658,18 @@ public final class SseTransformer implements BodyTransformer {
      * @return true when the text changed
      */
     private boolean scanAlone(byte[] b, int off, int len, String location, Object[] path) {
-        oneShot.reset();
         alone.clear();
+        if (len <= MAX_CLEAN && seenClean(b, off, len)) {
+            alone.bytes.write(b, off, len);
+            return false;
+        }
+        oneShot.reset();
         oneShot.feedAll(b, off, len);
+        boolean changed = !alone.bytes.contentEquals(b, off, len);
+        if (!changed && alone.findings.isEmpty() && alone.block == null && len <= MAX_CLEAN) {
+            clean[cleanNext] = Arrays.copyOfRange(b, off, off + len);
+            cleanNext = (cleanNext + 1) % clean.length;
+        }
         if (!alone.findings.isEmpty()) {
             String where = location != null ? location : "sse:" + pointer(path);
             for (int k = 0; k < alone.findings.size(); k++) {
@@ -661,7 +679,16 @@ public final class SseTransformer implements BodyTransformer {
         if (alone.block != null && blocked == null) {
             blocked = alone.block;
         }
-        return !alone.bytes.contentEquals(b, off, len);
+        return changed;
+    }
+
+    private boolean seenClean(byte[] b, int off, int len) {
+        for (byte[] c : clean) {
+            if (c != null && c.length == len && Arrays.equals(c, 0, len, b, off, off + len)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void enqueue(Queued q) {
