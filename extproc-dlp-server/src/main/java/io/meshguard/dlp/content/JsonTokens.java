@@ -13,10 +13,37 @@ import java.util.List;
  */
 final class JsonTokens {
     /**
-     * A scalar: its path (keys as String, array indexes as Integer), its bytes {@code [start, end)} in the array
-     * read, and whether it is a string.
+     * A scalar: its path (keys as String, array indexes as Integer; shared, never to be changed), its bytes
+     * {@code [start, end)} in the array read, and whether it is a string. Valid until the next read.
      */
-    record Scalar(Object[] path, int start, int end, boolean string) {}
+    static final class Scalar {
+        private Object[] path;
+        private int start;
+        private int end;
+        private boolean string;
+
+        Object[] path() {
+            return path;
+        }
+
+        int start() {
+            return start;
+        }
+
+        int end() {
+            return end;
+        }
+
+        boolean string() {
+            return string;
+        }
+    }
+
+    /** Paths seen before: events of one stream have the same few, so a path is copied once, not per event. */
+    private final List<Object[]> knownPaths = new ArrayList<>();
+    private static final int MAX_KNOWN_PATHS = 64;
+    private static final int MAX_SHARED = 64;
+    private final List<Scalar> pool = new ArrayList<>();
 
     /** Keys OpenAI-style chunks carry in every event, by length then bytes. */
     private static final String[] KNOWN_KEYS = {"id", "index", "delta", "content", "choices", "object", "created",
@@ -142,7 +169,7 @@ final class JsonTokens {
             case '"' -> {
                 int s = i + 1;
                 skipString();
-                out.add(new Scalar(Arrays.copyOf(path, depth), s, i - 1, true));
+                add(s, i - 1, true);
             }
             case 't' -> literal("true");
             case 'f' -> literal("false");
@@ -161,10 +188,56 @@ final class JsonTokens {
                 }
                 if (depth > 0 && "index".equals(path[depth - 1])) {
                     // Only choice and tool-call indexes matter to the rewriter; other numbers are not listed.
-                    out.add(new Scalar(Arrays.copyOf(path, depth), s, i, false));
+                    add(s, i, false);
                 }
             }
         }
+    }
+
+    private void add(int start, int end, boolean string) {
+        // Token-sized events reuse their scalars and paths; a large document (rare in a stream) gets fresh ones,
+        // so neither the pool nor the path search grows with it.
+        boolean small = out.size() < MAX_SHARED;
+        Scalar sc;
+        if (out.size() < pool.size()) {
+            sc = pool.get(out.size());
+        } else {
+            sc = new Scalar();
+            if (small) {
+                pool.add(sc);
+            }
+        }
+        sc.path = small ? currentPath() : Arrays.copyOf(path, depth);
+        sc.start = start;
+        sc.end = end;
+        sc.string = string;
+        out.add(sc);
+    }
+
+    /** The current path as a shared array: one seen before when there is one. */
+    private Object[] currentPath() {
+        for (int k = 0; k < knownPaths.size(); k++) {
+            Object[] p = knownPaths.get(k);
+            if (p.length == depth && samePath(p)) {
+                return p;
+            }
+        }
+        Object[] p = Arrays.copyOf(path, depth);
+        if (knownPaths.size() < MAX_KNOWN_PATHS) {
+            knownPaths.add(p);
+        }
+        return p;
+    }
+
+    private boolean samePath(Object[] p) {
+        for (int k = depth - 1; k >= 0; k--) {
+            Object a = p[k];
+            Object b = path[k];
+            if (a != b && !a.equals(b)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The decoded key; an unescaped key the streams repeat is a shared constant. */

@@ -78,7 +78,7 @@ public final class SseTransformer implements BodyTransformer {
     private final JsonTokens tokens = new JsonTokens();
     private final ByteSink decoded = new ByteSink();
     private final ByteSink rewrite = new ByteSink();
-    private final Map<Integer, Integer> choiceIndex = new HashMap<>();
+    private final IndexMap choiceIndex = new IndexMap();
     private final Map<String, Integer> toolIndex = new HashMap<>();
     private final List<JsonTokens.Scalar> feeds = new ArrayList<>();
     private final List<Integer> finished = new ArrayList<>();
@@ -92,6 +92,41 @@ public final class SseTransformer implements BodyTransformer {
     private final byte[][] clean = new byte[8][];
     private int cleanNext;
     private static final int MAX_CLEAN = 96;
+
+    /** Choice positions to the choices' own index fields, for one event (a few entries, no boxing per put). */
+    private static final class IndexMap {
+        private int[] keys = new int[4];
+        private int[] values = new int[4];
+        private int size;
+
+        void clear() {
+            size = 0;
+        }
+
+        void put(int key, int value) {
+            for (int k = 0; k < size; k++) {
+                if (keys[k] == key) {
+                    values[k] = value;
+                    return;
+                }
+            }
+            if (size == keys.length) {
+                keys = Arrays.copyOf(keys, size * 2);
+                values = Arrays.copyOf(values, size * 2);
+            }
+            keys[size] = key;
+            values[size++] = value;
+        }
+
+        int getOrDefault(int key, int otherwise) {
+            for (int k = 0; k < size; k++) {
+                if (keys[k] == key) {
+                    return values[k];
+                }
+            }
+            return otherwise;
+        }
+    }
 
     /** A piece of a choice stream's text inside one event: the stream range {@code [a, b)}. */
     private static final class Slot {
@@ -132,23 +167,49 @@ public final class SseTransformer implements BodyTransformer {
     /** A substitution of a string's contents inside an event's data (offsets relative to the data's start). */
     private record Edit(int rawStart, int rawEnd, Slot slot, byte[] bytes) {}
 
+    /**
+     * An event waiting for its text to be decided. While it is being dispatched it borrows the assembly buffers (the
+     * raw bytes and the line table); most events are decided and written at once, and only one that has to wait
+     * takes its own copy ({@link #keep}).
+     */
     private static final class Queued {
-        final byte[] raw;
-        final int[] lines;
+        byte[] raw;
+        final int rawLen;
+        int[] lines;
+        final int lineInts;
         final int dataLines;
-        final byte[] data;
+        byte[] data;
         final int dataOff;
         final int dataLen;
         final List<Edit> edits;
+        private boolean borrowed = true;
+        boolean written;
 
-        Queued(byte[] raw, int[] lines, int dataLines, byte[] data, int dataOff, int dataLen, List<Edit> edits) {
+        Queued(byte[] raw, int rawLen, int[] lines, int lineInts, int dataLines, byte[] data, int dataOff,
+                int dataLen, List<Edit> edits) {
             this.raw = raw;
+            this.rawLen = rawLen;
             this.lines = lines;
+            this.lineInts = lineInts;
             this.dataLines = dataLines;
             this.data = data;
             this.dataOff = dataOff;
             this.dataLen = dataLen;
             this.edits = edits;
+        }
+
+        /** Stops borrowing: the event keeps its own copy of its bytes and lines. */
+        void keep() {
+            if (!borrowed) {
+                return;
+            }
+            byte[] own = Arrays.copyOf(raw, rawLen);
+            if (data == raw) {
+                data = own;
+            }
+            raw = own;
+            lines = Arrays.copyOf(lines, lineInts);
+            borrowed = false;
         }
 
         boolean complete() {
@@ -381,15 +442,26 @@ public final class SseTransformer implements BodyTransformer {
     }
 
     private void dispatch() {
-        byte[] raw = Arrays.copyOf(current.array(), current.size());
+        // The event is read where it was assembled; nothing writes to those buffers until this returns, and an
+        // event that still waits then takes its own copy.
+        byte[] raw = current.array();
+        int rawLen = current.size();
+        int[] ls = lines;
+        int lineInts = lineCount * 3;
         current.reset();
-        int[] ls = Arrays.copyOf(lines, lineCount * 3);
         lineCount = 0;
         lineStart = 0;
+        Queued q = dispatch(raw, rawLen, ls, lineInts);
+        if (!q.written) {
+            q.keep();
+        }
+    }
+
+    private Queued dispatch(byte[] raw, int rawLen, int[] ls, int lineInts) {
         int dataLines = 0;
         int firstValue = -1;
         int firstEnd = -1;
-        for (int k = 0; k < ls.length; k += 3) {
+        for (int k = 0; k < lineInts; k += 3) {
             int valueStart = dataValueStart(raw, ls[k], ls[k + 1]);
             if (valueStart >= 0) {
                 if (dataLines++ == 0) {
@@ -399,8 +471,7 @@ public final class SseTransformer implements BodyTransformer {
             }
         }
         if (dataLines == 0) {
-            enqueue(new Queued(raw, ls, 0, null, 0, 0, List.of()));
-            return;
+            return enqueue(new Queued(raw, rawLen, ls, lineInts, 0, null, 0, 0, List.of()));
         }
         byte[] d;
         int dOff;
@@ -410,9 +481,9 @@ public final class SseTransformer implements BodyTransformer {
             dOff = firstValue;
             dLen = firstEnd - firstValue;
         } else {
-            ByteSink joined = new ByteSink(raw.length);
+            ByteSink joined = new ByteSink(rawLen);
             int seen = 0;
-            for (int k = 0; k < ls.length; k += 3) {
+            for (int k = 0; k < lineInts; k += 3) {
                 int valueStart = dataValueStart(raw, ls[k], ls[k + 1]);
                 if (valueStart >= 0) {
                     if (seen++ > 0) {
@@ -427,14 +498,12 @@ public final class SseTransformer implements BodyTransformer {
         }
         if (isDone(d, dOff, dLen)) {
             finishStreams();
-            enqueue(new Queued(raw, ls, dataLines, null, 0, 0, List.of()));
-            return;
+            return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, null, 0, 0, List.of()));
         }
         if (!tokens.read(d, dOff, dOff + dLen)) {
             List<Edit> edits = scanAlone(d, dOff, dLen, "sse:data", null) ? List.of(new Edit(0, dLen, null,
                     Arrays.copyOf(alone.bytes.array(), alone.bytes.size()))) : List.of();
-            enqueue(new Queued(raw, ls, dataLines, d, dOff, dLen, edits));
-            return;
+            return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits));
         }
         List<JsonTokens.Scalar> scalars = tokens.scalars();
         choiceIndex.clear();
@@ -482,7 +551,7 @@ public final class SseTransformer implements BodyTransformer {
                 edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, esc.drain()));
             }
         }
-        Queued q = new Queued(raw, ls, dataLines, d, dOff, dLen, edits);
+        Queued q = new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits);
         queue.addLast(q);
         for (int k = 0; k < feeds.size(); k++) {
             JsonTokens.Scalar s = feeds.get(k);
@@ -515,6 +584,7 @@ public final class SseTransformer implements BodyTransformer {
             }
         }
         drain();
+        return q;
     }
 
     /** The stream of a choice, created (and named) the first time it is seen. */
@@ -691,9 +761,10 @@ public final class SseTransformer implements BodyTransformer {
         return false;
     }
 
-    private void enqueue(Queued q) {
+    private Queued enqueue(Queued q) {
         queue.addLast(q);
         drain();
+        return q;
     }
 
     private void drain() {
@@ -703,13 +774,14 @@ public final class SseTransformer implements BodyTransformer {
     }
 
     private void writeEvent(Queued q) {
+        q.written = true;
         boolean changed = false;
         for (int k = 0; k < q.edits.size(); k++) {
             Edit e = q.edits.get(k);
             changed |= e.slot() == null || e.slot().changed;
         }
         if (!changed) {
-            out.write(q.raw);
+            out.write(q.raw, 0, q.rawLen);
             return;
         }
         ByteSink data = rewrite;
@@ -752,7 +824,7 @@ public final class SseTransformer implements BodyTransformer {
         int part = 0;
         boolean sawData = false;
         int[] ls = q.lines;
-        for (int l = 0; l < ls.length; l += 3) {
+        for (int l = 0; l < q.lineInts; l += 3) {
             int vs = dataValueStart(q.raw, ls[l], ls[l + 1]);
             if (vs < 0) {
                 out.write(q.raw, ls[l], ls[l + 2] - ls[l]);
@@ -777,8 +849,8 @@ public final class SseTransformer implements BodyTransformer {
         if (!sawData) {
             out.write(d, 0, dLen);
         }
-        int tail = ls.length == 0 ? 0 : ls[ls.length - 1];
-        out.write(q.raw, tail, q.raw.length - tail); // the blank line that ended the event
+        int tail = q.lineInts == 0 ? 0 : ls[q.lineInts - 1];
+        out.write(q.raw, tail, q.rawLen - tail); // the blank line that ended the event
         for (int k = 0; k < q.edits.size(); k++) {
             Slot slot = q.edits.get(k).slot();
             if (slot != null && slot.text != null) {
@@ -844,7 +916,7 @@ public final class SseTransformer implements BodyTransformer {
     public long heldBack() {
         long held = current.size();
         for (Queued q : queue) {
-            held += q.raw.length;
+            held += q.rawLen;
         }
         return held;
     }

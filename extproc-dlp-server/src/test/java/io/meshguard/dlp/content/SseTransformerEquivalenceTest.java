@@ -76,6 +76,15 @@ class SseTransformerEquivalenceTest {
                 int c = r.nextInt(choices);
                 ev.append("data: {\"choices\":[{\"index\":").append(c)
                         .append(",\"delta\":{},\"finish_reason\":\"stop\"}]}\n");
+            } else if (kind == 9 && r.nextInt(3) == 0) {
+                // A large document: more scalars than the reader shares paths and scalars for.
+                ev.append("data: {\"items\":[");
+                for (int k = 0; k < 80 + r.nextInt(80); k++) {
+                    ev.append(k == 0 ? "" : ",").append("{\"n\":").append(k).append(",\"v\":\"")
+                            .append(r.nextInt(20) == 0 ? PII[r.nextInt(PII.length)] : word(r)).append("\"}");
+                }
+                ev.append("],\"choices\":[{\"index\":0,\"delta\":{\"content\":\"").append(word(r))
+                        .append("\"}}]}\n");
             } else if (kind == 8) {
                 ev.append("data: {\"choices\":[{\"index\":0,\"text\":\"").append(word(r)).append(' ')
                         .append(r.nextBoolean() ? PII[r.nextInt(PII.length)] : "done").append("\"}]}\n");
