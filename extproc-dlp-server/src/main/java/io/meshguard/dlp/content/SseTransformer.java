@@ -83,6 +83,7 @@ public final class SseTransformer implements BodyTransformer {
     private final List<JsonTokens.Scalar> feeds = new ArrayList<>();
     private final List<Integer> finished = new ArrayList<>();
     private final int[] streamId = new int[3]; // choice, field, tool
+    private final WaitingArrays waiting = new WaitingArrays();
     /**
      * Short texts scanned on their own that came out unchanged and without any finding. Streams repeat such
      * strings in every event ({@code "id":"chatcmpl-…"}, {@code "object"}, {@code "model"}, {@code "role"}); a scan
@@ -164,6 +165,63 @@ public final class SseTransformer implements BodyTransformer {
         }
     }
 
+    /**
+     * Arrays for the events that have to wait (a token split mid-word holds its event until the next delta), handed
+     * back once the event is written: a few per power-of-two size up to 2 KiB, so a stream reuses the same handful.
+     */
+    private static final class WaitingArrays {
+        private static final int MAX_CLASS = 11;
+        private static final int PER_CLASS = 4;
+        private final byte[][][] bytes = new byte[MAX_CLASS + 1][PER_CLASS][];
+        private final int[] byteCount = new int[MAX_CLASS + 1];
+        private final int[][][] ints = new int[MAX_CLASS + 1][PER_CLASS][];
+        private final int[] intCount = new int[MAX_CLASS + 1];
+
+        private static int sizeClass(int n) {
+            return n <= 16 ? 4 : 32 - Integer.numberOfLeadingZeros(n - 1);
+        }
+
+        byte[] bytes(int n) {
+            int c = sizeClass(n);
+            if (c > MAX_CLASS) {
+                return new byte[n];
+            }
+            if (byteCount[c] > 0) {
+                byte[] b = bytes[c][--byteCount[c]];
+                bytes[c][byteCount[c]] = null;
+                return b;
+            }
+            return new byte[1 << c];
+        }
+
+        int[] ints(int n) {
+            int c = sizeClass(n);
+            if (c > MAX_CLASS) {
+                return new int[n];
+            }
+            if (intCount[c] > 0) {
+                int[] a = ints[c][--intCount[c]];
+                ints[c][intCount[c]] = null;
+                return a;
+            }
+            return new int[1 << c];
+        }
+
+        void give(byte[] b) {
+            int c = sizeClass(b.length);
+            if (c <= MAX_CLASS && b.length == 1 << c && byteCount[c] < PER_CLASS) {
+                bytes[c][byteCount[c]++] = b;
+            }
+        }
+
+        void give(int[] a) {
+            int c = sizeClass(a.length);
+            if (c <= MAX_CLASS && a.length == 1 << c && intCount[c] < PER_CLASS) {
+                ints[c][intCount[c]++] = a;
+            }
+        }
+    }
+
     /** A substitution of a string's contents inside an event's data (offsets relative to the data's start). */
     private record Edit(int rawStart, int rawEnd, Slot slot, byte[] bytes) {}
 
@@ -198,18 +256,32 @@ public final class SseTransformer implements BodyTransformer {
             this.edits = edits;
         }
 
-        /** Stops borrowing: the event keeps its own copy of its bytes and lines. */
-        void keep() {
+        /** Stops borrowing: the event keeps its own copy of its bytes and lines (arrays from {@code arrays}). */
+        void keep(WaitingArrays arrays) {
             if (!borrowed) {
                 return;
             }
-            byte[] own = Arrays.copyOf(raw, rawLen);
+            byte[] own = arrays.bytes(rawLen);
+            System.arraycopy(raw, 0, own, 0, rawLen);
             if (data == raw) {
                 data = own;
             }
             raw = own;
-            lines = Arrays.copyOf(lines, lineInts);
+            int[] ownLines = arrays.ints(lineInts);
+            System.arraycopy(lines, 0, ownLines, 0, lineInts);
+            lines = ownLines;
             borrowed = false;
+        }
+
+        /** The event was written: its own arrays (if it took any) go back for the next event that waits. */
+        void release(WaitingArrays arrays) {
+            if (!borrowed) {
+                arrays.give(raw);
+                arrays.give(lines);
+                raw = null;
+                lines = null;
+                data = null;
+            }
         }
 
         boolean complete() {
@@ -453,7 +525,7 @@ public final class SseTransformer implements BodyTransformer {
         lineStart = 0;
         Queued q = dispatch(raw, rawLen, ls, lineInts);
         if (!q.written) {
-            q.keep();
+            q.keep(waiting);
         }
     }
 
@@ -775,6 +847,11 @@ public final class SseTransformer implements BodyTransformer {
 
     private void writeEvent(Queued q) {
         q.written = true;
+        writeEventBytes(q);
+        q.release(waiting);
+    }
+
+    private void writeEventBytes(Queued q) {
         boolean changed = false;
         for (int k = 0; k < q.edits.size(); k++) {
             Edit e = q.edits.get(k);
