@@ -172,9 +172,10 @@ public final class SseTransformer implements BodyTransformer {
     private static final class WaitingArrays {
         private static final int MAX_CLASS = 11;
         private static final int PER_CLASS = 4;
-        private final byte[][][] bytes = new byte[MAX_CLASS + 1][PER_CLASS][];
+        // Per size class, made when the first array of that class comes back (most streams use one or two).
+        private final byte[][][] bytes = new byte[MAX_CLASS + 1][][];
         private final int[] byteCount = new int[MAX_CLASS + 1];
-        private final int[][][] ints = new int[MAX_CLASS + 1][PER_CLASS][];
+        private final int[][][] ints = new int[MAX_CLASS + 1][][];
         private final int[] intCount = new int[MAX_CLASS + 1];
 
         private static int sizeClass(int n) {
@@ -210,6 +211,9 @@ public final class SseTransformer implements BodyTransformer {
         void give(byte[] b) {
             int c = sizeClass(b.length);
             if (c <= MAX_CLASS && b.length == 1 << c && byteCount[c] < PER_CLASS) {
+                if (bytes[c] == null) {
+                    bytes[c] = new byte[PER_CLASS][];
+                }
                 bytes[c][byteCount[c]++] = b;
             }
         }
@@ -217,6 +221,9 @@ public final class SseTransformer implements BodyTransformer {
         void give(int[] a) {
             int c = sizeClass(a.length);
             if (c <= MAX_CLASS && a.length == 1 << c && intCount[c] < PER_CLASS) {
+                if (ints[c] == null) {
+                    ints[c] = new int[PER_CLASS][];
+                }
                 ints[c][intCount[c]++] = a;
             }
         }
