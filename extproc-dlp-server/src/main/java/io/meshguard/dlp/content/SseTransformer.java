@@ -17,14 +17,14 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * {@code text/event-stream}, with OpenAI-style LLM token streams in mind. Events are framed per the WHATWG rules
- * (LF, CRLF or CR line ends, blank line dispatches, {@code :} comments). For JSON payloads with {@code choices[]},
- * the text of each choice field ({@code delta.content}, {@code delta.reasoning_content}, {@code delta.refusal},
- * {@code text}, and each tool call's {@code function.arguments}) is one continuous stream scanned across events, so
- * a card number spread over several token deltas is still found. An event is written once every piece of its text
- * is decided; a replacement goes into the event where the finding starts, and later events carry what is left of
- * their delta. Framing, ids, other fields and the JSON syntax of every event are kept; unchanged events are copied
- * byte for byte. Other payloads are scanned on their own (as JSON or as text).
+ * {@code text/event-stream}, with LLM token streams in mind. Events are framed per the WHATWG rules (LF, CRLF or CR
+ * line ends, blank line dispatches, {@code :} comments). In JSON payloads, the strings that are pieces of a text an
+ * LLM streams token by token ({@link TokenDeltas}: OpenAI Chat Completions and Responses, Anthropic Messages,
+ * Gemini) form one continuous stream per text, scanned across events, so a card number spread over several token
+ * deltas is still found. An event is written once every piece of its text is decided; a replacement goes into the
+ * event where the finding starts, and later events carry what is left of their delta. Framing, ids, other fields
+ * and the JSON syntax of every event are kept; unchanged events are copied byte for byte. Every other string, and
+ * every other payload, is scanned on its own (as JSON or as text).
  */
 public final class SseTransformer implements BodyTransformer {
     /** Events larger than this are not held: the rest of the stream is scanned as plain text. */
@@ -269,36 +269,21 @@ public final class SseTransformer implements BodyTransformer {
             enqueue(new Queued(raw, ls, d, edits));
             return;
         }
-        Map<Integer, Integer> choiceIndex = new HashMap<>();
-        Map<String, Integer> toolIndex = new HashMap<>();
-        for (JsonTokens.Scalar s : scalars) {
-            List<Object> p = s.path();
-            if (!s.string() && p.size() == 3 && "choices".equals(p.get(0)) && "index".equals(p.get(2))) {
-                choiceIndex.put((Integer) p.get(1), parseInt(d, s));
-            }
-            if (!s.string() && p.size() == 6 && "choices".equals(p.get(0)) && "tool_calls".equals(p.get(3))
-                    && "index".equals(p.get(5))) {
-                toolIndex.put(p.get(1) + "/" + p.get(4), parseInt(d, s));
-            }
-        }
+        TokenDeltas deltas = TokenDeltas.of(d, scalars);
         List<Edit> edits = new ArrayList<>();
-        List<String> finished = new ArrayList<>();
         List<Object[]> feeds = new ArrayList<>();
-        for (JsonTokens.Scalar s : scalars) {
+        for (int i = 0; i < scalars.size(); i++) {
+            JsonTokens.Scalar s = scalars.get(i);
             if (!s.string()) {
                 continue;
             }
-            List<Object> p = s.path();
-            String key = streamKey(p, choiceIndex, toolIndex);
+            String key = deltas.keyOf(i);
             if (key != null) {
                 feeds.add(new Object[] {key, s});
                 continue;
             }
-            if (p.size() == 3 && "choices".equals(p.get(0)) && "finish_reason".equals(p.get(2))) {
-                finished.add("choice[" + choiceIndex.getOrDefault((Integer) p.get(1), (Integer) p.get(1)) + "].");
-            }
             byte[] value = JsonStrings.decodeBytes(d, s.start(), s.end());
-            byte[] rewritten = scanAlone(value, 0, value.length, "sse:" + pointer(p));
+            byte[] rewritten = scanAlone(value, 0, value.length, "sse:" + pointer(s.path()));
             if (!java.util.Arrays.equals(rewritten, value)) {
                 ByteSink esc = new ByteSink();
                 JsonEscapes.escape(rewritten, esc);
@@ -315,7 +300,7 @@ public final class SseTransformer implements BodyTransformer {
             edits.add(new Edit(s.start(), s.end(), slot, null));
         }
         edits.sort(Comparator.comparingInt(Edit::rawStart));
-        for (String prefix : finished) {
+        for (String prefix : deltas.endedPrefixes()) {
             for (ChoiceStream cs : new ArrayList<>(streams.values())) {
                 if (cs.key.startsWith(prefix)) {
                     cs.scanner.finish();
@@ -324,38 +309,6 @@ public final class SseTransformer implements BodyTransformer {
             }
         }
         drain();
-    }
-
-    private static int parseInt(byte[] d, JsonTokens.Scalar s) {
-        try {
-            return Integer.parseInt(new String(d, s.start(), s.end() - s.start(), StandardCharsets.US_ASCII));
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    /** The stream a string belongs to, or null when it is scanned on its own. */
-    private static String streamKey(List<Object> p, Map<Integer, Integer> choiceIndex,
-            Map<String, Integer> toolIndex) {
-        if (p.size() < 3 || !"choices".equals(p.get(0)) || !(p.get(1) instanceof Integer pos)) {
-            return null;
-        }
-        String choice = "choice[" + choiceIndex.getOrDefault(pos, pos) + "]";
-        if (p.size() == 3 && "text".equals(p.get(2))) {
-            return choice + ".text";
-        }
-        if (p.size() == 4 && "delta".equals(p.get(2))) {
-            Object f = p.get(3);
-            if ("content".equals(f) || "reasoning_content".equals(f) || "reasoning".equals(f)
-                    || "refusal".equals(f)) {
-                return choice + "." + f;
-            }
-        }
-        if (p.size() == 7 && "delta".equals(p.get(2)) && "tool_calls".equals(p.get(3))
-                && p.get(4) instanceof Integer tpos && "function".equals(p.get(5)) && "arguments".equals(p.get(6))) {
-            return choice + ".tool[" + toolIndex.getOrDefault(pos + "/" + tpos, tpos) + "].arguments";
-        }
-        return null;
     }
 
     private static String pointer(List<Object> p) {
