@@ -23,9 +23,12 @@ import java.util.Map;
  *       them.</li>
  *   <li>Google Gemini ({@code alt=sse}): {@code candidates[].content.parts[].text}, one text per candidate; a
  *       {@code finishReason} ends it.</li>
+ *   <li>Hugging Face text-generation-inference ({@code /generate_stream}): {@code token.text}; the last event's
+ *       {@code generated_text} ends it.</li>
  * </ul>
  * A text's key is also where its findings are reported ({@code choice[0].content},
- * {@code output[0].content[0].output_text}, {@code content_block[0].text}, {@code candidate[0].text}).
+ * {@code output[0].content[0].output_text}, {@code content_block[0].text}, {@code candidate[0].text},
+ * {@code token.text}).
  */
 final class TokenDeltas {
     private static final String RESPONSES_PREFIX = "response.";
@@ -83,9 +86,15 @@ final class TokenDeltas {
                     && "content".equals(p.get(2)) && "parts".equals(p.get(3)) && "text".equals(p.get(5))) {
                 key = "candidate[" + candidateIndex.getOrDefault(c, c) + "].text";
             }
+            if (key == null && p.size() == 2 && "token".equals(p.get(0)) && "text".equals(p.get(1))) {
+                key = "token.text";
+            }
             keys[i] = key;
             if (p.size() == 3 && "choices".equals(p.get(0)) && "finish_reason".equals(p.get(2))) {
                 ended.add("choice[" + choiceIndex.getOrDefault((Integer) p.get(1), (Integer) p.get(1)) + "].");
+            }
+            if (p.size() == 1 && "generated_text".equals(p.get(0))) {
+                ended.add("token.");
             }
             if (p.size() == 3 && "candidates".equals(p.get(0)) && "finishReason".equals(p.get(2))) {
                 ended.add("candidate[" + candidateIndex.getOrDefault((Integer) p.get(1), (Integer) p.get(1)) + "].");

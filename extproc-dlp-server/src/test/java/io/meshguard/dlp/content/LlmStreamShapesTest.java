@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Token streams other than OpenAI Chat Completions: a card number split over the deltas of the OpenAI Responses
- * API, Anthropic Messages or Gemini is found, at any chunking, and every event stays valid JSON with its framing.
+ * API, Anthropic Messages, Gemini or text-generation-inference is found, at any chunking, and every event stays
+ * valid JSON with its framing.
  */
 class LlmStreamShapesTest {
     private static final Bodies.Factory SSE = SseTransformer::new;
@@ -164,9 +165,30 @@ class LlmStreamShapesTest {
     }
 
     @Test
+    void textGenerationInference_cardSplitOverTokens_isRedacted_andTheGeneratedTextToo() throws Exception {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < PIECES.size(); i++) {
+            sb.append(tgiToken(i, PIECES.get(i), null));
+        }
+        sb.append(tgiToken(9, "", String.join("", PIECES)));
+        Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, sb.toString());
+        List<JsonNode> events = events(r.text());
+        assertThat(joined(events, e -> e.at("/token/text"))).isEqualTo(REDACTED);
+        assertThat(events.get(events.size() - 1).get("generated_text").asText()).isEqualTo(REDACTED);
+        assertThat(r.findings()).containsExactlyInAnyOrder("card@sse:token.text", "card@sse:/generated_text");
+    }
+
+    private static String tgiToken(int id, String text, String generated) {
+        return "data: {\"index\":" + id + ",\"token\":{\"id\":" + (100 + id) + ",\"text\":" + quote(text)
+                + ",\"logprob\":-0.1,\"special\":false},\"generated_text\":"
+                + (generated == null ? "null" : quote(generated)) + ",\"details\":null}\n\n";
+    }
+
+    @Test
     void everyShape_replayedAtManyChunkSizes_givesTheSameOutput() {
         StringBuilder all = new StringBuilder(responsesStream());
-        PIECES.forEach(p -> all.append(anthropicDelta(2, "text_delta", "text", p)).append(geminiChunk(p)));
+        PIECES.forEach(p -> all.append(anthropicDelta(2, "text_delta", "text", p)).append(geminiChunk(p))
+                .append(tgiToken(1, p, null)));
         byte[] in = all.toString().replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
         Bodies.Result expected = Bodies.run(SSE, Bodies.rules(ActionKind.MASK), in, null, 0);
         assertThat(expected.text()).doesNotContain("4111");
