@@ -4,8 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A small whole-document JSON reader for SSE event payloads: it validates the syntax and lists every string and
- * number with its path and its byte range, which is all the event rewriter needs.
+ * A small whole-document JSON reader for SSE event payloads: it validates the syntax and lists every string,
+ * number and literal ({@code true}, {@code false}, {@code null}) with its path and its byte range, which is all the
+ * event rewriter needs.
  */
 final class JsonTokens {
     /** A scalar: its path (keys and array indexes), its bytes {@code [start, end)}, and whether it is a string. */
@@ -137,9 +138,11 @@ final class JsonTokens {
     }
 
     private void literal(String word) {
+        int s = i;
         for (int k = 0; k < word.length(); k++) {
             expect(word.charAt(k));
         }
+        out.add(new Scalar(List.copyOf(path), s, i, false));
     }
 
     private void expect(char c) {

@@ -30,6 +30,7 @@ public final class SseTransformer implements BodyTransformer {
     /** Events larger than this are not held: the rest of the stream is scanned as plain text. */
     static final int MAX_EVENT = 1 << 20;
 
+    private final boolean jsonLines;
     private final ScanRules rules;
     private final ValueHasher hasher;
     private final ByteSink out;
@@ -167,6 +168,21 @@ public final class SseTransformer implements BodyTransformer {
     }
 
     public SseTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
+        this(rules, hasher, out, listener, false);
+    }
+
+    /**
+     * JSON lines ({@code application/x-ndjson}, as Ollama streams): every line is one event whose data is the whole
+     * line, with the same token-stream reassembly.
+     */
+    public static SseTransformer jsonLines(ScanRules rules, ValueHasher hasher, ByteSink out,
+            FindingListener listener) {
+        return new SseTransformer(rules, hasher, out, listener, true);
+    }
+
+    private SseTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener,
+            boolean jsonLines) {
+        this.jsonLines = jsonLines;
         this.rules = rules;
         this.hasher = hasher;
         this.out = out;
@@ -233,6 +249,9 @@ public final class SseTransformer implements BodyTransformer {
         }
         lines.add(new int[] {lineStart, contentEnd, end});
         lineStart = end;
+        if (jsonLines) {
+            dispatch();
+        }
     }
 
     private void dispatch() {
@@ -320,9 +339,12 @@ public final class SseTransformer implements BodyTransformer {
         return sb.toString();
     }
 
-    private static int dataValueStart(byte[] raw, int[] l) {
+    private int dataValueStart(byte[] raw, int[] l) {
         int s = l[0];
         int e = l[1];
+        if (jsonLines) {
+            return s;
+        }
         if (e - s < 4 || raw[s] != 'd' || raw[s + 1] != 'a' || raw[s + 2] != 't' || raw[s + 3] != 'a') {
             return -1;
         }
@@ -457,6 +479,9 @@ public final class SseTransformer implements BodyTransformer {
         if (afterCr) {
             afterCr = false;
             endLine(current.size() - 1, current.size());
+        }
+        if (jsonLines && current.size() > lineStart) {
+            endLine(current.size(), current.size()); // a last line needs no line end
         }
         finishStreams();
         if (current.size() > 0 && blocked == null) {

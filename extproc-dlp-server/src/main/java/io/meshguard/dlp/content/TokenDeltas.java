@@ -25,13 +25,17 @@ import java.util.Map;
  *       {@code finishReason} ends it.</li>
  *   <li>Hugging Face text-generation-inference ({@code /generate_stream}): {@code token.text}; the last event's
  *       {@code generated_text} ends it.</li>
+ *   <li>Ollama ({@code application/x-ndjson}, one JSON document per line): {@code message.content},
+ *       {@code message.thinking}, {@code response}, {@code thinking} of lines that carry a {@code done} flag;
+ *       {@code "done": true} ends them.</li>
  * </ul>
  * A text's key is also where its findings are reported ({@code choice[0].content},
  * {@code output[0].content[0].output_text}, {@code content_block[0].text}, {@code candidate[0].text},
- * {@code token.text}).
+ * {@code token.text}, {@code message.content}).
  */
 final class TokenDeltas {
     private static final String RESPONSES_PREFIX = "response.";
+    private static final List<String> OLLAMA_TEXTS = List.of("message.", "response", "thinking");
 
     private final String[] keys;
     private final List<String> ended;
@@ -48,10 +52,13 @@ final class TokenDeltas {
         Map<Integer, Integer> candidateIndex = new HashMap<>();
         Map<String, Integer> top = new HashMap<>();
         String type = "";
+        String done = null;
         for (JsonTokens.Scalar s : scalars) {
             List<Object> p = s.path();
             if (p.size() == 1 && "type".equals(p.get(0)) && s.string()) {
                 type = new String(JsonStrings.decodeBytes(data, s.start(), s.end()), StandardCharsets.UTF_8);
+            } else if (p.size() == 1 && "done".equals(p.get(0)) && !s.string()) {
+                done = new String(data, s.start(), s.end() - s.start(), StandardCharsets.US_ASCII);
             } else if (s.string()) {
                 continue;
             } else if (p.size() == 1 && p.get(0) instanceof String name) {
@@ -89,6 +96,9 @@ final class TokenDeltas {
             if (key == null && p.size() == 2 && "token".equals(p.get(0)) && "text".equals(p.get(1))) {
                 key = "token.text";
             }
+            if (key == null && done != null) {
+                key = ollamaKey(p);
+            }
             keys[i] = key;
             if (p.size() == 3 && "choices".equals(p.get(0)) && "finish_reason".equals(p.get(2))) {
                 ended.add("choice[" + choiceIndex.getOrDefault((Integer) p.get(1), (Integer) p.get(1)) + "].");
@@ -100,9 +110,12 @@ final class TokenDeltas {
                 ended.add("candidate[" + candidateIndex.getOrDefault((Integer) p.get(1), (Integer) p.get(1)) + "].");
             }
         }
-        String done = responsesText(type, ".done", top);
-        if (done != null) {
-            ended.add(done);
+        String responsesDone = responsesText(type, ".done", top);
+        if (responsesDone != null) {
+            ended.add(responsesDone);
+        }
+        if ("true".equals(done)) {
+            ended.addAll(OLLAMA_TEXTS);
         }
         switch (type) {
             case "response.completed", "response.incomplete", "response.failed", "error" -> ended.add("output[");
@@ -163,6 +176,17 @@ final class TokenDeltas {
             key.append(".summary[").append(top.get("summary_index")).append(']');
         }
         return key.append('.').append(type, RESPONSES_PREFIX.length(), type.length() - suffix.length()).toString();
+    }
+
+    /** Ollama's {@code /api/chat} and {@code /api/generate} lines (recognised by their {@code done} flag). */
+    private static String ollamaKey(List<Object> p) {
+        if (p.size() == 2 && "message".equals(p.get(0)) && ("content".equals(p.get(1)) || "thinking".equals(p.get(1)))) {
+            return "message." + p.get(1);
+        }
+        if (p.size() == 1 && ("response".equals(p.get(0)) || "thinking".equals(p.get(0)))) {
+            return (String) p.get(0);
+        }
+        return null;
     }
 
     private static int parseInt(byte[] d, JsonTokens.Scalar s) {

@@ -184,6 +184,60 @@ class LlmStreamShapesTest {
                 + (generated == null ? "null" : quote(generated)) + ",\"details\":null}\n\n";
     }
 
+    private static final Bodies.Factory JSON_LINES = SseTransformer::jsonLines;
+
+    private static String ollamaChat(String piece, boolean done) {
+        return "{\"model\":\"llama3.1\",\"created_at\":\"2026-11-21T10:00:00Z\",\"message\":{\"role\":\"assistant\","
+                + "\"content\":" + quote(piece) + "},\"done\":" + done + "}\n";
+    }
+
+    @Test
+    void ollamaChatJsonLines_cardSplitOverLines_isRedacted_eachLineStaysOneJsonDocument() throws Exception {
+        StringBuilder sb = new StringBuilder();
+        PIECES.forEach(p -> sb.append(ollamaChat(p, false)));
+        sb.append(ollamaChat("", true));
+        Bodies.Result r = Bodies.whole(JSON_LINES, ActionKind.REDACT, sb.toString());
+        String[] lines = r.text().split("\n");
+        assertThat(lines).hasSize(PIECES.size() + 1);
+        StringBuilder text = new StringBuilder();
+        for (String line : lines) {
+            text.append(MAPPER.readTree(line).at("/message/content").asText());
+        }
+        assertThat(text.toString()).isEqualTo(REDACTED);
+        assertThat(r.findings()).containsExactly("card@sse:message.content");
+        assertThat(r.text()).endsWith("\"done\":true}\n");
+    }
+
+    @Test
+    void ollamaGenerateJsonLines_lastLineWithoutLineEnd_andANonJsonLine_areStillScanned() throws Exception {
+        String in = "{\"model\":\"m\",\"response\":\"pay 4111 1111\",\"done\":false}\n"
+                + "not json: 5105 1051 0510 5100\n"
+                + "{\"model\":\"m\",\"response\":\" 1111 1111\",\"done\":false}\n"
+                + "{\"model\":\"m\",\"response\":\"\",\"done\":true,\"context\":[1,2]}";
+        Bodies.Result r = Bodies.whole(JSON_LINES, ActionKind.REDACT, in);
+        assertThat(r.text()).isEqualTo("{\"model\":\"m\",\"response\":\"pay [REDACTED:card]\",\"done\":false}\n"
+                + "not json: [REDACTED:card]\n"
+                + "{\"model\":\"m\",\"response\":\"\",\"done\":false}\n"
+                + "{\"model\":\"m\",\"response\":\"\",\"done\":true,\"context\":[1,2]}");
+        assertThat(r.findings()).containsExactlyInAnyOrder("card@sse:response", "card@sse:data");
+    }
+
+    @Test
+    void ollamaJsonLines_replayedAtManyChunkSizes_givesTheSameOutput() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 5; i++) {
+            PIECES.forEach(p -> sb.append(ollamaChat(p, false)));
+            sb.append(ollamaChat("", true));
+        }
+        byte[] in = sb.toString().getBytes(StandardCharsets.UTF_8);
+        Bodies.Result expected = Bodies.run(JSON_LINES, Bodies.rules(ActionKind.MASK), in, null, 0);
+        assertThat(expected.findings()).hasSize(5);
+        for (int size : new int[] {1, 2, 5, 33, 400}) {
+            Bodies.Result r = Bodies.run(JSON_LINES, Bodies.rules(ActionKind.MASK), in, new Random(size), size);
+            assertThat(r.text()).as("chunks up to %d", size).isEqualTo(expected.text());
+        }
+    }
+
     @Test
     void everyShape_replayedAtManyChunkSizes_givesTheSameOutput() {
         StringBuilder all = new StringBuilder(responsesStream());
