@@ -294,6 +294,7 @@ public final class SseTransformer implements BodyTransformer {
         for (int i = 0; i < scalars.size(); i++) {
             JsonTokens.Scalar s = scalars.get(i);
             if (!s.string()) {
+                scanNumber(d, s, edits);
                 continue;
             }
             String key = deltas.keyOf(i);
@@ -328,6 +329,26 @@ public final class SseTransformer implements BodyTransformer {
             }
         }
         drain();
+    }
+
+    /**
+     * A number is scanned as its digits (a card number sent as a JSON number); with a finding it becomes a string, as
+     * in {@link JsonTransformer}: a masked card number is not a number.
+     */
+    private void scanNumber(byte[] d, JsonTokens.Scalar s, List<Edit> edits) {
+        int len = s.end() - s.start();
+        byte first = d[s.start()];
+        if (!(first == '-' || (first >= '0' && first <= '9')) || !rules.mayFind(d, s.start(), len)) {
+            return; // a literal, or digits no recognizer could report
+        }
+        byte[] rewritten = scanAlone(d, s.start(), len, "sse:" + pointer(s.path()));
+        if (!java.util.Arrays.equals(rewritten, 0, rewritten.length, d, s.start(), s.end())) {
+            ByteSink quoted = new ByteSink();
+            quoted.write('"');
+            JsonEscapes.escape(rewritten, quoted);
+            quoted.write('"');
+            edits.add(new Edit(s.start(), s.end(), null, quoted.drain()));
+        }
     }
 
     private static String pointer(List<Object> p) {
