@@ -25,6 +25,9 @@ import java.util.Map;
  *       {@code finishReason} ends it.</li>
  *   <li>Hugging Face text-generation-inference ({@code /generate_stream}): {@code token.text}; the last event's
  *       {@code generated_text} ends it.</li>
+ *   <li>Cohere chat v2: {@code content-delta} events' {@code delta.message.content.text} per index, ended by
+ *       {@code content-end}; {@code tool-call-delta} events' {@code delta.message.tool_calls.function.arguments},
+ *       ended by {@code tool-call-end}; {@code message-end} ends both.</li>
  *   <li>Ollama ({@code application/x-ndjson}, one JSON document per line): {@code message.content},
  *       {@code message.thinking}, {@code response}, {@code thinking} of lines that carry a {@code done} flag;
  *       {@code "done": true} ends them.</li>
@@ -36,6 +39,9 @@ import java.util.Map;
 final class TokenDeltas {
     private static final String RESPONSES_PREFIX = "response.";
     private static final List<String> OLLAMA_TEXTS = List.of("message.", "response", "thinking");
+    private static final List<Object> COHERE_TEXT = List.of("delta", "message", "content", "text");
+    private static final List<Object> COHERE_ARGUMENTS =
+            List.of("delta", "message", "tool_calls", "function", "arguments");
 
     private final String[] keys;
     private final List<String> ended;
@@ -99,6 +105,12 @@ final class TokenDeltas {
             if (key == null && done != null) {
                 key = ollamaKey(p);
             }
+            if (key == null && "content-delta".equals(type) && p.equals(COHERE_TEXT)) {
+                key = "content[" + top.getOrDefault("index", -1) + "].text";
+            }
+            if (key == null && "tool-call-delta".equals(type) && p.equals(COHERE_ARGUMENTS)) {
+                key = "tool_call[" + top.getOrDefault("index", -1) + "].arguments";
+            }
             keys[i] = key;
             if (p.size() == 3 && "choices".equals(p.get(0)) && "finish_reason".equals(p.get(2))) {
                 ended.add("choice[" + choiceIndex.getOrDefault((Integer) p.get(1), (Integer) p.get(1)) + "].");
@@ -121,6 +133,9 @@ final class TokenDeltas {
             case "response.completed", "response.incomplete", "response.failed", "error" -> ended.add("output[");
             case "content_block_stop" -> ended.add("content_block[" + top.getOrDefault("index", -1) + "].");
             case "message_stop" -> ended.add("content_block[");
+            case "content-end" -> ended.add("content[" + top.getOrDefault("index", -1) + "].");
+            case "tool-call-end" -> ended.add("tool_call[" + top.getOrDefault("index", -1) + "].");
+            case "message-end" -> ended.addAll(List.of("content[", "tool_call["));
             default -> { }
         }
         return new TokenDeltas(keys, ended);

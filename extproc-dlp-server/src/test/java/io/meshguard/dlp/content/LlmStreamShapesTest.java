@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Token streams other than OpenAI Chat Completions: a card number split over the deltas of the OpenAI Responses
- * API, Anthropic Messages, Gemini or text-generation-inference is found, at any chunking, and every event stays
- * valid JSON with its framing.
+ * API, Anthropic Messages, Gemini, Cohere, text-generation-inference or Ollama is found, at any chunking, and every
+ * event (or line) stays valid JSON with its framing.
  */
 class LlmStreamShapesTest {
     private static final Bodies.Factory SSE = SseTransformer::new;
@@ -182,6 +182,19 @@ class LlmStreamShapesTest {
         return "data: {\"index\":" + id + ",\"token\":{\"id\":" + (100 + id) + ",\"text\":" + quote(text)
                 + ",\"logprob\":-0.1,\"special\":false},\"generated_text\":"
                 + (generated == null ? "null" : quote(generated)) + ",\"details\":null}\n\n";
+    }
+
+    @Test
+    void cohereChatV2_cardSplitOverContentDeltas_isRedacted() throws Exception {
+        StringBuilder sb = new StringBuilder();
+        for (String p : PIECES) {
+            sb.append("event: content-delta\ndata: {\"type\":\"content-delta\",\"index\":0,\"delta\":{\"message\":"
+                    + "{\"content\":{\"text\":" + quote(p) + "}}}}\n\n");
+        }
+        sb.append("event: content-end\ndata: {\"type\":\"content-end\",\"index\":0}\n\n");
+        Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, sb.toString());
+        assertThat(joined(events(r.text()), e -> e.at("/delta/message/content/text"))).isEqualTo(REDACTED);
+        assertThat(r.findings()).containsExactly("card@sse:content[0].text");
     }
 
     private static final Bodies.Factory JSON_LINES = SseTransformer::jsonLines;
