@@ -25,7 +25,7 @@ public final class TestConfigs {
         for (int p : ports) {
             eps.add(new Upstream.Endpoint("127.0.0.1", p, 1));
         }
-        return new Upstream(name, Upstream.Protocol.GRPC, lb, 0, eps, null, null, null);
+        return new Upstream(name, Upstream.Protocol.GRPC, lb, 0, eps, null, null, null, null);
     }
 
     public static Api api(String name, String host, String basePath, String defaultVersion,

@@ -6,8 +6,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A small whole-document JSON reader for SSE event payloads: it validates the syntax and lists every string, and
- * every number under an {@code index} key, with its path and its byte range, which is all the event rewriter needs.
+ * A small whole-document JSON reader for SSE event payloads: it validates the syntax and lists every string, number
+ * and literal ({@code true}, {@code false}, {@code null}) with its path and its byte range, which is all the event
+ * rewriter needs.
  * One reader serves every event of a stream (its lists are reused), and the object keys an LLM stream repeats in
  * every event are shared constants rather than a new string per event.
  */
@@ -49,7 +50,7 @@ final class JsonTokens {
     private static final String[] KNOWN_KEYS = {"id", "index", "delta", "content", "choices", "object", "created",
         "model", "role", "text", "finish_reason", "logprobs", "usage", "tool_calls", "function", "arguments", "name",
         "type", "refusal", "reasoning", "reasoning_content", "system_fingerprint", "service_tier", "obfuscation",
-        "message", "error"};
+        "message", "error", "done", "output_index", "content_index", "candidates", "parts", "token"};
     private static final byte[][] KNOWN_BYTES;
     /** Indexes into {@link #KNOWN_KEYS} by key length. */
     private static final int[][] BY_LENGTH;
@@ -186,10 +187,7 @@ final class JsonTokens {
                         || b[i] == '+' || b[i] == '-')) {
                     i++;
                 }
-                if (depth > 0 && "index".equals(path[depth - 1])) {
-                    // Only choice and tool-call indexes matter to the rewriter; other numbers are not listed.
-                    add(s, i, false);
-                }
+                add(s, i, false);
             }
         }
     }
@@ -290,9 +288,11 @@ final class JsonTokens {
     }
 
     private void literal(String word) {
+        int s = i;
         for (int k = 0; k < word.length(); k++) {
             expect(word.charAt(k));
         }
+        add(s, i, false);
     }
 
     private void expect(char c) {

@@ -17,14 +17,15 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * {@code text/event-stream}, with OpenAI-style LLM token streams in mind. Events are framed per the WHATWG rules
- * (LF, CRLF or CR line ends, blank line dispatches, {@code :} comments). For JSON payloads with {@code choices[]},
- * the text of each choice field ({@code delta.content}, {@code delta.reasoning_content}, {@code delta.refusal},
- * {@code text}, and each tool call's {@code function.arguments}) is one continuous stream scanned across events, so
+ * {@code text/event-stream}, with LLM token streams in mind. Events are framed per the WHATWG rules (LF, CRLF or CR
+ * line ends, blank line dispatches, {@code :} comments). In JSON payloads, the strings that are pieces of a text an
+ * LLM streams token by token ({@link TokenDeltas}: OpenAI Chat Completions and Responses, Anthropic Messages,
+ * Gemini, Cohere, text-generation-inference, Ollama) form one continuous stream per text, scanned across events, so
  * a card number spread over several token deltas is still found. An event is written once every piece of its text
  * is decided; a replacement goes into the event where the finding starts, and later events carry what is left of
  * their delta. Framing, ids, other fields and the JSON syntax of every event are kept; unchanged events are copied
- * byte for byte. Other payloads are scanned on their own (as JSON or as text).
+ * byte for byte. Every other string and number, and every other payload, is scanned on its own (as JSON or as
+ * text). {@link #jsonLines} reads JSON lines the same way, a line per event.
  *
  * <p>An LLM stream is hundreds of thousands of small events per second at full speed, so the per-event path keeps
  * its garbage small: buffers and lists are reused across events, a one-line {@code data:} value is read where it
@@ -38,19 +39,7 @@ public final class SseTransformer implements BodyTransformer {
     private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
     private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
     private static final Comparator<Edit> BY_START = Comparator.comparingInt(Edit::rawStart);
-    private static final java.util.function.Function<String, ChoiceStream> PRESENT = k -> {
-        throw new IllegalStateException("stream " + k + " is listed but not mapped");
-    };
-
-    // Which text of a choice a stream carries (with the choice and tool indexes, this names the stream).
-    private static final int TEXT = 0;
-    private static final int CONTENT = 1;
-    private static final int REASONING_CONTENT = 2;
-    private static final int REASONING = 3;
-    private static final int REFUSAL = 4;
-    private static final int TOOL_ARGUMENTS = 5;
-    private static final String[] FIELD_NAMES = {"text", "content", "reasoning_content", "reasoning", "refusal", ""};
-
+    private final boolean jsonLines;
     private final ScanRules rules;
     private final ValueHasher hasher;
     private final ByteSink out;
@@ -67,8 +56,6 @@ public final class SseTransformer implements BodyTransformer {
     private final Deque<Queued> queue = new ArrayDeque<>();
     // Keyed by the stream's name: the map's iteration order decides in which order streams are finished.
     private final Map<String, ChoiceStream> streams = new HashMap<>();
-    // The same streams, found by their numbers without spelling the name for every event.
-    private final List<ChoiceStream> streamList = new ArrayList<>();
     private final StreamScanner oneShot;
     private final AloneOutput alone = new AloneOutput();
     private TextTransformer fallback;
@@ -78,11 +65,9 @@ public final class SseTransformer implements BodyTransformer {
     private final JsonTokens tokens = new JsonTokens();
     private final ByteSink decoded = new ByteSink();
     private final ByteSink rewrite = new ByteSink();
-    private final IndexMap choiceIndex = new IndexMap();
-    private final Map<String, Integer> toolIndex = new HashMap<>();
+    private final TokenDeltas deltas = new TokenDeltas();
     private final List<JsonTokens.Scalar> feeds = new ArrayList<>();
-    private final List<Integer> finished = new ArrayList<>();
-    private final int[] streamId = new int[3]; // choice, field, tool
+    private final List<String> feedKeys = new ArrayList<>();
     private final WaitingArrays waiting = new WaitingArrays();
     /**
      * Short texts scanned on their own that came out unchanged and without any finding. Streams repeat such
@@ -93,41 +78,6 @@ public final class SseTransformer implements BodyTransformer {
     private final byte[][] clean = new byte[8][];
     private int cleanNext;
     private static final int MAX_CLEAN = 96;
-
-    /** Choice positions to the choices' own index fields, for one event (a few entries, no boxing per put). */
-    private static final class IndexMap {
-        private int[] keys = new int[4];
-        private int[] values = new int[4];
-        private int size;
-
-        void clear() {
-            size = 0;
-        }
-
-        void put(int key, int value) {
-            for (int k = 0; k < size; k++) {
-                if (keys[k] == key) {
-                    values[k] = value;
-                    return;
-                }
-            }
-            if (size == keys.length) {
-                keys = Arrays.copyOf(keys, size * 2);
-                values = Arrays.copyOf(values, size * 2);
-            }
-            keys[size] = key;
-            values[size++] = value;
-        }
-
-        int getOrDefault(int key, int otherwise) {
-            for (int k = 0; k < size; k++) {
-                if (keys[k] == key) {
-                    return values[k];
-                }
-            }
-            return otherwise;
-        }
-    }
 
     /** A piece of a choice stream's text inside one event: the stream range {@code [a, b)}. */
     private static final class Slot {
@@ -305,20 +255,14 @@ public final class SseTransformer implements BodyTransformer {
     private final class ChoiceStream implements ScanOutput {
         final String key;
         final String location;
-        final int choice;
-        final int field;
-        final int tool;
         final StreamScanner scanner;
         final Deque<Slot> open = new ArrayDeque<>();
         long fed;
         long emitted;
 
-        ChoiceStream(String key, int choice, int field, int tool) {
+        ChoiceStream(String key) {
             this.key = key;
             this.location = "sse:" + key;
-            this.choice = choice;
-            this.field = field;
-            this.tool = tool;
             this.scanner = new StreamScanner(rules, hasher, this);
         }
 
@@ -421,6 +365,21 @@ public final class SseTransformer implements BodyTransformer {
     }
 
     public SseTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
+        this(rules, hasher, out, listener, false);
+    }
+
+    /**
+     * JSON lines ({@code application/x-ndjson}, as Ollama streams): every line is one event whose data is the whole
+     * line, with the same token-stream reassembly.
+     */
+    public static SseTransformer jsonLines(ScanRules rules, ValueHasher hasher, ByteSink out,
+            FindingListener listener) {
+        return new SseTransformer(rules, hasher, out, listener, true);
+    }
+
+    private SseTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener,
+            boolean jsonLines) {
+        this.jsonLines = jsonLines;
         this.rules = rules;
         this.hasher = hasher;
         this.out = out;
@@ -518,6 +477,9 @@ public final class SseTransformer implements BodyTransformer {
         lines[lineCount * 3 + 2] = end;
         lineCount++;
         lineStart = end;
+        if (jsonLines) {
+            dispatch();
+        }
     }
 
     private void dispatch() {
@@ -585,34 +547,21 @@ public final class SseTransformer implements BodyTransformer {
             return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits));
         }
         List<JsonTokens.Scalar> scalars = tokens.scalars();
-        choiceIndex.clear();
-        toolIndex.clear();
-        for (int k = 0; k < scalars.size(); k++) {
-            JsonTokens.Scalar s = scalars.get(k);
-            Object[] p = s.path();
-            if (!s.string() && p.length == 3 && "choices".equals(p[0]) && "index".equals(p[2])) {
-                choiceIndex.put((Integer) p[1], parseInt(d, s));
-            }
-            if (!s.string() && p.length == 6 && "choices".equals(p[0]) && "tool_calls".equals(p[3])
-                    && "index".equals(p[5])) {
-                toolIndex.put(p[1] + "/" + p[4], parseInt(d, s));
-            }
-        }
+        deltas.read(d, scalars);
         List<Edit> edits = new ArrayList<>(4);
-        finished.clear();
         feeds.clear();
+        feedKeys.clear();
         for (int k = 0; k < scalars.size(); k++) {
             JsonTokens.Scalar s = scalars.get(k);
             if (!s.string()) {
+                scanNumber(d, dOff, s, edits);
                 continue;
             }
-            Object[] p = s.path();
-            if (streamOf(p)) {
+            String key = deltas.keyOf(k);
+            if (key != null) {
                 feeds.add(s);
+                feedKeys.add(key);
                 continue;
-            }
-            if (p.length == 3 && "choices".equals(p[0]) && "finish_reason".equals(p[2])) {
-                finished.add(choiceIndex.getOrDefault((Integer) p[1], (Integer) p[1]));
             }
             byte[] value = d;
             int vOff = s.start();
@@ -624,7 +573,7 @@ public final class SseTransformer implements BodyTransformer {
                 vOff = 0;
                 vLen = decoded.size();
             }
-            if (scanAlone(value, vOff, vLen, null, p)) {
+            if (scanAlone(value, vOff, vLen, null, s.path())) {
                 ByteSink esc = new ByteSink(alone.bytes.size() + 16);
                 JsonEscapes.escape(alone.bytes.array(), 0, alone.bytes.size(), esc);
                 edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, esc.drain()));
@@ -634,8 +583,9 @@ public final class SseTransformer implements BodyTransformer {
         queue.addLast(q);
         for (int k = 0; k < feeds.size(); k++) {
             JsonTokens.Scalar s = feeds.get(k);
-            streamOf(s.path());
-            ChoiceStream cs = stream(streamId[0], streamId[1], streamId[2]);
+            // computeIfAbsent per piece: the map's iteration order (which stream is finished first at [DONE])
+            // depends on when entries are linked, and stays what it always was.
+            ChoiceStream cs = streams.computeIfAbsent(feedKeys.get(k), ChoiceStream::new);
             int rawStart = s.start() - dOff;
             int rawEnd = s.end() - dOff;
             Slot slot;
@@ -649,43 +599,17 @@ public final class SseTransformer implements BodyTransformer {
             edits.add(new Edit(rawStart, rawEnd, slot, null));
         }
         edits.sort(BY_START);
-        for (int k = 0; k < finished.size(); k++) {
-            int choice = finished.get(k);
-            if (streams.isEmpty()) {
-                break;
-            }
+        List<String> ended = deltas.endedPrefixes();
+        for (int k = 0; k < ended.size() && !streams.isEmpty(); k++) {
             for (ChoiceStream cs : new ArrayList<>(streams.values())) {
-                if (cs.choice == choice) {
+                if (cs.key.startsWith(ended.get(k))) {
                     cs.scanner.finish();
                     streams.remove(cs.key);
-                    streamList.remove(cs);
                 }
             }
         }
         drain();
         return q;
-    }
-
-    /** The stream of a choice, created (and named) the first time it is seen. */
-    private ChoiceStream stream(int choice, int field, int tool) {
-        for (int k = 0; k < streamList.size(); k++) {
-            ChoiceStream cs = streamList.get(k);
-            if (cs.choice == choice && cs.field == field && cs.tool == tool) {
-                // The map still sees one computeIfAbsent per string, as it always did: that call is also when a
-                // HashMap grows its table, so its iteration order (which stream is finished first at [DONE] or
-                // at a finish_reason) stays exactly what it was.
-                streams.computeIfAbsent(cs.key, PRESENT);
-                return cs;
-            }
-        }
-        String key = "choice[" + choice + "]." + (field == TOOL_ARGUMENTS ? "tool[" + tool + "].arguments"
-                : FIELD_NAMES[field]);
-        ChoiceStream cs = new ChoiceStream(key, choice, field, tool);
-        // computeIfAbsent, not put: it links a new entry at the head of its bucket (put appends), and the map's
-        // iteration order (which stream is finished first at [DONE]) must stay what it always was.
-        streams.computeIfAbsent(key, k -> cs);
-        streamList.add(cs);
-        return cs;
     }
 
     private static boolean hasEscape(byte[] d, int from, int to) {
@@ -710,72 +634,23 @@ public final class SseTransformer implements BodyTransformer {
         return Arrays.equals(d, s, e, DONE, 0, DONE.length);
     }
 
-    /** {@code Integer.parseInt} of a number token, or -1 when it is not an int. */
-    private static int parseInt(byte[] d, JsonTokens.Scalar s) {
-        int k = s.start();
-        int end = s.end();
-        boolean negative = d[k] == '-';
-        if (negative) {
-            k++;
-        }
-        if (k == end) {
-            return -1;
-        }
-        long v = 0;
-        for (; k < end; k++) {
-            int c = d[k];
-            if (c < '0' || c > '9') {
-                return -1;
-            }
-            v = v * 10 + (c - '0');
-            if (v > 1L + Integer.MAX_VALUE) {
-                return -1;
-            }
-        }
-        v = negative ? -v : v;
-        return v < Integer.MIN_VALUE || v > Integer.MAX_VALUE ? -1 : (int) v;
-    }
-
     /**
-     * Whether a string belongs to a choice stream; if so its choice, field and tool index are left in
-     * {@link #streamId}.
+     * A number is scanned as its digits (a card number sent as a JSON number); with a finding it becomes a string, as
+     * in {@link JsonTransformer}: a masked card number is not a number.
      */
-    private boolean streamOf(Object[] p) {
-        if (p.length < 3 || !"choices".equals(p[0]) || !(p[1] instanceof Integer pos)) {
-            return false;
+    private void scanNumber(byte[] d, int dOff, JsonTokens.Scalar s, List<Edit> edits) {
+        int len = s.end() - s.start();
+        byte first = d[s.start()];
+        if (!(first == '-' || (first >= '0' && first <= '9')) || !rules.mayFind(d, s.start(), len)) {
+            return; // a literal, or digits no recognizer could report
         }
-        int choice = choiceIndex.getOrDefault(pos, pos);
-        if (p.length == 3 && "text".equals(p[2])) {
-            return found(choice, TEXT, 0);
+        if (scanAlone(d, s.start(), len, null, s.path())) {
+            ByteSink quoted = new ByteSink(alone.bytes.size() + 18);
+            quoted.write('"');
+            JsonEscapes.escape(alone.bytes.array(), 0, alone.bytes.size(), quoted);
+            quoted.write('"');
+            edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, quoted.drain()));
         }
-        if (p.length == 4 && "delta".equals(p[2])) {
-            Object f = p[3];
-            if ("content".equals(f)) {
-                return found(choice, CONTENT, 0);
-            }
-            if ("reasoning_content".equals(f)) {
-                return found(choice, REASONING_CONTENT, 0);
-            }
-            if ("reasoning".equals(f)) {
-                return found(choice, REASONING, 0);
-            }
-            if ("refusal".equals(f)) {
-                return found(choice, REFUSAL, 0);
-            }
-        }
-        if (p.length == 7 && "delta".equals(p[2]) && "tool_calls".equals(p[3])
-                && p[4] instanceof Integer tpos && "function".equals(p[5]) && "arguments".equals(p[6])) {
-            Integer tool = toolIndex.isEmpty() ? tpos : toolIndex.getOrDefault(pos + "/" + tpos, tpos);
-            return found(choice, TOOL_ARGUMENTS, tool);
-        }
-        return false;
-    }
-
-    private boolean found(int choice, int field, int tool) {
-        streamId[0] = choice;
-        streamId[1] = field;
-        streamId[2] = tool;
-        return true;
     }
 
     private static String pointer(Object[] p) {
@@ -787,7 +662,10 @@ public final class SseTransformer implements BodyTransformer {
         return sb.toString();
     }
 
-    private static int dataValueStart(byte[] raw, int s, int e) {
+    private int dataValueStart(byte[] raw, int s, int e) {
+        if (jsonLines) {
+            return s;
+        }
         if (e - s < 4 || raw[s] != 'd' || raw[s + 1] != 'a' || raw[s + 2] != 't' || raw[s + 3] != 'a') {
             return -1;
         }
@@ -949,7 +827,6 @@ public final class SseTransformer implements BodyTransformer {
                 cs.scanner.finish();
             }
             streams.clear();
-            streamList.clear();
         }
         drain();
     }
@@ -978,6 +855,9 @@ public final class SseTransformer implements BodyTransformer {
         if (afterCr) {
             afterCr = false;
             endLine(current.size() - 1, current.size());
+        }
+        if (jsonLines && current.size() > lineStart) {
+            endLine(current.size(), current.size()); // a last line needs no line end
         }
         finishStreams();
         if (current.size() > 0 && blocked == null) {

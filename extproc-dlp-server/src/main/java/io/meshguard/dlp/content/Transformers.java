@@ -14,6 +14,7 @@ public final class Transformers {
             case JSON -> new JsonTransformer(rules, hasher, out, listener);
             case FORM -> new FormTransformer(rules, hasher, out, listener);
             case EVENT_STREAM -> new SseTransformer(rules, hasher, out, listener);
+            case JSON_LINES -> SseTransformer.jsonLines(rules, hasher, out, listener);
             case TEXT, NON_TEXT -> new TextTransformer(rules, hasher, out, listener, "body");
         };
     }

@@ -8,7 +8,7 @@ public final class MediaTypes {
 
     /** How a body of this content type is scanned. */
     public enum Kind {
-        JSON, FORM, EVENT_STREAM, TEXT, NON_TEXT
+        JSON, JSON_LINES, FORM, EVENT_STREAM, TEXT, NON_TEXT
     }
 
     /** {@code type/subtype} in lower case, without parameters; "" when absent. */
@@ -29,9 +29,11 @@ public final class MediaTypes {
         if (m.isEmpty()) {
             return Kind.TEXT;
         }
-        if (m.equals("application/json") || m.endsWith("+json") || m.equals("application/x-ndjson")
-                || m.equals("application/jsonl") || m.equals("text/json")) {
-            return m.contains("ndjson") || m.contains("jsonl") ? Kind.TEXT : Kind.JSON;
+        if (m.equals("application/x-ndjson") || m.equals("application/jsonl") || m.equals("application/x-jsonlines")) {
+            return Kind.JSON_LINES;
+        }
+        if (m.equals("application/json") || m.endsWith("+json") || m.equals("text/json")) {
+            return Kind.JSON;
         }
         if (m.equals("application/x-www-form-urlencoded")) {
             return Kind.FORM;

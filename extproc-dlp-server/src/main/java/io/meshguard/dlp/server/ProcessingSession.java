@@ -441,10 +441,11 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     /**
      * Refuses a message. Before the client has anything: an immediate_response with the configured 4xx and a JSON
-     * body. Once a streamed response has started (its headers went out with our answer), a local reply would make
-     * Envoy reset the stream instead; so the stream ends cleanly: an event stream gets an {@code event: error} event
-     * in the answer to the current chunk, any other body gets nothing more; the held-back tail is dropped, and every
-     * later chunk is swallowed ({@link #swallowResponse}).
+     * body. Once a streamed response has started (its headers went out with our answer), a local reply makes Envoy
+     * reset the stream. An event stream is ended cleanly instead: an {@code event: error} event in the answer to the
+     * current chunk, the held-back tail dropped, every later chunk swallowed ({@link #swallowResponse}). Any other
+     * body is reset on purpose: a text or JSON body that simply stopped would look whole to the client, and a
+     * reset is the only signal left once the headers are out that it is not.
      *
      * @param at which message is being answered
      * @param endOfStream whether the message being answered ended the body (FULL_DUPLEX: the piece carries it)
@@ -454,33 +455,27 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         metrics.blocked(d.id(), decision.reason());
         outcome = "blocked";
         String detector = decision.finding().map(Finding::detector).orElse("");
-        boolean started = d == Direction.RESPONSE && responseStarted;
+        // STREAMED answers the trailers without a body: a block decided there has no way to send the event.
+        boolean endsWithErrorEvent = d == Direction.RESPONSE && responseStarted && response != null
+                && response.kind == MediaTypes.Kind.EVENT_STREAM
+                && (responseMode == BodySendMode.FULL_DUPLEX_STREAMED || at == At.BODY);
         blockNote = d.id() + ":" + decision.reason() + (detector.isEmpty() ? "" : ":" + detector)
-                + (started ? ":after_response_started" : "");
+                + (endsWithErrorEvent ? ":after_response_started" : responseStarted ? ":after_response_started:reset"
+                        : "");
         log.warn("dlp block direction={} reason={} detector={} route={} request_id={} response_started={}", d.id(),
-                decision.reason(), detector, path, requestId, started);
-        if (started) {
+                decision.reason(), detector, path, requestId, responseStarted);
+        if (endsWithErrorEvent) {
             responseBlocked = true;
-            if (response != null) {
-                response.close();
-            }
-            byte[] tail = new byte[0];
-            if (response != null && response.kind == MediaTypes.Kind.EVENT_STREAM) {
-                // A fresh event: if what went out so far stops inside an event (only possible after the SSE
-                // scanner fell back to plain text), a blank line closes it first.
-                byte[] event = SseTransformer.errorEvent(policy.block().message());
-                tail = releasedAtEventBoundary() ? event
-                        : concat("\n\n".getBytes(StandardCharsets.US_ASCII), event);
-            }
+            response.close();
+            // A fresh event: if what went out so far stops inside an event (only possible after the SSE scanner
+            // fell back to plain text), a blank line closes it first.
+            byte[] event = SseTransformer.errorEvent(policy.block().message());
+            byte[] tail = releasedAtEventBoundary() ? event : concat("\n\n".getBytes(StandardCharsets.US_ASCII), event);
             if (responseMode == BodySendMode.FULL_DUPLEX_STREAMED) {
                 // Pieces may follow the trailers' arrival, before their answer; end_of_stream only if Envoy's did.
-                if (tail.length > 0) {
-                    sendPieces(d, tail, endOfStream);
-                } else if (at == At.BODY) {
-                    sendEmptyBody(endOfStream);
-                }
-            } else if (at == At.BODY) {
-                // STREAMED: the answer to this chunk; at the trailers no body answer is left to carry anything.
+                sendPieces(d, tail, endOfStream);
+            } else {
+                // STREAMED: the answer to this chunk.
                 send(ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(
                         CommonResponse.newBuilder().setBodyMutation(BodyMutation.newBuilder()
                                 .setBody(ByteString.copyFrom(tail))))).build());

@@ -119,6 +119,17 @@ class SseTransformerTest {
     }
 
     @Test
+    void cardSentAsAJsonNumber_becomesAMaskedString_otherNumbersAndLiteralsStay() throws Exception {
+        String in = "data: {\"created\":1732180000,\"pan\":5105105105105100,\"ok\":true,\"n\":null,"
+                + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n";
+        Bodies.Result r = Bodies.whole(SSE, ActionKind.MASK, in);
+        assertThat(r.text()).isEqualTo("data: {\"created\":1732180000,\"pan\":\"************5100\",\"ok\":true,"
+                + "\"n\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n");
+        assertThat(MAPPER.readTree(r.text().substring(6)).get("pan").asText()).isEqualTo("************5100");
+        assertThat(r.findings()).containsExactly("card@sse:/pan");
+    }
+
+    @Test
     void toolCallArguments_areReassembledPerToolCall() throws Exception {
         String in = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"pan\\\":\\\"4111\"}}]}}]}\n\n"
                 + "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"111111111111\\\"}\"}}]}}]}\n\n"

@@ -22,12 +22,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A block decided after a streamed response started (its headers already went to the client with our answer):
- * no local reply (Envoy would reset the stream), but a clean end. The tests replay the same response at several
- * chunk sizes and check every answer's exact bytes: what was decided before the block, then the SSE error event
- * (or nothing for other bodies), then one empty answer per later chunk, and end_of_stream exactly when Envoy's
- * last chunk carried it. The bytes decided before the block come from the same engine run outside the server
- * ({@link BodyScan}, same chunks), so what is checked here is the server's protocol: nothing after the block leaks.
+ * A block decided after a streamed response started (its headers already went to the client with our answer). An
+ * event stream ends cleanly: what was decided before the block, then the SSE error event, then one empty answer per
+ * later chunk, and end_of_stream exactly when Envoy's last chunk carried it. Any other body ends with a local reply,
+ * which Envoy turns into a reset: a text body that simply stopped would look whole. The tests replay the same
+ * response at several chunk sizes and check every answer's exact bytes. The bytes decided before the block come
+ * from the same engine run outside the server ({@link BodyScan}, same chunks), so what is checked here is the
+ * server's protocol: nothing after the block leaks.
  */
 class StreamedBlockTest {
     private static final String KEY = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n"
@@ -174,26 +175,23 @@ class StreamedBlockTest {
     }
 
     @Test
-    void fullDuplexText_blockedAfterStart_heldBackTailNeverReleased_streamEndsCleanly() throws Exception {
+    void fullDuplexText_blockedAfterStart_heldBackTailNeverReleased_streamIsReset() throws Exception {
         byte[] body = textBody();
         String masked = new String(body, StandardCharsets.UTF_8).replace("4111 1111 1111 1111", "**** **** **** 1111");
         int keyAt = masked.indexOf("-----BEGIN");
         for (int size : CHUNK_SIZES) {
             List<byte[]> chunks = chunks(body, size);
             Oracle o = oracle("text/plain", chunks);
-            List<StreamedBodyResponse> pieces = playFullDuplex("text/plain", chunks, "fd-text-" + size);
-            ByteArrayOutputStream all = new ByteArrayOutputStream();
-            pieces.forEach(p -> all.writeBytes(p.getBody().toByteArray()));
-            String got = all.toString(StandardCharsets.UTF_8);
+            List<ProcessingResponse> answers = playUntilLocalReply(BodySendMode.FULL_DUPLEX_STREAMED, chunks,
+                    "fd-text-" + size);
+            String got = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
             assertThat(got).as("chunk size %d", size).isEqualTo(new String(o.released(), StandardCharsets.UTF_8));
             assertThat(masked).startsWith(got);
             assertThat(got.length()).isLessThanOrEqualTo(keyAt);
-            // after the block: one empty piece per chunk (the blocking one included), end_of_stream on the last only
-            List<StreamedBodyResponse> after = pieces.subList(pieces.size() - (chunks.size() - o.blockingChunk()),
-                    pieces.size());
-            assertThat(after).allMatch(p -> p.getBody().isEmpty());
-            assertThat(pieces).extracting(StreamedBodyResponse::getEndOfStream).containsOnlyOnce(true);
-            assertThat(pieces.get(pieces.size() - 1).getEndOfStream()).isTrue();
+            // no piece ends the body: the client must not see a clean end of a body that was cut
+            assertThat(answers).filteredOn(ProcessingResponse::hasResponseBody)
+                    .noneMatch(r -> r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse()
+                            .getEndOfStream());
             if (size == Integer.MAX_VALUE) {
                 assertThat(got).isEmpty();
             }
@@ -201,16 +199,16 @@ class StreamedBlockTest {
     }
 
     @Test
-    void streamedText_blockedAfterStart_heldBackTailNeverReleased_laterChunksAnsweredEmpty() throws Exception {
+    void streamedText_blockedAfterStart_chunksBeforeTheBlockAnswered_thenTheStreamIsReset() throws Exception {
         byte[] body = textBody();
         for (int size : CHUNK_SIZES) {
             List<byte[]> chunks = chunks(body, size);
             Oracle o = oracle("text/plain", chunks);
-            List<byte[]> answers = playStreamed("text/plain", chunks, "st-text-" + size);
-            assertThat(answers).hasSize(chunks.size());
-            for (int i = 0; i < chunks.size(); i++) {
-                byte[] want = i < o.blockingChunk() ? o.beforeBlock().get(i) : new byte[0];
-                assertThat(answers.get(i)).as("answer %d of size %d", i, size).isEqualTo(want);
+            List<ProcessingResponse> answers = playUntilLocalReply(BodySendMode.STREAMED, chunks, "st-text-" + size);
+            assertThat(answers).as("chunk size %d", size).hasSize(o.blockingChunk());
+            for (int i = 0; i < o.blockingChunk(); i++) {
+                assertThat(answers.get(i).getResponseBody().getResponse().getBodyMutation().getBody().toByteArray())
+                        .as("answer %d of size %d", i, size).isEqualTo(o.beforeBlock().get(i));
             }
         }
     }
@@ -274,7 +272,26 @@ class StreamedBlockTest {
     }
 
     @Test
-    void streamedResponse_tailStillHeldWhenTrailersEndIt_isDroppedAndTheTrailersAnswered() throws Exception {
+    void streamedSse_tailStillHeldWhenTrailersEndIt_isReset_noAnswerCouldCarryTheEvent() throws Exception {
+        String body = event(0, "Hello, ") + event(1, "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC");
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.STREAMED)) {
+            s.requestHeaders(true, ":path", "/x", "x-request-id", "streamed-sse-trailers");
+            s.next();
+            s.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
+            s.next();
+            s.responseBody(body.getBytes(StandardCharsets.UTF_8), false);
+            assertThat(s.next().getResponseBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+                    .isEqualTo(event(0, "Hello, "));
+            s.responseTrailers();
+            assertThat(s.next().hasImmediateResponse()).isTrue();
+            assertThat(s.nextEvent(Duration.ofMillis(200))).isNull();
+        }
+        await().untilAsserted(() -> assertThat(fx.calls).anyMatch(c -> c.requestId().equals("streamed-sse-trailers")
+                && c.notes().get("block").equals("response:incomplete_scan:after_response_started:reset")));
+    }
+
+    @Test
+    void streamedResponse_tailStillHeldWhenTrailersEndIt_isDroppedAndTheStreamReset() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.STREAMED)) {
             s.requestHeaders(true, ":path", "/x", "x-request-id", "streamed-tail");
             s.next();
@@ -284,12 +301,13 @@ class StreamedBlockTest {
             assertThat(s.next().getResponseBody().getResponse().getBodyMutation().getBody().toStringUtf8())
                     .isEqualTo("card ");
             s.responseTrailers();
-            // No answer is left that could carry the held-back "4111 11": it is dropped, never sent unscanned.
-            assertThat(s.next().hasResponseTrailers()).isTrue();
+            // No answer is left that could carry the held-back "4111 11": it is dropped, never sent unscanned, and
+            // the client is told the body is incomplete (Envoy resets a started response on a local reply).
+            assertThat(s.next().hasImmediateResponse()).isTrue();
             assertThat(s.nextEvent(Duration.ofMillis(200))).isNull();
         }
         await().untilAsserted(() -> assertThat(fx.calls).anyMatch(c -> c.requestId().equals("streamed-tail")
-                && c.notes().get("block").equals("response:incomplete_scan:after_response_started")));
+                && c.notes().get("block").equals("response:incomplete_scan:after_response_started:reset")));
     }
 
     /** Plays a FULL_DUPLEX response; returns every streamed piece up to the one with end_of_stream. */
@@ -315,6 +333,35 @@ class StreamedBlockTest {
             }
             assertThat(s.nextEvent(Duration.ofMillis(200))).as("nothing after end_of_stream").isNull();
             return pieces;
+        }
+    }
+
+    /**
+     * Plays a text response in the given mode, all chunks sent as Envoy would; returns every answer up to the local
+     * reply the block ends with (Envoy resets a started response on it), and checks nothing comes after it.
+     */
+    private static List<ProcessingResponse> playUntilLocalReply(BodySendMode mode, List<byte[]> chunks, String id)
+            throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, mode)) {
+            s.requestHeaders(true, ":path", "/x", "x-request-id", id);
+            s.next();
+            s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
+            assertThat(s.next().hasResponseHeaders()).isTrue();
+            List<ProcessingResponse> answers = new ArrayList<>();
+            for (int i = 0; i < chunks.size(); i++) {
+                s.responseBody(chunks.get(i), i == chunks.size() - 1);
+            }
+            while (true) {
+                ProcessingResponse r = s.next();
+                if (r.hasImmediateResponse()) {
+                    assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(policy.block().status());
+                    break;
+                }
+                assertThat(r.hasResponseBody()).isTrue();
+                answers.add(r);
+            }
+            assertThat(s.nextEvent(Duration.ofMillis(200))).as("nothing after the local reply").isNull();
+            return answers;
         }
     }
 

@@ -16,7 +16,8 @@ public record Upstream(
         List<Endpoint> endpoints,
         Optional<HealthCheck> healthCheck,
         Optional<CircuitBreaker> circuitBreaker,
-        Optional<OutlierDetection> outlierDetection) {
+        Optional<OutlierDetection> outlierDetection,
+        Optional<Tls> tls) {
 
     public static final long DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 
@@ -28,15 +29,54 @@ public record Upstream(
         healthCheck = healthCheck == null ? Optional.empty() : healthCheck;
         circuitBreaker = circuitBreaker == null ? Optional.empty() : circuitBreaker;
         outlierDetection = outlierDetection == null ? Optional.empty() : outlierDetection;
+        tls = tls == null ? Optional.empty() : tls;
     }
 
     /** Same upstream with other endpoints (an endpoint-only change). */
     public Upstream withEndpoints(List<Endpoint> newEndpoints) {
         return new Upstream(name, protocol, lbPolicy, connectTimeoutMs, newEndpoints, healthCheck,
-                circuitBreaker, outlierDetection);
+                circuitBreaker, outlierDetection, tls);
+    }
+
+    /**
+     * The name the upstream's certificate is checked against and sent as SNI: {@code sni}, or the endpoints' DNS
+     * name when they all share one (empty otherwise, which validation refuses).
+     */
+    public Optional<String> tlsServerName() {
+        if (tls.isEmpty()) {
+            return Optional.empty();
+        }
+        if (tls.get().sni().isPresent()) {
+            return tls.get().sni();
+        }
+        List<String> names = endpoints.stream().map(Endpoint::address).distinct().toList();
+        return names.size() == 1 && !Tls.isIpAddress(names.get(0)) ? Optional.of(names.get(0)) : Optional.empty();
     }
 
     public enum Protocol { HTTP1, H2, GRPC }
+
+    /**
+     * TLS from the gateway to this upstream, always verified: the certificate must chain to a CA in
+     * {@code caFile} and name one of {@code subjectAltNames} (DNS), by default the server name.
+     *
+     * @param sni server name to send; defaults to the endpoints' DNS name when they share one
+     * @param subjectAltNames accepted DNS names in the certificate; empty means the server name
+     * @param caFile PEM bundle on the gateway's file system; empty means {@link #SYSTEM_CA_FILE}
+     */
+    public record Tls(Optional<String> sni, List<String> subjectAltNames, Optional<String> caFile) {
+        /** The CA bundle of the Debian/Ubuntu-based Envoy and Istio proxy images. */
+        public static final String SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt";
+
+        public Tls {
+            sni = sni == null ? Optional.empty() : sni;
+            subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
+            caFile = caFile == null ? Optional.empty() : caFile;
+        }
+
+        static boolean isIpAddress(String host) {
+            return host.contains(":") || host.chars().allMatch(ch -> ch == '.' || (ch >= '0' && ch <= '9'));
+        }
+    }
 
     public enum LbPolicy { ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV }
 

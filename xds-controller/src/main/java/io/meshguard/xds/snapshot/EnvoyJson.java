@@ -19,6 +19,7 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.meshguard.xds.model.ConfigJson;
 import java.util.List;
@@ -35,7 +36,7 @@ public final class EnvoyJson {
                     Router.getDescriptor(), ExtAuthz.getDescriptor(), ExtAuthzPerRoute.getDescriptor(),
                     ExternalProcessor.getDescriptor(), ExtProcPerRoute.getDescriptor(),
                     HttpGrpcAccessLogConfig.getDescriptor(), HttpProtocolOptions.getDescriptor(),
-                    HTTPFault.getDescriptor()))
+                    HTTPFault.getDescriptor(), UpstreamTlsContext.getDescriptor()))
             .build();
 
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);

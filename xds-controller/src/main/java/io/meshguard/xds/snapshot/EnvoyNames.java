@@ -11,6 +11,7 @@ public final class EnvoyNames {
     public static final String HCM_FILTER = "envoy.filters.network.http_connection_manager";
     public static final String GRPC_ACCESS_LOG = "envoy.access_loggers.http_grpc";
     public static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+    public static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
 
     public static final String EXT_AUTHZ_CLUSTER = "meshguard-extauthz";
     public static final String DLP_CLUSTER = "meshguard-dlp";

@@ -22,6 +22,7 @@ import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -55,6 +56,11 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
@@ -531,6 +537,9 @@ public final class SnapshotBuilder {
         if (u.protocol() != Upstream.Protocol.HTTP1) {
             c.putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2Options()));
         }
+        u.tls().ifPresent(tls -> c.setTransportSocket(TransportSocket.newBuilder()
+                .setName(EnvoyNames.TLS_TRANSPORT_SOCKET)
+                .setTypedConfig(Any.pack(upstreamTls(u, tls)))));
         u.healthCheck().ifPresent(hc -> {
             HealthCheck.Builder h = HealthCheck.newBuilder()
                     .setInterval(duration(hc.intervalMs()))
@@ -559,6 +568,30 @@ public final class SnapshotBuilder {
                 .setBaseEjectionTime(duration(od.baseEjectionMs()))
                 .setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()))));
         return c.build();
+    }
+
+    /**
+     * Verified TLS: TLS 1.2 at least, the certificate chained to the CA bundle and naming one of the accepted DNS
+     * names (Envoy would otherwise accept any certificate from any CA it is given), ALPN by protocol so an h2
+     * upstream is not downgraded.
+     */
+    private static UpstreamTlsContext upstreamTls(Upstream u, Upstream.Tls tls) {
+        String serverName = u.tlsServerName().orElseThrow(); // validation refuses TLS without one
+        CertificateValidationContext.Builder validation = CertificateValidationContext.newBuilder()
+                .setTrustedCa(DataSource.newBuilder().setFilename(tls.caFile().orElse(Upstream.Tls.SYSTEM_CA_FILE)));
+        for (String san : tls.subjectAltNames().isEmpty() ? List.of(serverName) : tls.subjectAltNames()) {
+            validation.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                    .setSanType(SubjectAltNameMatcher.SanType.DNS)
+                    .setMatcher(StringMatcher.newBuilder().setExact(san)));
+        }
+        return UpstreamTlsContext.newBuilder()
+                .setSni(serverName)
+                .setCommonTlsContext(CommonTlsContext.newBuilder()
+                        .setTlsParams(TlsParameters.newBuilder()
+                                .setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_2))
+                        .addAlpnProtocols(u.protocol() == Upstream.Protocol.HTTP1 ? "http/1.1" : "h2")
+                        .setValidationContext(validation))
+                .build();
     }
 
     private static ClusterLoadAssignment loadAssignment(Upstream u, GatewayGroup group) {

@@ -145,7 +145,7 @@ public final class PgGatewayStore {
         List<Upstream> upstreams = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 select id, name, protocol, lb_policy, connect_timeout_ms, health_check, circuit_breakers,
-                       outlier_detection
+                       outlier_detection, tls
                 from upstream order by name""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -155,7 +155,8 @@ public final class PgGatewayStore {
                         endpoints.getOrDefault(rs.getLong(1), List.of()),
                         json(rs.getString(6), Upstream.HealthCheck.class),
                         json(rs.getString(7), Upstream.CircuitBreaker.class),
-                        json(rs.getString(8), Upstream.OutlierDetection.class)));
+                        json(rs.getString(8), Upstream.OutlierDetection.class),
+                        json(rs.getString(9), Upstream.Tls.class)));
             }
         }
         Map<Long, List<Api.ApiVersion>> versions = new HashMap<>();
@@ -256,12 +257,12 @@ public final class PgGatewayStore {
         long id;
         try (PreparedStatement ps = c.prepareStatement("""
                 insert into upstream (name, protocol, lb_policy, connect_timeout_ms, health_check, circuit_breakers,
-                                      outlier_detection)
-                values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)
+                                      outlier_detection, tls)
+                values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb)
                 on conflict (name) do update set protocol = excluded.protocol, lb_policy = excluded.lb_policy,
                     connect_timeout_ms = excluded.connect_timeout_ms, health_check = excluded.health_check,
                     circuit_breakers = excluded.circuit_breakers, outlier_detection = excluded.outlier_detection,
-                    updated_at = now()
+                    tls = excluded.tls, updated_at = now()
                 returning id""")) {
             ps.setString(1, u.name());
             ps.setString(2, lower(u.protocol()));
@@ -270,6 +271,7 @@ public final class PgGatewayStore {
             ps.setString(5, u.healthCheck().map(ConfigJson::write).orElse(null));
             ps.setString(6, u.circuitBreaker().map(ConfigJson::write).orElse(null));
             ps.setString(7, u.outlierDetection().map(ConfigJson::write).orElse(null));
+            ps.setString(8, u.tls().map(ConfigJson::write).orElse(null));
             id = returningId(ps);
         }
         exec(c, "delete from upstream_endpoint where upstream_id = ?", id);

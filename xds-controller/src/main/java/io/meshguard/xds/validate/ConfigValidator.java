@@ -81,6 +81,7 @@ public final class ConfigValidator {
                     problems.add(Problem.error(ep + ".weight", "must be 1..128, got " + e.weight()));
                 }
             }
+            u.tls().ifPresent(tls -> validateTls(problems, path + ".tls", u, tls));
         }
         Map<String, Api> apis = new HashMap<>();
         for (Api api : config.apis()) {
@@ -282,6 +283,26 @@ public final class ConfigValidator {
     private static void name(List<Problem> problems, String path, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             problems.add(Problem.error(path, "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
+        }
+    }
+
+    private static void validateTls(List<Problem> problems, String path, Upstream u, Upstream.Tls tls) {
+        if (u.tlsServerName().isEmpty()) {
+            problems.add(Problem.error(path + ".sni", "required: the endpoints are IP addresses or differ, so "
+                    + "there is no name to send and check the certificate against"));
+        }
+        tls.sni().ifPresent(sni -> dnsName(problems, path + ".sni", sni));
+        tls.subjectAltNames().forEach(san -> dnsName(problems, path + ".subject_alt_names", san));
+        tls.caFile().filter(f -> !f.startsWith("/"))
+                .ifPresent(f -> problems.add(Problem.error(path + ".ca_file", "must be an absolute path, got '" + f + "'")));
+        problems.add(Problem.warning(path, "proxyless gRPC clients refuse a cluster with a CA file (grpc-java accepts "
+                + "only certificate providers): route only Envoy gateway groups to this upstream"));
+    }
+
+    /** A DNS name without wildcard: the name Envoy matches a certificate against (the certificate may hold a wildcard). */
+    private static void dnsName(List<Problem> problems, String path, String h) {
+        if (h.startsWith("*.") || h.length() > 253 || !HOSTNAME.matcher(h).matches()) {
+            problems.add(Problem.error(path, "'" + h + "' is not a DNS name"));
         }
     }
 

@@ -140,6 +140,24 @@ class PostgresStoreTest {
     }
 
     @Test
+    void draft_upstreamTls_roundTrips() throws Exception {
+        PgGatewayStore store = new PgGatewayStore(ds);
+        GatewayConfig sample = sample();
+        Upstream.Tls tls = new Upstream.Tls(Optional.of("gw.partner.example"), List.of("gw.partner.example"),
+                Optional.of("/etc/meshguard/partner-ca.pem"));
+        Upstream first = sample.upstreams().get(0);
+        Upstream withTls = new Upstream(first.name(), first.protocol(), first.lbPolicy(), first.connectTimeoutMs(),
+                first.endpoints(), first.healthCheck(), first.circuitBreaker(), first.outlierDetection(),
+                Optional.of(tls));
+        List<Upstream> upstreams = new ArrayList<>(sample.upstreams());
+        upstreams.set(0, withTls);
+        store.replace(new GatewayConfig(sample.groups(), upstreams, sample.apis(), sample.routes()));
+        assertThat(store.load().upstream(first.name()).orElseThrow().tls()).contains(tls);
+        store.replace(sample);
+        assertThat(store.load().upstream(first.name()).orElseThrow().tls()).isEmpty();
+    }
+
+    @Test
     void revisions_areStoredImmutable_andAnnounced() throws Exception {
         PgGatewayStore draft = new PgGatewayStore(ds);
         draft.replace(sample());
