@@ -17,6 +17,8 @@ final class ContextIndex {
     private int[] word = new int[64];
     private int head;
     private int count;
+    /** Where the last {@link #firstAtOrAfter} answer was: only a hint, checked before use. */
+    private int cursor;
     private long indexedTo;
     private byte[] junction = new byte[64];
 
@@ -27,6 +29,7 @@ final class ContextIndex {
     void reset() {
         head = 0;
         count = 0;
+        cursor = 0;
         indexedTo = 0;
     }
 
@@ -282,9 +285,27 @@ final class ContextIndex {
         return found;
     }
 
-    private int firstAtOrAfter(long p) {
+    /**
+     * The first occurrence at or after absolute offset {@code p}. Findings are scored about in text order, so the
+     * answer is usually at or a step or two after the last one: that is checked first, and the binary search runs
+     * over whatever range is left (often none).
+     */
+    int firstAtOrAfter(long p) {
         int lo = head;
         int hi = count;
+        int k = Math.max(head, Math.min(cursor, count));
+        if (k > head && pos[k - 1] >= p) {
+            hi = k - 1; // the last answer is past this one
+        } else {
+            // Everything before k is before p.
+            for (int step = 0; step < 4 && k < count && pos[k] < p; step++) {
+                k++;
+            }
+            lo = k;
+            if (k < count && pos[k] >= p) {
+                hi = k;
+            }
+        }
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
             if (pos[mid] < p) {
@@ -293,6 +314,7 @@ final class ContextIndex {
                 hi = mid;
             }
         }
+        cursor = lo;
         return lo;
     }
 

@@ -70,6 +70,13 @@ class ContextIndexTest {
     }
 
     @Test
+    void found_withWindowsInTextOrder_isWhatASearchOfTheWindowFinds() {
+        // The scanner asks about findings in about text order: the lookup's remembered position is used then.
+        assertFoundMatchesSearch(RULES, 9, true);
+        assertFoundMatchesSearch(WORD_START_RULES, 10, true);
+    }
+
+    @Test
     void found_probingWordStartsOnly_isWhatASearchOfTheWindowFinds() {
         assertThat(new ContextWords(WORD_START_RULES).wordStartsOnly).isTrue();
         assertFoundMatchesSearch(WORD_START_RULES, 7);
@@ -105,6 +112,11 @@ class ContextIndexTest {
     }
 
     private static void assertFoundMatchesSearch(List<ContextRule> rules, long seed) {
+        assertFoundMatchesSearch(rules, seed, false);
+    }
+
+    /** @param inOrder whether each round's windows come in text order (else at random places) */
+    private static void assertFoundMatchesSearch(List<ContextRule> rules, long seed, boolean inOrder) {
         ContextWords words = new ContextWords(rules);
         Random random = new Random(seed);
         for (int round = 0; round < 600; round++) {
@@ -124,9 +136,11 @@ class ContextIndexTest {
                     window.markComplete();
                 }
                 index.index(window);
+                int lastBefore = 0;
                 for (int q = 0; q < 20; q++) {
                     int n = window.length();
-                    int before = random.nextInt(n + 1);
+                    int before = inOrder ? Math.min(n, lastBefore + random.nextInt(12)) : random.nextInt(n + 1);
+                    lastBefore = before;
                     int s = before + random.nextInt(n - before + 1);
                     int e = s + random.nextInt(n - s + 1);
                     int after = e + random.nextInt(n - e + 1);
