@@ -17,8 +17,9 @@ import java.util.List;
  * policy order; the winner's action applies.
  */
 public final class StreamScanner {
-    private static final Comparator<Pending> BY_START = Comparator.comparingLong((Pending p) -> p.start)
-            .thenComparingLong(p -> p.end);
+    /** By start, then end: written out, as it runs for every candidate. */
+    private static final Comparator<Pending> BY_START = (a, b) -> a.start != b.start ? Long.compare(a.start, b.start)
+            : Long.compare(a.end, b.end);
     private static final Comparator<Pending> BY_PRIORITY = Comparator.comparingDouble((Pending p) -> -p.confidence)
             .thenComparingLong(p -> -(p.end - p.start))
             .thenComparingLong(p -> p.start)
