@@ -49,7 +49,26 @@ public final class Checksums {
         int p3 = prefix(digits, 3);
         int p4 = prefix(digits, 4);
         int p6 = prefix(digits, 6);
-        if (digits.charAt(0) == '4') { // Visa
+        return cardBrand(digits.charAt(0), len, p2, p3, p4, p6);
+    }
+
+    /** {@link #cardBrand(CharSequence)} of {@code digits[0, len)} ({@code len > 0}), on the scan's digit array. */
+    static boolean cardBrand(char[] digits, int len) {
+        int v = 0;
+        int p2 = 0;
+        int p3 = 0;
+        int p4 = 0;
+        for (int i = 0; i < 6 && i < len; i++) {
+            v = v * 10 + (digits[i] - '0');
+            p2 = i < 2 ? v : p2;
+            p3 = i < 3 ? v : p3;
+            p4 = i < 4 ? v : p4;
+        }
+        return cardBrand(digits[0], len, p2, p3, p4, v);
+    }
+
+    private static boolean cardBrand(char first, int len, int p2, int p3, int p4, int p6) {
+        if (first == '4') { // Visa
             return len == 13 || len == 16 || len == 19;
         }
         if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) { // Mastercard

@@ -81,6 +81,27 @@ class ChecksumShortcutsTest {
     }
 
     @Test
+    void cardBrandOnArray_agreesWithTheCharSequenceForm() {
+        Random random = new Random(16);
+        String[] prefixes = {"4", "51", "55", "2221", "2720", "34", "37", "6011", "65", "644", "649", "622126",
+            "622925", "3528", "3589", "62", "81", "300", "305", "36", "38", "39", "3095", "50", "56", "58", "67", "63",
+            "9400", "9499", "1", "0", "99", ""};
+        char[] digits = new char[40];
+        int brands = 0;
+        for (int round = 0; round < 50_000; round++) {
+            String p = prefixes[random.nextInt(prefixes.length)];
+            int len = Math.max(1, p.length() + random.nextInt(21 - p.length()));
+            for (int k = 0; k < len; k++) {
+                digits[k] = k < p.length() ? p.charAt(k) : (char) ('0' + random.nextInt(10));
+            }
+            boolean want = Checksums.cardBrand(CharBuffer.wrap(digits, 0, len));
+            assertThat(Checksums.cardBrand(digits, len)).as(new String(digits, 0, len)).isEqualTo(want);
+            brands += want ? 1 : 0;
+        }
+        assertThat(brands).as("numbers with a brand's prefix and length").isGreaterThan(5_000);
+    }
+
+    @Test
     void entropyBelow_isTheExactFormulaComparedWithTheThreshold_andLeavesTheScratchClear() {
         Random random = new Random(35);
         int[] scratch = new int[256];
