@@ -21,6 +21,10 @@ final class ContextIndex {
     private int cursor;
     private long indexedTo;
     private byte[] junction = new byte[64];
+    /** Bytes per block of {@link #index}'s word-start listing. */
+    private static final int BLOCK = 512;
+    /** The word starts of one block: at most eight per eight bytes, and three written past the last. */
+    private final int[] probeAt = new int[BLOCK + 8];
 
     ContextIndex(ContextWords cw) {
         this.cw = cw;
@@ -63,12 +67,34 @@ final class ContextIndex {
             }
             // Eight positions at a time, probing only where a word can start (see ContextWords#wordStartsOnly):
             // an ASCII letter after a non-letter, or a UTF-8 lead byte. In prose that is about one byte in five.
-            for (; i + 8 <= end; i += 8) {
-                long x = (long) LONGS.get(b, i);
-                long cand = letters(x) & ~letters((long) LONGS.get(b, i - 1)) | x & (x << 1) & HIGH;
-                while (cand != 0) {
-                    probe(b, n, i + (Long.numberOfTrailingZeros(cand) >>> 3), base);
+            // The positions of a block of words are listed first, then probed: a loop over each word's few
+            // positions would end at an unpredictable count, a mispredicted branch for about every word.
+            final int[] at = probeAt;
+            while (i + 8 <= end) {
+                int m = 0;
+                int blockEnd = Math.min(end, i + BLOCK);
+                for (; i + 8 <= blockEnd; i += 8) {
+                    long x = (long) LONGS.get(b, i);
+                    long cand = letters(x) & ~letters((long) LONGS.get(b, i - 1)) | x & (x << 1) & HIGH;
+                    int c = Long.bitCount(cand);
+                    // Four written whatever the count (past it they are overwritten next): words and Hangul
+                    // syllables leave at most four starts in eight bytes, more only in the rare rest.
+                    at[m] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
                     cand &= cand - 1;
+                    at[m + 1] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
+                    cand &= cand - 1;
+                    at[m + 2] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
+                    cand &= cand - 1;
+                    at[m + 3] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
+                    cand &= cand - 1;
+                    for (int k = m + 4; cand != 0; k++) {
+                        at[k] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
+                        cand &= cand - 1;
+                    }
+                    m += c;
+                }
+                for (int k = 0; k < m; k++) {
+                    probe(b, n, at[k], base);
                 }
             }
         }

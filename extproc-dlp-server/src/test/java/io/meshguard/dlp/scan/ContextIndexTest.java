@@ -111,6 +111,55 @@ class ContextIndexTest {
         }
     }
 
+    @Test
+    void found_inLongTextsFedInLargePieces_isWhatASearchOfTheWindowFinds() {
+        // Hundreds of bytes per round: the index lists many blocks of word starts, some words with more than four
+        // (lead bytes back to back, as malformed UTF-8 can have them).
+        ContextWords words = new ContextWords(WORD_START_RULES);
+        Random random = new Random(14);
+        String[] dense = {"a.b.c.d.e.f.", "éééééé", "가가가"};
+        for (int round = 0; round < 300; round++) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            for (int k = 0, n = 40 + random.nextInt(300); k < n; k++) {
+                if (random.nextInt(8) == 0) {
+                    byte[] run = new byte[1 + random.nextInt(12)];
+                    java.util.Arrays.fill(run, (byte) (0xC0 + random.nextInt(0x40)));
+                    out.writeBytes(run);
+                } else {
+                    String piece = random.nextInt(10) == 0 ? dense[random.nextInt(dense.length)]
+                            : PIECES[random.nextInt(PIECES.length)];
+                    out.writeBytes(piece.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            byte[] text = out.toByteArray();
+            TextWindow window = new TextWindow();
+            ContextIndex index = new ContextIndex(words);
+            int fed = 0;
+            while (fed < text.length) {
+                int len = Math.min(text.length - fed, 1 + random.nextInt(1200));
+                window.append(text, fed, len);
+                fed += len;
+                if (fed == text.length) {
+                    window.markComplete();
+                }
+                index.index(window);
+            }
+            for (int q = 0; q < 200; q++) {
+                int n = window.length();
+                int s = random.nextInt(n + 1);
+                int e = Math.min(n, s + random.nextInt(20));
+                int before = Math.max(0, s - random.nextInt(40));
+                int after = Math.min(n, e + random.nextInt(40));
+                for (int rule = 0; rule < WORD_START_RULES.size(); rule++) {
+                    int got = index.found(rule, window, before, s, e, after);
+                    int want = naive(WORD_START_RULES.get(rule), window.bytes(), before, s, e, after);
+                    assertThat(got).as("rule %d, round %d [%d,%d) value [%d,%d)", rule, round, before, after, s, e)
+                            .isEqualTo(want & words.wanted[rule]);
+                }
+            }
+        }
+    }
+
     private static void assertFoundMatchesSearch(List<ContextRule> rules, long seed) {
         assertFoundMatchesSearch(rules, seed, false);
     }
