@@ -93,8 +93,16 @@ final class ContextIndex {
                     }
                     m += c;
                 }
+                // The filter keeps the starts that pass it in place, without a branch (about one in six passes, at
+                // no predictable place); only those are looked up.
+                int passed = 0;
                 for (int k = 0; k < m; k++) {
-                    probe(b, n, at[k], base);
+                    int p = at[k];
+                    at[passed] = p;
+                    passed += mayStartWord(b, p);
+                }
+                for (int k = 0; k < passed; k++) {
+                    addWordsAt(b, n, at[k], base);
                 }
             }
         }
@@ -111,6 +119,24 @@ final class ContextIndex {
             addAll(cw.byFirst[lower(b[i])], b, n, i, base); // the text's last two bytes: no three to probe
         }
         indexedTo = base + to;
+    }
+
+    /** 1 when a word may start at buffer index {@code i} (at least three bytes remain), by {@link #probe}'s test. */
+    private int mayStartWord(byte[] b, int i) {
+        final byte[] low = LOWER;
+        int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
+        int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
+        int h = ContextWords.hash(x);
+        return (int) ((cw.triples[h >>> 6] >>> h | cw.pairs[pair >>> 6] >>> pair) & 1L);
+    }
+
+    /** Records the words starting at buffer index {@code i} (at least three bytes remain), no filter first. */
+    private void addWordsAt(byte[] b, int n, int i, long base) {
+        final byte[] low = LOWER;
+        int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
+        int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
+        addAll(cw.longCandidates(x), b, n, i, base);
+        addAll(cw.shortCandidates(pair >>> 8, pair & 0xff), b, n, i, base);
     }
 
     /** Records the words starting at buffer index {@code i} (at least three bytes remain): the loop's probe. */
