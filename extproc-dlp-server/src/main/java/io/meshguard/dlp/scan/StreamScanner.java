@@ -274,10 +274,9 @@ public final class StreamScanner {
             long starts = charStarts((long) LONGS.get(b, q));
             int c = Long.bitCount(starts);
             if (c >= need) {
-                for (; need > 1; need--) {
-                    starts &= starts - 1;
-                }
-                return q + (Long.numberOfTrailingZeros(starts) >>> 3);
+                // The need-th lowest start: one bit deposited there (PDEP where the CPU has it), not a loop of
+                // as many rounds as characters are left, which ends at a different round for every window.
+                return q + (Long.numberOfTrailingZeros(Long.expand(1L << (need - 1), starts)) >>> 3);
             }
             need -= c;
         }
@@ -304,10 +303,8 @@ public final class StreamScanner {
             long starts = charStarts((long) LONGS.get(b, q - 7));
             int c = Long.bitCount(starts);
             if (c >= need) {
-                for (; need > 1; need--) {
-                    starts &= ~Long.highestOneBit(starts);
-                }
-                return q - 7 + ((63 - Long.numberOfLeadingZeros(starts)) >>> 3);
+                // The need-th highest start is the (c - need + 1)-th lowest (see charsAfter).
+                return q - 7 + (Long.numberOfTrailingZeros(Long.expand(1L << (c - need), starts)) >>> 3);
             }
             need -= c;
         }
