@@ -214,24 +214,16 @@ public final class StreamScanner {
         int wanted = contextWords.wanted[p.detector];
         if (wanted != 0) {
             int within = ctx.within();
-            // `within` characters each side; one byte per character where no UTF-8 continuation byte is in reach.
-            if (e + within < n && noContinuation(b, e + 1, e + within + 1)) {
-                after = e + within;
-            } else {
-                after = charsAfter(b, e, n, within);
-                if (after < 0) {
-                    if (!text.complete()) {
-                        return false;
-                    }
-                    after = n;
+            // `within` characters each side. The walks go eight bytes at a time whether the window is ASCII or not:
+            // a test for an ASCII window first would branch differently from one finding to the next in mixed text.
+            after = charsAfter(b, e, n, within);
+            if (after < 0) {
+                if (!text.complete()) {
+                    return false;
                 }
+                after = n;
             }
-            int before = s;
-            if (s - within >= 0 && noContinuation(b, s - within, s)) {
-                before = s - within;
-            } else {
-                before = charsBefore(b, s, within);
-            }
+            int before = charsBefore(b, s, within);
             int found = contextIndex.found(p.detector, text, before, s, e, after);
             double delta = 0;
             if ((found & ContextWords.BOOST) != 0) {
@@ -314,24 +306,6 @@ public final class StreamScanner {
             }
         }
         return 0;
-    }
-
-    /** Whether {@code b[from, to)} holds no UTF-8 continuation byte ({@code 10xxxxxx}), eight bytes at a time. */
-    private static boolean noContinuation(byte[] b, int from, int to) {
-        int i = from;
-        for (; i + 8 <= to; i += 8) {
-            long x = (long) LONGS.get(b, i);
-            // A continuation byte has its top bit set and the next one clear.
-            if ((x & ~(x << 1) & 0x8080808080808080L) != 0) {
-                return false;
-            }
-        }
-        for (; i < to; i++) {
-            if ((b[i] & 0xC0) == 0x80) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private void resolve(List<Pending> cluster) {
