@@ -503,8 +503,15 @@ public final class BuiltinRecognizer implements Recognizer {
             // (one detector's candidates never overlap), so the card validator is not run again inside it.
             if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()]) {
                 card(t, i, out);
+                byShape(t, i, cardFirstRun, cardFirstRunNext, out); // the card walk measured the run
+            } else {
+                int run = 1;
+                int next = -1; // the byte after the run (a digit when the run reaches 20)
+                while (run < 20 && digit(next = t.at(i + run))) {
+                    run++;
+                }
+                byShape(t, i, run, next, out);
             }
-            byShape(t, i, out);
             return;
         }
         if (on(BuiltinDetector.CARD)) {
@@ -526,16 +533,12 @@ public final class BuiltinRecognizer implements Recognizer {
 
     /**
      * The validators after the card's, tried only where the run of digits starting at {@code i} has a length (and
-     * next byte) that each one's format needs; every other run would make it return without a finding. The card
-     * validator, when called first, has read that run and the byte after it (or its first 20 digits), so counting
-     * it here then never waits for bytes the card pass did not.
+     * next byte) that each one's format needs; every other run would make it return without a finding.
+     *
+     * @param run the length of the run of digits at {@code i}, at most 20
+     * @param next the byte after the run, or the 20th digit when the run reaches 20
      */
-    private void byShape(TextWindow t, int i, Consumer<Candidate> out) {
-        int run = 1;
-        int next = -1; // the byte after the run (a digit when the run reaches 20)
-        while (run < 20 && digit(next = t.at(i + run))) {
-            run++;
-        }
+    private void byShape(TextWindow t, int i, int run, int next, Consumer<Candidate> out) {
         // YYMMDD-G###### or the 13 digits unbroken
         if ((run == 6 && next == '-' || run == 13) && (on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN))) {
             registration(t, i, out);
@@ -561,20 +564,33 @@ public final class BuiltinRecognizer implements Recognizer {
     private final int[] endPos = new int[24];
     private final int[] endDigits = new int[24];
 
+    /** What {@link #card} saw of the first run of digits, as {@link #byShape} takes it. */
+    private int cardFirstRun;
+    private int cardFirstRunNext;
+
     private void card(TextWindow t, int i, Consumer<Candidate> out) {
         int nd = 0;
         int sep = -1;
         int j = i;
         int ends = 0;
+        cardFirstRun = 0;
         while (true) {
             int c = t.at(j);
             if (digit(c)) {
                 if (nd == 19) {
+                    if (cardFirstRun == 0) {
+                        cardFirstRun = 20;
+                        cardFirstRunNext = c;
+                    }
                     break; // a longer run is not a card number
                 }
                 digits[nd++] = (char) c;
                 j++;
                 continue;
+            }
+            if (cardFirstRun == 0) {
+                cardFirstRun = j - i;
+                cardFirstRunNext = c;
             }
             if (!alpha(c)) {
                 endPos[ends] = j;
