@@ -145,6 +145,7 @@ public final class BuiltinRecognizer implements Recognizer {
     private int tokenFlags;
 
     private final char[] digits = new char[40];
+    private final char[] ibanChars = new char[40];
     private final int[] entropyCounts = new int[256];
 
     /** @param enabled built-in detectors to report, mapped to their index in the compiled rule set */
@@ -154,7 +155,8 @@ public final class BuiltinRecognizer implements Recognizer {
 
     /**
      * @param byShape whether a number is tried only by the validators its first digit run can match (see
-     *     {@link #onNumericStart}); false tries every enabled one, for the tests that check both agree
+     *     {@link #onNumericStart}), and the card validator not inside a card already found; false tries every enabled
+     *     one at every digit run, the plain version the tests check this one against
      */
     BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled, boolean byShape) {
         Arrays.fill(index, -1);
@@ -351,24 +353,26 @@ public final class BuiltinRecognizer implements Recognizer {
         if (!(c1 >= 'A' && c1 <= 'Z') || !digit(t.at(i + 2)) || !digit(t.at(i + 3))) {
             return;
         }
-        int len = Checksums.ibanLength("" + (char) t.at(i) + (char) c1);
+        int len = Checksums.ibanLength(t.at(i), c1);
         if (len == 0) {
             return;
         }
-        StringBuilder sb = new StringBuilder(len);
+        // The IBAN's characters without the spaces, gathered in the scratch array (at most 34 of them).
+        char[] chars = ibanChars;
+        int nc = 0;
         int j = i;
-        while (sb.length() < len) {
+        while (nc < len) {
             int c = t.at(j);
             if (digit(c) || (c >= 'A' && c <= 'Z')) {
-                sb.append((char) c);
+                chars[nc++] = (char) c;
                 j++;
-            } else if (c == ' ' && sb.length() % 4 == 0 && alnum(t.at(j + 1))) {
+            } else if (c == ' ' && nc % 4 == 0 && alnum(t.at(j + 1))) {
                 j++;
             } else {
                 return;
             }
         }
-        if (alnum(t.at(j)) || !Checksums.ibanMod97(sb)) {
+        if (alnum(t.at(j)) || !Checksums.ibanMod97(chars, len)) {
             return;
         }
         report(BuiltinDetector.IBAN, t, i, j, 0.9, out);
@@ -495,8 +499,19 @@ public final class BuiltinRecognizer implements Recognizer {
             return;
         }
         if (byShape) {
-            card(t, i, out);
-            byShape(t, i, out);
+            // A card found from an earlier group start covers this one: report() would drop any card found here
+            // (one detector's candidates never overlap), so the card validator is not run again inside it.
+            if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()]) {
+                card(t, i, out);
+                byShape(t, i, cardFirstRun, cardFirstRunNext, out); // the card walk measured the run
+            } else {
+                int run = 1;
+                int next = -1; // the byte after the run (a digit when the run reaches 20)
+                while (run < 20 && digit(next = t.at(i + run))) {
+                    run++;
+                }
+                byShape(t, i, run, next, out);
+            }
             return;
         }
         if (on(BuiltinDetector.CARD)) {
@@ -518,16 +533,12 @@ public final class BuiltinRecognizer implements Recognizer {
 
     /**
      * The validators after the card's, tried only where the run of digits starting at {@code i} has a length (and
-     * next byte) that each one's format needs; every other run would make it return without a finding. The card
-     * validator, called first, has read that run and the byte after it (or its first 20 digits), so counting it
-     * here never waits for bytes the card pass did not.
+     * next byte) that each one's format needs; every other run would make it return without a finding.
+     *
+     * @param run the length of the run of digits at {@code i}, at most 20
+     * @param next the byte after the run, or the 20th digit when the run reaches 20
      */
-    private void byShape(TextWindow t, int i, Consumer<Candidate> out) {
-        int run = 1;
-        int next = -1; // the byte after the run (a digit when the run reaches 20)
-        while (run < 20 && digit(next = t.at(i + run))) {
-            run++;
-        }
+    private void byShape(TextWindow t, int i, int run, int next, Consumer<Candidate> out) {
         // YYMMDD-G###### or the 13 digits unbroken
         if ((run == 6 && next == '-' || run == 13) && (on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN))) {
             registration(t, i, out);
@@ -553,20 +564,33 @@ public final class BuiltinRecognizer implements Recognizer {
     private final int[] endPos = new int[24];
     private final int[] endDigits = new int[24];
 
+    /** What {@link #card} saw of the first run of digits, as {@link #byShape} takes it. */
+    private int cardFirstRun;
+    private int cardFirstRunNext;
+
     private void card(TextWindow t, int i, Consumer<Candidate> out) {
         int nd = 0;
         int sep = -1;
         int j = i;
         int ends = 0;
+        cardFirstRun = 0;
         while (true) {
             int c = t.at(j);
             if (digit(c)) {
                 if (nd == 19) {
+                    if (cardFirstRun == 0) {
+                        cardFirstRun = 20;
+                        cardFirstRunNext = c;
+                    }
                     break; // a longer run is not a card number
                 }
                 digits[nd++] = (char) c;
                 j++;
                 continue;
+            }
+            if (cardFirstRun == 0) {
+                cardFirstRun = j - i;
+                cardFirstRunNext = c;
             }
             if (!alpha(c)) {
                 endPos[ends] = j;
@@ -585,8 +609,8 @@ public final class BuiltinRecognizer implements Recognizer {
             if (len < 12 || len > 19) {
                 continue;
             }
-            java.nio.CharBuffer d = java.nio.CharBuffer.wrap(digits, 0, len);
-            if (Checksums.luhn(d) && Checksums.cardBrand(d)) {
+            // The brand first: most digit runs fail its prefix and length test, which is cheaper than Luhn.
+            if (Checksums.cardBrand(digits, len) && Checksums.luhn(digits, len)) {
                 report(BuiltinDetector.CARD, t, i, endPos[k], sep < 0 ? 0.7 : 0.8, out);
                 return;
             }
@@ -1006,7 +1030,7 @@ public final class BuiltinRecognizer implements Recognizer {
             letter |= alpha(c);
             dig |= digit(c);
         }
-        if (!letter || !dig || Checksums.entropy(b, s, e, entropyCounts) < 3.5) {
+        if (!letter || !dig || Checksums.entropyBelow(b, s, e, entropyCounts, 3.5)) {
             return;
         }
         report(BuiltinDetector.SECRET, t, s, e, 0.3, out);

@@ -24,6 +24,24 @@ public final class Checksums {
         return sum % 10 == 0;
     }
 
+    /** {@link #luhn(CharSequence)} of {@code digits[0, len)}, without a CharSequence view per call (the scan's). */
+    static boolean luhn(char[] digits, int len) {
+        int sum = 0;
+        boolean dbl = false;
+        for (int i = len - 1; i >= 0; i--) {
+            int d = digits[i] - '0';
+            if (dbl) {
+                d *= 2;
+                if (d > 9) {
+                    d -= 9;
+                }
+            }
+            sum += d;
+            dbl = !dbl;
+        }
+        return sum % 10 == 0;
+    }
+
     /** True when the digits have the length and issuer prefix of a major card brand. */
     public static boolean cardBrand(CharSequence digits) {
         int len = digits.length();
@@ -31,7 +49,26 @@ public final class Checksums {
         int p3 = prefix(digits, 3);
         int p4 = prefix(digits, 4);
         int p6 = prefix(digits, 6);
-        if (digits.charAt(0) == '4') { // Visa
+        return cardBrand(digits.charAt(0), len, p2, p3, p4, p6);
+    }
+
+    /** {@link #cardBrand(CharSequence)} of {@code digits[0, len)} ({@code len > 0}), on the scan's digit array. */
+    static boolean cardBrand(char[] digits, int len) {
+        int v = 0;
+        int p2 = 0;
+        int p3 = 0;
+        int p4 = 0;
+        for (int i = 0; i < 6 && i < len; i++) {
+            v = v * 10 + (digits[i] - '0');
+            p2 = i < 2 ? v : p2;
+            p3 = i < 3 ? v : p3;
+            p4 = i < 4 ? v : p4;
+        }
+        return cardBrand(digits[0], len, p2, p3, p4, v);
+    }
+
+    private static boolean cardBrand(char first, int len, int p2, int p3, int p4, int p6) {
+        if (first == '4') { // Visa
             return len == 13 || len == 16 || len == 19;
         }
         if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) { // Mastercard
@@ -86,9 +123,25 @@ public final class Checksums {
             Map.entry("SI", 19), Map.entry("SK", 24), Map.entry("SM", 27), Map.entry("TN", 24), Map.entry("TR", 26),
             Map.entry("UA", 29), Map.entry("VG", 24), Map.entry("XK", 20));
 
+    /** {@link #IBAN_LENGTH} as a table indexed by the two letters, for the scan (no String per upper-case token). */
+    private static final byte[] IBAN_LENGTH_BY_LETTERS = new byte[26 * 26];
+
+    static {
+        IBAN_LENGTH.forEach((country, len) -> IBAN_LENGTH_BY_LETTERS[(country.charAt(0) - 'A') * 26
+                + country.charAt(1) - 'A'] = len.byteValue());
+    }
+
     /** Registered IBAN length for a country code, or 0 when the country has no IBAN. */
     public static int ibanLength(String country) {
         return IBAN_LENGTH.getOrDefault(country, 0);
+    }
+
+    /** {@link #ibanLength(String)} of the country code {@code c0 c1} (any two bytes as 0..255, or -1). */
+    static int ibanLength(int c0, int c1) {
+        if (c0 < 'A' || c0 > 'Z' || c1 < 'A' || c1 > 'Z') {
+            return 0;
+        }
+        return IBAN_LENGTH_BY_LETTERS[(c0 - 'A') * 26 + c1 - 'A'];
     }
 
     /** ISO 7064 mod 97-10 over an IBAN without spaces (letters upper case). */
@@ -109,6 +162,34 @@ public final class Checksums {
             }
         }
         return rem == 1;
+    }
+
+    /**
+     * {@link #ibanMod97(CharSequence)} of {@code iban[0, n)}: the same arithmetic, on the scan's scratch array. The
+     * first four characters move to the end, as the standard says.
+     */
+    static boolean ibanMod97(char[] iban, int n) {
+        if (n < 5) {
+            return false;
+        }
+        // The same number taken mod 97, in fewer divisions: digits gather in a long and are reduced only when
+        // two more could overflow it (below 10^16, times 100 plus 35 stays far below 2^63; the remainder is the
+        // same whenever the reductions happen).
+        long rem = 0;
+        for (int k = 4; k < n + 4; k++) {
+            char c = iban[k < n ? k : k - n];
+            if (c >= '0' && c <= '9') {
+                rem = rem * 10 + (c - '0');
+            } else if (c >= 'A' && c <= 'Z') {
+                rem = rem * 100 + (c - 'A' + 10);
+            } else {
+                return false;
+            }
+            if (rem >= 10_000_000_000_000_000L) {
+                rem %= 97;
+            }
+        }
+        return rem % 97 == 1;
     }
 
     /**
@@ -159,6 +240,52 @@ public final class Checksums {
         }
         sum += ((d.charAt(8) - '0') * 5) / 10;
         return (10 - sum % 10) % 10 == d.charAt(9) - '0';
+    }
+
+    /** c * log2(c) for every count a token of at most 256 bytes can have, for {@link #entropyBelow}. */
+    private static final double[] C_LOG2_C = new double[257];
+
+    static {
+        for (int c = 1; c <= 256; c++) {
+            C_LOG2_C[c] = c * (Math.log(c) / Math.log(2));
+        }
+    }
+
+    /** Far wider than the rounding of either formula (both are within about 1e-13 of the true entropy). */
+    private static final double MARGIN = 1e-9;
+
+    /**
+     * Whether {@code entropy(b, from, to, counts) < threshold}, for tokens of at most 256 bytes, without a logarithm
+     * per symbol in the clear cases. Entropy is {@code log2(n) - sum(c * log2 c) / n} over the symbol counts c, with
+     * {@code c * log2 c} from a table; only where that lands within {@link #MARGIN} of the threshold (where rounding
+     * could decide) the exact formula of {@link #entropy(byte[], int, int, int[])} answers, so the result is
+     * always that formula's. Leaves {@code counts} all zero, as it found it.
+     */
+    static boolean entropyBelow(byte[] b, int from, int to, int[] counts, double threshold) {
+        int n = to - from;
+        if (n > 256) {
+            return entropy(b, from, to, counts) < threshold;
+        }
+        for (int i = from; i < to; i++) {
+            counts[b[i] & 0xff]++;
+        }
+        double sum = 0;
+        for (int i = from; i < to; i++) {
+            int c = b[i] & 0xff;
+            int k = counts[c];
+            if (k != 0) {
+                sum += C_LOG2_C[k];
+                counts[c] = 0;
+            }
+        }
+        double fast = C_LOG2_C[n] / n - sum / n;
+        if (fast < threshold - MARGIN) {
+            return true;
+        }
+        if (fast > threshold + MARGIN) {
+            return false;
+        }
+        return entropy(b, from, to, counts) < threshold;
     }
 
     /** Shannon entropy in bits per character. */

@@ -17,8 +17,14 @@ final class ContextIndex {
     private int[] word = new int[64];
     private int head;
     private int count;
+    /** Where the last {@link #firstAtOrAfter} answer was: only a hint, checked before use. */
+    private int cursor;
     private long indexedTo;
     private byte[] junction = new byte[64];
+    /** Bytes per block of {@link #index}'s word-start listing. */
+    private static final int BLOCK = 512;
+    /** The word starts of one block: at most eight per eight bytes, and three written past the last. */
+    private final int[] probeAt = new int[BLOCK + 8];
 
     ContextIndex(ContextWords cw) {
         this.cw = cw;
@@ -27,6 +33,7 @@ final class ContextIndex {
     void reset() {
         head = 0;
         count = 0;
+        cursor = 0;
         indexedTo = 0;
     }
 
@@ -60,12 +67,42 @@ final class ContextIndex {
             }
             // Eight positions at a time, probing only where a word can start (see ContextWords#wordStartsOnly):
             // an ASCII letter after a non-letter, or a UTF-8 lead byte. In prose that is about one byte in five.
-            for (; i + 8 <= end; i += 8) {
-                long x = (long) LONGS.get(b, i);
-                long cand = letters(x) & ~letters((long) LONGS.get(b, i - 1)) | x & (x << 1) & HIGH;
-                while (cand != 0) {
-                    probe(b, n, i + (Long.numberOfTrailingZeros(cand) >>> 3), base);
+            // The positions of a block of words are listed first, then probed: a loop over each word's few
+            // positions would end at an unpredictable count, a mispredicted branch for about every word.
+            final int[] at = probeAt;
+            while (i + 8 <= end) {
+                int m = 0;
+                int blockEnd = Math.min(end, i + BLOCK);
+                for (; i + 8 <= blockEnd; i += 8) {
+                    long x = (long) LONGS.get(b, i);
+                    long cand = letters(x) & ~letters((long) LONGS.get(b, i - 1)) | x & (x << 1) & HIGH;
+                    int c = Long.bitCount(cand);
+                    // Four written whatever the count (past it they are overwritten next): words and Hangul
+                    // syllables leave at most four starts in eight bytes, more only in the rare rest.
+                    at[m] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
                     cand &= cand - 1;
+                    at[m + 1] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
+                    cand &= cand - 1;
+                    at[m + 2] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
+                    cand &= cand - 1;
+                    at[m + 3] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
+                    cand &= cand - 1;
+                    for (int k = m + 4; cand != 0; k++) {
+                        at[k] = i + (Long.numberOfTrailingZeros(cand) >>> 3);
+                        cand &= cand - 1;
+                    }
+                    m += c;
+                }
+                // The filter keeps the starts that pass it in place, without a branch (about one in six passes, at
+                // no predictable place); only those are looked up.
+                int passed = 0;
+                for (int k = 0; k < m; k++) {
+                    int p = at[k];
+                    at[passed] = p;
+                    passed += mayStartWord(b, p);
+                }
+                for (int k = 0; k < passed; k++) {
+                    addWordsAt(b, n, at[k], base);
                 }
             }
         }
@@ -82,6 +119,24 @@ final class ContextIndex {
             addAll(cw.byFirst[lower(b[i])], b, n, i, base); // the text's last two bytes: no three to probe
         }
         indexedTo = base + to;
+    }
+
+    /** 1 when a word may start at buffer index {@code i} (at least three bytes remain), by {@link #probe}'s test. */
+    private int mayStartWord(byte[] b, int i) {
+        final byte[] low = LOWER;
+        int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
+        int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
+        int h = ContextWords.hash(x);
+        return (int) ((cw.triples[h >>> 6] >>> h | cw.pairs[pair >>> 6] >>> pair) & 1L);
+    }
+
+    /** Records the words starting at buffer index {@code i} (at least three bytes remain), no filter first. */
+    private void addWordsAt(byte[] b, int n, int i, long base) {
+        final byte[] low = LOWER;
+        int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
+        int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
+        addAll(cw.longCandidates(x), b, n, i, base);
+        addAll(cw.shortCandidates(pair >>> 8, pair & 0xff), b, n, i, base);
     }
 
     /** Records the words starting at buffer index {@code i} (at least three bytes remain): the loop's probe. */
@@ -282,9 +337,27 @@ final class ContextIndex {
         return found;
     }
 
-    private int firstAtOrAfter(long p) {
+    /**
+     * The first occurrence at or after absolute offset {@code p}. Findings are scored about in text order, so the
+     * answer is usually at or a step or two after the last one: that is checked first, and the binary search runs
+     * over whatever range is left (often none).
+     */
+    int firstAtOrAfter(long p) {
         int lo = head;
         int hi = count;
+        int k = Math.max(head, Math.min(cursor, count));
+        if (k > head && pos[k - 1] >= p) {
+            hi = k - 1; // the last answer is past this one
+        } else {
+            // Everything before k is before p.
+            for (int step = 0; step < 4 && k < count && pos[k] < p; step++) {
+                k++;
+            }
+            lo = k;
+            if (k < count && pos[k] >= p) {
+                hi = k;
+            }
+        }
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
             if (pos[mid] < p) {
@@ -293,6 +366,7 @@ final class ContextIndex {
                 hi = mid;
             }
         }
+        cursor = lo;
         return lo;
     }
 

@@ -25,18 +25,18 @@ final class Replacements {
         int any = 0;
         for (int i = off; i < off + len; i++) {
             any |= b[i];
-            if (isMaskableStart(b[i])) {
-                maskable++;
-            }
+            maskable += MASKABLE_START[b[i] & 0xff];
         }
         if (any >= 0) {
-            // ASCII only (most values): one byte per character, the result as long as the value.
+            // ASCII only (most values): one byte per character, the result as long as the value. Without a branch
+            // per byte: values mix digits and separators unpredictably.
             byte[] out = new byte[len];
             int masked = maskable - keepLast;
             for (int k = 0; k < len; k++) {
                 byte x = b[off + k];
-                out[k] = masked > 0 && isMaskableStart(x) ? (byte) maskChar : x;
-                masked -= isMaskableStart(x) ? 1 : 0;
+                int m = MASKABLE_START[x & 0xff];
+                out[k] = (masked > 0) & (m != 0) ? (byte) maskChar : x;
+                masked -= m;
             }
             return out;
         }
@@ -60,6 +60,15 @@ final class Replacements {
             i += cpLen;
         }
         return n == len ? out : java.util.Arrays.copyOf(out, n);
+    }
+
+    /** 1 for the bytes {@link #isMaskableStart} accepts, else 0. */
+    private static final byte[] MASKABLE_START = new byte[256];
+
+    static {
+        for (int c = 0; c < 256; c++) {
+            MASKABLE_START[c] = (byte) (isMaskableStart((byte) c) ? 1 : 0);
+        }
     }
 
     private static boolean isMaskableStart(byte x) {

@@ -11,12 +11,13 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Trying a number only with the validators its first digit run can match must find exactly what trying every
- * enabled validator finds, whatever detectors are enabled and however the text arrives.
+ * Trying a number only with the validators its first digit run can match, and the card validator not inside a card
+ * already found, must find exactly what trying every enabled validator at every digit run finds, whatever detectors
+ * are enabled and however the text arrives.
  */
 class NumericDispatchTest {
     private static final String[] PIECES = {"4111 1111 1111 1111", "5105-1051-0510-5100", "5105105105105100",
-        "960121-1021413", "9601211021413", "960121-5021413", "010-1234-5678", "01012345678", "02-123-4567",
+        "5105 1051 0510 5100 5105", "3704 0044 0532 0130 00", "4111 1111 1111 1111 1111", "960121-1021413", "9601211021413", "960121-5021413", "010-1234-5678", "01012345678", "02-123-4567",
         "02)123-4567", "031.123.4567", "+82 10-1234-5678", "+82-010-1234-5678", "123-45-67891", "1234567891",
         "220-81-62517", "2208162517", "192.168.0.1", "10.0.0.255", "1.2.3.4.5", "256.1.1.1", "0", "00", "12",
         "123", "1234", "12345", "123456", "1234567", "12345678", "123456789", "1234567890123", "12345678901234567890123",

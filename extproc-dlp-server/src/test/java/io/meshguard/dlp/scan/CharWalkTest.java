@@ -36,6 +36,26 @@ class CharWalkTest {
     }
 
     @Test
+    void nthStart_isTheBytePositionOfTheKthLowestFlag_forEveryFlagPattern() {
+        for (int pattern = 1; pattern < 256; pattern++) {
+            long starts = 0;
+            for (int j = 0; j < 8; j++) {
+                if ((pattern & 1 << j) != 0) {
+                    starts |= 0x80L << (8 * j);
+                }
+            }
+            int k = 0;
+            for (int j = 0; j < 8; j++) {
+                if ((pattern & 1 << j) != 0) {
+                    k++;
+                    assertThat(StreamScanner.nthStart(starts, k))
+                            .as("pattern %s, k %d", Integer.toBinaryString(pattern), k).isEqualTo(j);
+                }
+            }
+        }
+    }
+
+    @Test
     void charWalks_endWhereTheOneCharacterWalkEnds_onMixedAndBrokenUtf8() {
         byte[] mixed = "card 5105 고객 계좌 이체 é ü 😀 tel 010-1234 주민등록번호 x".getBytes(StandardCharsets.UTF_8);
         Random random = new Random(31);

@@ -70,6 +70,13 @@ class ContextIndexTest {
     }
 
     @Test
+    void found_withWindowsInTextOrder_isWhatASearchOfTheWindowFinds() {
+        // The scanner asks about findings in about text order: the lookup's remembered position is used then.
+        assertFoundMatchesSearch(RULES, 9, true);
+        assertFoundMatchesSearch(WORD_START_RULES, 10, true);
+    }
+
+    @Test
     void found_probingWordStartsOnly_isWhatASearchOfTheWindowFinds() {
         assertThat(new ContextWords(WORD_START_RULES).wordStartsOnly).isTrue();
         assertFoundMatchesSearch(WORD_START_RULES, 7);
@@ -104,7 +111,61 @@ class ContextIndexTest {
         }
     }
 
+    @Test
+    void found_inLongTextsFedInLargePieces_isWhatASearchOfTheWindowFinds() {
+        // Hundreds of bytes per round: the index lists many blocks of word starts, some words with more than four
+        // (lead bytes back to back, as malformed UTF-8 can have them).
+        ContextWords words = new ContextWords(WORD_START_RULES);
+        Random random = new Random(14);
+        String[] dense = {"a.b.c.d.e.f.", "éééééé", "가가가"};
+        for (int round = 0; round < 300; round++) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            for (int k = 0, n = 40 + random.nextInt(300); k < n; k++) {
+                if (random.nextInt(8) == 0) {
+                    byte[] run = new byte[1 + random.nextInt(12)];
+                    java.util.Arrays.fill(run, (byte) (0xC0 + random.nextInt(0x40)));
+                    out.writeBytes(run);
+                } else {
+                    String piece = random.nextInt(10) == 0 ? dense[random.nextInt(dense.length)]
+                            : PIECES[random.nextInt(PIECES.length)];
+                    out.writeBytes(piece.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            byte[] text = out.toByteArray();
+            TextWindow window = new TextWindow();
+            ContextIndex index = new ContextIndex(words);
+            int fed = 0;
+            while (fed < text.length) {
+                int len = Math.min(text.length - fed, 1 + random.nextInt(1200));
+                window.append(text, fed, len);
+                fed += len;
+                if (fed == text.length) {
+                    window.markComplete();
+                }
+                index.index(window);
+            }
+            for (int q = 0; q < 200; q++) {
+                int n = window.length();
+                int s = random.nextInt(n + 1);
+                int e = Math.min(n, s + random.nextInt(20));
+                int before = Math.max(0, s - random.nextInt(40));
+                int after = Math.min(n, e + random.nextInt(40));
+                for (int rule = 0; rule < WORD_START_RULES.size(); rule++) {
+                    int got = index.found(rule, window, before, s, e, after);
+                    int want = naive(WORD_START_RULES.get(rule), window.bytes(), before, s, e, after);
+                    assertThat(got).as("rule %d, round %d [%d,%d) value [%d,%d)", rule, round, before, after, s, e)
+                            .isEqualTo(want & words.wanted[rule]);
+                }
+            }
+        }
+    }
+
     private static void assertFoundMatchesSearch(List<ContextRule> rules, long seed) {
+        assertFoundMatchesSearch(rules, seed, false);
+    }
+
+    /** @param inOrder whether each round's windows come in text order (else at random places) */
+    private static void assertFoundMatchesSearch(List<ContextRule> rules, long seed, boolean inOrder) {
         ContextWords words = new ContextWords(rules);
         Random random = new Random(seed);
         for (int round = 0; round < 600; round++) {
@@ -124,9 +185,11 @@ class ContextIndexTest {
                     window.markComplete();
                 }
                 index.index(window);
+                int lastBefore = 0;
                 for (int q = 0; q < 20; q++) {
                     int n = window.length();
-                    int before = random.nextInt(n + 1);
+                    int before = inOrder ? Math.min(n, lastBefore + random.nextInt(12)) : random.nextInt(n + 1);
+                    lastBefore = before;
                     int s = before + random.nextInt(n - before + 1);
                     int e = s + random.nextInt(n - s + 1);
                     int after = e + random.nextInt(n - e + 1);

@@ -1,0 +1,136 @@
+package io.meshguard.dlp.detect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.CharBuffer;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The scan's array and table forms of the checksums answer exactly what the public CharSequence forms answer. */
+class ChecksumShortcutsTest {
+    @Test
+    void ibanLengthOfTwoBytes_isTheRegistryLengthOfThatCountryCode_forEveryPair() {
+        int registered = 0;
+        for (int c0 = -1; c0 < 256; c0++) {
+            for (int c1 = -1; c1 < 256; c1++) {
+                String code = c0 < 0 || c1 < 0 ? "" : "" + (char) c0 + (char) c1;
+                int want = Checksums.ibanLength(code);
+                assertThat(Checksums.ibanLength(c0, c1)).as("%d %d", c0, c1).isEqualTo(want);
+                registered += want > 0 ? 1 : 0;
+            }
+        }
+        assertThat(registered).as("countries with an IBAN").isGreaterThan(60);
+    }
+
+    @Test
+    void ibanMod97OnArray_agreesWithTheCharSequenceForm() {
+        Random random = new Random(97);
+        char[] chars = new char[40];
+        int valid = 0;
+        for (int round = 0; round < 50_000; round++) {
+            String s = round % 3 == 0 ? validIban(random) : randomIban(random);
+            s.getChars(0, s.length(), chars, 0);
+            boolean want = Checksums.ibanMod97(s);
+            assertThat(Checksums.ibanMod97(chars, s.length())).as(s).isEqualTo(want);
+            valid += want ? 1 : 0;
+        }
+        assertThat(valid).as("valid IBANs among the inputs").isGreaterThan(10_000);
+    }
+
+    /** A random country code and body with the check digits that make it pass mod 97. */
+    private static String validIban(Random random) {
+        String body = randomBody(random, 11 + random.nextInt(20));
+        String country = "" + (char) ('A' + random.nextInt(26)) + (char) ('A' + random.nextInt(26));
+        for (int check = 0; check < 100; check++) {
+            String candidate = country + (check < 10 ? "0" : "") + check + body;
+            if (Checksums.ibanMod97(candidate)) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("no check digits for " + country + body);
+    }
+
+    private static String randomIban(Random random) {
+        String s = randomBody(random, random.nextInt(35));
+        return random.nextInt(20) == 0 ? s + "-" : s; // now and then a character no IBAN has
+    }
+
+    private static String randomBody(Random random, int len) {
+        StringBuilder sb = new StringBuilder();
+        for (int k = 0; k < len; k++) {
+            sb.append(random.nextInt(4) == 0 ? (char) ('A' + random.nextInt(26)) : (char) ('0' + random.nextInt(10)));
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void luhnOnArray_agreesWithTheCharSequenceForm() {
+        Random random = new Random(10);
+        char[] digits = new char[40];
+        int passing = 0;
+        for (int round = 0; round < 50_000; round++) {
+            int len = random.nextInt(21);
+            for (int k = 0; k < len; k++) {
+                digits[k] = (char) ('0' + random.nextInt(10));
+            }
+            boolean want = Checksums.luhn(CharBuffer.wrap(digits, 0, len));
+            assertThat(Checksums.luhn(digits, len)).as(new String(digits, 0, len)).isEqualTo(want);
+            passing += want ? 1 : 0;
+        }
+        assertThat(passing).as("numbers passing Luhn (the empty one too)").isBetween(5_000, 9_000);
+    }
+
+    @Test
+    void cardBrandOnArray_agreesWithTheCharSequenceForm() {
+        Random random = new Random(16);
+        String[] prefixes = {"4", "51", "55", "2221", "2720", "34", "37", "6011", "65", "644", "649", "622126",
+            "622925", "3528", "3589", "62", "81", "300", "305", "36", "38", "39", "3095", "50", "56", "58", "67", "63",
+            "9400", "9499", "1", "0", "99", ""};
+        char[] digits = new char[40];
+        int brands = 0;
+        for (int round = 0; round < 50_000; round++) {
+            String p = prefixes[random.nextInt(prefixes.length)];
+            int len = Math.max(1, p.length() + random.nextInt(21 - p.length()));
+            for (int k = 0; k < len; k++) {
+                digits[k] = k < p.length() ? p.charAt(k) : (char) ('0' + random.nextInt(10));
+            }
+            boolean want = Checksums.cardBrand(CharBuffer.wrap(digits, 0, len));
+            assertThat(Checksums.cardBrand(digits, len)).as(new String(digits, 0, len)).isEqualTo(want);
+            brands += want ? 1 : 0;
+        }
+        assertThat(brands).as("numbers with a brand's prefix and length").isGreaterThan(5_000);
+    }
+
+    @Test
+    void entropyBelow_isTheExactFormulaComparedWithTheThreshold_andLeavesTheScratchClear() {
+        Random random = new Random(35);
+        int[] scratch = new int[256];
+        int below = 0;
+        for (int round = 0; round < 20_000; round++) {
+            byte[] b = new byte[1 + random.nextInt(round % 10 == 0 ? 400 : 64)];
+            int symbols = 1 + random.nextInt(round % 2 == 0 ? 24 : 256);
+            for (int k = 0; k < b.length; k++) {
+                b[k] = (byte) (random.nextInt(symbols) * 7);
+            }
+            int from = random.nextInt(Math.min(4, b.length));
+            double threshold = round % 3 == 0 ? 3.5 : random.nextDouble() * 6;
+            boolean want = Checksums.entropy(b, from, b.length, new int[256]) < threshold;
+            assertThat(Checksums.entropyBelow(b, from, b.length, scratch, threshold)).isEqualTo(want);
+            assertThat(scratch).containsOnly(0);
+            below += want ? 1 : 0;
+        }
+        assertThat(below).as("tokens below their threshold").isBetween(2_000, 18_000);
+    }
+
+    @Test
+    void entropyBelow_atExactlyTheThreshold_answersAsTheExactFormula() {
+        // Eight symbols once and four twice: 8/16 * 4 + 8/16 * 3 = 3.5 bits, where rounding alone decides.
+        byte[] b = "abcdefghIIJJKKLL".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        int[] scratch = new int[256];
+        double exact = Checksums.entropy(b, 0, b.length, new int[256]);
+        assertThat(exact).isCloseTo(3.5, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(Checksums.entropyBelow(b, 0, b.length, scratch, 3.5)).isEqualTo(exact < 3.5);
+        assertThat(Checksums.entropyBelow(b, 0, b.length, scratch, exact)).isFalse();
+        assertThat(Checksums.entropyBelow(b, 0, b.length, scratch, Math.nextUp(exact))).isTrue();
+    }
+}
