@@ -87,7 +87,7 @@ final class TokenDeltas {
             JsonTokens.Scalar s = scalars.get(i);
             Object[] p = s.path();
             if (p.length == 1 && "type".equals(p[0]) && s.string()) {
-                type = new String(JsonStrings.decodeBytes(data, s.start(), s.end()), StandardCharsets.UTF_8);
+                type = JsonStrings.decode(data, s.start(), s.end());
             } else if (s.string()) {
                 continue;
             } else if (p.length == 1 && "done".equals(p[0])) {
