@@ -29,6 +29,13 @@ final class JsonEscapes {
         }
     }
 
+    /** The bytes as one JSON string, quotes included (a number with a finding becomes a string). */
+    static void quote(byte[] s, int off, int len, ByteSink out) {
+        out.write('"');
+        escape(s, off, len, out);
+        out.write('"');
+    }
+
     /** UTF-8 bytes of a code point (lone surrogates become U+FFFD). */
     static int utf8(int cp, byte[] dst) {
         if (cp >= 0xD800 && cp <= 0xDFFF) {

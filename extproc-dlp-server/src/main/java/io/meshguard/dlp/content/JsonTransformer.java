@@ -386,9 +386,7 @@ public final class JsonTransformer implements BodyTransformer {
         if (java.util.Arrays.equals(rewritten, n)) {
             out.write(n);
         } else {
-            out.write('"');
-            JsonEscapes.escape(rewritten, out);
-            out.write('"');
+            JsonEscapes.quote(rewritten, 0, rewritten.length, out);
         }
     }
 

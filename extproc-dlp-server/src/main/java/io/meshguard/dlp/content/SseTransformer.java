@@ -66,8 +66,7 @@ public final class SseTransformer implements BodyTransformer {
     private final ByteSink decoded = new ByteSink();
     private final ByteSink rewrite = new ByteSink();
     private final TokenDeltas deltas = new TokenDeltas();
-    private final List<JsonTokens.Scalar> feeds = new ArrayList<>();
-    private final List<String> feedKeys = new ArrayList<>();
+    private int[] feeds = new int[8]; // indexes of the scalars that are pieces of a token stream
     private final WaitingArrays waiting = new WaitingArrays();
     /**
      * Short texts scanned on their own that came out unchanged and without any finding. Streams repeat such
@@ -549,18 +548,18 @@ public final class SseTransformer implements BodyTransformer {
         List<JsonTokens.Scalar> scalars = tokens.scalars();
         deltas.read(d, scalars);
         List<Edit> edits = new ArrayList<>(4);
-        feeds.clear();
-        feedKeys.clear();
+        int feedCount = 0;
         for (int k = 0; k < scalars.size(); k++) {
             JsonTokens.Scalar s = scalars.get(k);
             if (!s.string()) {
                 scanNumber(d, dOff, s, edits);
                 continue;
             }
-            String key = deltas.keyOf(k);
-            if (key != null) {
-                feeds.add(s);
-                feedKeys.add(key);
+            if (deltas.keyOf(k) != null) {
+                if (feedCount == feeds.length) {
+                    feeds = Arrays.copyOf(feeds, feedCount * 2);
+                }
+                feeds[feedCount++] = k;
                 continue;
             }
             byte[] value = d;
@@ -581,11 +580,11 @@ public final class SseTransformer implements BodyTransformer {
         }
         Queued q = new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits);
         queue.addLast(q);
-        for (int k = 0; k < feeds.size(); k++) {
-            JsonTokens.Scalar s = feeds.get(k);
+        for (int f = 0; f < feedCount; f++) {
+            JsonTokens.Scalar s = scalars.get(feeds[f]);
             // computeIfAbsent per piece: the map's iteration order (which stream is finished first at [DONE])
             // depends on when entries are linked, and stays what it always was.
-            ChoiceStream cs = streams.computeIfAbsent(feedKeys.get(k), ChoiceStream::new);
+            ChoiceStream cs = streams.computeIfAbsent(deltas.keyOf(feeds[f]), ChoiceStream::new);
             int rawStart = s.start() - dOff;
             int rawEnd = s.end() - dOff;
             Slot slot;
@@ -646,9 +645,7 @@ public final class SseTransformer implements BodyTransformer {
         }
         if (scanAlone(d, s.start(), len, null, s.path())) {
             ByteSink quoted = new ByteSink(alone.bytes.size() + 18);
-            quoted.write('"');
-            JsonEscapes.escape(alone.bytes.array(), 0, alone.bytes.size(), quoted);
-            quoted.write('"');
+            JsonEscapes.quote(alone.bytes.array(), 0, alone.bytes.size(), quoted);
             edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, quoted.drain()));
         }
     }

@@ -261,7 +261,7 @@ final class TokenDeltas {
     }
 
     /** {@code Integer.parseInt} of a number token, or -1 when it is not an int. */
-    static int parseInt(byte[] d, JsonTokens.Scalar s) {
+    private static int parseInt(byte[] d, JsonTokens.Scalar s) {
         int k = s.start();
         int end = s.end();
         boolean negative = d[k] == '-';
