@@ -18,6 +18,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class ValueHasher {
     private static final int BLOCK = 64;
+    private static final int DIGEST = 32;
     private static final HexFormat HEX = HexFormat.of();
 
     private final MessageDigest innerStart;
@@ -49,18 +50,26 @@ public final class ValueHasher {
         return key;
     }
 
-    /** Full hex HMAC of the value. */
+    /** Full hex HMAC-SHA256 of the value. Safe to call from several threads. */
     public String hex(byte[] value, int off, int len) {
-        return HEX.formatHex(mac(value, off, len));
-    }
-
-    /** HMAC-SHA256 of the value (32 bytes). Safe to call from several threads. */
-    public byte[] mac(byte[] value, int off, int len) {
+        // One array takes the inner digest, then the outer one: every finding is hashed, so no more garbage than
+        // the two digest copies the precomputed key blocks need.
+        byte[] d = new byte[DIGEST];
         MessageDigest inner = copy(innerStart);
         inner.update(value, off, len);
+        digestInto(inner, d);
         MessageDigest outer = copy(outerStart);
-        outer.update(inner.digest());
-        return outer.digest();
+        outer.update(d);
+        digestInto(outer, d);
+        return HEX.formatHex(d);
+    }
+
+    private static void digestInto(MessageDigest md, byte[] out) {
+        try {
+            md.digest(out, 0, DIGEST);
+        } catch (java.security.DigestException e) {
+            throw new IllegalStateException("SHA-256 digest does not fit 32 bytes", e);
+        }
     }
 
     private static MessageDigest copy(MessageDigest prototype) {
