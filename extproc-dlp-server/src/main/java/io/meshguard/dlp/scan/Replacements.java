@@ -1,19 +1,68 @@
 package io.meshguard.dlp.scan;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
-/** Builds the bytes that replace a finding. */
+/**
+ * Builds the bytes that replace one rule's findings. The rule's fixed text (the redaction, the parts of a hash
+ * template around the hash) is encoded once: dense text redacts or hashes a value every few dozen bytes.
+ */
 final class Replacements {
-    private Replacements() {}
+    private static final String HASH = "{hash}";
+    private static final int HASH_CHARS = 16;
 
-    static byte[] of(Action action, String detector, byte[] b, int off, int len, String hmacHex) {
+    private final Action action;
+    /** REDACT: the whole replacement. HASH: the template's text between (and around) its hash places. */
+    private final byte[][] parts;
+
+    Replacements(Action action, String detector) {
+        this.action = action;
+        String text = action.template().replace("{detector}", detector);
+        List<byte[]> between = new ArrayList<>();
+        if (action.kind() == ActionKind.HASH) {
+            int from = 0;
+            for (int at = text.indexOf(HASH); at >= 0; at = text.indexOf(HASH, from)) {
+                between.add(text.substring(from, at).getBytes(StandardCharsets.UTF_8));
+                from = at + HASH.length();
+            }
+            between.add(text.substring(from).getBytes(StandardCharsets.UTF_8));
+        } else {
+            between.add(text.getBytes(StandardCharsets.UTF_8));
+        }
+        this.parts = between.toArray(byte[][]::new);
+    }
+
+    /**
+     * The replacement of the value {@code b[off, off + len)} whose HMAC is {@code hmacHex}. A redaction is the same
+     * shared array every time: {@link ScanOutput#replace} reads it during the call only.
+     */
+    byte[] of(byte[] b, int off, int len, String hmacHex) {
         return switch (action.kind()) {
             case MASK -> mask(b, off, len, action.keepLast(), action.maskChar());
-            case REDACT -> action.template().replace("{detector}", detector).getBytes(StandardCharsets.UTF_8);
-            case HASH -> action.template().replace("{detector}", detector).replace("{hash}", hmacHex.substring(0, 16))
-                    .getBytes(StandardCharsets.UTF_8);
+            case REDACT -> parts[0];
+            case HASH -> withHash(hmacHex);
             case ALERT, BLOCK -> java.util.Arrays.copyOfRange(b, off, off + len);
         };
+    }
+
+    private byte[] withHash(String hmacHex) {
+        int len = (parts.length - 1) * HASH_CHARS;
+        for (byte[] p : parts) {
+            len += p.length;
+        }
+        byte[] out = new byte[len];
+        int n = 0;
+        for (int k = 0; k < parts.length; k++) {
+            if (k > 0) {
+                for (int c = 0; c < HASH_CHARS; c++) {
+                    out[n++] = (byte) hmacHex.charAt(c);
+                }
+            }
+            System.arraycopy(parts[k], 0, out, n, parts[k].length);
+            n += parts[k].length;
+        }
+        return out;
     }
 
     /**

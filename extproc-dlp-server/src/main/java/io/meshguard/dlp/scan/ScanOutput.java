@@ -7,7 +7,10 @@ package io.meshguard.dlp.scan;
 public interface ScanOutput {
     void pass(byte[] bytes, int off, int len);
 
-    /** The original bytes {@code [finding.start(), finding.end())} are replaced by {@code replacement}. */
+    /**
+     * The original bytes {@code [finding.start(), finding.end())} are replaced by {@code replacement}, which is only
+     * valid during the call (a redaction's bytes are shared by all its findings).
+     */
     void replace(Finding finding, byte[] replacement);
 
     /** The scan hit a blocking finding; nothing after it will be produced. */

@@ -26,6 +26,7 @@ public final class ScanRules {
 
     private final List<DetectorRule> rules = new ArrayList<>();
     private volatile ContextWords contextWords;
+    private volatile Replacements[] replacements;
     private final Map<BuiltinDetector, Integer> builtins = new EnumMap<>(BuiltinDetector.class);
     private final Map<Integer, RegexSpec> regexes = new java.util.LinkedHashMap<>();
     private final Map<Integer, KeywordSpec> keywords = new java.util.LinkedHashMap<>();
@@ -50,6 +51,7 @@ public final class ScanRules {
         rules.add(rule);
         probes = null;
         contextWords = null;
+        replacements = null;
         maxContextChars = Math.max(maxContextChars, rule.context().within());
         return rules.size() - 1;
     }
@@ -66,6 +68,16 @@ public final class ScanRules {
             contextWords = cw;
         }
         return cw;
+    }
+
+    /** Each rule's replacement builder, by rule index; compiled once and shared by every stream. */
+    Replacements[] replacements() {
+        Replacements[] r = replacements;
+        if (r == null) {
+            r = rules.stream().map(rule -> new Replacements(rule.action(), rule.name())).toArray(Replacements[]::new);
+            replacements = r;
+        }
+        return r;
     }
 
     /** A new allow-list matcher per rule; each keeps a scratch buffer, so one set per scanner. */

@@ -38,6 +38,7 @@ public final class StreamScanner {
     private boolean finished;
     private long findings;
     private final AllowList[] allowLists;
+    private final Replacements[] replacements;
     private final ContextWords contextWords;
     private final ContextIndex contextIndex;
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
@@ -63,6 +64,7 @@ public final class StreamScanner {
         this.hasher = hasher;
         this.out = out;
         this.allowLists = rules.newAllowLists();
+        this.replacements = rules.replacements();
         this.contextWords = rules.contextWords();
         this.contextIndex = new ContextIndex(contextWords);
         int lookBehind = 8;
@@ -373,7 +375,7 @@ public final class StreamScanner {
                     passTo(p.end);
                 }
                 default -> {
-                    out.replace(f, Replacements.of(rule.action(), rule.name(), b, s, len, f.valueHmac()));
+                    out.replace(f, replacements[p.detector].of(b, s, len, f.valueHmac()));
                     emitted = p.end;
                 }
             }

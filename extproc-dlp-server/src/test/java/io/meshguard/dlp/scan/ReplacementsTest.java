@@ -51,4 +51,22 @@ class ReplacementsTest {
         assertThat(new String(Replacements.mask("4111-1111-1111-1111".getBytes(StandardCharsets.US_ASCII), 0, 19, 4,
                 '*'), StandardCharsets.US_ASCII)).isEqualTo("****-****-****-1111");
     }
+
+    @Test
+    void templates_fillDetectorAndEveryHashPlace_likeStringReplace() {
+        String hmac = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        byte[] value = "x5105105105105100y".getBytes(StandardCharsets.US_ASCII);
+        for (String template : new String[] {"[REDACTED:{detector}]", "[{detector}:{hash}]", "{hash}", "",
+                "{hash}{hash}-{detector}-{hash}", "숨김 {detector} {hash}끝", "{hash"}) {
+            for (ActionKind kind : new ActionKind[] {ActionKind.REDACT, ActionKind.HASH}) {
+                String expected = kind == ActionKind.REDACT ? template.replace("{detector}", "card")
+                        : template.replace("{detector}", "card").replace("{hash}", hmac.substring(0, 16));
+                Replacements r = new Replacements(new Action(kind, 0, '*', template), "card");
+                assertThat(new String(r.of(value, 1, 16, hmac), StandardCharsets.UTF_8)).as("%s %s", kind, template)
+                        .isEqualTo(expected);
+            }
+        }
+        Replacements mask = new Replacements(new Action(ActionKind.MASK, 4, '#', ""), "card");
+        assertThat(new String(mask.of(value, 1, 16, hmac), StandardCharsets.US_ASCII)).isEqualTo("############5100");
+    }
 }
