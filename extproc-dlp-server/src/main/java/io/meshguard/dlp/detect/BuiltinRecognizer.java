@@ -640,8 +640,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (alnum(t.at(j)) || (t.at(j) == '-' && digit(t.at(j + 1)))) {
             return;
         }
-        java.nio.CharBuffer d = java.nio.CharBuffer.wrap(digits, 0, 13);
-        if (!Checksums.krRegistrationDate(d)) {
+        if (!Checksums.krRegistrationDate(digits)) {
             return;
         }
         int g = digits[6] - '0';
@@ -650,7 +649,7 @@ public final class BuiltinRecognizer implements Recognizer {
             return;
         }
         double confidence = hyphen ? 0.6 : 0.4;
-        if (kind == BuiltinDetector.KR_RRN && Checksums.krRrnChecksum(d)) {
+        if (kind == BuiltinDetector.KR_RRN && Checksums.krRrnChecksum(digits)) {
             confidence += 0.3;
         }
         report(kind, t, i, j, confidence, out);
@@ -779,7 +778,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (alnum(next) || (next == '-' && digit(t.at(j + 1)))) {
             return;
         }
-        if (!Checksums.krBrnChecksum(java.nio.CharBuffer.wrap(digits, 0, 10))) {
+        if (!Checksums.krBrnChecksum(digits)) {
             return;
         }
         report(BuiltinDetector.KR_BRN, t, i, j, hyphens ? 0.7 : 0.3, out);
@@ -817,6 +816,14 @@ public final class BuiltinRecognizer implements Recognizer {
 
     // ---- token ends: e-mail and credentials ----
 
+    private static final String[] GITHUB_PREFIXES = {"ghp_", "gho_", "ghu_", "ghs_", "ghr_"};
+    private static final byte[][] AWS_PREFIXES = {ascii("AKIA"), ascii("ASIA"), ascii("ABIA"), ascii("ACCA")};
+    private static final byte[] STRIPE_LIVE = ascii("live_");
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
     private void onTokenEnd(TextWindow t, int ts, int te, int flags, Consumer<Candidate> out) {
         if (!tokenLevel || te - ts > MAX_TOKEN) {
             return;
@@ -840,7 +847,7 @@ public final class BuiltinRecognizer implements Recognizer {
                     fixed(t, b, k, te, "AIza", 35, true, BuiltinDetector.GCP_API_KEY, 0.9, out);
                 }
                 case 'g' -> {
-                    for (String p : new String[] {"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}) {
+                    for (String p : GITHUB_PREFIXES) {
                         fixed(t, b, k, te, p, 36, false, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
                     }
                     fixed(t, b, k, te, "github_pat_", 82, true, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
@@ -909,8 +916,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (!on(BuiltinDetector.AWS_ACCESS_KEY) || k + 20 > te) {
             return;
         }
-        String p = new String(b, k, 4, java.nio.charset.StandardCharsets.US_ASCII);
-        if (!p.equals("AKIA") && !p.equals("ASIA") && !p.equals("ABIA") && !p.equals("ACCA")) {
+        if (!startsWithAny(b, k, AWS_PREFIXES)) {
             return;
         }
         for (int m = k + 4; m < k + 20; m++) {
@@ -974,7 +980,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (!on(BuiltinDetector.STRIPE_KEY) || k + 24 > te || b[k + 1] != 'k' || b[k + 2] != '_') {
             return;
         }
-        if (!new String(b, k + 3, 5, java.nio.charset.StandardCharsets.US_ASCII).equals("live_")) {
+        if (!startsWith(b, k + 3, STRIPE_LIVE)) {
             return;
         }
         int e = k + 8;
@@ -1037,6 +1043,25 @@ public final class BuiltinRecognizer implements Recognizer {
     }
 
     // ---- helpers ----
+
+    /** Whether {@code b[k, k + lit.length)} is {@code lit}; the caller knows those bytes are in the array. */
+    private static boolean startsWith(byte[] b, int k, byte[] lit) {
+        for (int m = 0; m < lit.length; m++) {
+            if (b[k + m] != lit[m]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean startsWithAny(byte[] b, int k, byte[][] lits) {
+        for (byte[] lit : lits) {
+            if (startsWith(b, k, lit)) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static boolean literal(TextWindow t, int i, byte[] lit) {
         for (int k = 0; k < lit.length; k++) {

@@ -192,15 +192,25 @@ public final class Checksums {
         return rem % 97 == 1;
     }
 
+    /** Days per month in a common year. */
+    private static final int[] DAYS = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    private static final int[] RRN_WEIGHTS = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
+    private static final int[] BRN_WEIGHTS = {1, 3, 7, 1, 3, 7, 1, 3, 5};
+
     /**
      * Birth date rule of a Korean resident (or foreigner) registration number: YYMMDD plus the gender/century digit
      * G (1,2,5,6 = 1900s; 3,4,7,8 = 2000s). Returns false for impossible dates.
      */
     public static boolean krRegistrationDate(CharSequence d) {
-        int yy = (d.charAt(0) - '0') * 10 + (d.charAt(1) - '0');
-        int mm = (d.charAt(2) - '0') * 10 + (d.charAt(3) - '0');
-        int dd = (d.charAt(4) - '0') * 10 + (d.charAt(5) - '0');
-        int g = d.charAt(6) - '0';
+        return krRegistrationDate(chars(d, 7));
+    }
+
+    /** {@link #krRegistrationDate(CharSequence)} of {@code d[0, 7)}, on the scan's digit array. */
+    static boolean krRegistrationDate(char[] d) {
+        int yy = (d[0] - '0') * 10 + (d[1] - '0');
+        int mm = (d[2] - '0') * 10 + (d[3] - '0');
+        int dd = (d[4] - '0') * 10 + (d[5] - '0');
+        int g = d[6] - '0';
         int century = switch (g) {
             case 1, 2, 5, 6 -> 1900;
             case 3, 4, 7, 8 -> 2000;
@@ -210,8 +220,7 @@ public final class Checksums {
             return false;
         }
         int year = century + yy;
-        int[] days = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        int max = days[mm - 1];
+        int max = DAYS[mm - 1];
         if (mm == 2 && (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) {
             max = 29;
         }
@@ -223,23 +232,43 @@ public final class Checksums {
      * rejects a number; a passing one only raises confidence.
      */
     public static boolean krRrnChecksum(CharSequence d) {
-        int[] w = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
+        return krRrnChecksum(chars(d, 13));
+    }
+
+    /** {@link #krRrnChecksum(CharSequence)} of {@code d[0, 13)}, on the scan's digit array. */
+    static boolean krRrnChecksum(char[] d) {
         int sum = 0;
         for (int i = 0; i < 12; i++) {
-            sum += (d.charAt(i) - '0') * w[i];
+            sum += (d[i] - '0') * RRN_WEIGHTS[i];
         }
-        return (11 - sum % 11) % 10 == d.charAt(12) - '0';
+        return (11 - sum % 11) % 10 == d[12] - '0';
     }
 
     /** Korean business registration number (사업자등록번호) check digit over 10 digits. */
     public static boolean krBrnChecksum(CharSequence d) {
-        int[] w = {1, 3, 7, 1, 3, 7, 1, 3, 5};
+        return krBrnChecksum(chars(d, 10));
+    }
+
+    /** {@link #krBrnChecksum(CharSequence)} of {@code d[0, 10)}, on the scan's digit array. */
+    static boolean krBrnChecksum(char[] d) {
         int sum = 0;
         for (int i = 0; i < 9; i++) {
-            sum += (d.charAt(i) - '0') * w[i];
+            sum += (d[i] - '0') * BRN_WEIGHTS[i];
         }
-        sum += ((d.charAt(8) - '0') * 5) / 10;
-        return (10 - sum % 10) % 10 == d.charAt(9) - '0';
+        sum += ((d[8] - '0') * 5) / 10;
+        return (10 - sum % 10) % 10 == d[9] - '0';
+    }
+
+    /**
+     * The first {@code n} chars of {@code s}. Throws, like {@link CharSequence#charAt}, when {@code s} is shorter:
+     * the rules above read exactly that many.
+     */
+    private static char[] chars(CharSequence s, int n) {
+        char[] c = new char[n];
+        for (int i = 0; i < n; i++) {
+            c[i] = s.charAt(i);
+        }
+        return c;
     }
 
     /** c * log2(c) for every count a token of at most 256 bytes can have, for {@link #entropyBelow}. */
