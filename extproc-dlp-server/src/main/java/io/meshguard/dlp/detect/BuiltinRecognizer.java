@@ -138,6 +138,7 @@ public final class BuiltinRecognizer implements Recognizer {
     private final boolean numeric;
     private final boolean tokenLevel;
     private final boolean byShape;
+    private final boolean skipRuns;
 
     // Pass state carried between rounds.
     private long pos;
@@ -154,14 +155,16 @@ public final class BuiltinRecognizer implements Recognizer {
     }
 
     /**
-     * @param byShape whether a number is tried only by the validators its first digit run can match (see
-     *     {@link #onNumericStart}), and the card validator not inside a card already found; false tries every enabled
-     *     one at every digit run, the plain version the tests check this one against
+     * @param shortcuts whether the pass takes its shortcuts: a number tried only by the validators its first digit
+     *     run can match (see {@link #onNumericStart}), the card validator not inside a card already found, and a run
+     *     of letters and digits inside a token skipped in one go; false tries every enabled validator at every digit
+     *     run and visits every byte of a token, the plain version the tests check this one against
      */
-    BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled, boolean byShape) {
+    BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled, boolean shortcuts) {
         Arrays.fill(index, -1);
         enabled.forEach((d, i) -> index[d.ordinal()] = i);
-        this.byShape = byShape && on(BuiltinDetector.CARD);
+        this.byShape = shortcuts && on(BuiltinDetector.CARD);
+        this.skipRuns = shortcuts;
         numeric = on(BuiltinDetector.CARD) || on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN)
                 || on(BuiltinDetector.KR_PHONE) || on(BuiltinDetector.KR_BRN) || on(BuiltinDetector.IPV4);
         tokenLevel = on(BuiltinDetector.EMAIL) || on(BuiltinDetector.AWS_ACCESS_KEY)
@@ -260,13 +263,18 @@ public final class BuiltinRecognizer implements Recognizer {
                 int cls = CLASS[c];
                 snapTs = ts;
                 snapFlags = flags;
-                if (ts != NONE && LOWER[c]) {
-                    // Inside a word: skip the run of lower-case letters in one go.
+                if (skipRuns && ts != NONE && (cls & ALNUM) != 0
+                        && ((cls & DIGIT) == 0 || i > 0 && (CLASS[b[i - 1] & 0xff] & ALNUM) != 0)) {
+                    // Inside a token, a letter starts nothing (token starts are handled already), nor does a digit
+                    // right after a letter or digit (a number starts only after a byte that is neither). Every byte
+                    // of the run of letters and digits from here comes after a letter or digit, so the whole run (a
+                    // word, a digit group, "AKIAIOSFODNN7EXAMPLE") only adds to the flags and is skipped in one go.
+                    // A digit at index 0 takes the general path below, which looks before the array.
                     int acc = cls;
                     int j = i + 1;
                     while (j < n) {
                         int x = b[j] & 0xff;
-                        if (!LOWER[x]) {
+                        if ((CLASS[x] & ALNUM) == 0) {
                             break;
                         }
                         acc |= CLASS[x];
