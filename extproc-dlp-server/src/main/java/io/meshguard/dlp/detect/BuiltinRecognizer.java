@@ -179,6 +179,7 @@ public final class BuiltinRecognizer implements Recognizer {
         tokenStart = NO_TOKEN;
         tokenFlags = 0;
         Arrays.fill(lastEnd, 0);
+        walkStart = NO_WALK;
     }
 
     /**
@@ -509,7 +510,8 @@ public final class BuiltinRecognizer implements Recognizer {
         if (byShape) {
             // A card found from an earlier group start covers this one: report() would drop any card found here
             // (one detector's candidates never overlap), so the card validator is not run again inside it.
-            if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()]) {
+            // Nor where the last card walk shows that a walk from here could not find one (see cardRuledOut).
+            if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()] && !cardRuledOut(t, i)) {
                 card(t, i, out);
                 byShape(t, i, cardFirstRun, cardFirstRunNext, out); // the card walk measured the run
             } else {
@@ -576,14 +578,49 @@ public final class BuiltinRecognizer implements Recognizer {
     private int cardFirstRun;
     private int cardFirstRunNext;
 
+    /**
+     * The last card walk, when it stopped at a byte no walk goes on past (not a digit, space or hyphen): the
+     * absolute offsets of its first digit and of that byte, the digits it counted, and {@link #endPos} (with the
+     * window's base then) and {@link #endDigits} as it left them. {@link #NO_WALK} when there is none.
+     */
+    private long walkStart = NO_WALK;
+    private long walkStop;
+    private long walkBase;
+    private int walkDigits;
+    private int walkEnds;
+    private static final long NO_WALK = Long.MIN_VALUE;
+
+    /**
+     * Whether {@link #card} from {@code k} would surely report nothing because {@code k} starts a later group of the
+     * last walk (the byte before it is a separator that walk crossed). A walk from {@code k} then crosses the same
+     * separators (all alike, or the first walk would have stopped), stops at the same byte for the same reason,
+     * reads no byte the first walk did not, and counts the first walk's digits from {@code k} on: with fewer than
+     * the 12 of the shortest card number it reports nothing. So the later groups of a phone number, an IBAN or a
+     * registration number are not walked again.
+     */
+    private boolean cardRuledOut(TextWindow t, int k) {
+        long at = t.base() + k;
+        if (walkStart == NO_WALK || at <= walkStart || at >= walkStop) {
+            return false;
+        }
+        long separator = at - 1 - walkBase;
+        for (int e = 0; e < walkEnds; e++) { // (the stop byte's own end, if any, is after every group start)
+            if (endPos[e] == separator) {
+                return walkDigits - endDigits[e] < 12;
+            }
+        }
+        return false;
+    }
+
     private void card(TextWindow t, int i, Consumer<Candidate> out) {
         int nd = 0;
         int sep = -1;
         int j = i;
         int ends = 0;
+        int c;
         cardFirstRun = 0;
         while (true) {
-            int c = t.at(j);
+            c = t.at(j);
             if (digit(c)) {
                 if (nd == 19) {
                     if (cardFirstRun == 0) {
@@ -612,13 +649,17 @@ public final class BuiltinRecognizer implements Recognizer {
             }
             break;
         }
+        walkStart = digit(c) || c == ' ' || c == '-' ? NO_WALK : t.base() + i;
+        walkStop = t.base() + j;
+        walkBase = t.base();
+        walkDigits = nd;
+        walkEnds = ends;
+        // The brand first: most digit runs fail its prefix and length test, which is cheaper than Luhn. Every end
+        // shares the first digits, so the brand's lengths are worked out once (no brand has fewer than 12 digits).
+        int lengths = nd >= 12 ? Checksums.cardBrandLengths(digits, nd) : 0;
         for (int k = ends - 1; k >= 0; k--) {
             int len = endDigits[k];
-            if (len < 12 || len > 19) {
-                continue;
-            }
-            // The brand first: most digit runs fail its prefix and length test, which is cheaper than Luhn.
-            if (Checksums.cardBrand(digits, len) && Checksums.luhn(digits, len)) {
+            if (Checksums.hasLength(lengths, len) && Checksums.luhn(digits, len)) {
                 report(BuiltinDetector.CARD, t, i, endPos[k], sep < 0 ? 0.7 : 0.8, out);
                 return;
             }

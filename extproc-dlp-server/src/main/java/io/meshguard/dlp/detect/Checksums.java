@@ -54,6 +54,15 @@ public final class Checksums {
 
     /** {@link #cardBrand(CharSequence)} of {@code digits[0, len)} ({@code len > 0}), on the scan's digit array. */
     static boolean cardBrand(char[] digits, int len) {
+        return hasLength(cardBrandLengths(digits, len), len);
+    }
+
+    /**
+     * The lengths a card number starting with {@code digits[0, min(len, 6))} may have for its brand, as a bit set
+     * (bit {@code n} for length {@code n}): {@link #cardBrand(char[], int)} of any longer number with those first
+     * digits, for one length after another, without working out its brand again each time.
+     */
+    static int cardBrandLengths(char[] digits, int len) {
         int v = 0;
         int p2 = 0;
         int p3 = 0;
@@ -64,38 +73,54 @@ public final class Checksums {
             p3 = i < 3 ? v : p3;
             p4 = i < 4 ? v : p4;
         }
-        return cardBrand(digits[0], len, p2, p3, p4, v);
+        return brandLengths(digits[0], p2, p3, p4, v);
+    }
+
+    /** Whether the bit set of {@link #brandLengths} holds {@code len} (no brand has a number longer than 19). */
+    static boolean hasLength(int lengths, int len) {
+        return len <= 19 && (lengths >>> len & 1) != 0;
     }
 
     private static boolean cardBrand(char first, int len, int p2, int p3, int p4, int p6) {
+        return hasLength(brandLengths(first, p2, p3, p4, p6), len);
+    }
+
+    /** Bits 12 to 19 as a set of lengths. */
+    private static final int LEN_12_TO_19 = 0xFF << 12;
+
+    /**
+     * The lengths (bit {@code n} for {@code n} digits) of the first brand whose issuer prefix the number has, or 0
+     * when it has none.
+     */
+    private static int brandLengths(char first, int p2, int p3, int p4, int p6) {
         if (first == '4') { // Visa
-            return len == 13 || len == 16 || len == 19;
+            return 1 << 13 | 1 << 16 | 1 << 19;
         }
         if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) { // Mastercard
-            return len == 16;
+            return 1 << 16;
         }
         if (p2 == 34 || p2 == 37) { // American Express
-            return len == 15;
+            return 1 << 15;
         }
         if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925)) { // Discover
-            return len >= 16 && len <= 19;
+            return LEN_12_TO_19 & -(1 << 16); // 16 to 19
         }
         if (p4 >= 3528 && p4 <= 3589) { // JCB
-            return len >= 16 && len <= 19;
+            return LEN_12_TO_19 & -(1 << 16);
         }
         if (p2 == 62 || p2 == 81) { // UnionPay
-            return len >= 16 && len <= 19;
+            return LEN_12_TO_19 & -(1 << 16);
         }
         if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39 || p4 == 3095) { // Diners Club
-            return len >= 14 && len <= 19;
+            return LEN_12_TO_19 & -(1 << 14); // 14 to 19
         }
         if (p2 == 50 || (p2 >= 56 && p2 <= 58) || p2 == 67 || p2 == 63) { // Maestro
-            return len >= 12 && len <= 19;
+            return LEN_12_TO_19;
         }
         if (p4 >= 9400 && p4 <= 9499) { // Korean domestic cards (BC and others issue 94xx)
-            return len == 16;
+            return 1 << 16;
         }
-        return false;
+        return 0;
     }
 
     private static int prefix(CharSequence s, int n) {
