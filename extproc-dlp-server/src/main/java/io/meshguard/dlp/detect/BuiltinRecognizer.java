@@ -240,9 +240,10 @@ public final class BuiltinRecognizer implements Recognizer {
         int snapFlags = flags;
         try {
             while (i < n) {
-                if (ts == NONE) {
+                if (ts == NONE && QUIET[b[i] & 0xff]) {
                     // Fast path. No token is open, so b[i - 1] is not a token byte and a word found below starts
-                    // at or after i.
+                    // at or after i. (Where b[i] itself is not quiet, as at a digit group after a space, there is
+                    // nothing to skip and skipQuiet's word load would be wasted.)
                     int j = skipQuiet(b, i, n);
                     if (j > i) {
                         int floor = Math.max(i, j - MAX_TOKEN - 1);
