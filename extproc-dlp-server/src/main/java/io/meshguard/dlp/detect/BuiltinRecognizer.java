@@ -138,6 +138,7 @@ public final class BuiltinRecognizer implements Recognizer {
     private final boolean numeric;
     private final boolean tokenLevel;
     private final boolean byShape;
+    private final boolean skipRuns;
 
     // Pass state carried between rounds.
     private long pos;
@@ -154,14 +155,16 @@ public final class BuiltinRecognizer implements Recognizer {
     }
 
     /**
-     * @param byShape whether a number is tried only by the validators its first digit run can match (see
-     *     {@link #onNumericStart}), and the card validator not inside a card already found; false tries every enabled
-     *     one at every digit run, the plain version the tests check this one against
+     * @param shortcuts whether the pass takes its shortcuts: a number tried only by the validators its first digit
+     *     run can match (see {@link #onNumericStart}), the card validator not inside a card already found, and a run
+     *     of letters and digits inside a token skipped in one go; false tries every enabled validator at every digit
+     *     run and visits every byte of a token, the plain version the tests check this one against
      */
-    BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled, boolean byShape) {
+    BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled, boolean shortcuts) {
         Arrays.fill(index, -1);
         enabled.forEach((d, i) -> index[d.ordinal()] = i);
-        this.byShape = byShape && on(BuiltinDetector.CARD);
+        this.byShape = shortcuts && on(BuiltinDetector.CARD);
+        this.skipRuns = shortcuts;
         numeric = on(BuiltinDetector.CARD) || on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN)
                 || on(BuiltinDetector.KR_PHONE) || on(BuiltinDetector.KR_BRN) || on(BuiltinDetector.IPV4);
         tokenLevel = on(BuiltinDetector.EMAIL) || on(BuiltinDetector.AWS_ACCESS_KEY)
@@ -176,6 +179,7 @@ public final class BuiltinRecognizer implements Recognizer {
         tokenStart = NO_TOKEN;
         tokenFlags = 0;
         Arrays.fill(lastEnd, 0);
+        walkStart = NO_WALK;
     }
 
     /**
@@ -236,9 +240,10 @@ public final class BuiltinRecognizer implements Recognizer {
         int snapFlags = flags;
         try {
             while (i < n) {
-                if (ts == NONE) {
+                if (ts == NONE && QUIET[b[i] & 0xff]) {
                     // Fast path. No token is open, so b[i - 1] is not a token byte and a word found below starts
-                    // at or after i.
+                    // at or after i. (Where b[i] itself is not quiet, as at a digit group after a space, there is
+                    // nothing to skip and skipQuiet's word load would be wasted.)
                     int j = skipQuiet(b, i, n);
                     if (j > i) {
                         int floor = Math.max(i, j - MAX_TOKEN - 1);
@@ -260,13 +265,18 @@ public final class BuiltinRecognizer implements Recognizer {
                 int cls = CLASS[c];
                 snapTs = ts;
                 snapFlags = flags;
-                if (ts != NONE && LOWER[c]) {
-                    // Inside a word: skip the run of lower-case letters in one go.
+                if (skipRuns && ts != NONE && (cls & ALNUM) != 0
+                        && ((cls & DIGIT) == 0 || i > 0 && (CLASS[b[i - 1] & 0xff] & ALNUM) != 0)) {
+                    // Inside a token, a letter starts nothing (token starts are handled already), nor does a digit
+                    // right after a letter or digit (a number starts only after a byte that is neither). Every byte
+                    // of the run of letters and digits from here comes after a letter or digit, so the whole run (a
+                    // word, a digit group, "AKIAIOSFODNN7EXAMPLE") only adds to the flags and is skipped in one go.
+                    // A digit at index 0 takes the general path below, which looks before the array.
                     int acc = cls;
                     int j = i + 1;
                     while (j < n) {
                         int x = b[j] & 0xff;
-                        if (!LOWER[x]) {
+                        if ((CLASS[x] & ALNUM) == 0) {
                             break;
                         }
                         acc |= CLASS[x];
@@ -501,7 +511,8 @@ public final class BuiltinRecognizer implements Recognizer {
         if (byShape) {
             // A card found from an earlier group start covers this one: report() would drop any card found here
             // (one detector's candidates never overlap), so the card validator is not run again inside it.
-            if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()]) {
+            // Nor where the last card walk shows that a walk from here could not find one (see cardRuledOut).
+            if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()] && !cardRuledOut(t, i)) {
                 card(t, i, out);
                 byShape(t, i, cardFirstRun, cardFirstRunNext, out); // the card walk measured the run
             } else {
@@ -568,14 +579,49 @@ public final class BuiltinRecognizer implements Recognizer {
     private int cardFirstRun;
     private int cardFirstRunNext;
 
+    /**
+     * The last card walk, when it stopped at a byte no walk goes on past (not a digit, space or hyphen): the
+     * absolute offsets of its first digit and of that byte, the digits it counted, and {@link #endPos} (with the
+     * window's base then) and {@link #endDigits} as it left them. {@link #NO_WALK} when there is none.
+     */
+    private long walkStart = NO_WALK;
+    private long walkStop;
+    private long walkBase;
+    private int walkDigits;
+    private int walkEnds;
+    private static final long NO_WALK = Long.MIN_VALUE;
+
+    /**
+     * Whether {@link #card} from {@code k} would surely report nothing because {@code k} starts a later group of the
+     * last walk (the byte before it is a separator that walk crossed). A walk from {@code k} then crosses the same
+     * separators (all alike, or the first walk would have stopped), stops at the same byte for the same reason,
+     * reads no byte the first walk did not, and counts the first walk's digits from {@code k} on: with fewer than
+     * the 12 of the shortest card number it reports nothing. So the later groups of a phone number, an IBAN or a
+     * registration number are not walked again.
+     */
+    private boolean cardRuledOut(TextWindow t, int k) {
+        long at = t.base() + k;
+        if (walkStart == NO_WALK || at <= walkStart || at >= walkStop) {
+            return false;
+        }
+        long separator = at - 1 - walkBase;
+        for (int e = 0; e < walkEnds; e++) { // (the stop byte's own end, if any, is after every group start)
+            if (endPos[e] == separator) {
+                return walkDigits - endDigits[e] < 12;
+            }
+        }
+        return false;
+    }
+
     private void card(TextWindow t, int i, Consumer<Candidate> out) {
         int nd = 0;
         int sep = -1;
         int j = i;
         int ends = 0;
+        int c;
         cardFirstRun = 0;
         while (true) {
-            int c = t.at(j);
+            c = t.at(j);
             if (digit(c)) {
                 if (nd == 19) {
                     if (cardFirstRun == 0) {
@@ -604,13 +650,17 @@ public final class BuiltinRecognizer implements Recognizer {
             }
             break;
         }
+        walkStart = digit(c) || c == ' ' || c == '-' ? NO_WALK : t.base() + i;
+        walkStop = t.base() + j;
+        walkBase = t.base();
+        walkDigits = nd;
+        walkEnds = ends;
+        // The brand first: most digit runs fail its prefix and length test, which is cheaper than Luhn. Every end
+        // shares the first digits, so the brand's lengths are worked out once (no brand has fewer than 12 digits).
+        int lengths = nd >= 12 ? Checksums.cardBrandLengths(digits, nd) : 0;
         for (int k = ends - 1; k >= 0; k--) {
             int len = endDigits[k];
-            if (len < 12 || len > 19) {
-                continue;
-            }
-            // The brand first: most digit runs fail its prefix and length test, which is cheaper than Luhn.
-            if (Checksums.cardBrand(digits, len) && Checksums.luhn(digits, len)) {
+            if (Checksums.hasLength(lengths, len) && Checksums.luhn(digits, len)) {
                 report(BuiltinDetector.CARD, t, i, endPos[k], sep < 0 ? 0.7 : 0.8, out);
                 return;
             }
@@ -640,8 +690,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (alnum(t.at(j)) || (t.at(j) == '-' && digit(t.at(j + 1)))) {
             return;
         }
-        java.nio.CharBuffer d = java.nio.CharBuffer.wrap(digits, 0, 13);
-        if (!Checksums.krRegistrationDate(d)) {
+        if (!Checksums.krRegistrationDate(digits)) {
             return;
         }
         int g = digits[6] - '0';
@@ -650,7 +699,7 @@ public final class BuiltinRecognizer implements Recognizer {
             return;
         }
         double confidence = hyphen ? 0.6 : 0.4;
-        if (kind == BuiltinDetector.KR_RRN && Checksums.krRrnChecksum(d)) {
+        if (kind == BuiltinDetector.KR_RRN && Checksums.krRrnChecksum(digits)) {
             confidence += 0.3;
         }
         report(kind, t, i, j, confidence, out);
@@ -779,7 +828,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (alnum(next) || (next == '-' && digit(t.at(j + 1)))) {
             return;
         }
-        if (!Checksums.krBrnChecksum(java.nio.CharBuffer.wrap(digits, 0, 10))) {
+        if (!Checksums.krBrnChecksum(digits)) {
             return;
         }
         report(BuiltinDetector.KR_BRN, t, i, j, hyphens ? 0.7 : 0.3, out);
@@ -817,6 +866,14 @@ public final class BuiltinRecognizer implements Recognizer {
 
     // ---- token ends: e-mail and credentials ----
 
+    private static final String[] GITHUB_PREFIXES = {"ghp_", "gho_", "ghu_", "ghs_", "ghr_"};
+    private static final byte[][] AWS_PREFIXES = {ascii("AKIA"), ascii("ASIA"), ascii("ABIA"), ascii("ACCA")};
+    private static final byte[] STRIPE_LIVE = ascii("live_");
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
     private void onTokenEnd(TextWindow t, int ts, int te, int flags, Consumer<Candidate> out) {
         if (!tokenLevel || te - ts > MAX_TOKEN) {
             return;
@@ -840,7 +897,7 @@ public final class BuiltinRecognizer implements Recognizer {
                     fixed(t, b, k, te, "AIza", 35, true, BuiltinDetector.GCP_API_KEY, 0.9, out);
                 }
                 case 'g' -> {
-                    for (String p : new String[] {"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}) {
+                    for (String p : GITHUB_PREFIXES) {
                         fixed(t, b, k, te, p, 36, false, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
                     }
                     fixed(t, b, k, te, "github_pat_", 82, true, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
@@ -909,8 +966,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (!on(BuiltinDetector.AWS_ACCESS_KEY) || k + 20 > te) {
             return;
         }
-        String p = new String(b, k, 4, java.nio.charset.StandardCharsets.US_ASCII);
-        if (!p.equals("AKIA") && !p.equals("ASIA") && !p.equals("ABIA") && !p.equals("ACCA")) {
+        if (!startsWithAny(b, k, AWS_PREFIXES)) {
             return;
         }
         for (int m = k + 4; m < k + 20; m++) {
@@ -974,7 +1030,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (!on(BuiltinDetector.STRIPE_KEY) || k + 24 > te || b[k + 1] != 'k' || b[k + 2] != '_') {
             return;
         }
-        if (!new String(b, k + 3, 5, java.nio.charset.StandardCharsets.US_ASCII).equals("live_")) {
+        if (!startsWith(b, k + 3, STRIPE_LIVE)) {
             return;
         }
         int e = k + 8;
@@ -1037,6 +1093,25 @@ public final class BuiltinRecognizer implements Recognizer {
     }
 
     // ---- helpers ----
+
+    /** Whether {@code b[k, k + lit.length)} is {@code lit}; the caller knows those bytes are in the array. */
+    private static boolean startsWith(byte[] b, int k, byte[] lit) {
+        for (int m = 0; m < lit.length; m++) {
+            if (b[k + m] != lit[m]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean startsWithAny(byte[] b, int k, byte[][] lits) {
+        for (byte[] lit : lits) {
+            if (startsWith(b, k, lit)) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static boolean literal(TextWindow t, int i, byte[] lit) {
         for (int k = 0; k < lit.length; k++) {

@@ -54,6 +54,15 @@ public final class Checksums {
 
     /** {@link #cardBrand(CharSequence)} of {@code digits[0, len)} ({@code len > 0}), on the scan's digit array. */
     static boolean cardBrand(char[] digits, int len) {
+        return hasLength(cardBrandLengths(digits, len), len);
+    }
+
+    /**
+     * The lengths a card number starting with {@code digits[0, min(len, 6))} may have for its brand, as a bit set
+     * (bit {@code n} for length {@code n}): {@link #cardBrand(char[], int)} of any longer number with those first
+     * digits, for one length after another, without working out its brand again each time.
+     */
+    static int cardBrandLengths(char[] digits, int len) {
         int v = 0;
         int p2 = 0;
         int p3 = 0;
@@ -64,38 +73,54 @@ public final class Checksums {
             p3 = i < 3 ? v : p3;
             p4 = i < 4 ? v : p4;
         }
-        return cardBrand(digits[0], len, p2, p3, p4, v);
+        return brandLengths(digits[0], p2, p3, p4, v);
+    }
+
+    /** Whether the bit set of {@link #brandLengths} holds {@code len} (no brand has a number longer than 19). */
+    static boolean hasLength(int lengths, int len) {
+        return len <= 19 && (lengths >>> len & 1) != 0;
     }
 
     private static boolean cardBrand(char first, int len, int p2, int p3, int p4, int p6) {
+        return hasLength(brandLengths(first, p2, p3, p4, p6), len);
+    }
+
+    /** Bits 12 to 19 as a set of lengths. */
+    private static final int LEN_12_TO_19 = 0xFF << 12;
+
+    /**
+     * The lengths (bit {@code n} for {@code n} digits) of the first brand whose issuer prefix the number has, or 0
+     * when it has none.
+     */
+    private static int brandLengths(char first, int p2, int p3, int p4, int p6) {
         if (first == '4') { // Visa
-            return len == 13 || len == 16 || len == 19;
+            return 1 << 13 | 1 << 16 | 1 << 19;
         }
         if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) { // Mastercard
-            return len == 16;
+            return 1 << 16;
         }
         if (p2 == 34 || p2 == 37) { // American Express
-            return len == 15;
+            return 1 << 15;
         }
         if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925)) { // Discover
-            return len >= 16 && len <= 19;
+            return LEN_12_TO_19 & -(1 << 16); // 16 to 19
         }
         if (p4 >= 3528 && p4 <= 3589) { // JCB
-            return len >= 16 && len <= 19;
+            return LEN_12_TO_19 & -(1 << 16);
         }
         if (p2 == 62 || p2 == 81) { // UnionPay
-            return len >= 16 && len <= 19;
+            return LEN_12_TO_19 & -(1 << 16);
         }
         if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39 || p4 == 3095) { // Diners Club
-            return len >= 14 && len <= 19;
+            return LEN_12_TO_19 & -(1 << 14); // 14 to 19
         }
         if (p2 == 50 || (p2 >= 56 && p2 <= 58) || p2 == 67 || p2 == 63) { // Maestro
-            return len >= 12 && len <= 19;
+            return LEN_12_TO_19;
         }
         if (p4 >= 9400 && p4 <= 9499) { // Korean domestic cards (BC and others issue 94xx)
-            return len == 16;
+            return 1 << 16;
         }
-        return false;
+        return 0;
     }
 
     private static int prefix(CharSequence s, int n) {
@@ -192,15 +217,25 @@ public final class Checksums {
         return rem % 97 == 1;
     }
 
+    /** Days per month in a common year. */
+    private static final int[] DAYS = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    private static final int[] RRN_WEIGHTS = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
+    private static final int[] BRN_WEIGHTS = {1, 3, 7, 1, 3, 7, 1, 3, 5};
+
     /**
      * Birth date rule of a Korean resident (or foreigner) registration number: YYMMDD plus the gender/century digit
      * G (1,2,5,6 = 1900s; 3,4,7,8 = 2000s). Returns false for impossible dates.
      */
     public static boolean krRegistrationDate(CharSequence d) {
-        int yy = (d.charAt(0) - '0') * 10 + (d.charAt(1) - '0');
-        int mm = (d.charAt(2) - '0') * 10 + (d.charAt(3) - '0');
-        int dd = (d.charAt(4) - '0') * 10 + (d.charAt(5) - '0');
-        int g = d.charAt(6) - '0';
+        return krRegistrationDate(chars(d, 7));
+    }
+
+    /** {@link #krRegistrationDate(CharSequence)} of {@code d[0, 7)}, on the scan's digit array. */
+    static boolean krRegistrationDate(char[] d) {
+        int yy = (d[0] - '0') * 10 + (d[1] - '0');
+        int mm = (d[2] - '0') * 10 + (d[3] - '0');
+        int dd = (d[4] - '0') * 10 + (d[5] - '0');
+        int g = d[6] - '0';
         int century = switch (g) {
             case 1, 2, 5, 6 -> 1900;
             case 3, 4, 7, 8 -> 2000;
@@ -210,8 +245,7 @@ public final class Checksums {
             return false;
         }
         int year = century + yy;
-        int[] days = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        int max = days[mm - 1];
+        int max = DAYS[mm - 1];
         if (mm == 2 && (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) {
             max = 29;
         }
@@ -223,23 +257,43 @@ public final class Checksums {
      * rejects a number; a passing one only raises confidence.
      */
     public static boolean krRrnChecksum(CharSequence d) {
-        int[] w = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
+        return krRrnChecksum(chars(d, 13));
+    }
+
+    /** {@link #krRrnChecksum(CharSequence)} of {@code d[0, 13)}, on the scan's digit array. */
+    static boolean krRrnChecksum(char[] d) {
         int sum = 0;
         for (int i = 0; i < 12; i++) {
-            sum += (d.charAt(i) - '0') * w[i];
+            sum += (d[i] - '0') * RRN_WEIGHTS[i];
         }
-        return (11 - sum % 11) % 10 == d.charAt(12) - '0';
+        return (11 - sum % 11) % 10 == d[12] - '0';
     }
 
     /** Korean business registration number (사업자등록번호) check digit over 10 digits. */
     public static boolean krBrnChecksum(CharSequence d) {
-        int[] w = {1, 3, 7, 1, 3, 7, 1, 3, 5};
+        return krBrnChecksum(chars(d, 10));
+    }
+
+    /** {@link #krBrnChecksum(CharSequence)} of {@code d[0, 10)}, on the scan's digit array. */
+    static boolean krBrnChecksum(char[] d) {
         int sum = 0;
         for (int i = 0; i < 9; i++) {
-            sum += (d.charAt(i) - '0') * w[i];
+            sum += (d[i] - '0') * BRN_WEIGHTS[i];
         }
-        sum += ((d.charAt(8) - '0') * 5) / 10;
-        return (10 - sum % 10) % 10 == d.charAt(9) - '0';
+        sum += ((d[8] - '0') * 5) / 10;
+        return (10 - sum % 10) % 10 == d[9] - '0';
+    }
+
+    /**
+     * The first {@code n} chars of {@code s}. Throws, like {@link CharSequence#charAt}, when {@code s} is shorter:
+     * the rules above read exactly that many.
+     */
+    private static char[] chars(CharSequence s, int n) {
+        char[] c = new char[n];
+        for (int i = 0; i < n; i++) {
+            c[i] = s.charAt(i);
+        }
+        return c;
     }
 
     /** c * log2(c) for every count a token of at most 256 bytes can have, for {@link #entropyBelow}. */

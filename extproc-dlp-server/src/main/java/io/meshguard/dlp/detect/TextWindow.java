@@ -38,10 +38,12 @@ public final class TextWindow {
      * @throws NeedMore when {@code i} is past the bytes received so far and the stream has not ended
      */
     public int at(int i) {
-        if (i < length) {
-            if (i >= 0) {
-                return bytes[i] & 0xff;
-            }
+        // One unsigned test for the common case, 0 <= i < length (a negative i compares as a huge one): the
+        // recognizers' walks read through here byte by byte.
+        if (Integer.compareUnsigned(i, length) < 0) {
+            return bytes[i] & 0xff;
+        }
+        if (i < 0) {
             if (base + i < 0) {
                 return -1;
             }

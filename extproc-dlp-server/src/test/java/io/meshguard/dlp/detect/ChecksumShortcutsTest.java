@@ -102,6 +102,32 @@ class ChecksumShortcutsTest {
     }
 
     @Test
+    void cardBrandLengths_holdExactlyTheLengthsTheCharSequenceFormAccepts_fromFirstDigitsWorkedOutOnce() {
+        Random random = new Random(17);
+        String[] prefixes = {"4", "51", "2720", "37", "6011", "649", "622126", "3589", "81", "305", "3095", "58",
+            "9400", "1", "0"};
+        char[] digits = new char[40];
+        int accepted = 0;
+        for (int round = 0; round < 5_000; round++) {
+            String p = prefixes[random.nextInt(prefixes.length)];
+            for (int k = 0; k < digits.length; k++) {
+                digits[k] = k < p.length() ? p.charAt(k) : (char) ('0' + random.nextInt(10));
+            }
+            int walked = 6 + random.nextInt(35); // the digits a walk gathered: the first six decide
+            int lengths = Checksums.cardBrandLengths(digits, walked);
+            for (int len = 1; len <= 40; len++) { // also past 19 and past 31, where a shift would wrap
+                boolean want = len >= 6 && Checksums.cardBrand(CharBuffer.wrap(digits, 0, len));
+                if (len >= 6) {
+                    assertThat(Checksums.hasLength(lengths, len)).as("%s %d", new String(digits), len)
+                            .isEqualTo(want);
+                }
+                accepted += want ? 1 : 0;
+            }
+        }
+        assertThat(accepted).as("lengths some brand accepts").isGreaterThan(5_000);
+    }
+
+    @Test
     void entropyBelow_isTheExactFormulaComparedWithTheThreshold_andLeavesTheScratchClear() {
         Random random = new Random(35);
         int[] scratch = new int[256];

@@ -11,8 +11,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Trying a number only with the validators its first digit run can match, and the card validator not inside a card
- * already found, must find exactly what trying every enabled validator at every digit run finds, whatever detectors
+ * Trying a number only with the validators its first digit run can match, and the card validator neither inside a
+ * card already found nor where the last card walk rules a card out, must find exactly what trying every enabled validator at every digit run finds, whatever detectors
  * are enabled and however the text arrives.
  */
 class NumericDispatchTest {
@@ -21,7 +21,10 @@ class NumericDispatchTest {
         "02)123-4567", "031.123.4567", "+82 10-1234-5678", "+82-010-1234-5678", "123-45-67891", "1234567891",
         "220-81-62517", "2208162517", "192.168.0.1", "10.0.0.255", "1.2.3.4.5", "256.1.1.1", "0", "00", "12",
         "123", "1234", "12345", "123456", "1234567", "12345678", "123456789", "1234567890123", "12345678901234567890123",
-        "-", ".", " ", "  ", ")", "(", "+", "a", "IP", "x9", "tel ", "카드 ", "\n"};
+        "-", ".", " ", "  ", ")", "(", "+", "a", "IP", "x9", "tel ", "카드 ", "\n",
+        // a card in a later group of a walk: from 12, 16, exactly 12 digits on; after a walk that stopped at a
+        // separator of the other kind, which a walk from the later group crosses; after one ended by a letter
+        "12 4012 8888 8888 1881", "7 5000 0000 0009", "1234 5678-4012-8888-8888-1881", "1234 5678 9012 3456abc"};
 
     private static List<Candidate> scan(BuiltinRecognizer r, byte[] text, Random chunks) {
         List<Candidate> found = new ArrayList<>();

@@ -1,0 +1,93 @@
+package io.meshguard.dlp.detect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Skipping a run of letters and digits inside a token in one go must find exactly what visiting every byte finds:
+ * numbers still start after a token byte that is not a letter or digit ("ref-4012...") and never after one that is
+ * ("AB4012..."), and the token's flags (upper case, digits, {@code @}) come out the same, for every detector and
+ * however the text arrives.
+ */
+class TokenRunSkipTest {
+    /** Values, and glue that puts them inside tokens right after a letter, a digit or other token bytes. */
+    private static final String[] PIECES = {"4012888888881881", "4012 8888 8888 1881", "960121-1021413",
+        "010-1234-5678", "+82 10-1234-5678", "220-81-62517", "192.168.0.1", "fe80::1", "DE89 3704 0044 0532 0130 00",
+        "kim.minsu42@bank.co.kr", "AKIAIOSFODNN7EXAMPLE", "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "xoxb-1234567890-abcdefghij", "sk_live_abcdefghijklmnop1234", "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl",
+        "Zx9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6", "ref-", "ref_", "ref/", "a.b.", "AB", "x9", "Q", "7", "-", ".", "@", " ",
+        ", ", "\n", "고객 "};
+
+    private static List<Candidate> scan(BuiltinRecognizer r, byte[] text, Random chunks) {
+        List<Candidate> found = new ArrayList<>();
+        TextWindow t = new TextWindow();
+        int fed = 0;
+        while (fed < text.length) {
+            int len = Math.min(text.length - fed, 1 + chunks.nextInt(24));
+            t.append(text, fed, len);
+            fed += len;
+            r.scan(t, found::add);
+        }
+        t.markComplete();
+        r.scan(t, found::add);
+        return found;
+    }
+
+    @Test
+    void skippingRuns_findsWhatVisitingEveryByteFinds_forEveryDetectorAndChunking() {
+        Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
+        for (BuiltinDetector d : BuiltinDetector.values()) {
+            all.put(d, d.ordinal());
+        }
+        Random random = new Random(31);
+        Set<Integer> kinds = new TreeSet<>();
+        for (int round = 0; round < 3000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(20); k < n; k++) {
+                sb.append(PIECES[random.nextInt(PIECES.length)]);
+            }
+            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+            long seed = random.nextLong();
+            List<Candidate> plain = scan(new BuiltinRecognizer(all, false), text, new Random(seed));
+            List<Candidate> skipping = scan(new BuiltinRecognizer(all, true), text, new Random(~seed));
+            assertThat(skipping).as("\"%s\"", sb).isEqualTo(plain);
+            plain.forEach(c -> kinds.add(c.detector()));
+        }
+        assertThat(kinds).as("the texts hold findings of these detectors").contains(
+                BuiltinDetector.CARD.ordinal(), BuiltinDetector.KR_RRN.ordinal(), BuiltinDetector.KR_PHONE.ordinal(),
+                BuiltinDetector.KR_BRN.ordinal(), BuiltinDetector.IPV4.ordinal(), BuiltinDetector.IPV6.ordinal(),
+                BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal(),
+                BuiltinDetector.AWS_ACCESS_KEY.ordinal(), BuiltinDetector.GITHUB_TOKEN.ordinal(),
+                BuiltinDetector.SLACK_TOKEN.ordinal(), BuiltinDetector.STRIPE_KEY.ordinal(),
+                BuiltinDetector.JWT.ordinal(), BuiltinDetector.SECRET.ordinal());
+    }
+
+    @Test
+    void numberInsideToken_startsAfterPunctuation_notAfterLetterOrDigit() {
+        Map<BuiltinDetector, Integer> card = Map.of(BuiltinDetector.CARD, 0);
+        assertThat(spans(card, "ref-4012888888881881")).containsExactly("4012888888881881");
+        assertThat(spans(card, "Ref/4012888888881881 ok")).containsExactly("4012888888881881");
+        assertThat(spans(card, "a.B.4012888888881881")).containsExactly("4012888888881881");
+        assertThat(spans(card, "AB4012888888881881")).isEmpty();
+        assertThat(spans(card, "x94012888888881881")).isEmpty();
+        assertThat(spans(card, "kim-Lee4012888888881881")).isEmpty();
+    }
+
+    private static List<String> spans(Map<BuiltinDetector, Integer> enabled, String text) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        List<String> out = new ArrayList<>();
+        for (Candidate c : scan(new BuiltinRecognizer(enabled, true), b, new Random(5))) {
+            out.add(new String(b, (int) c.start(), (int) (c.end() - c.start()), StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+}
