@@ -133,7 +133,8 @@ public final class BuiltinRecognizer implements Recognizer {
     private static final int NONE = Integer.MIN_VALUE;
     private static final long NO_TOKEN = Long.MIN_VALUE;
 
-    private final int[] index = new int[BuiltinDetector.values().length];
+    /** Per built-in detector, its rule index, or -1 when the policy does not enable it. */
+    private final int[] index;
     private final long[] lastEnd = new long[BuiltinDetector.values().length];
     private final boolean numeric;
     private final boolean tokenLevel;
@@ -161,6 +162,7 @@ public final class BuiltinRecognizer implements Recognizer {
      *     run and visits every byte of a token, the plain version the tests check this one against
      */
     BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled, boolean shortcuts) {
+        index = new int[BuiltinDetector.values().length];
         Arrays.fill(index, -1);
         enabled.forEach((d, i) -> index[d.ordinal()] = i);
         this.byShape = shortcuts && on(BuiltinDetector.CARD);
@@ -171,6 +173,19 @@ public final class BuiltinRecognizer implements Recognizer {
                 || on(BuiltinDetector.GCP_API_KEY) || on(BuiltinDetector.GITHUB_TOKEN)
                 || on(BuiltinDetector.SLACK_TOKEN) || on(BuiltinDetector.STRIPE_KEY) || on(BuiltinDetector.JWT)
                 || on(BuiltinDetector.SECRET);
+    }
+
+    private BuiltinRecognizer(BuiltinRecognizer compiled) {
+        index = compiled.index;
+        numeric = compiled.numeric;
+        tokenLevel = compiled.tokenLevel;
+        byShape = compiled.byShape;
+        skipRuns = compiled.skipRuns;
+    }
+
+    @Override
+    public BuiltinRecognizer newStream() {
+        return new BuiltinRecognizer(this);
     }
 
     @Override

@@ -12,9 +12,9 @@ import java.util.function.Consumer;
 public final class KeywordRecognizer implements Recognizer {
     private final int detector;
     private final byte[][] words;
-    private final boolean[] first = new boolean[256];
+    private final boolean[] first;
     /** First two bytes of each keyword, ASCII letters lower-cased: one probe rejects most first-byte hits. */
-    private final long[] pairs = new long[1 << 10];
+    private final long[] pairs;
     private final ByteFinder starts;
     /**
      * Per keyword, its first (up to) eight bytes as a little-endian word, the bits to compare, and 0x20 in each byte
@@ -31,6 +31,8 @@ public final class KeywordRecognizer implements Recognizer {
     public KeywordRecognizer(int detector, List<String> keywords, double confidence) {
         this.detector = detector;
         this.confidence = confidence;
+        this.first = new boolean[256];
+        this.pairs = new long[1 << 10];
         this.words = keywords.stream()
                 .map(k -> k.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8))
                 .sorted((x, y) -> y.length - x.length)
@@ -78,6 +80,24 @@ public final class KeywordRecognizer implements Recognizer {
             }
         }
         this.starts = new ByteFinder(first, anyByte ? null : second);
+    }
+
+    private KeywordRecognizer(KeywordRecognizer compiled) {
+        detector = compiled.detector;
+        words = compiled.words;
+        first = compiled.first;
+        pairs = compiled.pairs;
+        starts = compiled.starts;
+        head = compiled.head;
+        headCare = compiled.headCare;
+        headFold = compiled.headFold;
+        maxLen = compiled.maxLen;
+        confidence = compiled.confidence;
+    }
+
+    @Override
+    public KeywordRecognizer newStream() {
+        return new KeywordRecognizer(this);
     }
 
     /** Whether any keyword occurs in the text (word boundaries aside). */

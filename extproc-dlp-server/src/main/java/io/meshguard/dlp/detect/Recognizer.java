@@ -10,6 +10,12 @@ import java.util.function.Consumer;
 public interface Recognizer {
     long scan(TextWindow text, Consumer<Candidate> out);
 
+    /**
+     * A recognizer for another stream: the same compiled tables (shared, never written after construction) and no
+     * progress. Streams are many and short, so what a policy compiles is built once, not once per stream.
+     */
+    Recognizer newStream();
+
     /** Forgets all progress: the next scan starts a new text at offset 0. */
     void reset();
 

@@ -74,6 +74,22 @@ public final class RegexRecognizer implements Recognizer {
         this.validator = validator;
     }
 
+    private RegexRecognizer(RegexRecognizer compiled) {
+        detector = compiled.detector;
+        pattern = compiled.pattern;
+        maxBytes = compiled.maxBytes;
+        starts = compiled.starts;
+        prefix = compiled.prefix;
+        prefixFolded = compiled.prefixFolded;
+        confidence = compiled.confidence;
+        validator = compiled.validator;
+    }
+
+    @Override
+    public RegexRecognizer newStream() {
+        return new RegexRecognizer(this);
+    }
+
     /** Compiles a policy pattern the way the scanner runs it (multi-line, so ^ and $ are line anchors). */
     public static Pattern compile(String regex, boolean caseInsensitive) {
         return Pattern.compile(regex, Pattern.MULTILINE | (caseInsensitive ? Pattern.CASE_INSENSITIVE : 0));

@@ -49,7 +49,7 @@ public final class ScanRules {
 
     private int add(DetectorRule rule) {
         rules.add(rule);
-        probes = null;
+        compiled = null;
         contextWords = null;
         replacements = null;
         maxContextChars = Math.max(maxContextChars, rule.context().within());
@@ -101,7 +101,7 @@ public final class ScanRules {
         return maxContextChars;
     }
 
-    private volatile List<Recognizer> probes;
+    private volatile List<Recognizer> compiled;
 
     /**
      * Whether {@code b[off, off + len)}, scanned as one complete text, could hold a finding. False is certain: no
@@ -109,12 +109,7 @@ public final class ScanRules {
      * starts), so callers with many short texts (JSON keys and values, numbers) pass those through without a scan.
      */
     public boolean mayFind(byte[] b, int off, int len) {
-        List<Recognizer> p = probes;
-        if (p == null) {
-            p = newRecognizers(); // used only through the stateless mayFind
-            probes = p;
-        }
-        for (Recognizer r : p) {
+        for (Recognizer r : compiled()) {
             if (r.mayFind(b, off, len)) {
                 return true;
             }
@@ -122,7 +117,26 @@ public final class ScanRules {
         return false;
     }
 
+    /** Recognizers for one stream, sharing the tables compiled once for this rule set. */
     public List<Recognizer> newRecognizers() {
+        List<Recognizer> out = new ArrayList<>();
+        for (Recognizer r : compiled()) {
+            out.add(r.newStream());
+        }
+        return out;
+    }
+
+    /** The recognizers as compiled; never scanned with themselves (only their stateless mayFind is called). */
+    private List<Recognizer> compiled() {
+        List<Recognizer> c = compiled;
+        if (c == null) {
+            c = compile();
+            compiled = c;
+        }
+        return c;
+    }
+
+    private List<Recognizer> compile() {
         List<Recognizer> out = new ArrayList<>();
         if (!builtins.isEmpty()) {
             out.add(new BuiltinRecognizer(builtins));
@@ -130,6 +144,6 @@ public final class ScanRules {
         regexes.forEach((index, spec) -> out.add(
                 new RegexRecognizer(index, spec.pattern(), spec.shape(), spec.confidence(), spec.validator())));
         keywords.forEach((index, spec) -> out.add(new KeywordRecognizer(index, spec.keywords(), spec.confidence())));
-        return out;
+        return List.copyOf(out);
     }
 }

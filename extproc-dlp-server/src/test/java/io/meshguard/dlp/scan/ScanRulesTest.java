@@ -71,4 +71,46 @@ class ScanRulesTest {
         byte[] clean = "Thank you, 고객님. Your request was updated.".getBytes(StandardCharsets.UTF_8);
         assertThat(rules.mayFind(clean, 0, clean.length)).isFalse();
     }
+
+    @Test
+    void scannersOfOneRuleSet_shareItsCompiledTables_yetKeepTheirOwnProgress() {
+        ScanRules rules = everything();
+        Random random = new Random(12);
+        for (int round = 0; round < 300; round++) {
+            byte[][] texts = new byte[3][];
+            for (int t = 0; t < texts.length; t++) {
+                StringBuilder sb = new StringBuilder();
+                for (int k = 0, n = 5 + random.nextInt(40); k < n; k++) {
+                    sb.append(PIECES[random.nextInt(PIECES.length)]);
+                }
+                texts[t] = sb.toString().getBytes(StandardCharsets.UTF_8);
+            }
+            // Three streams of the same rules fed turn by turn, a few bytes at a time: each must end as it would
+            // alone, so nothing one stream's recognizers keep leaks into another's.
+            CollectingOutput[] outs = new CollectingOutput[texts.length];
+            StreamScanner[] scanners = new StreamScanner[texts.length];
+            int[] fed = new int[texts.length];
+            for (int t = 0; t < texts.length; t++) {
+                outs[t] = new CollectingOutput();
+                scanners[t] = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), outs[t]);
+            }
+            for (boolean more = true; more; ) {
+                more = false;
+                for (int t = 0; t < texts.length; t++) {
+                    int len = Math.min(texts[t].length - fed[t], 1 + random.nextInt(7));
+                    if (len > 0) {
+                        scanners[t].feed(texts[t], fed[t], len);
+                        fed[t] += len;
+                        more = true;
+                    }
+                }
+            }
+            for (int t = 0; t < texts.length; t++) {
+                scanners[t].finish();
+                CollectingOutput alone = Scans.whole(rules, texts[t]);
+                assertThat(outs[t].bytes()).isEqualTo(alone.bytes());
+                assertThat(outs[t].findings()).isEqualTo(alone.findings());
+            }
+        }
+    }
 }
