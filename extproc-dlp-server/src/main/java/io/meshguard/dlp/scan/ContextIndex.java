@@ -67,12 +67,18 @@ final class ContextIndex {
             // The positions of a block of words are listed first, then probed: a loop over each word's few
             // positions would end at an unpredictable count, a mispredicted branch for about every word.
             final int[] at = probeAt;
+            // The letter flags of the previous eight bytes, so that the byte before each position is known without
+            // a second load: at first only the byte before i, in the top byte.
+            long lastLetters = i + 8 <= end ? letters(b[i - 1] & 0xffL) << 56 : 0;
             while (i + 8 <= end) {
                 int m = 0;
                 int blockEnd = Math.min(end, i + BLOCK);
                 for (; i + 8 <= blockEnd; i += 8) {
                     long x = (long) LONGS.get(b, i);
-                    long cand = letters(x) & ~letters((long) LONGS.get(b, i - 1)) | x & (x << 1) & HIGH;
+                    long isLetter = letters(x);
+                    long afterLetter = isLetter << 8 | lastLetters >>> 56;
+                    lastLetters = isLetter;
+                    long cand = isLetter & ~afterLetter | x & (x << 1) & HIGH;
                     int c = Long.bitCount(cand);
                     // Four written whatever the count (past it they are overwritten next): words and Hangul
                     // syllables leave at most four starts in eight bytes, more only in the rare rest.
