@@ -205,20 +205,35 @@ final class ContextIndex {
             return;
         }
         for (int w : candidates) {
-            if ((key & cw.headMasks[w]) == cw.heads[w] && restMatchesAt(b, n, i, cw.words[w])) {
+            if ((key & cw.headMasks[w]) == cw.heads[w] && restMatchesAt(b, n, i, w)) {
                 add(base + i, w);
             }
         }
     }
 
-    /** Whether {@code needle} after its first four bytes matches the text from buffer index {@code i + 4}. */
-    private static boolean restMatchesAt(byte[] b, int n, int i, byte[] needle) {
+    /**
+     * Whether word {@code w} after its first four bytes matches the text from buffer index {@code i + 4}: eight bytes
+     * a step where the array holds them ({@link ContextWords#tails}), so that a word of up to twelve bytes takes one
+     * step whatever its length; byte by byte at the array's end.
+     */
+    private boolean restMatchesAt(byte[] b, int n, int i, int w) {
+        byte[] needle = cw.words[w];
         int len = needle.length;
         if (i + len > n) {
             return false;
         }
-        for (int k = 4; k < len; k++) {
-            if (lower(b[i + k]) != (needle[k] & 0xff)) {
+        long[] tail = cw.tails[w];
+        int o = i + 4;
+        if (o + tail.length / 3 * 8 > b.length) {
+            for (int k = 4; k < len; k++) {
+                if (lower(b[i + k]) != (needle[k] & 0xff)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (int k = 0; k < tail.length; k += 3, o += 8) {
+            if ((((long) LONGS.get(b, o) | tail[k + 1]) & tail[k + 2]) != tail[k]) {
                 return false;
             }
         }

@@ -39,6 +39,14 @@ final class ContextWords {
     final int[] heads;
     /** Which bytes of {@link #heads} a word has: -1 for four bytes or more, 0xFFFFFF for three, and so on. */
     final int[] headMasks;
+    /**
+     * Each word's bytes after the first four, eight at a time as little-endian longs, three longs a step: the bytes
+     * (zero past the word's end), the case bits to set in the text ({@code 0x20} where the word has a lower-case
+     * ASCII letter, so that the text's upper case letter compares equal and nothing else does) and the bytes that
+     * belong to the word ({@code 0xFF}). At least one step, all zero for words of up to four bytes: every word up to
+     * twelve bytes then takes exactly one step.
+     */
+    final long[][] tails;
     final int maxLen;
     /**
      * Whether every word starts with an ASCII letter or a UTF-8 lead byte, and every word starting with an ASCII
@@ -91,6 +99,7 @@ final class ContextWords {
         Map<Integer, List<Integer>> byTripleHash = new java.util.HashMap<>();
         heads = new int[words.length];
         headMasks = new int[words.length];
+        tails = new long[words.length][];
         for (int w = 0; w < words.length; w++) {
             byte[] b = words[w];
             ascii[w] = b[0] >= 0 && b[b.length - 1] >= 0;
@@ -100,6 +109,7 @@ final class ContextWords {
                 heads[w] |= (b[k] & 0xff) << (8 * k);
             }
             headMasks[w] = b.length >= 4 ? -1 : (1 << (8 * b.length)) - 1;
+            tails[w] = tail(b);
             for (int x = 0; x < 256; x++) {
                 if (b.length == 1 || x == (b[1] & 0xff)) {
                     int key = (b[0] & 0xff) << 8 | x;
@@ -168,6 +178,20 @@ final class ContextWords {
                 }
             }
         }
+    }
+
+    /** {@link #tails} of lower-cased word {@code b}. */
+    private static long[] tail(byte[] b) {
+        int steps = Math.max(1, (b.length - 4 + 7) / 8);
+        long[] t = new long[3 * steps];
+        for (int k = 4; k < b.length; k++) {
+            int step = (k - 4) / 8;
+            int shift = 8 * ((k - 4) % 8);
+            t[3 * step] |= (b[k] & 0xffL) << shift;
+            t[3 * step + 1] |= (b[k] >= 'a' && b[k] <= 'z' ? 0x20L : 0) << shift;
+            t[3 * step + 2] |= 0xffL << shift;
+        }
+        return t;
     }
 
     /** A 16-bit hash of up to four packed bytes. */

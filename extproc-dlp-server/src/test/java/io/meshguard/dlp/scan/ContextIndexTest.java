@@ -182,6 +182,34 @@ class ContextIndexTest {
     }
 
     @Test
+    void found_withWordsAtTheEndOfTheArray_isWhatASearchOfTheWindowFinds() {
+        // A text window's array starts at 256 bytes: texts of up to that length put words within eight bytes of its
+        // end, where the index compares the rest of a word byte by byte instead of eight bytes at a time.
+        ContextWords words = new ContextWords(SHARED_START_RULES);
+        for (String piece : SHARED_START_PIECES) {
+            byte[] last = piece.getBytes(StandardCharsets.UTF_8);
+            for (int n = 256 - 24; n <= 256; n++) {
+                for (int pad = 0; pad <= 2 && pad + last.length < n; pad++) {
+                    byte[] text = new byte[n];
+                    java.util.Arrays.fill(text, (byte) ' ');
+                    System.arraycopy(last, 0, text, n - pad - last.length, last.length);
+                    TextWindow window = new TextWindow();
+                    window.append(text, 0, n);
+                    window.markComplete();
+                    assertThat(window.bytes().length).isEqualTo(256);
+                    ContextIndex index = new ContextIndex(words);
+                    index.index(window);
+                    for (int rule = 0; rule < SHARED_START_RULES.size(); rule++) {
+                        int want = naive(SHARED_START_RULES.get(rule), text, 0, 0, 0, n) & words.wanted[rule];
+                        assertThat(index.found(rule, window, 0, 0, 0, n)).as("rule %d, \"%s\" + %d spaces at %d", rule,
+                                piece, pad, n).isEqualTo(want);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void key_lowerCasesExactlyTheAsciiLettersOfEveryByteValue() {
         Random random = new Random(12);
         for (int c = 0; c < 256; c++) {
