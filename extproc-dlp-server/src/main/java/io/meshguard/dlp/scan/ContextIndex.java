@@ -54,12 +54,9 @@ final class ContextIndex {
             indexedTo = base + to;
             return;
         }
-        // The filter's tables in locals: the loop calls out only on the rare hits, so the JIT keeps them in
-        // registers, and each position's probe is independent of the last one's.
-        final long[] starts = cw.starts;
-        final byte[] low = LOWER;
         int i = from;
-        int end = Math.min(to, n - 2);
+        // Positions with a whole four-byte key (ContextWords#key); the last three are tried word by word.
+        int end = Math.min(to, n - 3);
         if (cw.wordStartsOnly) {
             if (i == 0 && i < end) {
                 probe(b, n, 0, base); // no byte before it here: always probed
@@ -70,12 +67,18 @@ final class ContextIndex {
             // The positions of a block of words are listed first, then probed: a loop over each word's few
             // positions would end at an unpredictable count, a mispredicted branch for about every word.
             final int[] at = probeAt;
+            // The letter flags of the previous eight bytes, so that the byte before each position is known without
+            // a second load: at first only the byte before i, in the top byte.
+            long lastLetters = i + 8 <= end ? letters(b[i - 1] & 0xffL) << 56 : 0;
             while (i + 8 <= end) {
                 int m = 0;
                 int blockEnd = Math.min(end, i + BLOCK);
                 for (; i + 8 <= blockEnd; i += 8) {
                     long x = (long) LONGS.get(b, i);
-                    long cand = letters(x) & ~letters((long) LONGS.get(b, i - 1)) | x & (x << 1) & HIGH;
+                    long isLetter = letters(x);
+                    long afterLetter = isLetter << 8 | lastLetters >>> 56;
+                    lastLetters = isLetter;
+                    long cand = isLetter & ~afterLetter | x & (x << 1) & HIGH;
                     int c = Long.bitCount(cand);
                     // Four written whatever the count (past it they are overwritten next): words and Hangul
                     // syllables leave at most four starts in eight bytes, more only in the rare rest.
@@ -93,67 +96,56 @@ final class ContextIndex {
                     }
                     m += c;
                 }
-                // The filter keeps the starts that pass it in place, without a branch (about one in six passes, at
+                // The filter keeps the starts that pass it in place, without a branch (about one in ten passes, at
                 // no predictable place); only those are looked up.
                 int passed = 0;
                 for (int k = 0; k < m; k++) {
                     int p = at[k];
                     at[passed] = p;
-                    passed += mayStartWord(b, p);
+                    passed += cw.mayStart(keyAt(b, p));
                 }
                 for (int k = 0; k < passed; k++) {
                     addWordsAt(b, n, at[k], base);
                 }
             }
         }
+        // Every position: a two-byte filter first, the cheapest test where most positions start no word.
+        final long[] starts = cw.starts;
+        final byte[] low = LOWER;
         for (; i < end; i++) {
             int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
-            if ((starts[pair >>> 6] & 1L << pair) == 0) {
-                continue;
+            if ((starts[pair >>> 6] & 1L << pair) != 0) {
+                addWordsAt(b, n, i, base);
             }
-            int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
-            addAll(cw.longCandidates(x), b, n, i, base);
-            addAll(cw.shortCandidates(pair >>> 8, pair & 0xff), b, n, i, base);
         }
         for (; i < to; i++) {
-            addAll(cw.byFirst[lower(b[i])], b, n, i, base); // the text's last two bytes: no three to probe
+            addAll(cw.byFirst[lower(b[i])], b, n, i, base); // the text's last three bytes: no key to probe
         }
         indexedTo = base + to;
     }
 
-    /** 1 when a word may start at buffer index {@code i} (at least three bytes remain), by {@link #probe}'s test. */
-    private int mayStartWord(byte[] b, int i) {
-        final byte[] low = LOWER;
-        int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
-        int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
-        int h = ContextWords.hash(x);
-        return (int) ((cw.triples[h >>> 6] >>> h | cw.pairs[pair >>> 6] >>> pair) & 1L);
+    /** The {@link ContextWords#key} of buffer index {@code i}; four bytes must remain in the text. */
+    private static int keyAt(byte[] b, int i) {
+        return ContextWords.key((int) INTS.get(b, i));
     }
 
-    /** Records the words starting at buffer index {@code i} (at least three bytes remain), no filter first. */
+    /** Records the words starting at buffer index {@code i} (four bytes remain), no filter first. */
     private void addWordsAt(byte[] b, int n, int i, long base) {
-        final byte[] low = LOWER;
-        int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
-        int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
-        addAll(cw.longCandidates(x), b, n, i, base);
-        addAll(cw.shortCandidates(pair >>> 8, pair & 0xff), b, n, i, base);
+        int key = keyAt(b, i);
+        addAll(cw.quadCandidates(key), b, n, i, base, key);
+        addAll(cw.tripleCandidates(key), b, n, i, base, key);
+        addAll(cw.shortCandidates(key), b, n, i, base, key);
     }
 
-    /** Records the words starting at buffer index {@code i} (at least three bytes remain): the loop's probe. */
+    /** Records the words starting at buffer index {@code i} (four bytes remain) if the filter lets it through. */
     private void probe(byte[] b, int n, int i, long base) {
-        final byte[] low = LOWER;
-        int pair = (low[b[i] & 0xff] & 0xff) << 8 | (low[b[i + 1] & 0xff] & 0xff);
-        int x = pair << 8 | (low[b[i + 2] & 0xff] & 0xff);
-        int h = ContextWords.hash(x);
-        // Both filters looked up before the one branch: at word starts in prose the two-byte prefix filter passes
-        // often and unpredictably, the three-byte hash almost only where a word is.
-        if (((cw.triples[h >>> 6] >>> h | cw.pairs[pair >>> 6] >>> pair) & 1L) == 0) {
-            return;
+        if (cw.mayStart(keyAt(b, i)) != 0) {
+            addWordsAt(b, n, i, base);
         }
-        addAll(cw.longCandidates(x), b, n, i, base);
-        addAll(cw.shortCandidates(pair >>> 8, pair & 0xff), b, n, i, base);
     }
 
+    private static final java.lang.invoke.VarHandle INTS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long HIGH = 0x8080808080808080L;
@@ -192,6 +184,7 @@ final class ContextIndex {
         count++;
     }
 
+    /** Records the candidates that start at buffer index {@code i}, found byte by byte. */
     private void addAll(int[] candidates, byte[] b, int n, int i, long base) {
         if (candidates == null) {
             return;
@@ -201,6 +194,50 @@ final class ContextIndex {
                 add(base + i, w);
             }
         }
+    }
+
+    /**
+     * Records the candidates that start at buffer index {@code i} with {@link ContextWords#key} {@code key} (four
+     * bytes remain): the key holds a word's first four bytes, so only longer words compare more.
+     */
+    private void addAll(int[] candidates, byte[] b, int n, int i, long base, int key) {
+        if (candidates == null) {
+            return;
+        }
+        for (int w : candidates) {
+            if ((key & cw.headMasks[w]) == cw.heads[w] && restMatchesAt(b, n, i, w)) {
+                add(base + i, w);
+            }
+        }
+    }
+
+    /**
+     * Whether word {@code w} after its first four bytes matches the text from buffer index {@code i + 4}: eight bytes
+     * a step where the array holds them ({@link ContextWords#tails}), so that a word of up to twelve bytes takes one
+     * step whatever its length; byte by byte at the array's end.
+     */
+    private boolean restMatchesAt(byte[] b, int n, int i, int w) {
+        byte[] needle = cw.words[w];
+        int len = needle.length;
+        if (i + len > n) {
+            return false;
+        }
+        long[] tail = cw.tails[w];
+        int o = i + 4;
+        if (o + tail.length / 3 * 8 > b.length) {
+            for (int k = 4; k < len; k++) {
+                if (lower(b[i + k]) != (needle[k] & 0xff)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (int k = 0; k < tail.length; k += 3, o += 8) {
+            if ((((long) LONGS.get(b, o) | tail[k + 1]) & tail[k + 2]) != tail[k]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean matchesAt(byte[] b, int n, int i, byte[] needle) {

@@ -9,9 +9,9 @@ import java.util.Map;
 
 /**
  * The context words of every rule of a scan, compiled once: each distinct word (lower-cased UTF-8) with, per rule,
- * whether it boosts or lowers that rule's findings. A 64 Ki-bit table of the words' hashed first three bytes (first
- * two for shorter words) rejects almost every text position with one probe, so finding every word occurrence in
- * the text costs about one probe per byte ({@link ContextIndex}).
+ * whether it boosts or lowers that rule's findings. Tables of the words' first bytes (hashed first four bytes, three
+ * for three-byte words, the first two for shorter words) reject almost every text position, so finding every word
+ * occurrence in the text costs about one probe per word start ({@link ContextIndex}).
  */
 final class ContextWords {
     static final int BOOST = 1;
@@ -26,9 +26,27 @@ final class ContextWords {
     /** Per rule: the flags it looks for (0 when it has no context words). */
     final int[] wanted;
     final int[][] byFirst = new int[256][];
-    /** Words of three bytes or more by the top 12 bits of their hash; shorter words by their first byte. */
-    private final int[][] byHash = new int[1 << 12][];
+    /** Words of four bytes or more by the top 12 bits of the hash of their first four bytes. */
+    private final int[][] byQuad = new int[1 << 12][];
+    /** Words of exactly three bytes by the top 12 bits of their hash. */
+    private final int[][] byTriple = new int[1 << 12][];
+    /** Words shorter than three bytes by their first byte. */
     private final int[][] shortByFirst = new int[256][];
+    /**
+     * Each word's first four bytes (all of a shorter word), lower-cased, packed as {@link #key} packs text: the
+     * whole comparison for words of up to four bytes, the first step for longer ones.
+     */
+    final int[] heads;
+    /** Which bytes of {@link #heads} a word has: -1 for four bytes or more, 0xFFFFFF for three, and so on. */
+    final int[] headMasks;
+    /**
+     * Each word's bytes after the first four, eight at a time as little-endian longs, three longs a step: the bytes
+     * (zero past the word's end), the case bits to set in the text ({@code 0x20} where the word has a lower-case
+     * ASCII letter, so that the text's upper case letter compares equal and nothing else does) and the bytes that
+     * belong to the word ({@code 0xFF}). At least one step, all zero for words of up to four bytes: every word up to
+     * twelve bytes then takes exactly one step.
+     */
+    final long[][] tails;
     final int maxLen;
     /**
      * Whether every word starts with an ASCII letter or a UTF-8 lead byte, and every word starting with an ASCII
@@ -37,11 +55,17 @@ final class ContextWords {
      * tries the window's first position itself.
      */
     final boolean wordStartsOnly;
-    /** Hashed first three bytes of the words of three bytes or more (see {@link #hash}). */
-    final long[] triples = new long[1 << 10];
-    /** First two bytes of the words shorter than three bytes, every second byte for one-byte words. */
-    final long[] pairs = new long[1 << 10];
-    /** First two bytes (lower-cased) of every word, every second byte for one-byte words: the first probe. */
+    /**
+     * Hashed first four bytes of the words of four bytes or more (see {@link #hash}). Four bytes rather than three:
+     * in prose many words share their first three bytes with a context word ("access" and "account", "for" and
+     * "foreigner", a Korean syllable starting several words), and each such start would be verified for nothing.
+     */
+    private final long[] quads = new long[1 << 10];
+    /** Hashed three bytes of the words of exactly three bytes. */
+    private final long[] triples = new long[1 << 10];
+    /** First two bytes (as {@link #key} packs them) of the words shorter than three bytes, any second byte for one-byte words. */
+    private final long[] pairs = new long[1 << 10];
+    /** First two bytes (lower-cased, first byte high) of every word, any second byte for one-byte words. */
     final long[] starts = new long[1 << 10];
 
     ContextWords(List<ContextRule> rules) {
@@ -71,28 +95,41 @@ final class ContextWords {
             first.add(new ArrayList<>());
             shortFirst.add(new ArrayList<>());
         }
-        Map<Integer, List<Integer>> hashed = new java.util.HashMap<>();
+        Map<Integer, List<Integer>> byQuadHash = new java.util.HashMap<>();
+        Map<Integer, List<Integer>> byTripleHash = new java.util.HashMap<>();
+        heads = new int[words.length];
+        headMasks = new int[words.length];
+        tails = new long[words.length][];
         for (int w = 0; w < words.length; w++) {
             byte[] b = words[w];
             ascii[w] = b[0] >= 0 && b[b.length - 1] >= 0;
             max = Math.max(max, b.length);
             first.get(b[0] & 0xff).add(w);
+            for (int k = 0; k < Math.min(4, b.length); k++) {
+                heads[w] |= (b[k] & 0xff) << (8 * k);
+            }
+            headMasks[w] = b.length >= 4 ? -1 : (1 << (8 * b.length)) - 1;
+            tails[w] = tail(b);
             for (int x = 0; x < 256; x++) {
                 if (b.length == 1 || x == (b[1] & 0xff)) {
                     int key = (b[0] & 0xff) << 8 | x;
                     starts[key >>> 6] |= 1L << key;
                 }
             }
-            if (b.length >= 3) {
-                int h = hash((b[0] & 0xff) << 16 | (b[1] & 0xff) << 8 | (b[2] & 0xff));
+            if (b.length >= 4) {
+                int h = hash(heads[w]);
+                quads[h >>> 6] |= 1L << h;
+                byQuadHash.computeIfAbsent(h >>> 4, k -> new ArrayList<>()).add(w);
+            } else if (b.length == 3) {
+                int h = hash(heads[w]);
                 triples[h >>> 6] |= 1L << h;
-                hashed.computeIfAbsent(h >>> 4, k -> new ArrayList<>()).add(w);
+                byTripleHash.computeIfAbsent(h >>> 4, k -> new ArrayList<>()).add(w);
             } else {
                 shortFirst.get(b[0] & 0xff).add(w);
                 for (int x = 0; x < 256; x++) {
                     if (b.length == 1 || x == (b[1] & 0xff)) {
-                        int key = (b[0] & 0xff) << 8 | x;
-                        pairs[key >>> 6] |= 1L << key;
+                        int pair = x << 8 | (b[0] & 0xff);
+                        pairs[pair >>> 6] |= 1L << pair;
                     }
                 }
             }
@@ -105,7 +142,8 @@ final class ContextWords {
                 shortByFirst[c] = shortFirst.get(c).stream().mapToInt(Integer::intValue).toArray();
             }
         }
-        hashed.forEach((bucket, inBucket) -> byHash[bucket] = inBucket.stream().mapToInt(Integer::intValue).toArray());
+        byQuadHash.forEach((bucket, in) -> byQuad[bucket] = in.stream().mapToInt(Integer::intValue).toArray());
+        byTripleHash.forEach((bucket, in) -> byTriple[bucket] = in.stream().mapToInt(Integer::intValue).toArray());
         maxLen = max;
         boolean startsOnly = true;
         for (int w = 0; w < words.length; w++) {
@@ -142,23 +180,65 @@ final class ContextWords {
         }
     }
 
-    static int hash(int threeBytes) {
-        return threeBytes * 0x9E3779B1 >>> 16;
-    }
-
-    /** Words of three bytes or more that may start with the lower-cased bytes {@code x}, or null. */
-    int[] longCandidates(int x) {
-        int h = hash(x);
-        return (triples[h >>> 6] & 1L << h) == 0 ? null : byHash[h >>> 4];
-    }
-
-    /** Words shorter than three bytes starting with lower-cased byte {@code c} and possibly {@code d}, or null. */
-    int[] shortCandidates(int c, int d) {
-        if (shortByFirst[c] == null) {
-            return null;
+    /** {@link #tails} of lower-cased word {@code b}. */
+    private static long[] tail(byte[] b) {
+        int steps = Math.max(1, (b.length - 4 + 7) / 8);
+        long[] t = new long[3 * steps];
+        for (int k = 4; k < b.length; k++) {
+            int step = (k - 4) / 8;
+            int shift = 8 * ((k - 4) % 8);
+            t[3 * step] |= (b[k] & 0xffL) << shift;
+            t[3 * step + 1] |= (b[k] >= 'a' && b[k] <= 'z' ? 0x20L : 0) << shift;
+            t[3 * step + 2] |= 0xffL << shift;
         }
-        int key = c << 8 | d;
-        return (pairs[key >>> 6] & 1L << key) == 0 ? null : shortByFirst[c];
+        return t;
+    }
+
+    /** A 16-bit hash of up to four packed bytes. */
+    static int hash(int bytes) {
+        return bytes * 0x9E3779B1 >>> 16;
+    }
+
+    /**
+     * The key of a text position: its first four bytes lower-cased (ASCII letters only, as everywhere in the index),
+     * the first in the lowest byte. Upper case letters are found and moved to lower case on all four bytes at once:
+     * on the low seven bits of each byte the two additions cannot carry into the next byte.
+     */
+    static int key(int fourBytes) {
+        int v = fourBytes & 0x7F7F7F7F;
+        int atLeastA = v + 0x3F3F3F3F; // high bit set where v >= 'A'
+        int pastZ = v + 0x25252525; // high bit set where v >= 'Z' + 1
+        int upper = atLeastA & ~pastZ & ~fourBytes & 0x80808080;
+        return fourBytes | upper >>> 2;
+    }
+
+    /**
+     * 1 when a word may start at a position with {@link #key} {@code key}, else 0 (a number, so that the index can
+     * count passes without a branch). All three tables are probed before the one test.
+     */
+    int mayStart(int key) {
+        int h4 = hash(key);
+        int h3 = hash(key & 0xFFFFFF);
+        int pair = key & 0xFFFF;
+        return (int) ((quads[h4 >>> 6] >>> h4 | triples[h3 >>> 6] >>> h3 | pairs[pair >>> 6] >>> pair) & 1L);
+    }
+
+    /** Words of four bytes or more that may start at a position with {@link #key} {@code key}, or null. */
+    int[] quadCandidates(int key) {
+        int h = hash(key);
+        return (quads[h >>> 6] & 1L << h) == 0 ? null : byQuad[h >>> 4];
+    }
+
+    /** Words of three bytes that may start at a position with {@link #key} {@code key}, or null. */
+    int[] tripleCandidates(int key) {
+        int h = hash(key & 0xFFFFFF);
+        return (triples[h >>> 6] & 1L << h) == 0 ? null : byTriple[h >>> 4];
+    }
+
+    /** Words shorter than three bytes that may start at a position with {@link #key} {@code key}, or null. */
+    int[] shortCandidates(int key) {
+        int pair = key & 0xFFFF;
+        return (pairs[pair >>> 6] & 1L << pair) == 0 ? null : shortByFirst[key & 0xFF];
     }
 
     boolean isEmpty() {

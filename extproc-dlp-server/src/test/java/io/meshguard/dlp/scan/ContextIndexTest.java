@@ -160,18 +160,93 @@ class ContextIndexTest {
         }
     }
 
+    /**
+     * Words sharing their first three or four bytes, or one being the start of another, of every length the index
+     * keeps apart (one to three bytes, four, more): the index tells them apart by their first four bytes.
+     */
+    private static final List<ContextRule> SHARED_START_RULES = List.of(
+            new ContextRule(List.of("account", "acc", "card"), List.of("access", "access_key"), 32, 0.3, 0.5),
+            new ContextRule(List.of("foreigner", "for", "fo"), List.of("f"), 32, 0.3, 0.5),
+            new ContextRule(List.of("주민", "주민번호"), List.of("주문번호", "주"), 32, 0.3, 0.5),
+            new ContextRule(List.of("tel", "tele", "telephone"), List.of("te"), 32, 0.3, 0.5));
+    private static final String[] SHARED_START_PIECES = {"acc", "ACC", "acce", "accesS", "access_key", "Access_Key",
+        "accou", "account", "ACCOUNT", "accounts", "car", "card", "CARD", "cards", "fo", "FOR", "for", "fore",
+        "foreign", "foreigner", "f", "F", "주", "주민", "주민번", "주민번호", "주문", "주문번호", "te", "tel", "TEL", "tele",
+        "telephone", "TelePhone", "accxss", "forXigner", "acceXs", "ACCEsX_key", "foreXgner", "teleXhone", " ", "  ", ".", "_", "0", "가", "@", "[", "`", "{", "Z", "z"};
+
+    @Test
+    void found_withWordsSharingTheirFirstBytes_isWhatASearchOfTheWindowFinds() {
+        assertThat(new ContextWords(SHARED_START_RULES).wordStartsOnly).isTrue();
+        assertFoundMatchesSearch(SHARED_START_RULES, SHARED_START_PIECES, 21, false);
+        assertFoundMatchesSearch(SHARED_START_RULES, SHARED_START_PIECES, 22, true);
+    }
+
+    @Test
+    void found_withWordsAtTheEndOfTheArray_isWhatASearchOfTheWindowFinds() {
+        // A text window's array starts at 256 bytes: texts of up to that length put words within eight bytes of its
+        // end, where the index compares the rest of a word byte by byte instead of eight bytes at a time.
+        ContextWords words = new ContextWords(SHARED_START_RULES);
+        for (String piece : SHARED_START_PIECES) {
+            byte[] last = piece.getBytes(StandardCharsets.UTF_8);
+            for (int n = 256 - 24; n <= 256; n++) {
+                for (int pad = 0; pad <= 2 && pad + last.length < n; pad++) {
+                    byte[] text = new byte[n];
+                    java.util.Arrays.fill(text, (byte) ' ');
+                    System.arraycopy(last, 0, text, n - pad - last.length, last.length);
+                    TextWindow window = new TextWindow();
+                    window.append(text, 0, n);
+                    window.markComplete();
+                    assertThat(window.bytes().length).isEqualTo(256);
+                    ContextIndex index = new ContextIndex(words);
+                    index.index(window);
+                    for (int rule = 0; rule < SHARED_START_RULES.size(); rule++) {
+                        int want = naive(SHARED_START_RULES.get(rule), text, 0, 0, 0, n) & words.wanted[rule];
+                        assertThat(index.found(rule, window, 0, 0, 0, n)).as("rule %d, \"%s\" + %d spaces at %d", rule,
+                                piece, pad, n).isEqualTo(want);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void key_lowerCasesExactlyTheAsciiLettersOfEveryByteValue() {
+        Random random = new Random(12);
+        for (int c = 0; c < 256; c++) {
+            for (int pos = 0; pos < 4; pos++) {
+                byte[] bytes = new byte[4];
+                random.nextBytes(bytes);
+                bytes[pos] = (byte) c;
+                int want = 0;
+                for (int k = 0; k < 4; k++) {
+                    want |= lower(bytes[k]) << (8 * k);
+                }
+                int x = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+                assertThat(ContextWords.key(x)).as("byte %d at %d", c, pos).isEqualTo(want);
+            }
+        }
+    }
+
     private static void assertFoundMatchesSearch(List<ContextRule> rules, long seed) {
         assertFoundMatchesSearch(rules, seed, false);
     }
 
-    /** @param inOrder whether each round's windows come in text order (else at random places) */
     private static void assertFoundMatchesSearch(List<ContextRule> rules, long seed, boolean inOrder) {
+        assertFoundMatchesSearch(rules, PIECES, seed, inOrder);
+    }
+
+    /**
+     * @param pieces what the texts are made of
+     * @param inOrder whether each round's windows come in text order (else at random places)
+     */
+    private static void assertFoundMatchesSearch(List<ContextRule> rules, String[] pieces, long seed,
+            boolean inOrder) {
         ContextWords words = new ContextWords(rules);
         Random random = new Random(seed);
         for (int round = 0; round < 600; round++) {
             StringBuilder sb = new StringBuilder();
             for (int k = 0, n = 5 + random.nextInt(60); k < n; k++) {
-                sb.append(PIECES[random.nextInt(PIECES.length)]);
+                sb.append(pieces[random.nextInt(pieces.length)]);
             }
             byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
             TextWindow window = new TextWindow();
