@@ -16,11 +16,13 @@ final class AllowList {
     private final byte[][] domains; // lower-cased, ASCII; null when the String path is used
     private final boolean empty;
     /** The last bytes of the allowed values, a bit per byte value (the empty value has none). */
-    private final long[] lastBytes = new long[4];
+    private final long[] lastBytes;
+    /** Normalized copy of the value being checked: the only state, so one per stream ({@link #newStream}). */
     private byte[] scratch = new byte[64];
 
     AllowList(DetectorRule rule) {
         this.rule = rule;
+        this.lastBytes = new long[4];
         this.empty = rule.allowValues().isEmpty() && rule.allowDomains().isEmpty();
         this.values = asciiBytes(rule.allowValues().stream().toList(), false);
         this.domains = asciiBytes(rule.allowDomains(), true);
@@ -32,6 +34,19 @@ final class AllowList {
                 }
             }
         }
+    }
+
+    private AllowList(AllowList compiled) {
+        rule = compiled.rule;
+        values = compiled.values;
+        domains = compiled.domains;
+        empty = compiled.empty;
+        lastBytes = compiled.lastBytes;
+    }
+
+    /** The same compiled list with its own scratch buffer, for another stream. */
+    AllowList newStream() {
+        return new AllowList(this);
     }
 
     private static byte[][] asciiBytes(java.util.List<String> list, boolean lower) {

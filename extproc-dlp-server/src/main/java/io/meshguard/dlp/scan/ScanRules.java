@@ -27,6 +27,7 @@ public final class ScanRules {
     private final List<DetectorRule> rules = new ArrayList<>();
     private volatile ContextWords contextWords;
     private volatile Replacements[] replacements;
+    private volatile AllowList[] allowLists;
     private final Map<BuiltinDetector, Integer> builtins = new EnumMap<>(BuiltinDetector.class);
     private final Map<Integer, RegexSpec> regexes = new java.util.LinkedHashMap<>();
     private final Map<Integer, KeywordSpec> keywords = new java.util.LinkedHashMap<>();
@@ -52,6 +53,7 @@ public final class ScanRules {
         compiled = null;
         contextWords = null;
         replacements = null;
+        allowLists = null;
         maxContextChars = Math.max(maxContextChars, rule.context().within());
         return rules.size() - 1;
     }
@@ -80,11 +82,16 @@ public final class ScanRules {
         return r;
     }
 
-    /** A new allow-list matcher per rule; each keeps a scratch buffer, so one set per scanner. */
+    /** Each rule's allow-list for one stream, over the lists compiled once for this rule set. */
     AllowList[] newAllowLists() {
-        AllowList[] out = new AllowList[rules.size()];
+        AllowList[] c = allowLists;
+        if (c == null) {
+            c = rules.stream().map(AllowList::new).toArray(AllowList[]::new);
+            allowLists = c;
+        }
+        AllowList[] out = new AllowList[c.length];
         for (int k = 0; k < out.length; k++) {
-            out[k] = new AllowList(rules.get(k));
+            out[k] = c[k].newStream();
         }
         return out;
     }
