@@ -590,6 +590,11 @@ public final class BuiltinRecognizer implements Recognizer {
     private int walkDigits;
     private int walkEnds;
     private static final long NO_WALK = Long.MIN_VALUE;
+    /**
+     * The digits of the last card walk, kept for {@link #cardRuledOut} (the other validators gather theirs in
+     * {@link #digits}).
+     */
+    private final char[] cardDigits = new char[40];
 
     /**
      * Whether {@link #card} from {@code k} would surely report nothing because {@code k} starts a later group of the
@@ -597,7 +602,9 @@ public final class BuiltinRecognizer implements Recognizer {
      * separators (all alike, or the first walk would have stopped), stops at the same byte for the same reason,
      * reads no byte the first walk did not, and counts the first walk's digits from {@code k} on: with fewer than
      * the 12 of the shortest card number it reports nothing. So the later groups of a phone number, an IBAN or a
-     * registration number are not walked again.
+     * registration number are not walked again. Nor with 12 or more when those digits (still in {@link #cardDigits}
+     * from {@code endDigits[e]} on) start with no card brand's prefix: the walk from {@code k} would find the same
+     * brand lengths, none, and report nothing (the "0044 0532 0130 00" inside an IBAN).
      */
     private boolean cardRuledOut(TextWindow t, int k) {
         long at = t.base() + k;
@@ -607,7 +614,9 @@ public final class BuiltinRecognizer implements Recognizer {
         long separator = at - 1 - walkBase;
         for (int e = 0; e < walkEnds; e++) { // (the stop byte's own end, if any, is after every group start)
             if (endPos[e] == separator) {
-                return walkDigits - endDigits[e] < 12;
+                int from = endDigits[e];
+                int left = walkDigits - from;
+                return left < 12 || Checksums.cardBrandLengths(cardDigits, from, left) == 0;
             }
         }
         return false;
@@ -630,7 +639,7 @@ public final class BuiltinRecognizer implements Recognizer {
                     }
                     break; // a longer run is not a card number
                 }
-                digits[nd++] = (char) c;
+                cardDigits[nd++] = (char) c;
                 j++;
                 continue;
             }
@@ -657,10 +666,10 @@ public final class BuiltinRecognizer implements Recognizer {
         walkEnds = ends;
         // The brand first: most digit runs fail its prefix and length test, which is cheaper than Luhn. Every end
         // shares the first digits, so the brand's lengths are worked out once (no brand has fewer than 12 digits).
-        int lengths = nd >= 12 ? Checksums.cardBrandLengths(digits, nd) : 0;
+        int lengths = nd >= 12 ? Checksums.cardBrandLengths(cardDigits, nd) : 0;
         for (int k = ends - 1; k >= 0; k--) {
             int len = endDigits[k];
-            if (Checksums.hasLength(lengths, len) && Checksums.luhn(digits, len)) {
+            if (Checksums.hasLength(lengths, len) && Checksums.luhn(cardDigits, len)) {
                 report(BuiltinDetector.CARD, t, i, endPos[k], sep < 0 ? 0.7 : 0.8, out);
                 return;
             }
