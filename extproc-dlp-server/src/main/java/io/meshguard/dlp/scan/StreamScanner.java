@@ -39,6 +39,8 @@ public final class StreamScanner {
     private long findings;
     private final AllowList[] allowLists;
     private final Replacements[] replacements;
+    /** Each rule by index, for {@link #emit}: one array read per finding. */
+    private final DetectorRule[] ruleAt;
     private final ContextWords contextWords;
     private final ContextIndex contextIndex;
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
@@ -65,6 +67,7 @@ public final class StreamScanner {
         this.out = out;
         this.allowLists = rules.newAllowLists();
         this.replacements = rules.replacements();
+        this.ruleAt = rules.rules().toArray(DetectorRule[]::new);
         this.contextWords = rules.contextWords();
         this.contextIndex = new ContextIndex(contextWords);
         int lookBehind = 8;
@@ -356,13 +359,14 @@ public final class StreamScanner {
             }
             done++;
             passTo(p.start);
-            DetectorRule rule = rules.rule(p.detector);
+            DetectorRule rule = ruleAt[p.detector];
+            ActionKind kind = rule.action().kind();
             int s = text.index(p.start);
             int len = (int) (p.end - p.start);
-            Finding f = new Finding(rule.name(), rule.action().kind(), p.start, p.end, p.confidence,
-                    hasher.hex(b, s, len), Finding.codePoints(b, s, len));
+            Finding f = new Finding(rule.name(), kind, p.start, p.end, p.confidence, hasher.hex(b, s, len),
+                    Finding.codePoints(b, s, len));
             findings++;
-            switch (rule.action().kind()) {
+            switch (kind) {
                 case BLOCK -> {
                     blocked = true;
                     resolved.clear();
