@@ -193,7 +193,7 @@ public final class StreamScanner {
                 limit = first.start;
                 break;
             }
-            resolve(pending.subList(idx, j + 1));
+            resolve(idx, j + 1);
             idx = j + 1;
         }
         pending.subList(0, idx).clear();
@@ -328,12 +328,13 @@ public final class StreamScanner {
         return 0;
     }
 
-    private void resolve(List<Pending> cluster) {
-        if (cluster.size() == 1) {
-            resolved.add(cluster.get(0));
+    /** Decides the overlapping candidates {@code pending[from, to)}. */
+    private void resolve(int from, int to) {
+        if (to - from == 1) {
+            resolved.add(pending.get(from)); // most clusters: one candidate, and no view of the list made for it
             return;
         }
-        List<Pending> byPriority = new ArrayList<>(cluster);
+        List<Pending> byPriority = new ArrayList<>(pending.subList(from, to));
         byPriority.sort(BY_PRIORITY);
         List<Pending> winners = new ArrayList<>();
         for (Pending p : byPriority) {
