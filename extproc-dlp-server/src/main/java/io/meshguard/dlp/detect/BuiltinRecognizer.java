@@ -367,22 +367,33 @@ public final class BuiltinRecognizer implements Recognizer {
         if (len == 0) {
             return;
         }
-        // The IBAN's characters without the spaces, gathered in the scratch array (at most 34 of them).
-        char[] chars = ibanChars;
-        int nc = 0;
-        int j = i;
+        // The check (Checksums.ibanMod97) worked out as the walk reads the characters after the first four, spaces
+        // skipped: the number they make, a letter as two digits, reduced mod 97 before it could overflow. The first
+        // four (country code and check digits, tested above), which the standard moves to the end, come last as six
+        // digits. No second loop over gathered characters.
+        long rem = 0;
+        int nc = 4;
+        int j = i + 4;
         while (nc < len) {
             int c = t.at(j);
-            if (digit(c) || (c >= 'A' && c <= 'Z')) {
-                chars[nc++] = (char) c;
-                j++;
+            if (digit(c)) {
+                rem = rem * 10 + (c - '0');
+            } else if (c >= 'A' && c <= 'Z') {
+                rem = rem * 100 + (c - 'A' + 10);
             } else if (c == ' ' && nc % 4 == 0 && alnum(t.at(j + 1))) {
                 j++;
+                continue;
             } else {
                 return;
             }
+            if (rem >= 10_000_000_000_000_000L) { // below 10^16, times 100 plus 35 stays far below 2^63
+                rem %= 97;
+            }
+            nc++;
+            j++;
         }
-        if (alnum(t.at(j)) || !Checksums.ibanMod97(chars, len)) {
+        long head = ((t.at(i) - 'A' + 10) * 100 + (c1 - 'A' + 10)) * 100 + (t.at(i + 2) - '0') * 10 + t.at(i + 3) - '0';
+        if (alnum(t.at(j)) || ((rem % 97) * 1_000_000 + head) % 97 != 1) {
             return;
         }
         report(BuiltinDetector.IBAN, t, i, j, 0.9, out);
