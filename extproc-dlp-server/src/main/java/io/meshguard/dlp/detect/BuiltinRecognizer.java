@@ -382,22 +382,33 @@ public final class BuiltinRecognizer implements Recognizer {
         if (len == 0) {
             return;
         }
-        // The IBAN's characters without the spaces, gathered in the scratch array (at most 34 of them).
-        char[] chars = ibanChars;
-        int nc = 0;
-        int j = i;
+        // The check (Checksums.ibanMod97) worked out as the walk reads the characters after the first four, spaces
+        // skipped: the number they make, a letter as two digits, reduced mod 97 before it could overflow. The first
+        // four (country code and check digits, tested above), which the standard moves to the end, come last as six
+        // digits. No second loop over gathered characters.
+        long rem = 0;
+        int nc = 4;
+        int j = i + 4;
         while (nc < len) {
             int c = t.at(j);
-            if (digit(c) || (c >= 'A' && c <= 'Z')) {
-                chars[nc++] = (char) c;
-                j++;
+            if (digit(c)) {
+                rem = rem * 10 + (c - '0');
+            } else if (c >= 'A' && c <= 'Z') {
+                rem = rem * 100 + (c - 'A' + 10);
             } else if (c == ' ' && nc % 4 == 0 && alnum(t.at(j + 1))) {
                 j++;
+                continue;
             } else {
                 return;
             }
+            if (rem >= 10_000_000_000_000_000L) { // below 10^16, times 100 plus 35 stays far below 2^63
+                rem %= 97;
+            }
+            nc++;
+            j++;
         }
-        if (alnum(t.at(j)) || !Checksums.ibanMod97(chars, len)) {
+        long head = ((t.at(i) - 'A' + 10) * 100 + (c1 - 'A' + 10)) * 100 + (t.at(i + 2) - '0') * 10 + t.at(i + 3) - '0';
+        if (alnum(t.at(j)) || ((rem % 97) * 1_000_000 + head) % 97 != 1) {
             return;
         }
         report(BuiltinDetector.IBAN, t, i, j, 0.9, out);
@@ -605,6 +616,11 @@ public final class BuiltinRecognizer implements Recognizer {
     private int walkDigits;
     private int walkEnds;
     private static final long NO_WALK = Long.MIN_VALUE;
+    /**
+     * The digits of the last card walk, kept for {@link #cardRuledOut} (the other validators gather theirs in
+     * {@link #digits}).
+     */
+    private final char[] cardDigits = new char[40];
 
     /**
      * Whether {@link #card} from {@code k} would surely report nothing because {@code k} starts a later group of the
@@ -612,7 +628,9 @@ public final class BuiltinRecognizer implements Recognizer {
      * separators (all alike, or the first walk would have stopped), stops at the same byte for the same reason,
      * reads no byte the first walk did not, and counts the first walk's digits from {@code k} on: with fewer than
      * the 12 of the shortest card number it reports nothing. So the later groups of a phone number, an IBAN or a
-     * registration number are not walked again.
+     * registration number are not walked again. Nor with 12 or more when those digits (still in {@link #cardDigits}
+     * from {@code endDigits[e]} on) start with no card brand's prefix: the walk from {@code k} would find the same
+     * brand lengths, none, and report nothing (the "0044 0532 0130 00" inside an IBAN).
      */
     private boolean cardRuledOut(TextWindow t, int k) {
         long at = t.base() + k;
@@ -622,7 +640,9 @@ public final class BuiltinRecognizer implements Recognizer {
         long separator = at - 1 - walkBase;
         for (int e = 0; e < walkEnds; e++) { // (the stop byte's own end, if any, is after every group start)
             if (endPos[e] == separator) {
-                return walkDigits - endDigits[e] < 12;
+                int from = endDigits[e];
+                int left = walkDigits - from;
+                return left < 12 || Checksums.cardBrandLengths(cardDigits, from, left) == 0;
             }
         }
         return false;
@@ -645,7 +665,7 @@ public final class BuiltinRecognizer implements Recognizer {
                     }
                     break; // a longer run is not a card number
                 }
-                digits[nd++] = (char) c;
+                cardDigits[nd++] = (char) c;
                 j++;
                 continue;
             }
@@ -672,10 +692,10 @@ public final class BuiltinRecognizer implements Recognizer {
         walkEnds = ends;
         // The brand first: most digit runs fail its prefix and length test, which is cheaper than Luhn. Every end
         // shares the first digits, so the brand's lengths are worked out once (no brand has fewer than 12 digits).
-        int lengths = nd >= 12 ? Checksums.cardBrandLengths(digits, nd) : 0;
+        int lengths = nd >= 12 ? Checksums.cardBrandLengths(cardDigits, nd) : 0;
         for (int k = ends - 1; k >= 0; k--) {
             int len = endDigits[k];
-            if (Checksums.hasLength(lengths, len) && Checksums.luhn(digits, len)) {
+            if (Checksums.hasLength(lengths, len) && Checksums.luhn(cardDigits, len)) {
                 report(BuiltinDetector.CARD, t, i, endPos[k], sep < 0 ? 0.7 : 0.8, out);
                 return;
             }

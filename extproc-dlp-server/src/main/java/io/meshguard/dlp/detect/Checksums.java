@@ -63,17 +63,22 @@ public final class Checksums {
      * digits, for one length after another, without working out its brand again each time.
      */
     static int cardBrandLengths(char[] digits, int len) {
+        return cardBrandLengths(digits, 0, len);
+    }
+
+    /** {@link #cardBrandLengths(char[], int)} of the number {@code digits[from, from + len)}. */
+    static int cardBrandLengths(char[] digits, int from, int len) {
         int v = 0;
         int p2 = 0;
         int p3 = 0;
         int p4 = 0;
         for (int i = 0; i < 6 && i < len; i++) {
-            v = v * 10 + (digits[i] - '0');
+            v = v * 10 + (digits[from + i] - '0');
             p2 = i < 2 ? v : p2;
             p3 = i < 3 ? v : p3;
             p4 = i < 4 ? v : p4;
         }
-        return brandLengths(digits[0], p2, p3, p4, v);
+        return brandLengths(digits[from], p2, p3, p4, v);
     }
 
     /** Whether the bit set of {@link #brandLengths} holds {@code len} (no brand has a number longer than 19). */

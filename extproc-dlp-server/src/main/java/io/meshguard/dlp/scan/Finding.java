@@ -28,22 +28,34 @@ public record Finding(String detector, ActionKind action, long start, long end, 
     /**
      * Code points in {@code b[off..off+len)}, UTF-8: every byte that is not a continuation byte starts one. Counted
      * eight bytes at a time (every finding is counted for its audit record): a continuation byte has its top bit
-     * set and the next one clear.
+     * set and the next one clear. The bytes after the last whole word, when {@code len >= 8}, are the top of the word
+     * that ends the value (read inside it), its lower bytes counted already and left out.
      */
     public static long codePoints(byte[] b, int off, int len) {
         long n = len;
         int i = off;
         int end = off + len;
-        for (; i + 8 <= end; i += 8) {
-            long x = (long) LONGS.get(b, i);
-            n -= Long.bitCount(x & ~(x << 1) & 0x8080808080808080L);
-        }
-        for (; i < end; i++) {
-            if ((b[i] & 0xC0) == 0x80) {
-                n--;
+        if (len < 8) {
+            for (; i < end; i++) {
+                if ((b[i] & 0xC0) == 0x80) {
+                    n--;
+                }
             }
+            return n;
+        }
+        for (; i + 8 <= end; i += 8) {
+            n -= Long.bitCount(continuations((long) LONGS.get(b, i)));
+        }
+        if (i < end) {
+            int counted = 8 - (end - i); // 1 to 7 low bytes of the last word
+            n -= Long.bitCount(continuations((long) LONGS.get(b, end - 8)) & -1L << (counted << 3));
         }
         return n;
+    }
+
+    /** The high bit of each continuation byte of {@code x}. */
+    private static long continuations(long x) {
+        return x & ~(x << 1) & 0x8080808080808080L;
     }
 
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(

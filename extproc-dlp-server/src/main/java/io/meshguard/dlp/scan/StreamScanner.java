@@ -39,6 +39,8 @@ public final class StreamScanner {
     private long findings;
     private final AllowList[] allowLists;
     private final Replacements[] replacements;
+    /** Each rule by index, for {@link #emit}: one array read per finding. */
+    private final DetectorRule[] ruleAt;
     private final ContextWords contextWords;
     private final ContextIndex contextIndex;
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
@@ -65,6 +67,7 @@ public final class StreamScanner {
         this.out = out;
         this.allowLists = rules.newAllowLists();
         this.replacements = rules.replacements();
+        this.ruleAt = rules.rules().toArray(DetectorRule[]::new);
         this.contextWords = rules.contextWords();
         this.contextIndex = new ContextIndex(contextWords);
         int lookBehind = 8;
@@ -190,7 +193,7 @@ public final class StreamScanner {
                 limit = first.start;
                 break;
             }
-            resolve(pending.subList(idx, j + 1));
+            resolve(idx, j + 1);
             idx = j + 1;
         }
         pending.subList(0, idx).clear();
@@ -325,12 +328,13 @@ public final class StreamScanner {
         return 0;
     }
 
-    private void resolve(List<Pending> cluster) {
-        if (cluster.size() == 1) {
-            resolved.add(cluster.get(0));
+    /** Decides the overlapping candidates {@code pending[from, to)}. */
+    private void resolve(int from, int to) {
+        if (to - from == 1) {
+            resolved.add(pending.get(from)); // most clusters: one candidate, and no view of the list made for it
             return;
         }
-        List<Pending> byPriority = new ArrayList<>(cluster);
+        List<Pending> byPriority = new ArrayList<>(pending.subList(from, to));
         byPriority.sort(BY_PRIORITY);
         List<Pending> winners = new ArrayList<>();
         for (Pending p : byPriority) {
@@ -356,13 +360,14 @@ public final class StreamScanner {
             }
             done++;
             passTo(p.start);
-            DetectorRule rule = rules.rule(p.detector);
+            DetectorRule rule = ruleAt[p.detector];
+            ActionKind kind = rule.action().kind();
             int s = text.index(p.start);
             int len = (int) (p.end - p.start);
-            Finding f = new Finding(rule.name(), rule.action().kind(), p.start, p.end, p.confidence,
-                    hasher.hex(b, s, len), Finding.codePoints(b, s, len));
+            Finding f = new Finding(rule.name(), kind, p.start, p.end, p.confidence, hasher.hex(b, s, len),
+                    Finding.codePoints(b, s, len));
             findings++;
-            switch (rule.action().kind()) {
+            switch (kind) {
                 case BLOCK -> {
                     blocked = true;
                     resolved.clear();

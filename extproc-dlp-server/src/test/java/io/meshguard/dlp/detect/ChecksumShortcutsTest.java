@@ -115,6 +115,10 @@ class ChecksumShortcutsTest {
             }
             int walked = 6 + random.nextInt(35); // the digits a walk gathered: the first six decide
             int lengths = Checksums.cardBrandLengths(digits, walked);
+            int from = random.nextInt(4); // the same digits further into the array: the same lengths
+            char[] shifted = new char[from + digits.length];
+            System.arraycopy(digits, 0, shifted, from, digits.length);
+            assertThat(Checksums.cardBrandLengths(shifted, from, walked)).isEqualTo(lengths);
             for (int len = 1; len <= 40; len++) { // also past 19 and past 31, where a shift would wrap
                 boolean want = len >= 6 && Checksums.cardBrand(CharBuffer.wrap(digits, 0, len));
                 if (len >= 6) {

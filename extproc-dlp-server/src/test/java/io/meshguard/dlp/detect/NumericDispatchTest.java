@@ -24,7 +24,10 @@ class NumericDispatchTest {
         "-", ".", " ", "  ", ")", "(", "+", "a", "IP", "x9", "tel ", "카드 ", "\n",
         // a card in a later group of a walk: from 12, 16, exactly 12 digits on; after a walk that stopped at a
         // separator of the other kind, which a walk from the later group crosses; after one ended by a letter
-        "12 4012 8888 8888 1881", "7 5000 0000 0009", "1234 5678-4012-8888-8888-1881", "1234 5678 9012 3456abc"};
+        "12 4012 8888 8888 1881", "7 5000 0000 0009", "1234 5678-4012-8888-8888-1881", "1234 5678 9012 3456abc",
+        // 12 or more digits from a later group: with no brand's prefix (not walked again), with one (walked again;
+        // a card found there), with a six-digit prefix across a separator
+        "0044 0532 0130 0000 00", "00 4111 1111 1111 1111", "0 6221 2600 0000 0000", "9 3704 0044 0532 0130 00"};
 
     private static List<Candidate> scan(BuiltinRecognizer r, byte[] text, Random chunks) {
         List<Candidate> found = new ArrayList<>();

@@ -53,6 +53,34 @@ class ReplacementsTest {
     }
 
     @Test
+    void mask_wordAtATime_agreesWithTheCodePointRule_atEveryLengthCutAndBoundaryByte() {
+        // The bytes on each side of the letter and digit ranges, at every length around whole words, each place of
+        // the cut (keepLast past the count of letters and digits too), and a non-ASCII character in any word.
+        String pieces = "/09:@AZ[`az{\u007f -.5mQ";
+        Random random = new Random(43);
+        for (int round = 0; round < 40_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            int n = random.nextInt(41);
+            for (int k = 0; k < n; k++) {
+                sb.append(pieces.charAt(random.nextInt(pieces.length())));
+            }
+            if (n > 0 && random.nextInt(5) == 0) {
+                sb.setCharAt(random.nextInt(n), random.nextBoolean() ? '\u00e9' : '\uac00');
+            }
+            String value = sb.toString();
+            byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+            int off = random.nextInt(9);
+            byte[] padded = new byte[off + bytes.length + random.nextInt(9)];
+            java.util.Arrays.fill(padded, (byte) '7'); // maskable bytes around the value stay out of it
+            System.arraycopy(bytes, 0, padded, off, bytes.length);
+            int keepLast = random.nextInt(13);
+            char maskChar = "*#x".charAt(random.nextInt(3));
+            assertThat(Replacements.mask(padded, off, bytes.length, keepLast, maskChar))
+                    .as("%s keeping %d", value, keepLast).isEqualTo(naive(value, keepLast, maskChar));
+        }
+    }
+
+    @Test
     void templates_fillDetectorAndEveryHashPlace_likeStringReplace() {
         String hmac = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         byte[] value = "x5105105105105100y".getBytes(StandardCharsets.US_ASCII);
