@@ -147,7 +147,6 @@ public final class BuiltinRecognizer implements Recognizer {
     private int tokenFlags;
 
     private final char[] digits = new char[40];
-    private final char[] ibanChars = new char[40];
     private final int[] entropyCounts = new int[256];
 
     /** @param enabled built-in detectors to report, mapped to their index in the compiled rule set */

@@ -194,34 +194,6 @@ public final class Checksums {
         return rem == 1;
     }
 
-    /**
-     * {@link #ibanMod97(CharSequence)} of {@code iban[0, n)}: the same arithmetic, on the scan's scratch array. The
-     * first four characters move to the end, as the standard says.
-     */
-    static boolean ibanMod97(char[] iban, int n) {
-        if (n < 5) {
-            return false;
-        }
-        // The same number taken mod 97, in fewer divisions: digits gather in a long and are reduced only when
-        // two more could overflow it (below 10^16, times 100 plus 35 stays far below 2^63; the remainder is the
-        // same whenever the reductions happen).
-        long rem = 0;
-        for (int k = 4; k < n + 4; k++) {
-            char c = iban[k < n ? k : k - n];
-            if (c >= '0' && c <= '9') {
-                rem = rem * 10 + (c - '0');
-            } else if (c >= 'A' && c <= 'Z') {
-                rem = rem * 100 + (c - 'A' + 10);
-            } else {
-                return false;
-            }
-            if (rem >= 10_000_000_000_000_000L) {
-                rem %= 97;
-            }
-        }
-        return rem % 97 == 1;
-    }
-
     /** Days per month in a common year. */
     private static final int[] DAYS = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     private static final int[] RRN_WEIGHTS = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
