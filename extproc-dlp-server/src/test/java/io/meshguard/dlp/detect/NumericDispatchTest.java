@@ -3,7 +3,6 @@ package io.meshguard.dlp.detect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -29,21 +28,6 @@ class NumericDispatchTest {
         // a card found there), with a six-digit prefix across a separator
         "0044 0532 0130 0000 00", "00 4111 1111 1111 1111", "0 6221 2600 0000 0000", "9 3704 0044 0532 0130 00"};
 
-    private static List<Candidate> scan(BuiltinRecognizer r, byte[] text, Random chunks) {
-        List<Candidate> found = new ArrayList<>();
-        TextWindow t = new TextWindow();
-        int fed = 0;
-        while (fed < text.length) {
-            int len = Math.min(text.length - fed, 1 + chunks.nextInt(24));
-            t.append(text, fed, len);
-            fed += len;
-            r.scan(t, found::add);
-        }
-        t.markComplete();
-        r.scan(t, found::add);
-        return found;
-    }
-
     @Test
     void byShape_findsWhatEveryValidatorFinds_forAnyEnabledSetAndChunking() {
         BuiltinDetector[] numeric = {BuiltinDetector.CARD, BuiltinDetector.KR_RRN, BuiltinDetector.KR_FRN,
@@ -63,9 +47,9 @@ class NumericDispatchTest {
             }
             byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
             long seed = random.nextLong();
-            List<Candidate> every = scan(new BuiltinRecognizer(enabled, false), text, new Random(seed));
-            List<Candidate> byShape = scan(new BuiltinRecognizer(enabled, true), text, new Random(seed));
-            List<Candidate> byShapeOtherChunks = scan(new BuiltinRecognizer(enabled, true), text, new Random(~seed));
+            List<Candidate> every = ChunkedScans.scan(new BuiltinRecognizer(enabled, false), text, new Random(seed));
+            List<Candidate> byShape = ChunkedScans.scan(new BuiltinRecognizer(enabled, true), text, new Random(seed));
+            List<Candidate> byShapeOtherChunks = ChunkedScans.scan(new BuiltinRecognizer(enabled, true), text, new Random(~seed));
             assertThat(byShape).as("%s in \"%s\"", enabled.keySet(), sb).isEqualTo(every);
             assertThat(byShapeOtherChunks).as("%s in \"%s\"", enabled.keySet(), sb).isEqualTo(every);
             every.forEach(c -> kinds.add(c.detector()));

@@ -27,21 +27,6 @@ class TokenRunSkipTest {
         "Zx9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6", "ref-", "ref_", "ref/", "a.b.", "AB", "x9", "Q", "7", "-", ".", "@", " ",
         ", ", "\n", "고객 "};
 
-    private static List<Candidate> scan(BuiltinRecognizer r, byte[] text, Random chunks) {
-        List<Candidate> found = new ArrayList<>();
-        TextWindow t = new TextWindow();
-        int fed = 0;
-        while (fed < text.length) {
-            int len = Math.min(text.length - fed, 1 + chunks.nextInt(24));
-            t.append(text, fed, len);
-            fed += len;
-            r.scan(t, found::add);
-        }
-        t.markComplete();
-        r.scan(t, found::add);
-        return found;
-    }
-
     @Test
     void skippingRuns_findsWhatVisitingEveryByteFinds_forEveryDetectorAndChunking() {
         Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
@@ -57,8 +42,8 @@ class TokenRunSkipTest {
             }
             byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
             long seed = random.nextLong();
-            List<Candidate> plain = scan(new BuiltinRecognizer(all, false), text, new Random(seed));
-            List<Candidate> skipping = scan(new BuiltinRecognizer(all, true), text, new Random(~seed));
+            List<Candidate> plain = ChunkedScans.scan(new BuiltinRecognizer(all, false), text, new Random(seed));
+            List<Candidate> skipping = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(~seed));
             assertThat(skipping).as("\"%s\"", sb).isEqualTo(plain);
             plain.forEach(c -> kinds.add(c.detector()));
         }
@@ -85,7 +70,7 @@ class TokenRunSkipTest {
     private static List<String> spans(Map<BuiltinDetector, Integer> enabled, String text) {
         byte[] b = text.getBytes(StandardCharsets.UTF_8);
         List<String> out = new ArrayList<>();
-        for (Candidate c : scan(new BuiltinRecognizer(enabled, true), b, new Random(5))) {
+        for (Candidate c : ChunkedScans.scan(new BuiltinRecognizer(enabled, true), b, new Random(5))) {
             out.add(new String(b, (int) c.start(), (int) (c.end() - c.start()), StandardCharsets.UTF_8));
         }
         return out;
