@@ -20,7 +20,7 @@ import java.util.Random;
  * profile) on four corpora, each next to a reference pass over the same bytes measured just before and just after
  * it (copy each 16 KB chunk and decode it as UTF-8), printed as MB/s and as the ratio to that reference; "CPU MB/s"
  * is the scan per second of its thread's CPU time (less disturbed by other processes than the wall clock). A
- * benchmark, not a test; {@code -Donly=prose|json|pii|sse} runs one corpus.
+ * benchmark, not a test; {@code -Donly=prose|json|pii|sse|small} runs one corpus.
  *
  * <pre>java -cp … io.meshguard.bench.dlp.ScanThroughput [policies/dlp.yaml] [seconds-per-corpus]</pre>
  */
@@ -56,6 +56,35 @@ public final class ScanThroughput {
         if (only.isEmpty() && !Boolean.getBoolean("fingerprint")) {
             baseline(c.prose(16 << 20), seconds);
         }
+        if ((only.isEmpty() || only.equals("small")) && !Boolean.getBoolean("fingerprint")) {
+            smallBodies(response, seconds);
+        }
+    }
+
+    /**
+     * The cost of one small body, a stream's whole setup included (a scanner with its recognizers, allow-lists and
+     * context index, then the scan): what many small API calls cost, where the per-stream setup, not the bytes,
+     * dominates.
+     */
+    static void smallBodies(DirectionPolicy p, double seconds) {
+        byte[] body = "{\"note\":\"card 5105 1051 0510 5100, thanks\"}".getBytes(StandardCharsets.UTF_8);
+        ValueHasher hasher = ValueHasher.forTenant(new byte[32], "bench");
+        long[] sink = new long[1];
+        FindingListener l = (f, loc) -> sink[0] += f.valueHmac().length();
+        for (int i = 0; i < 50_000; i++) {
+            once(MediaTypes.Kind.TEXT, body, p, hasher, body.length, l);
+        }
+        long streams = 0;
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < seconds * 1e9) {
+            for (int i = 0; i < 1_000; i++) {
+                once(MediaTypes.Kind.TEXT, body, p, hasher, body.length, l);
+            }
+            streams += 1_000;
+        }
+        double micros = (System.nanoTime() - start) / 1e3 / streams;
+        System.out.printf("%-38s %10.2f us per stream (%d-byte body with one finding, setup included)%n",
+                "small bodies (text/plain)", micros, body.length);
     }
 
     /**
