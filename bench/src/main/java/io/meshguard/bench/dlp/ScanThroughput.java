@@ -219,8 +219,9 @@ public final class ScanThroughput {
             long[] count = new long[1];
             FindingListener l = (f, loc) -> {
                 count[0]++;
-                found.update((f.detector() + " " + f.action() + " " + f.start() + " " + f.end() + " "
-                        + f.confidence() + " " + f.valueHmac() + " " + f.chars() + " " + loc + "\n").getBytes(StandardCharsets.UTF_8));
+                String line = f.detector() + " " + f.action() + " " + f.start() + " " + f.end() + " " + f.confidence()
+                        + " " + f.valueHmac() + " " + f.chars() + " " + loc + "\n";
+                found.update(line.getBytes(StandardCharsets.UTF_8));
             };
             ByteSink out = new ByteSink();
             BodyTransformer t = Transformers.forKind(kind, p.rules(), ValueHasher.forTenant(new byte[32], "bench"),

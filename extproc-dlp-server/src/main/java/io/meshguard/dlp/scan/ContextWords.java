@@ -63,7 +63,10 @@ final class ContextWords {
     private final long[] quads = new long[1 << 10];
     /** Hashed three bytes of the words of exactly three bytes. */
     private final long[] triples = new long[1 << 10];
-    /** First two bytes (as {@link #key} packs them) of the words shorter than three bytes, any second byte for one-byte words. */
+    /**
+     * First two bytes (as {@link #key} packs them) of the words shorter than three bytes, any second byte for
+     * one-byte words.
+     */
     private final long[] pairs = new long[1 << 10];
     /** First two bytes (lower-cased, first byte high) of every word, any second byte for one-byte words. */
     final long[] starts = new long[1 << 10];

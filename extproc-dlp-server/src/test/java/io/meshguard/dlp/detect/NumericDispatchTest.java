@@ -49,7 +49,8 @@ class NumericDispatchTest {
             long seed = random.nextLong();
             List<Candidate> every = ChunkedScans.scan(new BuiltinRecognizer(enabled, false), text, new Random(seed));
             List<Candidate> byShape = ChunkedScans.scan(new BuiltinRecognizer(enabled, true), text, new Random(seed));
-            List<Candidate> byShapeOtherChunks = ChunkedScans.scan(new BuiltinRecognizer(enabled, true), text, new Random(~seed));
+            List<Candidate> byShapeOtherChunks = ChunkedScans.scan(new BuiltinRecognizer(enabled, true), text,
+                    new Random(~seed));
             assertThat(byShape).as("%s in \"%s\"", enabled.keySet(), sb).isEqualTo(every);
             assertThat(byShapeOtherChunks).as("%s in \"%s\"", enabled.keySet(), sb).isEqualTo(every);
             every.forEach(c -> kinds.add(c.detector()));
