@@ -8,23 +8,10 @@ public final class Checksums {
 
     /** Luhn (mod 10) over a string of digits. */
     public static boolean luhn(CharSequence digits) {
-        int sum = 0;
-        boolean dbl = false;
-        for (int i = digits.length() - 1; i >= 0; i--) {
-            int d = digits.charAt(i) - '0';
-            if (dbl) {
-                d *= 2;
-                if (d > 9) {
-                    d -= 9;
-                }
-            }
-            sum += d;
-            dbl = !dbl;
-        }
-        return sum % 10 == 0;
+        return luhn(digits.toString().toCharArray(), digits.length());
     }
 
-    /** {@link #luhn(CharSequence)} of {@code digits[0, len)}, without a CharSequence view per call (the scan's). */
+    /** Luhn over {@code digits[0, len)}: the form the scan calls on its digit array. */
     static boolean luhn(char[] digits, int len) {
         int sum = 0;
         boolean dbl = false;
