@@ -197,14 +197,20 @@ public final class ScanThroughput {
 
     static void once(MediaTypes.Kind kind, byte[] corpus, DirectionPolicy p, ValueHasher h, int chunk,
             FindingListener l) {
+        once(kind, corpus, p, h, chunk, l, drained -> { });
+    }
+
+    /** One pass in chunks of {@code chunk} bytes; every drained piece of output goes to {@code output}. */
+    static void once(MediaTypes.Kind kind, byte[] corpus, DirectionPolicy p, ValueHasher h, int chunk,
+            FindingListener l, java.util.function.Consumer<byte[]> output) {
         ByteSink out = new ByteSink();
         BodyTransformer t = Transformers.forKind(kind, p.rules(), h, out, l);
         for (int i = 0; i < corpus.length; i += chunk) {
             t.write(corpus, i, Math.min(chunk, corpus.length - i));
-            out.drain();
+            output.accept(out.drain());
         }
         t.finish();
-        out.drain();
+        output.accept(out.drain());
     }
 
     /**
@@ -223,16 +229,7 @@ public final class ScanThroughput {
                         + " " + f.valueHmac() + " " + f.chars() + " " + loc + "\n";
                 found.update(line.getBytes(StandardCharsets.UTF_8));
             };
-            ByteSink out = new ByteSink();
-            BodyTransformer t = Transformers.forKind(kind, p.rules(), ValueHasher.forTenant(new byte[32], "bench"),
-                    out, l);
-            int chunk = 16 * 1024;
-            for (int i = 0; i < corpus.length; i += chunk) {
-                t.write(corpus, i, Math.min(chunk, corpus.length - i));
-                output.update(out.drain());
-            }
-            t.finish();
-            output.update(out.drain());
+            once(kind, corpus, p, ValueHasher.forTenant(new byte[32], "bench"), 16 * 1024, l, output::update);
             return "output " + HexFormat.of().formatHex(output.digest()).substring(0, 16) + "  findings " + count[0]
                     + " " + HexFormat.of().formatHex(found.digest()).substring(0, 16);
         } catch (java.security.GeneralSecurityException e) {

@@ -36,17 +36,12 @@ public final class Checksums {
         int p3 = prefix(digits, 3);
         int p4 = prefix(digits, 4);
         int p6 = prefix(digits, 6);
-        return cardBrand(digits.charAt(0), len, p2, p3, p4, p6);
-    }
-
-    /** {@link #cardBrand(CharSequence)} of {@code digits[0, len)} ({@code len > 0}), on the scan's digit array. */
-    static boolean cardBrand(char[] digits, int len) {
-        return hasLength(cardBrandLengths(digits, len), len);
+        return hasLength(brandLengths(digits.charAt(0), p2, p3, p4, p6), len);
     }
 
     /**
      * The lengths a card number starting with {@code digits[0, min(len, 6))} may have for its brand, as a bit set
-     * (bit {@code n} for length {@code n}): {@link #cardBrand(char[], int)} of any longer number with those first
+     * (bit {@code n} for length {@code n}): {@link #cardBrand(CharSequence)} of any longer number with those first
      * digits, for one length after another, without working out its brand again each time.
      */
     static int cardBrandLengths(char[] digits, int len) {
@@ -71,10 +66,6 @@ public final class Checksums {
     /** Whether the bit set of {@link #brandLengths} holds {@code len} (no brand has a number longer than 19). */
     static boolean hasLength(int lengths, int len) {
         return len <= 19 && (lengths >>> len & 1) != 0;
-    }
-
-    private static boolean cardBrand(char first, int len, int p2, int p3, int p4, int p6) {
-        return hasLength(brandLengths(first, p2, p3, p4, p6), len);
     }
 
     /** Bits 12 to 19 as a set of lengths. */

@@ -25,9 +25,6 @@ public final class ScanRules {
     public record KeywordSpec(List<String> keywords, double confidence) {}
 
     private final List<DetectorRule> rules = new ArrayList<>();
-    private volatile ContextWords contextWords;
-    private volatile Replacements[] replacements;
-    private volatile AllowList[] allowLists;
     private final Map<BuiltinDetector, Integer> builtins = new EnumMap<>(BuiltinDetector.class);
     private final Map<Integer, RegexSpec> regexes = new java.util.LinkedHashMap<>();
     private final Map<Integer, KeywordSpec> keywords = new java.util.LinkedHashMap<>();
@@ -51,44 +48,28 @@ public final class ScanRules {
     private int add(DetectorRule rule) {
         rules.add(rule);
         compiled = null;
-        contextWords = null;
-        replacements = null;
-        allowLists = null;
         maxContextChars = Math.max(maxContextChars, rule.context().within());
         return rules.size() - 1;
     }
 
-    public DetectorRule rule(int index) {
-        return rules.get(index);
-    }
-
     /** The context words of every rule, compiled. */
     ContextWords contextWords() {
-        ContextWords cw = contextWords;
-        if (cw == null) {
-            cw = new ContextWords(rules.stream().map(DetectorRule::context).toList());
-            contextWords = cw;
-        }
-        return cw;
+        return compiled().contextWords();
     }
 
     /** Each rule's replacement builder, by rule index; compiled once and shared by every stream. */
     Replacements[] replacements() {
-        Replacements[] r = replacements;
-        if (r == null) {
-            r = rules.stream().map(rule -> new Replacements(rule.action(), rule.name())).toArray(Replacements[]::new);
-            replacements = r;
-        }
-        return r;
+        return compiled().replacements();
+    }
+
+    /** Each rule by index; shared, never written. */
+    DetectorRule[] ruleArray() {
+        return compiled().rules();
     }
 
     /** Each rule's allow-list for one stream, over the lists compiled once for this rule set. */
     AllowList[] newAllowLists() {
-        AllowList[] c = allowLists;
-        if (c == null) {
-            c = rules.stream().map(AllowList::new).toArray(AllowList[]::new);
-            allowLists = c;
-        }
+        AllowList[] c = compiled().allowLists();
         AllowList[] out = new AllowList[c.length];
         for (int k = 0; k < out.length; k++) {
             out[k] = c[k].newStream();
@@ -108,7 +89,14 @@ public final class ScanRules {
         return maxContextChars;
     }
 
-    private volatile List<Recognizer> compiled;
+    /**
+     * Everything worked out from the rules once, for every stream to share: nothing in it is written after it is
+     * built. The recognizers are never scanned with themselves (only their stateless mayFind is called).
+     */
+    private record Compiled(List<Recognizer> recognizers, ContextWords contextWords, Replacements[] replacements,
+            AllowList[] allowLists, DetectorRule[] rules) {}
+
+    private volatile Compiled compiled;
 
     /**
      * Whether {@code b[off, off + len)}, scanned as one complete text, could hold a finding. False is certain: no
@@ -116,7 +104,7 @@ public final class ScanRules {
      * starts), so callers with many short texts (JSON keys and values, numbers) pass those through without a scan.
      */
     public boolean mayFind(byte[] b, int off, int len) {
-        for (Recognizer r : compiled()) {
+        for (Recognizer r : compiled().recognizers()) {
             if (r.mayFind(b, off, len)) {
                 return true;
             }
@@ -127,23 +115,25 @@ public final class ScanRules {
     /** Recognizers for one stream, sharing the tables compiled once for this rule set. */
     public List<Recognizer> newRecognizers() {
         List<Recognizer> out = new ArrayList<>();
-        for (Recognizer r : compiled()) {
+        for (Recognizer r : compiled().recognizers()) {
             out.add(r.newStream());
         }
         return out;
     }
 
-    /** The recognizers as compiled; never scanned with themselves (only their stateless mayFind is called). */
-    private List<Recognizer> compiled() {
-        List<Recognizer> c = compiled;
+    private Compiled compiled() {
+        Compiled c = compiled;
         if (c == null) {
-            c = compile();
+            c = new Compiled(compileRecognizers(), new ContextWords(rules.stream().map(DetectorRule::context).toList()),
+                    rules.stream().map(r -> new Replacements(r.action(), r.name())).toArray(Replacements[]::new),
+                    rules.stream().map(AllowList::new).toArray(AllowList[]::new),
+                    rules.toArray(DetectorRule[]::new));
             compiled = c;
         }
         return c;
     }
 
-    private List<Recognizer> compile() {
+    private List<Recognizer> compileRecognizers() {
         List<Recognizer> out = new ArrayList<>();
         if (!builtins.isEmpty()) {
             out.add(new BuiltinRecognizer(builtins));

@@ -39,7 +39,7 @@ public final class StreamScanner {
     private long findings;
     private final AllowList[] allowLists;
     private final Replacements[] replacements;
-    /** Each rule by index, for {@link #emit}: one array read per finding. */
+    /** Each rule by index: one array read per candidate. */
     private final DetectorRule[] ruleAt;
     private final ContextWords contextWords;
     private final ContextIndex contextIndex;
@@ -67,7 +67,7 @@ public final class StreamScanner {
         this.out = out;
         this.allowLists = rules.newAllowLists();
         this.replacements = rules.replacements();
-        this.ruleAt = rules.rules().toArray(DetectorRule[]::new);
+        this.ruleAt = rules.ruleArray();
         this.contextWords = rules.contextWords();
         this.contextIndex = new ContextIndex(contextWords);
         int lookBehind = 8;
@@ -209,7 +209,7 @@ public final class StreamScanner {
 
     /** Scores a candidate once the words after it are present; returns true when it is dropped. */
     private boolean score(Pending p) {
-        DetectorRule rule = rules.rule(p.detector);
+        DetectorRule rule = ruleAt[p.detector];
         ContextRule ctx = rule.context();
         byte[] b = text.bytes();
         int s = text.index(p.start);
