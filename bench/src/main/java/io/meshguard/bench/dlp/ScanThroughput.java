@@ -33,8 +33,9 @@ public final class ScanThroughput {
         DlpPolicy policy = DlpPolicyParser.parse(policyFile);
         DirectionPolicy response = policy.select(Direction.RESPONSE, "api.bank", "/accounts", "text/plain")
                 .orElseThrow();
-        System.out.printf("policy %s, profile %s, %d detectors, %s s per figure, JDK %s%n", policyFile,
-                response.profile(), response.rules().rules().size(), seconds, Runtime.version());
+        System.out.printf("policy %s, profile %s, %d detectors, %s s per figure, JDK %s, byte searches: %s%n",
+                policyFile, response.profile(), response.rules().rules().size(), seconds, Runtime.version(),
+                io.meshguard.dlp.detect.Simd.describe());
         Corpora c = new Corpora(new Random(1));
         String only = System.getProperty("only", "");
         System.out.printf("%-38s %10s %8s %12s %8s  %s%n", "corpus", "scan MB/s", "CPU MB/s", "copy+UTF-8", "ratio",

@@ -80,13 +80,30 @@ public final class BuiltinRecognizer implements Recognizer {
     private static final long HIGHS = 0x8080808080808080L;
 
     /**
-     * The first index from {@code i} whose byte is not {@link #QUIET}, or {@code n}. Eight bytes at a time while
-     * none of them can be a stop: every stop byte is in {@code 0x25-0x3A}, {@code 0x40-0x5F} or is {@code ~}, and a
-     * word with none of those (exact range tests on 7-bit bytes; bytes from 0x80 are never in them) is all quiet.
-     * Those ranges also hold quiet punctuation ({@code , ' ( ) & * [ ] ^ \\}); a word that passes the cheap test is
-     * tested exactly ({@link #stops}) and the pass jumps to its first stop, or on past it when there is none.
+     * The first index from {@code i} whose byte is not {@link #QUIET}, or {@code n}: a vector of bytes a step where
+     * {@link Simd} allows, then eight.
      */
     static int skipQuiet(byte[] b, int i, int n) {
+        final int lanes = Simd.LANES;
+        if (lanes > 0) {
+            for (; i + lanes <= n; i += lanes) {
+                long stops = SimdKernels.quietStops(b, i);
+                if (stops != 0) {
+                    return i + Long.numberOfTrailingZeros(stops);
+                }
+            }
+        }
+        return skipQuietByWords(b, i, n);
+    }
+
+    /**
+     * {@link #skipQuiet} eight bytes at a time while none of them can be a stop: every stop byte is in
+     * {@code 0x25-0x3A}, {@code 0x40-0x5F} or is {@code ~}, and a word with none of those (exact range tests on 7-bit
+     * bytes; bytes from 0x80 are never in them) is all quiet. Those ranges also hold quiet punctuation
+     * ({@code , ' ( ) & * [ ] ^ \\}); a word that passes the cheap test is tested exactly ({@link #stops}) and the
+     * pass jumps to its first stop, or on past it when there is none.
+     */
+    static int skipQuietByWords(byte[] b, int i, int n) {
         while (i + 8 <= n) {
             long x = (long) LONGS.get(b, i);
             long low = x & LOW7;

@@ -138,6 +138,18 @@ final class ByteFinder {
      */
     int next(byte[] b, int from, int to) {
         int i = from;
+        if (swar && Simd.LANES > 0) {
+            i = nextByVectors(b, i, to);
+            if (i + Simd.LANES + 1 <= to) {
+                return i; // a pair; near the end, the word loop finishes (and finds the same first pair)
+            }
+        }
+        return nextByWords(b, i, to);
+    }
+
+    /** {@link #next} eight positions at a time, without vectors. */
+    int nextByWords(byte[] b, int from, int to) {
+        int i = from;
         if (swar) {
             // Fields in locals: the loop's tests are invariant, so the JIT keeps them in registers.
             final int nf = firstTests;
@@ -164,6 +176,26 @@ final class ByteFinder {
         }
         while (i < to && !(first[b[i] & 0xff] && (i + 1 == to || second[b[i + 1] & 0xff]))) {
             i++;
+        }
+        return i;
+    }
+
+    /**
+     * {@link #next} a vector of positions at a time (see {@link Simd}): the first pair position, or the first index
+     * from which fewer than a vector of positions and the byte after them are left.
+     */
+    int nextByVectors(byte[] b, int from, int to) {
+        final int lanes = Simd.LANES;
+        int i = from;
+        while (i + lanes + 1 <= to) {
+            long hit = SimdKernels.anyOf(b, i, (byte) fo0, (byte) f0, (byte) fo1, (byte) f1, (byte) fo2, (byte) f2);
+            if (!anySecond) {
+                hit &= SimdKernels.anyOf(b, i + 1, (byte) so0, (byte) s0, (byte) so1, (byte) s1, (byte) so2, (byte) s2);
+            }
+            if (hit != 0) {
+                return i + Long.numberOfTrailingZeros(hit);
+            }
+            i += lanes;
         }
         return i;
     }

@@ -1,5 +1,6 @@
 package io.meshguard.dlp.scan;
 
+import io.meshguard.dlp.detect.Simd;
 import io.meshguard.dlp.detect.TextWindow;
 
 /**
@@ -13,6 +14,7 @@ import io.meshguard.dlp.detect.TextWindow;
  */
 final class ContextIndex {
     private final ContextWords cw;
+    private final boolean vectors;
     private long[] pos = new long[64];
     private int[] word = new int[64];
     private int head;
@@ -27,7 +29,13 @@ final class ContextIndex {
     private final int[] probeAt = new int[BLOCK + 8];
 
     ContextIndex(ContextWords cw) {
+        this(cw, Simd.LANES > 0);
+    }
+
+    /** @param vectors whether word starts are found a vector of bytes a step (see {@link Simd}) */
+    ContextIndex(ContextWords cw, boolean vectors) {
         this.cw = cw;
+        this.vectors = vectors;
     }
 
     void reset() {
@@ -61,6 +69,9 @@ final class ContextIndex {
             if (i == 0 && i < end) {
                 probe(b, n, 0, base); // no byte before it here: always probed
                 i = 1;
+            }
+            if (vectors) {
+                i = indexByVectors(b, n, i, end, base);
             }
             // Eight positions at a time, probing only where a word can start (see ContextWords#wordStartsOnly):
             // an ASCII letter after a non-letter, or a UTF-8 lead byte. In prose that is about one byte in five.
@@ -96,17 +107,7 @@ final class ContextIndex {
                     }
                     m += c;
                 }
-                // The filter keeps the starts that pass it in place, without a branch (about one in ten passes, at
-                // no predictable place); only those are looked up.
-                int passed = 0;
-                for (int k = 0; k < m; k++) {
-                    int p = at[k];
-                    at[passed] = p;
-                    passed += cw.mayStart(keyAt(b, p));
-                }
-                for (int k = 0; k < passed; k++) {
-                    addWordsAt(b, n, at[k], base);
-                }
+                addWordsAtListed(b, n, m, base);
             }
         }
         // Every position: a two-byte filter first, the cheapest test where most positions start no word.
@@ -122,6 +123,49 @@ final class ContextIndex {
             addAll(cw.byFirst[lower(b[i])], b, n, i, base); // the text's last three bytes: no key to probe
         }
         indexedTo = base + to;
+    }
+
+    /**
+     * The word-start positions of {@link #index} a vector of bytes a step (see {@link Simd}), from {@code i >= 1} while
+     * a whole vector remains before {@code end}; returns where it stopped.
+     */
+    private int indexByVectors(byte[] b, int n, int i, int end, long base) {
+        final int lanes = Simd.LANES;
+        final int[] at = probeAt;
+        if (i + lanes > end) {
+            return i;
+        }
+        long letterBefore = letter(b[i - 1]) ? 1 : 0;
+        while (i + lanes <= end) {
+            int m = 0;
+            int blockEnd = Math.min(end, i + BLOCK);
+            for (; i + lanes <= blockEnd; i += lanes) {
+                long letters = Simd.asciiLetters(b, i);
+                long starts = letters & ~(letters << 1 | letterBefore) | Simd.leadBytes(b, i);
+                letterBefore = letters >>> (lanes - 1) & 1;
+                for (; starts != 0; starts &= starts - 1) {
+                    at[m++] = i + Long.numberOfTrailingZeros(starts);
+                }
+            }
+            addWordsAtListed(b, n, m, base);
+        }
+        return i;
+    }
+
+    /** Records the words starting at the first {@code m} positions of {@link #probeAt}. */
+    private void addWordsAtListed(byte[] b, int n, int m, long base) {
+        final int[] at = probeAt;
+        // The filter keeps the starts that pass it in place, without a branch (about one in ten passes, at no
+        // predictable place); only those are looked up.
+        int passed = 0;
+        for (int k = 0; k < m; k++) {
+            int p = at[k];
+            at[passed] = p;
+            passed += cw.mayStart(keyAt(b, p));
+        }
+        for (int k = 0; k < passed; k++) {
+            addWordsAt(b, n, at[k], base);
+        }
     }
 
     /** The {@link ContextWords#key} of buffer index {@code i}; four bytes must remain in the text. */

@@ -95,8 +95,8 @@ public final class DlpServer implements ServerComponent {
         });
         long every = Math.max(100, settings.reloadInterval().toMillis());
         reloader.scheduleWithFixedDelay(policy::reload, every, every, TimeUnit.MILLISECONDS);
-        log.info("extproc-dlp-server serving ext_proc on gRPC port {} with policy {}", grpcPort(),
-                settings.policyFile());
+        log.info("extproc-dlp-server serving ext_proc on gRPC port {} with policy {}; byte searches: {}", grpcPort(),
+                settings.policyFile(), io.meshguard.dlp.detect.Simd.describe());
     }
 
     @Override

@@ -1,0 +1,44 @@
+package io.meshguard.dlp.detect;
+
+/**
+ * Whether the scan's byte searches (the keyword and pattern start search, the built-in pass's quiet-byte skip, the
+ * context index's word starts) run a whole vector of bytes a step, through the JDK's Vector API. That API is an
+ * incubator module, so it is used only when the JVM was started with {@code --add-modules jdk.incubator.vector}
+ * (the launcher and the manifests do) and the CPU's preferred vectors hold at least 32 bytes; otherwise, or with
+ * {@code -Dmeshguard.dlp.simd=false}, every search takes its portable path, eight bytes a step in a {@code long}.
+ * Both paths give the same answers (the tests compare them on random bytes).
+ */
+public final class Simd {
+    /** Bytes per step of the vector paths (32 or 64), or 0 when the portable paths run. */
+    public static final int LANES = lanes();
+
+    private Simd() {}
+
+    private static int lanes() {
+        if (!Boolean.parseBoolean(System.getProperty("meshguard.dlp.simd", "true"))
+                || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return 0; // SimdKernels, which needs the module, is never loaded
+        }
+        return SimdKernels.LANES >= 32 ? SimdKernels.LANES : 0;
+    }
+
+    /** Bit k set where {@code b[i + k]} is an ASCII letter; only when {@link #LANES} is not 0. */
+    public static long asciiLetters(byte[] b, int i) {
+        return SimdKernels.asciiLetters(b, i);
+    }
+
+    /** Bit k set where {@code b[i + k]} is a UTF-8 lead byte; only when {@link #LANES} is not 0. */
+    public static long leadBytes(byte[] b, int i) {
+        return SimdKernels.leadBytes(b, i);
+    }
+
+    /** How the searches run, for the startup log: "64-byte vectors" or "portable (...)". */
+    public static String describe() {
+        if (LANES > 0) {
+            return LANES + "-byte vectors";
+        }
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()
+                ? "portable (start the JVM with --add-modules jdk.incubator.vector for vector searches)"
+                : "portable";
+    }
+}

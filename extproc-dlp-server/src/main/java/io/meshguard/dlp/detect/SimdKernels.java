@@ -1,0 +1,52 @@
+package io.meshguard.dlp.detect;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The vector forms of the scan's byte tests: each reads {@link #LANES} bytes from {@code b[i]} and answers with one
+ * bit per byte (bit k for {@code b[i + k]}). Loaded only through {@link Simd}, when the incubator module is present.
+ * Each kernel is a small method of its own so that the JIT inlines the whole of it and keeps the vectors in
+ * registers; inlined into a large caller, a vector operation can be left as a call that boxes its operands.
+ */
+final class SimdKernels {
+    private static final VectorSpecies<Byte> SPECIES = ByteVector.SPECIES_PREFERRED.length() >= 64
+            ? ByteVector.SPECIES_512 : ByteVector.SPECIES_256;
+    static final int LANES = ByteVector.SPECIES_PREFERRED.length() >= 32 ? SPECIES.length() : 0;
+
+    private SimdKernels() {}
+
+    /**
+     * Unsigned {@code lo <= x <= hi} on every byte: {@code x - lo}, with the sign bit flipped, below
+     * {@code hi - lo + 1} as signed bytes. (One signed comparison; the unsigned ones are not in every JDK's API.)
+     */
+    private static long between(ByteVector x, int lo, int hi) {
+        return x.sub((byte) lo).lanewise(VectorOperators.XOR, (byte) 0x80)
+                .compare(VectorOperators.LT, (byte) (hi - lo + 1 - 128)).toLong();
+    }
+
+    /** ASCII letters, either case. */
+    static long asciiLetters(byte[] b, int i) {
+        return between(ByteVector.fromArray(SPECIES, b, i).or((byte) 0x20), 'a', 'z');
+    }
+
+    /** UTF-8 lead bytes of multi-byte characters ({@code 0xC0-0xFF}). */
+    static long leadBytes(byte[] b, int i) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        return x.and((byte) 0xC0).eq((byte) 0xC0).toLong();
+    }
+
+    /** The bytes that are not {@link BuiltinRecognizer#QUIET} (as {@link BuiltinRecognizer#stops} defines them). */
+    static long quietStops(byte[] b, int i) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        return between(x, 0x2D, 0x3A) | between(x, 0x40, 0x5A) | x.eq((byte) '%').toLong() | x.eq((byte) '+').toLong()
+                | x.eq((byte) '_').toLong() | x.eq((byte) '~').toLong();
+    }
+
+    /** The bytes equal to one of {@code v0 v1 v2} once or-ed with {@code o0 o1 o2} (0x20 folds ASCII case). */
+    static long anyOf(byte[] b, int i, byte o0, byte v0, byte o1, byte v1, byte o2, byte v2) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        return x.or(o0).eq(v0).toLong() | x.or(o1).eq(v1).toLong() | x.or(o2).eq(v2).toLong();
+    }
+}

@@ -1,0 +1,48 @@
+package io.meshguard.dlp.detect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The vector kernels against the byte tables they stand for, every byte value in every lane. */
+class SimdTest {
+    @Test
+    void testJvm_hasTheVectorModule_soTheVectorPathsAreTested() {
+        // The build starts test JVMs with --add-modules jdk.incubator.vector; without it every test here and in the
+        // scan would pass on the portable paths alone.
+        assertThat(ModuleLayer.boot().findModule("jdk.incubator.vector")).isPresent();
+        assertThat(SimdKernels.LANES).isIn(0, 32, 64);
+        assertThat(Simd.describe()).isEqualTo(Simd.LANES > 0 ? Simd.LANES + "-byte vectors" : "portable");
+    }
+
+    @Test
+    void kernels_flagExactlyTheBytesTheirTablesName_inEveryLane() {
+        int lanes = Math.max(32, SimdKernels.LANES);
+        Random random = new Random(21);
+        byte[] b = new byte[lanes + 1];
+        for (int c = 0; c < 256; c++) {
+            for (int lane = 0; lane < lanes; lane++) {
+                random.nextBytes(b);
+                b[lane] = (byte) c;
+                long quiet = 0;
+                long letters = 0;
+                long leads = 0;
+                long pairs = 0;
+                for (int k = 0; k < lanes; k++) {
+                    int v = b[k] & 0xff;
+                    quiet |= BuiltinRecognizer.QUIET[v] ? 0 : 1L << k;
+                    letters |= (v | 0x20) >= 'a' && (v | 0x20) <= 'z' ? 1L << k : 0;
+                    leads |= v >= 0xC0 ? 1L << k : 0;
+                    pairs |= v == 0xEB || (v | 0x20) == 'c' || v == 'E' ? 1L << k : 0;
+                }
+                String at = String.format("byte 0x%02x in lane %d", c, lane);
+                assertThat(SimdKernels.quietStops(b, 0)).as(at).isEqualTo(quiet);
+                assertThat(SimdKernels.asciiLetters(b, 0)).as(at).isEqualTo(letters);
+                assertThat(SimdKernels.leadBytes(b, 0)).as(at).isEqualTo(leads);
+                assertThat(SimdKernels.anyOf(b, 0, (byte) 0, (byte) 0xEB, (byte) 0x20, (byte) 'c', (byte) 0, (byte) 'E'))
+                        .as(at).isEqualTo(pairs);
+            }
+        }
+    }
+}
