@@ -27,7 +27,10 @@ public final class StreamScanner {
 
     private final ScanRules rules;
     private List<Recognizer> recognizers;
-    private final ValueHasher hasher;
+    private final ValueHasher.Batch hashBatch;
+    private String[] hashes = new String[16];
+    private int[] valueOffs = new int[16];
+    private int[] valueLens = new int[16];
     private final ScanOutput out;
     private final TextWindow text = new TextWindow();
     private final int leftContext;
@@ -63,7 +66,7 @@ public final class StreamScanner {
     public StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out) {
         this.rules = rules;
         this.recognizers = rules.newRecognizers();
-        this.hasher = hasher;
+        this.hashBatch = hasher.newBatch();
         this.out = out;
         this.allowLists = rules.newAllowLists();
         this.replacements = rules.replacements();
@@ -352,19 +355,24 @@ public final class StreamScanner {
 
     private void emit(long limit) {
         byte[] b = text.bytes();
+        int ready = 0;
+        while (ready < resolved.size() && resolved.get(ready).end <= limit) {
+            ready++;
+        }
+        if (ready < resolved.size()) {
+            limit = Math.min(limit, resolved.get(ready).start);
+        }
+        hashValues(ready);
         int done = 0;
-        for (Pending p : resolved) {
-            if (p.end > limit) {
-                limit = Math.min(limit, p.start);
-                break;
-            }
+        for (int k = 0; k < ready; k++) {
+            Pending p = resolved.get(k);
             done++;
             passTo(p.start);
             DetectorRule rule = ruleAt[p.detector];
             ActionKind kind = rule.action().kind();
             int s = text.index(p.start);
             int len = (int) (p.end - p.start);
-            Finding f = new Finding(rule.name(), kind, p.start, p.end, p.confidence, hasher.hex(b, s, len),
+            Finding f = new Finding(rule.name(), kind, p.start, p.end, p.confidence, hashes[k],
                     Finding.codePoints(b, s, len));
             findings++;
             switch (kind) {
@@ -387,6 +395,22 @@ public final class StreamScanner {
         }
         resolved.subList(0, done).clear();
         passTo(limit);
+    }
+
+    /** The value HMACs of the first {@code count} resolved findings into {@link #hashes}, in one batch. */
+    private void hashValues(int count) {
+        if (hashes.length < count) {
+            int size = Math.max(count, hashes.length * 2);
+            hashes = new String[size];
+            valueOffs = new int[size];
+            valueLens = new int[size];
+        }
+        for (int k = 0; k < count; k++) {
+            Pending p = resolved.get(k);
+            valueOffs[k] = text.index(p.start);
+            valueLens[k] = (int) (p.end - p.start);
+        }
+        hashBatch.hex(text.bytes(), valueOffs, valueLens, count, hashes);
     }
 
     private void passTo(long to) {
