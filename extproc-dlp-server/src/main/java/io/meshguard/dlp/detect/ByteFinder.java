@@ -18,7 +18,6 @@ final class ByteFinder {
             ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
-    private static final long CASE = ONES * 0x20;
     private static final int MAX_VALUES = 3;
 
     private final boolean[] first;
@@ -76,19 +75,27 @@ final class ByteFinder {
 
     /**
      * The set as {values, or-masks} of broadcast words (a letter in both cases is one test: byte | 0x20 == lower
-     * case), or null when it needs more than three tests.
+     * case; so is any pair of values one bit apart), or null when it needs more than three tests.
      */
     private static long[][] tests(boolean[] set) {
         List<long[]> out = new ArrayList<>();
+        boolean[] tested = new boolean[256];
         for (int c = 0; c < 256; c++) {
-            if (!set[c]) {
+            if (!set[c] || tested[c]) {
                 continue;
             }
-            if (c >= 'A' && c <= 'Z' && set[c + 32]) {
-                continue; // tested with its lower-case form
+            tested[c] = true;
+            // Two values that differ in one bit are one test with that bit set in the or-mask: a letter's two cases
+            // first (bit 0x20), then any other pair, e.g. the UTF-8 lead bytes 0xC2 and 0xE2.
+            int bit = c >= 'A' && c <= 'Z' && set[c + 32] ? 0x20 : 0;
+            for (int k = 0; bit == 0 && k < 8; k++) {
+                int partner = c ^ 1 << k;
+                if (set[partner] && !tested[partner] && !bothCases(set, partner)) {
+                    bit = 1 << k;
+                }
             }
-            boolean both = c >= 'a' && c <= 'z' && set[c - 32];
-            out.add(new long[] {ONES * c, both ? CASE : 0});
+            tested[c ^ bit] = true;
+            out.add(new long[] {ONES * (c | bit), ONES * bit});
         }
         if (out.size() > MAX_VALUES) {
             return null;
@@ -99,6 +106,11 @@ final class ByteFinder {
             t[1][k] = out.get(k)[1];
         }
         return t;
+    }
+
+    /** Whether {@code v} is a letter whose other case is in the set too (the two are tested together). */
+    private static boolean bothCases(boolean[] set, int v) {
+        return (v >= 'a' && v <= 'z' && set[v - 32]) || (v >= 'A' && v <= 'Z' && set[v + 32]);
     }
 
     private static long[][] padded(long[][] t) {

@@ -33,10 +33,15 @@ class ByteFinderTest {
             {set(0x80, 0xFF, 0x00), set('A', 'a')},
             {set('a', 'B', 'c'), set('x', 'E', 'e', 0xEB)},
             {set('M', 'm'), set('c', 'C', 0x8C)},
+            // Four values in three tests: 0xC2 and 0xE2 differ in one bit, as do 'A'/'a' and 0x60/0x61.
+            {set(0xC2, 0xE2, 0xE3, 0xEF), null},
+            {set(0xC2, 0xE2, 0xE3, 0xEF), set(0x80, 0xA0, 0xBC)},
+            {set('A', 'a', 0x60, 0x01), set('x', 'X', 0x60)},
         };
         // Bytes near every tested value, so the word tests meet neighbours, both cases and high bytes.
         int[] alphabet = {'B', 'x', 'X', 'c', 'C', 'o', 'O', 0xEB, 0x8C, 'E', 'M', 'e', 'm', 'a', 'b', 'd', 'x', 'A', 0x80, 0xFF, 0,
-            1, 'b' ^ 0x20, 0x6F ^ 0x20, 0x8C ^ 0x20, 0xCB, ' '};
+            1, 'b' ^ 0x20, 0x6F ^ 0x20, 0x8C ^ 0x20, 0xCB, ' ', 0xC2, 0xE2, 0xE3, 0xEF, 0xC3, 0xE0, 0xA0, 0xBC, 0x60, 0x21,
+            0x41};
         Random random = new Random(3);
         for (boolean[][] c : cases) {
             ByteFinder finder = new ByteFinder(c[0], c[1]);

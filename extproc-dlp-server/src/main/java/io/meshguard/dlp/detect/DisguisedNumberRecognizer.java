@@ -1,0 +1,355 @@
+package io.meshguard.dlp.detect;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Numbers written so that the built-in pass, which reads ASCII digits grouped by ASCII spaces and hyphens, does not
+ * see them: full-width digits ({@code ５１０５}), other separators (no-break space, ideographic space, hyphens and
+ * dashes, the minus sign, the full-width hyphen) and invisible characters between digits (zero-width space, joiners,
+ * word joiner, byte order mark, soft hyphen). A run of such characters and ASCII digits, spaces and hyphens that holds
+ * at least one non-ASCII one is rewritten to the ASCII it stands for (invisible characters dropped) and scanned by a
+ * built-in pass with the numeric detectors only; what that pass finds is reported over the run's original bytes, for
+ * the rule of the same detector. Runs of ASCII alone are the main built-in pass's.
+ *
+ * <p>A run is looked at as a whole, so one is held back until it ends. Runs longer than {@link #MAX_RUN} bytes
+ * (thousands of invisible characters, say) are scanned in overlapping pieces of that size: a number spread over more
+ * than {@link #OVERLAP} bytes of such a run can be missed.
+ */
+final class DisguisedNumberRecognizer implements Recognizer {
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ByteFinder FULL_WIDTH = new ByteFinder(only(0xEF), null);
+    static final int MAX_RUN = 4096;
+    static final int OVERLAP = 512;
+    /** The fewest digits any numeric detector needs (a Seoul number: 02-123-4567). */
+    private static final int MIN_DIGITS = 9;
+    private static final BuiltinDetector[] NUMERIC = {BuiltinDetector.CARD, BuiltinDetector.KR_RRN,
+        BuiltinDetector.KR_FRN, BuiltinDetector.KR_PHONE, BuiltinDetector.KR_BRN};
+
+    /** What {@link #classify} answers: the ASCII byte a character stands for (0: invisible) and its length. */
+    private static final int NOT_IN_RUN = 0;
+    private static final int NEED_MORE = -1;
+    private static final int INVISIBLE = 0;
+
+    /** The numeric pass as compiled: each stream takes its own at its first disguised run. */
+    private final BuiltinRecognizer compiledNumbers;
+    /** Lead bytes of every non-ASCII character a run may hold: 0xC2, 0xE2, 0xE3, 0xEF. */
+    private final ByteFinder leads;
+    private final int rules;
+    /**
+     * What scanning runs takes, made at this stream's first disguised run: most streams have none, and many are
+     * short (JSON strings, small bodies), so they should not pay for it.
+     */
+    private RunScan runs;
+
+    private long pos;
+    /** Backward walks stop here: the restart point inside a run scanned in pieces. */
+    private long floor;
+
+    /**
+     * A recognizer for the numeric detectors among {@code enabled} (mapped to their rule index), or none when there
+     * is none.
+     */
+    static java.util.Optional<DisguisedNumberRecognizer> forDetectors(Map<BuiltinDetector, Integer> enabled) {
+        Map<BuiltinDetector, Integer> numeric = new EnumMap<>(BuiltinDetector.class);
+        for (BuiltinDetector d : NUMERIC) {
+            if (enabled.containsKey(d)) {
+                numeric.put(d, enabled.get(d));
+            }
+        }
+        if (numeric.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        boolean[] lead = new boolean[256];
+        lead[0xC2] = true;
+        lead[0xE2] = true;
+        lead[0xE3] = true;
+        lead[0xEF] = true;
+        int rules = numeric.values().stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
+        return java.util.Optional.of(
+                new DisguisedNumberRecognizer(new BuiltinRecognizer(numeric, true, false), new ByteFinder(lead, null),
+                        rules));
+    }
+
+    private DisguisedNumberRecognizer(BuiltinRecognizer compiledNumbers, ByteFinder leads, int rules) {
+        this.compiledNumbers = compiledNumbers;
+        this.leads = leads;
+        this.rules = rules;
+    }
+
+    @Override
+    public DisguisedNumberRecognizer newStream() {
+        return new DisguisedNumberRecognizer(compiledNumbers, leads, rules);
+    }
+
+    @Override
+    public void reset() {
+        pos = 0;
+        floor = 0;
+        if (runs != null) {
+            java.util.Arrays.fill(runs.reportedTo, 0);
+        }
+    }
+
+    /**
+     * The character at buffer index {@code i}, if a run may hold it: the ASCII byte it stands for ({@code '0'-'9'},
+     * {@code ' '}, {@code '-'}, or 0 for an invisible one) shifted left by 8, plus its length in bytes; or
+     * {@link #NOT_IN_RUN}, or {@link #NEED_MORE} when its bytes have not all arrived.
+     */
+    static int classify(byte[] b, int i, int n, boolean complete) {
+        int c = b[i] & 0xff;
+        if (c < 0x80) {
+            return (c >= '0' && c <= '9') || c == ' ' || c == '-' ? c << 8 | 1 : NOT_IN_RUN;
+        }
+        int len = c == 0xC2 ? 2 : c == 0xE2 || c == 0xE3 || c == 0xEF ? 3 : 0;
+        if (len == 0) {
+            return NOT_IN_RUN;
+        }
+        if (i + len > n) {
+            return complete ? NOT_IN_RUN : NEED_MORE;
+        }
+        int c1 = b[i + 1] & 0xff;
+        if (len == 2) {
+            return c1 == 0xA0 ? ' ' << 8 | 2 : c1 == 0xAD ? INVISIBLE << 8 | 2 : NOT_IN_RUN;
+        }
+        int c2 = b[i + 2] & 0xff;
+        int stands = switch (c << 16 | c1 << 8 | c2) {
+            case 0xE2808B, 0xE2808C, 0xE2808D, 0xE281A0, 0xEFBBBF -> INVISIBLE; // zero-width, word joiner, BOM
+            case 0xE28090, 0xE28091, 0xE28092, 0xE28093, 0xE28892, 0xEFBC8D -> '-'; // hyphens, dashes, minus
+            case 0xE38080 -> ' '; // ideographic space
+            default -> c == 0xEF && c1 == 0xBC && c2 >= 0x90 && c2 <= 0x99 ? '0' + c2 - 0x90 : -1; // full-width digit
+        };
+        return stands < 0 ? NOT_IN_RUN : stands << 8 | 3;
+    }
+
+    @Override
+    public long scan(TextWindow t, Consumer<Candidate> out) {
+        byte[] b = t.bytes();
+        int n = t.length();
+        long base = t.base();
+        boolean complete = t.complete();
+        int i = t.index(pos);
+        while (true) {
+            i = leads.next(b, i, n);
+            if (i >= n) {
+                break;
+            }
+            int c = classify(b, i, n, complete);
+            if (c == NEED_MORE) {
+                break;
+            }
+            if (c == NOT_IN_RUN) {
+                i++;
+                continue;
+            }
+            int start = runStart(b, i, (int) Math.max(0, floor - base));
+            int end = runEnd(b, i, n, complete, start);
+            if (end < 0) {
+                i = start; // the run goes on past the bytes received: all of it again next round
+                break;
+            }
+            if (runs == null) {
+                runs = new RunScan(compiledNumbers.newStream(), rules);
+            }
+            runs.scan(t, start, end, out);
+            if (end - start >= MAX_RUN && end < n) {
+                // A piece of a longer run: the next piece starts OVERLAP bytes back, at a character start.
+                int next = end - OVERLAP;
+                while ((b[next] & 0xC0) == 0x80) {
+                    next++;
+                }
+                floor = base + next;
+                i = next;
+            } else {
+                i = end;
+            }
+        }
+        pos = base + i;
+        if (complete) {
+            return Long.MAX_VALUE;
+        }
+        // A run at the end of the text may still gain a disguised character: hold it back whole.
+        return Math.min(pos, base + trailingRunStart(b, n, (int) Math.max(0, floor - base)));
+    }
+
+    /** The first index of the run holding the character at {@code i}, not below {@code floor}. */
+    private static int runStart(byte[] b, int i, int floor) {
+        int s = i;
+        int limit = Math.max(floor, i - MAX_RUN);
+        while (s > limit) {
+            int back = charBefore(b, s, limit);
+            if (back == 0) {
+                break;
+            }
+            s -= back;
+        }
+        return s;
+    }
+
+    /** The length of the run character that ends just before index {@code s} (starting at or after limit), or 0. */
+    private static int charBefore(byte[] b, int s, int limit) {
+        for (int len = 1; len <= 3 && s - len >= limit; len++) {
+            int c = classify(b, s - len, s, true);
+            if (c != NOT_IN_RUN && (c & 0xff) == len) {
+                return len;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * The index after the run that holds the character at {@code i} and starts at {@code start}: its end, or
+     * {@code start + MAX_RUN} (about) when it is longer, or -1 when the bytes received end inside it.
+     */
+    private static int runEnd(byte[] b, int i, int n, boolean complete, int start) {
+        int e = i;
+        while (e < n && e - start < MAX_RUN) {
+            int c = classify(b, e, n, complete);
+            if (c == NEED_MORE) {
+                return -1;
+            }
+            if (c == NOT_IN_RUN) {
+                return e;
+            }
+            e += c & 0xff;
+        }
+        return e < n || complete ? e : -1;
+    }
+
+    /** Where the run that the text ends in starts (bytes of a character not complete yet included), or {@code n}. */
+    private static int trailingRunStart(byte[] b, int n, int floor) {
+        int s = n;
+        for (int k = 2; k >= 1; k--) {
+            if (n - k >= floor && classify(b, n - k, n, false) == NEED_MORE) {
+                s = n - k; // the first bytes of a character still arriving
+                break;
+            }
+        }
+        return runStart(b, s, floor);
+    }
+
+    /** One stream's numeric pass over rewritten runs, with its buffers. */
+    private static final class RunScan {
+        private final BuiltinRecognizer numbers;
+        private final TextWindow rewritten = new TextWindow();
+        private byte[] ascii = new byte[64];
+        /** Per byte of {@link #ascii}: where its character starts and ends in the scanned text (buffer indexes). */
+        private int[] from = new int[64];
+        private int[] to = new int[64];
+        /** Per rule index, the end of its last candidate reported, so that overlapping pieces report each once. */
+        private final long[] reportedTo;
+        private final Consumer<Candidate> collect = this::report;
+        /** Set while one run's candidates are collected: the text scanned and where they go. */
+        private TextWindow scanned;
+        private Consumer<Candidate> out;
+
+        RunScan(BuiltinRecognizer numbers, int rules) {
+            this.numbers = numbers;
+            this.reportedTo = new long[rules];
+        }
+
+        /** Rewrites the run {@code [start, end)} to ASCII and reports what the numeric pass finds in it. */
+        void scan(TextWindow t, int start, int end, Consumer<Candidate> out) {
+            byte[] b = t.bytes();
+            boolean disguised = false;
+            int digits = 0;
+            int n = 0;
+            ensure(end - start + 2);
+            // The byte before the run, as the numeric pass would see it: an ASCII letter or digit is kept (a number
+            // right after one is no number), anything else becomes a space.
+            n = put(n, start > 0 && isAsciiAlnum(b[start - 1]) ? b[start - 1] : (byte) ' ', start, start);
+            for (int i = start; i < end; ) {
+                int c = classify(b, i, end, true);
+                int len = c & 0xff;
+                int stands = c >>> 8;
+                disguised |= b[i] < 0;
+                if (stands != INVISIBLE) {
+                    digits += stands >= '0' && stands <= '9' ? 1 : 0;
+                    n = put(n, (byte) stands, i, i + len);
+                }
+                i += len;
+            }
+            if (!disguised || digits < MIN_DIGITS) {
+                return;
+            }
+            n = put(n, end < t.length() && isAsciiAlnum(b[end]) ? b[end] : (byte) ' ', end, end);
+            rewritten.reset();
+            rewritten.append(ascii, 0, n);
+            rewritten.markComplete();
+            numbers.reset();
+            scanned = t;
+            this.out = out;
+            numbers.scan(rewritten, collect);
+            scanned = null;
+            this.out = null;
+        }
+
+        /** One candidate of the numeric pass, in the rewritten run's offsets: reported over the original bytes. */
+        private void report(Candidate c) {
+            int s = from[(int) c.start()];
+            int e = to[(int) c.end() - 1];
+            long base = scanned.base();
+            if (base + s < reportedTo[c.detector()]) {
+                return; // found already, in the piece before this one
+            }
+            byte[] b = scanned.bytes();
+            for (int k = s; k < e; k++) {
+                if (b[k] < 0) {
+                    reportedTo[c.detector()] = base + e;
+                    out.accept(new Candidate(c.detector(), base + s, base + e, c.confidence()));
+                    return;
+                }
+            }
+            // ASCII alone: the main built-in pass reports it.
+        }
+
+        private int put(int n, byte x, int start, int end) {
+            ascii[n] = x;
+            from[n] = start;
+            to[n] = end;
+            return n + 1;
+        }
+
+        private void ensure(int size) {
+            if (ascii.length < size) {
+                ascii = new byte[size];
+                from = new int[size];
+                to = new int[size];
+            }
+        }
+    }
+
+    private static boolean[] only(int value) {
+        boolean[] set = new boolean[256];
+        set[value] = true;
+        return set;
+    }
+
+    private static boolean isAsciiAlnum(byte x) {
+        return (x >= '0' && x <= '9') || ((x | 0x20) >= 'a' && (x | 0x20) <= 'z');
+    }
+
+    /**
+     * True when the text holds a full-width form ({@code EF BC}: full-width digits and hyphen). A disguised number
+     * without one has at least {@link #MIN_DIGITS} ASCII digits, and the built-in pass this one is part of already
+     * answers true for four; so this pass need not look for the other disguises here, which keeps the test cheap on
+     * the many short non-ASCII texts of JSON documents.
+     */
+    @Override
+    public boolean mayFind(byte[] b, int off, int len) {
+        int end = off + len;
+        int first = off; // ASCII holds no full-width form: skipped eight bytes at a time first
+        while (first + 8 <= end && ((long) LONGS.get(b, first) & 0x8080808080808080L) == 0) {
+            first += 8;
+        }
+        // One test per byte (0xEF is rare in text of any script), the 0xBC after it checked at each hit.
+        for (int i = FULL_WIDTH.next(b, first, end); i < end - 1; i = FULL_WIDTH.next(b, i + 1, end)) {
+            if (b[i + 1] == (byte) 0xBC) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
