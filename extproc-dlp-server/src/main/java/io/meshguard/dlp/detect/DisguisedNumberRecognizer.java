@@ -147,13 +147,15 @@ final class DisguisedNumberRecognizer implements Recognizer {
             int start = runStart(b, i, (int) Math.max(0, floor - base));
             int end = runEnd(b, i, n, complete, start);
             if (end < 0) {
-                i = start; // the run goes on past the bytes received: all of it again next round
+                // The run goes on past the bytes received: from its first digit again next round (the separators
+                // and invisible characters before it belong to no number), or from the character still arriving.
+                i = Math.min(firstDigit(b, start, n), partialCharStart(b, n, 0));
                 break;
             }
             if (runs == null) {
                 runs = new RunScan(compiledNumbers.newStream(), rules);
             }
-            runs.scan(t, start, end, out);
+            runs.scan(t, firstDigit(b, start, end), end, out);
             if (end - start >= MAX_RUN && end < n) {
                 // A piece of a longer run: the next piece starts OVERLAP bytes back, at a character start.
                 int next = end - OVERLAP;
@@ -220,14 +222,31 @@ final class DisguisedNumberRecognizer implements Recognizer {
 
     /** Where the run that the text ends in starts (bytes of a character not complete yet included), or {@code n}. */
     private static int trailingRunStart(byte[] b, int n, int floor) {
-        int s = n;
+        int partial = partialCharStart(b, n, floor);
+        return Math.min(partial, firstDigit(b, runStart(b, partial, floor), partial));
+    }
+
+    /** The start of the first bytes of a character still arriving at the end of the text, or {@code n}. */
+    private static int partialCharStart(byte[] b, int n, int floor) {
         for (int k = 2; k >= 1; k--) {
             if (n - k >= floor && classify(b, n - k, n, false) == NEED_MORE) {
-                s = n - k; // the first bytes of a character still arriving
-                break;
+                return n - k;
             }
         }
-        return runStart(b, s, floor);
+        return n;
+    }
+
+    /** The first digit (ASCII or full-width) of the run characters in {@code [s, end)}, or {@code end}. */
+    private static int firstDigit(byte[] b, int s, int end) {
+        while (s < end) {
+            int c = classify(b, s, end, true);
+            int stands = c >>> 8;
+            if (c == NOT_IN_RUN || (stands >= '0' && stands <= '9')) {
+                return s;
+            }
+            s += c & 0xff;
+        }
+        return end;
     }
 
     /** One stream's numeric pass over rewritten runs, with its buffers. */
