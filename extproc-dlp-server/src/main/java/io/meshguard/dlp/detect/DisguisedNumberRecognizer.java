@@ -20,7 +20,7 @@ import java.util.function.Consumer;
 final class DisguisedNumberRecognizer implements Recognizer {
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final ByteFinder FULL_WIDTH = new ByteFinder(only(0xEF), null);
+    private static final ByteFinder FULL_WIDTH = new ByteFinder(byteSet(0xEF), null);
     static final int MAX_RUN = 4096;
     static final int OVERLAP = 512;
     /** The fewest digits any numeric detector needs (a Seoul number: 02-123-4567). */
@@ -62,14 +62,9 @@ final class DisguisedNumberRecognizer implements Recognizer {
         if (numeric.isEmpty()) {
             return java.util.Optional.empty();
         }
-        boolean[] lead = new boolean[256];
-        lead[0xC2] = true;
-        lead[0xE2] = true;
-        lead[0xE3] = true;
-        lead[0xEF] = true;
         int rules = numeric.values().stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
         return java.util.Optional.of(
-                new DisguisedNumberRecognizer(new BuiltinRecognizer(numeric, true, false), new ByteFinder(lead, null),
+                new DisguisedNumberRecognizer(new BuiltinRecognizer(numeric, true, false), new ByteFinder(byteSet(0xC2, 0xE2, 0xE3, 0xEF), null),
                         rules));
     }
 
@@ -340,9 +335,11 @@ final class DisguisedNumberRecognizer implements Recognizer {
         }
     }
 
-    private static boolean[] only(int value) {
+    private static boolean[] byteSet(int... values) {
         boolean[] set = new boolean[256];
-        set[value] = true;
+        for (int v : values) {
+            set[v] = true;
+        }
         return set;
     }
 

@@ -80,7 +80,6 @@ public final class StreamScanner {
         this.leftContext = Math.max(lookBehind, rules.maxContextChars() * 4 + 8);
     }
 
-    /** Adds bytes of the stream. */
     /** Starts a new, independent text (reuses buffers; JSON strings and form fields are scanned one by one). */
     public void reset() {
         for (Recognizer r : recognizers) {
@@ -95,6 +94,7 @@ public final class StreamScanner {
         finished = false;
     }
 
+    /** Adds bytes of the stream. */
     public void feed(byte[] bytes, int off, int len) {
         if (blocked || finished) {
             return;
@@ -363,10 +363,8 @@ public final class StreamScanner {
             limit = Math.min(limit, resolved.get(ready).start);
         }
         hashValues(ready);
-        int done = 0;
         for (int k = 0; k < ready; k++) {
             Pending p = resolved.get(k);
-            done++;
             passTo(p.start);
             DetectorRule rule = ruleAt[p.detector];
             ActionKind kind = rule.action().kind();
@@ -393,7 +391,7 @@ public final class StreamScanner {
                 }
             }
         }
-        resolved.subList(0, done).clear();
+        resolved.subList(0, ready).clear();
         passTo(limit);
     }
 
