@@ -167,7 +167,7 @@ final class DisguisedNumberRecognizer implements Recognizer {
         if (complete) {
             return Long.MAX_VALUE;
         }
-        // A run at the end of the text may still gain a disguised character: hold it back whole.
+        // A run at the end of the text may still gain a disguised character: hold it back from its first digit.
         return Math.min(pos, base + trailingRunStart(b, n, (int) Math.max(0, floor - base)));
     }
 
