@@ -18,8 +18,6 @@ import java.util.function.Consumer;
  * than {@link #OVERLAP} bytes of such a run can be missed.
  */
 final class DisguisedNumberRecognizer implements Recognizer {
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final ByteFinder FULL_WIDTH = new ByteFinder(byteSet(0xEF), null);
     static final int MAX_RUN = 4096;
     static final int OVERLAP = 512;
@@ -63,9 +61,9 @@ final class DisguisedNumberRecognizer implements Recognizer {
             return java.util.Optional.empty();
         }
         int rules = numeric.values().stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
+        ByteFinder leads = new ByteFinder(byteSet(0xC2, 0xE2, 0xE3, 0xEF), null);
         return java.util.Optional.of(
-                new DisguisedNumberRecognizer(new BuiltinRecognizer(numeric, true, false), new ByteFinder(byteSet(0xC2, 0xE2, 0xE3, 0xEF), null),
-                        rules));
+                new DisguisedNumberRecognizer(new BuiltinRecognizer(numeric, true, false), leads, rules));
     }
 
     private DisguisedNumberRecognizer(BuiltinRecognizer compiledNumbers, ByteFinder leads, int rules) {
@@ -273,7 +271,8 @@ final class DisguisedNumberRecognizer implements Recognizer {
             ensure(end - start + 2);
             // The byte before the run, as the numeric pass would see it: an ASCII letter or digit is kept (a number
             // right after one is no number), anything else becomes a space.
-            n = put(n, start > 0 && isAsciiAlnum(b[start - 1]) ? b[start - 1] : (byte) ' ', start, start);
+            boolean alnumBefore = start > 0 && BuiltinRecognizer.alnum(b[start - 1] & 0xff);
+            n = put(n, alnumBefore ? b[start - 1] : (byte) ' ', start, start);
             for (int i = start; i < end; ) {
                 int c = classify(b, i, end, true);
                 int len = c & 0xff;
@@ -288,7 +287,8 @@ final class DisguisedNumberRecognizer implements Recognizer {
             if (!disguised || digits < MIN_DIGITS) {
                 return;
             }
-            n = put(n, end < t.length() && isAsciiAlnum(b[end]) ? b[end] : (byte) ' ', end, end);
+            boolean alnumAfter = end < t.length() && BuiltinRecognizer.alnum(b[end] & 0xff);
+            n = put(n, alnumAfter ? b[end] : (byte) ' ', end, end);
             rewritten.reset();
             rewritten.append(ascii, 0, n);
             rewritten.markComplete();
@@ -343,9 +343,6 @@ final class DisguisedNumberRecognizer implements Recognizer {
         return set;
     }
 
-    private static boolean isAsciiAlnum(byte x) {
-        return (x >= '0' && x <= '9') || ((x | 0x20) >= 'a' && (x | 0x20) <= 'z');
-    }
 
     /**
      * True when the text holds a full-width form ({@code EF BC}: full-width digits and hyphen). A disguised number
@@ -356,12 +353,8 @@ final class DisguisedNumberRecognizer implements Recognizer {
     @Override
     public boolean mayFind(byte[] b, int off, int len) {
         int end = off + len;
-        int first = off; // ASCII holds no full-width form: skipped eight bytes at a time first
-        while (first + 8 <= end && ((long) LONGS.get(b, first) & 0x8080808080808080L) == 0) {
-            first += 8;
-        }
         // One test per byte (0xEF is rare in text of any script), the 0xBC after it checked at each hit.
-        for (int i = FULL_WIDTH.next(b, first, end); i < end - 1; i = FULL_WIDTH.next(b, i + 1, end)) {
+        for (int i = FULL_WIDTH.next(b, off, end); i < end - 1; i = FULL_WIDTH.next(b, i + 1, end)) {
             if (b[i + 1] == (byte) 0xBC) {
                 return true;
             }
