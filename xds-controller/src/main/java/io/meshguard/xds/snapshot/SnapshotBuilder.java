@@ -1,5 +1,10 @@
 package io.meshguard.xds.snapshot;
 
+import static io.meshguard.xds.snapshot.XdsProtos.ads;
+import static io.meshguard.xds.snapshot.XdsProtos.duration;
+import static io.meshguard.xds.snapshot.XdsProtos.envoyGrpc;
+import static io.meshguard.xds.snapshot.XdsProtos.socket;
+
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.Duration;
@@ -88,8 +93,9 @@ import java.util.TreeSet;
  *   <li>RDS: virtual hosts per hostname with versioned and default-version routes, lifecycle headers, 410 / 404
  *       direct responses and weighted clusters; a second route configuration without Envoy-only per-route config for
  *       proxyless clients;</li>
- *   <li>CDS: one EDS cluster per upstream plus the clusters of meshguard's own filter servers;</li>
- *   <li>EDS: one load assignment per upstream.</li>
+ *   <li>CDS: one cluster per upstream ({@link UpstreamClusters}: EDS for IP endpoints, DNS for named ones) plus the
+ *       clusters of meshguard's own filter servers;</li>
+ *   <li>EDS: one load assignment per upstream whose endpoints are IP addresses.</li>
  * </ul>
  * Pure function of its input: the same config gives byte-identical resources, so content-hash versions are stable.
  */
@@ -141,8 +147,8 @@ public final class SnapshotBuilder {
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
         for (Upstream u : config.upstreamsOf(groupName)) {
-            clusters.add(cluster(u));
-            endpoints.add(loadAssignment(u, group));
+            clusters.add(UpstreamClusters.cluster(u, group));
+            UpstreamClusters.edsAssignment(u, group).ifPresent(endpoints::add);
         }
         clusters.add(closedCluster());
         endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(EnvoyNames.CLOSED_CLUSTER).build());
@@ -519,105 +525,13 @@ public final class SnapshotBuilder {
 
     // ---------------------------------------------------------------- CDS / EDS
 
-    private static Cluster cluster(Upstream u) {
-        Cluster.Builder c = Cluster.newBuilder()
-                .setName(u.name())
-                .setType(Cluster.DiscoveryType.EDS)
-                .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
-                        .setEdsConfig(ads())
-                        .setServiceName(u.name()))
-                .setConnectTimeout(duration(u.connectTimeoutMs()))
-                .setLbPolicy(switch (u.lbPolicy()) {
-                    case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
-                    case LEAST_REQUEST -> Cluster.LbPolicy.LEAST_REQUEST;
-                    case RANDOM -> Cluster.LbPolicy.RANDOM;
-                    case RING_HASH -> Cluster.LbPolicy.RING_HASH;
-                    case MAGLEV -> Cluster.LbPolicy.MAGLEV;
-                });
-        if (u.protocol() != Upstream.Protocol.HTTP1) {
-            c.putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2Options()));
-        }
-        u.tls().ifPresent(tls -> c.setTransportSocket(TransportSocket.newBuilder()
-                .setName(EnvoyNames.TLS_TRANSPORT_SOCKET)
-                .setTypedConfig(Any.pack(upstreamTls(u, tls)))));
-        u.healthCheck().ifPresent(hc -> {
-            HealthCheck.Builder h = HealthCheck.newBuilder()
-                    .setInterval(duration(hc.intervalMs()))
-                    .setTimeout(duration(hc.timeoutMs()))
-                    .setUnhealthyThreshold(UInt32Value.of(hc.unhealthyThreshold()))
-                    .setHealthyThreshold(UInt32Value.of(hc.healthyThreshold()));
-            if (u.protocol() == Upstream.Protocol.GRPC) {
-                h.setGrpcHealthCheck(HealthCheck.GrpcHealthCheck.getDefaultInstance());
-            } else if (hc.path().isPresent()) {
-                h.setHttpHealthCheck(HealthCheck.HttpHealthCheck.newBuilder().setPath(hc.path().get()));
-            } else {
-                h.setTcpHealthCheck(HealthCheck.TcpHealthCheck.getDefaultInstance());
-            }
-            c.addHealthChecks(h);
-        });
-        u.circuitBreaker().ifPresent(cb -> c.setCircuitBreakers(CircuitBreakers.newBuilder()
-                .addThresholds(CircuitBreakers.Thresholds.newBuilder()
-                        .setPriority(RoutingPriority.DEFAULT)
-                        .setMaxConnections(UInt32Value.of(cb.maxConnections()))
-                        .setMaxPendingRequests(UInt32Value.of(cb.maxPendingRequests()))
-                        .setMaxRequests(UInt32Value.of(cb.maxRequests()))
-                        .setMaxRetries(UInt32Value.of(cb.maxRetries())))));
-        u.outlierDetection().ifPresent(od -> c.setOutlierDetection(OutlierDetection.newBuilder()
-                .setConsecutive5Xx(UInt32Value.of(od.consecutive5xx()))
-                .setInterval(duration(od.intervalMs()))
-                .setBaseEjectionTime(duration(od.baseEjectionMs()))
-                .setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()))));
-        return c.build();
-    }
-
-    /**
-     * Verified TLS: TLS 1.2 at least, the certificate chained to the CA bundle and naming one of the accepted DNS
-     * names (Envoy would otherwise accept any certificate from any CA it is given), ALPN by protocol so an h2
-     * upstream is not downgraded.
-     */
-    private static UpstreamTlsContext upstreamTls(Upstream u, Upstream.Tls tls) {
-        String serverName = u.tlsServerName().orElseThrow(); // validation refuses TLS without one
-        CertificateValidationContext.Builder validation = CertificateValidationContext.newBuilder()
-                .setTrustedCa(DataSource.newBuilder().setFilename(tls.caFile().orElse(Upstream.Tls.SYSTEM_CA_FILE)));
-        for (String san : tls.subjectAltNames().isEmpty() ? List.of(serverName) : tls.subjectAltNames()) {
-            validation.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
-                    .setSanType(SubjectAltNameMatcher.SanType.DNS)
-                    .setMatcher(StringMatcher.newBuilder().setExact(san)));
-        }
-        return UpstreamTlsContext.newBuilder()
-                .setSni(serverName)
-                .setCommonTlsContext(CommonTlsContext.newBuilder()
-                        .setTlsParams(TlsParameters.newBuilder()
-                                .setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_2))
-                        .addAlpnProtocols(u.protocol() == Upstream.Protocol.HTTP1 ? "http/1.1" : "h2")
-                        .setValidationContext(validation))
-                .build();
-    }
-
-    private static ClusterLoadAssignment loadAssignment(Upstream u, GatewayGroup group) {
-        LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder()
-                .setLocality(Locality.newBuilder().setRegion(group.region()))
-                // gRPC ignores localities without a weight
-                .setLoadBalancingWeight(UInt32Value.of(1));
-        for (Upstream.Endpoint e : u.endpoints()) {
-            locality.addLbEndpoints(LbEndpoint.newBuilder()
-                    .setEndpoint(Endpoint.newBuilder().setAddress(socket(e.address(), e.port())))
-                    .setLoadBalancingWeight(UInt32Value.of(e.weight())));
-        }
-        ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(u.name());
-        if (!u.endpoints().isEmpty()) {
-            cla.addEndpoints(locality);
-        }
-        return cla.build();
-    }
-
     /** The clusters Envoy's filters call; resolved by DNS, always HTTP/2 (gRPC). */
     private static Cluster filterCluster(String name, String target) {
         return Cluster.newBuilder()
                 .setName(name)
                 .setType(Cluster.DiscoveryType.STRICT_DNS)
                 .setConnectTimeout(duration(1000))
-                .putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2Options()))
+                .putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(UpstreamClusters.http2Options()))
                 .setLoadAssignment(ClusterLoadAssignment.newBuilder()
                         .setClusterName(name)
                         .addEndpoints(LocalityLbEndpoints.newBuilder()
@@ -636,37 +550,5 @@ public final class SnapshotBuilder {
                         .setServiceName(EnvoyNames.CLOSED_CLUSTER))
                 .setConnectTimeout(duration(1000))
                 .build();
-    }
-
-    private static HttpProtocolOptions http2Options() {
-        return HttpProtocolOptions.newBuilder()
-                .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-                        .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
-                .build();
-    }
-
-    // ---------------------------------------------------------------- helpers
-
-    private static ConfigSource ads() {
-        return ConfigSource.newBuilder()
-                .setAds(AggregatedConfigSource.getDefaultInstance())
-                .setResourceApiVersion(ApiVersion.V3)
-                .build();
-    }
-
-    private static GrpcService envoyGrpc(String cluster) {
-        return GrpcService.newBuilder()
-                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster))
-                .build();
-    }
-
-    private static Address socket(String host, int port) {
-        return Address.newBuilder()
-                .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port))
-                .build();
-    }
-
-    private static Duration duration(long millis) {
-        return Duration.newBuilder().setSeconds(millis / 1000).setNanos((int) (millis % 1000) * 1_000_000).build();
     }
 }
