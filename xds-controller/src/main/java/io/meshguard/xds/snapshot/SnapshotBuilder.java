@@ -2,39 +2,19 @@ package io.meshguard.xds.snapshot;
 
 import static io.meshguard.xds.snapshot.XdsProtos.ads;
 import static io.meshguard.xds.snapshot.XdsProtos.duration;
-import static io.meshguard.xds.snapshot.XdsProtos.envoyGrpc;
-import static io.meshguard.xds.snapshot.XdsProtos.socket;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
-import com.google.protobuf.Duration;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.UnknownFieldSet;
-import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
-import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
-import io.envoyproxy.envoy.config.core.v3.Address;
-import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
-import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
-import io.envoyproxy.envoy.config.core.v3.HealthCheck;
-import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
-import io.envoyproxy.envoy.config.core.v3.Locality;
-import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.ApiListener;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
@@ -45,15 +25,11 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
-import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig;
-import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.CheckSettings;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcOverrides;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
@@ -61,12 +37,6 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
-import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.meshguard.xds.model.Api;
@@ -88,7 +58,8 @@ import java.util.TreeSet;
 /**
  * Turns one gateway group of a validated {@link GatewayConfig} into Envoy xDS resources:
  * <ul>
- *   <li>LDS: the Envoy HTTP listener (ext_authz → ext_proc DLP → router, gRPC access log) and one
+ *   <li>LDS: the Envoy HTTP listener ({@link EnvoyListener}: CORS → ext_authz → ext_proc DLP → router, gRPC access
+ *       log) and one
  *       {@code api_listener} per hostname for proxyless gRPC clients;</li>
  *   <li>RDS: virtual hosts per hostname with versioned and default-version routes, lifecycle headers, 410 / 404
  *       direct responses and weighted clusters; a second route configuration without Envoy-only per-route config for
@@ -111,9 +82,11 @@ public final class SnapshotBuilder {
     private static final long DEFAULT_STREAM_IDLE_MS = 300_000;
 
     private final FilterTargets targets;
+    private final EnvoyListener envoyListener;
 
     public SnapshotBuilder(FilterTargets targets) {
         this.targets = targets;
+        this.envoyListener = new EnvoyListener(targets);
     }
 
     /** Builds the resources of one group; the config must have passed validation. */
@@ -135,7 +108,7 @@ public final class SnapshotBuilder {
         }
 
         List<Listener> listeners = new ArrayList<>();
-        listeners.add(envoyListener(group));
+        listeners.add(envoyListener.build(group));
         for (String host : apisByHost.keySet()) {
             listeners.add(proxylessListener(host, group));
         }
@@ -150,11 +123,11 @@ public final class SnapshotBuilder {
             clusters.add(UpstreamClusters.cluster(u, group));
             UpstreamClusters.edsAssignment(u, group).ifPresent(endpoints::add);
         }
-        clusters.add(closedCluster());
+        clusters.add(FilterClusters.closedCluster());
         endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(EnvoyNames.CLOSED_CLUSTER).build());
-        clusters.add(filterCluster(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()));
-        clusters.add(filterCluster(EnvoyNames.DLP_CLUSTER, targets.dlp()));
-        clusters.add(filterCluster(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
+        clusters.add(FilterClusters.filterCluster(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()));
+        clusters.add(FilterClusters.filterCluster(EnvoyNames.DLP_CLUSTER, targets.dlp()));
+        clusters.add(FilterClusters.filterCluster(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
         return new GroupResources(groupName,
                 sorted(listeners, Listener::getName),
                 sorted(routes, RouteConfiguration::getName),
@@ -167,71 +140,6 @@ public final class SnapshotBuilder {
     }
 
     // ---------------------------------------------------------------- LDS
-
-    private Listener envoyListener(GatewayGroup group) {
-        HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
-                .setStatPrefix(group.name())
-                .setRds(Rds.newBuilder()
-                        .setRouteConfigName(EnvoyNames.envoyRoutes(group.listenerPort()))
-                        .setConfigSource(ads()))
-                // normalise before matching so that /a/../b or %2F tricks cannot dodge a route's authz profile
-                .setNormalizePath(BoolValue.of(true))
-                .setMergeSlashes(true)
-                .setPathWithEscapedSlashesAction(
-                        HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_REDIRECT)
-                .addHttpFilters(HttpFilter.newBuilder()
-                        .setName(EnvoyNames.EXT_AUTHZ_FILTER)
-                        .setTypedConfig(Any.pack(envoyExtAuthz())))
-                .addHttpFilters(HttpFilter.newBuilder()
-                        .setName(EnvoyNames.EXT_PROC_FILTER)
-                        .setTypedConfig(Any.pack(envoyExtProc())))
-                .addHttpFilters(router())
-                .addAccessLog(AccessLog.newBuilder()
-                        .setName(EnvoyNames.GRPC_ACCESS_LOG)
-                        .setTypedConfig(Any.pack(HttpGrpcAccessLogConfig.newBuilder()
-                                .setCommonConfig(CommonGrpcAccessLogConfig.newBuilder()
-                                        .setLogName("meshguard-" + group.name())
-                                        .setTransportApiVersion(ApiVersion.V3)
-                                        .setGrpcService(envoyGrpc(EnvoyNames.ACCESS_LOG_CLUSTER)))
-                                .build())))
-                .build();
-        return Listener.newBuilder()
-                .setName(EnvoyNames.envoyListener(group.listenerPort()))
-                .setAddress(socket("0.0.0.0", group.listenerPort()))
-                .addFilterChains(FilterChain.newBuilder()
-                        .addFilters(Filter.newBuilder()
-                                .setName(EnvoyNames.HCM_FILTER)
-                                .setTypedConfig(Any.pack(hcm))))
-                .build();
-    }
-
-    private ExtAuthz envoyExtAuthz() {
-        return ExtAuthz.newBuilder()
-                .setGrpcService(envoyGrpc(EnvoyNames.EXT_AUTHZ_CLUSTER))
-                .setTransportApiVersion(ApiVersion.V3)
-                .setFailureModeAllow(FAILURE_MODE_ALLOW)
-                .setIncludePeerCertificate(true)
-                .build();
-    }
-
-    private ExternalProcessor envoyExtProc() {
-        return ExternalProcessor.newBuilder()
-                .setGrpcService(envoyGrpc(EnvoyNames.DLP_CLUSTER))
-                .setFailureModeAllow(FAILURE_MODE_ALLOW)
-                // bodies stream through the DLP server chunk by chunk (SSE included, nothing buffered); the server
-                // switches the body mode to NONE in its header response for content that is not text
-                .setProcessingMode(ProcessingMode.newBuilder()
-                        .setRequestHeaderMode(ProcessingMode.HeaderSendMode.SEND)
-                        .setResponseHeaderMode(ProcessingMode.HeaderSendMode.SEND)
-                        .setRequestBodyMode(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED)
-                        .setResponseBodyMode(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED)
-                        // Envoy rejects FULL_DUPLEX_STREAMED unless trailers are sent too
-                        .setRequestTrailerMode(ProcessingMode.HeaderSendMode.SEND)
-                        .setResponseTrailerMode(ProcessingMode.HeaderSendMode.SEND))
-                .setAllowModeOverride(true)
-                .setMessageTimeout(duration(targets.filterTimeout().toMillis()))
-                .build();
-    }
 
     private Listener proxylessListener(String host, GatewayGroup group) {
         HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
@@ -274,7 +182,7 @@ public final class SnapshotBuilder {
                 .build();
     }
 
-    private static HttpFilter router() {
+    static HttpFilter router() {
         return HttpFilter.newBuilder()
                 .setName(EnvoyNames.ROUTER_FILTER)
                 .setTypedConfig(Any.pack(Router.getDefaultInstance()))
@@ -520,35 +428,6 @@ public final class SnapshotBuilder {
         return HeaderValueOption.newBuilder()
                 .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
-                .build();
-    }
-
-    // ---------------------------------------------------------------- CDS / EDS
-
-    /** The clusters Envoy's filters call; resolved by DNS, always HTTP/2 (gRPC). */
-    private static Cluster filterCluster(String name, String target) {
-        return Cluster.newBuilder()
-                .setName(name)
-                .setType(Cluster.DiscoveryType.STRICT_DNS)
-                .setConnectTimeout(duration(1000))
-                .putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(UpstreamClusters.http2Options()))
-                .setLoadAssignment(ClusterLoadAssignment.newBuilder()
-                        .setClusterName(name)
-                        .addEndpoints(LocalityLbEndpoints.newBuilder()
-                                .addLbEndpoints(LbEndpoint.newBuilder()
-                                        .setEndpoint(Endpoint.newBuilder().setAddress(
-                                                socket(FilterTargets.host(target), FilterTargets.port(target)))))))
-                .build();
-    }
-
-    private static Cluster closedCluster() {
-        return Cluster.newBuilder()
-                .setName(EnvoyNames.CLOSED_CLUSTER)
-                .setType(Cluster.DiscoveryType.EDS)
-                .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
-                        .setEdsConfig(ads())
-                        .setServiceName(EnvoyNames.CLOSED_CLUSTER))
-                .setConnectTimeout(duration(1000))
                 .build();
     }
 }
