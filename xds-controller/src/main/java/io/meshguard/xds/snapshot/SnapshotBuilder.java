@@ -114,8 +114,10 @@ public final class SnapshotBuilder {
         }
 
         List<RouteConfiguration> routes = List.of(
-                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion, apisByHost, true),
-                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, false));
+                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion, apisByHost,
+                        new CorsPolicies(group), true),
+                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, CorsPolicies.NONE,
+                        false));
 
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
@@ -193,7 +195,7 @@ public final class SnapshotBuilder {
 
     private RouteConfiguration routeConfiguration(String name,
             Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Map<String, List<Api>> apisByHost,
-            boolean forEnvoy) {
+            CorsPolicies cors, boolean forEnvoy) {
         // hostnames serving the same APIs share one virtual host
         Map<String, List<String>> hostsByApiSet = new LinkedHashMap<>();
         Map<String, List<Api>> apisOfKey = new LinkedHashMap<>();
@@ -214,15 +216,20 @@ public final class SnapshotBuilder {
                 vh.addDomains(host + ":*");
             }
             List<Api> apis = apisOfKey.get(key);
+            cors.virtualHostPolicy().ifPresent(p -> vh.putTypedPerFilterConfig(EnvoyNames.CORS_FILTER, p));
+            // preflights before anything: they match whatever method the API's routes want
+            for (Api api : apis) {
+                cors.preflightRoute(api).ifPresent(vh::addRoutes);
+            }
             // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
             for (Api api : apis) {
                 for (Api.ApiVersion v : api.versions()) {
-                    vh.addAllRoutes(versionRoutes(routesByVersion, api, v, true, forEnvoy));
+                    vh.addAllRoutes(cors.decorate(api, versionRoutes(routesByVersion, api, v, true, forEnvoy)));
                 }
             }
             for (Api api : apis) {
-                api.version(api.defaultVersion())
-                        .ifPresent(v -> vh.addAllRoutes(versionRoutes(routesByVersion, api, v, false, forEnvoy)));
+                api.version(api.defaultVersion()).ifPresent(v -> vh.addAllRoutes(
+                        cors.decorate(api, versionRoutes(routesByVersion, api, v, false, forEnvoy))));
             }
             rc.addVirtualHosts(vh);
         });

@@ -46,6 +46,13 @@ public final class ConfigValidator {
             for (String h : g.hostnames()) {
                 hostname(problems, path + ".hostnames", h);
             }
+            g.cors().ifPresent(c -> CorsRules.check(problems, path + ".cors", g, c));
+            g.apiCors().forEach((api, c) -> {
+                if (config.api(api).isEmpty()) {
+                    problems.add(Problem.error(path + ".api_cors[" + api + "]", "unknown API '" + api + "'"));
+                }
+                CorsRules.check(problems, path + ".api_cors[" + api + "]", g, c);
+            });
             for (String placeholder : List.of("{api}")) {
                 if (g.hostnames().isEmpty() && !g.hostnameTemplate().contains(placeholder)) {
                     problems.add(Problem.error(path + ".hostname_template",
