@@ -50,7 +50,7 @@ final class DirectionState {
 
     DirectionState(Direction direction, Optional<DirectionPolicy> policy, String contentType, String contentEncoding,
             boolean hadContentLength, ValueHasher hasher, FindingListener listener, DlpMetrics metrics,
-            DecoderBudget decoders) {
+            DecoderBudget decoders, Transformers.Factory transformers) {
         this.direction = direction;
         this.policy = policy;
         this.kind = MediaTypes.kind(contentType);
@@ -90,7 +90,7 @@ final class DirectionState {
             holdsDecoderPermit = true;
         }
         plan = Plan.SCAN;
-        transformer = Transformers.forKind(kind, p.rules(), hasher, out, listener);
+        transformer = transformers.create(kind, p.rules(), hasher, out, listener);
     }
 
     /** A body that cannot be decoded now or ever: the profile's unknown_encoding disposition decides. */

@@ -22,6 +22,7 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.dlp.content.JsonText;
 import io.meshguard.dlp.content.SseTransformer;
+import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.MediaTypes;
@@ -36,6 +37,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,12 +80,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     /** An immediate_response was sent: the HTTP stream is over, nothing more is processed. */
     private boolean done;
     /** Response headers were answered in STREAMED/FULL_DUPLEX: the client has them, a local reply is too late. */
-    private boolean responseStarted;
+    private volatile boolean responseStarted;
     /** The response was blocked after it started: every later response body chunk is swallowed. */
     private boolean responseBlocked;
     /** The last bytes of response body released to the client (to start an error event on a fresh line). */
     private final byte[] releasedTail = new byte[4];
     private int releasedTailLen;
+    /** Guarded by {@link #wire}. */
     private boolean closed;
     private final DecoderBudget decoders;
     /** The Envoy route's name, when its config hands one over (empty otherwise). */
@@ -92,10 +95,73 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private final Optional<String> routeProfile;
     private Timer requestTimer;
     private Timer responseTimer;
+    private final Transformers.Factory transformers;
+
+    /** When the stream opened ({@link System#nanoTime}). */
+    private final long openedAt = System.nanoTime();
+    /** The message being dealt with now (null when idle) and since when: read by {@link StreamDeadlines}. */
+    private volatile Phase busyPhase;
+    private volatile long busySince;
+    /** Set once, by the deadline watch: the phase that ran over, and the stream is over. */
+    private volatile Phase expired;
+    /** An event-stream response or an upgrade: open as long as the conversation, no whole-stream bound. */
+    private volatile boolean longLived;
+    /** Every StreamObserver callback holds it: the deadline watch finishes a stream only when no handler runs. */
+    private final ReentrantLock handling = new ReentrantLock();
+    /** Guards {@link #closed} and every call on {@link #responses} (the handler and the deadline watch both send). */
+    private final Object wire = new Object();
+
+    /** What the server is doing for Envoy; the deadline that bounds it. */
+    enum Phase {
+        REQUEST_HEADERS("headers", Direction.REQUEST), REQUEST_BODY("body", Direction.REQUEST),
+        REQUEST_TRAILERS("trailers", Direction.REQUEST), RESPONSE_HEADERS("headers", Direction.RESPONSE),
+        RESPONSE_BODY("body", Direction.RESPONSE), RESPONSE_TRAILERS("trailers", Direction.RESPONSE),
+        STREAM("stream", null);
+
+        final String label;
+        final Direction direction;
+
+        Phase(String label, Direction direction) {
+            this.label = label;
+            this.direction = direction;
+        }
+
+        long limitNanos(PhaseDeadlines d) {
+            return switch (label) {
+                case "headers" -> d.headers().toNanos();
+                case "body" -> d.bodyChunk().toNanos();
+                case "trailers" -> d.trailers().toNanos();
+                default -> d.stream().toNanos();
+            };
+        }
+
+        String directionId() {
+            return direction == null ? "none" : direction.id();
+        }
+
+        /** The audit note: {@code request_body}, {@code stream}, … */
+        String note() {
+            return direction == null ? label : direction.id() + "_" + label;
+        }
+
+        static Phase of(ProcessingRequest req) {
+            return switch (req.getRequestCase()) {
+                case REQUEST_HEADERS -> REQUEST_HEADERS;
+                case REQUEST_BODY -> REQUEST_BODY;
+                case REQUEST_TRAILERS -> REQUEST_TRAILERS;
+                case RESPONSE_HEADERS -> RESPONSE_HEADERS;
+                case RESPONSE_BODY -> RESPONSE_BODY;
+                case RESPONSE_TRAILERS -> RESPONSE_TRAILERS;
+                default -> null;
+            };
+        }
+    }
 
     ProcessingSession(DlpPolicy policy, RouteHint hint, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
-            DlpMetrics metrics, DlpAuditSink audit, DecoderBudget decoders, Runnable onClose) {
+            DlpMetrics metrics, DlpAuditSink audit, DecoderBudget decoders, Transformers.Factory transformers,
+            Runnable onClose) {
         this.policy = policy;
+        this.transformers = transformers;
         this.decoders = decoders;
         this.routeName = hint.route();
         if (hint.profile().isPresent() && !policy.hasProfile(hint.profile().get())) {
@@ -119,6 +185,27 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     @Override
     public void onNext(ProcessingRequest req) {
+        handling.lock();
+        try {
+            if (expired != null) {
+                return; // a deadline ended this stream: what Envoy sent before it saw that is not processed
+            }
+            Phase phase = Phase.of(req);
+            if (phase != null) {
+                busySince = System.nanoTime();
+                busyPhase = phase;
+            }
+            handle(req);
+        } finally {
+            busyPhase = null;
+            if (expired != null) {
+                finish("deadline"); // the watch answered Envoy while this thread was stalled; clean up now
+            }
+            handling.unlock();
+        }
+    }
+
+    private void handle(ProcessingRequest req) {
         if (!sawFirst) {
             sawFirst = true;
             if (req.hasProtocolConfig()) {
@@ -180,7 +267,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         requestProfile = selected.map(p -> p.profile()).orElse("");
         request = new DirectionState(Direction.REQUEST, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.REQUEST), metrics, decoders);
+                listener(Direction.REQUEST), metrics, decoders, transformers);
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : request.headerBlock();
         if (block.isPresent()) {
             block(Direction.REQUEST, block.get(), At.HEADERS, false);
@@ -211,9 +298,12 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         String contentType = headers.getOrDefault("content-type", "");
         var selected = policy.select(Direction.RESPONSE, routeProfile, host, path, contentType);
         responseProfile = selected.map(p -> p.profile()).orElse("");
+        if (MediaTypes.kind(contentType) == MediaTypes.Kind.EVENT_STREAM) {
+            longLived = true;
+        }
         response = new DirectionState(Direction.RESPONSE, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.RESPONSE), metrics, decoders);
+                listener(Direction.RESPONSE), metrics, decoders, transformers);
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : response.headerBlock();
         if (block.isPresent()) {
             block(Direction.RESPONSE, block.get(), At.HEADERS, false);
@@ -253,7 +343,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (state == null) {
             // Body without headers (header mode SKIP): scan as text with the host/path-independent profile.
             state = new DirectionState(d, policy.select(d, routeProfile, host, path, ""), "", "", false,
-                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics, decoders);
+                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics, decoders,
+                    transformers);
             if (d == Direction.REQUEST) {
                 request = state;
             } else {
@@ -563,32 +654,121 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     }
 
     private void send(ProcessingResponse r) {
-        if (!closed) {
-            responses.onNext(r);
+        synchronized (wire) {
+            if (!closed) {
+                responses.onNext(r);
+            }
         }
     }
 
     private void fail(Status s) {
-        if (!closed) {
+        synchronized (wire) {
+            if (closed) {
+                return;
+            }
             closed = true;
             responses.onError(s.asRuntimeException());
-            finish("error");
         }
+        finish("error");
     }
 
     @Override
     public void onError(Throwable t) {
         // Envoy cancelled (client went away, stream reset): drop all state.
-        closed = true;
-        finish("cancelled");
+        handling.lock();
+        try {
+            synchronized (wire) {
+                closed = true;
+            }
+            finish("cancelled");
+        } finally {
+            handling.unlock();
+        }
     }
 
     @Override
     public void onCompleted() {
-        if (!closed) {
-            closed = true;
-            responses.onCompleted();
+        handling.lock();
+        try {
+            synchronized (wire) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                responses.onCompleted();
+            }
             finish(outcome);
+        } finally {
+            handling.unlock();
+        }
+    }
+
+    long openedAt() {
+        return openedAt;
+    }
+
+    boolean longLived() {
+        return longLived;
+    }
+
+    /**
+     * Called by the deadline watch: ends this stream when the message being dealt with has taken longer than its
+     * phase allows, or when a bounded stream has been open longer than the whole-stream bound.
+     */
+    void enforce(PhaseDeadlines deadlines, long now) {
+        if (expired != null) {
+            return;
+        }
+        Phase phase = busyPhase;
+        long since = busySince;
+        if (phase != null && now - since > phase.limitNanos(deadlines)) {
+            expire(phase);
+        } else if (!deadlines.stream().isZero() && !longLived && now - openedAt > deadlines.stream().toNanos()) {
+            expire(Phase.STREAM);
+        }
+    }
+
+    /**
+     * Fails the stream closed from the deadline watch's thread. Before the client has any of the response, an
+     * immediate_response (504, JSON body) that Envoy sends as a local reply; after, a gRPC error, which Envoy turns
+     * into a reset of the HTTP stream ({@code failure_mode_allow: false}). Either way no unscanned byte goes on: the
+     * stalled handler's later answers are dropped ({@link #closed}), and Envoy gets nothing for the stalled message.
+     */
+    private void expire(Phase phase) {
+        synchronized (wire) {
+            if (closed || expired != null) {
+                return;
+            }
+            expired = phase;
+            closed = true;
+            metrics.overDeadline(phase.label, phase.directionId());
+            log.warn("dlp stream over its {} deadline direction={} route={} request_id={} response_started={}",
+                    phase.label, phase.directionId(), path, requestId, responseStarted);
+            if (responseStarted) {
+                responses.onError(Status.DEADLINE_EXCEEDED
+                        .withDescription("meshguard DLP: " + phase.note() + " over its deadline").asRuntimeException());
+            } else {
+                String body = "{\"error\":\"dlp_timeout\",\"message\":\"The data-loss-prevention check did not "
+                        + "finish in time.\",\"phase\":" + JsonText.quote(phase.note())
+                        + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
+                ImmediateResponse ir = ImmediateResponse.newBuilder()
+                        .setStatus(HttpStatus.newBuilder().setCodeValue(504))
+                        .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                        .setBody(ByteString.copyFrom(body, StandardCharsets.UTF_8))
+                        .setDetails("meshguard_dlp_deadline_" + phase.note())
+                        .build();
+                responses.onNext(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
+                responses.onCompleted();
+            }
+        }
+        // The stream's state belongs to its handler thread: finish here only when none is running (an idle stream
+        // over the whole-stream bound); a stalled handler finishes it when it returns (see onNext).
+        if (handling.tryLock()) {
+            try {
+                finish("deadline");
+            } finally {
+                handling.unlock();
+            }
         }
     }
 
@@ -610,7 +790,11 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (!blockNote.isEmpty()) {
             notes.put("block", blockNote);
         }
-        String result = how.equals("cancelled") || how.equals("error") ? how : outcome;
+        if (expired != null) {
+            notes.put("deadline", expired.note());
+        }
+        String result = expired != null ? "deadline"
+                : how.equals("cancelled") || how.equals("error") ? how : outcome;
         audit.apiCall(new DlpAuditSink.ApiCallEvent(Instant.now(), requestId, traceId, tenant, host, method,
                 routeOf(path), routeName, status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
                 findingCounts, request == null ? 0 : request.received(), response == null ? 0 : response.received(),
