@@ -121,6 +121,14 @@ public final class DlpMetrics {
                 .register(registry);
     }
 
+    /** An upgrade request (WebSocket): refused, or passed with its frames unscanned. */
+    void websocket(String profile, String decision) {
+        Counter.builder("meshguard_dlp_websocket_upgrades_total")
+                .description("Protocol upgrades (WebSocket) by the profile's decision: block, pass (frames go on "
+                        + "unscanned and unchanged), or no_profile")
+                .tag("profile", profile).tag("decision", decision).register(registry).increment();
+    }
+
     void protocolError(String what) {
         Counter.builder("meshguard_dlp_protocol_errors_total").tag("kind", what).register(registry).increment();
     }

@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.Bo
 import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.BodyResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.GrpcStatus;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeadersResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
@@ -24,6 +25,7 @@ import io.meshguard.dlp.content.JsonText;
 import io.meshguard.dlp.content.SseTransformer;
 import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.Direction;
+import io.meshguard.dlp.policy.DirectionPolicy;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.MediaTypes;
 import io.meshguard.dlp.scan.Finding;
@@ -96,6 +98,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private Timer requestTimer;
     private Timer responseTimer;
     private final Transformers.Factory transformers;
+    /** The request asked to switch protocols and its profile lets upgrades pass: decided at the response headers. */
+    private boolean upgradeRequested;
+    private String upgradeProfile = "";
+    /** For the audit row: "pass" once frames flow unscanned, "blocked" when the upgrade was refused. */
+    private String websocketNote = "";
+    /** A gRPC request: local replies carry a grpc-status too. */
+    private volatile boolean grpcRequest;
 
     /** When the stream opened ({@link System#nanoTime}). */
     private final long openedAt = System.nanoTime();
@@ -263,11 +272,24 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         tenant = headers.getOrDefault(policy.tenantHeader(), "");
         hasher = ValueHasher.forTenant(masterKey, tenant);
         String contentType = headers.getOrDefault("content-type", "");
+        grpcRequest = MediaTypes.isGrpc(contentType);
         var selected = policy.select(Direction.REQUEST, routeProfile, host, path, contentType);
         requestProfile = selected.map(p -> p.profile()).orElse("");
         request = new DirectionState(Direction.REQUEST, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
                 listener(Direction.REQUEST), metrics, decoders, transformers);
+        if (UpgradeRequest.isUpgrade(h)) {
+            Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, path);
+            upgradeProfile = profile.map(DlpPolicy.Profile::name).orElse("none");
+            if (profile.isPresent() && profile.get().websocket() == DirectionPolicy.Disposition.BLOCK) {
+                metrics.websocket(upgradeProfile, "block");
+                websocketNote = "blocked";
+                block(Direction.REQUEST, BlockDecision.because("websocket"), At.HEADERS, false);
+                return;
+            }
+            // Until the upstream agrees (101), this is an ordinary request: anything before that is scanned.
+            upgradeRequested = true;
+        }
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : request.headerBlock();
         if (block.isPresent()) {
             block(Direction.REQUEST, block.get(), At.HEADERS, false);
@@ -295,6 +317,12 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         } catch (NumberFormatException e) {
             status = 0;
         }
+        if (upgradeRequested && switchedProtocols(status)) {
+            // No header change at all: the 101 goes to the client as the upstream sent it.
+            send(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.getDefaultInstance()).build());
+            responseStarted = true;
+            return;
+        }
         String contentType = headers.getOrDefault("content-type", "");
         var selected = policy.select(Direction.RESPONSE, routeProfile, host, path, contentType);
         responseProfile = selected.map(p -> p.profile()).orElse("");
@@ -318,6 +346,24 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         // In STREAMED and FULL_DUPLEX_STREAMED Envoy sends the headers on to the client with this answer (BUFFERED
         // and BUFFERED_PARTIAL hold them for the body): from now on a block can no longer be a clean local reply.
         responseStarted = responseMode == BodySendMode.STREAMED || responseMode == BodySendMode.FULL_DUPLEX_STREAMED;
+    }
+
+    /**
+     * The upstream accepted the upgrade: 101 Switching Protocols (HTTP/1.1, and what Envoy hands over for an HTTP/2
+     * extended CONNECT too), or a 2xx to a CONNECT. From here both directions carry frames, not bodies: they go on
+     * unscanned and unchanged, counted. Any other status is an ordinary response and is scanned as one.
+     */
+    private boolean switchedProtocols(int status) {
+        if (status != 101 && !(method.equalsIgnoreCase("CONNECT") && status >= 200 && status < 300)) {
+            return false;
+        }
+        longLived = true;
+        websocketNote = "pass";
+        metrics.websocket(upgradeProfile, upgradeProfile.equals("none") ? "no_profile" : "pass");
+        request.close();
+        request = DirectionState.passing(Direction.REQUEST, "websocket", metrics, decoders);
+        response = DirectionState.passing(Direction.RESPONSE, "websocket", metrics, decoders);
+        return true;
     }
 
     /**
@@ -350,6 +396,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             } else {
                 response = state;
             }
+        }
+        if (!state.scans()) {
+            passThrough(d, state, mode, body);
+            return;
         }
         boolean duplex = mode == BodySendMode.FULL_DUPLEX_STREAMED;
         boolean wholeBody = mode == BodySendMode.BUFFERED;
@@ -390,16 +440,45 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             }
         }
         if (d == Direction.RESPONSE) {
-            if (state.scans()) {
-                released(out, 0, out.length);
-            } else {
-                released(body.getBody());
-            }
+            released(out, 0, out.length);
         }
         BodyResponse br = BodyResponse.newBuilder().setResponse(common).build();
         send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
                 : ProcessingResponse.newBuilder().setResponseBody(br).build());
     }
+
+    /**
+     * A body this direction does not scan (non-text or gRPC passed by policy, WebSocket frames, no profile) goes on
+     * with the least work: its size is counted, nothing is decoded or copied. Under FULL_DUPLEX_STREAMED Envoy still
+     * sends every chunk here, because it ignores {@code mode_override} in that mode ("Mode override is not supported
+     * if the body send mode is FULL_DUPLEX_STREAMED", {@code source/extensions/filters/http/ext_proc/ext_proc.cc}),
+     * so the chunk is answered with the very bytes that came (the same ByteString: only the protobuf's own
+     * serialisation touches them). In the other modes an answer without a mutation lets Envoy send its own copy.
+     */
+    private void passThrough(Direction d, DirectionState state, BodySendMode mode, HttpBody body) {
+        if (state.plan() == DirectionState.Plan.BLOCK) {
+            // A body after headers that were refused can only come from a confused peer: refused again.
+            block(d, state.headerBlock().orElse(BlockDecision.because("non_text")), At.BODY, body.getEndOfStream());
+            return;
+        }
+        state.passed(body.getBody().size(), body.getEndOfStream());
+        BodyResponse br;
+        if (mode == BodySendMode.FULL_DUPLEX_STREAMED) {
+            if (body.getBody().isEmpty() && !body.getEndOfStream()) {
+                return; // nothing to hand on
+            }
+            br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder().setBodyMutation(
+                    BodyMutation.newBuilder().setStreamedResponse(StreamedBodyResponse.newBuilder()
+                            .setBody(body.getBody()).setEndOfStream(body.getEndOfStream())))).build();
+        } else {
+            br = PASS_BODY;
+        }
+        send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
+                : ProcessingResponse.newBuilder().setResponseBody(br).build());
+    }
+
+    private static final BodyResponse PASS_BODY = BodyResponse.newBuilder()
+            .setResponse(CommonResponse.getDefaultInstance()).build();
 
     /** Remembers the end of what the client has been sent of the response body: {@code b[off, off + len)}. */
     private void released(byte[] b, int off, int len) {
@@ -411,13 +490,6 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         System.arraycopy(releasedTail, releasedTailLen - keep, releasedTail, 0, keep);
         System.arraycopy(b, off + len - n, releasedTail, keep, n);
         releasedTailLen = keep + n;
-    }
-
-    private void released(ByteString b) {
-        int n = Math.min(b.size(), releasedTail.length);
-        byte[] tail = new byte[n];
-        b.copyTo(tail, b.size() - n, 0, n);
-        released(tail, 0, n);
     }
 
     /** The chunk timer of a direction, looked up once per stream (the mode is fixed by the first message). */
@@ -578,12 +650,16 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 + ",\"reason\":" + JsonText.quote(decision.reason())
                 + (detector.isEmpty() ? "" : ",\"detector\":" + JsonText.quote(detector))
                 + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
-        ImmediateResponse ir = ImmediateResponse.newBuilder()
+        ImmediateResponse.Builder ir = ImmediateResponse.newBuilder()
                 .setStatus(HttpStatus.newBuilder().setCodeValue(policy.block().status()))
                 .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
                 .setBody(ByteString.copyFrom(body, StandardCharsets.UTF_8))
-                .setDetails("meshguard_dlp_" + decision.reason())
-                .build();
+                .setDetails("meshguard_dlp_" + decision.reason());
+        if (grpcRequest) {
+            // A gRPC client reads grpc-status, not the HTTP status: 403 maps to PERMISSION_DENIED (7), as in
+            // gRPC's doc/http-grpc-status-mapping.md.
+            ir.setGrpcStatus(GrpcStatus.newBuilder().setStatus(7));
+        }
         send(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
         return false;
     }
@@ -751,12 +827,14 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 String body = "{\"error\":\"dlp_timeout\",\"message\":\"The data-loss-prevention check did not "
                         + "finish in time.\",\"phase\":" + JsonText.quote(phase.note())
                         + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
-                ImmediateResponse ir = ImmediateResponse.newBuilder()
+                ImmediateResponse.Builder ir = ImmediateResponse.newBuilder()
                         .setStatus(HttpStatus.newBuilder().setCodeValue(504))
                         .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
                         .setBody(ByteString.copyFrom(body, StandardCharsets.UTF_8))
-                        .setDetails("meshguard_dlp_deadline_" + phase.note())
-                        .build();
+                        .setDetails("meshguard_dlp_deadline_" + phase.note());
+                if (grpcRequest) {
+                    ir.setGrpcStatus(GrpcStatus.newBuilder().setStatus(14)); // 504 maps to UNAVAILABLE
+                }
                 responses.onNext(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
                 responses.onCompleted();
             }
@@ -789,6 +867,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         if (!blockNote.isEmpty()) {
             notes.put("block", blockNote);
+        }
+        if (!websocketNote.isEmpty()) {
+            notes.put("websocket", websocketNote);
         }
         if (expired != null) {
             notes.put("deadline", expired.note());

@@ -54,6 +54,21 @@ final class ServerFixture implements AutoCloseable {
                 request:
                   detectors: {card: mask}
                   non_text: block
+              - name: chat-ws
+                match: {paths: ["/ws/chat"]}
+                websocket: pass
+                request:
+                  detectors: {card: block}
+                response:
+                  detectors: {card: mask}
+              - name: grpc-services
+                match: {paths: ["/bank.Accounts/"]}
+                request:
+                  detectors: {card: mask}
+                  grpc: block
+                response:
+                  detectors: {card: mask}
+                  grpc: block
               - name: default
                 request:
                   detectors: {card: mask, email: {action: hash}, private_key: block}
