@@ -18,6 +18,8 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
 import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
@@ -59,6 +61,8 @@ final class EnvoyProtos {
             ExtAuthzPerRoute.getDescriptor(),
             ExtProcPerRoute.getDescriptor(),
             HTTPFault.getDescriptor(),
+            Cors.getDescriptor(),
+            CorsPolicy.getDescriptor(),
             UpstreamTlsContext.getDescriptor());
 
     private static final JsonFormat.TypeRegistry TYPES = JsonFormat.TypeRegistry.newBuilder().add(EXTENSIONS).build();

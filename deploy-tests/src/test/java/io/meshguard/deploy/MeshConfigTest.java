@@ -36,7 +36,7 @@ class MeshConfigTest {
 
     @Test
     void sidecars_decodeAndMergeSlashesBeforeAnyFilter() throws Exception {
-        // One spelling of the path for extauthz, DLP and the application (docs/path-normalization.md).
+        // One spelling of the path for extauthz, DLP and the application (docs/gateway-envoy-config.md).
         assertThat(values().meshConfig().pathNormalization()).hasValueSatisfying(p ->
                 assertThat(p.normalization()).isEqualTo(IstiodValues.Normalization.DECODE_AND_MERGE_SLASHES));
     }
