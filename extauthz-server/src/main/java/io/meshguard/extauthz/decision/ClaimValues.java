@@ -50,7 +50,8 @@ public final class ClaimValues {
         return Optional.empty();
     }
 
-    private static Optional<String> check(String what, String value) {
+    /** The problem of one value headed for a header ({@code what} names it in the message); empty when fine. */
+    public static Optional<String> check(String what, String value) {
         if (value.isEmpty() || value.length() > MAX_LENGTH) {
             return Optional.of(what + " claim is empty or longer than " + MAX_LENGTH + " characters");
         }

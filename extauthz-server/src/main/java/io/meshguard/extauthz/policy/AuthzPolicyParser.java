@@ -244,6 +244,10 @@ public final class AuthzPolicyParser {
                     if (!HEADER_NAME.matcher(name).matches()) {
                         doc.error(m.get("defaults"), "header_contract.defaults: '" + k + "' is not a valid header name");
                     }
+                    if (v.isEmpty() || !v.equals(v.strip()) || v.chars().anyMatch(c -> c < 0x20 || c > 0x7e)) {
+                        doc.error(m.get("defaults"), "header_contract.defaults." + k
+                                + ": the value must be printable ASCII without surrounding spaces");
+                    }
                     defaults.put(name, v);
                 });
             }

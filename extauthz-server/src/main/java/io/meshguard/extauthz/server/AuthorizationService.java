@@ -64,12 +64,24 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         long nanos = System.nanoTime() - start;
         latency.record(nanos, TimeUnit.NANOSECONDS);
         counter(decision).increment();
+        if (decision.reason() == io.meshguard.extauthz.decision.Reason.INVALID_PATH) {
+            pathRefusal(view).increment();
+        }
         try {
             audit.record(DecisionEvents.of(view, decision, clock.instant(), nanos / 1000));
         } catch (RuntimeException e) {
             LOG.warn("audit sink refused a decision event: {}", e.getMessage());
         }
         MDC.remove("request_id");
+    }
+
+    /** Refused paths by class (a fixed set of sub-reasons): a rising count of one class is a probe worth a look. */
+    private Counter pathRefusal(HttpRequestView view) {
+        String problem = view.target().problem().orElse(io.meshguard.extauthz.decision.CanonicalPath.Problem.PATH_PARAMETERS).code();
+        return decisions.computeIfAbsent("path|" + problem, k -> Counter.builder("meshguard_authz_path_refusals_total")
+                .description("Requests refused for a path an upstream could resolve differently, by sub-reason")
+                .tag("problem", problem)
+                .register(registry));
     }
 
     private Counter counter(Decision d) {
