@@ -171,7 +171,7 @@ public final class AuthzEngine {
             tier = tierFor(limits, who.get(), request);
             key = bucketKey(limits, who.get());
         } else {
-            tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(EXT_TIER, limits.publicTier()),
+            tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
                     limits.tiers().get(limits.publicTier()));
             key = "addr:" + ClientAddress.of(request, limits.xffTrustedHops());
         }
