@@ -7,6 +7,7 @@ import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.HeaderContract;
 import io.meshguard.extauthz.policy.IdentityHeaders;
 import io.meshguard.extauthz.policy.RateLimitPolicy;
+import io.meshguard.extauthz.policy.RouteIndex;
 import io.meshguard.extauthz.policy.RoutePolicy;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import java.util.LinkedHashMap;
@@ -32,6 +33,7 @@ public final class AuthzEngine {
     private final Optional<ApiKeyAuthenticator> apiKeys;
     private final TokenBucketLimiter limiter;
     private final SecretFiles secrets;
+    private final RouteIndex routes;
 
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
             TokenBucketLimiter limiter, SecretFiles secrets) {
@@ -40,6 +42,7 @@ public final class AuthzEngine {
         this.apiKeys = apiKeys;
         this.limiter = limiter;
         this.secrets = secrets;
+        this.routes = RouteIndex.of(policy.routes());
     }
 
     public AuthzPolicy policy() {
@@ -60,8 +63,8 @@ public final class AuthzEngine {
     public Decision decide(HttpRequestView request) {
         Optional<String> forcedRoute = Optional.ofNullable(request.contextExtensions().get(EXT_ROUTE));
         Optional<RoutePolicy> route = forcedRoute.isPresent()
-                ? policy.routeNamed(forcedRoute.get())
-                : policy.routes().stream().filter(r -> r.match().matches(request.host(), request.path(), request.method())).findFirst();
+                ? routes.named(forcedRoute.get())
+                : routes.select(request.host(), request.path(), request.method());
         if (route.isEmpty()) {
             return deny(request, forcedRoute, Optional.empty(), Reason.NO_MATCHING_ROUTE,
                     forcedRoute.isPresent() ? "route named by the proxy is not in the policy" : "no route allows this request",
