@@ -26,7 +26,8 @@ public record HttpRequestView(
         Map<String, String> contextExtensions,
         String sourcePrincipal,
         String sourceAddress,
-        java.util.Set<String> commaJoined) {
+        java.util.Set<String> commaJoined,
+        String query) {
 
     public static HttpRequestView of(CheckRequest request) {
         AttributeContext attrs = request.getAttributes();
@@ -49,7 +50,8 @@ public record HttpRequestView(
         String source = attrs.getSource().getAddress().hasSocketAddress()
                 ? attrs.getSource().getAddress().getSocketAddress().getAddress() : "";
         return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), host, stripQuery(rawPath), headers,
-                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, java.util.Set.copyOf(joined));
+                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, java.util.Set.copyOf(joined),
+                queryOf(rawPath));
     }
 
     private static void add(Map<String, List<String>> headers, String key, String value) {
@@ -88,6 +90,16 @@ public record HttpRequestView(
         int h = path.indexOf('#');
         int end = q < 0 ? h : (h < 0 ? q : Math.min(q, h));
         return end < 0 ? path : path.substring(0, end);
+    }
+
+    /** The raw query string (after {@code ?}, before {@code #}), "" when there is none. */
+    private static String queryOf(String path) {
+        int q = path.indexOf('?');
+        if (q < 0) {
+            return "";
+        }
+        int h = path.indexOf('#', q);
+        return path.substring(q + 1, h < 0 ? path.length() : h);
     }
 
     /** Request ids are echoed in responses and logs: only short, plain ones are taken from the client. */
