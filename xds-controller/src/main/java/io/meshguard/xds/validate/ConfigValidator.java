@@ -30,6 +30,23 @@ public final class ConfigValidator {
             Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
     private static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding");
 
+    private final ProfileReferences profiles;
+
+    /** Checks the configuration itself; the profiles routes name are not checked. */
+    public ConfigValidator() {
+        this(ProfileReferences.NONE);
+    }
+
+    /** Also refuses routes naming an authz or DLP profile the loaded policies lack. */
+    public ConfigValidator(ProfileReferences profiles) {
+        this.profiles = profiles;
+    }
+
+    /** How the profiles routes name are checked. */
+    public ProfileReferences profiles() {
+        return profiles;
+    }
+
     /** Validates the whole configuration. */
     public ValidationResult validate(GatewayConfig config) {
         List<Problem> problems = new ArrayList<>();
@@ -93,6 +110,7 @@ public final class ConfigValidator {
         }
         overlaps(problems, config.routes());
         hostnameClashes(problems, config, groups);
+        problems.addAll(profiles.check(config));
         return new ValidationResult(problems);
     }
 
