@@ -17,6 +17,6 @@ final class StackParts {
         // The dev issuer before extauthz: it writes the policy extauthz loads and serves the keys it fetches.
         DevIssuerStackPart devIssuer = new DevIssuerStackPart();
         return List.of(audit, devIssuer, new ExtAuthzStackPart(audit, devIssuer), new DlpStackPart(audit),
-                new XdsStackPart(audit));
+                new XdsStackPart(audit, devIssuer));
     }
 }

@@ -4,12 +4,14 @@ import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.LocalSecret;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
+import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.snapshot.FilterTargets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,10 +28,27 @@ public final class XdsStackPart implements StackPart {
     private StatusHttpServer http;
     private Path tokenFile;
     private final io.meshguard.cli.audit.AuditPart audit;
+    private final Optional<DevIssuerStackPart> devIssuer;
 
-    /** @param audit the stack's audit part, built before this one: admin changes are recorded through it */
+    /**
+     * Publishes are checked against {@code policies/authz.yaml} and {@code policies/dlp.yaml}.
+     *
+     * @param audit the stack's audit part, built before this one: admin changes are recorded through it
+     */
     public XdsStackPart(io.meshguard.cli.audit.AuditPart audit) {
         this.audit = audit;
+        this.devIssuer = Optional.empty();
+    }
+
+    /**
+     * Publishes are checked against the policies the stack's servers load: the dev issuer's generated authz policy
+     * (what extauthz in {@code up} enforces) and {@code policies/dlp.yaml}.
+     *
+     * @param devIssuer the dev issuer part, set up before this one
+     */
+    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit, DevIssuerStackPart devIssuer) {
+        this.audit = audit;
+        this.devIssuer = Optional.of(devIssuer);
     }
 
     @Override
@@ -46,8 +65,12 @@ public final class XdsStackPart implements StackPart {
         XdsSettings settings = new XdsSettings("127.0.0.1", LocalPorts.preferred(XdsSettings.DEFAULT_ADS_PORT),
                 Optional.of(tokenFile),
                 targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
+        // the policy files the stack's servers load: a route naming a profile they lack is never published
+        PolicyFileSet shipped = PolicyFileSet.in(context.policiesDir());
+        PolicyFileSet policies = devIssuer.map(d -> new PolicyFileSet(d.policyFile(), shipped.dlpFile())).orElse(shipped);
         XdsController xds = XdsController.create(settings, context.dataSource(),
-                context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()));
+                context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()),
+                Optional.of(policies));
         StatusHttpServer http = new StatusHttpServer("xds-http",
                 new HttpServerSettings("127.0.0.1", LocalPorts.preferred(XdsSettings.DEFAULT_HTTP_PORT)), context.metrics().registry());
         xds.mountAdminApi(http);

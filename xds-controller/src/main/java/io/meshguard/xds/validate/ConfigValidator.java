@@ -34,6 +34,23 @@ public final class ConfigValidator {
     private static final java.util.regex.Pattern NO_STORING =
             java.util.regex.Pattern.compile("(?i)(^|[,\\s])no-(cache|store)($|[,\\s=])");
 
+    private final ProfileReferences profiles;
+
+    /** Checks the configuration itself; the profiles routes name are not checked. */
+    public ConfigValidator() {
+        this(ProfileReferences.NONE);
+    }
+
+    /** Also refuses routes naming an authz or DLP profile the loaded policies lack. */
+    public ConfigValidator(ProfileReferences profiles) {
+        this.profiles = profiles;
+    }
+
+    /** How the profiles routes name are checked. */
+    public ProfileReferences profiles() {
+        return profiles;
+    }
+
     /** Validates the whole configuration. */
     public ValidationResult validate(GatewayConfig config) {
         List<Problem> problems = new ArrayList<>();
@@ -110,6 +127,7 @@ public final class ConfigValidator {
         }
         overlaps(problems, config.routes());
         hostnameClashes(problems, config, groups);
+        problems.addAll(profiles.check(config));
         return new ValidationResult(problems);
     }
 
