@@ -104,6 +104,17 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
         int end = n;
         for (int i = 1; i <= n; i++) {
             char c = i < n ? target.charAt(i) : '/';
+            if (c < 128 && PLAIN[c]) {
+                // the common case: a character that stands for itself
+                if (!inParams) {
+                    if (out != null) {
+                        out.append(c);
+                    }
+                    nameLen++;
+                    allDots &= c == '.';
+                }
+                continue;
+            }
             if (i < n && c == '?') {
                 end = i;
                 c = '/';
@@ -204,6 +215,15 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
             return refused(raw, Problem.CONFUSABLE_CHARACTER);
         }
         return new CanonicalPath(path, raw, params, Optional.empty());
+    }
+
+    /** Printable ASCII that stands for itself in a path: not a delimiter, escape, backslash or fragment mark. */
+    private static final boolean[] PLAIN = new boolean[128];
+
+    static {
+        for (char c = 0x21; c < 0x7f; c++) {
+            PLAIN[c] = c != '/' && c != '?' && c != '#' && c != '%' && c != ';' && c != '\\';
+        }
     }
 
     private static final int INVALID = -1;
