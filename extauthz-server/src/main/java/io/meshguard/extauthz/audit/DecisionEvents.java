@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.audit;
 
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.decision.CanonicalPath;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HeaderMutation;
@@ -30,6 +31,14 @@ public final class DecisionEvents {
             id.tier().ifPresent(t -> details.put("tier", t));
         });
         details.put("token_cached", Boolean.toString(d.tokenFromCache()));
+        // what the gateway route handed over (operator config), cut so a misconfigured proxy cannot bloat rows
+        for (String key : RouteContract.AuthzContext.ALL) {
+            String value = request.contextExtensions().get(key);
+            if (value != null) {
+                details.put(key.substring(RouteContract.AuthzContext.PREFIX.length()),
+                        value.length() > 128 ? value.substring(0, 128) : value);
+            }
+        }
         if (!request.sourcePrincipal().isEmpty()) {
             details.put("source_principal", request.sourcePrincipal());
         }

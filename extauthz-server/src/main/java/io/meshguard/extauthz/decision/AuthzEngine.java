@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.decision;
 
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.jwt.JwtAuthenticator;
 import io.meshguard.extauthz.policy.AuthMode;
@@ -10,6 +11,7 @@ import io.meshguard.extauthz.policy.OwnedHeaders;
 import io.meshguard.extauthz.policy.RateLimitPolicy;
 import io.meshguard.extauthz.policy.RoutePolicy;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -23,12 +25,9 @@ import java.util.Set;
  * reload builds a new engine.
  */
 public final class AuthzEngine {
-    /** {@code context_extensions} keys Envoy routes may set (operator config, not client input). */
-    public static final String EXT_ROUTE = "meshguard.route";
-    public static final String EXT_AUTH = "meshguard.auth";
-    public static final String EXT_TIER = "meshguard.rate_limit_tier";
-
     private final AuthzPolicy policy;
+    /** The rules a gateway route may name ({@link RouteContract.AuthzContext#AUTHZ_PROFILE}): one lookup per Check. */
+    private final Map<String, RoutePolicy> rulesByName;
     private final JwtAuthenticator jwt;
     private final Optional<ApiKeyAuthenticator> apiKeys;
     private final TokenBucketLimiter limiter;
@@ -38,6 +37,9 @@ public final class AuthzEngine {
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
             TokenBucketLimiter limiter, SecretFiles secrets) {
         this.policy = policy;
+        Map<String, RoutePolicy> byName = new HashMap<>();
+        policy.routes().forEach(r -> byName.putIfAbsent(r.name(), r));
+        this.rulesByName = Map.copyOf(byName);
         this.jwt = jwt;
         this.apiKeys = apiKeys;
         this.limiter = limiter;
@@ -66,29 +68,40 @@ public final class AuthzEngine {
             return deny(request, Optional.empty(), Optional.empty(), Reason.INVALID_PATH, p.description(),
                     Map.of("path_problem", p.code()), false);
         }
-        Optional<String> forcedRoute = Optional.ofNullable(request.contextExtensions().get(EXT_ROUTE));
-        Optional<RoutePolicy> route = forcedRoute.isPresent()
-                ? policy.routeNamed(forcedRoute.get())
+        // A gateway route names its rule; an unknown name never falls back to matching (docs/route-contract.md).
+        String profile = request.contextExtensions().get(RouteContract.AuthzContext.AUTHZ_PROFILE);
+        Optional<RoutePolicy> route = profile != null
+                ? Optional.ofNullable(rulesByName.get(profile))
                 : policy.routes().stream().filter(r -> r.match().matches(request.host(), request.path(), request.method())).findFirst();
         if (route.isEmpty()) {
-            return deny(request, forcedRoute, Optional.empty(), Reason.NO_MATCHING_ROUTE,
-                    forcedRoute.isPresent() ? "route named by the proxy is not in the policy" : "no route allows this request",
-                    Map.of(), false);
+            return profile != null
+                    ? deny(request, Optional.empty(), Optional.empty(), Reason.UNKNOWN_PROFILE,
+                            "the route's authz profile is not in the policy", Map.of(), false)
+                    : deny(request, Optional.empty(), Optional.empty(), Reason.NO_MATCHING_ROUTE, "no route allows this request",
+                            Map.of(), false);
         }
         RoutePolicy r = route.get();
         Optional<String> routeName = Optional.of(r.name());
+        if (profile != null) {
+            // the gateway matched the path; the named rule still limits methods and hosts
+            Optional<String> outside = r.match().outsideMethodOrHost(request.host(), request.method());
+            if (outside.isPresent()) {
+                return deny(request, routeName, Optional.empty(), Reason.OUTSIDE_PROFILE,
+                        "request " + outside.get() + " is outside the route's authz profile", Map.of(), false);
+            }
+        }
         if (request.target().hasParameters() && !r.options().allowPathParameters()) {
             return deny(request, routeName, Optional.empty(), Reason.INVALID_PATH, CanonicalPath.Problem.PATH_PARAMETERS.description(),
                     Map.of("path_problem", CanonicalPath.Problem.PATH_PARAMETERS.code()), false);
         }
         AuthMode mode = r.auth();
-        String authOverride = request.contextExtensions().get(EXT_AUTH);
+        String authOverride = request.contextExtensions().get(RouteContract.AuthzContext.AUTH);
         if (authOverride != null) {
             Optional<AuthMode> o = AuthMode.fromYaml(authOverride).filter(m -> m != AuthMode.NONE);
             if (o.isEmpty()) {
                 // opening a route is a policy decision; the proxy config may only pick another credential type
                 return deny(request, routeName, Optional.empty(), Reason.INVALID_ROUTE_CONFIG,
-                        "meshguard.auth must be jwt, apikey or jwt_or_apikey", Map.of(), false);
+                        RouteContract.AuthzContext.AUTH + " must be jwt, apikey or jwt_or_apikey", Map.of(), false);
             }
             mode = o.get();
         }
@@ -158,7 +171,7 @@ public final class AuthzEngine {
             tier = tierFor(limits, who.get(), request);
             key = bucketKey(limits, who.get());
         } else {
-            tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(EXT_TIER, limits.publicTier()),
+            tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
                     limits.tiers().get(limits.publicTier()));
             key = "addr:" + ClientAddress.of(request, limits.xffTrustedHops());
         }
@@ -211,7 +224,7 @@ public final class AuthzEngine {
     }
 
     private RateLimitPolicy.RateTier tierFor(RateLimitPolicy limits, Identity id, HttpRequestView request) {
-        Optional<String> name = Optional.ofNullable(request.contextExtensions().get(EXT_TIER))
+        Optional<String> name = Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER))
                 .or(id::tier)
                 .filter(limits.tiers()::containsKey)
                 .or(() -> id.tenant().map(limits.tenantTiers()::get));

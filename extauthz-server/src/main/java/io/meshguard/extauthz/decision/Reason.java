@@ -34,6 +34,10 @@ public enum Reason {
     NO_MATCHING_ROUTE("no_matching_route", 403),
     POLICY_NOT_LOADED("policy_not_loaded", 403),
     INVALID_ROUTE_CONFIG("invalid_route_config", 403),
+    /** The gateway route names an authz profile the loaded policy lacks (docs/route-contract.md). */
+    UNKNOWN_PROFILE("unknown_profile", 403),
+    /** The request's method or host is outside the rule the gateway route names. */
+    OUTSIDE_PROFILE("outside_profile", 403),
     RATE_LIMITED("rate_limited", 429),
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),

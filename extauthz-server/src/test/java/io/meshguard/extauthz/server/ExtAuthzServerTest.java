@@ -17,6 +17,7 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.tools.CheckRequests;
@@ -158,6 +159,27 @@ class ExtAuthzServerTest {
     private static io.envoyproxy.envoy.config.core.v3.HeaderValue raw(String k, String v) {
         return io.envoyproxy.envoy.config.core.v3.HeaderValue.newBuilder().setKey(k)
                 .setRawValue(com.google.protobuf.ByteString.copyFromUtf8(v)).build();
+    }
+
+    @Test
+    void unknownProfile_overGrpc_isDenied_countedUnderAnEscapedName_andAudited() {
+        Map<String, String> ext = Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "no-such\"rule}",
+                RouteContract.AuthzContext.GATEWAY_ROUTE, "chat-completions", RouteContract.AuthzContext.API, "chat");
+        CheckResponse r = stub.check(CheckRequests.of("GET", "api.test.example", "/healthz",
+                headers("x-request-id", "req-unknown-profile"), ext, CheckRequests.Encoding.HEADERS));
+        assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(403);
+        assertThat(r.getDeniedResponse().getBody()).contains("\"reason\":\"unknown_profile\"");
+        // the server counts after it answered: wait for the count, not for a moment
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(registry.find("meshguard_authz_unknown_profile_total")
+                .tag("profile", "no-such_rule_").counters()).singleElement().satisfies(c -> assertThat(c.count()).isEqualTo(1)));
+        assertThat(registry.get("meshguard_authz_decisions_total").tag("reason", "unknown_profile").tag("route", "none")
+                .counter().count()).isGreaterThanOrEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> audit.stream().anyMatch(e -> e.requestId().equals("req-unknown-profile")));
+        AuthzDecisionEvent e = audit.stream().filter(x -> x.requestId().equals("req-unknown-profile")).findFirst().orElseThrow();
+        assertThat(e.reason()).isEqualTo("unknown_profile");
+        assertThat(e.route()).isEmpty();
+        assertThat(e.details()).containsEntry("authz_profile", "no-such\"rule}")
+                .containsEntry("gateway_route", "chat-completions").containsEntry("api", "chat");
     }
 
     @Test
