@@ -90,6 +90,9 @@ public final class PolicyCommand implements Runnable {
                     if (r.passed()) {
                         passed++;
                         out.printf("PASS  %s  %s: %s%n", r.kind(), r.file(), r.name());
+                        if (!r.message().isEmpty()) {
+                            out.printf("      %s%n", r.message());
+                        }
                     } else {
                         failed++;
                         out.printf("FAIL  %s  %s: %s%n      %s%n", r.kind(), r.file(), r.name(), r.message());

@@ -176,7 +176,7 @@ public final class AuthzEngine {
         AuthResult.Authenticated ok = (AuthResult.Authenticated) auth;
         Identity id = ok.identity();
         Optional<Identity> who = Optional.of(id);
-        Optional<String> badClaim = ClaimValues.problem(id);
+        Optional<String> badClaim = IdentityValues.problem(id);
         if (badClaim.isPresent()) {
             return deny(request, routeName, Optional.empty(), Reason.INVALID_CLAIM, badClaim.get(), Map.of(), ok.fromCache());
         }

@@ -199,7 +199,9 @@ public final class AuthzTestRunner {
                         String.valueOf(req.getOrDefault("source_address", "")))));
             }
             List<String> problems = compare(expect, d);
-            return new TestResult(file, name, problems.isEmpty(), String.join("; ", problems));
+            return problems.isEmpty()
+                    ? new TestResult(file, name, true, checkedHeaders(expect, d))
+                    : new TestResult(file, name, false, String.join("; ", problems));
         }
     }
 
@@ -302,6 +304,21 @@ public final class AuthzTestRunner {
             problems.add("expected body containing " + expect.get("body_contains") + ", got " + d.body());
         }
         return problems;
+    }
+
+    /** On a pass: the headers the case checked, each with the append_action Envoy gets (so a reviewer sees it). */
+    @SuppressWarnings("unchecked")
+    private static String checkedHeaders(Map<String, Object> expect, Decision d) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        names.addAll(((Map<String, Object>) expect.getOrDefault("headers_set", Map.of())).keySet());
+        names.addAll(((Map<String, Object>) expect.getOrDefault("headers_append_action", Map.of())).keySet());
+        List<String> out = new ArrayList<>();
+        for (HeaderMutation m : d.headersSet()) {
+            if (names.contains(m.name())) {
+                out.add(m.name() + ": " + m.value() + " [" + m.appendAction() + "]");
+            }
+        }
+        return out.isEmpty() ? "" : "sets " + String.join(", ", out);
     }
 
     private static List<String> strings(Object o) {
