@@ -7,6 +7,10 @@ import dev.cel.common.CelValidationException;
 import dev.cel.common.CelValidationResult;
 import dev.cel.common.ast.CelConstant;
 import dev.cel.common.ast.CelExpr;
+import dev.cel.common.ast.CelReference;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.meshguard.extauthz.decision.Identity;
+import java.util.Optional;
 import dev.cel.common.types.ListType;
 import dev.cel.common.types.MapType;
 import dev.cel.common.types.SimpleType;
@@ -36,6 +40,8 @@ public final class ConditionCompiler {
     static final int MAX_ITERATIONS = 1000;
     static final int MAX_REGEX_PROGRAM = 1000;
     static final int MAX_COMPREHENSION_NESTING = 1;
+    private static final int MEMO_ENTRIES = 100_000;
+    private static final Set<String> CREDENTIAL_VARIABLES = credentialVariables();
     private static final Set<String> ZONED = Set.of("getFullYear", "getMonth", "getDayOfYear", "getDayOfMonth", "getDate",
             "getDayOfWeek", "getHours", "getMinutes", "getSeconds", "getMilliseconds");
 
@@ -55,6 +61,12 @@ public final class ConditionCompiler {
         this.full = variables(base(), true).build();
         this.beforeAuth = variables(base(), false).build();
         this.runtime = CelRuntimeFactory.standardCelRuntimeBuilder().setOptions(OPTIONS).build();
+    }
+
+    private static Set<String> credentialVariables() {
+        Set<String> s = new java.util.HashSet<>(ConditionVariables.CREDENTIAL_STRINGS);
+        s.addAll(List.of(ConditionVariables.ROLES, ConditionVariables.SCOPES, ConditionVariables.CLAIMS));
+        return Set.copyOf(s);
     }
 
     private static CelCompilerBuilder base() {
@@ -126,11 +138,28 @@ public final class ConditionCompiler {
             return null;
         }
         try {
-            return new Condition(expression, line, runtime.createProgram(ast));
+            return new Condition(expression, line, runtime.createProgram(ast),
+                    !beforeCredential && credentialOnly(ast) ? Optional.of(Caffeine.newBuilder().weakKeys()
+                            .maximumSize(MEMO_ENTRIES).<Identity, Condition.Outcome>build()) : Optional.empty());
         } catch (CelEvaluationException e) {
             error.accept(line, e.getMessage());
             return null;
         }
+    }
+
+    /** True when every variable the expression reads belongs to the credential (none of request, source, time). */
+    private static boolean credentialOnly(CelAbstractSyntaxTree ast) {
+        boolean any = false;
+        for (CelReference ref : ast.getReferenceMap().values()) {
+            if (ref.name().isEmpty()) {
+                continue; // a function overload
+            }
+            if (!CREDENTIAL_VARIABLES.contains(ref.name())) {
+                return false;
+            }
+            any = true;
+        }
+        return any;
     }
 
     private static void walk(CelExpr e, int comprehensions, int line, BiConsumer<Integer, String> error) {

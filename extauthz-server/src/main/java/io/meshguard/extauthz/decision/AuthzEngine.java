@@ -159,7 +159,7 @@ public final class AuthzEngine {
         }
 
         if (mode == AuthMode.NONE) {
-            Optional<Decision> unmet = conditions(r, request, caller, Optional.empty(), false);
+            Optional<Decision> unmet = conditions(r, request, caller, Optional.empty(), false, false);
             if (unmet.isPresent()) {
                 return unmet.get();
             }
@@ -196,7 +196,9 @@ public final class AuthzEngine {
         if (!id.scopes().containsAll(r.scopes())) {
             return deny(request, routeName, who, Reason.INSUFFICIENT_SCOPE, "caller lacks a required scope", Map.of(), ok.fromCache());
         }
-        Optional<Decision> unmet = conditions(r, request, caller, who, ok.fromCache());
+        // a verified token's identity is one cached instance per token: credential-only conditions remember their answer
+        boolean stable = !gatewayHop && id.authMethod().equals("jwt");
+        Optional<Decision> unmet = conditions(r, request, caller, who, ok.fromCache(), stable);
         if (unmet.isPresent()) {
             return unmet.get();
         }
@@ -259,14 +261,15 @@ public final class AuthzEngine {
 
     /** The route's {@code when:} conditions: empty when all hold; false denies, an evaluation error denies too. */
     private Optional<Decision> conditions(RoutePolicy r, HttpRequestView request, Caller caller, Optional<Identity> who,
-            boolean cached) {
+            boolean cached, boolean stableIdentity) {
         List<Condition> when = r.access().when();
         if (when.isEmpty()) {
             return Optional.empty();
         }
         ConditionVariables vars = new ConditionVariables(request, caller, who, clock.instant());
+        Optional<Identity> memoKey = stableIdentity ? who : Optional.empty();
         for (Condition c : when) {
-            Condition.Outcome o = c.test(vars);
+            Condition.Outcome o = c.test(vars, memoKey);
             if (o instanceof Condition.Outcome.Error e) {
                 return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
                         "a condition of this route could not be evaluated (" + e.message() + ")", Map.of(), cached));

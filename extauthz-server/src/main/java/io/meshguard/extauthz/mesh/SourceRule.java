@@ -48,7 +48,19 @@ public record SourceRule(
             return denyRule && in.isEmpty();
         }
         V v = value.get();
-        return (in.isEmpty() || in.stream().anyMatch(p -> matches.test(p, v))) && notIn.stream().noneMatch(p -> matches.test(p, v));
+        boolean found = in.isEmpty();
+        for (int i = 0; !found && i < in.size(); i++) {
+            found = matches.test(in.get(i), v);
+        }
+        if (!found) {
+            return false;
+        }
+        for (int i = 0; i < notIn.size(); i++) {
+            if (matches.test(notIn.get(i), v)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean given(List<?> in, List<?> notIn) {
