@@ -1,9 +1,10 @@
 package io.meshguard.cli.xds;
 
-import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.LocalSecret;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
+import io.meshguard.cli.authz.ExtAuthzStackPart;
+import io.meshguard.cli.dlp.DlpStackPart;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ServerComponent;
@@ -26,10 +27,19 @@ public final class XdsStackPart implements StackPart {
     private StatusHttpServer http;
     private Path tokenFile;
     private final io.meshguard.cli.audit.AuditPart audit;
+    private final ExtAuthzStackPart extAuthz;
+    private final DlpStackPart dlp;
 
-    /** @param audit the stack's audit part, built before this one: admin changes are recorded through it */
-    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit) {
+    /**
+     * @param audit the stack's audit part, built before this one: admin changes are recorded through it, and the
+     *     gateway's access logs go to its receiver
+     * @param extAuthz the extauthz part, started before this one: the gateway's ext_authz calls its port
+     * @param dlp the DLP part, started before this one: the gateway's ext_proc calls its port
+     */
+    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit, ExtAuthzStackPart extAuthz, DlpStackPart dlp) {
         this.audit = audit;
+        this.extAuthz = extAuthz;
+        this.dlp = dlp;
     }
 
     @Override
@@ -41,21 +51,37 @@ public final class XdsStackPart implements StackPart {
     public List<ServerComponent> components(StackContext context) throws Exception {
         Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "local:", 24);
         int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
-        FilterTargets targets = new FilterTargets(FilterTargets.DEFAULTS.extAuthz(), FilterTargets.DEFAULTS.dlp(),
+        // The ports the servers really got: a well-known port that was taken means another one (or 0 in tests).
+        FilterTargets targets = new FilterTargets("127.0.0.1:" + extAuthz.grpcPort(), "127.0.0.1:" + dlp.grpcPort(),
                 "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
-        XdsSettings settings = new XdsSettings("127.0.0.1", LocalPorts.preferred(XdsSettings.DEFAULT_ADS_PORT),
+        XdsSettings settings = new XdsSettings("127.0.0.1", context.port(XdsSettings.DEFAULT_ADS_PORT),
                 Optional.of(tokenFile),
                 targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
         XdsController xds = XdsController.create(settings, context.dataSource(),
                 context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()));
         StatusHttpServer http = new StatusHttpServer("xds-http",
-                new HttpServerSettings("127.0.0.1", LocalPorts.preferred(XdsSettings.DEFAULT_HTTP_PORT)), context.metrics().registry());
+                new HttpServerSettings("127.0.0.1", context.port(XdsSettings.DEFAULT_HTTP_PORT)), context.metrics().registry());
         xds.mountAdminApi(http);
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;
         return List.of(xds, http, new SampleConfig(xds));
+    }
+
+    /** Port of the ADS listener; only after {@link #components}. */
+    public int adsPort() {
+        return controller.adsPort();
+    }
+
+    /** Base URL of the admin API; only after {@link #components}. */
+    public String adminUrl() {
+        return "http://127.0.0.1:" + http.port();
+    }
+
+    /** File holding the admin API's bearer token; only after {@link #components}. */
+    public Path tokenFile() {
+        return tokenFile;
     }
 
     @Override
