@@ -7,12 +7,17 @@ import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
 import io.meshguard.emulator.UpstreamServer;
+import io.meshguard.testing.DedicatedPostgres;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.ArrayList;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -22,9 +27,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code meshguard up} runs it (extauthz, DLP, audit, dev issuer, xDS controller, on PostgreSQL). One stack for the
  * class; every scenario uses its own tenant so that rate limits and audit rows do not mix.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GatewayJourneysTest {
+    /** A server of the class's own: the last scenario stops and restarts it. */
     @RegisterExtension
-    static final PostgresExtension PG = new PostgresExtension();
+    static final DedicatedPostgres PG = PostgresExtension.dedicated();
 
     /** A card number that passes Luhn and is not on the policy's allow list of public test numbers. */
     static final String CARD = "4539148803436467";
@@ -227,6 +234,41 @@ class GatewayJourneysTest {
                         .contains("authz_decision", "dlp_finding", "api_call"));
         AuditRows rows = AuditRows.of(stack.database(), exchange.requestId());
         assertThat(rows.ofKind("authz_decision").getFirst().decision()).isEqualTo("allow");
-        assertThat(rows.ofKind("dlp_finding").getFirst().details()).doesNotContain(CARD);
+        AuditRows.Row finding = rows.ofKind("dlp_finding").getFirst();
+        assertThat(finding.details()).contains("\"detector\": \"card\"", "\"profile\": \"llm\"").doesNotContain(CARD);
+        // the gateway's access log (Envoy's route name and cluster) reaches the audit receiver under the same id
+        assertThat(rows.ofKind("api_call")).anySatisfy(r -> {
+            assertThat(r.route()).isEqualTo(exchange.route());
+            assertThat(r.details()).contains("\"upstream_cluster\": \"chat-llm\"");
+        });
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void postgresStoppedMidScenario_losesNoAuditRow_theSpoolReplaysWhenItReturns() throws Exception {
+        List<String> ids = new ArrayList<>();
+        Exchange before = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts/1"), "t-outage"));
+        ids.add(before.requestId());
+        PG.stopServer();
+        try {
+            for (int i = 0; i < 5; i++) {
+                Exchange during = gateway.send(authorized(DownstreamRequest.withBody("POST", GatewayConfig.HOST,
+                        "/demo/chat/completions", "{\"stream\":true}", "content-type", "application/json"), "t-outage"));
+                assertThat(during.status()).as("requests are served while the database is away: " + during.describe())
+                        .isEqualTo(200);
+                ids.add(during.requestId());
+            }
+        } finally {
+            PG.startServer();
+        }
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            for (String id : ids) {
+                assertThat(AuditRows.of(stack.database(), id).kinds()).as("rows of " + id)
+                        .contains("authz_decision", "api_call");
+            }
+        });
+        for (String id : ids.subList(1, ids.size())) {
+            assertThat(AuditRows.of(stack.database(), id).kinds()).as("the stream's DLP finding").contains("dlp_finding");
+        }
     }
 }
