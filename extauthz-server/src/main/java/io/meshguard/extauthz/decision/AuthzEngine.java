@@ -1,14 +1,17 @@
 package io.meshguard.extauthz.decision;
 
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.jwt.JwtAuthenticator;
 import io.meshguard.extauthz.policy.AuthMode;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.HeaderContract;
 import io.meshguard.extauthz.policy.IdentityHeaders;
+import io.meshguard.extauthz.policy.OwnedHeaders;
 import io.meshguard.extauthz.policy.RateLimitPolicy;
 import io.meshguard.extauthz.policy.RoutePolicy;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -22,24 +25,26 @@ import java.util.Set;
  * reload builds a new engine.
  */
 public final class AuthzEngine {
-    /** {@code context_extensions} keys Envoy routes may set (operator config, not client input). */
-    public static final String EXT_ROUTE = "meshguard.route";
-    public static final String EXT_AUTH = "meshguard.auth";
-    public static final String EXT_TIER = "meshguard.rate_limit_tier";
-
     private final AuthzPolicy policy;
+    /** The rules a gateway route may name ({@link RouteContract.AuthzContext#AUTHZ_PROFILE}): one lookup per Check. */
+    private final Map<String, RoutePolicy> rulesByName;
     private final JwtAuthenticator jwt;
     private final Optional<ApiKeyAuthenticator> apiKeys;
     private final TokenBucketLimiter limiter;
     private final SecretFiles secrets;
+    private final OwnedHeaders owned;
 
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
             TokenBucketLimiter limiter, SecretFiles secrets) {
         this.policy = policy;
+        Map<String, RoutePolicy> byName = new HashMap<>();
+        policy.routes().forEach(r -> byName.putIfAbsent(r.name(), r));
+        this.rulesByName = Map.copyOf(byName);
         this.jwt = jwt;
         this.apiKeys = apiKeys;
         this.limiter = limiter;
         this.secrets = secrets;
+        this.owned = OwnedHeaders.of(policy);
     }
 
     public AuthzPolicy policy() {
@@ -58,25 +63,45 @@ public final class AuthzEngine {
     }
 
     public Decision decide(HttpRequestView request) {
-        Optional<String> forcedRoute = Optional.ofNullable(request.contextExtensions().get(EXT_ROUTE));
-        Optional<RoutePolicy> route = forcedRoute.isPresent()
-                ? policy.routeNamed(forcedRoute.get())
+        if (request.target().problem().isPresent()) {
+            CanonicalPath.Problem p = request.target().problem().get();
+            return deny(request, Optional.empty(), Optional.empty(), Reason.INVALID_PATH, p.description(),
+                    Map.of("path_problem", p.code()), false);
+        }
+        // A gateway route names its rule; an unknown name never falls back to matching (docs/route-contract.md).
+        String profile = request.contextExtensions().get(RouteContract.AuthzContext.AUTHZ_PROFILE);
+        Optional<RoutePolicy> route = profile != null
+                ? Optional.ofNullable(rulesByName.get(profile))
                 : policy.routes().stream().filter(r -> r.match().matches(request.host(), request.path(), request.method())).findFirst();
         if (route.isEmpty()) {
-            return deny(request, forcedRoute, Optional.empty(), Reason.NO_MATCHING_ROUTE,
-                    forcedRoute.isPresent() ? "route named by the proxy is not in the policy" : "no route allows this request",
-                    Map.of(), false);
+            return profile != null
+                    ? deny(request, Optional.empty(), Optional.empty(), Reason.UNKNOWN_PROFILE,
+                            "the route's authz profile is not in the policy", Map.of(), false)
+                    : deny(request, Optional.empty(), Optional.empty(), Reason.NO_MATCHING_ROUTE, "no route allows this request",
+                            Map.of(), false);
         }
         RoutePolicy r = route.get();
         Optional<String> routeName = Optional.of(r.name());
+        if (profile != null) {
+            // the gateway matched the path; the named rule still limits methods and hosts
+            Optional<String> outside = r.match().outsideMethodOrHost(request.host(), request.method());
+            if (outside.isPresent()) {
+                return deny(request, routeName, Optional.empty(), Reason.OUTSIDE_PROFILE,
+                        "request " + outside.get() + " is outside the route's authz profile", Map.of(), false);
+            }
+        }
+        if (request.target().hasParameters() && !r.options().allowPathParameters()) {
+            return deny(request, routeName, Optional.empty(), Reason.INVALID_PATH, CanonicalPath.Problem.PATH_PARAMETERS.description(),
+                    Map.of("path_problem", CanonicalPath.Problem.PATH_PARAMETERS.code()), false);
+        }
         AuthMode mode = r.auth();
-        String authOverride = request.contextExtensions().get(EXT_AUTH);
+        String authOverride = request.contextExtensions().get(RouteContract.AuthzContext.AUTH);
         if (authOverride != null) {
             Optional<AuthMode> o = AuthMode.fromYaml(authOverride).filter(m -> m != AuthMode.NONE);
             if (o.isEmpty()) {
                 // opening a route is a policy decision; the proxy config may only pick another credential type
                 return deny(request, routeName, Optional.empty(), Reason.INVALID_ROUTE_CONFIG,
-                        "meshguard.auth must be jwt, apikey or jwt_or_apikey", Map.of(), false);
+                        RouteContract.AuthzContext.AUTH + " must be jwt, apikey or jwt_or_apikey", Map.of(), false);
             }
             mode = o.get();
         }
@@ -96,7 +121,8 @@ public final class AuthzEngine {
         }
 
         if (mode == AuthMode.NONE) {
-            return allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false);
+            Optional<Decision> limited = rateLimit(request, r, Optional.empty(), false);
+            return limited.orElseGet(() -> allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false));
         }
 
         AuthResult auth = authenticate(request, mode);
@@ -106,6 +132,14 @@ public final class AuthzEngine {
         AuthResult.Authenticated ok = (AuthResult.Authenticated) auth;
         Identity id = ok.identity();
         Optional<Identity> who = Optional.of(id);
+        Optional<String> badClaim = ClaimValues.problem(id);
+        if (badClaim.isPresent()) {
+            return deny(request, routeName, Optional.empty(), Reason.INVALID_CLAIM, badClaim.get(), Map.of(), ok.fromCache());
+        }
+        if (id.authMethod().equals("jwt") && !r.options().issuers().isEmpty() && !r.options().issuers().contains(id.issuer())) {
+            return deny(request, routeName, who, Reason.ISSUER_NOT_ACCEPTED, "this route does not accept tokens of this issuer",
+                    Map.of(), ok.fromCache());
+        }
 
         Optional<String> sentTenant = request.first(contract.tenantHeader());
         if (sentTenant.isPresent() && (id.tenant().isEmpty() || !id.tenant().get().equals(sentTenant.get().trim()))) {
@@ -118,17 +152,36 @@ public final class AuthzEngine {
         if (!id.scopes().containsAll(r.scopes())) {
             return deny(request, routeName, who, Reason.INSUFFICIENT_SCOPE, "caller lacks a required scope", Map.of(), ok.fromCache());
         }
-        if (r.rateLimited() && policy.rateLimits().isPresent()) {
-            RateLimitPolicy limits = policy.rateLimits().get();
-            RateLimitPolicy.RateTier tier = tierFor(limits, id, request);
-            TokenBucketLimiter.Outcome outcome = limiter.tryAcquire(bucketKey(limits, id), tier);
-            if (!outcome.allowed()) {
-                long seconds = Math.max(1, (outcome.retryAfter().toMillis() + 999) / 1000);
-                return deny(request, routeName, who, Reason.RATE_LIMITED, "rate limit of tier " + tier.name() + " exceeded",
-                        Map.of("retry-after", Long.toString(seconds)), ok.fromCache());
-            }
+        Optional<Decision> limited = rateLimit(request, r, who, ok.fromCache());
+        return limited.orElseGet(() -> allow(request, r, who, Reason.ALLOWED, ok.fromCache()));
+    }
+
+    /**
+     * The rate-limit deny, if the caller is over its limit. Anonymous callers (public routes) are limited per client
+     * address ({@link ClientAddress}), so one client cannot exhaust a public route for everyone.
+     */
+    private Optional<Decision> rateLimit(HttpRequestView request, RoutePolicy r, Optional<Identity> who, boolean cached) {
+        if (!r.rateLimited() || policy.rateLimits().isEmpty()) {
+            return Optional.empty();
         }
-        return allow(request, r, who, Reason.ALLOWED, ok.fromCache());
+        RateLimitPolicy limits = policy.rateLimits().get();
+        RateLimitPolicy.RateTier tier;
+        String key;
+        if (who.isPresent()) {
+            tier = tierFor(limits, who.get(), request);
+            key = bucketKey(limits, who.get());
+        } else {
+            tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
+                    limits.tiers().get(limits.publicTier()));
+            key = "addr:" + ClientAddress.of(request, limits.xffTrustedHops());
+        }
+        TokenBucketLimiter.Outcome outcome = limiter.tryAcquire(key, tier);
+        if (outcome.allowed()) {
+            return Optional.empty();
+        }
+        long seconds = Math.max(1, (outcome.retryAfter().toMillis() + 999) / 1000);
+        return Optional.of(deny(request, Optional.of(r.name()), who, Reason.RATE_LIMITED, "rate limit of tier " + tier.name() + " exceeded",
+                Map.of("retry-after", Long.toString(seconds)), cached));
     }
 
     private AuthResult authenticate(HttpRequestView request, AuthMode mode) {
@@ -171,7 +224,7 @@ public final class AuthzEngine {
     }
 
     private RateLimitPolicy.RateTier tierFor(RateLimitPolicy limits, Identity id, HttpRequestView request) {
-        Optional<String> name = Optional.ofNullable(request.contextExtensions().get(EXT_TIER))
+        Optional<String> name = Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER))
                 .or(id::tier)
                 .filter(limits.tiers()::containsKey)
                 .or(() -> id.tenant().map(limits.tenantTiers()::get));
@@ -215,10 +268,16 @@ public final class AuthzEngine {
             }
             overwrite(set, cred.header(), cred.prefix() + secret.get());
         }
+        String tenantHeader = policy.headerContract().tenantHeader();
+        if (!set.containsKey(tenantHeader)) {
+            // the client's tenant header was checked against the token; the upstream still gets meshguard's value
+            who.flatMap(Identity::tenant).ifPresent(t -> overwrite(set, tenantHeader, t));
+        }
         if (!route.headerContractExempt()) {
+            // contract defaults are meshguard's to set: a client-sent x-dwp-caller-type never reaches the upstream
             for (Map.Entry<String, String> d : policy.headerContract().defaults().entrySet()) {
                 if (!set.containsKey(d.getKey()) && !names.all().contains(d.getKey())) {
-                    set.put(d.getKey(), new HeaderMutation(d.getKey(), d.getValue(), HeaderMutation.Mode.ADD_IF_ABSENT));
+                    overwrite(set, d.getKey(), d.getValue());
                 }
             }
         }
@@ -232,8 +291,13 @@ public final class AuthzEngine {
         if (!set.containsKey(policy.apiKeyHeader())) {
             remove.add(policy.apiKeyHeader());
         }
-        for (String n : names.all()) {
+        for (String n : owned.owned()) {
             if (!set.containsKey(n)) {
+                remove.add(n);
+            }
+        }
+        for (String n : request.headers().keySet()) {
+            if (!set.containsKey(n) && owned.strip(n, route.options().passHeaders())) {
                 remove.add(n);
             }
         }
@@ -276,6 +340,9 @@ public final class AuthzEngine {
         body.put("message", description);
         if (extra.containsKey("header")) {
             body.put("header", extra.get("header"));
+        }
+        if (extra.containsKey("path_problem")) {
+            body.put("path_problem", extra.get("path_problem"));
         }
         body.put("request_id", request.requestId());
         Map<String, String> headers = new LinkedHashMap<>();

@@ -17,6 +17,14 @@ public enum Reason {
     INVALID_API_KEY("invalid_api_key", 401),
     API_KEY_REVOKED("api_key_revoked", 401),
     API_KEY_EXPIRED("api_key_expired", 401),
+    /** A claim value that would change meaning in a header (list delimiter, whitespace, control, non-ASCII). */
+    INVALID_CLAIM("invalid_claim", 401),
+    /** A valid token from an issuer the route does not accept ({@code issuers:} on the route). */
+    ISSUER_NOT_ACCEPTED("issuer_not_accepted", 401),
+    /** Not an access token: an ID token, a logout token, a DPoP proof … ({@code typ}, RFC 9068 / RFC 8725 §3.11). */
+    WRONG_TOKEN_TYPE("wrong_token_type", 401),
+    /** A path an upstream could resolve differently ({@link CanonicalPath.Problem} names the sub-reason). */
+    INVALID_PATH("invalid_path", 400),
     DUPLICATE_CREDENTIAL("duplicate_credential", 400),
     DUPLICATE_HEADER("duplicate_header", 400),
     REQUIRED_HEADER_MISSING("required_header_missing", 400),
@@ -26,6 +34,10 @@ public enum Reason {
     NO_MATCHING_ROUTE("no_matching_route", 403),
     POLICY_NOT_LOADED("policy_not_loaded", 403),
     INVALID_ROUTE_CONFIG("invalid_route_config", 403),
+    /** The gateway route names an authz profile the loaded policy lacks (docs/route-contract.md). */
+    UNKNOWN_PROFILE("unknown_profile", 403),
+    /** The request's method or host is outside the rule the gateway route names. */
+    OUTSIDE_PROFILE("outside_profile", 403),
     RATE_LIMITED("rate_limited", 429),
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),

@@ -157,7 +157,7 @@ public final class AuthzPolicyParser {
         private Optional<IssuerPolicy> issuer(YamlNode node) {
             Map<String, YamlNode> m = doc.mapping(node, "issuer", Set.of("name", "issuer", "jwks_uri", "discovery",
                     "audiences", "algorithms", "clock_skew", "required_claims", "claims",
-                    "jwks_cache_ttl", "jwks_max_stale", "jwks_refetch_min_interval"));
+                    "jwks_cache_ttl", "jwks_max_stale", "jwks_refetch_min_interval", "require_typ", "accept_id_tokens"));
             Optional<String> name = required(m, "name", node, "issuer").flatMap(n -> doc.string(n, "issuer.name"));
             Optional<String> iss = required(m, "issuer", node, "issuer").flatMap(n -> doc.string(n, "issuer.issuer"));
             String what = "issuer " + name.orElse("?");
@@ -216,11 +216,21 @@ public final class AuthzPolicyParser {
             if (refetch.compareTo(ttl) >= 0) {
                 doc.error(node, what + ": jwks_refetch_min_interval must be shorter than jwks_cache_ttl");
             }
+            Optional<String> typ = optString(m.get("require_typ"), what + ".require_typ");
+            if (typ.isPresent() && !IssuerPolicy.ACCESS_TOKEN_TYPES.contains(typ.get().toLowerCase(Locale.ROOT))) {
+                doc.error(m.get("require_typ"), what + ".require_typ: only 'at+jwt' (RFC 9068) can be required, got '" + typ.get() + "'");
+            }
+            boolean idTokens = m.containsKey("accept_id_tokens")
+                    && doc.bool(m.get("accept_id_tokens"), what + ".accept_id_tokens").orElse(false);
+            if (idTokens && typ.isPresent()) {
+                doc.error(m.get("accept_id_tokens"), what + ": accept_id_tokens contradicts require_typ (ID tokens are never at+jwt)");
+            }
             if (name.isEmpty() || iss.isEmpty()) {
                 return Optional.empty();
             }
             return Optional.of(new IssuerPolicy(name.get(), iss.get(), jwks, discovery, Set.copyOf(audiences),
-                    Set.copyOf(algs), skew, List.copyOf(required), claims, ttl, stale, refetch, YamlDoc.line(node)));
+                    Set.copyOf(algs), skew, List.copyOf(required), claims, ttl, stale, refetch, YamlDoc.line(node),
+                    typ.isPresent(), idTokens));
         }
 
         private HeaderContract headerContract(YamlNode node) {
@@ -234,6 +244,10 @@ public final class AuthzPolicyParser {
                     if (!HEADER_NAME.matcher(name).matches()) {
                         doc.error(m.get("defaults"), "header_contract.defaults: '" + k + "' is not a valid header name");
                     }
+                    if (v.isEmpty() || !v.equals(v.strip()) || v.chars().anyMatch(c -> c < 0x20 || c > 0x7e)) {
+                        doc.error(m.get("defaults"), "header_contract.defaults." + k
+                                + ": the value must be printable ASCII without surrounding spaces");
+                    }
                     defaults.put(name, v);
                 });
             }
@@ -241,7 +255,8 @@ public final class AuthzPolicyParser {
         }
 
         private RateLimitPolicy rateLimits(YamlNode node) {
-            Map<String, YamlNode> m = doc.mapping(node, "rate_limits", Set.of("by", "tiers", "default_tier", "tenant_tiers"));
+            Map<String, YamlNode> m = doc.mapping(node, "rate_limits", Set.of("by", "tiers", "default_tier", "tenant_tiers",
+                    "public_tier", "xff_trusted_hops"));
             String by = m.containsKey("by") ? doc.string(m.get("by"), "rate_limits.by").orElse("tenant") : "tenant";
             if (!by.equals("tenant") && !by.equals("subject")) {
                 doc.error(m.get("by"), "rate_limits.by must be 'tenant' or 'subject' (API keys are always limited per key)");
@@ -275,7 +290,21 @@ public final class AuthzPolicyParser {
                     doc.error(m.get("tenant_tiers"), "rate_limits.tenant_tiers." + tenant + ": no tier named '" + tier + "'");
                 }
             });
-            return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers));
+            String publicTier = m.containsKey("public_tier")
+                    ? doc.string(m.get("public_tier"), "rate_limits.public_tier").orElse(defaultTier) : defaultTier;
+            if (m.containsKey("public_tier") && !tiers.containsKey(publicTier)) {
+                doc.error(m.get("public_tier"), "rate_limits.public_tier: no tier named '" + publicTier + "'");
+            }
+            int hops = 0;
+            if (m.containsKey("xff_trusted_hops")) {
+                String v = doc.string(m.get("xff_trusted_hops"), "rate_limits.xff_trusted_hops").orElse("0").strip();
+                hops = v.matches("[0-9]{1,2}") ? Integer.parseInt(v) : -1;
+                if (hops < 0 || hops > 10) {
+                    doc.error(m.get("xff_trusted_hops"), "rate_limits.xff_trusted_hops: a number of proxies from 0 to 10, got '" + v + "'");
+                    hops = 0;
+                }
+            }
+            return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers), publicTier, hops);
         }
 
         private List<RoutePolicy> routes(YamlNode node, List<IssuerPolicy> issuers, Settings settings) {
@@ -286,7 +315,7 @@ public final class AuthzPolicyParser {
                 doc.error(node, "routes: list at least one route; with none every request is denied");
             }
             for (YamlNode item : items) {
-                route(item, settings).ifPresent(r -> {
+                route(item, settings, issuers).ifPresent(r -> {
                     if (!names.add(r.name())) {
                         doc.error(r.line(), "routes: name '" + r.name() + "' is used twice");
                     }
@@ -299,9 +328,9 @@ public final class AuthzPolicyParser {
             return out;
         }
 
-        private Optional<RoutePolicy> route(YamlNode node, Settings settings) {
+        private Optional<RoutePolicy> route(YamlNode node, Settings settings, List<IssuerPolicy> issuers) {
             Map<String, YamlNode> m = doc.mapping(node, "route", Set.of("name", "match", "auth", "roles", "scopes",
-                    "header_contract", "rate_limit", "upstream_credential"));
+                    "header_contract", "rate_limit", "upstream_credential", "allow_path_parameters", "issuers", "pass_headers"));
             Optional<String> name = required(m, "name", node, "route").flatMap(n -> doc.string(n, "route.name"));
             String what = "route " + name.orElse("?");
             Optional<RouteMatch> match = required(m, "match", node, what).flatMap(n -> match(n, what));
@@ -365,11 +394,45 @@ public final class AuthzPolicyParser {
                 }
                 upstream = file.map(f -> new UpstreamCredential(header, prefix, Path.of(f)));
             }
+            RouteOptions options = routeOptions(m, node, what, auth, issuers);
             if (name.isEmpty() || match.isEmpty() || auth.isEmpty()) {
                 return Optional.empty();
             }
             return Optional.of(new RoutePolicy(name.get(), match.get(), auth.get(), roles, scopes, exempt, rateLimited,
-                    upstream, YamlDoc.line(node)));
+                    upstream, YamlDoc.line(node), options));
+        }
+
+        private RouteOptions routeOptions(Map<String, YamlNode> m, YamlNode node, String what, Optional<AuthMode> auth,
+                List<IssuerPolicy> issuers) {
+            boolean params = m.containsKey("allow_path_parameters")
+                    && doc.bool(m.get("allow_path_parameters"), what + ".allow_path_parameters").orElse(false);
+            Set<String> pinned = new LinkedHashSet<>();
+            if (m.containsKey("issuers")) {
+                for (String i : doc.strings(m.get("issuers"), what + ".issuers")) {
+                    if (issuers.stream().noneMatch(p -> p.name().equals(i))) {
+                        doc.error(m.get("issuers"), what + ".issuers: no issuer named '" + i + "' (issuers are named by 'name')");
+                    }
+                    pinned.add(i);
+                }
+                if (auth.isPresent() && !auth.get().acceptsJwt()) {
+                    doc.error(m.get("issuers"), what + ".issuers: only routes that accept tokens (auth jwt or jwt_or_apikey) can pin issuers");
+                }
+                if (pinned.isEmpty()) {
+                    doc.error(m.get("issuers"), what + ".issuers: list at least one issuer, or leave the key out to accept all");
+                }
+            }
+            Set<String> pass = new LinkedHashSet<>();
+            if (m.containsKey("pass_headers")) {
+                for (String h : headers(m.get("pass_headers"), what + ".pass_headers")) {
+                    if (!OwnedHeaders.OVERRIDE_HEADERS.contains(h)) {
+                        doc.error(m.get("pass_headers"), what + ".pass_headers: '" + h + "' is not a method/URL override header"
+                                + " meshguard removes (" + String.join(", ", new java.util.TreeSet<>(OwnedHeaders.OVERRIDE_HEADERS))
+                                + "); identity, tenant, contract and credential headers are never passed");
+                    }
+                    pass.add(h);
+                }
+            }
+            return new RouteOptions(params, Set.copyOf(pinned), Set.copyOf(pass));
         }
 
         private Optional<RouteMatch> match(YamlNode node, String what) {

@@ -186,12 +186,13 @@ public final class AuthzTestRunner {
         Map<String, String> ext = new HashMap<>();
         ((Map<String, Object>) req.getOrDefault("context_extensions", Map.of())).forEach((k, v) -> ext.put(k, String.valueOf(v)));
         int repeat = ((Number) req.getOrDefault("repeat", 1)).intValue();
+        String source = String.valueOf(req.getOrDefault("source_address", ""));
         try (AuthzPipeline pipeline = pipeline(policy, f)) {
             Decision d = null;
             for (int i = 0; i < repeat; i++) {
-                d = pipeline.decide(HttpRequestView.of(CheckRequests.of(String.valueOf(req.getOrDefault("method", "GET")),
-                        String.valueOf(req.getOrDefault("host", "")), String.valueOf(req.getOrDefault("path", "/")), headers, ext,
-                        encoding)));
+                d = pipeline.decide(HttpRequestView.of(CheckRequests.fromAddress(source, CheckRequests.of(
+                        String.valueOf(req.getOrDefault("method", "GET")), String.valueOf(req.getOrDefault("host", "")),
+                        String.valueOf(req.getOrDefault("path", "/")), headers, ext, encoding))));
             }
             List<String> problems = compare(expect, d);
             return new TestResult(file, name, problems.isEmpty(), String.join("; ", problems));
@@ -260,12 +261,21 @@ public final class AuthzTestRunner {
             problems.add("expected reason " + expect.get("reason") + ", got " + d.reason().code() + " (" + d.description() + ")");
         }
         Map<String, String> set = new LinkedHashMap<>();
+        Map<String, String> actions = new LinkedHashMap<>();
         for (HeaderMutation m : d.headersSet()) {
             set.put(m.name(), m.value());
+            actions.put(m.name(), m.appendAction());
         }
         ((Map<String, Object>) expect.getOrDefault("headers_set", Map.of())).forEach((k, v) -> {
             if (!String.valueOf(v).equals(set.get(k))) {
-                problems.add("expected header " + k + ": " + v + ", got " + set.getOrDefault(k, "(not set)"));
+                problems.add("expected header " + k + ": " + v + ", got " + (set.containsKey(k)
+                        ? set.get(k) + " (" + actions.get(k) + ")" : "(not set)"));
+            }
+        });
+        ((Map<String, Object>) expect.getOrDefault("headers_append_action", Map.of())).forEach((k, v) -> {
+            if (!String.valueOf(v).equals(actions.get(k))) {
+                problems.add("expected header " + k + " sent with append_action " + v + ", got "
+                        + actions.getOrDefault(k, "(not set)"));
             }
         });
         for (String absent : strings(expect.get("headers_not_set"))) {
