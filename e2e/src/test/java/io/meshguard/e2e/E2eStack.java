@@ -85,8 +85,12 @@ final class E2eStack implements AutoCloseable {
 
     /** A token from the dev issuer {@code up} runs (the one its extauthz trusts). */
     String token(String subject, String tenant, List<String> roles) throws Exception {
+        return token(subject, tenant, roles, List.of());
+    }
+
+    String token(String subject, String tenant, List<String> roles, List<String> scopes) throws Exception {
         DevSigningKey key = DevSigningKey.load(local.part(DevIssuerStackPart.class).files());
-        return key.sign(new DevToken(subject, tenant, roles, List.of(), List.of("meshguard"), Duration.ofMinutes(10))
+        return key.sign(new DevToken(subject, tenant, roles, scopes, List.of("meshguard"), Duration.ofMinutes(10))
                 .claims(Instant.now()));
     }
 

@@ -46,6 +46,8 @@ class GatewayJourneysTest {
     static UpstreamServer llm;
     static UpstreamServer stable;
     static UpstreamServer canary;
+    static UpstreamServer ledger;
+    static final String EMAIL = "jane.doe@customer-mail.test";
 
     @BeforeAll
     static void startStack() throws Exception {
@@ -58,13 +60,14 @@ class GatewayJourneysTest {
                 "data: [DONE]\n\n"));
         stable = UpstreamServer.json("quotes-stable", 0, "{\"upstream\":\"{upstream}\"}");
         canary = UpstreamServer.json("quotes-canary", 0, "{\"upstream\":\"{upstream}\"}");
-        gateway = stack.publish(GatewayConfig.yaml(accounts.port(), llm.port(), stable.port(), canary.port()),
+        ledger = UpstreamServer.json("ledger", 0, "{\"holder\":\"" + EMAIL + "\",\"upstream\":\"{upstream}\"}");
+        gateway = stack.publish(GatewayConfig.yaml(accounts.port(), llm.port(), stable.port(), canary.port(), ledger.port()),
                 GatewayConfig.GROUP, GatewayConfig.LISTENER_PORT);
     }
 
     @AfterAll
     static void stopStack() {
-        for (AutoCloseable c : new AutoCloseable[] {accounts, llm, stable, canary, stack}) {
+        for (AutoCloseable c : new AutoCloseable[] {accounts, llm, stable, canary, ledger, stack}) {
             try {
                 if (c != null) {
                     c.close();
@@ -241,6 +244,110 @@ class GatewayJourneysTest {
             assertThat(r.route()).isEqualTo(exchange.route());
             assertThat(r.details()).contains("\"upstream_cluster\": \"chat-llm\"");
         });
+    }
+
+    @Test
+    void gatewayRouteProfile_choosesTheAuthzRule_andTheDlpProfile() throws Exception {
+        // the bank policy's rule accounts-read wants role customer and scope accounts:read on api.bank.example
+        String token = stack.token("dave", "t-profile", List.of("customer"), List.of("accounts:read"));
+        Exchange bank = gateway.send(DownstreamRequest.get(GatewayConfig.BANK_HOST, "/v1/accounts/9",
+                "authorization", "Bearer " + token, "x-tenant-id", "t-profile"));
+        assertThat(bank.status()).as(bank.describe()).isEqualTo(200);
+        assertThat(bank.steps()).anyMatch(s -> s.contains("meshguard.authz_profile=accounts-read"));
+        assertThat(bank.body()).as("profile llm masks e-mail addresses in answers").doesNotContain(EMAIL);
+
+        Exchange demo = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/ledger",
+                "authorization", "Bearer " + token, "x-tenant-id", "t-profile"));
+        assertThat(demo.status()).as("rule dev-demo wants role demo: " + demo.describe()).isEqualTo(403);
+
+        Exchange demoAllowed = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/ledger"),
+                "t-profile2"));
+        assertThat(demoAllowed.status()).as(demoAllowed.describe()).isEqualTo(200);
+        assertThat(demoAllowed.body()).as("profile default only counts e-mail addresses").contains(EMAIL);
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                AuditRows.of(stack.database(), bank.requestId()).ofKind("authz_decision"))
+                .anySatisfy(r -> assertThat(r.route()).isEqualTo("accounts-read")));
+    }
+
+    @Test
+    void hostnameUpstream_isReachedThroughADnsCluster() throws Exception {
+        ledger.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/ledger"), "t-dns"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(stack.ads().resources().clusters().get("ledger").getType().name()).endsWith("_DNS");
+        assertThat(ledger.received()).hasSize(1);
+    }
+
+    @Test
+    void corsPreflight_isAnsweredByTheCorsFilter_withoutACheckOrTheUpstream() throws Exception {
+        accounts.clear();
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "origin", GatewayConfig.ALLOWED_ORIGIN, "access-control-request-method", "GET",
+                "access-control-request-headers", "authorization")
+                .withMethod("OPTIONS"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.header("access-control-allow-origin")).contains(GatewayConfig.ALLOWED_ORIGIN);
+        assertThat(exchange.header("access-control-allow-methods").orElseThrow()).contains("GET");
+        assertThat(exchange.header("access-control-allow-headers").orElseThrow()).contains("authorization");
+        assertThat(exchange.steps()).noneMatch(s -> s.contains("ext_authz: Check"));
+        assertThat(accounts.received()).isEmpty();
+    }
+
+    @Test
+    void corsPreflightFromAnotherOrigin_getsNoAllowOrigin_andIsNotForwarded() throws Exception {
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "origin", "https://evil.example", "access-control-request-method", "DELETE").withMethod("OPTIONS"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.header("access-control-allow-origin")).isEmpty();
+        assertThat(exchange.upstreamReached()).isFalse();
+    }
+
+    @Test
+    void corsRequestFromTheAllowedOrigin_canReadEvenItsDenial() throws Exception {
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "origin", GatewayConfig.ALLOWED_ORIGIN, "x-tenant-id", "t-cors"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(401);
+        assertThat(exchange.header("access-control-allow-origin")).contains(GatewayConfig.ALLOWED_ORIGIN);
+    }
+
+    @Test
+    void headerNamesWithUnderscores_areRejected400_beforeAuthz() throws Exception {
+        // x_tenant_id must never reach an upstream that reads it as x-tenant-id
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts"),
+                "t-underscore").with("x_tenant_id", "other-tenant"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(400);
+        assertThat(exchange.upstreamReached()).isFalse();
+        assertThat(exchange.steps()).noneMatch(s -> s.contains("ext_authz: Check"));
+    }
+
+    @Test
+    void escapedSlashesInThePath_areRejected400() throws Exception {
+        for (String path : List.of("/demo/v2/accounts%2F..%2Fadmin", "/demo/v2/accounts%5c7", "/demo%2fv2/accounts")) {
+            Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, path), "t-slash"));
+            assertThat(exchange.status()).as(path + ": " + exchange.describe()).isEqualTo(400);
+            assertThat(exchange.upstreamReached()).isFalse();
+        }
+    }
+
+    @Test
+    void clientSentRequestIdAndEnvoyHeaders_areReplacedAtTheEdge() throws Exception {
+        accounts.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "x-request-id", "forged-id", "x-envoy-retry-on", "5xx", "x-envoy-upstream-rq-timeout-ms", "1"),
+                "t-edge"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.requestId()).isNotEqualTo("forged-id");
+        UpstreamServer.Received seen = accounts.received().getLast();
+        assertThat(seen.headers().first("x-request-id")).contains(exchange.requestId());
+        assertThat(seen.headers().names()).noneMatch(n -> n.startsWith("x-envoy-retry") || n.equals("x-envoy-upstream-rq-timeout-ms"));
+        assertThat(AuditRows.of(stack.database(), "forged-id").rows()).isEmpty();
     }
 
     @Test

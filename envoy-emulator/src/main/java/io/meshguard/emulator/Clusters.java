@@ -77,14 +77,41 @@ final class Clusters implements AutoCloseable {
             }
             case STRICT_DNS -> {
                 for (SocketAddress sa : addresses(c.getLoadAssignment())) {
-                    for (InetAddress a : InetAddress.getAllByName(sa.getAddress())) {
+                    for (InetAddress a : resolve(sa.getAddress(), c.getDnsLookupFamily())) {
                         hosts.add(new InetSocketAddress(a, sa.getPortValue()));
                     }
+                }
+            }
+            // one host: the first address of the answer (source/extensions/clusters/logical_dns/logical_dns_cluster.cc)
+            case LOGICAL_DNS -> {
+                SocketAddress sa = addresses(c.getLoadAssignment()).getFirst();
+                List<InetAddress> answer = resolve(sa.getAddress(), c.getDnsLookupFamily());
+                if (!answer.isEmpty()) {
+                    hosts.add(new InetSocketAddress(answer.getFirst(), sa.getPortValue()));
                 }
             }
             default -> throw new UnmodelledException("cluster type " + c.getType() + " on the request path");
         }
         return hosts;
+    }
+
+    /**
+     * A DNS answer from the JDK resolver, filtered and ordered by {@code dns_lookup_family} (cluster.proto):
+     * V4_ONLY/V6_ONLY keep one family, V4_PREFERRED/AUTO take that family's addresses when there are any, else the
+     * other's, ALL keeps both.
+     */
+    static List<InetAddress> resolve(String name, Cluster.DnsLookupFamily family) throws UnknownHostException {
+        List<InetAddress> all = List.of(InetAddress.getAllByName(name));
+        List<InetAddress> v4 = all.stream().filter(a -> a instanceof java.net.Inet4Address).toList();
+        List<InetAddress> v6 = all.stream().filter(a -> a instanceof java.net.Inet6Address).toList();
+        return switch (family) {
+            case V4_ONLY -> v4;
+            case V6_ONLY -> v6;
+            case V4_PREFERRED -> v4.isEmpty() ? v6 : v4;
+            case AUTO -> v6.isEmpty() ? v4 : v6;
+            case ALL -> all;
+            default -> throw new UnmodelledException("dns_lookup_family " + family);
+        };
     }
 
     InetSocketAddress host(XdsResources xds, String clusterName) throws UnknownHostException {

@@ -29,6 +29,11 @@ public record DownstreamRequest(String method, String authority, String path, He
         return Exchange.concat(bodyChunks);
     }
 
+    /** Same request with another method. */
+    public DownstreamRequest withMethod(String newMethod) {
+        return new DownstreamRequest(newMethod, authority, path, headers.copy(), new ArrayList<>(bodyChunks));
+    }
+
     /** Same request with one more header. */
     public DownstreamRequest with(String name, String value) {
         Headers h = headers.copy();

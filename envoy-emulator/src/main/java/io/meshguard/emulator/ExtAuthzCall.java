@@ -54,7 +54,8 @@ final class ExtAuthzCall {
     private ExtAuthzCall() {}
 
     static CheckRequest build(ExtAuthz config, long streamId, String method, String path, String authority,
-            Headers headers, Map<String, String> contextExtensions, int clientPort, int listenerPort, long bodySize) {
+            Headers headers, Map<String, String> contextExtensions, String clientIp, int clientPort, int listenerPort,
+            long bodySize) {
         AttributeContext.HttpRequest.Builder http = AttributeContext.HttpRequest.newBuilder()
                 .setId(Long.toString(streamId))
                 .setMethod(method)
@@ -77,7 +78,7 @@ final class ExtAuthzCall {
         Instant now = Instant.now();
         return CheckRequest.newBuilder()
                 .setAttributes(AttributeContext.newBuilder()
-                        .setSource(AttributeContext.Peer.newBuilder().setAddress(address("127.0.0.1", clientPort)))
+                        .setSource(AttributeContext.Peer.newBuilder().setAddress(address(clientIp, clientPort)))
                         .setDestination(AttributeContext.Peer.newBuilder().setAddress(address("127.0.0.1", listenerPort)))
                         .setRequest(AttributeContext.Request.newBuilder()
                                 .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))

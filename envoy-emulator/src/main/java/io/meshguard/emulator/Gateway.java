@@ -70,11 +70,22 @@ public final class Gateway implements AutoCloseable {
     private final AtomicLong clientPorts = new AtomicLong(40000);
     private final List<String> unmodelledOnPath = new CopyOnWriteArrayList<>();
 
+    /** An edge client from outside (TEST-NET-3, RFC 5737): not internal to any gateway. */
+    public static final String EXTERNAL_CLIENT = "203.0.113.10";
+
+    private final String clientIp;
+
     /**
      * @param listenerPort the gateway listener's port (the {@code listener_port} of the group)
      * @param seed seeds the weighted-cluster pick, so a run can be repeated exactly
      */
     public Gateway(AdsSubscription ads, EnvoyNode node, int listenerPort, long seed, double timeoutScale) {
+        this(ads, node, listenerPort, seed, timeoutScale, EXTERNAL_CLIENT);
+    }
+
+    /** @param clientIp the address the requests come from (decides whether they are internal) */
+    public Gateway(AdsSubscription ads, EnvoyNode node, int listenerPort, long seed, double timeoutScale, String clientIp) {
+        this.clientIp = clientIp;
         this.ads = ads;
         this.listenerPort = listenerPort;
         this.timeoutScale = timeoutScale;
@@ -102,6 +113,9 @@ public final class Gateway implements AutoCloseable {
             throw e;
         } catch (Exception e) {
             throw new IllegalStateException("the emulated gateway failed: " + run.steps, e);
+        }
+        if (run.cors != null) {
+            run.cors.encode(run.responseHeaders);
         }
         run.log();
         return new Exchange(run.status, run.responseHeaders, run.clientBody, run.routeName, run.cluster, run.requestId,
@@ -151,7 +165,29 @@ public final class Gateway implements AutoCloseable {
             // ConnectionManagerUtility::mutateRequestHeaders (source/common/http/conn_manager_utility.cc): a request id
             // is generated when absent (generate_request_id defaults to true) and kept when present (not an edge
             // request: use_remote_address is unset); x-forwarded-proto set from the connection.
-            requestId = headers.first("x-request-id").orElseGet(() -> UUID.randomUUID().toString());
+            if (underscoreHeaders()) {
+                return;
+            }
+            streamIdle = hcm.hasStreamIdleTimeout() ? duration(hcm.getStreamIdleTimeout()) : STREAM_IDLE;
+            boolean edge = hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue()
+                    && !EdgeAddresses.internal(hcm, clientIp);
+            if (hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue()) {
+                // the client address is the socket's: appended to x-forwarded-for; at the edge, Envoy's internal
+                // x-envoy-* headers sent by the client are dropped (ConnectionManagerUtility::cleanInternalHeaders)
+                headers.set("x-forwarded-for", headers.first("x-forwarded-for").map(v -> v + "," + clientIp).orElse(clientIp));
+                if (edge) {
+                    headers.names().stream().filter(n -> n.startsWith("x-envoy-")).toList().forEach(headers::remove);
+                    headers.set("x-envoy-external-address", clientIp);
+                } else {
+                    headers.set("x-envoy-internal", "true");
+                }
+            }
+            // an edge request gets a new request id (preserve_external_request_id is unset); others keep theirs
+            requestId = edge ? UUID.randomUUID().toString()
+                    : headers.first("x-request-id").orElseGet(() -> UUID.randomUUID().toString());
+            if (edge && headers.has("x-request-id")) {
+                steps.add("HCM: the client's x-request-id replaced at the edge");
+            }
             headers.set("x-request-id", requestId);
             if (!headers.has("x-forwarded-proto")) {
                 headers.set("x-forwarded-proto", "http");
@@ -195,6 +231,15 @@ public final class Gateway implements AutoCloseable {
                     Message config = ModelledFields.unpack(filter.getTypedConfig());
                     Any perRoute = r.getTypedPerFilterConfigMap().get(filter.getName());
                     switch (config) {
+                        case io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors c -> {
+                            cors = CorsFilter.forRoute(filter.getName(), r, vh.get());
+                            Optional<Headers> preflight = cors.decode(request.method(), headers, steps);
+                            if (preflight.isPresent()) {
+                                responseHeaders = preflight.get();
+                                local(200, "", "cors_response", "");
+                                return;
+                            }
+                        }
                         case ExtAuthz authz -> {
                             if (!extAuthz(xds, authz, perRoute)) {
                                 return;
@@ -217,6 +262,32 @@ public final class Gateway implements AutoCloseable {
             }
         }
 
+        Duration streamIdle = STREAM_IDLE;
+        CorsFilter cors;
+
+        /**
+         * {@code headers_with_underscores_action} (core/v3/protocol.proto), applied by the codec
+         * (source/common/http/http1/codec_impl.cc): REJECT_REQUEST answers 400, DROP_HEADER drops them.
+         */
+        boolean underscoreHeaders() {
+            var action = hcm.getCommonHttpProtocolOptions().getHeadersWithUnderscoresAction();
+            List<String> named = headers.names().stream().filter(n -> n.contains("_")).toList();
+            if (named.isEmpty()) {
+                return false;
+            }
+            switch (action) {
+                case REJECT_REQUEST -> {
+                    steps.add("codec: header names with underscores " + named + " rejected");
+                    local(400, "Bad Request", "http1.unexpected_underscore", "");
+                    return true;
+                }
+                case DROP_HEADER -> named.forEach(headers::remove);
+                case ALLOW -> { }
+                default -> throw new UnmodelledException("headers_with_underscores_action " + action);
+            }
+            return false;
+        }
+
         boolean extAuthz(XdsResources xds, ExtAuthz config, Any perRoute) throws Exception {
             Map<String, String> context = Map.of();
             if (perRoute != null) {
@@ -229,7 +300,7 @@ public final class Gateway implements AutoCloseable {
             }
             long size = headers.first("content-length").map(Long::parseLong).orElse(0L);
             var check = ExtAuthzCall.build(config, streamId, request.method(), path, request.authority(), headers,
-                    context, clientPort, listenerPort, size);
+                    context, clientIp, clientPort, listenerPort, size);
             steps.add("ext_authz: Check to cluster " + config.getGrpcService().getEnvoyGrpc().getClusterName()
                     + " with context_extensions " + new java.util.TreeMap<>(context));
             var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
@@ -275,7 +346,7 @@ public final class Gateway implements AutoCloseable {
             var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
             steps.add("ext_proc: stream to cluster " + config.getGrpcService().getEnvoyGrpc().getClusterName()
                     + " with initial metadata " + metadata.stream().map(h -> h.getKey() + "=" + h.getValue()).toList());
-            ExtProcSession session = new ExtProcSession(config, channel, metadata, scaled(STREAM_IDLE), steps);
+            ExtProcSession session = new ExtProcSession(config, channel, metadata, scaled(streamIdle), steps);
             if (session.sendsRequestHeaders()) {
                 Headers all = ExtAuthzCall.pseudoHeaders(request.method(), path, request.authority());
                 headers.entries().forEach(h -> all.add(h[0], h[1]));
@@ -328,72 +399,101 @@ public final class Gateway implements AutoCloseable {
             if (!timeout.isZero()) {
                 headers.set("x-envoy-expected-rq-timeout-ms", Long.toString(timeout.toMillis()));
             }
-            Duration idle = action.hasIdleTimeout()
-                    ? Duration.ofSeconds(action.getIdleTimeout().getSeconds(), action.getIdleTimeout().getNanos()) : STREAM_IDLE;
-            InetSocketAddress host = clusters.host(xds, cluster);
-            if (host == null) {
-                local(503, "no healthy upstream", "no_healthy_upstream", "UH");
-                return;
-            }
+            Duration idle = action.hasIdleTimeout() ? duration(action.getIdleTimeout()) : streamIdle;
             var c = xds.clusters().get(cluster);
-            Duration connect = c.hasConnectTimeout()
-                    ? Duration.ofSeconds(c.getConnectTimeout().getSeconds(), c.getConnectTimeout().getNanos()) : Duration.ofSeconds(5);
+            Duration connect = c.hasConnectTimeout() ? duration(c.getConnectTimeout()) : Duration.ofSeconds(5);
             boolean streamed = extProc != null && extProc.streamsRequestBody();
             boolean hasBody = !request.bodyChunks().isEmpty();
             if (streamed && hasBody) {
                 headers.remove("content-length"); // FULL_DUPLEX_STREAMED: Envoy drops it, the body may change length
             }
             Duration readTimeout = timeout.isZero() ? idle : (idle.compareTo(timeout) < 0 ? idle : timeout);
-            UpstreamConnection upstream = UpstreamConnection.open(host, scaled(connect), scaled(readTimeout));
-            upstreamReached = true;
-            steps.add("router: " + request.method() + " " + path + " to " + host.getAddress().getHostAddress() + ":" + host.getPort()
-                    + " with headers " + names(headers));
-            try {
-                upstream.sendHead(request.method(), path, request.authority(), headers, hasBody);
-                if (hasBody) {
-                    if (streamed) {
-                        java.util.Iterator<byte[]> pieces = request.bodyChunks().iterator();
-                        ExtProcSession.Outcome outcome = extProc.body(true, () -> pieces.hasNext() ? pieces.next() : null,
-                                piece -> {
-                                    try {
-                                        upstream.sendBody(piece);
-                                        requestBodyBytes += piece.length;
-                                    } catch (IOException e) {
-                                        throw new java.io.UncheckedIOException(e);
-                                    }
-                                });
-                        if (!outcome.proceed()) {
-                            upstream.abort();
-                            steps.add("router: upstream request reset; the upstream received " + requestBodyBytes
-                                    + " body bytes");
-                            outcome.headers().entries().forEach(h -> responseHeaders.add(h[0], h[1]));
-                            local(outcome.status(), outcome.body(), outcome.why(), "");
-                            return;
-                        }
-                    } else {
-                        for (byte[] piece : request.bodyChunks()) {
-                            upstream.sendBody(piece);
-                            requestBodyBytes += piece.length;
-                        }
+            Retry retry = new Retry(action, listenerBufferLimit(xds));
+            List<byte[]> sent = new ArrayList<>();
+            for (int attempt = 1; ; attempt++) {
+                InetSocketAddress host = clusters.host(xds, cluster);
+                if (host == null) {
+                    local(503, "no healthy upstream", "no_healthy_upstream", "UH");
+                    return;
+                }
+                UpstreamConnection upstream;
+                try {
+                    upstream = UpstreamConnection.open(host, scaled(connect), scaled(readTimeout));
+                } catch (IOException e) {
+                    if (retry.onConnectFailure(attempt, sent, steps)) {
+                        continue;
                     }
-                    upstream.endBody();
+                    throw e;
                 }
-                UpstreamConnection.Head head = upstream.readHead();
-                status = head.status();
-                details = "via_upstream";
-                responseHeaders = head.headers();
-                responseHeaders.remove("connection");
-                responseHeaders.remove("transfer-encoding");
-                responseHeaders.set("x-envoy-upstream-service-time",
-                        Long.toString(Duration.between(start, Instant.now()).toMillis()));
-                for (HeaderValueOption o : r.getResponseHeadersToAddList()) {
-                    ExtAuthzCall.apply(responseHeaders, o);
+                upstreamReached = true;
+                steps.add("router: " + (attempt > 1 ? "retry " + (attempt - 1) + ": " : "") + request.method() + " "
+                        + path + " to " + host.getAddress().getHostAddress() + ":" + host.getPort() + " with headers "
+                        + names(headers));
+                try {
+                    upstream.sendHead(request.method(), path, request.authority(), headers, hasBody);
+                    if (hasBody) {
+                        if (attempt > 1) {
+                            for (byte[] piece : sent) {
+                                upstream.sendBody(piece);
+                            }
+                        } else if (streamed) {
+                            java.util.Iterator<byte[]> pieces = request.bodyChunks().iterator();
+                            ExtProcSession.Outcome outcome = extProc.body(true,
+                                    () -> pieces.hasNext() ? pieces.next() : null, piece -> {
+                                        try {
+                                            upstream.sendBody(piece);
+                                            sent.add(piece);
+                                            requestBodyBytes += piece.length;
+                                        } catch (IOException e) {
+                                            throw new java.io.UncheckedIOException(e);
+                                        }
+                                    });
+                            if (!outcome.proceed()) {
+                                upstream.abort();
+                                steps.add("router: upstream request reset; the upstream received " + requestBodyBytes
+                                        + " body bytes");
+                                outcome.headers().entries().forEach(h -> responseHeaders.add(h[0], h[1]));
+                                local(outcome.status(), outcome.body(), outcome.why(), "");
+                                return;
+                            }
+                        } else {
+                            for (byte[] piece : request.bodyChunks()) {
+                                upstream.sendBody(piece);
+                                sent.add(piece);
+                                requestBodyBytes += piece.length;
+                            }
+                        }
+                        upstream.endBody();
+                    }
+                    UpstreamConnection.Head head;
+                    try {
+                        head = upstream.readHead();
+                    } catch (IOException reset) {
+                        if (retry.onReset(attempt, sent, steps)) {
+                            continue;
+                        }
+                        throw reset;
+                    }
+                    if (retry.onStatus(head.status(), attempt, sent, steps)) {
+                        continue;
+                    }
+                    status = head.status();
+                    details = "via_upstream";
+                    responseHeaders = head.headers();
+                    responseHeaders.remove("connection");
+                    responseHeaders.remove("transfer-encoding");
+                    responseHeaders.set("x-envoy-upstream-service-time",
+                            Long.toString(Duration.between(start, Instant.now()).toMillis()));
+                    for (HeaderValueOption o : r.getResponseHeadersToAddList()) {
+                        ExtAuthzCall.apply(responseHeaders, o);
+                    }
+                    r.getResponseHeadersToRemoveList().forEach(responseHeaders::remove);
+                    steps.add("upstream answered " + status + " " + responseHeaders.first("content-type").orElse(""));
+                    respond(extProc, upstream, null);
+                    return;
+                } finally {
+                    upstream.close();
                 }
-                r.getResponseHeadersToRemoveList().forEach(responseHeaders::remove);
-                steps.add("upstream answered " + status + " " + responseHeaders.first("content-type").orElse(""));
-                respond(extProc, upstream, null);
-            } finally {
-                upstream.close();
             }
         }
 
@@ -491,7 +591,7 @@ public final class Gateway implements AutoCloseable {
             Duration took = Duration.between(start, end);
             AccessLogCommon.Builder common = AccessLogCommon.newBuilder()
                     .setStartTime(Timestamp.newBuilder().setSeconds(start.getEpochSecond()).setNanos(start.getNano()))
-                    .setDownstreamRemoteAddress(address("127.0.0.1", clientPort))
+                    .setDownstreamRemoteAddress(address(clientIp, clientPort))
                     .setDownstreamLocalAddress(address("127.0.0.1", listenerPort))
                     .setTimeToLastDownstreamTxByte(com.google.protobuf.Duration.newBuilder()
                             .setSeconds(took.getSeconds()).setNanos(took.getNano()))
@@ -531,6 +631,16 @@ public final class Gateway implements AutoCloseable {
                     .setUnauthorizedDetails(Unauthorized.newBuilder().setReason(Unauthorized.Reason.EXTERNAL_SERVICE))
                     .build();
         }
+    }
+
+    private static long listenerBufferLimit(XdsResources xds) {
+        // the listener's per_connection_buffer_limit_bytes (default 1 MiB, listener.proto)
+        return xds.listeners().values().stream().filter(Listener::hasPerConnectionBufferLimitBytes).findFirst()
+                .map(l -> (long) l.getPerConnectionBufferLimitBytes().getValue()).orElse(1024L * 1024);
+    }
+
+    static Duration duration(com.google.protobuf.Duration d) {
+        return Duration.ofSeconds(d.getSeconds(), d.getNanos());
     }
 
     private Duration scaled(Duration d) {

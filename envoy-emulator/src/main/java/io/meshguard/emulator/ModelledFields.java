@@ -31,6 +31,9 @@ import java.util.stream.Collectors;
  * can observe (names, stat prefixes, API versions). That way a new field the controller starts to emit cannot slip
  * past the tests untested: someone has to model it first.
  *
+ * <p>A few fields are listed because they provably change nothing the emulator can observe; each says why next to
+ * it (HTTP/2 connection settings for an HTTP/1.1 client, keepalives on loopback, a plaintext client's certificate).
+ *
  * <p>The walk uses the protobuf descriptors: {@code getAllFields()} of each message (set fields only), recursion into
  * messages, {@code Any} unpacked by type URL (an unknown type URL is unmodelled), and fields the Java protos do not
  * know (unknown field numbers) are unmodelled too.
@@ -38,22 +41,38 @@ import java.util.stream.Collectors;
 public final class ModelledFields {
     private static final Map<String, Set<String>> FIELDS = Map.ofEntries(
             // LDS
-            entry("envoy.config.listener.v3.Listener", "name", "address", "filter_chains"),
+            // per_connection_buffer_limit_bytes: the most request body the router keeps for a retry
+            entry("envoy.config.listener.v3.Listener", "name", "address", "filter_chains",
+                    "per_connection_buffer_limit_bytes"),
             entry("envoy.config.core.v3.Address", "socket_address"),
             entry("envoy.config.core.v3.SocketAddress", "address", "port_value"),
             entry("envoy.config.listener.v3.FilterChain", "filters"),
             entry("envoy.config.listener.v3.Filter", "name", "typed_config"),
             entry("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                     "stat_prefix", "rds", "normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
-                    "http_filters", "access_log"),
+                    "http_filters", "access_log", "common_http_protocol_options", "use_remote_address",
+                    "internal_address_config", "stream_idle_timeout",
+                    // the emulated client speaks HTTP/1.1: downstream HTTP/2 settings change nothing it can observe
+                    "http2_protocol_options"),
+            entry("envoy.config.core.v3.HttpProtocolOptions", "headers_with_underscores_action",
+                    // a connection's idle timeout: the emulator opens no long-lived downstream connections
+                    "idle_timeout"),
+            entry("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.InternalAddressConfig",
+                    "cidr_ranges"),
+            entry("envoy.config.core.v3.CidrRange", "address_prefix", "prefix_len"),
+            entry("envoy.extensions.filters.http.cors.v3.Cors"),
+            entry("envoy.extensions.filters.http.cors.v3.CorsPolicy", "allow_origin_string_match", "allow_methods",
+                    "allow_headers", "expose_headers", "max_age", "allow_credentials", "forward_not_matching_preflights"),
+            entry("envoy.type.v3.HttpStatus", "code"),
             entry("envoy.extensions.filters.network.http_connection_manager.v3.Rds", "route_config_name",
                     "config_source"),
             entry("envoy.config.core.v3.ConfigSource", "ads", "resource_api_version"),
             entry("envoy.config.core.v3.AggregatedConfigSource"),
             entry("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", "name", "typed_config"),
             entry("envoy.extensions.filters.http.router.v3.Router"),
+            // include_peer_certificate: the emulated downstream is plaintext, there is no certificate to include
             entry("envoy.extensions.filters.http.ext_authz.v3.ExtAuthz", "grpc_service", "transport_api_version",
-                    "failure_mode_allow", "include_peer_certificate"),
+                    "failure_mode_allow", "include_peer_certificate", "status_on_error", "encode_raw_headers"),
             entry("envoy.config.core.v3.GrpcService", "envoy_grpc", "timeout"),
             entry("envoy.config.core.v3.GrpcService.EnvoyGrpc", "cluster_name"),
             entry("envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor", "grpc_service",
@@ -67,10 +86,10 @@ public final class ModelledFields {
                     "transport_api_version", "grpc_service"),
             // RDS
             entry("envoy.config.route.v3.RouteConfiguration", "name", "validate_clusters", "virtual_hosts"),
-            entry("envoy.config.route.v3.VirtualHost", "name", "domains", "routes"),
+            entry("envoy.config.route.v3.VirtualHost", "name", "domains", "routes", "typed_per_filter_config"),
             entry("envoy.config.route.v3.Route", "name", "match", "route", "direct_response",
                     "request_headers_to_add", "request_headers_to_remove", "response_headers_to_add",
-                    "typed_per_filter_config"),
+                    "response_headers_to_remove", "typed_per_filter_config"),
             entry("envoy.config.route.v3.RouteMatch", "prefix", "path", "safe_regex", "headers"),
             entry("envoy.config.route.v3.HeaderMatcher", "name", "string_match", "present_match"),
             entry("envoy.type.matcher.v3.StringMatcher", "exact", "prefix", "safe_regex"),
@@ -92,13 +111,20 @@ public final class ModelledFields {
             entry("envoy.extensions.filters.http.ext_proc.v3.ExtProcOverrides", "grpc_initial_metadata"),
             // CDS / EDS
             entry("envoy.config.cluster.v3.Cluster", "name", "type", "eds_cluster_config", "connect_timeout",
-                    "lb_policy", "typed_extension_protocol_options", "load_assignment"),
+                    "lb_policy", "typed_extension_protocol_options", "load_assignment", "dns_lookup_family",
+                    // TCP keepalive finds dead peers; on loopback nobody vanishes, requests see no difference
+                    "upstream_connection_options"),
+            entry("envoy.config.cluster.v3.UpstreamConnectionOptions", "tcp_keepalive"),
+            entry("envoy.config.core.v3.TcpKeepalive", "keepalive_time", "keepalive_interval", "keepalive_probes"),
             entry("envoy.config.cluster.v3.Cluster.EdsClusterConfig", "eds_config", "service_name"),
             entry("envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "explicit_http_config"),
             entry("envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig",
                     "http_protocol_options", "http2_protocol_options"),
             entry("envoy.config.core.v3.Http1ProtocolOptions"),
-            entry("envoy.config.core.v3.Http2ProtocolOptions"),
+            // HTTP/2 connection settings and PING keepalives: connection-level, no effect on a request's outcome
+            entry("envoy.config.core.v3.Http2ProtocolOptions", "max_concurrent_streams", "initial_stream_window_size",
+                    "initial_connection_window_size", "connection_keepalive"),
+            entry("envoy.config.core.v3.KeepaliveSettings", "interval", "timeout"),
             entry("envoy.config.endpoint.v3.ClusterLoadAssignment", "cluster_name", "endpoints"),
             entry("envoy.config.endpoint.v3.LocalityLbEndpoints", "locality", "lb_endpoints",
                     "load_balancing_weight"),
@@ -118,7 +144,9 @@ public final class ModelledFields {
                     ExtAuthz.getDefaultInstance(), ExtAuthzPerRoute.getDefaultInstance(),
                     ExternalProcessor.getDefaultInstance(), ExtProcPerRoute.getDefaultInstance(),
                     HttpGrpcAccessLogConfig.getDefaultInstance(), AccessLog.getDefaultInstance(),
-                    HttpProtocolOptions.getDefaultInstance())
+                    HttpProtocolOptions.getDefaultInstance(),
+                    io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDefaultInstance(),
+                    io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDefaultInstance())
             .stream()
             .collect(Collectors.toUnmodifiableMap(m -> "type.googleapis.com/" + m.getDescriptorForType().getFullName(),
                     Function.identity()));
