@@ -4,7 +4,6 @@ import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.AuditSettings;
 import io.meshguard.audit.ConnectionSource;
-import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.runtime.lifecycle.ServerComponent;
@@ -39,7 +38,7 @@ public final class AuditPart implements StackPart {
     public List<ServerComponent> components(StackContext context) {
         AuditSettings settings = AuditConfig.defaults(context.dataDir().resolve("audit-spool"))
                 .withAlsBind("127.0.0.1")
-                .withAlsPort(Optional.of(LocalPorts.preferred(ALS_PORT)));
+                .withAlsPort(Optional.of(context.port(ALS_PORT)));
         ConnectionSource writerConnections = ConnectionSource.forUrl(context.db().jdbcUrl(), context.db().user(),
                 context.db().password(), Duration.ofSeconds(5));
         component = AuditComponent.create(settings, writerConnections, context.dataSource(),

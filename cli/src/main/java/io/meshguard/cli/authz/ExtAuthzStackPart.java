@@ -1,6 +1,5 @@
 package io.meshguard.cli.authz;
 
-import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.cli.audit.AuditPart;
@@ -44,12 +43,17 @@ public final class ExtAuthzStackPart implements StackPart {
     @Override
     public List<ServerComponent> components(StackContext context) {
         ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", LocalPorts.preferred(GRPC_PORT))
+                .withGrpc("127.0.0.1", context.port(GRPC_PORT))
                 .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
                 .withPolicy(devIssuer.policyFile(), Duration.ofSeconds(2));
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
                 new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC());
         return List.of(new LocalStack(server));
+    }
+
+    /** The Check port; {@link #GRPC_PORT} until {@link #components} ran. */
+    public int grpcPort() {
+        return server == null ? GRPC_PORT : server.grpcPort();
     }
 
     @Override

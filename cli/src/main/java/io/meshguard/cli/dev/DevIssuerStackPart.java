@@ -1,6 +1,5 @@
 package io.meshguard.cli.dev;
 
-import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.runtime.lifecycle.ServerComponent;
@@ -27,7 +26,7 @@ public final class DevIssuerStackPart implements StackPart {
     public List<ServerComponent> components(StackContext context) throws Exception {
         files = DevIssuerFiles.under(context.dataDir());
         DevSigningKey key = DevSigningKey.createOrLoad(files);
-        jwks = new DevJwksServer("127.0.0.1", LocalPorts.preferred(DevIssuer.JWKS_PORT), key.publicJwks());
+        jwks = new DevJwksServer("127.0.0.1", context.port(DevIssuer.JWKS_PORT), key.publicJwks());
         DevJwksServer server = jwks;
         DevPolicyWriter writer = new DevPolicyWriter(context.policiesDir().resolve("authz.yaml"), files.policy(),
                 () -> DevIssuer.jwksUri(server.port()), Duration.ofSeconds(1));
@@ -40,6 +39,14 @@ public final class DevIssuerStackPart implements StackPart {
             throw new IllegalStateException("the dev issuer part has not been set up yet");
         }
         return files.policy();
+    }
+
+    /** The issuer's files (signing key, public JWKS, generated policy); known once {@link #components} ran. */
+    public DevIssuerFiles files() {
+        if (files == null) {
+            throw new IllegalStateException("the dev issuer part has not been set up yet");
+        }
+        return files;
     }
 
     @Override

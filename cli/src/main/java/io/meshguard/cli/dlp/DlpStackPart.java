@@ -1,6 +1,5 @@
 package io.meshguard.cli.dlp;
 
-import io.meshguard.cli.LocalPorts;
 import io.meshguard.cli.LocalSecret;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
@@ -48,11 +47,16 @@ public final class DlpStackPart implements StackPart {
         DlpServerSettings settings = DlpServerSettings.defaults(policy).withHashKey(key);
         settings = settings.withGrpc(DlpServerSettings.withMaxMessage(
                 GrpcServerSettings.defaults(DlpServerSettings.DEFAULT_GRPC_PORT)
-                        .withAddress("127.0.0.1", LocalPorts.preferred(DlpServerSettings.DEFAULT_GRPC_PORT)),
+                        .withAddress("127.0.0.1", context.port(DlpServerSettings.DEFAULT_GRPC_PORT)),
                 settings.grpc().maxInboundMessageBytes()));
         server = DlpServer.create(settings, new AuditLogRecorder(audit.component().sink()),
                 context.metrics().forServer("extproc-dlp"));
         return List.of(server);
+    }
+
+    /** The ext_proc port; the default port when the part runs no server. */
+    public int grpcPort() {
+        return server == null ? DlpServerSettings.DEFAULT_GRPC_PORT : server.grpcPort();
     }
 
     @Override

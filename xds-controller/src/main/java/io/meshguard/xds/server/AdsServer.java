@@ -22,7 +22,8 @@ public final class AdsServer implements AutoCloseable {
         SimpleCache<String> cache = snapshots.cache();
         V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(streams), new NackParkingWatcher(cache, streams, groups));
         this.server = NettyServerBuilder.forAddress(bind)
-                .addService(discovery.getAggregatedDiscoveryServiceImpl())
+                .addService(io.grpc.ServerInterceptors.intercept(discovery.getAggregatedDiscoveryServiceImpl(),
+                        new StreamNodeInterceptor()))
                 .addService(health.getHealthService())
                 // Envoy's default keepalive pings every 60 s at most; tolerate grpc-java's 5 min default too
                 .permitKeepAliveTime(30, TimeUnit.SECONDS)
