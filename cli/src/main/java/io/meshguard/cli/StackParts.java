@@ -16,7 +16,9 @@ final class StackParts {
         AuditPart audit = new AuditPart();
         // The dev issuer before extauthz: it writes the policy extauthz loads and serves the keys it fetches.
         DevIssuerStackPart devIssuer = new DevIssuerStackPart();
-        return List.of(audit, devIssuer, new ExtAuthzStackPart(audit, devIssuer), new DlpStackPart(audit),
-                new XdsStackPart(audit));
+        ExtAuthzStackPart extauthz = new ExtAuthzStackPart(audit, devIssuer);
+        DlpStackPart dlp = new DlpStackPart(audit);
+        // The xDS controller last: the gateway config it serves points at the ports extauthz and DLP got.
+        return List.of(audit, devIssuer, extauthz, dlp, new XdsStackPart(audit, extauthz, dlp));
     }
 }

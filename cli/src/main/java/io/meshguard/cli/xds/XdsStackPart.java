@@ -1,6 +1,6 @@
 package io.meshguard.cli.xds;
 
-import io.meshguard.cli.LocalPorts;
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.LocalSecret;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
@@ -15,10 +15,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The xDS controller in {@code meshguard up}: ADS on 18000, admin API on 9103 with a token generated into
+ * The xDS controller in {@code meshguard up}: ADS on 18000 ({@code --ads-port}), admin API on 9103
+ * ({@code --xds-admin-port}) with a token generated into
  * {@code <data-dir>/xds-admin-token}, and the sample configuration published when the database has none.
  */
 public final class XdsStackPart implements StackPart {
@@ -26,10 +28,21 @@ public final class XdsStackPart implements StackPart {
     private StatusHttpServer http;
     private Path tokenFile;
     private final io.meshguard.cli.audit.AuditPart audit;
+    private final List<StackPart> filterServers;
 
-    /** @param audit the stack's audit part, built before this one: admin changes are recorded through it */
-    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit) {
+    /**
+     * @param audit the stack's audit part, built before this one: admin changes are recorded through it
+     * @param filterServers the parts started before this one whose ports the gateways' filters call (extauthz, DLP)
+     */
+    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit, StackPart... filterServers) {
         this.audit = audit;
+        this.filterServers = List.of(filterServers);
+    }
+
+    /** host:port of {@code name} as started (a port given as 0 is known only now), else {@code fallback}. */
+    private String started(String name, String fallback) {
+        return filterServers.stream().map(part -> part.ports().get(name)).filter(java.util.Objects::nonNull)
+                .findFirst().map(port -> "127.0.0.1:" + port).orElse(fallback);
     }
 
     @Override
@@ -39,23 +52,36 @@ public final class XdsStackPart implements StackPart {
 
     @Override
     public List<ServerComponent> components(StackContext context) throws Exception {
-        Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "local:", 24);
+        // A bare token: `Authorization: Bearer $(cat DATA_DIR/xds-admin-token)` works as it is (actor "admin").
+        Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "", 24);
         int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
-        FilterTargets targets = new FilterTargets(FilterTargets.DEFAULTS.extAuthz(), FilterTargets.DEFAULTS.dlp(),
+        FilterTargets targets = new FilterTargets(started(RunningStack.EXTAUTHZ, FilterTargets.DEFAULTS.extAuthz()),
+                started(RunningStack.DLP, FilterTargets.DEFAULTS.dlp()),
                 "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
-        XdsSettings settings = new XdsSettings("127.0.0.1", LocalPorts.preferred(XdsSettings.DEFAULT_ADS_PORT),
+        XdsSettings settings = new XdsSettings("127.0.0.1", context.ports().ads(),
                 Optional.of(tokenFile),
                 targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
         XdsController xds = XdsController.create(settings, context.dataSource(),
                 context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()));
         StatusHttpServer http = new StatusHttpServer("xds-http",
-                new HttpServerSettings("127.0.0.1", LocalPorts.preferred(XdsSettings.DEFAULT_HTTP_PORT)), context.metrics().registry());
+                new HttpServerSettings("127.0.0.1", context.ports().xdsAdmin()), context.metrics().registry());
         xds.mountAdminApi(http);
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;
         return List.of(xds, http, new SampleConfig(xds));
+    }
+
+    @Override
+    public Map<String, Integer> ports() {
+        return controller == null ? Map.of()
+                : Map.of(RunningStack.ADS, controller.adsPort(), RunningStack.XDS_ADMIN, http.port());
+    }
+
+    @Override
+    public Map<String, Path> files() {
+        return tokenFile == null ? Map.of() : Map.of(RunningStack.XDS_ADMIN_TOKEN, tokenFile);
     }
 
     @Override
