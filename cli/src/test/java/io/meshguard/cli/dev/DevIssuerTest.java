@@ -155,7 +155,7 @@ class DevIssuerTest {
     @Test
     void expiredDevToken_isDenied401() throws Exception {
         awaitDevPolicyServing();
-        Instant hourAgo = Instant.now().minus(Duration.ofHours(1), meters);
+        Instant hourAgo = Instant.now().minus(Duration.ofHours(1));
         JWTClaimsSet claims = new DevToken("alice", "t1", List.of("demo"), List.of(), List.of("meshguard"),
                 Duration.ofMinutes(15)).claims(hourAgo);
         String expired = DevSigningKey.load(files).sign(claims);
