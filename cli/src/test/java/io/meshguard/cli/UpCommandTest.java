@@ -184,6 +184,14 @@ class UpCommandTest {
                 .header("Authorization", "Bearer " + bearer).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(fleet.statusCode()).as("Bearer $(cat xds-admin-token)").isEqualTo(200);
 
+        // An explicit --db with a wrong password (up's PostgreSQL demands one) says so, and where it came from.
+        Path wrong = java.nio.file.Files.writeString(dataDir.resolveSibling(dataDir.getFileName() + "-wrong-pw"), "nope\n");
+        CliRun refused = CliRun.of("audit", "query", "--db", state.jdbcUrl(), "--db-user", state.dbUser(),
+                "--db-password-file", wrong.toString(), "--since", "1h");
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err()).contains("refused the login of user '" + state.dbUser() + "'")
+                .contains("password file " + wrong).contains("--db-password-file FILE");
+
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
                 CliRun.of("audit", "query", "--data-dir", dir, "--since", "1h", "--subject", "alice").out())
                 .contains("authz_decision"));

@@ -58,7 +58,12 @@ public final class AuditReplayCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--timeout: " + e.getMessage());
         }
-        DatabaseOptions.Target target = database.target(env);
+        DatabaseOptions.Target target;
+        try {
+            target = database.target(env);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         // A mistyped path must not "succeed" by replaying a fresh, empty spool.
         if (!Files.isDirectory(spool)) {
             throw new IOException("no audit spool at " + spool + " (not a directory)");
