@@ -1,10 +1,11 @@
 package io.meshguard.cli.xds;
 
 import io.meshguard.cli.LocalSecret;
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
-import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.cli.authz.ExtAuthzStackPart;
+import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.cli.dlp.DlpStackPart;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -18,10 +19,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The xDS controller in {@code meshguard up}: ADS on 18000, admin API on 9103 with a token generated into
+ * The xDS controller in {@code meshguard up}: ADS on 18000 ({@code --ads-port}), admin API on 9103
+ * ({@code --xds-admin-port}) with a token generated into
  * {@code <data-dir>/xds-admin-token}, and the sample configuration published when the database has none.
  */
 public final class XdsStackPart implements StackPart {
@@ -58,12 +61,13 @@ public final class XdsStackPart implements StackPart {
 
     @Override
     public List<ServerComponent> components(StackContext context) throws Exception {
-        Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "local:", 24);
+        // A bare token: `Authorization: Bearer $(cat DATA_DIR/xds-admin-token)` works as it is (actor "admin").
+        Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "", 24);
         int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
-        // The ports the servers really got: a well-known port that was taken means another one (or 0 in tests).
+        // The ports the servers really got: a port given as 0 is known only now.
         FilterTargets targets = new FilterTargets("127.0.0.1:" + extAuthz.grpcPort(), "127.0.0.1:" + dlp.grpcPort(),
                 "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
-        XdsSettings settings = new XdsSettings("127.0.0.1", context.port(XdsSettings.DEFAULT_ADS_PORT),
+        XdsSettings settings = new XdsSettings("127.0.0.1", context.ports().ads(),
                 Optional.of(tokenFile),
                 targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
         // the policy files the stack's servers load: a route naming a profile they lack is never published
@@ -73,7 +77,7 @@ public final class XdsStackPart implements StackPart {
                 context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()),
                 Optional.of(policies));
         StatusHttpServer http = new StatusHttpServer("xds-http",
-                new HttpServerSettings("127.0.0.1", context.port(XdsSettings.DEFAULT_HTTP_PORT)), context.metrics().registry());
+                new HttpServerSettings("127.0.0.1", context.ports().xdsAdmin()), context.metrics().registry());
         xds.mountAdminApi(http);
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
@@ -95,6 +99,17 @@ public final class XdsStackPart implements StackPart {
     /** File holding the admin API's bearer token; only after {@link #components}. */
     public Path tokenFile() {
         return tokenFile;
+    }
+
+    @Override
+    public Map<String, Integer> ports() {
+        return controller == null ? Map.of()
+                : Map.of(RunningStack.ADS, controller.adsPort(), RunningStack.XDS_ADMIN, http.port());
+    }
+
+    @Override
+    public Map<String, Path> files() {
+        return tokenFile == null ? Map.of() : Map.of(RunningStack.XDS_ADMIN_TOKEN, tokenFile);
     }
 
     @Override

@@ -200,7 +200,7 @@ class AuthzCommandsTest {
         assertThat(out()).contains(keyId).contains("tenant=acme").doesNotContain(m.group(1));
 
         assertThat(run("apikey", "rotate", "--config", config.toString(), keyId, "--grace", "1h")).isEqualTo(0);
-        assertThat(out()).contains("Old key " + keyId + " stops working at");
+        assertThat(err()).contains("Old key " + keyId + " stops working at");
 
         assertThat(run("apikey", "revoke", "--config", config.toString(), keyId)).isEqualTo(0);
         assertThat(run("apikey", "revoke", "--config", config.toString(), keyId)).isEqualTo(1);
