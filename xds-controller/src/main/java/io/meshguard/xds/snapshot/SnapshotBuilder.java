@@ -39,6 +39,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -308,22 +309,24 @@ public final class SnapshotBuilder {
             }
             b.putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER, Any.pack(ExtAuthzPerRoute.newBuilder()
                     .setCheckSettings(CheckSettings.newBuilder()
-                            .putContextExtensions(EnvoyNames.CTX_AUTHZ_PROFILE, r.authzProfile())
-                            .putContextExtensions(EnvoyNames.CTX_API, api.name())
-                            .putContextExtensions(EnvoyNames.CTX_API_VERSION, v.version())
-                            .putContextExtensions(EnvoyNames.CTX_ROUTE, r.name()))
+                            .putContextExtensions(RouteContract.AuthzContext.AUTHZ_PROFILE, r.authzProfile())
+                            .putContextExtensions(RouteContract.AuthzContext.GATEWAY_ROUTE, r.name())
+                            .putContextExtensions(RouteContract.AuthzContext.API, api.name())
+                            .putContextExtensions(RouteContract.AuthzContext.API_VERSION, v.version()))
                     .build()));
             b.putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER, Any.pack(ExtProcPerRoute.newBuilder()
                     .setOverrides(ExtProcOverrides.newBuilder()
-                            .addGrpcInitialMetadata(HeaderValue.newBuilder()
-                                    .setKey(EnvoyNames.DLP_PROFILE_METADATA)
-                                    .setValue(r.dlpProfile()))
-                            .addGrpcInitialMetadata(HeaderValue.newBuilder()
-                                    .setKey(EnvoyNames.ROUTE_METADATA)
-                                    .setValue(r.name())))
+                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.DLP_PROFILE, r.dlpProfile()))
+                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.GATEWAY_ROUTE, r.name()))
+                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.API, api.name()))
+                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.API_VERSION, v.version())))
                     .build()));
         }
         return b.build();
+    }
+
+    private static HeaderValue metadata(String key, String value) {
+        return HeaderValue.newBuilder().setKey(key).setValue(value).build();
     }
 
     /** 410 for a sunset version, 404 for a retired one, as a JSON body that names the successor. */
