@@ -224,7 +224,7 @@ public final class AuthzEngine {
         } else {
             tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
                     limits.tiers().get(limits.publicTier()));
-            key = "addr:" + ClientAddress.of(request, limits.xffTrustedHops());
+            key = "addr:" + ClientAddress.of(request, policy.mesh().trustedProxyHops());
         }
         TokenBucketLimiter.Outcome outcome = limiter.tryAcquire(key, tier);
         if (outcome.allowed()) {

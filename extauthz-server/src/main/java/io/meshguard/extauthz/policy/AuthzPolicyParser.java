@@ -274,7 +274,7 @@ public final class AuthzPolicyParser {
 
         private RateLimitPolicy rateLimits(YamlNode node) {
             Map<String, YamlNode> m = doc.mapping(node, "rate_limits", Set.of("by", "tiers", "default_tier", "tenant_tiers",
-                    "public_tier", "xff_trusted_hops"));
+                    "public_tier"));
             String by = m.containsKey("by") ? doc.string(m.get("by"), "rate_limits.by").orElse("tenant") : "tenant";
             if (!by.equals("tenant") && !by.equals("subject")) {
                 doc.error(m.get("by"), "rate_limits.by must be 'tenant' or 'subject' (API keys are always limited per key)");
@@ -313,16 +313,7 @@ public final class AuthzPolicyParser {
             if (m.containsKey("public_tier") && !tiers.containsKey(publicTier)) {
                 doc.error(m.get("public_tier"), "rate_limits.public_tier: no tier named '" + publicTier + "'");
             }
-            int hops = 0;
-            if (m.containsKey("xff_trusted_hops")) {
-                String v = doc.string(m.get("xff_trusted_hops"), "rate_limits.xff_trusted_hops").orElse("0").strip();
-                hops = v.matches("[0-9]{1,2}") ? Integer.parseInt(v) : -1;
-                if (hops < 0 || hops > 10) {
-                    doc.error(m.get("xff_trusted_hops"), "rate_limits.xff_trusted_hops: a number of proxies from 0 to 10, got '" + v + "'");
-                    hops = 0;
-                }
-            }
-            return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers), publicTier, hops);
+            return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers), publicTier);
         }
 
         private List<RoutePolicy> routes(YamlNode node, List<IssuerPolicy> issuers, Settings settings) {

@@ -16,16 +16,6 @@ public final class CheckRequests {
 
     private CheckRequests() {}
 
-    /** The request as if its downstream peer (Envoy's {@code attributes.source.address}) were {@code address}. */
-    public static CheckRequest fromAddress(String address, CheckRequest request) {
-        if (address.isEmpty()) {
-            return request;
-        }
-        CheckRequest.Builder b = request.toBuilder();
-        b.getAttributesBuilder().getSourceBuilder().getAddressBuilder().getSocketAddressBuilder().setAddress(address).setPortValue(40000);
-        return b.build();
-    }
-
     public static CheckRequest of(String method, String host, String path, Map<String, List<String>> headers,
             Map<String, String> contextExtensions, Encoding encoding) {
         return of(method, host, path, headers, contextExtensions, encoding, "", "");
