@@ -40,7 +40,7 @@ class DlpScanCommandTest {
 
     @Test
     void outputEndsAsTheInputEnds_noNewlineAddedOrLost_whateverTheTypeAndChunking() {
-        for (String type : new String[] {"text/plain", "application/json", "text/event-stream"}) {
+        for (String type : new String[] {"text/plain", "application/json"}) {
             for (String ending : new String[] {"", "\n", "\n\n", "\r\n"}) {
                 String input = "{\"note\":\"card 5105 1051 0510 5100\"}" + ending;
                 for (String chunk : new String[] {null, "1", "7"}) {
