@@ -60,6 +60,7 @@ public final class PolicyCommand implements Runnable {
                 problems += errors.size();
                 errors.forEach(err::println);
                 if (errors.isEmpty()) {
+                    kind.warnings(dir).forEach(w -> err.println("warning: " + w));
                     out.printf("ok  %s%n", kind.file(dir));
                 }
             }

@@ -32,8 +32,8 @@ public final class DlpPolicy {
 
     /**
      * As {@link #select(Direction, String, String, String)}, but a route that names a profile gets that profile
-     * (its content types still apply; its hosts and paths do not, the route already matched). A name this policy
-     * does not have falls back to matching by host and path: see {@link #hasProfile}.
+     * (its content types still apply; its hosts and paths do not, the route already matched). The server refuses a
+     * stream whose route names a profile this policy does not have ({@link #hasProfile}) before it gets here.
      */
     public Optional<DirectionPolicy> select(Direction direction, Optional<String> routeProfile, String host,
             String path, String contentType) {

@@ -1,5 +1,6 @@
 package io.meshguard.dlp.server;
 
+import io.meshguard.contract.ProfileLabels;
 import io.meshguard.dlp.detect.Simd;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -18,6 +19,8 @@ public final class DlpMetrics {
     private final ConcurrentHashMap<String, Timer> chunkTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> scannedCounters = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> unscannedCounters = new ConcurrentHashMap<>();
+    private final ProfileLabels unknownProfileLabels = new ProfileLabels(32);
+    private final ConcurrentHashMap<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
 
     public DlpMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -53,10 +56,16 @@ public final class DlpMetrics {
                 .register(registry).increment();
     }
 
-    void unknownProfile(String profile) {
-        Counter.builder("meshguard_dlp_unknown_profile_total")
-                .description("Streams whose route named a DLP profile the policy does not define")
-                .tag("profile", profile).register(registry).increment();
+    /**
+     * Counts a stream refused because its route named a profile the policy lacks; the name is escaped and at most 32
+     * names get their own label. Returns the label, so the caller can log it safely.
+     */
+    String unknownProfile(String profile) {
+        String label = unknownProfileLabels.label(profile);
+        unknownProfiles.computeIfAbsent(label, l -> Counter.builder("meshguard_dlp_unknown_profile_total")
+                .description("Streams refused because their route named a DLP profile the policy does not define")
+                .tag("profile", l).register(registry)).increment();
+        return label;
     }
 
     void scanned(String direction, String kind, long bytes) {

@@ -93,8 +93,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private final DecoderBudget decoders;
     /** The Envoy route's name, when its config hands one over (empty otherwise). */
     private final String routeName;
-    /** The profile the route asks for, when this policy has it. */
+    /** The profile the route asks for (empty: chosen by host and path). */
     private final Optional<String> routeProfile;
+    /** The route asked for a profile this policy lacks: the stream is refused at its first message. */
+    private final Optional<String> unknownProfile;
     private Timer requestTimer;
     private Timer responseTimer;
     private final Transformers.Factory transformers;
@@ -173,16 +175,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         this.transformers = transformers;
         this.decoders = decoders;
         this.routeName = hint.route();
-        if (hint.profile().isPresent() && !policy.hasProfile(hint.profile().get())) {
-            // A route naming a profile this dlp.yaml lacks (deployed ahead of the policy, or a typo) is still
-            // scanned: by host and path, as if it named none. Counted and logged so the mismatch gets fixed.
-            metrics.unknownProfile(hint.profile().get());
-            log.warn("route {} asks for DLP profile '{}', which the policy does not define; choosing by host and path",
-                    hint.route().isEmpty() ? "(unnamed)" : hint.route(), hint.profile().get());
-            this.routeProfile = Optional.empty();
-        } else {
-            this.routeProfile = hint.profile();
-        }
+        // A route naming a profile this dlp.yaml lacks (deployed ahead of the policy, or a typo) is refused, never
+        // scanned by host and path instead: the route's owner chose that profile (docs/route-contract.md).
+        this.unknownProfile = hint.profile().filter(p -> !policy.hasProfile(p));
+        this.routeProfile = hint.profile();
         this.masterKey = masterKey;
         this.keyId = keyId(masterKey);
         this.responses = responses;
@@ -249,6 +245,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             }
             return;
         }
+        if (unknownProfile.isPresent()) {
+            if (req.hasRequestHeaders()) {
+                readRequest(headers(req.getRequestHeaders()));
+            }
+            refuseUnknownProfile(unknownProfile.get());
+            return;
+        }
         if (responseBlocked && (req.hasResponseBody() || req.hasResponseTrailers())) {
             swallowResponse(req);
             return;
@@ -277,12 +280,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     private void requestHeaders(HttpHeaders h) {
         Map<String, String> headers = headers(h);
-        host = headers.getOrDefault(":authority", headers.getOrDefault("host", ""));
-        path = headers.getOrDefault(":path", "");
-        method = headers.getOrDefault(":method", "");
-        requestId = headers.getOrDefault("x-request-id", "");
-        traceId = traceId(headers);
-        tenant = headers.getOrDefault(policy.tenantHeader(), "");
+        readRequest(headers);
         hasher = ValueHasher.forTenant(masterKey, tenant);
         String contentType = headers.getOrDefault("content-type", "");
         grpcRequest = MediaTypes.isGrpc(contentType);
@@ -318,6 +316,16 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         send(ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
                 .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
+    }
+
+    /** What the audit rows and logs say about the request. */
+    private void readRequest(Map<String, String> headers) {
+        host = headers.getOrDefault(":authority", headers.getOrDefault("host", ""));
+        path = headers.getOrDefault(":path", "");
+        method = headers.getOrDefault(":method", "");
+        requestId = headers.getOrDefault("x-request-id", "");
+        traceId = traceId(headers);
+        tenant = headers.getOrDefault(policy.tenantHeader(), "");
     }
 
     private void responseHeaders(HttpHeaders h) {
@@ -675,6 +683,28 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         send(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
         return false;
+    }
+
+    /**
+     * Fails the stream closed: the first message Envoy sends (normally the request headers, so nothing has reached the
+     * upstream yet) is answered with a 503 local reply; the api_call audit row records the profile.
+     */
+    private void refuseUnknownProfile(String profile) {
+        done = true;
+        outcome = "blocked";
+        String label = metrics.unknownProfile(profile);
+        blockNote = "unknown_profile:" + label;
+        log.warn("dlp refused stream: route {} names DLP profile '{}', which the policy does not define request_id={}",
+                routeName.isEmpty() ? "(unnamed)" : io.meshguard.contract.ProfileLabels.escape(routeName), label,
+                requestId);
+        String body = "{\"error\":\"dlp_unavailable\",\"reason\":\"unknown_profile\","
+                + "\"message\":\"the route names a DLP profile the policy does not define\""
+                + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
+        send(ProcessingResponse.newBuilder().setImmediateResponse(ImmediateResponse.newBuilder()
+                .setStatus(HttpStatus.newBuilder().setCodeValue(503))
+                .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                .setBody(ByteString.copyFromUtf8(body))
+                .setDetails("meshguard_dlp_unknown_profile")).build());
     }
 
     /** The message a block answers. */
