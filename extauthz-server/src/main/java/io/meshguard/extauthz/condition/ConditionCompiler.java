@@ -40,7 +40,6 @@ public final class ConditionCompiler {
     static final int MAX_ITERATIONS = 1000;
     static final int MAX_REGEX_PROGRAM = 1000;
     static final int MAX_COMPREHENSION_NESTING = 1;
-    private static final int MEMO_ENTRIES = 100_000;
     private static final Set<String> CREDENTIAL_VARIABLES = credentialVariables();
     private static final Set<String> ZONED = Set.of("getFullYear", "getMonth", "getDayOfYear", "getDayOfMonth", "getDate",
             "getDayOfWeek", "getHours", "getMinutes", "getSeconds", "getMilliseconds");
@@ -139,8 +138,11 @@ public final class ConditionCompiler {
         }
         try {
             return new Condition(expression, line, runtime.createProgram(ast),
-                    !beforeCredential && credentialOnly(ast) ? Optional.of(Caffeine.newBuilder().weakKeys()
-                            .maximumSize(MEMO_ENTRIES).<Identity, Condition.Outcome>build()) : Optional.empty());
+                    // weak keys and no size bound: an entry lives exactly as long as its identity, which the token
+                    // cache bounds; a size policy would add a read buffer to every lookup on the hot path
+                    !beforeCredential && credentialOnly(ast)
+                            ? Optional.of(Caffeine.newBuilder().weakKeys().<Identity, Condition.Outcome>build())
+                            : Optional.empty());
         } catch (CelEvaluationException e) {
             error.accept(line, e.getMessage());
             return null;

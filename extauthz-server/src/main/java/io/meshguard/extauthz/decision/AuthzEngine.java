@@ -196,8 +196,9 @@ public final class AuthzEngine {
         if (!id.scopes().containsAll(r.scopes())) {
             return deny(request, routeName, who, Reason.INSUFFICIENT_SCOPE, "caller lacks a required scope", Map.of(), ok.fromCache());
         }
-        // a verified token's identity is one cached instance per token: credential-only conditions remember their answer
-        boolean stable = !gatewayHop && id.authMethod().equals("jwt");
+        // a token served from the token cache is one identity instance per token: credential-only conditions remember
+        // their answer on it (a fresh instance, as with the cache off, would only fill the memo)
+        boolean stable = !gatewayHop && ok.fromCache() && id.authMethod().equals("jwt");
         Optional<Decision> unmet = conditions(r, request, caller, who, ok.fromCache(), stable);
         if (unmet.isPresent()) {
             return unmet.get();

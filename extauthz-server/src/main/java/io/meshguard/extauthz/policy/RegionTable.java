@@ -27,15 +27,6 @@ final class RegionTable<V> {
         });
     }
 
-    boolean isEmpty() {
-        for (String k : keys) {
-            if (k != null) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /** The value for {@code s[from, to)}, given that region's {@link #hash}; null when absent. */
     @SuppressWarnings("unchecked")
     V get(String s, int from, int to, int hash) {

@@ -132,4 +132,23 @@ class ConditionTest {
         assertThat(errors("tenant == 'x'", true)).singleElement().asString().contains("deny rules run before the credential");
         assertThat(COMPILER.compile("request.headers['x-debug'] == '1'", 1, true, (l, m) -> { })).isNotNull();
     }
+
+    @Test
+    void credentialOnlyConditions_rememberTheirOutcomePerIdentity_othersNever() {
+        Condition claimsOnly = compile("'mfa' in claims.amr && tenant == 'acme'");
+        Condition readsRequest = compile("'mfa' in claims.amr && request.method == 'POST'");
+        Condition readsTime = compile("auth.subject == 'alice' && now.getHours('UTC') >= 0");
+        assertThat(claimsOnly.memo()).isPresent();
+        assertThat(readsRequest.memo()).isEmpty();
+        assertThat(readsTime.memo()).isEmpty();
+        ConditionVariables vars = vars(Map.of("amr", List.of("mfa")));
+        Identity alice = new Identity("alice", Optional.of("acme"), List.of(), List.of(), Optional.empty(), "jwt", "idp",
+                Optional.empty(), Optional.empty(), ClaimValues.of(Map.of("amr", List.of("mfa"))));
+        assertThat(claimsOnly.test(vars, Optional.of(alice))).isInstanceOf(Condition.Outcome.Holds.class);
+        assertThat(claimsOnly.memo().orElseThrow().getIfPresent(alice)).isInstanceOf(Condition.Outcome.Holds.class);
+        // an equal identity that is another instance (another token) is decided on its own
+        Identity twin = new Identity("alice", Optional.of("acme"), List.of(), List.of(), Optional.empty(), "jwt", "idp",
+                Optional.empty(), Optional.empty(), ClaimValues.of(Map.of("amr", List.of("mfa"))));
+        assertThat(claimsOnly.memo().orElseThrow().getIfPresent(twin)).isNull();
+    }
 }
