@@ -30,7 +30,7 @@ class SampleGatewayConfigTest {
         // errors and warnings: a warning here means requests the sample routes would all be denied
         assertThat(ProfileReferences.missing(SAMPLE, shipped)).isEmpty();
         assertThat(new ConfigValidator(new ProfileReferences(() -> java.util.Optional.of(shipped))).validate(SAMPLE)
-                .problems()).isEmpty();
+                .problems()).allSatisfy(p -> assertThat(p.severity()).as(p.toString()).isEqualTo(Problem.Severity.INFO));
     }
 
     @Test
