@@ -13,6 +13,13 @@ import javax.sql.DataSource;
  * @param db the settings behind {@code dataSource}, for servers that open their own connections (LISTEN/NOTIFY)
  * @param dataDir the {@code --data-dir}; servers keep their local state (spools) below it
  * @param policiesDir the repository's {@code policies/} directory
+ * @param ports the port each server listens on (0: any free one)
  */
 public record StackContext(
-        ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir) {}
+        ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, UpPorts ports) {
+
+    /** A context whose servers all listen on free ports (tests, a stack beside another). */
+    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir) {
+        this(metrics, dataSource, db, dataDir, policiesDir, UpPorts.ANY);
+    }
+}

@@ -16,21 +16,25 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code meshguard authz check}: one request through exactly the server's decision pipeline, offline. */
+/**
+ * {@code meshguard authz check}: one request through exactly the server's decision pipeline, offline;
+ * {@code meshguard authz send}: one Check to the running extauthz.
+ */
 @Command(name = "authz", mixinStandardHelpOptions = true, description = "Authorization tools.",
-        subcommands = {AuthzCommand.Check.class})
+        subcommands = {AuthzCommand.Check.class, AuthzSendCommand.class})
 public final class AuthzCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (check)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (check, send)");
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true,
             description = {"Decide one CheckRequest (Envoy's protobuf JSON) against DIR/authz.yaml and print",
-                "{\"allowed\",\"status\",\"reason\",\"headers_set\",\"headers_removed\",\"body\"}.",
+                "{\"allowed\",\"status\",\"reason\",\"headers_set\",\"headers_append_action\",\"headers_removed\",\"body\"}",
+                "(headers_append_action: Envoy's append_action per header set, e.g. OVERWRITE_IF_EXISTS_OR_ADD).",
                 "Exit 0 when a decision was printed (allow or deny), 1 when the policy or input is unusable."})
     static final class Check implements Callable<Integer> {
         @Spec

@@ -70,6 +70,7 @@ public final class PolicyCommand implements Runnable {
                 problems += errors.size();
                 errors.forEach(err::println);
                 if (errors.isEmpty()) {
+                    kind.warnings(dir).forEach(w -> err.println("warning: " + w));
                     out.printf("ok  %s%n", kind.file(dir));
                 }
             }
@@ -115,6 +116,9 @@ public final class PolicyCommand implements Runnable {
                     if (r.passed()) {
                         passed++;
                         out.printf("PASS  %s  %s: %s%n", r.kind(), r.file(), r.name());
+                        if (!r.message().isEmpty()) {
+                            out.printf("      %s%n", r.message());
+                        }
                     } else {
                         failed++;
                         out.printf("FAIL  %s  %s: %s%n      %s%n", r.kind(), r.file(), r.name(), r.message());

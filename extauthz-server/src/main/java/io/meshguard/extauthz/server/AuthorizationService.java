@@ -72,6 +72,9 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         if (decision.reason() == Reason.UNKNOWN_PROFILE) {
             unknownProfile(view.contextExtensions().getOrDefault(RouteContract.AuthzContext.AUTHZ_PROFILE, "")).increment();
         }
+        if (decision.reason() == Reason.INVALID_PATH) {
+            pathRefusal(view).increment();
+        }
         try {
             audit.record(DecisionEvents.of(view, decision, clock.instant(), nanos / 1000));
         } catch (RuntimeException e) {
@@ -90,6 +93,15 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                     .tag("profile", label)
                     .register(registry);
         });
+    }
+
+    /** Refused paths by class (a fixed set of sub-reasons): a rising count of one class is a probe worth a look. */
+    private Counter pathRefusal(HttpRequestView view) {
+        String problem = view.target().problem().orElse(io.meshguard.extauthz.decision.CanonicalPath.Problem.PATH_PARAMETERS).code();
+        return decisions.computeIfAbsent("path|" + problem, k -> Counter.builder("meshguard_authz_path_refusals_total")
+                .description("Requests refused for a path an upstream could resolve differently, by sub-reason")
+                .tag("problem", problem)
+                .register(registry));
     }
 
     private Counter counter(Decision d) {

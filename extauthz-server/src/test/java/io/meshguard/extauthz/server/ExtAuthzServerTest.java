@@ -76,6 +76,19 @@ class ExtAuthzServerTest {
     }
 
     @Test
+    void ambiguousPath_isDenied400OverGrpc_countedByClass_andAuditedWithItsSubReason() {
+        CheckResponse r = stub.check(request("/healthz/..%2F..%2Fapi/x?card=4111111111111111", Map.of(), CheckRequests.Encoding.HEADERS));
+        assertThat(r.getStatus().getCode()).isEqualTo(Code.INVALID_ARGUMENT_VALUE);
+        assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(400);
+        assertThat(r.getDeniedResponse().getBody()).contains("\"reason\":\"invalid_path\"").contains("\"path_problem\":\"encoded_separator\"");
+        assertThat(registry.get("meshguard_authz_path_refusals_total").tag("problem", "encoded_separator").counter().count())
+                .isGreaterThanOrEqualTo(1.0);
+        AuthzDecisionEvent e = audit.stream().filter(a -> a.reason().equals("invalid_path")).findFirst().orElseThrow();
+        assertThat(e.details()).containsEntry("path_problem", "encoded_separator");
+        assertThat(e.path()).isEqualTo("/healthz/..%2F..%2Fapi/x");
+    }
+
+    @Test
     void becomesReady_afterOidcDiscoveryAndJwksFetch_andGrpcHealthSaysServing() {
         await().atMost(Duration.ofSeconds(20)).until(() -> server.notReady().isEmpty());
         await().atMost(Duration.ofSeconds(5)).until(() -> HealthGrpc.newBlockingStub(channel)
@@ -98,9 +111,11 @@ class ExtAuthzServerTest {
                 assertThat(o.getAppend().getValue()).as(identity).isFalse();
                 assertThat(o.getAppendAction()).as(identity).isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
             }
+            // contract defaults are meshguard's: overwritten like identity, so a client's x-dwp-source never survives
             HeaderValueOption dflt = set.get("x-dwp-source");
-            assertThat(dflt.hasAppend()).isFalse();
-            assertThat(dflt.getAppendAction()).isEqualTo(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT);
+            assertThat(dflt.hasAppend()).isTrue();
+            assertThat(dflt.getAppend().getValue()).isFalse();
+            assertThat(dflt.getAppendAction()).isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
             assertThat(r.getOkResponse().getHeadersToRemoveList()).contains("authorization", "x-api-key")
                     .doesNotContainAnyElementsOf(set.keySet());
         }

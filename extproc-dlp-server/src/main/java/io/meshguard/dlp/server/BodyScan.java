@@ -1,6 +1,7 @@
 package io.meshguard.dlp.server;
 
 import io.meshguard.dlp.content.FindingListener;
+import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.scan.Finding;
@@ -44,8 +45,8 @@ public final class BodyScan {
             String path, String contentType, String contentEncoding, ValueHasher hasher, FindingListener listener) {
         DlpMetrics metrics = new DlpMetrics(new SimpleMeterRegistry());
         return new BodyScan(new DirectionState(direction, policy.select(direction, routeProfile, host, path,
-                contentType), contentType, contentEncoding, false, hasher, listener, metrics,
-                DecoderBudget.unbounded()));
+                contentType), contentType, contentEncoding, false, hasher, listener, metrics, DecoderBudget.unbounded(),
+                Transformers::forKind));
     }
 
     /** The profile that applies, if any. */

@@ -114,6 +114,30 @@ public final class DlpMetrics {
                 .register(registry));
     }
 
+    /** A stream the server ended because one phase (or the whole stream) ran over its deadline. */
+    void overDeadline(String phase, String direction) {
+        Counter.builder("meshguard_dlp_streams_over_deadline_total")
+                .description("DLP streams ended by the server's own deadline (Envoy times nothing out in "
+                        + "FULL_DUPLEX_STREAMED): 504 before the response started, a reset after")
+                .tag("phase", phase).tag("direction", direction).register(registry).increment();
+    }
+
+    /** The age of the oldest open bounded stream, read at each scrape. */
+    void oldestStream(java.util.function.DoubleSupplier seconds) {
+        io.micrometer.core.instrument.Gauge.builder("meshguard_dlp_stream_oldest_seconds", seconds::getAsDouble)
+                .description("Seconds the oldest open DLP stream has been open (event streams and WebSocket "
+                        + "upgrades excepted: they last as long as the conversation)")
+                .register(registry);
+    }
+
+    /** An upgrade request (WebSocket): refused, or passed with its frames unscanned. */
+    void websocket(String profile, String decision) {
+        Counter.builder("meshguard_dlp_websocket_upgrades_total")
+                .description("Protocol upgrades (WebSocket) by the profile's decision: block, pass (frames go on "
+                        + "unscanned and unchanged), or no_profile")
+                .tag("profile", profile).tag("decision", decision).register(registry).increment();
+    }
+
     void protocolError(String what) {
         Counter.builder("meshguard_dlp_protocol_errors_total").tag("kind", what).register(registry).increment();
     }

@@ -123,6 +123,14 @@ public final class Publisher {
 
     /** Publishes the configuration of an earlier revision of a group again, as that group's new revision. */
     public synchronized Result rollback(long revisionId, String actor) {
+        return rollback(revisionId, actor, "");
+    }
+
+    /**
+     * Like {@link #rollback(long, String)}, recording {@code reason} (why, as publish requires) with the new revision:
+     * {@code rollback to revision N: reason}.
+     */
+    public synchronized Result rollback(long revisionId, String actor, String reason) {
         Optional<Revision> old = store.get(revisionId);
         if (old.isEmpty()) {
             return Result.refused(List.of(Problem.error("revision", "no revision " + revisionId)));
@@ -140,7 +148,8 @@ public final class Publisher {
             outcome("invalid");
             return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
         }
-        Revision r = store.append(old.get().group(), slice, actor, "rollback to revision " + revisionId);
+        Revision r = store.append(old.get().group(), slice, actor,
+                "rollback to revision " + revisionId + (reason.isBlank() ? "" : ": " + reason));
         snapshots.serve(r.id(), resources, Optional.of(slice));
         fleet.refreshRevisions();
         outcome("rolled_back");

@@ -7,6 +7,7 @@ public final class EnvoyNames {
     public static final String ROUTER_FILTER = "envoy.filters.http.router";
     public static final String EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz";
     public static final String EXT_PROC_FILTER = "envoy.filters.http.ext_proc";
+    public static final String CORS_FILTER = "envoy.filters.http.cors";
     public static final String FAULT_FILTER = "envoy.filters.http.fault";
     public static final String HCM_FILTER = "envoy.filters.network.http_connection_manager";
     public static final String GRPC_ACCESS_LOG = "envoy.access_loggers.http_grpc";
