@@ -46,7 +46,9 @@ public record XdsSettings(
             "127.0.0.1:9002", "host:port of the audit access-log (ALS) receiver gateways stream logs to (in "
                     + "Kubernetes extproc-dlp-server hosts it on its gRPC port).");
     public static final ConfigKey<Duration> FILTER_TIMEOUT = ConfigKey.duration("xds.filter_timeout",
-            Duration.ofSeconds(2), "Timeout of one ext_authz Check and of one ext_proc message.");
+            Duration.ofSeconds(2), "Timeout of one ext_authz Check at the gateway (an error or a timeout denies "
+                    + "with 503) and on proxyless clients; ext_proc has no per-message timeout under "
+                    + "FULL_DUPLEX_STREAMED.");
     public static final ConfigKey<String> DEFAULT_GROUP = ConfigKey.string("xds.default_group", "",
             "Gateway group of nodes that name none (node.cluster and metadata meshguard.group empty); "
                     + "empty: such nodes get no configuration.");
