@@ -1,4 +1,5 @@
-# Sourced by ./mvnw, ./meshguard and .ci/run: exports JAVA_HOME pointing at a JDK >= 21.
+# Sourced by ./mvnw, ./meshguard and .ci/run: exports JAVA_HOME pointing at a JDK >= 21 and MESHGUARD_JAVA_MAJOR
+# (its feature version, e.g. 25).
 # Order: $JAVA_HOME, the java on PATH, then the usual install places (Debian/Ubuntu, SDKMAN, macOS).
 # POSIX sh, because ./mvnw is.
 
@@ -15,7 +16,8 @@ meshguard_find_jdk() {
     case "$major" in ''|*[!0-9]*) continue ;; esac
     if [ "$major" -ge 21 ]; then
       JAVA_HOME=$candidate
-      export JAVA_HOME
+      MESHGUARD_JAVA_MAJOR=$major
+      export JAVA_HOME MESHGUARD_JAVA_MAJOR
       return 0
     fi
   done

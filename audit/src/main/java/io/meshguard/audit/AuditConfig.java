@@ -39,8 +39,11 @@ public final class AuditConfig {
             List.of("copy", "insert"), "How batches reach PostgreSQL: COPY (faster) or multi-row INSERT.");
     public static final ConfigKey<Boolean> KEEP_QUERY_STRING = ConfigKey.bool("audit.keep_query_string", false,
             "Keep query strings in audited paths (never for streams). Off: they often carry identifiers.");
-    public static final ConfigKey<Path> SPOOL_DIR = ConfigKey.path("audit.spool.dir", Path.of("audit-spool"),
-            "Directory of the on-disk audit spool (one writer per directory; keep it on a persistent volume).");
+    // A relative default under the git-ignored data directory: a server started from a working tree must not leave
+    // a spool in the repository. Installations set it (the manifests use /var/spool/meshguard on a volume).
+    public static final ConfigKey<Path> SPOOL_DIR = ConfigKey.path("audit.spool.dir", Path.of(".meshguard", "spool"),
+            "Directory of the on-disk audit spool (one writer per directory; keep it on a persistent volume). Unset, each"
+                    + " server uses its own subdirectory of the default, e.g. .meshguard/spool/meshguard-extauthz.");
     public static final ConfigKey<Long> SPOOL_MAX_BYTES = ConfigKey.byteSize("audit.spool.max_bytes",
             SpoolSettings.DEFAULT_MAX_BYTES, 64 * 1024, Long.MAX_VALUE, "Disk cap of the audit spool.");
     public static final ConfigKey<Long> SPOOL_SEGMENT_BYTES = ConfigKey.byteSize("audit.spool.segment_bytes",

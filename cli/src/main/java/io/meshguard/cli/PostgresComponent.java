@@ -33,6 +33,8 @@ final class PostgresComponent implements ServerComponent {
     @Override
     public void start() {
         server = LocalPostgres.start(dataDir, port);
+        // The stack closes PostgreSQL after the servers have drained; its own hook would stop it at once.
+        server.stopOnlyOnClose();
         dataSource = DataSourceFactory.create(settings());
         migration = Migrations.apply(dataSource);
     }

@@ -49,7 +49,7 @@ public final class ServerAudit {
             return Optional.empty();
         }
         DbSettings db = new DbConfig(applicationName).read(config);
-        AuditSettings settings = AuditConfig.read(config).withAlsPort(Optional.empty());
+        AuditSettings settings = ownSpool(config, AuditConfig.read(config), applicationName).withAlsPort(Optional.empty());
         HikariDataSource maintenance = DataSourceFactory.create(db.withPoolSize(2, 0));
         stack.start(new ClosingResource(applicationName + "-audit-db", maintenance::close));
         AuditComponent audit = AuditComponent.create(settings,
@@ -57,6 +57,20 @@ public final class ServerAudit {
                 maintenance, metrics.forServer("audit"));
         stack.start(audit);
         return Optional.of(audit);
+    }
+
+    /**
+     * {@code settings} with the spool in a subdirectory named after the server when {@code audit.spool.dir} is not
+     * set: two servers started from one working tree must not share a spool (one writer per directory).
+     */
+    public static AuditSettings ownSpool(Config config, AuditSettings settings, String applicationName) {
+        if (!(config.source(AuditConfig.SPOOL_DIR) instanceof io.meshguard.runtime.config.ConfigSource.Default)) {
+            return settings;
+        }
+        io.meshguard.audit.spool.SpoolSettings spool = settings.writer().spool();
+        return settings.withWriter(settings.writer().withSpool(new io.meshguard.audit.spool.SpoolSettings(
+                spool.directory().resolve(applicationName), spool.maxBytes(), spool.segmentBytes(), spool.fsync(),
+                spool.fsyncInterval(), spool.whenFull())));
     }
 
     /** Closes a resource when the stack shuts down (after everything started later). */

@@ -13,19 +13,13 @@ import javax.sql.DataSource;
  * @param db the settings behind {@code dataSource}, for servers that open their own connections (LISTEN/NOTIFY)
  * @param dataDir the {@code --data-dir}; servers keep their local state (spools) below it
  * @param policiesDir the repository's {@code policies/} directory
- * @param anyPort every server listens on a free port (0) instead of its well-known one: for a stack inside a test
- *     run, where a well-known port that happens to be free now may be taken by another run a moment later
+ * @param ports the port each server listens on (0: any free one)
  */
 public record StackContext(
-        ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, boolean anyPort) {
+        ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, UpPorts ports) {
 
-    /** The context of {@code meshguard up}: well-known ports where free. */
+    /** A context whose servers all listen on free ports (tests, a stack beside another). */
     public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir) {
-        this(metrics, dataSource, db, dataDir, policiesDir, false);
-    }
-
-    /** The port a server of this stack binds: {@code wellKnown} when free ({@link LocalPorts}), or 0 with {@link #anyPort}. */
-    public int port(int wellKnown) {
-        return anyPort ? 0 : LocalPorts.preferred(wellKnown);
+        this(metrics, dataSource, db, dataDir, policiesDir, UpPorts.ANY);
     }
 }

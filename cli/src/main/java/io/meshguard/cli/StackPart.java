@@ -1,7 +1,9 @@
 package io.meshguard.cli;
 
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One server that {@code meshguard up} runs in its process (extauthz, DLP, xDS controller, audit). Parts are
@@ -20,4 +22,17 @@ public interface StackPart {
 
     /** Where the started part listens, one line each, e.g. {@code gRPC 127.0.0.1:9001 (ext_authz Check)}. */
     List<String> endpoints();
+
+    /**
+     * The ports the started part listens on, by the names {@link RunningStack} knows ({@link RunningStack#EXTAUTHZ}
+     * …); written to {@code up.json} so that other commands find them.
+     */
+    default Map<String, Integer> ports() {
+        return Map.of();
+    }
+
+    /** Local files other commands need (a token), by the names {@link RunningStack} knows. */
+    default Map<String, Path> files() {
+        return Map.of();
+    }
 }

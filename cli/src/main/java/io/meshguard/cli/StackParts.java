@@ -20,6 +20,6 @@ public final class StackParts {
         ExtAuthzStackPart extAuthz = new ExtAuthzStackPart(audit, devIssuer);
         DlpStackPart dlp = new DlpStackPart(audit);
         // The xDS controller last: the gateway config it emits points at the ports the servers before it got.
-        return List.of(audit, devIssuer, extAuthz, dlp, new XdsStackPart(audit, extAuthz, dlp));
+        return List.of(audit, devIssuer, extAuthz, dlp, new XdsStackPart(audit, devIssuer, extAuthz, dlp));
     }
 }

@@ -12,7 +12,9 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
@@ -20,21 +22,42 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code meshguard up}: PostgreSQL, migrations and every server of this build in one process, with a combined
- * status listener. Ctrl-C or SIGTERM closes everything in reverse start order, PostgreSQL last.
+ * status listener. Ctrl-C or SIGTERM closes everything in reverse start order: the servers drain first, PostgreSQL
+ * stops after them.
  */
 @Command(
         name = "up",
         mixinStandardHelpOptions = true,
-        description = "Start the whole stack locally on an embedded PostgreSQL; Ctrl-C stops everything.")
+        description = {"Start the whole stack locally on an embedded PostgreSQL; Ctrl-C stops everything.",
+            "Every port is fixed by its flag; a busy port stops `up` with the port and the flag named. 0 picks a free",
+            "port; the banner and DATA_DIR/up.json (which every other command reads) say which."})
 final class UpCommand implements Callable<Integer> {
     @Option(names = "--data-dir", defaultValue = ".meshguard", description = "Local state: database, spools, up.json (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
-    @Option(names = "--status-port", defaultValue = "9100", description = "Port of the combined /readyz, /healthz, /metrics; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--status-port", defaultValue = "9100", description = "Combined /readyz, /healthz, /metrics (default: ${DEFAULT-VALUE}).")
     int statusPort;
 
-    @Option(names = "--pg-port", defaultValue = "15432", description = "Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--pg-port", defaultValue = "15432", description = "Embedded PostgreSQL on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
     int pgPort;
+
+    @Option(names = "--extauthz-port", defaultValue = "9001", description = "extauthz gRPC, ext_authz Check (default: ${DEFAULT-VALUE}).")
+    int extauthzPort;
+
+    @Option(names = "--dlp-port", defaultValue = "9002", description = "DLP server gRPC, ext_proc Process (default: ${DEFAULT-VALUE}).")
+    int dlpPort;
+
+    @Option(names = "--als-port", defaultValue = "9004", description = "Audit access-log receiver gRPC (default: ${DEFAULT-VALUE}).")
+    int alsPort;
+
+    @Option(names = "--ads-port", defaultValue = "18000", description = "xDS controller ADS gRPC (default: ${DEFAULT-VALUE}).")
+    int adsPort;
+
+    @Option(names = "--xds-admin-port", defaultValue = "9103", description = "xDS controller admin API (default: ${DEFAULT-VALUE}).")
+    int xdsAdminPort;
+
+    @Option(names = "--dev-jwks-port", defaultValue = "9180", description = "Dev issuer JWKS (default: ${DEFAULT-VALUE}).")
+    int devJwksPort;
 
     @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address of the status listener (default: ${DEFAULT-VALUE}).")
     String bind;
@@ -54,30 +77,45 @@ final class UpCommand implements Callable<Integer> {
         long begin = System.nanoTime();
         Path dir = dataDir.toAbsolutePath().normalize();
         Files.createDirectories(dir);
+        // First: a second up on this directory stops here, before it touches anything the first one owns.
+        DataDirLock lock = DataDirLock.acquire(dir);
+        UpPorts ports = new UpPorts(statusPort, pgPort, extauthzPort, dlpPort, alsPort, adsPort, xdsAdminPort, devJwksPort);
+        try {
+            ports.requireFree(bind);
+        } catch (UpPorts.PortInUseException e) {
+            lock.close();
+            throw e;
+        }
 
         ProcessMetrics metrics = ProcessMetrics.create();
         ComponentStack stack = new ComponentStack();
         stack.closeOnJvmShutdown();
 
-        StatusHttpServer status = new StatusHttpServer("up-status", new HttpServerSettings(bind, statusPort), metrics.registry());
-        PostgresComponent postgres = new PostgresComponent(dir.resolve("postgres"), pgPort);
+        StatusHttpServer status = new StatusHttpServer("up-status", new HttpServerSettings(bind, ports.status()), metrics.registry());
+        PostgresComponent postgres = new PostgresComponent(dir.resolve("postgres"), ports.postgres());
         List<String> endpoints = new ArrayList<>();
+        Map<String, Integer> listening = new LinkedHashMap<>();
+        Map<String, String> files = new LinkedHashMap<>();
         // The status listener starts first so that /readyz answers at once; it must say 503 until all is up.
         AtomicBoolean started = new AtomicBoolean();
         status.addReadinessCheck(ReadinessCheck.of("startup", () -> started.get()
                 ? ReadinessCheck.Result.ready("all components started")
                 : ReadinessCheck.Result.notReady("starting")));
         try {
-            stack.start(new UpStateFile(dir));
+            stack.start(new UpStateFile(dir, lock));
             startTracked(stack, status, status);
             startTracked(stack, postgres, status);
             endpoints.add("postgres   " + postgres.server().jdbcUrl() + "  (user " + postgres.server().user() + ", schema "
                     + postgres.migration().currentVersion() + ")");
+            listening.put(RunningStack.STATUS, status.port());
+            listening.put(RunningStack.POSTGRES, postgres.server().port());
             StackContext context = new StackContext(metrics, postgres.dataSource(), postgres.settings(), dir,
-                    policiesDir.toAbsolutePath().normalize());
+                    policiesDir.toAbsolutePath().normalize(), ports);
             LocalStack local = LocalStack.start(stack, context, component -> status.addReadinessChecks(component.readinessChecks()));
             for (StackPart part : local.parts()) {
                 part.endpoints().forEach(line -> endpoints.add(String.format("%-10s %s", part.name(), line)));
+                listening.putAll(part.ports());
+                part.files().forEach((name, file) -> files.put(name, file.toString()));
             }
         } catch (Exception | Error e) {
             stack.close();
@@ -88,7 +126,7 @@ final class UpCommand implements Callable<Integer> {
         String statusUrl = "http://" + bind + ":" + status.port();
         endpoints.add(String.format("%-10s %s/readyz  %s/healthz  %s/metrics", "status", statusUrl, statusUrl, statusUrl));
         new UpState(ProcessHandle.current().pid(), postgres.server().pid(), statusUrl, postgres.server().jdbcUrl(), postgres.server().user(),
-                postgres.server().passwordFile().toString(), endpoints).writeTo(dir);
+                postgres.server().passwordFile().toString(), listening, files, endpoints).writeTo(dir);
 
         console.printf("meshguard is up in %d ms (data in %s)%n", (System.nanoTime() - begin) / 1_000_000, dir);
         endpoints.forEach(line -> console.println("  " + line));
@@ -99,8 +137,11 @@ final class UpCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Started first and so closed last: removes {@code up.json} once everything else has stopped. */
-    private record UpStateFile(Path dataDir) implements ServerComponent {
+    /**
+     * Started first and so closed last: removes {@code up.json} once everything else has stopped — only the one this
+     * process wrote — and then releases the data directory.
+     */
+    private record UpStateFile(Path dataDir, DataDirLock lock) implements ServerComponent {
         @Override
         public String name() {
             return "up.json";
@@ -111,10 +152,16 @@ final class UpCommand implements Callable<Integer> {
 
         @Override
         public void close() {
+            Path file = dataDir.resolve(UpState.FILE_NAME);
             try {
-                Files.deleteIfExists(dataDir.resolve(UpState.FILE_NAME));
+                boolean ours = UpState.read(dataDir).map(s -> s.pid() == ProcessHandle.current().pid()).orElse(false);
+                if (ours) {
+                    Files.deleteIfExists(file);
+                }
             } catch (IOException e) {
-                System.err.println("meshguard: could not remove " + dataDir.resolve(UpState.FILE_NAME) + ": " + e);
+                System.err.println("meshguard: could not remove " + file + ": " + e);
+            } finally {
+                lock.close();
             }
         }
     }

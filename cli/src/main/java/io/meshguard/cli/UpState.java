@@ -1,17 +1,19 @@
 package io.meshguard.cli;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * What a running {@code meshguard up} tells other commands about itself, in {@code DATA_DIR/up.json}: its
- * process, the status URL and the database, so that e.g. {@code meshguard audit query} finds the database
- * without flags. Written when the stack is ready, deleted when it stops.
+ * process, the status URL, the database, every port it listens on and the files holding its local secrets. Written
+ * when the stack is ready, deleted when it stops. Commands read it through {@link RunningStack}.
  *
  * @param pid process id of the {@code up} JVM
  * @param postgresPid process id of its PostgreSQL server, which runs detached (pg_ctl) and must stop with it
@@ -19,15 +21,27 @@ import java.util.Optional;
  * @param jdbcUrl the local database
  * @param dbUser its user
  * @param dbPasswordFile file holding that user's password (readable by the owner only)
- * @param endpoints what listens where, one line each
+ * @param ports port of each listener by name ({@link RunningStack#EXTAUTHZ}, {@link RunningStack#DLP} …), all on
+ *     127.0.0.1 — the real ports, also where {@code 0} asked for any
+ * @param files local files other commands need, by name ({@link RunningStack#XDS_ADMIN_TOKEN})
+ * @param endpoints what listens where, one line each, as the banner printed it
  */
 public record UpState(
-        long pid, long postgresPid, String statusUrl, String jdbcUrl, String dbUser, String dbPasswordFile, List<String> endpoints) {
+        long pid, long postgresPid, String statusUrl, String jdbcUrl, String dbUser, String dbPasswordFile,
+        Map<String, Integer> ports, Map<String, String> files, List<String> endpoints) {
 
     /** Name of the file in the data directory. */
     public static final String FILE_NAME = "up.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // A newer up may add fields; an older CLI still finds what it knows.
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    public UpState {
+        ports = ports == null ? Map.of() : Map.copyOf(ports);
+        files = files == null ? Map.of() : Map.copyOf(files);
+        endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
+    }
 
     /** Writes the state atomically (write to a temporary file, then rename). */
     void writeTo(Path dataDir) throws IOException {
@@ -36,18 +50,26 @@ public record UpState(
         Files.move(tmp, dataDir.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /** The state in {@code dataDir}, whether or not its process still runs. */
+    static Optional<UpState> read(Path dataDir) throws IOException {
+        Path file = dataDir.resolve(FILE_NAME);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        return Optional.of(JSON.readValue(file.toFile(), UpState.class));
+    }
+
     /**
      * The state of the {@code up} running on {@code dataDir}, if one is running: a file left by a process that
      * is gone is ignored.
      */
     public static Optional<UpState> readRunning(Path dataDir) throws IOException {
-        Path file = dataDir.resolve(FILE_NAME);
-        if (!Files.isRegularFile(file)) {
-            return Optional.empty();
-        }
-        UpState state = JSON.readValue(file.toFile(), UpState.class);
-        boolean alive = ProcessHandle.of(state.pid()).map(ProcessHandle::isAlive).orElse(false);
-        return alive ? Optional.of(state) : Optional.empty();
+        return read(dataDir).filter(UpState::alive);
+    }
+
+    /** True while the {@code up} process that wrote this state runs. */
+    boolean alive() {
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 
     /** The database password, read from {@link #dbPasswordFile()}. */

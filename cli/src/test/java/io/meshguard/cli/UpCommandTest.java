@@ -3,9 +3,7 @@ package io.meshguard.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -34,6 +32,7 @@ class UpCommandTest {
 
     private final HttpClient http = HttpClient.newHttpClient();
     private final List<Process> started = new CopyOnWriteArrayList<>();
+    private final java.util.Map<Process, Path> logs = new java.util.concurrent.ConcurrentHashMap<>();
 
     @AfterEach
     void killLeftovers() {
@@ -53,7 +52,12 @@ class UpCommandTest {
                         "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"");
         assertThat(get(first.state().statusUrl() + "/metrics").body()).contains("jvm_memory_used_bytes");
         assertThat(first.output()).anyMatch(line -> line.contains("meshguard is up"));
+        // Every port asked as 0 is in up.json as the real one, so other commands find this stack and no other.
+        assertThat(first.state().ports()).containsKeys(RunningStack.STATUS, RunningStack.POSTGRES, RunningStack.EXTAUTHZ,
+                RunningStack.DLP, RunningStack.ACCESS_LOG, RunningStack.ADS, RunningStack.XDS_ADMIN, RunningStack.DEV_JWKS);
+        assertThat(first.state().ports().values()).allSatisfy(port -> assertThat(port).isPositive());
         assertDevTokenIsAllowedOnlyForItsTenant(first.state());
+        assertCliCommandsFindTheStackThroughTheDataDir(first.state());
         // DLP hash tokens and audit HMACs must stay comparable across restarts: the key is kept, owner-only.
         java.nio.file.Path hashKey = dataDir.resolve("dlp-hash-key");
         assertThat(java.nio.file.Files.getPosixFilePermissions(hashKey)).isEqualTo(
@@ -71,6 +75,17 @@ class UpCommandTest {
         first.process().destroy(); // SIGTERM
         assertThat(first.process().waitFor(60, TimeUnit.SECONDS)).as("up exits after SIGTERM").isTrue();
         assertThat(first.process().exitValue()).isIn(0, 143);
+        // Dependency order: every server has drained before PostgreSQL stops, so nothing warns or throws on the way.
+        assertThat(first.output()).as("exit %d", first.process().exitValue())
+                .anyMatch(line -> line.startsWith("meshguard: stopped up.json"));
+        List<String> shutdown = first.output().subList(
+                indexOf(first.output(), "meshguard: shutdown signal received"), first.output().size());
+        assertThat(indexOf(shutdown, "meshguard: stopping postgres"))
+                .isGreaterThan(indexOf(shutdown, "meshguard: stopped extauthz"))
+                .isGreaterThan(indexOf(shutdown, "meshguard: stopped extproc-dlp"))
+                .isGreaterThan(indexOf(shutdown, "meshguard: stopped audit"));
+        assertThat(shutdown).as("quiet shutdown").noneMatch(line -> line.contains(" WARN ") || line.contains(" ERROR ")
+                || line.contains("Exception") || line.startsWith("\tat "));
         await().atMost(Duration.ofSeconds(30))
                 .untilAsserted(() -> assertThat(postgresProcesses).noneMatch(ProcessHandle::isAlive));
         assertThat(dataDir.resolve(UpState.FILE_NAME)).doesNotExist();
@@ -87,20 +102,108 @@ class UpCommandTest {
     }
 
     @Test
-    void secondUpOnTheSameDataDir_whileTheFirstRuns_failsWithAMessage() throws Exception {
+    void secondUpOnTheSameDataDir_whileTheFirstRuns_failsWithAMessage_andLeavesTheFirstOnesUpJson() throws Exception {
         RunningUp first = startUp();
+        String stateBefore = java.nio.file.Files.readString(dataDir.resolve(UpState.FILE_NAME));
 
-        Process second = launch();
+        Process second = launch(dataDir, "--status-port", "0", "--pg-port", "0");
         assertThat(second.waitFor(2, TimeUnit.MINUTES)).isTrue();
-        String output = new String(second.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String output = java.nio.file.Files.readString(logs.get(second));
 
         assertThat(second.exitValue()).isEqualTo(1);
-        assertThat(output).contains("meshguard up:").contains(dataDir.resolve("postgres").toString());
+        assertThat(output).contains("meshguard up: " + dataDir + " is in use by another meshguard up (pid "
+                + first.state().pid());
         assertThat(get(first.state().statusUrl() + "/readyz").statusCode())
                 .as("the first up keeps running")
                 .isEqualTo(200);
+        // What other commands use to find the first stack is untouched.
+        assertThat(java.nio.file.Files.readString(dataDir.resolve(UpState.FILE_NAME))).isEqualTo(stateBefore);
+        assertThat(CliRun.of("dev", "token", "--data-dir", dataDir.toString()).exit()).isZero();
         first.process().destroy();
         assertThat(first.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
+    void busyPorts_stopUpAtOnce_namingEachPortAndItsFlag_evenAListenerThatNeverAnswers(@TempDir Path otherDir)
+            throws Exception {
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+                java.net.ServerSocket busy = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Process up = launch(otherDir, "--pg-port", String.valueOf(silent.getLocalPort()),
+                    "--extauthz-port", String.valueOf(busy.getLocalPort()));
+            assertThat(up.waitFor(2, TimeUnit.MINUTES)).as("up does not hang on the silent listener").isTrue();
+            String output = java.nio.file.Files.readString(logs.get(up));
+
+            assertThat(up.exitValue()).isEqualTo(1);
+            assertThat(output).contains("port " + silent.getLocalPort() + " on 127.0.0.1 is already in use (--pg-port)")
+                    .contains("port " + busy.getLocalPort() + " on 127.0.0.1 is already in use (--extauthz-port)")
+                    .contains("--extauthz-port 0 picks a free one");
+            assertThat(otherDir.resolve(UpState.FILE_NAME)).doesNotExist();
+            assertThat(otherDir.resolve("postgres")).as("nothing started").doesNotExist();
+        }
+    }
+
+    /**
+     * The commands that talk to a running stack find it through --data-dir alone: the quickstart's Check and ext_proc
+     * exchange, API keys (stdout is the key and nothing else), the xDS admin API (token included) and the audit log.
+     */
+    private void assertCliCommandsFindTheStackThroughTheDataDir(UpState state) throws Exception {
+        String dir = dataDir.toString();
+        String token = CliRun.of("dev", "token", "--data-dir", dir, "--sub", "alice", "--tenant", "t1").out().trim();
+        CliRun allowed = CliRun.of("authz", "send", "--data-dir", dir, "--host", "demo.local", "--path", "/demo/x",
+                "--header", "authorization=Bearer " + token, "--header", "x-tenant-id=t1");
+        assertThat(allowed.exit()).as(allowed.err()).isZero();
+        assertThat(allowed.out()).startsWith("ALLOWED")
+                .contains("upstream header set:     x-user-id: alice  (overwrite, append=false)")
+                .contains("upstream header removed: authorization");
+        CliRun denied = CliRun.of("authz", "send", "--data-dir", dir, "--host", "demo.local", "--path", "/demo/x",
+                "--header", "x-tenant-id=t1");
+        assertThat(denied.out()).startsWith("DENIED: HTTP 401");
+
+        CliRun masked = CliRun.of("dlp", "send", "--data-dir", dir, "--response", "--content-type", "application/json",
+                "--body", "{\"card\":\"4242 4242 4242 4242\"}");
+        assertThat(masked.exit()).as(masked.err()).isZero();
+        assertThat(masked.out()).startsWith("FORWARDED: the client receives").doesNotContain("4242 4242 4242 4242")
+                .contains("--- body ---\n{\"card\":\"");
+        CliRun blocked = CliRun.of("dlp", "send", "--data-dir", dir, "--path", "/v1/chat/completions",
+                "--body", "{\"messages\":[{\"content\":\"my card is 4242 4242 4242 4242\"}]}");
+        assertThat(blocked.out()).startsWith("BLOCKED: HTTP 403").doesNotContain("4242 4242");
+
+        CliRun key = CliRun.of("apikey", "create", "--data-dir", dir, "--name", "quickstart", "--owner", "partner-a",
+                "--tenant", "t1");
+        assertThat(key.exit()).as(key.err()).isZero();
+        assertThat(key.out()).as("KEY=$(meshguard apikey create ...) gets the key alone").matches("mgk_[0-9a-f]{16}_\\S+\n");
+        CliRun keys = CliRun.of("apikey", "list", "--data-dir", dir);
+        assertThat(keys.out().lines()).singleElement().asString().contains("name=quickstart");
+
+        CliRun render = CliRun.of("xds", "render", "--data-dir", dir, "--group", "local");
+        assertThat(render.exit()).as(render.err()).isZero();
+        assertThat(render.out()).contains("127.0.0.1:" + state.ports().get(RunningStack.EXTAUTHZ));
+        String bearer = java.nio.file.Files.readString(Path.of(state.files().get(RunningStack.XDS_ADMIN_TOKEN))).strip();
+        HttpResponse<String> fleet = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                        + state.ports().get(RunningStack.XDS_ADMIN) + "/fleet"))
+                .header("Authorization", "Bearer " + bearer).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(fleet.statusCode()).as("Bearer $(cat xds-admin-token)").isEqualTo(200);
+
+        // An explicit --db with a wrong password (up's PostgreSQL demands one) says so, and where it came from.
+        Path wrong = java.nio.file.Files.writeString(dataDir.resolveSibling(dataDir.getFileName() + "-wrong-pw"), "nope\n");
+        CliRun refused = CliRun.of("audit", "query", "--db", state.jdbcUrl(), "--db-user", state.dbUser(),
+                "--db-password-file", wrong.toString(), "--since", "1h");
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err()).contains("refused the login of user '" + state.dbUser() + "'")
+                .contains("password file " + wrong).contains("--db-password-file FILE");
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                CliRun.of("audit", "query", "--data-dir", dir, "--since", "1h", "--subject", "alice").out())
+                .contains("authz_decision"));
+    }
+
+    private static int indexOf(List<String> lines, String prefix) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).startsWith(prefix)) {
+                return i;
+            }
+        }
+        throw new AssertionError("no line starting with '" + prefix + "' in " + lines);
     }
 
     /** The walkthrough: up's dev issuer signs, up's extauthz (over gRPC, as Envoy calls it) allows and denies. */
@@ -128,37 +231,55 @@ class UpCommandTest {
         }
     }
 
-    private record RunningUp(Process process, UpState state, List<String> output) {}
+    /** A running {@code up}; what it prints (stdout and stderr) goes to {@code log}, read whole at each look. */
+    private record RunningUp(Process process, UpState state, Path log) {
+        List<String> output() {
+            try {
+                return java.nio.file.Files.readAllLines(log, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
 
     private RunningUp startUp() throws IOException {
         Process process = launch();
-        List<String> output = new CopyOnWriteArrayList<>();
-        Thread.ofVirtual().start(() -> {
-            try (BufferedReader reader = new BufferedReader(
-                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                reader.lines().forEach(output::add);
-            } catch (IOException e) {
-                output.add("<output closed: " + e + ">");
-            }
-        });
+        Path log = logs.get(process);
         UpState state = await().atMost(START_LIMIT)
                 .pollInterval(Duration.ofMillis(200))
-                .failFast("up exited early: " + output, () -> !process.isAlive())
+                .failFast("up exited early", () -> !process.isAlive())
                 .until(() -> UpState.readRunning(dataDir).orElse(null), s -> s != null);
         await().atMost(Duration.ofSeconds(30))
                 .ignoreExceptions()
                 .until(() -> get(state.statusUrl() + "/readyz").statusCode() == 200);
-        return new RunningUp(process, state, output);
+        return new RunningUp(process, state, log);
     }
 
+
     private Process launch() throws IOException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process process = new ProcessBuilder(java.toString(), "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                        Main.class.getName(), "up", "--data-dir", dataDir.toString(),
-                        "--status-port", "0", "--pg-port", "0", "--policies", "../policies")
-                .redirectErrorStream(true)
-                .start();
+        return launch(dataDir);
+    }
+
+    /** {@code up} on {@code dir} with every port 0 (tests run beside each other and beside a developer's stack). */
+    private Process launch(Path dir, String... portFlags) throws IOException {
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        List<String> command = new ArrayList<>(List.of(javaBin.toString(), "-Xmx256m", "-cp",
+                System.getProperty("java.class.path"), Main.class.getName(), "up", "--data-dir", dir.toString(),
+                "--policies", "../policies"));
+        List<String> given = List.of(portFlags);
+        for (String flag : UpPorts.ANY.byFlag().keySet()) {
+            if (!given.contains(flag)) {
+                command.addAll(List.of(flag, "0"));
+            }
+        }
+        command.addAll(given);
+        // To a file, not a pipe: the JDK closes a pipe when the process exits, racing a reader still at its tail.
+        Path log = java.nio.file.Files.createTempFile("meshguard-up-", ".log");
+        log.toFile().deleteOnExit();
+        Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         started.add(process);
+        logs.put(process, log);
         return process;
     }
 

@@ -101,6 +101,7 @@ public final class LocalPostgres implements AutoCloseable {
         Path dir = dataDirectory.toAbsolutePath().normalize();
         try {
             checkUsable(dir);
+            requirePortFree(port);
             stopOrphanedServer(dir);
             // A fresh directory must stay empty for initdb: the password is written once the server runs.
             String password = readPassword(dir).orElseGet(LocalPostgres::newPassword);
@@ -177,6 +178,19 @@ public final class LocalPostgres implements AutoCloseable {
     /** Whether the server process is still alive. */
     public boolean isRunning() {
         return !closed && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    /**
+     * Leaves stopping the server to {@link #close()}: removes the JVM shutdown hook that otherwise stops it. A
+     * caller that closes its components in dependency order on shutdown (the servers drain, then the database
+     * stops) needs this, because JVM shutdown hooks run concurrently.
+     */
+    public void stopOnlyOnClose() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException shuttingDown) {
+            // The JVM is already exiting: the hook runs, as it would have anyway.
+        }
     }
 
     /** Stops the server (fast shutdown: open sessions are ended) and waits until its process has exited. */
@@ -262,11 +276,66 @@ public final class LocalPostgres implements AutoCloseable {
                     .setServerConfig("listen_addresses", "localhost")
                     // With trust on the first start a password is ignored; afterwards pg_hba demands it.
                     .setConnectConfig("password", password)
+                    // Bounded: the readiness check must never wait on a listener that accepts and stays silent.
+                    .setConnectConfig("connectTimeout", "5")
+                    .setConnectConfig("loginTimeout", "5")
+                    .setConnectConfig("socketTimeout", "10")
                     .start();
         } catch (IOException | RuntimeException e) {
             String version = readPgVersion(dir).map(v -> " (the data directory was created by PostgreSQL " + v + ")").orElse("");
             throw new IllegalStateException("Local PostgreSQL did not start in " + dir + version
-                    + ": " + e.getMessage() + " - see the log above for PostgreSQL's own messages", e);
+                    + ": " + e.getMessage() + " - PostgreSQL's own messages are logged by io.zonky.test.db.postgres; run again"
+                    + " with MESHGUARD_EMBEDDED_PG_LOG_LEVEL=INFO to see them", e);
+        }
+    }
+
+    /**
+     * Refuses a port something already listens on, at once and saying what: PostgreSQL (listen_addresses
+     * {@code localhost}) would still start on the other loopback address, and zonky's readiness check would then
+     * talk to the other listener (another PostgreSQL refuses our password until the start-up wait runs out; a
+     * listener that never answers would hold the check forever).
+     */
+    static void requirePortFree(int port) {
+        if (port == 0) {
+            return;
+        }
+        for (java.net.InetAddress address : loopbackAddresses()) {
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.connect(new java.net.InetSocketAddress(address, port), 500);
+                throw new IllegalStateException("port " + port + " on " + address.getHostAddress() + " is already in use "
+                        + (answersLikePostgres(socket) ? "by another PostgreSQL server" : "by a program that is not PostgreSQL")
+                        + "; stop it or choose another port");
+            } catch (IOException nothingListens) {
+                // connection refused: free on this address
+            }
+        }
+    }
+
+    private static List<java.net.InetAddress> loopbackAddresses() {
+        List<java.net.InetAddress> addresses = new java.util.ArrayList<>();
+        for (String name : List.of("127.0.0.1", "::1")) {
+            try {
+                addresses.add(java.net.InetAddress.getByName(name));
+            } catch (java.net.UnknownHostException e) {
+                // no IPv6 on this host
+            }
+        }
+        return addresses;
+    }
+
+    /**
+     * Sends PostgreSQL's SSLRequest (protocol docs, "Message Formats": Int32 8, Int32 80877103); a PostgreSQL server
+     * answers with the single byte {@code S} or {@code N}. Waits one second at most.
+     */
+    private static boolean answersLikePostgres(java.net.Socket socket) {
+        try {
+            socket.setSoTimeout(1000);
+            socket.getOutputStream().write(new byte[] {0, 0, 0, 8, 0x04, (byte) 0xd2, 0x16, 0x2f});
+            socket.getOutputStream().flush();
+            int answer = socket.getInputStream().read();
+            return answer == 'S' || answer == 'N';
+        } catch (IOException e) {
+            return false;
         }
     }
 

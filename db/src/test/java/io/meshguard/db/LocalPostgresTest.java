@@ -62,6 +62,19 @@ class LocalPostgresTest {
         }
     }
 
+    @Test
+    void start_onAPortAProgramListensOnWithoutAnswering_failsAtOnceSayingItIsNotPostgres() throws Exception {
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            // Accepts (the kernel's backlog does) and never says a word: the readiness check once hung on it forever.
+            Path dir = tmp.resolve("pgdata");
+            assertThatThrownBy(() -> LocalPostgres.start(dir, silent.getLocalPort()))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("port " + silent.getLocalPort())
+                    .hasMessageContaining("already in use by a program that is not PostgreSQL");
+            assertThat(dir.resolve("postgresql.conf")).as("nothing initialised").doesNotExist();
+        }
+    }
+
     @Nested
     class OneServer {
 
@@ -78,6 +91,14 @@ class LocalPostgresTest {
         @AfterAll
         static void stop() {
             pg.close();
+        }
+
+        @Test
+        void aSecondServer_onThePortOfThisOne_failsAtOnceNamingAnotherPostgres(@TempDir Path other) {
+            assertThatThrownBy(() -> LocalPostgres.start(other.resolve("pgdata"), pg.port()))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("port " + pg.port())
+                    .hasMessageContaining("already in use by another PostgreSQL server");
         }
 
         @Test

@@ -61,6 +61,22 @@ class AlertRulesTest {
     }
 
     @Test
+    void ruleWithAMisspelledField_isRejected() {
+        SourcedDocument bad = YamlDocuments.parse("inline.yaml", """
+                apiVersion: monitoring.coreos.com/v1
+                kind: PrometheusRule
+                metadata: {name: r}
+                spec:
+                  groups:
+                    - name: g
+                      rules:
+                        - {alert: A, expresion: up == 0, for: 1m}
+                """).getFirst();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StrictKubernetesModels.parse(bad))
+                .isInstanceOf(ManifestException.class).hasMessageContaining("expresion");
+    }
+
+    @Test
     void everyAlert_hasAKnownSeverityAndDuration() throws Exception {
         assertThat(guideAlerts()).hasSizeGreaterThan(20).allSatisfy(a -> {
             assertThat(a.severity()).isIn("page", "ticket", "info");

@@ -118,6 +118,22 @@ class EnvoyFeaturesTest {
     }
 
     @Test
+    void shippedEnvoyImages_areAtLeastTheFloor() throws Exception {
+        // The gateway runs its own Envoy, not Istio's proxy: its image must have every listed feature too.
+        Pattern tag = Pattern.compile("envoyproxy/envoy:v([0-9]+\\.[0-9]+)\\.[0-9]+");
+        for (Path file : List.of(RepoPaths.manifests().resolve("base/gateway.yaml"),
+                RepoPaths.deployLocal().resolve("compose.yaml"))) {
+            Matcher m = tag.matcher(Files.readString(file));
+            assertThat(m.find()).as("%s names a pinned envoyproxy/envoy image", file).isTrue();
+            do {
+                assertThat(EnvoyFeatures.VERSION_ORDER.compare(m.group(1), table.floor().envoy()))
+                        .as("%s: Envoy %s below the floor %s", file, m.group(1), table.floor().envoy())
+                        .isGreaterThanOrEqualTo(0);
+            } while (m.find());
+        }
+    }
+
+    @Test
     void installTimeCheck_enforcesTheSameFloor() throws Exception {
         String script = Files.readString(RepoPaths.manifests().resolve("scripts/check-istio-version.sh"));
         String[] floor = table.floor().istio().split("\\.");

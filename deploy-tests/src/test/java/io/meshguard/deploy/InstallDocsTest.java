@@ -102,8 +102,9 @@ class InstallDocsTest {
         // Review item C9: port-forward enters the pod's network namespace and skips the sidecar's ALLOW policy.
         assertThat(boundaries).contains("port-forward").contains("pods/portforward");
         String outside = model.substring(model.indexOf("## 6."));
-        // Review items B2, B3: WebSocket frames and gRPC messages pass the DLP server unscanned unless blocked.
-        assertThat(outside).contains("WebSocket").contains("`websocket`").contains("`block`").contains("`pass`")
-                .contains("gRPC").contains("application/grpc");
+        // Review items B2, B3: WebSocket frames and gRPC messages pass the DLP server unscanned unless blocked; the
+        // threat model names the dlp.yaml options that decide it.
+        assertThat(outside).contains("WebSocket").contains("gRPC")
+                .containsPattern("websocket: block \\| pass").containsPattern("grpc: block \\| pass");
     }
 }

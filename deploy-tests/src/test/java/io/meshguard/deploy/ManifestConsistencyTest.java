@@ -347,6 +347,23 @@ class ManifestConsistencyTest {
     }
 
     @Test
+    void trustedGateways_areTheEdgeGatewaysIdentity() {
+        // Review item A5: at a protected workload's sidecar extauthz trusts identity headers only from these mTLS
+        // peers; a principal that is not the gateway's ServiceAccount breaks every gateway request (or trusts a
+        // stranger). The policy key arrives with extauthz's mesh identity rules.
+        JsonNode gateways = YamlDocuments.read(RepoPaths.policies().resolve("authz.yaml")).getFirst().node()
+                .path("mesh").path("trusted_gateways");
+        org.junit.jupiter.api.Assumptions.assumeTrue(gateways.isArray(),
+                "policies/authz.yaml has no mesh.trusted_gateways in this checkout");
+        Workload gateway = manifests.workload("meshguard-gateway");
+        String principal = "cluster.local/ns/" + gateway.metadata().getNamespace() + "/sa/"
+                + gateway.template().getSpec().getServiceAccountName();
+        assertThat(gateways).extracting(JsonNode::asText).containsExactly(principal);
+        assertThat(manifests.ofKind("ServiceAccount").map(SourcedDocument::name))
+                .contains(gateway.template().getSpec().getServiceAccountName());
+    }
+
+    @Test
     void credentialFilesTheShippedPolicyNames_areMountedIntoExtauthz() throws Exception {
         // Review item A8: the backoffice-admin route read a file no manifest mounted (503 in the cluster).
         JsonNode policy = YamlDocuments.read(RepoPaths.policies().resolve("authz.yaml")).getFirst().node();

@@ -64,8 +64,9 @@ class ManifestFilesTest {
                 .map(f -> RepoPaths.manifests().relativize(f).toString().replace('\\', '/'))
                 .filter(f -> !f.endsWith("kustomization.yaml"))
                 // Applied on their own, never by a kustomization: the namespace (deleting the install must not
-                // delete it and its spool claims) and the alert rules (they need the Prometheus Operator's CRDs).
-                .filter(f -> !f.equals("namespace.yaml") && !f.startsWith("monitoring/"))
+                // delete it and its spool claims), the alert rules (they need the Prometheus Operator's CRDs) and the
+                // cluster-scoped admission policy (opt-in, Kubernetes >= 1.30).
+                .filter(f -> !f.equals("namespace.yaml") && !f.startsWith("monitoring/") && !f.startsWith("admission/"))
                 .toList();
         assertThat(listed).containsExactlyInAnyOrderElementsOf(files);
     }

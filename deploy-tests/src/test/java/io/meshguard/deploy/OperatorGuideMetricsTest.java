@@ -39,15 +39,6 @@ class OperatorGuideMetricsTest {
             "meshguard_http_", "runtime",
             "meshguard_process_", "runtime");
 
-    /**
-     * Metrics the guide alerts on that another lane of this change registers (issue 12: the DLP server's per-phase
-     * deadline). Until that lane's module is in the checkout they may be missing; they are listed, not skipped
-     * silently, and every other name is still checked.
-     */
-    private static final Map<String, String> PROMISED = Map.of(
-            "meshguard_dlp_streams_over_deadline_total", "extproc-dlp-server (per-phase deadline)",
-            "meshguard_dlp_stream_oldest_seconds", "extproc-dlp-server (per-phase deadline)");
-
     private static Set<String> metricsIn(Path doc) throws IOException {
         Set<String> names = new TreeSet<>();
         Matcher m = METRIC.matcher(Files.readString(doc));
@@ -153,11 +144,7 @@ class OperatorGuideMetricsTest {
                 continue;
             }
             if (!registered(source, name)) {
-                if (PROMISED.containsKey(name)) {
-                    notYetHere.add(name + " promised by " + PROMISED.get(name));
-                } else {
-                    missing.add(name + " (expected in " + owner + ")");
-                }
+                missing.add(name + " (expected in " + owner + ")");
             }
         }
         if (!notYetHere.isEmpty()) {

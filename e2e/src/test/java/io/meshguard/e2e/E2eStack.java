@@ -46,8 +46,8 @@ final class E2eStack implements AutoCloseable {
 
     static E2eStack start(PostgresDatabase db, Path dataDir) throws Exception {
         ComponentStack stack = new ComponentStack();
-        StackContext context = new StackContext(ProcessMetrics.create(), db.dataSource(), db.dbSettings(), dataDir,
-                POLICIES, true);
+        // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment later
+        StackContext context = new StackContext(ProcessMetrics.create(), db.dataSource(), db.dbSettings(), dataDir, POLICIES);
         try {
             return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db);
         } catch (Exception | Error e) {
@@ -89,7 +89,7 @@ final class E2eStack implements AutoCloseable {
     }
 
     String token(String subject, String tenant, List<String> roles, List<String> scopes) throws Exception {
-        DevSigningKey key = DevSigningKey.load(local.part(DevIssuerStackPart.class).files());
+        DevSigningKey key = DevSigningKey.load(local.part(DevIssuerStackPart.class).issuerFiles());
         return key.sign(new DevToken(subject, tenant, roles, scopes, List.of("meshguard"), Duration.ofMinutes(10))
                 .claims(Instant.now()));
     }

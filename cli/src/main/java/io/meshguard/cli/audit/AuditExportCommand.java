@@ -1,5 +1,6 @@
 package io.meshguard.cli.audit;
 
+import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.audit.query.AuditFormats;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
@@ -26,7 +27,7 @@ public final class AuditExportCommand implements Callable<Integer> {
     public enum Format { jsonl, csv }
 
     @Mixin
-    AuditDatabase database;
+    DatabaseOptions database = new DatabaseOptions();
 
     @Spec
     CommandSpec spec;
@@ -43,7 +44,7 @@ public final class AuditExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         YearMonth ym = TimeArguments.month(month);
-        AuditReader reader = new AuditReader(database.open(System.getenv()));
+        AuditReader reader = new AuditReader(database.open("meshguard-audit-cli", System.getenv()));
         Writer out = output == null
                 ? spec.commandLine().getOut()
                 : new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(output), StandardCharsets.UTF_8));

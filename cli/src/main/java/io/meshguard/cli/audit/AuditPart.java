@@ -4,11 +4,13 @@ import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.AuditSettings;
 import io.meshguard.audit.ConnectionSource;
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -38,7 +40,7 @@ public final class AuditPart implements StackPart {
     public List<ServerComponent> components(StackContext context) {
         AuditSettings settings = AuditConfig.defaults(context.dataDir().resolve("audit-spool"))
                 .withAlsBind("127.0.0.1")
-                .withAlsPort(Optional.of(context.port(ALS_PORT)));
+                .withAlsPort(Optional.of(context.ports().accessLog()));
         ConnectionSource writerConnections = ConnectionSource.forUrl(context.db().jdbcUrl(), context.db().user(),
                 context.db().password(), Duration.ofSeconds(5));
         component = AuditComponent.create(settings, writerConnections, context.dataSource(),
@@ -46,6 +48,12 @@ public final class AuditPart implements StackPart {
         return List.of(component);
     }
 
+
+    @Override
+    public Map<String, Integer> ports() {
+        return component == null ? Map.of()
+                : component.accessLogPort().map(port -> Map.of(RunningStack.ACCESS_LOG, port)).orElse(Map.of());
+    }
 
     @Override
     public List<String> endpoints() {

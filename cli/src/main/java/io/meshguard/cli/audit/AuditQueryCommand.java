@@ -1,5 +1,6 @@
 package io.meshguard.cli.audit;
 
+import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.query.AuditFormats;
@@ -24,7 +25,7 @@ public final class AuditQueryCommand implements Callable<Integer> {
     public enum Format { table, json }
 
     @Mixin
-    AuditDatabase database;
+    DatabaseOptions database = new DatabaseOptions();
 
     @Spec
     CommandSpec spec;
@@ -74,7 +75,7 @@ public final class AuditQueryCommand implements Callable<Integer> {
         if (requestId != null) {
             q = q.withRequestId(requestId);
         }
-        List<AuditEvent> events = new AuditReader(database.open(System.getenv())).query(q);
+        List<AuditEvent> events = new AuditReader(database.open("meshguard-audit-cli", System.getenv())).query(q);
         PrintWriter out = spec.commandLine().getOut();
         switch (format) {
             case table -> AuditFormats.writeTable(events, out);

@@ -1,5 +1,6 @@
 package io.meshguard.cli.audit;
 
+import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.AuditSettings;
@@ -34,7 +35,7 @@ public final class AuditReceiverCommand implements Callable<Integer> {
     static final int HTTP_PORT = 9104;
 
     @Mixin
-    AuditDatabase database;
+    DatabaseOptions database = new DatabaseOptions();
 
     @Spec
     CommandSpec spec;
@@ -53,8 +54,9 @@ public final class AuditReceiverCommand implements Callable<Integer> {
                 .add(HttpServerSettings.configGroup(HTTP_PORT))
                 .build();
         Config config = ConfigLoader.load(schema, Optional.ofNullable(configFile), System.getenv());
-        AuditSettings settings = AuditConfig.read(config).withAlsPort(Optional.of(alsPort));
-        DataSource db = database.open(System.getenv());
+        AuditSettings settings = io.meshguard.cli.ServerAudit.ownSpool(config, AuditConfig.read(config),
+                "meshguard-audit-receiver").withAlsPort(Optional.of(alsPort));
+        DataSource db = database.open("meshguard-audit-cli", System.getenv());
 
         ProcessMetrics metrics = ProcessMetrics.create();
         ComponentStack stack = new ComponentStack();

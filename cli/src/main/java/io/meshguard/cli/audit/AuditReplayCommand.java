@@ -5,16 +5,15 @@ import io.meshguard.audit.AuditWriterSettings;
 import io.meshguard.audit.AuditWriterStatus;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.spool.SpoolSettings;
+import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.runtime.config.ConfigType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine;
@@ -31,7 +30,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "replay", mixinStandardHelpOptions = true,
         description = {"Replay an orphaned audit spool into PostgreSQL and exit (0: spool empty, 1: not all written).",
             "Database: --db / MESHGUARD_DB_URL, --db-user / MESHGUARD_DB_USER, password from",
-            "--db-password-file / MESHGUARD_DB_PASSWORD_FILE or MESHGUARD_DB_PASSWORD (the servers' settings).",
+            "--db-password-file / MESHGUARD_DB_PASSWORD_FILE or MESHGUARD_DB_PASSWORD (the servers' settings);",
+            "without them, the database of the `meshguard up` running on --data-dir.",
             "Never point it at a spool a running server uses."})
 public final class AuditReplayCommand implements Callable<Integer> {
     @Spec
@@ -40,14 +40,8 @@ public final class AuditReplayCommand implements Callable<Integer> {
     @Option(names = "--spool", required = true, paramLabel = "DIR", description = "The spool directory (audit.spool.dir of the server that wrote it).")
     Path spool;
 
-    @Option(names = "--db", paramLabel = "URL", description = "JDBC URL (default: $MESHGUARD_DB_URL).")
-    String url;
-
-    @Option(names = "--db-user", paramLabel = "USER", description = "Database user (default: $MESHGUARD_DB_USER).")
-    String user;
-
-    @Option(names = "--db-password-file", paramLabel = "FILE", description = "File holding the password (default: $MESHGUARD_DB_PASSWORD_FILE).")
-    Path passwordFile;
+    @CommandLine.Mixin
+    DatabaseOptions database = new DatabaseOptions();
 
     @Option(names = "--timeout", defaultValue = "10m", description = "Give up when the spool is not empty after this long (default: ${DEFAULT-VALUE}).")
     String timeout;
@@ -64,18 +58,16 @@ public final class AuditReplayCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--timeout: " + e.getMessage());
         }
-        String jdbcUrl = Optional.ofNullable(url).or(() -> Optional.ofNullable(env.get(AuditDatabase.URL_ENV)))
-                .orElseThrow(() -> new CommandLine.ParameterException(spec.commandLine(),
-                        "no database given: pass --db URL or set " + AuditDatabase.URL_ENV));
-        if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--db must be a jdbc:postgresql: URL, got '" + jdbcUrl + "'");
+        DatabaseOptions.Target target;
+        try {
+            target = database.target(env);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         // A mistyped path must not "succeed" by replaying a fresh, empty spool.
         if (!Files.isDirectory(spool)) {
             throw new IOException("no audit spool at " + spool + " (not a directory)");
         }
-        String dbUser = Optional.ofNullable(user).or(() -> Optional.ofNullable(env.get(AuditDatabase.USER_ENV))).orElse("");
-        String password = password(env);
         PrintWriter out = spec.commandLine().getOut();
         long segments = segmentFiles();
         if (segments == 0) {
@@ -85,7 +77,8 @@ public final class AuditReplayCommand implements Callable<Integer> {
         }
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         AuditWriter writer = AuditWriter.start(AuditWriterSettings.defaults(SpoolSettings.defaults(spool)),
-                ConnectionSource.forUrl(jdbcUrl, dbUser, password, Duration.ofSeconds(10)), meters);
+                ConnectionSource.forUrl(target.url(), target.user().orElse(""),
+                        target.password().orElse(""), Duration.ofSeconds(10)), meters);
         boolean drained;
         AuditWriterStatus status;
         try {
@@ -114,14 +107,5 @@ public final class AuditReplayCommand implements Callable<Integer> {
         try (Stream<Path> files = Files.list(spool)) {
             return files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith(".")).count();
         }
-    }
-
-    private String password(Map<String, String> env) throws IOException {
-        Optional<Path> file = Optional.ofNullable(passwordFile)
-                .or(() -> Optional.ofNullable(env.get("MESHGUARD_DB_PASSWORD_FILE")).map(Path::of));
-        if (file.isPresent()) {
-            return Files.readString(file.get(), StandardCharsets.UTF_8).strip();
-        }
-        return env.getOrDefault(AuditDatabase.PASSWORD_ENV, "");
     }
 }

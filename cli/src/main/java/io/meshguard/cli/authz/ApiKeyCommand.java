@@ -1,6 +1,7 @@
 package io.meshguard.cli.authz;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.apikey.ApiKey;
@@ -28,7 +29,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code meshguard apikey create|rotate|revoke|list}: API keys for machine clients, stored hashed in PostgreSQL.
- * The database comes from {@code db.*} settings ({@code --config FILE} or {@code MESHGUARD_DB_URL} …).
+ * The database comes from {@code db.*} settings ({@code --config FILE}), {@code --db} / {@code MESHGUARD_DB_URL}, or
+ * the running {@code meshguard up}. Standard output carries only the result (the one-time key first), so
+ * {@code KEY=$(meshguard apikey create … | head -n1)} works; everything else goes to standard error.
  */
 @Command(name = "apikey", mixinStandardHelpOptions = true, description = "Create, rotate, revoke and list API keys.",
         subcommands = {ApiKeyCommand.Create.class, ApiKeyCommand.Rotate.class, ApiKeyCommand.Revoke.class, ApiKeyCommand.ListKeys.class})
@@ -41,17 +44,28 @@ public final class ApiKeyCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (create, rotate, revoke, list)");
     }
 
-    /** Options every subcommand shares: where the database is. */
+    /**
+     * Options every subcommand shares: where the database is. {@code --config FILE} reads {@code db.*} settings as
+     * the servers do; otherwise {@code --db} / {@code MESHGUARD_DB_*} or the running {@code meshguard up}
+     * ({@link DatabaseOptions}).
+     */
     static final class Db {
-        @Option(names = "--config", paramLabel = "FILE", description = "YAML file with db.* settings (else MESHGUARD_DB_* variables).")
+        @Option(names = "--config", paramLabel = "FILE", description = "YAML file with db.* settings, as the servers read them.")
         Path config;
+
+        @CommandLine.Mixin
+        DatabaseOptions database = new DatabaseOptions();
 
         /** Runs {@code action} against the key store, holding the database only for that long. */
         <T> T withKeys(KeysAction<T> action) throws Exception {
+            if (config == null) {
+                return action.apply(new ApiKeyService(new JdbcApiKeyStore(database.open("meshguard-apikey", System.getenv())),
+                        Clock.systemUTC()));
+            }
             DbConfig db = new DbConfig("meshguard-apikey");
             ConfigSchema schema = ConfigSchema.builder().add(db).build();
             try (HikariDataSource ds = DataSourceFactory.create(
-                    db.read(ConfigLoader.load(schema, Optional.ofNullable(config), System.getenv())))) {
+                    db.read(ConfigLoader.load(schema, Optional.of(config), System.getenv())))) {
                 return action.apply(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()));
             }
         }
@@ -121,11 +135,14 @@ public final class ApiKeyCommand implements Runnable {
             }
             ApiKeyService.Created c = db.withKeys(keys ->
                     keys.create(name, owner, tenant, split(roles), split(scopes), tier, expiry));
+            // Only the key on stdout (KEY=$(meshguard apikey create ...)); what it is and the advice on stderr.
             PrintWriter out = spec.commandLine().getOut();
             out.println(c.text());
-            describe(out, c.key());
-            out.println("Store the key now: it cannot be shown again.");
             out.flush();
+            PrintWriter err = spec.commandLine().getErr();
+            describe(err, c.key());
+            err.println("Store the key now: it cannot be shown again.");
+            err.flush();
             return 0;
         }
     }
@@ -152,10 +169,12 @@ public final class ApiKeyCommand implements Runnable {
             ApiKeyService.Created c = db.withKeys(keys -> keys.rotate(keyId, g));
             PrintWriter out = spec.commandLine().getOut();
             out.println(c.text());
-            describe(out, c.key());
-            out.printf("Old key %s stops working at %s. Store the new key now: it cannot be shown again.%n", keyId,
-                    Instant.now().plus(g));
             out.flush();
+            PrintWriter err = spec.commandLine().getErr();
+            describe(err, c.key());
+            err.printf("Old key %s stops working at %s. Store the new key now: it cannot be shown again.%n", keyId,
+                    Instant.now().plus(g));
+            err.flush();
             return 0;
         }
     }

@@ -16,16 +16,19 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code meshguard authz check}: one request through exactly the server's decision pipeline, offline. */
+/**
+ * {@code meshguard authz check}: one request through exactly the server's decision pipeline, offline;
+ * {@code meshguard authz send}: one Check to the running extauthz.
+ */
 @Command(name = "authz", mixinStandardHelpOptions = true, description = "Authorization tools.",
-        subcommands = {AuthzCommand.Check.class})
+        subcommands = {AuthzCommand.Check.class, AuthzSendCommand.class})
 public final class AuthzCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (check)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (check, send)");
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true,

@@ -1,5 +1,6 @@
 package io.meshguard.cli.authz;
 
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.cli.audit.AuditPart;
@@ -12,12 +13,13 @@ import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * extauthz in {@code meshguard up}: the dev policy (the repository's {@code policies/authz.yaml} plus the local
  * development issuer and its demo route, written by {@link DevIssuerStackPart}), the local PostgreSQL for API keys,
- * decisions into the audit writer, gRPC on 127.0.0.1:9001 (a free port when 9001 is taken).
+ * decisions into the audit writer, gRPC on 127.0.0.1:9001 ({@code --extauthz-port}).
  */
 public final class ExtAuthzStackPart implements StackPart {
     public static final int GRPC_PORT = 9001;
@@ -43,7 +45,7 @@ public final class ExtAuthzStackPart implements StackPart {
     @Override
     public List<ServerComponent> components(StackContext context) {
         ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", context.port(GRPC_PORT))
+                .withGrpc("127.0.0.1", context.ports().extauthz())
                 .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
                 .withPolicy(devIssuer.policyFile(), Duration.ofSeconds(2));
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
@@ -54,6 +56,11 @@ public final class ExtAuthzStackPart implements StackPart {
     /** The Check port; {@link #GRPC_PORT} until {@link #components} ran. */
     public int grpcPort() {
         return server == null ? GRPC_PORT : server.grpcPort();
+    }
+
+    @Override
+    public Map<String, Integer> ports() {
+        return server == null ? Map.of() : Map.of(RunningStack.EXTAUTHZ, server.grpcPort());
     }
 
     @Override

@@ -40,7 +40,8 @@ public final class DevInitCommand implements Callable<Integer> {
         }
         DevIssuerFiles files = DevIssuerFiles.under(dataDir);
         DevSigningKey key = DevSigningKey.createOrLoad(files);
-        DevPolicyWriter writer = new DevPolicyWriter(base, files.policy(), () -> jwksUri, Duration.ofSeconds(1));
+        DevPolicyWriter writer = new DevPolicyWriter(base, files.policy(), () -> jwksUri, Duration.ofSeconds(1),
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
         writer.refreshNow();
         var out = spec.commandLine().getOut();
         out.printf("dev issuer %s (kid %s)%n", DevIssuer.ISSUER, key.keyId());

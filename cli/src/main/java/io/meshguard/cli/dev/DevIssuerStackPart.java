@@ -1,15 +1,17 @@
 package io.meshguard.cli.dev;
 
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The local development issuer in {@code meshguard up}: makes (once) or reuses the signing key in
- * {@code DATA/dev-issuer/}, serves its JWKS on 127.0.0.1:9180 (a free port when taken), and writes the dev policy
+ * {@code DATA/dev-issuer/}, serves its JWKS on 127.0.0.1:9180 ({@code --dev-jwks-port}), and writes the dev policy
  * that extauthz in {@code up} enforces: {@code policies/authz.yaml} plus this issuer and the demo route.
  * {@code meshguard dev token} mints tokens with the same key.
  */
@@ -26,10 +28,10 @@ public final class DevIssuerStackPart implements StackPart {
     public List<ServerComponent> components(StackContext context) throws Exception {
         files = DevIssuerFiles.under(context.dataDir());
         DevSigningKey key = DevSigningKey.createOrLoad(files);
-        jwks = new DevJwksServer("127.0.0.1", context.port(DevIssuer.JWKS_PORT), key.publicJwks());
+        jwks = new DevJwksServer("127.0.0.1", context.ports().devJwks(), key.publicJwks());
         DevJwksServer server = jwks;
         DevPolicyWriter writer = new DevPolicyWriter(context.policiesDir().resolve("authz.yaml"), files.policy(),
-                () -> DevIssuer.jwksUri(server.port()), Duration.ofSeconds(1));
+                () -> DevIssuer.jwksUri(server.port()), Duration.ofSeconds(1), context.metrics().forServer("extauthz"));
         return List.of(jwks, writer);
     }
 
@@ -42,11 +44,16 @@ public final class DevIssuerStackPart implements StackPart {
     }
 
     /** The issuer's files (signing key, public JWKS, generated policy); known once {@link #components} ran. */
-    public DevIssuerFiles files() {
+    public DevIssuerFiles issuerFiles() {
         if (files == null) {
             throw new IllegalStateException("the dev issuer part has not been set up yet");
         }
         return files;
+    }
+
+    @Override
+    public Map<String, Integer> ports() {
+        return jwks == null ? Map.of() : Map.of(RunningStack.DEV_JWKS, jwks.port());
     }
 
     @Override

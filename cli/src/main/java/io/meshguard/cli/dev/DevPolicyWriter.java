@@ -1,13 +1,17 @@
 package io.meshguard.cli.dev;
 
 import io.meshguard.extauthz.policy.PolicyInvalidException;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -20,6 +24,11 @@ import org.slf4j.LoggerFactory;
  * Keeps the generated dev policy in step with {@code policies/authz.yaml} while {@code up} runs: an edit of the
  * base is validated and, when valid, the dev policy is rewritten (atomically), which extauthz's own watcher then
  * hot-reloads. An invalid edit is reported with the base's file and line, and the last good dev policy stays.
+ *
+ * <p>extauthz never sees an invalid edit of the base (only valid dev policies are written), so this writer reports
+ * it where extauthz's own watcher would: {@code /readyz} detail of {@code policy:authz-source} and the policy reload
+ * metric {@code meshguard_policy_reload_total{policy="authz",result="invalid"}} (the same counter extauthz's watcher
+ * counts in, so a dashboard or alert on refused authz edits sees these too).
  */
 public final class DevPolicyWriter implements ServerComponent {
     private static final Logger log = LoggerFactory.getLogger(DevPolicyWriter.class);
@@ -31,18 +40,26 @@ public final class DevPolicyWriter implements ServerComponent {
     private final DevPolicy policy = new DevPolicy();
     private ScheduledExecutorService poller;
     private Optional<String> lastBase = Optional.empty();
+    private volatile Optional<String> lastProblem = Optional.empty();
+    private final Counter refused;
 
     /**
      * @param base the repository's {@code authz.yaml}
      * @param target where the dev policy is written
      * @param jwksUri where extauthz fetches the dev issuer's keys (asked at start: the JWKS port may be picked then)
      * @param interval how often the base is re-read
+     * @param extauthzMeters extauthz's meter registry (its server view), where refused edits are counted
      */
-    public DevPolicyWriter(Path base, Path target, Supplier<URI> jwksUri, Duration interval) {
+    public DevPolicyWriter(Path base, Path target, Supplier<URI> jwksUri, Duration interval, MeterRegistry extauthzMeters) {
         this.base = base;
         this.target = target;
         this.jwksUri = jwksUri;
         this.interval = interval;
+        // Name and tags of runtime's PolicyWatcher reload counter: one series for "an authz edit was refused".
+        this.refused = Counter.builder("meshguard.policy.reload")
+                .description("Policy reload attempts by result (each distinct content counted once)")
+                .tags("policy", "authz", "result", "invalid")
+                .register(extauthzMeters);
     }
 
     @Override
@@ -71,6 +88,7 @@ public final class DevPolicyWriter implements ServerComponent {
         } catch (PolicyInvalidException e) {
             log.error("{} is invalid; the dev policy keeps the last valid version:\n{}", base, e.getMessage());
         } catch (IOException | RuntimeException e) {
+            lastProblem = Optional.of("cannot read: " + e.getMessage());
             log.error("cannot refresh the dev policy from {}: {}", base, e.toString());
         }
     }
@@ -85,11 +103,30 @@ public final class DevPolicyWriter implements ServerComponent {
         }
         try {
             DevIssuerFiles.writeAtomically(target, policy.compose(base.toString(), text, jwksUri.get()), "rw-r--r--");
+            lastProblem = Optional.empty();
+        } catch (PolicyInvalidException e) {
+            lastProblem = Optional.of(e.getMessage().strip().replace('\n', ' '));
+            refused.increment();
+            throw e;
         } finally {
             // An invalid base is reported once, not every interval, until it changes again.
             lastBase = Optional.of(text);
         }
         return true;
+    }
+
+    /**
+     * Ready once the dev policy is written; when the newest edit of the base was refused, the detail says so and why
+     * (the last valid policy keeps serving).
+     */
+    @Override
+    public List<ReadinessCheck> readinessChecks() {
+        return List.of(ReadinessCheck.of("policy:authz-source", () -> {
+            Optional<String> problem = lastProblem;
+            return ReadinessCheck.Result.ready(problem.isEmpty() ? "serving the dev policy made from " + base
+                    : "last edit of " + base + " refused, the dev policy from its last valid version keeps serving: "
+                            + problem.get());
+        }));
     }
 
     @Override

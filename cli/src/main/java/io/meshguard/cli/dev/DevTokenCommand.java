@@ -12,9 +12,13 @@ import picocli.CommandLine.Option;
 
 /** {@code meshguard dev token}: prints a JWT signed by the local development issuer. */
 @Command(name = "token", mixinStandardHelpOptions = true,
-        description = {"Print a JWT signed by the local development issuer (the key `meshguard up` or `meshguard dev init`",
-            "made in --data-dir). Only the generated dev policy trusts it; the shipped policies/authz.yaml does not.",
-            "Example: curl -H \"authorization: Bearer $(meshguard dev token --tenant t1)\" -H 'x-tenant-id: t1' ..."})
+        description = {"Print a JWT signed by the local development issuer, whose key `meshguard up` (or `meshguard dev"
+                + " init`) made in --data-dir. Only the dev policy generated there trusts it; the shipped"
+                + " policies/authz.yaml does not.",
+            "",
+            "Try it against the running stack's extauthz (route dev-demo: host demo.local, paths under /demo, role demo):",
+            "  TOKEN=$(./meshguard dev token --sub alice --tenant t1)",
+            "  ./meshguard authz send --host demo.local --path /demo/x --header \"authorization=Bearer $TOKEN\" --header x-tenant-id=t1"})
 public final class DevTokenCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -38,7 +42,7 @@ public final class DevTokenCommand implements Callable<Integer> {
     @Option(names = "--aud", split = ",", defaultValue = DevIssuer.AUDIENCE, description = "Audiences, comma-separated (default: ${DEFAULT-VALUE}).")
     List<String> audiences;
 
-    @Option(names = "--data-dir", defaultValue = ".meshguard", description = "Where `up` keeps its state (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--data-dir", defaultValue = ".meshguard", description = "Data directory of `meshguard up` (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
     @Override

@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code meshguard dlp}: runs the ext_proc DLP server (gRPC 9002, status HTTP 9102) until stopped. */
-@Command(name = "dlp", mixinStandardHelpOptions = true, subcommands = DlpScanCommand.class,
+@Command(name = "dlp", mixinStandardHelpOptions = true, subcommands = {DlpScanCommand.class, DlpSendCommand.class},
         description = {"Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
             "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key_file, dlp.hash_key,",
             "dlp.policy_reload_interval,",

@@ -1,5 +1,6 @@
 package io.meshguard.cli.dlp;
 
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.LocalSecret;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
@@ -10,6 +11,7 @@ import io.meshguard.dlp.server.DlpServerSettings;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The DLP server in {@code meshguard up}: ext_proc on 127.0.0.1:9002 with {@code policies/dlp.yaml}, findings and
@@ -47,7 +49,7 @@ public final class DlpStackPart implements StackPart {
         DlpServerSettings settings = DlpServerSettings.defaults(policy).withHashKey(key);
         settings = settings.withGrpc(DlpServerSettings.withMaxMessage(
                 GrpcServerSettings.defaults(DlpServerSettings.DEFAULT_GRPC_PORT)
-                        .withAddress("127.0.0.1", context.port(DlpServerSettings.DEFAULT_GRPC_PORT)),
+                        .withAddress("127.0.0.1", context.ports().dlp()),
                 settings.grpc().maxInboundMessageBytes()));
         server = DlpServer.create(settings, new AuditLogRecorder(audit.component().sink()),
                 context.metrics().forServer("extproc-dlp"));
@@ -57,6 +59,11 @@ public final class DlpStackPart implements StackPart {
     /** The ext_proc port; the default port when the part runs no server. */
     public int grpcPort() {
         return server == null ? DlpServerSettings.DEFAULT_GRPC_PORT : server.grpcPort();
+    }
+
+    @Override
+    public Map<String, Integer> ports() {
+        return server == null ? Map.of() : Map.of(RunningStack.DLP, server.grpcPort());
     }
 
     @Override

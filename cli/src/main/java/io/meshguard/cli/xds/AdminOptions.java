@@ -1,22 +1,38 @@
 package io.meshguard.cli.xds;
 
+import io.meshguard.cli.RunningStack;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Optional;
 import picocli.CommandLine.Option;
 
-/** The options of the commands that talk to a running controller's admin API (a picocli mixin). */
+/**
+ * The options of the commands that talk to a running controller's admin API (a picocli mixin): {@code --url} and
+ * {@code --token-file} for any controller; without them, the controller of the {@code meshguard up} running on
+ * {@code --data-dir}, found the way every command finds it ({@link RunningStack}).
+ */
 final class AdminOptions {
-    @Option(names = "--url", defaultValue = "http://127.0.0.1:9103", description = "Admin API (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--url", description = "Admin API, e.g. http://127.0.0.1:9103 (default: the running `meshguard up`'s).")
     String url;
 
-    @Option(names = "--token-file", description = "File holding the admin bearer token.")
+    @Option(names = "--token-file", description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
     Path tokenFile;
 
-    boolean hasToken() {
-        return tokenFile != null;
-    }
+    @Option(names = "--data-dir", defaultValue = ".meshguard",
+            description = "Data directory of the running `meshguard up` used without --url (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
 
+    /** A client for the controller these options name. */
     AdminClient client() throws IOException {
-        return new AdminClient(url, tokenFile);
+        if (url != null && tokenFile != null) {
+            return new AdminClient(url, tokenFile);
+        }
+        Optional<RunningStack> stack = RunningStack.find(dataDir);
+        if (stack.isEmpty()) {
+            throw new IllegalStateException("no controller given: pass --url URL --token-file FILE, or start `meshguard up` ("
+                    + RunningStack.notRunning(dataDir) + ")");
+        }
+        return new AdminClient(url != null ? url : stack.get().xdsAdminUrl(),
+                tokenFile != null ? tokenFile : stack.get().xdsAdminTokenFile());
     }
 }

@@ -1,9 +1,11 @@
 package io.meshguard.cli.xds;
 
 import io.meshguard.cli.LocalSecret;
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.cli.authz.ExtAuthzStackPart;
+import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.cli.dlp.DlpStackPart;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -11,15 +13,18 @@ import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.snapshot.FilterTargets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The xDS controller in {@code meshguard up}: ADS on 18000, admin API on 9103 with a token generated into
+ * The xDS controller in {@code meshguard up}: ADS on 18000 ({@code --ads-port}), admin API on 9103
+ * ({@code --xds-admin-port}) with a token generated into
  * {@code <data-dir>/xds-admin-token}, and the sample configuration published when the database has none.
  */
 public final class XdsStackPart implements StackPart {
@@ -27,17 +32,24 @@ public final class XdsStackPart implements StackPart {
     private StatusHttpServer http;
     private Path tokenFile;
     private final io.meshguard.cli.audit.AuditPart audit;
+    private final DevIssuerStackPart devIssuer;
     private final ExtAuthzStackPart extAuthz;
     private final DlpStackPart dlp;
 
     /**
+     * Publishes are checked against the policies the stack's servers load: the dev issuer's generated authz policy
+     * (what extauthz in {@code up} enforces) and {@code policies/dlp.yaml}.
+     *
      * @param audit the stack's audit part, built before this one: admin changes are recorded through it, and the
      *     gateway's access logs go to its receiver
+     * @param devIssuer the dev issuer part, set up before this one: it writes the authz policy extauthz loads
      * @param extAuthz the extauthz part, started before this one: the gateway's ext_authz calls its port
      * @param dlp the DLP part, started before this one: the gateway's ext_proc calls its port
      */
-    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit, ExtAuthzStackPart extAuthz, DlpStackPart dlp) {
+    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit, DevIssuerStackPart devIssuer, ExtAuthzStackPart extAuthz,
+            DlpStackPart dlp) {
         this.audit = audit;
+        this.devIssuer = devIssuer;
         this.extAuthz = extAuthz;
         this.dlp = dlp;
     }
@@ -49,18 +61,23 @@ public final class XdsStackPart implements StackPart {
 
     @Override
     public List<ServerComponent> components(StackContext context) throws Exception {
-        Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "local:", 24);
+        // A bare token: `Authorization: Bearer $(cat DATA_DIR/xds-admin-token)` works as it is (actor "admin").
+        Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "", 24);
         int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
-        // The ports the servers really got: a well-known port that was taken means another one (or 0 in tests).
+        // The ports the servers really got: a port given as 0 is known only now.
         FilterTargets targets = new FilterTargets("127.0.0.1:" + extAuthz.grpcPort(), "127.0.0.1:" + dlp.grpcPort(),
                 "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
-        XdsSettings settings = new XdsSettings("127.0.0.1", context.port(XdsSettings.DEFAULT_ADS_PORT),
+        XdsSettings settings = new XdsSettings("127.0.0.1", context.ports().ads(),
                 Optional.of(tokenFile),
                 targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
+        // the policy files the stack's servers load: a route naming a profile they lack is never published
+        PolicyFileSet shipped = PolicyFileSet.in(context.policiesDir());
+        PolicyFileSet policies = new PolicyFileSet(devIssuer.policyFile(), shipped.dlpFile());
         XdsController xds = XdsController.create(settings, context.dataSource(),
-                context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()));
+                context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()),
+                Optional.of(policies));
         StatusHttpServer http = new StatusHttpServer("xds-http",
-                new HttpServerSettings("127.0.0.1", context.port(XdsSettings.DEFAULT_HTTP_PORT)), context.metrics().registry());
+                new HttpServerSettings("127.0.0.1", context.ports().xdsAdmin()), context.metrics().registry());
         xds.mountAdminApi(http);
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
@@ -82,6 +99,17 @@ public final class XdsStackPart implements StackPart {
     /** File holding the admin API's bearer token; only after {@link #components}. */
     public Path tokenFile() {
         return tokenFile;
+    }
+
+    @Override
+    public Map<String, Integer> ports() {
+        return controller == null ? Map.of()
+                : Map.of(RunningStack.ADS, controller.adsPort(), RunningStack.XDS_ADMIN, http.port());
+    }
+
+    @Override
+    public Map<String, Path> files() {
+        return tokenFile == null ? Map.of() : Map.of(RunningStack.XDS_ADMIN_TOKEN, tokenFile);
     }
 
     @Override

@@ -183,6 +183,15 @@ class AuditCommandTest {
     }
 
     @Test
+    void explicitDb_takesThePasswordFromAFile(@TempDir Path dir) throws Exception {
+        Path right = Files.writeString(dir.resolve("pw"), PG.password() + "\n");
+        CliRun ok = CliRun.of("audit", "query", "--db", PG.jdbcUrl(), "--db-user", PG.user(), "--db-password-file",
+                right.toString(), "--since", "1h", "--tenant", "acme");
+        assertThat(ok.exit()).as(ok.err()).isZero();
+        assertThat(ok.out()).contains("acme");
+    }
+
+    @Test
     void noDatabaseAnywhere_saysWhereItLooked(@TempDir Path dir) {
         CliRun r = CliRun.of("audit", "query", "--since", "1h", "--data-dir", dir.toString());
         assertThat(r.exit()).isEqualTo(1);

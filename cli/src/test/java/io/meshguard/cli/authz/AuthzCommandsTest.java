@@ -110,6 +110,8 @@ class AuthzCommandsTest {
         assertThat(run("policy", "test", POLICIES.toString())).isEqualTo(0);
         List<String> lines = out().lines().toList();
         assertThat(lines.get(lines.size() - 1)).matches("\\d+ passed, 0 failed");
+        // every header a case checks is shown with the append_action Envoy gets
+        assertThat(out()).contains("sets x-user-id: alice [OVERWRITE_IF_EXISTS_OR_ADD]");
         assertThat(Integer.parseInt(lines.get(lines.size() - 1).split(" ")[0])).isGreaterThanOrEqualTo(20);
     }
 
@@ -198,7 +200,7 @@ class AuthzCommandsTest {
         assertThat(out()).contains(keyId).contains("tenant=acme").doesNotContain(m.group(1));
 
         assertThat(run("apikey", "rotate", "--config", config.toString(), keyId, "--grace", "1h")).isEqualTo(0);
-        assertThat(out()).contains("Old key " + keyId + " stops working at");
+        assertThat(err()).contains("Old key " + keyId + " stops working at");
 
         assertThat(run("apikey", "revoke", "--config", config.toString(), keyId)).isEqualTo(0);
         assertThat(run("apikey", "revoke", "--config", config.toString(), keyId)).isEqualTo(1);

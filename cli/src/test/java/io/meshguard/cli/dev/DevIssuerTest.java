@@ -56,6 +56,7 @@ class DevIssuerTest {
     static ExtAuthzServer shippedServer;
     static final List<ManagedChannel> channels = new ArrayList<>();
     static final java.util.Queue<AuthzDecisionEvent> decisions = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    static final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
     @BeforeAll
     static void startLikeUp() throws Exception {
@@ -63,7 +64,7 @@ class DevIssuerTest {
         DevSigningKey key = DevSigningKey.createOrLoad(files);
         jwks = new DevJwksServer("127.0.0.1", 0, key.publicJwks());
         jwks.start();
-        writer = new DevPolicyWriter(BASE_POLICY, files.policy(), () -> DevIssuer.jwksUri(jwks.port()), Duration.ofHours(1));
+        writer = new DevPolicyWriter(BASE_POLICY, files.policy(), () -> DevIssuer.jwksUri(jwks.port()), Duration.ofHours(1), meters);
         writer.start();
         devServer = extauthz(files.policy());
         // The same server on the shipped policy: what a cluster runs.
@@ -261,21 +262,33 @@ class DevIssuerTest {
     }
 
     @Test
-    void baseEdits_invalidKeepsTheLastDevPolicy_validOneIsWrittenThrough(@TempDir Path dir) throws Exception {
+    void baseEdits_invalidKeepsTheLastDevPolicy_showsInReadinessAndTheReloadMetric_validOneIsWrittenThrough(
+            @TempDir Path dir) throws Exception {
         Path base = dir.resolve("authz.yaml");
         Files.copy(BASE_POLICY, base);
         Path target = dir.resolve("dev").resolve("authz.yaml");
         Files.createDirectories(target.getParent());
-        DevPolicyWriter w = new DevPolicyWriter(base, target, () -> DevIssuer.jwksUri(9180), Duration.ofHours(1));
+        SimpleMeterRegistry own = new SimpleMeterRegistry();
+        DevPolicyWriter w = new DevPolicyWriter(base, target, () -> DevIssuer.jwksUri(9180), Duration.ofHours(1), own);
         w.start();
         try {
             String good = Files.readString(target);
+            io.meshguard.runtime.lifecycle.ReadinessCheck readiness = w.readinessChecks().get(0);
+            assertThat(readiness.check().detail()).doesNotContain("refused");
             Files.writeString(base, Files.readString(BASE_POLICY).replace("routes:", "routez:"));
             assertThatThrownBy(w::refreshNow).hasMessageContaining(base + ":");
             assertThat(Files.readString(target)).isEqualTo(good);
+            // Seen where an operator looks, not only in a log line: /readyz detail (still ready) and the metric.
+            assertThat(readiness.name()).isEqualTo("policy:authz-source");
+            assertThat(readiness.check().ready()).isTrue();
+            assertThat(readiness.check().detail()).contains("last edit of " + base + " refused")
+                    .contains("keeps serving").contains("routez");
+            assertThat(own.get("meshguard.policy.reload").tags("policy", "authz", "result", "invalid").counter().count())
+                    .isEqualTo(1.0);
 
             Files.writeString(base, Files.readString(BASE_POLICY).replace("name: login", "name: sign-in"));
             assertThat(w.refreshNow()).isTrue();
+            assertThat(readiness.check().detail()).doesNotContain("refused");
             assertThat(Files.readString(target)).contains("name: sign-in").contains(DevIssuer.ISSUER)
                     .startsWith("# GENERATED for local development only");
         } finally {
@@ -287,7 +300,7 @@ class DevIssuerTest {
     void devPolicyWriter_withoutABasePolicy_saysWhereItLooked(@TempDir Path dir) {
         Path missing = dir.resolve("authz.yaml");
         DevPolicyWriter w = new DevPolicyWriter(missing, dir.resolve("out.yaml"), () -> DevIssuer.jwksUri(9180),
-                Duration.ofHours(1));
+                Duration.ofHours(1), meters);
         assertThatThrownBy(w::start).hasMessageContaining("no authz policy at " + missing);
         assertThat(dir.resolve("out.yaml")).doesNotExist();
         w.close();

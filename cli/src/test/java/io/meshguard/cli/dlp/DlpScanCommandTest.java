@@ -39,6 +39,22 @@ class DlpScanCommandTest {
     }
 
     @Test
+    void outputEndsAsTheInputEnds_noNewlineAddedOrLost_whateverTheTypeAndChunking() {
+        for (String type : new String[] {"text/plain", "application/json"}) {
+            for (String ending : new String[] {"", "\n", "\n\n", "\r\n"}) {
+                String input = "{\"note\":\"card 5105 1051 0510 5100\"}" + ending;
+                for (String chunk : new String[] {null, "1", "7"}) {
+                    Run r = chunk == null ? run(input, "--policy", POLICY.toString(), "--content-type", type, "-")
+                            : run(input, "--policy", POLICY.toString(), "--content-type", type, "--chunk-size", chunk, "-");
+                    assertThat(r.exit()).isZero();
+                    assertThat(r.stdout()).as("%s, chunk %s, ending %s", type, chunk, ending.replace("\n", "\\n"))
+                            .doesNotContain("5105 1051").endsWith("5100\"}" + ending);
+                }
+            }
+        }
+    }
+
+    @Test
     void sameOutputWhateverTheChunkSize() {
         String sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 5105 10\"}}]}\n\n"
                 + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"51 0510 5100\"}}]}\n\ndata: [DONE]\n\n";

@@ -32,10 +32,10 @@ public final class ApiKeyService {
         requireText(tier, "tier");
         // what the key grants goes into identity headers: refuse now what Check would refuse on every request
         List<Optional<String>> problems = new java.util.ArrayList<>();
-        problems.add(io.meshguard.extauthz.decision.ClaimValues.check("owner", owner));
-        problems.add(io.meshguard.extauthz.decision.ClaimValues.check("tenant", tenant));
-        roles.forEach(r -> problems.add(io.meshguard.extauthz.decision.ClaimValues.check("role", r)));
-        scopes.forEach(s -> problems.add(io.meshguard.extauthz.decision.ClaimValues.check("scope", s)));
+        problems.add(io.meshguard.extauthz.decision.IdentityValues.check("owner", owner));
+        problems.add(io.meshguard.extauthz.decision.IdentityValues.check("tenant", tenant));
+        roles.forEach(r -> problems.add(io.meshguard.extauthz.decision.IdentityValues.check("role", r)));
+        scopes.forEach(s -> problems.add(io.meshguard.extauthz.decision.IdentityValues.check("scope", s)));
         for (Optional<String> p : problems) {
             if (p.isPresent()) {
                 throw new IllegalArgumentException(p.get().replace(" claim ", " "));

@@ -25,8 +25,8 @@ import java.util.Optional;
  *       raw or encoded;</li>
  *   <li>invalid escapes ({@code %}, {@code %g1}, truncated) and percent-encoded bytes that are not well-formed
  *       UTF-8 (overlong forms such as {@code %C0%AE} decode to {@code .} in lax decoders, surrogates, C1
- *       controls), and encoded characters whose compatibility form is a delimiter (fullwidth {@code ．／＼；}) —
- *       upstreams that normalise Unicode would see a separator;</li>
+ *       controls), and decoded text that is not in Unicode normal form NFKC (fullwidth {@code ．／ａｄｍｉｎ},
+ *       ligatures, decomposed accents) — an upstream that normalises would see another path, or a separator;</li>
  *   <li>raw bytes outside printable ASCII: RFC 3986 allows none, and upstreams disagree on whether they are UTF-8
  *       or ISO-8859-1;</li>
  *   <li>empty segments ({@code //}): nginx and Envoy's {@code merge_slashes} merge them, servlet containers and Go
@@ -58,7 +58,8 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
         ENCODED_SEPARATOR("encoded_separator", "the path holds an encoded '/', '\\', ';', '?' or '#'"),
         DOUBLE_ENCODING("double_encoding", "the path holds an encoded '%' (a second decoding would make another path)"),
         INVALID_UTF8("invalid_utf8", "the path's percent-escapes are not well-formed UTF-8"),
-        CONFUSABLE_CHARACTER("confusable_character", "the path holds a character that normalises to a delimiter"),
+        CONFUSABLE_CHARACTER("confusable_character",
+                "the path holds Unicode that is not in normal form (NFKC): fullwidth letters or delimiters, ligatures, decomposed accents"),
         DOT_SEGMENT("dot_segment", "the path holds a '.' or '..' segment (in some spelling)"),
         EMPTY_SEGMENT("empty_segment", "the path holds an empty segment ('//')"),
         PATH_PARAMETERS("path_parameters", "the path holds ';' parameters, which this route does not accept");
@@ -99,9 +100,21 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
         boolean inParams = false;
         int nameLen = 0;          // decoded characters of the current segment's name (before ';')
         boolean allDots = true;   // the name so far is only '.'
+        boolean unicode = false;  // some escape decoded to a non-ASCII character
         int end = n;
         for (int i = 1; i <= n; i++) {
             char c = i < n ? target.charAt(i) : '/';
+            if (c < 128 && PLAIN[c]) {
+                // the common case: a character that stands for itself
+                if (!inParams) {
+                    if (out != null) {
+                        out.append(c);
+                    }
+                    nameLen++;
+                    allDots &= c == '.';
+                }
+                continue;
+            }
             if (i < n && c == '?') {
                 end = i;
                 c = '/';
@@ -175,12 +188,12 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
                 }
                 int consumed = utf8(target, i, b, inParams ? null : out);
                 if (consumed < 0) {
-                    return refused(target, n, consumed == CONFUSABLE ? Problem.CONFUSABLE_CHARACTER
-                            : consumed == C1_CONTROL ? Problem.CONTROL_CHARACTER : Problem.INVALID_UTF8);
+                    return refused(target, n, consumed == C1_CONTROL ? Problem.CONTROL_CHARACTER : Problem.INVALID_UTF8);
                 }
                 if (!inParams) {
                     nameLen++;
                     allDots = false;
+                    unicode = true;
                 }
                 i += consumed - 1;
                 continue;
@@ -197,12 +210,24 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
             return refused(target, end, Problem.FRAGMENT);
         }
         String raw = end == n ? target : target.substring(0, end);
-        return new CanonicalPath(out == null ? raw : out.toString(), raw, params, Optional.empty());
+        String path = out == null ? raw : out.toString();
+        if (unicode && !Normalizer.isNormalized(path, Normalizer.Form.NFKC)) {
+            return refused(raw, Problem.CONFUSABLE_CHARACTER);
+        }
+        return new CanonicalPath(path, raw, params, Optional.empty());
+    }
+
+    /** Printable ASCII that stands for itself in a path: not a delimiter, escape, backslash or fragment mark. */
+    private static final boolean[] PLAIN = new boolean[128];
+
+    static {
+        for (char c = 0x21; c < 0x7f; c++) {
+            PLAIN[c] = c != '/' && c != '?' && c != '#' && c != '%' && c != ';' && c != '\\';
+        }
     }
 
     private static final int INVALID = -1;
-    private static final int CONFUSABLE = -2;
-    private static final int C1_CONTROL = -3;
+    private static final int C1_CONTROL = -2;
 
     /**
      * Decodes one percent-encoded UTF-8 sequence starting at {@code target[at]} whose first byte is {@code lead};
@@ -246,18 +271,8 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
         if (cp <= 0x9F) {
             return C1_CONTROL;
         }
-        String ch = Character.toString(cp);
-        String compat = Normalizer.normalize(ch, Normalizer.Form.NFKC);
-        if (!compat.equals(ch)) {
-            for (int k = 0; k < compat.length(); k++) {
-                char d = compat.charAt(k);
-                if (d == '.' || d == '/' || d == '\\' || d == ';' || d == '%' || d == '?' || d == '#') {
-                    return CONFUSABLE;
-                }
-            }
-        }
         if (out != null) {
-            out.append(ch);
+            out.appendCodePoint(cp);
         }
         return 3 * len;
     }

@@ -1,58 +1,20 @@
 package io.meshguard.extauthz.decision;
 
-import java.util.List;
+import io.meshguard.extauthz.mesh.ForwardedFor;
 
 /**
- * The address an anonymous caller is rate-limited by. With no trusted proxy hops it is Envoy's
- * {@code attributes.source.address} (the downstream peer, {@code source/extensions/filters/common/ext_authz/
- * check_request_utils.cc}). With {@code n} trusted hops it is the {@code n}th {@code x-forwarded-for} entry counted
- * from the right — the entry the outermost trusted proxy appended for its own peer — as Envoy picks the client with
- * {@code xff_num_trusted_hops} and {@code use_remote_address: true} ({@code source/common/http/utility.cc}
- * {@code getLastAddressFromXFF}; docs: {@code configuration/http/http_conn_man/headers.rst}, x-forwarded-for).
- * Entries left of that one are whatever the client wrote and are never used. A chain shorter than {@code n}, or an
- * entry that is not an IP literal, means the request did not come through the trusted proxies: the peer address
- * is used.
+ * The address an anonymous caller (a public route) is rate-limited by: the client address through
+ * {@code mesh.trusted_proxy_hops} trusted hops, read exactly as the mesh rules read it ({@link ForwardedFor}: the
+ * {@code n}th {@code x-forwarded-for} entry from the right, as Envoy's {@code xff_num_trusted_hops} counts), else
+ * Envoy's {@code attributes.source.address} (the downstream peer). Entries a client wrote left of the trusted ones
+ * never choose its bucket; a chain that is too short or holds no IP literal there falls back to the peer, so a
+ * malformed header cannot mint a fresh bucket per request.
  */
 public final class ClientAddress {
     private ClientAddress() {}
 
     public static String of(HttpRequestView request, int trustedHops) {
         String peer = request.sourceAddress().isEmpty() ? "unknown" : request.sourceAddress();
-        if (trustedHops <= 0) {
-            return peer;
-        }
-        List<String> lines = request.all("x-forwarded-for");
-        int seen = 0;
-        for (int l = lines.size() - 1; l >= 0; l--) {
-            String line = lines.get(l);
-            int end = line.length();
-            for (int i = line.length() - 1; i >= -1; i--) {
-                if (i == -1 || line.charAt(i) == ',') {
-                    seen++;
-                    if (seen == trustedHops) {
-                        String entry = line.substring(i + 1, end).trim();
-                        return ipLiteral(entry) ? entry : peer;
-                    }
-                    end = i;
-                }
-            }
-        }
-        return peer;
-    }
-
-    private static boolean ipLiteral(String s) {
-        if (s.isEmpty() || s.length() > 45) {
-            return false;
-        }
-        boolean sep = false;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '.' || c == ':') {
-                sep = true;
-            } else if (Character.digit(c, 16) < 0 || c > 'f') {
-                return false;
-            }
-        }
-        return sep;
+        return ForwardedFor.clientAddress(request.all("x-forwarded-for"), request.sourceAddress(), trustedHops).orElse(peer);
     }
 }

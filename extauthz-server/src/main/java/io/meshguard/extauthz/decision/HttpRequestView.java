@@ -30,7 +30,8 @@ public record HttpRequestView(
         String sourcePrincipal,
         String sourceAddress,
         java.util.Set<String> commaJoined,
-        CanonicalPath target) {
+        CanonicalPath target,
+        String query) {
 
     public static HttpRequestView of(CheckRequest request) {
         AttributeContext attrs = request.getAttributes();
@@ -55,7 +56,7 @@ public record HttpRequestView(
         CanonicalPath target = CanonicalPath.parse(rawPath);
         return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), host, target.path(), headers,
                 Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, java.util.Set.copyOf(joined),
-                target);
+                target, queryOf(rawPath));
     }
 
     private static void add(Map<String, List<String>> headers, String key, String value) {
@@ -92,6 +93,16 @@ public record HttpRequestView(
     /** The path as the client sent it, without the query string: for audit only, never for matching. */
     public String rawPath() {
         return target.rawPath();
+    }
+
+    /** The raw query string (after {@code ?}, before {@code #}), "" when there is none. */
+    private static String queryOf(String path) {
+        int q = path.indexOf('?');
+        if (q < 0) {
+            return "";
+        }
+        int h = path.indexOf('#', q);
+        return path.substring(q + 1, h < 0 ? path.length() : h);
     }
 
     /** Request ids are echoed in responses and logs: only short, plain ones are taken from the client. */

@@ -38,6 +38,22 @@ public enum Reason {
     UNKNOWN_PROFILE("unknown_profile", 403),
     /** The request's method or host is outside the rule the gateway route names. */
     OUTSIDE_PROFILE("outside_profile", 403),
+    /** A policy-level {@code deny:} rule applies. */
+    DENIED_BY_RULE("denied_by_rule", 403),
+    /** The mTLS peer is not one the route's {@code from:} allows. */
+    SOURCE_NOT_ALLOWED("source_not_allowed", 403),
+    /** A route with {@code auth: mtls} was called without an mTLS peer identity. */
+    PEER_IDENTITY_REQUIRED("peer_identity_required", 403),
+    /** The mTLS peer's principal is not a well-formed SPIFFE ID. */
+    INVALID_PEER_IDENTITY("invalid_peer_identity", 403),
+    /** meshguard's identity headers arrived from a peer that is not a trusted gateway. */
+    FORGED_IDENTITY_HEADER("forged_identity_header", 403),
+    /** The route accepts only requests the trusted edge gateway already allowed. */
+    GATEWAY_REQUIRED("gateway_required", 403),
+    /** A {@code when:} condition of the route is false. */
+    CONDITION_NOT_MET("condition_not_met", 403),
+    /** A {@code when:} condition could not be evaluated: denied, never allowed. */
+    CONDITION_ERROR("condition_error", 403),
     RATE_LIMITED("rate_limited", 429),
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),

@@ -232,7 +232,8 @@ public final class JwtAuthenticator {
                 "jwt",
                 issuer.name(),
                 map.tier().flatMap(p -> ClaimPaths.string(all, p)),
-                Optional.empty());
+                Optional.empty(),
+                io.meshguard.extauthz.condition.ClaimValues.of(all));
         // the skew lets a token be accepted slightly past exp; the cache must not stretch that further
         cache.put(cacheKey, identity, issuer.name(), verifiedBy, exp.toInstant().plusSeconds(skew));
         return new AuthResult.Authenticated(identity, false);

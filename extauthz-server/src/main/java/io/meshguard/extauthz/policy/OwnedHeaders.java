@@ -1,7 +1,6 @@
 package io.meshguard.extauthz.policy;
 
 import java.util.LinkedHashSet;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -48,15 +47,11 @@ public record OwnedHeaders(Set<String> owned) {
      * {@code passHeaders}; owned names themselves are handled by the caller (set or removed).
      */
     public boolean strip(String name, Set<String> passHeaders) {
-        String dashed = name.indexOf('_') < 0 ? name : name.replace('_', '-');
-        if (dashed != name && owned.contains(dashed)) {
+        boolean underscored = name.indexOf('_') >= 0;
+        String dashed = underscored ? name.replace('_', '-') : name;
+        if (underscored && owned.contains(dashed)) {
             return true;
         }
         return OVERRIDE_HEADERS.contains(dashed) && !passHeaders.contains(dashed);
-    }
-
-    /** The form a header name has after CGI-style mapping: lowercase, {@code _} as {@code -}. */
-    public static String dashed(String name) {
-        return name.toLowerCase(Locale.ROOT).replace('_', '-');
     }
 }

@@ -31,6 +31,7 @@ class CanonicalPathTest {
         "/a%3Ab%40c             | /a:b@c",
         "/caf%C3%A9             | /café",
         "/%F0%9F%98%80          | /😀",
+        "/%ED%95%9C%EA%B8%80    | /한글",
         "/...                   | /...",
         "/a./.b/..c             | /a./.b/..c",
         "/a/b/                  | /a/b/",
@@ -98,10 +99,14 @@ class CanonicalPathTest {
         "/a%c3%28               | INVALID_UTF8",
         "/a%80                  | INVALID_UTF8",
         "/a%f5%80%80%80         | INVALID_UTF8",
-        // characters whose compatibility form is a delimiter
+        // Unicode an upstream could normalise into something else (NFKC): fullwidth delimiters and letters, ligatures,
+        // decomposed accents
         "/a/%ef%bc%8e%ef%bc%8e/admin | CONFUSABLE_CHARACTER",
         "/a%ef%bc%8fb           | CONFUSABLE_CHARACTER",
         "/a%ef%bc%bcb           | CONFUSABLE_CHARACTER",
+        "/%ef%bd%81dmin         | CONFUSABLE_CHARACTER",
+        "/%ef%ac%81le           | CONFUSABLE_CHARACTER",
+        "/cafe%cc%81            | CONFUSABLE_CHARACTER",
         // raw non-ASCII
         "/café                  | RAW_NON_ASCII",
         // empty segments

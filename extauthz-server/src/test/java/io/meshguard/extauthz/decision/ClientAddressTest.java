@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 /** Which address an anonymous caller is limited by: counted from the right of x-forwarded-for, as Envoy does. */
 class ClientAddressTest {
     private static HttpRequestView view(CheckRequests.Encoding encoding, String... headers) {
-        return HttpRequestView.of(CheckRequests.fromAddress("10.0.0.5", CheckRequests.of("POST", "h", "/login",
-                Fixtures.headers(headers), Map.of(), encoding)));
+        return HttpRequestView.of(CheckRequests.of("POST", "h", "/login",
+                Fixtures.headers(headers), Map.of(), encoding, "", "10.0.0.5"));
     }
 
     @Test

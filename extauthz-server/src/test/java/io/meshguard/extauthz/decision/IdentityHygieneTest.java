@@ -161,9 +161,9 @@ class IdentityHygieneTest {
 
     @Test
     void publicRoute_removesContractAndIdentityHeaders_andTheAuditRecordsNoClientValue() {
-        HttpRequestView view = HttpRequestView.of(CheckRequests.fromAddress("10.9.9.9", CheckRequests.of("GET", "api.test.example",
+        HttpRequestView view = HttpRequestView.of(CheckRequests.of("GET", "api.test.example",
                 "/login", Fixtures.headers("x-dwp-source", "BATCH", "x-dwp-caller-type", "SERVICE", "x-tenant-id", "acme",
-                        "x-user-id", "root"), Map.of(), CheckRequests.Encoding.HEADERS)));
+                        "x-user-id", "root"), Map.of(), CheckRequests.Encoding.HEADERS, "", "10.9.9.9"));
         Decision d = pipeline.decide(view);
         assertThat(d.allowed()).isTrue();
         assertThat(d.headersRemoved()).contains("x-dwp-source", "x-dwp-caller-type", "x-tenant-id", "x-user-id");
@@ -185,8 +185,8 @@ class IdentityHygieneTest {
             }
             Decision d = path.startsWith("/api")
                     ? call(path, idp(claims("https://idp.test.example")), headers)
-                    : pipeline.decide(HttpRequestView.of(CheckRequests.fromAddress("10.7.7." + path.length(), CheckRequests.of("GET",
-                            "api.test.example", path, Fixtures.headers(headers), Map.of(), CheckRequests.Encoding.HEADERS))));
+                    : pipeline.decide(HttpRequestView.of(CheckRequests.of("GET",
+                            "api.test.example", path, Fixtures.headers(headers), Map.of(), CheckRequests.Encoding.HEADERS, "", "10.7.7." + path.length())));
             assertThat(d.allowed()).as(path).isTrue();
             assertThat(d.headersRemoved()).as(path).contains(spellings);
         }
@@ -267,18 +267,39 @@ class IdentityHygieneTest {
     // ---- public routes: per-address limits ------------------------------------------------------------------
 
     @Test
+    void publicRoute_behindTrustedProxies_isLimitedPerForwardedClient_notPerGateway() {
+        AuthzPipeline p = Fixtures.pipeline(Fixtures.parse("""
+                mesh: {trusted_proxy_hops: 1}
+                rate_limits:
+                  default_tier: tiny
+                  tiers: {tiny: {requests_per_second: 0.001, burst: 1}}
+                routes:
+                  - {name: login, match: {hosts: [api.test.example], path_prefix: /login}, auth: none}
+                """), new SimpleMeterRegistry(), Optional.empty());
+        try (p) {
+            java.util.function.Function<String, Decision> fromGateway = xff -> p.decide(HttpRequestView.of(CheckRequests.of("POST",
+                    "api.test.example", "/login", Fixtures.headers("x-forwarded-for", xff), Map.of(), CheckRequests.Encoding.HEADERS,
+                    "", "10.0.0.9")));
+            assertThat(fromGateway.apply("198.51.100.1").allowed()).isTrue();
+            // what the client writes left of the trusted entry does not give it a fresh bucket
+            Decision again = fromGateway.apply("6.6.6.6, 198.51.100.1");
+            assertThat(again.reason()).isEqualTo(Reason.RATE_LIMITED);
+            // another client behind the same gateway has its own bucket
+            assertThat(fromGateway.apply("198.51.100.2").allowed()).isTrue();
+        }
+    }
+
+    @Test
     void publicRoute_isRateLimitedPerClientAddress() {
         Decision last = null;
         for (int i = 0; i < 3; i++) {
-            last = pipeline.decide(HttpRequestView.of(CheckRequests.fromAddress("192.0.2.10",
-                    CheckRequests.of("POST", "api.test.example", "/login", Map.of(), Map.of(), CheckRequests.Encoding.HEADERS))));
+            last = pipeline.decide(HttpRequestView.of(CheckRequests.of("POST", "api.test.example", "/login", Map.of(), Map.of(), CheckRequests.Encoding.HEADERS, "", "192.0.2.10")));
         }
         assertThat(last.status()).isEqualTo(429);
         assertThat(last.reason()).isEqualTo(Reason.RATE_LIMITED);
         assertThat(last.responseHeaders()).containsKey("retry-after");
 
-        Decision other = pipeline.decide(HttpRequestView.of(CheckRequests.fromAddress("192.0.2.11",
-                CheckRequests.of("POST", "api.test.example", "/login", Map.of(), Map.of(), CheckRequests.Encoding.HEADERS))));
+        Decision other = pipeline.decide(HttpRequestView.of(CheckRequests.of("POST", "api.test.example", "/login", Map.of(), Map.of(), CheckRequests.Encoding.HEADERS, "", "192.0.2.11")));
         assertThat(other.allowed()).isTrue();
     }
 }

@@ -91,20 +91,15 @@ class RouteOptionsParserTest {
     }
 
     @Test
-    void rateLimits_publicTierAndTrustedHops_areParsedAndChecked() throws Exception {
+    void rateLimits_publicTier_isParsedAndChecked() throws Exception {
         String limits = """
                 rate_limits:
                   default_tier: free
                   public_tier: anon
-                  xff_trusted_hops: 2
                   tiers: {free: {requests_per_second: 5}, anon: {requests_per_second: 1}}
                 """;
         AuthzPolicy p = ok(ISSUERS + limits + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt}\n");
         assertThat(p.rateLimits().orElseThrow().publicTier()).isEqualTo("anon");
-        assertThat(p.rateLimits().orElseThrow().xffTrustedHops()).isEqualTo(2);
-        assertThat(errors(ISSUERS + limits.replace("xff_trusted_hops: 2", "xff_trusted_hops: -1")
-                + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt}\n"))
-                .anySatisfy(err -> assertThat(err.message()).contains("xff_trusted_hops"));
         assertThat(errors(ISSUERS + limits.replace("public_tier: anon", "public_tier: nope")
                 + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt}\n"))
                 .anySatisfy(err -> assertThat(err.message()).contains("public_tier: no tier named 'nope'"));

@@ -111,9 +111,11 @@ class ExtAuthzServerTest {
                 assertThat(o.getAppend().getValue()).as(identity).isFalse();
                 assertThat(o.getAppendAction()).as(identity).isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
             }
+            // contract defaults are meshguard's: overwritten like identity, so a client's x-dwp-source never survives
             HeaderValueOption dflt = set.get("x-dwp-source");
-            assertThat(dflt.hasAppend()).isFalse();
-            assertThat(dflt.getAppendAction()).isEqualTo(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT);
+            assertThat(dflt.hasAppend()).isTrue();
+            assertThat(dflt.getAppend().getValue()).isFalse();
+            assertThat(dflt.getAppendAction()).isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
             assertThat(r.getOkResponse().getHeadersToRemoveList()).contains("authorization", "x-api-key")
                     .doesNotContainAnyElementsOf(set.keySet());
         }

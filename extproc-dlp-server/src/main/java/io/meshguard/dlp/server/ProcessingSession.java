@@ -203,10 +203,23 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             handle(req);
         } finally {
             busyPhase = null;
-            if (expired != null) {
-                finish("deadline"); // the watch answered Envoy while this thread was stalled; clean up now
-            }
             handling.unlock();
+        }
+        finishIfExpired(); // the watch answered Envoy while this thread was stalled: clean up now
+    }
+
+    /**
+     * Finishes a stream the deadline watch ended, from whichever thread gets the handling lock after the watch's
+     * answer: the handler that was stalled (after it let go of the lock), or the watch itself when no handler runs.
+     * Both look after their own write (the watch: {@link #expired}; the handler: the unlock), so one of them does it.
+     */
+    private void finishIfExpired() {
+        if (expired != null && handling.tryLock()) {
+            try {
+                finish("deadline");
+            } finally {
+                handling.unlock();
+            }
         }
     }
 
@@ -871,13 +884,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         // The stream's state belongs to its handler thread: finish here only when none is running (an idle stream
         // over the whole-stream bound); a stalled handler finishes it when it returns (see onNext).
-        if (handling.tryLock()) {
-            try {
-                finish("deadline");
-            } finally {
-                handling.unlock();
-            }
-        }
+        finishIfExpired();
     }
 
     private boolean finished;

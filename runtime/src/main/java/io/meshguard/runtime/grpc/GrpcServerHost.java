@@ -45,8 +45,9 @@ import org.slf4j.LoggerFactory;
  * once.
  *
  * <p>Lifecycle: {@link #start()}; {@link #drainAndStop()} (also {@link #close()}) sets health NOT_SERVING,
- * waits {@code drain_timeout} while still serving so Envoy and load balancers move away, stops accepting
- * calls, lets in-flight calls finish within {@code shutdown_timeout}, then cancels what is left.
+ * waits up to {@code drain_timeout} while still serving so Envoy and load balancers move away (no longer than
+ * some client is connected: with no connection open the drain ends at once), stops accepting calls, lets
+ * in-flight calls finish within {@code shutdown_timeout}, then cancels what is left.
  */
 public final class GrpcServerHost implements ServerComponent {
     private static final Logger log = LoggerFactory.getLogger(GrpcServerHost.class);
@@ -64,6 +65,7 @@ public final class GrpcServerHost implements ServerComponent {
     private volatile Server server;
     private ExecutorService executor;
     private volatile ConcurrentCallLimit callLimit;
+    private final OpenConnections connections = new OpenConnections();
 
     /**
      * @param name component name for logs and {@code /readyz}, e.g. {@code extauthz-grpc}
@@ -110,6 +112,7 @@ public final class GrpcServerHost implements ServerComponent {
                     .permitKeepAliveTime(settings.permitKeepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
                     // Envoy's HTTP/2 keepalive pings idle connections too; refusing them would cost a GOAWAY.
                     .permitKeepAliveWithoutCalls(true)
+                    .addTransportFilter(connections)
                     .addService(health.getHealthService());
             settings.maxConnectionAge().ifPresent(age -> builder.maxConnectionAge(age.toNanos(), TimeUnit.NANOSECONDS));
             settings.maxConnectionAgeGrace()
@@ -180,7 +183,8 @@ public final class GrpcServerHost implements ServerComponent {
     }
 
     /**
-     * Graceful stop: health NOT_SERVING for everything, wait {@code drain_timeout} while still serving,
+     * Graceful stop: health NOT_SERVING for everything, wait up to {@code drain_timeout} while a client is connected
+     * and still serving,
      * stop accepting calls, wait up to {@code shutdown_timeout} for in-flight calls, cancel the rest.
      * Blocks until done. Idempotent: later calls (and concurrent ones) wait for the first to finish.
      */
@@ -195,8 +199,11 @@ public final class GrpcServerHost implements ServerComponent {
             }
             state = State.DRAINING;
             health.enterTerminalState();
-            log.info("{} draining: health NOT_SERVING, still serving for {}", name, settings.drainTimeout());
-            sleepQuietly(settings.drainTimeout());
+            // The drain tells connected clients (Envoy health-checking over its connection) to go elsewhere; with
+            // no connection open there is nobody to tell, so it ends at once (and as soon as the last one closes).
+            log.info("{} draining: health NOT_SERVING, still serving for up to {} ({} connection(s) open)", name,
+                    settings.drainTimeout(), connections.open());
+            connections.awaitNone(settings.drainTimeout());
             server.shutdown();
             log.info("{} stopped accepting calls; waiting up to {} for {} in flight", name,
                     settings.shutdownTimeout(), callsInFlight());
@@ -236,12 +243,61 @@ public final class GrpcServerHost implements ServerComponent {
         }
     }
 
-    private static void sleepQuietly(Duration duration) {
-        try {
-            Thread.sleep(duration);
-        } catch (InterruptedException e) {
-            // Asked to hurry (e.g. a second signal): skip the rest of the drain, keep the interrupt.
-            Thread.currentThread().interrupt();
+    /** Connections open now (0 before start). */
+    public int openConnections() {
+        return connections.open();
+    }
+
+    /** Counts the server's open transports (HTTP/2 connections) and lets the drain wait until there are none. */
+    private static final class OpenConnections extends io.grpc.ServerTransportFilter {
+        private final ReentrantLock lock = new ReentrantLock();
+        private final java.util.concurrent.locks.Condition changed = lock.newCondition();
+        private int open;
+
+        @Override
+        public io.grpc.Attributes transportReady(io.grpc.Attributes attributes) {
+            add(1);
+            return attributes;
+        }
+
+        @Override
+        public void transportTerminated(io.grpc.Attributes attributes) {
+            add(-1);
+        }
+
+        private void add(int delta) {
+            lock.lock();
+            try {
+                open += delta;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        int open() {
+            lock.lock();
+            try {
+                return open;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Waits until no connection is open or {@code timeout} has passed; an interrupt ends the wait early. */
+        void awaitNone(Duration timeout) {
+            long left = timeout.toNanos();
+            lock.lock();
+            try {
+                while (open > 0 && left > 0) {
+                    left = changed.awaitNanos(left);
+                }
+            } catch (InterruptedException e) {
+                // Asked to hurry (e.g. a second signal): skip the rest of the drain, keep the interrupt.
+                Thread.currentThread().interrupt();
+            } finally {
+                lock.unlock();
+            }
         }
     }
 }

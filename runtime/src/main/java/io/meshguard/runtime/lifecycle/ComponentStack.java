@@ -39,16 +39,29 @@ public final class ComponentStack implements AutoCloseable {
      * @throws Exception what the component's start threw; it is then not part of the stack
      */
     public void start(ServerComponent component) throws Exception {
+        // The lock is not held while the component starts: a start that hangs (a port that accepts and never
+        // answers) must not keep a shutdown signal from closing what is already running.
         lock.lock();
         try {
             if (closing) {
                 throw new IllegalStateException("component stack is closed; not starting " + component.name());
             }
-            component.start();
-            started.add(component);
         } finally {
             lock.unlock();
         }
+        component.start();
+        lock.lock();
+        try {
+            if (!closing) {
+                started.add(component);
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        // Closed while it started: nobody else will close it.
+        component.close();
+        throw new IllegalStateException("component stack closed while " + component.name() + " started");
     }
 
     /**

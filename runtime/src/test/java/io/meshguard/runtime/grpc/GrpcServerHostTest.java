@@ -165,6 +165,35 @@ class GrpcServerHostTest {
     }
 
     @Test
+    void drain_withNoConnectionOpen_endsAtOnce_notAfterDrainTimeout() throws Exception {
+        // A ten-minute drain that still ends within the test's bound can only have ended early.
+        GrpcServerHost host = start(loopback().withShutdown(Duration.ofMinutes(10), Duration.ofSeconds(5)));
+
+        CompletableFuture<Void> drain = CompletableFuture.runAsync(host::drainAndStop, BACKGROUND);
+
+        drain.get(60, TimeUnit.SECONDS);
+        assertThat(host.readinessChecks().get(0).check().detail()).isEqualTo("stopped");
+    }
+
+    @Test
+    void drain_waitsWhileAClientIsConnected_andEndsWhenItDisconnects() throws Exception {
+        GrpcServerHost host = start(loopback().withShutdown(Duration.ofMinutes(10), Duration.ofSeconds(5)));
+        ManagedChannel channel = channel(host);
+        assertThat(health(channel, "")).isEqualTo(ServingStatus.SERVING);
+        assertThat(host.openConnections()).isEqualTo(1);
+
+        CompletableFuture<Void> drain = CompletableFuture.runAsync(host::drainAndStop, BACKGROUND);
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(health(channel, "")).isEqualTo(ServingStatus.NOT_SERVING));
+        assertThat(drain).as("a connected client is still told to go away").isNotDone();
+
+        channel.shutdownNow();
+
+        drain.get(60, TimeUnit.SECONDS);
+        assertThat(host.openConnections()).isZero();
+    }
+
+    @Test
     void drain_inFlightCallCompletesWhileNewCallsFailUnavailable() throws Exception {
         GrpcServerHost host = start(loopback().withShutdown(Duration.ofMillis(200), Duration.ofSeconds(30)));
         ManagedChannel inFlightChannel = channel(host);

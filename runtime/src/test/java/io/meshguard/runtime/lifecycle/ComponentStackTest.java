@@ -21,7 +21,7 @@ class ComponentStackTest {
     private final ByteArrayOutputStream consoleBytes = new ByteArrayOutputStream();
     private final PrintStream console = new PrintStream(consoleBytes, true, StandardCharsets.UTF_8);
 
-    private final class Recording implements ServerComponent {
+    private class Recording implements ServerComponent {
         private final String name;
         private final boolean failStart;
         private final boolean failClose;
@@ -61,6 +61,41 @@ class ComponentStackTest {
                 throw new IllegalStateException(name + " close failed");
             }
         }
+    }
+
+    @Test
+    void close_whileAStartHangs_closesTheStartedOnesAtOnce_andTheLateOneWhenItReturns() throws Exception {
+        ComponentStack stack = new ComponentStack(console);
+        stack.start(new Recording("db"));
+        java.util.concurrent.CountDownLatch inStart = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        ServerComponent hanging = new Recording("hanging") {
+            @Override
+            public void start() {
+                inStart.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        java.util.concurrent.CompletableFuture<Void> starting = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                stack.start(hanging);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        assertThat(inStart.await(10, TimeUnit.SECONDS)).isTrue();
+
+        stack.close(); // a SIGTERM's hook: must not wait for the hanging start
+
+        assertThat(events).containsExactly("start db", "close db");
+        release.countDown();
+        assertThatThrownBy(starting::join).hasRootCauseInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("closed while hanging started");
+        assertThat(events).containsExactly("start db", "close db", "close hanging");
     }
 
     @Test

@@ -27,17 +27,23 @@ class LogbackConfigurationTest {
         JoranConfigurator configurator = new JoranConfigurator();
         configurator.setContext(context);
         URL config = LogbackConfigurationTest.class.getResource("/logback.xml");
-        PrintStream original = System.out;
+        PrintStream originalOut = System.out;
+        PrintStream originalErr = System.err;
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
             configurator.doConfigure(config);
             context.getLogger("io.meshguard.Example").info(message);
             context.getLogger("io.meshguard.Example").debug("debug line");
         } finally {
-            System.setOut(original);
+            System.setOut(originalOut);
+            System.setErr(originalErr);
             context.stop();
         }
+        // Standard output belongs to what a command prints (KEY=$(meshguard apikey create ...)): never a log line.
+        assertThat(stdout.toString(StandardCharsets.UTF_8)).as("log lines on stdout").isEmpty();
         return captured.toString(StandardCharsets.UTF_8);
     }
 

@@ -76,7 +76,7 @@ public final class AdminApi implements HttpHandler {
     private final Supplier<List<NodeStatus>> fleet;
     private final BearerTokens tokens;
     private final ConfigChangeAudit audit;
-    private final ConfigValidator validator = new ConfigValidator();
+    private final ConfigValidator validator;
     private final byte[] openApi;
 
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
@@ -84,6 +84,7 @@ public final class AdminApi implements HttpHandler {
         this.draft = draft;
         this.revisions = revisions;
         this.publisher = publisher;
+        this.validator = publisher.validator();
         this.fleet = fleet;
         this.tokens = tokens;
         this.audit = audit;
@@ -142,7 +143,9 @@ public final class AdminApi implements HttpHandler {
             Optional<String> actor = tokens.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
             if (actor.isEmpty()) {
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                throw new ApiError(401, "a valid bearer token is required");
+                throw new ApiError(401, "a valid bearer token is required: send 'Authorization: Bearer TOKEN' with a"
+                        + " token from the controller's xds.admin.token_file (a bare line, or the part after 'name:';"
+                        + " the whole 'name:token' line works too)");
             }
             JsonNode body = route(new Call(exchange, actor.get(), requestId, segments), method);
             sendJson(exchange, exchange.getResponseCode() > 0 ? exchange.getResponseCode() : 200, body);
@@ -285,14 +288,19 @@ public final class AdminApi implements HttpHandler {
 
     private JsonNode rollback(Call call) {
         long id = number(call, 1);
-        Publisher.Result result = publisher.rollback(id, call.actor());
+        // Same rule as publish: what is served changes, so the revision and the audit record say why.
+        String reason = readTree(call).path("reason").asText("");
+        if (reason.isBlank()) {
+            throw new ApiError(400, "a reason is required: {\"reason\": \"...\"}");
+        }
+        Publisher.Result result = publisher.rollback(id, call.actor(), reason);
         if (!result.published()) {
             boolean missing = result.problems().stream().anyMatch(p -> p.path().equals("revision"));
             throw new ApiError(missing ? 404 : 422, "rollback refused", result.problems());
         }
         Revision r = result.revision().orElseThrow();
         audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "rollback", "revision/" + id,
-                "group " + r.group() + " now serves it as revision " + r.id(), call.requestId()));
+                "group " + r.group() + " now serves it as revision " + r.id() + ": " + reason, call.requestId()));
         // A rollback changes what is served, not the draft: say so when the next publish would undo it.
         boolean draftDiffers = !draft.load().slice(r.group()).equals(r.config());
         ObjectNode out = (ObjectNode) tree(r.summary());

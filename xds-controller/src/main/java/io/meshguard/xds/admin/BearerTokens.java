@@ -12,7 +12,7 @@ import java.util.Optional;
 
 /**
  * Admin API tokens from a mounted secret file, one per line: {@code name:token} or a bare token (name
- * {@code admin}). Re-read when the file changes, so a rotated Kubernetes secret takes effect without a restart.
+ * {@code admin}). A client sends {@code Authorization: Bearer TOKEN}, or the whole line {@code Bearer name:token}. Re-read when the file changes, so a rotated Kubernetes secret takes effect without a restart.
  * Comparison is constant-time.
  */
 public final class BearerTokens {
@@ -36,15 +36,23 @@ public final class BearerTokens {
         if (file.isEmpty() || authorizationHeader == null || !authorizationHeader.startsWith("Bearer ")) {
             return Optional.empty();
         }
-        byte[] presented = authorizationHeader.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+        String value = authorizationHeader.substring(7).trim();
+        byte[] presented = value.getBytes(StandardCharsets.UTF_8);
         if (presented.length == 0) {
             return Optional.empty();
         }
+        // A whole line of the file ("name:token", e.g. `Bearer $(cat token-file)`) is accepted too: the name is then
+        // checked along with the token, so it cannot be used to claim another entry's actor name.
+        int colon = value.indexOf(':');
+        byte[] tokenPart = colon > 0 ? value.substring(colon + 1).getBytes(StandardCharsets.UTF_8) : presented;
+        String namePart = colon > 0 ? value.substring(0, colon) : null;
         reloadIfChanged();
         Optional<String> match = Optional.empty();
         for (Entry e : entries) {
             // no early exit: the time taken does not say which entry matched
-            if (MessageDigest.isEqual(e.token(), presented) && match.isEmpty()) {
+            boolean bare = MessageDigest.isEqual(e.token(), presented);
+            boolean line = namePart != null && MessageDigest.isEqual(e.token(), tokenPart) && e.name().equals(namePart);
+            if ((bare || line) && match.isEmpty()) {
                 match = Optional.of(e.name());
             }
         }

@@ -5,6 +5,7 @@ import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -25,6 +26,8 @@ public final class AdsServer implements AutoCloseable {
                 .addService(io.grpc.ServerInterceptors.intercept(discovery.getAggregatedDiscoveryServiceImpl(),
                         new StreamNodeInterceptor()))
                 .addService(health.getHealthService())
+                // Like every meshguard gRPC server (runtime's GrpcServerHost): grpcurl can list and describe ADS.
+                .addService(ProtoReflectionServiceV1.newInstance())
                 // Envoy's default keepalive pings every 60 s at most; tolerate grpc-java's 5 min default too
                 .permitKeepAliveTime(30, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)

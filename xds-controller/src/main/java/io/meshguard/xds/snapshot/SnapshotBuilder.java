@@ -80,7 +80,6 @@ public final class SnapshotBuilder {
             "type.googleapis.com/envoy.extensions.grpc_service.channel_credentials.insecure.v3.InsecureCredentials";
     private static final DateTimeFormatter HTTP_DATE =
             DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ROOT).withZone(ZoneOffset.UTC);
-    private static final long DEFAULT_STREAM_IDLE_MS = 300_000;
 
     private final FilterTargets targets;
     private final EnvoyListener envoyListener;
@@ -282,13 +281,7 @@ public final class SnapshotBuilder {
             }
             action.setWeightedClusters(wc);
         }
-        long timeout = r.streaming() ? 0 : r.timeoutMs().orElse(io.meshguard.xds.model.Route.DEFAULT_TIMEOUT_MS);
-        action.setTimeout(duration(timeout));
-        if (r.idleTimeoutMs().isPresent()) {
-            action.setIdleTimeout(duration(r.idleTimeoutMs().get()));
-        } else if (r.streaming()) {
-            action.setIdleTimeout(duration(DEFAULT_STREAM_IDLE_MS));
-        }
+        RouteTimeouts.apply(action, r);
         r.retry().ifPresent(retry -> {
             RetryPolicy.Builder rp = RetryPolicy.newBuilder()
                     .setRetryOn(retry.retryOn())
@@ -307,6 +300,9 @@ public final class SnapshotBuilder {
             b.addAllRequestHeadersToRemove(r.requestHeadersToRemove());
             for (var h : r.responseHeadersToAdd()) {
                 b.addResponseHeadersToAdd(overwrite(h.name(), h.value()));
+            }
+            if (r.streaming()) {
+                b.addAllResponseHeadersToAdd(RouteTimeouts.streamingResponseHeaders(r));
             }
             if (v.status() == Api.Status.DEPRECATED) {
                 b.addAllResponseHeadersToAdd(lifecycleHeaders(api, v));

@@ -59,6 +59,9 @@ public final class RevisionListener implements AutoCloseable {
                     }
                     long waitMs = Math.max(1, Math.min(1000, (nextReconcile - now) / 1_000_000));
                     PGNotification[] notes = pg.getNotifications((int) waitMs);
+                    if (!running.get()) {
+                        return; // woken by close()
+                    }
                     if (notes != null && notes.length > 0) {
                         // let a multi-group publish finish committing before reading
                         Thread.sleep(debounce.toMillis());
@@ -104,16 +107,29 @@ public final class RevisionListener implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops listening. The listener is woken with a NOTIFY rather than an interrupt: an interrupt closes the socket of
+     * a virtual thread blocked reading it, and the pool then logs the connection as broken (a WARN and a stack trace
+     * on every Ctrl-C of {@code meshguard up}). The interrupt stays the fallback when the database is gone.
+     */
     @Override
     public void close() {
         running.set(false);
-        if (thread != null) {
+        if (thread == null) {
+            return;
+        }
+        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
+            st.execute("NOTIFY " + PgRevisionStore.CHANNEL);
+        } catch (SQLException | RuntimeException e) {
             thread.interrupt();
-            try {
+        }
+        try {
+            if (!thread.join(Duration.ofSeconds(5))) {
+                thread.interrupt();
                 thread.join(Duration.ofSeconds(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

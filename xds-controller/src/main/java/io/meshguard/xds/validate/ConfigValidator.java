@@ -29,6 +29,27 @@ public final class ConfigValidator {
     private static final Set<String> METHODS =
             Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
     private static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding");
+    private static final String LAST_EVENT_ID = "last-event-id";
+    private static final Set<String> STREAMING_OWNED = Set.of("x-accel-buffering", "content-type");
+    private static final java.util.regex.Pattern NO_STORING =
+            java.util.regex.Pattern.compile("(?i)(^|[,\\s])no-(cache|store)($|[,\\s=])");
+
+    private final ProfileReferences profiles;
+
+    /** Checks the configuration itself; the profiles routes name are not checked. */
+    public ConfigValidator() {
+        this(ProfileReferences.NONE);
+    }
+
+    /** Also refuses routes naming an authz or DLP profile the loaded policies lack. */
+    public ConfigValidator(ProfileReferences profiles) {
+        this.profiles = profiles;
+    }
+
+    /** How the profiles routes name are checked. */
+    public ProfileReferences profiles() {
+        return profiles;
+    }
 
     /** Validates the whole configuration. */
     public ValidationResult validate(GatewayConfig config) {
@@ -106,6 +127,7 @@ public final class ConfigValidator {
         }
         overlaps(problems, config.routes());
         hostnameClashes(problems, config, groups);
+        problems.addAll(profiles.check(config));
         return new ValidationResult(problems);
     }
 
@@ -253,9 +275,42 @@ public final class ConfigValidator {
         for (String h : r.requestHeadersToRemove()) {
             headerChange(problems, path + ".request_headers_to_remove[" + h + "]", h);
         }
+        streamingHeaders(problems, path, r);
         if (r.streaming() && r.timeoutMs().isPresent()) {
             problems.add(Problem.warning(path + ".timeout_ms",
                     "ignored: a streaming route has no request timeout, only idle_timeout_ms"));
+        }
+    }
+
+    /**
+     * Headers the gateway owns on a streaming route: SSE clients resume with {@code last-event-id}, which must reach
+     * the upstream as the client sent it; {@code x-accel-buffering} is set by the gateway, {@code cache-control} must
+     * forbid storing, and {@code content-type} stays the upstream's ({@code text/event-stream}).
+     */
+    private static void streamingHeaders(List<Problem> problems, String path, Route r) {
+        for (String h : r.requestHeadersToRemove()) {
+            if (h.equals(LAST_EVENT_ID)) {
+                problems.add(Problem.error(path + ".request_headers_to_remove[" + h + "]", "SSE clients resume "
+                        + "with last-event-id: it reaches the upstream untouched"));
+            }
+        }
+        for (Route.HeaderValue h : r.requestHeadersToAdd()) {
+            if (h.name().equals(LAST_EVENT_ID)) {
+                problems.add(Problem.error(path + ".request_headers_to_add[" + h.name() + "]", "SSE clients resume "
+                        + "with last-event-id: it reaches the upstream untouched"));
+            }
+        }
+        if (r.streaming()) {
+            for (Route.HeaderValue h : r.responseHeadersToAdd()) {
+                String at = path + ".response_headers_to_add[" + h.name() + "]";
+                if (STREAMING_OWNED.contains(h.name())) {
+                    problems.add(Problem.error(at, "a streaming route gets x-accel-buffering: no from the gateway "
+                            + "and keeps the upstream's content-type"));
+                } else if (h.name().equals("cache-control") && !NO_STORING.matcher(h.value()).find()) {
+                    problems.add(Problem.error(at, "a streaming response must not be cached: include no-cache or "
+                            + "no-store (the gateway sets no-cache when the route sets nothing)"));
+                }
+            }
         }
     }
 

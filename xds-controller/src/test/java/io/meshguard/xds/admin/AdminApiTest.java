@@ -110,7 +110,10 @@ class AdminApiTest {
 
     @Test
     void withoutAValidToken_everyOperationIsRefused() throws Exception {
-        assertThat(call("GET", "/config", null, null).statusCode()).isEqualTo(401);
+        HttpResponse<String> anonymous = call("GET", "/config", null, null);
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(anonymous.body()).as("the 401 says which form works").contains("Authorization: Bearer TOKEN")
+                .contains("name:token");
         assertThat(call("GET", "/fleet", null, "wrong-token-of-enough-length").statusCode()).isEqualTo(401);
         assertThat(call("POST", "/publish", "{\"reason\":\"x\"}", null).statusCode()).isEqualTo(401);
         HttpResponse<String> closed = client.send(HttpRequest.newBuilder(
@@ -118,6 +121,14 @@ class AdminApiTest {
                 .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(closed.statusCode()).isEqualTo(503);
         assertThat(closed.body()).contains("xds.admin.token_file");
+    }
+
+    @Test
+    void token_bareOrTheWholeNameTokenLine_areAccepted_butNotWithAnotherName() throws Exception {
+        assertThat(call("GET", "/fleet", null, TOKEN).statusCode()).isEqualTo(200);
+        assertThat(call("GET", "/fleet", null, "alice:" + TOKEN).statusCode()).as("Bearer $(cat file)").isEqualTo(200);
+        assertThat(call("GET", "/fleet", null, "mallory:" + TOKEN).statusCode()).isEqualTo(401);
+        assertThat(call("GET", "/fleet", null, "alice:" + TOKEN + "x").statusCode()).isEqualTo(401);
     }
 
     @Test
@@ -133,8 +144,9 @@ class AdminApiTest {
         HttpResponse<String> refused = call("PUT", "/routes/local/payments-v2-transfers", badRoute);
         assertThat(refused.statusCode()).isEqualTo(422);
         assertThat(refused.body()).contains("weights must sum to 100, got 90");
+        // still the sample's 90/10 canary
         assertThat(json(call("GET", "/routes/local/payments-v2-transfers", null)).path("destinations").size())
-                .isEqualTo(1);
+                .isEqualTo(2);
 
         HttpResponse<String> first = call("POST", "/publish", "{\"reason\":\"initial\"}");
         assertThat(first.statusCode()).isEqualTo(200);
@@ -154,19 +166,26 @@ class AdminApiTest {
         assertThat(rendered.path("revision").asLong()).isEqualTo(rev2);
         assertThat(rendered.path("routes").toString()).contains("\"weight\":20").contains("successor-version");
 
-        HttpResponse<String> rollback = call("POST", "/rollback/" + rev1, null);
+        HttpResponse<String> noReason = call("POST", "/rollback/" + rev1, null);
+        assertThat(noReason.statusCode()).isEqualTo(400);
+        assertThat(noReason.body()).contains("a reason is required");
+        HttpResponse<String> rollback = call("POST", "/rollback/" + rev1, "{\"reason\":\"canary errors\"}");
         assertThat(rollback.statusCode()).isEqualTo(200);
         long rev3 = json(rollback).path("id").asLong();
         assertThat(json(rollback).path("draft_differs").asBoolean()).isTrue();
         assertThat(json(rollback).path("warnings").toString()).contains("the next publish serves the draft again");
         assertThat(xds.servedRevision("local")).contains(rev3);
+        assertThat(json(call("GET", "/revisions/" + rev3, null)).path("reason").asText())
+                .isEqualTo("rollback to revision " + rev1 + ": canary errors");
+        assertThat(audited).anySatisfy(a -> assertThat(a.action() + " " + a.detail()).startsWith("rollback")
+                .endsWith(": canary errors"));
         // rolling back to what the draft holds is no surprise: no warning
-        JsonNode toDraft = json(call("POST", "/rollback/" + rev2, null));
+        JsonNode toDraft = json(call("POST", "/rollback/" + rev2, "{\"reason\":\"back to the canary\"}"));
         assertThat(toDraft.path("draft_differs").asBoolean()).isFalse();
         assertThat(toDraft.path("warnings").size()).isZero();
-        assertThat(call("POST", "/rollback/" + rev1, null).statusCode()).isEqualTo(200);
+        assertThat(call("POST", "/rollback/" + rev1, "{\"reason\":\"again\"}").statusCode()).isEqualTo(200);
         assertThat(json(call("GET", "/render/local", null)).path("routes").toString()).doesNotContain("\"weight\":20");
-        assertThat(call("POST", "/rollback/999999", null).statusCode()).isEqualTo(404);
+        assertThat(call("POST", "/rollback/999999", "{\"reason\":\"x\"}").statusCode()).isEqualTo(404);
 
         assertThat(call("GET", "/fleet", null).statusCode()).isEqualTo(200);
         assertThat(json(call("GET", "/revisions?group=local", null)).size()).isGreaterThanOrEqualTo(3);

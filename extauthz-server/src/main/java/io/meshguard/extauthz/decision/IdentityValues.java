@@ -16,11 +16,11 @@ import java.util.Optional;
  * upstreams decode them differently (servlet containers as ISO-8859-1, Node as latin1, Go as raw bytes), so a UTF-8
  * subject would name a different user in each — map an ASCII claim (an id, not a display name) instead.
  */
-public final class ClaimValues {
+public final class IdentityValues {
     /** Longest value accepted per item; Envoy's whole request header block is bounded (60 KiB by default). */
     public static final int MAX_LENGTH = 1024;
 
-    private ClaimValues() {}
+    private IdentityValues() {}
 
     /** The first problem of this identity, described for the client (never echoing the value); empty when fine. */
     public static Optional<String> problem(Identity id) {

@@ -1,0 +1,106 @@
+package io.meshguard.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The {@code meshguard up} running on a data directory, as every command that talks to it finds it: through
+ * {@code DATA_DIR/up.json} ({@link UpState}), never through well-known ports, so that a command given
+ * {@code --data-dir B} talks to stack B even when stack A holds the default ports. Database credentials, the xDS
+ * admin token and each listener's port come from the same place.
+ */
+public final class RunningStack {
+    /** Port names in {@link UpState#ports()}. */
+    public static final String STATUS = "status";
+    public static final String POSTGRES = "postgres";
+    public static final String EXTAUTHZ = "extauthz";
+    public static final String DLP = "dlp";
+    public static final String ACCESS_LOG = "als";
+    public static final String ADS = "ads";
+    public static final String XDS_ADMIN = "xds-admin";
+    public static final String DEV_JWKS = "dev-jwks";
+    /** File names in {@link UpState#files()}. */
+    public static final String XDS_ADMIN_TOKEN = "xds-admin-token";
+
+    private final Path dataDir;
+    private final UpState state;
+
+    private RunningStack(Path dataDir, UpState state) {
+        this.dataDir = dataDir;
+        this.state = state;
+    }
+
+    /** The stack running on {@code dataDir}, if one runs. */
+    public static Optional<RunningStack> find(Path dataDir) throws IOException {
+        Path dir = dataDir.toAbsolutePath().normalize();
+        return UpState.readRunning(dir).map(state -> new RunningStack(dir, state));
+    }
+
+    /**
+     * The stack running on {@code dataDir}.
+     *
+     * @throws IllegalStateException when none runs there, saying where it looked and what to do
+     */
+    public static RunningStack require(Path dataDir) throws IOException {
+        return find(dataDir).orElseThrow(() -> new IllegalStateException(notRunning(dataDir)));
+    }
+
+    /** The one-line explanation when no stack runs on {@code dataDir}. */
+    public static String notRunning(Path dataDir) {
+        Path file = dataDir.toAbsolutePath().normalize().resolve(UpState.FILE_NAME);
+        return "no running `meshguard up` found (looked for " + file + "); start one with `./meshguard up`, or pass"
+                + " --data-dir DIR of the one you started";
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public UpState state() {
+        return state;
+    }
+
+    /** The port of the listener {@code name} on 127.0.0.1. */
+    public int port(String name) {
+        Integer port = state.ports().get(name);
+        if (port == null) {
+            throw new IllegalStateException("the `meshguard up` on " + dataDir + " runs no " + name
+                    + " listener (it lists " + state.ports().keySet() + ")");
+        }
+        return port;
+    }
+
+    /** {@code 127.0.0.1:PORT} of the listener {@code name}, as a gRPC target. */
+    public String target(String name) {
+        return "127.0.0.1:" + port(name);
+    }
+
+    /** Base URL of the xDS controller's admin API. */
+    public String xdsAdminUrl() {
+        return "http://127.0.0.1:" + port(XDS_ADMIN);
+    }
+
+    /** The file holding the admin API's bearer token. */
+    public Path xdsAdminTokenFile() {
+        String file = state.files().get(XDS_ADMIN_TOKEN);
+        if (file == null) {
+            throw new IllegalStateException("the `meshguard up` on " + dataDir + " names no xDS admin token file");
+        }
+        return Path.of(file);
+    }
+
+    public String jdbcUrl() {
+        return state.jdbcUrl();
+    }
+
+    public String dbUser() {
+        return state.dbUser();
+    }
+
+    public String dbPassword() throws IOException {
+        return Files.readString(Path.of(state.dbPasswordFile()), StandardCharsets.UTF_8).strip();
+    }
+}

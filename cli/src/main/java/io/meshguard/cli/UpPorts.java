@@ -1,0 +1,116 @@
+package io.meshguard.cli;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The ports {@code meshguard up} listens on, one per {@code --…-port} flag. A port is used as given: a busy one is an
+ * error naming the port and its flag, never a silent move to another port (a CLI call would then talk to another
+ * stack); {@code 0} asks for any free port, and the port picked is printed and written to {@code up.json}.
+ *
+ * @param status combined {@code /readyz}, {@code /healthz}, {@code /metrics} ({@code --status-port})
+ * @param postgres the embedded PostgreSQL ({@code --pg-port})
+ * @param extauthz extauthz's gRPC Check ({@code --extauthz-port})
+ * @param dlp the DLP server's gRPC ext_proc ({@code --dlp-port})
+ * @param accessLog the audit access-log receiver ({@code --als-port})
+ * @param ads the xDS controller's ADS ({@code --ads-port})
+ * @param xdsAdmin the xDS controller's admin API ({@code --xds-admin-port})
+ * @param devJwks the dev issuer's JWKS ({@code --dev-jwks-port})
+ */
+public record UpPorts(int status, int postgres, int extauthz, int dlp, int accessLog, int ads, int xdsAdmin,
+        int devJwks) {
+
+    /** The well-known ports (README, DESIGN.md). */
+    public static final UpPorts DEFAULTS = new UpPorts(9100, 15432, 9001, 9002, 9004, 18000, 9103, 9180);
+
+    /** Every port picked free: what tests and a second stack beside the first use. */
+    public static final UpPorts ANY = new UpPorts(0, 0, 0, 0, 0, 0, 0, 0);
+
+    public UpPorts {
+        for (Map.Entry<String, Integer> port : byFlag(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks)
+                .entrySet()) {
+            if (port.getValue() < 0 || port.getValue() > 65535) {
+                throw new IllegalArgumentException(port.getKey() + " must be between 0 and 65535, got " + port.getValue());
+            }
+        }
+    }
+
+    /** Flag name to port, in the order {@code up --help} lists them. */
+    public Map<String, Integer> byFlag() {
+        return byFlag(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks);
+    }
+
+    private static Map<String, Integer> byFlag(int status, int postgres, int extauthz, int dlp, int accessLog, int ads,
+            int xdsAdmin, int devJwks) {
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        ports.put("--status-port", status);
+        ports.put("--pg-port", postgres);
+        ports.put("--extauthz-port", extauthz);
+        ports.put("--dlp-port", dlp);
+        ports.put("--als-port", accessLog);
+        ports.put("--ads-port", ads);
+        ports.put("--xds-admin-port", xdsAdmin);
+        ports.put("--dev-jwks-port", devJwks);
+        return ports;
+    }
+
+    /**
+     * Checks before anything starts that every fixed port is free on {@code bindAddress} (and on 127.0.0.1, where
+     * the servers listen), so that a busy port stops {@code up} at once with every busy port named, rather than
+     * half-way with a bare "Address already in use".
+     *
+     * @throws PortInUseException naming each busy port and the flag that sets it
+     */
+    public void requireFree(String statusBind) throws PortInUseException {
+        List<String> busy = new ArrayList<>();
+        Map<String, Integer> ports = byFlag();
+        Map<Integer, String> seen = new LinkedHashMap<>();
+        for (Map.Entry<String, Integer> port : ports.entrySet()) {
+            int number = port.getValue();
+            if (number == 0) {
+                continue;
+            }
+            String other = seen.putIfAbsent(number, port.getKey());
+            if (other != null) {
+                busy.add("port " + number + " is given to both " + other + " and " + port.getKey());
+                continue;
+            }
+            String host = port.getKey().equals("--status-port") ? statusBind : "127.0.0.1";
+            if (!free(host, number)) {
+                busy.add(describe(port.getKey(), number, host));
+            }
+        }
+        if (!busy.isEmpty()) {
+            throw new PortInUseException(String.join("; ", busy));
+        }
+    }
+
+    /** The message for a busy port: which port, which flag, what to do. */
+    public static String describe(String flag, int port, String host) {
+        return "port " + port + " on " + host + " is already in use (" + flag + "): stop what listens there, or pass "
+                + flag + " N for another port (" + flag + " 0 picks a free one)";
+    }
+
+    private static boolean free(String host, int port) {
+        try (ServerSocket probe = new ServerSocket()) {
+            // The same rule the servers bind with (SO_REUSEADDR on Linux): a port in TIME_WAIT counts as free.
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(host, port));
+            return true;
+        } catch (IOException taken) {
+            return false;
+        }
+    }
+
+    /** A port {@code up} needs is taken. */
+    public static final class PortInUseException extends Exception {
+        public PortInUseException(String message) {
+            super(message);
+        }
+    }
+}
