@@ -269,6 +269,22 @@ class GatewayJourneysTest {
     }
 
     @Test
+    void clientFromASanctionedNetwork_isDeniedByThePolicy_whateverItsToken() throws Exception {
+        // policies/authz.yaml denies 203.0.113.0/24; the gateway hands ext_authz the socket's address, which an
+        // edge client cannot forge with x-forwarded-for
+        try (Gateway sanctioned = new Gateway(stack.ads(), io.meshguard.emulator.EnvoyNode.localGateway(),
+                DemoGateway.LISTENER_PORT, 1, E2eStack.TIMEOUT_SCALE, "203.0.113.77")) {
+            Exchange exchange = sanctioned.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
+                    "x-forwarded-for", "198.51.100.5"), "t-sanctioned"));
+            assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
+            assertThat(exchange.body()).contains("sanctioned-networks");
+        }
+        Exchange elsewhere = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
+                "x-forwarded-for", "203.0.113.77"), "t-sanctioned"));
+        assertThat(elsewhere.status()).as("a forged x-forwarded-for changes nothing: " + elsewhere.describe()).isEqualTo(200);
+    }
+
+    @Test
     void hostnameUpstream_isReachedThroughADnsCluster() throws Exception {
         ledger.clear();
         Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledger"), "t-dns"));
@@ -359,7 +375,7 @@ class GatewayJourneysTest {
 
         assertThat(exit).as(out).isZero();
         assertThat(out).contains("an EMULATION of an Envoy gateway", "authorization=(stripped)", "missing_credential",
-                "insufficient_role", "deprecation: @", "client received  410", "(connection reset)",
+                "insufficient_role", "deprecation: @", "client received  410", "the upstream received 0 body bytes",
                 "dlp_finding mask", "route accounts-read", "access-control-allow-origin: " + DemoGateway.ALLOWED_ORIGIN,
                 "quotes-canary=", "authz_decision allow");
         assertThat(out).doesNotContain(CARD).doesNotContain(EMAIL).doesNotContain("PRIVATE KEY");

@@ -207,6 +207,10 @@ public final class DemoCommand implements Callable<Integer> {
                 out.println("  gateway          " + step.strip());
             }
             List<UpstreamServer.Received> seen = upstream.received();
+            for (int i = 0; i < 20 && seen.isEmpty() && e.upstreamReached(); i++) {
+                Thread.sleep(50); // the upstream records a reset request once its handler sees the reset
+                seen = upstream.received();
+            }
             if (seen.isEmpty()) {
                 out.println("  upstream saw     nothing");
             } else {
