@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
             DlpCommand.class,
             XdsCommand.class,
             DevCommand.class,
+            io.meshguard.cli.demo.DemoCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -94,6 +94,13 @@ final class E2eStack implements AutoCloseable {
                 .claims(Instant.now()));
     }
 
+    /** Where {@code meshguard demo} finds this stack (what it reads from up.json for a real up). */
+    io.meshguard.cli.demo.DemoCommand.Target demoTarget() {
+        XdsStackPart xds = local.part(XdsStackPart.class);
+        return new io.meshguard.cli.demo.DemoCommand.Target("127.0.0.1", xds.adsPort(), xds.adminUrl(), xds.tokenFile(),
+                dataDir, db.dataSource()::getConnection);
+    }
+
     DataSource database() {
         return db.dataSource();
     }

@@ -3,6 +3,9 @@ package io.meshguard.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.meshguard.cli.demo.AuditTrail;
+import io.meshguard.cli.demo.DemoGateway;
+import io.meshguard.cli.demo.Sse;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
@@ -33,41 +36,36 @@ class GatewayJourneysTest {
     @RegisterExtension
     static final DedicatedPostgres PG = PostgresExtension.dedicated();
 
-    /** A card number that passes Luhn and is not on the policy's allow list of public test numbers. */
-    static final String CARD = "4539148803436467";
-    static final String PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\n"
-            + "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi6Z1Mxb7KVVzRqQjV5M2pT7Ww0\n"
-            + "q1cT2Qj4Yx0oM0r2wYpZ4l7tE0y8vKcF3pXh9kQmJ3sZ2aB1nL6dR8fT5uW7yC4v\n"
-            + "-----END RSA PRIVATE KEY-----\n";
 
     static E2eStack stack;
     static Gateway gateway;
+    static final String GROUP = "local";
+    static final String CARD = DemoGateway.CARD;
+    static final String EMAIL = DemoGateway.EMAIL;
+    static final String PRIVATE_KEY = DemoGateway.PRIVATE_KEY;
+
+    static DemoGateway.Upstreams upstreams;
     static UpstreamServer accounts;
-    static UpstreamServer llm;
     static UpstreamServer stable;
     static UpstreamServer canary;
     static UpstreamServer ledger;
-    static final String EMAIL = "jane.doe@customer-mail.test";
 
     @BeforeAll
     static void startStack() throws Exception {
         Path dataDir = Files.createTempDirectory("meshguard-e2e");
         stack = E2eStack.start(PG, dataDir);
-        accounts = UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\",\"balance\":42}");
-        llm = UpstreamServer.sse("chat-llm", 0, List.of(
-                Sse.event("Your card "), Sse.event("is " + CARD.substring(0, 4) + " " + CARD.substring(4, 9)),
-                Sse.event(CARD.substring(9, 12) + " " + CARD.substring(12)), Sse.event(", thanks."),
-                "data: [DONE]\n\n"));
-        stable = UpstreamServer.json("quotes-stable", 0, "{\"upstream\":\"{upstream}\"}");
-        canary = UpstreamServer.json("quotes-canary", 0, "{\"upstream\":\"{upstream}\"}");
-        ledger = UpstreamServer.json("ledger", 0, "{\"holder\":\"" + EMAIL + "\",\"upstream\":\"{upstream}\"}");
-        gateway = stack.publish(GatewayConfig.yaml(accounts.port(), llm.port(), stable.port(), canary.port(), ledger.port()),
-                GatewayConfig.GROUP, GatewayConfig.LISTENER_PORT);
+        upstreams = DemoGateway.Upstreams.start();
+        accounts = upstreams.accounts();
+        stable = upstreams.stable();
+        canary = upstreams.canary();
+        ledger = upstreams.ledger();
+        // the group deploy/local's Envoy bootstrap names (node.cluster), where up publishes its sample
+        gateway = stack.publish(DemoGateway.yaml(GROUP, upstreams), GROUP, DemoGateway.LISTENER_PORT);
     }
 
     @AfterAll
     static void stopStack() {
-        for (AutoCloseable c : new AutoCloseable[] {accounts, llm, stable, canary, ledger, stack}) {
+        for (AutoCloseable c : new AutoCloseable[] {upstreams, stack}) {
             try {
                 if (c != null) {
                     c.close();
@@ -92,7 +90,7 @@ class GatewayJourneysTest {
     @Test
     void allowedJsonCall_upstreamSeesIdentityHeaders_andNoCredential() throws Exception {
         accounts.clear();
-        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts/7"), "t-allow"));
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts/7"), "t-allow"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
         assertThat(exchange.route()).isEqualTo("demo.v2.accounts");
@@ -109,7 +107,7 @@ class GatewayJourneysTest {
     @Test
     void requestWithoutToken_isDenied401_beforeTheUpstream() throws Exception {
         accounts.clear();
-        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts", "x-tenant-id", "t-401"));
+        Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts", "x-tenant-id", "t-401"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(401);
         assertThat(exchange.body()).contains("missing_credential");
@@ -121,7 +119,7 @@ class GatewayJourneysTest {
     @Test
     void tokenWithoutTheRouteRole_isDenied403() throws Exception {
         String token = stack.token("bob", "t-403", List.of("viewer"));
-        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+        Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
                 "authorization", "Bearer " + token, "x-tenant-id", "t-403"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
@@ -132,7 +130,7 @@ class GatewayJourneysTest {
     @Test
     void requestWithoutTheRequiredTenantHeader_isDenied400() throws Exception {
         String token = stack.token("carol", "t-400", List.of("demo"));
-        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+        Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
                 "authorization", "Bearer " + token));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(400);
@@ -143,7 +141,7 @@ class GatewayJourneysTest {
     @Test
     void tenantOverItsRateLimit_isDenied429() throws Exception {
         // policies/authz.yaml: tier free, burst 10 at 5 requests a second, by tenant
-        DownstreamRequest request = authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts"), "t-429");
+        DownstreamRequest request = authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts"), "t-429");
         Exchange last = null;
         for (int i = 0; i < 30 && (last == null || last.status() != 429); i++) {
             last = gateway.send(request);
@@ -155,7 +153,7 @@ class GatewayJourneysTest {
 
     @Test
     void deprecatedVersion_answersWithDeprecationSunsetAndSuccessorLink() throws Exception {
-        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v1/accounts"), "t-dep"));
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v1/accounts"), "t-dep"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
         assertThat(exchange.route()).isEqualTo("demo.v1.accounts-v1");
@@ -167,7 +165,7 @@ class GatewayJourneysTest {
     @Test
     void sunsetVersion_answers410_withoutAuthzOrUpstream() throws Exception {
         accounts.clear();
-        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v0/accounts"));
+        Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v0/accounts"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(410);
         assertThat(exchange.body()).contains("\"error\":\"api_version_sunset\"", "\"successor\":\"/demo/v2\"");
@@ -180,7 +178,7 @@ class GatewayJourneysTest {
     void canary_90_10_splitsThousandRequestsWithin3Percent() throws Exception {
         stable.clear();
         canary.clear();
-        DownstreamRequest request = authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/quotes"), "acme-corp");
+        DownstreamRequest request = authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/quotes"), "acme-corp");
         int toCanary = 0;
         for (int i = 0; i < 1000; i++) {
             Exchange exchange = gateway.send(request);
@@ -194,7 +192,7 @@ class GatewayJourneysTest {
 
     @Test
     void sseAnswer_withACardSplitAcrossDeltas_arrivesMaskedAndStillValidSse() throws Exception {
-        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", GatewayConfig.HOST,
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", DemoGateway.HOST,
                 "/demo/chat/completions", "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"my card?\"}]}",
                 "content-type", "application/json"), "t-sse"));
 
@@ -211,7 +209,7 @@ class GatewayJourneysTest {
     @Test
     void requestCarryingAPrivateKey_isBlocked_beforeTheUpstreamSeesAByteOfIt() throws Exception {
         accounts.clear();
-        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", GatewayConfig.HOST,
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", DemoGateway.HOST,
                 "/demo/v2/accounts/import", "{\"key\":\"" + PRIVATE_KEY.replace("\n", "\\n") + "\"}",
                 "content-type", "application/json"), "t-key"));
 
@@ -227,17 +225,17 @@ class GatewayJourneysTest {
 
     @Test
     void oneRequestId_joinsTheAuthzDecision_dlpFinding_andApiCallRows() throws Exception {
-        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", GatewayConfig.HOST,
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", DemoGateway.HOST,
                 "/demo/chat/completions", "{\"stream\":true,\"messages\":[]}", "content-type", "application/json"),
                 "t-audit"));
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-                assertThat(AuditRows.of(stack.database(), exchange.requestId()).kinds())
+                assertThat(AuditTrail.of(stack.database()::getConnection, exchange.requestId()).kinds())
                         .contains("authz_decision", "dlp_finding", "api_call"));
-        AuditRows rows = AuditRows.of(stack.database(), exchange.requestId());
+        AuditTrail rows = AuditTrail.of(stack.database()::getConnection, exchange.requestId());
         assertThat(rows.ofKind("authz_decision").getFirst().decision()).isEqualTo("allow");
-        AuditRows.Row finding = rows.ofKind("dlp_finding").getFirst();
+        AuditTrail.Row finding = rows.ofKind("dlp_finding").getFirst();
         assertThat(finding.details()).contains("\"detector\": \"card\"", "\"profile\": \"llm\"").doesNotContain(CARD);
         // the gateway's access log (Envoy's route name and cluster) reaches the audit receiver under the same id
         assertThat(rows.ofKind("api_call")).anySatisfy(r -> {
@@ -250,30 +248,46 @@ class GatewayJourneysTest {
     void gatewayRouteProfile_choosesTheAuthzRule_andTheDlpProfile() throws Exception {
         // the bank policy's rule accounts-read wants role customer and scope accounts:read on api.bank.example
         String token = stack.token("dave", "t-profile", List.of("customer"), List.of("accounts:read"));
-        Exchange bank = gateway.send(DownstreamRequest.get(GatewayConfig.BANK_HOST, "/v1/accounts/9",
+        Exchange bank = gateway.send(DownstreamRequest.get(DemoGateway.BANK_HOST, "/v1/accounts/9",
                 "authorization", "Bearer " + token, "x-tenant-id", "t-profile"));
         assertThat(bank.status()).as(bank.describe()).isEqualTo(200);
         assertThat(bank.steps()).anyMatch(s -> s.contains("meshguard.authz_profile=accounts-read"));
         assertThat(bank.body()).as("profile llm masks e-mail addresses in answers").doesNotContain(EMAIL);
 
-        Exchange demo = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/ledger",
+        Exchange demo = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledger",
                 "authorization", "Bearer " + token, "x-tenant-id", "t-profile"));
         assertThat(demo.status()).as("rule dev-demo wants role demo: " + demo.describe()).isEqualTo(403);
 
-        Exchange demoAllowed = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/ledger"),
+        Exchange demoAllowed = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledger"),
                 "t-profile2"));
         assertThat(demoAllowed.status()).as(demoAllowed.describe()).isEqualTo(200);
         assertThat(demoAllowed.body()).as("profile default only counts e-mail addresses").contains(EMAIL);
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
-                AuditRows.of(stack.database(), bank.requestId()).ofKind("authz_decision"))
+                AuditTrail.of(stack.database()::getConnection, bank.requestId()).ofKind("authz_decision"))
                 .anySatisfy(r -> assertThat(r.route()).isEqualTo("accounts-read")));
+    }
+
+    @Test
+    void clientFromASanctionedNetwork_isDeniedByThePolicy_whateverItsToken() throws Exception {
+        // policies/authz.yaml denies 203.0.113.0/24; the gateway hands ext_authz the socket's address, which an
+        // edge client cannot forge with x-forwarded-for
+        try (Gateway sanctioned = new Gateway(stack.ads(), io.meshguard.emulator.EnvoyNode.localGateway(),
+                DemoGateway.LISTENER_PORT, 1, E2eStack.TIMEOUT_SCALE, "203.0.113.77")) {
+            Exchange exchange = sanctioned.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
+                    "x-forwarded-for", "198.51.100.5"), "t-sanctioned"));
+            assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
+            assertThat(exchange.body()).contains("sanctioned-networks");
+        }
+        Exchange elsewhere = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
+                "x-forwarded-for", "203.0.113.77"), "t-sanctioned"));
+        assertThat(elsewhere.status()).as("a forged x-forwarded-for changes nothing: " + elsewhere.describe()).isEqualTo(200);
     }
 
     @Test
     void hostnameUpstream_isReachedThroughADnsCluster() throws Exception {
         ledger.clear();
-        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/ledger"), "t-dns"));
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledger"), "t-dns"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
         assertThat(stack.ads().resources().clusters().get("ledger").getType().name()).endsWith("_DNS");
@@ -283,13 +297,13 @@ class GatewayJourneysTest {
     @Test
     void corsPreflight_isAnsweredByTheCorsFilter_withoutACheckOrTheUpstream() throws Exception {
         accounts.clear();
-        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
-                "origin", GatewayConfig.ALLOWED_ORIGIN, "access-control-request-method", "GET",
+        Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
+                "origin", DemoGateway.ALLOWED_ORIGIN, "access-control-request-method", "GET",
                 "access-control-request-headers", "authorization")
                 .withMethod("OPTIONS"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
-        assertThat(exchange.header("access-control-allow-origin")).contains(GatewayConfig.ALLOWED_ORIGIN);
+        assertThat(exchange.header("access-control-allow-origin")).contains(DemoGateway.ALLOWED_ORIGIN);
         assertThat(exchange.header("access-control-allow-methods").orElseThrow()).contains("GET");
         assertThat(exchange.header("access-control-allow-headers").orElseThrow()).contains("authorization");
         assertThat(exchange.steps()).noneMatch(s -> s.contains("ext_authz: Check"));
@@ -298,7 +312,7 @@ class GatewayJourneysTest {
 
     @Test
     void corsPreflightFromAnotherOrigin_getsNoAllowOrigin_andIsNotForwarded() throws Exception {
-        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+        Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
                 "origin", "https://evil.example", "access-control-request-method", "DELETE").withMethod("OPTIONS"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
@@ -308,17 +322,17 @@ class GatewayJourneysTest {
 
     @Test
     void corsRequestFromTheAllowedOrigin_canReadEvenItsDenial() throws Exception {
-        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
-                "origin", GatewayConfig.ALLOWED_ORIGIN, "x-tenant-id", "t-cors"));
+        Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
+                "origin", DemoGateway.ALLOWED_ORIGIN, "x-tenant-id", "t-cors"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(401);
-        assertThat(exchange.header("access-control-allow-origin")).contains(GatewayConfig.ALLOWED_ORIGIN);
+        assertThat(exchange.header("access-control-allow-origin")).contains(DemoGateway.ALLOWED_ORIGIN);
     }
 
     @Test
     void headerNamesWithUnderscores_areRejected400_beforeAuthz() throws Exception {
         // x_tenant_id must never reach an upstream that reads it as x-tenant-id
-        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts"),
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts"),
                 "t-underscore").with("x_tenant_id", "other-tenant"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(400);
@@ -329,7 +343,7 @@ class GatewayJourneysTest {
     @Test
     void escapedSlashesInThePath_areRejected400() throws Exception {
         for (String path : List.of("/demo/v2/accounts%2F..%2Fadmin", "/demo/v2/accounts%5c7", "/demo%2fv2/accounts")) {
-            Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, path), "t-slash"));
+            Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, path), "t-slash"));
             assertThat(exchange.status()).as(path + ": " + exchange.describe()).isEqualTo(400);
             assertThat(exchange.upstreamReached()).isFalse();
         }
@@ -338,7 +352,7 @@ class GatewayJourneysTest {
     @Test
     void clientSentRequestIdAndEnvoyHeaders_areReplacedAtTheEdge() throws Exception {
         accounts.clear();
-        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
                 "x-request-id", "forged-id", "x-envoy-retry-on", "5xx", "x-envoy-upstream-rq-timeout-ms", "1"),
                 "t-edge"));
 
@@ -347,19 +361,36 @@ class GatewayJourneysTest {
         UpstreamServer.Received seen = accounts.received().getLast();
         assertThat(seen.headers().first("x-request-id")).contains(exchange.requestId());
         assertThat(seen.headers().names()).noneMatch(n -> n.startsWith("x-envoy-retry") || n.equals("x-envoy-upstream-rq-timeout-ms"));
-        assertThat(AuditRows.of(stack.database(), "forged-id").rows()).isEmpty();
+        assertThat(AuditTrail.of(stack.database()::getConnection, "forged-id").rows()).isEmpty();
     }
 
     @Test
     @Order(Integer.MAX_VALUE)
+    void demo_playsEveryJourneyAgainstTheStack_andShowsWhatEachPartDid() throws Exception {
+        // last: it republishes upstream names this class shares (accounts, …) at the demo's own servers
+        java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+        int exit = io.meshguard.cli.demo.DemoCommand.play(stack.demoTarget(),
+                new java.io.PrintStream(text, true, java.nio.charset.StandardCharsets.UTF_8));
+        String out = text.toString(java.nio.charset.StandardCharsets.UTF_8);
+
+        assertThat(exit).as(out).isZero();
+        assertThat(out).contains("an EMULATION of an Envoy gateway", "authorization=(stripped)", "missing_credential",
+                "insufficient_role", "deprecation: @", "client received  410", "the upstream received 0 body bytes",
+                "dlp_finding mask", "route accounts-read", "access-control-allow-origin: " + DemoGateway.ALLOWED_ORIGIN,
+                "quotes-canary=", "authz_decision allow");
+        assertThat(out).doesNotContain(CARD).doesNotContain(EMAIL).doesNotContain("PRIVATE KEY");
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE - 1)
     void postgresStoppedMidScenario_losesNoAuditRow_theSpoolReplaysWhenItReturns() throws Exception {
         List<String> ids = new ArrayList<>();
-        Exchange before = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts/1"), "t-outage"));
+        Exchange before = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts/1"), "t-outage"));
         ids.add(before.requestId());
         PG.stopServer();
         try {
             for (int i = 0; i < 5; i++) {
-                Exchange during = gateway.send(authorized(DownstreamRequest.withBody("POST", GatewayConfig.HOST,
+                Exchange during = gateway.send(authorized(DownstreamRequest.withBody("POST", DemoGateway.HOST,
                         "/demo/chat/completions", "{\"stream\":true}", "content-type", "application/json"), "t-outage"));
                 assertThat(during.status()).as("requests are served while the database is away: " + during.describe())
                         .isEqualTo(200);
@@ -370,12 +401,12 @@ class GatewayJourneysTest {
         }
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             for (String id : ids) {
-                assertThat(AuditRows.of(stack.database(), id).kinds()).as("rows of " + id)
+                assertThat(AuditTrail.of(stack.database()::getConnection, id).kinds()).as("rows of " + id)
                         .contains("authz_decision", "api_call");
             }
         });
         for (String id : ids.subList(1, ids.size())) {
-            assertThat(AuditRows.of(stack.database(), id).kinds()).as("the stream's DLP finding").contains("dlp_finding");
+            assertThat(AuditTrail.of(stack.database()::getConnection, id).kinds()).as("the stream's DLP finding").contains("dlp_finding");
         }
     }
 }

@@ -70,8 +70,8 @@ public final class Gateway implements AutoCloseable {
     private final AtomicLong clientPorts = new AtomicLong(40000);
     private final List<String> unmodelledOnPath = new CopyOnWriteArrayList<>();
 
-    /** An edge client from outside (TEST-NET-3, RFC 5737): not internal to any gateway. */
-    public static final String EXTERNAL_CLIENT = "203.0.113.10";
+    /** An edge client from outside (TEST-NET-2, RFC 5737): not internal to any gateway. */
+    public static final String EXTERNAL_CLIENT = "198.51.100.23";
 
     private final String clientIp;
 

@@ -11,12 +11,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /** Calls a running controller's admin API with a bearer token read from a file. */
-final class AdminClient {
+public final class AdminClient {
     private final URI base;
     private final String token;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    AdminClient(String url, Path tokenFile) throws IOException {
+    public AdminClient(String url, Path tokenFile) throws IOException {
         this.base = URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
         String line = Files.readAllLines(tokenFile, StandardCharsets.UTF_8).stream()
                 .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).findFirst()
@@ -26,7 +26,7 @@ final class AdminClient {
         this.token = colon > 0 ? line.substring(colon + 1) : line;
     }
 
-    HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {
+    public HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + path))
                 .timeout(Duration.ofSeconds(60))
                 .header("Authorization", "Bearer " + token)

@@ -1,18 +1,18 @@
-package io.meshguard.e2e;
+package io.meshguard.cli.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A strict reader of an OpenAI-style event stream: every event ends with a blank line, every data line is JSON or [DONE]. */
-final class Sse {
+/** Writes OpenAI-style stream events, and reads them back strictly: every event ends with a blank line, every data line is JSON or [DONE]. */
+public final class Sse {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Sse() {}
 
     /** The {@code data:} payloads of the stream, in order; throws when the stream is not well-formed SSE. */
-    static List<String> events(String stream) {
+    public static List<String> events(String stream) {
         if (!stream.endsWith("\n\n")) {
             throw new IllegalArgumentException("stream does not end with a complete event: " + stream);
         }
@@ -29,7 +29,7 @@ final class Sse {
     }
 
     /** The concatenated {@code choices[0].delta.content} of the stream's JSON events. */
-    static String content(List<String> events) throws Exception {
+    public static String content(List<String> events) throws Exception {
         StringBuilder text = new StringBuilder();
         for (String e : events) {
             if (e.equals("[DONE]")) {
@@ -41,8 +41,8 @@ final class Sse {
         return text.toString();
     }
 
-    static String event(String content) throws Exception {
-        return "data: " + JSON.writeValueAsString(JSON.createObjectNode().set("choices", JSON.createArrayNode()
-                .add(JSON.createObjectNode().set("delta", JSON.createObjectNode().put("content", content))))) + "\n\n";
+    public static String event(String content) {
+        return "data: " + JSON.createObjectNode().set("choices", JSON.createArrayNode()
+                .add(JSON.createObjectNode().set("delta", JSON.createObjectNode().put("content", content)))) + "\n\n";
     }
 }
