@@ -111,10 +111,8 @@ final class UpCommand implements Callable<Integer> {
             listening.put(RunningStack.POSTGRES, postgres.server().port());
             StackContext context = new StackContext(metrics, postgres.dataSource(), postgres.settings(), dir,
                     policiesDir.toAbsolutePath().normalize(), ports);
-            for (StackPart part : StackParts.all()) {
-                for (ServerComponent component : part.components(context)) {
-                    startTracked(stack, component, status);
-                }
+            LocalStack local = LocalStack.start(stack, context, component -> status.addReadinessChecks(component.readinessChecks()));
+            for (StackPart part : local.parts()) {
                 part.endpoints().forEach(line -> endpoints.add(String.format("%-10s %s", part.name(), line)));
                 listening.putAll(part.ports());
                 part.files().forEach((name, file) -> files.put(name, file.toString()));

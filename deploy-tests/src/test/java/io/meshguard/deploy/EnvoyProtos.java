@@ -18,15 +18,24 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
 import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig;
 import io.envoyproxy.envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -45,10 +54,20 @@ final class EnvoyProtos {
             HttpProtocolOptions.getDescriptor(),
             HttpGrpcAccessLogConfig.getDescriptor(),
             StdoutAccessLog.getDescriptor(),
-            FixedHeapConfig.getDescriptor());
+            FixedHeapConfig.getDescriptor(),
+            DownstreamConnectionsConfig.getDescriptor(),
+            HealthCheck.getDescriptor(),
+            // per-route and upstream extensions of the config the xds-controller emits
+            ExtAuthzPerRoute.getDescriptor(),
+            ExtProcPerRoute.getDescriptor(),
+            HTTPFault.getDescriptor(),
+            Cors.getDescriptor(),
+            CorsPolicy.getDescriptor(),
+            UpstreamTlsContext.getDescriptor());
 
-    private static final JsonFormat.Parser PARSER = JsonFormat.parser()
-            .usingTypeRegistry(JsonFormat.TypeRegistry.newBuilder().add(EXTENSIONS).build());
+    private static final JsonFormat.TypeRegistry TYPES = JsonFormat.TypeRegistry.newBuilder().add(EXTENSIONS).build();
+
+    private static final JsonFormat.Parser PARSER = JsonFormat.parser().usingTypeRegistry(TYPES);
 
     /** The Envoy type an EnvoyFilter patch value has, by the patch's {@code applyTo}. */
     private static final Map<String, Supplier<Message.Builder>> PATCH_TYPES = Map.ofEntries(
@@ -65,6 +84,11 @@ final class EnvoyProtos {
             Map.entry("BOOTSTRAP", Bootstrap::newBuilder));
 
     private EnvoyProtos() {}
+
+    /** The descriptor of an extension type by its full name, when it is one meshguard ships. */
+    static Optional<Descriptor> extension(String fullName) {
+        return Optional.ofNullable(TYPES.find(fullName));
+    }
 
     /** An Envoy bootstrap file's content. */
     static Bootstrap bootstrap(String where, JsonNode yaml) {

@@ -19,6 +19,21 @@ final class GeneratedConfigMaps {
             return args.getName();
         }
 
+        /** The ConfigMap's data as kustomize generates it: key ({@code key=} prefix or file name) → file content. */
+        java.util.Map<String, String> data() {
+            java.util.Map<String, String> data = new java.util.TreeMap<>();
+            for (String f : args.getFiles()) {
+                String file = f.contains("=") ? f.substring(f.indexOf('=') + 1) : f;
+                String key = f.contains("=") ? f.substring(0, f.indexOf('=')) : Path.of(file).getFileName().toString();
+                try {
+                    data.put(key, Files.readString(dir.resolve(file)));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("cannot read " + file + " of generator " + name(), e);
+                }
+            }
+            return data;
+        }
+
         /** The files it reads, as paths from the repository root's view ({@code key=} prefixes dropped). */
         List<Path> files() {
             return args.getFiles().stream()

@@ -14,7 +14,7 @@ import java.util.Optional;
  * The istiod Helm values meshguard ships (manifests/istio/mesh/istiod-values.yaml), read strictly. There is no Java
  * model of Istio's MeshConfig, so these records mirror the part we use, with the field names of istio/api
  * {@code mesh/v1alpha1/config.proto} (ExtensionProvider, EnvoyExternalAuthorizationGrpcProvider,
- * EnvoyHttpGrpcV3LogProvider) in their JSON (lowerCamel) form. Any other field fails to parse.
+ * EnvoyHttpGrpcV3LogProvider, ProxyPathNormalization) in their JSON (lowerCamel) form. Any other field fails to parse.
  */
 record IstiodValues(MeshConfig meshConfig) {
     private static final ObjectMapper STRICT = YAMLMapper.builder()
@@ -31,7 +31,12 @@ record IstiodValues(MeshConfig meshConfig) {
         return STRICT.readValue(yaml, IstiodValues.class);
     }
 
-    record MeshConfig(List<ExtensionProvider> extensionProviders) {}
+    record MeshConfig(Optional<PathNormalization> pathNormalization, List<ExtensionProvider> extensionProviders) {}
+
+    /** {@code ProxyPathNormalization}; the enum values of its {@code NormalizationType}. */
+    record PathNormalization(Normalization normalization) {}
+
+    enum Normalization { DEFAULT, NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES }
 
     /** One provider; exactly one of the provider fields is set (a oneof in the proto). */
     record ExtensionProvider(String name, Optional<ExtAuthzGrpc> envoyExtAuthzGrpc,

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What {@code kubectl kustomize} renders from the default install, each overlay and the app-namespace kit
@@ -25,11 +26,11 @@ class KustomizeRenderTest {
     }
 
     static Stream<String> kustomizations() {
-        return Stream.of("", "overlays/prod", "overlays/dev", "app-namespace");
+        return Stream.of("", "overlays/prod", "overlays/dev", "overlays/rwo", "app-namespace", "ops");
     }
 
     private static List<SourcedDocument> render(String dir) throws Exception {
-        if (!dir.equals("app-namespace")) {
+        if (!dir.equals("app-namespace") && !dir.equals("ops")) {
             RepoPaths.assumePolicyFiles(); // the base generates its ConfigMaps from them
         }
         Path path = RepoPaths.manifests().resolve(dir);
@@ -45,6 +46,49 @@ class KustomizeRenderTest {
         // What a cluster gets never trusts the local development issuer.
         assertThat(docs).allSatisfy(d -> assertThat(d.node().toString()).as(d.source())
                 .doesNotContain(KustomizationLayoutTest.DEV_ISSUER_MARKERS));
+    }
+
+    @ParameterizedTest
+    @MethodSource("kustomizations")
+    void renderedKustomization_hasNoNamespaceObject(String dir) throws Exception {
+        // kubectl delete -k would delete the namespace and every audit spool claim in it (review item A7).
+        assertThat(render(dir)).noneSatisfy(d -> assertThat(d.kind()).isEqualTo("Namespace"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "overlays/prod", "overlays/dev", "overlays/rwo"})
+    void renderedProbes_reachAListenerOnThePodAddress(String dir) throws Exception {
+        Manifests rendered = new Manifests(render(dir));
+        List<String> problems = rendered.workloads()
+                .flatMap(w -> ProbeReachability.problems(w, name -> rendered.ofKind("ConfigMap")
+                        .filter(d -> d.name().equals(name)).findFirst()
+                        .map(d -> rendered.configMap(name).getData())).stream())
+                .toList();
+        assertThat(problems).isEmpty();
+    }
+
+    @Test
+    void replayJob_runsTheImageTheInstallRuns() throws Exception {
+        String installed = new Manifests(render("")).statefulSet("meshguard-extauthz").getSpec().getTemplate()
+                .getSpec().getContainers().getFirst().getImage();
+        String replay = new Manifests(render("ops")).model("Job", "meshguard-audit-replay",
+                io.fabric8.kubernetes.api.model.batch.v1.Job.class).getSpec().getTemplate().getSpec()
+                .getContainers().getFirst().getImage();
+        assertThat(replay).isEqualTo(installed).contains("/meshguard:");
+    }
+
+    @Test
+    void rwoOverlay_isProductionWithReadWriteOnceSpoolClaims() throws Exception {
+        // For storage without ReadWriteOncePod (non-CSI): RWOP claims would stay Pending (review item A9).
+        Manifests prod = new Manifests(render("overlays/prod"));
+        Manifests rwo = new Manifests(render("overlays/rwo"));
+        for (String name : List.of("meshguard-extauthz", "meshguard-dlp")) {
+            assertThat(prod.statefulSet(name).getSpec().getVolumeClaimTemplates().getFirst().getSpec()
+                    .getAccessModes()).containsExactly("ReadWriteOncePod");
+            assertThat(rwo.statefulSet(name).getSpec().getVolumeClaimTemplates().getFirst().getSpec()
+                    .getAccessModes()).containsExactly("ReadWriteOnce");
+        }
+        assertThat(rwo.all()).hasSameSizeAs(prod.all());
     }
 
     @Test

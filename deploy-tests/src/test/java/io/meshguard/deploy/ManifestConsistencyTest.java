@@ -2,6 +2,7 @@ package io.meshguard.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
@@ -45,7 +46,7 @@ class ManifestConsistencyTest {
 
     /** Secrets the operator creates before installing (manifests/istio/README.md); none is committed. */
     static final Set<String> DOCUMENTED_SECRETS = Set.of("meshguard-db", "meshguard-dlp-hash-key",
-            "meshguard-xds-admin-token");
+            "meshguard-xds-admin-token", "meshguard-backoffice-token");
 
     private final Manifests manifests = Manifests.sources();
 
@@ -219,7 +220,9 @@ class ManifestConsistencyTest {
         // Envoy rejects FULL_DUPLEX_STREAMED unless the trailer mode of that direction is SEND (ext_proc config.cc).
         assertThat(mode.getRequestTrailerMode()).isEqualTo(ProcessingMode.HeaderSendMode.SEND);
         assertThat(mode.getResponseTrailerMode()).isEqualTo(ProcessingMode.HeaderSendMode.SEND);
-        assertThat(extProc.hasMessageTimeout()).isTrue();
+        // Dead config under FULL_DUPLEX_STREAMED: Envoy starts no message timer in that mode, header phases included
+        // (source/extensions/filters/http/ext_proc/processor_state.cc), so a value here would only mislead readers.
+        assertThat(extProc.hasMessageTimeout()).as("message_timeout is ignored with FULL_DUPLEX_STREAMED").isFalse();
         assertThat(extProc.getDisableImmediateResponse()).as("blocks are immediate responses").isFalse();
 
         String cluster = extProc.getGrpcService().getEnvoyGrpc().getClusterName();
@@ -288,15 +291,99 @@ class ManifestConsistencyTest {
         });
     }
 
+    /** Ports the pods of {@code service} exclude from the sidecar's inbound capture. */
+    private Set<Integer> uncapturedPorts(Service service) {
+        Workload target = workloadSelectedBy(service.getSpec().getSelector());
+        String excluded = Optional.ofNullable(target.template().getMetadata().getAnnotations())
+                .map(a -> a.get("traffic.sidecar.istio.io/excludeInboundPorts")).orElse("");
+        return java.util.Arrays.stream(excluded.split(",")).map(String::trim).filter(p -> !p.isEmpty())
+                .map(Integer::valueOf).collect(Collectors.toSet());
+    }
+
     @Test
-    void destinationRules_nameExistingServicesAndRequireIstioMtls() {
+    void destinationRules_nameExistingServicesAndMatchWhatTheirPodsAccept() {
         manifests.models("DestinationRule", DestinationRule.class).forEach(rule -> {
             String host = rule.getSpec().getHost();
             String[] parts = host.split("\\.");
-            assertThat(manifests.service(parts[0]).getMetadata().getNamespace()).isEqualTo(parts[1]);
-            assertThat(rule.getSpec().getTrafficPolicy().getTls().getMode().name()).isEqualTo("ISTIO_MUTUAL");
+            Service service = manifests.service(parts[0]);
+            assertThat(service.getMetadata().getNamespace()).isEqualTo(parts[1]);
+            Container c = container(workloadSelectedBy(service.getSpec().getSelector()));
+            boolean plain = service.getSpec().getPorts().stream()
+                    .allMatch(p -> uncapturedPorts(service).contains(containerPort(c, p.getTargetPort().getStrVal())));
+            // A port the sidecar does not capture receives what the client sends: Istio mTLS would arrive as TLS
+            // bytes on a plain listener (auto-mTLS ignores excludeInboundPorts, istio/istio#30311).
+            assertThat(rule.getSpec().getTrafficPolicy().getTls().getMode().name()).as(host)
+                    .isEqualTo(plain ? "DISABLE" : "ISTIO_MUTUAL");
         });
     }
+
+    @Test
+    void everyServiceOnUncapturedPorts_hasADestinationRuleThatDisablesMtls() {
+        Set<String> hosts = manifests.models("DestinationRule", DestinationRule.class)
+                .map(r -> r.getSpec().getHost()).collect(Collectors.toSet());
+        manifests.models("Service", Service.class).forEach(service -> {
+            Container c = container(workloadSelectedBy(service.getSpec().getSelector()));
+            boolean uncaptured = service.getSpec().getPorts().stream()
+                    .anyMatch(p -> uncapturedPorts(service).contains(containerPort(c, p.getTargetPort().getStrVal())));
+            if (uncaptured) {
+                String host = service.getMetadata().getName() + "." + service.getMetadata().getNamespace()
+                        + ".svc.cluster.local";
+                assertThat(hosts).as("DestinationRule for %s (review item C3)", host).contains(host);
+            }
+        });
+    }
+
+    @Test
+    void extProcDestinationRule_keepsTcpAlive() {
+        // Envoy has no ext_proc timer under FULL_DUPLEX_STREAMED and Istio sets no stream idle timeout: only TCP
+        // keepalive notices a DLP replica that vanished without a RST (review item A4).
+        var tcp = manifests.model("DestinationRule", "meshguard-dlp", DestinationRule.class).getSpec()
+                .getTrafficPolicy().getConnectionPool().getTcp();
+        assertThat(tcp.getTcpKeepalive()).as("meshguard-dlp tcpKeepalive").isNotNull();
+        Duration time = ProtoDurations.parse(tcp.getTcpKeepalive().getTime());
+        Duration interval = ProtoDurations.parse(tcp.getTcpKeepalive().getInterval());
+        assertThat(time.plus(interval.multipliedBy(tcp.getTcpKeepalive().getProbes())))
+                .as("a dead DLP peer is found within two minutes").isLessThanOrEqualTo(Duration.ofMinutes(2));
+    }
+
+    @Test
+    void trustedGateways_areTheEdgeGatewaysIdentity() {
+        // Review item A5: at a protected workload's sidecar extauthz trusts identity headers only from these mTLS
+        // peers; a principal that is not the gateway's ServiceAccount breaks every gateway request (or trusts a
+        // stranger). The policy key arrives with extauthz's mesh identity rules.
+        JsonNode gateways = YamlDocuments.read(RepoPaths.policies().resolve("authz.yaml")).getFirst().node()
+                .path("mesh").path("trusted_gateways");
+        org.junit.jupiter.api.Assumptions.assumeTrue(gateways.isArray(),
+                "policies/authz.yaml has no mesh.trusted_gateways in this checkout");
+        Workload gateway = manifests.workload("meshguard-gateway");
+        String principal = "cluster.local/ns/" + gateway.metadata().getNamespace() + "/sa/"
+                + gateway.template().getSpec().getServiceAccountName();
+        assertThat(gateways).extracting(JsonNode::asText).containsExactly(principal);
+        assertThat(manifests.ofKind("ServiceAccount").map(SourcedDocument::name))
+                .contains(gateway.template().getSpec().getServiceAccountName());
+    }
+
+    @Test
+    void credentialFilesTheShippedPolicyNames_areMountedIntoExtauthz() throws Exception {
+        // Review item A8: the backoffice-admin route read a file no manifest mounted (503 in the cluster).
+        JsonNode policy = YamlDocuments.read(RepoPaths.policies().resolve("authz.yaml")).getFirst().node();
+        List<String> files = policy.findValues("upstream_credential").stream()
+                .map(u -> u.path("file").asText()).filter(f -> !f.isEmpty()).toList();
+        assertThat(files).isNotEmpty();
+        Workload extauthz = manifests.workload("meshguard-extauthz");
+        Container c = container(extauthz);
+        for (String file : files) {
+            var mount = c.getVolumeMounts().stream().filter(m -> file.startsWith(m.getMountPath() + "/"))
+                    .findFirst().orElseThrow(() -> new AssertionError("no volume mounted above " + file));
+            String relative = file.substring(mount.getMountPath().length() + 1);
+            var volume = extauthz.template().getSpec().getVolumes().stream()
+                    .filter(v -> v.getName().equals(mount.getName())).findFirst().orElseThrow();
+            var provided = SecretVolumes.files(volume);
+            assertThat(provided).as("%s provides %s", volume.getName(), file).containsKey(relative);
+            assertThat(DOCUMENTED_SECRETS).contains(provided.get(relative).secret());
+        }
+    }
+
 
     @Test
     void volumes_referToGeneratedConfigMapsAndDocumentedSecretsOnly() {
@@ -311,6 +398,14 @@ class ManifestConsistencyTest {
                 }
                 if (volume.getSecret() != null) {
                     assertThat(DOCUMENTED_SECRETS).contains(volume.getSecret().getSecretName());
+                }
+                if (volume.getProjected() != null) {
+                    volume.getProjected().getSources().forEach(source -> {
+                        assertThat(source.getConfigMap()).as("projected ConfigMaps are not generated").isNull();
+                        if (source.getSecret() != null) {
+                            assertThat(DOCUMENTED_SECRETS).contains(source.getSecret().getName());
+                        }
+                    });
                 }
             });
             pod.getContainers().forEach(c -> Optional.ofNullable(c.getEnv()).orElse(List.of()).forEach(e -> {

@@ -35,6 +35,33 @@ class MeshConfigTest {
     }
 
     @Test
+    void sidecars_decodeAndMergeSlashesBeforeAnyFilter() throws Exception {
+        // One spelling of the path for extauthz, DLP and the application (docs/gateway-envoy-config.md).
+        assertThat(values().meshConfig().pathNormalization()).hasValueSatisfying(p ->
+                assertThat(p.normalization()).isEqualTo(IstiodValues.Normalization.DECODE_AND_MERGE_SLASHES));
+    }
+
+    @Test
+    void istiodValues_withUnknownNormalization_areRejected() {
+        assertThatThrownBy(() -> IstiodValues.parse("""
+                meshConfig:
+                  pathNormalization: {normalization: DECODE_SLASHES}
+                  extensionProviders: []
+                """)).hasMessageContaining("DECODE_SLASHES");
+    }
+
+    @Test
+    void helmUpgradeSteps_pinTheInstalledChart() throws Exception {
+        // Without --version helm upgrade takes the newest chart (review item A6).
+        for (Path doc : List.of(VALUES, RepoPaths.manifests().resolve("README.md"))) {
+            List<String> upgrades = java.nio.file.Files.readString(doc).lines()
+                    .filter(l -> l.contains("helm upgrade istiod")).toList();
+            assertThat(upgrades).as("%s", doc).isNotEmpty()
+                    .allSatisfy(l -> assertThat(l).contains("--version \"$ISTIOD_CHART\""));
+        }
+    }
+
+    @Test
     void extAuthzProvider_failsClosedWithAnExplicitShortTimeout() throws Exception {
         IstiodValues.ExtAuthzGrpc authz = values().provider("meshguard-extauthz").orElseThrow()
                 .envoyExtAuthzGrpc().orElseThrow();

@@ -59,6 +59,9 @@ final class StrictKubernetesModels {
             Map.entry("networking.istio.io/v1 DestinationRule", DestinationRule.class),
             Map.entry("networking.istio.io/v1alpha3 EnvoyFilter", EnvoyFilter.class),
             Map.entry("telemetry.istio.io/v1 Telemetry", Telemetry.class),
+            Map.entry("monitoring.coreos.com/v1 PrometheusRule", PrometheusRule.class),
+            Map.entry("admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy", AdmissionPolicy.Policy.class),
+            Map.entry("admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding", AdmissionPolicy.Binding.class),
             Map.entry("kustomize.config.k8s.io/v1beta1 Kustomization", Kustomization.class));
 
     private static final ObjectMapper STRICT = JsonMapper.builder()

@@ -8,18 +8,23 @@ import io.meshguard.xds.admin.BearerTokens;
 import io.meshguard.xds.admin.ConfigChangeAudit;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.policy.PolicyFileSet;
+import io.meshguard.xds.policy.PolicyProfiles;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.store.PgNodeStatusWriter;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.meshguard.xds.store.RevisionListener;
+import io.meshguard.xds.validate.ConfigValidator;
+import io.meshguard.xds.validate.ProfileReferences;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -51,16 +56,21 @@ public final class XdsController implements ServerComponent {
     private final RevisionListener listener;
     private final BearerTokens tokens;
     private final ConfigChangeAudit audit;
+    /** The policy files route profiles are checked against; empty: not checked (readiness says so). */
+    private final Optional<PolicyProfiles> profiles;
     private volatile boolean started;
 
-    private XdsController(XdsSettings settings, DataSource dataSource, MeterRegistry meters, ConfigChangeAudit audit) {
+    private XdsController(XdsSettings settings, DataSource dataSource, MeterRegistry meters, ConfigChangeAudit audit,
+            Optional<PolicyFileSet> policies) {
         this.settings = settings;
         this.draft = new PgGatewayStore(dataSource);
         this.revisions = new PgRevisionStore(dataSource);
         this.nodeStatus = new PgNodeStatusWriter(dataSource, settings.controllerName());
+        this.profiles = policies.map(files -> new PolicyProfiles(files, this::servedConfigs, meters));
         this.core = new XdsCore(new InetSocketAddress(settings.adsBind(), settings.adsPort()),
                 settings.filterTargets(), revisions, settings.defaultGroup(), nodeStatus, meters,
-                Clock.systemUTC());
+                Clock.systemUTC(), new ConfigValidator(profiles.map(PolicyProfiles::references)
+                        .orElse(ProfileReferences.NONE)));
         this.listener = new RevisionListener(dataSource, revisions, () -> core.publisher().applyLatest(),
                 settings.notifyDebounce(), settings.reconcileInterval());
         this.tokens = new BearerTokens(settings.adminTokenFile());
@@ -75,7 +85,16 @@ public final class XdsController implements ServerComponent {
      */
     public static XdsController create(XdsSettings settings, DataSource dataSource, MeterRegistry meters,
             ConfigChangeAudit audit) {
-        return new XdsController(settings, dataSource, meters, audit);
+        return new XdsController(settings, dataSource, meters, audit, Optional.empty());
+    }
+
+    /**
+     * As {@link #create(XdsSettings, DataSource, MeterRegistry, ConfigChangeAudit)}, checking every publish against
+     * the {@code authz.yaml} and {@code dlp.yaml} the servers load: a route naming a profile they lack is refused.
+     */
+    public static XdsController create(XdsSettings settings, DataSource dataSource, MeterRegistry meters,
+            ConfigChangeAudit audit, Optional<PolicyFileSet> policies) {
+        return new XdsController(settings, dataSource, meters, audit, policies);
     }
 
     /** Adds the admin REST API and {@code /openapi.json} to the status HTTP listener; call before it starts. */
@@ -93,7 +112,10 @@ public final class XdsController implements ServerComponent {
 
     @Override
     public void start() throws IOException {
+        // the policies first: the newest stored revisions are served at start and checked against them
+        profiles.ifPresent(PolicyProfiles::start);
         core.start();
+        profiles.ifPresent(PolicyProfiles::recheck);
         listener.start();
         started = true;
         log.info("xDS controller {} serving ADS on {}:{}", settings.controllerName(), settings.adsBind(),
@@ -102,10 +124,24 @@ public final class XdsController implements ServerComponent {
 
     @Override
     public List<ReadinessCheck> readinessChecks() {
-        return List.of(ReadinessCheck.of("xds:ads", () -> started
+        List<ReadinessCheck> checks = new ArrayList<>();
+        checks.add(ReadinessCheck.of("xds:ads", () -> started
                 ? ReadinessCheck.Result.ready("ADS on port " + core.adsPort() + ", groups served: "
                         + core.snapshots().groups())
                 : ReadinessCheck.Result.notReady("ADS not started")));
+        checks.addAll(profiles.map(PolicyProfiles::readinessChecks).orElse(List.of(ReadinessCheck.of(
+                "xds:route-profiles", () -> ReadinessCheck.Result.ready("not checked: no policy directory "
+                        + "configured (" + XdsSettings.POLICIES_DIR.name() + ")")))));
+        return checks;
+    }
+
+    private List<GatewayConfig> servedConfigs() {
+        return core.publisher().servedConfigs();
+    }
+
+    /** The policy files publishes are checked against, when configured. */
+    public Optional<PolicyProfiles> profiles() {
+        return profiles;
     }
 
     /**
@@ -120,6 +156,9 @@ public final class XdsController implements ServerComponent {
         GatewayConfig sample = sampleConfig();
         draft.replace(sample);
         Publisher.Result result = core.publisher().publish(sample, "meshguard-up", "sample configuration");
+        if (!result.published()) {
+            log.error("the sample gateway configuration was refused: {}", result.problems());
+        }
         audit.record(new ConfigChangeAudit.ConfigChange("meshguard-up", "publish", "sample",
                 "published: " + result.published(), "startup"));
         return result.published();
@@ -174,6 +213,7 @@ public final class XdsController implements ServerComponent {
     public void close() {
         started = false;
         listener.close();
+        profiles.ifPresent(PolicyProfiles::close);
         try {
             core.stop(settings.drainTimeout().toSeconds());
         } catch (InterruptedException e) {

@@ -10,6 +10,7 @@ import io.meshguard.xds.server.XdsSnapshots;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
 import io.meshguard.xds.store.RevisionStore;
+import io.meshguard.xds.validate.ConfigValidator;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -32,12 +33,18 @@ public final class XdsCore implements AutoCloseable {
 
     public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
             Fleet.Sink fleetSink, MeterRegistry meters, Clock clock) {
+        this(adsBind, targets, store, defaultGroup, fleetSink, meters, clock, new ConfigValidator());
+    }
+
+    /** @param validator what every publish must pass (with the loaded policies' profiles, see PolicyProfiles) */
+    public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
+            Fleet.Sink fleetSink, MeterRegistry meters, Clock clock, ConfigValidator validator) {
         NodeGroupMapper groups = new NodeGroupMapper(defaultGroup);
         this.snapshots = new XdsSnapshots(new SimpleCache<>(groups));
         this.fleet = new Fleet(clock, fleetSink, snapshots::revisionOf);
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
-        this.publisher = new Publisher(builder, store, snapshots, fleet, meters);
+        this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters);
         this.ads = new AdsServer(adsBind, snapshots, streams, groups);
         Gauge.builder("meshguard_xds_connected_streams", fleet, Fleet::connectedStreams)
                 .description("Open ADS streams on this replica")

@@ -53,6 +53,10 @@ public record XdsSettings(
             Duration.ofSeconds(30), "How often the newest revisions are re-read in case a notification was lost.");
     public static final ConfigKey<Duration> DRAIN_TIMEOUT = ConfigKey.duration("xds.drain_timeout",
             Duration.ofSeconds(5), "How long ADS streams get to close on shutdown before they are cut.");
+    public static final ConfigKey<Optional<Path>> POLICIES_DIR = ConfigKey.optionalPath("xds.policies.dir",
+            "Directory with the authz.yaml and dlp.yaml the servers load (in Kubernetes the mounted policy "
+                    + "ConfigMaps); publishes naming an authz or DLP profile they lack are refused, and a policy change "
+                    + "that removes one a served route uses is reported. Unset: profiles are not checked.");
     public static final ConfigKey<String> CONTROLLER_NAME = ConfigKey.string("xds.controller_name", "",
             "Name of this replica in node_status.controller; empty: the host name.");
 
@@ -63,7 +67,7 @@ public record XdsSettings(
             public List<ConfigKey<?>> keys() {
                 return List.of(ADS_BIND, ADS_PORT, ADMIN_TOKEN_FILE, EXTAUTHZ_TARGET, DLP_TARGET, ACCESS_LOG_TARGET,
                         FILTER_TIMEOUT, DEFAULT_GROUP, NOTIFY_DEBOUNCE, RECONCILE_INTERVAL, DRAIN_TIMEOUT,
-                        CONTROLLER_NAME);
+                        CONTROLLER_NAME, POLICIES_DIR);
             }
 
             @Override

@@ -13,7 +13,8 @@ public final class TestConfigs {
     private TestConfigs() {}
 
     public static GatewayGroup group(String name, GatewayGroup.ProxylessAuthz authz) {
-        return new GatewayGroup(name, "test", "local", Optional.of("example.com"), List.of(), null, 0, authz);
+        return new GatewayGroup(name, "test", "local", Optional.of("example.com"), List.of(), null, 0, authz, null,
+                null);
     }
 
     public static Upstream upstream(String name, int... ports) {

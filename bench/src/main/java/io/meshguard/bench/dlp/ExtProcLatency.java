@@ -42,6 +42,11 @@ import java.util.concurrent.TimeUnit;
  * both series alike. After a warm-up round, prints p50/p99 per chunk and their ratio for each round, then the median
  * ratio: tail latency on a shared machine moves a lot from round to round. A benchmark, not a test.
  *
+ * <p>{@code -Dbody=binary}: the response is {@code application/octet-stream} in random 16 KiB chunks
+ * ({@code -Dchunk=N} bytes), which the shipped policy passes unscanned ({@code non_text: pass}): what an unscanned
+ * body costs going through the DLP server, which Envoy sends it to under FULL_DUPLEX_STREAMED whatever the server
+ * would prefer ({@code mode_override} is ignored in that mode).
+ *
  * <pre>java -cp … io.meshguard.bench.dlp.ExtProcLatency [policies/dlp.yaml] [streams] [chunks-per-stream] [rounds]</pre>
  */
 public final class ExtProcLatency {
@@ -113,17 +118,20 @@ public final class ExtProcLatency {
                 : "GrpcServerHost (same runtime wiring as the DLP server)");
         ManagedChannel toDlp = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort()).usePlaintext().build();
         ManagedChannel toPass = NettyChannelBuilder.forAddress("127.0.0.1", passPort).usePlaintext().build();
-        byte[][] body = ScanThroughputChunks.sseChunks(new Random(3), chunks);
+        boolean binary = "binary".equals(System.getProperty("body", "sse"));
+        byte[][] body = binary ? binaryChunks(new Random(3), chunks, Integer.getInteger("chunk", 16 * 1024))
+                : ScanThroughputChunks.sseChunks(new Random(3), chunks);
+        String contentType = binary ? "application/octet-stream" : "text/event-stream";
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         long[] dlpNs = new long[streams * chunks];
         long[] passNs = new long[streams * chunks];
-        measure(toDlp, toPass, body, streams, dlpNs, passNs); // warm-up
-        System.out.printf("chunks measured per round: %d per server (%d streams x %d SSE chunks of ~%d bytes)%n",
-                dlpNs.length, streams, chunks, body[0].length);
+        measure(toDlp, toPass, body, contentType, streams, dlpNs, passNs); // warm-up
+        System.out.printf("chunks measured per round: %d per server (%d streams x %d %s chunks of ~%d bytes)%n",
+                dlpNs.length, streams, chunks, binary ? "binary (passed unscanned)" : "SSE", body[0].length);
         double[] ratios50 = new double[rounds];
         double[] ratios99 = new double[rounds];
         for (int round = 0; round < rounds; round++) {
-            measure(toDlp, toPass, body, streams, dlpNs, passNs);
+            measure(toDlp, toPass, body, contentType, streams, dlpNs, passNs);
             Arrays.sort(dlpNs);
             Arrays.sort(passNs);
             double dlp50 = dlpNs[dlpNs.length / 2] / 1e3;
@@ -155,11 +163,11 @@ public final class ExtProcLatency {
      * One stream to each server at a time, their chunks interleaved one by one (which server goes first alternates),
      * so a burst of load from other processes on a shared machine hits both series alike.
      */
-    private static void measure(ManagedChannel toDlp, ManagedChannel toPass, byte[][] body, int streams,
-            long[] dlpNs, long[] passNs) throws InterruptedException {
+    private static void measure(ManagedChannel toDlp, ManagedChannel toPass, byte[][] body, String contentType,
+            int streams, long[] dlpNs, long[] passNs) throws InterruptedException {
         for (int s = 0; s < streams; s++) {
-            Stream dlp = new Stream(toDlp);
-            Stream pass = new Stream(toPass);
+            Stream dlp = new Stream(toDlp, contentType);
+            Stream pass = new Stream(toPass, contentType);
             for (int i = 0; i < body.length; i++) {
                 boolean last = i == body.length - 1;
                 int at = s * body.length + i;
@@ -181,7 +189,7 @@ public final class ExtProcLatency {
         private final LinkedBlockingQueue<ProcessingResponse> answers = new LinkedBlockingQueue<>();
         private final StreamObserver<ProcessingRequest> requests;
 
-        Stream(ManagedChannel ch) throws InterruptedException {
+        Stream(ManagedChannel ch, String contentType) throws InterruptedException {
             requests = ExternalProcessorGrpc.newStub(ch).process(new StreamObserver<>() {
                 @Override
                 public void onNext(ProcessingResponse r) {
@@ -202,7 +210,7 @@ public final class ExtProcLatency {
             answers.poll(10, TimeUnit.SECONDS);
             requests.onNext(ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder().setHeaders(
                     HeaderMap.newBuilder().addHeaders(hv(":status", "200"))
-                            .addHeaders(hv("content-type", "text/event-stream")))).build());
+                            .addHeaders(hv("content-type", contentType)))).build());
             answers.poll(10, TimeUnit.SECONDS);
         }
 
@@ -224,6 +232,15 @@ public final class ExtProcLatency {
 
     private static HeaderValue hv(String k, String v) {
         return HeaderValue.newBuilder().setKey(k).setRawValue(ByteString.copyFrom(v, StandardCharsets.UTF_8)).build();
+    }
+
+    /** Random bytes: an image or archive download. */
+    static byte[][] binaryChunks(Random r, int n, int size) {
+        byte[][] out = new byte[n][size];
+        for (byte[] c : out) {
+            r.nextBytes(c);
+        }
+        return out;
     }
 
     /** Whole SSE events (each chunk ends on an event boundary, so each gets exactly one answer). */

@@ -29,10 +29,13 @@ import java.util.Optional;
 
 /**
  * extauthz-server against a no-op Check server, in one run: (a) no-op, (b) cached RS256, (c) uncached RS256,
- * (d) uncached ES256, (e) API key. Prints max throughput (closed loop) and p50/p99/p99.9 at fixed rates (open loop),
- * with ratios to (a). A benchmark, not a test: run it by hand (see docs/benchmarks.md).
+ * (d) uncached ES256, (e) API key, (f) a route with a mesh principal rule and a CEL condition (cached token),
+ * (g) the plain route last in a 10,000-route policy (cached token). Prints the CPU per Check in-process first
+ * ({@link DecisionCost}), then max throughput (closed loop) and p50/p99/p99.9 at fixed rates (open loop), with ratios
+ * to (a). A benchmark, not a test: run it by hand (see docs/benchmarks.md).
  *
- * <p>Arguments (all optional): seconds per measurement (default 10), fixed rates (default 500,2000).
+ * <p>Arguments (all optional): seconds per measurement (default 10), fixed rates (default 200,1000), rounds (3).
+ * {@code -Donly=cpu} stops after the in-process part.
  */
 public final class ExtAuthzBench {
     private record Scenario(String name, int port, CheckRequest request) {}
@@ -52,25 +55,34 @@ public final class ExtAuthzBench {
         Path dir = Files.createTempDirectory("extauthz-bench");
         try (JwksServer jwks = new JwksServer(issuer, TestKeys.publicSet(List.of(rs, es)));
                 NoopCheckServer noop = new NoopCheckServer()) {
+            // 10 routes: 8 others, the principal+CEL route, the plain route; and the same with 9,998 others
             Path policy = dir.resolve("authz.yaml");
-            Files.writeString(policy, """
-                    issuers:
-                      - name: bench-idp
-                        issuer: %s
-                        jwks_uri: %s
-                        audiences: [meshguard]
-                        algorithms: [RS256, ES256]
-                        claims: {subject: sub, tenant: tenant, roles: roles, scopes: scope}
-                    header_contract:
-                      tenant_header: x-tenant-id
-                      required: [x-tenant-id]
-                      defaults: {x-dwp-source: FRONTEND}
-                    routes:
-                      - name: orders
-                        match: {hosts: [api.bench.example], path_prefix: /v1/orders, methods: [GET]}
-                        auth: jwt_or_apikey
-                        roles: [user]
-                    """.formatted(issuer, jwks.jwksUri()));
+            Files.writeString(policy, BenchPolicies.policy(jwks.jwksUri().toString(), 8));
+            Path bigPolicy = dir.resolve("authz-10000.yaml");
+            Files.writeString(bigPolicy, BenchPolicies.policy(jwks.jwksUri().toString(), 9_998));
+            Instant issued = Instant.now();
+            JWTClaimsSet plainClaims = new JWTClaimsSet.Builder().issuer(issuer).subject("alice").audience("meshguard")
+                    .issueTime(Date.from(issued)).expirationTime(Date.from(issued.plus(Duration.ofHours(2))))
+                    .claim("tenant", "t1").claim("roles", List.of("user")).claim("scope", "orders:read").build();
+            JWTClaimsSet mfaClaims = new JWTClaimsSet.Builder(plainClaims).claim("amr", List.of("pwd", "mfa")).build();
+            String plainToken = "Bearer " + rs.sign(plainClaims);
+            String mfaToken = "Bearer " + rs.sign(mfaClaims);
+            var publicKeys = TestKeys.publicSet(List.of(rs, es));
+            var small = DecisionCost.pipeline(BenchPolicies.policy("https://unused.example/jwks", 8), publicKeys);
+            var big = DecisionCost.pipeline(BenchPolicies.policy("https://unused.example/jwks", 9_998), publicKeys);
+            System.out.printf("JDK %s, %d CPUs%n", Runtime.version(), Runtime.getRuntime().availableProcessors());
+            DecisionCost.run(List.of(
+                    new DecisionCost.Case("plain JWT route, 10-route policy", small, request(plainToken, null)),
+                    new DecisionCost.Case("principal rule + CEL condition, 10-route policy", small, mfaRequest(mfaToken)),
+                    new DecisionCost.Case("plain JWT route, 10,000-route policy", big, request(plainToken, null)),
+                    new DecisionCost.Case("principal rule + CEL condition, 10,000-route policy", big, mfaRequest(mfaToken))),
+                    5, 200_000);
+            DecisionCost.linearScan(big.policy().orElseThrow(), "api.bench.example", "/v1/orders/42", "GET", 5, 2_000);
+            small.close();
+            big.close();
+            if ("cpu".equals(System.getProperty("only"))) {
+                return;
+            }
             InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
             String apiKey = new ApiKeyService(keys, Clock.systemUTC())
                     .create("bench", "bench-client", "t1", List.of("user"), List.of(), "free", Optional.empty()).text();
@@ -79,8 +91,11 @@ public final class ExtAuthzBench {
             ExtAuthzServer cached = ExtAuthzServer.withApiKeyStore(base, registry, Optional.of(keys), e -> { }, Clock.systemUTC());
             ExtAuthzServer uncached = ExtAuthzServer.withApiKeyStore(base.withTokenCache(0), registry, Optional.of(keys), e -> { },
                     Clock.systemUTC());
+            ExtAuthzServer bigServer = ExtAuthzServer.withApiKeyStore(base.withPolicy(bigPolicy, Duration.ofMinutes(10)), registry,
+                    Optional.of(keys), e -> { }, Clock.systemUTC());
             cached.start();
             uncached.start();
+            bigServer.start();
             try {
                 Instant now = Instant.now();
                 JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer(issuer).subject("alice").audience("meshguard")
@@ -91,7 +106,9 @@ public final class ExtAuthzBench {
                         new Scenario("(b) extauthz, RS256, token cached", cached.grpcPort(), request("Bearer " + rs.sign(claims), null)),
                         new Scenario("(c) extauthz, RS256, uncached", uncached.grpcPort(), request("Bearer " + rs.sign(claims), null)),
                         new Scenario("(d) extauthz, ES256, uncached", uncached.grpcPort(), request("Bearer " + es.sign(claims), null)),
-                        new Scenario("(e) extauthz, API key", cached.grpcPort(), request(null, apiKey)));
+                        new Scenario("(e) extauthz, API key", cached.grpcPort(), request(null, apiKey)),
+                        new Scenario("(f) extauthz, principal rule + CEL, cached", cached.grpcPort(), mfaRequest(mfaToken)),
+                        new Scenario("(g) extauthz, 10,000-route policy, cached", bigServer.grpcPort(), request(plainToken, null)));
                 System.out.printf("JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
                         Runtime.version(), Runtime.getRuntime().availableProcessors(), seconds.toSeconds(), rates, rounds);
                 List<Row> rows = measure(scenarios, seconds, rates, rounds);
@@ -99,8 +116,20 @@ public final class ExtAuthzBench {
             } finally {
                 cached.close();
                 uncached.close();
+                bigServer.close();
             }
         }
+    }
+
+    /** The principal+CEL route, called by a mesh workload with an MFA token. */
+    private static CheckRequest mfaRequest(String authorization) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        headers.put("authorization", List.of(authorization));
+        headers.put("x-tenant-id", List.of("t1"));
+        headers.put("x-request-id", List.of("bench"));
+        headers.put("user-agent", List.of("bench/1.0"));
+        return CheckRequests.of("GET", "api.bench.example", "/v1/ledger/42", headers, Map.of(), CheckRequests.Encoding.HEADERS,
+                BenchPolicies.PRINCIPAL, "10.0.0.7");
     }
 
     private static CheckRequest request(String authorization, String apiKey) {

@@ -76,7 +76,7 @@ public final class XdsBenchmark {
     /** One group, {@code routes} routes over routes/10 APIs, one upstream per route pair. */
     static GatewayConfig config(int routes, int endpointPort) {
         GatewayGroup group = new GatewayGroup("bench", "prod", "eu", Optional.of("bank.example"), List.of(), null, 0,
-                GatewayGroup.ProxylessAuthz.OFF);
+                GatewayGroup.ProxylessAuthz.OFF, null, null);
         List<Upstream> ups = new ArrayList<>();
         List<Api> apis = new ArrayList<>();
         List<Route> rs = new ArrayList<>();

@@ -53,6 +53,11 @@ public final class ExtAuthzStackPart implements StackPart {
         return List.of(new LocalStack(server));
     }
 
+    /** The Check port; {@link #GRPC_PORT} until {@link #components} ran. */
+    public int grpcPort() {
+        return server == null ? GRPC_PORT : server.grpcPort();
+    }
+
     @Override
     public Map<String, Integer> ports() {
         return server == null ? Map.of() : Map.of(RunningStack.EXTAUTHZ, server.grpcPort());

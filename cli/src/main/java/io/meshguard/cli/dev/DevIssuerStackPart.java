@@ -43,6 +43,14 @@ public final class DevIssuerStackPart implements StackPart {
         return files.policy();
     }
 
+    /** The issuer's files (signing key, public JWKS, generated policy); known once {@link #components} ran. */
+    public DevIssuerFiles issuerFiles() {
+        if (files == null) {
+            throw new IllegalStateException("the dev issuer part has not been set up yet");
+        }
+        return files;
+    }
+
     @Override
     public Map<String, Integer> ports() {
         return jwks == null ? Map.of() : Map.of(RunningStack.DEV_JWKS, jwks.port());

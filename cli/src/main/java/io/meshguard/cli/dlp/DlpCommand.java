@@ -39,7 +39,7 @@ public final class DlpCommand implements Callable<Integer> {
                 System.getenv());
         DlpServerSettings settings = DlpServerSettings.from(cfg);
         if (policy != null) {
-            settings = new DlpServerSettings(settings.grpc(), policy, settings.hashKey(), settings.reloadInterval());
+            settings = settings.withPolicyFile(policy);
         }
         try (ProcessMetrics metrics = ProcessMetrics.create(); ComponentStack stack = new ComponentStack()) {
             stack.closeOnJvmShutdown();

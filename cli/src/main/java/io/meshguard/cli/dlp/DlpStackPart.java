@@ -56,6 +56,11 @@ public final class DlpStackPart implements StackPart {
         return List.of(server);
     }
 
+    /** The ext_proc port; the default port when the part runs no server. */
+    public int grpcPort() {
+        return server == null ? DlpServerSettings.DEFAULT_GRPC_PORT : server.grpcPort();
+    }
+
     @Override
     public Map<String, Integer> ports() {
         return server == null ? Map.of() : Map.of(RunningStack.DLP, server.grpcPort());

@@ -3,6 +3,7 @@ package io.meshguard.cli.policy;
 import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import io.meshguard.extauthz.policy.PolicyError;
 import io.meshguard.extauthz.policy.PolicyInvalidException;
+import io.meshguard.extauthz.policy.PolicyWarnings;
 import io.meshguard.extauthz.tools.AuthzTestRunner;
 import io.meshguard.extauthz.tools.TestResult;
 import java.io.IOException;
@@ -30,6 +31,15 @@ final class AuthzPolicyKind implements PolicyKind {
             return List.of();
         } catch (PolicyInvalidException e) {
             return e.errors().stream().map(PolicyError::toString).toList();
+        }
+    }
+
+    @Override
+    public List<String> warnings(Path policyDir) {
+        try {
+            return PolicyWarnings.of(new AuthzPolicyParser().parse(file(policyDir))).stream().map(PolicyError::toString).toList();
+        } catch (PolicyInvalidException e) {
+            return List.of(); // the errors are what check reports
         }
     }
 

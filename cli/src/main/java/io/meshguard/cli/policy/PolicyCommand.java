@@ -1,13 +1,18 @@
 package io.meshguard.cli.policy;
 
+import io.meshguard.cli.xds.GatewayFile;
+import io.meshguard.xds.validate.ConfigValidator;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -46,6 +51,11 @@ public final class PolicyCommand implements Runnable {
         @Parameters(paramLabel = "DIR", description = "Policy directory, e.g. policies/")
         Path dir;
 
+        @Option(names = "--gateway", paramLabel = "FILE.yaml", description = "Also check a gateway configuration "
+                + "(the format of `meshguard xds apply`): every authz and DLP profile its routes name must be "
+                + "defined in DIR, as the xDS controller requires before it publishes.")
+        Path gateway;
+
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
@@ -60,12 +70,29 @@ public final class PolicyCommand implements Runnable {
                 problems += errors.size();
                 errors.forEach(err::println);
                 if (errors.isEmpty()) {
+                    kind.warnings(dir).forEach(w -> err.println("warning: " + w));
                     out.printf("ok  %s%n", kind.file(dir));
                 }
+            }
+            if (gateway != null && problems == 0) {
+                problems += checkGateway(out, err);
             }
             out.flush();
             err.flush();
             return problems == 0 ? 0 : 1;
+        }
+
+        private int checkGateway(PrintWriter out, PrintWriter err) {
+            Optional<ConfigValidator> validator = GatewayFile.checkingProfiles(dir, err::println);
+            try {
+                if (validator.isPresent() && GatewayFile.readValid(gateway, validator.get(), err::println).isPresent()) {
+                    out.printf("ok  %s (every route's profiles are defined in %s)%n", gateway, dir);
+                    return 0;
+                }
+            } catch (IOException e) {
+                err.printf("%s: cannot read: %s%n", gateway, e.getMessage());
+            }
+            return 1;
         }
     }
 
@@ -89,6 +116,9 @@ public final class PolicyCommand implements Runnable {
                     if (r.passed()) {
                         passed++;
                         out.printf("PASS  %s  %s: %s%n", r.kind(), r.file(), r.name());
+                        if (!r.message().isEmpty()) {
+                            out.printf("      %s%n", r.message());
+                        }
                     } else {
                         failed++;
                         out.printf("FAIL  %s  %s: %s%n      %s%n", r.kind(), r.file(), r.name(), r.message());

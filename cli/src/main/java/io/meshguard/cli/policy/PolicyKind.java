@@ -17,6 +17,11 @@ public interface PolicyKind {
     /** Validates the file: empty when valid, else one {@code file:line: message} per problem. */
     List<String> check(Path policyDir);
 
+    /** What is valid but probably a mistake, one {@code file:line: message} each; never fails the check. */
+    default List<String> warnings(Path policyDir) {
+        return List.of();
+    }
+
     /**
      * Runs this kind's test cases from {@code DIR/tests/}. A policy that does not validate, or a test file that
      * cannot be read, is reported as a failed result (never thrown), so the run always ends with its summary.

@@ -2,6 +2,7 @@ package io.meshguard.cli.xds;
 
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.validate.ConfigValidator;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -34,9 +35,19 @@ public final class XdsApplyCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "Only validate the file; contact no controller.")
     boolean dryRun;
 
+    @Option(names = "--policies", paramLabel = "DIR", description = "Also refuse routes naming an authz rule or DLP "
+            + "profile that DIR/authz.yaml or DIR/dlp.yaml lack (the controller checks its own policy files again).")
+    Path policies;
+
     @Override
     public Integer call() throws Exception {
-        Optional<GatewayConfig> read = GatewayFile.readValid(file, System.err);
+        Optional<ConfigValidator> validator = policies == null ? Optional.of(new ConfigValidator())
+                : GatewayFile.checkingProfiles(policies, System.err::println);
+        if (validator.isEmpty()) {
+            System.err.println(file + ": nothing applied");
+            return 1;
+        }
+        Optional<GatewayConfig> read = GatewayFile.readValid(file, validator.get(), System.err::println);
         if (read.isEmpty()) {
             System.err.println(file + ": nothing applied");
             return 1;

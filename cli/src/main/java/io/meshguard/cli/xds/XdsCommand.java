@@ -62,7 +62,8 @@ public final class XdsCommand implements Callable<Integer> {
                     ConnectionSource.of(dataSource), dataSource, metrics.forServer("audit"));
             stack.start(audit);
             XdsController xds = XdsController.create(settings, dataSource, metrics.forServer("xds"),
-                    ConfigChangeAudit.to(audit.sink()));
+                    ConfigChangeAudit.to(audit.sink()),
+                    config.get(XdsSettings.POLICIES_DIR).map(io.meshguard.xds.policy.PolicyFileSet::in));
             StatusHttpServer http = new StatusHttpServer("xds-http",
                     HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
             xds.mountAdminApi(http);

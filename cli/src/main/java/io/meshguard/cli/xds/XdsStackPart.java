@@ -1,15 +1,19 @@
 package io.meshguard.cli.xds;
 
-import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.LocalSecret;
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
+import io.meshguard.cli.authz.ExtAuthzStackPart;
+import io.meshguard.cli.dev.DevIssuerStackPart;
+import io.meshguard.cli.dlp.DlpStackPart;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.snapshot.FilterTargets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,21 +32,26 @@ public final class XdsStackPart implements StackPart {
     private StatusHttpServer http;
     private Path tokenFile;
     private final io.meshguard.cli.audit.AuditPart audit;
-    private final List<StackPart> filterServers;
+    private final DevIssuerStackPart devIssuer;
+    private final ExtAuthzStackPart extAuthz;
+    private final DlpStackPart dlp;
 
     /**
-     * @param audit the stack's audit part, built before this one: admin changes are recorded through it
-     * @param filterServers the parts started before this one whose ports the gateways' filters call (extauthz, DLP)
+     * Publishes are checked against the policies the stack's servers load: the dev issuer's generated authz policy
+     * (what extauthz in {@code up} enforces) and {@code policies/dlp.yaml}.
+     *
+     * @param audit the stack's audit part, built before this one: admin changes are recorded through it, and the
+     *     gateway's access logs go to its receiver
+     * @param devIssuer the dev issuer part, set up before this one: it writes the authz policy extauthz loads
+     * @param extAuthz the extauthz part, started before this one: the gateway's ext_authz calls its port
+     * @param dlp the DLP part, started before this one: the gateway's ext_proc calls its port
      */
-    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit, StackPart... filterServers) {
+    public XdsStackPart(io.meshguard.cli.audit.AuditPart audit, DevIssuerStackPart devIssuer, ExtAuthzStackPart extAuthz,
+            DlpStackPart dlp) {
         this.audit = audit;
-        this.filterServers = List.of(filterServers);
-    }
-
-    /** host:port of {@code name} as started (a port given as 0 is known only now), else {@code fallback}. */
-    private String started(String name, String fallback) {
-        return filterServers.stream().map(part -> part.ports().get(name)).filter(java.util.Objects::nonNull)
-                .findFirst().map(port -> "127.0.0.1:" + port).orElse(fallback);
+        this.devIssuer = devIssuer;
+        this.extAuthz = extAuthz;
+        this.dlp = dlp;
     }
 
     @Override
@@ -55,14 +64,18 @@ public final class XdsStackPart implements StackPart {
         // A bare token: `Authorization: Bearer $(cat DATA_DIR/xds-admin-token)` works as it is (actor "admin").
         Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "", 24);
         int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
-        FilterTargets targets = new FilterTargets(started(RunningStack.EXTAUTHZ, FilterTargets.DEFAULTS.extAuthz()),
-                started(RunningStack.DLP, FilterTargets.DEFAULTS.dlp()),
+        // The ports the servers really got: a port given as 0 is known only now.
+        FilterTargets targets = new FilterTargets("127.0.0.1:" + extAuthz.grpcPort(), "127.0.0.1:" + dlp.grpcPort(),
                 "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
         XdsSettings settings = new XdsSettings("127.0.0.1", context.ports().ads(),
                 Optional.of(tokenFile),
                 targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
+        // the policy files the stack's servers load: a route naming a profile they lack is never published
+        PolicyFileSet shipped = PolicyFileSet.in(context.policiesDir());
+        PolicyFileSet policies = new PolicyFileSet(devIssuer.policyFile(), shipped.dlpFile());
         XdsController xds = XdsController.create(settings, context.dataSource(),
-                context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()));
+                context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()),
+                Optional.of(policies));
         StatusHttpServer http = new StatusHttpServer("xds-http",
                 new HttpServerSettings("127.0.0.1", context.ports().xdsAdmin()), context.metrics().registry());
         xds.mountAdminApi(http);
@@ -71,6 +84,21 @@ public final class XdsStackPart implements StackPart {
         this.http = http;
         this.tokenFile = tokenFile;
         return List.of(xds, http, new SampleConfig(xds));
+    }
+
+    /** Port of the ADS listener; only after {@link #components}. */
+    public int adsPort() {
+        return controller.adsPort();
+    }
+
+    /** Base URL of the admin API; only after {@link #components}. */
+    public String adminUrl() {
+        return "http://127.0.0.1:" + http.port();
+    }
+
+    /** File holding the admin API's bearer token; only after {@link #components}. */
+    public Path tokenFile() {
+        return tokenFile;
     }
 
     @Override

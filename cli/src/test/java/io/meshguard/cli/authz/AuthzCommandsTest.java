@@ -86,6 +86,20 @@ class AuthzCommandsTest {
     }
 
     @Test
+    void policyCheck_publicRouteWithoutHosts_warnsButPasses() throws Exception {
+        Files.writeString(tmp.resolve("authz.yaml"), "routes:\n  - {name: login, match: {path_prefix: /login}, auth: none}\n");
+        assertThat(run("policy", "check", tmp.toString())).isEqualTo(0);
+        assertThat(err()).contains("warning: " + tmp.resolve("authz.yaml") + ":2: route login: auth none without 'hosts'");
+        assertThat(out()).contains("ok  ");
+    }
+
+    @Test
+    void policyCheck_shippedPolicies_haveNoWarnings() {
+        assertThat(run("policy", "check", POLICIES.toString())).isEqualTo(0);
+        assertThat(err()).doesNotContain("warning:");
+    }
+
+    @Test
     void policyCheck_emptyDirectory_exit1AndSaysWhatItLookedFor() {
         assertThat(run("policy", "check", tmp.toString())).isEqualTo(1);
         assertThat(err()).contains("no policy files in").contains("authz.yaml");
@@ -96,6 +110,8 @@ class AuthzCommandsTest {
         assertThat(run("policy", "test", POLICIES.toString())).isEqualTo(0);
         List<String> lines = out().lines().toList();
         assertThat(lines.get(lines.size() - 1)).matches("\\d+ passed, 0 failed");
+        // every header a case checks is shown with the append_action Envoy gets
+        assertThat(out()).contains("sets x-user-id: alice [OVERWRITE_IF_EXISTS_OR_ADD]");
         assertThat(Integer.parseInt(lines.get(lines.size() - 1).split(" ")[0])).isGreaterThanOrEqualTo(20);
     }
 
@@ -136,7 +152,10 @@ class AuthzCommandsTest {
         assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString(),
                 "--jwks", "bank-idp=" + jwks, "--now", now.toString())).isEqualTo(0);
         JsonNode d = new ObjectMapper().readTree(out());
-        assertThat(d.fieldNames()).toIterable().containsExactly("allowed", "status", "reason", "headers_set", "headers_removed", "body");
+        assertThat(d.fieldNames()).toIterable().containsExactly("allowed", "status", "reason", "headers_set", "headers_append_action",
+                "headers_removed", "body");
+        assertThat(d.get("headers_append_action").get("x-user-id").asText()).isEqualTo("OVERWRITE_IF_EXISTS_OR_ADD");
+        assertThat(d.get("headers_append_action").get("x-dwp-source").asText()).isEqualTo("OVERWRITE_IF_EXISTS_OR_ADD");
         assertThat(d.get("allowed").asBoolean()).isTrue();
         assertThat(d.get("status").asInt()).isEqualTo(200);
         assertThat(d.get("reason").asText()).isEqualTo("allowed");

@@ -53,4 +53,49 @@ class XdsCommandTest {
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("weights must sum to 100, got 90").contains("nothing applied");
     }
+
+    private Path gatewayNaming(String authzProfile, String dlpProfile) throws Exception {
+        Path file = tmp.resolve("gw-" + authzProfile + "-" + dlpProfile + ".yaml");
+        Files.writeString(file, """
+                groups: [{name: edge, domain: bank.example}]
+                upstreams: [{name: svc, endpoints: [{address: 127.0.0.1, port: 8081}]}]
+                apis: [{name: shop, base_path: /shop, default_version: v1, versions: [{version: v1}]}]
+                routes:
+                  - {name: buy, group: edge, api: shop, version: v1, match: {path_prefix: /buy, methods: [POST]},
+                     destinations: [{upstream: svc, weight: 100}], authz_profile: %s, dlp_profile: %s}
+                """.formatted(authzProfile, dlpProfile));
+        return file;
+    }
+
+    @Test
+    void apply_withPolicies_refusesARouteNamingAProfileThePoliciesLack() throws Exception {
+        Path file = gatewayNaming("payments-writer", "cards");
+        CliRun r = CliRun.of("xds", "apply", "--dry-run", "--policies", "../policies", file.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("routes[edge/buy].authz_profile").contains("'payments-writer'")
+                .contains("authz.yaml").contains("nothing applied");
+    }
+
+    @Test
+    void policyCheck_withAGateway_passesForKnownProfiles_andNamesEveryMissingOne() throws Exception {
+        CliRun ok = CliRun.of("policy", "check", "../policies", "--gateway",
+                gatewayNaming("payments-write", "cards").toString());
+        assertThat(ok.exit()).as(ok.err()).isZero();
+        assertThat(ok.out()).contains("every route's profiles are defined");
+
+        CliRun bad = CliRun.of("policy", "check", "../policies", "--gateway", gatewayNaming("nope", "pci").toString());
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.err()).contains("routes[edge/buy].authz_profile").contains("'nope'")
+                .contains("routes[edge/buy].dlp_profile").contains("'pci'");
+    }
+
+    @Test
+    void policyCheck_theSampleThatUpPublishes_agreesWithTheShippedPolicies() throws Exception {
+        Path sample = tmp.resolve("sample.yaml");
+        try (var in = io.meshguard.xds.XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
+            Files.write(sample, in.readAllBytes());
+        }
+        CliRun r = CliRun.of("policy", "check", "../policies", "--gateway", sample.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+    }
 }

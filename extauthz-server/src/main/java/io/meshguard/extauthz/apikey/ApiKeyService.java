@@ -30,6 +30,17 @@ public final class ApiKeyService {
         requireText(owner, "owner");
         requireText(tenant, "tenant");
         requireText(tier, "tier");
+        // what the key grants goes into identity headers: refuse now what Check would refuse on every request
+        List<Optional<String>> problems = new java.util.ArrayList<>();
+        problems.add(io.meshguard.extauthz.decision.IdentityValues.check("owner", owner));
+        problems.add(io.meshguard.extauthz.decision.IdentityValues.check("tenant", tenant));
+        roles.forEach(r -> problems.add(io.meshguard.extauthz.decision.IdentityValues.check("role", r)));
+        scopes.forEach(s -> problems.add(io.meshguard.extauthz.decision.IdentityValues.check("scope", s)));
+        for (Optional<String> p : problems) {
+            if (p.isPresent()) {
+                throw new IllegalArgumentException(p.get().replace(" claim ", " "));
+            }
+        }
         Instant now = clock.instant();
         if (expiresAt.isPresent() && !expiresAt.get().isAfter(now)) {
             throw new IllegalArgumentException("expiry " + expiresAt.get() + " is not in the future");

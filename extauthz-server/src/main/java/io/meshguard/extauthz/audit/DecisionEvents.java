@@ -1,14 +1,23 @@
 package io.meshguard.extauthz.audit;
 
+import io.meshguard.contract.RouteContract;
+import io.meshguard.extauthz.decision.CanonicalPath;
 import io.meshguard.extauthz.decision.Decision;
+import io.meshguard.extauthz.decision.HeaderMutation;
 import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.decision.Identity;
+import io.meshguard.extauthz.decision.Reason;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
-/** Maps a decision to its audit event. The path is recorded without query string (it may hold personal data). */
+/**
+ * Maps a decision to its audit event. The path is the canonical one (the raw path too when it differs, or the raw
+ * path alone when it was refused), always without query string (it may hold personal data). Contract headers
+ * ({@code x-dwp-source}, {@code x-dwp-caller-type}) are recorded as meshguard set them for the upstream, never as
+ * the client sent them.
+ */
 public final class DecisionEvents {
     private DecisionEvents() {}
 
@@ -22,14 +31,38 @@ public final class DecisionEvents {
             id.tier().ifPresent(t -> details.put("tier", t));
         });
         details.put("token_cached", Boolean.toString(d.tokenFromCache()));
+        // what the gateway route handed over (operator config), cut so a misconfigured proxy cannot bloat rows
+        for (String key : RouteContract.AuthzContext.ALL) {
+            String value = request.contextExtensions().get(key);
+            if (value != null) {
+                details.put(key.substring(RouteContract.AuthzContext.PREFIX.length()),
+                        value.length() > 128 ? value.substring(0, 128) : value);
+            }
+        }
         if (!request.sourcePrincipal().isEmpty()) {
             details.put("source_principal", request.sourcePrincipal());
         }
+        if (d.reason() == Reason.INVALID_PATH) {
+            details.put("path_problem", request.target().problem().orElse(CanonicalPath.Problem.PATH_PARAMETERS).code());
+        }
+        String path = request.target().canonical() ? request.path() : request.rawPath();
+        if (request.target().canonical() && !request.rawPath().equals(request.path())) {
+            details.put("raw_path", request.rawPath());
+        }
         Optional<Identity> id = d.identity();
         return new AuthzDecisionEvent(time, d.requestId(), traceId(request), id.flatMap(Identity::tenant),
-                id.map(Identity::subject), id.flatMap(Identity::clientId), request.first("x-dwp-source"),
-                request.first("x-dwp-caller-type"), request.method(), request.host(), request.path(), d.route(), d.status(),
+                id.map(Identity::subject), id.flatMap(Identity::clientId), setByMeshguard(d, "x-dwp-source"),
+                setByMeshguard(d, "x-dwp-caller-type"), request.method(), request.host(), path, d.route(), d.status(),
                 d.allowed() ? "allow" : "deny", d.reason().code(), latencyMicros, Map.copyOf(details));
+    }
+
+    private static Optional<String> setByMeshguard(Decision d, String header) {
+        for (HeaderMutation m : d.headersSet()) {
+            if (m.name().equals(header)) {
+                return Optional.of(m.value());
+            }
+        }
+        return Optional.empty();
     }
 
     /** W3C traceparent's trace id, else B3. */

@@ -1,14 +1,22 @@
 package io.meshguard.extauthz.decision;
 
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.jwt.JwtAuthenticator;
 import io.meshguard.extauthz.policy.AuthMode;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.HeaderContract;
 import io.meshguard.extauthz.policy.IdentityHeaders;
+import io.meshguard.extauthz.policy.OwnedHeaders;
 import io.meshguard.extauthz.policy.RateLimitPolicy;
+import io.meshguard.extauthz.policy.RouteIndex;
 import io.meshguard.extauthz.policy.RoutePolicy;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.meshguard.extauthz.condition.Condition;
+import io.meshguard.extauthz.condition.ConditionVariables;
+import io.meshguard.extauthz.mesh.Caller;
+import io.meshguard.extauthz.policy.DenyRule;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -22,24 +30,32 @@ import java.util.Set;
  * reload builds a new engine.
  */
 public final class AuthzEngine {
-    /** {@code context_extensions} keys Envoy routes may set (operator config, not client input). */
-    public static final String EXT_ROUTE = "meshguard.route";
-    public static final String EXT_AUTH = "meshguard.auth";
-    public static final String EXT_TIER = "meshguard.rate_limit_tier";
-
     private final AuthzPolicy policy;
+    /** The rules a gateway route may name ({@link RouteContract.AuthzContext#AUTHZ_PROFILE}): one lookup per Check. */
     private final JwtAuthenticator jwt;
     private final Optional<ApiKeyAuthenticator> apiKeys;
     private final TokenBucketLimiter limiter;
     private final SecretFiles secrets;
+    private final OwnedHeaders owned;
+    private final RouteIndex routes;
+    private final Clock clock;
 
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
             TokenBucketLimiter limiter, SecretFiles secrets) {
+        this(policy, jwt, apiKeys, limiter, secrets, Clock.systemUTC());
+    }
+
+    /** @param clock the time {@code when:} conditions see as {@code now} */
+    public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
+            TokenBucketLimiter limiter, SecretFiles secrets, Clock clock) {
+        this.clock = clock;
         this.policy = policy;
         this.jwt = jwt;
         this.apiKeys = apiKeys;
         this.limiter = limiter;
         this.secrets = secrets;
+        this.owned = OwnedHeaders.of(policy);
+        this.routes = RouteIndex.of(policy.routes());
     }
 
     public AuthzPolicy policy() {
@@ -58,25 +74,72 @@ public final class AuthzEngine {
     }
 
     public Decision decide(HttpRequestView request) {
-        Optional<String> forcedRoute = Optional.ofNullable(request.contextExtensions().get(EXT_ROUTE));
-        Optional<RoutePolicy> route = forcedRoute.isPresent()
-                ? policy.routeNamed(forcedRoute.get())
-                : policy.routes().stream().filter(r -> r.match().matches(request.host(), request.path(), request.method())).findFirst();
+        if (request.target().problem().isPresent()) {
+            CanonicalPath.Problem p = request.target().problem().get();
+            return deny(request, Optional.empty(), Optional.empty(), Reason.INVALID_PATH, p.description(),
+                    Map.of("path_problem", p.code()), false);
+        }
+        Caller caller = MeshCaller.of(request, policy.mesh());
+        // deny rules first (Istio's DENY-before-ALLOW): they hold whatever route the request would select
+        for (DenyRule rule : policy.denyRules()) {
+            Optional<Decision> denied = denyRule(rule, request, caller);
+            if (denied.isPresent()) {
+                return denied.get();
+            }
+        }
+        // A gateway route names its rule; an unknown name never falls back to matching (docs/route-contract.md).
+        String profile = request.contextExtensions().get(RouteContract.AuthzContext.AUTHZ_PROFILE);
+        Optional<RoutePolicy> route = profile != null
+                ? routes.named(profile)
+                : routes.select(request.host(), request.path(), request.method());
         if (route.isEmpty()) {
-            return deny(request, forcedRoute, Optional.empty(), Reason.NO_MATCHING_ROUTE,
-                    forcedRoute.isPresent() ? "route named by the proxy is not in the policy" : "no route allows this request",
-                    Map.of(), false);
+            return profile != null
+                    ? deny(request, Optional.empty(), Optional.empty(), Reason.UNKNOWN_PROFILE,
+                            "the route's authz profile is not in the policy", Map.of(), false)
+                    : deny(request, Optional.empty(), Optional.empty(), Reason.NO_MATCHING_ROUTE, "no route allows this request",
+                            Map.of(), false);
         }
         RoutePolicy r = route.get();
         Optional<String> routeName = Optional.of(r.name());
+        if (profile != null) {
+            // the gateway matched the path; the named rule still limits methods and hosts
+            Optional<String> outside = r.match().outsideMethodOrHost(request.host(), request.method());
+            if (outside.isPresent()) {
+                return deny(request, routeName, Optional.empty(), Reason.OUTSIDE_PROFILE,
+                        "request " + outside.get() + " is outside the route's authz profile", Map.of(), false);
+            }
+        }
+        if (request.target().hasParameters() && !r.options().allowPathParameters()) {
+            return deny(request, routeName, Optional.empty(), Reason.INVALID_PATH, CanonicalPath.Problem.PATH_PARAMETERS.description(),
+                    Map.of("path_problem", CanonicalPath.Problem.PATH_PARAMETERS.code()), false);
+        }
+        IdentityHeaders names = policy.identityHeaders();
+        // the gateway hop: meshguard's identity headers are believed only from a trusted gateway, for its own verdict
+        boolean gatewayHop = false;
+        if (!policy.mesh().trustedGateways().isEmpty() && MeshCaller.carriesIdentity(request, names, policy.headerContract().tenantHeader())) {
+            if (!MeshCaller.isTrustedGateway(caller, policy.mesh())) {
+                return deny(request, routeName, Optional.empty(), Reason.FORGED_IDENTITY_HEADER,
+                        "identity headers are accepted only from the trusted gateway", Map.of(), false);
+            }
+            gatewayHop = true;
+        }
+        if (r.access().viaGateway() && !gatewayHop) {
+            return deny(request, routeName, Optional.empty(), Reason.GATEWAY_REQUIRED,
+                    "this route accepts only requests through the edge gateway", Map.of(), false);
+        }
+        if (!r.access().from().isEmpty() && r.access().from().stream().noneMatch(src -> src.matches(caller, false))) {
+            return deny(request, routeName, Optional.empty(), Reason.SOURCE_NOT_ALLOWED,
+                    "the calling workload is not allowed on this route", Map.of(), false);
+        }
         AuthMode mode = r.auth();
-        String authOverride = request.contextExtensions().get(EXT_AUTH);
+        String authOverride = request.contextExtensions().get(RouteContract.AuthzContext.AUTH);
         if (authOverride != null) {
-            Optional<AuthMode> o = AuthMode.fromYaml(authOverride).filter(m -> m != AuthMode.NONE);
+            // mtls is not offered to the proxy either: it would turn a token route into "any listed peer"
+            Optional<AuthMode> o = AuthMode.fromYaml(authOverride).filter(m -> m != AuthMode.NONE && m != AuthMode.MTLS);
             if (o.isEmpty()) {
                 // opening a route is a policy decision; the proxy config may only pick another credential type
                 return deny(request, routeName, Optional.empty(), Reason.INVALID_ROUTE_CONFIG,
-                        "meshguard.auth must be jwt, apikey or jwt_or_apikey", Map.of(), false);
+                        RouteContract.AuthzContext.AUTH + " must be jwt, apikey or jwt_or_apikey", Map.of(), false);
             }
             mode = o.get();
         }
@@ -96,16 +159,31 @@ public final class AuthzEngine {
         }
 
         if (mode == AuthMode.NONE) {
-            return allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false);
+            Optional<Decision> unmet = conditions(r, request, caller, Optional.empty(), false, false);
+            if (unmet.isPresent()) {
+                return unmet.get();
+            }
+            Optional<Decision> limited = rateLimit(request, r, Optional.empty(), false);
+            return limited.orElseGet(() -> allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false));
         }
 
-        AuthResult auth = authenticate(request, mode);
+        AuthResult auth = gatewayHop ? GatewayHop.identity(request, names, mode)
+                : mode == AuthMode.MTLS ? MeshCaller.peerIdentity(caller)
+                : authenticate(request, mode);
         if (auth instanceof AuthResult.Rejected rejected) {
             return deny(request, routeName, Optional.empty(), rejected.reason(), rejected.description(), Map.of(), false);
         }
         AuthResult.Authenticated ok = (AuthResult.Authenticated) auth;
         Identity id = ok.identity();
         Optional<Identity> who = Optional.of(id);
+        Optional<String> badClaim = IdentityValues.problem(id);
+        if (badClaim.isPresent()) {
+            return deny(request, routeName, Optional.empty(), Reason.INVALID_CLAIM, badClaim.get(), Map.of(), ok.fromCache());
+        }
+        if (id.authMethod().equals("jwt") && !r.options().issuers().isEmpty() && !r.options().issuers().contains(id.issuer())) {
+            return deny(request, routeName, who, Reason.ISSUER_NOT_ACCEPTED, "this route does not accept tokens of this issuer",
+                    Map.of(), ok.fromCache());
+        }
 
         Optional<String> sentTenant = request.first(contract.tenantHeader());
         if (sentTenant.isPresent() && (id.tenant().isEmpty() || !id.tenant().get().equals(sentTenant.get().trim()))) {
@@ -118,17 +196,91 @@ public final class AuthzEngine {
         if (!id.scopes().containsAll(r.scopes())) {
             return deny(request, routeName, who, Reason.INSUFFICIENT_SCOPE, "caller lacks a required scope", Map.of(), ok.fromCache());
         }
-        if (r.rateLimited() && policy.rateLimits().isPresent()) {
-            RateLimitPolicy limits = policy.rateLimits().get();
-            RateLimitPolicy.RateTier tier = tierFor(limits, id, request);
-            TokenBucketLimiter.Outcome outcome = limiter.tryAcquire(bucketKey(limits, id), tier);
-            if (!outcome.allowed()) {
-                long seconds = Math.max(1, (outcome.retryAfter().toMillis() + 999) / 1000);
-                return deny(request, routeName, who, Reason.RATE_LIMITED, "rate limit of tier " + tier.name() + " exceeded",
-                        Map.of("retry-after", Long.toString(seconds)), ok.fromCache());
+        // a token served from the token cache is one identity instance per token: credential-only conditions remember
+        // their answer on it (a fresh instance, as with the cache off, would only fill the memo)
+        boolean stable = !gatewayHop && ok.fromCache() && id.authMethod().equals("jwt");
+        Optional<Decision> unmet = conditions(r, request, caller, who, ok.fromCache(), stable);
+        if (unmet.isPresent()) {
+            return unmet.get();
+        }
+        // a gateway hop was limited at the gateway: counting it again could spend the same bucket twice
+        Optional<Decision> limited = gatewayHop ? Optional.empty() : rateLimit(request, r, who, ok.fromCache());
+        return limited.orElseGet(() -> allow(request, r, who, Reason.ALLOWED, ok.fromCache()));
+    }
+
+    /**
+     * The rate-limit deny, if the caller is over its limit. Anonymous callers (public routes) are limited per client
+     * address ({@link ClientAddress}), so one client cannot exhaust a public route for everyone.
+     */
+    private Optional<Decision> rateLimit(HttpRequestView request, RoutePolicy r, Optional<Identity> who, boolean cached) {
+        if (!r.rateLimited() || policy.rateLimits().isEmpty()) {
+            return Optional.empty();
+        }
+        RateLimitPolicy limits = policy.rateLimits().get();
+        RateLimitPolicy.RateTier tier;
+        String key;
+        if (who.isPresent()) {
+            tier = tierFor(limits, who.get(), request);
+            key = bucketKey(limits, who.get());
+        } else {
+            tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
+                    limits.tiers().get(limits.publicTier()));
+            key = "addr:" + ClientAddress.of(request, policy.mesh().trustedProxyHops());
+        }
+        TokenBucketLimiter.Outcome outcome = limiter.tryAcquire(key, tier);
+        if (outcome.allowed()) {
+            return Optional.empty();
+        }
+        long seconds = Math.max(1, (outcome.retryAfter().toMillis() + 999) / 1000);
+        return Optional.of(deny(request, Optional.of(r.name()), who, Reason.RATE_LIMITED, "rate limit of tier " + tier.name() + " exceeded",
+                Map.of("retry-after", Long.toString(seconds)), cached));
+    }
+
+    /** The policy-level deny rule's verdict: empty when it does not apply. */
+    private Optional<Decision> denyRule(DenyRule rule, HttpRequestView request, Caller caller) {
+        if (rule.match().isPresent() && !rule.match().get().matches(request.host(), request.path(), request.method())) {
+            return Optional.empty();
+        }
+        // unknown caller values never help the caller: a deny rule's not_ fields hold for them (SourceRule)
+        if (!rule.from().isEmpty() && rule.from().stream().noneMatch(src -> src.matches(caller, true))) {
+            return Optional.empty();
+        }
+        ConditionVariables vars = new ConditionVariables(request, caller, Optional.empty(), clock.instant());
+        for (Condition c : rule.when()) {
+            Condition.Outcome o = c.test(vars);
+            if (o instanceof Condition.Outcome.Error e) {
+                return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
+                        "a deny rule's condition could not be evaluated (" + e.message() + ")", Map.of("rule", rule.name()), false));
+            }
+            if (o instanceof Condition.Outcome.Fails) {
+                return Optional.empty();
             }
         }
-        return allow(request, r, who, Reason.ALLOWED, ok.fromCache());
+        return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.DENIED_BY_RULE, "denied by policy rule",
+                Map.of("rule", rule.name()), false));
+    }
+
+    /** The route's {@code when:} conditions: empty when all hold; false denies, an evaluation error denies too. */
+    private Optional<Decision> conditions(RoutePolicy r, HttpRequestView request, Caller caller, Optional<Identity> who,
+            boolean cached, boolean stableIdentity) {
+        List<Condition> when = r.access().when();
+        if (when.isEmpty()) {
+            return Optional.empty();
+        }
+        ConditionVariables vars = new ConditionVariables(request, caller, who, clock.instant());
+        Optional<Identity> memoKey = stableIdentity ? who : Optional.empty();
+        for (Condition c : when) {
+            Condition.Outcome o = c.test(vars, memoKey);
+            if (o instanceof Condition.Outcome.Error e) {
+                return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
+                        "a condition of this route could not be evaluated (" + e.message() + ")", Map.of(), cached));
+            }
+            if (o instanceof Condition.Outcome.Fails) {
+                return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_NOT_MET,
+                        "a condition of this route is not met", Map.of(), cached));
+            }
+        }
+        return Optional.empty();
     }
 
     private AuthResult authenticate(HttpRequestView request, AuthMode mode) {
@@ -171,7 +323,7 @@ public final class AuthzEngine {
     }
 
     private RateLimitPolicy.RateTier tierFor(RateLimitPolicy limits, Identity id, HttpRequestView request) {
-        Optional<String> name = Optional.ofNullable(request.contextExtensions().get(EXT_TIER))
+        Optional<String> name = Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER))
                 .or(id::tier)
                 .filter(limits.tiers()::containsKey)
                 .or(() -> id.tenant().map(limits.tenantTiers()::get));
@@ -191,9 +343,18 @@ public final class AuthzEngine {
     private Decision allow(HttpRequestView request, RoutePolicy route, Optional<Identity> who, Reason reason, boolean cached) {
         IdentityHeaders names = policy.identityHeaders();
         Map<String, HeaderMutation> set = new LinkedHashMap<>();
-        if (who.isPresent()) {
+        if (who.isPresent() && who.get().authMethod().equals(MeshCaller.MTLS)) {
+            // a workload called with its mTLS identity: no user, the peer says who it is
+            Identity id = who.get();
+            overwrite(set, names.callerType(), "workload");
+            overwrite(set, names.callerPrincipal(), id.subject());
+            overwrite(set, names.authMethod(), id.authMethod());
+        } else if (who.isPresent()) {
             Identity id = who.get();
             overwrite(set, names.subject(), id.subject());
+            overwrite(set, names.callerType(), id.authMethod().equals("apikey") ? "api_key" : "user");
+            overwrite(set, names.issuer(), id.issuer());
+            id.credentialId().ifPresent(k -> overwrite(set, names.credentialId(), k));
             id.tenant().ifPresent(t -> overwrite(set, names.tenant(), t));
             if (!id.roles().isEmpty()) {
                 overwrite(set, names.roles(), String.join(",", id.roles()));
@@ -215,10 +376,16 @@ public final class AuthzEngine {
             }
             overwrite(set, cred.header(), cred.prefix() + secret.get());
         }
+        String tenantHeader = policy.headerContract().tenantHeader();
+        if (!set.containsKey(tenantHeader)) {
+            // the client's tenant header was checked against the token; the upstream still gets meshguard's value
+            who.flatMap(Identity::tenant).ifPresent(t -> overwrite(set, tenantHeader, t));
+        }
         if (!route.headerContractExempt()) {
+            // contract defaults are meshguard's to set: a client-sent x-dwp-caller-type never reaches the upstream
             for (Map.Entry<String, String> d : policy.headerContract().defaults().entrySet()) {
                 if (!set.containsKey(d.getKey()) && !names.all().contains(d.getKey())) {
-                    set.put(d.getKey(), new HeaderMutation(d.getKey(), d.getValue(), HeaderMutation.Mode.ADD_IF_ABSENT));
+                    overwrite(set, d.getKey(), d.getValue());
                 }
             }
         }
@@ -232,8 +399,13 @@ public final class AuthzEngine {
         if (!set.containsKey(policy.apiKeyHeader())) {
             remove.add(policy.apiKeyHeader());
         }
-        for (String n : names.all()) {
+        for (String n : owned.owned()) {
             if (!set.containsKey(n)) {
+                remove.add(n);
+            }
+        }
+        for (String n : request.headers().keySet()) {
+            if (!set.containsKey(n) && owned.strip(n, route.options().passHeaders())) {
                 remove.add(n);
             }
         }
@@ -276,6 +448,12 @@ public final class AuthzEngine {
         body.put("message", description);
         if (extra.containsKey("header")) {
             body.put("header", extra.get("header"));
+        }
+        if (extra.containsKey("path_problem")) {
+            body.put("path_problem", extra.get("path_problem"));
+        }
+        if (extra.containsKey("rule")) {
+            body.put("rule", extra.get("rule"));
         }
         body.put("request_id", request.requestId());
         Map<String, String> headers = new LinkedHashMap<>();

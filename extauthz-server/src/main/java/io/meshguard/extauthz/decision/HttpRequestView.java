@@ -16,6 +16,9 @@ import java.util.UUID;
  * The parts of a CheckRequest a decision needs, whichever way Envoy encoded the headers: the {@code headers} map
  * (duplicates comma-joined by Envoy) or {@code header_map} (one entry per header line; what {@code encode_raw_headers}
  * and grpc-java send). When both are present every value of both counts, so a duplicate cannot hide in the other.
+ *
+ * @param path the {@link CanonicalPath canonical} path, the only one routes are matched on; empty when the path is
+ *     refused ({@code target.problem()} says why, and {@link #rawPath()} keeps what was sent)
  */
 public record HttpRequestView(
         String requestId,
@@ -26,7 +29,9 @@ public record HttpRequestView(
         Map<String, String> contextExtensions,
         String sourcePrincipal,
         String sourceAddress,
-        java.util.Set<String> commaJoined) {
+        java.util.Set<String> commaJoined,
+        CanonicalPath target,
+        String query) {
 
     public static HttpRequestView of(CheckRequest request) {
         AttributeContext attrs = request.getAttributes();
@@ -48,8 +53,10 @@ public record HttpRequestView(
                 .orElseGet(() -> UUID.randomUUID().toString());
         String source = attrs.getSource().getAddress().hasSocketAddress()
                 ? attrs.getSource().getAddress().getSocketAddress().getAddress() : "";
-        return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), host, stripQuery(rawPath), headers,
-                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, java.util.Set.copyOf(joined));
+        CanonicalPath target = CanonicalPath.parse(rawPath);
+        return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), host, target.path(), headers,
+                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, java.util.Set.copyOf(joined),
+                target, queryOf(rawPath));
     }
 
     private static void add(Map<String, List<String>> headers, String key, String value) {
@@ -83,11 +90,19 @@ public record HttpRequestView(
         return values == null || values.isEmpty() ? Optional.empty() : Optional.of(values.get(0));
     }
 
-    private static String stripQuery(String path) {
+    /** The path as the client sent it, without the query string: for audit only, never for matching. */
+    public String rawPath() {
+        return target.rawPath();
+    }
+
+    /** The raw query string (after {@code ?}, before {@code #}), "" when there is none. */
+    private static String queryOf(String path) {
         int q = path.indexOf('?');
-        int h = path.indexOf('#');
-        int end = q < 0 ? h : (h < 0 ? q : Math.min(q, h));
-        return end < 0 ? path : path.substring(0, end);
+        if (q < 0) {
+            return "";
+        }
+        int h = path.indexOf('#', q);
+        return path.substring(q + 1, h < 0 ? path.length() : h);
     }
 
     /** Request ids are echoed in responses and logs: only short, plain ones are taken from the client. */

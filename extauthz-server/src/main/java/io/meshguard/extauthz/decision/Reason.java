@@ -17,6 +17,14 @@ public enum Reason {
     INVALID_API_KEY("invalid_api_key", 401),
     API_KEY_REVOKED("api_key_revoked", 401),
     API_KEY_EXPIRED("api_key_expired", 401),
+    /** A claim value that would change meaning in a header (list delimiter, whitespace, control, non-ASCII). */
+    INVALID_CLAIM("invalid_claim", 401),
+    /** A valid token from an issuer the route does not accept ({@code issuers:} on the route). */
+    ISSUER_NOT_ACCEPTED("issuer_not_accepted", 401),
+    /** Not an access token: an ID token, a logout token, a DPoP proof … ({@code typ}, RFC 9068 / RFC 8725 §3.11). */
+    WRONG_TOKEN_TYPE("wrong_token_type", 401),
+    /** A path an upstream could resolve differently ({@link CanonicalPath.Problem} names the sub-reason). */
+    INVALID_PATH("invalid_path", 400),
     DUPLICATE_CREDENTIAL("duplicate_credential", 400),
     DUPLICATE_HEADER("duplicate_header", 400),
     REQUIRED_HEADER_MISSING("required_header_missing", 400),
@@ -26,6 +34,26 @@ public enum Reason {
     NO_MATCHING_ROUTE("no_matching_route", 403),
     POLICY_NOT_LOADED("policy_not_loaded", 403),
     INVALID_ROUTE_CONFIG("invalid_route_config", 403),
+    /** The gateway route names an authz profile the loaded policy lacks (docs/route-contract.md). */
+    UNKNOWN_PROFILE("unknown_profile", 403),
+    /** The request's method or host is outside the rule the gateway route names. */
+    OUTSIDE_PROFILE("outside_profile", 403),
+    /** A policy-level {@code deny:} rule applies. */
+    DENIED_BY_RULE("denied_by_rule", 403),
+    /** The mTLS peer is not one the route's {@code from:} allows. */
+    SOURCE_NOT_ALLOWED("source_not_allowed", 403),
+    /** A route with {@code auth: mtls} was called without an mTLS peer identity. */
+    PEER_IDENTITY_REQUIRED("peer_identity_required", 403),
+    /** The mTLS peer's principal is not a well-formed SPIFFE ID. */
+    INVALID_PEER_IDENTITY("invalid_peer_identity", 403),
+    /** meshguard's identity headers arrived from a peer that is not a trusted gateway. */
+    FORGED_IDENTITY_HEADER("forged_identity_header", 403),
+    /** The route accepts only requests the trusted edge gateway already allowed. */
+    GATEWAY_REQUIRED("gateway_required", 403),
+    /** A {@code when:} condition of the route is false. */
+    CONDITION_NOT_MET("condition_not_met", 403),
+    /** A {@code when:} condition could not be evaluated: denied, never allowed. */
+    CONDITION_ERROR("condition_error", 403),
     RATE_LIMITED("rate_limited", 429),
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),

@@ -56,11 +56,59 @@ public final class JwtAuthenticator {
 
     public AuthResult authenticate(String token) {
         ByteBuffer cacheKey = TokenCache.key(token);
-        Optional<Identity> cached = cache.get(cacheKey);
+        Optional<TokenCache.Entry> cached = cache.get(cacheKey);
         if (cached.isPresent()) {
-            return new AuthResult.Authenticated(cached.get(), true);
+            Optional<AuthResult.Rejected> distrust = stillTrusted(cached.get());
+            if (distrust.isEmpty()) {
+                cache.hit();
+                return new AuthResult.Authenticated(cached.get().identity(), true);
+            }
+            // the key was rotated out or its set went stale: refused exactly as a fresh token with that key is
+            cache.evict(cacheKey);
+            cache.miss();
+            return distrust.get();
         }
+        cache.miss();
         return verify(token, cacheKey);
+    }
+
+    /**
+     * Whether the key that verified a cached token is still trusted: the same key lookup a fresh token with that
+     * key makes, with the same outcomes — once the set is older than {@code jwks_max_stale} (503
+     * {@code jwks_unavailable}) or no longer holds the key (401 {@code unknown_key}) the cached token is refused
+     * with the fresh one.
+     */
+    private Optional<AuthResult.Rejected> stillTrusted(TokenCache.Entry entry) {
+        IssuerKeys issuerKeys = keys.get(entry.issuerName());
+        if (issuerKeys == null) {
+            return Optional.of(reject(Reason.UNKNOWN_ISSUER, "issuer is not trusted"));
+        }
+        JWKMatcher.Builder matcher = new JWKMatcher.Builder().keyType(entry.key().getKeyType());
+        if (entry.key().getKeyID() != null) {
+            matcher.keyID(entry.key().getKeyID());
+        }
+        KeyLookup found = lookup(issuerKeys, new JWKSelector(matcher.build()));
+        if (found.rejected().isPresent()) {
+            return found.rejected();
+        }
+        return found.keys().contains(entry.key()) ? Optional.empty() : Optional.of(reject(Reason.UNKNOWN_KEY, "signing key not found"));
+    }
+
+    /** Candidate keys, or why there are none; one mapping for fresh and cached tokens. */
+    private record KeyLookup(List<JWK> keys, Optional<AuthResult.Rejected> rejected) {}
+
+    private static KeyLookup lookup(IssuerKeys issuerKeys, JWKSelector selector) {
+        try {
+            List<JWK> keys = issuerKeys.keys(selector);
+            return keys.isEmpty()
+                    ? new KeyLookup(keys, Optional.of(reject(Reason.UNKNOWN_KEY, "signing key not found")))
+                    : new KeyLookup(keys, Optional.empty());
+        } catch (com.nimbusds.jose.jwk.source.RateLimitReachedException e) {
+            // an unknown kid already caused a refetch within the refetch interval: the key is simply not there
+            return new KeyLookup(List.of(), Optional.of(reject(Reason.UNKNOWN_KEY, "signing key not found")));
+        } catch (KeySourceException e) {
+            return new KeyLookup(List.of(), Optional.of(reject(Reason.JWKS_UNAVAILABLE, "signing keys unavailable")));
+        }
     }
 
     private AuthResult verify(String token, ByteBuffer cacheKey) {
@@ -95,36 +143,29 @@ public final class JwtAuthenticator {
             return reject(Reason.INVALID_TOKEN, "algorithm not allowed");
         }
         IssuerKeys issuerKeys = keys.get(issuer.name());
-        List<JWK> candidates;
-        try {
-            candidates = issuerKeys.keys(new JWKSelector(JWKMatcher.forJWSHeader(header)));
-        } catch (com.nimbusds.jose.jwk.source.RateLimitReachedException e) {
-            // an unknown kid already caused a refetch within the refetch interval: the key is simply not there
-            return reject(Reason.UNKNOWN_KEY, "signing key not found");
-        } catch (KeySourceException e) {
-            return reject(Reason.JWKS_UNAVAILABLE, "signing keys unavailable");
+        KeyLookup found = lookup(issuerKeys, new JWKSelector(JWKMatcher.forJWSHeader(header)));
+        if (found.rejected().isPresent()) {
+            return found.rejected().get();
         }
-        if (candidates.isEmpty()) {
-            return reject(Reason.UNKNOWN_KEY, "signing key not found");
-        }
-        if (!signatureValid(signed, header, candidates)) {
+        Optional<JWK> verifiedBy = verifyingKey(signed, header, found.keys());
+        if (verifiedBy.isEmpty()) {
             return reject(Reason.BAD_SIGNATURE, "signature invalid");
         }
-        return checkClaims(issuer, claims, cacheKey);
+        return checkClaims(issuer, header, claims, cacheKey, verifiedBy.get());
     }
 
-    private static boolean signatureValid(SignedJWT signed, JWSHeader header, List<JWK> candidates) {
+    private static Optional<JWK> verifyingKey(SignedJWT signed, JWSHeader header, List<JWK> candidates) {
         for (JWK jwk : candidates) {
             try {
                 JWSVerifier verifier = verifierFor(jwk, header);
                 if (verifier != null && signed.verify(verifier)) {
-                    return true;
+                    return Optional.of(jwk);
                 }
             } catch (JOSEException | IllegalStateException e) {
                 // a key of the wrong shape or a malformed signature: try the next candidate, deny if none verifies
             }
         }
-        return false;
+        return Optional.empty();
     }
 
     private static JWSVerifier verifierFor(JWK jwk, JWSHeader header) throws JOSEException {
@@ -139,7 +180,7 @@ public final class JwtAuthenticator {
         return null;
     }
 
-    private AuthResult checkClaims(IssuerPolicy issuer, JWTClaimsSet claims, ByteBuffer cacheKey) {
+    private AuthResult checkClaims(IssuerPolicy issuer, JWSHeader header, JWTClaimsSet claims, ByteBuffer cacheKey, JWK verifiedBy) {
         Instant now = clock.instant();
         long skew = issuer.clockSkew().toSeconds();
         Date exp = claims.getExpirationTime();
@@ -164,6 +205,10 @@ public final class JwtAuthenticator {
             }
         }
         Map<String, Object> all = claims.toJSONObject();
+        Optional<String> wrongType = TokenTypes.problem(issuer, header, all);
+        if (wrongType.isPresent()) {
+            return reject(Reason.WRONG_TOKEN_TYPE, wrongType.get());
+        }
         for (String required : issuer.requiredClaims()) {
             if (ClaimPaths.get(all, required).isEmpty()) {
                 return reject(Reason.INVALID_TOKEN, "required claim missing: " + required);
@@ -187,13 +232,14 @@ public final class JwtAuthenticator {
                 "jwt",
                 issuer.name(),
                 map.tier().flatMap(p -> ClaimPaths.string(all, p)),
-                Optional.empty());
+                Optional.empty(),
+                io.meshguard.extauthz.condition.ClaimValues.of(all));
         // the skew lets a token be accepted slightly past exp; the cache must not stretch that further
-        cache.put(cacheKey, identity, exp.toInstant().plusSeconds(skew));
+        cache.put(cacheKey, identity, issuer.name(), verifiedBy, exp.toInstant().plusSeconds(skew));
         return new AuthResult.Authenticated(identity, false);
     }
 
-    private static AuthResult reject(Reason reason, String description) {
+    private static AuthResult.Rejected reject(Reason reason, String description) {
         return new AuthResult.Rejected(reason, description);
     }
 

@@ -3,6 +3,7 @@ package io.meshguard.extauthz.jwt;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import com.nimbusds.jose.jwk.JWK;
 import io.meshguard.extauthz.decision.Identity;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -18,11 +19,13 @@ import java.util.Optional;
 /**
  * Verified tokens by SHA-256 of the token text, so a repeat check skips parsing and signature verification. Bounded
  * in size; an entry never outlives the token's {@code exp} (checked again on every read with the decision clock).
- * The token itself is never stored.
+ * An entry also remembers the key that verified it: {@link JwtAuthenticator} uses it only while that key is still
+ * trusted — still in the issuer's current key set, and that set still within {@code jwks_max_stale} — so a cached
+ * verification never outlives the trust in its key. The token itself is never stored.
  */
 public final class TokenCache {
-    /** What a verified token proved, and until when. */
-    record Entry(Identity identity, Instant expiresAt) {}
+    /** What a verified token proved, with which issuer's key, and until when. */
+    record Entry(Identity identity, String issuerName, JWK key, Instant expiresAt) {}
 
     private final Cache<ByteBuffer, Entry> cache;
     private final boolean enabled;
@@ -67,19 +70,31 @@ public final class TokenCache {
         }
     }
 
-    Optional<Identity> get(ByteBuffer key) {
+    /** The unexpired entry; the caller still checks that its key is trusted, then counts a hit or a miss. */
+    Optional<Entry> get(ByteBuffer key) {
         Entry e = cache.getIfPresent(key);
         if (e == null || !e.expiresAt().isAfter(clock.instant())) {
-            misses.increment();
             return Optional.empty();
         }
-        hits.increment();
-        return Optional.of(e.identity());
+        return Optional.of(e);
     }
 
-    void put(ByteBuffer key, Identity identity, Instant expiresAt) {
+    void hit() {
+        hits.increment();
+    }
+
+    void miss() {
+        misses.increment();
+    }
+
+    /** Drops an entry whose key is no longer trusted (rotated out of the key set, or the set too stale). */
+    void evict(ByteBuffer key) {
+        cache.invalidate(key);
+    }
+
+    void put(ByteBuffer key, Identity identity, String issuerName, JWK jwk, Instant expiresAt) {
         if (enabled && expiresAt.isAfter(clock.instant())) {
-            cache.put(key, new Entry(identity, expiresAt));
+            cache.put(key, new Entry(identity, issuerName, jwk, expiresAt));
         }
     }
 

@@ -10,6 +10,11 @@ public enum AuthMode {
     APIKEY("apikey"),
     /** Either; a bearer token is used when both are sent. */
     JWT_OR_APIKEY("jwt_or_apikey"),
+    /**
+     * The mTLS peer is the credential: service-to-service calls without a token, authorized by the route's
+     * {@code from:} rules on the peer's SPIFFE ID.
+     */
+    MTLS("mtls"),
     /** Public route: no credential needed (login, health). */
     NONE("none");
 

@@ -9,6 +9,8 @@ import java.util.Optional;
  * @param credentialHeaders request headers removed before the upstream (the caller's credentials)
  * @param apiKeyHeader where API keys are sent
  * @param tokenMaxBytes longer bearer tokens are rejected before parsing
+ * @param denyRules checked before any route, in order ({@code deny:})
+ * @param mesh trusted gateways and proxy hops ({@code mesh:})
  */
 public record AuthzPolicy(
         String source,
@@ -19,7 +21,9 @@ public record AuthzPolicy(
         List<String> credentialHeaders,
         String apiKeyHeader,
         int tokenMaxBytes,
-        Optional<RateLimitPolicy> rateLimits) {
+        Optional<RateLimitPolicy> rateLimits,
+        List<DenyRule> denyRules,
+        MeshSettings mesh) {
 
     public Optional<IssuerPolicy> issuerFor(String iss) {
         return issuers.stream().filter(i -> i.issuer().equals(iss)).findFirst();

@@ -3,6 +3,12 @@ package io.meshguard.extauthz.policy;
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
 import com.nimbusds.jose.JWSAlgorithm;
+import io.meshguard.extauthz.condition.Condition;
+import io.meshguard.extauthz.condition.ConditionCompiler;
+import io.meshguard.extauthz.mesh.IpBlock;
+import io.meshguard.extauthz.mesh.NamePattern;
+import io.meshguard.extauthz.mesh.SourceRule;
+import io.meshguard.extauthz.mesh.SpiffeId;
 import io.meshguard.runtime.yaml.YamlNode;
 import java.io.IOException;
 import java.io.Reader;
@@ -63,6 +69,11 @@ public final class AuthzPolicyParser {
         return policy;
     }
 
+    /** The CEL compiler is built on first use: policies without {@code when:} never pay for it. */
+    private static final class ConditionCompilerHolder {
+        static final ConditionCompiler COMPILER = new ConditionCompiler();
+    }
+
     /** One parse: holds the document and what earlier sections defined, for cross-references. */
     private static final class Reading {
         private final YamlDoc doc;
@@ -73,7 +84,7 @@ public final class AuthzPolicyParser {
 
         AuthzPolicy policy(YamlNode root) {
             Map<String, YamlNode> top = doc.mapping(root, "authz policy",
-                    Set.of("settings", "issuers", "header_contract", "rate_limits", "routes"));
+                    Set.of("settings", "issuers", "header_contract", "rate_limits", "routes", "deny", "mesh"));
             Settings settings = top.containsKey("settings") ? settings(top.get("settings")) : Settings.DEFAULTS;
             List<IssuerPolicy> issuers = top.containsKey("issuers") ? issuers(top.get("issuers")) : List.of();
             HeaderContract contract = top.containsKey("header_contract")
@@ -82,6 +93,8 @@ public final class AuthzPolicyParser {
             Optional<RateLimitPolicy> limits = top.containsKey("rate_limits")
                     ? Optional.of(rateLimits(top.get("rate_limits")))
                     : Optional.empty();
+            MeshSettings mesh = top.containsKey("mesh") ? mesh(top.get("mesh")) : MeshSettings.NONE;
+            List<DenyRule> deny = top.containsKey("deny") ? denyRules(top.get("deny")) : List.of();
             List<RoutePolicy> routes = List.of();
             if (!top.containsKey("routes")) {
                 doc.error(YamlDoc.line(root), "'routes' is missing: with no route every request is denied");
@@ -89,7 +102,7 @@ public final class AuthzPolicyParser {
                 routes = routes(top.get("routes"), issuers, settings);
             }
             return new AuthzPolicy(doc.file(), issuers, routes, contract, settings.identity,
-                    settings.credentialHeaders, settings.apiKeyHeader, settings.tokenMaxBytes, limits);
+                    settings.credentialHeaders, settings.apiKeyHeader, settings.tokenMaxBytes, limits, deny, mesh);
         }
 
         private record Settings(IdentityHeaders identity, List<String> credentialHeaders, String apiKeyHeader, int tokenMaxBytes) {
@@ -104,14 +117,19 @@ public final class AuthzPolicyParser {
             IdentityHeaders id = Settings.DEFAULTS.identity;
             if (m.containsKey("identity_headers")) {
                 Map<String, YamlNode> h = doc.mapping(m.get("identity_headers"), "settings.identity_headers",
-                        Set.of("subject", "tenant", "roles", "scopes", "client_id", "auth_method"));
+                        Set.of("subject", "tenant", "roles", "scopes", "client_id", "auth_method", "issuer", "credential_id",
+                                "caller_type", "caller_principal"));
                 id = new IdentityHeaders(
                         header(h.get("subject"), "identity_headers.subject", id.subject()),
                         header(h.get("tenant"), "identity_headers.tenant", id.tenant()),
                         header(h.get("roles"), "identity_headers.roles", id.roles()),
                         header(h.get("scopes"), "identity_headers.scopes", id.scopes()),
                         header(h.get("client_id"), "identity_headers.client_id", id.clientId()),
-                        header(h.get("auth_method"), "identity_headers.auth_method", id.authMethod()));
+                        header(h.get("auth_method"), "identity_headers.auth_method", id.authMethod()),
+                        header(h.get("issuer"), "identity_headers.issuer", id.issuer()),
+                        header(h.get("credential_id"), "identity_headers.credential_id", id.credentialId()),
+                        header(h.get("caller_type"), "identity_headers.caller_type", id.callerType()),
+                        header(h.get("caller_principal"), "identity_headers.caller_principal", id.callerPrincipal()));
                 if (new HashSet<>(id.all()).size() != id.all().size()) {
                     doc.error(m.get("identity_headers"), "settings.identity_headers: each identity needs its own header name");
                 }
@@ -157,7 +175,7 @@ public final class AuthzPolicyParser {
         private Optional<IssuerPolicy> issuer(YamlNode node) {
             Map<String, YamlNode> m = doc.mapping(node, "issuer", Set.of("name", "issuer", "jwks_uri", "discovery",
                     "audiences", "algorithms", "clock_skew", "required_claims", "claims",
-                    "jwks_cache_ttl", "jwks_max_stale", "jwks_refetch_min_interval"));
+                    "jwks_cache_ttl", "jwks_max_stale", "jwks_refetch_min_interval", "require_typ", "accept_id_tokens"));
             Optional<String> name = required(m, "name", node, "issuer").flatMap(n -> doc.string(n, "issuer.name"));
             Optional<String> iss = required(m, "issuer", node, "issuer").flatMap(n -> doc.string(n, "issuer.issuer"));
             String what = "issuer " + name.orElse("?");
@@ -216,11 +234,21 @@ public final class AuthzPolicyParser {
             if (refetch.compareTo(ttl) >= 0) {
                 doc.error(node, what + ": jwks_refetch_min_interval must be shorter than jwks_cache_ttl");
             }
+            Optional<String> typ = optString(m.get("require_typ"), what + ".require_typ");
+            if (typ.isPresent() && !IssuerPolicy.ACCESS_TOKEN_TYPES.contains(typ.get().toLowerCase(Locale.ROOT))) {
+                doc.error(m.get("require_typ"), what + ".require_typ: only 'at+jwt' (RFC 9068) can be required, got '" + typ.get() + "'");
+            }
+            boolean idTokens = m.containsKey("accept_id_tokens")
+                    && doc.bool(m.get("accept_id_tokens"), what + ".accept_id_tokens").orElse(false);
+            if (idTokens && typ.isPresent()) {
+                doc.error(m.get("accept_id_tokens"), what + ": accept_id_tokens contradicts require_typ (ID tokens are never at+jwt)");
+            }
             if (name.isEmpty() || iss.isEmpty()) {
                 return Optional.empty();
             }
             return Optional.of(new IssuerPolicy(name.get(), iss.get(), jwks, discovery, Set.copyOf(audiences),
-                    Set.copyOf(algs), skew, List.copyOf(required), claims, ttl, stale, refetch, YamlDoc.line(node)));
+                    Set.copyOf(algs), skew, List.copyOf(required), claims, ttl, stale, refetch, YamlDoc.line(node),
+                    typ.isPresent(), idTokens));
         }
 
         private HeaderContract headerContract(YamlNode node) {
@@ -234,6 +262,10 @@ public final class AuthzPolicyParser {
                     if (!HEADER_NAME.matcher(name).matches()) {
                         doc.error(m.get("defaults"), "header_contract.defaults: '" + k + "' is not a valid header name");
                     }
+                    if (v.isEmpty() || !v.equals(v.strip()) || v.chars().anyMatch(c -> c < 0x20 || c > 0x7e)) {
+                        doc.error(m.get("defaults"), "header_contract.defaults." + k
+                                + ": the value must be printable ASCII without surrounding spaces");
+                    }
                     defaults.put(name, v);
                 });
             }
@@ -241,7 +273,8 @@ public final class AuthzPolicyParser {
         }
 
         private RateLimitPolicy rateLimits(YamlNode node) {
-            Map<String, YamlNode> m = doc.mapping(node, "rate_limits", Set.of("by", "tiers", "default_tier", "tenant_tiers"));
+            Map<String, YamlNode> m = doc.mapping(node, "rate_limits", Set.of("by", "tiers", "default_tier", "tenant_tiers",
+                    "public_tier"));
             String by = m.containsKey("by") ? doc.string(m.get("by"), "rate_limits.by").orElse("tenant") : "tenant";
             if (!by.equals("tenant") && !by.equals("subject")) {
                 doc.error(m.get("by"), "rate_limits.by must be 'tenant' or 'subject' (API keys are always limited per key)");
@@ -275,7 +308,12 @@ public final class AuthzPolicyParser {
                     doc.error(m.get("tenant_tiers"), "rate_limits.tenant_tiers." + tenant + ": no tier named '" + tier + "'");
                 }
             });
-            return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers));
+            String publicTier = m.containsKey("public_tier")
+                    ? doc.string(m.get("public_tier"), "rate_limits.public_tier").orElse(defaultTier) : defaultTier;
+            if (m.containsKey("public_tier") && !tiers.containsKey(publicTier)) {
+                doc.error(m.get("public_tier"), "rate_limits.public_tier: no tier named '" + publicTier + "'");
+            }
+            return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers), publicTier);
         }
 
         private List<RoutePolicy> routes(YamlNode node, List<IssuerPolicy> issuers, Settings settings) {
@@ -286,7 +324,7 @@ public final class AuthzPolicyParser {
                 doc.error(node, "routes: list at least one route; with none every request is denied");
             }
             for (YamlNode item : items) {
-                route(item, settings).ifPresent(r -> {
+                route(item, settings, issuers).ifPresent(r -> {
                     if (!names.add(r.name())) {
                         doc.error(r.line(), "routes: name '" + r.name() + "' is used twice");
                     }
@@ -299,16 +337,17 @@ public final class AuthzPolicyParser {
             return out;
         }
 
-        private Optional<RoutePolicy> route(YamlNode node, Settings settings) {
+        private Optional<RoutePolicy> route(YamlNode node, Settings settings, List<IssuerPolicy> issuers) {
             Map<String, YamlNode> m = doc.mapping(node, "route", Set.of("name", "match", "auth", "roles", "scopes",
-                    "header_contract", "rate_limit", "upstream_credential"));
+                    "header_contract", "rate_limit", "upstream_credential", "allow_path_parameters", "issuers", "pass_headers",
+                    "from", "when", "via_gateway"));
             Optional<String> name = required(m, "name", node, "route").flatMap(n -> doc.string(n, "route.name"));
             String what = "route " + name.orElse("?");
             Optional<RouteMatch> match = required(m, "match", node, what).flatMap(n -> match(n, what));
             Optional<AuthMode> auth = required(m, "auth", node, what).flatMap(n -> doc.string(n, what + ".auth").flatMap(v -> {
                 Optional<AuthMode> mode = AuthMode.fromYaml(v);
                 if (mode.isEmpty()) {
-                    doc.error(n, what + ".auth: '" + v + "' is not one of jwt, apikey, jwt_or_apikey, none");
+                    doc.error(n, what + ".auth: '" + v + "' is not one of jwt, apikey, jwt_or_apikey, mtls, none");
                 }
                 return mode;
             }));
@@ -333,8 +372,9 @@ public final class AuthzPolicyParser {
                 String v = doc.string(m.get("header_contract"), what + ".header_contract").orElse("enforced");
                 if (v.equals("exempt")) {
                     exempt = true;
-                    if (auth.isPresent() && auth.get() != AuthMode.NONE) {
-                        doc.error(m.get("header_contract"), what + ": only public routes (auth none) may be exempt from the header contract");
+                    if (auth.isPresent() && auth.get() != AuthMode.NONE && auth.get() != AuthMode.MTLS) {
+                        doc.error(m.get("header_contract"), what
+                                + ": only public routes (auth none) and workload routes (auth mtls) may be exempt from the header contract");
                     }
                 } else if (!v.equals("enforced")) {
                     doc.error(m.get("header_contract"), what + ".header_contract must be 'enforced' or 'exempt'");
@@ -365,11 +405,228 @@ public final class AuthzPolicyParser {
                 }
                 upstream = file.map(f -> new UpstreamCredential(header, prefix, Path.of(f)));
             }
+            RouteOptions options = routeOptions(m, node, what, auth, issuers);
+            RouteAccess access = access(m, node, what, auth, roles, scopes);
             if (name.isEmpty() || match.isEmpty() || auth.isEmpty()) {
                 return Optional.empty();
             }
             return Optional.of(new RoutePolicy(name.get(), match.get(), auth.get(), roles, scopes, exempt, rateLimited,
-                    upstream, YamlDoc.line(node)));
+                    upstream, YamlDoc.line(node), options, access));
+        }
+
+        private RouteOptions routeOptions(Map<String, YamlNode> m, YamlNode node, String what, Optional<AuthMode> auth,
+                List<IssuerPolicy> issuers) {
+            boolean params = m.containsKey("allow_path_parameters")
+                    && doc.bool(m.get("allow_path_parameters"), what + ".allow_path_parameters").orElse(false);
+            Set<String> pinned = new LinkedHashSet<>();
+            if (m.containsKey("issuers")) {
+                for (String i : doc.strings(m.get("issuers"), what + ".issuers")) {
+                    if (issuers.stream().noneMatch(p -> p.name().equals(i))) {
+                        doc.error(m.get("issuers"), what + ".issuers: no issuer named '" + i + "' (issuers are named by 'name')");
+                    }
+                    pinned.add(i);
+                }
+                if (auth.isPresent() && !auth.get().acceptsJwt()) {
+                    doc.error(m.get("issuers"), what + ".issuers: only routes that accept tokens (auth jwt or jwt_or_apikey) can pin issuers");
+                }
+                if (pinned.isEmpty()) {
+                    doc.error(m.get("issuers"), what + ".issuers: list at least one issuer, or leave the key out to accept all");
+                }
+            }
+            Set<String> pass = new LinkedHashSet<>();
+            if (m.containsKey("pass_headers")) {
+                for (String h : headers(m.get("pass_headers"), what + ".pass_headers")) {
+                    if (!OwnedHeaders.OVERRIDE_HEADERS.contains(h)) {
+                        doc.error(m.get("pass_headers"), what + ".pass_headers: '" + h + "' is not a method/URL override header"
+                                + " meshguard removes (" + String.join(", ", new java.util.TreeSet<>(OwnedHeaders.OVERRIDE_HEADERS))
+                                + "); identity, tenant, contract and credential headers are never passed");
+                    }
+                    pass.add(h);
+                }
+            }
+            return new RouteOptions(params, Set.copyOf(pinned), Set.copyOf(pass));
+        }
+
+        private RouteAccess access(Map<String, YamlNode> m, YamlNode node, String what, Optional<AuthMode> auth,
+                RoleRequirement roles, Set<String> scopes) {
+            List<SourceRule> from = m.containsKey("from") ? sources(m.get("from"), what + ".from") : List.of();
+            List<Condition> when = m.containsKey("when") ? conditions(m.get("when"), what + ".when", false) : List.of();
+            boolean viaGateway = m.containsKey("via_gateway")
+                    && doc.bool(m.get("via_gateway"), what + ".via_gateway").orElse(false);
+            if (auth.orElse(null) == AuthMode.MTLS) {
+                if (from.isEmpty()) {
+                    doc.error(node, what + ": auth mtls makes the mesh peer the credential; list who may call in 'from' "
+                            + "(principals, namespaces or service_accounts)");
+                }
+                if (!roles.equals(RoleRequirement.NONE) || !scopes.isEmpty()) {
+                    doc.error(node, what + ": a workload (auth mtls) has no roles or scopes; say who may call in 'from'");
+                }
+                if (viaGateway) {
+                    doc.error(m.get("via_gateway"), what + ": via_gateway needs a user identity from the gateway; auth mtls has none");
+                }
+            }
+            if (viaGateway && auth.orElse(null) == AuthMode.NONE) {
+                doc.error(m.get("via_gateway"), what + ": a public route (auth none) cannot require the gateway hop");
+            }
+            return new RouteAccess(from, when, viaGateway);
+        }
+
+        private MeshSettings mesh(YamlNode node) {
+            Map<String, YamlNode> m = doc.mapping(node, "mesh", Set.of("trusted_gateways", "trusted_proxy_hops"));
+            Set<String> gateways = new LinkedHashSet<>();
+            if (m.containsKey("trusted_gateways")) {
+                for (String g : doc.strings(m.get("trusted_gateways"), "mesh.trusted_gateways")) {
+                    Optional<SpiffeId> id = SpiffeId.parse(g.startsWith("spiffe://") ? g : "spiffe://" + g);
+                    if (id.isEmpty() || g.contains("*")) {
+                        doc.error(m.get("trusted_gateways"), "mesh.trusted_gateways: '" + g
+                                + "' is not a SPIFFE ID (trust-domain/ns/<namespace>/sa/<account>, no wildcards)");
+                    } else {
+                        gateways.add(id.get().id());
+                    }
+                }
+            }
+            int hops = 0;
+            if (m.containsKey("trusted_proxy_hops")) {
+                Optional<String> v = doc.string(m.get("trusted_proxy_hops"), "mesh.trusted_proxy_hops");
+                try {
+                    hops = Integer.parseInt(v.orElse("0").trim());
+                    if (hops < 0 || hops > 10) {
+                        throw new NumberFormatException();
+                    }
+                } catch (NumberFormatException e) {
+                    doc.error(m.get("trusted_proxy_hops"), "mesh.trusted_proxy_hops must be a whole number from 0 to 10");
+                    hops = 0;
+                }
+            }
+            return new MeshSettings(Set.copyOf(gateways), hops);
+        }
+
+        private List<DenyRule> denyRules(YamlNode node) {
+            List<DenyRule> out = new ArrayList<>();
+            Set<String> names = new HashSet<>();
+            for (YamlNode item : doc.sequence(node, "deny")) {
+                Map<String, YamlNode> m = doc.mapping(item, "deny rule", Set.of("name", "match", "from", "when"));
+                Optional<String> name = required(m, "name", item, "deny rule").flatMap(n -> doc.string(n, "deny.name"));
+                String what = "deny rule " + name.orElse("?");
+                Optional<RouteMatch> match = m.containsKey("match") ? match(m.get("match"), what) : Optional.empty();
+                List<SourceRule> from = m.containsKey("from") ? sources(m.get("from"), what + ".from") : List.of();
+                List<Condition> when = m.containsKey("when") ? conditions(m.get("when"), what + ".when", true) : List.of();
+                if (!m.containsKey("match") && !m.containsKey("from") && !m.containsKey("when")) {
+                    doc.error(item, what + ": give at least one of match, from, when (a rule with none would deny everything)");
+                }
+                if (name.isPresent() && !names.add(name.get())) {
+                    doc.error(item, "deny: name '" + name.get() + "' is used twice");
+                }
+                name.ifPresent(n -> out.add(new DenyRule(n, match, from, when, YamlDoc.line(item))));
+            }
+            return List.copyOf(out);
+        }
+
+        private static final Set<String> SOURCE_KEYS = Set.of("principals", "not_principals", "trust_domains",
+                "not_trust_domains", "namespaces", "not_namespaces", "service_accounts", "not_service_accounts",
+                "ip_blocks", "not_ip_blocks", "remote_ip_blocks", "not_remote_ip_blocks");
+
+        /** {@code from:} is a list of sources (one must match); a single mapping is read as a list of one. */
+        private List<SourceRule> sources(YamlNode node, String what) {
+            List<YamlNode> items = node.isMap() ? List.of(node) : doc.sequence(node, what);
+            if (items.isEmpty() && node.isList()) {
+                doc.error(node, what + ": list at least one source");
+            }
+            List<SourceRule> out = new ArrayList<>();
+            for (YamlNode item : items) {
+                Map<String, YamlNode> m = doc.mapping(item, what, SOURCE_KEYS);
+                if (m.isEmpty() && item.isMap()) {
+                    doc.error(item, what + ": an empty source would match every caller; name who may call");
+                }
+                out.add(new SourceRule(
+                        patterns(m.get("principals"), what + ".principals", true),
+                        patterns(m.get("not_principals"), what + ".not_principals", true),
+                        patterns(m.get("trust_domains"), what + ".trust_domains", false),
+                        patterns(m.get("not_trust_domains"), what + ".not_trust_domains", false),
+                        patterns(m.get("namespaces"), what + ".namespaces", false),
+                        patterns(m.get("not_namespaces"), what + ".not_namespaces", false),
+                        serviceAccounts(m.get("service_accounts"), what + ".service_accounts"),
+                        serviceAccounts(m.get("not_service_accounts"), what + ".not_service_accounts"),
+                        blocks(m.get("ip_blocks"), what + ".ip_blocks"),
+                        blocks(m.get("not_ip_blocks"), what + ".not_ip_blocks"),
+                        blocks(m.get("remote_ip_blocks"), what + ".remote_ip_blocks"),
+                        blocks(m.get("not_remote_ip_blocks"), what + ".not_remote_ip_blocks"),
+                        YamlDoc.line(item)));
+            }
+            return List.copyOf(out);
+        }
+
+        private List<NamePattern> patterns(YamlNode node, String what, boolean principal) {
+            if (node == null) {
+                return List.of();
+            }
+            List<NamePattern> out = new ArrayList<>();
+            for (String v : doc.strings(node, what)) {
+                // principals are compared without the scheme, as Istio writes them; both spellings are accepted
+                String text = principal && v.startsWith("spiffe://") ? v.substring("spiffe://".length()) : v;
+                Optional<NamePattern> p = NamePattern.parse(text);
+                if (p.isEmpty()) {
+                    doc.error(node, what + ": '" + v + "' is not exact, prefix*, *suffix or *");
+                } else if (principal && p.get().kind() == NamePattern.Kind.EXACT && SpiffeId.parse("spiffe://" + text).isEmpty()) {
+                    doc.error(node, what + ": '" + v + "' is not a valid SPIFFE ID and would never match");
+                } else {
+                    out.add(p.get());
+                }
+            }
+            if (out.isEmpty() && doc.errors().isEmpty()) {
+                doc.error(node, what + ": list at least one value");
+            }
+            return List.copyOf(out);
+        }
+
+        private List<String> serviceAccounts(YamlNode node, String what) {
+            if (node == null) {
+                return List.of();
+            }
+            List<String> out = new ArrayList<>();
+            for (String v : doc.strings(node, what)) {
+                String[] parts = v.split("/", -1);
+                if (parts.length != 2 || SpiffeId.parse("spiffe://td/ns/" + parts[0] + "/sa/" + parts[1]).isEmpty()) {
+                    doc.error(node, what + ": '" + v + "' must be <namespace>/<service-account> (no wildcards)");
+                } else {
+                    out.add(v);
+                }
+            }
+            return List.copyOf(out);
+        }
+
+        private List<IpBlock> blocks(YamlNode node, String what) {
+            if (node == null) {
+                return List.of();
+            }
+            List<IpBlock> out = new ArrayList<>();
+            for (String v : doc.strings(node, what)) {
+                Optional<IpBlock> b = IpBlock.parse(v.trim());
+                if (b.isEmpty()) {
+                    doc.error(node, what + ": '" + v + "' is not an IP address or CIDR block");
+                } else {
+                    out.add(b.get());
+                }
+            }
+            return List.copyOf(out);
+        }
+
+        /** {@code when:} is one CEL expression or a list of them, all of which must hold. */
+        private List<Condition> conditions(YamlNode node, String what, boolean beforeCredential) {
+            List<YamlNode> items = node.isList() ? node.asList() : List.of(node);
+            List<Condition> out = new ArrayList<>();
+            for (YamlNode item : items) {
+                Optional<String> expr = doc.string(item, what);
+                if (expr.isEmpty()) {
+                    continue;
+                }
+                Condition c = ConditionCompilerHolder.COMPILER.compile(expr.get(), YamlDoc.line(item), beforeCredential,
+                        (line, message) -> doc.error(line, what + ": " + message));
+                if (c != null) {
+                    out.add(c);
+                }
+            }
+            return List.copyOf(out);
         }
 
         private Optional<RouteMatch> match(YamlNode node, String what) {

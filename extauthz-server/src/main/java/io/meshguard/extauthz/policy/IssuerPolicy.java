@@ -21,6 +21,10 @@ import java.util.Set;
  * @param jwksCacheTtl how long a fetched key set is used before it is refreshed
  * @param jwksMaxStale how long the last good key set keeps serving while the IdP is unreachable
  * @param jwksRefetchMinInterval least time between two fetches caused by unknown {@code kid}s
+ * @param requireAccessTokenType {@code require_typ: at+jwt}: the JOSE header {@code typ} must be {@code at+jwt} or
+ *     {@code application/at+jwt} (RFC 9068 §4)
+ * @param acceptIdTokens {@code accept_id_tokens: true}: tokens that look like OpenID Connect ID tokens are accepted
+ *     as credentials (off by default: an ID token proves a login to a client, it does not authorise API calls)
  */
 public record IssuerPolicy(
         String name,
@@ -35,4 +39,9 @@ public record IssuerPolicy(
         Duration jwksCacheTtl,
         Duration jwksMaxStale,
         Duration jwksRefetchMinInterval,
-        int line) {}
+        int line,
+        boolean requireAccessTokenType,
+        boolean acceptIdTokens) {
+    /** {@code typ} values of an RFC 9068 access token, lowercase (media type comparison is case-insensitive). */
+    public static final Set<String> ACCESS_TOKEN_TYPES = Set.of("at+jwt", "application/at+jwt");
+}

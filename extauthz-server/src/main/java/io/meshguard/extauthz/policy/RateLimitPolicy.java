@@ -10,8 +10,11 @@ import java.util.Map;
  * @param tiers tier name to its bucket
  * @param defaultTier tier of callers with none of their own
  * @param tenantTiers tier per tenant, for token callers whose issuer maps no tier claim
+ * @param publicTier tier of anonymous callers (public routes), who are limited per client address (found through
+ *     {@code mesh.trusted_proxy_hops}, {@link MeshSettings})
  */
-public record RateLimitPolicy(String by, Map<String, RateTier> tiers, String defaultTier, Map<String, String> tenantTiers) {
+public record RateLimitPolicy(String by, Map<String, RateTier> tiers, String defaultTier, Map<String, String> tenantTiers,
+        String publicTier) {
     /** A bucket: refills {@code requestsPerSecond}, holds at most {@code burst}. */
     public record RateTier(String name, double requestsPerSecond, long burst) {}
 }

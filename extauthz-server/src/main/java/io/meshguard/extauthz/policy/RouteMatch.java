@@ -1,6 +1,7 @@
 package io.meshguard.extauthz.policy;
 
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -10,6 +11,17 @@ import java.util.Set;
 public record RouteMatch(Set<String> hosts, PathMatch path, Set<String> methods) {
     public boolean matches(String host, String path, String method) {
         return hostMatches(host) && (methods.isEmpty() || methods.contains(method)) && this.path.matches(path);
+    }
+
+    /**
+     * For a rule a gateway route names (the path was matched by the gateway): {@code "method"} or {@code "host"} when
+     * the request falls outside this rule's methods or hosts, empty when both fit.
+     */
+    public Optional<String> outsideMethodOrHost(String host, String method) {
+        if (!methods.isEmpty() && !methods.contains(method)) {
+            return Optional.of("method");
+        }
+        return hostMatches(host) ? Optional.empty() : Optional.of("host");
     }
 
     private boolean hostMatches(String host) {

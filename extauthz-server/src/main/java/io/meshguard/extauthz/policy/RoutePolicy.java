@@ -8,6 +8,8 @@ import java.util.Set;
  *
  * @param headerContractExempt public routes (login, health) may skip the header contract
  * @param rateLimited false turns rate limiting off for this route
+ * @param options path parameters, issuer pinning, headers passed through
+ * @param access mesh peer rules, conditions and the gateway-hop requirement ({@link RouteAccess})
  */
 public record RoutePolicy(
         String name,
@@ -18,4 +20,13 @@ public record RoutePolicy(
         boolean headerContractExempt,
         boolean rateLimited,
         Optional<UpstreamCredential> upstreamCredential,
-        int line) {}
+        int line,
+        RouteOptions options,
+        RouteAccess access) {
+    /** A route with the default options and no mesh rules. */
+    public RoutePolicy(String name, RouteMatch match, AuthMode auth, RoleRequirement roles, Set<String> scopes,
+            boolean headerContractExempt, boolean rateLimited, Optional<UpstreamCredential> upstreamCredential, int line) {
+        this(name, match, auth, roles, scopes, headerContractExempt, rateLimited, upstreamCredential, line, RouteOptions.DEFAULT,
+                RouteAccess.OPEN);
+    }
+}

@@ -4,11 +4,14 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.contract.ProfileLabels;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.decision.CheckResponses;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HttpRequestView;
+import io.meshguard.extauthz.decision.Reason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -33,6 +36,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final MeterRegistry registry;
     private final Timer latency;
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
+    private final ProfileLabels unknownProfileLabels = new ProfileLabels(32);
+    private final Map<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
 
     public AuthorizationService(AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry) {
         this.pipeline = pipeline;
@@ -64,12 +69,39 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         long nanos = System.nanoTime() - start;
         latency.record(nanos, TimeUnit.NANOSECONDS);
         counter(decision).increment();
+        if (decision.reason() == Reason.UNKNOWN_PROFILE) {
+            unknownProfile(view.contextExtensions().getOrDefault(RouteContract.AuthzContext.AUTHZ_PROFILE, "")).increment();
+        }
+        if (decision.reason() == Reason.INVALID_PATH) {
+            pathRefusal(view).increment();
+        }
         try {
             audit.record(DecisionEvents.of(view, decision, clock.instant(), nanos / 1000));
         } catch (RuntimeException e) {
             LOG.warn("audit sink refused a decision event: {}", e.getMessage());
         }
         MDC.remove("request_id");
+    }
+
+    /** Counted per profile name (escaped, at most 32 names); the first request of a name is logged. */
+    private Counter unknownProfile(String name) {
+        return unknownProfiles.computeIfAbsent(unknownProfileLabels.label(name), label -> {
+            LOG.warn("a gateway route names authz profile '{}', which the loaded policy does not define; denying its requests",
+                    label);
+            return Counter.builder("meshguard_authz_unknown_profile_total")
+                    .description("Checks denied because the route named an authz profile the policy does not define")
+                    .tag("profile", label)
+                    .register(registry);
+        });
+    }
+
+    /** Refused paths by class (a fixed set of sub-reasons): a rising count of one class is a probe worth a look. */
+    private Counter pathRefusal(HttpRequestView view) {
+        String problem = view.target().problem().orElse(io.meshguard.extauthz.decision.CanonicalPath.Problem.PATH_PARAMETERS).code();
+        return decisions.computeIfAbsent("path|" + problem, k -> Counter.builder("meshguard_authz_path_refusals_total")
+                .description("Requests refused for a path an upstream could resolve differently, by sub-reason")
+                .tag("problem", problem)
+                .register(registry));
     }
 
     private Counter counter(Decision d) {

@@ -53,7 +53,7 @@ public final class AuthzPipeline implements AutoCloseable {
         // a fresh token cache: claim mappings may have changed, so identities cached under the old policy are stale
         TokenCache cache = new TokenCache(tokenCacheEntries, tokenCacheMaxTtl, clock, registry);
         JwtAuthenticator jwt = new JwtAuthenticator(policy.issuers(), keys, cache, clock);
-        engine.set(new AuthzEngine(policy, jwt, apiKeys, limiter, secrets));
+        engine.set(new AuthzEngine(policy, jwt, apiKeys, limiter, secrets, clock));
     }
 
     public Optional<AuthzPolicy> policy() {

@@ -9,8 +9,11 @@ import io.meshguard.runtime.policy.PolicySource;
 import java.io.StringReader;
 import java.util.List;
 
-/** Plugs {@code authz.yaml} into the runtime's {@code PolicyWatcher}: one file, parsed with line-numbered errors. */
-final class AuthzPolicyFiles implements PolicyParser<AuthzPolicy> {
+/**
+ * Plugs {@code authz.yaml} into the runtime's {@code PolicyWatcher}: one file, parsed with line-numbered errors. The
+ * xDS controller loads the same file through this to check the authz profiles gateway routes name.
+ */
+public final class AuthzPolicyFiles implements PolicyParser<AuthzPolicy> {
     private final AuthzPolicyParser parser = new AuthzPolicyParser();
 
     @Override

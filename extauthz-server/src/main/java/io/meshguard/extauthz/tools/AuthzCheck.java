@@ -30,7 +30,8 @@ import java.util.Optional;
 
 /**
  * {@code meshguard authz check}: one CheckRequest (Envoy's protobuf JSON) through the server's pipeline, printed as
- * {@code {"allowed","status","reason","headers_set","headers_removed","body"}}.
+ * {@code {"allowed","status","reason","headers_set","headers_append_action","headers_removed","body"}}
+ * ({@code headers_append_action}: Envoy's {@code append_action} per header set, e.g. {@code OVERWRITE_IF_EXISTS_OR_ADD}).
  */
 public final class AuthzCheck {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -94,8 +95,10 @@ public final class AuthzCheck {
         n.put("status", d.status());
         n.put("reason", d.reason().code());
         ObjectNode set = n.putObject("headers_set");
+        ObjectNode actions = n.putObject("headers_append_action");
         for (HeaderMutation m : d.headersSet()) {
             set.put(m.name(), m.value());
+            actions.put(m.name(), m.appendAction());
         }
         var removed = n.putArray("headers_removed");
         d.headersRemoved().forEach(removed::add);

@@ -149,7 +149,7 @@ public final class AuthzTestRunner {
         return new Fixture(keys, apiKeys, store, secrets);
     }
 
-    private AuthzPipeline pipeline(AuthzPolicy policy, Fixture f) {
+    private AuthzPipeline pipeline(AuthzPolicy policy, Fixture f, Clock clock) {
         Map<String, JWKSet> local = new HashMap<>();
         for (IssuerPolicy issuer : policy.issuers()) {
             local.put(issuer.name(), TestKeys.publicSet(f.keysByIssuer().getOrDefault(issuer.name(), List.of())));
@@ -173,8 +173,12 @@ public final class AuthzTestRunner {
         Map<String, List<String>> headers = new LinkedHashMap<>();
         ((Map<String, Object>) req.getOrDefault("headers", Map.of())).forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT),
                 v instanceof List<?> l ? l.stream().map(String::valueOf).toList() : List.of(String.valueOf(v))));
+        // 'at' pins the time the case runs at (conditions on the time of day); tokens are minted for that time too
+        Clock clock = req.containsKey("at")
+                ? Clock.fixed(java.time.OffsetDateTime.parse(String.valueOf(req.get("at"))).toInstant(), java.time.ZoneOffset.UTC)
+                : this.clock;
         if (req.containsKey("token")) {
-            headers.put("authorization", List.of("Bearer " + token(policy, f, (Map<String, Object>) req.get("token"))));
+            headers.put("authorization", List.of("Bearer " + token(policy, f, (Map<String, Object>) req.get("token"), clock)));
         }
         if (req.containsKey("api_key")) {
             String keyName = String.valueOf(req.get("api_key"));
@@ -186,20 +190,23 @@ public final class AuthzTestRunner {
         Map<String, String> ext = new HashMap<>();
         ((Map<String, Object>) req.getOrDefault("context_extensions", Map.of())).forEach((k, v) -> ext.put(k, String.valueOf(v)));
         int repeat = ((Number) req.getOrDefault("repeat", 1)).intValue();
-        try (AuthzPipeline pipeline = pipeline(policy, f)) {
+        try (AuthzPipeline pipeline = pipeline(policy, f, clock)) {
             Decision d = null;
             for (int i = 0; i < repeat; i++) {
                 d = pipeline.decide(HttpRequestView.of(CheckRequests.of(String.valueOf(req.getOrDefault("method", "GET")),
                         String.valueOf(req.getOrDefault("host", "")), String.valueOf(req.getOrDefault("path", "/")), headers, ext,
-                        encoding)));
+                        encoding, String.valueOf(req.getOrDefault("source_principal", "")),
+                        String.valueOf(req.getOrDefault("source_address", "")))));
             }
             List<String> problems = compare(expect, d);
-            return new TestResult(file, name, problems.isEmpty(), String.join("; ", problems));
+            return problems.isEmpty()
+                    ? new TestResult(file, name, true, checkedHeaders(expect, d))
+                    : new TestResult(file, name, false, String.join("; ", problems));
         }
     }
 
     @SuppressWarnings("unchecked")
-    private String token(AuthzPolicy policy, Fixture f, Map<String, Object> spec) {
+    private String token(AuthzPolicy policy, Fixture f, Map<String, Object> spec, Clock clock) {
         if (spec.containsKey("raw")) {
             return String.valueOf(spec.get("raw"));
         }
@@ -260,12 +267,21 @@ public final class AuthzTestRunner {
             problems.add("expected reason " + expect.get("reason") + ", got " + d.reason().code() + " (" + d.description() + ")");
         }
         Map<String, String> set = new LinkedHashMap<>();
+        Map<String, String> actions = new LinkedHashMap<>();
         for (HeaderMutation m : d.headersSet()) {
             set.put(m.name(), m.value());
+            actions.put(m.name(), m.appendAction());
         }
         ((Map<String, Object>) expect.getOrDefault("headers_set", Map.of())).forEach((k, v) -> {
             if (!String.valueOf(v).equals(set.get(k))) {
-                problems.add("expected header " + k + ": " + v + ", got " + set.getOrDefault(k, "(not set)"));
+                problems.add("expected header " + k + ": " + v + ", got " + (set.containsKey(k)
+                        ? set.get(k) + " (" + actions.get(k) + ")" : "(not set)"));
+            }
+        });
+        ((Map<String, Object>) expect.getOrDefault("headers_append_action", Map.of())).forEach((k, v) -> {
+            if (!String.valueOf(v).equals(actions.get(k))) {
+                problems.add("expected header " + k + " sent with append_action " + v + ", got "
+                        + actions.getOrDefault(k, "(not set)"));
             }
         });
         for (String absent : strings(expect.get("headers_not_set"))) {
@@ -288,6 +304,21 @@ public final class AuthzTestRunner {
             problems.add("expected body containing " + expect.get("body_contains") + ", got " + d.body());
         }
         return problems;
+    }
+
+    /** On a pass: the headers the case checked, each with the append_action Envoy gets (so a reviewer sees it). */
+    @SuppressWarnings("unchecked")
+    private static String checkedHeaders(Map<String, Object> expect, Decision d) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        names.addAll(((Map<String, Object>) expect.getOrDefault("headers_set", Map.of())).keySet());
+        names.addAll(((Map<String, Object>) expect.getOrDefault("headers_append_action", Map.of())).keySet());
+        List<String> out = new ArrayList<>();
+        for (HeaderMutation m : d.headersSet()) {
+            if (names.contains(m.name())) {
+                out.add(m.name() + ": " + m.value() + " [" + m.appendAction() + "]");
+            }
+        }
+        return out.isEmpty() ? "" : "sets " + String.join(", ", out);
     }
 
     private static List<String> strings(Object o) {

@@ -18,6 +18,15 @@ public final class CheckRequests {
 
     public static CheckRequest of(String method, String host, String path, Map<String, List<String>> headers,
             Map<String, String> contextExtensions, Encoding encoding) {
+        return of(method, host, path, headers, contextExtensions, encoding, "", "");
+    }
+
+    /**
+     * With the downstream peer as Envoy reports it: {@code source.principal} from the peer certificate's URI SAN and
+     * {@code source.address} ({@code envoyproxy/envoy: source/extensions/filters/common/ext_authz/check_request_utils.cc}).
+     */
+    public static CheckRequest of(String method, String host, String path, Map<String, List<String>> headers,
+            Map<String, String> contextExtensions, Encoding encoding, String sourcePrincipal, String sourceAddress) {
         AttributeContext.HttpRequest.Builder http = AttributeContext.HttpRequest.newBuilder()
                 .setMethod(method).setHost(host).setPath(path).setProtocol("HTTP/1.1").setScheme("https");
         if (encoding == Encoding.HEADERS) {
@@ -30,8 +39,14 @@ public final class CheckRequests {
                     .setRawValue(ByteString.copyFrom(v, StandardCharsets.UTF_8)))));
             http.setHeaderMap(map);
         }
+        AttributeContext.Peer.Builder source = AttributeContext.Peer.newBuilder().setPrincipal(sourcePrincipal);
+        if (!sourceAddress.isEmpty()) {
+            source.setAddress(io.envoyproxy.envoy.config.core.v3.Address.newBuilder().setSocketAddress(
+                    io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder().setAddress(sourceAddress).setPortValue(40000)));
+        }
         return CheckRequest.newBuilder()
                 .setAttributes(AttributeContext.newBuilder()
+                        .setSource(source)
                         .setRequest(AttributeContext.Request.newBuilder().setHttp(http))
                         .putAllContextExtensions(contextExtensions))
                 .build();

@@ -41,7 +41,8 @@ class AuditSinkDecisionsTest {
             assertThat(e.tenant()).contains("big-tenant");
             assertThat(e.subject()).contains("alice");
             assertThat(e.clientId()).contains("web");
-            assertThat(e.source()).contains("MOBILE");
+            // the client's x-dwp-source is never recorded as if meshguard had set it (a deny sets nothing)
+            assertThat(e.source()).isEmpty();
             assertThat(e.route()).contains("api");
             assertThat(e.status()).hasValue(403);
             assertThat(e.decision()).contains("deny");

@@ -2,6 +2,7 @@ package io.meshguard.extauthz.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
@@ -34,22 +35,25 @@ class ContextExtensionsTest {
     }
 
     @Test
-    void routeOverride_picksTheNamedRule_evenForAPathItWouldNotMatch() {
-        Decision d = decide("/elsewhere", Map.of(AuthzEngine.EXT_ROUTE, "health"));
+    void authzProfile_picksTheNamedRule_evenForAPathItWouldNotMatch() {
+        Decision d = decide("/elsewhere", Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "health"));
         assertThat(d.allowed()).isTrue();
         assertThat(d.route()).contains("health");
     }
 
     @Test
-    void routeOverride_unknownName_isDenied() {
-        Decision d = decide("/healthz", Map.of(AuthzEngine.EXT_ROUTE, "no-such-route"));
+    void authzProfile_unknownName_isDenied_neverMatchedByPath() {
+        // /healthz would match the public rule "health": an unknown name must not fall back to it
+        Decision d = decide("/healthz", Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "no-such-route"));
         assertThat(d.status()).isEqualTo(403);
-        assertThat(d.reason()).isEqualTo(Reason.NO_MATCHING_ROUTE);
+        assertThat(d.reason()).isEqualTo(Reason.UNKNOWN_PROFILE);
+        assertThat(d.route()).isEmpty();
+        assertThat(d.body()).contains("\"reason\":\"unknown_profile\"");
     }
 
     @Test
     void authOverride_toApiKey_ignoresABearerToken() {
-        Decision d = decide("/api/x", Map.of(AuthzEngine.EXT_AUTH, "apikey"), "authorization", "Bearer abc", "x-tenant-id", "t");
+        Decision d = decide("/api/x", Map.of(RouteContract.AuthzContext.AUTH, "apikey"), "authorization", "Bearer abc", "x-tenant-id", "t");
         assertThat(d.status()).isEqualTo(401);
         assertThat(d.reason()).isEqualTo(Reason.MISSING_CREDENTIAL);
         assertThat(d.description()).isEqualTo("API key required");
@@ -57,7 +61,7 @@ class ContextExtensionsTest {
 
     @Test
     void authOverride_cannotOpenARoute() {
-        Decision d = decide("/api/x", Map.of(AuthzEngine.EXT_AUTH, "none"), "x-tenant-id", "t");
+        Decision d = decide("/api/x", Map.of(RouteContract.AuthzContext.AUTH, "none"), "x-tenant-id", "t");
         assertThat(d.allowed()).isFalse();
         assertThat(d.reason()).isEqualTo(Reason.INVALID_ROUTE_CONFIG);
     }

@@ -27,6 +27,10 @@ class JwksRotationTest {
         return p.decide(request("/api/x", headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant")));
     }
 
+    private static Decision checkToken(AuthzPipeline p, String token) {
+        return p.decide(request("/api/x", headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant")));
+    }
+
     private static AuthzPipeline pipeline(JwksServer jwks, String timing) {
         return Fixtures.pipeline(Fixtures.parse(Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), timing)),
                 new SimpleMeterRegistry(), Optional.empty());
@@ -74,6 +78,52 @@ class JwksRotationTest {
             Decision d = check(p, RS1, "b2");
             assertThat(d.reason().code()).isEqualTo("jwks_unavailable");
             assertThat(d.allowed()).isFalse();
+        }
+    }
+
+    @Test
+    void outageLongerThanMaxStale_deniesACachedToken_likeAFreshOne() throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
+                AuthzPipeline p = pipeline(jwks, """
+                            jwks_cache_ttl: 1s
+                            jwks_max_stale: 1s
+                            jwks_refetch_min_interval: 100ms""")) {
+            String before = RS1.sign(claims("cached-before-outage", "big-tenant", List.of("user")).build());
+            assertThat(checkToken(p, before).allowed()).isTrue();
+            assertThat(checkToken(p, before).tokenFromCache()).isTrue();
+
+            jwks.goDown();
+            await().atMost(Duration.ofSeconds(20)).until(() -> check(p, RS1, "fresh-" + System.nanoTime()).status() == 503);
+            // the token verified before the outage is refused for the same reason as a fresh token with the same key
+            Decision cached = checkToken(p, before);
+            assertThat(cached.allowed()).as(cached.toString()).isFalse();
+            assertThat(cached.status()).isEqualTo(503);
+            assertThat(cached.reason().code()).isEqualTo("jwks_unavailable");
+
+            jwks.comeBack();
+            await().atMost(Duration.ofSeconds(20)).until(() -> checkToken(p, before).allowed());
+        }
+    }
+
+    @Test
+    void keyRotatedOut_evictsTheTokensItVerified() throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
+                AuthzPipeline p = pipeline(jwks, """
+                            jwks_cache_ttl: 1h
+                            jwks_max_stale: 1h
+                            jwks_refetch_min_interval: 100ms""")) {
+            String old = RS1.sign(claims("verified-with-rs1", "big-tenant", List.of("user")).build());
+            assertThat(checkToken(p, old).allowed()).isTrue();
+            assertThat(checkToken(p, old).tokenFromCache()).isTrue();
+
+            jwks.rotateTo(TestKeys.publicSet(List.of(RS2)));
+            // a token with the new kid makes the key set refresh (the cache TTL is an hour: nothing else would)
+            await().atMost(Duration.ofSeconds(10)).until(() -> check(p, RS2, "new-" + System.nanoTime()).allowed());
+
+            Decision after = checkToken(p, old);
+            assertThat(after.allowed()).as(after.toString()).isFalse();
+            assertThat(after.tokenFromCache()).isFalse();
+            assertThat(after.reason().code()).isEqualTo("unknown_key");
         }
     }
 

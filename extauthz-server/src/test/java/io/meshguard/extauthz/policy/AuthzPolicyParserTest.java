@@ -185,4 +185,79 @@ class AuthzPolicyParserTest {
         assertThat(m.matches("bank.example", "/pay", "GET")).isFalse();
         assertThat(m.matches("api.bank.example", "/pay", "POST")).isFalse();
     }
+
+    @Test
+    void meshKeys_unknownOnes_areErrorsWithTheirLine_notSilentlyIgnoredAsIstioDoes() {
+        List<PolicyError> e = errors(ISSUER + """
+                routes:
+                  - name: r
+                    match: {path: /a}
+                    auth: jwt
+                    from:
+                      - namespaces: [payments]
+                        principal: [cluster.local/ns/x/sa/y]
+                """);
+        assertThat(e).singleElement().satisfies(err -> {
+            assertThat(err.line()).isEqualTo(11);
+            assertThat(err.message()).contains("unknown key 'principal'").contains("principals");
+        });
+        assertThat(errors(ISSUER + "mesh: {trusted_gateway: [x]}\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
+                .singleElement().satisfies(err -> assertThat(err.message()).contains("unknown key 'trusted_gateway'"));
+        assertThat(errors(ISSUER + "deny:\n  - {name: d, form: {namespaces: [x]}}\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
+                .anySatisfy(err -> assertThat(err.message()).contains("unknown key 'form'"));
+    }
+
+    @Test
+    void meshValues_malformedOnes_areRefused() {
+        String routes = "routes:\n  - {name: r, match: {path: /a}, auth: jwt, from: %s}\n";
+        assertThat(errors(ISSUER + routes.formatted("{principals: ['cluster.local/ns/a*b']}")))
+                .anySatisfy(err -> assertThat(err.message()).contains("not exact, prefix*, *suffix or *"));
+        assertThat(errors(ISSUER + routes.formatted("{principals: ['cluster.local/ns/../sa/b']}")))
+                .anySatisfy(err -> assertThat(err.message()).contains("not a valid SPIFFE ID"));
+        assertThat(errors(ISSUER + routes.formatted("{service_accounts: ['payments']}")))
+                .anySatisfy(err -> assertThat(err.message()).contains("<namespace>/<service-account>"));
+        assertThat(errors(ISSUER + routes.formatted("{ip_blocks: [10.0.0.0/33]}")))
+                .anySatisfy(err -> assertThat(err.message()).contains("not an IP address or CIDR block"));
+        assertThat(errors(ISSUER + routes.formatted("{}")))
+                .anySatisfy(err -> assertThat(err.message()).contains("would match every caller"));
+        assertThat(errors(ISSUER + "mesh: {trusted_gateways: ['cluster.local/ns/*/sa/gw']}\n" + routes.formatted("{namespaces: [a]}")))
+                .anySatisfy(err -> assertThat(err.message()).contains("mesh.trusted_gateways"));
+        assertThat(errors(ISSUER + "deny:\n  - {name: d}\n" + routes.formatted("{namespaces: [a]}")))
+                .anySatisfy(err -> assertThat(err.message()).contains("would deny everything"));
+    }
+
+    @Test
+    void mtlsRoute_needsFrom_andHasNoRolesOrGatewayHop() throws Exception {
+        assertThat(errors("routes:\n  - {name: r, match: {path: /a}, auth: mtls}\n"))
+                .anySatisfy(err -> assertThat(err.message()).contains("list who may call in 'from'"));
+        assertThat(errors("routes:\n  - {name: r, match: {path: /a}, auth: mtls, roles: [x], from: {namespaces: [a]}}\n"))
+                .anySatisfy(err -> assertThat(err.message()).contains("no roles or scopes"));
+        assertThat(errors("routes:\n  - {name: r, match: {path: /a}, auth: none, via_gateway: true}\n"))
+                .anySatisfy(err -> assertThat(err.message()).contains("cannot require the gateway hop"));
+        AuthzPolicy p = ok("""
+                mesh: {trusted_gateways: ['spiffe://cluster.local/ns/mg/sa/gw', 'cluster.local/ns/mg/sa/gw2'], trusted_proxy_hops: 2}
+                routes:
+                  - {name: r, match: {path: /a}, auth: mtls, header_contract: exempt, from: {principals: ['*']}}
+                """);
+        assertThat(p.mesh().trustedGateways()).containsExactlyInAnyOrder("cluster.local/ns/mg/sa/gw", "cluster.local/ns/mg/sa/gw2");
+        assertThat(p.mesh().trustedProxyHops()).isEqualTo(2);
+        assertThat(p.routes().get(0).auth()).isEqualTo(AuthMode.MTLS);
+    }
+
+    @Test
+    void whenCondition_compileErrors_carryFileAndLine() {
+        List<PolicyError> e = errors(ISSUER + """
+                routes:
+                  - name: r
+                    match: {path: /a}
+                    auth: jwt
+                    when:
+                      - request.method == "GET"
+                      - claims.amr.size() > "x"
+                """);
+        assertThat(e).singleElement().satisfies(err -> {
+            assertThat(err.toString()).startsWith("authz.yaml:11: route r.when: ");
+            assertThat(err.message()).contains("no matching overload");
+        });
+    }
 }

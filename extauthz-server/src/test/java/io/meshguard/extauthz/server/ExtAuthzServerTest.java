@@ -17,6 +17,7 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.tools.CheckRequests;
@@ -75,6 +76,19 @@ class ExtAuthzServerTest {
     }
 
     @Test
+    void ambiguousPath_isDenied400OverGrpc_countedByClass_andAuditedWithItsSubReason() {
+        CheckResponse r = stub.check(request("/healthz/..%2F..%2Fapi/x?card=4111111111111111", Map.of(), CheckRequests.Encoding.HEADERS));
+        assertThat(r.getStatus().getCode()).isEqualTo(Code.INVALID_ARGUMENT_VALUE);
+        assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(400);
+        assertThat(r.getDeniedResponse().getBody()).contains("\"reason\":\"invalid_path\"").contains("\"path_problem\":\"encoded_separator\"");
+        assertThat(registry.get("meshguard_authz_path_refusals_total").tag("problem", "encoded_separator").counter().count())
+                .isGreaterThanOrEqualTo(1.0);
+        AuthzDecisionEvent e = audit.stream().filter(a -> a.reason().equals("invalid_path")).findFirst().orElseThrow();
+        assertThat(e.details()).containsEntry("path_problem", "encoded_separator");
+        assertThat(e.path()).isEqualTo("/healthz/..%2F..%2Fapi/x");
+    }
+
+    @Test
     void becomesReady_afterOidcDiscoveryAndJwksFetch_andGrpcHealthSaysServing() {
         await().atMost(Duration.ofSeconds(20)).until(() -> server.notReady().isEmpty());
         await().atMost(Duration.ofSeconds(5)).until(() -> HealthGrpc.newBlockingStub(channel)
@@ -97,9 +111,11 @@ class ExtAuthzServerTest {
                 assertThat(o.getAppend().getValue()).as(identity).isFalse();
                 assertThat(o.getAppendAction()).as(identity).isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
             }
+            // contract defaults are meshguard's: overwritten like identity, so a client's x-dwp-source never survives
             HeaderValueOption dflt = set.get("x-dwp-source");
-            assertThat(dflt.hasAppend()).isFalse();
-            assertThat(dflt.getAppendAction()).isEqualTo(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT);
+            assertThat(dflt.hasAppend()).isTrue();
+            assertThat(dflt.getAppend().getValue()).isFalse();
+            assertThat(dflt.getAppendAction()).isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
             assertThat(r.getOkResponse().getHeadersToRemoveList()).contains("authorization", "x-api-key")
                     .doesNotContainAnyElementsOf(set.keySet());
         }
@@ -143,6 +159,27 @@ class ExtAuthzServerTest {
     private static io.envoyproxy.envoy.config.core.v3.HeaderValue raw(String k, String v) {
         return io.envoyproxy.envoy.config.core.v3.HeaderValue.newBuilder().setKey(k)
                 .setRawValue(com.google.protobuf.ByteString.copyFromUtf8(v)).build();
+    }
+
+    @Test
+    void unknownProfile_overGrpc_isDenied_countedUnderAnEscapedName_andAudited() {
+        Map<String, String> ext = Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "no-such\"rule}",
+                RouteContract.AuthzContext.GATEWAY_ROUTE, "chat-completions", RouteContract.AuthzContext.API, "chat");
+        CheckResponse r = stub.check(CheckRequests.of("GET", "api.test.example", "/healthz",
+                headers("x-request-id", "req-unknown-profile"), ext, CheckRequests.Encoding.HEADERS));
+        assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(403);
+        assertThat(r.getDeniedResponse().getBody()).contains("\"reason\":\"unknown_profile\"");
+        // the server counts after it answered: wait for the count, not for a moment
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(registry.find("meshguard_authz_unknown_profile_total")
+                .tag("profile", "no-such_rule_").counters()).singleElement().satisfies(c -> assertThat(c.count()).isEqualTo(1)));
+        assertThat(registry.get("meshguard_authz_decisions_total").tag("reason", "unknown_profile").tag("route", "none")
+                .counter().count()).isGreaterThanOrEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> audit.stream().anyMatch(e -> e.requestId().equals("req-unknown-profile")));
+        AuthzDecisionEvent e = audit.stream().filter(x -> x.requestId().equals("req-unknown-profile")).findFirst().orElseThrow();
+        assertThat(e.reason()).isEqualTo("unknown_profile");
+        assertThat(e.route()).isEmpty();
+        assertThat(e.details()).containsEntry("authz_profile", "no-such\"rule}")
+                .containsEntry("gateway_route", "chat-completions").containsEntry("api", "chat");
     }
 
     @Test

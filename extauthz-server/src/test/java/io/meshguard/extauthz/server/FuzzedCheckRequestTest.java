@@ -73,7 +73,8 @@ class FuzzedCheckRequestTest {
         http.setHeaderMap(raw);
         AttributeContext.Builder attrs = AttributeContext.newBuilder().setRequest(AttributeContext.Request.newBuilder().setHttp(http));
         if (rnd.nextInt(5) == 0) {
-            attrs.putContextExtensions(rnd.nextBoolean() ? "meshguard.route" : "meshguard.auth", junk(rnd, 10));
+            attrs.putContextExtensions(rnd.nextBoolean() ? io.meshguard.contract.RouteContract.AuthzContext.AUTHZ_PROFILE
+                    : io.meshguard.contract.RouteContract.AuthzContext.AUTH, junk(rnd, 10));
         }
         return CheckRequest.newBuilder().setAttributes(attrs).build();
     }

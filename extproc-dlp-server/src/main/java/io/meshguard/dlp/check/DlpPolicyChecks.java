@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -37,6 +38,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  *     direction: response       # or request (default response)
  *     route: /v1/chat/completions
  *     host: api.bank            # optional
+ *     profile: cards            # optional: the profile a gateway route names (x-meshguard-dlp-profile)
  *     content_type: text/plain  # default text/plain
  *     chunk_size: 7             # optional: also feed in chunks and require the same output
  *     input: "..."
@@ -134,7 +136,7 @@ public final class DlpPolicyChecks {
             return null;
         }
         Map<String, NodeTuple> k = keys(file, m, Set.of("name", "direction", "route", "host", "content_type",
-                "chunk_size", "input", "expect", "tenant"), errors);
+                "chunk_size", "input", "expect", "tenant", "profile"), errors);
         if (!k.containsKey("name") || !k.containsKey("input") || !k.containsKey("expect")) {
             errors.add(new PolicyError(file, line(m), "a case needs 'name', 'input' and 'expect'"));
             return null;
@@ -149,6 +151,13 @@ public final class DlpPolicyChecks {
         Direction direction = dir.equals("request") ? Direction.REQUEST : Direction.RESPONSE;
         String route = k.containsKey("route") ? text(k.get("route").getValueNode()) : "/";
         String host = k.containsKey("host") ? text(k.get("host").getValueNode()) : "";
+        Optional<String> profile = k.containsKey("profile") ? Optional.of(text(k.get("profile").getValueNode()))
+                : Optional.empty();
+        if (profile.isPresent() && !policy.hasProfile(profile.get())) {
+            errors.add(new PolicyError(file, line(k.get("profile").getValueNode()), "profile '" + profile.get()
+                    + "' is not in the policy (the DLP server refuses streams whose route names it)"));
+            return null;
+        }
         String tenant = k.containsKey("tenant") ? text(k.get("tenant").getValueNode()) : "";
         String contentType = k.containsKey("content_type") ? text(k.get("content_type").getValueNode())
                 : "text/plain";
@@ -172,11 +181,11 @@ public final class DlpPolicyChecks {
         }
         Map<String, NodeTuple> e = keys(file, em, Set.of("output", "contains", "not_contains", "findings",
                 "blocked"), errors);
-        Outcome whole = scan(policy, direction, host, route, contentType, tenant, input, 0);
+        Outcome whole = scan(policy, direction, profile, host, route, contentType, tenant, input, 0);
         int line = line(m);
         List<String> problems = new ArrayList<>();
         if (chunk > 0) {
-            Outcome chunked = scan(policy, direction, host, route, contentType, tenant, input, chunk);
+            Outcome chunked = scan(policy, direction, profile, host, route, contentType, tenant, input, chunk);
             if (!chunked.output.equals(whole.output) || chunked.blocked != whole.blocked) {
                 problems.add("output differs when fed in chunks of " + chunk + " bytes");
             }
@@ -217,11 +226,11 @@ public final class DlpPolicyChecks {
 
     private record Outcome(String output, List<String> findings, boolean blocked) {}
 
-    private static Outcome scan(DlpPolicy policy, Direction d, String host, String route, String contentType,
-            String tenant, byte[] input, int chunk) {
+    private static Outcome scan(DlpPolicy policy, Direction d, Optional<String> profile, String host, String route,
+            String contentType, String tenant, byte[] input, int chunk) {
         List<String> findings = new ArrayList<>();
-        BodyScan scan = BodyScan.open(policy, d, host, route, contentType, "", ValueHasher.forTenant(TEST_KEY, tenant),
-                (f, loc) -> findings.add(f.detector()));
+        BodyScan scan = BodyScan.open(policy, d, profile, host, route, contentType, "",
+                ValueHasher.forTenant(TEST_KEY, tenant), (f, loc) -> findings.add(f.detector()));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int step = chunk > 0 ? chunk : Math.max(1, input.length);
         for (int i = 0; i < input.length; i += step) {

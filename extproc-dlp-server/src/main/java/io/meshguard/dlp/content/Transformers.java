@@ -8,6 +8,13 @@ import io.meshguard.dlp.scan.ValueHasher;
 public final class Transformers {
     private Transformers() {}
 
+    /** Makes the transformer of one body; the server's is {@link #forKind}. */
+    @FunctionalInterface
+    public interface Factory {
+        BodyTransformer create(MediaTypes.Kind kind, ScanRules rules, ValueHasher hasher, ByteSink out,
+                FindingListener listener);
+    }
+
     public static BodyTransformer forKind(MediaTypes.Kind kind, ScanRules rules, ValueHasher hasher, ByteSink out,
             FindingListener listener) {
         return switch (kind) {

@@ -11,9 +11,11 @@ import io.meshguard.dlp.scan.ScanRules;
  * @param oversize what to do once a body exceeds {@code maxBodyBytes}
  * @param maxBodyBytes scanned-size limit (after decompression)
  * @param unknownEncoding what to do with a content-encoding meshguard cannot decode (compress, stacked codings, …)
+ * @param grpc what to do with gRPC bodies ({@code application/grpc}, {@code +proto}, {@code grpc-web} …): length-prefixed
+ *     binary frames that cannot be scanned or rewritten as text; defaults to {@code nonText}
  */
 public record DirectionPolicy(String profile, ScanRules rules, Disposition nonText, Disposition oversize,
-        long maxBodyBytes, Disposition unknownEncoding) {
+        long maxBodyBytes, Disposition unknownEncoding, Disposition grpc) {
 
     /** Pass unscanned (audited) or block. */
     public enum Disposition {

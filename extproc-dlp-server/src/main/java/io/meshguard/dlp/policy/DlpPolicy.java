@@ -8,9 +8,12 @@ import java.util.Optional;
  * and the header that names the tenant for keyed hashes.
  */
 public final class DlpPolicy {
-    /** A profile: its match and what it does per direction (absent = that direction is not scanned). */
+    /**
+     * A profile: its match, what it does per direction (absent = that direction is not scanned), and what happens to
+     * a protocol upgrade (WebSocket) on its routes.
+     */
     public record Profile(String name, ProfileMatch match, Optional<DirectionPolicy> request,
-            Optional<DirectionPolicy> response) {}
+            Optional<DirectionPolicy> response, DirectionPolicy.Disposition websocket) {}
 
     private final List<Profile> profiles;
     private final BlockResponse block;
@@ -29,8 +32,8 @@ public final class DlpPolicy {
 
     /**
      * As {@link #select(Direction, String, String, String)}, but a route that names a profile gets that profile
-     * (its content types still apply; its hosts and paths do not, the route already matched). A name this policy
-     * does not have falls back to matching by host and path: see {@link #hasProfile}.
+     * (its content types still apply; its hosts and paths do not, the route already matched). The server refuses a
+     * stream whose route names a profile this policy does not have ({@link #hasProfile}) before it gets here.
      */
     public Optional<DirectionPolicy> select(Direction direction, Optional<String> routeProfile, String host,
             String path, String contentType) {
@@ -61,6 +64,18 @@ public final class DlpPolicy {
             }
         }
         return false;
+    }
+
+    /**
+     * The profile that decides a protocol upgrade (WebSocket): the route's, else the first whose hosts and paths
+     * match. Content types are not looked at: an upgrade request has no body type, and what follows it is frames.
+     */
+    public Optional<Profile> upgradeProfile(Optional<String> routeProfile, String host, String path) {
+        Optional<Profile> named = routeProfile.flatMap(this::profile);
+        if (named.isPresent()) {
+            return named;
+        }
+        return profiles.stream().filter(p -> p.match().matchesRequest(host, path)).findFirst();
     }
 
     /** The profile of that name. */

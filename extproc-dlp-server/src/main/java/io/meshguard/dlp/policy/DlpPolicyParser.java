@@ -256,7 +256,7 @@ public final class DlpPolicyParser {
         if (m == null) {
             return null;
         }
-        Map<String, NodeTuple> k = keys(m, Set.of("name", "match", "request", "response"));
+        Map<String, NodeTuple> k = keys(m, Set.of("name", "match", "request", "response", "websocket"));
         if (!k.containsKey("name")) {
             error(line(m), "a profile needs a 'name'");
             return null;
@@ -283,7 +283,10 @@ public final class DlpPolicyParser {
         Optional<DirectionPolicy> response = k.containsKey("response")
                 ? Optional.ofNullable(direction(name, k.get("response").getValueNode(), detectors))
                 : Optional.empty();
-        return new DlpPolicy.Profile(name, match, request, response);
+        // WebSocket frames cannot be scanned as bodies (client frames are XOR-masked, RFC 6455 section 5.3, and a
+        // rewrite that changes a length corrupts the frame): refused unless the profile lets them pass, counted.
+        return new DlpPolicy.Profile(name, match, request, response,
+                disposition(k.get("websocket"), DirectionPolicy.Disposition.BLOCK));
     }
 
     private DirectionPolicy direction(String profile, Node n, Map<String, DetectorDef> detectors) {
@@ -292,7 +295,7 @@ public final class DlpPolicyParser {
             return null;
         }
         Map<String, NodeTuple> k = keys(m, Set.of("detectors", "non_text", "oversize", "max_body_bytes",
-                "unknown_encoding"));
+                "unknown_encoding", "grpc"));
         ScanRules rules = new ScanRules();
         if (k.containsKey("detectors")) {
             MappingNode dm = mapping(k.get("detectors").getValueNode(), "detectors");
@@ -321,12 +324,13 @@ public final class DlpPolicyParser {
                 }
             }
         }
-        return new DirectionPolicy(profile, rules,
-                disposition(k.get("non_text"), DirectionPolicy.Disposition.PASS),
+        DirectionPolicy.Disposition nonText = disposition(k.get("non_text"), DirectionPolicy.Disposition.PASS);
+        return new DirectionPolicy(profile, rules, nonText,
                 disposition(k.get("oversize"), DirectionPolicy.Disposition.BLOCK),
                 k.containsKey("max_body_bytes") ? integer(k.get("max_body_bytes").getValueNode(), 1024,
                         Integer.MAX_VALUE) : DEFAULT_MAX_BODY,
-                disposition(k.get("unknown_encoding"), DirectionPolicy.Disposition.BLOCK));
+                disposition(k.get("unknown_encoding"), DirectionPolicy.Disposition.BLOCK),
+                disposition(k.get("grpc"), nonText));
     }
 
     private Action action(Node n) {

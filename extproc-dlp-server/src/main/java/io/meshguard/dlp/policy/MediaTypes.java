@@ -21,6 +21,21 @@ public final class MediaTypes {
     }
 
     /**
+     * True for gRPC and gRPC-Web bodies: {@code application/grpc}, {@code application/grpc+proto} (any
+     * {@code +suffix}), {@code application/grpc-web}, {@code application/grpc-web+proto},
+     * {@code application/grpc-web-text} (base64 of the same frames), in any case, with any parameters.
+     */
+    public static boolean isGrpc(String contentType) {
+        return isGrpcEssence(essence(contentType));
+    }
+
+    private static boolean isGrpcEssence(String m) {
+        return m.equals("application/grpc") || m.startsWith("application/grpc+")
+                || m.equals("application/grpc-web") || m.startsWith("application/grpc-web+")
+                || m.equals("application/grpc-web-text") || m.startsWith("application/grpc-web-text+");
+    }
+
+    /**
      * The scan kind. A body without a content type is scanned as text: not knowing what it is must not mean letting
      * it through unscanned.
      */
@@ -28,6 +43,9 @@ public final class MediaTypes {
         String m = essence(contentType);
         if (m.isEmpty()) {
             return Kind.TEXT;
+        }
+        if (isGrpcEssence(m)) {
+            return Kind.NON_TEXT; // length-prefixed frames, even application/grpc+json: not a JSON document
         }
         if (m.equals("application/x-ndjson") || m.equals("application/jsonl") || m.equals("application/x-jsonlines")) {
             return Kind.JSON_LINES;

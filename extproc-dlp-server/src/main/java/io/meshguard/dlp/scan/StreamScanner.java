@@ -27,7 +27,7 @@ public final class StreamScanner {
 
     private final ScanRules rules;
     private List<Recognizer> recognizers;
-    private final ValueHasher.Batch hashBatch;
+    private final ValueHasher hasher;
     private String[] hashes = new String[16];
     private int[] valueOffs = new int[16];
     private int[] valueLens = new int[16];
@@ -66,7 +66,7 @@ public final class StreamScanner {
     public StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out) {
         this.rules = rules;
         this.recognizers = rules.newRecognizers();
-        this.hashBatch = hasher.newBatch();
+        this.hasher = hasher;
         this.out = out;
         this.allowLists = rules.newAllowLists();
         this.replacements = rules.replacements();
@@ -408,7 +408,7 @@ public final class StreamScanner {
             valueOffs[k] = text.index(p.start);
             valueLens[k] = (int) (p.end - p.start);
         }
-        hashBatch.hex(text.bytes(), valueOffs, valueLens, count, hashes);
+        hasher.hex(text.bytes(), valueOffs, valueLens, count, hashes);
     }
 
     private void passTo(long to) {

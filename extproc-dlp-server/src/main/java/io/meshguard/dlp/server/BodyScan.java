@@ -1,6 +1,7 @@
 package io.meshguard.dlp.server;
 
 import io.meshguard.dlp.content.FindingListener;
+import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.scan.Finding;
@@ -32,9 +33,20 @@ public final class BodyScan {
      */
     public static BodyScan open(DlpPolicy policy, Direction direction, String host, String path, String contentType,
             String contentEncoding, ValueHasher hasher, FindingListener listener) {
+        return open(policy, direction, Optional.empty(), host, path, contentType, contentEncoding, hasher, listener);
+    }
+
+    /**
+     * As the other {@code open}, for a stream whose gateway route names {@code routeProfile}
+     * ({@code x-meshguard-dlp-profile}); the caller makes sure the policy has it (the server refuses the stream
+     * otherwise).
+     */
+    public static BodyScan open(DlpPolicy policy, Direction direction, Optional<String> routeProfile, String host,
+            String path, String contentType, String contentEncoding, ValueHasher hasher, FindingListener listener) {
         DlpMetrics metrics = new DlpMetrics(new SimpleMeterRegistry());
-        return new BodyScan(new DirectionState(direction, policy.select(direction, host, path, contentType),
-                contentType, contentEncoding, false, hasher, listener, metrics, DecoderBudget.unbounded()));
+        return new BodyScan(new DirectionState(direction, policy.select(direction, routeProfile, host, path,
+                contentType), contentType, contentEncoding, false, hasher, listener, metrics, DecoderBudget.unbounded(),
+                Transformers::forKind));
     }
 
     /** The profile that applies, if any. */

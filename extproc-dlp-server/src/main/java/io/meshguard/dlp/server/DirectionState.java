@@ -50,7 +50,7 @@ final class DirectionState {
 
     DirectionState(Direction direction, Optional<DirectionPolicy> policy, String contentType, String contentEncoding,
             boolean hadContentLength, ValueHasher hasher, FindingListener listener, DlpMetrics metrics,
-            DecoderBudget decoders) {
+            DecoderBudget decoders, Transformers.Factory transformers) {
         this.direction = direction;
         this.policy = policy;
         this.kind = MediaTypes.kind(contentType);
@@ -64,12 +64,15 @@ final class DirectionState {
         }
         DirectionPolicy p = policy.get();
         if (kind == MediaTypes.Kind.NON_TEXT) {
-            if (p.nonText() == DirectionPolicy.Disposition.BLOCK) {
+            // gRPC is non-text with its own disposition: a bank may refuse gRPC on a route and still pass images.
+            boolean grpc = MediaTypes.isGrpc(contentType);
+            String reason = grpc ? "grpc" : "non_text";
+            if ((grpc ? p.grpc() : p.nonText()) == DirectionPolicy.Disposition.BLOCK) {
                 plan = Plan.BLOCK;
-                headerBlock = BlockDecision.because("non_text");
+                headerBlock = BlockDecision.because(reason);
             } else {
                 plan = Plan.NO_BODY_SCAN;
-                note = "non_text";
+                note = reason;
             }
             return;
         }
@@ -90,7 +93,23 @@ final class DirectionState {
             holdsDecoderPermit = true;
         }
         plan = Plan.SCAN;
-        transformer = Transformers.forKind(kind, p.rules(), hasher, out, listener);
+        transformer = transformers.create(kind, p.rules(), hasher, out, listener);
+    }
+
+    /** A direction whose bytes are not a body at all (WebSocket frames after a 101): passed and counted. */
+    private DirectionState(Direction direction, String reason, DlpMetrics metrics, DecoderBudget decoders) {
+        this.direction = direction;
+        this.policy = Optional.empty();
+        this.kind = MediaTypes.Kind.NON_TEXT;
+        this.hadContentLength = false;
+        this.metrics = metrics;
+        this.decoders = decoders;
+        this.plan = Plan.NO_BODY_SCAN;
+        this.note = reason;
+    }
+
+    static DirectionState passing(Direction direction, String reason, DlpMetrics metrics, DecoderBudget decoders) {
+        return new DirectionState(direction, reason, metrics, decoders);
     }
 
     /** A body that cannot be decoded now or ever: the profile's unknown_encoding disposition decides. */
@@ -150,7 +169,6 @@ final class DirectionState {
      */
     byte[] body(byte[] data, boolean end) throws BlockedException {
         if (plan != Plan.SCAN || finished) {
-            received += data.length;
             return pass(data, end);
         }
         return scan(data, 0, data.length, end);
@@ -173,13 +191,22 @@ final class DirectionState {
     }
 
     private byte[] pass(byte[] data, boolean end) {
+        passed(data.length, end);
+        return data;
+    }
+
+    /**
+     * Counts a message that goes on as it came (this direction is not scanned): its size only, nothing is read or
+     * copied.
+     */
+    void passed(int bytes, boolean end) {
+        received += bytes;
         if (end) {
             finished = true;
         }
-        if (plan == Plan.NO_BODY_SCAN && data.length > 0) {
-            unscanned(note.isEmpty() ? "no_rules" : note, data.length);
+        if (plan == Plan.NO_BODY_SCAN && bytes > 0) {
+            unscanned(note.isEmpty() ? "no_rules" : note, bytes);
         }
-        return data;
     }
 
     private byte[] scan(byte[] data, int off, int len, boolean end) throws BlockedException {

@@ -1,5 +1,6 @@
 package io.meshguard.dlp.server;
 
+import io.meshguard.contract.ProfileLabels;
 import io.meshguard.dlp.detect.Simd;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -18,6 +19,8 @@ public final class DlpMetrics {
     private final ConcurrentHashMap<String, Timer> chunkTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> scannedCounters = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> unscannedCounters = new ConcurrentHashMap<>();
+    private final ProfileLabels unknownProfileLabels = new ProfileLabels(32);
+    private final ConcurrentHashMap<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
 
     public DlpMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -53,10 +56,16 @@ public final class DlpMetrics {
                 .register(registry).increment();
     }
 
-    void unknownProfile(String profile) {
-        Counter.builder("meshguard_dlp_unknown_profile_total")
-                .description("Streams whose route named a DLP profile the policy does not define")
-                .tag("profile", profile).register(registry).increment();
+    /**
+     * Counts a stream refused because its route named a profile the policy lacks; the name is escaped and at most 32
+     * names get their own label. Returns the label, so the caller can log it safely.
+     */
+    String unknownProfile(String profile) {
+        String label = unknownProfileLabels.label(profile);
+        unknownProfiles.computeIfAbsent(label, l -> Counter.builder("meshguard_dlp_unknown_profile_total")
+                .description("Streams refused because their route named a DLP profile the policy does not define")
+                .tag("profile", l).register(registry)).increment();
+        return label;
     }
 
     void scanned(String direction, String kind, long bytes) {
@@ -103,6 +112,30 @@ public final class DlpMetrics {
                 .description("Time to process one body message (added latency per chunk)")
                 .tag("direction", direction).tag("mode", mode).publishPercentiles(0.5, 0.99)
                 .register(registry));
+    }
+
+    /** A stream the server ended because one phase (or the whole stream) ran over its deadline. */
+    void overDeadline(String phase, String direction) {
+        Counter.builder("meshguard_dlp_streams_over_deadline_total")
+                .description("DLP streams ended by the server's own deadline (Envoy times nothing out in "
+                        + "FULL_DUPLEX_STREAMED): 504 before the response started, a reset after")
+                .tag("phase", phase).tag("direction", direction).register(registry).increment();
+    }
+
+    /** The age of the oldest open bounded stream, read at each scrape. */
+    void oldestStream(java.util.function.DoubleSupplier seconds) {
+        io.micrometer.core.instrument.Gauge.builder("meshguard_dlp_stream_oldest_seconds", seconds::getAsDouble)
+                .description("Seconds the oldest open DLP stream has been open (event streams and WebSocket "
+                        + "upgrades excepted: they last as long as the conversation)")
+                .register(registry);
+    }
+
+    /** An upgrade request (WebSocket): refused, or passed with its frames unscanned. */
+    void websocket(String profile, String decision) {
+        Counter.builder("meshguard_dlp_websocket_upgrades_total")
+                .description("Protocol upgrades (WebSocket) by the profile's decision: block, pass (frames go on "
+                        + "unscanned and unchanged), or no_profile")
+                .tag("profile", profile).tag("decision", decision).register(registry).increment();
     }
 
     void protocolError(String what) {

@@ -4,6 +4,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.DlpPolicy;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,10 +21,15 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     private final DlpAuditSink audit;
     private final DecoderBudget decoders;
     private final Set<ProcessingSession> open = ConcurrentHashMap.newKeySet();
+    private final Transformers.Factory transformers;
+    private final StreamDeadlines deadlines;
 
     DlpProcessorService(Supplier<DlpPolicy> policy, byte[] masterKey, DlpMetrics metrics, DlpAuditSink audit,
-            DecoderBudget decoders) {
+            DecoderBudget decoders, PhaseDeadlines deadlines, Transformers.Factory transformers) {
         this.policy = policy;
+        this.transformers = transformers;
+        this.deadlines = new StreamDeadlines(deadlines, open);
+        metrics.oldestStream(this.deadlines::oldestSeconds);
         this.decoders = decoders;
         this.masterKey = masterKey.clone();
         this.metrics = metrics;
@@ -34,9 +40,14 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
         ProcessingSession[] self = new ProcessingSession[1];
         self[0] = new ProcessingSession(policy.get(), RouteHint.current(), masterKey, responses, metrics, audit,
-                decoders, () -> open.remove(self[0]));
+                decoders, transformers, () -> open.remove(self[0]));
         open.add(self[0]);
         return self[0];
+    }
+
+    /** The watch that ends streams over their deadlines (started and closed with the server). */
+    StreamDeadlines deadlines() {
+        return deadlines;
     }
 
     /** Streams whose state is still held (tests check that cancelled streams leave nothing behind). */

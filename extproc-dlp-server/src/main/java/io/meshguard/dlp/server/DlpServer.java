@@ -3,6 +3,7 @@ package io.meshguard.dlp.server;
 import io.grpc.BindableService;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.PolicyInvalidException;
 import io.meshguard.dlp.scan.ValueHasher;
 import io.meshguard.runtime.grpc.GrpcServerHost;
@@ -37,8 +38,8 @@ public final class DlpServer implements ServerComponent {
     private ScheduledExecutorService reloader;
     private volatile boolean closed;
 
-    private DlpServer(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, DecoderBudget decoders)
-            throws PolicyInvalidException, IOException {
+    private DlpServer(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, DecoderBudget decoders,
+            Transformers.Factory transformers) throws PolicyInvalidException, IOException {
         this.settings = settings;
         this.registry = registry;
         this.metrics = new DlpMetrics(registry);
@@ -49,7 +50,8 @@ public final class DlpServer implements ServerComponent {
                     + "stable only until this process restarts");
             key = ValueHasher.ephemeralMasterKey();
         }
-        this.service = new DlpProcessorService(policy, key, metrics, audit, decoders);
+        this.service = new DlpProcessorService(policy, key, metrics, audit, decoders, settings.deadlines(),
+                transformers);
     }
 
     /**
@@ -67,7 +69,13 @@ public final class DlpServer implements ServerComponent {
     /** With a given bound on large-window decoders (tests; the server sizes it from the heap). */
     static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
             DecoderBudget decoders) throws PolicyInvalidException, IOException {
-        return new DlpServer(settings, audit, registry, decoders);
+        return new DlpServer(settings, audit, registry, decoders, Transformers::forKind);
+    }
+
+    /** With the transformers made by {@code transformers} (tests stall a scan through it, as a stuck one would). */
+    static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
+            DecoderBudget decoders, Transformers.Factory transformers) throws PolicyInvalidException, IOException {
+        return new DlpServer(settings, audit, registry, decoders, transformers);
     }
 
     /** Adds another gRPC service on the same port (e.g. the audit module's Envoy access-log receiver). */
@@ -88,6 +96,7 @@ public final class DlpServer implements ServerComponent {
         services.addAll(GrpcServerHost.bind(extra.toArray(BindableService[]::new)));
         host = new GrpcServerHost("extproc-dlp-grpc", settings.grpc(), services, registry);
         host.start();
+        service.deadlines().start();
         reloader = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dlp-policy-reload");
             t.setDaemon(true);
@@ -148,6 +157,7 @@ public final class DlpServer implements ServerComponent {
         if (reloader != null) {
             reloader.shutdownNow();
         }
+        service.deadlines().close();
         if (host != null) {
             host.close();
         }

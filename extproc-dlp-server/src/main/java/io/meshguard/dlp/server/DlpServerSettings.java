@@ -24,8 +24,10 @@ import java.util.Optional;
  * @param hashKey master key for keyed hashes (HASH action and audit HMACs), from dlp.hash_key_file or dlp.hash_key;
  *     empty = random per process
  * @param reloadInterval how often the policy file is checked for changes
+ * @param deadlines how long the server may take per message phase before it fails the stream closed
  */
-public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[] hashKey, Duration reloadInterval) {
+public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[] hashKey, Duration reloadInterval,
+        PhaseDeadlines deadlines) {
     public static final int DEFAULT_GRPC_PORT = 9002;
     public static final int DEFAULT_HTTP_PORT = 9102;
 
@@ -44,6 +46,28 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
     /** {@code dlp.policy_reload_interval}. */
     public static final ConfigKey<Duration> RELOAD_INTERVAL = ConfigKey.duration("dlp.policy_reload_interval",
             Duration.ofSeconds(2), "How often dlp.yaml is checked for changes.");
+    /** {@code dlp.deadline.headers}. */
+    public static final ConfigKey<Duration> DEADLINE_HEADERS = ConfigKey.duration("dlp.deadline.headers",
+            PhaseDeadlines.DEFAULTS.headers(), "Longest the server may take to answer a headers message; over it the "
+                    + "request gets 504 (Envoy times nothing out in FULL_DUPLEX_STREAMED, see docs/operator-guide.md).");
+    /** {@code dlp.deadline.body_chunk}. */
+    public static final ConfigKey<Duration> DEADLINE_BODY_CHUNK = ConfigKey.duration("dlp.deadline.body_chunk",
+            PhaseDeadlines.DEFAULTS.bodyChunk(), "Longest the server may take over one body message; over it the "
+                    + "request gets 504, or the stream is reset once the response has started.");
+    /** {@code dlp.deadline.trailers}. */
+    public static final ConfigKey<Duration> DEADLINE_TRAILERS = ConfigKey.duration("dlp.deadline.trailers",
+            PhaseDeadlines.DEFAULTS.trailers(), "Longest the server may take to answer a trailers message (the "
+                    + "held-back tail of the body is decided there).");
+    /** {@code dlp.deadline.stream}. */
+    public static final ConfigKey<Duration> DEADLINE_STREAM = ConfigKey.duration("dlp.deadline.stream",
+            PhaseDeadlines.DEFAULTS.stream(), "Longest a whole stream may stay open, event streams and WebSocket "
+                    + "upgrades excepted; 0 = no bound (route timeouts bound slow peers).");
+
+    /** Settings with the default deadlines. */
+    public DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[] hashKey, Duration reloadInterval) {
+        this(grpc, policyFile, hashKey, reloadInterval, PhaseDeadlines.DEFAULTS);
+    }
+
     /**
      * Default of {@code grpc.max_inbound_message_bytes} for this server (one body chunk, or a whole BUFFERED body);
      * the runtime's general default of 4 MiB is below Envoy's usual buffer limits.
@@ -56,6 +80,7 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
                 .addAll(GrpcServerSettings.configGroup(DEFAULT_GRPC_PORT).keys())
                 .addAll(HttpServerSettings.configGroup(DEFAULT_HTTP_PORT).keys())
                 .add(POLICY, HASH_KEY_FILE, HASH_KEY, RELOAD_INTERVAL)
+                .add(DEADLINE_HEADERS, DEADLINE_BODY_CHUNK, DEADLINE_TRAILERS, DEADLINE_STREAM)
                 .build();
     }
 
@@ -67,7 +92,9 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
         }
         byte[] key = config.get(HASH_KEY_FILE).map(DlpServerSettings::readKeyFile)
                 .orElseGet(() -> parseKey(HASH_KEY.name(), config.get(HASH_KEY)));
-        return new DlpServerSettings(g, config.get(POLICY), key, config.get(RELOAD_INTERVAL));
+        PhaseDeadlines deadlines = new PhaseDeadlines(config.get(DEADLINE_HEADERS), config.get(DEADLINE_BODY_CHUNK),
+                config.get(DEADLINE_TRAILERS), config.get(DEADLINE_STREAM));
+        return new DlpServerSettings(g, config.get(POLICY), key, config.get(RELOAD_INTERVAL), deadlines);
     }
 
     /**
@@ -116,11 +143,19 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
     }
 
     public DlpServerSettings withGrpc(GrpcServerSettings g) {
-        return new DlpServerSettings(g, policyFile, hashKey, reloadInterval);
+        return new DlpServerSettings(g, policyFile, hashKey, reloadInterval, deadlines);
     }
 
     public DlpServerSettings withHashKey(byte[] key) {
-        return new DlpServerSettings(grpc, policyFile, key, reloadInterval);
+        return new DlpServerSettings(grpc, policyFile, key, reloadInterval, deadlines);
+    }
+
+    public DlpServerSettings withPolicyFile(Path file) {
+        return new DlpServerSettings(grpc, file, hashKey, reloadInterval, deadlines);
+    }
+
+    public DlpServerSettings withDeadlines(PhaseDeadlines d) {
+        return new DlpServerSettings(grpc, policyFile, hashKey, reloadInterval, d);
     }
 
     /** A gRPC settings copy with another inbound message limit. */

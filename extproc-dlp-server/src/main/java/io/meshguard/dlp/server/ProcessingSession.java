@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.Bo
 import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.BodyResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.GrpcStatus;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeadersResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
@@ -22,7 +23,9 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.dlp.content.JsonText;
 import io.meshguard.dlp.content.SseTransformer;
+import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.Direction;
+import io.meshguard.dlp.policy.DirectionPolicy;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.MediaTypes;
 import io.meshguard.dlp.scan.Finding;
@@ -36,6 +39,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,36 +82,103 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     /** An immediate_response was sent: the HTTP stream is over, nothing more is processed. */
     private boolean done;
     /** Response headers were answered in STREAMED/FULL_DUPLEX: the client has them, a local reply is too late. */
-    private boolean responseStarted;
+    private volatile boolean responseStarted;
     /** The response was blocked after it started: every later response body chunk is swallowed. */
     private boolean responseBlocked;
     /** The last bytes of response body released to the client (to start an error event on a fresh line). */
     private final byte[] releasedTail = new byte[4];
     private int releasedTailLen;
+    /** Guarded by {@link #wire}. */
     private boolean closed;
     private final DecoderBudget decoders;
     /** The Envoy route's name, when its config hands one over (empty otherwise). */
     private final String routeName;
-    /** The profile the route asks for, when this policy has it. */
+    /** The profile the route asks for (empty: chosen by host and path). */
     private final Optional<String> routeProfile;
+    /** The route asked for a profile this policy lacks: the stream is refused at its first message. */
+    private final Optional<String> unknownProfile;
     private Timer requestTimer;
     private Timer responseTimer;
+    private final Transformers.Factory transformers;
+    /** The request asked to switch protocols and its profile lets upgrades pass: decided at the response headers. */
+    private boolean upgradeRequested;
+    private String upgradeProfile = "";
+    /** For the audit row: "pass" once frames flow unscanned, "blocked" when the upgrade was refused. */
+    private String websocketNote = "";
+    /** A gRPC request: local replies carry a grpc-status too. */
+    private volatile boolean grpcRequest;
+
+    /** When the stream opened ({@link System#nanoTime}). */
+    private final long openedAt = System.nanoTime();
+    /** The message being dealt with now (null when idle) and since when: read by {@link StreamDeadlines}. */
+    private volatile Phase busyPhase;
+    private volatile long busySince;
+    /** Set once, by the deadline watch: the phase that ran over, and the stream is over. */
+    private volatile Phase expired;
+    /** An event-stream response or an upgrade: open as long as the conversation, no whole-stream bound. */
+    private volatile boolean longLived;
+    /** Every StreamObserver callback holds it: the deadline watch finishes a stream only when no handler runs. */
+    private final ReentrantLock handling = new ReentrantLock();
+    /** Guards {@link #closed} and every call on {@link #responses} (the handler and the deadline watch both send). */
+    private final Object wire = new Object();
+
+    /** What the server is doing for Envoy; the deadline that bounds it. */
+    enum Phase {
+        REQUEST_HEADERS("headers", Direction.REQUEST), REQUEST_BODY("body", Direction.REQUEST),
+        REQUEST_TRAILERS("trailers", Direction.REQUEST), RESPONSE_HEADERS("headers", Direction.RESPONSE),
+        RESPONSE_BODY("body", Direction.RESPONSE), RESPONSE_TRAILERS("trailers", Direction.RESPONSE),
+        STREAM("stream", null);
+
+        final String label;
+        final Direction direction;
+
+        Phase(String label, Direction direction) {
+            this.label = label;
+            this.direction = direction;
+        }
+
+        long limitNanos(PhaseDeadlines d) {
+            return switch (label) {
+                case "headers" -> d.headers().toNanos();
+                case "body" -> d.bodyChunk().toNanos();
+                case "trailers" -> d.trailers().toNanos();
+                default -> d.stream().toNanos();
+            };
+        }
+
+        String directionId() {
+            return direction == null ? "none" : direction.id();
+        }
+
+        /** The audit note: {@code request_body}, {@code stream}, … */
+        String note() {
+            return direction == null ? label : direction.id() + "_" + label;
+        }
+
+        static Phase of(ProcessingRequest req) {
+            return switch (req.getRequestCase()) {
+                case REQUEST_HEADERS -> REQUEST_HEADERS;
+                case REQUEST_BODY -> REQUEST_BODY;
+                case REQUEST_TRAILERS -> REQUEST_TRAILERS;
+                case RESPONSE_HEADERS -> RESPONSE_HEADERS;
+                case RESPONSE_BODY -> RESPONSE_BODY;
+                case RESPONSE_TRAILERS -> RESPONSE_TRAILERS;
+                default -> null;
+            };
+        }
+    }
 
     ProcessingSession(DlpPolicy policy, RouteHint hint, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
-            DlpMetrics metrics, DlpAuditSink audit, DecoderBudget decoders, Runnable onClose) {
+            DlpMetrics metrics, DlpAuditSink audit, DecoderBudget decoders, Transformers.Factory transformers,
+            Runnable onClose) {
         this.policy = policy;
+        this.transformers = transformers;
         this.decoders = decoders;
         this.routeName = hint.route();
-        if (hint.profile().isPresent() && !policy.hasProfile(hint.profile().get())) {
-            // A route naming a profile this dlp.yaml lacks (deployed ahead of the policy, or a typo) is still
-            // scanned: by host and path, as if it named none. Counted and logged so the mismatch gets fixed.
-            metrics.unknownProfile(hint.profile().get());
-            log.warn("route {} asks for DLP profile '{}', which the policy does not define; choosing by host and path",
-                    hint.route().isEmpty() ? "(unnamed)" : hint.route(), hint.profile().get());
-            this.routeProfile = Optional.empty();
-        } else {
-            this.routeProfile = hint.profile();
-        }
+        // A route naming a profile this dlp.yaml lacks (deployed ahead of the policy, or a typo) is refused, never
+        // scanned by host and path instead: the route's owner chose that profile (docs/route-contract.md).
+        this.unknownProfile = hint.profile().filter(p -> !policy.hasProfile(p));
+        this.routeProfile = hint.profile();
         this.masterKey = masterKey;
         this.keyId = keyId(masterKey);
         this.responses = responses;
@@ -119,6 +190,40 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     @Override
     public void onNext(ProcessingRequest req) {
+        handling.lock();
+        try {
+            if (expired != null) {
+                return; // a deadline ended this stream: what Envoy sent before it saw that is not processed
+            }
+            Phase phase = Phase.of(req);
+            if (phase != null) {
+                busySince = System.nanoTime();
+                busyPhase = phase;
+            }
+            handle(req);
+        } finally {
+            busyPhase = null;
+            handling.unlock();
+        }
+        finishIfExpired(); // the watch answered Envoy while this thread was stalled: clean up now
+    }
+
+    /**
+     * Finishes a stream the deadline watch ended, from whichever thread gets the handling lock after the watch's
+     * answer: the handler that was stalled (after it let go of the lock), or the watch itself when no handler runs.
+     * Both look after their own write (the watch: {@link #expired}; the handler: the unlock), so one of them does it.
+     */
+    private void finishIfExpired() {
+        if (expired != null && handling.tryLock()) {
+            try {
+                finish("deadline");
+            } finally {
+                handling.unlock();
+            }
+        }
+    }
+
+    private void handle(ProcessingRequest req) {
         if (!sawFirst) {
             sawFirst = true;
             if (req.hasProtocolConfig()) {
@@ -138,6 +243,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 send(ProcessingResponse.newBuilder().setResponseTrailers(TrailersResponse.getDefaultInstance())
                         .build());
             }
+            return;
+        }
+        if (unknownProfile.isPresent()) {
+            if (req.hasRequestHeaders()) {
+                readRequest(headers(req.getRequestHeaders()));
+            }
+            refuseUnknownProfile(unknownProfile.get());
             return;
         }
         if (responseBlocked && (req.hasResponseBody() || req.hasResponseTrailers())) {
@@ -168,19 +280,27 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     private void requestHeaders(HttpHeaders h) {
         Map<String, String> headers = headers(h);
-        host = headers.getOrDefault(":authority", headers.getOrDefault("host", ""));
-        path = headers.getOrDefault(":path", "");
-        method = headers.getOrDefault(":method", "");
-        requestId = headers.getOrDefault("x-request-id", "");
-        traceId = traceId(headers);
-        tenant = headers.getOrDefault(policy.tenantHeader(), "");
+        readRequest(headers);
         hasher = ValueHasher.forTenant(masterKey, tenant);
         String contentType = headers.getOrDefault("content-type", "");
+        grpcRequest = MediaTypes.isGrpc(contentType);
         var selected = policy.select(Direction.REQUEST, routeProfile, host, path, contentType);
         requestProfile = selected.map(p -> p.profile()).orElse("");
         request = new DirectionState(Direction.REQUEST, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.REQUEST), metrics, decoders);
+                listener(Direction.REQUEST), metrics, decoders, transformers);
+        if (UpgradeRequest.isUpgrade(h)) {
+            Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, path);
+            upgradeProfile = profile.map(DlpPolicy.Profile::name).orElse("none");
+            if (profile.isPresent() && profile.get().websocket() == DirectionPolicy.Disposition.BLOCK) {
+                metrics.websocket(upgradeProfile, "block");
+                websocketNote = "blocked";
+                block(Direction.REQUEST, BlockDecision.because("websocket"), At.HEADERS, false);
+                return;
+            }
+            // Until the upstream agrees (101), this is an ordinary request: anything before that is scanned.
+            upgradeRequested = true;
+        }
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : request.headerBlock();
         if (block.isPresent()) {
             block(Direction.REQUEST, block.get(), At.HEADERS, false);
@@ -198,6 +318,16 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
     }
 
+    /** What the audit rows and logs say about the request. */
+    private void readRequest(Map<String, String> headers) {
+        host = headers.getOrDefault(":authority", headers.getOrDefault("host", ""));
+        path = headers.getOrDefault(":path", "");
+        method = headers.getOrDefault(":method", "");
+        requestId = headers.getOrDefault("x-request-id", "");
+        traceId = traceId(headers);
+        tenant = headers.getOrDefault(policy.tenantHeader(), "");
+    }
+
     private void responseHeaders(HttpHeaders h) {
         Map<String, String> headers = headers(h);
         if (hasher == null) {
@@ -208,12 +338,21 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         } catch (NumberFormatException e) {
             status = 0;
         }
+        if (upgradeRequested && switchedProtocols(status)) {
+            // No header change at all: the 101 goes to the client as the upstream sent it.
+            send(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.getDefaultInstance()).build());
+            responseStarted = true;
+            return;
+        }
         String contentType = headers.getOrDefault("content-type", "");
         var selected = policy.select(Direction.RESPONSE, routeProfile, host, path, contentType);
         responseProfile = selected.map(p -> p.profile()).orElse("");
+        if (MediaTypes.kind(contentType) == MediaTypes.Kind.EVENT_STREAM) {
+            longLived = true;
+        }
         response = new DirectionState(Direction.RESPONSE, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.RESPONSE), metrics, decoders);
+                listener(Direction.RESPONSE), metrics, decoders, transformers);
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : response.headerBlock();
         if (block.isPresent()) {
             block(Direction.RESPONSE, block.get(), At.HEADERS, false);
@@ -228,6 +367,24 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         // In STREAMED and FULL_DUPLEX_STREAMED Envoy sends the headers on to the client with this answer (BUFFERED
         // and BUFFERED_PARTIAL hold them for the body): from now on a block can no longer be a clean local reply.
         responseStarted = responseMode == BodySendMode.STREAMED || responseMode == BodySendMode.FULL_DUPLEX_STREAMED;
+    }
+
+    /**
+     * The upstream accepted the upgrade: 101 Switching Protocols (HTTP/1.1, and what Envoy hands over for an HTTP/2
+     * extended CONNECT too), or a 2xx to a CONNECT. From here both directions carry frames, not bodies: they go on
+     * unscanned and unchanged, counted. Any other status is an ordinary response and is scanned as one.
+     */
+    private boolean switchedProtocols(int status) {
+        if (status != 101 && !(method.equalsIgnoreCase("CONNECT") && status >= 200 && status < 300)) {
+            return false;
+        }
+        longLived = true;
+        websocketNote = "pass";
+        metrics.websocket(upgradeProfile, upgradeProfile.equals("none") ? "no_profile" : "pass");
+        request.close();
+        request = DirectionState.passing(Direction.REQUEST, "websocket", metrics, decoders);
+        response = DirectionState.passing(Direction.RESPONSE, "websocket", metrics, decoders);
+        return true;
     }
 
     /**
@@ -253,12 +410,17 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (state == null) {
             // Body without headers (header mode SKIP): scan as text with the host/path-independent profile.
             state = new DirectionState(d, policy.select(d, routeProfile, host, path, ""), "", "", false,
-                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics, decoders);
+                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics, decoders,
+                    transformers);
             if (d == Direction.REQUEST) {
                 request = state;
             } else {
                 response = state;
             }
+        }
+        if (!state.scans()) {
+            passThrough(d, state, mode, body);
+            return;
         }
         boolean duplex = mode == BodySendMode.FULL_DUPLEX_STREAMED;
         boolean wholeBody = mode == BodySendMode.BUFFERED;
@@ -299,16 +461,45 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             }
         }
         if (d == Direction.RESPONSE) {
-            if (state.scans()) {
-                released(out, 0, out.length);
-            } else {
-                released(body.getBody());
-            }
+            released(out, 0, out.length);
         }
         BodyResponse br = BodyResponse.newBuilder().setResponse(common).build();
         send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
                 : ProcessingResponse.newBuilder().setResponseBody(br).build());
     }
+
+    /**
+     * A body this direction does not scan (non-text or gRPC passed by policy, WebSocket frames, no profile) goes on
+     * with the least work: its size is counted, nothing is decoded or copied. Under FULL_DUPLEX_STREAMED Envoy still
+     * sends every chunk here, because it ignores {@code mode_override} in that mode ("Mode override is not supported
+     * if the body send mode is FULL_DUPLEX_STREAMED", {@code source/extensions/filters/http/ext_proc/ext_proc.cc}),
+     * so the chunk is answered with the very bytes that came (the same ByteString: only the protobuf's own
+     * serialisation touches them). In the other modes an answer without a mutation lets Envoy send its own copy.
+     */
+    private void passThrough(Direction d, DirectionState state, BodySendMode mode, HttpBody body) {
+        if (state.plan() == DirectionState.Plan.BLOCK) {
+            // A body after headers that were refused can only come from a confused peer: refused again.
+            block(d, state.headerBlock().orElse(BlockDecision.because("non_text")), At.BODY, body.getEndOfStream());
+            return;
+        }
+        state.passed(body.getBody().size(), body.getEndOfStream());
+        BodyResponse br;
+        if (mode == BodySendMode.FULL_DUPLEX_STREAMED) {
+            if (body.getBody().isEmpty() && !body.getEndOfStream()) {
+                return; // nothing to hand on
+            }
+            br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder().setBodyMutation(
+                    BodyMutation.newBuilder().setStreamedResponse(StreamedBodyResponse.newBuilder()
+                            .setBody(body.getBody()).setEndOfStream(body.getEndOfStream())))).build();
+        } else {
+            br = PASS_BODY;
+        }
+        send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
+                : ProcessingResponse.newBuilder().setResponseBody(br).build());
+    }
+
+    private static final BodyResponse PASS_BODY = BodyResponse.newBuilder()
+            .setResponse(CommonResponse.getDefaultInstance()).build();
 
     /** Remembers the end of what the client has been sent of the response body: {@code b[off, off + len)}. */
     private void released(byte[] b, int off, int len) {
@@ -320,13 +511,6 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         System.arraycopy(releasedTail, releasedTailLen - keep, releasedTail, 0, keep);
         System.arraycopy(b, off + len - n, releasedTail, keep, n);
         releasedTailLen = keep + n;
-    }
-
-    private void released(ByteString b) {
-        int n = Math.min(b.size(), releasedTail.length);
-        byte[] tail = new byte[n];
-        b.copyTo(tail, b.size() - n, 0, n);
-        released(tail, 0, n);
     }
 
     /** The chunk timer of a direction, looked up once per stream (the mode is fixed by the first message). */
@@ -487,14 +671,40 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 + ",\"reason\":" + JsonText.quote(decision.reason())
                 + (detector.isEmpty() ? "" : ",\"detector\":" + JsonText.quote(detector))
                 + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
-        ImmediateResponse ir = ImmediateResponse.newBuilder()
+        ImmediateResponse.Builder ir = ImmediateResponse.newBuilder()
                 .setStatus(HttpStatus.newBuilder().setCodeValue(policy.block().status()))
                 .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
                 .setBody(ByteString.copyFrom(body, StandardCharsets.UTF_8))
-                .setDetails("meshguard_dlp_" + decision.reason())
-                .build();
+                .setDetails("meshguard_dlp_" + decision.reason());
+        if (grpcRequest) {
+            // A gRPC client reads grpc-status, not the HTTP status: 403 maps to PERMISSION_DENIED (7), as in
+            // gRPC's doc/http-grpc-status-mapping.md.
+            ir.setGrpcStatus(GrpcStatus.newBuilder().setStatus(7));
+        }
         send(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
         return false;
+    }
+
+    /**
+     * Fails the stream closed: the first message Envoy sends (normally the request headers, so nothing has reached the
+     * upstream yet) is answered with a 503 local reply; the api_call audit row records the profile.
+     */
+    private void refuseUnknownProfile(String profile) {
+        done = true;
+        outcome = "blocked";
+        String label = metrics.unknownProfile(profile);
+        blockNote = "unknown_profile:" + label;
+        log.warn("dlp refused stream: route {} names DLP profile '{}', which the policy does not define request_id={}",
+                routeName.isEmpty() ? "(unnamed)" : io.meshguard.contract.ProfileLabels.escape(routeName), label,
+                requestId);
+        String body = "{\"error\":\"dlp_unavailable\",\"reason\":\"unknown_profile\","
+                + "\"message\":\"the route names a DLP profile the policy does not define\""
+                + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
+        send(ProcessingResponse.newBuilder().setImmediateResponse(ImmediateResponse.newBuilder()
+                .setStatus(HttpStatus.newBuilder().setCodeValue(503))
+                .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                .setBody(ByteString.copyFromUtf8(body))
+                .setDetails("meshguard_dlp_unknown_profile")).build());
     }
 
     /** The message a block answers. */
@@ -563,33 +773,118 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     }
 
     private void send(ProcessingResponse r) {
-        if (!closed) {
-            responses.onNext(r);
+        synchronized (wire) {
+            if (!closed) {
+                responses.onNext(r);
+            }
         }
     }
 
     private void fail(Status s) {
-        if (!closed) {
+        synchronized (wire) {
+            if (closed) {
+                return;
+            }
             closed = true;
             responses.onError(s.asRuntimeException());
-            finish("error");
         }
+        finish("error");
     }
 
     @Override
     public void onError(Throwable t) {
         // Envoy cancelled (client went away, stream reset): drop all state.
-        closed = true;
-        finish("cancelled");
+        handling.lock();
+        try {
+            synchronized (wire) {
+                closed = true;
+            }
+            finish("cancelled");
+        } finally {
+            handling.unlock();
+        }
     }
 
     @Override
     public void onCompleted() {
-        if (!closed) {
-            closed = true;
-            responses.onCompleted();
+        handling.lock();
+        try {
+            synchronized (wire) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                responses.onCompleted();
+            }
             finish(outcome);
+        } finally {
+            handling.unlock();
         }
+    }
+
+    long openedAt() {
+        return openedAt;
+    }
+
+    boolean longLived() {
+        return longLived;
+    }
+
+    /**
+     * Called by the deadline watch: ends this stream when the message being dealt with has taken longer than its
+     * phase allows, or when a bounded stream has been open longer than the whole-stream bound.
+     */
+    void enforce(PhaseDeadlines deadlines, long now) {
+        if (expired != null) {
+            return;
+        }
+        Phase phase = busyPhase;
+        long since = busySince;
+        if (phase != null && now - since > phase.limitNanos(deadlines)) {
+            expire(phase);
+        } else if (!deadlines.stream().isZero() && !longLived && now - openedAt > deadlines.stream().toNanos()) {
+            expire(Phase.STREAM);
+        }
+    }
+
+    /**
+     * Fails the stream closed from the deadline watch's thread. Before the client has any of the response, an
+     * immediate_response (504, JSON body) that Envoy sends as a local reply; after, a gRPC error, which Envoy turns
+     * into a reset of the HTTP stream ({@code failure_mode_allow: false}). Either way no unscanned byte goes on: the
+     * stalled handler's later answers are dropped ({@link #closed}), and Envoy gets nothing for the stalled message.
+     */
+    private void expire(Phase phase) {
+        synchronized (wire) {
+            if (closed || expired != null) {
+                return;
+            }
+            expired = phase;
+            closed = true;
+            metrics.overDeadline(phase.label, phase.directionId());
+            log.warn("dlp stream over its {} deadline direction={} route={} request_id={} response_started={}",
+                    phase.label, phase.directionId(), path, requestId, responseStarted);
+            if (responseStarted) {
+                responses.onError(Status.DEADLINE_EXCEEDED
+                        .withDescription("meshguard DLP: " + phase.note() + " over its deadline").asRuntimeException());
+            } else {
+                String body = "{\"error\":\"dlp_timeout\",\"message\":\"The data-loss-prevention check did not "
+                        + "finish in time.\",\"phase\":" + JsonText.quote(phase.note())
+                        + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
+                ImmediateResponse.Builder ir = ImmediateResponse.newBuilder()
+                        .setStatus(HttpStatus.newBuilder().setCodeValue(504))
+                        .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                        .setBody(ByteString.copyFrom(body, StandardCharsets.UTF_8))
+                        .setDetails("meshguard_dlp_deadline_" + phase.note());
+                if (grpcRequest) {
+                    ir.setGrpcStatus(GrpcStatus.newBuilder().setStatus(14)); // 504 maps to UNAVAILABLE
+                }
+                responses.onNext(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
+                responses.onCompleted();
+            }
+        }
+        // The stream's state belongs to its handler thread: finish here only when none is running (an idle stream
+        // over the whole-stream bound); a stalled handler finishes it when it returns (see onNext).
+        finishIfExpired();
     }
 
     private boolean finished;
@@ -610,7 +905,14 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (!blockNote.isEmpty()) {
             notes.put("block", blockNote);
         }
-        String result = how.equals("cancelled") || how.equals("error") ? how : outcome;
+        if (!websocketNote.isEmpty()) {
+            notes.put("websocket", websocketNote);
+        }
+        if (expired != null) {
+            notes.put("deadline", expired.note());
+        }
+        String result = expired != null ? "deadline"
+                : how.equals("cancelled") || how.equals("error") ? how : outcome;
         audit.apiCall(new DlpAuditSink.ApiCallEvent(Instant.now(), requestId, traceId, tenant, host, method,
                 routeOf(path), routeName, status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
                 findingCounts, request == null ? 0 : request.received(), response == null ? 0 : response.received(),

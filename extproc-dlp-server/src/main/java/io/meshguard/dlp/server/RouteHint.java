@@ -5,21 +5,23 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.meshguard.contract.RouteContract;
 import java.util.Optional;
 
 /**
- * What the Envoy route said about a stream: the gateway's xDS routes add {@code x-meshguard-dlp-profile} and
- * {@code x-meshguard-route} to the ext_proc stream's initial metadata (ExtProcPerRoute overrides). This is
- * operator configuration carried by Envoy on its own gRPC stream, never a header a client can set.
+ * What the Envoy route said about a stream: the gateway's xDS routes add the {@link RouteContract.DlpMetadata} keys to
+ * the ext_proc stream's initial metadata (ExtProcPerRoute overrides). This is operator configuration carried by
+ * Envoy on its own gRPC stream, never a header a client can set.
  *
- * @param profile the dlp.yaml profile the route asks for; empty = choose by host, path and content type
+ * @param profile the dlp.yaml profile the route asks for; empty = choose by host, path and content type; a name the
+ *     policy lacks fails the stream closed (docs/route-contract.md)
  * @param route the route's name for metrics and audit; empty when the stream came without one (Istio sidecars)
  */
 public record RouteHint(Optional<String> profile, String route) {
     public static final Metadata.Key<String> PROFILE_KEY =
-            Metadata.Key.of("x-meshguard-dlp-profile", Metadata.ASCII_STRING_MARSHALLER);
+            Metadata.Key.of(RouteContract.DlpMetadata.DLP_PROFILE, Metadata.ASCII_STRING_MARSHALLER);
     public static final Metadata.Key<String> ROUTE_KEY =
-            Metadata.Key.of("x-meshguard-route", Metadata.ASCII_STRING_MARSHALLER);
+            Metadata.Key.of(RouteContract.DlpMetadata.GATEWAY_ROUTE, Metadata.ASCII_STRING_MARSHALLER);
     public static final RouteHint NONE = new RouteHint(Optional.empty(), "");
 
     private static final Context.Key<RouteHint> CURRENT = Context.keyWithDefault("meshguard-route-hint", NONE);

@@ -57,4 +57,13 @@ class ShippedPolicyTest {
         assertThatThrownBy(() -> DlpPolicyChecks.run(t)).isInstanceOf(PolicyInvalidException.class)
                 .hasMessageContaining(t + ":6: unknown key 'colour'");
     }
+
+    @Test
+    void caseNamingAProfileThePolicyLacks_failsWithFileAndLine(@TempDir Path dir) throws Exception {
+        Files.copy(POLICIES.resolve("dlp.yaml"), dir.resolve("dlp.yaml"));
+        Path t = dir.resolve("dlp-bad.yaml");
+        Files.writeString(t, "policy: dlp.yaml\ncases:\n  - name: x\n    profile: pci\n    input: y\n    expect: {}\n");
+        assertThatThrownBy(() -> DlpPolicyChecks.run(t)).isInstanceOf(PolicyInvalidException.class)
+                .hasMessageContaining(t + ":4: profile 'pci' is not in the policy");
+    }
 }

@@ -42,7 +42,7 @@ class DlpPolicyParserTest {
                 "dlp.yaml:12: unknown action 'shred'; use mask, redact, hash, block or alert",
                 "dlp.yaml:14: 99 is out of range [0, 16]",
                 "dlp.yaml:15: 'oversize' must be 'pass' or 'block'",
-                "dlp.yaml:16: unknown key 'colour'; allowed here: match, name, request, response");
+                "dlp.yaml:16: unknown key 'colour'; allowed here: match, name, request, response, websocket");
         assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:6: pattern of 'bad_re' is not valid RE2 syntax"));
         assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:13: unknown detector 'nosuch'"));
     }
@@ -83,5 +83,74 @@ class DlpPolicyParserTest {
                   marking: {keywords: []}
                 profiles: []
                 """)).hasMessageContaining("dlp.yaml:3: 'keywords' must list at least one word");
+    }
+
+    @Test
+    void websocketAndGrpc_dispositions_defaultToBlockAndToNonText_andRefuseOtherWords() throws Exception {
+        DlpPolicy p = DlpPolicyParser.parse("dlp.yaml", """
+                version: 1
+                profiles:
+                  - name: ws
+                    websocket: pass
+                    request: {detectors: {card: mask}, non_text: block}
+                  - name: rpc
+                    request: {detectors: {card: mask}, grpc: block}
+                    response: {detectors: {card: mask}, non_text: block, grpc: pass}
+                """);
+        DlpPolicy.Profile ws = p.profile("ws").orElseThrow();
+        DlpPolicy.Profile rpc = p.profile("rpc").orElseThrow();
+        assertThat(ws.websocket()).isEqualTo(DirectionPolicy.Disposition.PASS);
+        assertThat(rpc.websocket()).as("a bank refuses frames it cannot scan unless told otherwise")
+                .isEqualTo(DirectionPolicy.Disposition.BLOCK);
+        assertThat(ws.request().orElseThrow().grpc()).as("absent: as non_text")
+                .isEqualTo(DirectionPolicy.Disposition.BLOCK);
+        assertThat(rpc.request().orElseThrow().grpc()).isEqualTo(DirectionPolicy.Disposition.BLOCK);
+        assertThat(rpc.request().orElseThrow().nonText()).isEqualTo(DirectionPolicy.Disposition.PASS);
+        assertThat(rpc.response().orElseThrow().grpc()).isEqualTo(DirectionPolicy.Disposition.PASS);
+
+        assertThat(errors("""
+                version: 1
+                profiles:
+                  - name: a
+                    websocket: scan
+                    request:
+                      detectors: {card: mask}
+                      grpc: maybe
+                """)).containsExactlyInAnyOrder("dlp.yaml:4: 'websocket' must be 'pass' or 'block'",
+                "dlp.yaml:7: 'grpc' must be 'pass' or 'block'");
+    }
+
+    @Test
+    void upgradeProfile_isTheRoutesOrTheFirstMatchingHostAndPath_whateverItsContentTypes() throws Exception {
+        DlpPolicy p = DlpPolicyParser.parse("dlp.yaml", """
+                version: 1
+                profiles:
+                  - name: json-only
+                    match: {paths: ["/ws"], content_types: ["application/json"]}
+                    request: {detectors: {card: mask}}
+                  - name: rest
+                    websocket: pass
+                    request: {detectors: {card: mask}}
+                """);
+        assertThat(p.upgradeProfile(java.util.Optional.empty(), "h", "/ws/chat").map(DlpPolicy.Profile::name))
+                .contains("json-only");
+        assertThat(p.upgradeProfile(java.util.Optional.of("rest"), "h", "/ws/chat").map(DlpPolicy.Profile::name))
+                .contains("rest");
+        assertThat(p.upgradeProfile(java.util.Optional.empty(), "h", "/other").map(DlpPolicy.Profile::name))
+                .contains("rest");
+    }
+
+    @Test
+    void grpcContentTypes_inEverySpelling_areNonTextGrpc_evenWithAJsonSuffix() {
+        for (String t : List.of("application/grpc", "application/grpc+proto", "Application/GRPC+json",
+                "application/grpc-web", "application/grpc-web+proto", "application/grpc-web-text",
+                "application/grpc-web-text+proto", "application/grpc; charset=utf-8")) {
+            assertThat(MediaTypes.isGrpc(t)).as(t).isTrue();
+            assertThat(MediaTypes.kind(t)).as(t).isEqualTo(MediaTypes.Kind.NON_TEXT);
+        }
+        for (String t : List.of("application/grpcx", "application/json", "text/grpc", "application/octet-stream",
+                "")) {
+            assertThat(MediaTypes.isGrpc(t)).as(t).isFalse();
+        }
     }
 }

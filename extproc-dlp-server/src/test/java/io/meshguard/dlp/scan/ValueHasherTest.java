@@ -41,25 +41,24 @@ class ValueHasherTest {
     }
 
     @Test
-    void batch_equalsJdkHmacSha256_forBatchesOfEverySizeAndValuesShortAndLong() throws Exception {
+    void manyValues_equalJdkHmacSha256_forListsOfEverySizeAndValuesShortAndLong() throws Exception {
+        // One hasher reused for value after value (its Mac is reset by each doFinal): no value may see another's.
         byte[] master = "master-key-for-the-hasher-test-1".getBytes(StandardCharsets.UTF_8);
         byte[] tenantKey = hmac(master, "meshguard-dlp-tenant:bank".getBytes(StandardCharsets.UTF_8));
-        ValueHasher.Batch batch = ValueHasher.forTenant(master, "bank").newBatch();
+        ValueHasher hasher = ValueHasher.forTenant(master, "bank");
         Random random = new Random(8);
         byte[] text = new byte[4096];
         for (int round = 0; round < 400; round++) {
             random.nextBytes(text);
-            // Up to 40 values: none, fewer than a round of lanes needs, several rounds with a partial last one; most
-            // short enough for one block, some longer (hashed one by one), some ending at the array's last byte.
             int count = random.nextInt(41);
             int[] offs = new int[count];
             int[] lens = new int[count];
             for (int k = 0; k < count; k++) {
-                lens[k] = random.nextInt(8) == 0 ? random.nextInt(200) : random.nextInt(HmacLanes.MAX_VALUE + 1);
+                lens[k] = random.nextInt(8) == 0 ? random.nextInt(200) : random.nextInt(56);
                 offs[k] = random.nextInt(5) == 0 ? text.length - lens[k] : random.nextInt(text.length - lens[k] + 1);
             }
             String[] got = new String[count];
-            batch.hex(text, offs, lens, count, got);
+            hasher.hex(text, offs, lens, count, got);
             for (int k = 0; k < count; k++) {
                 String want = HexFormat.of().formatHex(
                         hmac(tenantKey, java.util.Arrays.copyOfRange(text, offs[k], offs[k] + lens[k])));
@@ -69,34 +68,32 @@ class ValueHasherTest {
     }
 
     @Test
-    void lanes_equalJdkHmacSha256_forKeysOfEveryLengthUpToABlock_andValuesOfEveryLengthUpToTheirLimit()
-            throws Exception {
-        // HmacLanes directly, whatever this CPU's vectors (without 512-bit ones the Vector API computes the same
-        // lanes in plain Java, slowly): every key length 1-64, every value length 0-55, in every lane.
-        Random random = new Random(9);
-        byte[] text = new byte[16 * HmacLanes.MAX_VALUE];
-        random.nextBytes(text);
-        for (int keyLength = 1; keyLength <= 64; keyLength++) { // the JDK refuses an empty key
-            byte[] key = new byte[keyLength];
-            random.nextBytes(key);
-            HmacLanes lanes = new HmacLanes(HmacLanes.keyStates(key));
-            for (int first = 0; first <= HmacLanes.MAX_VALUE; first += 8) {
-                int[] offs = new int[HmacLanes.LANES];
-                int[] lens = new int[HmacLanes.LANES];
-                for (int lane = 0; lane < HmacLanes.LANES; lane++) {
-                    lens[lane] = (first + lane * 7) % (HmacLanes.MAX_VALUE + 1);
-                    offs[lane] = lane * HmacLanes.MAX_VALUE;
-                }
-                int count = 1 + random.nextInt(HmacLanes.LANES);
-                String[] got = new String[HmacLanes.LANES];
-                lanes.hex(text, offs, lens, count, got);
-                for (int lane = 0; lane < count; lane++) {
-                    String want = HexFormat.of().formatHex(
-                            hmac(key, java.util.Arrays.copyOfRange(text, offs[lane], offs[lane] + lens[lane])));
-                    assertThat(got[lane]).as("key %d bytes, lane %d, value %d bytes", keyLength, lane, lens[lane])
-                            .isEqualTo(want);
-                }
-            }
+    void concurrentCallers_eachGetTheirOwnValuesHash() throws Exception {
+        // hex is documented as safe from several threads: the shared Mac must never mix two values.
+        byte[] master = "master-key-for-the-hasher-test-2".getBytes(StandardCharsets.UTF_8);
+        ValueHasher hasher = ValueHasher.forTenant(master, "t");
+        byte[][] values = new byte[8][];
+        String[] want = new String[8];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = ("value-" + i + "-" + "x".repeat(i * 13)).getBytes(StandardCharsets.UTF_8);
+            want[i] = hasher.hex(values[i], 0, values[i].length);
         }
+        java.util.List<Thread> threads = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger wrong = new java.util.concurrent.atomic.AtomicInteger();
+        for (int t = 0; t < 4; t++) {
+            int seed = t;
+            threads.add(Thread.ofPlatform().start(() -> {
+                for (int n = 0; n < 5000; n++) {
+                    int i = (n + seed) % values.length;
+                    if (!hasher.hex(values[i], 0, values[i].length).equals(want[i])) {
+                        wrong.incrementAndGet();
+                    }
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertThat(wrong.get()).isZero();
     }
 }

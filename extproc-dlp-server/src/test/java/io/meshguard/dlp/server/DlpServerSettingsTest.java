@@ -34,6 +34,28 @@ class DlpServerSettingsTest {
     }
 
     @Test
+    void deadlines_defaultToTwoAndFiveSeconds_readFromTheEnvironment_andRefuseZeroOrNegative() throws Exception {
+        DlpServerSettings d = DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(),
+                Map.of()));
+        assertThat(d.deadlines()).isEqualTo(PhaseDeadlines.DEFAULTS);
+        assertThat(d.deadlines().headers()).isEqualTo(java.time.Duration.ofSeconds(2));
+        assertThat(d.deadlines().stream()).as("no whole-stream bound unless asked").isZero();
+
+        DlpServerSettings s = DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(),
+                Map.of("MESHGUARD_DLP_DEADLINE_HEADERS", "500ms", "MESHGUARD_DLP_DEADLINE_BODY_CHUNK", "3s",
+                        "MESHGUARD_DLP_DEADLINE_TRAILERS", "4s", "MESHGUARD_DLP_DEADLINE_STREAM", "10m")));
+        assertThat(s.deadlines()).isEqualTo(new PhaseDeadlines(java.time.Duration.ofMillis(500),
+                java.time.Duration.ofSeconds(3), java.time.Duration.ofSeconds(4), java.time.Duration.ofMinutes(10)));
+        assertThat(s.withPolicyFile(Path.of("other.yaml")).deadlines()).isEqualTo(s.deadlines());
+
+        assertThatThrownBy(() -> load("MESHGUARD_DLP_DEADLINE_BODY_CHUNK", "0s"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be positive");
+        assertThatThrownBy(() -> new PhaseDeadlines(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1),
+                java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(-1)))
+                .hasMessageContaining("dlp.deadline.stream");
+    }
+
+    @Test
     void shortHashKey_isRefused() {
         assertThatThrownBy(() -> DlpServerSettings.parseKey("too-short")).hasMessageContaining("at least 32 bytes");
     }

@@ -156,6 +156,18 @@ final class EnvoyStream implements AutoCloseable {
         return out.toByteArray();
     }
 
+    /** The bytes the upstream would receive from FULL_DUPLEX request answers, in order. */
+    static byte[] requestBytes(List<ProcessingResponse> answers) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (ProcessingResponse r : answers) {
+            if (r.hasRequestBody()) {
+                out.writeBytes(r.getRequestBody().getResponse().getBodyMutation().getStreamedResponse().getBody()
+                        .toByteArray());
+            }
+        }
+        return out.toByteArray();
+    }
+
     /** Answers already received, without waiting. */
     List<Object> drainNow() {
         List<Object> out = new ArrayList<>();

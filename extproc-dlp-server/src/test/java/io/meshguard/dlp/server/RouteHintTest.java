@@ -71,10 +71,40 @@ class RouteHintTest {
     }
 
     @Test
-    void routeNamingAnUnknownProfile_fallsBackToHostAndPath_andIsCounted() throws Exception {
-        ProcessingResponse r = sendCard(hint("no-such-profile", "chat-completions"));
-        assertThat(r.hasImmediateResponse()).as("never unscanned: host and path still choose").isTrue();
+    void routeNamingAnUnknownProfile_failsClosedAtTheRequestHeaders_countedAndAudited() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE,
+                hint("no-such-profile", "chat-completions"))) {
+            // /v1/chat/completions would match the llm profile by path: an unknown name must not fall back to it
+            s.requestHeaders(false, ":method", "POST", ":path", "/v1/chat/completions", ":authority", "llm",
+                    "content-type", "text/plain", "x-request-id", "rh-unknown");
+            ProcessingResponse r = s.next();
+            assertThat(r.hasImmediateResponse()).as("refused before a body byte goes upstream").isTrue();
+            assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(503);
+            assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("\"reason\":\"unknown_profile\"")
+                    .contains("\"request_id\":\"rh-unknown\"");
+            assertThat(r.getImmediateResponse().getDetails()).isEqualTo("meshguard_dlp_unknown_profile");
+        }
         assertThat(fx.meters.get("meshguard_dlp_unknown_profile_total").tag("profile", "no-such-profile")
+                .counter().count()).isEqualTo(1);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> fx.calls.stream().anyMatch(c -> c.requestId().equals("rh-unknown")));
+        DlpAuditSink.ApiCallEvent call = fx.calls.stream().filter(c -> c.requestId().equals("rh-unknown")).findFirst()
+                .orElseThrow();
+        assertThat(call.route()).isEqualTo("chat-completions");
+        assertThat(call.notes()).containsEntry("block", "unknown_profile:no-such-profile");
+    }
+
+    @Test
+    void routeNamingAnUnknownProfile_refusesWhateverMessageComesFirst_andLabelsAreEscaped() throws Exception {
+        // header modes SKIP: the first message Envoy sends may be a body; it is refused all the same
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.STREAMED, BodySendMode.NONE,
+                hint("bad name\u00e9{x}", "r"))) {
+            s.requestBody("4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8), false);
+            ProcessingResponse r = s.next();
+            assertThat(r.hasImmediateResponse()).isTrue();
+            assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(503);
+        }
+        assertThat(fx.meters.get("meshguard_dlp_unknown_profile_total").tag("profile", "bad_name__x_")
                 .counter().count()).isEqualTo(1);
     }
 

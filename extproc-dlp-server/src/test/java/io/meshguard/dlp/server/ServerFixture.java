@@ -54,6 +54,21 @@ final class ServerFixture implements AutoCloseable {
                 request:
                   detectors: {card: mask}
                   non_text: block
+              - name: chat-ws
+                match: {paths: ["/ws/chat"]}
+                websocket: pass
+                request:
+                  detectors: {card: block}
+                response:
+                  detectors: {card: mask}
+              - name: grpc-services
+                match: {paths: ["/bank.Accounts/"]}
+                request:
+                  detectors: {card: mask}
+                  grpc: block
+                response:
+                  detectors: {card: mask}
+                  grpc: block
               - name: default
                 request:
                   detectors: {card: mask, email: {action: hash}, private_key: block}
@@ -76,13 +91,25 @@ final class ServerFixture implements AutoCloseable {
     }
 
     ServerFixture(DecoderBudget decoders) throws Exception {
+        this(decoders, PhaseDeadlines.DEFAULTS, io.meshguard.dlp.content.Transformers::forKind);
+    }
+
+    /** With given deadlines and transformers made by {@code transformers} (to stall a scan for real). */
+    ServerFixture(PhaseDeadlines deadlines, io.meshguard.dlp.content.Transformers.Factory transformers)
+            throws Exception {
+        this(DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()), deadlines, transformers);
+    }
+
+    private ServerFixture(DecoderBudget decoders, PhaseDeadlines deadlines,
+            io.meshguard.dlp.content.Transformers.Factory transformers) throws Exception {
         dir = Files.createTempDirectory("dlp-test");
         Path policy = dir.resolve("dlp.yaml");
         Files.writeString(policy, POLICY, StandardCharsets.UTF_8);
         DlpServerSettings settings = new DlpServerSettings(
                 DlpServerSettings.withMaxMessage(GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
                         8 * 1024 * 1024),
-                policy, "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1));
+                policy, "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1),
+                deadlines);
         server = DlpServer.create(settings, new DlpAuditSink() {
             @Override
             public void finding(FindingEvent e) {
@@ -93,7 +120,7 @@ final class ServerFixture implements AutoCloseable {
             public void apiCall(ApiCallEvent e) {
                 calls.add(e);
             }
-        }, meters, decoders);
+        }, meters, decoders, transformers);
         server.start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
                 .maxInboundMessageSize(64 * 1024 * 1024).build();

@@ -76,7 +76,7 @@ public final class AdminApi implements HttpHandler {
     private final Supplier<List<NodeStatus>> fleet;
     private final BearerTokens tokens;
     private final ConfigChangeAudit audit;
-    private final ConfigValidator validator = new ConfigValidator();
+    private final ConfigValidator validator;
     private final byte[] openApi;
 
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
@@ -84,6 +84,7 @@ public final class AdminApi implements HttpHandler {
         this.draft = draft;
         this.revisions = revisions;
         this.publisher = publisher;
+        this.validator = publisher.validator();
         this.fleet = fleet;
         this.tokens = tokens;
         this.audit = audit;

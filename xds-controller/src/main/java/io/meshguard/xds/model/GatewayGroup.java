@@ -11,6 +11,9 @@ import java.util.Optional;
  * @param hostnameTemplate placeholders {@code {api} {env} {region} {domain}}
  * @param listenerPort the port of the Envoy HTTP listener
  * @param proxylessAuthz whether proxyless gRPC clients must run the ext_authz filter
+ * @param cors the group's cross-origin policy for every API it serves; empty: no CORS (browsers refuse cross-origin
+ *     calls)
+ * @param apiCors per-API policies that replace {@code cors} for that API's routes (keyed by API name)
  */
 public record GatewayGroup(
         String name,
@@ -20,7 +23,9 @@ public record GatewayGroup(
         List<String> hostnames,
         String hostnameTemplate,
         int listenerPort,
-        ProxylessAuthz proxylessAuthz) {
+        ProxylessAuthz proxylessAuthz,
+        Optional<Cors> cors,
+        java.util.Map<String, Cors> apiCors) {
 
     public static final String DEFAULT_HOSTNAME_TEMPLATE = "{api}.{env}.{region}.{domain}";
     public static final int DEFAULT_LISTENER_PORT = 8080;
@@ -34,6 +39,23 @@ public record GatewayGroup(
         proxylessAuthz = proxylessAuthz == null ? ProxylessAuthz.REQUIRED : proxylessAuthz;
         environment = environment == null ? "" : environment;
         region = region == null ? "" : region;
+        cors = cors == null ? Optional.empty() : cors;
+        apiCors = apiCors == null ? java.util.Map.of() : java.util.Map.copyOf(apiCors);
+    }
+
+    /** The policy of one API's routes in this group: its own, else the group's, else none. */
+    public Optional<Cors> corsFor(String api) {
+        Cors own = apiCors.get(api);
+        return own != null ? Optional.of(own) : cors;
+    }
+
+    /**
+     * Whether the group is a production environment ({@code prod}, {@code production}, {@code prd}, any case), where
+     * CORS accepts exact origins only.
+     */
+    public boolean production() {
+        String e = environment.toLowerCase(java.util.Locale.ROOT);
+        return e.equals("prod") || e.equals("production") || e.equals("prd");
     }
 
     /** The hostname an API gets from the template when the group lists none. */

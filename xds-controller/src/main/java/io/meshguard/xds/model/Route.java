@@ -12,8 +12,8 @@ import java.util.Optional;
  * @param idleTimeoutMs stream idle timeout; empty keeps Envoy's default
  * @param streaming a long-lived response (SSE, gRPC server streaming): no request timeout, bodies streamed, never
  *     buffered
- * @param authzProfile handed to extauthz-server as the {@code authz_profile} context extension
- * @param dlpProfile handed to extproc-dlp-server as the {@code x-meshguard-dlp-profile} initial metadata
+ * @param authzProfile handed to extauthz-server as {@code RouteContract.AuthzContext.AUTHZ_PROFILE}; must name an authz.yaml rule
+ * @param dlpProfile handed to extproc-dlp-server as {@code RouteContract.DlpMetadata.DLP_PROFILE}; must name a dlp.yaml profile
  */
 public record Route(
         String name,

@@ -1,6 +1,7 @@
 package io.meshguard.xds.model;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.google.common.net.InetAddresses;
 import java.util.List;
 import java.util.Optional;
 
@@ -50,7 +51,48 @@ public record Upstream(
             return tls.get().sni();
         }
         List<String> names = endpoints.stream().map(Endpoint::address).distinct().toList();
-        return names.size() == 1 && !Tls.isIpAddress(names.get(0)) ? Optional.of(names.get(0)) : Optional.empty();
+        return names.size() == 1 && !isIpLiteral(names.get(0)) ? Optional.of(names.get(0)) : Optional.empty();
+    }
+
+    /**
+     * The kind of Envoy cluster the upstream becomes, decided by its endpoint addresses alone. Envoy refuses a DNS name
+     * in an EDS or STATIC endpoint ("malformed IP address … Consider setting resolver_name or setting cluster type to
+     * 'STRICT_DNS' or 'LOGICAL_DNS'", {@code source/common/upstream/upstream_impl.cc}), so names go to DNS clusters.
+     * Why each kind: {@code docs/gateway-envoy-config.md} §1.
+     */
+    public Discovery discovery() {
+        long names = endpoints.stream().filter(e -> !isIpLiteral(e.address())).count();
+        if (names == 0) {
+            return Discovery.EDS;
+        }
+        if (names < endpoints.size()) {
+            return Discovery.MIXED;
+        }
+        return endpoints.size() == 1 ? Discovery.LOGICAL_DNS : Discovery.STRICT_DNS;
+    }
+
+    /** How the gateway finds an upstream's hosts; see {@link #discovery()}. */
+    public enum Discovery {
+        /** Every endpoint is an IP literal: an EDS cluster whose hosts are pushed as a load assignment. */
+        EDS,
+        /**
+         * One endpoint, named by DNS: a LOGICAL_DNS cluster with the name in an inline load assignment. Envoy and
+         * proxyless gRPC clients (grpc-java {@code XdsClusterResource}) both accept it.
+         */
+        LOGICAL_DNS,
+        /** Several endpoints, all named by DNS: a STRICT_DNS cluster (Envoy only; grpc-java refuses the type). */
+        STRICT_DNS,
+        /** IP literals and DNS names in one upstream: refused by validation. */
+        MIXED
+    }
+
+    /**
+     * Whether {@code address} is an IPv4 or IPv6 literal, parsed as text without any DNS lookup (Envoy's
+     * {@code Network::Utility::parseInternetAddress} is likewise {@code inet_pton}, no resolution). Zone ids
+     * ({@code fe80::1%eth0}) are not literals Envoy's EDS accepts.
+     */
+    public static boolean isIpLiteral(String address) {
+        return address != null && !address.contains("%") && InetAddresses.isInetAddress(address);
     }
 
     public enum Protocol { HTTP1, H2, GRPC }
@@ -71,10 +113,6 @@ public record Upstream(
             sni = sni == null ? Optional.empty() : sni;
             subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
             caFile = caFile == null ? Optional.empty() : caFile;
-        }
-
-        static boolean isIpAddress(String host) {
-            return host.contains(":") || host.chars().allMatch(ch -> ch == '.' || (ch >= '0' && ch <= '9'));
         }
     }
 

@@ -23,7 +23,8 @@ public final class AdsServer implements AutoCloseable {
         SimpleCache<String> cache = snapshots.cache();
         V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(streams), new NackParkingWatcher(cache, streams, groups));
         this.server = NettyServerBuilder.forAddress(bind)
-                .addService(discovery.getAggregatedDiscoveryServiceImpl())
+                .addService(io.grpc.ServerInterceptors.intercept(discovery.getAggregatedDiscoveryServiceImpl(),
+                        new StreamNodeInterceptor()))
                 .addService(health.getHealthService())
                 // Like every meshguard gRPC server (runtime's GrpcServerHost): grpcurl can list and describe ADS.
                 .addService(ProtoReflectionServiceV1.newInstance())

@@ -49,7 +49,7 @@ public final class Publisher {
         }
     }
 
-    private final ConfigValidator validator = new ConfigValidator();
+    private final ConfigValidator validator;
     private final SnapshotBuilder builder;
     private final RevisionStore store;
     private final XdsSnapshots snapshots;
@@ -59,6 +59,13 @@ public final class Publisher {
 
     public Publisher(SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots, Fleet fleet,
             MeterRegistry meters) {
+        this(new ConfigValidator(), builder, store, snapshots, fleet, meters);
+    }
+
+    /** @param validator what every publish and rollback must pass (with the policies' profiles, when loaded) */
+    public Publisher(ConfigValidator validator, SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots,
+            Fleet fleet, MeterRegistry meters) {
+        this.validator = validator;
         this.builder = builder;
         this.store = store;
         this.snapshots = snapshots;
@@ -175,6 +182,17 @@ public final class Publisher {
             }
         }
         fleet.refreshRevisions();
+    }
+
+    /** The validator publishes pass; the admin API validates drafts with the same one. */
+    public ConfigValidator validator() {
+        return validator;
+    }
+
+    /** The configuration every group serves now (for re-checking it when the policies change). */
+    public List<GatewayConfig> servedConfigs() {
+        return snapshots.groups().stream().map(snapshots::served).flatMap(Optional::stream)
+                .map(XdsSnapshots.Served::slice).flatMap(Optional::stream).toList();
     }
 
     /** The revision a group serves now. */

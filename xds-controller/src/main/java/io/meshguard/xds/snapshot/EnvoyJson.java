@@ -12,6 +12,8 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
@@ -36,7 +38,8 @@ public final class EnvoyJson {
                     Router.getDescriptor(), ExtAuthz.getDescriptor(), ExtAuthzPerRoute.getDescriptor(),
                     ExternalProcessor.getDescriptor(), ExtProcPerRoute.getDescriptor(),
                     HttpGrpcAccessLogConfig.getDescriptor(), HttpProtocolOptions.getDescriptor(),
-                    HTTPFault.getDescriptor(), UpstreamTlsContext.getDescriptor()))
+                    HTTPFault.getDescriptor(), UpstreamTlsContext.getDescriptor(), Cors.getDescriptor(),
+                    CorsPolicy.getDescriptor()))
             .build();
 
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);

@@ -7,6 +7,7 @@ public final class EnvoyNames {
     public static final String ROUTER_FILTER = "envoy.filters.http.router";
     public static final String EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz";
     public static final String EXT_PROC_FILTER = "envoy.filters.http.ext_proc";
+    public static final String CORS_FILTER = "envoy.filters.http.cors";
     public static final String FAULT_FILTER = "envoy.filters.http.fault";
     public static final String HCM_FILTER = "envoy.filters.network.http_connection_manager";
     public static final String GRPC_ACCESS_LOG = "envoy.access_loggers.http_grpc";
@@ -22,15 +23,7 @@ public final class EnvoyNames {
     /** Route configuration served to proxyless gRPC clients (no Envoy-only per-route config). */
     public static final String PROXYLESS_ROUTES = "grpc";
 
-    /** context_extensions keys extauthz-server reads. */
-    public static final String CTX_AUTHZ_PROFILE = "authz_profile";
-    public static final String CTX_API = "api";
-    public static final String CTX_API_VERSION = "api_version";
-    public static final String CTX_ROUTE = "route";
-    /** gRPC initial metadata on the ext_proc stream naming the route's DLP profile. */
-    public static final String DLP_PROFILE_METADATA = "x-meshguard-dlp-profile";
-    /** ext_proc initial metadata naming the route, for the DLP server's metrics and audit rows. */
-    public static final String ROUTE_METADATA = "x-meshguard-route";
+    // What a route hands to extauthz and the DLP server is defined once: io.meshguard.contract.RouteContract.
     /** Node metadata key that names a node's gateway group (wins over node.cluster). */
     public static final String NODE_GROUP_METADATA = "meshguard.group";
 

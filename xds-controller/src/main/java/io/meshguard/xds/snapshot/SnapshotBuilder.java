@@ -1,35 +1,20 @@
 package io.meshguard.xds.snapshot;
 
+import static io.meshguard.xds.snapshot.XdsProtos.ads;
+import static io.meshguard.xds.snapshot.XdsProtos.duration;
+
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
-import com.google.protobuf.Duration;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.UnknownFieldSet;
-import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
-import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
-import io.envoyproxy.envoy.config.core.v3.Address;
-import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
-import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
-import io.envoyproxy.envoy.config.core.v3.HealthCheck;
-import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
-import io.envoyproxy.envoy.config.core.v3.Locality;
-import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.ApiListener;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
@@ -40,15 +25,11 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
-import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig;
-import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.CheckSettings;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcOverrides;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
@@ -56,14 +37,9 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
-import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -83,13 +59,15 @@ import java.util.TreeSet;
 /**
  * Turns one gateway group of a validated {@link GatewayConfig} into Envoy xDS resources:
  * <ul>
- *   <li>LDS: the Envoy HTTP listener (ext_authz → ext_proc DLP → router, gRPC access log) and one
+ *   <li>LDS: the Envoy HTTP listener ({@link EnvoyListener}: CORS → ext_authz → ext_proc DLP → router, gRPC access
+ *       log) and one
  *       {@code api_listener} per hostname for proxyless gRPC clients;</li>
  *   <li>RDS: virtual hosts per hostname with versioned and default-version routes, lifecycle headers, 410 / 404
  *       direct responses and weighted clusters; a second route configuration without Envoy-only per-route config for
  *       proxyless clients;</li>
- *   <li>CDS: one EDS cluster per upstream plus the clusters of meshguard's own filter servers;</li>
- *   <li>EDS: one load assignment per upstream.</li>
+ *   <li>CDS: one cluster per upstream ({@link UpstreamClusters}: EDS for IP endpoints, DNS for named ones) plus the
+ *       clusters of meshguard's own filter servers;</li>
+ *   <li>EDS: one load assignment per upstream whose endpoints are IP addresses.</li>
  * </ul>
  * Pure function of its input: the same config gives byte-identical resources, so content-hash versions are stable.
  */
@@ -102,12 +80,13 @@ public final class SnapshotBuilder {
             "type.googleapis.com/envoy.extensions.grpc_service.channel_credentials.insecure.v3.InsecureCredentials";
     private static final DateTimeFormatter HTTP_DATE =
             DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ROOT).withZone(ZoneOffset.UTC);
-    private static final long DEFAULT_STREAM_IDLE_MS = 300_000;
 
     private final FilterTargets targets;
+    private final EnvoyListener envoyListener;
 
     public SnapshotBuilder(FilterTargets targets) {
         this.targets = targets;
+        this.envoyListener = new EnvoyListener(targets);
     }
 
     /** Builds the resources of one group; the config must have passed validation. */
@@ -129,26 +108,28 @@ public final class SnapshotBuilder {
         }
 
         List<Listener> listeners = new ArrayList<>();
-        listeners.add(envoyListener(group));
+        listeners.add(envoyListener.build(group));
         for (String host : apisByHost.keySet()) {
             listeners.add(proxylessListener(host, group));
         }
 
         List<RouteConfiguration> routes = List.of(
-                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion, apisByHost, true),
-                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, false));
+                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion, apisByHost,
+                        new CorsPolicies(group), true),
+                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, CorsPolicies.NONE,
+                        false));
 
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
         for (Upstream u : config.upstreamsOf(groupName)) {
-            clusters.add(cluster(u));
-            endpoints.add(loadAssignment(u, group));
+            clusters.add(UpstreamClusters.cluster(u, group));
+            UpstreamClusters.edsAssignment(u, group).ifPresent(endpoints::add);
         }
-        clusters.add(closedCluster());
+        clusters.add(FilterClusters.closedCluster());
         endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(EnvoyNames.CLOSED_CLUSTER).build());
-        clusters.add(filterCluster(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()));
-        clusters.add(filterCluster(EnvoyNames.DLP_CLUSTER, targets.dlp()));
-        clusters.add(filterCluster(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
+        clusters.add(FilterClusters.filterCluster(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()));
+        clusters.add(FilterClusters.filterCluster(EnvoyNames.DLP_CLUSTER, targets.dlp()));
+        clusters.add(FilterClusters.filterCluster(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
         return new GroupResources(groupName,
                 sorted(listeners, Listener::getName),
                 sorted(routes, RouteConfiguration::getName),
@@ -161,71 +142,6 @@ public final class SnapshotBuilder {
     }
 
     // ---------------------------------------------------------------- LDS
-
-    private Listener envoyListener(GatewayGroup group) {
-        HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
-                .setStatPrefix(group.name())
-                .setRds(Rds.newBuilder()
-                        .setRouteConfigName(EnvoyNames.envoyRoutes(group.listenerPort()))
-                        .setConfigSource(ads()))
-                // normalise before matching so that /a/../b or %2F tricks cannot dodge a route's authz profile
-                .setNormalizePath(BoolValue.of(true))
-                .setMergeSlashes(true)
-                .setPathWithEscapedSlashesAction(
-                        HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_REDIRECT)
-                .addHttpFilters(HttpFilter.newBuilder()
-                        .setName(EnvoyNames.EXT_AUTHZ_FILTER)
-                        .setTypedConfig(Any.pack(envoyExtAuthz())))
-                .addHttpFilters(HttpFilter.newBuilder()
-                        .setName(EnvoyNames.EXT_PROC_FILTER)
-                        .setTypedConfig(Any.pack(envoyExtProc())))
-                .addHttpFilters(router())
-                .addAccessLog(AccessLog.newBuilder()
-                        .setName(EnvoyNames.GRPC_ACCESS_LOG)
-                        .setTypedConfig(Any.pack(HttpGrpcAccessLogConfig.newBuilder()
-                                .setCommonConfig(CommonGrpcAccessLogConfig.newBuilder()
-                                        .setLogName("meshguard-" + group.name())
-                                        .setTransportApiVersion(ApiVersion.V3)
-                                        .setGrpcService(envoyGrpc(EnvoyNames.ACCESS_LOG_CLUSTER)))
-                                .build())))
-                .build();
-        return Listener.newBuilder()
-                .setName(EnvoyNames.envoyListener(group.listenerPort()))
-                .setAddress(socket("0.0.0.0", group.listenerPort()))
-                .addFilterChains(FilterChain.newBuilder()
-                        .addFilters(Filter.newBuilder()
-                                .setName(EnvoyNames.HCM_FILTER)
-                                .setTypedConfig(Any.pack(hcm))))
-                .build();
-    }
-
-    private ExtAuthz envoyExtAuthz() {
-        return ExtAuthz.newBuilder()
-                .setGrpcService(envoyGrpc(EnvoyNames.EXT_AUTHZ_CLUSTER))
-                .setTransportApiVersion(ApiVersion.V3)
-                .setFailureModeAllow(FAILURE_MODE_ALLOW)
-                .setIncludePeerCertificate(true)
-                .build();
-    }
-
-    private ExternalProcessor envoyExtProc() {
-        return ExternalProcessor.newBuilder()
-                .setGrpcService(envoyGrpc(EnvoyNames.DLP_CLUSTER))
-                .setFailureModeAllow(FAILURE_MODE_ALLOW)
-                // bodies stream through the DLP server chunk by chunk (SSE included, nothing buffered); the server
-                // switches the body mode to NONE in its header response for content that is not text
-                .setProcessingMode(ProcessingMode.newBuilder()
-                        .setRequestHeaderMode(ProcessingMode.HeaderSendMode.SEND)
-                        .setResponseHeaderMode(ProcessingMode.HeaderSendMode.SEND)
-                        .setRequestBodyMode(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED)
-                        .setResponseBodyMode(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED)
-                        // Envoy rejects FULL_DUPLEX_STREAMED unless trailers are sent too
-                        .setRequestTrailerMode(ProcessingMode.HeaderSendMode.SEND)
-                        .setResponseTrailerMode(ProcessingMode.HeaderSendMode.SEND))
-                .setAllowModeOverride(true)
-                .setMessageTimeout(duration(targets.filterTimeout().toMillis()))
-                .build();
-    }
 
     private Listener proxylessListener(String host, GatewayGroup group) {
         HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
@@ -268,7 +184,7 @@ public final class SnapshotBuilder {
                 .build();
     }
 
-    private static HttpFilter router() {
+    static HttpFilter router() {
         return HttpFilter.newBuilder()
                 .setName(EnvoyNames.ROUTER_FILTER)
                 .setTypedConfig(Any.pack(Router.getDefaultInstance()))
@@ -279,7 +195,7 @@ public final class SnapshotBuilder {
 
     private RouteConfiguration routeConfiguration(String name,
             Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Map<String, List<Api>> apisByHost,
-            boolean forEnvoy) {
+            CorsPolicies cors, boolean forEnvoy) {
         // hostnames serving the same APIs share one virtual host
         Map<String, List<String>> hostsByApiSet = new LinkedHashMap<>();
         Map<String, List<Api>> apisOfKey = new LinkedHashMap<>();
@@ -300,15 +216,20 @@ public final class SnapshotBuilder {
                 vh.addDomains(host + ":*");
             }
             List<Api> apis = apisOfKey.get(key);
+            cors.virtualHostPolicy().ifPresent(p -> vh.putTypedPerFilterConfig(EnvoyNames.CORS_FILTER, p));
+            // preflights before anything: they match whatever method the API's routes want
+            for (Api api : apis) {
+                cors.preflightRoute(api).ifPresent(vh::addRoutes);
+            }
             // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
             for (Api api : apis) {
                 for (Api.ApiVersion v : api.versions()) {
-                    vh.addAllRoutes(versionRoutes(routesByVersion, api, v, true, forEnvoy));
+                    vh.addAllRoutes(cors.decorate(api, versionRoutes(routesByVersion, api, v, true, forEnvoy)));
                 }
             }
             for (Api api : apis) {
-                api.version(api.defaultVersion())
-                        .ifPresent(v -> vh.addAllRoutes(versionRoutes(routesByVersion, api, v, false, forEnvoy)));
+                api.version(api.defaultVersion()).ifPresent(v -> vh.addAllRoutes(
+                        cors.decorate(api, versionRoutes(routesByVersion, api, v, false, forEnvoy))));
             }
             rc.addVirtualHosts(vh);
         });
@@ -360,13 +281,7 @@ public final class SnapshotBuilder {
             }
             action.setWeightedClusters(wc);
         }
-        long timeout = r.streaming() ? 0 : r.timeoutMs().orElse(io.meshguard.xds.model.Route.DEFAULT_TIMEOUT_MS);
-        action.setTimeout(duration(timeout));
-        if (r.idleTimeoutMs().isPresent()) {
-            action.setIdleTimeout(duration(r.idleTimeoutMs().get()));
-        } else if (r.streaming()) {
-            action.setIdleTimeout(duration(DEFAULT_STREAM_IDLE_MS));
-        }
+        RouteTimeouts.apply(action, r);
         r.retry().ifPresent(retry -> {
             RetryPolicy.Builder rp = RetryPolicy.newBuilder()
                     .setRetryOn(retry.retryOn())
@@ -386,27 +301,32 @@ public final class SnapshotBuilder {
             for (var h : r.responseHeadersToAdd()) {
                 b.addResponseHeadersToAdd(overwrite(h.name(), h.value()));
             }
+            if (r.streaming()) {
+                b.addAllResponseHeadersToAdd(RouteTimeouts.streamingResponseHeaders(r));
+            }
             if (v.status() == Api.Status.DEPRECATED) {
                 b.addAllResponseHeadersToAdd(lifecycleHeaders(api, v));
             }
             b.putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER, Any.pack(ExtAuthzPerRoute.newBuilder()
                     .setCheckSettings(CheckSettings.newBuilder()
-                            .putContextExtensions(EnvoyNames.CTX_AUTHZ_PROFILE, r.authzProfile())
-                            .putContextExtensions(EnvoyNames.CTX_API, api.name())
-                            .putContextExtensions(EnvoyNames.CTX_API_VERSION, v.version())
-                            .putContextExtensions(EnvoyNames.CTX_ROUTE, r.name()))
+                            .putContextExtensions(RouteContract.AuthzContext.AUTHZ_PROFILE, r.authzProfile())
+                            .putContextExtensions(RouteContract.AuthzContext.GATEWAY_ROUTE, r.name())
+                            .putContextExtensions(RouteContract.AuthzContext.API, api.name())
+                            .putContextExtensions(RouteContract.AuthzContext.API_VERSION, v.version()))
                     .build()));
             b.putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER, Any.pack(ExtProcPerRoute.newBuilder()
                     .setOverrides(ExtProcOverrides.newBuilder()
-                            .addGrpcInitialMetadata(HeaderValue.newBuilder()
-                                    .setKey(EnvoyNames.DLP_PROFILE_METADATA)
-                                    .setValue(r.dlpProfile()))
-                            .addGrpcInitialMetadata(HeaderValue.newBuilder()
-                                    .setKey(EnvoyNames.ROUTE_METADATA)
-                                    .setValue(r.name())))
+                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.DLP_PROFILE, r.dlpProfile()))
+                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.GATEWAY_ROUTE, r.name()))
+                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.API, api.name()))
+                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.API_VERSION, v.version())))
                     .build()));
         }
         return b.build();
+    }
+
+    private static HeaderValue metadata(String key, String value) {
+        return HeaderValue.newBuilder().setKey(key).setValue(value).build();
     }
 
     /** 410 for a sunset version, 404 for a retired one, as a JSON body that names the successor. */
@@ -515,158 +435,5 @@ public final class SnapshotBuilder {
                 .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
                 .build();
-    }
-
-    // ---------------------------------------------------------------- CDS / EDS
-
-    private static Cluster cluster(Upstream u) {
-        Cluster.Builder c = Cluster.newBuilder()
-                .setName(u.name())
-                .setType(Cluster.DiscoveryType.EDS)
-                .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
-                        .setEdsConfig(ads())
-                        .setServiceName(u.name()))
-                .setConnectTimeout(duration(u.connectTimeoutMs()))
-                .setLbPolicy(switch (u.lbPolicy()) {
-                    case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
-                    case LEAST_REQUEST -> Cluster.LbPolicy.LEAST_REQUEST;
-                    case RANDOM -> Cluster.LbPolicy.RANDOM;
-                    case RING_HASH -> Cluster.LbPolicy.RING_HASH;
-                    case MAGLEV -> Cluster.LbPolicy.MAGLEV;
-                });
-        if (u.protocol() != Upstream.Protocol.HTTP1) {
-            c.putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2Options()));
-        }
-        u.tls().ifPresent(tls -> c.setTransportSocket(TransportSocket.newBuilder()
-                .setName(EnvoyNames.TLS_TRANSPORT_SOCKET)
-                .setTypedConfig(Any.pack(upstreamTls(u, tls)))));
-        u.healthCheck().ifPresent(hc -> {
-            HealthCheck.Builder h = HealthCheck.newBuilder()
-                    .setInterval(duration(hc.intervalMs()))
-                    .setTimeout(duration(hc.timeoutMs()))
-                    .setUnhealthyThreshold(UInt32Value.of(hc.unhealthyThreshold()))
-                    .setHealthyThreshold(UInt32Value.of(hc.healthyThreshold()));
-            if (u.protocol() == Upstream.Protocol.GRPC) {
-                h.setGrpcHealthCheck(HealthCheck.GrpcHealthCheck.getDefaultInstance());
-            } else if (hc.path().isPresent()) {
-                h.setHttpHealthCheck(HealthCheck.HttpHealthCheck.newBuilder().setPath(hc.path().get()));
-            } else {
-                h.setTcpHealthCheck(HealthCheck.TcpHealthCheck.getDefaultInstance());
-            }
-            c.addHealthChecks(h);
-        });
-        u.circuitBreaker().ifPresent(cb -> c.setCircuitBreakers(CircuitBreakers.newBuilder()
-                .addThresholds(CircuitBreakers.Thresholds.newBuilder()
-                        .setPriority(RoutingPriority.DEFAULT)
-                        .setMaxConnections(UInt32Value.of(cb.maxConnections()))
-                        .setMaxPendingRequests(UInt32Value.of(cb.maxPendingRequests()))
-                        .setMaxRequests(UInt32Value.of(cb.maxRequests()))
-                        .setMaxRetries(UInt32Value.of(cb.maxRetries())))));
-        u.outlierDetection().ifPresent(od -> c.setOutlierDetection(OutlierDetection.newBuilder()
-                .setConsecutive5Xx(UInt32Value.of(od.consecutive5xx()))
-                .setInterval(duration(od.intervalMs()))
-                .setBaseEjectionTime(duration(od.baseEjectionMs()))
-                .setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()))));
-        return c.build();
-    }
-
-    /**
-     * Verified TLS: TLS 1.2 at least, the certificate chained to the CA bundle and naming one of the accepted DNS
-     * names (Envoy would otherwise accept any certificate from any CA it is given), ALPN by protocol so an h2
-     * upstream is not downgraded.
-     */
-    private static UpstreamTlsContext upstreamTls(Upstream u, Upstream.Tls tls) {
-        String serverName = u.tlsServerName().orElseThrow(); // validation refuses TLS without one
-        CertificateValidationContext.Builder validation = CertificateValidationContext.newBuilder()
-                .setTrustedCa(DataSource.newBuilder().setFilename(tls.caFile().orElse(Upstream.Tls.SYSTEM_CA_FILE)));
-        for (String san : tls.subjectAltNames().isEmpty() ? List.of(serverName) : tls.subjectAltNames()) {
-            validation.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
-                    .setSanType(SubjectAltNameMatcher.SanType.DNS)
-                    .setMatcher(StringMatcher.newBuilder().setExact(san)));
-        }
-        return UpstreamTlsContext.newBuilder()
-                .setSni(serverName)
-                .setCommonTlsContext(CommonTlsContext.newBuilder()
-                        .setTlsParams(TlsParameters.newBuilder()
-                                .setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_2))
-                        .addAlpnProtocols(u.protocol() == Upstream.Protocol.HTTP1 ? "http/1.1" : "h2")
-                        .setValidationContext(validation))
-                .build();
-    }
-
-    private static ClusterLoadAssignment loadAssignment(Upstream u, GatewayGroup group) {
-        LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder()
-                .setLocality(Locality.newBuilder().setRegion(group.region()))
-                // gRPC ignores localities without a weight
-                .setLoadBalancingWeight(UInt32Value.of(1));
-        for (Upstream.Endpoint e : u.endpoints()) {
-            locality.addLbEndpoints(LbEndpoint.newBuilder()
-                    .setEndpoint(Endpoint.newBuilder().setAddress(socket(e.address(), e.port())))
-                    .setLoadBalancingWeight(UInt32Value.of(e.weight())));
-        }
-        ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(u.name());
-        if (!u.endpoints().isEmpty()) {
-            cla.addEndpoints(locality);
-        }
-        return cla.build();
-    }
-
-    /** The clusters Envoy's filters call; resolved by DNS, always HTTP/2 (gRPC). */
-    private static Cluster filterCluster(String name, String target) {
-        return Cluster.newBuilder()
-                .setName(name)
-                .setType(Cluster.DiscoveryType.STRICT_DNS)
-                .setConnectTimeout(duration(1000))
-                .putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2Options()))
-                .setLoadAssignment(ClusterLoadAssignment.newBuilder()
-                        .setClusterName(name)
-                        .addEndpoints(LocalityLbEndpoints.newBuilder()
-                                .addLbEndpoints(LbEndpoint.newBuilder()
-                                        .setEndpoint(Endpoint.newBuilder().setAddress(
-                                                socket(FilterTargets.host(target), FilterTargets.port(target)))))))
-                .build();
-    }
-
-    private static Cluster closedCluster() {
-        return Cluster.newBuilder()
-                .setName(EnvoyNames.CLOSED_CLUSTER)
-                .setType(Cluster.DiscoveryType.EDS)
-                .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
-                        .setEdsConfig(ads())
-                        .setServiceName(EnvoyNames.CLOSED_CLUSTER))
-                .setConnectTimeout(duration(1000))
-                .build();
-    }
-
-    private static HttpProtocolOptions http2Options() {
-        return HttpProtocolOptions.newBuilder()
-                .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-                        .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
-                .build();
-    }
-
-    // ---------------------------------------------------------------- helpers
-
-    private static ConfigSource ads() {
-        return ConfigSource.newBuilder()
-                .setAds(AggregatedConfigSource.getDefaultInstance())
-                .setResourceApiVersion(ApiVersion.V3)
-                .build();
-    }
-
-    private static GrpcService envoyGrpc(String cluster) {
-        return GrpcService.newBuilder()
-                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster))
-                .build();
-    }
-
-    private static Address socket(String host, int port) {
-        return Address.newBuilder()
-                .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port))
-                .build();
-    }
-
-    private static Duration duration(long millis) {
-        return Duration.newBuilder().setSeconds(millis / 1000).setNanos((int) (millis % 1000) * 1_000_000).build();
     }
 }

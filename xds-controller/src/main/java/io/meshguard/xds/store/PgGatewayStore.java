@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.model.Cors;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
@@ -124,14 +125,18 @@ public final class PgGatewayStore {
     private static GatewayConfig load(Connection c) throws SQLException {
         List<GatewayGroup> groups = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
-                select name, environment, region, domain, hostnames, hostname_template, listener_port, proxyless_authz
+                select name, environment, region, domain, hostnames, hostname_template, listener_port, proxyless_authz,
+                       cors, api_cors
                 from gateway_group order by name""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 groups.add(new GatewayGroup(rs.getString(1), rs.getString(2), rs.getString(3),
                         Optional.ofNullable(rs.getString(4)), strings(rs.getArray(5)), rs.getString(6), rs.getInt(7),
-                        GatewayGroup.ProxylessAuthz.valueOf(rs.getString(8).toUpperCase(Locale.ROOT))));
+                        GatewayGroup.ProxylessAuthz.valueOf(rs.getString(8).toUpperCase(Locale.ROOT)),
+                        json(rs.getString(9), Cors.class), JSON.readValue(rs.getString(10), new TypeReference<Map<String, Cors>>() { })));
             }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new SQLException("unreadable JSON column in gateway_group: " + e.getOriginalMessage(), e);
         }
         Map<Long, List<Upstream.Endpoint>> endpoints = new HashMap<>();
         try (PreparedStatement ps = c.prepareStatement(
@@ -235,12 +240,13 @@ public final class PgGatewayStore {
     private static void upsertGroup(Connection c, GatewayGroup g) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 insert into gateway_group (name, environment, region, domain, hostnames, hostname_template,
-                                           listener_port, proxyless_authz)
-                values (?, ?, ?, ?, ?, ?, ?, ?)
+                                           listener_port, proxyless_authz, cors, api_cors)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb)
                 on conflict (name) do update set environment = excluded.environment, region = excluded.region,
                     domain = excluded.domain, hostnames = excluded.hostnames,
                     hostname_template = excluded.hostname_template, listener_port = excluded.listener_port,
-                    proxyless_authz = excluded.proxyless_authz, updated_at = now()""")) {
+                    proxyless_authz = excluded.proxyless_authz, cors = excluded.cors, api_cors = excluded.api_cors,
+                    updated_at = now()""")) {
             ps.setString(1, g.name());
             ps.setString(2, g.environment());
             ps.setString(3, g.region());
@@ -249,6 +255,8 @@ public final class PgGatewayStore {
             ps.setString(6, g.hostnameTemplate());
             ps.setInt(7, g.listenerPort());
             ps.setString(8, lower(g.proxylessAuthz()));
+            ps.setString(9, g.cors().map(ConfigJson::write).orElse(null));
+            ps.setString(10, ConfigJson.write(g.apiCors()));
             ps.executeUpdate();
         }
     }

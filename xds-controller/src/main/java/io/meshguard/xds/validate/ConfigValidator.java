@@ -29,6 +29,27 @@ public final class ConfigValidator {
     private static final Set<String> METHODS =
             Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
     private static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding");
+    private static final String LAST_EVENT_ID = "last-event-id";
+    private static final Set<String> STREAMING_OWNED = Set.of("x-accel-buffering", "content-type");
+    private static final java.util.regex.Pattern NO_STORING =
+            java.util.regex.Pattern.compile("(?i)(^|[,\\s])no-(cache|store)($|[,\\s=])");
+
+    private final ProfileReferences profiles;
+
+    /** Checks the configuration itself; the profiles routes name are not checked. */
+    public ConfigValidator() {
+        this(ProfileReferences.NONE);
+    }
+
+    /** Also refuses routes naming an authz or DLP profile the loaded policies lack. */
+    public ConfigValidator(ProfileReferences profiles) {
+        this.profiles = profiles;
+    }
+
+    /** How the profiles routes name are checked. */
+    public ProfileReferences profiles() {
+        return profiles;
+    }
 
     /** Validates the whole configuration. */
     public ValidationResult validate(GatewayConfig config) {
@@ -46,6 +67,13 @@ public final class ConfigValidator {
             for (String h : g.hostnames()) {
                 hostname(problems, path + ".hostnames", h);
             }
+            g.cors().ifPresent(c -> CorsRules.check(problems, path + ".cors", g, c));
+            g.apiCors().forEach((api, c) -> {
+                if (config.api(api).isEmpty()) {
+                    problems.add(Problem.error(path + ".api_cors[" + api + "]", "unknown API '" + api + "'"));
+                }
+                CorsRules.check(problems, path + ".api_cors[" + api + "]", g, c);
+            });
             for (String placeholder : List.of("{api}")) {
                 if (g.hostnames().isEmpty() && !g.hostnameTemplate().contains(placeholder)) {
                     problems.add(Problem.error(path + ".hostname_template",
@@ -73,6 +101,11 @@ public final class ConfigValidator {
                 String ep = path + ".endpoints[" + i + "]";
                 if (e.address() == null || e.address().isBlank()) {
                     problems.add(Problem.error(ep + ".address", "required"));
+                } else if (!Upstream.isIpLiteral(e.address())
+                        && (e.address().length() > 253 || !HOSTNAME.matcher(e.address()).matches()
+                        || e.address().startsWith("*."))) {
+                    problems.add(Problem.error(ep + ".address", "'" + e.address()
+                            + "' is neither an IP address nor a DNS name (lowercase, no wildcard)"));
                 }
                 if (e.port() < 1 || e.port() > 65535) {
                     problems.add(Problem.error(ep + ".port", "must be 1..65535, got " + e.port()));
@@ -82,6 +115,7 @@ public final class ConfigValidator {
                 }
             }
             u.tls().ifPresent(tls -> validateTls(problems, path + ".tls", u, tls));
+            clusterKind(problems, path, u);
         }
         Map<String, Api> apis = new HashMap<>();
         for (Api api : config.apis()) {
@@ -93,6 +127,7 @@ public final class ConfigValidator {
         }
         overlaps(problems, config.routes());
         hostnameClashes(problems, config, groups);
+        problems.addAll(profiles.check(config));
         return new ValidationResult(problems);
     }
 
@@ -240,9 +275,42 @@ public final class ConfigValidator {
         for (String h : r.requestHeadersToRemove()) {
             headerChange(problems, path + ".request_headers_to_remove[" + h + "]", h);
         }
+        streamingHeaders(problems, path, r);
         if (r.streaming() && r.timeoutMs().isPresent()) {
             problems.add(Problem.warning(path + ".timeout_ms",
                     "ignored: a streaming route has no request timeout, only idle_timeout_ms"));
+        }
+    }
+
+    /**
+     * Headers the gateway owns on a streaming route: SSE clients resume with {@code last-event-id}, which must reach
+     * the upstream as the client sent it; {@code x-accel-buffering} is set by the gateway, {@code cache-control} must
+     * forbid storing, and {@code content-type} stays the upstream's ({@code text/event-stream}).
+     */
+    private static void streamingHeaders(List<Problem> problems, String path, Route r) {
+        for (String h : r.requestHeadersToRemove()) {
+            if (h.equals(LAST_EVENT_ID)) {
+                problems.add(Problem.error(path + ".request_headers_to_remove[" + h + "]", "SSE clients resume "
+                        + "with last-event-id: it reaches the upstream untouched"));
+            }
+        }
+        for (Route.HeaderValue h : r.requestHeadersToAdd()) {
+            if (h.name().equals(LAST_EVENT_ID)) {
+                problems.add(Problem.error(path + ".request_headers_to_add[" + h.name() + "]", "SSE clients resume "
+                        + "with last-event-id: it reaches the upstream untouched"));
+            }
+        }
+        if (r.streaming()) {
+            for (Route.HeaderValue h : r.responseHeadersToAdd()) {
+                String at = path + ".response_headers_to_add[" + h.name() + "]";
+                if (STREAMING_OWNED.contains(h.name())) {
+                    problems.add(Problem.error(at, "a streaming route gets x-accel-buffering: no from the gateway "
+                            + "and keeps the upstream's content-type"));
+                } else if (h.name().equals("cache-control") && !NO_STORING.matcher(h.value()).find()) {
+                    problems.add(Problem.error(at, "a streaming response must not be cached: include no-cache or "
+                            + "no-store (the gateway sets no-cache when the route sets nothing)"));
+                }
+            }
         }
     }
 
@@ -283,6 +351,31 @@ public final class ConfigValidator {
     private static void name(List<Problem> problems, String path, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             problems.add(Problem.error(path, "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
+        }
+    }
+
+    /**
+     * Says which Envoy cluster the upstream becomes ({@link Upstream#discovery()}), refuses a mix of IP and DNS
+     * endpoints (no cluster type takes both: EDS refuses names, {@code upstream_impl.cc}; a DNS cluster would resolve
+     * the IPs as names), and warns where proxyless gRPC clients cannot follow.
+     */
+    private static void clusterKind(List<Problem> problems, String path, Upstream u) {
+        switch (u.discovery()) {
+            case EDS -> problems.add(Problem.info(path, "Envoy cluster type EDS: the endpoints are IP addresses, "
+                    + "pushed as a load assignment"));
+            case LOGICAL_DNS -> problems.add(Problem.info(path, "Envoy cluster type LOGICAL_DNS: '"
+                    + u.endpoints().get(0).address() + "' is resolved by the gateway (IPv4 preferred, every 5 s); "
+                    + "new connections go to the first address of the answer"));
+            case STRICT_DNS -> {
+                problems.add(Problem.info(path, "Envoy cluster type STRICT_DNS: every address each name resolves to "
+                        + "is a host of the cluster, weighted as its endpoint (IPv4 preferred, re-resolved every 5 s)"));
+                problems.add(Problem.warning(path + ".endpoints", "proxyless gRPC clients accept only EDS and "
+                        + "LOGICAL_DNS clusters (grpc-java XdsClusterResource): with several DNS names this upstream "
+                        + "serves Envoy gateways only; give it one name or IP addresses for proxyless clients"));
+            }
+            case MIXED -> problems.add(Problem.error(path + ".endpoints", "mixes IP addresses and DNS names: Envoy "
+                    + "takes IP endpoints only in an EDS cluster and names only in a DNS cluster; split it into two "
+                    + "upstreams and weigh them in the route's destinations"));
         }
     }
 

@@ -1,13 +1,14 @@
 package io.meshguard.xds.validate;
 
 /**
- * One finding of the validator.
+ * One finding of the validator: an error refuses the configuration, a warning does not, an info only tells the operator
+ * what the gateway will do with it (e.g. the Envoy cluster type an upstream becomes).
  *
  * @param path where it is, e.g. {@code routes[payments-v2-transfers].destinations}
  */
 public record Problem(Severity severity, String path, String message) {
 
-    public enum Severity { ERROR, WARNING }
+    public enum Severity { ERROR, WARNING, INFO }
 
     public static Problem error(String path, String message) {
         return new Problem(Severity.ERROR, path, message);
@@ -15,6 +16,10 @@ public record Problem(Severity severity, String path, String message) {
 
     public static Problem warning(String path, String message) {
         return new Problem(Severity.WARNING, path, message);
+    }
+
+    public static Problem info(String path, String message) {
+        return new Problem(Severity.INFO, path, message);
     }
 
     @Override

@@ -17,6 +17,10 @@ public record ValidationResult(List<Problem> problems) {
         return problems.stream().filter(p -> p.severity() == Problem.Severity.WARNING).toList();
     }
 
+    public List<Problem> infos() {
+        return problems.stream().filter(p -> p.severity() == Problem.Severity.INFO).toList();
+    }
+
     public boolean valid() {
         return errors().isEmpty();
     }

@@ -144,8 +144,9 @@ class AdminApiTest {
         HttpResponse<String> refused = call("PUT", "/routes/local/payments-v2-transfers", badRoute);
         assertThat(refused.statusCode()).isEqualTo(422);
         assertThat(refused.body()).contains("weights must sum to 100, got 90");
+        // still the sample's 90/10 canary
         assertThat(json(call("GET", "/routes/local/payments-v2-transfers", null)).path("destinations").size())
-                .isEqualTo(1);
+                .isEqualTo(2);
 
         HttpResponse<String> first = call("POST", "/publish", "{\"reason\":\"initial\"}");
         assertThat(first.statusCode()).isEqualTo(200);

@@ -164,6 +164,21 @@ class ProxylessGrpcClientTest {
     }
 
     @Test
+    void upstreamNamedByDns_isALogicalDnsCluster_thatGrpcJavaResolvesAndCalls() {
+        String g = "dns";
+        // one DNS name: LOGICAL_DNS, the one DNS cluster type grpc-java accepts (XdsClusterResource)
+        Upstream byName = new Upstream(g + "-backend", Upstream.Protocol.GRPC, null, 0,
+                List.of(new Upstream.Endpoint("localhost", b.port(), 1)), null, null, null, null);
+        assertThat(byName.discovery()).isEqualTo(Upstream.Discovery.LOGICAL_DNS);
+        publishOk(g, single(g, List.of(byName), api("svc-dns", "svc.dns", "", "v1", active("v1")),
+                route(g, "all", "svc-dns", "v1", "/", to(g + "-backend", 100))));
+        ManagedChannel ch = clients.channel("node-dns", g, "svc.dns");
+
+        assertThat(XdsClients.call(ch, "test.Echo/Who")).isEqualTo("B");
+        assertThat(core.fleet().node("node-dns").orElseThrow().lastNack()).isEmpty();
+    }
+
+    @Test
     void weightedSplit_80_20_isWithinFivePercentOver2000Calls() throws Exception {
         String g = "weights";
         publishOk(g, single(g, List.of(upstream(g + "-stable", a.port()), upstream(g + "-canary", b.port())),

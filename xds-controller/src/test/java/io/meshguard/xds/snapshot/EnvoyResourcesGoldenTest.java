@@ -119,14 +119,14 @@ class EnvoyResourcesGoldenTest {
     }
 
     @Test
-    void listener_runsAuthzThenDlpThenRouter_failClosed_fullDuplexStreaming() throws Exception {
+    void listener_runsCorsThenAuthzThenDlpThenRouter_failClosed_fullDuplexStreaming() throws Exception {
         Listener envoy = build().listeners().stream().filter(l -> l.getName().equals("http-8443")).findFirst()
                 .orElseThrow();
         HttpConnectionManager hcm = envoy.getFilterChains(0).getFilters(0).getTypedConfig()
                 .unpack(HttpConnectionManager.class);
-        assertThat(hcm.getHttpFiltersList()).extracting(f -> f.getName()).containsExactly(
+        assertThat(hcm.getHttpFiltersList()).extracting(f -> f.getName()).containsExactly("envoy.filters.http.cors",
                 "envoy.filters.http.ext_authz", "envoy.filters.http.ext_proc", "envoy.filters.http.router");
-        ExternalProcessor dlp = hcm.getHttpFilters(1).getTypedConfig().unpack(ExternalProcessor.class);
+        ExternalProcessor dlp = hcm.getHttpFilters(2).getTypedConfig().unpack(ExternalProcessor.class);
         assertThat(dlp.getFailureModeAllow()).isFalse();
         assertThat(dlp.getProcessingMode().getRequestBodyMode())
                 .isEqualTo(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED);

@@ -7,7 +7,9 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsCore;
+import io.meshguard.xds.model.Cors;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.server.NodeStatus;
@@ -155,6 +157,30 @@ class PostgresStoreTest {
         assertThat(store.load().upstream(first.name()).orElseThrow().tls()).contains(tls);
         store.replace(sample);
         assertThat(store.load().upstream(first.name()).orElseThrow().tls()).isEmpty();
+    }
+
+    @Test
+    void draft_groupAndApiCors_roundTrip() throws Exception {
+        PgGatewayStore store = new PgGatewayStore(ds);
+        GatewayConfig sample = sample();
+        GatewayGroup first = sample.groups().get(0);
+        String api = sample.apis().get(0).name();
+        Cors groupCors = new Cors(List.of("https://app.bank.example"), null, null, null, true, Optional.of(300L));
+        Cors apiCors = new Cors(List.of("https://agent.bank.example"), List.of("GET", "POST"),
+                List.of("authorization", "last-event-id"), List.of("x-request-id"), false, Optional.empty());
+        GatewayGroup withCors = new GatewayGroup(first.name(), first.environment(), first.region(), first.domain(),
+                first.hostnames(), first.hostnameTemplate(), first.listenerPort(), first.proxylessAuthz(),
+                Optional.of(groupCors), Map.of(api, apiCors));
+        List<GatewayGroup> groups = new ArrayList<>(sample.groups());
+        groups.set(0, withCors);
+        store.replace(new GatewayConfig(groups, sample.upstreams(), sample.apis(), sample.routes()));
+
+        GatewayGroup loaded = store.load().group(first.name()).orElseThrow();
+        assertThat(loaded.cors()).contains(groupCors);
+        assertThat(loaded.apiCors()).containsExactly(Map.entry(api, apiCors));
+        store.replace(sample);
+        assertThat(store.load().group(first.name()).orElseThrow().cors()).isEmpty();
+        assertThat(store.load().group(first.name()).orElseThrow().apiCors()).isEmpty();
     }
 
     @Test

@@ -1,0 +1,47 @@
+package io.meshguard.cli;
+
+import io.meshguard.runtime.lifecycle.ComponentStack;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The servers of {@code meshguard up} ({@link StackParts}) started in order into a {@link ComponentStack}, which closes
+ * them in reverse order. {@code up} and the end-to-end tests run this same wiring, so the tests prove the stack a user
+ * starts.
+ */
+public final class LocalStack {
+    private final List<StackPart> parts;
+
+    private LocalStack(List<StackPart> parts) {
+        this.parts = parts;
+    }
+
+    /**
+     * Builds and starts every part.
+     *
+     * @param onStarted told of each component once it has started (e.g. to add its readiness checks)
+     */
+    public static LocalStack start(ComponentStack stack, StackContext context, Consumer<ServerComponent> onStarted)
+            throws Exception {
+        List<StackPart> parts = StackParts.all();
+        for (StackPart part : parts) {
+            for (ServerComponent component : part.components(context)) {
+                stack.start(component);
+                onStarted.accept(component);
+            }
+        }
+        return new LocalStack(parts);
+    }
+
+    /** The started parts, in start order. */
+    public List<StackPart> parts() {
+        return parts;
+    }
+
+    /** The started part of that type. */
+    public <T extends StackPart> T part(Class<T> type) {
+        return parts.stream().filter(type::isInstance).map(type::cast).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no " + type.getSimpleName() + " in the stack"));
+    }
+}

@@ -1,0 +1,104 @@
+package io.meshguard.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cel.common.CelAbstractSyntaxTree;
+import dev.cel.common.types.SimpleType;
+import dev.cel.compiler.CelCompiler;
+import dev.cel.compiler.CelCompilerFactory;
+import dev.cel.parser.CelStandardMacro;
+import dev.cel.runtime.CelRuntime;
+import dev.cel.runtime.CelRuntimeFactory;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Review item B1: labelled pods without a sidecar, or in ambient mode, get no ext_authz, no DLP and no STRICT.
+ * The ValidatingAdmissionPolicy in manifests/istio/admission refuses them; its CEL expressions are evaluated here
+ * with a CEL runtime on pods as the API server sees them after Istio's injector ran (Kubernetes evaluates
+ * {@code object} as the pod; it adds its own library functions, which these expressions do not use).
+ */
+class AdmissionPolicyTest {
+    private static final CelCompiler COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
+            .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
+            .addVar("object", SimpleType.DYN)
+            .setResultType(SimpleType.BOOL)
+            .build();
+    private static final CelRuntime RUNTIME = CelRuntimeFactory.standardCelRuntimeBuilder().build();
+
+    private static AdmissionPolicy.Policy policy;
+
+    @BeforeAll
+    static void read() {
+        List<SourcedDocument> docs = YamlDocuments.read(RepoPaths.manifests().resolve("admission/require-sidecar.yaml"));
+        assertThat(ManifestChecks.problems(docs)).isEmpty();
+        policy = StrictKubernetesModels.parse(docs.get(0), AdmissionPolicy.Policy.class);
+        AdmissionPolicy.Binding binding = StrictKubernetesModels.parse(docs.get(1), AdmissionPolicy.Binding.class);
+        assertThat(binding.spec().policyName()).isEqualTo(policy.metadata().getName());
+        assertThat(binding.spec().validationActions()).containsExactly("Deny");
+    }
+
+    private static boolean eval(String expression, String podYaml) throws Exception {
+        CelAbstractSyntaxTree ast = COMPILER.compile(expression).getAst();
+        Object pod = YamlDocuments.JSON.convertValue(YamlDocuments.parse("pod", podYaml).getFirst().node(), Map.class);
+        return (Boolean) RUNTIME.createProgram(ast).eval(Map.of("object", pod));
+    }
+
+    /** Whether the API server admits the pod: not matched, or matched and every validation true. */
+    private static boolean admitted(String podYaml) throws Exception {
+        for (AdmissionPolicy.NamedExpression condition : policy.spec().matchConditions()) {
+            if (!eval(condition.expression(), podYaml)) {
+                return true;
+            }
+        }
+        for (AdmissionPolicy.Validation v : policy.spec().validations()) {
+            if (!eval(v.expression(), podYaml)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String pod(String labels, String containers, String initContainers) {
+        return "metadata:\n  name: api-0\n" + labels + "spec:\n  containers:\n" + containers + initContainers;
+    }
+
+    private static final String APP = "    - {name: app, image: payments/api:1}\n";
+    private static final String SIDECAR = "    - {name: istio-proxy, image: docker.io/istio/proxyv2:1.27.2}\n";
+    private static final String NATIVE_SIDECAR = "  initContainers:\n    - {name: istio-init, image: x}\n"
+            + "    - {name: istio-proxy, image: docker.io/istio/proxyv2:1.27.2, restartPolicy: Always}\n";
+
+    @Test
+    void policy_matchesPodCreationAndUpdateOnly() {
+        assertThat(policy.spec().failurePolicy()).isEqualTo("Fail");
+        assertThat(policy.spec().matchConstraints().resourceRules()).singleElement().satisfies(r -> {
+            assertThat(r.resources()).containsExactly("pods");
+            assertThat(r.operations()).containsExactlyInAnyOrder("CREATE", "UPDATE");
+        });
+    }
+
+    @Test
+    void protectedPodWithASidecar_isAdmitted_asContainerOrNativeSidecar() throws Exception {
+        String labels = "  labels: {meshguard.io/protected: \"true\", meshguard.io/dlp: \"true\"}\n";
+        assertThat(admitted(pod(labels, APP + SIDECAR, ""))).isTrue();
+        assertThat(admitted(pod(labels, APP, NATIVE_SIDECAR))).isTrue();
+    }
+
+    @Test
+    void protectedOrDlpPodWithoutASidecar_isRefused() throws Exception {
+        assertThat(admitted(pod("  labels: {meshguard.io/protected: \"true\"}\n", APP, ""))).isFalse();
+        assertThat(admitted(pod("  labels: {meshguard.io/dlp: \"true\", app: api}\n", APP, ""))).isFalse();
+        // istio-init alone (the sidecar opted out after init) is not a sidecar
+        assertThat(admitted(pod("  labels: {meshguard.io/protected: \"true\"}\n", APP,
+                "  initContainers:\n    - {name: istio-init, image: x}\n"))).isFalse();
+    }
+
+    @Test
+    void podsThatDoNotAskForMeshguard_areAdmittedWithoutASidecar() throws Exception {
+        assertThat(admitted(pod("", APP, ""))).isTrue();
+        assertThat(admitted(pod("  labels: {app: api}\n", APP, ""))).isTrue();
+        assertThat(admitted(pod("  labels: {meshguard.io/protected: \"false\"}\n", APP, ""))).isTrue();
+    }
+}

@@ -1,0 +1,86 @@
+package io.meshguard.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The alert file an operator applies (manifests/istio/monitoring/prometheus-rules.yaml) says exactly what the
+ * operator guide's alert table says: same alerts, same PromQL, same {@code for} and severity. The guide's metric
+ * names are checked against the servers by {@link OperatorGuideMetricsTest}, so the file's are too.
+ */
+class AlertRulesTest {
+    /** One row of the guide's table or one rule of the file. */
+    record Alert(String name, String expr, String pendingFor, String severity) {}
+
+    /** Table cells are split on {@code |} not preceded by a backslash (PromQL's {@code |} is escaped as {@code \|}). */
+    private static final Pattern CELL = Pattern.compile("(?<!\\\\)\\|");
+
+    static List<Alert> guideAlerts() throws Exception {
+        String guide = Files.readString(RepoPaths.root().resolve("docs/operator-guide.md"));
+        String section = guide.substring(guide.indexOf("## 6. Alerts"), guide.indexOf("## 7. "));
+        List<Alert> alerts = new ArrayList<>();
+        for (String line : section.lines().toList()) {
+            if (!line.startsWith("| ") || line.startsWith("| alert ")) {
+                continue;
+            }
+            String[] cells = CELL.split(line);
+            String expr = cells[2].trim();
+            assertThat(expr).as("PromQL of %s in backticks", cells[1]).startsWith("`").endsWith("`");
+            alerts.add(new Alert(cells[1].trim(), expr.substring(1, expr.length() - 1).replace("\\|", "|"),
+                    cells[3].trim(), cells[4].trim()));
+        }
+        return alerts;
+    }
+
+    static PrometheusRule ruleFile() {
+        SourcedDocument doc = YamlDocuments.read(RepoPaths.manifests().resolve("monitoring/prometheus-rules.yaml"))
+                .getFirst();
+        return StrictKubernetesModels.parse(doc, PrometheusRule.class);
+    }
+
+    @Test
+    void ruleFile_holdsExactlyTheGuidesAlerts() throws Exception {
+        List<Alert> rules = ruleFile().spec().groups().stream().flatMap(g -> g.rules().stream())
+                .map(r -> new Alert(r.alert(), r.expr(), r.pendingFor(), r.labels().get("severity")))
+                .toList();
+        assertThat(rules).containsExactlyElementsOf(guideAlerts());
+    }
+
+    @Test
+    void stalledDlpStreams_areAlertedOn() throws Exception {
+        // Review item A4: nothing in Envoy or Istio bounds a stalled ext_proc stream; the DLP server's own deadline
+        // does, and these alerts say when it had to.
+        assertThat(guideAlerts()).extracting(Alert::expr)
+                .anySatisfy(e -> assertThat(e).contains("meshguard_dlp_streams_over_deadline_total"))
+                .anySatisfy(e -> assertThat(e).contains("meshguard_dlp_stream_oldest_seconds"));
+    }
+
+    @Test
+    void ruleWithAMisspelledField_isRejected() {
+        SourcedDocument bad = YamlDocuments.parse("inline.yaml", """
+                apiVersion: monitoring.coreos.com/v1
+                kind: PrometheusRule
+                metadata: {name: r}
+                spec:
+                  groups:
+                    - name: g
+                      rules:
+                        - {alert: A, expresion: up == 0, for: 1m}
+                """).getFirst();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StrictKubernetesModels.parse(bad))
+                .isInstanceOf(ManifestException.class).hasMessageContaining("expresion");
+    }
+
+    @Test
+    void everyAlert_hasAKnownSeverityAndDuration() throws Exception {
+        assertThat(guideAlerts()).hasSizeGreaterThan(20).allSatisfy(a -> {
+            assertThat(a.severity()).isIn("page", "ticket", "info");
+            assertThat(a.pendingFor()).matches("[0-9]+[smh]");
+        });
+    }
+}

@@ -1,0 +1,111 @@
+package io.meshguard.e2e;
+
+import io.meshguard.cli.LocalStack;
+import io.meshguard.cli.Main;
+import io.meshguard.cli.StackContext;
+import io.meshguard.cli.dev.DevIssuerStackPart;
+import io.meshguard.cli.dev.DevSigningKey;
+import io.meshguard.cli.dev.DevToken;
+import io.meshguard.cli.xds.XdsStackPart;
+import io.meshguard.emulator.AdsSubscription;
+import io.meshguard.emulator.EnvoyNode;
+import io.meshguard.emulator.Gateway;
+import io.meshguard.runtime.lifecycle.ComponentStack;
+import io.meshguard.runtime.metrics.ProcessMetrics;
+import io.meshguard.testing.PostgresDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * The stack exactly as {@code meshguard up} wires it ({@link LocalStack}: audit, dev issuer, extauthz, DLP, xDS
+ * controller), every server on a free port, on the test's PostgreSQL, loading the repository's {@code policies/};
+ * plus one emulated Envoy gateway subscribed to the controller over ADS.
+ */
+final class E2eStack implements AutoCloseable {
+    /** Tests run on a shared 2-core machine: filter deadlines are the emitted ones times this. */
+    static final double TIMEOUT_SCALE = 25;
+    static final Path POLICIES = Path.of("..", "policies").toAbsolutePath().normalize();
+
+    private final ComponentStack stack;
+    private final LocalStack local;
+    private final Path dataDir;
+    private final PostgresDatabase db;
+    private AdsSubscription ads;
+    private Gateway gateway;
+
+    private E2eStack(ComponentStack stack, LocalStack local, Path dataDir, PostgresDatabase db) {
+        this.stack = stack;
+        this.local = local;
+        this.dataDir = dataDir;
+        this.db = db;
+    }
+
+    static E2eStack start(PostgresDatabase db, Path dataDir) throws Exception {
+        ComponentStack stack = new ComponentStack();
+        // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment later
+        StackContext context = new StackContext(ProcessMetrics.create(), db.dataSource(), db.dbSettings(), dataDir, POLICIES);
+        try {
+            return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db);
+        } catch (Exception | Error e) {
+            stack.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Applies and publishes a gateway configuration the way an operator does ({@code meshguard xds apply --publish}
+     * against the admin API), then connects the emulated gateway (once) and waits until it holds the new config.
+     */
+    Gateway publish(String yaml, String group, int listenerPort) throws Exception {
+        Path file = Files.createTempFile(dataDir, "gateway", ".yaml");
+        Files.writeString(file, yaml);
+        XdsStackPart xds = local.part(XdsStackPart.class);
+        int exit = Main.execute("xds", "apply", file.toString(), "--publish", "--reason", "e2e",
+                "--url", xds.adminUrl(), "--token-file", xds.tokenFile().toString());
+        if (exit != 0) {
+            throw new IllegalStateException("xds apply failed with exit " + exit + " for\n" + yaml);
+        }
+        if (ads == null) {
+            EnvoyNode node = new EnvoyNode("e2e-envoy-1", group, java.util.Map.of());
+            ads = AdsSubscription.connect("127.0.0.1", xds.adsPort(), node);
+            gateway = new Gateway(ads, node, listenerPort, 20261122L, TIMEOUT_SCALE);
+        }
+        ads.await(r -> AdsSubscription.isComplete(r) && r.listeners().values().stream()
+                .anyMatch(l -> l.getAddress().getSocketAddress().getPortValue() == listenerPort), Duration.ofSeconds(30));
+        return gateway;
+    }
+
+    AdsSubscription ads() {
+        return ads;
+    }
+
+    /** A token from the dev issuer {@code up} runs (the one its extauthz trusts). */
+    String token(String subject, String tenant, List<String> roles) throws Exception {
+        return token(subject, tenant, roles, List.of());
+    }
+
+    String token(String subject, String tenant, List<String> roles, List<String> scopes) throws Exception {
+        DevSigningKey key = DevSigningKey.load(local.part(DevIssuerStackPart.class).issuerFiles());
+        return key.sign(new DevToken(subject, tenant, roles, scopes, List.of("meshguard"), Duration.ofMinutes(10))
+                .claims(Instant.now()));
+    }
+
+    DataSource database() {
+        return db.dataSource();
+    }
+
+    @Override
+    public void close() {
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (ads != null) {
+            ads.close();
+        }
+        stack.close();
+    }
+}

@@ -1,0 +1,381 @@
+package io.meshguard.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.meshguard.emulator.DownstreamRequest;
+import io.meshguard.emulator.Exchange;
+import io.meshguard.emulator.Gateway;
+import io.meshguard.emulator.UpstreamServer;
+import io.meshguard.testing.DedicatedPostgres;
+import io.meshguard.testing.PostgresExtension;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.ArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Requests through the gateway config the xDS controller emits, played by the Envoy emulator against the stack as
+ * {@code meshguard up} runs it (extauthz, DLP, audit, dev issuer, xDS controller, on PostgreSQL). One stack for the
+ * class; every scenario uses its own tenant so that rate limits and audit rows do not mix.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class GatewayJourneysTest {
+    /** A server of the class's own: the last scenario stops and restarts it. */
+    @RegisterExtension
+    static final DedicatedPostgres PG = PostgresExtension.dedicated();
+
+    /** A card number that passes Luhn and is not on the policy's allow list of public test numbers. */
+    static final String CARD = "4539148803436467";
+    static final String PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\n"
+            + "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi6Z1Mxb7KVVzRqQjV5M2pT7Ww0\n"
+            + "q1cT2Qj4Yx0oM0r2wYpZ4l7tE0y8vKcF3pXh9kQmJ3sZ2aB1nL6dR8fT5uW7yC4v\n"
+            + "-----END RSA PRIVATE KEY-----\n";
+
+    static E2eStack stack;
+    static Gateway gateway;
+    static UpstreamServer accounts;
+    static UpstreamServer llm;
+    static UpstreamServer stable;
+    static UpstreamServer canary;
+    static UpstreamServer ledger;
+    static final String EMAIL = "jane.doe@customer-mail.test";
+
+    @BeforeAll
+    static void startStack() throws Exception {
+        Path dataDir = Files.createTempDirectory("meshguard-e2e");
+        stack = E2eStack.start(PG, dataDir);
+        accounts = UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\",\"balance\":42}");
+        llm = UpstreamServer.sse("chat-llm", 0, List.of(
+                Sse.event("Your card "), Sse.event("is " + CARD.substring(0, 4) + " " + CARD.substring(4, 9)),
+                Sse.event(CARD.substring(9, 12) + " " + CARD.substring(12)), Sse.event(", thanks."),
+                "data: [DONE]\n\n"));
+        stable = UpstreamServer.json("quotes-stable", 0, "{\"upstream\":\"{upstream}\"}");
+        canary = UpstreamServer.json("quotes-canary", 0, "{\"upstream\":\"{upstream}\"}");
+        ledger = UpstreamServer.json("ledger", 0, "{\"holder\":\"" + EMAIL + "\",\"upstream\":\"{upstream}\"}");
+        gateway = stack.publish(GatewayConfig.yaml(accounts.port(), llm.port(), stable.port(), canary.port(), ledger.port()),
+                GatewayConfig.GROUP, GatewayConfig.LISTENER_PORT);
+    }
+
+    @AfterAll
+    static void stopStack() {
+        for (AutoCloseable c : new AutoCloseable[] {accounts, llm, stable, canary, ledger, stack}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                // keep closing the rest
+            }
+        }
+    }
+
+    private static DownstreamRequest authorized(DownstreamRequest request, String tenant) throws Exception {
+        return request.with("authorization", "Bearer " + stack.token("alice", tenant, List.of("demo")))
+                .with("x-tenant-id", tenant);
+    }
+
+    @Test
+    void emittedConfig_isAcceptedByTheEmulatedEnvoy_withEveryFieldModelled() {
+        assertThat(stack.ads().problems()).isEmpty();
+        assertThat(stack.ads().nacks()).isEmpty();
+    }
+
+    @Test
+    void allowedJsonCall_upstreamSeesIdentityHeaders_andNoCredential() throws Exception {
+        accounts.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts/7"), "t-allow"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.route()).isEqualTo("demo.v2.accounts");
+        assertThat(exchange.body()).contains("\"upstream\":\"accounts\"");
+        UpstreamServer.Received seen = accounts.received().getLast();
+        assertThat(seen.path()).isEqualTo("/demo/v2/accounts/7");
+        assertThat(seen.headers().first("x-user-id")).contains("alice");
+        assertThat(seen.headers().first("x-tenant-id")).contains("t-allow");
+        assertThat(seen.headers().all("x-tenant-id")).as("one tenant value, set by extauthz").hasSize(1);
+        assertThat(seen.headers().has("authorization")).as("credential stripped: " + seen.headers()).isFalse();
+        assertThat(seen.headers().first("x-request-id")).contains(exchange.requestId());
+    }
+
+    @Test
+    void requestWithoutToken_isDenied401_beforeTheUpstream() throws Exception {
+        accounts.clear();
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts", "x-tenant-id", "t-401"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(401);
+        assertThat(exchange.body()).contains("missing_credential");
+        assertThat(exchange.header("www-authenticate")).isPresent();
+        assertThat(exchange.upstreamReached()).isFalse();
+        assertThat(accounts.received()).isEmpty();
+    }
+
+    @Test
+    void tokenWithoutTheRouteRole_isDenied403() throws Exception {
+        String token = stack.token("bob", "t-403", List.of("viewer"));
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "authorization", "Bearer " + token, "x-tenant-id", "t-403"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
+        assertThat(exchange.body()).contains("insufficient_role");
+        assertThat(exchange.upstreamReached()).isFalse();
+    }
+
+    @Test
+    void requestWithoutTheRequiredTenantHeader_isDenied400() throws Exception {
+        String token = stack.token("carol", "t-400", List.of("demo"));
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "authorization", "Bearer " + token));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(400);
+        assertThat(exchange.body()).contains("required_header_missing");
+        assertThat(exchange.upstreamReached()).isFalse();
+    }
+
+    @Test
+    void tenantOverItsRateLimit_isDenied429() throws Exception {
+        // policies/authz.yaml: tier free, burst 10 at 5 requests a second, by tenant
+        DownstreamRequest request = authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts"), "t-429");
+        Exchange last = null;
+        for (int i = 0; i < 30 && (last == null || last.status() != 429); i++) {
+            last = gateway.send(request);
+        }
+        assertThat(last.status()).as(last.describe()).isEqualTo(429);
+        assertThat(last.body()).contains("rate_limited");
+        assertThat(last.upstreamReached()).isFalse();
+    }
+
+    @Test
+    void deprecatedVersion_answersWithDeprecationSunsetAndSuccessorLink() throws Exception {
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v1/accounts"), "t-dep"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.route()).isEqualTo("demo.v1.accounts-v1");
+        assertThat(exchange.header("deprecation")).contains("@1767225600");
+        assertThat(exchange.header("sunset")).contains("Tue, 01 Jun 2027 00:00:00 GMT");
+        assertThat(exchange.header("link")).contains("</demo/v2>; rel=\"successor-version\"");
+    }
+
+    @Test
+    void sunsetVersion_answers410_withoutAuthzOrUpstream() throws Exception {
+        accounts.clear();
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v0/accounts"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(410);
+        assertThat(exchange.body()).contains("\"error\":\"api_version_sunset\"", "\"successor\":\"/demo/v2\"");
+        assertThat(exchange.header("content-type")).contains("application/json");
+        assertThat(exchange.steps()).anyMatch(s -> s.contains("ext_authz: disabled on this route"));
+        assertThat(accounts.received()).isEmpty();
+    }
+
+    @Test
+    void canary_90_10_splitsThousandRequestsWithin3Percent() throws Exception {
+        stable.clear();
+        canary.clear();
+        DownstreamRequest request = authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/quotes"), "acme-corp");
+        int toCanary = 0;
+        for (int i = 0; i < 1000; i++) {
+            Exchange exchange = gateway.send(request);
+            assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+            toCanary += exchange.cluster().equals("quotes-canary") ? 1 : 0;
+        }
+        assertThat(toCanary).isBetween(70, 130);
+        assertThat(canary.received()).hasSize(toCanary);
+        assertThat(stable.received()).hasSize(1000 - toCanary);
+    }
+
+    @Test
+    void sseAnswer_withACardSplitAcrossDeltas_arrivesMaskedAndStillValidSse() throws Exception {
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", GatewayConfig.HOST,
+                "/demo/chat/completions", "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"my card?\"}]}",
+                "content-type", "application/json"), "t-sse"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.header("content-type")).contains("text/event-stream");
+        List<String> events = Sse.events(exchange.body());
+        assertThat(events.getLast()).isEqualTo("[DONE]");
+        String text = Sse.content(events);
+        assertThat(text.replaceAll("[^0-9]", "")).as(text).doesNotContain(CARD);
+        assertThat(text).startsWith("Your card is ").endsWith(", thanks.");
+        assertThat(exchange.bodyChunks()).as("streamed, not buffered into one piece").hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void requestCarryingAPrivateKey_isBlocked_beforeTheUpstreamSeesAByteOfIt() throws Exception {
+        accounts.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", GatewayConfig.HOST,
+                "/demo/v2/accounts/import", "{\"key\":\"" + PRIVATE_KEY.replace("\n", "\\n") + "\"}",
+                "content-type", "application/json"), "t-key"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
+        assertThat(exchange.body()).doesNotContain("PRIVATE KEY");
+        // the upstream may have seen the request headers (Envoy connects once the header phase is done) but no body
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(accounts.received()).allSatisfy(r -> {
+                    assertThat(r.body()).isEmpty();
+                    assertThat(r.complete()).isFalse();
+                }));
+    }
+
+    @Test
+    void oneRequestId_joinsTheAuthzDecision_dlpFinding_andApiCallRows() throws Exception {
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", GatewayConfig.HOST,
+                "/demo/chat/completions", "{\"stream\":true,\"messages\":[]}", "content-type", "application/json"),
+                "t-audit"));
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(AuditRows.of(stack.database(), exchange.requestId()).kinds())
+                        .contains("authz_decision", "dlp_finding", "api_call"));
+        AuditRows rows = AuditRows.of(stack.database(), exchange.requestId());
+        assertThat(rows.ofKind("authz_decision").getFirst().decision()).isEqualTo("allow");
+        AuditRows.Row finding = rows.ofKind("dlp_finding").getFirst();
+        assertThat(finding.details()).contains("\"detector\": \"card\"", "\"profile\": \"llm\"").doesNotContain(CARD);
+        // the gateway's access log (Envoy's route name and cluster) reaches the audit receiver under the same id
+        assertThat(rows.ofKind("api_call")).anySatisfy(r -> {
+            assertThat(r.route()).isEqualTo(exchange.route());
+            assertThat(r.details()).contains("\"upstream_cluster\": \"chat-llm\"");
+        });
+    }
+
+    @Test
+    void gatewayRouteProfile_choosesTheAuthzRule_andTheDlpProfile() throws Exception {
+        // the bank policy's rule accounts-read wants role customer and scope accounts:read on api.bank.example
+        String token = stack.token("dave", "t-profile", List.of("customer"), List.of("accounts:read"));
+        Exchange bank = gateway.send(DownstreamRequest.get(GatewayConfig.BANK_HOST, "/v1/accounts/9",
+                "authorization", "Bearer " + token, "x-tenant-id", "t-profile"));
+        assertThat(bank.status()).as(bank.describe()).isEqualTo(200);
+        assertThat(bank.steps()).anyMatch(s -> s.contains("meshguard.authz_profile=accounts-read"));
+        assertThat(bank.body()).as("profile llm masks e-mail addresses in answers").doesNotContain(EMAIL);
+
+        Exchange demo = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/ledger",
+                "authorization", "Bearer " + token, "x-tenant-id", "t-profile"));
+        assertThat(demo.status()).as("rule dev-demo wants role demo: " + demo.describe()).isEqualTo(403);
+
+        Exchange demoAllowed = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/ledger"),
+                "t-profile2"));
+        assertThat(demoAllowed.status()).as(demoAllowed.describe()).isEqualTo(200);
+        assertThat(demoAllowed.body()).as("profile default only counts e-mail addresses").contains(EMAIL);
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                AuditRows.of(stack.database(), bank.requestId()).ofKind("authz_decision"))
+                .anySatisfy(r -> assertThat(r.route()).isEqualTo("accounts-read")));
+    }
+
+    @Test
+    void hostnameUpstream_isReachedThroughADnsCluster() throws Exception {
+        ledger.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/ledger"), "t-dns"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(stack.ads().resources().clusters().get("ledger").getType().name()).endsWith("_DNS");
+        assertThat(ledger.received()).hasSize(1);
+    }
+
+    @Test
+    void corsPreflight_isAnsweredByTheCorsFilter_withoutACheckOrTheUpstream() throws Exception {
+        accounts.clear();
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "origin", GatewayConfig.ALLOWED_ORIGIN, "access-control-request-method", "GET",
+                "access-control-request-headers", "authorization")
+                .withMethod("OPTIONS"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.header("access-control-allow-origin")).contains(GatewayConfig.ALLOWED_ORIGIN);
+        assertThat(exchange.header("access-control-allow-methods").orElseThrow()).contains("GET");
+        assertThat(exchange.header("access-control-allow-headers").orElseThrow()).contains("authorization");
+        assertThat(exchange.steps()).noneMatch(s -> s.contains("ext_authz: Check"));
+        assertThat(accounts.received()).isEmpty();
+    }
+
+    @Test
+    void corsPreflightFromAnotherOrigin_getsNoAllowOrigin_andIsNotForwarded() throws Exception {
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "origin", "https://evil.example", "access-control-request-method", "DELETE").withMethod("OPTIONS"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.header("access-control-allow-origin")).isEmpty();
+        assertThat(exchange.upstreamReached()).isFalse();
+    }
+
+    @Test
+    void corsRequestFromTheAllowedOrigin_canReadEvenItsDenial() throws Exception {
+        Exchange exchange = gateway.send(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "origin", GatewayConfig.ALLOWED_ORIGIN, "x-tenant-id", "t-cors"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(401);
+        assertThat(exchange.header("access-control-allow-origin")).contains(GatewayConfig.ALLOWED_ORIGIN);
+    }
+
+    @Test
+    void headerNamesWithUnderscores_areRejected400_beforeAuthz() throws Exception {
+        // x_tenant_id must never reach an upstream that reads it as x-tenant-id
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts"),
+                "t-underscore").with("x_tenant_id", "other-tenant"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(400);
+        assertThat(exchange.upstreamReached()).isFalse();
+        assertThat(exchange.steps()).noneMatch(s -> s.contains("ext_authz: Check"));
+    }
+
+    @Test
+    void escapedSlashesInThePath_areRejected400() throws Exception {
+        for (String path : List.of("/demo/v2/accounts%2F..%2Fadmin", "/demo/v2/accounts%5c7", "/demo%2fv2/accounts")) {
+            Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, path), "t-slash"));
+            assertThat(exchange.status()).as(path + ": " + exchange.describe()).isEqualTo(400);
+            assertThat(exchange.upstreamReached()).isFalse();
+        }
+    }
+
+    @Test
+    void clientSentRequestIdAndEnvoyHeaders_areReplacedAtTheEdge() throws Exception {
+        accounts.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts",
+                "x-request-id", "forged-id", "x-envoy-retry-on", "5xx", "x-envoy-upstream-rq-timeout-ms", "1"),
+                "t-edge"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.requestId()).isNotEqualTo("forged-id");
+        UpstreamServer.Received seen = accounts.received().getLast();
+        assertThat(seen.headers().first("x-request-id")).contains(exchange.requestId());
+        assertThat(seen.headers().names()).noneMatch(n -> n.startsWith("x-envoy-retry") || n.equals("x-envoy-upstream-rq-timeout-ms"));
+        assertThat(AuditRows.of(stack.database(), "forged-id").rows()).isEmpty();
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void postgresStoppedMidScenario_losesNoAuditRow_theSpoolReplaysWhenItReturns() throws Exception {
+        List<String> ids = new ArrayList<>();
+        Exchange before = gateway.send(authorized(DownstreamRequest.get(GatewayConfig.HOST, "/demo/v2/accounts/1"), "t-outage"));
+        ids.add(before.requestId());
+        PG.stopServer();
+        try {
+            for (int i = 0; i < 5; i++) {
+                Exchange during = gateway.send(authorized(DownstreamRequest.withBody("POST", GatewayConfig.HOST,
+                        "/demo/chat/completions", "{\"stream\":true}", "content-type", "application/json"), "t-outage"));
+                assertThat(during.status()).as("requests are served while the database is away: " + during.describe())
+                        .isEqualTo(200);
+                ids.add(during.requestId());
+            }
+        } finally {
+            PG.startServer();
+        }
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            for (String id : ids) {
+                assertThat(AuditRows.of(stack.database(), id).kinds()).as("rows of " + id)
+                        .contains("authz_decision", "api_call");
+            }
+        });
+        for (String id : ids.subList(1, ids.size())) {
+            assertThat(AuditRows.of(stack.database(), id).kinds()).as("the stream's DLP finding").contains("dlp_finding");
+        }
+    }
+}

@@ -1,0 +1,367 @@
+package io.meshguard.emulator;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.rpc.Status;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+
+/**
+ * One Envoy node's ADS stream (state-of-the-world, {@code envoy.service.discovery.v3.AggregatedDiscoveryService}), as
+ * Envoy runs it with the gateway bootstrap ({@code ads_config.set_node_on_first_message_only: true}, {@code lds_config}
+ * and {@code cds_config} on ADS):
+ * <ul>
+ *   <li>CDS first (wildcard), then EDS for the EDS clusters it accepted, then LDS (wildcard) once clusters are
+ *       initialised, then RDS for the route configurations its HTTP connection managers name
+ *       (source/common/upstream/cluster_manager_impl.cc, source/common/listener_manager/lds_api.cc);</li>
+ *   <li>the node only on the stream's first request;</li>
+ *   <li>ACK: {@code version_info} = the response's version, {@code response_nonce} = its nonce; NACK: the last accepted
+ *       version, the nonce, and {@code error_detail} (code INTERNAL, as
+ *       source/extensions/config_subscription/grpc/grpc_mux_impl.cc sets it) — the resources of a NACKed response
+ *       are not used;</li>
+ *   <li>listeners with an {@code api_listener} are skipped, as Envoy's listener manager skips them when they come
+ *       over LDS ("can only be added via bootstrap configuration",
+ *       source/common/listener_manager/listener_manager_impl.cc).</li>
+ * </ul>
+ * Fields the emulator does not model ({@link ModelledFields}) are not a NACK (Envoy would accept them) but are
+ * recorded as {@link #problems()}; the end-to-end tests fail on any.
+ */
+public final class AdsSubscription implements AutoCloseable {
+    private final ManagedChannel channel;
+    private final EnvoyNode node;
+    private final List<String> nacks = new CopyOnWriteArrayList<>();
+    private final List<String> unmodelled = new CopyOnWriteArrayList<>();
+    private final Map<String, String> nonces = new HashMap<>();
+    private final Map<String, List<String>> subscribed = new HashMap<>();
+    private StreamObserver<DiscoveryRequest> requests;
+    private boolean nodeSent;
+    private volatile XdsResources state = XdsResources.empty();
+    private volatile Throwable streamError;
+    private volatile List<String> ignoredListeners = List.of();
+    private int accepted;
+
+    private AdsSubscription(ManagedChannel channel, EnvoyNode node) {
+        this.channel = channel;
+        this.node = node;
+    }
+
+    /** Opens the stream to the controller at {@code host:port} and subscribes to CDS. */
+    public static AdsSubscription connect(String host, int port, EnvoyNode node) {
+        ManagedChannel channel = ManagedChannelBuilder.forAddress(host, port).usePlaintext().build();
+        AdsSubscription ads = new AdsSubscription(channel, node);
+        ads.start();
+        return ads;
+    }
+
+    private synchronized void start() {
+        requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
+            @Override
+            public void onNext(DiscoveryResponse response) {
+                receive(response);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                streamError = t;
+                wake();
+            }
+
+            @Override
+            public void onCompleted() {
+                streamError = new IllegalStateException("the controller closed the ADS stream");
+                wake();
+            }
+        });
+        subscribe(XdsResources.CDS, List.of());
+    }
+
+    /** The resources accepted so far. */
+    public XdsResources resources() {
+        return state;
+    }
+
+    /** NACKs sent (each with its error detail) and fields received that the emulator does not model. */
+    public List<String> problems() {
+        List<String> all = new ArrayList<>();
+        nacks.forEach(n -> all.add("NACK: " + n));
+        unmodelled.forEach(u -> all.add("unmodelled: " + u));
+        return all;
+    }
+
+    /** Listeners of the last LDS response that Envoy ignores (api_listener over LDS). */
+    public List<String> ignoredListeners() {
+        return ignoredListeners;
+    }
+
+    /** NACKs only. */
+    public List<String> nacks() {
+        return List.copyOf(nacks);
+    }
+
+    /** Waits until the accepted resources satisfy {@code condition}; fails on a stream error or NACK meanwhile. */
+    public synchronized XdsResources await(Predicate<XdsResources> condition, Duration limit)
+            throws InterruptedException, TimeoutException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!condition.test(state)) {
+            if (streamError != null) {
+                throw new IllegalStateException("ADS stream failed", streamError);
+            }
+            if (!nacks.isEmpty()) {
+                throw new IllegalStateException("the emulated Envoy NACKed the controller's config: " + nacks);
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new TimeoutException("no xDS state within " + limit + "; accepted versions " + state.versions()
+                        + ", problems " + problems());
+            }
+            wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+        }
+        return state;
+    }
+
+    /** Waits for a complete config: listeners, and every route configuration and EDS assignment they need. */
+    public XdsResources awaitComplete(Duration limit) throws InterruptedException, TimeoutException {
+        return await(AdsSubscription::isComplete, limit);
+    }
+
+    /** Number of responses accepted so far (to wait for the next push). */
+    public synchronized int acceptedCount() {
+        return accepted;
+    }
+
+    /** Whether {@code r} is a complete config: listeners, and the route configurations and assignments they need. */
+    public static boolean isComplete(XdsResources r) {
+        if (r.listeners().isEmpty() || r.clusters().isEmpty()) {
+            return false;
+        }
+        for (String name : routeNames(r.listeners())) {
+            if (!r.routes().containsKey(name)) {
+                return false;
+            }
+        }
+        for (String service : edsNames(r.clusters())) {
+            if (!r.endpoints().containsKey(service)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private synchronized void wake() {
+        notifyAll();
+    }
+
+    private synchronized void receive(DiscoveryResponse response) {
+        String type = response.getTypeUrl();
+        nonces.put(type, response.getNonce());
+        List<String> problems = new ArrayList<>();
+        Map<String, Message> decoded = new LinkedHashMap<>();
+        List<String> skipped = new ArrayList<>();
+        for (Any any : response.getResourcesList()) {
+            if (!any.getTypeUrl().equals(type)) {
+                problems.add("resource of type " + any.getTypeUrl() + " in a " + type + " response");
+                continue;
+            }
+            try {
+                Message m = ModelledFields.unpack(any);
+                decoded.put(nameOf(m), m);
+            } catch (InvalidProtocolBufferException e) {
+                problems.add(e.getMessage());
+            }
+        }
+        XdsResources next = switch (type) {
+            case XdsResources.CDS -> {
+                Map<String, Cluster> clusters = cast(decoded);
+                problems.addAll(EnvoyRules.clusters(clusters));
+                yield new XdsResources(state.listeners(), state.routes(), clusters, state.endpoints(), state.versions());
+            }
+            case XdsResources.EDS -> {
+                Map<String, ClusterLoadAssignment> cla = new HashMap<>(state.endpoints());
+                Map<String, ClusterLoadAssignment> received = cast(decoded);
+                problems.addAll(EnvoyRules.endpoints(received));
+                cla.putAll(received);
+                yield new XdsResources(state.listeners(), state.routes(), state.clusters(), cla, state.versions());
+            }
+            case XdsResources.LDS -> {
+                Map<String, Listener> listeners = new LinkedHashMap<>();
+                this.<Listener>cast(decoded).forEach((name, l) -> {
+                    if (l.hasApiListener()) {
+                        skipped.add(name);
+                    } else {
+                        listeners.put(name, l);
+                    }
+                });
+                skipped.forEach(decoded::remove);
+                problems.addAll(EnvoyRules.listeners(listeners));
+                yield new XdsResources(listeners, state.routes(), state.clusters(), state.endpoints(), state.versions());
+            }
+            case XdsResources.RDS -> {
+                Map<String, RouteConfiguration> routes = new HashMap<>(state.routes());
+                Map<String, RouteConfiguration> received = cast(decoded);
+                problems.addAll(EnvoyRules.routes(received, state.clusters().keySet()));
+                routes.putAll(received);
+                yield new XdsResources(state.listeners(), routes, state.clusters(), state.endpoints(), state.versions());
+            }
+            default -> {
+                problems.add("unexpected type " + type);
+                yield state;
+            }
+        };
+        if (!problems.isEmpty()) {
+            String detail = String.join("; ", problems);
+            nacks.add(type + " version " + response.getVersionInfo() + ": " + detail);
+            send(DiscoveryRequest.newBuilder()
+                    .setTypeUrl(type)
+                    .setVersionInfo(state.version(type))
+                    .setResponseNonce(response.getNonce())
+                    .addAllResourceNames(subscribed.getOrDefault(type, List.of()))
+                    .setErrorDetail(Status.newBuilder().setCode(io.grpc.Status.Code.INTERNAL.value()).setMessage(detail))
+                    .build());
+            notifyAll();
+            return;
+        }
+        decoded.forEach((name, m) -> ModelledFields.unmodelled(shortType(type) + " " + name, m).forEach(u -> {
+            if (!unmodelled.contains(u)) {
+                unmodelled.add(u);
+            }
+        }));
+        Map<String, String> versions = new HashMap<>(next.versions());
+        versions.put(type, response.getVersionInfo());
+        state = new XdsResources(next.listeners(), next.routes(), next.clusters(), next.endpoints(), versions);
+        if (!skipped.isEmpty()) {
+            ignoredListeners = List.copyOf(skipped);
+        }
+        accepted++;
+        send(DiscoveryRequest.newBuilder()
+                .setTypeUrl(type)
+                .setVersionInfo(response.getVersionInfo())
+                .setResponseNonce(response.getNonce())
+                .addAllResourceNames(subscribed.getOrDefault(type, List.of()))
+                .build());
+        // what the accepted resources make Envoy ask for next
+        if (type.equals(XdsResources.CDS)) {
+            updateSubscription(XdsResources.EDS, edsNames(state.clusters()));
+            if (!subscribed.containsKey(XdsResources.LDS)) {
+                subscribe(XdsResources.LDS, List.of());
+            }
+        } else if (type.equals(XdsResources.LDS)) {
+            updateSubscription(XdsResources.RDS, routeNames(state.listeners()));
+        }
+        notifyAll();
+    }
+
+    private void updateSubscription(String type, List<String> names) {
+        if (names.isEmpty() && !subscribed.containsKey(type)) {
+            return;
+        }
+        if (!names.equals(subscribed.get(type))) {
+            subscribe(type, names);
+        }
+    }
+
+    private void subscribe(String type, List<String> names) {
+        subscribed.put(type, names);
+        send(DiscoveryRequest.newBuilder()
+                .setTypeUrl(type)
+                .setVersionInfo(state.version(type))
+                .setResponseNonce(nonces.getOrDefault(type, ""))
+                .addAllResourceNames(names)
+                .build());
+    }
+
+    private void send(DiscoveryRequest request) {
+        DiscoveryRequest.Builder b = request.toBuilder();
+        if (!nodeSent) {
+            b.setNode(node.toProto());
+            nodeSent = true;
+        }
+        requests.onNext(b.build());
+    }
+
+    static List<String> edsNames(Map<String, Cluster> clusters) {
+        TreeSet<String> names = new TreeSet<>();
+        for (Cluster c : clusters.values()) {
+            if (c.getType() == Cluster.DiscoveryType.EDS) {
+                String service = c.getEdsClusterConfig().getServiceName();
+                names.add(service.isEmpty() ? c.getName() : service);
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    static List<String> routeNames(Map<String, Listener> listeners) {
+        TreeSet<String> names = new TreeSet<>();
+        for (Listener l : listeners.values()) {
+            for (FilterChain chain : l.getFilterChainsList()) {
+                for (Filter f : chain.getFiltersList()) {
+                    try {
+                        if (ModelledFields.unpack(f.getTypedConfig()) instanceof HttpConnectionManager hcm && hcm.hasRds()) {
+                            names.add(hcm.getRds().getRouteConfigName());
+                        }
+                    } catch (InvalidProtocolBufferException e) {
+                        // reported when the listener was received
+                    }
+                }
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    private static String nameOf(Message m) {
+        return switch (m) {
+            case Listener l -> l.getName();
+            case RouteConfiguration r -> r.getName();
+            case Cluster c -> c.getName();
+            case ClusterLoadAssignment c -> c.getClusterName();
+            default -> Objects.toString(m);
+        };
+    }
+
+    private static String shortType(String typeUrl) {
+        return typeUrl.substring(typeUrl.lastIndexOf('.') + 1);
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> Map<String, T> cast(Map<String, Message> decoded) {
+        return (Map<String, T>) (Map<String, ?>) decoded;
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (requests != null && streamError == null) {
+                requests.onCompleted();
+            }
+        }
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package io.meshguard.emulator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The emulated node against a scripted ADS server: what it asks for, what it ACKs, what it NACKs. */
+class AdsSubscriptionTest {
+    private final BlockingQueue<DiscoveryRequest> requests = new LinkedBlockingQueue<>();
+    private Server server;
+
+    /** Answers CDS with one EDS cluster and EDS with the given address; records every request. */
+    private int serve(String endpointAddress) throws Exception {
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
+                    @Override
+                    public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+                            StreamObserver<DiscoveryResponse> responses) {
+                        return new StreamObserver<>() {
+                            @Override
+                            public void onNext(DiscoveryRequest r) {
+                                requests.add(r);
+                                if (!r.getResponseNonce().isEmpty()) {
+                                    return; // an ACK or NACK
+                                }
+                                if (r.getTypeUrl().equals(XdsResources.CDS)) {
+                                    responses.onNext(DiscoveryResponse.newBuilder().setTypeUrl(XdsResources.CDS)
+                                            .setVersionInfo("c1").setNonce("n1")
+                                            .addResources(Any.pack(Cluster.newBuilder().setName("up")
+                                                    .setType(Cluster.DiscoveryType.EDS)
+                                                    .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+                                                            .setEdsConfig(ConfigSource.newBuilder()
+                                                                    .setAds(AggregatedConfigSource.getDefaultInstance())))
+                                                    .build()))
+                                            .build());
+                                } else if (r.getTypeUrl().equals(XdsResources.EDS)) {
+                                    responses.onNext(DiscoveryResponse.newBuilder().setTypeUrl(XdsResources.EDS)
+                                            .setVersionInfo("e1").setNonce("n2")
+                                            .addResources(Any.pack(ClusterLoadAssignment.newBuilder()
+                                                    .setClusterName("up")
+                                                    .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(
+                                                            LbEndpoint.newBuilder().setEndpoint(Endpoint.newBuilder()
+                                                                    .setAddress(Address.newBuilder().setSocketAddress(
+                                                                            SocketAddress.newBuilder()
+                                                                                    .setAddress(endpointAddress)
+                                                                                    .setPortValue(80))))))
+                                                    .build()))
+                                            .build());
+                                }
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {}
+
+                            @Override
+                            public void onCompleted() {
+                                responses.onCompleted();
+                            }
+                        };
+                    }
+                })
+                .build()
+                .start();
+        return server.getPort();
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.shutdownNow();
+        }
+    }
+
+    private DiscoveryRequest next() throws InterruptedException {
+        DiscoveryRequest r = requests.poll(10, TimeUnit.SECONDS);
+        assertThat(r).as("a request from the emulated node").isNotNull();
+        return r;
+    }
+
+    @Test
+    void subscribesLikeEnvoy_nodeOnTheFirstRequestOnly_thenAcksWithVersionAndNonce() throws Exception {
+        int port = serve("10.1.2.3");
+        try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway())) {
+            DiscoveryRequest cds = next();
+            assertThat(cds.getTypeUrl()).isEqualTo(XdsResources.CDS);
+            assertThat(cds.getNode().getId()).isEqualTo("local-envoy-1");
+            assertThat(cds.getNode().getCluster()).isEqualTo("local");
+            assertThat(cds.getResourceNamesList()).as("wildcard").isEmpty();
+
+            DiscoveryRequest cdsAck = next();
+            assertThat(cdsAck.hasNode()).isFalse();
+            assertThat(cdsAck.getVersionInfo()).isEqualTo("c1");
+            assertThat(cdsAck.getResponseNonce()).isEqualTo("n1");
+            assertThat(cdsAck.hasErrorDetail()).isFalse();
+
+            DiscoveryRequest eds = next();
+            assertThat(eds.getTypeUrl()).isEqualTo(XdsResources.EDS);
+            assertThat(eds.getResourceNamesList()).containsExactly("up");
+            assertThat(next().getTypeUrl()).as("LDS once clusters are in").isEqualTo(XdsResources.LDS);
+            DiscoveryRequest edsAck = next();
+            assertThat(edsAck.getVersionInfo()).isEqualTo("e1");
+            assertThat(ads.nacks()).isEmpty();
+            assertThat(ads.resources().endpoints()).containsKey("up");
+        }
+    }
+
+    @Test
+    void edsWithAHostname_isNackedWithTheLastAcceptedVersion_andNothingOfItIsUsed() throws Exception {
+        int port = serve("demo-upstream");
+        try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway())) {
+            DiscoveryRequest nack = null;
+            for (int i = 0; i < 6 && nack == null; i++) {
+                DiscoveryRequest r = next();
+                if (r.hasErrorDetail()) {
+                    nack = r;
+                }
+            }
+            assertThat(nack).as("a NACK").isNotNull();
+            assertThat(nack.getTypeUrl()).isEqualTo(XdsResources.EDS);
+            assertThat(nack.getVersionInfo()).as("the last accepted EDS version: none").isEmpty();
+            assertThat(nack.getResponseNonce()).isEqualTo("n2");
+            assertThat(nack.getErrorDetail().getCode()).isEqualTo(io.grpc.Status.Code.INTERNAL.value());
+            assertThat(nack.getErrorDetail().getMessage()).contains("malformed IP address: demo-upstream");
+            assertThat(ads.resources().endpoints()).isEmpty();
+            assertThat(ads.problems()).singleElement().asString().startsWith("NACK:");
+            assertThatThrownBy(() -> ads.await(r -> false, Duration.ofSeconds(1)))
+                    .hasMessageContaining("NACKed");
+        }
+    }
+
+    @Test
+    void aGatewayWithNackedConfig_refusesToServe() throws Exception {
+        int port = serve("demo-upstream");
+        try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway());
+                Gateway gateway = new Gateway(ads, EnvoyNode.localGateway(), 8080, 1, 1)) {
+            while (ads.nacks().isEmpty()) {
+                next();
+            }
+            assertThatThrownBy(() -> gateway.send(DownstreamRequest.get("a.test", "/")))
+                    .hasMessageContaining("cannot serve").hasMessageContaining("malformed IP address");
+        }
+    }
+
+}

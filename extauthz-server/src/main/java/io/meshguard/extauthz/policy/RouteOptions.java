@@ -1,0 +1,16 @@
+package io.meshguard.extauthz.policy;
+
+import java.util.Set;
+
+/**
+ * What a route opts into beyond the defaults, each off unless the policy says so.
+ *
+ * @param allowPathParameters {@code allow_path_parameters: true}: {@code ;matrix} parameters are accepted (and
+ *     ignored for matching: the route matches the path without them, as a servlet container resolves it)
+ * @param issuers {@code issuers: [...]}: names of the only issuers whose tokens this route accepts; empty = all
+ * @param passHeaders {@code pass_headers: [...]}: method/URL override headers ({@link OwnedHeaders#OVERRIDE_HEADERS})
+ *     the upstream may receive from the client on this route
+ */
+public record RouteOptions(boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders) {
+    public static final RouteOptions DEFAULT = new RouteOptions(false, Set.of(), Set.of());
+}

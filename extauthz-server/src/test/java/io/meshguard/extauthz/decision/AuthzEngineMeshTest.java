@@ -1,0 +1,204 @@
+package io.meshguard.extauthz.decision;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.jwk.JWKSet;
+import io.meshguard.contract.RouteContract;
+import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.jwt.JwksRegistry;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.meshguard.extauthz.server.AuthzPipeline;
+import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.extauthz.tools.TestKeys;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** Mesh identity through the whole engine: deny rules, from:, auth mtls, the gateway hop, when:. */
+class AuthzEngineMeshTest {
+    private static final String GATEWAY = "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway";
+    private static final String ISSUERS = """
+            issuers:
+              - name: idp
+                issuer: %s
+                jwks_uri: http://127.0.0.1:1/jwks.json
+                audiences: [meshguard]
+                claims: {subject: sub, tenant: tenant, roles: realm_access.roles, scopes: scope}
+            """.formatted(Fixtures.ISSUER);
+    private static final String ROUTES = """
+            routes:
+              - name: orders
+                match: {path_prefix: /orders}
+                auth: jwt
+                roles: [user]
+              - name: workload
+                match: {path_prefix: /internal}
+                auth: mtls
+                header_contract: exempt
+                from: {namespaces: [payments]}
+              - name: by-address
+                match: {path_prefix: /probe}
+                auth: mtls
+                header_contract: exempt
+                from: {ip_blocks: [10.0.0.0/8]}
+              - name: gateway-only
+                match: {path_prefix: /postings}
+                auth: jwt
+                via_gateway: true
+              - name: stepup
+                match: {path_prefix: /stepup}
+                auth: jwt
+                when: '"amr" in claims && "mfa" in claims.amr'
+              - name: public
+                match: {path_prefix: /public}
+                auth: none
+                header_contract: exempt
+                when: request.headers["x-channel"] == "web"
+            """;
+    private static final String MESH = """
+            mesh: {trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway]}
+            deny:
+              - name: no-debug
+                when: request.headers["x-debug"] == "1"
+              - name: only-cluster-local
+                from: {not_trust_domains: [cluster.local]}
+                match: {path_prefix: /internal}
+            """;
+
+    private static AuthzPipeline pipeline(String yaml) {
+        AuthzPolicy policy = Fixtures.parse(yaml);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        AuthzPipeline p = new AuthzPipeline(new JwksRegistry(registry, Map.of("idp", TestKeys.publicSet(List.of(Fixtures.RS1))),
+                Duration.ofSeconds(2)), Optional.empty(), new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
+                new SecretFiles(System::nanoTime), Clock.systemUTC(), registry, 1000, Duration.ofMinutes(5));
+        p.use(policy);
+        return p;
+    }
+
+    private static Decision decide(AuthzPipeline p, String path, String principal, String address, String... headers) {
+        return p.decide(HttpRequestView.of(CheckRequests.of("GET", "svc.example", path, Fixtures.headers(headers), Map.of(),
+                CheckRequests.Encoding.HEADER_MAP, principal, address)));
+    }
+
+    private static String token(List<String> roles, Map<String, Object> extra) {
+        var b = Fixtures.claims("alice", "acme", roles);
+        extra.forEach(b::claim);
+        return "Bearer " + Fixtures.RS1.sign(b.build());
+    }
+
+    @Test
+    void gatewayHop_isReDecidedOnTheGatewaysHeaders_andTheHeadersAreOverwritten() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            Decision d = decide(p, "/orders/1", GATEWAY, "10.0.0.2", "x-user-id", "alice", "x-user-roles", "user,auditor",
+                    "x-auth-method", "jwt", "x-auth-issuer", "idp", "x-tenant-id", "acme", "x-user-scopes", "read write");
+            assertThat(d.allowed()).isTrue();
+            assertThat(d.identity().orElseThrow().roles()).containsExactly("user", "auditor");
+            assertThat(d.headersSet()).allSatisfy(m -> assertThat(m.mode()).isEqualTo(HeaderMutation.Mode.OVERWRITE));
+            assertThat(Fixtures.set(d)).containsEntry("x-user-id", "alice").containsEntry("x-user-roles", "user,auditor")
+                    .containsEntry("x-user-scopes", "read write").containsEntry("x-tenant-id", "acme").containsEntry("x-auth-issuer", "idp");
+            // the workload's own route still decides: a role the gateway did not vouch for is missing
+            Decision noRole = decide(p, "/orders/1", GATEWAY, "10.0.0.2", "x-user-id", "alice", "x-user-roles", "auditor",
+                    "x-auth-method", "jwt");
+            assertThat(noRole.reason()).isEqualTo(Reason.INSUFFICIENT_ROLE);
+            Decision twice = decide(p, "/orders/1", GATEWAY, "10.0.0.2", "x-user-id", "alice", "x-user-id", "bob",
+                    "x-user-roles", "user", "x-auth-method", "jwt");
+            assertThat(twice.reason()).isEqualTo(Reason.DUPLICATE_HEADER);
+        }
+    }
+
+    @Test
+    void identityHeaders_fromAnyOtherPeer_areDeniedAsForged() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            for (String peer : List.of("spiffe://cluster.local/ns/shop/sa/frontend", "", "spiffe://cluster.local/ns/meshguard/sa/other",
+                    "spiffe://evil.example/ns/meshguard/sa/meshguard-gateway", GATEWAY + "/x")) {
+                for (String header : List.of("x-user-id", "x-user-roles", "x-auth-method", "x-client-id", "x-caller-principal")) {
+                    Decision d = decide(p, "/orders/1", peer, "10.0.0.3", header, "v", "authorization", token(List.of("user"), Map.of()));
+                    assertThat(d.reason()).as(peer + " " + header).isEqualTo(Reason.FORGED_IDENTITY_HEADER);
+                    assertThat(d.status()).isEqualTo(403);
+                }
+            }
+        }
+    }
+
+    @Test
+    void withoutTrustedGateways_clientIdentityHeadersAreOverwrittenNotBelieved() {
+        try (AuthzPipeline p = pipeline(ISSUERS + ROUTES)) {
+            Decision d = decide(p, "/orders/1", GATEWAY, "10.0.0.3", "x-user-id", "mallory", "x-user-roles", "admin",
+                    "x-tenant-id", "acme", "authorization", token(List.of("user"), Map.of()));
+            assertThat(d.allowed()).isTrue();
+            assertThat(Fixtures.set(d)).containsEntry("x-user-id", "alice").containsEntry("x-user-roles", "user");
+            Decision noToken = decide(p, "/orders/1", GATEWAY, "10.0.0.3", "x-user-id", "alice", "x-user-roles", "user",
+                    "x-auth-method", "jwt");
+            assertThat(noToken.reason()).isEqualTo(Reason.MISSING_CREDENTIAL);
+        }
+    }
+
+    @Test
+    void viaGateway_refusesADirectCall_andAcceptsTheGatewayHop() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            assertThat(decide(p, "/postings", "spiffe://cluster.local/ns/payments/sa/a", "10.0.0.3", "x-tenant-id", "acme",
+                    "authorization", token(List.of("user"), Map.of())).reason()).isEqualTo(Reason.GATEWAY_REQUIRED);
+            assertThat(decide(p, "/postings", GATEWAY, "10.0.0.2", "x-user-id", "alice", "x-auth-method", "jwt").allowed()).isTrue();
+            // the gateway authenticated an API key; this route takes tokens only
+            assertThat(decide(p, "/postings", GATEWAY, "10.0.0.2", "x-user-id", "k", "x-auth-method", "apikey").reason())
+                    .isEqualTo(Reason.MISSING_CREDENTIAL);
+        }
+    }
+
+    @Test
+    void mtlsRoute_thePeerIsTheCredential_andTheHeadersSaySo() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            Decision d = decide(p, "/internal/x", "spiffe://cluster.local/ns/payments/sa/payouts", "10.0.0.3");
+            assertThat(d.allowed()).isTrue();
+            assertThat(Fixtures.set(d)).containsEntry("x-caller-type", "workload")
+                    .containsEntry("x-caller-principal", "spiffe://cluster.local/ns/payments/sa/payouts")
+                    .containsEntry("x-auth-method", "mtls").doesNotContainKeys("x-user-id", "x-tenant-id");
+            assertThat(d.headersRemoved()).contains("x-user-id", "x-tenant-id", "authorization");
+            assertThat(decide(p, "/internal/x", "spiffe://cluster.local/ns/shop/sa/a", "10.0.0.3").reason())
+                    .isEqualTo(Reason.SOURCE_NOT_ALLOWED);
+            // another trust domain: the deny rule (checked first) names it
+            assertThat(decide(p, "/internal/x", "spiffe://other.td/ns/payments/sa/a", "10.0.0.3").reason())
+                    .isEqualTo(Reason.DENIED_BY_RULE);
+            // no identity at all: "deny unless cluster.local" holds for the caller who cannot prove it
+            assertThat(decide(p, "/internal/x", "", "10.0.0.3").reason()).isEqualTo(Reason.DENIED_BY_RULE);
+            // a route that only checks the address still needs a peer identity to authenticate
+            assertThat(decide(p, "/probe", "", "10.0.0.3").reason()).isEqualTo(Reason.PEER_IDENTITY_REQUIRED);
+            assertThat(decide(p, "/probe", "spiffe://cluster.local/ns/a/../b/sa/c", "10.0.0.3").reason())
+                    .isEqualTo(Reason.INVALID_PEER_IDENTITY);
+            assertThat(decide(p, "/probe", "spiffe://cluster.local/ns/a/sa/c", "192.168.0.1").reason())
+                    .isEqualTo(Reason.SOURCE_NOT_ALLOWED);
+        }
+    }
+
+    @Test
+    void proxyCannotSwitchARouteToMtls() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            Decision d = p.decide(HttpRequestView.of(CheckRequests.of("GET", "svc.example", "/orders/1", Map.of(),
+                    Map.of(RouteContract.AuthzContext.AUTH, "mtls"), CheckRequests.Encoding.HEADERS, "spiffe://cluster.local/ns/payments/sa/a", "")));
+            assertThat(d.reason()).isEqualTo(Reason.INVALID_ROUTE_CONFIG);
+        }
+    }
+
+    @Test
+    void denyRules_runBeforeRoutes_andWhenConditionsDecideAfterTheCredential() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            Decision debug = decide(p, "/public/x", "", "10.0.0.3", "x-debug", "1", "x-channel", "web");
+            assertThat(debug.reason()).isEqualTo(Reason.DENIED_BY_RULE);
+            assertThat(debug.body()).contains("\"rule\":\"no-debug\"");
+            assertThat(decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web").allowed()).isTrue();
+            assertThat(decide(p, "/public/x", "", "10.0.0.3").reason()).isEqualTo(Reason.CONDITION_NOT_MET);
+            assertThat(decide(p, "/stepup", "", "10.0.0.3", "authorization", token(List.of(), Map.of("amr", List.of("mfa")))).allowed())
+                    .isTrue();
+            assertThat(decide(p, "/stepup", "", "10.0.0.3", "authorization", token(List.of(), Map.of("amr", List.of("pwd")))).reason())
+                    .isEqualTo(Reason.CONDITION_NOT_MET);
+            Decision error = decide(p, "/stepup", "", "10.0.0.3", "authorization", token(List.of(), Map.of("amr", 3)));
+            assertThat(error.allowed()).isFalse();
+            assertThat(error.reason()).isEqualTo(Reason.CONDITION_ERROR);
+        }
+    }
+}

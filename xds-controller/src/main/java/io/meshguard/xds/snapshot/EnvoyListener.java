@@ -1,0 +1,158 @@
+package io.meshguard.xds.snapshot;
+
+import static io.meshguard.xds.snapshot.XdsProtos.ads;
+import static io.meshguard.xds.snapshot.XdsProtos.duration;
+import static io.meshguard.xds.snapshot.XdsProtos.envoyGrpc;
+import static io.meshguard.xds.snapshot.XdsProtos.socket;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.CidrRange;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig;
+import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.type.v3.HttpStatus;
+import io.envoyproxy.envoy.type.v3.StatusCode;
+import io.meshguard.xds.model.GatewayGroup;
+
+/**
+ * The Envoy gateway's HTTP listener: one connection manager with meshguard's request hygiene and the filter chain
+ * CORS → ext_authz → ext_proc (DLP) → router. Every setting and the Envoy source it relies on is listed in
+ * {@code docs/gateway-envoy-config.md} §2–§5.
+ */
+final class EnvoyListener {
+    /** Envoy's DLP and authz calls must not be skipped on error: a bank would rather fail closed. */
+    private static final boolean FAILURE_MODE_ALLOW = false;
+    /** Envoy's edge recommendations ({@code docs/root/configuration/best_practices/edge.rst}). */
+    private static final int EDGE_BUFFER_LIMIT_BYTES = 32 * 1024;
+    private static final long STREAM_IDLE_TIMEOUT_MS = 300_000;
+    private static final long CONNECTION_IDLE_TIMEOUT_MS = 3_600_000;
+
+    private final FilterTargets targets;
+
+    EnvoyListener(FilterTargets targets) {
+        this.targets = targets;
+    }
+
+    Listener build(GatewayGroup group) {
+        HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+                .setStatPrefix(group.name())
+                .setRds(Rds.newBuilder()
+                        .setRouteConfigName(EnvoyNames.envoyRoutes(group.listenerPort()))
+                        .setConfigSource(ads()))
+                // One canonical path before any filter or route sees it: RFC 3986 dot segments resolved, '//'
+                // merged, and %2F %2f %5C %5c refused with 400 (an upstream could read them as separators).
+                // extauthz refuses what Envoy leaves alone (';' parameters, other encodings): docs §2.
+                .setNormalizePath(BoolValue.of(true))
+                .setMergeSlashes(true)
+                .setPathWithEscapedSlashesAction(HttpConnectionManager.PathWithEscapedSlashesAction.REJECT_REQUEST)
+                .setCommonHttpProtocolOptions(HttpProtocolOptions.newBuilder()
+                        // x_user_id must not reach an upstream that reads it as x-user-id (protocol.proto)
+                        .setHeadersWithUnderscoresAction(
+                                HttpProtocolOptions.HeadersWithUnderscoresAction.REJECT_REQUEST)
+                        .setIdleTimeout(duration(CONNECTION_IDLE_TIMEOUT_MS)))
+                // The gateway is the edge: the client address is the socket's, never a client-sent
+                // x-forwarded-for, and Envoy's internal x-envoy-* request headers are removed.
+                .setUseRemoteAddress(BoolValue.of(true))
+                // Only loopback is "internal": without this list every RFC 1918 client (a corporate network, an
+                // internal load balancer) is internal and its x-envoy-* headers (retries, timeouts) are obeyed.
+                .setInternalAddressConfig(HttpConnectionManager.InternalAddressConfig.newBuilder()
+                        .addCidrRanges(CidrRange.newBuilder().setAddressPrefix("127.0.0.1")
+                                .setPrefixLen(UInt32Value.of(32)))
+                        .addCidrRanges(CidrRange.newBuilder().setAddressPrefix("::1")
+                                .setPrefixLen(UInt32Value.of(128))))
+                .setHttp2ProtocolOptions(Http2ProtocolOptions.newBuilder()
+                        .setMaxConcurrentStreams(UInt32Value.of(100))
+                        .setInitialStreamWindowSize(UInt32Value.of(64 * 1024))
+                        .setInitialConnectionWindowSize(UInt32Value.of(1024 * 1024)))
+                // Envoy's default, stated: a stream with no byte either way for 5 minutes ends (a route's
+                // idle_timeout overrides it). Istio sets 0 on the HCMs it builds; ours is not Istio's.
+                .setStreamIdleTimeout(duration(STREAM_IDLE_TIMEOUT_MS))
+                // CORS first: a preflight carries no credential and is answered before ext_authz would deny it
+                // (cors_filter.cc answers it with a local reply and stops the chain).
+                .addHttpFilters(HttpFilter.newBuilder()
+                        .setName(EnvoyNames.CORS_FILTER)
+                        .setTypedConfig(Any.pack(Cors.getDefaultInstance())))
+                .addHttpFilters(HttpFilter.newBuilder()
+                        .setName(EnvoyNames.EXT_AUTHZ_FILTER)
+                        .setTypedConfig(Any.pack(extAuthz())))
+                .addHttpFilters(HttpFilter.newBuilder()
+                        .setName(EnvoyNames.EXT_PROC_FILTER)
+                        .setTypedConfig(Any.pack(extProc())))
+                .addHttpFilters(SnapshotBuilder.router())
+                .addAccessLog(AccessLog.newBuilder()
+                        .setName(EnvoyNames.GRPC_ACCESS_LOG)
+                        .setTypedConfig(Any.pack(HttpGrpcAccessLogConfig.newBuilder()
+                                .setCommonConfig(CommonGrpcAccessLogConfig.newBuilder()
+                                        .setLogName("meshguard-" + group.name())
+                                        .setTransportApiVersion(ApiVersion.V3)
+                                        .setGrpcService(envoyGrpc(EnvoyNames.ACCESS_LOG_CLUSTER)))
+                                .build())))
+                .build();
+        return Listener.newBuilder()
+                .setName(EnvoyNames.envoyListener(group.listenerPort()))
+                .setAddress(socket("0.0.0.0", group.listenerPort()))
+                .setPerConnectionBufferLimitBytes(UInt32Value.of(EDGE_BUFFER_LIMIT_BYTES))
+                .addFilterChains(FilterChain.newBuilder()
+                        .addFilters(Filter.newBuilder()
+                                .setName(EnvoyNames.HCM_FILTER)
+                                .setTypedConfig(Any.pack(hcm))))
+                .build();
+    }
+
+    /**
+     * One Check per request, bounded by {@code grpc_service.timeout} (Envoy's default would be 200 ms); an error or a
+     * timeout denies with 503, as the mesh's provider does ({@code statusOnError: "503"}).
+     */
+    private ExtAuthz extAuthz() {
+        return ExtAuthz.newBuilder()
+                .setGrpcService(GrpcService.newBuilder()
+                        .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(EnvoyNames.EXT_AUTHZ_CLUSTER))
+                        .setTimeout(duration(targets.filterTimeout().toMillis())))
+                .setTransportApiVersion(ApiVersion.V3)
+                .setFailureModeAllow(FAILURE_MODE_ALLOW)
+                .setStatusOnError(HttpStatus.newBuilder().setCode(StatusCode.ServiceUnavailable))
+                .setIncludePeerCertificate(true)
+                .build();
+    }
+
+    /**
+     * Bodies stream through the DLP server chunk by chunk in both directions (SSE included, nothing buffered).
+     * Under FULL_DUPLEX_STREAMED Envoy starts no per-message timer at all, not even for the header phases
+     * ({@code ProcessorState::onStartProcessorCall}, {@code source/extensions/filters/http/ext_proc/processor_state.cc})
+     * and ignores {@code mode_override} ("Mode override is not supported if the body send mode is
+     * FULL_DUPLEX_STREAMED", {@code ext_proc.cc}), so neither {@code message_timeout} nor {@code allow_mode_override}
+     * is emitted: binary bodies stream through the DLP server too, which passes them on. What bounds a stalled
+     * DLP server: its own per-phase deadline, the route's idle timeout, and the keepalives of its cluster (docs §5).
+     */
+    private static ExternalProcessor extProc() {
+        return ExternalProcessor.newBuilder()
+                .setGrpcService(envoyGrpc(EnvoyNames.DLP_CLUSTER))
+                .setFailureModeAllow(FAILURE_MODE_ALLOW)
+                .setProcessingMode(ProcessingMode.newBuilder()
+                        .setRequestHeaderMode(ProcessingMode.HeaderSendMode.SEND)
+                        .setResponseHeaderMode(ProcessingMode.HeaderSendMode.SEND)
+                        .setRequestBodyMode(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED)
+                        .setResponseBodyMode(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED)
+                        // Envoy rejects FULL_DUPLEX_STREAMED unless trailers are sent too (ext_proc config.cc)
+                        .setRequestTrailerMode(ProcessingMode.HeaderSendMode.SEND)
+                        .setResponseTrailerMode(ProcessingMode.HeaderSendMode.SEND))
+                .build();
+    }
+}

@@ -1,0 +1,67 @@
+package io.meshguard.xds.validate;
+
+import io.meshguard.dlp.policy.DlpPolicy;
+import io.meshguard.dlp.server.DlpPolicyFiles;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.RouteMatch;
+import io.meshguard.extauthz.policy.RoutePolicy;
+import io.meshguard.extauthz.server.AuthzPolicyFiles;
+import io.meshguard.runtime.policy.PolicyFiles;
+import io.meshguard.runtime.policy.PolicyInvalidException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The names a gateway route may hand over (docs/route-contract.md): the rules of {@code authz.yaml} (what
+ * extauthz-server accepts as {@code meshguard.authz_profile}) and the profiles of {@code dlp.yaml} (what the DLP
+ * server accepts as {@code x-meshguard-dlp-profile}), taken from policies parsed by the servers' own parsers.
+ *
+ * @param authzRules each rule's match (its methods and hosts still apply to a gateway route that names it)
+ * @param authzSource the authz.yaml the rules came from, for messages
+ * @param dlpSource the dlp.yaml the profiles came from, for messages
+ */
+public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlpProfiles, String authzSource,
+        String dlpSource) {
+    public static final String AUTHZ_FILE = "authz.yaml";
+    public static final String DLP_FILE = "dlp.yaml";
+
+    public ProfileCatalog {
+        authzRules = Map.copyOf(authzRules);
+        dlpProfiles = Set.copyOf(dlpProfiles);
+    }
+
+    /** The names a route may give as its authz profile. */
+    public Set<String> authzProfiles() {
+        return authzRules.keySet();
+    }
+
+    public static ProfileCatalog of(AuthzPolicy authz, String authzSource, DlpPolicy dlp, String dlpSource) {
+        Map<String, RouteMatch> rules = new LinkedHashMap<>();
+        for (RoutePolicy r : authz.routes()) {
+            rules.putIfAbsent(r.name(), r.match());
+        }
+        Set<String> profiles = new TreeSet<>();
+        for (DlpPolicy.Profile p : dlp.profiles()) {
+            profiles.add(p.name());
+        }
+        return new ProfileCatalog(rules, profiles, authzSource, dlpSource);
+    }
+
+    /**
+     * Reads {@code authz.yaml} and {@code dlp.yaml} of a policy directory once, as the servers read them (for the
+     * CLI; the controller keeps them loaded with {@code PolicyProfiles}).
+     *
+     * @throws PolicyInvalidException with file:line errors when either file does not validate
+     */
+    public static ProfileCatalog read(Path dir) throws PolicyInvalidException, IOException {
+        Path authzFile = dir.resolve(AUTHZ_FILE);
+        Path dlpFile = dir.resolve(DLP_FILE);
+        AuthzPolicy authz = new AuthzPolicyFiles().parse(PolicyFiles.read(authzFile));
+        DlpPolicy dlp = new DlpPolicyFiles().parse(PolicyFiles.read(dlpFile));
+        return of(authz, authzFile.toString(), dlp, dlpFile.toString());
+    }
+}

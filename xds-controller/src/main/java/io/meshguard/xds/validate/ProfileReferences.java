@@ -1,0 +1,120 @@
+package io.meshguard.xds.validate;
+
+import io.meshguard.extauthz.policy.RouteMatch;
+import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.Route;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * Refuses a route that names an authz or DLP profile the loaded policies lack: extauthz would deny every request of
+ * it ({@code unknown_profile}) and the DLP server would refuse every stream, so such a configuration is an outage,
+ * caught before it is published. Routes of sunset and retired versions are skipped: they answer from the gateway
+ * and hand nothing over.
+ */
+public final class ProfileReferences {
+    /** Checks nothing: for a controller run without policy files (say so in its readiness detail). */
+    public static final ProfileReferences NONE = new ProfileReferences(() -> Optional.empty(), false);
+
+    private final Supplier<Optional<ProfileCatalog>> catalog;
+    private final boolean required;
+
+    /**
+     * @param catalog the loaded policies' names; empty while they are not loaded, which refuses every route
+     */
+    public ProfileReferences(Supplier<Optional<ProfileCatalog>> catalog) {
+        this(catalog, true);
+    }
+
+    private ProfileReferences(Supplier<Optional<ProfileCatalog>> catalog, boolean required) {
+        this.catalog = catalog;
+        this.required = required;
+    }
+
+    /** Whether routes are checked at all. */
+    public boolean enabled() {
+        return required;
+    }
+
+    /** Errors naming each route and the profile it names that the policies lack. */
+    public List<Problem> check(GatewayConfig config) {
+        if (!required || config.routes().isEmpty()) {
+            return List.of();
+        }
+        Optional<ProfileCatalog> loaded = catalog.get();
+        if (loaded.isEmpty()) {
+            return List.of(Problem.error("routes", "the policy files are not loaded, so the profiles routes name "
+                    + "cannot be checked; nothing is published until they are (see the controller's /readyz)"));
+        }
+        return missing(config, loaded.get());
+    }
+
+    /**
+     * Errors for every handed-over profile the catalog lacks; warnings for a route serving methods or hosts outside
+     * the authz rule it names (every such request is denied {@code outside_profile}).
+     */
+    public static List<Problem> missing(GatewayConfig config, ProfileCatalog catalog) {
+        List<Problem> problems = new ArrayList<>();
+        for (Route r : config.routes()) {
+            if (!handsOver(config, r)) {
+                continue;
+            }
+            String path = "routes[" + r.group() + "/" + r.name() + "]";
+            RouteMatch rule = catalog.authzRules().get(r.authzProfile());
+            if (rule != null) {
+                outside(config, r, rule).ifPresent(what -> problems.add(Problem.warning(path + ".authz_profile",
+                        "route " + r.name() + " serves " + what + ", which authz rule '" + r.authzProfile()
+                                + "' does not allow: those requests are denied (outside_profile)")));
+            } else {
+                problems.add(Problem.error(path + ".authz_profile", "route " + r.name() + " names authz profile '"
+                        + r.authzProfile() + "', which is not a rule in " + catalog.authzSource()
+                        + known(catalog.authzProfiles())));
+            }
+            if (!catalog.dlpProfiles().contains(r.dlpProfile())) {
+                problems.add(Problem.error(path + ".dlp_profile", "route " + r.name() + " names DLP profile '"
+                        + r.dlpProfile() + "', which is not a profile in " + catalog.dlpSource()
+                        + known(catalog.dlpProfiles())));
+            }
+        }
+        return problems;
+    }
+
+    /** The first method or host the route serves that the rule excludes, e.g. {@code "DELETE"}. */
+    private static Optional<String> outside(GatewayConfig config, Route r, RouteMatch rule) {
+        Optional<GatewayGroup> group = config.group(r.group());
+        Optional<Api> api = config.api(r.api());
+        if (group.isEmpty() || api.isEmpty()) {
+            return Optional.empty(); // the structural validation reports these
+        }
+        List<String> methods = r.match().methods().isEmpty() ? List.of("any method") : r.match().methods();
+        for (String host : HostnamePlan.hostnames(group.get(), api.get())) {
+            for (String method : methods) {
+                Optional<String> out = rule.outsideMethodOrHost(host, method);
+                if (out.isPresent()) {
+                    return Optional.of(out.get().equals("host") ? "host " + host
+                            : r.match().methods().isEmpty() ? "any method" : "method " + method);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** True when the route is served by its upstreams (its version is active or deprecated). */
+    private static boolean handsOver(GatewayConfig config, Route r) {
+        Optional<Api.Status> status = config.api(r.api()).flatMap(a -> a.version(r.version())).map(Api.ApiVersion::status);
+        return status.map(s -> s == Api.Status.ACTIVE || s == Api.Status.DEPRECATED).orElse(true);
+    }
+
+    private static String known(Set<String> names) {
+        if (names.isEmpty()) {
+            return " (it defines none)";
+        }
+        List<String> sorted = names.stream().sorted().limit(20).toList();
+        return " (it has: " + String.join(", ", sorted) + (names.size() > 20 ? ", …" : "") + ")";
+    }
+}
