@@ -45,6 +45,9 @@ public final class Main implements Runnable {
     /** Runs the command line and returns its exit code; tests call this instead of {@link #main}. */
     public static int execute(String... args) {
         CommandLine commandLine = new CommandLine(new Main())
+                // Wider than picocli's 80 columns where the terminal is: examples and paths stay on one line.
+                .setUsageHelpAutoWidth(true)
+                .setUsageHelpWidth(100)
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler(Main::reportFailure);
         return commandLine.execute(args);

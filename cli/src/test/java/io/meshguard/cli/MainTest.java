@@ -69,4 +69,24 @@ class MainTest {
         assertThat(out.toString(StandardCharsets.UTF_8))
                 .contains("up", "extauthz", "dlp", "xds", "policy", "authz", "audit", "apikey");
     }
+
+    @Test
+    void devTokenHelp_showsWholeSentencesAndAnExampleThatRunsAgainstUp() {
+        int code = Main.execute("dev", "token", "--help");
+
+        assertThat(code).isZero();
+        String help = out.toString(StandardCharsets.UTF_8);
+        assertThat(help.replaceAll("\\s+", " "))
+                .contains("Only the dev policy generated there trusts it; the shipped policies/authz.yaml does not.");
+        assertThat(help)
+                .contains("  TOKEN=$(./meshguard dev token --sub alice --tenant t1)\n")
+                .contains("      --header \"authorization=Bearer $TOKEN\" --header x-tenant-id=t1\n")
+                .as("no example for a gateway `up` does not run").doesNotContain("curl");
+    }
+
+    @Test
+    void upHelp_namesAFlagForEveryPort() {
+        assertThat(Main.execute("up", "--help")).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains(UpPorts.DEFAULTS.byFlag().keySet().toArray(String[]::new));
+    }
 }

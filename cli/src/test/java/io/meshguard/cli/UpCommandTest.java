@@ -167,6 +167,13 @@ class UpCommandTest {
         CliRun blocked = CliRun.of("dlp", "send", "--data-dir", dir, "--path", "/v1/chat/completions",
                 "--body", "{\"messages\":[{\"content\":\"my card is 4242 4242 4242 4242\"}]}");
         assertThat(blocked.out()).startsWith("BLOCKED: HTTP 403").doesNotContain("4242 4242");
+        // The route contract: a profile the gateway route names, whatever the path; an unknown one fails closed.
+        CliRun named = CliRun.of("dlp", "send", "--data-dir", dir, "--profile", "llm",
+                "--body", "{\"messages\":[{\"content\":\"my card is 4242 4242 4242 4242\"}]}");
+        assertThat(named.out()).startsWith("BLOCKED: HTTP 403");
+        CliRun unknownRule = CliRun.of("authz", "send", "--data-dir", dir, "--host", "demo.local", "--path", "/demo/x",
+                "--header", "authorization=Bearer " + token, "--header", "x-tenant-id=t1", "--authz-profile", "no-such-rule");
+        assertThat(unknownRule.out()).startsWith("DENIED: HTTP 403").contains("unknown_profile");
 
         CliRun key = CliRun.of("apikey", "create", "--data-dir", dir, "--name", "quickstart", "--owner", "partner-a",
                 "--tenant", "t1");

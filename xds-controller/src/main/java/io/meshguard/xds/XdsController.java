@@ -131,7 +131,8 @@ public final class XdsController implements ServerComponent {
                 : ReadinessCheck.Result.notReady("ADS not started")));
         checks.addAll(profiles.map(PolicyProfiles::readinessChecks).orElse(List.of(ReadinessCheck.of(
                 "xds:route-profiles", () -> ReadinessCheck.Result.ready("not checked: no policy directory "
-                        + "configured (" + XdsSettings.POLICIES_DIR.name() + ")")))));
+                        + "configured (" + XdsSettings.AUTHZ_POLICY_FILE.name() + ", " + XdsSettings.DLP_POLICY_FILE.name()
+                        + ")")))));
         return checks;
     }
 

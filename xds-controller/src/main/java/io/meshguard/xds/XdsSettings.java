@@ -2,7 +2,10 @@ package io.meshguard.xds;
 
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigGroup;
+import io.meshguard.runtime.config.ConfigException;
 import io.meshguard.runtime.config.ConfigKey;
+import io.meshguard.runtime.config.ConfigProblem;
+import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.snapshot.FilterTargets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,7 +46,9 @@ public record XdsSettings(
             "127.0.0.1:9002", "host:port of the audit access-log (ALS) receiver gateways stream logs to (in "
                     + "Kubernetes extproc-dlp-server hosts it on its gRPC port).");
     public static final ConfigKey<Duration> FILTER_TIMEOUT = ConfigKey.duration("xds.filter_timeout",
-            Duration.ofSeconds(2), "Timeout of one ext_authz Check and of one ext_proc message.");
+            Duration.ofSeconds(2), "Timeout of one ext_authz Check at the gateway (an error or a timeout denies "
+                    + "with 503) and on proxyless clients; ext_proc has no per-message timeout under "
+                    + "FULL_DUPLEX_STREAMED.");
     public static final ConfigKey<String> DEFAULT_GROUP = ConfigKey.string("xds.default_group", "",
             "Gateway group of nodes that name none (node.cluster and metadata meshguard.group empty); "
                     + "empty: such nodes get no configuration.");
@@ -53,10 +58,13 @@ public record XdsSettings(
             Duration.ofSeconds(30), "How often the newest revisions are re-read in case a notification was lost.");
     public static final ConfigKey<Duration> DRAIN_TIMEOUT = ConfigKey.duration("xds.drain_timeout",
             Duration.ofSeconds(5), "How long ADS streams get to close on shutdown before they are cut.");
-    public static final ConfigKey<Optional<Path>> POLICIES_DIR = ConfigKey.optionalPath("xds.policies.dir",
-            "Directory with the authz.yaml and dlp.yaml the servers load (in Kubernetes the mounted policy "
-                    + "ConfigMaps); publishes naming an authz or DLP profile they lack are refused, and a policy change "
-                    + "that removes one a served route uses is reported. Unset: profiles are not checked.");
+    public static final ConfigKey<Optional<Path>> AUTHZ_POLICY_FILE = ConfigKey.optionalPath(
+            "xds.policies.authz_file", "The authz.yaml extauthz-server loads (in Kubernetes the mounted policy "
+                    + "ConfigMap). With xds.policies.dlp_file: publishes naming an authz rule or DLP profile they lack "
+                    + "are refused, and a policy change removing one a served route uses is reported. Unset: not "
+                    + "checked.");
+    public static final ConfigKey<Optional<Path>> DLP_POLICY_FILE = ConfigKey.optionalPath("xds.policies.dlp_file",
+            "The dlp.yaml extproc-dlp-server loads; set together with xds.policies.authz_file.");
     public static final ConfigKey<String> CONTROLLER_NAME = ConfigKey.string("xds.controller_name", "",
             "Name of this replica in node_status.controller; empty: the host name.");
 
@@ -67,7 +75,7 @@ public record XdsSettings(
             public List<ConfigKey<?>> keys() {
                 return List.of(ADS_BIND, ADS_PORT, ADMIN_TOKEN_FILE, EXTAUTHZ_TARGET, DLP_TARGET, ACCESS_LOG_TARGET,
                         FILTER_TIMEOUT, DEFAULT_GROUP, NOTIFY_DEBOUNCE, RECONCILE_INTERVAL, DRAIN_TIMEOUT,
-                        CONTROLLER_NAME, POLICIES_DIR);
+                        CONTROLLER_NAME, AUTHZ_POLICY_FILE, DLP_POLICY_FILE);
             }
 
             @Override
@@ -84,6 +92,22 @@ public record XdsSettings(
                         config.get(RECONCILE_INTERVAL), config.get(DRAIN_TIMEOUT), name);
             }
         };
+    }
+
+    /**
+     * The policy files publishes are checked against: both keys, or neither.
+     *
+     * @throws ConfigException when only one is set
+     */
+    public static Optional<PolicyFileSet> policyFiles(Config config) throws ConfigException {
+        Optional<Path> authz = config.get(AUTHZ_POLICY_FILE);
+        Optional<Path> dlp = config.get(DLP_POLICY_FILE);
+        if (authz.isPresent() != dlp.isPresent()) {
+            throw new ConfigException(List.of(new ConfigProblem(authz.isPresent() ? DLP_POLICY_FILE.name()
+                    : AUTHZ_POLICY_FILE.name(), "set xds.policies.authz_file and xds.policies.dlp_file together "
+                    + "(route profiles are checked against both)")));
+        }
+        return authz.map(a -> new PolicyFileSet(a, dlp.get()));
     }
 
     private static String hostName() {

@@ -8,6 +8,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.meshguard.cli.GrpcTarget;
 import io.meshguard.cli.RunningStack;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.tools.CheckRequests;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -51,8 +52,15 @@ final class AuthzSendCommand implements Callable<Integer> {
     @Option(names = "--context", paramLabel = "KEY=VALUE", description = "A context extension the gateway route sets (repeatable).")
     Map<String, String> context = new LinkedHashMap<>();
 
+    @Option(names = "--authz-profile", paramLabel = "NAME",
+            description = "The authz rule a gateway route names (sent as the route contract's context extension).")
+    String authzProfile;
+
     @Override
     public Integer call() throws Exception {
+        if (authzProfile != null) {
+            context.put(RouteContract.AuthzContext.AUTHZ_PROFILE, authzProfile);
+        }
         Map<String, List<String>> headerMap = new LinkedHashMap<>();
         for (String header : headers) {
             int eq = header.indexOf('=');

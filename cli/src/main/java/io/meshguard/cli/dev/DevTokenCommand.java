@@ -18,7 +18,9 @@ import picocli.CommandLine.Option;
             "",
             "Try it against the running stack's extauthz (route dev-demo: host demo.local, paths under /demo, role demo):",
             "  TOKEN=$(./meshguard dev token --sub alice --tenant t1)",
-            "  ./meshguard authz send --host demo.local --path /demo/x --header \"authorization=Bearer $TOKEN\" --header x-tenant-id=t1"})
+            "  ./meshguard authz send --host demo.local --path /demo/x \\",
+            "      --header \"authorization=Bearer $TOKEN\" --header x-tenant-id=t1",
+            ""})
 public final class DevTokenCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -19,6 +19,7 @@ import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.MetadataUtils;
 import io.meshguard.cli.GrpcTarget;
 import io.meshguard.cli.RunningStack;
+import io.meshguard.contract.RouteContract;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -82,6 +83,10 @@ final class DlpSendCommand implements Callable<Integer> {
             description = "gRPC initial metadata of the stream, as a gateway route's ext_proc grpc_initial_metadata sets it (repeatable).")
     Map<String, String> metadata = new LinkedHashMap<>();
 
+    @Option(names = "--profile", paramLabel = "NAME",
+            description = "The DLP profile a gateway route names (sent as the route contract's stream metadata); without it the server picks by host and path.")
+    String profile;
+
     @Option(names = "--response", description = "Send the body as the upstream's response (status 200) rather than as the request.")
     boolean asResponse;
 
@@ -93,6 +98,9 @@ final class DlpSendCommand implements Callable<Integer> {
         byte[] bytes = body != null ? body.getBytes(StandardCharsets.UTF_8) : Files.readAllBytes(bodyFile);
         Metadata initial = new Metadata();
         metadata.forEach((k, v) -> initial.put(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER), v));
+        if (profile != null) {
+            initial.put(Metadata.Key.of(RouteContract.DlpMetadata.DLP_PROFILE, Metadata.ASCII_STRING_MARSHALLER), profile);
+        }
         ManagedChannel channel = server.channel(RunningStack.DLP);
         try (Exchange exchange = new Exchange(channel, initial)) {
             PrintWriter out = spec.commandLine().getOut();

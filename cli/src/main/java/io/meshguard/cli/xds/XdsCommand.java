@@ -16,6 +16,7 @@ import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.admin.ConfigChangeAudit;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -51,6 +52,7 @@ public final class XdsCommand implements Callable<Integer> {
         ConfigSchema schema = schema();
         Config config = ConfigLoader.load(schema, Optional.ofNullable(configFile), System.getenv());
         XdsSettings settings = XdsSettings.configGroup().read(config);
+        Optional<PolicyFileSet> policies = XdsSettings.policyFiles(config);
         ProcessMetrics metrics = ProcessMetrics.create();
         ComponentStack stack = new ComponentStack();
         stack.closeOnJvmShutdown();
@@ -62,8 +64,7 @@ public final class XdsCommand implements Callable<Integer> {
                     ConnectionSource.of(dataSource), dataSource, metrics.forServer("audit"));
             stack.start(audit);
             XdsController xds = XdsController.create(settings, dataSource, metrics.forServer("xds"),
-                    ConfigChangeAudit.to(audit.sink()),
-                    config.get(XdsSettings.POLICIES_DIR).map(io.meshguard.xds.policy.PolicyFileSet::in));
+                    ConfigChangeAudit.to(audit.sink()), policies);
             StatusHttpServer http = new StatusHttpServer("xds-http",
                     HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
             xds.mountAdminApi(http);

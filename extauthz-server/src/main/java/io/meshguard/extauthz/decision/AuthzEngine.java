@@ -31,12 +31,12 @@ import java.util.Set;
  */
 public final class AuthzEngine {
     private final AuthzPolicy policy;
-    /** The rules a gateway route may name ({@link RouteContract.AuthzContext#AUTHZ_PROFILE}): one lookup per Check. */
     private final JwtAuthenticator jwt;
     private final Optional<ApiKeyAuthenticator> apiKeys;
     private final TokenBucketLimiter limiter;
     private final SecretFiles secrets;
     private final OwnedHeaders owned;
+    /** Host/path selection, and the rules a gateway route names ({@code meshguard.authz_profile}) by one lookup. */
     private final RouteIndex routes;
     private final Clock clock;
 

@@ -64,10 +64,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
             view = HttpRequestView.of(CheckRequest.getDefaultInstance());
             decision = io.meshguard.extauthz.decision.AuthzEngine.internalError(view);
         }
-        responseObserver.onNext(CheckResponses.toResponse(decision));
-        responseObserver.onCompleted();
-        long nanos = System.nanoTime() - start;
-        latency.record(nanos, TimeUnit.NANOSECONDS);
+        // counted before the answer leaves: whoever reads the metrics after the answer sees this decision in them
         counter(decision).increment();
         if (decision.reason() == Reason.UNKNOWN_PROFILE) {
             unknownProfile(view.contextExtensions().getOrDefault(RouteContract.AuthzContext.AUTHZ_PROFILE, "")).increment();
@@ -75,6 +72,10 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         if (decision.reason() == Reason.INVALID_PATH) {
             pathRefusal(view).increment();
         }
+        responseObserver.onNext(CheckResponses.toResponse(decision));
+        responseObserver.onCompleted();
+        long nanos = System.nanoTime() - start;
+        latency.record(nanos, TimeUnit.NANOSECONDS);
         try {
             audit.record(DecisionEvents.of(view, decision, clock.instant(), nanos / 1000));
         } catch (RuntimeException e) {

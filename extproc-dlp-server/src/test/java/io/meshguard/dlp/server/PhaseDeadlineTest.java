@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  */
 class PhaseDeadlineTest {
     /** Long enough for a cold JVM's first exchange on a loaded machine; only the stalled phase ever waits for it. */
-    private static final Duration DEADLINE = Duration.ofMillis(1500);
+    private static final Duration DEADLINE = Duration.ofSeconds(3);
     private static final BodySendMode DUPLEX = BodySendMode.FULL_DUPLEX_STREAMED;
     private static final StallingTransformers stall = new StallingTransformers();
     private static ServerFixture fx;
@@ -185,7 +185,8 @@ class PhaseDeadlineTest {
 
     @Test
     void wholeStreamBound_endsAnIdleBoundedStream_butNotAnEventStreamOpenedBeforeIt() throws Exception {
-        Duration bound = Duration.ofMillis(400);
+        // Long enough for the event stream to get its response headers answered first on a loaded machine.
+        Duration bound = Duration.ofSeconds(2);
         try (ServerFixture own = new ServerFixture(new PhaseDeadlines(Duration.ofSeconds(30), Duration.ofSeconds(30),
                 Duration.ofSeconds(30), bound), io.meshguard.dlp.content.Transformers::forKind);
                 EnvoyStream events = new EnvoyStream(own.channel, DUPLEX, DUPLEX)) {

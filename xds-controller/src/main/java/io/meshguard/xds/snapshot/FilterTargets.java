@@ -6,7 +6,8 @@ import java.time.Duration;
  * Where the filters the controller configures send their calls: meshguard's ext_authz server, ext_proc DLP server
  * and audit access-log receiver, as {@code host:port}.
  *
- * @param filterTimeout timeout of one Check call and of one ext_proc message
+ * @param filterTimeout timeout of one Check call (gateway and proxyless); ext_proc streams have no per-message timer
+ *     under FULL_DUPLEX_STREAMED, see {@code docs/gateway-envoy-config.md} §5
  */
 public record FilterTargets(String extAuthz, String dlp, String accessLog, Duration filterTimeout) {
 
