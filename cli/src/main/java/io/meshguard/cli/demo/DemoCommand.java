@@ -1,6 +1,6 @@
 package io.meshguard.cli.demo;
 
-import io.meshguard.cli.UpState;
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.dev.DevIssuerFiles;
 import io.meshguard.cli.dev.DevSigningKey;
 import io.meshguard.cli.dev.DevToken;
@@ -26,8 +26,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -44,8 +42,6 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements Callable<Integer> {
     /** The gateway group the demo publishes and the emulated node joins. */
     static final String GROUP = "demo";
-    private static final Pattern ADS = Pattern.compile("^xds\\s+gRPC ([0-9.]+):(\\d+) \\(ADS\\)");
-    private static final Pattern ADMIN = Pattern.compile("^xds\\s+(http://\\S+) \\(admin API, token in (.+)\\)$");
 
     @Option(names = "--data-dir", defaultValue = ".meshguard", description = "Data directory of the running up (default: ${DEFAULT-VALUE}).")
     Path dataDir;
@@ -53,22 +49,15 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
-        Optional<UpState> running = UpState.readRunning(dataDir);
+        Optional<RunningStack> running = RunningStack.find(dataDir);
         if (running.isEmpty()) {
-            System.err.println("meshguard demo: no running `meshguard up` found in " + dataDir.toAbsolutePath()
-                    + " (start one with ./meshguard up, or pass --data-dir)");
+            System.err.println("meshguard demo: " + RunningStack.notRunning(dataDir));
             return 1;
         }
-        UpState up = running.get();
-        Matcher ads = find(up, ADS);
-        Matcher admin = find(up, ADMIN);
-        if (ads == null || admin == null) {
-            System.err.println("meshguard demo: the running up lists no xDS controller: " + up.endpoints());
-            return 1;
-        }
+        RunningStack up = running.get();
         String password = up.dbPassword();
-        Target target = new Target(ads.group(1), Integer.parseInt(ads.group(2)), admin.group(1), Path.of(admin.group(2)),
-                dataDir, () -> DriverManager.getConnection(up.jdbcUrl(), up.dbUser(), password));
+        Target target = new Target("127.0.0.1", up.port(RunningStack.ADS), up.xdsAdminUrl(), up.xdsAdminTokenFile(),
+                up.dataDir(), () -> DriverManager.getConnection(up.jdbcUrl(), up.dbUser(), password));
         return play(target, out);
     }
 
@@ -109,15 +98,6 @@ public final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static Matcher find(UpState up, Pattern p) {
-        for (String line : up.endpoints()) {
-            Matcher m = p.matcher(line);
-            if (m.find()) {
-                return m;
-            }
-        }
-        return null;
-    }
 
     /** Adds (or replaces) the demo's group, upstreams, APIs and routes in the draft and publishes; null when done. */
     private static String publish(AdminClient admin, DemoGateway.Upstreams upstreams) throws Exception {
