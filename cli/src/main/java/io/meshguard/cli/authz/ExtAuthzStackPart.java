@@ -50,7 +50,7 @@ public final class ExtAuthzStackPart implements StackPart {
                 .withPolicy(devIssuer.policyFile(), Duration.ofSeconds(2));
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
                 new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC());
-        return List.of(new LocalStack(server));
+        return List.of(new WithoutJwksReadiness(server));
     }
 
     /** The Check port; {@link #GRPC_PORT} until {@link #components} ran. */
@@ -65,9 +65,8 @@ public final class ExtAuthzStackPart implements StackPart {
 
     @Override
     public List<String> endpoints() {
-        return List.of("gRPC 127.0.0.1:" + (server == null ? GRPC_PORT : server.grpcPort()) + " (ext_authz Check)");
+        return List.of("gRPC 127.0.0.1:" + grpcPort() + " (ext_authz Check)");
     }
-
 
     /**
      * The server as {@code up} runs it. Readiness leaves out the {@code jwks} check: the repository's example issuers
@@ -75,7 +74,7 @@ public final class ExtAuthzStackPart implements StackPart {
      * (503 {@code jwks_unavailable}) all the same; the dev issuer's keys are served locally. Production
      * ({@code meshguard extauthz}) keeps the check.
      */
-    private record LocalStack(ExtAuthzServer server) implements ServerComponent {
+    private record WithoutJwksReadiness(ExtAuthzServer server) implements ServerComponent {
         @Override
         public String name() {
             return server.name();
