@@ -83,7 +83,9 @@ class ExtAuthzServerTest {
         assertThat(r.getDeniedResponse().getBody()).contains("\"reason\":\"invalid_path\"").contains("\"path_problem\":\"encoded_separator\"");
         assertThat(registry.get("meshguard_authz_path_refusals_total").tag("problem", "encoded_separator").counter().count())
                 .isGreaterThanOrEqualTo(1.0);
-        AuthzDecisionEvent e = audit.stream().filter(a -> a.reason().equals("invalid_path")).findFirst().orElseThrow();
+        // the audit event is recorded just after the answer leaves: wait for it rather than race it
+        AuthzDecisionEvent e = await().atMost(Duration.ofSeconds(5)).until(
+                () -> audit.stream().filter(a -> a.reason().equals("invalid_path")).findFirst(), Optional::isPresent).orElseThrow();
         assertThat(e.details()).containsEntry("path_problem", "encoded_separator");
         assertThat(e.path()).isEqualTo("/healthz/..%2F..%2Fapi/x");
     }
