@@ -163,7 +163,7 @@ public final class AuthzEngine {
             if (unmet.isPresent()) {
                 return unmet.get();
             }
-            Optional<Decision> limited = rateLimit(request, r, Optional.empty(), false);
+            Optional<Decision> limited = rateLimit(request, r, caller, Optional.empty(), false);
             return limited.orElseGet(() -> allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false));
         }
 
@@ -204,7 +204,7 @@ public final class AuthzEngine {
             return unmet.get();
         }
         // a gateway hop was limited at the gateway: counting it again could spend the same bucket twice
-        Optional<Decision> limited = gatewayHop ? Optional.empty() : rateLimit(request, r, who, ok.fromCache());
+        Optional<Decision> limited = gatewayHop ? Optional.empty() : rateLimit(request, r, caller, who, ok.fromCache());
         return limited.orElseGet(() -> allow(request, r, who, Reason.ALLOWED, ok.fromCache()));
     }
 
@@ -212,7 +212,8 @@ public final class AuthzEngine {
      * The rate-limit deny, if the caller is over its limit. Anonymous callers (public routes) are limited per client
      * address ({@link ClientAddress}), so one client cannot exhaust a public route for everyone.
      */
-    private Optional<Decision> rateLimit(HttpRequestView request, RoutePolicy r, Optional<Identity> who, boolean cached) {
+    private Optional<Decision> rateLimit(HttpRequestView request, RoutePolicy r, Caller caller, Optional<Identity> who,
+            boolean cached) {
         if (!r.rateLimited() || policy.rateLimits().isEmpty()) {
             return Optional.empty();
         }
@@ -225,7 +226,7 @@ public final class AuthzEngine {
         } else {
             tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
                     limits.tiers().get(limits.publicTier()));
-            key = "addr:" + ClientAddress.of(request, policy.mesh().trustedProxyHops());
+            key = "addr:" + ClientAddress.of(caller);
         }
         TokenBucketLimiter.Outcome outcome = limiter.tryAcquire(key, tier);
         if (outcome.allowed()) {

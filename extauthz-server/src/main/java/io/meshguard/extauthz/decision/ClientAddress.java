@@ -1,6 +1,9 @@
 package io.meshguard.extauthz.decision;
 
+import io.meshguard.extauthz.mesh.Caller;
 import io.meshguard.extauthz.mesh.ForwardedFor;
+import io.meshguard.extauthz.policy.MeshSettings;
+import java.util.Set;
 
 /**
  * The address an anonymous caller (a public route) is rate-limited by: the client address through
@@ -14,7 +17,11 @@ public final class ClientAddress {
     private ClientAddress() {}
 
     public static String of(HttpRequestView request, int trustedHops) {
-        String peer = request.sourceAddress().isEmpty() ? "unknown" : request.sourceAddress();
-        return ForwardedFor.clientAddress(request.all("x-forwarded-for"), request.sourceAddress(), trustedHops).orElse(peer);
+        return of(MeshCaller.of(request, new MeshSettings(Set.of(), trustedHops)));
+    }
+
+    /** The same, from the caller the engine already worked out for the mesh rules: one x-forwarded-for parse a Check. */
+    static String of(Caller caller) {
+        return caller.remoteAddress().orElse(caller.address().isEmpty() ? "unknown" : caller.address());
     }
 }
