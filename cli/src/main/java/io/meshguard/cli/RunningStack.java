@@ -22,8 +22,12 @@ public final class RunningStack {
     public static final String ADS = "ads";
     public static final String XDS_ADMIN = "xds-admin";
     public static final String DEV_JWKS = "dev-jwks";
+    /** {@code up}'s own Redis (absent with {@code --redis none} or an external Redis). */
+    public static final String REDIS = "redis";
     /** File names in {@link UpState#files()}. */
     public static final String XDS_ADMIN_TOKEN = "xds-admin-token";
+    /** The password of {@code up}'s own Redis. */
+    public static final String REDIS_PASSWORD = "redis-password";
 
     private final Path dataDir;
     private final UpState state;
@@ -90,6 +94,16 @@ public final class RunningStack {
             throw new IllegalStateException("the `meshguard up` on " + dataDir + " names no xDS admin token file");
         }
         return Path.of(file);
+    }
+
+    /** The Redis the stack's extauthz uses (no password in it); empty when it runs without one. */
+    public java.util.Optional<String> redisUrl() {
+        return state.redisUrl().isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(state.redisUrl());
+    }
+
+    /** The file holding the password of {@code up}'s own Redis, when it runs one. */
+    public java.util.Optional<Path> redisPasswordFile() {
+        return java.util.Optional.ofNullable(state.files().get(REDIS_PASSWORD)).map(Path::of);
     }
 
     public String jdbcUrl() {

@@ -1,6 +1,7 @@
 package io.meshguard.cli;
 
 import io.meshguard.db.DbSettings;
+import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import java.nio.file.Path;
 import javax.sql.DataSource;
@@ -14,12 +15,20 @@ import javax.sql.DataSource;
  * @param dataDir the {@code --data-dir}; servers keep their local state (spools) below it
  * @param policiesDir the repository's {@code policies/} directory
  * @param ports the port each server listens on (0: any free one)
+ * @param redis the Redis shared by the stack's servers (global rate limits), already answering;
+ *     {@link RedisSettings#none()} for per-process local limits
  */
-public record StackContext(
-        ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, UpPorts ports) {
+public record StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
+        UpPorts ports, RedisSettings redis) {
 
-    /** A context whose servers all listen on free ports (tests, a stack beside another). */
+    /** A context whose servers all listen on free ports, with per-process local limits (no Redis). */
     public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir) {
-        this(metrics, dataSource, db, dataDir, policiesDir, UpPorts.ANY);
+        this(metrics, dataSource, db, dataDir, policiesDir, UpPorts.ANY, RedisSettings.none());
+    }
+
+    /** A context whose servers all listen on free ports (tests, a stack beside another), sharing {@code redis}. */
+    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
+            RedisSettings redis) {
+        this(metrics, dataSource, db, dataDir, policiesDir, UpPorts.ANY, redis);
     }
 }

@@ -1,5 +1,6 @@
 package io.meshguard.cli;
 
+import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
@@ -21,14 +22,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code meshguard up}: PostgreSQL, migrations and every server of this build in one process, with a combined
- * status listener. Ctrl-C or SIGTERM closes everything in reverse start order: the servers drain first, PostgreSQL
- * stops after them.
+ * {@code meshguard up}: PostgreSQL, migrations, a Redis (extauthz's global rate limits) and every server of this
+ * build in one process, with a combined status listener. Ctrl-C or SIGTERM closes everything in reverse start order:
+ * the servers drain first, Redis and PostgreSQL stop after them.
  */
 @Command(
         name = "up",
         mixinStandardHelpOptions = true,
-        description = {"Start the whole stack locally on an embedded PostgreSQL; Ctrl-C stops everything.",
+        description = {"Start the whole stack locally on an embedded PostgreSQL and Redis; Ctrl-C stops everything.",
             "Every port is fixed by its flag; a busy port stops `up` with the port and the flag named. 0 picks a free",
             "port; the banner and DATA_DIR/up.json (which every other command reads) say which."})
 final class UpCommand implements Callable<Integer> {
@@ -59,6 +60,17 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--dev-jwks-port", defaultValue = "9180", description = "Dev issuer JWKS (default: ${DEFAULT-VALUE}).")
     int devJwksPort;
 
+    @Option(names = "--redis-port", defaultValue = "16379", description = "Local Redis on 127.0.0.1, with --redis local (default: ${DEFAULT-VALUE}).")
+    int redisPort;
+
+    @Option(names = "--redis", defaultValue = "local", paramLabel = "local|none|URL", description = {
+        "Redis for extauthz's global rate limits: local (a redis-server of up's own, persisting nothing), none (each",
+        "process keeps local limits), or redis://host:port / rediss://host:port (TLS) of one to use (default: ${DEFAULT-VALUE})."})
+    String redis;
+
+    @Option(names = "--redis-password-file", description = "File holding the password of the --redis URL's server.")
+    Path redisPasswordFile;
+
     @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address of the status listener (default: ${DEFAULT-VALUE}).")
     String bind;
 
@@ -79,10 +91,23 @@ final class UpCommand implements Callable<Integer> {
         Files.createDirectories(dir);
         // First: a second up on this directory stops here, before it touches anything the first one owns.
         DataDirLock lock = DataDirLock.acquire(dir);
-        UpPorts ports = new UpPorts(statusPort, pgPort, extauthzPort, dlpPort, alsPort, adsPort, xdsAdminPort, devJwksPort);
+        RedisChoice redisChoice;
+        UpPorts ports = new UpPorts(statusPort, pgPort, extauthzPort, dlpPort, alsPort, adsPort, xdsAdminPort, devJwksPort,
+                redisPort);
         try {
+            redisChoice = RedisChoice.parse(redis);
+            if (redisPasswordFile != null && redisChoice.kind() != RedisChoice.Kind.EXTERNAL) {
+                throw new IllegalArgumentException("--redis-password-file is for --redis URL; up's own Redis keeps its"
+                        + " password in " + dir.resolve("redis").resolve(LocalRedis.PASSWORD_FILE));
+            }
+            if (redisChoice.kind() != RedisChoice.Kind.LOCAL) {
+                ports = ports.withoutRedis();
+            }
+            // Before the port check: a redis-server left by an up that was killed holds --redis-port, and no live up
+            // owns it (this process holds the data directory's lock).
+            LocalRedis.stopOrphan(dir.resolve("redis"));
             ports.requireFree(bind);
-        } catch (UpPorts.PortInUseException e) {
+        } catch (UpPorts.PortInUseException | RuntimeException e) {
             lock.close();
             throw e;
         }
@@ -96,6 +121,8 @@ final class UpCommand implements Callable<Integer> {
         List<String> endpoints = new ArrayList<>();
         Map<String, Integer> listening = new LinkedHashMap<>();
         Map<String, String> files = new LinkedHashMap<>();
+        long redisPid = 0;
+        String redisUrl = "";
         // The status listener starts first so that /readyz answers at once; it must say 503 until all is up.
         AtomicBoolean started = new AtomicBoolean();
         status.addReadinessCheck(ReadinessCheck.of("startup", () -> started.get()
@@ -109,14 +136,32 @@ final class UpCommand implements Callable<Integer> {
                     + postgres.migration().currentVersion() + ")");
             listening.put(RunningStack.STATUS, status.port());
             listening.put(RunningStack.POSTGRES, postgres.server().port());
+            RedisSettings redisSettings = RedisSettings.none();
+            if (redisChoice.kind() == RedisChoice.Kind.LOCAL) {
+                RedisComponent local = new RedisComponent(dir.resolve("redis"), ports.redis());
+                startTracked(stack, local, status);
+                redisSettings = local.settings();
+                redisPid = local.server().pid();
+                listening.put(RunningStack.REDIS, local.server().port());
+                files.put(RunningStack.REDIS_PASSWORD, local.server().passwordFile().toString());
+                endpoints.add(String.format("%-10s %s  (password in %s; persists nothing: rate-limit windows restart empty)",
+                        "redis", local.server().url(), local.server().passwordFile()));
+            } else if (redisChoice.kind() == RedisChoice.Kind.EXTERNAL) {
+                redisSettings = RedisChoice.settings(redisChoice.url(), readPassword(redisPasswordFile));
+                endpoints.add(String.format("%-10s %s  (external, --redis)", "redis", redisSettings.redactedUrl()));
+            } else {
+                endpoints.add(String.format("%-10s none: extauthz keeps per-process local rate limits (--redis none)",
+                        "redis"));
+            }
             StackContext context = new StackContext(metrics, postgres.dataSource(), postgres.settings(), dir,
-                    policiesDir.toAbsolutePath().normalize(), ports);
+                    policiesDir.toAbsolutePath().normalize(), ports, redisSettings);
             LocalStack local = LocalStack.start(stack, context, component -> status.addReadinessChecks(component.readinessChecks()));
             for (StackPart part : local.parts()) {
                 part.endpoints().forEach(line -> endpoints.add(String.format("%-10s %s", part.name(), line)));
                 listening.putAll(part.ports());
                 part.files().forEach((name, file) -> files.put(name, file.toString()));
             }
+            redisUrl = redisSettings.redactedUrl();
         } catch (Exception | Error e) {
             stack.close();
             throw e;
@@ -126,7 +171,7 @@ final class UpCommand implements Callable<Integer> {
         String statusUrl = "http://" + bind + ":" + status.port();
         endpoints.add(String.format("%-10s %s/readyz  %s/healthz  %s/metrics", "status", statusUrl, statusUrl, statusUrl));
         new UpState(ProcessHandle.current().pid(), postgres.server().pid(), statusUrl, postgres.server().jdbcUrl(), postgres.server().user(),
-                postgres.server().passwordFile().toString(), listening, files, endpoints).writeTo(dir);
+                postgres.server().passwordFile().toString(), listening, files, endpoints, redisUrl, redisPid).writeTo(dir);
 
         console.printf("meshguard is up in %d ms (data in %s)%n", (System.nanoTime() - begin) / 1_000_000, dir);
         endpoints.forEach(line -> console.println("  " + line));
@@ -164,6 +209,10 @@ final class UpCommand implements Callable<Integer> {
                 lock.close();
             }
         }
+    }
+
+    private static java.util.Optional<String> readPassword(Path file) throws IOException {
+        return file == null ? java.util.Optional.empty() : java.util.Optional.of(Files.readString(file).strip());
     }
 
     private static void startTracked(ComponentStack stack, ServerComponent component, StatusHttpServer status)

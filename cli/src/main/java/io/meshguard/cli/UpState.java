@@ -25,10 +25,13 @@ import java.util.Optional;
  *     127.0.0.1 — the real ports, also where {@code 0} asked for any
  * @param files local files other commands need, by name ({@link RunningStack#XDS_ADMIN_TOKEN})
  * @param endpoints what listens where, one line each, as the banner printed it
+ * @param redisUrl the Redis extauthz uses, without any password ({@code redis://127.0.0.1:PORT} for {@code up}'s
+ *     own, whose password is the file {@link RunningStack#REDIS_PASSWORD}); empty with {@code --redis none}
+ * @param redisPid process id of {@code up}'s own redis-server, which must stop with it; 0 when it runs none
  */
 public record UpState(
         long pid, long postgresPid, String statusUrl, String jdbcUrl, String dbUser, String dbPasswordFile,
-        Map<String, Integer> ports, Map<String, String> files, List<String> endpoints) {
+        Map<String, Integer> ports, Map<String, String> files, List<String> endpoints, String redisUrl, long redisPid) {
 
     /** Name of the file in the data directory. */
     public static final String FILE_NAME = "up.json";
@@ -41,6 +44,7 @@ public record UpState(
         ports = ports == null ? Map.of() : Map.copyOf(ports);
         files = files == null ? Map.of() : Map.copyOf(files);
         endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
+        redisUrl = redisUrl == null ? "" : redisUrl;
     }
 
     /** Writes the state atomically (write to a temporary file, then rename). */

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -49,12 +51,13 @@ class UpCommandTest {
         assertThat(ready.statusCode()).isEqualTo(200);
         assertThat(ready.body()).startsWith("{\"ready\":true")
                 .contains("\"name\":\"postgres\"", "\"name\":\"audit\"", "\"name\":\"policy:authz\"",
-                        "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"");
+                        "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"", "\"name\":\"redis\"");
         assertThat(get(first.state().statusUrl() + "/metrics").body()).contains("jvm_memory_used_bytes");
         assertThat(first.output()).anyMatch(line -> line.contains("meshguard is up"));
         // Every port asked as 0 is in up.json as the real one, so other commands find this stack and no other.
         assertThat(first.state().ports()).containsKeys(RunningStack.STATUS, RunningStack.POSTGRES, RunningStack.EXTAUTHZ,
-                RunningStack.DLP, RunningStack.ACCESS_LOG, RunningStack.ADS, RunningStack.XDS_ADMIN, RunningStack.DEV_JWKS);
+                RunningStack.DLP, RunningStack.ACCESS_LOG, RunningStack.ADS, RunningStack.XDS_ADMIN, RunningStack.DEV_JWKS,
+                RunningStack.REDIS);
         assertThat(first.state().ports().values()).allSatisfy(port -> assertThat(port).isPositive());
         assertDevTokenIsAllowedOnlyForItsTenant(first.state());
         assertCliCommandsFindTheStackThroughTheDataDir(first.state());
@@ -68,6 +71,8 @@ class UpCommandTest {
             sql.execute("create table up_test_marker(note text)");
             sql.execute("insert into up_test_marker values ('kept across restarts')");
         }
+        assertRedisServesTheStacksPasswordOnly(first.state());
+        ProcessHandle redis = ProcessHandle.of(first.state().redisPid()).orElseThrow();
         ProcessHandle postgres = ProcessHandle.of(first.state().postgresPid()).orElseThrow();
         List<ProcessHandle> postgresProcesses = new ArrayList<>(postgres.descendants().toList());
         postgresProcesses.add(postgres);
@@ -83,11 +88,16 @@ class UpCommandTest {
         assertThat(indexOf(shutdown, "meshguard: stopping postgres"))
                 .isGreaterThan(indexOf(shutdown, "meshguard: stopped extauthz"))
                 .isGreaterThan(indexOf(shutdown, "meshguard: stopped extproc-dlp"))
-                .isGreaterThan(indexOf(shutdown, "meshguard: stopped audit"));
+                .isGreaterThan(indexOf(shutdown, "meshguard: stopped audit"))
+                .isGreaterThan(indexOf(shutdown, "meshguard: stopped redis"));
+        // Redis outlives the servers that use it, so a draining extauthz never sees the store vanish.
+        assertThat(indexOf(shutdown, "meshguard: stopping redis"))
+                .isGreaterThan(indexOf(shutdown, "meshguard: stopped extauthz"));
         assertThat(shutdown).as("quiet shutdown").noneMatch(line -> line.contains(" WARN ") || line.contains(" ERROR ")
                 || line.contains("Exception") || line.startsWith("\tat "));
         await().atMost(Duration.ofSeconds(30))
                 .untilAsserted(() -> assertThat(postgresProcesses).noneMatch(ProcessHandle::isAlive));
+        assertThat(redis.isAlive()).as("no orphan redis-server after SIGTERM").isFalse();
         assertThat(dataDir.resolve(UpState.FILE_NAME)).doesNotExist();
 
         RunningUp second = startUp();
@@ -126,20 +136,74 @@ class UpCommandTest {
     @Test
     void busyPorts_stopUpAtOnce_namingEachPortAndItsFlag_evenAListenerThatNeverAnswers(@TempDir Path otherDir)
             throws Exception {
-        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
-                java.net.ServerSocket busy = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+        InetAddress loopback = InetAddress.getByName("127.0.0.1");
+        try (ServerSocket silent = new ServerSocket(0, 50, loopback);
+                ServerSocket busy = new ServerSocket(0, 50, loopback);
+                ServerSocket redisPort = new ServerSocket(0, 50, loopback)) {
             Process up = launch(otherDir, "--pg-port", String.valueOf(silent.getLocalPort()),
-                    "--extauthz-port", String.valueOf(busy.getLocalPort()));
+                    "--extauthz-port", String.valueOf(busy.getLocalPort()),
+                    "--redis-port", String.valueOf(redisPort.getLocalPort()));
             assertThat(up.waitFor(2, TimeUnit.MINUTES)).as("up does not hang on the silent listener").isTrue();
             String output = java.nio.file.Files.readString(logs.get(up));
 
             assertThat(up.exitValue()).isEqualTo(1);
             assertThat(output).contains("port " + silent.getLocalPort() + " on 127.0.0.1 is already in use (--pg-port)")
                     .contains("port " + busy.getLocalPort() + " on 127.0.0.1 is already in use (--extauthz-port)")
+                    .contains("port " + redisPort.getLocalPort() + " on 127.0.0.1 is already in use (--redis-port)")
                     .contains("--extauthz-port 0 picks a free one");
             assertThat(otherDir.resolve(UpState.FILE_NAME)).doesNotExist();
             assertThat(otherDir.resolve("postgres")).as("nothing started").doesNotExist();
+            assertThat(otherDir.resolve("redis")).as("nothing started").doesNotExist();
         }
+    }
+
+    @Test
+    void redisFlags_thatCannotWork_stopUpWithTheReason(@TempDir Path otherDir) throws Exception {
+        Process scheme = launch(otherDir, "--redis", "memcached://localhost");
+        assertThat(scheme.waitFor(2, TimeUnit.MINUTES)).isTrue();
+        assertThat(scheme.exitValue()).isEqualTo(1);
+        assertThat(java.nio.file.Files.readString(logs.get(scheme)))
+                .contains("--redis takes local, none or a redis://host:port (rediss:// for TLS) URL, got 'memcached://localhost'");
+
+        Process passwordForNothing = launch(otherDir, "--redis", "none", "--redis-password-file", "/nonexistent");
+        assertThat(passwordForNothing.waitFor(2, TimeUnit.MINUTES)).isTrue();
+        assertThat(passwordForNothing.exitValue()).isEqualTo(1);
+        assertThat(java.nio.file.Files.readString(logs.get(passwordForNothing)))
+                .contains("--redis-password-file is for --redis URL");
+        assertThat(otherDir.resolve("postgres")).as("nothing started").doesNotExist();
+    }
+
+    @Test
+    void upKilledWithSigkill_leavesItsRedisBehind_whichTheNextUpStops() throws Exception {
+        RunningUp first = startUp();
+        ProcessHandle redis = ProcessHandle.of(first.state().redisPid()).orElseThrow();
+        int redisPort = first.state().ports().get(RunningStack.REDIS);
+        first.process().destroyForcibly(); // SIGKILL: no shutdown hook runs
+        assertThat(first.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(redis.isAlive()).as("nothing could stop it").isTrue();
+
+        // Same data directory, same Redis port: the orphan holds it until the next up stops it.
+        Process next = launch(dataDir, "--redis-port", String.valueOf(redisPort));
+        UpState state = await().atMost(START_LIMIT).pollInterval(Duration.ofMillis(200))
+                .failFast("up exited early", () -> !next.isAlive())
+                .until(() -> UpState.readRunning(dataDir).orElse(null), s -> s != null && s.pid() == next.pid());
+        assertThat(redis.isAlive()).as("the orphan is stopped").isFalse();
+        assertThat(state.ports().get(RunningStack.REDIS)).isEqualTo(redisPort);
+        assertThat(state.redisPid()).isNotEqualTo(redis.pid());
+        ProcessHandle second = ProcessHandle.of(state.redisPid()).orElseThrow();
+        next.destroy();
+        assertThat(next.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(second.isAlive()).isFalse();
+    }
+
+    /** up's Redis answers the password up.json names (what extauthz is given) and refuses everyone else. */
+    private static void assertRedisServesTheStacksPasswordOnly(UpState state) throws Exception {
+        assertThat(state.redisUrl()).isEqualTo("redis://127.0.0.1:" + state.ports().get(RunningStack.REDIS));
+        String password = java.nio.file.Files.readString(Path.of(state.files().get(RunningStack.REDIS_PASSWORD))).strip();
+        assertThat(state.endpoints()).anyMatch(line -> line.startsWith("redis") && line.contains(state.redisUrl())
+                && !line.contains(password));
+        assertThat(LocalRedis.ping(state.ports().get(RunningStack.REDIS), password)).isTrue();
+        assertThat(LocalRedis.ping(state.ports().get(RunningStack.REDIS), "not-the-password")).isFalse();
     }
 
     /**

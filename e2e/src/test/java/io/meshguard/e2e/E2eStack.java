@@ -8,11 +8,13 @@ import io.meshguard.cli.dev.DevSigningKey;
 import io.meshguard.cli.dev.DevToken;
 import io.meshguard.cli.xds.XdsStackPart;
 import io.meshguard.emulator.AdsSubscription;
+import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.Gateway;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.testing.PostgresDatabase;
+import io.meshguard.testing.SharedRedis;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +24,8 @@ import javax.sql.DataSource;
 
 /**
  * The stack exactly as {@code meshguard up} wires it ({@link LocalStack}: audit, dev issuer, extauthz, DLP, xDS
- * controller), every server on a free port, on the test's PostgreSQL, loading the repository's {@code policies/};
+ * controller), every server on a free port, on the test's PostgreSQL and the tests' shared Redis (global rate limits,
+ * each stack under a key prefix of its own), loading the repository's {@code policies/};
  * plus one emulated Envoy gateway subscribed to the controller over ADS.
  */
 final class E2eStack implements AutoCloseable {
@@ -46,8 +49,10 @@ final class E2eStack implements AutoCloseable {
 
     static E2eStack start(PostgresDatabase db, Path dataDir) throws Exception {
         ComponentStack stack = new ComponentStack();
-        // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment later
-        StackContext context = new StackContext(ProcessMetrics.create(), db.dataSource(), db.dbSettings(), dataDir, POLICIES);
+        // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment later;
+        // the tests' shared Redis in place of up's own, so the journeys run the global rate limits as up does
+        StackContext context = new StackContext(ProcessMetrics.create(), db.dataSource(), db.dbSettings(), dataDir, POLICIES,
+                RedisSettings.none().withUrl(SharedRedis.get().url()).withKeyPrefix(SharedRedis.keyPrefix(E2eStack.class)));
         try {
             return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db);
         } catch (Exception | Error e) {

@@ -19,7 +19,8 @@ import java.util.Optional;
 /**
  * extauthz in {@code meshguard up}: the dev policy (the repository's {@code policies/authz.yaml} plus the local
  * development issuer and its demo route, written by {@link DevIssuerStackPart}), the local PostgreSQL for API keys,
- * decisions into the audit writer, gRPC on 127.0.0.1:9001 ({@code --extauthz-port}).
+ * decisions into the audit writer, the stack's Redis for global limits ({@code --redis}), gRPC on 127.0.0.1:9001
+ * ({@code --extauthz-port}).
  */
 public final class ExtAuthzStackPart implements StackPart {
     public static final int GRPC_PORT = 9001;
@@ -47,7 +48,10 @@ public final class ExtAuthzStackPart implements StackPart {
         ExtAuthzConfig config = ExtAuthzConfig.defaults()
                 .withGrpc("127.0.0.1", context.ports().extauthz())
                 .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(devIssuer.policyFile(), Duration.ofSeconds(2));
+                .withPolicy(devIssuer.policyFile(), Duration.ofSeconds(2))
+                // up's own redis-server (or --redis URL): the global limits run as in a cluster; --redis none keeps
+                // per-process local limits.
+                .withRedis(context.redis());
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
                 new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC());
         return List.of(new WithoutJwksReadiness(server));
