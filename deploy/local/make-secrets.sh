@@ -7,7 +7,7 @@ mkdir -p "$dir"
 # World-readable on purpose: compose bind-mounts these files as they are, and the servers run as uid 10001,
 # not as you. Local values only; a cluster uses Kubernetes Secrets (manifests/istio/README.md).
 umask 022
-for name in db-password xds-admin-token; do
+for name in db-password xds-admin-token redis-password; do
   if [ ! -s "$dir/$name" ]; then
     head -c 32 /dev/urandom | base64 | tr -d '\n' > "$dir/$name"
     echo "created $dir/$name"

@@ -56,6 +56,11 @@ final class GeneratedConfigMaps {
         return out;
     }
 
+    /** The generators of the kustomization in {@code dir} alone (an overlay's own, e.g. the dev Redis config). */
+    static List<Generator> of(Path dir) {
+        return generators(dir);
+    }
+
     static Optional<Generator> named(String name) {
         return ofBase().stream().filter(g -> g.name().equals(name)).findFirst();
     }

@@ -46,7 +46,7 @@ class ManifestConsistencyTest {
 
     /** Secrets the operator creates before installing (manifests/istio/README.md); none is committed. */
     static final Set<String> DOCUMENTED_SECRETS = Set.of("meshguard-db", "meshguard-dlp-hash-key",
-            "meshguard-xds-admin-token", "meshguard-backoffice-token");
+            "meshguard-xds-admin-token", "meshguard-backoffice-token", "meshguard-redis");
 
     private final Manifests manifests = Manifests.sources();
 
@@ -106,29 +106,32 @@ class ManifestConsistencyTest {
 
     @Test
     void everyPod_isHardened() {
-        manifests.workloads().forEach(deployment -> {
-            String name = deployment.name();
-            PodSpec pod = deployment.template().getSpec();
-            assertThat(pod.getSecurityContext().getRunAsNonRoot()).as("%s runAsNonRoot", name).isTrue();
-            assertThat(pod.getSecurityContext().getRunAsUser()).as("%s numeric non-root user", name).isPositive();
-            assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
-            assertThat(pod.getAutomountServiceAccountToken()).as("%s needs no API token", name).isFalse();
-            for (Container c : pod.getContainers()) {
-                var sc = c.getSecurityContext();
-                assertThat(sc.getAllowPrivilegeEscalation()).as("%s allowPrivilegeEscalation", name).isFalse();
-                assertThat(sc.getReadOnlyRootFilesystem()).as("%s readOnlyRootFilesystem", name).isTrue();
-                assertThat(sc.getCapabilities().getDrop()).as("%s capabilities", name).containsExactly("ALL");
-                assertThat(sc.getCapabilities().getAdd()).as("%s adds no capability", name).isNullOrEmpty();
-                Map<String, Quantity> requests = c.getResources().getRequests();
-                Map<String, Quantity> limits = c.getResources().getLimits();
-                assertThat(requests).as("%s requests", name).containsKeys("cpu", "memory");
-                assertThat(limits).as("%s limits", name).containsKeys("cpu", "memory");
-                assertThat(Quantity.getAmountInBytes(requests.get("memory")))
-                        .isLessThanOrEqualTo(Quantity.getAmountInBytes(limits.get("memory")));
-                assertThat(Quantity.getAmountInBytes(requests.get("cpu")))
-                        .isLessThanOrEqualTo(Quantity.getAmountInBytes(limits.get("cpu")));
-            }
-        });
+        manifests.workloads().forEach(ManifestConsistencyTest::assertHardened);
+    }
+
+    /** Non-root, no API token, no privilege, read-only root, bounded resources: what every meshguard pod is. */
+    static void assertHardened(Workload deployment) {
+        String name = deployment.name();
+        PodSpec pod = deployment.template().getSpec();
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).as("%s runAsNonRoot", name).isTrue();
+        assertThat(pod.getSecurityContext().getRunAsUser()).as("%s numeric non-root user", name).isPositive();
+        assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+        assertThat(pod.getAutomountServiceAccountToken()).as("%s needs no API token", name).isFalse();
+        for (Container c : pod.getContainers()) {
+            var sc = c.getSecurityContext();
+            assertThat(sc.getAllowPrivilegeEscalation()).as("%s allowPrivilegeEscalation", name).isFalse();
+            assertThat(sc.getReadOnlyRootFilesystem()).as("%s readOnlyRootFilesystem", name).isTrue();
+            assertThat(sc.getCapabilities().getDrop()).as("%s capabilities", name).containsExactly("ALL");
+            assertThat(sc.getCapabilities().getAdd()).as("%s adds no capability", name).isNullOrEmpty();
+            Map<String, Quantity> requests = c.getResources().getRequests();
+            Map<String, Quantity> limits = c.getResources().getLimits();
+            assertThat(requests).as("%s requests", name).containsKeys("cpu", "memory");
+            assertThat(limits).as("%s limits", name).containsKeys("cpu", "memory");
+            assertThat(Quantity.getAmountInBytes(requests.get("memory")))
+                    .isLessThanOrEqualTo(Quantity.getAmountInBytes(limits.get("memory")));
+            assertThat(Quantity.getAmountInBytes(requests.get("cpu")))
+                    .isLessThanOrEqualTo(Quantity.getAmountInBytes(limits.get("cpu")));
+        }
     }
 
     @Test

@@ -26,7 +26,7 @@ import java.util.function.Function;
  *
  * <p>What listens where is read from the real config: for an Envoy container the bootstrap it is started with
  * (admin address and static listeners), for a meshguard server the {@code *.bind}/{@code *.port} keys of its
- * config schema with the container's environment applied.
+ * config schema with the container's environment applied, for Redis the {@code redis.conf} it is started with.
  */
 final class ProbeReachability {
     private ProbeReachability() {}
@@ -47,6 +47,10 @@ final class ProbeReachability {
                 continue;
             }
             for (Map.Entry<String, Probe> probe : probes(c).entrySet()) {
+                if (probe.getValue().getExec() != null) {
+                    problems.addAll(execProblems(where + " " + probe.getKey(), probe.getValue(), listening));
+                    continue;
+                }
                 int port = port(c, probe.getValue());
                 String bound = listening.get(port);
                 if (bound == null) {
@@ -59,6 +63,34 @@ final class ProbeReachability {
             }
         }
         return problems;
+    }
+
+    /**
+     * An exec probe runs inside the container (the kubelet execs it; Istio rewrites only HTTP and gRPC probes), so
+     * loopback is fine: what matters is that the {@code redis-cli} it runs dials a port the server listens on, on an
+     * address it is bound to.
+     */
+    private static List<String> execProblems(String where, Probe probe, Map<Integer, String> listening) {
+        String command = String.join(" ", probe.getExec().getCommand());
+        java.util.regex.Matcher cli = java.util.regex.Pattern.compile("redis-cli(?<args>[^|;&]*)").matcher(command);
+        if (!cli.find()) {
+            return List.of(where + " runs no redis-cli; only redis-cli exec probes are modelled: " + command);
+        }
+        String args = cli.group("args");
+        int port = flag(args, "-p").map(Integer::parseInt).orElse(6379);
+        String host = flag(args, "-h").orElse("127.0.0.1");
+        String bound = listening.get(port);
+        if (bound == null) {
+            return List.of(where + " pings port " + port + ", where nothing listens (" + listening + ")");
+        }
+        boolean covers = java.util.Arrays.stream(bound.trim().split("\\s+"))
+                .anyMatch(a -> a.equals("0.0.0.0") || a.equals("*") || a.equals(host));
+        return covers ? List.of() : List.of(where + " pings " + host + ":" + port + ", but the server binds " + bound);
+    }
+
+    private static Optional<String> flag(String args, String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^|\\s)" + name + "\\s+(\\S+)").matcher(args);
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
     }
 
     static boolean isLoopback(String address) {
@@ -106,6 +138,10 @@ final class ProbeReachability {
         }
         if (ManifestConsistencyTest.SERVERS.containsKey(workload.name())) {
             return serverListeners(ServerContract.forDeployment(workload.name()), c);
+        }
+        if (c.getImage() != null && c.getImage().startsWith("redis:")) {
+            RedisConf conf = RedisConf.of(workload, c, configMapData);
+            return Map.of(conf.port(), conf.bind());
         }
         throw new ManifestException("no listener model for image " + c.getImage());
     }
