@@ -107,7 +107,7 @@ final class UpCommand implements Callable<Integer> {
             // owns it (this process holds the data directory's lock).
             LocalRedis.stopOrphan(dir.resolve("redis"));
             ports.requireFree(bind);
-        } catch (UpPorts.PortInUseException | RuntimeException e) {
+        } catch (UpPorts.PortInUseException | IOException | RuntimeException e) {
             lock.close();
             throw e;
         }
