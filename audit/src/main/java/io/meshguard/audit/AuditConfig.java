@@ -156,6 +156,11 @@ public final class AuditConfig {
 
     /** The decision log's settings; {@code labels} go on every line (service, instance). */
     public static DecisionLogSettings decisionLog(Config c, Map<String, String> labels) {
+        Duration maxWait = c.get(DECISION_LOG_MAX_WAIT);
+        if (maxWait.compareTo(Duration.ofSeconds(1)) > 0) {
+            // A longer wait would hold Checks up past Envoy's ext_authz timeout: the decision log must not deny.
+            throw new IllegalArgumentException(DECISION_LOG_MAX_WAIT.name() + " must be at most 1s, got " + maxWait);
+        }
         return DecisionLogSettings.defaults(labels)
                 .withQueueCapacity(c.get(DECISION_LOG_QUEUE_CAPACITY))
                 .withFlushInterval(c.get(DECISION_LOG_FLUSH_INTERVAL))
