@@ -44,8 +44,9 @@ import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * CPU per Check with each audit path, in one run: audit off, the PostgreSQL writer (embedded PostgreSQL 17, COPY,
- * the database server's CPU counted too), the decision log on standard output, and both. Each Check is what the
+ * CPU per Check with each audit path, in one run: audit off, the log line servers without a database wrote before
+ * (JSON text inside a logback line's {@code message}, on standard error), the PostgreSQL writer (embedded PostgreSQL
+ * 17, COPY, the database server's CPU counted too), the decision log on standard output, and both. Each Check is what the
  * server does on its Check thread — request view, decision, response, audit event, {@code record()} — and the
  * asynchronous work is counted as well: the figure is the whole JVM's CPU time (every thread, so the writer threads
  * and the garbage collector are in) plus the CPU of every PostgreSQL process serving this run, divided by the
@@ -53,7 +54,8 @@ import java.util.concurrent.locks.LockSupport;
  * real traffic, not with a tight loop), the cases interleaved round by round, median of the rounds.
  *
  * <p>The decision log writes to this process's standard output (file descriptor 1): run with stdout redirected to
- * a file or {@code /dev/null}, as a log shipper would read it. Results go to standard error.
+ * a file or {@code /dev/null}, as a log shipper would read it. Results go to standard error, between the "before"
+ * case's log lines (filter them out with {@code grep -v '^\{'}).
  *
  * <p>Arguments (all optional): Checks per second (default 5000), seconds per case and round (4), rounds (5).
  */
@@ -90,6 +92,7 @@ public final class DecisionLogCost {
                     Runnable drainLog = () -> await(() -> decisionLog.awaitWritten(Duration.ofMinutes(2)));
                     List<Case> cases = List.of(
                             new Case("audit off", DecisionSink.NONE, () -> { }),
+                            new Case("before: JSON text in a log line's message", new MessageLogLine(), () -> { }),
                             new Case("PostgreSQL audit writer", new AuditSinkDecisions(writer), drainDb),
                             new Case("decision log on stdout", new AuditSinkDecisions(decisionLog), drainLog),
                             new Case("both", new AuditSinkDecisions(AuditSink.both(writer, decisionLog)), () -> {
@@ -208,6 +211,44 @@ public final class DecisionLogCost {
                 ResultSet rs = s.executeQuery("select count(*) from audit_event")) {
             rs.next();
             return rs.getLong(1);
+        }
+    }
+
+    /**
+     * What servers without a database did before the decision log (the {@code LogDecisionSink} removed with it, as
+     * of commit fff3afb): a Jackson tree per decision, written as text into the {@code message} of a logback JSON
+     * line on standard error, synchronously on the Check thread.
+     */
+    private static final class MessageLogLine implements DecisionSink {
+        private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("meshguard.audit");
+        private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+                new com.fasterxml.jackson.databind.ObjectMapper();
+
+        @Override
+        public void record(io.meshguard.extauthz.audit.AuthzDecisionEvent e) {
+            var n = JSON.createObjectNode();
+            n.put("kind", io.meshguard.extauthz.audit.AuthzDecisionEvent.KIND);
+            n.put("time", e.time().toString());
+            n.put("request_id", e.requestId());
+            e.traceId().ifPresent(v -> n.put("trace_id", v));
+            e.tenant().ifPresent(v -> n.put("tenant", v));
+            e.subject().ifPresent(v -> n.put("subject", v));
+            e.clientId().ifPresent(v -> n.put("client_id", v));
+            n.put("method", e.method());
+            n.put("authority", e.authority());
+            n.put("path", e.path());
+            e.route().ifPresent(v -> n.put("route", v));
+            n.put("status", e.status());
+            n.put("decision", e.decision());
+            n.put("reason", e.reason());
+            n.put("latency_us", e.latencyMicros());
+            var d = n.putObject("details");
+            e.details().forEach(d::put);
+            try {
+                LOG.info(JSON.writeValueAsString(n));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+                throw new IllegalStateException(ex);
+            }
         }
     }
 
