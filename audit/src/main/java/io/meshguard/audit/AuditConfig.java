@@ -68,8 +68,8 @@ public final class AuditConfig {
                     + HMAC_KEY_ENV + ").");
     public static final ConfigKey<String> DECISION_LOG = ConfigKey.oneOf("audit.decision_log", "auto",
             List.of("auto", "stdout", "off"),
-            "Decision log: every decision and finding as one JSON object per line on standard output (stdout), or"
-                    + " none (off); auto: stdout when db.url is not set, off when it is.");
+            "Decision log of extauthz and dlp: every decision and finding as one JSON object per line on standard"
+                    + " output (stdout), or none (off); auto: stdout when db.url is not set, off when it is.");
     public static final ConfigKey<Integer> DECISION_LOG_QUEUE_CAPACITY = ConfigKey.integer(
             "audit.decision_log_queue_capacity", 65_536, 1000, 10_000_000,
             "Decision log events held in memory while stdout is not read; beyond it they are dropped and counted.");
