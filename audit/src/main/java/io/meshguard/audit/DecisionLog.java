@@ -268,6 +268,7 @@ public final class DecisionLog implements AuditSink, ServerComponent {
             lossAlarm.raise(lines, "decision log: writing to {} failed ({}); lines lost", target, failure.toString());
         } finally {
             encoder.reset();
+            encoder.shrinkTo(4 * (settings.flushBytes() + 8192));
             pendingLines = 0;
             handled += lines;
         }

@@ -133,6 +133,13 @@ final class DecisionLogEncoder {
         size = 0;
     }
 
+    /** Gives back a buffer that one very large line grew beyond {@code max} bytes (call when empty). */
+    void shrinkTo(int max) {
+        if (buf.length > max && size <= max) {
+            buf = Arrays.copyOf(buf, max);
+        }
+    }
+
     /** Drops everything from {@code mark} on (a line that could not be finished). */
     void truncate(int mark) {
         size = mark;

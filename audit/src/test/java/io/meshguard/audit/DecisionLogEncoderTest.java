@@ -124,6 +124,19 @@ class DecisionLogEncoderTest {
         assertThat(encoder.size()).isZero();
     }
 
+    @Test
+    void append_lineLargerThanTheBuffer_writtenWhole_bufferGivenBackAfterwards() throws Exception {
+        DecisionLogEncoder encoder = new DecisionLogEncoder(Map.of(), PathPolicy.DROP_QUERY, 4096);
+        String big = "\u00e9\"x".repeat(100_000);
+        encoder.append(AuditEvent.builder(AuditKind.CONFIG_CHANGE).occurredAt(AT).detail("text", big).build());
+
+        JsonNode n = JSON.readTree(new String(encoder.bytes(), 0, encoder.size(), StandardCharsets.UTF_8));
+        assertThat(n.get("details").get("text").asText()).isEqualTo(big);
+        encoder.reset();
+        encoder.shrinkTo(8192);
+        assertThat(encoder.bytes()).hasSize(8192);
+    }
+
     private static void strictUtf8(byte[] bytes) throws CharacterCodingException {
         StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes));
