@@ -209,11 +209,15 @@ public final class DecisionLog implements AuditSink, ServerComponent {
     private void run() {
         long flushNanos = settings.flushInterval().toNanos();
         long oldestPending = 0;
+        long idleParkStart = -1;
         while (true) {
             AuditEvent e = queue.poll();
             if (e != null) {
                 if (pendingLines == 0) {
-                    oldestPending = System.nanoTime();
+                    // An event that arrived while the writer slept idle may be as old as the sleep: count from its
+                    // start, so no line waits more than about one flush interval.
+                    oldestPending = idleParkStart >= 0 ? idleParkStart : System.nanoTime();
+                    idleParkStart = -1;
                 }
                 encode(e);
                 if (encoder.size() >= settings.flushBytes()) {
@@ -229,7 +233,11 @@ public final class DecisionLog implements AuditSink, ServerComponent {
             if (stop && queue.isEmpty()) {
                 return;
             }
-            long wait = pendingLines == 0 ? flushNanos : flushNanos - (System.nanoTime() - oldestPending);
+            long now = System.nanoTime();
+            long wait = pendingLines == 0 ? flushNanos : flushNanos - (now - oldestPending);
+            if (pendingLines == 0) {
+                idleParkStart = now;
+            }
             writerParked = true;
             if (queue.isEmpty()) {
                 LockSupport.parkNanos(this, Math.max(wait, 100_000));
