@@ -66,6 +66,19 @@ public final class AuditConfig {
     public static final ConfigKey<Optional<Path>> DLP_HMAC_KEY_FILE = ConfigKey.optionalPath(
             "audit.dlp_hmac_key_file", "File holding the key for HMACs of DLP findings (else env "
                     + HMAC_KEY_ENV + ").");
+    public static final ConfigKey<String> DECISION_LOG = ConfigKey.oneOf("audit.decision_log", "auto",
+            List.of("auto", "stdout", "off"),
+            "Decision log of extauthz and dlp: every decision and finding as one JSON object per line on standard"
+                    + " output (stdout), or none (off); auto: stdout when db.url is not set, off when it is.");
+    public static final ConfigKey<Integer> DECISION_LOG_QUEUE_CAPACITY = ConfigKey.integer(
+            "audit.decision_log_queue_capacity", 65_536, 1000, 10_000_000,
+            "Decision log events held in memory while stdout is not read; beyond it they are dropped and counted.");
+    public static final ConfigKey<Duration> DECISION_LOG_FLUSH_INTERVAL = ConfigKey.duration(
+            "audit.decision_log_flush_interval", Duration.ofMillis(200),
+            "Decision log lines are written at the latest after this long (sooner per 64 KiB).");
+    public static final ConfigKey<Duration> DECISION_LOG_MAX_WAIT = ConfigKey.duration("audit.decision_log_max_wait",
+            Duration.ZERO, "How long a Check may wait for room in a full decision log queue before the event is"
+                    + " dropped (at most 1s; 0: never wait).");
     public static final ConfigKey<String> ALS_BIND = ConfigKey.string("audit.als.bind", "0.0.0.0",
             "Address of the standalone Envoy access-log (ALS) gRPC listener.");
     public static final ConfigKey<Integer> ALS_PORT = ConfigKey.integer("audit.als.port", 0, 0, 65535,
@@ -91,7 +104,8 @@ public final class AuditConfig {
         return List.of(QUEUE_CAPACITY, BATCH_SIZE, FLUSH_INTERVAL, SLOW_DB_THRESHOLD, WRITE_TIMEOUT,
                 RETRY_BACKOFF_MAX, WRITE_METHOD, KEEP_QUERY_STRING, SPOOL_DIR, SPOOL_MAX_BYTES, SPOOL_SEGMENT_BYTES,
                 SPOOL_FSYNC, SPOOL_FSYNC_INTERVAL, SPOOL_WHEN_FULL, RETENTION_MONTHS, PARTITIONS_AHEAD,
-                MAINTENANCE_INTERVAL, DLP_HMAC_KEY_FILE, ALS_BIND, ALS_PORT, ALS_REQUEST_ID_HEADER,
+                MAINTENANCE_INTERVAL, DLP_HMAC_KEY_FILE, DECISION_LOG, DECISION_LOG_QUEUE_CAPACITY,
+                DECISION_LOG_FLUSH_INTERVAL, DECISION_LOG_MAX_WAIT, ALS_BIND, ALS_PORT, ALS_REQUEST_ID_HEADER,
                 ALS_TRACEPARENT_HEADER, ALS_TENANT_HEADER, ALS_SUBJECT_HEADER, ALS_CLIENT_ID_HEADER,
                 ALS_SOURCE_HEADER, ALS_CALLER_TYPE_HEADER, ALS_CONTENT_TYPE_HEADER);
     }
@@ -126,6 +140,32 @@ public final class AuditConfig {
         return new AuditSettings(writer, c.get(RETENTION_MONTHS), c.get(PARTITIONS_AHEAD),
                 c.get(MAINTENANCE_INTERVAL), c.get(ALS_BIND), port == 0 ? Optional.empty() : Optional.of(port),
                 headers);
+    }
+
+    /**
+     * Whether the decision log runs: {@code audit.decision_log}, where {@code auto} means "on standard output when
+     * there is no audit database" so that a server without PostgreSQL still leaves a record of every decision.
+     */
+    public static boolean decisionLogOn(Config c, boolean databaseConfigured) {
+        return switch (c.get(DECISION_LOG)) {
+            case "stdout" -> true;
+            case "off" -> false;
+            default -> !databaseConfigured;
+        };
+    }
+
+    /** The decision log's settings; {@code labels} go on every line (service, instance). */
+    public static DecisionLogSettings decisionLog(Config c, Map<String, String> labels) {
+        Duration maxWait = c.get(DECISION_LOG_MAX_WAIT);
+        if (maxWait.compareTo(Duration.ofSeconds(1)) > 0) {
+            // A longer wait would hold Checks up past Envoy's ext_authz timeout: the decision log must not deny.
+            throw new IllegalArgumentException(DECISION_LOG_MAX_WAIT.name() + " must be at most 1s, got " + maxWait);
+        }
+        return DecisionLogSettings.defaults(labels)
+                .withQueueCapacity(c.get(DECISION_LOG_QUEUE_CAPACITY))
+                .withFlushInterval(c.get(DECISION_LOG_FLUSH_INTERVAL))
+                .withMaxWait(c.get(DECISION_LOG_MAX_WAIT))
+                .withPaths(new PathPolicy(c.get(KEEP_QUERY_STRING)));
     }
 
     /** Settings with every default, the spool under {@code spoolDir}. */

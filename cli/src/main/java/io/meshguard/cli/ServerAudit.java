@@ -4,7 +4,9 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.AuditSettings;
+import io.meshguard.audit.AuditSink;
 import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.DecisionLog;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.db.DbSettings;
@@ -13,14 +15,17 @@ import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.metrics.ProcessMetrics;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The audit writer a server runs in its own process ({@code meshguard extauthz}, {@code meshguard dlp}) so that its
- * decisions and findings reach PostgreSQL, with the on-disk spool while the database is away. Without
- * {@code db.url} there is no audit database: the server then logs its audit events as JSON lines and says so.
+ * decisions and findings reach PostgreSQL, with the on-disk spool while the database is away, and the decision log
+ * ({@code audit.decision_log}): the same events as one JSON object per line on standard output, beside the database
+ * or without it.
  */
 public final class ServerAudit {
     private static final Logger log = LoggerFactory.getLogger(ServerAudit.class);
@@ -57,6 +62,42 @@ public final class ServerAudit {
                 maintenance, metrics.forServer("audit"));
         stack.start(audit);
         return Optional.of(audit);
+    }
+
+    /**
+     * Where the server records its audit events: the database writer {@code database} (when {@code db.url} is set),
+     * the decision log on standard output ({@code audit.decision_log}; by default on exactly when there is no
+     * database), or both. Empty only when an operator turned the decision log off and there is no database; that
+     * is logged as an ERROR, since decisions are then recorded nowhere. Start it before the server that records
+     * into it, so the stack drains it after the server has stopped.
+     */
+    public static Optional<AuditSink> sink(Config config, String applicationName, ProcessMetrics metrics,
+            ComponentStack stack, Optional<AuditComponent> database) throws Exception {
+        Optional<AuditSink> databaseSink = database.map(AuditComponent::sink);
+        if (!AuditConfig.decisionLogOn(config, database.isPresent())) {
+            if (database.isEmpty()) {
+                log.error("{}: no db.url and audit.decision_log=off: decisions and findings are recorded nowhere",
+                        applicationName);
+            }
+            return databaseSink;
+        }
+        DecisionLog decisionLog = DecisionLog.toStdout(AuditConfig.decisionLog(config, labels(applicationName)),
+                metrics.forServer("audit"));
+        stack.start(decisionLog);
+        log.info("{}: decision log on standard output (one JSON object per line, \"type\":\"meshguard/decision_log\")"
+                + "{}", applicationName, database.isPresent() ? ", beside the audit database" : "");
+        return Optional.of(databaseSink.map(d -> AuditSink.both(d, decisionLog)).orElse(decisionLog));
+    }
+
+    /** {@code service} and, in a pod, {@code instance} (the pod name Kubernetes puts in HOSTNAME). */
+    private static Map<String, String> labels(String applicationName) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put("service", applicationName);
+        String host = System.getenv("HOSTNAME");
+        if (host != null && !host.isBlank()) {
+            labels.put("instance", host);
+        }
+        return labels;
     }
 
     /**

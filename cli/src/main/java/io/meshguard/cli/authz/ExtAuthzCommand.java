@@ -1,11 +1,12 @@
 package io.meshguard.cli.authz;
 
+import io.meshguard.audit.AuditComponent;
+import io.meshguard.audit.AuditConfig;
 import io.meshguard.cli.ServerAudit;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.audit.AuditSinkDecisions;
 import io.meshguard.extauthz.audit.DecisionSink;
-import io.meshguard.extauthz.audit.LogDecisionSink;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.runtime.config.Config;
@@ -13,6 +14,7 @@ import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
@@ -26,7 +28,8 @@ import picocli.CommandLine.Option;
         description = {"Run the ext_authz server (Envoy Check API): gRPC on grpc.port (9001), /metrics /healthz /readyz on http.port (9101).",
             "Settings: the YAML file, then MESHGUARD_* environment variables (e.g. MESHGUARD_GRPC_PORT, MESHGUARD_POLICY_FILE).",
             "With db.url set, API keys are checked against PostgreSQL and every decision is written to the audit log",
-            "(audit.* keys); without it, API-key routes deny with 503 and decisions are logged as JSON lines only."})
+            "(audit.* keys); without it, API-key routes deny with 503. audit.decision_log (auto: on without db.url)",
+            "writes every decision as one JSON object per line to standard output, for Fluent Bit or Vector."})
 public final class ExtAuthzCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file.")
     Path config;
@@ -46,18 +49,20 @@ public final class ExtAuthzCommand implements Callable<Integer> {
                 stack.start(new ServerAudit.ClosingResource("extauthz-db", ds::close));
                 dataSource = Optional.of(ds);
             }
-            DecisionSink decisions = ServerAudit.start(loaded, "meshguard-extauthz", metrics, stack)
-                    .<DecisionSink>map(audit -> new AuditSinkDecisions(audit.sink()))
-                    .orElseGet(LogDecisionSink::new);
+            Optional<AuditComponent> audit = ServerAudit.start(loaded, "meshguard-extauthz", metrics, stack);
+            DecisionSink decisions = ServerAudit.sink(loaded, "meshguard-extauthz", metrics, stack, audit)
+                    .<DecisionSink>map(AuditSinkDecisions::new).orElse(DecisionSink.NONE);
+            // Standard output carries only decision log lines when the decision log is on (log shippers parse it).
+            PrintStream banner = AuditConfig.decisionLogOn(loaded, audit.isPresent()) ? System.err : System.out;
             ExtAuthzServer server = new ExtAuthzServer(settings, metrics.forServer("extauthz"), dataSource,
                     decisions, Clock.systemUTC());
             StatusHttpServer status = new StatusHttpServer("extauthz-http", settings.http(), metrics.registry());
             stack.start(status);
             stack.start(server);
             status.addReadinessChecks(stack.readinessChecks()); // the server's and the audit writer's
-            System.out.printf("meshguard extauthz: gRPC %s:%d, HTTP %s:%d (policy %s)%n", settings.grpc().bind(), server.grpcPort(),
+            banner.printf("meshguard extauthz: gRPC %s:%d, HTTP %s:%d (policy %s)%n", settings.grpc().bind(), server.grpcPort(),
                     settings.http().bind(), status.port(), settings.policyFile());
-            System.out.flush();
+            banner.flush();
         } catch (Exception | Error e) {
             stack.close();
             throw e;

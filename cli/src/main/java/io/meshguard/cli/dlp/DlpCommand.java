@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
             "dlp.policy_reload_interval,",
             "grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102).",
             "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) and the",
-            "Envoy access-log receiver is served on the gRPC port; without it, they are logged as JSON lines."})
+            "Envoy access-log receiver is served on the gRPC port. audit.decision_log (auto: on without db.url) writes",
+            "them as one JSON object per line to standard output, for Fluent Bit or Vector."})
 public final class DlpCommand implements Callable<Integer> {
     @Option(names = "--config", description = "YAML configuration file (keys as listed above).")
     Path config;
@@ -44,7 +45,8 @@ public final class DlpCommand implements Callable<Integer> {
         try (ProcessMetrics metrics = ProcessMetrics.create(); ComponentStack stack = new ComponentStack()) {
             stack.closeOnJvmShutdown();
             Optional<AuditComponent> audit = ServerAudit.start(cfg, "meshguard-dlp", metrics, stack);
-            DlpAuditSink findings = audit.<DlpAuditSink>map(a -> new AuditLogRecorder(a.sink())).orElse(DlpAuditSink.LOG);
+            DlpAuditSink findings = ServerAudit.sink(cfg, "meshguard-dlp", metrics, stack, audit)
+                    .<DlpAuditSink>map(AuditLogRecorder::new).orElse(DlpAuditSink.NONE);
             DlpServer server = DlpServer.create(settings, findings, metrics.forServer("extproc-dlp"));
             // Envoy's access logs come to this server's port: the audit issue's receiver is hosted here.
             audit.ifPresent(a -> server.addService(a.accessLogReceiver()));

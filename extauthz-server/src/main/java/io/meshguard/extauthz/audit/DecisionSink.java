@@ -7,4 +7,7 @@ package io.meshguard.extauthz.audit;
 @FunctionalInterface
 public interface DecisionSink {
     void record(AuthzDecisionEvent event);
+
+    /** Records nothing (neither an audit database nor the decision log is configured; logged at start). */
+    DecisionSink NONE = event -> {};
 }

@@ -46,21 +46,15 @@ public interface DlpAuditSink {
 
     void apiCall(ApiCallEvent event);
 
-    /** Writes events as JSON log lines through SLF4J (used until the audit writer is wired in). */
-    DlpAuditSink LOG = new DlpAuditSink() {
-        private final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("meshguard.audit.dlp");
+    /**
+     * Records nothing: for a server whose operator turned both the audit database and the decision log off (the
+     * command line logs that as an ERROR at start). Findings still count in the DLP metrics.
+     */
+    DlpAuditSink NONE = new DlpAuditSink() {
+        @Override
+        public void finding(FindingEvent event) {}
 
         @Override
-        public void finding(FindingEvent e) {
-            log.info("dlp_finding detector={} action={} direction={} location={} length={} hmac={} path={} route={} "
-                    + "request_id={}", e.detector(), e.action(), e.direction().id(), e.location(), e.length(),
-                    e.valueHmac(), e.path(), e.route(), e.requestId());
-        }
-
-        @Override
-        public void apiCall(ApiCallEvent e) {
-            log.info("api_call outcome={} path={} route={} status={} findings={} notes={} request_id={}",
-                    e.outcome(), e.path(), e.route(), e.status(), e.findings(), e.notes(), e.requestId());
-        }
+        public void apiCall(ApiCallEvent event) {}
     };
 }
