@@ -256,8 +256,10 @@ public final class Tracing implements ServerComponent {
     /**
      * Starts the SERVER span of a unary call: parent from the call's metadata, else from {@code requestHeaders}.
      * Returns the invalid (no-op) span when tracing is off.
+     *
+     * @param startNanoTime {@link System#nanoTime()} when the call began (the span is back-dated to it)
      */
-    public Span startServerSpan(RpcMethod rpc, Function<String, Optional<String>> requestHeaders) {
+    public Span startServerSpan(RpcMethod rpc, Function<String, Optional<String>> requestHeaders, long startNanoTime) {
         if (!enabled) {
             return Span.getInvalid();
         }
@@ -267,7 +269,7 @@ public final class Tracing implements ServerComponent {
             parent = headerParent(requestHeaders);
             source = hasParent(parent) ? "request_headers" : "none";
         }
-        return startServerSpan(rpc, parent, source, System.nanoTime());
+        return startServerSpan(rpc, parent, source, startNanoTime);
     }
 
     /**
@@ -304,6 +306,19 @@ public final class Tracing implements ServerComponent {
     @Override
     public String name() {
         return "tracing";
+    }
+
+    /**
+     * Puts the span's {@code trace_id} and {@code span_id} into the logging MDC (nothing when the span is invalid,
+     * e.g. tracing off); close it on the same thread.
+     */
+    public static io.meshguard.runtime.logging.LogContext logContext(Span span) {
+        io.opentelemetry.api.trace.SpanContext context = span.getSpanContext();
+        if (!context.isValid()) {
+            return io.meshguard.runtime.logging.LogContext.of(Map.of());
+        }
+        return io.meshguard.runtime.logging.LogContext.of(Map.of(io.meshguard.runtime.logging.LogContext.TRACE_ID,
+                context.getTraceId(), io.meshguard.runtime.logging.LogContext.SPAN_ID, context.getSpanId()));
     }
 
     /** Exports what is queued (bounded by the export timeout) and stops the exporter. Idempotent. */
