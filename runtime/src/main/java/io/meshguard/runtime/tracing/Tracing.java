@@ -367,7 +367,8 @@ public final class Tracing implements ServerComponent {
 
         @Override
         public String get(Function<String, Optional<String>> carrier, String key) {
-            return carrier == null ? null : carrier.apply(key).orElse(null);
+            // OTel's B3 extractor asks for "X-B3-TraceId"; HTTP names are case-insensitive and looked up lowercase
+            return carrier == null ? null : carrier.apply(key.toLowerCase(java.util.Locale.ROOT)).orElse(null);
         }
     }
 
