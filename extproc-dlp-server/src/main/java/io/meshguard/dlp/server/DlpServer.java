@@ -91,6 +91,13 @@ public final class DlpServer implements ServerComponent {
         return new DlpServer(settings, audit, registry, decoders, transformers, Tracing.disabled());
     }
 
+    /** With given decoders, transformers and tracing (tests). */
+    static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
+            DecoderBudget decoders, Transformers.Factory transformers, Tracing tracing)
+            throws PolicyInvalidException, IOException {
+        return new DlpServer(settings, audit, registry, decoders, transformers, tracing);
+    }
+
     /** Adds another gRPC service on the same port (e.g. the audit module's Envoy access-log receiver). */
     public DlpServer addService(BindableService s) {
         extra.add(s);
