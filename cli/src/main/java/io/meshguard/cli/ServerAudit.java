@@ -43,6 +43,12 @@ public final class ServerAudit {
      */
     public static Optional<AuditComponent> start(Config config, String applicationName, ProcessMetrics metrics,
             ComponentStack stack) throws Exception {
+        return start(config, applicationName, metrics, stack, io.meshguard.runtime.tracing.Tracing.disabled());
+    }
+
+    /** As {@link #start(Config, String, ProcessMetrics, ComponentStack)}, with a span per batch written (tracing on). */
+    public static Optional<AuditComponent> start(Config config, String applicationName, ProcessMetrics metrics,
+            ComponentStack stack, io.meshguard.runtime.tracing.Tracing tracing) throws Exception {
         if (config.get(DbConfig.URL).isBlank()) {
             log.warn("{}: db.url is not set; audit events go to the log only, not to the audit database",
                     applicationName);
@@ -54,7 +60,7 @@ public final class ServerAudit {
         stack.start(new ClosingResource(applicationName + "-audit-db", maintenance::close));
         AuditComponent audit = AuditComponent.create(settings,
                 ConnectionSource.forUrl(db.jdbcUrl(), db.user(), db.password(), db.connectionTimeout()),
-                maintenance, metrics.forServer("audit"));
+                maintenance, metrics.forServer("audit"), tracing);
         stack.start(audit);
         return Optional.of(audit);
     }

@@ -49,7 +49,7 @@ public final class ExtAuthzStackPart implements StackPart {
                 .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
                 .withPolicy(devIssuer.policyFile(), Duration.ofSeconds(2));
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
-                new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC());
+                new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC(), context.tracing());
         return List.of(new WithoutJwksReadiness(server));
     }
 
