@@ -41,18 +41,39 @@ public final class OtlpTraceReceiver implements AutoCloseable {
     private final List<ExportTraceServiceRequest> requests = new CopyOnWriteArrayList<>();
     private final List<Metadata> metadata = new CopyOnWriteArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong spanCount = new java.util.concurrent.atomic.AtomicLong();
+    private final boolean keep;
     private final Server server;
 
-    private OtlpTraceReceiver(Server server) {
+    private OtlpTraceReceiver(Server server, boolean keep) {
         this.server = server;
+        this.keep = keep;
     }
 
-    /** Starts a receiver on 127.0.0.1 and a free port. */
+    /** Starts a receiver on 127.0.0.1 and a free port that keeps every request. */
     public static OtlpTraceReceiver start() throws IOException {
+        return start(true);
+    }
+
+    /** Starts a receiver that only counts the spans it receives (benchmarks: nothing piles up in memory). */
+    public static OtlpTraceReceiver startCounting() throws IOException {
+        return start(false);
+    }
+
+    private static OtlpTraceReceiver start(boolean keep) throws IOException {
         OtlpTraceReceiver[] self = new OtlpTraceReceiver[1];
         ServerServiceDefinition service = ServerServiceDefinition.builder("opentelemetry.proto.collector.trace.v1.TraceService")
                 .addMethod(EXPORT, ServerCalls.asyncUnaryCall((request, response) -> {
-                    self[0].requests.add(request);
+                    long n = 0;
+                    for (ResourceSpans rs : request.getResourceSpansList()) {
+                        for (ScopeSpans ss : rs.getScopeSpansList()) {
+                            n += ss.getSpansCount();
+                        }
+                    }
+                    self[0].spanCount.addAndGet(n);
+                    if (self[0].keep) {
+                        self[0].requests.add(request);
+                    }
                     response.onNext(ExportTraceServiceResponse.getDefaultInstance());
                     response.onCompleted();
                 }))
@@ -74,7 +95,7 @@ public final class OtlpTraceReceiver implements AutoCloseable {
                     }
                 })
                 .build();
-        self[0] = new OtlpTraceReceiver(server);
+        self[0] = new OtlpTraceReceiver(server, keep);
         server.start();
         return self[0];
     }
@@ -82,6 +103,29 @@ public final class OtlpTraceReceiver implements AutoCloseable {
     /** {@code http://127.0.0.1:PORT}, for {@code OTEL_EXPORTER_OTLP_ENDPOINT}. */
     public String endpoint() {
         return "http://127.0.0.1:" + server.getPort();
+    }
+
+    /** Spans received so far (kept or not). */
+    public long spanCount() {
+        return spanCount.get();
+    }
+
+    /**
+     * Runs a counting receiver on its own: prints {@code http://127.0.0.1:PORT} on one line, then the span count
+     * each time a line arrives on stdin; ends when stdin closes. The tracing benchmark runs it in a separate JVM so
+     * that decoding the exports does not count as the server's CPU.
+     */
+    public static void main(String[] args) throws IOException {
+        try (OtlpTraceReceiver receiver = startCounting()) {
+            System.out.println(receiver.endpoint());
+            System.out.flush();
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+                    java.nio.charset.StandardCharsets.UTF_8));
+            while (in.readLine() != null) {
+                System.out.println(receiver.spanCount());
+                System.out.flush();
+            }
+        }
     }
 
     /** Connections ever made to this receiver. */
