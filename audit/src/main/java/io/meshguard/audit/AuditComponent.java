@@ -3,6 +3,7 @@ package io.meshguard.audit;
 import io.meshguard.audit.als.AccessLogMapper;
 import io.meshguard.audit.als.AccessLogReceiver;
 import io.meshguard.audit.als.AccessLogServer;
+import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -27,13 +28,15 @@ public final class AuditComponent implements ServerComponent {
     private final DataSource maintenanceDataSource;
     private final MeterRegistry meters;
     private final Clock clock;
+    private final Tracing tracing;
     private volatile AuditWriter writer;
     private PartitionMaintenance maintenance;
     private AccessLogReceiver receiver;
     private AccessLogServer alsServer;
 
     private AuditComponent(AuditSettings settings, ConnectionSource writerConnections, DataSource maintenanceDataSource,
-            MeterRegistry meters, Clock clock) {
+            MeterRegistry meters, Clock clock, Tracing tracing) {
+        this.tracing = Objects.requireNonNull(tracing, "tracing");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.writerConnections = Objects.requireNonNull(writerConnections, "writerConnections");
         this.maintenanceDataSource = Objects.requireNonNull(maintenanceDataSource, "maintenanceDataSource");
@@ -47,7 +50,13 @@ public final class AuditComponent implements ServerComponent {
      */
     public static AuditComponent create(AuditSettings settings, ConnectionSource writerConnections,
             DataSource maintenanceDataSource, MeterRegistry meters) {
-        return new AuditComponent(settings, writerConnections, maintenanceDataSource, meters, Clock.systemUTC());
+        return create(settings, writerConnections, maintenanceDataSource, meters, Tracing.disabled());
+    }
+
+    /** With a CLIENT span per batch written to PostgreSQL (tracing on). */
+    public static AuditComponent create(AuditSettings settings, ConnectionSource writerConnections,
+            DataSource maintenanceDataSource, MeterRegistry meters, Tracing tracing) {
+        return new AuditComponent(settings, writerConnections, maintenanceDataSource, meters, Clock.systemUTC(), tracing);
     }
 
     @Override
@@ -57,7 +66,7 @@ public final class AuditComponent implements ServerComponent {
 
     @Override
     public void start() throws Exception {
-        writer = AuditWriter.start(settings.writer(), writerConnections, meters);
+        writer = AuditWriter.start(settings.writer(), writerConnections, meters, tracing);
         maintenance = new PartitionMaintenance(maintenanceDataSource, clock, settings.partitionsAhead(),
                 settings.retentionMonths(), meters);
         maintenance.start(settings.maintenanceInterval());

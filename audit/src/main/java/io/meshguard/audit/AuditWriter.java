@@ -5,6 +5,7 @@ import io.meshguard.audit.spool.SegmentContents;
 import io.meshguard.audit.spool.Spool;
 import io.meshguard.audit.spool.SpoolSegment;
 import io.meshguard.audit.spool.SpoolSettings;
+import io.meshguard.runtime.tracing.Tracing;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -84,10 +85,12 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     private volatile boolean databaseBusy;
     private long retryBackoffNanos = RETRY_BACKOFF_MIN.toNanos();
     private long nextAttemptNanos = System.nanoTime();
+    private final BatchSpans spans;
 
-    private AuditWriter(AuditWriterSettings settings, ConnectionSource connections, MeterRegistry meters)
+    private AuditWriter(AuditWriterSettings settings, ConnectionSource connections, MeterRegistry meters, Tracing tracing)
             throws IOException {
         this.settings = settings;
+        this.spans = new BatchSpans(tracing, settings.method());
         this.store = new PostgresAuditStore(connections, settings.method(), settings.writeTimeout());
         this.spool = Spool.open(settings.spool());
         SpoolSettings s = settings.spool();
@@ -147,10 +150,18 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
      */
     public static AuditWriter start(AuditWriterSettings settings, ConnectionSource connections, MeterRegistry meters)
             throws IOException {
+        return start(settings, connections, meters, Tracing.disabled());
+    }
+
+    /** As {@link #start(AuditWriterSettings, ConnectionSource, MeterRegistry)}, with a CLIENT span per batch written. */
+    public static AuditWriter start(AuditWriterSettings settings, ConnectionSource connections, MeterRegistry meters,
+            Tracing tracing)
+            throws IOException {
         AuditWriter writer = new AuditWriter(
                 Objects.requireNonNull(settings, "settings"),
                 Objects.requireNonNull(connections, "connections"),
-                Objects.requireNonNull(meters, "meters"));
+                Objects.requireNonNull(meters, "meters"),
+                Objects.requireNonNull(tracing, "tracing"));
         writer.batcher.start();
         writer.databaseThread.start();
         return writer;
@@ -362,24 +373,29 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
             return;
         }
         long started = System.nanoTime();
+        io.opentelemetry.api.trace.Span span = spans.start("direct", batch.size());
         try {
             writeWithPartitionRepair(batch, false);
             directBatchTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
             written.increment(batch.size());
             markUp();
+            BatchSpans.end(span, "written");
         } catch (SQLException e) {
             if (SqlFailures.isTransient(e)) {
                 // Committed or not, we cannot tell: the spool replays it idempotently.
                 markDown(e);
                 spoolBatch(batch);
+                BatchSpans.end(span, "spooled");
                 return;
             }
             try {
                 int fresh = writeEachOrReject(batch);
                 written.increment(fresh);
+                BatchSpans.end(span, "rows_one_by_one");
             } catch (SQLException transientMidway) {
                 markDown(transientMidway);
                 spoolBatch(batch);
+                BatchSpans.end(span, "spooled");
             }
         }
     }
@@ -483,13 +499,17 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
                 List<AuditEvent> chunk = events.subList(from, Math.min(events.size(), from + settings.batchSize()));
                 long started = System.nanoTime();
                 int fresh;
+                io.opentelemetry.api.trace.Span span = spans.start("replay", chunk.size());
                 try {
                     fresh = writeWithPartitionRepair(chunk, true);
+                    BatchSpans.end(span, "written");
                 } catch (SQLException e) {
                     if (SqlFailures.isTransient(e)) {
+                        BatchSpans.end(span, "spooled");
                         throw e;
                     }
                     fresh = writeEachOrReject(chunk);
+                    BatchSpans.end(span, "rows_one_by_one");
                 }
                 replayBatchTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                 segmentDuplicates += Math.max(0, chunk.size() - fresh);

@@ -15,6 +15,7 @@ import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.metrics.ProcessMetrics;
+import io.meshguard.runtime.tracing.Tracing;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -42,12 +43,13 @@ public final class ServerAudit {
     }
 
     /**
-     * Starts the audit writer and partition maintenance in {@code stack} when {@code db.url} is set.
+     * Starts the audit writer and partition maintenance in {@code stack} when {@code db.url} is set, with a span per
+     * batch written when tracing is on.
      *
      * @param applicationName what PostgreSQL shows for the writer's connections, e.g. {@code meshguard-extauthz}
      */
     public static Optional<AuditComponent> start(Config config, String applicationName, ProcessMetrics metrics,
-            ComponentStack stack) throws Exception {
+            ComponentStack stack, Tracing tracing) throws Exception {
         if (config.get(DbConfig.URL).isBlank()) {
             log.warn("{}: db.url is not set; audit events go to the log only, not to the audit database",
                     applicationName);
@@ -59,7 +61,7 @@ public final class ServerAudit {
         stack.start(new ClosingResource(applicationName + "-audit-db", maintenance::close));
         AuditComponent audit = AuditComponent.create(settings,
                 ConnectionSource.forUrl(db.jdbcUrl(), db.user(), db.password(), db.connectionTimeout()),
-                maintenance, metrics.forServer("audit"));
+                maintenance, metrics.forServer("audit"), tracing);
         stack.start(audit);
         return Optional.of(audit);
     }

@@ -3,6 +3,7 @@ package io.meshguard.cli;
 import io.meshguard.db.DbSettings;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.metrics.ProcessMetrics;
+import io.meshguard.runtime.tracing.Tracing;
 import java.nio.file.Path;
 import javax.sql.DataSource;
 
@@ -17,9 +18,17 @@ import javax.sql.DataSource;
  * @param ports the port each server listens on (0: any free one)
  * @param redis the Redis shared by the stack's servers (global rate limits), already answering;
  *     {@link RedisSettings#none()} for per-process local limits
+ * @param tracing the process's one tracing (OTEL_* variables; off unless OTEL_TRACES_EXPORTER=otlp)
  */
-public record StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
-        UpPorts ports, RedisSettings redis) {
+public record StackContext(
+        ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, UpPorts ports,
+        RedisSettings redis, Tracing tracing) {
+
+    /** Without tracing. */
+    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
+            UpPorts ports, RedisSettings redis) {
+        this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, Tracing.disabled());
+    }
 
     /** A context whose servers all listen on free ports, with per-process local limits (no Redis). */
     public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir) {

@@ -113,6 +113,13 @@ final class UpCommand implements Callable<Integer> {
         }
 
         ProcessMetrics metrics = ProcessMetrics.create();
+        io.meshguard.runtime.tracing.Tracing tracing;
+        try {
+            tracing = io.meshguard.runtime.tracing.Tracing.fromEnvironment(System.getenv(), "meshguard", metrics.registry());
+        } catch (io.meshguard.runtime.config.ConfigException e) {
+            lock.close();
+            throw e;
+        }
         ComponentStack stack = new ComponentStack();
         stack.closeOnJvmShutdown();
 
@@ -130,6 +137,7 @@ final class UpCommand implements Callable<Integer> {
                 : ReadinessCheck.Result.notReady("starting")));
         try {
             stack.start(new UpStateFile(dir, lock));
+            stack.start(tracing); // closed (flushed) after every server
             startTracked(stack, status, status);
             startTracked(stack, postgres, status);
             endpoints.add("postgres   " + postgres.server().jdbcUrl() + "  (user " + postgres.server().user() + ", schema "
@@ -154,7 +162,7 @@ final class UpCommand implements Callable<Integer> {
                         "redis"));
             }
             StackContext context = new StackContext(metrics, postgres.dataSource(), postgres.settings(), dir,
-                    policiesDir.toAbsolutePath().normalize(), ports, redisSettings);
+                    policiesDir.toAbsolutePath().normalize(), ports, redisSettings, tracing);
             LocalStack local = LocalStack.start(stack, context, component -> status.addReadinessChecks(component.readinessChecks()));
             for (StackPart part : local.parts()) {
                 part.endpoints().forEach(line -> endpoints.add(String.format("%-10s %s", part.name(), line)));

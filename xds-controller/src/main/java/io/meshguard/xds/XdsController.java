@@ -3,6 +3,8 @@ package io.meshguard.xds;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.runtime.tracing.Tracing;
+import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.admin.AdminApi;
 import io.meshguard.xds.admin.BearerTokens;
 import io.meshguard.xds.admin.ConfigChangeAudit;
@@ -47,6 +49,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class XdsController implements ServerComponent {
     private static final Logger log = LoggerFactory.getLogger(XdsController.class);
+    /** How long a publish span waits for the fleet's ACKs or NACKs before it ends as {@code timeout}. */
+    static final java.time.Duration ROLLOUT_SPAN_TIMEOUT = java.time.Duration.ofSeconds(60);
 
     private final XdsSettings settings;
     private final XdsCore core;
@@ -61,7 +65,7 @@ public final class XdsController implements ServerComponent {
     private volatile boolean started;
 
     private XdsController(XdsSettings settings, DataSource dataSource, MeterRegistry meters, ConfigChangeAudit audit,
-            Optional<PolicyFileSet> policies) {
+            Optional<PolicyFileSet> policies, Tracing tracing) {
         this.settings = settings;
         this.draft = new PgGatewayStore(dataSource);
         this.revisions = new PgRevisionStore(dataSource);
@@ -70,7 +74,8 @@ public final class XdsController implements ServerComponent {
         this.core = new XdsCore(new InetSocketAddress(settings.adsBind(), settings.adsPort()),
                 settings.filterTargets(), revisions, settings.defaultGroup(), nodeStatus, meters,
                 Clock.systemUTC(), new ConfigValidator(profiles.map(PolicyProfiles::references)
-                        .orElse(ProfileReferences.NONE)));
+                        .orElse(ProfileReferences.NONE)),
+                new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()));
         this.listener = new RevisionListener(dataSource, revisions, () -> core.publisher().applyLatest(),
                 settings.notifyDebounce(), settings.reconcileInterval());
         this.tokens = new BearerTokens(settings.adminTokenFile());
@@ -85,7 +90,7 @@ public final class XdsController implements ServerComponent {
      */
     public static XdsController create(XdsSettings settings, DataSource dataSource, MeterRegistry meters,
             ConfigChangeAudit audit) {
-        return new XdsController(settings, dataSource, meters, audit, Optional.empty());
+        return new XdsController(settings, dataSource, meters, audit, Optional.empty(), Tracing.disabled());
     }
 
     /**
@@ -94,7 +99,16 @@ public final class XdsController implements ServerComponent {
      */
     public static XdsController create(XdsSettings settings, DataSource dataSource, MeterRegistry meters,
             ConfigChangeAudit audit, Optional<PolicyFileSet> policies) {
-        return new XdsController(settings, dataSource, meters, audit, policies);
+        return new XdsController(settings, dataSource, meters, audit, policies, Tracing.disabled());
+    }
+
+    /**
+     * With tracing: a {@code meshguard.xds.publish} span per served revision until the fleet ACKs or NACKs it. The
+     * caller starts and closes (flushes) the tracing around the controller.
+     */
+    public static XdsController create(XdsSettings settings, DataSource dataSource, MeterRegistry meters,
+            ConfigChangeAudit audit, Optional<PolicyFileSet> policies, Tracing tracing) {
+        return new XdsController(settings, dataSource, meters, audit, policies, tracing);
     }
 
     /** Adds the admin REST API and {@code /openapi.json} to the status HTTP listener; call before it starts. */

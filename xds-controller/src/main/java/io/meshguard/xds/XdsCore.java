@@ -6,6 +6,7 @@ import io.meshguard.xds.server.AdsStreams;
 import io.meshguard.xds.server.Fleet;
 import io.meshguard.xds.server.NodeGroupMapper;
 import io.meshguard.xds.server.Publisher;
+import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.server.XdsSnapshots;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
@@ -30,6 +31,7 @@ public final class XdsCore implements AutoCloseable {
     private final Publisher publisher;
     private final AdsServer ads;
     private final SnapshotBuilder builder;
+    private final RolloutSpans rollouts;
 
     public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
             Fleet.Sink fleetSink, MeterRegistry meters, Clock clock) {
@@ -39,12 +41,22 @@ public final class XdsCore implements AutoCloseable {
     /** @param validator what every publish must pass (with the loaded policies' profiles, see PolicyProfiles) */
     public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
             Fleet.Sink fleetSink, MeterRegistry meters, Clock clock, ConfigValidator validator) {
+        this(adsBind, targets, store, defaultGroup, fleetSink, meters, clock, validator, RolloutSpans.disabled());
+    }
+
+    /** @param rollouts a span per served revision until the fleet ACKs or NACKs it (closed with the core) */
+    public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
+            Fleet.Sink fleetSink, MeterRegistry meters, Clock clock, ConfigValidator validator, RolloutSpans rollouts) {
         NodeGroupMapper groups = new NodeGroupMapper(defaultGroup);
+        this.rollouts = rollouts;
         this.snapshots = new XdsSnapshots(new SimpleCache<>(groups));
-        this.fleet = new Fleet(clock, fleetSink, snapshots::revisionOf);
+        this.fleet = new Fleet(clock, status -> {
+            fleetSink.changed(status);
+            rollouts.changed(status);
+        }, snapshots::revisionOf);
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
-        this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters);
+        this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters, rollouts);
         this.ads = new AdsServer(adsBind, snapshots, streams, groups);
         Gauge.builder("meshguard_xds_connected_streams", fleet, Fleet::connectedStreams)
                 .description("Open ADS streams on this replica")
@@ -81,6 +93,7 @@ public final class XdsCore implements AutoCloseable {
     /** Closes the ADS streams within {@code graceSeconds}. */
     public void stop(long graceSeconds) throws InterruptedException {
         ads.stop(graceSeconds);
+        rollouts.close();
     }
 
     @Override

@@ -44,7 +44,7 @@ public final class AuditPart implements StackPart {
         ConnectionSource writerConnections = ConnectionSource.forUrl(context.db().jdbcUrl(), context.db().user(),
                 context.db().password(), Duration.ofSeconds(5));
         component = AuditComponent.create(settings, writerConnections, context.dataSource(),
-                context.metrics().forServer("audit"));
+                context.metrics().forServer("audit"), context.tracing());
         return List.of(component);
     }
 

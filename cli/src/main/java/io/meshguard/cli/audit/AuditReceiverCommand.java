@@ -59,13 +59,16 @@ public final class AuditReceiverCommand implements Callable<Integer> {
         DataSource db = database.open("meshguard-audit-cli", System.getenv());
 
         ProcessMetrics metrics = ProcessMetrics.create();
+        io.meshguard.runtime.tracing.Tracing tracing = io.meshguard.runtime.tracing.Tracing.fromEnvironment(
+                System.getenv(), "meshguard-audit", metrics.registry());
         ComponentStack stack = new ComponentStack();
         stack.closeOnJvmShutdown();
         StatusHttpServer status = new StatusHttpServer("audit-http",
                 HttpServerSettings.configGroup(HTTP_PORT).read(config), metrics.registry());
         AuditComponent audit = AuditComponent.create(settings, ConnectionSource.of(db), db,
-                metrics.forServer("audit"));
+                metrics.forServer("audit"), tracing);
         try {
+            stack.start(tracing);
             stack.start(status);
             stack.start(audit);
             status.addReadinessChecks(audit.readinessChecks());

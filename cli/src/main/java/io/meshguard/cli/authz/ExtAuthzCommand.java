@@ -14,6 +14,7 @@ import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
+import io.meshguard.runtime.tracing.Tracing;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -43,19 +44,22 @@ public final class ExtAuthzCommand implements Callable<Integer> {
         ComponentStack stack = new ComponentStack();
         stack.closeOnJvmShutdown();
         try {
+            // first in the stack, so closed last: what the servers record while draining is still exported
+            Tracing tracing = Tracing.fromEnvironment(System.getenv(), "meshguard-extauthz", metrics.registry());
+            stack.start(tracing);
             Optional<DataSource> dataSource = Optional.empty();
             if (!loaded.get(DbConfig.URL).isBlank()) {
                 var ds = DataSourceFactory.create(new DbConfig("meshguard-extauthz").read(loaded));
                 stack.start(new ServerAudit.ClosingResource("extauthz-db", ds::close));
                 dataSource = Optional.of(ds);
             }
-            Optional<AuditComponent> audit = ServerAudit.start(loaded, "meshguard-extauthz", metrics, stack);
+            Optional<AuditComponent> audit = ServerAudit.start(loaded, "meshguard-extauthz", metrics, stack, tracing);
             DecisionSink decisions = ServerAudit.sink(loaded, "meshguard-extauthz", metrics, stack, audit)
                     .<DecisionSink>map(AuditSinkDecisions::new).orElse(DecisionSink.NONE);
             // Standard output carries only decision log lines when the decision log is on (log shippers parse it).
             PrintStream banner = AuditConfig.decisionLogOn(loaded, audit.isPresent()) ? System.err : System.out;
             ExtAuthzServer server = new ExtAuthzServer(settings, metrics.forServer("extauthz"), dataSource,
-                    decisions, Clock.systemUTC());
+                    decisions, Clock.systemUTC(), tracing);
             StatusHttpServer status = new StatusHttpServer("extauthz-http", settings.http(), metrics.registry());
             stack.start(status);
             stack.start(server);

@@ -53,7 +53,7 @@ public final class ExtAuthzStackPart implements StackPart {
                 // per-process local limits.
                 .withRedis(context.redis());
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
-                new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC());
+                new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC(), context.tracing());
         return List.of(new WithoutJwksReadiness(server));
     }
 

@@ -12,6 +12,7 @@ import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
+import io.meshguard.runtime.tracing.Tracing;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -44,10 +45,13 @@ public final class DlpCommand implements Callable<Integer> {
         }
         try (ProcessMetrics metrics = ProcessMetrics.create(); ComponentStack stack = new ComponentStack()) {
             stack.closeOnJvmShutdown();
-            Optional<AuditComponent> audit = ServerAudit.start(cfg, "meshguard-dlp", metrics, stack);
+            // first in the stack, so closed last: what the server records while draining is still exported
+            Tracing tracing = Tracing.fromEnvironment(System.getenv(), "meshguard-dlp", metrics.registry());
+            stack.start(tracing);
+            Optional<AuditComponent> audit = ServerAudit.start(cfg, "meshguard-dlp", metrics, stack, tracing);
             DlpAuditSink findings = ServerAudit.sink(cfg, "meshguard-dlp", metrics, stack, audit)
                     .<DlpAuditSink>map(AuditLogRecorder::new).orElse(DlpAuditSink.NONE);
-            DlpServer server = DlpServer.create(settings, findings, metrics.forServer("extproc-dlp"));
+            DlpServer server = DlpServer.create(settings, findings, metrics.forServer("extproc-dlp"), tracing);
             // Envoy's access logs come to this server's port: the audit issue's receiver is hosted here.
             audit.ifPresent(a -> server.addService(a.accessLogReceiver()));
             StatusHttpServer http = new StatusHttpServer("extproc-dlp-http",

@@ -52,7 +52,7 @@ public final class DlpStackPart implements StackPart {
                         .withAddress("127.0.0.1", context.ports().dlp()),
                 settings.grpc().maxInboundMessageBytes()));
         server = DlpServer.create(settings, new AuditLogRecorder(audit.component().sink()),
-                context.metrics().forServer("extproc-dlp"));
+                context.metrics().forServer("extproc-dlp"), context.tracing());
         return List.of(server);
     }
 

@@ -14,6 +14,7 @@ import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
+import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.policy.PolicyFileSet;
@@ -54,17 +55,20 @@ public final class XdsCommand implements Callable<Integer> {
         XdsSettings settings = XdsSettings.configGroup().read(config);
         Optional<PolicyFileSet> policies = XdsSettings.policyFiles(config);
         ProcessMetrics metrics = ProcessMetrics.create();
+        Tracing tracing = Tracing.fromEnvironment(System.getenv(), "meshguard-xds", metrics.registry());
         ComponentStack stack = new ComponentStack();
         stack.closeOnJvmShutdown();
         HikariDataSource dataSource = DataSourceFactory.create(new DbConfig("meshguard-xds").read(config));
         try {
             Migrations.apply(dataSource);
+            // first in the stack, so closed last: spans of the last rollouts are still exported
+            stack.start(tracing);
             // the writer only: gateways' access logs go to the audit receiver, not to the controller
             AuditComponent audit = AuditComponent.create(AuditConfig.read(config).withAlsPort(Optional.empty()),
-                    ConnectionSource.of(dataSource), dataSource, metrics.forServer("audit"));
+                    ConnectionSource.of(dataSource), dataSource, metrics.forServer("audit"), tracing);
             stack.start(audit);
             XdsController xds = XdsController.create(settings, dataSource, metrics.forServer("xds"),
-                    ConfigChangeAudit.to(audit.sink()), policies);
+                    ConfigChangeAudit.to(audit.sink()), policies, tracing);
             StatusHttpServer http = new StatusHttpServer("xds-http",
                     HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
             xds.mountAdminApi(http);

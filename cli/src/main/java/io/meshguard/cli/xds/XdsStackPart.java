@@ -75,7 +75,7 @@ public final class XdsStackPart implements StackPart {
         PolicyFileSet policies = new PolicyFileSet(devIssuer.policyFile(), shipped.dlpFile());
         XdsController xds = XdsController.create(settings, context.dataSource(),
                 context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()),
-                Optional.of(policies));
+                Optional.of(policies), context.tracing());
         StatusHttpServer http = new StatusHttpServer("xds-http",
                 new HttpServerSettings("127.0.0.1", context.ports().xdsAdmin()), context.metrics().registry());
         xds.mountAdminApi(http);

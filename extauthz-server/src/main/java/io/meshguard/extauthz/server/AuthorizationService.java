@@ -15,6 +15,14 @@ import io.meshguard.extauthz.decision.Reason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.meshguard.runtime.logging.LogContext;
+import io.meshguard.runtime.tracing.RpcMethod;
+import io.meshguard.runtime.tracing.SpanAttributes;
+import io.meshguard.runtime.tracing.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Scope;
+import java.util.Optional;
 import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,8 +46,16 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
     private final ProfileLabels unknownProfileLabels = new ProfileLabels(32);
     private final Map<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
+    private final Tracing tracing;
 
     public AuthorizationService(AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry) {
+        this(pipeline, audit, clock, registry, Tracing.disabled());
+    }
+
+    /** @param tracing one SERVER span per Check when on (see {@link #check}) */
+    public AuthorizationService(AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry,
+            Tracing tracing) {
+        this.tracing = tracing;
         this.pipeline = pipeline;
         this.audit = audit;
         this.clock = clock;
@@ -50,19 +66,36 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                 .register(registry);
     }
 
+    /**
+     * Decides one Check. With tracing on, a SERVER span {@code envoy.service.auth.v3.Authorization/Check} covers it,
+     * child of Envoy's egress span (call metadata) or else of the request's own trace headers; it carries the
+     * decision, reason, route, profile, auth method and tier, never a credential, claim, tenant or subject. A deny is
+     * not an error: only an internal failure sets the span's status to ERROR.
+     */
     @Override
     public void check(CheckRequest request, StreamObserver<CheckResponse> responseObserver) {
         long start = System.nanoTime();
         HttpRequestView view;
         Decision decision;
+        Span span = Span.getInvalid();
+        boolean internalError = false;
         try {
             view = HttpRequestView.of(request);
             MDC.put("request_id", view.requestId());
-            decision = pipeline.decide(view);
+            if (tracing.enabled()) {
+                span = tracing.startServerSpan(RpcMethod.AUTHZ_CHECK, view::first, start);
+            }
+            try (Scope ignored = span.makeCurrent(); LogContext ids = Tracing.logContext(span)) {
+                decision = pipeline.decide(view);
+            }
         } catch (RuntimeException e) {
             LOG.error("Check failed unexpectedly; denying", e);
+            internalError = true;
             view = HttpRequestView.of(CheckRequest.getDefaultInstance());
             decision = io.meshguard.extauthz.decision.AuthzEngine.internalError(view);
+            if (tracing.enabled() && !span.getSpanContext().isValid()) {
+                span = tracing.startServerSpan(RpcMethod.AUTHZ_CHECK, name -> Optional.empty(), start);
+            }
         }
         // counted before the answer leaves: whoever reads the metrics after the answer sees this decision in them
         counter(decision).increment();
@@ -76,12 +109,35 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         responseObserver.onCompleted();
         long nanos = System.nanoTime() - start;
         latency.record(nanos, TimeUnit.NANOSECONDS);
+        if (span.isRecording()) {
+            endSpan(span, view, decision, internalError);
+        }
         try {
             audit.record(DecisionEvents.of(view, decision, clock.instant(), nanos / 1000));
         } catch (RuntimeException e) {
             LOG.warn("audit sink refused a decision event: {}", e.getMessage());
         }
         MDC.remove("request_id");
+    }
+
+    /** Codes and names from the policy only; identity values (subject, tenant, claims, key ids) stay out. */
+    private static void endSpan(Span span, HttpRequestView view, Decision decision, boolean internalError) {
+        span.setAttribute(SpanAttributes.RPC_GRPC_STATUS_CODE, 0L);
+        span.setAttribute(SpanAttributes.DECISION, decision.allowed() ? "allow" : "deny");
+        span.setAttribute(SpanAttributes.REASON, decision.reason().code());
+        span.setAttribute(SpanAttributes.HTTP_STATUS, (long) decision.status());
+        decision.route().ifPresent(route -> span.setAttribute(SpanAttributes.ROUTE, route));
+        String profile = view.contextExtensions().get(RouteContract.AuthzContext.AUTHZ_PROFILE);
+        if (profile != null && decision.reason() != Reason.UNKNOWN_PROFILE) {
+            span.setAttribute(SpanAttributes.PROFILE, profile);
+        }
+        span.setAttribute(SpanAttributes.AUTH_METHOD, decision.identity().map(i -> i.authMethod()).orElse("none"));
+        decision.identity().flatMap(i -> i.tier()).ifPresent(tier -> span.setAttribute(SpanAttributes.TIER, tier));
+        if (internalError) {
+            // the exception's message may quote the request: only its kind goes on the span
+            span.setStatus(StatusCode.ERROR, "internal error");
+        }
+        span.end();
     }
 
     /** Counted per profile name (escaped, at most 32 names); the first request of a name is logged. */

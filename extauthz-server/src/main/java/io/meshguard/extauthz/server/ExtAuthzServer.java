@@ -4,6 +4,7 @@ import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.policy.PolicyWatcher;
+import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -53,17 +54,29 @@ public final class ExtAuthzServer implements ServerComponent {
      */
     public ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, Optional<DataSource> dataSource, DecisionSink audit,
             Clock clock) {
-        this(config, registry, audit, clock, dataSource.map(JdbcApiKeyStore::new));
+        this(config, registry, dataSource, audit, clock, Tracing.disabled());
+    }
+
+    /** @param tracing a SERVER span per Check when on; the caller starts and closes (flushes) it around the server */
+    public ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, Optional<DataSource> dataSource, DecisionSink audit,
+            Clock clock, Tracing tracing) {
+        this(config, registry, audit, clock, dataSource.map(JdbcApiKeyStore::new), tracing);
     }
 
     /** With any API key store (the benchmark and offline tools use an in-memory one). */
     public static ExtAuthzServer withApiKeyStore(ExtAuthzConfig config, MeterRegistry registry, Optional<ApiKeyStore> store,
             DecisionSink audit, Clock clock) {
-        return new ExtAuthzServer(config, registry, audit, clock, store);
+        return new ExtAuthzServer(config, registry, audit, clock, store, Tracing.disabled());
+    }
+
+    /** With any API key store and tracing (the benchmark's tracing scenario). */
+    public static ExtAuthzServer withApiKeyStore(ExtAuthzConfig config, MeterRegistry registry, Optional<ApiKeyStore> store,
+            DecisionSink audit, Clock clock, Tracing tracing) {
+        return new ExtAuthzServer(config, registry, audit, clock, store, tracing);
     }
 
     private ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, DecisionSink audit, Clock clock,
-            Optional<? extends ApiKeyStore> store) {
+            Optional<? extends ApiKeyStore> store, Tracing tracing) {
         this.config = config;
         this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
         this.pipeline = new AuthzPipeline(
@@ -76,8 +89,8 @@ public final class ExtAuthzServer implements ServerComponent {
                 config.policyReloadInterval());
         // runs on the watcher's thread after each validated swap, and for the initial load
         watcher.addListener(loaded -> pipeline.use(loaded.value()));
-        this.service = new AuthorizationService(pipeline, audit, clock, registry);
-        this.grpc = new GrpcServerHost("extauthz-grpc", config.grpc(), GrpcServerHost.bind(service), registry);
+        this.service = new AuthorizationService(pipeline, audit, clock, registry, tracing);
+        this.grpc = new GrpcServerHost("extauthz-grpc", config.grpc(), List.of(tracing.bind(service)), registry);
         this.background = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "extauthz-background");
             t.setDaemon(true);

@@ -6,6 +6,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.DlpPolicy;
+import io.meshguard.runtime.tracing.Tracing;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -23,9 +24,11 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     private final Set<ProcessingSession> open = ConcurrentHashMap.newKeySet();
     private final Transformers.Factory transformers;
     private final StreamDeadlines deadlines;
+    private final Tracing tracing;
 
     DlpProcessorService(Supplier<DlpPolicy> policy, byte[] masterKey, DlpMetrics metrics, DlpAuditSink audit,
-            DecoderBudget decoders, PhaseDeadlines deadlines, Transformers.Factory transformers) {
+            DecoderBudget decoders, PhaseDeadlines deadlines, Transformers.Factory transformers, Tracing tracing) {
+        this.tracing = tracing;
         this.policy = policy;
         this.transformers = transformers;
         this.deadlines = new StreamDeadlines(deadlines, open);
@@ -40,7 +43,7 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
         ProcessingSession[] self = new ProcessingSession[1];
         self[0] = new ProcessingSession(policy.get(), RouteHint.current(), masterKey, responses, metrics, audit,
-                decoders, transformers, () -> open.remove(self[0]));
+                decoders, transformers, () -> open.remove(self[0]), StreamSpan.open(tracing));
         open.add(self[0]);
         return self[0];
     }

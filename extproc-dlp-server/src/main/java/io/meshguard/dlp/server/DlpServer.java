@@ -9,6 +9,7 @@ import io.meshguard.dlp.scan.ValueHasher;
 import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.runtime.tracing.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -37,10 +38,12 @@ public final class DlpServer implements ServerComponent {
     private GrpcServerHost host;
     private ScheduledExecutorService reloader;
     private volatile boolean closed;
+    private final Tracing tracing;
 
     private DlpServer(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, DecoderBudget decoders,
-            Transformers.Factory transformers) throws PolicyInvalidException, IOException {
+            Transformers.Factory transformers, Tracing tracing) throws PolicyInvalidException, IOException {
         this.settings = settings;
+        this.tracing = tracing;
         this.registry = registry;
         this.metrics = new DlpMetrics(registry);
         this.policy = new PolicyHolder(settings.policyFile(), metrics);
@@ -51,7 +54,7 @@ public final class DlpServer implements ServerComponent {
             key = ValueHasher.ephemeralMasterKey();
         }
         this.service = new DlpProcessorService(policy, key, metrics, audit, decoders, settings.deadlines(),
-                transformers);
+                transformers, tracing);
     }
 
     /**
@@ -63,19 +66,36 @@ public final class DlpServer implements ServerComponent {
      */
     public static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry)
             throws PolicyInvalidException, IOException {
-        return create(settings, audit, registry, DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()));
+        return create(settings, audit, registry, Tracing.disabled());
+    }
+
+    /**
+     * With tracing: one SERVER span per ext_proc stream when it is on. The caller starts and closes (flushes) the
+     * tracing around the server.
+     */
+    public static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, Tracing tracing)
+            throws PolicyInvalidException, IOException {
+        return new DlpServer(settings, audit, registry, DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()),
+                Transformers::forKind, tracing);
     }
 
     /** With a given bound on large-window decoders (tests; the server sizes it from the heap). */
     static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
             DecoderBudget decoders) throws PolicyInvalidException, IOException {
-        return new DlpServer(settings, audit, registry, decoders, Transformers::forKind);
+        return new DlpServer(settings, audit, registry, decoders, Transformers::forKind, Tracing.disabled());
     }
 
     /** With the transformers made by {@code transformers} (tests stall a scan through it, as a stuck one would). */
     static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
             DecoderBudget decoders, Transformers.Factory transformers) throws PolicyInvalidException, IOException {
-        return new DlpServer(settings, audit, registry, decoders, transformers);
+        return new DlpServer(settings, audit, registry, decoders, transformers, Tracing.disabled());
+    }
+
+    /** With given decoders, transformers and tracing (tests). */
+    static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
+            DecoderBudget decoders, Transformers.Factory transformers, Tracing tracing)
+            throws PolicyInvalidException, IOException {
+        return new DlpServer(settings, audit, registry, decoders, transformers, tracing);
     }
 
     /** Adds another gRPC service on the same port (e.g. the audit module's Envoy access-log receiver). */
@@ -92,7 +112,7 @@ public final class DlpServer implements ServerComponent {
     @Override
     public void start() throws IOException {
         List<ServerServiceDefinition> services = new ArrayList<>();
-        services.add(ServerInterceptors.intercept(service, RouteHint.interceptor()));
+        services.add(ServerInterceptors.intercept(tracing.bind(service), RouteHint.interceptor()));
         services.addAll(GrpcServerHost.bind(extra.toArray(BindableService[]::new)));
         host = new GrpcServerHost("extproc-dlp-grpc", settings.grpc(), services, registry);
         host.start();

@@ -60,6 +60,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private final DlpMetrics metrics;
     private final DlpAuditSink audit;
     private final Runnable onClose;
+    private final StreamSpan trace;
+    /** The gRPC status the stream ended with (for the span). */
+    private int grpcStatus;
 
     private BodySendMode requestMode = BodySendMode.UNRECOGNIZED;
     private BodySendMode responseMode = BodySendMode.UNRECOGNIZED;
@@ -170,7 +173,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     ProcessingSession(DlpPolicy policy, RouteHint hint, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
             DlpMetrics metrics, DlpAuditSink audit, DecoderBudget decoders, Transformers.Factory transformers,
-            Runnable onClose) {
+            Runnable onClose, StreamSpan trace) {
+        this.trace = trace;
         this.policy = policy;
         this.transformers = transformers;
         this.decoders = decoders;
@@ -320,6 +324,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     /** What the audit rows and logs say about the request. */
     private void readRequest(Map<String, String> headers) {
+        trace.requestHeaders(headers);
         host = headers.getOrDefault(":authority", headers.getOrDefault("host", ""));
         path = headers.getOrDefault(":path", "");
         method = headers.getOrDefault(":method", "");
@@ -639,6 +644,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         metrics.blocked(d.id(), decision.reason());
         outcome = "blocked";
         String detector = decision.finding().map(Finding::detector).orElse("");
+        trace.blocked(d, decision.reason(), detector);
         // STREAMED answers the trailers without a body: a block decided there has no way to send the event.
         boolean endsWithErrorEvent = d == Direction.RESPONSE && responseStarted && response != null
                 && response.kind == MediaTypes.Kind.EVENT_STREAM
@@ -694,6 +700,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         outcome = "blocked";
         String label = metrics.unknownProfile(profile);
         blockNote = "unknown_profile:" + label;
+        trace.blocked(Direction.REQUEST, "unknown_profile", "");
         log.warn("dlp refused stream: route {} names DLP profile '{}', which the policy does not define request_id={}",
                 routeName.isEmpty() ? "(unnamed)" : io.meshguard.contract.ProfileLabels.escape(routeName), label,
                 requestId);
@@ -724,6 +731,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 outcome = "rewritten";
             }
             metrics.finding(f.detector(), f.action().id(), d.id(), profile, routeName);
+            trace.finding(f.detector(), f.action().id(), d);
             audit.finding(new DlpAuditSink.FindingEvent(Instant.now(), requestId, traceId, tenant, host,
                     routeOf(path), routeName, profile, d, f.detector(), f.action().id(), location, f.length(), f.valueHmac(),
                     keyId, f.confidence()));
@@ -786,6 +794,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 return;
             }
             closed = true;
+            grpcStatus = s.getCode().value();
             responses.onError(s.asRuntimeException());
         }
         finish("error");
@@ -799,6 +808,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             synchronized (wire) {
                 closed = true;
             }
+            grpcStatus = io.grpc.Status.Code.CANCELLED.value();
             finish("cancelled");
         } finally {
             handling.unlock();
@@ -864,6 +874,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             log.warn("dlp stream over its {} deadline direction={} route={} request_id={} response_started={}",
                     phase.label, phase.directionId(), path, requestId, responseStarted);
             if (responseStarted) {
+                grpcStatus = io.grpc.Status.Code.DEADLINE_EXCEEDED.value();
                 responses.onError(Status.DEADLINE_EXCEEDED
                         .withDescription("meshguard DLP: " + phase.note() + " over its deadline").asRuntimeException());
             } else {
@@ -917,6 +928,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 routeOf(path), routeName, status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
                 findingCounts, request == null ? 0 : request.received(), response == null ? 0 : response.received(),
                 notes));
+        trace.end(result, routeName, requestProfile, responseProfile, grpcStatus);
         if (request != null) {
             request.close();
         }

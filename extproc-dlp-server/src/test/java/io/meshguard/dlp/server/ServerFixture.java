@@ -100,8 +100,20 @@ final class ServerFixture implements AutoCloseable {
         this(DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()), deadlines, transformers);
     }
 
+    /** With tracing (the tracing tests hand one that exports to their OTLP receiver). */
+    ServerFixture(io.meshguard.runtime.tracing.Tracing tracing) throws Exception {
+        this(DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()), PhaseDeadlines.DEFAULTS,
+                io.meshguard.dlp.content.Transformers::forKind, tracing);
+    }
+
     private ServerFixture(DecoderBudget decoders, PhaseDeadlines deadlines,
             io.meshguard.dlp.content.Transformers.Factory transformers) throws Exception {
+        this(decoders, deadlines, transformers, io.meshguard.runtime.tracing.Tracing.disabled());
+    }
+
+    private ServerFixture(DecoderBudget decoders, PhaseDeadlines deadlines,
+            io.meshguard.dlp.content.Transformers.Factory transformers, io.meshguard.runtime.tracing.Tracing tracing)
+            throws Exception {
         dir = Files.createTempDirectory("dlp-test");
         Path policy = dir.resolve("dlp.yaml");
         Files.writeString(policy, POLICY, StandardCharsets.UTF_8);
@@ -120,7 +132,7 @@ final class ServerFixture implements AutoCloseable {
             public void apiCall(ApiCallEvent e) {
                 calls.add(e);
             }
-        }, meters, decoders, transformers);
+        }, meters, decoders, transformers, tracing);
         server.start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
                 .maxInboundMessageSize(64 * 1024 * 1024).build();

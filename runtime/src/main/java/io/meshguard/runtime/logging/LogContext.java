@@ -26,6 +26,8 @@ public final class LogContext implements AutoCloseable {
     public static final String REQUEST_ID = "request_id";
     /** MDC key of the W3C trace id. */
     public static final String TRACE_ID = "trace_id";
+    /** MDC key of the id of meshguard's own span for the request (when tracing is on). */
+    public static final String SPAN_ID = "span_id";
     /** Request header carrying the request id. */
     public static final String REQUEST_ID_HEADER = "x-request-id";
     /** Request header carrying the W3C trace context. */

@@ -56,6 +56,7 @@ public final class Publisher {
     private final Fleet fleet;
     private final MeterRegistry meters;
     private final Timer buildTimer;
+    private final RolloutSpans rollouts;
 
     public Publisher(SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots, Fleet fleet,
             MeterRegistry meters) {
@@ -65,6 +66,13 @@ public final class Publisher {
     /** @param validator what every publish and rollback must pass (with the policies' profiles, when loaded) */
     public Publisher(ConfigValidator validator, SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots,
             Fleet fleet, MeterRegistry meters) {
+        this(validator, builder, store, snapshots, fleet, meters, RolloutSpans.disabled());
+    }
+
+    /** @param rollouts a span per served revision until the fleet answers (tracing) */
+    public Publisher(ConfigValidator validator, SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots,
+            Fleet fleet, MeterRegistry meters, RolloutSpans rollouts) {
+        this.rollouts = rollouts;
         this.validator = validator;
         this.builder = builder;
         this.store = store;
@@ -102,6 +110,8 @@ public final class Publisher {
                 Revision r = store.append(g.name(), slice, actor, reason);
                 created.put(g.name(), r);
                 servingId = r.id();
+                // before serving: a node may ACK the push before serve() returns
+                rollouts.served(g.name(), r.id(), fleet.nodes());
             }
             snapshots.serve(servingId, built.get(g.name()), Optional.of(slice));
         }
@@ -150,6 +160,7 @@ public final class Publisher {
         }
         Revision r = store.append(old.get().group(), slice, actor,
                 "rollback to revision " + revisionId + (reason.isBlank() ? "" : ": " + reason));
+        rollouts.served(r.group(), r.id(), fleet.nodes());
         snapshots.serve(r.id(), resources, Optional.of(slice));
         fleet.refreshRevisions();
         outcome("rolled_back");
@@ -173,7 +184,9 @@ public final class Publisher {
             }
             Revision r = stored.get();
             try {
-                snapshots.serve(r.id(), buildAll(r.config()).get(r.group()), Optional.of(r.config()));
+                GroupResources resources = buildAll(r.config()).get(r.group());
+                rollouts.served(r.group(), r.id(), fleet.nodes());
+                snapshots.serve(r.id(), resources, Optional.of(r.config()));
                 log.info("serving revision {} of group {} (published by {})", r.id(), r.group(), r.actor());
             } catch (RuntimeException e) {
                 outcome("apply_failed");
