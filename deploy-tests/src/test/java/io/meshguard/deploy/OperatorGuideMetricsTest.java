@@ -34,6 +34,7 @@ class OperatorGuideMetricsTest {
             "meshguard_dlp_", "extproc-dlp-server",
             "meshguard_xds_", "xds-controller",
             "meshguard_audit_", "audit",
+            "meshguard_api_", "audit",
             "meshguard_grpc_", "runtime",
             "meshguard_policy_", "runtime",
             "meshguard_http_", "runtime",
