@@ -31,10 +31,13 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Every label value is escaped and bounded as the route contract's profile labels are ({@link ProfileLabels}): a
  * misconfigured or hostile source cannot grow the series without bound. Callers whose identity ext_authz did not
- * vouch for count as {@value #UNVERIFIED}.
+ * vouch for count as {@value #UNVERIFIED}; a verified caller whose token has no tenant or no client id gets
+ * {@value #NONE} for the missing one.
  */
 public final class ApiUsageMetrics {
     public static final String UNVERIFIED = "_unverified";
+    /** The caller is known, but its token carried no tenant (or no client id). */
+    public static final String NONE = "_none";
     static final int MAX_APIS = 64;
     static final int MAX_VERSIONS = 64;
     static final int MAX_ROUTES = 256;
@@ -99,8 +102,9 @@ public final class ApiUsageMetrics {
     }
 
     private void deprecatedCall(String api, String version, AuditEvent event) {
-        String tenant = event.tenant().map(tenants::label).orElse(UNVERIFIED);
-        String client = event.clientId().map(clients::label).orElse(UNVERIFIED);
+        boolean anyIdentity = event.tenant().isPresent() || event.clientId().isPresent();
+        String tenant = event.tenant().map(tenants::label).orElse(anyIdentity ? NONE : UNVERIFIED);
+        String client = event.clientId().map(clients::label).orElse(anyIdentity ? NONE : UNVERIFIED);
         String key = api + '\u0000' + version + '\u0000' + tenant + '\u0000' + client;
         Counter c = deprecatedCalls.get(key);
         if (c == null) {

@@ -176,6 +176,10 @@ class ApiUsageMetricsTest {
         assertThat(deprecatedCalls("acme", "app-1")).isEqualTo(2);
         assertThat(deprecatedCalls("globex", "batch-7")).isEqualTo(1);
         assertThat(meters.find("meshguard_api_deprecated_requests_total").tags("api_version", "v2").counter()).isNull();
+
+        send(gateway("v1", "deprecated", "transfers", 200, 20, "initech", null).build());
+        await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 5);
+        assertThat(deprecatedCalls("initech", ApiUsageMetrics.NONE)).isEqualTo(1);
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -94,7 +95,8 @@ public final class ApiUsageCommand implements Callable<Integer> {
     }
 
     private void table(List<VersionUsage> usage, Instant from, Instant to, Instant now, PrintWriter out) {
-        out.printf("API usage from %s to %s (gateway requests, one row per request)%n", from, to);
+        out.printf("API usage from %s to %s (gateway requests, one row per request)%n",
+                from.truncatedTo(ChronoUnit.SECONDS), to.truncatedTo(ChronoUnit.SECONDS));
         if (usage.isEmpty()) {
             out.println(api == null ? "no API versions configured and no gateway traffic in this window"
                     : "API '" + api + "' has no versions configured and no gateway traffic in this window");
