@@ -88,8 +88,13 @@ public final class ApiUsageMetrics {
                     .register(meters)).record(event.latencyUs().getAsLong(), TimeUnit.MICROSECONDS);
         }
         String versionKey = api + '\u0000' + version;
-        if (tags.deprecated() && tags.sunset().isPresent()) {
-            sunsets.computeIfAbsent(versionKey, k -> new SunsetGauge(api, version)).sunset = tags.sunset().get();
+        if (tags.deprecated() && !tags.sunsetText().isEmpty()) {
+            SunsetGauge gauge = sunsets.get(versionKey);
+            if (gauge != null) {
+                gauge.update(tags.sunsetText());
+            } else if (tags.sunset().isPresent()) { // an unparsable date gets no countdown rather than a wrong one
+                sunsets.computeIfAbsent(versionKey, k -> new SunsetGauge(api, version)).update(tags.sunsetText());
+            }
         } else if (!tags.deprecated() && sunsets.containsKey(versionKey)) {
             SunsetGauge gone = sunsets.remove(versionKey);
             if (gone != null) {
@@ -132,7 +137,16 @@ public final class ApiUsageMetrics {
 
     private final class SunsetGauge {
         volatile Instant sunset = Instant.EPOCH;
+        volatile String text = "";
         final Gauge gauge;
+
+        /** Parses only when the published date changed: every entry of the version carries it. */
+        void update(String sunsetText) {
+            if (!sunsetText.equals(text)) {
+                UsageTags.instant(sunsetText).ifPresent(t -> sunset = t);
+                text = sunsetText;
+            }
+        }
 
         SunsetGauge(String api, String version) {
             this.gauge = Gauge.builder("meshguard_api_version_sunset_seconds", this,

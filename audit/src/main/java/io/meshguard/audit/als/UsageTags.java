@@ -14,11 +14,11 @@ import java.util.Optional;
  *
  * @param gatewayRoute the gateway route's name ({@value AccessLogTags#CLOSED_ROUTE} for a closed version's answer)
  * @param lifecycle    {@code active | deprecated | sunset | retired}, as published
- * @param sunset       the version's sunset instant, when it has one (an unparsable value counts as none)
+ * @param sunsetText   the version's sunset as the route metadata has it (ISO-8601), empty when it has none
  * @param authzChecked whether ext_authz decides this route's requests (so allowed ones carry its identity headers)
  */
-public record UsageTags(String api, String apiVersion, String gatewayRoute, String lifecycle,
-        Optional<Instant> sunset, boolean authzChecked) {
+public record UsageTags(String api, String apiVersion, String gatewayRoute, String lifecycle, String sunsetText,
+        boolean authzChecked) {
 
     private static final String API = AccessLogTags.tag(AccessLogTags.API);
     private static final String API_VERSION = AccessLogTags.tag(AccessLogTags.API_VERSION);
@@ -36,7 +36,7 @@ public record UsageTags(String api, String apiVersion, String gatewayRoute, Stri
             return Optional.empty();
         }
         return Optional.of(new UsageTags(api, version, tags.getOrDefault(GATEWAY_ROUTE, ""),
-                tags.getOrDefault(LIFECYCLE, ""), instant(tags.get(SUNSET)),
+                tags.getOrDefault(LIFECYCLE, ""), tags.getOrDefault(SUNSET, ""),
                 AccessLogTags.AUTHZ_CHECKED.equals(tags.get(AUTHZ))));
     }
 
@@ -44,8 +44,13 @@ public record UsageTags(String api, String apiVersion, String gatewayRoute, Stri
         return "deprecated".equals(lifecycle);
     }
 
-    private static Optional<Instant> instant(String s) {
-        if (s == null || s.isEmpty()) {
+    /** The sunset instant; empty when there is none or it is not an ISO-8601 instant. */
+    public Optional<Instant> sunset() {
+        return instant(sunsetText);
+    }
+
+    static Optional<Instant> instant(String s) {
+        if (s.isEmpty()) {
             return Optional.empty();
         }
         try {

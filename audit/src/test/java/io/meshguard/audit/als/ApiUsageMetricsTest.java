@@ -193,6 +193,20 @@ class ApiUsageMetricsTest {
     }
 
     @Test
+    void aSunsetThatIsNotADate_getsNoCountdown_butTheRequestStillCounts() {
+        HTTPAccessLogEntry.Builder bad = gateway("v1", "deprecated", "transfers", 200, 20, "acme", "app-1");
+        bad.getCommonPropertiesBuilder().putCustomTags(AccessLogTags.tag(AccessLogTags.SUNSET), "next spring");
+        send(bad.build());
+        await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 1);
+        assertThat(meters.find("meshguard_api_version_sunset_seconds").gauge()).isNull();
+        assertThat(requests("v1", "transfers", "200")).isEqualTo(1);
+
+        send(gateway("v1", "deprecated", "transfers", 200, 20, "acme", "app-1").build());
+        await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 2);
+        assertThat(meters.get("meshguard_api_version_sunset_seconds").gauge().value()).isEqualTo(12 * 86400.0);
+    }
+
+    @Test
     void identityHeaders_countOnlyWhenExtAuthzAllowedTheRequest() {
         HTTPAccessLogEntry.Builder denied = gateway("v1", "deprecated", "transfers", 403, 2, "victim-bank", "forged");
         denied.getCommonPropertiesBuilder().setResponseFlags(ResponseFlags.newBuilder()
