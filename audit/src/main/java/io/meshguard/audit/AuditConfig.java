@@ -4,6 +4,7 @@ import io.meshguard.audit.als.AccessLogHeaders;
 import io.meshguard.audit.spool.FsyncPolicy;
 import io.meshguard.audit.spool.SpoolFullPolicy;
 import io.meshguard.audit.spool.SpoolSettings;
+import io.meshguard.contract.RouteContract.AccessLogTags;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigGroup;
 import io.meshguard.runtime.config.ConfigKey;
@@ -85,9 +86,9 @@ public final class AuditConfig {
             "Port of a standalone ALS gRPC listener; 0: none (the DLP server hosts the receiver on its gRPC port).");
     public static final ConfigKey<String> ALS_REQUEST_ID_HEADER = header("request_id", "x-request-id");
     public static final ConfigKey<String> ALS_TRACEPARENT_HEADER = header("traceparent", "traceparent");
-    public static final ConfigKey<String> ALS_TENANT_HEADER = header("tenant", "x-tenant-id");
-    public static final ConfigKey<String> ALS_SUBJECT_HEADER = header("subject", "x-user-id");
-    public static final ConfigKey<String> ALS_CLIENT_ID_HEADER = header("client_id", "x-client-id");
+    public static final ConfigKey<String> ALS_TENANT_HEADER = header("tenant", AccessLogTags.TENANT_HEADER);
+    public static final ConfigKey<String> ALS_SUBJECT_HEADER = header("subject", AccessLogTags.SUBJECT_HEADER);
+    public static final ConfigKey<String> ALS_CLIENT_ID_HEADER = header("client_id", AccessLogTags.CLIENT_ID_HEADER);
     public static final ConfigKey<String> ALS_SOURCE_HEADER = header("source", "x-dwp-source");
     public static final ConfigKey<String> ALS_CALLER_TYPE_HEADER = header("caller_type", "x-dwp-caller-type");
     public static final ConfigKey<String> ALS_CONTENT_TYPE_HEADER = ConfigKey.string("audit.als.content_type_header",

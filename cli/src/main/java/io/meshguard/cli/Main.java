@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
             ApiKeyCommand.class,
             PolicyCommand.class,
             AuditCommand.class,
+            io.meshguard.cli.api.ApiCommand.class,
             DlpCommand.class,
             XdsCommand.class,
             DevCommand.class,

@@ -51,4 +51,66 @@ public final class RouteContract {
 
         public static final List<String> ALL = List.of(DLP_PROFILE, GATEWAY_ROUTE, API, API_VERSION);
     }
+
+    /**
+     * What the gateway's gRPC access log carries about the matched route and the caller, for per-version usage
+     * (metrics and {@code meshguard api usage}).
+     *
+     * <p>The xDS controller writes the route's identity into the Envoy route's {@code metadata.filter_metadata}
+     * under {@link #METADATA_NAMESPACE}, and asks the access logger for one {@code custom_tags} entry per key
+     * ({@code CommonGrpcAccessLogConfig.custom_tags}, a {@code CustomTag.metadata} of kind {@code route}); Envoy
+     * copies the route's value into {@code AccessLogCommon.custom_tags[tag]}
+     * ({@code source/extensions/access_loggers/grpc/grpc_access_log_utils.cc},
+     * {@code extractCommonAccessLogProperties}; {@code MetadataCustomTag::applyLog} in
+     * {@code source/common/tracing/custom_tag_impl.cc}). A client cannot set route metadata.
+     *
+     * <p>The caller comes from the identity headers ext_authz sets upstream after an allowed Check, logged through
+     * {@code HttpGrpcAccessLogConfig.additional_request_headers_to_log} (read from the request header map at log
+     * time, after ext_authz mutated it: {@code http_grpc_access_log_impl.cc}). On a request ext_authz did not allow
+     * (denied, disabled on the route, no route) those headers are whatever the client sent, so the receiver trusts
+     * them only when the route says ext_authz checked it ({@link #AUTHZ} = {@link #AUTHZ_CHECKED}) and the entry
+     * carries no ext_authz denial.
+     */
+    public static final class AccessLogTags {
+        private AccessLogTags() {}
+
+        /** The {@code filter_metadata} namespace of the route metadata (Envoy reserves {@code envoy.*}). */
+        public static final String METADATA_NAMESPACE = "meshguard";
+
+        /** Route metadata keys; each is logged as the custom tag {@link #TAG_PREFIX}{@code <key>}. */
+        public static final String API = "api";
+        public static final String API_VERSION = "api_version";
+        public static final String GATEWAY_ROUTE = "gateway_route";
+        /** The version's lifecycle when published: {@code active | deprecated | sunset | retired}. */
+        public static final String LIFECYCLE = "lifecycle";
+        /** The version's sunset instant (ISO-8601, UTC), when it has one. */
+        public static final String SUNSET = "sunset";
+        /** {@link #AUTHZ_CHECKED} when ext_authz decides the route's requests, {@code none} when it is disabled. */
+        public static final String AUTHZ = "authz";
+        public static final String AUTHZ_CHECKED = "checked";
+        public static final String AUTHZ_NONE = "none";
+        /** The gateway route name of a sunset or retired version's canned answer (it has no gateway route). */
+        public static final String CLOSED_ROUTE = "_closed";
+
+        public static final List<String> KEYS = List.of(API, API_VERSION, GATEWAY_ROUTE, LIFECYCLE, SUNSET, AUTHZ);
+        public static final String TAG_PREFIX = "meshguard.";
+
+        /** The custom tag name a metadata key is logged under. */
+        public static String tag(String key) {
+            return TAG_PREFIX + key;
+        }
+
+        /**
+         * Request headers the access logger logs: the W3C trace context and the identity ext_authz injects (its
+         * policy's default names, {@code IdentityHeaders} in extauthz-server: subject, tenant, client id).
+         */
+        public static final String TRACEPARENT = "traceparent";
+        public static final String SUBJECT_HEADER = "x-user-id";
+        public static final String TENANT_HEADER = "x-tenant-id";
+        public static final String CLIENT_ID_HEADER = "x-client-id";
+        public static final List<String> REQUEST_HEADERS =
+                List.of(TRACEPARENT, TENANT_HEADER, SUBJECT_HEADER, CLIENT_ID_HEADER);
+        /** Response headers the access logger logs: {@code content-type} tells an event stream (SSE) apart. */
+        public static final List<String> RESPONSE_HEADERS = List.of("content-type");
+    }
 }

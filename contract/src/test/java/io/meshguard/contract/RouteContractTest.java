@@ -17,4 +17,15 @@ class RouteContractTest {
         assertThat(RouteContract.DlpMetadata.ALL).doesNotHaveDuplicates()
                 .allSatisfy(k -> assertThat(k).matches("[a-z0-9._-]+").doesNotEndWith("-bin"));
     }
+
+    @Test
+    void accessLogTags_areDistinct_andHeadersAreLowerCase() {
+        assertThat(RouteContract.AccessLogTags.KEYS).doesNotHaveDuplicates()
+                .allSatisfy(k -> assertThat(RouteContract.AccessLogTags.tag(k)).startsWith("meshguard.")
+                        .matches("[a-z0-9._]+"));
+        // Envoy looks logged headers up by their lower-case name (Http::LowerCaseString)
+        assertThat(RouteContract.AccessLogTags.REQUEST_HEADERS).doesNotHaveDuplicates()
+                .allSatisfy(h -> assertThat(h).matches("[a-z0-9-]+"));
+        assertThat(RouteContract.AccessLogTags.RESPONSE_HEADERS).allSatisfy(h -> assertThat(h).matches("[a-z0-9-]+"));
+    }
 }

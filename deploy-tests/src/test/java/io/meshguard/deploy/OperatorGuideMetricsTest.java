@@ -29,16 +29,17 @@ class OperatorGuideMetricsTest {
     private static final List<String> SUFFIXES = List.of("_bucket", "_count", "_sum", "_max");
 
     /** Which module registers metrics with which prefix. */
-    private static final Map<String, String> OWNERS = Map.of(
-            "meshguard_authz_", "extauthz-server",
-            "meshguard_dlp_", "extproc-dlp-server",
-            "meshguard_xds_", "xds-controller",
-            "meshguard_audit_", "audit",
-            "meshguard_decision_log_", "audit",
-            "meshguard_grpc_", "runtime",
-            "meshguard_policy_", "runtime",
-            "meshguard_http_", "runtime",
-            "meshguard_process_", "runtime");
+    private static final Map<String, String> OWNERS = Map.ofEntries(
+            Map.entry("meshguard_authz_", "extauthz-server"),
+            Map.entry("meshguard_dlp_", "extproc-dlp-server"),
+            Map.entry("meshguard_xds_", "xds-controller"),
+            Map.entry("meshguard_audit_", "audit"),
+            Map.entry("meshguard_decision_log_", "audit"),
+            Map.entry("meshguard_api_", "audit"),
+            Map.entry("meshguard_grpc_", "runtime"),
+            Map.entry("meshguard_policy_", "runtime"),
+            Map.entry("meshguard_http_", "runtime"),
+            Map.entry("meshguard_process_", "runtime"));
 
     private static Set<String> metricsIn(Path doc) throws IOException {
         Set<String> names = new TreeSet<>();

@@ -37,24 +37,27 @@ final class E2eStack implements AutoCloseable {
     private final LocalStack local;
     private final Path dataDir;
     private final PostgresDatabase db;
+    private final ProcessMetrics metrics;
     private AdsSubscription ads;
     private Gateway gateway;
 
-    private E2eStack(ComponentStack stack, LocalStack local, Path dataDir, PostgresDatabase db) {
+    private E2eStack(ComponentStack stack, LocalStack local, Path dataDir, PostgresDatabase db, ProcessMetrics metrics) {
         this.stack = stack;
         this.local = local;
         this.dataDir = dataDir;
         this.db = db;
+        this.metrics = metrics;
     }
 
     static E2eStack start(PostgresDatabase db, Path dataDir) throws Exception {
         ComponentStack stack = new ComponentStack();
         // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment later;
         // the tests' shared Redis in place of up's own, so the journeys run the global rate limits as up does
-        StackContext context = new StackContext(ProcessMetrics.create(), db.dataSource(), db.dbSettings(), dataDir, POLICIES,
+        ProcessMetrics metrics = ProcessMetrics.create();
+        StackContext context = new StackContext(metrics, db.dataSource(), db.dbSettings(), dataDir, POLICIES,
                 RedisSettings.none().withUrl(SharedRedis.get().url()).withKeyPrefix(SharedRedis.keyPrefix(E2eStack.class)));
         try {
-            return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db);
+            return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db, metrics);
         } catch (Exception | Error e) {
             stack.close();
             throw e;
@@ -108,6 +111,17 @@ final class E2eStack implements AutoCloseable {
 
     DataSource database() {
         return db.dataSource();
+    }
+
+    /** The process's {@code /metrics} text, as {@code up}'s status port serves it. */
+    String scrapeMetrics() {
+        return metrics.scrape();
+    }
+
+    /** A JDBC URL with credentials, for commands run with {@code --db}. */
+    String jdbcUrlWithCredentials() {
+        String sep = db.jdbcUrl().contains("?") ? "&" : "?";
+        return db.jdbcUrl() + sep + "user=" + db.user() + "&password=" + db.password();
     }
 
     @Override

@@ -175,6 +175,69 @@ class GatewayJourneysTest {
     }
 
     @Test
+    void apiUsage_perVersion_fromTheGatewaysAccessLog_metricsAndReport_nameTheDeprecatedVersionsCallers()
+            throws Exception {
+        String before = stack.scrapeMetrics();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Exchange deprecated = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v1/accounts"),
+                    "t-usage"));
+            assertThat(deprecated.status()).as(deprecated.describe()).isEqualTo(200);
+            ids.add(deprecated.requestId());
+        }
+        Exchange active = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts"), "t-usage"));
+        assertThat(active.status()).as(active.describe()).isEqualTo(200);
+        // a sunset version's canned 410 runs no ext_authz: the tenant this client claims must not count
+        Exchange sunset = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v0/accounts", "x-tenant-id", "t-forged"));
+        assertThat(sunset.status()).as(sunset.describe()).isEqualTo(410);
+        ids.add(active.requestId());
+        ids.add(sunset.requestId());
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            String now = stack.scrapeMetrics();
+            assertThat(ApiUsageJourney.value(now, "meshguard_api_requests_total", "api=\"demo\"", "api_version=\"v1\"",
+                    "route=\"accounts-v1\"", "code=\"200\"")
+                    - ApiUsageJourney.value(before, "meshguard_api_requests_total", "api=\"demo\"",
+                    "api_version=\"v1\"", "route=\"accounts-v1\"", "code=\"200\"")).isEqualTo(3);
+            assertThat(ApiUsageJourney.value(now, "meshguard_api_requests_total", "api_version=\"v0\"",
+                    "route=\"_closed\"", "code=\"410\"")
+                    - ApiUsageJourney.value(before, "meshguard_api_requests_total", "api_version=\"v0\"",
+                    "route=\"_closed\"", "code=\"410\"")).isEqualTo(1);
+        });
+        String metrics = stack.scrapeMetrics();
+        assertThat(ApiUsageJourney.value(metrics, "meshguard_api_request_duration_seconds_count", "api=\"demo\"",
+                "api_version=\"v2\"", "route=\"accounts\"")).isPositive();
+        assertThat(ApiUsageJourney.value(metrics, "meshguard_api_deprecated_requests_total", "api_version=\"v1\"",
+                "tenant=\"t-usage\"")).isEqualTo(3);
+        assertThat(metrics).doesNotContain("t-forged");
+        // the countdown to v1's sunset (2027-06-01 in the demo config), whatever day the test runs
+        double sunsetSeconds = ApiUsageJourney.value(metrics, "meshguard_api_version_sunset_seconds", "api=\"demo\"",
+                "api_version=\"v1\"");
+        long expected = Duration.between(java.time.Instant.now(), java.time.Instant.parse("2027-06-01T00:00:00Z")).toSeconds();
+        assertThat(sunsetSeconds).isBetween(expected - 300.0, expected + 300.0);
+        assertThat(metrics).doesNotContainPattern("meshguard_api_version_sunset_seconds\\{[^}]*api_version=\"v2\"");
+
+        // every audit row reached the database: the report reads them
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            for (String id : ids) {
+                assertThat(AuditTrail.of(stack.database()::getConnection, id).kinds()).as(id).contains("api_call");
+            }
+        });
+        String report = ApiUsageJourney.run("api", "usage", "--db", stack.jdbcUrlWithCredentials(), "--api", "demo",
+                "--since", "1h", "--warn-days", "100000");
+        List<String> lines = report.lines().toList();
+        // one count per request: the DLP server's api_call row of each request is not counted again
+        assertThat(lines).as(report).anySatisfy(l -> assertThat(l).startsWith("demo").contains(" v1 ", "deprecated",
+                "2027-06-01", "t-usage/-: 3"));
+        assertThat(lines).as(report).anySatisfy(l -> assertThat(l).startsWith("demo").contains(" v0 ", "sunset",
+                "(unverified)"));
+        assertThat(lines).as(report).anySatisfy(l -> assertThat(l).startsWith("WARNING demo v1 is deprecated")
+                .contains("successor v2", "t-usage/-: 3"));
+        assertThat(report).doesNotContain("t-forged");
+        System.out.println(report); // what the operator sees, in the test log
+    }
+
+    @Test
     void canary_90_10_splitsThousandRequestsWithin3Percent() throws Exception {
         stable.clear();
         canary.clear();
@@ -237,11 +300,15 @@ class GatewayJourneysTest {
         assertThat(rows.ofKind("authz_decision").getFirst().decision()).isEqualTo("allow");
         AuditTrail.Row finding = rows.ofKind("dlp_finding").getFirst();
         assertThat(finding.details()).contains("\"detector\": \"card\"", "\"profile\": \"llm\"").doesNotContain(CARD);
-        // the gateway's access log (Envoy's route name and cluster) reaches the audit receiver under the same id
+        // the gateway's access log reaches the audit receiver under the same id, with the gateway route's name (the
+        // one the DLP server's row carries too) and Envoy's own route name in the details; the logged response
+        // content-type makes it an SSE summary (no sizes, no cluster)
         assertThat(rows.ofKind("api_call")).anySatisfy(r -> {
-            assertThat(r.route()).isEqualTo(exchange.route());
-            assertThat(r.details()).contains("\"upstream_cluster\": \"chat-llm\"");
+            assertThat(r.route()).isEqualTo("chat");
+            assertThat(r.details()).contains("\"envoy_route\": \"" + exchange.route() + "\"",
+                    "\"api_version\": \"v2\"", "\"node\": \"e2e-envoy-1\"").doesNotContain("upstream_cluster");
         });
+        assertThat(rows.ofKind("api_call")).extracting(AuditTrail.Row::route).containsOnly("chat");
     }
 
     @Test

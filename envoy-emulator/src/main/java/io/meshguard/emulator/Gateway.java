@@ -138,6 +138,7 @@ public final class Gateway implements AutoCloseable {
         String path;
         String requestId;
         String routeName = "";
+        Route matchedRoute;
         String cluster = "";
         boolean upstreamReached;
         int status;
@@ -222,6 +223,7 @@ public final class Gateway implements AutoCloseable {
                 return;
             }
             Route r = route.get();
+            matchedRoute = r;
             routeName = r.getName();
             steps.add("route " + r.getName() + " (virtual host " + vh.get().getName() + ")");
 
@@ -577,7 +579,7 @@ public final class Gateway implements AutoCloseable {
                     HttpGrpcAccessLogConfig config = log.getTypedConfig().unpack(HttpGrpcAccessLogConfig.class);
                     var common = config.getCommonConfig();
                     var channel = clusters.grpc(xds, common.getGrpcService().getEnvoyGrpc().getClusterName());
-                    accessLogs.send(channel, common.getLogName(), entry());
+                    accessLogs.send(channel, common.getLogName(), entry(config));
                     steps.add("access log: entry sent to " + common.getGrpcService().getEnvoyGrpc().getClusterName()
                             + " (log " + common.getLogName() + ")");
                 } catch (Exception e) {
@@ -586,7 +588,7 @@ public final class Gateway implements AutoCloseable {
             }
         }
 
-        HTTPAccessLogEntry entry() {
+        HTTPAccessLogEntry entry(HttpGrpcAccessLogConfig config) {
             Instant end = Instant.now();
             Duration took = Duration.between(start, end);
             AccessLogCommon.Builder common = AccessLogCommon.newBuilder()
@@ -605,21 +607,25 @@ public final class Gateway implements AutoCloseable {
                 common.setResponseFlags(io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.newBuilder().setNoHealthyUpstream(true));
             }
             long responseBytes = clientBody.stream().mapToLong(b -> b.length).sum();
+            HTTPRequestProperties.Builder requestProperties = HTTPRequestProperties.newBuilder()
+                    .setRequestMethod(method(request.method()))
+                    .setScheme("http")
+                    .setAuthority(request.authority())
+                    .setPath(path)
+                    .setRequestId(requestId)
+                    .setUserAgent(request.headers().first("user-agent").orElse(""))
+                    .setRequestBodyBytes(request.body().length);
+            HTTPResponseProperties.Builder responseProperties = HTTPResponseProperties.newBuilder()
+                    .setResponseCode(UInt32Value.of(status))
+                    .setResponseBodyBytes(responseBytes)
+                    .setResponseCodeDetails(details);
+            AccessLogFields.apply(config, Optional.ofNullable(matchedRoute), headers, responseHeaders, common,
+                    requestProperties, responseProperties);
             return HTTPAccessLogEntry.newBuilder()
                     .setCommonProperties(common)
                     .setProtocolVersion(HTTPAccessLogEntry.HTTPVersion.HTTP11)
-                    .setRequest(HTTPRequestProperties.newBuilder()
-                            .setRequestMethod(method(request.method()))
-                            .setScheme("http")
-                            .setAuthority(request.authority())
-                            .setPath(path)
-                            .setRequestId(requestId)
-                            .setUserAgent(request.headers().first("user-agent").orElse(""))
-                            .setRequestBodyBytes(request.body().length))
-                    .setResponse(HTTPResponseProperties.newBuilder()
-                            .setResponseCode(UInt32Value.of(status))
-                            .setResponseBodyBytes(responseBytes)
-                            .setResponseCodeDetails(details))
+                    .setRequest(requestProperties)
+                    .setResponse(responseProperties)
                     .build();
         }
     }

@@ -1,12 +1,15 @@
 package io.meshguard.audit.als;
 
+import io.meshguard.contract.RouteContract.AccessLogTags;
 import java.util.Locale;
 import java.util.Objects;
 
 /**
  * Which logged request headers carry identity and context. Envoy sends only the headers listed in the access
  * logger's {@code additional_request_headers_to_log} (and response headers in
- * {@code additional_response_headers_to_log}); the Istio manifests must list every one of these.
+ * {@code additional_response_headers_to_log}); the Istio manifests must list every one of these, and the gateway
+ * config the xDS controller emits lists the identity ones ({@code RouteContract.AccessLogTags}, whose names are the
+ * defaults here).
  *
  * @param requestId   fallback when Envoy's own {@code request_id} field is empty
  * @param traceparent W3C trace context
@@ -40,7 +43,8 @@ public record AccessLogHeaders(
 
     /** x-request-id, traceparent, x-tenant-id, x-user-id, x-client-id, x-dwp-source, x-dwp-caller-type; content-type. */
     public static AccessLogHeaders defaults() {
-        return new AccessLogHeaders("x-request-id", "traceparent", "x-tenant-id", "x-user-id", "x-client-id",
+        return new AccessLogHeaders("x-request-id", AccessLogTags.TRACEPARENT, AccessLogTags.TENANT_HEADER,
+                AccessLogTags.SUBJECT_HEADER, AccessLogTags.CLIENT_ID_HEADER,
                 "x-dwp-source", "x-dwp-caller-type", "content-type");
     }
 

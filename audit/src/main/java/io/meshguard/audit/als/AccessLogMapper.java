@@ -19,14 +19,25 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Maps one Envoy HTTP access-log entry to an {@code api_call} event.
  *
  * <p>Streams (response {@code content-type: text/event-stream}) become a summary only: path without query
- * string, status, latency, tenant, subject, client/agent, ids; no byte counts and no other details.
+ * string, status, latency, tenant, subject, client/agent, ids, API and version; no byte counts and no other details.
+ *
+ * <p>An entry from the gateway the xDS controller configures carries its route's API, version and gateway route as
+ * custom tags ({@link UsageTags}): the row's {@code route} is then the gateway route's name (the name the DLP
+ * server's row for the same request carries too), {@code details.api} and {@code details.api_version} say which
+ * version was called, and Envoy's own route name moves to {@code details.envoy_route}. Its identity headers count
+ * only when ext_authz checked the route and did not deny the request.
  */
 public final class AccessLogMapper {
+    /** Details keys of the API and version on a gateway's {@code api_call} row (read by the usage report). */
+    public static final String API_DETAIL = "api";
+    public static final String API_VERSION_DETAIL = "api_version";
+
     private final AccessLogHeaders headers;
     private final PathPolicy paths;
 
@@ -57,19 +68,34 @@ public final class AccessLogMapper {
         String contentType = responseHeaders.getOrDefault(headers.responseContentType(), "");
         boolean stream = contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
 
+        Optional<UsageTags> usage = UsageTags.of(common);
+        boolean extAuthzDenied = common.hasResponseFlags() && common.getResponseFlags().hasUnauthorizedDetails();
+        // On a gateway route the identity headers are ext_authz's only when it ran and allowed the request;
+        // otherwise they are what the client sent, and a client must not pick the tenant its calls count for.
+        boolean identityTrusted = usage.map(u -> u.authzChecked() && !extAuthzDenied).orElse(true);
         AuditEvent.Builder event = AuditEvent.builder(AuditKind.API_CALL)
                 .occurredAt(start)
                 .requestId(firstNonEmpty(request.getRequestId(), requestHeaders.get(headers.requestId())))
                 .traceId(TraceContext.traceId(requestHeaders.get(headers.traceparent())).orElse(null))
-                .tenant(nonEmpty(requestHeaders.get(headers.tenant())))
-                .subject(nonEmpty(requestHeaders.get(headers.subject())))
-                .clientId(nonEmpty(requestHeaders.get(headers.clientId())))
                 .source(nonEmpty(requestHeaders.get(headers.source())))
                 .callerType(nonEmpty(requestHeaders.get(headers.callerType())))
                 .method(method(request.getRequestMethod()))
                 .authority(nonEmpty(request.getAuthority()))
-                .route(nonEmpty(common.getRouteName()))
+                .route(usage.map(UsageTags::gatewayRoute).filter(r -> !r.isEmpty())
+                        .orElse(nonEmpty(common.getRouteName())))
                 .stream(stream);
+        if (identityTrusted) {
+            event.tenant(nonEmpty(requestHeaders.get(headers.tenant())))
+                    .subject(nonEmpty(requestHeaders.get(headers.subject())))
+                    .clientId(nonEmpty(requestHeaders.get(headers.clientId())));
+        }
+        usage.ifPresent(u -> {
+            // what `meshguard api usage` groups by; also on stream summaries (names, not content)
+            event.detail(API_DETAIL, u.api()).detail(API_VERSION_DETAIL, u.apiVersion());
+            if (!common.getRouteName().isEmpty()) {
+                event.detail("envoy_route", common.getRouteName());
+            }
+        });
         String path = firstNonEmpty(request.getOriginalPath(), request.getPath());
         if (path != null) {
             event.path(paths.apply(path, stream));

@@ -20,6 +20,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Clock;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * gRPC service {@code envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs}: one long-lived client stream
  * per Envoy access logger; the first message carries the identifier (node, log name), later ones may omit it.
- * Every HTTP entry becomes an {@code api_call} event handed to the {@link AuditSink}.
+ * Every HTTP entry becomes an {@code api_call} event handed to the {@link AuditSink}; entries from the gateway the
+ * xDS controller configures are also counted per API version ({@link ApiUsageMetrics}).
  *
  * <p>Messages are parsed here rather than by gRPC, so a message that is not valid protobuf, or an entry that
  * lacks what an audit record needs, is counted ({@code meshguard_audit_als_entries_total{result="malformed"}})
@@ -48,6 +50,7 @@ public final class AccessLogReceiver implements BindableService {
 
     private final AuditSink sink;
     private final AccessLogMapper mapper;
+    private final ApiUsageMetrics usage;
     private final Counter recorded;
     private final Counter malformed;
     private final Counter refused;
@@ -56,8 +59,14 @@ public final class AccessLogReceiver implements BindableService {
     private final AtomicLong lastMalformedLogNanos = new AtomicLong(System.nanoTime() - TimeUnit.MINUTES.toNanos(1));
 
     public AccessLogReceiver(AuditSink sink, AccessLogMapper mapper, MeterRegistry meters) {
+        this(sink, mapper, meters, new ApiUsageMetrics(meters, Clock.systemUTC()));
+    }
+
+    /** @param usage counts the gateway's requests per API version (entries carrying the route's usage tags) */
+    public AccessLogReceiver(AuditSink sink, AccessLogMapper mapper, MeterRegistry meters, ApiUsageMetrics usage) {
         this.sink = Objects.requireNonNull(sink, "sink");
         this.mapper = Objects.requireNonNull(mapper, "mapper");
+        this.usage = Objects.requireNonNull(usage, "usage");
         this.recorded = entries(meters, "recorded");
         this.malformed = entries(meters, "malformed");
         this.refused = entries(meters, "refused");
@@ -131,6 +140,8 @@ public final class AccessLogReceiver implements BindableService {
                     malformed(1, "entry from node '" + node + "' skipped: " + e.getMessage());
                     return;
                 }
+                // counted whether or not the audit writer keeps the row: the metrics are not the audit log
+                UsageTags.of(entry.getCommonProperties()).ifPresent(tags -> usage.record(tags, event));
                 if (sink.record(event)) {
                     recorded.increment();
                 } else {

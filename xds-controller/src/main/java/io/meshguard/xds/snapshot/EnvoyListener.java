@@ -29,6 +29,10 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
+import io.envoyproxy.envoy.type.metadata.v3.MetadataKey;
+import io.envoyproxy.envoy.type.metadata.v3.MetadataKind;
+import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.xds.model.GatewayGroup;
 
 /**
@@ -98,12 +102,7 @@ final class EnvoyListener {
                 .addHttpFilters(SnapshotBuilder.router())
                 .addAccessLog(AccessLog.newBuilder()
                         .setName(EnvoyNames.GRPC_ACCESS_LOG)
-                        .setTypedConfig(Any.pack(HttpGrpcAccessLogConfig.newBuilder()
-                                .setCommonConfig(CommonGrpcAccessLogConfig.newBuilder()
-                                        .setLogName("meshguard-" + group.name())
-                                        .setTransportApiVersion(ApiVersion.V3)
-                                        .setGrpcService(envoyGrpc(EnvoyNames.ACCESS_LOG_CLUSTER)))
-                                .build())))
+                        .setTypedConfig(Any.pack(accessLog(group))))
                 .build();
         return Listener.newBuilder()
                 .setName(EnvoyNames.envoyListener(group.listenerPort()))
@@ -113,6 +112,32 @@ final class EnvoyListener {
                         .addFilters(Filter.newBuilder()
                                 .setName(EnvoyNames.HCM_FILTER)
                                 .setTypedConfig(Any.pack(hcm))))
+                .build();
+    }
+
+    /**
+     * The gRPC access log the audit receiver turns into {@code api_call} rows and per-version usage metrics: the
+     * matched route's API, version, gateway route, lifecycle and sunset as custom tags read from the route's
+     * metadata, and the caller's identity headers as ext_authz left them (contract: {@code AccessLogTags}).
+     */
+    private static HttpGrpcAccessLogConfig accessLog(GatewayGroup group) {
+        CommonGrpcAccessLogConfig.Builder common = CommonGrpcAccessLogConfig.newBuilder()
+                .setLogName("meshguard-" + group.name())
+                .setTransportApiVersion(ApiVersion.V3)
+                .setGrpcService(envoyGrpc(EnvoyNames.ACCESS_LOG_CLUSTER));
+        for (String key : RouteContract.AccessLogTags.KEYS) {
+            common.addCustomTags(CustomTag.newBuilder()
+                    .setTag(RouteContract.AccessLogTags.tag(key))
+                    .setMetadata(CustomTag.Metadata.newBuilder()
+                            .setKind(MetadataKind.newBuilder().setRoute(MetadataKind.Route.getDefaultInstance()))
+                            .setMetadataKey(MetadataKey.newBuilder()
+                                    .setKey(RouteContract.AccessLogTags.METADATA_NAMESPACE)
+                                    .addPath(MetadataKey.PathSegment.newBuilder().setKey(key)))));
+        }
+        return HttpGrpcAccessLogConfig.newBuilder()
+                .setCommonConfig(common)
+                .addAllAdditionalRequestHeadersToLog(RouteContract.AccessLogTags.REQUEST_HEADERS)
+                .addAllAdditionalResponseHeadersToLog(RouteContract.AccessLogTags.RESPONSE_HEADERS)
                 .build();
     }
 

@@ -5,6 +5,8 @@ import static io.meshguard.xds.snapshot.XdsProtos.duration;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.UnknownFieldSet;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -13,6 +15,7 @@ import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.ApiListener;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -307,6 +310,7 @@ public final class SnapshotBuilder {
             if (v.status() == Api.Status.DEPRECATED) {
                 b.addAllResponseHeadersToAdd(lifecycleHeaders(api, v));
             }
+            b.setMetadata(usageMetadata(api, v, r.name(), true));
             b.putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER, Any.pack(ExtAuthzPerRoute.newBuilder()
                     .setCheckSettings(CheckSettings.newBuilder()
                             .putContextExtensions(RouteContract.AuthzContext.AUTHZ_PROFILE, r.authzProfile())
@@ -323,6 +327,29 @@ public final class SnapshotBuilder {
                     .build()));
         }
         return b.build();
+    }
+
+    /**
+     * The route's identity for the gateway's access log (docs/route-contract.md, {@code AccessLogTags}): the
+     * access logger copies each key into {@code custom_tags}, so usage per API version needs no parsing of
+     * Envoy's route names.
+     */
+    private static Metadata usageMetadata(Api api, Api.ApiVersion v, String gatewayRoute, boolean authzChecked) {
+        Struct.Builder fields = Struct.newBuilder()
+                .putFields(RouteContract.AccessLogTags.API, text(api.name()))
+                .putFields(RouteContract.AccessLogTags.API_VERSION, text(v.version()))
+                .putFields(RouteContract.AccessLogTags.GATEWAY_ROUTE, text(gatewayRoute))
+                .putFields(RouteContract.AccessLogTags.LIFECYCLE, text(v.status().name().toLowerCase(Locale.ROOT)))
+                .putFields(RouteContract.AccessLogTags.AUTHZ, text(authzChecked
+                        ? RouteContract.AccessLogTags.AUTHZ_CHECKED : RouteContract.AccessLogTags.AUTHZ_NONE));
+        v.sunsetAt().ifPresent(t -> fields.putFields(RouteContract.AccessLogTags.SUNSET, text(t.toString())));
+        return Metadata.newBuilder()
+                .putFilterMetadata(RouteContract.AccessLogTags.METADATA_NAMESPACE, fields.build())
+                .build();
+    }
+
+    private static Value text(String s) {
+        return Value.newBuilder().setStringValue(s).build();
     }
 
     private static HeaderValue metadata(String key, String value) {
@@ -365,6 +392,7 @@ public final class SnapshotBuilder {
                         .build()));
             } else {
                 b.setDirectResponse(direct);
+                b.setMetadata(usageMetadata(api, v, RouteContract.AccessLogTags.CLOSED_ROUTE, false));
                 b.addResponseHeadersToAdd(overwrite("content-type", "application/json"));
                 if (status == 410) {
                     b.addAllResponseHeadersToAdd(lifecycleHeaders(api, v));

@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -132,6 +133,43 @@ class EnvoyResourcesGoldenTest {
                 .isEqualTo(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED);
         assertThat(dlp.getProcessingMode().getResponseTrailerMode()).isEqualTo(ProcessingMode.HeaderSendMode.SEND);
         assertThat(hcm.getAccessLog(0).getName()).isEqualTo("envoy.access_loggers.http_grpc");
+    }
+
+    @Test
+    void accessLog_tagsEachEntryWithTheRoutesApiVersion_andLogsTheIdentityExtAuthzInjects() throws Exception {
+        Listener envoy = build().listeners().stream().filter(l -> l.getName().equals("http-8443")).findFirst()
+                .orElseThrow();
+        HttpConnectionManager hcm = envoy.getFilterChains(0).getFilters(0).getTypedConfig()
+                .unpack(HttpConnectionManager.class);
+        HttpGrpcAccessLogConfig als = hcm.getAccessLog(0).getTypedConfig().unpack(HttpGrpcAccessLogConfig.class);
+        assertThat(als.getAdditionalRequestHeadersToLogList()).contains("x-tenant-id", "x-client-id", "x-user-id");
+        assertThat(als.getAdditionalResponseHeadersToLogList()).contains("content-type");
+        assertThat(als.getCommonConfig().getCustomTagsList()).allSatisfy(t -> {
+            assertThat(t.getMetadata().getKind().hasRoute()).isTrue();
+            assertThat(t.getMetadata().getMetadataKey().getKey()).isEqualTo("meshguard");
+            assertThat(t.getTag()).isEqualTo("meshguard." + t.getMetadata().getMetadataKey().getPath(0).getKey());
+        }).extracting(t -> t.getTag()).containsExactlyInAnyOrder("meshguard.api", "meshguard.api_version",
+                "meshguard.gateway_route", "meshguard.lifecycle", "meshguard.sunset", "meshguard.authz");
+
+        VirtualHost vh = envoyRoutes().getVirtualHosts(0);
+        assertThat(usage(route(vh, "orders.v3.list"))).containsEntry("api", "orders").containsEntry("api_version", "v3")
+                .containsEntry("gateway_route", "list").containsEntry("lifecycle", "deprecated")
+                .containsEntry("sunset", "2027-06-01T00:00:00Z").containsEntry("authz", "checked");
+        assertThat(usage(route(vh, "orders.v3.default.list"))).containsEntry("api_version", "v3")
+                .containsEntry("gateway_route", "list");
+        assertThat(usage(route(vh, "orders.v4.events"))).containsEntry("lifecycle", "active")
+                .doesNotContainKey("sunset");
+        // a canned 410 reaches no ext_authz: its callers' identity headers are the client's own
+        assertThat(usage(route(vh, "orders.v2.closed"))).containsEntry("lifecycle", "sunset")
+                .containsEntry("gateway_route", "_closed").containsEntry("authz", "none");
+        assertThat(vh.getRoutesList()).allSatisfy(r -> assertThat(usage(r)).containsKeys("api", "api_version"));
+    }
+
+    private static Map<String, String> usage(Route r) {
+        Map<String, String> m = new java.util.TreeMap<>();
+        r.getMetadata().getFilterMetadataOrThrow("meshguard").getFieldsMap()
+                .forEach((k, v) -> m.put(k, v.getStringValue()));
+        return m;
     }
 
     private static RouteConfiguration envoyRoutes() throws IOException {
