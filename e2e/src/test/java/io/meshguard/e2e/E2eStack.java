@@ -10,6 +10,8 @@ import io.meshguard.cli.xds.XdsStackPart;
 import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.Gateway;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.testing.PostgresDatabase;
@@ -34,11 +36,13 @@ final class E2eStack implements AutoCloseable {
     private final LocalStack local;
     private final Path dataDir;
     private final PostgresDatabase db;
+    private final ProcessMetrics metrics;
     private AdsSubscription ads;
     private Gateway gateway;
 
-    private E2eStack(ComponentStack stack, LocalStack local, Path dataDir, PostgresDatabase db) {
+    private E2eStack(ComponentStack stack, LocalStack local, Path dataDir, PostgresDatabase db, ProcessMetrics metrics) {
         this.stack = stack;
+        this.metrics = metrics;
         this.local = local;
         this.dataDir = dataDir;
         this.db = db;
@@ -47,9 +51,10 @@ final class E2eStack implements AutoCloseable {
     static E2eStack start(PostgresDatabase db, Path dataDir) throws Exception {
         ComponentStack stack = new ComponentStack();
         // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment later
-        StackContext context = new StackContext(ProcessMetrics.create(), db.dataSource(), db.dbSettings(), dataDir, POLICIES);
+        ProcessMetrics metrics = ProcessMetrics.create();
+        StackContext context = new StackContext(metrics, db.dataSource(), db.dbSettings(), dataDir, POLICIES);
         try {
-            return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db);
+            return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db, metrics);
         } catch (Exception | Error e) {
             stack.close();
             throw e;
@@ -99,6 +104,21 @@ final class E2eStack implements AutoCloseable {
         XdsStackPart xds = local.part(XdsStackPart.class);
         return new io.meshguard.cli.demo.DemoCommand.Target("127.0.0.1", xds.adsPort(), xds.adminUrl(), xds.tokenFile(),
                 dataDir, db.dataSource()::getConnection);
+    }
+
+    /**
+     * Starts the combined status listener {@code up} runs ({@code --status-port}: /metrics of the process's one
+     * registry) on a free port, closed with the stack; returns its port.
+     */
+    int startStatusListener() throws Exception {
+        StatusHttpServer status = new StatusHttpServer("e2e-status", new HttpServerSettings("127.0.0.1", 0), metrics.registry());
+        stack.start(status);
+        return status.port();
+    }
+
+    /** Base URL of the xDS controller's admin listener (which also serves /metrics). */
+    String xdsAdminUrl() {
+        return local.part(XdsStackPart.class).adminUrl();
     }
 
     DataSource database() {
