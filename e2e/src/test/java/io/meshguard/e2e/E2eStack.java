@@ -116,6 +116,19 @@ final class E2eStack implements AutoCloseable {
         return status.port();
     }
 
+    /** host:port of extauthz's Check listener and of the DLP server's, for {@code meshguard authz|dlp send}. */
+    String extauthzTarget() {
+        return "127.0.0.1:" + local.part(io.meshguard.cli.authz.ExtAuthzStackPart.class).grpcPort();
+    }
+
+    String dlpTarget() {
+        return "127.0.0.1:" + local.part(io.meshguard.cli.dlp.DlpStackPart.class).grpcPort();
+    }
+
+    int adsPort() {
+        return local.part(XdsStackPart.class).adsPort();
+    }
+
     /** Base URL of the xDS controller's admin listener (which also serves /metrics). */
     String xdsAdminUrl() {
         return local.part(XdsStackPart.class).adminUrl();
