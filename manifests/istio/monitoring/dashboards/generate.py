@@ -3,6 +3,7 @@
 
     python3 manifests/istio/monitoring/dashboards/generate.py           # rewrite the JSON files
     python3 manifests/istio/monitoring/dashboards/generate.py --check   # exit 1 if a JSON file is not up to date
+    python3 manifests/istio/monitoring/dashboards/generate.py --guide   # the operator guide's lines (section 6a)
 
 A panel is one call: ts("title", "the question it answers", q("PromQL", "legend"), ...). Add it to a dashboard's
 list, run the script, commit the JSON. manifests/istio/monitoring/kustomization.yaml turns each JSON file into a
@@ -257,7 +258,24 @@ def render():
             for uid, title, question, panels in DASHBOARDS}
 
 
+def guide():
+    """The operator guide's lines for every dashboard and panel (docs/operator-guide.md, section 6a)."""
+    lines = []
+    for uid, title, question, panels in DASHBOARDS:
+        lines.append(f"**{title}** (`{uid}.json`): {question}")
+        lines.append("")
+        for p in panels:
+            if p["type"] == "row":
+                continue
+            lines.append(f"- *{p['title']}*: {p['description']}")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv):
+    if "--guide" in argv:
+        print(guide(), end="")
+        return 0
     files = render()
     if "--check" in argv:
         stale = [name for name, text in files.items()
