@@ -40,7 +40,8 @@ import org.HdrHistogram.Recorder;
  * config and request headers, response headers, then N FULL_DUPLEX_STREAMED body chunks of ~680 bytes (one chunk in
  * ten carries a sensitive value), each sent when the previous one is answered. The two servers are measured
  * alternately at each rate, so load from other processes hits both. A target that falls 2 s behind is marked
- * saturated. Prints a table and {@link LatencyCsv} lines for {@code bench/plots/plot.py}. A benchmark, not a test.
+ * saturated, and so is one whose streams fail (call limit) or stay unanswered 30 s after the last start
+ * ({@code -Dwait=N} seconds). Prints a table and {@link LatencyCsv} lines for {@code bench/plots/plot.py}. A benchmark, not a test.
  *
  * <pre>java -cp … io.meshguard.bench.dlp.ExtProcRateSweep [policies/dlp.yaml] [seconds] [streams/s,…] [chunks]</pre>
  */
@@ -53,7 +54,7 @@ public final class ExtProcRateSweep {
         Path policy = Path.of(args.length > 0 ? args[0] : "policies/dlp.yaml");
         Duration seconds = Duration.ofSeconds(args.length > 1 ? Integer.parseInt(args[1]) : 5);
         List<Integer> rates = new ArrayList<>();
-        for (String r : (args.length > 2 ? args[2] : "50,100,200,400").split(",")) {
+        for (String r : (args.length > 2 ? args[2] : "25,50,100,200,400").split(",")) {
             rates.add(Integer.parseInt(r.trim()));
         }
         int chunks = args.length > 3 ? Integer.parseInt(args[3]) : 10;
@@ -138,18 +139,19 @@ public final class ExtProcRateSweep {
             started++;
             new OpenStream(channel, body, intended, recorder, done, failed).begin();
         }
-        while (done.get() < started) {
-            if (System.nanoTime() - start > duration.toNanos() + TimeUnit.SECONDS.toNanos(Long.getLong("wait", 60))) {
-                throw new IllegalStateException((started - done.get()) + " of " + started
-                        + " streams still open 60 s after the last start");
-            }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("wait", 30));
+        while (done.get() < started && System.nanoTime() < deadline) {
             LockSupport.parkNanos(1_000_000);
         }
-        if (failed.get() > 0) {
-            throw new IllegalStateException(failed.get() + " streams failed; the scenario is broken");
+        long unfinished = started - done.get();
+        if (failed.get() > 0 || unfinished > 0) {
+            // refused (call limit) or never answered within the wait: the server did not sustain this rate
+            System.out.printf("%d streams/s: %d of %d streams failed, %d unfinished after the wait%n", rate,
+                    failed.get(), started, unfinished);
+            saturated = true;
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
-        return new Result(done.get() / elapsed, recorder.getIntervalHistogram(), saturated);
+        return new Result((done.get() - failed.get()) / elapsed, recorder.getIntervalHistogram(), saturated);
     }
 
     /** One ext_proc stream driven message by message: each message goes out when the previous one is answered. */
