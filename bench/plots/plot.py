@@ -33,10 +33,11 @@ def read_rows(path):
 
 
 def log_ticks(lo, hi):
-    """1-2-5 ticks covering [lo, hi]."""
+    """1-2-5 ticks covering [lo, hi]; powers of ten only when the range spans more than three decades."""
+    steps = (1,) if hi / lo > 1000 else (1, 2, 5)
     ticks, exp = [], math.floor(math.log10(lo))
     while True:
-        for m in (1, 2, 5):
+        for m in steps:
             v = m * 10 ** exp
             if v > hi * 1.0001:
                 return ticks
@@ -46,9 +47,19 @@ def log_ticks(lo, hi):
 
 
 def fmt(v):
+    """An offered rate: 500, 1k, 2k."""
     if v >= 1000 and v % 1000 == 0:
         return f"{int(v // 1000)}k"
     return f"{v:g}"
+
+
+def fmt_us(v):
+    """A latency given in microseconds: 500 µs, 2 ms, 1 s."""
+    if v >= 1_000_000:
+        return f"{v / 1_000_000:g} s"
+    if v >= 1000:
+        return f"{v / 1000:g} ms"
+    return f"{v:g} µs"
 
 
 def panel(rows, scenarios, metric, title, x0):
@@ -69,14 +80,14 @@ def panel(rows, scenarios, metric, title, x0):
     for t in log_ticks(y_lo, y_hi):
         y = sy(t)
         out.append(f'<line x1="{x0 + MARGIN_L}" x2="{x0 + MARGIN_L + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{x0 + MARGIN_L - 6}" y="{y + 4:.1f}" text-anchor="end">{fmt(t)}</text>')
+        out.append(f'<text x="{x0 + MARGIN_L - 6}" y="{y + 4:.1f}" text-anchor="end">{fmt_us(t)}</text>')
     for t in xs:
         x = sx(t)
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{MARGIN_T}" y2="{MARGIN_T + h}" stroke="#eee"/>')
         out.append(f'<text x="{x:.1f}" y="{MARGIN_T + h + 16}" text-anchor="middle">{fmt(t)}</text>')
     out.append(f'<text x="{x0 + MARGIN_L + w / 2:.1f}" y="{PANEL_H - 10}" text-anchor="middle">offered rate (per second)</text>')
     out.append(f'<text transform="translate({x0 + 16},{MARGIN_T + h / 2:.1f}) rotate(-90)" text-anchor="middle">'
-               f'latency (µs)</text>')
+               f'latency</text>')
     for i, (name, color) in enumerate(scenarios):
         points = sorted((r["offered_per_s"], r[metric], r["saturated"]) for r in rows if r["scenario"] == name)
         baseline = color == "#000000"
