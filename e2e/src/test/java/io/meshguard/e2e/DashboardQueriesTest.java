@@ -44,7 +44,7 @@ import org.yaml.snakeyaml.Yaml;
 /**
  * Every PromQL expression in the Grafana dashboards ({@code manifests/istio/monitoring/dashboards/*.json}) and in the
  * alert rules ({@code manifests/istio/monitoring/prometheus-rules.yaml}) names only metrics and labels that the
- * servers expose. The stack runs as {@code meshguard up} wires it; real traffic goes through the emulated gateway
+ * servers expose, and asks equality matchers ({@code label="value"}) only for values the servers set. The stack runs as {@code meshguard up} wires it; real traffic goes through the emulated gateway
  * (allowed and denied Checks, a DLP stream with a finding, a blocked upload), through {@code meshguard authz send}
  * and {@code meshguard dlp send} (a refused path, unknown profiles, an unscanned binary body), and through a raw ADS
  * stream that NACKs; audit rows are written along the way. Then {@code /metrics} is scraped over HTTP and each
@@ -81,7 +81,8 @@ class DashboardQueriesTest {
 
     static E2eStack stack;
     static DemoGateway.Upstreams upstreams;
-    static Map<String, Set<String>> exposed;
+    /** Metric sample name → label name → every value seen in the scrape. */
+    static Map<String, Map<String, Set<String>>> exposed;
 
     /** One expression and where it comes from (dashboard and panel, or alert). */
     record Query(String source, String expr) {}
@@ -137,10 +138,11 @@ class DashboardQueriesTest {
             assertThat(sampleValue(text, "meshguard_xds_nacks_total")).isPositive();
         });
         exposed = names(get(metrics));
-        Map<String, Set<String>> fromXdsPort = names(get(URI.create(stack.xdsAdminUrl() + "/metrics")));
+        Map<String, Map<String, Set<String>>> fromXdsPort = names(get(URI.create(stack.xdsAdminUrl() + "/metrics")));
         assertThat(fromXdsPort.keySet()).as("every status port of up serves the one registry")
                 .containsAll(exposed.keySet().stream().filter(n -> n.startsWith("meshguard_")).toList());
-        fromXdsPort.forEach((name, labels) -> exposed.computeIfAbsent(name, n -> new TreeSet<>()).addAll(labels));
+        fromXdsPort.forEach((name, labels) -> labels.forEach((label, values) -> exposed
+                .computeIfAbsent(name, n -> new TreeMap<>()).computeIfAbsent(label, l -> new TreeSet<>()).addAll(values)));
     }
 
     @AfterAll
@@ -184,7 +186,7 @@ class DashboardQueriesTest {
     }
 
     @Test
-    void theCheck_failsOnAMisspelledMetric_aMisspelledLabel_andAGroupingNoMetricCarries() {
+    void theCheck_failsOnAMisspelledMetric_aMisspelledLabel_aLabelValueNoServerSets_andAGroupingNoMetricCarries() {
         assertThat(problems(new Query("t", "sum(rate(meshguard_authz_decision_total[5m]))"), exposed))
                 .singleElement().asString().contains("meshguard_authz_decision_total", "not exposed");
         assertThat(problems(new Query("t", "sum(rate(meshguard_authz_decisions_total{resut=\"deny\"}[5m]))"), exposed))
@@ -193,12 +195,14 @@ class DashboardQueriesTest {
                 .singleElement().asString().contains("detector");
         assertThat(problems(new Query("t", "histogram_quantile(0.99, sum by (le) (rate(meshguard_dlp_chunk_seconds_bucket[5m])))"),
                 exposed)).as("the DLP chunk timer is a summary: no buckets").isNotEmpty();
+        assertThat(problems(new Query("t", "sum(meshguard_grpc_calls_in_flight{server=\"dlp\"})"), exposed))
+                .singleElement().asString().contains("server=\"dlp\"", "extproc-dlp");
         assertThat(problems(new Query("t", "sum by (le, pod) (rate(meshguard_authz_check_duration_seconds_bucket[5m]))"),
                 exposed)).isEmpty();
     }
 
     /** What is wrong with one expression against the exposed names; empty when nothing is. */
-    static List<String> problems(Query query, Map<String, Set<String>> exposed) {
+    static List<String> problems(Query query, Map<String, Map<String, Set<String>>> exposed) {
         List<String> problems = new ArrayList<>();
         PromQl.Refs refs;
         try {
@@ -209,7 +213,7 @@ class DashboardQueriesTest {
         Set<String> inScope = new TreeSet<>(TARGET_LABELS);
         inScope.addAll(refs.createdLabels());
         for (PromQl.Selector s : refs.selectors()) {
-            Set<String> labels = exposed.containsKey(s.metric()) ? exposed.get(s.metric())
+            Set<String> labels = exposed.containsKey(s.metric()) ? exposed.get(s.metric()).keySet()
                     : KUBE_STATE_METRICS.get(s.metric());
             if (labels == null) {
                 problems.add(query.source() + ": metric " + s.metric() + " is not exposed, in `" + query.expr() + "`");
@@ -222,6 +226,15 @@ class DashboardQueriesTest {
                             + labels + "), in `" + query.expr() + "`");
                 }
             }
+            // label="value" on our own metrics: a value no server ever sets (server="dlp" for "extproc-dlp")
+            // selects nothing, silently
+            s.equals().forEach((label, value) -> {
+                Set<String> seen = exposed.getOrDefault(s.metric(), Map.of()).get(label);
+                if (seen != null && !seen.contains(value)) {
+                    problems.add(query.source() + ": " + label + "=\"" + value + "\" never occurs on " + s.metric()
+                            + " (seen: " + seen + "), in `" + query.expr() + "`");
+                }
+            });
         }
         for (String label : refs.groupingLabels()) {
             if (!inScope.contains(label)) {
@@ -276,9 +289,9 @@ class DashboardQueriesTest {
         return out;
     }
 
-    /** Sample name (as exposed, with _total/_bucket/_sum/_count/_max) → every label name its samples carry. */
-    static Map<String, Set<String>> names(String exposition) {
-        Map<String, Set<String>> names = new TreeMap<>();
+    /** Sample name (as exposed, with _total/_bucket/_sum/_count/_max) → label name → every value it takes. */
+    static Map<String, Map<String, Set<String>>> names(String exposition) {
+        Map<String, Map<String, Set<String>>> names = new TreeMap<>();
         for (String line : exposition.lines().toList()) {
             if (line.isBlank() || line.startsWith("#")) {
                 continue;
@@ -286,26 +299,36 @@ class DashboardQueriesTest {
             int brace = line.indexOf('{');
             int space = line.indexOf(' ');
             if (brace < 0 || (space >= 0 && space < brace)) {
-                names.computeIfAbsent(line.substring(0, space), n -> new TreeSet<>());
+                names.computeIfAbsent(line.substring(0, space), n -> new TreeMap<>());
                 continue;
             }
-            Set<String> labels = names.computeIfAbsent(line.substring(0, brace), n -> new TreeSet<>());
-            labels.addAll(labelNames(line, brace));
+            Map<String, Set<String>> labels = names.computeIfAbsent(line.substring(0, brace), n -> new TreeMap<>());
+            labels(line, brace).forEach(pair -> labels.computeIfAbsent(pair.get(0), l -> new TreeSet<>()).add(pair.get(1)));
         }
         return names;
     }
 
-    /** Label names of {@code {a="x",b="y\"z"}} starting at the brace (values may hold escaped quotes, commas, braces). */
-    private static List<String> labelNames(String line, int brace) {
-        List<String> labels = new ArrayList<>();
+    /**
+     * The [name, value] pairs of {@code {a="x",b="y\"z"}} starting at the brace (values may hold escaped quotes,
+     * backslashes, newlines, commas and braces; the text format escapes {@code \\ \" \n}).
+     */
+    private static List<List<String>> labels(String line, int brace) {
+        List<List<String>> labels = new ArrayList<>();
         int i = brace + 1;
         while (i < line.length() && line.charAt(i) != '}') {
             int eq = line.indexOf('=', i);
-            labels.add(line.substring(i, eq).trim());
+            StringBuilder value = new StringBuilder();
             int j = eq + 2; // past ="
             while (line.charAt(j) != '"') {
-                j += line.charAt(j) == '\\' ? 2 : 1;
+                if (line.charAt(j) == '\\') {
+                    char escaped = line.charAt(j + 1);
+                    value.append(escaped == 'n' ? '\n' : escaped);
+                    j += 2;
+                } else {
+                    value.append(line.charAt(j++));
+                }
             }
+            labels.add(List.of(line.substring(i, eq).trim(), value.toString()));
             i = j + 1;
             if (line.charAt(i) == ',') {
                 i++;

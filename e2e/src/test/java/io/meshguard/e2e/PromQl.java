@@ -18,8 +18,15 @@ import java.util.Set;
  * not a parser: it does not check that the expression is well formed beyond balanced brackets and matchers.
  */
 final class PromQl {
-    /** A metric selector: the metric's name and the label names its matchers use. */
-    record Selector(String metric, Set<String> labels) {}
+    /**
+     * A metric selector: the metric's name, the label names its matchers use, and the values its equality matchers
+     * ({@code label="value"}) require.
+     */
+    record Selector(String metric, Set<String> labels, java.util.Map<String, String> equals) {
+        Selector(String metric, Set<String> labels) {
+            this(metric, labels, java.util.Map.of());
+        }
+    }
 
     /** What an expression depends on. */
     record Refs(List<Selector> selectors, Set<String> groupingLabels, Set<String> createdLabels) {
@@ -115,6 +122,7 @@ final class PromQl {
     /** Reads {@code {name op "value", ...}} starting at the brace; returns the index after the closing brace. */
     private static int matchers(List<Token> tokens, int brace, String metric, List<Selector> out, String expr) {
         Set<String> labels = new LinkedHashSet<>();
+        java.util.Map<String, String> equals = new java.util.LinkedHashMap<>();
         String name = metric;
         int i = brace + 1;
         while (i < tokens.size() && !tokens.get(i).text().equals("}")) {
@@ -134,6 +142,9 @@ final class PromQl {
                 name = tokens.get(i + 2).text();
             } else {
                 labels.add(label.text());
+                if (op.equals("=")) {
+                    equals.put(label.text(), tokens.get(i + 2).text());
+                }
             }
             i += 3;
         }
@@ -143,7 +154,7 @@ final class PromQl {
         if (name == null) {
             throw new IllegalArgumentException("a selector without a metric name: " + expr);
         }
-        out.add(new Selector(name, Set.copyOf(labels)));
+        out.add(new Selector(name, Set.copyOf(labels), java.util.Map.copyOf(equals)));
         return i + 1;
     }
 

@@ -19,8 +19,8 @@ class PromQlTest {
     @Test
     void matchers_nameTheirLabels_whateverTheOperatorAndQuote() {
         PromQl.Refs refs = PromQl.read("sum(rate(a_total{result=\"deny\", route!~'x|y', reason=~`a\"b`,k!=\"}\"}[5m]))");
-        assertThat(refs.selectors()).containsExactly(
-                new PromQl.Selector("a_total", Set.of("result", "route", "reason", "k")));
+        assertThat(refs.selectors()).containsExactly(new PromQl.Selector("a_total",
+                Set.of("result", "route", "reason", "k"), java.util.Map.of("result", "deny")));
     }
 
     @Test
@@ -60,7 +60,7 @@ class PromQlTest {
     void metricNamesWithColons_andNameMatchers_areRead() {
         PromQl.Refs refs = PromQl.read("job:requests:rate5m + {__name__=\"up\", job=\"x\"} - 1e3 * 0.7");
         assertThat(refs.selectors()).containsExactly(new PromQl.Selector("job:requests:rate5m", Set.of()),
-                new PromQl.Selector("up", Set.of("job")));
+                new PromQl.Selector("up", Set.of("job"), java.util.Map.of("job", "x")));
     }
 
     @Test
