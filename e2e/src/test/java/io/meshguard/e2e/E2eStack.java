@@ -11,6 +11,8 @@ import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.Gateway;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.testing.PostgresDatabase;
@@ -43,6 +45,7 @@ final class E2eStack implements AutoCloseable {
 
     private E2eStack(ComponentStack stack, LocalStack local, Path dataDir, PostgresDatabase db, ProcessMetrics metrics) {
         this.stack = stack;
+        this.metrics = metrics;
         this.local = local;
         this.dataDir = dataDir;
         this.db = db;
@@ -107,6 +110,34 @@ final class E2eStack implements AutoCloseable {
         XdsStackPart xds = local.part(XdsStackPart.class);
         return new io.meshguard.cli.demo.DemoCommand.Target("127.0.0.1", xds.adsPort(), xds.adminUrl(), xds.tokenFile(),
                 dataDir, db.dataSource()::getConnection);
+    }
+
+    /**
+     * Starts the combined status listener {@code up} runs ({@code --status-port}: /metrics of the process's one
+     * registry) on a free port, closed with the stack; returns its port.
+     */
+    int startStatusListener() throws Exception {
+        StatusHttpServer status = new StatusHttpServer("e2e-status", new HttpServerSettings("127.0.0.1", 0), metrics.registry());
+        stack.start(status);
+        return status.port();
+    }
+
+    /** host:port of extauthz's Check listener and of the DLP server's, for {@code meshguard authz|dlp send}. */
+    String extauthzTarget() {
+        return "127.0.0.1:" + local.part(io.meshguard.cli.authz.ExtAuthzStackPart.class).grpcPort();
+    }
+
+    String dlpTarget() {
+        return "127.0.0.1:" + local.part(io.meshguard.cli.dlp.DlpStackPart.class).grpcPort();
+    }
+
+    int adsPort() {
+        return local.part(XdsStackPart.class).adsPort();
+    }
+
+    /** Base URL of the xDS controller's admin listener (which also serves /metrics). */
+    String xdsAdminUrl() {
+        return local.part(XdsStackPart.class).adminUrl();
     }
 
     DataSource database() {

@@ -228,5 +228,15 @@ public final class ExtAuthzBench {
                 }
             }
         }
+        // the same figures as CSV lines, for bench/plots/plot.py
+        System.out.println();
+        io.meshguard.bench.LatencyCsv.header();
+        for (Row r : rows) {
+            for (int rate : rates) {
+                LoadGenerator.Result at = r.atRate().get(rate);
+                io.meshguard.bench.LatencyCsv.row("extauthz", r.name(), r == base, rate, at.throughput(), at.latency(),
+                        at.saturated());
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ package io.meshguard.dlp.server;
 
 import io.meshguard.contract.ProfileLabels;
 import io.meshguard.dlp.detect.Simd;
+import io.meshguard.dlp.policy.Direction;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -29,7 +30,26 @@ public final class DlpMetrics {
         io.micrometer.core.instrument.Gauge.builder("meshguard_dlp_vector_bytes", () -> Simd.LANES)
                 .description("bytes per step of the scan's vector searches; 0 when the portable paths run")
                 .register(registry);
+        // Counters of rare events are registered at zero for every label value they can take, so that a dashboard
+        // or an alert sees the series (at 0) before the first event: a series that appears only with its first
+        // increment makes rate() and increase() miss that first event (Prometheus docs, instrumentation practices,
+        // "Avoid missing metrics").
+        for (Direction d : Direction.values()) {
+            decoderLimitCounter(d.id());
+        }
+        for (ProcessingSession.Phase phase : ProcessingSession.Phase.values()) {
+            overDeadlineCounter(phase.label, phase.directionId());
+        }
+        for (String kind : PROTOCOL_ERRORS) {
+            protocolErrorCounter(kind);
+        }
+        policyReloadCounter(true);
+        policyReloadCounter(false);
     }
+
+    /** The kinds {@link #protocolError} is called with (ProcessingSession). */
+    static final java.util.List<String> PROTOCOL_ERRORS = java.util.List.of("observability_mode", "unknown_message",
+            "internal", "streamed_tail_at_trailers");
 
     public MeterRegistry registry() {
         return registry;
@@ -97,9 +117,13 @@ public final class DlpMetrics {
     }
 
     void decoderLimit(String direction) {
-        Counter.builder("meshguard_dlp_decoder_limit_total")
+        decoderLimitCounter(direction).increment();
+    }
+
+    private Counter decoderLimitCounter(String direction) {
+        return Counter.builder("meshguard_dlp_decoder_limit_total")
                 .description("Compressed bodies (br, zstd) refused a decoder because as many as the heap allows were busy")
-                .tag("direction", direction).register(registry).increment();
+                .tag("direction", direction).register(registry);
     }
 
     void malformed(String direction, String what) {
@@ -116,10 +140,14 @@ public final class DlpMetrics {
 
     /** A stream the server ended because one phase (or the whole stream) ran over its deadline. */
     void overDeadline(String phase, String direction) {
-        Counter.builder("meshguard_dlp_streams_over_deadline_total")
+        overDeadlineCounter(phase, direction).increment();
+    }
+
+    private Counter overDeadlineCounter(String phase, String direction) {
+        return Counter.builder("meshguard_dlp_streams_over_deadline_total")
                 .description("DLP streams ended by the server's own deadline (Envoy times nothing out in "
                         + "FULL_DUPLEX_STREAMED): 504 before the response started, a reset after")
-                .tag("phase", phase).tag("direction", direction).register(registry).increment();
+                .tag("phase", phase).tag("direction", direction).register(registry);
     }
 
     /** The age of the oldest open bounded stream, read at each scrape. */
@@ -139,11 +167,19 @@ public final class DlpMetrics {
     }
 
     void protocolError(String what) {
-        Counter.builder("meshguard_dlp_protocol_errors_total").tag("kind", what).register(registry).increment();
+        protocolErrorCounter(what).increment();
+    }
+
+    private Counter protocolErrorCounter(String what) {
+        return Counter.builder("meshguard_dlp_protocol_errors_total").tag("kind", what).register(registry);
     }
 
     void policyReload(boolean ok) {
-        Counter.builder("meshguard_dlp_policy_reloads_total").tag("result", ok ? "ok" : "invalid")
-                .register(registry).increment();
+        policyReloadCounter(ok).increment();
+    }
+
+    private Counter policyReloadCounter(boolean ok) {
+        return Counter.builder("meshguard_dlp_policy_reloads_total").tag("result", ok ? "ok" : "invalid")
+                .register(registry);
     }
 }

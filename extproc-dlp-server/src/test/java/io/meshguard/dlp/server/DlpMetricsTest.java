@@ -13,4 +13,24 @@ class DlpMetricsTest {
         new DlpMetrics(registry);
         assertThat(registry.get("meshguard_dlp_vector_bytes").gauge().value()).isIn(32.0, 64.0);
     }
+
+    @Test
+    void rareEventCounters_areExposedAtZero_beforeTheFirstEvent() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        DlpMetrics metrics = new DlpMetrics(registry);
+
+        assertThat(registry.get("meshguard_dlp_decoder_limit_total").tag("direction", "response").counter().count())
+                .isZero();
+        assertThat(registry.get("meshguard_dlp_streams_over_deadline_total").tag("phase", "body")
+                .tag("direction", "request").counter().count()).isZero();
+        assertThat(registry.get("meshguard_dlp_streams_over_deadline_total").tag("phase", "stream")
+                .tag("direction", "none").counter().count()).isZero();
+        assertThat(registry.get("meshguard_dlp_protocol_errors_total").counters()).hasSize(4);
+        assertThat(registry.get("meshguard_dlp_policy_reloads_total").tag("result", "invalid").counter().count())
+                .isZero();
+
+        metrics.overDeadline("body", "request");
+        assertThat(registry.get("meshguard_dlp_streams_over_deadline_total").tag("phase", "body")
+                .tag("direction", "request").counter().count()).isEqualTo(1);
+    }
 }

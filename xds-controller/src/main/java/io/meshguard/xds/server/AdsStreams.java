@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.Set;
@@ -15,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +38,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     private final Map<Long, StreamState> streams = new ConcurrentHashMap<>();
     private final Map<DiscoveryRequest, String> rejectedVersions = Collections.synchronizedMap(new IdentityHashMap<>());
     private final Map<DiscoveryRequest, Set<String>> resubscribed = Collections.synchronizedMap(new IdentityHashMap<>());
+    private final Map<String, Timer> answerLatency = new ConcurrentHashMap<>();
 
     public AdsStreams(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters) {
         this.fleet = fleet;
@@ -43,25 +46,32 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         this.meters = meters;
     }
 
+    /** A response as it went out: its version, and when (System.nanoTime), to time the client's answer. */
+    private record Sent(String version, long nanos) {}
+
     private static final class StreamState {
         volatile Node node;
         volatile String group;
-        final Map<String, Map<String, String>> versionByNonce = new ConcurrentHashMap<>();
+        final Map<String, Map<String, Sent>> versionByNonce = new ConcurrentHashMap<>();
         final Map<String, Set<String>> lastRequested = new ConcurrentHashMap<>();
 
         void sent(String typeUrl, String nonce, String version) {
-            Map<String, String> m = versionByNonce.computeIfAbsent(typeUrl, t -> Collections.synchronizedMap(
+            Map<String, Sent> m = versionByNonce.computeIfAbsent(typeUrl, t -> Collections.synchronizedMap(
                     new LinkedHashMap<>(NONCES_KEPT * 2, 0.75f, false) {
                         @Override
-                        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                        protected boolean removeEldestEntry(Map.Entry<String, Sent> eldest) {
                             return size() > NONCES_KEPT;
                         }
                     }));
-            m.put(nonce, version);
+            m.put(nonce, new Sent(version, System.nanoTime()));
         }
 
         Optional<String> versionSent(String typeUrl, String nonce) {
-            Map<String, String> m = versionByNonce.get(typeUrl);
+            return sent(typeUrl, nonce).map(Sent::version);
+        }
+
+        Optional<Sent> sent(String typeUrl, String nonce) {
+            Map<String, Sent> m = versionByNonce.get(typeUrl);
             return m == null ? Optional.empty() : Optional.ofNullable(m.get(nonce));
         }
     }
@@ -96,6 +106,9 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         if (request.getResponseNonce().isEmpty()) {
             return;
         }
+        String result = request.hasErrorDetail() ? "nack" : "ack";
+        s.sent(request.getTypeUrl(), request.getResponseNonce()).ifPresent(sent -> answerLatency(type, result)
+                .record(System.nanoTime() - sent.nanos(), TimeUnit.NANOSECONDS));
         if (request.hasErrorDetail()) {
             String rejected = s.versionSent(request.getTypeUrl(), request.getResponseNonce())
                     .orElse("unknown");
@@ -160,6 +173,16 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     /** The version the given NACK rejected, once (the watch for that request takes it). */
     Optional<String> takeRejectedVersion(DiscoveryRequest nack) {
         return Optional.ofNullable(rejectedVersions.remove(nack));
+    }
+
+    /**
+     * From a response sent to the client's ACK or NACK of its nonce: what a push takes to reach and be applied by a
+     * client (its network, its queue, its config apply), per resource type.
+     */
+    private Timer answerLatency(String type, String result) {
+        return answerLatency.computeIfAbsent(type + '|' + result, k -> Timer.builder("meshguard_xds_ack_latency_seconds")
+                .description("Time from an xDS response sent to the client's ACK or NACK of it")
+                .tag("type", type).tag("result", result).publishPercentileHistogram().register(meters));
     }
 
     private Counter counter(String name, String type) {

@@ -312,6 +312,9 @@ class ProxylessGrpcClientTest {
         System.out.println("grpc-java NACK: " + nack.error());
 
         double nacks = meters.counter("meshguard_xds_nacks_total", "type", "Cluster").count();
+        // the NACK answered a response this controller sent: its round trip is timed
+        assertThat(meters.get("meshguard_xds_ack_latency_seconds").tag("type", "Cluster").tag("result", "nack").timer()
+                .count()).isPositive();
         Thread.sleep(1000);
         // parked: no new response, so no new NACK (unparked, java-control-plane loops ~1,500 times a second)
         assertThat(meters.counter("meshguard_xds_nacks_total", "type", "Cluster").count()).isEqualTo(nacks);
