@@ -49,7 +49,6 @@ final class E2eStack implements AutoCloseable {
         this.local = local;
         this.dataDir = dataDir;
         this.db = db;
-        this.metrics = metrics;
     }
 
     static E2eStack start(PostgresDatabase db, Path dataDir) throws Exception {
