@@ -31,7 +31,12 @@ class ServerAuditTest {
 
             assertThat(sink).isPresent();
             assertThat(stack.readinessChecks()).extracting(ReadinessCheck::name).containsExactly("decision-log");
-            assertThat(metrics.scrape()).contains("meshguard_decision_log_queue_capacity");
+            // the names the operator guide (section 7b) and the DecisionLogDropping alert use
+            assertThat(metrics.scrape()).contains("meshguard_decision_log_events_written_total{server=\"audit\"}",
+                    "meshguard_decision_log_written_bytes_total{", "meshguard_decision_log_writes_total{",
+                    "meshguard_decision_log_dropped_total{reason=\"queue_full\",server=\"audit\"}",
+                    "meshguard_decision_log_queue_events{", "meshguard_decision_log_queue_capacity{",
+                    "meshguard_decision_log_up{");
         }
     }
 
