@@ -174,6 +174,27 @@ class UpCommandTest {
     }
 
     @Test
+    void redisNone_startsNoRedis_ignoresItsPort_andSaysLimitsStayLocal() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+            Process up = launch(dataDir, "--redis", "none", "--redis-port", String.valueOf(taken.getLocalPort()));
+            UpState state = await().atMost(START_LIMIT).pollInterval(Duration.ofMillis(200))
+                    .failFast("up exited early", () -> !up.isAlive())
+                    .until(() -> UpState.readRunning(dataDir).orElse(null), s -> s != null);
+            assertThat(state.redisUrl()).isEmpty();
+            assertThat(state.redisPid()).isZero();
+            assertThat(state.ports()).doesNotContainKey(RunningStack.REDIS);
+            assertThat(state.endpoints()).anyMatch(line -> line.startsWith("redis")
+                    && line.contains("none: extauthz keeps per-process local rate limits"));
+            assertThat(dataDir.resolve("redis")).doesNotExist();
+            HttpResponse<String> ready = await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                    .until(() -> get(state.statusUrl() + "/readyz"), r -> r.statusCode() == 200);
+            assertThat(ready.body()).doesNotContain("\"name\":\"redis\"");
+            up.destroy();
+            assertThat(up.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
     void upKilledWithSigkill_leavesItsRedisBehind_whichTheNextUpStops() throws Exception {
         RunningUp first = startUp();
         ProcessHandle redis = ProcessHandle.of(first.state().redisPid()).orElseThrow();

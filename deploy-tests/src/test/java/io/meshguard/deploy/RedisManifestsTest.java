@@ -236,7 +236,9 @@ class RedisManifestsTest {
         assertThat(readme()).contains("kubectl -n meshguard create secret generic " + SECRET)
                 .contains("--from-literal=url=").contains("--from-literal=password=");
         String guide = Files.readString(RepoPaths.root().resolve("docs/operator-guide.md"));
-        assertThat(guide).contains("rediss://").contains(RedisConfig.TLS_CA_FILE.name());
+        // Managed Redis over TLS with the key extauthz reads a private CA from; sizing and the eviction alert.
+        assertThat(guide).contains("rediss://").contains(RedisConfig.TLS_CA_FILE.name()).contains("cluster mode off")
+                .contains("bytes per").contains("evicted_keys");
     }
 
     private static String readme() {
