@@ -1,0 +1,30 @@
+package io.meshguard.extauthz.ratelimit;
+
+/**
+ * The generic cell rate algorithm in integer microseconds, the same arithmetic as the store script
+ * ({@link GcraScript}): a limit is a "theoretical arrival time" (TAT); a request costs one emission interval; it fits
+ * when the TAT it would leave is at most one bucket ({@code burst} intervals) ahead of now. A refused request changes
+ * nothing, so rejected requests are never counted.
+ */
+final class Gcra {
+    private Gcra() {}
+
+    /**
+     * @param allowed whether one more request fits
+     * @param newTat the TAT to store when the whole request is admitted
+     * @param retryAfter when refused: microseconds until it would fit
+     * @param remaining requests that still fit after this one (or now, when refused)
+     * @param reset microseconds until the bucket is full again
+     */
+    record Step(boolean allowed, long newTat, long retryAfter, long remaining, long reset) {}
+
+    static Step step(long tat, long now, long emission, long capacity) {
+        long base = Math.max(tat, now);
+        long newTat = base + emission;
+        long ahead = newTat - now;
+        if (ahead > capacity) {
+            return new Step(false, tat, ahead - capacity, Math.max(0, (capacity - (base - now)) / emission), base - now);
+        }
+        return new Step(true, newTat, 0, (capacity - ahead) / emission, ahead);
+    }
+}
