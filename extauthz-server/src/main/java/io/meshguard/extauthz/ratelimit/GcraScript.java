@@ -13,7 +13,8 @@ final class GcraScript {
      * KEYS: one per limit. ARGV: per limit its emission interval and bucket capacity (µs). All or nothing: when one
      * limit refuses, no key is written (a refused request is not counted). Each written key expires when its bucket
      * would be full again (PX, milliseconds), so idle callers leave nothing behind. Returns
-     * {@code {allowed, now, retry_after, remaining_1, reset_1, ..., remaining_n, reset_n}}.
+     * {@code {allowed, now, retry_after, remaining_1, reset_1, ..., remaining_n, reset_n}}: remaining is what still
+     * fits after an admitted request, or what fits now when refused.
      */
     static final String ACQUIRE = """
             if redis.replicate_commands then redis.replicate_commands() end
@@ -28,19 +29,18 @@ final class GcraScript {
               local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
               local base = math.max(tat, now)
               local ahead = base + emission - now
+              out[2 + 2 * i] = math.max(0, math.floor((capacity - (base - now)) / emission))
+              out[3 + 2 * i] = base - now
+              tats[i] = base + emission
               if ahead > capacity then
                 out[1] = 0
                 if ahead - capacity > out[3] then out[3] = ahead - capacity end
-                out[2 + 2 * i] = math.max(0, math.floor((capacity - (base - now)) / emission))
-                out[3 + 2 * i] = base - now
-              else
-                out[2 + 2 * i] = math.floor((capacity - ahead) / emission)
-                out[3 + 2 * i] = ahead
-                tats[i] = base + emission
               end
             end
             if out[1] == 1 then
               for i = 1, n do
+                out[2 + 2 * i] = out[2 + 2 * i] - 1
+                out[3 + 2 * i] = tats[i] - now
                 redis.call('SET', KEYS[i], string.format('%d', tats[i]), 'PX', math.floor(out[3 + 2 * i] / 1000) + 1)
               end
             end

@@ -112,15 +112,20 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
 
     @Override
     public Verdict acquire(LimitRequest request) {
+        return acquire(request, true);
+    }
+
+    /** @param useDenyCache false asks the store even for a caller it refused moments ago (tests of the script) */
+    Verdict acquire(LimitRequest request, boolean useDenyCache) {
         long now = nanoTime.getAsLong();
         String denyKey = denyKey(request);
-        CachedDeny cached = denied.getIfPresent(denyKey);
+        CachedDeny cached = useDenyCache ? denied.getIfPresent(denyKey) : null;
         if (cached != null) {
             long left = cached.untilNanos() - now;
             if (left > 0) {
                 denyCacheHits.increment();
                 Verdict v = cached.verdict();
-                return count(new Verdict(false, (left + 999) / 1000, v.states(), Verdict.Source.GLOBAL));
+                return count(new Verdict(false, (left + 999) / 1000, v.states(), Verdict.Source.GLOBAL, v.atMicros()));
             }
             denied.invalidate(denyKey);
         }
@@ -142,7 +147,7 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
             breaker.onSuccess();
             storeCall.record(took, TimeUnit.NANOSECONDS);
             Verdict v = parse(result, limits);
-            if (!v.allowed()) {
+            if (!v.allowed() && useDenyCache) {
                 denied.put(denyKey, new CachedDeny(v, now + v.retryAfterMicros() * 1000));
             }
             return count(v);
@@ -178,7 +183,7 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
             long reset = ((Number) result.get(4 + 2 * i)).longValue();
             states.add(new Verdict.LimitState(limits.get(i), remaining, reset));
         }
-        return new Verdict(allowed, retry, states, Verdict.Source.GLOBAL);
+        return new Verdict(allowed, retry, states, Verdict.Source.GLOBAL, ((Number) result.get(1)).longValue());
     }
 
     /** The rule's answer while the store cannot be asked. */
@@ -191,7 +196,7 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         for (Limit l : request.limits()) {
             states.add(new Verdict.LimitState(l, 0, retry));
         }
-        return new Verdict(false, retry, states, Verdict.Source.STORE_UNAVAILABLE);
+        return new Verdict(false, retry, states, Verdict.Source.STORE_UNAVAILABLE, nanoTime.getAsLong() / 1000);
     }
 
     private Verdict count(Verdict v) {
@@ -277,6 +282,11 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
 
     public StoreBreaker breaker() {
         return breaker;
+    }
+
+    /** Buckets whose outage admissions were charged to the store so far. */
+    public long reconciledBuckets() {
+        return (long) reconciled.count();
     }
 
     /** Live replicas as last counted (the degraded share's divisor). */

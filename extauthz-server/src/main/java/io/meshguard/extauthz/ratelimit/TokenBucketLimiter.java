@@ -102,9 +102,11 @@ public final class TokenBucketLimiter implements RateLimiter {
                 if (allowed) {
                     held[i].tat = steps[i].newTat();
                 }
-                states.add(new Verdict.LimitState(limits.get(i), allowed ? steps[i].remaining() : 0, steps[i].reset()));
+                // admitted: what fits after it; refused: what fits now (0 for the limit that refused)
+                states.add(new Verdict.LimitState(limits.get(i), allowed ? steps[i].remaining() : steps[i].available(),
+                        allowed ? steps[i].reset() : Math.max(0, held[i].tat - now)));
             }
-            return new Verdict(allowed, retry, states, source);
+            return new Verdict(allowed, retry, states, source, now);
         }
     }
 

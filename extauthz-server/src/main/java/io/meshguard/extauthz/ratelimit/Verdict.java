@@ -11,8 +11,10 @@ import java.util.List;
  * @param states each limit's remaining requests and time until its bucket is full again, in the request's order
  * @param source who decided: the shared store, this replica alone, this replica's degraded share, or nobody (the
  *     store is down and the rule fails closed)
+ * @param atMicros when it was decided: the store's clock (µs since the epoch) for {@link Source#GLOBAL}, this
+ *     replica's monotonic clock (µs) otherwise
  */
-public record Verdict(boolean allowed, long retryAfterMicros, List<LimitState> states, Source source) {
+public record Verdict(boolean allowed, long retryAfterMicros, List<LimitState> states, Source source, long atMicros) {
     public Verdict {
         states = List.copyOf(states);
     }
