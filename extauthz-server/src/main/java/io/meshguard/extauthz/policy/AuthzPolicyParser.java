@@ -280,10 +280,13 @@ public final class AuthzPolicyParser {
                 doc.error(m.get("by"), "rate_limits.by must be 'tenant' or 'subject' (API keys are always limited per key)");
             }
             Map<String, RateLimitPolicy.RateTier> tiers = new LinkedHashMap<>();
+            // names of every declared tier, valid or not: a broken tier is reported once, not again where it is named
+            Set<String> names = new HashSet<>();
             if (!m.containsKey("tiers")) {
                 doc.error(node, "rate_limits: 'tiers' is missing");
             } else {
                 Map<String, YamlNode> declared = doc.mapping(m.get("tiers"), "rate_limits.tiers", Set.of());
+                names.addAll(declared.keySet());
                 if (declared.isEmpty() && m.get("tiers").isMap()) {
                     doc.error(m.get("tiers"), "rate_limits.tiers: declare at least one tier");
                 }
@@ -295,19 +298,19 @@ public final class AuthzPolicyParser {
                     ? doc.string(m.get("default_tier"), "rate_limits.default_tier").orElse("") : "";
             if (!m.containsKey("default_tier")) {
                 doc.error(node, "rate_limits: 'default_tier' is missing");
-            } else if (!tiers.containsKey(defaultTier)) {
+            } else if (!names.contains(defaultTier)) {
                 doc.error(m.get("default_tier"), "rate_limits.default_tier: no tier named '" + defaultTier + "'");
             }
             Map<String, String> tenantTiers = m.containsKey("tenant_tiers")
                     ? doc.stringMap(m.get("tenant_tiers"), "rate_limits.tenant_tiers") : Map.of();
             tenantTiers.forEach((tenant, tier) -> {
-                if (!tiers.containsKey(tier)) {
+                if (!names.contains(tier)) {
                     doc.error(m.get("tenant_tiers"), "rate_limits.tenant_tiers." + tenant + ": no tier named '" + tier + "'");
                 }
             });
             String publicTier = m.containsKey("public_tier")
                     ? doc.string(m.get("public_tier"), "rate_limits.public_tier").orElse(defaultTier) : defaultTier;
-            if (m.containsKey("public_tier") && !tiers.containsKey(publicTier)) {
+            if (m.containsKey("public_tier") && !names.contains(publicTier)) {
                 doc.error(m.get("public_tier"), "rate_limits.public_tier: no tier named '" + publicTier + "'");
             }
             RateLimitPolicy.LimitScope scope = m.containsKey("scope")
