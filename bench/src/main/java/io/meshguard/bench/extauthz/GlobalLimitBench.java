@@ -76,6 +76,7 @@ public final class GlobalLimitBench {
                         new Scenario("(c) extauthz, public route, global limits (Redis on loopback)", global.grpcPort()));
                 System.out.printf("JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
                         Runtime.version(), Runtime.getRuntime().availableProcessors(), seconds.toSeconds(), rates, rounds);
+                limiterAlone(redis.endpoint().url(), rounds);
                 measure(scenarios, seconds, rates, rounds);
                 var stats = global.globalLimits().get().breaker().stats();
                 System.out.printf("%nstore calls %d, timeouts %d, errors %d, breaker trips %d (a trip would mean degraded Checks)%n",
@@ -84,6 +85,55 @@ public final class GlobalLimitBench {
                 local.close();
                 global.close();
             }
+        }
+    }
+
+    /**
+     * The limiter's own cost, without gRPC: one thread calling {@code acquire} on the local buckets and on the Redis
+     * limiter (its own connection to the same server), interleaved rounds of 20,000 calls; latency per call.
+     */
+    private static void limiterAlone(String url, int rounds) {
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        var limit = new io.meshguard.extauthz.policy.RateLimitPolicy.Limit(100_000, Duration.ofSeconds(1), 100_000);
+        var request = new io.meshguard.extauthz.ratelimit.LimitRequest(
+                io.meshguard.extauthz.ratelimit.RateLimitKeys.caller("policy", "addr", "10.9.9.9", "bench"), "bench",
+                List.of(limit, new io.meshguard.extauthz.policy.RateLimitPolicy.Limit(100_000_000, Duration.ofHours(1), 100_000_000)),
+                io.meshguard.extauthz.policy.RateLimitPolicy.OnStoreError.DEGRADED);
+        var local = new io.meshguard.extauthz.ratelimit.TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime);
+        try (var connection = io.meshguard.extauthz.redis.RedisConnection.open(RedisSettings.none().withUrl(url).withKeyPrefix("bench:")
+                .withCommandTimeout(Duration.ofSeconds(1)));
+                var global = new io.meshguard.extauthz.ratelimit.RedisRateLimiter(connection,
+                        io.meshguard.extauthz.ratelimit.RateLimitSettings.DEFAULTS, registry, System::nanoTime, "bench")) {
+            var hLocal = new org.HdrHistogram.Histogram(3);
+            var hGlobal = new org.HdrHistogram.Histogram(3);
+            for (int i = 0; i < 20_000; i++) {
+                local.acquire(request);
+                global.acquire(request);
+            }
+            for (int round = 0; round < rounds; round++) {
+                for (var pair : List.of(java.util.Map.entry(local, hLocal),
+                        java.util.Map.<io.meshguard.extauthz.ratelimit.RateLimiter, org.HdrHistogram.Histogram>entry(global, hGlobal))) {
+                    for (int i = 0; i < 20_000; i++) {
+                        long t0 = System.nanoTime();
+                        if (!pair.getKey().acquire(request).allowed()) {
+                            throw new IllegalStateException("the bench limit refused a request");
+                        }
+                        pair.getValue().recordValue(Math.max(1, (System.nanoTime() - t0) / 1000));
+                    }
+                }
+            }
+            System.out.println();
+            System.out.println("Limiter alone, one thread, " + (20_000 * rounds) + " calls each (µs per decision):");
+            System.out.println();
+            System.out.println("| limiter | p50 | p99 | p99.9 | calls/s |");
+            System.out.println("|---|---:|---:|---:|---:|");
+            for (var e : List.of(java.util.Map.entry("local buckets", hLocal), java.util.Map.entry("Redis, one script (2 limits)", hGlobal))) {
+                var h = e.getValue();
+                System.out.printf("| %s | %d | %d | %d | %.0f |%n", e.getKey(), h.getValueAtPercentile(50), h.getValueAtPercentile(99),
+                        h.getValueAtPercentile(99.9), 1e6 / Math.max(1e-3, h.getMean()));
+            }
+            System.out.printf("%nlimiter's added p99 (Redis − local): %d µs; store timeouts %d%n",
+                    hGlobal.getValueAtPercentile(99) - hLocal.getValueAtPercentile(99), global.breaker().stats().timeouts());
         }
     }
 
