@@ -74,6 +74,14 @@ public final class RedisConnection implements AutoCloseable {
         if (connection != null || connector != null || closed) {
             return this;
         }
+        // one attempt now (bounded by the connect timeout; a refused connection fails at once), so a healthy store
+        // serves the very first Check; the retries run in the background
+        try {
+            connection = client.connect(StringCodec.UTF8);
+            return this;
+        } catch (RuntimeException e) {
+            lastConnectError = e.getMessage() == null ? e.toString() : e.getMessage();
+        }
         long pauseMs = Math.max(500, settings.connectTimeout().toMillis());
         connector = Thread.ofPlatform().daemon().name("redis-connect").start(() -> {
             while (!closed && connection == null) {
@@ -101,7 +109,9 @@ public final class RedisConnection implements AutoCloseable {
             throw new IllegalArgumentException("redis.url is empty");
         }
         RedisURI uri = RedisURI.create(settings.url());
-        uri.setTimeout(settings.commandTimeout());
+        // the URI's timeout also bounds the connection handshake (HELLO/AUTH): give it the connect timeout, so a
+        // reconnect on a busy node is not lost to the 20 ms command budget; commands get theirs from TimeoutOptions
+        uri.setTimeout(settings.connectTimeout());
         if (!settings.password().isEmpty()) {
             // The Secret's password wins over one in the URL; a username in the URL (Redis ACL user) is kept.
             String user = uri.getCredentialsProvider() instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider p

@@ -166,7 +166,8 @@ class RedisRateLimiterTest {
         assertThat(admitted).isEqualTo(5);
         // 195 refusals later the stored arrival time is still at most one bucket ahead of the store's clock (a limiter
         // counting refusals would be 195 intervals = 390 s ahead), and the key expires when the bucket is full
-        try (RedisConnection c = RedisConnection.open(RedisSettings.none().withUrl(SharedRedis.get().url()))) {
+        try (RedisConnection c = RedisConnection.open(RedisSettings.none().withUrl(SharedRedis.get().url())
+                .withCommandTimeout(Duration.ofSeconds(2)))) {
             String key = RateLimitKeys.storeKey(prefix, request.callerKey(), limit.label());
             long tat = Long.parseLong(c.async().get(key).get(5, TimeUnit.SECONDS));
             List<String> time = c.async().time().get(5, TimeUnit.SECONDS);

@@ -100,6 +100,13 @@ class GlobalRateLimitServerTest {
                 .withKeyPrefix(SharedRedis.keyPrefix(GlobalRateLimitServerTest.class)).withCommandTimeout(Duration.ofSeconds(1));
         Replica a = replica(redis);
         Replica b = replica(redis);
+        for (Replica r : List.of(a, b)) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!readiness(r.server()).detail().startsWith("global")) {
+                assertThat(System.nanoTime()).as("replica reaches the store: " + readiness(r.server()).detail()).isLessThan(deadline);
+                Thread.sleep(20);
+            }
+        }
         List<CheckResponse> answers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             answers.add((i % 2 == 0 ? a : b).stub().check(from("/open", "203.0.113.7")));
