@@ -149,6 +149,28 @@ class GatewayJourneysTest {
         assertThat(last.status()).as(last.describe()).isEqualTo(429);
         assertThat(last.body()).contains("rate_limited");
         assertThat(last.upstreamReached()).isFalse();
+        // the local reply carries Retry-After and the rate-limit headers (denied_response.headers)
+        assertThat(last.header("retry-after")).as(last.describe()).isPresent();
+        assertThat(last.header("ratelimit")).as(last.describe()).hasValueSatisfying(v -> assertThat(v).startsWith("\"free-1s\";r=0;"));
+        assertThat(last.header("x-ratelimit-remaining")).contains("0");
+    }
+
+    @Test
+    void allowedCall_clientSeesItsRateLimitHeaders_onTheUpstreamsResponse() throws Exception {
+        // ext_authz's ok_response.response_headers_to_add: Envoy saves them on OK and sets them on the upstream's
+        // response in encodeHeaders (source/extensions/filters/http/ext_authz/ext_authz.cc); append=false means set,
+        // so an upstream's own RateLimit header cannot contradict the gateway's
+        accounts.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts/9"), "t-headers"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.upstreamReached()).isTrue();
+        assertThat(exchange.header("ratelimit-policy")).as(exchange.describe()).contains("\"free-1s\";q=5;w=1");
+        assertThat(exchange.header("ratelimit")).hasValueSatisfying(v -> assertThat(v).matches("\"free-1s\";r=9;t=\\d+"));
+        assertThat(exchange.header("x-ratelimit-limit")).contains("5");
+        assertThat(exchange.header("x-ratelimit-remaining")).contains("9");
+        // response headers are for the client only: the upstream never saw them on its request
+        assertThat(accounts.received().getLast().headers().has("ratelimit")).isFalse();
     }
 
     @Test

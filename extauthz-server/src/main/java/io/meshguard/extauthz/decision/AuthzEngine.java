@@ -11,7 +11,11 @@ import io.meshguard.extauthz.policy.OwnedHeaders;
 import io.meshguard.extauthz.policy.RateLimitPolicy;
 import io.meshguard.extauthz.policy.RouteIndex;
 import io.meshguard.extauthz.policy.RoutePolicy;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.meshguard.extauthz.ratelimit.LimitRequest;
+import io.meshguard.extauthz.ratelimit.RateLimitHeaders;
+import io.meshguard.extauthz.ratelimit.RateLimitKeys;
+import io.meshguard.extauthz.ratelimit.RateLimiter;
+import io.meshguard.extauthz.ratelimit.Verdict;
 import io.meshguard.extauthz.condition.Condition;
 import io.meshguard.extauthz.condition.ConditionVariables;
 import io.meshguard.extauthz.mesh.Caller;
@@ -33,7 +37,7 @@ public final class AuthzEngine {
     private final AuthzPolicy policy;
     private final JwtAuthenticator jwt;
     private final Optional<ApiKeyAuthenticator> apiKeys;
-    private final TokenBucketLimiter limiter;
+    private final RateLimiter limiter;
     private final SecretFiles secrets;
     private final OwnedHeaders owned;
     /** Host/path selection, and the rules a gateway route names ({@code meshguard.authz_profile}) by one lookup. */
@@ -41,13 +45,13 @@ public final class AuthzEngine {
     private final Clock clock;
 
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
-            TokenBucketLimiter limiter, SecretFiles secrets) {
+            RateLimiter limiter, SecretFiles secrets) {
         this(policy, jwt, apiKeys, limiter, secrets, Clock.systemUTC());
     }
 
     /** @param clock the time {@code when:} conditions see as {@code now} */
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
-            TokenBucketLimiter limiter, SecretFiles secrets, Clock clock) {
+            RateLimiter limiter, SecretFiles secrets, Clock clock) {
         this.clock = clock;
         this.policy = policy;
         this.jwt = jwt;
@@ -163,8 +167,8 @@ public final class AuthzEngine {
             if (unmet.isPresent()) {
                 return unmet.get();
             }
-            Optional<Decision> limited = rateLimit(request, r, caller, Optional.empty(), false);
-            return limited.orElseGet(() -> allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false));
+            Limited limited = rateLimit(request, r, caller, Optional.empty(), false);
+            return limited.denied().orElseGet(() -> allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false, limited.headers()));
         }
 
         AuthResult auth = gatewayHop ? GatewayHop.identity(request, names, mode)
@@ -204,37 +208,62 @@ public final class AuthzEngine {
             return unmet.get();
         }
         // a gateway hop was limited at the gateway: counting it again could spend the same bucket twice
-        Optional<Decision> limited = gatewayHop ? Optional.empty() : rateLimit(request, r, caller, who, ok.fromCache());
-        return limited.orElseGet(() -> allow(request, r, who, Reason.ALLOWED, ok.fromCache()));
+        Limited limited = gatewayHop ? Limited.NONE : rateLimit(request, r, caller, who, ok.fromCache());
+        return limited.denied().orElseGet(() -> allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers()));
+    }
+
+    /** The rate-limit outcome: a deny (over the limit, or the store is down and the rule fails closed), and headers. */
+    private record Limited(Optional<Decision> denied, Map<String, String> headers) {
+        static final Limited NONE = new Limited(Optional.empty(), Map.of());
     }
 
     /**
-     * The rate-limit deny, if the caller is over its limit. Anonymous callers (public routes) are limited per client
-     * address ({@link ClientAddress}), so one client cannot exhaust a public route for everyone.
+     * The rate-limit deny, if the caller is over its limit, and the rate-limit headers for the client. Anonymous
+     * callers (public routes) are limited per client address ({@link ClientAddress}), so one client cannot exhaust a
+     * public route for everyone.
      */
-    private Optional<Decision> rateLimit(HttpRequestView request, RoutePolicy r, Caller caller, Optional<Identity> who,
-            boolean cached) {
+    private Limited rateLimit(HttpRequestView request, RoutePolicy r, Caller caller, Optional<Identity> who, boolean cached) {
         if (!r.rateLimited() || policy.rateLimits().isEmpty()) {
-            return Optional.empty();
+            return Limited.NONE;
         }
         RateLimitPolicy limits = policy.rateLimits().get();
+        RateLimitPolicy.RouteLimit own = r.options().rateLimit();
+        RateLimitPolicy.LimitScope scope = own.scope().orElse(limits.scope());
+        RateLimitPolicy.OnStoreError onError = own.onStoreError().orElse(limits.onStoreError());
         RateLimitPolicy.RateTier tier;
-        String key;
+        String[] callerId;
         if (who.isPresent()) {
             tier = tierFor(limits, who.get(), request);
-            key = bucketKey(limits, who.get());
+            callerId = callerParts(limits, who.get());
         } else {
             tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
                     limits.tiers().get(limits.publicTier()));
-            key = "addr:" + ClientAddress.of(caller);
+            callerId = new String[] {"addr", ClientAddress.of(caller)};
         }
-        TokenBucketLimiter.Outcome outcome = limiter.tryAcquire(key, tier);
-        if (outcome.allowed()) {
-            return Optional.empty();
+        // length-prefixed parts: scope, caller kind and id, tier — no two callers can spell the same key
+        String[] parts = new String[callerId.length + (scope == RateLimitPolicy.LimitScope.ROUTE ? 3 : 2)];
+        int i = 0;
+        parts[i++] = scope.yaml();
+        if (scope == RateLimitPolicy.LimitScope.ROUTE) {
+            parts[i++] = r.name();
         }
-        long seconds = Math.max(1, (outcome.retryAfter().toMillis() + 999) / 1000);
-        return Optional.of(deny(request, Optional.of(r.name()), who, Reason.RATE_LIMITED, "rate limit of tier " + tier.name() + " exceeded",
-                Map.of("retry-after", Long.toString(seconds)), cached));
+        for (String p : callerId) {
+            parts[i++] = p;
+        }
+        parts[i] = tier.name();
+        Verdict verdict = limiter.acquire(new LimitRequest(RateLimitKeys.caller(parts), tier.name(), tier.limits(), onError));
+        Map<String, String> headers = RateLimitHeaders.of(limits.headers(), tier.name(), verdict);
+        if (verdict.allowed()) {
+            return new Limited(Optional.empty(), headers);
+        }
+        Map<String, String> extra = new LinkedHashMap<>(headers);
+        extra.put("retry-after", Long.toString(Math.max(1, RateLimitHeaders.seconds(verdict.retryAfterMicros()))));
+        if (verdict.source() == Verdict.Source.STORE_UNAVAILABLE) {
+            return new Limited(Optional.of(deny(request, Optional.of(r.name()), who, Reason.RATE_LIMIT_STORE_UNAVAILABLE,
+                    "rate limits cannot be checked now (store unreachable) and this route fails closed", extra, cached)), Map.of());
+        }
+        return new Limited(Optional.of(deny(request, Optional.of(r.name()), who, Reason.RATE_LIMITED,
+                "rate limit of tier " + tier.name() + " exceeded", extra, cached)), Map.of());
     }
 
     /** The policy-level deny rule's verdict: empty when it does not apply. */
@@ -331,17 +360,18 @@ public final class AuthzEngine {
         return limits.tiers().getOrDefault(name.orElse(limits.defaultTier()), limits.tiers().get(limits.defaultTier()));
     }
 
-    private static String bucketKey(RateLimitPolicy limits, Identity id) {
+    private static String[] callerParts(RateLimitPolicy limits, Identity id) {
         if (id.credentialId().isPresent()) {
-            return "key:" + id.credentialId().get();
+            return new String[] {"key", id.credentialId().get()};
         }
         if (limits.by().equals("tenant") && id.tenant().isPresent()) {
-            return "tenant:" + id.tenant().get();
+            return new String[] {"tenant", id.tenant().get()};
         }
-        return "sub:" + id.issuer() + ":" + id.subject();
+        return new String[] {"sub", id.issuer(), id.subject()};
     }
 
-    private Decision allow(HttpRequestView request, RoutePolicy route, Optional<Identity> who, Reason reason, boolean cached) {
+    private Decision allow(HttpRequestView request, RoutePolicy route, Optional<Identity> who, Reason reason, boolean cached,
+            Map<String, String> responseHeaders) {
         IdentityHeaders names = policy.identityHeaders();
         Map<String, HeaderMutation> set = new LinkedHashMap<>();
         if (who.isPresent() && who.get().authMethod().equals(MeshCaller.MTLS)) {
@@ -411,7 +441,7 @@ public final class AuthzEngine {
             }
         }
         return new Decision(true, 200, reason, reason == Reason.PUBLIC_ROUTE ? "public route" : "allowed", request.requestId(),
-                Optional.of(route.name()), who, List.copyOf(set.values()), List.copyOf(remove), Map.of(), "", cached);
+                Optional.of(route.name()), who, List.copyOf(set.values()), List.copyOf(remove), responseHeaders, "", cached);
     }
 
     private static void overwrite(Map<String, HeaderMutation> set, String name, String value) {
@@ -464,7 +494,13 @@ public final class AuthzEngine {
             headers.put("www-authenticate", "Bearer error=\"invalid_token\", error_description=\"" + quotable(description) + "\"");
         }
         if (extra.containsKey("retry-after")) {
+            // rate-limit answers: Retry-After and the rate-limit headers (every other deny's extra keys are body fields)
             headers.put("retry-after", extra.get("retry-after"));
+            extra.forEach((k, v) -> {
+                if (k.startsWith("ratelimit") || k.startsWith("x-ratelimit-")) {
+                    headers.put(k, v);
+                }
+            });
         }
         return new Decision(false, reason.status(), reason, description, request.requestId(), route, who, List.of(), List.of(),
                 Map.copyOf(headers), Json.object(body), cached);

@@ -41,6 +41,16 @@ public final class CheckResponses {
             ok.addHeaders(option);
         }
         ok.addAllHeadersToRemove(d.headersRemoved());
+        // Rate-limit headers for the client: Envoy keeps response_headers_to_add and applies them to the upstream's
+        // response in encodeHeaders (source/extensions/filters/http/ext_authz/ext_authz.cc); append=false puts them in
+        // response_headers_to_set, i.e. setCopy over whatever the upstream sent
+        // (source/extensions/filters/common/ext_authz/ext_authz_grpc_impl.cc).
+        for (Map.Entry<String, String> h : d.responseHeaders().entrySet()) {
+            ok.addResponseHeadersToAdd(HeaderValueOption.newBuilder()
+                    .setHeader(HeaderValue.newBuilder().setKey(h.getKey()).setValue(h.getValue()))
+                    .setAppend(BoolValue.of(false))
+                    .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
+        }
         ok.addResponseHeadersToAdd(HeaderValueOption.newBuilder()
                 .setHeader(HeaderValue.newBuilder().setKey("x-request-id").setValue(d.requestId()))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT));

@@ -55,6 +55,12 @@ public enum Reason {
     /** A {@code when:} condition could not be evaluated: denied, never allowed. */
     CONDITION_ERROR("condition_error", 403),
     RATE_LIMITED("rate_limited", 429),
+    /**
+     * The rate-limit store is unreachable and the route's limits say {@code on_store_error: fail_closed}: 503 with
+     * {@code Retry-After}, not 429 (the caller did nothing wrong, and 503 + Retry-After is what HTTP clients and
+     * retry policies read as "come back later").
+     */
+    RATE_LIMIT_STORE_UNAVAILABLE("rate_limit_store_unavailable", 503),
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),
     UPSTREAM_CREDENTIAL_UNAVAILABLE("upstream_credential_unavailable", 503),

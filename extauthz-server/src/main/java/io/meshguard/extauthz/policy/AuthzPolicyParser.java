@@ -274,46 +274,170 @@ public final class AuthzPolicyParser {
 
         private RateLimitPolicy rateLimits(YamlNode node) {
             Map<String, YamlNode> m = doc.mapping(node, "rate_limits", Set.of("by", "tiers", "default_tier", "tenant_tiers",
-                    "public_tier"));
+                    "public_tier", "scope", "on_store_error", "headers"));
             String by = m.containsKey("by") ? doc.string(m.get("by"), "rate_limits.by").orElse("tenant") : "tenant";
             if (!by.equals("tenant") && !by.equals("subject")) {
                 doc.error(m.get("by"), "rate_limits.by must be 'tenant' or 'subject' (API keys are always limited per key)");
             }
             Map<String, RateLimitPolicy.RateTier> tiers = new LinkedHashMap<>();
+            // names of every declared tier, valid or not: a broken tier is reported once, not again where it is named
+            Set<String> names = new HashSet<>();
             if (!m.containsKey("tiers")) {
                 doc.error(node, "rate_limits: 'tiers' is missing");
             } else {
-                for (Map.Entry<String, YamlNode> e : doc.mapping(m.get("tiers"), "rate_limits.tiers", Set.of()).entrySet()) {
-                    String what = "rate_limits.tiers." + e.getKey();
-                    Map<String, YamlNode> t = doc.mapping(e.getValue(), what, Set.of("requests_per_second", "burst"));
-                    Optional<Double> rps = required(t, "requests_per_second", e.getValue(), what)
-                            .flatMap(n -> doc.positiveDouble(n, what + ".requests_per_second"));
-                    long burst = t.containsKey("burst")
-                            ? doc.positiveLong(t.get("burst"), what + ".burst").orElse(1L)
-                            : Math.max(1, (long) Math.ceil(rps.orElse(1.0)));
-                    rps.ifPresent(r -> tiers.put(e.getKey(), new RateLimitPolicy.RateTier(e.getKey(), r, burst)));
+                Map<String, YamlNode> declared = doc.mapping(m.get("tiers"), "rate_limits.tiers", Set.of());
+                names.addAll(declared.keySet());
+                if (declared.isEmpty() && m.get("tiers").isMap()) {
+                    doc.error(m.get("tiers"), "rate_limits.tiers: declare at least one tier");
+                }
+                for (Map.Entry<String, YamlNode> e : declared.entrySet()) {
+                    tier(e.getKey(), e.getValue()).ifPresent(t -> tiers.put(t.name(), t));
                 }
             }
             String defaultTier = m.containsKey("default_tier")
                     ? doc.string(m.get("default_tier"), "rate_limits.default_tier").orElse("") : "";
             if (!m.containsKey("default_tier")) {
                 doc.error(node, "rate_limits: 'default_tier' is missing");
-            } else if (!tiers.containsKey(defaultTier)) {
+            } else if (!names.contains(defaultTier)) {
                 doc.error(m.get("default_tier"), "rate_limits.default_tier: no tier named '" + defaultTier + "'");
             }
             Map<String, String> tenantTiers = m.containsKey("tenant_tiers")
                     ? doc.stringMap(m.get("tenant_tiers"), "rate_limits.tenant_tiers") : Map.of();
             tenantTiers.forEach((tenant, tier) -> {
-                if (!tiers.containsKey(tier)) {
+                if (!names.contains(tier)) {
                     doc.error(m.get("tenant_tiers"), "rate_limits.tenant_tiers." + tenant + ": no tier named '" + tier + "'");
                 }
             });
             String publicTier = m.containsKey("public_tier")
                     ? doc.string(m.get("public_tier"), "rate_limits.public_tier").orElse(defaultTier) : defaultTier;
-            if (m.containsKey("public_tier") && !tiers.containsKey(publicTier)) {
+            if (m.containsKey("public_tier") && !names.contains(publicTier)) {
                 doc.error(m.get("public_tier"), "rate_limits.public_tier: no tier named '" + publicTier + "'");
             }
-            return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers), publicTier);
+            RateLimitPolicy.LimitScope scope = m.containsKey("scope")
+                    ? limitScope(m.get("scope"), "rate_limits.scope").orElse(RateLimitPolicy.LimitScope.POLICY)
+                    : RateLimitPolicy.LimitScope.POLICY;
+            RateLimitPolicy.OnStoreError onError = m.containsKey("on_store_error")
+                    ? onStoreError(m.get("on_store_error"), "rate_limits.on_store_error").orElse(RateLimitPolicy.OnStoreError.DEGRADED)
+                    : RateLimitPolicy.OnStoreError.DEGRADED;
+            RateLimitPolicy.HeaderStyle headers = RateLimitPolicy.HeaderStyle.BOTH;
+            if (m.containsKey("headers")) {
+                String v = doc.string(m.get("headers"), "rate_limits.headers").orElse("both");
+                Optional<RateLimitPolicy.HeaderStyle> style = RateLimitPolicy.HeaderStyle.fromYaml(v);
+                if (style.isEmpty()) {
+                    doc.error(m.get("headers"), "rate_limits.headers must be one of both, ietf, x_ratelimit, off; got '" + v + "'");
+                }
+                headers = style.orElse(RateLimitPolicy.HeaderStyle.BOTH);
+            }
+            return new RateLimitPolicy(by, Map.copyOf(tiers), defaultTier, Map.copyOf(tenantTiers), publicTier, scope, onError,
+                    headers);
+        }
+
+        /** Most limits one tier may hold: each is one key the store script reads and writes per Check. */
+        private static final int MAX_LIMITS_PER_TIER = 8;
+        private static final java.time.Duration LONGEST_PERIOD = java.time.Duration.ofDays(1);
+
+        /** {@code {requests_per_second, burst}} (one limit) or {@code {limits: [{requests, per, burst}, ...]}}. */
+        private Optional<RateLimitPolicy.RateTier> tier(String name, YamlNode node) {
+            String what = "rate_limits.tiers." + name;
+            Map<String, YamlNode> t = doc.mapping(node, what, Set.of("requests_per_second", "burst", "limits"));
+            if (t.containsKey("limits")) {
+                if (t.containsKey("requests_per_second") || t.containsKey("burst")) {
+                    doc.error(node, what + ": give either 'limits' or 'requests_per_second'/'burst', not both");
+                    return Optional.empty();
+                }
+                List<YamlNode> items = doc.sequence(t.get("limits"), what + ".limits");
+                if (items.isEmpty()) {
+                    if (t.get("limits").isList()) {
+                        doc.error(t.get("limits"), what + ".limits: list at least one limit");
+                    }
+                    return Optional.empty();
+                }
+                if (items.size() > MAX_LIMITS_PER_TIER) {
+                    doc.error(t.get("limits"), what + ".limits: at most " + MAX_LIMITS_PER_TIER + " limits per tier, got "
+                            + items.size());
+                    return Optional.empty();
+                }
+                List<RateLimitPolicy.Limit> limits = new ArrayList<>();
+                Set<java.time.Duration> periods = new HashSet<>();
+                int i = 0;
+                boolean ok = true;
+                for (YamlNode item : items) {
+                    String at = what + ".limits[" + i++ + "]";
+                    Optional<RateLimitPolicy.Limit> limit = limit(item, at);
+                    if (limit.isPresent() && !periods.add(limit.get().per())) {
+                        doc.error(item, at + ": another limit of this tier has the same period " + Durations.format(limit.get().per())
+                                + "; keep the stricter one");
+                        ok = false;
+                    }
+                    limit.ifPresentOrElse(limits::add, () -> { });
+                    ok &= limit.isPresent();
+                }
+                return ok ? Optional.of(new RateLimitPolicy.RateTier(name, limits)) : Optional.empty();
+            }
+            if (!t.containsKey("requests_per_second")) {
+                doc.error(node, what + ": give 'limits: [{requests: 50, per: 1s}, ...]' or 'requests_per_second'");
+                return Optional.empty();
+            }
+            Optional<Double> rps = doc.positiveDouble(t.get("requests_per_second"), what + ".requests_per_second");
+            if (rps.isPresent() && (rps.get() > 1_000_000 || rps.get() < 1.0 / 86_400)) {
+                doc.error(t.get("requests_per_second"), what + ".requests_per_second must be between 1/86400 and 1000000, got "
+                        + rps.get());
+                return Optional.empty();
+            }
+            Optional<Long> burst = t.containsKey("burst")
+                    ? doc.positiveLong(t.get("burst"), what + ".burst")
+                    : Optional.of(Math.max(1, (long) Math.ceil(rps.orElse(1.0))));
+            if (rps.isEmpty() || burst.isEmpty()) {
+                return Optional.empty();
+            }
+            return Optional.of(RateLimitPolicy.RateTier.perSecond(name, rps.get(), burst.get()));
+        }
+
+        private Optional<RateLimitPolicy.Limit> limit(YamlNode node, String what) {
+            Map<String, YamlNode> l = doc.mapping(node, what, Set.of("requests", "per", "burst"));
+            Optional<Long> requests = required(l, "requests", node, what).flatMap(n -> doc.positiveLong(n, what + ".requests"));
+            Optional<java.time.Duration> per = required(l, "per", node, what).flatMap(n -> doc.duration(n, what + ".per"));
+            Optional<Long> burst = l.containsKey("burst") ? doc.positiveLong(l.get("burst"), what + ".burst") : requests;
+            if (requests.isEmpty() || per.isEmpty() || burst.isEmpty()) {
+                return Optional.empty();
+            }
+            if (per.get().toMillis() < 1 || per.get().compareTo(LONGEST_PERIOD) > 0) {
+                doc.error(l.get("per"), what + ".per must be between 1ms and 1d (calendar days and months are 'quotas:'), got "
+                        + Durations.format(per.get()));
+                return Optional.empty();
+            }
+            if (requests.get() > 1_000_000_000L || burst.get() > 1_000_000_000L) {
+                doc.error(node, what + ": requests and burst must be at most 1000000000");
+                return Optional.empty();
+            }
+            if (per.get().toNanos() / 1000 < requests.get()) {
+                doc.error(l.get("requests"), what + ": " + requests.get() + " requests per " + Durations.format(per.get())
+                        + " is more than one per microsecond (the limiter's resolution)");
+                return Optional.empty();
+            }
+            return Optional.of(new RateLimitPolicy.Limit(requests.get(), per.get(), burst.get()));
+        }
+
+        private Optional<RateLimitPolicy.LimitScope> limitScope(YamlNode node, String what) {
+            return doc.string(node, what).flatMap(v -> {
+                Optional<RateLimitPolicy.LimitScope> s = RateLimitPolicy.LimitScope.fromYaml(v);
+                if (s.isEmpty()) {
+                    doc.error(node, what + " must be 'policy' (one count per caller) or 'route' (one per caller and route), got '"
+                            + v + "'");
+                }
+                return s;
+            });
+        }
+
+        private Optional<RateLimitPolicy.OnStoreError> onStoreError(YamlNode node, String what) {
+            return doc.string(node, what).flatMap(v -> {
+                Optional<RateLimitPolicy.OnStoreError> s = RateLimitPolicy.OnStoreError.fromYaml(v);
+                if (s.isEmpty()) {
+                    doc.error(node, what + " must be 'degraded' (each replica enforces its share) or 'fail_closed' (503), got '"
+                            + v + "'");
+                }
+                return s;
+            });
         }
 
         private List<RoutePolicy> routes(YamlNode node, List<IssuerPolicy> issuers, Settings settings) {
@@ -381,12 +505,19 @@ public final class AuthzPolicyParser {
                 }
             }
             boolean rateLimited = true;
-            if (m.containsKey("rate_limit")) {
+            RateLimitPolicy.RouteLimit routeLimit = RateLimitPolicy.RouteLimit.INHERIT;
+            if (m.containsKey("rate_limit") && m.get("rate_limit").isMap()) {
+                Map<String, YamlNode> rl = doc.mapping(m.get("rate_limit"), what + ".rate_limit", Set.of("scope", "on_store_error"));
+                routeLimit = new RateLimitPolicy.RouteLimit(
+                        rl.containsKey("scope") ? limitScope(rl.get("scope"), what + ".rate_limit.scope") : Optional.empty(),
+                        rl.containsKey("on_store_error")
+                                ? onStoreError(rl.get("on_store_error"), what + ".rate_limit.on_store_error") : Optional.empty());
+            } else if (m.containsKey("rate_limit")) {
                 String v = doc.string(m.get("rate_limit"), what + ".rate_limit").orElse("on");
                 if (v.equals("off") || v.equals("false")) {
                     rateLimited = false;
                 } else if (!v.equals("on") && !v.equals("true")) {
-                    doc.error(m.get("rate_limit"), what + ".rate_limit must be 'on' or 'off'");
+                    doc.error(m.get("rate_limit"), what + ".rate_limit must be 'on', 'off' or a mapping {scope, on_store_error}");
                 }
             }
             Optional<UpstreamCredential> upstream = Optional.empty();
@@ -405,7 +536,7 @@ public final class AuthzPolicyParser {
                 }
                 upstream = file.map(f -> new UpstreamCredential(header, prefix, Path.of(f)));
             }
-            RouteOptions options = routeOptions(m, node, what, auth, issuers);
+            RouteOptions options = routeOptions(m, node, what, auth, issuers).withRateLimit(routeLimit);
             RouteAccess access = access(m, node, what, auth, roles, scopes);
             if (name.isEmpty() || match.isEmpty() || auth.isEmpty()) {
                 return Optional.empty();

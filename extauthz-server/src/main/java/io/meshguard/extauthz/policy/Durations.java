@@ -25,4 +25,27 @@ public final class Durations {
             default -> Duration.ofDays(n);
         });
     }
+
+    /** The shortest exact notation ({@code 1s}, {@code 2m}, {@code 1500ms}; microseconds as {@code 2500us}). */
+    public static String format(Duration d) {
+        long nanos = d.toNanos();
+        if (nanos % 1_000_000 != 0) {
+            return (nanos / 1000) + "us";
+        }
+        long ms = nanos / 1_000_000;
+        if (ms % 1000 != 0) {
+            return ms + "ms";
+        }
+        long s = ms / 1000;
+        if (s % 86_400 == 0) {
+            return (s / 86_400) + "d";
+        }
+        if (s % 3600 == 0) {
+            return (s / 3600) + "h";
+        }
+        if (s % 60 == 0) {
+            return (s / 60) + "m";
+        }
+        return s + "s";
+    }
 }

@@ -10,7 +10,17 @@ import java.util.Set;
  * @param issuers {@code issuers: [...]}: names of the only issuers whose tokens this route accepts; empty = all
  * @param passHeaders {@code pass_headers: [...]}: method/URL override headers ({@link OwnedHeaders#OVERRIDE_HEADERS})
  *     the upstream may receive from the client on this route
+ * @param rateLimit the route's own rate-limit scope and store-error choice ({@code rate_limit: {...}})
  */
-public record RouteOptions(boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders) {
-    public static final RouteOptions DEFAULT = new RouteOptions(false, Set.of(), Set.of());
+public record RouteOptions(boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders,
+        RateLimitPolicy.RouteLimit rateLimit) {
+    public static final RouteOptions DEFAULT = new RouteOptions(false, Set.of(), Set.of(), RateLimitPolicy.RouteLimit.INHERIT);
+
+    public RouteOptions(boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders) {
+        this(allowPathParameters, issuers, passHeaders, RateLimitPolicy.RouteLimit.INHERIT);
+    }
+
+    public RouteOptions withRateLimit(RateLimitPolicy.RouteLimit limit) {
+        return new RouteOptions(allowPathParameters, issuers, passHeaders, limit);
+    }
 }

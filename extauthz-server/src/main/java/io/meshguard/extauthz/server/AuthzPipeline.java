@@ -10,7 +10,7 @@ import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.jwt.JwtAuthenticator;
 import io.meshguard.extauthz.jwt.TokenCache;
 import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.meshguard.extauthz.ratelimit.RateLimiter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class AuthzPipeline implements AutoCloseable {
     private final JwksRegistry jwks;
     private final Optional<ApiKeyAuthenticator> apiKeys;
-    private final TokenBucketLimiter limiter;
+    private final RateLimiter limiter;
     private final SecretFiles secrets;
     private final Clock clock;
     private final MeterRegistry registry;
@@ -35,7 +35,7 @@ public final class AuthzPipeline implements AutoCloseable {
     private final Duration tokenCacheMaxTtl;
     private final AtomicReference<AuthzEngine> engine = new AtomicReference<>();
 
-    public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, TokenBucketLimiter limiter,
+    public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, RateLimiter limiter,
             SecretFiles secrets, Clock clock, MeterRegistry registry, long tokenCacheEntries, Duration tokenCacheMaxTtl) {
         this.jwks = jwks;
         this.apiKeys = apiKeys;
@@ -54,6 +54,11 @@ public final class AuthzPipeline implements AutoCloseable {
         TokenCache cache = new TokenCache(tokenCacheEntries, tokenCacheMaxTtl, clock, registry);
         JwtAuthenticator jwt = new JwtAuthenticator(policy.issuers(), keys, cache, clock);
         engine.set(new AuthzEngine(policy, jwt, apiKeys, limiter, secrets, clock));
+    }
+
+    /** The limiter every engine of this pipeline uses (local buckets, or the store shared by all replicas). */
+    public RateLimiter limiter() {
+        return limiter;
     }
 
     public Optional<AuthzPolicy> policy() {

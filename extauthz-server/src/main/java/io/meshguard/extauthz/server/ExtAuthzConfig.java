@@ -3,6 +3,7 @@ package io.meshguard.extauthz.server;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.redis.RedisConfig;
 import io.meshguard.extauthz.redis.RedisSettings;
+import io.meshguard.extauthz.ratelimit.RateLimitSettings;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigException;
 import io.meshguard.runtime.config.ConfigKey;
@@ -30,7 +31,8 @@ public record ExtAuthzConfig(
         Duration apiKeyCacheTtl,
         Duration apiKeyUsageFlushInterval,
         long rateLimitMaxBuckets,
-        RedisSettings redis) {
+        RedisSettings redis,
+        RateLimitSettings rateLimit) {
 
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
             "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
@@ -49,12 +51,22 @@ public record ExtAuthzConfig(
     public static final ConfigKey<Long> RATELIMIT_MAX_BUCKETS = ConfigKey.longInteger("ratelimit.max_buckets", 100_000, 1,
             10_000_000, "Rate-limit buckets kept in memory (per replica; idle buckets are dropped).");
 
+    public static final ConfigKey<Integer> RATELIMIT_BREAKER_FAILURES = ConfigKey.integer("ratelimit.breaker_failures", 3, 1, 100,
+            "Failed or timed-out Redis calls in a row that open the rate-limit store's circuit breaker (then no Check waits on it).");
+    public static final ConfigKey<Duration> RATELIMIT_BREAKER_OPEN_FOR = ConfigKey.duration("ratelimit.breaker_open_for",
+            Duration.ofMillis(500), "How long the breaker stays open before one Check (or the heartbeat) probes Redis again.");
+    public static final ConfigKey<Duration> RATELIMIT_HEARTBEAT = ConfigKey.duration("ratelimit.heartbeat_interval",
+            Duration.ofSeconds(1), "How often each replica reports itself to Redis; the live count sets each replica's share in degraded mode.");
+    public static final ConfigKey<Integer> RATELIMIT_ASSUMED_REPLICAS = ConfigKey.integer("ratelimit.assumed_replicas", 1, 1, 10_000,
+            "Replica count for the degraded share until the first heartbeat answers (Redis down at start); set it to the Deployment's replicas.");
+
     /** Every key of the server, including {@code http.*} and {@code db.*}. */
     public static final ConfigSchema SCHEMA = ConfigSchema.builder()
             .add(GrpcServerSettings.configGroup(9001))
             .add(HttpServerSettings.configGroup(9101))
             .add(POLICY_FILE, POLICY_RELOAD_INTERVAL, JWKS_HTTP_TIMEOUT, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_TTL,
-                    APIKEY_CACHE_TTL, APIKEY_USAGE_FLUSH, RATELIMIT_MAX_BUCKETS)
+                    APIKEY_CACHE_TTL, APIKEY_USAGE_FLUSH, RATELIMIT_MAX_BUCKETS, RATELIMIT_BREAKER_FAILURES,
+                    RATELIMIT_BREAKER_OPEN_FOR, RATELIMIT_HEARTBEAT, RATELIMIT_ASSUMED_REPLICAS)
             .add(new RedisConfig())
             .add(new DbConfig("meshguard-extauthz"))
             .build();
@@ -73,7 +85,9 @@ public record ExtAuthzConfig(
                 GrpcServerSettings.configGroup(9001).read(config), HttpServerSettings.configGroup(9101).read(config),
                 config.get(POLICY_FILE), config.get(POLICY_RELOAD_INTERVAL), config.get(JWKS_HTTP_TIMEOUT),
                 config.get(TOKEN_CACHE_MAX_ENTRIES), config.get(TOKEN_CACHE_MAX_TTL), config.get(APIKEY_CACHE_TTL),
-                config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS), new RedisConfig().read(config));
+                config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS), new RedisConfig().read(config),
+                new RateLimitSettings(config.get(RATELIMIT_MAX_BUCKETS), config.get(RATELIMIT_BREAKER_FAILURES),
+                        config.get(RATELIMIT_BREAKER_OPEN_FOR), config.get(RATELIMIT_HEARTBEAT), config.get(RATELIMIT_ASSUMED_REPLICAS)));
     }
 
     /** A copy listening on {@code bind:port}. */
@@ -88,22 +102,28 @@ public record ExtAuthzConfig(
 
     public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
         return new ExtAuthzConfig(settings, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit);
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
         return new ExtAuthzConfig(grpc, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit);
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit);
     }
 
     /** A copy using this shared Redis ({@link RedisSettings#none()} for per-replica local limits). */
     public ExtAuthzConfig withRedis(RedisSettings settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings, rateLimit);
+    }
+
+    /** A copy with these rate-limit store settings (breaker, heartbeat). */
+    public ExtAuthzConfig withRateLimit(RateLimitSettings settings) {
+        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, settings);
     }
 }

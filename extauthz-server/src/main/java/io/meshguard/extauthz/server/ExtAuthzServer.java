@@ -14,7 +14,12 @@ import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.decision.SecretFiles;
 import io.meshguard.extauthz.jwt.JwksRegistry;
+import io.meshguard.extauthz.ratelimit.RateLimiter;
+import io.meshguard.extauthz.ratelimit.RedisRateLimiter;
+import io.meshguard.extauthz.ratelimit.StoreBreaker;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.meshguard.extauthz.redis.RedisConnection;
+import io.micrometer.core.instrument.Gauge;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -45,6 +50,9 @@ public final class ExtAuthzServer implements ServerComponent {
     private final AuthorizationService service;
     private final GrpcServerHost grpc;
     private final ScheduledExecutorService background;
+    /** The shared store, when {@code redis.url} is set: opened at start, closed at stop. */
+    private final Optional<RedisConnection> redis;
+    private final Optional<RedisRateLimiter> globalLimits;
     private boolean closed;
 
     /**
@@ -79,10 +87,18 @@ public final class ExtAuthzServer implements ServerComponent {
             Optional<? extends ApiKeyStore> store, Tracing tracing) {
         this.config = config;
         this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
+        this.redis = config.redis().enabled() ? Optional.of(RedisConnection.unconnected(config.redis())) : Optional.empty();
+        this.globalLimits = redis.map(r -> new RedisRateLimiter(r, config.rateLimit(), registry, System::nanoTime, replicaId()));
+        RateLimiter limiter = globalLimits.<RateLimiter>map(g -> g)
+                .orElseGet(() -> new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime));
+        Gauge.builder("meshguard_ratelimit_info", () -> 1)
+                .description("Where rate-limit counts live: mode=global (Redis, shared by all replicas) or mode=local (per replica)")
+                .tag("mode", limiter.mode())
+                .register(registry);
         this.pipeline = new AuthzPipeline(
                 new JwksRegistry(registry, Map.of(), config.jwksHttpTimeout()),
                 apiKeys,
-                new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime),
+                limiter,
                 new SecretFiles(System::nanoTime),
                 clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl());
         this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
@@ -106,6 +122,16 @@ public final class ExtAuthzServer implements ServerComponent {
     /** Loads the policy, binds gRPC and starts watching; until a valid policy loads every Check is denied. */
     @Override
     public void start() throws IOException {
+        // a store that is down at start does not stop the server: the breaker opens and limits run degraded
+        redis.ifPresent(RedisConnection::connectInBackground);
+        globalLimits.ifPresent(RedisRateLimiter::start);
+        if (redis.isEmpty()) {
+            LOG.atWarn().addKeyValue("event", "ratelimit_local")
+                    .log("no redis.url: rate limits are per replica (N replicas allow up to N x each limit)");
+        } else {
+            LOG.atInfo().addKeyValue("event", "ratelimit_global").addKeyValue("redis", config.redis().redactedUrl())
+                    .log("rate limits are global, shared through {}", config.redis().redactedUrl());
+        }
         watcher.start();
         grpc.start();
         background.execute(pipeline::warmUp);
@@ -132,6 +158,8 @@ public final class ExtAuthzServer implements ServerComponent {
     public List<ReadinessCheck> readinessChecks() {
         List<ReadinessCheck> checks = new ArrayList<>(watcher.readinessChecks());
         checks.addAll(grpc.readinessChecks());
+        // degraded limits still serve (each replica enforces its share): ready, with the reason in the detail
+        checks.add(ReadinessCheck.of("ratelimit", this::rateLimitReadiness));
         checks.add(
                 ReadinessCheck.of("jwks", () -> {
                     List<String> missing = pipeline.issuersNotReady();
@@ -140,6 +168,32 @@ public final class ExtAuthzServer implements ServerComponent {
                             : ReadinessCheck.Result.notReady("keys never retrieved: " + String.join(", ", missing));
                 }));
         return checks;
+    }
+
+    private ReadinessCheck.Result rateLimitReadiness() {
+        if (globalLimits.isEmpty()) {
+            return ReadinessCheck.Result.ready("local: limits are per replica (no redis.url); N replicas allow up to N x each limit");
+        }
+        RedisRateLimiter g = globalLimits.get();
+        StoreBreaker.Stats stats = g.breaker().stats();
+        String store = config.redis().redactedUrl();
+        if (stats.state() == StoreBreaker.State.CLOSED && redis.get().isOpen()) {
+            return ReadinessCheck.Result.ready("global via " + store + ", " + g.replicas() + " replica(s) sharing it");
+        }
+        return ReadinessCheck.Result.ready("degraded: store " + store + " unreachable (breaker " + stats.state().label()
+                + (stats.lastError().isEmpty() ? "" : ", last error: " + stats.lastError()) + "); each replica enforces 1/"
+                + g.replicas() + " of each limit, fail_closed routes answer 503");
+    }
+
+    /** A stable id of this replica in the store's replica set: the pod name when there is one, and a random part. */
+    private static String replicaId() {
+        String host = System.getenv().getOrDefault("HOSTNAME", "extauthz");
+        return host + "-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+    }
+
+    /** The global limiter, when {@code redis.url} is set. */
+    public Optional<RedisRateLimiter> globalLimits() {
+        return globalLimits;
     }
 
     /** Why the server is not ready (empty when it is). */
@@ -178,6 +232,8 @@ public final class ExtAuthzServer implements ServerComponent {
         watcher.close();
         background.shutdownNow();
         apiKeys.ifPresent(ApiKeyAuthenticator::flushUsage);
+        globalLimits.ifPresent(RedisRateLimiter::close);
+        redis.ifPresent(RedisConnection::close);
         pipeline.close();
     }
 }
