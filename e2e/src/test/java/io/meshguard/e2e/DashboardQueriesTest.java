@@ -12,12 +12,15 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.audit.DecisionLog;
+import io.meshguard.audit.DecisionLogSettings;
 import io.meshguard.cli.Main;
 import io.meshguard.cli.demo.DemoGateway;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
 import io.meshguard.testing.PostgresExtension;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -91,6 +94,10 @@ class DashboardQueriesTest {
     static void startStackAndSendTraffic() throws Exception {
         Path dataDir = Files.createTempDirectory("meshguard-dashboards");
         stack = E2eStack.start(PG, dataDir);
+        // up runs with the audit database, where the decision log is off by default; a server without a database
+        // (or with audit.decision_log=stdout) runs it, so its meters join the registry as ServerAudit builds them
+        new DecisionLog(DecisionLogSettings.defaults(Map.of("service", "e2e")), OutputStream.nullOutputStream(),
+                "null", stack.metrics().registry());
         upstreams = DemoGateway.Upstreams.start();
         Gateway gateway = stack.publish(DemoGateway.yaml("local", upstreams), "local", DemoGateway.LISTENER_PORT);
         int status = stack.startStatusListener();
@@ -115,6 +122,8 @@ class DashboardQueriesTest {
             last = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts"), limited, "t-dash-429"));
         }
         expect(last, 429);
+        // a deprecated version still called: the usage metrics' sunset countdown and deprecated-caller series
+        expect(gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v1/accounts"), token, tenant)), 200);
 
         // straight to the servers, as Envoy would call them for routes this gateway config cannot express
         send("authz", "send", "--target", stack.extauthzTarget(), "--host", DemoGateway.HOST, "--path",
@@ -136,6 +145,7 @@ class DashboardQueriesTest {
             String text = get(metrics);
             assertThat(sampleValue(text, "meshguard_audit_events_written_total")).isPositive();
             assertThat(sampleValue(text, "meshguard_xds_nacks_total")).isPositive();
+            assertThat(text).contains("meshguard_api_version_sunset_seconds{");
         });
         exposed = names(get(metrics));
         Map<String, Map<String, Set<String>>> fromXdsPort = names(get(URI.create(stack.xdsAdminUrl() + "/metrics")));

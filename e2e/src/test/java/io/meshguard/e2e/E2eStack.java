@@ -143,6 +143,11 @@ final class E2eStack implements AutoCloseable {
         return db.dataSource();
     }
 
+    /** The process's one registry, which every server of the stack registers into. */
+    ProcessMetrics metrics() {
+        return metrics;
+    }
+
     /** The process's {@code /metrics} text, as {@code up}'s status port serves it. */
     String scrapeMetrics() {
         return metrics.scrape();
