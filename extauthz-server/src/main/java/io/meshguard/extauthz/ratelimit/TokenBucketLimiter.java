@@ -2,6 +2,7 @@ package io.meshguard.extauthz.ratelimit;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
 import io.meshguard.extauthz.policy.RateLimitPolicy.Limit;
 import io.meshguard.extauthz.policy.RateLimitPolicy.RateTier;
 import java.time.Duration;
@@ -14,8 +15,9 @@ import java.util.function.LongSupplier;
  * Buckets inside this replica, one per caller and limit, with the same GCRA arithmetic as the store script. Used
  * alone when no Redis is configured (per replica: with N replicas a caller gets up to N times its limit), and by
  * {@link RedisRateLimiter} while the store is unreachable, then with each replica enforcing its share
- * ({@code rate / replicas}, {@code burst / replicas}). Idle buckets are dropped after {@code idleAfter} (a dropped
- * bucket comes back full, which an idle caller had earned anyway). Time is this replica's monotonic clock.
+ * ({@code rate / replicas}, {@code burst / replicas}). A bucket is dropped once it is surely full again and then idle
+ * for {@code idleAfter} (a dropped bucket comes back full, which the caller had earned anyway), or when
+ * {@code maxBuckets} are held. Time is this replica's monotonic clock.
  */
 public final class TokenBucketLimiter implements RateLimiter {
     /** Whether a request may pass; when not, how long until it would. (The single-limit form of {@link Verdict}.) */
@@ -54,7 +56,29 @@ public final class TokenBucketLimiter implements RateLimiter {
      * @param source how verdicts of this limiter are labelled
      */
     TokenBucketLimiter(long maxBuckets, Duration idleAfter, LongSupplier nanoTime, IntSupplier share, Verdict.Source source) {
-        this.buckets = Caffeine.newBuilder().maximumSize(maxBuckets).expireAfterAccess(idleAfter).build();
+        long idleNanos = idleAfter.toNanos();
+        // a bucket may go only once it is surely full again (its capacity after the last use) plus the idle time: a
+        // plain idle expiry would hand a caller of a per-day limit a fresh bucket after ten quiet minutes
+        this.buckets = Caffeine.newBuilder().ticker(nanoTime::getAsLong).maximumSize(maxBuckets).expireAfter(new Expiry<String, Bucket>() {
+            private long life(Bucket b) {
+                return Math.min(Long.MAX_VALUE / 4, b.limit.capacityMicros() * 1000 + idleNanos);
+            }
+
+            @Override
+            public long expireAfterCreate(String key, Bucket b, long now) {
+                return life(b);
+            }
+
+            @Override
+            public long expireAfterUpdate(String key, Bucket b, long now, long current) {
+                return life(b);
+            }
+
+            @Override
+            public long expireAfterRead(String key, Bucket b, long now, long current) {
+                return life(b);
+            }
+        }).build();
         this.nanoTime = nanoTime;
         this.share = share;
         this.source = source;

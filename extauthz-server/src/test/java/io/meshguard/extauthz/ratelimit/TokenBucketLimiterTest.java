@@ -77,4 +77,17 @@ class TokenBucketLimiterTest {
         assertThat(debts).singleElement().satisfies(d -> assertThat(d.micros()).isEqualTo(20_000_000L));
         assertThat(share.drainDebts()).isEmpty();
     }
+
+    @Test
+    void longLimit_bucketOutlivesTheIdleTime_untilItIsFullAgain() {
+        RateTier daily = new RateTier("daily", List.of(new Limit(2, Duration.ofDays(1), 2)));
+        assertThat(limiter.tryAcquire("tenant:a", daily).allowed()).isTrue();
+        assertThat(limiter.tryAcquire("tenant:a", daily).allowed()).isTrue();
+        // ten quiet minutes are far past the one-minute idle time, but the bucket is still empty: it is kept
+        nanos.addAndGet(Duration.ofMinutes(10).toNanos());
+        assertThat(limiter.tryAcquire("tenant:a", daily).allowed()).isFalse();
+        nanos.addAndGet(Duration.ofHours(12).toNanos());
+        assertThat(limiter.tryAcquire("tenant:a", daily).allowed()).isTrue();
+        assertThat(limiter.tryAcquire("tenant:a", daily).allowed()).isFalse();
+    }
 }
