@@ -37,7 +37,8 @@ class OperatorGuideMetricsTest {
             "meshguard_grpc_", "runtime",
             "meshguard_policy_", "runtime",
             "meshguard_http_", "runtime",
-            "meshguard_process_", "runtime");
+            "meshguard_process_", "runtime",
+            "meshguard_tracing_", "runtime");
 
     private static Set<String> metricsIn(Path doc) throws IOException {
         Set<String> names = new TreeSet<>();
