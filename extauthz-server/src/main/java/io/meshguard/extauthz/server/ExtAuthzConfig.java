@@ -1,6 +1,8 @@
 package io.meshguard.extauthz.server;
 
 import io.meshguard.db.DbConfig;
+import io.meshguard.extauthz.redis.RedisConfig;
+import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigException;
 import io.meshguard.runtime.config.ConfigKey;
@@ -27,7 +29,8 @@ public record ExtAuthzConfig(
         Duration tokenCacheMaxTtl,
         Duration apiKeyCacheTtl,
         Duration apiKeyUsageFlushInterval,
-        long rateLimitMaxBuckets) {
+        long rateLimitMaxBuckets,
+        RedisSettings redis) {
 
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
             "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
@@ -52,6 +55,7 @@ public record ExtAuthzConfig(
             .add(HttpServerSettings.configGroup(9101))
             .add(POLICY_FILE, POLICY_RELOAD_INTERVAL, JWKS_HTTP_TIMEOUT, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_TTL,
                     APIKEY_CACHE_TTL, APIKEY_USAGE_FLUSH, RATELIMIT_MAX_BUCKETS)
+            .add(new RedisConfig())
             .add(new DbConfig("meshguard-extauthz"))
             .build();
 
@@ -69,7 +73,7 @@ public record ExtAuthzConfig(
                 GrpcServerSettings.configGroup(9001).read(config), HttpServerSettings.configGroup(9101).read(config),
                 config.get(POLICY_FILE), config.get(POLICY_RELOAD_INTERVAL), config.get(JWKS_HTTP_TIMEOUT),
                 config.get(TOKEN_CACHE_MAX_ENTRIES), config.get(TOKEN_CACHE_MAX_TTL), config.get(APIKEY_CACHE_TTL),
-                config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS));
+                config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS), new RedisConfig().read(config));
     }
 
     /** A copy listening on {@code bind:port}. */
@@ -84,16 +88,22 @@ public record ExtAuthzConfig(
 
     public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
         return new ExtAuthzConfig(settings, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis);
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
         return new ExtAuthzConfig(grpc, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis);
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis);
+    }
+
+    /** A copy using this shared Redis ({@link RedisSettings#none()} for per-replica local limits). */
+    public ExtAuthzConfig withRedis(RedisSettings settings) {
+        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings);
     }
 }
