@@ -39,7 +39,10 @@ class OperatorGuideMetricsTest {
             Map.entry("meshguard_grpc_", "runtime"),
             Map.entry("meshguard_policy_", "runtime"),
             Map.entry("meshguard_http_", "runtime"),
-            Map.entry("meshguard_process_", "runtime"));
+            Map.entry("meshguard_process_", "runtime"),
+            Map.entry("meshguard_tracing_", "runtime"),
+            Map.entry("meshguard_ratelimit_", "extauthz-server"),
+            Map.entry("meshguard_quota_", "extauthz-server"));
 
     private static Set<String> metricsIn(Path doc) throws IOException {
         Set<String> names = new TreeSet<>();

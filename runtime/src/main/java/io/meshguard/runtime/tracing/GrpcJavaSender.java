@@ -32,6 +32,19 @@ import java.util.function.Consumer;
  * No retries: a failed batch is counted and dropped, the batch processor never blocks a request.
  */
 final class GrpcJavaSender implements GrpcSender {
+    /** Encodes the request straight into gRPC's frame buffer (no intermediate byte array). */
+    private static final MethodDescriptor.Marshaller<MessageWriter> REQUEST = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(MessageWriter value) {
+            return new WriterStream(value);
+        }
+
+        @Override
+        public MessageWriter parse(InputStream stream) {
+            throw new UnsupportedOperationException("the OTLP sender only sends requests");
+        }
+    };
+
     private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
         @Override
         public InputStream stream(byte[] value) {
@@ -49,7 +62,7 @@ final class GrpcJavaSender implements GrpcSender {
     };
 
     private final ManagedChannel channel;
-    private final MethodDescriptor<byte[], byte[]> method;
+    private final MethodDescriptor<MessageWriter, byte[]> method;
     private final GrpcSenderConfig config;
     private final boolean gzip;
 
@@ -57,10 +70,10 @@ final class GrpcJavaSender implements GrpcSender {
         this.channel = channel;
         this.config = config;
         this.gzip = gzip;
-        this.method = MethodDescriptor.<byte[], byte[]>newBuilder()
+        this.method = MethodDescriptor.<MessageWriter, byte[]>newBuilder()
                 .setType(MethodDescriptor.MethodType.UNARY)
                 .setFullMethodName(config.getFullMethodName())
-                .setRequestMarshaller(BYTES)
+                .setRequestMarshaller(REQUEST)
                 .setResponseMarshaller(BYTES)
                 .build();
     }
@@ -72,22 +85,14 @@ final class GrpcJavaSender implements GrpcSender {
 
     @Override
     public void send(MessageWriter writer, Consumer<GrpcResponse> onResponse, Consumer<Throwable> onError) {
-        byte[] body;
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(32, writer.getContentLength()));
-            writer.writeMessage(out);
-            body = out.toByteArray();
-        } catch (IOException | RuntimeException e) {
-            onError.accept(e);
-            return;
-        }
         CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(config.getTimeout().toNanos(), TimeUnit.NANOSECONDS);
         if (gzip) {
             options = options.withCompression("gzip");
         }
-        ClientCall<byte[], byte[]> call = channel.newCall(method, options);
+        ClientCall<MessageWriter, byte[]> call = channel.newCall(method, options);
         Metadata headers = headers();
-        ClientCalls.asyncUnaryCall(new HeaderAttachingCall(call, headers), body, new StreamObserver<>() {
+        // grpc-java encodes the message inside this call (sendMessage), while the exporter still owns the writer
+        ClientCalls.asyncUnaryCall(new HeaderAttachingCall(call, headers), writer, new StreamObserver<>() {
             private byte[] reply = new byte[0];
 
             @Override
@@ -145,10 +150,11 @@ final class GrpcJavaSender implements GrpcSender {
     }
 
     /** Adds the export's metadata (collector API keys) to the call's headers. */
-    private static final class HeaderAttachingCall extends io.grpc.ForwardingClientCall.SimpleForwardingClientCall<byte[], byte[]> {
+    private static final class HeaderAttachingCall
+            extends io.grpc.ForwardingClientCall.SimpleForwardingClientCall<MessageWriter, byte[]> {
         private final Metadata extra;
 
-        HeaderAttachingCall(ClientCall<byte[], byte[]> delegate, Metadata extra) {
+        HeaderAttachingCall(ClientCall<MessageWriter, byte[]> delegate, Metadata extra) {
             super(delegate);
             this.extra = extra;
         }
@@ -157,6 +163,60 @@ final class GrpcJavaSender implements GrpcSender {
         public void start(Listener<byte[]> listener, Metadata headers) {
             headers.merge(extra);
             super.start(listener, headers);
+        }
+    }
+
+    /**
+     * The request as gRPC reads it: drained straight into the frame when gRPC can ({@link io.grpc.Drainable}), else
+     * encoded once into a buffer and read from there.
+     */
+    private static final class WriterStream extends InputStream implements io.grpc.Drainable, io.grpc.KnownLength {
+        private final MessageWriter writer;
+        private ByteArrayInputStream buffered;
+        private boolean drained;
+
+        WriterStream(MessageWriter writer) {
+            this.writer = writer;
+        }
+
+        @Override
+        public int drainTo(java.io.OutputStream target) throws IOException {
+            if (buffered != null) {
+                return (int) buffered.transferTo(target);
+            }
+            int length = drained ? 0 : writer.getContentLength();
+            if (!drained) {
+                drained = true;
+                writer.writeMessage(target);
+            }
+            return length;
+        }
+
+        @Override
+        public int available() {
+            return buffered != null ? buffered.available() : drained ? 0 : writer.getContentLength();
+        }
+
+        @Override
+        public int read() throws IOException {
+            return buffer().read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return buffer().read(b, off, len);
+        }
+
+        private ByteArrayInputStream buffer() throws IOException {
+            if (buffered == null) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(32, available()));
+                if (!drained) {
+                    drained = true;
+                    writer.writeMessage(out);
+                }
+                buffered = new ByteArrayInputStream(out.toByteArray());
+            }
+            return buffered;
         }
     }
 }
