@@ -7,4 +7,9 @@ package io.meshguard.extauthz.audit;
 @FunctionalInterface
 public interface DecisionSink {
     void record(AuthzDecisionEvent event);
+
+    /** The audit log behind this sink, for the server's other audit events (quota alerts and changes); none by default. */
+    default java.util.Optional<io.meshguard.audit.AuditSink> auditLog() {
+        return java.util.Optional.empty();
+    }
 }

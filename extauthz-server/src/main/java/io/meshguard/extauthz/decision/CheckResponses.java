@@ -41,6 +41,12 @@ public final class CheckResponses {
             ok.addHeaders(option);
         }
         ok.addAllHeadersToRemove(d.headersRemoved());
+        // response_headers_to_add is kept for the upstream's response (envoy: source/extensions/filters/http/ext_authz/ext_authz.cc)
+        for (Map.Entry<String, String> h : d.responseHeaders().entrySet()) {
+            ok.addResponseHeadersToAdd(HeaderValueOption.newBuilder()
+                    .setHeader(HeaderValue.newBuilder().setKey(h.getKey()).setValue(h.getValue()))
+                    .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
+        }
         ok.addResponseHeadersToAdd(HeaderValueOption.newBuilder()
                 .setHeader(HeaderValue.newBuilder().setKey("x-request-id").setValue(d.requestId()))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT));

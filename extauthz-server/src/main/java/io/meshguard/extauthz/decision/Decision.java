@@ -10,7 +10,8 @@ import java.util.Optional;
  *
  * @param headersSet request headers for the upstream (allow only)
  * @param headersRemoved request headers stripped before the upstream (allow only); never one that is also set
- * @param responseHeaders headers of the deny response sent to the client
+ * @param responseHeaders headers of the deny response sent to the client; on allow, headers added to the upstream's
+ *     response (quota standing, {@code X-Quota-*})
  * @param body the deny response body (JSON), empty on allow
  */
 public record Decision(

@@ -55,6 +55,10 @@ public enum Reason {
     /** A {@code when:} condition could not be evaluated: denied, never allowed. */
     CONDITION_ERROR("condition_error", 403),
     RATE_LIMITED("rate_limited", 429),
+    /** A calendar quota with {@code on_exceed: block} is used up until its reset ({@code quotas:}). */
+    QUOTA_EXCEEDED("quota_exceeded", 429),
+    /** A {@code block} quota could not be counted (Redis and PostgreSQL away, the caller's count unknown): fail closed. */
+    QUOTA_UNAVAILABLE("quota_unavailable", 503),
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),
     UPSTREAM_CREDENTIAL_UNAVAILABLE("upstream_credential_unavailable", 503),

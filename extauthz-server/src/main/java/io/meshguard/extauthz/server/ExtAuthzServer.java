@@ -13,7 +13,17 @@ import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.decision.SecretFiles;
 import io.meshguard.extauthz.jwt.JwksRegistry;
+import io.meshguard.extauthz.quota.LiveCounters;
+import io.meshguard.extauthz.quota.QuotaAdminApi;
+import io.meshguard.extauthz.quota.QuotaAudit;
+import io.meshguard.extauthz.quota.QuotaCounter;
+import io.meshguard.extauthz.quota.QuotaOperations;
+import io.meshguard.extauthz.quota.QuotaStore;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.meshguard.extauthz.redis.RedisConnection;
+import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.StatusHttpServer;
+import java.util.concurrent.atomic.AtomicReference;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -44,6 +54,10 @@ public final class ExtAuthzServer implements ServerComponent {
     private final AuthorizationService service;
     private final GrpcServerHost grpc;
     private final ScheduledExecutorService background;
+    private final QuotaCounter quotas;
+    private final Optional<QuotaStore> quotaStore;
+    private final QuotaAudit quotaAudit;
+    private final AtomicReference<RedisConnection> redis = new AtomicReference<>();
     private boolean closed;
 
     /**
@@ -53,25 +67,30 @@ public final class ExtAuthzServer implements ServerComponent {
      */
     public ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, Optional<DataSource> dataSource, DecisionSink audit,
             Clock clock) {
-        this(config, registry, audit, clock, dataSource.map(JdbcApiKeyStore::new));
+        this(config, registry, audit, clock, dataSource.map(JdbcApiKeyStore::new), dataSource);
     }
 
     /** With any API key store (the benchmark and offline tools use an in-memory one). */
     public static ExtAuthzServer withApiKeyStore(ExtAuthzConfig config, MeterRegistry registry, Optional<ApiKeyStore> store,
             DecisionSink audit, Clock clock) {
-        return new ExtAuthzServer(config, registry, audit, clock, store);
+        return new ExtAuthzServer(config, registry, audit, clock, store, Optional.empty());
     }
 
     private ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, DecisionSink audit, Clock clock,
-            Optional<? extends ApiKeyStore> store) {
+            Optional<? extends ApiKeyStore> store, Optional<DataSource> dataSource) {
         this.config = config;
+        this.quotaStore = dataSource.map(QuotaStore::new);
+        this.quotaAudit = audit.auditLog().map(QuotaAudit::to).orElseGet(QuotaAudit::logOnly);
+        this.quotas = new QuotaCounter(quotaStore, () -> Optional.ofNullable(redis.get()),
+                new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout()), quotaAudit, clock,
+                System::nanoTime, config.quota().counterSettings(), registry);
         this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
         this.pipeline = new AuthzPipeline(
                 new JwksRegistry(registry, Map.of(), config.jwksHttpTimeout()),
                 apiKeys,
                 new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime),
                 new SecretFiles(System::nanoTime),
-                clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl());
+                clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl(), quotas);
         this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
                 config.policyReloadInterval());
         // runs on the watcher's thread after each validated swap, and for the initial load
@@ -97,10 +116,47 @@ public final class ExtAuthzServer implements ServerComponent {
         grpc.start();
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
+        long flush = config.quota().flushInterval().toMillis();
+        background.scheduleWithFixedDelay(quotas::flush, flush, flush, TimeUnit.MILLISECONDS);
+        if (config.redis().enabled()) {
+            connectRedis();
+        }
         apiKeys.ifPresent(a -> background.scheduleWithFixedDelay(a::flushUsage,
                 config.apiKeyUsageFlushInterval().toMillis(), config.apiKeyUsageFlushInterval().toMillis(), TimeUnit.MILLISECONDS));
         refreshHealth();
         LOG.info("extauthz gRPC listening on {}:{}", config.grpc().bind(), grpcPort());
+    }
+
+    /** Opens the shared Redis; a Redis that is down at start is tried again every 5 s (quotas count locally meanwhile). */
+    private void connectRedis() {
+        try {
+            redis.set(RedisConnection.open(config.redis()));
+            LOG.info("extauthz: live quota counters in Redis {}", config.redis().redactedUrl());
+        } catch (RuntimeException e) {
+            LOG.warn("extauthz: Redis {} unreachable ({}); quotas are counted per replica until it answers",
+                    config.redis().redactedUrl(), e.getMessage());
+            background.schedule(this::connectRedis, 5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Mounts the quota admin endpoint ({@code /quotas}) on a status HTTP listener, before it starts. Without a
+     * database it answers 503; without {@code quota.admin.token_file} too.
+     */
+    public void mountQuotaApi(StatusHttpServer http) {
+        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(),
+                new BearerTokens(config.quota().adminTokenFile())));
+    }
+
+    private Optional<QuotaOperations> quotaOperations() {
+        return quotaStore.map(s -> new QuotaOperations(s, () -> Optional.ofNullable(redis.get()),
+                new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout().multipliedBy(10)), quotaAudit,
+                Clock.systemUTC()));
+    }
+
+    /** The quota counter of this server (tests read its pending increments). */
+    public QuotaCounter quotas() {
+        return quotas;
     }
 
     /** gRPC health follows readiness: NOT_SERVING for the Check service until the policy and keys are there. */
@@ -165,6 +221,11 @@ public final class ExtAuthzServer implements ServerComponent {
         watcher.close();
         background.shutdownNow();
         apiKeys.ifPresent(ApiKeyAuthenticator::flushUsage);
+        quotas.flush();
+        RedisConnection r = redis.getAndSet(null);
+        if (r != null) {
+            r.close();
+        }
         pipeline.close();
     }
 }
