@@ -52,9 +52,11 @@ public final class QuotaCounter implements QuotaGate {
      * @param redisRetry how long Redis is skipped after it failed a call (the Checks meanwhile count locally)
      * @param maxCounters counters (quota, caller, period) held in memory, pending ones included
      * @param maxPendingAlerts alerts kept while PostgreSQL is away
+     * @param localRefresh counting without Redis, a durable total older than this is read again (other replicas'
+     *     requests reach it within their flush interval)
      */
-    public record Settings(Duration redisRetry, int maxCounters, int maxPendingAlerts) {
-        public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(1), 200_000, 10_000);
+    public record Settings(Duration redisRetry, int maxCounters, int maxPendingAlerts, Duration localRefresh) {
+        public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(1), 200_000, 10_000, Duration.ofSeconds(1));
     }
 
     /** One counter's local state; every field is guarded by the tally's monitor. */
@@ -64,6 +66,8 @@ public final class QuotaCounter implements QuotaGate {
         final Instant periodEnd;
         /** The durable total PostgreSQL last returned; -1 while unknown. */
         long base = -1;
+        /** nanoTime when {@code base} was read. */
+        long baseAt;
         /** Counted here, not yet sent to PostgreSQL. */
         long pending;
         /** Sent to PostgreSQL by the flush under way. */
@@ -105,8 +109,10 @@ public final class QuotaCounter implements QuotaGate {
     private final ConcurrentHashMap<QuotaKey, Tally> tallies = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Alert> alerts = new ConcurrentLinkedQueue<>();
     private final Object flushLock = new Object();
-    private volatile long redisRetryAt = Long.MIN_VALUE;
+    /** nanoTime before which Redis is not tried (after an error). */
+    private volatile long redisRetryAt;
     private volatile boolean storeUp = true;
+    private volatile boolean redisFailedBefore;
     /** nanoTime of the last flush that left nothing pending; the lag gauge counts from there while something is. */
     private volatile long lastCleanFlush;
 
@@ -125,6 +131,7 @@ public final class QuotaCounter implements QuotaGate {
         this.nanoTime = nanoTime;
         this.settings = settings;
         this.lastCleanFlush = nanoTime.getAsLong();
+        this.redisRetryAt = lastCleanFlush;
         this.metrics = new QuotaMetrics(registry, this::flushLagSeconds, tallies::size);
     }
 
@@ -164,7 +171,13 @@ public final class QuotaCounter implements QuotaGate {
         if (nanoTime.getAsLong() - redisRetryAt < 0) {
             return Optional.empty();
         }
-        return redis.get().filter(RedisConnection::isOpen);
+        Optional<RedisConnection> conn = redis.get();
+        if (conn.isPresent() && !conn.get().isOpen()) {
+            // disconnected: Lettuce reconnects in the background; count locally until it has
+            metrics.liveStoreUp.set(0);
+            return Optional.empty();
+        }
+        return conn;
     }
 
     /** The count in Redis, seeding missing counters; null when Redis failed (the caller then counts locally). */
@@ -239,6 +252,7 @@ public final class QuotaCounter implements QuotaGate {
                 long d = durable.getOrDefault(t.key, 0L);
                 if (store.isPresent()) {
                     t.base = d;
+                    t.baseAt = nanoTime.getAsLong();
                 }
                 seeds[i] = d + t.pending + t.inflight;
             }
@@ -250,9 +264,10 @@ public final class QuotaCounter implements QuotaGate {
     private Charged chargeLocal(List<Item> items) {
         if (store.isPresent() && storeUp) {
             List<QuotaKey> unknown = new ArrayList<>();
+            long staleBefore = nanoTime.getAsLong() - settings.localRefresh().toNanos();
             for (Item it : items) {
                 synchronized (it.tally()) {
-                    if (it.tally().base < 0) {
+                    if (it.tally().base < 0 || it.tally().baseAt - staleBefore < 0) {
                         unknown.add(it.tally().key);
                     }
                 }
@@ -265,6 +280,7 @@ public final class QuotaCounter implements QuotaGate {
                         if (d != null) {
                             synchronized (it.tally()) {
                                 it.tally().base = d;
+                                it.tally().baseAt = nanoTime.getAsLong();
                             }
                         }
                     }
@@ -458,6 +474,7 @@ public final class QuotaCounter implements QuotaGate {
                             Long total = totals.get(t.key);
                             if (total != null) {
                                 t.base = total;
+                                t.baseAt = nanoTime.getAsLong();
                             }
                             t.inflight = 0;
                         }
@@ -522,7 +539,8 @@ public final class QuotaCounter implements QuotaGate {
     }
 
     private void redisFailed(Exception e) {
-        boolean wasUp = metrics.liveStoreUp.getAndSet(0) == 1;
+        boolean wasUp = metrics.liveStoreUp.getAndSet(0) == 1 || !redisFailedBefore;
+        redisFailedBefore = true;
         metrics.storeError("redis");
         redisRetryAt = nanoTime.getAsLong() + settings.redisRetry().toNanos();
         if (wasUp) {
