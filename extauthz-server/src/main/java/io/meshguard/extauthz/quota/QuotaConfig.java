@@ -31,7 +31,7 @@ public final class QuotaConfig implements ConfigGroup<QuotaConfig.Values> {
         }
 
         public QuotaCounter.Settings counterSettings() {
-            return new QuotaCounter.Settings(redisRetry, maxCounters, 10_000, Duration.ofSeconds(1));
+            return new QuotaCounter.Settings(redisRetry, maxCounters, 10_000, Duration.ofSeconds(1), Duration.ofMillis(100));
         }
 
         public Values withAdminTokenFile(Optional<Path> file) {

@@ -19,7 +19,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -54,9 +61,13 @@ public final class QuotaCounter implements QuotaGate {
      * @param maxPendingAlerts alerts kept while PostgreSQL is away
      * @param localRefresh counting without Redis, a durable total older than this is read again (other replicas'
      *     requests reach it within their flush interval)
+     * @param dbReadTimeout the longest a Check waits for PostgreSQL to say where a counter stands (seeding Redis,
+     *     counting locally); past it the count is unknown for this Check and the read goes on in the background
      */
-    public record Settings(Duration redisRetry, int maxCounters, int maxPendingAlerts, Duration localRefresh) {
-        public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(1), 200_000, 10_000, Duration.ofSeconds(1));
+    public record Settings(Duration redisRetry, int maxCounters, int maxPendingAlerts, Duration localRefresh,
+            Duration dbReadTimeout) {
+        public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(1), 200_000, 10_000, Duration.ofSeconds(1),
+                Duration.ofMillis(100));
     }
 
     /** One counter's local state; every field is guarded by the tally's monitor. */
@@ -109,6 +120,8 @@ public final class QuotaCounter implements QuotaGate {
     private final ConcurrentHashMap<QuotaKey, Tally> tallies = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Alert> alerts = new ConcurrentLinkedQueue<>();
     private final Object flushLock = new Object();
+    /** Where durable reads run, so the Check thread can stop waiting ({@link #readDurable}). */
+    private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
     /** nanoTime before which Redis is not tried (after an error). */
     private volatile long redisRetryAt;
     private volatile boolean storeUp = true;
@@ -235,15 +248,11 @@ public final class QuotaCounter implements QuotaGate {
         if (store.isEmpty()) {
             durable = Map.of();
         } else {
-            if (!storeUp) {
+            Optional<Map<QuotaKey, Long>> read = storeUp ? readDurable(keys) : Optional.empty();
+            if (read.isEmpty()) {
                 return false;
             }
-            try {
-                durable = store.get().used(keys);
-            } catch (QuotaStore.UnavailableException e) {
-                storeFailed(e);
-                return false;
-            }
+            durable = read.get();
         }
         for (int i : indexes) {
             Tally t = items.get(i).tally();
@@ -273,8 +282,9 @@ public final class QuotaCounter implements QuotaGate {
                 }
             }
             if (!unknown.isEmpty()) {
-                try {
-                    Map<QuotaKey, Long> durable = store.get().used(unknown);
+                Optional<Map<QuotaKey, Long>> read = readDurable(unknown);
+                if (read.isPresent()) {
+                    Map<QuotaKey, Long> durable = read.get();
                     for (Item it : items) {
                         Long d = durable.get(it.tally().key);
                         if (d != null) {
@@ -284,8 +294,6 @@ public final class QuotaCounter implements QuotaGate {
                             }
                         }
                     }
-                } catch (QuotaStore.UnavailableException e) {
-                    storeFailed(e);
                 }
             }
         }
@@ -321,6 +329,29 @@ public final class QuotaCounter implements QuotaGate {
                 counts[i]++;
             }
             return new Charged(true, counts, -1, false);
+        }
+    }
+
+    /** The durable counts, waiting at most {@code dbReadTimeout}: a Check never stalls on a database that hangs. */
+    private Optional<Map<QuotaKey, Long>> readDurable(List<QuotaKey> keys) {
+        CompletableFuture<Map<QuotaKey, Long>> read = CompletableFuture.supplyAsync(() -> {
+            try {
+                return store.orElseThrow().used(keys);
+            } catch (QuotaStore.UnavailableException e) {
+                throw new CompletionException(e);
+            }
+        }, readers);
+        try {
+            return Optional.of(read.get(settings.dbReadTimeout().toNanos(), TimeUnit.NANOSECONDS));
+        } catch (TimeoutException e) {
+            metrics.storeError("postgres");
+            return Optional.empty();
+        } catch (ExecutionException e) {
+            storeFailed(e.getCause() instanceof Exception cause ? cause : e);
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
         }
     }
 
@@ -503,7 +534,6 @@ public final class QuotaCounter implements QuotaGate {
 
     private void probeStore() {
         try {
-            store.get().used(List.of());
             store.get().list(Optional.of(""), Optional.empty(), Optional.empty(), 1);
             storeRecovered();
         } catch (QuotaStore.UnavailableException e) {
