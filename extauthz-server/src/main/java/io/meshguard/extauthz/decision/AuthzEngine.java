@@ -176,7 +176,12 @@ public final class AuthzEngine {
                 return unmet.get();
             }
             Optional<Decision> limited = rateLimit(request, r, caller, Optional.empty(), false);
-            return limited.orElseGet(() -> allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false));
+            if (limited.isPresent()) {
+                return limited.get();
+            }
+            Decision open = allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false);
+            // anonymous callers have no quota counter; the flag header is still meshguard's alone
+            return policy.quotas().isEmpty() ? open : QuotaResponses.apply(open, QuotaVerdict.NONE, false);
         }
 
         AuthResult auth = gatewayHop ? GatewayHop.identity(request, names, mode)
