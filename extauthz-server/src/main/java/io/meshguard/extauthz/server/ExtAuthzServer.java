@@ -222,6 +222,11 @@ public final class ExtAuthzServer implements ServerComponent {
         background.shutdownNow();
         apiKeys.ifPresent(ApiKeyAuthenticator::flushUsage);
         quotas.flush();
+        if (quotas.pendingIncrements() > 0) {
+            // PostgreSQL is away at shutdown: say exactly what is lost rather than losing it silently
+            LOG.error("extauthz: {} counted quota requests could not be written to PostgreSQL before shutdown and are lost",
+                    quotas.pendingIncrements());
+        }
         RedisConnection r = redis.getAndSet(null);
         if (r != null) {
             r.close();
