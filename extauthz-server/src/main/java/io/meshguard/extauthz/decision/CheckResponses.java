@@ -41,10 +41,14 @@ public final class CheckResponses {
             ok.addHeaders(option);
         }
         ok.addAllHeadersToRemove(d.headersRemoved());
-        // response_headers_to_add is kept for the upstream's response (envoy: source/extensions/filters/http/ext_authz/ext_authz.cc)
+        // Rate-limit headers for the client: Envoy keeps response_headers_to_add and applies them to the upstream's
+        // response in encodeHeaders (source/extensions/filters/http/ext_authz/ext_authz.cc); append=false puts them in
+        // response_headers_to_set, i.e. setCopy over whatever the upstream sent
+        // (source/extensions/filters/common/ext_authz/ext_authz_grpc_impl.cc).
         for (Map.Entry<String, String> h : d.responseHeaders().entrySet()) {
             ok.addResponseHeadersToAdd(HeaderValueOption.newBuilder()
                     .setHeader(HeaderValue.newBuilder().setKey(h.getKey()).setValue(h.getValue()))
+                    .setAppend(BoolValue.of(false))
                     .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
         }
         ok.addResponseHeadersToAdd(HeaderValueOption.newBuilder()

@@ -10,8 +10,9 @@ import java.util.Optional;
  *
  * @param headersSet request headers for the upstream (allow only)
  * @param headersRemoved request headers stripped before the upstream (allow only); never one that is also set
- * @param responseHeaders headers of the deny response sent to the client; on allow, headers added to the upstream's
- *     response (quota standing, {@code X-Quota-*})
+ * @param responseHeaders headers for the client: on deny the local reply's headers ({@code denied_response.headers}); on
+ *     allow headers added to the upstream's response ({@code ok_response.response_headers_to_add}: the rate-limit
+ *     headers)
  * @param body the deny response body (JSON), empty on allow
  */
 public record Decision(
