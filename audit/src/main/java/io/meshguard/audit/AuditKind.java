@@ -13,7 +13,9 @@ public enum AuditKind {
     /** One request/response seen by Envoy (from the access-log service) or by the DLP processor. */
     API_CALL("api_call"),
     /** A configuration change (policy reload, gateway route publish, ...). */
-    CONFIG_CHANGE("config_change");
+    CONFIG_CHANGE("config_change"),
+    /** A calendar quota event: an alert threshold reached, or an operator's adjust/reset of a counter. */
+    QUOTA("quota");
 
     private final String dbName;
 

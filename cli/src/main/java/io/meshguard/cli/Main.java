@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             ExtAuthzCommand.class,
             AuthzCommand.class,
             ApiKeyCommand.class,
+            io.meshguard.cli.authz.QuotaCommand.class,
             PolicyCommand.class,
             AuditCommand.class,
             io.meshguard.cli.api.ApiCommand.class,

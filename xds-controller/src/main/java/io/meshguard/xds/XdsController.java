@@ -6,7 +6,7 @@ import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.admin.AdminApi;
-import io.meshguard.xds.admin.BearerTokens;
+import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.xds.admin.ConfigChangeAudit;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;

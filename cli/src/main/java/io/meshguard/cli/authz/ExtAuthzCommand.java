@@ -61,6 +61,7 @@ public final class ExtAuthzCommand implements Callable<Integer> {
             ExtAuthzServer server = new ExtAuthzServer(settings, metrics.forServer("extauthz"), dataSource,
                     decisions, Clock.systemUTC(), tracing);
             StatusHttpServer status = new StatusHttpServer("extauthz-http", settings.http(), metrics.registry());
+            server.mountQuotaApi(status); // /quotas, closed unless quota.admin.token_file is set
             stack.start(status);
             stack.start(server);
             status.addReadinessChecks(stack.readinessChecks()); // the server's and the audit writer's

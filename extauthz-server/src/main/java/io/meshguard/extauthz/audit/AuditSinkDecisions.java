@@ -16,6 +16,11 @@ public final class AuditSinkDecisions implements DecisionSink {
     }
 
     @Override
+    public java.util.Optional<AuditSink> auditLog() {
+        return java.util.Optional.of(sink);
+    }
+
+    @Override
     public void record(AuthzDecisionEvent e) {
         sink.record(toAuditEvent(e));
     }

@@ -39,6 +39,11 @@ public final class DecisionEvents {
                         value.length() > 128 ? value.substring(0, 128) : value);
             }
         }
+        setByMeshguard(d, io.meshguard.extauthz.quota.QuotaVerdict.FLAG_HEADER).ifPresent(q -> details.put("quota_exceeded", q));
+        if (d.responseHeaders().containsKey(io.meshguard.extauthz.quota.QuotaResponses.NAME)) {
+            details.put("quota", d.responseHeaders().get(io.meshguard.extauthz.quota.QuotaResponses.NAME));
+            details.put("quota_remaining", d.responseHeaders().getOrDefault(io.meshguard.extauthz.quota.QuotaResponses.REMAINING, ""));
+        }
         if (!request.sourcePrincipal().isEmpty()) {
             details.put("source_principal", request.sourcePrincipal());
         }

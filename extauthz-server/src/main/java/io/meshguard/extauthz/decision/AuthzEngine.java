@@ -5,6 +5,7 @@ import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.jwt.JwtAuthenticator;
 import io.meshguard.extauthz.policy.AuthMode;
 import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.CallerTier;
 import io.meshguard.extauthz.policy.HeaderContract;
 import io.meshguard.extauthz.policy.IdentityHeaders;
 import io.meshguard.extauthz.policy.OwnedHeaders;
@@ -20,6 +21,9 @@ import io.meshguard.extauthz.condition.Condition;
 import io.meshguard.extauthz.condition.ConditionVariables;
 import io.meshguard.extauthz.mesh.Caller;
 import io.meshguard.extauthz.policy.DenyRule;
+import io.meshguard.extauthz.quota.QuotaGate;
+import io.meshguard.extauthz.quota.QuotaResponses;
+import io.meshguard.extauthz.quota.QuotaVerdict;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -43,6 +47,7 @@ public final class AuthzEngine {
     /** Host/path selection, and the rules a gateway route names ({@code meshguard.authz_profile}) by one lookup. */
     private final RouteIndex routes;
     private final Clock clock;
+    private final QuotaGate quotas;
 
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
             RateLimiter limiter, SecretFiles secrets) {
@@ -52,6 +57,13 @@ public final class AuthzEngine {
     /** @param clock the time {@code when:} conditions see as {@code now} */
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
             RateLimiter limiter, SecretFiles secrets, Clock clock) {
+        this(policy, jwt, apiKeys, limiter, secrets, clock, QuotaGate.NONE);
+    }
+
+    /** @param quotas counts allowed requests against the policy's {@code quotas:} (after the rate limit) */
+    public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
+            RateLimiter limiter, SecretFiles secrets, Clock clock, QuotaGate quotas) {
+        this.quotas = quotas;
         this.clock = clock;
         this.policy = policy;
         this.jwt = jwt;
@@ -168,7 +180,12 @@ public final class AuthzEngine {
                 return unmet.get();
             }
             Limited limited = rateLimit(request, r, caller, Optional.empty(), false);
-            return limited.denied().orElseGet(() -> allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false, limited.headers()));
+            if (limited.denied().isPresent()) {
+                return limited.denied().get();
+            }
+            Decision open = allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false, limited.headers());
+            // anonymous callers have no quota counter; the flag header is still meshguard's alone
+            return policy.quotas().isEmpty() ? open : QuotaResponses.apply(open, QuotaVerdict.NONE, false);
         }
 
         AuthResult auth = gatewayHop ? GatewayHop.identity(request, names, mode)
@@ -209,7 +226,31 @@ public final class AuthzEngine {
         }
         // a gateway hop was limited at the gateway: counting it again could spend the same bucket twice
         Limited limited = gatewayHop ? Limited.NONE : rateLimit(request, r, caller, who, ok.fromCache());
-        return limited.denied().orElseGet(() -> allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers()));
+        if (limited.denied().isPresent()) {
+            return limited.denied().get();
+        }
+        if (policy.quotas().isEmpty()) {
+            return allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers());
+        }
+        // counted at the gateway like the rate limit; a refused request was never charged (the limiter refused first)
+        QuotaVerdict quota = gatewayHop ? QuotaVerdict.NONE : quotas.charge(policy, r.name(), id,
+                Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER)));
+        if (quota.blocked().isPresent()) {
+            return QuotaResponses.apply(quotaDeny(request, r, who, quota.blocked().get(), ok.fromCache()), quota, false);
+        }
+        return QuotaResponses.apply(allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers()), quota, gatewayHop);
+    }
+
+    private static Decision quotaDeny(HttpRequestView request, RoutePolicy r, Optional<Identity> who, QuotaVerdict.Blocked b,
+            boolean cached) {
+        if (b.storeUnavailable()) {
+            return deny(request, Optional.of(r.name()), who, Reason.QUOTA_UNAVAILABLE, "quota " + b.quota()
+                    + " cannot be counted right now", Map.of("retry-after", Long.toString(b.retryAfterSeconds()), "quota", b.quota()),
+                    cached);
+        }
+        return deny(request, Optional.of(r.name()), who, Reason.QUOTA_EXCEEDED, "quota " + b.quota() + " exceeded (" + b.limit()
+                + " requests per period); it resets in " + b.retryAfterSeconds() + " s",
+                Map.of("retry-after", Long.toString(b.retryAfterSeconds()), "quota", b.quota()), cached);
     }
 
     /** The rate-limit outcome: a deny (over the limit, or the store is down and the rule fails closed), and headers. */
@@ -353,11 +394,9 @@ public final class AuthzEngine {
     }
 
     private RateLimitPolicy.RateTier tierFor(RateLimitPolicy limits, Identity id, HttpRequestView request) {
-        Optional<String> name = Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER))
-                .or(id::tier)
-                .filter(limits.tiers()::containsKey)
-                .or(() -> id.tenant().map(limits.tenantTiers()::get));
-        return limits.tiers().getOrDefault(name.orElse(limits.defaultTier()), limits.tiers().get(limits.defaultTier()));
+        String name = CallerTier.resolve(Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER)),
+                id, limits.tiers()::containsKey, limits.tenantTiers(), limits.defaultTier());
+        return limits.tiers().get(name);
     }
 
     private static String[] callerParts(RateLimitPolicy limits, Identity id) {
@@ -485,6 +524,9 @@ public final class AuthzEngine {
         }
         if (extra.containsKey("rule")) {
             body.put("rule", extra.get("rule"));
+        }
+        if (extra.containsKey("quota")) {
+            body.put("quota", extra.get("quota"));
         }
         body.put("request_id", request.requestId());
         Map<String, String> headers = new LinkedHashMap<>();

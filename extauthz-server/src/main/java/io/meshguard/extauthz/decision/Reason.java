@@ -61,6 +61,10 @@ public enum Reason {
      * retry policies read as "come back later").
      */
     RATE_LIMIT_STORE_UNAVAILABLE("rate_limit_store_unavailable", 503),
+    /** A calendar quota with {@code on_exceed: block} is used up until its reset ({@code quotas:}). */
+    QUOTA_EXCEEDED("quota_exceeded", 429),
+    /** A {@code block} quota could not be counted (Redis and PostgreSQL away, the caller's count unknown): fail closed. */
+    QUOTA_UNAVAILABLE("quota_unavailable", 503),
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),
     UPSTREAM_CREDENTIAL_UNAVAILABLE("upstream_credential_unavailable", 503),

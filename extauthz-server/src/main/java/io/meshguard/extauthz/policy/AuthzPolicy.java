@@ -11,6 +11,7 @@ import java.util.Optional;
  * @param tokenMaxBytes longer bearer tokens are rejected before parsing
  * @param denyRules checked before any route, in order ({@code deny:})
  * @param mesh trusted gateways and proxy hops ({@code mesh:})
+ * @param quotas calendar quotas ({@code quotas:}), each counted once per allowed Check
  */
 public record AuthzPolicy(
         String source,
@@ -23,7 +24,16 @@ public record AuthzPolicy(
         int tokenMaxBytes,
         Optional<RateLimitPolicy> rateLimits,
         List<DenyRule> denyRules,
-        MeshSettings mesh) {
+        MeshSettings mesh,
+        List<QuotaPolicy> quotas) {
+
+    /** A policy without quotas. */
+    public AuthzPolicy(String source, List<IssuerPolicy> issuers, List<RoutePolicy> routes, HeaderContract headerContract,
+            IdentityHeaders identityHeaders, List<String> credentialHeaders, String apiKeyHeader, int tokenMaxBytes,
+            Optional<RateLimitPolicy> rateLimits, List<DenyRule> denyRules, MeshSettings mesh) {
+        this(source, issuers, routes, headerContract, identityHeaders, credentialHeaders, apiKeyHeader, tokenMaxBytes,
+                rateLimits, denyRules, mesh, List.of());
+    }
 
     public Optional<IssuerPolicy> issuerFor(String iss) {
         return issuers.stream().filter(i -> i.issuer().equals(iss)).findFirst();

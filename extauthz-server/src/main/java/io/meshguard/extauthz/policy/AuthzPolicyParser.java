@@ -84,7 +84,7 @@ public final class AuthzPolicyParser {
 
         AuthzPolicy policy(YamlNode root) {
             Map<String, YamlNode> top = doc.mapping(root, "authz policy",
-                    Set.of("settings", "issuers", "header_contract", "rate_limits", "routes", "deny", "mesh"));
+                    Set.of("settings", "issuers", "header_contract", "rate_limits", "routes", "deny", "mesh", "quotas"));
             Settings settings = top.containsKey("settings") ? settings(top.get("settings")) : Settings.DEFAULTS;
             List<IssuerPolicy> issuers = top.containsKey("issuers") ? issuers(top.get("issuers")) : List.of();
             HeaderContract contract = top.containsKey("header_contract")
@@ -101,8 +101,12 @@ public final class AuthzPolicyParser {
             } else {
                 routes = routes(top.get("routes"), issuers, settings);
             }
+            Set<String> routeNames = new HashSet<>();
+            routes.forEach(r -> routeNames.add(r.name()));
+            List<QuotaPolicy> quotas = top.containsKey("quotas")
+                    ? new QuotaPolicyReader(doc).quotas(top.get("quotas"), limits, routeNames) : List.of();
             return new AuthzPolicy(doc.file(), issuers, routes, contract, settings.identity,
-                    settings.credentialHeaders, settings.apiKeyHeader, settings.tokenMaxBytes, limits, deny, mesh);
+                    settings.credentialHeaders, settings.apiKeyHeader, settings.tokenMaxBytes, limits, deny, mesh, quotas);
         }
 
         private record Settings(IdentityHeaders identity, List<String> credentialHeaders, String apiKeyHeader, int tokenMaxBytes) {

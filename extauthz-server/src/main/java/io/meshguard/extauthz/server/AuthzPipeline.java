@@ -10,6 +10,7 @@ import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.jwt.JwtAuthenticator;
 import io.meshguard.extauthz.jwt.TokenCache;
 import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.quota.QuotaGate;
 import io.meshguard.extauthz.ratelimit.RateLimiter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -33,10 +34,19 @@ public final class AuthzPipeline implements AutoCloseable {
     private final MeterRegistry registry;
     private final long tokenCacheEntries;
     private final Duration tokenCacheMaxTtl;
+    private final QuotaGate quotas;
     private final AtomicReference<AuthzEngine> engine = new AtomicReference<>();
 
     public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, RateLimiter limiter,
             SecretFiles secrets, Clock clock, MeterRegistry registry, long tokenCacheEntries, Duration tokenCacheMaxTtl) {
+        this(jwks, apiKeys, limiter, secrets, clock, registry, tokenCacheEntries, tokenCacheMaxTtl, QuotaGate.NONE);
+    }
+
+    /** @param quotas where the running policy's calendar quotas are counted */
+    public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, RateLimiter limiter,
+            SecretFiles secrets, Clock clock, MeterRegistry registry, long tokenCacheEntries, Duration tokenCacheMaxTtl,
+            QuotaGate quotas) {
+        this.quotas = quotas;
         this.jwks = jwks;
         this.apiKeys = apiKeys;
         this.limiter = limiter;
@@ -53,7 +63,7 @@ public final class AuthzPipeline implements AutoCloseable {
         // a fresh token cache: claim mappings may have changed, so identities cached under the old policy are stale
         TokenCache cache = new TokenCache(tokenCacheEntries, tokenCacheMaxTtl, clock, registry);
         JwtAuthenticator jwt = new JwtAuthenticator(policy.issuers(), keys, cache, clock);
-        engine.set(new AuthzEngine(policy, jwt, apiKeys, limiter, secrets, clock));
+        engine.set(new AuthzEngine(policy, jwt, apiKeys, limiter, secrets, clock, quotas));
     }
 
     /** The limiter every engine of this pipeline uses (local buckets, or the store shared by all replicas). */

@@ -1,6 +1,7 @@
 package io.meshguard.extauthz.server;
 
 import io.meshguard.db.DbConfig;
+import io.meshguard.extauthz.quota.QuotaConfig;
 import io.meshguard.extauthz.redis.RedisConfig;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.extauthz.ratelimit.RateLimitSettings;
@@ -32,7 +33,8 @@ public record ExtAuthzConfig(
         Duration apiKeyUsageFlushInterval,
         long rateLimitMaxBuckets,
         RedisSettings redis,
-        RateLimitSettings rateLimit) {
+        RateLimitSettings rateLimit,
+        QuotaConfig.Values quota) {
 
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
             "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
@@ -68,6 +70,7 @@ public record ExtAuthzConfig(
                     APIKEY_CACHE_TTL, APIKEY_USAGE_FLUSH, RATELIMIT_MAX_BUCKETS, RATELIMIT_BREAKER_FAILURES,
                     RATELIMIT_BREAKER_OPEN_FOR, RATELIMIT_HEARTBEAT, RATELIMIT_ASSUMED_REPLICAS)
             .add(new RedisConfig())
+            .add(new QuotaConfig())
             .add(new DbConfig("meshguard-extauthz"))
             .build();
 
@@ -87,7 +90,8 @@ public record ExtAuthzConfig(
                 config.get(TOKEN_CACHE_MAX_ENTRIES), config.get(TOKEN_CACHE_MAX_TTL), config.get(APIKEY_CACHE_TTL),
                 config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS), new RedisConfig().read(config),
                 new RateLimitSettings(config.get(RATELIMIT_MAX_BUCKETS), config.get(RATELIMIT_BREAKER_FAILURES),
-                        config.get(RATELIMIT_BREAKER_OPEN_FOR), config.get(RATELIMIT_HEARTBEAT), config.get(RATELIMIT_ASSUMED_REPLICAS)));
+                        config.get(RATELIMIT_BREAKER_OPEN_FOR), config.get(RATELIMIT_HEARTBEAT), config.get(RATELIMIT_ASSUMED_REPLICAS)),
+                new QuotaConfig().read(config));
     }
 
     /** A copy listening on {@code bind:port}. */
@@ -102,28 +106,34 @@ public record ExtAuthzConfig(
 
     public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
         return new ExtAuthzConfig(settings, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota);
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
         return new ExtAuthzConfig(grpc, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota);
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota);
+    }
+
+    /** A copy with these quota settings. */
+    public ExtAuthzConfig withQuota(QuotaConfig.Values settings) {
+        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, settings);
     }
 
     /** A copy using this shared Redis ({@link RedisSettings#none()} for per-replica local limits). */
     public ExtAuthzConfig withRedis(RedisSettings settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings, rateLimit);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings, rateLimit, quota);
     }
 
     /** A copy with these rate-limit store settings (breaker, heartbeat). */
     public ExtAuthzConfig withRateLimit(RateLimitSettings settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, settings);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, settings, quota);
     }
 }

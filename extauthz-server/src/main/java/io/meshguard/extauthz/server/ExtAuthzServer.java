@@ -14,11 +14,19 @@ import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.decision.SecretFiles;
 import io.meshguard.extauthz.jwt.JwksRegistry;
+import io.meshguard.extauthz.quota.LiveCounters;
+import io.meshguard.extauthz.quota.QuotaAdminApi;
+import io.meshguard.extauthz.quota.QuotaAudit;
+import io.meshguard.extauthz.quota.QuotaCounter;
+import io.meshguard.extauthz.quota.QuotaOperations;
+import io.meshguard.extauthz.quota.QuotaStore;
 import io.meshguard.extauthz.ratelimit.RateLimiter;
 import io.meshguard.extauthz.ratelimit.RedisRateLimiter;
 import io.meshguard.extauthz.ratelimit.StoreBreaker;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.redis.RedisConnection;
+import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.StatusHttpServer;
 import io.micrometer.core.instrument.Gauge;
 import java.io.IOException;
 import java.time.Clock;
@@ -53,6 +61,9 @@ public final class ExtAuthzServer implements ServerComponent {
     /** The shared store, when {@code redis.url} is set: opened at start, closed at stop. */
     private final Optional<RedisConnection> redis;
     private final Optional<RedisRateLimiter> globalLimits;
+    private final QuotaCounter quotas;
+    private final Optional<QuotaStore> quotaStore;
+    private final QuotaAudit quotaAudit;
     private boolean closed;
 
     /**
@@ -68,26 +79,31 @@ public final class ExtAuthzServer implements ServerComponent {
     /** @param tracing a SERVER span per Check when on; the caller starts and closes (flushes) it around the server */
     public ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, Optional<DataSource> dataSource, DecisionSink audit,
             Clock clock, Tracing tracing) {
-        this(config, registry, audit, clock, dataSource.map(JdbcApiKeyStore::new), tracing);
+        this(config, registry, audit, clock, dataSource.map(JdbcApiKeyStore::new), dataSource, tracing);
     }
 
     /** With any API key store (the benchmark and offline tools use an in-memory one). */
     public static ExtAuthzServer withApiKeyStore(ExtAuthzConfig config, MeterRegistry registry, Optional<ApiKeyStore> store,
             DecisionSink audit, Clock clock) {
-        return new ExtAuthzServer(config, registry, audit, clock, store, Tracing.disabled());
+        return new ExtAuthzServer(config, registry, audit, clock, store, Optional.empty(), Tracing.disabled());
     }
 
     /** With any API key store and tracing (the benchmark's tracing scenario). */
     public static ExtAuthzServer withApiKeyStore(ExtAuthzConfig config, MeterRegistry registry, Optional<ApiKeyStore> store,
             DecisionSink audit, Clock clock, Tracing tracing) {
-        return new ExtAuthzServer(config, registry, audit, clock, store, tracing);
+        return new ExtAuthzServer(config, registry, audit, clock, store, Optional.empty(), tracing);
     }
 
     private ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, DecisionSink audit, Clock clock,
-            Optional<? extends ApiKeyStore> store, Tracing tracing) {
+            Optional<? extends ApiKeyStore> store, Optional<DataSource> dataSource, Tracing tracing) {
         this.config = config;
-        this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
         this.redis = config.redis().enabled() ? Optional.of(RedisConnection.unconnected(config.redis())) : Optional.empty();
+        this.quotaStore = dataSource.map(QuotaStore::new);
+        this.quotaAudit = audit.auditLog().map(QuotaAudit::to).orElseGet(QuotaAudit::logOnly);
+        this.quotas = new QuotaCounter(quotaStore, () -> redis,
+                new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout()), quotaAudit, clock,
+                System::nanoTime, config.quota().counterSettings(), registry);
+        this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
         this.globalLimits = redis.map(r -> new RedisRateLimiter(r, config.rateLimit(), registry, System::nanoTime, replicaId()));
         RateLimiter limiter = globalLimits.<RateLimiter>map(g -> g)
                 .orElseGet(() -> new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime));
@@ -100,7 +116,7 @@ public final class ExtAuthzServer implements ServerComponent {
                 apiKeys,
                 limiter,
                 new SecretFiles(System::nanoTime),
-                clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl());
+                clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl(), quotas);
         this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
                 config.policyReloadInterval());
         // runs on the watcher's thread after each validated swap, and for the initial load
@@ -136,10 +152,32 @@ public final class ExtAuthzServer implements ServerComponent {
         grpc.start();
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
+        long flush = config.quota().flushInterval().toMillis();
+        background.scheduleWithFixedDelay(quotas::flush, flush, flush, TimeUnit.MILLISECONDS);
         apiKeys.ifPresent(a -> background.scheduleWithFixedDelay(a::flushUsage,
                 config.apiKeyUsageFlushInterval().toMillis(), config.apiKeyUsageFlushInterval().toMillis(), TimeUnit.MILLISECONDS));
         refreshHealth();
         LOG.info("extauthz gRPC listening on {}:{}", config.grpc().bind(), grpcPort());
+    }
+
+    /**
+     * Mounts the quota admin endpoint ({@code /quotas}) on a status HTTP listener, before it starts. Without a
+     * database it answers 503; without {@code quota.admin.token_file} too.
+     */
+    public void mountQuotaApi(StatusHttpServer http) {
+        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(),
+                new BearerTokens(config.quota().adminTokenFile())));
+    }
+
+    private Optional<QuotaOperations> quotaOperations() {
+        return quotaStore.map(s -> new QuotaOperations(s, () -> redis,
+                new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout().multipliedBy(10)), quotaAudit,
+                Clock.systemUTC()));
+    }
+
+    /** The quota counter of this server (tests read its pending increments). */
+    public QuotaCounter quotas() {
+        return quotas;
     }
 
     /** gRPC health follows readiness: NOT_SERVING for the Check service until the policy and keys are there. */
@@ -232,6 +270,12 @@ public final class ExtAuthzServer implements ServerComponent {
         watcher.close();
         background.shutdownNow();
         apiKeys.ifPresent(ApiKeyAuthenticator::flushUsage);
+        quotas.flush();
+        if (quotas.pendingIncrements() > 0) {
+            // PostgreSQL is away at shutdown: say exactly what is lost rather than losing it silently
+            LOG.error("extauthz: {} counted quota requests could not be written to PostgreSQL before shutdown and are lost",
+                    quotas.pendingIncrements());
+        }
         globalLimits.ifPresent(RedisRateLimiter::close);
         redis.ifPresent(RedisConnection::close);
         pipeline.close();

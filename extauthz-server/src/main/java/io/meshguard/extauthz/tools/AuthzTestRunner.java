@@ -17,6 +17,9 @@ import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import io.meshguard.extauthz.policy.Durations;
 import io.meshguard.extauthz.policy.IssuerPolicy;
 import io.meshguard.extauthz.policy.PolicyInvalidException;
+import io.meshguard.extauthz.quota.LiveCounters;
+import io.meshguard.extauthz.quota.QuotaAudit;
+import io.meshguard.extauthz.quota.QuotaCounter;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -158,7 +161,10 @@ public final class AuthzTestRunner {
         AuthzPipeline pipeline = new AuthzPipeline(new JwksRegistry(registry, local, Duration.ofSeconds(1)),
                 Optional.of(new ApiKeyAuthenticator(f.store(), clock, Duration.ZERO)),
                 new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime, f.secrets()), clock, registry, 1000, Duration.ofMinutes(10));
+                new SecretFiles(System::nanoTime, f.secrets()), clock, registry, 1000, Duration.ofMinutes(10),
+                // quotas count per case (a case's 'repeat' Checks share one counter) in memory: no database, no Redis
+                new QuotaCounter(Optional.empty(), Optional::empty, new LiveCounters("policy-test:", Duration.ofSeconds(1)),
+                        QuotaAudit.logOnly(), clock, System::nanoTime, QuotaCounter.Settings.DEFAULTS, registry));
         pipeline.use(policy);
         return pipeline;
     }

@@ -824,9 +824,12 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                     return;
                 }
                 closed = true;
+            }
+            // recorded before the stream ends, so whoever sees the end (Envoy, a test) also finds the summary row
+            finish(outcome);
+            synchronized (wire) {
                 responses.onCompleted();
             }
-            finish(outcome);
         } finally {
             handling.unlock();
         }

@@ -48,6 +48,8 @@ class DecisionLogFromDlpTest {
             s.requestBody("{\"pan\":\"5105 1051 0510 5100\"}".getBytes(StandardCharsets.UTF_8), true);
             s.next();
             s.halfClose();
+            // the stream's summary is recorded as the server ends the stream: wait for that, not for the channel
+            assertThat(s.nextEvent(Duration.ofSeconds(30))).isEqualTo("completed");
         } finally {
             ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             server.close();

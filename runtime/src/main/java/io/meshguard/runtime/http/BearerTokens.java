@@ -1,4 +1,4 @@
-package io.meshguard.xds.admin;
+package io.meshguard.runtime.http;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Admin API tokens from a mounted secret file, one per line: {@code name:token} or a bare token (name
+ * Admin API tokens (xDS controller admin API, extauthz quota endpoint) from a mounted secret file, one per line: {@code name:token} or a bare token (name
  * {@code admin}). A client sends {@code Authorization: Bearer TOKEN}, or the whole line {@code Bearer name:token}. Re-read when the file changes, so a rotated Kubernetes secret takes effect without a restart.
  * Comparison is constant-time.
  */

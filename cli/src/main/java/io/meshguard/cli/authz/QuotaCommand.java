@@ -1,0 +1,274 @@
+package io.meshguard.cli.authz;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.audit.AuditEvent;
+import io.meshguard.audit.BatchWriteMethod;
+import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.PostgresAuditStore;
+import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.db.DataSourceFactory;
+import io.meshguard.db.DbConfig;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.AuthzPolicyParser;
+import io.meshguard.extauthz.policy.PolicyInvalidException;
+import io.meshguard.extauthz.policy.QuotaPolicy;
+import io.meshguard.extauthz.quota.LiveCounters;
+import io.meshguard.extauthz.quota.QuotaAudit;
+import io.meshguard.extauthz.quota.QuotaOperations;
+import io.meshguard.extauthz.quota.QuotaStore;
+import io.meshguard.extauthz.redis.RedisConfig;
+import io.meshguard.extauthz.redis.RedisConnection;
+import io.meshguard.extauthz.redis.RedisSettings;
+import io.meshguard.runtime.config.Config;
+import io.meshguard.runtime.config.ConfigLoader;
+import io.meshguard.runtime.config.ConfigSchema;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import javax.sql.DataSource;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code meshguard quota show|adjust|reset}: one caller's calendar quota in the current period, as extauthz counts it
+ * (docs/operator-guide.md §Quotas). Changes need {@code --reason}, are recorded in {@code quota_adjustment} with the
+ * actor and written to the audit log as {@code quota} events; with Redis ({@code --redis}, {@code MESHGUARD_REDIS_URL}
+ * or {@code redis.url} in {@code --config}) they take effect on the live counter at once.
+ */
+@Command(name = "quota", mixinStandardHelpOptions = true,
+        description = "Show, adjust or reset a caller's calendar quota (quotas: in the authz policy).",
+        subcommands = {QuotaCommand.Show.class, QuotaCommand.Adjust.class, QuotaCommand.Reset.class})
+public final class QuotaCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (show, adjust, reset)");
+    }
+
+    /** Where the quota is defined and counted. */
+    static final class Target {
+        @Option(names = "--config", paramLabel = "FILE", description = "YAML file with db.* and redis.* settings, as extauthz reads them.")
+        Path config;
+
+        @CommandLine.Mixin
+        DatabaseOptions database = new DatabaseOptions();
+
+        @Option(names = "--redis", paramLabel = "URL",
+                description = "Redis of the extauthz replicas (default: $MESHGUARD_REDIS_URL, else redis.url in --config).")
+        String redisUrl;
+
+        @Option(names = "--policy", paramLabel = "FILE", description = "The authz policy defining the quota (default: $MESHGUARD_POLICY_FILE, else ${DEFAULT-VALUE}).",
+                defaultValue = "policies/authz.yaml")
+        Path policy;
+
+        @Option(names = "--quota", required = true, paramLabel = "NAME", description = "The quota's name in the policy.")
+        String quota;
+
+        @Option(names = "--caller", required = true, paramLabel = "KEY",
+                description = "api_key:<key id>, tenant:<tenant> or subject:<issuer>/<subject> (as in quota audit events).")
+        String caller;
+
+        QuotaPolicy quotaPolicy() throws PolicyInvalidException {
+            Path file = Optional.ofNullable(System.getenv("MESHGUARD_POLICY_FILE")).filter(s -> !s.isBlank()
+                    && policy.equals(Path.of("policies/authz.yaml"))).map(Path::of).orElse(policy);
+            AuthzPolicy p = new AuthzPolicyParser().parse(file);
+            return p.quotas().stream().filter(q -> q.name().equals(quota)).findFirst().orElseThrow(() ->
+                    new IllegalArgumentException("the policy " + file + " has no quota named '" + quota + "' (it has: "
+                            + String.join(", ", p.quotas().stream().map(QuotaPolicy::name).toList()) + ")"));
+        }
+
+        /** Runs {@code action} with the operations on the database and, if given, Redis; both closed afterwards. */
+        <T> T run(PrintWriter err, OperationsAction<T> action) throws Exception {
+            QuotaPolicy q = quotaPolicy();
+            Config loaded = null;
+            if (config != null) {
+                ConfigSchema schema = ConfigSchema.builder().add(new DbConfig("meshguard-quota")).add(new RedisConfig()).build();
+                loaded = ConfigLoader.load(schema, Optional.of(config), System.getenv());
+            }
+            RedisSettings redis = loaded != null ? new RedisConfig().read(loaded) : RedisSettings.none();
+            String url = Optional.ofNullable(redisUrl).or(() -> Optional.ofNullable(System.getenv("MESHGUARD_REDIS_URL")))
+                    .filter(s -> !s.isBlank()).orElse(redis.url());
+            if (!url.isBlank()) {
+                String password = Optional.ofNullable(System.getenv("MESHGUARD_REDIS_PASSWORD")).orElse(redis.password());
+                redis = new RedisSettings(url, password, redis.tlsCaFile(), redis.connectTimeout(), Duration.ofSeconds(2),
+                        redis.keyPrefix());
+            }
+            HikariDataSource pool = null;
+            RedisConnection conn = null;
+            try {
+                DataSource ds;
+                if (loaded != null && !loaded.get(DbConfig.URL).isBlank()) {
+                    pool = DataSourceFactory.create(new DbConfig("meshguard-quota").read(loaded));
+                    ds = pool;
+                } else {
+                    ds = database.open("meshguard-quota", System.getenv());
+                }
+                if (redis.enabled()) {
+                    conn = RedisConnection.open(redis);
+                } else {
+                    err.println("note: no Redis given (--redis, MESHGUARD_REDIS_URL, redis.url): if the extauthz replicas use"
+                            + " Redis, their live counters do not see this until the counter is seeded again");
+                    err.flush();
+                }
+                RedisConnection live = conn;
+                QuotaOperations ops = new QuotaOperations(new QuotaStore(ds), () -> Optional.ofNullable(live),
+                        new LiveCounters(redis.keyPrefix(), Duration.ofSeconds(2)), audit(ds, err), Clock.systemUTC());
+                return action.apply(ops, q);
+            } finally {
+                if (conn != null) {
+                    conn.close();
+                }
+                if (pool != null) {
+                    pool.close();
+                }
+            }
+        }
+
+        /**
+         * The change as a {@code quota} audit event, written to the same database right away (the CLI has no
+         * background writer); if that fails the change stands (it is in {@code quota_adjustment}) and the command says so.
+         */
+        private static QuotaAudit audit(DataSource ds, PrintWriter err) {
+            return new QuotaAudit() {
+                @Override
+                public void alert(io.meshguard.extauthz.quota.QuotaKey key, int threshold, long used, long limit,
+                        java.time.Instant at) {
+                    // the CLI never counts requests
+                }
+
+                @Override
+                public void change(QuotaStore.Change c, String requestId) {
+                    java.util.List<AuditEvent> events = new java.util.ArrayList<>();
+                    QuotaAudit.to(events::add).change(c, requestId);
+                    try (PostgresAuditStore store = new PostgresAuditStore(ConnectionSource.of(ds), BatchWriteMethod.INSERT,
+                            Duration.ofSeconds(10))) {
+                        store.ensurePartitionsFor(events);
+                        store.write(events);
+                        err.printf("audited: quota_adjustment #%d, audit event %s (%s by %s at %s)%n", c.id(),
+                                events.get(0).eventId(), c.action(), c.actor(), c.at());
+                    } catch (java.sql.SQLException e) {
+                        err.printf("warning: the change is made (quota_adjustment #%d) but its audit event could not be written: %s%n",
+                                c.id(), e.getMessage());
+                    }
+                    err.flush();
+                }
+            };
+        }
+    }
+
+    interface OperationsAction<T> {
+        T apply(QuotaOperations ops, QuotaPolicy quota) throws Exception;
+    }
+
+    /** Who makes a change, and why. */
+    static final class Change {
+        @Option(names = "--reason", required = true, description = "Why (goes to the audit log; required).")
+        String reason;
+
+        @Option(names = "--actor", paramLabel = "NAME", description = "Who makes the change (default: $USER).")
+        String actor;
+
+        String actor() {
+            return Optional.ofNullable(actor).or(() -> Optional.ofNullable(System.getenv("USER")))
+                    .or(() -> Optional.ofNullable(System.getProperty("user.name"))).orElse("unknown");
+        }
+    }
+
+    static void print(PrintWriter out, QuotaOperations.Standing s) {
+        QuotaPolicy q = s.quota();
+        out.printf("quota=%s caller=%s period=%s timezone=%s period_start=%s resets_at=%s used=%d durable=%d live=%s%n",
+                q.name(), s.caller(), q.period().yaml(), q.zone().getId(), s.window().start(), s.window().endsAt(), s.used(),
+                s.durable(), s.live().isPresent() ? Long.toString(s.live().getAsLong()) : "-");
+        for (QuotaStore.Change c : s.changes()) {
+            out.printf("  #%d %s %s %+d (%d -> %d) by %s via %s: %s%n", c.id(), c.at(), c.action(), c.delta(), c.usedBefore(),
+                    c.usedAfter(), c.actor(), c.via(), c.reason());
+        }
+    }
+
+    static void print(PrintWriter out, QuotaOperations.Applied a) {
+        QuotaStore.Change c = a.change();
+        out.printf("%s quota=%s caller=%s period_start=%s delta=%+d durable=%d live=%s%n", c.action(), c.key().quota(),
+                c.key().caller(), c.key().periodStart(), c.delta(), c.usedAfter(),
+                a.live().isPresent() ? Long.toString(a.live().getAsLong()) : "-");
+        out.println("  " + a.liveNote());
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "A caller's count in the current period and its changes.")
+    static final class Show implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            target.run(spec.commandLine().getErr(), (ops, q) -> {
+                print(out, ops.show(q, target.caller));
+                return null;
+            });
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "adjust", mixinStandardHelpOptions = true,
+            description = "Add requests to a caller's current period (negative --by gives requests back).")
+    static final class Adjust implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Mixin
+        Change change = new Change();
+
+        @Option(names = "--by", required = true, paramLabel = "N", description = "Requests to add; negative gives them back (e.g. --by=-500).")
+        long by;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            target.run(spec.commandLine().getErr(), (ops, q) -> {
+                print(out, ops.adjust(q, target.caller, by, change.actor(), "cli", change.reason, "cli-" + UUID.randomUUID()));
+                return null;
+            });
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "reset", mixinStandardHelpOptions = true, description = "Set a caller's current period back to zero requests.")
+    static final class Reset implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Mixin
+        Change change = new Change();
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            target.run(spec.commandLine().getErr(), (ops, q) -> {
+                print(out, ops.reset(q, target.caller, change.actor(), "cli", change.reason, "cli-" + UUID.randomUUID()));
+                return null;
+            });
+            out.flush();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,245 @@
+package io.meshguard.extauthz.quota;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.QuotaPolicy;
+import io.meshguard.runtime.http.BearerTokens;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The quota admin endpoint on extauthz's HTTP port (docs/operator-guide.md §Quotas), with the xDS admin API's bearer
+ * tokens ({@link BearerTokens}, {@code quota.admin.token_file}):
+ * <ul>
+ *   <li>{@code GET /quotas} — the running policy's quotas and their current periods;</li>
+ *   <li>{@code GET /quotas/{name}?caller=...} — one caller's counter, live and durable, with its change history;</li>
+ *   <li>{@code POST /quotas/{name}/adjust} {@code {"caller", "delta", "reason"}} and
+ *       {@code POST /quotas/{name}/reset} {@code {"caller", "reason"}} — audited changes (actor = the token's name).</li>
+ * </ul>
+ */
+public final class QuotaAdminApi implements HttpHandler {
+    public static final String PREFIX = "/quotas";
+    private static final Logger LOG = LoggerFactory.getLogger(QuotaAdminApi.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_BODY = 16 * 1024;
+
+    private final Supplier<Optional<AuthzPolicy>> policy;
+    private final Optional<QuotaOperations> operations;
+    private final BearerTokens tokens;
+
+    public QuotaAdminApi(Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, BearerTokens tokens) {
+        this.policy = policy;
+        this.operations = operations;
+        this.tokens = tokens;
+    }
+
+    private static final class ApiError extends Exception {
+        final int status;
+
+        ApiError(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
+                .filter(s -> s.length() <= 128 && s.chars().allMatch(c -> c > 0x20 && c < 0x7f))
+                .orElse(UUID.randomUUID().toString());
+        exchange.getResponseHeaders().set("x-request-id", requestId);
+        try {
+            if (!tokens.configured()) {
+                throw new ApiError(503, "quota admin endpoint disabled: no token file is configured (quota.admin.token_file)");
+            }
+            Optional<String> actor = tokens.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
+            if (actor.isEmpty()) {
+                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                throw new ApiError(401, "a valid bearer token from quota.admin.token_file is required");
+            }
+            QuotaOperations ops = operations.orElseThrow(() -> new ApiError(503,
+                    "quota counters need PostgreSQL: this server has no db.url"));
+            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            String method = exchange.getRequestMethod();
+            JsonNode body = switch (segments.size() + "/" + method) {
+                case "0/GET" -> list();
+                case "1/GET" -> show(ops, quota(segments.get(0)), query(exchange, "caller"));
+                case "2/POST" -> change(ops, exchange, quota(segments.get(0)), segments.get(1), actor.get(), requestId);
+                default -> throw new ApiError(404, "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
+            };
+            send(exchange, 200, body);
+        } catch (ApiError e) {
+            send(exchange, e.status, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (QuotaOperations.InvalidChangeException e) {
+            send(exchange, 400, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (QuotaStore.UnavailableException e) {
+            LOG.warn("quota admin request {} failed: {}", requestId, e.getMessage());
+            send(exchange, 503, JSON.createObjectNode().put("error", "the quota database is unavailable; nothing was changed"));
+        } catch (RuntimeException e) {
+            LOG.error("quota admin request {} failed", requestId, e);
+            send(exchange, 500, JSON.createObjectNode().put("error", "internal error, see the extauthz log for request " + requestId));
+        } finally {
+            exchange.close();
+        }
+    }
+
+    private JsonNode list() throws ApiError {
+        AuthzPolicy p = policy.get().orElseThrow(() -> new ApiError(503, "no authz policy is loaded"));
+        ArrayNode out = JSON.createArrayNode();
+        for (QuotaPolicy q : p.quotas()) {
+            out.add(describe(q));
+        }
+        return out;
+    }
+
+    private JsonNode show(QuotaOperations ops, QuotaPolicy q, String caller)
+            throws QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
+        QuotaOperations.Standing s = ops.show(q, caller);
+        ObjectNode n = describe(q);
+        n.put("caller", caller).put("period_start", s.window().start().toString())
+                .put("period_ends_at", s.window().endsAt().toString()).put("used", s.used()).put("durable", s.durable());
+        s.live().ifPresent(l -> n.put("live", l));
+        ArrayNode changes = n.putArray("changes");
+        for (QuotaStore.Change c : s.changes()) {
+            changes.add(change(c));
+        }
+        return n;
+    }
+
+    private JsonNode change(QuotaOperations ops, HttpExchange exchange, QuotaPolicy q, String action, String actor,
+            String requestId) throws ApiError, IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
+        JsonNode body = readBody(exchange);
+        String caller = text(body, "caller");
+        String reason = text(body, "reason");
+        QuotaOperations.Applied applied = switch (action) {
+            case "adjust" -> {
+                JsonNode delta = body.get("delta");
+                if (delta == null || !delta.canConvertToLong() || !delta.isIntegralNumber()) {
+                    throw new ApiError(400, "'delta' must be a whole number of requests (negative gives requests back)");
+                }
+                yield ops.adjust(q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
+            }
+            case "reset" -> ops.reset(q, caller, actor, "admin_api", reason, requestId);
+            default -> throw new ApiError(404, "unknown quota operation '" + action + "' (adjust, reset)");
+        };
+        ObjectNode out = change(applied.change());
+        applied.live().ifPresent(l -> out.put("live", l));
+        out.put("live_note", applied.liveNote());
+        return out;
+    }
+
+    private static ObjectNode change(QuotaStore.Change c) {
+        return JSON.createObjectNode().put("id", c.id()).put("at", c.at().toString()).put("quota", c.key().quota())
+                .put("caller", c.key().caller()).put("period_start", c.key().periodStart().toString()).put("action", c.action())
+                .put("delta", c.delta()).put("used_before", c.usedBefore()).put("used_after", c.usedAfter())
+                .put("actor", c.actor()).put("via", c.via()).put("reason", c.reason());
+    }
+
+    /** A quota as the policy defines it. */
+    public static ObjectNode describe(QuotaPolicy q) {
+        ObjectNode n = JSON.createObjectNode().put("name", q.name()).put("per", q.per().yaml()).put("period", q.period().yaml())
+                .put("timezone", q.zone().getId()).put("on_exceed", q.onExceed().yaml()).put("default_tier", q.defaultTier());
+        ObjectNode limits = n.putObject("limits");
+        for (Map.Entry<String, Long> e : new java.util.TreeMap<>(q.limits()).entrySet()) {
+            if (e.getValue() == QuotaPolicy.UNLIMITED) {
+                limits.put(e.getKey(), "unlimited");
+            } else {
+                limits.put(e.getKey(), e.getValue());
+            }
+        }
+        ArrayNode alerts = n.putArray("alerts");
+        q.alerts().forEach(alerts::add);
+        return n;
+    }
+
+    private QuotaPolicy quota(String name) throws ApiError {
+        AuthzPolicy p = policy.get().orElseThrow(() -> new ApiError(503, "no authz policy is loaded"));
+        return p.quotas().stream().filter(q -> q.name().equals(name)).findFirst()
+                .orElseThrow(() -> new ApiError(404, "the running policy has no quota named '" + name + "'"));
+    }
+
+    private static String text(JsonNode body, String field) throws ApiError {
+        JsonNode n = body.get(field);
+        if (n == null || !n.isTextual()) {
+            throw new ApiError(400, "'" + field + "' is required (a string)");
+        }
+        return n.asText();
+    }
+
+    private static JsonNode readBody(HttpExchange exchange) throws IOException, ApiError {
+        try (InputStream in = exchange.getRequestBody()) {
+            byte[] bytes = in.readNBytes(MAX_BODY + 1);
+            if (bytes.length > MAX_BODY) {
+                throw new ApiError(413, "request body over " + MAX_BODY + " bytes");
+            }
+            JsonNode n;
+            try {
+                n = JSON.readTree(bytes);
+            } catch (IOException e) {
+                throw new ApiError(400, "the body must be a JSON object");
+            }
+            if (n == null || !n.isObject()) {
+                throw new ApiError(400, "the body must be a JSON object");
+            }
+            return n;
+        }
+    }
+
+    private static String query(HttpExchange exchange, String name) throws ApiError {
+        String raw = exchange.getRequestURI().getRawQuery();
+        if (raw != null) {
+            for (String part : raw.split("&")) {
+                int eq = part.indexOf('=');
+                if (eq > 0 && part.substring(0, eq).equals(name)) {
+                    try {
+                        return URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
+                    } catch (IllegalArgumentException e) {
+                        throw new ApiError(400, "query parameter '" + name + "' is not valid percent-encoding");
+                    }
+                }
+            }
+        }
+        throw new ApiError(400, "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)");
+    }
+
+    private static List<String> segments(String rawPath) throws ApiError {
+        if (!rawPath.equals(PREFIX) && !rawPath.startsWith(PREFIX + "/")) {
+            throw new ApiError(404, "not found");
+        }
+        String rest = rawPath.substring(PREFIX.length());
+        List<String> out = new java.util.ArrayList<>();
+        for (String s : rest.split("/")) {
+            if (!s.isEmpty()) {
+                if (s.contains("%")) {
+                    throw new ApiError(400, "encoded characters are not accepted in the path");
+                }
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
+        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
+        exchange.getResponseHeaders().set("content-type", "application/json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+}

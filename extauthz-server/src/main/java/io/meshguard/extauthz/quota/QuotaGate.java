@@ -1,0 +1,17 @@
+package io.meshguard.extauthz.quota;
+
+import io.meshguard.extauthz.decision.Identity;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import java.util.Optional;
+
+/** Charges an allowed request against the policy's calendar quotas: the engine's one call per Check. */
+public interface QuotaGate {
+    /** No quota counting (policy tests without a store, tools). */
+    QuotaGate NONE = (policy, route, caller, requestedTier) -> QuotaVerdict.NONE;
+
+    /**
+     * @param route the route the request matched
+     * @param requestedTier the tier the gateway route asks for ({@code meshguard.rate_limit_tier}), if any
+     */
+    QuotaVerdict charge(AuthzPolicy policy, String route, Identity caller, Optional<String> requestedTier);
+}

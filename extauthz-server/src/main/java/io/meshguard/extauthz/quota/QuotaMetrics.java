@@ -1,0 +1,68 @@
+package io.meshguard.extauthz.quota;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.DoubleSupplier;
+
+/**
+ * The {@code meshguard_quota_*} meters. Labels are the quota's name (at most 64 per policy), the threshold, the action
+ * and the store: never the caller, whose keys are unbounded.
+ */
+final class QuotaMetrics {
+    private final MeterRegistry registry;
+    private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
+    final AtomicLong pendingIncrements = new AtomicLong();
+    final AtomicLong pendingAlerts = new AtomicLong();
+    final AtomicLong liveStoreUp = new AtomicLong();
+    final AtomicLong durableStoreUp = new AtomicLong(1);
+
+    QuotaMetrics(MeterRegistry registry, DoubleSupplier flushLagSeconds, DoubleSupplier counters) {
+        this.registry = registry;
+        Gauge.builder("meshguard_quota_pending_increments", pendingIncrements, AtomicLong::get)
+                .description("Counted requests not yet written to PostgreSQL (bounded by quota.max_counters keys)")
+                .register(registry);
+        Gauge.builder("meshguard_quota_pending_alerts", pendingAlerts, AtomicLong::get)
+                .description("Alerts waiting to be recorded in PostgreSQL (the database is away)").register(registry);
+        Gauge.builder("meshguard_quota_flush_lag_seconds", flushLagSeconds::getAsDouble)
+                .description("Age of the oldest increment not yet in PostgreSQL; 0 when all are written").register(registry);
+        Gauge.builder("meshguard_quota_counters", counters::getAsDouble)
+                .description("Quota counters (caller and period) this replica holds in memory").register(registry);
+        Gauge.builder("meshguard_quota_store_up", liveStoreUp, AtomicLong::get).tag("store", "redis")
+                .description("1 when the store answered its last call").register(registry);
+        Gauge.builder("meshguard_quota_store_up", durableStoreUp, AtomicLong::get).tag("store", "postgres")
+                .description("1 when the store answered its last call").register(registry);
+    }
+
+    void exceeded(String quota, String action) {
+        counter("meshguard_quota_exceeded_total", "Requests over a quota, by what happened to them (block, flag)",
+                "quota", quota, "action", action).increment();
+    }
+
+    void alert(String quota, int threshold) {
+        counter("meshguard_quota_alerts_total", "Quota alerts fired (once per caller, period and threshold)",
+                "quota", quota, "threshold", Integer.toString(threshold)).increment();
+    }
+
+    void storeError(String store) {
+        counter("meshguard_quota_store_errors_total", "Failed calls to a quota store (redis: the Check counted locally)",
+                "store", store).increment();
+    }
+
+    void dropped(String what) {
+        counter("meshguard_quota_dropped_total", "Increments or alerts that could not be kept (bounds reached); each is also logged",
+                "what", what).increment();
+    }
+
+    void unavailable(String quota) {
+        counter("meshguard_quota_unavailable_total", "Checks a block quota refused with 503 because no count could be had",
+                "quota", quota).increment();
+    }
+
+    private Counter counter(String name, String description, String... tags) {
+        return counters.computeIfAbsent(name + String.join("|", tags),
+                k -> Counter.builder(name).description(description).tags(tags).register(registry));
+    }
+}

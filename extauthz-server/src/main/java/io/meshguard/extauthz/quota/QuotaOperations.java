@@ -1,0 +1,159 @@
+package io.meshguard.extauthz.quota;
+
+import io.meshguard.extauthz.policy.QuotaPolicy;
+import io.meshguard.extauthz.redis.RedisConnection;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Supplier;
+
+/**
+ * What operators do to a caller's quota, shared by {@code meshguard quota} and the admin endpoint: show the counter,
+ * adjust it by a number of requests, reset it. Every change needs a reason, is written to PostgreSQL with who, how
+ * and why ({@code quota_adjustment}), is a {@code quota} audit event, and takes effect on the live Redis counter.
+ *
+ * <p>A change is a delta applied to both stores, so replicas' increments still on their way to PostgreSQL are not
+ * lost: a reset subtracts the live count, and PostgreSQL reaches 0 (plus new requests) once they arrive.
+ */
+public final class QuotaOperations {
+    /** Operator input that cannot be applied; the message says why. */
+    public static final class InvalidChangeException extends Exception {
+        public InvalidChangeException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * One counter as the operator sees it.
+     *
+     * @param durable the count in PostgreSQL (behind the live one by at most the flush interval)
+     * @param live the count in Redis, if Redis has the counter
+     */
+    public record Standing(QuotaPolicy quota, String caller, QuotaWindow window, long durable, OptionalLong live,
+            List<QuotaStore.Change> changes) {
+        /** The count that decides: the live one where there is one. */
+        public long used() {
+            return live.orElse(durable);
+        }
+    }
+
+    /**
+     * An applied change.
+     *
+     * @param live the live counter after the change; empty when Redis does not hold it (the next Check seeds it from
+     *     PostgreSQL, which has the change) or could not be reached ({@code liveNote} says which)
+     */
+    public record Applied(QuotaStore.Change change, OptionalLong live, String liveNote) {}
+
+    private static final long MAX_DELTA = 1_000_000_000_000L;
+
+    private final QuotaStore store;
+    private final Supplier<Optional<RedisConnection>> redis;
+    private final LiveCounters live;
+    private final QuotaAudit audit;
+    private final Clock clock;
+
+    public QuotaOperations(QuotaStore store, Supplier<Optional<RedisConnection>> redis, LiveCounters live, QuotaAudit audit,
+            Clock clock) {
+        this.store = store;
+        this.redis = redis;
+        this.live = live;
+        this.audit = audit;
+        this.clock = clock;
+    }
+
+    /** The caller's counter in the current period. */
+    public Standing show(QuotaPolicy quota, String caller) throws InvalidChangeException, QuotaStore.UnavailableException {
+        checkCaller(caller);
+        QuotaKey key = key(quota, caller);
+        long durable = store.used(List.of(key)).getOrDefault(key, 0L);
+        return new Standing(quota, caller, window(quota), durable, liveCount(key), store.changes(key));
+    }
+
+    /** Adds {@code delta} requests (negative: gives requests back) to the caller's current period. */
+    public Applied adjust(QuotaPolicy quota, String caller, long delta, String actor, String via, String reason, String requestId)
+            throws InvalidChangeException, QuotaStore.UnavailableException {
+        checkCaller(caller);
+        checkReason(reason);
+        checkActor(actor);
+        if (delta == 0 || Math.abs(delta) > MAX_DELTA) {
+            throw new InvalidChangeException("the adjustment must be a non-zero number of requests up to " + MAX_DELTA
+                    + " either way, got " + delta);
+        }
+        return apply(quota, key(quota, caller), "adjust", delta, actor, via, reason, requestId);
+    }
+
+    /** Sets the caller's current period back to zero requests. */
+    public Applied reset(QuotaPolicy quota, String caller, String actor, String via, String reason, String requestId)
+            throws InvalidChangeException, QuotaStore.UnavailableException {
+        checkCaller(caller);
+        checkReason(reason);
+        checkActor(actor);
+        QuotaKey key = key(quota, caller);
+        OptionalLong current = liveCount(key);
+        long used = current.isPresent() ? current.getAsLong() : store.used(List.of(key)).getOrDefault(key, 0L);
+        return apply(quota, key, "reset", -used, actor, via, reason, requestId);
+    }
+
+    private Applied apply(QuotaPolicy quota, QuotaKey key, String action, long delta, String actor, String via, String reason,
+            String requestId) throws QuotaStore.UnavailableException {
+        QuotaWindow w = window(quota);
+        QuotaStore.Change change = store.change(key, quota.period().yaml(), w.endsAt(), action, delta, actor, via, reason.strip());
+        audit.change(change, requestId);
+        Optional<RedisConnection> conn = redis.get();
+        if (conn.isEmpty()) {
+            return new Applied(change, OptionalLong.empty(), "no Redis configured: replicas see the change within one flush");
+        }
+        try {
+            OptionalLong after = live.adjust(conn.get(), key, delta);
+            return new Applied(change, after, after.isPresent() ? "live counter updated"
+                    : "Redis holds no live counter: the next request seeds it from PostgreSQL");
+        } catch (LiveCounters.LiveCounterException e) {
+            return new Applied(change, OptionalLong.empty(), "Redis could not be updated (" + e.getMessage()
+                    + "): replicas count from PostgreSQL while Redis is away; once it is back, a live counter that survived"
+                    + " the outage does not have this change: run the change again with the opposite delta if that matters");
+        }
+    }
+
+    private OptionalLong liveCount(QuotaKey key) {
+        Optional<RedisConnection> conn = redis.get();
+        if (conn.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        try {
+            return live.read(conn.get(), key);
+        } catch (LiveCounters.LiveCounterException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    private QuotaKey key(QuotaPolicy quota, String caller) {
+        return new QuotaKey(quota.name(), caller, window(quota).start());
+    }
+
+    private QuotaWindow window(QuotaPolicy quota) {
+        return QuotaWindow.of(quota.period(), quota.zone(), clock.instant());
+    }
+
+    private static void checkCaller(String caller) throws InvalidChangeException {
+        if (!QuotaCallers.wellFormed(caller)) {
+            throw new InvalidChangeException("caller must be api_key:<key id>, tenant:<tenant> or subject:<issuer>/<subject>"
+                    + " (at most " + QuotaCallers.MAX_LENGTH + " characters, no control characters), got '"
+                    + caller.replaceAll("\\p{Cntrl}", "?") + "'");
+        }
+    }
+
+    private static void checkReason(String reason) throws InvalidChangeException {
+        String r = reason == null ? "" : reason.strip();
+        if (r.isEmpty() || r.length() > 1000 || r.chars().anyMatch(c -> c < 0x20 && c != '\t')) {
+            throw new InvalidChangeException("a reason is required: 1-1000 characters on one line (it goes to the audit log)");
+        }
+    }
+
+    private static void checkActor(String actor) throws InvalidChangeException {
+        if (actor == null || actor.isBlank() || actor.length() > 200) {
+            throw new InvalidChangeException("who makes the change must be known (1-200 characters)");
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package io.meshguard.extauthz.quota;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the quotas say about one request.
+ *
+ * @param blocked the quota that refuses it, if any
+ * @param flagged {@code allow_and_flag} quotas it exceeds (it is allowed, the upstream and the audit log are told)
+ * @param closest the counted quota with the fewest requests left, for the response headers
+ */
+public record QuotaVerdict(Optional<Blocked> blocked, List<String> flagged, Optional<Standing> closest) {
+    /** No quota applies. */
+    public static final QuotaVerdict NONE = new QuotaVerdict(Optional.empty(), List.of(), Optional.empty());
+
+    /** Request header that tells the upstream which {@code allow_and_flag} quotas the caller is over (comma-separated). */
+    public static final String FLAG_HEADER = "x-meshguard-quota-exceeded";
+
+    /**
+     * A refusal.
+     *
+     * @param storeUnavailable true when no count could be had (Redis and PostgreSQL both away, the caller's count
+     *     unknown): a {@code block} quota then fails closed with 503
+     * @param retryAfterSeconds until the period resets (429) or a short retry hint (503)
+     */
+    public record Blocked(String quota, long limit, long retryAfterSeconds, boolean storeUnavailable) {}
+
+    /** How a caller stands against one quota after this request. */
+    public record Standing(String quota, long limit, long remaining, long resetSeconds) {}
+}

@@ -1,0 +1,103 @@
+package io.meshguard.extauthz.quota;
+
+import io.meshguard.audit.AuditEvent;
+import io.meshguard.audit.AuditKind;
+import io.meshguard.extauthz.decision.Identity;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.AuthzPolicyParser;
+import io.meshguard.extauthz.redis.RedisConnection;
+import io.meshguard.extauthz.redis.RedisSettings;
+import java.io.StringReader;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** Clock, callers, policies and an audit log the quota tests share. */
+final class QuotaTestSupport {
+    private QuotaTestSupport() {}
+
+    /** A clock the tests move explicitly (midnight, month end). */
+    static final class MovableClock extends Clock {
+        final AtomicReference<Instant> now;
+
+        MovableClock(Instant start) {
+            this.now = new AtomicReference<>(start);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now.get();
+        }
+
+        void set(Instant at) {
+            now.set(at);
+        }
+    }
+
+    /** The audit events a counter recorded (the audit module's sink interface, kept in memory). */
+    static final class AuditLog {
+        final List<AuditEvent> events = new CopyOnWriteArrayList<>();
+
+        QuotaAudit audit() {
+            return QuotaAudit.to(e -> events.add(e));
+        }
+
+        List<AuditEvent> quotaEvents(String decision) {
+            return events.stream().filter(e -> e.kind() == AuditKind.QUOTA && e.decision().orElse("").equals(decision)).toList();
+        }
+    }
+
+    static Identity apiKeyCaller(String keyId, String tenant, String tier) {
+        return new Identity("svc-" + keyId, Optional.of(tenant), List.of(), List.of(), Optional.empty(), "apikey", "apikey",
+                Optional.of(tier), Optional.of(keyId));
+    }
+
+    static AuthzPolicy policy(String quotas) {
+        String yaml = """
+                rate_limits:
+                  default_tier: free
+                  tiers:
+                    free: {requests_per_second: 1000}
+                    premium: {requests_per_second: 1000}
+                    enterprise: {requests_per_second: 1000}
+                routes:
+                  - name: api
+                    match: {path_prefix: /api}
+                    auth: apikey
+                  - name: other
+                    match: {path_prefix: /other}
+                    auth: apikey
+                """ + quotas;
+        try {
+            return new AuthzPolicyParser().parse("authz.yaml", new StringReader(yaml));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static RedisConnection connect(String url, String prefix) {
+        return RedisConnection.open(RedisSettings.none().withUrl(url).withKeyPrefix(prefix)
+                .withCommandTimeout(Duration.ofSeconds(2)));
+    }
+
+    /** Counter settings for tests: Redis is tried again 50 ms after an error. */
+    static QuotaCounter.Settings settings() {
+        return new QuotaCounter.Settings(Duration.ofMillis(50), 10_000, 1_000, Duration.ofSeconds(1), Duration.ofSeconds(2));
+    }
+}

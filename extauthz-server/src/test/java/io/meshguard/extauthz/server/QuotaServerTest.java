@@ -1,0 +1,126 @@
+package io.meshguard.extauthz.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.meshguard.extauthz.apikey.ApiKeyService;
+import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
+import io.meshguard.extauthz.quota.QuotaConfig;
+import io.meshguard.extauthz.redis.RedisSettings;
+import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.SharedRedis;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Two extauthz servers over real gRPC sharing one PostgreSQL and one Redis: one quota, and the admin endpoint resets it. */
+class QuotaServerTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void twoReplicas_shareOneQuota_overGrpc_andAResetThroughTheAdminEndpointOpensItAgain() throws Exception {
+        Path policy = dir.resolve("authz.yaml");
+        Files.writeString(policy, """
+                rate_limits:
+                  default_tier: free
+                  tiers: {free: {requests_per_second: 1000, burst: 1000}}
+                routes:
+                  - {name: api, match: {path_prefix: /api}, auth: apikey}
+                quotas:
+                  - {name: daily, per: api_key, period: day, timezone: Asia/Seoul, limits: {free: 4}}
+                """);
+        Path tokens = dir.resolve("tokens");
+        Files.writeString(tokens, "ops:" + "t".repeat(24) + "\n");
+        String key = new ApiKeyService(new JdbcApiKeyStore(PG.dataSource()), Clock.systemUTC())
+                .create("bench", "svc", "acme", List.of(), List.of(), "free", Optional.empty()).text();
+        String keyId = key.substring(4, 20);
+        ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                .withPolicy(policy, Duration.ofMillis(100))
+                .withRedis(RedisSettings.none().withUrl(SharedRedis.get().url()).withKeyPrefix(SharedRedis.keyPrefix(getClass()))
+                        .withCommandTimeout(Duration.ofSeconds(2)))
+                .withQuota(QuotaConfig.Values.DEFAULTS.withAdminTokenFile(Optional.of(tokens)));
+        List<ExtAuthzServer> servers = new ArrayList<>();
+        List<ManagedChannel> channels = new ArrayList<>();
+        PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        StatusHttpServer http = new StatusHttpServer("quota-http", new HttpServerSettings("127.0.0.1", 0), prometheus);
+        try {
+            for (int i = 0; i < 2; i++) {
+                ExtAuthzServer s = new ExtAuthzServer(config, new SimpleMeterRegistry(), Optional.of(PG.dataSource()), e -> { },
+                        Clock.systemUTC());
+                servers.add(s);
+                if (i == 0) {
+                    s.mountQuotaApi(http);
+                }
+                s.start();
+                channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build());
+            }
+            http.start();
+            int allowed = 0;
+            CheckResponse last = null;
+            for (int i = 0; i < 7; i++) {
+                last = AuthorizationGrpc.newBlockingStub(channels.get(i % 2)).withDeadlineAfter(Duration.ofSeconds(30))
+                        .check(CheckRequests.of("GET", "api.test.example", "/api/x", Map.of("x-api-key", List.of(key)), Map.of(),
+                                CheckRequests.Encoding.HEADERS));
+                if (last.hasOkResponse()) {
+                    allowed++;
+                }
+            }
+            assertThat(allowed).isEqualTo(4);
+            assertThat(last.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(429);
+            assertThat(last.getDeniedResponse().getBody()).contains("\"quota\":\"daily\"");
+            assertThat(last.getDeniedResponse().getHeadersList()).anySatisfy(h -> assertThat(h.getHeader().getKey()).isEqualTo("retry-after"));
+
+            HttpResponse<String> reset = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + http.port() + "/quotas/daily/reset")).header("Authorization", "Bearer " + "t".repeat(24))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"caller\":\"api_key:" + keyId + "\",\"reason\":\"test reset\"}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(reset.statusCode()).as(reset.body()).isEqualTo(200);
+            assertThat(reset.body()).contains("\"actor\" : \"ops\"").contains("\"live\" : 0");
+            CheckResponse again = AuthorizationGrpc.newBlockingStub(channels.get(1)).withDeadlineAfter(Duration.ofSeconds(30))
+                    .check(CheckRequests.of("GET", "api.test.example", "/api/x", Map.of("x-api-key", List.of(key)), Map.of(),
+                            CheckRequests.Encoding.HEADERS));
+            assertThat(again.hasOkResponse()).isTrue();
+            assertThat(again.getOkResponse().getResponseHeadersToAddList()).anySatisfy(h -> {
+                assertThat(h.getHeader().getKey()).isEqualTo("x-quota-remaining");
+                assertThat(h.getHeader().getValue()).isEqualTo("3");
+            });
+        } finally {
+            channels.forEach(ManagedChannel::shutdownNow);
+            servers.forEach(ExtAuthzServer::close);
+            http.close();
+        }
+        try (var c = PG.dataSource().getConnection(); var s = c.prepareStatement(
+                "select used from quota_usage where quota = 'daily' and caller = ?")) {
+            s.setString(1, "api_key:" + keyId);
+            try (var rs = s.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getLong(1)).as("4 before the reset, -4 by it, 1 after: written by both replicas at close").isEqualTo(1);
+            }
+        }
+    }
+}
