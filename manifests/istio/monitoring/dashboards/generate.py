@@ -84,7 +84,22 @@ AUTHZ = ("meshguard-authz", "meshguard / Authorization",
     ts("Policy reloads", "Did an edited authz.yaml load, or was it refused? (alert AuthzPolicyRejected)",
        q('sum by (result) (increase(meshguard_policy_reload_total{policy="authz"}[R]))', "{{result}}")),
     ts("Replicas per policy version", "Do all replicas enforce the same authz policy?",
-       q('count by (version) (meshguard_policy_info{policy="authz",server="extauthz"})', "{{version}}")),
+       q('count by (version) (meshguard_policy_info{policy="authz",server="extauthz"})', "{{version}}")),    row("Rate limits and quotas"),
+    stat("Where limits are counted", "Are rate limits global (Redis, shared by every replica) or per replica?",
+         q('count by (mode) (meshguard_ratelimit_mode)', "{{mode}}")),
+    ts("Rate-limit store breaker", "Is Redis answering (0 closed), being probed (1) or bypassed (2 open: degraded shares)? (alert RateLimitStoreDown)",
+       q('max by (pod) (meshguard_ratelimit_store_state)', "{{pod}}")),
+    ts("Rate-limit decisions by source", "Are limits decided by the shared store, by each replica's degraded share, or refused because the store is away?",
+       q('sum by (source, result) (rate(meshguard_ratelimit_decisions_total[R]))', "{{source}} {{result}}"),
+       unit="reqps"),
+    ts("Rate-limit store errors and replicas", "Does Redis fail or time out, and how many replicas share each limit?",
+       q('sum by (kind) (increase(meshguard_ratelimit_store_errors_total[R]))', "errors: {{kind}}"),
+       q('max(meshguard_ratelimit_replicas)', "replicas sharing")),
+    ts("Quota stores", "Are the quota counters' stores up (Redis live counts, PostgreSQL durable counts)? (alert QuotaStoreDown)",
+       q('min by (store) (meshguard_quota_store_up)', "{{store}}")),
+    ts("Quota increments waiting for PostgreSQL", "Are counted requests reaching PostgreSQL, and how far behind is it? (alert QuotaFlushLagging)",
+       q('sum(meshguard_quota_pending_increments)', "pending increments"),
+       q('max(meshguard_quota_flush_lag_seconds)', "lag, seconds")),
 ])
 
 DLP = ("meshguard-dlp", "meshguard / DLP",
@@ -183,7 +198,17 @@ AUDIT = ("meshguard-audit", "meshguard / Audit",
        q('sum(increase(meshguard_audit_maintenance_failures_total[1h]))', "failures (1h)")),
     ts("Access-log entries by result", "Do the gateways' access logs arrive and become api_call rows?",
        q('sum by (result) (rate(meshguard_audit_als_entries_total[R]))', "{{result}}"),
-       q('sum(meshguard_audit_als_streams)', "open streams")),
+       q('sum(meshguard_audit_als_streams)', "open streams")),    row("Decision log and tracing export"),
+    ts("Decision log lines", "Do decision log lines reach standard output, or are they dropped? (alert DecisionLogDropping)",
+       q('sum(rate(meshguard_decision_log_events_written_total[R]))', "written/s"),
+       q('sum by (reason) (increase(meshguard_decision_log_dropped_total[R]))', "dropped: {{reason}}")),
+    ts("Decision log queue", "Is the decision log's queue filling up (standard output not read fast enough)?",
+       q('max(meshguard_decision_log_queue_events)', "queued"),
+       q('max(meshguard_decision_log_queue_capacity)', "capacity")),
+    ts("Spans exported", "Are spans reaching the OTLP collector (tracing on where meshguard_tracing_enabled is 1)?",
+       q('sum by (outcome) (rate(meshguard_tracing_spans_exported_total[R]))', "{{outcome}}"),
+       q('sum(rate(meshguard_tracing_spans_ended_total[R]))', "ended"),
+       q('sum(meshguard_tracing_enabled)', "pods exporting")),
 ])
 
 XDS = ("meshguard-xds", "meshguard / xDS",
@@ -219,7 +244,29 @@ XDS = ("meshguard-xds", "meshguard / xDS",
        q('count by (policy, version) (meshguard_policy_info{server="xds"})', "{{policy}} {{version}}")),
 ])
 
-DASHBOARDS = [AUTHZ, DLP, AUDIT, XDS]
+API = ("meshguard-api-versions", "meshguard / API versions",
+       "Which API versions are called, how well do they answer, and who still calls a deprecated version before its sunset?", [
+    row("Traffic"),
+    ts("Requests by API version", "How much traffic does each API version get (from the gateway's access log, one count per request)?",
+       q('sum by (api, api_version) (rate(meshguard_api_requests_total[R]))', "{{api}} {{api_version}}"), unit="reqps"),
+    ts("Error ratio by API version", "What share of each version's answers are 5xx?",
+       q('sum by (api, api_version) (rate(meshguard_api_requests_total{code=~"5.."}[R])) '
+         '/ sum by (api, api_version) (rate(meshguard_api_requests_total[R]))', "{{api}} {{api_version}}"),
+       unit="percentunit"),
+    ts("Latency p95 by API version", "How long do each version's requests take at the gateway?",
+       q('histogram_quantile(0.95, sum by (le, api, api_version) (rate(meshguard_api_request_duration_seconds_bucket[R])))',
+         "{{api}} {{api_version}}"), unit="s"),
+    ts("Requests by route and status", "Which routes answer which status codes?",
+       q('topk(10, sum by (route, code) (rate(meshguard_api_requests_total[R])))', "{{route}} {{code}}"), unit="reqps"),
+    row("Deprecation"),
+    ts("Days to sunset of deprecated versions", "How long until each deprecated version that still has traffic is switched off? (alert DeprecatedApiVersionNearSunset)",
+       q('min by (api, api_version) (meshguard_api_version_sunset_seconds) / 86400', "{{api}} {{api_version}}")),
+    ts("Top callers of deprecated versions", "Which tenants and clients still call a deprecated version (meshguard api usage prints the full report)?",
+       q('topk(10, sum by (api, api_version, tenant, client_id) (increase(meshguard_api_deprecated_requests_total[1d])))',
+         "{{api}} {{api_version}} {{tenant}}/{{client_id}}")),
+])
+
+DASHBOARDS = [AUTHZ, DLP, AUDIT, XDS, API]
 
 
 def layout(panels):

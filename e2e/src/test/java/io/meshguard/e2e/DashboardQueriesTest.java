@@ -19,6 +19,7 @@ import io.meshguard.cli.demo.DemoGateway;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
+import io.meshguard.testing.OtlpTraceReceiver;
 import io.meshguard.testing.PostgresExtension;
 import java.io.OutputStream;
 import java.net.URI;
@@ -83,6 +84,7 @@ class DashboardQueriesTest {
             "kube_pod_container_status_restarts_total", Set.of("namespace", "pod", "uid", "container"));
 
     static E2eStack stack;
+    static OtlpTraceReceiver traces;
     static DemoGateway.Upstreams upstreams;
     /** Metric sample name → label name → every value seen in the scrape. */
     static Map<String, Map<String, Set<String>>> exposed;
@@ -93,7 +95,9 @@ class DashboardQueriesTest {
     @BeforeAll
     static void startStackAndSendTraffic() throws Exception {
         Path dataDir = Files.createTempDirectory("meshguard-dashboards");
-        stack = E2eStack.start(PG, dataDir);
+        // tracing on, exporting to a real OTLP receiver, so the tracing meters are the ones a traced install exposes
+        traces = OtlpTraceReceiver.start();
+        stack = E2eStack.start(PG, dataDir, Map.of("OTEL_TRACES_EXPORTER", "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT", traces.endpoint()));
         // up runs with the audit database, where the decision log is off by default; a server without a database
         // (or with audit.decision_log=stdout) runs it, so its meters join the registry as ServerAudit builds them
         new DecisionLog(DecisionLogSettings.defaults(Map.of("service", "e2e")), OutputStream.nullOutputStream(),
@@ -162,6 +166,9 @@ class DashboardQueriesTest {
         }
         if (stack != null) {
             stack.close();
+        }
+        if (traces != null) {
+            traces.close();
         }
     }
 

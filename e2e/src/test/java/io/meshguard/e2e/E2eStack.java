@@ -3,6 +3,7 @@ package io.meshguard.e2e;
 import io.meshguard.cli.LocalStack;
 import io.meshguard.cli.Main;
 import io.meshguard.cli.StackContext;
+import io.meshguard.cli.UpPorts;
 import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.cli.dev.DevSigningKey;
 import io.meshguard.cli.dev.DevToken;
@@ -15,6 +16,7 @@ import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
+import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.testing.PostgresDatabase;
 import io.meshguard.testing.SharedRedis;
 import java.nio.file.Files;
@@ -22,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import javax.sql.DataSource;
 
 /**
@@ -52,13 +55,21 @@ final class E2eStack implements AutoCloseable {
     }
 
     static E2eStack start(PostgresDatabase db, Path dataDir) throws Exception {
+        return start(db, dataDir, Map.of());
+    }
+
+    /** As {@link #start(PostgresDatabase, Path)}, with tracing set up from these {@code OTEL_*} variables, as up does. */
+    static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment) throws Exception {
         ComponentStack stack = new ComponentStack();
-        // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment later;
-        // the tests' shared Redis in place of up's own, so the journeys run the global rate limits as up does
         ProcessMetrics metrics = ProcessMetrics.create();
-        StackContext context = new StackContext(metrics, db.dataSource(), db.dbSettings(), dataDir, POLICIES,
-                RedisSettings.none().withUrl(SharedRedis.get().url()).withKeyPrefix(SharedRedis.keyPrefix(E2eStack.class)));
         try {
+            Tracing tracing = Tracing.fromEnvironment(otelEnvironment, "meshguard", metrics.registry());
+            stack.start(tracing); // closed (flushed) after every server, as in up
+            // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment
+            // later; the tests' shared Redis in place of up's own, so the journeys run the global rate limits as up does
+            StackContext context = new StackContext(metrics, db.dataSource(), db.dbSettings(), dataDir, POLICIES,
+                    UpPorts.ANY, RedisSettings.none().withUrl(SharedRedis.get().url())
+                            .withKeyPrefix(SharedRedis.keyPrefix(E2eStack.class)), tracing);
             return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db, metrics);
         } catch (Exception | Error e) {
             stack.close();

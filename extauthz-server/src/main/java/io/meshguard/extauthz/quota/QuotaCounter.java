@@ -129,6 +129,11 @@ public final class QuotaCounter implements QuotaGate {
     /** nanoTime of the last flush that left nothing pending; the lag gauge counts from there while something is. */
     private volatile long lastCleanFlush;
 
+    /** Registers the meters of a newly loaded policy's quotas at zero (called on every policy load). */
+    public void declare(AuthzPolicy policy) {
+        policy.quotas().forEach(metrics::declare);
+    }
+
     /**
      * @param store PostgreSQL; empty: counts live only in Redis (or per replica without it) and do not survive restarts
      * @param redis the shared Redis connection while there is one

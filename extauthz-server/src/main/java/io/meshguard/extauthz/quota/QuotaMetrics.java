@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.quota;
 
+import io.meshguard.extauthz.policy.QuotaPolicy;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -12,6 +13,10 @@ import java.util.function.DoubleSupplier;
  * and the store: never the caller, whose keys are unbounded.
  */
 final class QuotaMetrics {
+    private static final String EXCEEDED = "Requests over a quota, by what happened to them (block, flag)";
+    private static final String ALERTS = "Quota alerts fired (once per caller, period and threshold)";
+    private static final String DROPPED = "Increments or alerts that could not be kept (bounds reached); each is also logged";
+    private static final String UNAVAILABLE = "Checks a block quota refused with 503 because no count could be had";
     private final MeterRegistry registry;
     private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
     final AtomicLong pendingIncrements = new AtomicLong();
@@ -34,16 +39,33 @@ final class QuotaMetrics {
                 .description("1 when the store answered its last call").register(registry);
         Gauge.builder("meshguard_quota_store_up", durableStoreUp, AtomicLong::get).tag("store", "postgres")
                 .description("1 when the store answered its last call").register(registry);
+        // at zero from the start: an alert on a rare event must see the series before the first one
+        for (String what : new String[] {"increment", "alert"}) {
+            counter("meshguard_quota_dropped_total", DROPPED, "what", what);
+        }
+    }
+
+    /**
+     * Registers a loaded quota's meters at zero, so dashboards and alerts see every quota and threshold before its
+     * first event. Declaring again after a reload reuses the existing meters.
+     */
+    void declare(QuotaPolicy quota) {
+        boolean block = quota.onExceed() == QuotaPolicy.OnExceed.BLOCK;
+        counter("meshguard_quota_exceeded_total", EXCEEDED, "quota", quota.name(), "action", block ? "block" : "flag");
+        for (int threshold : quota.alerts()) {
+            counter("meshguard_quota_alerts_total", ALERTS, "quota", quota.name(), "threshold", Integer.toString(threshold));
+        }
+        if (block) {
+            counter("meshguard_quota_unavailable_total", UNAVAILABLE, "quota", quota.name());
+        }
     }
 
     void exceeded(String quota, String action) {
-        counter("meshguard_quota_exceeded_total", "Requests over a quota, by what happened to them (block, flag)",
-                "quota", quota, "action", action).increment();
+        counter("meshguard_quota_exceeded_total", EXCEEDED, "quota", quota, "action", action).increment();
     }
 
     void alert(String quota, int threshold) {
-        counter("meshguard_quota_alerts_total", "Quota alerts fired (once per caller, period and threshold)",
-                "quota", quota, "threshold", Integer.toString(threshold)).increment();
+        counter("meshguard_quota_alerts_total", ALERTS, "quota", quota, "threshold", Integer.toString(threshold)).increment();
     }
 
     void storeError(String store) {
@@ -52,13 +74,11 @@ final class QuotaMetrics {
     }
 
     void dropped(String what) {
-        counter("meshguard_quota_dropped_total", "Increments or alerts that could not be kept (bounds reached); each is also logged",
-                "what", what).increment();
+        counter("meshguard_quota_dropped_total", DROPPED, "what", what).increment();
     }
 
     void unavailable(String quota) {
-        counter("meshguard_quota_unavailable_total", "Checks a block quota refused with 503 because no count could be had",
-                "quota", quota).increment();
+        counter("meshguard_quota_unavailable_total", UNAVAILABLE, "quota", quota).increment();
     }
 
     private Counter counter(String name, String description, String... tags) {

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -77,6 +78,12 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         this.nanoTime = nanoTime;
         this.registry = registry;
         this.breaker = new StoreBreaker(settings.failureThreshold(), settings.openFor(), nanoTime, registry);
+        // every series this limiter can produce exists from the start at zero: the outage alerts need them before the outage
+        for (Verdict.Source source : List.of(Verdict.Source.GLOBAL, Verdict.Source.DEGRADED)) {
+            decisionCounter(source, true);
+            decisionCounter(source, false);
+        }
+        decisionCounter(Verdict.Source.STORE_UNAVAILABLE, false);
         this.replicas = new AtomicInteger(settings.assumedReplicas());
         this.degraded = new TokenBucketLimiter(settings.maxBuckets(), Duration.ofHours(1), nanoTime, replicas::get,
                 Verdict.Source.DEGRADED);
@@ -200,14 +207,17 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     }
 
     private Verdict count(Verdict v) {
-        String key = v.source().name() + (v.allowed() ? "+" : "-");
-        decisions.computeIfAbsent(key, k -> Counter.builder("meshguard_ratelimit_decisions_total")
+        decisionCounter(v.source(), v.allowed()).increment();
+        return v;
+    }
+
+    private Counter decisionCounter(Verdict.Source source, boolean allowed) {
+        return decisions.computeIfAbsent(source.name() + (allowed ? "+" : "-"), k -> Counter.builder("meshguard_ratelimit_decisions_total")
                 .description("Rate-limit decisions by who decided (global: the store; degraded: this replica's share while "
                         + "the store is down; store_unavailable: refused by fail_closed) and result")
-                .tag("source", v.source().name().toLowerCase(java.util.Locale.ROOT))
-                .tag("result", v.allowed() ? "allow" : "deny")
-                .register(registry)).increment();
-        return v;
+                .tag("source", source.name().toLowerCase(Locale.ROOT))
+                .tag("result", allowed ? "allow" : "deny")
+                .register(registry));
     }
 
     /** Reports this replica alive and learns how many are; also probes a store the breaker holds open. */

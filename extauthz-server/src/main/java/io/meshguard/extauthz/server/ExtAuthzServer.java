@@ -107,7 +107,7 @@ public final class ExtAuthzServer implements ServerComponent {
         this.globalLimits = redis.map(r -> new RedisRateLimiter(r, config.rateLimit(), registry, System::nanoTime, replicaId()));
         RateLimiter limiter = globalLimits.<RateLimiter>map(g -> g)
                 .orElseGet(() -> new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime));
-        Gauge.builder("meshguard_ratelimit_info", () -> 1)
+        Gauge.builder("meshguard_ratelimit_mode", () -> 1)
                 .description("Where rate-limit counts live: mode=global (Redis, shared by all replicas) or mode=local (per replica)")
                 .tag("mode", limiter.mode())
                 .register(registry);
@@ -120,7 +120,10 @@ public final class ExtAuthzServer implements ServerComponent {
         this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
                 config.policyReloadInterval());
         // runs on the watcher's thread after each validated swap, and for the initial load
-        watcher.addListener(loaded -> pipeline.use(loaded.value()));
+        watcher.addListener(loaded -> {
+            quotas.declare(loaded.value());
+            pipeline.use(loaded.value());
+        });
         this.service = new AuthorizationService(pipeline, audit, clock, registry, tracing);
         this.grpc = new GrpcServerHost("extauthz-grpc", config.grpc(), List.of(tracing.bind(service)), registry);
         this.background = Executors.newSingleThreadScheduledExecutor(r -> {

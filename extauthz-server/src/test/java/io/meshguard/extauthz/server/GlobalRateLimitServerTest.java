@@ -136,7 +136,7 @@ class GlobalRateLimitServerTest {
         assertThat(b.stub().check(from("/open", "203.0.113.8")).getStatus().getCode()).isEqualTo(Code.OK_VALUE);
         assertThat(b.stub().check(from("/strict", "203.0.113.7")).getStatus().getCode()).isEqualTo(Code.OK_VALUE);
         assertThat(readiness(a.server()).detail()).startsWith("global via redis://");
-        assertThat(a.registry().get("meshguard_ratelimit_info").tag("mode", "global").gauge().value()).isEqualTo(1.0);
+        assertThat(a.registry().get("meshguard_ratelimit_mode").tag("mode", "global").gauge().value()).isEqualTo(1.0);
         assertThat(a.registry().get("meshguard_ratelimit_decisions_total").tag("source", "global").tag("result", "allow")
                 .counter().count()).isPositive();
     }
@@ -173,7 +173,7 @@ class GlobalRateLimitServerTest {
     void withoutRedis_limitsArePerReplica_andTheServerSaysSo() throws Exception {
         Replica r = replica(RedisSettings.none());
         assertThat(readiness(r.server()).detail()).startsWith("local: limits are per replica");
-        assertThat(r.registry().get("meshguard_ratelimit_info").tag("mode", "local").gauge().value()).isEqualTo(1.0);
+        assertThat(r.registry().get("meshguard_ratelimit_mode").tag("mode", "local").gauge().value()).isEqualTo(1.0);
         CheckResponse c = r.stub().check(from("/open", "192.0.2.1"));
         assertThat(toClient(c).get("x-ratelimit-remaining").getHeader().getValue()).isEqualTo("2");
     }
