@@ -159,49 +159,20 @@ public final class ExtAuthzBench {
                 channels.add(channel);
                 gens.add(new LoadGenerator(channel, s.request()));
             }
-            for (int i = 0; i < scenarios.size(); i++) {
-                LoadGenerator.Result warm = gens.get(i).closedLoop(32, Duration.ofSeconds(Math.max(3, seconds.toSeconds() / 2)));
-                if (warm.notAllowed() > 0) {
-                    throw new IllegalStateException(scenarios.get(i).name() + ": " + warm.notAllowed()
-                            + " Checks were not allowed; the scenario is broken");
-                }
-            }
-            List<List<LoadGenerator.Result>> max = new ArrayList<>();
-            List<Map<Integer, List<LoadGenerator.Result>>> at = new ArrayList<>();
-            for (int i = 0; i < scenarios.size(); i++) {
-                max.add(new ArrayList<>());
-                at.add(new LinkedHashMap<>());
-            }
-            for (int round = 0; round < rounds; round++) {
-                for (int i = 0; i < scenarios.size(); i++) {
-                    max.get(i).add(gens.get(i).closedLoop(32, seconds));
-                }
-                for (int rate : rates) {
-                    for (int i = 0; i < scenarios.size(); i++) {
-                        at.get(i).computeIfAbsent(rate, r -> new ArrayList<>()).add(gens.get(i).openLoop(rate, seconds));
-                    }
-                }
-                System.out.printf("round %d of %d done%n", round + 1, rounds);
-            }
+            List<InterleavedRounds.Measured> measured = InterleavedRounds.run(
+                    scenarios.stream().map(Scenario::name).toList(), gens, seconds, rates, rounds);
             List<Row> rows = new ArrayList<>();
             for (int i = 0; i < scenarios.size(); i++) {
                 Map<Integer, LoadGenerator.Result> medians = new LinkedHashMap<>();
                 for (int rate : rates) {
-                    medians.put(rate, median(at.get(i).get(rate), r -> r.latency().getValueAtPercentile(99)));
+                    medians.put(rate, measured.get(i).atRate(rate));
                 }
-                rows.add(new Row(scenarios.get(i).name(), median(max.get(i), LoadGenerator.Result::throughput), medians));
+                rows.add(new Row(scenarios.get(i).name(), measured.get(i).maxThroughput(), medians));
             }
             return rows;
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
         }
-    }
-
-    private static LoadGenerator.Result median(List<LoadGenerator.Result> results,
-            java.util.function.ToDoubleFunction<LoadGenerator.Result> by) {
-        List<LoadGenerator.Result> sorted = new ArrayList<>(results);
-        sorted.sort(java.util.Comparator.comparingDouble(by));
-        return sorted.get(sorted.size() / 2);
     }
 
     private static void print(List<Row> rows, List<Integer> rates) {

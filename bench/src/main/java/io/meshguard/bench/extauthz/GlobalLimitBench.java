@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -154,35 +153,14 @@ public final class GlobalLimitBench {
                 channels.add(channel);
                 gens.add(new LoadGenerator(channel, request()));
             }
-            for (int i = 0; i < scenarios.size(); i++) {
-                LoadGenerator.Result warm = gens.get(i).closedLoop(32, Duration.ofSeconds(Math.max(3, seconds.toSeconds() / 2)));
-                if (warm.notAllowed() > 0) {
-                    throw new IllegalStateException(scenarios.get(i).name() + ": " + warm.notAllowed() + " Checks not allowed");
-                }
-            }
-            List<List<LoadGenerator.Result>> max = new ArrayList<>();
-            List<Map<Integer, List<LoadGenerator.Result>>> at = new ArrayList<>();
-            for (int i = 0; i < scenarios.size(); i++) {
-                max.add(new ArrayList<>());
-                at.add(new LinkedHashMap<>());
-            }
-            for (int round = 0; round < rounds; round++) {
-                for (int i = 0; i < scenarios.size(); i++) {
-                    max.get(i).add(gens.get(i).closedLoop(32, seconds));
-                }
-                for (int rate : rates) {
-                    for (int i = 0; i < scenarios.size(); i++) {
-                        at.get(i).computeIfAbsent(rate, r -> new ArrayList<>()).add(gens.get(i).openLoop(rate, seconds));
-                    }
-                }
-                System.out.printf("round %d of %d done%n", round + 1, rounds);
-            }
+            List<InterleavedRounds.Measured> measured = InterleavedRounds.run(
+                    scenarios.stream().map(Scenario::name).toList(), gens, seconds, rates, rounds);
             System.out.println();
             System.out.println("| scenario | max Checks/s | vs (a) | vs (b) |");
             System.out.println("|---|---:|---:|---:|");
             double[] tput = new double[scenarios.size()];
             for (int i = 0; i < scenarios.size(); i++) {
-                tput[i] = median(max.get(i), LoadGenerator.Result::throughput).throughput();
+                tput[i] = measured.get(i).maxThroughput().throughput();
             }
             for (int i = 0; i < scenarios.size(); i++) {
                 System.out.printf("| %s | %.0f | %.2f | %.2f |%n", scenarios.get(i).name(), tput[i], tput[i] / tput[0], tput[i] / tput[1]);
@@ -194,7 +172,7 @@ public final class GlobalLimitBench {
                 System.out.println("|---|---:|---:|---:|");
                 long[] p99 = new long[scenarios.size()];
                 for (int i = 0; i < scenarios.size(); i++) {
-                    LoadGenerator.Result r = median(at.get(i).get(rate), x -> x.latency().getValueAtPercentile(99));
+                    LoadGenerator.Result r = measured.get(i).atRate(rate);
                     var h = r.latency();
                     p99[i] = h.getValueAtPercentile(99);
                     System.out.printf("| %s | %s | %s | %s |%n", scenarios.get(i).name(),
@@ -207,12 +185,5 @@ public final class GlobalLimitBench {
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
         }
-    }
-
-    private static LoadGenerator.Result median(List<LoadGenerator.Result> results,
-            java.util.function.ToDoubleFunction<LoadGenerator.Result> by) {
-        List<LoadGenerator.Result> sorted = new ArrayList<>(results);
-        sorted.sort(Comparator.comparingDouble(by));
-        return sorted.get(sorted.size() / 2);
     }
 }
