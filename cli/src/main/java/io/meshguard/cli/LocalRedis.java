@@ -58,14 +58,16 @@ public final class LocalRedis implements AutoCloseable {
     private final Path passwordFile;
     private final Process process;
     private final Deque<String> output;
+    private final Thread outputReader;
     private volatile boolean closed;
 
-    private LocalRedis(Path dir, int port, Path passwordFile, Process process, Deque<String> output) {
+    private LocalRedis(Path dir, int port, Path passwordFile, Process process, Deque<String> output, Thread outputReader) {
         this.dir = dir;
         this.port = port;
         this.passwordFile = passwordFile;
         this.process = process;
         this.output = output;
+        this.outputReader = outputReader;
     }
 
     /**
@@ -91,7 +93,7 @@ public final class LocalRedis implements AutoCloseable {
             Thread reader = new Thread(() -> drain(process.getInputStream(), output), "redis-server-output");
             reader.setDaemon(true);
             reader.start();
-            LocalRedis redis = new LocalRedis(home, chosen, passwordFile, process, output);
+            LocalRedis redis = new LocalRedis(home, chosen, passwordFile, process, output, reader);
             try {
                 redis.awaitAnswering(password);
             } catch (RuntimeException e) {
@@ -228,6 +230,12 @@ public final class LocalRedis implements AutoCloseable {
         long deadline = System.nanoTime() + STARTUP_WAIT.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
+                // the process can exit before its last lines are read: they are the reason, so wait for them
+                try {
+                    outputReader.join(2_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 throw new IllegalStateException(failure("redis-server exited with " + process.exitValue()
                         + " before it answered"));
             }
