@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.grpc.BindableService;
 import io.grpc.MethodDescriptor;
+import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.protobuf.ProtoUtils;
@@ -16,10 +17,6 @@ import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditSink;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -44,7 +41,7 @@ public final class AccessLogReceiver implements BindableService {
     /** The method as Envoy calls it, but with the request left as bytes for us to parse. */
     static final MethodDescriptor<byte[], StreamAccessLogsResponse> METHOD =
             AccessLogServiceGrpc.getStreamAccessLogsMethod().toBuilder(
-                    new RawBytesMarshaller(),
+                    RawBytesMarshaller.INSTANCE, // parsed in the observer, where a failure can be contained
                     ProtoUtils.marshaller(StreamAccessLogsResponse.getDefaultInstance()))
                     .build();
 
@@ -182,20 +179,4 @@ public final class AccessLogReceiver implements BindableService {
         }
     }
 
-    /** Leaves the request as bytes: parsing happens in the observer, where a failure can be contained. */
-    static final class RawBytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-    }
 }

@@ -5,6 +5,7 @@ import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
@@ -19,7 +20,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -45,22 +45,6 @@ final class GrpcJavaSender implements GrpcSender {
         }
     };
 
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-    };
-
     private final ManagedChannel channel;
     private final MethodDescriptor<MessageWriter, byte[]> method;
     private final GrpcSenderConfig config;
@@ -74,7 +58,7 @@ final class GrpcJavaSender implements GrpcSender {
                 .setType(MethodDescriptor.MethodType.UNARY)
                 .setFullMethodName(config.getFullMethodName())
                 .setRequestMarshaller(REQUEST)
-                .setResponseMarshaller(BYTES)
+                .setResponseMarshaller(RawBytesMarshaller.INSTANCE)
                 .build();
     }
 

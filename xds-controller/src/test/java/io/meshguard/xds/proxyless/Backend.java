@@ -2,14 +2,12 @@ package io.meshguard.xds.proxyless;
 
 import io.grpc.HandlerRegistry;
 import io.grpc.MethodDescriptor;
+import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import io.grpc.Server;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCalls;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
@@ -17,21 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** A real gRPC server on loopback that answers every method with its own name, and counts the calls. */
 final class Backend implements AutoCloseable {
-    static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-    };
+    static final MethodDescriptor.Marshaller<byte[]> BYTES = RawBytesMarshaller.INSTANCE;
 
     final String name;
     final AtomicInteger calls = new AtomicInteger();
