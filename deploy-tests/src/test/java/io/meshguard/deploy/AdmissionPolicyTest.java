@@ -43,7 +43,23 @@ class AdmissionPolicyTest {
     private static boolean eval(String expression, String podYaml) throws Exception {
         CelAbstractSyntaxTree ast = COMPILER.compile(expression).getAst();
         Object pod = YamlDocuments.JSON.convertValue(YamlDocuments.parse("pod", podYaml).getFirst().node(), Map.class);
-        return (Boolean) RUNTIME.createProgram(ast).eval(Map.of("object", pod));
+        return (Boolean) RUNTIME.createProgram(ast).eval(Map.of("object", asCelValue(pod)));
+    }
+
+    /** The API server hands integer fields (containerPort) to CEL as int64; Jackson reads them as Integer. */
+    private static Object asCelValue(Object value) {
+        if (value instanceof Integer i) {
+            return i.longValue();
+        }
+        if (value instanceof Map<?, ?> map) {
+            Map<Object, Object> copy = new java.util.LinkedHashMap<>();
+            map.forEach((k, v) -> copy.put(k, asCelValue(v)));
+            return copy;
+        }
+        if (value instanceof List<?> list) {
+            return list.stream().map(AdmissionPolicyTest::asCelValue).toList();
+        }
+        return value;
     }
 
     /** Whether the API server admits the pod: not matched, or matched and every validation true. */
@@ -100,5 +116,51 @@ class AdmissionPolicyTest {
         assertThat(admitted(pod("", APP, ""))).isTrue();
         assertThat(admitted(pod("  labels: {app: api}\n", APP, ""))).isTrue();
         assertThat(admitted(pod("  labels: {meshguard.io/protected: \"false\"}\n", APP, ""))).isTrue();
+    }
+
+    private static final String PROTECTED = "  labels: {meshguard.io/protected: \"true\"}\n";
+    private static final String APP_ON_8080 = "    - name: app\n      image: payments/api:1\n"
+            + "      ports: [{containerPort: 8080}, {containerPort: 9090}]\n";
+
+    private static String annotated(String annotations, String containers) {
+        return "metadata:\n  name: api-0\n" + PROTECTED + "  annotations:\n" + annotations
+                + "spec:\n  containers:\n" + containers + SIDECAR;
+    }
+
+    /** R3-07: a sidecar that never sees inbound traffic enforces nothing; Istio's capture annotations must not allow that. */
+    @Test
+    void protectedPodWhoseSidecarSeesNoInboundTraffic_isRefused_inEverySpelling() throws Exception {
+        for (String mode : List.of("NONE", "none", " None ")) {
+            assertThat(admitted(annotated("    sidecar.istio.io/interceptionMode: \"" + mode + "\"\n", APP_ON_8080)))
+                    .as("interceptionMode %s", mode).isFalse();
+        }
+        for (String include : List.of("", "8080", "9090", "8080,9090", " ")) {
+            assertThat(admitted(annotated("    traffic.sidecar.istio.io/includeInboundPorts: \"" + include + "\"\n",
+                    APP_ON_8080))).as("includeInboundPorts '%s'", include).isFalse();
+        }
+        for (String exclude : List.of("8080", "15020,8080", "15020, 8080 ", "9090,15021")) {
+            assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"" + exclude + "\"\n",
+                    APP_ON_8080))).as("excludeInboundPorts '%s'", exclude).isFalse();
+        }
+        // without a declared port nothing proves the exclusion misses the application's port
+        assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"7070\"\n", APP))).isFalse();
+    }
+
+    @Test
+    void protectedPodWithCaptureAnnotationsThatKeepItsPortsCaptured_isAdmitted() throws Exception {
+        assertThat(admitted(annotated("    sidecar.istio.io/interceptionMode: REDIRECT\n", APP_ON_8080))).isTrue();
+        assertThat(admitted(annotated("    sidecar.istio.io/interceptionMode: TPROXY\n", APP_ON_8080))).isTrue();
+        assertThat(admitted(annotated("    traffic.sidecar.istio.io/includeInboundPorts: \"*\"\n", APP_ON_8080))).isTrue();
+        // 80800 and 18080 merely contain the digits of 8080
+        assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"80800,18080,7070\"\n",
+                APP_ON_8080))).isTrue();
+        assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"\"\n", APP))).isTrue();
+        assertThat(admitted(annotated("    prometheus.io/scrape: \"true\"\n", APP))).isTrue();
+    }
+
+    @Test
+    void unprotectedPod_mayOptOutOfInboundCapture() throws Exception {
+        assertThat(admitted("metadata:\n  name: batch-0\n  annotations:\n    sidecar.istio.io/interceptionMode: NONE\n"
+                + "spec:\n  containers:\n" + APP + SIDECAR)).isTrue();
     }
 }
