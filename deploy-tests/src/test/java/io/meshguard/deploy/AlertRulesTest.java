@@ -51,6 +51,33 @@ class AlertRulesTest {
         assertThat(rules).containsExactlyElementsOf(guideAlerts());
     }
 
+    /** Review IC-09: promtool and a Prometheus without the Operator read plain rule groups, not the CRD. */
+    @Test
+    void plainRuleFile_holdsTheSameGroupsAsTheOperatorRule() {
+        SourcedDocument crd = YamlDocuments.read(RepoPaths.manifests().resolve("monitoring/prometheus-rules.yaml"))
+                .getFirst();
+        SourcedDocument plain = YamlDocuments.read(PLAIN_RULES).getFirst();
+        assertThat(plain.node().fieldNames()).toIterable().containsExactly("groups");
+        assertThat(plain.node().get("groups")).isEqualTo(crd.node().get("spec").get("groups"));
+    }
+
+    /** Where Debian's prometheus package (or any promtool) is installed, the plain file must pass its own checker. */
+    @Test
+    void plainRuleFile_passesPromtoolWithLintFatal() throws Exception {
+        java.util.Optional<java.nio.file.Path> promtool = java.util.stream.Stream.of(
+                        System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
+                .map(dir -> java.nio.file.Path.of(dir, "promtool")).filter(Files::isExecutable).findFirst();
+        org.junit.jupiter.api.Assumptions.assumeTrue(promtool.isPresent(),
+                "promtool is not installed (apt-get install prometheus); the equality test above still runs");
+        Process check = new ProcessBuilder(promtool.get().toString(), "check", "rules", "--lint-fatal",
+                PLAIN_RULES.toString()).redirectErrorStream(true).start();
+        String output = new String(check.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(check.waitFor()).as(output).isZero();
+        assertThat(output).contains("SUCCESS: " + guideAlerts().size() + " rules found");
+    }
+
+    private static final java.nio.file.Path PLAIN_RULES = RepoPaths.manifests().resolve("monitoring/alert-rules.yaml");
+
     @Test
     void stalledDlpStreams_areAlertedOn() throws Exception {
         // Review item A4: nothing in Envoy or Istio bounds a stalled ext_proc stream; the DLP server's own deadline
