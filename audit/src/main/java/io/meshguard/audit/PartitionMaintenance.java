@@ -72,7 +72,10 @@ public final class PartitionMaintenance implements AutoCloseable {
                 .description("Monthly audit partitions dropped past retention").register(meters);
         this.failures = Counter.builder("meshguard.audit.maintenance.failures")
                 .description("Audit partition maintenance runs that failed").register(meters);
-        meters.gauge("meshguard.audit.maintenance.last.success.timestamp.seconds", lastSuccessEpochSeconds);
+        io.micrometer.core.instrument.Gauge.builder("meshguard.audit.maintenance.last.success.timestamp.seconds",
+                        lastSuccessEpochSeconds, AtomicLong::get)
+                .description("When partition maintenance last succeeded (Unix seconds); 0 before the first run")
+                .register(meters);
     }
 
     /**

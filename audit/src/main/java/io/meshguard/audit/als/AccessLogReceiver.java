@@ -68,7 +68,8 @@ public final class AccessLogReceiver implements BindableService {
         this.malformed = entries(meters, "malformed");
         this.refused = entries(meters, "refused");
         this.ignoredTcp = entries(meters, "ignored_tcp");
-        meters.gauge("meshguard.audit.als.streams", openStreams);
+        io.micrometer.core.instrument.Gauge.builder("meshguard.audit.als.streams", openStreams, AtomicInteger::get)
+                .description("Envoy access-log (ALS) streams open now").register(meters);
     }
 
     private static Counter entries(MeterRegistry meters, String result) {

@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -22,7 +21,9 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Keys: {@code <redis.key_prefix>quota:<quota>:<period start>:<caller>}. Quota names have no colon and the
  * period start is a fixed-width date, so the caller part (last) cannot make two keys collide. Each key expires an
- * hour after its period ends.
+ * hour after its period ends, as a time-to-live measured on the replica's clock: an absolute expiry would be read on
+ * Redis's clock, and a replica whose clock is behind Redis's would write keys that are gone at once (every Check would
+ * then reseed from PostgreSQL and lose the increments not yet written there).
  */
 public final class LiveCounters {
     /** How one charge ended. */
@@ -39,11 +40,11 @@ public final class LiveCounters {
      *
      * @param limit the caller's limit; negative for unlimited
      * @param block whether exceeding it refuses the request
-     * @param expiresAt when the key may go (after the period)
+     * @param expiresIn how long the key may live from now (until an hour after the period)
      * @param seed the durable count to start a missing counter from; negative: do not seed, report it missing
      * @param owed increments counted while Redis was unreachable, added now unless the counter is seeded afresh
      */
-    public record Entry(String key, long limit, boolean block, Instant expiresAt, long seed, long owed) {}
+    public record Entry(String key, long limit, boolean block, Duration expiresIn, long seed, long owed) {}
 
     private static final String SCRIPT = """
             local n = #KEYS
@@ -58,7 +59,7 @@ public final class LiveCounters {
                 if seed < 0 then
                   missing[#missing + 1] = i - 1
                 else
-                  redis.call('SET', KEYS[i], seed, 'PXAT', ARGV[b + 3])
+                  redis.call('SET', KEYS[i], seed, 'PX', ARGV[b + 3])
                   counts[i] = seed
                   seeded[i] = true
                 end
@@ -121,7 +122,7 @@ public final class LiveCounters {
             keys[i] = e.key();
             args[i * 5] = Long.toString(e.limit());
             args[i * 5 + 1] = e.block() ? "1" : "0";
-            args[i * 5 + 2] = Long.toString(e.expiresAt().toEpochMilli());
+            args[i * 5 + 2] = Long.toString(Math.max(1, e.expiresIn().toMillis()));
             args[i * 5 + 3] = Long.toString(e.seed());
             args[i * 5 + 4] = Long.toString(e.owed());
         }

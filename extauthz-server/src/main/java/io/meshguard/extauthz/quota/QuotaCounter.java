@@ -150,7 +150,8 @@ public final class QuotaCounter implements QuotaGate {
         this.settings = settings;
         this.lastCleanFlush = nanoTime.getAsLong();
         this.redisRetryAt = lastCleanFlush;
-        this.metrics = new QuotaMetrics(registry, this::flushLagSeconds, tallies::size);
+        this.metrics = new QuotaMetrics(registry, this::flushLagSeconds, tallies::size,
+                () -> redis.get().map(c -> c.isOpen() ? 1.0 : 0.0).orElse(Double.NaN));
     }
 
     @Override
@@ -215,7 +216,8 @@ public final class QuotaCounter implements QuotaGate {
                 for (int i = 0; i < items.size(); i++) {
                     Item it = items.get(i);
                     entries.add(new LiveCounters.Entry(live.key(it.tally().key), it.limit() == QuotaPolicy.UNLIMITED ? -1 : it.limit(),
-                            it.block(), it.window().endsAt().plus(KEY_GRACE), seeds[i], owed[i]));
+                            it.block(), Duration.between(clock.instant(), it.window().endsAt().plus(KEY_GRACE)),
+                            seeds[i], owed[i]));
                 }
                 LiveCounters.Result r = live.charge(conn, entries);
                 if (r instanceof LiveCounters.Counts c) {

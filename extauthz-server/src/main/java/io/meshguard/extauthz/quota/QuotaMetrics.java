@@ -21,10 +21,17 @@ final class QuotaMetrics {
     private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
     final AtomicLong pendingIncrements = new AtomicLong();
     final AtomicLong pendingAlerts = new AtomicLong();
-    final AtomicLong liveStoreUp = new AtomicLong();
+    /** 1 or 0 after the first Redis call; {@link #NOT_CALLED} until then. */
+    final AtomicLong liveStoreUp = new AtomicLong(NOT_CALLED);
+    static final long NOT_CALLED = -1;
     final AtomicLong durableStoreUp = new AtomicLong(1);
 
-    QuotaMetrics(MeterRegistry registry, DoubleSupplier flushLagSeconds, DoubleSupplier counters) {
+    /**
+     * @param liveStoreState the Redis connection's state before the first call: 1 connected, 0 not, NaN when this
+     *     replica has no Redis (no such store, so no alert)
+     */
+    QuotaMetrics(MeterRegistry registry, DoubleSupplier flushLagSeconds, DoubleSupplier counters,
+            DoubleSupplier liveStoreState) {
         this.registry = registry;
         Gauge.builder("meshguard_quota_pending_increments", pendingIncrements, AtomicLong::get)
                 .description("Counted requests not yet written to PostgreSQL (bounded by quota.max_counters keys)")
@@ -35,7 +42,12 @@ final class QuotaMetrics {
                 .description("Age of the oldest increment not yet in PostgreSQL; 0 when all are written").register(registry);
         Gauge.builder("meshguard_quota_counters", counters::getAsDouble)
                 .description("Quota counters (caller and period) this replica holds in memory").register(registry);
-        Gauge.builder("meshguard_quota_store_up", liveStoreUp, AtomicLong::get).tag("store", "redis")
+        // Review IC-11: a replica that has served no quota route yet reported 0 here, and QuotaStoreDown fired on a
+        // healthy replica. Until the first call the gauge shows the connection's own state.
+        Gauge.builder("meshguard_quota_store_up", () -> {
+                    long called = liveStoreUp.get();
+                    return called == NOT_CALLED ? liveStoreState.getAsDouble() : called;
+                }).tag("store", "redis")
                 .description("1 when the store answered its last call").register(registry);
         Gauge.builder("meshguard_quota_store_up", durableStoreUp, AtomicLong::get).tag("store", "postgres")
                 .description("1 when the store answered its last call").register(registry);

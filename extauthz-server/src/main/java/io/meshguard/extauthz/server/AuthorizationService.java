@@ -46,6 +46,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
     private final ProfileLabels unknownProfileLabels = new ProfileLabels(32);
     private final Map<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
+    private final Counter unknownProfileChecks;
     private final Tracing tracing;
 
     public AuthorizationService(AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry) {
@@ -63,6 +64,17 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         this.latency = Timer.builder("meshguard_authz_check_duration_seconds")
                 .description("Time to decide one Check, from request to response")
                 .publishPercentileHistogram()
+                .register(registry);
+        // Series an alert or a panel reads exist at zero from start: one born with its first increment hides that
+        // event from increase() (review IC-10). Path refusals have a fixed set of sub-reasons; unknown profile names
+        // are only known when they happen, so their label-free total carries the alert.
+        for (io.meshguard.extauthz.decision.CanonicalPath.Problem problem
+                : io.meshguard.extauthz.decision.CanonicalPath.Problem.values()) {
+            pathRefusal(problem.code());
+        }
+        this.unknownProfileChecks = Counter.builder("meshguard_authz_unknown_profile_checks_total")
+                .description("Checks denied because the route named an authz profile the policy does not define, all "
+                        + "names together (the per-name series is meshguard_authz_unknown_profile_total)")
                 .register(registry);
     }
 
@@ -142,6 +154,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
 
     /** Counted per profile name (escaped, at most 32 names); the first request of a name is logged. */
     private Counter unknownProfile(String name) {
+        unknownProfileChecks.increment();
         return unknownProfiles.computeIfAbsent(unknownProfileLabels.label(name), label -> {
             LOG.warn("a gateway route names authz profile '{}', which the loaded policy does not define; denying its requests",
                     label);
@@ -154,7 +167,11 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
 
     /** Refused paths by class (a fixed set of sub-reasons): a rising count of one class is a probe worth a look. */
     private Counter pathRefusal(HttpRequestView view) {
-        String problem = view.target().problem().orElse(io.meshguard.extauthz.decision.CanonicalPath.Problem.PATH_PARAMETERS).code();
+        return pathRefusal(view.target().problem()
+                .orElse(io.meshguard.extauthz.decision.CanonicalPath.Problem.PATH_PARAMETERS).code());
+    }
+
+    private Counter pathRefusal(String problem) {
         return decisions.computeIfAbsent("path|" + problem, k -> Counter.builder("meshguard_authz_path_refusals_total")
                 .description("Requests refused for a path an upstream could resolve differently, by sub-reason")
                 .tag("problem", problem)

@@ -267,6 +267,20 @@ class QuotaCounterTest {
         assertThat(durable("seoul-daily", unflushed, LocalDate.parse("2026-11-22"))).isEqualTo(10);
     }
 
+    /** Review IC-11: a replica that has charged nothing yet must not report a healthy Redis as down. */
+    @Test
+    void redisStoreUpGauge_beforeTheFirstCharge_showsTheConnectionsState() throws Exception {
+        RedisConnection conn = redis();
+        replica(Optional.of(conn));
+        awaitReconnect(conn);
+        assertThat(registry.find("meshguard_quota_store_up").tags("store", "redis").gauge().value()).isEqualTo(1.0);
+
+        SimpleMeterRegistry noRedis = new SimpleMeterRegistry();
+        new QuotaCounter(Optional.of(store), Optional::empty, new LiveCounters(prefix, Duration.ofMillis(500)),
+                audit.audit(), clock, System::nanoTime, QuotaTestSupport.settings(), noRedis);
+        assertThat(noRedis.find("meshguard_quota_store_up").tags("store", "redis").gauge().value()).isNaN();
+    }
+
     @Test
     void redisRestart_losesNoQuota_countsLocallyMeanwhile_andReconciles() throws Exception {
         AuthzPolicy p = policy(SEOUL_DAY_5.replace("free: 5", "free: 10"));

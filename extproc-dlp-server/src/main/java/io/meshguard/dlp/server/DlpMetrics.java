@@ -22,10 +22,12 @@ public final class DlpMetrics {
     private final ConcurrentHashMap<String, Counter> unscannedCounters = new ConcurrentHashMap<>();
     private final ProfileLabels unknownProfileLabels = new ProfileLabels(32);
     private final ConcurrentHashMap<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
+    private final Counter unknownProfileStreams;
 
     public DlpMetrics(MeterRegistry registry) {
         this.registry = registry;
-        registry.gauge("meshguard_dlp_streams_active", activeStreams);
+        io.micrometer.core.instrument.Gauge.builder("meshguard_dlp_streams_active", activeStreams, AtomicInteger::get)
+                .description("DLP streams (ext_proc Process calls) open now").register(registry);
         // 0 means the portable searches: a JVM started without --add-modules jdk.incubator.vector scans ~18 % slower.
         io.micrometer.core.instrument.Gauge.builder("meshguard_dlp_vector_bytes", () -> Simd.LANES)
                 .description("bytes per step of the scan's vector searches; 0 when the portable paths run")
@@ -45,7 +47,24 @@ public final class DlpMetrics {
         }
         policyReloadCounter(true);
         policyReloadCounter(false);
+        for (Direction d : Direction.values()) {
+            for (String reason : UNSCANNED_REASONS) {
+                unscannedBytes(d.id(), reason);
+            }
+        }
+        this.unknownProfileStreams = Counter.builder("meshguard_dlp_unknown_profile_streams_total")
+                .description("Streams refused because their route named a DLP profile the policy does not define, "
+                        + "all names together (registered at start, so an alert sees the first one; the per-name "
+                        + "series is meshguard_dlp_unknown_profile_total)")
+                .register(registry);
     }
+
+    /**
+     * The reasons bytes pass unscanned (DirectionState, ProcessingSession), registered at zero per direction; a reason
+     * outside this list still counts, from its first event on.
+     */
+    static final java.util.List<String> UNSCANNED_REASONS = java.util.List.of("no_profile", "no_rules", "grpc",
+            "non_text", "unknown_encoding", "decoder_limit", "oversize", "blocked", "websocket");
 
     /** The kinds {@link #protocolError} is called with (ProcessingSession). */
     static final java.util.List<String> PROTOCOL_ERRORS = java.util.List.of("observability_mode", "unknown_message",
@@ -82,6 +101,7 @@ public final class DlpMetrics {
      */
     String unknownProfile(String profile) {
         String label = unknownProfileLabels.label(profile);
+        unknownProfileStreams.increment();
         unknownProfiles.computeIfAbsent(label, l -> Counter.builder("meshguard_dlp_unknown_profile_total")
                 .description("Streams refused because their route named a DLP profile the policy does not define")
                 .tag("profile", l).register(registry)).increment();
@@ -112,8 +132,9 @@ public final class DlpMetrics {
     }
 
     void blocked(String direction, String reason) {
-        Counter.builder("meshguard_dlp_blocks_total").tag("direction", direction).tag("reason", reason)
-                .register(registry).increment();
+        Counter.builder("meshguard_dlp_blocks_total")
+                .description("Bodies or streams the DLP server blocked, by direction and reason")
+                .tag("direction", direction).tag("reason", reason).register(registry).increment();
     }
 
     void decoderLimit(String direction) {
@@ -127,7 +148,9 @@ public final class DlpMetrics {
     }
 
     void malformed(String direction, String what) {
-        Counter.builder("meshguard_dlp_malformed_bodies_total").tag("direction", direction).tag("kind", what)
+        Counter.builder("meshguard_dlp_malformed_bodies_total")
+                .description("Bodies whose declared format did not parse (scanned as text instead), by direction and kind")
+                .tag("direction", direction).tag("kind", what)
                 .register(registry).increment();
     }
 
@@ -171,7 +194,9 @@ public final class DlpMetrics {
     }
 
     private Counter protocolErrorCounter(String what) {
-        return Counter.builder("meshguard_dlp_protocol_errors_total").tag("kind", what).register(registry);
+        return Counter.builder("meshguard_dlp_protocol_errors_total")
+                .description("ext_proc messages or states the DLP server refused as protocol errors, by kind")
+                .tag("kind", what).register(registry);
     }
 
     void policyReload(boolean ok) {
@@ -179,7 +204,9 @@ public final class DlpMetrics {
     }
 
     private Counter policyReloadCounter(boolean ok) {
-        return Counter.builder("meshguard_dlp_policy_reloads_total").tag("result", ok ? "ok" : "invalid")
+        return Counter.builder("meshguard_dlp_policy_reloads_total")
+                .description("Edits of dlp.yaml: accepted (ok) or refused with the last valid policy kept (invalid)")
+                .tag("result", ok ? "ok" : "invalid")
                 .register(registry);
     }
 }

@@ -33,4 +33,37 @@ class DlpMetricsTest {
         assertThat(registry.get("meshguard_dlp_streams_over_deadline_total").tag("phase", "body")
                 .tag("direction", "request").counter().count()).isEqualTo(1);
     }
+
+    /** Review IC-10: the alerts DlpUnknownProfile and DlpUnscannedBytes read series that exist before the first event. */
+    @Test
+    void unknownProfileTotalAndUnscannedBytes_existAtZero_andTheFirstEventCounts() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        DlpMetrics metrics = new DlpMetrics(registry);
+        assertThat(registry.get("meshguard_dlp_unknown_profile_streams_total").counter().count()).isZero();
+        for (String direction : new String[] {"request", "response"}) {
+            for (String reason : DlpMetrics.UNSCANNED_REASONS) {
+                assertThat(registry.get("meshguard_dlp_unscanned_bytes_total").tag("direction", direction)
+                        .tag("reason", reason).counter().count()).as("%s %s", direction, reason).isZero();
+            }
+        }
+
+        metrics.unknownProfile("typo-profile");
+        metrics.unscanned("request", "non_text", 10);
+        assertThat(registry.get("meshguard_dlp_unknown_profile_streams_total").counter().count()).isEqualTo(1);
+        assertThat(registry.get("meshguard_dlp_unknown_profile_total").tag("profile", "typo-profile").counter().count())
+                .isEqualTo(1);
+        assertThat(registry.get("meshguard_dlp_unscanned_bytes_total").tag("direction", "request")
+                .tag("reason", "non_text").counter().count()).isEqualTo(10);
+    }
+
+    /** Review IC-12: every meter says what it counts (a HELP line in the exposition). */
+    @Test
+    void everyMeter_hasADescription() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        DlpMetrics metrics = new DlpMetrics(registry);
+        metrics.blocked("request", "card");
+        metrics.malformed("request", "json");
+        assertThat(registry.getMeters()).isNotEmpty().allSatisfy(m -> assertThat(m.getId().getDescription())
+                .as(m.getId().getName()).isNotBlank());
+    }
 }

@@ -1,6 +1,8 @@
 package io.meshguard.runtime.metrics;
 
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
@@ -10,8 +12,10 @@ import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -34,12 +38,53 @@ public final class ProcessMetrics implements AutoCloseable {
 
     private static final Pattern SERVER_NAME = Pattern.compile("[a-z][a-z0-9_-]*");
 
+    /**
+     * Label names in snake_case, as Prometheus' own lint wants (promtool check metrics): libraries such as Micrometer's
+     * gRPC interceptor tag {@code methodType} and {@code statusCode} (review IC-12).
+     */
+    static final MeterFilter SNAKE_CASE_TAGS = new MeterFilter() {
+        @Override
+        public Meter.Id map(Meter.Id id) {
+            List<Tag> tags = id.getTags();
+            if (tags.stream().noneMatch(t -> hasUpperCase(t.getKey()))) {
+                return id;
+            }
+            return id.replaceTags(tags.stream().map(t -> Tag.of(snakeCase(t.getKey()), t.getValue())).toList());
+        }
+    };
+
+    private static boolean hasUpperCase(String s) {
+        return s.chars().anyMatch(Character::isUpperCase);
+    }
+
+    static String snakeCase(String key) {
+        StringBuilder out = new StringBuilder(key.length() + 4);
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (Character.isUpperCase(c)) {
+                // a word starts at an upper-case letter after a lower-case one or a digit, or at the last letter
+                // of an acronym followed by lower case (HTTPStatus -> http_status)
+                char before = i > 0 ? key.charAt(i - 1) : '_';
+                boolean acronymEnds = Character.isUpperCase(before) && i + 1 < key.length()
+                        && Character.isLowerCase(key.charAt(i + 1));
+                if (Character.isLowerCase(before) || Character.isDigit(before) || acronymEnds) {
+                    out.append('_');
+                }
+                out.append(Character.toLowerCase(c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
     private final PrometheusMeterRegistry registry;
     private final JvmGcMetrics gcMetrics;
     private final Map<String, CompositeMeterRegistry> servers = new ConcurrentHashMap<>();
 
     private ProcessMetrics() {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.config().meterFilter(SNAKE_CASE_TAGS);
         new JvmInfoMetrics().bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
         gcMetrics = new JvmGcMetrics();
@@ -73,7 +118,7 @@ public final class ProcessMetrics implements AutoCloseable {
         }
         return servers.computeIfAbsent(serverName, name -> {
             CompositeMeterRegistry view = new CompositeMeterRegistry();
-            view.config().commonTags(SERVER_TAG, name);
+            view.config().meterFilter(SNAKE_CASE_TAGS).commonTags(SERVER_TAG, name);
             view.add(registry);
             return view;
         });

@@ -54,4 +54,20 @@ class ProcessMetricsTest {
             assertThat(metrics.scrape()).doesNotContain("version=\"abc\"");
         }
     }
+
+    /** Review IC-12: Micrometer's gRPC interceptor tags methodType and statusCode; Prometheus' lint wants snake_case. */
+    @Test
+    void camelCaseTagKeys_areExposedInSnakeCase() {
+        try (ProcessMetrics metrics = ProcessMetrics.create()) {
+            io.micrometer.core.instrument.Counter.builder("grpc.server.requests.received")
+                    .description("received").tag("methodType", "UNARY").tag("statusCode", "OK").tag("method", "Check")
+                    .register(metrics.forServer("extauthz")).increment();
+            String scrape = metrics.scrape();
+            assertThat(scrape).contains("method_type=\"UNARY\"").contains("status_code=\"OK\"")
+                    .doesNotContain("methodType").doesNotContain("statusCode");
+        }
+        assertThat(ProcessMetrics.snakeCase("methodType")).isEqualTo("method_type");
+        assertThat(ProcessMetrics.snakeCase("already_snake")).isEqualTo("already_snake");
+        assertThat(ProcessMetrics.snakeCase("HTTPStatus")).isEqualTo("http_status");
+    }
 }
