@@ -52,10 +52,13 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
 
     /**
      * What one group's revision holds: the group, its routes, and the APIs and upstreams they use. Self-contained,
-     * so a revision can be rendered or rolled back without the rest of the configuration.
+     * so a revision can be rendered or rolled back without the rest of the configuration. Everything is in name
+     * order: the draft tables give routes back in name order, so a slice of a YAML file and of the same draft compare
+     * equal and an unchanged configuration publishes no revision (review IC-07). Route order carries no meaning: the
+     * snapshot orders routes by their match.
      */
     public GatewayConfig slice(String group) {
         return new GatewayConfig(group(group).stream().toList(), upstreamsOf(group), apisOf(group),
-                routesOf(group));
+                routesOf(group).stream().sorted(java.util.Comparator.comparing(Route::name)).toList());
     }
 }

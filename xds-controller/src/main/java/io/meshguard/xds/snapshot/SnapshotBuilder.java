@@ -265,7 +265,9 @@ public final class SnapshotBuilder {
             .comparingInt((io.meshguard.xds.model.Route r) -> r.match().pathExact().isPresent() ? 0
                     : r.match().pathPrefix().isPresent() ? 1 : 2)
             .thenComparingInt(r -> -r.match().pathPrefix().map(String::length).orElse(0))
-            .thenComparingInt(r -> r.match().methods().isEmpty() && r.match().headers().isEmpty() ? 1 : 0);
+            .thenComparingInt(r -> r.match().methods().isEmpty() && r.match().headers().isEmpty() ? 1 : 0)
+            // a total order: the same configuration renders the same routes whatever order its list came in
+            .thenComparing(io.meshguard.xds.model.Route::name);
 
     private Route route(Api api, Api.ApiVersion v, io.meshguard.xds.model.Route r, String root, String idBase,
             boolean forEnvoy) {

@@ -264,6 +264,26 @@ class PostgresStoreTest {
         }
     }
 
+    /** Review IC-07: `up` publishes the sample as read from YAML; the first admin publish reads the same from the draft. */
+    @Test
+    void publish_ofTheDraftAfterTheSameConfigFromYaml_appendsNoRevision() throws Exception {
+        PgGatewayStore draft = new PgGatewayStore(ds);
+        GatewayConfig fromYaml = io.meshguard.xds.XdsController.sampleConfig();
+        draft.replace(fromYaml);
+        PgRevisionStore revisions = new PgRevisionStore(ds);
+        try (XdsCore core = core(revisions)) {
+            Publisher.Result first = core.publisher().publish(fromYaml, "meshguard-up", "sample");
+            assertThat(first.published()).isTrue();
+            long newest = revisions.newestId();
+
+            Publisher.Result again = core.publisher().publish(draft.load(), "alice", "no edits");
+
+            assertThat(again.published()).isTrue();
+            assertThat(again.revisions()).isEmpty();
+            assertThat(revisions.newestId()).isEqualTo(newest);
+        }
+    }
+
     private static XdsCore core(RevisionStore revisions) throws Exception {
         return new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, revisions,
                 Optional.empty(), s -> { }, new SimpleMeterRegistry(), Clock.systemUTC()).start();
