@@ -70,6 +70,12 @@ public final class ProfileReferences {
                 outside(config, r, rule).ifPresent(what -> problems.add(Problem.warning(path + ".authz_profile",
                         "route " + r.name() + " serves " + what + ", which authz rule '" + r.authzProfile()
                                 + "' does not allow: those requests are denied (outside_profile)")));
+            } else if (r.authzProfile().equals(Route.DEFAULT_PROFILE)) {
+                // no shipped authz rule is called "default": an omitted authz_profile is a missing field, said so
+                // (review IC-06), not a typo of a rule name
+                problems.add(Problem.error(path + ".authz_profile", "route " + r.name() + " has no authz_profile: "
+                        + "it is required and names the rule of " + catalog.authzSource()
+                        + " that decides the route's requests" + known(catalog.authzProfiles())));
             } else {
                 problems.add(Problem.error(path + ".authz_profile", "route " + r.name() + " names authz profile '"
                         + r.authzProfile() + "', which is not a rule in " + catalog.authzSource()

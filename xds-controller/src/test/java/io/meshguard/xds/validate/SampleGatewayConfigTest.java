@@ -35,6 +35,26 @@ class SampleGatewayConfigTest {
         assertThat(checked.warnings()).isEmpty();
     }
 
+    /** Review IC-06: no shipped rule is called "default"; a route without authz_profile is told the field is required. */
+    @Test
+    void routeWithoutAuthzProfile_isRefused_sayingTheFieldIsRequired() throws Exception {
+        ProfileCatalog shipped = ProfileCatalog.read(POLICIES);
+        assertThat(shipped.authzProfiles()).doesNotContain(io.meshguard.xds.model.Route.DEFAULT_PROFILE);
+        io.meshguard.xds.model.Route first = SAMPLE.routes().getFirst();
+        io.meshguard.xds.model.Route unnamed = new io.meshguard.xds.model.Route(first.name(), first.group(),
+                first.api(), first.version(), first.match(), first.destinations(), first.timeoutMs(),
+                first.idleTimeoutMs(), first.streaming(), first.retry(), first.requestHeadersToAdd(),
+                first.requestHeadersToRemove(), first.responseHeadersToAdd(), null, first.dlpProfile());
+        java.util.List<io.meshguard.xds.model.Route> routes = new java.util.ArrayList<>(SAMPLE.routes());
+        routes.set(0, unnamed);
+        GatewayConfig config = new GatewayConfig(SAMPLE.groups(), SAMPLE.upstreams(), SAMPLE.apis(), routes);
+
+        assertThat(ProfileReferences.missing(config, shipped)).singleElement().satisfies(p -> {
+            assertThat(p.path()).endsWith(".authz_profile");
+            assertThat(p.message()).contains("has no authz_profile").contains("required").contains("payments-write");
+        });
+    }
+
     @Test
     void everyServedRoute_namesARuleThatAdmitsItsMethodsAndHosts_andTheStatusRouteIsPublic() throws Exception {
         AuthzPolicy authz = new AuthzPolicyParser().parse(POLICIES.resolve("authz.yaml"));
