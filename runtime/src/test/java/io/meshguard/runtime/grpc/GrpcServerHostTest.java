@@ -284,9 +284,9 @@ class GrpcServerHostTest {
 
         // The server records the call when it closes, which can land just after the client has its answer.
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics.scrape())
-                .contains("grpc_server_processing_duration_seconds_count{method=\"Echo\",methodType=\"UNARY\","
-                        + "server=\"extauthz\",service=\"meshguard.test.Echo\",statusCode=\"OK\"} 1")
-                .contains("grpc_server_requests_received_messages_total{method=\"Echo\",methodType=\"UNARY\","
+                .contains("grpc_server_processing_duration_seconds_count{method=\"Echo\",method_type=\"UNARY\","
+                        + "server=\"extauthz\",service=\"meshguard.test.Echo\",status_code=\"OK\"} 1")
+                .contains("grpc_server_requests_received_messages_total{method=\"Echo\",method_type=\"UNARY\","
                         + "server=\"extauthz\",service=\"meshguard.test.Echo\"} 1.0")
                 .contains("grpc_server_responses_sent_messages_total{method=\"Block\""));
     }
