@@ -113,7 +113,13 @@ public final class XdsController implements ServerComponent {
 
     /** Adds the admin REST API and {@code /openapi.json} to the status HTTP listener; call before it starts. */
     public void mountAdminApi(StatusHttpServer http) {
-        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, tokens, audit);
+        mountAdminApi(http, actor -> io.meshguard.db.TenantScope.ALL);
+    }
+
+    /** As {@link #mountAdminApi(StatusHttpServer)}, each caller confined to the tenants {@code tenantsOf} gives it. */
+    public void mountAdminApi(StatusHttpServer http,
+            java.util.function.Function<String, io.meshguard.db.TenantScope> tenantsOf) {
+        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, tokens, audit, tenantsOf);
         for (String prefix : AdminApi.PREFIXES) {
             http.addHandler(prefix, api);
         }

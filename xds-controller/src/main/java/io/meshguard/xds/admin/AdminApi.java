@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.ConfigJson;
@@ -16,6 +17,7 @@ import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.EnvoyJson;
 import io.meshguard.xds.snapshot.GroupResources;
+import io.meshguard.xds.store.Ownership;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
@@ -31,6 +33,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -79,9 +82,21 @@ public final class AdminApi implements HttpHandler {
     private final ConfigChangeAudit audit;
     private final ConfigValidator validator;
     private final byte[] openApi;
+    private final Function<String, TenantScope> tenantsOf;
 
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
             Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit) {
+        this(draft, revisions, publisher, fleet, tokens, audit, actor -> TenantScope.ALL);
+    }
+
+    /**
+     * @param tenantsOf the tenants an authenticated caller acts for: APIs, upstreams and routes of other tenants do
+     *     not exist for it (404), and what it creates belongs to its tenant
+     */
+    public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
+            Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit,
+            Function<String, TenantScope> tenantsOf) {
+        this.tenantsOf = tenantsOf;
         this.draft = draft;
         this.revisions = revisions;
         this.publisher = publisher;
@@ -120,7 +135,8 @@ public final class AdminApi implements HttpHandler {
         }
     }
 
-    private record Call(HttpExchange exchange, String actor, String requestId, List<String> segments) {
+    private record Call(HttpExchange exchange, String actor, String requestId, List<String> segments,
+            TenantScope scope) {
         String segment(int i) {
             return segments.get(i);
         }
@@ -148,7 +164,8 @@ public final class AdminApi implements HttpHandler {
                         + " token from the controller's xds.admin.token_file (a bare line, or the part after 'name:';"
                         + " the whole 'name:token' line works too)");
             }
-            JsonNode body = route(new Call(exchange, actor.get(), requestId, segments), method);
+            JsonNode body = route(new Call(exchange, actor.get(), requestId, segments, tenantsOf.apply(actor.get())),
+                    method);
             sendJson(exchange, exchange.getResponseCode() > 0 ? exchange.getResponseCode() : 200, body);
         } catch (ApiError e) {
             ObjectNode err = ConfigJson.mapper().createObjectNode().put("error", e.getMessage());
@@ -172,43 +189,164 @@ public final class AdminApi implements HttpHandler {
         List<String> s = call.segments();
         String first = s.isEmpty() ? "" : s.get(0);
         return switch (first + "/" + s.size() + "/" + method) {
-            case "config/1/GET" -> tree(draft.load());
-            case "config/1/PUT" -> replaceAll(call);
+            case "config/1/GET" -> tree(visible(call));
+            case "config/1/PUT" -> replaceAll(everyTenant(call));
             case "groups/1/GET" -> tree(draft.load().groups());
             case "groups/2/GET" -> tree(draft.load().group(call.segment(1)).orElseThrow(() -> notFound(call)));
-            case "groups/2/PUT" -> putGroup(call);
-            case "groups/2/DELETE" -> change(call, "delete", c -> new GatewayConfig(
+            case "groups/2/PUT" -> putGroup(everyTenant(call));
+            case "groups/2/DELETE" -> change(everyTenant(call), "delete", c -> new GatewayConfig(
                     without(c.groups(), g -> g.name().equals(call.segment(1)), call), c.upstreams(), c.apis(),
                     c.routes()));
-            case "upstreams/1/GET" -> tree(draft.load().upstreams());
-            case "upstreams/2/GET" -> tree(draft.load().upstream(call.segment(1)).orElseThrow(() -> notFound(call)));
+            case "upstreams/1/GET" -> tree(visible(call).upstreams());
+            case "upstreams/2/GET" -> tree(visible(call).upstream(call.segment(1)).orElseThrow(() -> notFound(call)));
             case "upstreams/2/PUT" -> putUpstream(call);
-            case "upstreams/2/DELETE" -> change(call, "delete", c -> new GatewayConfig(c.groups(),
-                    without(c.upstreams(), u -> u.name().equals(call.segment(1)), call), c.apis(), c.routes()));
-            case "apis/1/GET" -> tree(draft.load().apis());
-            case "apis/2/GET" -> tree(draft.load().api(call.segment(1)).orElseThrow(() -> notFound(call)));
+            case "upstreams/2/DELETE" -> change(owned(call, Kind.UPSTREAM), "delete", c -> new GatewayConfig(
+                    c.groups(), without(c.upstreams(), u -> u.name().equals(call.segment(1)), call), c.apis(),
+                    c.routes()));
+            case "apis/1/GET" -> tree(visible(call).apis());
+            case "apis/2/GET" -> tree(visible(call).api(call.segment(1)).orElseThrow(() -> notFound(call)));
             case "apis/2/PUT" -> putApi(call);
-            case "apis/2/DELETE" -> change(call, "delete", c -> new GatewayConfig(c.groups(), c.upstreams(),
-                    without(c.apis(), a -> a.name().equals(call.segment(1)), call), c.routes()));
-            case "routes/1/GET" -> tree(draft.load().routes());
-            case "routes/3/GET" -> tree(draft.load().routes().stream()
+            case "apis/2/DELETE" -> change(owned(call, Kind.API), "delete", c -> new GatewayConfig(c.groups(),
+                    c.upstreams(), without(c.apis(), a -> a.name().equals(call.segment(1)), call), c.routes()));
+            case "routes/1/GET" -> tree(visible(call).routes());
+            case "routes/3/GET" -> tree(visible(call).routes().stream()
                     .filter(r -> r.group().equals(call.segment(1)) && r.name().equals(call.segment(2)))
                     .findFirst().orElseThrow(() -> notFound(call)));
             case "routes/3/PUT" -> putRoute(call);
-            case "routes/3/DELETE" -> change(call, "delete", c -> new GatewayConfig(c.groups(), c.upstreams(),
-                    c.apis(), without(c.routes(), r -> r.group().equals(call.segment(1))
+            case "routes/3/DELETE" -> change(owned(call, Kind.ROUTE), "delete", c -> new GatewayConfig(c.groups(),
+                    c.upstreams(), c.apis(), without(c.routes(), r -> r.group().equals(call.segment(1))
                             && r.name().equals(call.segment(2)), call)));
             case "validate/1/POST" -> tree(validator.validate(read(call, GatewayConfig.class)).problems());
-            case "publish/1/POST" -> publish(call);
-            case "rollback/2/POST" -> rollback(call);
+            case "publish/1/POST" -> publish(everyTenant(call));
+            case "rollback/2/POST" -> rollback(everyTenant(call));
             case "revisions/1/GET" -> tree(revisions.list(query(call, "group"), 100));
-            case "revisions/2/GET" -> tree(revisions.get(number(call, 1)).orElseThrow(() -> notFound(call)));
+            case "revisions/2/GET" -> tree(visibleRevision(call, revisions.get(number(call, 1))
+                    .orElseThrow(() -> notFound(call))));
             case "revisions/4/GET" -> diff(call);
-            case "render/2/GET" -> render(call);
+            case "render/2/GET" -> render(everyTenant(call));
             case "fleet/1/GET" -> tree(fleet.get());
             default -> throw new ApiError(s.isEmpty() || !PREFIXES.contains("/" + first) ? 404 : 405,
                     "no operation " + method + " " + call.exchange().getRequestURI().getPath());
         };
+    }
+
+    // ------------------------------------------------------------------ tenants
+
+    /** What a tenant owns. */
+    private enum Kind { API, UPSTREAM, ROUTE }
+
+    /**
+     * The draft as the caller may see it: every gateway group (operators' objects, which tenants route through), and
+     * only its tenants' APIs, upstreams and routes. Read twice over: the owners come from a transaction PostgreSQL
+     * confines to the caller's tenants, and each owner is checked against the scope again here.
+     */
+    private GatewayConfig visible(Call call) {
+        GatewayConfig all = draft.load();
+        if (call.scope().all()) {
+            return all;
+        }
+        return visibleIn(all, draft.ownership(call.scope()), call.scope());
+    }
+
+    private static GatewayConfig visibleIn(GatewayConfig config, Ownership owners, TenantScope scope) {
+        return new GatewayConfig(config.groups(),
+                config.upstreams().stream().filter(u -> ownedBy(owners.upstreams().get(u.name()), scope)).toList(),
+                config.apis().stream().filter(a -> ownedBy(owners.apis().get(a.name()), scope)).toList(),
+                config.routes().stream()
+                        .filter(r -> ownedBy(owners.routes().get(Ownership.routeKey(r.group(), r.name())), scope))
+                        .toList());
+    }
+
+    private static boolean ownedBy(String owner, TenantScope scope) {
+        return owner != null && scope.includes(owner);
+    }
+
+    /** A revision as the caller may see it: another tenant's objects are left out of its configuration. */
+    private Object visibleRevision(Call call, Revision r) {
+        if (call.scope().all()) {
+            return r;
+        }
+        ObjectNode out = (ObjectNode) tree(r);
+        out.set("config", tree(visibleIn(r.config(), draft.ownership(call.scope()), call.scope())));
+        return out;
+    }
+
+    /** Operations on what every tenant shares (groups, the whole draft, publishing, rendering): operators only. */
+    private static Call everyTenant(Call call) {
+        if (!call.scope().all()) {
+            throw new ApiError(403, call.exchange().getRequestMethod() + " " + call.exchange().getRequestURI().getPath()
+                    + " acts on every tenant's configuration: it needs a role bound at system scope");
+        }
+        return call;
+    }
+
+    /**
+     * The call, when the object it names exists and belongs to one of the caller's tenants; 404 otherwise, so a
+     * caller cannot tell another tenant's object from none.
+     */
+    private Call owned(Call call, Kind kind) {
+        if (!call.scope().all() && !visibleName(call, kind)) {
+            throw notFound(call);
+        }
+        return call;
+    }
+
+    private boolean visibleName(Call call, Kind kind) {
+        Ownership owners = draft.ownership(call.scope());
+        String owner = switch (kind) {
+            case API -> owners.apis().get(call.segment(1));
+            case UPSTREAM -> owners.upstreams().get(call.segment(1));
+            case ROUTE -> owners.routes().get(Ownership.routeKey(call.segment(1), call.segment(2)));
+        };
+        return ownedBy(owner, call.scope());
+    }
+
+    /**
+     * The tenant a PUT writes for: an existing object keeps its own (and must be the caller's, else 404); a new one
+     * belongs to {@code ?tenant=}, which must be one of the caller's, or to the caller's only tenant. Names are
+     * global: a name another tenant holds answers 404, as if it did not exist.
+     */
+    private String tenantForPut(Call call, Kind kind, boolean exists) {
+        if (exists) {
+            owned(call, kind);
+        }
+        Optional<String> asked = query(call, "tenant");
+        if (asked.isPresent()) {
+            if (!TenantScope.validId(asked.get()) || !call.scope().includes(asked.get())) {
+                throw new ApiError(403, "tenant '" + asked.get() + "' is not one of yours");
+            }
+            return asked.get();
+        }
+        if (call.scope().all()) {
+            return PgGatewayStore.DEFAULT_TENANT;
+        }
+        if (call.scope().tenants().size() != 1) {
+            throw new ApiError(400, "you act for several tenants " + call.scope().tenants()
+                    + ": say which one owns the new object with ?tenant=");
+        }
+        return call.scope().tenants().iterator().next();
+    }
+
+    /** A route of a tenant may only serve that caller's APIs and send to its upstreams. */
+    private void referencesVisible(Call call, Route r) {
+        if (call.scope().all()) {
+            return;
+        }
+        GatewayConfig mine = visible(call);
+        List<Problem> problems = new ArrayList<>();
+        if (mine.api(r.api()).isEmpty()) {
+            problems.add(Problem.error("routes[" + r.group() + "/" + r.name() + "].api",
+                    "no API '" + r.api() + "' in your tenants"));
+        }
+        for (Route.Destination d : r.destinations()) {
+            if (mine.upstream(d.upstream()).isEmpty()) {
+                problems.add(Problem.error("routes[" + r.group() + "/" + r.name() + "].destinations",
+                        "no upstream '" + d.upstream() + "' in your tenants"));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ApiError(422, "the route names what your tenants do not own; nothing was changed", problems);
+        }
     }
 
     // ------------------------------------------------------------------ changes
@@ -223,23 +361,29 @@ public final class AdminApi implements HttpHandler {
     private JsonNode putUpstream(Call call) {
         Upstream u = read(call, Upstream.class);
         sameName(call, u.name(), call.segment(1));
+        String tenant = tenantForPut(call, Kind.UPSTREAM, draft.load().upstream(u.name()).isPresent());
         return change(call, "upsert", c -> new GatewayConfig(c.groups(),
-                replaced(c.upstreams(), x -> x.name().equals(u.name()), u), c.apis(), c.routes()));
+                replaced(c.upstreams(), x -> x.name().equals(u.name()), u), c.apis(), c.routes()), tenant);
     }
 
     private JsonNode putApi(Call call) {
         Api a = read(call, Api.class);
         sameName(call, a.name(), call.segment(1));
+        String tenant = tenantForPut(call, Kind.API, draft.load().api(a.name()).isPresent());
         return change(call, "upsert", c -> new GatewayConfig(c.groups(), c.upstreams(),
-                replaced(c.apis(), x -> x.name().equals(a.name()), a), c.routes()));
+                replaced(c.apis(), x -> x.name().equals(a.name()), a), c.routes()), tenant);
     }
 
     private JsonNode putRoute(Call call) {
         Route r = read(call, Route.class);
         sameName(call, r.group(), call.segment(1));
         sameName(call, r.name(), call.segment(2));
+        boolean exists = draft.load().routes().stream()
+                .anyMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()));
+        String tenant = tenantForPut(call, Kind.ROUTE, exists);
+        referencesVisible(call, r);
         return change(call, "upsert", c -> new GatewayConfig(c.groups(), c.upstreams(), c.apis(),
-                replaced(c.routes(), x -> x.group().equals(r.group()) && x.name().equals(r.name()), r)));
+                replaced(c.routes(), x -> x.group().equals(r.group()) && x.name().equals(r.name()), r)), tenant);
     }
 
     private JsonNode replaceAll(Call call) {
@@ -247,8 +391,15 @@ public final class AdminApi implements HttpHandler {
         return change(call, "apply", c -> next);
     }
 
-    /** Applies a change to the draft when the whole resulting configuration is valid; warnings are returned. */
     private JsonNode change(Call call, String action, UnaryOperator<GatewayConfig> edit) {
+        return change(call, action, edit, PgGatewayStore.DEFAULT_TENANT);
+    }
+
+    /**
+     * Applies a change to the draft when the whole resulting configuration is valid; warnings are returned. What the
+     * change creates belongs to {@code tenant}.
+     */
+    private JsonNode change(Call call, String action, UnaryOperator<GatewayConfig> edit, String tenant) {
         // Validated inside the edit (under the draft lock) to refuse, and once more after it for the warnings:
         // admin edits come at human rate, clarity wins over one extra validation.
         GatewayConfig written = draft.edit(current -> {
@@ -258,7 +409,7 @@ public final class AdminApi implements HttpHandler {
                 throw new ApiError(422, "the configuration would be invalid; nothing was changed", check.problems());
             }
             return next;
-        });
+        }, tenant);
         ValidationResult result = validator.validate(written);
         String object = String.join("/", call.segments());
         audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), action, object, "draft changed",
@@ -321,7 +472,14 @@ public final class AdminApi implements HttpHandler {
         Revision to = revisions.get(number(call, 3)).orElseThrow(() -> notFound(call));
         ObjectNode out = ConfigJson.mapper().createObjectNode();
         out.put("from", from.id()).put("to", to.id());
-        out.set("changes", tree(RevisionDiff.diff(from.config(), to.config())));
+        GatewayConfig fromConfig = from.config();
+        GatewayConfig toConfig = to.config();
+        if (!call.scope().all()) {
+            Ownership owners = draft.ownership(call.scope());
+            fromConfig = visibleIn(fromConfig, owners, call.scope());
+            toConfig = visibleIn(toConfig, owners, call.scope());
+        }
+        out.set("changes", tree(RevisionDiff.diff(fromConfig, toConfig)));
         return out;
     }
 

@@ -2,6 +2,8 @@ package io.meshguard.xds.store;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.db.TenantScope;
+import io.meshguard.db.TenantScopedTransactions;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.Cors;
@@ -14,6 +16,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Instant;
@@ -73,6 +76,17 @@ public final class PgGatewayStore {
      * @return the draft as written
      */
     public GatewayConfig edit(UnaryOperator<GatewayConfig> edit) {
+        return edit(edit, DEFAULT_TENANT);
+    }
+
+    /**
+     * As {@link #edit(UnaryOperator)}; the APIs, upstreams and routes the edit creates belong to {@code tenant}
+     * (created on first use). Objects that existed keep their tenant.
+     */
+    public GatewayConfig edit(UnaryOperator<GatewayConfig> edit, String tenant) {
+        if (!TenantScope.validId(tenant)) {
+            throw new IllegalArgumentException("not a tenant id: '" + tenant + "'");
+        }
         return inTransaction(c -> {
             try (PreparedStatement lock = c.prepareStatement("select pg_advisory_xact_lock(?)")) {
                 lock.setLong(1, DRAFT_LOCK);
@@ -81,8 +95,61 @@ public final class PgGatewayStore {
             GatewayConfig current = load(c);
             GatewayConfig config = edit.apply(current);
             write(c, current, config);
+            assignTenant(c, current, config, tenant);
             return config;
         });
+    }
+
+    /** The tenant rows migrated before tenants existed, and rows created without one, belong to. */
+    public static final String DEFAULT_TENANT = "default";
+
+    /**
+     * Which tenant owns each API, upstream and route that {@code scope} may see, read in a transaction PostgreSQL
+     * confines to the scope (row-level security): an object of another tenant is absent, whatever this query says.
+     */
+    public Ownership ownership(TenantScope scope) {
+        try {
+            return new TenantScopedTransactions(dataSource).inScope(scope, c -> new Ownership(
+                    pairs(c, "select name, tenant from api"),
+                    pairs(c, "select name, tenant from upstream"),
+                    pairs(c, "select g.name || '/' || r.name, r.tenant from route r join gateway_group g on g.id = r.group_id")));
+        } catch (SQLException e) {
+            throw new StoreException("cannot read which tenant owns what", e);
+        }
+    }
+
+    private static Map<String, String> pairs(Connection c, String sql) throws SQLException {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return out;
+    }
+
+    private static void assignTenant(Connection c, GatewayConfig current, GatewayConfig config, String tenant)
+            throws SQLException {
+        List<String> apis = config.apis().stream().map(Api::name).filter(n -> current.api(n).isEmpty()).toList();
+        List<String> upstreams = config.upstreams().stream().map(Upstream::name)
+                .filter(n -> current.upstream(n).isEmpty()).toList();
+        List<Route> routes = config.routes().stream().filter(r -> current.routes().stream()
+                .noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()))).toList();
+        if (apis.isEmpty() && upstreams.isEmpty() && routes.isEmpty() || tenant.equals(DEFAULT_TENANT)) {
+            return;
+        }
+        exec(c, "insert into tenant (id) values (?) on conflict do nothing", tenant);
+        for (String table : List.of("api", "upstream")) {
+            try (PreparedStatement ps = c.prepareStatement("update " + table + " set tenant = ? where name = any (?)")) {
+                ps.setString(1, tenant);
+                ps.setArray(2, c.createArrayOf("varchar", (table.equals("api") ? apis : upstreams).toArray()));
+                ps.executeUpdate();
+            }
+        }
+        for (Route r : routes) {
+            exec(c, "update route set tenant = ? where name = ? and group_id = (select id from gateway_group where name = ?)",
+                    tenant, r.name(), r.group());
+        }
     }
 
     private static void write(Connection c, GatewayConfig current, GatewayConfig config) throws SQLException {

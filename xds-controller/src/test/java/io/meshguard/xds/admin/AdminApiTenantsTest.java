@@ -1,0 +1,238 @@
+package io.meshguard.xds.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.model.ConfigJson;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Tenants own their APIs, upstreams and routes: over real HTTP against a real PostgreSQL with row-level security, a
+ * caller sees and changes only its tenants' objects, another tenant's object answers 404 (never 403), and what every
+ * tenant shares (groups, the whole draft, publishing, rendering) is for system-scoped callers only.
+ */
+class AdminApiTenantsTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+    @TempDir
+    static Path tmp;
+    static XdsController xds;
+    static StatusHttpServer http;
+    static final HttpClient client = HttpClient.newHttpClient();
+
+    /** Token name = caller; each caller's tenants. */
+    static final Map<String, TenantScope> CALLERS = Map.of(
+            "ops", TenantScope.ALL,
+            "acme-dev", TenantScope.of(Set.of("acme")),
+            "globex-dev", TenantScope.of(Set.of("globex")),
+            "both-dev", TenantScope.of(Set.of("acme", "globex")),
+            "nobody", TenantScope.NONE);
+
+    /** The objects each tenant creates: kind, path. */
+    static final Map<String, List<String>> OBJECTS = Map.of(
+            "acme", List.of("/upstreams/acme-up", "/apis/acme-api", "/routes/edge/acme-route"),
+            "globex", List.of("/upstreams/globex-up", "/apis/globex-api", "/routes/edge/globex-route"),
+            "default", List.of("/upstreams/shared-up", "/apis/shared-api", "/routes/edge/shared-route"));
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path tokenFile = tmp.resolve("tokens");
+        StringBuilder tokens = new StringBuilder();
+        CALLERS.keySet().forEach(name -> tokens.append(name).append(':').append(token(name)).append('\n'));
+        Files.writeString(tokenFile, tokens);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        xds = XdsController.create(AdminApiTest.settings(Optional.of(tokenFile)), PG.dataSource(), registry, c -> { });
+        http = new StatusHttpServer("xds-tenants", HttpServerSettings.onPort(0), registry);
+        xds.mountAdminApi(http, actor -> CALLERS.getOrDefault(actor, TenantScope.NONE));
+        xds.start();
+        http.start();
+
+        assertThat(call("ops", "PUT", "/groups/edge", """
+                {"name": "edge", "environment": "prod", "region": "eu", "listener_port": 8080}""").statusCode())
+                .isEqualTo(200);
+        create("ops", "shared", "");
+        create("acme-dev", "acme", "");
+        create("globex-dev", "globex", "");
+    }
+
+    private static void create(String caller, String prefix, String query) throws Exception {
+        assertThat(call(caller, "PUT", "/upstreams/" + prefix + "-up" + query, """
+                {"name": "%s-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}"""
+                .formatted(prefix)).statusCode()).isEqualTo(200);
+        assertThat(call(caller, "PUT", "/apis/" + prefix + "-api" + query, """
+                {"name": "%s-api", "base_path": "/%s", "default_version": "v1",
+                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(prefix, prefix)).statusCode())
+                .isEqualTo(200);
+        HttpResponse<String> route = call(caller, "PUT", "/routes/edge/" + prefix + "-route" + query, routeBody(
+                prefix + "-route", prefix + "-api", prefix + "-up"));
+        assertThat(route.statusCode()).as(route.body()).isEqualTo(200);
+    }
+
+    private static String routeBody(String name, String api, String upstream) {
+        return """
+                {"name": "%s", "group": "edge", "api": "%s", "version": "v1", "match": {"path_prefix": "/orders"},
+                 "destinations": [{"upstream": "%s", "weight": 100}], "authz_profile": "orders", "dlp_profile": "default"}"""
+                .formatted(name, api, upstream);
+    }
+
+    @AfterAll
+    static void stop() {
+        http.close();
+        xds.close();
+    }
+
+    static String token(String caller) {
+        return "token-of-" + caller + "-for-tests-only";
+    }
+
+    static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                .header("Authorization", "Bearer " + token(caller))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body));
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String tenantOf(String objectPath) {
+        return OBJECTS.entrySet().stream().filter(e -> e.getValue().contains(objectPath)).findFirst().orElseThrow()
+                .getKey();
+    }
+
+    @Test
+    void eachTenant_seesItsOwnObjectsOnly_inEveryListing() throws Exception {
+        for (String caller : List.of("acme-dev", "globex-dev", "both-dev", "nobody")) {
+            TenantScope scope = CALLERS.get(caller);
+            for (String listing : List.of("/upstreams", "/apis", "/routes", "/config")) {
+                String body = call(caller, "GET", listing, null).body();
+                for (Map.Entry<String, List<String>> owned : OBJECTS.entrySet()) {
+                    for (String object : owned.getValue()) {
+                        if (!listing.equals("/config") && !object.startsWith(listing + "/")) {
+                            continue;
+                        }
+                        String name = object.substring(object.lastIndexOf('/') + 1);
+                        assertThat(body.contains("\"" + name + "\"")).as("%s GET %s shows %s", caller, listing, name)
+                                .isEqualTo(scope.includes(owned.getKey()));
+                    }
+                }
+            }
+        }
+        // operators see every tenant's objects
+        String all = call("ops", "GET", "/config", null).body();
+        assertThat(all).contains("\"acme-api\"", "\"globex-api\"", "\"shared-api\"");
+    }
+
+    /**
+     * Random callers × random objects × every operation on an object: an object of a tenant the caller does not act
+     * for answers 404, exactly as a missing one does, and the draft is unchanged afterwards.
+     */
+    @Test
+    void randomCallersAndObjects_neverReadOrWriteAcrossTenants() throws Exception {
+        Random random = new Random(20261122L);
+        List<String> tenantCallers = List.of("acme-dev", "globex-dev", "nobody", "both-dev");
+        List<String> objects = OBJECTS.values().stream().flatMap(List::stream).toList();
+        int crossTenantAttempts = 0;
+        for (int i = 0; i < 150; i++) {
+            String caller = tenantCallers.get(random.nextInt(tenantCallers.size()));
+            String object = objects.get(random.nextInt(objects.size()));
+            if (CALLERS.get(caller).includes(tenantOf(object))) {
+                continue;
+            }
+            crossTenantAttempts++;
+            String before = call("ops", "GET", "/config", null).body();
+            String asOps = call("ops", "GET", object, null).body();
+            String method = List.of("GET", "PUT", "DELETE").get(random.nextInt(3));
+            HttpResponse<String> r = call(caller, method, object, method.equals("PUT") ? asOps : null);
+            assertThat(r.statusCode()).as("%s %s %s: %s", caller, method, object, r.body()).isEqualTo(404);
+            assertThat(r.body()).doesNotContain(asOps.substring(1, Math.min(asOps.length(), 40)));
+            assertThat(call("ops", "GET", "/config", null).body()).as("draft after %s %s %s", caller, method, object)
+                    .isEqualTo(before);
+        }
+        assertThat(crossTenantAttempts).isGreaterThan(50);
+    }
+
+    @Test
+    void tenantCaller_updatesItsOwnObjects_andNewOnesBelongToItsTenant() throws Exception {
+        HttpResponse<String> update = call("acme-dev", "PUT", "/upstreams/acme-up", """
+                {"name": "acme-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.8", "port": 8081}]}""");
+        assertThat(update.statusCode()).as(update.body()).isEqualTo(200);
+        assertThat(call("acme-dev", "GET", "/upstreams/acme-up", null).body()).contains("10.1.0.8");
+        assertThat(call("globex-dev", "GET", "/upstreams/acme-up", null).statusCode()).isEqualTo(404);
+        // several tenants: the new object's tenant must be said, and be one of the caller's
+        String body = """
+                {"name": "both-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.9", "port": 8080}]}""";
+        assertThat(call("both-dev", "PUT", "/upstreams/both-up", body).statusCode()).isEqualTo(400);
+        assertThat(call("acme-dev", "PUT", "/upstreams/both-up?tenant=globex", body).statusCode()).isEqualTo(403);
+        assertThat(call("both-dev", "PUT", "/upstreams/both-up?tenant=globex", body).statusCode()).isEqualTo(200);
+        assertThat(call("globex-dev", "GET", "/upstreams/both-up", null).statusCode()).isEqualTo(200);
+        assertThat(call("acme-dev", "GET", "/upstreams/both-up", null).statusCode()).isEqualTo(404);
+        assertThat(call("globex-dev", "DELETE", "/upstreams/both-up", null).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void tenantRoute_cannotServeAnotherTenantsApiOrSendToItsUpstream() throws Exception {
+        HttpResponse<String> toGlobex = call("acme-dev", "PUT", "/routes/edge/acme-steal",
+                routeBody("acme-steal", "acme-api", "globex-up"));
+        assertThat(toGlobex.statusCode()).isEqualTo(422);
+        assertThat(toGlobex.body()).contains("no upstream 'globex-up' in your tenants");
+        HttpResponse<String> servesGlobex = call("acme-dev", "PUT", "/routes/edge/acme-steal",
+                routeBody("acme-steal", "globex-api", "acme-up"));
+        assertThat(servesGlobex.statusCode()).isEqualTo(422);
+        assertThat(call("ops", "GET", "/routes/edge/acme-steal", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void whatEveryTenantShares_isForSystemScopedCallersOnly() throws Exception {
+        String config = call("ops", "GET", "/config", null).body();
+        List<String[]> shared = new ArrayList<>(List.of(
+                new String[] {"PUT", "/config", config},
+                new String[] {"PUT", "/groups/edge", "{\"name\": \"edge\", \"environment\": \"dev\", \"region\": \"eu\"}"},
+                new String[] {"DELETE", "/groups/edge", null},
+                new String[] {"POST", "/publish", "{\"reason\": \"tenant publish\"}"},
+                new String[] {"POST", "/rollback/1", "{\"reason\": \"tenant rollback\"}"},
+                new String[] {"GET", "/render/edge", null}));
+        for (String caller : List.of("acme-dev", "both-dev", "nobody")) {
+            for (String[] op : shared) {
+                HttpResponse<String> r = call(caller, op[0], op[1], op[2]);
+                assertThat(r.statusCode()).as("%s %s %s: %s", caller, op[0], op[1], r.body()).isEqualTo(403);
+            }
+        }
+        assertThat(call("ops", "GET", "/config", null).body()).isEqualTo(config);
+    }
+
+    @Test
+    void revisionsShownToATenant_leaveOtherTenantsObjectsOut() throws Exception {
+        HttpResponse<String> published = call("ops", "POST", "/publish", "{\"reason\": \"tenants\"}");
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(200);
+        JsonNode revisions = ConfigJson.mapper().readTree(call("ops", "GET", "/revisions?group=edge", null).body());
+        long id = revisions.get(0).get("id").asLong();
+        String asAcme = call("acme-dev", "GET", "/revisions/" + id, null).body();
+        assertThat(asAcme).contains("acme-route").doesNotContain("globex-route").doesNotContain("shared-route");
+        String asOps = call("ops", "GET", "/revisions/" + id, null).body();
+        assertThat(asOps).contains("acme-route", "globex-route", "shared-route");
+        String diff = call("acme-dev", "GET", "/revisions/" + id + "/diff/" + id, null).body();
+        assertThat(diff).doesNotContain("globex");
+    }
+}
