@@ -2,9 +2,12 @@ package io.meshguard.cli.authz;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.apikey.ApiKey;
+import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.extauthz.apikey.ApiKeyService;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.policy.Durations;
@@ -45,34 +48,152 @@ public final class ApiKeyCommand implements Runnable {
     }
 
     /**
-     * Options every subcommand shares: where the database is. {@code --config FILE} reads {@code db.*} settings as
-     * the servers do; otherwise {@code --db} / {@code MESHGUARD_DB_*} or the running {@code meshguard up}
-     * ({@link DatabaseOptions}).
+     * Where a subcommand acts. By default through the admin API ({@code /apikeys}) as the caller its token names, so the
+     * admin plane's permission check, tenants and audit apply: {@code --url URL --token-file FILE}, or the running
+     * {@code meshguard up} on {@code --data-dir}. {@code --direct-db} is break-glass: it writes with the database's own
+     * credentials ({@code --config FILE} with {@code db.*}, or {@code --db} / {@code MESHGUARD_DB_*}), past every check,
+     * and says so.
      */
-    static final class Db {
-        @Option(names = "--config", paramLabel = "FILE", description = "YAML file with db.* settings, as the servers read them.")
+    static final class Target {
+        @Option(names = "--url", description = "Admin API holding /apikeys: extauthz's HTTP port, or `meshguard up`'s admin port (default: the running `meshguard up`'s).")
+        String url;
+
+        @Option(names = "--token-file", description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
+        Path tokenFile;
+
+        @Option(names = "--direct-db", description = "Break-glass: use the database's credentials instead of the admin API (no permission check, no admin audit event).")
+        boolean directDb;
+
+        @Option(names = "--config", paramLabel = "FILE", description = "With --direct-db: YAML file with db.* settings, as the servers read them.")
         Path config;
 
         @CommandLine.Mixin
         DatabaseOptions database = new DatabaseOptions();
 
-        /** Runs {@code action} against the key store, holding the database only for that long. */
-        <T> T withKeys(KeysAction<T> action) throws Exception {
+        /** Runs {@code action} against the keys this target names. */
+        <T> T withKeys(CommandSpec spec, KeysAction<T> action) throws Exception {
+            if (!directDb) {
+                if (config != null) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--config is for --direct-db only");
+                }
+                return action.apply(new AdminApiKeys(adminClient()));
+            }
+            spec.commandLine().getErr().println("meshguard apikey: --direct-db writes with the database's credentials: "
+                    + "no permission check and no admin audit event (break-glass)");
+            spec.commandLine().getErr().flush();
             if (config == null) {
-                return action.apply(new ApiKeyService(new JdbcApiKeyStore(database.open("meshguard-apikey", System.getenv())),
-                        Clock.systemUTC()));
+                return action.apply(new DatabaseApiKeys(new ApiKeyService(
+                        new JdbcApiKeyStore(database.open("meshguard-apikey", System.getenv())), Clock.systemUTC())));
             }
             DbConfig db = new DbConfig("meshguard-apikey");
             ConfigSchema schema = ConfigSchema.builder().add(db).build();
             try (HikariDataSource ds = DataSourceFactory.create(
                     db.read(ConfigLoader.load(schema, Optional.of(config), System.getenv())))) {
-                return action.apply(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()));
+                return action.apply(new DatabaseApiKeys(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC())));
             }
+        }
+
+        private AdminClient adminClient() throws java.io.IOException {
+            if (url != null && tokenFile != null) {
+                return new AdminClient(url, tokenFile);
+            }
+            Optional<RunningStack> stack = RunningStack.find(database.dataDir());
+            if (stack.isEmpty()) {
+                throw new IllegalStateException("no admin API given: pass --url URL --token-file FILE, or start `meshguard up` ("
+                        + RunningStack.notRunning(database.dataDir()) + ")");
+            }
+            return new AdminClient(url != null ? url : stack.get().xdsAdminUrl(),
+                    tokenFile != null ? tokenFile : stack.get().xdsAdminTokenFile());
         }
     }
 
+    /** What the subcommands do with keys, wherever they live. */
+    interface ApiKeys {
+        ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles, List<String> scopes,
+                String tier, Optional<Instant> expiresAt, String reason) throws Exception;
+
+        ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception;
+
+        boolean revoke(String keyId, String reason) throws Exception;
+
+        List<ApiKey> list(boolean includeRevoked) throws Exception;
+    }
+
     interface KeysAction<T> {
-        T apply(ApiKeyService keys) throws Exception;
+        T apply(ApiKeys keys) throws Exception;
+    }
+
+    /** Through the admin API's {@code /apikeys}: the server checks the caller and records the change. */
+    record AdminApiKeys(AdminClient client) implements ApiKeys {
+        private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+        @Override
+        public ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles,
+                List<String> scopes, String tier, Optional<Instant> expiresAt, String reason) throws Exception {
+            com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode().put("name", name)
+                    .put("owner", owner).put("tenant", tenant).put("tier", tier).put("reason", reason);
+            roles.forEach(body.putArray("roles")::add);
+            scopes.forEach(body.putArray("scopes")::add);
+            expiresAt.ifPresent(e -> body.put("expires_at", e.toString()));
+            com.fasterxml.jackson.databind.JsonNode created = call("POST", ApiKeyAdminApi.PREFIX, body);
+            return new ApiKeyService.Created(created.path("key").asText(), ApiKeyAdminApi.parse(created));
+        }
+
+        @Override
+        public ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception {
+            com.fasterxml.jackson.databind.JsonNode created = call("POST", ApiKeyAdminApi.PREFIX + "/" + keyId + "/rotate",
+                    JSON.createObjectNode().put("grace_seconds", grace.toSeconds()).put("reason", reason));
+            return new ApiKeyService.Created(created.path("key").asText(), ApiKeyAdminApi.parse(created));
+        }
+
+        @Override
+        public boolean revoke(String keyId, String reason) throws Exception {
+            return call("POST", ApiKeyAdminApi.PREFIX + "/" + keyId + "/revoke",
+                    JSON.createObjectNode().put("reason", reason)).path("revoked").asBoolean();
+        }
+
+        @Override
+        public List<ApiKey> list(boolean includeRevoked) throws Exception {
+            List<ApiKey> out = new ArrayList<>();
+            call("GET", ApiKeyAdminApi.PREFIX + (includeRevoked ? "?revoked=true" : ""), null)
+                    .forEach(n -> out.add(ApiKeyAdminApi.parse(n)));
+            return out;
+        }
+
+        private com.fasterxml.jackson.databind.JsonNode call(String method, String path,
+                com.fasterxml.jackson.databind.JsonNode body) throws Exception {
+            java.net.http.HttpResponse<String> r = client.send(method, path, body == null ? null : JSON.writeValueAsString(body));
+            com.fasterxml.jackson.databind.JsonNode answer = r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+            if (r.statusCode() / 100 != 2) {
+                throw new IllegalStateException("the admin API answered " + r.statusCode() + ": "
+                        + answer.path("error").asText(r.body()));
+            }
+            return answer;
+        }
+    }
+
+    /** Break-glass: straight into the database. */
+    record DatabaseApiKeys(ApiKeyService service) implements ApiKeys {
+        @Override
+        public ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles,
+                List<String> scopes, String tier, Optional<Instant> expiresAt, String reason) throws Exception {
+            return service.create(name, owner, tenant, roles, scopes, tier, expiresAt);
+        }
+
+        @Override
+        public ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception {
+            return service.rotate(keyId, grace);
+        }
+
+        @Override
+        public boolean revoke(String keyId, String reason) throws Exception {
+            return service.revoke(keyId);
+        }
+
+        @Override
+        public List<ApiKey> list(boolean includeRevoked) throws Exception {
+            return service.list(includeRevoked);
+        }
     }
 
     static List<String> split(String csv) {
@@ -102,7 +223,7 @@ public final class ApiKeyCommand implements Runnable {
         CommandSpec spec;
 
         @CommandLine.Mixin
-        Db db = new Db();
+        Target target = new Target();
 
         @Option(names = "--name", required = true, description = "What the key is for, e.g. 'statements export'.")
         String name;
@@ -125,6 +246,9 @@ public final class ApiKeyCommand implements Runnable {
         @Option(names = "--expires", paramLabel = "ISO-8601", description = "Expiry instant, e.g. 2027-01-01T00:00:00Z.")
         String expires;
 
+        @Option(names = "--reason", defaultValue = "", description = "Why (goes to the audit trail).")
+        String reason;
+
         @Override
         public Integer call() throws Exception {
             Optional<Instant> expiry;
@@ -133,8 +257,8 @@ public final class ApiKeyCommand implements Runnable {
             } catch (DateTimeParseException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--expires: not an ISO-8601 instant: " + expires);
             }
-            ApiKeyService.Created c = db.withKeys(keys ->
-                    keys.create(name, owner, tenant, split(roles), split(scopes), tier, expiry));
+            ApiKeyService.Created c = target.withKeys(spec, keys ->
+                    keys.create(name, owner, tenant, split(roles), split(scopes), tier, expiry, reason));
             // Only the key on stdout (KEY=$(meshguard apikey create ...)); what it is and the advice on stderr.
             PrintWriter out = spec.commandLine().getOut();
             out.println(c.text());
@@ -154,19 +278,22 @@ public final class ApiKeyCommand implements Runnable {
         CommandSpec spec;
 
         @CommandLine.Mixin
-        Db db = new Db();
+        Target target = new Target();
 
         @Parameters(paramLabel = "KEY_ID")
         String keyId;
 
-        @Option(names = "--grace", defaultValue = "24h", description = "How long the old key still works (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--grace", defaultValue = "24h", description = "How long the old key still works, at most 30d (default: ${DEFAULT-VALUE}).")
         String grace;
+
+        @Option(names = "--reason", defaultValue = "", description = "Why (goes to the audit trail).")
+        String reason;
 
         @Override
         public Integer call() throws Exception {
             Duration g = Durations.parse(grace).orElseThrow(() ->
                     new CommandLine.ParameterException(spec.commandLine(), "--grace: not a duration like 30m, 24h, 7d: " + grace));
-            ApiKeyService.Created c = db.withKeys(keys -> keys.rotate(keyId, g));
+            ApiKeyService.Created c = target.withKeys(spec, keys -> keys.rotate(keyId, g, reason));
             PrintWriter out = spec.commandLine().getOut();
             out.println(c.text());
             out.flush();
@@ -186,14 +313,17 @@ public final class ApiKeyCommand implements Runnable {
         CommandSpec spec;
 
         @CommandLine.Mixin
-        Db db = new Db();
+        Target target = new Target();
 
         @Parameters(paramLabel = "KEY_ID")
         String keyId;
 
+        @Option(names = "--reason", defaultValue = "", description = "Why (goes to the audit trail).")
+        String reason;
+
         @Override
         public Integer call() throws Exception {
-            if (!db.withKeys(keys -> keys.revoke(keyId))) {
+            if (!target.withKeys(spec, keys -> keys.revoke(keyId, reason))) {
                 spec.commandLine().getErr().printf("meshguard apikey revoke: no active key %s%n", keyId);
                 spec.commandLine().getErr().flush();
                 return 1;
@@ -210,7 +340,7 @@ public final class ApiKeyCommand implements Runnable {
         CommandSpec spec;
 
         @CommandLine.Mixin
-        Db db = new Db();
+        Target target = new Target();
 
         @Option(names = "--all", description = "Include revoked keys.")
         boolean all;
@@ -218,7 +348,7 @@ public final class ApiKeyCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
-            for (ApiKey k : db.withKeys(keys -> keys.list(all))) {
+            for (ApiKey k : target.withKeys(spec, keys -> keys.list(all))) {
                 describe(out, k);
             }
             out.flush();

@@ -57,6 +57,11 @@ public final class ExtAuthzStackPart implements StackPart {
         return List.of(new WithoutJwksReadiness(server));
     }
 
+    /** The server; only after {@link #components}. */
+    public ExtAuthzServer server() {
+        return server;
+    }
+
     /** The Check port; {@link #GRPC_PORT} until {@link #components} ran. */
     public int grpcPort() {
         return server == null ? GRPC_PORT : server.grpcPort();

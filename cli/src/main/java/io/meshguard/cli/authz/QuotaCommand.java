@@ -6,6 +6,8 @@ import io.meshguard.audit.BatchWriteMethod;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.PostgresAuditStore;
 import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.policy.AuthzPolicy;
@@ -13,6 +15,7 @@ import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import io.meshguard.extauthz.policy.PolicyInvalidException;
 import io.meshguard.extauthz.policy.QuotaPolicy;
 import io.meshguard.extauthz.quota.LiveCounters;
+import io.meshguard.extauthz.quota.QuotaAdminApi;
 import io.meshguard.extauthz.quota.QuotaAudit;
 import io.meshguard.extauthz.quota.QuotaOperations;
 import io.meshguard.extauthz.quota.QuotaStore;
@@ -46,6 +49,8 @@ import picocli.CommandLine.Spec;
         description = "Show, adjust or reset a caller's calendar quota (quotas: in the authz policy).",
         subcommands = {QuotaCommand.Show.class, QuotaCommand.Adjust.class, QuotaCommand.Reset.class})
 public final class QuotaCommand implements Runnable {
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     @Spec
     CommandSpec spec;
 
@@ -54,9 +59,23 @@ public final class QuotaCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (show, adjust, reset)");
     }
 
-    /** Where the quota is defined and counted. */
+    /**
+     * Where the quota is defined and counted. By default the command acts through the admin API ({@code /quotas}) as
+     * the caller its token names, so the permission check and the audit apply ({@code --url URL --token-file FILE}, or
+     * the running {@code meshguard up}); {@code --direct-db} is break-glass with the database's and Redis's own
+     * credentials.
+     */
     static final class Target {
-        @Option(names = "--config", paramLabel = "FILE", description = "YAML file with db.* and redis.* settings, as extauthz reads them.")
+        @Option(names = "--url", description = "Admin API holding /quotas: extauthz's HTTP port, or `meshguard up`'s admin port (default: the running `meshguard up`'s).")
+        String url;
+
+        @Option(names = "--token-file", description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
+        Path tokenFile;
+
+        @Option(names = "--direct-db", description = "Break-glass: change the counters with the database's credentials instead of the admin API (no permission check; the actor is self-declared).")
+        boolean directDb;
+
+        @Option(names = "--config", paramLabel = "FILE", description = "With --direct-db: YAML file with db.* and redis.* settings, as extauthz reads them.")
         Path config;
 
         @CommandLine.Mixin
@@ -86,8 +105,41 @@ public final class QuotaCommand implements Runnable {
                             + String.join(", ", p.quotas().stream().map(QuotaPolicy::name).toList()) + ")"));
         }
 
+        /** The admin API these options name. */
+        AdminClient adminClient() throws java.io.IOException {
+            if (url != null && tokenFile != null) {
+                return new AdminClient(url, tokenFile);
+            }
+            Optional<RunningStack> stack = RunningStack.find(database.dataDir());
+            if (stack.isEmpty()) {
+                throw new IllegalStateException("no admin API given: pass --url URL --token-file FILE, or start `meshguard up` ("
+                        + RunningStack.notRunning(database.dataDir()) + "); --direct-db is break-glass");
+            }
+            return new AdminClient(url != null ? url : stack.get().xdsAdminUrl(),
+                    tokenFile != null ? tokenFile : stack.get().xdsAdminTokenFile());
+        }
+
+        /** Calls the admin API and prints its answer; non-zero when it refused. */
+        int viaAdminApi(CommandSpec spec, String method, String path, String body) throws Exception {
+            java.net.http.HttpResponse<String> r = adminClient().send(method, path, body);
+            PrintWriter to = r.statusCode() / 100 == 2 ? spec.commandLine().getOut() : spec.commandLine().getErr();
+            if (r.statusCode() / 100 != 2) {
+                to.printf("meshguard quota: the admin API answered %d: ", r.statusCode());
+            }
+            to.println(r.body().strip());
+            to.flush();
+            return r.statusCode() / 100 == 2 ? 0 : 1;
+        }
+
+        String quotaPath() {
+            return QuotaAdminApi.PREFIX + "/" + java.net.URLEncoder.encode(quota, java.nio.charset.StandardCharsets.UTF_8);
+        }
+
         /** Runs {@code action} with the operations on the database and, if given, Redis; both closed afterwards. */
         <T> T run(PrintWriter err, OperationsAction<T> action) throws Exception {
+            err.println("meshguard quota: --direct-db changes counters with the database's credentials: no permission "
+                    + "check, and the actor is what --actor says (break-glass)");
+            err.flush();
             QuotaPolicy q = quotaPolicy();
             Config loaded = null;
             if (config != null) {
@@ -174,7 +226,7 @@ public final class QuotaCommand implements Runnable {
         @Option(names = "--reason", required = true, description = "Why (goes to the audit log; required).")
         String reason;
 
-        @Option(names = "--actor", paramLabel = "NAME", description = "Who makes the change (default: $USER).")
+        @Option(names = "--actor", paramLabel = "NAME", description = "With --direct-db: who makes the change (default: $USER); through the admin API the actor is the token's caller.")
         String actor;
 
         String actor() {
@@ -212,6 +264,10 @@ public final class QuotaCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            if (!target.directDb) {
+                return target.viaAdminApi(spec, "GET", target.quotaPath() + "?caller="
+                        + java.net.URLEncoder.encode(target.caller, java.nio.charset.StandardCharsets.UTF_8), null);
+            }
             PrintWriter out = spec.commandLine().getOut();
             target.run(spec.commandLine().getErr(), (ops, q) -> {
                 print(out, ops.show(q, target.caller));
@@ -239,6 +295,10 @@ public final class QuotaCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            if (!target.directDb) {
+                return target.viaAdminApi(spec, "POST", target.quotaPath() + "/adjust", JSON.createObjectNode()
+                        .put("caller", target.caller).put("delta", by).put("reason", change.reason).toString());
+            }
             PrintWriter out = spec.commandLine().getOut();
             target.run(spec.commandLine().getErr(), (ops, q) -> {
                 print(out, ops.adjust(q, target.caller, by, change.actor(), "cli", change.reason, "cli-" + UUID.randomUUID()));
@@ -262,6 +322,10 @@ public final class QuotaCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            if (!target.directDb) {
+                return target.viaAdminApi(spec, "POST", target.quotaPath() + "/reset", JSON.createObjectNode()
+                        .put("caller", target.caller).put("reason", change.reason).toString());
+            }
             PrintWriter out = spec.commandLine().getOut();
             target.run(spec.commandLine().getErr(), (ops, q) -> {
                 print(out, ops.reset(q, target.caller, change.actor(), "cli", change.reason, "cli-" + UUID.randomUUID()));

@@ -79,6 +79,10 @@ public final class XdsStackPart implements StackPart {
         StatusHttpServer http = new StatusHttpServer("xds-http",
                 new HttpServerSettings("127.0.0.1", context.ports().xdsAdmin()), context.metrics().registry());
         xds.mountAdminApi(http);
+        // one admin port for the local stack: extauthz's /quotas and /apikeys beside the controller's API, same token,
+        // so `meshguard apikey` and `meshguard quota` act through the admin API under plain `up`
+        extAuthz.server().mountAdminApis(http, new io.meshguard.runtime.http.BearerTokens(Optional.of(tokenFile)),
+                actor -> io.meshguard.db.TenantScope.ALL);
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;

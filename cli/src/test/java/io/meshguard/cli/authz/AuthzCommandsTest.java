@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -183,33 +184,91 @@ class AuthzCommandsTest {
         assertThat(err()).contains("--now: not an ISO-8601 instant");
     }
 
+    /** The default: through the admin API's /apikeys as the token's caller, confined to its tenants and audited. */
     @Test
-    void apikey_createListRotateRevoke_againstPostgres() throws Exception {
+    void apikey_createListRotateRevoke_throughTheAdminApi_asTheCaller() throws Exception {
+        Path tokens = tmp.resolve("admin-tokens");
+        Files.writeString(tokens, "acme-admin:acme-token-for-tests\n");
+        Path acmeToken = tmp.resolve("acme-token");
+        Files.writeString(acmeToken, "acme-token-for-tests\n");
+        java.util.List<io.meshguard.audit.AuditEvent> audited = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer("apikeys-test",
+                io.meshguard.runtime.http.HttpServerSettings.onPort(0),
+                new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                        io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
+        http.addHandler(io.meshguard.extauthz.apikey.ApiKeyAdminApi.PREFIX, new io.meshguard.extauthz.apikey.ApiKeyAdminApi(
+                Optional.of(new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource())), java.time.Clock.systemUTC(),
+                new io.meshguard.runtime.http.BearerTokens(Optional.of(tokens)),
+                actor -> io.meshguard.db.TenantScope.of(java.util.Set.of("acme")), Optional.of(audited::add)));
+        http.start();
+        try {
+            String url = "http://127.0.0.1:" + http.port();
+            String[] admin = {"--url", url, "--token-file", acmeToken.toString()};
+            assertThat(run(concat(new String[] {"apikey", "create"}, admin, "--name", "export", "--owner", "partner-a",
+                    "--tenant", "acme", "--tier", "premium", "--reason", "partner onboarding"))).as(err()).isEqualTo(0);
+            Matcher m = Pattern.compile("(mgk_([0-9a-f]{16})_[A-Za-z0-9_-]{43})").matcher(out());
+            assertThat(m.find()).as(out()).isTrue();
+            String keyId = m.group(2);
+            assertThat(audited).singleElement().satisfies(e -> {
+                assertThat(e.subject()).contains("acme-admin");
+                assertThat(e.details()).containsEntry("key_id", keyId);
+                assertThat(e.details().toString() + e.reason()).doesNotContain(m.group(1)).contains("partner onboarding");
+            });
+
+            // another tenant: refused, nothing created
+            assertThat(run(concat(new String[] {"apikey", "create"}, admin, "--name", "x", "--owner", "o",
+                    "--tenant", "globex"))).isEqualTo(1);
+            assertThat(err()).contains("403").contains("tenant 'globex' is not one of yours");
+
+            assertThat(run(concat(new String[] {"apikey", "list"}, admin))).isEqualTo(0);
+            assertThat(out()).contains(keyId).contains("tenant=acme").doesNotContain(m.group(1));
+            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "1h"))).isEqualTo(0);
+            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "31d"))).isEqualTo(1);
+            assertThat(err()).contains("between 0 and 2592000");
+            assertThat(run(concat(new String[] {"apikey", "revoke"}, admin, keyId, "--reason", "partner left")))
+                    .isEqualTo(0);
+            assertThat(run(concat(new String[] {"apikey", "revoke"}, admin, keyId))).isEqualTo(1);
+            assertThat(audited).anySatisfy(e -> assertThat(e.reason()).contains("partner left"));
+        } finally {
+            http.close();
+        }
+    }
+
+    private static String[] concat(String[] first, String[] second, String... rest) {
+        java.util.List<String> all = new java.util.ArrayList<>(java.util.List.of(first));
+        all.addAll(java.util.List.of(second));
+        all.addAll(java.util.List.of(rest));
+        return all.toArray(String[]::new);
+    }
+
+    @Test
+    void apikey_directDb_isBreakGlass_andSaysSo() throws Exception {
         Path pw = tmp.resolve("pw");
         Files.writeString(pw, PG.password());
         Path config = tmp.resolve("db.yaml");
         Files.writeString(config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
 
-        assertThat(run("apikey", "create", "--config", config.toString(), "--name", "export", "--owner", "partner-a",
+        assertThat(run("apikey", "create", "--direct-db", "--config", config.toString(), "--name", "export", "--owner", "partner-a",
                 "--tenant", "acme", "--roles", "statements-reader", "--tier", "premium")).as(err()).isEqualTo(0);
+        assertThat(err()).contains("--direct-db writes with the database's credentials");
         Matcher m = Pattern.compile("(mgk_([0-9a-f]{16})_[A-Za-z0-9_-]{43})").matcher(out());
         assertThat(m.find()).isTrue();
         String keyId = m.group(2);
 
-        assertThat(run("apikey", "list", "--config", config.toString())).isEqualTo(0);
+        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString())).isEqualTo(0);
         assertThat(out()).contains(keyId).contains("tenant=acme").doesNotContain(m.group(1));
 
-        assertThat(run("apikey", "rotate", "--config", config.toString(), keyId, "--grace", "1h")).isEqualTo(0);
+        assertThat(run("apikey", "rotate", "--direct-db", "--config", config.toString(), keyId, "--grace", "1h")).isEqualTo(0);
         assertThat(err()).contains("Old key " + keyId + " stops working at");
 
-        assertThat(run("apikey", "revoke", "--config", config.toString(), keyId)).isEqualTo(0);
-        assertThat(run("apikey", "revoke", "--config", config.toString(), keyId)).isEqualTo(1);
+        assertThat(run("apikey", "revoke", "--direct-db", "--config", config.toString(), keyId)).isEqualTo(0);
+        assertThat(run("apikey", "revoke", "--direct-db", "--config", config.toString(), keyId)).isEqualTo(1);
         assertThat(err()).contains("no active key " + keyId);
-        assertThat(run("apikey", "list", "--config", config.toString())).isEqualTo(0);
+        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString())).isEqualTo(0);
         assertThat(out()).doesNotContain(keyId + "  ");
-        assertThat(run("apikey", "list", "--config", config.toString(), "--all")).isEqualTo(0);
+        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString(), "--all")).isEqualTo(0);
         assertThat(out()).contains(keyId);
-        assertThat(run("apikey", "rotate", "--config", config.toString(), keyId, "--grace", "soon")).isEqualTo(2);
+        assertThat(run("apikey", "rotate", "--direct-db", "--config", config.toString(), keyId, "--grace", "soon")).isEqualTo(2);
     }
 
     @Test

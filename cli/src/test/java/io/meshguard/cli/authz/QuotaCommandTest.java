@@ -89,13 +89,57 @@ class QuotaCommandTest {
         return n;
     }
 
+    /** The break-glass path: straight into PostgreSQL and Redis with their credentials. */
     private CliRun quota(String... args) {
-        String[] all = new String[args.length + 7];
+        String[] all = new String[args.length + 8];
         all[0] = "quota";
         System.arraycopy(args, 0, all, 1, args.length);
-        System.arraycopy(new String[] {"--config", config.toString(), "--policy", policy.toString(), "--caller",
-                "api_key:" + keyId}, 0, all, args.length + 1, 6);
+        System.arraycopy(new String[] {"--direct-db", "--config", config.toString(), "--policy", policy.toString(),
+                "--caller", "api_key:" + keyId}, 0, all, args.length + 1, 7);
         return CliRun.of(all);
+    }
+
+    /** The default: through the admin API's /quotas, as the caller the token names (the actor is not self-declared). */
+    @Test
+    void adjustAndReset_throughTheAdminApi_areMadeAsTheTokensCaller() throws Exception {
+        assertThat(admitted(7)).isEqualTo(5);
+        Path tokens = tmp.resolve("admin-tokens");
+        Files.writeString(tokens, "ops-lee:quota-token-for-tests\n");
+        Path token = tmp.resolve("token");
+        Files.writeString(token, "quota-token-for-tests\n");
+        io.meshguard.extauthz.quota.QuotaOperations ops = new io.meshguard.extauthz.quota.QuotaOperations(
+                new QuotaStore(PG.dataSource()), () -> Optional.of(redis), new LiveCounters(prefix, Duration.ofSeconds(2)),
+                QuotaAudit.logOnly(), Clock.systemUTC());
+        io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer("quota-test",
+                io.meshguard.runtime.http.HttpServerSettings.onPort(0), new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                        io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
+        http.addHandler(io.meshguard.extauthz.quota.QuotaAdminApi.PREFIX, new io.meshguard.extauthz.quota.QuotaAdminApi(
+                () -> Optional.of(parsed), Optional.of(ops), new io.meshguard.runtime.http.BearerTokens(Optional.of(tokens))));
+        http.start();
+        try {
+            String[] admin = {"--url", "http://127.0.0.1:" + http.port(), "--token-file", token.toString(), "--quota",
+                "daily", "--caller", "api_key:" + keyId};
+            CliRun reset = CliRun.of(join(new String[] {"quota", "reset", "--reason", "INC-77", "--actor", "someone-else"},
+                    admin));
+            assertThat(reset.exit()).as(reset.err()).isZero();
+            assertThat(reset.out()).contains("\"actor\" : \"ops-lee\"").contains("\"via\" : \"admin_api\"");
+            assertThat(admitted(7)).isEqualTo(5);
+            CliRun show = CliRun.of(join(new String[] {"quota", "show"}, admin));
+            assertThat(show.exit()).as(show.err()).isZero();
+            assertThat(show.out()).contains("INC-77");
+            Files.writeString(token, "not-a-token\n");
+            CliRun refused = CliRun.of(join(new String[] {"quota", "adjust", "--by", "3", "--reason", "x"}, admin));
+            assertThat(refused.exit()).isEqualTo(1);
+            assertThat(refused.err()).contains("401");
+        } finally {
+            http.close();
+        }
+    }
+
+    private static String[] join(String[] first, String[] second) {
+        String[] all = java.util.Arrays.copyOf(first, first.length + second.length);
+        System.arraycopy(second, 0, all, first.length, second.length);
+        return all;
     }
 
     @Test
@@ -143,7 +187,7 @@ class QuotaCommandTest {
         CliRun unknown = quota("show", "--quota", "monthly");
         assertThat(unknown.exit()).isEqualTo(1);
         assertThat(unknown.err()).contains("has no quota named 'monthly' (it has: daily)");
-        CliRun badCaller = CliRun.of("quota", "adjust", "--quota", "daily", "--by", "3", "--reason", "x", "--config",
+        CliRun badCaller = CliRun.of("quota", "adjust", "--quota", "daily", "--by", "3", "--reason", "x", "--direct-db", "--config",
                 config.toString(), "--policy", policy.toString(), "--caller", "alice");
         assertThat(badCaller.exit()).isEqualTo(1);
         assertThat(badCaller.err()).contains("caller must be api_key:<key id>");

@@ -1,5 +1,7 @@
 package io.meshguard.extauthz.apikey;
 
+import io.meshguard.db.TenantScope;
+import io.meshguard.db.TenantScopedTransactions;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -96,6 +98,47 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
             return out;
         } catch (SQLException e) {
             throw new UnavailableException("API key listing failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The keys of {@code scope}'s tenants, read in a transaction PostgreSQL confines to them (row-level security,
+     * migration V35): another tenant's key is absent whatever the query says.
+     */
+    public List<ApiKey> list(TenantScope scope, boolean includeRevoked) throws UnavailableException {
+        String sql = "SELECT " + COLUMNS + " FROM api_keys" + (includeRevoked ? "" : " WHERE revoked_at IS NULL")
+                + " ORDER BY tenant, owner, created_at";
+        try {
+            return new TenantScopedTransactions(dataSource).inScope(scope, c -> {
+                List<ApiKey> out = new ArrayList<>();
+                try (PreparedStatement s = c.prepareStatement(sql); ResultSet rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        ApiKey key = row(rs);
+                        if (scope.includes(key.tenant())) {
+                            out.add(key);
+                        }
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new UnavailableException("API key listing failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** One key, if it belongs to one of {@code scope}'s tenants (read as {@link #list(TenantScope, boolean)} reads). */
+    public Optional<ApiKey> find(TenantScope scope, String keyId) throws UnavailableException {
+        try {
+            return new TenantScopedTransactions(dataSource).inScope(scope, c -> {
+                try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM api_keys WHERE key_id = ?")) {
+                    s.setString(1, keyId);
+                    try (ResultSet rs = s.executeQuery()) {
+                        return rs.next() ? Optional.of(row(rs)).filter(k -> scope.includes(k.tenant())) : Optional.empty();
+                    }
+                }
+            });
+        } catch (SQLException e) {
+            throw new UnavailableException("API key lookup failed: " + e.getMessage(), e);
         }
     }
 

@@ -1,6 +1,8 @@
 package io.meshguard.extauthz.server;
 
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.meshguard.db.TenantScope;
+import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.apikey.ApiKeyStore;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
@@ -64,6 +66,9 @@ public final class ExtAuthzServer implements ServerComponent {
     private final QuotaCounter quotas;
     private final Optional<QuotaStore> quotaStore;
     private final QuotaAudit quotaAudit;
+    private final Optional<DataSource> dataSource;
+    private final Optional<io.meshguard.audit.AuditSink> auditSink;
+    private final Clock clock;
     private boolean closed;
 
     /**
@@ -97,6 +102,9 @@ public final class ExtAuthzServer implements ServerComponent {
     private ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, DecisionSink audit, Clock clock,
             Optional<? extends ApiKeyStore> store, Optional<DataSource> dataSource, Tracing tracing) {
         this.config = config;
+        this.dataSource = dataSource;
+        this.auditSink = audit.auditLog();
+        this.clock = clock;
         this.redis = config.redis().enabled() ? Optional.of(RedisConnection.unconnected(config.redis())) : Optional.empty();
         this.quotaStore = dataSource.map(QuotaStore::new);
         this.quotaAudit = audit.auditLog().map(QuotaAudit::to).orElseGet(QuotaAudit::logOnly);
@@ -164,12 +172,23 @@ public final class ExtAuthzServer implements ServerComponent {
     }
 
     /**
-     * Mounts the quota admin endpoint ({@code /quotas}) on a status HTTP listener, before it starts. Without a
-     * database it answers 503; without {@code quota.admin.token_file} too.
+     * Mounts the admin endpoints ({@code /quotas}, {@code /apikeys}) on a status HTTP listener, before it starts, with
+     * the tokens of {@code quota.admin.token_file}; every caller acts for every tenant. Without a database they answer
+     * 503; without the token file too.
      */
     public void mountQuotaApi(StatusHttpServer http) {
-        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(),
-                new BearerTokens(config.quota().adminTokenFile())));
+        mountAdminApis(http, new BearerTokens(config.quota().adminTokenFile()), actor -> TenantScope.ALL);
+    }
+
+    /**
+     * Mounts {@code /quotas} and {@code /apikeys} with these tokens; {@code tenantsOf} gives the tenants a caller acts
+     * for (its API keys; another tenant's key answers 404).
+     */
+    public void mountAdminApis(StatusHttpServer http, BearerTokens tokens,
+            java.util.function.Function<String, TenantScope> tenantsOf) {
+        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), tokens));
+        http.addHandler(ApiKeyAdminApi.PREFIX, new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, tokens,
+                tenantsOf, auditSink));
     }
 
     private Optional<QuotaOperations> quotaOperations() {

@@ -1,0 +1,315 @@
+package io.meshguard.extauthz.apikey;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.audit.AuditEvent;
+import io.meshguard.audit.AuditKind;
+import io.meshguard.audit.AuditSink;
+import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.BearerTokens;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The API-key admin endpoint on extauthz's HTTP port, beside {@code /quotas} and with the same bearer tokens, so that
+ * {@code meshguard apikey} acts as its caller instead of with the database's credentials:
+ * <ul>
+ *   <li>{@code GET /apikeys[?revoked=true]} — the caller's tenants' keys (never a secret);</li>
+ *   <li>{@code GET /apikeys/{id}} — one key;</li>
+ *   <li>{@code POST /apikeys} {@code {"name", "owner", "tenant", "tier", "roles", "scopes", "expires_at"}} — 201 with
+ *       the key text, shown this once;</li>
+ *   <li>{@code POST /apikeys/{id}/rotate} {@code {"grace_seconds", "reason"}} — a successor, the old key valid for the
+ *       grace;</li>
+ *   <li>{@code POST /apikeys/{id}/revoke} {@code {"reason"}}.</li>
+ * </ul>
+ * A caller acts for tenants: another tenant's key answers 404, and the keys' reads run in a transaction PostgreSQL
+ * confines to the caller's tenants. Every change is a {@code config_change} audit event with the actor, the key id,
+ * its tenant and the reason (never the secret).
+ */
+public final class ApiKeyAdminApi implements HttpHandler {
+    public static final String PREFIX = "/apikeys";
+    private static final Logger LOG = LoggerFactory.getLogger(ApiKeyAdminApi.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_BODY = 16 * 1024;
+    /** The longest overlap a rotated key keeps working for. */
+    static final Duration MAX_GRACE = Duration.ofDays(30);
+
+    private final Optional<ApiKeyService> service;
+    private final Optional<JdbcApiKeyStore> store;
+    private final BearerTokens tokens;
+    private final Function<String, TenantScope> tenantsOf;
+    private final Optional<AuditSink> audit;
+
+    /**
+     * @param tenantsOf the tenants an authenticated caller acts for
+     * @param audit where changes are recorded; empty logs them only
+     */
+    public ApiKeyAdminApi(Optional<JdbcApiKeyStore> store, java.time.Clock clock, BearerTokens tokens,
+            Function<String, TenantScope> tenantsOf, Optional<AuditSink> audit) {
+        this.store = store;
+        this.service = store.map(s -> new ApiKeyService(s, clock));
+        this.tokens = tokens;
+        this.tenantsOf = tenantsOf;
+        this.audit = audit;
+    }
+
+    private static final class ApiError extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int status;
+
+        ApiError(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    private record Call(HttpExchange exchange, String actor, TenantScope scope, String requestId) {}
+
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
+                .filter(s -> s.length() <= 128 && s.chars().allMatch(c -> c > 0x20 && c < 0x7f))
+                .orElse(UUID.randomUUID().toString());
+        exchange.getResponseHeaders().set("x-request-id", requestId);
+        try {
+            if (!tokens.configured()) {
+                throw new ApiError(503, "API key admin endpoint disabled: no token file is configured (quota.admin.token_file)");
+            }
+            Optional<String> actor = tokens.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
+            if (actor.isEmpty()) {
+                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                throw new ApiError(401, "a valid bearer token is required");
+            }
+            Call call = new Call(exchange, actor.get(), tenantsOf.apply(actor.get()), requestId);
+            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            String method = exchange.getRequestMethod();
+            JsonNode body = switch (segments.size() + "/" + method) {
+                case "0/GET" -> list(call);
+                case "0/POST" -> create(call);
+                case "1/GET" -> describe(visible(call, segments.get(0)));
+                case "2/POST" -> change(call, visible(call, segments.get(0)), segments.get(1));
+                default -> throw new ApiError(404, "no such API key operation: " + method + " " + exchange.getRequestURI().getRawPath());
+            };
+            send(exchange, segments.isEmpty() && method.equals("POST") ? 201 : 200, body);
+        } catch (ApiError e) {
+            send(exchange, e.status, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            send(exchange, 400, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (ApiKeyStore.UnavailableException e) {
+            LOG.warn("API key admin request {} failed: {}", requestId, e.getMessage());
+            send(exchange, 503, JSON.createObjectNode().put("error", "the API key database is unavailable; nothing was changed"));
+        } catch (RuntimeException e) {
+            LOG.error("API key admin request {} failed", requestId, e);
+            send(exchange, 500, JSON.createObjectNode().put("error", "internal error, see the extauthz log for request " + requestId));
+        } finally {
+            exchange.close();
+        }
+    }
+
+    private JdbcApiKeyStore store() throws ApiError {
+        return store.orElseThrow(() -> new ApiError(503, "API keys need PostgreSQL: this server has no db.url"));
+    }
+
+    private JsonNode list(Call call) throws ApiError, ApiKeyStore.UnavailableException {
+        boolean revoked = "true".equals(queryParameter(call.exchange(), "revoked"));
+        ArrayNode out = JSON.createArrayNode();
+        for (ApiKey k : store().list(call.scope(), revoked)) {
+            out.add(describe(k));
+        }
+        return out;
+    }
+
+    /** The key, when it exists and belongs to one of the caller's tenants; 404 otherwise (the same answer for both). */
+    private ApiKey visible(Call call, String keyId) throws ApiError, ApiKeyStore.UnavailableException {
+        return store().find(call.scope(), keyId).orElseThrow(() -> new ApiError(404, "no API key " + keyId));
+    }
+
+    private JsonNode create(Call call) throws ApiError, IOException, ApiKeyStore.UnavailableException {
+        JsonNode body = readBody(call.exchange());
+        String tenant = text(body, "tenant");
+        if (!call.scope().includes(tenant)) {
+            throw new ApiError(403, "tenant '" + tenant + "' is not one of yours");
+        }
+        Optional<Instant> expires = Optional.empty();
+        if (body.hasNonNull("expires_at")) {
+            try {
+                expires = Optional.of(Instant.parse(text(body, "expires_at")));
+            } catch (DateTimeParseException e) {
+                throw new ApiError(400, "'expires_at' must be an ISO-8601 instant, e.g. 2027-01-01T00:00:00Z");
+            }
+        }
+        ApiKeyService.Created created = service.orElseThrow().create(text(body, "name"), text(body, "owner"), tenant,
+                strings(body, "roles"), strings(body, "scopes"), text(body, "tier"), expires);
+        record(call, "create", created.key(), body.path("reason").asText(""));
+        ObjectNode out = describe(created.key());
+        out.put("key", created.text());
+        out.put("key_note", "shown once: meshguard keeps only its SHA-256");
+        return out;
+    }
+
+    private JsonNode change(Call call, ApiKey key, String action) throws ApiError, IOException, ApiKeyStore.UnavailableException {
+        JsonNode body = readBody(call.exchange());
+        String reason = body.path("reason").asText("");
+        switch (action) {
+            case "rotate" -> {
+                long graceSeconds = body.path("grace_seconds").asLong(Duration.ofHours(24).toSeconds());
+                if (graceSeconds < 0 || graceSeconds > MAX_GRACE.toSeconds()) {
+                    throw new ApiError(400, "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
+                }
+                ApiKeyService.Created created = service.orElseThrow().rotate(key.keyId(), Duration.ofSeconds(graceSeconds));
+                record(call, "rotate", created.key(), reason);
+                ObjectNode out = describe(created.key());
+                out.put("key", created.text());
+                out.put("predecessor_valid_until", Instant.now().plusSeconds(graceSeconds).toString());
+                return out;
+            }
+            case "revoke" -> {
+                boolean revoked = service.orElseThrow().revoke(key.keyId());
+                record(call, "revoke", key, reason);
+                return JSON.createObjectNode().put("key_id", key.keyId()).put("revoked", revoked);
+            }
+            default -> throw new ApiError(404, "unknown API key operation '" + action + "' (rotate, revoke)");
+        }
+    }
+
+    private void record(Call call, String action, ApiKey key, String reason) {
+        LOG.info("apikey_{} key_id={} tenant={} actor={} request_id={}", action, key.keyId(), key.tenant(), call.actor(),
+                call.requestId());
+        audit.ifPresent(sink -> sink.record(AuditEvent.builder(AuditKind.CONFIG_CHANGE).source("extauthz")
+                .requestId(call.requestId()).subject(call.actor()).tenant(key.tenant()).decision("apikey_" + action)
+                .reason(reason.isBlank() ? "apikey_" + action : reason)
+                .detail("key_id", key.keyId()).detail("rotated_from", key.rotatedFrom().orElse(""))
+                .detail("key_owner", key.owner()).detail("via", "admin_api")
+                .build()));
+    }
+
+    /** A key as {@link #describe} wrote it (the CLI reads the endpoint's answers with this). */
+    public static ApiKey parse(JsonNode n) {
+        List<String> roles = new ArrayList<>();
+        n.path("roles").forEach(r -> roles.add(r.asText()));
+        List<String> scopes = new ArrayList<>();
+        n.path("scopes").forEach(r -> scopes.add(r.asText()));
+        return new ApiKey(n.path("key_id").asText(), n.path("name").asText(), n.path("owner").asText(),
+                n.path("tenant").asText(), roles, scopes, n.path("tier").asText(),
+                Instant.parse(n.path("created_at").asText()), instant(n, "expires_at"), instant(n, "revoked_at"),
+                Optional.ofNullable(n.get("rotated_from")).map(JsonNode::asText), instant(n, "last_used_at"),
+                n.path("use_count").asLong());
+    }
+
+    private static Optional<Instant> instant(JsonNode n, String field) {
+        return Optional.ofNullable(n.get(field)).filter(JsonNode::isTextual).map(v -> Instant.parse(v.asText()));
+    }
+
+    public static ObjectNode describe(ApiKey k) {
+        ObjectNode n = JSON.createObjectNode().put("key_id", k.keyId()).put("name", k.name()).put("owner", k.owner())
+                .put("tenant", k.tenant()).put("tier", k.tier()).put("created_at", k.createdAt().toString());
+        ArrayNode roles = n.putArray("roles");
+        k.roles().forEach(roles::add);
+        ArrayNode scopes = n.putArray("scopes");
+        k.scopes().forEach(scopes::add);
+        k.expiresAt().ifPresent(t -> n.put("expires_at", t.toString()));
+        k.revokedAt().ifPresent(t -> n.put("revoked_at", t.toString()));
+        k.rotatedFrom().ifPresent(t -> n.put("rotated_from", t));
+        k.lastUsedAt().ifPresent(t -> n.put("last_used_at", t.toString()));
+        n.put("use_count", k.useCount());
+        return n;
+    }
+
+    private static String text(JsonNode body, String field) throws ApiError {
+        JsonNode n = body.get(field);
+        if (n == null || !n.isTextual() || n.asText().isBlank()) {
+            throw new ApiError(400, "'" + field + "' is required (a string)");
+        }
+        return n.asText();
+    }
+
+    private static List<String> strings(JsonNode body, String field) throws ApiError {
+        JsonNode n = body.get(field);
+        if (n == null || n.isNull()) {
+            return List.of();
+        }
+        if (!n.isArray()) {
+            throw new ApiError(400, "'" + field + "' must be a list of strings");
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : n) {
+            if (!e.isTextual()) {
+                throw new ApiError(400, "'" + field + "' must be a list of strings");
+            }
+            out.add(e.asText());
+        }
+        return out;
+    }
+
+    private static JsonNode readBody(HttpExchange exchange) throws IOException, ApiError {
+        try (InputStream in = exchange.getRequestBody()) {
+            byte[] bytes = in.readNBytes(MAX_BODY + 1);
+            if (bytes.length > MAX_BODY) {
+                throw new ApiError(413, "request body over " + MAX_BODY + " bytes");
+            }
+            JsonNode n;
+            try {
+                n = JSON.readTree(bytes);
+            } catch (IOException e) {
+                throw new ApiError(400, "the body must be a JSON object");
+            }
+            if (n == null || !n.isObject()) {
+                throw new ApiError(400, "the body must be a JSON object");
+            }
+            return n;
+        }
+    }
+
+    private static String queryParameter(HttpExchange exchange, String name) {
+        String raw = exchange.getRequestURI().getRawQuery();
+        if (raw != null) {
+            for (String part : raw.split("&")) {
+                int eq = part.indexOf('=');
+                if (eq > 0 && part.substring(0, eq).equals(name)) {
+                    return part.substring(eq + 1);
+                }
+            }
+        }
+        return "";
+    }
+
+    private static List<String> segments(String rawPath) throws ApiError {
+        if (!rawPath.equals(PREFIX) && !rawPath.startsWith(PREFIX + "/")) {
+            throw new ApiError(404, "not found");
+        }
+        List<String> out = new ArrayList<>();
+        for (String s : rawPath.substring(PREFIX.length()).split("/")) {
+            if (!s.isEmpty()) {
+                if (s.contains("%")) {
+                    throw new ApiError(400, "encoded characters are not accepted in the path");
+                }
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
+        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
+        exchange.getResponseHeaders().set("content-type", "application/json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+}
