@@ -404,6 +404,7 @@ public final class Gateway implements AutoCloseable {
             Duration idle = action.hasIdleTimeout() ? duration(action.getIdleTimeout()) : streamIdle;
             var c = xds.clusters().get(cluster);
             Duration connect = c.hasConnectTimeout() ? duration(c.getConnectTimeout()) : Duration.ofSeconds(5);
+            String upstreamAuthority = RouteTable.upstreamAuthority(action, c, request.authority(), headers);
             boolean streamed = extProc != null && extProc.streamsRequestBody();
             boolean hasBody = !request.bodyChunks().isEmpty();
             if (streamed && hasBody) {
@@ -432,7 +433,7 @@ public final class Gateway implements AutoCloseable {
                         + path + " to " + host.getAddress().getHostAddress() + ":" + host.getPort() + " with headers "
                         + names(headers));
                 try {
-                    upstream.sendHead(request.method(), path, request.authority(), headers, hasBody);
+                    upstream.sendHead(request.method(), path, upstreamAuthority, headers, hasBody);
                     if (hasBody) {
                         if (attempt > 1) {
                             for (byte[] piece : sent) {

@@ -2,7 +2,9 @@ package io.meshguard.emulator;
 
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
@@ -19,7 +21,8 @@ import java.util.Optional;
  *   <li>virtual host by the lower-cased {@code :authority}, port included: exact domain, then the longest suffix
  *       wildcard ({@code *.example.com}, never matching an empty part), then the longest prefix wildcard
  *       ({@code example.com:*}), then {@code *} (RouteMatcher::findVirtualHost);</li>
- *   <li>the first route whose match holds, in order: {@code prefix} against {@code :path}, {@code path} and
+ *   <li>the first route whose match holds, in order: {@code prefix} against {@code :path},
+ *       {@code path_separated_prefix} (the path equals it or continues with {@code /}), {@code path} and
  *       {@code safe_regex} (a full RE2 match) against {@code :path} without query and fragment, case-sensitive; then
  *       every header matcher (values of repeated headers joined with ",", {@code string_match} exact, prefix or a
  *       full regex match; {@code present_match}).</li>
@@ -81,6 +84,10 @@ final class RouteTable {
     private static boolean matches(RouteMatch m, String path, String pathOnly, Headers headers) {
         boolean pathMatches = switch (m.getPathSpecifierCase()) {
             case PREFIX -> path.startsWith(m.getPrefix());
+            // PathSeparatedPrefixRouteEntryImpl (source/common/router/config_impl.cc): the path without query equals
+            // the prefix, or starts with it followed by '/' (route_components.proto, path_separated_prefix)
+            case PATH_SEPARATED_PREFIX -> pathOnly.equals(m.getPathSeparatedPrefix())
+                    || pathOnly.startsWith(m.getPathSeparatedPrefix() + "/");
             case PATH -> pathOnly.equals(m.getPath());
             case SAFE_REGEX -> Pattern.compile(m.getSafeRegex().getRegex()).matches(pathOnly);
             default -> throw new UnmodelledException("route path specifier " + m.getPathSpecifierCase());
@@ -111,6 +118,38 @@ final class RouteTable {
         };
     }
 
+    /**
+     * The {@code host} the router sends upstream. {@code auto_host_rewrite} on a STRICT_DNS or LOGICAL_DNS cluster
+     * replaces it with the chosen host's name: the endpoint's {@code hostname} if set, else the DNS name it resolved,
+     * without the port ({@code source/extensions/clusters/dns/dns_cluster.cc}); a host without a name (EDS IPs) keeps
+     * the client's. With {@code append_x_forwarded_host} the old value is appended to {@code x-forwarded-host}
+     * (envoyproxy/envoy {@code source/common/router/router.cc}, {@code Http::Utility::updateAuthority};
+     * {@code api/envoy/config/route/v3/route_components.proto}).
+     */
+    static String upstreamAuthority(RouteAction action, Cluster cluster, String authority, Headers headers) {
+        if (!action.hasAutoHostRewrite() || !action.getAutoHostRewrite().getValue()) {
+            if (action.getHostRewriteSpecifierCase() != RouteAction.HostRewriteSpecifierCase.HOSTREWRITESPECIFIER_NOT_SET
+                    && action.getHostRewriteSpecifierCase() != RouteAction.HostRewriteSpecifierCase.AUTO_HOST_REWRITE) {
+                throw new UnmodelledException("host rewrite " + action.getHostRewriteSpecifierCase());
+            }
+            return authority;
+        }
+        if (cluster.getType() != Cluster.DiscoveryType.STRICT_DNS && cluster.getType() != Cluster.DiscoveryType.LOGICAL_DNS) {
+            return authority;
+        }
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        cluster.getLoadAssignment().getEndpointsList().forEach(l -> l.getLbEndpointsList().forEach(e -> names.add(
+                e.getEndpoint().getHostname().isEmpty() ? e.getEndpoint().getAddress().getSocketAddress().getAddress()
+                        : e.getEndpoint().getHostname())));
+        if (names.size() != 1) {
+            throw new UnmodelledException("auto_host_rewrite over " + names.size() + " endpoint names " + names);
+        }
+        if (action.getAppendXForwardedHost() && !authority.isEmpty()) {
+            headers.set("x-forwarded-host", headers.first("x-forwarded-host").map(v -> v + "," + authority).orElse(authority));
+        }
+        return names.iterator().next();
+    }
+
     static String withoutQuery(String path) {
         int q = path.indexOf('?');
         int f = path.indexOf('#');
@@ -118,9 +157,35 @@ final class RouteTable {
         return cut < 0 ? path : path.substring(0, cut);
     }
 
-    /** Regexes that RE2 refuses (Envoy NACKs them: source/common/common/regex.cc, CompiledGoogleReMatcher). */
+    /**
+     * {@code path_separated_prefix} must match {@code ^[^?#]+[^?#/]$} (the protoc-gen-validate rule of
+     * route_components.proto; Envoy refuses the RouteConfiguration).
+     */
+    private static final java.util.regex.Pattern PATH_SEPARATED_PREFIX = java.util.regex.Pattern.compile("^[^?#]+[^?#/]$");
+
+    /**
+     * Envoy refuses a regex whose C++ RE2 program is larger than the runtime value
+     * {@code re2.max_program_size.error_level} (default 100; api/envoy/type/matcher/v3/regex.proto, GoogleRE2;
+     * source/common/common/regex.cc, CompiledGoogleReMatcher), and with it the whole RouteConfiguration. The emulated
+     * gateway runs with meshguard's bootstraps, whose layered_runtime static layer sets 1000.
+     */
+    static final int RE2_MAX_PROGRAM_SIZE_ERROR_LEVEL = 1000;
+    /**
+     * No C++ RE2 here: its program size is estimated as RE2/J's × 2.5 (C++ is about 2× RE2/J:
+     * {@code ^/v4/advisory/[0-9a-z-]{36}/clone$} is 118 in Envoy per envoyproxy/gateway#2543, 59 in RE2/J).
+     */
+    static final double RE2_CPP_PER_RE2J = 2.5;
+
+    /**
+     * Regexes that RE2 refuses or finds too large (Envoy NACKs them: source/common/common/regex.cc,
+     * CompiledGoogleReMatcher).
+     */
     static List<String> regexProblems(String where, RouteMatch m) {
         List<String> problems = new ArrayList<>();
+        if (m.hasPathSeparatedPrefix() && !PATH_SEPARATED_PREFIX.matcher(m.getPathSeparatedPrefix()).matches()) {
+            problems.add(where + ": path_separated_prefix '" + m.getPathSeparatedPrefix()
+                    + "' does not match ^[^?#]+[^?#/]$");
+        }
         List<String> regexes = new ArrayList<>();
         if (m.hasSafeRegex()) {
             regexes.add(m.getSafeRegex().getRegex());
@@ -132,7 +197,11 @@ final class RouteTable {
         }
         for (String regex : regexes) {
             try {
-                Pattern.compile(regex);
+                long size = (long) Math.ceil(Pattern.compile(regex).programSize() * RE2_CPP_PER_RE2J);
+                if (size > RE2_MAX_PROGRAM_SIZE_ERROR_LEVEL) {
+                    problems.add(where + ": regex '" + regex + "' RE2 program size " + size + " > max program size "
+                            + "error level " + RE2_MAX_PROGRAM_SIZE_ERROR_LEVEL + " (estimated)");
+                }
             } catch (PatternSyntaxException e) {
                 problems.add(where + ": invalid regex '" + regex + "': " + e.getMessage());
             }

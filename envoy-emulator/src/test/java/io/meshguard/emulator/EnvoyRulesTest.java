@@ -84,4 +84,33 @@ class EnvoyRulesTest {
         assertThat(EnvoyRules.routes(Map.of("r", rc), Set.of())).singleElement().asString()
                 .contains("Only unique values for domains are permitted");
     }
+
+    private static RouteConfiguration regexRoute(String regex) {
+        return RouteConfiguration.newBuilder().setName("r")
+                .addVirtualHosts(VirtualHost.newBuilder().setName("v").addDomains("a.test")
+                        .addRoutes(Route.newBuilder().setName("x").setMatch(RouteMatch.newBuilder()
+                                .setSafeRegex(io.envoyproxy.envoy.type.matcher.v3.RegexMatcher.newBuilder().setRegex(regex)))
+                                .setRoute(RouteAction.newBuilder().setCluster("c"))))
+                .build();
+    }
+
+    @Test
+    void regexAboveTheRe2ProgramSizeLimit_rejectsTheWholeRouteConfiguration() {
+        assertThat(EnvoyRules.routes(Map.of("r", regexRoute("^/v4/advisory/[0-9a-z-]{36}/clone$")), Set.of("c")))
+                .isEmpty();
+        assertThat(EnvoyRules.routes(Map.of("r", regexRoute("/items/[0-9a-f]{500}")), Set.of("c")))
+                .singleElement().asString().contains("max program size");
+    }
+
+    @Test
+    void pathSeparatedPrefix_endingInSlashOrCarryingAQuery_isRejected() {
+        java.util.function.Function<String, RouteConfiguration> rc = p -> RouteConfiguration.newBuilder().setName("r")
+                .addVirtualHosts(VirtualHost.newBuilder().setName("v").addDomains("a.test")
+                        .addRoutes(Route.newBuilder().setName("x").setMatch(RouteMatch.newBuilder()
+                                .setPathSeparatedPrefix(p)).setRoute(RouteAction.newBuilder().setCluster("c"))))
+                .build();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("/a/b")), Set.of("c"))).isEmpty();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("/a/")), Set.of("c"))).isNotEmpty();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("/a?x")), Set.of("c"))).isNotEmpty();
+    }
 }
