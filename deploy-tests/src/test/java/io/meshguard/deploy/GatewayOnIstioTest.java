@@ -177,4 +177,38 @@ class GatewayOnIstioTest {
             assertThat((int) level).as(file.toString()).isEqualTo(EnvoyRegexBudget.ERROR_LEVEL);
         }
     }
+
+    /**
+     * Envoy's edge recommendations, item by item (envoyproxy/envoy docs/root/configuration/best_practices/edge.rst):
+     * admin restricted, overload manager, listener and cluster buffer limits 32 KiB, use_remote_address, connection
+     * and stream timeouts (idle 1 h, stream idle and request 300 s), HTTP/2 at most 100 streams with 64 KiB / 1 MiB
+     * windows, headers with underscores refused, a global downstream connection limit.
+     */
+    @Test
+    void gatewayConfig_followsEnvoysEdgeGuide() throws Exception {
+        GroupResources r = emitted();
+        Listener listener = r.listeners().stream().filter(x -> !x.hasApiListener()).findFirst().orElseThrow();
+        assertThat(listener.getPerConnectionBufferLimitBytes().getValue()).isEqualTo(32 * 1024);
+        HttpConnectionManager hcm = envoyHcm(r);
+        assertThat(hcm.getUseRemoteAddress().getValue()).isTrue();
+        assertThat(hcm.getCommonHttpProtocolOptions().getIdleTimeout().getSeconds()).isEqualTo(3600);
+        assertThat(hcm.getStreamIdleTimeout().getSeconds()).isEqualTo(300);
+        assertThat(hcm.getRequestTimeout().getSeconds()).isEqualTo(300);
+        assertThat(hcm.getHttp2ProtocolOptions().getMaxConcurrentStreams().getValue()).isEqualTo(100);
+        assertThat(hcm.getHttp2ProtocolOptions().getInitialStreamWindowSize().getValue()).isEqualTo(64 * 1024);
+        assertThat(hcm.getHttp2ProtocolOptions().getInitialConnectionWindowSize().getValue()).isEqualTo(1024 * 1024);
+        assertThat(hcm.getCommonHttpProtocolOptions().getHeadersWithUnderscoresAction())
+                .isEqualTo(io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.HeadersWithUnderscoresAction.REJECT_REQUEST);
+        // every cluster that opens connections (the endpoint-less meshguard-closed opens none)
+        assertThat(r.clusters()).filteredOn(c -> !c.getName().equals("meshguard-closed"))
+                .allSatisfy(c -> assertThat(c.getPerConnectionBufferLimitBytes().getValue()).as(c.getName())
+                        .isEqualTo(32 * 1024));
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(GATEWAY_BOOTSTRAP.toString(),
+                YamlDocuments.read(GATEWAY_BOOTSTRAP).getFirst().node());
+        assertThat(bootstrap.getAdmin().getAddress().getSocketAddress().getAddress()).isEqualTo("127.0.0.1");
+        assertThat(bootstrap.getOverloadManager().getResourceMonitorsList()).extracting(m -> m.getName())
+                .contains("envoy.resource_monitors.fixed_heap", "envoy.resource_monitors.global_downstream_max_connections");
+        assertThat(bootstrap.getOverloadManager().getActionsList()).extracting(a -> a.getName())
+                .contains("envoy.overload_actions.shrink_heap", "envoy.overload_actions.stop_accepting_requests");
+    }
 }

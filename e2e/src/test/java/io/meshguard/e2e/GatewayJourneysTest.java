@@ -384,6 +384,13 @@ class GatewayJourneysTest {
     }
 
     @Test
+    void envoyNode_getsNoProxylessApiListeners_whichEnvoyWouldSkipWithAWarningOnEveryPush() {
+        // listener_manager_impl.cc: an api_listener "can only be added via bootstrap configuration" (R3-20)
+        assertThat(stack.ads().resources().listeners()).isNotEmpty();
+        assertThat(stack.ads().ignoredListeners()).isEmpty();
+    }
+
+    @Test
     void hostnameUpstream_getsItsOwnNameAsHost_andTheClientsInXForwardedHost() throws Exception {
         // In a mesh the gateway's sidecar routes by Host: the client's names no Service (review 3, R3-02)
         ledger.clear();
