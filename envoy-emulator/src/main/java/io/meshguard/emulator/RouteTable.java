@@ -124,7 +124,9 @@ final class RouteTable {
      * without the port ({@code source/extensions/clusters/dns/dns_cluster.cc}); a host without a name (EDS IPs) keeps
      * the client's. With {@code append_x_forwarded_host} the old value is appended to {@code x-forwarded-host}
      * (envoyproxy/envoy {@code source/common/router/router.cc}, {@code Http::Utility::updateAuthority};
-     * {@code api/envoy/config/route/v3/route_components.proto}).
+     * {@code api/envoy/config/route/v3/route_components.proto}). Envoy does this in {@code UpstreamRequest::onPoolReady}
+     * ({@code source/common/router/upstream_request.cc}), after the route's header mutations, and again on each retry
+     * (appending the already rewritten Host once more); the emulator rewrites once per request.
      */
     static String upstreamAuthority(RouteAction action, Cluster cluster, String authority, Headers headers) {
         if (!action.hasAutoHostRewrite() || !action.getAutoHostRewrite().getValue()) {

@@ -85,6 +85,8 @@ public final class SnapshotBuilder {
     private static final DateTimeFormatter HTTP_DATE =
             DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ROOT).withZone(ZoneOffset.UTC);
 
+    private static final String X_FORWARDED_HOST = "x-forwarded-host";
+
     private final FilterTargets targets;
     private final EnvoyListener envoyListener;
 
@@ -292,7 +294,8 @@ public final class SnapshotBuilder {
             action.setWeightedClusters(wc);
         }
         RouteTimeouts.apply(action, r);
-        if (forEnvoy && live.stream().anyMatch(d -> hostnameUpstreams.contains(d.upstream()))) {
+        boolean rewritesHost = forEnvoy && live.stream().anyMatch(d -> hostnameUpstreams.contains(d.upstream()));
+        if (rewritesHost) {
             // The upstream sees its own name as Host, the client's in x-forwarded-host. In Kubernetes the gateway's
             // sidecar routes outbound HTTP by Host: the client's (api.bank.example) names no Service, falls to
             // PassthroughCluster in plaintext and a STRICT workload resets it (istio/istio
@@ -319,6 +322,13 @@ public final class SnapshotBuilder {
                 b.addRequestHeadersToAdd(overwrite(h.name(), h.value()));
             }
             b.addAllRequestHeadersToRemove(r.requestHeadersToRemove());
+            if (rewritesHost && !r.requestHeadersToRemove().contains(X_FORWARDED_HOST)) {
+                // A client-sent x-forwarded-host would come first in the list the rewrite appends to, and an
+                // upstream reading the first element would trust it. Route header removal runs in the router's
+                // decodeHeaders (finalizeRequestHeaders), the rewrite later in UpstreamRequest::onPoolReady
+                // (source/common/router/upstream_request.cc), so the upstream sees exactly the client's Host.
+                b.addRequestHeadersToRemove(X_FORWARDED_HOST);
+            }
             for (var h : r.responseHeadersToAdd()) {
                 b.addResponseHeadersToAdd(overwrite(h.name(), h.value()));
             }

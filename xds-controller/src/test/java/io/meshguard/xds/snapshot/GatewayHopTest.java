@@ -83,6 +83,9 @@ class GatewayHopTest {
         Map<String, Route> envoy = routes(build(), "http-8080");
         assertThat(envoy.get("payments.v2.postings").getRoute().getAutoHostRewrite().getValue()).isTrue();
         assertThat(envoy.get("payments.v2.postings").getRoute().getAppendXForwardedHost()).isTrue();
+        // the client's own x-forwarded-host goes first: the upstream then sees only the gateway's
+        assertThat(envoy.get("payments.v2.postings").getRequestHeadersToRemoveList()).contains("x-forwarded-host");
+        assertThat(envoy.get("payments.v2.transfers").getRequestHeadersToRemoveList()).doesNotContain("x-forwarded-host");
         // weighted: auto_host_rewrite leaves a host without a name (an EDS IP) alone, so one flag covers both
         assertThat(envoy.get("payments.v2.split").getRoute().getAutoHostRewrite().getValue()).isTrue();
         assertThat(envoy.get("payments.v2.transfers").getRoute().hasAutoHostRewrite()).isFalse();
