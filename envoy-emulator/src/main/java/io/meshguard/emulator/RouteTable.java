@@ -197,6 +197,30 @@ final class RouteTable {
                 regexes.add(h.getStringMatch().getSafeRegex().getRegex());
             }
         }
+        return sized(where, regexes, problems);
+    }
+
+    /**
+     * The origin regexes of CORS policies in {@code typed_per_filter_config} (of a virtual host or a route): compiled
+     * with the route table, so a too large one NACKs it as well.
+     */
+    static List<String> corsRegexProblems(String where, java.util.Map<String, com.google.protobuf.Any> perFilter) {
+        List<String> regexes = new ArrayList<>();
+        for (com.google.protobuf.Any any : perFilter.values()) {
+            if (any.is(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.class)) {
+                try {
+                    any.unpack(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.class)
+                            .getAllowOriginStringMatchList().stream().filter(StringMatcher::hasSafeRegex)
+                            .forEach(m -> regexes.add(m.getSafeRegex().getRegex()));
+                } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                    return List.of(where + ": CorsPolicy does not parse: " + e.getMessage());
+                }
+            }
+        }
+        return sized(where, regexes, new ArrayList<>());
+    }
+
+    private static List<String> sized(String where, List<String> regexes, List<String> problems) {
         for (String regex : regexes) {
             try {
                 long size = (long) Math.ceil(Pattern.compile(regex).programSize() * RE2_CPP_PER_RE2J);

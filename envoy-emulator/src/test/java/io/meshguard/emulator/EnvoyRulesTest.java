@@ -113,4 +113,20 @@ class EnvoyRulesTest {
         assertThat(EnvoyRules.routes(Map.of("r", rc.apply("/a/")), Set.of("c"))).isNotEmpty();
         assertThat(EnvoyRules.routes(Map.of("r", rc.apply("/a?x")), Set.of("c"))).isNotEmpty();
     }
+
+    @Test
+    void corsOriginRegexAboveTheLimit_rejectsTheRouteConfigurationToo() {
+        java.util.function.Function<String, RouteConfiguration> rc = regex -> RouteConfiguration.newBuilder().setName("r")
+                .addVirtualHosts(VirtualHost.newBuilder().setName("v").addDomains("a.test")
+                        .putTypedPerFilterConfig("envoy.filters.http.cors", com.google.protobuf.Any.pack(
+                                io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.newBuilder()
+                                        .addAllowOriginStringMatch(io.envoyproxy.envoy.type.matcher.v3.StringMatcher
+                                                .newBuilder().setSafeRegex(io.envoyproxy.envoy.type.matcher.v3
+                                                        .RegexMatcher.newBuilder().setRegex(regex)))
+                                        .build())))
+                .build();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("https://([a-z0-9]+\\.)+bank\\.example")), Set.of())).isEmpty();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("https://[a-z]{600}\\.example")), Set.of()))
+                .singleElement().asString().startsWith("virtual host v").contains("max program size");
+    }
 }
