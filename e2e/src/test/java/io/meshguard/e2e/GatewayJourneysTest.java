@@ -430,6 +430,12 @@ class GatewayJourneysTest {
         assertThat(exchange.header("access-control-allow-origin")).contains(DemoGateway.ALLOWED_ORIGIN);
         assertThat(exchange.header("access-control-expose-headers").orElseThrow()).contains("sunset");
 
+        // a suffix-pattern origin: the 410 writes back the origin that matched (%REQ(origin)%)
+        Exchange preview = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v0/accounts",
+                "origin", "https://pr-7.preview.demo.test"));
+        assertThat(preview.status()).as(preview.describe()).isEqualTo(410);
+        assertThat(preview.header("access-control-allow-origin")).contains("https://pr-7.preview.demo.test");
+
         Exchange other = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v0/accounts",
                 "origin", "https://evil.example"));
         assertThat(other.status()).as(other.describe()).isEqualTo(410);

@@ -378,7 +378,7 @@ public final class Gateway implements AutoCloseable {
                 responseHeaders.set("content-type", "text/plain");
                 byte[] body = r.getDirectResponse().getBody().getInlineString().getBytes(StandardCharsets.UTF_8);
                 for (HeaderValueOption o : r.getResponseHeadersToAddList()) {
-                    ExtAuthzCall.apply(responseHeaders, o);
+                    ExtAuthzCall.apply(responseHeaders, RouteTable.formatted(o, headers));
                 }
                 details = "direct_response";
                 steps.add("direct response " + status + " from the route");

@@ -3,6 +3,7 @@ package io.meshguard.emulator;
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
@@ -150,6 +151,34 @@ final class RouteTable {
             headers.set("x-forwarded-host", headers.first("x-forwarded-host").map(v -> v + "," + authority).orElse(authority));
         }
         return names.iterator().next();
+    }
+
+    /**
+     * A custom header's value with its command operators filled in: {@code %REQ(name)%} becomes the request header's
+     * value, {@code %%} a percent sign (docs/root/configuration/http/http_conn_man/headers.rst, "Custom
+     * request/response headers"). Other operators are not modelled.
+     */
+    static HeaderValueOption formatted(HeaderValueOption o, Headers request) {
+        String value = o.getHeader().getValue();
+        if (value.indexOf('%') < 0) {
+            return o;
+        }
+        StringBuilder out = new StringBuilder();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("%%|%REQ\\(([^)]+)\\)%|%").matcher(value);
+        int last = 0;
+        while (m.find()) {
+            out.append(value, last, m.start());
+            if (m.group().equals("%%")) {
+                out.append('%');
+            } else if (m.group(1) != null) {
+                out.append(request.first(m.group(1)).orElse(""));
+            } else {
+                throw new UnmodelledException("header formatter in '" + value + "'");
+            }
+            last = m.end();
+        }
+        out.append(value.substring(last));
+        return o.toBuilder().setHeader(o.getHeader().toBuilder().setValue(out.toString())).build();
     }
 
     static String withoutQuery(String path) {

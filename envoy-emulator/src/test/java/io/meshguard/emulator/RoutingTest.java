@@ -115,4 +115,19 @@ class RoutingTest {
                 "api.bank.example", untouched)).isEqualTo("api.bank.example");
         assertThat(untouched.has("x-forwarded-host")).isFalse();
     }
+
+    @Test
+    void customHeaderFormatter_fillsInRequestHeaders_andRefusesWhatItDoesNotModel() {
+        Headers request = new Headers();
+        request.add("origin", "https://a.dev.bank.example");
+        java.util.function.Function<String, String> format = v -> RouteTable.formatted(
+                io.envoyproxy.envoy.config.core.v3.HeaderValueOption.newBuilder().setHeader(
+                        io.envoyproxy.envoy.config.core.v3.HeaderValue.newBuilder().setKey("k").setValue(v)).build(),
+                request).getHeader().getValue();
+        assertThat(format.apply("%REQ(origin)%")).isEqualTo("https://a.dev.bank.example");
+        assertThat(format.apply("100%% of %REQ(origin)%")).isEqualTo("100% of https://a.dev.bank.example");
+        assertThat(format.apply("plain")).isEqualTo("plain");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> format.apply("%START_TIME%"))
+                .isInstanceOf(UnmodelledException.class);
+    }
 }

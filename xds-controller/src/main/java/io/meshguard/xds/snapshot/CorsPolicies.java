@@ -42,9 +42,11 @@ import java.util.Optional;
  * "no healthy upstream" — never an upstream, never a Check.
  *
  * <p>Closed versions (410/404) are direct responses, which the CORS filter skips the same way: each gets one copy
- * per exact allowed origin, matched on {@code origin} and carrying that origin's CORS response headers literally, so
- * a browser script can read the sunset answer. Suffix-pattern origins (and {@code *} with credentials) get none:
- * reflecting the request's origin would need a header formatter ({@code %REQ(origin)%}) the emulator does not model.
+ * per allowed origin, matched on {@code origin} the way the policy matches it, and carrying the CORS response
+ * headers the filter would have set, so a browser script can read the sunset answer. An exact origin is written
+ * literally; a suffix pattern writes the request's own (matched) origin back with the custom-header operator
+ * {@code %REQ(origin)%} (docs/root/configuration/http/http_conn_man/headers.rst); {@code *} without credentials is
+ * {@code *}.
  */
 final class CorsPolicies {
     static final CorsPolicies NONE = new CorsPolicies();
@@ -129,16 +131,17 @@ final class CorsPolicies {
         List<Route> out = new ArrayList<>();
         int n = 0;
         for (String origin : policy.allowedOrigins()) {
-            if (Cors.isSuffixPattern(origin) || (origin.equals(Cors.ANY_ORIGIN) && policy.allowCredentials())) {
-                continue;
+            if (origin.equals(Cors.ANY_ORIGIN) && policy.allowCredentials()) {
+                continue; // refused by the validator (CorsRules); a browser would refuse '*' with credentials anyway
             }
+            boolean suffix = Cors.isSuffixPattern(origin);
             Route.Builder b = closed.toBuilder()
                     .setName(closed.getName() + ".cors-" + n++)
                     .setMatch(closed.getMatch().toBuilder().addHeaders(origin.equals(Cors.ANY_ORIGIN)
                             ? HeaderMatcher.newBuilder().setName("origin").setPresentMatch(true)
-                            : HeaderMatcher.newBuilder().setName("origin")
-                                    .setStringMatch(StringMatcher.newBuilder().setExact(origin))))
-                    .addResponseHeadersToAdd(set("access-control-allow-origin", origin));
+                            : HeaderMatcher.newBuilder().setName("origin").setStringMatch(originMatcher(origin))))
+                    // the request's origin only after it matched the pattern: never an arbitrary value
+                    .addResponseHeadersToAdd(set("access-control-allow-origin", suffix ? "%REQ(origin)%" : origin));
             if (policy.allowCredentials()) {
                 b.addResponseHeadersToAdd(set("access-control-allow-credentials", "true"));
             }
