@@ -384,6 +384,27 @@ class GatewayJourneysTest {
     }
 
     @Test
+    void envoyNode_getsNoProxylessApiListeners_whichEnvoyWouldSkipWithAWarningOnEveryPush() {
+        // listener_manager_impl.cc: an api_listener "can only be added via bootstrap configuration" (R3-20)
+        assertThat(stack.ads().resources().listeners()).isNotEmpty();
+        assertThat(stack.ads().ignoredListeners()).isEmpty();
+    }
+
+    @Test
+    void hostnameUpstream_getsItsOwnNameAsHost_andTheClientsInXForwardedHost() throws Exception {
+        // In a mesh the gateway's sidecar routes by Host: the client's names no Service (review 3, R3-02)
+        ledger.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledger",
+                "x-forwarded-host", "admin.internal.bank.example"), "t-host"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        var received = ledger.received().getFirst().headers();
+        assertThat(received.first("host")).as("the upstream's DNS name, no port").contains("localhost");
+        assertThat(received.all("x-forwarded-host")).as("the client's own value never reaches the upstream")
+                .containsExactly(DemoGateway.HOST);
+    }
+
+    @Test
     void corsPreflight_isAnsweredByTheCorsFilter_withoutACheckOrTheUpstream() throws Exception {
         accounts.clear();
         Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
@@ -397,6 +418,43 @@ class GatewayJourneysTest {
         assertThat(exchange.header("access-control-allow-headers").orElseThrow()).contains("authorization");
         assertThat(exchange.steps()).noneMatch(s -> s.contains("ext_authz: Check"));
         assertThat(accounts.received()).isEmpty();
+    }
+
+    @Test
+    void sunsetVersion_readByAnAllowedOrigin_carriesItsCorsHeaders() throws Exception {
+        // Envoy's CORS filter skips direct responses (review 3, R3-01): the 410 must carry the headers itself
+        Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v0/accounts",
+                "origin", DemoGateway.ALLOWED_ORIGIN));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(410);
+        assertThat(exchange.header("access-control-allow-origin")).contains(DemoGateway.ALLOWED_ORIGIN);
+        assertThat(exchange.header("access-control-expose-headers").orElseThrow()).contains("sunset");
+
+        // a suffix-pattern origin: the 410 writes back the origin that matched (%REQ(origin)%)
+        Exchange preview = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v0/accounts",
+                "origin", "https://pr-7.preview.demo.test"));
+        assertThat(preview.status()).as(preview.describe()).isEqualTo(410);
+        assertThat(preview.header("access-control-allow-origin")).contains("https://pr-7.preview.demo.test");
+
+        Exchange other = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v0/accounts",
+                "origin", "https://evil.example"));
+        assertThat(other.status()).as(other.describe()).isEqualTo(410);
+        assertThat(other.header("access-control-allow-origin")).isEmpty();
+    }
+
+    @Test
+    void gatewayPrefix_endsAtASegment_soANeighbouringPathIsNotThatRoute() throws Exception {
+        // /demo/v2/ledger must not authorise and route /demo/v2/ledgerAdmin (review 3, R3-08)
+        ledger.clear();
+        Exchange neighbour = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledgerAdmin"),
+                "t-prefix"));
+        assertThat(neighbour.status()).as(neighbour.describe()).isEqualTo(404);
+        assertThat(neighbour.route()).isEmpty();
+
+        Exchange below = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledger/entries?x=1"),
+                "t-prefix"));
+        assertThat(below.status()).as(below.describe()).isEqualTo(200);
+        assertThat(ledger.received()).hasSize(1);
     }
 
     @Test

@@ -28,9 +28,18 @@ final class CorsFilter {
         this.policies = policies;
     }
 
-    /** The filter's view for one request: the route's policy first, then the virtual host's. */
+    /**
+     * The filter's view for one request: the route's policy first, then the virtual host's. A direct-response or
+     * redirect route has no route entry, and {@code CorsFilter::decodeHeaders} returns {@code Continue} at once for
+     * it (cors_filter.cc: {@code routeEntry() == nullptr}); {@code encodeHeaders} then adds nothing either — "this
+     * filter will be bypassed if the direct response or route redirect is configured for the route"
+     * (docs/root/configuration/http/http_filters/cors_filter.rst, envoy#8262).
+     */
     static CorsFilter forRoute(String filterName, Route route, VirtualHost vh) throws InvalidProtocolBufferException {
         List<CorsPolicy> policies = new ArrayList<>();
+        if (route.hasDirectResponse() || route.hasRedirect()) {
+            return new CorsFilter(policies);
+        }
         for (Any any : new Any[] {route.getTypedPerFilterConfigMap().get(filterName),
                 vh.getTypedPerFilterConfigMap().get(filterName)}) {
             if (any != null) {

@@ -171,6 +171,8 @@ final class EnvoyRules {
                                 + "Duplicate entry of domain " + d);
                     }
                 }
+                problems.addAll(RouteTable.corsRegexProblems("virtual host " + vh.getName(),
+                        vh.getTypedPerFilterConfigMap()));
                 for (Route r : vh.getRoutesList()) {
                     String where = "route " + r.getName();
                     if (r.hasRoute()) {
@@ -192,6 +194,7 @@ final class EnvoyRules {
                         }
                     }
                     problems.addAll(RouteTable.regexProblems(where, r.getMatch()));
+                    problems.addAll(RouteTable.corsRegexProblems(where, r.getTypedPerFilterConfigMap()));
                 }
             }
         }

@@ -378,7 +378,7 @@ public final class Gateway implements AutoCloseable {
                 responseHeaders.set("content-type", "text/plain");
                 byte[] body = r.getDirectResponse().getBody().getInlineString().getBytes(StandardCharsets.UTF_8);
                 for (HeaderValueOption o : r.getResponseHeadersToAddList()) {
-                    ExtAuthzCall.apply(responseHeaders, o);
+                    ExtAuthzCall.apply(responseHeaders, RouteTable.formatted(o, headers));
                 }
                 details = "direct_response";
                 steps.add("direct response " + status + " from the route");
@@ -404,6 +404,7 @@ public final class Gateway implements AutoCloseable {
             Duration idle = action.hasIdleTimeout() ? duration(action.getIdleTimeout()) : streamIdle;
             var c = xds.clusters().get(cluster);
             Duration connect = c.hasConnectTimeout() ? duration(c.getConnectTimeout()) : Duration.ofSeconds(5);
+            String upstreamAuthority = RouteTable.upstreamAuthority(action, c, request.authority(), headers);
             boolean streamed = extProc != null && extProc.streamsRequestBody();
             boolean hasBody = !request.bodyChunks().isEmpty();
             if (streamed && hasBody) {
@@ -432,7 +433,7 @@ public final class Gateway implements AutoCloseable {
                         + path + " to " + host.getAddress().getHostAddress() + ":" + host.getPort() + " with headers "
                         + names(headers));
                 try {
-                    upstream.sendHead(request.method(), path, request.authority(), headers, hasBody);
+                    upstream.sendHead(request.method(), path, upstreamAuthority, headers, hasBody);
                     if (hasBody) {
                         if (attempt > 1) {
                             for (byte[] piece : sent) {

@@ -52,6 +52,8 @@ public final class ModelledFields {
                     "stat_prefix", "rds", "normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
                     "http_filters", "access_log", "common_http_protocol_options", "use_remote_address",
                     "internal_address_config", "stream_idle_timeout",
+                    // the time to receive the whole request: the emulated client sends each request at once
+                    "request_timeout",
                     // the emulated client speaks HTTP/1.1: downstream HTTP/2 settings change nothing it can observe
                     "http2_protocol_options"),
             entry("envoy.config.core.v3.HttpProtocolOptions", "headers_with_underscores_action",
@@ -74,7 +76,10 @@ public final class ModelledFields {
             entry("envoy.extensions.filters.http.ext_authz.v3.ExtAuthz", "grpc_service", "transport_api_version",
                     "failure_mode_allow", "include_peer_certificate", "status_on_error", "encode_raw_headers"),
             entry("envoy.config.core.v3.GrpcService", "envoy_grpc", "timeout"),
-            entry("envoy.config.core.v3.GrpcService.EnvoyGrpc", "cluster_name"),
+            // authority: the :authority of the filter's gRPC stream, read by the gateway's Istio sidecar to route it
+            // (grpc_service.proto); the emulated gateway has no sidecar and meshguard's servers ignore :authority.
+            // deploy-tests' GatewayOnIstioTest checks it names the target Service.
+            entry("envoy.config.core.v3.GrpcService.EnvoyGrpc", "cluster_name", "authority"),
             entry("envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor", "grpc_service",
                     "failure_mode_allow", "processing_mode", "allow_mode_override", "message_timeout"),
             entry("envoy.extensions.filters.http.ext_proc.v3.ProcessingMode", "request_header_mode",
@@ -102,12 +107,13 @@ public final class ModelledFields {
             entry("envoy.config.core.v3.Metadata", "filter_metadata"),
             entry("google.protobuf.Struct", "fields"),
             entry("google.protobuf.Value", "string_value", "bool_value"),
-            entry("envoy.config.route.v3.RouteMatch", "prefix", "path", "safe_regex", "headers"),
+            entry("envoy.config.route.v3.RouteMatch", "prefix", "path", "safe_regex", "headers",
+                    "path_separated_prefix"),
             entry("envoy.config.route.v3.HeaderMatcher", "name", "string_match", "present_match"),
             entry("envoy.type.matcher.v3.StringMatcher", "exact", "prefix", "safe_regex"),
             entry("envoy.type.matcher.v3.RegexMatcher", "regex"),
             entry("envoy.config.route.v3.RouteAction", "cluster", "weighted_clusters", "timeout", "idle_timeout",
-                    "retry_policy"),
+                    "retry_policy", "auto_host_rewrite", "append_x_forwarded_host"),
             entry("envoy.config.route.v3.WeightedCluster", "clusters"),
             entry("envoy.config.route.v3.WeightedCluster.ClusterWeight", "name", "weight"),
             entry("envoy.config.route.v3.RetryPolicy", "retry_on", "num_retries", "retry_back_off",
@@ -125,7 +131,9 @@ public final class ModelledFields {
             entry("envoy.config.cluster.v3.Cluster", "name", "type", "eds_cluster_config", "connect_timeout",
                     "lb_policy", "typed_extension_protocol_options", "load_assignment", "dns_lookup_family",
                     // TCP keepalive finds dead peers; on loopback nobody vanishes, requests see no difference
-                    "upstream_connection_options"),
+                    "upstream_connection_options",
+                    // upstream connection buffers: flow control (back-pressure), not a request's outcome
+                    "per_connection_buffer_limit_bytes"),
             entry("envoy.config.cluster.v3.UpstreamConnectionOptions", "tcp_keepalive"),
             entry("envoy.config.core.v3.TcpKeepalive", "keepalive_time", "keepalive_interval", "keepalive_probes"),
             entry("envoy.config.cluster.v3.Cluster.EdsClusterConfig", "eds_config", "service_name"),

@@ -84,4 +84,49 @@ class EnvoyRulesTest {
         assertThat(EnvoyRules.routes(Map.of("r", rc), Set.of())).singleElement().asString()
                 .contains("Only unique values for domains are permitted");
     }
+
+    private static RouteConfiguration regexRoute(String regex) {
+        return RouteConfiguration.newBuilder().setName("r")
+                .addVirtualHosts(VirtualHost.newBuilder().setName("v").addDomains("a.test")
+                        .addRoutes(Route.newBuilder().setName("x").setMatch(RouteMatch.newBuilder()
+                                .setSafeRegex(io.envoyproxy.envoy.type.matcher.v3.RegexMatcher.newBuilder().setRegex(regex)))
+                                .setRoute(RouteAction.newBuilder().setCluster("c"))))
+                .build();
+    }
+
+    @Test
+    void regexAboveTheRe2ProgramSizeLimit_rejectsTheWholeRouteConfiguration() {
+        assertThat(EnvoyRules.routes(Map.of("r", regexRoute("^/v4/advisory/[0-9a-z-]{36}/clone$")), Set.of("c")))
+                .isEmpty();
+        assertThat(EnvoyRules.routes(Map.of("r", regexRoute("/items/[0-9a-f]{500}")), Set.of("c")))
+                .singleElement().asString().contains("max program size");
+    }
+
+    @Test
+    void pathSeparatedPrefix_endingInSlashOrCarryingAQuery_isRejected() {
+        java.util.function.Function<String, RouteConfiguration> rc = p -> RouteConfiguration.newBuilder().setName("r")
+                .addVirtualHosts(VirtualHost.newBuilder().setName("v").addDomains("a.test")
+                        .addRoutes(Route.newBuilder().setName("x").setMatch(RouteMatch.newBuilder()
+                                .setPathSeparatedPrefix(p)).setRoute(RouteAction.newBuilder().setCluster("c"))))
+                .build();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("/a/b")), Set.of("c"))).isEmpty();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("/a/")), Set.of("c"))).isNotEmpty();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("/a?x")), Set.of("c"))).isNotEmpty();
+    }
+
+    @Test
+    void corsOriginRegexAboveTheLimit_rejectsTheRouteConfigurationToo() {
+        java.util.function.Function<String, RouteConfiguration> rc = regex -> RouteConfiguration.newBuilder().setName("r")
+                .addVirtualHosts(VirtualHost.newBuilder().setName("v").addDomains("a.test")
+                        .putTypedPerFilterConfig("envoy.filters.http.cors", com.google.protobuf.Any.pack(
+                                io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.newBuilder()
+                                        .addAllowOriginStringMatch(io.envoyproxy.envoy.type.matcher.v3.StringMatcher
+                                                .newBuilder().setSafeRegex(io.envoyproxy.envoy.type.matcher.v3
+                                                        .RegexMatcher.newBuilder().setRegex(regex)))
+                                        .build())))
+                .build();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("https://([a-z0-9]+\\.)+bank\\.example")), Set.of())).isEmpty();
+        assertThat(EnvoyRules.routes(Map.of("r", rc.apply("https://[a-z]{600}\\.example")), Set.of()))
+                .singleElement().asString().startsWith("virtual host v").contains("max program size");
+    }
 }

@@ -49,4 +49,85 @@ class RoutingTest {
         assertThat(r.kind()).isEqualTo(PathNormalizer.Result.Kind.REDIRECT);
         assertThat(r.path()).isEqualTo("/a/c");
     }
+
+    @Test
+    void pathSeparatedPrefix_matchesThePrefixOrItFollowedBySlash_neverANeighbour() {
+        VirtualHost vh = VirtualHost.newBuilder().setName("v").addDomains("*")
+                .addRoutes(io.envoyproxy.envoy.config.route.v3.Route.newBuilder().setName("transfers")
+                        .setMatch(io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder()
+                                .setPathSeparatedPrefix("/payments/v2/transfers")))
+                .build();
+        java.util.function.Function<String, String> route = p -> RouteTable.route(vh, p, new Headers())
+                .map(io.envoyproxy.envoy.config.route.v3.Route::getName).orElse("none");
+        assertThat(route.apply("/payments/v2/transfers")).isEqualTo("transfers");
+        assertThat(route.apply("/payments/v2/transfers/")).isEqualTo("transfers");
+        assertThat(route.apply("/payments/v2/transfers/42?x=1")).isEqualTo("transfers");
+        assertThat(route.apply("/payments/v2/transfers?x=1")).isEqualTo("transfers");
+        assertThat(route.apply("/payments/v2/transfersX")).isEqualTo("none");
+        assertThat(route.apply("/payments/v2/transfers-export")).isEqualTo("none");
+    }
+
+    @Test
+    void corsFilter_skipsDirectResponseRoutes_likeEnvoysWhichSeesNoRouteEntry() throws Exception {
+        io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy policy =
+                io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.newBuilder()
+                        .addAllowOriginStringMatch(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder()
+                                .setExact("https://app.test"))
+                        .setAllowMethods("GET").build();
+        VirtualHost vh = VirtualHost.newBuilder().setName("v")
+                .putTypedPerFilterConfig("cors", com.google.protobuf.Any.pack(policy)).build();
+        Headers preflight = new Headers();
+        preflight.add("origin", "https://app.test");
+        preflight.add("access-control-request-method", "GET");
+        var direct = io.envoyproxy.envoy.config.route.v3.Route.newBuilder().setDirectResponse(
+                io.envoyproxy.envoy.config.route.v3.DirectResponseAction.newBuilder().setStatus(403)).build();
+        var routed = io.envoyproxy.envoy.config.route.v3.Route.newBuilder().setRoute(
+                io.envoyproxy.envoy.config.route.v3.RouteAction.newBuilder().setCluster("c")).build();
+
+        assertThat(CorsFilter.forRoute("cors", direct, vh).decode("OPTIONS", preflight, new java.util.ArrayList<>()))
+                .isEmpty();
+        assertThat(CorsFilter.forRoute("cors", routed, vh).decode("OPTIONS", preflight, new java.util.ArrayList<>()))
+                .hasValueSatisfying(h -> assertThat(h.first("access-control-allow-origin")).contains("https://app.test"));
+    }
+
+    @Test
+    void autoHostRewrite_sendsTheDnsEndpointsName_andAppendsTheClientsToXForwardedHost() {
+        io.envoyproxy.envoy.config.cluster.v3.Cluster dns = io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder()
+                .setName("ledger").setType(io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.LOGICAL_DNS)
+                .setLoadAssignment(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+                        .addEndpoints(io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder()
+                                .addLbEndpoints(io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint.newBuilder()
+                                        .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                                .setAddress(io.envoyproxy.envoy.config.core.v3.Address.newBuilder()
+                                                        .setSocketAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress
+                                                                .newBuilder().setAddress("ledger.ledger.svc.cluster.local")
+                                                                .setPortValue(8080)))))))
+                .build();
+        var rewrite = io.envoyproxy.envoy.config.route.v3.RouteAction.newBuilder().setCluster("ledger")
+                .setAutoHostRewrite(com.google.protobuf.BoolValue.of(true)).setAppendXForwardedHost(true).build();
+        Headers headers = new Headers();
+        assertThat(RouteTable.upstreamAuthority(rewrite, dns, "api.bank.example", headers))
+                .isEqualTo("ledger.ledger.svc.cluster.local");
+        assertThat(headers.first("x-forwarded-host")).contains("api.bank.example");
+
+        Headers untouched = new Headers();
+        assertThat(RouteTable.upstreamAuthority(rewrite.toBuilder().clearAutoHostRewrite().build(), dns,
+                "api.bank.example", untouched)).isEqualTo("api.bank.example");
+        assertThat(untouched.has("x-forwarded-host")).isFalse();
+    }
+
+    @Test
+    void customHeaderFormatter_fillsInRequestHeaders_andRefusesWhatItDoesNotModel() {
+        Headers request = new Headers();
+        request.add("origin", "https://a.dev.bank.example");
+        java.util.function.Function<String, String> format = v -> RouteTable.formatted(
+                io.envoyproxy.envoy.config.core.v3.HeaderValueOption.newBuilder().setHeader(
+                        io.envoyproxy.envoy.config.core.v3.HeaderValue.newBuilder().setKey("k").setValue(v)).build(),
+                request).getHeader().getValue();
+        assertThat(format.apply("%REQ(origin)%")).isEqualTo("https://a.dev.bank.example");
+        assertThat(format.apply("100%% of %REQ(origin)%")).isEqualTo("100% of https://a.dev.bank.example");
+        assertThat(format.apply("plain")).isEqualTo("plain");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> format.apply("%START_TIME%"))
+                .isInstanceOf(UnmodelledException.class);
+    }
 }

@@ -61,7 +61,7 @@ public final class DemoGateway {
                     hostnames: [demo.local]
                     listener_port: 8080
                     proxyless_authz: off
-                    cors: {allowed_origins: [https://app.demo.test]}
+                    cors: {allowed_origins: [https://app.demo.test, 'https://*.preview.demo.test']}
                 upstreams:
                   - {name: accounts, protocol: http1, endpoints: [{address: 127.0.0.1, port: %d}]}
                   - {name: chat-llm, protocol: http1, endpoints: [{address: 127.0.0.1, port: %d}]}

@@ -52,4 +52,15 @@ public record Cors(List<String> allowedOrigins, List<String> allowedMethods, Lis
         int scheme = origin.indexOf("://");
         return scheme > 0 && origin.startsWith("*.", scheme + 3);
     }
+
+    /**
+     * The anchored RE2 regex of a suffix pattern {@code https://*.bank.example}: that scheme, one or more DNS labels,
+     * the domain, no port — a plain {@code suffix} matcher would also accept {@code http://} and any scheme.
+     */
+    public static String suffixOriginRegex(String origin) {
+        int scheme = origin.indexOf("://");
+        String domain = origin.substring(scheme + 5);
+        return com.google.re2j.Pattern.quote(origin.substring(0, scheme + 3))
+                + "([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+" + com.google.re2j.Pattern.quote(domain);
+    }
 }

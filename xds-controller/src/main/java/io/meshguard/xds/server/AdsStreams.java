@@ -87,7 +87,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         if (s.node == null && request.hasNode()) {
             // Envoy may send the node only on the first request of a stream
             s.node = request.getNode();
-            s.group = groups.hash(s.node);
+            s.group = groups.group(s.node);
             fleet.streamOpened(s.node.getId(), s.group, userAgent(s.node));
         }
         if (s.node == null) {

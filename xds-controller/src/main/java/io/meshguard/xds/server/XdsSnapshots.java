@@ -55,12 +55,20 @@ public final class XdsSnapshots {
                 resources.listeners(), v.listeners(),
                 resources.routes(), v.routes(),
                 List.of(), "");
+        // Envoy nodes: the same versions (their ACKs name the group's revision), without the proxyless api_listeners
+        Snapshot forEnvoy = Snapshot.create(
+                resources.clusters(), v.clusters(),
+                resources.endpoints(), v.endpoints(),
+                resources.listeners().stream().filter(l -> !l.hasApiListener()).toList(), v.listeners(),
+                resources.routes(), v.routes(),
+                List.of(), "");
         served.put(resources.group(), new Served(revision, v, resources, slice));
         Deque<Past> past = history.computeIfAbsent(resources.group(), g -> new ArrayDeque<>());
         past.addFirst(new Past(revision, v));
         while (past.size() > HISTORY) {
             past.removeLast();
         }
+        cache.setSnapshot(NodeGroupMapper.envoyKey(resources.group()), forEnvoy);
         cache.setSnapshot(resources.group(), snapshot);
     }
 

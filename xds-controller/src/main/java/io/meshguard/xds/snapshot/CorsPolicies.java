@@ -4,9 +4,9 @@ import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
-import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
@@ -32,8 +32,21 @@ import java.util.Optional;
  * <p>Each API with a policy also gets a preflight route at the top of its virtual host (OPTIONS with
  * {@code origin} and {@code access-control-request-method}): the CORS filter answers it before ext_authz, whatever
  * methods the API's own routes match — otherwise a preflight for a POST-only route would match no route and get 404.
- * The route itself never runs: it is a 403 direct response with ext_authz and ext_proc disabled, reached only if
- * the CORS filter were missing.
+ * It must be a normal route: Envoy's CORS filter returns {@code Continue} at once for a route without a route entry
+ * ({@code CorsFilter::decodeHeaders}, envoyproxy/envoy {@code source/extensions/filters/http/cors/cors_filter.cc}),
+ * and direct-response and redirect routes have none ({@code source/common/router/config_impl.cc}; "this filter will
+ * be bypassed if the direct response or route redirect is configured for the route",
+ * {@code docs/root/configuration/http/http_filters/cors_filter.rst}). So it routes to the endpoint-less
+ * {@code meshguard-closed} cluster with ext_authz and ext_proc disabled: the CORS filter answers it (its
+ * {@code forward_not_matching_preflights} is false), and were the filter missing the router would answer 503
+ * "no healthy upstream" — never an upstream, never a Check.
+ *
+ * <p>Closed versions (410/404) are direct responses, which the CORS filter skips the same way: each gets one copy
+ * per allowed origin, matched on {@code origin} the way the policy matches it, and carrying the CORS response
+ * headers the filter would have set, so a browser script can read the sunset answer. An exact origin is written
+ * literally; a suffix pattern writes the request's own (matched) origin back with the custom-header operator
+ * {@code %REQ(origin)%} (docs/root/configuration/http/http_conn_man/headers.rst); {@code *} without credentials is
+ * {@code *}.
  */
 final class CorsPolicies {
     static final CorsPolicies NONE = new CorsPolicies();
@@ -65,14 +78,13 @@ final class CorsPolicies {
         }
         Route.Builder r = Route.newBuilder()
                 .setName(api.name() + ".cors-preflight")
-                .setMatch(RouteMatch.newBuilder()
-                        .setPrefix(api.basePath().isEmpty() ? "/" : api.basePath())
+                .setMatch(SnapshotBuilder.pathPrefix(RouteMatch.newBuilder(), api.basePath())
                         .addHeaders(HeaderMatcher.newBuilder().setName(":method")
                                 .setStringMatch(StringMatcher.newBuilder().setExact("OPTIONS")))
                         .addHeaders(HeaderMatcher.newBuilder().setName("origin").setPresentMatch(true))
                         .addHeaders(HeaderMatcher.newBuilder().setName("access-control-request-method")
                                 .setPresentMatch(true)))
-                .setDirectResponse(DirectResponseAction.newBuilder().setStatus(403))
+                .setRoute(RouteAction.newBuilder().setCluster(EnvoyNames.CLOSED_CLUSTER))
                 .putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER,
                         Any.pack(ExtAuthzPerRoute.newBuilder().setDisabled(true).build()))
                 .putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER,
@@ -93,8 +105,14 @@ final class CorsPolicies {
             return routes;
         }
         Any own = apiPolicies.get(api.name());
+        Cors policy = group.corsFor(api.name()).orElseThrow();
         List<Route> out = new ArrayList<>(routes.size());
         for (Route r : routes) {
+            if (r.hasDirectResponse()) {
+                out.addAll(closedForOrigins(r, policy));
+                out.add(r.toBuilder().addResponseHeadersToAdd(VARY_ORIGIN).build());
+                continue;
+            }
             Route.Builder b = r.toBuilder().addResponseHeadersToAdd(VARY_ORIGIN);
             if (own != null) {
                 b.putTypedPerFilterConfig(EnvoyNames.CORS_FILTER, own);
@@ -102,6 +120,44 @@ final class CorsPolicies {
             out.add(b.build());
         }
         return out;
+    }
+
+    /**
+     * One copy of a direct-response route per origin whose CORS headers can be written literally: the route's match
+     * plus {@code origin} equal to it, and the headers the CORS filter would have set on a normal route
+     * ({@code CorsFilter::encodeHeaders}: allow-origin, credentials, expose-headers).
+     */
+    private static List<Route> closedForOrigins(Route closed, Cors policy) {
+        List<Route> out = new ArrayList<>();
+        int n = 0;
+        for (String origin : policy.allowedOrigins()) {
+            if (origin.equals(Cors.ANY_ORIGIN) && policy.allowCredentials()) {
+                continue; // refused by the validator (CorsRules); a browser would refuse '*' with credentials anyway
+            }
+            boolean suffix = Cors.isSuffixPattern(origin);
+            Route.Builder b = closed.toBuilder()
+                    .setName(closed.getName() + ".cors-" + n++)
+                    .setMatch(closed.getMatch().toBuilder().addHeaders(origin.equals(Cors.ANY_ORIGIN)
+                            ? HeaderMatcher.newBuilder().setName("origin").setPresentMatch(true)
+                            : HeaderMatcher.newBuilder().setName("origin").setStringMatch(originMatcher(origin))))
+                    // the request's origin only after it matched the pattern: never an arbitrary value
+                    .addResponseHeadersToAdd(set("access-control-allow-origin", suffix ? "%REQ(origin)%" : origin));
+            if (policy.allowCredentials()) {
+                b.addResponseHeadersToAdd(set("access-control-allow-credentials", "true"));
+            }
+            if (!policy.exposedHeaders().isEmpty()) {
+                b.addResponseHeadersToAdd(set("access-control-expose-headers", String.join(",", policy.exposedHeaders())));
+            }
+            out.add(b.addResponseHeadersToAdd(VARY_ORIGIN).build());
+        }
+        return out;
+    }
+
+    private static HeaderValueOption set(String name, String value) {
+        return HeaderValueOption.newBuilder()
+                .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+                .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
+                .build();
     }
 
     private static final HeaderValueOption VARY_ORIGIN = HeaderValueOption.newBuilder()
@@ -135,12 +191,8 @@ final class CorsPolicies {
             return StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder().setRegex(".*")).build();
         }
         if (Cors.isSuffixPattern(origin)) {
-            int scheme = origin.indexOf("://");
-            String domain = origin.substring(scheme + 5);
             return StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder()
-                    .setRegex(com.google.re2j.Pattern.quote(origin.substring(0, scheme + 3))
-                            + "([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+" + com.google.re2j.Pattern.quote(domain)))
-                    .build();
+                    .setRegex(Cors.suffixOriginRegex(origin))).build();
         }
         return StringMatcher.newBuilder().setExact(origin).build();
     }

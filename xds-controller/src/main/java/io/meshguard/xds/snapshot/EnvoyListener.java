@@ -11,7 +11,6 @@ import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
-import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
@@ -44,8 +43,10 @@ final class EnvoyListener {
     /** Envoy's DLP and authz calls must not be skipped on error: a bank would rather fail closed. */
     private static final boolean FAILURE_MODE_ALLOW = false;
     /** Envoy's edge recommendations ({@code docs/root/configuration/best_practices/edge.rst}). */
-    private static final int EDGE_BUFFER_LIMIT_BYTES = 32 * 1024;
+    private static final int EDGE_BUFFER_LIMIT_BYTES = FilterClusters.EDGE_BUFFER_LIMIT_BYTES;
     private static final long STREAM_IDLE_TIMEOUT_MS = 300_000;
+    /** The whole request must arrive within this (edge.rst shows 300 s; Envoy's default 0 never ends a slow one). */
+    private static final long REQUEST_TIMEOUT_MS = 300_000;
     private static final long CONNECTION_IDLE_TIMEOUT_MS = 3_600_000;
 
     private final FilterTargets targets;
@@ -88,6 +89,10 @@ final class EnvoyListener {
                 // Envoy's default, stated: a stream with no byte either way for 5 minutes ends (a route's
                 // idle_timeout overrides it). Istio sets 0 on the HCMs it builds; ours is not Istio's.
                 .setStreamIdleTimeout(duration(STREAM_IDLE_TIMEOUT_MS))
+                // a client trickling its request (slowloris) holds a stream at most this long; the response may take
+                // longer (SSE): the timer stops once the request is received or the response starts
+                // (http_connection_manager.proto, request_timeout)
+                .setRequestTimeout(duration(REQUEST_TIMEOUT_MS))
                 // CORS first: a preflight carries no credential and is answered before ext_authz would deny it
                 // (cors_filter.cc answers it with a local reply and stops the chain).
                 .addHttpFilters(HttpFilter.newBuilder()
@@ -120,11 +125,11 @@ final class EnvoyListener {
      * matched route's API, version, gateway route, lifecycle and sunset as custom tags read from the route's
      * metadata, and the caller's identity headers as ext_authz left them (contract: {@code AccessLogTags}).
      */
-    private static HttpGrpcAccessLogConfig accessLog(GatewayGroup group) {
+    private HttpGrpcAccessLogConfig accessLog(GatewayGroup group) {
         CommonGrpcAccessLogConfig.Builder common = CommonGrpcAccessLogConfig.newBuilder()
                 .setLogName("meshguard-" + group.name())
                 .setTransportApiVersion(ApiVersion.V3)
-                .setGrpcService(envoyGrpc(EnvoyNames.ACCESS_LOG_CLUSTER));
+                .setGrpcService(envoyGrpc(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
         for (String key : RouteContract.AccessLogTags.KEYS) {
             common.addCustomTags(CustomTag.newBuilder()
                     .setTag(RouteContract.AccessLogTags.tag(key))
@@ -147,8 +152,7 @@ final class EnvoyListener {
      */
     private ExtAuthz extAuthz() {
         return ExtAuthz.newBuilder()
-                .setGrpcService(GrpcService.newBuilder()
-                        .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(EnvoyNames.EXT_AUTHZ_CLUSTER))
+                .setGrpcService(envoyGrpc(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()).toBuilder()
                         .setTimeout(duration(targets.filterTimeout().toMillis())))
                 .setTransportApiVersion(ApiVersion.V3)
                 .setFailureModeAllow(FAILURE_MODE_ALLOW)
@@ -166,9 +170,9 @@ final class EnvoyListener {
      * is emitted: binary bodies stream through the DLP server too, which passes them on. What bounds a stalled
      * DLP server: its own per-phase deadline, the route's idle timeout, and the keepalives of its cluster (docs §5).
      */
-    private static ExternalProcessor extProc() {
+    private ExternalProcessor extProc() {
         return ExternalProcessor.newBuilder()
-                .setGrpcService(envoyGrpc(EnvoyNames.DLP_CLUSTER))
+                .setGrpcService(envoyGrpc(EnvoyNames.DLP_CLUSTER, targets.dlp()))
                 .setFailureModeAllow(FAILURE_MODE_ALLOW)
                 .setProcessingMode(ProcessingMode.newBuilder()
                         .setRequestHeaderMode(ProcessingMode.HeaderSendMode.SEND)

@@ -35,17 +35,23 @@ final class FilterClusters {
     static final int TCP_KEEPALIVE_TIME_S = 30;
     static final int TCP_KEEPALIVE_INTERVAL_S = 10;
     static final int TCP_KEEPALIVE_PROBES = 3;
+    /** Envoy's edge guide: 32 KiB per connection, listeners and clusters ({@code best_practices/edge.rst}). */
+    static final int EDGE_BUFFER_LIMIT_BYTES = 32 * 1024;
 
     /** A filter server's cluster: resolved by DNS, always HTTP/2 (gRPC), dead peers found by keepalives. */
     static Cluster filterCluster(String name, String target) {
         return Cluster.newBuilder()
                 .setName(name)
                 .setType(Cluster.DiscoveryType.STRICT_DNS)
+                // as for upstreams (UpstreamClusters): an AAAA answer on an IPv4-only pod must not be dialled first
+                // (AUTO prefers IPv6; cluster.proto DnsLookupFamily)
+                .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
+                .setPerConnectionBufferLimitBytes(UInt32Value.of(EDGE_BUFFER_LIMIT_BYTES))
                 .setConnectTimeout(duration(CONNECT_TIMEOUT_MS))
                 .putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(
                         HttpProtocolOptions.newBuilder()
                                 .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-                                        .setHttp2ProtocolOptions(Http2ProtocolOptions.newBuilder()
+                                        .setHttp2ProtocolOptions(edgeHttp2Windows().toBuilder()
                                                 .setConnectionKeepalive(KeepaliveSettings.newBuilder()
                                                         .setInterval(duration(PING_INTERVAL_MS))
                                                         .setTimeout(duration(PING_TIMEOUT_MS)))))
@@ -61,6 +67,14 @@ final class FilterClusters {
                                 .addLbEndpoints(LbEndpoint.newBuilder()
                                         .setEndpoint(Endpoint.newBuilder().setAddress(
                                                 socket(FilterTargets.host(target), FilterTargets.port(target)))))))
+                .build();
+    }
+
+    /** HTTP/2 flow-control windows of Envoy's edge guide ({@code best_practices/edge.rst}): 64 KiB and 1 MiB. */
+    static Http2ProtocolOptions edgeHttp2Windows() {
+        return Http2ProtocolOptions.newBuilder()
+                .setInitialStreamWindowSize(UInt32Value.of(64 * 1024))
+                .setInitialConnectionWindowSize(UInt32Value.of(1024 * 1024))
                 .build();
     }
 

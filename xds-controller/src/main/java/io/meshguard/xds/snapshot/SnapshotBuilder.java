@@ -56,6 +56,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -83,6 +84,8 @@ public final class SnapshotBuilder {
             "type.googleapis.com/envoy.extensions.grpc_service.channel_credentials.insecure.v3.InsecureCredentials";
     private static final DateTimeFormatter HTTP_DATE =
             DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+    private static final String X_FORWARDED_HOST = "x-forwarded-host";
 
     private final FilterTargets targets;
     private final EnvoyListener envoyListener;
@@ -116,11 +119,17 @@ public final class SnapshotBuilder {
             listeners.add(proxylessListener(host, group));
         }
 
+        Set<String> hostnameUpstreams = new TreeSet<>();
+        for (Upstream u : config.upstreamsOf(groupName)) {
+            if (u.discovery() == Upstream.Discovery.LOGICAL_DNS || u.discovery() == Upstream.Discovery.STRICT_DNS) {
+                hostnameUpstreams.add(u.name());
+            }
+        }
         List<RouteConfiguration> routes = List.of(
                 routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion, apisByHost,
-                        new CorsPolicies(group), true),
+                        new CorsPolicies(group), hostnameUpstreams, true),
                 routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, CorsPolicies.NONE,
-                        false));
+                        hostnameUpstreams, false));
 
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
@@ -198,7 +207,7 @@ public final class SnapshotBuilder {
 
     private RouteConfiguration routeConfiguration(String name,
             Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Map<String, List<Api>> apisByHost,
-            CorsPolicies cors, boolean forEnvoy) {
+            CorsPolicies cors, Set<String> hostnameUpstreams, boolean forEnvoy) {
         // hostnames serving the same APIs share one virtual host
         Map<String, List<String>> hostsByApiSet = new LinkedHashMap<>();
         Map<String, List<Api>> apisOfKey = new LinkedHashMap<>();
@@ -227,12 +236,12 @@ public final class SnapshotBuilder {
             // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
             for (Api api : apis) {
                 for (Api.ApiVersion v : api.versions()) {
-                    vh.addAllRoutes(cors.decorate(api, versionRoutes(routesByVersion, api, v, true, forEnvoy)));
+                    vh.addAllRoutes(cors.decorate(api, versionRoutes(routesByVersion, api, v, true, hostnameUpstreams, forEnvoy)));
                 }
             }
             for (Api api : apis) {
                 api.version(api.defaultVersion()).ifPresent(v -> vh.addAllRoutes(
-                        cors.decorate(api, versionRoutes(routesByVersion, api, v, false, forEnvoy))));
+                        cors.decorate(api, versionRoutes(routesByVersion, api, v, false, hostnameUpstreams, forEnvoy))));
             }
             rc.addVirtualHosts(vh);
         });
@@ -240,7 +249,7 @@ public final class SnapshotBuilder {
     }
 
     private List<Route> versionRoutes(Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Api api,
-            Api.ApiVersion v, boolean versioned, boolean forEnvoy) {
+            Api.ApiVersion v, boolean versioned, Set<String> hostnameUpstreams, boolean forEnvoy) {
         String root = versioned ? api.basePath() + "/" + v.version() : api.basePath();
         String idBase = api.name() + "." + v.version() + (versioned ? "" : ".default");
         List<Route> out = new ArrayList<>();
@@ -253,7 +262,7 @@ public final class SnapshotBuilder {
                         .sorted(ROUTE_ORDER)
                         .toList();
                 for (io.meshguard.xds.model.Route r : routes) {
-                    out.add(route(api, v, r, root, idBase, forEnvoy));
+                    out.add(route(api, v, r, root, idBase, hostnameUpstreams, forEnvoy));
                 }
             }
         }
@@ -270,8 +279,8 @@ public final class SnapshotBuilder {
             .thenComparing(io.meshguard.xds.model.Route::name);
 
     private Route route(Api api, Api.ApiVersion v, io.meshguard.xds.model.Route r, String root, String idBase,
-            boolean forEnvoy) {
-        Route.Builder b = Route.newBuilder().setName(idBase + "." + r.name()).setMatch(match(r.match(), root));
+            Set<String> hostnameUpstreams, boolean forEnvoy) {
+        Route.Builder b = Route.newBuilder().setName(idBase + "." + r.name()).setMatch(match(r.match(), root, forEnvoy));
         RouteAction.Builder action = RouteAction.newBuilder();
         List<io.meshguard.xds.model.Route.Destination> live =
                 r.destinations().stream().filter(d -> d.weight() > 0).toList();
@@ -287,6 +296,18 @@ public final class SnapshotBuilder {
             action.setWeightedClusters(wc);
         }
         RouteTimeouts.apply(action, r);
+        boolean rewritesHost = forEnvoy && live.stream().anyMatch(d -> hostnameUpstreams.contains(d.upstream()));
+        if (rewritesHost) {
+            // The upstream sees its own name as Host, the client's in x-forwarded-host. In Kubernetes the gateway's
+            // sidecar routes outbound HTTP by Host: the client's (api.bank.example) names no Service, falls to
+            // PassthroughCluster in plaintext and a STRICT workload resets it (istio/istio
+            // pilot/pkg/networking/core/httproute.go, buildCatchAllVirtualHost); and the workload's own Check must
+            // see the Service host its rules name (policies/authz.yaml, ledger-postings). auto_host_rewrite takes the
+            // DNS cluster's endpoint name (no port) and leaves hosts without a hostname (EDS IPs) alone
+            // (envoyproxy/envoy api/envoy/config/route/v3/route_components.proto; source/common/router/router.cc,
+            // Http::Utility::updateAuthority appends the old Host to x-forwarded-host).
+            action.setAutoHostRewrite(BoolValue.of(true)).setAppendXForwardedHost(true);
+        }
         r.retry().ifPresent(retry -> {
             RetryPolicy.Builder rp = RetryPolicy.newBuilder()
                     .setRetryOn(retry.retryOn())
@@ -303,6 +324,13 @@ public final class SnapshotBuilder {
                 b.addRequestHeadersToAdd(overwrite(h.name(), h.value()));
             }
             b.addAllRequestHeadersToRemove(r.requestHeadersToRemove());
+            if (rewritesHost && !r.requestHeadersToRemove().contains(X_FORWARDED_HOST)) {
+                // A client-sent x-forwarded-host would come first in the list the rewrite appends to, and an
+                // upstream reading the first element would trust it. Route header removal runs in the router's
+                // decodeHeaders (finalizeRequestHeaders), the rewrite later in UpstreamRequest::onPoolReady
+                // (source/common/router/upstream_request.cc), so the upstream sees exactly the client's Host.
+                b.addRequestHeadersToRemove(X_FORWARDED_HOST);
+            }
             for (var h : r.responseHeadersToAdd()) {
                 b.addResponseHeadersToAdd(overwrite(h.name(), h.value()));
             }
@@ -421,14 +449,36 @@ public final class SnapshotBuilder {
         return h;
     }
 
-    private static RouteMatch match(io.meshguard.xds.model.Route.Match m, String root) {
+    /**
+     * A prefix match that stops at a segment boundary: {@code /transfers} must not also route
+     * {@code /transfersAdmin} under the transfers route's authorisation and DLP profile. Envoy's
+     * {@code path_separated_prefix} matches the path without its query when it equals the prefix or continues with
+     * {@code /}; the value may contain no {@code ?} or {@code #} and must not end in {@code /} (envoyproxy/envoy
+     * {@code api/envoy/config/route/v3/route_components.proto}, {@code RouteMatch.path_separated_prefix}, pattern
+     * {@code ^[^?#]+[^?#/]$}; {@code PathSeparatedPrefixRouteEntryImpl} in {@code source/common/router/config_impl.cc}).
+     * A prefix ending in {@code /} (and the root) is already segment-aware and stays a plain {@code prefix}.
+     */
+    static RouteMatch.Builder pathPrefix(RouteMatch.Builder b, String prefix) {
+        if (prefix.isEmpty() || prefix.endsWith("/")) {
+            return b.setPrefix(prefix.isEmpty() ? "/" : prefix);
+        }
+        return b.setPathSeparatedPrefix(prefix);
+    }
+
+    private static RouteMatch match(io.meshguard.xds.model.Route.Match m, String root, boolean forEnvoy) {
         RouteMatch.Builder b = RouteMatch.newBuilder();
         if (m.pathExact().isPresent()) {
             String p = root + m.pathExact().get();
             b.setPath(p.isEmpty() ? "/" : p);
         } else if (m.pathPrefix().isPresent()) {
             String p = root + m.pathPrefix().get();
-            b.setPrefix(p.isEmpty() ? "/" : p);
+            if (forEnvoy) {
+                pathPrefix(b, p);
+            } else {
+                // grpc-java's xDS client knows prefix, path and safe_regex only (XdsRouteConfigureResource): an
+                // unknown path specifier would NACK the whole route configuration
+                b.setPrefix(p.isEmpty() ? "/" : p);
+            }
         } else {
             String regex = m.pathRegex().orElseThrow();
             String anchored = regex.startsWith("^") ? regex.substring(1) : regex;

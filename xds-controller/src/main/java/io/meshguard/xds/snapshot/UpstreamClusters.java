@@ -44,6 +44,8 @@ final class UpstreamClusters {
         Cluster.Builder c = Cluster.newBuilder()
                 .setName(u.name())
                 .setConnectTimeout(duration(u.connectTimeoutMs()))
+                // Envoy's edge guide: 32 KiB per upstream connection (docs/root/configuration/best_practices/edge.rst)
+                .setPerConnectionBufferLimitBytes(UInt32Value.of(FilterClusters.EDGE_BUFFER_LIMIT_BYTES))
                 .setLbPolicy(switch (u.lbPolicy()) {
                     case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
                     case LEAST_REQUEST -> Cluster.LbPolicy.LEAST_REQUEST;
@@ -153,7 +155,9 @@ final class UpstreamClusters {
     static HttpProtocolOptions http2Options() {
         return HttpProtocolOptions.newBuilder()
                 .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-                        .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                        // the edge guide's cluster windows (best_practices/edge.rst: 64 KiB stream, 1 MiB
+                        // connection; Envoy's defaults are 256 MiB each)
+                        .setHttp2ProtocolOptions(FilterClusters.edgeHttp2Windows()))
                 .build();
     }
 }

@@ -22,9 +22,19 @@ final class XdsProtos {
         return ADS;
     }
 
-    static GrpcService envoyGrpc(String cluster) {
+    /**
+     * A gRPC service reached through one of the gateway's clusters, with {@code :authority} the target's host. Unset,
+     * Envoy sends the cluster name ("If this field is not set, the authority header value will be cluster_name",
+     * envoyproxy/envoy {@code api/envoy/config/core/v3/grpc_service.proto}, {@code EnvoyGrpc.authority}); the gateway's
+     * own Istio sidecar routes these HTTP/2 ports by {@code :authority}, so a cluster name that is no Service's goes
+     * to PassthroughCluster in plaintext and a STRICT server refuses it (istio/istio
+     * {@code pilot/pkg/networking/core/httproute.go}, {@code buildCatchAllVirtualHost}).
+     */
+    static GrpcService envoyGrpc(String cluster, String target) {
         return GrpcService.newBuilder()
-                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster))
+                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
+                        .setClusterName(cluster)
+                        .setAuthority(FilterTargets.host(target)))
                 .build();
     }
 

@@ -214,7 +214,10 @@ public final class ConfigValidator {
             }
             m.pathPrefix().ifPresent(p -> relativePath(problems, path + ".match.path_prefix", p));
             m.pathExact().ifPresent(p -> relativePath(problems, path + ".match.path_exact", p));
-            m.pathRegex().ifPresent(p -> regex(problems, path + ".match.path_regex", p));
+            // Envoy sees the regex behind the route's quoted root (SnapshotBuilder.match): size that, the longest root
+            String root = api == null ? "" : api.basePath() + "/" + r.version();
+            m.pathRegex().ifPresent(p -> regex(problems, path + ".match.path_regex", p,
+                    Pattern.quote(root) + (p.startsWith("^") ? p.substring(1) : p)));
             for (String method : m.methods()) {
                 if (!METHODS.contains(method)) {
                     problems.add(Problem.error(path + ".match.methods", "unknown HTTP method '" + method + "'"));
@@ -228,7 +231,7 @@ public final class ConfigValidator {
                 if (kinds > 1) {
                     problems.add(Problem.error(hp, "at most one of exact, prefix, regex"));
                 }
-                h.regex().ifPresent(x -> regex(problems, hp + ".regex", x));
+                h.regex().ifPresent(x -> regex(problems, hp + ".regex", x, x));
             }
         }
         if (r.destinations().isEmpty()) {
@@ -414,11 +417,16 @@ public final class ConfigValidator {
         }
     }
 
-    private static void regex(List<Problem> problems, String path, String regex) {
+    /** A regex RE2 compiles and whose emitted form ({@code emitted}) fits Envoy's program-size limit. */
+    private static void regex(List<Problem> problems, String path, String regex, String emitted) {
         try {
             Pattern.compile(regex);
         } catch (PatternSyntaxException e) {
             problems.add(Problem.error(path, "not a valid RE2 regex: " + e.getMessage()));
+            return;
+        }
+        if (EnvoyRegexBudget.tooLarge(emitted)) {
+            problems.add(Problem.error(path, EnvoyRegexBudget.tooLargeMessage(emitted)));
         }
     }
 

@@ -92,6 +92,10 @@ final class CorsRules {
                     + "scheme://*.domain"));
             return;
         }
+        if (suffix && EnvoyRegexBudget.tooLarge(Cors.suffixOriginRegex(origin))) {
+            problems.add(Problem.error(path, "'" + origin + "': " + EnvoyRegexBudget.tooLargeMessage(
+                    Cors.suffixOriginRegex(origin))));
+        }
         if (suffix) {
             if (prod) {
                 problems.add(Problem.error(path, "'" + origin + "': a production group takes exact origins only"));

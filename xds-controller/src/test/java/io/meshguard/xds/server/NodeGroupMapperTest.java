@@ -30,4 +30,43 @@ class NodeGroupMapperTest {
         assertThat(new NodeGroupMapper(Optional.empty()).hash(Node.getDefaultInstance()))
                 .isEqualTo(NodeGroupMapper.UNASSIGNED);
     }
+
+    @Test
+    void envoyNode_getsItsGroupsEnvoySnapshot_proxylessClientsTheFullOne() {
+        NodeGroupMapper mapper = new NodeGroupMapper(Optional.empty());
+        Node envoy = Node.newBuilder().setCluster("edge").setUserAgentName("envoy").build();
+        Node grpcJava = Node.newBuilder().setCluster("edge").setUserAgentName("gRPC Java").build();
+        assertThat(mapper.group(envoy)).isEqualTo("edge");
+        assertThat(mapper.hash(envoy)).isEqualTo(NodeGroupMapper.envoyKey("edge")).isNotEqualTo("edge");
+        assertThat(mapper.hash(grpcJava)).isEqualTo("edge");
+    }
+
+    @Test
+    void envoySnapshot_leavesOutTheProxylessApiListeners_underTheSameVersions() throws Exception {
+        io.meshguard.xds.model.GatewayConfig config = io.meshguard.xds.model.GatewayYaml.read("g.yaml", """
+                groups: [{name: edge, environment: test, hostnames: [api.bank.example]}]
+                upstreams: [{name: b, endpoints: [{address: 10.0.0.9, port: 8080}]}]
+                apis: [{name: shop, base_path: /shop, default_version: v1, versions: [{version: v1}]}]
+                routes: [{name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
+                          destinations: [{upstream: b, weight: 100}]}]
+                """);
+        var resources = new io.meshguard.xds.snapshot.SnapshotBuilder(io.meshguard.xds.snapshot.FilterTargets.DEFAULTS)
+                .build(config, "edge");
+        assertThat(resources.listeners()).anyMatch(l -> l.hasApiListener());
+        NodeGroupMapper mapper = new NodeGroupMapper(Optional.empty());
+        XdsSnapshots snapshots = new XdsSnapshots(new io.envoyproxy.controlplane.cache.v3.SimpleCache<>(mapper));
+        snapshots.serve(1, resources);
+
+        String lds = io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL;
+        var forEnvoy = snapshots.cache().getSnapshot(NodeGroupMapper.envoyKey("edge"));
+        var forProxyless = snapshots.cache().getSnapshot("edge");
+        var listener = io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER;
+        assertThat(forEnvoy.resources(listener).values()).isNotEmpty()
+                .noneMatch(l -> ((io.envoyproxy.envoy.config.listener.v3.Listener) l).hasApiListener());
+        assertThat(forProxyless.resources(listener).values())
+                .anyMatch(l -> ((io.envoyproxy.envoy.config.listener.v3.Listener) l).hasApiListener());
+        // an Envoy's ACK names the group's revision like any node's
+        assertThat(forEnvoy.version(lds)).isEqualTo(forProxyless.version(lds));
+        assertThat(snapshots.revisionOf("edge", java.util.Map.of(lds, forEnvoy.version(lds)))).contains(1L);
+    }
 }

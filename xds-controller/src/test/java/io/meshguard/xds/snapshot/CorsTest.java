@@ -109,11 +109,12 @@ class CorsTest {
         assertThat(vh.getRoutesList().subList(0, 2)).extracting(Route::getName)
                 .containsExactly("accounts.cors-preflight", "chat.cors-preflight");
         Route preflight = route(vh, "accounts.cors-preflight");
-        assertThat(preflight.getMatch().getPrefix()).isEqualTo("/accounts");
+        assertThat(preflight.getMatch().getPathSeparatedPrefix()).isEqualTo("/accounts");
         assertThat(preflight.getMatch().getHeadersList()).extracting(h -> h.getName() + "="
                         + (h.getPresentMatch() ? "present" : h.getStringMatch().getExact()))
                 .containsExactly(":method=OPTIONS", "origin=present", "access-control-request-method=present");
-        assertThat(preflight.getDirectResponse().getStatus()).isEqualTo(403);
+        // a normal route, so the CORS filter runs on it; no endpoint behind it, were the filter ever missing
+        assertThat(preflight.getRoute().getCluster()).isEqualTo(EnvoyNames.CLOSED_CLUSTER);
         assertThat(preflight.getTypedPerFilterConfigOrThrow("envoy.filters.http.ext_authz")
                 .unpack(ExtAuthzPerRoute.class).getDisabled()).isTrue();
         assertThat(preflight.getTypedPerFilterConfigOrThrow("envoy.filters.http.ext_proc")
@@ -130,6 +131,55 @@ class CorsTest {
         List<String> names = hcm.getHttpFiltersList().stream().map(f -> f.getName()).toList();
         assertThat(names.indexOf("envoy.filters.http.cors")).isZero();
         assertThat(names.indexOf("envoy.filters.http.cors")).isLessThan(names.indexOf("envoy.filters.http.ext_authz"));
+    }
+
+    @Test
+    void noRouteCarryingACorsPolicy_isADirectResponse_whichTheCorsFilterWouldSkip() throws Exception {
+        // cors_filter.cc returns Continue for a route without a route entry, and a direct response has none
+        GatewayConfig config = GatewayYaml.read("cors.yaml", """
+                groups:
+                  - name: edge
+                    environment: test
+                    hostnames: [api.bank.example]
+                    cors: {allowed_origins: [https://app.bank.example, 'https://*.dev.bank.example'], allow_credentials: true}
+                upstreams: [{name: backend, endpoints: [{address: 10.0.0.9, port: 8080}]}]
+                apis:
+                  - name: accounts
+                    base_path: /accounts
+                    default_version: v2
+                    versions:
+                      - {version: v1, status: sunset, deprecated_at: 2025-01-01T00:00:00Z, sunset_at: 2026-01-01T00:00:00Z, successor: v2}
+                      - {version: v2}
+                routes:
+                  - {name: list, group: edge, api: accounts, version: v2,
+                     match: {path_prefix: /list}, destinations: [{upstream: backend, weight: 100}]}
+                """);
+        VirtualHost vh = envoyRoutes(config).getVirtualHosts(0);
+        assertThat(vh.getRoutesList()).filteredOn(r -> r.getTypedPerFilterConfigMap().containsKey("envoy.filters.http.cors")
+                || r.getName().endsWith("cors-preflight")).isNotEmpty().noneMatch(Route::hasDirectResponse);
+
+        // the sunset 410 carries the CORS headers itself, for each exact origin, after matching that origin
+        Route closedForApp = route(vh, "accounts.v1.closed.cors-0");
+        assertThat(closedForApp.getDirectResponse().getStatus()).isEqualTo(410);
+        assertThat(closedForApp.getMatch().getHeadersList()).anySatisfy(h -> {
+            assertThat(h.getName()).isEqualTo("origin");
+            assertThat(h.getStringMatch().getExact()).isEqualTo("https://app.bank.example");
+        });
+        assertThat(closedForApp.getResponseHeadersToAddList()).extracting(h -> h.getHeader().getKey() + ": "
+                + h.getHeader().getValue()).contains("access-control-allow-origin: https://app.bank.example",
+                "access-control-allow-credentials: true", "vary: origin");
+        // a suffix pattern: matched by its anchored regex, the matched origin written back by Envoy's %REQ(origin)%
+        Route closedForSuffix = route(vh, "accounts.v1.closed.cors-1");
+        assertThat(closedForSuffix.getMatch().getHeadersList()).anySatisfy(h -> assertThat(
+                h.getStringMatch().getSafeRegex().getRegex()).isEqualTo(
+                        CorsPolicies.originMatcher("https://*.dev.bank.example").getSafeRegex().getRegex()));
+        assertThat(closedForSuffix.getResponseHeadersToAddList()).extracting(h -> h.getHeader().getKey() + ": "
+                + h.getHeader().getValue()).contains("access-control-allow-origin: %REQ(origin)%");
+        assertThat(vh.getRoutesList()).extracting(Route::getName)
+                .containsSubsequence("accounts.v1.closed.cors-0", "accounts.v1.closed.cors-1", "accounts.v1.closed");
+        // the formatter only on canned answers: the emulator models it there (RouteTable.formatted)
+        assertThat(vh.getRoutesList()).filteredOn(Route::hasRoute).allSatisfy(r -> assertThat(
+                r.getResponseHeadersToAddList()).noneMatch(h -> h.getHeader().getValue().contains("%")));
     }
 
     @Test

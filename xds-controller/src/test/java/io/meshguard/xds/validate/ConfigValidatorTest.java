@@ -53,6 +53,27 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void regexLargerThanEnvoysProgramSizeLimit_isAnError_whileARealisticOneFits() {
+        // 118 in Envoy's C++ RE2 (envoyproxy/gateway#2543): NACKed at Envoy's default limit 100, fits meshguard's 1000
+        String uuidish = "^/v4/advisory/[0-9a-z-]{36}/clone$";
+        assertThat(EnvoyRegexBudget.estimatedEnvoySize(uuidish)).isGreaterThan(100).isLessThan(EnvoyRegexBudget.ERROR_LEVEL);
+        assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_regex\": \"" + uuidish + "\"")))
+                .isEmpty();
+
+        String huge = "/items/[0-9a-f]{500}";
+        assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_regex\": \"" + huge + "\"")))
+                .singleElement().satisfies(p -> {
+                    assertThat(p.path()).isEqualTo("routes[edge/all].match.path_regex");
+                    assertThat(p.message()).contains("re2.max_program_size.error_level 1000");
+                });
+        // header regexes go into the same route table
+        String headerRoute = ROUTE.replace("\"path_prefix\": \"/\"",
+                "\"path_prefix\": \"/\", \"headers\": [{\"name\": \"x-tenant-id\", \"regex\": \"t-[a-z]{400}\"}]");
+        assertThat(errorsWithRoute(headerRoute)).extracting(Problem::message)
+                .anyMatch(m -> m.contains("regex too large for Envoy"));
+    }
+
+    @Test
     void regexThatRe2Rejects_isAnError() {
         assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_regex\": \"(a+\"")))
                 .extracting(Problem::path).contains("routes[edge/all].match.path_regex");
