@@ -154,7 +154,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
 
     /** Refused paths by class (a fixed set of sub-reasons): a rising count of one class is a probe worth a look. */
     private Counter pathRefusal(HttpRequestView view) {
-        String problem = view.target().problem().orElse(io.meshguard.extauthz.decision.CanonicalPath.Problem.PATH_PARAMETERS).code();
+        String problem = view.target().problem().orElse(io.meshguard.contract.CanonicalPath.Problem.PATH_PARAMETERS).code();
         return decisions.computeIfAbsent("path|" + problem, k -> Counter.builder("meshguard_authz_path_refusals_total")
                 .description("Requests refused for a path an upstream could resolve differently, by sub-reason")
                 .tag("problem", problem)
