@@ -408,6 +408,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
      * placed before ext_proc, and upstreams were asked for identity anyway ({@code accept-encoding}).
      */
     private static void bodyHeaderMutations(DirectionState state, BodySendMode mode, HeaderMutation.Builder m) {
+        // A body decoded from its declared charset goes on as UTF-8, and says so.
+        state.rewrittenContentType().ifPresent(ct -> m.addSetHeaders(header("content-type", ct)));
         if (state.decodes()) {
             m.addRemoveHeaders("content-encoding");
             m.addRemoveHeaders("content-length");
@@ -464,8 +466,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             return;
         }
         CommonResponse.Builder common = CommonResponse.newBuilder();
-        if (state.scans()) {
-            // out is a new array nobody changes afterwards: wrapping it saves a copy per chunk.
+        {
+            // This message was scanned (a body sniffed as binary may stop scanning after it, but its own output
+            // still replaces it). out is a new array nobody changes afterwards: wrapping it saves a copy per chunk.
             common.setBodyMutation(BodyMutation.newBuilder().setBody(UnsafeByteOperations.unsafeWrap(out)));
             if (end && !cut && state.hadContentLength && mode != BodySendMode.STREAMED && state.changed()) {
                 // BUFFERED with header mode SEND keeps content-length: it must match the new body exactly.
@@ -800,11 +803,27 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         return headers.getOrDefault("x-b3-traceid", "");
     }
 
-    private static Map<String, String> headers(HttpHeaders h) {
+    /**
+     * The headers by lower-cased name; the first value wins, except for the two that decide how a body is read.
+     * Envoy hands repeated header lines over as separate entries (HeaderMap in {@code external_processor.proto}),
+     * and upstream frameworks differ on which one they believe, so a sender could label a body twice and have
+     * meshguard read it one way and the upstream another: repeated {@code content-encoding} values are joined into
+     * one list (RFC 9110 §8.4: codings apply in order), and {@code content-type} values that disagree leave the body
+     * without a label (scanned as text, the strictest reading).
+     */
+    static Map<String, String> headers(HttpHeaders h) {
         Map<String, String> out = new HashMap<>();
         for (HeaderValue v : h.getHeaders().getHeadersList()) {
             String value = v.getRawValue().isEmpty() ? v.getValue() : v.getRawValue().toStringUtf8();
-            out.putIfAbsent(v.getKey().toLowerCase(Locale.ROOT), value);
+            String key = v.getKey().toLowerCase(Locale.ROOT);
+            String before = out.putIfAbsent(key, value);
+            if (before != null) {
+                if (key.equals("content-encoding")) {
+                    out.put(key, before + ", " + value);
+                } else if (key.equals("content-type") && !before.trim().equalsIgnoreCase(value.trim())) {
+                    out.put(key, "");
+                }
+            }
         }
         return out;
     }
