@@ -10,8 +10,13 @@ import java.util.Optional;
  * bytes inside the message, so a card number in a string field is a run of ASCII digits. A finding whose action keeps
  * the length (masking digit by digit) is rewritten in place; one that would change the length (redact, hash) cannot
  * be, because protobuf length-prefixes every string: the body is refused ({@code grpc_rewrite}) rather than sent on
- * unscanned or corrupt. A compressed message (flag bit 0, {@code grpc-encoding}) is not decompressed here: refused
- * under {@code unknown_encoding: block}, passed unscanned otherwise.
+ * unscanned or corrupt. A compressed message (flag bit 0) in gzip or zlib ("deflate" in gRPC's
+ * {@code doc/compression.md}), told apart by its magic bytes rather than by the {@code grpc-encoding} label, is
+ * decompressed — at most {@link #MAX_MESSAGE} bytes, grpc-java's default receive limit
+ * ({@code io.grpc.internal.GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE}) — and scanned; it goes on as it came when nothing in it
+ * needs rewriting, and is refused when something does ({@code grpc_rewrite}: it is not re-compressed). Other
+ * compressed messages (snappy, zstd …) are refused under {@code unknown_encoding: block} ({@code grpc_compressed}),
+ * passed unscanned otherwise.
  */
 public final class GrpcFramesTransformer implements BodyTransformer {
     private final PartRules r;
@@ -63,7 +68,9 @@ public final class GrpcFramesTransformer implements BodyTransformer {
 
     private void frameDone() {
         boolean compressed = (prefix[0] & 0x01) != 0;
-        if (compressed) {
+        if (compressed && decompressible()) {
+            scanCompressed();
+        } else if (compressed) {
             if (r.blockUnknownEncoding()) {
                 throw new ContentRefused("grpc_compressed");
             }
@@ -76,6 +83,46 @@ public final class GrpcFramesTransformer implements BodyTransformer {
         prefixLen = 0;
         messageLen = 0;
         expected = 0;
+    }
+
+    /** Largest decompressed message scanned: grpc-java's default maximum inbound message size (4 MiB). */
+    public static final int MAX_MESSAGE = 4 * 1024 * 1024;
+
+    /** gzip (RFC 1952 magic 1f 8b) or zlib (RFC 1950: CM 8, header checksum). */
+    private boolean decompressible() {
+        if (messageLen < 2) {
+            return false;
+        }
+        int b0 = message[0] & 0xff;
+        int b1 = message[1] & 0xff;
+        return (b0 == 0x1f && b1 == 0x8b) || ((b0 & 0x0f) == 8 && ((b0 << 8) | b1) % 31 == 0);
+    }
+
+    private void scanCompressed() {
+        byte[] plain;
+        try (java.io.InputStream in = (message[0] & 0xff) == 0x1f
+                ? new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(message, 0, messageLen))
+                : new java.util.zip.InflaterInputStream(new java.io.ByteArrayInputStream(message, 0, messageLen))) {
+            plain = in.readNBytes(MAX_MESSAGE + 1);
+        } catch (java.io.IOException e) {
+            throw new ContentRefused("corrupt_encoding");
+        }
+        if (plain.length > MAX_MESSAGE) {
+            throw new ContentRefused("oversize");
+        }
+        ByteSink scanned = new ByteSink(Math.max(16, plain.length));
+        TextTransformer t = new TextTransformer(r.rules(), r.hasher(), scanned, r.listener(), "grpc_message");
+        t.write(plain, 0, plain.length);
+        t.finish();
+        if (t.blockedBy().isPresent()) {
+            blocked = t.blockedBy().get();
+            return;
+        }
+        if (!scanned.contentEquals(plain, 0, plain.length)) {
+            throw new ContentRefused("grpc_rewrite");
+        }
+        r.out().write(prefix, 0, 5);
+        r.out().write(message, 0, messageLen);
     }
 
     /** Scans the collected message; writes it with its prefix when its length is unchanged. */

@@ -316,10 +316,31 @@ class ContentLabelsTest {
         assertThat(a.reason()).isEqualTo("meshguard_dlp_grpc_rewrite");
     }
 
+    private static byte[] gzip(byte[] b) throws Exception {
+        ByteArrayOutputStream z = new ByteArrayOutputStream();
+        try (GZIPOutputStream g = new GZIPOutputStream(z)) {
+            g.write(b);
+        }
+        return z.toByteArray();
+    }
+
     @Test
-    void grpc_compressedFrame_isRefused_whereTheProfileBlocksUnknownEncodings() throws Exception {
-        Answer a = send("/other.Service/Call", frame(1, new byte[] {31, -117, 8, 0}), "content-type",
-                "application/grpc", "grpc-encoding", "gzip");
+    void grpc_compressedFrame_isDecompressedAndScanned_cleanGoesOnAsItCame_cardIsRefused() throws Exception {
+        byte[] clean = frame(1, gzip(utf8("\n\u0005hello")));
+        Answer ok = send("/other.Service/Call", clean, "content-type", "application/grpc", "grpc-encoding", "gzip");
+        assertThat(ok.refused()).isFalse();
+        assertThat(ok.bytes()).isEqualTo(clean);
+        // a card inside a compressed message cannot be masked without re-compressing it: refused, never passed
+        byte[] card = frame(1, gzip(utf8("\n\u0013" + CARD)));
+        Answer a = send("/other.Service/Call", card, "content-type", "application/grpc", "grpc-encoding", "gzip");
+        assertThat(a.refused()).isTrue();
+        assertThat(a.reason()).isEqualTo("meshguard_dlp_grpc_rewrite");
+    }
+
+    @Test
+    void grpc_compressedFrameInAnUnknownFormat_isRefused_whereTheProfileBlocksUnknownEncodings() throws Exception {
+        Answer a = send("/other.Service/Call", frame(1, new byte[] {(byte) 0xff, 6, 0, 0, 's', 'N', 'a', 'P'}),
+                "content-type", "application/grpc", "grpc-encoding", "snappy");
         assertThat(a.refused()).isTrue();
         assertThat(a.reason()).isEqualTo("meshguard_dlp_grpc_compressed");
     }
