@@ -20,6 +20,8 @@ import java.util.Optional;
  */
 public final class TextOrBinaryTransformer implements BodyTransformer {
     private static final boolean[] BINARY = new boolean[256];
+    /** White space held before deciding JSON or text; past it, the body is text (nothing held back for long). */
+    private static final int MAX_LEADING_SPACE = 4096;
 
     static {
         for (int c = 0; c <= 0x1F; c++) {
@@ -123,11 +125,14 @@ public final class TextOrBinaryTransformer implements BodyTransformer {
         while (i < end && isSpace(b[i])) {
             i++;
         }
-        if (i == end) {
+        // the decision depends on where the first other byte is in the body, never on the chunking
+        boolean withinLead = leading.size() + (i - off) <= MAX_LEADING_SPACE;
+        if (i == end && withinLead) {
             leading.write(b, off, len); // only white space so far: the kind is not known yet
             return;
         }
-        inner = b[i] == '{' || b[i] == '[' ? new JsonTransformer(rules, hasher, out, listener)
+        inner = i < end && withinLead && (b[i] == '{' || b[i] == '[')
+                ? new JsonTransformer(rules, hasher, out, listener)
                 : new TextTransformer(rules, hasher, out, listener, location);
         if (leading.size() > 0) {
             byte[] ws = leading.drain();
