@@ -20,13 +20,20 @@ import java.util.Optional;
  */
 public final class TranscodingTransformer implements BodyTransformer {
     private final CharsetDecoder decoder;
+    private final Charset target;
     private final BodyTransformer next;
     private ByteBuffer carry = ByteBuffer.allocate(0);
     private final CharBuffer chars = CharBuffer.allocate(8192);
 
     public TranscodingTransformer(Charset charset, BodyTransformer next) {
+        this(charset, StandardCharsets.UTF_8, next);
+    }
+
+    /** From {@code charset} to {@code target} (a charset that writes no byte-order mark: UTF-16LE, not UTF-16). */
+    public TranscodingTransformer(Charset charset, Charset target, BodyTransformer next) {
         this.decoder = charset.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
+        this.target = target;
         this.next = next;
     }
 
@@ -65,7 +72,7 @@ public final class TranscodingTransformer implements BodyTransformer {
             if (Character.isHighSurrogate(chars.get(chars.limit() - 1))) {
                 n--;
             }
-            byte[] utf8 = chars.subSequence(0, n).toString().getBytes(StandardCharsets.UTF_8);
+            byte[] utf8 = chars.subSequence(0, n).toString().getBytes(target);
             chars.position(chars.position() + n);
             next.write(utf8, 0, utf8.length);
         }
@@ -85,7 +92,7 @@ public final class TranscodingTransformer implements BodyTransformer {
             if (Character.isHighSurrogate(chars.get(chars.limit() - 1))) {
                 throw new ContentRefused("corrupt_charset");
             }
-            byte[] utf8 = chars.toString().getBytes(StandardCharsets.UTF_8);
+            byte[] utf8 = chars.toString().getBytes(target);
             next.write(utf8, 0, utf8.length);
         }
         chars.clear();

@@ -141,7 +141,11 @@ final class DirectionState {
             case GRPC -> new io.meshguard.dlp.content.GrpcFramesTransformer(parts);
             case SNIFF -> new io.meshguard.dlp.content.TextOrBinaryTransformer(p.rules(), hasher, out, listener,
                     "body", parts.blockNonText(), parts.unscanned());
-            case NONE -> transformers.create(kind, p.rules(), hasher, out, listener);
+            case NONE -> kind == MediaTypes.Kind.JSON && charset == null
+                    // JSON without a declared charset may still be UTF-16/32 (RFC 4627 §3 detection, as Jackson does)
+                    ? new io.meshguard.dlp.content.JsonEncodingSniff(
+                            sink -> transformers.create(kind, p.rules(), hasher, sink, listener), out)
+                    : transformers.create(kind, p.rules(), hasher, out, listener);
         };
         if (charset != null) {
             transformer = new io.meshguard.dlp.content.TranscodingTransformer(charset, transformer);

@@ -91,6 +91,14 @@ class ContainerChunkInvarianceTest {
     }
 
     @Test
+    void undeclaredUtf16Json_everySplit_sameOutputAndFindings() {
+        byte[] in = ("\uFEFF{\"a\": \"\uD83D\uDE00 pay " + CARD + "\"}").getBytes(StandardCharsets.UTF_16BE);
+        assertChunkInvariant((out, f) -> new JsonEncodingSniff(sink -> new JsonTransformer(
+                Bodies.rules(ActionKind.MASK), Bodies.HASHER, sink, (x, l) -> f.add(x.detector() + "@" + l)), out),
+                in, new String(CARD.getBytes(StandardCharsets.UTF_16BE), StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
     void grpcFrames_everySplit_sameOutputAndFindings() {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         for (String m : List.of("\n\u0013" + CARD, "", "\n\u0002ok", "\n\u0013" + CARD)) {

@@ -271,6 +271,20 @@ class ContentLabelsTest {
         });
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"UTF-16LE", "UTF-16BE", "UTF-32LE", "UTF-32BE", "bom:UTF-16LE", "bom:UTF-16BE",
+            "bom:UTF-32LE", "bom:UTF-32BE"})
+    void json_inUtf16Or32WithoutADeclaredCharset_isDetected_scanned_andGoesOnInItsOwnEncoding(String spec)
+            throws Exception {
+        // Jackson detects these from the first four bytes (RFC 4627 §3) whatever the label says
+        boolean bom = spec.startsWith("bom:");
+        Charset cs = Charset.forName(bom ? spec.substring(4) : spec);
+        String json = (bom ? "\uFEFF" : "") + "{\"note\": \"pay with " + CARD + "\"}";
+        Answer a = send(json.getBytes(cs), "content-type", "application/json");
+        assertThat(a.refused()).isFalse();
+        assertThat(a.bytes()).as(spec).isEqualTo(json.replace(CARD, MASKED).getBytes(cs));
+    }
+
     @Test
     void unknownCharset_isRefused_whereTheProfileBlocksUnknownEncodings() throws Exception {
         Answer a = send(utf8("{}"), "content-type", "application/json; charset=x-no-such-charset");
