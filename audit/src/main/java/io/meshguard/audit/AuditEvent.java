@@ -21,6 +21,10 @@ import java.util.UUID;
  * the column width when the event is built, and the names of cut fields are listed under {@code _truncated} in the
  * details, so a long value can never make a batch fail.
  *
+ * <p>Every text column and every string in the details (keys too) goes through {@link SensitiveText#mask} when the
+ * event is built: card numbers and national ids never reach a row, the decision log or the spool, whichever server
+ * or field they came from (paths, query strings, headers, claims).
+ *
  * <p>Build with {@link #builder(AuditKind)}; the event id is a UUIDv7 derived from {@code occurredAt} unless set.
  */
 public final class AuditEvent {
@@ -449,7 +453,7 @@ public final class AuditEvent {
             }
             Map<String, Object> all = new LinkedHashMap<>();
             for (Map.Entry<String, Object> e : details.entrySet()) {
-                all.put(withoutNul(e.getKey()), sanitized(e.getValue()));
+                all.put(SensitiveText.mask(withoutNul(e.getKey())), sanitized(e.getValue()));
             }
             if (!truncated.isEmpty()) {
                 all.put("_truncated", List.copyOf(truncated));
@@ -464,11 +468,11 @@ public final class AuditEvent {
         /** PostgreSQL text and jsonb cannot hold U+0000; one stray NUL would fail a whole batch. */
         private static Object sanitized(Object value) {
             if (value instanceof String s) {
-                return withoutNul(s);
+                return SensitiveText.mask(withoutNul(s));
             }
             if (value instanceof Map<?, ?> m) {
                 Map<String, Object> copy = new LinkedHashMap<>();
-                m.forEach((k, v) -> copy.put(withoutNul(String.valueOf(k)), sanitized(v)));
+                m.forEach((k, v) -> copy.put(SensitiveText.mask(withoutNul(String.valueOf(k))), sanitized(v)));
                 return copy;
             }
             if (value instanceof Iterable<?> list) {
@@ -488,7 +492,8 @@ public final class AuditEvent {
             if (value == null) {
                 return null;
             }
-            value = withoutNul(value);
+            // Masked before it is cut: a card number cut at the column width would leave its first digits in clear.
+            value = SensitiveText.mask(withoutNul(value));
             if (value.length() <= max) {
                 return value;
             }

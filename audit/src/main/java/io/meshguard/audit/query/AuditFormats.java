@@ -88,31 +88,54 @@ public final class AuditFormats {
     }
 
     /**
-     * One RFC 4180 row. A cell that starts with {@code = + - @}, tab or CR is prefixed with {@code '} so a
-     * spreadsheet shows a request path like {@code =HYPERLINK(...)} as text instead of running it.
+     * One RFC 4180 row. Numbers and booleans are written bare; every text cell is quoted (so no value can add a cell
+     * or a row, whatever separator the reading tool assumes) and its formulas are neutralised: a {@code '} goes before
+     * a formula trigger ({@code = + - @}, TAB, CR) that starts the cell or follows — after optional spaces — any
+     * character a spreadsheet may split cells on ({@code ,} {@code ;} TAB {@code |} CR LF). Excel in many locales
+     * splits on {@code ;}, LibreOffice asks, and tools that split naively ignore quotes: a path like
+     * {@code /a;=HYPERLINK(...)} must stay text in each of them (OWASP "CSV Injection").
      */
     public static void writeCsvRow(AuditEvent e, Writer out) throws IOException {
         ObjectNode o = toJson(e);
         List<String> cells = new ArrayList<>(COLUMNS.size());
         for (String column : COLUMNS) {
             JsonNode v = o.get(column);
-            String text = v == null || v.isNull() ? "" : v.isContainerNode() ? JSON.writeValueAsString(v) : v.asText();
-            cells.add(csvCell(text, !column.equals("details")));
+            if (v == null || v.isNull()) {
+                cells.add("");
+            } else if (v.isNumber() || v.isBoolean()) {
+                cells.add(v.asText());
+            } else {
+                cells.add(csvText(v.isContainerNode() ? JSON.writeValueAsString(v) : v.asText()));
+            }
         }
         out.write(String.join(",", cells));
         out.write("\r\n");
     }
 
-    static String csvCell(String text, boolean neutralizeFormula) {
-        String value = text;
-        if (neutralizeFormula && !value.isEmpty() && "=+-@\t\r".indexOf(value.charAt(0)) >= 0) {
-            value = "'" + value;
+    private static final String TRIGGERS = "=+-@\t\r";
+    private static final String SEPARATORS = ",;\t|\r\n";
+
+    /** A quoted, formula-neutralised text cell. */
+    static String csvText(String text) {
+        StringBuilder b = new StringBuilder(text.length() + 8).append('"');
+        boolean cellStart = true; // at the start of the cell, or after a separator and spaces
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (cellStart && TRIGGERS.indexOf(c) >= 0) {
+                b.append('\'');
+            }
+            if (c == '"') {
+                b.append("\"\"");
+            } else {
+                b.append(c);
+            }
+            if (SEPARATORS.indexOf(c) >= 0) {
+                cellStart = true;
+            } else if (c != ' ') {
+                cellStart = false;
+            }
         }
-        if (value.indexOf(',') >= 0 || value.indexOf('"') >= 0 || value.indexOf('\n') >= 0
-                || value.indexOf('\r') >= 0 || !value.equals(text)) {
-            return '"' + value.replace("\"", "\"\"") + '"';
-        }
-        return value;
+        return b.append('"').toString();
     }
 
     /** A fixed-width table of the columns an operator scans first. */

@@ -216,6 +216,19 @@ class AccessLogReceiverTest {
     }
 
     @Test
+    void accessLogRow_cardNumbersInPathQueryAndHeaders_areMaskedBeforeTheRowExists() throws Exception {
+        // DLP never sees paths, query strings or headers: the audit masks them itself (issue #23)
+        AccessLogMapper keep = new AccessLogMapper(AccessLogHeaders.defaults(), new PathPolicy(true));
+        HTTPAccessLogEntry.Builder b = entry("r-4532015112830366", "/cards/4532-0151-1283-0366?pan=5105105105105100",
+                200, "application/json");
+        b.getRequestBuilder().putRequestHeaders("x-user-id", "user 4532 0151 1283 0366");
+        AuditEvent e = keep.toEvent(b.build(), "", "");
+        assertThat(e.path()).hasValue("/cards/****-****-****-0366?pan=************5100");
+        assertThat(e.subject()).hasValue("user **** **** **** 0366");
+        assertThat(e.requestId()).hasValue("r-************0366");
+    }
+
+    @Test
     void extAuthzDenial_isMarkedAsDenyDecision() throws Exception {
         HTTPAccessLogEntry.Builder denied = entry("r", "/a", 403, "text/plain");
         denied.getCommonPropertiesBuilder().setResponseFlags(ResponseFlags.newBuilder()

@@ -45,8 +45,36 @@ class AuditFormatsTest {
         assertThat(lines[0]).startsWith("event_id,occurred_at,kind,");
         assertThat(lines[1]).contains(",\"'=HYPERLINK(\"\"http://evil\"\")\",");
         assertThat(lines[1]).endsWith(",\"{\"\"note\"\":\"\"a,b\"\"}\"");
-        assertThat(AuditFormats.csvCell("plain", true)).isEqualTo("plain");
-        assertThat(AuditFormats.csvCell("-1", true)).isEqualTo("\"'-1\"");
+        assertThat(AuditFormats.csvText("plain")).isEqualTo("\"plain\"");
+        assertThat(AuditFormats.csvText("-1")).isEqualTo("\"'-1\"");
+    }
+
+    @Test
+    void csv_quotesEveryTextCell_numbersAndBooleansBare() throws Exception {
+        StringWriter out = new StringWriter();
+        AuditFormats.writeCsvRow(AuditEvent.builder(AuditKind.API_CALL).occurredAt(AT).tenant("acme").method("GET")
+                .path("/plain").status(200).latencyUs(12).build(), out);
+        String row = out.toString().strip();
+        assertThat(row).contains(",\"acme\",").contains(",\"GET\",").contains(",\"/plain\",")
+                .contains(",200,").contains(",12,").contains(",false,");
+        assertThat(row).doesNotContain(",acme,").doesNotContain(",GET,");
+    }
+
+    @Test
+    void csv_neutralisesFormulas_afterEverySeparatorASpreadsheetMaySplitOn() {
+        for (String sep : List.of(";", "\t", ",", "|", "\n", "\r", "; ", ",  ")) {
+            for (String trigger : List.of("=", "+", "-", "@")) {
+                String cell = AuditFormats.csvText("/a" + sep + trigger + "HYPERLINK(1)");
+                assertThat(cell).as("separator %s trigger %s", sep.replace("\t", "TAB"), trigger)
+                        .contains(sep + "'" + trigger + "HYPERLINK");
+            }
+        }
+        // first character, and first after leading spaces
+        assertThat(AuditFormats.csvText("=1+2")).isEqualTo("\"'=1+2\"");
+        assertThat(AuditFormats.csvText("  @SUM(A1)")).isEqualTo("\"  '@SUM(A1)\"");
+        assertThat(AuditFormats.csvText("\t=1")).startsWith("\"'\t'=1");
+        // no trigger after a separator: unchanged apart from quoting
+        assertThat(AuditFormats.csvText("/v1/a-b;c=d")).isEqualTo("\"/v1/a-b;c=d\"");
     }
 
     @Test

@@ -1,7 +1,7 @@
 package io.meshguard.extauthz.audit;
 
 import io.meshguard.contract.RouteContract;
-import io.meshguard.extauthz.decision.CanonicalPath;
+import io.meshguard.contract.CanonicalPath;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HeaderMutation;
 import io.meshguard.extauthz.decision.HttpRequestView;

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.decision;
 
+import io.meshguard.contract.CanonicalPath;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.jwt.JwtAuthenticator;

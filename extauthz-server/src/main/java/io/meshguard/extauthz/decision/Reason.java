@@ -23,7 +23,7 @@ public enum Reason {
     ISSUER_NOT_ACCEPTED("issuer_not_accepted", 401),
     /** Not an access token: an ID token, a logout token, a DPoP proof … ({@code typ}, RFC 9068 / RFC 8725 §3.11). */
     WRONG_TOKEN_TYPE("wrong_token_type", 401),
-    /** A path an upstream could resolve differently ({@link CanonicalPath.Problem} names the sub-reason). */
+    /** A path an upstream could resolve differently ({@link io.meshguard.contract.CanonicalPath.Problem} names the sub-reason). */
     INVALID_PATH("invalid_path", 400),
     DUPLICATE_CREDENTIAL("duplicate_credential", 400),
     DUPLICATE_HEADER("duplicate_header", 400),

@@ -68,8 +68,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         // Series an alert or a panel reads exist at zero from start: one born with its first increment hides that
         // event from increase() (review IC-10). Path refusals have a fixed set of sub-reasons; unknown profile names
         // are only known when they happen, so their label-free total carries the alert.
-        for (io.meshguard.extauthz.decision.CanonicalPath.Problem problem
-                : io.meshguard.extauthz.decision.CanonicalPath.Problem.values()) {
+        for (io.meshguard.contract.CanonicalPath.Problem problem
+                : io.meshguard.contract.CanonicalPath.Problem.values()) {
             pathRefusal(problem.code());
         }
         this.unknownProfileChecks = Counter.builder("meshguard_authz_unknown_profile_checks_total")
@@ -168,7 +168,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     /** Refused paths by class (a fixed set of sub-reasons): a rising count of one class is a probe worth a look. */
     private Counter pathRefusal(HttpRequestView view) {
         return pathRefusal(view.target().problem()
-                .orElse(io.meshguard.extauthz.decision.CanonicalPath.Problem.PATH_PARAMETERS).code());
+                .orElse(io.meshguard.contract.CanonicalPath.Problem.PATH_PARAMETERS).code());
     }
 
     private Counter pathRefusal(String problem) {

@@ -2,6 +2,7 @@ package io.meshguard.extauthz.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.contract.CanonicalPath;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;

@@ -31,7 +31,19 @@ public interface ContentDecoder extends AutoCloseable {
 
     /** A decoder for a content-encoding value; empty for identity; throws for codings meshguard cannot decode. */
     static Optional<ContentDecoder> forEncoding(String contentEncoding) throws UnsupportedEncoding {
-        String e = contentEncoding == null ? "" : contentEncoding.trim().toLowerCase(Locale.ROOT);
+        // A list (RFC 9110 §8.4, also what repeated header lines join to): identity entries mean nothing, one real
+        // coding is decoded, several stacked codings are not.
+        String e = "";
+        for (String coding : (contentEncoding == null ? "" : contentEncoding).split(",")) {
+            String c = coding.trim().toLowerCase(Locale.ROOT);
+            if (c.isEmpty() || c.equals("identity")) {
+                continue;
+            }
+            if (!e.isEmpty()) {
+                throw new UnsupportedEncoding(e + ", " + c);
+            }
+            e = c;
+        }
         return switch (e) {
             case "", "identity" -> Optional.empty();
             case "gzip", "x-gzip" -> Optional.of(new ZipDecoder(ZipDecoder.Format.GZIP));

@@ -7,6 +7,11 @@ import java.util.Locale;
  * Which messages a profile applies to. Empty lists match everything. Hosts: exact, or {@code *.suffix}; the port is
  * ignored. Paths: a prefix, or a pattern with {@code *} (any characters); the query string is ignored. Content types:
  * a media type ({@code application/json}) or a family ({@code text/*}); parameters such as charset are ignored.
+ *
+ * <p>Paths are matched on the canonical path ({@link ProfilePath}, the one extauthz authorises), ignoring ASCII case:
+ * extauthz matches routes case-sensitively and refuses what it does not know, but an upstream that routes
+ * case-insensitively (ASP.NET, IIS, Spring with a lower-casing path matcher) serves {@code /V1/Chat/Completions} as
+ * {@code /v1/chat/completions}, and then the profile written for that path must apply too.
  */
 public record ProfileMatch(List<String> hosts, List<String> paths, List<String> contentTypes) {
     public static final ProfileMatch ANY = new ProfileMatch(List.of(), List.of(), List.of());
@@ -51,7 +56,8 @@ public record ProfileMatch(List<String> hosts, List<String> paths, List<String> 
         int q = path.indexOf('?');
         String p = q >= 0 ? path.substring(0, q) : path;
         for (String pattern : paths) {
-            if (pattern.contains("*") ? glob(pattern, p) : p.startsWith(pattern)) {
+            if (pattern.contains("*") ? glob(pattern.toLowerCase(Locale.ROOT), p.toLowerCase(Locale.ROOT))
+                    : p.regionMatches(true, 0, pattern, 0, pattern.length())) {
                 return true;
             }
         }

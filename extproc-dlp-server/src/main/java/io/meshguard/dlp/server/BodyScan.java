@@ -4,6 +4,7 @@ import io.meshguard.dlp.content.FindingListener;
 import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DlpPolicy;
+import io.meshguard.dlp.policy.ProfilePath;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ValueHasher;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -27,7 +28,7 @@ public final class BodyScan {
 
     /**
      * @param host request host (profiles may match on it)
-     * @param path request path
+     * @param path request path as sent ({@code :path}); profiles are chosen on its canonical form
      * @param contentType this direction's content type ("" = none)
      * @param contentEncoding this direction's content-encoding ("" = identity)
      */
@@ -44,9 +45,17 @@ public final class BodyScan {
     public static BodyScan open(DlpPolicy policy, Direction direction, Optional<String> routeProfile, String host,
             String path, String contentType, String contentEncoding, ValueHasher hasher, FindingListener listener) {
         DlpMetrics metrics = new DlpMetrics(new SimpleMeterRegistry());
-        return new BodyScan(new DirectionState(direction, policy.select(direction, routeProfile, host, path,
-                contentType), contentType, contentEncoding, false, hasher, listener, metrics, DecoderBudget.unbounded(),
-                Transformers::forKind));
+        ProfilePath profilePath = ProfilePath.of(path);
+        if (profilePath.refused() && routeProfile.isEmpty()) {
+            // as the server: a path extauthz refuses gets no profile, it is refused
+            BodyScan refused = new BodyScan(DirectionState.passing(direction, "invalid_path", metrics,
+                    DecoderBudget.unbounded()));
+            refused.blocked = new Blocked("invalid_path", Optional.empty());
+            return refused;
+        }
+        return new BodyScan(new DirectionState(direction, policy.select(direction, routeProfile, host,
+                profilePath.path(), contentType), contentType, contentEncoding, false, hasher, listener, metrics,
+                DecoderBudget.unbounded(), Transformers::forKind));
     }
 
     /** The profile that applies, if any. */

@@ -34,6 +34,8 @@ final class DirectionState {
     private final DecoderBudget decoders;
     private boolean holdsDecoderPermit;
     private BodyTransformer transformer;
+    private String transcodedContentType;
+    private boolean passesOnceBinary;
     private final ByteSink out = new ByteSink();
     /** Messages up to this size are read through {@link #reused}; larger ones are copied once each. */
     private static final int MAX_REUSED = 64 * 1024;
@@ -63,18 +65,49 @@ final class DirectionState {
             return;
         }
         DirectionPolicy p = policy.get();
-        if (kind == MediaTypes.Kind.NON_TEXT) {
-            // gRPC is non-text with its own disposition: a bank may refuse gRPC on a route and still pass images.
-            boolean grpc = MediaTypes.isGrpc(contentType);
-            String reason = grpc ? "grpc" : "non_text";
-            if ((grpc ? p.grpc() : p.nonText()) == DirectionPolicy.Disposition.BLOCK) {
+        // What the body is, from its label; but the label is the sender's choice, so no label switches scanning off:
+        // multipart is parsed part by part, gRPC frames are unpacked, other non-text labels are scanned as text while
+        // the bytes are text, and a declared charset is decoded (or refused).
+        Container container = Container.NONE;
+        java.nio.charset.Charset charset = null;
+        boolean grpc = MediaTypes.isGrpc(contentType);
+        if (grpc) {
+            if (p.grpc() == DirectionPolicy.Disposition.BLOCK) {
                 plan = Plan.BLOCK;
-                headerBlock = BlockDecision.because(reason);
-            } else {
-                plan = Plan.NO_BODY_SCAN;
-                note = reason;
+                headerBlock = BlockDecision.because("grpc");
+                return;
             }
-            return;
+            if (MediaTypes.essence(contentType).startsWith("application/grpc-web-text")) {
+                // base64 of the frames: not decoded here
+                cannotDecode(p, "grpc_web_text");
+                return;
+            }
+            container = Container.GRPC;
+        } else if (MediaTypes.isMultipart(contentType)) {
+            Optional<String> boundary = MediaTypes.parameter(contentType, "boundary");
+            container = boundary.isPresent() && !boundary.get().isEmpty() && boundary.get().length() <= 200
+                    ? Container.MULTIPART : Container.SNIFF;
+        } else if (kind == MediaTypes.Kind.NON_TEXT) {
+            if (p.nonText() == DirectionPolicy.Disposition.BLOCK) {
+                plan = Plan.BLOCK;
+                headerBlock = BlockDecision.because("non_text");
+                return;
+            }
+            container = Container.SNIFF;
+        }
+        if (container != Container.MULTIPART && container != Container.GRPC) {
+            Optional<String> declared = MediaTypes.parameter(contentType, "charset");
+            if (declared.isPresent()) {
+                Optional<java.nio.charset.Charset> c = io.meshguard.dlp.content.Charsets.lookup(declared.get());
+                if (c.isEmpty()) {
+                    cannotDecode(p, "unknown_charset");
+                    return;
+                }
+                if (!io.meshguard.dlp.content.Charsets.isUtf8(c.get())) {
+                    charset = c.get();
+                    transcodedContentType = MediaTypes.withCharsetUtf8(contentType);
+                }
+            }
         }
         try {
             decoder = ContentDecoder.forEncoding(contentEncoding).orElse(null);
@@ -93,7 +126,38 @@ final class DirectionState {
             holdsDecoderPermit = true;
         }
         plan = Plan.SCAN;
-        transformer = transformers.create(kind, p.rules(), hasher, out, listener);
+        io.meshguard.dlp.content.PartRules parts = new io.meshguard.dlp.content.PartRules(p.rules(), hasher, out,
+                listener, p.nonText() == DirectionPolicy.Disposition.BLOCK,
+                p.unknownEncoding() == DirectionPolicy.Disposition.BLOCK, (reason, bytes) -> {
+                    note = reason;
+                    unscanned(reason, bytes);
+                });
+        // A body sniffed as binary goes on as it came from the next message on (no copy, no scan): possible only
+        // when the bytes handed out are the bytes that came (no decoding, no transcoding).
+        passesOnceBinary = container == Container.SNIFF && decoder == null && charset == null;
+        transformer = switch (container) {
+            case MULTIPART -> new io.meshguard.dlp.content.MultipartTransformer(
+                    MediaTypes.parameter(contentType, "boundary").get(), parts, 0);
+            case GRPC -> new io.meshguard.dlp.content.GrpcFramesTransformer(parts);
+            case SNIFF -> new io.meshguard.dlp.content.TextOrBinaryTransformer(p.rules(), hasher, out, listener,
+                    "body", parts.blockNonText(), parts.unscanned());
+            case NONE -> kind == MediaTypes.Kind.JSON && charset == null
+                    // JSON without a declared charset may still be UTF-16/32 (RFC 4627 §3 detection, as Jackson does)
+                    ? new io.meshguard.dlp.content.JsonEncodingSniff(
+                            sink -> transformers.create(kind, p.rules(), hasher, sink, listener), out)
+                    : transformers.create(kind, p.rules(), hasher, out, listener);
+        };
+        if (charset != null) {
+            transformer = new io.meshguard.dlp.content.TranscodingTransformer(charset, transformer);
+        }
+    }
+
+    /** How a body's bytes are taken apart before the scanners see them. */
+    private enum Container { NONE, MULTIPART, GRPC, SNIFF }
+
+    /** The content-type the body goes on with when it is transcoded to UTF-8 (empty: unchanged). */
+    Optional<String> rewrittenContentType() {
+        return Optional.ofNullable(transcodedContentType);
     }
 
     /** A direction whose bytes are not a body at all (WebSocket frames after a 101): passed and counted. */
@@ -227,6 +291,9 @@ final class DirectionState {
         } catch (OversizeBlock e) {
             close(); // a decompression bomb stops here: nothing more is decoded
             throw new BlockedException(BlockDecision.because("oversize"));
+        } catch (io.meshguard.dlp.content.ContentRefused e) {
+            close();
+            throw new BlockedException(BlockDecision.because(e.reason()));
         }
         if (end) {
             finished = true;
@@ -234,12 +301,20 @@ final class DirectionState {
             // must not hold a large window for the minutes its streamed response may take.
             close();
             if (!truncated) {
-                transformer.finish();
+                try {
+                    transformer.finish();
+                } catch (io.meshguard.dlp.content.ContentRefused e) {
+                    throw new BlockedException(BlockDecision.because(e.reason()));
+                }
             }
         }
         Optional<Finding> blocked = transformer.blockedBy();
         if (blocked.isPresent()) {
             throw new BlockedException(BlockDecision.of(blocked.get()));
+        }
+        if (passesOnceBinary && note.equals("non_text")) {
+            // this message's output is still the caller's to send; later messages pass as they come
+            plan = Plan.NO_BODY_SCAN;
         }
         byte[] result = out.drain();
         if (decoder != null || !java.util.Arrays.equals(result, 0, result.length, data, off, off + len)) {

@@ -28,6 +28,7 @@ import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DirectionPolicy;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.MediaTypes;
+import io.meshguard.dlp.policy.ProfilePath;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ValueHasher;
 import io.micrometer.core.instrument.Timer;
@@ -69,6 +70,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private boolean sawFirst;
     private String host = "";
     private String path = "";
+    /** The canonical path profiles are chosen on (the one extauthz authorises), or why it is refused. */
+    private ProfilePath profilePath = ProfilePath.NONE;
     private String method = "";
     private String requestId = "";
     private String traceId = "";
@@ -288,13 +291,17 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         hasher = ValueHasher.forTenant(masterKey, tenant);
         String contentType = headers.getOrDefault("content-type", "");
         grpcRequest = MediaTypes.isGrpc(contentType);
-        var selected = policy.select(Direction.REQUEST, routeProfile, host, path, contentType);
+        if (profilePath.refused() && routeProfile.isEmpty()) {
+            refuseInvalidPath(profilePath.problem().get());
+            return;
+        }
+        var selected = policy.select(Direction.REQUEST, routeProfile, host, profilePath.path(), contentType);
         requestProfile = selected.map(p -> p.profile()).orElse("");
         request = new DirectionState(Direction.REQUEST, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
                 listener(Direction.REQUEST), metrics, decoders, transformers);
         if (UpgradeRequest.isUpgrade(h)) {
-            Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, path);
+            Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, profilePath.path());
             upgradeProfile = profile.map(DlpPolicy.Profile::name).orElse("none");
             if (profile.isPresent() && profile.get().websocket() == DirectionPolicy.Disposition.BLOCK) {
                 metrics.websocket(upgradeProfile, "block");
@@ -314,7 +321,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (!h.getEndOfStream() && request.scans()) {
             bodyHeaderMutations(request, requestMode, mutation);
         }
-        if (policy.scansResponses(routeProfile, host, path)) {
+        if (policy.scansResponses(routeProfile, host, profilePath.path())) {
             // Ask the upstream for an identity response so the response body can be scanned as it streams.
             mutation.addSetHeaders(header("accept-encoding", "identity"));
         }
@@ -327,6 +334,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         trace.requestHeaders(headers);
         host = headers.getOrDefault(":authority", headers.getOrDefault("host", ""));
         path = headers.getOrDefault(":path", "");
+        profilePath = ProfilePath.of(path);
         method = headers.getOrDefault(":method", "");
         requestId = headers.getOrDefault("x-request-id", "");
         traceId = traceId(headers);
@@ -350,7 +358,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             return;
         }
         String contentType = headers.getOrDefault("content-type", "");
-        var selected = policy.select(Direction.RESPONSE, routeProfile, host, path, contentType);
+        var selected = policy.select(Direction.RESPONSE, routeProfile, host, profilePath.path(), contentType);
         responseProfile = selected.map(p -> p.profile()).orElse("");
         if (MediaTypes.kind(contentType) == MediaTypes.Kind.EVENT_STREAM) {
             longLived = true;
@@ -400,6 +408,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
      * placed before ext_proc, and upstreams were asked for identity anyway ({@code accept-encoding}).
      */
     private static void bodyHeaderMutations(DirectionState state, BodySendMode mode, HeaderMutation.Builder m) {
+        // A body decoded from its declared charset goes on as UTF-8, and says so.
+        state.rewrittenContentType().ifPresent(ct -> m.addSetHeaders(header("content-type", ct)));
         if (state.decodes()) {
             m.addRemoveHeaders("content-encoding");
             m.addRemoveHeaders("content-length");
@@ -414,7 +424,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         BodySendMode mode = d == Direction.REQUEST ? requestMode : responseMode;
         if (state == null) {
             // Body without headers (header mode SKIP): scan as text with the host/path-independent profile.
-            state = new DirectionState(d, policy.select(d, routeProfile, host, path, ""), "", "", false,
+            state = new DirectionState(d, policy.select(d, routeProfile, host, profilePath.path(), ""), "", "", false,
                     hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics, decoders,
                     transformers);
             if (d == Direction.REQUEST) {
@@ -456,8 +466,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             return;
         }
         CommonResponse.Builder common = CommonResponse.newBuilder();
-        if (state.scans()) {
-            // out is a new array nobody changes afterwards: wrapping it saves a copy per chunk.
+        {
+            // This message was scanned (a body sniffed as binary may stop scanning after it, but its own output
+            // still replaces it). out is a new array nobody changes afterwards: wrapping it saves a copy per chunk.
             common.setBodyMutation(BodyMutation.newBuilder().setBody(UnsafeByteOperations.unsafeWrap(out)));
             if (end && !cut && state.hadContentLength && mode != BodySendMode.STREAMED && state.changed()) {
                 // BUFFERED with header mode SEND keeps content-length: it must match the new body exactly.
@@ -714,6 +725,33 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 .setDetails("meshguard_dlp_unknown_profile")).build());
     }
 
+    /**
+     * Refuses a request whose path extauthz refuses too (400 {@code invalid_path}: dot segments, encoded separators,
+     * empty segments, …, see {@link io.meshguard.contract.CanonicalPath}) when no route named its profile: choosing a
+     * profile by a path that an upstream may resolve to another route could pick a weaker profile than that route's.
+     * A sidecar without extauthz in front still refuses it here.
+     */
+    private void refuseInvalidPath(io.meshguard.contract.CanonicalPath.Problem problem) {
+        done = true;
+        outcome = "blocked";
+        blockNote = "request:invalid_path:" + problem.code();
+        metrics.blocked(Direction.REQUEST.id(), "invalid_path");
+        trace.blocked(Direction.REQUEST, "invalid_path", "");
+        log.warn("dlp refused request: path refused ({}) request_id={}", problem.code(), requestId);
+        String body = "{\"error\":\"invalid_path\",\"reason\":" + JsonText.quote(problem.code())
+                + ",\"message\":" + JsonText.quote(problem.description())
+                + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
+        ImmediateResponse.Builder ir = ImmediateResponse.newBuilder()
+                .setStatus(HttpStatus.newBuilder().setCodeValue(400))
+                .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                .setBody(ByteString.copyFromUtf8(body))
+                .setDetails("meshguard_dlp_invalid_path");
+        if (grpcRequest) {
+            ir.setGrpcStatus(GrpcStatus.newBuilder().setStatus(13)); // 400 maps to INTERNAL (http-grpc-status-mapping.md)
+        }
+        send(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
+    }
+
     /** The message a block answers. */
     private enum At { HEADERS, BODY, TRAILERS }
 
@@ -765,11 +803,27 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         return headers.getOrDefault("x-b3-traceid", "");
     }
 
-    private static Map<String, String> headers(HttpHeaders h) {
+    /**
+     * The headers by lower-cased name; the first value wins, except for the two that decide how a body is read.
+     * Envoy hands repeated header lines over as separate entries (HeaderMap in {@code external_processor.proto}),
+     * and upstream frameworks differ on which one they believe, so a sender could label a body twice and have
+     * meshguard read it one way and the upstream another: repeated {@code content-encoding} values are joined into
+     * one list (RFC 9110 §8.4: codings apply in order), and {@code content-type} values that disagree leave the body
+     * without a label (scanned as text, the strictest reading).
+     */
+    static Map<String, String> headers(HttpHeaders h) {
         Map<String, String> out = new HashMap<>();
         for (HeaderValue v : h.getHeaders().getHeadersList()) {
             String value = v.getRawValue().isEmpty() ? v.getValue() : v.getRawValue().toStringUtf8();
-            out.putIfAbsent(v.getKey().toLowerCase(Locale.ROOT), value);
+            String key = v.getKey().toLowerCase(Locale.ROOT);
+            String before = out.putIfAbsent(key, value);
+            if (before != null) {
+                if (key.equals("content-encoding")) {
+                    out.put(key, before + ", " + value);
+                } else if (key.equals("content-type") && !before.trim().equalsIgnoreCase(value.trim())) {
+                    out.put(key, "");
+                }
+            }
         }
         return out;
     }

@@ -62,4 +62,28 @@ class AuditLogRecorderTest {
         assertThat(finding.route()).contains("payments-create");
         assertThat(call.route()).contains("payments-create");
     }
+
+    @Test
+    void apiCallRow_cardNumberInThePath_isMasked(@TempDir Path dir) throws Exception {
+        // DLP scans bodies, not paths: the audit's own masking keeps the card out of the api_call row (issue #23)
+        Path policy = dir.resolve("dlp.yaml");
+        Files.writeString(policy, ServerFixture.POLICY);
+        List<AuditEvent> events = new CopyOnWriteArrayList<>();
+        DlpServer server = DlpServer.create(new DlpServerSettings(GrpcServerSettings.defaults(0)
+                .withAddress("127.0.0.1", 0), policy, "k".repeat(32).getBytes(StandardCharsets.UTF_8),
+                Duration.ofHours(1)), new AuditLogRecorder(e -> events.add(e)), new SimpleMeterRegistry());
+        server.start();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE)) {
+            s.requestHeaders(true, ":method", "GET", ":path", "/cards/4532015112830366/balance", ":authority",
+                    "pay.bank", "x-request-id", "r-43");
+            s.next();
+            s.halfClose();
+            await().until(() -> events.size() == 1);
+        } finally {
+            ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            server.close();
+        }
+        assertThat(events.get(0).path()).contains("/cards/************0366/balance");
+    }
 }

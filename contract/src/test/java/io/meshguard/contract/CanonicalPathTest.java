@@ -1,8 +1,8 @@
-package io.meshguard.extauthz.decision;
+package io.meshguard.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.extauthz.decision.CanonicalPath.Problem;
+import io.meshguard.contract.CanonicalPath.Problem;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.meshguard.extauthz.decision;
+package io.meshguard.contract;
 
 import java.text.Normalizer;
 import java.util.Optional;

@@ -1,0 +1,146 @@
+package io.meshguard.audit;
+
+/**
+ * Masks card numbers (PANs) and national identity numbers in audit text before it is written. DLP scans bodies;
+ * paths, query strings, headers and claim values reach the audit trail without passing it, and a card number in
+ * {@code /cards/4532…} would otherwise sit in the {@code path} column and every export of it.
+ *
+ * <p>What is masked, in any text column and any string in the details:
+ * <ul>
+ *   <li>a PAN: a group of 13–19 digits, Luhn-valid (ISO/IEC 7812-1), its digits separated by at most one space,
+ *       {@code -}, {@code .}, {@code _}, {@code +} or the percent-escapes {@code %20} / {@code %2D} (a space or a
+ *       hyphen in a URL); all digits but the last four become {@code *};</li>
+ *   <li>a Korean resident or foreigner registration number (RRN/FRN): 13 digits as {@code YYMMDD} (a valid month and
+ *       day) then a gender/century digit 1–8, with or without the hyphen; every digit becomes {@code *} (the checksum
+ *       is not required: numbers issued since October 2020 do not carry one).</li>
+ * </ul>
+ * A group is taken whole (it is not preceded or followed by another digit); a run of more than 19 digits is not a PAN.
+ * The mask keeps the length, so column widths and clipping do not change. Cost: text with fewer than 13 ASCII digits
+ * (nearly every path, id and reason) is returned as it is after one pass of counting, with no allocation.
+ */
+public final class SensitiveText {
+    private SensitiveText() {}
+
+    private static final int MIN_DIGITS = 13;
+    private static final int MAX_DIGITS = 19;
+
+    /** {@code text} with PANs and national ids masked; the same instance when there is nothing to mask. */
+    public static String mask(String text) {
+        if (text == null || !enoughDigits(text)) {
+            return text;
+        }
+        char[] out = null;
+        int n = text.length();
+        int[] pos = new int[MAX_DIGITS + 1];
+        int i = 0;
+        while (i < n) {
+            char c = text.charAt(i);
+            if (!isDigit(c) || (i > 0 && isDigit(text.charAt(i - 1)))) {
+                i++;
+                continue;
+            }
+            // a group starts at i: digits with single separators between them
+            int count = 0;
+            int j = i;
+            int hyphenAfter = -1; // digit count before the first hyphen (for YYMMDD-GNNNNNN)
+            boolean tooLong = false;
+            while (j < n) {
+                char d = text.charAt(j);
+                if (isDigit(d)) {
+                    if (count == MAX_DIGITS) {
+                        tooLong = true;
+                        count++;
+                        break;
+                    }
+                    pos[count++] = j++;
+                    continue;
+                }
+                int sep = separatorLength(text, j);
+                if (sep == 0 || j + sep >= n || !isDigit(text.charAt(j + sep))) {
+                    break;
+                }
+                if (hyphenAfter < 0 && (d == '-' || sep == 3)) {
+                    hyphenAfter = count;
+                }
+                j += sep;
+            }
+            if (tooLong) {
+                while (j < n && (isDigit(text.charAt(j)) || separatorLength(text, j) > 0)) {
+                    j++;
+                }
+                i = j;
+                continue;
+            }
+            int keep = -1;
+            if (count >= MIN_DIGITS && luhn(text, pos, count)) {
+                keep = 4;
+            } else if (count == 13 && (hyphenAfter < 0 || hyphenAfter == 6) && registrationNumber(text, pos)) {
+                keep = 0;
+            }
+            if (keep >= 0) {
+                if (out == null) {
+                    out = text.toCharArray();
+                }
+                for (int k = 0; k < count - keep; k++) {
+                    out[pos[k]] = '*';
+                }
+            }
+            i = Math.max(j, i + 1);
+        }
+        return out == null ? text : new String(out);
+    }
+
+    /** True when the text holds at least {@link #MIN_DIGITS} ASCII digits (the quick pre-check). */
+    private static boolean enoughDigits(String s) {
+        int digits = 0;
+        for (int i = 0, n = s.length(); i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= '0' && c <= '9' && ++digits >= MIN_DIGITS) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    /** Length of a separator at {@code s[i]}: 1 for a separator character, 3 for {@code %20}/{@code %2D}, else 0. */
+    private static int separatorLength(String s, int i) {
+        char c = s.charAt(i);
+        if (c == ' ' || c == '-' || c == '.' || c == '_' || c == '+') {
+            return 1;
+        }
+        if (c == '%' && i + 2 < s.length() && s.charAt(i + 1) == '2') {
+            char e = s.charAt(i + 2);
+            if (e == '0' || e == 'D' || e == 'd') {
+                return 3;
+            }
+        }
+        return 0;
+    }
+
+    private static boolean luhn(String s, int[] pos, int count) {
+        int sum = 0;
+        for (int k = 0; k < count; k++) {
+            int d = s.charAt(pos[count - 1 - k]) - '0';
+            if ((k & 1) == 1) {
+                d *= 2;
+                if (d > 9) {
+                    d -= 9;
+                }
+            }
+            sum += d;
+        }
+        return sum % 10 == 0;
+    }
+
+    /** YYMMDD with a real month and day, then a gender/century digit 1–8 (RRN 1–4, FRN 5–8). */
+    private static boolean registrationNumber(String s, int[] pos) {
+        int month = (s.charAt(pos[2]) - '0') * 10 + (s.charAt(pos[3]) - '0');
+        int day = (s.charAt(pos[4]) - '0') * 10 + (s.charAt(pos[5]) - '0');
+        int g = s.charAt(pos[6]) - '0';
+        return month >= 1 && month <= 12 && day >= 1 && day <= 31 && g >= 1 && g <= 8;
+    }
+}
