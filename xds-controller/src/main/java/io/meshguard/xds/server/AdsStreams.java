@@ -51,6 +51,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
 
     private static final class StreamState {
         volatile Node node;
+        volatile NodeStatus.Key key;
         volatile String group;
         final Map<String, Map<String, Sent>> versionByNonce = new ConcurrentHashMap<>();
         final Map<String, Set<String>> lastRequested = new ConcurrentHashMap<>();
@@ -87,8 +88,9 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         if (s.node == null && request.hasNode()) {
             // Envoy may send the node only on the first request of a stream
             s.node = request.getNode();
+            s.key = new NodeStatus.Key(AdsPeerInterceptor.verifiedPeer(s.node), s.node.getId());
             s.group = groups.hash(s.node);
-            fleet.streamOpened(s.node.getId(), s.group, userAgent(s.node));
+            fleet.streamOpened(s.key, s.group, userAgent(s.node));
         }
         if (s.node == null) {
             return;
@@ -114,13 +116,14 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
                     .orElse("unknown");
             rejectedVersions.put(request, rejected);
             counter("meshguard_xds_nacks_total", type).increment();
-            log.warn("xDS NACK node={} group={} type={} version={} error={}", s.node.getId(), s.group, type,
-                    rejected, request.getErrorDetail().getMessage());
-            fleet.nacked(s.node.getId(), s.group, request.getTypeUrl(), rejected,
+            log.warn("xDS NACK peer={} node={} group={} type={} version={} error={}", s.key.peerIdentity(),
+                    ClientText.escape(s.node.getId(), 256), ClientText.escape(s.group, 128), type,
+                    ClientText.escape(rejected, 128), ClientText.escape(request.getErrorDetail().getMessage()));
+            fleet.nacked(s.key, s.group, request.getTypeUrl(), rejected,
                     request.getErrorDetail().getMessage());
         } else {
             counter("meshguard_xds_acks_total", type).increment();
-            fleet.acked(s.node.getId(), s.group, request.getTypeUrl(), request.getVersionInfo());
+            fleet.acked(s.key, s.group, request.getTypeUrl(), request.getVersionInfo());
         }
     }
 
@@ -157,7 +160,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     private void closed(long streamId) {
         StreamState s = streams.remove(streamId);
         if (s != null && s.node != null) {
-            fleet.streamClosed(s.node.getId(), s.group);
+            fleet.streamClosed(s.key, s.group);
         }
     }
 
