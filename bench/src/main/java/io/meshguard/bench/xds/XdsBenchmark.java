@@ -91,7 +91,7 @@ public final class XdsBenchmark {
             ups.add(new Upstream("up-" + i, Upstream.Protocol.H2, null, 0,
                     List.of(new Upstream.Endpoint("10.0." + (i / 250) + "." + (i % 250), endpointPort, 1),
                             new Upstream.Endpoint("10.1." + (i / 250) + "." + (i % 250), endpointPort, 1)),
-                    null, null, null, null));
+                    null, null, null, null, List.of()));
         }
         for (int i = 0; i < routes; i++) {
             int api = i % apiCount;

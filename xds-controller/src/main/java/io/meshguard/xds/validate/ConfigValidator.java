@@ -114,6 +114,7 @@ public final class ConfigValidator {
                     problems.add(Problem.error(ep + ".weight", "must be 1..128, got " + e.weight()));
                 }
             }
+            platformAddresses(problems, path, u);
             u.tls().ifPresent(tls -> validateTls(problems, path + ".tls", u, tls));
             clusterKind(problems, path, u);
         }
@@ -351,6 +352,49 @@ public final class ConfigValidator {
     private static void name(List<Problem> problems, String path, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             problems.add(Problem.error(path, "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
+        }
+    }
+
+    /**
+     * Refuses endpoints at the gateway pod itself or the platform ({@link PlatformAddresses}) unless the upstream
+     * lists an exception naming that exact address and port with a reason. Every exception in use is reported (info),
+     * so each validation and publish output shows it beside the audited change.
+     */
+    private static void platformAddresses(List<Problem> problems, String path, Upstream u) {
+        Set<Upstream.AddressException> used = new HashSet<>();
+        for (int i = 0; i < u.endpoints().size(); i++) {
+            Upstream.Endpoint e = u.endpoints().get(i);
+            if (e.address() == null || e.address().isBlank()) {
+                continue;
+            }
+            Optional<String> why = PlatformAddresses.forbidden(e.address(), e.port());
+            if (why.isEmpty()) {
+                continue;
+            }
+            Optional<Upstream.AddressException> exception = u.addressExceptions().stream()
+                    .filter(x -> x.address().equals(e.address()) && x.port() == e.port() && !x.reason().isBlank())
+                    .findFirst();
+            String ep = path + ".endpoints[" + i + "]";
+            if (exception.isPresent()) {
+                used.add(exception.get());
+                problems.add(Problem.info(ep, "address exception in use for " + e.address() + ":" + e.port()
+                        + " (" + why.get() + "): " + exception.get().reason()));
+            } else {
+                problems.add(Problem.error(ep + ".address", why.get() + "; an upstream may point there only with "
+                        + "an address_exceptions entry naming " + e.address() + " and port " + e.port()
+                        + " with a reason"));
+            }
+        }
+        for (int i = 0; i < u.addressExceptions().size(); i++) {
+            Upstream.AddressException x = u.addressExceptions().get(i);
+            String xp = path + ".address_exceptions[" + i + "]";
+            if (x.reason().isBlank()) {
+                problems.add(Problem.error(xp + ".reason", "required: say why this endpoint may reach the gateway "
+                        + "pod or the platform"));
+            } else if (!used.contains(x)) {
+                problems.add(Problem.error(xp, "names " + x.address() + ":" + x.port() + ", which is no endpoint "
+                        + "of this upstream needing an exception; remove it"));
+            }
         }
     }
 

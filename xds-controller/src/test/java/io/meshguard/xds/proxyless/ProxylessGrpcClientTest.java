@@ -168,7 +168,8 @@ class ProxylessGrpcClientTest {
         String g = "dns";
         // one DNS name: LOGICAL_DNS, the one DNS cluster type grpc-java accepts (XdsClusterResource)
         Upstream byName = new Upstream(g + "-backend", Upstream.Protocol.GRPC, null, 0,
-                List.of(new Upstream.Endpoint("localhost", b.port(), 1)), null, null, null, null);
+                List.of(new Upstream.Endpoint("localhost", b.port(), 1)), null, null, null, null,
+                List.of(new Upstream.AddressException("localhost", b.port(), "test backend on this machine")));
         assertThat(byName.discovery()).isEqualTo(Upstream.Discovery.LOGICAL_DNS);
         publishOk(g, single(g, List.of(byName), api("svc-dns", "svc.dns", "", "v1", active("v1")),
                 route(g, "all", "svc-dns", "v1", "/", to(g + "-backend", 100))));
