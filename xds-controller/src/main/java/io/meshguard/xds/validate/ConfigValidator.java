@@ -2,6 +2,7 @@ package io.meshguard.xds.validate;
 
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
+import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -28,7 +29,8 @@ public final class ConfigValidator {
     private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]+");
     private static final Set<String> METHODS =
             Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
-    private static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding");
+    private static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding",
+            "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade");
     private static final String LAST_EVENT_ID = "last-event-id";
     private static final Set<String> STREAMING_OWNED = Set.of("x-accel-buffering", "content-type");
     private static final java.util.regex.Pattern NO_STORING =
@@ -267,14 +269,15 @@ public final class ConfigValidator {
                 problems.add(Problem.error(path + ".retry.backoff_max_ms", "must not be below backoff_base_ms"));
             }
         });
+        Set<String> policyOwned = profiles.ownedHeaders();
         for (Route.HeaderValue h : r.requestHeadersToAdd()) {
-            headerChange(problems, path + ".request_headers_to_add[" + h.name() + "]", h.name());
+            headerChange(problems, path + ".request_headers_to_add[" + h.name() + "]", h.name(), policyOwned);
         }
         for (Route.HeaderValue h : r.responseHeadersToAdd()) {
-            headerChange(problems, path + ".response_headers_to_add[" + h.name() + "]", h.name());
+            headerChange(problems, path + ".response_headers_to_add[" + h.name() + "]", h.name(), policyOwned);
         }
         for (String h : r.requestHeadersToRemove()) {
-            headerChange(problems, path + ".request_headers_to_remove[" + h + "]", h);
+            headerChange(problems, path + ".request_headers_to_remove[" + h + "]", h, policyOwned);
         }
         streamingHeaders(problems, path, r);
         if (r.streaming() && r.timeoutMs().isPresent()) {
@@ -472,10 +475,28 @@ public final class ConfigValidator {
         }
     }
 
-    private static void headerChange(List<Problem> problems, String path, String name) {
-        headerName(problems, path, name);
-        if (name != null && (name.startsWith(":") || RESERVED_HEADERS.contains(name))) {
-            problems.add(Problem.error(path, "'" + name + "' cannot be changed by a route"));
+    /**
+     * A header a route adds or removes: a lowercase token, never a pseudo-header or a framing header, and never one
+     * meshguard's security policy owns ({@link OwnedHeaderNames}, plus the loaded policy's names) in any spelling, so
+     * configuration cannot undo what the policy decides (forge an identity, drop the tenant, leak a credential).
+     */
+    private static void headerChange(List<Problem> problems, String path, String name, Set<String> policyOwned) {
+        if (name == null) {
+            headerName(problems, path, name);
+            return;
         }
+        String canonical = OwnedHeaderNames.canonical(name);
+        Optional<String> owned = OwnedHeaderNames.ownedBy(name, policyOwned);
+        if (owned.isPresent()) {
+            problems.add(Problem.error(path, "'" + name + "' is owned by meshguard's security policy ("
+                    + owned.get() + "); no route may set or remove it"));
+            return;
+        }
+        if (canonical.startsWith(":") || RESERVED_HEADERS.contains(canonical)) {
+            // pseudo-headers, host and message framing belong to the proxy
+            problems.add(Problem.error(path, "'" + name + "' cannot be changed by a route"));
+            return;
+        }
+        headerName(problems, path, name);
     }
 }
