@@ -61,6 +61,10 @@ class NackTrackingTest {
             assertThat(count("meshguard_xds_nacks_total", type)).as(type).isZero();
             assertThat(count("meshguard_xds_acks_total", type)).as(type).isZero();
         }
+        for (String result : Publisher.OUTCOMES) {
+            assertThat(meters.get("meshguard_xds_publish_total").tag("result", result).counter().count()).as(result)
+                    .isZero();
+        }
     }
 
     @Test
