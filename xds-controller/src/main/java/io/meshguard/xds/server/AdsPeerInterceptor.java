@@ -99,9 +99,10 @@ final class AdsPeerInterceptor implements ServerInterceptor {
                 String claimedGroup = groups.hash(node.get());
                 String claimedId = node.get().getId();
                 if (claimedId.isEmpty() || claimedId.length() > MAX_NODE_ID
-                        || !ClientText.escape(claimedId).equals(claimedId) || claimedGroup.length() > MAX_GROUP) {
+                        || !ClientText.escape(claimedId).equals(claimedId) || claimedGroup.length() > MAX_GROUP
+                        || !ClientText.escape(claimedGroup).equals(claimedGroup)) {
                     deny("bad_node", peer, claimedId, claimedGroup, "node id must be 1-" + MAX_NODE_ID
-                            + " printable characters, its group at most " + MAX_GROUP);
+                            + " printable characters, its group at most " + MAX_GROUP + " printable characters");
                     return;
                 }
                 if (nodeId == null) {
