@@ -69,6 +69,7 @@ public final class ConfigValidator {
             for (String h : g.hostnames()) {
                 hostname(problems, path + ".hostnames", h);
             }
+            proxylessAuthz(problems, path, g);
             g.cors().ifPresent(c -> CorsRules.check(problems, path + ".cors", g, c));
             g.apiCors().forEach((api, c) -> {
                 if (config.api(api).isEmpty()) {
@@ -117,6 +118,7 @@ public final class ConfigValidator {
                 }
             }
             platformAddresses(problems, path, u);
+            proxylessLbPolicy(problems, path, u);
             u.tls().ifPresent(tls -> validateTls(problems, path + ".tls", u, tls));
             clusterKind(problems, path, u);
         }
@@ -355,6 +357,51 @@ public final class ConfigValidator {
     private static void name(List<Problem> problems, String path, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             problems.add(Problem.error(path, "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
+        }
+    }
+
+    /**
+     * What {@code proxyless_authz} means per client (docs/proxyless-clients.md). {@code required} fails closed for a
+     * client without ext_authz (grpc-js; grpc-java without GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT): it NACKs the
+     * listener ("filter is not optional", grpc/grpc-node {@code packages/grpc-js-xds/src/http-filter.ts}). {@code
+     * optional} lets such a client skip the filter silently and call backends unauthorized: a warning, and refused in
+     * a production group, where "some clients are not authorized" is never the intent.
+     */
+    private static void proxylessAuthz(List<Problem> problems, String path, GatewayGroup g) {
+        String at = path + ".proxyless_authz";
+        switch (g.proxylessAuthz()) {
+            case REQUIRED -> problems.add(Problem.info(at, "required: proxyless clients must run ext_authz; only "
+                    + "grpc-java with GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT=true can, every other client (grpc-js, "
+                    + "grpc-java without the flag) NACKs the listener and its calls fail closed"));
+            case OPTIONAL -> {
+                String message = "optional: a proxyless client without ext_authz (grpc-js, grpc-java without "
+                        + "GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT) skips the filter silently and its calls reach "
+                        + "the backends with no authorization";
+                problems.add(g.production() ? Problem.error(at, message + "; use required (or off with backends "
+                        + "that authorize themselves) in a production group") : Problem.warning(at, message));
+            }
+            case OFF -> problems.add(Problem.info(at, "off: proxyless clients call the backends without meshguard "
+                    + "authorization; the backends must authorize themselves"));
+        }
+    }
+
+    /**
+     * Load-balancing policies proxyless clients refuse: grpc-js NACKs a cluster whose legacy {@code lb_policy} is
+     * LEAST_REQUEST, RANDOM or MAGLEV ("load_balancing_policy unset and unsupported lb_policy", grpc/grpc-node
+     * {@code packages/grpc-js-xds/src/xds-resource-type/cluster-resource-type.ts}); grpc-java refuses RANDOM and MAGLEV
+     * and takes LEAST_REQUEST only behind its flag (grpc/grpc-java {@code xds/.../LegacyLoadBalancerConfigBuilder.java}
+     * "unsupported lb policy"). Envoy serves all of them, so it is a warning: every group also serves proxyless
+     * listeners, and a proxyless client routed to this upstream gets UNAVAILABLE.
+     */
+    private static void proxylessLbPolicy(List<Problem> problems, String path, Upstream u) {
+        switch (u.lbPolicy()) {
+            case LEAST_REQUEST, RANDOM, MAGLEV -> problems.add(Problem.warning(path + ".lb_policy",
+                    u.lbPolicy().name().toLowerCase(java.util.Locale.ROOT) + " works on Envoy gateways only: grpc-js "
+                            + "NACKs the cluster and grpc-java refuses "
+                            + (u.lbPolicy() == Upstream.LbPolicy.LEAST_REQUEST ? "it without its least_request flag"
+                                    : "it") + ", so proxyless calls routed here fail UNAVAILABLE; use round_robin "
+                            + "or ring_hash for upstreams proxyless clients reach"));
+            default -> { }
         }
     }
 
