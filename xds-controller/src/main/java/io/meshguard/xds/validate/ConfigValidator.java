@@ -368,20 +368,15 @@ public final class ConfigValidator {
      * a production group, where "some clients are not authorized" is never the intent.
      */
     private static void proxylessAuthz(List<Problem> problems, String path, GatewayGroup g) {
-        String at = path + ".proxyless_authz";
-        switch (g.proxylessAuthz()) {
-            case REQUIRED -> problems.add(Problem.info(at, "required: proxyless clients must run ext_authz; only "
-                    + "grpc-java with GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT=true can, every other client (grpc-js, "
-                    + "grpc-java without the flag) NACKs the listener and its calls fail closed"));
-            case OPTIONAL -> {
-                String message = "optional: a proxyless client without ext_authz (grpc-js, grpc-java without "
-                        + "GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT) skips the filter silently and its calls reach "
-                        + "the backends with no authorization";
-                problems.add(g.production() ? Problem.error(at, message + "; use required (or off with backends "
-                        + "that authorize themselves) in a production group") : Problem.warning(at, message));
-            }
-            case OFF -> problems.add(Problem.info(at, "off: proxyless clients call the backends without meshguard "
-                    + "authorization; the backends must authorize themselves"));
+        // required (fail closed for clients without ext_authz) and off (backends authorize themselves) are explicit
+        // decisions, documented per client in docs/proxyless-clients.md; only optional silently differs per client
+        if (g.proxylessAuthz() == GatewayGroup.ProxylessAuthz.OPTIONAL) {
+            String at = path + ".proxyless_authz";
+            String message = "optional: a proxyless client without ext_authz (grpc-js, grpc-java without "
+                    + "GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT) skips the filter silently and its calls reach "
+                    + "the backends with no authorization; required fails closed for such clients instead";
+            problems.add(g.production() ? Problem.error(at, message + "; use required (or off with backends "
+                    + "that authorize themselves) in a production group") : Problem.warning(at, message));
         }
     }
 

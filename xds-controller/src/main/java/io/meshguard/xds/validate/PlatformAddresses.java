@@ -73,7 +73,7 @@ public final class PlatformAddresses {
             return Optional.of("'" + address + "' is an integer, octal or hex spelling of the IPv4 address "
                     + InetAddresses.toAddrString(toInet(aton.get())) + "; write IPv4 addresses as four decimal parts");
         }
-        String literal = a.contains("%") ? a.substring(0, a.indexOf('%')) : a;
+        String literal = name.contains("%") ? name.substring(0, name.indexOf('%')) : name;
         if (InetAddresses.isInetAddress(literal)) {
             return classify(address, InetAddresses.forString(literal).getAddress());
         }

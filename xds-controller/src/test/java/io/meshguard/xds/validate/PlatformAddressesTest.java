@@ -18,7 +18,7 @@ class PlatformAddressesTest {
 
     @Test
     void loopback_inEverySpelling_isRefused() {
-        refused("127.0.0.1", "127.1.2.3", "127.255.255.254", "::1", "0:0:0:0:0:0:0:1", "[::1]", "localhost",
+        refused("127.0.0.1", "127.0.0.1.", "127.1.2.3", "fe80::1%eth0", "127.255.255.254", "::1", "0:0:0:0:0:0:0:1", "[::1]", "localhost",
                 "LOCALHOST", "localhost.", "LocalHost.LocalDomain", "ip6-localhost", "ip6-loopback", "localhost6",
                 "anything.localhost", "a.b.localhost.");
     }

@@ -46,9 +46,11 @@ class ProxylessClientRulesTest {
     }
 
     @Test
-    void requiredProxylessAuthz_saysWhichClientsCanUseIt() {
-        assertThat(validate("prod", "required", "round_robin").infos())
-                .anySatisfy(p -> assertThat(p.message()).contains("GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT=true")
-                        .contains("fail closed"));
+    void requiredAndOff_areExplicitDecisions_acceptedInProduction() {
+        for (String authz : List.of("required", "off")) {
+            ValidationResult r = validate("prod", authz, "round_robin");
+            assertThat(r.valid()).as(authz).isTrue();
+            assertThat(r.warnings()).as(authz).noneSatisfy(p -> assertThat(p.path()).endsWith(".proxyless_authz"));
+        }
     }
 }
