@@ -51,6 +51,10 @@ public record XdsSettings(
                     + "group=spiffe://<trust domain>/ns/<namespace>/sa/<service account> entries ('*' stands for one "
                     + "whole path segment). A stream whose node names a group its identity is not granted is refused "
                     + "(PERMISSION_DENIED). Empty: every stream is refused (xfcc).");
+    public static final ConfigKey<Boolean> ADS_LOCAL_DEVELOPMENT_ANY_PEER = ConfigKey.bool(
+            "xds.ads.local_development_any_peer", false, "With xds.ads.peer_identity=local-development only: serve "
+                    + "every group to any peer on the network, not just loopback (deploy/local's compose stack, where "
+                    + "the gateway is another container). UNPROTECTED; refused inside Kubernetes.");
     public static final ConfigKey<Optional<Path>> ADMIN_TOKEN_FILE = ConfigKey.optionalPath("xds.admin.token_file",
             "File with the admin API bearer token, one per line as 'name:token' (the name is the audited actor) "
                     + "or a bare token (actor 'admin'). Unset: the admin API answers 503 to everything.");
@@ -92,7 +96,7 @@ public record XdsSettings(
                 return List.of(ADS_BIND, ADS_PORT, ADMIN_TOKEN_FILE, EXTAUTHZ_TARGET, DLP_TARGET, ACCESS_LOG_TARGET,
                         FILTER_TIMEOUT, DEFAULT_GROUP, NOTIFY_DEBOUNCE, RECONCILE_INTERVAL, DRAIN_TIMEOUT,
                         CONTROLLER_NAME, AUTHZ_POLICY_FILE, DLP_POLICY_FILE, ADS_PEER_IDENTITY, ADS_TRUSTED_PROXIES,
-                        ADS_GROUP_IDENTITIES);
+                        ADS_GROUP_IDENTITIES, ADS_LOCAL_DEVELOPMENT_ANY_PEER);
             }
 
             @Override
@@ -120,7 +124,7 @@ public record XdsSettings(
     public static AdsPeerPolicy adsPeers(Config config) {
         try {
             return AdsPeerPolicy.of(config.get(ADS_PEER_IDENTITY), config.get(ADS_TRUSTED_PROXIES),
-                    config.get(ADS_GROUP_IDENTITIES));
+                    config.get(ADS_GROUP_IDENTITIES), config.get(ADS_LOCAL_DEVELOPMENT_ANY_PEER), System.getenv());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(ADS_GROUP_IDENTITIES.name() + " / " + ADS_TRUSTED_PROXIES.name()
                     + ": " + e.getMessage(), e);

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.StreamSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,7 +68,7 @@ final class AdsPeerInterceptor implements ServerInterceptor {
             ServerCallHandler<Q, R> next) {
         Iterable<String> xfccValues = headers.getAll(XFCC);
         List<String> xfcc = xfccValues == null ? List.of()
-                : java.util.stream.StreamSupport.stream(xfccValues.spliterator(), false).toList();
+                : StreamSupport.stream(xfccValues.spliterator(), false).toList();
         AdsPeerPolicy.Identified identified = policy.identify(
                 call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), xfcc);
         if (identified.peer().isEmpty()) {

@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnknownHostException;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -21,8 +22,12 @@ import java.util.Optional;
  * group. Only on a loopback bind address and only from loopback peers; said in the readiness output and at start.
  *
  * @param grants which SPIFFE IDs may read which group (ignored in local development)
+ * @param anyLocalPeer local development on a private container network (deploy/local's compose stack, where the
+ *     gateway is another container): any peer that reaches the port reads every group. A second explicit opt-in,
+ *     refused inside Kubernetes and printed as UNPROTECTED.
  */
-public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<GroupGrant> grants) {
+public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<GroupGrant> grants,
+        boolean anyLocalPeer) {
 
     /** How a stream's peer is identified. */
     public enum Mode {
@@ -57,6 +62,14 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
     public AdsPeerPolicy {
         trustedProxies = List.copyOf(trustedProxies);
         grants = List.copyOf(grants);
+        if (anyLocalPeer && mode != Mode.LOCAL_DEVELOPMENT) {
+            throw new IllegalArgumentException("xds.ads.local_development_any_peer applies to "
+                    + "xds.ads.peer_identity=local-development only");
+        }
+    }
+
+    public AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<GroupGrant> grants) {
+        this(mode, trustedProxies, grants, false);
     }
 
     /** Local development: explicit, loopback only, no identity. */
@@ -72,9 +85,25 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
 
     /** Reads the config values: mode name, proxy addresses, {@code group=spiffe://...} lines. */
     public static AdsPeerPolicy of(String mode, List<String> trustedProxies, List<String> grants) {
+        return of(mode, trustedProxies, grants, false, Map.of());
+    }
+
+    /**
+     * As {@link #of(String, List, List)}, with the container-network opt-in.
+     *
+     * @param environment the process environment: inside Kubernetes ({@code KUBERNETES_SERVICE_HOST} set) the
+     *     opt-in is refused, so a copied dev setting cannot open a cluster's ADS port
+     */
+    public static AdsPeerPolicy of(String mode, List<String> trustedProxies, List<String> grants,
+            boolean anyLocalPeer, Map<String, String> environment) {
+        if (anyLocalPeer && environment.containsKey("KUBERNETES_SERVICE_HOST")) {
+            throw new IllegalArgumentException("xds.ads.local_development_any_peer is refused inside Kubernetes: "
+                    + "use xfcc with xds.ads.group_identities");
+        }
         return switch (Mode.of(mode)) {
-            case LOCAL_DEVELOPMENT -> localDevelopment();
-            case XFCC -> xfcc(trustedProxies, grants.stream().map(GroupGrant::parse).toList());
+            case LOCAL_DEVELOPMENT -> new AdsPeerPolicy(Mode.LOCAL_DEVELOPMENT, List.of(), List.of(), anyLocalPeer);
+            case XFCC -> new AdsPeerPolicy(Mode.XFCC, trustedProxies.stream().map(AdsPeerPolicy::literalAddress)
+                    .toList(), grants.stream().map(GroupGrant::parse).toList(), anyLocalPeer);
         };
     }
 
@@ -84,7 +113,7 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
      * @throws IllegalStateException when local development is asked for on a non-loopback bind address
      */
     public void checkBind(InetSocketAddress bind) {
-        if (mode == Mode.LOCAL_DEVELOPMENT && !bind.getAddress().isLoopbackAddress()) {
+        if (mode == Mode.LOCAL_DEVELOPMENT && !anyLocalPeer && !bind.getAddress().isLoopbackAddress()) {
             throw new IllegalStateException("xds.ads.peer_identity=local-development serves every group's "
                     + "configuration without any identity check, so ADS must bind a loopback address, not "
                     + bind.getAddress().getHostAddress() + " (set xds.ads.bind=127.0.0.1, or use xfcc)");
@@ -100,7 +129,7 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
     public Identified identify(SocketAddress remote, List<String> xfcc) {
         InetAddress from = remote instanceof InetSocketAddress s ? s.getAddress() : null;
         if (mode == Mode.LOCAL_DEVELOPMENT) {
-            return from != null && from.isLoopbackAddress() ? Identified.of(LOCAL_PEER)
+            return from != null && (anyLocalPeer || from.isLoopbackAddress()) ? Identified.of(LOCAL_PEER)
                     : Identified.refused("untrusted_proxy", "local development serves loopback peers only");
         }
         if (from == null || !trustedProxies.contains(from)) {
@@ -129,8 +158,11 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
     /** One line for readiness and the start log. */
     public String describe() {
         return switch (mode) {
-            case LOCAL_DEVELOPMENT -> "peer identity: LOCAL DEVELOPMENT, loopback only, no identity check, every "
-                    + "peer reads every group";
+            case LOCAL_DEVELOPMENT -> anyLocalPeer
+                    ? "peer identity: LOCAL DEVELOPMENT, UNPROTECTED: any peer on the container network reads every "
+                            + "group, no identity check (xds.ads.local_development_any_peer)"
+                    : "peer identity: LOCAL DEVELOPMENT, loopback only, no identity check, every peer reads every "
+                            + "group";
             case XFCC -> "peer identity: SPIFFE ID from the sidecar's x-forwarded-client-cert (from "
                     + trustedProxies.stream().map(InetAddress::getHostAddress).toList() + "); "
                     + (grants.isEmpty() ? "no grants (xds.ads.group_identities): every stream is refused"

@@ -13,10 +13,12 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +43,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     private final Map<String, Timer> answerLatency = new ConcurrentHashMap<>();
 
     /** The resource types the controller serves, short names as in the {@code type} label. */
-    static final java.util.List<String> SERVED_TYPES = java.util.List.of("Cluster", "ClusterLoadAssignment",
+    static final List<String> SERVED_TYPES = List.of("Cluster", "ClusterLoadAssignment",
             "Listener", "RouteConfiguration");
 
     public AdsStreams(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters) {
@@ -50,7 +52,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         this.meters = meters;
         // every series an alert or panel reads exists at 0 from start: increase() then sees the first NACK
         for (String type : SERVED_TYPES) {
-            for (String name : java.util.List.of("meshguard_xds_nacks_total", "meshguard_xds_acks_total",
+            for (String name : List.of("meshguard_xds_nacks_total", "meshguard_xds_acks_total",
                     "meshguard_xds_responses_total")) {
                 counter(name, type);
             }
@@ -69,11 +71,11 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
      * A response as it went out: its version, and when (System.nanoTime), to time the client's answer; whether the
      * client answered it yet and whether that answer was a NACK.
      */
-    private record Sent(String version, long nanos, java.util.concurrent.atomic.AtomicBoolean answered,
-            java.util.concurrent.atomic.AtomicBoolean rejected) {
+    private record Sent(String version, long nanos, AtomicBoolean answered,
+            AtomicBoolean rejected) {
         Sent(String version, long nanos) {
-            this(version, nanos, new java.util.concurrent.atomic.AtomicBoolean(),
-                    new java.util.concurrent.atomic.AtomicBoolean());
+            this(version, nanos, new AtomicBoolean(),
+                    new AtomicBoolean());
         }
 
         /** True for the first answer only. */
@@ -234,7 +236,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
                 .tag("type", type).tag("result", result).publishPercentileHistogram().register(meters));
     }
 
-    private static final java.util.Map<String, String> DESCRIPTIONS = java.util.Map.of(
+    private static final Map<String, String> DESCRIPTIONS = Map.of(
             "meshguard_xds_nacks_total", "xDS responses a client rejected (NACK), once per response, by resource type",
             "meshguard_xds_acks_total", "xDS responses a client accepted (ACK of the version sent), by resource type",
             "meshguard_xds_responses_total", "xDS responses sent, by resource type");

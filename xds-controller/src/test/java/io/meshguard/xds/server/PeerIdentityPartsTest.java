@@ -64,6 +64,21 @@ class PeerIdentityPartsTest {
     }
 
     @Test
+    void localDevelopmentOnANetwork_isASecondOptIn_refusedInKubernetesAndWithXfcc() {
+        AdsPeerPolicy compose = AdsPeerPolicy.of("local-development", List.of(), List.of(), true, java.util.Map.of());
+        compose.checkBind(new java.net.InetSocketAddress("0.0.0.0", 0));
+        assertThat(compose.describe()).contains("UNPROTECTED");
+        assertThat(compose.identify(new java.net.InetSocketAddress("172.18.0.5", 40000), List.of()).peer())
+                .contains(AdsPeerPolicy.LOCAL_PEER);
+        assertThat(AdsPeerPolicy.localDevelopment().identify(new java.net.InetSocketAddress("172.18.0.5", 40000),
+                List.of()).peer()).isEmpty();
+        assertThatThrownBy(() -> AdsPeerPolicy.of("local-development", List.of(), List.of(), true,
+                java.util.Map.of("KUBERNETES_SERVICE_HOST", "10.96.0.1"))).hasMessageContaining("Kubernetes");
+        assertThatThrownBy(() -> AdsPeerPolicy.of("xfcc", List.of("127.0.0.6"), List.of(), true, java.util.Map.of()))
+                .hasMessageContaining("local-development only");
+    }
+
+    @Test
     void clientText_escapesNewlinesAnsiAndBidi_andTruncates() {
         assertThat(ClientText.escape("a\nb\r\u001b[2Jc\u0085d\u2028e\u202ef\\")).isEqualTo(
                 "a\\u000ab\\u000d\\u001b[2Jc\\u0085d\\u2028e\\u202ef\\\\");
