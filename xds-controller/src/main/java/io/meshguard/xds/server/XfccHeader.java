@@ -47,7 +47,14 @@ public final class XfccHeader {
         if (uris.size() != 1 || !uris.get(0).startsWith("spiffe://")) {
             throw new IllegalArgumentException(NAME + " names " + uris.size() + " URI SAN(s), not one SPIFFE ID");
         }
-        return uris.get(0);
+        String id = uris.get(0);
+        // a well-formed SPIFFE ID only (trust domain and path characters of the SPIFFE spec, no wildcard): it goes
+        // into logs, /fleet and grant matching as it is
+        if (id.contains("*")) {
+            throw new IllegalArgumentException(NAME + " URI is not a SPIFFE ID");
+        }
+        new SpiffeIdPattern(id);
+        return id;
     }
 
     /** Elements, each a list of (lower-cased key, unquoted value). */

@@ -26,7 +26,8 @@ class PeerIdentityPartsTest {
         for (List<String> bad : List.of(List.<String>of(), List.of("URI=spiffe://td/a", "URI=spiffe://td/b"),
                 List.of("URI=spiffe://td/a,URI=spiffe://td/b"), List.of("URI=spiffe://td/a;URI=spiffe://td/b"),
                 List.of("URI=https://td/a"), List.of("Hash=ab"), List.of("URI=\"spiffe://td/a"),
-                List.of("garbage"))) {
+                List.of("garbage"), List.of("URI=spiffe://td/ns/*/sa/b"), List.of("URI=spiffe://td/ns/a\u001b[31m"),
+                List.of("URI=spiffe://TD/ns/a/sa/b"), List.of("URI=spiffe://td"))) {
             assertThatThrownBy(() -> XfccHeader.soleSpiffeId(bad)).as("%s", bad)
                     .isInstanceOf(IllegalArgumentException.class);
         }
