@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.validate.ConfigValidator;
@@ -123,10 +124,15 @@ class LocalStackTest {
             }
             Set<String> onlyInCluster = new HashSet<>(cluster);
             onlyInCluster.removeAll(local.keySet());
-            // Only the cluster tunes the shutdown (readiness and sidecars); everything else is the same settings.
-            assertThat(onlyInCluster).as(service)
-                    .isSubsetOf(ServerContract.forDeployment(deployment).stopEnv());
-            assertThat(cluster).as(service).containsAll(local.keySet());
+            // Only the cluster tunes the shutdown (readiness and sidecars) and grants ADS to mesh identities; the
+            // compose stack has no mesh, so it alone runs ADS as explicit local development. Everything else is
+            // the same settings.
+            Set<String> clusterOnly = new HashSet<>(ServerContract.forDeployment(deployment).stopEnv());
+            clusterOnly.add(XdsSettings.ADS_GROUP_IDENTITIES.envVar());
+            assertThat(onlyInCluster).as(service).isSubsetOf(clusterOnly);
+            Set<String> localOnly = new HashSet<>(local.keySet());
+            localOnly.remove(XdsSettings.ADS_LOCAL_DEVELOPMENT_ANY_PEER.envVar());
+            assertThat(cluster).as(service).containsAll(localOnly);
             assertThat(services.path(service).path("command").get(0).asText())
                     .isEqualTo(container.getArgs().getFirst());
         });

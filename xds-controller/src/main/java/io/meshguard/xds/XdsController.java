@@ -75,7 +75,7 @@ public final class XdsController implements ServerComponent {
                 settings.filterTargets(), revisions, settings.defaultGroup(), nodeStatus, meters,
                 Clock.systemUTC(), new ConfigValidator(profiles.map(PolicyProfiles::references)
                         .orElse(ProfileReferences.NONE)),
-                new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()));
+                new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()), settings.adsPeers());
         this.listener = new RevisionListener(dataSource, revisions, () -> core.publisher().applyLatest(),
                 settings.notifyDebounce(), settings.reconcileInterval());
         this.tokens = new BearerTokens(settings.adminTokenFile());
@@ -138,8 +138,8 @@ public final class XdsController implements ServerComponent {
         profiles.ifPresent(PolicyProfiles::recheck);
         listener.start();
         started = true;
-        log.info("xDS controller {} serving ADS on {}:{}", settings.controllerName(), settings.adsBind(),
-                core.adsPort());
+        log.info("xDS controller {} serving ADS on {}:{}; {}", settings.controllerName(), settings.adsBind(),
+                core.adsPort(), settings.adsPeers().describe());
     }
 
     @Override
@@ -147,7 +147,7 @@ public final class XdsController implements ServerComponent {
         List<ReadinessCheck> checks = new ArrayList<>();
         checks.add(ReadinessCheck.of("xds:ads", () -> started
                 ? ReadinessCheck.Result.ready("ADS on port " + core.adsPort() + ", groups served: "
-                        + core.snapshots().groups())
+                        + core.snapshots().groups() + "; " + settings.adsPeers().describe())
                 : ReadinessCheck.Result.notReady("ADS not started")));
         checks.addAll(profiles.map(PolicyProfiles::readinessChecks).orElse(List.of(ReadinessCheck.of(
                 "xds:route-profiles", () -> ReadinessCheck.Result.ready("not checked: no policy directory "
@@ -196,13 +196,13 @@ public final class XdsController implements ServerComponent {
 
     /** Nodes of every replica (from node_status) overlaid with this replica's live view. */
     public List<NodeStatus> fleet() {
-        Map<String, NodeStatus> all = new TreeMap<>();
+        Map<NodeStatus.Key, NodeStatus> all = new TreeMap<>();
         try {
-            nodeStatus.all().forEach(n -> all.put(n.nodeId(), n));
+            nodeStatus.all().forEach(n -> all.put(n.key(), n));
         } catch (RuntimeException e) {
             log.warn("node_status unreadable, showing this replica's nodes only: {}", e.getMessage());
         }
-        core.fleet().nodes().forEach(n -> all.put(n.nodeId(), n));
+        core.fleet().nodes().forEach(n -> all.put(n.key(), n));
         return List.copyOf(all.values());
     }
 

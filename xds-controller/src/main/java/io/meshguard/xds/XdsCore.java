@@ -1,6 +1,7 @@
 package io.meshguard.xds;
 
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.server.AdsServer;
 import io.meshguard.xds.server.AdsStreams;
 import io.meshguard.xds.server.Fleet;
@@ -44,9 +45,23 @@ public final class XdsCore implements AutoCloseable {
         this(adsBind, targets, store, defaultGroup, fleetSink, meters, clock, validator, RolloutSpans.disabled());
     }
 
-    /** @param rollouts a span per served revision until the fleet ACKs or NACKs it (closed with the core) */
+    /**
+     * As the full constructor in local development ({@link AdsPeerPolicy#localDevelopment()}: loopback only, no
+     * identity), for tests and benchmarks on loopback.
+     */
     public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
             Fleet.Sink fleetSink, MeterRegistry meters, Clock clock, ConfigValidator validator, RolloutSpans rollouts) {
+        this(adsBind, targets, store, defaultGroup, fleetSink, meters, clock, validator, rollouts,
+                AdsPeerPolicy.localDevelopment());
+    }
+
+    /**
+     * @param rollouts a span per served revision until the fleet ACKs or NACKs it (closed with the core)
+     * @param peers who may open an ADS stream and read which gateway group
+     */
+    public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
+            Fleet.Sink fleetSink, MeterRegistry meters, Clock clock, ConfigValidator validator, RolloutSpans rollouts,
+            AdsPeerPolicy peers) {
         NodeGroupMapper groups = new NodeGroupMapper(defaultGroup);
         this.rollouts = rollouts;
         this.snapshots = new XdsSnapshots(new SimpleCache<>(groups));
@@ -57,7 +72,7 @@ public final class XdsCore implements AutoCloseable {
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
         this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters, rollouts);
-        this.ads = new AdsServer(adsBind, snapshots, streams, groups);
+        this.ads = new AdsServer(adsBind, snapshots, streams, groups, peers, meters);
         Gauge.builder("meshguard_xds_connected_streams", fleet, Fleet::connectedStreams)
                 .description("Open ADS streams on this replica")
                 .register(meters);

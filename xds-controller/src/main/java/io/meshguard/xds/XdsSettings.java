@@ -6,6 +6,7 @@ import io.meshguard.runtime.config.ConfigException;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigProblem;
 import io.meshguard.xds.policy.PolicyFileSet;
+import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +17,7 @@ import java.util.Optional;
  * The controller's own settings (the status HTTP port and the database come from {@code http.*} and {@code db.*}).
  *
  * @param adminTokenFile file with the admin API bearer token(s); without it the admin API refuses every call
+ * @param adsPeers who may open an ADS stream and read which gateway group ({@code xds.ads.peer_identity} and friends)
  */
 public record XdsSettings(
         String adsBind,
@@ -26,7 +28,8 @@ public record XdsSettings(
         Duration notifyDebounce,
         Duration reconcileInterval,
         Duration drainTimeout,
-        String controllerName) {
+        String controllerName,
+        AdsPeerPolicy adsPeers) {
 
     public static final int DEFAULT_ADS_PORT = 18000;
     public static final int DEFAULT_HTTP_PORT = 9103;
@@ -35,6 +38,23 @@ public record XdsSettings(
             "Address the ADS gRPC port binds to.");
     public static final ConfigKey<Integer> ADS_PORT = ConfigKey.integer("xds.ads.port", DEFAULT_ADS_PORT, 0, 65535,
             "ADS (aggregated xDS) gRPC port Envoy and proxyless gRPC clients connect to (0 picks a free port).");
+    public static final ConfigKey<String> ADS_PEER_IDENTITY = ConfigKey.oneOf("xds.ads.peer_identity", "xfcc",
+            List.of("xfcc", "local-development"), "How an ADS stream's peer is identified. xfcc: the SPIFFE ID the "
+                    + "controller's Istio sidecar writes in x-forwarded-client-cert (set proxyHeaders.forwardedClientCert: "
+                    + "SANITIZE_SET on the controller pod), from xds.ads.trusted_proxies only. local-development: no "
+                    + "identity, every peer reads every group; only with a loopback xds.ads.bind (meshguard up).");
+    public static final ConfigKey<List<String>> ADS_TRUSTED_PROXIES = ConfigKey.stringList("xds.ads.trusted_proxies",
+            AdsPeerPolicy.ISTIO_INBOUND_SOURCES, "Source IPs of the controller's own sidecar toward the app (Istio "
+                    + "binds inbound clusters to 127.0.0.6 and ::6); an ADS connection from elsewhere is refused.");
+    public static final ConfigKey<List<String>> ADS_GROUP_IDENTITIES = ConfigKey.stringList(
+            "xds.ads.group_identities", List.of(), "Which peers may read which gateway group, as "
+                    + "group=spiffe://<trust domain>/ns/<namespace>/sa/<service account> entries ('*' stands for one "
+                    + "whole path segment). A stream whose node names a group its identity is not granted is refused "
+                    + "(PERMISSION_DENIED). Empty: every stream is refused (xfcc).");
+    public static final ConfigKey<Boolean> ADS_LOCAL_DEVELOPMENT_ANY_PEER = ConfigKey.bool(
+            "xds.ads.local_development_any_peer", false, "With xds.ads.peer_identity=local-development only: serve "
+                    + "every group to any peer on the network, not just loopback (deploy/local's compose stack, where "
+                    + "the gateway is another container). UNPROTECTED; refused inside Kubernetes.");
     public static final ConfigKey<Optional<Path>> ADMIN_TOKEN_FILE = ConfigKey.optionalPath("xds.admin.token_file",
             "File with the admin API bearer token, one per line as 'name:token' (the name is the audited actor) "
                     + "or a bare token (actor 'admin'). Unset: the admin API answers 503 to everything.");
@@ -75,7 +95,8 @@ public record XdsSettings(
             public List<ConfigKey<?>> keys() {
                 return List.of(ADS_BIND, ADS_PORT, ADMIN_TOKEN_FILE, EXTAUTHZ_TARGET, DLP_TARGET, ACCESS_LOG_TARGET,
                         FILTER_TIMEOUT, DEFAULT_GROUP, NOTIFY_DEBOUNCE, RECONCILE_INTERVAL, DRAIN_TIMEOUT,
-                        CONTROLLER_NAME, AUTHZ_POLICY_FILE, DLP_POLICY_FILE);
+                        CONTROLLER_NAME, AUTHZ_POLICY_FILE, DLP_POLICY_FILE, ADS_PEER_IDENTITY, ADS_TRUSTED_PROXIES,
+                        ADS_GROUP_IDENTITIES, ADS_LOCAL_DEVELOPMENT_ANY_PEER);
             }
 
             @Override
@@ -89,9 +110,25 @@ public record XdsSettings(
                         new FilterTargets(config.get(EXTAUTHZ_TARGET), config.get(DLP_TARGET),
                                 config.get(ACCESS_LOG_TARGET), config.get(FILTER_TIMEOUT)),
                         group.isBlank() ? Optional.empty() : Optional.of(group), config.get(NOTIFY_DEBOUNCE),
-                        config.get(RECONCILE_INTERVAL), config.get(DRAIN_TIMEOUT), name);
+                        config.get(RECONCILE_INTERVAL), config.get(DRAIN_TIMEOUT), name, adsPeers(config));
             }
         };
+    }
+
+    /**
+     * The ADS peer policy from its three keys.
+     *
+     * @throws IllegalArgumentException naming the key when a grant or an address is malformed (the server does not
+     *     start)
+     */
+    public static AdsPeerPolicy adsPeers(Config config) {
+        try {
+            return AdsPeerPolicy.of(config.get(ADS_PEER_IDENTITY), config.get(ADS_TRUSTED_PROXIES),
+                    config.get(ADS_GROUP_IDENTITIES), config.get(ADS_LOCAL_DEVELOPMENT_ANY_PEER), System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(ADS_GROUP_IDENTITIES.name() + " / " + ADS_TRUSTED_PROXIES.name()
+                    + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -23,10 +23,12 @@ public final class TestConfigs {
 
     public static Upstream upstream(String name, Upstream.LbPolicy lb, int... ports) {
         List<Upstream.Endpoint> eps = new ArrayList<>();
+        List<Upstream.AddressException> exceptions = new ArrayList<>();
         for (int p : ports) {
             eps.add(new Upstream.Endpoint("127.0.0.1", p, 1));
+            exceptions.add(new Upstream.AddressException("127.0.0.1", p, "test backend on this machine"));
         }
-        return new Upstream(name, Upstream.Protocol.GRPC, lb, 0, eps, null, null, null, null);
+        return new Upstream(name, Upstream.Protocol.GRPC, lb, 0, eps, null, null, null, null, exceptions);
     }
 
     public static Api api(String name, String host, String basePath, String defaultVersion,

@@ -91,7 +91,7 @@ public final class XdsBenchmark {
             ups.add(new Upstream("up-" + i, Upstream.Protocol.H2, null, 0,
                     List.of(new Upstream.Endpoint("10.0." + (i / 250) + "." + (i % 250), endpointPort, 1),
                             new Upstream.Endpoint("10.1." + (i / 250) + "." + (i % 250), endpointPort, 1)),
-                    null, null, null, null));
+                    null, null, null, null, List.of()));
         }
         for (int i = 0; i < routes; i++) {
             int api = i % apiCount;
@@ -201,7 +201,7 @@ public final class XdsBenchmark {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         XdsController xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.of(tokenFile),
                 FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(20), Duration.ofMinutes(5),
-                Duration.ZERO, "bench"), ds, registry, c -> { });
+                Duration.ZERO, "bench", io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()), ds, registry, c -> { });
         StatusHttpServer http = new StatusHttpServer("bench", HttpServerSettings.onPort(0), registry);
         xds.mountAdminApi(http);
         xds.start();

@@ -63,12 +63,18 @@ public final class DemoGateway {
                     proxyless_authz: off
                     cors: {allowed_origins: [https://app.demo.test, 'https://*.preview.demo.test']}
                 upstreams:
-                  - {name: accounts, protocol: http1, endpoints: [{address: 127.0.0.1, port: %d}]}
-                  - {name: chat-llm, protocol: http1, endpoints: [{address: 127.0.0.1, port: %d}]}
-                  - {name: quotes-stable, protocol: http1, endpoints: [{address: 127.0.0.1, port: %d}]}
-                  - {name: quotes-canary, protocol: http1, endpoints: [{address: 127.0.0.1, port: %d}]}
+                  # the demo backends run on this machine: each loopback endpoint names its own exception
+                  - {name: accounts, protocol: http1, endpoints: [{address: 127.0.0.1, port: %1$d}],
+                     address_exceptions: [{address: 127.0.0.1, port: %1$d, reason: "demo backend on this machine"}]}
+                  - {name: chat-llm, protocol: http1, endpoints: [{address: 127.0.0.1, port: %2$d}],
+                     address_exceptions: [{address: 127.0.0.1, port: %2$d, reason: "demo backend on this machine"}]}
+                  - {name: quotes-stable, protocol: http1, endpoints: [{address: 127.0.0.1, port: %3$d}],
+                     address_exceptions: [{address: 127.0.0.1, port: %3$d, reason: "demo backend on this machine"}]}
+                  - {name: quotes-canary, protocol: http1, endpoints: [{address: 127.0.0.1, port: %4$d}],
+                     address_exceptions: [{address: 127.0.0.1, port: %4$d, reason: "demo backend on this machine"}]}
                   # named by DNS: Envoy needs a DNS cluster for it (an EDS endpoint must be an IP)
-                  - {name: ledger, protocol: http1, endpoints: [{address: localhost, port: %d}]}
+                  - {name: ledger, protocol: http1, endpoints: [{address: localhost, port: %5$d}],
+                     address_exceptions: [{address: localhost, port: %5$d, reason: "demo backend on this machine"}]}
                 apis:
                   - name: demo
                     base_path: /demo

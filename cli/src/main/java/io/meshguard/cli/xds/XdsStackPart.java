@@ -12,6 +12,7 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.admin.ConfigChangeAudit;
 import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -69,7 +70,9 @@ public final class XdsStackPart implements StackPart {
                 "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
         XdsSettings settings = new XdsSettings("127.0.0.1", context.ports().ads(),
                 Optional.of(tokenFile),
-                targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up");
+                targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up",
+                // explicit: `up` is one machine, ADS on loopback, no mesh identity; the readiness output says so
+                AdsPeerPolicy.localDevelopment());
         // the policy files the stack's servers load: a route naming a profile they lack is never published
         PolicyFileSet shipped = PolicyFileSet.in(context.policiesDir());
         PolicyFileSet policies = new PolicyFileSet(devIssuer.policyFile(), shipped.dlpFile());

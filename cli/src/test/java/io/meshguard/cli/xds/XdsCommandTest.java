@@ -17,7 +17,7 @@ class XdsCommandTest {
         Path file = tmp.resolve("gw.yaml");
         Files.writeString(file, """
                 groups: [{name: edge}]
-                upstreams: [{name: svc, endpoints: [{address: 127.0.0.1, port: 8081}]}]
+                upstreams: [{name: svc, endpoints: [{address: 10.0.0.1, port: 8081}]}]
                 apis: [{name: shop, base_path: /shop, default_version: v1, versions: [{version: v1}]}]
                 routes:
                   - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
@@ -43,7 +43,7 @@ class XdsCommandTest {
         Path file = tmp.resolve("weights.yaml");
         Files.writeString(file, """
                 groups: [{name: edge}]
-                upstreams: [{name: a, endpoints: [{address: 127.0.0.1, port: 1}]}, {name: b}]
+                upstreams: [{name: a, endpoints: [{address: 10.0.0.1, port: 1}]}, {name: b}]
                 apis: [{name: shop, default_version: v1, versions: [{version: v1}]}]
                 routes:
                   - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
@@ -58,7 +58,7 @@ class XdsCommandTest {
         Path file = tmp.resolve("gw-" + authzProfile + "-" + dlpProfile + ".yaml");
         Files.writeString(file, """
                 groups: [{name: edge, domain: bank.example}]
-                upstreams: [{name: svc, endpoints: [{address: 127.0.0.1, port: 8081}]}]
+                upstreams: [{name: svc, endpoints: [{address: 10.0.0.1, port: 8081}]}]
                 apis: [{name: shop, base_path: /shop, default_version: v1, versions: [{version: v1}]}]
                 routes:
                   - {name: buy, group: edge, api: shop, version: v1, match: {path_prefix: /buy, methods: [POST]},

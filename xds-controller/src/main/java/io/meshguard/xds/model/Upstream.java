@@ -18,7 +18,8 @@ public record Upstream(
         Optional<HealthCheck> healthCheck,
         Optional<CircuitBreaker> circuitBreaker,
         Optional<OutlierDetection> outlierDetection,
-        Optional<Tls> tls) {
+        Optional<Tls> tls,
+        List<AddressException> addressExceptions) {
 
     public static final long DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 
@@ -31,12 +32,13 @@ public record Upstream(
         circuitBreaker = circuitBreaker == null ? Optional.empty() : circuitBreaker;
         outlierDetection = outlierDetection == null ? Optional.empty() : outlierDetection;
         tls = tls == null ? Optional.empty() : tls;
+        addressExceptions = addressExceptions == null ? List.of() : List.copyOf(addressExceptions);
     }
 
     /** Same upstream with other endpoints (an endpoint-only change). */
     public Upstream withEndpoints(List<Endpoint> newEndpoints) {
         return new Upstream(name, protocol, lbPolicy, connectTimeoutMs, newEndpoints, healthCheck,
-                circuitBreaker, outlierDetection, tls);
+                circuitBreaker, outlierDetection, tls, addressExceptions);
     }
 
     /**
@@ -122,6 +124,18 @@ public record Upstream(
     public record Endpoint(String address, int port, int weight) {
         public Endpoint {
             weight = weight == 0 ? 1 : weight;
+        }
+    }
+
+    /**
+     * A reviewed permission for one endpoint that points at the gateway pod itself or the platform (loopback,
+     * link-local, cloud metadata, unspecified, a sidecar or admin port): it names that exact address and port, and why.
+     * Without one such an endpoint is refused; a blanket "allow loopback" does not exist.
+     */
+    public record AddressException(String address, int port, String reason) {
+        public AddressException {
+            address = address == null ? "" : address;
+            reason = reason == null ? "" : reason;
         }
     }
 

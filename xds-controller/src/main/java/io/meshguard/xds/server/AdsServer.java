@@ -6,6 +6,7 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -19,12 +20,19 @@ public final class AdsServer implements AutoCloseable {
     private final Server server;
     private final HealthStatusManager health = new HealthStatusManager();
 
-    public AdsServer(InetSocketAddress bind, XdsSnapshots snapshots, AdsStreams streams, NodeGroupMapper groups) {
+    /**
+     * @param peers who may open a stream and read which group; checked against {@code bind} (local development only
+     *     on loopback)
+     */
+    public AdsServer(InetSocketAddress bind, XdsSnapshots snapshots, AdsStreams streams, NodeGroupMapper groups,
+            AdsPeerPolicy peers, MeterRegistry meters) {
+        peers.checkBind(bind);
         SimpleCache<String> cache = snapshots.cache();
         V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(streams), new NackParkingWatcher(cache, streams, groups));
         this.server = NettyServerBuilder.forAddress(bind)
+                // the last interceptor sees a request first: the node is filled in, then the peer checked
                 .addService(io.grpc.ServerInterceptors.intercept(discovery.getAggregatedDiscoveryServiceImpl(),
-                        new StreamNodeInterceptor()))
+                        new AdsPeerInterceptor(peers, groups, meters), new StreamNodeInterceptor()))
                 .addService(health.getHealthService())
                 // Like every meshguard gRPC server (runtime's GrpcServerHost): grpcurl can list and describe ADS.
                 .addService(ProtoReflectionServiceV1.newInstance())

@@ -13,10 +13,12 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,17 +42,59 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     private final Map<DiscoveryRequest, Set<String>> resubscribed = Collections.synchronizedMap(new IdentityHashMap<>());
     private final Map<String, Timer> answerLatency = new ConcurrentHashMap<>();
 
+    /** The resource types the controller serves, short names as in the {@code type} label. */
+    static final List<String> SERVED_TYPES = List.of("Cluster", "ClusterLoadAssignment",
+            "Listener", "RouteConfiguration");
+
     public AdsStreams(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters) {
         this.fleet = fleet;
         this.groups = groups;
         this.meters = meters;
+        // every series an alert or panel reads exists at 0 from start: increase() then sees the first NACK
+        for (String type : SERVED_TYPES) {
+            for (String name : List.of("meshguard_xds_nacks_total", "meshguard_xds_acks_total",
+                    "meshguard_xds_responses_total")) {
+                counter(name, type);
+            }
+        }
     }
 
-    /** A response as it went out: its version, and when (System.nanoTime), to time the client's answer. */
-    private record Sent(String version, long nanos) {}
+    /**
+     * An ACK: the first answer to a nonce this stream sent, naming the very version that went out with it. A request
+     * repeating a nonce the client NACKed, or an earlier version, or a nonce this replica never sent, accepts nothing.
+     */
+    private static boolean isAck(Optional<Sent> answered, boolean first, String versionInfo) {
+        return answered.isPresent() && first && !answered.get().nacked() && answered.get().version().equals(versionInfo);
+    }
+
+    /**
+     * A response as it went out: its version, and when (System.nanoTime), to time the client's answer; whether the
+     * client answered it yet and whether that answer was a NACK.
+     */
+    private record Sent(String version, long nanos, AtomicBoolean answered,
+            AtomicBoolean rejected) {
+        Sent(String version, long nanos) {
+            this(version, nanos, new AtomicBoolean(),
+                    new AtomicBoolean());
+        }
+
+        /** True for the first answer only. */
+        boolean answerOnce() {
+            return answered.compareAndSet(false, true);
+        }
+
+        void markNacked() {
+            rejected.set(true);
+        }
+
+        boolean nacked() {
+            return rejected.get();
+        }
+    }
 
     private static final class StreamState {
         volatile Node node;
+        volatile NodeStatus.Key key;
         volatile String group;
         final Map<String, Map<String, Sent>> versionByNonce = new ConcurrentHashMap<>();
         final Map<String, Set<String>> lastRequested = new ConcurrentHashMap<>();
@@ -64,10 +108,6 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
                         }
                     }));
             m.put(nonce, new Sent(version, System.nanoTime()));
-        }
-
-        Optional<String> versionSent(String typeUrl, String nonce) {
-            return sent(typeUrl, nonce).map(Sent::version);
         }
 
         Optional<Sent> sent(String typeUrl, String nonce) {
@@ -87,8 +127,9 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         if (s.node == null && request.hasNode()) {
             // Envoy may send the node only on the first request of a stream
             s.node = request.getNode();
+            s.key = new NodeStatus.Key(AdsPeerInterceptor.verifiedPeer(s.node), s.node.getId());
             s.group = groups.group(s.node);
-            fleet.streamOpened(s.node.getId(), s.group, userAgent(s.node));
+            fleet.streamOpened(s.key, s.group, userAgent(s.node));
         }
         if (s.node == null) {
             return;
@@ -107,20 +148,30 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
             return;
         }
         String result = request.hasErrorDetail() ? "nack" : "ack";
-        s.sent(request.getTypeUrl(), request.getResponseNonce()).ifPresent(sent -> answerLatency(type, result)
-                .record(System.nanoTime() - sent.nanos(), TimeUnit.NANOSECONDS));
+        Optional<Sent> answered = s.sent(request.getTypeUrl(), request.getResponseNonce());
+        // The first answer to a nonce decides: a client repeats a nonce on later requests (a subscription change
+        // carries the last nonce it saw), and under gRFC A46 (xDS NACK semantics improvement) it also repeats the
+        // version it NACKed as version_info. Neither is a new ACK.
+        boolean first = answered.map(Sent::answerOnce).orElse(false);
+        if (first) {
+            answerLatency(type, result).record(System.nanoTime() - answered.get().nanos(), TimeUnit.NANOSECONDS);
+        }
         if (request.hasErrorDetail()) {
-            String rejected = s.versionSent(request.getTypeUrl(), request.getResponseNonce())
-                    .orElse("unknown");
+            answered.ifPresent(Sent::markNacked);
+            String rejected = answered.map(Sent::version).orElse("unknown");
             rejectedVersions.put(request, rejected);
+            if (answered.isPresent() && !first) {
+                return;
+            }
             counter("meshguard_xds_nacks_total", type).increment();
-            log.warn("xDS NACK node={} group={} type={} version={} error={}", s.node.getId(), s.group, type,
-                    rejected, request.getErrorDetail().getMessage());
-            fleet.nacked(s.node.getId(), s.group, request.getTypeUrl(), rejected,
+            log.warn("xDS NACK peer={} node={} group={} type={} version={} error={}", s.key.peerIdentity(),
+                    ClientText.escape(s.node.getId(), 256), ClientText.escape(s.group, 128), type,
+                    ClientText.escape(rejected, 128), ClientText.escape(request.getErrorDetail().getMessage()));
+            fleet.nacked(s.key, s.group, request.getTypeUrl(), rejected,
                     request.getErrorDetail().getMessage());
-        } else {
+        } else if (isAck(answered, first, request.getVersionInfo())) {
             counter("meshguard_xds_acks_total", type).increment();
-            fleet.acked(s.node.getId(), s.group, request.getTypeUrl(), request.getVersionInfo());
+            fleet.acked(s.key, s.group, request.getTypeUrl(), request.getVersionInfo());
         }
     }
 
@@ -157,7 +208,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     private void closed(long streamId) {
         StreamState s = streams.remove(streamId);
         if (s != null && s.node != null) {
-            fleet.streamClosed(s.node.getId(), s.group);
+            fleet.streamClosed(s.key, s.group);
         }
     }
 
@@ -185,8 +236,13 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
                 .tag("type", type).tag("result", result).publishPercentileHistogram().register(meters));
     }
 
+    private static final Map<String, String> DESCRIPTIONS = Map.of(
+            "meshguard_xds_nacks_total", "xDS responses a client rejected (NACK), once per response, by resource type",
+            "meshguard_xds_acks_total", "xDS responses a client accepted (ACK of the version sent), by resource type",
+            "meshguard_xds_responses_total", "xDS responses sent, by resource type");
+
     private Counter counter(String name, String type) {
-        return Counter.builder(name).tag("type", type).register(meters);
+        return Counter.builder(name).description(DESCRIPTIONS.get(name)).tag("type", type).register(meters);
     }
 
     private static String userAgent(Node node) {

@@ -21,7 +21,10 @@ public final class Fleet {
         void changed(NodeStatus status);
     }
 
-    private final Map<String, NodeStatus> nodes = new ConcurrentHashMap<>();
+    /** A NACK's text kept for /fleet: enough for any real client message, bounded against a hostile one. */
+    static final int MAX_ERROR_CHARS = 4096;
+
+    private final Map<NodeStatus.Key, NodeStatus> nodes = new ConcurrentHashMap<>();
     private final Clock clock;
     private final Sink sink;
     private final BiFunction<String, Map<String, String>, Optional<Long>> revisionOf;
@@ -35,35 +38,38 @@ public final class Fleet {
         this.revisionOf = revisionOf;
     }
 
-    void streamOpened(String nodeId, String group, String userAgent) {
-        update(nodeId, group, s -> new NodeStatus(nodeId, group, true, s.streams() + 1, userAgent,
+    void streamOpened(NodeStatus.Key node, String group, String userAgent) {
+        update(node, group, s -> new NodeStatus(s.nodeId(), s.peerIdentity(), group, true, s.streams() + 1,
+                ClientText.escape(userAgent, 200),
                 s.ackedVersions(), s.revision(), s.lastNack(), now()));
     }
 
-    void streamClosed(String nodeId, String group) {
-        update(nodeId, group, s -> {
+    void streamClosed(NodeStatus.Key node, String group) {
+        update(node, group, s -> {
             int streams = Math.max(0, s.streams() - 1);
-            return new NodeStatus(nodeId, group, streams > 0, streams, s.userAgent(), s.ackedVersions(),
+            return new NodeStatus(s.nodeId(), s.peerIdentity(), group, streams > 0, streams, s.userAgent(), s.ackedVersions(),
                     s.revision(), s.lastNack(), now());
         });
     }
 
-    void acked(String nodeId, String group, String typeUrl, String version) {
-        update(nodeId, group, s -> {
+    void acked(NodeStatus.Key node, String group, String typeUrl, String version) {
+        update(node, group, s -> {
             Map<String, String> acked = new HashMap<>(s.ackedVersions());
             acked.put(typeUrl, version);
             // a NACK stays on record until the node accepts a different version of that type: another stream of
             // the same node ACKing the very version this one rejected does not clear it
             Optional<NodeStatus.Nack> nack = s.lastNack()
                     .filter(n -> !n.typeUrl().equals(typeUrl) || n.version().equals(version));
-            return new NodeStatus(nodeId, group, s.connected(), s.streams(), s.userAgent(), acked,
+            return new NodeStatus(s.nodeId(), s.peerIdentity(), group, s.connected(), s.streams(), s.userAgent(),
+                    acked,
                     revisionOf.apply(group, acked), nack, now());
         });
     }
 
-    void nacked(String nodeId, String group, String typeUrl, String version, String error) {
-        update(nodeId, group, s -> new NodeStatus(nodeId, group, s.connected(), s.streams(), s.userAgent(),
-                s.ackedVersions(), s.revision(), Optional.of(new NodeStatus.Nack(typeUrl, version, error, now())),
+    void nacked(NodeStatus.Key node, String group, String typeUrl, String version, String error) {
+        update(node, group, s -> new NodeStatus(s.nodeId(), s.peerIdentity(), group, s.connected(), s.streams(), s.userAgent(),
+                s.ackedVersions(), s.revision(), Optional.of(new NodeStatus.Nack(typeUrl, version,
+                        ClientText.escape(error, MAX_ERROR_CHARS), now())),
                 now()));
     }
 
@@ -72,19 +78,24 @@ public final class Fleet {
         for (NodeStatus s : nodes.values()) {
             Optional<Long> rev = revisionOf.apply(s.group(), s.ackedVersions());
             if (!rev.equals(s.revision())) {
-                update(s.nodeId(), s.group(), x -> new NodeStatus(x.nodeId(), x.group(), x.connected(), x.streams(),
+                update(s.key(), s.group(), x -> new NodeStatus(x.nodeId(), x.peerIdentity(), x.group(), x.connected(), x.streams(),
                         x.userAgent(), x.ackedVersions(), rev, x.lastNack(), x.lastSeen()));
             }
         }
     }
 
-    /** All nodes this replica has seen, sorted by node id. */
+    /** All nodes this replica has seen, sorted by node id, then identity. */
     public List<NodeStatus> nodes() {
-        return nodes.values().stream().sorted(Comparator.comparing(NodeStatus::nodeId)).toList();
+        return nodes.values().stream().sorted(Comparator.comparing(NodeStatus::key)).toList();
     }
 
+    /** The node with this id, whichever identity it came with (the first by identity when several did). */
     public Optional<NodeStatus> node(String nodeId) {
-        return Optional.ofNullable(nodes.get(nodeId));
+        return nodes().stream().filter(n -> n.nodeId().equals(nodeId)).findFirst();
+    }
+
+    public Optional<NodeStatus> node(NodeStatus.Key key) {
+        return Optional.ofNullable(nodes.get(key));
     }
 
     /** Number of open ADS streams. */
@@ -92,9 +103,10 @@ public final class Fleet {
         return nodes.values().stream().mapToInt(NodeStatus::streams).sum();
     }
 
-    private void update(String nodeId, String group, java.util.function.UnaryOperator<NodeStatus> change) {
-        NodeStatus next = nodes.compute(nodeId, (id, old) -> change.apply(old != null ? old
-                : new NodeStatus(id, group, false, 0, "", Map.of(), Optional.empty(), Optional.empty(), now())));
+    private void update(NodeStatus.Key node, String group, java.util.function.UnaryOperator<NodeStatus> change) {
+        NodeStatus next = nodes.compute(node, (k, old) -> change.apply(old != null ? old
+                : new NodeStatus(k.nodeId(), k.peerIdentity(), group, false, 0, "", Map.of(), Optional.empty(),
+                        Optional.empty(), now())));
         sink.changed(next);
     }
 

@@ -69,11 +69,29 @@ public final class NackParkingWatcher implements ConfigWatcher {
                 known = all;
             }
         }
+        effective = printableNames(effective);
         if (ads) {
             effective = onlyExisting(effective);
         }
         return cache.createWatch(ads, effective, known, responseConsumer, hasClusterChanged,
                 allowDefaultEmptyEdsUpdate);
+    }
+
+    /**
+     * Resource names are client text, and SimpleCache logs the names of a request it cannot answer ("not responding in
+     * ADS mode ... for request [...]", java-control-plane {@code cache/.../SimpleCache.java}). A name with control
+     * characters or over {@link ClientText#MAX_CHARS} is escaped here; no such name can exist in a snapshot (the
+     * validator admits lowercase tokens only), so the answer is the same: not found.
+     */
+    private static XdsRequest printableNames(XdsRequest request) {
+        List<String> names = request.getResourceNamesList();
+        if (names.stream().allMatch(n -> ClientText.escape(n).equals(n))) {
+            return request;
+        }
+        return XdsRequest.create(request.v3Request().toBuilder()
+                .clearResourceNames()
+                .addAllResourceNames(names.stream().map(ClientText::escape).toList())
+                .build());
     }
 
     private XdsRequest onlyExisting(XdsRequest request) {

@@ -79,6 +79,7 @@ public final class Publisher {
         this.snapshots = snapshots;
         this.fleet = fleet;
         this.meters = meters;
+        OUTCOMES.forEach(this::publishCounter);
         this.buildTimer = Timer.builder("meshguard_xds_snapshot_build_seconds")
                 .description("Time to build the xDS resources of one publish")
                 .register(meters);
@@ -229,7 +230,17 @@ public final class Publisher {
         return out;
     }
 
+    /** Every result label, registered at 0 at start so alert XdsPublishFailed's increase() sees the first one. */
+    static final List<String> OUTCOMES = List.of("published", "unchanged", "invalid", "rolled_back", "apply_failed");
+
+    private Counter publishCounter(String result) {
+        return Counter.builder("meshguard_xds_publish_total")
+                .description("Publishes and rollbacks by result (published, unchanged, invalid, rolled_back, "
+                        + "apply_failed)")
+                .tag("result", result).register(meters);
+    }
+
     private void outcome(String result) {
-        Counter.builder("meshguard_xds_publish_total").tag("result", result).register(meters).increment();
+        publishCounter(result).increment();
     }
 }

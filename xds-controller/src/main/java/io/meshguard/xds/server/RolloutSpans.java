@@ -66,10 +66,10 @@ public final class RolloutSpans implements AutoCloseable {
         if (!tracing.enabled()) {
             return;
         }
-        Set<String> waiting = new HashSet<>();
+        Set<NodeStatus.Key> waiting = new HashSet<>();
         for (NodeStatus node : fleet) {
             if (node.group().equals(group) && node.connected()) {
-                waiting.add(node.nodeId());
+                waiting.add(node.key());
             }
         }
         Span span = tracing.tracer().spanBuilder("meshguard.xds.publish").setSpanKind(SpanKind.INTERNAL)
@@ -114,13 +114,13 @@ public final class RolloutSpans implements AutoCloseable {
         private final Span span;
         private final long revision;
         private final Instant started;
-        private final Set<String> waiting;
+        private final Set<NodeStatus.Key> waiting;
         private final int nodes;
         private int acked;
         private int nacked;
         private boolean ended;
 
-        Rollout(Span span, long revision, Instant started, Set<String> waiting) {
+        Rollout(Span span, long revision, Instant started, Set<NodeStatus.Key> waiting) {
             this.span = span;
             this.revision = revision;
             this.started = started;
@@ -130,16 +130,16 @@ public final class RolloutSpans implements AutoCloseable {
 
         /** Counts the node's answer; true when every node has answered. */
         synchronized boolean answer(NodeStatus status) {
-            if (ended || !waiting.contains(status.nodeId())) {
+            if (ended || !waiting.contains(status.key())) {
                 return false;
             }
             if (status.revision().filter(r -> r == revision).isPresent()) {
-                waiting.remove(status.nodeId());
+                waiting.remove(status.key());
                 acked++;
             } else {
                 Optional<NodeStatus.Nack> nack = status.lastNack().filter(n -> !n.at().isBefore(started));
                 if (nack.isPresent()) {
-                    waiting.remove(status.nodeId());
+                    waiting.remove(status.key());
                     if (nacked++ < MAX_NACK_EVENTS) {
                         span.addEvent("meshguard.xds.nack", Attributes.of(AttributeKey.stringKey("meshguard.xds.node"),
                                 status.nodeId(), AttributeKey.stringKey("meshguard.xds.type_url"), nack.get().typeUrl()));

@@ -217,7 +217,7 @@ public final class PgGatewayStore {
         List<Upstream> upstreams = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 select id, name, protocol, lb_policy, connect_timeout_ms, health_check, circuit_breakers,
-                       outlier_detection, tls
+                       outlier_detection, tls, address_exceptions::text
                 from upstream order by name""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -228,7 +228,8 @@ public final class PgGatewayStore {
                         json(rs.getString(6), Upstream.HealthCheck.class),
                         json(rs.getString(7), Upstream.CircuitBreaker.class),
                         json(rs.getString(8), Upstream.OutlierDetection.class),
-                        json(rs.getString(9), Upstream.Tls.class)));
+                        json(rs.getString(9), Upstream.Tls.class),
+                        List.of(ConfigJson.read(rs.getString(10), Upstream.AddressException[].class))));
             }
         }
         Map<Long, List<Api.ApiVersion>> versions = new HashMap<>();
@@ -332,12 +333,12 @@ public final class PgGatewayStore {
         long id;
         try (PreparedStatement ps = c.prepareStatement("""
                 insert into upstream (name, protocol, lb_policy, connect_timeout_ms, health_check, circuit_breakers,
-                                      outlier_detection, tls)
-                values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb)
+                                      outlier_detection, tls, address_exceptions)
+                values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb)
                 on conflict (name) do update set protocol = excluded.protocol, lb_policy = excluded.lb_policy,
                     connect_timeout_ms = excluded.connect_timeout_ms, health_check = excluded.health_check,
                     circuit_breakers = excluded.circuit_breakers, outlier_detection = excluded.outlier_detection,
-                    tls = excluded.tls, updated_at = now()
+                    tls = excluded.tls, address_exceptions = excluded.address_exceptions, updated_at = now()
                 returning id""")) {
             ps.setString(1, u.name());
             ps.setString(2, lower(u.protocol()));
@@ -347,6 +348,7 @@ public final class PgGatewayStore {
             ps.setString(6, u.circuitBreaker().map(ConfigJson::write).orElse(null));
             ps.setString(7, u.outlierDetection().map(ConfigJson::write).orElse(null));
             ps.setString(8, u.tls().map(ConfigJson::write).orElse(null));
+            ps.setString(9, ConfigJson.write(u.addressExceptions()));
             id = returningId(ps);
         }
         exec(c, "delete from upstream_endpoint where upstream_id = ?", id);

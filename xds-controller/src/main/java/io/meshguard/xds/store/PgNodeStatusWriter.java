@@ -29,7 +29,7 @@ public final class PgNodeStatusWriter implements Fleet.Sink, AutoCloseable {
 
     private final DataSource dataSource;
     private final String controller;
-    private final Map<String, NodeStatus> pending = new LinkedHashMap<>();
+    private final Map<NodeStatus.Key, NodeStatus> pending = new LinkedHashMap<>();
     private final ExecutorService writer = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("xds-node-status").daemon().factory());
 
@@ -43,7 +43,7 @@ public final class PgNodeStatusWriter implements Fleet.Sink, AutoCloseable {
         boolean schedule;
         synchronized (pending) {
             schedule = pending.isEmpty();
-            pending.put(status.nodeId(), status);
+            pending.put(status.key(), status);
         }
         if (schedule) {
             writer.execute(this::flush);
@@ -58,11 +58,11 @@ public final class PgNodeStatusWriter implements Fleet.Sink, AutoCloseable {
         }
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("""
-                        insert into node_status (node_id, group_name, connected, acked_versions, last_nack_type_url,
+                        insert into node_status (node_id, peer_identity, group_name, connected, acked_versions, last_nack_type_url,
                             last_nack_version, last_nack_error, last_nack_at, last_seen, streams, user_agent,
                             revision_id, controller)
-                        values (?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        on conflict (node_id) do update set group_name = excluded.group_name,
+                        values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        on conflict (peer_identity, node_id) do update set group_name = excluded.group_name,
                             connected = excluded.connected, acked_versions = excluded.acked_versions,
                             last_nack_type_url = excluded.last_nack_type_url,
                             last_nack_version = excluded.last_nack_version,
@@ -73,6 +73,7 @@ public final class PgNodeStatusWriter implements Fleet.Sink, AutoCloseable {
             for (NodeStatus s : batch) {
                 int i = 1;
                 ps.setString(i++, s.nodeId());
+                ps.setString(i++, s.peerIdentity());
                 ps.setString(i++, s.group());
                 ps.setBoolean(i++, s.connected());
                 ps.setString(i++, ConfigJson.write(s.ackedVersions()));
@@ -100,8 +101,9 @@ public final class PgNodeStatusWriter implements Fleet.Sink, AutoCloseable {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("""
                         select node_id, group_name, connected, streams, user_agent, acked_versions::text, revision_id,
-                               last_nack_type_url, last_nack_version, last_nack_error, last_nack_at, last_seen
-                        from node_status order by node_id""");
+                               last_nack_type_url, last_nack_version, last_nack_error, last_nack_at, last_seen,
+                               peer_identity
+                        from node_status order by node_id, peer_identity""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 @SuppressWarnings("unchecked")
@@ -111,7 +113,7 @@ public final class PgNodeStatusWriter implements Fleet.Sink, AutoCloseable {
                 Optional<NodeStatus.Nack> nack = rs.getString(8) == null ? Optional.empty()
                         : Optional.of(new NodeStatus.Nack(rs.getString(8), rs.getString(9), rs.getString(10),
                                 rs.getTimestamp(11).toInstant()));
-                out.add(new NodeStatus(rs.getString(1), rs.getString(2) == null ? "" : rs.getString(2),
+                out.add(new NodeStatus(rs.getString(1), rs.getString(13), rs.getString(2) == null ? "" : rs.getString(2),
                         rs.getBoolean(3), rs.getInt(4), rs.getString(5) == null ? "" : rs.getString(5), acked,
                         revision, nack, rs.getTimestamp(12).toInstant()));
             }

@@ -2,6 +2,7 @@ package io.meshguard.xds.validate;
 
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
+import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -28,7 +29,8 @@ public final class ConfigValidator {
     private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]+");
     private static final Set<String> METHODS =
             Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
-    private static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding");
+    private static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding",
+            "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade");
     private static final String LAST_EVENT_ID = "last-event-id";
     private static final Set<String> STREAMING_OWNED = Set.of("x-accel-buffering", "content-type");
     private static final java.util.regex.Pattern NO_STORING =
@@ -67,6 +69,7 @@ public final class ConfigValidator {
             for (String h : g.hostnames()) {
                 hostname(problems, path + ".hostnames", h);
             }
+            proxylessAuthz(problems, path, g);
             g.cors().ifPresent(c -> CorsRules.check(problems, path + ".cors", g, c));
             g.apiCors().forEach((api, c) -> {
                 if (config.api(api).isEmpty()) {
@@ -114,6 +117,8 @@ public final class ConfigValidator {
                     problems.add(Problem.error(ep + ".weight", "must be 1..128, got " + e.weight()));
                 }
             }
+            platformAddresses(problems, path, u);
+            proxylessLbPolicy(problems, path, u);
             u.tls().ifPresent(tls -> validateTls(problems, path + ".tls", u, tls));
             clusterKind(problems, path, u);
         }
@@ -269,14 +274,15 @@ public final class ConfigValidator {
                 problems.add(Problem.error(path + ".retry.backoff_max_ms", "must not be below backoff_base_ms"));
             }
         });
+        Set<String> policyOwned = profiles.ownedHeaders();
         for (Route.HeaderValue h : r.requestHeadersToAdd()) {
-            headerChange(problems, path + ".request_headers_to_add[" + h.name() + "]", h.name());
+            headerChange(problems, path + ".request_headers_to_add[" + h.name() + "]", h.name(), policyOwned);
         }
         for (Route.HeaderValue h : r.responseHeadersToAdd()) {
-            headerChange(problems, path + ".response_headers_to_add[" + h.name() + "]", h.name());
+            headerChange(problems, path + ".response_headers_to_add[" + h.name() + "]", h.name(), policyOwned);
         }
         for (String h : r.requestHeadersToRemove()) {
-            headerChange(problems, path + ".request_headers_to_remove[" + h + "]", h);
+            headerChange(problems, path + ".request_headers_to_remove[" + h + "]", h, policyOwned);
         }
         streamingHeaders(problems, path, r);
         if (r.streaming() && r.timeoutMs().isPresent()) {
@@ -354,6 +360,89 @@ public final class ConfigValidator {
     private static void name(List<Problem> problems, String path, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             problems.add(Problem.error(path, "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
+        }
+    }
+
+    /**
+     * What {@code proxyless_authz} means per client (docs/proxyless-clients.md). {@code required} fails closed for a
+     * client without ext_authz (grpc-js; grpc-java without GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT): it NACKs the
+     * listener ("filter is not optional", grpc/grpc-node {@code packages/grpc-js-xds/src/http-filter.ts}). {@code
+     * optional} lets such a client skip the filter silently and call backends unauthorized: a warning, and refused in
+     * a production group, where "some clients are not authorized" is never the intent.
+     */
+    private static void proxylessAuthz(List<Problem> problems, String path, GatewayGroup g) {
+        // required (fail closed for clients without ext_authz) and off (backends authorize themselves) are explicit
+        // decisions, documented per client in docs/proxyless-clients.md; only optional silently differs per client
+        if (g.proxylessAuthz() == GatewayGroup.ProxylessAuthz.OPTIONAL) {
+            String at = path + ".proxyless_authz";
+            String message = "optional: a proxyless client without ext_authz (grpc-js, grpc-java without "
+                    + "GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT) skips the filter silently and its calls reach "
+                    + "the backends with no authorization; required fails closed for such clients instead";
+            problems.add(g.production() ? Problem.error(at, message + "; use required (or off with backends "
+                    + "that authorize themselves) in a production group") : Problem.warning(at, message));
+        }
+    }
+
+    /**
+     * Load-balancing policies proxyless clients refuse: grpc-js NACKs a cluster whose legacy {@code lb_policy} is
+     * LEAST_REQUEST, RANDOM or MAGLEV ("load_balancing_policy unset and unsupported lb_policy", grpc/grpc-node
+     * {@code packages/grpc-js-xds/src/xds-resource-type/cluster-resource-type.ts}); grpc-java refuses RANDOM and MAGLEV
+     * and takes LEAST_REQUEST only behind its flag (grpc/grpc-java {@code xds/.../LegacyLoadBalancerConfigBuilder.java}
+     * "unsupported lb policy"). Envoy serves all of them, so it is a warning: every group also serves proxyless
+     * listeners, and a proxyless client routed to this upstream gets UNAVAILABLE.
+     */
+    private static void proxylessLbPolicy(List<Problem> problems, String path, Upstream u) {
+        switch (u.lbPolicy()) {
+            case LEAST_REQUEST, RANDOM, MAGLEV -> problems.add(Problem.warning(path + ".lb_policy",
+                    u.lbPolicy().name().toLowerCase(java.util.Locale.ROOT) + " works on Envoy gateways only: grpc-js "
+                            + "NACKs the cluster and grpc-java refuses "
+                            + (u.lbPolicy() == Upstream.LbPolicy.LEAST_REQUEST ? "it without its least_request flag"
+                                    : "it") + ", so proxyless calls routed here fail UNAVAILABLE; use round_robin "
+                            + "or ring_hash for upstreams proxyless clients reach"));
+            default -> { }
+        }
+    }
+
+    /**
+     * Refuses endpoints at the gateway pod itself or the platform ({@link PlatformAddresses}) unless the upstream
+     * lists an exception naming that exact address and port with a reason. Every exception in use is reported (info),
+     * so each validation and publish output shows it beside the audited change.
+     */
+    private static void platformAddresses(List<Problem> problems, String path, Upstream u) {
+        Set<Upstream.AddressException> used = new HashSet<>();
+        for (int i = 0; i < u.endpoints().size(); i++) {
+            Upstream.Endpoint e = u.endpoints().get(i);
+            if (e.address() == null || e.address().isBlank()) {
+                continue;
+            }
+            Optional<String> why = PlatformAddresses.forbidden(e.address(), e.port());
+            if (why.isEmpty()) {
+                continue;
+            }
+            Optional<Upstream.AddressException> exception = u.addressExceptions().stream()
+                    .filter(x -> x.address().equals(e.address()) && x.port() == e.port() && !x.reason().isBlank())
+                    .findFirst();
+            String ep = path + ".endpoints[" + i + "]";
+            if (exception.isPresent()) {
+                used.add(exception.get());
+                problems.add(Problem.info(ep, "address exception in use for " + e.address() + ":" + e.port()
+                        + " (" + why.get() + "): " + exception.get().reason()));
+            } else {
+                problems.add(Problem.error(ep + ".address", why.get() + "; an upstream may point there only with "
+                        + "an address_exceptions entry naming " + e.address() + " and port " + e.port()
+                        + " with a reason"));
+            }
+        }
+        for (int i = 0; i < u.addressExceptions().size(); i++) {
+            Upstream.AddressException x = u.addressExceptions().get(i);
+            String xp = path + ".address_exceptions[" + i + "]";
+            if (x.reason().isBlank()) {
+                problems.add(Problem.error(xp + ".reason", "required: say why this endpoint may reach the gateway "
+                        + "pod or the platform"));
+            } else if (!used.contains(x)) {
+                problems.add(Problem.error(xp, "names " + x.address() + ":" + x.port() + ", which is no endpoint "
+                        + "of this upstream needing an exception; remove it"));
+            }
         }
     }
 
@@ -436,10 +525,28 @@ public final class ConfigValidator {
         }
     }
 
-    private static void headerChange(List<Problem> problems, String path, String name) {
-        headerName(problems, path, name);
-        if (name != null && (name.startsWith(":") || RESERVED_HEADERS.contains(name))) {
-            problems.add(Problem.error(path, "'" + name + "' cannot be changed by a route"));
+    /**
+     * A header a route adds or removes: a lowercase token, never a pseudo-header or a framing header, and never one
+     * meshguard's security policy owns ({@link OwnedHeaderNames}, plus the loaded policy's names) in any spelling, so
+     * configuration cannot undo what the policy decides (forge an identity, drop the tenant, leak a credential).
+     */
+    private static void headerChange(List<Problem> problems, String path, String name, Set<String> policyOwned) {
+        if (name == null) {
+            headerName(problems, path, name);
+            return;
         }
+        String canonical = OwnedHeaderNames.canonical(name);
+        Optional<String> owned = OwnedHeaderNames.ownedBy(name, policyOwned);
+        if (owned.isPresent()) {
+            problems.add(Problem.error(path, "'" + name + "' is owned by meshguard's security policy ("
+                    + owned.get() + "); no route may set or remove it"));
+            return;
+        }
+        if (canonical.startsWith(":") || RESERVED_HEADERS.contains(canonical)) {
+            // pseudo-headers, host and message framing belong to the proxy
+            problems.add(Problem.error(path, "'" + name + "' cannot be changed by a route"));
+            return;
+        }
+        headerName(problems, path, name);
     }
 }

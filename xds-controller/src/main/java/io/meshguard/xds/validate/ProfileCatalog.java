@@ -3,6 +3,7 @@ package io.meshguard.xds.validate;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.server.DlpPolicyFiles;
 import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.OwnedHeaders;
 import io.meshguard.extauthz.policy.RouteMatch;
 import io.meshguard.extauthz.policy.RoutePolicy;
 import io.meshguard.extauthz.server.AuthzPolicyFiles;
@@ -23,15 +24,18 @@ import java.util.TreeSet;
  * @param authzRules each rule's match (its methods and hosts still apply to a gateway route that names it)
  * @param authzSource the authz.yaml the rules came from, for messages
  * @param dlpSource the dlp.yaml the profiles came from, for messages
+ * @param ownedHeaders the request headers the authz policy owns (extauthz's {@link OwnedHeaders}): no route may set
+ *     or remove them
  */
 public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlpProfiles, String authzSource,
-        String dlpSource) {
+        String dlpSource, Set<String> ownedHeaders) {
     public static final String AUTHZ_FILE = "authz.yaml";
     public static final String DLP_FILE = "dlp.yaml";
 
     public ProfileCatalog {
         authzRules = Map.copyOf(authzRules);
         dlpProfiles = Set.copyOf(dlpProfiles);
+        ownedHeaders = Set.copyOf(ownedHeaders);
     }
 
     /** The names a route may give as its authz profile. */
@@ -48,7 +52,7 @@ public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlp
         for (DlpPolicy.Profile p : dlp.profiles()) {
             profiles.add(p.name());
         }
-        return new ProfileCatalog(rules, profiles, authzSource, dlpSource);
+        return new ProfileCatalog(rules, profiles, authzSource, dlpSource, OwnedHeaders.of(authz).owned());
     }
 
     /**

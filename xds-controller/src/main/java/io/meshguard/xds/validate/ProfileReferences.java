@@ -36,6 +36,11 @@ public final class ProfileReferences {
         this.required = required;
     }
 
+    /** The request headers the loaded authz policy owns; empty when none is loaded. */
+    public java.util.Set<String> ownedHeaders() {
+        return catalog.get().map(ProfileCatalog::ownedHeaders).orElse(java.util.Set.of());
+    }
+
     /** Whether routes are checked at all. */
     public boolean enabled() {
         return required;

@@ -66,7 +66,8 @@ class AdminApiTest {
 
     static XdsSettings settings(Optional<Path> token) {
         return new XdsSettings("127.0.0.1", 0, token, FilterTargets.DEFAULTS, Optional.empty(),
-                Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test");
+                Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
+                io.meshguard.xds.server.AdsPeerPolicy.localDevelopment());
     }
 
     @AfterAll

@@ -93,7 +93,8 @@ class RouteProfilesTest {
         Path tokenFile = Files.writeString(tmp.resolve("token"), "ops:" + TOKEN + "\n");
         // one database for the class: a test may find the revision an earlier one published (served at start)
         xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.of(tokenFile), FilterTargets.DEFAULTS,
-                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test"),
+                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
+                io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
                 PG.dataSource(), meters, change -> { }, Optional.of(PolicyFileSet.in(policies)));
         http = new StatusHttpServer("xds-profiles-test", HttpServerSettings.onPort(0), meters);
         xds.mountAdminApi(http);

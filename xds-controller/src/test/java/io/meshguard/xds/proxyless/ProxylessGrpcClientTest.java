@@ -168,7 +168,8 @@ class ProxylessGrpcClientTest {
         String g = "dns";
         // one DNS name: LOGICAL_DNS, the one DNS cluster type grpc-java accepts (XdsClusterResource)
         Upstream byName = new Upstream(g + "-backend", Upstream.Protocol.GRPC, null, 0,
-                List.of(new Upstream.Endpoint("localhost", b.port(), 1)), null, null, null, null);
+                List.of(new Upstream.Endpoint("localhost", b.port(), 1)), null, null, null, null,
+                List.of(new Upstream.AddressException("localhost", b.port(), "test backend on this machine")));
         assertThat(byName.discovery()).isEqualTo(Upstream.Discovery.LOGICAL_DNS);
         publishOk(g, single(g, List.of(byName), api("svc-dns", "svc.dns", "", "v1", active("v1")),
                 route(g, "all", "svc-dns", "v1", "/", to(g + "-backend", 100))));
@@ -347,6 +348,38 @@ class ProxylessGrpcClientTest {
             assertThat(d.decision()).isEqualTo("deny");
             assertThat(d.status()).isEqualTo(401);
         });
+    }
+
+    /**
+     * Review IC-01: a proxyless client without ext_authz support (here grpc-java without
+     * GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT) meets {@code proxyless_authz: required}: it NACKs the listener, /fleet
+     * shows that NACK, and the call fails closed, before any backend. grpc-java fails the call UNAVAILABLE at once
+     * rather than at its deadline (grpc-js instead waits for its deadline: docs/proxyless-clients.md).
+     */
+    @Test
+    void requiredExtAuthz_onAClientWithoutIt_isAnLdsNackInTheFleet_andTheCallFailsClosed() {
+        String g = "noauthz";
+        publishOk(g, new GatewayConfig(List.of(group(g, GatewayGroup.ProxylessAuthz.REQUIRED)),
+                List.of(upstream(g + "-backend", a.port())),
+                List.of(api("svc-noauthz", "svc.noauthz", "", "v1", active("v1"))),
+                List.of(route(g, "all", "svc-noauthz", "v1", "/", to(g + "-backend", 100)))));
+        int before = a.calls.get();
+        System.clearProperty(FLAG);
+        try {
+            ManagedChannel ch = clients.channel("node-noauthz", g, "svc.noauthz");
+            ch.getState(true);
+            await().atMost(Duration.ofSeconds(15)).until(() -> core.fleet().node("node-noauthz")
+                    .flatMap(NodeStatus::lastNack).isPresent());
+            NodeStatus.Nack nack = core.fleet().node("node-noauthz").orElseThrow().lastNack().orElseThrow();
+            assertThat(nack.typeUrl()).endsWith("envoy.config.listener.v3.Listener");
+            assertThat(nack.error()).contains("envoy.filters.http.ext_authz").contains("required but unsupported");
+            assertThatThrownBy(() -> XdsClients.call(ch, "test.Echo/Who", 10))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                            .as("%s", e.getStatus()).isEqualTo(Status.Code.UNAVAILABLE));
+            assertThat(a.calls.get()).as("no call reaches a backend unauthorized").isEqualTo(before);
+        } finally {
+            System.setProperty(FLAG, "true");
+        }
     }
 
     private static double responses(String type) {

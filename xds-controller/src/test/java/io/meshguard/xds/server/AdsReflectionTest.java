@@ -33,7 +33,7 @@ class AdsReflectionTest {
         HikariDataSource ds = PG.dataSource();
         XdsController xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(),
                 FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO,
-                "test"), ds, new SimpleMeterRegistry(),
+                "test", io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()), ds, new SimpleMeterRegistry(),
                 change -> {});
         xds.start();
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", xds.adsPort()).usePlaintext().build();

@@ -150,7 +150,7 @@ class PostgresStoreTest {
         Upstream first = sample.upstreams().get(0);
         Upstream withTls = new Upstream(first.name(), first.protocol(), first.lbPolicy(), first.connectTimeoutMs(),
                 first.endpoints(), first.healthCheck(), first.circuitBreaker(), first.outlierDetection(),
-                Optional.of(tls));
+                Optional.of(tls), first.addressExceptions());
         List<Upstream> upstreams = new ArrayList<>(sample.upstreams());
         upstreams.set(0, withTls);
         store.replace(new GatewayConfig(sample.groups(), upstreams, sample.apis(), sample.routes()));
@@ -291,9 +291,12 @@ class PostgresStoreTest {
 
     private static GatewayConfig withEndpointPort(GatewayConfig c, int port) {
         return new GatewayConfig(c.groups(), c.upstreams().stream()
-                .map(u -> u.withEndpoints(u.endpoints().stream()
+                .map(u -> new io.meshguard.xds.model.Upstream(u.name(), u.protocol(), u.lbPolicy(),
+                        u.connectTimeoutMs(), u.endpoints().stream()
                         .map(e -> new io.meshguard.xds.model.Upstream.Endpoint(e.address(), port, e.weight()))
-                        .toList()))
+                        .toList(), u.healthCheck(), u.circuitBreaker(), u.outlierDetection(), u.tls(),
+                        u.addressExceptions().stream().map(x -> new io.meshguard.xds.model.Upstream.AddressException(
+                                x.address(), port, x.reason())).toList()))
                 .toList(), c.apis(), c.routes());
     }
 }

@@ -1,0 +1,216 @@
+package io.meshguard.xds.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.rpc.Status;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsCore;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.store.InMemoryRevisionStore;
+import io.meshguard.xds.validate.ConfigValidator;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ADS bound to the peer's verified identity, over real gRPC on loopback. The test client plays the controller's
+ * sidecar: it connects from a trusted proxy address and writes {@code x-forwarded-client-cert} as Envoy does with
+ * {@code SANITIZE_SET} ({@code By=...;Hash=...;Subject="";URI=spiffe://...}).
+ */
+class AdsPeerIdentityTest {
+    private static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+    private static final String GATEWAY = "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway";
+    private static final String STRANGER = "spiffe://cluster.local/ns/tenant-a/sa/default";
+
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private XdsCore core;
+    private ManagedChannel channel;
+
+    private void start(AdsPeerPolicy peers) throws Exception {
+        core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
+                new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, meters, Clock.systemUTC(),
+                new ConfigValidator(), RolloutSpans.disabled(), peers).start();
+        Publisher.Result r = core.publisher().publish(XdsController.sampleConfig(), "test", "identity test");
+        assertThat(r.published()).as("%s", r.problems()).isTrue();
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort()).usePlaintext().build();
+    }
+
+    private static AdsPeerPolicy grants(String trustedProxy, String... grants) {
+        return AdsPeerPolicy.of("xfcc", List.of(trustedProxy), List.of(grants));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (channel != null) {
+            channel.shutdownNow();
+        }
+        if (core != null) {
+            core.close();
+        }
+    }
+
+    /** One stream: sends the requests, returns the first response or the error that closed the stream. */
+    private final class Stream {
+        final CompletableFuture<DiscoveryResponse> first = new CompletableFuture<>();
+        final List<DiscoveryResponse> responses = new CopyOnWriteArrayList<>();
+        final StreamObserver<DiscoveryRequest> requests;
+
+        Stream(List<String> xfcc) {
+            Metadata headers = new Metadata();
+            Metadata.Key<String> key = Metadata.Key.of("x-forwarded-client-cert", Metadata.ASCII_STRING_MARSHALLER);
+            xfcc.forEach(v -> headers.put(key, v));
+            requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                    .streamAggregatedResources(new StreamObserver<>() {
+                        @Override
+                        public void onNext(DiscoveryResponse r) {
+                            responses.add(r);
+                            first.complete(r);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            first.completeExceptionally(t);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            first.completeExceptionally(new IllegalStateException("completed"));
+                        }
+                    });
+        }
+
+        Stream send(String nodeId, String group) {
+            requests.onNext(DiscoveryRequest.newBuilder()
+                    .setNode(Node.newBuilder().setId(nodeId).setCluster(group)).setTypeUrl(CDS).build());
+            return this;
+        }
+
+        DiscoveryResponse response() throws Exception {
+            return first.get(10, TimeUnit.SECONDS);
+        }
+
+        io.grpc.Status.Code refusal() {
+            try {
+                first.get(10, TimeUnit.SECONDS);
+                throw new AssertionError("the stream was served: " + responses);
+            } catch (java.util.concurrent.ExecutionException e) {
+                return ((StatusRuntimeException) e.getCause()).getStatus().getCode();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    private static String xfcc(String spiffeId) {
+        return "By=spiffe://cluster.local/ns/meshguard/sa/meshguard-xds;Hash=0f3a;Subject=\"\";URI=" + spiffeId;
+    }
+
+    private double refusals(String reason) {
+        return meters.get("meshguard_xds_stream_refusals_total").tag("reason", reason).counter().count();
+    }
+
+    @Test
+    void stream_withGrantedIdentity_isServedItsGroup() throws Exception {
+        start(grants("127.0.0.1", "local=" + GATEWAY));
+        DiscoveryResponse r = new Stream(List.of(xfcc(GATEWAY))).send("gw-1", "local").response();
+        assertThat(r.getResourcesCount()).isPositive();
+        NodeStatus node = await().atMost(Duration.ofSeconds(5)).until(() -> core.fleet().node("gw-1"),
+                Optional::isPresent).orElseThrow();
+        assertThat(node.peerIdentity()).isEqualTo(GATEWAY);
+    }
+
+    @Test
+    void stream_withoutXfcc_isRefusedUnauthenticated_andCounted() throws Exception {
+        start(grants("127.0.0.1", "local=" + GATEWAY));
+        assertThat(new Stream(List.of()).send("gw-1", "local").refusal())
+                .isEqualTo(io.grpc.Status.Code.UNAUTHENTICATED);
+        assertThat(refusals("unauthenticated")).isEqualTo(1.0);
+        assertThat(core.fleet().nodes()).isEmpty();
+    }
+
+    @Test
+    void stream_claimingAGroupItsIdentityLacks_isRefusedPermissionDenied_andNeverServed() throws Exception {
+        start(grants("127.0.0.1", "local=" + GATEWAY));
+        Stream s = new Stream(List.of(xfcc(STRANGER))).send("gw-1", "local");
+        assertThat(s.refusal()).isEqualTo(io.grpc.Status.Code.PERMISSION_DENIED);
+        assertThat(s.responses).isEmpty();
+        assertThat(refusals("group_not_allowed")).isEqualTo(1.0);
+        assertThat(core.fleet().nodes()).isEmpty();
+    }
+
+    @Test
+    void stream_fromAnAddressThatIsNotTheSidecar_isRefused_evenWithAForgedXfcc() throws Exception {
+        // the sidecar speaks from 127.0.0.6; this client connects from 127.0.0.1, around it
+        start(grants("127.0.0.6", "local=" + GATEWAY));
+        assertThat(new Stream(List.of(xfcc(GATEWAY))).send("gw-1", "local").refusal())
+                .isEqualTo(io.grpc.Status.Code.UNAUTHENTICATED);
+        assertThat(refusals("untrusted_proxy")).isEqualTo(1.0);
+    }
+
+    @Test
+    void stream_withAppendedXfccElements_isRefused() throws Exception {
+        start(grants("127.0.0.1", "local=" + GATEWAY));
+        // a client-written element in front of the sidecar's (APPEND_FORWARD): never guess which one is real
+        assertThat(new Stream(List.of("URI=" + GATEWAY + "," + xfcc(STRANGER))).send("gw-1", "local").refusal())
+                .isEqualTo(io.grpc.Status.Code.UNAUTHENTICATED);
+        assertThat(new Stream(List.of(xfcc(GATEWAY), xfcc(GATEWAY))).send("gw-1", "local").refusal())
+                .isEqualTo(io.grpc.Status.Code.UNAUTHENTICATED);
+        assertThat(refusals("unauthenticated")).isEqualTo(2.0);
+    }
+
+    @Test
+    void stream_switchingToAnotherGroupMidStream_isRefused() throws Exception {
+        start(grants("127.0.0.1", "local=" + GATEWAY, "other=" + GATEWAY));
+        Stream s = new Stream(List.of(xfcc(GATEWAY))).send("gw-1", "local");
+        s.response();
+        s.send("gw-1", "payments");
+        await().atMost(Duration.ofSeconds(5)).until(() -> refusals("node_changed") == 1.0);
+    }
+
+    @Test
+    void stranger_reusingARealNodeId_getsItsOwnFleetEntry_andCannotRecordANackForTheRealNode() throws Exception {
+        start(grants("127.0.0.1", "local=" + GATEWAY, "local=" + STRANGER));
+        new Stream(List.of(xfcc(GATEWAY))).send("gw-1", "local").response();
+        Stream stranger = new Stream(List.of(xfcc(STRANGER))).send("gw-1", "local");
+        DiscoveryResponse r = stranger.response();
+        stranger.requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(CDS).setResponseNonce(r.getNonce())
+                .setErrorDetail(Status.newBuilder().setCode(3).setMessage("forged NACK\n\u001b[31mFAKE LOG LINE")).build());
+        await().atMost(Duration.ofSeconds(5)).until(() -> core.fleet().node(new NodeStatus.Key(STRANGER, "gw-1"))
+                .flatMap(NodeStatus::lastNack).isPresent());
+        NodeStatus real = core.fleet().node(new NodeStatus.Key(GATEWAY, "gw-1")).orElseThrow();
+        assertThat(real.lastNack()).isEmpty();
+        assertThat(core.fleet().nodes()).hasSize(2);
+        // what a client wrote is kept escaped: no raw newline or ESC reaches /fleet or a log
+        assertThat(core.fleet().node(new NodeStatus.Key(STRANGER, "gw-1")).orElseThrow().lastNack().orElseThrow()
+                .error()).doesNotContain("\n", "\u001b").contains("\\u000a", "\\u001b");
+    }
+
+    @Test
+    void localDevelopment_refusesANonLoopbackBind() {
+        AdsPeerPolicy local = AdsPeerPolicy.localDevelopment();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> local.checkBind(new InetSocketAddress("0.0.0.0", 0)))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("loopback");
+        local.checkBind(new InetSocketAddress("127.0.0.1", 0));
+        assertThat(local.describe()).contains("LOCAL DEVELOPMENT");
+    }
+}
