@@ -1,0 +1,167 @@
+package io.meshguard.audit.trail;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * Walks the admin trail and names the first row that was altered, removed or inserted. What it proves: every kept row
+ * is what was appended, in order, with nothing missing between the newest anchor (or the start) and the head. What it
+ * cannot prove alone: that the newest rows were not cut off together with the head, or the whole chain rewritten by
+ * someone who can write the database and recompute hashes — for that, record the head it prints somewhere the database
+ * cannot reach (a ticket, WORM storage) and pass it back with {@code expected}.
+ */
+public final class AdminTrailVerifier {
+    /** What went wrong, and where first. */
+    public enum Problem {
+        /** The row's content does not match its hash. */
+        ALTERED,
+        /** Sequence numbers jump: rows in between are gone. */
+        REMOVED,
+        /** The row does not chain to the row before it: a row was put in, or the one before was rewritten. */
+        INSERTED,
+        /** The chain ends before the head, or the head does not match the last row: the newest rows were cut. */
+        TRUNCATED,
+        /** A head recorded earlier no longer matches its row. */
+        REWRITTEN
+    }
+
+    /**
+     * The walk's result.
+     *
+     * @param firstBad the first bad row and what is wrong with it, with a sentence for people
+     */
+    public record Report(long rowsChecked, long headSeq, String headHash, Optional<Finding> firstBad) {
+        public boolean intact() {
+            return firstBad.isEmpty();
+        }
+    }
+
+    public record Finding(long seq, Problem problem, String explanation) {}
+
+    /** A head recorded earlier: row {@code seq} had hash {@code rowHash}. */
+    public record Head(long seq, String rowHash) {
+        /** Reads {@code SEQ:HASH}. */
+        public static Head parse(String text) {
+            int colon = text.indexOf(':');
+            if (colon <= 0 || !text.substring(colon + 1).matches("[0-9a-f]{64}")) {
+                throw new IllegalArgumentException("a head is SEQ:HASH (64 hex digits), got '" + text + "'");
+            }
+            return new Head(Long.parseLong(text.substring(0, colon)), text.substring(colon + 1));
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final DataSource dataSource;
+
+    public AdminTrailVerifier(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public Report verify(Optional<Head> expected) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setReadOnly(true);
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try {
+                return walk(c, expected);
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    private Report walk(Connection c, Optional<Head> expected) throws SQLException {
+        long anchorSeq = 0;
+        String prevHash = TrailHash.GENESIS;
+        try (PreparedStatement ps = c.prepareStatement(
+                "select up_to_seq, row_hash from admin_trail_anchor order by up_to_seq desc limit 1");
+                ResultSet rs = ps.executeQuery()) {
+            if (rs.next()) {
+                anchorSeq = rs.getLong(1);
+                prevHash = rs.getString(2);
+            }
+        }
+        long headSeq;
+        String headHash;
+        try (PreparedStatement ps = c.prepareStatement("select seq, row_hash from admin_trail_head where id = 1");
+                ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            headSeq = rs.getLong(1);
+            headHash = rs.getString(2);
+        }
+        long expectedSeq = anchorSeq + 1;
+        long checked = 0;
+        Optional<Finding> bad = Optional.empty();
+        try (PreparedStatement ps = c.prepareStatement("select * from admin_trail where seq > ? order by seq")) {
+            ps.setLong(1, anchorSeq);
+            ps.setFetchSize(1000);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next() && bad.isEmpty()) {
+                    long seq = rs.getLong("seq");
+                    checked++;
+                    if (seq != expectedSeq) {
+                        bad = Optional.of(new Finding(expectedSeq, Problem.REMOVED, "rows " + expectedSeq + " to "
+                                + (seq - 1) + " are missing" + (anchorSeq > 0 && expectedSeq == anchorSeq + 1
+                                        ? " (after the anchor at row " + anchorSeq + ")" : "")));
+                    } else if (!rs.getString("prev_hash").equals(prevHash)) {
+                        bad = Optional.of(new Finding(seq, Problem.INSERTED, "row " + seq + " does not chain to row "
+                                + (seq - 1) + ": a row was put in here, or row " + (seq - 1) + " was rewritten"));
+                    } else if (!TrailHash.of(seq, entry(rs), prevHash).equals(rs.getString("row_hash"))) {
+                        bad = Optional.of(new Finding(seq, Problem.ALTERED, "row " + seq
+                                + "'s content does not match its hash: it was changed after it was written"));
+                    }
+                    prevHash = rs.getString("row_hash");
+                    expectedSeq = seq + 1;
+                }
+            }
+        }
+        long lastSeq = expectedSeq - 1;
+        if (bad.isEmpty() && (lastSeq != headSeq || !prevHash.equals(headHash))) {
+            bad = Optional.of(new Finding(lastSeq + 1, Problem.TRUNCATED, "the chain ends at row " + lastSeq
+                    + " but its head says row " + headSeq + ": the newest rows were removed, or rows were added "
+                    + "without the head"));
+        }
+        if (bad.isEmpty() && expected.isPresent()) {
+            Head h = expected.get();
+            if (h.seq() > headSeq) {
+                bad = Optional.of(new Finding(h.seq(), Problem.TRUNCATED, "the recorded head is row " + h.seq()
+                        + " but the trail ends at row " + headSeq + ": the newest rows and the head were removed"));
+            } else if (h.seq() > anchorSeq) {
+                try (PreparedStatement ps = c.prepareStatement("select row_hash from admin_trail where seq = ?")) {
+                    ps.setLong(1, h.seq());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next() || !rs.getString(1).equals(h.rowHash())) {
+                            bad = Optional.of(new Finding(h.seq(), Problem.REWRITTEN, "row " + h.seq()
+                                    + " no longer has the hash recorded for it: the trail up to it was rewritten"));
+                        }
+                    }
+                }
+            }
+        }
+        return new Report(checked, headSeq, headHash, bad);
+    }
+
+    private static AdminTrailEntry entry(ResultSet rs) throws SQLException {
+        Map<String, String> details;
+        try {
+            details = JSON.readValue(rs.getString("details"), new TypeReference<Map<String, String>>() { });
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            details = Map.of("unreadable", rs.getString("details"));
+        }
+        return new AdminTrailEntry(rs.getTimestamp("occurred_at").toInstant(), rs.getString("actor"),
+                rs.getString("auth_method"), opt(rs, "tenant"), opt(rs, "role_used"), opt(rs, "source_address"),
+                opt(rs, "request_id"), rs.getString("action"), rs.getString("target"), rs.getString("outcome"),
+                opt(rs, "before_digest"), opt(rs, "after_digest"), details);
+    }
+
+    private static Optional<String> opt(ResultSet rs, String column) throws SQLException {
+        return Optional.ofNullable(rs.getString(column));
+    }
+}
