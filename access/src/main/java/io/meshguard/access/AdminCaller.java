@@ -21,6 +21,10 @@ public record AdminCaller(String subject, String displayName, AuthMethod method,
 
     /** The name the audit trail and change records carry. */
     public String actor() {
-        return method == AuthMethod.OIDC ? displayName + " (" + subject + ")" : method.label() + ":" + subject;
+        return switch (method) {
+            case OIDC -> displayName + " (" + subject + ")";
+            case BREAK_GLASS -> "break-glass:" + subject;
+            case LOCAL -> subject;
+        };
     }
 }

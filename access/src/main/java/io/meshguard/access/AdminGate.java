@@ -32,9 +32,15 @@ public final class AdminGate {
     private final boolean breakGlass;
     private final AdminEvents events;
     private final Clock clock;
+    private final String tokenFileKey;
 
+    /**
+     * @param tokenFileKey the configuration key of the token file, named in refusals
+     *        ({@code xds.admin.token_file}, {@code quota.admin.token_file})
+     */
     public AdminGate(Optional<AdminTokenVerifier> oidc, RoleBindings bindings, BearerTokens tokens,
-            boolean breakGlass, AdminEvents events, Clock clock) {
+            boolean breakGlass, AdminEvents events, Clock clock, String tokenFileKey) {
+        this.tokenFileKey = tokenFileKey;
         this.oidc = oidc;
         this.bindings = bindings;
         this.check = new PermissionCheck(bindings);
@@ -45,9 +51,9 @@ public final class AdminGate {
     }
 
     /** Local mode: the token file only (no issuer), as plain {@code meshguard up} runs. */
-    public static AdminGate local(BearerTokens tokens) {
+    public static AdminGate local(BearerTokens tokens, String tokenFileKey) {
         return new AdminGate(Optional.empty(), RoleBindings.none(), tokens, false, new LoggedAdminEvents(),
-                Clock.systemUTC());
+                Clock.systemUTC(), tokenFileKey);
     }
 
     /** What a refusal should tell the operator about how to get in. */
@@ -57,7 +63,8 @@ public final class AdminGate {
                     + oidc.get().settings().issuer() + " for audience " + oidc.get().settings().audience()
                     + " (meshguard login)";
         }
-        return "send 'Authorization: Bearer TOKEN' with a token from the admin token file";
+        return "send 'Authorization: Bearer TOKEN' with a token from " + tokenFileKey + " (a bare line, or the part"
+                + " after 'name:'; the whole 'name:token' line works too)";
     }
 
     public Admission admit(String authorization, String source, String requestId, AdminRoute route,
@@ -66,7 +73,7 @@ public final class AdminGate {
         String target = "/" + String.join("/", segments);
         if (oidc.isEmpty() && !tokens.configured()) {
             return new Refused(503, "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor a token "
-                    + "file is configured", false);
+                    + "file (" + tokenFileKey + ") is configured", false);
         }
         Optional<String> bearer = bearer(authorization);
         if (bearer.isEmpty()) {
@@ -90,6 +97,22 @@ public final class AdminGate {
                     requestId, action, target, "allowed (break-glass)", "", ""));
         }
         return new Admitted(c, d);
+    }
+
+    /**
+     * Authentication alone, for a path no route serves: a caller without a valid credential learns nothing about
+     * which paths exist (401 before 404).
+     */
+    public Optional<Refused> authenticateOnly(String authorization, String source, String requestId, String target) {
+        if (oidc.isEmpty() && !tokens.configured()) {
+            return Optional.of(new Refused(503, "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor"
+                    + " a token file (" + tokenFileKey + ") is configured", false));
+        }
+        Optional<String> bearer = bearer(authorization);
+        if (bearer.isEmpty() || identify(bearer.get(), source, requestId, "unknown operation", target).isEmpty()) {
+            return Optional.of(new Refused(401, "a valid bearer token is required: " + howToSignIn(), true));
+        }
+        return Optional.empty();
     }
 
     private Optional<AdminCaller> identify(String token, String source, String requestId, String action,

@@ -17,8 +17,8 @@ public record Scope(String kind, String name) {
         if (!KINDS.contains(kind)) {
             throw new IllegalArgumentException("unknown scope kind '" + kind + "' (system, tenant:NAME, gateway:NAME)");
         }
-        if (kind.equals("system") != name.isEmpty() || (!name.isEmpty() && !NAME.matcher(name).matches())) {
-            throw new IllegalArgumentException("invalid scope name '" + name + "' for " + kind);
+        if (kind.equals("system") != name.isEmpty()) {
+            throw new IllegalArgumentException("'" + kind + "' needs " + (name.isEmpty() ? "a name" : "no name"));
         }
     }
 
@@ -39,7 +39,13 @@ public record Scope(String kind, String name) {
         if (colon <= 0) {
             throw new IllegalArgumentException("a scope is 'system', 'tenant:NAME' or 'gateway:NAME', got '" + text + "'");
         }
-        return new Scope(text.substring(0, colon), text.substring(colon + 1));
+        String name = text.substring(colon + 1);
+        // Names in the access file are checked strictly; a target scope from a request path is compared as is.
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("invalid scope name '" + name + "' (lower case letters, digits, '.', "
+                    + "'_', '-')");
+        }
+        return new Scope(text.substring(0, colon), name);
     }
 
     /** Whether a grant at this scope reaches {@code target}. */

@@ -1,6 +1,9 @@
 package io.meshguard.extauthz.server;
 
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.apikey.ApiKeyStore;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
@@ -19,6 +22,7 @@ import io.meshguard.extauthz.ratelimit.RedisRateLimiter;
 import io.meshguard.extauthz.ratelimit.StoreBreaker;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.redis.RedisConnection;
+import io.meshguard.runtime.config.ConfigException;
 import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -168,8 +172,17 @@ public final class ExtAuthzServer implements ServerComponent {
      * database it answers 503; without {@code quota.admin.token_file} too.
      */
     public void mountQuotaApi(StatusHttpServer http) {
-        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(),
-                new BearerTokens(config.quota().adminTokenFile())));
+        mountQuotaApi(http, AdminGate.local(new BearerTokens(config.quota().adminTokenFile()), "quota.admin.token_file"));
+    }
+
+    /** As {@link #mountQuotaApi(StatusHttpServer)}, behind the admin plane's gate (OIDC, role bindings, break-glass). */
+    public void mountQuotaApi(StatusHttpServer http, AdminAccessSettings access) throws ConfigException {
+        mountQuotaApi(http, access.gate(new BearerTokens(config.quota().adminTokenFile()), "quota.admin.token_file",
+                new LoggedAdminEvents()));
+    }
+
+    private void mountQuotaApi(StatusHttpServer http, AdminGate gate) {
+        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), gate));
     }
 
     private Optional<QuotaOperations> quotaOperations() {
