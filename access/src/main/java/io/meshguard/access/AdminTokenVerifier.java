@@ -24,6 +24,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.text.ParseException;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -129,9 +131,11 @@ public final class AdminTokenVerifier {
         p.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, new JOSEObjectType("at+jwt"),
                 new JOSEObjectType("application/at+jwt"), null));
         p.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, keys));
+        // mutable sets: nimbus asks them contains(null), which Set.of answers with an NPE
         DefaultJWTClaimsVerifier<SecurityContext> claims = new DefaultJWTClaimsVerifier<>(
-                Set.of(settings.audience()), new JWTClaimsSet.Builder().issuer(settings.issuer()).build(),
-                Set.of("sub", "exp", "iat"), Set.of());
+                new HashSet<>(List.of(settings.audience())),
+                new JWTClaimsSet.Builder().issuer(settings.issuer()).build(),
+                new HashSet<>(List.of("sub", "exp", "iat")), new HashSet<>());
         claims.setMaxClockSkew((int) settings.clockSkew().toSeconds());
         p.setJWTClaimsSetVerifier(claims);
         return p;

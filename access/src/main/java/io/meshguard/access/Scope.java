@@ -9,9 +9,10 @@ import java.util.regex.Pattern;
  * nothing else is implied (a tenant grant does not reach a gateway group).
  */
 public record Scope(String kind, String name) {
-    public static final Scope SYSTEM = new Scope("system", "");
+    // before SYSTEM: the constructor reads it
     public static final Set<String> KINDS = Set.of("system", "tenant", "gateway");
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+    public static final Scope SYSTEM = new Scope("system", "");
 
     public Scope {
         if (!KINDS.contains(kind)) {

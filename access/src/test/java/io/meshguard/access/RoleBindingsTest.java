@@ -45,18 +45,18 @@ class RoleBindingsTest {
     @Test
     void permissionNoRouteDeclares_failsAtItsLine() {
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", VALID.replace("[fleet:read]", "[fleet:reed]")))
-                .isInstanceOf(InvalidYamlException.class).hasMessageContaining("access.yaml:5")
+                .isInstanceOf(InvalidYamlException.class).hasMessageContaining("access.yaml:4")
                 .hasMessageContaining("fleet:reed");
     }
 
     @Test
     void undefinedRole_badScope_unknownKey_emptyFile_allFailWithFileAndLine() {
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", VALID.replace("role: auditor", "role: auditer")))
-                .hasMessageContaining("access.yaml:9").hasMessageContaining("auditer");
+                .hasMessageContaining("access.yaml:8").hasMessageContaining("auditer");
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", VALID.replace("gateway:edge-prod", "cluster:x")))
-                .hasMessageContaining("access.yaml:10").hasMessageContaining("cluster");
+                .hasMessageContaining("access.yaml:9").hasMessageContaining("cluster");
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", VALID.replace("bindings:", "bindngs:")))
-                .hasMessageContaining("access.yaml:8").hasMessageContaining("bindings");
+                .hasMessageContaining("access.yaml:7").hasMessageContaining("bindings");
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", "")).hasMessageContaining("empty");
     }
 

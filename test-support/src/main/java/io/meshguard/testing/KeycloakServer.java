@@ -54,7 +54,8 @@ public final class KeycloakServer {
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", "admin");
         pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", adminPassword);
-        pb.environment().put("JAVA_OPTS_APPEND", "-Xms64m -Xmx512m");
+        // jboss-threads resets thread locals through java.lang internals, which JDK 24+ keeps closed by default
+        pb.environment().put("JAVA_OPTS_APPEND", "-Xms64m -Xmx512m --add-opens=java.base/java.lang=ALL-UNNAMED");
         this.process = pb.start();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "keycloak-stop"));
         awaitReady(log);
