@@ -84,27 +84,31 @@ class SignInFlowsTest {
         String challenge = Base64.getUrlEncoder().withoutPadding().encodeToString(
                 MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
         String redirect = "http://127.0.0.1/callback";
-        String authorize = realm.issuer() + "/protocol/openid-connect/auth?response_type=code&client_id=meshguard-cli"
+        String authorize = realm.issuer() + "/protocol/openid-connect/auth?response_type=code"
+                + "&client_id=meshguard-console"
                 + "&scope=openid&state=s1&code_challenge_method=S256&code_challenge=" + challenge
                 + "&redirect_uri=" + URLEncoder.encode(redirect, StandardCharsets.UTF_8);
 
         HeadlessBrowser browser = new HeadlessBrowser();
         HttpResponse<String> login = browser.open(authorize);
         HttpResponse<String> back = browser.submit(login, Map.of("username", "dora", "password", "dora-pw"));
+        assertThat(back.statusCode()).as("after the login form: %s", back.body()).isEqualTo(302);
         URI callback = URI.create(back.headers().firstValue("Location").orElseThrow());
         assertThat(callback.toString()).startsWith(redirect).contains("state=s1");
         String code = callback.getQuery().replaceAll(".*(?:^|&)code=([^&]+).*", "$1");
 
         var withoutVerifier = realm.keycloak.token(realm.name, Map.of("grant_type", "authorization_code",
-                "client_id", "meshguard-cli", "code", code, "redirect_uri", redirect));
+                "client_id", "meshguard-console", "client_secret", "console-secret", "code", code,
+                "redirect_uri", redirect));
         assertThat(withoutVerifier.statusCode()).as("PKCE is enforced").isEqualTo(400);
         // a code is single-use: a fresh login for the exchange with the verifier
         HttpResponse<String> again = browser.open(authorize);
+        assertThat(again.statusCode()).as("signed in already: straight back with a code").isEqualTo(302);
         URI callback2 = URI.create(again.headers().firstValue("Location").orElseThrow());
         String code2 = callback2.getQuery().replaceAll(".*(?:^|&)code=([^&]+).*", "$1");
         String access = KeycloakServer.jsonField(realm.tokenResponse(Map.of("grant_type", "authorization_code",
-                "client_id", "meshguard-cli", "code", code2, "redirect_uri", redirect, "code_verifier", verifier)),
-                "access_token");
+                "client_id", "meshguard-console", "client_secret", "console-secret", "code", code2,
+                "redirect_uri", redirect, "code_verifier", verifier)), "access_token");
 
         AdminGate.Admission fleet = gate().admit("Bearer " + access, "127.0.0.1", "r",
                 AdminRoute.system("GET", "/fleet", "fleet:read"), List.of("fleet"));

@@ -190,8 +190,9 @@ class AdminApiAccessTest {
         assertThat(anonymous.headers().firstValue("WWW-Authenticate")).contains("Bearer");
         assertThat(anonymous.body()).contains(issuer);
         assertThat(call("GET", "/fleet", "a.b.c").statusCode()).isEqualTo(401);
-        assertThat(call("GET", "/nowhere", null).statusCode()).as("401 before 404: paths are not probed").isEqualTo(401);
-        assertThat(call("GET", "/nowhere", token("dora", "auditor")).statusCode()).isEqualTo(404);
+        assertThat(call("GET", "/groups/a/b/c", null).statusCode()).as("401 before 405: paths are not probed")
+                .isEqualTo(401);
+        assertThat(call("GET", "/groups/a/b/c", token("dora", "auditor")).statusCode()).isEqualTo(405);
         assertThat(events).anySatisfy(e -> assertThat(e.outcome()).startsWith("refused 401"));
     }
 
