@@ -2,11 +2,13 @@ package io.meshguard.access;
 
 import io.meshguard.testing.KeycloakServer;
 import java.io.IOException;
-import java.net.CookieManager;
+import java.net.CookieHandler;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -16,7 +18,7 @@ final class HeadlessBrowser {
     private static final Pattern FORM_ACTION = Pattern.compile("<form[^>]*action=\"([^\"]+)\"");
     private static final Pattern HIDDEN = Pattern.compile(
             "<input[^>]*type=\"hidden\"[^>]*name=\"([^\"]+)\"[^>]*value=\"([^\"]*)\"");
-    private final HttpClient http = HttpClient.newBuilder().cookieHandler(new CookieManager())
+    private final HttpClient http = HttpClient.newBuilder().cookieHandler(new OneSiteCookieJar())
             .followRedirects(HttpClient.Redirect.NEVER).build();
 
     /** GETs {@code url}, following redirects that stay on {@code host}; returns the last response. */
@@ -61,5 +63,45 @@ final class HeadlessBrowser {
     private static boolean stays(HttpResponse<String> r, String url) {
         URI next = r.request().uri().resolve(r.headers().firstValue("Location").orElse(""));
         return next.getPort() == URI.create(url).getPort();
+    }
+
+    /**
+     * Keeps every cookie the one site sets and sends them all back. The JDK's CookieManager drops cookies for the
+     * host "localhost" (HttpCookie.domainMatches wants an embedded dot), and Keycloak's login needs them.
+     */
+    private static final class OneSiteCookieJar extends CookieHandler {
+        private final Map<String, String> cookies = new LinkedHashMap<>();
+
+        @Override
+        public synchronized Map<String, List<String>> get(URI uri, Map<String, List<String>> headers) {
+            if (cookies.isEmpty()) {
+                return Map.of();
+            }
+            List<String> pairs = cookies.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+            return Map.of("Cookie", List.of(String.join("; ", pairs)));
+        }
+
+        @Override
+        public synchronized void put(URI uri, Map<String, List<String>> headers) {
+            headers.forEach((name, values) -> {
+                if (name != null && name.equalsIgnoreCase("Set-Cookie")) {
+                    for (String v : values) {
+                        String pair = v.split(";", 2)[0];
+                        int eq = pair.indexOf('=');
+                        if (eq <= 0) {
+                            continue;
+                        }
+                        String key = pair.substring(0, eq).strip();
+                        String value = pair.substring(eq + 1).strip();
+                        boolean expired = v.toLowerCase(java.util.Locale.ROOT).contains("max-age=0");
+                        if (expired || value.isEmpty()) {
+                            cookies.remove(key);
+                        } else {
+                            cookies.put(key, value);
+                        }
+                    }
+                }
+            });
+        }
     }
 }
