@@ -1,5 +1,6 @@
 package io.meshguard.cli;
 
+import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.db.DbConfig;
 import io.meshguard.dlp.server.DlpServerSettings;
@@ -47,6 +48,9 @@ final class ConfigReference {
                         .build()),
                 new Section("xds-controller (`meshguard xds --config FILE`)", ConfigSchema.builder()
                         .addAll(XdsSettings.configGroup().keys())
+                        .build()),
+                new Section("Admin plane access, xds-controller and extauthz (`admin.*`)", ConfigSchema.builder()
+                        .addAll(AdminAccessSettings.configGroup().keys())
                         .build()));
     }
 
@@ -59,11 +63,11 @@ final class ConfigReference {
         return text.toString();
     }
 
-    // The grpc.*, http.* and db.* keys are documented once, in the shared sections.
+    // The grpc.*, http.*, db.* and admin.* keys are documented once, in the shared sections.
     private static List<ConfigKey<?>> ownKeys(Collection<ConfigKey<?>> keys) {
         return keys.stream()
                 .filter(key -> !key.name().startsWith("grpc.") && !key.name().startsWith("http.")
-                        && !key.name().startsWith("db."))
+                        && !key.name().startsWith("db.") && !key.name().startsWith("admin."))
                 .toList();
     }
 

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
         description = "JWT authorization, streaming DLP, audit and xDS for Istio/Envoy meshes.",
         subcommands = {
             UpCommand.class,
+            LoginCommand.class,
             ExtAuthzCommand.class,
             AuthzCommand.class,
             ApiKeyCommand.class,

@@ -2,6 +2,7 @@ package io.meshguard.deploy;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.db.DbConfig;
 import io.meshguard.dlp.server.DlpServerSettings;
@@ -62,6 +63,7 @@ record ServerContract(String deployment, String composeService, String subcomman
                 .add(HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT))
                 .add(new DbConfig("meshguard-xds"))
                 .add(AuditConfig.configGroup())
+                .add(AdminAccessSettings.configGroup())
                 .build();
         ConfigSchema extauthz = withAuditKeys(ExtAuthzConfig.SCHEMA);
         return List.of(

@@ -20,8 +20,12 @@ public final class JwksServer implements AutoCloseable {
     private final AtomicInteger jwksRequests = new AtomicInteger();
     private final String issuer;
 
+    /** An issuer whose URL is this server's own, so discovery lives where the issuer says: {@code http://127.0.0.1:PORT}. */
+    public static JwksServer selfIssued(JWKSet initial) throws IOException {
+        return new JwksServer(null, initial);
+    }
+
     public JwksServer(String issuer, JWKSet initial) throws IOException {
-        this.issuer = issuer;
         this.keys = new AtomicReference<>(initial);
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
         server.setExecutor(Executors.newFixedThreadPool(2));
@@ -37,10 +41,16 @@ public final class JwksServer implements AutoCloseable {
             if (down.get()) {
                 send(ex, 503, "{}");
             } else {
-                send(ex, 200, "{\"issuer\":\"" + this.issuer + "\",\"jwks_uri\":\"" + jwksUri() + "\"}");
+                send(ex, 200, "{\"issuer\":\"" + issuer() + "\",\"jwks_uri\":\"" + jwksUri() + "\"}");
             }
         });
         server.start();
+        this.issuer = issuer != null ? issuer : "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    /** The issuer this server's discovery document names. */
+    public String issuer() {
+        return issuer;
     }
 
     public String jwksUri() {

@@ -6,6 +6,7 @@ import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.admin.AdminApi;
+import io.meshguard.access.AdminGate;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.xds.admin.ConfigChangeAudit;
 import io.meshguard.xds.model.GatewayConfig;
@@ -113,13 +114,12 @@ public final class XdsController implements ServerComponent {
 
     /** Adds the admin REST API and {@code /openapi.json} to the status HTTP listener; call before it starts. */
     public void mountAdminApi(StatusHttpServer http) {
-        mountAdminApi(http, actor -> io.meshguard.db.TenantScope.ALL);
+        mountAdminApi(http, AdminGate.local(tokens, "xds.admin.token_file"));
     }
 
-    /** As {@link #mountAdminApi(StatusHttpServer)}, each caller confined to the tenants {@code tenantsOf} gives it. */
-    public void mountAdminApi(StatusHttpServer http,
-            java.util.function.Function<String, io.meshguard.db.TenantScope> tenantsOf) {
-        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, tokens, audit, tenantsOf);
+    /** As {@link #mountAdminApi(StatusHttpServer)}, with the admin plane's gate (OIDC, role bindings, break-glass). */
+    public void mountAdminApi(StatusHttpServer http, AdminGate gate) {
+        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, gate, audit);
         for (String prefix : AdminApi.PREFIXES) {
             http.addHandler(prefix, api);
         }

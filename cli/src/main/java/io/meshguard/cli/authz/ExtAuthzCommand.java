@@ -1,5 +1,6 @@
 package io.meshguard.cli.authz;
 
+import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.cli.ServerAudit;
@@ -61,7 +62,7 @@ public final class ExtAuthzCommand implements Callable<Integer> {
             ExtAuthzServer server = new ExtAuthzServer(settings, metrics.forServer("extauthz"), dataSource,
                     decisions, Clock.systemUTC(), tracing);
             StatusHttpServer status = new StatusHttpServer("extauthz-http", settings.http(), metrics.registry());
-            server.mountQuotaApi(status); // /quotas, closed unless quota.admin.token_file is set
+            server.mountQuotaApi(status, AdminAccessSettings.configGroup().read(loaded)); // /quotas: admin.* and quota.admin.token_file
             stack.start(status);
             stack.start(server);
             status.addReadinessChecks(stack.readinessChecks()); // the server's and the audit writer's

@@ -1,5 +1,8 @@
 package io.meshguard.cli.xds;
 
+import io.meshguard.access.OidcClient;
+import io.meshguard.access.SignedInToken;
+import io.meshguard.access.TokenStore;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -8,22 +11,51 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
 
-/** Calls a running controller's admin API with a bearer token read from a file. */
+/** Calls a running controller's admin API with a bearer token: from a file, or the one {@code meshguard login} keeps. */
 public final class AdminClient {
     private final URI base;
     private final String token;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public AdminClient(String url, Path tokenFile) throws IOException {
+        this(url, readTokenFile(tokenFile));
+    }
+
+    /** With a bearer token as is (the access token {@code meshguard login} keeps). */
+    public AdminClient(String url, String token) {
         this.base = URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+        this.token = token;
+    }
+
+    /**
+     * The signed-in user's client: the token {@code meshguard login} stored, refreshed first when it is about to
+     * expire (and stored again).
+     */
+    public static Optional<AdminClient> signedIn(String url, TokenStore store) throws IOException {
+        Optional<SignedInToken> stored = store.load();
+        if (stored.isEmpty()) {
+            return Optional.empty();
+        }
+        SignedInToken token = stored.get();
+        if (!token.freshAt(Instant.now(), 30)) {
+            token = new OidcClient(token.issuer(), token.clientId(), Clock.systemUTC()).refresh(token);
+            store.save(token);
+        }
+        return Optional.of(new AdminClient(url, token.accessToken()));
+    }
+
+    private static String readTokenFile(Path tokenFile) throws IOException {
         String line = Files.readAllLines(tokenFile, StandardCharsets.UTF_8).stream()
                 .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).findFirst()
                 .orElseThrow(() -> new IOException("no token in " + tokenFile));
         // a server-side token file (name:token) works as the client's file too
         int colon = line.indexOf(':');
-        this.token = colon > 0 ? line.substring(colon + 1) : line;
+        return colon > 0 ? line.substring(colon + 1) : line;
     }
 
     public HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {

@@ -1,5 +1,6 @@
 package io.meshguard.cli.xds;
 
+import io.meshguard.access.TokenStore;
 import io.meshguard.cli.RunningStack;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -9,7 +10,8 @@ import picocli.CommandLine.Option;
 /**
  * The options of the commands that talk to a running controller's admin API (a picocli mixin): {@code --url} and
  * {@code --token-file} for any controller; without them, the controller of the {@code meshguard up} running on
- * {@code --data-dir}, found the way every command finds it ({@link RunningStack}).
+ * {@code --data-dir}, found the way every command finds it ({@link RunningStack}). With {@code --url} and no
+ * {@code --token-file}, the token {@code meshguard login} keeps is sent when there is one.
  */
 final class AdminOptions {
     @Option(names = "--url", description = "Admin API, e.g. http://127.0.0.1:9103 (default: the running `meshguard up`'s).")
@@ -26,6 +28,13 @@ final class AdminOptions {
     AdminClient client() throws IOException {
         if (url != null && tokenFile != null) {
             return new AdminClient(url, tokenFile);
+        }
+        if (url != null) {
+            // a controller with an IdP: the signed-in user's token (meshguard login)
+            Optional<AdminClient> signedIn = AdminClient.signedIn(url, TokenStore.forUser(System.getenv()));
+            if (signedIn.isPresent()) {
+                return signedIn.get();
+            }
         }
         Optional<RunningStack> stack = RunningStack.find(dataDir);
         if (stack.isEmpty()) {

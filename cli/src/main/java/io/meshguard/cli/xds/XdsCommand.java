@@ -1,6 +1,8 @@
 package io.meshguard.cli.xds;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.ConnectionSource;
@@ -10,6 +12,7 @@ import io.meshguard.db.Migrations;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
+import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
@@ -45,6 +48,7 @@ public final class XdsCommand implements Callable<Integer> {
                 .add(HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT))
                 .add(new DbConfig("meshguard-xds"))
                 .add(AuditConfig.configGroup())
+                .add(AdminAccessSettings.configGroup())
                 .build();
     }
 
@@ -71,7 +75,8 @@ public final class XdsCommand implements Callable<Integer> {
                     ConfigChangeAudit.to(audit.sink()), policies, tracing);
             StatusHttpServer http = new StatusHttpServer("xds-http",
                     HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
-            xds.mountAdminApi(http);
+            xds.mountAdminApi(http, AdminAccessSettings.configGroup().read(config).gate(
+                    new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file", new LoggedAdminEvents()));
             http.addReadinessChecks(xds.readinessChecks());
             stack.start(xds);
             stack.start(http);

@@ -84,8 +84,8 @@ public final class XdsStackPart implements StackPart {
         xds.mountAdminApi(http);
         // one admin port for the local stack: extauthz's /quotas and /apikeys beside the controller's API, same token,
         // so `meshguard apikey` and `meshguard quota` act through the admin API under plain `up`
-        extAuthz.server().mountAdminApis(http, new io.meshguard.runtime.http.BearerTokens(Optional.of(tokenFile)),
-                actor -> io.meshguard.db.TenantScope.ALL);
+        extAuthz.server().mountAdminApis(http, io.meshguard.access.AdminGate.local(
+                new io.meshguard.runtime.http.BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file"));
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;

@@ -187,10 +187,15 @@ class AuthzCommandsTest {
     /** The default: through the admin API's /apikeys as the token's caller, confined to its tenants and audited. */
     @Test
     void apikey_createListRotateRevoke_throughTheAdminApi_asTheCaller() throws Exception {
-        Path tokens = tmp.resolve("admin-tokens");
-        Files.writeString(tokens, "acme-admin:acme-token-for-tests\n");
+        io.meshguard.testing.TestIssuer issuer = new io.meshguard.testing.TestIssuer();
         Path acmeToken = tmp.resolve("acme-token");
-        Files.writeString(acmeToken, "acme-token-for-tests\n");
+        Files.writeString(acmeToken, issuer.accessToken("acme-admin", "meshguard-admin", List.of("acme-admins")) + "\n");
+        io.meshguard.access.AdminGate acmeAdmins = new io.meshguard.access.AdminGate(Optional.of(
+                new io.meshguard.access.AdminTokenVerifier(new io.meshguard.access.AdminTokenVerifier.Settings(
+                        issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
+                io.meshguard.access.RoleBindings.load(POLICIES.resolve("access.yaml")),
+                new io.meshguard.runtime.http.BearerTokens(Optional.empty()), false,
+                new io.meshguard.access.LoggedAdminEvents(), java.time.Clock.systemUTC(), "quota.admin.token_file");
         java.util.List<io.meshguard.audit.AuditEvent> audited = new java.util.concurrent.CopyOnWriteArrayList<>();
         io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer("apikeys-test",
                 io.meshguard.runtime.http.HttpServerSettings.onPort(0),
@@ -198,8 +203,7 @@ class AuthzCommandsTest {
                         io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
         http.addHandler(io.meshguard.extauthz.apikey.ApiKeyAdminApi.PREFIX, new io.meshguard.extauthz.apikey.ApiKeyAdminApi(
                 Optional.of(new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource())), java.time.Clock.systemUTC(),
-                new io.meshguard.runtime.http.BearerTokens(Optional.of(tokens)),
-                actor -> io.meshguard.db.TenantScope.of(java.util.Set.of("acme")), Optional.of(audited::add)));
+                acmeAdmins, Optional.of(audited::add)));
         http.start();
         try {
             String url = "http://127.0.0.1:" + http.port();
@@ -231,6 +235,7 @@ class AuthzCommandsTest {
             assertThat(audited).anySatisfy(e -> assertThat(e.reason()).contains("partner left"));
         } finally {
             http.close();
+            issuer.close();
         }
     }
 

@@ -10,7 +10,9 @@ import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.AuditSink;
 import io.meshguard.db.TenantScope;
-import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.access.AdminCaller;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -21,12 +23,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The API-key admin endpoint on extauthz's HTTP port, beside {@code /quotas} and with the same bearer tokens, so that
+ * The API-key admin endpoint on extauthz's HTTP port, beside {@code /quotas} and behind the same gate, so that
  * {@code meshguard apikey} acts as its caller instead of with the database's credentials:
  * <ul>
  *   <li>{@code GET /apikeys[?revoked=true]} — the caller's tenants' keys (never a secret);</li>
@@ -51,20 +52,27 @@ public final class ApiKeyAdminApi implements HttpHandler {
 
     private final Optional<ApiKeyService> service;
     private final Optional<JdbcApiKeyStore> store;
-    private final BearerTokens tokens;
-    private final Function<String, TenantScope> tenantsOf;
+    private final AdminGate gate;
     private final Optional<AuditSink> audit;
 
+    /** The operations with their permissions: API keys are tenant-owned, so any tenant grant may admit a call. */
+    public static final List<AdminRoute> ROUTES = List.of(
+            AdminRoute.tenant("GET", "/apikeys", "apikey:read"),
+            AdminRoute.tenant("GET", "/apikeys/{id}", "apikey:read"),
+            AdminRoute.tenant("POST", "/apikeys", "apikey:create"),
+            AdminRoute.tenant("POST", "/apikeys/{id}/rotate", "apikey:rotate"),
+            AdminRoute.tenant("POST", "/apikeys/{id}/revoke", "apikey:revoke"));
+
     /**
-     * @param tenantsOf the tenants an authenticated caller acts for
+     * @param gate who calls and what it may do (the one permission check); a caller's keys are those of the tenants
+     *     whose grants carry the operation's permission
      * @param audit where changes are recorded; empty logs them only
      */
-    public ApiKeyAdminApi(Optional<JdbcApiKeyStore> store, java.time.Clock clock, BearerTokens tokens,
-            Function<String, TenantScope> tenantsOf, Optional<AuditSink> audit) {
+    public ApiKeyAdminApi(Optional<JdbcApiKeyStore> store, java.time.Clock clock, AdminGate gate,
+            Optional<AuditSink> audit) {
         this.store = store;
         this.service = store.map(s -> new ApiKeyService(s, clock));
-        this.tokens = tokens;
-        this.tenantsOf = tenantsOf;
+        this.gate = gate;
         this.audit = audit;
     }
 
@@ -87,16 +95,29 @@ public final class ApiKeyAdminApi implements HttpHandler {
                 .orElse(UUID.randomUUID().toString());
         exchange.getResponseHeaders().set("x-request-id", requestId);
         try {
-            if (!tokens.configured()) {
-                throw new ApiError(503, "API key admin endpoint disabled: no token file is configured (quota.admin.token_file)");
-            }
-            Optional<String> actor = tokens.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
-            if (actor.isEmpty()) {
-                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                throw new ApiError(401, "a valid bearer token is required");
-            }
-            Call call = new Call(exchange, actor.get(), tenantsOf.apply(actor.get()), requestId);
             List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            List<String> full = new ArrayList<>();
+            full.add("apikeys");
+            full.addAll(segments);
+            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
+            Optional<AdminRoute> route = ROUTES.stream()
+                    .filter(r -> r.matches(exchange.getRequestMethod(), full)).findFirst();
+            if (route.isEmpty()) {
+                Optional<AdminGate.Refused> refused = gate.authenticateOnly(authorization, source, requestId,
+                        exchange.getRequestURI().getRawPath());
+                if (refused.isPresent()) {
+                    throw refusal(exchange, refused.get());
+                }
+                throw new ApiError(404, "no such API key operation: " + exchange.getRequestMethod() + " "
+                        + exchange.getRequestURI().getRawPath());
+            }
+            AdminGate.Admission admission = gate.admit(authorization, source, requestId, route.get(), full);
+            if (admission instanceof AdminGate.Refused r) {
+                throw refusal(exchange, r);
+            }
+            AdminCaller caller = ((AdminGate.Admitted) admission).caller();
+            Call call = new Call(exchange, caller.actor(), gate.tenantsOf(caller, route.get().permission()), requestId);
             String method = exchange.getRequestMethod();
             JsonNode body = switch (segments.size() + "/" + method) {
                 case "0/GET" -> list(call);
@@ -119,6 +140,13 @@ public final class ApiKeyAdminApi implements HttpHandler {
         } finally {
             exchange.close();
         }
+    }
+
+    private static ApiError refusal(HttpExchange exchange, AdminGate.Refused r) {
+        if (r.challenge()) {
+            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+        }
+        return new ApiError(r.status(), r.message());
     }
 
     private JdbcApiKeyStore store() throws ApiError {

@@ -8,6 +8,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.QuotaPolicy;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
 import io.meshguard.runtime.http.BearerTokens;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,8 +25,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The quota admin endpoint on extauthz's HTTP port (docs/operator-guide.md §Quotas), with the xDS admin API's bearer
- * tokens ({@link BearerTokens}, {@code quota.admin.token_file}):
+ * The quota admin endpoint on extauthz's HTTP port (docs/operator-guide.md §Quotas), behind the admin plane's
+ * {@link AdminGate} (OIDC access tokens with roles from the access file, or the token file
+ * {@code quota.admin.token_file}); each operation's permission is in {@link #ROUTES}:
  * <ul>
  *   <li>{@code GET /quotas} — the running policy's quotas and their current periods;</li>
  *   <li>{@code GET /quotas/{name}?caller=...} — one caller's counter, live and durable, with its change history;</li>
@@ -40,12 +43,24 @@ public final class QuotaAdminApi implements HttpHandler {
 
     private final Supplier<Optional<AuthzPolicy>> policy;
     private final Optional<QuotaOperations> operations;
-    private final BearerTokens tokens;
+    /** The operations with their permissions (all at system scope: quotas are not yet per tenant). */
+    public static final List<AdminRoute> ROUTES = List.of(
+            AdminRoute.system("GET", "/quotas", "quota:read"),
+            AdminRoute.system("GET", "/quotas/{name}", "quota:read"),
+            AdminRoute.system("POST", "/quotas/{name}/adjust", "quota:adjust"),
+            AdminRoute.system("POST", "/quotas/{name}/reset", "quota:reset"));
+
+    private final AdminGate gate;
 
     public QuotaAdminApi(Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, BearerTokens tokens) {
+        this(policy, operations, AdminGate.local(tokens, "quota.admin.token_file"));
+    }
+
+    /** With the admin plane's gate: OIDC callers with roles from the access file, or the token file. */
+    public QuotaAdminApi(Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, AdminGate gate) {
         this.policy = policy;
         this.operations = operations;
-        this.tokens = tokens;
+        this.gate = gate;
     }
 
     private static final class ApiError extends Exception {
@@ -64,18 +79,29 @@ public final class QuotaAdminApi implements HttpHandler {
                 .orElse(UUID.randomUUID().toString());
         exchange.getResponseHeaders().set("x-request-id", requestId);
         try {
-            if (!tokens.configured()) {
-                throw new ApiError(503, "quota admin endpoint disabled: no token file is configured (quota.admin.token_file)");
-            }
-            Optional<String> actor = tokens.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
-            if (actor.isEmpty()) {
-                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                throw new ApiError(401, "a valid bearer token from quota.admin.token_file is required");
-            }
-            QuotaOperations ops = operations.orElseThrow(() -> new ApiError(503,
-                    "quota counters need PostgreSQL: this server has no db.url"));
             List<String> segments = segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
+            List<String> full = new java.util.ArrayList<>();
+            full.add("quotas");
+            full.addAll(segments);
+            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
+            Optional<AdminRoute> route = ROUTES.stream().filter(r -> r.matches(method, full)).findFirst();
+            if (route.isEmpty()) {
+                Optional<AdminGate.Refused> refused = gate.authenticateOnly(authorization, source, requestId,
+                        exchange.getRequestURI().getRawPath());
+                if (refused.isPresent()) {
+                    refuse(exchange, refused.get());
+                }
+                throw new ApiError(404, "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
+            }
+            AdminGate.Admission admission = gate.admit(authorization, source, requestId, route.get(), full);
+            if (admission instanceof AdminGate.Refused r) {
+                refuse(exchange, r);
+            }
+            Optional<String> actor = Optional.of(((AdminGate.Admitted) admission).caller().actor());
+            QuotaOperations ops = operations.orElseThrow(() -> new ApiError(503,
+                    "quota counters need PostgreSQL: this server has no db.url"));
             JsonNode body = switch (segments.size() + "/" + method) {
                 case "0/GET" -> list();
                 case "1/GET" -> show(ops, quota(segments.get(0)), query(exchange, "caller"));
@@ -96,6 +122,13 @@ public final class QuotaAdminApi implements HttpHandler {
         } finally {
             exchange.close();
         }
+    }
+
+    private static void refuse(HttpExchange exchange, AdminGate.Refused r) throws ApiError {
+        if (r.challenge()) {
+            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+        }
+        throw new ApiError(r.status(), r.message());
     }
 
     private JsonNode list() throws ApiError {

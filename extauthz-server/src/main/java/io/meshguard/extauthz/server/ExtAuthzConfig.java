@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.server;
 
+import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.quota.QuotaConfig;
 import io.meshguard.extauthz.redis.RedisConfig;
@@ -72,6 +73,7 @@ public record ExtAuthzConfig(
             .add(new RedisConfig())
             .add(new QuotaConfig())
             .add(new DbConfig("meshguard-extauthz"))
+            .add(AdminAccessSettings.configGroup())
             .build();
 
     public static ExtAuthzConfig defaults() {

@@ -1,7 +1,9 @@
 package io.meshguard.extauthz.server;
 
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.meshguard.db.TenantScope;
+import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.apikey.ApiKeyStore;
@@ -21,6 +23,7 @@ import io.meshguard.extauthz.ratelimit.RedisRateLimiter;
 import io.meshguard.extauthz.ratelimit.StoreBreaker;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.redis.RedisConnection;
+import io.meshguard.runtime.config.ConfigException;
 import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -177,18 +180,23 @@ public final class ExtAuthzServer implements ServerComponent {
      * 503; without the token file too.
      */
     public void mountQuotaApi(StatusHttpServer http) {
-        mountAdminApis(http, new BearerTokens(config.quota().adminTokenFile()), actor -> TenantScope.ALL);
+        mountAdminApis(http, AdminGate.local(new BearerTokens(config.quota().adminTokenFile()), "quota.admin.token_file"));
+    }
+
+    /** As {@link #mountQuotaApi(StatusHttpServer)}, behind the admin plane's gate (OIDC, role bindings, break-glass). */
+    public void mountQuotaApi(StatusHttpServer http, AdminAccessSettings access) throws ConfigException {
+        mountAdminApis(http, access.gate(new BearerTokens(config.quota().adminTokenFile()), "quota.admin.token_file",
+                new LoggedAdminEvents()));
     }
 
     /**
-     * Mounts {@code /quotas} and {@code /apikeys} with these tokens; {@code tenantsOf} gives the tenants a caller acts
-     * for (its API keys; another tenant's key answers 404).
+     * Mounts {@code /quotas} and {@code /apikeys} behind {@code gate}: the one permission check; a caller's API keys
+     * are its tenants' (another tenant's key answers 404).
      */
-    public void mountAdminApis(StatusHttpServer http, BearerTokens tokens,
-            java.util.function.Function<String, TenantScope> tenantsOf) {
-        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), tokens));
-        http.addHandler(ApiKeyAdminApi.PREFIX, new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, tokens,
-                tenantsOf, auditSink));
+    public void mountAdminApis(StatusHttpServer http, AdminGate gate) {
+        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), gate));
+        http.addHandler(ApiKeyAdminApi.PREFIX, new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, gate,
+                auditSink));
     }
 
     private Optional<QuotaOperations> quotaOperations() {

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminCaller;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.xds.model.Api;
@@ -33,7 +36,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -42,7 +44,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The admin REST API (JSON) on the status HTTP port: CRUD of the draft configuration with whole-configuration
  * validation on every change, publish, rollback, revisions and their diff, rendered resources, and the fleet.
- * Every call but {@code GET /openapi.json} needs a bearer token; every change is a {@code config_change} audit event.
+ * Every call but {@code GET /openapi.json} passes the {@link AdminGate} for the permission its {@link #ROUTES} entry
+ * declares; every change is a {@code config_change} audit event.
  * The paths and methods are exactly {@link #ENDPOINTS}, which the OpenAPI document must match.
  */
 public final class AdminApi implements HttpHandler {
@@ -52,23 +55,41 @@ public final class AdminApi implements HttpHandler {
     /** One operation of the API, path segments in {@code {braces}} are parameters. */
     public record Endpoint(String method, String path) {}
 
-    public static final List<Endpoint> ENDPOINTS = List.of(
-            new Endpoint("GET", "/config"), new Endpoint("PUT", "/config"),
-            new Endpoint("GET", "/groups"), new Endpoint("GET", "/groups/{name}"),
-            new Endpoint("PUT", "/groups/{name}"), new Endpoint("DELETE", "/groups/{name}"),
-            new Endpoint("GET", "/upstreams"), new Endpoint("GET", "/upstreams/{name}"),
-            new Endpoint("PUT", "/upstreams/{name}"), new Endpoint("DELETE", "/upstreams/{name}"),
-            new Endpoint("GET", "/apis"), new Endpoint("GET", "/apis/{name}"),
-            new Endpoint("PUT", "/apis/{name}"), new Endpoint("DELETE", "/apis/{name}"),
-            new Endpoint("GET", "/routes"), new Endpoint("GET", "/routes/{group}/{name}"),
-            new Endpoint("PUT", "/routes/{group}/{name}"), new Endpoint("DELETE", "/routes/{group}/{name}"),
-            new Endpoint("POST", "/validate"), new Endpoint("POST", "/publish"),
-            new Endpoint("POST", "/rollback/{revision}"),
-            new Endpoint("GET", "/revisions"), new Endpoint("GET", "/revisions/{revision}"),
-            new Endpoint("GET", "/revisions/{from}/diff/{to}"),
-            new Endpoint("GET", "/render/{group}"),
-            new Endpoint("GET", "/fleet"),
-            new Endpoint("GET", "/openapi.json"));
+    /**
+     * Every operation with the permission it needs and the scope of its target: the dispatch table, the source of
+     * {@code x-meshguard-permission} in {@code openapi.json}, and what the route-coverage test checks.
+     */
+    public static final List<AdminRoute> ROUTES = List.of(
+            AdminRoute.tenant("GET", "/config", "config:read"),
+            AdminRoute.system("PUT", "/config", "config:replace"),
+            AdminRoute.system("GET", "/groups", "group:read"),
+            AdminRoute.gateway("GET", "/groups/{name}", "group:read", 1),
+            AdminRoute.gateway("PUT", "/groups/{name}", "group:update", 1),
+            AdminRoute.gateway("DELETE", "/groups/{name}", "group:delete", 1),
+            AdminRoute.tenant("GET", "/upstreams", "upstream:read"),
+            AdminRoute.tenant("GET", "/upstreams/{name}", "upstream:read"),
+            AdminRoute.tenant("PUT", "/upstreams/{name}", "upstream:update"),
+            AdminRoute.tenant("DELETE", "/upstreams/{name}", "upstream:delete"),
+            AdminRoute.tenant("GET", "/apis", "api:read"),
+            AdminRoute.tenant("GET", "/apis/{name}", "api:read"),
+            AdminRoute.tenant("PUT", "/apis/{name}", "api:update"),
+            AdminRoute.tenant("DELETE", "/apis/{name}", "api:delete"),
+            AdminRoute.tenant("GET", "/routes", "route:read"),
+            AdminRoute.tenant("GET", "/routes/{group}/{name}", "route:read"),
+            AdminRoute.tenant("PUT", "/routes/{group}/{name}", "route:update"),
+            AdminRoute.tenant("DELETE", "/routes/{group}/{name}", "route:delete"),
+            AdminRoute.tenant("POST", "/validate", "config:validate"),
+            AdminRoute.system("POST", "/publish", "revision:publish"),
+            AdminRoute.system("POST", "/rollback/{revision}", "revision:rollback"),
+            AdminRoute.tenant("GET", "/revisions", "revision:read"),
+            AdminRoute.tenant("GET", "/revisions/{revision}", "revision:read"),
+            AdminRoute.tenant("GET", "/revisions/{from}/diff/{to}", "revision:read"),
+            AdminRoute.gateway("GET", "/render/{group}", "render:read", 1),
+            AdminRoute.system("GET", "/fleet", "fleet:read"),
+            AdminRoute.open("GET", "/openapi.json"));
+
+    public static final List<Endpoint> ENDPOINTS = ROUTES.stream()
+            .map(r -> new Endpoint(r.method(), r.path())).toList();
 
     /** Top-level path prefixes to mount on the HTTP server. */
     public static final List<String> PREFIXES = List.of("/config", "/groups", "/upstreams", "/apis", "/routes",
@@ -78,31 +99,29 @@ public final class AdminApi implements HttpHandler {
     private final RevisionStore revisions;
     private final Publisher publisher;
     private final Supplier<List<NodeStatus>> fleet;
-    private final BearerTokens tokens;
+    private final AdminGate gate;
     private final ConfigChangeAudit audit;
     private final ConfigValidator validator;
     private final byte[] openApi;
-    private final Function<String, TenantScope> tenantsOf;
 
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
             Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit) {
-        this(draft, revisions, publisher, fleet, tokens, audit, actor -> TenantScope.ALL);
+        this(draft, revisions, publisher, fleet, AdminGate.local(tokens, "xds.admin.token_file"), audit);
     }
 
     /**
-     * @param tenantsOf the tenants an authenticated caller acts for: APIs, upstreams and routes of other tenants do
-     *     not exist for it (404), and what it creates belongs to its tenant
+     * With the admin plane's gate: OIDC callers with roles from the access file, or the token file. A caller's
+     * tenants are those of its grants that carry the operation's permission (every tenant at system scope): APIs,
+     * upstreams and routes of other tenants do not exist for it (404), and what it creates belongs to its tenant.
      */
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
-            Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit,
-            Function<String, TenantScope> tenantsOf) {
-        this.tenantsOf = tenantsOf;
+            Supplier<List<NodeStatus>> fleet, AdminGate gate, ConfigChangeAudit audit) {
         this.draft = draft;
         this.revisions = revisions;
         this.publisher = publisher;
         this.validator = publisher.validator();
         this.fleet = fleet;
-        this.tokens = tokens;
+        this.gate = gate;
         this.audit = audit;
         this.openApi = openApiDocument();
     }
@@ -150,22 +169,29 @@ public final class AdminApi implements HttpHandler {
         try {
             List<String> segments = segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
-            if (segments.equals(List.of("openapi.json")) && method.equals("GET")) {
+            Optional<AdminRoute> route = ROUTES.stream().filter(r -> r.matches(method, segments)).findFirst();
+            if (route.isPresent() && route.get().isOpen()) {
                 send(exchange, 200, openApi);
                 return;
             }
-            if (!tokens.configured()) {
-                throw new ApiError(503, "admin API disabled: no token file is configured (xds.admin.token_file)");
+            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
+            if (route.isEmpty()) {
+                gate.authenticateOnly(authorization, source, requestId, exchange.getRequestURI().getRawPath())
+                        .ifPresent(r -> refuse(exchange, r));
+                throw new ApiError(segments.isEmpty() || !PREFIXES.contains("/" + segments.get(0)) ? 404 : 405,
+                        "no operation " + method + " " + exchange.getRequestURI().getPath());
             }
-            Optional<String> actor = tokens.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
-            if (actor.isEmpty()) {
-                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                throw new ApiError(401, "a valid bearer token is required: send 'Authorization: Bearer TOKEN' with a"
-                        + " token from the controller's xds.admin.token_file (a bare line, or the part after 'name:';"
-                        + " the whole 'name:token' line works too)");
+            AdminGate.Admission admission = gate.admit(authorization, source, requestId, route.get(), segments);
+            if (admission instanceof AdminGate.Refused r) {
+                refuse(exchange, r);
             }
-            JsonNode body = route(new Call(exchange, actor.get(), requestId, segments, tenantsOf.apply(actor.get())),
-                    method);
+            AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
+            AdminCaller caller = admitted.caller();
+            // tenant-owned objects: the caller's tenants; system and gateway operations: the gate's scope check decided
+            TenantScope tenants = route.get().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
+                    ? gate.tenantsOf(caller, route.get().permission()) : TenantScope.ALL;
+            JsonNode body = route(new Call(exchange, caller.actor(), requestId, segments, tenants), method);
             sendJson(exchange, exchange.getResponseCode() > 0 ? exchange.getResponseCode() : 200, body);
         } catch (ApiError e) {
             ObjectNode err = ConfigJson.mapper().createObjectNode().put("error", e.getMessage());
@@ -183,6 +209,13 @@ public final class AdminApi implements HttpHandler {
         } finally {
             exchange.close();
         }
+    }
+
+    private static void refuse(HttpExchange exchange, AdminGate.Refused r) {
+        if (r.challenge()) {
+            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+        }
+        throw new ApiError(r.status(), r.message());
     }
 
     private JsonNode route(Call call, String method) {

@@ -3,10 +3,16 @@ package io.meshguard.xds.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminTokenVerifier;
+import io.meshguard.access.LoggedAdminEvents;
+import io.meshguard.access.RoleBindings;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.ConfigJson;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -15,7 +21,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,7 +54,34 @@ class AdminApiTenantsTest {
             "acme-dev", TenantScope.of(Set.of("acme")),
             "globex-dev", TenantScope.of(Set.of("globex")),
             "both-dev", TenantScope.of(Set.of("acme", "globex")),
-            "nobody", TenantScope.NONE);
+            "nobody", TenantScope.of(Set.of("emptyco")));
+    static final Map<String, List<String>> GROUPS = Map.of(
+            "ops", List.of("platform-admins"),
+            "acme-dev", List.of("acme-devs"),
+            "globex-dev", List.of("globex-devs"),
+            "both-dev", List.of("acme-devs", "globex-devs"),
+            "nobody", List.of("visitors"));
+    /** Every permission is granted: what separates the callers here is their tenants alone. */
+    static final String BINDINGS = """
+            claims: [groups]
+            roles:
+              system-admin:
+                permissions: [config:read, config:replace, config:validate, group:read, group:update, group:delete,
+                              upstream:read, upstream:update, upstream:delete, api:read, api:update, api:delete,
+                              route:read, route:update, route:delete, revision:read, revision:publish,
+                              revision:rollback, render:read, fleet:read]
+              api-developer:
+                permissions: [config:read, config:replace, config:validate, group:read, group:update, group:delete,
+                              upstream:read, upstream:update, upstream:delete, api:read, api:update, api:delete,
+                              route:read, route:update, route:delete, revision:read, revision:publish,
+                              revision:rollback, render:read, fleet:read]
+            bindings:
+              - {match: platform-admins, role: system-admin, scope: system}
+              - {match: acme-devs, role: api-developer, scope: "tenant:acme"}
+              - {match: globex-devs, role: api-developer, scope: "tenant:globex"}
+              - {match: visitors, role: api-developer, scope: "tenant:emptyco"}
+            """;
+    static TestIssuer issuer;
 
     /** The objects each tenant creates: kind, path. */
     static final Map<String, List<String>> OBJECTS = Map.of(
@@ -59,14 +91,14 @@ class AdminApiTenantsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path tokenFile = tmp.resolve("tokens");
-        StringBuilder tokens = new StringBuilder();
-        CALLERS.keySet().forEach(name -> tokens.append(name).append(':').append(token(name)).append('\n'));
-        Files.writeString(tokenFile, tokens);
+        issuer = new TestIssuer();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(AdminApiTest.settings(Optional.of(tokenFile)), PG.dataSource(), registry, c -> { });
+        xds = XdsController.create(AdminApiTest.settings(Optional.empty()), PG.dataSource(), registry, c -> { });
         http = new StatusHttpServer("xds-tenants", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(http, actor -> CALLERS.getOrDefault(actor, TenantScope.NONE));
+        xds.mountAdminApi(http, new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
+                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false,
+                new LoggedAdminEvents(), java.time.Clock.systemUTC(), "xds.admin.token_file"));
         xds.start();
         http.start();
 
@@ -102,10 +134,11 @@ class AdminApiTenantsTest {
     static void stop() {
         http.close();
         xds.close();
+        issuer.close();
     }
 
     static String token(String caller) {
-        return "token-of-" + caller + "-for-tests-only";
+        return issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller));
     }
 
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {

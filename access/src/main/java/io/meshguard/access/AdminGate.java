@@ -1,0 +1,189 @@
+package io.meshguard.access;
+
+import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.BearerTokens;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The door of every admin surface: who is calling (OIDC access token, or the static token file as local mode or
+ * break-glass), then the one {@link PermissionCheck} for the route's permission at its scope. Every refusal and
+ * every break-glass use is an {@link AdminEvent}.
+ * <ul>
+ *   <li>No issuer configured (plain {@code meshguard up}): the token file is the way in, its holder system-admin.</li>
+ *   <li>An issuer configured: only its access tokens, roles from the access file; the token file is off unless
+ *       {@code admin.break_glass: true}, and then each use logs at WARN.</li>
+ * </ul>
+ */
+public final class AdminGate {
+    /** The answer for one request. */
+    public sealed interface Admission permits Admitted, Refused {}
+
+    public record Admitted(AdminCaller caller, Decision decision) implements Admission {}
+
+    /** {@code challenge}: answer with {@code WWW-Authenticate: Bearer} (401). */
+    public record Refused(int status, String message, boolean challenge) implements Admission {}
+
+    private final Optional<AdminTokenVerifier> oidc;
+    private final PermissionCheck check;
+    private final RoleBindings bindings;
+    private final BearerTokens tokens;
+    private final boolean breakGlass;
+    private final AdminEvents events;
+    private final Clock clock;
+    private final String tokenFileKey;
+
+    /**
+     * @param tokenFileKey the configuration key of the token file, named in refusals
+     *        ({@code xds.admin.token_file}, {@code quota.admin.token_file})
+     */
+    public AdminGate(Optional<AdminTokenVerifier> oidc, RoleBindings bindings, BearerTokens tokens,
+            boolean breakGlass, AdminEvents events, Clock clock, String tokenFileKey) {
+        this.tokenFileKey = tokenFileKey;
+        this.oidc = oidc;
+        this.bindings = bindings;
+        this.check = new PermissionCheck(bindings);
+        this.tokens = tokens;
+        this.breakGlass = breakGlass;
+        this.events = events;
+        this.clock = clock;
+    }
+
+    /**
+     * The tenants an admitted caller acts for in an operation needing {@code permission}: every tenant for the token
+     * file's holders and for a grant carrying it at system scope, else the tenants of the grants that carry it.
+     */
+    public TenantScope tenantsOf(AdminCaller caller, String permission) {
+        if (caller.method() != AuthMethod.OIDC) {
+            return TenantScope.ALL;
+        }
+        java.util.Set<String> tenants = new java.util.TreeSet<>();
+        for (RoleGrant g : caller.grants()) {
+            if (!bindings.permissionsOf(g.role()).contains(permission)) {
+                continue;
+            }
+            if (g.scope().kind().equals("system")) {
+                return TenantScope.ALL;
+            }
+            if (g.scope().kind().equals("tenant") && TenantScope.validId(g.scope().name())) {
+                tenants.add(g.scope().name());
+            }
+        }
+        return TenantScope.of(tenants);
+    }
+
+    /** Local mode: the token file only (no issuer), as plain {@code meshguard up} runs. */
+    public static AdminGate local(BearerTokens tokens, String tokenFileKey) {
+        return new AdminGate(Optional.empty(), RoleBindings.none(), tokens, false, new LoggedAdminEvents(),
+                Clock.systemUTC(), tokenFileKey);
+    }
+
+    /** What a refusal should tell the operator about how to get in. */
+    public String howToSignIn() {
+        if (oidc.isPresent()) {
+            return "send 'Authorization: Bearer ACCESS_TOKEN' with an access token from "
+                    + oidc.get().settings().issuer() + " for audience " + oidc.get().settings().audience()
+                    + " (meshguard login)";
+        }
+        return "send 'Authorization: Bearer TOKEN' with a token from " + tokenFileKey + " (a bare line, or the part"
+                + " after 'name:'; the whole 'name:token' line works too)";
+    }
+
+    public Admission admit(String authorization, String source, String requestId, AdminRoute route,
+            List<String> segments) {
+        String action = route.method() + " " + route.path();
+        String target = "/" + String.join("/", segments);
+        if (oidc.isEmpty() && !tokens.configured()) {
+            return new Refused(503, "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor a token "
+                    + "file (" + tokenFileKey + ") is configured", false);
+        }
+        Optional<String> bearer = bearer(authorization);
+        if (bearer.isEmpty()) {
+            refused("anonymous", "none", source, requestId, action, target, "refused 401: no bearer token");
+            return new Refused(401, "a bearer token is required: " + howToSignIn(), true);
+        }
+        Optional<AdminCaller> caller = identify(bearer.get(), source, requestId, action, target);
+        if (caller.isEmpty()) {
+            return new Refused(401, "the bearer token is not valid: " + howToSignIn(), true);
+        }
+        AdminCaller c = caller.get();
+        Scope scope = route.scope().apply(segments);
+        Decision d = check.decide(c, route.permission(), scope);
+        if (!d.allowed()) {
+            refused(c.actor(), c.method().label(), source, requestId, action, target, "refused 403: " + d.reason());
+            return new Refused(403, "permission " + route.permission() + " at " + scope + " is required: "
+                    + d.reason(), false);
+        }
+        if (c.method() == AuthMethod.BREAK_GLASS) {
+            events.record(new AdminEvent(clock.instant(), c.actor(), c.method().label(), d.roleUsed(), "", source,
+                    requestId, action, target, "allowed (break-glass)", "", ""));
+        }
+        return new Admitted(c, d);
+    }
+
+    /**
+     * Authentication alone, for a path no route serves: a caller without a valid credential learns nothing about
+     * which paths exist (401 before 404).
+     */
+    public Optional<Refused> authenticateOnly(String authorization, String source, String requestId, String target) {
+        if (oidc.isEmpty() && !tokens.configured()) {
+            return Optional.of(new Refused(503, "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor"
+                    + " a token file (" + tokenFileKey + ") is configured", false));
+        }
+        Optional<String> bearer = bearer(authorization);
+        if (bearer.isEmpty() || identify(bearer.get(), source, requestId, "unknown operation", target).isEmpty()) {
+            return Optional.of(new Refused(401, "a valid bearer token is required: " + howToSignIn(), true));
+        }
+        return Optional.empty();
+    }
+
+    private Optional<AdminCaller> identify(String token, String source, String requestId, String action,
+            String target) {
+        boolean jwtShaped = token.chars().filter(ch -> ch == '.').count() == 2;
+        if (oidc.isPresent() && jwtShaped) {
+            AdminTokenVerifier.Result r = oidc.get().verify(token);
+            if (r instanceof AdminTokenVerifier.Verified v) {
+                Map<String, Object> claims = v.claims();
+                String sub = String.valueOf(claims.get("sub"));
+                String name = claims.get("preferred_username") instanceof String s ? s : sub;
+                return Optional.of(new AdminCaller(sub, name, AuthMethod.OIDC, bindings.grantsFrom(claims), source,
+                        requestId));
+            }
+            AdminTokenVerifier.Rejected rej = (AdminTokenVerifier.Rejected) r;
+            refused("unverified", AuthMethod.OIDC.label(), source, requestId, action, target,
+                    "refused 401: " + rej.reason());
+            return Optional.empty();
+        }
+        if (oidc.isPresent() && !breakGlass) {
+            refused("unverified", "token-file", source, requestId, action, target,
+                    "refused 401: the token file is off while an issuer is configured (admin.break_glass: false)");
+            return Optional.empty();
+        }
+        Optional<String> name = tokens.authenticate("Bearer " + token);
+        if (name.isEmpty()) {
+            refused("unverified", "token-file", source, requestId, action, target, "refused 401: unknown token");
+            return Optional.empty();
+        }
+        AuthMethod method = oidc.isPresent() ? AuthMethod.BREAK_GLASS : AuthMethod.LOCAL;
+        return Optional.of(new AdminCaller(name.get(), name.get(), method,
+                List.of(new RoleGrant("system-admin", Scope.SYSTEM, "token file")), source, requestId));
+    }
+
+    private void refused(String actor, String method, String source, String requestId, String action,
+            String target, String outcome) {
+        events.record(new AdminEvent(clock.instant(), actor, method, "", "", source, requestId, action, target,
+                outcome, "", ""));
+    }
+
+    private static Optional<String> bearer(String authorization) {
+        // RFC 6750 §2.1 / RFC 7235 §2.1: the scheme is case-insensitive; one space, then the token.
+        if (authorization == null || authorization.length() < 8
+                || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return Optional.empty();
+        }
+        String token = authorization.substring(7).strip();
+        return token.isEmpty() ? Optional.empty() : Optional.of(token);
+    }
+}

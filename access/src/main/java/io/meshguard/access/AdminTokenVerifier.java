@@ -1,0 +1,169 @@
+package io.meshguard.access;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.KeySourceException;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.JSONObjectUtils;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.text.ParseException;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Verifies admin bearer access tokens from the one configured OIDC issuer, with nimbus-jose-jwt as extauthz does
+ * (extauthz-server {@code jwt/JwtAuthenticator}): keys only from the issuer's JWKS (found by discovery, never from
+ * the token's {@code jwk}/{@code jku}/{@code x5u}/{@code x5c} headers, which are refused outright), asymmetric
+ * algorithms from an allow-list only ({@code none} and HS* can never verify), {@code iss} exact, {@code aud} must
+ * contain the admin audience, {@code exp} required and {@code nbf}/{@code iat} checked with a small skew, and only
+ * access tokens: a JOSE {@code typ} other than JWT/at+jwt is refused, and so is Keycloak's {@code typ} claim when it
+ * is anything but {@code Bearer} (its ID tokens say {@code ID}, its refresh tokens {@code Refresh}).
+ */
+public final class AdminTokenVerifier {
+    /** The asymmetric algorithms an admin token may use. */
+    public static final Set<JWSAlgorithm> ALGORITHMS = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384,
+            JWSAlgorithm.RS512, JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512, JWSAlgorithm.ES256,
+            JWSAlgorithm.ES384, JWSAlgorithm.EdDSA);
+
+    /** The configured issuer, the audience admin tokens must carry, and the clock skew allowed on exp/nbf/iat. */
+    public record Settings(String issuer, String audience, Duration clockSkew) {
+        public Settings {
+            if (issuer.isBlank() || audience.isBlank()) {
+                throw new IllegalArgumentException("admin OIDC needs an issuer and an audience");
+            }
+        }
+    }
+
+    /** The outcome of one verification. */
+    public sealed interface Result permits Verified, Rejected {}
+
+    /** A valid access token: its claims (nested objects as maps, arrays as lists). */
+    public record Verified(Map<String, Object> claims) implements Result {}
+
+    /** Refused; {@code unavailable} when the issuer's keys could not be fetched (fail closed, 503 not 401). */
+    public record Rejected(String reason, boolean unavailable) implements Result {}
+
+    private final Settings settings;
+    private final HttpClient http;
+    private volatile DefaultJWTProcessor<SecurityContext> processor;
+
+    public AdminTokenVerifier(Settings settings) {
+        this.settings = settings;
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    public Result verify(String token) {
+        SignedJWT jwt;
+        try {
+            jwt = SignedJWT.parse(token);
+        } catch (ParseException e) {
+            return new Rejected("not a signed JWT", false);
+        }
+        JWSHeader h = jwt.getHeader();
+        // The key comes from the issuer's JWKS only; a token naming its own key is an attack or a mistake.
+        if (h.getJWK() != null || h.getJWKURL() != null || h.getX509CertURL() != null
+                || h.getX509CertChain() != null) {
+            return new Rejected("the token names its own key (jwk/jku/x5u/x5c); keys come from the issuer only", false);
+        }
+        if (!ALGORITHMS.contains(h.getAlgorithm())) {
+            return new Rejected("algorithm " + h.getAlgorithm() + " is not accepted", false);
+        }
+        DefaultJWTProcessor<SecurityContext> p;
+        try {
+            p = processor();
+        } catch (IOException | ParseException | IllegalStateException e) {
+            return new Rejected("the issuer's discovery document is unavailable: " + e.getMessage(), true);
+        }
+        JWTClaimsSet claims;
+        try {
+            claims = p.process(jwt, null);
+        } catch (KeySourceException e) {
+            return new Rejected("the issuer's keys are unavailable: " + e.getMessage(), true);
+        } catch (BadJOSEException | JOSEException e) {
+            return new Rejected(e.getMessage(), false);
+        }
+        Object typ = claims.getClaim("typ");
+        if (typ != null && !"Bearer".equals(typ)) {
+            return new Rejected("not an access token (typ " + typ + "): ID and refresh tokens are refused", false);
+        }
+        return new Verified(claims.toJSONObject());
+    }
+
+    private DefaultJWTProcessor<SecurityContext> processor() throws IOException, ParseException {
+        DefaultJWTProcessor<SecurityContext> p = processor;
+        if (p != null) {
+            return p;
+        }
+        synchronized (this) {
+            if (processor == null) {
+                processor = build(discoverJwksUri());
+            }
+            return processor;
+        }
+    }
+
+    private DefaultJWTProcessor<SecurityContext> build(URL jwksUri) {
+        JWKSource<SecurityContext> keys = JWKSourceBuilder.create(jwksUri).retrying(true).build();
+        DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
+        p.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, new JOSEObjectType("at+jwt"),
+                new JOSEObjectType("application/at+jwt"), null));
+        p.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, keys));
+        // mutable sets: nimbus asks them contains(null), which Set.of answers with an NPE
+        DefaultJWTClaimsVerifier<SecurityContext> claims = new DefaultJWTClaimsVerifier<>(
+                new HashSet<>(List.of(settings.audience())),
+                new JWTClaimsSet.Builder().issuer(settings.issuer()).build(),
+                new HashSet<>(List.of("sub", "exp", "iat")), new HashSet<>());
+        claims.setMaxClockSkew((int) settings.clockSkew().toSeconds());
+        p.setJWTClaimsSetVerifier(claims);
+        return p;
+    }
+
+    /** OpenID Connect Discovery 1.0 §4: the document's issuer must equal the configured one exactly. */
+    private URL discoverJwksUri() throws IOException, ParseException {
+        String base = settings.issuer().endsWith("/") ? settings.issuer() : settings.issuer() + "/";
+        HttpRequest req = HttpRequest.newBuilder(URI.create(base + ".well-known/openid-configuration"))
+                .timeout(Duration.ofSeconds(5)).GET().build();
+        HttpResponse<String> res;
+        try {
+            res = http.send(req, HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        if (res.statusCode() != 200) {
+            throw new IOException("discovery answered " + res.statusCode());
+        }
+        Map<String, Object> doc = JSONObjectUtils.parse(res.body());
+        if (!settings.issuer().equals(doc.get("issuer"))) {
+            throw new IOException("discovery names issuer " + doc.get("issuer") + ", not " + settings.issuer());
+        }
+        Object jwks = doc.get("jwks_uri");
+        if (!(jwks instanceof String s)) {
+            throw new IOException("discovery has no jwks_uri");
+        }
+        return URI.create(s).toURL();
+    }
+}

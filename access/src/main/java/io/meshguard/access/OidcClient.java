@@ -1,0 +1,153 @@
+package io.meshguard.access;
+
+import com.nimbusds.jose.util.JSONObjectUtils;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The CLI side of signing in to the admin plane: the OAuth 2.0 device authorization grant (RFC 8628) against the
+ * configured issuer's discovery document, and the refresh of the stored token. A public client: no secret.
+ */
+public final class OidcClient {
+    /** What the user must do: open {@code verificationUri} and enter {@code userCode}. */
+    public record DeviceCode(String deviceCode, String userCode, String verificationUri,
+            String verificationUriComplete, Duration interval, Duration expiresIn) {}
+
+    private final String issuer;
+    private final String clientId;
+    private final HttpClient http;
+    private final Clock clock;
+
+    public OidcClient(String issuer, String clientId, Clock clock) {
+        this.issuer = issuer;
+        this.clientId = clientId;
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.clock = clock;
+    }
+
+    /** RFC 8628 §3.1–3.2: asks the IdP for a device code and a user code. */
+    public DeviceCode startDeviceLogin() throws IOException {
+        Map<String, Object> doc = discovery();
+        Map<String, Object> r = post(endpoint(doc, "device_authorization_endpoint"),
+                Map.of("client_id", clientId, "scope", "openid"), 200);
+        return new DeviceCode(text(r, "device_code"), text(r, "user_code"), text(r, "verification_uri"),
+                r.get("verification_uri_complete") instanceof String s ? s : text(r, "verification_uri"),
+                Duration.ofSeconds(r.get("interval") instanceof Number n ? n.longValue() : 5),
+                Duration.ofSeconds(r.get("expires_in") instanceof Number n ? n.longValue() : 600));
+    }
+
+    /**
+     * RFC 8628 §3.4–3.5: polls until the user approved, denied or the code expired; {@code slow_down} adds 5 s.
+     */
+    public SignedInToken awaitDeviceLogin(DeviceCode code) throws IOException, InterruptedException {
+        String tokenEndpoint = endpoint(discovery(), "token_endpoint");
+        long interval = code.interval().toMillis();
+        long deadline = clock.millis() + code.expiresIn().toMillis();
+        while (clock.millis() < deadline) {
+            HttpResponse<String> res = send(tokenEndpoint, Map.of("grant_type",
+                    "urn:ietf:params:oauth:grant-type:device_code", "device_code", code.deviceCode(),
+                    "client_id", clientId));
+            Map<String, Object> body = json(res.body());
+            if (res.statusCode() == 200) {
+                return token(body);
+            }
+            String error = body.get("error") instanceof String s ? s : "unknown";
+            switch (error) {
+                case "authorization_pending" -> { }
+                case "slow_down" -> interval += 5_000;
+                default -> throw new IOException("sign-in failed: " + error);
+            }
+            Thread.sleep(interval);
+        }
+        throw new IOException("sign-in failed: the code expired before it was approved");
+    }
+
+    /** A fresh access token from the refresh token (RFC 6749 §6). */
+    public SignedInToken refresh(SignedInToken stored) throws IOException {
+        if (stored.refreshToken().isEmpty()) {
+            throw new IOException("the stored token has expired and cannot be refreshed: run meshguard login");
+        }
+        return token(post(endpoint(discovery(), "token_endpoint"), Map.of("grant_type", "refresh_token",
+                "refresh_token", stored.refreshToken(), "client_id", clientId), 200));
+    }
+
+    private SignedInToken token(Map<String, Object> body) throws IOException {
+        long expiresIn = body.get("expires_in") instanceof Number n ? n.longValue() : 60;
+        return new SignedInToken(issuer, clientId, text(body, "access_token"),
+                body.get("refresh_token") instanceof String s ? s : "", clock.instant().plusSeconds(expiresIn));
+    }
+
+    private Map<String, Object> discovery() throws IOException {
+        String base = issuer.endsWith("/") ? issuer : issuer + "/";
+        HttpResponse<String> res = get(base + ".well-known/openid-configuration");
+        if (res.statusCode() != 200) {
+            throw new IOException("the issuer's discovery document answered " + res.statusCode());
+        }
+        Map<String, Object> doc = json(res.body());
+        if (!issuer.equals(doc.get("issuer"))) {
+            throw new IOException("discovery names issuer " + doc.get("issuer") + ", not " + issuer);
+        }
+        return doc;
+    }
+
+    private static String endpoint(Map<String, Object> doc, String name) throws IOException {
+        if (!(doc.get(name) instanceof String s)) {
+            throw new IOException("the issuer does not offer " + name);
+        }
+        return s;
+    }
+
+    private Map<String, Object> post(String url, Map<String, String> form, int expected) throws IOException {
+        HttpResponse<String> res = send(url, form);
+        if (res.statusCode() != expected) {
+            throw new IOException(url + " answered " + res.statusCode() + ": " + res.body());
+        }
+        return json(res.body());
+    }
+
+    private HttpResponse<String> send(String url, Map<String, String> form) throws IOException {
+        String body = form.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+                + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
+        return exchange(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    private HttpResponse<String> get(String url) throws IOException {
+        return exchange(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).GET().build());
+    }
+
+    private HttpResponse<String> exchange(HttpRequest request) throws IOException {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
+    private static Map<String, Object> json(String body) throws IOException {
+        try {
+            return JSONObjectUtils.parse(body);
+        } catch (ParseException e) {
+            throw new IOException("not a JSON object: " + e.getMessage(), e);
+        }
+    }
+
+    private static String text(Map<String, Object> body, String field) throws IOException {
+        if (!(body.get(field) instanceof String s) || s.isEmpty()) {
+            throw new IOException("the answer has no " + field);
+        }
+        return s;
+    }
+}

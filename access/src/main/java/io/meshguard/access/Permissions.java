@@ -1,0 +1,39 @@
+package io.meshguard.access;
+
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Every permission a meshguard admin route declares ({@code resource:action}). The access file may name only these
+ * (a typo or a stale name fails the start, file:line), and each server's route-coverage test checks its routes
+ * use only these. A new admin route adds its permission here.
+ */
+public final class Permissions {
+    private Permissions() {}
+
+    /** The xDS controller's admin API (xds-controller AdminApi). */
+    public static final List<String> CONTROLLER = List.of(
+            "config:read", "config:replace", "config:validate",
+            "group:read", "group:update", "group:delete",
+            "upstream:read", "upstream:update", "upstream:delete",
+            "api:read", "api:update", "api:delete",
+            "route:read", "route:update", "route:delete",
+            "revision:read", "revision:publish", "revision:rollback", "render:read",
+            "fleet:read");
+
+    /** extauthz's {@code /quotas} endpoint (extauthz-server QuotaAdminApi). */
+    public static final List<String> QUOTAS = List.of("quota:read", "quota:adjust", "quota:reset");
+
+    /** extauthz's {@code /apikeys} endpoint (extauthz-server ApiKeyAdminApi). */
+    public static final List<String> APIKEYS = List.of("apikey:read", "apikey:create", "apikey:rotate", "apikey:revoke");
+
+    public static final Set<String> ALL;
+
+    static {
+        TreeSet<String> all = new TreeSet<>(CONTROLLER);
+        all.addAll(QUOTAS);
+        all.addAll(APIKEYS);
+        ALL = Set.copyOf(all);
+    }
+}

@@ -1,0 +1,267 @@
+package io.meshguard.xds.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.PlainHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
+import com.nimbusds.jwt.SignedJWT;
+import com.sun.net.httpserver.HttpServer;
+import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.access.AdminEvent;
+import io.meshguard.access.AdminRoute;
+import io.meshguard.access.Permissions;
+import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The admin API behind the admin plane's gate with an OIDC issuer configured (a real discovery + JWKS HTTP
+ * server; tokens as Keycloak shapes them): 401 without or with a bad token, 403 when the role lacks the route's
+ * permission, break-glass off unless enabled, and every route's permission in the OpenAPI document.
+ */
+class AdminApiAccessTest {
+    private static final String STATIC_TOKEN = "static-token-for-break-glass-tests";
+    private static final String ACCESS = """
+            claims: [groups, realm_access.roles]
+            roles:
+              gateway-owner:
+                permissions: [route:read, route:update]
+              auditor:
+                permissions: [fleet:read, config:read]
+            bindings:
+              - {match: edge-prod-owners, role: gateway-owner, scope: "gateway:edge-prod"}
+              - {match: auditor, role: auditor, scope: system}
+            """;
+
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+    @TempDir
+    static Path tmp;
+    static HttpServer idp;
+    static String issuer;
+    static RSAKey key;
+    static XdsController xds;
+    static StatusHttpServer http;
+    static StatusHttpServer breakGlassHttp;
+    static final List<AdminEvent> events = new CopyOnWriteArrayList<>();
+    static final HttpClient client = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        key = new RSAKeyGenerator(2048).keyID("k1").generate();
+        idp = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 10);
+        issuer = "http://127.0.0.1:" + idp.getAddress().getPort() + "/realms/test";
+        idp.createContext("/realms/test/.well-known/openid-configuration", ex -> respond(ex,
+                "{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + issuer + "/certs\"}"));
+        idp.createContext("/realms/test/certs", ex -> respond(ex, new JWKSet(key).toPublicJWKSet().toString()));
+        idp.start();
+
+        Path tokenFile = tmp.resolve("token");
+        Files.writeString(tokenFile, "ops:" + STATIC_TOKEN + "\n");
+        Path accessFile = tmp.resolve("access.yaml");
+        Files.writeString(accessFile, ACCESS);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        xds = XdsController.create(AdminApiTest.settings(Optional.of(tokenFile)), PG.dataSource(), registry, c -> { });
+        http = new StatusHttpServer("xds-oidc", HttpServerSettings.onPort(0), registry);
+        xds.mountAdminApi(http, settings(accessFile, false).gate(new BearerTokens(Optional.of(tokenFile)),
+                "xds.admin.token_file", events::add));
+        breakGlassHttp = new StatusHttpServer("xds-break-glass", HttpServerSettings.onPort(0), registry);
+        xds.mountAdminApi(breakGlassHttp, settings(accessFile, true).gate(new BearerTokens(Optional.of(tokenFile)),
+                "xds.admin.token_file", events::add));
+        xds.start();
+        http.start();
+        breakGlassHttp.start();
+    }
+
+    private static AdminAccessSettings settings(Path accessFile, boolean breakGlass) {
+        return new AdminAccessSettings(Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(5),
+                Optional.of(accessFile), breakGlass);
+    }
+
+    private static void respond(com.sun.net.httpserver.HttpExchange ex, String body) throws java.io.IOException {
+        byte[] b = body.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(200, b.length);
+        ex.getResponseBody().write(b);
+        ex.close();
+    }
+
+    @AfterAll
+    static void stop() {
+        breakGlassHttp.close();
+        http.close();
+        xds.close();
+        idp.stop(0);
+    }
+
+    static JWTClaimsSet.Builder claims(String user, List<String> groups) {
+        Instant now = Instant.now();
+        return new JWTClaimsSet.Builder().issuer(issuer).subject("sub-" + user).audience(List.of("meshguard-admin",
+                "account")).issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(300)))
+                .claim("typ", "Bearer").claim("preferred_username", user).claim("groups", groups);
+    }
+
+    static String sign(JWTClaimsSet claims, RSAKey with) throws Exception {
+        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(with.getKeyID())
+                .type(JOSEObjectType.JWT).build(), claims);
+        jwt.sign(new RSASSASigner(with));
+        return jwt.serialize();
+    }
+
+    static String token(String user, String... groups) throws Exception {
+        return sign(claims(user, List.of(groups)).build(), key);
+    }
+
+    static HttpResponse<String> call(StatusHttpServer server, String method, String path, String token)
+            throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .method(method, method.equals("GET") ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString("{\"reason\":\"x\"}"));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static HttpResponse<String> call(String method, String path, String token) throws Exception {
+        return call(http, method, path, token);
+    }
+
+    @Test
+    void everyRoute_declaresAKnownPermission_andOpenApiShowsItPerOperation() throws Exception {
+        var doc = ConfigJson.mapper().readTree(AdminApi.openApiDocument());
+        for (AdminRoute r : AdminApi.ROUTES) {
+            assertThat(r.isOpen() || Permissions.CONTROLLER.contains(r.permission()))
+                    .as("%s %s declares a permission of the controller", r.method(), r.path()).isTrue();
+            assertThat(doc.path("paths").path(r.path()).path(r.method().toLowerCase(Locale.ROOT))
+                    .path("x-meshguard-permission").asText()).as("%s %s in openapi.json", r.method(), r.path())
+                    .isEqualTo(r.permission());
+        }
+        assertThat(AdminApi.ROUTES.stream().filter(AdminRoute::isOpen).map(AdminRoute::path))
+                .containsExactly("/openapi.json");
+        Set<String> used = AdminApi.ROUTES.stream().map(AdminRoute::permission).collect(Collectors.toSet());
+        assertThat(used).as("no permission of the catalogue is left without a route").containsAll(Permissions.CONTROLLER);
+    }
+
+    @Test
+    void noOrMalformedToken_is401WithABearerChallenge_andAudited() throws Exception {
+        HttpResponse<String> anonymous = call("GET", "/fleet", null);
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(anonymous.headers().firstValue("WWW-Authenticate")).contains("Bearer");
+        assertThat(anonymous.body()).contains(issuer);
+        assertThat(call("GET", "/fleet", "a.b.c").statusCode()).isEqualTo(401);
+        assertThat(call("GET", "/groups/a/b/c", null).statusCode()).as("401 before 405: paths are not probed")
+                .isEqualTo(401);
+        assertThat(call("GET", "/groups/a/b/c", token("dora", "auditor")).statusCode()).isEqualTo(405);
+        assertThat(events).anySatisfy(e -> assertThat(e.outcome()).startsWith("refused 401"));
+    }
+
+    @Test
+    void forgedTokens_everyClass_are401() throws Exception {
+        RSAKey attacker = new RSAKeyGenerator(2048).keyID("k1").generate();
+        JWTClaimsSet good = claims("mallory", List.of("auditor")).build();
+        // signed with another key under the issuer's key id
+        assertThat(call("GET", "/fleet", sign(good, attacker)).statusCode()).isEqualTo(401);
+        // the attacker's key embedded in the header
+        SignedJWT embedded = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).jwk(attacker.toPublicJWK())
+                .build(), good);
+        embedded.sign(new RSASSASigner(attacker));
+        assertThat(call("GET", "/fleet", embedded.serialize()).statusCode()).isEqualTo(401);
+        // HS256 with the public key's bytes as the secret (algorithm confusion)
+        SignedJWT hs = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), good);
+        hs.sign(new MACSigner(key.toPublicJWK().toRSAPublicKey().getEncoded()));
+        assertThat(call("GET", "/fleet", hs.serialize()).statusCode()).isEqualTo(401);
+        // alg none
+        assertThat(call("GET", "/fleet", new PlainJWT(new PlainHeader(), good).serialize()).statusCode())
+                .isEqualTo(401);
+        // wrong issuer, wrong audience, expired, an ID token
+        assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor")).issuer("http://evil/realms/test")))
+                .statusCode()).isEqualTo(401);
+        assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor")).audience("account"))).statusCode())
+                .isEqualTo(401);
+        assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor"))
+                .expirationTime(Date.from(Instant.now().minusSeconds(60))))).statusCode()).isEqualTo(401);
+        assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor")).claim("typ", "ID"))).statusCode())
+                .isEqualTo(401);
+        assertThat(call("GET", "/fleet", token("dora", "auditor")).statusCode()).as("the genuine token").isEqualTo(200);
+    }
+
+    private static String token(JWTClaimsSet.Builder claims) throws Exception {
+        return sign(claims.build(), key);
+    }
+
+    @Test
+    void roleWithoutThePermission_is403_namingThePermission() throws Exception {
+        String auditor = token("dora", "auditor");
+        assertThat(call("GET", "/fleet", auditor).statusCode()).isEqualTo(200);
+        HttpResponse<String> publish = call("POST", "/publish", auditor);
+        assertThat(publish.statusCode()).isEqualTo(403);
+        assertThat(publish.body()).contains("revision:publish");
+        assertThat(call("PUT", "/config", auditor).statusCode()).isEqualTo(403);
+        assertThat(call("GET", "/fleet", token("nobody")).statusCode()).as("no bound group: nothing").isEqualTo(403);
+        assertThat(events).anySatisfy(e -> {
+            assertThat(e.actor()).startsWith("dora");
+            assertThat(e.outcome()).startsWith("refused 403");
+        });
+    }
+
+    @Test
+    void gatewayOwner_reachesOnlyItsGatewayGroupsRoutes() throws Exception {
+        String owner = token("bob", "edge-prod-owners");
+        assertThat(call("GET", "/routes/edge-prod/orders", owner).statusCode()).as("allowed, absent").isEqualTo(404);
+        assertThat(call("GET", "/routes/edge-dev/orders", owner).statusCode()).isEqualTo(403);
+        assertThat(call("GET", "/routes", owner).statusCode()).as("listing is system scope").isEqualTo(403);
+    }
+
+    @Test
+    void staticTokenFile_isOffWithAnIssuer_unlessBreakGlassIsEnabled_andEachUseIsAudited() throws Exception {
+        assertThat(call("GET", "/fleet", STATIC_TOKEN).statusCode()).isEqualTo(401);
+        assertThat(events).anySatisfy(e -> assertThat(e.outcome()).contains("admin.break_glass"));
+
+        assertThat(call(breakGlassHttp, "GET", "/fleet", STATIC_TOKEN).statusCode()).isEqualTo(200);
+        assertThat(events).anySatisfy(e -> {
+            assertThat(e.authMethod()).isEqualTo("break-glass");
+            assertThat(e.actor()).isEqualTo("break-glass:ops");
+            assertThat(e.action()).isEqualTo("GET /fleet");
+        });
+        assertThat(call(breakGlassHttp, "GET", "/fleet", "not-the-token-at-all-xx").statusCode()).isEqualTo(401);
+    }
+}
