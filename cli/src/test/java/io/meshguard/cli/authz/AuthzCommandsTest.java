@@ -214,7 +214,7 @@ class AuthzCommandsTest {
             assertThat(m.find()).as(out()).isTrue();
             String keyId = m.group(2);
             assertThat(audited).singleElement().satisfies(e -> {
-                assertThat(e.subject()).contains("acme-admin");
+                assertThat(e.subject()).hasValueSatisfying(s -> assertThat(s).contains("acme-admin"));
                 assertThat(e.details()).containsEntry("key_id", keyId);
                 assertThat(e.details().toString() + e.reason()).doesNotContain(m.group(1)).contains("partner onboarding");
             });

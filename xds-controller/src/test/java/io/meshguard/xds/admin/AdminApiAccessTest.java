@@ -63,7 +63,7 @@ class AdminApiAccessTest {
             claims: [groups, realm_access.roles]
             roles:
               gateway-owner:
-                permissions: [route:read, route:update]
+                permissions: [group:read, route:read, route:update]
               auditor:
                 permissions: [fleet:read, config:read]
             bindings:
@@ -244,11 +244,13 @@ class AdminApiAccessTest {
     }
 
     @Test
-    void gatewayOwner_reachesOnlyItsGatewayGroupsRoutes() throws Exception {
+    void gatewayOwner_reachesOnlyItsGatewayGroup_andRoutesBelongToTenants() throws Exception {
         String owner = token("bob", "edge-prod-owners");
-        assertThat(call("GET", "/routes/edge-prod/orders", owner).statusCode()).as("allowed, absent").isEqualTo(404);
-        assertThat(call("GET", "/routes/edge-dev/orders", owner).statusCode()).isEqualTo(403);
-        assertThat(call("GET", "/routes", owner).statusCode()).as("listing is system scope").isEqualTo(403);
+        assertThat(call("GET", "/groups/edge-prod", owner).statusCode()).as("allowed, absent").isEqualTo(404);
+        assertThat(call("GET", "/groups/edge-dev", owner).statusCode()).isEqualTo(403);
+        // routes are tenant-owned objects: a gateway grant does not reach them, a tenant grant or a system one does
+        assertThat(call("GET", "/routes/edge-prod/orders", owner).statusCode()).isEqualTo(403);
+        assertThat(call("GET", "/routes", owner).statusCode()).isEqualTo(403);
     }
 
     @Test
