@@ -74,6 +74,7 @@ public final class Gateway implements AutoCloseable {
     public static final String EXTERNAL_CLIENT = "198.51.100.23";
 
     private final String clientIp;
+    private final EnvoyVersion version;
 
     /**
      * @param listenerPort the gateway listener's port (the {@code listener_port} of the group)
@@ -85,6 +86,13 @@ public final class Gateway implements AutoCloseable {
 
     /** @param clientIp the address the requests come from (decides whether they are internal) */
     public Gateway(AdsSubscription ads, EnvoyNode node, int listenerPort, long seed, double timeoutScale, String clientIp) {
+        this(ads, node, listenerPort, seed, timeoutScale, clientIp, EnvoyVersion.GATEWAY);
+    }
+
+    /** @param version the Envoy release to behave as where meshguard relies on a rule that changed ({@link EnvoyVersion}) */
+    public Gateway(AdsSubscription ads, EnvoyNode node, int listenerPort, long seed, double timeoutScale, String clientIp,
+            EnvoyVersion version) {
+        this.version = version;
         this.clientIp = clientIp;
         this.ads = ads;
         this.listenerPort = listenerPort;
@@ -113,6 +121,13 @@ public final class Gateway implements AutoCloseable {
             throw e;
         } catch (Exception e) {
             throw new IllegalStateException("the emulated gateway failed: " + run.steps, e);
+        }
+        // ext_authz's encodeHeaders applies the OK Check's saved response headers to EVERY response through it, local
+        // replies included (envoyproxy/envoy source/extensions/filters/http/ext_authz/ext_authz.cc encodeHeaders):
+        // a DLP block or a router 503 after an allowed Check still carries the rate-limit headers. It encodes after
+        // ext_proc (encoders run in reverse order), so ext_proc never sees them.
+        for (HeaderValueOption o : run.authzResponseHeaders) {
+            ExtAuthzCall.applyCheckHeader(run.responseHeaders, o, version);
         }
         if (run.cors != null) {
             run.cors.encode(run.responseHeaders);
@@ -216,24 +231,40 @@ public final class Gateway implements AutoCloseable {
             Headers matchHeaders = ExtAuthzCall.pseudoHeaders(request.method(), path, request.authority());
             headers.entries().forEach(h -> matchHeaders.add(h[0], h[1]));
             Optional<Route> route = vh.flatMap(v -> RouteTable.route(v, path, matchHeaders));
-            if (route.isEmpty()) {
+            // No route is not a reply before the filters: the decoder filters run first and the router answers 404
+            // (envoyproxy/envoy source/common/router/router.cc decodeHeaders, "no route match"). ext_authz skips its
+            // Check without a route (source/extensions/filters/http/ext_authz/ext_authz.cc getPerRouteFlags), ext_proc
+            // opens a stream with no per-route overrides and sees the request and then the 404.
+            Route r = route.orElse(null);
+            if (r == null) {
                 steps.add("no route: " + (vh.isEmpty() ? "no virtual host for " + request.authority()
                         : "virtual host " + vh.get().getName() + " has no route for " + request.method() + " " + path));
-                local(404, "", "route_not_found", "NR");
-                return;
+            } else {
+                matchedRoute = r;
+                routeName = r.getName();
+                steps.add("route " + r.getName() + " (virtual host " + vh.get().getName() + ")");
             }
-            Route r = route.get();
-            matchedRoute = r;
-            routeName = r.getName();
-            steps.add("route " + r.getName() + " (virtual host " + vh.get().getName() + ")");
+            decoderFilters(xds, r, vh);
+        }
 
+        /**
+         * The HTTP filters in order. A local reply sent by a decoder filter is encoded through the WHOLE encoder chain
+         * (envoyproxy/envoy source/common/http/filter_manager.cc sendLocalReplyViaFilterChain → encodeHeaders from
+         * the first encoder filter), so ext_proc sees an ext_authz denial or the router's 404/503 as a response even
+         * when its own decodeHeaders never ran ({@link #encodeLocalReply}).
+         */
+        void decoderFilters(XdsResources xds, Route r, Optional<VirtualHost> vh) throws Exception {
             ExtProcSession extProc = null;
             try {
                 for (HttpFilter filter : hcm.getHttpFiltersList()) {
                     Message config = ModelledFields.unpack(filter.getTypedConfig());
-                    Any perRoute = r.getTypedPerFilterConfigMap().get(filter.getName());
+                    Any perRoute = r == null ? null : r.getTypedPerFilterConfigMap().get(filter.getName());
                     switch (config) {
                         case io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors c -> {
+                            if (r == null) {
+                                steps.add("cors: no route, no policy: the filter passes");
+                                break;
+                            }
                             cors = CorsFilter.forRoute(filter.getName(), r, vh.get());
                             Optional<Headers> preflight = cors.decode(request.method(), headers, steps);
                             if (preflight.isPresent()) {
@@ -243,23 +274,88 @@ public final class Gateway implements AutoCloseable {
                             }
                         }
                         case ExtAuthz authz -> {
+                            if (r == null) {
+                                steps.add("ext_authz: no route, the Check is skipped (ext_authz.cc getPerRouteFlags)");
+                                break;
+                            }
                             if (!extAuthz(xds, authz, perRoute)) {
+                                encodeLocalReply(xds, null);
                                 return;
                             }
                         }
                         case ExternalProcessor processor -> {
+                            extProcReached = true;
                             extProc = extProcRequest(xds, processor, perRoute);
                             if (extProc == null && status != 0) {
                                 return;
                             }
                         }
-                        case Router router -> terminal(xds, r, extProc);
+                        case Router router -> {
+                            if (r == null) {
+                                local(404, "", "route_not_found", "NR");
+                                encodeLocalReply(xds, extProc);
+                                return;
+                            }
+                            try {
+                                terminal(xds, r, extProc);
+                            } catch (IOException | java.io.UncheckedIOException e) {
+                                local(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+                                        + e.getMessage(), "upstream_reset_before_response_started", "UF");
+                                encodeLocalReply(xds, extProc);
+                            }
+                        }
                         default -> throw new UnmodelledException("HTTP filter " + filter.getName());
                     }
                 }
             } finally {
                 if (extProc != null) {
                     extProc.close();
+                }
+            }
+        }
+
+        boolean extProcReached;
+
+        /**
+         * A local reply through ext_proc's encode path. When ext_proc's decodeHeaders ran, its stream carries on; when
+         * an earlier filter replied (ext_authz), ext_proc merges the route's per-filter config in {@code encodeHeaders}
+         * ("in case the decodeHeaders() is not called when processing local reply", envoyproxy/envoy
+         * source/extensions/filters/http/ext_proc/ext_proc.cc) and opens a stream for the reply alone.
+         *
+         */
+        void encodeLocalReply(XdsResources xds, ExtProcSession open) throws Exception {
+            ExtProcSession session = open;
+            ExtProcSession opened = null;
+            if (session == null && !extProcReached) {
+                for (HttpFilter filter : hcm.getHttpFiltersList()) {
+                    if (ModelledFields.unpack(filter.getTypedConfig()) instanceof ExternalProcessor config) {
+                        Any perRoute = matchedRoute == null ? null : matchedRoute.getTypedPerFilterConfigMap().get(filter.getName());
+                        List<HeaderValue> metadata = List.of();
+                        if (perRoute != null) {
+                            ExtProcPerRoute pr = perRoute.unpack(ExtProcPerRoute.class);
+                            if (pr.getDisabled()) {
+                                steps.add("ext_proc: disabled on this route: the local reply is not processed");
+                                return;
+                            }
+                            metadata = pr.getOverrides().getGrpcInitialMetadataList();
+                        }
+                        var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
+                        steps.add("ext_proc: stream opened in encodeHeaders for the local reply " + status);
+                        opened = new ExtProcSession(config, channel, metadata, scaled(streamIdle), steps);
+                        session = opened;
+                    }
+                }
+            }
+            if (session == null) {
+                return;
+            }
+            byte[] body = clientBody.isEmpty() ? new byte[0] : clientBody.getFirst();
+            clientBody = new ArrayList<>();
+            try {
+                respond(session, null, body);
+            } finally {
+                if (opened != null) {
+                    opened.close();
                 }
             }
         }
@@ -300,13 +396,15 @@ public final class Gateway implements AutoCloseable {
                 }
                 context = pr.getCheckSettings().getContextExtensionsMap();
             }
-            long size = headers.first("content-length").map(Long::parseLong).orElse(0L);
+            // request.http.size is stream_info.bytesReceived() (check_request_utils.cc setHttpRequest): the Check goes
+            // out from decodeHeaders, before any body byte arrived (with_request_body is not emitted), so it is 0
+            long size = 0;
             var check = ExtAuthzCall.build(config, streamId, request.method(), path, request.authority(), headers,
                     context, clientIp, clientPort, listenerPort, size);
             steps.add("ext_authz: Check to cluster " + config.getGrpcService().getEnvoyGrpc().getClusterName()
                     + " with context_extensions " + new java.util.TreeMap<>(context));
             var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
-            ExtAuthzCall.Result result = ExtAuthzCall.call(config, channel, check, headers, timeoutScale);
+            ExtAuthzCall.Result result = ExtAuthzCall.call(config, channel, check, headers, timeoutScale, version);
             switch (result.outcome()) {
                 case ALLOWED -> {
                     steps.add("ext_authz: OK; upstream request headers now " + names(headers));
@@ -416,6 +514,7 @@ public final class Gateway implements AutoCloseable {
                 InetSocketAddress host = clusters.host(xds, cluster);
                 if (host == null) {
                     local(503, "no healthy upstream", "no_healthy_upstream", "UH");
+                    encodeLocalReply(xds, extProc);
                     return;
                 }
                 UpstreamConnection upstream;
@@ -541,9 +640,6 @@ public final class Gateway implements AutoCloseable {
                 }
             } else if (fixedBody != null && fixedBody.length > 0) {
                 clientBody.add(fixedBody);
-            }
-            for (HeaderValueOption o : authzResponseHeaders) {
-                ExtAuthzCall.apply(responseHeaders, o);
             }
             responseHeaders.set("server", "envoy");
         }

@@ -45,6 +45,17 @@ public final class DlpMetrics {
         }
         policyReloadCounter(true);
         policyReloadCounter(false);
+        localReplyStreams = Counter.builder("meshguard_dlp_local_reply_streams_total")
+                .description("Response-only streams Envoy opened for a local reply of an earlier filter (ext_authz "
+                        + "denials): scanned, but written to no api_call row")
+                .register(registry);
+    }
+
+    private final Counter localReplyStreams;
+
+    /** A stream that carried only a local reply's response (no request headers). */
+    void localReplyStream() {
+        localReplyStreams.increment();
     }
 
     /** The kinds {@link #protocolError} is called with (ProcessingSession). */
