@@ -56,6 +56,7 @@ final class ExtProcSession implements AutoCloseable {
     }
 
     private static final Object COMPLETED = new Object();
+    private static final Object IDLE = new Object();
 
     private final ExternalProcessor config;
     private final BlockingQueue<Object> answers = new LinkedBlockingQueue<>();
@@ -126,6 +127,17 @@ final class ExtProcSession implements AutoCloseable {
 
     /** Sends request or response headers and waits for the matching answer; mutates {@code headers}. */
     Outcome headers(boolean request, Headers headers, boolean endOfStream) throws InterruptedException {
+        return headers(request, headers, endOfStream, null);
+    }
+
+    /**
+     * Sends the headers and, in FULL_DUPLEX_STREAMED, starts sending {@code body} right away, while the headers answer
+     * is still pending: Envoy's {@code onData} streams every piece as it arrives, whatever the header phase's state
+     * (envoyproxy/envoy source/extensions/filters/http/ext_proc/ext_proc.cc, FULL_DUPLEX_STREAMED in
+     * {@code handleDataFullDuplexStreamedMode}). A processor that waits for the body before answering the headers
+     * works with Envoy; one that assumes no body piece arrives before its headers answer does not.
+     */
+    Outcome headers(boolean request, Headers headers, boolean endOfStream, PieceSource body) throws InterruptedException {
         if (processingComplete) {
             steps.add("  ext_proc: stream already closed by the processor: " + (request ? "request" : "response")
                     + "_headers pass unprocessed");
@@ -137,6 +149,10 @@ final class ExtProcSession implements AutoCloseable {
         HttpHeaders hh = HttpHeaders.newBuilder().setHeaders(map).setEndOfStream(endOfStream).build();
         send(request ? ProcessingRequest.newBuilder().setRequestHeaders(hh) : ProcessingRequest.newBuilder().setResponseHeaders(hh));
         steps.add("  ext_proc: sent " + (request ? "request" : "response") + "_headers (end_of_stream " + endOfStream + ")");
+        if (body != null) {
+            steps.add("  ext_proc: body pieces streamed while the headers answer is pending");
+            pendingSender = startSender(request, body);
+        }
         Object answer = next();
         if (!(answer instanceof ProcessingResponse r)) {
             return failed(answer);
@@ -164,27 +180,18 @@ final class ExtProcSession implements AutoCloseable {
      */
     Outcome body(boolean request, PieceSource pieces, Consumer<byte[]> sink) throws Exception {
         if (processingComplete) {
+            if (pendingSender != null) {
+                pendingSender.join();
+                pendingSender = null;
+                if (leftover != null) {
+                    sink.accept(leftover);
+                    leftover = null;
+                }
+            }
             return unprocessed(request, pieces, sink);
         }
-        Thread sender = Thread.ofVirtual().start(() -> {
-            try {
-                while (true) {
-                    byte[] piece = pieces.next();
-                    if (processingComplete) {
-                        leftover = piece;
-                        return;
-                    }
-                    HttpBody b = HttpBody.newBuilder().setBody(ByteString.copyFrom(piece == null ? new byte[0] : piece))
-                            .setEndOfStream(piece == null).build();
-                    send(request ? ProcessingRequest.newBuilder().setRequestBody(b) : ProcessingRequest.newBuilder().setResponseBody(b));
-                    if (piece == null) {
-                        return;
-                    }
-                }
-            } catch (Exception e) {
-                answers.add(e);
-            }
-        });
+        Thread sender = pendingSender != null ? pendingSender : startSender(request, pieces);
+        pendingSender = null;
         try {
             int received = 0;
             while (true) {
@@ -231,6 +238,30 @@ final class ExtProcSession implements AutoCloseable {
         }
     }
 
+    private Thread pendingSender;
+
+    private Thread startSender(boolean request, PieceSource pieces) {
+        return Thread.ofVirtual().start(() -> {
+            try {
+                while (true) {
+                    byte[] piece = pieces.next();
+                    if (processingComplete) {
+                        leftover = piece;
+                        return;
+                    }
+                    HttpBody b = HttpBody.newBuilder().setBody(ByteString.copyFrom(piece == null ? new byte[0] : piece))
+                            .setEndOfStream(piece == null).build();
+                    send(request ? ProcessingRequest.newBuilder().setRequestBody(b) : ProcessingRequest.newBuilder().setResponseBody(b));
+                    if (piece == null) {
+                        return;
+                    }
+                }
+            } catch (Exception e) {
+                answers.add(e);
+            }
+        });
+    }
+
     private Outcome unprocessed(boolean request, PieceSource pieces, Consumer<byte[]> sink) throws Exception {
         int n = 0;
         for (byte[] piece = pieces.next(); piece != null; piece = pieces.next()) {
@@ -259,7 +290,7 @@ final class ExtProcSession implements AutoCloseable {
 
     private Object next() throws InterruptedException {
         Object o = answers.poll(idleLimit.toMillis(), TimeUnit.MILLISECONDS);
-        return o == null ? new IllegalStateException("no ext_proc answer within the stream idle timeout") : o;
+        return o == null ? IDLE : o;
     }
 
     private Outcome failed(Object answer) {
@@ -267,6 +298,12 @@ final class ExtProcSession implements AutoCloseable {
             processingComplete = true;
             steps.add("  ext_proc: the processor closed the stream (OK): Envoy proceeds without it, unprocessed");
             return Outcome.goOn();
+        }
+        if (answer == IDLE) {
+            // Nothing times out a FULL_DUPLEX_STREAMED message; the HTTP stream's idle timer does: 408 while no
+            // response header went out, else a reset (conn_manager_impl.cc onIdleTimeout, "stream timeout")
+            steps.add("  ext_proc: no answer within the stream's idle timeout " + idleLimit.toMillis() + " ms");
+            return new Outcome(false, 408, new Headers(), "stream timeout", "stream_idle_timeout");
         }
         steps.add("  ext_proc: stream failed: " + answer);
         // failure_mode_allow is false (and forced so in FULL_DUPLEX_STREAMED): local reply, status_on_error 500

@@ -299,6 +299,12 @@ public final class Gateway implements AutoCloseable {
                             try {
                                 terminal(xds, r, extProc);
                             } catch (IOException | java.io.UncheckedIOException e) {
+                                if (details.equals("via_upstream")) {
+                                    // the response started: nothing to answer with any more, the stream is reset
+                                    steps.add("router: upstream failed mid-response (" + e.getMessage() + "): the stream is reset");
+                                    flag = e instanceof java.net.SocketTimeoutException ? "UT" : "UR";
+                                    return;
+                                }
                                 local(503, "upstream connect error or disconnect/reset before headers. reset reason: "
                                         + e.getMessage(), "upstream_reset_before_response_started", "UF");
                                 encodeLocalReply(xds, extProc);
@@ -315,6 +321,20 @@ public final class Gateway implements AutoCloseable {
         }
 
         boolean extProcReached;
+        /** The request body as ext_proc's sender reads it (started with the request headers in FULL_DUPLEX_STREAMED). */
+        ExtProcSession.PieceSource requestPieces;
+
+        /**
+         * The stream's idle timeout: once a route is chosen its {@code idle_timeout} replaces the HCM's
+         * {@code stream_idle_timeout} (envoyproxy/envoy source/common/http/conn_manager_impl.cc refreshIdleTimeout
+         * after route resolution); it covers every wait, the ext_proc answers included.
+         */
+        Duration idleTimeout() {
+            if (matchedRoute != null && matchedRoute.hasRoute() && matchedRoute.getRoute().hasIdleTimeout()) {
+                return duration(matchedRoute.getRoute().getIdleTimeout());
+            }
+            return streamIdle;
+        }
 
         /**
          * A local reply through ext_proc's encode path. When ext_proc's decodeHeaders ran, its stream carries on; when
@@ -341,7 +361,7 @@ public final class Gateway implements AutoCloseable {
                         }
                         var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
                         steps.add("ext_proc: stream opened in encodeHeaders for the local reply " + status);
-                        opened = new ExtProcSession(config, channel, metadata, scaled(streamIdle), steps);
+                        opened = new ExtProcSession(config, channel, metadata, scaled(idleTimeout()), steps);
                         session = opened;
                     }
                 }
@@ -446,11 +466,17 @@ public final class Gateway implements AutoCloseable {
             var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
             steps.add("ext_proc: stream to cluster " + config.getGrpcService().getEnvoyGrpc().getClusterName()
                     + " with initial metadata " + metadata.stream().map(h -> h.getKey() + "=" + h.getValue()).toList());
-            ExtProcSession session = new ExtProcSession(config, channel, metadata, scaled(streamIdle), steps);
+            ExtProcSession session = new ExtProcSession(config, channel, metadata, scaled(idleTimeout()), steps);
             if (session.sendsRequestHeaders()) {
                 Headers all = ExtAuthzCall.pseudoHeaders(request.method(), path, request.authority());
                 headers.entries().forEach(h -> all.add(h[0], h[1]));
-                ExtProcSession.Outcome outcome = session.headers(true, all, request.bodyChunks().isEmpty());
+                ExtProcSession.PieceSource body = null;
+                if (session.streamsRequestBody() && !request.bodyChunks().isEmpty()) {
+                    java.util.Iterator<byte[]> pieces = request.bodyChunks().iterator();
+                    body = () -> pieces.hasNext() ? pieces.next() : null;
+                    requestPieces = body;
+                }
+                ExtProcSession.Outcome outcome = session.headers(true, all, request.bodyChunks().isEmpty(), body);
                 if (!outcome.proceed()) {
                     session.close();
                     outcome.headers().entries().forEach(h -> responseHeaders.add(h[0], h[1]));
@@ -507,7 +533,10 @@ public final class Gateway implements AutoCloseable {
             if (streamed && hasBody) {
                 headers.remove("content-length"); // FULL_DUPLEX_STREAMED: Envoy drops it, the body may change length
             }
-            Duration readTimeout = timeout.isZero() ? idle : (idle.compareTo(timeout) < 0 ? idle : timeout);
+            // The route's timeout is one deadline for the whole response, counted from here and never retried (router.cc
+            // onResponseTimeout: 504 "upstream request timeout", UT); the idle timeout (the route's, else the HCM's
+            // stream_idle_timeout) answers 408 while no response headers went out (conn_manager_impl.cc onIdleTimeout)
+            java.time.Instant deadline = timeout.isZero() ? null : Instant.now().plus(scaled(timeout));
             Retry retry = new Retry(action, listenerBufferLimit(xds));
             List<byte[]> sent = new ArrayList<>();
             for (int attempt = 1; ; attempt++) {
@@ -518,8 +547,15 @@ public final class Gateway implements AutoCloseable {
                     return;
                 }
                 UpstreamConnection upstream;
+                Duration left = deadline == null ? null : Duration.between(Instant.now(), deadline);
+                if (left != null && (left.isNegative() || left.isZero())) {
+                    upstreamTimeout(xds, extProc, true);
+                    return;
+                }
+                boolean globalFirst = left != null && left.compareTo(scaled(idle)) <= 0;
+                Duration readTimeout = globalFirst ? left : scaled(idle);
                 try {
-                    upstream = UpstreamConnection.open(host, scaled(connect), scaled(readTimeout));
+                    upstream = UpstreamConnection.open(host, scaled(connect), readTimeout);
                 } catch (IOException e) {
                     if (retry.onConnectFailure(attempt, sent, steps)) {
                         continue;
@@ -539,8 +575,9 @@ public final class Gateway implements AutoCloseable {
                             }
                         } else if (streamed) {
                             java.util.Iterator<byte[]> pieces = request.bodyChunks().iterator();
-                            ExtProcSession.Outcome outcome = extProc.body(true,
-                                    () -> pieces.hasNext() ? pieces.next() : null, piece -> {
+                            ExtProcSession.PieceSource source = requestPieces != null ? requestPieces
+                                    : () -> pieces.hasNext() ? pieces.next() : null;
+                            ExtProcSession.Outcome outcome = extProc.body(true, source, piece -> {
                                         try {
                                             upstream.sendBody(piece);
                                             sent.add(piece);
@@ -569,6 +606,10 @@ public final class Gateway implements AutoCloseable {
                     UpstreamConnection.Head head;
                     try {
                         head = upstream.readHead();
+                    } catch (java.net.SocketTimeoutException timedOut) {
+                        upstream.abort();
+                        upstreamTimeout(xds, extProc, globalFirst);
+                        return;
                     } catch (IOException reset) {
                         if (retry.onReset(attempt, sent, steps)) {
                             continue;
@@ -595,6 +636,18 @@ public final class Gateway implements AutoCloseable {
                 } finally {
                     upstream.close();
                 }
+            }
+        }
+
+        /** The route's deadline (504 UT) or the idle timeout (408) passed before the upstream's response headers. */
+        void upstreamTimeout(XdsResources xds, ExtProcSession extProc, boolean global) throws Exception {
+            if (global) {
+                steps.add("router: the route's timeout passed before the response: no retry");
+                local(504, "upstream request timeout", "upstream_response_timeout", "UT");
+                encodeLocalReply(xds, extProc);
+            } else {
+                steps.add("HCM: the stream's idle timeout passed before any response header");
+                local(408, "stream timeout", "stream_idle_timeout", "SI");
             }
         }
 
