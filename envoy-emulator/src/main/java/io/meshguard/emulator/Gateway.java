@@ -70,6 +70,27 @@ public final class Gateway implements AutoCloseable {
     private final AtomicLong clientPorts = new AtomicLong(40000);
     private final List<String> unmodelledOnPath = new CopyOnWriteArrayList<>();
 
+    /**
+     * Request headers Envoy removes from every request it handles with use_remote_address (cleanInternalHeaders,
+     * envoyproxy/envoy source/common/http/conn_manager_utility.cc) — a fixed list, not every {@code x-envoy-*}.
+     */
+    private static final List<String> INTERNAL_ENVOY_HEADERS = List.of("x-envoy-retriable-status-codes",
+            "x-envoy-retriable-header-names", "x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-max-retries",
+            "x-envoy-upstream-alt-stat-name", "x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms",
+            "x-envoy-upstream-rq-timeout-alt-response", "x-envoy-expected-rq-timeout-ms", "x-envoy-force-trace",
+            "x-envoy-ip-tags", "x-envoy-original-url", "x-envoy-hedge-on-per-try-timeout");
+    /** Removed from edge requests only (same function). */
+    private static final List<String> EDGE_ONLY_ENVOY_HEADERS = List.of("x-envoy-decorator-operation",
+            "x-envoy-downstream-service-cluster", "x-envoy-downstream-service-node");
+    /** Connection-level headers that never cross a proxy (RFC 9110 §7.6.1). */
+    private static final List<String> HOP_BY_HOP = List.of("connection", "keep-alive", "proxy-connection", "upgrade",
+            "transfer-encoding");
+
+    /** Which Envoy a {@link Gateway} plays, where the two differ (the fragment rule). */
+    public enum ProxyKind { GATEWAY, ISTIO_SIDECAR }
+
+    private final ProxyKind proxyKind = ProxyKind.GATEWAY;
+
     /** An edge client from outside (TEST-NET-2, RFC 5737): not internal to any gateway. */
     public static final String EXTERNAL_CLIENT = "198.51.100.23";
 
@@ -185,19 +206,34 @@ public final class Gateway implements AutoCloseable {
                 return;
             }
             streamIdle = hcm.hasStreamIdleTimeout() ? duration(hcm.getStreamIdleTimeout()) : STREAM_IDLE;
-            boolean edge = hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue()
-                    && !EdgeAddresses.internal(hcm, clientIp);
-            if (hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue()) {
-                // the client address is the socket's: appended to x-forwarded-for; at the edge, Envoy's internal
-                // x-envoy-* headers sent by the client are dropped (ConnectionManagerUtility::cleanInternalHeaders)
+            boolean useRemote = hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue();
+            // internal_request needs BOTH no incoming x-forwarded-for (single_xff_address) and an internal remote
+            // address (envoyproxy/envoy source/common/http/conn_manager_utility.cc mutateRequestHeaders): a loopback
+            // peer forwarding an outside client's XFF is an edge request
+            boolean edge = useRemote && !(!headers.has("x-forwarded-for") && EdgeAddresses.internal(hcm, clientIp));
+            if (useRemote) {
+                // the client address is the socket's: appended to x-forwarded-for
                 headers.set("x-forwarded-for", headers.first("x-forwarded-for").map(v -> v + "," + clientIp).orElse(clientIp));
+                // with use_remote_address and xff_num_trusted_hops 0 the scheme is the connection's, whatever the
+                // client claimed (same function: setForwardedProto from the connection)
+                if (hcm.getXffNumTrustedHops() == 0) {
+                    headers.set("x-forwarded-proto", "http");
+                }
                 if (edge) {
-                    headers.names().stream().filter(n -> n.startsWith("x-envoy-")).toList().forEach(headers::remove);
+                    // cleanInternalHeaders: Envoy's fixed list, not every x-envoy-* header (x-envoy-original-path
+                    // and x-envoy-peer-metadata pass)
+                    EDGE_ONLY_ENVOY_HEADERS.forEach(headers::remove);
+                    INTERNAL_ENVOY_HEADERS.forEach(headers::remove);
+                    headers.remove("x-envoy-internal");
                     headers.set("x-envoy-external-address", clientIp);
                 } else {
                     headers.set("x-envoy-internal", "true");
                 }
             }
+            // hop-by-hop headers never go upstream (conn_manager_utility.cc mutateRequestHeaders "Clean proxy
+            // headers"; an upgrade is refused before this, see upgrade())
+            HOP_BY_HOP.forEach(headers::remove);
+            headers.first("te").filter(v -> !v.trim().equalsIgnoreCase("trailers")).ifPresent(v -> headers.remove("te"));
             // an edge request gets a new request id (preserve_external_request_id is unset); others keep theirs
             requestId = edge ? UUID.randomUUID().toString()
                     : headers.first("x-request-id").orElseGet(() -> UUID.randomUUID().toString());
@@ -207,6 +243,9 @@ public final class Gateway implements AutoCloseable {
             headers.set("x-request-id", requestId);
             if (!headers.has("x-forwarded-proto")) {
                 headers.set("x-forwarded-proto", "http");
+            }
+            if (rejectFragment() || upgrade()) {
+                return;
             }
             PathNormalizer.Result normalized = PathNormalizer.apply(hcm, path);
             switch (normalized.kind()) {
@@ -382,6 +421,52 @@ public final class Gateway implements AutoCloseable {
 
         Duration streamIdle = STREAM_IDLE;
         CorsFilter cors;
+
+        /**
+         * A {@code #fragment} in the request target: Envoy answers 400 while
+         * {@code envoy.reloadable_features.http_reject_path_with_fragment} is true, its default ("Delay deprecation
+         * ... until UHV is enabled", envoyproxy/envoy source/common/runtime/runtime_features.cc; the check in
+         * source/common/http/conn_manager_impl.cc). Istio turns the flag off on sidecars, which strip the fragment
+         * (istio/istio pkg/bootstrap/config.go); the gateway runs with Envoy's default.
+         */
+        boolean rejectFragment() {
+            int hash = path.indexOf('#');
+            if (hash < 0) {
+                return false;
+            }
+            if (proxyKind == ProxyKind.ISTIO_SIDECAR) {
+                steps.add("HCM: the fragment is stripped (Istio sidecar)");
+                path = path.substring(0, hash);
+                return false;
+            }
+            steps.add("HCM: a '#' fragment in the path is rejected");
+            local(400, "Bad Request", "http1.invalid_url", "");
+            return true;
+        }
+
+        /**
+         * An HTTP/1.1 upgrade (WebSocket) on a connection manager without a matching {@code upgrade_configs} entry:
+         * 403 and the connection closed, before any filter ({@code upgrade_failed}; envoyproxy/envoy
+         * source/common/http/conn_manager_impl.cc, stat downstream_rq_ws_on_non_ws_route). meshguard emits none, so the
+         * gateway refuses WebSockets.
+         */
+        boolean upgrade() {
+            Optional<String> upgrade = request.headers().first("upgrade");
+            boolean connectionUpgrade = request.headers().all("connection").stream()
+                    .anyMatch(v -> java.util.Arrays.stream(v.split(",")).anyMatch(t -> t.trim().equalsIgnoreCase("upgrade")));
+            if (upgrade.isEmpty() || !connectionUpgrade) {
+                return false;
+            }
+            boolean configured = hcm.getUpgradeConfigsList().stream()
+                    .anyMatch(u -> u.getUpgradeType().equalsIgnoreCase(upgrade.get()));
+            if (configured) {
+                throw new UnmodelledException("upgrade_configs " + upgrade.get());
+            }
+            steps.add("HCM: upgrade to " + upgrade.get() + " without upgrade_configs: refused, connection closed");
+            responseHeaders.set("connection", "close");
+            local(403, "", "upgrade_failed", "");
+            return true;
+        }
 
         /**
          * {@code headers_with_underscores_action} (core/v3/protocol.proto), applied by the codec
