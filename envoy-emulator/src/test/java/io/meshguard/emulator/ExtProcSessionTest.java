@@ -48,7 +48,9 @@ class ExtProcSessionTest {
                             @Override
                             public void onNext(ProcessingRequest r) {
                                 seen.add(r);
-                                if (r.hasRequestHeaders()) {
+                                boolean stall = r.getRequestHeaders().getHeaders().getHeadersList().stream()
+                                        .anyMatch(h -> h.getRawValue().toStringUtf8().equals("/stall"));
+                                if (r.hasRequestHeaders() && !stall) {
                                     responses.onCompleted(); // e.g. a processor with nothing to do for this route
                                 }
                             }
@@ -88,5 +90,16 @@ class ExtProcSessionTest {
             assertThat(response.proceed()).isTrue();
         }
         assertThat(seen).as("nothing after the close reaches the processor").hasSize(1);
+    }
+
+    @Test
+    void unansweredHeaders_endWith408AtTheStreamsIdleTimeout_notA500() throws Exception {
+        List<String> steps = new ArrayList<>();
+        try (ExtProcSession session = new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofMillis(200), steps)) {
+            ExtProcSession.Outcome outcome = session.headers(true, Headers.of(":path", "/stall"), true);
+            assertThat(outcome.proceed()).isFalse();
+            assertThat(outcome.status()).as(String.join("\n", steps)).isEqualTo(408);
+            assertThat(outcome.why()).isEqualTo("stream_idle_timeout");
+        }
     }
 }
