@@ -512,6 +512,73 @@ class GatewayJourneysTest {
     }
 
     @Test
+    void deniedRequest_isEncodedThroughExtProc_andStillReachesTheClientAs401() throws Exception {
+        // a local reply runs the whole encoder chain (filter_manager.cc): ext_proc opens a stream for the 401 alone
+        Exchange exchange = gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts", "x-tenant-id", "t-401-dlp"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(401);
+        assertThat(exchange.steps()).anyMatch(s -> s.contains("ext_proc: stream opened in encodeHeaders for the local reply 401"));
+        assertThat(exchange.body()).contains("missing_credential");
+    }
+
+    @Test
+    void unroutedPath_getsTheCatchAll404_withoutACheckOrADlpStream() throws Exception {
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/no/such/api"), "t-nr"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(404);
+        assertThat(exchange.upstreamReached()).isFalse();
+        assertThat(exchange.steps()).noneMatch(s -> s.contains("ext_authz: Check"));
+        assertThat(exchange.steps()).as(exchange.describe()).noneMatch(s -> s.contains("ext_proc: stream"));
+    }
+
+    @Test
+    void dlpBlockedRequest_stillCarriesTheRateLimitHeaders() throws Exception {
+        // ext_authz's encodeHeaders sets the OK Check's response headers on every response, local replies included
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.withBody("POST", DemoGateway.HOST,
+                "/demo/v2/accounts/import", "{\"key\":\"" + PRIVATE_KEY.replace("\n", "\\n") + "\"}",
+                "content-type", "application/json"), "t-key-headers"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
+        assertThat(exchange.header("ratelimit-policy")).as(exchange.describe()).isPresent();
+        assertThat(exchange.header("x-ratelimit-limit")).contains("5");
+    }
+
+    @Test
+    void edgeHeaderCleanUp_overwritesForwardedProto_keepsEnvoyHeadersOffTheList_dropsHopByHop() throws Exception {
+        accounts.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
+                "x-forwarded-proto", "https", "x-envoy-original-path", "/kept", "keep-alive", "timeout=5",
+                "proxy-connection", "keep-alive"), "t-hop"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        UpstreamServer.Received seen = accounts.received().getLast();
+        assertThat(seen.headers().all("x-forwarded-proto")).containsExactly("http");
+        assertThat(seen.headers().first("x-envoy-original-path")).contains("/kept");
+        assertThat(seen.headers().names()).doesNotContain("keep-alive", "proxy-connection");
+    }
+
+    @Test
+    void fragmentInThePath_isRejected400_atTheGateway() throws Exception {
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts#x"), "t-frag"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(400);
+        assertThat(exchange.upstreamReached()).isFalse();
+        // Envoy's own 400, before any filter (extauthz's canonical path would refuse it too, but never sees it)
+        assertThat(exchange.steps()).noneMatch(s -> s.contains("ext_authz: Check"));
+    }
+
+    @Test
+    void websocketUpgrade_isRefused403_theGatewayHasNoUpgradeConfigs() throws Exception {
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
+                "connection", "Upgrade", "upgrade", "websocket", "sec-websocket-version", "13",
+                "sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), "t-ws"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
+        assertThat(exchange.upstreamReached()).isFalse();
+        assertThat(exchange.steps()).noneMatch(s -> s.contains("ext_authz: Check"));
+    }
+
+    @Test
     @Order(Integer.MAX_VALUE)
     void demo_playsEveryJourneyAgainstTheStack_andShowsWhatEachPartDid() throws Exception {
         // last: it republishes upstream names this class shares (accounts, …) at the demo's own servers

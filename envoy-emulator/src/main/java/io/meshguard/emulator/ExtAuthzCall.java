@@ -88,6 +88,11 @@ final class ExtAuthzCall {
     }
 
     static Result call(ExtAuthz config, ManagedChannel channel, CheckRequest request, Headers headers, double timeoutScale) {
+        return call(config, channel, request, headers, timeoutScale, EnvoyVersion.GATEWAY);
+    }
+
+    static Result call(ExtAuthz config, ManagedChannel channel, CheckRequest request, Headers headers, double timeoutScale,
+            EnvoyVersion version) {
         Duration timeout = config.getGrpcService().hasTimeout()
                 ? Duration.ofSeconds(config.getGrpcService().getTimeout().getSeconds(), config.getGrpcService().getTimeout().getNanos())
                 : DEFAULT_TIMEOUT;
@@ -110,7 +115,7 @@ final class ExtAuthzCall {
         if (response.getStatus().getCode() == 0) {
             OkHttpResponse ok = response.getOkResponse();
             for (HeaderValueOption o : ok.getHeadersList()) {
-                apply(headers, o);
+                applyCheckHeader(headers, o, version);
             }
             for (String name : ok.getHeadersToRemoveList()) {
                 if (!name.startsWith(":") && !name.equalsIgnoreCase("host")) {
@@ -124,13 +129,47 @@ final class ExtAuthzCall {
         DeniedHttpResponse denied = response.getDeniedResponse();
         int status = denied.hasStatus() && denied.getStatus().getCodeValue() != 0 ? denied.getStatus().getCodeValue() : 403;
         Headers out = new Headers();
+        // onComplete's Denied branch adds every denial header with addCopy (ext_authz.cc): a repeated name stays
+        // repeated (two set-cookie or www-authenticate headers both reach the client)
         for (HeaderValueOption o : denied.getHeadersList()) {
-            out.set(o.getHeader().getKey(), o.getHeader().getValue());
+            out.add(o.getHeader().getKey(), o.getHeader().getValue());
         }
         return new Result(Outcome.DENIED, status, out, denied.getBody(), List.of(), path, request, response, "");
     }
 
-    /** One header mutation: an explicit {@code append} first (source/.../ext_authz_grpc_impl.cc), else the action. */
+    /**
+     * One {@code ok_response.headers} (or {@code response_headers_to_add}) option as the ext_authz filter applies it
+     * (envoyproxy/envoy source/extensions/filters/http/ext_authz/ext_authz.cc {@code onComplete},
+     * source/extensions/filters/common/ext_authz/ext_authz_grpc_impl.cc):
+     * <ul>
+     *   <li>an explicit {@code append: true} is {@code headers_to_append}: {@code appendCopy} only onto a header the
+     *       request already has — an absent header is NOT added;</li>
+     *   <li>{@code append: false} is {@code headers_to_set}: overwrite;</li>
+     *   <li>{@code append} unset: up to 1.36 the same as false (overwrite), {@code append_action} ignored
+     *       ({@link EnvoyVersion#honoursCheckAppendAction()}); from 1.37 the {@code append_action}.</li>
+     * </ul>
+     */
+    static void applyCheckHeader(Headers headers, HeaderValueOption o, EnvoyVersion version) {
+        String name = o.getHeader().getKey();
+        String value = o.getHeader().getValue();
+        if (o.hasAppend() && o.getAppend().getValue()) {
+            if (headers.has(name)) {
+                headers.add(name, value);
+            }
+            return;
+        }
+        if (o.hasAppend() || !version.honoursCheckAppendAction()) {
+            headers.set(name, value);
+            return;
+        }
+        apply(headers, o);
+    }
+
+    /**
+     * One header mutation as a route's {@code request_headers_to_add}/{@code response_headers_to_add} and ext_proc's
+     * {@code set_headers} apply it: an explicit {@code append} first, else the action
+     * (source/common/router/header_parser.cc).
+     */
     static void apply(Headers headers, HeaderValueOption o) {
         String name = o.getHeader().getKey();
         String value = o.getHeader().getValue();

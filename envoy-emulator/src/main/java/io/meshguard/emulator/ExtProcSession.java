@@ -41,7 +41,8 @@ import java.util.function.Consumer;
  *       answers with any number of {@code streamed_response} pieces, the last with {@code end_of_stream}, and they are
  *       passed on as they come; no message timer (processor_state.cc skips it), {@code mode_override} ignored;</li>
  *   <li>{@code immediate_response} in any phase ends the stream with that status (200 when invalid), headers and
- *       body; a gRPC error is a 500 ({@code status_on_error} default) as {@code failure_mode_allow} is false;</li>
+ *       body; a gRPC error is a 500 ({@code status_on_error} default) as {@code failure_mode_allow} is false; an OK
+ *       close by the processor lets the rest pass unprocessed ({@link #processingComplete});</li>
  *   <li>a spurious answer (wrong type for the phase, or a whole-body mutation in FULL_DUPLEX_STREAMED) is a 500.</li>
  * </ul>
  * Body modes other than NONE and FULL_DUPLEX_STREAMED are not modelled.
@@ -55,6 +56,7 @@ final class ExtProcSession implements AutoCloseable {
     }
 
     private static final Object COMPLETED = new Object();
+    private static final Object IDLE = new Object();
 
     private final ExternalProcessor config;
     private final BlockingQueue<Object> answers = new LinkedBlockingQueue<>();
@@ -62,6 +64,15 @@ final class ExtProcSession implements AutoCloseable {
     private final Duration idleLimit;
     private final List<String> steps;
     private boolean first = true;
+    /**
+     * The processor closed the stream with OK: Envoy sets {@code processing_complete_} and lets the rest of the request
+     * and response pass UNPROCESSED, even with {@code failure_mode_allow: false} (envoyproxy/envoy
+     * source/extensions/filters/http/ext_proc/ext_proc.cc {@code onGrpcClose}/{@code onGrpcCloseWithStatus};
+     * test/extensions/filters/http/ext_proc/filter_test.cc {@code PostAndClose}). A DLP server that completes early
+     * therefore leaks unscanned bytes; the emulator lets them through so a test can see it.
+     */
+    private volatile boolean processingComplete;
+    private byte[] leftover;
 
     ExtProcSession(ExternalProcessor config, ManagedChannel channel, List<HeaderValue> initialMetadata,
             Duration idleLimit, List<String> steps) {
@@ -116,12 +127,32 @@ final class ExtProcSession implements AutoCloseable {
 
     /** Sends request or response headers and waits for the matching answer; mutates {@code headers}. */
     Outcome headers(boolean request, Headers headers, boolean endOfStream) throws InterruptedException {
+        return headers(request, headers, endOfStream, null);
+    }
+
+    /**
+     * Sends the headers and, in FULL_DUPLEX_STREAMED, starts sending {@code body} right away, while the headers answer
+     * is still pending: Envoy's {@code onData} streams every piece as it arrives, whatever the header phase's state
+     * (envoyproxy/envoy source/extensions/filters/http/ext_proc/ext_proc.cc, FULL_DUPLEX_STREAMED in
+     * {@code handleDataFullDuplexStreamedMode}). A processor that waits for the body before answering the headers
+     * works with Envoy; one that assumes no body piece arrives before its headers answer does not.
+     */
+    Outcome headers(boolean request, Headers headers, boolean endOfStream, PieceSource body) throws InterruptedException {
+        if (processingComplete) {
+            steps.add("  ext_proc: stream already closed by the processor: " + (request ? "request" : "response")
+                    + "_headers pass unprocessed");
+            return Outcome.goOn();
+        }
         HeaderMap.Builder map = HeaderMap.newBuilder();
         headers.entries().forEach(h -> map.addHeaders(HeaderValue.newBuilder().setKey(h[0])
                 .setRawValue(ByteString.copyFromUtf8(h[1]))));
         HttpHeaders hh = HttpHeaders.newBuilder().setHeaders(map).setEndOfStream(endOfStream).build();
         send(request ? ProcessingRequest.newBuilder().setRequestHeaders(hh) : ProcessingRequest.newBuilder().setResponseHeaders(hh));
         steps.add("  ext_proc: sent " + (request ? "request" : "response") + "_headers (end_of_stream " + endOfStream + ")");
+        if (body != null) {
+            steps.add("  ext_proc: body pieces streamed while the headers answer is pending");
+            pendingSender = startSender(request, body);
+        }
         Object answer = next();
         if (!(answer instanceof ProcessingResponse r)) {
             return failed(answer);
@@ -148,25 +179,35 @@ final class ExtProcSession implements AutoCloseable {
      * read on this thread; processed pieces go to {@code sink} as the processor sends them.
      */
     Outcome body(boolean request, PieceSource pieces, Consumer<byte[]> sink) throws Exception {
-        Thread sender = Thread.ofVirtual().start(() -> {
-            try {
-                while (true) {
-                    byte[] piece = pieces.next();
-                    HttpBody b = HttpBody.newBuilder().setBody(ByteString.copyFrom(piece == null ? new byte[0] : piece))
-                            .setEndOfStream(piece == null).build();
-                    send(request ? ProcessingRequest.newBuilder().setRequestBody(b) : ProcessingRequest.newBuilder().setResponseBody(b));
-                    if (piece == null) {
-                        return;
-                    }
+        if (processingComplete) {
+            if (pendingSender != null) {
+                pendingSender.join();
+                pendingSender = null;
+                if (leftover != null) {
+                    sink.accept(leftover);
+                    leftover = null;
                 }
-            } catch (Exception e) {
-                answers.add(e);
             }
-        });
+            return unprocessed(request, pieces, sink);
+        }
+        Thread sender = pendingSender != null ? pendingSender : startSender(request, pieces);
+        pendingSender = null;
         try {
             int received = 0;
             while (true) {
                 Object answer = next();
+                if (answer == COMPLETED) {
+                    failed(answer);
+                    sender.join();
+                    steps.add("  ext_proc: pieces already sent to the processor and not returned are lost; the rest of the "
+                            + (request ? "request" : "response") + " body passes unprocessed");
+                    if (leftover != null) {
+                        sink.accept(leftover);
+                        leftover = null;
+                        return unprocessed(request, pieces, sink);
+                    }
+                    return Outcome.goOn();
+                }
                 if (!(answer instanceof ProcessingResponse r)) {
                     return failed(answer);
                 }
@@ -197,6 +238,40 @@ final class ExtProcSession implements AutoCloseable {
         }
     }
 
+    private Thread pendingSender;
+
+    private Thread startSender(boolean request, PieceSource pieces) {
+        return Thread.ofVirtual().start(() -> {
+            try {
+                while (true) {
+                    byte[] piece = pieces.next();
+                    if (processingComplete) {
+                        leftover = piece;
+                        return;
+                    }
+                    HttpBody b = HttpBody.newBuilder().setBody(ByteString.copyFrom(piece == null ? new byte[0] : piece))
+                            .setEndOfStream(piece == null).build();
+                    send(request ? ProcessingRequest.newBuilder().setRequestBody(b) : ProcessingRequest.newBuilder().setResponseBody(b));
+                    if (piece == null) {
+                        return;
+                    }
+                }
+            } catch (Exception e) {
+                answers.add(e);
+            }
+        });
+    }
+
+    private Outcome unprocessed(boolean request, PieceSource pieces, Consumer<byte[]> sink) throws Exception {
+        int n = 0;
+        for (byte[] piece = pieces.next(); piece != null; piece = pieces.next()) {
+            sink.accept(piece);
+            n++;
+        }
+        steps.add("  ext_proc: " + n + " " + (request ? "request" : "response") + " body piece(s) passed unprocessed");
+        return Outcome.goOn();
+    }
+
     /** Supplies the original body pieces; null once the body has ended. */
     interface PieceSource {
         byte[] next() throws Exception;
@@ -215,13 +290,20 @@ final class ExtProcSession implements AutoCloseable {
 
     private Object next() throws InterruptedException {
         Object o = answers.poll(idleLimit.toMillis(), TimeUnit.MILLISECONDS);
-        return o == null ? new IllegalStateException("no ext_proc answer within the stream idle timeout") : o;
+        return o == null ? IDLE : o;
     }
 
     private Outcome failed(Object answer) {
         if (answer == COMPLETED) {
-            steps.add("  ext_proc: the processor closed the stream (OK): Envoy proceeds without it");
-            return new Outcome(false, 500, new Headers(), "", "ext_proc stream closed before the answer");
+            processingComplete = true;
+            steps.add("  ext_proc: the processor closed the stream (OK): Envoy proceeds without it, unprocessed");
+            return Outcome.goOn();
+        }
+        if (answer == IDLE) {
+            // Nothing times out a FULL_DUPLEX_STREAMED message; the HTTP stream's idle timer does: 408 while no
+            // response header went out, else a reset (conn_manager_impl.cc onIdleTimeout, "stream timeout")
+            steps.add("  ext_proc: no answer within the stream's idle timeout " + idleLimit.toMillis() + " ms");
+            return new Outcome(false, 408, new Headers(), "stream timeout", "stream_idle_timeout");
         }
         steps.add("  ext_proc: stream failed: " + answer);
         // failure_mode_allow is false (and forced so in FULL_DUPLEX_STREAMED): local reply, status_on_error 500

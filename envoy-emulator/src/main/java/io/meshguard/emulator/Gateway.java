@@ -70,10 +70,32 @@ public final class Gateway implements AutoCloseable {
     private final AtomicLong clientPorts = new AtomicLong(40000);
     private final List<String> unmodelledOnPath = new CopyOnWriteArrayList<>();
 
+    /**
+     * Request headers Envoy removes from every request it handles with use_remote_address (cleanInternalHeaders,
+     * envoyproxy/envoy source/common/http/conn_manager_utility.cc) — a fixed list, not every {@code x-envoy-*}.
+     */
+    private static final List<String> INTERNAL_ENVOY_HEADERS = List.of("x-envoy-retriable-status-codes",
+            "x-envoy-retriable-header-names", "x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-max-retries",
+            "x-envoy-upstream-alt-stat-name", "x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms",
+            "x-envoy-upstream-rq-timeout-alt-response", "x-envoy-expected-rq-timeout-ms", "x-envoy-force-trace",
+            "x-envoy-ip-tags", "x-envoy-original-url", "x-envoy-hedge-on-per-try-timeout");
+    /** Removed from edge requests only (same function). */
+    private static final List<String> EDGE_ONLY_ENVOY_HEADERS = List.of("x-envoy-decorator-operation",
+            "x-envoy-downstream-service-cluster", "x-envoy-downstream-service-node");
+    /** Connection-level headers that never cross a proxy (RFC 9110 §7.6.1). */
+    private static final List<String> HOP_BY_HOP = List.of("connection", "keep-alive", "proxy-connection", "upgrade",
+            "transfer-encoding");
+
+    /** Which Envoy a {@link Gateway} plays, where the two differ (the fragment rule). */
+    public enum ProxyKind { GATEWAY, ISTIO_SIDECAR }
+
+    private final ProxyKind proxyKind = ProxyKind.GATEWAY;
+
     /** An edge client from outside (TEST-NET-2, RFC 5737): not internal to any gateway. */
     public static final String EXTERNAL_CLIENT = "198.51.100.23";
 
     private final String clientIp;
+    private final EnvoyVersion version;
 
     /**
      * @param listenerPort the gateway listener's port (the {@code listener_port} of the group)
@@ -85,6 +107,13 @@ public final class Gateway implements AutoCloseable {
 
     /** @param clientIp the address the requests come from (decides whether they are internal) */
     public Gateway(AdsSubscription ads, EnvoyNode node, int listenerPort, long seed, double timeoutScale, String clientIp) {
+        this(ads, node, listenerPort, seed, timeoutScale, clientIp, EnvoyVersion.GATEWAY);
+    }
+
+    /** @param version the Envoy release to behave as where meshguard relies on a rule that changed ({@link EnvoyVersion}) */
+    public Gateway(AdsSubscription ads, EnvoyNode node, int listenerPort, long seed, double timeoutScale, String clientIp,
+            EnvoyVersion version) {
+        this.version = version;
         this.clientIp = clientIp;
         this.ads = ads;
         this.listenerPort = listenerPort;
@@ -113,6 +142,13 @@ public final class Gateway implements AutoCloseable {
             throw e;
         } catch (Exception e) {
             throw new IllegalStateException("the emulated gateway failed: " + run.steps, e);
+        }
+        // ext_authz's encodeHeaders applies the OK Check's saved response headers to EVERY response through it, local
+        // replies included (envoyproxy/envoy source/extensions/filters/http/ext_authz/ext_authz.cc encodeHeaders):
+        // a DLP block or a router 503 after an allowed Check still carries the rate-limit headers. It encodes after
+        // ext_proc (encoders run in reverse order), so ext_proc never sees them.
+        for (HeaderValueOption o : run.authzResponseHeaders) {
+            ExtAuthzCall.applyCheckHeader(run.responseHeaders, o, version);
         }
         if (run.cors != null) {
             run.cors.encode(run.responseHeaders);
@@ -170,19 +206,34 @@ public final class Gateway implements AutoCloseable {
                 return;
             }
             streamIdle = hcm.hasStreamIdleTimeout() ? duration(hcm.getStreamIdleTimeout()) : STREAM_IDLE;
-            boolean edge = hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue()
-                    && !EdgeAddresses.internal(hcm, clientIp);
-            if (hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue()) {
-                // the client address is the socket's: appended to x-forwarded-for; at the edge, Envoy's internal
-                // x-envoy-* headers sent by the client are dropped (ConnectionManagerUtility::cleanInternalHeaders)
+            boolean useRemote = hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue();
+            // internal_request needs BOTH no incoming x-forwarded-for (single_xff_address) and an internal remote
+            // address (envoyproxy/envoy source/common/http/conn_manager_utility.cc mutateRequestHeaders): a loopback
+            // peer forwarding an outside client's XFF is an edge request
+            boolean edge = useRemote && !(!headers.has("x-forwarded-for") && EdgeAddresses.internal(hcm, clientIp));
+            if (useRemote) {
+                // the client address is the socket's: appended to x-forwarded-for
                 headers.set("x-forwarded-for", headers.first("x-forwarded-for").map(v -> v + "," + clientIp).orElse(clientIp));
+                // with use_remote_address and xff_num_trusted_hops 0 the scheme is the connection's, whatever the
+                // client claimed (same function: setForwardedProto from the connection)
+                if (hcm.getXffNumTrustedHops() == 0) {
+                    headers.set("x-forwarded-proto", "http");
+                }
                 if (edge) {
-                    headers.names().stream().filter(n -> n.startsWith("x-envoy-")).toList().forEach(headers::remove);
+                    // cleanInternalHeaders: Envoy's fixed list, not every x-envoy-* header (x-envoy-original-path
+                    // and x-envoy-peer-metadata pass)
+                    EDGE_ONLY_ENVOY_HEADERS.forEach(headers::remove);
+                    INTERNAL_ENVOY_HEADERS.forEach(headers::remove);
+                    headers.remove("x-envoy-internal");
                     headers.set("x-envoy-external-address", clientIp);
                 } else {
                     headers.set("x-envoy-internal", "true");
                 }
             }
+            // hop-by-hop headers never go upstream (conn_manager_utility.cc mutateRequestHeaders "Clean proxy
+            // headers"; an upgrade is refused before this, see upgrade())
+            HOP_BY_HOP.forEach(headers::remove);
+            headers.first("te").filter(v -> !v.trim().equalsIgnoreCase("trailers")).ifPresent(v -> headers.remove("te"));
             // an edge request gets a new request id (preserve_external_request_id is unset); others keep theirs
             requestId = edge ? UUID.randomUUID().toString()
                     : headers.first("x-request-id").orElseGet(() -> UUID.randomUUID().toString());
@@ -192,6 +243,9 @@ public final class Gateway implements AutoCloseable {
             headers.set("x-request-id", requestId);
             if (!headers.has("x-forwarded-proto")) {
                 headers.set("x-forwarded-proto", "http");
+            }
+            if (rejectFragment() || upgrade()) {
+                return;
             }
             PathNormalizer.Result normalized = PathNormalizer.apply(hcm, path);
             switch (normalized.kind()) {
@@ -216,24 +270,40 @@ public final class Gateway implements AutoCloseable {
             Headers matchHeaders = ExtAuthzCall.pseudoHeaders(request.method(), path, request.authority());
             headers.entries().forEach(h -> matchHeaders.add(h[0], h[1]));
             Optional<Route> route = vh.flatMap(v -> RouteTable.route(v, path, matchHeaders));
-            if (route.isEmpty()) {
+            // No route is not a reply before the filters: the decoder filters run first and the router answers 404
+            // (envoyproxy/envoy source/common/router/router.cc decodeHeaders, "no route match"). ext_authz skips its
+            // Check without a route (source/extensions/filters/http/ext_authz/ext_authz.cc getPerRouteFlags), ext_proc
+            // opens a stream with no per-route overrides and sees the request and then the 404.
+            Route r = route.orElse(null);
+            if (r == null) {
                 steps.add("no route: " + (vh.isEmpty() ? "no virtual host for " + request.authority()
                         : "virtual host " + vh.get().getName() + " has no route for " + request.method() + " " + path));
-                local(404, "", "route_not_found", "NR");
-                return;
+            } else {
+                matchedRoute = r;
+                routeName = r.getName();
+                steps.add("route " + r.getName() + " (virtual host " + vh.get().getName() + ")");
             }
-            Route r = route.get();
-            matchedRoute = r;
-            routeName = r.getName();
-            steps.add("route " + r.getName() + " (virtual host " + vh.get().getName() + ")");
+            decoderFilters(xds, r, vh);
+        }
 
+        /**
+         * The HTTP filters in order. A local reply sent by a decoder filter is encoded through the WHOLE encoder chain
+         * (envoyproxy/envoy source/common/http/filter_manager.cc sendLocalReplyViaFilterChain → encodeHeaders from
+         * the first encoder filter), so ext_proc sees an ext_authz denial or the router's 404/503 as a response even
+         * when its own decodeHeaders never ran ({@link #encodeLocalReply}).
+         */
+        void decoderFilters(XdsResources xds, Route r, Optional<VirtualHost> vh) throws Exception {
             ExtProcSession extProc = null;
             try {
                 for (HttpFilter filter : hcm.getHttpFiltersList()) {
                     Message config = ModelledFields.unpack(filter.getTypedConfig());
-                    Any perRoute = r.getTypedPerFilterConfigMap().get(filter.getName());
+                    Any perRoute = r == null ? null : r.getTypedPerFilterConfigMap().get(filter.getName());
                     switch (config) {
                         case io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors c -> {
+                            if (r == null) {
+                                steps.add("cors: no route, no policy: the filter passes");
+                                break;
+                            }
                             cors = CorsFilter.forRoute(filter.getName(), r, vh.get());
                             Optional<Headers> preflight = cors.decode(request.method(), headers, steps);
                             if (preflight.isPresent()) {
@@ -243,17 +313,42 @@ public final class Gateway implements AutoCloseable {
                             }
                         }
                         case ExtAuthz authz -> {
+                            if (r == null) {
+                                steps.add("ext_authz: no route, the Check is skipped (ext_authz.cc getPerRouteFlags)");
+                                break;
+                            }
                             if (!extAuthz(xds, authz, perRoute)) {
+                                encodeLocalReply(xds, null);
                                 return;
                             }
                         }
                         case ExternalProcessor processor -> {
+                            extProcReached = true;
                             extProc = extProcRequest(xds, processor, perRoute);
                             if (extProc == null && status != 0) {
                                 return;
                             }
                         }
-                        case Router router -> terminal(xds, r, extProc);
+                        case Router router -> {
+                            if (r == null) {
+                                local(404, "", "route_not_found", "NR");
+                                encodeLocalReply(xds, extProc);
+                                return;
+                            }
+                            try {
+                                terminal(xds, r, extProc);
+                            } catch (IOException | java.io.UncheckedIOException e) {
+                                if (details.equals("via_upstream")) {
+                                    // the response started: nothing to answer with any more, the stream is reset
+                                    steps.add("router: upstream failed mid-response (" + e.getMessage() + "): the stream is reset");
+                                    flag = e instanceof java.net.SocketTimeoutException ? "UT" : "UR";
+                                    return;
+                                }
+                                local(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+                                        + e.getMessage(), "upstream_reset_before_response_started", "UF");
+                                encodeLocalReply(xds, extProc);
+                            }
+                        }
                         default -> throw new UnmodelledException("HTTP filter " + filter.getName());
                     }
                 }
@@ -264,8 +359,114 @@ public final class Gateway implements AutoCloseable {
             }
         }
 
+        boolean extProcReached;
+        /** The request body as ext_proc's sender reads it (started with the request headers in FULL_DUPLEX_STREAMED). */
+        ExtProcSession.PieceSource requestPieces;
+
+        /**
+         * The stream's idle timeout: once a route is chosen its {@code idle_timeout} replaces the HCM's
+         * {@code stream_idle_timeout} (envoyproxy/envoy source/common/http/conn_manager_impl.cc refreshIdleTimeout
+         * after route resolution); it covers every wait, the ext_proc answers included.
+         */
+        Duration idleTimeout() {
+            if (matchedRoute != null && matchedRoute.hasRoute() && matchedRoute.getRoute().hasIdleTimeout()) {
+                return duration(matchedRoute.getRoute().getIdleTimeout());
+            }
+            return streamIdle;
+        }
+
+        /**
+         * A local reply through ext_proc's encode path. When ext_proc's decodeHeaders ran, its stream carries on; when
+         * an earlier filter replied (ext_authz), ext_proc merges the route's per-filter config in {@code encodeHeaders}
+         * ("in case the decodeHeaders() is not called when processing local reply", envoyproxy/envoy
+         * source/extensions/filters/http/ext_proc/ext_proc.cc) and opens a stream for the reply alone.
+         *
+         */
+        void encodeLocalReply(XdsResources xds, ExtProcSession open) throws Exception {
+            ExtProcSession session = open;
+            ExtProcSession opened = null;
+            if (session == null && !extProcReached) {
+                for (HttpFilter filter : hcm.getHttpFiltersList()) {
+                    if (ModelledFields.unpack(filter.getTypedConfig()) instanceof ExternalProcessor config) {
+                        Any perRoute = matchedRoute == null ? null : matchedRoute.getTypedPerFilterConfigMap().get(filter.getName());
+                        List<HeaderValue> metadata = List.of();
+                        if (perRoute != null) {
+                            ExtProcPerRoute pr = perRoute.unpack(ExtProcPerRoute.class);
+                            if (pr.getDisabled()) {
+                                steps.add("ext_proc: disabled on this route: the local reply is not processed");
+                                return;
+                            }
+                            metadata = pr.getOverrides().getGrpcInitialMetadataList();
+                        }
+                        var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
+                        steps.add("ext_proc: stream opened in encodeHeaders for the local reply " + status);
+                        opened = new ExtProcSession(config, channel, metadata, scaled(idleTimeout()), steps);
+                        session = opened;
+                    }
+                }
+            }
+            if (session == null) {
+                return;
+            }
+            byte[] body = clientBody.isEmpty() ? new byte[0] : clientBody.getFirst();
+            clientBody = new ArrayList<>();
+            try {
+                respond(session, null, body);
+            } finally {
+                if (opened != null) {
+                    opened.close();
+                }
+            }
+        }
+
         Duration streamIdle = STREAM_IDLE;
         CorsFilter cors;
+
+        /**
+         * A {@code #fragment} in the request target: Envoy answers 400 while
+         * {@code envoy.reloadable_features.http_reject_path_with_fragment} is true, its default ("Delay deprecation
+         * ... until UHV is enabled", envoyproxy/envoy source/common/runtime/runtime_features.cc; the check in
+         * source/common/http/conn_manager_impl.cc). Istio turns the flag off on sidecars, which strip the fragment
+         * (istio/istio pkg/bootstrap/config.go); the gateway runs with Envoy's default.
+         */
+        boolean rejectFragment() {
+            int hash = path.indexOf('#');
+            if (hash < 0) {
+                return false;
+            }
+            if (proxyKind == ProxyKind.ISTIO_SIDECAR) {
+                steps.add("HCM: the fragment is stripped (Istio sidecar)");
+                path = path.substring(0, hash);
+                return false;
+            }
+            steps.add("HCM: a '#' fragment in the path is rejected");
+            local(400, "Bad Request", "http1.invalid_url", "");
+            return true;
+        }
+
+        /**
+         * An HTTP/1.1 upgrade (WebSocket) on a connection manager without a matching {@code upgrade_configs} entry:
+         * 403 and the connection closed, before any filter ({@code upgrade_failed}; envoyproxy/envoy
+         * source/common/http/conn_manager_impl.cc, stat downstream_rq_ws_on_non_ws_route). meshguard emits none, so the
+         * gateway refuses WebSockets.
+         */
+        boolean upgrade() {
+            Optional<String> upgrade = request.headers().first("upgrade");
+            boolean connectionUpgrade = request.headers().all("connection").stream()
+                    .anyMatch(v -> java.util.Arrays.stream(v.split(",")).anyMatch(t -> t.trim().equalsIgnoreCase("upgrade")));
+            if (upgrade.isEmpty() || !connectionUpgrade) {
+                return false;
+            }
+            boolean configured = hcm.getUpgradeConfigsList().stream()
+                    .anyMatch(u -> u.getUpgradeType().equalsIgnoreCase(upgrade.get()));
+            if (configured) {
+                throw new UnmodelledException("upgrade_configs " + upgrade.get());
+            }
+            steps.add("HCM: upgrade to " + upgrade.get() + " without upgrade_configs: refused, connection closed");
+            responseHeaders.set("connection", "close");
+            local(403, "", "upgrade_failed", "");
+            return true;
+        }
 
         /**
          * {@code headers_with_underscores_action} (core/v3/protocol.proto), applied by the codec
@@ -300,13 +501,15 @@ public final class Gateway implements AutoCloseable {
                 }
                 context = pr.getCheckSettings().getContextExtensionsMap();
             }
-            long size = headers.first("content-length").map(Long::parseLong).orElse(0L);
+            // request.http.size is stream_info.bytesReceived() (check_request_utils.cc setHttpRequest): the Check goes
+            // out from decodeHeaders, before any body byte arrived (with_request_body is not emitted), so it is 0
+            long size = 0;
             var check = ExtAuthzCall.build(config, streamId, request.method(), path, request.authority(), headers,
                     context, clientIp, clientPort, listenerPort, size);
             steps.add("ext_authz: Check to cluster " + config.getGrpcService().getEnvoyGrpc().getClusterName()
                     + " with context_extensions " + new java.util.TreeMap<>(context));
             var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
-            ExtAuthzCall.Result result = ExtAuthzCall.call(config, channel, check, headers, timeoutScale);
+            ExtAuthzCall.Result result = ExtAuthzCall.call(config, channel, check, headers, timeoutScale, version);
             switch (result.outcome()) {
                 case ALLOWED -> {
                     steps.add("ext_authz: OK; upstream request headers now " + names(headers));
@@ -348,11 +551,17 @@ public final class Gateway implements AutoCloseable {
             var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
             steps.add("ext_proc: stream to cluster " + config.getGrpcService().getEnvoyGrpc().getClusterName()
                     + " with initial metadata " + metadata.stream().map(h -> h.getKey() + "=" + h.getValue()).toList());
-            ExtProcSession session = new ExtProcSession(config, channel, metadata, scaled(streamIdle), steps);
+            ExtProcSession session = new ExtProcSession(config, channel, metadata, scaled(idleTimeout()), steps);
             if (session.sendsRequestHeaders()) {
                 Headers all = ExtAuthzCall.pseudoHeaders(request.method(), path, request.authority());
                 headers.entries().forEach(h -> all.add(h[0], h[1]));
-                ExtProcSession.Outcome outcome = session.headers(true, all, request.bodyChunks().isEmpty());
+                ExtProcSession.PieceSource body = null;
+                if (session.streamsRequestBody() && !request.bodyChunks().isEmpty()) {
+                    java.util.Iterator<byte[]> pieces = request.bodyChunks().iterator();
+                    body = () -> pieces.hasNext() ? pieces.next() : null;
+                    requestPieces = body;
+                }
+                ExtProcSession.Outcome outcome = session.headers(true, all, request.bodyChunks().isEmpty(), body);
                 if (!outcome.proceed()) {
                     session.close();
                     outcome.headers().entries().forEach(h -> responseHeaders.add(h[0], h[1]));
@@ -410,18 +619,29 @@ public final class Gateway implements AutoCloseable {
             if (streamed && hasBody) {
                 headers.remove("content-length"); // FULL_DUPLEX_STREAMED: Envoy drops it, the body may change length
             }
-            Duration readTimeout = timeout.isZero() ? idle : (idle.compareTo(timeout) < 0 ? idle : timeout);
+            // The route's timeout is one deadline for the whole response, counted from here and never retried (router.cc
+            // onResponseTimeout: 504 "upstream request timeout", UT); the idle timeout (the route's, else the HCM's
+            // stream_idle_timeout) answers 408 while no response headers went out (conn_manager_impl.cc onIdleTimeout)
+            java.time.Instant deadline = timeout.isZero() ? null : Instant.now().plus(scaled(timeout));
             Retry retry = new Retry(action, listenerBufferLimit(xds));
             List<byte[]> sent = new ArrayList<>();
             for (int attempt = 1; ; attempt++) {
                 InetSocketAddress host = clusters.host(xds, cluster);
                 if (host == null) {
                     local(503, "no healthy upstream", "no_healthy_upstream", "UH");
+                    encodeLocalReply(xds, extProc);
                     return;
                 }
                 UpstreamConnection upstream;
+                Duration left = deadline == null ? null : Duration.between(Instant.now(), deadline);
+                if (left != null && (left.isNegative() || left.isZero())) {
+                    upstreamTimeout(xds, extProc, true);
+                    return;
+                }
+                boolean globalFirst = left != null && left.compareTo(scaled(idle)) <= 0;
+                Duration readTimeout = globalFirst ? left : scaled(idle);
                 try {
-                    upstream = UpstreamConnection.open(host, scaled(connect), scaled(readTimeout));
+                    upstream = UpstreamConnection.open(host, scaled(connect), readTimeout);
                 } catch (IOException e) {
                     if (retry.onConnectFailure(attempt, sent, steps)) {
                         continue;
@@ -441,8 +661,9 @@ public final class Gateway implements AutoCloseable {
                             }
                         } else if (streamed) {
                             java.util.Iterator<byte[]> pieces = request.bodyChunks().iterator();
-                            ExtProcSession.Outcome outcome = extProc.body(true,
-                                    () -> pieces.hasNext() ? pieces.next() : null, piece -> {
+                            ExtProcSession.PieceSource source = requestPieces != null ? requestPieces
+                                    : () -> pieces.hasNext() ? pieces.next() : null;
+                            ExtProcSession.Outcome outcome = extProc.body(true, source, piece -> {
                                         try {
                                             upstream.sendBody(piece);
                                             sent.add(piece);
@@ -471,6 +692,10 @@ public final class Gateway implements AutoCloseable {
                     UpstreamConnection.Head head;
                     try {
                         head = upstream.readHead();
+                    } catch (java.net.SocketTimeoutException timedOut) {
+                        upstream.abort();
+                        upstreamTimeout(xds, extProc, globalFirst);
+                        return;
                     } catch (IOException reset) {
                         if (retry.onReset(attempt, sent, steps)) {
                             continue;
@@ -497,6 +722,18 @@ public final class Gateway implements AutoCloseable {
                 } finally {
                     upstream.close();
                 }
+            }
+        }
+
+        /** The route's deadline (504 UT) or the idle timeout (408) passed before the upstream's response headers. */
+        void upstreamTimeout(XdsResources xds, ExtProcSession extProc, boolean global) throws Exception {
+            if (global) {
+                steps.add("router: the route's timeout passed before the response: no retry");
+                local(504, "upstream request timeout", "upstream_response_timeout", "UT");
+                encodeLocalReply(xds, extProc);
+            } else {
+                steps.add("HCM: the stream's idle timeout passed before any response header");
+                local(408, "stream timeout", "stream_idle_timeout", "SI");
             }
         }
 
@@ -542,9 +779,6 @@ public final class Gateway implements AutoCloseable {
                 }
             } else if (fixedBody != null && fixedBody.length > 0) {
                 clientBody.add(fixedBody);
-            }
-            for (HeaderValueOption o : authzResponseHeaders) {
-                ExtAuthzCall.apply(responseHeaders, o);
             }
             responseHeaders.set("server", "envoy");
         }

@@ -15,6 +15,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * jittered from {@code base_interval} doubling up to {@code max_interval}; a request whose body no longer fits the
  * buffer limit (the router keeps it for retries, source/common/router/router.cc) is not retried. Other
  * {@code retry_on} values are not modelled.
+ * The route's global {@code timeout} is never retried: it is a deadline for the whole response and answers 504
+ * {@code UT} (source/common/router/router.cc {@code onResponseTimeout}); only a per-try timeout is retried, and
+ * {@code per_try_timeout} is refused as unmodelled.
  */
 final class Retry {
     private static final Set<String> MODELLED = Set.of("5xx", "gateway-error", "reset", "connect-failure");
@@ -56,13 +59,19 @@ final class Retry {
         return retriable && again(attempt, sent, steps, "status " + status);
     }
 
+    /**
+     * {@code wouldRetryFromReset} (source/common/router/retry_state_impl.cc): "Currently we count an upstream reset
+     * as a "5xx" (since it will result in one). With the exception of reset-before-request, we also count this as
+     * "gateway-error"" — so both retry resets and connect failures, like {@code reset}.
+     */
     boolean onReset(int attempt, List<byte[]> sent, List<String> steps) throws InterruptedException {
-        return (on.contains("5xx") || on.contains("reset")) && again(attempt, sent, steps, "reset");
+        return (on.contains("5xx") || on.contains("gateway-error") || on.contains("reset"))
+                && again(attempt, sent, steps, "reset");
     }
 
     boolean onConnectFailure(int attempt, List<byte[]> sent, List<String> steps) throws InterruptedException {
-        return (on.contains("5xx") || on.contains("reset") || on.contains("connect-failure"))
-                && again(attempt, sent, steps, "connect failure");
+        return (on.contains("5xx") || on.contains("gateway-error") || on.contains("reset")
+                || on.contains("connect-failure")) && again(attempt, sent, steps, "connect failure");
     }
 
     private boolean again(int attempt, List<byte[]> sent, List<String> steps, String why) throws InterruptedException {

@@ -57,6 +57,17 @@ public final class DlpMetrics {
                         + "all names together (registered at start, so an alert sees the first one; the per-name "
                         + "series is meshguard_dlp_unknown_profile_total)")
                 .register(registry);
+        localReplyStreams = Counter.builder("meshguard_dlp_local_reply_streams_total")
+                .description("Response-only streams Envoy opened for a local reply of an earlier filter (ext_authz "
+                        + "denials): scanned, but written to no api_call row")
+                .register(registry);
+    }
+
+    private final Counter localReplyStreams;
+
+    /** A stream that carried only a local reply's response (no request headers). */
+    void localReplyStream() {
+        localReplyStreams.increment();
     }
 
     /**

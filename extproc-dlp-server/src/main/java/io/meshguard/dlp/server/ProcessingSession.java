@@ -77,6 +77,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private String traceId = "";
     private String tenant = "";
     private int status;
+    /** Request headers came: false for a stream Envoy opened in ext_proc's encodeHeaders for a local reply. */
+    private boolean requestSeen;
     private ValueHasher hasher;
     private DirectionState request;
     private DirectionState response;
@@ -331,6 +333,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     /** What the audit rows and logs say about the request. */
     private void readRequest(Map<String, String> headers) {
+        requestSeen = true;
         trace.requestHeaders(headers);
         host = headers.getOrDefault(":authority", headers.getOrDefault("host", ""));
         path = headers.getOrDefault(":path", "");
@@ -981,10 +984,19 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         String result = expired != null ? "deadline"
                 : how.equals("cancelled") || how.equals("error") ? how : outcome;
-        audit.apiCall(new DlpAuditSink.ApiCallEvent(Instant.now(), requestId, traceId, tenant, host, method,
-                routeOf(path), routeName, status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM, result,
-                findingCounts, request == null ? 0 : request.received(), response == null ? 0 : response.received(),
-                notes));
+        if (!requestSeen && status != 0) {
+            // A response-only stream: Envoy opens one in ext_proc's encodeHeaders for a local reply sent by a filter
+            // before it (an ext_authz denial, a CORS preflight), whose decodeHeaders never ran (envoyproxy/envoy
+            // source/extensions/filters/http/ext_proc/ext_proc.cc encodeHeaders → mergePerRouteConfig). The reply is
+            // still scanned, but it gets no api_call row: the request never reached an upstream, extauthz's decision
+            // log already records it, and a flood of unauthenticated requests must not turn into one PostgreSQL row each.
+            metrics.localReplyStream();
+        } else {
+            audit.apiCall(new DlpAuditSink.ApiCallEvent(Instant.now(), requestId, traceId, tenant, host, method,
+                    routeOf(path), routeName, status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM,
+                    result, findingCounts, request == null ? 0 : request.received(),
+                    response == null ? 0 : response.received(), notes));
+        }
         trace.end(result, routeName, requestProfile, responseProfile, grpcStatus);
         if (request != null) {
             request.close();

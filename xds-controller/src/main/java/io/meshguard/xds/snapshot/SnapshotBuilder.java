@@ -243,6 +243,9 @@ public final class SnapshotBuilder {
                 api.version(api.defaultVersion()).ifPresent(v -> vh.addAllRoutes(
                         cors.decorate(api, versionRoutes(routesByVersion, api, v, false, hostnameUpstreams, forEnvoy))));
             }
+            if (forEnvoy) {
+                vh.addRoutes(notFoundRoute(hosts.get(0)));
+            }
             rc.addVirtualHosts(vh);
         });
         return rc.build();
@@ -384,6 +387,26 @@ public final class SnapshotBuilder {
 
     private static HeaderValue metadata(String key, String value) {
         return HeaderValue.newBuilder().setKey(key).setValue(value).build();
+    }
+
+    /**
+     * The last route of every Envoy virtual host: a canned 404 with ext_authz and ext_proc off. Without it an unrouted
+     * path still runs the decoder filters before the router's 404 (envoyproxy/envoy source/common/router/router.cc):
+     * ext_authz skips its Check (no route, ext_authz.cc getPerRouteFlags) but ext_proc opens a DLP stream without a
+     * profile and the DLP server writes an api_call row, so a scan of random paths became DLP and PostgreSQL work.
+     */
+    private static Route notFoundRoute(String virtualHost) {
+        return Route.newBuilder()
+                .setName(virtualHost + ".not-found")
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setDirectResponse(DirectResponseAction.newBuilder().setStatus(404)
+                        .setBody(DataSource.newBuilder().setInlineString("{\"error\":\"not_found\"}")))
+                .addResponseHeadersToAdd(overwrite("content-type", "application/json"))
+                .putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER,
+                        Any.pack(ExtAuthzPerRoute.newBuilder().setDisabled(true).build()))
+                .putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER,
+                        Any.pack(ExtProcPerRoute.newBuilder().setDisabled(true).build()))
+                .build();
     }
 
     /** 410 for a sunset version, 404 for a retired one, as a JSON body that names the successor. */

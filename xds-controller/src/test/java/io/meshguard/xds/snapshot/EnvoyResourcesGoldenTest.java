@@ -162,7 +162,13 @@ class EnvoyResourcesGoldenTest {
         // a canned 410 reaches no ext_authz: its callers' identity headers are the client's own
         assertThat(usage(route(vh, "orders.v2.closed"))).containsEntry("lifecycle", "sunset")
                 .containsEntry("gateway_route", "_closed").containsEntry("authz", "none");
-        assertThat(vh.getRoutesList()).allSatisfy(r -> assertThat(usage(r)).containsKeys("api", "api_version"));
+        // every API route is tagged; the catch-all 404 belongs to no API (its access-log entry counts as unrouted)
+        assertThat(vh.getRoutesList().stream().filter(r -> !r.getName().endsWith(".not-found")))
+                .allSatisfy(r -> assertThat(usage(r)).containsKeys("api", "api_version"));
+        Route notFound = vh.getRoutes(vh.getRoutesCount() - 1);
+        assertThat(notFound.getMatch().getPrefix()).isEqualTo("/");
+        assertThat(notFound.getDirectResponse().getStatus()).isEqualTo(404);
+        assertThat(notFound.getTypedPerFilterConfigMap()).containsKeys(EnvoyNames.EXT_AUTHZ_FILTER, EnvoyNames.EXT_PROC_FILTER);
     }
 
     private static Map<String, String> usage(Route r) {
