@@ -279,7 +279,7 @@ public final class AuthzEngine {
         } else {
             tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
                     limits.tiers().get(limits.publicTier()));
-            callerId = new String[] {"addr", ClientAddress.of(caller)};
+            callerId = new String[] {"addr", ClientAddress.key(caller.remoteAddress().or(() -> Optional.of(caller.address()).filter(a -> !a.isEmpty())))};
         }
         // length-prefixed parts: scope, caller kind and id, tier — no two callers can spell the same key
         String[] parts = new String[callerId.length + (scope == RateLimitPolicy.LimitScope.ROUTE ? 3 : 2)];
@@ -436,6 +436,10 @@ public final class AuthzEngine {
             overwrite(set, names.authMethod(), id.authMethod());
         } else {
             overwrite(set, names.authMethod(), "none");
+        }
+        if (ClientAddress.atEdge(request)) {
+            // the edge's verdict on the client, for the workload's sidecar check (believed there only from the gateway)
+            ClientAddress.of(request, policy.mesh()).ifPresent(a -> overwrite(set, ClientAddress.HEADER, a));
         }
         if (route.upstreamCredential().isPresent()) {
             var cred = route.upstreamCredential().get();
