@@ -316,16 +316,35 @@ public final class AuthzEngine {
         if (!rule.from().isEmpty() && rule.from().stream().noneMatch(src -> src.matches(caller, true))) {
             return Optional.empty();
         }
-        ConditionVariables vars = new ConditionVariables(request, caller, Optional.empty(), clock.instant());
-        for (Condition c : rule.when()) {
-            Condition.Outcome o = c.test(vars);
-            if (o instanceof Condition.Outcome.Error e) {
-                return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
-                        "a deny rule's condition could not be evaluated (" + e.message() + ")", Map.of("rule", rule.name()), false));
+        // fail towards deny: an evaluation error or a key the request lacks denies, and a repeated parameter denies
+        // when any of its values matches (every condition must hold in one reading of the request)
+        Optional<List<ConditionVariables>> readings = new ConditionVariables(request, caller, Optional.empty(), clock.instant())
+                .readings();
+        if (readings.isEmpty()) {
+            return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
+                    "a deny rule's condition could not be evaluated (too many repeated parameters)", Map.of("rule", rule.name()), false));
+        }
+        boolean anyReadingMatches = rule.when().isEmpty();
+        for (ConditionVariables vars : readings.get()) {
+            boolean all = true;
+            for (Condition c : rule.when()) {
+                Condition.Outcome o = c.test(vars);
+                if (o instanceof Condition.Outcome.Error e) {
+                    return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
+                            "a deny rule's condition could not be evaluated (" + e.message() + ")", Map.of("rule", rule.name()), false));
+                }
+                if (o instanceof Condition.Outcome.Fails) {
+                    all = false;
+                    break;
+                }
             }
-            if (o instanceof Condition.Outcome.Fails) {
-                return Optional.empty();
+            if (all) {
+                anyReadingMatches = true;
+                break;
             }
+        }
+        if (!anyReadingMatches) {
+            return Optional.empty();
         }
         return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.DENIED_BY_RULE, "denied by policy rule",
                 Map.of("rule", rule.name()), false));
@@ -338,17 +357,24 @@ public final class AuthzEngine {
         if (when.isEmpty()) {
             return Optional.empty();
         }
-        ConditionVariables vars = new ConditionVariables(request, caller, who, clock.instant());
+        Optional<List<ConditionVariables>> readings = new ConditionVariables(request, caller, who, clock.instant()).readings();
+        if (readings.isEmpty()) {
+            return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
+                    "a condition of this route could not be evaluated (too many repeated parameters)", Map.of(), cached));
+        }
         Optional<Identity> memoKey = stableIdentity ? who : Optional.empty();
-        for (Condition c : when) {
-            Condition.Outcome o = c.test(vars, memoKey);
-            if (o instanceof Condition.Outcome.Error e) {
-                return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
-                        "a condition of this route could not be evaluated (" + e.message() + ")", Map.of(), cached));
-            }
-            if (o instanceof Condition.Outcome.Fails) {
-                return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_NOT_MET,
-                        "a condition of this route is not met", Map.of(), cached));
+        // an allow condition must hold for every value of a repeated parameter (the upstream may read any of them)
+        for (ConditionVariables vars : readings.get()) {
+            for (Condition c : when) {
+                Condition.Outcome o = c.test(vars, memoKey);
+                if (o instanceof Condition.Outcome.Error e) {
+                    return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
+                            "a condition of this route could not be evaluated (" + e.message() + ")", Map.of(), cached));
+                }
+                if (!(o instanceof Condition.Outcome.Holds)) {
+                    return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_NOT_MET,
+                            "a condition of this route is not met", Map.of(), cached));
+                }
             }
         }
         return Optional.empty();
