@@ -89,6 +89,12 @@ public final class AuthzEngine {
         return deny(request, Optional.empty(), Optional.empty(), Reason.INTERNAL_ERROR, "authorization failed", Map.of(), false);
     }
 
+    /** The decision for a Check above {@link CheckSize#DENY_ABOVE_BYTES}: deny 431, without deciding on its content. */
+    public static Decision tooLarge(HttpRequestView request, int bytes) {
+        return deny(request, Optional.empty(), Optional.empty(), Reason.REQUEST_TOO_LARGE,
+                "the request's headers are larger than this server decides on", Map.of("check_bytes", Integer.toString(bytes)), false);
+    }
+
     public Decision decide(HttpRequestView request) {
         if (request.target().problem().isPresent()) {
             CanonicalPath.Problem p = request.target().problem().get();
