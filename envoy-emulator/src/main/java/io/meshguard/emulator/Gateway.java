@@ -175,10 +175,14 @@ public final class Gateway implements AutoCloseable {
             if (hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue()) {
                 // the client address is the socket's: appended to x-forwarded-for; at the edge, Envoy's internal
                 // x-envoy-* headers sent by the client are dropped (ConnectionManagerUtility::cleanInternalHeaders)
+                // with xff_num_trusted_hops N the client is the Nth entry from the right of the request's own chain,
+                // taken before the append (conn_manager_utility.cc mutateRequestHeaders, getLastAddressFromXFF(N - 1))
+                String trustedClient = TrustedHops.client(headers.first("x-forwarded-for"), hcm.getXffNumTrustedHops())
+                        .orElse(clientIp);
                 headers.set("x-forwarded-for", headers.first("x-forwarded-for").map(v -> v + "," + clientIp).orElse(clientIp));
                 if (edge) {
                     headers.names().stream().filter(n -> n.startsWith("x-envoy-")).toList().forEach(headers::remove);
-                    headers.set("x-envoy-external-address", clientIp);
+                    headers.set("x-envoy-external-address", trustedClient);
                 } else {
                     headers.set("x-envoy-internal", "true");
                 }
