@@ -62,7 +62,9 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
                 "the path holds Unicode that is not in normal form (NFKC): fullwidth letters or delimiters, ligatures, decomposed accents"),
         DOT_SEGMENT("dot_segment", "the path holds a '.' or '..' segment (in some spelling)"),
         EMPTY_SEGMENT("empty_segment", "the path holds an empty segment ('//')"),
-        PATH_PARAMETERS("path_parameters", "the path holds ';' parameters, which this route does not accept");
+        PATH_PARAMETERS("path_parameters", "the path holds ';' parameters, which this route does not accept"),
+        /** The request's host has no one spelling ({@link CanonicalHost}); refused with the path's problems. */
+        INVALID_HOST("invalid_host", "the host cannot be brought to one spelling (malformed escape, port or name)");
 
         private final String code;
         private final String description;
@@ -299,5 +301,10 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
 
     private static CanonicalPath refused(String raw, Problem problem) {
         return new CanonicalPath("", raw, false, Optional.of(problem));
+    }
+
+    /** The request target refused because its host has no single spelling (extauthz CanonicalHost says why). */
+    public static CanonicalPath refusedHost(String rawPath, String why) {
+        return refused(rawPath, Problem.INVALID_HOST);
     }
 }

@@ -213,6 +213,10 @@ public final class Gateway implements AutoCloseable {
             boolean edge = useRemote && !(!headers.has("x-forwarded-for") && EdgeAddresses.internal(hcm, clientIp));
             if (useRemote) {
                 // the client address is the socket's: appended to x-forwarded-for
+                // with xff_num_trusted_hops N the client is the Nth entry from the right of the request's own chain,
+                // taken before the append (conn_manager_utility.cc mutateRequestHeaders, getLastAddressFromXFF(N - 1))
+                String trustedClient = TrustedHops.client(headers.first("x-forwarded-for"), hcm.getXffNumTrustedHops())
+                        .orElse(clientIp);
                 headers.set("x-forwarded-for", headers.first("x-forwarded-for").map(v -> v + "," + clientIp).orElse(clientIp));
                 // with use_remote_address and xff_num_trusted_hops 0 the scheme is the connection's, whatever the
                 // client claimed (same function: setForwardedProto from the connection)
@@ -225,7 +229,7 @@ public final class Gateway implements AutoCloseable {
                     EDGE_ONLY_ENVOY_HEADERS.forEach(headers::remove);
                     INTERNAL_ENVOY_HEADERS.forEach(headers::remove);
                     headers.remove("x-envoy-internal");
-                    headers.set("x-envoy-external-address", clientIp);
+                    headers.set("x-envoy-external-address", trustedClient);
                 } else {
                     headers.set("x-envoy-internal", "true");
                 }

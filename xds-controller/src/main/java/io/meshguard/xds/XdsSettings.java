@@ -65,6 +65,10 @@ public record XdsSettings(
     public static final ConfigKey<String> ACCESS_LOG_TARGET = ConfigKey.string("xds.access_log.target",
             "127.0.0.1:9002", "host:port of the audit access-log (ALS) receiver gateways stream logs to (in "
                     + "Kubernetes extproc-dlp-server hosts it on its gRPC port).");
+    public static final ConfigKey<Integer> GATEWAY_XFF_TRUSTED_HOPS = ConfigKey.integer(
+            "xds.gateway.xff_num_trusted_hops", 0, 0, 10, "Load balancers in front of the gateway that append the "
+                    + "client to x-forwarded-for: the gateway HCM's xff_num_trusted_hops. Envoy picks the client "
+                    + "address with it and extauthz takes that verdict (x-envoy-external-address); 0: the peer.");
     public static final ConfigKey<Duration> FILTER_TIMEOUT = ConfigKey.duration("xds.filter_timeout",
             Duration.ofSeconds(2), "Timeout of one ext_authz Check at the gateway (an error or a timeout denies "
                     + "with 503) and on proxyless clients; ext_proc has no per-message timeout under "
@@ -94,9 +98,9 @@ public record XdsSettings(
             @Override
             public List<ConfigKey<?>> keys() {
                 return List.of(ADS_BIND, ADS_PORT, ADMIN_TOKEN_FILE, EXTAUTHZ_TARGET, DLP_TARGET, ACCESS_LOG_TARGET,
-                        FILTER_TIMEOUT, DEFAULT_GROUP, NOTIFY_DEBOUNCE, RECONCILE_INTERVAL, DRAIN_TIMEOUT,
-                        CONTROLLER_NAME, AUTHZ_POLICY_FILE, DLP_POLICY_FILE, ADS_PEER_IDENTITY, ADS_TRUSTED_PROXIES,
-                        ADS_GROUP_IDENTITIES, ADS_LOCAL_DEVELOPMENT_ANY_PEER);
+                        FILTER_TIMEOUT, GATEWAY_XFF_TRUSTED_HOPS, DEFAULT_GROUP, NOTIFY_DEBOUNCE, RECONCILE_INTERVAL,
+                        DRAIN_TIMEOUT, CONTROLLER_NAME, AUTHZ_POLICY_FILE, DLP_POLICY_FILE, ADS_PEER_IDENTITY,
+                        ADS_TRUSTED_PROXIES, ADS_GROUP_IDENTITIES, ADS_LOCAL_DEVELOPMENT_ANY_PEER);
             }
 
             @Override
@@ -108,7 +112,8 @@ public record XdsSettings(
                 String group = config.get(DEFAULT_GROUP);
                 return new XdsSettings(config.get(ADS_BIND), config.get(ADS_PORT), config.get(ADMIN_TOKEN_FILE),
                         new FilterTargets(config.get(EXTAUTHZ_TARGET), config.get(DLP_TARGET),
-                                config.get(ACCESS_LOG_TARGET), config.get(FILTER_TIMEOUT)),
+                                config.get(ACCESS_LOG_TARGET), config.get(FILTER_TIMEOUT),
+                                config.get(GATEWAY_XFF_TRUSTED_HOPS)),
                         group.isBlank() ? Optional.empty() : Optional.of(group), config.get(NOTIFY_DEBOUNCE),
                         config.get(RECONCILE_INTERVAL), config.get(DRAIN_TIMEOUT), name, adsPeers(config));
             }

@@ -29,12 +29,20 @@ public record Condition(String source, int line, CelRuntime.Program program, Opt
 
         record Fails() implements Outcome {}
 
+        /**
+         * The expression read a key the request lacks (a header, a query parameter). A route condition fails on it; a
+         * deny rule denies on it: Istio's {@code notValues} denies a request without the header, and a deny rule that
+         * vanished for an absent key would be the attacker's to switch off.
+         */
+        record Missing() implements Outcome {}
+
         /** @param message short, safe to return to the client (names the problem, never a value) */
         record Error(String message) implements Outcome {}
     }
 
     private static final Outcome HOLDS = new Outcome.Holds();
     private static final Outcome FAILS = new Outcome.Fails();
+    private static final Outcome MISSING = new Outcome.Missing();
 
     /**
      * @param identity the caller's identity when it is a cached, verified token's (the same instance for every Check
@@ -53,7 +61,7 @@ public record Condition(String source, int line, CelRuntime.Program program, Opt
             return Boolean.TRUE.equals(result) ? HOLDS : FAILS;
         } catch (CelEvaluationException e) {
             if (e.getErrorCode() == CelErrorCode.ATTRIBUTE_NOT_FOUND) {
-                return FAILS;
+                return MISSING;
             }
             return new Outcome.Error(e.getErrorCode().name().toLowerCase(java.util.Locale.ROOT));
         } catch (RuntimeException e) {

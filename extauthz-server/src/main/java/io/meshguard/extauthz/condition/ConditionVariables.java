@@ -41,11 +41,54 @@ public final class ConditionVariables implements CelVariableResolver {
     private Map<String, String> headers;
     private Map<String, String> query;
 
+    /** At most this many one-value readings of a request's repeated parameters; more is an evaluation error. */
+    public static final int MAX_READINGS = 64;
+
     public ConditionVariables(HttpRequestView request, Caller caller, Optional<Identity> identity, Instant now) {
         this.request = request;
         this.caller = caller;
         this.identity = identity;
         this.now = now;
+    }
+
+    private ConditionVariables(ConditionVariables base, Map<String, String> headers, Map<String, String> query) {
+        this(base.request, base.caller, base.identity, base.now);
+        this.headers = headers;
+        this.query = query;
+    }
+
+    /**
+     * Every reading of the request a condition must be tested against: the joined one, and one per value of each
+     * header line or query parameter sent more than once ({@code ?debug=0&debug=1} is read once as {@code "0"} and
+     * once as {@code "1"}), so a deny rule matches when any value matches and a route condition holds only when all
+     * do — joining alone let {@code ?debug=0&debug=1} slip past {@code == "1"}. Empty when there would be more than
+     * {@link #MAX_READINGS}: the caller treats that as an evaluation error.
+     */
+    public Optional<List<ConditionVariables>> readings() {
+        List<ConditionVariables> out = new java.util.ArrayList<>();
+        out.add(this);
+        Map<String, List<String>> repeatedQuery = queryValues();
+        for (Map.Entry<String, List<String>> e : repeatedQuery.entrySet()) {
+            if (e.getValue().size() < 2) {
+                continue;
+            }
+            for (String v : e.getValue()) {
+                Map<String, String> q = new HashMap<>(query());
+                q.put(e.getKey(), v);
+                out.add(new ConditionVariables(this, headers(), q));
+            }
+        }
+        for (Map.Entry<String, List<String>> e : request.headers().entrySet()) {
+            if (e.getValue().size() < 2) {
+                continue;
+            }
+            for (String v : e.getValue()) {
+                Map<String, String> h = new HashMap<>(headers());
+                h.put(e.getKey(), v);
+                out.add(new ConditionVariables(this, h, query()));
+            }
+        }
+        return out.size() > MAX_READINGS ? Optional.empty() : Optional.of(out);
     }
 
     @Override
@@ -92,24 +135,30 @@ public final class ConditionVariables implements CelVariableResolver {
         return headers;
     }
 
-    /** Query parameters, percent-decoded; a malformed escape is an evaluation error, so the condition denies. */
+    /** Query parameters, percent-decoded, repeated ones joined with {@code ,}; a malformed escape is an evaluation error. */
     private Map<String, String> query() {
         if (query == null) {
             Map<String, String> m = new HashMap<>();
-            String q = request.query();
-            if (!q.isEmpty()) {
-                for (String pair : q.split("&")) {
-                    if (pair.isEmpty()) {
-                        continue;
-                    }
-                    int eq = pair.indexOf('=');
-                    String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                    String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-                    m.merge(k, v, (a, b) -> a + "," + b);
-                }
-            }
+            queryValues().forEach((k, v) -> m.put(k, String.join(",", v)));
             query = m;
         }
         return query;
+    }
+
+    private Map<String, List<String>> queryValues() {
+        Map<String, List<String>> m = new java.util.LinkedHashMap<>();
+        String q = request.query();
+        if (!q.isEmpty()) {
+            for (String pair : q.split("&")) {
+                if (pair.isEmpty()) {
+                    continue;
+                }
+                int eq = pair.indexOf('=');
+                String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                m.computeIfAbsent(k, x -> new java.util.ArrayList<>()).add(v);
+            }
+        }
+        return m;
     }
 }

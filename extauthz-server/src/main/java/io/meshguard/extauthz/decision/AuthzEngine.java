@@ -90,6 +90,12 @@ public final class AuthzEngine {
         return deny(request, Optional.empty(), Optional.empty(), Reason.INTERNAL_ERROR, "authorization failed", Map.of(), false);
     }
 
+    /** The decision for a Check above {@link CheckSize#DENY_ABOVE_BYTES}: deny 431, without deciding on its content. */
+    public static Decision tooLarge(HttpRequestView request, int bytes) {
+        return deny(request, Optional.empty(), Optional.empty(), Reason.REQUEST_TOO_LARGE,
+                "the request's headers are larger than this server decides on", Map.of("check_bytes", Integer.toString(bytes)), false);
+    }
+
     public Decision decide(HttpRequestView request) {
         if (request.target().problem().isPresent()) {
             CanonicalPath.Problem p = request.target().problem().get();
@@ -280,7 +286,7 @@ public final class AuthzEngine {
         } else {
             tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
                     limits.tiers().get(limits.publicTier()));
-            callerId = new String[] {"addr", ClientAddress.of(caller)};
+            callerId = new String[] {"addr", ClientAddress.key(caller.remoteAddress().or(() -> Optional.of(caller.address()).filter(a -> !a.isEmpty())))};
         }
         // length-prefixed parts: scope, caller kind and id, tier — no two callers can spell the same key
         String[] parts = new String[callerId.length + (scope == RateLimitPolicy.LimitScope.ROUTE ? 3 : 2)];
@@ -317,16 +323,35 @@ public final class AuthzEngine {
         if (!rule.from().isEmpty() && rule.from().stream().noneMatch(src -> src.matches(caller, true))) {
             return Optional.empty();
         }
-        ConditionVariables vars = new ConditionVariables(request, caller, Optional.empty(), clock.instant());
-        for (Condition c : rule.when()) {
-            Condition.Outcome o = c.test(vars);
-            if (o instanceof Condition.Outcome.Error e) {
-                return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
-                        "a deny rule's condition could not be evaluated (" + e.message() + ")", Map.of("rule", rule.name()), false));
+        // fail towards deny: an evaluation error or a key the request lacks denies, and a repeated parameter denies
+        // when any of its values matches (every condition must hold in one reading of the request)
+        Optional<List<ConditionVariables>> readings = new ConditionVariables(request, caller, Optional.empty(), clock.instant())
+                .readings();
+        if (readings.isEmpty()) {
+            return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
+                    "a deny rule's condition could not be evaluated (too many repeated parameters)", Map.of("rule", rule.name()), false));
+        }
+        boolean anyReadingMatches = rule.when().isEmpty();
+        for (ConditionVariables vars : readings.get()) {
+            boolean all = true;
+            for (Condition c : rule.when()) {
+                Condition.Outcome o = c.test(vars);
+                if (o instanceof Condition.Outcome.Error e) {
+                    return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
+                            "a deny rule's condition could not be evaluated (" + e.message() + ")", Map.of("rule", rule.name()), false));
+                }
+                if (o instanceof Condition.Outcome.Fails) {
+                    all = false;
+                    break;
+                }
             }
-            if (o instanceof Condition.Outcome.Fails) {
-                return Optional.empty();
+            if (all) {
+                anyReadingMatches = true;
+                break;
             }
+        }
+        if (!anyReadingMatches) {
+            return Optional.empty();
         }
         return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.DENIED_BY_RULE, "denied by policy rule",
                 Map.of("rule", rule.name()), false));
@@ -339,17 +364,24 @@ public final class AuthzEngine {
         if (when.isEmpty()) {
             return Optional.empty();
         }
-        ConditionVariables vars = new ConditionVariables(request, caller, who, clock.instant());
+        Optional<List<ConditionVariables>> readings = new ConditionVariables(request, caller, who, clock.instant()).readings();
+        if (readings.isEmpty()) {
+            return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
+                    "a condition of this route could not be evaluated (too many repeated parameters)", Map.of(), cached));
+        }
         Optional<Identity> memoKey = stableIdentity ? who : Optional.empty();
-        for (Condition c : when) {
-            Condition.Outcome o = c.test(vars, memoKey);
-            if (o instanceof Condition.Outcome.Error e) {
-                return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
-                        "a condition of this route could not be evaluated (" + e.message() + ")", Map.of(), cached));
-            }
-            if (o instanceof Condition.Outcome.Fails) {
-                return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_NOT_MET,
-                        "a condition of this route is not met", Map.of(), cached));
+        // an allow condition must hold for every value of a repeated parameter (the upstream may read any of them)
+        for (ConditionVariables vars : readings.get()) {
+            for (Condition c : when) {
+                Condition.Outcome o = c.test(vars, memoKey);
+                if (o instanceof Condition.Outcome.Error e) {
+                    return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
+                            "a condition of this route could not be evaluated (" + e.message() + ")", Map.of(), cached));
+                }
+                if (!(o instanceof Condition.Outcome.Holds)) {
+                    return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_NOT_MET,
+                            "a condition of this route is not met", Map.of(), cached));
+                }
             }
         }
         return Optional.empty();
@@ -437,6 +469,10 @@ public final class AuthzEngine {
             overwrite(set, names.authMethod(), id.authMethod());
         } else {
             overwrite(set, names.authMethod(), "none");
+        }
+        if (ClientAddress.atEdge(request)) {
+            // the edge's verdict on the client, for the workload's sidecar check (believed there only from the gateway)
+            ClientAddress.of(request, policy.mesh()).ifPresent(a -> overwrite(set, ClientAddress.HEADER, a));
         }
         if (route.upstreamCredential().isPresent()) {
             var cred = route.upstreamCredential().get();

@@ -55,7 +55,12 @@ public record HttpRequestView(
         String source = attrs.getSource().getAddress().hasSocketAddress()
                 ? attrs.getSource().getAddress().getSocketAddress().getAddress() : "";
         CanonicalPath target = CanonicalPath.parse(rawPath);
-        return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), host, target.path(), headers,
+        // the host rules match on is canonical too (CanonicalHost): one spelling, made once here
+        CanonicalHost canonicalHost = CanonicalHost.parse(host);
+        if (canonicalHost.problem().isPresent() && target.problem().isEmpty()) {
+            target = CanonicalPath.refusedHost(rawPath, canonicalHost.problem().get());
+        }
+        return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), canonicalHost.host(), target.path(), headers,
                 Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, java.util.Set.copyOf(joined),
                 target, queryOf(rawPath));
     }

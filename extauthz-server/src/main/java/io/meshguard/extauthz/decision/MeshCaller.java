@@ -1,7 +1,6 @@
 package io.meshguard.extauthz.decision;
 
 import io.meshguard.extauthz.mesh.Caller;
-import io.meshguard.extauthz.mesh.ForwardedFor;
 import io.meshguard.extauthz.policy.IdentityHeaders;
 import io.meshguard.extauthz.policy.MeshSettings;
 import java.util.Optional;
@@ -13,11 +12,8 @@ final class MeshCaller {
     private MeshCaller() {}
 
     static Caller of(HttpRequestView request, MeshSettings mesh) {
-        String address = request.sourceAddress();
-        Optional<String> remote = mesh.trustedProxyHops() == 0
-                ? Optional.of(address).filter(a -> !a.isEmpty())
-                : ForwardedFor.clientAddress(request.all("x-forwarded-for"), address, mesh.trustedProxyHops());
-        return Caller.of(request.sourcePrincipal(), address, remote);
+        // the client address is decided once, by the kind of proxy that sent the Check (ClientAddress)
+        return Caller.of(request.sourcePrincipal(), request.sourceAddress(), ClientAddress.of(request, mesh));
     }
 
     /**

@@ -28,6 +28,8 @@ public enum Reason {
     DUPLICATE_CREDENTIAL("duplicate_credential", 400),
     DUPLICATE_HEADER("duplicate_header", 400),
     REQUIRED_HEADER_MISSING("required_header_missing", 400),
+    /** A Check larger than {@code CheckSize.DENY_ABOVE_BYTES}: answered with a deny, never an RPC error. */
+    REQUEST_TOO_LARGE("request_too_large", 431),
     INSUFFICIENT_ROLE("insufficient_role", 403),
     INSUFFICIENT_SCOPE("insufficient_scope", 403),
     TENANT_MISMATCH("tenant_mismatch", 403),

@@ -620,19 +620,14 @@ public final class AuthzPolicyParser {
                     }
                 }
             }
-            int hops = 0;
             if (m.containsKey("trusted_proxy_hops")) {
-                Optional<String> v = doc.string(m.get("trusted_proxy_hops"), "mesh.trusted_proxy_hops");
-                try {
-                    hops = Integer.parseInt(v.orElse("0").trim());
-                    if (hops < 0 || hops > 10) {
-                        throw new NumberFormatException();
-                    }
-                } catch (NumberFormatException e) {
-                    doc.error(m.get("trusted_proxy_hops"), "mesh.trusted_proxy_hops must be a whole number from 0 to 10");
-                    hops = 0;
-                }
+                // the client address is Envoy's verdict now (decision/ClientAddress): a hop count here would be a
+                // second, disagreeing place; refused so a policy never silently means something else
+                doc.error(m.get("trusted_proxy_hops"), "mesh.trusted_proxy_hops is no longer read: the edge gateway's "
+                        + "Envoy decides the client address; set xds.gateway.xff_num_trusted_hops on the controller "
+                        + "(policies/README.md, \"Who the client is\")");
             }
+            int hops = 0;
             return new MeshSettings(Set.copyOf(gateways), hops);
         }
 

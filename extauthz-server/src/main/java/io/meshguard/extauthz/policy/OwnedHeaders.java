@@ -39,6 +39,8 @@ public record OwnedHeaders(Set<String> owned) {
         owned.addAll(policy.headerContract().defaults().keySet());
         owned.addAll(policy.credentialHeaders());
         owned.add(policy.apiKeyHeader());
+        // the gateway's verdict on the client address: only meshguard's allow at the gateway may set it
+        owned.add(io.meshguard.extauthz.decision.ClientAddress.HEADER);
         return new OwnedHeaders(java.util.Collections.unmodifiableSet(owned));
     }
 

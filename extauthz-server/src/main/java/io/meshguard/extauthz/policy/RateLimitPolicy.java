@@ -16,7 +16,7 @@ import java.util.Optional;
  * @param defaultTier tier of callers with none of their own
  * @param tenantTiers tier per tenant, for token callers whose issuer maps no tier claim
  * @param publicTier tier of anonymous callers (public routes), who are limited per client address (found through
- *     {@code mesh.trusted_proxy_hops}, {@link MeshSettings})
+ *     {@link io.meshguard.extauthz.decision.ClientAddress})
  * @param scope one count per caller across the whole policy, or one per caller and route
  * @param onStoreError what a Check does while the shared store is unreachable
  * @param headers which rate-limit response headers go to the client

@@ -77,7 +77,8 @@ public final class QuotaOperations {
         checkCaller(caller);
         checkReason(reason);
         checkActor(actor);
-        if (delta == 0 || Math.abs(delta) > MAX_DELTA) {
+        // compared on both sides: Math.abs(Long.MIN_VALUE) is Long.MIN_VALUE, which passed a "> MAX_DELTA" test
+        if (delta == 0 || delta > MAX_DELTA || delta < -MAX_DELTA) {
             throw new InvalidChangeException("the adjustment must be a non-zero number of requests up to " + MAX_DELTA
                     + " either way, got " + delta);
         }
@@ -93,13 +94,22 @@ public final class QuotaOperations {
         QuotaKey key = key(quota, caller);
         OptionalLong current = liveCount(key);
         long used = current.isPresent() ? current.getAsLong() : store.used(List.of(key)).getOrDefault(key, 0L);
+        if (used == Long.MIN_VALUE) {
+            // -used would be Long.MIN_VALUE again: a reset that adds instead of clearing
+            throw new InvalidChangeException("the counter holds " + used + ", which cannot be reset by a delta");
+        }
         return apply(quota, key, "reset", -used, actor, via, reason, requestId);
     }
 
     private Applied apply(QuotaPolicy quota, QuotaKey key, String action, long delta, String actor, String via, String reason,
-            String requestId) throws QuotaStore.UnavailableException {
+            String requestId) throws InvalidChangeException, QuotaStore.UnavailableException {
         QuotaWindow w = window(quota);
-        QuotaStore.Change change = store.change(key, quota.period().yaml(), w.endsAt(), action, delta, actor, via, reason.strip());
+        QuotaStore.Change change;
+        try {
+            change = store.change(key, quota.period().yaml(), w.endsAt(), action, delta, actor, via, reason.strip());
+        } catch (QuotaStore.OutOfRangeException e) {
+            throw new InvalidChangeException(e.getMessage());
+        }
         audit.change(change, requestId);
         Optional<RedisConnection> conn = redis.get();
         if (conn.isEmpty()) {

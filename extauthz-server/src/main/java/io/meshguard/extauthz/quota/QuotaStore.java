@@ -33,6 +33,13 @@ public final class QuotaStore {
     /** One counter as stored. */
     public record Usage(QuotaKey key, String period, Instant periodEnd, long used, Instant updatedAt) {}
 
+    /** A change that would carry a counter past a 64-bit number; refused with nothing written. */
+    public static final class OutOfRangeException extends RuntimeException {
+        public OutOfRangeException(String message) {
+            super(message);
+        }
+    }
+
     /** One operator change as recorded in {@code quota_adjustment}. */
     public record Change(long id, Instant at, QuotaKey key, String action, long delta, long usedBefore, long usedAfter,
             String actor, String via, String reason) {}
@@ -183,6 +190,15 @@ public final class QuotaStore {
                         rs.next();
                         before = rs.getLong(1);
                     }
+                }
+                // the row is locked by the upsert above: a sum past a long is refused, never wrapped (nor left to
+                // PostgreSQL's "bigint out of range" as an unexplained failure)
+                try {
+                    Math.addExact(before, delta);
+                } catch (ArithmeticException e) {
+                    c.rollback();
+                    throw new OutOfRangeException("the counter would leave the range of a 64-bit number: "
+                            + before + " + " + delta + "; nothing was changed");
                 }
                 long after;
                 try (PreparedStatement s = c.prepareStatement("UPDATE quota_usage SET used = used + ?, updated_at = now() "

@@ -98,7 +98,10 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                 span = tracing.startServerSpan(RpcMethod.AUTHZ_CHECK, view::first, start);
             }
             try (Scope ignored = span.makeCurrent(); LogContext ids = Tracing.logContext(span)) {
-                decision = pipeline.decide(view);
+                int bytes = request.getSerializedSize();
+                decision = bytes > io.meshguard.extauthz.decision.CheckSize.DENY_ABOVE_BYTES
+                        ? io.meshguard.extauthz.decision.AuthzEngine.tooLarge(view, bytes)
+                        : pipeline.decide(view);
             }
         } catch (RuntimeException e) {
             LOG.error("Check failed unexpectedly; denying", e);

@@ -24,6 +24,7 @@ import io.meshguard.extauthz.ratelimit.StoreBreaker;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.runtime.config.ConfigException;
+import io.meshguard.extauthz.decision.CheckSize;
 import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -136,7 +137,11 @@ public final class ExtAuthzServer implements ServerComponent {
             pipeline.use(loaded.value());
         });
         this.service = new AuthorizationService(pipeline, audit, clock, registry, tracing);
-        this.grpc = new GrpcServerHost("extauthz-grpc", config.grpc(), List.of(tracing.bind(service)), registry);
+        // every Check Envoy can send is read and answered (CheckSize): the inbound limit never sits below its floor
+        io.meshguard.runtime.grpc.GrpcServerSettings grpcSettings = config.grpc().maxInboundMessageBytes() < CheckSize.MESSAGE_LIMIT_BYTES
+                ? config.grpc().withLimits(CheckSize.MESSAGE_LIMIT_BYTES, config.grpc().maxConcurrentCalls())
+                : config.grpc();
+        this.grpc = new GrpcServerHost("extauthz-grpc", grpcSettings, List.of(tracing.bind(service)), registry);
         this.background = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "extauthz-background");
             t.setDaemon(true);

@@ -196,11 +196,21 @@ public final class AuthzTestRunner {
         Map<String, String> ext = new HashMap<>();
         ((Map<String, Object>) req.getOrDefault("context_extensions", Map.of())).forEach((k, v) -> ext.put(k, String.valueOf(v)));
         int repeat = ((Number) req.getOrDefault("repeat", 1)).intValue();
+        Map<String, List<String>> sent = headers;
+        if (req.get("edge") instanceof Map<?, ?> edge) {
+            // the request as the edge gateway's Envoy hands it to ext_authz (x-forwarded-for appended, etc.)
+            EdgeEnvoy envoy = new EdgeEnvoy(((Number) ((Map<String, Object>) edge).getOrDefault("xff_num_trusted_hops", 0)).intValue());
+            sent = envoy.headers(headers, String.valueOf(req.getOrDefault("source_address", "")));
+            Map<String, String> edgeExt = envoy.contextExtensions(ext);
+            ext.clear();
+            ext.putAll(edgeExt);
+        }
+        final Map<String, List<String>> checkHeaders = sent;
         try (AuthzPipeline pipeline = pipeline(policy, f, clock)) {
             Decision d = null;
             for (int i = 0; i < repeat; i++) {
                 d = pipeline.decide(HttpRequestView.of(CheckRequests.of(String.valueOf(req.getOrDefault("method", "GET")),
-                        String.valueOf(req.getOrDefault("host", "")), String.valueOf(req.getOrDefault("path", "/")), headers, ext,
+                        String.valueOf(req.getOrDefault("host", "")), String.valueOf(req.getOrDefault("path", "/")), checkHeaders, ext,
                         encoding, String.valueOf(req.getOrDefault("source_principal", "")),
                         String.valueOf(req.getOrDefault("source_address", "")))));
             }

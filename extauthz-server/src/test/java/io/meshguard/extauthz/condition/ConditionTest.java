@@ -69,12 +69,12 @@ class ConditionTest {
     }
 
     @Test
-    void missingKey_isFalse_neverAnErrorThatAllows() {
-        assertThat(eval("request.headers['x-absent'] == 'y'", Map.of())).isInstanceOf(Condition.Outcome.Fails.class);
-        assertThat(eval("'mfa' in claims.amr", Map.of())).isInstanceOf(Condition.Outcome.Fails.class);
-        assertThat(eval("request.query['nope'] == ''", Map.of())).isInstanceOf(Condition.Outcome.Fails.class);
-        // the negation of a missing key is false too: the whole condition fails rather than flipping to true
-        assertThat(eval("!(claims.acr == 'low')", Map.of())).isInstanceOf(Condition.Outcome.Fails.class);
+    void missingKey_isMissing_neitherHoldsNorFails_soARouteConditionFailsAndADenyRuleDenies() {
+        assertThat(eval("request.headers['x-absent'] == 'y'", Map.of())).isInstanceOf(Condition.Outcome.Missing.class);
+        assertThat(eval("'mfa' in claims.amr", Map.of())).isInstanceOf(Condition.Outcome.Missing.class);
+        assertThat(eval("request.query['nope'] == ''", Map.of())).isInstanceOf(Condition.Outcome.Missing.class);
+        // the negation of a missing key never flips to true: it stays Missing (the engine decides towards deny)
+        assertThat(eval("!(claims.acr == 'low')", Map.of())).isInstanceOf(Condition.Outcome.Missing.class);
         // written with a presence test, absence can be allowed on purpose
         assertThat(eval("!('acr' in claims) || claims.acr != 'low'", Map.of())).isInstanceOf(Condition.Outcome.Holds.class);
     }

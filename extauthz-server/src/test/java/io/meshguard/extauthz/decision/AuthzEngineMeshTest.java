@@ -64,7 +64,12 @@ class AuthzEngineMeshTest {
             mesh: {trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway]}
             deny:
               - name: no-debug
-                when: request.headers["x-debug"] == "1"
+                when: '"x-debug" in request.headers && request.headers["x-debug"] == "1"'
+              - name: prod-only
+                when: '!(request.headers["x-env"] == "prod")'
+                match: {path_prefix: /envpinned}
+              - name: no-query-debug
+                when: '"debug" in request.query && request.query["debug"] == "1"'
               - name: only-cluster-local
                 from: {not_trust_domains: [cluster.local]}
                 match: {path_prefix: /internal}
@@ -199,6 +204,43 @@ class AuthzEngineMeshTest {
             Decision error = decide(p, "/stepup", "", "10.0.0.3", "authorization", token(List.of(), Map.of("amr", 3)));
             assertThat(error.allowed()).isFalse();
             assertThat(error.reason()).isEqualTo(Reason.CONDITION_ERROR);
+        }
+    }
+
+    @Test
+    void denyRule_missingKeyInsideANegation_denies_likeIstiosNotValues() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            // before: the absent header made the expression an error read as "false", and the deny rule vanished
+            Decision absent = decide(p, "/envpinned/x", "", "10.0.0.3", "x-channel", "web");
+            assertThat(absent.allowed()).isFalse();
+            assertThat(absent.body()).contains("\"rule\":\"prod-only\"");
+            assertThat(decide(p, "/envpinned/x", "", "10.0.0.3", "x-env", "staging").body()).contains("\"rule\":\"prod-only\"");
+            assertThat(decide(p, "/envpinned/x", "", "10.0.0.3", "x-env", "prod").body()).doesNotContain("prod-only");
+        }
+    }
+
+    @Test
+    void denyRule_repeatedParameter_deniesWhenAnyValueMatches() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            // before: joined to "0,1", which is not "1"
+            for (String path : List.of("/public/x?debug=0&debug=1", "/public/x?debug=1&debug=0", "/public/x?debug=0&x=y&debug=%31")) {
+                Decision d = decide(p, path, "", "10.0.0.3", "x-channel", "web");
+                assertThat(d.reason()).as(path).isEqualTo(Reason.DENIED_BY_RULE);
+                assertThat(d.body()).contains("no-query-debug");
+            }
+            // a header sent on two lines: each line is read on its own
+            Decision twoLines = decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web", "x-debug", "0", "x-debug", "1");
+            assertThat(twoLines.reason()).isEqualTo(Reason.DENIED_BY_RULE);
+            assertThat(decide(p, "/public/x?debug=0&debug=2", "", "10.0.0.3", "x-channel", "web").allowed()).isTrue();
+        }
+    }
+
+    @Test
+    void routeCondition_repeatedValue_mustHoldForEveryValue() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            assertThat(decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web").allowed()).isTrue();
+            assertThat(decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web", "x-channel", "batch").reason())
+                    .isEqualTo(Reason.CONDITION_NOT_MET);
         }
     }
 }

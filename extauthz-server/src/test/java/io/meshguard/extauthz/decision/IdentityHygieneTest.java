@@ -267,25 +267,26 @@ class IdentityHygieneTest {
     // ---- public routes: per-address limits ------------------------------------------------------------------
 
     @Test
-    void publicRoute_behindTrustedProxies_isLimitedPerForwardedClient_notPerGateway() {
+    void publicRoute_behindALoadBalancer_isLimitedPerClientEnvoyChose_notPerLoadBalancer() {
         AuthzPipeline p = Fixtures.pipeline(Fixtures.parse("""
-                mesh: {trusted_proxy_hops: 1}
                 rate_limits:
                   default_tier: tiny
                   tiers: {tiny: {requests_per_second: 0.001, burst: 1}}
                 routes:
                   - {name: login, match: {hosts: [api.test.example], path_prefix: /login}, auth: none}
                 """), new SimpleMeterRegistry(), Optional.empty());
+        // LB (10.0.0.9) -> the edge gateway's Envoy trusting one hop -> the Check, as conn_manager_utility.cc builds it
+        io.meshguard.extauthz.tools.EdgeEnvoy envoy = new io.meshguard.extauthz.tools.EdgeEnvoy(1);
         try (p) {
-            java.util.function.Function<String, Decision> fromGateway = xff -> p.decide(HttpRequestView.of(CheckRequests.of("POST",
-                    "api.test.example", "/login", Fixtures.headers("x-forwarded-for", xff), Map.of(), CheckRequests.Encoding.HEADERS,
-                    "", "10.0.0.9")));
-            assertThat(fromGateway.apply("198.51.100.1").allowed()).isTrue();
-            // what the client writes left of the trusted entry does not give it a fresh bucket
-            Decision again = fromGateway.apply("6.6.6.6, 198.51.100.1");
+            java.util.function.Function<String, Decision> viaLb = xff -> p.decide(HttpRequestView.of(CheckRequests.of("POST",
+                    "api.test.example", "/login", envoy.headers(Fixtures.headers("x-forwarded-for", xff), "10.0.0.9"),
+                    envoy.contextExtensions(Map.of()), CheckRequests.Encoding.HEADERS, "", "10.0.0.9")));
+            assertThat(viaLb.apply("198.51.100.1").allowed()).isTrue();
+            // what the client writes left of the LB's entry does not give it a fresh bucket
+            Decision again = viaLb.apply("6.6.6.6, 198.51.100.1");
             assertThat(again.reason()).isEqualTo(Reason.RATE_LIMITED);
-            // another client behind the same gateway has its own bucket
-            assertThat(fromGateway.apply("198.51.100.2").allowed()).isTrue();
+            // another client behind the same LB has its own bucket (before: every client was the LB)
+            assertThat(viaLb.apply("198.51.100.2").allowed()).isTrue();
         }
     }
 

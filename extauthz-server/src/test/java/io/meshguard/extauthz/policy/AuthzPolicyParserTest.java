@@ -235,12 +235,14 @@ class AuthzPolicyParserTest {
         assertThat(errors("routes:\n  - {name: r, match: {path: /a}, auth: none, via_gateway: true}\n"))
                 .anySatisfy(err -> assertThat(err.message()).contains("cannot require the gateway hop"));
         AuthzPolicy p = ok("""
-                mesh: {trusted_gateways: ['spiffe://cluster.local/ns/mg/sa/gw', 'cluster.local/ns/mg/sa/gw2'], trusted_proxy_hops: 2}
+                mesh: {trusted_gateways: ['spiffe://cluster.local/ns/mg/sa/gw', 'cluster.local/ns/mg/sa/gw2']}
                 routes:
                   - {name: r, match: {path: /a}, auth: mtls, header_contract: exempt, from: {principals: ['*']}}
                 """);
         assertThat(p.mesh().trustedGateways()).containsExactlyInAnyOrder("cluster.local/ns/mg/sa/gw", "cluster.local/ns/mg/sa/gw2");
-        assertThat(p.mesh().trustedProxyHops()).isEqualTo(2);
+        // the hop count moved to the gateway's Envoy (the controller's xds.gateway.xff_num_trusted_hops): refused here
+        assertThat(errors("mesh: {trusted_proxy_hops: 1}\nroutes:\n  - {name: r, match: {path: /a}, auth: none}\n"))
+                .anySatisfy(err -> assertThat(err.message()).contains("xds.gateway.xff_num_trusted_hops"));
         assertThat(p.routes().get(0).auth()).isEqualTo(AuthMode.MTLS);
     }
 

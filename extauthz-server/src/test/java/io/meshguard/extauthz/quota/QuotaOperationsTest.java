@@ -142,11 +142,44 @@ class QuotaOperationsTest {
     }
 
     @Test
+    void adjustAndReset_nearTheEndsOfALong_areRefused_neverWrapped() throws Exception {
+        String key = "api_key:" + UUID.randomUUID().toString().substring(0, 16);
+        // a counter Redis does not hold: the reset below reads PostgreSQL's count
+        QuotaKey qk = ops.adjust(daily, key, 1, "bob", "cli", "open the counter", "r").change().key();
+        setUsed(qk, Long.MAX_VALUE - 5);
+        assertThatThrownBy(() -> ops.adjust(daily, key, 10, "bob", "cli", "why", "r")).hasMessageContaining("64-bit");
+        assertThat(ops.show(daily, key).durable()).isEqualTo(Long.MAX_VALUE - 5);
+        setUsed(qk, Long.MIN_VALUE + 5);
+        assertThatThrownBy(() -> ops.adjust(daily, key, -10, "bob", "cli", "why", "r")).hasMessageContaining("64-bit");
+        assertThat(ops.show(daily, key).durable()).isEqualTo(Long.MIN_VALUE + 5);
+        setUsed(qk, Long.MIN_VALUE);
+        assertThatThrownBy(() -> ops.reset(daily, key, "bob", "cli", "why", "r")).hasMessageContaining("cannot be reset");
+        assertThat(ops.show(daily, key).durable()).isEqualTo(Long.MIN_VALUE);
+        assertThat(ops.show(daily, key).changes()).hasSize(1);
+    }
+
+    private static void setUsed(QuotaKey key, long used) throws Exception {
+        try (var c = PG.dataSource().getConnection();
+                var s = c.prepareStatement("UPDATE quota_usage SET used = ? WHERE quota = ? AND caller = ? AND period_start = ?")) {
+            s.setLong(1, used);
+            s.setString(2, key.quota());
+            s.setString(3, key.caller());
+            s.setObject(4, key.periodStart());
+            assertThat(s.executeUpdate()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void badInput_isRefused_andChangesNothing() throws Exception {
         String key = "api_key:" + UUID.randomUUID().toString().substring(0, 16);
         assertThatThrownBy(() -> ops.adjust(daily, key, 5, "bob", "cli", " ", "r")).hasMessageContaining("a reason is required");
         assertThatThrownBy(() -> ops.adjust(daily, key, 5, "bob", "cli", "line\nbreak", "r")).hasMessageContaining("one line");
         assertThatThrownBy(() -> ops.adjust(daily, key, 0, "bob", "cli", "why", "r")).hasMessageContaining("non-zero");
+        // the bound holds both ways, at the extremes of a long too (Math.abs(Long.MIN_VALUE) is negative)
+        for (long delta : new long[] {Long.MIN_VALUE, Long.MIN_VALUE + 1, Long.MAX_VALUE, -1_000_000_000_001L, 1_000_000_000_001L}) {
+            assertThatThrownBy(() -> ops.adjust(daily, key, delta, "bob", "cli", "why", "r")).as("delta %d", delta)
+                    .hasMessageContaining("up to 1000000000000 either way");
+        }
         assertThatThrownBy(() -> ops.adjust(daily, "bob", 1, "bob", "cli", "why", "r")).hasMessageContaining("caller must be");
         assertThatThrownBy(() -> ops.reset(daily, key, "", "cli", "why", "r")).hasMessageContaining("who makes the change");
         assertThat(ops.show(daily, key).changes()).isEmpty();
@@ -208,6 +241,9 @@ class QuotaOperationsTest {
 
             for (String[] bad : List.of(
                     new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":1.5}", "400"},
+                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":-9223372036854775808}", "400"},
+                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":9223372036854775807}", "400"},
+                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":-9223372036854775809}", "400"},
                     new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"delta\":3}", "400"},
                     new String[] {"/daily/adjust", "not json", "400"},
                     new String[] {"/nope/reset", body, "404"},

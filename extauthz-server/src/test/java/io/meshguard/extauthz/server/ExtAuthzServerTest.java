@@ -20,6 +20,7 @@ import io.grpc.health.v1.HealthGrpc;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
+import io.meshguard.extauthz.decision.CheckSize;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -198,5 +199,18 @@ class ExtAuthzServerTest {
         assertThat(registry.get("meshguard_authz_check_duration_seconds").timer().count()).isGreaterThanOrEqualTo(3);
         assertThat(registry.get("meshguard_authz_jwks_fetches_total").tag("issuer", "test-idp").tag("result", "success")
                 .counter().count()).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void oversizedCheck_overRealGrpc_isADeny431_notAnRpcError() {
+        // above grpc-java's default 4 MiB and above the deny bound, below Envoy's 8192 KiB + transport floor
+        String big = "a".repeat(CheckSize.DENY_ABOVE_BYTES + 1024);
+        CheckResponse r = stub.check(request("/healthz", Map.of("x-big", List.of(big)), CheckRequests.Encoding.HEADERS));
+        assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(431);
+        assertThat(r.getDeniedResponse().getBody()).contains("\"reason\":\"request_too_large\"");
+        // a 5 MiB Check (over the old 4 MiB limit, under the bound) is decided on its content
+        CheckResponse decided = stub.check(request("/healthz", Map.of("x-big", List.of("b".repeat(5 * 1024 * 1024))),
+                CheckRequests.Encoding.HEADERS));
+        assertThat(decided.getDeniedResponse().getBody()).doesNotContain("request_too_large");
     }
 }

@@ -75,6 +75,10 @@ final class EnvoyListener {
                 // The gateway is the edge: the client address is the socket's, never a client-sent
                 // x-forwarded-for, and Envoy's internal x-envoy-* request headers are removed.
                 .setUseRemoteAddress(BoolValue.of(true))
+                // ...except through the load balancers configured in front (xds.gateway.xff_num_trusted_hops): Envoy
+                // then takes the client from x-forwarded-for and writes it to x-envoy-external-address, which is the
+                // client address extauthz decides on (conn_manager_utility.cc mutateRequestHeaders)
+                .setXffNumTrustedHops(targets.xffNumTrustedHops())
                 // Only loopback is "internal": without this list every RFC 1918 client (a corporate network, an
                 // internal load balancer) is internal and its x-envoy-* headers (retries, timeouts) are obeyed.
                 .setInternalAddressConfig(HttpConnectionManager.InternalAddressConfig.newBuilder()

@@ -56,6 +56,11 @@ class GatewayListenerTest {
         HttpConnectionManager hcm = envoyHcm(demo());
         assertThat(hcm.getUseRemoteAddress().getValue()).isTrue();
         assertThat(hcm.getXffNumTrustedHops()).isZero();
+        // one LB in front (xds.gateway.xff_num_trusted_hops: 1) reaches the HCM: Envoy's verdict is extauthz's client
+        GatewayConfig config = ConfigJson.readConfig(Files.readString(Path.of("../deploy/local/gateway.json")));
+        GroupResources behindLb = new SnapshotBuilder(new FilterTargets(TARGETS.extAuthz(), TARGETS.dlp(), TARGETS.accessLog(),
+                TARGETS.filterTimeout(), 1)).build(config, "local");
+        assertThat(envoyHcm(behindLb).getXffNumTrustedHops()).isEqualTo(1);
         assertThat(hcm.getInternalAddressConfig().getCidrRangesList())
                 .extracting(c -> c.getAddressPrefix() + "/" + c.getPrefixLen().getValue())
                 .containsExactly("127.0.0.1/32", "::1/128");
