@@ -710,15 +710,16 @@ public final class BuiltinRecognizer implements Recognizer {
                 endPos[ends] = j;
                 endDigits[ends++] = nd;
             }
-            if ((c == ' ' || c == '-') && (sep < 0 || sep == c) && digit(t.at(j + 1)) && ends > 0
-                    && endPos[ends - 1] == j) {
+            // One separator kind between groups: a space, a hyphen, a dot or a TAB ("4532.0151.1283.0366").
+            if ((c == ' ' || c == '-' || c == '.' || c == '\t') && (sep < 0 || sep == c) && digit(t.at(j + 1))
+                    && ends > 0 && endPos[ends - 1] == j) {
                 sep = c;
                 j++;
                 continue;
             }
             break;
         }
-        walkStart = digit(c) || c == ' ' || c == '-' ? NO_WALK : t.base() + i;
+        walkStart = digit(c) || c == ' ' || c == '-' || c == '.' || c == '\t' ? NO_WALK : t.base() + i;
         walkStop = t.base() + j;
         walkBase = t.base();
         walkDigits = nd;
