@@ -404,6 +404,63 @@ public final class BuiltinRecognizer implements Recognizer {
         if (c == '-' && on(BuiltinDetector.PRIVATE_KEY)) {
             pem(t, i, out);
         }
+        if (c == 'P' && on(BuiltinDetector.PRIVATE_KEY)) {
+            ppk(t, i, out);
+        }
+    }
+
+    private static final byte[] PPK_BEGIN = "PuTTY-User-Key-File-".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] PPK_PRIVATE = "Private-Lines:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] PPK_MAC = "Private-MAC:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /**
+     * A PuTTY private key file ({@code .ppk}, versions 2 and 3): from {@code PuTTY-User-Key-File-} through the line
+     * of {@code Private-MAC:}, or through the base64 lines after {@code Private-Lines:} when no MAC line follows.
+     * Without {@code Private-Lines:} within {@link #MAX_PEM} bytes it is no private key file.
+     */
+    private void ppk(TextWindow t, int i, Consumer<Candidate> out) {
+        if (!literal(t, i, PPK_BEGIN)) {
+            return;
+        }
+        int limit = i + MAX_PEM;
+        int lines = -1;
+        for (int k = i + PPK_BEGIN.length; k < limit; k++) {
+            int c = t.at(k);
+            if (c < 0) {
+                return;
+            }
+            if (c == 'P' && literal(t, k, PPK_PRIVATE)) {
+                lines = k + PPK_PRIVATE.length;
+                break;
+            }
+        }
+        if (lines < 0) {
+            return;
+        }
+        for (int k = lines; k < limit; k++) {
+            int c = t.at(k);
+            if (c < 0) {
+                break;
+            }
+            if (c == 'P' && literal(t, k, PPK_MAC)) {
+                int e = k + PPK_MAC.length;
+                while (e < limit && t.at(e) >= 0 && t.at(e) != '\n' && t.at(e) != '\r') {
+                    e++;
+                }
+                report(BuiltinDetector.PRIVATE_KEY, t, i, e, 1.0, out);
+                return;
+            }
+        }
+        int e = lines;
+        while (e < limit) {
+            int c = t.at(e);
+            if (alnum(c) || c == '+' || c == '/' || c == '=' || c == '\r' || c == '\n' || c == ' ') {
+                e++;
+            } else {
+                break;
+            }
+        }
+        report(BuiltinDetector.PRIVATE_KEY, t, i, e, 1.0, out);
     }
 
     private void iban(TextWindow t, int i, Consumer<Candidate> out) {
@@ -468,7 +525,10 @@ public final class BuiltinRecognizer implements Recognizer {
                 break;
             }
         }
-        if (!label.toString().endsWith("PRIVATE KEY") || !literal(t, j, "-----".getBytes())) {
+        // "PRIVATE KEY" covers PKCS#1/#8 ("ENCRYPTED PRIVATE KEY" too) and OpenSSH; OpenPGP armour ends its label
+        // with "PRIVATE KEY BLOCK" (RFC 4880 section 6.2).
+        String kind = label.toString();
+        if (!(kind.endsWith("PRIVATE KEY") || kind.endsWith("PRIVATE KEY BLOCK")) || !literal(t, j, "-----".getBytes())) {
             return;
         }
         j += 5;
@@ -710,15 +770,16 @@ public final class BuiltinRecognizer implements Recognizer {
                 endPos[ends] = j;
                 endDigits[ends++] = nd;
             }
-            if ((c == ' ' || c == '-') && (sep < 0 || sep == c) && digit(t.at(j + 1)) && ends > 0
-                    && endPos[ends - 1] == j) {
+            // One separator kind between groups: a space, a hyphen, a dot or a TAB ("4532.0151.1283.0366").
+            if ((c == ' ' || c == '-' || c == '.' || c == '\t') && (sep < 0 || sep == c) && digit(t.at(j + 1))
+                    && ends > 0 && endPos[ends - 1] == j) {
                 sep = c;
                 j++;
                 continue;
             }
             break;
         }
-        walkStart = digit(c) || c == ' ' || c == '-' ? NO_WALK : t.base() + i;
+        walkStart = digit(c) || c == ' ' || c == '-' || c == '.' || c == '\t' ? NO_WALK : t.base() + i;
         walkStop = t.base() + j;
         walkBase = t.base();
         walkDigits = nd;

@@ -43,9 +43,32 @@ final class ByteFinder {
 
     /** @param second bytes that may follow; null when any byte may */
     ByteFinder(boolean[] first, boolean[] second) {
+        this(first, second, tests(first));
+    }
+
+    /**
+     * Finds single bytes {@code x} with {@code (x | ors[k]) == values[k]} for some {@code k} (at most three tests):
+     * for sets wider than pairs of values one bit apart, e.g. every byte 0xC0-0xDF is one test (or-mask 0x1F).
+     */
+    static ByteFinder ofTests(int[] values, int[] ors) {
+        boolean[] set = new boolean[256];
+        long[][] t = new long[2][values.length];
+        for (int k = 0; k < values.length; k++) {
+            for (int x = 0; x < 256; x++) {
+                set[x] |= (x | ors[k]) == values[k];
+            }
+            t[0][k] = ONES * values[k];
+            t[1][k] = ONES * ors[k];
+        }
+        if (values.length == 0 || values.length > MAX_VALUES) {
+            throw new IllegalArgumentException("one to three tests");
+        }
+        return new ByteFinder(set, null, t);
+    }
+
+    private ByteFinder(boolean[] first, boolean[] second, long[][] f) {
         this.first = first.clone();
         this.second = second == null ? all() : second.clone();
-        long[][] f = tests(first);
         long[][] s = second == null ? new long[][] {{}, {}} : tests(second);
         this.swar = f != null && f[0].length > 0 && s != null;
         this.anySecond = s == null || s[0].length == 0;

@@ -18,7 +18,6 @@ import java.util.function.Consumer;
  * than {@link #OVERLAP} bytes of such a run can be missed.
  */
 final class DisguisedNumberRecognizer implements Recognizer {
-    private static final ByteFinder FULL_WIDTH = new ByteFinder(byteSet(0xEF), null);
     static final int MAX_RUN = 4096;
     static final int OVERLAP = 512;
     /** The fewest digits any numeric detector needs (a Seoul number: 02-123-4567). */
@@ -33,7 +32,7 @@ final class DisguisedNumberRecognizer implements Recognizer {
 
     /** The numeric pass as compiled: each stream takes its own at its first disguised run. */
     private final BuiltinRecognizer compiledNumbers;
-    /** Lead bytes of every non-ASCII character a run may hold: 0xC2, 0xE2, 0xE3, 0xEF. */
+    /** Lead bytes of every non-ASCII character a run may hold ({@link #LEAD}). */
     private final ByteFinder leads;
     private final int rules;
     /**
@@ -61,7 +60,9 @@ final class DisguisedNumberRecognizer implements Recognizer {
             return java.util.Optional.empty();
         }
         int rules = numeric.values().stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
-        ByteFinder leads = new ByteFinder(byteSet(0xC2, 0xE2, 0xE3, 0xEF), null);
+        // Three or-mask tests, so the search runs a vector (or eight bytes) a step: 0xC0-0xDF, 0xE0-0xE3 with
+        // 0xF0-0xF3, and 0xEF. Bytes it stops at that are no lead of LEAD are classified as not in a run.
+        ByteFinder leads = ByteFinder.ofTests(new int[] {0xDF, 0xF3, 0xEF}, new int[] {0x1F, 0x13, 0x00});
         return java.util.Optional.of(
                 new DisguisedNumberRecognizer(new BuiltinRecognizer(numeric, true, false), leads, rules));
     }
@@ -94,27 +95,66 @@ final class DisguisedNumberRecognizer implements Recognizer {
     static int classify(byte[] b, int i, int n, boolean complete) {
         int c = b[i] & 0xff;
         if (c < 0x80) {
-            return (c >= '0' && c <= '9') || c == ' ' || c == '-' ? c << 8 | 1 : NOT_IN_RUN;
+            // TAB and '.' group digits too ("4532.0151.1283.0366"): read as a space.
+            return (c >= '0' && c <= '9') || c == ' ' || c == '-' ? c << 8 | 1
+                    : c == '\t' || c == '.' ? ' ' << 8 | 1 : NOT_IN_RUN;
         }
-        int len = c == 0xC2 ? 2 : c == 0xE2 || c == 0xE3 || c == 0xEF ? 3 : 0;
-        if (len == 0) {
+        if (!LEAD[c]) {
             return NOT_IN_RUN;
         }
+        int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
         if (i + len > n) {
             return complete ? NOT_IN_RUN : NEED_MORE;
         }
-        int c1 = b[i + 1] & 0xff;
-        if (len == 2) {
-            return c1 == 0xA0 ? ' ' << 8 | 2 : c1 == 0xAD ? INVISIBLE << 8 | 2 : NOT_IN_RUN;
+        int cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+        for (int k = 1; k < len; k++) {
+            int x = b[i + k] & 0xff;
+            if ((x & 0xC0) != 0x80) {
+                return NOT_IN_RUN;
+            }
+            cp = cp << 6 | (x & 0x3F);
         }
-        int c2 = b[i + 2] & 0xff;
-        int stands = switch (c << 16 | c1 << 8 | c2) {
-            case 0xE2808B, 0xE2808C, 0xE2808D, 0xE281A0, 0xEFBBBF -> INVISIBLE; // zero-width, word joiner, BOM
-            case 0xE28090, 0xE28091, 0xE28092, 0xE28093, 0xE28892, 0xEFBC8D -> '-'; // hyphens, dashes, minus
-            case 0xE38080 -> ' '; // ideographic space
-            default -> c == 0xEF && c1 == 0xBC && c2 >= 0x90 && c2 <= 0x99 ? '0' + c2 - 0x90 : -1; // full-width digit
-        };
-        return stands < 0 ? NOT_IN_RUN : stands << 8 | 3;
+        int stands = standsFor(cp);
+        return stands < 0 ? NOT_IN_RUN : stands << 8 | len;
+    }
+
+    /**
+     * The ASCII byte code point {@code cp} stands for in a number, by its Unicode class rather than a list: a decimal
+     * digit of any script (Nd: Arabic-Indic, Devanagari, full-width, mathematical digits...) is its digit, a space
+     * separator (Zs: no-break, narrow no-break, figure, ideographic spaces...) a space, a dash (Pd) or the minus sign
+     * a hyphen, a format character (Cf: zero-width space and joiners, LRM/RLM, U+2060-2064, BOM, soft hyphen...)
+     * nothing; -1 for anything else.
+     */
+    static int standsFor(int cp) {
+        int type = Character.getType(cp);
+        if (type == Character.DECIMAL_DIGIT_NUMBER) {
+            return '0' + Character.digit(cp, 10);
+        }
+        if (type == Character.SPACE_SEPARATOR) {
+            return ' ';
+        }
+        if (type == Character.DASH_PUNCTUATION || cp == 0x2212) {
+            return '-';
+        }
+        return type == Character.FORMAT ? INVISIBLE : -1;
+    }
+
+    /**
+     * Lead bytes of the characters a run may hold: every two-byte character, three-byte ones from U+0800 to U+3FFF
+     * (scripts with digits, the separators and format marks of U+2000-206F, the ideographic space) and from U+F000
+     * (full-width forms, BOM), and four-byte ones from U+10000 to U+3FFFF (mathematical and other digits). Left
+     * out: U+4000-EFFF, CJK ideographs, Yi and Hangul syllables — no separator or format mark is there, and Korean
+     * prose would otherwise stop the search at almost every character. (Vai, Saurashtra, Kayah Li, Javanese, Cham
+     * and Meetei Mayek digits, U+A620-ABF9, are therefore not read as digits.)
+     */
+    private static final boolean[] LEAD = new boolean[256];
+
+    static {
+        for (int c = 0xC2; c <= 0xE3; c++) {
+            LEAD[c] = true;
+        }
+        LEAD[0xEF] = true;
+        LEAD[0xF0] = true;
     }
 
     @Override
@@ -185,7 +225,7 @@ final class DisguisedNumberRecognizer implements Recognizer {
 
     /** The length of the run character that ends just before index {@code s} (starting at or after limit), or 0. */
     private static int charBefore(byte[] b, int s, int limit) {
-        for (int len = 1; len <= 3 && s - len >= limit; len++) {
+        for (int len = 1; len <= 4 && s - len >= limit; len++) {
             int c = classify(b, s - len, s, true);
             if (c != NOT_IN_RUN && (c & 0xff) == len) {
                 return len;
@@ -221,7 +261,7 @@ final class DisguisedNumberRecognizer implements Recognizer {
 
     /** The start of the first bytes of a character still arriving at the end of the text, or {@code n}. */
     private static int partialCharStart(byte[] b, int n, int floor) {
-        for (int k = 2; k >= 1; k--) {
+        for (int k = 3; k >= 1; k--) {
             if (n - k >= floor && classify(b, n - k, n, false) == NEED_MORE) {
                 return n - k;
             }
@@ -345,17 +385,17 @@ final class DisguisedNumberRecognizer implements Recognizer {
 
 
     /**
-     * True when the text holds a full-width form ({@code EF BC}: full-width digits and hyphen). A disguised number
-     * without one has at least {@link #MIN_DIGITS} ASCII digits, and the built-in pass this one is part of already
-     * answers true for four; so this pass need not look for the other disguises here, which keeps the test cheap on
-     * the many short non-ASCII texts of JSON documents.
+     * True when the text holds a decimal digit of another script ({@link #standsFor}: Nd, any non-ASCII one). A
+     * disguised number without one is written in ASCII digits, at least {@link #MIN_DIGITS} of them, for which the
+     * built-in pass this one is part of already answers true; so only the characters the byte search stops at
+     * ({@link #LEAD}) are classified, and texts of Hangul and CJK ideographs are not even stopped in.
      */
     @Override
     public boolean mayFind(byte[] b, int off, int len) {
         int end = off + len;
-        // One test per byte (0xEF is rare in text of any script), the 0xBC after it checked at each hit.
-        for (int i = FULL_WIDTH.next(b, off, end); i < end - 1; i = FULL_WIDTH.next(b, i + 1, end)) {
-            if (b[i + 1] == (byte) 0xBC) {
+        for (int i = leads.next(b, off, end); i < end; i = leads.next(b, i + 1, end)) {
+            int stands = classify(b, i, end, true) >>> 8;
+            if (stands >= '0' && stands <= '9') {
                 return true;
             }
         }

@@ -29,14 +29,25 @@ public final class ScanRules {
     private final Map<Integer, RegexSpec> regexes = new java.util.LinkedHashMap<>();
     private final Map<Integer, KeywordSpec> keywords = new java.util.LinkedHashMap<>();
     private int maxContextChars;
+    /** Rule indexes whose findings carry a check digit (Luhn, mod 97, the business-number digit). */
+    private final java.util.Set<Integer> checksummed = new java.util.HashSet<>();
 
     public ScanRules addBuiltin(BuiltinDetector d, DetectorRule rule) {
-        builtins.put(d, add(rule));
+        int index = add(rule);
+        builtins.put(d, index);
+        if (d == BuiltinDetector.CARD || d == BuiltinDetector.IBAN || d == BuiltinDetector.KR_BRN) {
+            checksummed.add(index);
+        }
         return this;
     }
 
     public ScanRules addRegex(RegexSpec spec, DetectorRule rule) {
-        regexes.put(add(rule), spec);
+        int index = add(rule);
+        regexes.put(index, spec);
+        if (spec.validator() == RegexRecognizer.Validator.LUHN || spec.validator() == RegexRecognizer.Validator.IBAN
+                || spec.validator() == RegexRecognizer.Validator.KR_BRN) {
+            checksummed.add(index);
+        }
         return this;
     }
 
@@ -83,6 +94,16 @@ public final class ScanRules {
 
     public boolean isEmpty() {
         return rules.isEmpty();
+    }
+
+    /**
+     * Per rule index: whether its findings passed a check digit, so that negative context words may not drop them
+     * when they mask or block (see {@link StreamScanner}).
+     */
+    boolean[] checksummedArray() {
+        boolean[] out = new boolean[rules.size()];
+        checksummed.forEach(i -> out[i] = true);
+        return out;
     }
 
     int maxContextChars() {

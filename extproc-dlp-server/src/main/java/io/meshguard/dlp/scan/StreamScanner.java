@@ -13,8 +13,15 @@ import java.util.List;
  * frontier) or a found match still waiting for the words after it, cut at a UTF-8 character boundary. The output is
  * byte-identical however the input was chunked.
  *
- * <p>Overlapping findings from different detectors are resolved by confidence, then length, then position, then
- * policy order; the winner's action applies.
+ * <p>Overlapping findings that change the text (mask, redact, hash, block) become one finding over the union of
+ * their spans, with the strongest action (block before the others) and, among equals, the action of the most
+ * confident, then longest, then earliest, then first in policy order: no byte of either finding is left in clear.
+ * Overlapping alerts only are resolved by that order alone (an alert changes nothing).
+ *
+ * <p>Context words count only within the finding's line and JSON value: the windows stop at a line break, at
+ * {@code { } [ ]} and at a {@code ,} followed by a {@code "} (see {@link #lineBefore}). A negative word never drops a
+ * checksum-valid finding (card, IBAN, business number, a pattern with such a validator) whose action masks, redacts,
+ * hashes or blocks, unless it is in a structured label directly before the value ({@link #labelStart}).
  */
 public final class StreamScanner {
     /** By start, then end: written out, as it runs for every candidate. */
@@ -46,6 +53,8 @@ public final class StreamScanner {
     private final DetectorRule[] ruleAt;
     private final ContextWords contextWords;
     private final ContextIndex contextIndex;
+    /** Per rule index: whether its findings passed a check digit ({@link ScanRules#checksummedArray}). */
+    private final boolean[] checksummed;
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
 
     private static final class Pending {
@@ -61,6 +70,15 @@ public final class StreamScanner {
             end = c.end();
             confidence = c.confidence();
         }
+
+        /** A scored finding of {@code p}'s detector over {@code [start, end)}. */
+        Pending(Pending p, long start, long end) {
+            detector = p.detector;
+            this.start = start;
+            this.end = end;
+            confidence = p.confidence;
+            scored = true;
+        }
     }
 
     public StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out) {
@@ -73,6 +91,7 @@ public final class StreamScanner {
         this.ruleAt = rules.ruleArray();
         this.contextWords = rules.contextWords();
         this.contextIndex = new ContextIndex(contextWords);
+        this.checksummed = rules.checksummedArray();
         int lookBehind = 8;
         for (Recognizer r : recognizers) {
             lookBehind = Math.max(lookBehind, r.lookBehind());
@@ -226,13 +245,30 @@ public final class StreamScanner {
             // a test for an ASCII window first would branch differently from one finding to the next in mixed text.
             after = charsAfter(b, e, n, within);
             if (after < 0) {
-                if (!text.complete()) {
+                // Not all of the window has arrived; a line or structure break already in it settles it (the same
+                // answer the whole window gives, since the window stops at its first break).
+                int brk = firstBreak(b, e, n);
+                if (brk < n) {
+                    after = brk;
+                } else if (!text.complete()) {
                     return false;
+                } else {
+                    after = n;
                 }
-                after = n;
             }
-            int before = charsBefore(b, s, within);
+            after = lineAfter(b, e, after);
+            int before = lineBefore(b, charsBefore(b, s, within), s);
             int found = contextIndex.found(p.detector, text, before, s, e, after);
+            if ((found & ContextWords.PENALTY) != 0 && checksummed[p.detector]
+                    && rule.action().kind() != ActionKind.ALERT) {
+                // A word the sender chose must not unmask a number whose check digit holds: only a structured label
+                // right before the value ("Order ID: ", "order_id": ) may lower it.
+                int label = labelStart(b, before, s);
+                if (label < 0 || (contextIndex.found(p.detector, text, label, labelEnd, labelEnd, labelEnd)
+                        & ContextWords.PENALTY) == 0) {
+                    found &= ~ContextWords.PENALTY;
+                }
+            }
             double delta = 0;
             if ((found & ContextWords.BOOST) != 0) {
                 delta += ctx.boost();
@@ -247,6 +283,105 @@ public final class StreamScanner {
             return true;
         }
         return allowLists[p.detector].allowed(b, s, e);
+    }
+
+    /** Whether byte {@code c} ends a context window by itself: a line break or a JSON structure character. */
+    private static boolean breaks(int c) {
+        return c == '\n' || c == '\r' || c == '{' || c == '}' || c == '[' || c == ']';
+    }
+
+    /** The first index in {@code [from, to)} whose byte {@link #breaks}, or {@code to}. */
+    private static int firstBreak(byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (breaks(b[i])) {
+                return i;
+            }
+        }
+        return to;
+    }
+
+    /**
+     * Whether the comma at {@code i} separates JSON members or elements: the next byte that is not a space or TAB,
+     * before {@code to}, is a quote.
+     */
+    private static boolean memberComma(byte[] b, int i, int to) {
+        if (b[i] != ',') {
+            return false;
+        }
+        for (int k = i + 1; k < to; k++) {
+            if (b[k] != ' ' && b[k] != '\t') {
+                return b[k] == '"';
+            }
+        }
+        return false;
+    }
+
+    /** The after-window {@code [e, after)} cut at its first line break, structure character or member comma. */
+    static int lineAfter(byte[] b, int e, int after) {
+        for (int i = e; i < after; i++) {
+            if (breaks(b[i]) || memberComma(b, i, after)) {
+                return i;
+            }
+        }
+        return after;
+    }
+
+    /** The before-window {@code [before, s)} cut after its last line break, structure character or member comma. */
+    static int lineBefore(byte[] b, int before, int s) {
+        for (int i = s - 1; i >= before; i--) {
+            if (breaks(b[i]) || memberComma(b, i, s)) {
+                return i + 1;
+            }
+        }
+        return before;
+    }
+
+    /** Where {@link #labelStart}'s label ends (exclusive): valid only after it answered. */
+    private int labelEnd;
+
+    /**
+     * The start of a structured label directly before the value at {@code s} (not before {@code before}), or -1.
+     * A label is: up to 48 bytes of letters (any script), digits, spaces, {@code _ - .}, optionally in quotes (a JSON
+     * key), then {@code :}, {@code #} or {@code =}, then only spaces, TABs and at most one opening quote up to the
+     * value. {@code Order ID: 4532…}, {@code "order_id": "4532…"}, {@code IMEI=35…}, {@code 송장번호: …} have one;
+     * {@code order 4532…} and {@code my order is 4532…} have none. Sets {@link #labelEnd}.
+     */
+    private int labelStart(byte[] b, int before, int s) {
+        int q = s;
+        while (q > before && (b[q - 1] == ' ' || b[q - 1] == '\t')) {
+            q--;
+        }
+        if (q > before && (b[q - 1] == '"' || b[q - 1] == '\'')) {
+            q--;
+        }
+        while (q > before && (b[q - 1] == ' ' || b[q - 1] == '\t')) {
+            q--;
+        }
+        if (q <= before || (b[q - 1] != ':' && b[q - 1] != '#' && b[q - 1] != '=')) {
+            return -1;
+        }
+        q--;
+        while (q > before && b[q - 1] == ' ') {
+            q--;
+        }
+        if (q > before && (b[q - 1] == '"' || b[q - 1] == '\'')) {
+            q--;
+        }
+        int end = q;
+        int limit = Math.max(before, end - 48);
+        while (q > limit && labelByte(b[q - 1])) {
+            q--;
+        }
+        if (q == end) {
+            return -1;
+        }
+        labelEnd = end;
+        return q;
+    }
+
+    private static boolean labelByte(byte x) {
+        return x < 0 || (x >= 'a' && x <= 'z') || (x >= 'A' && x <= 'Z') || (x >= '0' && x <= '9') || x == ' '
+                || x == '_' || x == '-' || x == '.';
     }
 
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
@@ -339,8 +474,32 @@ public final class StreamScanner {
         }
         List<Pending> byPriority = new ArrayList<>(pending.subList(from, to));
         byPriority.sort(BY_PRIORITY);
-        List<Pending> winners = new ArrayList<>();
+        // Findings that change the text: one over the union of their spans, so that no part of any is left in clear
+        // (dropping the shorter or less confident one would pass part of an IBAN that a card number overlaps).
+        Pending strongest = null;
+        long unionStart = Long.MAX_VALUE;
+        long unionEnd = Long.MIN_VALUE;
         for (Pending p : byPriority) {
+            ActionKind kind = ruleAt[p.detector].action().kind();
+            if (kind == ActionKind.ALERT) {
+                continue;
+            }
+            if (strongest == null || (kind == ActionKind.BLOCK
+                    && ruleAt[strongest.detector].action().kind() != ActionKind.BLOCK)) {
+                strongest = p;
+            }
+            unionStart = Math.min(unionStart, p.start);
+            unionEnd = Math.max(unionEnd, p.end);
+        }
+        List<Pending> winners = new ArrayList<>();
+        if (strongest != null) {
+            winners.add(strongest.start == unionStart && strongest.end == unionEnd ? strongest
+                    : new Pending(strongest, unionStart, unionEnd));
+        }
+        for (Pending p : byPriority) {
+            if (strongest != null && ruleAt[p.detector].action().kind() != ActionKind.ALERT) {
+                continue;
+            }
             boolean overlaps = false;
             for (Pending w : winners) {
                 overlaps |= p.start < w.end && w.start < p.end;

@@ -45,7 +45,9 @@ class DisguisedNumberRecognizerTest {
         String[][] cases = {
             {"７", "7"}, {"０", "0"}, {"９", "9"}, {"\u00A0", " "}, {"\u3000", " "}, {"\u2010", "-"}, {"\u2011", "-"},
             {"\u2012", "-"}, {"\u2013", "-"}, {"\u2212", "-"}, {"\uFF0D", "-"}, {"\u200B", ""}, {"\u200C", ""},
-            {"\u200D", ""}, {"\u2060", ""}, {"\uFEFF", ""}, {"\u00AD", ""}, {"5", "5"}, {" ", " "}, {"-", "-"},
+            {"\u200D", ""}, {"\u2060", ""}, {"\uFEFF", ""}, {"\u00AD", ""},
+            {"\u2014", "-"}, {"\u2061", ""}, {"\u202F", " "}, {"\u2007", " "},
+            {"\u200E", ""}, {"\u0663", "3"}, {"\u06F3", "3"}, {"\u0969", "3"}, {"\t", " "}, {".", " "}, {"5", "5"}, {" ", " "}, {"-", "-"},
         };
         for (String[] c : cases) {
             byte[] b = utf8(c[0]);
@@ -53,8 +55,8 @@ class DisguisedNumberRecognizerTest {
             assertThat(got & 0xff).as("length of U+%04X", (int) c[0].charAt(0)).isEqualTo(b.length);
             assertThat(got >>> 8).as("U+%04X", (int) c[0].charAt(0)).isEqualTo(c[1].isEmpty() ? 0 : c[1].charAt(0));
         }
-        for (String no : new String[] {"a", "\u2014", "\u201C", "\u2026", "\u00A9", "\u00C9", "\uFF21", "\uFF0E", "가",
-            "\u3001", "\u2061", "\uFF1A", "\uFEFE", "_", "+"}) {
+        for (String no : new String[] {"a", "\u201C", "\u2026", "\u00A9", "\u00C9", "\uFF21", "\uFF0E", "가",
+            "\u3001", "\uFF1A", "\uFEFE", "_", "+"}) {
             byte[] b = utf8(no);
             assertThat(DisguisedNumberRecognizer.classify(b, 0, b.length, true)).as("U+%04X", (int) no.charAt(0))
                     .isZero();
