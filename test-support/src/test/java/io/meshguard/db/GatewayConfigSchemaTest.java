@@ -223,7 +223,7 @@ class GatewayConfigSchemaTest {
                     .set(NODE_STATUS.CONNECTED, true)
                     .set(NODE_STATUS.ACKED_VERSIONS, JSONB.valueOf("{\"type.googleapis.com/envoy.config.cluster.v3.Cluster\": \"" + version + "\"}"))
                     .set(NODE_STATUS.LAST_SEEN, OffsetDateTime.now(ZoneOffset.UTC))
-                    .onConflict(NODE_STATUS.NODE_ID)
+                    .onConflict(NODE_STATUS.PEER_IDENTITY, NODE_STATUS.NODE_ID)
                     .doUpdate()
                     .set(NODE_STATUS.ACKED_VERSIONS, org.jooq.impl.DSL.excluded(NODE_STATUS.ACKED_VERSIONS))
                     .set(NODE_STATUS.LAST_SEEN, org.jooq.impl.DSL.excluded(NODE_STATUS.LAST_SEEN))
