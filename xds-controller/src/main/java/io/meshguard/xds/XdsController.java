@@ -67,6 +67,7 @@ public final class XdsController implements ServerComponent {
 
     private XdsController(XdsSettings settings, DataSource dataSource, MeterRegistry meters, ConfigChangeAudit audit,
             Optional<PolicyFileSet> policies, Tracing tracing) {
+        audit = ConfigChangeAudit.alsoTrailed(audit, new io.meshguard.audit.trail.AdminTrail(dataSource));
         this.settings = settings;
         this.draft = new PgGatewayStore(dataSource);
         this.revisions = new PgRevisionStore(dataSource);

@@ -2,7 +2,8 @@ package io.meshguard.cli.xds;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.access.AdminAccessSettings;
-import io.meshguard.access.LoggedAdminEvents;
+import io.meshguard.access.TrailAdminEvents;
+import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.ConnectionSource;
@@ -76,7 +77,8 @@ public final class XdsCommand implements Callable<Integer> {
             StatusHttpServer http = new StatusHttpServer("xds-http",
                     HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
             xds.mountAdminApi(http, AdminAccessSettings.configGroup().read(config).gate(
-                    new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file", new LoggedAdminEvents()));
+                    new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file",
+                    new TrailAdminEvents(new AdminTrail(dataSource))));
             http.addReadinessChecks(xds.readinessChecks());
             stack.start(xds);
             stack.start(http);

@@ -191,7 +191,8 @@ public final class ExtAuthzServer implements ServerComponent {
     /** As {@link #mountQuotaApi(StatusHttpServer)}, behind the admin plane's gate (OIDC, role bindings, break-glass). */
     public void mountQuotaApi(StatusHttpServer http, AdminAccessSettings access) throws ConfigException {
         mountAdminApis(http, access.gate(new BearerTokens(config.quota().adminTokenFile()), "quota.admin.token_file",
-                new LoggedAdminEvents()));
+                dataSource.<io.meshguard.access.AdminEvents>map(ds -> new io.meshguard.access.TrailAdminEvents(
+                        new io.meshguard.audit.trail.AdminTrail(ds))).orElseGet(LoggedAdminEvents::new)));
     }
 
     /**

@@ -32,6 +32,27 @@ public interface ConfigChangeAudit {
                 .build());
     }
 
+    /**
+     * Records into {@code audit} and appends each change to the hash-chained admin trail; a change the trail cannot
+     * take is logged at ERROR with every field (it was already made: the draft and revisions commit first).
+     */
+    static ConfigChangeAudit alsoTrailed(ConfigChangeAudit audit, io.meshguard.audit.trail.AdminTrail trail) {
+        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("io.meshguard.xds.audit");
+        return c -> {
+            audit.record(c);
+            try {
+                trail.append(new io.meshguard.audit.trail.AdminTrailEntry(java.time.Instant.now(), c.actor(),
+                        "admin-api", java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(),
+                        java.util.Optional.ofNullable(c.requestId()), c.action(), c.object(), c.detail(),
+                        java.util.Optional.empty(), java.util.Optional.empty(), java.util.Map.of()));
+            } catch (io.meshguard.audit.trail.AdminTrail.UnavailableException e) {
+                log.error("admin trail unavailable, change kept only in the audit log: actor={} action={} object={} "
+                        + "detail={} request_id={} ({})", c.actor(), c.action(), c.object(), c.detail(), c.requestId(),
+                        e.getMessage());
+            }
+        };
+    }
+
     /** Logs the change only (tests and offline tools). */
     static ConfigChangeAudit logOnly() {
         org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("io.meshguard.xds.audit");

@@ -212,4 +212,17 @@ class AdminApiTest {
         assertThat(call("POST", "/publish", "{}").statusCode()).isEqualTo(400);
         assertThat(call("GET", "/nothing-here", null).statusCode()).isEqualTo(404);
     }
+
+    /** Every change of the admin API is also a row of the hash-chained admin trail, and the chain verifies. */
+    @Test
+    void changes_areAppendedToTheAdminTrail_whichVerifies() throws Exception {
+        assertThat(call("PUT", "/groups/trail-test", "{\"name\": \"trail-test\", \"environment\": \"dev\", "
+                + "\"region\": \"eu\"}").statusCode()).isEqualTo(200);
+        io.meshguard.audit.trail.AdminTrailVerifier.Report r = new io.meshguard.audit.trail.AdminTrailVerifier(ds)
+                .verify(Optional.empty());
+        assertThat(r.intact()).as("%s", r.firstBad()).isTrue();
+        assertThat(PG.dsl().fetchCount(PG.dsl().selectFrom("admin_trail")
+                .where("actor = 'alice' and target = 'groups/trail-test'"))).isEqualTo(1);
+        assertThat(call("DELETE", "/groups/trail-test", null).statusCode()).isEqualTo(200);
+    }
 }
