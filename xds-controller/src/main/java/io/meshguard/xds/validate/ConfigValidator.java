@@ -191,6 +191,31 @@ public final class ConfigValidator {
         }
     }
 
+    /**
+     * A gRPC method path: {@code /package.Service/Method}, a dotted full name whose last part (the service) starts
+     * upper case, as protobuf style names services; {@code /index.html} or {@code /orders.v2} are not.
+     */
+    private static final java.util.regex.Pattern GRPC_SERVICE = java.util.regex.Pattern.compile(
+            "/[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*\\.[A-Z][A-Za-z0-9_]*(/.*)?");
+
+    /**
+     * Review IC-08: a gRPC client calls {@code /package.Service/Method} and a server answers only that path, but the
+     * route is served at {@code <base_path>/<version>/package.Service/Method} and reaches the server unchanged, which
+     * answers UNIMPLEMENTED. Only an API with no base path serves it without a prefix, and then only through its
+     * default version. Version gRPC APIs in the package name ({@code helloworld.v1.Greeter}), as gRPC does.
+     */
+    private static void grpcPathVersion(List<Problem> problems, String path, Api api, Optional<String> match) {
+        if (match.isEmpty() || !GRPC_SERVICE.matcher(match.get()).matches()) {
+            return;
+        }
+        String served = api.basePath().isEmpty() ? "/<version>" + match.get() + " (and " + match.get()
+                + " for the default version)" : api.basePath() + "/<version>" + match.get();
+        problems.add(Problem.warning(path, "this looks like a gRPC method path, served at " + served
+                + ": a gRPC server answers only " + match.get() + " and returns UNIMPLEMENTED for a prefixed path, "
+                + "which the gateway forwards unchanged. Give the API no base_path and reach it through its default "
+                + "version, and version gRPC services in the package name (helloworld.v1.Greeter), not in the path"));
+    }
+
     private void validateRoute(List<Problem> problems, Set<String> upstreamNames, Route r,
             Map<String, GatewayGroup> groups, Map<String, Api> apis, Map<String, Route> routes) {
         String path = "routes[" + r.group() + "/" + r.name() + "]";
@@ -219,6 +244,9 @@ public final class ConfigValidator {
             }
             m.pathPrefix().ifPresent(p -> relativePath(problems, path + ".match.path_prefix", p));
             m.pathExact().ifPresent(p -> relativePath(problems, path + ".match.path_exact", p));
+            if (api != null) {
+                grpcPathVersion(problems, path + ".match", api, m.pathPrefix().or(m::pathExact));
+            }
             // Envoy sees the regex behind the route's quoted root (SnapshotBuilder.match): size that, the longest root
             String root = api == null ? "" : api.basePath() + "/" + r.version();
             m.pathRegex().ifPresent(p -> regex(problems, path + ".match.path_regex", p,

@@ -30,6 +30,25 @@ class ConfigValidatorTest {
         return errors(BASE.replace("ROUTES", route));
     }
 
+    /** Review IC-08: a versioned gRPC path reaches a gRPC server unchanged, which answers UNIMPLEMENTED. */
+    @Test
+    void grpcMethodPath_underAVersionedRoot_isWarnedAbout_andAPlainPathIsNot() {
+        List<Problem> warnings = new ConfigValidator().validate(ConfigJson.readConfig(BASE.replace("ROUTES",
+                ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"/helloworld.Greeter/\"")))).warnings();
+        assertThat(warnings).extracting(Problem::message).anySatisfy(m -> assertThat(m)
+                .contains("gRPC method path").contains("/shop/<version>/helloworld.Greeter/").contains("UNIMPLEMENTED"));
+        assertThat(new ConfigValidator().validate(ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE.replace(
+                "\"path_prefix\": \"/\"", "\"path_exact\": \"/helloworld.v1.Greeter/SayHello\"")))).warnings())
+                .extracting(Problem::message).anySatisfy(m -> assertThat(m).contains("gRPC method path"));
+        for (String http : new String[] {"/orders.v2/", "/index.html", "/v1.0/items"}) {
+            assertThat(new ConfigValidator().validate(ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE.replace(
+                    "\"path_prefix\": \"/\"", "\"path_prefix\": \"" + http + "\"")))).warnings())
+                    .extracting(Problem::message).as(http).noneSatisfy(m -> assertThat(m).contains("gRPC"));
+        }
+        assertThat(new ConfigValidator().validate(ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE))).warnings())
+                .extracting(Problem::message).noneSatisfy(m -> assertThat(m).contains("gRPC"));
+    }
+
     @Test
     void validConfig_hasNoErrors() {
         assertThat(errorsWithRoute(ROUTE)).isEmpty();
