@@ -2,7 +2,6 @@ package io.meshguard.cli.authz;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.cli.DatabaseOptions;
-import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
@@ -94,16 +93,7 @@ public final class ApiKeyCommand implements Runnable {
         }
 
         private AdminClient adminClient() throws java.io.IOException {
-            if (url != null && tokenFile != null) {
-                return new AdminClient(url, tokenFile);
-            }
-            Optional<RunningStack> stack = RunningStack.find(database.dataDir());
-            if (stack.isEmpty()) {
-                throw new IllegalStateException("no admin API given: pass --url URL --token-file FILE, or start `meshguard up` ("
-                        + RunningStack.notRunning(database.dataDir()) + ")");
-            }
-            return new AdminClient(url != null ? url : stack.get().xdsAdminUrl(),
-                    tokenFile != null ? tokenFile : stack.get().xdsAdminTokenFile());
+            return AdminClient.resolve(url, tokenFile, database.dataDir());
         }
     }
 

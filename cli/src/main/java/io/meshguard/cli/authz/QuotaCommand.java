@@ -6,7 +6,6 @@ import io.meshguard.audit.BatchWriteMethod;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.PostgresAuditStore;
 import io.meshguard.cli.DatabaseOptions;
-import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
@@ -107,16 +106,7 @@ public final class QuotaCommand implements Runnable {
 
         /** The admin API these options name. */
         AdminClient adminClient() throws java.io.IOException {
-            if (url != null && tokenFile != null) {
-                return new AdminClient(url, tokenFile);
-            }
-            Optional<RunningStack> stack = RunningStack.find(database.dataDir());
-            if (stack.isEmpty()) {
-                throw new IllegalStateException("no admin API given: pass --url URL --token-file FILE, or start `meshguard up` ("
-                        + RunningStack.notRunning(database.dataDir()) + "); --direct-db is break-glass");
-            }
-            return new AdminClient(url != null ? url : stack.get().xdsAdminUrl(),
-                    tokenFile != null ? tokenFile : stack.get().xdsAdminTokenFile());
+            return AdminClient.resolve(url, tokenFile, database.dataDir());
         }
 
         /** Calls the admin API and prints its answer; non-zero when it refused. */

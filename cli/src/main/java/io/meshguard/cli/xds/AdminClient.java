@@ -68,4 +68,28 @@ public final class AdminClient {
                 .build();
         return http.send(request, HttpResponse.BodyHandlers.ofString());
     }
+
+    /**
+     * The admin API a command names: {@code url} with {@code tokenFile}; {@code url} alone with the signed-in user's
+     * token ({@code meshguard login}); otherwise the running {@code meshguard up} on {@code dataDir}, for whatever of
+     * the two is missing.
+     */
+    public static AdminClient resolve(String url, Path tokenFile, Path dataDir) throws IOException {
+        if (url != null && tokenFile != null) {
+            return new AdminClient(url, tokenFile);
+        }
+        if (url != null) {
+            Optional<AdminClient> signedIn = signedIn(url, io.meshguard.access.TokenStore.forUser(System.getenv()));
+            if (signedIn.isPresent()) {
+                return signedIn.get();
+            }
+        }
+        Optional<io.meshguard.cli.RunningStack> stack = io.meshguard.cli.RunningStack.find(dataDir);
+        if (stack.isEmpty()) {
+            throw new IllegalStateException("no admin API given: pass --url URL --token-file FILE, or start `meshguard up` ("
+                    + io.meshguard.cli.RunningStack.notRunning(dataDir) + ")");
+        }
+        return new AdminClient(url != null ? url : stack.get().xdsAdminUrl(),
+                tokenFile != null ? tokenFile : stack.get().xdsAdminTokenFile());
+    }
 }

@@ -1,10 +1,7 @@
 package io.meshguard.cli.xds;
 
-import io.meshguard.access.TokenStore;
-import io.meshguard.cli.RunningStack;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,22 +23,6 @@ final class AdminOptions {
 
     /** A client for the controller these options name. */
     AdminClient client() throws IOException {
-        if (url != null && tokenFile != null) {
-            return new AdminClient(url, tokenFile);
-        }
-        if (url != null) {
-            // a controller with an IdP: the signed-in user's token (meshguard login)
-            Optional<AdminClient> signedIn = AdminClient.signedIn(url, TokenStore.forUser(System.getenv()));
-            if (signedIn.isPresent()) {
-                return signedIn.get();
-            }
-        }
-        Optional<RunningStack> stack = RunningStack.find(dataDir);
-        if (stack.isEmpty()) {
-            throw new IllegalStateException("no controller given: pass --url URL --token-file FILE, or start `meshguard up` ("
-                    + RunningStack.notRunning(dataDir) + ")");
-        }
-        return new AdminClient(url != null ? url : stack.get().xdsAdminUrl(),
-                tokenFile != null ? tokenFile : stack.get().xdsAdminTokenFile());
+        return AdminClient.resolve(url, tokenFile, dataDir);
     }
 }

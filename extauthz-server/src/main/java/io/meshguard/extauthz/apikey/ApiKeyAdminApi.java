@@ -6,16 +6,15 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminCaller;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.AuditSink;
 import io.meshguard.db.TenantScope;
-import io.meshguard.access.AdminCaller;
-import io.meshguard.access.AdminGate;
-import io.meshguard.access.AdminRoute;
+import io.meshguard.runtime.http.AdminJson;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -285,21 +284,10 @@ public final class ApiKeyAdminApi implements HttpHandler {
     }
 
     private static JsonNode readBody(HttpExchange exchange) throws IOException, ApiError {
-        try (InputStream in = exchange.getRequestBody()) {
-            byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) {
-                throw new ApiError(413, "request body over " + MAX_BODY + " bytes");
-            }
-            JsonNode n;
-            try {
-                n = JSON.readTree(bytes);
-            } catch (IOException e) {
-                throw new ApiError(400, "the body must be a JSON object");
-            }
-            if (n == null || !n.isObject()) {
-                throw new ApiError(400, "the body must be a JSON object");
-            }
-            return n;
+        try {
+            return AdminJson.readObject(exchange, MAX_BODY);
+        } catch (AdminJson.Refusal r) {
+            throw new ApiError(r.status(), r.getMessage());
         }
     }
 
@@ -317,27 +305,14 @@ public final class ApiKeyAdminApi implements HttpHandler {
     }
 
     private static List<String> segments(String rawPath) throws ApiError {
-        if (!rawPath.equals(PREFIX) && !rawPath.startsWith(PREFIX + "/")) {
-            throw new ApiError(404, "not found");
+        try {
+            return AdminJson.segmentsBelow(PREFIX, rawPath);
+        } catch (AdminJson.Refusal r) {
+            throw new ApiError(r.status(), r.getMessage());
         }
-        List<String> out = new ArrayList<>();
-        for (String s : rawPath.substring(PREFIX.length()).split("/")) {
-            if (!s.isEmpty()) {
-                if (s.contains("%")) {
-                    throw new ApiError(400, "encoded characters are not accepted in the path");
-                }
-                out.add(s);
-            }
-        }
-        return out;
     }
 
     private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("content-type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
+        AdminJson.send(exchange, status, body);
     }
 }

@@ -6,14 +6,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.QuotaPolicy;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.QuotaPolicy;
+import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.BearerTokens;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -215,21 +214,10 @@ public final class QuotaAdminApi implements HttpHandler {
     }
 
     private static JsonNode readBody(HttpExchange exchange) throws IOException, ApiError {
-        try (InputStream in = exchange.getRequestBody()) {
-            byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) {
-                throw new ApiError(413, "request body over " + MAX_BODY + " bytes");
-            }
-            JsonNode n;
-            try {
-                n = JSON.readTree(bytes);
-            } catch (IOException e) {
-                throw new ApiError(400, "the body must be a JSON object");
-            }
-            if (n == null || !n.isObject()) {
-                throw new ApiError(400, "the body must be a JSON object");
-            }
-            return n;
+        try {
+            return AdminJson.readObject(exchange, MAX_BODY);
+        } catch (AdminJson.Refusal r) {
+            throw new ApiError(r.status(), r.getMessage());
         }
     }
 
@@ -251,28 +239,14 @@ public final class QuotaAdminApi implements HttpHandler {
     }
 
     private static List<String> segments(String rawPath) throws ApiError {
-        if (!rawPath.equals(PREFIX) && !rawPath.startsWith(PREFIX + "/")) {
-            throw new ApiError(404, "not found");
+        try {
+            return AdminJson.segmentsBelow(PREFIX, rawPath);
+        } catch (AdminJson.Refusal r) {
+            throw new ApiError(r.status(), r.getMessage());
         }
-        String rest = rawPath.substring(PREFIX.length());
-        List<String> out = new java.util.ArrayList<>();
-        for (String s : rest.split("/")) {
-            if (!s.isEmpty()) {
-                if (s.contains("%")) {
-                    throw new ApiError(400, "encoded characters are not accepted in the path");
-                }
-                out.add(s);
-            }
-        }
-        return out;
     }
 
     private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("content-type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
+        AdminJson.send(exchange, status, body);
     }
 }
