@@ -102,9 +102,11 @@ class InstallDocsTest {
         // Review item C9: port-forward enters the pod's network namespace and skips the sidecar's ALLOW policy.
         assertThat(boundaries).contains("port-forward").contains("pods/portforward");
         String outside = model.substring(model.indexOf("## 6."));
-        // Review items B2, B3: WebSocket frames and gRPC messages pass the DLP server unscanned unless blocked; the
-        // threat model names the dlp.yaml options that decide it.
+        // Review items B2, B3: WebSocket frames pass the DLP server unscanned unless blocked, and the threat model names
+        // the dlp.yaml option that decides it; gRPC messages are scanned frame by frame since issue #23, and what is
+        // still not scanned (grpc-web-text, other compressions) is named.
         assertThat(outside).contains("WebSocket").contains("gRPC")
-                .containsPattern("websocket: block \\| pass").containsPattern("grpc: block \\| pass");
+                .containsPattern("websocket: block \\| pass").contains("grpc: pass").contains("frame by frame")
+                .contains("grpc-web-text");
     }
 }
