@@ -233,6 +233,11 @@ class AuthzCommandsTest {
                     .isEqualTo(0);
             assertThat(run(concat(new String[] {"apikey", "revoke"}, admin, keyId))).isEqualTo(1);
             assertThat(audited).anySatisfy(e -> assertThat(e.reason()).contains("partner left"));
+            // the same changes are rows of the hash-chained admin trail, which verifies
+            assertThat(PG.dsl().fetchCount(PG.dsl().selectFrom("admin_trail").where("target = 'apikeys/" + keyId + "'")))
+                    .isGreaterThanOrEqualTo(2);
+            assertThat(new io.meshguard.audit.trail.AdminTrailVerifier(PG.dataSource()).verify(Optional.empty()).intact())
+                    .isTrue();
         } finally {
             http.close();
             issuer.close();

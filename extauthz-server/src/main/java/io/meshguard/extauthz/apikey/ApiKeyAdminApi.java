@@ -12,6 +12,8 @@ import io.meshguard.access.AdminRoute;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.AuditSink;
+import io.meshguard.audit.trail.AdminTrail;
+import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import java.io.IOException;
@@ -53,6 +55,8 @@ public final class ApiKeyAdminApi implements HttpHandler {
     private final Optional<JdbcApiKeyStore> store;
     private final AdminGate gate;
     private final Optional<AuditSink> audit;
+    /** The hash-chained admin trail in the keys' database: every create, rotate and revoke is a row. */
+    private final Optional<AdminTrail> trail;
 
     /** The operations with their permissions: API keys are tenant-owned, so any tenant grant may admit a call. */
     public static final List<AdminRoute> ROUTES = List.of(
@@ -70,6 +74,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
     public ApiKeyAdminApi(Optional<JdbcApiKeyStore> store, java.time.Clock clock, AdminGate gate,
             Optional<AuditSink> audit) {
         this.store = store;
+        this.trail = store.map(s -> new AdminTrail(s.dataSource()));
         this.service = store.map(s -> new ApiKeyService(s, clock));
         this.gate = gate;
         this.audit = audit;
@@ -217,6 +222,18 @@ public final class ApiKeyAdminApi implements HttpHandler {
     private void record(Call call, String action, ApiKey key, String reason) {
         LOG.info("apikey_{} key_id={} tenant={} actor={} request_id={}", action, key.keyId(), key.tenant(), call.actor(),
                 call.requestId());
+        trail.ifPresent(t -> {
+            try {
+                t.append(new AdminTrailEntry(java.time.Instant.now(), call.actor(), "admin-api",
+                        Optional.of(key.tenant()), Optional.empty(), Optional.empty(), Optional.of(call.requestId()),
+                        "apikey_" + action, "apikeys/" + key.keyId(), reason.isBlank() ? "done" : reason,
+                        Optional.empty(), Optional.empty(), java.util.Map.of("key_owner", key.owner(),
+                                "rotated_from", key.rotatedFrom().orElse(""))));
+            } catch (AdminTrail.UnavailableException e) {
+                LOG.error("admin trail unavailable, apikey_{} of {} kept only in the audit log and this line: {}",
+                        action, key.keyId(), e.getMessage());
+            }
+        });
         audit.ifPresent(sink -> sink.record(AuditEvent.builder(AuditKind.CONFIG_CHANGE).source("extauthz")
                 .requestId(call.requestId()).subject(call.actor()).tenant(key.tenant()).decision("apikey_" + action)
                 .reason(reason.isBlank() ? "apikey_" + action : reason)

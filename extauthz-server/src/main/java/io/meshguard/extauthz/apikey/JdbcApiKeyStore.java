@@ -22,6 +22,11 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
             + "expires_at, revoked_at, rotated_from, last_used_at, use_count";
     private final DataSource dataSource;
 
+    /** The database the keys live in (the admin trail of their changes is written there too). */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
     public JdbcApiKeyStore(DataSource dataSource) {
         this.dataSource = dataSource;
     }
