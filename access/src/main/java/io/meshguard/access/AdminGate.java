@@ -91,7 +91,26 @@ public final class AdminGate {
                 + " after 'name:'; the whole 'name:token' line works too)";
     }
 
+    /** The issuer's discovery or keys could not be fetched: no token of it can be checked now. */
+    private static final class IssuerUnavailable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        IssuerUnavailable(String reason) {
+            super(reason);
+        }
+    }
+
     public Admission admit(String authorization, String source, String requestId, AdminRoute route,
+            List<String> segments) {
+        try {
+            return admitOrThrow(authorization, source, requestId, route, segments);
+        } catch (IssuerUnavailable e) {
+            return new Refused(503, "the identity provider cannot be reached to check the token, nothing is allowed "
+                    + "meanwhile: " + e.getMessage(), false);
+        }
+    }
+
+    private Admission admitOrThrow(String authorization, String source, String requestId, AdminRoute route,
             List<String> segments) {
         String action = route.method() + " " + route.path();
         String target = "/" + String.join("/", segments);
@@ -133,8 +152,13 @@ public final class AdminGate {
                     + " a token file (" + tokenFileKey + ") is configured", false));
         }
         Optional<String> bearer = bearer(authorization);
-        if (bearer.isEmpty() || identify(bearer.get(), source, requestId, "unknown operation", target).isEmpty()) {
-            return Optional.of(new Refused(401, "a valid bearer token is required: " + howToSignIn(), true));
+        try {
+            if (bearer.isEmpty() || identify(bearer.get(), source, requestId, "unknown operation", target).isEmpty()) {
+                return Optional.of(new Refused(401, "a valid bearer token is required: " + howToSignIn(), true));
+            }
+        } catch (IssuerUnavailable e) {
+            return Optional.of(new Refused(503, "the identity provider cannot be reached to check the token: "
+                    + e.getMessage(), false));
         }
         return Optional.empty();
     }
@@ -153,7 +177,11 @@ public final class AdminGate {
             }
             AdminTokenVerifier.Rejected rej = (AdminTokenVerifier.Rejected) r;
             refused("unverified", AuthMethod.OIDC.label(), source, requestId, action, target,
-                    "refused 401: " + rej.reason());
+                    (rej.unavailable() ? "refused 503: " : "refused 401: ") + rej.reason());
+            if (rej.unavailable()) {
+                // the IdP is away, not the caller wrong: fail closed, and say so (503, not a misleading 401)
+                throw new IssuerUnavailable(rej.reason());
+            }
             return Optional.empty();
         }
         if (oidc.isPresent() && !breakGlass) {

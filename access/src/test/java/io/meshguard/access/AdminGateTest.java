@@ -89,9 +89,9 @@ class AdminGateTest {
     }
 
     @Test
-    void unreachableIssuer_failsClosed() throws Exception {
+    void unreachableIssuer_failsClosed_as503() throws Exception {
         assertThat(admit(withIssuer(false), "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
+                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(503));
     }
 
     @Test
@@ -101,5 +101,19 @@ class AdminGateTest {
             assertThat(r.status()).isEqualTo(503);
             assertThat(r.message()).contains("xds.admin.token_file");
         });
+    }
+
+    /** An identity provider that cannot be reached fails closed with 503, not a 401 that blames the caller's token. */
+    @Test
+    void issuerUnreachable_refuses503_andTheRefusalIsAnEvent() throws Exception {
+        String jwtShaped = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
+        AdminGate.Admission a = admit(withIssuer(false), "Bearer " + jwtShaped);
+        assertThat(a).isInstanceOfSatisfying(AdminGate.Refused.class, r -> {
+            assertThat(r.status()).isEqualTo(503);
+            assertThat(r.message()).contains("identity provider cannot be reached");
+        });
+        assertThat(events).anySatisfy(e -> assertThat(e.outcome()).startsWith("refused 503"));
+        assertThat(withIssuer(false).authenticateOnly("Bearer " + jwtShaped, "10.0.0.7", "req-10", "/nope"))
+                .hasValueSatisfying(r -> assertThat(r.status()).isEqualTo(503));
     }
 }
