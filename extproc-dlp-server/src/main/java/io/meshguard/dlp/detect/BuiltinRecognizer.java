@@ -451,7 +451,12 @@ public final class BuiltinRecognizer implements Recognizer {
                 return;
             }
         }
-        int e = lines;
+        report(BuiltinDetector.PRIVATE_KEY, t, i, base64BodyEnd(t, lines, limit), 1.0, out);
+    }
+
+    /** Where a base64 key body starting at {@code from} ends (line breaks and spaces are part of it). */
+    private static int base64BodyEnd(TextWindow t, int from, int limit) {
+        int e = from;
         while (e < limit) {
             int c = t.at(e);
             if (alnum(c) || c == '+' || c == '/' || c == '=' || c == '\r' || c == '\n' || c == ' ') {
@@ -460,7 +465,7 @@ public final class BuiltinRecognizer implements Recognizer {
                 break;
             }
         }
-        report(BuiltinDetector.PRIVATE_KEY, t, i, e, 1.0, out);
+        return e;
     }
 
     private void iban(TextWindow t, int i, Consumer<Candidate> out) {
@@ -556,16 +561,7 @@ public final class BuiltinRecognizer implements Recognizer {
             }
         }
         // No END marker within reach: the key is still a key; take the base64 body after the header.
-        int e = bodyStart;
-        while (e < limit) {
-            int c = t.at(e);
-            if (alnum(c) || c == '+' || c == '/' || c == '=' || c == '\r' || c == '\n' || c == ' ') {
-                e++;
-            } else {
-                break;
-            }
-        }
-        report(BuiltinDetector.PRIVATE_KEY, t, i, e, 1.0, out);
+        report(BuiltinDetector.PRIVATE_KEY, t, i, base64BodyEnd(t, bodyStart, limit), 1.0, out);
     }
 
     private void ipv6(TextWindow t, int i, Consumer<Candidate> out) {
