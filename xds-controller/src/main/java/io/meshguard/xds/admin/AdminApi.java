@@ -188,7 +188,8 @@ public final class AdminApi implements HttpHandler {
             }
             AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
             AdminCaller caller = admitted.caller();
-            // tenant-owned objects: the caller's tenants; system and gateway operations: the gate's scope check decided
+            // tenant-owned objects: the caller's tenants; what every tenant shares (the whole draft, groups, publish,
+            // rollback, render) is a system or gateway route, which the gate refuses to a tenant-only caller
             TenantScope tenants = route.get().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
                     ? gate.tenantsOf(caller, route.get().permission()) : TenantScope.ALL;
             JsonNode body = route(new Call(exchange, caller.actor(), requestId, segments, tenants), method);
@@ -223,11 +224,11 @@ public final class AdminApi implements HttpHandler {
         String first = s.isEmpty() ? "" : s.get(0);
         return switch (first + "/" + s.size() + "/" + method) {
             case "config/1/GET" -> tree(visible(call));
-            case "config/1/PUT" -> replaceAll(everyTenant(call));
+            case "config/1/PUT" -> replaceAll(call);
             case "groups/1/GET" -> tree(draft.load().groups());
             case "groups/2/GET" -> tree(draft.load().group(call.segment(1)).orElseThrow(() -> notFound(call)));
-            case "groups/2/PUT" -> putGroup(everyTenant(call));
-            case "groups/2/DELETE" -> change(everyTenant(call), "delete", c -> new GatewayConfig(
+            case "groups/2/PUT" -> putGroup(call);
+            case "groups/2/DELETE" -> change(call, "delete", c -> new GatewayConfig(
                     without(c.groups(), g -> g.name().equals(call.segment(1)), call), c.upstreams(), c.apis(),
                     c.routes()));
             case "upstreams/1/GET" -> tree(visible(call).upstreams());
@@ -250,13 +251,13 @@ public final class AdminApi implements HttpHandler {
                     c.upstreams(), c.apis(), without(c.routes(), r -> r.group().equals(call.segment(1))
                             && r.name().equals(call.segment(2)), call)));
             case "validate/1/POST" -> tree(validator.validate(read(call, GatewayConfig.class)).problems());
-            case "publish/1/POST" -> publish(everyTenant(call));
-            case "rollback/2/POST" -> rollback(everyTenant(call));
+            case "publish/1/POST" -> publish(call);
+            case "rollback/2/POST" -> rollback(call);
             case "revisions/1/GET" -> tree(revisions.list(query(call, "group"), 100));
             case "revisions/2/GET" -> tree(visibleRevision(call, revisions.get(number(call, 1))
                     .orElseThrow(() -> notFound(call))));
             case "revisions/4/GET" -> diff(call);
-            case "render/2/GET" -> render(everyTenant(call));
+            case "render/2/GET" -> render(call);
             case "fleet/1/GET" -> tree(fleet.get());
             default -> throw new ApiError(s.isEmpty() || !PREFIXES.contains("/" + first) ? 404 : 405,
                     "no operation " + method + " " + call.exchange().getRequestURI().getPath());
@@ -302,15 +303,6 @@ public final class AdminApi implements HttpHandler {
         ObjectNode out = (ObjectNode) tree(r);
         out.set("config", tree(visibleIn(r.config(), draft.ownership(call.scope()), call.scope())));
         return out;
-    }
-
-    /** Operations on what every tenant shares (groups, the whole draft, publishing, rendering): operators only. */
-    private static Call everyTenant(Call call) {
-        if (!call.scope().all()) {
-            throw new ApiError(403, call.exchange().getRequestMethod() + " " + call.exchange().getRequestURI().getPath()
-                    + " acts on every tenant's configuration: it needs a role bound at system scope");
-        }
-        return call;
     }
 
     /**
