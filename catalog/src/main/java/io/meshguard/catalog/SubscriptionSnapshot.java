@@ -1,0 +1,136 @@
+package io.meshguard.catalog;
+
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Everything extauthz needs to decide a product route, as one immutable, versioned value pushed to every replica
+ * (docs/products.md "Enforcement"): no database lookup per request, and a replica either decides from a whole
+ * snapshot or refuses with {@link DenyReason#SUBSCRIPTION_STATE_UNAVAILABLE}.
+ */
+public final class SubscriptionSnapshot {
+
+    private final long version;
+    private final Map<String, ProductPublish> publishes;
+    private final Map<String, Plan> plans;
+    private final Map<String, Application> applications;
+    private final Map<String, Credential> credentials;
+    private final Map<String, List<Subscription>> subscriptionsByAppAndPublish;
+
+    /**
+     * @param version increases with every change the controller publishes; a replica reports the one it holds
+     */
+    public SubscriptionSnapshot(long version, Collection<ProductPublish> publishes, Collection<Plan> plans,
+                                Collection<Application> applications, Collection<Credential> credentials,
+                                Collection<Subscription> subscriptions) {
+        this.version = version;
+        this.publishes = index(publishes, ProductPublish::id, "product publish");
+        this.plans = index(plans, Plan::id, "plan");
+        this.applications = index(applications, Application::id, "application");
+        this.credentials = index(credentials, c -> c.kind() + "/" + c.id(), "credential");
+        index(subscriptions, Subscription::id, "subscription");
+        this.subscriptionsByAppAndPublish = subscriptions.stream()
+                .collect(Collectors.groupingBy(s -> s.applicationId() + "\n" + s.publishId(),
+                        Collectors.toUnmodifiableList()));
+        for (Subscription s : subscriptions) {
+            if (!this.plans.containsKey(s.planId())) {
+                throw new IllegalArgumentException("subscription " + s.id() + " names unknown plan " + s.planId());
+            }
+        }
+    }
+
+    public long version() {
+        return version;
+    }
+
+    /**
+     * Decides whether {@code credentialId} of kind {@code presented} may call the routes of {@code publishId} at
+     * {@code now}. The order of the checks is the order a customer fixes them in: the credential itself, its
+     * application, then the subscription and its plan.
+     */
+    public AccessDecision decide(String publishId, AuthMode presented, String credentialId, Instant now) {
+        Objects.requireNonNull(presented, "presented");
+        Objects.requireNonNull(credentialId, "credentialId");
+        Objects.requireNonNull(now, "now");
+        ProductPublish publish = publishes.get(publishId);
+        if (publish == null || publish.state() != PublishState.PUBLISHED) {
+            return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "product is not published here");
+        }
+        if (publish.authMode() == AuthMode.NONE) {
+            return new AccessDecision.Open(publish);
+        }
+        if (presented != publish.authMode()) {
+            return new AccessDecision.Denied(DenyReason.AUTH_MODE_NOT_ALLOWED,
+                    "this product accepts " + publish.authMode().name().toLowerCase() + " credentials");
+        }
+        Credential credential = credentials.get(presented + "/" + credentialId);
+        if (credential == null) {
+            return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no subscription");
+        }
+        Optional<DenyReason> unusable = credential.unusableAt(now);
+        if (unusable.isPresent()) {
+            return new AccessDecision.Denied(unusable.get(), "credential " + credential.id());
+        }
+        Application application = applications.get(credential.applicationId());
+        if (application == null) {
+            return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no application");
+        }
+        if (application.state() == ApplicationState.SUSPENDED) {
+            return new AccessDecision.Denied(DenyReason.APPLICATION_SUSPENDED, "application " + application.id());
+        }
+        Optional<Subscription> found = subscriptionsByAppAndPublish
+                .getOrDefault(application.id() + "\n" + publishId, List.of()).stream()
+                .filter(s -> credential.subscriptionIds().isEmpty() || credential.subscriptionIds().contains(s.id()))
+                .filter(s -> s.state() != SubscriptionState.CLOSED && s.state() != SubscriptionState.REJECTED)
+                .min(Comparator.comparing(SubscriptionSnapshot::preference));
+        if (found.isEmpty()) {
+            return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "application " + application.id());
+        }
+        Subscription subscription = found.get();
+        Plan plan = plans.get(subscription.planId());
+        if (plan.state() == PlanState.CLOSED) {
+            return new AccessDecision.Denied(DenyReason.PLAN_CLOSED, "plan " + plan.name());
+        }
+        if (subscription.state() == SubscriptionState.PENDING) {
+            return new AccessDecision.Denied(DenyReason.SUBSCRIPTION_PENDING, "subscription " + subscription.id());
+        }
+        if (subscription.state() == SubscriptionState.SUSPENDED) {
+            return new AccessDecision.Denied(DenyReason.SUBSCRIPTION_SUSPENDED, "subscription " + subscription.id());
+        }
+        if (!plan.credentialModes().contains(credential.kind())) {
+            return new AccessDecision.Denied(DenyReason.AUTH_MODE_NOT_ALLOWED,
+                    "plan " + plan.name() + " does not admit " + credential.kind().name().toLowerCase());
+        }
+        return new AccessDecision.Granted(subscription, plan, credential,
+                credential.state() == CredentialState.ROTATING);
+    }
+
+    // An application may hold an old suspended subscription beside a new active one on the same publish: the live one
+    // decides, so a customer who re-subscribed is not refused by its past.
+    private static int preference(Subscription s) {
+        return switch (s.state()) {
+            case ACTIVE -> 0;
+            case SUSPENDED -> 1;
+            case PENDING -> 2;
+            case CLOSED, REJECTED -> 3;
+        };
+    }
+
+    private static <T> Map<String, T> index(Collection<T> values, Function<T, String> key, String what) {
+        Map<String, T> map = new HashMap<>();
+        for (T value : values) {
+            if (map.put(key.apply(value), value) != null) {
+                throw new IllegalArgumentException("duplicate " + what + " " + key.apply(value));
+            }
+        }
+        return Map.copyOf(map);
+    }
+}
