@@ -48,4 +48,9 @@ public record Credential(String id, AuthMode kind, String applicationId, Credent
         }
         return Optional.empty();
     }
+
+    /** The same credential bound to another application (before it is stored). */
+    public Credential withApplication(String application) {
+        return new Credential(id, kind, application, state, expiresAt, overlapEndsAt, subscriptionIds);
+    }
 }

@@ -1,0 +1,810 @@
+package io.meshguard.catalog;
+
+import io.meshguard.db.TenantScope;
+import io.meshguard.db.TenantScopedTransactions;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import javax.sql.DataSource;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * The catalogue in PostgreSQL (migration V43). Every call runs in a transaction PostgreSQL confines to the caller's
+ * tenants ({@link TenantScopedTransactions}), so an object of another tenant is absent here exactly as it is absent
+ * from the queries; every state change goes through the entity's {@link Lifecycle} under a row lock, so two operators
+ * racing cannot both move a subscription out of pending.
+ *
+ * <p>Permissions (who may approve, who may publish) are the admin plane's; this class decides only what the model
+ * allows.
+ */
+public final class CatalogStore {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final DataSource dataSource;
+    private final TenantScopedTransactions tx;
+
+    public CatalogStore(DataSource dataSource) {
+        this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+        this.tx = new TenantScopedTransactions(dataSource);
+    }
+
+    // ------------------------------------------------------------------ clusters (operators)
+
+    /** Registers or updates a cluster. */
+    public Cluster putCluster(Cluster cluster) {
+        return run(TenantScope.ALL, c -> {
+            try (PreparedStatement ps = c.prepareStatement("insert into cluster (id, region, provider, capabilities)"
+                    + " values (?, ?, ?, ?) on conflict (id) do update set region = excluded.region,"
+                    + " provider = excluded.provider, capabilities = excluded.capabilities")) {
+                ps.setString(1, cluster.id());
+                ps.setString(2, cluster.region());
+                ps.setString(3, cluster.provider().orElse(null));
+                ps.setArray(4, c.createArrayOf("varchar", cluster.capabilities().stream().sorted().toArray()));
+                ps.executeUpdate();
+            }
+            return cluster;
+        });
+    }
+
+    public List<Cluster> clusters(TenantScope scope) {
+        return run(scope, c -> {
+            List<Cluster> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select id, region, provider, capabilities from cluster order by id");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Cluster(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3)),
+                            Set.of(strings(rs.getArray(4)))));
+                }
+            }
+            return out;
+        });
+    }
+
+    // ------------------------------------------------------------------ products
+
+    /** Creates a product in {@code tenant}, always as a draft. */
+    public Product createProduct(TenantScope scope, Product product, String actor) {
+        return run(scope, c -> {
+            try (PreparedStatement ps = c.prepareStatement("insert into product (id, tenant, name, version, description,"
+                    + " tags, docs_url, visibility, state, updated_by) values (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?)")) {
+                ps.setString(1, product.id());
+                ps.setString(2, product.tenant());
+                ps.setString(3, product.name());
+                ps.setString(4, product.version());
+                ps.setString(5, product.description().orElse(null));
+                ps.setArray(6, c.createArrayOf("varchar", product.tags().toArray()));
+                ps.setString(7, product.docsUrl().orElse(null));
+                ps.setString(8, lower(product.visibility()));
+                ps.setString(9, actor);
+                ps.executeUpdate();
+            }
+            writeOperations(c, product.id(), product.operations());
+            return readProduct(c, product.id()).orElseThrow();
+        });
+    }
+
+    public Optional<Product> product(TenantScope scope, String id) {
+        return run(scope, c -> readProduct(c, id));
+    }
+
+    /** The products the scope may see: its own in every state, others' published public ones. */
+    public List<Product> products(TenantScope scope) {
+        return run(scope, c -> {
+            List<String> ids = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("select id from product order by id");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ids.add(rs.getString(1));
+                }
+            }
+            List<Product> out = new ArrayList<>();
+            for (String id : ids) {
+                readProduct(c, id).ifPresent(out::add);
+            }
+            return out;
+        });
+    }
+
+    /** Replaces the product's operations; each names an API of the product's own tenant. */
+    public Product putOperations(TenantScope scope, String productId, List<Product.Operation> operations,
+                                 String actor) {
+        return run(scope, c -> {
+            Product p = ownProductForUpdate(c, productId);
+            if (p.state() == ProductState.RETIRED) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "product " + productId + " is retired");
+            }
+            try (PreparedStatement ps = c.prepareStatement("delete from product_operation where product_id = ?")) {
+                ps.setString(1, productId);
+                ps.executeUpdate();
+            }
+            writeOperations(c, productId, operations);
+            touch(c, "product", productId, actor);
+            return readProduct(c, productId).orElseThrow();
+        });
+    }
+
+    public Product moveProduct(TenantScope scope, String productId, ProductState to, String actor) {
+        return run(scope, c -> {
+            Product p = ownProductForUpdate(c, productId);
+            ProductState.LIFECYCLE.move(p.state(), to);
+            if (to == ProductState.PUBLISHED && p.operations().isEmpty()) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+                        "product " + productId + " has no operations: nothing to publish");
+            }
+            if (to == ProductState.RETIRED && count(c, "select count(*) from product_publish where product_id = ?"
+                    + " and state = 'published'", productId) > 0) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+                        "product " + productId + " is still published somewhere: withdraw its publishes first");
+            }
+            setState(c, "product", "id = ?", lower(to), productId);
+            touch(c, "product", productId, actor);
+            return readProduct(c, productId).orElseThrow();
+        });
+    }
+
+    // ------------------------------------------------------------------ plans
+
+    /** Creates a plan of one of the scope's products, always staging. */
+    public Plan createPlan(TenantScope scope, Plan plan) {
+        return run(scope, c -> {
+            Product p = ownProductForUpdate(c, plan.productId());
+            Set<String> ops = new HashSet<>();
+            p.operations().forEach(o -> ops.add(o.id()));
+            for (String op : plan.operationLimits().keySet()) {
+                if (!ops.contains(op)) {
+                    throw new CatalogRefusal(CatalogRefusal.Kind.INVALID,
+                            "plan " + plan.name() + " limits operation " + op + ", which product " + p.id()
+                                    + " does not have");
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into plan (id, product_id, name, state, limits,"
+                    + " operation_limits, approval, auth_modes) values (?, ?, ?, 'staging', ?::jsonb, ?::jsonb, ?, ?)")) {
+                ps.setString(1, plan.id());
+                ps.setString(2, plan.productId());
+                ps.setString(3, plan.name());
+                ps.setString(4, PlanLimitsJson.write(plan.limits()).toString());
+                ps.setString(5, PlanLimitsJson.writeOperations(plan.operationLimits()).toString());
+                ps.setString(6, lower(plan.approval()));
+                ps.setArray(7, c.createArrayOf("varchar", plan.authModes().stream().map(CatalogStore::lower)
+                        .sorted().toArray()));
+                ps.executeUpdate();
+            }
+            return readPlan(c, plan.id()).orElseThrow();
+        });
+    }
+
+    public List<Plan> plans(TenantScope scope, String productId) {
+        return run(scope, c -> {
+            List<Plan> out = new ArrayList<>();
+            for (String id : ids(c, "select id from plan where product_id = ? order by name", productId)) {
+                readPlan(c, id).ifPresent(out::add);
+            }
+            return out;
+        });
+    }
+
+    /** Moves a plan; closing it closes every subscription on it in the same transaction. */
+    public Plan movePlan(TenantScope scope, String planId, PlanState to, String actor) {
+        return run(scope, c -> {
+            Plan plan = readPlan(c, planId).orElseThrow(() -> CatalogRefusal.notFound("plan", planId));
+            ownProductForUpdate(c, plan.productId());
+            PlanState.LIFECYCLE.move(plan.state(), to);
+            setState(c, "plan", "id = ?", lower(to), planId);
+            if (to == PlanState.CLOSED) {
+                try (PreparedStatement ps = c.prepareStatement("update subscription set state = 'closed',"
+                        + " decided_by = ?, reason = 'plan closed', updated_at = now()"
+                        + " where plan_id = ? and state in ('pending', 'active', 'suspended')")) {
+                    ps.setString(1, actor);
+                    ps.setString(2, planId);
+                    ps.executeUpdate();
+                }
+            }
+            return readPlan(c, planId).orElseThrow();
+        });
+    }
+
+    // ------------------------------------------------------------------ product publishes
+
+    /**
+     * Creates a draft publish of one of the scope's products on {@code clusterId}; its host is
+     * {@code {product}.{environment}.{cluster region}.api.{domain}}.
+     */
+    public ProductPublish createPublish(TenantScope scope, String productId, String clusterId, Environment environment,
+                                        AuthMode authMode, String domain, String gatewayGroup) {
+        return run(scope, c -> {
+            ownProductForUpdate(c, productId);
+            String region = strings(c, "select region from cluster where id = ?", clusterId).stream().findFirst()
+                    .orElseThrow(() -> CatalogRefusal.notFound("cluster", clusterId));
+            PublishHost host;
+            try {
+                host = PublishHost.of(productId, environment, region, domain);
+            } catch (IllegalArgumentException e) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, e.getMessage());
+            }
+            String id = productId + "-" + environment.label() + "-" + clusterId;
+            try (PreparedStatement ps = c.prepareStatement("insert into product_publish (id, product_id, cluster_id,"
+                    + " environment, auth_mode, state, host, gateway_group) values (?, ?, ?, ?, ?, 'draft', ?, ?)")) {
+                ps.setString(1, id);
+                ps.setString(2, productId);
+                ps.setString(3, clusterId);
+                ps.setString(4, environment.label());
+                ps.setString(5, lower(authMode));
+                ps.setString(6, host.name());
+                ps.setString(7, gatewayGroup);
+                ps.executeUpdate();
+            }
+            return readPublish(c, id).orElseThrow();
+        });
+    }
+
+    public List<ProductPublish> publishes(TenantScope scope, String productId) {
+        return run(scope, c -> {
+            List<ProductPublish> out = new ArrayList<>();
+            for (String id : ids(c, "select id from product_publish where product_id = ? order by id", productId)) {
+                readPublish(c, id).ifPresent(out::add);
+            }
+            return out;
+        });
+    }
+
+    /** Publishes or withdraws; a product must be published (or deprecated) before any publish of it serves. */
+    public ProductPublish movePublish(TenantScope scope, String publishId, PublishState to) {
+        return run(scope, c -> {
+            ProductPublish pub = readPublish(c, publishId)
+                    .orElseThrow(() -> CatalogRefusal.notFound("product publish", publishId));
+            Product product = ownProductForUpdate(c, pub.productId());
+            PublishState.LIFECYCLE.move(pub.state(), to);
+            if (to == PublishState.PUBLISHED && product.state() != ProductState.PUBLISHED
+                    && product.state() != ProductState.DEPRECATED) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+                        "product " + product.id() + " is " + lower(product.state()) + ": publish the product first");
+            }
+            setState(c, "product_publish", "id = ?", lower(to), publishId);
+            return readPublish(c, publishId).orElseThrow();
+        });
+    }
+
+    // ------------------------------------------------------------------ applications
+
+    public Application createApplication(TenantScope scope, Application application, String owner) {
+        return run(scope, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into application (id, tenant, name, owner, state) values (?, ?, ?, ?, 'active')")) {
+                ps.setString(1, application.id());
+                ps.setString(2, application.tenant());
+                ps.setString(3, application.name());
+                ps.setString(4, owner);
+                ps.executeUpdate();
+            }
+            return readApplication(c, application.id()).orElseThrow();
+        });
+    }
+
+    public List<Application> applications(TenantScope scope) {
+        return run(scope, c -> {
+            List<Application> out = new ArrayList<>();
+            for (String id : ids(c, "select id from application order by id")) {
+                readApplication(c, id).ifPresent(out::add);
+            }
+            return out;
+        });
+    }
+
+    public Application moveApplication(TenantScope scope, String id, ApplicationState to) {
+        return run(scope, c -> {
+            Application app = lockApplication(c, id);
+            ApplicationState.LIFECYCLE.move(app.state(), to);
+            setState(c, "application", "id = ?", lower(to), id);
+            return readApplication(c, id).orElseThrow();
+        });
+    }
+
+    // ------------------------------------------------------------------ subscriptions
+
+    /**
+     * Subscribes one of the scope's applications to a plan of a published product publish. The plan's approval decides
+     * whether the subscription starts active or pending; the provider's tenant is taken from the product, never from
+     * the caller.
+     */
+    public Subscription subscribe(TenantScope scope, String applicationId, String publishId, String planId,
+                                  String actor) {
+        return run(scope, c -> {
+            Application app = lockApplication(c, applicationId);
+            ProductPublish pub = readPublish(c, publishId)
+                    .filter(p -> p.state() == PublishState.PUBLISHED)
+                    .orElseThrow(() -> CatalogRefusal.notFound("product publish", publishId));
+            Plan plan = readPlan(c, planId).orElseThrow(() -> CatalogRefusal.notFound("plan", planId));
+            if (!plan.productId().equals(pub.productId())) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID,
+                        "plan " + planId + " is not a plan of product " + pub.productId());
+            }
+            if (!plan.state().acceptsSubscriptions()) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+                        "plan " + plan.name() + " is " + lower(plan.state()) + " and takes no new subscriptions");
+            }
+            if (!plan.authModes().contains(pub.authMode())) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "plan " + plan.name() + " does not admit "
+                        + lower(pub.authMode()) + ", the auth mode of " + publishId);
+            }
+            if (count(c, "select count(*) from subscription where application_id = ? and publish_id = ?"
+                    + " and state in ('pending', 'active', 'suspended')", applicationId, publishId) > 0) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "application " + applicationId
+                        + " already has a subscription on " + publishId + ": change its plan instead");
+            }
+            String providerTenant = strings(c, "select tenant from product where id = ?", pub.productId()).get(0);
+            String id = "sub-" + UUID.randomUUID();
+            try (PreparedStatement ps = c.prepareStatement("insert into subscription (id, application_id, publish_id,"
+                    + " plan_id, state, provider_tenant, customer_tenant, requested_by) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                ps.setString(1, id);
+                ps.setString(2, applicationId);
+                ps.setString(3, publishId);
+                ps.setString(4, planId);
+                ps.setString(5, lower(plan.initialSubscriptionState()));
+                ps.setString(6, providerTenant);
+                ps.setString(7, app.tenant());
+                ps.setString(8, actor);
+                ps.executeUpdate();
+            }
+            return readSubscription(c, id).orElseThrow();
+        });
+    }
+
+    public List<Subscription> subscriptions(TenantScope scope) {
+        return run(scope, c -> {
+            List<Subscription> out = new ArrayList<>();
+            for (String id : ids(c, "select id from subscription order by created_at, id")) {
+                readSubscription(c, id).ifPresent(out::add);
+            }
+            return out;
+        });
+    }
+
+    /** Approves, rejects, suspends, resumes or closes; the actor and reason are kept with the row. */
+    public Subscription moveSubscription(TenantScope scope, String id, SubscriptionState to, String actor,
+                                         String reason) {
+        return run(scope, c -> {
+            Subscription s = lockSubscription(c, id);
+            SubscriptionState.LIFECYCLE.move(s.state(), to);
+            if (to == SubscriptionState.ACTIVE && s.state() == SubscriptionState.PENDING) {
+                Plan plan = readPlan(c, s.planId()).orElseThrow();
+                if (plan.state() == PlanState.CLOSED) {
+                    throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "plan " + plan.name() + " is closed");
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("update subscription set state = ?, decided_by = ?,"
+                    + " reason = ?, updated_at = now() where id = ?")) {
+                ps.setString(1, lower(to));
+                ps.setString(2, actor);
+                ps.setString(3, reason);
+                ps.setString(4, id);
+                ps.executeUpdate();
+            }
+            return readSubscription(c, id).orElseThrow();
+        });
+    }
+
+    /**
+     * Moves a live subscription to another published plan of the same product. The subscription keeps its id, so its
+     * credentials keep working and its quota counters (keyed by subscription) carry over: docs/products.md.
+     */
+    public Subscription changePlan(TenantScope scope, String id, String planId, String actor, String reason) {
+        return run(scope, c -> {
+            Subscription s = lockSubscription(c, id);
+            Plan current = readPlan(c, s.planId()).orElseThrow();
+            Plan next = readPlan(c, planId).orElseThrow(() -> CatalogRefusal.notFound("plan", planId));
+            if (!next.productId().equals(current.productId())) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID,
+                        "plan " + planId + " is not a plan of product " + current.productId());
+            }
+            if (!next.state().acceptsSubscriptions()) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+                        "plan " + next.name() + " is " + lower(next.state()) + " and takes no new subscriptions");
+            }
+            Subscription moved = s.onPlan(planId);
+            try (PreparedStatement ps = c.prepareStatement("update subscription set plan_id = ?, decided_by = ?,"
+                    + " reason = ?, updated_at = now() where id = ?")) {
+                ps.setString(1, moved.planId());
+                ps.setString(2, actor);
+                ps.setString(3, reason);
+                ps.setString(4, id);
+                ps.executeUpdate();
+            }
+            return readSubscription(c, id).orElseThrow();
+        });
+    }
+
+    // ------------------------------------------------------------------ credentials
+
+    /** Binds a credential (an API key's id or a Keycloak client id) to one of the scope's applications. */
+    public Credential addCredential(TenantScope scope, Credential credential) {
+        return run(scope, c -> {
+            Application app = lockApplication(c, credential.applicationId());
+            try (PreparedStatement ps = c.prepareStatement("insert into credential (id, kind, application_id, tenant,"
+                    + " state, api_key_id, expires_at) values (?, ?, ?, ?, 'active', ?, ?)")) {
+                ps.setString(1, credential.id());
+                ps.setString(2, lower(credential.kind()));
+                ps.setString(3, app.id());
+                ps.setString(4, app.tenant());
+                ps.setString(5, credential.kind() == AuthMode.APIKEY ? credential.id() : null);
+                ps.setTimestamp(6, credential.expiresAt().map(t -> Timestamp.from(t.truncatedTo(ChronoUnit.MICROS)))
+                        .orElse(null));
+                ps.executeUpdate();
+            }
+            for (String sub : credential.subscriptionIds()) {
+                lockSubscription(c, sub);
+                try (PreparedStatement ps = c.prepareStatement("insert into credential_subscription (kind,"
+                        + " credential_id, subscription_id) values (?, ?, ?)")) {
+                    ps.setString(1, lower(credential.kind()));
+                    ps.setString(2, credential.id());
+                    ps.setString(3, sub);
+                    ps.executeUpdate();
+                }
+            }
+            return readCredential(c, credential.kind(), credential.id()).orElseThrow();
+        });
+    }
+
+    /**
+     * Rotates (the predecessor keeps working until {@code overlapEndsAt}), revokes or expires a credential.
+     * {@code overlapEndsAt} is required for rotation and ignored otherwise.
+     */
+    public Credential moveCredential(TenantScope scope, AuthMode kind, String id, CredentialState to,
+                                     Optional<Instant> overlapEndsAt) {
+        return run(scope, c -> {
+            Credential cr = readCredential(c, kind, id, true)
+                    .orElseThrow(() -> CatalogRefusal.notFound("credential", id));
+            CredentialState.LIFECYCLE.move(cr.state(), to);
+            if (to == CredentialState.ROTATING && overlapEndsAt.isEmpty()) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "rotation needs the end of the overlap window");
+            }
+            try (PreparedStatement ps = c.prepareStatement("update credential set state = ?, overlap_ends_at = ?,"
+                    + " updated_at = now() where kind = ? and id = ?")) {
+                ps.setString(1, lower(to));
+                // PostgreSQL keeps microseconds and rounds: truncate so a window never ends later than asked
+                ps.setTimestamp(2, to == CredentialState.ROTATING
+                        ? Timestamp.from(overlapEndsAt.orElseThrow().truncatedTo(ChronoUnit.MICROS)) : null);
+                ps.setString(3, lower(kind));
+                ps.setString(4, id);
+                ps.executeUpdate();
+            }
+            return readCredential(c, kind, id).orElseThrow();
+        });
+    }
+
+    public List<Credential> credentials(TenantScope scope) {
+        return run(scope, c -> {
+            List<Credential> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("select kind, id from credential order by kind, id");
+                 ResultSet rs = ps.executeQuery()) {
+                List<String[]> keys = new ArrayList<>();
+                while (rs.next()) {
+                    keys.add(new String[] {rs.getString(1), rs.getString(2)});
+                }
+                for (String[] k : keys) {
+                    readCredential(c, AuthMode.valueOf(k[0].toUpperCase(Locale.ROOT)), k[1]).ifPresent(out::add);
+                }
+            }
+            return out;
+        });
+    }
+
+    // ------------------------------------------------------------------ the snapshot extauthz decides from
+
+    /**
+     * Every publish, plan, application, credential and subscription, read in one repeatable-read transaction so the
+     * snapshot is one consistent state; {@code version} is the caller's (the controller numbers what it pushes).
+     */
+    public SubscriptionSnapshot snapshot(long version) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            c.setReadOnly(true);
+            try {
+                List<ProductPublish> publishes = new ArrayList<>();
+                for (String id : ids(c, "select id from product_publish")) {
+                    readPublish(c, id).ifPresent(publishes::add);
+                }
+                List<Plan> plans = new ArrayList<>();
+                for (String id : ids(c, "select id from plan")) {
+                    readPlan(c, id).ifPresent(plans::add);
+                }
+                List<Application> apps = new ArrayList<>();
+                for (String id : ids(c, "select id from application")) {
+                    readApplication(c, id).ifPresent(apps::add);
+                }
+                List<Subscription> subs = new ArrayList<>();
+                for (String id : ids(c, "select id from subscription")) {
+                    readSubscription(c, id).ifPresent(subs::add);
+                }
+                List<Credential> creds = credentialsIn(c);
+                c.commit();
+                return new SubscriptionSnapshot(version, publishes, plans, apps, creds, subs);
+            } finally {
+                c.rollback();
+                c.setReadOnly(false);
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the catalogue: " + e.getMessage(), e);
+        }
+    }
+
+    // ------------------------------------------------------------------ rows
+
+    private static List<Credential> credentialsIn(Connection c) throws SQLException {
+        List<Credential> out = new ArrayList<>();
+        List<String[]> keys = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("select kind, id from credential");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                keys.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        }
+        for (String[] k : keys) {
+            readCredential(c, AuthMode.valueOf(k[0].toUpperCase(Locale.ROOT)), k[1]).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    private static Optional<Product> readProduct(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select id, tenant, name, version, description, tags, docs_url,"
+                + " visibility, state from product where id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new Product(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                        Optional.ofNullable(rs.getString(5)), Arrays.asList(strings(rs.getArray(6))),
+                        Optional.ofNullable(rs.getString(7)), upper(Product.Visibility.class, rs.getString(8)),
+                        upper(ProductState.class, rs.getString(9)), readOperations(c, id)));
+            }
+        }
+    }
+
+    private static List<Product.Operation> readOperations(Connection c, String productId) throws SQLException {
+        List<Product.Operation> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("select o.id, a.name, o.method, o.path from product_operation o"
+                + " join api a on a.id = o.api_id where o.product_id = ? order by o.id")) {
+            ps.setString(1, productId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Product.Operation(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void writeOperations(Connection c, String productId, List<Product.Operation> operations)
+            throws SQLException {
+        for (Product.Operation op : operations) {
+            // the API is looked up under the caller's scope: another tenant's API is as absent as a missing one
+            List<String> api = strings(c, "select a.id::text from api a join product p on p.tenant = a.tenant"
+                    + " where a.name = ? and p.id = ?", op.api(), productId);
+            if (api.isEmpty()) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "operation " + op.id() + ": API " + op.api()
+                        + " not found in the product's tenant");
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into product_operation (product_id, id, api_id,"
+                    + " method, path) values (?, ?, ?, ?, ?)")) {
+                ps.setString(1, productId);
+                ps.setString(2, op.id());
+                ps.setLong(3, Long.parseLong(api.get(0)));
+                ps.setString(4, op.method());
+                ps.setString(5, op.path());
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    private static Optional<Plan> readPlan(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select id, product_id, name, state, limits::text,"
+                + " operation_limits::text, approval, auth_modes from plan where id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                Set<AuthMode> modes = EnumSet.noneOf(AuthMode.class);
+                for (String m : strings(rs.getArray(8))) {
+                    modes.add(upper(AuthMode.class, m));
+                }
+                try {
+                    return Optional.of(new Plan(rs.getString(1), rs.getString(2), rs.getString(3),
+                            upper(PlanState.class, rs.getString(4)),
+                            PlanLimitsJson.parse(JSON.readTree(rs.getString(5)), "plan " + id + " limits"),
+                            PlanLimitsJson.parseOperations(JSON.readTree(rs.getString(6)), "plan " + id),
+                            upper(Plan.Approval.class, rs.getString(7)), modes));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new SQLException("plan " + id + ": stored limits are not JSON", e);
+                }
+            }
+        }
+    }
+
+    private static Optional<ProductPublish> readPublish(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select id, product_id, cluster_id, environment, auth_mode,"
+                + " state, host from product_publish where id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new ProductPublish(rs.getString(1), rs.getString(2), rs.getString(3),
+                        upper(Environment.class, rs.getString(4)), upper(AuthMode.class, rs.getString(5)),
+                        upper(PublishState.class, rs.getString(6)), new PublishHost(rs.getString(7))));
+            }
+        }
+    }
+
+    private static Optional<Application> readApplication(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select id, tenant, name, state from application where id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new Application(rs.getString(1), rs.getString(2), rs.getString(3),
+                        upper(ApplicationState.class, rs.getString(4)))) : Optional.empty();
+            }
+        }
+    }
+
+    private static Optional<Subscription> readSubscription(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select id, application_id, publish_id, plan_id, state"
+                + " from subscription where id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new Subscription(rs.getString(1), rs.getString(2), rs.getString(3),
+                        rs.getString(4), upper(SubscriptionState.class, rs.getString(5)))) : Optional.empty();
+            }
+        }
+    }
+
+    private static Optional<Credential> readCredential(Connection c, AuthMode kind, String id) throws SQLException {
+        return readCredential(c, kind, id, false);
+    }
+
+    private static Optional<Credential> readCredential(Connection c, AuthMode kind, String id, boolean lock)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select id, application_id, state, expires_at, overlap_ends_at"
+                + " from credential where kind = ? and id = ?" + (lock ? " for update" : ""))) {
+            ps.setString(1, lower(kind));
+            ps.setString(2, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                Credential cr = new Credential(rs.getString(1), kind, rs.getString(2),
+                        upper(CredentialState.class, rs.getString(3)),
+                        Optional.ofNullable(rs.getTimestamp(4)).map(Timestamp::toInstant),
+                        Optional.ofNullable(rs.getTimestamp(5)).map(Timestamp::toInstant),
+                        Set.copyOf(strings(c, "select subscription_id from credential_subscription"
+                                + " where kind = ? and credential_id = ?", lower(kind), id)));
+                return Optional.of(cr);
+            }
+        }
+    }
+
+    private static Product ownProductForUpdate(Connection c, String productId) throws SQLException {
+        // "for update" only returns rows the scope may change (the catalogue policy is select-only), so another
+        // tenant's published product is as absent here as a missing one
+        if (strings(c, "select id from product where id = ? for update", productId).isEmpty()) {
+            throw CatalogRefusal.notFound("product", productId);
+        }
+        return readProduct(c, productId).orElseThrow();
+    }
+
+    private static Application lockApplication(Connection c, String id) throws SQLException {
+        if (strings(c, "select id from application where id = ? for update", id).isEmpty()) {
+            throw CatalogRefusal.notFound("application", id);
+        }
+        return readApplication(c, id).orElseThrow();
+    }
+
+    private static Subscription lockSubscription(Connection c, String id) throws SQLException {
+        if (strings(c, "select id from subscription where id = ? for update", id).isEmpty()) {
+            throw CatalogRefusal.notFound("subscription", id);
+        }
+        return readSubscription(c, id).orElseThrow();
+    }
+
+    private static void setState(Connection c, String table, String where, String state, String id)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update " + table + " set state = ?, updated_at = now() where "
+                + where)) {
+            ps.setString(1, state);
+            ps.setString(2, id);
+            if (ps.executeUpdate() != 1) {
+                throw CatalogRefusal.notFound(table.replace('_', ' '), id);
+            }
+        }
+    }
+
+    private static void touch(Connection c, String table, String id, String actor) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update " + table + " set updated_by = ?, updated_at = now()"
+                + " where id = ?")) {
+            ps.setString(1, actor);
+            ps.setString(2, id);
+            ps.executeUpdate();
+        }
+    }
+
+    private static long count(Connection c, String sql, String... args) throws SQLException {
+        return Long.parseLong(strings(c, sql, args).get(0));
+    }
+
+    private static List<String> ids(Connection c, String sql, String... args) throws SQLException {
+        return strings(c, sql, args);
+    }
+
+    private static List<String> strings(Connection c, String sql, String... args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setString(i + 1, args[i]);
+            }
+            List<String> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        }
+    }
+
+    private static String[] strings(Array array) throws SQLException {
+        return array == null ? new String[0] : (String[]) array.getArray();
+    }
+
+    private static String lower(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    private static <E extends Enum<E>> E upper(Class<E> type, String name) {
+        return Enum.valueOf(type, name.toUpperCase(Locale.ROOT));
+    }
+
+    private <T> T run(TenantScope scope, TenantScopedTransactions.SqlWork<T> work) {
+        try {
+            return tx.inScope(scope, work);
+        } catch (SQLException e) {
+            throw translate(e);
+        }
+    }
+
+    // PostgreSQL's SQLSTATEs: a unique key means the object exists, a foreign key that a named object does not (or is
+    // another tenant's), a check or row-level-security refusal that the row is not the caller's to write.
+    private static RuntimeException translate(SQLException e) {
+        String state = Optional.ofNullable(e.getSQLState()).orElse("");
+        return switch (state) {
+            case "23505" -> new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "already exists: " + detail(e));
+            case "23503" -> new CatalogRefusal(CatalogRefusal.Kind.INVALID, "names an object that does not exist: "
+                    + detail(e));
+            case "23514", "22001" -> new CatalogRefusal(CatalogRefusal.Kind.INVALID, detail(e));
+            case "42501" -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "not found");
+            default -> new IllegalStateException("catalogue store: " + e.getMessage(), e);
+        };
+    }
+
+    private static String detail(SQLException e) {
+        String m = Optional.ofNullable(e.getMessage()).orElse("");
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}
