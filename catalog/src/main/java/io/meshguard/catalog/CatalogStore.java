@@ -36,6 +36,13 @@ public final class CatalogStore {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * Which side of a subscription acts. Row-level security shows a subscription to its provider and its customer
+     * alike; what each may do differs (a customer must not approve its own subscription), so each change names its
+     * side and the caller's tenants must include that side's tenant.
+     */
+    public enum Side { PROVIDER, CUSTOMER }
+
     private final DataSource dataSource;
     private final TenantScopedTransactions tx;
 
@@ -377,10 +384,10 @@ public final class CatalogStore {
     }
 
     /** Approves, rejects, suspends, resumes or closes; the actor and reason are kept with the row. */
-    public Subscription moveSubscription(TenantScope scope, String id, SubscriptionState to, String actor,
+    public Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, String actor,
                                          String reason) {
         return run(scope, c -> {
-            Subscription s = lockSubscription(c, id);
+            Subscription s = lockSubscription(c, id, scope, side);
             SubscriptionState.LIFECYCLE.move(s.state(), to);
             if (to == SubscriptionState.ACTIVE && s.state() == SubscriptionState.PENDING) {
                 Plan plan = readPlan(c, s.planId()).orElseThrow();
@@ -404,9 +411,10 @@ public final class CatalogStore {
      * Moves a live subscription to another published plan of the same product. The subscription keeps its id, so its
      * credentials keep working and its quota counters (keyed by subscription) carry over: docs/products.md.
      */
-    public Subscription changePlan(TenantScope scope, String id, String planId, String actor, String reason) {
+    public Subscription changePlan(TenantScope scope, Side side, String id, String planId, String actor,
+                                   String reason) {
         return run(scope, c -> {
-            Subscription s = lockSubscription(c, id);
+            Subscription s = lockSubscription(c, id, scope, side);
             Plan current = readPlan(c, s.planId()).orElseThrow();
             Plan next = readPlan(c, planId).orElseThrow(() -> CatalogRefusal.notFound("plan", planId));
             if (!next.productId().equals(current.productId())) {
@@ -416,6 +424,10 @@ public final class CatalogStore {
             if (!next.state().acceptsSubscriptions()) {
                 throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
                         "plan " + next.name() + " is " + lower(next.state()) + " and takes no new subscriptions");
+            }
+            if (side == Side.CUSTOMER && next.approval() == Plan.Approval.MANUAL) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "plan " + next.name()
+                        + " needs the provider's approval: ask the provider to move the subscription");
             }
             Subscription moved = s.onPlan(planId);
             try (PreparedStatement ps = c.prepareStatement("update subscription set plan_id = ?, decided_by = ?,"
@@ -448,7 +460,7 @@ public final class CatalogStore {
                 ps.executeUpdate();
             }
             for (String sub : credential.subscriptionIds()) {
-                lockSubscription(c, sub);
+                lockSubscription(c, sub, scope, Side.CUSTOMER);
                 try (PreparedStatement ps = c.prepareStatement("insert into credential_subscription (kind,"
                         + " credential_id, subscription_id) values (?, ?, ?)")) {
                     ps.setString(1, lower(credential.kind()));
@@ -717,8 +729,12 @@ public final class CatalogStore {
         return readApplication(c, id).orElseThrow();
     }
 
-    private static Subscription lockSubscription(Connection c, String id) throws SQLException {
-        if (strings(c, "select id from subscription where id = ? for update", id).isEmpty()) {
+    private static Subscription lockSubscription(Connection c, String id, TenantScope scope, Side side)
+            throws SQLException {
+        List<String> tenant = strings(c, "select " + (side == Side.PROVIDER ? "provider_tenant" : "customer_tenant")
+                + " from subscription where id = ? for update", id);
+        // the other side's view of the row is not enough: it answers as if the subscription did not exist
+        if (tenant.isEmpty() || !scope.includes(tenant.get(0))) {
             throw CatalogRefusal.notFound("subscription", id);
         }
         return readSubscription(c, id).orElseThrow();

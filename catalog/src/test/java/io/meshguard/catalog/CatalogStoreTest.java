@@ -57,12 +57,14 @@ class CatalogStoreTest {
     void autoPlan_subscribesActive_andTheSnapshotGrantsItsKey() {
         Subscription s = store.subscribe(INITECH, "initech-app", "payments-dev-local", "payments-free", "ina");
         assertThat(s.state()).isEqualTo(SubscriptionState.ACTIVE);
+        assertThatThrownBy(() -> store.changePlan(INITECH, CatalogStore.Side.CUSTOMER, s.id(), "payments-gold", "ina",
+                "self-upgrade")).hasMessageContaining("needs the provider's approval");
         store.addCredential(INITECH, key("initech000000001", Set.of()));
         AccessDecision d = store.snapshot(1).decide("payments-dev-local", AuthMode.APIKEY, "initech000000001", NOW);
         assertThat(d).isInstanceOfSatisfying(AccessDecision.Granted.class,
                 g -> assertThat(g.plan().id()).isEqualTo("payments-free"));
 
-        Subscription moved = store.changePlan(ACME, s.id(), "payments-gold", "alice", "upgrade");
+        Subscription moved = store.changePlan(ACME, CatalogStore.Side.PROVIDER, s.id(), "payments-gold", "alice", "upgrade");
         assertThat(moved.id()).isEqualTo(s.id());
         assertThat(moved.state()).isEqualTo(SubscriptionState.ACTIVE);
         assertThat(store.snapshot(2).decide("payments-dev-local", AuthMode.APIKEY, "initech000000001", NOW))
@@ -85,11 +87,18 @@ class CatalogStoreTest {
                 .isInstanceOfSatisfying(AccessDecision.Denied.class,
                         d -> assertThat(d.reason()).isEqualTo(DenyReason.SUBSCRIPTION_PENDING));
 
+        // the customer sees its subscription but cannot approve it, nor move itself onto a manual plan
+        assertThatThrownBy(() -> store.moveSubscription(INITECH, CatalogStore.Side.PROVIDER, s.id(),
+                SubscriptionState.ACTIVE, "ina", "self-approved"))
+                .isInstanceOfSatisfying(CatalogRefusal.class,
+                        r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.NOT_FOUND));
+        assertThat(store.subscriptions(INITECH)).extracting(Subscription::id).contains(s.id());
+
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             List<Callable<Subscription>> approvals = new ArrayList<>();
-            approvals.add(() -> store.moveSubscription(ACME, s.id(), SubscriptionState.ACTIVE, "bob", "ok"));
-            approvals.add(() -> store.moveSubscription(ACME, s.id(), SubscriptionState.REJECTED, "carol", "no"));
+            approvals.add(() -> store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, s.id(), SubscriptionState.ACTIVE, "bob", "ok"));
+            approvals.add(() -> store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, s.id(), SubscriptionState.REJECTED, "carol", "no"));
             int won = 0;
             for (Future<Subscription> f : pool.invokeAll(approvals)) {
                 try {
