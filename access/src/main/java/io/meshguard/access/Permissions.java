@@ -28,12 +28,24 @@ public final class Permissions {
     /** extauthz's {@code /apikeys} endpoint (extauthz-server ApiKeyAdminApi). */
     public static final List<String> APIKEYS = List.of("apikey:read", "apikey:create", "apikey:rotate", "apikey:revoke");
 
+    /** The catalogue's API (catalog CatalogApi): operators, providers and customers. */
+    public static final List<String> CATALOG = List.of(
+            "cluster:read", "cluster:update",
+            "product:read", "product:create", "product:update", "product:lifecycle",
+            "plan:read", "plan:create", "plan:lifecycle",
+            "publish:read", "publish:create", "publish:lifecycle",
+            "subscription:read", "subscription:create", "subscription:approve", "subscription:suspend",
+            "subscription:plan", "subscription:close",
+            "catalog:read", "application:read", "application:create",
+            "credential:read", "credential:create", "credential:rotate", "credential:revoke");
+
     public static final Set<String> ALL;
 
     static {
         TreeSet<String> all = new TreeSet<>(CONTROLLER);
         all.addAll(QUOTAS);
         all.addAll(APIKEYS);
+        all.addAll(CATALOG);
         ALL = Set.copyOf(all);
     }
 }

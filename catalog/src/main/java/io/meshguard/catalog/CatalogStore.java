@@ -373,11 +373,26 @@ public final class CatalogStore {
         });
     }
 
+    /** Subscriptions the scope may see from either side (both sides see their shared rows). */
     public List<Subscription> subscriptions(TenantScope scope) {
         return run(scope, c -> {
             List<Subscription> out = new ArrayList<>();
             for (String id : ids(c, "select id from subscription order by created_at, id")) {
                 readSubscription(c, id).ifPresent(out::add);
+            }
+            return out;
+        });
+    }
+
+    /** Subscriptions on the scope's own products ({@link Side#PROVIDER}) or of its own applications. */
+    public List<Subscription> subscriptions(TenantScope scope, Side side) {
+        String column = side == Side.PROVIDER ? "provider_tenant" : "customer_tenant";
+        return run(scope, c -> {
+            List<Subscription> out = new ArrayList<>();
+            for (String[] row : rows(c, "select id, " + column + " from subscription order by created_at, id")) {
+                if (scope.includes(row[1])) {
+                    readSubscription(c, row[0]).ifPresent(out::add);
+                }
             }
             return out;
         });
@@ -501,20 +516,7 @@ public final class CatalogStore {
     }
 
     public List<Credential> credentials(TenantScope scope) {
-        return run(scope, c -> {
-            List<Credential> out = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("select kind, id from credential order by kind, id");
-                 ResultSet rs = ps.executeQuery()) {
-                List<String[]> keys = new ArrayList<>();
-                while (rs.next()) {
-                    keys.add(new String[] {rs.getString(1), rs.getString(2)});
-                }
-                for (String[] k : keys) {
-                    readCredential(c, AuthMode.valueOf(k[0].toUpperCase(Locale.ROOT)), k[1]).ifPresent(out::add);
-                }
-            }
-            return out;
-        });
+        return run(scope, CatalogStore::credentialsIn);
     }
 
     // ------------------------------------------------------------------ the snapshot extauthz decides from
@@ -562,14 +564,7 @@ public final class CatalogStore {
 
     private static List<Credential> credentialsIn(Connection c) throws SQLException {
         List<Credential> out = new ArrayList<>();
-        List<String[]> keys = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("select kind, id from credential");
-             ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                keys.add(new String[] {rs.getString(1), rs.getString(2)});
-            }
-        }
-        for (String[] k : keys) {
+        for (String[] k : rows(c, "select kind, id from credential order by kind, id")) {
             readCredential(c, AuthMode.valueOf(k[0].toUpperCase(Locale.ROOT)), k[1]).ifPresent(out::add);
         }
         return out;
@@ -782,6 +777,21 @@ public final class CatalogStore {
             }
             return out;
         }
+    }
+
+    private static List<String[]> rows(Connection c, String sql) throws SQLException {
+        List<String[]> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+            int n = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                String[] row = new String[n];
+                for (int i = 0; i < n; i++) {
+                    row[i] = rs.getString(i + 1);
+                }
+                out.add(row);
+            }
+        }
+        return out;
     }
 
     private static String[] strings(Array array) throws SQLException {

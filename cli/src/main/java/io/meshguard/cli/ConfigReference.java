@@ -51,6 +51,9 @@ final class ConfigReference {
                         .build()),
                 new Section("Admin plane access, xds-controller and extauthz (`admin.*`)", ConfigSchema.builder()
                         .addAll(AdminAccessSettings.configGroup().keys())
+                        .build()),
+                new Section("Catalogue API on the xds-controller's admin port (`catalog.*`)", ConfigSchema.builder()
+                        .addAll(io.meshguard.catalog.api.CatalogSettings.configGroup().keys())
                         .build()));
     }
 

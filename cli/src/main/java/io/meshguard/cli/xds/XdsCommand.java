@@ -2,6 +2,11 @@ package io.meshguard.cli.xds;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.access.AdminGate;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.catalog.api.CatalogSettings;
+import java.time.Clock;
 import io.meshguard.access.TrailAdminEvents;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.audit.AuditComponent;
@@ -50,6 +55,7 @@ public final class XdsCommand implements Callable<Integer> {
                 .add(new DbConfig("meshguard-xds"))
                 .add(AuditConfig.configGroup())
                 .add(AdminAccessSettings.configGroup())
+                .add(CatalogSettings.configGroup())
                 .build();
     }
 
@@ -76,9 +82,12 @@ public final class XdsCommand implements Callable<Integer> {
                     ConfigChangeAudit.to(audit.sink()), policies, tracing);
             StatusHttpServer http = new StatusHttpServer("xds-http",
                     HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
-            xds.mountAdminApi(http, AdminAccessSettings.configGroup().read(config).gate(
-                    new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file",
-                    new TrailAdminEvents(new AdminTrail(dataSource))));
+            TrailAdminEvents adminEvents = new TrailAdminEvents(new AdminTrail(dataSource));
+            AdminGate gate = AdminAccessSettings.configGroup().read(config).gate(
+                    new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file", adminEvents);
+            xds.mountAdminApi(http, gate);
+            http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(dataSource), gate, adminEvents,
+                    Clock.systemUTC(), CatalogSettings.configGroup().read(config).domain()));
             http.addReadinessChecks(xds.readinessChecks());
             stack.start(xds);
             stack.start(http);

@@ -1,5 +1,8 @@
 package io.meshguard.cli.xds;
 
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.catalog.api.CatalogSettings;
 import io.meshguard.cli.LocalSecret;
 import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
@@ -84,8 +87,13 @@ public final class XdsStackPart implements StackPart {
         xds.mountAdminApi(http);
         // one admin port for the local stack: extauthz's /quotas and /apikeys beside the controller's API, same token,
         // so `meshguard apikey` and `meshguard quota` act through the admin API under plain `up`
-        extAuthz.server().mountAdminApis(http, io.meshguard.access.AdminGate.local(
-                new io.meshguard.runtime.http.BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file"));
+        io.meshguard.access.AdminGate localGate = io.meshguard.access.AdminGate.local(
+                new io.meshguard.runtime.http.BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file");
+        extAuthz.server().mountAdminApis(http, localGate);
+        // the catalogue API (products, plans, subscriptions) on the same port, every change in the admin trail
+        http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(context.dataSource()), localGate,
+                new io.meshguard.access.TrailAdminEvents(new io.meshguard.audit.trail.AdminTrail(context.dataSource())),
+                java.time.Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue()));
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;

@@ -1,0 +1,589 @@
+package io.meshguard.catalog.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminCaller;
+import io.meshguard.access.AdminEvent;
+import io.meshguard.access.AdminEvents;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
+import io.meshguard.access.Scope;
+import io.meshguard.catalog.Application;
+import io.meshguard.catalog.ApplicationState;
+import io.meshguard.catalog.AuthMode;
+import io.meshguard.catalog.CatalogRefusal;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.CatalogStore.Side;
+import io.meshguard.catalog.Cluster;
+import io.meshguard.catalog.Credential;
+import io.meshguard.catalog.CredentialState;
+import io.meshguard.catalog.Environment;
+import io.meshguard.catalog.Plan;
+import io.meshguard.catalog.PlanLimitsJson;
+import io.meshguard.catalog.PlanState;
+import io.meshguard.catalog.Product;
+import io.meshguard.catalog.ProductState;
+import io.meshguard.catalog.PublishState;
+import io.meshguard.catalog.Subscription;
+import io.meshguard.catalog.SubscriptionState;
+import io.meshguard.catalog.TransitionRefused;
+import io.meshguard.db.TenantScope;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The catalogue's admin API, one path per persona: {@code /v1/provider/…} (products, plans, product publishes,
+ * approvals), {@code /v1/customer/…} (the published catalogue, applications, subscriptions, credentials) and
+ * {@code /v1/operator/…} (clusters). Every operation is a row of {@link #OPERATIONS}: its permission, checked by the
+ * one {@link AdminGate}, and its line in the OpenAPI document come from that row, so no route ships without either.
+ * Every change is an {@link AdminEvent} for the hash-chained admin trail.
+ */
+public final class CatalogApi implements HttpHandler {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CatalogApi.class);
+    /** The longest request body the API reads; catalogue objects are small. */
+    static final int MAX_BODY = 256 * 1024;
+    private static final Duration MAX_OVERLAP = Duration.ofDays(30);
+
+    /** A request admitted by the gate. */
+    private record Call(HttpExchange exchange, AdminCaller caller, String roleUsed, String requestId,
+                        List<String> segments, TenantScope scope, JsonNode body) {
+        String segment(int i) {
+            return segments.get(i);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Handler {
+        JsonNode handle(CatalogApi api, Call call);
+    }
+
+    /** One operation: route with permission, a one-line summary for the OpenAPI document, and its handler. */
+    private record Operation(AdminRoute route, String summary, Handler handler) {
+    }
+
+    private static final List<Operation> OPERATIONS = List.of(
+            op(AdminRoute.system("GET", "/v1/operator/clusters", "cluster:read"), "List clusters",
+                    (a, c) -> CatalogJson.list(a.store.clusters(c.scope()), CatalogJson::cluster)),
+            op(AdminRoute.system("PUT", "/v1/operator/clusters/{id}", "cluster:update"), "Register or update a cluster",
+                    CatalogApi::putCluster),
+            op(AdminRoute.tenant("GET", "/v1/provider/products", "product:read"), "List the tenant's products",
+                    (a, c) -> CatalogJson.list(a.store.products(c.scope()).stream()
+                            .filter(p -> c.scope().includes(p.tenant())).toList(), CatalogJson::product)),
+            op(AdminRoute.tenant("POST", "/v1/provider/products", "product:create"), "Create a draft product",
+                    CatalogApi::createProduct),
+            op(AdminRoute.tenant("GET", "/v1/provider/products/{id}", "product:read"), "Show a product",
+                    (a, c) -> CatalogJson.product(a.ownProduct(c, c.segment(3)))),
+            op(AdminRoute.tenant("PUT", "/v1/provider/products/{id}/operations", "product:update"),
+                    "Replace a product's operations", CatalogApi::putOperations),
+            op(AdminRoute.tenant("POST", "/v1/provider/products/{id}/state", "product:lifecycle"),
+                    "Publish, deprecate or retire a product", CatalogApi::moveProduct),
+            op(AdminRoute.tenant("GET", "/v1/provider/products/{id}/plans", "plan:read"), "List a product's plans",
+                    (a, c) -> CatalogJson.list(a.store.plans(c.scope(), a.ownProduct(c, c.segment(3)).id()),
+                            CatalogJson::plan)),
+            op(AdminRoute.tenant("POST", "/v1/provider/products/{id}/plans", "plan:create"), "Create a staging plan",
+                    CatalogApi::createPlan),
+            op(AdminRoute.tenant("POST", "/v1/provider/plans/{id}/state", "plan:lifecycle"),
+                    "Publish, deprecate or close a plan (closing closes its subscriptions)", CatalogApi::movePlan),
+            op(AdminRoute.tenant("GET", "/v1/provider/products/{id}/product-publishes", "publish:read"),
+                    "List a product's publishes",
+                    (a, c) -> CatalogJson.list(a.store.publishes(c.scope(), a.ownProduct(c, c.segment(3)).id()),
+                            CatalogJson::publish)),
+            op(AdminRoute.tenant("POST", "/v1/provider/products/{id}/product-publishes", "publish:create"),
+                    "Create a draft publish on a cluster and environment", CatalogApi::createPublish),
+            op(AdminRoute.tenant("POST", "/v1/provider/product-publishes/{id}/state", "publish:lifecycle"),
+                    "Publish or withdraw a product publish", CatalogApi::movePublish),
+            op(AdminRoute.tenant("GET", "/v1/provider/subscriptions", "subscription:read"),
+                    "Subscriptions to the tenant's products",
+                    (a, c) -> CatalogJson.list(a.store.subscriptions(c.scope(), Side.PROVIDER),
+                            CatalogJson::subscription)),
+            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/approve", "subscription:approve"),
+                    "Approve a pending subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
+                            SubscriptionState.ACTIVE, "approve")),
+            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/reject", "subscription:approve"),
+                    "Reject a pending subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
+                            SubscriptionState.REJECTED, "reject")),
+            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/suspend", "subscription:suspend"),
+                    "Suspend a subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
+                            SubscriptionState.SUSPENDED, "suspend")),
+            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/resume", "subscription:suspend"),
+                    "Resume a suspended subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
+                            SubscriptionState.ACTIVE, "resume")),
+            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/close", "subscription:suspend"),
+                    "Close a subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
+                            SubscriptionState.CLOSED, "close")),
+            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/plan", "subscription:plan"),
+                    "Move a subscription to another plan, keeping its credentials",
+                    (a, c) -> a.changePlan(c, Side.PROVIDER)),
+            op(AdminRoute.tenant("GET", "/v1/customer/products", "catalog:read"),
+                    "The published catalogue", (a, c) -> CatalogJson.list(a.store.products(c.scope()).stream()
+                            .filter(p -> p.state() == ProductState.PUBLISHED).toList(), CatalogJson::product)),
+            op(AdminRoute.tenant("GET", "/v1/customer/products/{id}/plans", "catalog:read"),
+                    "A published product's plans open to subscription",
+                    (a, c) -> CatalogJson.list(a.store.plans(c.scope(), c.segment(3)).stream()
+                            .filter(p -> p.state().acceptsSubscriptions()).toList(), CatalogJson::plan)),
+            op(AdminRoute.tenant("GET", "/v1/customer/applications", "application:read"), "The tenant's applications",
+                    (a, c) -> CatalogJson.list(a.store.applications(c.scope()), CatalogJson::application)),
+            op(AdminRoute.tenant("POST", "/v1/customer/applications", "application:create"), "Create an application",
+                    CatalogApi::createApplication),
+            op(AdminRoute.tenant("GET", "/v1/customer/subscriptions", "subscription:read"),
+                    "The tenant's applications' subscriptions",
+                    (a, c) -> CatalogJson.list(a.store.subscriptions(c.scope(), Side.CUSTOMER),
+                            CatalogJson::subscription)),
+            op(AdminRoute.tenant("POST", "/v1/customer/subscriptions", "subscription:create"),
+                    "Subscribe an application to a plan of a product publish", CatalogApi::subscribe),
+            op(AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/plan", "subscription:plan"),
+                    "Move to another plan that needs no approval", (a, c) -> a.changePlan(c, Side.CUSTOMER)),
+            op(AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/close", "subscription:close"),
+                    "Close a subscription", (a, c) -> a.moveSubscription(c, Side.CUSTOMER,
+                            SubscriptionState.CLOSED, "close")),
+            op(AdminRoute.tenant("GET", "/v1/customer/credentials", "credential:read"), "The tenant's credentials",
+                    (a, c) -> CatalogJson.list(a.store.credentials(c.scope()), CatalogJson::credential)),
+            op(AdminRoute.tenant("POST", "/v1/customer/credentials", "credential:create"),
+                    "Bind an API key or a Keycloak client to an application", CatalogApi::addCredential),
+            op(AdminRoute.tenant("POST", "/v1/customer/credentials/{kind}/{id}/rotate", "credential:rotate"),
+                    "Rotate to a successor; the predecessor works for the overlap window", CatalogApi::rotate),
+            op(AdminRoute.tenant("POST", "/v1/customer/credentials/{kind}/{id}/revoke", "credential:revoke"),
+                    "Revoke a credential", CatalogApi::revoke),
+            op(AdminRoute.open("GET", "/v1/openapi.json"), "This document", (a, c) -> a.openApi));
+
+    /** Every route, for the route-coverage test and the server that mounts them. */
+    public static final List<AdminRoute> ROUTES = OPERATIONS.stream().map(Operation::route).toList();
+    /** The path prefix to mount. */
+    public static final String PREFIX = "/v1/";
+
+    private final CatalogStore store;
+    private final AdminGate gate;
+    private final AdminEvents events;
+    private final Clock clock;
+    private final String domain;
+    private final JsonNode openApi = openApiDocument();
+
+    /**
+     * @param domain the DNS domain publishes are served under ({@code {product}.{env}.{region}.api.{domain}})
+     */
+    public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain) {
+        this.store = store;
+        this.gate = gate;
+        this.events = events;
+        this.clock = clock;
+        this.domain = domain;
+    }
+
+    private static Operation op(AdminRoute route, String summary, Handler handler) {
+        return new Operation(route, summary, handler);
+    }
+
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
+                .filter(s -> s.length() <= 128 && s.chars().allMatch(ch -> ch > 32 && ch < 127))
+                .orElse(UUID.randomUUID().toString());
+        exchange.getResponseHeaders().set("x-request-id", requestId);
+        try {
+            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            String method = exchange.getRequestMethod();
+            Optional<Operation> op = OPERATIONS.stream().filter(o -> o.route().matches(method, segments)).findFirst();
+            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
+            if (op.isPresent() && op.get().route().isOpen()) {
+                send(exchange, 200, openApi);
+                return;
+            }
+            if (op.isEmpty()) {
+                Optional<AdminGate.Refused> refused = gate.authenticateOnly(authorization, source, requestId,
+                        exchange.getRequestURI().getRawPath());
+                if (refused.isPresent()) {
+                    refuse(exchange, refused.get());
+                    return;
+                }
+                throw new ApiError(404, "no operation " + method + " " + exchange.getRequestURI().getPath());
+            }
+            AdminGate.Admission admission = gate.admit(authorization, source, requestId, op.get().route(), segments);
+            if (admission instanceof AdminGate.Refused r) {
+                refuse(exchange, r);
+                return;
+            }
+            AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
+            Scope target = op.get().route().scope().apply(segments);
+            TenantScope tenants = target.equals(Scope.ANY_TENANT)
+                    ? gate.tenantsOf(admitted.caller(), op.get().route().permission()) : TenantScope.ALL;
+            JsonNode body = method.equals("GET") ? CatalogJson.MAPPER.nullNode() : readBody(exchange);
+            Call call = new Call(exchange, admitted.caller(), admitted.decision().roleUsed(), requestId, segments,
+                    tenants, body);
+            JsonNode result = op.get().handler().handle(this, call);
+            send(exchange, method.equals("POST") && op.get().route().path().endsWith("s") ? 201 : 200, result);
+        } catch (ApiError e) {
+            send(exchange, e.status, error(e.getMessage()));
+        } catch (CatalogRefusal e) {
+            int status = switch (e.kind()) {
+                case NOT_FOUND -> 404;
+                case CONFLICT -> 409;
+                case INVALID -> 422;
+            };
+            send(exchange, status, error(e.getMessage()));
+        } catch (TransitionRefused e) {
+            send(exchange, 409, error(e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            send(exchange, 422, error(e.getMessage()));
+        } catch (RuntimeException e) {
+            LOG.error("catalogue request {} failed", requestId, e);
+            send(exchange, 500, error("internal error, see the controller log for request " + requestId));
+        } finally {
+            exchange.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ operator
+
+    private JsonNode putCluster(Call c) {
+        Set<String> caps = new LinkedHashSet<>();
+        c.body().path("capabilities").forEach(n -> caps.add(n.asText()));
+        Cluster cluster = store.putCluster(new Cluster(c.segment(3), required(c, "region"),
+                optional(c, "provider"), caps));
+        return changed(c, "cluster:update", "cluster/" + cluster.id(), "registered", "", CatalogJson.cluster(cluster));
+    }
+
+    // ------------------------------------------------------------------ provider
+
+    private JsonNode createProduct(Call c) {
+        String tenant = tenantFor(c);
+        List<Product.Operation> ops = operations(c.body().path("operations"));
+        List<String> tags = new ArrayList<>();
+        c.body().path("tags").forEach(t -> tags.add(t.asText()));
+        Product.Visibility visibility = parseEnum(Product.Visibility.class,
+                c.body().path("visibility").asText("private"), "visibility");
+        Product p = store.createProduct(c.scope(), new Product(required(c, "id"), tenant, required(c, "name"),
+                c.body().path("version").asText("1"), optional(c, "description"), tags, optional(c, "docs_url"),
+                visibility, ProductState.DRAFT, ops), c.caller().actor());
+        return changed(c, "product:create", "product/" + p.id(), "created draft", p.tenant(), CatalogJson.product(p));
+    }
+
+    private JsonNode putOperations(Call c) {
+        Product p = store.putOperations(c.scope(), ownProduct(c, c.segment(3)).id(), operations(c.body()),
+                c.caller().actor());
+        return changed(c, "product:update", "product/" + p.id(), "operations replaced", p.tenant(),
+                CatalogJson.product(p));
+    }
+
+    private JsonNode moveProduct(Call c) {
+        ProductState to = parseEnum(ProductState.class, required(c, "state"), "state");
+        Product p = store.moveProduct(c.scope(), ownProduct(c, c.segment(3)).id(), to, c.caller().actor());
+        return changed(c, "product:lifecycle", "product/" + p.id(), "now " + CatalogJson.lower(to) + reason(c),
+                p.tenant(), CatalogJson.product(p));
+    }
+
+    private JsonNode createPlan(Call c) {
+        Product p = ownProduct(c, c.segment(3));
+        Set<AuthMode> modes = new LinkedHashSet<>();
+        c.body().path("auth_modes").forEach(m -> modes.add(parseEnum(AuthMode.class, m.asText(), "auth_modes")));
+        if (modes.isEmpty()) {
+            throw new ApiError(422, "auth_modes: name at least one of none, apikey, oauth2");
+        }
+        String name = required(c, "name");
+        Plan plan = store.createPlan(c.scope(), new Plan(p.id() + "-" + name, p.id(), name, PlanState.STAGING,
+                PlanLimitsJson.parse(c.body().get("limits"), "limits"),
+                PlanLimitsJson.parseOperations(c.body().get("operation_limits"), "operation_limits"),
+                parseEnum(Plan.Approval.class, c.body().path("approval").asText("auto"), "approval"), modes));
+        return changed(c, "plan:create", "plan/" + plan.id(), "created staging", p.tenant(), CatalogJson.plan(plan));
+    }
+
+    private JsonNode movePlan(Call c) {
+        PlanState to = parseEnum(PlanState.class, required(c, "state"), "state");
+        Plan plan = store.movePlan(c.scope(), c.segment(3), to, c.caller().actor());
+        return changed(c, "plan:lifecycle", "plan/" + plan.id(), "now " + CatalogJson.lower(to) + reason(c), "",
+                CatalogJson.plan(plan));
+    }
+
+    private JsonNode createPublish(Call c) {
+        Product p = ownProduct(c, c.segment(3));
+        var pub = store.createPublish(c.scope(), p.id(), required(c, "cluster"),
+                parseEnum(Environment.class, required(c, "environment"), "environment"),
+                parseEnum(AuthMode.class, required(c, "auth_mode"), "auth_mode"), domain, required(c, "gateway_group"));
+        return changed(c, "publish:create", "product-publish/" + pub.id(), "created draft on " + pub.host().name(),
+                p.tenant(), CatalogJson.publish(pub));
+    }
+
+    private JsonNode movePublish(Call c) {
+        PublishState to = parseEnum(PublishState.class, required(c, "state"), "state");
+        var pub = store.movePublish(c.scope(), c.segment(3), to);
+        return changed(c, "publish:lifecycle", "product-publish/" + pub.id(), "now " + CatalogJson.lower(to)
+                + reason(c), "", CatalogJson.publish(pub));
+    }
+
+    private JsonNode moveSubscription(Call c, Side side, SubscriptionState to, String verb) {
+        String why = requiredReason(c);
+        Subscription s = store.moveSubscription(c.scope(), side, c.segment(3), to, c.caller().actor(), why);
+        return changed(c, "subscription:" + verb, "subscription/" + s.id(), verb + ": " + why, "",
+                CatalogJson.subscription(s));
+    }
+
+    private JsonNode changePlan(Call c, Side side) {
+        String why = requiredReason(c);
+        Subscription s = store.changePlan(c.scope(), side, c.segment(3), required(c, "plan"), c.caller().actor(), why);
+        // the quota already used carries over: counters are keyed by subscription, not plan (docs/products.md)
+        return changed(c, "subscription:plan", "subscription/" + s.id(), "plan now " + s.planId()
+                + " (quota used so far carries over): " + why, "", CatalogJson.subscription(s));
+    }
+
+    // ------------------------------------------------------------------ customer
+
+    private JsonNode createApplication(Call c) {
+        String tenant = tenantFor(c);
+        Application app = store.createApplication(c.scope(), new Application(
+                Optional.ofNullable(c.body().path("id").textValue()).orElse("app-" + UUID.randomUUID()), tenant,
+                required(c, "name"), ApplicationState.ACTIVE), c.caller().actor());
+        return changed(c, "application:create", "application/" + app.id(), "created", tenant,
+                CatalogJson.application(app));
+    }
+
+    private JsonNode subscribe(Call c) {
+        Subscription s = store.subscribe(c.scope(), required(c, "application"), required(c, "product_publish"),
+                required(c, "plan"), c.caller().actor());
+        return changed(c, "subscription:create", "subscription/" + s.id(), "requested, now "
+                + CatalogJson.lower(s.state()), "", CatalogJson.subscription(s));
+    }
+
+    private JsonNode addCredential(Call c) {
+        AuthMode kind = parseEnum(AuthMode.class, required(c, "kind"), "kind");
+        Set<String> subs = new LinkedHashSet<>();
+        c.body().path("subscriptions").forEach(s -> subs.add(s.asText()));
+        Credential cr = store.addCredential(c.scope(), new Credential(required(c, "id"), kind,
+                required(c, "application"), CredentialState.ACTIVE, Optional.empty(), Optional.empty(), subs));
+        return changed(c, "credential:create", "credential/" + CatalogJson.lower(kind) + "/" + cr.id(), "bound to "
+                + cr.applicationId(), "", CatalogJson.credential(cr));
+    }
+
+    private JsonNode rotate(Call c) {
+        AuthMode kind = parseEnum(AuthMode.class, c.segment(3), "kind");
+        Duration overlap = overlap(c.body().path("overlap").asText("24h"));
+        String successor = required(c, "successor");
+        Credential old = store.credentials(c.scope()).stream()
+                .filter(x -> x.kind() == kind && x.id().equals(c.segment(4))).findFirst()
+                .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
+        Credential next = store.addCredential(c.scope(), new Credential(successor, kind, old.applicationId(),
+                CredentialState.ACTIVE, Optional.empty(), Optional.empty(), old.subscriptionIds()));
+        Credential moved = store.moveCredential(c.scope(), kind, old.id(), CredentialState.ROTATING,
+                Optional.of(clock.instant().plus(overlap)));
+        ObjectNode out = CatalogJson.MAPPER.createObjectNode();
+        out.set("predecessor", CatalogJson.credential(moved));
+        out.set("successor", CatalogJson.credential(next));
+        return changed(c, "credential:rotate", "credential/" + CatalogJson.lower(kind) + "/" + old.id(),
+                "rotating to " + successor + ", predecessor valid for " + overlap, "", out);
+    }
+
+    private JsonNode revoke(Call c) {
+        AuthMode kind = parseEnum(AuthMode.class, c.segment(3), "kind");
+        String why = requiredReason(c);
+        Credential cr = store.moveCredential(c.scope(), kind, c.segment(4), CredentialState.REVOKED, Optional.empty());
+        return changed(c, "credential:revoke", "credential/" + CatalogJson.lower(kind) + "/" + cr.id(),
+                "revoked: " + why, "", CatalogJson.credential(cr));
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    Product ownProduct(Call c, String id) {
+        return store.product(c.scope(), id).filter(p -> c.scope().includes(p.tenant()))
+                .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "product " + id + " not found"));
+    }
+
+    /** The tenant a new object belongs to: named in the body, or the caller's only tenant. */
+    private static String tenantFor(Call c) {
+        Optional<String> named = Optional.ofNullable(c.body().path("tenant").textValue());
+        if (named.isPresent()) {
+            if (!c.scope().includes(named.get())) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "tenant " + named.get() + " not found");
+            }
+            return named.get();
+        }
+        if (!c.scope().all() && c.scope().tenants().size() == 1) {
+            return c.scope().tenants().iterator().next();
+        }
+        throw new ApiError(422, "tenant: required, the caller acts for "
+                + (c.scope().all() ? "every tenant" : "tenants " + c.scope().tenants().stream().sorted().toList()));
+    }
+
+    private JsonNode changed(Call c, String action, String target, String outcome, String tenant, JsonNode after) {
+        events.record(new AdminEvent(clock.instant(), c.caller().actor(), c.caller().method().label(), c.roleUsed(),
+                tenant, c.caller().source(), c.requestId(), action, target, "changed: " + outcome, "",
+                digest(after)));
+        return after;
+    }
+
+    private static List<Product.Operation> operations(JsonNode node) {
+        if (!node.isMissingNode() && !node.isArray()) {
+            throw new ApiError(422, "operations: a list of {id, api, method, path}");
+        }
+        List<Product.Operation> ops = new ArrayList<>();
+        for (JsonNode o : node) {
+            ops.add(new Product.Operation(o.path("id").asText(), o.path("api").asText(),
+                    o.path("method").asText().toUpperCase(Locale.ROOT), o.path("path").asText()));
+        }
+        return ops;
+    }
+
+    static Duration overlap(String text) {
+        if (!text.matches("[0-9]{1,4}[hd]")) {
+            throw new ApiError(422, "overlap: hours or days, e.g. 24h or 7d, at most 30d");
+        }
+        long n = Long.parseLong(text.substring(0, text.length() - 1));
+        Duration d = text.endsWith("h") ? Duration.ofHours(n) : Duration.ofDays(n);
+        if (d.compareTo(MAX_OVERLAP) > 0) {
+            throw new ApiError(422, "overlap: at most 30d, got " + text);
+        }
+        return d;
+    }
+
+    private static String required(Call c, String field) {
+        JsonNode v = c.body().path(field);
+        if (!v.isTextual() || v.asText().isBlank()) {
+            throw new ApiError(422, field + ": required");
+        }
+        return v.asText();
+    }
+
+    private static Optional<String> optional(Call c, String field) {
+        return Optional.ofNullable(c.body().path(field).textValue());
+    }
+
+    private static String requiredReason(Call c) {
+        String why = c.body().path("reason").asText("").strip();
+        if (why.isEmpty()) {
+            throw new ApiError(422, "reason: required; it is kept with the subscription and in the admin trail");
+        }
+        return why.length() > 1000 ? why.substring(0, 1000) : why;
+    }
+
+    private static String reason(Call c) {
+        String why = c.body().path("reason").asText("").strip();
+        return why.isEmpty() ? "" : ": " + why;
+    }
+
+    private static <E extends Enum<E>> E parseEnum(Class<E> type, String text, String field) {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().toLowerCase(Locale.ROOT).equals(text)) {
+                return e;
+            }
+        }
+        List<String> names = new ArrayList<>();
+        for (E e : type.getEnumConstants()) {
+            names.add(e.name().toLowerCase(Locale.ROOT));
+        }
+        throw new ApiError(422, field + ": one of " + names + ", got '" + text + "'");
+    }
+
+    private static JsonNode readBody(HttpExchange exchange) throws IOException {
+        try (InputStream in = exchange.getRequestBody()) {
+            byte[] bytes = in.readNBytes(MAX_BODY + 1);
+            if (bytes.length > MAX_BODY) {
+                throw new ApiError(413, "request body larger than " + MAX_BODY + " bytes");
+            }
+            if (bytes.length == 0) {
+                return CatalogJson.MAPPER.createObjectNode();
+            }
+            JsonNode node = CatalogJson.MAPPER.readTree(new String(bytes, StandardCharsets.UTF_8));
+            if (node == null || !node.isObject()) {
+                throw new ApiError(400, "the body must be a JSON object");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw new ApiError(400, "the body is not JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static List<String> segments(String rawPath) {
+        List<String> out = new ArrayList<>();
+        for (String s : rawPath.split("/")) {
+            if (!s.isEmpty()) {
+                out.add(java.net.URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+
+    private static String digest(JsonNode value) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(value.toString().getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JDK", e);
+        }
+    }
+
+    private static void refuse(HttpExchange exchange, AdminGate.Refused r) throws IOException {
+        if (r.challenge()) {
+            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+        }
+        send(exchange, r.status(), error(r.message()));
+    }
+
+    private static JsonNode error(String message) {
+        return CatalogJson.MAPPER.createObjectNode().put("error", message);
+    }
+
+    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
+        byte[] bytes = CatalogJson.MAPPER.writeValueAsBytes(body);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    /** OpenAPI 3.1 from the operation table: each operation with its summary and {@code x-meshguard-permission}. */
+    static JsonNode openApiDocument() {
+        ObjectNode doc = CatalogJson.MAPPER.createObjectNode().put("openapi", "3.1.0");
+        doc.putObject("info").put("title", "meshguard catalogue API").put("version", "1");
+        doc.putArray("security").addObject().putArray("bearer");
+        doc.putObject("components").putObject("securitySchemes").putObject("bearer").put("type", "http")
+                .put("scheme", "bearer").put("bearerFormat", "JWT");
+        ObjectNode paths = doc.putObject("paths");
+        for (Operation o : OPERATIONS) {
+            ObjectNode item = paths.has(o.route().path()) ? (ObjectNode) paths.get(o.route().path())
+                    : paths.putObject(o.route().path());
+            ObjectNode operation = item.putObject(o.route().method().toLowerCase(Locale.ROOT))
+                    .put("summary", o.summary()).put("x-meshguard-permission", o.route().permission());
+            if (o.route().isOpen()) {
+                operation.putArray("security");
+            }
+            ArrayNode params = operation.putArray("parameters");
+            for (String seg : o.route().path().split("/")) {
+                if (seg.startsWith("{")) {
+                    params.addObject().put("name", seg.substring(1, seg.length() - 1)).put("in", "path")
+                            .put("required", true).putObject("schema").put("type", "string");
+                }
+            }
+        }
+        return doc;
+    }
+
+    /** An HTTP error with a JSON body. */
+    private static final class ApiError extends RuntimeException {
+        private final int status;
+
+        ApiError(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+}

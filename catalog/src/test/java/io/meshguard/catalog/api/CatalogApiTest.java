@@ -1,0 +1,218 @@
+package io.meshguard.catalog.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import io.meshguard.access.AdminEvent;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
+import io.meshguard.access.AdminTokenVerifier;
+import io.meshguard.access.Permissions;
+import io.meshguard.access.RoleBindings;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.TestIssuer;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The catalogue API over real HTTP, real tokens from a self-issued JWKS server and a real PostgreSQL: each persona
+ * does what its role allows in its own tenant, nothing else, and every change is an admin event.
+ */
+class CatalogApiTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    static final String BINDINGS = """
+            claims: [groups]
+            roles:
+              system-admin:
+                permissions: [cluster:read, cluster:update, product:read, subscription:read]
+              provider:
+                permissions: [product:read, product:create, product:update, product:lifecycle, plan:read,
+                              plan:create, plan:lifecycle, publish:read, publish:create, publish:lifecycle,
+                              subscription:read, subscription:approve, subscription:suspend, subscription:plan]
+              customer:
+                permissions: [catalog:read, application:read, application:create, subscription:read,
+                              subscription:create, subscription:plan, subscription:close, credential:read,
+                              credential:create, credential:rotate, credential:revoke]
+              approver-elsewhere:
+                permissions: [subscription:approve]
+            bindings:
+              - {match: ops, role: system-admin, scope: system}
+              - {match: acme-providers, role: provider, scope: "tenant:acme"}
+              - {match: globex-providers, role: provider, scope: "tenant:globex"}
+              - {match: initech-customers, role: customer, scope: "tenant:initech"}
+              - {match: initech-customers, role: approver-elsewhere, scope: "tenant:initech"}
+            """;
+    static final Map<String, List<String>> GROUPS = Map.of("ops", List.of("ops"), "alice", List.of("acme-providers"),
+            "gina", List.of("globex-providers"), "ina", List.of("initech-customers"));
+
+    static TestIssuer issuer;
+    static HttpServer server;
+    static final List<AdminEvent> EVENTS = new CopyOnWriteArrayList<>();
+    static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        issuer = new TestIssuer();
+        PG.dsl().execute("insert into tenant (id) values ('acme'), ('globex'), ('initech')");
+        PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
+        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
+                + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
+                + "('initech000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        AdminGate gate = new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false, EVENTS::add,
+                Clock.systemUTC(), "admin.token_file");
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(PG.dataSource()), gate, EVENTS::add,
+                Clock.systemUTC(), "example.test"));
+        server.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.stop(0);
+        issuer.close();
+    }
+
+    static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.getAddress().getPort()
+                        + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body));
+        if (who != null) {
+            b.header("Authorization", "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)));
+        }
+        return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode ok(HttpResponse<String> r) throws Exception {
+        assertThat(r.statusCode()).as(r.body()).isBetween(200, 201);
+        return CatalogJson.MAPPER.readTree(r.body());
+    }
+
+    @Test
+    void journey_providerPublishes_customerSubscribes_manualPlanWaitsForTheProvider() throws Exception {
+        ok(call("ops", "PUT", "/v1/operator/clusters/seoul-1", "{\"region\": \"kr-seoul\"}"));
+        JsonNode product = ok(call("alice", "POST", "/v1/provider/products", """
+                {"id": "payments", "name": "Payments", "visibility": "public",
+                 "operations": [{"id": "charge", "api": "payments-api", "method": "post", "path": "/charges"}]}"""));
+        assertThat(product.path("tenant").asText()).isEqualTo("acme");
+        assertThat(product.path("state").asText()).isEqualTo("draft");
+        ok(call("alice", "POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}"));
+        ok(call("alice", "POST", "/v1/provider/products/payments/plans", """
+                {"name": "free", "approval": "auto", "auth_modes": ["apikey"],
+                 "limits": {"rates": [{"requests": 5, "per": "1s"}], "quota": {"period": "day", "limit": 100}}}"""));
+        ok(call("alice", "POST", "/v1/provider/products/payments/plans", """
+                {"name": "gold", "approval": "manual", "auth_modes": ["apikey"],
+                 "operation_limits": {"charge": {"rates": [{"requests": 50, "per": "1s"}]}}}"""));
+        ok(call("alice", "POST", "/v1/provider/plans/payments-free/state", "{\"state\": \"published\"}"));
+        ok(call("alice", "POST", "/v1/provider/plans/payments-gold/state", "{\"state\": \"published\"}"));
+        JsonNode pub = ok(call("alice", "POST", "/v1/provider/products/payments/product-publishes", """
+                {"cluster": "seoul-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}"""));
+        assertThat(pub.path("host").asText()).isEqualTo("payments.dev.kr-seoul.api.example.test");
+        ok(call("alice", "POST", "/v1/provider/product-publishes/payments-dev-seoul-1/state",
+                "{\"state\": \"published\"}"));
+
+        assertThat(ok(call("ina", "GET", "/v1/customer/products", null)).findValuesAsText("id")).contains("payments");
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-web\", \"name\": \"Web\"}"));
+        JsonNode free = ok(call("ina", "POST", "/v1/customer/subscriptions", """
+                {"application": "initech-web", "product_publish": "payments-dev-seoul-1", "plan": "payments-free"}"""));
+        assertThat(free.path("state").asText()).isEqualTo("active");
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-batch\", \"name\": \"Batch\"}"));
+        JsonNode gold = ok(call("ina", "POST", "/v1/customer/subscriptions", """
+                {"application": "initech-batch", "product_publish": "payments-dev-seoul-1", "plan": "payments-gold"}"""));
+        assertThat(gold.path("state").asText()).isEqualTo("pending");
+        String goldId = gold.path("id").asText();
+
+        // the customer holds subscription:approve in its own tenant, which is not the provider's: as if absent
+        assertThat(call("ina", "POST", "/v1/provider/subscriptions/" + goldId + "/approve",
+                "{\"reason\": \"self\"}").statusCode()).isEqualTo(404);
+        // another provider cannot see it either
+        assertThat(call("gina", "POST", "/v1/provider/subscriptions/" + goldId + "/approve",
+                "{\"reason\": \"x\"}").statusCode()).isEqualTo(404);
+        assertThat(ok(call("gina", "GET", "/v1/provider/subscriptions", null))).isEmpty();
+        assertThat(call("alice", "POST", "/v1/provider/subscriptions/" + goldId + "/approve", "{}").statusCode())
+                .isEqualTo(422);
+        JsonNode approved = ok(call("alice", "POST", "/v1/provider/subscriptions/" + goldId + "/approve",
+                "{\"reason\": \"contract 2026-118 signed\"}"));
+        assertThat(approved.path("state").asText()).isEqualTo("active");
+        assertThat(call("alice", "POST", "/v1/provider/subscriptions/" + goldId + "/approve",
+                "{\"reason\": \"again\"}").statusCode()).isEqualTo(409);
+
+        ok(call("ina", "POST", "/v1/customer/credentials", """
+                {"kind": "apikey", "id": "initech000000001", "application": "initech-web"}"""));
+        JsonNode rotated = ok(call("ina", "POST", "/v1/customer/credentials/apikey/initech000000001/rotate",
+                "{\"successor\": \"initech000000002\", \"overlap\": \"48h\"}"));
+        assertThat(rotated.path("predecessor").path("state").asText()).isEqualTo("rotating");
+        assertThat(call("ina", "POST", "/v1/customer/credentials/apikey/initech000000002/rotate",
+                "{\"successor\": \"x\", \"overlap\": \"31d\"}").statusCode()).isEqualTo(422);
+
+        assertThat(EVENTS).filteredOn(e -> e.action().equals("subscription:approve") && e.outcome().startsWith("changed"))
+                .singleElement().satisfies(e -> {
+                    assertThat(e.actor()).contains("alice");
+                    assertThat(e.outcome()).contains("contract 2026-118 signed");
+                    assertThat(e.afterDigest()).hasSize(64);
+                });
+    }
+
+    @Test
+    void personas_withoutThePermission_areRefused403_andAnonymous401() throws Exception {
+        assertThat(call("ina", "POST", "/v1/provider/products", "{\"id\": \"sneaky\", \"name\": \"x\"}").statusCode())
+                .isEqualTo(403);
+        assertThat(call("alice", "PUT", "/v1/operator/clusters/x", "{\"region\": \"x\"}").statusCode()).isEqualTo(403);
+        assertThat(EVENTS).anySatisfy(e -> {
+            assertThat(e.action()).isEqualTo("POST /v1/provider/products");
+            assertThat(e.outcome()).startsWith("refused 403");
+        });
+        HttpResponse<String> anonymous = call(null, "GET", "/v1/provider/products", null);
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(anonymous.headers().firstValue("WWW-Authenticate")).contains("Bearer");
+        assertThat(call(null, "GET", "/v1/no/such/thing", null).statusCode()).isEqualTo(401);
+        assertThat(call("alice", "GET", "/v1/no/such/thing", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void hostileBodies_getClearErrors() throws Exception {
+        assertThat(call("alice", "POST", "/v1/provider/products", "{not json").statusCode()).isEqualTo(400);
+        assertThat(call("alice", "POST", "/v1/provider/products", "[1,2]").statusCode()).isEqualTo(400);
+        assertThat(call("alice", "POST", "/v1/provider/products", "{\"id\": \"Big.Name\", \"name\": \"x\"}")
+                .statusCode()).isEqualTo(422);
+        assertThat(call("alice", "POST", "/v1/provider/products", "x".repeat(CatalogApi.MAX_BODY + 1)).statusCode())
+                .isEqualTo(413);
+        assertThat(call("alice", "POST", "/v1/provider/products", "{\"id\": \"t\", \"name\": \"x\", \"tenant\": \"globex\"}")
+                .statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void everyRoute_declaresACataloguePermission_andEveryCataloguePermissionHasARoute() throws Exception {
+        Set<String> used = CatalogApi.ROUTES.stream().filter(r -> !r.isOpen()).map(AdminRoute::permission)
+                .collect(Collectors.toCollection(TreeSet::new));
+        assertThat(used).isEqualTo(new TreeSet<>(Permissions.CATALOG));
+        JsonNode doc = ok(call(null, "GET", "/v1/openapi.json", null));
+        for (AdminRoute r : CatalogApi.ROUTES) {
+            assertThat(doc.path("paths").path(r.path()).path(r.method().toLowerCase()).path("x-meshguard-permission")
+                    .asText()).as("%s %s", r.method(), r.path()).isEqualTo(r.permission());
+        }
+    }
+}
