@@ -19,6 +19,7 @@ import java.util.stream.Collectors;
 public final class SubscriptionSnapshot {
 
     private final long version;
+    private final List<Subscription> subscriptions;
     private final Map<String, ProductPublish> publishes;
     private final Map<String, Plan> plans;
     private final Map<String, Application> applications;
@@ -37,6 +38,7 @@ public final class SubscriptionSnapshot {
         this.applications = index(applications, Application::id, "application");
         this.credentials = index(credentials, c -> c.kind() + "/" + c.id(), "credential");
         index(subscriptions, Subscription::id, "subscription");
+        this.subscriptions = List.copyOf(subscriptions);
         this.subscriptionsByAppAndPublish = subscriptions.stream()
                 .collect(Collectors.groupingBy(s -> s.applicationId() + "\n" + s.publishId(),
                         Collectors.toUnmodifiableList()));
@@ -49,6 +51,31 @@ public final class SubscriptionSnapshot {
 
     public long version() {
         return version;
+    }
+
+    /** An empty snapshot: every product route answers {@code no_subscription}. */
+    public static SubscriptionSnapshot empty(long version) {
+        return new SubscriptionSnapshot(version, List.of(), List.of(), List.of(), List.of(), List.of());
+    }
+
+    public Collection<ProductPublish> publishes() {
+        return publishes.values();
+    }
+
+    public Collection<Plan> plans() {
+        return plans.values();
+    }
+
+    public Collection<Application> applications() {
+        return applications.values();
+    }
+
+    public Collection<Credential> credentials() {
+        return credentials.values();
+    }
+
+    public List<Subscription> subscriptions() {
+        return subscriptions;
     }
 
     /**
