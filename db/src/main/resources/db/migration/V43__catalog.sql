@@ -220,4 +220,22 @@ create policy credential_subscription_rows on credential_subscription
                    and c.id = credential_id))
     with check (exists (select 1 from credential c where c.kind = credential_subscription.kind
                         and c.id = credential_id));
+
+-- Every change of what the subscription snapshot reads wakes the controllers that push it to extauthz: NOTIFY is
+-- delivered at commit, in commit order, so a suspension is never missed the way a timestamp poll could miss it.
+create function meshguard_catalog_changed() returns trigger
+    language plpgsql
+    as $$ begin perform pg_notify('meshguard_catalog', tg_table_name); return null; end $$;
+create trigger product_publish_changed after insert or update or delete or truncate on product_publish
+    for each statement execute function meshguard_catalog_changed();
+create trigger plan_changed after insert or update or delete or truncate on plan
+    for each statement execute function meshguard_catalog_changed();
+create trigger application_changed after insert or update or delete or truncate on application
+    for each statement execute function meshguard_catalog_changed();
+create trigger subscription_changed after insert or update or delete or truncate on subscription
+    for each statement execute function meshguard_catalog_changed();
+create trigger credential_changed after insert or update or delete or truncate on credential
+    for each statement execute function meshguard_catalog_changed();
+create trigger credential_subscription_changed after insert or update or delete or truncate on credential_subscription
+    for each statement execute function meshguard_catalog_changed();
 /* [jooq ignore stop] */

@@ -1,0 +1,149 @@
+package io.meshguard.extauthz.subscription;
+
+import com.google.rpc.Status;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.ClientResponseObserver;
+import io.meshguard.catalog.SubscriptionSnapshot;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows the controller's subscription state over one xDS stream ({@link SubscriptionStateProtocol}): applies each
+ * snapshot it can decode and ACKs it, NACKs one it cannot (keeping the last good one), and reconnects with backoff
+ * when the stream ends. {@link #current} is empty until a first snapshot arrived and again once the stream has been
+ * down longer than {@code maxStaleness}: a replica that cannot know whether a subscription was revoked refuses
+ * product routes rather than guess.
+ */
+public final class SubscriptionStateClient implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SubscriptionStateClient.class);
+
+    /** What a replica holds: the snapshot and since when the stream to the controller has been down, if it is. */
+    private record Held(Optional<SubscriptionSnapshot> snapshot, Optional<Instant> downSince) {
+    }
+
+    private final ManagedChannel channel;
+    private final Node node;
+    private final Duration maxStaleness;
+    private final Clock clock;
+    private final ScheduledExecutorService reconnects = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "subscription-state-reconnect");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicReference<Held> held;
+    private volatile ClientCallStreamObserver<DiscoveryRequest> stream;
+    private volatile boolean closed;
+    private volatile long backoffMillis = 100;
+
+    public SubscriptionStateClient(ManagedChannel channel, String replicaId, Duration maxStaleness, Clock clock) {
+        this.channel = channel;
+        this.node = Node.newBuilder().setId(replicaId).setCluster("meshguard-extauthz").build();
+        this.maxStaleness = maxStaleness;
+        this.clock = clock;
+        this.held = new AtomicReference<>(new Held(Optional.empty(), Optional.of(clock.instant())));
+    }
+
+    /** Opens the stream; snapshots arrive asynchronously. */
+    public SubscriptionStateClient start() {
+        open();
+        return this;
+    }
+
+    /** The snapshot to decide from, or empty when none arrived yet or the stream has been down too long. */
+    public Optional<SubscriptionSnapshot> current() {
+        Held h = held.get();
+        if (h.downSince().isPresent() && h.downSince().get().plus(maxStaleness).isBefore(clock.instant())) {
+            return Optional.empty();
+        }
+        return h.snapshot();
+    }
+
+    private void open() {
+        if (closed) {
+            return;
+        }
+        ClientCalls.asyncBidiStreamingCall(channel.newCall(SubscriptionStateProtocol.STREAM, CallOptions.DEFAULT),
+                new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
+                    @Override
+                    public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requests) {
+                        stream = requests;
+                    }
+
+                    @Override
+                    public void onNext(DiscoveryResponse response) {
+                        backoffMillis = 100;
+                        apply(response);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        LOG.warn("subscription state stream ended: {}", t.toString());
+                        down();
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        down();
+                    }
+                });
+        Held h = held.get();
+        // a reconnect asks again for what it holds: the controller answers with newer state or the same version
+        stream.onNext(request(h.snapshot().map(s -> Long.toString(s.version())).orElse(""), "", Optional.empty()));
+    }
+
+    private void apply(DiscoveryResponse response) {
+        try {
+            SubscriptionSnapshot s = SubscriptionStateProtocol.snapshot(response);
+            held.set(new Held(Optional.of(s), Optional.empty()));
+            stream.onNext(request(response.getVersionInfo(), response.getNonce(), Optional.empty()));
+        } catch (IllegalArgumentException e) {
+            LOG.error("subscription state version {} refused, keeping the previous one: {}",
+                    response.getVersionInfo(), e.getMessage());
+            Held h = held.get();
+            held.set(new Held(h.snapshot(), Optional.empty()));
+            stream.onNext(request(h.snapshot().map(s -> Long.toString(s.version())).orElse(""), response.getNonce(),
+                    Optional.of(e.getMessage())));
+        }
+    }
+
+    private void down() {
+        held.updateAndGet(h -> h.downSince().isPresent() ? h : new Held(h.snapshot(), Optional.of(clock.instant())));
+        if (!closed) {
+            long wait = backoffMillis;
+            backoffMillis = Math.min(wait * 2, 5_000);
+            reconnects.schedule(this::open, wait, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private DiscoveryRequest request(String version, String nonce, Optional<String> error) {
+        DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setNode(node)
+                .setTypeUrl(SubscriptionStateProtocol.TYPE_URL).addResourceNames(SubscriptionStateProtocol.RESOURCE_NAME)
+                .setVersionInfo(version).setResponseNonce(nonce);
+        error.ifPresent(e -> b.setErrorDetail(Status.newBuilder().setCode(3).setMessage(e)));
+        return b.build();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        reconnects.shutdownNow();
+        ClientCallStreamObserver<DiscoveryRequest> s = stream;
+        if (s != null) {
+            s.cancel("closed", null);
+        }
+    }
+}

@@ -1,0 +1,238 @@
+package io.meshguard.xds.subscription;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.catalog.AccessDecision;
+import io.meshguard.catalog.Application;
+import io.meshguard.catalog.ApplicationState;
+import io.meshguard.catalog.AuthMode;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.Cluster;
+import io.meshguard.catalog.Credential;
+import io.meshguard.catalog.CredentialState;
+import io.meshguard.catalog.DenyReason;
+import io.meshguard.catalog.Environment;
+import io.meshguard.catalog.Plan;
+import io.meshguard.catalog.PlanLimits;
+import io.meshguard.catalog.PlanState;
+import io.meshguard.catalog.Product;
+import io.meshguard.catalog.ProductState;
+import io.meshguard.catalog.PublishState;
+import io.meshguard.catalog.Subscription;
+import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalog.SubscriptionState;
+import io.meshguard.db.TenantScope;
+import io.meshguard.extauthz.subscription.SubscriptionStateClient;
+import io.meshguard.extauthz.subscription.SubscriptionStateProtocol;
+import io.meshguard.testing.PostgresExtension;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Subscription state from PostgreSQL to extauthz replicas over real gRPC on loopback: three replicas follow a
+ * suspension, each ACK is recorded, a replica cut off past its staleness bound stops deciding, and a snapshot a
+ * replica cannot read is NACKed while it keeps the previous one.
+ */
+class SubscriptionStatePushTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+    static final TenantScope ACME = TenantScope.of(Set.of("acme"));
+    static final TenantScope INITECH = TenantScope.of(Set.of("initech"));
+
+    static CatalogStore store;
+    static SubscriptionStateService service;
+    static CatalogSnapshotFeed feed;
+    static Server server;
+    static final List<ManagedChannel> channels = new ArrayList<>();
+    static final List<SubscriptionStateClient> replicas = new ArrayList<>();
+    static String subscription;
+
+    @BeforeAll
+    static void start() throws Exception {
+        store = new CatalogStore(PG.dataSource());
+        PG.dsl().execute("insert into tenant (id) values ('acme'), ('initech')");
+        PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
+        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
+                + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()));
+        store.createProduct(ACME, new Product("payments", "acme", "Payments", "1", Optional.empty(), List.of(),
+                Optional.empty(), Product.Visibility.PUBLIC, ProductState.DRAFT,
+                List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))), "alice");
+        store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
+        store.createPlan(ACME, new Plan("payments-free", "payments", "free", PlanState.STAGING, PlanLimits.NONE,
+                Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
+        store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
+        store.createPublish(ACME, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
+        store.movePublish(ACME, "payments-dev-local", PublishState.PUBLISHED);
+        store.createApplication(INITECH, new Application("app", "initech", "App", ApplicationState.ACTIVE), "ina");
+        subscription = store.subscribe(INITECH, "app", "payments-dev-local", "payments-free", "ina").id();
+        store.addCredential(INITECH, new Credential("initech000000001", AuthMode.APIKEY, "app",
+                CredentialState.ACTIVE, Optional.empty(), Optional.empty(), Set.of()));
+
+        service = new SubscriptionStateService();
+        server = NettyServerBuilder.forPort(0).addService(service).build().start();
+        feed = new CatalogSnapshotFeed(PG.dataSource(), store, service, Duration.ofSeconds(30)).start();
+        for (int i = 0; i < 3; i++) {
+            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+            channels.add(ch);
+            replicas.add(new SubscriptionStateClient(ch, "extauthz-" + i, Duration.ofSeconds(10), Clock.systemUTC())
+                    .start());
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        replicas.forEach(SubscriptionStateClient::close);
+        channels.forEach(ManagedChannel::shutdownNow);
+        feed.close();
+        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private static Optional<DenyReason> decision(SubscriptionStateClient replica) {
+        return replica.current().map(s -> s.decide("payments-dev-local", AuthMode.APIKEY, "initech000000001",
+                Instant.now())).map(d -> d instanceof AccessDecision.Denied denied ? denied.reason() : null);
+    }
+
+    @Test
+    void suspension_reachesEveryReplica_andEachAcksTheVersionItHolds() {
+        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(replicas).allSatisfy(r ->
+                assertThat(r.current().map(s -> s.decide("payments-dev-local", AuthMode.APIKEY, "initech000000001",
+                        Instant.now()))).get().isInstanceOf(AccessDecision.Granted.class)));
+
+        store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, subscription, SubscriptionState.SUSPENDED, "bob",
+                "unpaid invoice");
+        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(replicas)
+                .allSatisfy(r -> assertThat(decision(r)).contains(DenyReason.SUBSCRIPTION_SUSPENDED)));
+        long version = replicas.get(0).current().orElseThrow().version();
+        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(service.replicas().values())
+                .filteredOn(s -> s.replica().startsWith("extauthz-"))
+                .hasSize(3).allSatisfy(s -> assertThat(s.ackedVersion().orElse(0L)).isGreaterThanOrEqualTo(version)));
+
+        store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, subscription, SubscriptionState.ACTIVE, "bob",
+                "paid");
+        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(replicas)
+                .allSatisfy(r -> assertThat(r.current().map(s -> s.decide("payments-dev-local", AuthMode.APIKEY,
+                        "initech000000001", Instant.now()))).get().isInstanceOf(AccessDecision.Granted.class)));
+    }
+
+    @Test
+    void replicaCutOff_pastItsStalenessBound_decidesNothing() throws Exception {
+        MutableClock clock = new MutableClock();
+        Server own = NettyServerBuilder.forPort(0).addService(service).build().start();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort()).usePlaintext().build();
+        try (SubscriptionStateClient r = new SubscriptionStateClient(ch, "isolated", Duration.ofSeconds(10), clock)
+                .start()) {
+            assertThat(r.current()).as("no snapshot yet").isEmpty();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> r.current().isPresent());
+            own.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> {
+                clock.advance(Duration.ofSeconds(11));
+                assertThat(r.current()).isEmpty();
+            });
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    @Test
+    void unreadableSnapshot_isNacked_andThePreviousOneKept() throws Exception {
+        List<DiscoveryRequest> requests = new CopyOnWriteArrayList<>();
+        SubscriptionSnapshot good = SubscriptionSnapshot.empty(7);
+        Any broken = Any.pack(Struct.newBuilder().putFields("version", Value.newBuilder().setStringValue("x").build())
+                .build());
+        ServerServiceDefinition hostile = ServerServiceDefinition.builder(SubscriptionStateProtocol.SERVICE)
+                .addMethod(SubscriptionStateProtocol.STREAM, ServerCalls.asyncBidiStreamingCall(
+                        (StreamObserver<DiscoveryResponse> out) -> new StreamObserver<DiscoveryRequest>() {
+                            @Override
+                            public void onNext(DiscoveryRequest request) {
+                                requests.add(request);
+                                if (requests.size() == 1) {
+                                    out.onNext(response("7", "n1", SubscriptionStateProtocol.resource(good)));
+                                } else if (requests.size() == 2) {
+                                    out.onNext(response("8", "n2", broken));
+                                }
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                                out.onCompleted();
+                            }
+                        }))
+                .build();
+        Server own = NettyServerBuilder.forPort(0).addService(hostile).build().start();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort()).usePlaintext().build();
+        try (SubscriptionStateClient r = new SubscriptionStateClient(ch, "r", Duration.ofSeconds(10),
+                Clock.systemUTC()).start()) {
+            await().atMost(10, TimeUnit.SECONDS).until(() -> requests.size() >= 3);
+            assertThat(requests.get(1).getVersionInfo()).as("ACK").isEqualTo("7");
+            assertThat(requests.get(1).hasErrorDetail()).isFalse();
+            DiscoveryRequest nack = requests.get(2);
+            assertThat(nack.getResponseNonce()).isEqualTo("n2");
+            assertThat(nack.getVersionInfo()).as("a NACK names the version still applied").isEqualTo("7");
+            assertThat(nack.getErrorDetail().getMessage()).contains("required list");
+            assertThat(r.current()).get().extracting(SubscriptionSnapshot::version).isEqualTo(7L);
+        } finally {
+            ch.shutdownNow();
+            own.shutdownNow();
+        }
+    }
+
+    private static DiscoveryResponse response(String version, String nonce, Any resource) {
+        return DiscoveryResponse.newBuilder().setTypeUrl(SubscriptionStateProtocol.TYPE_URL).setVersionInfo(version)
+                .setNonce(nonce).addResources(resource).build();
+    }
+
+    /** A clock the test moves forward. */
+    static final class MutableClock extends Clock {
+        private volatile Instant now = Instant.now();
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
+}
