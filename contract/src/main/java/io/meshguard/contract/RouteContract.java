@@ -31,9 +31,15 @@ public final class RouteContract {
         public static final String AUTH = "meshguard.auth";
         /** Forces a rate-limit tier for the route. */
         public static final String RATE_LIMIT_TIER = "meshguard.rate_limit_tier";
+        /**
+         * The product publish a route belongs to (docs/products.md): extauthz admits only credentials with a live
+         * subscription to it, from the subscription state the controller pushes.
+         */
+        public static final String PRODUCT_PUBLISH = "meshguard.product_publish";
 
         /** Every key meshguard owns; any other {@code meshguard.*} key is a contract violation. */
-        public static final List<String> ALL = List.of(AUTHZ_PROFILE, GATEWAY_ROUTE, API, API_VERSION, AUTH, RATE_LIMIT_TIER);
+        public static final List<String> ALL = List.of(AUTHZ_PROFILE, GATEWAY_ROUTE, API, API_VERSION, AUTH, RATE_LIMIT_TIER,
+                PRODUCT_PUBLISH);
         public static final String PREFIX = "meshguard.";
     }
 

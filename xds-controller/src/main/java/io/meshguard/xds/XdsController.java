@@ -59,6 +59,7 @@ public final class XdsController implements ServerComponent {
     private final PgRevisionStore revisions;
     private final PgNodeStatusWriter nodeStatus;
     private final RevisionListener listener;
+    private final io.meshguard.xds.subscription.CatalogSnapshotFeed subscriptionFeed;
     private final BearerTokens tokens;
     private final ConfigChangeAudit audit;
     /** The policy files route profiles are checked against; empty: not checked (readiness says so). */
@@ -80,6 +81,9 @@ public final class XdsController implements ServerComponent {
                 new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()), settings.adsPeers());
         this.listener = new RevisionListener(dataSource, revisions, () -> core.publisher().applyLatest(),
                 settings.notifyDebounce(), settings.reconcileInterval());
+        this.subscriptionFeed = new io.meshguard.xds.subscription.CatalogSnapshotFeed(dataSource,
+                new io.meshguard.catalog.CatalogStore(dataSource), core.subscriptionState(),
+                settings.reconcileInterval());
         this.tokens = new BearerTokens(settings.adminTokenFile());
         this.audit = audit;
     }
@@ -138,6 +142,7 @@ public final class XdsController implements ServerComponent {
         core.start();
         profiles.ifPresent(PolicyProfiles::recheck);
         listener.start();
+        subscriptionFeed.start();
         started = true;
         log.info("xDS controller {} serving ADS on {}:{}; {}", settings.controllerName(), settings.adsBind(),
                 core.adsPort(), settings.adsPeers().describe());
@@ -235,6 +240,7 @@ public final class XdsController implements ServerComponent {
     public void close() {
         started = false;
         listener.close();
+        subscriptionFeed.close();
         profiles.ifPresent(PolicyProfiles::close);
         try {
             core.stop(settings.drainTimeout().toSeconds());

@@ -3,6 +3,7 @@ package io.meshguard.xds;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.server.AdsServer;
+import io.meshguard.xds.subscription.SubscriptionStateService;
 import io.meshguard.xds.server.AdsStreams;
 import io.meshguard.xds.server.Fleet;
 import io.meshguard.xds.server.NodeGroupMapper;
@@ -31,6 +32,7 @@ public final class XdsCore implements AutoCloseable {
     private final AdsStreams streams;
     private final Publisher publisher;
     private final AdsServer ads;
+    private final SubscriptionStateService subscriptionState = new SubscriptionStateService();
     private final SnapshotBuilder builder;
     private final RolloutSpans rollouts;
 
@@ -72,7 +74,7 @@ public final class XdsCore implements AutoCloseable {
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
         this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters, rollouts);
-        this.ads = new AdsServer(adsBind, snapshots, streams, groups, peers, meters);
+        this.ads = new AdsServer(adsBind, snapshots, streams, groups, peers, meters, subscriptionState);
         Gauge.builder("meshguard_xds_connected_streams", fleet, Fleet::connectedStreams)
                 .description("Open ADS streams on this replica")
                 .register(meters);
@@ -91,6 +93,11 @@ public final class XdsCore implements AutoCloseable {
 
     public Publisher publisher() {
         return publisher;
+    }
+
+    /** What extauthz replicas follow on the ADS port: the catalogue's subscription state. */
+    public SubscriptionStateService subscriptionState() {
+        return subscriptionState;
     }
 
     public Fleet fleet() {

@@ -7,6 +7,7 @@ import io.meshguard.cli.audit.AuditPart;
 import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.extauthz.audit.AuditSinkDecisions;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
+import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
@@ -52,6 +53,12 @@ public final class ExtAuthzStackPart implements StackPart {
                 // up's own redis-server (or --redis URL): the global limits run as in a cluster; --redis none keeps
                 // per-process local limits.
                 .withRedis(context.redis());
+        if (context.ports().ads() != 0) {
+            // product routes follow the local controller's subscription state, as a cluster's replicas do; with a
+            // port picked at random (tests) the controller's address is not known yet and product routes are refused
+            config = config.withSubscriptions(new SubscriptionStateSettings(
+                    Optional.of("127.0.0.1:" + context.ports().ads()), SubscriptionStateSettings.NONE.maxStaleness()));
+        }
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
                 new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC(), context.tracing());
         return List.of(new WithoutJwksReadiness(server));

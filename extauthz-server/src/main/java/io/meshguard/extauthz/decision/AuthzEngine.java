@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.decision;
 
+import io.meshguard.extauthz.subscription.SubscriptionGate;
 import io.meshguard.contract.CanonicalPath;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
@@ -49,6 +50,7 @@ public final class AuthzEngine {
     private final RouteIndex routes;
     private final Clock clock;
     private final QuotaGate quotas;
+    private final SubscriptionGate subscriptions;
 
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
             RateLimiter limiter, SecretFiles secrets) {
@@ -64,6 +66,13 @@ public final class AuthzEngine {
     /** @param quotas counts allowed requests against the policy's {@code quotas:} (after the rate limit) */
     public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
             RateLimiter limiter, SecretFiles secrets, Clock clock, QuotaGate quotas) {
+        this(policy, jwt, apiKeys, limiter, secrets, clock, quotas, SubscriptionGate.NONE);
+    }
+
+    /** @param subscriptions decides product routes ({@code meshguard.product_publish}) from pushed subscription state */
+    public AuthzEngine(AuthzPolicy policy, JwtAuthenticator jwt, Optional<ApiKeyAuthenticator> apiKeys,
+            RateLimiter limiter, SecretFiles secrets, Clock clock, QuotaGate quotas, SubscriptionGate subscriptions) {
+        this.subscriptions = subscriptions;
         this.quotas = quotas;
         this.clock = clock;
         this.policy = policy;
@@ -210,6 +219,14 @@ public final class AuthzEngine {
         }
         if (id.authMethod().equals("jwt") && !r.options().issuers().isEmpty() && !r.options().issuers().contains(id.issuer())) {
             return deny(request, routeName, who, Reason.ISSUER_NOT_ACCEPTED, "this route does not accept tokens of this issuer",
+                    Map.of(), ok.fromCache());
+        }
+
+        // a product route admits only what a live subscription admits, before roles, conditions and limits are spent
+        Optional<SubscriptionGate.Refusal> unsubscribed = gatewayHop ? Optional.empty()
+                : subscriptions.check(request.contextExtensions(), id);
+        if (unsubscribed.isPresent()) {
+            return deny(request, routeName, who, unsubscribed.get().reason(), unsubscribed.get().description(),
                     Map.of(), ok.fromCache());
         }
 

@@ -56,6 +56,22 @@ public enum Reason {
     CONDITION_NOT_MET("condition_not_met", 403),
     /** A {@code when:} condition could not be evaluated: denied, never allowed. */
     CONDITION_ERROR("condition_error", 403),
+    /** A product route: the credential's application has no live subscription to this product publish. */
+    NO_SUBSCRIPTION("no_subscription", 403),
+    /** A product route: the subscription waits for the provider's approval. */
+    SUBSCRIPTION_PENDING("subscription_pending", 403),
+    SUBSCRIPTION_SUSPENDED("subscription_suspended", 403),
+    APPLICATION_SUSPENDED("application_suspended", 403),
+    /** A product route: the subscription's plan was closed. */
+    PLAN_CLOSED("plan_closed", 403),
+    CREDENTIAL_REVOKED("credential_revoked", 401),
+    CREDENTIAL_EXPIRED("credential_expired", 401),
+    /** A rotated credential used after its overlap window. */
+    CREDENTIAL_ROTATED_OUT("credential_rotated_out", 401),
+    /** A credential of a kind the product publish or the plan does not admit. */
+    AUTH_MODE_NOT_ALLOWED("auth_mode_not_allowed", 401),
+    /** A product route while this replica holds no current subscription state: refused, never guessed. */
+    SUBSCRIPTION_STATE_UNAVAILABLE("subscription_state_unavailable", 503),
     RATE_LIMITED("rate_limited", 429),
     /**
      * The rate-limit store is unreachable and the route's limits say {@code on_store_error: fail_closed}: 503 with

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.server;
 
+import io.meshguard.extauthz.subscription.SubscriptionGate;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.decision.AuthzEngine;
 import io.meshguard.extauthz.decision.Decision;
@@ -35,6 +36,7 @@ public final class AuthzPipeline implements AutoCloseable {
     private final long tokenCacheEntries;
     private final Duration tokenCacheMaxTtl;
     private final QuotaGate quotas;
+    private final SubscriptionGate subscriptions;
     private final AtomicReference<AuthzEngine> engine = new AtomicReference<>();
 
     public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, RateLimiter limiter,
@@ -46,6 +48,15 @@ public final class AuthzPipeline implements AutoCloseable {
     public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, RateLimiter limiter,
             SecretFiles secrets, Clock clock, MeterRegistry registry, long tokenCacheEntries, Duration tokenCacheMaxTtl,
             QuotaGate quotas) {
+        this(jwks, apiKeys, limiter, secrets, clock, registry, tokenCacheEntries, tokenCacheMaxTtl, quotas,
+                SubscriptionGate.NONE);
+    }
+
+    /** @param subscriptions what product routes are decided from (the controller's pushed subscription state) */
+    public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, RateLimiter limiter,
+            SecretFiles secrets, Clock clock, MeterRegistry registry, long tokenCacheEntries, Duration tokenCacheMaxTtl,
+            QuotaGate quotas, SubscriptionGate subscriptions) {
+        this.subscriptions = subscriptions;
         this.quotas = quotas;
         this.jwks = jwks;
         this.apiKeys = apiKeys;
@@ -63,7 +74,7 @@ public final class AuthzPipeline implements AutoCloseable {
         // a fresh token cache: claim mappings may have changed, so identities cached under the old policy are stale
         TokenCache cache = new TokenCache(tokenCacheEntries, tokenCacheMaxTtl, clock, registry);
         JwtAuthenticator jwt = new JwtAuthenticator(policy.issuers(), keys, cache, clock);
-        engine.set(new AuthzEngine(policy, jwt, apiKeys, limiter, secrets, clock, quotas));
+        engine.set(new AuthzEngine(policy, jwt, apiKeys, limiter, secrets, clock, quotas, subscriptions));
     }
 
     /** The limiter every engine of this pipeline uses (local buckets, or the store shared by all replicas). */

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.server;
 
+import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.quota.QuotaConfig;
@@ -35,7 +36,8 @@ public record ExtAuthzConfig(
         long rateLimitMaxBuckets,
         RedisSettings redis,
         RateLimitSettings rateLimit,
-        QuotaConfig.Values quota) {
+        QuotaConfig.Values quota,
+        SubscriptionStateSettings subscriptions) {
 
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
             "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
@@ -74,6 +76,7 @@ public record ExtAuthzConfig(
             .add(new QuotaConfig())
             .add(new DbConfig("meshguard-extauthz"))
             .add(AdminAccessSettings.configGroup())
+            .add(SubscriptionStateSettings.configGroup())
             .build();
 
     public static ExtAuthzConfig defaults() {
@@ -93,7 +96,7 @@ public record ExtAuthzConfig(
                 config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS), new RedisConfig().read(config),
                 new RateLimitSettings(config.get(RATELIMIT_MAX_BUCKETS), config.get(RATELIMIT_BREAKER_FAILURES),
                         config.get(RATELIMIT_BREAKER_OPEN_FOR), config.get(RATELIMIT_HEARTBEAT), config.get(RATELIMIT_ASSUMED_REPLICAS)),
-                new QuotaConfig().read(config));
+                new QuotaConfig().read(config), SubscriptionStateSettings.configGroup().read(config));
     }
 
     /** A copy listening on {@code bind:port}. */
@@ -108,34 +111,41 @@ public record ExtAuthzConfig(
 
     public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
         return new ExtAuthzConfig(settings, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions);
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
         return new ExtAuthzConfig(grpc, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions);
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions);
     }
 
     /** A copy with these quota settings. */
     public ExtAuthzConfig withQuota(QuotaConfig.Values settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, settings);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, settings, subscriptions);
     }
 
     /** A copy using this shared Redis ({@link RedisSettings#none()} for per-replica local limits). */
     public ExtAuthzConfig withRedis(RedisSettings settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings, rateLimit, quota);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings, rateLimit, quota, subscriptions);
     }
 
     /** A copy with these rate-limit store settings (breaker, heartbeat). */
     public ExtAuthzConfig withRateLimit(RateLimitSettings settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, settings, quota);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, settings, quota, subscriptions);
+    }
+
+    /** A copy following subscription state from this controller. */
+    public ExtAuthzConfig withSubscriptions(SubscriptionStateSettings settings) {
+        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota,
+                settings);
     }
 }

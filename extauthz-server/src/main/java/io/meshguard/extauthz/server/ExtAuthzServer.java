@@ -1,5 +1,9 @@
 package io.meshguard.extauthz.server;
 
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.meshguard.extauthz.subscription.SubscriptionGate;
+import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.access.AdminGate;
@@ -73,6 +77,9 @@ public final class ExtAuthzServer implements ServerComponent {
     private final Optional<DataSource> dataSource;
     private final Optional<io.meshguard.audit.AuditSink> auditSink;
     private final Clock clock;
+    /** Follows the controller's subscription state, when {@code subscriptions.controller} is set. */
+    private final Optional<SubscriptionStateClient> subscriptionState;
+    private final Optional<ManagedChannel> controllerChannel;
     private boolean closed;
 
     /**
@@ -123,12 +130,18 @@ public final class ExtAuthzServer implements ServerComponent {
                 .description("Where rate-limit counts live: mode=global (Redis, shared by all replicas) or mode=local (per replica)")
                 .tag("mode", limiter.mode())
                 .register(registry);
+        // in a mesh the sidecar carries this plaintext stream over mTLS; the controller binds it to our SPIFFE ID
+        this.controllerChannel = config.subscriptions().controller()
+                .map(target -> NettyChannelBuilder.forTarget(target).usePlaintext().build());
+        this.subscriptionState = controllerChannel.map(ch -> new SubscriptionStateClient(ch, replicaId(),
+                config.subscriptions().maxStaleness(), clock));
         this.pipeline = new AuthzPipeline(
                 new JwksRegistry(registry, Map.of(), config.jwksHttpTimeout()),
                 apiKeys,
                 limiter,
                 new SecretFiles(System::nanoTime),
-                clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl(), quotas);
+                clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl(), quotas,
+                subscriptionState.map(c -> SubscriptionGate.following(c, clock)).orElse(SubscriptionGate.NONE));
         this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
                 config.policyReloadInterval());
         // runs on the watcher's thread after each validated swap, and for the initial load
@@ -168,6 +181,7 @@ public final class ExtAuthzServer implements ServerComponent {
                     .log("rate limits are global, shared through {}", config.redis().redactedUrl());
         }
         watcher.start();
+        subscriptionState.ifPresent(SubscriptionStateClient::start);
         grpc.start();
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
@@ -234,6 +248,15 @@ public final class ExtAuthzServer implements ServerComponent {
         checks.addAll(grpc.readinessChecks());
         // degraded limits still serve (each replica enforces its share): ready, with the reason in the detail
         checks.add(ReadinessCheck.of("ratelimit", this::rateLimitReadiness));
+        // routes outside products do not need the state: the replica stays in service and says what it refuses
+        checks.add(ReadinessCheck.of("subscriptions", () -> subscriptionState.isEmpty()
+                ? ReadinessCheck.Result.ready("off (no subscriptions.controller): product routes are refused")
+                : subscriptionState.get().current()
+                        .map(snap -> ReadinessCheck.Result.ready("following " + config.subscriptions().controller()
+                                .orElseThrow() + ", subscription state version " + snap.version()))
+                        .orElseGet(() -> ReadinessCheck.Result.ready("degraded: no current subscription state from "
+                                + config.subscriptions().controller().orElseThrow()
+                                + "; product routes answer 503 subscription_state_unavailable"))));
         checks.add(
                 ReadinessCheck.of("jwks", () -> {
                     List<String> missing = pipeline.issuersNotReady();
@@ -312,6 +335,8 @@ public final class ExtAuthzServer implements ServerComponent {
             LOG.error("extauthz: {} counted quota requests could not be written to PostgreSQL before shutdown and are lost",
                     quotas.pendingIncrements());
         }
+        subscriptionState.ifPresent(SubscriptionStateClient::close);
+        controllerChannel.ifPresent(ManagedChannel::shutdownNow);
         globalLimits.ifPresent(RedisRateLimiter::close);
         redis.ifPresent(RedisConnection::close);
         pipeline.close();

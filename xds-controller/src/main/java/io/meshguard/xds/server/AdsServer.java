@@ -25,13 +25,17 @@ public final class AdsServer implements AutoCloseable {
      *     on loopback)
      */
     public AdsServer(InetSocketAddress bind, XdsSnapshots snapshots, AdsStreams streams, NodeGroupMapper groups,
-            AdsPeerPolicy peers, MeterRegistry meters) {
+            AdsPeerPolicy peers, MeterRegistry meters, io.grpc.BindableService subscriptionState) {
         peers.checkBind(bind);
         SimpleCache<String> cache = snapshots.cache();
         V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(streams), new NackParkingWatcher(cache, streams, groups));
         this.server = NettyServerBuilder.forAddress(bind)
                 // the last interceptor sees a request first: the node is filled in, then the peer checked
                 .addService(io.grpc.ServerInterceptors.intercept(discovery.getAggregatedDiscoveryServiceImpl(),
+                        new AdsPeerInterceptor(peers, groups, meters), new StreamNodeInterceptor()))
+                // extauthz replicas follow subscription state here, bound to their identity the same way: a replica's
+                // node.cluster "meshguard-extauthz" is the group its SPIFFE ID must be granted (xds.ads.group_identities)
+                .addService(io.grpc.ServerInterceptors.intercept(subscriptionState,
                         new AdsPeerInterceptor(peers, groups, meters), new StreamNodeInterceptor()))
                 .addService(health.getHealthService())
                 // Like every meshguard gRPC server (runtime's GrpcServerHost): grpcurl can list and describe ADS.

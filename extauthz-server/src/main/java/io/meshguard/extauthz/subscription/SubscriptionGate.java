@@ -1,0 +1,94 @@
+package io.meshguard.extauthz.subscription;
+
+import io.meshguard.catalog.AccessDecision;
+import io.meshguard.catalog.AuthMode;
+import io.meshguard.catalog.DenyReason;
+import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.contract.RouteContract;
+import io.meshguard.extauthz.decision.Identity;
+import io.meshguard.extauthz.decision.Reason;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * The subscription check of a product route (one whose gateway route names {@code meshguard.product_publish}): after
+ * the credential is authenticated, its application must hold a live subscription to that publish in the state the
+ * controller pushed ({@link SubscriptionStateClient}). No database is asked per request; without current state the
+ * route is refused with 503, never allowed. Routes outside any product are not touched.
+ */
+public final class SubscriptionGate {
+
+    /** Without a controller to follow: product routes are refused (there is nothing to decide them from). */
+    public static final SubscriptionGate NONE = new SubscriptionGate(Optional::empty, Clock.systemUTC());
+
+    /** Why a product route refuses, in extauthz's reasons. */
+    public record Refusal(Reason reason, String description) {
+    }
+
+    private final Supplier<Optional<SubscriptionSnapshot>> state;
+    private final Clock clock;
+
+    public SubscriptionGate(Supplier<Optional<SubscriptionSnapshot>> state, Clock clock) {
+        this.state = state;
+        this.clock = clock;
+    }
+
+    /** Follows {@code client}'s snapshots. */
+    public static SubscriptionGate following(SubscriptionStateClient client, Clock clock) {
+        return new SubscriptionGate(client::current, clock);
+    }
+
+    /**
+     * Empty when the route is not a product route or the caller's subscription admits it; otherwise why not.
+     *
+     * @param id the authenticated caller: an API key's id, or an OAuth2 client's id from its access token
+     */
+    public Optional<Refusal> check(Map<String, String> contextExtensions, Identity id) {
+        String publish = contextExtensions.get(RouteContract.AuthzContext.PRODUCT_PUBLISH);
+        if (publish == null) {
+            return Optional.empty();
+        }
+        Optional<SubscriptionSnapshot> snapshot = state.get();
+        if (snapshot.isEmpty()) {
+            return Optional.of(new Refusal(Reason.SUBSCRIPTION_STATE_UNAVAILABLE,
+                    "subscription state is not available on this replica"));
+        }
+        AuthMode presented;
+        Optional<String> credential;
+        if (id.authMethod().equals("apikey")) {
+            presented = AuthMode.APIKEY;
+            credential = id.credentialId();
+        } else if (id.authMethod().equals("jwt")) {
+            presented = AuthMode.OAUTH2;
+            credential = id.clientId();
+        } else {
+            return Optional.of(new Refusal(Reason.AUTH_MODE_NOT_ALLOWED, "product routes take an API key or an"
+                    + " OAuth2 client's access token"));
+        }
+        if (credential.isEmpty()) {
+            return Optional.of(new Refusal(Reason.NO_SUBSCRIPTION, "the credential names no application client"));
+        }
+        AccessDecision d = snapshot.get().decide(publish, presented, credential.get(), clock.instant());
+        if (d instanceof AccessDecision.Denied denied) {
+            return Optional.of(new Refusal(reason(denied.reason()), denied.detail()));
+        }
+        return Optional.empty();
+    }
+
+    private static Reason reason(DenyReason r) {
+        return switch (r) {
+            case NO_SUBSCRIPTION -> Reason.NO_SUBSCRIPTION;
+            case SUBSCRIPTION_PENDING -> Reason.SUBSCRIPTION_PENDING;
+            case SUBSCRIPTION_SUSPENDED -> Reason.SUBSCRIPTION_SUSPENDED;
+            case APPLICATION_SUSPENDED -> Reason.APPLICATION_SUSPENDED;
+            case CREDENTIAL_REVOKED -> Reason.CREDENTIAL_REVOKED;
+            case CREDENTIAL_EXPIRED -> Reason.CREDENTIAL_EXPIRED;
+            case CREDENTIAL_ROTATED_OUT -> Reason.CREDENTIAL_ROTATED_OUT;
+            case PLAN_CLOSED -> Reason.PLAN_CLOSED;
+            case AUTH_MODE_NOT_ALLOWED -> Reason.AUTH_MODE_NOT_ALLOWED;
+            case SUBSCRIPTION_STATE_UNAVAILABLE -> Reason.SUBSCRIPTION_STATE_UNAVAILABLE;
+        };
+    }
+}

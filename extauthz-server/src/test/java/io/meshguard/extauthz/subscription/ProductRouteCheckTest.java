@@ -1,0 +1,145 @@
+package io.meshguard.extauthz.subscription;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.catalog.Application;
+import io.meshguard.catalog.ApplicationState;
+import io.meshguard.catalog.AuthMode;
+import io.meshguard.catalog.Credential;
+import io.meshguard.catalog.CredentialState;
+import io.meshguard.catalog.Environment;
+import io.meshguard.catalog.Plan;
+import io.meshguard.catalog.PlanLimits;
+import io.meshguard.catalog.PlanState;
+import io.meshguard.catalog.ProductPublish;
+import io.meshguard.catalog.PublishHost;
+import io.meshguard.catalog.PublishState;
+import io.meshguard.catalog.Subscription;
+import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalog.SubscriptionState;
+import io.meshguard.contract.RouteContract;
+import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
+import io.meshguard.extauthz.apikey.ApiKeyService;
+import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
+import io.meshguard.extauthz.decision.Decision;
+import io.meshguard.extauthz.decision.HttpRequestView;
+import io.meshguard.extauthz.decision.Reason;
+import io.meshguard.extauthz.decision.SecretFiles;
+import io.meshguard.extauthz.jwt.JwksRegistry;
+import io.meshguard.extauthz.quota.QuotaGate;
+import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.meshguard.extauthz.server.AuthzPipeline;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A product route as Envoy asks about it (a Check whose context extensions name the product publish): the API key is
+ * authenticated as for any route, then only a live subscription in the pushed state admits it, with a distinct reason
+ * for each refusal; without state the route is refused 503, and routes outside products never consult it.
+ */
+class ProductRouteCheckTest {
+    private final InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
+    private final AtomicReference<Optional<SubscriptionSnapshot>> state = new AtomicReference<>(Optional.empty());
+    private AuthzPipeline pipeline;
+    private ApiKeyService.Created key;
+    private ApiKeyService.Created stranger;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        pipeline = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
+                Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ZERO)),
+                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
+                new SecretFiles(System::nanoTime), Clock.systemUTC(), registry, 100, Duration.ofMinutes(1),
+                QuotaGate.NONE, new SubscriptionGate(state::get, Clock.systemUTC()));
+        pipeline.use(Fixtures.parse("""
+                rate_limits:
+                  default_tier: free
+                  tiers:
+                    free: {requests_per_second: 1000}
+                routes:
+                  - name: payments
+                    match: {path_prefix: /charges}
+                    auth: apikey
+                """));
+        ApiKeyService service = new ApiKeyService(keys, Clock.systemUTC());
+        key = service.create("web", "initech-web", "initech", List.of(), List.of(), "free", Optional.empty());
+        stranger = service.create("other", "umbrella", "umbrella", List.of(), List.of(), "free", Optional.empty());
+    }
+
+    @AfterEach
+    void close() {
+        pipeline.close();
+    }
+
+    private SubscriptionSnapshot snapshot(SubscriptionState subscription, CredentialState credential) {
+        return new SubscriptionSnapshot(3,
+                List.of(new ProductPublish("payments-dev-local", "payments", "local", Environment.DEV,
+                        AuthMode.APIKEY, PublishState.PUBLISHED,
+                        PublishHost.of("payments", Environment.DEV, "local", "example.test"))),
+                List.of(new Plan("free", "payments", "free", PlanState.PUBLISHED, PlanLimits.NONE, Map.of(),
+                        Plan.Approval.AUTO, Set.of(AuthMode.APIKEY))),
+                List.of(new Application("web", "initech", "Web", ApplicationState.ACTIVE)),
+                List.of(new Credential(key.key().keyId(), AuthMode.APIKEY, "web", credential, Optional.empty(),
+                        Optional.empty(), Set.of())),
+                List.of(new Subscription("s1", "web", "payments-dev-local", "free", subscription)));
+    }
+
+    private Decision check(String apiKey, boolean productRoute) {
+        Map<String, String> context = productRoute
+                ? Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments",
+                        RouteContract.AuthzContext.PRODUCT_PUBLISH, "payments-dev-local")
+                : Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments");
+        return pipeline.decide(HttpRequestView.of(CheckRequests.of("POST", "payments.dev.local.api.example.test",
+                "/charges", Fixtures.headers("x-api-key", apiKey), context, CheckRequests.Encoding.HEADERS)));
+    }
+
+    @Test
+    void liveSubscription_admits_andEveryOtherStateRefusesWithItsOwnReason() {
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
+        assertThat(check(key.text(), true).allowed()).isTrue();
+
+        state.set(Optional.of(snapshot(SubscriptionState.SUSPENDED, CredentialState.ACTIVE)));
+        Decision suspended = check(key.text(), true);
+        assertThat(suspended.reason()).isEqualTo(Reason.SUBSCRIPTION_SUSPENDED);
+        assertThat(suspended.status()).isEqualTo(403);
+
+        state.set(Optional.of(snapshot(SubscriptionState.PENDING, CredentialState.ACTIVE)));
+        assertThat(check(key.text(), true).reason()).isEqualTo(Reason.SUBSCRIPTION_PENDING);
+
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.REVOKED)));
+        Decision revoked = check(key.text(), true);
+        assertThat(revoked.reason()).isEqualTo(Reason.CREDENTIAL_REVOKED);
+        assertThat(revoked.status()).isEqualTo(401);
+
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
+        assertThat(check(stranger.text(), true).reason()).as("a valid key of no subscriber")
+                .isEqualTo(Reason.NO_SUBSCRIPTION);
+    }
+
+    @Test
+    void noState_refusesProductRoutes503_andLeavesOtherRoutesAlone() {
+        Decision refused = check(key.text(), true);
+        assertThat(refused.reason()).isEqualTo(Reason.SUBSCRIPTION_STATE_UNAVAILABLE);
+        assertThat(refused.status()).isEqualTo(503);
+        assertThat(check(key.text(), false).allowed()).isTrue();
+        assertThat(check(stranger.text(), false).allowed()).isTrue();
+    }
+
+    @Test
+    void badKey_isRefusedByAuthentication_beforeSubscriptionsAreConsulted() {
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
+        assertThat(check("mg_live_not_a_key", true).reason()).isEqualTo(Reason.INVALID_API_KEY);
+    }
+}
