@@ -91,7 +91,9 @@ public final class SubscriptionStateClient implements AutoCloseable {
 
                     @Override
                     public void onError(Throwable t) {
-                        LOG.warn("subscription state stream ended: {}", t.toString());
+                        if (!closed) {
+                            LOG.warn("subscription state stream ended: {}", t.toString());
+                        }
                         down();
                     }
 

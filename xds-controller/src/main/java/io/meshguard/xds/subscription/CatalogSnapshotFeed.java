@@ -97,11 +97,28 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops listening, woken by a NOTIFY rather than an interrupt (an interrupt closes the socket under the pooled
+     * connection, which the pool then logs as broken); the interrupt stays the fallback when the database is gone.
+     */
     @Override
     public void close() {
         running.set(false);
-        if (thread != null) {
+        if (thread == null) {
+            return;
+        }
+        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
+            st.execute("NOTIFY " + CHANNEL);
+        } catch (SQLException | RuntimeException e) {
             thread.interrupt();
+        }
+        try {
+            if (!thread.join(Duration.ofSeconds(5))) {
+                thread.interrupt();
+                thread.join(Duration.ofSeconds(5));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }
