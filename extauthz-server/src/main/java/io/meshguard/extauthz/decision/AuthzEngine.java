@@ -1,31 +1,31 @@
 package io.meshguard.extauthz.decision;
 
-import io.meshguard.extauthz.subscription.SubscriptionGate;
 import io.meshguard.contract.CanonicalPath;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
+import io.meshguard.extauthz.condition.Condition;
+import io.meshguard.extauthz.condition.ConditionVariables;
 import io.meshguard.extauthz.jwt.JwtAuthenticator;
+import io.meshguard.extauthz.mesh.Caller;
 import io.meshguard.extauthz.policy.AuthMode;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.CallerTier;
+import io.meshguard.extauthz.policy.DenyRule;
 import io.meshguard.extauthz.policy.HeaderContract;
 import io.meshguard.extauthz.policy.IdentityHeaders;
 import io.meshguard.extauthz.policy.OwnedHeaders;
 import io.meshguard.extauthz.policy.RateLimitPolicy;
 import io.meshguard.extauthz.policy.RouteIndex;
 import io.meshguard.extauthz.policy.RoutePolicy;
+import io.meshguard.extauthz.quota.QuotaGate;
+import io.meshguard.extauthz.quota.QuotaResponses;
+import io.meshguard.extauthz.quota.QuotaVerdict;
 import io.meshguard.extauthz.ratelimit.LimitRequest;
 import io.meshguard.extauthz.ratelimit.RateLimitHeaders;
 import io.meshguard.extauthz.ratelimit.RateLimitKeys;
 import io.meshguard.extauthz.ratelimit.RateLimiter;
 import io.meshguard.extauthz.ratelimit.Verdict;
-import io.meshguard.extauthz.condition.Condition;
-import io.meshguard.extauthz.condition.ConditionVariables;
-import io.meshguard.extauthz.mesh.Caller;
-import io.meshguard.extauthz.policy.DenyRule;
-import io.meshguard.extauthz.quota.QuotaGate;
-import io.meshguard.extauthz.quota.QuotaResponses;
-import io.meshguard.extauthz.quota.QuotaVerdict;
+import io.meshguard.extauthz.subscription.SubscriptionGate;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -223,11 +223,10 @@ public final class AuthzEngine {
         }
 
         // a product route admits only what a live subscription admits, before roles, conditions and limits are spent
-        Optional<SubscriptionGate.Refusal> unsubscribed = gatewayHop ? Optional.empty()
+        SubscriptionGate.Verdict subscribed = gatewayHop ? new SubscriptionGate.NotProduct()
                 : subscriptions.check(request.contextExtensions(), id);
-        if (unsubscribed.isPresent()) {
-            return deny(request, routeName, who, unsubscribed.get().reason(), unsubscribed.get().description(),
-                    Map.of(), ok.fromCache());
+        if (subscribed instanceof SubscriptionGate.Refusal refusal) {
+            return deny(request, routeName, who, refusal.reason(), refusal.description(), Map.of(), ok.fromCache());
         }
 
         Optional<String> sentTenant = request.first(contract.tenantHeader());
@@ -248,11 +247,19 @@ public final class AuthzEngine {
         if (unmet.isPresent()) {
             return unmet.get();
         }
-        // a gateway hop was limited at the gateway: counting it again could spend the same bucket twice
-        Limited limited = gatewayHop ? Limited.NONE : rateLimit(request, r, caller, who, ok.fromCache());
-        if (limited.denied().isPresent()) {
-            return limited.denied().get();
+        // the plan's limits count per subscription (all of an application's credentials together), before the route's
+        Limited planLimited = subscribed instanceof SubscriptionGate.Admitted admitted
+                ? planLimit(request, r, who, admitted, ok.fromCache()) : Limited.NONE;
+        if (planLimited.denied().isPresent()) {
+            return planLimited.denied().get();
         }
+        // a gateway hop was limited at the gateway: counting it again could spend the same bucket twice
+        Limited routeLimited = gatewayHop ? Limited.NONE : rateLimit(request, r, caller, who, ok.fromCache());
+        if (routeLimited.denied().isPresent()) {
+            return routeLimited.denied().get();
+        }
+        Limited limited = planLimited.headers().isEmpty() ? routeLimited
+                : new Limited(Optional.empty(), planLimited.headers());
         if (policy.quotas().isEmpty()) {
             return allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers());
         }
@@ -287,6 +294,38 @@ public final class AuthzEngine {
      * callers (public routes) are limited per client address ({@link ClientAddress}), so one client cannot exhaust a
      * public route for everyone.
      */
+    /**
+     * The subscription's plan limits ({@code plan_NAME} in {@code RateLimit-Policy}), in the same limiter as the
+     * route tiers: global through Redis when it is configured. A plan's burst is its whole window, as its customers
+     * read "50 per second".
+     */
+    private Limited planLimit(HttpRequestView request, RoutePolicy r, Optional<Identity> who,
+            SubscriptionGate.Admitted admitted, boolean cached) {
+        List<io.meshguard.catalog.Limit> rates = admitted.plan().limits().rates();
+        if (rates.isEmpty()) {
+            return Limited.NONE;
+        }
+        List<RateLimitPolicy.Limit> limits = rates.stream()
+                .map(l -> new RateLimitPolicy.Limit(l.requests(), l.per(), l.requests())).toList();
+        String tier = "plan:" + admitted.plan().name();
+        RateLimitPolicy.OnStoreError onError = policy.rateLimits().map(RateLimitPolicy::onStoreError)
+                .orElse(RateLimitPolicy.OnStoreError.DEGRADED);
+        Verdict verdict = limiter.acquire(new LimitRequest(RateLimitKeys.caller("subscription",
+                admitted.subscription().id(), tier), tier, limits, onError));
+        RateLimitPolicy.HeaderStyle style = policy.rateLimits().map(RateLimitPolicy::headers)
+                .orElse(RateLimitPolicy.HeaderStyle.BOTH);
+        Map<String, String> headers = RateLimitHeaders.of(style, tier, verdict);
+        if (verdict.allowed()) {
+            return new Limited(Optional.empty(), headers);
+        }
+        Map<String, String> extra = new LinkedHashMap<>(headers);
+        extra.put("retry-after", Long.toString(Math.max(1, RateLimitHeaders.seconds(verdict.retryAfterMicros()))));
+        Reason reason = verdict.source() == Verdict.Source.STORE_UNAVAILABLE ? Reason.RATE_LIMIT_STORE_UNAVAILABLE
+                : Reason.RATE_LIMITED;
+        return new Limited(Optional.of(deny(request, Optional.of(r.name()), who, reason,
+                "rate limit of plan " + admitted.plan().name() + " exceeded", extra, cached)), Map.of());
+    }
+
     private Limited rateLimit(HttpRequestView request, RoutePolicy r, Caller caller, Optional<Identity> who, boolean cached) {
         if (!r.rateLimited() || policy.rateLimits().isEmpty()) {
             return Limited.NONE;

@@ -1,12 +1,12 @@
 package io.meshguard.extauthz.server;
 
-import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.quota.QuotaConfig;
+import io.meshguard.extauthz.ratelimit.RateLimitSettings;
 import io.meshguard.extauthz.redis.RedisConfig;
 import io.meshguard.extauthz.redis.RedisSettings;
-import io.meshguard.extauthz.ratelimit.RateLimitSettings;
+import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigException;
 import io.meshguard.runtime.config.ConfigKey;

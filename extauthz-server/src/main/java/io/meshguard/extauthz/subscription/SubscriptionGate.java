@@ -3,6 +3,8 @@ package io.meshguard.extauthz.subscription;
 import io.meshguard.catalog.AccessDecision;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.DenyReason;
+import io.meshguard.catalog.Plan;
+import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.decision.Identity;
@@ -23,9 +25,23 @@ public final class SubscriptionGate {
     /** Without a controller to follow: product routes are refused (there is nothing to decide them from). */
     public static final SubscriptionGate NONE = new SubscriptionGate(Optional::empty, Clock.systemUTC());
 
-    /** Why a product route refuses, in extauthz's reasons. */
-    public record Refusal(Reason reason, String description) {
+    /** What the check found. */
+    public sealed interface Verdict {
     }
+
+    /** Not a product route: the subscription state has nothing to say. */
+    public record NotProduct() implements Verdict {
+    }
+
+    /** Admitted on {@code subscription} under {@code plan}, whose limits count per subscription. */
+    public record Admitted(Subscription subscription, Plan plan) implements Verdict {
+    }
+
+    /** Why a product route refuses, in extauthz's reasons. */
+    public record Refusal(Reason reason, String description) implements Verdict {
+    }
+
+    private static final Verdict NOT_PRODUCT = new NotProduct();
 
     private final Supplier<Optional<SubscriptionSnapshot>> state;
     private final Clock clock;
@@ -41,19 +57,19 @@ public final class SubscriptionGate {
     }
 
     /**
-     * Empty when the route is not a product route or the caller's subscription admits it; otherwise why not.
+     * Whether this is a product route and, if so, the subscription that admits the caller or why none does.
      *
      * @param id the authenticated caller: an API key's id, or an OAuth2 client's id from its access token
      */
-    public Optional<Refusal> check(Map<String, String> contextExtensions, Identity id) {
+    public Verdict check(Map<String, String> contextExtensions, Identity id) {
         String publish = contextExtensions.get(RouteContract.AuthzContext.PRODUCT_PUBLISH);
         if (publish == null) {
-            return Optional.empty();
+            return NOT_PRODUCT;
         }
         Optional<SubscriptionSnapshot> snapshot = state.get();
         if (snapshot.isEmpty()) {
-            return Optional.of(new Refusal(Reason.SUBSCRIPTION_STATE_UNAVAILABLE,
-                    "subscription state is not available on this replica"));
+            return new Refusal(Reason.SUBSCRIPTION_STATE_UNAVAILABLE,
+                    "subscription state is not available on this replica");
         }
         AuthMode presented;
         Optional<String> credential;
@@ -64,17 +80,18 @@ public final class SubscriptionGate {
             presented = AuthMode.OAUTH2;
             credential = id.clientId();
         } else {
-            return Optional.of(new Refusal(Reason.AUTH_MODE_NOT_ALLOWED, "product routes take an API key or an"
-                    + " OAuth2 client's access token"));
+            return new Refusal(Reason.AUTH_MODE_NOT_ALLOWED, "product routes take an API key or an"
+                    + " OAuth2 client's access token");
         }
         if (credential.isEmpty()) {
-            return Optional.of(new Refusal(Reason.NO_SUBSCRIPTION, "the credential names no application client"));
+            return new Refusal(Reason.NO_SUBSCRIPTION, "the credential names no application client");
         }
         AccessDecision d = snapshot.get().decide(publish, presented, credential.get(), clock.instant());
-        if (d instanceof AccessDecision.Denied denied) {
-            return Optional.of(new Refusal(reason(denied.reason()), denied.detail()));
-        }
-        return Optional.empty();
+        return switch (d) {
+            case AccessDecision.Denied denied -> new Refusal(reason(denied.reason()), denied.detail());
+            case AccessDecision.Granted granted -> new Admitted(granted.subscription(), granted.plan());
+            case AccessDecision.Open open -> NOT_PRODUCT;
+        };
     }
 
     private static Reason reason(DenyReason r) {

@@ -6,6 +6,7 @@ import io.meshguard.catalog.Application;
 import io.meshguard.catalog.ApplicationState;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.Credential;
+import io.meshguard.catalog.Limit;
 import io.meshguard.catalog.CredentialState;
 import io.meshguard.catalog.Environment;
 import io.meshguard.catalog.Plan;
@@ -54,6 +55,7 @@ class ProductRouteCheckTest {
     private AuthzPipeline pipeline;
     private ApiKeyService.Created key;
     private ApiKeyService.Created stranger;
+    private ApiKeyService.Created second;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -76,6 +78,7 @@ class ProductRouteCheckTest {
         ApiKeyService service = new ApiKeyService(keys, Clock.systemUTC());
         key = service.create("web", "initech-web", "initech", List.of(), List.of(), "free", Optional.empty());
         stranger = service.create("other", "umbrella", "umbrella", List.of(), List.of(), "free", Optional.empty());
+        second = service.create("web-2", "initech-web", "initech", List.of(), List.of(), "free", Optional.empty());
     }
 
     @AfterEach
@@ -84,15 +87,21 @@ class ProductRouteCheckTest {
     }
 
     private SubscriptionSnapshot snapshot(SubscriptionState subscription, CredentialState credential) {
+        return snapshot(subscription, credential, PlanLimits.NONE);
+    }
+
+    private SubscriptionSnapshot snapshot(SubscriptionState subscription, CredentialState credential, PlanLimits plan) {
         return new SubscriptionSnapshot(3,
                 List.of(new ProductPublish("payments-dev-local", "payments", "local", Environment.DEV,
                         AuthMode.APIKEY, PublishState.PUBLISHED,
                         PublishHost.of("payments", Environment.DEV, "local", "example.test"))),
-                List.of(new Plan("free", "payments", "free", PlanState.PUBLISHED, PlanLimits.NONE, Map.of(),
+                List.of(new Plan("free", "payments", "free", PlanState.PUBLISHED, plan, Map.of(),
                         Plan.Approval.AUTO, Set.of(AuthMode.APIKEY))),
                 List.of(new Application("web", "initech", "Web", ApplicationState.ACTIVE)),
                 List.of(new Credential(key.key().keyId(), AuthMode.APIKEY, "web", credential, Optional.empty(),
-                        Optional.empty(), Set.of())),
+                        Optional.empty(), Set.of()),
+                        new Credential(second.key().keyId(), AuthMode.APIKEY, "web", CredentialState.ACTIVE,
+                                Optional.empty(), Optional.empty(), Set.of())),
                 List.of(new Subscription("s1", "web", "payments-dev-local", "free", subscription)));
     }
 
@@ -141,5 +150,35 @@ class ProductRouteCheckTest {
     void badKey_isRefusedByAuthentication_beforeSubscriptionsAreConsulted() {
         state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
         assertThat(check("mg_live_not_a_key", true).reason()).isEqualTo(Reason.INVALID_API_KEY);
+    }
+
+    @Test
+    void planLimits_countPerSubscription_acrossTheApplicationsCredentials_andNameThePlan() {
+        PlanLimits twoPerMinute = new PlanLimits(List.of(new Limit(2, Duration.ofMinutes(1))), Optional.empty());
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE, twoPerMinute)));
+        Decision first = check(key.text(), true);
+        assertThat(first.allowed()).isTrue();
+        assertThat(first.responseHeaders()).containsKey("ratelimit-policy");
+        assertThat(first.responseHeaders().get("ratelimit-policy")).contains("plan_free");
+        assertThat(check(second.text(), true).allowed()).as("the second key of the same application").isTrue();
+        Decision third = check(key.text(), true);
+        assertThat(third.allowed()).isFalse();
+        assertThat(third.status()).isEqualTo(429);
+        assertThat(third.reason()).isEqualTo(Reason.RATE_LIMITED);
+        assertThat(third.responseHeaders()).containsKey("retry-after");
+        // a route outside the product is not charged to the subscription
+        assertThat(check(key.text(), false).allowed()).isTrue();
+    }
+
+    @Test
+    void everyPlanLimitField_changesADecision() {
+        // requests: 1 refuses the second call where 2 admits it; per: 1m holds where 1s would refill (not waited for)
+        PlanLimits one = new PlanLimits(List.of(new Limit(1, Duration.ofMinutes(1))), Optional.empty());
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE, one)));
+        assertThat(check(key.text(), true).allowed()).isTrue();
+        assertThat(check(key.text(), true).allowed()).isFalse();
+        PlanLimits none = PlanLimits.NONE;
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE, none)));
+        assertThat(check(key.text(), true).allowed()).as("the plan's limits went away").isTrue();
     }
 }
