@@ -11,6 +11,7 @@ import io.meshguard.access.AdminEvent;
 import io.meshguard.access.AdminEvents;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.access.KeycloakClients;
 import io.meshguard.access.Scope;
 import io.meshguard.catalog.Application;
 import io.meshguard.catalog.ApplicationState;
@@ -177,17 +178,27 @@ public final class CatalogApi implements HttpHandler {
     private final AdminEvents events;
     private final Clock clock;
     private final String domain;
+    private final Optional<KeycloakClients> keycloak;
     private final JsonNode openApi = openApiDocument();
 
     /**
      * @param domain the DNS domain publishes are served under ({@code {product}.{env}.{region}.api.{domain}})
      */
     public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain) {
+        this(store, gate, events, clock, domain, Optional.empty());
+    }
+
+    /**
+     * @param keycloak where OAuth2 credentials are created (client credentials); empty: only API keys can be bound
+     */
+    public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
+                      Optional<KeycloakClients> keycloak) {
         this.store = store;
         this.gate = gate;
         this.events = events;
         this.clock = clock;
         this.domain = domain;
+        this.keycloak = keycloak;
     }
 
     private static Operation op(AdminRoute route, String summary, Handler handler) {
@@ -368,14 +379,47 @@ public final class CatalogApi implements HttpHandler {
         AuthMode kind = parseEnum(AuthMode.class, required(c, "kind"), "kind");
         Set<String> subs = new LinkedHashSet<>();
         c.body().path("subscriptions").forEach(s -> subs.add(s.asText()));
-        Credential cr = store.addCredential(c.scope(), new Credential(required(c, "id"), kind,
-                required(c, "application"), CredentialState.ACTIVE, Optional.empty(), Optional.empty(), subs));
+        String application = required(c, "application");
+        if (kind == AuthMode.OAUTH2) {
+            return createOAuthClient(c, application, subs);
+        }
+        Credential cr = store.addCredential(c.scope(), new Credential(required(c, "id"), kind, application,
+                CredentialState.ACTIVE, Optional.empty(), Optional.empty(), subs));
         return changed(c, "credential:create", "credential/" + CatalogJson.lower(kind) + "/" + cr.id(), "bound to "
                 + cr.applicationId(), "", CatalogJson.credential(cr));
     }
 
+    /**
+     * An OAuth2 credential is a confidential client Keycloak creates; meshguard binds its id and shows the secret in
+     * this one answer. The application is checked first, so no client is created for another tenant's application.
+     */
+    private JsonNode createOAuthClient(Call c, String application, Set<String> subs) {
+        KeycloakClients idp = keycloak.orElseThrow(() -> new ApiError(422,
+                "OAuth2 credentials need catalog.keycloak.* (this controller provisions no clients)"));
+        if (store.applications(c.scope()).stream().noneMatch(a -> a.id().equals(application))) {
+            throw new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "application " + application + " not found");
+        }
+        String clientId = application + "-" + UUID.randomUUID().toString().substring(0, 8);
+        KeycloakClients.Created created;
+        try {
+            created = idp.create(clientId, "meshguard application " + application);
+        } catch (KeycloakClients.ProvisioningFailed e) {
+            throw new ApiError(502, "the identity provider refused the client: " + e.getMessage());
+        }
+        Credential cr = store.addCredential(c.scope(), new Credential(clientId, AuthMode.OAUTH2, application,
+                CredentialState.ACTIVE, Optional.empty(), Optional.empty(), subs));
+        ObjectNode out = ((ObjectNode) CatalogJson.credential(cr).deepCopy());
+        changed(c, "credential:create", "credential/oauth2/" + clientId, "Keycloak client created for "
+                + application, "", CatalogJson.credential(cr));
+        // the secret is in this answer only: not in the trail, the digest or any log
+        return out.put("client_secret", created.secret()).put("client_secret_shown_once", true);
+    }
+
     private JsonNode rotate(Call c) {
         AuthMode kind = parseEnum(AuthMode.class, c.segment(3), "kind");
+        if (kind == AuthMode.OAUTH2) {
+            return rotateClientSecret(c);
+        }
         Duration overlap = overlap(c.body().path("overlap").asText("24h"));
         String successor = required(c, "successor");
         Credential old = store.credentials(c.scope()).stream()
@@ -392,10 +436,31 @@ public final class CatalogApi implements HttpHandler {
                 "rotating to " + successor + ", predecessor valid for " + overlap, "", out);
     }
 
+    /**
+     * An OAuth2 client keeps its id (so its subscriptions and counters) and gets a new secret from Keycloak; the old
+     * secret stops at once, because Keycloak keeps one secret per client. Tokens already issued stay valid to their
+     * expiry; revoke the credential to cut those too.
+     */
+    private JsonNode rotateClientSecret(Call c) {
+        KeycloakClients idp = keycloak.orElseThrow(() -> new ApiError(422, "OAuth2 credentials need catalog.keycloak.*"));
+        Credential cr = store.credentials(c.scope()).stream()
+                .filter(x -> x.kind() == AuthMode.OAUTH2 && x.id().equals(c.segment(4))).findFirst()
+                .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
+        KeycloakClients.Created fresh = idp.regenerateSecret(cr.id());
+        changed(c, "credential:rotate", "credential/oauth2/" + cr.id(), "new client secret; the old one no longer"
+                + " signs in", "", CatalogJson.credential(cr));
+        return ((ObjectNode) CatalogJson.credential(cr).deepCopy()).put("client_secret", fresh.secret())
+                .put("client_secret_shown_once", true);
+    }
+
     private JsonNode revoke(Call c) {
         AuthMode kind = parseEnum(AuthMode.class, c.segment(3), "kind");
         String why = requiredReason(c);
         Credential cr = store.moveCredential(c.scope(), kind, c.segment(4), CredentialState.REVOKED, Optional.empty());
+        if (kind == AuthMode.OAUTH2) {
+            // extauthz already refuses the client's live tokens (the pushed state says revoked); Keycloak issues none
+            keycloak.ifPresent(idp -> idp.disable(cr.id()));
+        }
         return changed(c, "credential:revoke", "credential/" + CatalogJson.lower(kind) + "/" + cr.id(),
                 "revoked: " + why, "", CatalogJson.credential(cr));
     }

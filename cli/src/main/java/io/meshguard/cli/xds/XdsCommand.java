@@ -86,8 +86,9 @@ public final class XdsCommand implements Callable<Integer> {
             AdminGate gate = AdminAccessSettings.configGroup().read(config).gate(
                     new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file", adminEvents);
             xds.mountAdminApi(http, gate);
+            CatalogSettings catalog = CatalogSettings.configGroup().read(config);
             http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(dataSource), gate, adminEvents,
-                    Clock.systemUTC(), CatalogSettings.configGroup().read(config).domain()));
+                    Clock.systemUTC(), catalog.domain(), catalog.keycloak()));
             http.addReadinessChecks(xds.readinessChecks());
             stack.start(xds);
             stack.start(http);
