@@ -19,6 +19,8 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.Map;
 import java.util.UUID;
 import javax.sql.DataSource;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -457,6 +459,49 @@ public final class CatalogStore {
         });
     }
 
+    /**
+     * Usage of one subscription since {@code from}, for the side that asks (each sees only its own subscriptions).
+     * Counted from extauthz's audit rows on the subscription's product publish by the application's credentials.
+     */
+    public SubscriptionUsage usage(TenantScope scope, Side side, String subscriptionId, Instant from) {
+        Subscription s = run(scope, c -> lockSubscriptionShared(c, subscriptionId, scope, side));
+        List<Credential> creds = run(TenantScope.ALL, c -> credentialsIn(c).stream()
+                .filter(cr -> cr.applicationId().equals(s.applicationId())).toList());
+        String[] keys = creds.stream().filter(cr -> cr.kind() == AuthMode.APIKEY).map(Credential::id)
+                .toArray(String[]::new);
+        String[] clients = creds.stream().filter(cr -> cr.kind() == AuthMode.OAUTH2).map(Credential::id)
+                .toArray(String[]::new);
+        return run(TenantScope.ALL, c -> {
+            long calls = 0;
+            long allowed = 0;
+            Map<String, Long> refused = new TreeMap<>();
+            Map<String, Long> byCredential = new TreeMap<>();
+            try (PreparedStatement ps = c.prepareStatement("select decision, reason,"
+                    + " coalesce(details->>'api_key_id', client_id) as credential, count(*) from audit_event"
+                    + " where kind = 'authz_decision' and occurred_at >= ? and details->>'product_publish' = ?"
+                    + " and (details->>'api_key_id' = any (?) or client_id = any (?))"
+                    + " group by decision, reason, credential")) {
+                ps.setTimestamp(1, Timestamp.from(from));
+                ps.setString(2, s.publishId());
+                ps.setArray(3, c.createArrayOf("varchar", keys));
+                ps.setArray(4, c.createArrayOf("varchar", clients));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long n = rs.getLong(4);
+                        calls += n;
+                        if ("allow".equals(rs.getString(1))) {
+                            allowed += n;
+                        } else {
+                            refused.merge(rs.getString(2), n, Long::sum);
+                        }
+                        byCredential.merge(rs.getString(3), n, Long::sum);
+                    }
+                }
+            }
+            return new SubscriptionUsage(s.id(), from, calls, allowed, refused, byCredential);
+        });
+    }
+
     // ------------------------------------------------------------------ credentials
 
     /** Binds a credential (an API key's id or a Keycloak client id) to one of the scope's applications. */
@@ -726,8 +771,18 @@ public final class CatalogStore {
 
     private static Subscription lockSubscription(Connection c, String id, TenantScope scope, Side side)
             throws SQLException {
+        return sideOf(c, id, scope, side, " for update");
+    }
+
+    private static Subscription lockSubscriptionShared(Connection c, String id, TenantScope scope, Side side)
+            throws SQLException {
+        return sideOf(c, id, scope, side, "");
+    }
+
+    private static Subscription sideOf(Connection c, String id, TenantScope scope, Side side, String lock)
+            throws SQLException {
         List<String> tenant = strings(c, "select " + (side == Side.PROVIDER ? "provider_tenant" : "customer_tenant")
-                + " from subscription where id = ? for update", id);
+                + " from subscription where id = ?" + lock, id);
         // the other side's view of the row is not enough: it answers as if the subscription did not exist
         if (tenant.isEmpty() || !scope.includes(tenant.get(0))) {
             throw CatalogRefusal.notFound("subscription", id);

@@ -31,6 +31,7 @@ import io.meshguard.catalog.ProductState;
 import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionState;
+import io.meshguard.catalog.SubscriptionUsage;
 import io.meshguard.catalog.TransitionRefused;
 import io.meshguard.db.TenantScope;
 import java.io.IOException;
@@ -118,6 +119,9 @@ public final class CatalogApi implements HttpHandler {
                     "Subscriptions to the tenant's products",
                     (a, c) -> CatalogJson.list(a.store.subscriptions(c.scope(), Side.PROVIDER),
                             CatalogJson::subscription)),
+            op(AdminRoute.tenant("GET", "/v1/provider/subscriptions/{id}/usage", "subscription:read"),
+                    "Calls and refusals by reason of a subscription to the tenant's product (?hours=24)",
+                    (a, c) -> a.usage(c, Side.PROVIDER)),
             op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/approve", "subscription:approve"),
                     "Approve a pending subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
                             SubscriptionState.ACTIVE, "approve")),
@@ -151,6 +155,9 @@ public final class CatalogApi implements HttpHandler {
                     "The tenant's applications' subscriptions",
                     (a, c) -> CatalogJson.list(a.store.subscriptions(c.scope(), Side.CUSTOMER),
                             CatalogJson::subscription)),
+            op(AdminRoute.tenant("GET", "/v1/customer/subscriptions/{id}/usage", "subscription:read"),
+                    "Calls and refusals by reason of one of the tenant's subscriptions (?hours=24)",
+                    (a, c) -> a.usage(c, Side.CUSTOMER)),
             op(AdminRoute.tenant("POST", "/v1/customer/subscriptions", "subscription:create"),
                     "Subscribe an application to a plan of a product publish", CatalogApi::subscribe),
             op(AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/plan", "subscription:plan"),
@@ -355,6 +362,28 @@ public final class CatalogApi implements HttpHandler {
         // the quota already used carries over: counters are keyed by subscription, not plan (docs/products.md)
         return changed(c, "subscription:plan", "subscription/" + s.id(), "plan now " + s.planId()
                 + " (quota used so far carries over): " + why, "", CatalogJson.subscription(s));
+    }
+
+    private JsonNode usage(Call c, Side side) {
+        String query = Optional.ofNullable(c.exchange().getRequestURI().getRawQuery()).orElse("");
+        int hours = 24;
+        for (String part : query.split("&")) {
+            if (part.startsWith("hours=")) {
+                String v = part.substring(6);
+                if (!v.matches("[0-9]{1,4}") || Integer.parseInt(v) < 1 || Integer.parseInt(v) > 24 * 93) {
+                    throw new ApiError(422, "hours: a whole number from 1 to 2232 (93 days)");
+                }
+                hours = Integer.parseInt(v);
+            }
+        }
+        SubscriptionUsage u = store.usage(c.scope(), side, c.segment(3), clock.instant().minus(Duration.ofHours(hours)));
+        ObjectNode out = CatalogJson.MAPPER.createObjectNode().put("subscription", u.subscription())
+                .put("from", u.from().toString()).put("calls", u.calls()).put("allowed", u.allowed());
+        ObjectNode refused = out.putObject("refused_by_reason");
+        u.refusedByReason().forEach(refused::put);
+        ObjectNode byCredential = out.putObject("by_credential");
+        u.byCredential().forEach(byCredential::put);
+        return out;
     }
 
     // ------------------------------------------------------------------ customer

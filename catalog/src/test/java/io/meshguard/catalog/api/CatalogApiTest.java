@@ -162,6 +162,29 @@ class CatalogApiTest {
 
         ok(call("ina", "POST", "/v1/customer/credentials", """
                 {"kind": "apikey", "id": "initech000000001", "application": "initech-web"}"""));
+        // usage: extauthz's audit rows on this publish by this application's keys, nothing else
+        String row = "insert into audit_event (event_id, occurred_at, kind, decision, reason, details) values"
+                + " (gen_random_uuid(), now(), 'authz_decision', '%s', '%s',"
+                + " jsonb_build_object('product_publish', '%s', 'api_key_id', '%s'))";
+        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "initech000000001"));
+        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "initech000000001"));
+        PG.dsl().execute(row.formatted("deny", "rate_limited", "payments-dev-seoul-1", "initech000000001"));
+        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "someone0000000000"));
+        PG.dsl().execute(row.formatted("allow", "allowed", "other-publish", "initech000000001"));
+        String freeId = free.path("id").asText();
+        for (String who : List.of("alice", "ina")) {
+            String side = who.equals("alice") ? "provider" : "customer";
+            JsonNode usage = ok(call(who, "GET", "/v1/" + side + "/subscriptions/" + freeId + "/usage?hours=1", null));
+            assertThat(usage.path("calls").asLong()).as(who).isEqualTo(3);
+            assertThat(usage.path("allowed").asLong()).isEqualTo(2);
+            assertThat(usage.path("refused_by_reason").path("rate_limited").asLong()).isEqualTo(1);
+            assertThat(usage.path("by_credential").path("initech000000001").asLong()).isEqualTo(3);
+        }
+        assertThat(call("gina", "GET", "/v1/provider/subscriptions/" + freeId + "/usage", null).statusCode())
+                .isEqualTo(404);
+        assertThat(call("ina", "GET", "/v1/customer/subscriptions/" + freeId + "/usage?hours=0", null).statusCode())
+                .isEqualTo(422);
+
         JsonNode rotated = ok(call("ina", "POST", "/v1/customer/credentials/apikey/initech000000001/rotate",
                 "{\"successor\": \"initech000000002\", \"overlap\": \"48h\"}"));
         assertThat(rotated.path("predecessor").path("state").asText()).isEqualTo("rotating");

@@ -1,0 +1,22 @@
+package io.meshguard.catalog;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What a subscription's credentials did on its product publish since {@code from}: decisions of extauthz's audit
+ * rows (each carries the route's {@code product_publish} and the caller's key or client id), by outcome and reason.
+ *
+ * @param refusedByReason refusals by extauthz reason ({@code rate_limited}, {@code subscription_suspended}, …)
+ * @param byCredential    calls per credential id, so a rotated predecessor's remaining use is visible
+ */
+public record SubscriptionUsage(String subscription, Instant from, long calls, long allowed,
+                                Map<String, Long> refusedByReason, Map<String, Long> byCredential) {
+    public SubscriptionUsage {
+        Objects.requireNonNull(subscription, "subscription");
+        Objects.requireNonNull(from, "from");
+        refusedByReason = Map.copyOf(refusedByReason);
+        byCredential = Map.copyOf(byCredential);
+    }
+}
