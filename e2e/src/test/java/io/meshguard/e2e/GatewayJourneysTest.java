@@ -49,6 +49,8 @@ class GatewayJourneysTest {
     static UpstreamServer stable;
     static UpstreamServer canary;
     static UpstreamServer ledger;
+    /** Answers after 10 s, four times the route {@code slow-report}'s timeout as the emulator runs it (×25). */
+    static UpstreamServer slowReports;
 
     @BeforeAll
     static void startStack() throws Exception {
@@ -59,13 +61,15 @@ class GatewayJourneysTest {
         stable = upstreams.stable();
         canary = upstreams.canary();
         ledger = upstreams.ledger();
+        slowReports = UpstreamServer.slowJson("slow-reports", 0, Duration.ofSeconds(10), "{\"upstream\":\"{upstream}\"}");
         // the group deploy/local's Envoy bootstrap names (node.cluster), where up publishes its sample
-        gateway = stack.publish(DemoGateway.yaml(GROUP, upstreams), GROUP, DemoGateway.LISTENER_PORT);
+        gateway = stack.publish(withSlowRoute(DemoGateway.yaml(GROUP, upstreams), slowReports.port()), GROUP,
+                DemoGateway.LISTENER_PORT);
     }
 
     @AfterAll
     static void stopStack() {
-        for (AutoCloseable c : new AutoCloseable[] {upstreams, stack}) {
+        for (AutoCloseable c : new AutoCloseable[] {upstreams, slowReports, stack}) {
             try {
                 if (c != null) {
                     c.close();
@@ -74,6 +78,25 @@ class GatewayJourneysTest {
                 // keep closing the rest
             }
         }
+    }
+
+    /**
+     * The demo config plus one route with a 100 ms timeout (2.5 s at the stack's timeout scale; its 5 s idle timeout
+     * stays longer, so the route's deadline is what fires) to an upstream that answers after 10 s.
+     */
+    static String withSlowRoute(String demoYaml, int port) {
+        String upstream = """
+                  - {name: slow-reports, protocol: http1, endpoints: [{address: 127.0.0.1, port: %1$d}],
+                     address_exceptions: [{address: 127.0.0.1, port: %1$d, reason: "e2e backend on this machine"}]}
+                """.formatted(port);
+        String route = """
+                  - {name: slow-report, group: %s, api: demo, version: v2, match: {path_prefix: /reports},
+                     destinations: [{upstream: slow-reports, weight: 100}], timeout_ms: 100, idle_timeout_ms: 5000,
+                     authz_profile: dev-demo, dlp_profile: default}
+                """.formatted(GROUP);
+        int apis = demoYaml.indexOf("apis:\n");
+        assertThat(apis).isPositive();
+        return demoYaml.substring(0, apis) + upstream + demoYaml.substring(apis) + route;
     }
 
     private static DownstreamRequest authorized(DownstreamRequest request, String tenant) throws Exception {
@@ -556,6 +579,31 @@ class GatewayJourneysTest {
         assertThat(seen.headers().all("x-forwarded-proto")).containsExactly("http");
         assertThat(seen.headers().first("x-envoy-original-path")).contains("/kept");
         assertThat(seen.headers().names()).doesNotContain("keep-alive", "proxy-connection");
+    }
+
+    /**
+     * The route's timeout is a deadline for the whole upstream response: Envoy's router answers 504 "upstream request
+     * timeout" and logs response flag UT (envoyproxy/envoy source/common/router/router.cc {@code onResponseTimeout},
+     * {@code StreamInfo::CoreResponseFlag::UpstreamRequestTimeout}), and never retries it. The gRPC access log carries
+     * the flag as {@code upstream_request_timeout}, which the api_call row names.
+     */
+    @Test
+    void upstreamSlowerThanTheRouteTimeout_gets504_andTheApiCallRowCarriesFlagUT() throws Exception {
+        slowReports.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/reports/daily"),
+                "t-timeout"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(504);
+        assertThat(exchange.body()).isEqualTo("upstream request timeout");
+        assertThat(exchange.route()).isEqualTo("demo.v2.slow-report");
+        assertThat(slowReports.received()).as("one attempt, no retry of the global timeout").hasSizeLessThanOrEqualTo(1);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(AuditTrail.of(stack.database()::getConnection, exchange.requestId()).ofKind("api_call"))
+                        .anySatisfy(r -> {
+                            assertThat(r.status()).isEqualTo(504);
+                            assertThat(r.route()).isEqualTo("slow-report");
+                            assertThat(r.details()).contains("response_flags", "upstream_request_timeout");
+                        }));
     }
 
     @Test

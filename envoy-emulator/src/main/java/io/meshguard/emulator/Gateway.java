@@ -838,13 +838,7 @@ public final class Gateway implements AutoCloseable {
                             .setSeconds(took.getSeconds()).setNanos(took.getNano()))
                     .setRouteName(routeName)
                     .setUpstreamCluster(cluster);
-            if (flag.equals("UAEX")) {
-                common.setResponseFlags(ResponseFlagsOf.unauthorized());
-            } else if (flag.equals("NR")) {
-                common.setResponseFlags(io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.newBuilder().setNoRouteFound(true));
-            } else if (flag.equals("UH")) {
-                common.setResponseFlags(io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.newBuilder().setNoHealthyUpstream(true));
-            }
+            ResponseFlagsOf.of(flag).ifPresent(common::setResponseFlags);
             long responseBytes = clientBody.stream().mapToLong(b -> b.length).sum();
             HTTPRequestProperties.Builder requestProperties = HTTPRequestProperties.newBuilder()
                     .setRequestMethod(method(request.method()))
@@ -869,12 +863,34 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
-    /** The access-log response flags Envoy sets for an ext_authz denial (UAEX). */
+    /**
+     * The gRPC access log's response flags for the flag the stream ended with, as Envoy fills them from its
+     * StreamInfo flags (envoyproxy/envoy source/extensions/access_loggers/grpc/grpc_access_log_utils.cc
+     * {@code Utility::responseFlagsToAccessLogResponseFlags}; the short names are the ones
+     * source/common/stream_info/utility.cc prints: UAEX, NR, UH, UT, UR, UF, SI, DPE). An unknown flag is a gap in
+     * the emulator, not a silent omission.
+     */
     private static final class ResponseFlagsOf {
-        static io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags unauthorized() {
-            return io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.newBuilder()
-                    .setUnauthorizedDetails(Unauthorized.newBuilder().setReason(Unauthorized.Reason.EXTERNAL_SERVICE))
-                    .build();
+        static Optional<io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags> of(String flag) {
+            var b = io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.newBuilder();
+            switch (flag) {
+                case "" -> {
+                    return Optional.empty();
+                }
+                case "UAEX" -> b.setUnauthorizedDetails(Unauthorized.newBuilder()
+                        .setReason(Unauthorized.Reason.EXTERNAL_SERVICE));
+                case "NR" -> b.setNoRouteFound(true);
+                case "UH" -> b.setNoHealthyUpstream(true);
+                // router.cc onResponseTimeout: StreamInfo::CoreResponseFlag::UpstreamRequestTimeout
+                case "UT" -> b.setUpstreamRequestTimeout(true);
+                case "UR" -> b.setUpstreamRemoteReset(true);
+                case "UF" -> b.setUpstreamConnectionFailure(true);
+                // conn_manager_impl.cc onIdleTimeout: StreamIdleTimeout
+                case "SI" -> b.setStreamIdleTimeout(true);
+                case "DPE" -> b.setDownstreamProtocolError(true);
+                default -> throw new UnmodelledException("response flag " + flag + " in the access log");
+            }
+            return Optional.of(b.build());
         }
     }
 
