@@ -606,6 +606,74 @@ class GatewayJourneysTest {
                         }));
     }
 
+    /** {@code text} cut into {@code size}-byte chunks, the way a client writes it piece by piece. */
+    private static List<byte[]> chunked(String text, int size) {
+        byte[] all = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        List<byte[]> out = new ArrayList<>();
+        for (int i = 0; i < all.length; i += size) {
+            out.add(java.util.Arrays.copyOfRange(all, i, Math.min(all.length, i + size)));
+        }
+        return out;
+    }
+
+    private static DownstreamRequest chunkedPost(String path, String text, int chunkSize) {
+        List<byte[]> chunks = chunked(text, chunkSize);
+        return new DownstreamRequest("POST", DemoGateway.HOST, path, io.meshguard.emulator.Headers.of(
+                "content-type", "application/json",
+                "content-length", Integer.toString(text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length)),
+                chunks);
+    }
+
+    /** About {@code bytes} of harmless JSON text. */
+    private static String padding(int bytes) {
+        return "lorem ipsum dolor sit amet consectetur ".repeat(bytes / 39 + 1);
+    }
+
+    /**
+     * A client that writes an 80 KiB body in 1 KiB chunks right behind its headers: the chunks arrive while the Check
+     * is pending and are held there (the connection manager stops reading above the listener's 32 KiB buffer limit and
+     * reads again as ext_proc drains it: DownstreamBody), then stream to the DLP server while its headers answer may
+     * still be pending (ext_proc.cc onData, FULL_DUPLEX_STREAMED). The upstream gets every byte exactly once, in the
+     * client's order, and only what the DLP server returned.
+     */
+    @Test
+    void bodySentWhileTheChecksArePending_reachesTheUpstreamWhole_inOrder_throughDlp() throws Exception {
+        accounts.clear();
+        String text = "{\"note\":\"" + padding(80 * 1024) + "\"}";
+        Exchange exchange = gateway.send(authorized(chunkedPost("/demo/v2/accounts/import", text, 1024), "t-chunks"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.steps()).as(exchange.describe()).anyMatch(s -> s.contains("arrived while the Check was pending")
+                && s.contains("watermark"));
+        assertThat(exchange.steps()).anyMatch(s -> s.contains("body pieces streamed while the headers answer is pending"));
+        UpstreamServer.Received seen = accounts.received().getLast();
+        assertThat(seen.complete()).isTrue();
+        assertThat(seen.bodyText()).isEqualTo(text);
+    }
+
+    /**
+     * The same client with a private key 40 KiB into its body, cut across chunk boundaries: the DLP server still finds
+     * it and blocks, and whatever reached the upstream before the block is a prefix of the client's body without any
+     * piece of the key.
+     */
+    @Test
+    void privateKeyCutAcrossChunksSentWhileTheChecksArePending_isBlocked_noPieceOfItUpstream() throws Exception {
+        accounts.clear();
+        String key = PRIVATE_KEY.replace("\n", "\\n");
+        String text = "{\"note\":\"" + padding(40 * 1024) + "\",\"key\":\"" + key + "\"}";
+        Exchange exchange = gateway.send(authorized(chunkedPost("/demo/v2/accounts/import", text, 1000), "t-chunks-key"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
+        assertThat(exchange.body()).doesNotContain("PRIVATE KEY");
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(accounts.received()).allSatisfy(r -> {
+                    assertThat(text).as("in order, nothing the client did not send there").startsWith(r.bodyText());
+                    assertThat(r.bodyText()).doesNotContain("BEGIN").doesNotContain("MIIEpAIBAAKCAQEA")
+                            .doesNotContain("PRIVATE");
+                    assertThat(r.complete()).isFalse();
+                }));
+    }
+
     @Test
     void fragmentInThePath_isRejected400_atTheGateway() throws Exception {
         Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts#x"), "t-frag"));
