@@ -22,8 +22,9 @@ import java.util.List;
  *       refused: no filter on this path buffers for itself (no {@code with_request_body}), so there is no 413.</li>
  *   <li>ext_proc in FULL_DUPLEX_STREAMED drains the buffer into its stream as chunks come, even while its own headers
  *       answer is pending (ext_proc.cc {@code onData}, {@code HeadersCallback} branch: "Sending body data even though
- *       header processing is still in progress as body mode is FULL_DUPLEX_STREAMED"; since envoyproxy/envoy#34942,
- *       Envoy 1.33); the modes that hold the body until the headers answer ({@code STREAMED} without
+ *       header processing is still in progress as body mode is FULL_DUPLEX_STREAMED"; so since the mode came in
+ *       (envoyproxy/envoy#34942; shipped in 1.34, docs/envoy-features.md), i.e. on every Envoy meshguard supports); the
+ *       modes that hold the body until the headers answer ({@code STREAMED} without
  *       {@code send_body_without_waiting_for_header_response}, {@code BUFFERED}: {@code StopIterationAndWatermark} /
  *       {@code StopIterationAndBuffer} there) are not emitted and the emulator refuses them.</li>
  * </ul>
