@@ -60,11 +60,22 @@ class ExtProcBodyBeforeHeadersAnswerTest {
                     @Override
                     public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
                         List<ByteString> held = new ArrayList<>();
+                        boolean[] outOfOrder = {false};
                         return new StreamObserver<>() {
                             @Override
                             public void onNext(ProcessingRequest r) {
                                 if (r.hasRequestHeaders()) {
                                     seenBeforeHeadersAnswer.add("headers");
+                                    outOfOrder[0] = r.getRequestHeaders().getHeaders().getHeadersList().stream()
+                                            .anyMatch(h -> h.getRawValue().toStringUtf8().equals("/out-of-order"));
+                                } else if (r.hasRequestBody() && outOfOrder[0]) {
+                                    // a body piece back before any headers answer: a broken processor
+                                    responses.onNext(ProcessingResponse.newBuilder().setRequestBody(
+                                            BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder()
+                                                    .setBodyMutation(BodyMutation.newBuilder().setStreamedResponse(
+                                                            StreamedBodyResponse.newBuilder()
+                                                                    .setBody(r.getRequestBody().getBody())))))
+                                            .build());
                                 } else if (r.hasRequestBody()) {
                                     held.add(r.getRequestBody().getBody());
                                     seenBeforeHeadersAnswer.add("body:" + r.getRequestBody().getBody().toStringUtf8());
@@ -125,5 +136,23 @@ class ExtProcBodyBeforeHeadersAnswerTest {
         assertThat(seenBeforeHeadersAnswer).startsWith("headers", "body:one ", "body:two ", "body:three ", "body:four");
         assertThat(String.join("", upstream)).isEqualTo("ONE TWO THREE FOUR");
         assertThat(steps).anyMatch(s -> s.contains("4 body piece(s) had gone to the processor when its headers answer came"));
+    }
+
+    /**
+     * A processor that returns a body piece before its headers answer breaks the order Envoy relies on: Envoy ends the
+     * stream with a 500 and sends nothing upstream (ext_proc.cc treats it as a spurious message; Envoy's
+     * {@code ServerSendOutOfOrderResponseDuplexStreamed}), so a buggy DLP server cannot slip a piece past the header
+     * phase.
+     */
+    @Test
+    void bodyPieceAnsweredBeforeTheHeaders_endsTheHeaderPhase500_soNoUpstreamIsOpened() throws Exception {
+        List<String> steps = new ArrayList<>();
+        DownstreamBody body = new DownstreamBody(List.of("secret".getBytes(StandardCharsets.UTF_8)), 32 * 1024);
+        try (ExtProcSession session = new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofSeconds(10), steps)) {
+            ExtProcSession.Outcome headers = session.headers(true, Headers.of(":path", "/out-of-order"), false, body::next);
+
+            assertThat(headers.proceed()).isFalse();
+            assertThat(headers.status()).as(String.join("\n", steps)).isEqualTo(500);
+        }
     }
 }
