@@ -49,6 +49,8 @@ class GatewayJourneysTest {
     static UpstreamServer stable;
     static UpstreamServer canary;
     static UpstreamServer ledger;
+    /** Answers after 10 s, four times the route {@code slow-report}'s timeout as the emulator runs it (×25). */
+    static UpstreamServer slowReports;
 
     @BeforeAll
     static void startStack() throws Exception {
@@ -59,13 +61,15 @@ class GatewayJourneysTest {
         stable = upstreams.stable();
         canary = upstreams.canary();
         ledger = upstreams.ledger();
+        slowReports = UpstreamServer.slowJson("slow-reports", 0, Duration.ofSeconds(10), "{\"upstream\":\"{upstream}\"}");
         // the group deploy/local's Envoy bootstrap names (node.cluster), where up publishes its sample
-        gateway = stack.publish(DemoGateway.yaml(GROUP, upstreams), GROUP, DemoGateway.LISTENER_PORT);
+        gateway = stack.publish(withSlowRoute(DemoGateway.yaml(GROUP, upstreams), slowReports.port()), GROUP,
+                DemoGateway.LISTENER_PORT);
     }
 
     @AfterAll
     static void stopStack() {
-        for (AutoCloseable c : new AutoCloseable[] {upstreams, stack}) {
+        for (AutoCloseable c : new AutoCloseable[] {upstreams, slowReports, stack}) {
             try {
                 if (c != null) {
                     c.close();
@@ -74,6 +78,25 @@ class GatewayJourneysTest {
                 // keep closing the rest
             }
         }
+    }
+
+    /**
+     * The demo config plus one route with a 100 ms timeout (2.5 s at the stack's timeout scale; its 5 s idle timeout
+     * stays longer, so the route's deadline is what fires) to an upstream that answers after 10 s.
+     */
+    static String withSlowRoute(String demoYaml, int port) {
+        String upstream = """
+                  - {name: slow-reports, protocol: http1, endpoints: [{address: 127.0.0.1, port: %1$d}],
+                     address_exceptions: [{address: 127.0.0.1, port: %1$d, reason: "e2e backend on this machine"}]}
+                """.formatted(port);
+        String route = """
+                  - {name: slow-report, group: %s, api: demo, version: v2, match: {path_prefix: /reports},
+                     destinations: [{upstream: slow-reports, weight: 100}], timeout_ms: 100, idle_timeout_ms: 5000,
+                     authz_profile: dev-demo, dlp_profile: default}
+                """.formatted(GROUP);
+        int apis = demoYaml.indexOf("apis:\n");
+        assertThat(apis).isPositive();
+        return demoYaml.substring(0, apis) + upstream + demoYaml.substring(apis) + route;
     }
 
     private static DownstreamRequest authorized(DownstreamRequest request, String tenant) throws Exception {
@@ -556,6 +579,99 @@ class GatewayJourneysTest {
         assertThat(seen.headers().all("x-forwarded-proto")).containsExactly("http");
         assertThat(seen.headers().first("x-envoy-original-path")).contains("/kept");
         assertThat(seen.headers().names()).doesNotContain("keep-alive", "proxy-connection");
+    }
+
+    /**
+     * The route's timeout is a deadline for the whole upstream response: Envoy's router answers 504 "upstream request
+     * timeout" and logs response flag UT (envoyproxy/envoy source/common/router/router.cc {@code onResponseTimeout},
+     * {@code StreamInfo::CoreResponseFlag::UpstreamRequestTimeout}), and never retries it. The gRPC access log carries
+     * the flag as {@code upstream_request_timeout}, which the api_call row names.
+     */
+    @Test
+    void upstreamSlowerThanTheRouteTimeout_gets504_andTheApiCallRowCarriesFlagUT() throws Exception {
+        slowReports.clear();
+        Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/reports/daily"),
+                "t-timeout"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(504);
+        assertThat(exchange.body()).isEqualTo("upstream request timeout");
+        assertThat(exchange.route()).isEqualTo("demo.v2.slow-report");
+        assertThat(slowReports.received()).as("one attempt, no retry of the global timeout").hasSizeLessThanOrEqualTo(1);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(AuditTrail.of(stack.database()::getConnection, exchange.requestId()).ofKind("api_call"))
+                        .anySatisfy(r -> {
+                            assertThat(r.status()).isEqualTo(504);
+                            assertThat(r.route()).isEqualTo("slow-report");
+                            assertThat(r.details()).contains("response_flags", "upstream_request_timeout");
+                        }));
+    }
+
+    /** {@code text} cut into {@code size}-byte chunks, the way a client writes it piece by piece. */
+    private static List<byte[]> chunked(String text, int size) {
+        byte[] all = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        List<byte[]> out = new ArrayList<>();
+        for (int i = 0; i < all.length; i += size) {
+            out.add(java.util.Arrays.copyOfRange(all, i, Math.min(all.length, i + size)));
+        }
+        return out;
+    }
+
+    private static DownstreamRequest chunkedPost(String path, String text, int chunkSize) {
+        List<byte[]> chunks = chunked(text, chunkSize);
+        return new DownstreamRequest("POST", DemoGateway.HOST, path, io.meshguard.emulator.Headers.of(
+                "content-type", "application/json",
+                "content-length", Integer.toString(text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length)),
+                chunks);
+    }
+
+    /** About {@code bytes} of harmless JSON text. */
+    private static String padding(int bytes) {
+        return "lorem ipsum dolor sit amet consectetur ".repeat(bytes / 39 + 1);
+    }
+
+    /**
+     * A client that writes an 80 KiB body in 1 KiB chunks right behind its headers: the chunks arrive while the Check
+     * is pending and are held there (the connection manager stops reading above the listener's 32 KiB buffer limit and
+     * reads again as ext_proc drains it: DownstreamBody), then stream to the DLP server while its headers answer may
+     * still be pending (ext_proc.cc onData, FULL_DUPLEX_STREAMED). The upstream gets every byte exactly once, in the
+     * client's order, and only what the DLP server returned.
+     */
+    @Test
+    void bodySentWhileTheChecksArePending_reachesTheUpstreamWhole_inOrder_throughDlp() throws Exception {
+        accounts.clear();
+        String text = "{\"note\":\"" + padding(80 * 1024) + "\"}";
+        Exchange exchange = gateway.send(authorized(chunkedPost("/demo/v2/accounts/import", text, 1024), "t-chunks"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
+        assertThat(exchange.steps()).as(exchange.describe()).anyMatch(s -> s.contains("arrived while the Check was pending")
+                && s.contains("watermark"));
+        assertThat(exchange.steps()).anyMatch(s -> s.contains("body pieces streamed while the headers answer is pending"));
+        UpstreamServer.Received seen = accounts.received().getLast();
+        assertThat(seen.complete()).isTrue();
+        assertThat(seen.bodyText()).isEqualTo(text);
+    }
+
+    /**
+     * The same client with a private key 40 KiB into its body, cut across chunk boundaries: the DLP server still finds
+     * it and blocks, and whatever reached the upstream before the block is a prefix of the client's body without any
+     * piece of the key.
+     */
+    @Test
+    void privateKeyCutAcrossChunksSentWhileTheChecksArePending_isBlocked_noPieceOfItUpstream() throws Exception {
+        accounts.clear();
+        String key = PRIVATE_KEY.replace("\n", "\\n");
+        String text = "{\"note\":\"" + padding(40 * 1024) + "\",\"key\":\"" + key + "\"}";
+        Exchange exchange = gateway.send(authorized(chunkedPost("/demo/v2/accounts/import", text, 1000), "t-chunks-key"));
+
+        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
+        assertThat(exchange.body()).doesNotContain("PRIVATE KEY");
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(accounts.received()).allSatisfy(r -> {
+                    assertThat(text).as("in order, nothing the client did not send there").startsWith(r.bodyText());
+                    assertThat(r.bodyText()).doesNotContain("BEGIN").doesNotContain("MIIEpAIBAAKCAQEA")
+                            .doesNotContain("PRIVATE");
+                    assertThat(r.complete()).isFalse();
+                }));
     }
 
     @Test

@@ -154,12 +154,18 @@ final class ExtProcSession implements AutoCloseable {
             pendingSender = startSender(request, body);
         }
         Object answer = next();
+        if (body != null) {
+            steps.add("  ext_proc: " + piecesSent.get() + " body piece(s) had gone to the processor when its headers"
+                    + " answer came; none goes upstream before it");
+        }
         if (!(answer instanceof ProcessingResponse r)) {
             return failed(answer);
         }
         if (r.hasImmediateResponse()) {
             return immediate(r.getImmediateResponse());
         }
+        // a body answer before the headers answer is out of order: 500 (Envoy's
+        // ServerSendOutOfOrderResponseDuplexStreamed, test/extensions/filters/http/ext_proc/ext_proc_integration_test.cc)
         boolean matches = request ? r.hasRequestHeaders() : r.hasResponseHeaders();
         if (!matches) {
             return spurious(r, "a " + (request ? "request" : "response") + "_headers answer");
@@ -239,6 +245,7 @@ final class ExtProcSession implements AutoCloseable {
     }
 
     private Thread pendingSender;
+    private final java.util.concurrent.atomic.AtomicInteger piecesSent = new java.util.concurrent.atomic.AtomicInteger();
 
     private Thread startSender(boolean request, PieceSource pieces) {
         return Thread.ofVirtual().start(() -> {
@@ -252,6 +259,9 @@ final class ExtProcSession implements AutoCloseable {
                     HttpBody b = HttpBody.newBuilder().setBody(ByteString.copyFrom(piece == null ? new byte[0] : piece))
                             .setEndOfStream(piece == null).build();
                     send(request ? ProcessingRequest.newBuilder().setRequestBody(b) : ProcessingRequest.newBuilder().setResponseBody(b));
+                    if (piece != null) {
+                        piecesSent.incrementAndGet();
+                    }
                     if (piece == null) {
                         return;
                     }

@@ -153,6 +153,7 @@ public final class Gateway implements AutoCloseable {
         if (run.cors != null) {
             run.cors.encode(run.responseHeaders);
         }
+        run.body.abandon();
         run.log();
         return new Exchange(run.status, run.responseHeaders, run.clientBody, run.routeName, run.cluster, run.requestId,
                 run.upstreamReached, run.steps);
@@ -184,6 +185,8 @@ public final class Gateway implements AutoCloseable {
         String flag = "";
         HttpConnectionManager hcm;
         long requestBodyBytes;
+        /** The client's body as the connection manager reads and holds it (watermarks, DownstreamBody). */
+        DownstreamBody body = new DownstreamBody(List.of(), 0);
 
         Run(DownstreamRequest request, Instant start) {
             this.request = request;
@@ -198,6 +201,7 @@ public final class Gateway implements AutoCloseable {
                     .filter(l -> l.getAddress().getSocketAddress().getPortValue() == listenerPort).findFirst()
                     .orElseThrow(() -> new IllegalStateException("no listener on port " + listenerPort + " in " + xds.listeners().keySet()));
             hcm = (HttpConnectionManager) ModelledFields.unpack(listener.getFilterChains(0).getFilters(0).getTypedConfig());
+            body = new DownstreamBody(request.bodyChunks(), listenerBufferLimit(xds));
             steps.add("listener " + listener.getName() + ": " + request.method() + " " + request.authority() + request.path());
             // ConnectionManagerUtility::mutateRequestHeaders (source/common/http/conn_manager_utility.cc): a request id
             // is generated when absent (generate_request_id defaults to true) and kept when present (not an edge
@@ -513,6 +517,14 @@ public final class Gateway implements AutoCloseable {
             steps.add("ext_authz: Check to cluster " + config.getGrpcService().getEnvoyGrpc().getClusterName()
                     + " with context_extensions " + new java.util.TreeMap<>(context));
             var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
+            // a client that sends its body right behind the headers: it arrives during the Check's round trip and is
+            // held, up to the watermark (DownstreamBody)
+            DownstreamBody.Held held = body.settled();
+            if (held.bytesReceived() > 0) {
+                steps.add("HCM: " + held.chunksReceived() + " body chunk(s), " + held.bytesReceived()
+                        + " bytes, arrived while the Check was pending: held, no filter after ext_authz sees them"
+                        + (held.readPauses() > 0 ? "; above the buffer limit the client is not read (watermark)" : ""));
+            }
             ExtAuthzCall.Result result = ExtAuthzCall.call(config, channel, check, headers, timeoutScale, version);
             switch (result.outcome()) {
                 case ALLOWED -> {
@@ -559,13 +571,12 @@ public final class Gateway implements AutoCloseable {
             if (session.sendsRequestHeaders()) {
                 Headers all = ExtAuthzCall.pseudoHeaders(request.method(), path, request.authority());
                 headers.entries().forEach(h -> all.add(h[0], h[1]));
-                ExtProcSession.PieceSource body = null;
+                ExtProcSession.PieceSource pieces = null;
                 if (session.streamsRequestBody() && !request.bodyChunks().isEmpty()) {
-                    java.util.Iterator<byte[]> pieces = request.bodyChunks().iterator();
-                    body = () -> pieces.hasNext() ? pieces.next() : null;
-                    requestPieces = body;
+                    pieces = body::next;
+                    requestPieces = pieces;
                 }
-                ExtProcSession.Outcome outcome = session.headers(true, all, request.bodyChunks().isEmpty(), body);
+                ExtProcSession.Outcome outcome = session.headers(true, all, request.bodyChunks().isEmpty(), pieces);
                 if (!outcome.proceed()) {
                     session.close();
                     outcome.headers().entries().forEach(h -> responseHeaders.add(h[0], h[1]));
@@ -664,9 +675,7 @@ public final class Gateway implements AutoCloseable {
                                 upstream.sendBody(piece);
                             }
                         } else if (streamed) {
-                            java.util.Iterator<byte[]> pieces = request.bodyChunks().iterator();
-                            ExtProcSession.PieceSource source = requestPieces != null ? requestPieces
-                                    : () -> pieces.hasNext() ? pieces.next() : null;
+                            ExtProcSession.PieceSource source = requestPieces != null ? requestPieces : body::next;
                             ExtProcSession.Outcome outcome = extProc.body(true, source, piece -> {
                                         try {
                                             upstream.sendBody(piece);
@@ -685,7 +694,7 @@ public final class Gateway implements AutoCloseable {
                                 return;
                             }
                         } else {
-                            for (byte[] piece : request.bodyChunks()) {
+                            for (byte[] piece = body.next(); piece != null; piece = body.next()) {
                                 upstream.sendBody(piece);
                                 sent.add(piece);
                                 requestBodyBytes += piece.length;
@@ -838,13 +847,7 @@ public final class Gateway implements AutoCloseable {
                             .setSeconds(took.getSeconds()).setNanos(took.getNano()))
                     .setRouteName(routeName)
                     .setUpstreamCluster(cluster);
-            if (flag.equals("UAEX")) {
-                common.setResponseFlags(ResponseFlagsOf.unauthorized());
-            } else if (flag.equals("NR")) {
-                common.setResponseFlags(io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.newBuilder().setNoRouteFound(true));
-            } else if (flag.equals("UH")) {
-                common.setResponseFlags(io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.newBuilder().setNoHealthyUpstream(true));
-            }
+            ResponseFlagsOf.of(flag).ifPresent(common::setResponseFlags);
             long responseBytes = clientBody.stream().mapToLong(b -> b.length).sum();
             HTTPRequestProperties.Builder requestProperties = HTTPRequestProperties.newBuilder()
                     .setRequestMethod(method(request.method()))
@@ -869,12 +872,34 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
-    /** The access-log response flags Envoy sets for an ext_authz denial (UAEX). */
+    /**
+     * The gRPC access log's response flags for the flag the stream ended with, as Envoy fills them from its
+     * StreamInfo flags (envoyproxy/envoy source/extensions/access_loggers/grpc/grpc_access_log_utils.cc
+     * {@code Utility::responseFlagsToAccessLogResponseFlags}; the short names are the ones
+     * source/common/stream_info/utility.cc prints: UAEX, NR, UH, UT, UR, UF, SI, DPE). An unknown flag is a gap in
+     * the emulator, not a silent omission.
+     */
     private static final class ResponseFlagsOf {
-        static io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags unauthorized() {
-            return io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.newBuilder()
-                    .setUnauthorizedDetails(Unauthorized.newBuilder().setReason(Unauthorized.Reason.EXTERNAL_SERVICE))
-                    .build();
+        static Optional<io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags> of(String flag) {
+            var b = io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.newBuilder();
+            switch (flag) {
+                case "" -> {
+                    return Optional.empty();
+                }
+                case "UAEX" -> b.setUnauthorizedDetails(Unauthorized.newBuilder()
+                        .setReason(Unauthorized.Reason.EXTERNAL_SERVICE));
+                case "NR" -> b.setNoRouteFound(true);
+                case "UH" -> b.setNoHealthyUpstream(true);
+                // router.cc onResponseTimeout: StreamInfo::CoreResponseFlag::UpstreamRequestTimeout
+                case "UT" -> b.setUpstreamRequestTimeout(true);
+                case "UR" -> b.setUpstreamRemoteReset(true);
+                case "UF" -> b.setUpstreamConnectionFailure(true);
+                // conn_manager_impl.cc onIdleTimeout: StreamIdleTimeout
+                case "SI" -> b.setStreamIdleTimeout(true);
+                case "DPE" -> b.setDownstreamProtocolError(true);
+                default -> throw new UnmodelledException("response flag " + flag + " in the access log");
+            }
+            return Optional.of(b.build());
         }
     }
 

@@ -47,6 +47,26 @@ public final class UpstreamServer implements AutoCloseable {
         });
     }
 
+    /**
+     * A JSON service that waits {@code delay} before its response headers: slower than a route's timeout, it lets a
+     * test see the router's deadline (504 UT) rather than the upstream's answer.
+     */
+    public static UpstreamServer slowJson(String name, int port, java.time.Duration delay, String body) throws IOException {
+        return start(name, port, exchange -> {
+            try {
+                Thread.sleep(delay);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            byte[] bytes = body.replace("{upstream}", name).getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("content-type", "application/json");
+            exchange.sendResponseHeaders(200, bytes.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(bytes);
+            }
+        });
+    }
+
     /** An SSE service streaming {@code events} (each already framed, e.g. {@code data: ...\n\n}) one flush each. */
     public static UpstreamServer sse(String name, int port, List<String> events) throws IOException {
         return start(name, port, exchange -> {

@@ -16,7 +16,16 @@ import java.util.Optional;
  * push ("can not be added because currently only one ApiListener is allowed, and it can only be added via bootstrap
  * configuration", envoyproxy/envoy {@code source/common/listener_manager/listener_manager_impl.cc}). Envoy names
  * itself {@code user_agent_name: envoy} in its node ({@code source/common/local_info/local_info_impl.h});
- * grpc-java, grpc-go and grpc-js send "gRPC Java", "gRPC Go", "gRPC Node".
+ * grpc-java, grpc-go and grpc-js send "gRPC Java", "gRPC Go", "gRPC Node Pure JS".
+ *
+ * <p>A third key serves proxyless clients that cannot run ext_authz ({@link #WITHOUT_EXT_AUTHZ}) the group's
+ * resources with each required-ext_authz listener replaced by one that fails every call at once
+ * ({@link io.meshguard.xds.snapshot.FailFastListeners}): such a client NACKs the real listener and, grpc-js at
+ * least, then queues every call until its deadline. What a node can run is read from its {@code user_agent_name},
+ * which the client library sets itself, not the bootstrap (grpc/grpc-node
+ * {@code packages/grpc-js-xds/src/xds-client.ts}, {@code userAgentName = 'gRPC Node Pure JS'}, {@code adsNode}).
+ * The claim is safe to believe either way: a client that falsely claims to lack ext_authz only gets failing calls;
+ * one that falsely claims to have it gets the real listener, which it NACKs (fail closed, as before).
  */
 public final class NodeGroupMapper implements NodeGroup<String> {
     /** Group key of nodes that name no group and when no default is configured. */
@@ -28,11 +37,35 @@ public final class NodeGroupMapper implements NodeGroup<String> {
         this.defaultGroup = defaultGroup;
     }
 
-    /** Cache key of the snapshot this node gets: its group, or the group's Envoy variant. */
+    /**
+     * xDS clients that have no ext_authz filter in any version: grpc-js's filter registry holds only the router, the
+     * fault filter and (server side only) RBAC (grpc/grpc-node {@code packages/grpc-js-xds/src/index.ts},
+     * {@code http-filter/*.ts}; checked through @grpc/grpc-js-xds 1.14). grpc-java is not listed: its ext_authz runs
+     * behind {@code GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT}, which its node does not reveal, and without it grpc-java
+     * fails calls UNAVAILABLE at once after its NACK ({@code ProxylessGrpcClientTest}). Revisit when grpc-js gains the
+     * filter: it would then get failing calls where it could authorize (loud, never open).
+     */
+    static final java.util.Set<String> WITHOUT_EXT_AUTHZ = java.util.Set.of("gRPC Node Pure JS");
+
+    /** Cache key of the snapshot this node gets: its group, or the group's Envoy or without-ext_authz variant. */
     @Override
     public String hash(Node node) {
         String group = group(node);
-        return isEnvoy(node) ? envoyKey(group) : group;
+        if (isEnvoy(node)) {
+            return envoyKey(group);
+        }
+        return lacksExtAuthz(node) ? withoutExtAuthzKey(group) : group;
+    }
+
+    /** The cache key of a group's snapshot for proxyless clients that cannot run ext_authz. */
+    public static String withoutExtAuthzKey(String group) {
+        return group + WITHOUT_EXT_AUTHZ_SUFFIX;
+    }
+
+    private static final String WITHOUT_EXT_AUTHZ_SUFFIX = "\u0000without-ext-authz";
+
+    static boolean lacksExtAuthz(Node node) {
+        return WITHOUT_EXT_AUTHZ.contains(node.getUserAgentName());
     }
 
     /** The cache key of a group's snapshot for Envoy nodes. */

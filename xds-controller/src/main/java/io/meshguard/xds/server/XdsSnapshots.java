@@ -2,6 +2,7 @@ package io.meshguard.xds.server;
 
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.meshguard.xds.snapshot.FailFastListeners;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.TypeVersions;
 import java.util.ArrayDeque;
@@ -62,6 +63,15 @@ public final class XdsSnapshots {
                 resources.listeners().stream().filter(l -> !l.hasApiListener()).toList(), v.listeners(),
                 resources.routes(), v.routes(),
                 List.of(), "");
+        // proxyless clients without ext_authz: the same versions too (their variant is a function of the group's
+        // resources, so it changes only when they do), required-ext_authz listeners failing fast
+        GroupResources failFast = FailFastListeners.of(resources);
+        Snapshot withoutExtAuthz = Snapshot.create(
+                failFast.clusters(), v.clusters(),
+                failFast.endpoints(), v.endpoints(),
+                failFast.listeners(), v.listeners(),
+                failFast.routes(), v.routes(),
+                List.of(), "");
         served.put(resources.group(), new Served(revision, v, resources, slice));
         Deque<Past> past = history.computeIfAbsent(resources.group(), g -> new ArrayDeque<>());
         past.addFirst(new Past(revision, v));
@@ -69,6 +79,7 @@ public final class XdsSnapshots {
             past.removeLast();
         }
         cache.setSnapshot(NodeGroupMapper.envoyKey(resources.group()), forEnvoy);
+        cache.setSnapshot(NodeGroupMapper.withoutExtAuthzKey(resources.group()), withoutExtAuthz);
         cache.setSnapshot(resources.group(), snapshot);
     }
 

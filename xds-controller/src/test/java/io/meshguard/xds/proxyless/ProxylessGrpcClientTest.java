@@ -382,6 +382,65 @@ class ProxylessGrpcClientTest {
         }
     }
 
+    /**
+     * Failing fast instead of hanging (IC-01): a client that cannot run ext_authz, identified by its node's
+     * {@code user_agent_name}, gets listeners it can run whose every call aborts PERMISSION_DENIED through the fault
+     * filter (FailFastListeners), instead of a listener it NACKs and then waits on (grpc-js: until each call's
+     * deadline). The client is grpc-java's own xDS client without the ext_authz flag, its node's user agent rewritten
+     * on the wire to grpc-js's ("gRPC Node Pure JS", grpc/grpc-node packages/grpc-js-xds/src/xds-client.ts): every
+     * other byte of the exchange is grpc-java's. The capable client (grpc-java with the flag) in the same group still
+     * gets the ext_authz listener and its call is checked; in a group without required authz the posing client still
+     * reaches its backend.
+     */
+    @Test
+    void requiredExtAuthz_clientThatCannotRunIt_failsFastPermissionDenied_capableClientIsStillChecked()
+            throws Exception {
+        String g = "failfast";
+        publishOk(g, new GatewayConfig(List.of(group(g, GatewayGroup.ProxylessAuthz.REQUIRED)),
+                List.of(upstream(g + "-backend", a.port())),
+                List.of(api("svc-failfast", "svc.failfast", "", "v1", active("v1"))),
+                List.of(route(g, "all", "svc-failfast", "v1", "/", to(g + "-backend", 100)))));
+        String open = "failfast-off";
+        publishOk(open, single(open, List.of(upstream(open + "-backend", b.port())),
+                api("svc-failfast-off", "svc.failfast-off", "", "v1", active("v1")),
+                route(open, "all", "svc-failfast-off", "v1", "/", to(open + "-backend", 100))));
+        int before = a.calls.get();
+        System.clearProperty(FLAG);
+        try (UserAgentRewritingProxy asGrpcJs = new UserAgentRewritingProxy(core.adsPort(), "gRPC Node Pure JS", "1.14.1");
+                XdsClients viaProxy = new XdsClients(asGrpcJs.port())) {
+            ManagedChannel ch = viaProxy.channel("node-failfast-js", g, "svc.failfast");
+            int deadlineSeconds = 20;
+            long started = System.nanoTime();
+            assertThatThrownBy(() -> XdsClients.call(ch, "test.Echo/Who", deadlineSeconds))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                        // not DEADLINE_EXCEEDED: the call ended on the controller's answer, not on its deadline
+                        assertThat(e.getStatus().getCode()).as("%s", e.getStatus())
+                                .isEqualTo(Status.Code.PERMISSION_DENIED);
+                        assertThat(e.getStatus().getDescription()).contains("fault injection");
+                    });
+            System.out.printf("client without ext_authz: PERMISSION_DENIED after %d ms (deadline %d s)%n",
+                    (System.nanoTime() - started) / 1_000_000, deadlineSeconds);
+            NodeStatus node = core.fleet().node("node-failfast-js").orElseThrow();
+            assertThat(node.userAgent()).contains("gRPC Node Pure JS");
+            assertThat(node.lastNack()).as("served listeners it can run: no NACK").isEmpty();
+            assertThat(a.calls.get()).as("no call reaches a backend unauthorized").isEqualTo(before);
+
+            ManagedChannel offGroup = viaProxy.channel("node-failfast-js-off", open, "svc.failfast-off");
+            assertThat(XdsClients.call(offGroup, "test.Echo/Who")).isEqualTo("B");
+        } finally {
+            System.setProperty(FLAG, "true");
+        }
+
+        ManagedChannel capable = clients.channel("node-failfast-java", g, "svc.failfast");
+        assertThatThrownBy(() -> XdsClients.call(capable, "test.Echo/Capable"))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                        .as("denied by extauthz-server: %s", e.getStatus())
+                        .isIn(Status.Code.UNAUTHENTICATED, Status.Code.PERMISSION_DENIED));
+        assertThat(decisions).as("the capable client's call went through the Check")
+                .anySatisfy(d -> assertThat(d.path()).isEqualTo("/test.Echo/Capable"));
+        assertThat(a.calls.get()).isEqualTo(before);
+    }
+
     private static double responses(String type) {
         return meters.find("meshguard_xds_responses_total").tag("type", type).counters().stream()
                 .mapToDouble(x -> x.count()).sum();
