@@ -15,11 +15,11 @@ public final class Permissions {
     /** The xDS controller's admin API (xds-controller AdminApi). */
     public static final List<String> CONTROLLER = List.of(
             "config:read", "config:replace", "config:validate",
-            "group:read", "group:update", "group:delete",
+            "group:read", "group:update", "group:delete", "group:protect",
             "upstream:read", "upstream:update", "upstream:delete",
             "api:read", "api:update", "api:delete",
             "route:read", "route:update", "route:delete",
-            "revision:read", "revision:publish", "revision:rollback", "render:read",
+            "revision:read", "revision:publish", "revision:rollback", "revision:approve", "render:read",
             "fleet:read");
 
     /** extauthz's {@code /quotas} endpoint (extauthz-server QuotaAdminApi). */

@@ -59,6 +59,7 @@ public final class XdsController implements ServerComponent {
     private final PgRevisionStore revisions;
     private final PgNodeStatusWriter nodeStatus;
     private final RevisionListener listener;
+    private final io.meshguard.xds.approval.FourEyesStore fourEyes;
     private final io.meshguard.xds.subscription.CatalogSnapshotFeed subscriptionFeed;
     private final BearerTokens tokens;
     private final ConfigChangeAudit audit;
@@ -71,6 +72,7 @@ public final class XdsController implements ServerComponent {
         audit = ConfigChangeAudit.alsoTrailed(audit, new io.meshguard.audit.trail.AdminTrail(dataSource));
         this.settings = settings;
         this.draft = new PgGatewayStore(dataSource);
+        this.fourEyes = new io.meshguard.xds.approval.FourEyesStore(dataSource);
         this.revisions = new PgRevisionStore(dataSource);
         this.nodeStatus = new PgNodeStatusWriter(dataSource, settings.controllerName());
         this.profiles = policies.map(files -> new PolicyProfiles(files, this::servedConfigs, meters));
@@ -124,7 +126,8 @@ public final class XdsController implements ServerComponent {
 
     /** As {@link #mountAdminApi(StatusHttpServer)}, with the admin plane's gate (OIDC, role bindings, break-glass). */
     public void mountAdminApi(StatusHttpServer http, AdminGate gate) {
-        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, gate, audit);
+        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, gate, audit,
+                new io.meshguard.xds.approval.FourEyes(fourEyes, revisions, core.publisher()));
         for (String prefix : AdminApi.PREFIXES) {
             http.addHandler(prefix, api);
         }

@@ -1,5 +1,7 @@
 package io.meshguard.xds.admin;
 
+import io.meshguard.xds.approval.FourEyes;
+import io.meshguard.xds.approval.PublishRequest;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -66,6 +68,9 @@ public final class AdminApi implements HttpHandler {
             AdminRoute.gateway("GET", "/groups/{name}", "group:read", 1),
             AdminRoute.gateway("PUT", "/groups/{name}", "group:update", 1),
             AdminRoute.gateway("DELETE", "/groups/{name}", "group:delete", 1),
+            AdminRoute.gateway("PUT", "/groups/{name}/protection", "group:protect", 1),
+            // unprotecting lowers the bar for everyone after: a system-wide decision
+            AdminRoute.system("DELETE", "/groups/{name}/protection", "group:protect"),
             AdminRoute.tenant("GET", "/upstreams", "upstream:read"),
             AdminRoute.tenant("GET", "/upstreams/{name}", "upstream:read"),
             AdminRoute.tenant("PUT", "/upstreams/{name}", "upstream:update"),
@@ -81,6 +86,10 @@ public final class AdminApi implements HttpHandler {
             AdminRoute.tenant("POST", "/validate", "config:validate"),
             AdminRoute.system("POST", "/publish", "revision:publish"),
             AdminRoute.system("POST", "/rollback/{revision}", "revision:rollback"),
+            AdminRoute.system("GET", "/publish-requests", "revision:read"),
+            AdminRoute.gateway("GET", "/publish-requests/{group}/{id}", "revision:read", 1),
+            AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/approve", "revision:approve", 1),
+            AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/reject", "revision:approve", 1),
             AdminRoute.tenant("GET", "/revisions", "revision:read"),
             AdminRoute.tenant("GET", "/revisions/{revision}", "revision:read"),
             AdminRoute.tenant("GET", "/revisions/{from}/diff/{to}", "revision:read"),
@@ -93,7 +102,7 @@ public final class AdminApi implements HttpHandler {
 
     /** Top-level path prefixes to mount on the HTTP server. */
     public static final List<String> PREFIXES = List.of("/config", "/groups", "/upstreams", "/apis", "/routes",
-            "/validate", "/publish", "/rollback", "/revisions", "/render", "/fleet", "/openapi.json");
+            "/validate", "/publish", "/publish-requests", "/rollback", "/revisions", "/render", "/fleet", "/openapi.json");
 
     private final PgGatewayStore draft;
     private final RevisionStore revisions;
@@ -103,10 +112,11 @@ public final class AdminApi implements HttpHandler {
     private final ConfigChangeAudit audit;
     private final ConfigValidator validator;
     private final byte[] openApi;
+    private final FourEyes fourEyes;
 
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
-            Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit) {
-        this(draft, revisions, publisher, fleet, AdminGate.local(tokens, "xds.admin.token_file"), audit);
+            Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit, FourEyes fourEyes) {
+        this(draft, revisions, publisher, fleet, AdminGate.local(tokens, "xds.admin.token_file"), audit, fourEyes);
     }
 
     /**
@@ -115,7 +125,8 @@ public final class AdminApi implements HttpHandler {
      * upstreams and routes of other tenants do not exist for it (404), and what it creates belongs to its tenant.
      */
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
-            Supplier<List<NodeStatus>> fleet, AdminGate gate, ConfigChangeAudit audit) {
+            Supplier<List<NodeStatus>> fleet, AdminGate gate, ConfigChangeAudit audit, FourEyes fourEyes) {
+        this.fourEyes = fourEyes;
         this.draft = draft;
         this.revisions = revisions;
         this.publisher = publisher;
@@ -155,9 +166,14 @@ public final class AdminApi implements HttpHandler {
     }
 
     private record Call(HttpExchange exchange, String actor, String requestId, List<String> segments,
-            TenantScope scope) {
+            TenantScope scope, int[] status) {
         String segment(int i) {
             return segments.get(i);
+        }
+
+        /** Answers with {@code code} instead of 200 (202 for a publish that became requests). */
+        void answer(int code) {
+            status[0] = code;
         }
     }
 
@@ -192,8 +208,9 @@ public final class AdminApi implements HttpHandler {
             // rollback, render) is a system or gateway route, which the gate refuses to a tenant-only caller
             TenantScope tenants = route.get().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
                     ? gate.tenantsOf(caller, route.get().permission()) : TenantScope.ALL;
-            JsonNode body = route(new Call(exchange, caller.actor(), requestId, segments, tenants), method);
-            sendJson(exchange, exchange.getResponseCode() > 0 ? exchange.getResponseCode() : 200, body);
+            int[] status = {200};
+            JsonNode body = route(new Call(exchange, caller.actor(), requestId, segments, tenants, status), method);
+            sendJson(exchange, status[0], body);
         } catch (ApiError e) {
             ObjectNode err = ConfigJson.mapper().createObjectNode().put("error", e.getMessage());
             if (!e.problems.isEmpty()) {
@@ -254,8 +271,14 @@ public final class AdminApi implements HttpHandler {
             case "publish/1/POST" -> publish(call);
             case "rollback/2/POST" -> rollback(call);
             case "revisions/1/GET" -> tree(revisions.list(query(call, "group"), 100));
-            case "revisions/2/GET" -> tree(visibleRevision(call, revisions.get(number(call, 1))
-                    .orElseThrow(() -> notFound(call))));
+            case "revisions/2/GET" -> withApproval(tree(visibleRevision(call, revisions.get(number(call, 1))
+                    .orElseThrow(() -> notFound(call)))), number(call, 1));
+            case "groups/3/PUT" -> protect(call);
+            case "groups/3/DELETE" -> unprotect(call);
+            case "publish-requests/1/GET" -> tree(fourEyes.store().list(query(call, "group")));
+            case "publish-requests/3/GET" -> tree(fourEyes.store().get(number(call, 2))
+                    .filter(r -> r.group().equals(call.segment(1))).orElseThrow(() -> notFound(call)));
+            case "publish-requests/4/POST" -> decide(call);
             case "revisions/4/GET" -> diff(call);
             case "render/2/GET" -> render(call);
             case "fleet/1/GET" -> tree(fleet.get());
@@ -427,7 +450,9 @@ public final class AdminApi implements HttpHandler {
     private JsonNode change(Call call, String action, UnaryOperator<GatewayConfig> edit, String tenant) {
         // Validated inside the edit (under the draft lock) to refuse, and once more after it for the warnings:
         // admin edits come at human rate, clarity wins over one extra validation.
+        java.util.concurrent.atomic.AtomicReference<GatewayConfig> before = new java.util.concurrent.atomic.AtomicReference<>();
         GatewayConfig written = draft.edit(current -> {
+            before.set(current);
             GatewayConfig next = edit.apply(current);
             ValidationResult check = validator.validate(next);
             if (!check.valid()) {
@@ -436,6 +461,8 @@ public final class AdminApi implements HttpHandler {
             return next;
         }, tenant);
         ValidationResult result = validator.validate(written);
+        // who changed which group's slice: the authors a publish request of that group lists (none may approve it)
+        fourEyes.recordAuthors(before.get(), written, call.actor());
         String object = String.join("/", call.segments());
         audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), action, object, "draft changed",
                 call.requestId()));
@@ -449,7 +476,9 @@ public final class AdminApi implements HttpHandler {
         if (reason.isBlank()) {
             throw new ApiError(400, "a reason is required: {\"reason\": \"...\"}");
         }
-        Publisher.Result result = publisher.publish(draft.load(), call.actor(), reason);
+        GatewayConfig config = draft.load();
+        java.util.Set<String> held = fourEyes.held(config);
+        Publisher.Result result = publisher.publish(config, call.actor(), reason, held);
         if (!result.published()) {
             audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "publish", "draft",
                     "refused: " + result.problems().size() + " problem(s)", call.requestId()));
@@ -459,8 +488,96 @@ public final class AdminApi implements HttpHandler {
                 "publish", "revision/" + r.id(), "group " + r.group() + ": " + reason, call.requestId())));
         ObjectNode out = ConfigJson.mapper().createObjectNode();
         out.set("revisions", tree(result.revisions().values().stream().map(Revision::summary).toList()));
+        List<PublishRequest> requests = held.stream()
+                .map(g -> fourEyes.open(g, config, call.actor(), reason)).toList();
+        requests.forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "publish-request",
+                "publish-request/" + r.group() + "/" + r.id(), "protected group " + r.group()
+                        + " waits for a second person's approval: " + reason, call.requestId())));
+        out.set("requests", tree(requests));
         out.set("warnings", tree(result.problems()));
+        if (!requests.isEmpty()) {
+            call.answer(202);
+        }
         return out;
+    }
+
+    // ------------------------------------------------------------------ four eyes
+
+    private JsonNode protect(Call call) {
+        requireProtectionPath(call);
+        String group = call.segment(1);
+        if (draft.load().group(group).isEmpty()) {
+            throw notFound(call);
+        }
+        String reason = requiredReason(call);
+        fourEyes.store().protect(group, call.actor(), reason);
+        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "protect", "group/" + group,
+                "publishes need a second person's approval: " + reason, call.requestId()));
+        return tree(fourEyes.store().protection(group).orElseThrow());
+    }
+
+    private JsonNode unprotect(Call call) {
+        requireProtectionPath(call);
+        String reason = requiredReason(call);
+        if (!fourEyes.store().unprotect(call.segment(1))) {
+            throw notFound(call);
+        }
+        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "unprotect", "group/" + call.segment(1),
+                "publishes no longer need a second person: " + reason, call.requestId()));
+        return ConfigJson.mapper().createObjectNode().put("unprotected", call.segment(1));
+    }
+
+    private void requireProtectionPath(Call call) {
+        if (!call.segment(2).equals("protection")) {
+            throw notFound(call);
+        }
+    }
+
+    private JsonNode decide(Call call) {
+        String group = call.segment(1);
+        long id = number(call, 2);
+        String verb = call.segment(3);
+        String reason = requiredReason(call);
+        if (verb.equals("reject")) {
+            fourEyes.reject(group, id, call.actor(), reason).ifPresent(r -> {
+                throw new ApiError(r.status(), r.message());
+            });
+            audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "reject", "publish-request/" + group + "/"
+                    + id, "rejected: " + reason, call.requestId()));
+            return tree(fourEyes.store().get(id).orElseThrow());
+        }
+        if (!verb.equals("approve")) {
+            throw notFound(call);
+        }
+        FourEyes.Outcome outcome = fourEyes.approve(group, id, call.actor(), reason, draft.load());
+        if (outcome instanceof FourEyes.Refused refused) {
+            audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "approve", "publish-request/" + group + "/"
+                    + id, "refused " + refused.refusal().status() + ": " + refused.refusal().message(),
+                    call.requestId()));
+            throw new ApiError(refused.refusal().status(), refused.refusal().message());
+        }
+        FourEyes.Published published = (FourEyes.Published) outcome;
+        Revision r = published.revision();
+        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "approve", "revision/" + r.id(),
+                "group " + group + ": request " + id + " of " + published.request().requestedBy()
+                        + " approved and published: " + reason, call.requestId()));
+        ObjectNode out = (ObjectNode) tree(r.summary());
+        out.set("request", tree(fourEyes.store().get(id).orElseThrow()));
+        return out;
+    }
+
+    /** A revision with who requested and who approved it, when an approval published it. */
+    private JsonNode withApproval(JsonNode revision, long id) {
+        fourEyes.approvalOf(id).ifPresent(a -> ((ObjectNode) revision).set("approval", tree(a)));
+        return revision;
+    }
+
+    private static String requiredReason(Call call) {
+        String reason = readTree(call).path("reason").asText("").strip();
+        if (reason.isEmpty()) {
+            throw new ApiError(400, "a reason is required: {\"reason\": \"...\"}");
+        }
+        return reason;
     }
 
     private JsonNode rollback(Call call) {
@@ -470,14 +587,27 @@ public final class AdminApi implements HttpHandler {
         if (reason.isBlank()) {
             throw new ApiError(400, "a reason is required: {\"reason\": \"...\"}");
         }
+        Optional<Revision> target = revisions.get(id);
+        target.flatMap(fourEyes::rollbackRefusal).ifPresent(refusal -> {
+            audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "rollback", "revision/" + id,
+                    "refused: " + refusal.message(), call.requestId()));
+            throw new ApiError(refusal.status(), refusal.message());
+        });
         Publisher.Result result = publisher.rollback(id, call.actor(), reason);
         if (!result.published()) {
             boolean missing = result.problems().stream().anyMatch(p -> p.path().equals("revision"));
             throw new ApiError(missing ? 404 : 422, "rollback refused", result.problems());
         }
         Revision r = result.revision().orElseThrow();
+        // on-call acts alone on a protected group; the trail says on whose earlier approval
+        String approval = fourEyes.store().protection(r.group()).isEmpty() ? ""
+                : fourEyes.approvalOf(id).map(a -> " (rollback without a second approver: revision " + id
+                        + " was approved by " + a.decidedBy().orElse("?") + ")")
+                        .orElse(" (rollback without a second approver: revision " + id
+                                + " was published before the group was protected)");
         audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "rollback", "revision/" + id,
-                "group " + r.group() + " now serves it as revision " + r.id() + ": " + reason, call.requestId()));
+                "group " + r.group() + " now serves it as revision " + r.id() + ": " + reason + approval,
+                call.requestId()));
         // A rollback changes what is served, not the draft: say so when the next publish would undo it.
         boolean draftDiffers = !draft.load().slice(r.group()).equals(r.config());
         ObjectNode out = (ObjectNode) tree(r.summary());

@@ -87,6 +87,15 @@ public final class Publisher {
 
     /** Publishes every group of {@code config}: a new revision for each group whose slice changed. */
     public synchronized Result publish(GatewayConfig config, String actor, String reason) {
+        return publish(config, actor, reason, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #publish(GatewayConfig, String, String)}, except for the groups in {@code held}, which keep serving
+     * what they serve (protected groups whose change waits for a second person's approval). The whole configuration
+     * is still validated, so a request is only ever opened for a draft that would publish.
+     */
+    public synchronized Result publish(GatewayConfig config, String actor, String reason, java.util.Set<String> held) {
         ValidationResult validation = validator.validate(config);
         if (!validation.valid()) {
             outcome("invalid");
@@ -102,6 +111,9 @@ public final class Publisher {
         Map<String, Long> latest = store.latestIds();
         Map<String, Revision> created = new LinkedHashMap<>();
         for (GatewayGroup g : config.groups()) {
+            if (held.contains(g.name())) {
+                continue;
+            }
             GatewayConfig slice = config.slice(g.name());
             Long latestId = latest.get(g.name());
             long servingId;
@@ -121,6 +133,35 @@ public final class Publisher {
         created.values().forEach(r -> log.info("published revision {} of group {} by {}: {}", r.id(), r.group(),
                 actor, reason));
         return new Result(true, created, validation.warnings());
+    }
+
+    /**
+     * Publishes exactly {@code slice} as the next revision of {@code group}: the content a second person approved,
+     * whatever the draft holds now. Validated and built like any publish.
+     */
+    public synchronized Result publishApproved(String group, GatewayConfig slice, String actor, String reason) {
+        ValidationResult validation = validator.validate(slice);
+        if (!validation.valid()) {
+            outcome("invalid");
+            return Result.refused(validation.problems());
+        }
+        GroupResources resources;
+        try {
+            resources = buildAll(slice).get(group);
+        } catch (IllegalStateException e) {
+            outcome("invalid");
+            return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
+        }
+        if (resources == null) {
+            return Result.refused(List.of(Problem.error("group", "the approved content has no group " + group)));
+        }
+        Revision r = store.append(group, slice, actor, reason);
+        rollouts.served(group, r.id(), fleet.nodes());
+        snapshots.serve(r.id(), resources, Optional.of(slice));
+        fleet.refreshRevisions();
+        outcome("published");
+        log.info("published approved revision {} of group {}: {}", r.id(), group, reason);
+        return new Result(true, Map.of(group, r), validation.warnings());
     }
 
     /** The configuration of revision {@code id} of a group: from what is served when it is that revision. */

@@ -1,0 +1,188 @@
+package io.meshguard.xds.approval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.xds.admin.RevisionDiff;
+import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.server.Publisher;
+import io.meshguard.xds.store.Revision;
+import io.meshguard.xds.store.RevisionStore;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Four eyes on protected gateway groups (issue 22, docs/operator-guide.md "Four eyes"): what a publish would change in
+ * a protected group becomes a {@link PublishRequest}; another person with {@code revision:approve} who authored none
+ * of it approves it, and exactly the requested content is published. A draft edit after the request voids it (the
+ * content's SHA-256 no longer matches the draft). Rollback to a revision that was approved (or published before the
+ * group was protected) needs no second person, so on-call can act alone.
+ */
+public final class FourEyes {
+
+    /** A refused decision: the HTTP status and why. */
+    public record Refusal(int status, String message) {
+    }
+
+    /** What an approval did: the revision it published, or why it did not. */
+    public sealed interface Outcome {
+    }
+
+    public record Published(Revision revision, PublishRequest request) implements Outcome {
+    }
+
+    public record Refused(Refusal refusal) implements Outcome {
+    }
+
+    private final FourEyesStore store;
+    private final RevisionStore revisions;
+    private final Publisher publisher;
+
+    public FourEyes(FourEyesStore store, RevisionStore revisions, Publisher publisher) {
+        this.store = store;
+        this.revisions = revisions;
+        this.publisher = publisher;
+    }
+
+    public FourEyesStore store() {
+        return store;
+    }
+
+    /** The protected groups whose slice of {@code draft} differs from what they serve: these wait for approval. */
+    public Set<String> held(GatewayConfig draft) {
+        Set<String> held = new TreeSet<>();
+        Map<String, Long> latest = revisions.latestIds();
+        for (GatewayGroup g : draft.groups()) {
+            if (store.protection(g.name()).isPresent()
+                    && !draft.slice(g.name()).equals(served(g.name(), latest))) {
+                held.add(g.name());
+            }
+        }
+        return held;
+    }
+
+    /** Opens the request for {@code group}'s slice of {@code draft}; the authors are read now, with the requester. */
+    public PublishRequest open(String group, GatewayConfig draft, String requester, String reason) {
+        GatewayConfig slice = draft.slice(group);
+        Map<String, Long> latest = revisions.latestIds();
+        Instant since = Optional.ofNullable(latest.get(group)).flatMap(revisions::get).map(Revision::createdAt)
+                .orElse(Instant.EPOCH);
+        Set<String> authors = new LinkedHashSet<>(store.authorsSince(group, since));
+        authors.add(requester);
+        JsonNode content = ConfigJson.mapper().valueToTree(slice);
+        JsonNode diff = ConfigJson.mapper().valueToTree(RevisionDiff.diff(served(group, latest), slice));
+        return store.open(group, requester, reason, content, sha256(ConfigJson.write(slice)), diff, authors);
+    }
+
+    /**
+     * Approves and publishes exactly the requested content, unless the approver is the requester or an author, the
+     * draft of the group changed since (the request is voided), or the request is no longer pending.
+     */
+    public Outcome approve(String group, long id, String approver, String reason, GatewayConfig draftNow) {
+        Optional<PublishRequest> found = store.get(id).filter(r -> r.group().equals(group));
+        if (found.isEmpty()) {
+            return new Refused(new Refusal(404, "no publish request " + id + " for group " + group));
+        }
+        PublishRequest r = found.get();
+        if (r.state() != PublishRequest.State.PENDING) {
+            return new Refused(new Refusal(409, "publish request " + id + " is " + lower(r.state())));
+        }
+        if (r.authors().contains(approver)) {
+            return new Refused(new Refusal(403, approver + " requested or authored changes in publish request " + id
+                    + "; another person must approve it"));
+        }
+        GatewayConfig requested = ConfigJson.readConfig(store.content(id).toString());
+        boolean draftChanged = !sha256(ConfigJson.write(draftNow.slice(group))).equals(r.contentSha256());
+        Optional<Outcome> decided = store.whilePending(id, (c, pending) -> {
+            if (draftChanged) {
+                FourEyesStore.close(c, id, PublishRequest.State.VOIDED, approver,
+                        "the draft changed after the request; what was asked for is no longer what would be served",
+                        Optional.empty());
+                return new Refused(new Refusal(409, "publish request " + id + " is void: the draft of group " + group
+                        + " changed after it was requested; publish again to request the new content"));
+            }
+            Publisher.Result result = publisher.publishApproved(group, requested, pending.requestedBy(),
+                    "requested by " + pending.requestedBy() + " (" + pending.reason() + "), approved by " + approver
+                            + " (" + reason + "), request " + id);
+            if (!result.published()) {
+                return new Refused(new Refusal(422, "the approved content no longer publishes: "
+                        + result.problems()));
+            }
+            Revision rev = result.revision().orElseThrow();
+            FourEyesStore.close(c, id, PublishRequest.State.PUBLISHED, approver, reason, Optional.of(rev.id()));
+            return new Published(rev, pending);
+        });
+        return decided.orElseGet(() -> new Refused(new Refusal(409, "publish request " + id
+                + " was decided by someone else meanwhile")));
+    }
+
+    public Optional<Refusal> reject(String group, long id, String decider, String reason) {
+        if (store.get(id).filter(r -> r.group().equals(group)).isEmpty()) {
+            return Optional.of(new Refusal(404, "no publish request " + id + " for group " + group));
+        }
+        Optional<Boolean> done = store.whilePending(id, (c, pending) -> {
+            FourEyesStore.close(c, id, PublishRequest.State.REJECTED, decider, reason, Optional.empty());
+            return true;
+        });
+        return done.isPresent() ? Optional.empty()
+                : Optional.of(new Refusal(409, "publish request " + id + " is no longer pending"));
+    }
+
+    /**
+     * Whether {@code target} may be served again without a second person: always for unprotected groups; for a
+     * protected group only a revision an approval published, or one published before the group was protected.
+     */
+    public Optional<Refusal> rollbackRefusal(Revision target) {
+        Optional<FourEyesStore.Protection> p = store.protection(target.group());
+        if (p.isEmpty() || target.createdAt().isBefore(p.get().protectedAt())
+                || store.publishedAs(target.id()).isPresent()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Refusal(409, "revision " + target.id() + " of protected group " + target.group()
+                + " was never approved: rollback serves only approved revisions without a second person; publish it"
+                + " through a request instead"));
+    }
+
+    /** Who approved {@code revision}, for the rollback's trail row. */
+    public Optional<PublishRequest> approvalOf(long revision) {
+        return store.publishedAs(revision);
+    }
+
+    /** Records {@code actor} as an author of every group whose slice differs between {@code before} and {@code after}. */
+    public void recordAuthors(GatewayConfig before, GatewayConfig after, String actor) {
+        Set<String> groups = new TreeSet<>();
+        before.groups().forEach(g -> groups.add(g.name()));
+        after.groups().forEach(g -> groups.add(g.name()));
+        List<String> touched = groups.stream().filter(g -> !before.slice(g).equals(after.slice(g))).toList();
+        if (!touched.isEmpty()) {
+            store.authored(touched, actor);
+        }
+    }
+
+    private GatewayConfig served(String group, Map<String, Long> latest) {
+        return Optional.ofNullable(latest.get(group)).flatMap(revisions::get).map(Revision::config)
+                .orElse(GatewayConfig.EMPTY);
+    }
+
+    static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JDK", e);
+        }
+    }
+
+    private static String lower(Enum<?> e) {
+        return e.name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

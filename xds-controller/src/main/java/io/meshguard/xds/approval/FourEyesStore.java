@@ -1,0 +1,277 @@
+package io.meshguard.xds.approval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import javax.sql.DataSource;
+
+/**
+ * Migration V38's tables: protected gateway groups, who authored draft changes per group, and publish requests.
+ * Decisions take the request's row lock, so two approvers racing publish once.
+ */
+public final class FourEyesStore {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A protected group: who protected it, when and why. */
+    public record Protection(String group, String protectedBy, Instant protectedAt, String reason) {
+    }
+
+    /** A decision made under the request's row lock. */
+    @FunctionalInterface
+    public interface Decision<T> {
+        T decide(Connection c, PublishRequest pending) throws SQLException;
+    }
+
+    private final DataSource dataSource;
+
+    public FourEyesStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public Optional<Protection> protection(String group) {
+        return query("select group_name, protected_by, protected_at, reason from protected_group where group_name = ?",
+                group).stream().findFirst();
+    }
+
+    public List<Protection> protections() {
+        return query("select group_name, protected_by, protected_at, reason from protected_group order by group_name");
+    }
+
+    public void protect(String group, String actor, String reason) {
+        update("insert into protected_group (group_name, protected_by, reason) values (?, ?, ?)"
+                + " on conflict (group_name) do nothing", group, actor, reason);
+    }
+
+    /** @return whether the group was protected */
+    public boolean unprotect(String group) {
+        return update("delete from protected_group where group_name = ?", group) == 1;
+    }
+
+    /** Records {@code actor} as an author of the draft of each of {@code groups}. */
+    public void authored(Collection<String> groups, String actor) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("insert into draft_author (group_name, actor) values (?, ?)")) {
+            for (String g : groups) {
+                ps.setString(1, g);
+                ps.setString(2, actor);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot record the draft's authors: " + e.getMessage(), e);
+        }
+    }
+
+    /** Everyone who changed the group's draft after {@code since}. */
+    public Set<String> authorsSince(String group, Instant since) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("select distinct actor from draft_author"
+                     + " where group_name = ? and changed_at > ?")) {
+            ps.setString(1, group);
+            ps.setTimestamp(2, Timestamp.from(since));
+            Set<String> out = new LinkedHashSet<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the draft's authors: " + e.getMessage(), e);
+        }
+    }
+
+    /** Opens a request for {@code group}, voiding a pending one it replaces. */
+    public PublishRequest open(String group, String requester, String reason, JsonNode content, String sha256,
+                               JsonNode diff, Collection<String> authors) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                try (PreparedStatement ps = c.prepareStatement("update publish_request set state = 'voided',"
+                        + " decided_by = ?, decided_at = now(), decision_reason = 'replaced by a newer request'"
+                        + " where group_name = ? and state = 'pending'")) {
+                    ps.setString(1, requester);
+                    ps.setString(2, group);
+                    ps.executeUpdate();
+                }
+                long id;
+                try (PreparedStatement ps = c.prepareStatement("insert into publish_request (group_name, requested_by,"
+                        + " reason, content, content_sha256, diff, authors) values (?, ?, ?, ?::jsonb, ?, ?::jsonb, ?)"
+                        + " returning id")) {
+                    ps.setString(1, group);
+                    ps.setString(2, requester);
+                    ps.setString(3, reason);
+                    ps.setString(4, content.toString());
+                    ps.setString(5, sha256);
+                    ps.setString(6, diff.toString());
+                    ps.setArray(7, c.createArrayOf("varchar", authors.toArray()));
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        id = rs.getLong(1);
+                    }
+                }
+                c.commit();
+                return get(id).orElseThrow();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot store the publish request: " + e.getMessage(), e);
+        }
+    }
+
+    public Optional<PublishRequest> get(long id) {
+        return requests("where id = ?", id).stream().findFirst();
+    }
+
+    /** The requested slice, exactly as stored. */
+    public JsonNode content(long id) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("select content::text from publish_request where id = ?")) {
+            ps.setLong(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new IllegalStateException("no publish request " + id);
+                }
+                return JSON.readTree(rs.getString(1));
+            }
+        } catch (SQLException | IOException e) {
+            throw new IllegalStateException("cannot read publish request " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    public List<PublishRequest> list(Optional<String> group) {
+        return group.isPresent() ? requests("where group_name = ? order by id desc limit 100", group.get())
+                : requests("order by id desc limit 100");
+    }
+
+    /** The request that published {@code revision}, if an approval did. */
+    public Optional<PublishRequest> publishedAs(long revision) {
+        return requests("where revision = ? and state = 'published'", revision).stream().findFirst();
+    }
+
+    /**
+     * Runs {@code decision} holding the request's row lock, if the request is still pending; the decision writes
+     * the outcome with {@link #close}. Empty when the request is not pending (already decided).
+     */
+    public <T> Optional<T> whilePending(long id, Decision<T> decision) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                try (PreparedStatement ps = c.prepareStatement("select id from publish_request where id = ?"
+                        + " and state = 'pending' for update")) {
+                    ps.setLong(1, id);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            c.rollback();
+                            return Optional.empty();
+                        }
+                    }
+                }
+                T out = decision.decide(c, get(id).orElseThrow());
+                c.commit();
+                return Optional.of(out);
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot decide publish request " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes a decision inside {@link #whilePending}. */
+    public static void close(Connection c, long id, PublishRequest.State state, String decider, String reason,
+                             Optional<Long> revision) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update publish_request set state = ?, decided_by = ?,"
+                + " decided_at = now(), decision_reason = ?, revision = ? where id = ?")) {
+            ps.setString(1, state.name().toLowerCase(Locale.ROOT));
+            ps.setString(2, decider);
+            ps.setString(3, reason);
+            if (revision.isPresent()) {
+                ps.setLong(4, revision.get());
+            } else {
+                ps.setNull(4, java.sql.Types.BIGINT);
+            }
+            ps.setLong(5, id);
+            ps.executeUpdate();
+        }
+    }
+
+    private List<PublishRequest> requests(String where, Object... args) {
+        String sql = "select id, group_name, state, requested_by, requested_at, reason, content_sha256, diff::text,"
+                + " authors, decided_by, decided_at, decision_reason, revision from publish_request " + where;
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            List<PublishRequest> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Array authors = rs.getArray(9);
+                    long revision = rs.getLong(13);
+                    boolean noRevision = rs.wasNull();
+                    out.add(new PublishRequest(rs.getLong(1), rs.getString(2),
+                            PublishRequest.State.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)), rs.getString(4),
+                            rs.getTimestamp(5).toInstant(), rs.getString(6), rs.getString(7),
+                            JSON.readTree(rs.getString(8)), Arrays.asList((String[]) authors.getArray()),
+                            Optional.ofNullable(rs.getString(10)),
+                            Optional.ofNullable(rs.getTimestamp(11)).map(Timestamp::toInstant),
+                            Optional.ofNullable(rs.getString(12)), noRevision ? Optional.empty() : Optional.of(revision)));
+                }
+            }
+            return out;
+        } catch (SQLException | IOException e) {
+            throw new IllegalStateException("cannot read publish requests: " + e.getMessage(), e);
+        }
+    }
+
+    private List<Protection> query(String sql, Object... args) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            List<Protection> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Protection(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(),
+                            rs.getString(4)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read protected groups: " + e.getMessage(), e);
+        }
+    }
+
+    private int update(String sql, Object... args) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot change protected groups: " + e.getMessage(), e);
+        }
+    }
+
+    private static void bind(PreparedStatement ps, Object... args) throws SQLException {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i] instanceof Long l) {
+                ps.setLong(i + 1, l);
+            } else {
+                ps.setString(i + 1, (String) args[i]);
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package io.meshguard.xds.approval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A publish to a protected gateway group waiting for, or having had, a second person's decision.
+ *
+ * @param contentSha256 SHA-256 of the requested slice: what an approval publishes, and what a later draft edit voids
+ * @param diff          the requested slice against what the group served when it was asked for
+ * @param authors       everyone who changed the group's draft since its last revision, and the requester
+ * @param revision      the revision the approval published
+ */
+public record PublishRequest(long id, String group, State state, String requestedBy, Instant requestedAt,
+                             String reason, String contentSha256, JsonNode diff, List<String> authors,
+                             Optional<String> decidedBy, Optional<Instant> decidedAt, Optional<String> decisionReason,
+                             Optional<Long> revision) {
+
+    /** Where a request is. */
+    public enum State {
+        PENDING,
+        /** Approved and published, exactly as requested. */
+        PUBLISHED,
+        REJECTED,
+        /** The draft changed after the request, or a newer request replaced it: approving it is refused. */
+        VOIDED
+    }
+
+    public PublishRequest {
+        Objects.requireNonNull(group, "group");
+        Objects.requireNonNull(state, "state");
+        authors = List.copyOf(authors);
+    }
+}

@@ -1,0 +1,233 @@
+package io.meshguard.xds.approval;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminTokenVerifier;
+import io.meshguard.access.LoggedAdminEvents;
+import io.meshguard.access.RoleBindings;
+import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.TestIssuer;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.server.AdsPeerPolicy;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.XdsSettings;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Four eyes on a protected gateway group, over real HTTP with tokens from a real JWKS server and a real PostgreSQL:
+ * a publish becomes a request; its requester and its authors cannot approve it; another owner's approval publishes
+ * exactly what was requested; a later draft edit voids it; rollback to an approved revision needs no second person.
+ */
+class FourEyesTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    static final String BINDINGS = """
+            claims: [groups]
+            roles:
+              release-manager:
+                permissions: [config:read, group:read, group:update, upstream:read, upstream:update, api:read,
+                              api:update, route:read, route:update, revision:read, revision:publish,
+                              revision:rollback, revision:approve]
+              gateway-owner:
+                permissions: [group:read, group:protect, revision:read, revision:approve]
+              system-admin:
+                permissions: [config:read, group:read, group:update, group:protect, upstream:read, upstream:update,
+                              api:read, api:update, route:read, route:update, revision:read, revision:publish,
+                              revision:rollback, revision:approve]
+            bindings:
+              - {match: release-managers, role: release-manager, scope: system}
+              - {match: prod-owners, role: gateway-owner, scope: "gateway:prod"}
+              - {match: platform, role: system-admin, scope: system}
+            """;
+    /** alice and carol change and publish; bob and dave own the prod gateway and approve; root runs the platform. */
+    static final Map<String, List<String>> GROUPS = Map.of("alice", List.of("release-managers"),
+            "carol", List.of("release-managers"), "bob", List.of("prod-owners"), "dave", List.of("prod-owners"),
+            "root", List.of("platform"));
+
+    static TestIssuer issuer;
+    static XdsController xds;
+    static StatusHttpServer http;
+    static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        issuer = new TestIssuer();
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(), FilterTargets.DEFAULTS,
+                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
+                AdsPeerPolicy.localDevelopment()), PG.dataSource(), registry, c -> { });
+        http = new StatusHttpServer("four-eyes", HttpServerSettings.onPort(0), registry);
+        xds.mountAdminApi(http, new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false,
+                new LoggedAdminEvents(), java.time.Clock.systemUTC(), "xds.admin.token_file"));
+        xds.start();
+        http.start();
+        ok(call("root", "PUT", "/groups/prod", """
+                {"name": "prod", "environment": "prod", "region": "eu", "listener_port": 8080}"""));
+        ok(call("root", "PUT", "/upstreams/orders", """
+                {"name": "orders", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}"""));
+        ok(call("root", "PUT", "/apis/orders", """
+                {"name": "orders", "base_path": "/orders", "default_version": "v1",
+                 "versions": [{"version": "v1", "status": "active"}]}"""));
+        route("alice", "/orders");
+        ok(call("root", "POST", "/publish", "{\"reason\": \"first release, before protection\"}"));
+        ok(call("bob", "PUT", "/groups/prod/protection", "{\"reason\": \"production\"}"));
+    }
+
+    @AfterAll
+    static void stop() {
+        http.close();
+        xds.close();
+        issuer.close();
+    }
+
+    static void route(String who, String prefix) throws Exception {
+        ok(call(who, "PUT", "/routes/prod/orders", """
+                {"name": "orders", "group": "prod", "api": "orders", "version": "v1", "match": {"path_prefix": "%s"},
+                 "destinations": [{"upstream": "orders", "weight": 100}], "authz_profile": "orders",
+                 "dlp_profile": "default"}""".formatted(prefix)));
+    }
+
+    static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
+        return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                .header("Authorization", "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode ok(HttpResponse<String> r) throws Exception {
+        assertThat(r.statusCode()).as(r.body()).isBetween(200, 202);
+        return ConfigJson.mapper().readTree(r.body());
+    }
+
+    /** The path prefix of the route prod serves now, read from the revision the controller serves. */
+    static String servedPrefix() throws Exception {
+        long served = xds.servedRevision("prod").orElseThrow();
+        return ok(call("root", "GET", "/revisions/" + served, null)).path("config").path("routes").get(0)
+                .path("match").path("path_prefix").asText();
+    }
+
+    static long request(String who, String prefix) throws Exception {
+        route(who, prefix);
+        HttpResponse<String> r = call(who, "POST", "/publish", "{\"reason\": \"move to " + prefix + "\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        JsonNode req = ConfigJson.mapper().readTree(r.body()).path("requests").get(0);
+        assertThat(req.path("state").asText()).isEqualTo("pending");
+        return req.path("id").asLong();
+    }
+
+    @Test
+    void publish_toProtectedGroup_createsRequest_andServesNothingNew() throws Exception {
+        String before = servedPrefix();
+        long id = request("alice", "/orders-v2");
+        assertThat(servedPrefix()).isEqualTo(before);
+        JsonNode shown = ok(call("bob", "GET", "/publish-requests/prod/" + id, null));
+        assertThat(shown.path("authors").toString()).contains("alice");
+        assertThat(shown.path("diff").toString()).contains("/orders-v2");
+    }
+
+    @Test
+    void approve_byRequesterOrAuthor_isRefused403_byAnotherOwner_servesExactlyTheRequest() throws Exception {
+        long id = request("alice", "/orders-v3");
+        assertThat(call("alice", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"me\"}")
+                .statusCode()).isEqualTo(403);
+        JsonNode approved = ok(call("bob", "POST", "/publish-requests/prod/" + id + "/approve",
+                "{\"reason\": \"reviewed the diff\"}"));
+        assertThat(servedPrefix()).isEqualTo("/orders-v3");
+        long revision = approved.path("id").asLong();
+        JsonNode rev = ok(call("root", "GET", "/revisions/" + revision, null));
+        assertThat(rev.path("approval").path("requested_by").asText()).contains("alice");
+        assertThat(rev.path("approval").path("decided_by").asText()).contains("bob");
+        assertThat(rev.path("approval").path("decision_reason").asText()).isEqualTo("reviewed the diff");
+        assertThat(rev.path("reason").asText()).contains("approved by").contains("bob");
+        assertThat(call("dave", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"again\"}")
+                .statusCode()).isEqualTo(409);
+    }
+
+    @Test
+    void coAuthor_whoDidNotRequest_cannotApproveEither() throws Exception {
+        route("carol", "/orders-carol");
+        long id = request("alice", "/orders-v4");
+        assertThat(call("carol", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"ok\"}")
+                .statusCode()).isEqualTo(403);
+        ok(call("bob", "POST", "/publish-requests/prod/" + id + "/reject", "{\"reason\": \"not now\"}"));
+    }
+
+    @Test
+    void draftEdit_afterTheRequest_voidsIt() throws Exception {
+        String before = servedPrefix();
+        long id = request("alice", "/orders-v5");
+        route("alice", "/orders-v5b");
+        HttpResponse<String> r = call("bob", "POST", "/publish-requests/prod/" + id + "/approve",
+                "{\"reason\": \"looked fine\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
+        assertThat(r.body()).contains("void");
+        assertThat(servedPrefix()).isEqualTo(before);
+        assertThat(ok(call("bob", "GET", "/publish-requests/prod/" + id, null)).path("state").asText())
+                .isEqualTo("voided");
+    }
+
+    @Test
+    void twoApproversRacing_publishOnce() throws Exception {
+        long id = request("alice", "/orders-v6");
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Callable<Integer>> both = new ArrayList<>();
+            for (String who : List.of("bob", "dave")) {
+                both.add(() -> call(who, "POST", "/publish-requests/prod/" + id + "/approve",
+                        "{\"reason\": \"race\"}").statusCode());
+            }
+            List<Integer> codes = new ArrayList<>();
+            for (Future<Integer> f : pool.invokeAll(both)) {
+                codes.add(f.get());
+            }
+            assertThat(codes).containsExactlyInAnyOrder(200, 409);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void rollback_toApprovedOrPreProtectionRevision_needsNoSecondPerson_butNeverToAnUnapprovedOne() throws Exception {
+        JsonNode revisions = ok(call("root", "GET", "/revisions?group=prod", null));
+        long first = revisions.get(revisions.size() - 1).path("id").asLong();
+        HttpResponse<String> back = call("alice", "POST", "/rollback/" + first, "{\"reason\": \"on-call\"}");
+        assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
+        long rolledBack = ConfigJson.mapper().readTree(back.body()).path("id").asLong();
+        // the rollback's own revision was never approved: serving it again needs a request
+        assertThat(call("alice", "POST", "/rollback/" + rolledBack, "{\"reason\": \"again\"}").statusCode())
+                .isEqualTo(409);
+    }
+
+    @Test
+    void unprotect_needsSystemScope() throws Exception {
+        assertThat(call("bob", "DELETE", "/groups/prod/protection", "{\"reason\": \"faster\"}").statusCode())
+                .isEqualTo(403);
+    }
+}
