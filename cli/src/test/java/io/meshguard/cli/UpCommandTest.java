@@ -51,7 +51,11 @@ class UpCommandTest {
         assertThat(ready.statusCode()).isEqualTo(200);
         assertThat(ready.body()).startsWith("{\"ready\":true")
                 .contains("\"name\":\"postgres\"", "\"name\":\"audit\"", "\"name\":\"policy:authz\"",
-                        "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"", "\"name\":\"redis\"");
+                        "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"", "\"name\":\"redis\"",
+                        "\"name\":\"xds:policy:authz\"");
+        java.util.List<String> checkNames = java.util.regex.Pattern.compile("\"name\":\"([^\"]+)\"").matcher(ready.body())
+                .results().map(m -> m.group(1)).toList();
+        assertThat(checkNames).doesNotHaveDuplicates();
         assertThat(get(first.state().statusUrl() + "/metrics").body()).contains("jvm_memory_used_bytes");
         assertThat(first.output()).anyMatch(line -> line.contains("meshguard is up"));
         // Every port asked as 0 is in up.json as the real one, so other commands find this stack and no other.
