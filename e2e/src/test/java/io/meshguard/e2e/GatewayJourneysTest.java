@@ -268,7 +268,7 @@ class GatewayJourneysTest {
         for (int i = 0; i < 1000; i++) {
             Exchange exchange = gateway.send(request);
             assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
-            toCanary += exchange.cluster().equals("quotes-canary") ? 1 : 0;
+            toCanary += exchange.cluster().equals("demo-quotes-canary") ? 1 : 0;
         }
         assertThat(toCanary).isBetween(70, 130);
         assertThat(canary.received()).hasSize(toCanary);
@@ -379,7 +379,7 @@ class GatewayJourneysTest {
         Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledger"), "t-dns"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
-        assertThat(stack.ads().resources().clusters().get("ledger").getType().name()).endsWith("_DNS");
+        assertThat(stack.ads().resources().clusters().get("demo-ledger").getType().name()).endsWith("_DNS");
         assertThat(ledger.received()).hasSize(1);
     }
 
@@ -592,7 +592,7 @@ class GatewayJourneysTest {
         assertThat(out).contains("an EMULATION of an Envoy gateway", "authorization=(stripped)", "missing_credential",
                 "insufficient_role", "deprecation: @", "client received  410", "the upstream received 0 body bytes",
                 "dlp_finding mask", "route accounts-read", "access-control-allow-origin: " + DemoGateway.ALLOWED_ORIGIN,
-                "quotes-canary=", "authz_decision allow");
+                "demo-quotes-canary=", "authz_decision allow");
         assertThat(out).doesNotContain(CARD).doesNotContain(EMAIL).doesNotContain("PRIVATE KEY");
     }
 
