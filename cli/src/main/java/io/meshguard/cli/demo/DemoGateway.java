@@ -103,7 +103,7 @@ public final class DemoGateway {
                   - {name: ledger, group: {group}, api: demo, version: v2, match: {path_prefix: /ledger},
                      destinations: [{upstream: demo-ledger, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
                   # the bank policy's own rule and the LLM DLP profile, chosen by the gateway route
-                  - {name: bank-accounts, group: {group}, api: bank, version: v1, match: {path_prefix: /accounts},
+                  - {name: bank-accounts, group: {group}, api: bank, version: v1, match: {path_prefix: /accounts, methods: [GET]},
                      destinations: [{upstream: demo-ledger, weight: 100}], authz_profile: accounts-read, dlp_profile: llm}
                 """.replace("{group}", group).formatted(upstreams.accounts().port(), upstreams.llm().port(),
                 upstreams.stable().port(), upstreams.canary().port(), upstreams.ledger().port());

@@ -196,6 +196,20 @@ class DevIssuerTest {
     }
 
     @Test
+    void devPolicyDirectory_isACompletePolicySet_andTheDemoConfigPassesItWithoutWarnings() throws Exception {
+        Path dir = files.policy().getParent();
+        Path demo = dataDir.resolve("demo-gateway.yaml");
+        try (io.meshguard.cli.demo.DemoGateway.Upstreams upstreams = io.meshguard.cli.demo.DemoGateway.Upstreams.start()) {
+            java.nio.file.Files.writeString(demo, io.meshguard.cli.demo.DemoGateway.yaml("demo", upstreams));
+        }
+        io.meshguard.cli.CliRun r = io.meshguard.cli.CliRun.of("xds", "apply", "--dry-run", "--policies", dir.toString(),
+                demo.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).doesNotContain(" error ").doesNotContain(" warning ");
+        assertThat(io.meshguard.cli.CliRun.of("policy", "check", dir.toString()).exit()).isZero();
+    }
+
+    @Test
     void devPolicy_isTheBasePlusIssuerAndDemoRouteLast() throws Exception {
         var dev = devServer.watcher().current().orElseThrow().value();
         var base = shippedServer.watcher().current().orElseThrow().value();
