@@ -361,7 +361,7 @@ class UpCommandTest {
         Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> command = new ArrayList<>(List.of(javaBin.toString(), "-Xmx256m", "-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "up", "--data-dir", dir.toString(),
-                "--policies", "../policies"));
+                "--policies", io.meshguard.testing.FixturePolicies.directory().toString()));
         List<String> given = List.of(portFlags);
         for (String flag : UpPorts.ANY.byFlag().keySet()) {
             if (!given.contains(flag)) {

@@ -34,7 +34,8 @@ class AuthzCommandsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final Path POLICIES = Path.of("..", "policies");
+    /** The product's own fixture policies, never the working tree's policies/ (a bank edits those). */
+    static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();
 
     @TempDir
     Path tmp;
@@ -108,7 +109,8 @@ class AuthzCommandsTest {
 
     @Test
     void policyTest_shippedCases_passAndEndWithTheSummaryLine() {
-        assertThat(run("policy", "test", POLICIES.toString())).isEqualTo(0);
+        // the one place the shipped policies are read: their own test cases, as `meshguard policy test policies/`
+        assertThat(run("policy", "test", Path.of("..", "policies").toString())).isEqualTo(0);
         List<String> lines = out().lines().toList();
         assertThat(lines.get(lines.size() - 1)).matches("\\d+ passed, 0 failed");
         // every header a case checks is shown with the append_action Envoy gets

@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code meshguard dev token} and Envoy-shaped Check calls over gRPC.
  */
 class DevIssuerTest {
-    private static final Path BASE_POLICY = Path.of("..", "policies", "authz.yaml");
+    private static final Path BASE_POLICY = io.meshguard.testing.FixturePolicies.file("authz.yaml");
 
     @TempDir
     static Path dataDir;

@@ -70,7 +70,7 @@ class XdsCommandTest {
     @Test
     void apply_withPolicies_refusesARouteNamingAProfileThePoliciesLack() throws Exception {
         Path file = gatewayNaming("payments-writer", "cards");
-        CliRun r = CliRun.of("xds", "apply", "--dry-run", "--policies", "../policies", file.toString());
+        CliRun r = CliRun.of("xds", "apply", "--dry-run", "--policies", io.meshguard.testing.FixturePolicies.directory().toString(), file.toString());
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("routes[edge/buy].authz_profile").contains("'payments-writer'")
                 .contains("authz.yaml").contains("nothing applied");
@@ -78,12 +78,12 @@ class XdsCommandTest {
 
     @Test
     void policyCheck_withAGateway_passesForKnownProfiles_andNamesEveryMissingOne() throws Exception {
-        CliRun ok = CliRun.of("policy", "check", "../policies", "--gateway",
+        CliRun ok = CliRun.of("policy", "check", io.meshguard.testing.FixturePolicies.directory().toString(), "--gateway",
                 gatewayNaming("payments-write", "cards").toString());
         assertThat(ok.exit()).as(ok.err()).isZero();
         assertThat(ok.out()).contains("every route's profiles are defined");
 
-        CliRun bad = CliRun.of("policy", "check", "../policies", "--gateway", gatewayNaming("nope", "pci").toString());
+        CliRun bad = CliRun.of("policy", "check", io.meshguard.testing.FixturePolicies.directory().toString(), "--gateway", gatewayNaming("nope", "pci").toString());
         assertThat(bad.exit()).isEqualTo(1);
         assertThat(bad.err()).contains("routes[edge/buy].authz_profile").contains("'nope'")
                 .contains("routes[edge/buy].dlp_profile").contains("'pci'");
@@ -95,7 +95,7 @@ class XdsCommandTest {
         try (var in = io.meshguard.xds.XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
             Files.write(sample, in.readAllBytes());
         }
-        CliRun r = CliRun.of("policy", "check", "../policies", "--gateway", sample.toString());
+        CliRun r = CliRun.of("policy", "check", io.meshguard.testing.FixturePolicies.directory().toString(), "--gateway", sample.toString());
         assertThat(r.exit()).as(r.err()).isZero();
     }
 }
