@@ -271,6 +271,30 @@ class UpCommandTest {
         CliRun keys = CliRun.of("apikey", "list", "--data-dir", dir);
         assertThat(keys.out().lines()).singleElement().asString().contains("name=quickstart");
 
+        // quota commands find up's admin API, and with --direct-db up's database and Redis, all through up.json
+        CliRun quota = CliRun.of("quota", "reset", "--data-dir", dir, "--quota", "payments-monthly", "--caller",
+                "tenant:t1", "--reason", "test");
+        assertThat(quota.exit()).as(quota.err()).isZero();
+        assertThat(quota.out()).contains("\"via\" : \"admin_api\"");
+        CliRun direct = CliRun.of("quota", "show", "--direct-db", "--data-dir", dir, "--policy",
+                io.meshguard.testing.FixturePolicies.file("authz.yaml").toString(), "--quota", "payments-monthly",
+                "--caller", "tenant:t1");
+        assertThat(direct.exit()).as(direct.err()).isZero();
+        assertThat(direct.err()).contains("live counters: the Redis of the `meshguard up` on");
+        assertThat(direct.out()).contains("used=0 durable=0");
+
+        // the documented xds commands, through up's admin API
+        Path sample = dataDir.resolve("sample.yaml");
+        try (var in = io.meshguard.xds.XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
+            java.nio.file.Files.write(sample, in.readAllBytes());
+        }
+        CliRun validate = CliRun.of("xds", "validate", "--data-dir", dir, sample.toString());
+        assertThat(validate.exit()).as(validate.out() + validate.err()).isZero();
+        assertThat(validate.out()).contains(": valid (");
+        CliRun publish = CliRun.of("xds", "publish", "--data-dir", dir, "--reason", "nothing changed");
+        assertThat(publish.exit()).as(publish.err()).isZero();
+        assertThat(publish.out()).contains("\"revisions\"");
+
         CliRun render = CliRun.of("xds", "render", "--data-dir", dir, "--group", "local");
         assertThat(render.exit()).as(render.err()).isZero();
         assertThat(render.out()).contains("127.0.0.1:" + state.ports().get(RunningStack.EXTAUTHZ));

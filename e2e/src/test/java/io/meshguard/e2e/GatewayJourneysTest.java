@@ -289,6 +289,8 @@ class GatewayJourneysTest {
         String text = Sse.content(events);
         assertThat(text.replaceAll("[^0-9]", "")).as(text).doesNotContain(CARD);
         assertThat(text).startsWith("Your card is ").endsWith(", thanks.");
+        // masked in place across the events: the client still reads a card in its four groups, last four shown
+        assertThat(text).isEqualTo("Your card is **** **** **** " + CARD.substring(12) + ", thanks.");
         assertThat(exchange.bodyChunks()).as("streamed, not buffered into one piece").hasSizeGreaterThan(1);
     }
 

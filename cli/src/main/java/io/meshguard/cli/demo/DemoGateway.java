@@ -33,8 +33,9 @@ public final class DemoGateway {
             return new Upstreams(
                     UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\",\"balance\":42}"),
                     UpstreamServer.sse("chat-llm", 0, List.of(
-                            Sse.event("Your card "), Sse.event("is " + CARD.substring(0, 4) + " " + CARD.substring(4, 9)),
-                            Sse.event(CARD.substring(9, 12) + " " + CARD.substring(12)), Sse.event(", thanks."),
+                            // the card in its usual 4-4-4-4 groups, split inside the second group across two events
+                            Sse.event("Your card "), Sse.event("is " + grouped(CARD).substring(0, 7)),
+                            Sse.event(grouped(CARD).substring(7)), Sse.event(", thanks."),
                             "data: [DONE]\n\n")),
                     UpstreamServer.json("quotes-stable", 0, "{\"upstream\":\"{upstream}\"}"),
                     UpstreamServer.json("quotes-canary", 0, "{\"upstream\":\"{upstream}\"}"),
@@ -50,6 +51,11 @@ public final class DemoGateway {
     }
 
     private DemoGateway() {}
+
+    /** A card number as people write it: groups of four separated by spaces. */
+    public static String grouped(String card) {
+        return card.replaceAll("(\\d{4})(?=\\d)", "$1 ");
+    }
 
     /** The configuration for gateway group {@code group}, routing to {@code upstreams}. */
     public static String yaml(String group, Upstreams upstreams) {
