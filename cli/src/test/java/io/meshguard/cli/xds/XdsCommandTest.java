@@ -54,6 +54,29 @@ class XdsCommandTest {
         assertThat(r.err()).contains("weights must sum to 100, got 90").contains("nothing applied");
     }
 
+    @Test
+    void apply_errorsComeBeforeTheInfoLines() throws Exception {
+        Path file = tmp.resolve("mixed.yaml");
+        StringBuilder upstreams = new StringBuilder();
+        for (int i = 1; i <= 6; i++) {
+            // each loopback endpoint with its exception: two info lines apiece
+            upstreams.append("  - {name: u").append(i).append(", endpoints: [{address: 127.0.0.1, port: ").append(9000 + i)
+                    .append("}], address_exceptions: [{address: 127.0.0.1, port: ").append(9000 + i)
+                    .append(", reason: local}]}\n");
+        }
+        Files.writeString(file, "groups: [{name: edge}]\nupstreams:\n" + upstreams + """
+                apis: [{name: shop, default_version: v1, versions: [{version: v1}]}]
+                routes:
+                  - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
+                     destinations: [{upstream: u1, weight: 70}, {upstream: u2, weight: 20}]}
+                """);
+        CliRun r = CliRun.of("xds", "apply", "--dry-run", file.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        java.util.List<String> lines = r.err().lines().filter(l -> l.startsWith(file + ": ")).toList();
+        assertThat(lines).anyMatch(l -> l.contains(" info "));
+        assertThat(lines.get(0)).contains(" error ").contains("weights must sum to 100");
+    }
+
     private Path gatewayNaming(String authzProfile, String dlpProfile) throws Exception {
         Path file = tmp.resolve("gw-" + authzProfile + "-" + dlpProfile + ".yaml");
         Files.writeString(file, """
