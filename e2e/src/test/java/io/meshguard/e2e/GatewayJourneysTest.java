@@ -269,7 +269,7 @@ class GatewayJourneysTest {
         for (int i = 0; i < 1000; i++) {
             Exchange exchange = gateway.send(request);
             assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
-            toCanary += exchange.cluster().equals("demo-quotes-canary") ? 1 : 0;
+            toCanary += exchange.cluster().equals(GROUP + "-quotes-canary") ? 1 : 0;
         }
         assertThat(toCanary).isBetween(70, 130);
         assertThat(canary.received()).hasSize(toCanary);
@@ -382,7 +382,7 @@ class GatewayJourneysTest {
         Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledger"), "t-dns"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
-        assertThat(stack.ads().resources().clusters().get("demo-ledger").getType().name()).endsWith("_DNS");
+        assertThat(stack.ads().resources().clusters().get(GROUP + "-ledger").getType().name()).endsWith("_DNS");
         assertThat(ledger.received()).hasSize(1);
     }
 
@@ -585,7 +585,7 @@ class GatewayJourneysTest {
     @Test
     @Order(Integer.MAX_VALUE)
     void demo_playsEveryJourneyAgainstTheStack_andShowsWhatEachPartDid() throws Exception {
-        // last: it republishes upstream names this class shares (accounts, …) at the demo's own servers
+        // last; the demo adds its group beside this class's (same APIs, its own upstreams): this group keeps serving
         java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
         int exit = io.meshguard.cli.demo.DemoCommand.play(stack.demoTarget(),
                 new java.io.PrintStream(text, true, java.nio.charset.StandardCharsets.UTF_8));
@@ -597,6 +597,11 @@ class GatewayJourneysTest {
                 "dlp_finding mask", "route accounts-read", "access-control-allow-origin: " + DemoGateway.ALLOWED_ORIGIN,
                 "demo-quotes-canary=", "authz_decision allow");
         assertThat(out).doesNotContain(CARD).doesNotContain(EMAIL).doesNotContain("PRIVATE KEY");
+        // this class's group still routes to its own backend, not to one of the demo's (closed once it ended)
+        accounts.clear();
+        Exchange after = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts/5"), "t-after"));
+        assertThat(after.status()).as(after.describe()).isEqualTo(200);
+        assertThat(accounts.received()).hasSize(1);
     }
 
     @Test

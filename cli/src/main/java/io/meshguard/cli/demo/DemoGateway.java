@@ -70,17 +70,17 @@ public final class DemoGateway {
                     cors: {allowed_origins: [https://app.demo.test, 'https://*.preview.demo.test']}
                 upstreams:
                   # the demo backends run on this machine: each loopback endpoint names its own exception. Named
-                  # demo-*: they close when the demo ends, so no other group may come to route to them.
-                  - {name: demo-accounts, protocol: http1, endpoints: [{address: 127.0.0.1, port: %1$d}],
+                  # after the group: they close when the demo ends, so no other group may come to route to them.
+                  - {name: {group}-accounts, protocol: http1, endpoints: [{address: 127.0.0.1, port: %1$d}],
                      address_exceptions: [{address: 127.0.0.1, port: %1$d, reason: "demo backend on this machine"}]}
-                  - {name: demo-chat-llm, protocol: http1, endpoints: [{address: 127.0.0.1, port: %2$d}],
+                  - {name: {group}-chat-llm, protocol: http1, endpoints: [{address: 127.0.0.1, port: %2$d}],
                      address_exceptions: [{address: 127.0.0.1, port: %2$d, reason: "demo backend on this machine"}]}
-                  - {name: demo-quotes-stable, protocol: http1, endpoints: [{address: 127.0.0.1, port: %3$d}],
+                  - {name: {group}-quotes-stable, protocol: http1, endpoints: [{address: 127.0.0.1, port: %3$d}],
                      address_exceptions: [{address: 127.0.0.1, port: %3$d, reason: "demo backend on this machine"}]}
-                  - {name: demo-quotes-canary, protocol: http1, endpoints: [{address: 127.0.0.1, port: %4$d}],
+                  - {name: {group}-quotes-canary, protocol: http1, endpoints: [{address: 127.0.0.1, port: %4$d}],
                      address_exceptions: [{address: 127.0.0.1, port: %4$d, reason: "demo backend on this machine"}]}
                   # named by DNS: Envoy needs a DNS cluster for it (an EDS endpoint must be an IP)
-                  - {name: demo-ledger, protocol: http1, endpoints: [{address: localhost, port: %5$d}],
+                  - {name: {group}-ledger, protocol: http1, endpoints: [{address: localhost, port: %5$d}],
                      address_exceptions: [{address: localhost, port: %5$d, reason: "demo backend on this machine"}]}
                 apis:
                   - name: demo
@@ -98,19 +98,19 @@ public final class DemoGateway {
                       - {version: v1, status: active}
                 routes:
                   - {name: accounts-v1, group: {group}, api: demo, version: v1, match: {path_prefix: /accounts},
-                     destinations: [{upstream: demo-accounts, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
+                     destinations: [{upstream: {group}-accounts, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
                   - {name: accounts, group: {group}, api: demo, version: v2, match: {path_prefix: /accounts},
-                     destinations: [{upstream: demo-accounts, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
+                     destinations: [{upstream: {group}-accounts, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
                   - {name: chat, group: {group}, api: demo, version: v2, match: {path_prefix: /chat/completions, methods: [POST]},
-                     destinations: [{upstream: demo-chat-llm, weight: 100}], streaming: true, authz_profile: dev-demo, dlp_profile: llm}
+                     destinations: [{upstream: {group}-chat-llm, weight: 100}], streaming: true, authz_profile: dev-demo, dlp_profile: llm}
                   - {name: quotes, group: {group}, api: demo, version: v2, match: {path_prefix: /quotes},
-                     destinations: [{upstream: demo-quotes-stable, weight: 90}, {upstream: demo-quotes-canary, weight: 10}],
+                     destinations: [{upstream: {group}-quotes-stable, weight: 90}, {upstream: {group}-quotes-canary, weight: 10}],
                      authz_profile: dev-demo, dlp_profile: default}
                   - {name: ledger, group: {group}, api: demo, version: v2, match: {path_prefix: /ledger},
-                     destinations: [{upstream: demo-ledger, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
+                     destinations: [{upstream: {group}-ledger, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
                   # the bank policy's own rule and the LLM DLP profile, chosen by the gateway route
                   - {name: bank-accounts, group: {group}, api: bank, version: v1, match: {path_prefix: /accounts, methods: [GET]},
-                     destinations: [{upstream: demo-ledger, weight: 100}], authz_profile: accounts-read, dlp_profile: llm}
+                     destinations: [{upstream: {group}-ledger, weight: 100}], authz_profile: accounts-read, dlp_profile: llm}
                 """.replace("{group}", group).formatted(upstreams.accounts().port(), upstreams.llm().port(),
                 upstreams.stable().port(), upstreams.canary().port(), upstreams.ledger().port());
     }
