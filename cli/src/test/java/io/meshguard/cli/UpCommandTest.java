@@ -283,6 +283,22 @@ class UpCommandTest {
         assertThat(direct.err()).contains("live counters: the Redis of the `meshguard up` on");
         assertThat(direct.out()).contains("used=0 durable=0");
 
+        // a quota reset through up reaches the Redis up's extauthz counts in: the caller is admitted again at once
+        String partnerKey = CliRun.of("apikey", "create", "--data-dir", dir, "--name", "statements", "--owner", "partner-q",
+                "--tenant", "t2", "--roles", "statements-reader").out().strip();
+        String partnerKeyId = partnerKey.split("_")[1];
+        String[] statements = {"authz", "send", "--data-dir", dir, "--host", "partners.bank.example", "--path",
+            "/v1/statements/1", "--header", "x-api-key=" + partnerKey, "--header", "x-tenant-id=t2"};
+        for (int i = 0; i < 5; i++) {
+            CliRun admitted = CliRun.of(statements);
+            assertThat(admitted.out()).as(admitted.err()).startsWith("ALLOWED");
+        }
+        assertThat(CliRun.of(statements).out()).startsWith("DENIED: HTTP 429");
+        CliRun reset = CliRun.of("quota", "reset", "--data-dir", dir, "--quota", "partner-statements-daily", "--caller",
+                "api_key:" + partnerKeyId, "--reason", "test");
+        assertThat(reset.exit()).as(reset.err()).isZero();
+        assertThat(CliRun.of(statements).out()).startsWith("ALLOWED");
+
         // the documented xds commands, through up's admin API
         Path sample = dataDir.resolve("sample.yaml");
         try (var in = io.meshguard.xds.XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
