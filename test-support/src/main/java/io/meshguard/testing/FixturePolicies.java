@@ -10,12 +10,15 @@ import java.util.List;
 /**
  * The policy files product tests run against: a copy of the policies as they shipped when the tests were written,
  * kept here (src/main/resources/io/meshguard/testing/policies) and not read from the working tree's {@code policies/},
- * so a bank that edits its {@code policies/} gets a green product build. The shipped files are checked by their own
- * test cases ({@code meshguard policy test policies/}, run over {@code policies/tests}), and by nothing else.
+ * so a bank that edits its {@code policies/} gets a green product build. The set includes its test cases
+ * ({@code tests/}), so the policy test runners are tested on a realistic set. The shipped files are checked by their
+ * own test cases, {@code meshguard policy check policies/} and {@code meshguard policy test policies/} (a step of
+ * {@code .ci/run} after the build, as a bank runs it on its edited copy), and by nothing else.
  */
 public final class FixturePolicies {
-    /** The files of the fixture set. */
-    public static final List<String> FILES = List.of("authz.yaml", "dlp.yaml", "access.yaml");
+    /** The files of the fixture set: the policies and their test cases. */
+    public static final List<String> FILES = List.of("authz.yaml", "dlp.yaml", "access.yaml", "tests/authz-mesh.yaml",
+            "tests/authz-quotas.yaml", "tests/authz-routes.yaml", "tests/dlp-cases.yaml");
 
     private static Path shared;
 
@@ -51,7 +54,9 @@ public final class FixturePolicies {
                 if (in == null) {
                     throw new IOException("fixture policy " + name + " missing from test-support");
                 }
-                Files.write(dir.resolve(name), in.readAllBytes());
+                Path file = dir.resolve(name);
+                Files.createDirectories(file.getParent());
+                Files.write(file, in.readAllBytes());
             }
         }
         return dir;

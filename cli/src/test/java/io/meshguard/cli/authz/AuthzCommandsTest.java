@@ -109,8 +109,7 @@ class AuthzCommandsTest {
 
     @Test
     void policyTest_shippedCases_passAndEndWithTheSummaryLine() {
-        // the one place the shipped policies are read: their own test cases, as `meshguard policy test policies/`
-        assertThat(run("policy", "test", Path.of("..", "policies").toString())).isEqualTo(0);
+        assertThat(run("policy", "test", POLICIES.toString())).isEqualTo(0);
         List<String> lines = out().lines().toList();
         assertThat(lines.get(lines.size() - 1)).matches("\\d+ passed, 0 failed");
         // every header a case checks is shown with the append_action Envoy gets
