@@ -24,7 +24,7 @@ class RoleBindingsTest {
 
     @Test
     void shippedAccessFile_loads_andDefinesEveryPersonaRole() {
-        RoleBindings shipped = RoleBindings.load(Path.of("../policies/access.yaml"));
+        RoleBindings shipped = RoleBindings.load(io.meshguard.testing.FixturePolicies.file("access.yaml"));
         assertThat(shipped.roles()).contains("system-admin", "org-admin", "gateway-owner", "api-developer",
                 "business-manager", "customer-admin", "api-consumer", "auditor");
         assertThat(shipped.permissionsOf("auditor")).allSatisfy(p -> assertThat(p).endsWith(":read"));

@@ -54,6 +54,18 @@ public final class DatabaseOptions {
     public record Target(String url, Optional<String> user, Optional<String> password, String origin,
             String passwordSource) {}
 
+    /**
+     * The running {@code meshguard up} this command's database comes from; empty when a database is named
+     * ({@code --db}, {@code MESHGUARD_DB_URL}) or none runs. Commands take the stack's other parts (its Redis) from
+     * the same place, so a command never mixes one stack's database with another's Redis.
+     */
+    public Optional<RunningStack> runningStack(Map<String, String> env) throws IOException {
+        if (url != null || env.get(URL_ENV) != null) {
+            return Optional.empty();
+        }
+        return RunningStack.find(dataDir);
+    }
+
     /** The database this command uses; reads {@code env} for the {@code MESHGUARD_DB_*} variables. */
     public Target target(Map<String, String> env) throws IOException {
         Optional<String> explicit = Optional.ofNullable(url).or(() -> Optional.ofNullable(env.get(URL_ENV)));

@@ -106,6 +106,21 @@ public final class RunningStack {
         return java.util.Optional.ofNullable(state.files().get(REDIS_PASSWORD)).map(Path::of);
     }
 
+    /**
+     * The Redis the stack's extauthz counts in, as a client reaches it: URL, password (from its file) and key
+     * prefix; empty when the stack runs without Redis.
+     */
+    public java.util.Optional<io.meshguard.extauthz.redis.RedisSettings> redisSettings() throws IOException {
+        if (redisUrl().isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        String password = redisPasswordFile().isPresent()
+                ? Files.readString(redisPasswordFile().get(), StandardCharsets.UTF_8).strip() : "";
+        io.meshguard.extauthz.redis.RedisSettings none = io.meshguard.extauthz.redis.RedisSettings.none();
+        return java.util.Optional.of(new io.meshguard.extauthz.redis.RedisSettings(state.redisUrl(), password,
+                java.util.Optional.empty(), none.connectTimeout(), none.commandTimeout(), state.redisKeyPrefix()));
+    }
+
     public String jdbcUrl() {
         return state.jdbcUrl();
     }

@@ -130,6 +130,7 @@ final class UpCommand implements Callable<Integer> {
         Map<String, String> files = new LinkedHashMap<>();
         long redisPid = 0;
         String redisUrl = "";
+        String redisKeyPrefix = RedisSettings.none().keyPrefix();
         // The status listener starts first so that /readyz answers at once; it must say 503 until all is up.
         AtomicBoolean started = new AtomicBoolean();
         status.addReadinessCheck(ReadinessCheck.of("startup", () -> started.get()
@@ -156,6 +157,9 @@ final class UpCommand implements Callable<Integer> {
                         "redis", local.server().url(), local.server().passwordFile()));
             } else if (redisChoice.kind() == RedisChoice.Kind.EXTERNAL) {
                 redisSettings = RedisChoice.settings(redisChoice.url(), readPassword(redisPasswordFile));
+                if (redisPasswordFile != null) {
+                    files.put(RunningStack.REDIS_PASSWORD, redisPasswordFile.toAbsolutePath().toString());
+                }
                 endpoints.add(String.format("%-10s %s  (external, --redis)", "redis", redisSettings.redactedUrl()));
             } else {
                 endpoints.add(String.format("%-10s none: extauthz keeps per-process local rate limits (--redis none)",
@@ -170,6 +174,7 @@ final class UpCommand implements Callable<Integer> {
                 part.files().forEach((name, file) -> files.put(name, file.toString()));
             }
             redisUrl = redisSettings.redactedUrl();
+            redisKeyPrefix = redisSettings.keyPrefix();
         } catch (Exception | Error e) {
             stack.close();
             throw e;
@@ -179,7 +184,8 @@ final class UpCommand implements Callable<Integer> {
         String statusUrl = "http://" + bind + ":" + status.port();
         endpoints.add(String.format("%-10s %s/readyz  %s/healthz  %s/metrics", "status", statusUrl, statusUrl, statusUrl));
         new UpState(ProcessHandle.current().pid(), postgres.server().pid(), statusUrl, postgres.server().jdbcUrl(), postgres.server().user(),
-                postgres.server().passwordFile().toString(), listening, files, endpoints, redisUrl, redisPid).writeTo(dir);
+                postgres.server().passwordFile().toString(), listening, files, endpoints, redisUrl, redisPid,
+                redisKeyPrefix).writeTo(dir);
 
         console.printf("meshguard is up in %d ms (data in %s)%n", (System.nanoTime() - begin) / 1_000_000, dir);
         endpoints.forEach(line -> console.println("  " + line));

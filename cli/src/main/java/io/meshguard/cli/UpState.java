@@ -28,10 +28,13 @@ import java.util.Optional;
  * @param redisUrl the Redis extauthz uses, without any password ({@code redis://127.0.0.1:PORT} for {@code up}'s
  *     own, whose password is the file {@link RunningStack#REDIS_PASSWORD}); empty with {@code --redis none}
  * @param redisPid process id of {@code up}'s own redis-server, which must stop with it; 0 when it runs none
+ * @param redisKeyPrefix the prefix of every key extauthz writes there ({@code redis.key_prefix}), so a command that
+ *     changes a live counter changes the one extauthz reads
  */
 public record UpState(
         long pid, long postgresPid, String statusUrl, String jdbcUrl, String dbUser, String dbPasswordFile,
-        Map<String, Integer> ports, Map<String, String> files, List<String> endpoints, String redisUrl, long redisPid) {
+        Map<String, Integer> ports, Map<String, String> files, List<String> endpoints, String redisUrl, long redisPid,
+        String redisKeyPrefix) {
 
     /** Name of the file in the data directory. */
     public static final String FILE_NAME = "up.json";
@@ -45,6 +48,8 @@ public record UpState(
         files = files == null ? Map.of() : Map.copyOf(files);
         endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
         redisUrl = redisUrl == null ? "" : redisUrl;
+        // an up.json of an older up has none: it used the default
+        redisKeyPrefix = redisKeyPrefix == null ? io.meshguard.extauthz.redis.RedisSettings.none().keyPrefix() : redisKeyPrefix;
     }
 
     /** Writes the state atomically (write to a temporary file, then rename). */

@@ -51,7 +51,11 @@ class UpCommandTest {
         assertThat(ready.statusCode()).isEqualTo(200);
         assertThat(ready.body()).startsWith("{\"ready\":true")
                 .contains("\"name\":\"postgres\"", "\"name\":\"audit\"", "\"name\":\"policy:authz\"",
-                        "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"", "\"name\":\"redis\"");
+                        "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"", "\"name\":\"redis\"",
+                        "\"name\":\"xds:policy:authz\"");
+        java.util.List<String> checkNames = java.util.regex.Pattern.compile("\"name\":\"([^\"]+)\"").matcher(ready.body())
+                .results().map(m -> m.group(1)).toList();
+        assertThat(checkNames).doesNotHaveDuplicates();
         assertThat(get(first.state().statusUrl() + "/metrics").body()).contains("jvm_memory_used_bytes");
         assertThat(first.output()).anyMatch(line -> line.contains("meshguard is up"));
         // Every port asked as 0 is in up.json as the real one, so other commands find this stack and no other.
@@ -267,6 +271,46 @@ class UpCommandTest {
         CliRun keys = CliRun.of("apikey", "list", "--data-dir", dir);
         assertThat(keys.out().lines()).singleElement().asString().contains("name=quickstart");
 
+        // quota commands find up's admin API, and with --direct-db up's database and Redis, all through up.json
+        CliRun quota = CliRun.of("quota", "reset", "--data-dir", dir, "--quota", "payments-monthly", "--caller",
+                "tenant:t1", "--reason", "test");
+        assertThat(quota.exit()).as(quota.err()).isZero();
+        assertThat(quota.out()).contains("\"via\" : \"admin_api\"");
+        CliRun direct = CliRun.of("quota", "show", "--direct-db", "--data-dir", dir, "--policy",
+                io.meshguard.testing.FixturePolicies.file("authz.yaml").toString(), "--quota", "payments-monthly",
+                "--caller", "tenant:t1");
+        assertThat(direct.exit()).as(direct.err()).isZero();
+        assertThat(direct.err()).contains("live counters: the Redis of the `meshguard up` on");
+        assertThat(direct.out()).contains("used=0 durable=0");
+
+        // a quota reset through up reaches the Redis up's extauthz counts in: the caller is admitted again at once
+        String partnerKey = CliRun.of("apikey", "create", "--data-dir", dir, "--name", "statements", "--owner", "partner-q",
+                "--tenant", "t2", "--roles", "statements-reader").out().strip();
+        String partnerKeyId = partnerKey.split("_")[1];
+        String[] statements = {"authz", "send", "--data-dir", dir, "--host", "partners.bank.example", "--path",
+            "/v1/statements/1", "--header", "x-api-key=" + partnerKey, "--header", "x-tenant-id=t2"};
+        for (int i = 0; i < 5; i++) {
+            CliRun admitted = CliRun.of(statements);
+            assertThat(admitted.out()).as(admitted.err()).startsWith("ALLOWED");
+        }
+        assertThat(CliRun.of(statements).out()).startsWith("DENIED: HTTP 429");
+        CliRun reset = CliRun.of("quota", "reset", "--data-dir", dir, "--quota", "partner-statements-daily", "--caller",
+                "api_key:" + partnerKeyId, "--reason", "test");
+        assertThat(reset.exit()).as(reset.err()).isZero();
+        assertThat(CliRun.of(statements).out()).startsWith("ALLOWED");
+
+        // the documented xds commands, through up's admin API
+        Path sample = dataDir.resolve("sample.yaml");
+        try (var in = io.meshguard.xds.XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
+            java.nio.file.Files.write(sample, in.readAllBytes());
+        }
+        CliRun validate = CliRun.of("xds", "validate", "--data-dir", dir, sample.toString());
+        assertThat(validate.exit()).as(validate.out() + validate.err()).isZero();
+        assertThat(validate.out()).contains(": valid (");
+        CliRun publish = CliRun.of("xds", "publish", "--data-dir", dir, "--reason", "nothing changed");
+        assertThat(publish.exit()).as(publish.err()).isZero();
+        assertThat(publish.out()).contains("\"revisions\"");
+
         CliRun render = CliRun.of("xds", "render", "--data-dir", dir, "--group", "local");
         assertThat(render.exit()).as(render.err()).isZero();
         assertThat(render.out()).contains("127.0.0.1:" + state.ports().get(RunningStack.EXTAUTHZ));
@@ -357,7 +401,7 @@ class UpCommandTest {
         Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> command = new ArrayList<>(List.of(javaBin.toString(), "-Xmx256m", "-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "up", "--data-dir", dir.toString(),
-                "--policies", "../policies"));
+                "--policies", io.meshguard.testing.FixturePolicies.directory().toString()));
         List<String> given = List.of(portFlags);
         for (String flag : UpPorts.ANY.byFlag().keySet()) {
             if (!given.contains(flag)) {

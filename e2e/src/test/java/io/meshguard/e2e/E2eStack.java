@@ -30,13 +30,13 @@ import javax.sql.DataSource;
 /**
  * The stack exactly as {@code meshguard up} wires it ({@link LocalStack}: audit, dev issuer, extauthz, DLP, xDS
  * controller), every server on a free port, on the test's PostgreSQL and the tests' shared Redis (global rate limits,
- * each stack under a key prefix of its own), loading the repository's {@code policies/};
+ * each stack under a key prefix of its own), loading the product tests' fixture policies (test-support {@code FixturePolicies}, not the working tree's {@code policies/});
  * plus one emulated Envoy gateway subscribed to the controller over ADS.
  */
 final class E2eStack implements AutoCloseable {
     /** Tests run on a shared 2-core machine: filter deadlines are the emitted ones times this. */
     static final double TIMEOUT_SCALE = 25;
-    static final Path POLICIES = Path.of("..", "policies").toAbsolutePath().normalize();
+    static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();
 
     private final ComponentStack stack;
     private final LocalStack local;

@@ -189,9 +189,10 @@ class GatewayJourneysTest {
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
         assertThat(exchange.upstreamReached()).isTrue();
         assertThat(exchange.header("ratelimit-policy")).as(exchange.describe()).contains("\"free-1s\";q=5;w=1");
-        assertThat(exchange.header("ratelimit")).hasValueSatisfying(v -> assertThat(v).matches("\"free-1s\";r=9;t=\\d+"));
+        assertThat(exchange.header("ratelimit")).hasValueSatisfying(v -> assertThat(v).matches("\"free-1s\";r=5;t=\\d+"));
         assertThat(exchange.header("x-ratelimit-limit")).contains("5");
-        assertThat(exchange.header("x-ratelimit-remaining")).contains("9");
+        // 9 of the burst of 10 left, stated as no more than the limit
+        assertThat(exchange.header("x-ratelimit-remaining")).contains("5");
         // response headers are for the client only: the upstream never saw them on its request
         assertThat(accounts.received().getLast().headers().has("ratelimit")).isFalse();
     }
@@ -291,7 +292,7 @@ class GatewayJourneysTest {
         for (int i = 0; i < 1000; i++) {
             Exchange exchange = gateway.send(request);
             assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
-            toCanary += exchange.cluster().equals("quotes-canary") ? 1 : 0;
+            toCanary += exchange.cluster().equals(GROUP + "-quotes-canary") ? 1 : 0;
         }
         assertThat(toCanary).isBetween(70, 130);
         assertThat(canary.received()).hasSize(toCanary);
@@ -311,6 +312,8 @@ class GatewayJourneysTest {
         String text = Sse.content(events);
         assertThat(text.replaceAll("[^0-9]", "")).as(text).doesNotContain(CARD);
         assertThat(text).startsWith("Your card is ").endsWith(", thanks.");
+        // masked in place across the events: the client still reads a card in its four groups, last four shown
+        assertThat(text).isEqualTo("Your card is **** **** **** " + CARD.substring(12) + ", thanks.");
         assertThat(exchange.bodyChunks()).as("streamed, not buffered into one piece").hasSizeGreaterThan(1);
     }
 
@@ -402,7 +405,7 @@ class GatewayJourneysTest {
         Exchange exchange = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/ledger"), "t-dns"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
-        assertThat(stack.ads().resources().clusters().get("ledger").getType().name()).endsWith("_DNS");
+        assertThat(stack.ads().resources().clusters().get(GROUP + "-ledger").getType().name()).endsWith("_DNS");
         assertThat(ledger.received()).hasSize(1);
     }
 
@@ -698,7 +701,7 @@ class GatewayJourneysTest {
     @Test
     @Order(Integer.MAX_VALUE)
     void demo_playsEveryJourneyAgainstTheStack_andShowsWhatEachPartDid() throws Exception {
-        // last: it republishes upstream names this class shares (accounts, …) at the demo's own servers
+        // last; the demo adds its group beside this class's (same APIs, its own upstreams): this group keeps serving
         java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
         int exit = io.meshguard.cli.demo.DemoCommand.play(stack.demoTarget(),
                 new java.io.PrintStream(text, true, java.nio.charset.StandardCharsets.UTF_8));
@@ -708,8 +711,13 @@ class GatewayJourneysTest {
         assertThat(out).contains("an EMULATION of an Envoy gateway", "authorization=(stripped)", "missing_credential",
                 "insufficient_role", "deprecation: @", "client received  410", "the upstream received 0 body bytes",
                 "dlp_finding mask", "route accounts-read", "access-control-allow-origin: " + DemoGateway.ALLOWED_ORIGIN,
-                "quotes-canary=", "authz_decision allow");
+                "demo-quotes-canary=", "authz_decision allow");
         assertThat(out).doesNotContain(CARD).doesNotContain(EMAIL).doesNotContain("PRIVATE KEY");
+        // this class's group still routes to its own backend, not to one of the demo's (closed once it ended)
+        accounts.clear();
+        Exchange after = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts/5"), "t-after"));
+        assertThat(after.status()).as(after.describe()).isEqualTo(200);
+        assertThat(accounts.received()).hasSize(1);
     }
 
     @Test

@@ -20,8 +20,9 @@ import javax.sql.DataSource;
 /**
  * Usage per API version over a time window: the gateway's {@code api_call} rows (one per request: the rows the
  * access-log receiver writes with {@code details.api} and {@code details.api_version}; the DLP server's row for the
- * same request carries no API and is not counted) joined with the xDS controller's API versions (lifecycle,
- * deprecation and sunset dates, successor), so a version without traffic shows too.
+ * same request carries no API and is not counted) joined with the API versions the gateways serve (lifecycle,
+ * deprecation and sunset dates, successor, from each gateway group's newest published revision), so a version
+ * without traffic shows too. Not the draft: after a rollback, or before a publish, it says something else.
  */
 public final class ApiUsageReport {
     private static final String API = AccessLogMapper.API_DETAIL;
@@ -42,9 +43,17 @@ public final class ApiUsageReport {
             + "   percentile_cont(0.5) within group (order by latency_us) as p50_us,"
             + "   percentile_cont(0.95) within group (order by latency_us) as p95_us"
             + "   from calls group by api, version),"
-            + " versions as (select a.name as api, v.version, v.status, v.deprecated_at, v.sunset_at, v.successor"
-            + "   from api a join api_version v on v.api_id = a.id"
-            + "   where cast(? as text) is null or a.name = ?)"
+            // what the gateways serve: each group's newest revision (a rollback is a new revision), not the draft
+            // tables (api, api_version), which may hold an unpublished change or the state before a rollback
+            + " served as (select r.id, r.content from config_revision r"
+            + "   where r.id in (select max(id) from config_revision group by group_id)),"
+            + " versions as (select distinct on (a->>'name', v->>'version') a->>'name' as api, v->>'version' as version,"
+            + "   coalesce(v->>'status', 'active') as status, (v->>'deprecated_at')::timestamptz as deprecated_at,"
+            + "   (v->>'sunset_at')::timestamptz as sunset_at, v->>'successor' as successor"
+            + "   from served s, jsonb_array_elements(coalesce(s.content->'apis', '[]'::jsonb)) a,"
+            + "   jsonb_array_elements(coalesce(a->'versions', '[]'::jsonb)) v"
+            + "   where cast(? as text) is null or a->>'name' = ?"
+            + "   order by a->>'name', v->>'version', s.id desc)"
             + " select coalesce(u.api, v.api) as api, coalesce(u.version, v.version) as version,"
             + " v.status, v.deprecated_at, v.sunset_at, v.successor,"
             + " coalesce(u.requests, 0) as requests, coalesce(u.errors, 0) as errors,"

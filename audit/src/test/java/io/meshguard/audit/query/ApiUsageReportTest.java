@@ -31,16 +31,24 @@ class ApiUsageReportTest {
     @BeforeAll
     static void data() throws Exception {
         try (var c = PG.dataSource().getConnection(); var s = c.createStatement()) {
+            // the draft says payments v1 is sunset; the gateways serve it deprecated (a rollback undid the sunset)
             s.execute("insert into api (name) values ('payments'), ('orders')");
-            s.execute("insert into api_version (api_id, version, status, deprecated_at, sunset_at, successor)"
-                    + " select id, 'v2', 'active', null, null, null from api where name = 'payments'");
-            s.execute("insert into api_version (api_id, version, status, deprecated_at, sunset_at, successor)"
-                    + " select id, 'v1', 'deprecated', '2027-01-01T00:00:00Z', '" + SUNSET + "', 'v2' from api"
+            s.execute("insert into api_version (api_id, version, status) select id, 'v1', 'sunset' from api"
                     + " where name = 'payments'");
-            s.execute("insert into api_version (api_id, version, status) select id, 'v0', 'retired' from api"
-                    + " where name = 'payments'");
-            s.execute("insert into api_version (api_id, version, status) select id, 'v1', 'active' from api"
-                    + " where name = 'orders'");
+            s.execute("insert into gateway_group (name, environment) values ('edge', 'prod'), ('back', 'prod')");
+            s.execute("insert into config_revision (group_id, created_by, content) select id, 'ops', '"
+                    + "{\"apis\": [{\"name\": \"payments\", \"versions\": [{\"version\": \"v1\", \"status\": \"sunset\"}]}]}'"
+                    + " from gateway_group where name = 'edge'");
+            s.execute("insert into config_revision (group_id, created_by, reason, content) select id, 'ops', 'rollback', '"
+                    + "{\"apis\": [{\"name\": \"payments\", \"versions\": ["
+                    + "{\"version\": \"v2\", \"status\": \"active\"},"
+                    + "{\"version\": \"v1\", \"status\": \"deprecated\", \"deprecated_at\": \"2027-01-01T00:00:00Z\","
+                    + " \"sunset_at\": \"" + SUNSET + "\", \"successor\": \"v2\"},"
+                    + "{\"version\": \"v0\", \"status\": \"retired\"}]}]}'"
+                    + " from gateway_group where name = 'edge'");
+            s.execute("insert into config_revision (group_id, created_by, content) select id, 'ops', '"
+                    + "{\"apis\": [{\"name\": \"orders\", \"versions\": [{\"version\": \"v1\"}]}]}'"
+                    + " from gateway_group where name = 'back'");
         }
         List<AuditEvent> rows = new ArrayList<>();
         int second = 0;
@@ -84,6 +92,13 @@ class ApiUsageReportTest {
     private static VersionUsage version(List<VersionUsage> r, String api, String version) {
         return r.stream().filter(u -> u.api().equals(api) && u.version().equals(version)).findFirst()
                 .orElseThrow(() -> new AssertionError(api + " " + version + " not in " + r));
+    }
+
+    @Test
+    void lifecycle_isWhatTheGatewaysServeAfterARollback_notTheDraft() throws Exception {
+        VersionUsage v1 = version(report(Optional.of("payments"), 3), "payments", "v1");
+        assertThat(v1.lifecycle()).hasValue("deprecated");
+        assertThat(v1.sunsetAt()).hasValue(SUNSET);
     }
 
     @Test

@@ -40,7 +40,8 @@ public final class AuditQueryCommand implements Callable<Integer> {
     @Option(names = "--tenant", description = "Only this tenant.")
     String tenant;
 
-    @Option(names = "--kind", description = "Only this kind: authz_decision, dlp_finding, api_call, config_change.")
+    @Option(names = "--kind", completionCandidates = KindNames.class,
+            description = "Only this kind: ${COMPLETION-CANDIDATES}.")
     String kind;
 
     @Option(names = "--subject", description = "Only this subject (user or service).")
@@ -67,7 +68,7 @@ public final class AuditQueryCommand implements Callable<Integer> {
         }
         if (kind != null) {
             q = q.withKind(AuditKind.parse(kind).orElseThrow(() -> new IllegalArgumentException(
-                    "unknown --kind '" + kind + "': use authz_decision, dlp_finding, api_call or config_change")));
+                    "unknown --kind '" + kind + "': use one of " + String.join(", ", new KindNames()))));
         }
         if (subject != null) {
             q = q.withSubject(subject);
@@ -83,5 +84,13 @@ public final class AuditQueryCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** Every kind's name, from {@link AuditKind} itself, so help and errors cannot fall behind a new kind. */
+    static final class KindNames implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return java.util.Arrays.stream(AuditKind.values()).map(AuditKind::dbName).iterator();
+        }
     }
 }

@@ -198,6 +198,27 @@ public final class ApiKeyCommand implements Runnable {
         return out;
     }
 
+    /**
+     * The key id {@code given} names. Operators paste the whole key as often as its id; the whole key carries the
+     * secret, which must not be echoed to a terminal, a shell history's neighbour or a ticket: it is recognised by its
+     * format ({@code mgk_<id>_<secret>}) and only its id is used and printed from then on.
+     */
+    static String keyIdOf(CommandSpec spec, String given) {
+        Optional<io.meshguard.extauthz.apikey.ApiKeySecret.Parsed> whole =
+                io.meshguard.extauthz.apikey.ApiKeySecret.parse(given.strip());
+        if (whole.isPresent()) {
+            spec.commandLine().getErr().printf("note: that was a whole key (secret included), not a key id: using its id"
+                    + " %s; treat the secret as exposed wherever it was pasted%n", whole.get().keyId());
+            spec.commandLine().getErr().flush();
+            return whole.get().keyId();
+        }
+        if (given.startsWith("mgk_") || given.length() > 64) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "not a key id (16 hex characters) nor a whole key; nothing done (the value is not repeated here)");
+        }
+        return given;
+    }
+
     static void describe(PrintWriter out, ApiKey k) {
         out.printf("%s  tenant=%s owner=%s name=%s tier=%s roles=%s scopes=%s created=%s expires=%s revoked=%s uses=%d last_used=%s%n",
                 k.keyId(), k.tenant(), k.owner(), k.name(), k.tier(), String.join(",", k.roles()), String.join(",", k.scopes()),
@@ -283,13 +304,14 @@ public final class ApiKeyCommand implements Runnable {
         public Integer call() throws Exception {
             Duration g = Durations.parse(grace).orElseThrow(() ->
                     new CommandLine.ParameterException(spec.commandLine(), "--grace: not a duration like 30m, 24h, 7d: " + grace));
-            ApiKeyService.Created c = target.withKeys(spec, keys -> keys.rotate(keyId, g, reason));
+            String id = keyIdOf(spec, keyId);
+            ApiKeyService.Created c = target.withKeys(spec, keys -> keys.rotate(id, g, reason));
             PrintWriter out = spec.commandLine().getOut();
             out.println(c.text());
             out.flush();
             PrintWriter err = spec.commandLine().getErr();
             describe(err, c.key());
-            err.printf("Old key %s stops working at %s. Store the new key now: it cannot be shown again.%n", keyId,
+            err.printf("Old key %s stops working at %s. Store the new key now: it cannot be shown again.%n", id,
                     Instant.now().plus(g));
             err.flush();
             return 0;
@@ -305,7 +327,7 @@ public final class ApiKeyCommand implements Runnable {
         @CommandLine.Mixin
         Target target = new Target();
 
-        @Parameters(paramLabel = "KEY_ID")
+        @Parameters(paramLabel = "KEY_ID", description = "The key's id; a whole key is recognised and only its id used.")
         String keyId;
 
         @Option(names = "--reason", defaultValue = "", description = "Why (goes to the audit trail).")
@@ -313,12 +335,13 @@ public final class ApiKeyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!target.withKeys(spec, keys -> keys.revoke(keyId, reason))) {
-                spec.commandLine().getErr().printf("meshguard apikey revoke: no active key %s%n", keyId);
+            String id = keyIdOf(spec, keyId);
+            if (!target.withKeys(spec, keys -> keys.revoke(id, reason))) {
+                spec.commandLine().getErr().printf("meshguard apikey revoke: no active key %s%n", id);
                 spec.commandLine().getErr().flush();
                 return 1;
             }
-            spec.commandLine().getOut().printf("revoked %s%n", keyId);
+            spec.commandLine().getOut().printf("revoked %s%n", id);
             spec.commandLine().getOut().flush();
             return 0;
         }

@@ -41,8 +41,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code meshguard quota show|adjust|reset}: one caller's calendar quota in the current period, as extauthz counts it
  * (docs/operator-guide.md §Quotas). Changes need {@code --reason}, are recorded in {@code quota_adjustment} with the
- * actor and written to the audit log as {@code quota} events; with Redis ({@code --redis}, {@code MESHGUARD_REDIS_URL}
- * or {@code redis.url} in {@code --config}) they take effect on the live counter at once.
+ * actor and written to the audit log as {@code quota} events, and take effect on the live counter at once: through the
+ * admin API on the server's own Redis; with {@code --direct-db} on {@code --redis}, {@code MESHGUARD_REDIS_URL},
+ * {@code redis.url} in {@code --config}, or the Redis of the running {@code meshguard up} (from its {@code up.json}).
  */
 @Command(name = "quota", mixinStandardHelpOptions = true,
         description = "Show, adjust or reset a caller's calendar quota (quotas: in the authz policy).",
@@ -136,14 +137,7 @@ public final class QuotaCommand implements Runnable {
                 ConfigSchema schema = ConfigSchema.builder().add(new DbConfig("meshguard-quota")).add(new RedisConfig()).build();
                 loaded = ConfigLoader.load(schema, Optional.of(config), System.getenv());
             }
-            RedisSettings redis = loaded != null ? new RedisConfig().read(loaded) : RedisSettings.none();
-            String url = Optional.ofNullable(redisUrl).or(() -> Optional.ofNullable(System.getenv("MESHGUARD_REDIS_URL")))
-                    .filter(s -> !s.isBlank()).orElse(redis.url());
-            if (!url.isBlank()) {
-                String password = Optional.ofNullable(System.getenv("MESHGUARD_REDIS_PASSWORD")).orElse(redis.password());
-                redis = new RedisSettings(url, password, redis.tlsCaFile(), redis.connectTimeout(), Duration.ofSeconds(2),
-                        redis.keyPrefix());
-            }
+            RedisSettings redis = redis(loaded, err);
             HikariDataSource pool = null;
             RedisConnection conn = null;
             try {
@@ -173,6 +167,37 @@ public final class QuotaCommand implements Runnable {
                     pool.close();
                 }
             }
+        }
+
+        /**
+         * The Redis whose live counters extauthz reads: {@code --redis}, {@code MESHGUARD_REDIS_URL} or
+         * {@code redis.url} in {@code --config} when given; otherwise, when the database is the running
+         * {@code meshguard up}'s, that stack's Redis (URL, password and key prefix from its {@code up.json}): the one
+         * place every command finds the stack.
+         */
+        private RedisSettings redis(Config loaded, PrintWriter err) throws java.io.IOException {
+            RedisSettings fromConfig = loaded != null ? new RedisConfig().read(loaded) : RedisSettings.none();
+            Optional<String> named = Optional.ofNullable(redisUrl)
+                    .or(() -> Optional.ofNullable(System.getenv("MESHGUARD_REDIS_URL"))).filter(s -> !s.isBlank())
+                    .or(() -> Optional.of(fromConfig.url()).filter(s -> !s.isBlank()));
+            if (named.isPresent()) {
+                String password = Optional.ofNullable(System.getenv("MESHGUARD_REDIS_PASSWORD")).orElse(fromConfig.password());
+                return new RedisSettings(named.get(), password, fromConfig.tlsCaFile(), fromConfig.connectTimeout(),
+                        Duration.ofSeconds(2), fromConfig.keyPrefix());
+            }
+            boolean databaseNamed = loaded != null && !loaded.get(DbConfig.URL).isBlank();
+            Optional<io.meshguard.cli.RunningStack> up = databaseNamed ? Optional.empty()
+                    : database.runningStack(System.getenv());
+            if (up.isPresent()) {
+                Optional<RedisSettings> upRedis = up.get().redisSettings();
+                if (upRedis.isPresent()) {
+                    err.println("live counters: the Redis of the `meshguard up` on " + up.get().dataDir() + " ("
+                            + upRedis.get().redactedUrl() + ")");
+                    err.flush();
+                    return upRedis.get().withCommandTimeout(Duration.ofSeconds(2));
+                }
+            }
+            return RedisSettings.none();
         }
 
         /**

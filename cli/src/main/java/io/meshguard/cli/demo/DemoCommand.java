@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.function.Predicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -107,14 +106,12 @@ public final class DemoCommand implements Callable<Integer> {
         }
         GatewayConfig mine = GatewayYaml.read("meshguard demo", DemoGateway.yaml(GROUP, upstreams));
         GatewayConfig theirs = ConfigJson.readConfig(current.body());
-        List<String> groups = mine.groups().stream().map(g -> g.name()).toList();
-        List<String> upstreamNames = mine.upstreams().stream().map(u -> u.name()).toList();
-        List<String> apis = mine.apis().stream().map(a -> a.name()).toList();
-        GatewayConfig merged = new GatewayConfig(
-                concat(theirs.groups(), g -> !groups.contains(g.name()), mine.groups()),
-                concat(theirs.upstreams(), u -> !upstreamNames.contains(u.name()), mine.upstreams()),
-                concat(theirs.apis(), a -> !apis.contains(a.name()), mine.apis()),
-                concat(theirs.routes(), r -> !r.group().equals(GROUP), mine.routes()));
+        GatewayConfig merged;
+        try {
+            merged = DemoDraft.merge(theirs, mine, GROUP);
+        } catch (IllegalStateException e) {
+            return e.getMessage();
+        }
         HttpResponse<String> put = admin.send("PUT", "/config", ConfigJson.write(merged));
         if (put.statusCode() != 200) {
             return "the controller refused the demo's gateway config (" + put.statusCode() + "): " + put.body();
@@ -123,12 +120,6 @@ public final class DemoCommand implements Callable<Integer> {
                 ConfigJson.mapper().createObjectNode().put("reason", "meshguard demo").toString());
         return publish.statusCode() == 200 ? null
                 : "publishing failed (" + publish.statusCode() + "): " + publish.body();
-    }
-
-    private static <T> List<T> concat(List<T> theirs, Predicate<T> keep, List<T> mine) {
-        List<T> out = new ArrayList<>(theirs.stream().filter(keep).toList());
-        out.addAll(mine);
-        return out;
     }
 
     /** The journeys and how each is shown. */

@@ -33,8 +33,9 @@ public final class DemoGateway {
             return new Upstreams(
                     UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\",\"balance\":42}"),
                     UpstreamServer.sse("chat-llm", 0, List.of(
-                            Sse.event("Your card "), Sse.event("is " + CARD.substring(0, 4) + " " + CARD.substring(4, 9)),
-                            Sse.event(CARD.substring(9, 12) + " " + CARD.substring(12)), Sse.event(", thanks."),
+                            // the card in its usual 4-4-4-4 groups, split inside the second group across two events
+                            Sse.event("Your card "), Sse.event("is " + grouped(CARD).substring(0, 7)),
+                            Sse.event(grouped(CARD).substring(7)), Sse.event(", thanks."),
                             "data: [DONE]\n\n")),
                     UpstreamServer.json("quotes-stable", 0, "{\"upstream\":\"{upstream}\"}"),
                     UpstreamServer.json("quotes-canary", 0, "{\"upstream\":\"{upstream}\"}"),
@@ -51,6 +52,11 @@ public final class DemoGateway {
 
     private DemoGateway() {}
 
+    /** A card number as people write it: groups of four separated by spaces. */
+    public static String grouped(String card) {
+        return card.replaceAll("(\\d{4})(?=\\d)", "$1 ");
+    }
+
     /** The configuration for gateway group {@code group}, routing to {@code upstreams}. */
     public static String yaml(String group, Upstreams upstreams) {
         return """
@@ -63,17 +69,18 @@ public final class DemoGateway {
                     proxyless_authz: off
                     cors: {allowed_origins: [https://app.demo.test, 'https://*.preview.demo.test']}
                 upstreams:
-                  # the demo backends run on this machine: each loopback endpoint names its own exception
-                  - {name: accounts, protocol: http1, endpoints: [{address: 127.0.0.1, port: %1$d}],
+                  # the demo backends run on this machine: each loopback endpoint names its own exception. Named
+                  # after the group: they close when the demo ends, so no other group may come to route to them.
+                  - {name: {group}-accounts, protocol: http1, endpoints: [{address: 127.0.0.1, port: %1$d}],
                      address_exceptions: [{address: 127.0.0.1, port: %1$d, reason: "demo backend on this machine"}]}
-                  - {name: chat-llm, protocol: http1, endpoints: [{address: 127.0.0.1, port: %2$d}],
+                  - {name: {group}-chat-llm, protocol: http1, endpoints: [{address: 127.0.0.1, port: %2$d}],
                      address_exceptions: [{address: 127.0.0.1, port: %2$d, reason: "demo backend on this machine"}]}
-                  - {name: quotes-stable, protocol: http1, endpoints: [{address: 127.0.0.1, port: %3$d}],
+                  - {name: {group}-quotes-stable, protocol: http1, endpoints: [{address: 127.0.0.1, port: %3$d}],
                      address_exceptions: [{address: 127.0.0.1, port: %3$d, reason: "demo backend on this machine"}]}
-                  - {name: quotes-canary, protocol: http1, endpoints: [{address: 127.0.0.1, port: %4$d}],
+                  - {name: {group}-quotes-canary, protocol: http1, endpoints: [{address: 127.0.0.1, port: %4$d}],
                      address_exceptions: [{address: 127.0.0.1, port: %4$d, reason: "demo backend on this machine"}]}
                   # named by DNS: Envoy needs a DNS cluster for it (an EDS endpoint must be an IP)
-                  - {name: ledger, protocol: http1, endpoints: [{address: localhost, port: %5$d}],
+                  - {name: {group}-ledger, protocol: http1, endpoints: [{address: localhost, port: %5$d}],
                      address_exceptions: [{address: localhost, port: %5$d, reason: "demo backend on this machine"}]}
                 apis:
                   - name: demo
@@ -91,19 +98,19 @@ public final class DemoGateway {
                       - {version: v1, status: active}
                 routes:
                   - {name: accounts-v1, group: {group}, api: demo, version: v1, match: {path_prefix: /accounts},
-                     destinations: [{upstream: accounts, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
+                     destinations: [{upstream: {group}-accounts, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
                   - {name: accounts, group: {group}, api: demo, version: v2, match: {path_prefix: /accounts},
-                     destinations: [{upstream: accounts, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
+                     destinations: [{upstream: {group}-accounts, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
                   - {name: chat, group: {group}, api: demo, version: v2, match: {path_prefix: /chat/completions, methods: [POST]},
-                     destinations: [{upstream: chat-llm, weight: 100}], streaming: true, authz_profile: dev-demo, dlp_profile: llm}
+                     destinations: [{upstream: {group}-chat-llm, weight: 100}], streaming: true, authz_profile: dev-demo, dlp_profile: llm}
                   - {name: quotes, group: {group}, api: demo, version: v2, match: {path_prefix: /quotes},
-                     destinations: [{upstream: quotes-stable, weight: 90}, {upstream: quotes-canary, weight: 10}],
+                     destinations: [{upstream: {group}-quotes-stable, weight: 90}, {upstream: {group}-quotes-canary, weight: 10}],
                      authz_profile: dev-demo, dlp_profile: default}
                   - {name: ledger, group: {group}, api: demo, version: v2, match: {path_prefix: /ledger},
-                     destinations: [{upstream: ledger, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
+                     destinations: [{upstream: {group}-ledger, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
                   # the bank policy's own rule and the LLM DLP profile, chosen by the gateway route
-                  - {name: bank-accounts, group: {group}, api: bank, version: v1, match: {path_prefix: /accounts},
-                     destinations: [{upstream: ledger, weight: 100}], authz_profile: accounts-read, dlp_profile: llm}
+                  - {name: bank-accounts, group: {group}, api: bank, version: v1, match: {path_prefix: /accounts, methods: [GET]},
+                     destinations: [{upstream: {group}-ledger, weight: 100}], authz_profile: accounts-read, dlp_profile: llm}
                 """.replace("{group}", group).formatted(upstreams.accounts().port(), upstreams.llm().port(),
                 upstreams.stable().port(), upstreams.canary().port(), upstreams.ledger().port());
     }

@@ -71,6 +71,7 @@ public final class DevPolicyWriter implements ServerComponent {
     @Override
     public synchronized void start() throws IOException, PolicyInvalidException {
         writeIfChanged();
+        completeThePolicySet();
         poller = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("dev-policy").factory());
         poller.scheduleWithFixedDelay(this::refresh, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -90,6 +91,27 @@ public final class DevPolicyWriter implements ServerComponent {
         } catch (IOException | RuntimeException e) {
             lastProblem = Optional.of("cannot read: " + e.getMessage());
             log.error("cannot refresh the dev policy from {}: {}", base, e.toString());
+        }
+    }
+
+    /**
+     * Makes the dev policy's directory a complete policy set, as the servers of {@code up} load it: the generated
+     * {@code authz.yaml} beside links to the base directory's other policy files ({@code dlp.yaml}, {@code access.yaml}),
+     * so {@code meshguard xds apply --policies DATA_DIR/dev-issuer/policy} and {@code policy check} judge a gateway
+     * config (the demo's {@code dev-demo} routes included) against exactly what {@code up} runs. Links, not copies:
+     * an edit of {@code policies/dlp.yaml} is seen there at once.
+     */
+    private void completeThePolicySet() throws IOException {
+        for (String name : List.of("dlp.yaml", "access.yaml")) {
+            Path source = base.toAbsolutePath().normalize().resolveSibling(name);
+            Path link = target.resolveSibling(name);
+            if (Files.exists(source) && !Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.createSymbolicLink(link, source);
+            } else if (Files.isSymbolicLink(link) && !Files.readSymbolicLink(link).equals(source)) {
+                // a data directory reused with another --policies
+                Files.delete(link);
+                Files.createSymbolicLink(link, source);
+            }
         }
     }
 

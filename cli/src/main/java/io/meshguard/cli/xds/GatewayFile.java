@@ -43,7 +43,9 @@ public final class GatewayFile {
             return Optional.empty();
         }
         ValidationResult result = validator.validate(config);
-        result.problems().forEach(p -> err.accept(file + ": " + p));
+        // most severe first: an error must not scroll away behind a screen of info lines
+        result.problems().stream().sorted(java.util.Comparator.comparing(io.meshguard.xds.validate.Problem::severity))
+                .forEach(p -> err.accept(file + ": " + p));
         if (!result.valid()) {
             err.accept(file + ": " + result.errors().size() + " error(s)");
             return Optional.empty();

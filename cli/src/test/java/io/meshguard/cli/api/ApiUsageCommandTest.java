@@ -32,10 +32,13 @@ class ApiUsageCommandTest {
     @BeforeAll
     static void data() throws Exception {
         try (var c = PG.dataSource().getConnection(); var s = c.createStatement()) {
-            s.execute("insert into api (name) values ('payments')");
-            s.execute("insert into api_version (api_id, version, status) select id, 'v2', 'active' from api");
-            s.execute("insert into api_version (api_id, version, status, deprecated_at, sunset_at, successor)"
-                    + " select id, 'v1', 'deprecated', '2026-01-01T00:00:00Z', '" + SUNSET + "', 'v2' from api");
+            // what the gateways serve: the group's published revision (api usage does not read the draft)
+            s.execute("insert into gateway_group (name, environment) values ('edge', 'prod')");
+            s.execute("insert into config_revision (group_id, created_by, content) select id, 'ops', '"
+                    + "{\"apis\": [{\"name\": \"payments\", \"versions\": ["
+                    + "{\"version\": \"v2\", \"status\": \"active\"},"
+                    + "{\"version\": \"v1\", \"status\": \"deprecated\", \"deprecated_at\": \"2026-01-01T00:00:00Z\","
+                    + " \"sunset_at\": \"" + SUNSET + "\", \"successor\": \"v2\"}]}]}' from gateway_group");
         }
         List<AuditEvent> rows = new ArrayList<>();
         for (int i = 0; i < 4; i++) {

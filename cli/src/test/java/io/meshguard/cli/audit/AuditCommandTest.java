@@ -66,6 +66,15 @@ class AuditCommandTest {
     }
 
     @Test
+    void queryHelp_listsEveryKind() {
+        CliRun r = CliRun.of("audit", "query", "--help");
+        assertThat(r.exit()).isZero();
+        for (io.meshguard.audit.AuditKind k : io.meshguard.audit.AuditKind.values()) {
+            assertThat(r.out()).contains(k.dbName());
+        }
+    }
+
+    @Test
     void query_filtersByTenantAndTime_asTable() {
         CliRun r = CliRun.of("audit", "query", "--db", dbUrl(), "--since", "1h", "--tenant", "acme");
         assertThat(r.exit()).as(r.err()).isZero();

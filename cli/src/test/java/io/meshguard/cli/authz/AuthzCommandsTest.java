@@ -34,7 +34,8 @@ class AuthzCommandsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final Path POLICIES = Path.of("..", "policies");
+    /** The product's own fixture policies, never the working tree's policies/ (a bank edits those). */
+    static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();
 
     @TempDir
     Path tmp;
@@ -279,6 +280,26 @@ class AuthzCommandsTest {
         assertThat(run("apikey", "list", "--direct-db", "--config", config.toString(), "--all")).isEqualTo(0);
         assertThat(out()).contains(keyId);
         assertThat(run("apikey", "rotate", "--direct-db", "--config", config.toString(), keyId, "--grace", "soon")).isEqualTo(2);
+    }
+
+    @Test
+    void apikeyRevoke_givenTheWholeKey_revokesByItsId_andNeverPrintsTheSecret() throws Exception {
+        Path pw = tmp.resolve("pw");
+        Files.writeString(pw, PG.password());
+        Path config = tmp.resolve("db.yaml");
+        Files.writeString(config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
+        assertThat(run("apikey", "create", "--direct-db", "--config", config.toString(), "--name", "leaked", "--owner", "p",
+                "--tenant", "acme")).as(err()).isEqualTo(0);
+        Matcher m = Pattern.compile("(mgk_([0-9a-f]{16})_([A-Za-z0-9_-]{43}))").matcher(out());
+        assertThat(m.find()).isTrue();
+
+        assertThat(run("apikey", "revoke", "--direct-db", "--config", config.toString(), m.group(1), "--reason", "leaked"))
+                .as(err()).isEqualTo(0);
+        assertThat(out().lines().filter(l -> !l.startsWith("{"))).containsExactly("revoked " + m.group(2));
+        assertThat(out() + err()).doesNotContain(m.group(3));
+        assertThat(err()).contains("whole key");
+        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString(), "--all")).isEqualTo(0);
+        assertThat(out()).contains(m.group(2)).doesNotContain("revoked=no");
     }
 
     @Test

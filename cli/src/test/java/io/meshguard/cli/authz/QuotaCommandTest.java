@@ -145,6 +145,7 @@ class QuotaCommandTest {
     @Test
     void resetAndAdjust_changeTheLiveCount_andAreAuditedWithActorAndReason() throws Exception {
         assertThat(admitted(7)).isEqualTo(5);
+        replica.flush();
         CliRun reset = quota("reset", "--quota", "daily", "--reason", "INC-1234 double billing", "--actor", "ops-kim");
         assertThat(reset.exit()).as(reset.err()).isZero();
         assertThat(reset.out()).contains("reset quota=daily caller=api_key:" + keyId).contains("delta=-5").contains("live=0");
@@ -174,6 +175,62 @@ class QuotaCommandTest {
                 assertThat(rs.getString(2)).isEqualTo("adjust");
             }
         }
+    }
+
+    @Test
+    void reset_afterTheStoresDriftedApart_setsBothToZero_neverANegativeCount() throws Exception {
+        assertThat(admitted(7)).isEqualTo(5);
+        replica.flush();
+        // a reset that reached PostgreSQL but not Redis (no Redis given): durable 0, live still 5
+        new io.meshguard.extauthz.quota.QuotaOperations(new QuotaStore(PG.dataSource()), Optional::empty,
+                new LiveCounters(prefix, Duration.ofSeconds(2)), QuotaAudit.logOnly(), Clock.systemUTC())
+                .reset(parsed.quotas().get(0), "api_key:" + keyId, "ops-kim", "cli", "first try", "r1");
+
+        CliRun reset = quota("reset", "--quota", "daily", "--reason", "second try, with Redis", "--actor", "ops-kim");
+        assertThat(reset.exit()).as(reset.err()).isZero();
+        assertThat(reset.out()).contains("durable=0").contains("live=0");
+        CliRun show = quota("show", "--quota", "daily");
+        assertThat(show.out()).contains("used=0 durable=0 live=0");
+        assertThat(admitted(7)).isEqualTo(5);
+    }
+
+    @Test
+    void directDb_underUp_changesTheLiveCounterInUpsRedis() throws Exception {
+        assertThat(admitted(7)).isEqualTo(5);
+        replica.flush();
+        // the up.json a running `meshguard up` writes: this process stands in for it
+        Path dataDir = Files.createDirectories(tmp.resolve("up-data"));
+        Path pw = tmp.resolve("db-password");
+        Files.writeString(pw, PG.password());
+        Files.writeString(dataDir.resolve("up.json"), new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()
+                .put("pid", ProcessHandle.current().pid()).put("jdbcUrl", PG.jdbcUrl()).put("dbUser", PG.user())
+                .put("dbPasswordFile", pw.toString()).put("redisUrl", SharedRedis.get().url())
+                .put("redisKeyPrefix", prefix).toString());
+
+        CliRun reset = CliRun.of("quota", "reset", "--direct-db", "--data-dir", dataDir.toString(), "--policy",
+                policy.toString(), "--quota", "daily", "--caller", "api_key:" + keyId, "--reason", "INC-9", "--actor", "ops");
+        assertThat(reset.exit()).as(reset.err()).isZero();
+        assertThat(reset.err()).contains("the Redis of the `meshguard up` on");
+        assertThat(reset.out()).contains("live=0").contains("durable=0");
+        assertThat(admitted(7)).isEqualTo(5);
+    }
+
+    @Test
+    void show_withRedis_printsNoLogLineOfTheRedisClient() {
+        // CliRun leaves log lines out; here they must be seen
+        java.io.PrintStream originalErr = System.err;
+        java.io.ByteArrayOutputStream raw = new java.io.ByteArrayOutputStream();
+        int exit;
+        try {
+            System.setErr(new java.io.PrintStream(raw, true, java.nio.charset.StandardCharsets.UTF_8));
+            exit = io.meshguard.cli.Main.execute("quota", "show", "--direct-db", "--config", config.toString(), "--policy",
+                    policy.toString(), "--caller", "api_key:" + keyId, "--quota", "daily");
+        } finally {
+            System.setErr(originalErr);
+        }
+        String err = raw.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(exit).as(err).isZero();
+        assertThat(err).doesNotContain("\"logger\":\"io.lettuce");
     }
 
     @Test

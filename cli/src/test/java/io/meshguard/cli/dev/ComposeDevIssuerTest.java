@@ -48,7 +48,7 @@ class ComposeDevIssuerTest {
         assertThat(init.find()).as("make-secrets.sh runs dev init").isTrue();
         URI jwksUri = URI.create(init.group(1));
 
-        int exit = Main.execute("dev", "init", "--data-dir", secrets.toString(), "--policies", "../policies",
+        int exit = Main.execute("dev", "init", "--data-dir", secrets.toString(), "--policies", io.meshguard.testing.FixturePolicies.directory().toString(),
                 "--jwks-uri", jwksUri.toString());
         assertThat(exit).isZero();
 

@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code meshguard dev token} and Envoy-shaped Check calls over gRPC.
  */
 class DevIssuerTest {
-    private static final Path BASE_POLICY = Path.of("..", "policies", "authz.yaml");
+    private static final Path BASE_POLICY = io.meshguard.testing.FixturePolicies.file("authz.yaml");
 
     @TempDir
     static Path dataDir;
@@ -193,6 +193,20 @@ class DevIssuerTest {
         assertThat(Files.readString(BASE_POLICY)).doesNotContain(DevIssuer.ISSUER).doesNotContain(DevIssuer.NAME);
         CheckResponse r = demo(shippedServer, bearer(token, "t1"));
         assertThat(r.hasOkResponse()).isFalse();
+    }
+
+    @Test
+    void devPolicyDirectory_isACompletePolicySet_andTheDemoConfigPassesItWithoutWarnings() throws Exception {
+        Path dir = files.policy().getParent();
+        Path demo = dataDir.resolve("demo-gateway.yaml");
+        try (io.meshguard.cli.demo.DemoGateway.Upstreams upstreams = io.meshguard.cli.demo.DemoGateway.Upstreams.start()) {
+            java.nio.file.Files.writeString(demo, io.meshguard.cli.demo.DemoGateway.yaml("demo", upstreams));
+        }
+        io.meshguard.cli.CliRun r = io.meshguard.cli.CliRun.of("xds", "apply", "--dry-run", "--policies", dir.toString(),
+                demo.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).doesNotContain(" error ").doesNotContain(" warning ");
+        assertThat(io.meshguard.cli.CliRun.of("policy", "check", dir.toString()).exit()).isZero();
     }
 
     @Test

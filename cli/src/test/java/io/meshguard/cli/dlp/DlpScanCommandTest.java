@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class DlpScanCommandTest {
-    private static final Path POLICY = Path.of("../policies/dlp.yaml");
+    private static final Path POLICY = io.meshguard.testing.FixturePolicies.file("dlp.yaml");
 
     private record Run(int exit, String stdout, String stderr) {}
 

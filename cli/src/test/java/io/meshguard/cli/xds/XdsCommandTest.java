@@ -54,6 +54,29 @@ class XdsCommandTest {
         assertThat(r.err()).contains("weights must sum to 100, got 90").contains("nothing applied");
     }
 
+    @Test
+    void apply_errorsComeBeforeTheInfoLines() throws Exception {
+        Path file = tmp.resolve("mixed.yaml");
+        StringBuilder upstreams = new StringBuilder();
+        for (int i = 1; i <= 6; i++) {
+            // each loopback endpoint with its exception: two info lines apiece
+            upstreams.append("  - {name: u").append(i).append(", endpoints: [{address: 127.0.0.1, port: ").append(9000 + i)
+                    .append("}], address_exceptions: [{address: 127.0.0.1, port: ").append(9000 + i)
+                    .append(", reason: local}]}\n");
+        }
+        Files.writeString(file, "groups: [{name: edge}]\nupstreams:\n" + upstreams + """
+                apis: [{name: shop, default_version: v1, versions: [{version: v1}]}]
+                routes:
+                  - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
+                     destinations: [{upstream: u1, weight: 70}, {upstream: u2, weight: 20}]}
+                """);
+        CliRun r = CliRun.of("xds", "apply", "--dry-run", file.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        java.util.List<String> lines = r.err().lines().filter(l -> l.startsWith(file + ": ")).toList();
+        assertThat(lines).anyMatch(l -> l.contains(" info "));
+        assertThat(lines.get(0)).contains(" error ").contains("weights must sum to 100");
+    }
+
     private Path gatewayNaming(String authzProfile, String dlpProfile) throws Exception {
         Path file = tmp.resolve("gw-" + authzProfile + "-" + dlpProfile + ".yaml");
         Files.writeString(file, """
@@ -70,7 +93,7 @@ class XdsCommandTest {
     @Test
     void apply_withPolicies_refusesARouteNamingAProfileThePoliciesLack() throws Exception {
         Path file = gatewayNaming("payments-writer", "cards");
-        CliRun r = CliRun.of("xds", "apply", "--dry-run", "--policies", "../policies", file.toString());
+        CliRun r = CliRun.of("xds", "apply", "--dry-run", "--policies", io.meshguard.testing.FixturePolicies.directory().toString(), file.toString());
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("routes[edge/buy].authz_profile").contains("'payments-writer'")
                 .contains("authz.yaml").contains("nothing applied");
@@ -78,12 +101,12 @@ class XdsCommandTest {
 
     @Test
     void policyCheck_withAGateway_passesForKnownProfiles_andNamesEveryMissingOne() throws Exception {
-        CliRun ok = CliRun.of("policy", "check", "../policies", "--gateway",
+        CliRun ok = CliRun.of("policy", "check", io.meshguard.testing.FixturePolicies.directory().toString(), "--gateway",
                 gatewayNaming("payments-write", "cards").toString());
         assertThat(ok.exit()).as(ok.err()).isZero();
         assertThat(ok.out()).contains("every route's profiles are defined");
 
-        CliRun bad = CliRun.of("policy", "check", "../policies", "--gateway", gatewayNaming("nope", "pci").toString());
+        CliRun bad = CliRun.of("policy", "check", io.meshguard.testing.FixturePolicies.directory().toString(), "--gateway", gatewayNaming("nope", "pci").toString());
         assertThat(bad.exit()).isEqualTo(1);
         assertThat(bad.err()).contains("routes[edge/buy].authz_profile").contains("'nope'")
                 .contains("routes[edge/buy].dlp_profile").contains("'pci'");
@@ -95,7 +118,7 @@ class XdsCommandTest {
         try (var in = io.meshguard.xds.XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
             Files.write(sample, in.readAllBytes());
         }
-        CliRun r = CliRun.of("policy", "check", "../policies", "--gateway", sample.toString());
+        CliRun r = CliRun.of("policy", "check", io.meshguard.testing.FixturePolicies.directory().toString(), "--gateway", sample.toString());
         assertThat(r.exit()).as(r.err()).isZero();
     }
 }

@@ -23,7 +23,18 @@ public final class ApiKeyAuthenticator {
     private final ApiKeyStore store;
     private final Clock clock;
     private final Cache<String, Optional<ApiKeyStore.Stored>> records;
-    private final Map<String, LongAdder> uses = new ConcurrentHashMap<>();
+    private final Map<String, Uses> uses = new ConcurrentHashMap<>();
+
+    /** One key's uses not yet written: how many, and when the newest was (epoch millis). */
+    private static final class Uses {
+        final LongAdder count = new LongAdder();
+        final java.util.concurrent.atomic.AtomicLong newestMillis = new java.util.concurrent.atomic.AtomicLong();
+
+        void add(long n, long atMillis) {
+            count.add(n);
+            newestMillis.accumulateAndGet(atMillis, Math::max);
+        }
+    }
 
     public ApiKeyAuthenticator(ApiKeyStore store, Clock clock, Duration recordTtl) {
         this.store = store;
@@ -59,7 +70,7 @@ public final class ApiKeyAuthenticator {
         if (key.expired(now)) {
             return new AuthResult.Rejected(Reason.API_KEY_EXPIRED, "API key expired");
         }
-        uses.computeIfAbsent(key.keyId(), k -> new LongAdder()).increment();
+        uses.computeIfAbsent(key.keyId(), k -> new Uses()).add(1, now.toEpochMilli());
         return new AuthResult.Authenticated(new Identity(key.owner(), Optional.of(key.tenant()), key.roles(), key.scopes(),
                 Optional.of(key.keyId()), "apikey", "apikey", Optional.of(key.tier()), Optional.of(key.keyId())), false);
     }
@@ -68,17 +79,18 @@ public final class ApiKeyAuthenticator {
 
     /** Writes counted uses; on failure they are kept for the next flush. */
     public void flushUsage() {
-        Map<String, Long> batch = new HashMap<>();
-        uses.forEach((id, adder) -> {
-            long n = adder.sumThenReset();
+        // last_used is when the newest use was authenticated, not when this flush runs
+        Map<String, ApiKeyStore.Usage> batch = new HashMap<>();
+        uses.forEach((id, u) -> {
+            long n = u.count.sumThenReset();
             if (n > 0) {
-                batch.put(id, n);
+                batch.put(id, new ApiKeyStore.Usage(n, Instant.ofEpochMilli(u.newestMillis.get())));
             }
         });
         try {
-            store.addUsage(batch, clock.instant());
+            store.addUsage(batch);
         } catch (ApiKeyStore.UnavailableException e) {
-            batch.forEach((id, n) -> uses.computeIfAbsent(id, k -> new LongAdder()).add(n));
+            batch.forEach((id, u) -> uses.computeIfAbsent(id, k -> new Uses()).add(u.count(), u.lastUsed().toEpochMilli()));
         }
     }
 

@@ -31,6 +31,13 @@ public interface ApiKeyStore {
 
     List<ApiKey> list(boolean includeRevoked) throws UnavailableException;
 
-    /** Adds counted uses and sets the last-use time. */
-    void addUsage(Map<String, Long> usesByKeyId, Instant lastUsed) throws UnavailableException;
+    /**
+     * Uses of one key counted since the last write.
+     *
+     * @param lastUsed when the newest of them was authenticated (not when they are written)
+     */
+    record Usage(long count, Instant lastUsed) {}
+
+    /** Adds counted uses and moves each key's last-use time forward to its newest use. */
+    void addUsage(Map<String, Usage> usesByKeyId) throws UnavailableException;
 }

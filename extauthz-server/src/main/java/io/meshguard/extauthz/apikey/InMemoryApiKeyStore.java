@@ -60,11 +60,12 @@ public final class InMemoryApiKeyStore implements ApiKeyStore {
     }
 
     @Override
-    public void addUsage(Map<String, Long> usesByKeyId, Instant lastUsed) {
+    public void addUsage(Map<String, Usage> usesByKeyId) {
         usesByKeyId.forEach((id, n) -> keys.computeIfPresent(id, (k, s) -> {
             ApiKey a = s.key();
+            Instant lastUsed = a.lastUsedAt().filter(l -> l.isAfter(n.lastUsed())).orElse(n.lastUsed());
             return new Stored(new ApiKey(a.keyId(), a.name(), a.owner(), a.tenant(), a.roles(), a.scopes(), a.tier(),
-                    a.createdAt(), a.expiresAt(), a.revokedAt(), a.rotatedFrom(), Optional.of(lastUsed), a.useCount() + n),
+                    a.createdAt(), a.expiresAt(), a.revokedAt(), a.rotatedFrom(), Optional.of(lastUsed), a.useCount() + n.count()),
                     s.secretHash());
         }));
     }

@@ -148,17 +148,17 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
     }
 
     @Override
-    public void addUsage(Map<String, Long> usesByKeyId, Instant lastUsed) throws UnavailableException {
+    public void addUsage(Map<String, Usage> usesByKeyId) throws UnavailableException {
         if (usesByKeyId.isEmpty()) {
             return;
         }
         try (Connection c = dataSource.getConnection();
                 PreparedStatement s = c.prepareStatement("UPDATE api_keys SET use_count = use_count + ?, "
                         + "last_used_at = GREATEST(COALESCE(last_used_at, ?), ?) WHERE key_id = ?")) {
-            for (Map.Entry<String, Long> e : usesByKeyId.entrySet()) {
-                s.setLong(1, e.getValue());
-                s.setTimestamp(2, Timestamp.from(lastUsed));
-                s.setTimestamp(3, Timestamp.from(lastUsed));
+            for (Map.Entry<String, Usage> e : usesByKeyId.entrySet()) {
+                s.setLong(1, e.getValue().count());
+                s.setTimestamp(2, Timestamp.from(e.getValue().lastUsed()));
+                s.setTimestamp(3, Timestamp.from(e.getValue().lastUsed()));
                 s.setString(4, e.getKey());
                 s.addBatch();
             }

@@ -94,6 +94,15 @@ public final class LiveCounters {
             return {0}
             """;
 
+    // keeps the key's time-to-live: the counter still expires an hour after its period
+    private static final String ZERO = """
+            if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+            local ttl = redis.call('PTTL', KEYS[1])
+            redis.call('SET', KEYS[1], 0)
+            if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+            return {1, 0}
+            """;
+
     private final String prefix;
     private final Duration timeout;
     private final String sha;
@@ -142,6 +151,12 @@ public final class LiveCounters {
     public java.util.OptionalLong adjust(RedisConnection redis, QuotaKey key, long delta) throws LiveCounterException {
         List<Object> out = await(redis.async().<List<Object>>eval(ADJUST, ScriptOutputType.MULTI, new String[] {key(key)},
                 Long.toString(delta)));
+        return (Long) out.get(0) == 1 ? java.util.OptionalLong.of((Long) out.get(1)) : java.util.OptionalLong.empty();
+    }
+
+    /** Sets a live counter to zero if Redis has it; empty when it has not (the next Check seeds it). */
+    public java.util.OptionalLong zero(RedisConnection redis, QuotaKey key) throws LiveCounterException {
+        List<Object> out = await(redis.async().<List<Object>>eval(ZERO, ScriptOutputType.MULTI, new String[] {key(key)}));
         return (Long) out.get(0) == 1 ? java.util.OptionalLong.of((Long) out.get(1)) : java.util.OptionalLong.empty();
     }
 

@@ -13,8 +13,8 @@ import java.util.function.Supplier;
  * adjust it by a number of requests, reset it. Every change needs a reason, is written to PostgreSQL with who, how
  * and why ({@code quota_adjustment}), is a {@code quota} audit event, and takes effect on the live Redis counter.
  *
- * <p>A change is a delta applied to both stores, so replicas' increments still on their way to PostgreSQL are not
- * lost: a reset subtracts the live count, and PostgreSQL reaches 0 (plus new requests) once they arrive.
+ * <p>An adjustment is a delta applied to both stores, so replicas' increments still on their way to PostgreSQL are
+ * not lost. A reset sets both to zero (see {@link #reset}).
  */
 public final class QuotaOperations {
     /** Operator input that cannot be applied; the message says why. */
@@ -85,7 +85,13 @@ public final class QuotaOperations {
         return apply(quota, key(quota, caller), "adjust", delta, actor, via, reason, requestId);
     }
 
-    /** Sets the caller's current period back to zero requests. */
+    /**
+     * Sets the caller's current period back to zero requests, in PostgreSQL and in Redis: both are set to zero, not
+     * moved by a delta, so stores that had drifted apart (a change made while Redis was not reachable or not given)
+     * cannot leave a negative count behind. Increments a replica counted before the reset and writes after it (at
+     * most one flush interval's worth) land in PostgreSQL on top of the zero; the live counter, which decides, does
+     * not have them.
+     */
     public Applied reset(QuotaPolicy quota, String caller, String actor, String via, String reason, String requestId)
             throws InvalidChangeException, QuotaStore.UnavailableException {
         checkCaller(caller);
@@ -95,10 +101,29 @@ public final class QuotaOperations {
         OptionalLong current = liveCount(key);
         long used = current.isPresent() ? current.getAsLong() : store.used(List.of(key)).getOrDefault(key, 0L);
         if (used == Long.MIN_VALUE) {
-            // -used would be Long.MIN_VALUE again: a reset that adds instead of clearing
-            throw new InvalidChangeException("the counter holds " + used + ", which cannot be reset by a delta");
+            throw new InvalidChangeException("the counter holds " + used + ", which cannot be reset");
         }
-        return apply(quota, key, "reset", -used, actor, via, reason, requestId);
+        QuotaWindow w = window(quota);
+        QuotaStore.Change change;
+        try {
+            change = store.reset(key, quota.period().yaml(), w.endsAt(), used, actor, via, reason.strip());
+        } catch (QuotaStore.OutOfRangeException e) {
+            throw new InvalidChangeException(e.getMessage());
+        }
+        audit.change(change, requestId);
+        Optional<RedisConnection> conn = redis.get();
+        if (conn.isEmpty()) {
+            return new Applied(change, OptionalLong.empty(), "no Redis configured: replicas see the change within one flush");
+        }
+        try {
+            OptionalLong after = live.zero(conn.get(), key);
+            return new Applied(change, after, after.isPresent() ? "live counter set to zero"
+                    : "Redis holds no live counter: the next request seeds it from PostgreSQL");
+        } catch (LiveCounters.LiveCounterException e) {
+            return new Applied(change, OptionalLong.empty(), "Redis could not be updated (" + e.getMessage()
+                    + "): replicas count from PostgreSQL while Redis is away; once it is back, a live counter that survived"
+                    + " the outage does not have this reset: run the reset again if that matters");
+        }
     }
 
     private Applied apply(QuotaPolicy quota, QuotaKey key, String action, long delta, String actor, String via, String reason,

@@ -174,6 +174,24 @@ public final class QuotaStore {
      */
     public Change change(QuotaKey key, String period, Instant periodEnd, String action, long delta, String actor, String via,
             String reason) throws UnavailableException {
+        return write(key, period, periodEnd, action, before -> delta, delta, actor, via, reason);
+    }
+
+    /**
+     * Sets one counter to zero (creating it) and records the reset with who, how and why, in one transaction.
+     *
+     * @param forgiven the requests the reset gives back as the operator saw them (the live count where Redis has one),
+     *     recorded as the change's delta; the stored count becomes 0 whatever it was, so a count that had drifted from
+     *     the live one (a change made without Redis) cannot leave it negative
+     */
+    public Change reset(QuotaKey key, String period, Instant periodEnd, long forgiven, String actor, String via,
+            String reason) throws UnavailableException {
+        return write(key, period, periodEnd, "reset", before -> -before, -forgiven, actor, via, reason);
+    }
+
+    private Change write(QuotaKey key, String period, Instant periodEnd, String action,
+            java.util.function.LongUnaryOperator deltaFromBefore, long recordedDelta, String actor, String via,
+            String reason) throws UnavailableException {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -191,6 +209,7 @@ public final class QuotaStore {
                         before = rs.getLong(1);
                     }
                 }
+                long delta = deltaFromBefore.applyAsLong(before);
                 // the row is locked by the upsert above: a sum past a long is refused, never wrapped (nor left to
                 // PostgreSQL's "bigint out of range" as an unexplained failure)
                 try {
@@ -220,7 +239,7 @@ public final class QuotaStore {
                     s.setString(2, key.caller());
                     s.setObject(3, (key.periodStart()));
                     s.setString(4, action);
-                    s.setLong(5, delta);
+                    s.setLong(5, recordedDelta);
                     s.setLong(6, before);
                     s.setLong(7, after);
                     s.setString(8, actor);
@@ -228,7 +247,7 @@ public final class QuotaStore {
                     s.setString(10, reason);
                     try (ResultSet rs = s.executeQuery()) {
                         rs.next();
-                        change = new Change(rs.getLong(1), rs.getTimestamp(2).toInstant(), key, action, delta, before, after,
+                        change = new Change(rs.getLong(1), rs.getTimestamp(2).toInstant(), key, action, recordedDelta, before, after,
                                 actor, via, reason);
                     }
                 }

@@ -38,7 +38,7 @@ public final class RateLimitHeaders {
                     current.append(", ");
                 }
                 policy.append(name).append(";q=").append(s.limit().requests()).append(";w=").append(s.limit().windowSeconds());
-                current.append(name).append(";r=").append(s.remaining()).append(";t=").append(seconds(s.resetMicros()));
+                current.append(name).append(";r=").append(shown(s)).append(";t=").append(seconds(s.resetMicros()));
             }
             out.put("ratelimit-policy", policy.toString());
             out.put("ratelimit", current.toString());
@@ -46,10 +46,19 @@ public final class RateLimitHeaders {
         if (style.xRateLimit()) {
             Verdict.LimitState tight = v.tightest();
             out.put("x-ratelimit-limit", Long.toString(tight.limit().requests()));
-            out.put("x-ratelimit-remaining", Long.toString(tight.remaining()));
+            out.put("x-ratelimit-remaining", Long.toString(shown(tight)));
             out.put("x-ratelimit-reset", Long.toString(seconds(tight.resetMicros())));
         }
         return out;
+    }
+
+    /**
+     * The remaining requests as the headers state them: never more than the limit they are stated against. A bucket
+     * whose {@code burst} exceeds its {@code requests} may hold more (up to the burst); a client that spends no more
+     * than the headers say still never exceeds its limit, and "remaining 150 of 100" reads as a bug.
+     */
+    static long shown(Verdict.LimitState s) {
+        return Math.min(s.remaining(), s.limit().requests());
     }
 
     /** Whole seconds, rounded up (a client that waits this long is never early). */

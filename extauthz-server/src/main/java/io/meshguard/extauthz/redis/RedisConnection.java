@@ -118,8 +118,10 @@ public final class RedisConnection implements AutoCloseable {
                     ? p.resolveCredentialsNow().getUsername() : null;
             uri.setCredentialsProvider(new StaticCredentialsProvider(user, settings.password().toCharArray()));
         }
-        // Two event-loop threads are plenty for one multiplexed connection; the default is one per core.
-        ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
+        // Two event-loop threads are plenty for one multiplexed connection; the default is one per core. Two computation
+        // threads are Lettuce's minimum: below it DefaultClientResources' constructor (MIN_COMPUTATION_THREADS) raises
+        // the number itself and logs an INFO line, which `meshguard quota` printed among its output.
+        ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
         RedisClient client = RedisClient.create(resources, uri);
         ClientOptions.Builder options = ClientOptions.builder()
                 .autoReconnect(true)

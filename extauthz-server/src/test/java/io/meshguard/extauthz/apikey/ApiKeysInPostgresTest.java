@@ -134,6 +134,19 @@ class ApiKeysInPostgresTest {
     }
 
     @Test
+    void lastUsed_isWhenTheKeyWasUsed_notWhenTheUsesWereWritten() throws Exception {
+        ApiKeyService.Created k = service.create("u", "o", "acme", List.of(), List.of(), "free", Optional.empty());
+        ApiKeyAuthenticator auth = authenticator();
+        auth.authenticate(k.text());
+        java.time.Instant usedAt = clock.instant();
+        clock.advance(Duration.ofMinutes(5));
+        auth.flushUsage();
+        ApiKey stored = store.find(k.key().keyId()).orElseThrow().key();
+        assertThat(stored.useCount()).isEqualTo(1);
+        assertThat(stored.lastUsedAt()).contains(usedAt);
+    }
+
+    @Test
     void badInput_isRefusedClearly() {
         assertThatThrownBy(() -> service.create("n", "", "acme", List.of(), List.of(), "free", Optional.empty()))
                 .hasMessageContaining("owner must not be empty");

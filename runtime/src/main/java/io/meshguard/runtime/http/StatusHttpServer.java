@@ -68,13 +68,18 @@ public final class StatusHttpServer implements ServerComponent {
     }
 
     /** Adds a check that {@code /readyz} evaluates on every request; may be called after start. */
-    public void addReadinessCheck(ReadinessCheck check) {
+    public synchronized void addReadinessCheck(ReadinessCheck check) {
+        // two checks of one name make /readyz ambiguous: an operator cannot tell which one is failing
+        if (checks.stream().anyMatch(c -> c.name().equals(check.name()))) {
+            throw new IllegalArgumentException("a readiness check named '" + check.name() + "' is already on "
+                    + "this status port");
+        }
         checks.add(check);
     }
 
     /** Adds several checks. */
     public void addReadinessChecks(List<ReadinessCheck> more) {
-        checks.addAll(more);
+        more.forEach(this::addReadinessCheck);
     }
 
     /**

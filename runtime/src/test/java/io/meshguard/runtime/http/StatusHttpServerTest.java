@@ -50,6 +50,14 @@ class StatusHttpServerTest {
     }
 
     @Test
+    void readyz_secondCheckOfTheSameName_isRefused() {
+        server.addReadinessCheck(ReadinessCheck.of("policy:authz", () -> ReadinessCheck.Result.ready("v1")));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> server.addReadinessChecks(java.util.List.of(
+                ReadinessCheck.of("policy:authz", () -> ReadinessCheck.Result.ready("v2")))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("policy:authz");
+    }
+
+    @Test
     void healthz_isAlive() throws Exception {
         server.start();
 

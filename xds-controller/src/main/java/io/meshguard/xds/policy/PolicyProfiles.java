@@ -125,8 +125,15 @@ public final class PolicyProfiles implements ServerComponent {
 
     @Override
     public List<ReadinessCheck> readinessChecks() {
-        List<ReadinessCheck> checks = new ArrayList<>(authz.readinessChecks());
-        checks.addAll(dlp.readinessChecks());
+        // named for the controller: beside extauthz and the DLP server (meshguard up, one /readyz) their own
+        // watchers of the same files are policy:authz and policy:dlp
+        List<ReadinessCheck> checks = new ArrayList<>();
+        for (ReadinessCheck c : authz.readinessChecks()) {
+            checks.add(ReadinessCheck.of("xds:" + c.name(), c::check));
+        }
+        for (ReadinessCheck c : dlp.readinessChecks()) {
+            checks.add(ReadinessCheck.of("xds:" + c.name(), c::check));
+        }
         // Ready either way: this replica cannot un-publish, and serving the last good configuration beats none.
         checks.add(ReadinessCheck.of("xds:route-profiles", () -> {
             if (catalog().isEmpty()) {

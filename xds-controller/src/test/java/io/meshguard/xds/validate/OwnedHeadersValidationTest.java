@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /** No route may set or remove a header meshguard's security policy owns, in any spelling. */
 class OwnedHeadersValidationTest {
-    private static final Path POLICIES = Path.of("..", "policies");
+    private static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();
 
     private static GatewayConfig routeChanging(String field, String header) {
         String change = field.equals("request_headers_to_remove") ? "[\"" + header + "\"]"

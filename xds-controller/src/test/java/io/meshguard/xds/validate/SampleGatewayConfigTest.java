@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * every kind of route the model has.
  */
 class SampleGatewayConfigTest {
-    private static final Path POLICIES = Path.of("..", "policies");
+    private static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();
     private static final GatewayConfig SAMPLE = XdsController.sampleConfig();
 
     @Test

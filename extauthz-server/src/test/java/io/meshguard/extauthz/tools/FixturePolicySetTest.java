@@ -9,18 +9,20 @@ import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class ShippedPolicyTest {
-    static final Path POLICIES = Path.of("..", "policies");
+/** The authz parser and case runner on the fixture set (a realistic policy with its cases). */
+class FixturePolicySetTest {
+    /** The fixture set (test-support), not the working tree's policies/: `meshguard policy test policies/` checks those. */
+    static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();
 
     @Test
-    void shippedPolicy_parses() throws Exception {
+    void fixturePolicy_parses() throws Exception {
         AuthzPolicy policy = new AuthzPolicyParser().parse(POLICIES.resolve("authz.yaml"));
         assertThat(policy.routes()).extracting(r -> r.name()).contains("health", "login", "accounts-read", "backoffice-admin");
         assertThat(policy.issuers()).hasSize(2);
     }
 
     @Test
-    void shippedTestCases_allPass_andThereAreAtLeastTwenty() throws Exception {
+    void fixtureTestCases_allPass_andThereAreAtLeastTwenty() throws Exception {
         List<TestResult> results = new AuthzTestRunner(Clock.systemUTC()).run(POLICIES);
         assertThat(results.stream().filter(r -> !r.passed()).map(r -> r.name() + ": " + r.message())).isEmpty();
         assertThat(results).hasSizeGreaterThanOrEqualTo(20);

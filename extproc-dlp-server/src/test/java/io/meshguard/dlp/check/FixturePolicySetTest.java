@@ -10,17 +10,18 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The repository's policies/dlp.yaml is valid and every DLP test case in policies/tests passes. */
-class ShippedPolicyTest {
-    private static final Path POLICIES = Path.of("../policies");
+/** The DLP policy checks and case runner on the fixture set: its dlp.yaml is valid and every DLP case passes. */
+class FixturePolicySetTest {
+    /** The fixture set (test-support), not the working tree's policies/: `meshguard policy test policies/` checks those. */
+    private static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();
 
     @Test
-    void shippedPolicy_isValid() {
+    void fixturePolicy_isValid() {
         assertThat(DlpPolicyChecks.check(POLICIES.resolve("dlp.yaml"))).isEmpty();
     }
 
     @Test
-    void everyShippedTestCase_passes() throws Exception {
+    void everyFixtureTestCase_passes() throws Exception {
         List<Path> files = DlpPolicyChecks.testFiles(POLICIES.resolve("tests"));
         assertThat(files).isNotEmpty();
         for (Path f : files) {

@@ -1,0 +1,28 @@
+package io.meshguard.cli.xds;
+
+import java.net.http.HttpResponse;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code meshguard xds publish --reason R}: the admin API's {@code POST /publish}, nothing more, so that what the
+ * server requires of a publish (permission, validation, approvals) is what the command gets.
+ */
+@Command(name = "publish", mixinStandardHelpOptions = true,
+        description = "Publish the controller's draft to every gateway group (POST /publish).")
+public final class XdsPublishCommand implements Callable<Integer> {
+    @Mixin
+    AdminOptions admin;
+
+    @Option(names = "--reason", required = true, description = "Why (recorded with the revision and in the admin trail).")
+    String reason;
+
+    @Override
+    public Integer call() throws Exception {
+        HttpResponse<String> r = admin.client().send("POST", "/publish",
+                io.meshguard.xds.model.ConfigJson.mapper().createObjectNode().put("reason", reason).toString());
+        return AdminAnswer.print("publish", r);
+    }
+}
