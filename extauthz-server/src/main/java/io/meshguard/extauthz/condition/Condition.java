@@ -6,8 +6,6 @@ import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelVariableResolver;
 import com.github.benmanes.caffeine.cache.Cache;
 import io.meshguard.extauthz.decision.Identity;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -24,11 +22,8 @@ import java.util.Optional;
  * @param line where it stands in the policy file
  * @param memo outcomes per identity instance (weak keys: they go when the token cache drops the identity); present
  *     only for credential-only expressions
- * @param claimShapes the shape each compared claim must have ({@link ClaimShapes}); a claim of another shape is an
- *     error, never an answer
  */
-public record Condition(String source, int line, CelRuntime.Program program, Optional<Cache<Identity, Outcome>> memo,
-        Map<List<String>, ClaimShapes.Shape> claimShapes) {
+public record Condition(String source, int line, CelRuntime.Program program, Optional<Cache<Identity, Outcome>> memo) {
     public sealed interface Outcome {
         record Holds() implements Outcome {}
 
@@ -48,7 +43,6 @@ public record Condition(String source, int line, CelRuntime.Program program, Opt
     private static final Outcome HOLDS = new Outcome.Holds();
     private static final Outcome FAILS = new Outcome.Fails();
     private static final Outcome MISSING = new Outcome.Missing();
-    private static final Outcome CLAIM_TYPE = new Outcome.Error("claim_type");
 
     /**
      * @param identity the caller's identity when it is a cached, verified token's (the same instance for every Check
@@ -62,13 +56,6 @@ public record Condition(String source, int line, CelRuntime.Program program, Opt
     }
 
     public Outcome test(CelVariableResolver variables) {
-        if (!claimShapes.isEmpty()) {
-            Optional<Object> claims = variables.find(ConditionVariables.CLAIMS);
-            if (claims.isPresent() && claims.get() instanceof Map<?, ?> m
-                    && ClaimShapes.mismatch(claimShapes, m).isPresent()) {
-                return CLAIM_TYPE;
-            }
-        }
         try {
             Object result = program.eval(variables);
             return Boolean.TRUE.equals(result) ? HOLDS : FAILS;

@@ -142,7 +142,7 @@ public final class ConditionCompiler {
                     // cache bounds; a size policy would add a read buffer to every lookup on the hot path
                     !beforeCredential && credentialOnly(ast)
                             ? Optional.of(Caffeine.newBuilder().weakKeys().<Identity, Condition.Outcome>build())
-                            : Optional.empty(), ClaimShapes.of(ast));
+                            : Optional.empty());
         } catch (CelEvaluationException e) {
             error.accept(line, e.getMessage());
             return null;
