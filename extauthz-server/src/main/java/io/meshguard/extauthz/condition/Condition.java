@@ -11,8 +11,9 @@ import java.util.Optional;
 /**
  * One compiled, type-checked {@code when:} expression. Evaluation never throws and never allows by accident: a map key
  * that is not there (a header, query parameter or claim the request lacks) makes the condition false; any other
- * evaluation error (a claim of the wrong type, the iteration budget, a bad time zone) is reported as an error, which
- * the engine turns into a deny with the reason.
+ * evaluation error (a claim of the wrong type — see {@link ExpectedTypes} —, the iteration budget, a bad time zone) is
+ * reported as an error, which the engine turns into a deny with the reason: a route condition does not hold, a deny
+ * rule fires.
  *
  * <p>An expression that reads only the credential ({@code claims}, {@code auth.*}, {@code tenant}) gives the same answer
  * for the same verified token every time, so its outcome is remembered per cached identity ({@code memo}): a Check
@@ -58,7 +59,11 @@ public record Condition(String source, int line, CelRuntime.Program program, Opt
     public Outcome test(CelVariableResolver variables) {
         try {
             Object result = program.eval(variables);
-            return Boolean.TRUE.equals(result) ? HOLDS : FAILS;
+            if (!(result instanceof Boolean b)) {
+                // only a bool answers; anything else (a claim read as the whole condition) is an error, not "false"
+                return new Outcome.Error("not_a_bool");
+            }
+            return b ? HOLDS : FAILS;
         } catch (CelEvaluationException e) {
             if (e.getErrorCode() == CelErrorCode.ATTRIBUTE_NOT_FOUND) {
                 return MISSING;

@@ -59,7 +59,8 @@ public final class ConditionCompiler {
     public ConditionCompiler() {
         this.full = variables(base(), true).build();
         this.beforeAuth = variables(base(), false).build();
-        this.runtime = CelRuntimeFactory.standardCelRuntimeBuilder().setOptions(OPTIONS).build();
+        this.runtime = CelRuntimeFactory.standardCelRuntimeBuilder().setOptions(OPTIONS)
+                .addFunctionBindings(ExpectedTypes.bindings()).build();
     }
 
     private static Set<String> credentialVariables() {
@@ -72,6 +73,7 @@ public final class ConditionCompiler {
         return CelCompilerFactory.standardCelCompilerBuilder()
                 .setOptions(OPTIONS)
                 .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
+                .addFunctionDeclarations(ExpectedTypes.declarations())
                 .setResultType(SimpleType.BOOL);
     }
 
@@ -123,7 +125,9 @@ public final class ConditionCompiler {
         }
         CelAbstractSyntaxTree ast;
         try {
-            ast = result.getAst();
+            // a claim of another type than its comparison expects is an evaluation error, never an answer
+            CelValidationResult typed = (beforeCredential ? beforeAuth : full).check(ExpectedTypes.wrap(result.getAst()));
+            ast = typed.getAst();
         } catch (CelValidationException e) {
             error.accept(line, e.getMessage());
             return null;

@@ -201,7 +201,7 @@ public final class AuthzEngine {
             }
             Decision open = allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false, limited.headers());
             // anonymous callers have no quota counter; the flag header is still meshguard's alone
-            return policy.quotas().isEmpty() ? open : QuotaResponses.apply(open, QuotaVerdict.NONE, false);
+            return policy.quotas().isEmpty() ? open : QuotaResponses.apply(open, QuotaVerdict.NONE, false, List.of());
         }
 
         AuthResult auth = gatewayHop ? GatewayHop.identity(request, names, mode)
@@ -263,13 +263,19 @@ public final class AuthzEngine {
         if (policy.quotas().isEmpty()) {
             return allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers());
         }
-        // counted at the gateway like the rate limit; a refused request was never charged (the limiter refused first)
-        QuotaVerdict quota = gatewayHop ? QuotaVerdict.NONE : quotas.charge(policy, r.name(), id,
-                Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER)));
+        // a gateway hop skips only the quotas the trusted gateway says it charged for this request: a quota that does
+        // not list the gateway's rule is charged here, or by no one; a refused request was never charged
+        Set<String> chargedAtGateway = gatewayHop ? QuotaResponses.chargedAtGateway(request) : Set.of();
+        QuotaVerdict quota = quotas.charge(policy, r.name(), id,
+                Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER)), chargedAtGateway);
         if (quota.blocked().isPresent()) {
-            return QuotaResponses.apply(quotaDeny(request, r, who, quota.blocked().get(), ok.fromCache()), quota, false);
+            return QuotaResponses.apply(quotaDeny(request, r, who, quota.blocked().get(), ok.fromCache()), quota, false, List.of());
         }
-        return QuotaResponses.apply(allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers()), quota, gatewayHop);
+        // the gateway tells the sidecar behind it what it charged; a sidecar's allow removes the header (owned)
+        List<String> charged = gatewayHop ? List.of() : policy.quotas().stream().filter(q -> q.covers(r.name()))
+                .map(io.meshguard.extauthz.policy.QuotaPolicy::name).toList();
+        return QuotaResponses.apply(allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers()), quota, gatewayHop,
+                charged);
     }
 
     private static Decision quotaDeny(HttpRequestView request, RoutePolicy r, Optional<Identity> who, QuotaVerdict.Blocked b,

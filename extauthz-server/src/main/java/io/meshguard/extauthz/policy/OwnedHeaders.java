@@ -41,6 +41,8 @@ public record OwnedHeaders(Set<String> owned) {
         owned.add(policy.apiKeyHeader());
         // the gateway's verdict on the client address: only meshguard's allow at the gateway may set it
         owned.add(io.meshguard.extauthz.decision.ClientAddress.HEADER);
+        // which quotas the gateway charged: a forged list would let the sidecar skip its own charge
+        owned.add(io.meshguard.extauthz.quota.QuotaResponses.CHARGED);
         return new OwnedHeaders(java.util.Collections.unmodifiableSet(owned));
     }
 

@@ -154,8 +154,17 @@ public final class QuotaCounter implements QuotaGate {
                 () -> redis.get().map(c -> c.isOpen() ? 1.0 : 0.0).orElse(Double.NaN));
     }
 
-    @Override
     public QuotaVerdict charge(AuthzPolicy policy, String route, Identity caller, Optional<String> requestedTier) {
+        return charge(policy, route, caller, requestedTier, Set.of());
+    }
+
+    /**
+     * As {@link #charge(AuthzPolicy, String, Identity, Optional)}, leaving out the quotas named in {@code alreadyCharged}
+     * (those the trusted gateway charged for this very request).
+     */
+    @Override
+    public QuotaVerdict charge(AuthzPolicy policy, String route, Identity caller, Optional<String> requestedTier,
+            Set<String> alreadyCharged) {
         List<QuotaPolicy> quotas = policy.quotas();
         if (quotas.isEmpty()) {
             return QuotaVerdict.NONE;
@@ -164,7 +173,7 @@ public final class QuotaCounter implements QuotaGate {
         Map<String, String> tenantTiers = policy.rateLimits().map(RateLimitPolicy::tenantTiers).orElse(Map.of());
         List<Item> items = new ArrayList<>(quotas.size());
         for (QuotaPolicy q : quotas) {
-            if (!q.covers(route)) {
+            if (!q.covers(route) || alreadyCharged.contains(q.name())) {
                 continue;
             }
             String tier = CallerTier.resolve(requestedTier, caller, q.limits()::containsKey, tenantTiers, q.defaultTier());

@@ -4,7 +4,10 @@ import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HeaderMutation;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import io.meshguard.extauthz.decision.HttpRequestView;
 import java.util.Map;
 
 /**
@@ -19,10 +22,33 @@ public final class QuotaResponses {
     public static final String RESET = "x-quota-reset";
     public static final String NAME = "x-quota-name";
 
+    /**
+     * Request header the gateway's allow sets to the quotas it charged for the request (comma-separated). The sidecar
+     * behind it skips exactly those, and reads the header only on a gateway hop (a {@code mesh.trusted_gateways} peer
+     * carrying the gateway's identity headers); it is owned, so every other allow removes a client's or a pod's copy.
+     */
+    public static final String CHARGED = "x-meshguard-quota-charged";
+
     private QuotaResponses() {}
 
-    /** The decision with the verdict's headers; {@code keepFlag} leaves a trusted gateway's flag header in place. */
-    public static Decision apply(Decision d, QuotaVerdict v, boolean keepFlag) {
+    /** The quotas a trusted gateway charged for this request; call only on a gateway hop. */
+    public static Set<String> chargedAtGateway(HttpRequestView request) {
+        Set<String> out = new HashSet<>();
+        for (String line : request.all(CHARGED)) {
+            for (String name : line.split(",")) {
+                if (!name.isBlank()) {
+                    out.add(name.trim());
+                }
+            }
+        }
+        return Set.copyOf(out);
+    }
+
+    /**
+     * The decision with the verdict's headers; {@code keepFlag} leaves a trusted gateway's flag header in place;
+     * {@code charged} names the quotas charged here for the hop behind (set on an allow, else the header stays removed).
+     */
+    public static Decision apply(Decision d, QuotaVerdict v, boolean keepFlag, List<String> charged) {
         Map<String, String> response = d.responseHeaders();
         if (v.closest().isPresent()) {
             QuotaVerdict.Standing s = v.closest().get();
@@ -46,6 +72,12 @@ public final class QuotaResponses {
             removed = new ArrayList<>(removed);
             removed.add(QuotaVerdict.FLAG_HEADER);
             removed = List.copyOf(removed);
+        }
+        if (!charged.isEmpty()) {
+            set = new ArrayList<>(set);
+            set.add(new HeaderMutation(CHARGED, String.join(",", charged), HeaderMutation.Mode.OVERWRITE));
+            set = List.copyOf(set);
+            removed = removed.stream().filter(n -> !n.equals(CHARGED)).toList();
         }
         return with(d, set, removed, response);
     }
