@@ -38,54 +38,69 @@ public final class AdminTrail {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                long prevSeq;
-                String prevHash;
-                try (PreparedStatement ps = c.prepareStatement(
-                        "select seq, row_hash from admin_trail_head where id = 1 for update");
-                        ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    prevSeq = rs.getLong(1);
-                    prevHash = rs.getString(2);
-                }
-                long seq = prevSeq + 1;
-                String hash = TrailHash.of(seq, e, prevHash);
-                try (PreparedStatement ps = c.prepareStatement("""
-                        insert into admin_trail (seq, occurred_at, actor, auth_method, tenant, role_used, source_address,
-                            request_id, action, target, outcome, before_digest, after_digest, details, prev_hash, row_hash)
-                        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)""")) {
-                    int i = 1;
-                    ps.setLong(i++, seq);
-                    ps.setTimestamp(i++, Timestamp.from(e.occurredAt()));
-                    ps.setString(i++, e.actor());
-                    ps.setString(i++, e.authMethod());
-                    ps.setString(i++, e.tenant().orElse(null));
-                    ps.setString(i++, e.roleUsed().orElse(null));
-                    ps.setString(i++, e.sourceAddress().orElse(null));
-                    ps.setString(i++, e.requestId().orElse(null));
-                    ps.setString(i++, e.action());
-                    ps.setString(i++, e.target());
-                    ps.setString(i++, e.outcome());
-                    ps.setString(i++, e.beforeDigest().orElse(null));
-                    ps.setString(i++, e.afterDigest().orElse(null));
-                    ps.setString(i++, JSON.writeValueAsString(e.details()));
-                    ps.setString(i++, prevHash);
-                    ps.setString(i, hash);
-                    ps.executeUpdate();
-                }
-                try (PreparedStatement ps = c.prepareStatement("update admin_trail_head set seq = ?, row_hash = ? where id = 1")) {
-                    ps.setLong(1, seq);
-                    ps.setString(2, hash);
-                    ps.executeUpdate();
-                }
+                Appended a = appendWithin(c, e);
                 c.commit();
-                return new Appended(seq, hash);
-            } catch (SQLException | com.fasterxml.jackson.core.JsonProcessingException ex) {
+                return a;
+            } catch (SQLException ex) {
                 c.rollback();
                 throw ex;
             }
-        } catch (SQLException | com.fasterxml.jackson.core.JsonProcessingException ex) {
+        } catch (SQLException ex) {
             throw new UnavailableException("the admin trail could not be written: " + ex.getMessage(), ex);
         }
+    }
+
+    /**
+     * Appends {@code e} inside the caller's open transaction on {@code c}: the row commits with the change it records,
+     * or neither does. The head row stays locked until that transaction ends, so keep it short.
+     */
+    public static Appended appendWithin(Connection c, AdminTrailEntry e) throws SQLException {
+        long prevSeq;
+        String prevHash;
+        try (PreparedStatement ps = c.prepareStatement(
+                "select seq, row_hash from admin_trail_head where id = 1 for update");
+                ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            prevSeq = rs.getLong(1);
+            prevHash = rs.getString(2);
+        }
+        long seq = prevSeq + 1;
+        String hash = TrailHash.of(seq, e, prevHash);
+        String details;
+        try {
+            details = JSON.writeValueAsString(e.details());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+            throw new SQLException("the entry's details cannot be written as JSON", ex);
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into admin_trail (seq, occurred_at, actor, auth_method, tenant, role_used, source_address,
+                    request_id, action, target, outcome, before_digest, after_digest, details, prev_hash, row_hash)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)""")) {
+            int i = 1;
+            ps.setLong(i++, seq);
+            ps.setTimestamp(i++, Timestamp.from(e.occurredAt()));
+            ps.setString(i++, e.actor());
+            ps.setString(i++, e.authMethod());
+            ps.setString(i++, e.tenant().orElse(null));
+            ps.setString(i++, e.roleUsed().orElse(null));
+            ps.setString(i++, e.sourceAddress().orElse(null));
+            ps.setString(i++, e.requestId().orElse(null));
+            ps.setString(i++, e.action());
+            ps.setString(i++, e.target());
+            ps.setString(i++, e.outcome());
+            ps.setString(i++, e.beforeDigest().orElse(null));
+            ps.setString(i++, e.afterDigest().orElse(null));
+            ps.setString(i++, details);
+            ps.setString(i++, prevHash);
+            ps.setString(i, hash);
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("update admin_trail_head set seq = ?, row_hash = ? where id = 1")) {
+            ps.setLong(1, seq);
+            ps.setString(2, hash);
+            ps.executeUpdate();
+        }
+        return new Appended(seq, hash);
     }
 
     /**
