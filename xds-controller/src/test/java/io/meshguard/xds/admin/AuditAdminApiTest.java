@@ -53,7 +53,8 @@ class AuditAdminApiTest {
     static final Map<String, List<String>> GROUPS = Map.of(
             "auditor", List.of("auditors"),
             "acme-admin", List.of("acme-admins"),
-            "globex-admin", List.of("globex-admins"));
+            "globex-admin", List.of("globex-admins"),
+            "ops", List.of("platform-admins"));
     static final String BINDINGS = """
             claims: [groups]
             roles:
@@ -61,7 +62,10 @@ class AuditAdminApiTest {
                 permissions: [audit:read, audit:export, audit:verify]
               org-admin:
                 permissions: [audit:read, audit:export]
+              system-admin:
+                permissions: [group:read, group:update]
             bindings:
+              - {match: platform-admins, role: system-admin, scope: system}
               - {match: auditors, role: auditor, scope: system}
               - {match: acme-admins, role: org-admin, scope: "tenant:acme"}
               - {match: globex-admins, role: org-admin, scope: "tenant:globex"}
@@ -102,6 +106,46 @@ class AuditAdminApiTest {
         http.close();
         xds.close();
         issuer.close();
+    }
+
+    static HttpResponse<String> put(String caller, String path, String body, String requestId) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                .header("Authorization", "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
+                .header("x-request-id", requestId)
+                .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void draftChange_andItsTrailRow_commitTogether_orNeither() throws Exception {
+        String group = """
+                {"name": "%s", "environment": "prod", "region": "eu", "listener_port": %d}""";
+        HttpResponse<String> ok = put("ops", "/groups/edge-a", group.formatted("edge-a", 8081), "draft-ok");
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "select action, target from admin_trail where request_id = 'draft-ok'"); ResultSet rs = ps.executeQuery()) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(2)).isEqualTo("groups/edge-a");
+        }
+        // the trail cannot take the row (its head is gone): the change is refused and nothing of it is written
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "alter table admin_trail_head rename to admin_trail_head_away")) {
+            ps.execute();
+        }
+        HttpResponse<String> refused;
+        try {
+            refused = put("ops", "/groups/edge-b", group.formatted("edge-b", 8082), "draft-no-trail");
+        } finally {
+            try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                    "alter table admin_trail_head_away rename to admin_trail_head")) {
+                ps.execute();
+            }
+        }
+        assertThat(refused.statusCode()).as(refused.body()).isNotEqualTo(200);
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "select count(*) from gateway_group where name = 'edge-b'"); ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            assertThat(rs.getLong(1)).as("no change without its trail row").isZero();
+        }
     }
 
     static HttpResponse<String> get(String caller, String path) throws Exception {
