@@ -104,6 +104,43 @@ public final class AdminTrail {
     }
 
     /**
+     * Retention by month (migration V40): drops the UTC month's partition after recording, in the same transaction,
+     * an anchor with the seq and hash of its highest row, so the kept chain still verifies. Refused (an exception)
+     * when a kept row of another month has a lower seq than that row.
+     *
+     * @return the rows dropped
+     */
+    public long dropMonth(java.time.YearMonth month, String reason) throws UnavailableException {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("select admin_trail_drop_month(?, ?)")) {
+            ps.setObject(1, month.atDay(1));
+            ps.setString(2, reason);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (SQLException ex) {
+            throw new UnavailableException("the admin trail's month " + month + " could not be dropped: "
+                    + ex.getMessage(), ex);
+        }
+    }
+
+    /** Creates the monthly partitions from {@code month} on, {@code monthsAhead} after it (idempotent). */
+    public int ensurePartitions(java.time.YearMonth month, int monthsAhead) throws UnavailableException {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("select admin_trail_ensure_partitions(?, ?)")) {
+            ps.setObject(1, month.atDay(1));
+            ps.setInt(2, monthsAhead);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        } catch (SQLException ex) {
+            throw new UnavailableException("the admin trail's partitions could not be created: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
      * Removes the rows up to {@code seq} (retention), recording first, in the same transaction, an anchor with the
      * hash of the last removed row: the kept chain then still verifies, and a removal without an anchor does not.
      */
