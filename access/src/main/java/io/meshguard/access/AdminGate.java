@@ -34,6 +34,7 @@ public final class AdminGate {
     private final AdminEvents events;
     private final Clock clock;
     private final String tokenFileKey;
+    private final SignInEvents signIns;
 
     /**
      * @param tokenFileKey the configuration key of the token file, named in refusals
@@ -49,6 +50,7 @@ public final class AdminGate {
         this.breakGlass = breakGlass;
         this.events = events;
         this.clock = clock;
+        this.signIns = new SignInEvents(events, clock);
     }
 
     /**
@@ -120,7 +122,7 @@ public final class AdminGate {
         }
         Optional<String> bearer = bearer(authorization);
         if (bearer.isEmpty()) {
-            refused("anonymous", "none", source, requestId, action, target, "refused 401: no bearer token");
+            signInFailed("anonymous", "none", source, requestId, action, target, "refused 401: no bearer token");
             return new Refused(401, "a bearer token is required: " + howToSignIn(), true);
         }
         Optional<AdminCaller> caller = identify(bearer.get(), source, requestId, action, target);
@@ -172,11 +174,13 @@ public final class AdminGate {
                 Map<String, Object> claims = v.claims();
                 String sub = String.valueOf(claims.get("sub"));
                 String name = claims.get("preferred_username") instanceof String s ? s : sub;
-                return Optional.of(new AdminCaller(sub, name, AuthMethod.OIDC, bindings.grantsFrom(claims), source,
-                        requestId));
+                AdminCaller caller = new AdminCaller(sub, name, AuthMethod.OIDC, bindings.grantsFrom(claims), source,
+                        requestId);
+                signIns.succeeded(caller, claims);
+                return Optional.of(caller);
             }
             AdminTokenVerifier.Rejected rej = (AdminTokenVerifier.Rejected) r;
-            refused("unverified", AuthMethod.OIDC.label(), source, requestId, action, target,
+            signInFailed("unverified", AuthMethod.OIDC.label(), source, requestId, action, target,
                     (rej.unavailable() ? "refused 503: " : "refused 401: ") + rej.reason());
             if (rej.unavailable()) {
                 // the IdP is away, not the caller wrong: fail closed, and say so (503, not a misleading 401)
@@ -185,13 +189,13 @@ public final class AdminGate {
             return Optional.empty();
         }
         if (oidc.isPresent() && !breakGlass) {
-            refused("unverified", "token-file", source, requestId, action, target,
+            signInFailed("unverified", "token-file", source, requestId, action, target,
                     "refused 401: the token file is off while an issuer is configured (admin.break_glass: false)");
             return Optional.empty();
         }
         Optional<String> name = tokens.authenticate("Bearer " + token);
         if (name.isEmpty()) {
-            refused("unverified", "token-file", source, requestId, action, target, "refused 401: unknown token");
+            signInFailed("unverified", "token-file", source, requestId, action, target, "refused 401: unknown token");
             return Optional.empty();
         }
         AuthMethod method = oidc.isPresent() ? AuthMethod.BREAK_GLASS : AuthMethod.LOCAL;
@@ -202,6 +206,13 @@ public final class AdminGate {
     private void refused(String actor, String method, String source, String requestId, String action,
             String target, String outcome) {
         events.record(new AdminEvent(clock.instant(), actor, method, "", "", source, requestId, action, target,
+                outcome, "", ""));
+    }
+
+    /** A failed sign-in: recorded through the per-source limit of {@link SignInEvents}. */
+    private void signInFailed(String actor, String method, String source, String requestId, String action,
+            String target, String outcome) {
+        signIns.failed(new AdminEvent(clock.instant(), actor, method, "", "", source, requestId, action, target,
                 outcome, "", ""));
     }
 

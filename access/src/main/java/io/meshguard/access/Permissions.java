@@ -28,6 +28,9 @@ public final class Permissions {
     /** extauthz's {@code /apikeys} endpoint (extauthz-server ApiKeyAdminApi). */
     public static final List<String> APIKEYS = List.of("apikey:read", "apikey:create", "apikey:rotate", "apikey:revoke");
 
+    /** The audit log and the admin trail through the admin plane (xds-controller AuditAdminApi). */
+    public static final List<String> AUDIT = List.of("audit:read", "audit:export", "audit:verify");
+
     /** The catalogue's API (catalog CatalogApi): operators, providers and customers. */
     public static final List<String> CATALOG = List.of(
             "cluster:read", "cluster:update",
@@ -46,6 +49,7 @@ public final class Permissions {
         all.addAll(QUOTAS);
         all.addAll(APIKEYS);
         all.addAll(CATALOG);
+        all.addAll(AUDIT);
         ALL = Set.copyOf(all);
     }
 }

@@ -27,7 +27,10 @@ class RoleBindingsTest {
         RoleBindings shipped = RoleBindings.load(io.meshguard.testing.FixturePolicies.file("access.yaml"));
         assertThat(shipped.roles()).contains("system-admin", "org-admin", "gateway-owner", "api-developer",
                 "business-manager", "customer-admin", "api-consumer", "auditor");
-        assertThat(shipped.permissionsOf("auditor")).allSatisfy(p -> assertThat(p).endsWith(":read"));
+        // the auditor changes nothing: reads, and exports and verifies the audit log (the brief's auditor duties)
+        assertThat(shipped.permissionsOf("auditor")).allSatisfy(p -> assertThat(p.endsWith(":read")
+                || p.equals("audit:export") || p.equals("audit:verify")).as(p).isTrue());
+        assertThat(shipped.permissionsOf("auditor")).contains("audit:read", "audit:export", "audit:verify");
     }
 
     @Test

@@ -40,6 +40,11 @@ public final class DatabaseOptions {
             description = "Data directory of the running `meshguard up` used without --db (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
+    /** Whether {@code --db} names a database on the command line. */
+    public boolean explicit() {
+        return url != null;
+    }
+
     /** The data directory of the {@code meshguard up} this command falls back to. */
     public Path dataDir() {
         return dataDir;

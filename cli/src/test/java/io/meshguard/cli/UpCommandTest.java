@@ -322,7 +322,7 @@ class UpCommandTest {
 
         // An explicit --db with a wrong password (up's PostgreSQL demands one) says so, and where it came from.
         Path wrong = java.nio.file.Files.writeString(dataDir.resolveSibling(dataDir.getFileName() + "-wrong-pw"), "nope\n");
-        CliRun refused = CliRun.of("audit", "query", "--db", state.jdbcUrl(), "--db-user", state.dbUser(),
+        CliRun refused = CliRun.of("audit", "query", "--direct-db", "--db", state.jdbcUrl(), "--db-user", state.dbUser(),
                 "--db-password-file", wrong.toString(), "--since", "1h");
         assertThat(refused.exit()).isEqualTo(1);
         assertThat(refused.err()).contains("refused the login of user '" + state.dbUser() + "'")

@@ -63,6 +63,8 @@ public final class XdsController implements ServerComponent {
     private final io.meshguard.xds.subscription.CatalogSnapshotFeed subscriptionFeed;
     private final BearerTokens tokens;
     private final ConfigChangeAudit audit;
+    /** The audit log and the admin trail, read through {@link io.meshguard.xds.admin.AuditAdminApi}. */
+    private final DataSource dataSource;
     /** The policy files route profiles are checked against; empty: not checked (readiness says so). */
     private final Optional<PolicyProfiles> profiles;
     private volatile boolean started;
@@ -71,6 +73,7 @@ public final class XdsController implements ServerComponent {
             Optional<PolicyFileSet> policies, Tracing tracing) {
         audit = ConfigChangeAudit.alsoTrailed(audit, new io.meshguard.audit.trail.AdminTrail(dataSource));
         this.settings = settings;
+        this.dataSource = dataSource;
         this.draft = new PgGatewayStore(dataSource);
         this.fourEyes = new io.meshguard.xds.approval.FourEyesStore(dataSource);
         this.revisions = new PgRevisionStore(dataSource);
@@ -131,6 +134,8 @@ public final class XdsController implements ServerComponent {
         for (String prefix : AdminApi.PREFIXES) {
             http.addHandler(prefix, api);
         }
+        http.addHandler(io.meshguard.xds.admin.AuditAdminApi.PREFIX,
+                new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, Clock.systemUTC()));
     }
 
     @Override

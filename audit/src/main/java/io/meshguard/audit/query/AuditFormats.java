@@ -58,6 +58,40 @@ public final class AuditFormats {
         return o;
     }
 
+    /** An event back from {@link #toJson} (what the admin API's {@code GET /audit/events} answers). */
+    public static AuditEvent fromJson(JsonNode o) {
+        String kindName = o.path("kind").asText();
+        AuditEvent.Builder b = AuditEvent.builder(io.meshguard.audit.AuditKind.parse(kindName)
+                        .orElseThrow(() -> new IllegalArgumentException("unknown audit kind '" + kindName + "'")))
+                .eventId(java.util.UUID.fromString(o.path("event_id").asText()))
+                .occurredAt(java.time.Instant.parse(o.path("occurred_at").asText()))
+                .requestId(text(o, "request_id")).traceId(text(o, "trace_id")).tenant(text(o, "tenant"))
+                .subject(text(o, "subject")).clientId(text(o, "client_id")).source(text(o, "source"))
+                .callerType(text(o, "caller_type")).method(text(o, "method")).authority(text(o, "authority"))
+                .path(text(o, "path")).route(text(o, "route")).decision(text(o, "decision"))
+                .reason(text(o, "reason"));
+        if (o.path("status").isNumber()) {
+            b.status(o.path("status").asInt());
+        }
+        if (o.path("latency_us").isNumber()) {
+            b.latencyUs(o.path("latency_us").asLong());
+        }
+        if (o.path("request_bytes").isNumber()) {
+            b.requestBytes(o.path("request_bytes").asLong());
+        }
+        if (o.path("response_bytes").isNumber()) {
+            b.responseBytes(o.path("response_bytes").asLong());
+        }
+        b.stream(o.path("is_stream").asBoolean(false));
+        b.detailsJson(o.path("details").isObject() ? o.path("details").toString() : "{}");
+        return b.build();
+    }
+
+    private static String text(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+
     private static void putLong(ObjectNode o, String name, java.util.OptionalLong v) {
         if (v.isPresent()) {
             o.put(name, v.getAsLong());

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import io.meshguard.db.TenantScope;
+import io.meshguard.db.TenantScopedTransactions;
 import javax.sql.DataSource;
 
 /** Reads audit events back from PostgreSQL. */
@@ -36,6 +38,15 @@ public final class AuditReader {
 
     /** Events matching {@code query}, newest first. */
     public List<AuditEvent> query(AuditQuery query) throws SQLException {
+        return query(query, TenantScope.ALL);
+    }
+
+    /**
+     * Events matching {@code query} that {@code scope} may see, newest first. A tenant-scoped read runs in a
+     * transaction PostgreSQL confines to the scope's tenants (row-level security on {@code audit_event}, migration V39)
+     * and filters on them as well, so rows without a tenant (the admin plane's own) are never in it.
+     */
+    public List<AuditEvent> query(AuditQuery query, TenantScope scope) throws SQLException {
         StringBuilder sql = new StringBuilder(SELECT).append(" where occurred_at >= ?");
         List<Object> args = new ArrayList<>();
         args.add(Timestamp.from(query.since()));
@@ -59,21 +70,30 @@ public final class AuditReader {
             sql.append(" and request_id = ?");
             args.add(r);
         });
-        sql.append(" order by occurred_at desc, event_id desc limit ?");
-        args.add(query.limit());
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(sql.toString())) {
-            for (int i = 0; i < args.size(); i++) {
-                ps.setObject(i + 1, args.get(i));
-            }
-            List<AuditEvent> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(read(rs));
-                }
-            }
-            return out;
+        boolean scoped = !scope.all();
+        if (scoped) {
+            sql.append(" and tenant = any (?)");
         }
+        sql.append(" order by occurred_at desc, event_id desc limit ?");
+        return new TenantScopedTransactions(dataSource).inScope(scope, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                int i = 1;
+                for (Object arg : args) {
+                    ps.setObject(i++, arg);
+                }
+                if (scoped) {
+                    ps.setArray(i++, c.createArrayOf("varchar", scope.tenants().toArray()));
+                }
+                ps.setInt(i, query.limit());
+                List<AuditEvent> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(read(rs));
+                    }
+                }
+                return out;
+            }
+        });
     }
 
     /**
@@ -82,28 +102,47 @@ public final class AuditReader {
      * @return the number of events exported
      */
     public long exportMonth(YearMonth month, EventConsumer consumer) throws SQLException, java.io.IOException {
-        Instant from = month.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
-        Instant to = month.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
-        try (Connection c = dataSource.getConnection()) {
-            boolean autoCommit = c.getAutoCommit();
-            c.setAutoCommit(false); // pgjdbc streams with a cursor only inside a transaction
-            try (PreparedStatement ps = c.prepareStatement(
-                    SELECT + " where occurred_at >= ? and occurred_at < ? order by occurred_at, event_id")) {
-                ps.setFetchSize(1000);
-                ps.setTimestamp(1, Timestamp.from(from));
-                ps.setTimestamp(2, Timestamp.from(to));
-                long n = 0;
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        consumer.accept(read(rs));
-                        n++;
+        return export(month.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
+                month.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC), TenantScope.ALL, consumer);
+    }
+
+    /**
+     * Streams the events in {@code [from, to)} that {@code scope} may see, oldest first (confined as
+     * {@link #query(AuditQuery, TenantScope)} is).
+     *
+     * @return the number of events exported
+     */
+    public long export(Instant from, Instant to, TenantScope scope, EventConsumer consumer)
+            throws SQLException, java.io.IOException {
+        boolean scoped = !scope.all();
+        String sql = SELECT + " where occurred_at >= ? and occurred_at < ?" + (scoped ? " and tenant = any (?)" : "")
+                + " order by occurred_at, event_id";
+        try {
+            // inside a transaction, so pgjdbc streams with a cursor
+            return new TenantScopedTransactions(dataSource).inScope(scope, c -> {
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    ps.setFetchSize(1000);
+                    ps.setTimestamp(1, Timestamp.from(from));
+                    ps.setTimestamp(2, Timestamp.from(to));
+                    if (scoped) {
+                        ps.setArray(3, c.createArrayOf("varchar", scope.tenants().toArray()));
                     }
+                    long n = 0;
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            try {
+                                consumer.accept(read(rs));
+                            } catch (java.io.IOException e) {
+                                throw new java.io.UncheckedIOException(e);
+                            }
+                            n++;
+                        }
+                    }
+                    return n;
                 }
-                c.commit();
-                return n;
-            } finally {
-                c.setAutoCommit(autoCommit);
-            }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
         }
     }
 

@@ -99,14 +99,18 @@ public final class AdminTrailVerifier {
         long expectedSeq = anchorSeq + 1;
         long checked = 0;
         Optional<Finding> bad = Optional.empty();
-        try (PreparedStatement ps = c.prepareStatement("select * from admin_trail where seq > ? order by seq")) {
+        try (PreparedStatement ps = c.prepareStatement("select * from admin_trail where seq > ? order by seq, occurred_at")) {
             ps.setLong(1, anchorSeq);
             ps.setFetchSize(1000);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next() && bad.isEmpty()) {
                     long seq = rs.getLong("seq");
                     checked++;
-                    if (seq != expectedSeq) {
+                    if (seq < expectedSeq) {
+                        // a partitioned trail's key is (occurred_at, seq): a second row with a taken number can exist
+                        bad = Optional.of(new Finding(seq, Problem.INSERTED, "row " + seq + " appears twice (in "
+                                + "two months): one of them was put in"));
+                    } else if (seq != expectedSeq) {
                         bad = Optional.of(new Finding(expectedSeq, Problem.REMOVED, "rows " + expectedSeq + " to "
                                 + (seq - 1) + " are missing" + (anchorSeq > 0 && expectedSeq == anchorSeq + 1
                                         ? " (after the anchor at row " + anchorSeq + ")" : "")));

@@ -29,6 +29,9 @@ public final class AuditExportCommand implements Callable<Integer> {
     @Mixin
     DatabaseOptions database = new DatabaseOptions();
 
+    @Mixin
+    AuditAdminPlane admin = new AuditAdminPlane();
+
     @Spec
     CommandSpec spec;
 
@@ -44,6 +47,9 @@ public final class AuditExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         YearMonth ym = TimeArguments.month(month);
+        if (!admin.direct(spec, database)) {
+            return viaAdminApi(ym);
+        }
         AuditReader reader = new AuditReader(database.open("meshguard-audit-cli", System.getenv()));
         Writer out = output == null
                 ? spec.commandLine().getOut()
@@ -64,6 +70,27 @@ public final class AuditExportCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         err.printf("exported %d event%s of %s%s%n", n, n == 1 ? "" : "s", ym,
+                output == null ? "" : " to " + output);
+        err.flush();
+        return 0;
+    }
+
+    /** Through {@code GET /audit/export}: the admin trail records who exported the month before it is sent. */
+    private int viaAdminApi(YearMonth ym) throws Exception {
+        java.net.http.HttpResponse<String> r = admin.get("/audit/export",
+                java.util.Map.of("month", ym.toString(), "format", format.name()), database.dataDir());
+        if (r.statusCode() != 200) {
+            return AuditAdminPlane.refused(spec, r);
+        }
+        if (output == null) {
+            spec.commandLine().getOut().print(r.body());
+            spec.commandLine().getOut().flush();
+        } else {
+            Files.writeString(output, r.body(), StandardCharsets.UTF_8);
+        }
+        long n = r.body().lines().count() - (format == Format.csv ? 1 : 0);
+        PrintWriter err = spec.commandLine().getErr();
+        err.printf("exported %d event%s of %s%s (recorded in the admin trail)%n", n, n == 1 ? "" : "s", ym,
                 output == null ? "" : " to " + output);
         err.flush();
         return 0;

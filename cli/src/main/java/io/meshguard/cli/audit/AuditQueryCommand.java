@@ -27,6 +27,9 @@ public final class AuditQueryCommand implements Callable<Integer> {
     @Mixin
     DatabaseOptions database = new DatabaseOptions();
 
+    @Mixin
+    AuditAdminPlane admin = new AuditAdminPlane();
+
     @Spec
     CommandSpec spec;
 
@@ -58,6 +61,9 @@ public final class AuditQueryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!admin.direct(spec, database)) {
+            return viaAdminApi();
+        }
         Clock clock = Clock.systemUTC();
         AuditQuery q = AuditQuery.since(TimeArguments.pointInTime(since, clock)).withLimit(limit);
         if (until != null) {
@@ -77,6 +83,30 @@ public final class AuditQueryCommand implements Callable<Integer> {
             q = q.withRequestId(requestId);
         }
         List<AuditEvent> events = new AuditReader(database.open("meshguard-audit-cli", System.getenv())).query(q);
+        return print(events);
+    }
+
+    private int viaAdminApi() throws Exception {
+        java.util.Map<String, String> query = new java.util.LinkedHashMap<>();
+        query.put("since", since);
+        query.put("limit", Integer.toString(limit));
+        java.util.Optional.ofNullable(until).ifPresent(v -> query.put("until", v));
+        java.util.Optional.ofNullable(tenant).ifPresent(v -> query.put("tenant", v));
+        java.util.Optional.ofNullable(kind).ifPresent(v -> query.put("kind", v));
+        java.util.Optional.ofNullable(subject).ifPresent(v -> query.put("subject", v));
+        java.util.Optional.ofNullable(requestId).ifPresent(v -> query.put("request_id", v));
+        java.net.http.HttpResponse<String> r = admin.get("/audit/events", query, database.dataDir());
+        if (r.statusCode() != 200) {
+            return AuditAdminPlane.refused(spec, r);
+        }
+        List<AuditEvent> events = new java.util.ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode e : new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body())) {
+            events.add(AuditFormats.fromJson(e));
+        }
+        return print(events);
+    }
+
+    private int print(List<AuditEvent> events) throws java.io.IOException {
         PrintWriter out = spec.commandLine().getOut();
         switch (format) {
             case table -> AuditFormats.writeTable(events, out);

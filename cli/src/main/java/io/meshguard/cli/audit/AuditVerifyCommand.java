@@ -24,6 +24,9 @@ public final class AuditVerifyCommand implements Callable<Integer> {
     @Mixin
     DatabaseOptions database = new DatabaseOptions();
 
+    @Mixin
+    AuditAdminPlane admin = new AuditAdminPlane();
+
     @Spec
     CommandSpec spec;
 
@@ -39,8 +42,12 @@ public final class AuditVerifyCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--expect: " + e.getMessage());
         }
-        AdminTrailVerifier.Report r = new AdminTrailVerifier(database.open("meshguard-audit-verify", System.getenv()))
-                .verify(head);
+        AdminTrailVerifier.Report r = admin.direct(spec, database)
+                ? new AdminTrailVerifier(database.open("meshguard-audit-verify", System.getenv())).verify(head)
+                : viaAdminApi();
+        if (r == null) {
+            return 1;
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (r.intact()) {
             out.printf("admin trail intact: %d rows checked; head %d:%s (record it outside the database and pass it back "
@@ -54,5 +61,23 @@ public final class AuditVerifyCommand implements Callable<Integer> {
                 f.explanation());
         err.flush();
         return 1;
+    }
+
+    /** {@code GET /audit/trail/verify} as the caller; null when the admin API refused (said on standard error). */
+    private AdminTrailVerifier.Report viaAdminApi() throws Exception {
+        java.net.http.HttpResponse<String> res = admin.get("/audit/trail/verify",
+                expect == null ? java.util.Map.of() : java.util.Map.of("expect", expect), database.dataDir());
+        if (res.statusCode() != 200) {
+            AuditAdminPlane.refused(spec, res);
+            return null;
+        }
+        com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(res.body());
+        Optional<AdminTrailVerifier.Finding> bad = j.has("first_bad")
+                ? Optional.of(new AdminTrailVerifier.Finding(j.path("first_bad").path("seq").asLong(),
+                        AdminTrailVerifier.Problem.valueOf(j.path("first_bad").path("problem").asText()
+                                .toUpperCase(java.util.Locale.ROOT)), j.path("first_bad").path("explanation").asText()))
+                : Optional.empty();
+        return new AdminTrailVerifier.Report(j.path("rows_checked").asLong(), j.path("head_seq").asLong(),
+                j.path("head_hash").asText(), bad);
     }
 }

@@ -76,7 +76,7 @@ class AuditCommandTest {
 
     @Test
     void query_filtersByTenantAndTime_asTable() {
-        CliRun r = CliRun.of("audit", "query", "--db", dbUrl(), "--since", "1h", "--tenant", "acme");
+        CliRun r = CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "1h", "--tenant", "acme");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("OCCURRED_AT", "alice", "deny", "missing_scope", "(1 event)")
                 .doesNotContain("bob").doesNotContain("carol");
@@ -84,7 +84,7 @@ class AuditCommandTest {
 
     @Test
     void query_byRequestId_asJson() throws Exception {
-        CliRun r = CliRun.of("audit", "query", "--db", dbUrl(), "--since", "2026-10-01", "--request-id", "r-old",
+        CliRun r = CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "2026-10-01", "--request-id", "r-old",
                 "--format", "json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode rows = new ObjectMapper().readTree(r.out());
@@ -94,7 +94,7 @@ class AuditCommandTest {
 
     @Test
     void query_byKindAndSubject() {
-        CliRun r = CliRun.of("audit", "query", "--db", dbUrl(), "--since", "2026-10-01", "--kind", "config_change",
+        CliRun r = CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "2026-10-01", "--kind", "config_change",
                 "--subject", "ops", "--format", "json");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("policy_reload").doesNotContain("carol");
@@ -102,7 +102,7 @@ class AuditCommandTest {
 
     @Test
     void export_month_asJsonLinesAndCsv(@TempDir Path dir) throws Exception {
-        CliRun jsonl = CliRun.of("audit", "export", "--db", dbUrl(), "--month", "2026-10");
+        CliRun jsonl = CliRun.of("audit", "export", "--direct-db", "--db", dbUrl(), "--month", "2026-10");
         assertThat(jsonl.exit()).as(jsonl.err()).isZero();
         List<String> lines = jsonl.out().lines().toList();
         assertThat(lines).hasSize(2);
@@ -110,7 +110,7 @@ class AuditCommandTest {
         assertThat(jsonl.err()).contains("exported 2 events of 2026-10");
 
         Path csv = dir.resolve("oct.csv");
-        CliRun c = CliRun.of("audit", "export", "--db", dbUrl(), "--month", "2026-10", "--format", "csv", "-o", csv.toString());
+        CliRun c = CliRun.of("audit", "export", "--direct-db", "--db", dbUrl(), "--month", "2026-10", "--format", "csv", "-o", csv.toString());
         assertThat(c.exit()).as(c.err()).isZero();
         List<String> rows = Files.readAllLines(csv);
         assertThat(rows).hasSize(3);
@@ -120,11 +120,11 @@ class AuditCommandTest {
 
     @Test
     void badArguments_failWithOneClearLine() {
-        CliRun kind = CliRun.of("audit", "query", "--db", dbUrl(), "--since", "1h", "--kind", "nope");
+        CliRun kind = CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "1h", "--kind", "nope");
         assertThat(kind.exit()).isEqualTo(1);
         assertThat(kind.err()).contains("unknown --kind 'nope'");
 
-        CliRun month = CliRun.of("audit", "export", "--db", dbUrl(), "--month", "November");
+        CliRun month = CliRun.of("audit", "export", "--direct-db", "--db", dbUrl(), "--month", "November");
         assertThat(month.exit()).isEqualTo(1);
         assertThat(month.err()).contains("YYYY-MM");
     }
@@ -177,7 +177,7 @@ class AuditCommandTest {
                         .build());
                 await().atMost(Duration.ofSeconds(90))
                         .failFast("receiver exited: " + dir.resolve("out.log"), () -> !process.isAlive())
-                        .until(() -> CliRun.of("audit", "query", "--db", dbUrl(), "--since", "2026-11-20",
+                        .until(() -> CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "2026-11-20",
                                 "--request-id", "standalone-1").out().contains("/standalone"));
             } finally {
                 channel.shutdownNow();
@@ -194,7 +194,7 @@ class AuditCommandTest {
     @Test
     void explicitDb_takesThePasswordFromAFile(@TempDir Path dir) throws Exception {
         Path right = Files.writeString(dir.resolve("pw"), PG.password() + "\n");
-        CliRun ok = CliRun.of("audit", "query", "--db", PG.jdbcUrl(), "--db-user", PG.user(), "--db-password-file",
+        CliRun ok = CliRun.of("audit", "query", "--direct-db", "--db", PG.jdbcUrl(), "--db-user", PG.user(), "--db-password-file",
                 right.toString(), "--since", "1h", "--tenant", "acme");
         assertThat(ok.exit()).as(ok.err()).isZero();
         assertThat(ok.out()).contains("acme");
@@ -202,8 +202,18 @@ class AuditCommandTest {
 
     @Test
     void noDatabaseAnywhere_saysWhereItLooked(@TempDir Path dir) {
+        CliRun r = CliRun.of("audit", "query", "--direct-db", "--since", "1h", "--data-dir", dir.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("--db").contains("meshguard up").contains("break-glass");
+    }
+
+    @Test
+    void byDefault_readsThroughTheAdminApi_andSaysHowToReachIt(@TempDir Path dir) {
         CliRun r = CliRun.of("audit", "query", "--since", "1h", "--data-dir", dir.toString());
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).contains("--db").contains("meshguard up");
+        assertThat(r.err()).contains("--url").contains("meshguard up");
+        CliRun db = CliRun.of("audit", "export", "--db", dbUrl(), "--month", "2026-10");
+        assertThat(db.exit()).isNotZero();
+        assertThat(db.err()).contains("add --direct-db (break-glass)");
     }
 }

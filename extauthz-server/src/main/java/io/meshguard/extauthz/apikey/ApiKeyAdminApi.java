@@ -185,6 +185,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
                 throw new ApiError(400, "'expires_at' must be an ISO-8601 instant, e.g. 2027-01-01T00:00:00Z");
             }
         }
+        requested(call, "create", "apikeys/new", tenant);
         ApiKeyService.Created created = service.orElseThrow().create(text(body, "name"), text(body, "owner"), tenant,
                 strings(body, "roles"), strings(body, "scopes"), text(body, "tier"), expires);
         record(call, "create", created.key(), body.path("reason").asText(""));
@@ -197,6 +198,9 @@ public final class ApiKeyAdminApi implements HttpHandler {
     private JsonNode change(Call call, ApiKey key, String action) throws ApiError, IOException, ApiKeyStore.UnavailableException {
         JsonNode body = readBody(call.exchange());
         String reason = body.path("reason").asText("");
+        if (action.equals("rotate") || action.equals("revoke")) {
+            requested(call, action, "apikeys/" + key.keyId(), key.tenant());
+        }
         switch (action) {
             case "rotate" -> {
                 long graceSeconds = body.path("grace_seconds").asLong(Duration.ofHours(24).toSeconds());
@@ -216,6 +220,26 @@ public final class ApiKeyAdminApi implements HttpHandler {
                 return JSON.createObjectNode().put("key_id", key.keyId()).put("revoked", revoked);
             }
             default -> throw new ApiError(404, "unknown API key operation '" + action + "' (rotate, revoke)");
+        }
+    }
+
+    /**
+     * The key store's writes are not in a transaction this class can join, so the trail gets its row first: when the
+     * trail cannot take it the change is refused (503) and nothing is written; when it can, the change follows and
+     * its outcome is a second row ({@link #record}). A crash between the two leaves "requested" without "done", never
+     * a change without a row.
+     */
+    private void requested(Call call, String action, String target, String tenant) throws ApiError {
+        if (trail.isEmpty()) {
+            return;
+        }
+        try {
+            trail.get().append(new AdminTrailEntry(java.time.Instant.now(), call.actor(), "admin-api",
+                    Optional.of(tenant), Optional.empty(), Optional.empty(), Optional.of(call.requestId()),
+                    "apikey_" + action, target, "requested", Optional.empty(), Optional.empty(), java.util.Map.of()));
+        } catch (AdminTrail.UnavailableException e) {
+            throw new ApiError(503, "the admin trail cannot record this change, so nothing was changed: "
+                    + e.getMessage());
         }
     }
 

@@ -118,7 +118,10 @@ public final class ExtAuthzServer implements ServerComponent {
         this.clock = clock;
         this.redis = config.redis().enabled() ? Optional.of(RedisConnection.unconnected(config.redis())) : Optional.empty();
         this.quotaStore = dataSource.map(QuotaStore::new);
-        this.quotaAudit = audit.auditLog().map(QuotaAudit::to).orElseGet(QuotaAudit::logOnly);
+        QuotaAudit quotaLog = audit.auditLog().map(QuotaAudit::to).orElseGet(QuotaAudit::logOnly);
+        // operators' quota changes are rows of the admin trail too, in the quota database
+        this.quotaAudit = dataSource.<QuotaAudit>map(ds -> new io.meshguard.extauthz.quota.TrailedQuotaAudit(quotaLog,
+                new io.meshguard.audit.trail.AdminTrail(ds))).orElse(quotaLog);
         this.quotas = new QuotaCounter(quotaStore, () -> redis,
                 new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout()), quotaAudit, clock,
                 System::nanoTime, config.quota().counterSettings(), registry);

@@ -132,6 +132,29 @@ class QuotaOperationsTest {
     }
 
     @Test
+    void adjustAndReset_areRowsOfTheAdminTrail_whichVerifies() throws Exception {
+        io.meshguard.audit.trail.AdminTrail trail = new io.meshguard.audit.trail.AdminTrail(PG.dataSource());
+        QuotaOperations trailed = new QuotaOperations(store, () -> Optional.of(redis),
+                new LiveCounters(prefix, Duration.ofSeconds(2)), new TrailedQuotaAudit(audit.audit(), trail), clock);
+        String key = QuotaCallers.of(QuotaPolicy.Per.API_KEY, caller());
+        long adjustId = trailed.adjust(daily, key, 5, "bob", "admin_api", "charge the scraped calls", "req-q1")
+                .change().id();
+        trailed.reset(daily, key, "bob", "admin_api", "goodwill", "req-q2");
+        try (var c = PG.dataSource().getConnection(); var ps = c.prepareStatement(
+                "select action, target, details->>'change_id' from admin_trail where request_id in ('req-q1', 'req-q2') "
+                        + "order by seq"); var rs = ps.executeQuery()) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo("quota_adjust");
+            assertThat(rs.getString(2)).isEqualTo("quotas/daily/" + key);
+            assertThat(rs.getString(3)).isEqualTo(Long.toString(adjustId));
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo("quota_reset");
+        }
+        assertThat(new io.meshguard.audit.trail.AdminTrailVerifier(PG.dataSource()).verify(Optional.empty()).intact())
+                .isTrue();
+    }
+
+    @Test
     void adjust_ofACounterRedisDoesNotHold_reachesTheNextSeed() throws Exception {
         Identity id = caller();
         String key = QuotaCallers.of(QuotaPolicy.Per.API_KEY, id);

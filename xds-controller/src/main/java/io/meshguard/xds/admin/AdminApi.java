@@ -451,6 +451,9 @@ public final class AdminApi implements HttpHandler {
         // Validated inside the edit (under the draft lock) to refuse, and once more after it for the warnings:
         // admin edits come at human rate, clarity wins over one extra validation.
         java.util.concurrent.atomic.AtomicReference<GatewayConfig> before = new java.util.concurrent.atomic.AtomicReference<>();
+        String object = String.join("/", call.segments());
+        ConfigChangeAudit.ConfigChange recorded = new ConfigChangeAudit.ConfigChange(call.actor(), action, object,
+                "draft changed", call.requestId());
         GatewayConfig written = draft.edit(current -> {
             before.set(current);
             GatewayConfig next = edit.apply(current);
@@ -459,13 +462,11 @@ public final class AdminApi implements HttpHandler {
                 throw new ApiError(422, "the configuration would be invalid; nothing was changed", check.problems());
             }
             return next;
-        }, tenant);
+        }, tenant, c -> audit.recordWithin(c, recorded)); // the trail row commits with the change, or neither
         ValidationResult result = validator.validate(written);
         // who changed which group's slice: the authors a publish request of that group lists (none may approve it)
         fourEyes.recordAuthors(before.get(), written, call.actor());
-        String object = String.join("/", call.segments());
-        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), action, object, "draft changed",
-                call.requestId()));
+        audit.recordCommitted(recorded);
         return ConfigJson.mapper().createObjectNode().put("changed", object)
                 .set("warnings", tree(result.warnings()));
     }

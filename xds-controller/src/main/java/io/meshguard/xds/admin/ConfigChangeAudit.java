@@ -18,6 +18,18 @@ public interface ConfigChangeAudit {
 
     void record(ConfigChange change);
 
+    /**
+     * The part of recording that must commit with the change, run inside the change's own transaction on {@code c}
+     * (the admin-trail row); a failure rolls the change back. Nothing by default.
+     */
+    default void recordWithin(java.sql.Connection c, ConfigChange change) throws java.sql.SQLException {
+    }
+
+    /** The rest, after the change committed with {@link #recordWithin}: by default all of {@link #record}. */
+    default void recordCommitted(ConfigChange change) {
+        record(change);
+    }
+
     /** Records into the audit log as {@code config_change} events (subject = actor, source = xds-controller). */
     static ConfigChangeAudit to(io.meshguard.audit.AuditSink sink) {
         return c -> sink.record(io.meshguard.audit.AuditEvent.builder(io.meshguard.audit.AuditKind.CONFIG_CHANGE)
@@ -33,24 +45,12 @@ public interface ConfigChangeAudit {
     }
 
     /**
-     * Records into {@code audit} and appends each change to the hash-chained admin trail; a change the trail cannot
-     * take is logged at ERROR with every field (it was already made: the draft and revisions commit first).
+     * Records into {@code audit} and appends each change to the hash-chained admin trail: a draft change in its own
+     * transaction ({@link #recordWithin}); a change recorded after its commit (publish, rollback, four eyes) that the
+     * trail cannot take is logged at ERROR with every field.
      */
     static ConfigChangeAudit alsoTrailed(ConfigChangeAudit audit, io.meshguard.audit.trail.AdminTrail trail) {
-        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("io.meshguard.xds.audit");
-        return c -> {
-            audit.record(c);
-            try {
-                trail.append(new io.meshguard.audit.trail.AdminTrailEntry(java.time.Instant.now(), c.actor(),
-                        "admin-api", java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(),
-                        java.util.Optional.ofNullable(c.requestId()), c.action(), c.object(), c.detail(),
-                        java.util.Optional.empty(), java.util.Optional.empty(), java.util.Map.of()));
-            } catch (io.meshguard.audit.trail.AdminTrail.UnavailableException e) {
-                log.error("admin trail unavailable, change kept only in the audit log: actor={} action={} object={} "
-                        + "detail={} request_id={} ({})", c.actor(), c.action(), c.object(), c.detail(), c.requestId(),
-                        e.getMessage());
-            }
-        };
+        return new TrailedChanges(audit, trail);
     }
 
     /** Logs the change only (tests and offline tools). */

@@ -84,6 +84,20 @@ public final class PgGatewayStore {
      * (created on first use). Objects that existed keep their tenant.
      */
     public GatewayConfig edit(UnaryOperator<GatewayConfig> edit, String tenant) {
+        return edit(edit, tenant, c -> { });
+    }
+
+    /** Work that must commit with a draft change or not at all (its admin-trail row). */
+    @FunctionalInterface
+    public interface AlongWith {
+        void run(Connection c) throws SQLException;
+    }
+
+    /**
+     * As {@link #edit(UnaryOperator, String)}, running {@code alongWith} in the same transaction after the write: the
+     * change and what it runs commit together, and a failure of either writes neither.
+     */
+    public GatewayConfig edit(UnaryOperator<GatewayConfig> edit, String tenant, AlongWith alongWith) {
         if (!TenantScope.validId(tenant)) {
             throw new IllegalArgumentException("not a tenant id: '" + tenant + "'");
         }
@@ -96,6 +110,7 @@ public final class PgGatewayStore {
             GatewayConfig config = edit.apply(current);
             write(c, current, config);
             assignTenant(c, current, config, tenant);
+            alongWith.run(c);
             return config;
         });
     }

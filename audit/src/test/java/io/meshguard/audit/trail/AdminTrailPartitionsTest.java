@@ -1,0 +1,107 @@
+package io.meshguard.audit.trail;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The admin trail in monthly partitions (V40): the chain is walked across months, retention drops a month only
+ * through an anchor, and tampering at or across a month boundary is named.
+ */
+class AdminTrailPartitionsTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    static final YearMonth OLD = YearMonth.of(2026, 8);
+    static final YearMonth NEXT = OLD.plusMonths(1);
+    private AdminTrail trail;
+    private AdminTrailVerifier verifier;
+
+    @BeforeEach
+    void threeRowsInEachOfTwoMonths() throws Exception {
+        PG.dsl().execute("delete from admin_trail");
+        PG.dsl().execute("delete from admin_trail_anchor");
+        PG.dsl().execute("update admin_trail_head set seq = 0, row_hash = repeat('0', 64)");
+        trail = new AdminTrail(PG.dataSource());
+        verifier = new AdminTrailVerifier(PG.dataSource());
+        trail.ensurePartitions(OLD, 1);
+        for (YearMonth m : new YearMonth[] {OLD, NEXT}) {
+            for (int i = 0; i < 3; i++) {
+                trail.append(entry(m.atDay(10 + i).atStartOfDay().toInstant(ZoneOffset.UTC), "r" + i));
+            }
+        }
+        assertThat(PG.dsl().fetchValue("select count(*) from admin_trail_2026_08").toString()).isEqualTo("3");
+        assertThat(PG.dsl().fetchValue("select count(*) from admin_trail_2026_09").toString()).isEqualTo("3");
+        assertThat(verifier.verify(Optional.empty()).intact()).isTrue();
+    }
+
+    private static AdminTrailEntry entry(Instant at, String target) {
+        return new AdminTrailEntry(at, "alice", "oidc", Optional.of("acme"), Optional.empty(), Optional.empty(),
+                Optional.empty(), "upsert", "routes/edge/" + target, "done", Optional.empty(), Optional.empty(),
+                Map.of());
+    }
+
+    private AdminTrailVerifier.Finding firstBad() throws Exception {
+        AdminTrailVerifier.Report r = verifier.verify(Optional.empty());
+        assertThat(r.intact()).as("tampering must be found").isFalse();
+        return r.firstBad().orElseThrow();
+    }
+
+    @Test
+    void alteredRow_inAnOlderPartition_isNamed() throws Exception {
+        PG.dsl().execute("update admin_trail_2026_08 set outcome = 'nothing happened' where seq = 2");
+        assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
+                .containsExactly(2L, AdminTrailVerifier.Problem.ALTERED);
+    }
+
+    @Test
+    void partitionDroppedWithoutAnAnchor_isNamedAsRemoved() throws Exception {
+        PG.dsl().execute("drop table admin_trail_2026_08");
+        AdminTrailVerifier.Finding f = firstBad();
+        assertThat(f.seq()).isEqualTo(1);
+        assertThat(f.problem()).isEqualTo(AdminTrailVerifier.Problem.REMOVED);
+        assertThat(f.explanation()).contains("rows 1 to 3 are missing");
+    }
+
+    @Test
+    void monthDroppedThroughItsAnchor_stillVerifies() throws Exception {
+        assertThat(trail.dropMonth(OLD, "retention: 13 months")).isEqualTo(3);
+        assertThat(PG.dsl().fetchValue("select to_regclass('admin_trail_2026_08')")).isNull();
+        assertThat(PG.dsl().fetchValue("select up_to_seq from admin_trail_anchor").toString()).isEqualTo("3");
+        AdminTrailVerifier.Report r = verifier.verify(Optional.empty());
+        assertThat(r.intact()).as("%s", r.firstBad()).isTrue();
+        assertThat(r.rowsChecked()).isEqualTo(3);
+        // and the kept rows are still guarded: a later alteration is named
+        PG.dsl().execute("update admin_trail set actor = 'mallory' where seq = 5");
+        assertThat(firstBad().seq()).isEqualTo(5);
+    }
+
+    @Test
+    void forgedRow_acrossTheMonthBoundary_isNamedAsInserted() throws Exception {
+        // a forger with database access and this code: a well-hashed row 4 chained to row 3, in the older month
+        String hash3 = PG.dsl().fetchValue("select row_hash from admin_trail where seq = 3").toString();
+        AdminTrailEntry forged = entry(OLD.atEndOfMonth().atStartOfDay().toInstant(ZoneOffset.UTC), "forged");
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement("""
+                insert into admin_trail (seq, occurred_at, actor, auth_method, tenant, action, target, outcome, details,
+                    prev_hash, row_hash) values (4, ?, 'alice', 'oidc', 'acme', 'upsert', 'routes/edge/forged', 'done',
+                    '{}', ?, ?)""")) {
+            ps.setTimestamp(1, Timestamp.from(forged.occurredAt()));
+            ps.setString(2, hash3);
+            ps.setString(3, TrailHash.of(4, forged, hash3));
+            ps.executeUpdate();
+        }
+        assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
+                .containsExactly(4L, AdminTrailVerifier.Problem.INSERTED);
+    }
+}
