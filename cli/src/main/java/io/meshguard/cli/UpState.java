@@ -56,9 +56,21 @@ public record UpState(
         idp = idp == null ? UpIdp.none() : idp;
     }
 
-    /** Writes the state atomically (write to a temporary file, then rename). */
+    /**
+     * Writes the state atomically (write to a temporary file, then rename); owner-only when it holds the local
+     * realm's demo passwords.
+     */
     void writeTo(Path dataDir) throws IOException {
         Path tmp = dataDir.resolve(FILE_NAME + ".tmp");
+        Files.deleteIfExists(tmp);
+        if (!idp.users().isEmpty()) {
+            try {
+                Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            } catch (UnsupportedOperationException notPosix) {
+                // not a POSIX file system: the directory's own rights apply
+            }
+        }
         JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), this);
         Files.move(tmp, dataDir.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }

@@ -60,6 +60,9 @@ class UpWithKeycloakTest {
                 "api-developer", "business-manager", "customer-admin", "api-consumer", "auditor");
         assertThat(idp.users()).extracting(DemoUser::scope).contains("tenant:acme", "tenant:globex");
         assertThat(Files.readString(log())).contains("keycloak", idp.url());
+        // it holds the demo passwords
+        assertThat(Files.getPosixFilePermissions(dataDir.resolve(UpState.FILE_NAME)))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         String admin = "http://127.0.0.1:" + state.ports().get(RunningStack.XDS_ADMIN);
 
         String acme = signIn(idp, "acme-org-admin");
