@@ -93,7 +93,8 @@ public final class LocalKeycloak implements AutoCloseable {
         pb.environment().put("JAVA_OPTS_APPEND", "-Xms64m -Xmx512m --add-opens=java.base/java.lang=ALL-UNNAMED");
         Process process = pb.start();
         Path pidFile = workDir.resolve(PID_FILE);
-        Files.writeString(pidFile, Long.toString(process.pid()));
+        // the server's pid, then its owner's: a start beside a live owner (two test runs of one module) leaves it be
+        Files.writeString(pidFile, process.pid() + " " + ProcessHandle.current().pid());
         LocalKeycloak keycloak = new LocalKeycloak(httpPort, adminPassword, process, log, pidFile);
         try {
             keycloak.awaitReady(timeout);
@@ -105,8 +106,9 @@ public final class LocalKeycloak implements AutoCloseable {
     }
 
     /**
-     * Stops a Keycloak that a killed owner of {@code workDir} left running: the pid file names it, and it is stopped
-     * only when that process still looks like Keycloak (a recycled pid is left alone).
+     * Stops a Keycloak that a killed owner of {@code workDir} left running: the pid file names it and its owner, and
+     * it is stopped only when the owner is gone and the process still looks like Keycloak (a recycled pid is left
+     * alone).
      */
     public static void stopOrphan(Path workDir) throws IOException {
         Path pidFile = workDir.resolve(PID_FILE);
@@ -114,11 +116,18 @@ public final class LocalKeycloak implements AutoCloseable {
             return;
         }
         long pid;
+        long owner;
         try {
-            pid = Long.parseLong(Files.readString(pidFile).strip());
+            String[] fields = Files.readString(pidFile).strip().split("\\s+");
+            pid = Long.parseLong(fields[0]);
+            owner = fields.length > 1 ? Long.parseLong(fields[1]) : 0;
         } catch (NumberFormatException e) {
             Files.deleteIfExists(pidFile);
             return;
+        }
+        if (owner != 0 && owner != ProcessHandle.current().pid()
+                && ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false)) {
+            return; // its owner still runs: not an orphan
         }
         Optional<ProcessHandle> left = ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(p -> {
             List<ProcessHandle> tree = new ArrayList<>(p.descendants().toList());
