@@ -1,5 +1,6 @@
 package io.meshguard.cli;
 
+import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.db.DbSettings;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.metrics.ProcessMetrics;
@@ -19,10 +20,18 @@ import javax.sql.DataSource;
  * @param redis the Redis shared by the stack's servers (global rate limits), already answering;
  *     {@link RedisSettings#none()} for per-process local limits
  * @param tracing the process's one tracing (OTEL_* variables; off unless OTEL_TRACES_EXPORTER=otlp)
+ * @param adminAccess who the admin APIs let in: {@link AdminAccessSettings#local()} (the token file, plain
+ *     {@code up}), or the issuer of {@code up --idp keycloak}
  */
 public record StackContext(
         ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, UpPorts ports,
-        RedisSettings redis, Tracing tracing) {
+        RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess) {
+
+    /** Local admin access (the token file). */
+    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
+            UpPorts ports, RedisSettings redis, Tracing tracing) {
+        this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, AdminAccessSettings.local());
+    }
 
     /** Without tracing. */
     public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,

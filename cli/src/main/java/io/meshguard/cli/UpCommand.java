@@ -1,5 +1,6 @@
 package io.meshguard.cli;
 
+import io.meshguard.cli.idp.LocalIdp;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -71,6 +72,15 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--redis-password-file", description = "File holding the password of the --redis URL's server.")
     Path redisPasswordFile;
 
+    @Option(names = "--idp", defaultValue = "none", paramLabel = "none|keycloak", description = {
+        "Identity provider for the admin plane: none (the admin token file; default) or keycloak (a local Keycloak",
+        "with a `meshguard` realm and one demo user per role; the admin APIs then take its access tokens, the token",
+        "file stays as break-glass). Users, passwords and clients: DATA_DIR/up.json, local realm only."})
+    String idp;
+
+    @Option(names = "--keycloak-port", defaultValue = "18080", description = "Keycloak on 127.0.0.1, with --idp keycloak (default: ${DEFAULT-VALUE}).")
+    int keycloakPort;
+
     @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address of the status listener (default: ${DEFAULT-VALUE}).")
     String bind;
 
@@ -95,6 +105,9 @@ final class UpCommand implements Callable<Integer> {
         UpPorts ports = new UpPorts(statusPort, pgPort, extauthzPort, dlpPort, alsPort, adsPort, xdsAdminPort, devJwksPort,
                 redisPort);
         try {
+            if (!idp.equals("none") && !idp.equals("keycloak")) {
+                throw new IllegalArgumentException("--idp is none or keycloak, not '" + idp + "'");
+            }
             redisChoice = RedisChoice.parse(redis);
             if (redisPasswordFile != null && redisChoice.kind() != RedisChoice.Kind.EXTERNAL) {
                 throw new IllegalArgumentException("--redis-password-file is for --redis URL; up's own Redis keeps its"
@@ -106,6 +119,9 @@ final class UpCommand implements Callable<Integer> {
             // Before the port check: a redis-server left by an up that was killed holds --redis-port, and no live up
             // owns it (this process holds the data directory's lock).
             LocalRedis.stopOrphan(dir.resolve("redis"));
+            if (idp.equals("keycloak")) {
+                LocalIdp.stopOrphan(dir);
+            }
             ports.requireFree(bind);
         } catch (UpPorts.PortInUseException | IOException | RuntimeException e) {
             lock.close();
@@ -131,6 +147,7 @@ final class UpCommand implements Callable<Integer> {
         long redisPid = 0;
         String redisUrl = "";
         String redisKeyPrefix = RedisSettings.none().keyPrefix();
+        io.meshguard.cli.idp.UpIdp upIdp = io.meshguard.cli.idp.UpIdp.none();
         // The status listener starts first so that /readyz answers at once; it must say 503 until all is up.
         AtomicBoolean started = new AtomicBoolean();
         status.addReadinessCheck(ReadinessCheck.of("startup", () -> started.get()
@@ -165,8 +182,17 @@ final class UpCommand implements Callable<Integer> {
                 endpoints.add(String.format("%-10s none: extauthz keeps per-process local rate limits (--redis none)",
                         "redis"));
             }
+            Path policies = policiesDir.toAbsolutePath().normalize();
+            io.meshguard.access.AdminAccessSettings adminAccess = io.meshguard.access.AdminAccessSettings.local();
+            if (idp.equals("keycloak")) {
+                // only here: plain up loads no Keycloak code
+                LocalIdp keycloak = LocalIdp.start(stack, dir, keycloakPort, policies, status);
+                adminAccess = keycloak.adminAccess();
+                upIdp = keycloak.state();
+                endpoints.add(keycloak.endpoint());
+            }
             StackContext context = new StackContext(metrics, postgres.dataSource(), postgres.settings(), dir,
-                    policiesDir.toAbsolutePath().normalize(), ports, redisSettings, tracing);
+                    policies, ports, redisSettings, tracing, adminAccess);
             LocalStack local = LocalStack.start(stack, context, component -> status.addReadinessChecks(component.readinessChecks()));
             for (StackPart part : local.parts()) {
                 part.endpoints().forEach(line -> endpoints.add(String.format("%-10s %s", part.name(), line)));
@@ -185,7 +211,7 @@ final class UpCommand implements Callable<Integer> {
         endpoints.add(String.format("%-10s %s/readyz  %s/healthz  %s/metrics", "status", statusUrl, statusUrl, statusUrl));
         new UpState(ProcessHandle.current().pid(), postgres.server().pid(), statusUrl, postgres.server().jdbcUrl(), postgres.server().user(),
                 postgres.server().passwordFile().toString(), listening, files, endpoints, redisUrl, redisPid,
-                redisKeyPrefix).writeTo(dir);
+                redisKeyPrefix, upIdp).writeTo(dir);
 
         console.printf("meshguard is up in %d ms (data in %s)%n", (System.nanoTime() - begin) / 1_000_000, dir);
         endpoints.forEach(line -> console.println("  " + line));

@@ -2,6 +2,7 @@ package io.meshguard.cli;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.cli.idp.UpIdp;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,11 +31,13 @@ import java.util.Optional;
  * @param redisPid process id of {@code up}'s own redis-server, which must stop with it; 0 when it runs none
  * @param redisKeyPrefix the prefix of every key extauthz writes there ({@code redis.key_prefix}), so a command that
  *     changes a live counter changes the one extauthz reads
+ * @param idp the identity provider {@code up --idp keycloak} started: issuer, clients, demo users (local realm only);
+ *     {@link UpIdp#none()} without {@code --idp}
  */
 public record UpState(
         long pid, long postgresPid, String statusUrl, String jdbcUrl, String dbUser, String dbPasswordFile,
         Map<String, Integer> ports, Map<String, String> files, List<String> endpoints, String redisUrl, long redisPid,
-        String redisKeyPrefix) {
+        String redisKeyPrefix, UpIdp idp) {
 
     /** Name of the file in the data directory. */
     public static final String FILE_NAME = "up.json";
@@ -50,11 +53,24 @@ public record UpState(
         redisUrl = redisUrl == null ? "" : redisUrl;
         // an up.json of an older up has none: it used the default
         redisKeyPrefix = redisKeyPrefix == null ? io.meshguard.extauthz.redis.RedisSettings.none().keyPrefix() : redisKeyPrefix;
+        idp = idp == null ? UpIdp.none() : idp;
     }
 
-    /** Writes the state atomically (write to a temporary file, then rename). */
+    /**
+     * Writes the state atomically (write to a temporary file, then rename); owner-only when it holds the local
+     * realm's demo passwords.
+     */
     void writeTo(Path dataDir) throws IOException {
         Path tmp = dataDir.resolve(FILE_NAME + ".tmp");
+        Files.deleteIfExists(tmp);
+        if (!idp.users().isEmpty()) {
+            try {
+                Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            } catch (UnsupportedOperationException notPosix) {
+                // not a POSIX file system: the directory's own rights apply
+            }
+        }
         JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), this);
         Files.move(tmp, dataDir.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }

@@ -10,6 +10,23 @@ import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import com.sun.net.httpserver.HttpServer;
+import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.db.DataSourceFactory;
+import io.meshguard.db.LocalPostgres;
+import io.meshguard.db.Migrations;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.server.AdsPeerPolicy;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import org.HdrHistogram.Histogram;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
@@ -28,8 +45,8 @@ import java.util.Optional;
 /**
  * What admitting one admin call costs with an OIDC access token (RS256 verification + role bindings) beside the
  * static token file, in the same run, interleaved rounds: {@code java -cp ... AdminAuthBench [calls-per-round]}.
- * The gate is what every admin call passes before its handler; the HTTP exchange and the handler are the same for
- * both and are left out.
+ * First the gate alone (what every admin call passes before its handler); then the whole call, {@code GET /apis}
+ * over HTTP against PostgreSQL, with per-call p50/p99 ({@code -DgateOnly=true} skips it).
  */
 public final class AdminAuthBench {
     private static final AdminRoute ROUTE = AdminRoute.system("GET", "/fleet", "fleet:read");
@@ -85,7 +102,89 @@ public final class AdminAuthBench {
         System.out.printf("  static token file: %8.1f us/call%n", s / 1000);
         System.out.printf("  OIDC access token: %8.1f us/call (RS256 2048, JWKS cached)%n", o / 1000);
         System.out.printf("  ratio OIDC/static: %8.1fx; added per call: %.1f us%n", o / s, (o - s) / 1000);
+        if (!Boolean.getBoolean("gateOnly")) {
+            httpRounds(issuer, tokens, access, bearerOidc, bearerStatic, Math.max(200, calls / 10));
+        }
         idp.stop(0);
+    }
+
+    /**
+     * The whole admin call, {@code GET /apis} on the xDS controller's admin API over loopback HTTP against a real
+     * (embedded) PostgreSQL holding the sample configuration, once through a gate that knows only the token file and
+     * once through the OIDC gate: per-call p50/p99 of each, interleaved rounds, same JVM and database.
+     */
+    private static void httpRounds(String issuer, Path tokens, Path access, String bearerOidc, String bearerStatic,
+            int calls) throws Exception {
+        Path pgDir = Files.createTempDirectory("meshguard-bench-pg");
+        try (LocalPostgres pg = LocalPostgres.start(pgDir, 0);
+                HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"))) {
+            Migrations.apply(ds);
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            XdsController xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.of(tokens),
+                    FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1),
+                    Duration.ZERO, "bench", AdsPeerPolicy.localDevelopment()), ds, registry, c -> { });
+            // the OIDC caller is system-admin so that both see the same rows: the difference is the credential
+            Path adminAccess = access.resolveSibling("access-http.yaml");
+            Files.writeString(adminAccess, """
+                    claims: [groups]
+                    roles:
+                      system-admin: {permissions: [api:read]}
+                    bindings:
+                      - {match: auditors, role: system-admin, scope: system}
+                    """);
+            StatusHttpServer viaStatic = new StatusHttpServer("bench-static", HttpServerSettings.onPort(0), registry);
+            StatusHttpServer viaOidc = new StatusHttpServer("bench-oidc", HttpServerSettings.onPort(0), registry);
+            xds.mountAdminApi(viaStatic, AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file"));
+            xds.mountAdminApi(viaOidc, new AdminAccessSettings(Optional.of(issuer), "meshguard-admin",
+                    Duration.ofSeconds(30), Optional.of(adminAccess), false).gate(new BearerTokens(Optional.empty()),
+                    "xds.admin.token_file", e -> { }));
+            xds.start();
+            viaStatic.start();
+            viaOidc.start();
+            try {
+                xds.publishSampleIfEmpty();
+                HttpClient client = HttpClient.newHttpClient();
+                URI staticUri = URI.create("http://127.0.0.1:" + viaStatic.port() + "/apis");
+                URI oidcUri = URI.create("http://127.0.0.1:" + viaOidc.port() + "/apis");
+                Histogram staticH = new Histogram(3);
+                Histogram oidcH = new Histogram(3);
+                for (int warm = 0; warm < 2; warm++) {
+                    get(client, staticUri, bearerStatic, calls, new Histogram(3));
+                    get(client, oidcUri, bearerOidc, calls, new Histogram(3));
+                }
+                int rounds = 5;
+                for (int r = 0; r < rounds; r++) {
+                    get(client, staticUri, bearerStatic, calls, staticH);
+                    get(client, oidcUri, bearerOidc, calls, oidcH);
+                }
+                double s50 = staticH.getValueAtPercentile(50) / 1000.0;
+                double s99 = staticH.getValueAtPercentile(99) / 1000.0;
+                double o50 = oidcH.getValueAtPercentile(50) / 1000.0;
+                double o99 = oidcH.getValueAtPercentile(99) / 1000.0;
+                System.out.printf("GET /apis over HTTP, %d interleaved rounds of %d calls (PostgreSQL, sample config):%n",
+                        rounds, calls);
+                System.out.printf("  static token file: p50 %8.1f us  p99 %8.1f us%n", s50, s99);
+                System.out.printf("  OIDC access token: p50 %8.1f us  p99 %8.1f us (RS256 2048, JWKS cached)%n", o50, o99);
+                System.out.printf("  ratio OIDC/static: p50 %.2fx  p99 %.2fx%n", o50 / s50, o99 / s99);
+            } finally {
+                viaOidc.close();
+                viaStatic.close();
+                xds.close();
+            }
+        }
+    }
+
+    private static void get(HttpClient client, URI uri, String header, int calls, Histogram into) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(uri).header("Authorization", header).build();
+        for (int i = 0; i < calls; i++) {
+            long start = System.nanoTime();
+            HttpResponse<byte[]> r = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            long took = System.nanoTime() - start;
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("GET " + uri + " answered " + r.statusCode());
+            }
+            into.recordValue(took);
+        }
     }
 
     private static double run(AdminGate gate, String header, int calls) {

@@ -84,15 +84,20 @@ public final class XdsStackPart implements StackPart {
                 Optional.of(policies), context.tracing());
         StatusHttpServer http = new StatusHttpServer("xds-http",
                 new HttpServerSettings("127.0.0.1", context.ports().xdsAdmin()), context.metrics().registry());
-        xds.mountAdminApi(http);
-        // one admin port for the local stack: extauthz's /quotas and /apikeys beside the controller's API, same token,
-        // so `meshguard apikey` and `meshguard quota` act through the admin API under plain `up`
-        io.meshguard.access.AdminGate localGate = io.meshguard.access.AdminGate.local(
-                new io.meshguard.runtime.http.BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file");
-        extAuthz.server().mountAdminApis(http, localGate);
+        // One gate for the local stack's admin port: the controller's API, extauthz's /quotas and /apikeys, the
+        // catalogue. Plain up: the token file (its holder is system-admin), so `meshguard apikey` and `meshguard quota`
+        // act through the admin API. up --idp keycloak: the realm's access tokens with policies/access.yaml, and the
+        // same file as break-glass (every use logged at WARN and in the admin trail), which those commands use.
+        io.meshguard.access.TrailAdminEvents events = new io.meshguard.access.TrailAdminEvents(
+                new io.meshguard.audit.trail.AdminTrail(context.dataSource()));
+        io.meshguard.runtime.http.BearerTokens tokens = new io.meshguard.runtime.http.BearerTokens(Optional.of(tokenFile));
+        io.meshguard.access.AdminGate gate = context.adminAccess().issuer().isPresent()
+                ? context.adminAccess().gate(tokens, "xds.admin.token_file", events)
+                : io.meshguard.access.AdminGate.local(tokens, "xds.admin.token_file");
+        xds.mountAdminApi(http, gate);
+        extAuthz.server().mountAdminApis(http, gate);
         // the catalogue API (products, plans, subscriptions) on the same port, every change in the admin trail
-        http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(context.dataSource()), localGate,
-                new io.meshguard.access.TrailAdminEvents(new io.meshguard.audit.trail.AdminTrail(context.dataSource())),
+        http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(context.dataSource()), gate, events,
                 java.time.Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue()));
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
