@@ -59,6 +59,7 @@ final class DownstreamBody {
                             if (!paused) {
                                 paused = true;
                                 readPauses++;
+                                notifyAll(); // settled() waits for exactly this
                             }
                             wait();
                         }

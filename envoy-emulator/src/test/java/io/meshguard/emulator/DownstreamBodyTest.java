@@ -2,8 +2,10 @@ package io.meshguard.emulator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 /** The client's body as the connection manager holds it (conn_manager_impl.cc watermarks, watermark_buffer.cc). */
@@ -58,5 +60,17 @@ class DownstreamBodyTest {
         body.abandon();
 
         assertThat(body.held().bytesReceived()).isEqualTo(read).isLessThan(40 * 1024);
+    }
+
+    @Test
+    void settled_returnsWhenTheReaderPauses_whicheverThreadGetsThereFirst() {
+        // settled() called while the reader is still filling the buffer must be woken by the pause itself
+        Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            for (int i = 0; i < 2_000; i++) {
+                DownstreamBody body = new DownstreamBody(chunks(12, 1024), 4 * 1024);
+                assertThat(body.settled().readPauses()).isEqualTo(1);
+                body.abandon();
+            }
+        });
     }
 }
