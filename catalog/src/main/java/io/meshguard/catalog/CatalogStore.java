@@ -144,6 +144,14 @@ public final class CatalogStore {
                 ps.executeUpdate();
             }
             writeOperations(c, productId, operations);
+            // served operations change only through a publish (a revision, four eyes), never behind the gateway's
+            // back; checked after writing them, so a bad operation is the error a provider sees first
+            List<String> served = ids(c, "select id from product_publish where product_id = ? and state = 'published'"
+                    + " order by id", productId);
+            if (!served.isEmpty()) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "product " + productId + " is served by "
+                        + String.join(", ", served) + ": withdraw those publishes before changing its operations");
+            }
             touch(c, "product", productId, actor);
             return readProduct(c, productId).orElseThrow();
         });
@@ -273,8 +281,15 @@ public final class CatalogStore {
         });
     }
 
-    /** Publishes or withdraws; a product must be published (or deprecated) before any publish of it serves. */
-    public ProductPublish movePublish(TenantScope scope, String publishId, PublishState to) {
+    /**
+     * Publishes or withdraws; a product must be published (or deprecated) before any publish of it serves. The
+     * gateway group is made to serve its publishes as they stand after the move, inside this transaction: when
+     * {@code gateway} refuses, the publish does not move.
+     *
+     * @return the publish and what the gateway did (a revision, or a request waiting for approval)
+     */
+    public Moved movePublish(TenantScope scope, String publishId, PublishState to, GatewayServing gateway,
+                             GatewayServing.Change change) {
         return run(scope, c -> {
             ProductPublish pub = readPublish(c, publishId)
                     .orElseThrow(() -> CatalogRefusal.notFound("product publish", publishId));
@@ -286,8 +301,51 @@ public final class CatalogStore {
                         "product " + product.id() + " is " + lower(product.state()) + ": publish the product first");
             }
             setState(c, "product_publish", "id = ?", lower(to), publishId);
-            return readPublish(c, publishId).orElseThrow();
+            String group = strings(c, "select gateway_group from product_publish where id = ?", publishId).get(0);
+            ServedProduct moved = new ServedProduct(pub.id(), product.id(), group, pub.host(), product.operations());
+            GatewayServing.Served served = gateway.serve(moved, to == PublishState.PUBLISHED, change);
+            if (served.revision().isPresent()) {
+                try (PreparedStatement ps = c.prepareStatement("update product_publish set revision = ? where id = ?")) {
+                    ps.setLong(1, served.revision().get());
+                    ps.setString(2, publishId);
+                    ps.executeUpdate();
+                }
+            }
+            return new Moved(readPublish(c, publishId).orElseThrow(), served);
         });
+    }
+
+    /** A moved publish and what its gateway group did about it. */
+    public record Moved(ProductPublish publish, GatewayServing.Served gateway) {
+    }
+
+    /**
+     * Every published publish by gateway group, with its product's operations: what the controller compiles into each
+     * group's revision on any publish (so a draft publish keeps serving the products). Read across tenants.
+     */
+    public Map<String, List<ServedProduct>> servedProducts() {
+        return run(TenantScope.ALL, c -> {
+            Map<String, List<ServedProduct>> out = new java.util.TreeMap<>();
+            for (ServedProduct p : servedProducts(c)) {
+                out.computeIfAbsent(p.gatewayGroup(), g -> new ArrayList<>()).add(p);
+            }
+            return out;
+        });
+    }
+
+    private static List<ServedProduct> servedProducts(Connection c) throws SQLException {
+        List<ServedProduct> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("select pp.id, pp.product_id, pp.gateway_group, pp.host"
+                + " from product_publish pp join product p on p.id = pp.product_id"
+                + " where pp.state = 'published' and p.state in ('published', 'deprecated') order by pp.id")) {
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new ServedProduct(rs.getString(1), rs.getString(2), rs.getString(3),
+                            new PublishHost(rs.getString(4)), readOperations(c, rs.getString(2))));
+                }
+            }
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ applications

@@ -30,6 +30,7 @@ class CatalogStoreTest {
     private static final TenantScope GLOBEX = TenantScope.of(Set.of("globex"));
     private static final TenantScope INITECH = TenantScope.of(Set.of("initech"));
     private static final Instant NOW = Instant.now();
+    private static final RecordingGateway GATEWAY = new RecordingGateway();
     private static CatalogStore store;
 
     @BeforeAll
@@ -48,9 +49,31 @@ class CatalogStoreTest {
         store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
         store.movePlan(ACME, "payments-gold", PlanState.PUBLISHED, "alice");
         store.createPublish(ACME, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
-        store.movePublish(ACME, "payments-dev-local", PublishState.PUBLISHED);
+        store.movePublish(ACME, "payments-dev-local", PublishState.PUBLISHED, GATEWAY, RecordingGateway.change("alice"));
         store.createApplication(INITECH, new Application("initech-app", "initech", "App", ApplicationState.ACTIVE),
                 "ina");
+    }
+
+    @Test
+    void publish_thatTheGatewayRefuses_staysDraft_andServesNothing() {
+        store.createPublish(ACME, "payments", "local", Environment.STAGING, AuthMode.APIKEY, "example.test", "local");
+        RecordingGateway refusing = new RecordingGateway();
+        refusing.refuse("no route of API payments-api serves POST /charges");
+
+        assertThatThrownBy(() -> store.movePublish(ACME, "payments-staging-local", PublishState.PUBLISHED, refusing,
+                RecordingGateway.change("alice")))
+                .isInstanceOf(CatalogRefusal.class).hasMessageContaining("POST /charges");
+
+        assertThat(store.publishes(ACME, "payments")).filteredOn(p -> p.id().equals("payments-staging-local"))
+                .extracting(ProductPublish::state).containsExactly(PublishState.DRAFT);
+        assertThat(store.servedProducts().get("local")).extracting(ServedProduct::publishId)
+                .containsExactly("payments-dev-local");
+    }
+
+    @Test
+    void servedOperations_changeOnlyThroughAPublish() {
+        assertThatThrownBy(() -> store.putOperations(ACME, "payments", List.of(), "alice"))
+                .isInstanceOf(CatalogRefusal.class).hasMessageContaining("withdraw");
     }
 
     @Test

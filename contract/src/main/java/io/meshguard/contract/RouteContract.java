@@ -36,10 +36,12 @@ public final class RouteContract {
          * subscription to it, from the subscription state the controller pushes.
          */
         public static final String PRODUCT_PUBLISH = "meshguard.product_publish";
+        /** The product's operation a route serves (set with {@link #PRODUCT_PUBLISH}): a plan's per-operation limits. */
+        public static final String PRODUCT_OPERATION = "meshguard.product_operation";
 
         /** Every key meshguard owns; any other {@code meshguard.*} key is a contract violation. */
         public static final List<String> ALL = List.of(AUTHZ_PROFILE, GATEWAY_ROUTE, API, API_VERSION, AUTH, RATE_LIMIT_TIER,
-                PRODUCT_PUBLISH);
+                PRODUCT_PUBLISH, PRODUCT_OPERATION);
         public static final String PREFIX = "meshguard.";
     }
 

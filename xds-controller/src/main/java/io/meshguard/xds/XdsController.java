@@ -6,6 +6,7 @@ import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.admin.AdminApi;
+import io.meshguard.xds.product.ProductPublisher;
 import io.meshguard.access.AdminGate;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.xds.admin.ConfigChangeAudit;
@@ -60,6 +61,9 @@ public final class XdsController implements ServerComponent {
     private final PgNodeStatusWriter nodeStatus;
     private final RevisionListener listener;
     private final io.meshguard.xds.approval.FourEyesStore fourEyes;
+    private final io.meshguard.xds.approval.FourEyes approvals;
+    /** Product publishes as revisions of their gateway groups; every draft publish compiles them in. */
+    private final ProductPublisher products;
     private final io.meshguard.xds.subscription.CatalogSnapshotFeed subscriptionFeed;
     private final BearerTokens tokens;
     private final ConfigChangeAudit audit;
@@ -91,6 +95,9 @@ public final class XdsController implements ServerComponent {
                 settings.reconcileInterval());
         this.tokens = new BearerTokens(settings.adminTokenFile());
         this.audit = audit;
+        this.approvals = new io.meshguard.xds.approval.FourEyes(fourEyes, revisions, core.publisher());
+        this.products = new ProductPublisher(draft, new io.meshguard.catalog.CatalogStore(dataSource),
+                core.publisher(), approvals, audit);
     }
 
     /**
@@ -129,8 +136,8 @@ public final class XdsController implements ServerComponent {
 
     /** As {@link #mountAdminApi(StatusHttpServer)}, with the admin plane's gate (OIDC, role bindings, break-glass). */
     public void mountAdminApi(StatusHttpServer http, AdminGate gate) {
-        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, gate, audit,
-                new io.meshguard.xds.approval.FourEyes(fourEyes, revisions, core.publisher()));
+        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, gate, audit, approvals,
+                products);
         for (String prefix : AdminApi.PREFIXES) {
             http.addHandler(prefix, api);
         }
@@ -222,6 +229,11 @@ public final class XdsController implements ServerComponent {
 
     public int adsPort() {
         return core.adsPort();
+    }
+
+    /** What the catalogue calls to serve a product publish (catalog {@code CatalogApi}). */
+    public io.meshguard.catalog.GatewayServing productServing() {
+        return products;
     }
 
     public Publisher publisher() {

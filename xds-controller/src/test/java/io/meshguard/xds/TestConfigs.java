@@ -50,7 +50,7 @@ public final class TestConfigs {
     public static Route route(String group, String name, String api, String version, String prefix,
             Route.Destination... dests) {
         return new Route(name, group, api, version, Route.Match.prefix(prefix), List.of(dests), null, null, false, null,
-                null, null, null, null, null);
+                null, null, null, null, null, null);
     }
 
     public static Route.Destination to(String upstream, int weight) {

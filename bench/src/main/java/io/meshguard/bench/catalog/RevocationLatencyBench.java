@@ -150,7 +150,10 @@ public final class RevocationLatencyBench {
                 Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
         store.movePlan(acme, "payments-free", PlanState.PUBLISHED, "bench");
         store.createPublish(acme, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
-        store.movePublish(acme, "payments-dev-local", PublishState.PUBLISHED);
+        // the subscription state is under test, not the gateway's routes: a publish that any revision serves
+        store.movePublish(acme, "payments-dev-local", PublishState.PUBLISHED, (publish, serve, change) ->
+                new io.meshguard.catalog.GatewayServing.Served(java.util.Optional.of(1L), java.util.Optional.empty()),
+                new io.meshguard.catalog.GatewayServing.Change("alice", "seed", "seed"));
         store.createApplication(initech, new Application("app", "initech", "App", ApplicationState.ACTIVE), "bench");
         String id = store.subscribe(initech, "app", "payments-dev-local", "payments-free", "bench").id();
         store.addCredential(initech, new Credential("bench00000000001", AuthMode.APIKEY, "app",

@@ -98,7 +98,7 @@ public final class XdsBenchmark {
             String version = i % 2 == 0 ? "v2" : "v1";
             rs.add(new Route("r-" + i, "bench", "api-" + api, version, Route.Match.prefix("/res" + i),
                     List.of(new Route.Destination("up-" + (i / 2), 90), new Route.Destination("up-" + (i / 2 + 1), 10)),
-                    null, null, false, null, null, null, null, "profile-" + (i % 7), null));
+                    null, null, false, null, null, null, null, "profile-" + (i % 7), null, null));
         }
         return new GatewayConfig(List.of(group), ups, apis, rs);
     }

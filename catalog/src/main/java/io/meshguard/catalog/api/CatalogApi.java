@@ -23,6 +23,7 @@ import io.meshguard.catalog.Cluster;
 import io.meshguard.catalog.Credential;
 import io.meshguard.catalog.CredentialState;
 import io.meshguard.catalog.Environment;
+import io.meshguard.catalog.GatewayServing;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.PlanLimitsJson;
 import io.meshguard.catalog.PlanState;
@@ -186,26 +187,30 @@ public final class CatalogApi implements HttpHandler {
     private final Clock clock;
     private final String domain;
     private final Optional<KeycloakClients> keycloak;
+    private final GatewayServing gateway;
     private final JsonNode openApi = openApiDocument();
 
     /**
      * @param domain the DNS domain publishes are served under ({@code {product}.{env}.{region}.api.{domain}})
+     * @param gateway serves a product publish as a revision of its gateway group (the xDS controller)
      */
-    public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain) {
-        this(store, gate, events, clock, domain, Optional.empty());
+    public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
+                      GatewayServing gateway) {
+        this(store, gate, events, clock, domain, Optional.empty(), gateway);
     }
 
     /**
      * @param keycloak where OAuth2 credentials are created (client credentials); empty: only API keys can be bound
      */
     public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
-                      Optional<KeycloakClients> keycloak) {
+                      Optional<KeycloakClients> keycloak, GatewayServing gateway) {
         this.store = store;
         this.gate = gate;
         this.events = events;
         this.clock = clock;
         this.domain = domain;
         this.keycloak = keycloak;
+        this.gateway = gateway;
     }
 
     private static Operation op(AdminRoute route, String summary, Handler handler) {
@@ -344,9 +349,21 @@ public final class CatalogApi implements HttpHandler {
 
     private JsonNode movePublish(Call c) {
         PublishState to = parseEnum(PublishState.class, required(c, "state"), "state");
-        var pub = store.movePublish(c.scope(), c.segment(3), to);
-        return changed(c, "publish:lifecycle", "product-publish/" + pub.id(), "now " + CatalogJson.lower(to)
-                + reason(c), "", CatalogJson.publish(pub));
+        String why = reason(c);
+        CatalogStore.Moved moved = store.movePublish(c.scope(), c.segment(3), to, gateway, new GatewayServing.Change(
+                c.caller().actor(), "product publish " + c.segment(3) + " " + CatalogJson.lower(to) + why,
+                c.requestId()));
+        ObjectNode out = (ObjectNode) CatalogJson.publish(moved.publish());
+        ObjectNode served = out.putObject("gateway");
+        moved.gateway().revision().ifPresent(r -> served.put("revision", r));
+        moved.gateway().request().ifPresent(r -> served.put("publish_request", r));
+        if (moved.gateway().request().isPresent()) {
+            c.exchange().getResponseHeaders().set("x-meshguard-awaiting-approval", "true");
+        }
+        return changed(c, "publish:lifecycle", "product-publish/" + moved.publish().id(), "now "
+                + CatalogJson.lower(to) + moved.gateway().revision().map(r -> ", served by revision " + r)
+                .orElse(", waiting in publish request " + moved.gateway().request().orElse(0L)) + why,
+                ownProduct(c, moved.publish().productId()).tenant(), out);
     }
 
     private JsonNode moveSubscription(Call c, Side side, SubscriptionState to, String verb) {

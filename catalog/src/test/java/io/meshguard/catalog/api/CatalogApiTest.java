@@ -11,6 +11,7 @@ import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.Permissions;
 import io.meshguard.access.RoleBindings;
 import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.Product;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -63,6 +64,7 @@ class CatalogApiTest {
               - {match: initech-customers, role: customer, scope: "tenant:initech"}
               - {match: initech-customers, role: approver-elsewhere, scope: "tenant:initech"}
             """;
+    static final io.meshguard.catalog.RecordingGateway GATEWAY = new io.meshguard.catalog.RecordingGateway();
     static final Map<String, List<String>> GROUPS = Map.of("ops", List.of("ops"), "alice", List.of("acme-providers"),
             "gina", List.of("globex-providers"), "ina", List.of("initech-customers"));
 
@@ -85,7 +87,7 @@ class CatalogApiTest {
                 Clock.systemUTC(), "admin.token_file");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(PG.dataSource()), gate, EVENTS::add,
-                Clock.systemUTC(), "example.test"));
+                Clock.systemUTC(), "example.test", GATEWAY));
         server.start();
     }
 
@@ -131,8 +133,16 @@ class CatalogApiTest {
         JsonNode pub = ok(call("alice", "POST", "/v1/provider/products/payments/product-publishes", """
                 {"cluster": "seoul-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}"""));
         assertThat(pub.path("host").asText()).isEqualTo("payments.dev.kr-seoul.api.example.test");
-        ok(call("alice", "POST", "/v1/provider/product-publishes/payments-dev-seoul-1/state",
-                "{\"state\": \"published\"}"));
+        JsonNode published = ok(call("alice", "POST", "/v1/provider/product-publishes/payments-dev-seoul-1/state",
+                "{\"state\": \"published\", \"reason\": \"launch\"}"));
+        // the gateway group serves it as a revision, and the revision says who asked and why
+        assertThat(published.path("gateway").path("revision").asLong()).isPositive();
+        var served = GATEWAY.calls().get(GATEWAY.calls().size() - 1);
+        assertThat(served.publish().host().name()).isEqualTo("payments.dev.kr-seoul.api.example.test");
+        assertThat(served.publish().operations()).extracting(Product.Operation::id).containsExactly("charge");
+        assertThat(served.serve()).isTrue();
+        assertThat(served.change().actor()).startsWith("alice");
+        assertThat(served.change().reason()).contains("published").contains("launch");
 
         assertThat(ok(call("ina", "GET", "/v1/customer/products", null)).findValuesAsText("id")).contains("payments");
         ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-web\", \"name\": \"Web\"}"));

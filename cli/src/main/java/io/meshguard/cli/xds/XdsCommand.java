@@ -89,7 +89,7 @@ public final class XdsCommand implements Callable<Integer> {
             xds.mountAdminApi(http, gate);
             CatalogSettings catalog = CatalogSettings.configGroup().read(config);
             http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(dataSource), gate, adminEvents,
-                    Clock.systemUTC(), catalog.domain(), catalog.keycloak()));
+                    Clock.systemUTC(), catalog.domain(), catalog.keycloak(), xds.productServing()));
             http.addReadinessChecks(xds.readinessChecks());
             stack.start(xds);
             stack.start(http);

@@ -98,7 +98,7 @@ public final class XdsStackPart implements StackPart {
         extAuthz.server().mountAdminApis(http, gate);
         // the catalogue API (products, plans, subscriptions) on the same port, every change in the admin trail
         http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(context.dataSource()), gate, events,
-                java.time.Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue()));
+                java.time.Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue(), xds.productServing()));
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;

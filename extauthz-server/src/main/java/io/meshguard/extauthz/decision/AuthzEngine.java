@@ -29,6 +29,7 @@ import io.meshguard.extauthz.subscription.SubscriptionGate;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -260,8 +261,17 @@ public final class AuthzEngine {
         }
         Limited limited = planLimited.headers().isEmpty() ? routeLimited
                 : new Limited(Optional.empty(), planLimited.headers());
+        // the plan's calendar quotas, per subscription: its own, and the operation's when the plan limits it
+        QuotaVerdict planQuota = subscribed instanceof SubscriptionGate.Admitted admitted
+                ? quotas.chargeSubscription(admitted.subscription().id(), planQuotas(admitted, request))
+                : QuotaVerdict.NONE;
+        if (planQuota.blocked().isPresent()) {
+            return QuotaResponses.apply(quotaDeny(request, r, who, planQuota.blocked().get(), ok.fromCache()), planQuota,
+                    false, List.of());
+        }
         if (policy.quotas().isEmpty()) {
-            return allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers());
+            Decision allowed = allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers());
+            return planQuota == QuotaVerdict.NONE ? allowed : QuotaResponses.apply(allowed, planQuota, false, List.of());
         }
         // a gateway hop skips only the quotas the trusted gateway says it charged for this request: a quota that does
         // not list the gateway's rule is charged here, or by no one; a refused request was never charged
@@ -271,6 +281,7 @@ public final class AuthzEngine {
         if (quota.blocked().isPresent()) {
             return QuotaResponses.apply(quotaDeny(request, r, who, quota.blocked().get(), ok.fromCache()), quota, false, List.of());
         }
+        quota = quota.and(planQuota);
         // the gateway tells the sidecar behind it what it charged; a sidecar's allow removes the header (owned)
         List<String> charged = gatewayHop ? List.of() : policy.quotas().stream().filter(q -> q.covers(r.name()))
                 .map(io.meshguard.extauthz.policy.QuotaPolicy::name).toList();
@@ -307,17 +318,62 @@ public final class AuthzEngine {
      */
     private Limited planLimit(HttpRequestView request, RoutePolicy r, Optional<Identity> who,
             SubscriptionGate.Admitted admitted, boolean cached) {
-        List<io.meshguard.catalog.Limit> rates = admitted.plan().limits().rates();
+        Limited product = planRates(request, r, who, admitted, admitted.plan().limits().rates(),
+                "plan:" + admitted.plan().name(), admitted.subscription().id(), cached);
+        Optional<String> operation = operation(request);
+        if (product.denied().isPresent() || operation.isEmpty()) {
+            return product;
+        }
+        // an operation the plan limits on its own has its own bucket, on top of the product's
+        io.meshguard.catalog.PlanLimits own = admitted.plan().operationLimits().get(operation.get());
+        if (own == null) {
+            return product;
+        }
+        Limited op = planRates(request, r, who, admitted, own.rates(), "plan:" + admitted.plan().name() + "/"
+                + operation.get(), admitted.subscription().id() + "/" + operation.get(), cached);
+        if (op.denied().isPresent() || op.headers().isEmpty()) {
+            return op.denied().isPresent() ? op : product;
+        }
+        // both buckets admitted: the operation's is the narrower one for the counts, and RateLimit-Policy lists both
+        // (a list of policies, draft-ietf-httpapi-ratelimit-headers)
+        Map<String, String> headers = new LinkedHashMap<>(op.headers());
+        String productPolicy = product.headers().get(RATELIMIT_POLICY);
+        if (productPolicy != null) {
+            headers.merge(RATELIMIT_POLICY, productPolicy, (operationPolicy, plan) -> plan + ", " + operationPolicy);
+        }
+        return new Limited(Optional.empty(), headers);
+    }
+
+    private static final String RATELIMIT_POLICY = "ratelimit-policy";
+
+    /** The product operation the route serves ({@code meshguard.product_operation}), if it is a product route. */
+    private static Optional<String> operation(HttpRequestView request) {
+        return Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.PRODUCT_OPERATION));
+    }
+
+    /** The plan's calendar quotas for this request: the product's, and the operation's own. */
+    private static List<QuotaGate.SubscriptionQuota> planQuotas(SubscriptionGate.Admitted admitted,
+            HttpRequestView request) {
+        List<QuotaGate.SubscriptionQuota> out = new ArrayList<>(2);
+        admitted.plan().limits().quota().ifPresent(q -> out.add(new QuotaGate.SubscriptionQuota("subscription", q)));
+        operation(request).map(op -> admitted.plan().operationLimits().get(op))
+                .flatMap(io.meshguard.catalog.PlanLimits::quota)
+                .ifPresent(q -> out.add(new QuotaGate.SubscriptionQuota("subscription/" + operation(request).get(), q)));
+        return out;
+    }
+
+    private Limited planRates(HttpRequestView request, RoutePolicy r, Optional<Identity> who,
+            SubscriptionGate.Admitted admitted, List<io.meshguard.catalog.Limit> rates, String tier, String counter,
+            boolean cached) {
         if (rates.isEmpty()) {
             return Limited.NONE;
         }
         List<RateLimitPolicy.Limit> limits = rates.stream()
                 .map(l -> new RateLimitPolicy.Limit(l.requests(), l.per(), l.requests())).toList();
-        String tier = "plan:" + admitted.plan().name();
         RateLimitPolicy.OnStoreError onError = policy.rateLimits().map(RateLimitPolicy::onStoreError)
                 .orElse(RateLimitPolicy.OnStoreError.DEGRADED);
-        Verdict verdict = limiter.acquire(new LimitRequest(RateLimitKeys.caller("subscription",
-                admitted.subscription().id(), tier), tier, limits, onError));
+        Verdict verdict = limiter.acquire(new LimitRequest(RateLimitKeys.caller("subscription", counter, tier), tier,
+                limits, onError));
         RateLimitPolicy.HeaderStyle style = policy.rateLimits().map(RateLimitPolicy::headers)
                 .orElse(RateLimitPolicy.HeaderStyle.BOTH);
         Map<String, String> headers = RateLimitHeaders.of(style, tier, verdict);
@@ -329,7 +385,7 @@ public final class AuthzEngine {
         Reason reason = verdict.source() == Verdict.Source.STORE_UNAVAILABLE ? Reason.RATE_LIMIT_STORE_UNAVAILABLE
                 : Reason.RATE_LIMITED;
         return new Limited(Optional.of(deny(request, Optional.of(r.name()), who, reason,
-                "rate limit of plan " + admitted.plan().name() + " exceeded", extra, cached)), Map.of());
+                "rate limit " + tier + " exceeded", extra, cached)), Map.of());
     }
 
     private Limited rateLimit(HttpRequestView request, RoutePolicy r, Caller caller, Optional<Identity> who, boolean cached) {

@@ -181,6 +181,28 @@ public final class QuotaCounter implements QuotaGate {
             QuotaKey key = new QuotaKey(q.name(), QuotaCallers.of(q.per(), caller), window.start());
             items.add(new Item(q, q.limitFor(tier), window, tally(key, q, window)));
         }
+        return chargeItems(items, now);
+    }
+
+    @Override
+    public QuotaVerdict chargeSubscription(String subscription, List<SubscriptionQuota> quotas) {
+        Instant now = clock.instant();
+        List<Item> items = new ArrayList<>(quotas.size());
+        for (SubscriptionQuota sq : quotas) {
+            io.meshguard.catalog.CalendarQuota c = sq.quota();
+            QuotaPolicy q = new QuotaPolicy(sq.counter(), QuotaPolicy.Per.SUBJECT,
+                    c.period() == io.meshguard.catalog.CalendarQuota.Period.DAY ? QuotaPolicy.Period.DAY
+                            : QuotaPolicy.Period.MONTH, c.zone(), Map.of("plan", c.limit()), "plan",
+                    c.blockWhenUsedUp() ? QuotaPolicy.OnExceed.BLOCK : QuotaPolicy.OnExceed.ALLOW_AND_FLAG,
+                    List.of(), Set.of(), 0);
+            QuotaWindow window = QuotaWindow.of(q.period(), q.zone(), now);
+            QuotaKey key = new QuotaKey(q.name(), "subscription:" + subscription, window.start());
+            items.add(new Item(q, c.limit(), window, tally(key, q, window)));
+        }
+        return chargeItems(items, now);
+    }
+
+    private QuotaVerdict chargeItems(List<Item> items, Instant now) {
         if (items.isEmpty()) {
             return QuotaVerdict.NONE;
         }

@@ -2,6 +2,7 @@ package io.meshguard.extauthz.quota;
 
 import io.meshguard.extauthz.decision.Identity;
 import io.meshguard.extauthz.policy.AuthzPolicy;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -17,4 +18,23 @@ public interface QuotaGate {
      */
     QuotaVerdict charge(AuthzPolicy policy, String route, Identity caller, Optional<String> requestedTier,
             Set<String> alreadyCharged);
+
+    /**
+     * Charges one request to a subscription's calendar quotas (its plan's, and the operation's when the plan limits
+     * it), counted per subscription by the same day/month counters and stores as the policy's quotas. Not counting
+     * by default (no store).
+     */
+    default QuotaVerdict chargeSubscription(String subscription, List<SubscriptionQuota> quotas) {
+        return QuotaVerdict.NONE;
+    }
+
+    /**
+     * One calendar quota of a subscription. The counter is named by the subscription and {@code counter}, never by
+     * the plan: moving to another plan keeps what was used this period, and the new plan's limit applies to it
+     * (docs/products.md, "Changing plans").
+     *
+     * @param counter {@code subscription}, or {@code subscription/<operation>} for an operation's own quota
+     */
+    record SubscriptionQuota(String counter, io.meshguard.catalog.CalendarQuota quota) {
+    }
 }

@@ -28,4 +28,20 @@ public record QuotaVerdict(Optional<Blocked> blocked, List<String> flagged, Opti
 
     /** How a caller stands against one quota after this request. */
     public record Standing(String quota, long limit, long remaining, long resetSeconds) {}
+
+    /** Both verdicts of one allowed request (the plan's quotas and the policy's): every flag, the closest standing. */
+    public QuotaVerdict and(QuotaVerdict other) {
+        if (other == NONE) {
+            return this;
+        }
+        if (this == NONE) {
+            return other;
+        }
+        List<String> flags = new java.util.ArrayList<>(flagged);
+        flags.addAll(other.flagged);
+        Optional<Standing> nearest = closest.isEmpty() ? other.closest : other.closest.isEmpty() ? closest
+                : Optional.of(closest.get().remaining() <= other.closest.get().remaining() ? closest.get()
+                        : other.closest.get());
+        return new QuotaVerdict(blocked.or(() -> other.blocked), List.copyOf(flags), nearest);
+    }
 }

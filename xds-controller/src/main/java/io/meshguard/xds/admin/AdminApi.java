@@ -19,6 +19,8 @@ import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.server.NodeStatus;
+import io.meshguard.xds.product.ProductPublisher;
+import io.meshguard.xds.product.ProductRoutes;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.EnvoyJson;
 import io.meshguard.xds.snapshot.GroupResources;
@@ -113,10 +115,14 @@ public final class AdminApi implements HttpHandler {
     private final ConfigValidator validator;
     private final byte[] openApi;
     private final FourEyes fourEyes;
+    /** Compiles the published products into every publish of the draft (docs/products.md). */
+    private final ProductPublisher products;
 
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
-            Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit, FourEyes fourEyes) {
-        this(draft, revisions, publisher, fleet, AdminGate.local(tokens, "xds.admin.token_file"), audit, fourEyes);
+            Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit, FourEyes fourEyes,
+            ProductPublisher products) {
+        this(draft, revisions, publisher, fleet, AdminGate.local(tokens, "xds.admin.token_file"), audit, fourEyes,
+                products);
     }
 
     /**
@@ -125,8 +131,10 @@ public final class AdminApi implements HttpHandler {
      * upstreams and routes of other tenants do not exist for it (404), and what it creates belongs to its tenant.
      */
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
-            Supplier<List<NodeStatus>> fleet, AdminGate gate, ConfigChangeAudit audit, FourEyes fourEyes) {
+            Supplier<List<NodeStatus>> fleet, AdminGate gate, ConfigChangeAudit audit, FourEyes fourEyes,
+            ProductPublisher products) {
         this.fourEyes = fourEyes;
+        this.products = products;
         this.draft = draft;
         this.revisions = revisions;
         this.publisher = publisher;
@@ -477,7 +485,12 @@ public final class AdminApi implements HttpHandler {
         if (reason.isBlank()) {
             throw new ApiError(400, "a reason is required: {\"reason\": \"...\"}");
         }
-        GatewayConfig config = draft.load();
+        ProductRoutes.Compiled compiled = products.compiledDraft();
+        if (!compiled.valid()) {
+            throw new ApiError(422, "publish refused: published products need what the draft no longer has; the"
+                    + " served revisions keep serving", compiled.problems());
+        }
+        GatewayConfig config = compiled.config();
         java.util.Set<String> held = fourEyes.held(config);
         Publisher.Result result = publisher.publish(config, call.actor(), reason, held);
         if (!result.published()) {
@@ -550,7 +563,7 @@ public final class AdminApi implements HttpHandler {
         if (!verb.equals("approve")) {
             throw notFound(call);
         }
-        FourEyes.Outcome outcome = fourEyes.approve(group, id, call.actor(), reason, draft.load());
+        FourEyes.Outcome outcome = fourEyes.approve(group, id, call.actor(), reason, products.compiledDraft().config());
         if (outcome instanceof FourEyes.Refused refused) {
             audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "approve", "publish-request/" + group + "/"
                     + id, "refused " + refused.refusal().status() + ": " + refused.refusal().message(),
@@ -610,7 +623,7 @@ public final class AdminApi implements HttpHandler {
                 "group " + r.group() + " now serves it as revision " + r.id() + ": " + reason + approval,
                 call.requestId()));
         // A rollback changes what is served, not the draft: say so when the next publish would undo it.
-        boolean draftDiffers = !draft.load().slice(r.group()).equals(r.config());
+        boolean draftDiffers = !products.compiledDraft().config().slice(r.group()).equals(r.config());
         ObjectNode out = (ObjectNode) tree(r.summary());
         out.put("draft_differs", draftDiffers);
         out.set("warnings", tree(draftDiffers

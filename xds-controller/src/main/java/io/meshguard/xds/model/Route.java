@@ -14,6 +14,9 @@ import java.util.Optional;
  *     buffered
  * @param authzProfile handed to extauthz-server as {@code RouteContract.AuthzContext.AUTHZ_PROFILE}; must name an authz.yaml rule
  * @param dlpProfile handed to extproc-dlp-server as {@code RouteContract.DlpMetadata.DLP_PROFILE}; must name a dlp.yaml profile
+ * @param product set on the routes a product publish compiles to ({@code io.meshguard.xds.product.ProductRoutes}):
+ *     served on the publish's own host only, and admitted by extauthz only on a live subscription; never written by
+ *     hand (the draft tables have no column for it)
  */
 public record Route(
         String name,
@@ -30,7 +33,8 @@ public record Route(
         List<String> requestHeadersToRemove,
         List<HeaderValue> responseHeadersToAdd,
         String authzProfile,
-        String dlpProfile) {
+        String dlpProfile,
+        Optional<ProductBinding> product) {
 
     public static final long DEFAULT_TIMEOUT_MS = 15_000;
     public static final String DEFAULT_PROFILE = "default";
@@ -45,12 +49,41 @@ public record Route(
         responseHeadersToAdd = responseHeadersToAdd == null ? List.of() : List.copyOf(responseHeadersToAdd);
         authzProfile = authzProfile == null || authzProfile.isBlank() ? DEFAULT_PROFILE : authzProfile;
         dlpProfile = dlpProfile == null || dlpProfile.isBlank() ? DEFAULT_PROFILE : dlpProfile;
+        product = product == null ? Optional.empty() : product;
     }
 
     /** Same route with other destinations (a canary weight change). */
     public Route withDestinations(List<Destination> newDestinations) {
         return new Route(name, group, api, version, match, newDestinations, timeoutMs, idleTimeoutMs, streaming, retry,
-                requestHeadersToAdd, requestHeadersToRemove, responseHeadersToAdd, authzProfile, dlpProfile);
+                requestHeadersToAdd, requestHeadersToRemove, responseHeadersToAdd, authzProfile, dlpProfile, product);
+    }
+
+    /** Same route in another gateway group. */
+    public Route withGroup(String newGroup) {
+        return new Route(name, newGroup, api, version, match, destinations, timeoutMs, idleTimeoutMs, streaming, retry,
+                requestHeadersToAdd, requestHeadersToRemove, responseHeadersToAdd, authzProfile, dlpProfile, product);
+    }
+
+    /** Same route as one operation of a product publish. */
+    public Route asProduct(String newName, Match newMatch, ProductBinding binding) {
+        return new Route(newName, group, api, version, newMatch, destinations, timeoutMs, idleTimeoutMs, streaming,
+                retry, requestHeadersToAdd, requestHeadersToRemove, responseHeadersToAdd, authzProfile, dlpProfile,
+                Optional.of(binding));
+    }
+
+    /**
+     * Which product publish and operation a compiled route serves, and on which host.
+     *
+     * @param publish the product publish id, handed to extauthz as {@code meshguard.product_publish}
+     * @param operation the product's operation id, handed as {@code meshguard.product_operation} (per-operation limits)
+     * @param host {@code {product}.{environment}.{cluster-region}.api.{domain}}
+     */
+    public record ProductBinding(String publish, String operation, String host) {
+        public ProductBinding {
+            java.util.Objects.requireNonNull(publish, "publish");
+            java.util.Objects.requireNonNull(operation, "operation");
+            java.util.Objects.requireNonNull(host, "host");
+        }
     }
 
     /**

@@ -164,6 +164,11 @@ public final class Publisher {
         return new Result(true, Map.of(group, r), validation.warnings());
     }
 
+    /** The configuration a group serves now (its newest revision), if it was ever published. */
+    public Optional<GatewayConfig> servedSlice(String group) {
+        return Optional.ofNullable(store.latestIds().get(group)).map(id -> currentSlice(group, id));
+    }
+
     /** The configuration of revision {@code id} of a group: from what is served when it is that revision. */
     private GatewayConfig currentSlice(String group, long id) {
         Optional<XdsSnapshots.Served> served = snapshots.served(group);

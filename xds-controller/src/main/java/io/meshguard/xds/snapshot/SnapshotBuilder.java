@@ -99,19 +99,31 @@ public final class SnapshotBuilder {
     public GroupResources build(GatewayConfig config, String groupName) {
         GatewayGroup group = config.group(groupName)
                 .orElseThrow(() -> new IllegalArgumentException("unknown group '" + groupName + "'"));
+        // a product publish's routes are served on its own host only, never on the API's
         Map<String, List<io.meshguard.xds.model.Route>> routesByVersion = new java.util.HashMap<>();
+        Map<String, Map<String, List<io.meshguard.xds.model.Route>>> productRoutesByHost = new TreeMap<>();
         for (io.meshguard.xds.model.Route r : config.routesOf(groupName)) {
-            routesByVersion.computeIfAbsent(r.api() + "\u0000" + r.version(), k -> new ArrayList<>()).add(r);
+            String key = r.api() + "\u0000" + r.version();
+            Map<String, List<io.meshguard.xds.model.Route>> into = r.product()
+                    .map(p -> productRoutesByHost.computeIfAbsent(p.host(), h -> new java.util.HashMap<>()))
+                    .orElse(routesByVersion);
+            into.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
         }
         List<Api> apis = config.apisOf(groupName).stream()
                 .sorted(Comparator.comparing((Api a) -> -a.basePath().length()).thenComparing(Api::name))
                 .toList();
         Map<String, List<Api>> apisByHost = new TreeMap<>();
         for (Api api : apis) {
+            if (!servesOwnRoutes(routesByVersion, api)) {
+                continue;
+            }
             for (String host : HostnamePlan.hostnames(group, api)) {
                 apisByHost.computeIfAbsent(host, h -> new ArrayList<>()).add(api);
             }
         }
+        Map<String, ProductHost> productHosts = new TreeMap<>();
+        productRoutesByHost.forEach((host, byVersion) -> productHosts.put(host, new ProductHost(
+                apis.stream().filter(a -> servesOwnRoutes(byVersion, a)).toList(), byVersion)));
 
         List<Listener> listeners = new ArrayList<>();
         listeners.add(envoyListener.build(group));
@@ -127,9 +139,12 @@ public final class SnapshotBuilder {
         }
         List<RouteConfiguration> routes = List.of(
                 routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion, apisByHost,
-                        new CorsPolicies(group), hostnameUpstreams, true),
-                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, CorsPolicies.NONE,
-                        hostnameUpstreams, false));
+                        productHosts, new CorsPolicies(group), hostnameUpstreams, true),
+                // Product hosts are Envoy's only: the route's context extensions are what names the product publish
+                // to extauthz, and a proxyless client's ext_authz filter sends none (routes carry no per-route
+                // check settings there), so its subscription could not be checked: no listener is the closed answer.
+                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, Map.of(),
+                        CorsPolicies.NONE, hostnameUpstreams, false));
 
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
@@ -147,6 +162,13 @@ public final class SnapshotBuilder {
                 sorted(routes, RouteConfiguration::getName),
                 sorted(clusters, Cluster::getName),
                 sorted(endpoints, ClusterLoadAssignment::getClusterName));
+    }
+
+    /** The APIs served on one product publish's host and the routes its operations compiled to. */
+    private record ProductHost(List<Api> apis, Map<String, List<io.meshguard.xds.model.Route>> routesByVersion) {}
+
+    private static boolean servesOwnRoutes(Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Api api) {
+        return api.versions().stream().anyMatch(v -> routesByVersion.containsKey(api.name() + "\u0000" + v.version()));
     }
 
     private static <T> List<T> sorted(List<T> list, java.util.function.Function<T, String> name) {
@@ -207,7 +229,8 @@ public final class SnapshotBuilder {
 
     private RouteConfiguration routeConfiguration(String name,
             Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Map<String, List<Api>> apisByHost,
-            CorsPolicies cors, Set<String> hostnameUpstreams, boolean forEnvoy) {
+            Map<String, ProductHost> productHosts, CorsPolicies cors, Set<String> hostnameUpstreams,
+            boolean forEnvoy) {
         // hostnames serving the same APIs share one virtual host
         Map<String, List<String>> hostsByApiSet = new LinkedHashMap<>();
         Map<String, List<Api>> apisOfKey = new LinkedHashMap<>();
@@ -221,34 +244,40 @@ public final class SnapshotBuilder {
             // only our own routes decide; a 404 from Envoy for an unknown host is the fail-closed default
             rc.setValidateClusters(BoolValue.of(true));
         }
-        hostsByApiSet.forEach((key, hosts) -> {
-            VirtualHost.Builder vh = VirtualHost.newBuilder().setName(hosts.get(0));
-            for (String host : hosts) {
-                vh.addDomains(host);
-                vh.addDomains(host + ":*");
-            }
-            List<Api> apis = apisOfKey.get(key);
-            cors.virtualHostPolicy().ifPresent(p -> vh.putTypedPerFilterConfig(EnvoyNames.CORS_FILTER, p));
-            // preflights before anything: they match whatever method the API's routes want
-            for (Api api : apis) {
-                cors.preflightRoute(api).ifPresent(vh::addRoutes);
-            }
-            // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
-            for (Api api : apis) {
-                for (Api.ApiVersion v : api.versions()) {
-                    vh.addAllRoutes(cors.decorate(api, versionRoutes(routesByVersion, api, v, true, hostnameUpstreams, forEnvoy)));
-                }
-            }
-            for (Api api : apis) {
-                api.version(api.defaultVersion()).ifPresent(v -> vh.addAllRoutes(
-                        cors.decorate(api, versionRoutes(routesByVersion, api, v, false, hostnameUpstreams, forEnvoy))));
-            }
-            if (forEnvoy) {
-                vh.addRoutes(notFoundRoute(hosts.get(0)));
-            }
-            rc.addVirtualHosts(vh);
-        });
+        hostsByApiSet.forEach((key, hosts) -> rc.addVirtualHosts(virtualHost(hosts, apisOfKey.get(key),
+                routesByVersion, cors, hostnameUpstreams, forEnvoy)));
+        productHosts.forEach((host, p) -> rc.addVirtualHosts(virtualHost(List.of(host), p.apis(),
+                p.routesByVersion(), cors, hostnameUpstreams, forEnvoy)));
         return rc.build();
+    }
+
+    private VirtualHost virtualHost(List<String> hosts, List<Api> apis,
+            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, CorsPolicies cors,
+            Set<String> hostnameUpstreams, boolean forEnvoy) {
+        VirtualHost.Builder vh = VirtualHost.newBuilder().setName(hosts.get(0));
+        for (String host : hosts) {
+            vh.addDomains(host);
+            vh.addDomains(host + ":*");
+        }
+        cors.virtualHostPolicy().ifPresent(p -> vh.putTypedPerFilterConfig(EnvoyNames.CORS_FILTER, p));
+        // preflights before anything: they match whatever method the API's routes want
+        for (Api api : apis) {
+            cors.preflightRoute(api).ifPresent(vh::addRoutes);
+        }
+        // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
+        for (Api api : apis) {
+            for (Api.ApiVersion v : api.versions()) {
+                vh.addAllRoutes(cors.decorate(api, versionRoutes(routesByVersion, api, v, true, hostnameUpstreams, forEnvoy)));
+            }
+        }
+        for (Api api : apis) {
+            api.version(api.defaultVersion()).ifPresent(v -> vh.addAllRoutes(
+                    cors.decorate(api, versionRoutes(routesByVersion, api, v, false, hostnameUpstreams, forEnvoy))));
+        }
+        if (forEnvoy) {
+            vh.addRoutes(notFoundRoute(hosts.get(0)));
+        }
+        return vh.build();
     }
 
     private List<Route> versionRoutes(Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Api api,
@@ -270,6 +299,12 @@ public final class SnapshotBuilder {
             }
         }
         return out;
+    }
+
+    /** What extauthz needs to decide a product route from the pushed subscription state (SubscriptionGate). */
+    private static Map<String, String> productExtensions(io.meshguard.xds.model.Route r) {
+        return r.product().map(p -> Map.of(RouteContract.AuthzContext.PRODUCT_PUBLISH, p.publish(),
+                RouteContract.AuthzContext.PRODUCT_OPERATION, p.operation())).orElse(Map.of());
     }
 
     /** Exact paths first, then longer prefixes, then regexes; ties keep the stored order. */
@@ -349,7 +384,8 @@ public final class SnapshotBuilder {
                             .putContextExtensions(RouteContract.AuthzContext.AUTHZ_PROFILE, r.authzProfile())
                             .putContextExtensions(RouteContract.AuthzContext.GATEWAY_ROUTE, r.name())
                             .putContextExtensions(RouteContract.AuthzContext.API, api.name())
-                            .putContextExtensions(RouteContract.AuthzContext.API_VERSION, v.version()))
+                            .putContextExtensions(RouteContract.AuthzContext.API_VERSION, v.version())
+                            .putAllContextExtensions(productExtensions(r)))
                     .build()));
             b.putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER, Any.pack(ExtProcPerRoute.newBuilder()
                     .setOverrides(ExtProcOverrides.newBuilder()

@@ -310,7 +310,7 @@ public final class PgGatewayStore {
                         JSON.readValue(rs.getString(18), new TypeReference<List<Route.HeaderValue>>() { }),
                         strings(rs.getArray(19)),
                         JSON.readValue(rs.getString(20), new TypeReference<List<Route.HeaderValue>>() { }),
-                        rs.getString(21), rs.getString(22)));
+                        rs.getString(21), rs.getString(22), Optional.empty()));
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SQLException("unreadable JSON column in route: " + e.getOriginalMessage(), e);

@@ -357,7 +357,9 @@ public final class ConfigValidator {
             if (r.match() == null) {
                 continue;
             }
-            String key = r.group() + "|" + r.api() + "|" + r.version() + "|" + r.match().pathPrefix() + r.match().pathExact()
+            // a product publish's routes have a host of their own: the same match there shadows nothing
+            String key = r.group() + "|" + r.product().map(Route.ProductBinding::host).orElse("") + "|" + r.api()
+                    + "|" + r.version() + "|" + r.match().pathPrefix() + r.match().pathExact()
                     + r.match().pathRegex() + "|" + new java.util.TreeSet<>(r.match().methods()) + "|"
                     + r.match().headers();
             String first = firstByMatch.putIfAbsent(key, r.name());

@@ -89,7 +89,10 @@ class SubscriptionStatePushTest {
                 Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
         store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
         store.createPublish(ACME, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
-        store.movePublish(ACME, "payments-dev-local", PublishState.PUBLISHED);
+        // the subscription state is under test, not the gateway's routes: a publish that any revision serves
+        store.movePublish(ACME, "payments-dev-local", PublishState.PUBLISHED, (publish, serve, change) ->
+                new io.meshguard.catalog.GatewayServing.Served(java.util.Optional.of(1L), java.util.Optional.empty()),
+                new io.meshguard.catalog.GatewayServing.Change("alice", "seed", "seed"));
         store.createApplication(INITECH, new Application("app", "initech", "App", ApplicationState.ACTIVE), "ina");
         subscription = store.subscribe(INITECH, "app", "payments-dev-local", "payments-free", "ina").id();
         store.addCredential(INITECH, new Credential("initech000000001", AuthMode.APIKEY, "app",

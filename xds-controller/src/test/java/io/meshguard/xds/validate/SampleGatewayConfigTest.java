@@ -44,7 +44,7 @@ class SampleGatewayConfigTest {
         io.meshguard.xds.model.Route unnamed = new io.meshguard.xds.model.Route(first.name(), first.group(),
                 first.api(), first.version(), first.match(), first.destinations(), first.timeoutMs(),
                 first.idleTimeoutMs(), first.streaming(), first.retry(), first.requestHeadersToAdd(),
-                first.requestHeadersToRemove(), first.responseHeadersToAdd(), null, first.dlpProfile());
+                first.requestHeadersToRemove(), first.responseHeadersToAdd(), null, first.dlpProfile(), first.product());
         java.util.List<io.meshguard.xds.model.Route> routes = new java.util.ArrayList<>(SAMPLE.routes());
         routes.set(0, unnamed);
         GatewayConfig config = new GatewayConfig(SAMPLE.groups(), SAMPLE.upstreams(), SAMPLE.apis(), routes);

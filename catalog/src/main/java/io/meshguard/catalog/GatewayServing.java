@@ -1,0 +1,36 @@
+package io.meshguard.catalog;
+
+import java.util.Optional;
+
+/**
+ * Makes a gateway group serve the product publishes it now has: one revision of the group (diff, four eyes and rollback
+ * are those of every publish), or a publish request where the group is protected. The xDS controller implements it;
+ * the catalogue calls it inside the transaction that moves a publish, so a publish the gateway refuses is not moved.
+ */
+@FunctionalInterface
+public interface GatewayServing {
+
+    /** Who asked, why, and the request it came with: the revision and the admin trail record them. */
+    record Change(String actor, String reason, String requestId) {
+    }
+
+    /**
+     * What the gateway did: the revision that serves the group now, or the publish request that waits for a second
+     * person (protected groups).
+     */
+    record Served(Optional<Long> revision, Optional<Long> request) {
+        public Served {
+            if (revision.isPresent() == request.isPresent()) {
+                throw new IllegalArgumentException("served by a revision or waiting in a request, exactly one");
+            }
+        }
+    }
+
+    /**
+     * Serves {@code publish} ({@code serve}) or stops serving it, with every other publish its group serves now.
+     *
+     * @throws CatalogRefusal when the gateway cannot serve them (an operation no route of its API serves, a draft with
+     *     unpublished changes in the way); nothing is served then
+     */
+    Served serve(ServedProduct publish, boolean serve, Change change);
+}

@@ -1,0 +1,98 @@
+package io.meshguard.xds.product;
+
+import io.meshguard.catalog.CatalogRefusal;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.GatewayServing;
+import io.meshguard.catalog.ServedProduct;
+import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.approval.FourEyes;
+import io.meshguard.xds.approval.PublishRequest;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.server.Publisher;
+import io.meshguard.xds.store.PgGatewayStore;
+import io.meshguard.xds.validate.Problem;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * Serves the catalogue's product publishes as revisions of their gateway groups: a product publish or withdrawal is
+ * one publish of its group (a request where the group is protected), and every publish of the draft keeps the
+ * products the catalogue says are published ({@link #compiledDraft()}).
+ */
+public final class ProductPublisher implements GatewayServing {
+
+    private final PgGatewayStore draft;
+    private final CatalogStore catalog;
+    private final Publisher publisher;
+    private final FourEyes fourEyes;
+    private final ConfigChangeAudit audit;
+
+    public ProductPublisher(PgGatewayStore draft, CatalogStore catalog, Publisher publisher, FourEyes fourEyes,
+            ConfigChangeAudit audit) {
+        this.draft = draft;
+        this.catalog = catalog;
+        this.publisher = publisher;
+        this.fourEyes = fourEyes;
+        this.audit = audit;
+    }
+
+    /** The draft with every published product compiled in: what a publish of the draft serves. */
+    public ProductRoutes.Compiled compiledDraft() {
+        return ProductRoutes.compile(draft.load(), catalog.servedProducts());
+    }
+
+    @Override
+    public Served serve(ServedProduct publish, boolean serve, Change change) {
+        String group = publish.gatewayGroup();
+        List<ServedProduct> ofGroup = new ArrayList<>(catalog.servedProducts().getOrDefault(group, List.of()));
+        ofGroup.removeIf(p -> p.publishId().equals(publish.publishId()));
+        if (serve) {
+            ofGroup.add(publish);
+        }
+        GatewayConfig draftNow = draft.load();
+        if (draftNow.group(group).isEmpty()) {
+            throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "gateway group " + group + " does not exist");
+        }
+        ProductRoutes.Compiled compiled = ProductRoutes.compile(draftNow, new TreeMap<>(Map.of(group, ofGroup)));
+        if (!compiled.valid()) {
+            throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "the gateway cannot serve it: "
+                    + describe(compiled.problems()));
+        }
+        // a product publish changes the products only: draft edits nobody published yet must not ride along
+        GatewayConfig own = ProductRoutes.withoutProducts(compiled.config()).slice(group);
+        GatewayConfig servedOwn = publisher.servedSlice(group).map(ProductRoutes::withoutProducts)
+                .map(c -> c.slice(group)).orElse(GatewayConfig.EMPTY);
+        boolean published = publisher.servedSlice(group).isPresent();
+        if (!own.routes().equals(servedOwn.routes()) || !own.apis().equals(servedOwn.apis())
+                || !own.upstreams().equals(servedOwn.upstreams())
+                || published && !own.groups().equals(servedOwn.groups())) {
+            throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "gateway group " + group + " has draft changes"
+                    + " that are not published: publish or discard them first, so this publish changes the products"
+                    + " only");
+        }
+        if (fourEyes.store().protection(group).isPresent()) {
+            PublishRequest request = fourEyes.open(group, compiled.config(), change.actor(), change.reason());
+            audit.record(new ConfigChangeAudit.ConfigChange(change.actor(), "publish-request",
+                    "publish-request/" + group + "/" + request.id(), "protected group " + group
+                            + " waits for a second person's approval: " + change.reason(), change.requestId()));
+            return new Served(Optional.empty(), Optional.of(request.id()));
+        }
+        Publisher.Result result = publisher.publish(compiled.config().slice(group), change.actor(), change.reason());
+        if (!result.published()) {
+            throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "the gateway refused the revision: "
+                    + describe(result.problems()));
+        }
+        result.revision().ifPresent(r -> audit.record(new ConfigChangeAudit.ConfigChange(change.actor(), "publish",
+                "revision/" + r.id(), "group " + group + ": " + change.reason(), change.requestId())));
+        long serving = result.revision().map(r -> r.id()).or(() -> publisher.servedRevision(group))
+                .orElseThrow(() -> new IllegalStateException("group " + group + " published but serves nothing"));
+        return new Served(Optional.of(serving), Optional.empty());
+    }
+
+    private static String describe(List<Problem> problems) {
+        return String.join("; ", problems.stream().map(p -> p.path() + ": " + p.message()).toList());
+    }
+}

@@ -1,0 +1,259 @@
+package io.meshguard.xds.product;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminTokenVerifier;
+import io.meshguard.access.LoggedAdminEvents;
+import io.meshguard.access.RoleBindings;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.TestIssuer;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.server.AdsPeerPolicy;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A product publish is a revision of its gateway group, over the real admin and catalogue APIs on one controller and a
+ * real PostgreSQL: the operations become routes on the publish host only, carrying the product publish to extauthz;
+ * a protected group turns the publish into a request; a draft publish keeps the products; a draft that loses the route
+ * an operation needs cannot publish; withdrawing removes the routes; unpublished draft edits never ride along.
+ */
+class ProductPublishTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    static final String BINDINGS = """
+            claims: [groups]
+            roles:
+              system-admin:
+                permissions: [config:read, group:read, group:update, group:protect, upstream:read, upstream:update,
+                              api:read, api:update, route:read, route:update, revision:read, revision:publish,
+                              revision:rollback, revision:approve, render:read, cluster:read, cluster:update]
+              provider:
+                permissions: [product:read, product:create, product:update, product:lifecycle, plan:read,
+                              plan:create, plan:lifecycle, publish:read, publish:create, publish:lifecycle]
+              gateway-owner:
+                permissions: [group:read, revision:read, revision:approve, render:read]
+            bindings:
+              - {match: platform, role: system-admin, scope: system}
+              - {match: acme-providers, role: provider, scope: "tenant:acme"}
+              - {match: prod-owners, role: gateway-owner, scope: "gateway:prod"}
+            """;
+    static final Map<String, List<String>> GROUPS = Map.of("root", List.of("platform"),
+            "alice", List.of("acme-providers"), "bob", List.of("prod-owners"));
+
+    static TestIssuer issuer;
+    static XdsController xds;
+    static StatusHttpServer http;
+    static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        issuer = new TestIssuer();
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(), FilterTargets.DEFAULTS,
+                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
+                AdsPeerPolicy.localDevelopment()), PG.dataSource(), registry, c -> { });
+        http = new StatusHttpServer("products", HttpServerSettings.onPort(0), registry);
+        AdminGate gate = new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false,
+                new LoggedAdminEvents(), Clock.systemUTC(), "xds.admin.token_file");
+        xds.mountAdminApi(http, gate);
+        http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(PG.dataSource()), gate,
+                new LoggedAdminEvents(), Clock.systemUTC(), "example.test", xds.productServing()));
+        xds.start();
+        http.start();
+        PG.dsl().execute("insert into tenant (id) values ('acme') on conflict do nothing");
+
+        for (String group : List.of("dev", "prod")) {
+            ok(call("root", "PUT", "/groups/" + group, """
+                    {"name": "%s", "environment": "%s", "region": "eu", "listener_port": 8080}"""
+                    .formatted(group, group)));
+        }
+        ok(call("root", "PUT", "/upstreams/payments?tenant=acme", """
+                {"name": "payments", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}"""));
+        ok(call("root", "PUT", "/apis/payments?tenant=acme", """
+                {"name": "payments", "base_path": "/payments", "default_version": "v1",
+                 "versions": [{"version": "v1", "status": "active"}]}"""));
+        for (String group : List.of("dev", "prod")) {
+            route(group, "charges", "/charges", "payments-charges");
+        }
+        ok(call("root", "POST", "/publish", "{\"reason\": \"the payments API\"}"));
+        ok(call("root", "PUT", "/groups/prod/protection", "{\"reason\": \"production\"}"));
+
+        ok(call("root", "PUT", "/v1/operator/clusters/local", "{\"region\": \"local\"}"));
+        ok(call("alice", "POST", "/v1/provider/products", """
+                {"id": "payments", "name": "Payments", "visibility": "public",
+                 "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"},
+                                {"id": "get-charge", "api": "payments", "method": "get", "path": "/charges/{id}"}]}"""));
+        ok(call("alice", "POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}"));
+        for (String env : List.of("dev", "prod")) {
+            ok(call("alice", "POST", "/v1/provider/products/payments/product-publishes", """
+                    {"cluster": "local", "environment": "%s", "auth_mode": "apikey", "gateway_group": "%s"}"""
+                    .formatted(env, env)));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        http.close();
+        xds.close();
+        issuer.close();
+    }
+
+    static void route(String group, String name, String prefix, String profile) throws Exception {
+        ok(call("root", "PUT", "/routes/" + group + "/" + name, """
+                {"name": "%s", "group": "%s", "api": "payments", "version": "v1", "match": {"path_prefix": "%s"},
+                 "destinations": [{"upstream": "payments", "weight": 100}], "authz_profile": "%s",
+                 "dlp_profile": "default"}""".formatted(name, group, prefix, profile)));
+    }
+
+    static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
+        return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                .header("Authorization", "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode ok(HttpResponse<String> r) throws Exception {
+        assertThat(r.statusCode()).as(r.body()).isBetween(200, 202);
+        return ConfigJson.mapper().readTree(r.body());
+    }
+
+    /** Moves the publish unless it stands there already (the tests share one catalogue). */
+    static JsonNode move(String publish, String state) throws Exception {
+        JsonNode now = ok(call("alice", "GET", "/v1/provider/products/payments/product-publishes", null));
+        for (JsonNode p : now.findParents("host")) {
+            if (p.path("id").asText().equals(publish) && p.path("state").asText().equals(state)) {
+                return p;
+            }
+        }
+        return ok(call("alice", "POST", "/v1/provider/product-publishes/" + publish + "/state",
+                "{\"state\": \"" + state + "\", \"reason\": \"" + state + " for the pilot\"}"));
+    }
+
+    /** The Envoy route configuration the group serves now, as JSON. */
+    static JsonNode virtualHost(String group, String host) throws Exception {
+        JsonNode rendered = ok(call("root", "GET", "/render/" + group, null));
+        for (JsonNode virtualHosts : rendered.findValues("virtualHosts")) {
+            for (JsonNode vh : virtualHosts) {
+                if (vh.path("domains").toString().contains("\"" + host + "\"")) {
+                    return vh;
+                }
+            }
+        }
+        return ConfigJson.mapper().missingNode();
+    }
+
+    static List<String> publishesIn(JsonNode virtualHost) {
+        List<String> out = new ArrayList<>();
+        virtualHost.findValues("contextExtensions").forEach(ce -> {
+            if (ce.has("meshguard.product_publish")) {
+                out.add(ce.path("meshguard.product_publish").asText() + "/"
+                        + ce.path("meshguard.product_operation").asText());
+            }
+        });
+        return out;
+    }
+
+    @Test
+    void publish_compilesOperationsIntoARevision_onThePublishHostOnly_withTheApisProfile() throws Exception {
+        long before = xds.servedRevision("dev").orElseThrow();
+        JsonNode moved = move("payments-dev-local", "published");
+
+        long revision = moved.path("gateway").path("revision").asLong();
+        assertThat(revision).isGreaterThan(before).isEqualTo(xds.servedRevision("dev").orElseThrow());
+        JsonNode rev = ok(call("root", "GET", "/revisions/" + revision, null));
+        assertThat(rev.path("reason").asText()).contains("payments-dev-local").contains("for the pilot");
+        assertThat(rev.path("actor").asText()).contains("alice");
+
+        JsonNode product = virtualHost("dev", "payments.dev.local.api.example.test");
+        assertThat(publishesIn(product)).as("versioned and default-version paths").hasSize(4).containsOnly("payments-dev-local/create-charge",
+                "payments-dev-local/get-charge");
+        // the security team's profile of the API route still decides, and only the operation's method and path
+        assertThat(product.findValues("meshguard.authz_profile")).extracting(JsonNode::asText)
+                .containsOnly("payments-charges");
+        assertThat(product.toString()).contains("/payments/v1/charges").contains("POST").contains("GET");
+        // the API's own host serves no product route: without the extension extauthz would not ask for a subscription
+        assertThat(publishesIn(virtualHost("dev", "payments.dev.eu.local"))).isEmpty();
+        assertThat(virtualHost("dev", "payments.dev.eu.local").isMissingNode()).isFalse();
+    }
+
+    @Test
+    void protectedGroup_turnsTheProductPublishIntoARequest_thatAnotherPersonApproves() throws Exception {
+        long before = xds.servedRevision("prod").orElseThrow();
+        JsonNode moved = move("payments-prod-local", "published");
+
+        long request = moved.path("gateway").path("publish_request").asLong();
+        assertThat(request).isPositive();
+        assertThat(xds.servedRevision("prod")).contains(before);
+        assertThat(call("alice", "POST", "/publish-requests/prod/" + request + "/approve", "{\"reason\": \"mine\"}")
+                .statusCode()).isEqualTo(403);
+
+        JsonNode approved = ok(call("bob", "POST", "/publish-requests/prod/" + request + "/approve",
+                "{\"reason\": \"reviewed the product's routes\"}"));
+        assertThat(approved.toString()).contains("reviewed the product's routes");
+        assertThat(publishesIn(virtualHost("prod", "payments.prod.local.api.example.test")))
+                .contains("payments-prod-local/create-charge");
+    }
+
+    @Test
+    void draftPublish_keepsTheProducts_andADraftThatDropsAnOperationsRoute_cannotPublish() throws Exception {
+        move("payments-dev-local", "published");
+        ok(call("root", "POST", "/publish", "{\"reason\": \"nothing changed in the draft\"}"));
+        assertThat(publishesIn(virtualHost("dev", "payments.dev.local.api.example.test"))).hasSize(4);
+
+        // the routes serving the operations (in any group: the API is the tenant's, not a gateway's) now match
+        // elsewhere: the product would lose them
+        route("dev", "charges", "/refunds", "payments-charges");
+        route("prod", "charges", "/refunds", "payments-charges");
+        HttpResponse<String> refused = call("root", "POST", "/publish", "{\"reason\": \"move charges\"}");
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
+        assertThat(refused.body()).contains("payments-dev-local").contains("create-charge").contains("no route");
+        assertThat(publishesIn(virtualHost("dev", "payments.dev.local.api.example.test"))).hasSize(4);
+
+        // nor does a product publish carry that unpublished edit along
+        HttpResponse<String> withdraw = call("alice", "POST", "/v1/provider/product-publishes/payments-dev-local/state",
+                "{\"state\": \"withdrawn\", \"reason\": \"pilot over\"}");
+        assertThat(withdraw.statusCode()).as(withdraw.body()).isEqualTo(409);
+        assertThat(withdraw.body()).contains("draft changes");
+        route("dev", "charges", "/charges", "payments-charges");
+        route("prod", "charges", "/charges", "payments-charges");
+    }
+
+    @Test
+    void withdraw_removesTheRoutes_inTheNextRevision() throws Exception {
+        move("payments-dev-local", "published");
+        JsonNode withdrawn = move("payments-dev-local", "withdrawn");
+
+        assertThat(withdrawn.path("state").asText()).isEqualTo("withdrawn");
+        assertThat(withdrawn.path("gateway").path("revision").asLong())
+                .isEqualTo(xds.servedRevision("dev").orElseThrow());
+        assertThat(virtualHost("dev", "payments.dev.local.api.example.test").isMissingNode()).isTrue();
+    }
+}
