@@ -556,7 +556,19 @@ public final class CatalogStore {
                     }
                 }
             }
-            return new SubscriptionUsage(s.id(), from, calls, allowed, refused, byCredential);
+            // the counters are the subscription's, never the plan's: a plan change carries what was used over
+            Map<String, SubscriptionUsage.QuotaUsed> quotas = new TreeMap<>();
+            try (PreparedStatement ps = c.prepareStatement("select quota, used, period_start, period_end"
+                    + " from quota_usage where caller = ? and period_end > now()")) {
+                ps.setString(1, "subscription:" + s.id());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        quotas.put(rs.getString(1), new SubscriptionUsage.QuotaUsed(rs.getLong(2),
+                                rs.getDate(3).toLocalDate(), rs.getTimestamp(4).toInstant()));
+                    }
+                }
+            }
+            return new SubscriptionUsage(s.id(), from, calls, allowed, refused, byCredential, quotas);
         });
     }
 

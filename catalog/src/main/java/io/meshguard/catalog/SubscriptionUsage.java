@@ -10,13 +10,24 @@ import java.util.Objects;
  *
  * @param refusedByReason refusals by extauthz reason ({@code rate_limited}, {@code subscription_suspended}, …)
  * @param byCredential    calls per credential id, so a rotated predecessor's remaining use is visible
+ * @param quotas          the calendar quotas' current periods, by counter ({@code subscription}, or
+ *                        {@code subscription/<operation>})
  */
 public record SubscriptionUsage(String subscription, Instant from, long calls, long allowed,
-                                Map<String, Long> refusedByReason, Map<String, Long> byCredential) {
+                                Map<String, Long> refusedByReason, Map<String, Long> byCredential,
+                                Map<String, QuotaUsed> quotas) {
     public SubscriptionUsage {
         Objects.requireNonNull(subscription, "subscription");
         Objects.requireNonNull(from, "from");
         refusedByReason = Map.copyOf(refusedByReason);
         byCredential = Map.copyOf(byCredential);
+        quotas = Map.copyOf(quotas);
+    }
+
+    /**
+     * What one calendar quota counted this period, as PostgreSQL holds it (extauthz flushes its counts there every
+     * few seconds, so a burst of the last moments may not show yet); the period starts on a day in the quota's zone.
+     */
+    public record QuotaUsed(long used, java.time.LocalDate periodStart, Instant periodEnd) {
     }
 }

@@ -25,13 +25,23 @@ public final class LocalStack {
     public static LocalStack start(ComponentStack stack, StackContext context, Consumer<ServerComponent> onStarted)
             throws Exception {
         List<StackPart> parts = StackParts.all();
+        // extauthz starts before the controller and must know its ADS address to follow the subscription state:
+        // "any free port" is picked here, once, for both
+        StackContext resolved = context.ports().ads() != 0 ? context
+                : context.withPorts(context.ports().withAds(freeLoopbackPort()));
         for (StackPart part : parts) {
-            for (ServerComponent component : part.components(context)) {
+            for (ServerComponent component : part.components(resolved)) {
                 stack.start(component);
                 onStarted.accept(component);
             }
         }
         return new LocalStack(parts);
+    }
+
+    private static int freeLoopbackPort() throws java.io.IOException {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
     }
 
     /** The started parts, in start order. */

@@ -34,6 +34,7 @@ import picocli.CommandLine.Command;
             DlpCommand.class,
             XdsCommand.class,
             DevCommand.class,
+            io.meshguard.cli.catalog.CatalogCommand.class,
             io.meshguard.cli.demo.DemoCommand.class,
             CommandLine.HelpCommand.class
         })

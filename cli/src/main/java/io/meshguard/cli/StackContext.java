@@ -49,4 +49,9 @@ public record StackContext(
             RedisSettings redis) {
         this(metrics, dataSource, db, dataDir, policiesDir, UpPorts.ANY, redis);
     }
+
+    /** The same context on other ports. */
+    public StackContext withPorts(UpPorts other) {
+        return new StackContext(metrics, dataSource, db, dataDir, policiesDir, other, redis, tracing, adminAccess);
+    }
 }

@@ -42,6 +42,11 @@ public record UpPorts(int status, int postgres, int extauthz, int dlp, int acces
         }
     }
 
+    /** A copy whose ADS port is {@code port}. */
+    public UpPorts withAds(int port) {
+        return new UpPorts(status, postgres, extauthz, dlp, accessLog, port, xdsAdmin, devJwks, redis);
+    }
+
     /** A copy without a port for the local Redis ({@code up} runs none of its own). */
     public UpPorts withoutRedis() {
         return new UpPorts(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, 0);

@@ -145,6 +145,13 @@ final class E2eStack implements AutoCloseable {
         return local.part(XdsStackPart.class).adsPort();
     }
 
+    /** The admin token {@code up} writes (its holder is system-admin on the local admin port). */
+    String adminToken() throws java.io.IOException {
+        String line = Files.readAllLines(local.part(XdsStackPart.class).tokenFile()).stream().map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("#")).findFirst().orElseThrow();
+        return line.substring(line.indexOf(':') + 1); // "name:token" or the token alone (BearerTokens)
+    }
+
     /** Base URL of the xDS controller's admin listener (which also serves /metrics). */
     String xdsAdminUrl() {
         return local.part(XdsStackPart.class).adminUrl();

@@ -400,6 +400,9 @@ public final class CatalogApi implements HttpHandler {
         u.refusedByReason().forEach(refused::put);
         ObjectNode byCredential = out.putObject("by_credential");
         u.byCredential().forEach(byCredential::put);
+        ObjectNode quotas = out.putObject("quotas");
+        u.quotas().forEach((counter, q) -> quotas.putObject(counter).put("used", q.used())
+                .put("period_start", q.periodStart().toString()).put("period_end", q.periodEnd().toString()));
         return out;
     }
 

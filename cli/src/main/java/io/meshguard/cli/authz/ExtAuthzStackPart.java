@@ -53,12 +53,10 @@ public final class ExtAuthzStackPart implements StackPart {
                 // up's own redis-server (or --redis URL): the global limits run as in a cluster; --redis none keeps
                 // per-process local limits.
                 .withRedis(context.redis());
-        if (context.ports().ads() != 0) {
-            // product routes follow the local controller's subscription state, as a cluster's replicas do; with a
-            // port picked at random (tests) the controller's address is not known yet and product routes are refused
-            config = config.withSubscriptions(new SubscriptionStateSettings(
-                    Optional.of("127.0.0.1:" + context.ports().ads()), SubscriptionStateSettings.NONE.maxStaleness()));
-        }
+        // product routes follow the local controller's subscription state, as a cluster's replicas do (LocalStack
+        // has picked the ADS port before any part starts)
+        config = config.withSubscriptions(new SubscriptionStateSettings(
+                Optional.of("127.0.0.1:" + context.ports().ads()), SubscriptionStateSettings.NONE.maxStaleness()));
         server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
                 new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC(), context.tracing());
         return List.of(new WithoutJwksReadiness(server));

@@ -1,0 +1,226 @@
+package io.meshguard.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.emulator.DownstreamRequest;
+import io.meshguard.emulator.Exchange;
+import io.meshguard.emulator.Gateway;
+import io.meshguard.emulator.UpstreamServer;
+import io.meshguard.testing.DedicatedPostgres;
+import io.meshguard.testing.PostgresExtension;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The products journey (issue 25's "done means") through the stack as {@code up} wires it and an emulated Envoy: a
+ * provider defines a product with two plans and publishes it to {@code dev} on the local cluster (a gateway revision);
+ * a customer subscribes on the auto plan and calls with its key; the plan's daily quota refuses the N+1st call; an
+ * upgrade to the other plan lifts it without a new key; a second customer's manual subscription answers
+ * {@code subscription_pending} until the provider approves it; a suspension denies on every call from then on.
+ * The steps build on each other, in order.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ProductJourneyTest {
+    @RegisterExtension
+    static final DedicatedPostgres PG = PostgresExtension.dedicated();
+
+    /** The group up publishes its sample to (and a gateway apply replaces). */
+    static final String GROUP = "local";
+    static final int PORT = 8080;
+    static final String HOST = "payments.dev.local.api.meshguard.localhost";
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+    static E2eStack stack;
+    static Gateway gateway;
+    static UpstreamServer backend;
+    static String initechKey;
+    static String globexKey;
+    static String initechSubscription;
+    static String globexSubscription;
+
+    @BeforeAll
+    static void start() throws Exception {
+        stack = E2eStack.start(PG, Files.createTempDirectory("meshguard-products"));
+        backend = UpstreamServer.json("payments", 0, "{\"charged\": true}");
+        gateway = stack.publish("""
+                groups:
+                  - {name: local, environment: dev, region: local, hostnames: [payments.local], listener_port: %1$d,
+                     proxyless_authz: off}
+                upstreams:
+                  - {name: payments-backend, protocol: http1, endpoints: [{address: 127.0.0.1, port: %2$d}],
+                     address_exceptions: [{address: 127.0.0.1, port: %2$d, reason: "e2e backend on this machine"}]}
+                apis:
+                  - {name: payments, base_path: /payments, default_version: v1, versions: [{version: v1, status: active}]}
+                routes:
+                  - {name: charges, group: local, api: payments, version: v1, match: {path_prefix: /charges},
+                     destinations: [{upstream: payments-backend, weight: 100}], authz_profile: product-payments,
+                     dlp_profile: default}
+                """.formatted(PORT, backend.port()), GROUP, PORT);
+        try (var c = stack.database().getConnection(); var s = c.createStatement()) {
+            s.execute("insert into tenant (id) values ('initech'), ('globex') on conflict do nothing");
+        }
+        initechKey = apiKey("initech");
+        globexKey = apiKey("globex");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (backend != null) {
+            backend.close();
+        }
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    static JsonNode admin(String method, String path, String body) throws Exception {
+        HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(stack.xdsAdminUrl() + path))
+                .header("Authorization", "Bearer " + stack.adminToken())
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 202);
+        return JSON.readTree(r.body());
+    }
+
+    /** A key of {@code tenant}, created through the admin API as {@code meshguard apikey create} does. */
+    static String apiKey(String tenant) throws Exception {
+        return admin("POST", "/apikeys", """
+                {"name": "%1$s-web", "owner": "%1$s", "tenant": "%1$s", "tier": "free", "reason": "products journey"}"""
+                .formatted(tenant)).path("key").asText();
+    }
+
+    static String keyId(String key) {
+        return key.split("_")[1];
+    }
+
+    /** A charge with {@code key}, sending its tenant as the header contract of the fixture policy asks. */
+    static Exchange charge(String key) throws Exception {
+        String tenant = key.equals(initechKey) ? "initech" : "globex";
+        return gateway.send(DownstreamRequest.withBody("POST", HOST, "/payments/v1/charges", "{\"amount\": 5}",
+                "x-api-key", key, "x-tenant-id", tenant, "content-type", "application/json"));
+    }
+
+    /** Calls until the answer fits (the subscription state reaches extauthz by push); returns it. */
+    static Exchange eventually(String key, Predicate<Exchange> fits) {
+        Exchange[] last = new Exchange[1];
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            last[0] = charge(key);
+            return fits.test(last[0]);
+        });
+        return last[0];
+    }
+
+    @Test
+    @Order(1)
+    void provider_publishesAProductWithTwoPlans_asARevisionOfTheDevGateway() throws Exception {
+        admin("PUT", "/v1/operator/clusters/local", "{\"region\": \"local\"}");
+        admin("POST", "/v1/provider/products", """
+                {"id": "payments", "tenant": "default", "name": "Payments", "visibility": "public",
+                 "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"}]}""");
+        admin("POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}");
+        admin("POST", "/v1/provider/products/payments/plans", """
+                {"name": "free", "approval": "auto", "auth_modes": ["apikey"],
+                 "limits": {"quota": {"period": "day", "limit": 3}}}""");
+        admin("POST", "/v1/provider/products/payments/plans", """
+                {"name": "gold", "approval": "manual", "auth_modes": ["apikey"],
+                 "limits": {"quota": {"period": "day", "limit": 1000}}}""");
+        admin("POST", "/v1/provider/plans/payments-free/state", "{\"state\": \"published\"}");
+        admin("POST", "/v1/provider/plans/payments-gold/state", "{\"state\": \"published\"}");
+        admin("POST", "/v1/provider/products/payments/product-publishes", """
+                {"cluster": "local", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}""");
+
+        JsonNode published = admin("POST", "/v1/provider/product-publishes/payments-dev-local/state",
+                "{\"state\": \"published\", \"reason\": \"pilot\"}");
+
+        assertThat(published.path("host").asText()).isEqualTo(HOST);
+        assertThat(published.path("gateway").path("revision").asLong()).isPositive();
+        // served on the publish host only, and a key without a subscription is refused there
+        Exchange stranger = eventually(initechKey, e -> e.status() != 404);
+        assertThat(stranger.status()).as(stranger.describe()).isEqualTo(403);
+        assertThat(stranger.body()).contains("no_subscription");
+        assertThat(backend.received()).isEmpty();
+    }
+
+    @Test
+    @Order(2)
+    void customer_subscribesOnTheAutoPlan_andCallsWithItsKey() throws Exception {
+        admin("POST", "/v1/customer/applications", "{\"id\": \"initech-web\", \"tenant\": \"initech\", \"name\": \"Web\"}");
+        JsonNode sub = admin("POST", "/v1/customer/subscriptions", """
+                {"application": "initech-web", "product_publish": "payments-dev-local", "plan": "payments-free"}""");
+        assertThat(sub.path("state").asText()).isEqualTo("active");
+        initechSubscription = sub.path("id").asText();
+        admin("POST", "/v1/customer/credentials", """
+                {"kind": "apikey", "id": "%s", "application": "initech-web"}""".formatted(keyId(initechKey)));
+
+        Exchange ok = eventually(initechKey, e -> e.status() == 200);
+        assertThat(ok.body()).contains("charged");
+        assertThat(backend.received()).isNotEmpty();
+    }
+
+    @Test
+    @Order(3)
+    void thePlansQuota_refusesTheCallAfterIt_andAnUpgradeLiftsItWithoutANewKey() throws Exception {
+        Exchange refused = eventually(initechKey, e -> e.status() == 429);
+        assertThat(refused.body()).contains("quota");
+        assertThat(refused.headers().first("retry-after")).isPresent();
+        // both sides see the quota used (PostgreSQL's count, flushed by extauthz every few seconds)
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(admin("GET",
+                "/v1/provider/subscriptions/" + initechSubscription + "/usage", null)
+                .path("quotas").path("subscription").path("used").asLong()).isEqualTo(3));
+
+        admin("POST", "/v1/provider/subscriptions/" + initechSubscription + "/plan",
+                "{\"plan\": \"payments-gold\", \"reason\": \"upgrade\"}");
+        Exchange lifted = eventually(initechKey, e -> e.status() == 200);
+        assertThat(lifted.body()).contains("charged");
+    }
+
+    @Test
+    @Order(4)
+    void manualPlan_isPendingUntilTheProviderApproves() throws Exception {
+        admin("POST", "/v1/customer/applications", "{\"id\": \"globex-app\", \"tenant\": \"globex\", \"name\": \"App\"}");
+        JsonNode sub = admin("POST", "/v1/customer/subscriptions", """
+                {"application": "globex-app", "product_publish": "payments-dev-local", "plan": "payments-gold"}""");
+        assertThat(sub.path("state").asText()).isEqualTo("pending");
+        globexSubscription = sub.path("id").asText();
+        admin("POST", "/v1/customer/credentials", """
+                {"kind": "apikey", "id": "%s", "application": "globex-app"}""".formatted(keyId(globexKey)));
+
+        Exchange pending = eventually(globexKey, e -> e.body().contains("subscription_pending"));
+        assertThat(pending.status()).isEqualTo(403);
+
+        admin("POST", "/v1/provider/subscriptions/" + globexSubscription + "/approve", "{\"reason\": \"KYC done\"}");
+        assertThat(eventually(globexKey, e -> e.status() == 200).body()).contains("charged");
+    }
+
+    @Test
+    @Order(5)
+    void suspension_deniesFromThenOn() throws Exception {
+        admin("POST", "/v1/provider/subscriptions/" + initechSubscription + "/suspend",
+                "{\"reason\": \"unpaid invoice\"}");
+        long start = System.nanoTime();
+        Exchange suspended = eventually(initechKey, e -> e.status() == 403);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        System.out.println("suspension reached the gateway after " + millis + " ms"); // figure for the closing note
+        assertThat(suspended.body()).contains("subscription_suspended");
+        for (int i = 0; i < 5; i++) {
+            assertThat(charge(initechKey).status()).as("every call after the suspension").isEqualTo(403);
+        }
+        assertThat(charge(globexKey).status()).as("another subscriber is untouched").isEqualTo(200);
+    }
+}
