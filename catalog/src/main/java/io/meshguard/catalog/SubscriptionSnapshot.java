@@ -2,7 +2,6 @@ package io.meshguard.catalog;
 
 import java.time.Instant;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +23,10 @@ public final class SubscriptionSnapshot {
     private final Map<String, Plan> plans;
     private final Map<String, Application> applications;
     private final Map<String, Credential> credentials;
-    private final Map<String, List<Subscription>> subscriptionsByAppAndPublish;
+    /** Credentials by kind, then id: the Check's lookup, without building a key per request. */
+    private final Map<AuthMode, Map<String, Credential>> credentialsByKind;
+    /** Subscriptions by publish, then application (a few per pair at most). */
+    private final Map<String, Map<String, List<Subscription>>> subscriptionsByPublishAndApp;
 
     /**
      * @param version increases with every change the controller publishes; a replica reports the one it holds
@@ -39,9 +41,13 @@ public final class SubscriptionSnapshot {
         this.credentials = index(credentials, c -> c.kind() + "/" + c.id(), "credential");
         index(subscriptions, Subscription::id, "subscription");
         this.subscriptions = List.copyOf(subscriptions);
-        this.subscriptionsByAppAndPublish = subscriptions.stream()
-                .collect(Collectors.groupingBy(s -> s.applicationId() + "\n" + s.publishId(),
-                        Collectors.toUnmodifiableList()));
+        this.credentialsByKind = new java.util.EnumMap<>(AuthMode.class);
+        for (Credential c : this.credentials.values()) {
+            credentialsByKind.computeIfAbsent(c.kind(), k -> new HashMap<>()).put(c.id(), c);
+        }
+        this.subscriptionsByPublishAndApp = subscriptions.stream()
+                .collect(Collectors.groupingBy(Subscription::publishId, Collectors.groupingBy(
+                        Subscription::applicationId, Collectors.toUnmodifiableList())));
         for (Subscription s : subscriptions) {
             if (!this.plans.containsKey(s.planId())) {
                 throw new IllegalArgumentException("subscription " + s.id() + " names unknown plan " + s.planId());
@@ -98,7 +104,7 @@ public final class SubscriptionSnapshot {
             return new AccessDecision.Denied(DenyReason.AUTH_MODE_NOT_ALLOWED,
                     "this product accepts " + publish.authMode().name().toLowerCase() + " credentials");
         }
-        Credential credential = credentials.get(presented + "/" + credentialId);
+        Credential credential = credentialsByKind.getOrDefault(presented, Map.of()).get(credentialId);
         if (credential == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no subscription");
         }
@@ -113,15 +119,19 @@ public final class SubscriptionSnapshot {
         if (application.state() == ApplicationState.SUSPENDED) {
             return new AccessDecision.Denied(DenyReason.APPLICATION_SUSPENDED, "application " + application.id());
         }
-        Optional<Subscription> found = subscriptionsByAppAndPublish
-                .getOrDefault(application.id() + "\n" + publishId, List.of()).stream()
-                .filter(s -> credential.subscriptionIds().isEmpty() || credential.subscriptionIds().contains(s.id()))
-                .filter(s -> s.state() != SubscriptionState.CLOSED && s.state() != SubscriptionState.REJECTED)
-                .min(Comparator.comparing(SubscriptionSnapshot::preference));
-        if (found.isEmpty()) {
+        // a loop, not a stream: this runs on every Check of a product route
+        Subscription subscription = null;
+        for (Subscription s : subscriptionsByPublishAndApp.getOrDefault(publishId, Map.of())
+                .getOrDefault(application.id(), List.of())) {
+            boolean usable = (credential.subscriptionIds().isEmpty() || credential.subscriptionIds().contains(s.id()))
+                    && s.state() != SubscriptionState.CLOSED && s.state() != SubscriptionState.REJECTED;
+            if (usable && (subscription == null || preference(s) < preference(subscription))) {
+                subscription = s;
+            }
+        }
+        if (subscription == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "application " + application.id());
         }
-        Subscription subscription = found.get();
         Plan plan = plans.get(subscription.planId());
         if (plan.state() == PlanState.CLOSED) {
             return new AccessDecision.Denied(DenyReason.PLAN_CLOSED, "plan " + plan.name());
@@ -132,7 +142,8 @@ public final class SubscriptionSnapshot {
         if (subscription.state() == SubscriptionState.SUSPENDED) {
             return new AccessDecision.Denied(DenyReason.SUBSCRIPTION_SUSPENDED, "subscription " + subscription.id());
         }
-        if (!plan.credentialModes().contains(credential.kind())) {
+        // a credential is never of kind none, so the plan's auth modes say it without copying them (credentialModes)
+        if (!plan.authModes().contains(credential.kind())) {
             return new AccessDecision.Denied(DenyReason.AUTH_MODE_NOT_ALLOWED,
                     "plan " + plan.name() + " does not admit " + credential.kind().name().toLowerCase());
         }

@@ -66,13 +66,13 @@ public final class SubscriptionCheckBench {
         ApiKeyService.Created caller = created.get(SUBSCRIBERS / 2);
         SubscriptionSnapshot withoutLimits = snapshot(created, PlanLimits.NONE);
         SubscriptionSnapshot withLimits = snapshot(created,
-                new PlanLimits(List.of(new Limit(1_000_000_000L, Duration.ofSeconds(1))), Optional.empty()));
+                new PlanLimits(List.of(new Limit(1_000_000L, Duration.ofSeconds(1))), Optional.empty()));
 
         String policy = """
                 rate_limits:
                   default_tier: free
                   tiers:
-                    free: {requests_per_second: 1000000000}
+                    free: {requests_per_second: 1000000}
                 routes:
                   - name: payments
                     match: {path_prefix: /charges}

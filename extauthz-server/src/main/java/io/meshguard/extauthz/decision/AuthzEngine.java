@@ -262,9 +262,10 @@ public final class AuthzEngine {
         Limited limited = planLimited.headers().isEmpty() ? routeLimited
                 : new Limited(Optional.empty(), planLimited.headers());
         // the plan's calendar quotas, per subscription: its own, and the operation's when the plan limits it
-        QuotaVerdict planQuota = subscribed instanceof SubscriptionGate.Admitted admitted
-                ? quotas.chargeSubscription(admitted.subscription().id(), planQuotas(admitted, request))
-                : QuotaVerdict.NONE;
+        List<QuotaGate.SubscriptionQuota> owed = subscribed instanceof SubscriptionGate.Admitted admitted
+                ? planQuotas(admitted, request) : List.of();
+        QuotaVerdict planQuota = owed.isEmpty() ? QuotaVerdict.NONE
+                : quotas.chargeSubscription(((SubscriptionGate.Admitted) subscribed).subscription().id(), owed);
         if (planQuota.blocked().isPresent()) {
             return QuotaResponses.apply(quotaDeny(request, r, who, planQuota.blocked().get(), ok.fromCache()), planQuota,
                     false, List.of());
@@ -318,15 +319,17 @@ public final class AuthzEngine {
      */
     private Limited planLimit(HttpRequestView request, RoutePolicy r, Optional<Identity> who,
             SubscriptionGate.Admitted admitted, boolean cached) {
-        Limited product = planRates(request, r, who, admitted, admitted.plan().limits().rates(),
-                "plan:" + admitted.plan().name(), admitted.subscription().id(), cached);
-        Optional<String> operation = operation(request);
-        if (product.denied().isPresent() || operation.isEmpty()) {
+        Limited product = admitted.plan().limits().rates().isEmpty() ? Limited.NONE
+                : planRates(request, r, who, admitted, admitted.plan().limits().rates(),
+                        "plan:" + admitted.plan().name(), admitted.subscription().id(), cached);
+        if (product.denied().isPresent() || admitted.plan().operationLimits().isEmpty()) {
             return product;
         }
         // an operation the plan limits on its own has its own bucket, on top of the product's
-        io.meshguard.catalog.PlanLimits own = admitted.plan().operationLimits().get(operation.get());
-        if (own == null) {
+        Optional<String> operation = operation(request);
+        io.meshguard.catalog.PlanLimits own = operation.map(op -> admitted.plan().operationLimits().get(op))
+                .orElse(null);
+        if (own == null || own.rates().isEmpty()) {
             return product;
         }
         Limited op = planRates(request, r, who, admitted, own.rates(), "plan:" + admitted.plan().name() + "/"
@@ -354,6 +357,9 @@ public final class AuthzEngine {
     /** The plan's calendar quotas for this request: the product's, and the operation's own. */
     private static List<QuotaGate.SubscriptionQuota> planQuotas(SubscriptionGate.Admitted admitted,
             HttpRequestView request) {
+        if (admitted.plan().limits().quota().isEmpty() && admitted.plan().operationLimits().isEmpty()) {
+            return List.of();
+        }
         List<QuotaGate.SubscriptionQuota> out = new ArrayList<>(2);
         admitted.plan().limits().quota().ifPresent(q -> out.add(new QuotaGate.SubscriptionQuota("subscription", q)));
         operation(request).map(op -> admitted.plan().operationLimits().get(op))
