@@ -92,6 +92,8 @@ public final class DemoCommand implements Callable<Integer> {
                 }
                 new Journeys(out, gateway, upstreams, DevSigningKey.load(DevIssuerFiles.under(target.dataDir())),
                         target.audit()).playAll();
+                new ProductsDemo(new AdminClient(target.adminUrl(), target.adminTokenFile()), gateway, out, GROUP)
+                        .play();
             }
         }
         return 0;

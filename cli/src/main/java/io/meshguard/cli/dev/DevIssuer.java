@@ -25,6 +25,11 @@ public final class DevIssuer {
     /** The role the demo route requires; {@code meshguard dev token} gives it by default. */
     public static final String DEMO_ROLE = "demo";
 
+    /** Name of the rule the dev policy adds for API products (meshguard demo): their hosts, an API key. */
+    public static final String PRODUCTS_ROUTE = "dev-products";
+    /** The hosts of local product publishes: {@code {product}.{env}.{region}.api.} + catalog.domain's default. */
+    public static final String PRODUCTS_HOSTS = "*.api.meshguard.localhost";
+
     private DevIssuer() {}
 
     /** The JWKS URI of a listener on 127.0.0.1 at {@code port}. */

@@ -38,7 +38,7 @@ public final class DevPolicy {
         Map<String, Object> root = new LinkedHashMap<>((Map<String, Object>) yaml.load(baseText));
         root.put("issuers", appended(root.get("issuers"), issuer(jwksUri)));
         // Appended last: routes match in order, so the demo route can never shadow a route of the base policy.
-        root.put("routes", appended(root.get("routes"), demoRoute()));
+        root.put("routes", appended(appended(root.get("routes"), demoRoute()), productsRoute()));
         String text = header(baseName, jwksUri) + yaml.dump(root);
         parser.parse("dev policy from " + baseName, new StringReader(text));
         return text;
@@ -86,11 +86,30 @@ public final class DevPolicy {
         return m;
     }
 
+    /**
+     * The rule the demo's product routes name: a live subscription admits the key (extauthz's subscription gate), and
+     * the rule keeps them to the local product hosts and to API keys.
+     */
+    private static Map<String, Object> productsRoute() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", DevIssuer.PRODUCTS_ROUTE);
+        Map<String, Object> match = new LinkedHashMap<>();
+        // the demo API's own host too: products_only refuses every call there, which no subscription covers
+        match.put("hosts", List.of(DevIssuer.PRODUCTS_HOSTS, DevIssuer.DEMO_HOST));
+        match.put("path_prefix", "/payments");
+        match.put("methods", List.of("GET", "POST"));
+        m.put("match", match);
+        m.put("auth", "apikey");
+        m.put("products_only", true);
+        return m;
+    }
+
     private static String header(String baseName, URI jwksUri) {
         return "# GENERATED for local development only; edits here are overwritten. Source: " + baseName + "\n"
                 + "# plus issuer '" + DevIssuer.NAME + "' (" + DevIssuer.ISSUER + ", keys at " + jwksUri + ")\n"
                 + "# and route '" + DevIssuer.DEMO_ROUTE + "' (" + DevIssuer.DEMO_HOST + DevIssuer.DEMO_PATH_PREFIX
-                + "*, role " + DevIssuer.DEMO_ROLE + "). Never ship this file: anyone holding the dev key passes it.\n";
+                + "*, role " + DevIssuer.DEMO_ROLE + ") and '" + DevIssuer.PRODUCTS_ROUTE + "' (" + DevIssuer.PRODUCTS_HOSTS
+                + ", API keys of live subscriptions). Never ship this file: anyone holding the dev key passes it.\n";
     }
 
     private static DumperOptions dumperOptions() {

@@ -210,12 +210,13 @@ class DevIssuerTest {
     }
 
     @Test
-    void devPolicy_isTheBasePlusIssuerAndDemoRouteLast() throws Exception {
+    void devPolicy_isTheBasePlusIssuerAndTheDemoAndProductsRoutesLast() throws Exception {
         var dev = devServer.watcher().current().orElseThrow().value();
         var base = shippedServer.watcher().current().orElseThrow().value();
         assertThat(dev.issuers()).hasSize(base.issuers().size() + 1);
         assertThat(dev.issuerNamed(DevIssuer.NAME).orElseThrow().jwksUri()).contains(DevIssuer.jwksUri(jwks.port()));
-        assertThat(dev.routes().getLast().name()).isEqualTo(DevIssuer.DEMO_ROUTE);
+        assertThat(dev.routes().subList(base.routes().size(), dev.routes().size())).extracting(r -> r.name())
+                .containsExactly(DevIssuer.DEMO_ROUTE, DevIssuer.PRODUCTS_ROUTE);
         assertThat(dev.routes().subList(0, base.routes().size()))
                 .extracting(r -> r.name()).containsExactlyElementsOf(base.routes().stream().map(r -> r.name()).toList());
     }

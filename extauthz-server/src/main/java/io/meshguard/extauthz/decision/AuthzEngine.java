@@ -229,6 +229,11 @@ public final class AuthzEngine {
         if (subscribed instanceof SubscriptionGate.Refusal refusal) {
             return deny(request, routeName, who, refusal.reason(), refusal.description(), Map.of(), ok.fromCache());
         }
+        // the API route products are compiled from, reached on the API's own host: nobody subscribed there
+        if (r.options().productsOnly() && !gatewayHop && subscribed instanceof SubscriptionGate.NotProduct) {
+            return deny(request, routeName, who, Reason.NO_SUBSCRIPTION, "this rule admits product routes only: call"
+                    + " the product's host", Map.of(), ok.fromCache());
+        }
 
         Optional<String> sentTenant = request.first(contract.tenantHeader());
         if (sentTenant.isPresent() && (id.tenant().isEmpty() || !id.tenant().get().equals(sentTenant.get().trim()))) {

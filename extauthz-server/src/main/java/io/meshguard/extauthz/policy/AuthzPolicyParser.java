@@ -468,7 +468,7 @@ public final class AuthzPolicyParser {
         private Optional<RoutePolicy> route(YamlNode node, Settings settings, List<IssuerPolicy> issuers) {
             Map<String, YamlNode> m = doc.mapping(node, "route", Set.of("name", "match", "auth", "roles", "scopes",
                     "header_contract", "rate_limit", "upstream_credential", "allow_path_parameters", "issuers", "pass_headers",
-                    "from", "when", "via_gateway"));
+                    "from", "when", "via_gateway", "products_only"));
             Optional<String> name = required(m, "name", node, "route").flatMap(n -> doc.string(n, "route.name"));
             String what = "route " + name.orElse("?");
             Optional<RouteMatch> match = required(m, "match", node, what).flatMap(n -> match(n, what));
@@ -579,7 +579,13 @@ public final class AuthzPolicyParser {
                     pass.add(h);
                 }
             }
-            return new RouteOptions(params, Set.copyOf(pinned), Set.copyOf(pass));
+            boolean productsOnly = m.containsKey("products_only")
+                    && doc.bool(m.get("products_only"), what + ".products_only").orElse(false);
+            if (productsOnly && auth.isPresent() && !(auth.get().acceptsJwt() || auth.get().acceptsApiKey())) {
+                doc.error(m.get("products_only"), what + ".products_only: product routes admit API keys or OAuth2"
+                        + " clients' tokens (auth apikey, jwt or jwt_or_apikey)");
+            }
+            return new RouteOptions(params, Set.copyOf(pinned), Set.copyOf(pass), productsOnly);
         }
 
         private RouteAccess access(Map<String, YamlNode> m, YamlNode node, String what, Optional<AuthMode> auth,

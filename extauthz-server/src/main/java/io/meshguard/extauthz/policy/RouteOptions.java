@@ -11,16 +11,20 @@ import java.util.Set;
  * @param passHeaders {@code pass_headers: [...]}: method/URL override headers ({@link OwnedHeaders#OVERRIDE_HEADERS})
  *     the upstream may receive from the client on this route
  * @param rateLimit the route's own rate-limit scope and store-error choice ({@code rate_limit: {...}})
+ * @param productsOnly {@code products_only: true}: the rule admits only gateway routes a product publish compiled
+ *     (docs/products.md), so the API route products are made from admits nobody on the API's own hosts
  */
 public record RouteOptions(boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders,
-        RateLimitPolicy.RouteLimit rateLimit) {
-    public static final RouteOptions DEFAULT = new RouteOptions(false, Set.of(), Set.of(), RateLimitPolicy.RouteLimit.INHERIT);
+        RateLimitPolicy.RouteLimit rateLimit, boolean productsOnly) {
+    public static final RouteOptions DEFAULT = new RouteOptions(false, Set.of(), Set.of(),
+            RateLimitPolicy.RouteLimit.INHERIT, false);
 
-    public RouteOptions(boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders) {
-        this(allowPathParameters, issuers, passHeaders, RateLimitPolicy.RouteLimit.INHERIT);
+    public RouteOptions(boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders,
+            boolean productsOnly) {
+        this(allowPathParameters, issuers, passHeaders, RateLimitPolicy.RouteLimit.INHERIT, productsOnly);
     }
 
     public RouteOptions withRateLimit(RateLimitPolicy.RouteLimit limit) {
-        return new RouteOptions(allowPathParameters, issuers, passHeaders, limit);
+        return new RouteOptions(allowPathParameters, issuers, passHeaders, limit, productsOnly);
     }
 }

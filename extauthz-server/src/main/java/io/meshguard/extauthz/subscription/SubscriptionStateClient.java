@@ -92,7 +92,17 @@ public final class SubscriptionStateClient implements AutoCloseable {
                     @Override
                     public void onError(Throwable t) {
                         if (!closed) {
-                            LOG.warn("subscription state stream ended: {}", t.toString());
+                            // a controller that restarts or rolls ends the stream (CANCELLED, UNAVAILABLE): the client
+                            // reconnects and decides from what it holds until max_staleness, past which product
+                            // routes answer 503 with their own reason; any other end is unexpected
+                            io.grpc.Status status = io.grpc.Status.fromThrowable(t);
+                            io.grpc.Status.Code code = status.getCode();
+                            if (code == io.grpc.Status.Code.CANCELLED || code == io.grpc.Status.Code.UNAVAILABLE) {
+                                LOG.info("subscription state stream ended ({} {}), reconnecting", code,
+                                        status.getDescription());
+                            } else {
+                                LOG.warn("subscription state stream ended: {}", t.toString());
+                            }
                         }
                         down();
                     }

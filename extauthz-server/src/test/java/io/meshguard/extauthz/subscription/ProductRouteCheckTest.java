@@ -147,6 +147,22 @@ class ProductRouteCheckTest {
     }
 
     @Test
+    void productsOnlyRule_refusesTheApiRouteOnItsOwnHost_andAdmitsTheProductRoute() throws Exception {
+        pipeline.use(Fixtures.parse("""
+                routes:
+                  - name: payments
+                    match: {path_prefix: /charges}
+                    auth: apikey
+                    products_only: true
+                """));
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
+        Decision direct = check(key.text(), false);
+        assertThat(direct.allowed()).as("a valid key, no product route").isFalse();
+        assertThat(direct.reason()).isEqualTo(Reason.NO_SUBSCRIPTION);
+        assertThat(check(key.text(), true).allowed()).isTrue();
+    }
+
+    @Test
     void badKey_isRefusedByAuthentication_beforeSubscriptionsAreConsulted() {
         state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
         assertThat(check("mg_live_not_a_key", true).reason()).isEqualTo(Reason.INVALID_API_KEY);
