@@ -17,7 +17,7 @@ class BuildInfoTest {
 
         assertThat(build.version()).isEqualTo(pomVersion());
         // A checkout builds with git: the abbreviated commit, "-dirty" while the tree has changes.
-        assertThat(build.commit()).matches("[0-9a-f]{12}(-dirty)?|unknown");
+        assertThat(build.commit()).matches("[0-9a-f]{12,40}(-dirty)?|unknown");
         assertThat(build.java()).isEqualTo(System.getProperty("java.runtime.version"));
     }
 
