@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
             io.meshguard.cli.authz.QuotaCommand.class,
             PolicyCommand.class,
             AuditCommand.class,
+            io.meshguard.cli.db.DbCommand.class,
             io.meshguard.cli.api.ApiCommand.class,
             DlpCommand.class,
             XdsCommand.class,

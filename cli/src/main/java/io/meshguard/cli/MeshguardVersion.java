@@ -1,12 +1,16 @@
 package io.meshguard.cli;
 
+import io.meshguard.runtime.BuildInfo;
 import picocli.CommandLine;
 
-/** Reports the version Maven stamped into the jar manifest ("dev" when run from classes). */
+/**
+ * {@code meshguard -V}: the version and commit the build stamped into runtime's build.properties ({@link BuildInfo}),
+ * the same values the servers log at start and export as {@code meshguard_build_info}.
+ */
 final class MeshguardVersion implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-        String version = Main.class.getPackage().getImplementationVersion();
-        return new String[] {"meshguard " + (version == null ? "dev" : version)};
+        BuildInfo build = BuildInfo.current();
+        return new String[] {"meshguard " + build.version(), "commit " + build.commit(), "java " + build.java()};
     }
 }

@@ -30,6 +30,22 @@ class MainTest {
     }
 
     @Test
+    void version_printsThePomVersionAndTheCommit() throws Exception {
+        int code = Main.execute("-V");
+
+        assertThat(code).isZero();
+        // the parent version in cli/pom.xml: the one version of every module, the image tag and /metrics
+        var pom = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(java.nio.file.Path.of("pom.xml").toFile());
+        String pomVersion = javax.xml.xpath.XPathFactory.newInstance().newXPath().evaluate("/project/parent/version", pom);
+        assertThat(out.toString(StandardCharsets.UTF_8).lines().toList()).containsExactly(
+                "meshguard " + pomVersion.trim(),
+                "commit " + io.meshguard.runtime.BuildInfo.current().commit(),
+                "java " + System.getProperty("java.runtime.version"));
+        assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("meshguard dev");
+    }
+
+    @Test
     void unknownFlag_exitsNonZeroAndNamesTheFlag() {
         int code = Main.execute("up", "--no-such-flag");
 

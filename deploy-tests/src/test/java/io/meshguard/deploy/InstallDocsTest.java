@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  */
 class InstallDocsTest {
     private static final List<String> DOCS = List.of("README.md", "manifests/istio/README.md",
-            "docs/operator-guide.md", "docs/threat-model.md");
+            "docs/operator-guide.md", "docs/threat-model.md", "docs/install.md");
 
     private static String read(String doc) throws Exception {
         return Files.readString(RepoPaths.root().resolve(doc));

@@ -90,7 +90,7 @@ class KustomizationLayoutTest {
     void install_containsNoNamespace() {
         // `kubectl delete -k manifests/istio` deletes what the install lists; a Namespace among it takes every
         // audit spool claim with it, events not yet replayed included (review item A7).
-        for (String dir : List.of("", "overlays/dev", "app-namespace", "ops")) {
+        for (String dir : List.of("", "overlays/dev", "app-namespace", "ops", "migrate")) {
             assertThat(documentsOf(RepoPaths.manifests().resolve(dir))).as("manifests/istio/%s", dir)
                     .isNotEmpty()
                     .noneSatisfy(d -> assertThat(d.kind()).isEqualTo("Namespace"));
@@ -99,13 +99,15 @@ class KustomizationLayoutTest {
                 .singleElement().satisfies(d -> assertThat(d.kind()).isEqualTo("Namespace"));
     }
 
-    @Test
-    void opsJobs_nameTheInstallsImage() {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"ops", "migrate"})
+    void opsJobs_nameTheInstallsImage(String dir) {
         JsonNode base = YamlDocuments.read(RepoPaths.manifests().resolve("base/kustomization.yaml")).getFirst().node();
-        JsonNode ops = YamlDocuments.read(RepoPaths.manifests().resolve("ops/kustomization.yaml")).getFirst().node();
+        JsonNode ops = YamlDocuments.read(RepoPaths.manifests().resolve(dir).resolve("kustomization.yaml")).getFirst()
+                .node();
         assertThat(ops.path("images")).isEqualTo(base.path("images"));
         // and the Job takes it from there, not from a literal reference that drifts (review item C7)
-        assertThat(documentsOf(RepoPaths.manifests().resolve("ops")).stream()
+        assertThat(documentsOf(RepoPaths.manifests().resolve(dir)).stream()
                 .filter(d -> d.kind().equals("Job"))
                 .flatMap(d -> d.node().findValues("image").stream()).map(JsonNode::asText).toList())
                 .isNotEmpty().containsOnly("meshguard");

@@ -26,11 +26,11 @@ class KustomizeRenderTest {
     }
 
     static Stream<String> kustomizations() {
-        return Stream.of("", "overlays/prod", "overlays/dev", "overlays/rwo", "app-namespace", "ops");
+        return Stream.of("", "overlays/prod", "overlays/dev", "overlays/rwo", "app-namespace", "ops", "migrate");
     }
 
     private static List<SourcedDocument> render(String dir) throws Exception {
-        if (!dir.equals("app-namespace") && !dir.equals("ops")) {
+        if (!dir.equals("app-namespace") && !dir.equals("ops") && !dir.equals("migrate")) {
             RepoPaths.assumePolicyFiles(); // the base generates its ConfigMaps from them
         }
         Path path = RepoPaths.manifests().resolve(dir);
@@ -75,6 +75,17 @@ class KustomizeRenderTest {
                 io.fabric8.kubernetes.api.model.batch.v1.Job.class).getSpec().getTemplate().getSpec()
                 .getContainers().getFirst().getImage();
         assertThat(replay).isEqualTo(installed).contains("/meshguard:");
+    }
+
+    @Test
+    void migrationJob_runsTheImageTheInstallRuns_taggedWithTheMavenVersion() throws Exception {
+        String installed = new Manifests(render("")).statefulSet("meshguard-extauthz").getSpec().getTemplate()
+                .getSpec().getContainers().getFirst().getImage();
+        var migrate = new Manifests(render("migrate")).model("Job", "meshguard-db-migrate",
+                io.fabric8.kubernetes.api.model.batch.v1.Job.class).getSpec().getTemplate().getSpec()
+                .getContainers().getFirst();
+        assertThat(migrate.getImage()).isEqualTo(installed).endsWith("/meshguard:" + ReleaseVersionTest.pomVersion());
+        assertThat(migrate.getArgs()).containsExactly("db", "migrate");
     }
 
     @Test

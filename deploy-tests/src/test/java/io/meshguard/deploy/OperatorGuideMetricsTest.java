@@ -41,6 +41,7 @@ class OperatorGuideMetricsTest {
             Map.entry("meshguard_http_", "runtime"),
             Map.entry("meshguard_process_", "runtime"),
             Map.entry("meshguard_tracing_", "runtime"),
+            Map.entry("meshguard_build_", "runtime"),
             Map.entry("meshguard_ratelimit_", "extauthz-server"),
             Map.entry("meshguard_quota_", "extauthz-server"));
 

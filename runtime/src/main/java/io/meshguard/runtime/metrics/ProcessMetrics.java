@@ -1,5 +1,7 @@
 package io.meshguard.runtime.metrics;
 
+import io.meshguard.runtime.BuildInfo;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
@@ -19,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one Prometheus registry of a JVM process, with JVM (memory, GC, threads, class loading) and process
@@ -31,10 +35,18 @@ import java.util.regex.Pattern;
  * process), and each server registers its own meters through {@link #forServer(String)}, which adds
  * {@code server=<name>} to every meter. Every status port serves the whole registry; in Kubernetes each
  * server is its own process, so that is the same thing.
+ *
+ * <p>It also carries {@code meshguard_build_info{version,commit,java} 1}, the Prometheus info-metric idiom, so a
+ * dashboard or an alert can tell which build each pod runs (one build per process, hence no {@code server} label).
  */
 public final class ProcessMetrics implements AutoCloseable {
     /** Label added to every server-specific meter. */
     public static final String SERVER_TAG = "server";
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProcessMetrics.class);
+
+    /** The build-info meter; Prometheus shows it as {@code meshguard_build_info}. */
+    public static final String BUILD_INFO = "meshguard.build.info";
 
     private static final Pattern SERVER_NAME = Pattern.compile("[a-z][a-z0-9_-]*");
 
@@ -82,7 +94,7 @@ public final class ProcessMetrics implements AutoCloseable {
     private final JvmGcMetrics gcMetrics;
     private final Map<String, CompositeMeterRegistry> servers = new ConcurrentHashMap<>();
 
-    private ProcessMetrics() {
+    private ProcessMetrics(BuildInfo build) {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registry.config().meterFilter(SNAKE_CASE_TAGS);
         new JvmInfoMetrics().bindTo(registry);
@@ -94,11 +106,20 @@ public final class ProcessMetrics implements AutoCloseable {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
         new FileDescriptorMetrics().bindTo(registry);
+        Gauge.builder(BUILD_INFO, () -> 1)
+                .description("The meshguard build this process runs; always 1, the labels carry the information")
+                .tags("version", build.version(), "commit", build.commit(), "java", build.java())
+                .register(registry);
     }
 
-    /** A new registry with the JVM and process binders bound. Create one per process. */
+    /**
+     * A new registry with the JVM and process binders and the build info bound. Create one per process: every server
+     * command does so first, which is why the build is logged here, once, at start.
+     */
     public static ProcessMetrics create() {
-        return new ProcessMetrics();
+        BuildInfo build = BuildInfo.current();
+        LOG.info("meshguard {}", build.describe());
+        return new ProcessMetrics(build);
     }
 
     /** The registry {@code /metrics} scrapes. */

@@ -136,6 +136,15 @@ class StatusHttpServerTest {
     }
 
     @Test
+    void metrics_carriesTheBuildThisServerRuns() throws Exception {
+        server.start();
+
+        io.meshguard.runtime.BuildInfo build = io.meshguard.runtime.BuildInfo.current();
+        assertThat(get("/metrics").body()).contains("meshguard_build_info{commit=\"" + build.commit() + "\",java=\""
+                + build.java() + "\",version=\"" + build.version() + "\"} 1");
+    }
+
+    @Test
     void post_onBuiltInPath_isMethodNotAllowed() throws Exception {
         server.start();
 

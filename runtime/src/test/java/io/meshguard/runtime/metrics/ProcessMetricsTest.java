@@ -3,6 +3,7 @@ package io.meshguard.runtime.metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.runtime.BuildInfo;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -22,6 +23,22 @@ class ProcessMetricsTest {
             // JVM meters describe the process and appear once, without a server label.
             assertThat(scrape.lines().filter(l -> l.startsWith("process_uptime_seconds"))).singleElement()
                     .asString().doesNotContain("server=");
+        }
+    }
+
+    @Test
+    void scrape_carriesBuildInfo_onceWithVersionCommitAndJava() {
+        BuildInfo build = BuildInfo.current();
+        try (ProcessMetrics metrics = ProcessMetrics.create()) {
+            metrics.forServer("extauthz");
+
+            assertThat(metrics.scrape().lines().filter(l -> l.startsWith("meshguard_build_info"))).singleElement()
+                    .asString()
+                    .contains("version=\"" + build.version() + "\"")
+                    .contains("commit=\"" + build.commit() + "\"")
+                    .contains("java=\"" + build.java() + "\"")
+                    .doesNotContain("server=")
+                    .endsWith(" 1");
         }
     }
 
