@@ -214,10 +214,11 @@ public final class ExtAuthzServer implements ServerComponent {
 
     /**
      * Mounts {@code /quotas} and {@code /apikeys} behind {@code gate}: the one permission check; a caller's API keys
-     * are its tenants' (another tenant's key answers 404).
+     * and quota counters are its tenants' (another tenant's key or counter answers 404).
      */
     public void mountAdminApis(StatusHttpServer http, AdminGate gate) {
-        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), gate));
+        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), gate,
+                new io.meshguard.extauthz.quota.QuotaOwners(dataSource.map(JdbcApiKeyStore::new))));
         http.addHandler(ApiKeyAdminApi.PREFIX, new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, gate,
                 auditSink));
     }
