@@ -147,6 +147,9 @@ public final class ExtAuthzServer implements ServerComponent {
                 subscriptionState.map(c -> SubscriptionGate.following(c, clock)).orElse(SubscriptionGate.NONE));
         this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
                 config.policyReloadInterval());
+        // every reload, taken or refused, is a row of the admin trail (in the same database as the keys and quotas)
+        dataSource.ifPresent(ds -> watcher.addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
+                new io.meshguard.audit.trail.AdminTrail(ds), "extauthz", replicaId())));
         // runs on the watcher's thread after each validated swap, and for the initial load
         watcher.addListener(loaded -> {
             quotas.declare(loaded.value());
