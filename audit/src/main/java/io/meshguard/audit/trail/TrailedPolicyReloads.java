@@ -18,6 +18,8 @@ public final class TrailedPolicyReloads implements Consumer<PolicyReload> {
     private static final Logger LOG = LoggerFactory.getLogger(TrailedPolicyReloads.class);
     /** The width of {@code admin_trail.outcome} (V37). */
     private static final int OUTCOME_WIDTH = 512;
+    /** The width of {@code admin_trail.source_address} (V37): a longer replica name is cut there, kept whole in details. */
+    private static final int SOURCE_WIDTH = 64;
     /** Kept of a refusal's errors in the row's details. */
     private static final int DETAIL_WIDTH = 4000;
 
@@ -41,12 +43,13 @@ public final class TrailedPolicyReloads implements Consumer<PolicyReload> {
         Map<String, String> details = new LinkedHashMap<>();
         details.put("policy", r.policy());
         details.put("location", r.location());
+        details.put("replica", replica);
         if (!r.accepted()) {
             details.put("error", cut(r.detail(), DETAIL_WIDTH));
         }
         AdminTrailEntry entry = new AdminTrailEntry(r.at(), server, "policy-file", Optional.empty(), Optional.empty(),
-                Optional.of(replica), Optional.empty(), "policy_reload", "policies/" + r.policy(), outcome,
-                r.digestBefore(), r.digestAfter(), details);
+                Optional.of(cut(replica, SOURCE_WIDTH)), Optional.empty(), "policy_reload", "policies/" + r.policy(),
+                outcome, r.digestBefore(), r.digestAfter(), details);
         try {
             trail.append(entry);
         } catch (AdminTrail.UnavailableException e) {

@@ -24,7 +24,7 @@ class TrailedPolicyReloadsTest {
     Path dir;
 
     @Test
-    void reloads_areChainedRows_withDigests_andARefusalsErrorCutToTheColumn() throws Exception {
+    void reloads_areChainedRows_withDigests_andLongTextCutToItsColumn() throws Exception {
         Path file = dir.resolve("p.yaml");
         Files.writeString(file, "ok: 1\n");
         // a policy is valid while it does not say "bad"; the error is longer than the outcome column
@@ -35,7 +35,9 @@ class TrailedPolicyReloadsTest {
             }
             return text;
         }, new SimpleMeterRegistry());
-        watcher.addReloadListener(new TrailedPolicyReloads(new AdminTrail(PG.dataSource()), "test-server", "host-1"));
+        // a pod name as long as Kubernetes allows, and extauthz's replica suffix: longer than the source column
+        String replica = "p".repeat(63) + "-0123456789abcdef";
+        watcher.addReloadListener(new TrailedPolicyReloads(new AdminTrail(PG.dataSource()), "test-server", replica));
         watcher.reloadNow();
         Files.writeString(file, "ok: 2\n");
         watcher.reloadNow();
@@ -47,7 +49,8 @@ class TrailedPolicyReloadsTest {
         assertThat(rows).hasSize(2);
         Record refused = rows.get(1);
         assertThat(rows.get(0).get("outcome", String.class)).isEqualTo("accepted");
-        assertThat(rows.get(0).get("source_address", String.class)).isEqualTo("host-1");
+        assertThat(rows.get(0).get("source_address", String.class)).hasSize(64).startsWith("ppp");
+        assertThat(rows.get(0).get("details", String.class)).contains(replica);
         assertThat(refused.get("outcome", String.class)).startsWith("refused: p.yaml:1").hasSize(512);
         assertThat(refused.get("details", String.class)).contains("\"error\"");
         assertThat(refused.get("before_digest", String.class)).isEqualTo(rows.get(0).get("after_digest", String.class));

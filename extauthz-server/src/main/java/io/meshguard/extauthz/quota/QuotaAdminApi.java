@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.db.TenantScope;
@@ -110,7 +111,7 @@ public final class QuotaAdminApi implements HttpHandler {
             if (admission instanceof AdminGate.Refused r) {
                 refuse(exchange, r);
             }
-            io.meshguard.access.AdminCaller caller = ((AdminGate.Admitted) admission).caller();
+            AdminCaller caller = ((AdminGate.Admitted) admission).caller();
             TenantScope scope = gate.tenantsOf(caller, route.get().permission());
             QuotaOperations ops = operations.orElseThrow(() -> new ApiError(503,
                     "quota counters need PostgreSQL: this server has no db.url"));
