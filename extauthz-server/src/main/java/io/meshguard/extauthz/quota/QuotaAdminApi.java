@@ -117,7 +117,8 @@ public final class QuotaAdminApi implements HttpHandler {
                     "quota counters need PostgreSQL: this server has no db.url"));
             JsonNode body = switch (segments.size() + "/" + method) {
                 case "0/GET" -> list();
-                case "1/GET" -> show(ops, quota(segments.get(0)), owned(scope, segments.get(0), query(exchange, "caller")));
+                case "1/GET" -> show(ops, scope, quota(segments.get(0)),
+                        owned(scope, segments.get(0), query(exchange, "caller")));
                 case "2/POST" -> change(ops, exchange, quota(segments.get(0)), segments.get(1), caller.actor(), scope,
                         requestId);
                 default -> throw new ApiError(404, "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
@@ -154,9 +155,9 @@ public final class QuotaAdminApi implements HttpHandler {
         return out;
     }
 
-    private JsonNode show(QuotaOperations ops, QuotaPolicy q, String caller)
+    private JsonNode show(QuotaOperations ops, TenantScope scope, QuotaPolicy q, String caller)
             throws QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
-        QuotaOperations.Standing s = ops.show(q, caller);
+        QuotaOperations.Standing s = ops.show(scope, q, caller);
         ObjectNode n = describe(q);
         n.put("caller", caller).put("period_start", s.window().start().toString())
                 .put("period_ends_at", s.window().endsAt().toString()).put("used", s.used()).put("durable", s.durable());
@@ -192,9 +193,9 @@ public final class QuotaAdminApi implements HttpHandler {
                 if (delta == null || !delta.canConvertToLong() || !delta.isIntegralNumber()) {
                     throw new ApiError(400, "'delta' must be a whole number of requests (negative gives requests back)");
                 }
-                yield ops.adjust(q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
+                yield ops.adjust(scope, q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
             }
-            case "reset" -> ops.reset(q, caller, actor, "admin_api", reason, requestId);
+            case "reset" -> ops.reset(scope, q, caller, actor, "admin_api", reason, requestId);
             default -> throw new ApiError(404, "unknown quota operation '" + action + "' (adjust, reset)");
         };
         ObjectNode out = change(applied.change());

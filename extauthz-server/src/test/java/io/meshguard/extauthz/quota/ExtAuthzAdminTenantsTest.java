@@ -1,12 +1,15 @@
 package io.meshguard.extauthz.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.access.RoleBindings;
+import io.meshguard.db.TenantScope;
+import io.meshguard.db.TenantScopedTransactions;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.extauthz.apikey.ApiKeyService;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
@@ -24,14 +27,22 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -196,5 +207,37 @@ class ExtAuthzAdminTenantsTest {
                 .as("a counter no tenant owns is the operators'").isEqualTo(200);
         assertThat(call("acme-admin", "GET", "/quotas", null).statusCode()).as("the definitions are everyone's")
                 .isEqualTo(200);
+    }
+
+    /** The second lock: PostgreSQL itself (V47) confines quota rows to a scoped transaction's tenants. */
+    @Test
+    void postgres_confinesQuotaRowsToTheCallersTenants_evenWithoutTheApisCheck() throws Exception {
+        TenantScope acme = TenantScope.of(Set.of("acme"));
+        Set<String> acmeCounters = OBJECTS.stream().filter(o -> o.kind().equals("counter") && o.tenant().equals("acme"))
+                .map(Owned::id).collect(Collectors.toSet());
+        Set<String> usage = new TenantScopedTransactions(PG.dataSource()).inScope(acme, c -> callers(c, "quota_usage"));
+        Set<String> history = new TenantScopedTransactions(PG.dataSource()).inScope(acme,
+                c -> callers(c, "quota_adjustment"));
+        assertThat(usage).isEqualTo(acmeCounters);
+        assertThat(history).isEqualTo(acmeCounters);
+        QuotaStore store = new QuotaStore(PG.dataSource());
+        QuotaKey globex = new QuotaKey("monthly", "tenant:globex", LocalDate.now(ZoneOffset.UTC).withDayOfMonth(1));
+        String before = state();
+        assertThatThrownBy(() -> store.change(acme, globex, "month", Instant.now().plus(Duration.ofDays(31)), "adjust",
+                1, "mallory", "test", "bypassing the API")).isInstanceOf(QuotaStore.UnavailableException.class)
+                .hasMessageContaining("row-level security");
+        assertThat(store.used(acme, List.of(globex))).containsEntry(globex, 0L);
+        assertThat(store.changes(acme, globex)).isEmpty();
+        assertThat(state()).isEqualTo(before);
+    }
+
+    private static Set<String> callers(Connection c, String table) throws SQLException {
+        Set<String> out = new java.util.TreeSet<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select caller from " + table)) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
     }
 }
