@@ -14,8 +14,8 @@ import java.util.Optional;
 import javax.sql.DataSource;
 
 /**
- * The audit log as one startable part: the writer (with its spool), partition maintenance (at start, then
- * daily), and the Envoy access-log receiver, on a listener of its own when {@code audit.als.port} is set.
+ * The audit log as one startable part: the writer (with its spool), partition maintenance of the audit log and of
+ * the admin trail (at start, then daily), and the Envoy access-log receiver, on a listener of its own when {@code audit.als.port} is set.
  * Producers in the same process get the writer through {@link #sink()}; a server that hosts the receiver on its
  * own gRPC port adds {@link #accessLogReceiver()} there.
  *
@@ -31,6 +31,7 @@ public final class AuditComponent implements ServerComponent {
     private final Tracing tracing;
     private volatile AuditWriter writer;
     private PartitionMaintenance maintenance;
+    private io.meshguard.audit.trail.AdminTrailMaintenance trailMaintenance;
     private AccessLogReceiver receiver;
     private AccessLogServer alsServer;
 
@@ -70,11 +71,20 @@ public final class AuditComponent implements ServerComponent {
         maintenance = new PartitionMaintenance(maintenanceDataSource, clock, settings.partitionsAhead(),
                 settings.retentionMonths(), meters);
         maintenance.start(settings.maintenanceInterval());
+        // the admin trail lives in the same database: its months are created ahead and retired the same way
+        trailMaintenance = new io.meshguard.audit.trail.AdminTrailMaintenance(maintenanceDataSource, clock,
+                settings.partitionsAhead(), settings.trailRetentionMonths());
+        trailMaintenance.start(settings.maintenanceInterval());
         receiver = new AccessLogReceiver(writer,
                 new AccessLogMapper(settings.alsHeaders(), settings.writer().paths()), meters);
         if (settings.alsPort().isPresent()) {
             alsServer = AccessLogServer.start(receiver, settings.alsBind(), settings.alsPort().get());
         }
+    }
+
+    /** The pooled connections of maintenance, for appending to the admin trail in the audit database. */
+    public DataSource database() {
+        return maintenanceDataSource;
     }
 
     /** Where in-process producers record events; only valid after {@link #start()}. */
@@ -127,6 +137,9 @@ public final class AuditComponent implements ServerComponent {
         }
         if (maintenance != null) {
             maintenance.close();
+        }
+        if (trailMaintenance != null) {
+            trailMaintenance.close();
         }
         if (writer != null) {
             writer.close();

@@ -60,6 +60,10 @@ public final class AuditConfig {
     public static final ConfigKey<Integer> RETENTION_MONTHS = ConfigKey.integer("audit.retention_months", 13, 1,
             1200, "Full months of audit events kept before the current month; older partitions are dropped "
                     + "unless under legal hold.");
+    public static final ConfigKey<Integer> TRAIL_RETENTION_MONTHS = ConfigKey.integer(
+            "audit.admin_trail.retention_months", 13, io.meshguard.audit.trail.AdminTrailMaintenance.MIN_RETENTION_MONTHS,
+            1200, "Full months of the admin trail kept before the current month (at least 13); older months are "
+                    + "dropped whole after an anchor is recorded, so `meshguard audit verify` still walks the chain.");
     public static final ConfigKey<Integer> PARTITIONS_AHEAD = ConfigKey.integer("audit.partitions_ahead", 3, 1,
             120, "Monthly audit partitions created ahead of the current month.");
     public static final ConfigKey<Duration> MAINTENANCE_INTERVAL = ConfigKey.duration("audit.maintenance_interval",
@@ -104,8 +108,8 @@ public final class AuditConfig {
     public static List<ConfigKey<?>> keys() {
         return List.of(QUEUE_CAPACITY, BATCH_SIZE, FLUSH_INTERVAL, SLOW_DB_THRESHOLD, WRITE_TIMEOUT,
                 RETRY_BACKOFF_MAX, WRITE_METHOD, KEEP_QUERY_STRING, SPOOL_DIR, SPOOL_MAX_BYTES, SPOOL_SEGMENT_BYTES,
-                SPOOL_FSYNC, SPOOL_FSYNC_INTERVAL, SPOOL_WHEN_FULL, RETENTION_MONTHS, PARTITIONS_AHEAD,
-                MAINTENANCE_INTERVAL, DLP_HMAC_KEY_FILE, DECISION_LOG, DECISION_LOG_QUEUE_CAPACITY,
+                SPOOL_FSYNC, SPOOL_FSYNC_INTERVAL, SPOOL_WHEN_FULL, RETENTION_MONTHS, TRAIL_RETENTION_MONTHS,
+                PARTITIONS_AHEAD, MAINTENANCE_INTERVAL, DLP_HMAC_KEY_FILE, DECISION_LOG, DECISION_LOG_QUEUE_CAPACITY,
                 DECISION_LOG_FLUSH_INTERVAL, DECISION_LOG_MAX_WAIT, ALS_BIND, ALS_PORT, ALS_REQUEST_ID_HEADER,
                 ALS_TRACEPARENT_HEADER, ALS_TENANT_HEADER, ALS_SUBJECT_HEADER, ALS_CLIENT_ID_HEADER,
                 ALS_SOURCE_HEADER, ALS_CALLER_TYPE_HEADER, ALS_CONTENT_TYPE_HEADER);
@@ -140,7 +144,7 @@ public final class AuditConfig {
                 c.get(ALS_SOURCE_HEADER), c.get(ALS_CALLER_TYPE_HEADER), c.get(ALS_CONTENT_TYPE_HEADER));
         return new AuditSettings(writer, c.get(RETENTION_MONTHS), c.get(PARTITIONS_AHEAD),
                 c.get(MAINTENANCE_INTERVAL), c.get(ALS_BIND), port == 0 ? Optional.empty() : Optional.of(port),
-                headers);
+                headers, c.get(TRAIL_RETENTION_MONTHS));
     }
 
     /**
@@ -173,7 +177,8 @@ public final class AuditConfig {
     public static AuditSettings defaults(Path spoolDir) {
         return new AuditSettings(AuditWriterSettings.defaults(SpoolSettings.defaults(spoolDir)),
                 RETENTION_MONTHS.defaultValue(), PARTITIONS_AHEAD.defaultValue(), MAINTENANCE_INTERVAL.defaultValue(),
-                ALS_BIND.defaultValue(), Optional.empty(), AccessLogHeaders.defaults());
+                ALS_BIND.defaultValue(), Optional.empty(), AccessLogHeaders.defaults(),
+                TRAIL_RETENTION_MONTHS.defaultValue());
     }
 
     /**

@@ -15,6 +15,7 @@ import java.util.Optional;
  * @param alsBind             address of the standalone access-log gRPC listener
  * @param alsPort             its port; empty: not started (the receiver is hosted by another server)
  * @param alsHeaders          which logged headers carry identity
+ * @param trailRetentionMonths full months of the admin trail kept before the current one (at least 13)
  */
 public record AuditSettings(
         AuditWriterSettings writer,
@@ -23,7 +24,8 @@ public record AuditSettings(
         Duration maintenanceInterval,
         String alsBind,
         Optional<Integer> alsPort,
-        AccessLogHeaders alsHeaders) {
+        AccessLogHeaders alsHeaders,
+        int trailRetentionMonths) {
 
     public AuditSettings {
         Objects.requireNonNull(writer, "writer");
@@ -35,16 +37,21 @@ public record AuditSettings(
 
     public AuditSettings withAlsPort(Optional<Integer> port) {
         return new AuditSettings(writer, retentionMonths, partitionsAhead, maintenanceInterval, alsBind, port,
-                alsHeaders);
+                alsHeaders, trailRetentionMonths);
     }
 
     public AuditSettings withAlsBind(String bind) {
         return new AuditSettings(writer, retentionMonths, partitionsAhead, maintenanceInterval, bind, alsPort,
-                alsHeaders);
+                alsHeaders, trailRetentionMonths);
+    }
+
+    public AuditSettings withTrailRetentionMonths(int months) {
+        return new AuditSettings(writer, retentionMonths, partitionsAhead, maintenanceInterval, alsBind, alsPort,
+                alsHeaders, months);
     }
 
     public AuditSettings withWriter(AuditWriterSettings w) {
         return new AuditSettings(w, retentionMonths, partitionsAhead, maintenanceInterval, alsBind, alsPort,
-                alsHeaders);
+                alsHeaders, trailRetentionMonths);
     }
 }

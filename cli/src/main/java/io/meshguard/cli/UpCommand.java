@@ -120,6 +120,7 @@ final class UpCommand implements Callable<Integer> {
             // owns it (this process holds the data directory's lock).
             LocalRedis.stopOrphan(dir.resolve("redis"));
             if (idp.equals("keycloak")) {
+                ports.requireDistinct("--keycloak-port", keycloakPort);
                 LocalIdp.stopOrphan(dir);
             }
             ports.requireFree(bind);

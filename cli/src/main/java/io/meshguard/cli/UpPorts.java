@@ -73,6 +73,28 @@ public record UpPorts(int status, int postgres, int extauthz, int dlp, int acces
     }
 
     /**
+     * Checks a port {@code up} uses besides these ({@code --keycloak-port}) against every one of them: the same number
+     * for two listeners is an error naming both flags, before anything starts (the second listener would otherwise
+     * fail half-way, or a CLI call reach the wrong server).
+     *
+     * @throws IllegalArgumentException naming {@code flag}, the other flag and the port
+     */
+    public void requireDistinct(String flag, int port) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException(flag + " must be between 0 and 65535, got " + port);
+        }
+        if (port == 0) {
+            return;
+        }
+        for (Map.Entry<String, Integer> other : byFlag().entrySet()) {
+            if (other.getValue() == port) {
+                throw new IllegalArgumentException("port " + port + " is given to both " + flag + " and "
+                        + other.getKey() + ": pass " + flag + " N for another port (" + flag + " 0 picks a free one)");
+            }
+        }
+    }
+
+    /**
      * Checks before anything starts that every fixed port is free on {@code bindAddress} (and on 127.0.0.1, where
      * the servers listen), so that a busy port stops {@code up} at once with every busy port named, rather than
      * half-way with a bare "Address already in use".

@@ -52,6 +52,10 @@ public final class DlpCommand implements Callable<Integer> {
             DlpAuditSink findings = ServerAudit.sink(cfg, "meshguard-dlp", metrics, stack, audit)
                     .<DlpAuditSink>map(AuditLogRecorder::new).orElse(DlpAuditSink.NONE);
             DlpServer server = DlpServer.create(settings, findings, metrics.forServer("extproc-dlp"), tracing);
+            // with an audit database, every reload of dlp.yaml, taken or refused, is a row of the admin trail
+            audit.ifPresent(a -> server.policy().addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
+                    new io.meshguard.audit.trail.AdminTrail(a.database()), "extproc-dlp",
+                    System.getenv().getOrDefault("HOSTNAME", "extproc-dlp"))));
             // Envoy's access logs come to this server's port: the audit issue's receiver is hosted here.
             audit.ifPresent(a -> server.addService(a.accessLogReceiver()));
             StatusHttpServer http = new StatusHttpServer("extproc-dlp-http",

@@ -53,6 +53,10 @@ public final class DlpStackPart implements StackPart {
                 settings.grpc().maxInboundMessageBytes()));
         server = DlpServer.create(settings, new AuditLogRecorder(audit.component().sink()),
                 context.metrics().forServer("extproc-dlp"), context.tracing());
+        // every reload of dlp.yaml, taken or refused, is a row of the admin trail
+        server.policy().addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
+                new io.meshguard.audit.trail.AdminTrail(context.dataSource()), "extproc-dlp",
+                System.getenv().getOrDefault("HOSTNAME", "local")));
         return List.of(server);
     }
 

@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.QuotaPolicy;
 import io.meshguard.runtime.http.AdminJson;
@@ -33,6 +35,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code POST /quotas/{name}/adjust} {@code {"caller", "delta", "reason"}} and
  *       {@code POST /quotas/{name}/reset} {@code {"caller", "reason"}} — audited changes (actor = the token's name).</li>
  * </ul>
+ * Counters are tenant-owned ({@link QuotaOwners}): a caller reads and changes only its tenants' counters, the
+ * tenants of its grants carrying the operation's permission; another tenant's counter answers 404 exactly as a
+ * counter of nobody does. The quota definitions ({@code GET /quotas}) are the security team's policy, the same for
+ * every tenant, and hold no counter.
  */
 public final class QuotaAdminApi implements HttpHandler {
     public static final String PREFIX = "/quotas";
@@ -42,24 +48,31 @@ public final class QuotaAdminApi implements HttpHandler {
 
     private final Supplier<Optional<AuthzPolicy>> policy;
     private final Optional<QuotaOperations> operations;
-    /** The operations with their permissions (all at system scope: quotas are not yet per tenant). */
+    /** The operations with their permissions: counters are tenant-owned, so any tenant grant may admit a call. */
     public static final List<AdminRoute> ROUTES = List.of(
-            AdminRoute.system("GET", "/quotas", "quota:read"),
-            AdminRoute.system("GET", "/quotas/{name}", "quota:read"),
-            AdminRoute.system("POST", "/quotas/{name}/adjust", "quota:adjust"),
-            AdminRoute.system("POST", "/quotas/{name}/reset", "quota:reset"));
+            AdminRoute.tenant("GET", "/quotas", "quota:read"),
+            AdminRoute.tenant("GET", "/quotas/{name}", "quota:read"),
+            AdminRoute.tenant("POST", "/quotas/{name}/adjust", "quota:adjust"),
+            AdminRoute.tenant("POST", "/quotas/{name}/reset", "quota:reset"));
 
     private final AdminGate gate;
+    private final QuotaOwners owners;
 
     public QuotaAdminApi(Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, BearerTokens tokens) {
-        this(policy, operations, AdminGate.local(tokens, "quota.admin.token_file"));
+        this(policy, operations, AdminGate.local(tokens, "quota.admin.token_file"), QuotaOwners.unscoped());
     }
 
-    /** With the admin plane's gate: OIDC callers with roles from the access file, or the token file. */
-    public QuotaAdminApi(Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, AdminGate gate) {
+    /**
+     * With the admin plane's gate: OIDC callers with roles from the access file, or the token file.
+     *
+     * @param owners whose each counter is: a tenant-scoped caller reaches only its tenants' counters
+     */
+    public QuotaAdminApi(Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, AdminGate gate,
+            QuotaOwners owners) {
         this.policy = policy;
         this.operations = operations;
         this.gate = gate;
+        this.owners = owners;
     }
 
     private static final class ApiError extends Exception {
@@ -98,13 +111,16 @@ public final class QuotaAdminApi implements HttpHandler {
             if (admission instanceof AdminGate.Refused r) {
                 refuse(exchange, r);
             }
-            Optional<String> actor = Optional.of(((AdminGate.Admitted) admission).caller().actor());
+            AdminCaller caller = ((AdminGate.Admitted) admission).caller();
+            TenantScope scope = gate.tenantsOf(caller, route.get().permission());
             QuotaOperations ops = operations.orElseThrow(() -> new ApiError(503,
                     "quota counters need PostgreSQL: this server has no db.url"));
             JsonNode body = switch (segments.size() + "/" + method) {
                 case "0/GET" -> list();
-                case "1/GET" -> show(ops, quota(segments.get(0)), query(exchange, "caller"));
-                case "2/POST" -> change(ops, exchange, quota(segments.get(0)), segments.get(1), actor.get(), requestId);
+                case "1/GET" -> show(ops, scope, quota(segments.get(0)),
+                        owned(scope, segments.get(0), query(exchange, "caller")));
+                case "2/POST" -> change(ops, exchange, quota(segments.get(0)), segments.get(1), caller.actor(), scope,
+                        requestId);
                 default -> throw new ApiError(404, "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
             };
             send(exchange, 200, body);
@@ -139,9 +155,9 @@ public final class QuotaAdminApi implements HttpHandler {
         return out;
     }
 
-    private JsonNode show(QuotaOperations ops, QuotaPolicy q, String caller)
+    private JsonNode show(QuotaOperations ops, TenantScope scope, QuotaPolicy q, String caller)
             throws QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
-        QuotaOperations.Standing s = ops.show(q, caller);
+        QuotaOperations.Standing s = ops.show(scope, q, caller);
         ObjectNode n = describe(q);
         n.put("caller", caller).put("period_start", s.window().start().toString())
                 .put("period_ends_at", s.window().endsAt().toString()).put("used", s.used()).put("durable", s.durable());
@@ -153,10 +169,23 @@ public final class QuotaAdminApi implements HttpHandler {
         return n;
     }
 
+    /**
+     * The counter's caller key, when the counter is one of {@code scope}'s tenants'; 404 otherwise, worded as for a
+     * counter that does not exist, so a caller learns nothing of other tenants' counters.
+     */
+    private String owned(TenantScope scope, String quota, String caller) throws ApiError, QuotaStore.UnavailableException {
+        // a malformed key goes on to QuotaOperations, which refuses it with 400 and names the forms that exist
+        if (QuotaCallers.wellFormed(caller) && !owners.visible(scope, caller)) {
+            throw new ApiError(404, "no counter of quota '" + quota + "' for '" + caller + "' in your tenants");
+        }
+        return caller;
+    }
+
     private JsonNode change(QuotaOperations ops, HttpExchange exchange, QuotaPolicy q, String action, String actor,
-            String requestId) throws ApiError, IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
+            TenantScope scope, String requestId)
+            throws ApiError, IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
         JsonNode body = readBody(exchange);
-        String caller = text(body, "caller");
+        String caller = owned(scope, q.name(), text(body, "caller"));
         String reason = text(body, "reason");
         QuotaOperations.Applied applied = switch (action) {
             case "adjust" -> {
@@ -164,9 +193,9 @@ public final class QuotaAdminApi implements HttpHandler {
                 if (delta == null || !delta.canConvertToLong() || !delta.isIntegralNumber()) {
                     throw new ApiError(400, "'delta' must be a whole number of requests (negative gives requests back)");
                 }
-                yield ops.adjust(q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
+                yield ops.adjust(scope, q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
             }
-            case "reset" -> ops.reset(q, caller, actor, "admin_api", reason, requestId);
+            case "reset" -> ops.reset(scope, q, caller, actor, "admin_api", reason, requestId);
             default -> throw new ApiError(404, "unknown quota operation '" + action + "' (adjust, reset)");
         };
         ObjectNode out = change(applied.change());

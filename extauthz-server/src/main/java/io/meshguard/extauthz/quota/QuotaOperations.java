@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.quota;
 
+import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.policy.QuotaPolicy;
 import io.meshguard.extauthz.redis.RedisConnection;
 import java.time.Clock;
@@ -65,15 +66,31 @@ public final class QuotaOperations {
 
     /** The caller's counter in the current period. */
     public Standing show(QuotaPolicy quota, String caller) throws InvalidChangeException, QuotaStore.UnavailableException {
+        return show(TenantScope.ALL, quota, caller);
+    }
+
+    /**
+     * As {@link #show(QuotaPolicy, String)} for an admin caller acting for {@code scope}: the stored count and history
+     * are read in a transaction PostgreSQL confines to those tenants (V47). The admin API checks the counter's tenant
+     * first ({@link QuotaOwners}); this is the second lock.
+     */
+    public Standing show(TenantScope scope, QuotaPolicy quota, String caller)
+            throws InvalidChangeException, QuotaStore.UnavailableException {
         checkCaller(caller);
         QuotaKey key = key(quota, caller);
-        long durable = store.used(List.of(key)).getOrDefault(key, 0L);
-        return new Standing(quota, caller, window(quota), durable, liveCount(key), store.changes(key));
+        long durable = store.used(scope, List.of(key)).getOrDefault(key, 0L);
+        return new Standing(quota, caller, window(quota), durable, liveCount(key), store.changes(scope, key));
     }
 
     /** Adds {@code delta} requests (negative: gives requests back) to the caller's current period. */
     public Applied adjust(QuotaPolicy quota, String caller, long delta, String actor, String via, String reason, String requestId)
             throws InvalidChangeException, QuotaStore.UnavailableException {
+        return adjust(TenantScope.ALL, quota, caller, delta, actor, via, reason, requestId);
+    }
+
+    /** As {@link #adjust(QuotaPolicy, String, long, String, String, String, String)}, written confined to {@code scope}. */
+    public Applied adjust(TenantScope scope, QuotaPolicy quota, String caller, long delta, String actor, String via,
+            String reason, String requestId) throws InvalidChangeException, QuotaStore.UnavailableException {
         checkCaller(caller);
         checkReason(reason);
         checkActor(actor);
@@ -82,7 +99,7 @@ public final class QuotaOperations {
             throw new InvalidChangeException("the adjustment must be a non-zero number of requests up to " + MAX_DELTA
                     + " either way, got " + delta);
         }
-        return apply(quota, key(quota, caller), "adjust", delta, actor, via, reason, requestId);
+        return apply(scope, quota, key(quota, caller), "adjust", delta, actor, via, reason, requestId);
     }
 
     /**
@@ -94,19 +111,25 @@ public final class QuotaOperations {
      */
     public Applied reset(QuotaPolicy quota, String caller, String actor, String via, String reason, String requestId)
             throws InvalidChangeException, QuotaStore.UnavailableException {
+        return reset(TenantScope.ALL, quota, caller, actor, via, reason, requestId);
+    }
+
+    /** As {@link #reset(QuotaPolicy, String, String, String, String, String)}, written confined to {@code scope}. */
+    public Applied reset(TenantScope scope, QuotaPolicy quota, String caller, String actor, String via, String reason,
+            String requestId) throws InvalidChangeException, QuotaStore.UnavailableException {
         checkCaller(caller);
         checkReason(reason);
         checkActor(actor);
         QuotaKey key = key(quota, caller);
         OptionalLong current = liveCount(key);
-        long used = current.isPresent() ? current.getAsLong() : store.used(List.of(key)).getOrDefault(key, 0L);
+        long used = current.isPresent() ? current.getAsLong() : store.used(scope, List.of(key)).getOrDefault(key, 0L);
         if (used == Long.MIN_VALUE) {
             throw new InvalidChangeException("the counter holds " + used + ", which cannot be reset");
         }
         QuotaWindow w = window(quota);
         QuotaStore.Change change;
         try {
-            change = store.reset(key, quota.period().yaml(), w.endsAt(), used, actor, via, reason.strip());
+            change = store.reset(scope, key, quota.period().yaml(), w.endsAt(), used, actor, via, reason.strip());
         } catch (QuotaStore.OutOfRangeException e) {
             throw new InvalidChangeException(e.getMessage());
         }
@@ -126,12 +149,13 @@ public final class QuotaOperations {
         }
     }
 
-    private Applied apply(QuotaPolicy quota, QuotaKey key, String action, long delta, String actor, String via, String reason,
-            String requestId) throws InvalidChangeException, QuotaStore.UnavailableException {
+    private Applied apply(TenantScope scope, QuotaPolicy quota, QuotaKey key, String action, long delta, String actor,
+            String via, String reason, String requestId) throws InvalidChangeException, QuotaStore.UnavailableException {
         QuotaWindow w = window(quota);
         QuotaStore.Change change;
         try {
-            change = store.change(key, quota.period().yaml(), w.endsAt(), action, delta, actor, via, reason.strip());
+            change = store.change(scope, key, quota.period().yaml(), w.endsAt(), action, delta, actor, via,
+                    reason.strip());
         } catch (QuotaStore.OutOfRangeException e) {
             throw new InvalidChangeException(e.getMessage());
         }

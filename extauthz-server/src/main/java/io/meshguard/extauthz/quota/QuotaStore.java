@@ -1,5 +1,7 @@
 package io.meshguard.extauthz.quota;
 
+import io.meshguard.db.TenantScope;
+import io.meshguard.db.TenantScopedTransactions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -111,9 +113,29 @@ public final class QuotaStore {
         if (keys.isEmpty()) {
             return out;
         }
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement s = c.prepareStatement(
-                        "SELECT used FROM quota_usage WHERE quota = ? AND caller = ? AND period_start = ?")) {
+        try (Connection c = dataSource.getConnection()) {
+            return used(c, keys);
+        } catch (SQLException e) {
+            throw new UnavailableException("quota usage read failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * As {@link #used(Collection)}, for an admin caller: read in a transaction PostgreSQL confines to {@code scope}'s
+     * tenants (migration V47), so another tenant's counter reads as 0 whatever the caller asked.
+     */
+    public Map<QuotaKey, Long> used(TenantScope scope, Collection<QuotaKey> keys) throws UnavailableException {
+        try {
+            return new TenantScopedTransactions(dataSource).inScope(scope, c -> used(c, keys));
+        } catch (SQLException e) {
+            throw new UnavailableException("quota usage read failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<QuotaKey, Long> used(Connection c, Collection<QuotaKey> keys) throws SQLException {
+        Map<QuotaKey, Long> out = new HashMap<>();
+        try (PreparedStatement s = c.prepareStatement(
+                "SELECT used FROM quota_usage WHERE quota = ? AND caller = ? AND period_start = ?")) {
             for (QuotaKey k : keys) {
                 s.setString(1, k.quota());
                 s.setString(2, k.caller());
@@ -122,10 +144,8 @@ public final class QuotaStore {
                     out.put(k, rs.next() ? rs.getLong(1) : 0L);
                 }
             }
-            return out;
-        } catch (SQLException e) {
-            throw new UnavailableException("quota usage read failed: " + e.getMessage(), e);
         }
+        return out;
     }
 
     /**
@@ -174,7 +194,16 @@ public final class QuotaStore {
      */
     public Change change(QuotaKey key, String period, Instant periodEnd, String action, long delta, String actor, String via,
             String reason) throws UnavailableException {
-        return write(key, period, periodEnd, action, before -> delta, delta, actor, via, reason);
+        return write(TenantScope.ALL, key, period, periodEnd, action, before -> delta, delta, actor, via, reason);
+    }
+
+    /**
+     * As {@link #change}, for an admin caller, in a transaction PostgreSQL confines to {@code scope}'s tenants: a
+     * counter of another tenant is refused by row-level security (V47), nothing written.
+     */
+    public Change change(TenantScope scope, QuotaKey key, String period, Instant periodEnd, String action, long delta,
+            String actor, String via, String reason) throws UnavailableException {
+        return write(scope, key, period, periodEnd, action, before -> delta, delta, actor, via, reason);
     }
 
     /**
@@ -186,15 +215,20 @@ public final class QuotaStore {
      */
     public Change reset(QuotaKey key, String period, Instant periodEnd, long forgiven, String actor, String via,
             String reason) throws UnavailableException {
-        return write(key, period, periodEnd, "reset", before -> -before, -forgiven, actor, via, reason);
+        return reset(TenantScope.ALL, key, period, periodEnd, forgiven, actor, via, reason);
     }
 
-    private Change write(QuotaKey key, String period, Instant periodEnd, String action,
+    /** As {@link #reset(QuotaKey, String, Instant, long, String, String, String)}, confined to {@code scope}. */
+    public Change reset(TenantScope scope, QuotaKey key, String period, Instant periodEnd, long forgiven, String actor,
+            String via, String reason) throws UnavailableException {
+        return write(scope, key, period, periodEnd, "reset", before -> -before, -forgiven, actor, via, reason);
+    }
+
+    private Change write(TenantScope scope, QuotaKey key, String period, Instant periodEnd, String action,
             java.util.function.LongUnaryOperator deltaFromBefore, long recordedDelta, String actor, String via,
             String reason) throws UnavailableException {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
+        try {
+            return new TenantScopedTransactions(dataSource).inScope(scope, c -> {
                 long before;
                 try (PreparedStatement s = c.prepareStatement("INSERT INTO quota_usage AS u (quota, caller, period_start, period, "
                         + "period_end, used) VALUES (?,?,?,?,?,0) ON CONFLICT (quota, caller, period_start) "
@@ -211,11 +245,10 @@ public final class QuotaStore {
                 }
                 long delta = deltaFromBefore.applyAsLong(before);
                 // the row is locked by the upsert above: a sum past a long is refused, never wrapped (nor left to
-                // PostgreSQL's "bigint out of range" as an unexplained failure)
+                // PostgreSQL's "bigint out of range" as an unexplained failure); the transaction rolls back
                 try {
                     Math.addExact(before, delta);
                 } catch (ArithmeticException e) {
-                    c.rollback();
                     throw new OutOfRangeException("the counter would leave the range of a 64-bit number: "
                             + before + " + " + delta + "; nothing was changed");
                 }
@@ -251,12 +284,8 @@ public final class QuotaStore {
                                 actor, via, reason);
                     }
                 }
-                c.commit();
                 return change;
-            } catch (SQLException e) {
-                c.rollback();
-                throw e;
-            }
+            });
         } catch (SQLException e) {
             throw new UnavailableException("quota change failed: " + e.getMessage(), e);
         }
@@ -264,8 +293,20 @@ public final class QuotaStore {
 
     /** The recorded changes of one counter, oldest first. */
     public List<Change> changes(QuotaKey key) throws UnavailableException {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement s = c.prepareStatement("SELECT id, occurred_at, action, delta, used_before, used_after, actor, "
+        return changes(TenantScope.ALL, key);
+    }
+
+    /** As {@link #changes(QuotaKey)}, read in a transaction PostgreSQL confines to {@code scope}'s tenants. */
+    public List<Change> changes(TenantScope scope, QuotaKey key) throws UnavailableException {
+        try {
+            return new TenantScopedTransactions(dataSource).inScope(scope, c -> changes(c, key));
+        } catch (SQLException e) {
+            throw new UnavailableException("quota change history read failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<Change> changes(Connection c, QuotaKey key) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT id, occurred_at, action, delta, used_before, used_after, actor, "
                         + "via, reason FROM quota_adjustment WHERE quota = ? AND caller = ? AND period_start = ? ORDER BY id")) {
             s.setString(1, key.quota());
             s.setString(2, key.caller());
@@ -279,8 +320,6 @@ public final class QuotaStore {
                 }
             }
             return out;
-        } catch (SQLException e) {
-            throw new UnavailableException("quota change history read failed: " + e.getMessage(), e);
         }
     }
 

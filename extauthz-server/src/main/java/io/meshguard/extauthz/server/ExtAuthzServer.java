@@ -147,6 +147,9 @@ public final class ExtAuthzServer implements ServerComponent {
                 subscriptionState.map(c -> SubscriptionGate.following(c, clock)).orElse(SubscriptionGate.NONE));
         this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
                 config.policyReloadInterval());
+        // every reload, taken or refused, is a row of the admin trail (in the same database as the keys and quotas)
+        dataSource.ifPresent(ds -> watcher.addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
+                new io.meshguard.audit.trail.AdminTrail(ds), "extauthz", replicaId())));
         // runs on the watcher's thread after each validated swap, and for the initial load
         watcher.addListener(loaded -> {
             quotas.declare(loaded.value());
@@ -214,10 +217,11 @@ public final class ExtAuthzServer implements ServerComponent {
 
     /**
      * Mounts {@code /quotas} and {@code /apikeys} behind {@code gate}: the one permission check; a caller's API keys
-     * are its tenants' (another tenant's key answers 404).
+     * and quota counters are its tenants' (another tenant's key or counter answers 404).
      */
     public void mountAdminApis(StatusHttpServer http, AdminGate gate) {
-        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), gate));
+        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), gate,
+                new io.meshguard.extauthz.quota.QuotaOwners(dataSource.map(JdbcApiKeyStore::new))));
         http.addHandler(ApiKeyAdminApi.PREFIX, new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, gate,
                 auditSink));
     }

@@ -1,10 +1,6 @@
 package io.meshguard.runtime.policy;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -24,21 +20,8 @@ public record LoadedPolicy<T>(T value, String version, Instant loadedAt, List<Po
         sources = List.copyOf(sources);
     }
 
-    /** The version string of a set of sources. */
+    /** The version string of a set of sources: the start of {@link PolicyReload#digestOf(List)}. */
     public static String versionOf(List<PolicySource> sources) {
-        MessageDigest sha256;
-        try {
-            sha256 = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM provides SHA-256", e);
-        }
-        for (PolicySource source : sources) {
-            // Names are hashed too, and each field is terminated, so moving text between files changes the version.
-            sha256.update(source.fileName().getBytes(StandardCharsets.UTF_8));
-            sha256.update((byte) 0);
-            sha256.update(source.text().getBytes(StandardCharsets.UTF_8));
-            sha256.update((byte) 0);
-        }
-        return HexFormat.of().formatHex(sha256.digest()).substring(0, VERSION_LENGTH);
+        return PolicyReload.digestOf(sources).substring(0, VERSION_LENGTH);
     }
 }

@@ -63,6 +63,9 @@ public final class PolicyWatcher<T> implements ServerComponent {
     private final MeterRegistry registry;
     private final AtomicReference<LoadedPolicy<T>> current = new AtomicReference<>();
     private final List<Consumer<LoadedPolicy<T>>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<PolicyReload>> reloadListeners = new CopyOnWriteArrayList<>();
+    /** Whether the load at start is done: what follows are reloads. */
+    private boolean started;
     private final ReentrantLock reloadLock = new ReentrantLock();
     private final Counter successes;
     private final Counter invalids;
@@ -124,6 +127,14 @@ public final class PolicyWatcher<T> implements ServerComponent {
         listeners.add(listener);
     }
 
+    /**
+     * Called on the reloading thread for every reload after the load at start: new files taken, or refused (invalid,
+     * each distinct content once; unreadable, each distinct problem once). The admin trail listens here.
+     */
+    public void addReloadListener(Consumer<PolicyReload> listener) {
+        reloadListeners.add(listener);
+    }
+
     /** Why the newest files are not in force ({@code authz.yaml:3: unknown key 'rulez'}), if they are not. */
     public Optional<String> lastProblem() {
         return lastProblem;
@@ -172,7 +183,23 @@ public final class PolicyWatcher<T> implements ServerComponent {
         try {
             return reload();
         } finally {
+            started = true;
             reloadLock.unlock();
+        }
+    }
+
+    private void announce(Optional<String> digestAfter, boolean accepted, String detail, LoadedPolicy<T> before) {
+        if (!started) {
+            return;
+        }
+        PolicyReload r = new PolicyReload(Instant.now(), policyName, location.toString(),
+                Optional.ofNullable(before).map(b -> PolicyReload.digestOf(b.sources())), digestAfter, accepted, detail);
+        for (Consumer<PolicyReload> listener : reloadListeners) {
+            try {
+                listener.accept(r);
+            } catch (RuntimeException e) {
+                log.error("policy {}: reload listener failed", policyName, e);
+            }
         }
     }
 
@@ -209,6 +236,7 @@ public final class PolicyWatcher<T> implements ServerComponent {
             if (newProblem) {
                 log.warn("policy {}: cannot read {}: {}; keeping {}", policyName, location, problem, running());
                 unreadables.increment();
+                announce(Optional.empty(), false, "unreadable: " + problem, current.get());
             }
             return ReloadOutcome.UNREADABLE;
         }
@@ -227,11 +255,15 @@ public final class PolicyWatcher<T> implements ServerComponent {
             parsed = parser.parse(sources);
         } catch (PolicyInvalidException e) {
             reject(version, e.errors());
+            announce(Optional.of(PolicyReload.digestOf(sources)), false, summarise(e.errors()), running);
             return ReloadOutcome.INVALID;
         } catch (RuntimeException e) {
             // A parser bug must not stop the watcher nor let unvalidated files through.
             log.error("policy {}: parser failed on version {}", policyName, version, e);
-            reject(version, List.of(new PolicyError(location.getFileName().toString(), 0, "parser failed: " + e)));
+            List<PolicyError> errors = List.of(new PolicyError(location.getFileName().toString(), 0,
+                    "parser failed: " + e));
+            reject(version, errors);
+            announce(Optional.of(PolicyReload.digestOf(sources)), false, summarise(errors), running);
             return ReloadOutcome.INVALID;
         }
         LoadedPolicy<T> loaded = new LoadedPolicy<>(parsed, version, Instant.now(), sources);
@@ -251,6 +283,7 @@ public final class PolicyWatcher<T> implements ServerComponent {
             }
         }
         successes.increment();
+        announce(Optional.of(PolicyReload.digestOf(sources)), true, "", running);
         return ReloadOutcome.LOADED;
     }
 

@@ -99,7 +99,14 @@ public final class AdminApi implements HttpHandler {
             AdminRoute.system("GET", "/fleet", "fleet:read"),
             AdminRoute.open("GET", "/openapi.json"));
 
-    public static final List<Endpoint> ENDPOINTS = ROUTES.stream()
+    /**
+     * Every route served on the controller's admin port: this API's and {@link AuditAdminApi#ROUTES}. The OpenAPI
+     * document lists exactly these, each with its {@code x-meshguard-permission}.
+     */
+    public static final List<AdminRoute> PORT_ROUTES = java.util.stream.Stream.concat(ROUTES.stream(),
+            AuditAdminApi.ROUTES.stream()).toList();
+
+    public static final List<Endpoint> ENDPOINTS = PORT_ROUTES.stream()
             .map(r -> new Endpoint(r.method(), r.path())).toList();
 
     /** Top-level path prefixes to mount on the HTTP server. */

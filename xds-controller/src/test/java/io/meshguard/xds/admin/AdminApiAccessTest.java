@@ -166,19 +166,23 @@ class AdminApiAccessTest {
     }
 
     @Test
-    void everyRoute_declaresAKnownPermission_andOpenApiShowsItPerOperation() throws Exception {
+    void everyRouteOnTheAdminPort_declaresAKnownPermission_andOpenApiShowsItPerOperation() throws Exception {
         var doc = ConfigJson.mapper().readTree(AdminApi.openApiDocument());
-        for (AdminRoute r : AdminApi.ROUTES) {
-            assertThat(r.isOpen() || Permissions.CONTROLLER.contains(r.permission()))
+        assertThat(AdminApi.PORT_ROUTES).as("the audit routes are served on this port too")
+                .containsAll(AuditAdminApi.ROUTES);
+        for (AdminRoute r : AdminApi.PORT_ROUTES) {
+            assertThat(r.isOpen() || Permissions.CONTROLLER.contains(r.permission())
+                    || Permissions.AUDIT.contains(r.permission()))
                     .as("%s %s declares a permission of the controller", r.method(), r.path()).isTrue();
             assertThat(doc.path("paths").path(r.path()).path(r.method().toLowerCase(Locale.ROOT))
                     .path("x-meshguard-permission").asText()).as("%s %s in openapi.json", r.method(), r.path())
                     .isEqualTo(r.permission());
         }
-        assertThat(AdminApi.ROUTES.stream().filter(AdminRoute::isOpen).map(AdminRoute::path))
+        assertThat(AdminApi.PORT_ROUTES.stream().filter(AdminRoute::isOpen).map(AdminRoute::path))
                 .containsExactly("/openapi.json");
-        Set<String> used = AdminApi.ROUTES.stream().map(AdminRoute::permission).collect(Collectors.toSet());
-        assertThat(used).as("no permission of the catalogue is left without a route").containsAll(Permissions.CONTROLLER);
+        Set<String> used = AdminApi.PORT_ROUTES.stream().map(AdminRoute::permission).collect(Collectors.toSet());
+        assertThat(used).as("no permission of the catalogue is left without a route").containsAll(Permissions.CONTROLLER)
+                .containsAll(Permissions.AUDIT);
     }
 
     @Test

@@ -1,0 +1,139 @@
+package io.meshguard.cli.xds;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.xds.model.ConfigJson;
+import java.net.URLEncoder;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code meshguard xds approvals list|show|approve|reject}: four eyes on protected gateway groups from the command
+ * line, as thin as {@code xds publish}: each verb is one admin API call as the signed-in caller, so the server decides
+ * who may approve (not the requester, not an author of the change) and records it in the admin trail.
+ */
+@Command(name = "approvals", mixinStandardHelpOptions = true,
+        description = "Publish requests of protected gateway groups: list, show, approve, reject (four eyes).",
+        subcommands = {XdsApprovalsCommand.ListCommand.class, XdsApprovalsCommand.ShowCommand.class, XdsApprovalsCommand.ApproveCommand.class,
+            XdsApprovalsCommand.RejectCommand.class})
+public final class XdsApprovalsCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "a verb is required: list, show, approve or reject");
+    }
+
+    /** {@code GET /publish-requests[?group=G]}: one line per request, newest first. */
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "Publish requests, newest first (GET /publish-requests): id, group, state, who asked, why.")
+    public static final class ListCommand implements Callable<Integer> {
+        @Mixin
+        AdminOptions admin;
+
+        @Option(names = "--group", description = "Only this gateway group's requests.")
+        String group;
+
+        @Option(names = "--json", description = "Print the admin API's JSON instead of one line per request.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            String query = group == null ? "" : "?group=" + URLEncoder.encode(group, StandardCharsets.UTF_8);
+            HttpResponse<String> r = admin.client().send("GET", "/publish-requests" + query, null);
+            if (json || r.statusCode() != 200) {
+                return AdminAnswer.print("approvals list", r);
+            }
+            JsonNode requests = ConfigJson.mapper().readTree(r.body());
+            if (requests.isEmpty()) {
+                System.out.println("no publish requests" + (group == null ? "" : " for group " + group));
+                return 0;
+            }
+            System.out.printf("%-6s %-20s %-10s %-20s %-25s %s%n", "ID", "GROUP", "STATE", "REQUESTED BY",
+                    "REQUESTED AT", "REASON");
+            for (JsonNode q : requests) {
+                System.out.printf("%-6s %-20s %-10s %-20s %-25s %s%n", q.path("id").asText(), q.path("group").asText(),
+                        q.path("state").asText(), q.path("requested_by").asText(), q.path("requested_at").asText(),
+                        q.path("reason").asText());
+            }
+            return 0;
+        }
+    }
+
+    /** {@code GET /publish-requests/{group}/{id}}: the request with its diff and authors. */
+    @Command(name = "show", mixinStandardHelpOptions = true,
+            description = "One publish request with the diff that an approval would publish and who changed it.")
+    public static final class ShowCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
+        String group;
+
+        @Parameters(index = "1", paramLabel = "ID", description = "The request's id (see `xds approvals list`).")
+        long id;
+
+        @Mixin
+        AdminOptions admin;
+
+        @Override
+        public Integer call() throws Exception {
+            return AdminAnswer.print("approvals show", admin.client().send("GET", path(group, id, ""), null));
+        }
+    }
+
+    /** {@code POST /publish-requests/{group}/{id}/approve}: publishes exactly what was requested. */
+    @Command(name = "approve", mixinStandardHelpOptions = true,
+            description = "Approve a publish request: publishes exactly the requested change (a second person only).")
+    public static final class ApproveCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
+        String group;
+
+        @Parameters(index = "1", paramLabel = "ID", description = "The request's id (see `xds approvals list`).")
+        long id;
+
+        @Mixin
+        AdminOptions admin;
+
+        @Option(names = "--reason", required = true, description = "Why (kept with the revision and in the admin trail).")
+        String reason;
+
+        @Override
+        public Integer call() throws Exception {
+            return AdminAnswer.print("approve", admin.client().send("POST", path(group, id, "/approve"), body(reason)));
+        }
+    }
+
+    /** {@code POST /publish-requests/{group}/{id}/reject}. */
+    @Command(name = "reject", mixinStandardHelpOptions = true, description = "Reject a publish request; nothing is published.")
+    public static final class RejectCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
+        String group;
+
+        @Parameters(index = "1", paramLabel = "ID", description = "The request's id (see `xds approvals list`).")
+        long id;
+
+        @Mixin
+        AdminOptions admin;
+
+        @Option(names = "--reason", required = true, description = "Why (kept with the request and in the admin trail).")
+        String reason;
+
+        @Override
+        public Integer call() throws Exception {
+            return AdminAnswer.print("reject", admin.client().send("POST", path(group, id, "/reject"), body(reason)));
+        }
+    }
+
+    private static String path(String group, long id, String verb) {
+        return "/publish-requests/" + URLEncoder.encode(group, StandardCharsets.UTF_8).replace("+", "%20") + "/" + id
+                + verb;
+    }
+
+    private static String body(String reason) {
+        return ConfigJson.mapper().createObjectNode().put("reason", reason).toString();
+    }
+}
