@@ -712,6 +712,9 @@ class GatewayJourneysTest {
                 "insufficient_role", "deprecation: @", "client received  410", "the upstream received 0 body bytes",
                 "dlp_finding mask", "route accounts-read", "access-control-allow-origin: " + DemoGateway.ALLOWED_ORIGIN,
                 "demo-quotes-canary=", "authz_decision allow");
+        // step 11, API products: pending until approved, the plan's quota, a plan change, a suspension
+        assertThat(out.substring(out.indexOf("== 11."))).contains("no_subscription", "subscription_pending",
+                "client received  429", "subscription_suspended").containsPattern("plan change[^\n]*\n  client received  200");
         assertThat(out).doesNotContain(CARD).doesNotContain(EMAIL).doesNotContain("PRIVATE KEY");
         // this class's group still routes to its own backend, not to one of the demo's (closed once it ended)
         accounts.clear();
