@@ -88,6 +88,10 @@ public final class SubscriptionCheckBench {
                         pipeline(policy.formatted("off"), keys, Optional.of(withLimits)), request(caller, true)),
                 new DecisionCost.Case("(d) API-key route with its own rate limit", pipeline(policy.formatted("on"),
                         keys, Optional.empty()), request(caller, false)));
+        if (args.length > 2) {
+            // one case only, e.g. under a profiler: java … SubscriptionCheckBench 1 2000000 1
+            cases = List.of(cases.get(Integer.parseInt(args[2])));
+        }
         System.out.printf("JDK %s, %d processors%n", Runtime.version(), Runtime.getRuntime().availableProcessors());
         DecisionCost.run(cases, rounds, ops);
         System.exit(0);

@@ -343,11 +343,12 @@ class ProxylessGrpcClientTest {
                         .as("denied by extauthz-server: %s", e.getStatus())
                         .isIn(Status.Code.UNAUTHENTICATED, Status.Code.PERMISSION_DENIED));
         assertThat(c.calls.get()).as("the backend never sees a denied call").isEqualTo(before);
-        assertThat(decisions).anySatisfy(d -> {
+        // the decision event is recorded by the server after it answers: the client may see the answer first
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(decisions).anySatisfy(d -> {
             assertThat(d.path()).isEqualTo("/test.Echo/Who");
             assertThat(d.decision()).isEqualTo("deny");
             assertThat(d.status()).isEqualTo(401);
-        });
+        }));
     }
 
     /**
