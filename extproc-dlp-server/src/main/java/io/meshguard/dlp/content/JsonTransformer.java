@@ -25,8 +25,8 @@ import java.util.Optional;
  * <p>The pass knows each object's keys, so it also gives every value its key as context ({@link
  * StreamScanner#context}: {@code "card_number": "4111…"}), and finds the private members of JSON Web Keys whatever
  * the order of the members ({@link JwkMembers}): a value under {@code d}, {@code p}, {@code k}… is held back (output
- * stops there) until its object's {@code kty} is read or the object closes, at most {@value #MAX_HOLD} bytes of output
- * behind it; then it is replaced as the {@code private_key} detector's action says, or passes. Bounded input: nesting
+ * stops there) until its object's {@code kty} is read or the object closes, for at most {@value #MAX_HOLD} bytes of
+ * input after it; then it is replaced as the {@code private_key} detector's action says, or passes. Bounded input: nesting
  * deeper than {@value #MAX_DEPTH} (Jackson's default limit) and keys longer than {@link KeyContext#MAX_KEY_BYTES} are
  * defined outcomes (the text fallback; no context), see {@link #write}.
  */
@@ -38,8 +38,9 @@ public final class JsonTransformer implements BodyTransformer {
      */
     static final int MAX_DEPTH = 1000;
     /**
-     * Output held behind a private JWK member that waits for its object's {@code kty}; past it the member is treated
-     * as a private key (fails towards the finding), so a padded object cannot carry a key past the scan.
+     * Input bytes a private JWK member may wait for its object's {@code kty} (output behind it is held meanwhile);
+     * past it the member is treated as a private key (fails towards the finding), so a padded object cannot carry a
+     * key past the scan, and held output stays bounded.
      */
     static final int MAX_HOLD = 64 * 1024;
     /** Longest {@code kty} value kept; a longer one is an unknown key type. */
