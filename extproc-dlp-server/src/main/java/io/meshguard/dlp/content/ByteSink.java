@@ -53,6 +53,12 @@ public final class ByteSink {
         }
     }
 
+    /** Drops the first {@code n} bytes written since the last drain, keeping the rest in order. */
+    void dropFirst(int n) {
+        System.arraycopy(buf, n, buf, 0, len - n);
+        len -= n;
+    }
+
     /** The buffer itself, valid in {@code [0, size())} until the next write or drain (no copy). */
     byte[] array() {
         return buf;

@@ -69,8 +69,14 @@ final class EncodedTextScan {
 
     /** Starts a new text (a new JSON string or form field). */
     void start(java.util.function.Supplier<String> location) {
+        start(location, "");
+    }
+
+    /** Starts a new text that is the value of {@code key} (context for its findings; empty for none). */
+    void start(java.util.function.Supplier<String> location, String key) {
         this.location = location;
         scanner.reset();
+        scanner.context(key);
         rawLen = 0;
         rawBase = 0;
         mapped = 0;

@@ -131,7 +131,8 @@ public final class FormTransformer implements BodyTransformer {
         started = true;
         String k = key.toString();
         String location = inValue ? "form:" + (Locations.safeName(k) ? k : "*") : "form:(name)";
-        fields.start(() -> location);
+        // A field name is context for its value, as a JSON key is (names cut at 80 characters give none).
+        fields.start(() -> location, inValue && k.length() < 80 ? k : "");
     }
 
     private void endField() {

@@ -76,6 +76,8 @@ final class JsonTokens {
     private final List<Scalar> out = new ArrayList<>();
     private Object[] path = new Object[16];
     private int depth;
+    /** Open objects and arrays: past {@link JsonTransformer#MAX_DEPTH} the document is refused (no deep recursion). */
+    private int nesting;
 
     /**
      * Reads {@code b[from, to)}; true when it is one valid document, whose scalars {@link #scalars()} then lists
@@ -86,6 +88,7 @@ final class JsonTokens {
         this.n = to;
         this.i = from;
         this.depth = 0;
+        this.nesting = 0;
         out.clear();
         try {
             ws();
@@ -116,10 +119,14 @@ final class JsonTokens {
         int c = peek() & 0xff;
         switch (c) {
             case '{' -> {
+                if (++nesting > JsonTransformer.MAX_DEPTH) {
+                    throw new IllegalStateException("nested too deep");
+                }
                 i++;
                 ws();
                 if (peek() == '}') {
                     i++;
+                    nesting--;
                     return;
                 }
                 while (true) {
@@ -142,14 +149,19 @@ final class JsonTokens {
                         continue;
                     }
                     expect('}');
+                    nesting--;
                     return;
                 }
             }
             case '[' -> {
+                if (++nesting > JsonTransformer.MAX_DEPTH) {
+                    throw new IllegalStateException("nested too deep");
+                }
                 i++;
                 ws();
                 if (peek() == ']') {
                     i++;
+                    nesting--;
                     return;
                 }
                 int index = 0;
@@ -164,6 +176,7 @@ final class JsonTokens {
                         continue;
                     }
                     expect(']');
+                    nesting--;
                     return;
                 }
             }

@@ -1,12 +1,19 @@
 package io.meshguard.dlp.content;
 
+import io.meshguard.dlp.detect.BuiltinDetector;
+import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.CollectingOutput;
 import io.meshguard.dlp.scan.Finding;
+import io.meshguard.dlp.scan.KeyContext;
 import io.meshguard.dlp.scan.ScanRules;
 import io.meshguard.dlp.scan.StreamScanner;
 import io.meshguard.dlp.scan.ValueHasher;
+import io.meshguard.dlp.scan.ValueRule;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -14,27 +21,100 @@ import java.util.Optional;
  * document stays valid: untouched parts are copied byte for byte (original escapes kept), replacements are
  * JSON-escaped, and a number with a finding becomes a string (a masked card number is not a number). A document that
  * stops being JSON is scanned as plain text from that byte on, so nothing passes unscanned.
+ *
+ * <p>The pass knows each object's keys, so it also gives every value its key as context ({@link
+ * StreamScanner#context}: {@code "card_number": "4111…"}), and finds the private members of JSON Web Keys whatever
+ * the order of the members ({@link JwkMembers}): a value under {@code d}, {@code p}, {@code k}… is held back (output
+ * stops there) until its object's {@code kty} is read or the object closes, for at most {@value #MAX_HOLD} bytes of
+ * input after it; then it is replaced as the {@code private_key} detector's action says, or passes. Bounded input: nesting
+ * deeper than {@value #MAX_DEPTH} (Jackson's default limit) and keys longer than {@link KeyContext#MAX_KEY_BYTES} are
+ * defined outcomes (the text fallback; no context), see {@link #write}.
  */
 public final class JsonTransformer implements BodyTransformer {
     private static final int MAX_NUMBER = 4096;
+    /**
+     * Deeper nesting is scanned as text from the opening bracket on (Jackson's {@code StreamReadConstraints}
+     * default maximum depth is 1000): the stack of open containers stays bounded whatever the body.
+     */
+    static final int MAX_DEPTH = 1000;
+    /**
+     * Input bytes a private JWK member may wait for its object's {@code kty} (output behind it is held meanwhile);
+     * past it the member is treated as a private key (fails towards the finding), so a padded object cannot carry a
+     * key past the scan, and held output stays bounded.
+     */
+    static final int MAX_HOLD = 64 * 1024;
+    /** Longest {@code kty} value kept; a longer one is an unknown key type. */
+    private static final int MAX_KTY = 32;
+
+    /** What a string value is being read for, besides the scan. */
+    private enum Capture { NONE, KTY, PRIVATE }
 
     private enum State { STRUCT, STRING, NUMBER, LITERAL, FALLBACK }
 
     private static final class Frame {
         final boolean object;
         boolean expectKey = true;
+        /** The current member's key as audit locations show it ({@link #sanitizeKey}). */
         String key = "";
+        /** The current member's key, decoded; empty when longer than {@link KeyContext#MAX_KEY_BYTES}. */
+        String member = "";
+        /** The object's {@code kty} value once read, else null. */
+        String kty;
         int index;
 
-        Frame(boolean object) {
+        /** For an array: the key of the member it is the value of (context for its elements), else empty. */
+        final String label;
+
+        Frame(boolean object, String label) {
             this.object = object;
+            this.label = label;
+        }
+    }
+
+    /**
+     * A private JWK member's value: {@code [start, end)} of {@link #out}, held until decided. {@code replacement}
+     * is set when it is replaced.
+     */
+    private static final class Held {
+        final Frame owner;
+        final String member;
+        int start;
+        int end;
+        final byte[] value;
+        final String location;
+        /** Input offset where the value ended: the wait is measured from there, so chunking cannot change it. */
+        final long at;
+        boolean decided;
+        byte[] replacement;
+
+        Held(Frame owner, String member, int start, int end, byte[] value, String location, long at) {
+            this.owner = owner;
+            this.member = member;
+            this.start = start;
+            this.end = end;
+            this.value = value;
+            this.location = location;
+            this.at = at;
         }
     }
 
     private final ScanRules rules;
     private final ValueHasher hasher;
-    private final ByteSink out;
+    /** Where output goes once decided; everything is written to {@link #out} first. */
+    private final ByteSink target;
+    /** This call's output, and everything behind a held JWK member until it is decided. */
+    private final ByteSink out = new ByteSink();
     private final FindingListener listener;
+    /** The private_key detector when this scan runs it, else null (no JWK search at all). */
+    private final ValueRule jwk;
+    private final List<Held> held = new ArrayList<>();
+    private int undecided;
+    private Capture capture = Capture.NONE;
+    private int captureStart;
+    private final ByteSink value = new ByteSink(64);
+    private boolean valueTooLong;
+    /** Set when a JWK finding blocks: what is held is dropped, never written. */
+    private boolean dropHeld;
     private final EncodedTextScan strings;
     private final StreamScanner numberScanner;
     private final CollectingOutput numberOut = new CollectingOutput();
@@ -42,7 +122,9 @@ public final class JsonTransformer implements BodyTransformer {
     private State state = State.STRUCT;
     private boolean inKey;
     private boolean stringScanStarted;
-    private final StringBuilder keyText = new StringBuilder();
+    private final byte[] keyBytes = new byte[KeyContext.MAX_KEY_BYTES];
+    private int keyLen;
+    private boolean keyTooLong;
     private final byte[] esc = new byte[12];
     private int escLen;
     private final byte[] decoded = new byte[8];
@@ -55,9 +137,10 @@ public final class JsonTransformer implements BodyTransformer {
     public JsonTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
         this.rules = rules;
         this.hasher = hasher;
-        this.out = out;
+        this.target = out;
         this.listener = listener;
-        this.strings = new EncodedTextScan(rules, hasher, out, JsonEscapes::escape, listener);
+        this.jwk = rules.valueRule(BuiltinDetector.PRIVATE_KEY).orElse(null);
+        this.strings = new EncodedTextScan(rules, hasher, this.out, JsonEscapes::escape, listener);
         this.numberScanner = new StreamScanner(rules, hasher, numberOut);
     }
 
@@ -66,8 +149,20 @@ public final class JsonTransformer implements BodyTransformer {
         return malformedAt < 0 ? Optional.empty() : Optional.of(malformedAt);
     }
 
+    /**
+     * Scans the next bytes. Defined outcomes for malformed input: a byte that breaks the JSON syntax (an unbalanced
+     * bracket, a stray character) and nesting deeper than {@value #MAX_DEPTH} switch to the text scan from that byte
+     * on; broken UTF-8 inside strings passes as it is (scanned as bytes); a key longer than {@link
+     * KeyContext#MAX_KEY_BYTES} is scanned but gives its value no context, names no JWK member and shows as {@code *}
+     * in locations.
+     */
     @Override
     public void write(byte[] b, int off, int len) {
+        consume(b, off, len);
+        settle();
+    }
+
+    private void consume(byte[] b, int off, int len) {
         int i = off;
         int end = off + len;
         while (i < end && blocked == null) {
@@ -118,7 +213,12 @@ public final class JsonTransformer implements BodyTransformer {
         switch (c) {
             case ' ', '\t', '\n', '\r' -> out.write(c);
             case '{', '[' -> {
-                stack.push(new Frame(c == '{'));
+                if (stack.size() >= MAX_DEPTH) {
+                    toFallback(new byte[0]);
+                    return;
+                }
+                Frame parent = stack.peek();
+                stack.push(new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : ""));
                 out.write(c);
             }
             case '}', ']' -> {
@@ -126,6 +226,9 @@ public final class JsonTransformer implements BodyTransformer {
                 if (f == null || f.object != (c == '}')) {
                     toFallback(new byte[0]);
                     return;
+                }
+                if (undecided > 0) {
+                    resolve(f); // the object closed without (another) kty
                 }
                 stack.pop();
                 out.write(c);
@@ -155,10 +258,20 @@ public final class JsonTransformer implements BodyTransformer {
             case '"' -> {
                 Frame f = stack.peek();
                 inKey = f != null && f.object && f.expectKey;
-                keyText.setLength(0);
+                keyLen = 0;
+                keyTooLong = false;
                 stringScanStarted = false; // started with the first piece that needs a scan
                 out.write(c);
                 state = State.STRING;
+                if (jwk != null && !inKey && f != null && f.object) {
+                    capture = f.member.equals("kty") ? Capture.KTY
+                            : JwkMembers.mayBePrivate(f.member) ? Capture.PRIVATE : Capture.NONE;
+                    if (capture != Capture.NONE) {
+                        value.reset();
+                        valueTooLong = false;
+                        captureStart = out.size();
+                    }
+                }
             }
             case 't', 'f', 'n' -> {
                 out.write(c);
@@ -178,7 +291,8 @@ public final class JsonTransformer implements BodyTransformer {
     /** Starts the scan of the current string, once it is known to need one. */
     private void startStringScan() {
         if (!stringScanStarted) {
-            strings.start(inKey ? keyLocation : valueLocation);
+            Frame f = stack.peek();
+            strings.start(inKey ? keyLocation : valueLocation, inKey || f == null ? "" : valueKey(f));
             stringScanStarted = true;
         }
     }
@@ -198,19 +312,17 @@ public final class JsonTransformer implements BodyTransformer {
         if (!stringScanStarted && i < end && b[i] == '"' && !rules.mayFind(b, run, i - run)) {
             // The whole string is here, unescaped, and holds no byte any detector needs: copy it as it is.
             out.write(b, run, i - run);
-            captureKey(b, run, i - run);
+            captured(b, run, i - run);
             offset += i - run + 1;
+            stringEnded();
             out.write('"');
             state = State.STRUCT;
-            if (inKey) {
-                stack.peek().key = sanitizeKey(keyText.toString());
-            }
             return i + 1;
         }
         startStringScan();
         if (i > run) {
             strings.literal(b, run, i - run);
-            captureKey(b, run, i - run);
+            captured(b, run, i - run);
             offset += i - run;
         }
         if (i == end) {
@@ -256,9 +368,10 @@ public final class JsonTransformer implements BodyTransformer {
             }
             if (dLen == 0) {
                 strings.literal(esc, 0, need); // not a valid escape: keep and scan the bytes as they are
+                captured(esc, 0, need);
             } else {
                 strings.escaped(esc, 0, need, decoded, dLen);
-                captureKey(decoded, 0, dLen);
+                captured(decoded, 0, dLen);
             }
             // Bytes collected beyond this escape (a lone high surrogate followed by something else) are read
             // again as string content; they may have come from an earlier chunk, so replay them from the copy.
@@ -267,7 +380,7 @@ public final class JsonTransformer implements BodyTransformer {
             escLen = 0;
             offset -= extra;
             if (extra > 0) {
-                write(replay, 0, extra);
+                consume(replay, 0, extra);
             }
             return i;
         }
@@ -329,18 +442,173 @@ public final class JsonTransformer implements BodyTransformer {
     private void endString() {
         strings.finish();
         blocked = strings.blockedBy().orElse(null);
+        stringEnded();
         out.write('"');
         state = State.STRUCT;
+    }
+
+    /** Decoded bytes of the current string: kept for a key, a kty value or a value that may be a private member. */
+    private void captured(byte[] b, int off, int len) {
         if (inKey) {
-            Frame f = stack.peek();
-            f.key = sanitizeKey(keyText.toString());
+            if (keyTooLong || keyLen + len > keyBytes.length) {
+                keyTooLong = true;
+            } else {
+                System.arraycopy(b, off, keyBytes, keyLen, len);
+                keyLen += len;
+            }
+        } else if (capture != Capture.NONE && !valueTooLong) {
+            if (value.size() + len > (capture == Capture.KTY ? MAX_KTY : JwkMembers.MAX_VALUE)) {
+                valueTooLong = true;
+                if (capture == Capture.PRIVATE) {
+                    capture = Capture.NONE; // longer than any key member: not held
+                }
+            } else {
+                value.write(b, off, len);
+            }
         }
     }
 
-    private void captureKey(byte[] b, int off, int len) {
-        if (inKey && keyText.length() < 80) {
-            keyText.append(new String(b, off, Math.min(len, 80), java.nio.charset.StandardCharsets.UTF_8));
+    /** The current string's contents are all written to {@link #out} (its closing quote is not). */
+    private void stringEnded() {
+        Frame f = stack.peek();
+        if (inKey) {
+            f.member = keyTooLong ? "" : new String(keyBytes, 0, keyLen, StandardCharsets.UTF_8);
+            f.key = keyTooLong ? "*" : sanitizeKey(f.member);
+        } else if (capture == Capture.KTY) {
+            f.kty = valueTooLong ? "?" : new String(value.array(), 0, value.size(), StandardCharsets.UTF_8);
+            if (undecided > 0) {
+                resolve(f);
+            }
+        } else if (capture == Capture.PRIVATE) {
+            hold(f);
         }
+        capture = Capture.NONE;
+    }
+
+    /** The key a value of frame {@code f} is under: the object's member, or the member an array is the value of. */
+    private static String valueKey(Frame f) {
+        return f.object ? f.member : f.label;
+    }
+
+    /** The value just read under a member that may be private: held when it can be key material. */
+    private void hold(Frame f) {
+        if (valueTooLong || !JwkMembers.keyMaterial(value.array(), 0, value.size())) {
+            return;
+        }
+        Held h = new Held(f, f.member, captureStart, out.size(),
+                java.util.Arrays.copyOf(value.array(), value.size()), path(), offset);
+        held.add(h);
+        if (f.kty != null) {
+            decide(h, JwkMembers.isPrivate(f.kty, h.member));
+        } else {
+            undecided++;
+        }
+    }
+
+    /** Decides the held members of {@code f} by its kty (none: not a JWK). */
+    private void resolve(Frame f) {
+        for (Held h : held) {
+            if (!h.decided && h.owner == f) {
+                undecided--;
+                decide(h, waitedTooLong(h) || (f.kty != null && JwkMembers.isPrivate(f.kty, h.member)));
+            }
+        }
+    }
+
+    /** Whether {@code h} has waited more than {@value #MAX_HOLD} input bytes for its kty. */
+    private boolean waitedTooLong(Held h) {
+        return offset - h.at > MAX_HOLD;
+    }
+
+    /** Members still waiting when the JSON ends, breaks or the hold is full: private keys (fails closed). */
+    private void failClosed() {
+        for (Held h : held) {
+            if (!h.decided) {
+                decide(h, true);
+            }
+        }
+        undecided = 0;
+    }
+
+    private void decide(Held h, boolean privateKey) {
+        h.decided = true;
+        if (!privateKey || dropHeld) {
+            return;
+        }
+        Optional<Finding> f = jwk.finding(h.value, 0, h.value.length, 1.0, hasher);
+        if (f.isEmpty()) {
+            return;
+        }
+        listener.onFinding(f.get(), h.location);
+        if (f.get().action() == ActionKind.BLOCK) {
+            if (blocked == null) {
+                blocked = f.get();
+            }
+            dropHeld = true;
+        } else if (f.get().action() != ActionKind.ALERT) {
+            ByteSink esc = new ByteSink(64);
+            JsonEscapes.escape(jwk.replacement(h.value, 0, h.value.length, f.get()), esc);
+            h.replacement = esc.drain();
+        }
+    }
+
+    /**
+     * After each write: passes what is decided on. While a private member waits (or is being read) output stays in
+     * {@link #out}; past {@value #MAX_HOLD} bytes the waiting members are decided as private keys.
+     */
+    private void settle() {
+        if (undecided > 0 && blocked == null) {
+            for (Held h : held) {
+                if (!h.decided && waitedTooLong(h)) {
+                    failClosed();
+                    break;
+                }
+            }
+        }
+        if (dropHeld || (blocked != null && (!held.isEmpty() || capture == Capture.PRIVATE))) {
+            out.reset();
+            held.clear();
+            return;
+        }
+        // Output up to the first member still waiting (or being read) passes; the rest stays.
+        int upTo = capture == Capture.PRIVATE ? captureStart : out.size();
+        int done = 0;
+        for (; done < held.size(); done++) {
+            Held h = held.get(done);
+            if (!h.decided) {
+                upTo = Math.min(upTo, h.start);
+                break;
+            }
+        }
+        byte[] a = out.array();
+        int at = 0;
+        for (int k = 0; k < done; k++) {
+            Held h = held.get(k);
+            if (h.end > upTo) {
+                done = k;
+                break;
+            }
+            if (h.replacement != null) {
+                target.write(a, at, h.start - at);
+                target.write(h.replacement);
+                at = h.end;
+            }
+        }
+        if (upTo > at) {
+            target.write(a, at, upTo - at);
+            at = upTo;
+        }
+        held.subList(0, done).clear();
+        if (at == out.size()) {
+            out.reset();
+        } else {
+            out.dropFirst(at);
+        }
+        for (Held h : held) {
+            h.start -= at;
+            h.end -= at;
+        }
+        captureStart -= at;
     }
 
     /** Keys go into audit locations; a key that could itself be sensitive (long, digit-heavy) is replaced by *. */
@@ -367,6 +635,8 @@ public final class JsonTransformer implements BodyTransformer {
     private void flushNumber() {
         byte[] n = number.drain();
         numberScanner.reset();
+        Frame f = stack.peek();
+        numberScanner.context(f == null ? "" : valueKey(f));
         numberOut.discard();
         int before = numberOut.findingCount();
         numberScanner.feedAll(n, 0, n.length);
@@ -392,33 +662,46 @@ public final class JsonTransformer implements BodyTransformer {
 
     private void toFallback(byte[] pendingText) {
         malformedAt = offset;
+        failClosed();
         fallback = new TextTransformer(rules, hasher, out, listener, "body");
         state = State.FALLBACK;
         fallback.write(pendingText, 0, pendingText.length);
     }
 
+    /** The body ended: an unterminated string is still scanned; members waiting for a kty are private keys. */
     @Override
     public void finish() {
         if (blocked != null) {
+            capture = Capture.NONE;
+            settle();
             return;
         }
-        switch (state) {
-            case NUMBER -> flushNumber();
-            case STRING -> {
-                startStringScan();
-                if (escLen > 0) {
-                    strings.literal(esc, 0, escLen);
-                    escLen = 0;
+        {
+            switch (state) {
+                case NUMBER -> flushNumber();
+                case STRING -> {
+                    startStringScan();
+                    if (escLen > 0) {
+                        strings.literal(esc, 0, escLen);
+                        captured(esc, 0, escLen);
+                        escLen = 0;
+                    }
+                    strings.finish(); // unterminated string: still scanned, nothing dropped
+                    blocked = strings.blockedBy().orElse(null);
+                    if (!inKey && stack.peek() != null) {
+                        stringEnded();
+                    }
                 }
-                strings.finish(); // unterminated string: still scanned, nothing dropped
-                blocked = strings.blockedBy().orElse(null);
+                case FALLBACK -> {
+                    fallback.finish();
+                    blocked = fallback.blockedBy().orElse(null);
+                }
+                default -> { }
             }
-            case FALLBACK -> {
-                fallback.finish();
-                blocked = fallback.blockedBy().orElse(null);
-            }
-            default -> { }
         }
+        capture = Capture.NONE;
+        failClosed();
+        settle();
     }
 
     @Override
@@ -431,6 +714,6 @@ public final class JsonTransformer implements BodyTransformer {
 
     @Override
     public long heldBack() {
-        return strings.heldBack() + number.size() + escLen + (fallback == null ? 0 : fallback.heldBack());
+        return strings.heldBack() + number.size() + escLen + (fallback == null ? 0 : fallback.heldBack()) + out.size();
     }
 }

@@ -1,10 +1,13 @@
 package io.meshguard.dlp.content;
 
+import io.meshguard.dlp.detect.BuiltinDetector;
+import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ScanOutput;
 import io.meshguard.dlp.scan.ScanRules;
 import io.meshguard.dlp.scan.StreamScanner;
 import io.meshguard.dlp.scan.ValueHasher;
+import io.meshguard.dlp.scan.ValueRule;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -58,6 +61,10 @@ public final class SseTransformer implements BodyTransformer {
     private final Map<String, ChoiceStream> streams = new HashMap<>();
     private final StreamScanner oneShot;
     private final AloneOutput alone = new AloneOutput();
+    /** The private_key detector when this scan runs it (JWK private members in payloads), else null. */
+    private final ValueRule jwk;
+    /** Whether a key gives any rule context ({@link ScanRules#keyIsContext}), for the few keys a stream repeats. */
+    private final Map<String, Boolean> keyIsContext = new HashMap<>();
     private TextTransformer fallback;
     private Finding blocked;
 
@@ -384,6 +391,7 @@ public final class SseTransformer implements BodyTransformer {
         this.out = out;
         this.listener = listener;
         this.oneShot = new StreamScanner(rules, hasher, alone);
+        this.jwk = rules.valueRule(BuiltinDetector.PRIVATE_KEY).orElse(null);
     }
 
     /** The event that ends a stream meshguard blocked after it started. */
@@ -549,8 +557,13 @@ public final class SseTransformer implements BodyTransformer {
         deltas.read(d, scalars);
         List<Edit> edits = new ArrayList<>(4);
         int feedCount = 0;
+        boolean[] jwkPrivate = jwk == null ? null : privateJwkMembers(d, scalars);
         for (int k = 0; k < scalars.size(); k++) {
             JsonTokens.Scalar s = scalars.get(k);
+            if (jwkPrivate != null && jwkPrivate[k]) {
+                jwkMember(d, dOff, s, edits);
+                continue;
+            }
             if (!s.string()) {
                 scanNumber(d, dOff, s, edits);
                 continue;
@@ -609,6 +622,86 @@ public final class SseTransformer implements BodyTransformer {
         }
         drain();
         return q;
+    }
+
+    /**
+     * Which scalars of the event are private members of a JSON Web Key ({@link JwkMembers}): the whole payload is
+     * here, so the object's kty is known whatever the member order. Null when no object has a kty (most events).
+     */
+    private static boolean[] privateJwkMembers(byte[] d, List<JsonTokens.Scalar> scalars) {
+        Map<List<Object>, String> kty = null;
+        for (JsonTokens.Scalar s : scalars) {
+            Object[] p = s.path();
+            if (s.string() && p.length > 0 && "kty".equals(p[p.length - 1])) {
+                if (kty == null) {
+                    kty = new HashMap<>();
+                }
+                kty.put(Arrays.asList(p).subList(0, p.length - 1), JsonStrings.decode(d, s.start(), s.end()));
+            }
+        }
+        if (kty == null) {
+            return null;
+        }
+        boolean[] out = new boolean[scalars.size()];
+        for (int k = 0; k < scalars.size(); k++) {
+            JsonTokens.Scalar s = scalars.get(k);
+            Object[] p = s.path();
+            if (!s.string() || p.length == 0 || !(p[p.length - 1] instanceof String m) || !JwkMembers.mayBePrivate(m)) {
+                continue;
+            }
+            String type = kty.get(Arrays.asList(p).subList(0, p.length - 1));
+            if (type != null && JwkMembers.isPrivate(type, m)) {
+                byte[] v = JsonStrings.decodeBytes(d, s.start(), s.end());
+                out[k] = JwkMembers.keyMaterial(v, 0, v.length);
+            }
+        }
+        return out;
+    }
+
+    /** A JWK private member: one finding of the private_key detector over the whole value. */
+    private void jwkMember(byte[] d, int dOff, JsonTokens.Scalar s, List<Edit> edits) {
+        byte[] v = JsonStrings.decodeBytes(d, s.start(), s.end());
+        Optional<Finding> f = jwk.finding(v, 0, v.length, 1.0, hasher);
+        if (f.isEmpty()) {
+            return;
+        }
+        listener.onFinding(f.get(), "sse:" + pointer(s.path()));
+        if (f.get().action() == ActionKind.BLOCK) {
+            if (blocked == null) {
+                blocked = f.get();
+            }
+        } else if (f.get().action() != ActionKind.ALERT) {
+            ByteSink esc = new ByteSink(64);
+            JsonEscapes.escape(jwk.replacement(v, 0, v.length, f.get()), esc);
+            edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, esc.drain()));
+        }
+    }
+
+    /** The key a value at {@code path} is under: its member, or the member its array is the value of; else empty. */
+    private static String valueKey(Object[] path) {
+        if (path == null || path.length == 0) {
+            return "";
+        }
+        if (path[path.length - 1] instanceof String k) {
+            return k;
+        }
+        return path.length >= 2 && path[path.length - 2] instanceof String k ? k : "";
+    }
+
+    /** Whether {@code key} gives any rule context; remembered for the few keys a stream repeats. */
+    private boolean keyed(String key) {
+        if (key.isEmpty()) {
+            return false;
+        }
+        Boolean known = keyIsContext.get(key);
+        if (known == null) {
+            if (keyIsContext.size() >= 256) {
+                keyIsContext.clear();
+            }
+            known = rules.keyIsContext(key);
+            keyIsContext.put(key, known);
+        }
+        return known;
     }
 
     private static boolean hasEscape(byte[] d, int from, int to) {
@@ -683,14 +776,21 @@ public final class SseTransformer implements BodyTransformer {
      */
     private boolean scanAlone(byte[] b, int off, int len, String location, Object[] path) {
         alone.clear();
-        if (len <= MAX_CLEAN && seenClean(b, off, len)) {
+        // A value whose key gives context is scanned with it, and is never taken from or put into the clean
+        // texts (the same text may be clean under another key).
+        String key = valueKey(path);
+        boolean keyed = keyed(key);
+        if (!keyed && len <= MAX_CLEAN && seenClean(b, off, len)) {
             alone.bytes.write(b, off, len);
             return false;
         }
         oneShot.reset();
+        if (keyed) {
+            oneShot.context(key);
+        }
         oneShot.feedAll(b, off, len);
         boolean changed = !alone.bytes.contentEquals(b, off, len);
-        if (!changed && alone.findings.isEmpty() && alone.block == null && len <= MAX_CLEAN) {
+        if (!keyed && !changed && alone.findings.isEmpty() && alone.block == null && len <= MAX_CLEAN) {
             clean[cleanNext] = Arrays.copyOfRange(b, off, off + len);
             cleanNext = (cleanNext + 1) % clean.length;
         }

@@ -18,6 +18,8 @@ final class ContextWords {
     static final int PENALTY = 2;
 
     final byte[][] words;
+    /** Each word read as {@link KeyContext#words} reads a key ({@code api_key} as {@code api key}). */
+    private final byte[][] keyForms;
     final boolean[] ascii;
     /** {@code kinds[rule][word]}: 0, BOOST, PENALTY or both. */
     final byte[][] kinds;
@@ -87,6 +89,10 @@ final class ContextWords {
             }
         }
         words = list.toArray(byte[][]::new);
+        keyForms = new byte[words.length][];
+        for (int w = 0; w < words.length; w++) {
+            keyForms[w] = KeyContext.words(new String(words[w], StandardCharsets.UTF_8));
+        }
         ascii = new boolean[words.length];
         kinds = new byte[rules.size()][words.length];
         spaced = new int[rules.size()][];
@@ -242,6 +248,25 @@ final class ContextWords {
     int[] shortCandidates(int key) {
         int pair = key & 0xFFFF;
         return (pairs[pair >>> 6] & 1L << pair) == 0 ? null : shortByFirst[key & 0xFF];
+    }
+
+    /**
+     * Per rule, which of BOOST and PENALTY its words give when they occur in a key read as words
+     * ({@link KeyContext#words}).
+     */
+    int[] keyFlags(byte[] keyWords) {
+        int[] out = new int[kinds.length];
+        if (keyWords.length == 0) {
+            return out;
+        }
+        for (int w = 0; w < words.length; w++) {
+            if (KeyContext.occurs(keyWords, keyForms[w])) {
+                for (int r = 0; r < kinds.length; r++) {
+                    out[r] |= kinds[r][w];
+                }
+            }
+        }
+        return out;
     }
 
     boolean isEmpty() {

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The detectors one scan runs, with their actions for one direction, compiled once per policy and shared by every
@@ -86,6 +87,22 @@ public final class ScanRules {
             out[k] = c[k].newStream();
         }
         return out;
+    }
+
+    /** The built-in detector {@code d} as a {@link ValueRule}, when this scan runs it. */
+    public Optional<ValueRule> valueRule(BuiltinDetector d) {
+        Integer index = builtins.get(d);
+        return index == null ? Optional.empty() : Optional.of(new ValueRule(rules.get(index)));
+    }
+
+    /** Whether a key gives any rule context ({@link KeyContext}): a value's scan then depends on its key. */
+    public boolean keyIsContext(String key) {
+        for (int flags : compiled().contextWords().keyFlags(KeyContext.words(key))) {
+            if (flags != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public List<DetectorRule> rules() {

@@ -56,6 +56,10 @@ public final class StreamScanner {
     /** Per rule index: whether its findings passed a check digit ({@link ScanRules#checksummedArray}). */
     private final boolean[] checksummed;
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
+    /** The JSON key whose value this text is ({@link #context}), empty for none. */
+    private String key = "";
+    /** {@link ContextWords#keyFlags} of {@link #key}, worked out at the first finding that needs it. */
+    private int[] keyFlags;
 
     private static final class Pending {
         final int detector;
@@ -111,6 +115,18 @@ public final class StreamScanner {
         emitted = 0;
         blocked = false;
         finished = false;
+        key = "";
+        keyFlags = null;
+    }
+
+    /**
+     * The JSON key (decoded) whose value the text since the last {@link #reset} is: it is context for findings whose
+     * window reaches the value's start (the same window a text scan of {@code "key": "value"} would see), and a
+     * structured label for a finding right at the value's start. Cleared by {@link #reset}.
+     */
+    public void context(String key) {
+        this.key = key;
+        this.keyFlags = null;
     }
 
     /** Adds bytes of the stream. */
@@ -269,6 +285,9 @@ public final class StreamScanner {
                     found &= ~ContextWords.PENALTY;
                 }
             }
+            if (!key.isEmpty() && text.base() + before == 0) {
+                found |= keyFound(p.detector, rule, b, s);
+            }
             double delta = 0;
             if ((found & ContextWords.BOOST) != 0) {
                 delta += ctx.boost();
@@ -283,6 +302,26 @@ public final class StreamScanner {
             return true;
         }
         return allowLists[p.detector].allowed(b, s, e);
+    }
+
+    /**
+     * What the value's key says about a finding of rule {@code detector} at buffer index {@code s} whose window reaches
+     * the value's start. A negative word in the key lowers a checksum-valid finding that masks or blocks only when the
+     * finding starts the value (after spaces): then the key is the structured label directly before it.
+     */
+    private int keyFound(int detector, DetectorRule rule, byte[] b, int s) {
+        if (keyFlags == null) {
+            keyFlags = contextWords.keyFlags(KeyContext.words(key));
+        }
+        int k = keyFlags[detector];
+        if ((k & ContextWords.PENALTY) != 0 && checksummed[detector] && rule.action().kind() != ActionKind.ALERT) {
+            for (int i = 0; i < s; i++) {
+                if (b[i] != ' ' && b[i] != '\t') {
+                    return k & ~ContextWords.PENALTY;
+                }
+            }
+        }
+        return k;
     }
 
     /** Whether byte {@code c} ends a context window by itself: a line break or a JSON structure character. */

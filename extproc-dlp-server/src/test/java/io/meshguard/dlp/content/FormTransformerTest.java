@@ -30,4 +30,18 @@ class FormTransformerTest {
             assertThat(r.text()).isEqualTo(expected.text());
         }
     }
+
+    @Test
+    void fieldName_isContextForItsValue_asAJsonKeyIs() {
+        Bodies.Result r = Bodies.whole(FORM, ActionKind.REDACT,
+                "mobile_phone=01012345678&sku=01012345678&api%5Fkey=q8ZrT3vLx9WmN2pKa7Yc");
+        assertThat(r.text()).isEqualTo("mobile_phone=%5BREDACTED%3Akr_phone%5D&sku=01012345678"
+                + "&api%5Fkey=%5BREDACTED%3Asecret%5D");
+        byte[] in = "mobile_phone=01012345678&sku=01012345678&api%5Fkey=q8ZrT3vLx9WmN2pKa7Yc"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int max = 1; max < 6; max++) {
+            assertThat(Bodies.run(FORM, Bodies.rules(ActionKind.REDACT), in, new java.util.Random(max), max).text())
+                    .isEqualTo(r.text());
+        }
+    }
 }
