@@ -91,7 +91,7 @@ public final class DemoGateway {
                       - {version: v1, status: deprecated, deprecated_at: 2026-01-01T00:00:00Z, sunset_at: 2027-06-01T00:00:00Z, successor: v2}
                       - {version: v2, status: active}
                   # sold as a product (meshguard demo, step 11): served on the product's own host once published
-                  - name: payments
+                  - name: demo-payments
                     base_path: /payments
                     default_version: v1
                     versions:
@@ -114,7 +114,7 @@ public final class DemoGateway {
                      authz_profile: dev-demo, dlp_profile: default}
                   - {name: ledger, group: {group}, api: demo, version: v2, match: {path_prefix: /ledger},
                      destinations: [{upstream: {group}-ledger, weight: 100}], authz_profile: dev-demo, dlp_profile: default}
-                  - {name: payments-charges, group: {group}, api: payments, version: v1,
+                  - {name: payments-charges, group: {group}, api: demo-payments, version: v1,
                      match: {path_prefix: /charges, methods: [GET, POST]},
                      destinations: [{upstream: {group}-accounts, weight: 100}], authz_profile: dev-products, dlp_profile: default}
                   # the bank policy's own rule and the LLM DLP profile, chosen by the gateway route

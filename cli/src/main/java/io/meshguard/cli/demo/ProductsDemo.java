@@ -82,7 +82,7 @@ final class ProductsDemo {
         if (admin.send("GET", "/v1/provider/products/" + PRODUCT, null).statusCode() == 404) {
             call("POST", "/v1/provider/products", "{\"id\": \"" + PRODUCT + "\", \"tenant\": \"" + TENANT
                     + "\", \"name\": \"Payments\", \"visibility\": \"public\", \"operations\": [{\"id\": \"create-charge\","
-                    + " \"api\": \"payments\", \"method\": \"post\", \"path\": \"/charges\"}]}");
+                    + " \"api\": \"demo-payments\", \"method\": \"post\", \"path\": \"/charges\"}]}");
             call("POST", "/v1/provider/products/" + PRODUCT + "/state", "{\"state\": \"published\"}");
             call("POST", "/v1/provider/products/" + PRODUCT + "/plans", "{\"name\": \"free\", \"approval\": \"auto\","
                     + " \"auth_modes\": [\"apikey\"], \"limits\": {\"quota\": {\"period\": \"day\", \"limit\": 3}}}");

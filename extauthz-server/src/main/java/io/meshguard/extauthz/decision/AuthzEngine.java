@@ -259,8 +259,11 @@ public final class AuthzEngine {
         if (planLimited.denied().isPresent()) {
             return planLimited.denied().get();
         }
-        // a gateway hop was limited at the gateway: counting it again could spend the same bucket twice
-        Limited routeLimited = gatewayHop ? Limited.NONE : rateLimit(request, r, caller, who, ok.fromCache());
+        // a gateway hop the trusted gateway rate-limited (it says so in an owned header) is not counted again, which
+        // could spend the same bucket twice; one it did not limit is limited here, or it would be limited by no one
+        boolean limitedAtGateway = gatewayHop && !request.all(RATE_LIMITED_AT).isEmpty();
+        Limited routeLimited = limitedAtGateway ? Limited.NONE : rateLimit(request, r, caller, who, ok.fromCache());
+        boolean limitedHere = !gatewayHop && r.rateLimited() && policy.rateLimits().isPresent();
         if (routeLimited.denied().isPresent()) {
             return routeLimited.denied().get();
         }
@@ -277,7 +280,8 @@ public final class AuthzEngine {
         }
         if (policy.quotas().isEmpty()) {
             Decision allowed = allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers());
-            return planQuota == QuotaVerdict.NONE ? allowed : QuotaResponses.apply(allowed, planQuota, false, List.of());
+            return tellHopBehind(planQuota == QuotaVerdict.NONE ? allowed
+                    : QuotaResponses.apply(allowed, planQuota, false, List.of()), limitedHere, r.name());
         }
         // a gateway hop skips only the quotas the trusted gateway says it charged for this request: a quota that does
         // not list the gateway's rule is charged here, or by no one; a refused request was never charged
@@ -291,8 +295,26 @@ public final class AuthzEngine {
         // the gateway tells the sidecar behind it what it charged; a sidecar's allow removes the header (owned)
         List<String> charged = gatewayHop ? List.of() : policy.quotas().stream().filter(q -> q.covers(r.name()))
                 .map(io.meshguard.extauthz.policy.QuotaPolicy::name).toList();
-        return QuotaResponses.apply(allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers()), quota, gatewayHop,
-                charged);
+        return tellHopBehind(QuotaResponses.apply(allow(request, r, who, Reason.ALLOWED, ok.fromCache(), limited.headers()),
+                quota, gatewayHop, charged), limitedHere, r.name());
+    }
+
+    /**
+     * Owned header a trusted gateway's allow sets when its rule rate-limited the request (the rule's name): the
+     * sidecar behind it then does not count the request again. Anyone else's copy is removed on every allow.
+     */
+    public static final String RATE_LIMITED_AT = "x-meshguard-rate-limited-at";
+
+    /** On an allow that this Check rate-limited, tells the hop behind so (it removes the header before the upstream). */
+    private static Decision tellHopBehind(Decision d, boolean limitedHere, String rule) {
+        if (!d.allowed() || !limitedHere) {
+            return d;
+        }
+        List<HeaderMutation> set = new ArrayList<>(d.headersSet());
+        set.add(new HeaderMutation(RATE_LIMITED_AT, rule, HeaderMutation.Mode.OVERWRITE));
+        return new Decision(d.allowed(), d.status(), d.reason(), d.description(), d.requestId(), d.route(),
+                d.identity(), List.copyOf(set), d.headersRemoved().stream().filter(n -> !n.equals(RATE_LIMITED_AT))
+                .toList(), d.responseHeaders(), d.body(), d.tokenFromCache());
     }
 
     private static Decision quotaDeny(HttpRequestView request, RoutePolicy r, Optional<Identity> who, QuotaVerdict.Blocked b,

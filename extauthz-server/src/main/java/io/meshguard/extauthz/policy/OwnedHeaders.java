@@ -43,6 +43,7 @@ public record OwnedHeaders(Set<String> owned) {
         owned.add(io.meshguard.extauthz.decision.ClientAddress.HEADER);
         // which quotas the gateway charged: a forged list would let the sidecar skip its own charge
         owned.add(io.meshguard.extauthz.quota.QuotaResponses.CHARGED);
+        owned.add(io.meshguard.extauthz.decision.AuthzEngine.RATE_LIMITED_AT);
         return new OwnedHeaders(java.util.Collections.unmodifiableSet(owned));
     }
 
