@@ -312,9 +312,8 @@ public final class AuthzEngine {
         }
         List<HeaderMutation> set = new ArrayList<>(d.headersSet());
         set.add(new HeaderMutation(RATE_LIMITED_AT, rule, HeaderMutation.Mode.OVERWRITE));
-        return new Decision(d.allowed(), d.status(), d.reason(), d.description(), d.requestId(), d.route(),
-                d.identity(), List.copyOf(set), d.headersRemoved().stream().filter(n -> !n.equals(RATE_LIMITED_AT))
-                .toList(), d.responseHeaders(), d.body(), d.tokenFromCache());
+        return d.withHeaders(List.copyOf(set), d.headersRemoved().stream().filter(n -> !n.equals(RATE_LIMITED_AT))
+                .toList(), d.responseHeaders());
     }
 
     private static Decision quotaDeny(HttpRequestView request, RoutePolicy r, Optional<Identity> who, QuotaVerdict.Blocked b,

@@ -27,4 +27,11 @@ public record Decision(
         List<String> headersRemoved,
         Map<String, String> responseHeaders,
         String body,
-        boolean tokenFromCache) {}
+        boolean tokenFromCache) {
+
+    /** The same decision with other header changes for the upstream and other response headers. */
+    public Decision withHeaders(List<HeaderMutation> set, List<String> removed, Map<String, String> response) {
+        return new Decision(allowed, status, reason, description, requestId, route, identity, set, removed, response,
+                body, tokenFromCache);
+    }
+}

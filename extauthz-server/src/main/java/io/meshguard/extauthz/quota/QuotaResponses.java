@@ -60,7 +60,7 @@ public final class QuotaResponses {
             response = Map.copyOf(response);
         }
         if (!d.allowed()) {
-            return with(d, d.headersSet(), d.headersRemoved(), response);
+            return d.withHeaders(d.headersSet(), d.headersRemoved(), response);
         }
         List<HeaderMutation> set = d.headersSet();
         List<String> removed = d.headersRemoved();
@@ -79,11 +79,6 @@ public final class QuotaResponses {
             set = List.copyOf(set);
             removed = removed.stream().filter(n -> !n.equals(CHARGED)).toList();
         }
-        return with(d, set, removed, response);
-    }
-
-    private static Decision with(Decision d, List<HeaderMutation> set, List<String> removed, Map<String, String> response) {
-        return new Decision(d.allowed(), d.status(), d.reason(), d.description(), d.requestId(), d.route(), d.identity(), set,
-                removed, response, d.body(), d.tokenFromCache());
+        return d.withHeaders(set, removed, response);
     }
 }
