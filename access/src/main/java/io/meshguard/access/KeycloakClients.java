@@ -64,17 +64,25 @@ public final class KeycloakClients {
 
     /**
      * Creates a confidential client for the client-credentials grant only (no browser flows, no direct grants), with
-     * the audience mapper, and returns its generated secret.
+     * the audience mapper and a {@code tenant} claim naming the application's tenant, and returns its generated secret.
+     * The tenant is fixed in the client, never taken from the caller: a header contract that compares
+     * {@code x-tenant-id} with the token's tenant then holds for applications as it does for users.
      */
-    public Created create(String clientId, String description) {
+    public Created create(String clientId, String tenant, String description) {
         ObjectNode client = JSON.createObjectNode().put("clientId", clientId).put("enabled", true)
                 .put("description", description).put("protocol", "openid-connect").put("publicClient", false)
                 .put("serviceAccountsEnabled", true).put("standardFlowEnabled", false)
                 .put("implicitFlowEnabled", false).put("directAccessGrantsEnabled", false)
                 .put("clientAuthenticatorType", "client-secret");
-        client.putArray("protocolMappers").addObject().put("name", "meshguard-audience")
+        var mappers = client.putArray("protocolMappers");
+        mappers.addObject().put("name", "meshguard-audience")
                 .put("protocol", "openid-connect").put("protocolMapper", "oidc-audience-mapper")
                 .putObject("config").put("included.custom.audience", audience).put("access.token.claim", "true");
+        // Keycloak's HardcodedClaim mapper (oidc-hardcoded-claim-mapper): the same value in every token of the client
+        mappers.addObject().put("name", "meshguard-tenant")
+                .put("protocol", "openid-connect").put("protocolMapper", "oidc-hardcoded-claim-mapper")
+                .putObject("config").put("claim.name", "tenant").put("claim.value", Objects.requireNonNull(tenant))
+                .put("jsonType.label", "String").put("access.token.claim", "true").put("id.token.claim", "false");
         HttpResponse<String> r = call("POST", "/clients", client.toString());
         if (r.statusCode() == 409) {
             throw new ProvisioningFailed("client " + clientId + " already exists in realm " + realm);

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Customers' OAuth2 clients are created in the real Keycloak by meshguard's least-privileged provisioning client:
  * the application signs in with client credentials and its token names it ({@code azp}, the id extauthz's
- * subscription check uses); a new secret replaces the old one at once; a disabled client gets no new token.
+ * subscription check uses) and its tenant; a new secret replaces the old one at once; a disabled client gets no new token.
  */
 class KeycloakClientsTest {
     private static final String REALM = "provisioning";
@@ -39,7 +39,7 @@ class KeycloakClientsTest {
 
     @Test
     void createdClient_signsInWithClientCredentials_andItsTokenNamesIt() throws Exception {
-        KeycloakClients.Created created = clients.create("initech-web", "Initech web app, subscription s-1");
+        KeycloakClients.Created created = clients.create("initech-web", "initech", "Initech web app, subscription s-1");
         assertThat(created.secret()).hasSizeGreaterThanOrEqualTo(20);
         assertThat(created.toString()).doesNotContain(created.secret());
         var r = keycloak.token(REALM, Map.of("grant_type", "client_credentials", "client_id", "initech-web",
@@ -48,6 +48,7 @@ class KeycloakClientsTest {
         SignedJWT jwt = SignedJWT.parse(KeycloakServer.jsonField(r.body(), "access_token"));
         assertThat(jwt.getJWTClaimsSet().getStringClaim("azp")).isEqualTo("initech-web");
         assertThat(jwt.getJWTClaimsSet().getAudience()).contains("payments-api");
+        assertThat(jwt.getJWTClaimsSet().getStringClaim("tenant")).as("fixed in the client").isEqualTo("initech");
         // only the client-credentials grant: no password grant for an application client
         assertThat(keycloak.token(REALM, Map.of("grant_type", "password", "client_id", "initech-web",
                 "client_secret", created.secret(), "username", "x", "password", "y")).statusCode())
@@ -56,7 +57,7 @@ class KeycloakClientsTest {
 
     @Test
     void newSecret_replacesTheOldOne_andDisabledClientGetsNoToken() {
-        KeycloakClients.Created first = clients.create("initech-batch", "batch");
+        KeycloakClients.Created first = clients.create("initech-batch", "initech", "batch");
         KeycloakClients.Created second = clients.regenerateSecret("initech-batch");
         assertThat(second.secret()).isNotEqualTo(first.secret());
         assertThat(tokenStatus("initech-batch", first.secret())).isEqualTo(401);
@@ -68,16 +69,16 @@ class KeycloakClientsTest {
 
     @Test
     void provisioning_refusesDuplicates_andSaysWhenItCannotSignIn() {
-        clients.create("initech-dup", "first");
-        assertThatThrownBy(() -> clients.create("initech-dup", "again"))
+        clients.create("initech-dup", "initech", "first");
+        assertThatThrownBy(() -> clients.create("initech-dup", "initech", "again"))
                 .isInstanceOf(KeycloakClients.ProvisioningFailed.class).hasMessageContaining("already exists");
         KeycloakClients wrong = new KeycloakClients(keycloak.baseUrl(), REALM, "meshguard-provisioner", "wrong",
                 "payments-api");
-        assertThatThrownBy(() -> wrong.create("initech-x", "x"))
+        assertThatThrownBy(() -> wrong.create("initech-x", "initech", "x"))
                 .isInstanceOf(KeycloakClients.ProvisioningFailed.class)
                 .hasMessageContaining("sign in as the provisioning client").hasMessageNotContaining("wrong");
         KeycloakClients away = new KeycloakClients("http://127.0.0.1:9", REALM, "p", "s", "a");
-        assertThatThrownBy(() -> away.create("c", "d")).isInstanceOf(KeycloakClients.ProvisioningFailed.class)
+        assertThatThrownBy(() -> away.create("c", "t", "d")).isInstanceOf(KeycloakClients.ProvisioningFailed.class)
                 .hasMessageContaining("cannot be reached");
     }
 }

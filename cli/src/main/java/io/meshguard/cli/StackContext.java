@@ -1,11 +1,13 @@
 package io.meshguard.cli;
 
 import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.db.DbSettings;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.runtime.tracing.Tracing;
 import java.nio.file.Path;
+import java.util.Optional;
 import javax.sql.DataSource;
 
 /**
@@ -22,15 +24,18 @@ import javax.sql.DataSource;
  * @param tracing the process's one tracing (OTEL_* variables; off unless OTEL_TRACES_EXPORTER=otlp)
  * @param adminAccess who the admin APIs let in: {@link AdminAccessSettings#local()} (the token file, plain
  *     {@code up}), or the issuer of {@code up --idp keycloak}
+ * @param productIdp where customers' OAuth2 clients are created and whose tokens product routes accept
+ *     ({@code up --idp keycloak}); empty: product routes take API keys only
  */
 public record StackContext(
         ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, UpPorts ports,
-        RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess) {
+        RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess, Optional<ProductIdp> productIdp) {
 
-    /** Local admin access (the token file). */
+    /** Local admin access (the token file), API keys only on product routes. */
     public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
             UpPorts ports, RedisSettings redis, Tracing tracing) {
-        this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, AdminAccessSettings.local());
+        this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, AdminAccessSettings.local(),
+                Optional.empty());
     }
 
     /** Without tracing. */
@@ -52,6 +57,13 @@ public record StackContext(
 
     /** The same context on other ports. */
     public StackContext withPorts(UpPorts other) {
-        return new StackContext(metrics, dataSource, db, dataDir, policiesDir, other, redis, tracing, adminAccess);
+        return new StackContext(metrics, dataSource, db, dataDir, policiesDir, other, redis, tracing, adminAccess,
+                productIdp);
+    }
+
+    /** The same context whose product routes also take tokens of {@code idp}'s customers' clients. */
+    public StackContext withProductIdp(ProductIdp idp) {
+        return new StackContext(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess,
+                Optional.of(idp));
     }
 }

@@ -185,15 +185,17 @@ final class UpCommand implements Callable<Integer> {
             }
             Path policies = policiesDir.toAbsolutePath().normalize();
             io.meshguard.access.AdminAccessSettings adminAccess = io.meshguard.access.AdminAccessSettings.local();
+            java.util.Optional<io.meshguard.cli.idp.ProductIdp> productIdp = java.util.Optional.empty();
             if (idp.equals("keycloak")) {
                 // only here: plain up loads no Keycloak code
                 LocalIdp keycloak = LocalIdp.start(stack, dir, keycloakPort, policies, status);
                 adminAccess = keycloak.adminAccess();
+                productIdp = java.util.Optional.of(keycloak.productIdp());
                 upIdp = keycloak.state();
                 endpoints.add(keycloak.endpoint());
             }
             StackContext context = new StackContext(metrics, postgres.dataSource(), postgres.settings(), dir,
-                    policies, ports, redisSettings, tracing, adminAccess);
+                    policies, ports, redisSettings, tracing, adminAccess, productIdp);
             LocalStack local = LocalStack.start(stack, context, component -> status.addReadinessChecks(component.readinessChecks()));
             for (StackPart part : local.parts()) {
                 part.endpoints().forEach(line -> endpoints.add(String.format("%-10s %s", part.name(), line)));

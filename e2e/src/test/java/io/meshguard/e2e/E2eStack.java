@@ -7,6 +7,7 @@ import io.meshguard.cli.UpPorts;
 import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.cli.dev.DevSigningKey;
 import io.meshguard.cli.dev.DevToken;
+import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.cli.xds.XdsStackPart;
 import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.extauthz.redis.RedisSettings;
@@ -25,6 +26,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import javax.sql.DataSource;
 
 /**
@@ -60,6 +62,19 @@ final class E2eStack implements AutoCloseable {
 
     /** As {@link #start(PostgresDatabase, Path)}, with tracing set up from these {@code OTEL_*} variables, as up does. */
     static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment) throws Exception {
+        return start(db, dataDir, otelEnvironment, Optional.empty());
+    }
+
+    /**
+     * As {@code up --idp keycloak} wires the catalogue and the product routes: customers' OAuth2 clients are created in
+     * {@code productIdp}'s realm and its tokens are accepted on product routes.
+     */
+    static E2eStack start(PostgresDatabase db, Path dataDir, ProductIdp productIdp) throws Exception {
+        return start(db, dataDir, Map.of(), Optional.of(productIdp));
+    }
+
+    private static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment,
+            Optional<ProductIdp> productIdp) throws Exception {
         ComponentStack stack = new ComponentStack();
         ProcessMetrics metrics = ProcessMetrics.create();
         try {
@@ -70,6 +85,9 @@ final class E2eStack implements AutoCloseable {
             StackContext context = new StackContext(metrics, db.dataSource(), db.dbSettings(), dataDir, POLICIES,
                     UpPorts.ANY, RedisSettings.none().withUrl(SharedRedis.get().url())
                             .withKeyPrefix(SharedRedis.keyPrefix(E2eStack.class)), tracing);
+            if (productIdp.isPresent()) {
+                context = context.withProductIdp(productIdp.get());
+            }
             return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db, metrics);
         } catch (Exception | Error e) {
             stack.close();

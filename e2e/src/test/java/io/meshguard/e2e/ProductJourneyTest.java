@@ -5,11 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.cli.idp.LocalRealm;
+import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
 import io.meshguard.emulator.UpstreamServer;
 import io.meshguard.testing.DedicatedPostgres;
+import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.Map;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,8 +36,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * provider defines a product with two plans and publishes it to {@code dev} on the local cluster (a gateway revision);
  * a customer subscribes on the auto plan and calls with its key; the plan's daily quota refuses the N+1st call; an
  * upgrade to the other plan lifts it without a new key; a second customer's manual subscription answers
- * {@code subscription_pending} until the provider approves it; a suspension denies on every call from then on.
- * The steps build on each other, in order.
+ * {@code subscription_pending} until the provider approves it; a suspension denies on every call from then on; an
+ * OAuth2 client created in the real Keycloak (as {@code up --idp keycloak} wires the catalogue) calls the same product
+ * on its own publish, only there, and not after its credential is revoked. The steps build on each other, in order.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ProductJourneyTest {
@@ -43,9 +49,12 @@ class ProductJourneyTest {
     static final String GROUP = "local";
     static final int PORT = 8080;
     static final String HOST = "payments.dev.local.api.meshguard.localhost";
+    /** The product's OAuth2 publish (its own environment: a publish has one auth mode). */
+    static final String OAUTH_HOST = "payments.staging.local.api.meshguard.localhost";
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient CLIENT = HttpClient.newHttpClient();
 
+    static KeycloakServer keycloak;
     static E2eStack stack;
     static Gateway gateway;
     static UpstreamServer backend;
@@ -56,7 +65,12 @@ class ProductJourneyTest {
 
     @BeforeAll
     static void start() throws Exception {
-        stack = E2eStack.start(PG, Files.createTempDirectory("meshguard-products"));
+        // the realm up --idp keycloak imports, with its provisioning client; this class's realm in the run's Keycloak
+        keycloak = KeycloakServer.shared();
+        LocalRealm realm = LocalRealm.generate(AdminAccessSettings.AUDIENCE.defaultValue());
+        keycloak.importRealm(realm.toJson());
+        stack = E2eStack.start(PG, Files.createTempDirectory("meshguard-products"),
+                ProductIdp.of(keycloak.baseUrl(), realm));
         backend = UpstreamServer.json("payments", 0, "{\"charged\": true}");
         gateway = stack.publish("""
                 groups:
@@ -69,7 +83,7 @@ class ProductJourneyTest {
                   - {name: payments, base_path: /payments, default_version: v1, versions: [{version: v1, status: active}]}
                 routes:
                   - {name: charges, group: local, api: payments, version: v1, match: {path_prefix: /charges},
-                     destinations: [{upstream: payments-backend, weight: 100}], authz_profile: product-payments,
+                     destinations: [{upstream: payments-backend, weight: 100}], authz_profile: dev-products,
                      dlp_profile: default}
                 """.formatted(PORT, backend.port()), GROUP, PORT);
         try (var c = stack.database().getConnection(); var s = c.createStatement()) {
@@ -118,11 +132,21 @@ class ProductJourneyTest {
 
     /** Calls until the answer fits (the subscription state reaches extauthz by push); returns it. */
     static Exchange eventually(String key, Predicate<Exchange> fits) {
+        return eventually(() -> charge(key), fits);
+    }
+
+    /** Calls until the answer fits; a timeout names the last answer. */
+    static Exchange eventually(java.util.concurrent.Callable<Exchange> call, Predicate<Exchange> fits) {
         Exchange[] last = new Exchange[1];
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
-            last[0] = charge(key);
-            return fits.test(last[0]);
-        });
+        try {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                last[0] = call.call();
+                return fits.test(last[0]);
+            });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("no fitting answer in 30 s; the last: "
+                    + (last[0] == null ? "none" : last[0].describe() + " " + last[0].body()), e);
+        }
         return last[0];
     }
 
@@ -222,5 +246,57 @@ class ProductJourneyTest {
             assertThat(charge(initechKey).status()).as("every call after the suspension").isEqualTo(403);
         }
         assertThat(charge(globexKey).status()).as("another subscriber is untouched").isEqualTo(200);
+    }
+
+    @Test
+    @Order(6)
+    void oauth2ClientFromKeycloak_callsTheSameProduct_onItsOwnPublishOnly_untilRevoked() throws Exception {
+        admin("POST", "/v1/provider/products/payments/plans", """
+                {"name": "partner", "approval": "auto", "auth_modes": ["oauth2"],
+                 "limits": {"quota": {"period": "day", "limit": 1000}}}""");
+        admin("POST", "/v1/provider/plans/payments-partner/state", "{\"state\": \"published\"}");
+        admin("POST", "/v1/provider/products/payments/product-publishes", """
+                {"cluster": "local", "environment": "staging", "auth_mode": "oauth2", "gateway_group": "local"}""");
+        admin("POST", "/v1/provider/product-publishes/payments-staging-local/state",
+                "{\"state\": \"published\", \"reason\": \"partner pilot\"}");
+        admin("POST", "/v1/customer/subscriptions", """
+                {"application": "globex-app", "product_publish": "payments-staging-local", "plan": "payments-partner"}""");
+        // the catalogue creates the client in Keycloak and shows its secret in this one answer
+        JsonNode credential = admin("POST", "/v1/customer/credentials",
+                "{\"kind\": \"oauth2\", \"application\": \"globex-app\"}");
+        String clientId = credential.path("id").asText();
+        String secret = credential.path("client_secret").asText();
+        assertThat(clientId).startsWith("globex-app-");
+        assertThat(secret).isNotBlank();
+        String token = clientToken(clientId, secret);
+
+        Exchange ok = eventuallyWithToken(OAUTH_HOST, token, e -> e.status() == 200);
+        assertThat(ok.body()).contains("charged");
+        // the same token on the product's API-key publish: that publish takes keys only (401: the wrong kind of
+        // credential, as a missing one)
+        Exchange keysOnly = eventuallyWithToken(HOST, token, e -> e.status() == 401);
+        assertThat(keysOnly.body()).contains("auth_mode_not_allowed");
+
+        admin("POST", "/v1/customer/credentials/oauth2/" + clientId + "/revoke", "{\"reason\": \"key leaked\"}");
+        // the token already issued is refused from the pushed state, without waiting for it to expire (401: the
+        // credential itself is no longer good, unlike a suspended subscription's 403)
+        Exchange revoked = eventuallyWithToken(OAUTH_HOST, token, e -> e.status() == 401);
+        assertThat(revoked.body()).contains("credential_revoked");
+        // and Keycloak issues the disabled client no new token
+        assertThat(keycloak.token(LocalRealm.NAME, Map.of("grant_type", "client_credentials", "client_id", clientId,
+                "client_secret", secret)).statusCode()).isIn(400, 401);
+    }
+
+    static String clientToken(String clientId, String secret) {
+        HttpResponse<String> r = keycloak.token(LocalRealm.NAME, Map.of("grant_type", "client_credentials",
+                "client_id", clientId, "client_secret", secret));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return KeycloakServer.jsonField(r.body(), "access_token");
+    }
+
+    static Exchange eventuallyWithToken(String host, String token, Predicate<Exchange> fits) {
+        return eventually(() -> gateway.send(DownstreamRequest.withBody("POST", host, "/payments/v1/charges",
+                "{\"amount\": 5}", "authorization", "Bearer " + token, "x-tenant-id", "globex",
+                "content-type", "application/json")), fits);
     }
 }

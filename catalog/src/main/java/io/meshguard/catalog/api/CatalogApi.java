@@ -445,13 +445,13 @@ public final class CatalogApi implements HttpHandler {
     private JsonNode createOAuthClient(Call c, String application, Set<String> subs) {
         KeycloakClients idp = keycloak.orElseThrow(() -> new ApiError(422,
                 "OAuth2 credentials need catalog.keycloak.* (this controller provisions no clients)"));
-        if (store.applications(c.scope()).stream().noneMatch(a -> a.id().equals(application))) {
-            throw new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "application " + application + " not found");
-        }
+        Application app = store.applications(c.scope()).stream().filter(a -> a.id().equals(application)).findFirst()
+                .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND,
+                        "application " + application + " not found"));
         String clientId = application + "-" + UUID.randomUUID().toString().substring(0, 8);
         KeycloakClients.Created created;
         try {
-            created = idp.create(clientId, "meshguard application " + application);
+            created = idp.create(clientId, app.tenant(), "meshguard application " + application);
         } catch (KeycloakClients.ProvisioningFailed e) {
             throw new ApiError(502, "the identity provider refused the client: " + e.getMessage());
         }

@@ -40,7 +40,7 @@ public final class DevInitCommand implements Callable<Integer> {
         }
         DevIssuerFiles files = DevIssuerFiles.under(dataDir);
         DevSigningKey key = DevSigningKey.createOrLoad(files);
-        DevPolicyWriter writer = new DevPolicyWriter(base, files.policy(), () -> jwksUri, Duration.ofSeconds(1),
+        DevPolicyWriter writer = new DevPolicyWriter(base, files.policy(), () -> jwksUri, java.util.Optional.empty(), Duration.ofSeconds(1),
                 new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
         writer.refreshNow();
         var out = spec.commandLine().getOut();

@@ -31,7 +31,8 @@ public final class DevIssuerStackPart implements StackPart {
         jwks = new DevJwksServer("127.0.0.1", context.ports().devJwks(), key.publicJwks());
         DevJwksServer server = jwks;
         DevPolicyWriter writer = new DevPolicyWriter(context.policiesDir().resolve("authz.yaml"), files.policy(),
-                () -> DevIssuer.jwksUri(server.port()), Duration.ofSeconds(1), context.metrics().forServer("extauthz"));
+                () -> DevIssuer.jwksUri(server.port()), context.productIdp(), Duration.ofSeconds(1),
+                context.metrics().forServer("extauthz"));
         return List.of(jwks, writer);
     }
 

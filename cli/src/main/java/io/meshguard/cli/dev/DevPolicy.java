@@ -1,5 +1,6 @@
 package io.meshguard.cli.dev;
 
+import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import io.meshguard.extauthz.policy.PolicyInvalidException;
 import java.io.StringReader;
@@ -8,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -26,19 +28,24 @@ public final class DevPolicy {
 
     /**
      * The dev policy text for {@code baseText} (read from {@code baseName}), trusting the dev issuer's keys at
-     * {@code jwksUri}.
+     * {@code jwksUri}; with {@code productIdp}, the product routes also take its customers' clients' tokens.
      *
      * @throws PolicyInvalidException the base policy's own errors, or (should the merge ever produce one) the
      *     merged policy's
      */
-    public String compose(String baseName, String baseText, URI jwksUri) throws PolicyInvalidException {
+    public String compose(String baseName, String baseText, URI jwksUri, Optional<ProductIdp> productIdp)
+            throws PolicyInvalidException {
         parser.parse(baseName, new StringReader(baseText));
         Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()), new Representer(dumperOptions()), dumperOptions());
         @SuppressWarnings("unchecked")
         Map<String, Object> root = new LinkedHashMap<>((Map<String, Object>) yaml.load(baseText));
-        root.put("issuers", appended(root.get("issuers"), issuer(jwksUri)));
+        Object issuers = appended(root.get("issuers"), issuer(jwksUri));
+        if (productIdp.isPresent()) {
+            issuers = appended(issuers, customersIssuer(productIdp.get()));
+        }
+        root.put("issuers", issuers);
         // Appended last: routes match in order, so the demo route can never shadow a route of the base policy.
-        root.put("routes", appended(appended(root.get("routes"), demoRoute()), productsRoute()));
+        root.put("routes", appended(appended(root.get("routes"), demoRoute()), productsRoute(productIdp)));
         String text = header(baseName, jwksUri) + yaml.dump(root);
         parser.parse("dev policy from " + baseName, new StringReader(text));
         return text;
@@ -74,6 +81,30 @@ public final class DevPolicy {
         return m;
     }
 
+    /**
+     * The local realm's customers' clients (client-credentials tokens): the client is the caller ({@code azp}, which
+     * Keycloak sets on every access token) and its application's tenant is fixed in the client ({@code tenant},
+     * access KeycloakClients); only product routes name this issuer, where the subscription decides.
+     */
+    private static Map<String, Object> customersIssuer(ProductIdp idp) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", ProductIdp.POLICY_NAME);
+        m.put("issuer", idp.issuer());
+        m.put("jwks_uri", idp.jwksUri().toString());
+        m.put("audiences", List.of(idp.audience()));
+        m.put("algorithms", List.of("RS256"));
+        m.put("clock_skew", "30s");
+        m.put("required_claims", List.of("tenant"));
+        Map<String, Object> claims = new LinkedHashMap<>();
+        claims.put("subject", "sub");
+        claims.put("tenant", "tenant");
+        claims.put("client_id", "azp");
+        m.put("claims", claims);
+        m.put("jwks_cache_ttl", "1m");
+        m.put("jwks_refetch_min_interval", "5s");
+        return m;
+    }
+
     private static Map<String, Object> demoRoute() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", DevIssuer.DEMO_ROUTE);
@@ -88,9 +119,10 @@ public final class DevPolicy {
 
     /**
      * The rule the demo's product routes name: a live subscription admits the key (extauthz's subscription gate), and
-     * the rule keeps them to the local product hosts and to API keys.
+     * the rule keeps them to the local product hosts and to API keys, or, with the local Keycloak, also to its
+     * customers' clients' tokens (never the dev issuer's: a dev token names no application client).
      */
-    private static Map<String, Object> productsRoute() {
+    private static Map<String, Object> productsRoute(Optional<ProductIdp> productIdp) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", DevIssuer.PRODUCTS_ROUTE);
         Map<String, Object> match = new LinkedHashMap<>();
@@ -99,7 +131,12 @@ public final class DevPolicy {
         match.put("path_prefix", "/payments");
         match.put("methods", List.of("GET", "POST"));
         m.put("match", match);
-        m.put("auth", "apikey");
+        if (productIdp.isPresent()) {
+            m.put("auth", "jwt_or_apikey");
+            m.put("issuers", List.of(ProductIdp.POLICY_NAME));
+        } else {
+            m.put("auth", "apikey");
+        }
         m.put("products_only", true);
         return m;
     }

@@ -1,5 +1,6 @@
 package io.meshguard.cli.dev;
 
+import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.extauthz.policy.PolicyInvalidException;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
@@ -36,6 +37,7 @@ public final class DevPolicyWriter implements ServerComponent {
     private final Path base;
     private final Path target;
     private final Supplier<URI> jwksUri;
+    private final Optional<ProductIdp> productIdp;
     private final Duration interval;
     private final DevPolicy policy = new DevPolicy();
     private ScheduledExecutorService poller;
@@ -47,13 +49,16 @@ public final class DevPolicyWriter implements ServerComponent {
      * @param base the repository's {@code authz.yaml}
      * @param target where the dev policy is written
      * @param jwksUri where extauthz fetches the dev issuer's keys (asked at start: the JWKS port may be picked then)
+     * @param productIdp the issuer of customers' OAuth2 clients product routes also accept; empty: API keys only
      * @param interval how often the base is re-read
      * @param extauthzMeters extauthz's meter registry (its server view), where refused edits are counted
      */
-    public DevPolicyWriter(Path base, Path target, Supplier<URI> jwksUri, Duration interval, MeterRegistry extauthzMeters) {
+    public DevPolicyWriter(Path base, Path target, Supplier<URI> jwksUri, Optional<ProductIdp> productIdp,
+            Duration interval, MeterRegistry extauthzMeters) {
         this.base = base;
         this.target = target;
         this.jwksUri = jwksUri;
+        this.productIdp = productIdp;
         this.interval = interval;
         // Name and tags of runtime's PolicyWatcher reload counter: one series for "an authz edit was refused".
         this.refused = Counter.builder("meshguard.policy.reload")
@@ -124,7 +129,7 @@ public final class DevPolicyWriter implements ServerComponent {
             return false;
         }
         try {
-            DevIssuerFiles.writeAtomically(target, policy.compose(base.toString(), text, jwksUri.get()), "rw-r--r--");
+            DevIssuerFiles.writeAtomically(target, policy.compose(base.toString(), text, jwksUri.get(), productIdp), "rw-r--r--");
             lastProblem = Optional.empty();
         } catch (PolicyInvalidException e) {
             lastProblem = Optional.of(e.getMessage().strip().replace('\n', ' '));

@@ -53,6 +53,11 @@ public final class LocalIdp {
                 Optional.of(accessFile), true);
     }
 
+    /** Where the catalogue creates customers' OAuth2 clients, and the issuer extauthz trusts for their tokens. */
+    public ProductIdp productIdp() {
+        return ProductIdp.of(keycloak.baseUrl(), realm);
+    }
+
     /** What up.json says. */
     public UpIdp state() {
         return keycloak.state();

@@ -15,17 +15,21 @@ import java.util.Set;
  * client {@code meshguard-cli} (device grant; and, in this local realm only, the password grant so scripts and tests
  * can act as each persona), an audience mapper so access tokens carry the admin audience, a {@code groups} claim
  * (group names, not paths: what policies/access.yaml's {@code claims: [groups]} matches), and one demo user per role:
- * the platform roles once, the tenant roles in {@code acme} and in {@code globex}. Passwords and the console secret
- * are random at each start.
+ * the platform roles once, the tenant roles in {@code acme} and in {@code globex}; and the catalogue's provisioning
+ * client, which creates customers' OAuth2 clients. Passwords and secrets are random at each start.
  *
  * <p>A production realm is set up by the identity team instead (docs/operator-guide.md, "Access control"): no
  * password grant, no demo users.
  */
 public record LocalRealm(String name, String audience, String consoleClient, String consoleSecret, String cliClient,
-        List<DemoUser> users) {
+        String provisionerSecret, List<DemoUser> users) {
     public static final String NAME = "meshguard";
     public static final String CLI_CLIENT = "meshguard-cli";
     public static final String CONSOLE_CLIENT = "meshguard-console";
+    /** The catalogue's provisioning client: creates customers' OAuth2 clients (service account, manage-clients only). */
+    public static final String PROVISIONER_CLIENT = "meshguard-provisioner";
+    /** The audience customers' clients' access tokens carry: what extauthz's local issuer for product routes expects. */
+    public static final String PRODUCTS_AUDIENCE = "meshguard-products";
     /** Tenants of the demo users. */
     public static final List<String> TENANTS = List.of("acme", "globex");
 
@@ -53,7 +57,7 @@ public record LocalRealm(String name, String audience, String consoleClient, Str
             users.add(tenantUser(tenant, "customer-admin", "customer-admins"));
             users.add(tenantUser(tenant, "api-consumer", "consumers"));
         }
-        return new LocalRealm(NAME, audience, CONSOLE_CLIENT, secret(), CLI_CLIENT, users);
+        return new LocalRealm(NAME, audience, CONSOLE_CLIENT, secret(), CLI_CLIENT, secret(), users);
     }
 
     private static DemoUser tenantUser(String tenant, String role, String groupSuffix) {
@@ -93,7 +97,15 @@ public record LocalRealm(String name, String audience, String consoleClient, Str
         console.putArray("redirectUris").add("http://127.0.0.1/*").add("http://localhost/*");
         console.putObject("attributes").put("pkce.code.challenge.method", "S256");
         mappers(console);
+        // the catalogue creates customers' clients as this one (access KeycloakClients); its service account holds
+        // only realm-management's manage-clients and view-clients, as a production realm's would
+        clients.addObject().put("clientId", PROVISIONER_CLIENT).put("publicClient", false)
+                .put("secret", provisionerSecret).put("serviceAccountsEnabled", true)
+                .put("standardFlowEnabled", false).put("directAccessGrantsEnabled", false);
         ArrayNode userNodes = realm.putArray("users");
+        ObjectNode serviceAccount = userNodes.addObject().put("username", "service-account-" + PROVISIONER_CLIENT)
+                .put("enabled", true).put("serviceAccountClientId", PROVISIONER_CLIENT);
+        serviceAccount.putObject("clientRoles").putArray("realm-management").add("manage-clients").add("view-clients");
         for (DemoUser u : users) {
             ObjectNode node = userNodes.addObject();
             node.put("username", u.username()).put("enabled", true).put("email", u.username() + "@example.test")

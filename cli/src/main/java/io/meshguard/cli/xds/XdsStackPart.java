@@ -97,8 +97,10 @@ public final class XdsStackPart implements StackPart {
         xds.mountAdminApi(http, gate);
         extAuthz.server().mountAdminApis(http, gate);
         // the catalogue API (products, plans, subscriptions) on the same port, every change in the admin trail
+        // up --idp keycloak: customers' OAuth2 clients are created in its realm; plain up binds API keys only
         http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(context.dataSource()), gate, events,
-                java.time.Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue(), xds.productServing()));
+                java.time.Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue(),
+                context.productIdp().map(io.meshguard.cli.idp.ProductIdp::clients), xds.productServing()));
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;

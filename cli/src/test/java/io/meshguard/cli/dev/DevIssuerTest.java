@@ -64,7 +64,7 @@ class DevIssuerTest {
         DevSigningKey key = DevSigningKey.createOrLoad(files);
         jwks = new DevJwksServer("127.0.0.1", 0, key.publicJwks());
         jwks.start();
-        writer = new DevPolicyWriter(BASE_POLICY, files.policy(), () -> DevIssuer.jwksUri(jwks.port()), Duration.ofHours(1), meters);
+        writer = new DevPolicyWriter(BASE_POLICY, files.policy(), () -> DevIssuer.jwksUri(jwks.port()), Optional.empty(), Duration.ofHours(1), meters);
         writer.start();
         devServer = extauthz(files.policy());
         // The same server on the shipped policy: what a cluster runs.
@@ -284,7 +284,7 @@ class DevIssuerTest {
         Path target = dir.resolve("dev").resolve("authz.yaml");
         Files.createDirectories(target.getParent());
         SimpleMeterRegistry own = new SimpleMeterRegistry();
-        DevPolicyWriter w = new DevPolicyWriter(base, target, () -> DevIssuer.jwksUri(9180), Duration.ofHours(1), own);
+        DevPolicyWriter w = new DevPolicyWriter(base, target, () -> DevIssuer.jwksUri(9180), Optional.empty(), Duration.ofHours(1), own);
         w.start();
         try {
             String good = Files.readString(target);
@@ -314,7 +314,7 @@ class DevIssuerTest {
     @Test
     void devPolicyWriter_withoutABasePolicy_saysWhereItLooked(@TempDir Path dir) {
         Path missing = dir.resolve("authz.yaml");
-        DevPolicyWriter w = new DevPolicyWriter(missing, dir.resolve("out.yaml"), () -> DevIssuer.jwksUri(9180),
+        DevPolicyWriter w = new DevPolicyWriter(missing, dir.resolve("out.yaml"), () -> DevIssuer.jwksUri(9180), Optional.empty(),
                 Duration.ofHours(1), meters);
         assertThatThrownBy(w::start).hasMessageContaining("no authz policy at " + missing);
         assertThat(dir.resolve("out.yaml")).doesNotExist();

@@ -26,9 +26,10 @@ import java.util.TreeSet;
  * @param dlpSource the dlp.yaml the profiles came from, for messages
  * @param ownedHeaders the request headers the authz policy owns (extauthz's {@link OwnedHeaders}): no route may set
  *     or remove them
+ * @param productsOnlyRules the rules with {@code products_only: true} (they admit product routes only)
  */
 public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlpProfiles, String authzSource,
-        String dlpSource, Set<String> ownedHeaders) {
+        String dlpSource, Set<String> ownedHeaders, Set<String> productsOnlyRules) {
     public static final String AUTHZ_FILE = "authz.yaml";
     public static final String DLP_FILE = "dlp.yaml";
 
@@ -36,6 +37,7 @@ public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlp
         authzRules = Map.copyOf(authzRules);
         dlpProfiles = Set.copyOf(dlpProfiles);
         ownedHeaders = Set.copyOf(ownedHeaders);
+        productsOnlyRules = Set.copyOf(productsOnlyRules);
     }
 
     /** The names a route may give as its authz profile. */
@@ -45,14 +47,17 @@ public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlp
 
     public static ProfileCatalog of(AuthzPolicy authz, String authzSource, DlpPolicy dlp, String dlpSource) {
         Map<String, RouteMatch> rules = new LinkedHashMap<>();
+        Set<String> productsOnly = new TreeSet<>();
         for (RoutePolicy r : authz.routes()) {
-            rules.putIfAbsent(r.name(), r.match());
+            if (rules.putIfAbsent(r.name(), r.match()) == null && r.options().productsOnly()) {
+                productsOnly.add(r.name());
+            }
         }
         Set<String> profiles = new TreeSet<>();
         for (DlpPolicy.Profile p : dlp.profiles()) {
             profiles.add(p.name());
         }
-        return new ProfileCatalog(rules, profiles, authzSource, dlpSource, OwnedHeaders.of(authz).owned());
+        return new ProfileCatalog(rules, profiles, authzSource, dlpSource, OwnedHeaders.of(authz).owned(), productsOnly);
     }
 
     /**

@@ -71,7 +71,9 @@ public final class ProfileReferences {
             }
             String path = "routes[" + r.group() + "/" + r.name() + "]";
             RouteMatch rule = catalog.authzRules().get(r.authzProfile());
-            if (rule != null) {
+            if (rule != null && r.product().isPresent()) {
+                problems.addAll(productRoute(path, r, r.product().get(), rule, catalog));
+            } else if (rule != null) {
                 outside(config, r, rule).ifPresent(what -> problems.add(Problem.warning(path + ".authz_profile",
                         "route " + r.name() + " serves " + what + ", which authz rule '" + r.authzProfile()
                                 + "' does not allow: those requests are denied (outside_profile)")));
@@ -91,6 +93,36 @@ public final class ProfileReferences {
                         + r.dlpProfile() + "', which is not a profile in " + catalog.dlpSource()
                         + known(catalog.dlpProfiles())));
             }
+        }
+        return problems;
+    }
+
+    /**
+     * A product publish's route: a publish host or method outside the rule it names would be a product nobody can
+     * call (every request {@code outside_profile}), so it is an error and the publish is refused; a rule without
+     * {@code products_only} is a warning, because it also admits its credentials on the API's own hosts without any
+     * subscription, which a provider selling the API only through products does not want.
+     */
+    private static List<Problem> productRoute(String path, Route r, Route.ProductBinding product, RouteMatch rule,
+            ProfileCatalog catalog) {
+        List<Problem> problems = new ArrayList<>();
+        List<String> methods = r.match().methods().isEmpty() ? List.of("any method") : r.match().methods();
+        for (String method : methods) {
+            Optional<String> out = rule.outsideMethodOrHost(product.host(), method);
+            if (out.isPresent()) {
+                problems.add(Problem.error(path + ".authz_profile", "product publish " + product.publish()
+                        + " serves " + (out.get().equals("host") ? "host " + product.host() : "method " + method)
+                        + " through authz rule '" + r.authzProfile() + "', which does not allow it: every call of "
+                        + "operation " + product.operation() + " would be denied (outside_profile). Add the publish "
+                        + "host (or *.api.<domain>) and the method to the rule's match in " + catalog.authzSource()));
+                break;
+            }
+        }
+        if (!catalog.productsOnlyRules().contains(r.authzProfile())) {
+            problems.add(Problem.warning(path + ".authz_profile", "product publish " + product.publish()
+                    + " uses authz rule '" + r.authzProfile() + "', which is not products_only: the rule also "
+                    + "admits its credentials on the API's own hosts without a subscription (set products_only: true "
+                    + "on a rule of its own for product routes, docs/products.md)"));
         }
         return problems;
     }
