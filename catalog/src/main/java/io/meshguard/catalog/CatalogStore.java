@@ -302,7 +302,8 @@ public final class CatalogStore {
             }
             setState(c, "product_publish", "id = ?", lower(to), publishId);
             String group = strings(c, "select gateway_group from product_publish where id = ?", publishId).get(0);
-            ServedProduct moved = new ServedProduct(pub.id(), product.id(), group, pub.host(), product.operations());
+            ServedProduct moved = new ServedProduct(pub.id(), product.id(), group, pub.host(), pub.authMode(),
+                    product.operations());
             GatewayServing.Served served = gateway.serve(moved, to == PublishState.PUBLISHED, change);
             if (served.revision().isPresent()) {
                 try (PreparedStatement ps = c.prepareStatement("update product_publish set revision = ? where id = ?")) {
@@ -335,13 +336,14 @@ public final class CatalogStore {
 
     private static List<ServedProduct> servedProducts(Connection c) throws SQLException {
         List<ServedProduct> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("select pp.id, pp.product_id, pp.gateway_group, pp.host"
-                + " from product_publish pp join product p on p.id = pp.product_id"
+        try (PreparedStatement ps = c.prepareStatement("select pp.id, pp.product_id, pp.gateway_group, pp.host,"
+                + " pp.auth_mode from product_publish pp join product p on p.id = pp.product_id"
                 + " where pp.state = 'published' and p.state in ('published', 'deprecated') order by pp.id")) {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new ServedProduct(rs.getString(1), rs.getString(2), rs.getString(3),
-                            new PublishHost(rs.getString(4)), readOperations(c, rs.getString(2))));
+                            new PublishHost(rs.getString(4)), AuthMode.valueOf(rs.getString(5).toUpperCase(
+                                    java.util.Locale.ROOT)), readOperations(c, rs.getString(2))));
                 }
             }
         }

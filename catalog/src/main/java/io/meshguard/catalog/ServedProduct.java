@@ -8,13 +8,14 @@ import java.util.Objects;
  * The gateway controller compiles these into the group's revision ({@code io.meshguard.xds.product.ProductRoutes}).
  */
 public record ServedProduct(String publishId, String productId, String gatewayGroup, PublishHost host,
-                            List<Product.Operation> operations) {
+                            AuthMode authMode, List<Product.Operation> operations) {
 
     public ServedProduct {
         Objects.requireNonNull(publishId, "publishId");
         Objects.requireNonNull(productId, "productId");
         Objects.requireNonNull(gatewayGroup, "gatewayGroup");
         Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(authMode, "authMode");
         operations = List.copyOf(operations);
     }
 }

@@ -77,12 +77,14 @@ public record Route(
      * @param publish the product publish id, handed to extauthz as {@code meshguard.product_publish}
      * @param operation the product's operation id, handed as {@code meshguard.product_operation} (per-operation limits)
      * @param host {@code {product}.{environment}.{cluster-region}.api.{domain}}
+     * @param authMode the credentials the publish takes: {@code none}, {@code apikey} or {@code oauth2}
      */
-    public record ProductBinding(String publish, String operation, String host) {
+    public record ProductBinding(String publish, String operation, String host, String authMode) {
         public ProductBinding {
             java.util.Objects.requireNonNull(publish, "publish");
             java.util.Objects.requireNonNull(operation, "operation");
             java.util.Objects.requireNonNull(host, "host");
+            java.util.Objects.requireNonNull(authMode, "authMode");
         }
     }
 

@@ -104,7 +104,8 @@ public final class ProductRoutes {
                             new Route.Match(match.pathPrefix(), match.pathExact(), match.pathRegex(),
                                     op.method().equals("*") ? source.match().methods() : List.of(op.method()),
                                     source.match().headers()),
-                            new Route.ProductBinding(p.publishId(), op.id(), p.host().name()))));
+                            new Route.ProductBinding(p.publishId(), op.id(), p.host().name(),
+                                    p.authMode().name().toLowerCase(java.util.Locale.ROOT)))));
         }
         if (out.isEmpty()) {
             problems.add(Problem.error(at, "no route of API " + op.api() + " serves " + op.method() + " "

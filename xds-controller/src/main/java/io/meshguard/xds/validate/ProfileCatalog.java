@@ -2,6 +2,7 @@ package io.meshguard.xds.validate;
 
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.server.DlpPolicyFiles;
+import io.meshguard.extauthz.policy.AuthMode;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.OwnedHeaders;
 import io.meshguard.extauthz.policy.RouteMatch;
@@ -27,9 +28,10 @@ import java.util.TreeSet;
  * @param ownedHeaders the request headers the authz policy owns (extauthz's {@link OwnedHeaders}): no route may set
  *     or remove them
  * @param productsOnlyRules the rules with {@code products_only: true} (they admit product routes only)
+ * @param ruleAuth each rule's {@code auth} (which credentials it admits at all)
  */
 public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlpProfiles, String authzSource,
-        String dlpSource, Set<String> ownedHeaders, Set<String> productsOnlyRules) {
+        String dlpSource, Set<String> ownedHeaders, Set<String> productsOnlyRules, Map<String, AuthMode> ruleAuth) {
     public static final String AUTHZ_FILE = "authz.yaml";
     public static final String DLP_FILE = "dlp.yaml";
 
@@ -38,6 +40,7 @@ public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlp
         dlpProfiles = Set.copyOf(dlpProfiles);
         ownedHeaders = Set.copyOf(ownedHeaders);
         productsOnlyRules = Set.copyOf(productsOnlyRules);
+        ruleAuth = Map.copyOf(ruleAuth);
     }
 
     /** The names a route may give as its authz profile. */
@@ -48,16 +51,21 @@ public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlp
     public static ProfileCatalog of(AuthzPolicy authz, String authzSource, DlpPolicy dlp, String dlpSource) {
         Map<String, RouteMatch> rules = new LinkedHashMap<>();
         Set<String> productsOnly = new TreeSet<>();
+        Map<String, AuthMode> auth = new LinkedHashMap<>();
         for (RoutePolicy r : authz.routes()) {
-            if (rules.putIfAbsent(r.name(), r.match()) == null && r.options().productsOnly()) {
-                productsOnly.add(r.name());
+            if (rules.putIfAbsent(r.name(), r.match()) == null) {
+                auth.put(r.name(), r.auth());
+                if (r.options().productsOnly()) {
+                    productsOnly.add(r.name());
+                }
             }
         }
         Set<String> profiles = new TreeSet<>();
         for (DlpPolicy.Profile p : dlp.profiles()) {
             profiles.add(p.name());
         }
-        return new ProfileCatalog(rules, profiles, authzSource, dlpSource, OwnedHeaders.of(authz).owned(), productsOnly);
+        return new ProfileCatalog(rules, profiles, authzSource, dlpSource, OwnedHeaders.of(authz).owned(), productsOnly,
+                auth);
     }
 
     /**

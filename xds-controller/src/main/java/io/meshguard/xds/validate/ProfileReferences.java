@@ -118,6 +118,19 @@ public final class ProfileReferences {
                 break;
             }
         }
+        io.meshguard.extauthz.policy.AuthMode auth = catalog.ruleAuth().get(r.authzProfile());
+        boolean admits = switch (product.authMode()) {
+            case "apikey" -> auth == null || auth.acceptsApiKey();
+            case "oauth2" -> auth == null || auth.acceptsJwt();
+            default -> true;
+        };
+        if (!admits) {
+            problems.add(Problem.error(path + ".authz_profile", "product publish " + product.publish() + " takes "
+                    + product.authMode() + " credentials, but authz rule '" + r.authzProfile() + "' is auth: "
+                    + auth.yaml() + ": every call of operation " + product.operation() + " would be refused (401). "
+                    + "Name a rule that admits " + (product.authMode().equals("apikey") ? "API keys"
+                            : "the clients' tokens (jwt or jwt_or_apikey)") + " in " + catalog.authzSource()));
+        }
         if (!catalog.productsOnlyRules().contains(r.authzProfile())) {
             problems.add(Problem.warning(path + ".authz_profile", "product publish " + product.publish()
                     + " uses authz rule '" + r.authzProfile() + "', which is not products_only: the rule also "

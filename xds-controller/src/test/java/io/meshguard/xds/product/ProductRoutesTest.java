@@ -36,7 +36,7 @@ class ProductRoutesTest {
 
     private static ProductRoutes.Compiled compile(GatewayConfig config, Product.Operation... ops) {
         return ProductRoutes.compile(config, Map.of("dev", List.of(new ServedProduct("payments-dev-local", "payments",
-                "dev", HOST, List.of(ops)))));
+                "dev", HOST, io.meshguard.catalog.AuthMode.APIKEY, List.of(ops)))));
     }
 
     private static List<Route> productRoutes(ProductRoutes.Compiled c) {
@@ -55,7 +55,8 @@ class ProductRoutesTest {
         assertThat(r.match().methods()).containsExactly("GET");
         assertThat(r.destinations()).isEqualTo(charges.destinations());
         assertThat(r.authzProfile()).isEqualTo(charges.authzProfile());
-        assertThat(r.product()).contains(new Route.ProductBinding("payments-dev-local", "get-charge", HOST.name()));
+        assertThat(r.product()).contains(new Route.ProductBinding("payments-dev-local", "get-charge", HOST.name(),
+                "apikey"));
         assertThat(new ConfigValidator().validate(c.config()).valid()).as("the compiled config publishes").isTrue();
     }
 
@@ -105,7 +106,7 @@ class ProductRoutesTest {
         ProductRoutes.Compiled once = compile(config(charges), new Product.Operation("c", "payments", "POST",
                 "/charges"));
         ProductRoutes.Compiled twice = ProductRoutes.compile(once.config(), Map.of("dev", List.of(
-                new ServedProduct("payments-dev-local", "payments", "dev", HOST,
+                new ServedProduct("payments-dev-local", "payments", "dev", HOST, io.meshguard.catalog.AuthMode.APIKEY,
                         List.of(new Product.Operation("c", "payments", "POST", "/charges"))))));
         assertThat(twice.config()).isEqualTo(once.config());
         assertThat(productRoutes(ProductRoutes.compile(once.config(), Map.of()))).isEmpty();

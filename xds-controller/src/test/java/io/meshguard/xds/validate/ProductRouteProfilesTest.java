@@ -2,6 +2,7 @@ package io.meshguard.xds.validate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.extauthz.policy.AuthMode;
 import io.meshguard.extauthz.policy.PathMatch;
 import io.meshguard.extauthz.policy.RouteMatch;
 import io.meshguard.xds.model.GatewayConfig;
@@ -23,6 +24,10 @@ class ProductRouteProfilesTest {
 
     /** The API route and, beside it, the route a publish compiled from it onto its host. */
     private static GatewayConfig published(String profile, String method) {
+        return published(profile, method, "apikey");
+    }
+
+    private static GatewayConfig published(String profile, String method, String authMode) {
         GatewayConfig api = GatewayYaml.read("t.yaml", """
                 groups: [{name: edge, domain: bank.example}]
                 upstreams: [{name: svc, endpoints: [{address: 10.0.0.1, port: 8080}]}]
@@ -34,7 +39,7 @@ class ProductRouteProfilesTest {
         Route apiRoute = api.routes().get(0);
         Route product = apiRoute.asProduct("p-create-charge", new Route.Match(Optional.empty(),
                 Optional.of("/charges"), Optional.empty(), List.of(method), List.of()),
-                new Route.ProductBinding("payments-dev-local", "create-charge", HOST));
+                new Route.ProductBinding("payments-dev-local", "create-charge", HOST, authMode));
         return new GatewayConfig(api.groups(), api.upstreams(), api.apis(), List.of(apiRoute, product));
     }
 
@@ -44,7 +49,7 @@ class ProductRouteProfilesTest {
         RouteMatch apiHostOnly = new RouteMatch(Set.of("payments.bank.example"), new PathMatch.Prefix("/payments"),
                 Set.of());
         return new ProfileCatalog(Map.of("sold", products, "own-host", apiHostOnly), Set.of("default"), "authz.yaml",
-                "dlp.yaml", Set.of(), productsOnly);
+                "dlp.yaml", Set.of(), productsOnly, Map.of("sold", AuthMode.APIKEY, "own-host", AuthMode.JWT_OR_APIKEY));
     }
 
     private static List<Problem> productProblems(GatewayConfig config, ProfileCatalog catalog) {
@@ -75,6 +80,16 @@ class ProductRouteProfilesTest {
                     assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
                     assertThat(p.message()).contains("method DELETE");
                 });
+    }
+
+    @Test
+    void oauth2Publish_onARuleForApiKeysOnly_isAnError_andAnApiKeyPublishOnIt_isNot() {
+        assertThat(productProblems(published("sold", "POST", "oauth2"), catalog(Set.of("sold"))))
+                .singleElement().satisfies(p -> {
+                    assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
+                    assertThat(p.message()).contains("takes oauth2 credentials", "auth: apikey", "401");
+                });
+        assertThat(productProblems(published("sold", "POST", "apikey"), catalog(Set.of("sold")))).isEmpty();
     }
 
     @Test
