@@ -74,6 +74,14 @@ class JwkCorpusTest {
             };
             docs.add(new Doc(json, a.privateMembers() + (i % 4 == 1 || i % 4 == 2 ? b.privateMembers() : 0)));
         }
+        // issue 23: the same keys pasted as JSON text into a prompt's string (escaped quotes), as an LLM API gets them
+        for (int i = 0; i < 12; i++) {
+            Doc a = jwk(r, 2000 + i, i % 3 != 0);
+            String text = a.json().replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+                    .replace("\r", "\\r").replace("\t", "\\t");
+            docs.add(new Doc("{\"messages\":[{\"role\":\"user\",\"content\":\"" + ws(r).replace("\n", "\\n")
+                    .replace("\r", "\\r").replace("\t", "\\t") + text + "\"}]}", a.privateMembers()));
+        }
         return docs;
     }
 
