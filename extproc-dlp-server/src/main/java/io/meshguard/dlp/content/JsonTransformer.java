@@ -275,10 +275,7 @@ public final class JsonTransformer implements BodyTransformer {
                 out.write(c);
                 state = State.STRING;
                 if (jwk != null && !inKey) {
-                    // a value may be JSON text quoting a key: read as such until its first byte says otherwise
-                    nestedUndecided = true;
-                    nestedStart = out.size();
-                    nested.reset();
+                    nestedStarts();
                 }
                 if (jwk != null && !inKey && f != null && f.object) {
                     capture = f.member.equals("kty") ? Capture.KTY
@@ -491,6 +488,13 @@ public final class JsonTransformer implements BodyTransformer {
         }
     }
 
+    /** A value string starts: it may be JSON text quoting a key, read as such until its first byte says otherwise. */
+    private void nestedStarts() {
+        nestedUndecided = true;
+        nestedStart = out.size();
+        nested.reset();
+    }
+
     /** Decoded bytes of a value string that may be JSON text: kept while it is, within {@link NestedJwks#MAX_BYTES}. */
     private void nestedText(byte[] b, int off, int len) {
         if (nestedUndecided) {
@@ -573,7 +577,7 @@ public final class JsonTransformer implements BodyTransformer {
             hold(f);
         }
         capture = Capture.NONE;
-        if (!inKey) {
+        if (nestedCollecting || nestedUndecided) {
             nestedEnded();
         }
     }
