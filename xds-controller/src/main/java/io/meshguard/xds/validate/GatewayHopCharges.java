@@ -83,7 +83,7 @@ public final class GatewayHopCharges {
     private static void warn(AuthzPolicy authz, Route r, String upstream, RoutePolicy g, RoutePolicy s, Set<String> seen,
             List<Problem> out) {
         String path = "routes[" + r.group() + "/" + r.name() + "].authz_profile";
-        String behind = "upstream " + upstream + "'s sidecar decides route " + r.name() + "'s requests with rule '"
+        String behind = "the sidecar of upstream " + upstream + " decides route " + r.name() + "'s requests with rule '"
                 + s.name() + "'";
         String unprotected = "they are charged only there, and by no one when that workload has no meshguard check"
                 + " (label meshguard.io/protected=true)";
