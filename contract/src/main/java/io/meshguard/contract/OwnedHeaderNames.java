@@ -35,6 +35,31 @@ public final class OwnedHeaderNames {
             "x-user-scopes", "x-client-id", "x-auth-method", "x-auth-issuer", "x-auth-credential-id",
             "x-caller-type", "x-caller-principal");
 
+    /**
+     * The trusted gateway's verdict on the client address (set by its allow), which the workload's sidecar reads
+     * instead of re-deriving it; believed only on a gateway hop.
+     */
+    public static final String CLIENT_ADDRESS = "x-meshguard-client-address";
+
+    /**
+     * The quotas the trusted gateway's allow charged for the request (comma-separated names): the sidecar behind it
+     * skips exactly those on the gateway hop.
+     */
+    public static final String QUOTA_CHARGED = "x-meshguard-quota-charged";
+
+    /**
+     * The gateway rule that rate-limited the request (set by the trusted gateway's allow only then): the sidecar behind
+     * it does not count the request again.
+     */
+    public static final String RATE_LIMITED_AT = "x-meshguard-rate-limited-at";
+
+    /**
+     * What the trusted gateway's allow tells the sidecar behind it. extauthz believes them only on a gateway hop (a
+     * {@code mesh.trusted_gateways} peer carrying the gateway's identity headers) and removes or overwrites them on
+     * every allow, so neither a client nor a mesh pod can set them for the upstream or the next Check.
+     */
+    public static final List<String> GATEWAY_HOP = List.of(CLIENT_ADDRESS, QUOTA_CHARGED, RATE_LIMITED_AT);
+
     /** The peer certificate Istio's sidecars forward: who the caller is on the mesh hop. */
     public static final String PEER_CERTIFICATE = "x-forwarded-client-cert";
 

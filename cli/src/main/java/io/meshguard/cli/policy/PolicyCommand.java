@@ -1,7 +1,14 @@
 package io.meshguard.cli.policy;
 
 import io.meshguard.cli.xds.GatewayFile;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.server.AuthzPolicyFiles;
+import io.meshguard.runtime.policy.PolicyFiles;
+import io.meshguard.runtime.policy.PolicyInvalidException;
+import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.validate.ConfigValidator;
+import io.meshguard.xds.validate.GatewayHopCharges;
+import io.meshguard.xds.validate.ProfileCatalog;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -53,7 +60,8 @@ public final class PolicyCommand implements Runnable {
 
         @Option(names = "--gateway", paramLabel = "FILE.yaml", description = "Also check a gateway configuration "
                 + "(the format of `meshguard xds apply`): every authz and DLP profile its routes name must be "
-                + "defined in DIR, as the xDS controller requires before it publishes.")
+                + "defined in DIR, as the xDS controller requires before it publishes; warns where a route's requests are "
+                + "charged by a quota or rate limit only at the sidecar behind the gateway.")
         Path gateway;
 
         @Override
@@ -85,12 +93,18 @@ public final class PolicyCommand implements Runnable {
         private int checkGateway(PrintWriter out, PrintWriter err) {
             Optional<ConfigValidator> validator = GatewayFile.checkingProfiles(dir, err::println);
             try {
-                if (validator.isPresent() && GatewayFile.readValid(gateway, validator.get(), err::println).isPresent()) {
+                Optional<GatewayConfig> config = validator.isPresent()
+                        ? GatewayFile.readValid(gateway, validator.get(), err::println) : Optional.empty();
+                if (config.isPresent()) {
+                    AuthzPolicy authz = new AuthzPolicyFiles().parse(PolicyFiles.read(dir.resolve(ProfileCatalog.AUTHZ_FILE)));
+                    GatewayHopCharges.check(config.get(), authz).forEach(p -> err.println(gateway + ": " + p));
                     out.printf("ok  %s (every route's profiles are defined in %s)%n", gateway, dir);
                     return 0;
                 }
             } catch (IOException e) {
                 err.printf("%s: cannot read: %s%n", gateway, e.getMessage());
+            } catch (PolicyInvalidException e) {
+                e.errors().forEach(x -> err.println(x.toString())); // checked above: only a file changed meanwhile
             }
             return 1;
         }

@@ -1,6 +1,7 @@
 package io.meshguard.extauthz.decision;
 
 import io.meshguard.contract.CanonicalPath;
+import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.condition.Condition;
@@ -299,11 +300,8 @@ public final class AuthzEngine {
                 quota, gatewayHop, charged), limitedHere, r.name());
     }
 
-    /**
-     * Owned header a trusted gateway's allow sets when its rule rate-limited the request (the rule's name): the
-     * sidecar behind it then does not count the request again. Anyone else's copy is removed on every allow.
-     */
-    public static final String RATE_LIMITED_AT = "x-meshguard-rate-limited-at";
+    /** The gateway-hop header naming the gateway rule that rate-limited the request. */
+    private static final String RATE_LIMITED_AT = OwnedHeaderNames.RATE_LIMITED_AT;
 
     /** On an allow that this Check rate-limited, tells the hop behind so (it removes the header before the upstream). */
     private static Decision tellHopBehind(Decision d, boolean limitedHere, String rule) {

@@ -34,7 +34,7 @@ import java.util.Optional;
  */
 public final class ClientAddress {
     /** The gateway's verdict on the client address, handed to the workload's sidecar check. Owned by meshguard. */
-    public static final String HEADER = "x-meshguard-client-address";
+    public static final String HEADER = io.meshguard.contract.OwnedHeaderNames.CLIENT_ADDRESS;
     /** Set by the edge Envoy for external requests ({@code conn_manager_utility.cc}). */
     public static final String ENVOY_EXTERNAL_ADDRESS = "x-envoy-external-address";
 

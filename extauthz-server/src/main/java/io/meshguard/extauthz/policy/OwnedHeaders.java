@@ -39,11 +39,9 @@ public record OwnedHeaders(Set<String> owned) {
         owned.addAll(policy.headerContract().defaults().keySet());
         owned.addAll(policy.credentialHeaders());
         owned.add(policy.apiKeyHeader());
-        // the gateway's verdict on the client address: only meshguard's allow at the gateway may set it
-        owned.add(io.meshguard.extauthz.decision.ClientAddress.HEADER);
-        // which quotas the gateway charged: a forged list would let the sidecar skip its own charge
-        owned.add(io.meshguard.extauthz.quota.QuotaResponses.CHARGED);
-        owned.add(io.meshguard.extauthz.decision.AuthzEngine.RATE_LIMITED_AT);
+        // what the gateway tells the sidecar (client address, quotas charged, rule that rate-limited): only meshguard's
+        // allow at the gateway may set them, or a forged one would let the sidecar skip its own charge or limit
+        owned.addAll(io.meshguard.contract.OwnedHeaderNames.GATEWAY_HOP);
         return new OwnedHeaders(java.util.Collections.unmodifiableSet(owned));
     }
 

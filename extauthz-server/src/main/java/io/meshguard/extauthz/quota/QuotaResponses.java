@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.quota;
 
+import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HeaderMutation;
 import java.util.ArrayList;
@@ -22,12 +23,8 @@ public final class QuotaResponses {
     public static final String RESET = "x-quota-reset";
     public static final String NAME = "x-quota-name";
 
-    /**
-     * Request header the gateway's allow sets to the quotas it charged for the request (comma-separated). The sidecar
-     * behind it skips exactly those, and reads the header only on a gateway hop (a {@code mesh.trusted_gateways} peer
-     * carrying the gateway's identity headers); it is owned, so every other allow removes a client's or a pod's copy.
-     */
-    public static final String CHARGED = "x-meshguard-quota-charged";
+    /** The gateway-hop header naming the quotas the gateway charged ({@link OwnedHeaderNames#QUOTA_CHARGED}). */
+    private static final String CHARGED = OwnedHeaderNames.QUOTA_CHARGED;
 
     private QuotaResponses() {}
 

@@ -2,26 +2,24 @@ package io.meshguard.extauthz.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.GatewayChain;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.apikey.ApiKeyService;
 import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
 import io.meshguard.extauthz.decision.Decision;
-import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.decision.Reason;
 import io.meshguard.extauthz.decision.SecretFiles;
 import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
-import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.StringReader;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -41,13 +39,13 @@ class QuotaGatewayHopTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private static final String GATEWAY = "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway";
     private static final String POD = "spiffe://cluster.local/ns/shop/sa/cart";
 
     private final QuotaTestSupport.MovableClock clock = new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
     private AuthzPipeline pipeline;
+    private GatewayChain chain;
     private String key;
 
     @BeforeEach
@@ -80,6 +78,7 @@ class QuotaGatewayHopTest {
                   - {name: carts-daily, per: api_key, period: day, timezone: UTC, default_tier: free, limits: {free: 2},
                      routes: [edge-carts, carts-workload]}
                 """)));
+        chain = new GatewayChain(pipeline, "api.shop.example");
         key = new ApiKeyService(keys, clock).create("ci", "svc", "acme-" + UUID.randomUUID(), List.of(), List.of(), "free",
                 Optional.empty()).text();
     }
@@ -90,31 +89,13 @@ class QuotaGatewayHopTest {
     }
 
     private Decision check(String host, String path, String principal, Map<String, String> headers) {
-        List<String> kv = new ArrayList<>();
-        headers.forEach((k, v) -> {
-            kv.add(k);
-            kv.add(v);
-        });
-        return pipeline.decide(HttpRequestView.of(CheckRequests.of("GET", host, path, Fixtures.headers(kv.toArray(String[]::new)),
-                Map.of(), CheckRequests.Encoding.HEADER_MAP, principal, "10.0.0.9")));
+        return chain.check(host, path, principal, headers);
     }
 
     /** Client → gateway → sidecar; the sidecar's decision, or the gateway's when the gateway refused. */
     private Decision throughGateway(String service, String path, String... clientHeaders) {
-        Map<String, String> sent = new LinkedHashMap<>();
-        sent.put("x-api-key", key);
-        for (int i = 0; i < clientHeaders.length; i += 2) {
-            sent.put(clientHeaders[i], clientHeaders[i + 1]);
-        }
-        Decision edge = check("api.shop.example", path, "", sent);
-        if (!edge.allowed()) {
-            return edge;
-        }
-        // what Envoy forwards: the client's headers minus those removed, plus those the allow set (ext_authz.cc)
-        Map<String, String> forwarded = new LinkedHashMap<>(sent);
-        edge.headersRemoved().forEach(forwarded::remove);
-        forwarded.putAll(Fixtures.set(edge));
-        return check(service + ".shop.svc.cluster.local", path, GATEWAY, forwarded);
+        return chain.through(service + ".shop.svc.cluster.local", path,
+                GatewayChain.headers("x-api-key", key, clientHeaders));
     }
 
     @Test
@@ -132,7 +113,7 @@ class QuotaGatewayHopTest {
         Decision first = throughGateway("carts", "/carts/1");
         assertThat(first.allowed()).isTrue();
         assertThat(first.route()).contains("carts-workload");
-        assertThat(first.headersRemoved()).contains(QuotaResponses.CHARGED); // the upstream never sees it
+        assertThat(first.headersRemoved()).contains(OwnedHeaderNames.QUOTA_CHARGED); // the upstream never sees it
         assertThat(throughGateway("carts", "/carts/2").allowed()).isTrue(); // not double charged: 2 of 2
         Decision third = throughGateway("carts", "/carts/3");
         assertThat(third.allowed()).isFalse();
@@ -141,30 +122,30 @@ class QuotaGatewayHopTest {
 
     @Test
     void theGatewayNamesWhatItCharged_andAClientsOwnListIsReplaced() {
-        Decision edge = check("api.shop.example", "/carts/1", "", Map.of("x-api-key", key, QuotaResponses.CHARGED, "orders-daily"));
-        assertThat(Fixtures.set(edge)).containsEntry(QuotaResponses.CHARGED, "carts-daily");
-        Decision uncharged = check("api.shop.example", "/orders/1", "", Map.of("x-api-key", key, QuotaResponses.CHARGED, "orders-daily"));
+        Decision edge = check("api.shop.example", "/carts/1", "", Map.of("x-api-key", key, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
+        assertThat(Fixtures.set(edge)).containsEntry(OwnedHeaderNames.QUOTA_CHARGED, "carts-daily");
+        Decision uncharged = check("api.shop.example", "/orders/1", "", Map.of("x-api-key", key, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
         assertThat(uncharged.allowed()).isTrue();
-        assertThat(Fixtures.set(uncharged)).doesNotContainKey(QuotaResponses.CHARGED);
-        assertThat(uncharged.headersRemoved()).contains(QuotaResponses.CHARGED);
+        assertThat(Fixtures.set(uncharged)).doesNotContainKey(OwnedHeaderNames.QUOTA_CHARGED);
+        assertThat(uncharged.headersRemoved()).contains(OwnedHeaderNames.QUOTA_CHARGED);
     }
 
     @Test
     void aClientForgingTheHeaderThroughTheGateway_isStillChargedAtTheSidecar() {
         for (int i = 0; i < 2; i++) {
-            assertThat(throughGateway("orders", "/orders/" + i, QuotaResponses.CHARGED, "orders-daily").allowed()).isTrue();
+            assertThat(throughGateway("orders", "/orders/" + i, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily").allowed()).isTrue();
         }
-        assertThat(throughGateway("orders", "/orders/9", QuotaResponses.CHARGED, "orders-daily").reason())
+        assertThat(throughGateway("orders", "/orders/9", OwnedHeaderNames.QUOTA_CHARGED, "orders-daily").reason())
                 .isEqualTo(Reason.QUOTA_EXCEEDED);
     }
 
     @Test
     void aPodForgingTheHeader_isIgnoredAndOverwritten_andCharged() {
-        Map<String, String> forged = Map.of("x-api-key", key, QuotaResponses.CHARGED, "orders-daily,carts-daily");
+        Map<String, String> forged = Map.of("x-api-key", key, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily,carts-daily");
         Decision first = check("orders.shop.svc.cluster.local", "/orders/1", POD, forged);
         assertThat(first.allowed()).isTrue();
         // not a gateway hop: the pod's list is replaced by what this Check itself charged
-        assertThat(Fixtures.set(first)).containsEntry(QuotaResponses.CHARGED, "orders-daily");
+        assertThat(Fixtures.set(first)).containsEntry(OwnedHeaderNames.QUOTA_CHARGED, "orders-daily");
         assertThat(check("orders.shop.svc.cluster.local", "/orders/2", POD, forged).allowed()).isTrue();
         assertThat(check("orders.shop.svc.cluster.local", "/orders/3", POD, forged).reason()).isEqualTo(Reason.QUOTA_EXCEEDED);
     }

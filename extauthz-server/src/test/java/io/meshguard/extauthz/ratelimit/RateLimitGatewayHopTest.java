@@ -2,25 +2,22 @@ package io.meshguard.extauthz.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.GatewayChain;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.apikey.ApiKeyService;
 import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
-import io.meshguard.extauthz.decision.AuthzEngine;
 import io.meshguard.extauthz.decision.Decision;
-import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.decision.Reason;
 import io.meshguard.extauthz.decision.SecretFiles;
 import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import io.meshguard.extauthz.server.AuthzPipeline;
-import io.meshguard.extauthz.tools.CheckRequests;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.StringReader;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,12 +33,12 @@ import org.junit.jupiter.api.Test;
  * client's or a pod's copy of the owned header changes nothing.
  */
 class RateLimitGatewayHopTest {
-    private static final String GATEWAY = "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway";
     private static final String POD = "spiffe://cluster.local/ns/shop/sa/cart";
 
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
     private AuthzPipeline pipeline;
+    private GatewayChain chain;
     private String key;
 
     @BeforeEach
@@ -72,6 +69,7 @@ class RateLimitGatewayHopTest {
                     match: {hosts: [carts.shop.svc.cluster.local], path_prefix: /carts}
                     auth: apikey
                 """)));
+        chain = new GatewayChain(pipeline, "api.shop.example");
         key = new ApiKeyService(keys, Clock.systemUTC()).create("ci", "svc", "acme-" + UUID.randomUUID(), List.of(),
                 List.of(), "free", Optional.empty()).text();
     }
@@ -82,31 +80,13 @@ class RateLimitGatewayHopTest {
     }
 
     private Decision check(String host, String path, String principal, Map<String, String> headers) {
-        List<String> kv = new ArrayList<>();
-        headers.forEach((k, v) -> {
-            kv.add(k);
-            kv.add(v);
-        });
-        return pipeline.decide(HttpRequestView.of(CheckRequests.of("GET", host, path,
-                Fixtures.headers(kv.toArray(String[]::new)), Map.of(), CheckRequests.Encoding.HEADER_MAP, principal,
-                "10.0.0.9")));
+        return chain.check(host, path, principal, headers);
     }
 
     /** Client → gateway → sidecar; the sidecar's decision, or the gateway's when the gateway refused. */
     private Decision throughGateway(String service, String path, String... clientHeaders) {
-        Map<String, String> sent = new LinkedHashMap<>();
-        sent.put("x-api-key", key);
-        for (int i = 0; i < clientHeaders.length; i += 2) {
-            sent.put(clientHeaders[i], clientHeaders[i + 1]);
-        }
-        Decision edge = check("api.shop.example", path, "", sent);
-        if (!edge.allowed()) {
-            return edge;
-        }
-        Map<String, String> forwarded = new LinkedHashMap<>(sent);
-        edge.headersRemoved().forEach(forwarded::remove);
-        forwarded.putAll(Fixtures.set(edge));
-        return check(service + ".shop.svc.cluster.local", path, GATEWAY, forwarded);
+        return chain.through(service + ".shop.svc.cluster.local", path,
+                GatewayChain.headers("x-api-key", key, clientHeaders));
     }
 
     @Test
@@ -123,7 +103,7 @@ class RateLimitGatewayHopTest {
     void limitedAtTheGateway_isNotCountedAgainAtTheSidecar_andTheUpstreamNeverSeesTheHeader() {
         Decision first = throughGateway("carts", "/carts/1");
         assertThat(first.allowed()).isTrue();
-        assertThat(first.headersRemoved()).contains(AuthzEngine.RATE_LIMITED_AT);
+        assertThat(first.headersRemoved()).contains(OwnedHeaderNames.RATE_LIMITED_AT);
         assertThat(throughGateway("carts", "/carts/2").allowed()).as("2 of 2: not spent twice").isTrue();
         Decision third = throughGateway("carts", "/carts/3");
         assertThat(third.reason()).isEqualTo(Reason.RATE_LIMITED);
@@ -133,18 +113,18 @@ class RateLimitGatewayHopTest {
     @Test
     void aClientForgingTheHeaderThroughTheGateway_isStillLimitedAtTheSidecar() {
         for (int i = 0; i < 2; i++) {
-            assertThat(throughGateway("orders", "/orders/" + i, AuthzEngine.RATE_LIMITED_AT, "edge-orders")
+            assertThat(throughGateway("orders", "/orders/" + i, OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders")
                     .allowed()).isTrue();
         }
-        assertThat(throughGateway("orders", "/orders/9", AuthzEngine.RATE_LIMITED_AT, "edge-orders").reason())
+        assertThat(throughGateway("orders", "/orders/9", OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders").reason())
                 .isEqualTo(Reason.RATE_LIMITED);
     }
 
     @Test
     void aPodForgingTheHeader_isLimited_andItsCopyIsReplaced() {
-        Map<String, String> forged = Map.of("x-api-key", key, AuthzEngine.RATE_LIMITED_AT, "edge-orders");
+        Map<String, String> forged = Map.of("x-api-key", key, OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders");
         Decision first = check("orders.shop.svc.cluster.local", "/orders/1", POD, forged);
-        assertThat(Fixtures.set(first)).containsEntry(AuthzEngine.RATE_LIMITED_AT, "orders-workload");
+        assertThat(Fixtures.set(first)).containsEntry(OwnedHeaderNames.RATE_LIMITED_AT, "orders-workload");
         assertThat(check("orders.shop.svc.cluster.local", "/orders/2", POD, forged).allowed()).isTrue();
         assertThat(check("orders.shop.svc.cluster.local", "/orders/3", POD, forged).reason())
                 .isEqualTo(Reason.RATE_LIMITED);

@@ -53,6 +53,11 @@ public final class ByteSink {
         }
     }
 
+    /** Keeps only the first {@code n} bytes written since the last drain. */
+    void truncate(int n) {
+        len = n;
+    }
+
     /** Drops the first {@code n} bytes written since the last drain, keeping the rest in order. */
     void dropFirst(int n) {
         System.arraycopy(buf, n, buf, 0, len - n);

@@ -64,10 +64,13 @@ public final class JsonTransformer implements BodyTransformer {
 
         /** For an array: the key of the member it is the value of (context for its elements), else empty. */
         final String label;
+        /** An object in an {@code oth} array: a multi-prime RSA key's other prime, private whatever the kty. */
+        final boolean otherPrime;
 
-        Frame(boolean object, String label) {
+        Frame(boolean object, String label, boolean otherPrime) {
             this.object = object;
             this.label = label;
+            this.otherPrime = otherPrime;
         }
     }
 
@@ -113,6 +116,13 @@ public final class JsonTransformer implements BodyTransformer {
     private int captureStart;
     private final ByteSink value = new ByteSink(64);
     private boolean valueTooLong;
+    /** A value string whose decoded bytes so far are white space: it may still turn out to be JSON text. */
+    private boolean nestedUndecided;
+    /** A value string read as JSON text ({@link NestedJwks}): its decoded bytes are kept, its output held. */
+    private boolean nestedCollecting;
+    /** Where that string's contents start in {@link #out}. */
+    private int nestedStart;
+    private final ByteSink nested = new ByteSink(64);
     /** Set when a JWK finding blocks: what is held is dropped, never written. */
     private boolean dropHeld;
     private final EncodedTextScan strings;
@@ -218,7 +228,8 @@ public final class JsonTransformer implements BodyTransformer {
                     return;
                 }
                 Frame parent = stack.peek();
-                stack.push(new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : ""));
+                stack.push(new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : "",
+                        c == '{' && parent != null && !parent.object && parent.label.equals("oth")));
                 out.write(c);
             }
             case '}', ']' -> {
@@ -263,9 +274,13 @@ public final class JsonTransformer implements BodyTransformer {
                 stringScanStarted = false; // started with the first piece that needs a scan
                 out.write(c);
                 state = State.STRING;
+                if (jwk != null && !inKey) {
+                    nestedStarts();
+                }
                 if (jwk != null && !inKey && f != null && f.object) {
                     capture = f.member.equals("kty") ? Capture.KTY
-                            : JwkMembers.mayBePrivate(f.member) ? Capture.PRIVATE : Capture.NONE;
+                            : JwkMembers.mayBePrivate(f.member) || (f.otherPrime && JwkMembers.isOtherPrimeMember(f.member))
+                                    ? Capture.PRIVATE : Capture.NONE;
                     if (capture != Capture.NONE) {
                         value.reset();
                         valueTooLong = false;
@@ -456,16 +471,95 @@ public final class JsonTransformer implements BodyTransformer {
                 System.arraycopy(b, off, keyBytes, keyLen, len);
                 keyLen += len;
             }
-        } else if (capture != Capture.NONE && !valueTooLong) {
-            if (value.size() + len > (capture == Capture.KTY ? MAX_KTY : JwkMembers.MAX_VALUE)) {
-                valueTooLong = true;
-                if (capture == Capture.PRIVATE) {
-                    capture = Capture.NONE; // longer than any key member: not held
+        } else {
+            if (capture != Capture.NONE && !valueTooLong) {
+                if (value.size() + len > (capture == Capture.KTY ? MAX_KTY : JwkMembers.MAX_VALUE)) {
+                    valueTooLong = true;
+                    if (capture == Capture.PRIVATE) {
+                        capture = Capture.NONE; // longer than any key member: not held
+                    }
+                } else {
+                    value.write(b, off, len);
                 }
-            } else {
-                value.write(b, off, len);
+            }
+            if (nestedUndecided || nestedCollecting) {
+                nestedText(b, off, len);
             }
         }
+    }
+
+    /** A value string starts: it may be JSON text quoting a key, read as such until its first byte says otherwise. */
+    private void nestedStarts() {
+        nestedUndecided = true;
+        nestedStart = out.size();
+        nested.reset();
+    }
+
+    /** Decoded bytes of a value string that may be JSON text: kept while it is, within {@link NestedJwks#MAX_BYTES}. */
+    private void nestedText(byte[] b, int off, int len) {
+        if (nestedUndecided) {
+            int k = off;
+            while (k < off + len && (b[k] == ' ' || b[k] == '\t' || b[k] == '\n' || b[k] == '\r')) {
+                k++;
+            }
+            if (k < off + len) {
+                nestedUndecided = false;
+                nestedCollecting = NestedJwks.opensJson(b[k]);
+            }
+        }
+        if ((!nestedUndecided && !nestedCollecting) || nested.size() + len > NestedJwks.MAX_BYTES) {
+            // not JSON text, or longer than read as such: the string's text scan is all it gets
+            nestedUndecided = false;
+            nestedCollecting = false;
+            nested.reset();
+            return;
+        }
+        nested.write(b, off, len);
+    }
+
+    /**
+     * The value string that was JSON text has ended (its contents are {@code out[nestedStart, size)}): the private
+     * members of keys in it are found as in the body itself, and replaced where they stand.
+     */
+    private void nestedEnded() {
+        boolean text = nestedCollecting;
+        nestedUndecided = false;
+        nestedCollecting = false;
+        if (!text || blocked != null) {
+            nested.reset();
+            return;
+        }
+        List<NestedJwks.Found> found = NestedJwks.inText(nested.array(), nested.size());
+        nested.reset();
+        if (found.isEmpty()) {
+            return;
+        }
+        byte[] region = java.util.Arrays.copyOfRange(out.array(), nestedStart, out.size());
+        for (NestedJwks.Found k : found) {
+            Optional<Finding> f = jwk.finding(k.value(), 0, k.value().length, 1.0, hasher);
+            if (f.isEmpty()) {
+                continue;
+            }
+            listener.onFinding(f.get(), path());
+            if (f.get().action() == ActionKind.BLOCK) {
+                if (blocked == null) {
+                    blocked = f.get();
+                }
+                dropHeld = true;
+                return;
+            }
+            if (f.get().action() != ActionKind.ALERT) {
+                byte[] r = jwk.replacement(k.value(), 0, k.value().length, f.get());
+                for (int level = 0; level <= k.level(); level++) {
+                    ByteSink esc = new ByteSink(r.length + 16);
+                    JsonEscapes.escape(r, esc);
+                    r = esc.drain();
+                }
+                region = NestedReplace.all(region, k.value(), r);
+            }
+        }
+        out.truncate(nestedStart);
+        out.write(region);
     }
 
     /** The current string's contents are all written to {@link #out} (its closing quote is not). */
@@ -483,6 +577,9 @@ public final class JsonTransformer implements BodyTransformer {
             hold(f);
         }
         capture = Capture.NONE;
+        if (nestedCollecting || nestedUndecided) {
+            nestedEnded();
+        }
     }
 
     /** The key a value of frame {@code f} is under: the object's member, or the member an array is the value of. */
@@ -498,7 +595,9 @@ public final class JsonTransformer implements BodyTransformer {
         Held h = new Held(f, f.member, captureStart, out.size(),
                 java.util.Arrays.copyOf(value.array(), value.size()), path(), offset);
         held.add(h);
-        if (f.kty != null) {
+        if (f.otherPrime && JwkMembers.isOtherPrimeMember(h.member)) {
+            decide(h, true);
+        } else if (f.kty != null) {
             decide(h, JwkMembers.isPrivate(f.kty, h.member));
         } else {
             undecided++;
@@ -565,13 +664,16 @@ public final class JsonTransformer implements BodyTransformer {
                 }
             }
         }
-        if (dropHeld || (blocked != null && (!held.isEmpty() || capture == Capture.PRIVATE))) {
+        if (dropHeld || (blocked != null && (!held.isEmpty() || capture == Capture.PRIVATE || nestedHolds()))) {
             out.reset();
             held.clear();
             return;
         }
         // Output up to the first member still waiting (or being read) passes; the rest stays.
         int upTo = capture == Capture.PRIVATE ? captureStart : out.size();
+        if (nestedHolds()) {
+            upTo = Math.min(upTo, nestedStart); // a string that may be JSON text quoting a key is held until it ends
+        }
         int done = 0;
         for (; done < held.size(); done++) {
             Held h = held.get(done);
@@ -609,6 +711,11 @@ public final class JsonTransformer implements BodyTransformer {
             h.end -= at;
         }
         captureStart -= at;
+        nestedStart -= at;
+    }
+
+    private boolean nestedHolds() {
+        return state == State.STRING && (nestedUndecided || nestedCollecting);
     }
 
     /** Keys go into audit locations; a key that could itself be sensitive (long, digit-heavy) is replaced by *. */
@@ -673,6 +780,8 @@ public final class JsonTransformer implements BodyTransformer {
     public void finish() {
         if (blocked != null) {
             capture = Capture.NONE;
+            nestedUndecided = false;
+            nestedCollecting = false;
             settle();
             return;
         }
@@ -700,6 +809,8 @@ public final class JsonTransformer implements BodyTransformer {
             }
         }
         capture = Capture.NONE;
+        nestedUndecided = false; // an unterminated string holds nothing back at the end
+        nestedCollecting = false;
         failClosed();
         settle();
     }

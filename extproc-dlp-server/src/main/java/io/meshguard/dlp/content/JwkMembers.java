@@ -2,7 +2,8 @@ package io.meshguard.dlp.content;
 
 /**
  * Which members of a JSON Web Key are private key material (RFC 7518 §6.2.2 EC {@code d}, §6.3.2 RSA {@code d p q dp
- * dq qi}, §6.4.1 oct {@code k}; RFC 8037 §2 OKP {@code d}; the AKP draft's {@code priv}). An object is a JWK when it
+ * dq qi}, §6.4.1 oct {@code k}; RFC 8037 §2 OKP {@code d}; the AKP draft's {@code priv}; and the {@code r d t} of
+ * each object in a multi-prime RSA key's {@code oth} array, §6.3.2.7, whatever the key's kty says). An object is a JWK when it
  * has a {@code kty} string member (RFC 7517 §4.1: required in every JWK); public members ({@code n e x y crv}) are
  * never findings, so a JWKS endpoint's answer passes.
  */
@@ -18,6 +19,17 @@ final class JwkMembers {
     static boolean mayBePrivate(String member) {
         return switch (member) {
             case "d", "p", "q", "dp", "dq", "qi", "k", "priv" -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Whether {@code member} of an object in an {@code oth} array is private: a multi-prime RSA key's other prime
+     * ({@code r}), its CRT exponent ({@code d}) and coefficient ({@code t}), RFC 7518 §6.3.2.7.
+     */
+    static boolean isOtherPrimeMember(String member) {
+        return switch (member) {
+            case "r", "d", "t" -> true;
             default -> false;
         };
     }

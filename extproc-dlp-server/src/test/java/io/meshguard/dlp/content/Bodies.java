@@ -54,6 +54,19 @@ final class Bodies {
         return new Result(all.toString(StandardCharsets.UTF_8), findings, t.blockedBy().orElse(null));
     }
 
+    /** The output of {@code input} written as two chunks, split before byte {@code at}. */
+    static String twoChunks(Factory f, ActionKind action, byte[] input, int at) {
+        ByteSink out = new ByteSink();
+        BodyTransformer t = f.create(rules(action), HASHER, out, FindingListener.NONE);
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        t.write(input, 0, at);
+        all.writeBytes(out.drain());
+        t.write(input, at, input.length - at);
+        t.finish();
+        all.writeBytes(out.drain());
+        return all.toString(StandardCharsets.UTF_8);
+    }
+
     static Result whole(Factory f, ActionKind action, String input) {
         return run(f, rules(action), input.getBytes(StandardCharsets.UTF_8), null, 0);
     }

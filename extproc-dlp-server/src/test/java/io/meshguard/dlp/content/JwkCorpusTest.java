@@ -74,6 +74,14 @@ class JwkCorpusTest {
             };
             docs.add(new Doc(json, a.privateMembers() + (i % 4 == 1 || i % 4 == 2 ? b.privateMembers() : 0)));
         }
+        // issue 23: the same keys pasted as JSON text into a prompt's string (escaped quotes), as an LLM API gets them
+        for (int i = 0; i < 12; i++) {
+            Doc a = jwk(r, 2000 + i, i % 3 != 0);
+            String text = a.json().replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+                    .replace("\r", "\\r").replace("\t", "\\t");
+            docs.add(new Doc("{\"messages\":[{\"role\":\"user\",\"content\":\"" + ws(r).replace("\n", "\\n")
+                    .replace("\r", "\\r").replace("\t", "\\t") + text + "\"}]}", a.privateMembers()));
+        }
         return docs;
     }
 
@@ -86,16 +94,8 @@ class JwkCorpusTest {
             assertThat(count(whole.text(), "[REDACTED:private_key]")).isEqualTo(doc.privateMembers());
             byte[] b = doc.json().getBytes(StandardCharsets.UTF_8);
             for (int split = 1; split < b.length; split += 1) {
-                ByteSink out = new ByteSink();
-                JsonTransformer t = new JsonTransformer(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out,
-                        FindingListener.NONE);
-                java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
-                t.write(b, 0, split);
-                all.writeBytes(out.drain());
-                t.write(b, split, b.length - split);
-                t.finish();
-                all.writeBytes(out.drain());
-                assertThat(all.toString(StandardCharsets.UTF_8)).as("split %d", split).isEqualTo(whole.text());
+                assertThat(Bodies.twoChunks(JsonTransformer::new, ActionKind.REDACT, b, split)).as("split %d", split)
+                        .isEqualTo(whole.text());
             }
             for (int max = 1; max < 8; max++) {
                 assertThat(Bodies.run(JsonTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A JWK private key in a JSON response, its private member before its kty and the body cut into small chunks, through
  * the real server in FULL_DUPLEX_STREAMED: blocked (the fixture's default profile blocks private_key) with no byte of
- * the key sent on, while a JWKS endpoint's public keys pass unchanged.
+ * the key sent on — also when the key is quoted as JSON text inside a string — while a JWKS endpoint's public keys
+ * pass unchanged.
  */
 class JwkThroughServerTest {
     private static final String D = "ujEzElxkO2qWzEBazI83Jt6k_CiI-eKijdFzcZaES7K";
@@ -52,6 +53,21 @@ class JwkThroughServerTest {
         String body = "{\"keys\":[{\"d\":\"" + D + "\",\"crv\":\"P-256\",\"x\":\"" + X + "\",\"y\":\"" + X
                 + "\",\"kty\":\"EC\"}]}";
         for (int chunk : new int[] {1, 5, 13, 64}) {
+            List<ProcessingResponse> answers = respond(body, chunk);
+            assertThat(answers.get(answers.size() - 1).hasImmediateResponse()).as("chunk %d", chunk).isTrue();
+            String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
+            for (int k = 0; k + 6 <= D.length(); k++) {
+                assertThat(sent).as("chunk %d", chunk).doesNotContain(D.substring(k, k + 6));
+            }
+        }
+    }
+
+    @Test
+    void privateJwk_quotedAsJsonTextInAString_inSmallChunks_isBlocked_noByteOfTheKeySent() throws Exception {
+        // issue 23: a key pasted into a message's text, its quotes escaped, as an LLM API answer or prompt carries it
+        String body = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"{\\\"d\\\":\\\"" + D
+                + "\\\",\\\"crv\\\":\\\"P-256\\\",\\\"x\\\":\\\"" + X + "\\\",\\\"kty\\\":\\\"EC\\\"}\"}}]}";
+        for (int chunk : new int[] {1, 7, 64}) {
             List<ProcessingResponse> answers = respond(body, chunk);
             assertThat(answers.get(answers.size() - 1).hasImmediateResponse()).as("chunk %d", chunk).isTrue();
             String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
