@@ -302,13 +302,7 @@ public final class JsonTransformer implements BodyTransformer {
             return escape(b, i, end);
         }
         int run = i;
-        while (i < end) {
-            byte c = b[i];
-            if (c == '"' || c == '\\') {
-                break;
-            }
-            i++;
-        }
+        i = io.meshguard.dlp.detect.Simd.quoteOrBackslash(b, i, end);
         if (!stringScanStarted && i < end && b[i] == '"' && !rules.mayFind(b, run, i - run)) {
             // The whole string is here, unescaped, and holds no byte any detector needs: copy it as it is.
             out.write(b, run, i - run);
