@@ -18,7 +18,8 @@ final class AllowList {
     /** The last bytes of the allowed values, a bit per byte value (the empty value has none). */
     private final long[] lastBytes;
     /** Normalized copy of the value being checked: the only state, so one per stream ({@link #newStream}). */
-    private byte[] scratch = new byte[64];
+    private byte[] scratch = EMPTY;
+    private static final byte[] EMPTY = new byte[0];
 
     AllowList(DetectorRule rule) {
         this.rule = rule;
@@ -119,7 +120,7 @@ final class AllowList {
     /** Whether the value without its spaces and dashes is one of {@link #values}. */
     private boolean isValue(byte[] b, int s, int e) {
         if (scratch.length < e - s) {
-            scratch = new byte[e - s];
+            scratch = new byte[Math.max(64, e - s)];
         }
         int n = 0;
         for (int k = s; k < e; k++) {
