@@ -31,8 +31,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Memory per open, long-lived SSE stream: opens N ext_proc streams (request headers, response headers of a
- * {@code text/event-stream} answer, one FULL_DUPLEX_STREAMED chunk that holds a sensitive value, answered and masked)
- * and keeps them all open, then measures the live heap after a full GC and divides by N. Done for the DLP server and,
+ * {@code text/event-stream} answer, one FULL_DUPLEX_STREAMED chunk whose token holds a phone number) and keeps them all
+ * open, then measures the live heap after a full GC and divides by N; then ends every stream and counts the answers
+ * whose event came back masked. Done for the DLP server and,
  * in the same run, for the pass-through ext_proc server on the same runtime wiring (the gRPC stream's own cost, client
  * side included, since both run in this process): the difference is what the DLP server holds per stream. Streams
  * refused by {@code grpc.max_concurrent_calls} are counted. A benchmark, not a test.
@@ -67,7 +68,7 @@ DlpAuditSink.NONE, new SimpleMeterRegistry());
         Result dlpResult = hold("DLP server", dlp.grpcPort(), streams, channels, chunk, Integer.getInteger("hold", 0));
         dlp.close();
         System.out.println();
-        System.out.println("| server | streams held | refused | chunk answers | of them masked | live heap per stream |");
+        System.out.println("| server | streams held | refused | body answers | with the value masked | live heap per stream |");
         System.out.println("|---|---:|---:|---:|---:|---:|");
         for (Result r : List.of(passResult, dlpResult)) {
             System.out.printf("| %s | %d | %d | %d | %d | %.1f KB |%n", r.name(), r.held(), r.refused(), r.bodyAnswers(),
@@ -175,6 +176,17 @@ DlpAuditSink.NONE, new SimpleMeterRegistry());
             System.out.printf("holding for %d s (pid %d)%n", holdSeconds, ProcessHandle.current().pid());
             Thread.sleep(holdSeconds * 1000L);
         }
+        // then every stream ends (the event stream's last event): what was held back is answered, masked
+        int bodiesBefore = bodies.get();
+        byte[] done = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
+        for (StreamObserver<ProcessingRequest> o : open) {
+            o.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
+                    .setBody(ByteString.copyFrom(done)).setEndOfStream(true)).build());
+        }
+        for (int k = 0; k < 600 && bodies.get() - bodiesBefore < held; k++) {
+            Thread.sleep(100);
+        }
+        r = new Result(name, held, r.refused(), bodies.get(), masked.get(), r.bytesPerStream());
         for (StreamObserver<ProcessingRequest> o : open) {
             try {
                 o.onCompleted();

@@ -45,9 +45,12 @@ final class AllowList {
         lastBytes = compiled.lastBytes;
     }
 
-    /** The same compiled list with its own scratch buffer, for another stream. */
+    /**
+     * The same compiled list with its own scratch buffer, for another stream; an empty list never touches its scratch,
+     * so every stream shares the compiled one (most rules have no allow-list: a held stream keeps no copy of them).
+     */
     AllowList newStream() {
-        return new AllowList(this);
+        return empty ? this : new AllowList(this);
     }
 
     private static byte[][] asciiBytes(java.util.List<String> list, boolean lower) {
