@@ -112,7 +112,7 @@ DlpAuditSink.NONE, new SimpleMeterRegistry());
                         bodies.incrementAndGet();
                         String body = r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse()
                                 .getBody().toStringUtf8();
-                        if (body.contains("data:") && !body.contains("010-1234-5678")) {
+                        if (body.contains("\"choices\"") && !body.contains("010-1234-5678")) { // the token's event, masked
                             masked.incrementAndGet();
                         }
                     }

@@ -627,6 +627,12 @@ public final class JsonTransformer implements BodyTransformer {
     }
 
     private void flushNumber() {
+        if (!rules.mayFind(number.array(), 0, number.size())) {
+            // no recognizer could report anything in it (an id, a price): it goes on as it came, unscanned
+            out.write(number.array(), 0, number.size());
+            number.reset();
+            return;
+        }
         byte[] n = number.drain();
         numberScanner.reset();
         Frame f = stack.peek();
