@@ -139,8 +139,8 @@ final class DirectionState {
         passesOnceBinary = container == Container.SNIFF && decoder == null && charset == null;
         Container chosen = container;
         java.nio.charset.Charset decodeFrom = charset;
-        // Made at the first body byte: a direction without a body (a GET, or request headers with end_of_stream)
-        // holds no scanner for its stream's life, which is most of a held event stream's memory.
+        // Made by bodyFollows() when the headers say a body comes, else never: a direction without a body (a GET,
+        // request headers with end_of_stream) holds no scanner for its stream's life.
         makeTransformer = () -> transformer(chosen, decodeFrom, contentType, p, parts, hasher, listener, transformers);
     }
 
@@ -163,6 +163,16 @@ final class DirectionState {
             transformer = new io.meshguard.dlp.content.TranscodingTransformer(charset, transformer);
         }
         return transformer;
+    }
+
+    /**
+     * A body follows the headers (they did not end the stream): the transformer is made now, in the headers phase and
+     * under its deadline, as for every body; only a direction without a body keeps none.
+     */
+    void bodyFollows() {
+        if (plan == Plan.SCAN) {
+            transformer();
+        }
     }
 
     /** This direction's transformer, made at its first use. */
