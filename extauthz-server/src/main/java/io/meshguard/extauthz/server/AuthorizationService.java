@@ -44,7 +44,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final MeterRegistry registry;
     private final Timer latency;
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
-    private final Map<String, Counter[]> decisionCounters = new ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.atomic.AtomicReferenceArray<Counter>> decisionCounters =
+            new ConcurrentHashMap<>();
     private final ProfileLabels unknownProfileLabels = new ProfileLabels(32);
     private final Map<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
     private final Counter unknownProfileChecks;
@@ -188,9 +189,10 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
      */
     private Counter counter(Decision d) {
         String route = d.route().orElse("none");
-        Counter[] slots = decisionCounters.computeIfAbsent(route, r -> new Counter[Reason.values().length * 2]);
+        java.util.concurrent.atomic.AtomicReferenceArray<Counter> slots = decisionCounters.computeIfAbsent(route,
+                r -> new java.util.concurrent.atomic.AtomicReferenceArray<>(Reason.values().length * 2));
         int slot = d.reason().ordinal() * 2 + (d.allowed() ? 1 : 0);
-        Counter c = slots[slot];
+        Counter c = slots.get(slot);
         if (c == null) {
             // registering is idempotent: two Checks racing here get the same meter from the registry
             c = Counter.builder("meshguard_authz_decisions_total")
@@ -199,7 +201,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                     .tag("reason", d.reason().code())
                     .tag("route", route)
                     .register(registry);
-            slots[slot] = c;
+            slots.set(slot, c);
         }
         return c;
     }
