@@ -458,8 +458,15 @@ public final class AuditEvent {
             if (!truncated.isEmpty()) {
                 all.put("_truncated", List.copyOf(truncated));
             }
+            if (all.isEmpty()) {
+                return new AuditEvent(this, "{}");
+            }
+            Optional<String> flat = FlatJson.write(all);
+            if (flat.isPresent()) {
+                return new AuditEvent(this, flat.get());
+            }
             try {
-                return new AuditEvent(this, all.isEmpty() ? "{}" : JSON.writeValueAsString(all));
+                return new AuditEvent(this, JSON.writeValueAsString(all));
             } catch (JsonProcessingException e) {
                 throw new IllegalArgumentException("audit details cannot be written as JSON: " + e.getMessage(), e);
             }

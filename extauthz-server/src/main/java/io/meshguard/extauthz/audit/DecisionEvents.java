@@ -58,7 +58,9 @@ public final class DecisionEvents {
         return new AuthzDecisionEvent(time, d.requestId(), traceId(request), id.flatMap(Identity::tenant),
                 id.map(Identity::subject), id.flatMap(Identity::clientId), setByMeshguard(d, "x-dwp-source"),
                 setByMeshguard(d, "x-dwp-caller-type"), request.method(), request.host(), path, d.route(), d.status(),
-                d.allowed() ? "allow" : "deny", d.reason().code(), latencyMicros, Map.copyOf(details));
+                d.allowed() ? "allow" : "deny", d.reason().code(), latencyMicros,
+                // nobody else holds the map: a view keeps it in insertion order and costs no second hashing pass
+                java.util.Collections.unmodifiableMap(details));
     }
 
     private static Optional<String> setByMeshguard(Decision d, String header) {

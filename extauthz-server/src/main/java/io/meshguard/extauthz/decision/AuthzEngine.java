@@ -48,6 +48,9 @@ public final class AuthzEngine {
     private final RateLimiter limiter;
     private final SecretFiles secrets;
     private final OwnedHeaders owned;
+    /** Credential headers, the API-key header and the owned headers, distinct, in the order they are removed. */
+    private final String[] removable;
+    private final Set<String> removableSet;
     /** Host/path selection, and the rules a gateway route names ({@code meshguard.authz_profile}) by one lookup. */
     private final RouteIndex routes;
     private final Clock clock;
@@ -83,6 +86,11 @@ public final class AuthzEngine {
         this.limiter = limiter;
         this.secrets = secrets;
         this.owned = OwnedHeaders.of(policy);
+        Set<String> names = new LinkedHashSet<>(policy.credentialHeaders());
+        names.add(policy.apiKeyHeader());
+        names.addAll(owned.owned());
+        this.removable = names.toArray(String[]::new);
+        this.removableSet = Set.copyOf(names);
         this.routes = RouteIndex.of(policy.routes());
     }
 
@@ -593,7 +601,7 @@ public final class AuthzEngine {
     private Decision allow(HttpRequestView request, RoutePolicy route, Optional<Identity> who, Reason reason, boolean cached,
             Map<String, String> responseHeaders) {
         IdentityHeaders names = policy.identityHeaders();
-        Map<String, HeaderMutation> set = new LinkedHashMap<>();
+        Map<String, HeaderMutation> set = new LinkedHashMap<>(32);
         if (who.isPresent() && who.get().authMethod().equals(MeshCaller.MTLS)) {
             // a workload called with its mTLS identity: no user, the peer says who it is
             Identity id = who.get();
@@ -644,23 +652,16 @@ public final class AuthzEngine {
                 }
             }
         }
-        // Envoy applies headers_to_remove after the sets: remove only what we do not set ourselves
-        Set<String> remove = new LinkedHashSet<>();
-        for (String c : policy.credentialHeaders()) {
-            if (!set.containsKey(c)) {
-                remove.add(c);
-            }
-        }
-        if (!set.containsKey(policy.apiKeyHeader())) {
-            remove.add(policy.apiKeyHeader());
-        }
-        for (String n : owned.owned()) {
+        // Envoy applies headers_to_remove after the sets: remove only what we do not set ourselves. The policy's
+        // removable names (credentials, API key, owned; distinct, in that order) are worked out once per policy.
+        List<String> remove = new ArrayList<>(removable.length + 4);
+        for (String n : removable) {
             if (!set.containsKey(n)) {
                 remove.add(n);
             }
         }
         for (String n : request.headers().keySet()) {
-            if (!set.containsKey(n) && owned.strip(n, route.options().passHeaders())) {
+            if (!set.containsKey(n) && !removableSet.contains(n) && owned.strip(n, route.options().passHeaders())) {
                 remove.add(n);
             }
         }

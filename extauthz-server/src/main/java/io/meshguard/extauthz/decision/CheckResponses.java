@@ -20,6 +20,9 @@ import java.util.Map;
  * goes in {@code denied_response.status} (Envoy ignores the gRPC code for it) and the gRPC status is non-OK.
  */
 public final class CheckResponses {
+    private static final HeaderOptions OPTIONS = new HeaderOptions();
+    private static final Status OK = Status.newBuilder().setCode(Code.OK_VALUE).build();
+
     private CheckResponses() {}
 
     public static CheckResponse toResponse(Decision d) {
@@ -29,16 +32,7 @@ public final class CheckResponses {
     private static CheckResponse allow(Decision d) {
         OkHttpResponse.Builder ok = OkHttpResponse.newBuilder();
         for (HeaderMutation m : d.headersSet()) {
-            HeaderValueOption.Builder option = HeaderValueOption.newBuilder()
-                    .setHeader(HeaderValue.newBuilder().setKey(m.name()).setValue(m.value()));
-            if (m.mode() == HeaderMutation.Mode.OVERWRITE) {
-                option.setAppend(BoolValue.of(false))
-                        .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
-            } else {
-                // no 'append' here: Envoy would let it win over append_action and overwrite the client's value
-                option.setAppendAction(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT);
-            }
-            ok.addHeaders(option);
+            ok.addHeaders(OPTIONS.of(m));
         }
         ok.addAllHeadersToRemove(d.headersRemoved());
         // Rate-limit headers for the client: Envoy keeps response_headers_to_add and applies them to the upstream's
@@ -55,7 +49,7 @@ public final class CheckResponses {
                 .setHeader(HeaderValue.newBuilder().setKey("x-request-id").setValue(d.requestId()))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT));
         return CheckResponse.newBuilder()
-                .setStatus(Status.newBuilder().setCode(Code.OK_VALUE))
+                .setStatus(OK)
                 .setOkResponse(ok)
                 .build();
     }

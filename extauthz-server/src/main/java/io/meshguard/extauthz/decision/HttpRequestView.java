@@ -37,12 +37,30 @@ public record HttpRequestView(
     public static HttpRequestView of(CheckRequest request) {
         AttributeContext attrs = request.getAttributes();
         AttributeContext.HttpRequest http = attrs.getRequest().getHttp();
-        Map<String, List<String>> headers = new LinkedHashMap<>();
-        http.getHeadersMap().forEach((k, v) -> add(headers, k, v));
-        // Envoy's map form joins repeated headers with ','; only there does a comma mean "sent twice"
-        java.util.Set<String> joined = new java.util.HashSet<>();
-        http.getHeadersMap().keySet().forEach(k -> joined.add(k.toLowerCase(Locale.ROOT)));
-        for (HeaderValue hv : http.getHeaderMap().getHeadersList()) {
+        Map<String, String> mapForm = http.getHeadersMap();
+        List<HeaderValue> lines = http.getHeaderMap().getHeadersList();
+        Map<String, List<String>> headers = new LinkedHashMap<>(capacity(mapForm.size() + lines.size()));
+        // Envoy's map form joins repeated headers with ','; only there does a comma mean "sent twice". Envoy copies
+        // its header map's keys as they are (CheckRequestUtils::setHttpRequest in
+        // source/extensions/filters/common/ext_authz/check_request_utils.cc), and its codecs keep keys lower-case,
+        // so the map's own key set is usually the set asked about, taken without a copy; other keys are lowered.
+        boolean allLower = true;
+        for (Map.Entry<String, String> e : mapForm.entrySet()) {
+            String key = e.getKey().toLowerCase(Locale.ROOT);
+            allLower &= key.equals(e.getKey());
+            add(headers, key, e.getValue());
+        }
+        java.util.Set<String> joined;
+        if (mapForm.isEmpty()) {
+            joined = java.util.Set.of();
+        } else if (allLower) {
+            joined = java.util.Collections.unmodifiableSet(mapForm.keySet());
+        } else {
+            java.util.Set<String> lowered = new java.util.HashSet<>();
+            mapForm.keySet().forEach(k -> lowered.add(k.toLowerCase(Locale.ROOT)));
+            joined = java.util.Collections.unmodifiableSet(lowered);
+        }
+        for (HeaderValue hv : lines) {
             String value = hv.getRawValue().isEmpty() ? hv.getValue() : hv.getRawValue().toString(StandardCharsets.UTF_8);
             add(headers, hv.getKey(), value);
         }
@@ -61,12 +79,23 @@ public record HttpRequestView(
             target = CanonicalPath.refusedHost(rawPath, canonicalHost.problem().get());
         }
         return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), canonicalHost.host(), target.path(), headers,
-                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, java.util.Set.copyOf(joined),
+                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, joined,
                 target, queryOf(rawPath));
     }
 
     private static void add(Map<String, List<String>> headers, String key, String value) {
-        headers.computeIfAbsent(key.toLowerCase(Locale.ROOT), k -> new ArrayList<>(1)).add(value);
+        String name = key.toLowerCase(Locale.ROOT);
+        List<String> values = headers.get(name);
+        if (values == null) {
+            values = new ArrayList<>(1);
+            headers.put(name, values);
+        }
+        values.add(value);
+    }
+
+    /** A hash map's initial capacity that holds {@code n} entries without growing. */
+    private static int capacity(int n) {
+        return n < 3 ? 4 : (int) (n / 0.75f) + 1;
     }
 
     /** All values sent for a header (Envoy's map form may have joined several into one, comma-separated). */

@@ -44,6 +44,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final MeterRegistry registry;
     private final Timer latency;
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.atomic.AtomicReferenceArray<Counter>> decisionCounters =
+            new ConcurrentHashMap<>();
     private final ProfileLabels unknownProfileLabels = new ProfileLabels(32);
     private final Map<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
     private final Counter unknownProfileChecks;
@@ -181,14 +183,26 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                 .register(registry));
     }
 
+    /**
+     * The decision's counter: per route, one slot per (reason, result), so a Check finds its counter with one map
+     * probe on the route name and no key built.
+     */
     private Counter counter(Decision d) {
         String route = d.route().orElse("none");
-        String key = d.allowed() + "|" + d.reason().code() + "|" + route;
-        return decisions.computeIfAbsent(key, k -> Counter.builder("meshguard_authz_decisions_total")
-                .description("Check decisions by result, reason and route")
-                .tag("result", d.allowed() ? "allow" : "deny")
-                .tag("reason", d.reason().code())
-                .tag("route", route)
-                .register(registry));
+        java.util.concurrent.atomic.AtomicReferenceArray<Counter> slots = decisionCounters.computeIfAbsent(route,
+                r -> new java.util.concurrent.atomic.AtomicReferenceArray<>(Reason.values().length * 2));
+        int slot = d.reason().ordinal() * 2 + (d.allowed() ? 1 : 0);
+        Counter c = slots.get(slot);
+        if (c == null) {
+            // registering is idempotent: two Checks racing here get the same meter from the registry
+            c = Counter.builder("meshguard_authz_decisions_total")
+                    .description("Check decisions by result, reason and route")
+                    .tag("result", d.allowed() ? "allow" : "deny")
+                    .tag("reason", d.reason().code())
+                    .tag("route", route)
+                    .register(registry);
+            slots.set(slot, c);
+        }
+        return c;
     }
 }

@@ -7,8 +7,14 @@ public final class ByteSink {
     private byte[] buf;
     private int len;
 
+    private static final byte[] NONE = new byte[0];
+
+    /**
+     * Room for 1 KiB once something is written: the buffer is made at the first write, so the sinks of a stream that
+     * is only held open (an event stream waiting for its next token, a direction without a body) cost no buffer.
+     */
     public ByteSink() {
-        this(1024);
+        buf = NONE;
     }
 
     /** With room for {@code capacity} bytes before it grows (small sinks for small texts). */
@@ -40,7 +46,7 @@ public final class ByteSink {
         byte[] out = Arrays.copyOf(buf, len);
         len = 0;
         if (buf.length > 1 << 20) {
-            buf = new byte[1024];
+            buf = NONE;
         }
         return out;
     }
@@ -49,7 +55,7 @@ public final class ByteSink {
     void reset() {
         len = 0;
         if (buf.length > 1 << 20) {
-            buf = new byte[1024];
+            buf = NONE;
         }
     }
 
@@ -76,7 +82,7 @@ public final class ByteSink {
 
     private void ensure(int cap) {
         if (cap > buf.length) {
-            buf = Arrays.copyOf(buf, Math.max(cap, buf.length * 2));
+            buf = Arrays.copyOf(buf, Math.max(Math.max(cap, 1024), buf.length * 2));
         }
     }
 }

@@ -317,13 +317,7 @@ public final class JsonTransformer implements BodyTransformer {
             return escape(b, i, end);
         }
         int run = i;
-        while (i < end) {
-            byte c = b[i];
-            if (c == '"' || c == '\\') {
-                break;
-            }
-            i++;
-        }
+        i = io.meshguard.dlp.detect.Simd.quoteOrBackslash(b, i, end);
         if (!stringScanStarted && i < end && b[i] == '"' && !rules.mayFind(b, run, i - run)) {
             // The whole string is here, unescaped, and holds no byte any detector needs: copy it as it is.
             out.write(b, run, i - run);
@@ -740,6 +734,12 @@ public final class JsonTransformer implements BodyTransformer {
     }
 
     private void flushNumber() {
+        if (!rules.mayFind(number.array(), 0, number.size())) {
+            // no recognizer could report anything in it (an id, a price): it goes on as it came, unscanned
+            out.write(number.array(), 0, number.size());
+            number.reset();
+            return;
+        }
         byte[] n = number.drain();
         numberScanner.reset();
         Frame f = stack.peek();

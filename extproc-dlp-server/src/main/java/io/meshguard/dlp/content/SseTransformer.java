@@ -59,7 +59,8 @@ public final class SseTransformer implements BodyTransformer {
     private final Deque<Queued> queue = new ArrayDeque<>();
     // Keyed by the stream's name: the map's iteration order decides in which order streams are finished.
     private final Map<String, ChoiceStream> streams = new HashMap<>();
-    private final StreamScanner oneShot;
+    /** Made at the first value that needs a scan of its own: most event streams carry none (a held stream's memory). */
+    private StreamScanner oneShot;
     private final AloneOutput alone = new AloneOutput();
     /** The private_key detector when this scan runs it (JWK private members in payloads), else null. */
     private final ValueRule jwk;
@@ -390,7 +391,6 @@ public final class SseTransformer implements BodyTransformer {
         this.hasher = hasher;
         this.out = out;
         this.listener = listener;
-        this.oneShot = new StreamScanner(rules, hasher, alone);
         this.jwk = rules.valueRule(BuiltinDetector.PRIVATE_KEY).orElse(null);
     }
 
@@ -789,6 +789,9 @@ public final class SseTransformer implements BodyTransformer {
         if (!keyed && len <= MAX_CLEAN && seenClean(b, off, len)) {
             alone.bytes.write(b, off, len);
             return false;
+        }
+        if (oneShot == null) {
+            oneShot = new StreamScanner(rules, hasher, alone);
         }
         oneShot.reset();
         if (keyed) {

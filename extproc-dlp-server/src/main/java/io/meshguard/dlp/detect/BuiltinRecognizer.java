@@ -257,6 +257,23 @@ public final class BuiltinRecognizer implements Recognizer {
         return digits >= 4 || (digits > 0 && len >= MIN_IBAN) || (disguised != null && disguised.mayFind(b, off, len));
     }
 
+    /**
+     * What {@link #mayFind} says true on, as bytes and a run: a digit, {@code @ : + -} (a dash counts alone, as
+     * five dashes need one), a token run of {@value #MIN_SECRET_TOKEN} bytes, and the disguised digits' lead bytes.
+     */
+    @Override
+    public boolean describeStarts(TriggerTable table) {
+        boolean[] single = new boolean[256];
+        boolean[] token = new boolean[256];
+        for (int c = 0; c < 256; c++) {
+            single[c] = (MAY[c] & (MAY_DIGIT | MAY_DASH | MAY_NOW)) != 0;
+            token[c] = (MAY[c] & MAY_TOKEN) != 0;
+        }
+        table.single(single);
+        table.run(token, MIN_SECRET_TOKEN);
+        return disguised == null || disguised.describeStarts(table);
+    }
+
     private static final int MAY_DIGIT = 1;
     private static final int MAY_TOKEN = 2;
     private static final int MAY_DASH = 4;

@@ -41,6 +41,11 @@ final class ByteFinder {
     private final long so1;
     private final long so2;
 
+    /** Adds this finder's starts to {@code table}: what {@link #next} stops at, as a pair of byte sets. */
+    void describeTo(TriggerTable table) {
+        table.pair(first, second);
+    }
+
     /** @param second bytes that may follow; null when any byte may */
     ByteFinder(boolean[] first, boolean[] second) {
         this(first, second, tests(first));

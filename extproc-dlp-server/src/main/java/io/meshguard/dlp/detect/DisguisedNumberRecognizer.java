@@ -384,6 +384,13 @@ final class DisguisedNumberRecognizer implements Recognizer {
     }
 
 
+    /** {@link #mayFind} looks only where {@code leads} stops. */
+    @Override
+    public boolean describeStarts(TriggerTable table) {
+        leads.describeTo(table);
+        return true;
+    }
+
     /**
      * True when the text holds a decimal digit of another script ({@link #standsFor}: Nd, any non-ASCII one). A
      * disguised number without one is written in ASCII digits, at least {@link #MIN_DIGITS} of them, for which the

@@ -100,6 +100,13 @@ public final class KeywordRecognizer implements Recognizer {
         return new KeywordRecognizer(this);
     }
 
+    /** {@link #mayFind} looks only where {@code starts} stops. */
+    @Override
+    public boolean describeStarts(TriggerTable table) {
+        starts.describeTo(table);
+        return true;
+    }
+
     /** Whether any keyword occurs in the text (word boundaries aside). */
     @Override
     public boolean mayFind(byte[] b, int off, int len) {

@@ -28,6 +28,15 @@ public interface Recognizer {
         return true;
     }
 
+    /**
+     * Tells {@code table} which bytes, byte pairs or runs may start a candidate of this recognizer, so that its
+     * {@link #mayFind} false answers follow from the table's; false when it cannot say (the table then always answers
+     * true). The default says nothing.
+     */
+    default boolean describeStarts(TriggerTable table) {
+        return false;
+    }
+
     /** The largest number of bytes before a candidate's start that this recognizer reads. */
     default int lookBehind() {
         return 8;

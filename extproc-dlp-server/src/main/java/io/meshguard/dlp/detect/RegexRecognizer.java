@@ -111,6 +111,13 @@ public final class RegexRecognizer implements Recognizer {
         return true;
     }
 
+    /** {@link #mayFind} looks only where {@code starts} stops. */
+    @Override
+    public boolean describeStarts(TriggerTable table) {
+        starts.describeTo(table);
+        return true;
+    }
+
     /** Whether a match could start anywhere in the text: a first byte followed by the literal prefix. */
     @Override
     public boolean mayFind(byte[] b, int off, int len) {

@@ -32,6 +32,43 @@ public final class Simd {
         return SimdKernels.leadBytes(b, i);
     }
 
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+    private static final long QUOTES = ONES * '"';
+    private static final long BACKSLASHES = ONES * '\\';
+
+    /**
+     * The first index in {@code [from, to)} holding {@code "} or {@code \}, or {@code to}: a JSON string's plain
+     * run, a vector a step (or eight bytes a step in a {@code long} on the portable path), then byte by byte.
+     */
+    public static int quoteOrBackslash(byte[] b, int from, int to) {
+        int i = from;
+        if (LANES > 0) {
+            for (; i + LANES <= to; i += LANES) {
+                long hit = SimdKernels.quotesOrBackslashes(b, i);
+                if (hit != 0) {
+                    return i + Long.numberOfTrailingZeros(hit);
+                }
+            }
+        }
+        for (; i + 8 <= to; i += 8) {
+            long x = (long) LONGS.get(b, i);
+            long q = x ^ QUOTES;
+            long s = x ^ BACKSLASHES;
+            // a zero byte in q or s (the classic has-zero test; exact for the lowest one, which is all we use)
+            long hit = ((q - ONES) & ~q | (s - ONES) & ~s) & HIGHS;
+            if (hit != 0) {
+                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            }
+        }
+        while (i < to && b[i] != '"' && b[i] != '\\') {
+            i++;
+        }
+        return i;
+    }
+
     /** How the searches run, for the startup log: "64-byte vectors" or "portable (...)". */
     public static String describe() {
         if (LANES > 0) {

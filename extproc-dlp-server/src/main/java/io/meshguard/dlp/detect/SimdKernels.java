@@ -44,6 +44,12 @@ final class SimdKernels {
                 | x.eq((byte) '_').toLong() | x.eq((byte) '~').toLong();
     }
 
+    /** {@code "} and {@code \}: where a JSON string's plain run ends. */
+    static long quotesOrBackslashes(byte[] b, int i) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        return x.eq((byte) '"').toLong() | x.eq((byte) '\\').toLong();
+    }
+
     /** The bytes equal to one of {@code v0 v1 v2} once or-ed with {@code o0 o1 o2} (0x20 folds ASCII case). */
     static long anyOf(byte[] b, int i, byte o0, byte v0, byte o1, byte v1, byte o2, byte v2) {
         ByteVector x = ByteVector.fromArray(SPECIES, b, i);

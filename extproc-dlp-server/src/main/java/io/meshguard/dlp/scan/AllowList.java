@@ -18,7 +18,8 @@ final class AllowList {
     /** The last bytes of the allowed values, a bit per byte value (the empty value has none). */
     private final long[] lastBytes;
     /** Normalized copy of the value being checked: the only state, so one per stream ({@link #newStream}). */
-    private byte[] scratch = new byte[64];
+    private byte[] scratch = EMPTY;
+    private static final byte[] EMPTY = new byte[0];
 
     AllowList(DetectorRule rule) {
         this.rule = rule;
@@ -44,9 +45,12 @@ final class AllowList {
         lastBytes = compiled.lastBytes;
     }
 
-    /** The same compiled list with its own scratch buffer, for another stream. */
+    /**
+     * The same compiled list with its own scratch buffer, for another stream; an empty list never touches its scratch,
+     * so every stream shares the compiled one (most rules have no allow-list: a held stream keeps no copy of them).
+     */
     AllowList newStream() {
-        return new AllowList(this);
+        return empty ? this : new AllowList(this);
     }
 
     private static byte[][] asciiBytes(java.util.List<String> list, boolean lower) {
@@ -119,7 +123,7 @@ final class AllowList {
     /** Whether the value without its spaces and dashes is one of {@link #values}. */
     private boolean isValue(byte[] b, int s, int e) {
         if (scratch.length < e - s) {
-            scratch = new byte[e - s];
+            scratch = new byte[Math.max(64, e - s)];
         }
         int n = 0;
         for (int k = s; k < e; k++) {

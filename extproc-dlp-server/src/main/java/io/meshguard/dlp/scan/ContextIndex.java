@@ -26,7 +26,17 @@ final class ContextIndex {
     /** Bytes per block of {@link #index}'s word-start listing. */
     private static final int BLOCK = 512;
     /** The word starts of one block: at most eight per eight bytes, and three written past the last. */
-    private final int[] probeAt = new int[BLOCK + 8];
+    /** Positions listed for probing; made at the first text long enough to need it (most held streams never do). */
+    private int[] probeAt;
+
+    private int[] probeAt() {
+        int[] at = probeAt;
+        if (at == null) {
+            at = new int[BLOCK + 8];
+            probeAt = at;
+        }
+        return at;
+    }
 
     ContextIndex(ContextWords cw) {
         this(cw, Simd.LANES > 0);
@@ -77,7 +87,7 @@ final class ContextIndex {
             // an ASCII letter after a non-letter, or a UTF-8 lead byte. In prose that is about one byte in five.
             // The positions of a block of words are listed first, then probed: a loop over each word's few
             // positions would end at an unpredictable count, a mispredicted branch for about every word.
-            final int[] at = probeAt;
+            final int[] at = probeAt();
             // The letter flags of the previous eight bytes, so that the byte before each position is known without
             // a second load: at first only the byte before i, in the top byte.
             long lastLetters = i + 8 <= end ? letters(b[i - 1] & 0xffL) << 56 : 0;
@@ -131,7 +141,7 @@ final class ContextIndex {
      */
     private int indexByVectors(byte[] b, int n, int i, int end, long base) {
         final int lanes = Simd.LANES;
-        final int[] at = probeAt;
+        final int[] at = probeAt();
         if (i + lanes > end) {
             return i;
         }
@@ -154,7 +164,7 @@ final class ContextIndex {
 
     /** Records the words starting at the first {@code m} positions of {@link #probeAt}. */
     private void addWordsAtListed(byte[] b, int n, int m, long base) {
-        final int[] at = probeAt;
+        final int[] at = probeAt();
         // The filter keeps the starts that pass it in place, without a branch (about one in ten passes, at no
         // predictable place); only those are looked up.
         int passed = 0;

@@ -7,6 +7,7 @@ import io.meshguard.dlp.detect.KeywordRecognizer;
 import io.meshguard.dlp.detect.PatternBounds;
 import io.meshguard.dlp.detect.Recognizer;
 import io.meshguard.dlp.detect.RegexRecognizer;
+import io.meshguard.dlp.detect.TriggerTable;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -131,8 +132,8 @@ public final class ScanRules {
      * Everything worked out from the rules once, for every stream to share: nothing in it is written after it is
      * built. The recognizers are never scanned with themselves (only their stateless mayFind is called).
      */
-    private record Compiled(List<Recognizer> recognizers, ContextWords contextWords, Replacements[] replacements,
-            AllowList[] allowLists, DetectorRule[] rules) {}
+    private record Compiled(List<Recognizer> recognizers, TriggerTable triggers, ContextWords contextWords,
+            Replacements[] replacements, AllowList[] allowLists, DetectorRule[] rules) {}
 
     private volatile Compiled compiled;
 
@@ -142,7 +143,12 @@ public final class ScanRules {
      * starts), so callers with many short texts (JSON keys and values, numbers) pass those through without a scan.
      */
     public boolean mayFind(byte[] b, int off, int len) {
-        for (Recognizer r : compiled().recognizers()) {
+        Compiled c = compiled();
+        // one pass for every recognizer first: most JSON keys and values stop here
+        if (!c.triggers().mayFind(b, off, len)) {
+            return false;
+        }
+        for (Recognizer r : c.recognizers()) {
             if (r.mayFind(b, off, len)) {
                 return true;
             }
@@ -162,7 +168,8 @@ public final class ScanRules {
     private Compiled compiled() {
         Compiled c = compiled;
         if (c == null) {
-            c = new Compiled(compileRecognizers(), new ContextWords(rules.stream().map(DetectorRule::context).toList()),
+            List<Recognizer> recognizers = compileRecognizers();
+            c = new Compiled(recognizers, TriggerTable.of(recognizers), new ContextWords(rules.stream().map(DetectorRule::context).toList()),
                     rules.stream().map(r -> new Replacements(r.action(), r.name())).toArray(Replacements[]::new),
                     rules.stream().map(AllowList::new).toArray(AllowList[]::new),
                     rules.toArray(DetectorRule[]::new));

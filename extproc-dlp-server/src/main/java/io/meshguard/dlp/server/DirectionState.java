@@ -34,12 +34,14 @@ final class DirectionState {
     private final DecoderBudget decoders;
     private boolean holdsDecoderPermit;
     private BodyTransformer transformer;
+    private java.util.function.Supplier<BodyTransformer> makeTransformer;
     private String transcodedContentType;
     private boolean passesOnceBinary;
     private final ByteSink out = new ByteSink();
     /** Messages up to this size are read through {@link #reused}; larger ones are copied once each. */
     private static final int MAX_REUSED = 64 * 1024;
-    private byte[] reused = new byte[0];
+    private static final byte[] NO_BYTES = new byte[0];
+    private byte[] reused = NO_BYTES;
     private long scanned;
     private long received;
     private boolean truncated;
@@ -135,7 +137,17 @@ final class DirectionState {
         // A body sniffed as binary goes on as it came from the next message on (no copy, no scan): possible only
         // when the bytes handed out are the bytes that came (no decoding, no transcoding).
         passesOnceBinary = container == Container.SNIFF && decoder == null && charset == null;
-        transformer = switch (container) {
+        Container chosen = container;
+        java.nio.charset.Charset decodeFrom = charset;
+        // Made by bodyFollows() when the headers say a body comes, else never: a direction without a body (a GET,
+        // request headers with end_of_stream) holds no scanner for its stream's life.
+        makeTransformer = () -> transformer(chosen, decodeFrom, contentType, p, parts, hasher, listener, transformers);
+    }
+
+    private BodyTransformer transformer(Container container, java.nio.charset.Charset charset, String contentType,
+            DirectionPolicy p, io.meshguard.dlp.content.PartRules parts, ValueHasher hasher, FindingListener listener,
+            Transformers.Factory transformers) {
+        BodyTransformer transformer = switch (container) {
             case MULTIPART -> new io.meshguard.dlp.content.MultipartTransformer(
                     MediaTypes.parameter(contentType, "boundary").get(), parts, 0);
             case GRPC -> new io.meshguard.dlp.content.GrpcFramesTransformer(parts);
@@ -150,6 +162,25 @@ final class DirectionState {
         if (charset != null) {
             transformer = new io.meshguard.dlp.content.TranscodingTransformer(charset, transformer);
         }
+        return transformer;
+    }
+
+    /**
+     * A body follows the headers (they did not end the stream): the transformer is made now, in the headers phase and
+     * under its deadline, as for every body; only a direction without a body keeps none.
+     */
+    void bodyFollows() {
+        if (plan == Plan.SCAN) {
+            transformer();
+        }
+    }
+
+    /** This direction's transformer, made at its first use. */
+    private BodyTransformer transformer() {
+        if (transformer == null) {
+            transformer = makeTransformer.get();
+        }
+        return transformer;
     }
 
     /** How a body's bytes are taken apart before the scanners see them. */
@@ -297,18 +328,19 @@ final class DirectionState {
         }
         if (end) {
             finished = true;
+            reused = NO_BYTES; // a request body's buffer is not held for the minutes its streamed response may take
             // The decoder (and its permit) goes back now, not when the whole exchange ends: a compressed request
             // must not hold a large window for the minutes its streamed response may take.
             close();
             if (!truncated) {
                 try {
-                    transformer.finish();
+                    transformer().finish();
                 } catch (io.meshguard.dlp.content.ContentRefused e) {
                     throw new BlockedException(BlockDecision.because(e.reason()));
                 }
             }
         }
-        Optional<Finding> blocked = transformer.blockedBy();
+        Optional<Finding> blocked = transformer().blockedBy();
         if (blocked.isPresent()) {
             throw new BlockedException(BlockDecision.of(blocked.get()));
         }
@@ -389,9 +421,9 @@ final class DirectionState {
                 }
                 // Pass: everything up to the limit is scanned and decided, the rest passes unscanned (noted).
                 int fit = (int) Math.max(0, room);
-                transformer.write(b, off, fit);
+                transformer().write(b, off, fit);
                 scanned += fit;
-                transformer.finish();
+                transformer().finish();
                 truncated = true;
                 note = "oversize";
                 scanned(fit);
@@ -399,7 +431,7 @@ final class DirectionState {
                 unscanned("oversize", len - fit);
                 return;
             }
-            transformer.write(b, off, len);
+            transformer().write(b, off, len);
             scanned += len;
             scanned(len);
         }

@@ -302,6 +302,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         request = new DirectionState(Direction.REQUEST, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
                 listener(Direction.REQUEST), metrics, decoders, transformers);
+        if (!h.getEndOfStream()) {
+            request.bodyFollows();
+        }
         if (UpgradeRequest.isUpgrade(h)) {
             Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, profilePath.path());
             upgradeProfile = profile.map(DlpPolicy.Profile::name).orElse("none");
@@ -369,6 +372,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         response = new DirectionState(Direction.RESPONSE, selected, contentType,
                 headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
                 listener(Direction.RESPONSE), metrics, decoders, transformers);
+        if (!h.getEndOfStream()) {
+            response.bodyFollows();
+        }
         Optional<BlockDecision> block = h.getEndOfStream() ? Optional.empty() : response.headerBlock();
         if (block.isPresent()) {
             block(Direction.RESPONSE, block.get(), At.HEADERS, false);

@@ -37,6 +37,39 @@ class ScanRulesTest {
     }
 
     @Test
+    void triggerTable_saysFalseOnlyWhereEveryRecognizerSaysFalse() {
+        List<io.meshguard.dlp.detect.Recognizer> recognizers = everything().newRecognizers();
+        io.meshguard.dlp.detect.TriggerTable table = io.meshguard.dlp.detect.TriggerTable.of(recognizers);
+        Random random = new Random(29);
+        int rejected = 0;
+        for (int round = 0; round < 50_000; round++) {
+            byte[] text;
+            if (round % 2 == 0) {
+                StringBuilder sb = new StringBuilder();
+                for (int k = 1 + random.nextInt(6); k > 0; k--) {
+                    sb.append(PIECES[random.nextInt(PIECES.length)]);
+                }
+                text = sb.toString().getBytes(StandardCharsets.UTF_8);
+            } else {
+                text = new byte[random.nextInt(40)];
+                for (int k = 0; k < text.length; k++) {
+                    // mostly lower-case letters and spaces, some of every byte value
+                    int r = random.nextInt(10);
+                    text[k] = (byte) (r < 7 ? 'a' + random.nextInt(26) : r < 8 ? ' ' : random.nextInt(256));
+                }
+            }
+            if (!table.mayFind(text, 0, text.length)) {
+                rejected++;
+                for (io.meshguard.dlp.detect.Recognizer r : recognizers) {
+                    assertThat(r.mayFind(text, 0, text.length)).as("%s on %s", r.getClass().getSimpleName(),
+                            java.util.Arrays.toString(text)).isFalse();
+                }
+            }
+        }
+        assertThat(rejected).as("texts the table alone judged clean").isGreaterThan(5_000);
+    }
+
+    @Test
     void mayFind_isFalseOnlyForTextsWhereAScanFindsNothing() {
         ScanRules rules = everything();
         Random random = new Random(11);

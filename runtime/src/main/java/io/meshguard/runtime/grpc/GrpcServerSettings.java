@@ -46,9 +46,15 @@ public record GrpcServerSettings(
     public static final ConfigKey<Long> MAX_INBOUND_MESSAGE_BYTES = ConfigKey.byteSize(
             "grpc.max_inbound_message_bytes", 4L * 1024 * 1024, 1024, Integer.MAX_VALUE,
             "Largest gRPC request message accepted; larger ones fail with RESOURCE_EXHAUSTED.");
-    /** {@code grpc.max_concurrent_calls}. */
+    /**
+     * {@code grpc.max_concurrent_calls}. 60,000 by default: an ext_proc stream holds its permit for as long as its
+     * HTTP answer lasts (minutes for an LLM event stream), and one DLP replica is sized for more than 50,000 of them
+     * (issue 29; {@code ConcurrentStreams} in bench/ measures the heap each held stream keeps, see
+     * docs/benchmarks.md). The limit is a fail-fast bound, not the memory guard: size the heap for the streams
+     * allowed here. Unary Checks never come near it.
+     */
     public static final ConfigKey<Integer> MAX_CONCURRENT_CALLS = ConfigKey.integer(
-            "grpc.max_concurrent_calls", 10_000, 1, 1_000_000,
+            "grpc.max_concurrent_calls", 60_000, 1, 1_000_000,
             "Calls served at once, open streams included (an ext_proc stream lasts as long as its HTTP request);"
                     + " beyond it calls fail fast with RESOURCE_EXHAUSTED instead of queueing.");
     /** {@code grpc.keepalive_time}. */

@@ -1,0 +1,112 @@
+package io.meshguard.dlp.detect;
+
+import java.util.List;
+
+/**
+ * Every recognizer's "could anything start here" test folded into one table, so that a short text (a JSON key or
+ * value, an SSE token) is looked at once instead of once per recognizer: a byte that alone may start a finding (a
+ * digit, {@code @}, a UTF-8 lead byte a disguised digit starts with), a pair of bytes that may start a keyword or a
+ * pattern's literal prefix, or a run of token bytes long enough for a secret. False is certain (no recognizer's own
+ * {@link Recognizer#mayFind} would say true); true sends the text to those exact tests. A policy with a recognizer
+ * that cannot describe its starts gets a table that always says true.
+ */
+public final class TriggerTable {
+    private static final byte SINGLE = 1;
+    private static final byte FIRST = 2;
+    private static final byte TOKEN = 4;
+
+    /** Per byte: {@link #SINGLE}, {@link #FIRST} of a pair, {@link #TOKEN} of a run. */
+    private final byte[] cls = new byte[256];
+    /** Bit {@code first << 8 | second} set for a pair that may start a finding. */
+    private final long[] pairs = new long[65536 / 64];
+    private int minRun = Integer.MAX_VALUE;
+    private boolean[] runBytes;
+    private boolean describable = true;
+
+    private TriggerTable() {}
+
+    /** The table for these recognizers (each describes its own starts; see {@link Recognizer#describeStarts}). */
+    public static TriggerTable of(List<Recognizer> recognizers) {
+        TriggerTable t = new TriggerTable();
+        for (Recognizer r : recognizers) {
+            if (!r.describeStarts(t)) {
+                t.describable = false;
+            }
+        }
+        return t;
+    }
+
+    /** Any of these bytes alone may start a finding. */
+    void single(boolean[] set) {
+        for (int c = 0; c < 256; c++) {
+            if (set[c]) {
+                cls[c] |= SINGLE;
+            }
+        }
+    }
+
+    /** A byte of {@code first} followed by one of {@code second} (or by the text's end) may start a finding. */
+    void pair(boolean[] first, boolean[] second) {
+        for (int a = 0; a < 256; a++) {
+            if (!first[a]) {
+                continue;
+            }
+            cls[a] |= FIRST;
+            for (int x = 0; x < 256; x++) {
+                if (second[x]) {
+                    int key = a << 8 | x;
+                    pairs[key >>> 6] |= 1L << key;
+                }
+            }
+        }
+    }
+
+    /** {@code min} consecutive bytes of {@code bytes} may be a finding (one such rule per table). */
+    void run(boolean[] bytes, int min) {
+        if (runBytes != null && !java.util.Arrays.equals(runBytes, bytes)) {
+            describable = false; // two run rules are not folded; the exact tests answer
+            return;
+        }
+        runBytes = bytes.clone();
+        minRun = Math.min(minRun, min);
+        for (int c = 0; c < 256; c++) {
+            if (bytes[c]) {
+                cls[c] |= TOKEN;
+            }
+        }
+    }
+
+    /**
+     * Whether {@code b[off, off + len)}, scanned alone as a complete text, could give any recognizer a candidate.
+     * One table lookup per byte (two at a pair's first byte), no setup: for the many short texts of a JSON body this
+     * costs less than a vector search would take to start.
+     */
+    public boolean mayFind(byte[] b, int off, int len) {
+        if (!describable) {
+            return true;
+        }
+        int end = off + len;
+        int run = 0;
+        for (int i = off; i < end; i++) {
+            int c = b[i] & 0xff;
+            int k = cls[c];
+            if ((k & SINGLE) != 0) {
+                return true;
+            }
+            if ((k & FIRST) != 0) {
+                if (i + 1 == end) {
+                    return true;
+                }
+                int key = c << 8 | (b[i + 1] & 0xff);
+                if ((pairs[key >>> 6] & 1L << key) != 0) {
+                    return true;
+                }
+            }
+            run = (k & TOKEN) != 0 ? run + 1 : 0;
+            if (run >= minRun) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
