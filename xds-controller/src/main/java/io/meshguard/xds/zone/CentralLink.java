@@ -104,6 +104,13 @@ public final class CentralLink implements AutoCloseable {
         }
     }
 
+    /** How long a zone waits for central's first answer on a new stream. */
+    static final Duration FIRST_ANSWER_TIMEOUT = Duration.ofSeconds(15);
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) > 0 ? a : b;
+    }
+
     private static Duration min(Duration a, Duration b) {
         return a.compareTo(b) < 0 ? a : b;
     }
@@ -128,8 +135,12 @@ public final class CentralLink implements AutoCloseable {
             long sequence = 0;
             try {
                 while (!ended.await(settings.echoInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
-                    if (Duration.between(lastAnswer, Instant.now())
-                            .compareTo(settings.echoInterval().multipliedBy(ZoneHubSettings.MISSED_ECHOES)) > 0) {
+                    // before central's first answer the hello is being checked (a token exchange, a cold
+                    // database): a longer wait, so the zone does not walk away from a token it just spent
+                    Duration patience = heard ? settings.echoInterval().multipliedBy(ZoneHubSettings.MISSED_ECHOES)
+                            : max(FIRST_ANSWER_TIMEOUT, settings.echoInterval().multipliedBy(
+                                    ZoneHubSettings.MISSED_ECHOES));
+                    if (Duration.between(lastAnswer, Instant.now()).compareTo(patience) > 0) {
                         log.warn("central answered no echo for {} intervals: dialling a fresh stream",
                                 ZoneHubSettings.MISSED_ECHOES);
                         cancel(Status.UNAVAILABLE.withDescription("central stopped answering echoes"));

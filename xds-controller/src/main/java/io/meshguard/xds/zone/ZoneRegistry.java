@@ -221,6 +221,18 @@ public final class ZoneRegistry {
         });
     }
 
+    public boolean exists(String cluster) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("select 1 from cluster where id = ?")) {
+            ps.setString(1, cluster);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException e) {
+            throw new StoreException("cannot read cluster " + cluster, e);
+        }
+    }
+
     /** When the cluster's zone was revoked, if it is revoked now. */
     public Optional<Instant> revokedAt(String cluster) {
         try (Connection c = dataSource.getConnection()) {

@@ -90,6 +90,9 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     private void hello(ZoneUp.Hello hello) {
         ZoneRegistry.Admission admission;
         boolean fresh = hello.registrationToken().isPresent();
+        if (!open || out.isCancelled()) {
+            return; // the zone walked away: spend no token on a stream that cannot carry its credential
+        }
         try {
             admission = fresh ? registry.exchange(hello.cluster(), hello.registrationToken().get())
                     : hello.credential().map(c -> registry.verify(hello.cluster(), c))
@@ -121,6 +124,9 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         }
         sessions.add(this);
         board.connected(hello.cluster(), hello.zoneVersion());
+        // answer at once: the credential of a spent token must not wait for the first tick
+        enqueue("echo", ZoneDown.of(new ZoneDown.EchoReceived(0)));
+        flush();
         log.info("zone {} connected ({}), holding {}", hello.cluster(), fresh ? "registered" : "credential",
                 hello.held());
         Thread.ofVirtual().name("zone-session-" + hello.cluster()).start(this::run);
