@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Central's view of its zones: which are connected, which went stale, what each applied and what its nodes run, as
- * the zones echoed it. Feeds {@code /v1/operator/fleet} and the {@code meshguard_zone_*} metrics.
+ * the zones echoed it. Feeds {@code /v1/operator/fleet} and the {@code meshguard_xds_zone*} metrics.
  */
 public final class ZoneBoard {
 
@@ -48,11 +48,11 @@ public final class ZoneBoard {
     public ZoneBoard(Clock clock, MeterRegistry meters) {
         this.clock = clock;
         this.meters = meters;
-        Gauge.builder("meshguard_zone_connected", this, b -> b.count(z -> z.connected() && !z.stale()))
+        Gauge.builder("meshguard_xds_zones_connected", this, b -> b.count(z -> z.connected() && !z.stale()))
                 .description("Zones with an open stream that echoes").register(meters);
-        Gauge.builder("meshguard_zone_stale", this, b -> b.count(Zone::stale))
+        Gauge.builder("meshguard_xds_zones_stale", this, b -> b.count(Zone::stale))
                 .description("Zones whose last stream stopped echoing (three missed echoes)").register(meters);
-        Gauge.builder("meshguard_zone_drifted_nodes", this,
+        Gauge.builder("meshguard_xds_zone_drifted_nodes", this,
                         b -> b.zones.values().stream().mapToLong(Zone::driftedNodes).sum())
                 .description("Nodes whose ACKed revision differs from what their zone serves").register(meters);
         for (ZoneRegistry.Refusal r : ZoneRegistry.Refusal.values()) {
@@ -65,7 +65,7 @@ public final class ZoneBoard {
         zones.compute(cluster, (c, z) -> new Zone(c, true, false, clock.instant(),
                 z == null ? Optional.empty() : z.lastEcho(), z == null ? Map.of() : z.applied(),
                 z == null ? Map.of() : z.refused(), z == null ? List.of() : z.nodes(), Duration.ZERO, zoneVersion));
-        Gauge.builder("meshguard_zone_revision_lag_seconds", this,
+        Gauge.builder("meshguard_xds_zone_revision_lag_seconds", this,
                         b -> b.zone(cluster).map(z -> z.lag().toMillis() / 1000.0).orElse(0.0))
                 .description("Age of the oldest revision sent to the zone that it has not echoed as applied")
                 .tag("cluster", cluster).register(meters);
@@ -100,7 +100,7 @@ public final class ZoneBoard {
     }
 
     private Counter refusals(ZoneRegistry.Refusal reason) {
-        return Counter.builder("meshguard_zone_registration_failures_total")
+        return Counter.builder("meshguard_xds_zone_registration_failures_total")
                 .description("Registration tokens and zone credentials refused, by reason")
                 .tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT)).register(meters);
     }

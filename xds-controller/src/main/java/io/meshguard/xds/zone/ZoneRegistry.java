@@ -37,7 +37,7 @@ public final class ZoneRegistry {
         }
     }
 
-    /** Why an exchange or a credential was refused: a label of {@code meshguard_zone_registration_failures_total}. */
+    /** Why an exchange or a credential was refused: a label of {@code meshguard_xds_zone_registration_failures_total}. */
     public enum Refusal { UNKNOWN, USED, EXPIRED, REVOKED, WRONG_CLUSTER }
 
     /** The outcome of presenting a registration token or a credential. */

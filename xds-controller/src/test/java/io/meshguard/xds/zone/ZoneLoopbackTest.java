@@ -209,7 +209,7 @@ class ZoneLoopbackTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> second.link().refused().isPresent());
         assertThat(second.link().refused().get()).contains("used");
         assertThat(second.core().publisher().servedRevision(seoul)).isEmpty();
-        assertThat(central.meters.get("meshguard_zone_registration_failures_total").tag("reason", "used").counter()
+        assertThat(central.meters.get("meshguard_xds_zone_registration_failures_total").tag("reason", "used").counter()
                 .count()).isEqualTo(1.0);
     }
 
@@ -266,7 +266,7 @@ class ZoneLoopbackTest {
             assertThat(central.board.zone(a).orElseThrow().stale()).isFalse();
             await().atMost(Duration.ofSeconds(10)).until(() -> central.board.zone(a).orElseThrow().stale());
             assertThat(silent.closedWith()).hasValueSatisfying(s -> assertThat(s).contains("stale"));
-            assertThat(central.meters.get("meshguard_zone_stale").gauge().value()).isEqualTo(1.0);
+            assertThat(central.meters.get("meshguard_xds_zones_stale").gauge().value()).isEqualTo(1.0);
         }
     }
 
@@ -289,6 +289,6 @@ class ZoneLoopbackTest {
             assertThat(n.expected()).contains(next);
             assertThat(n.drifted()).isTrue();
         });
-        assertThat(central.meters.get("meshguard_zone_drifted_nodes").gauge().value()).isEqualTo(1.0);
+        assertThat(central.meters.get("meshguard_xds_zone_drifted_nodes").gauge().value()).isEqualTo(1.0);
     }
 }
