@@ -291,4 +291,31 @@ class ZoneLoopbackTest {
         });
         assertThat(central.meters.get("meshguard_xds_zone_drifted_nodes").gauge().value()).isEqualTo(1.0);
     }
+
+    @Test
+    void explicitWithdrawal_isTheOneThingThatEmptiesAZonesGroup() throws Exception {
+        Central central = central(0);
+        String seoul = run + "-seoul-gw";
+        central.publish(config(seoul, run + "-tokyo-gw", false), "first");
+        String a = cluster(central, "kr-seoul-prod", seoul);
+        ZoneController zone = registeredZone(central, a);
+        AdsNode node = opened(new AdsNode(zone.adsPort(), "envoy-w", seoul));
+        await().atMost(Duration.ofSeconds(10)).until(node::configured);
+        assertThat(node.names.get(AdsNode.LDS)).isNotEmpty();
+
+        assertThat(central.registry.withdraw(a, seoul)).isTrue();
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(node.names.get(AdsNode.LDS)).isEmpty();
+            assertThat(node.names.get(AdsNode.CDS)).isEmpty();
+        });
+        assertThat(zone.held()).doesNotContainKey(seoul);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
+                central.board.zone(a).orElseThrow().applied()).doesNotContainKey(seoul));
+        // and it stays withdrawn across a restart of the zone: its state directory no longer holds the group
+        zone.close();
+        open.remove(zone);
+        ZoneController restarted = zone(central.address(), a, Optional.empty(), tmp.resolve(a));
+        assertThat(restarted.core().publisher().servedRevision(seoul)).isEmpty();
+    }
 }
