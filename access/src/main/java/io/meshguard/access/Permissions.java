@@ -42,6 +42,12 @@ public final class Permissions {
             "catalog:read", "application:read", "application:create",
             "credential:read", "credential:create", "credential:rotate", "credential:revoke");
 
+    /**
+     * Zone controllers (xds-controller ZoneAdminApi): a registration token lets a cluster follow central, a revocation
+     * cuts it off; both are operator decisions apart from editing a cluster's labels ({@code cluster:update}).
+     */
+    public static final List<String> ZONES = List.of("cluster:register", "cluster:revoke");
+
     public static final Set<String> ALL;
 
     static {
@@ -50,6 +56,7 @@ public final class Permissions {
         all.addAll(APIKEYS);
         all.addAll(CATALOG);
         all.addAll(AUDIT);
+        all.addAll(ZONES);
         ALL = Set.copyOf(all);
     }
 }

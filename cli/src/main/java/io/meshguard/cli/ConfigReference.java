@@ -54,7 +54,13 @@ final class ConfigReference {
                         .build()),
                 new Section("Catalogue API on the xds-controller's admin port (`catalog.*`)", ConfigSchema.builder()
                         .addAll(io.meshguard.catalog.api.CatalogSettings.configGroup().keys())
-                        .build()));
+                        .build()),
+                new Section("Zone mode: central's zone port (`xds.zone_hub.*`) and a zone controller (`meshguard zone"
+                        + " --config FILE`, `zone.*`; it also reads the xds-controller's `xds.ads.*` and filter keys)",
+                        ConfigSchema.builder()
+                                .addAll(io.meshguard.xds.zone.ZoneConfig.hub().keys())
+                                .addAll(io.meshguard.xds.zone.ZoneConfig.zone().keys())
+                                .build()));
     }
 
     /** The whole reference as Markdown, in README order. */

@@ -36,6 +36,8 @@ import picocli.CommandLine.Command;
             XdsCommand.class,
             DevCommand.class,
             io.meshguard.cli.catalog.CatalogCommand.class,
+            io.meshguard.cli.catalog.ClusterCommand.class,
+            io.meshguard.cli.zone.ZoneCommand.class,
             io.meshguard.cli.demo.DemoCommand.class,
             CommandLine.HelpCommand.class
         })

@@ -57,6 +57,7 @@ public final class XdsCommand implements Callable<Integer> {
                 .add(AuditConfig.configGroup())
                 .add(AdminAccessSettings.configGroup())
                 .add(CatalogSettings.configGroup())
+                .add(io.meshguard.xds.zone.ZoneConfig.hub())
                 .build();
     }
 
@@ -91,7 +92,19 @@ public final class XdsCommand implements Callable<Integer> {
             http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(dataSource), gate, adminEvents,
                     Clock.systemUTC(), catalog.domain(), catalog.keycloak(), xds.productServing()));
             http.addReadinessChecks(xds.readinessChecks());
+            // zone mode's central side (issue 28): the port zone controllers in other clusters dial
+            Optional<io.meshguard.xds.zone.ZoneCentral> zones = io.meshguard.xds.zone.ZoneConfig.hub().read(config)
+                    .map(h -> new io.meshguard.xds.zone.ZoneCentral(dataSource, xds.revisions(),
+                            metrics.forServer("xds"), new java.net.InetSocketAddress(h.bind(), h.port()),
+                            h.settings(), h.credentialLifetime()));
+            zones.ifPresent(z -> {
+                z.mountAdminApi(http, gate, adminEvents);
+                http.addReadinessChecks(z.readinessChecks());
+            });
             stack.start(xds);
+            if (zones.isPresent()) {
+                stack.start(zones.get());
+            }
             stack.start(http);
             System.out.printf("xds-controller: ADS %s:%d, admin API and metrics on HTTP port %d%n",
                     settings.adsBind(), xds.adsPort(), http.port());

@@ -1,0 +1,222 @@
+package io.meshguard.xds.zone;
+
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.contract.zone.Echo;
+import io.meshguard.contract.zone.ZoneDown;
+import io.meshguard.contract.zone.ZoneUp;
+import io.meshguard.contract.zone.ZoneWire;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The zone's one outbound stream to central: hello with what it holds, then revisions down and echoes up. Redials
+ * with backoff after any end, except a refusal (revoked, or a spent or expired registration token): redialling cannot
+ * change that, so the zone keeps serving what it has and says so in its readiness. The zone also gives up on a stream
+ * whose echoes central stopped answering for three intervals (a stream cut at a proxy) and dials a fresh one.
+ */
+public final class CentralLink implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(CentralLink.class);
+
+    /** What the zone does with what central says. */
+    public interface Zone {
+        /** Applies a revision; the reason it could not, when it could not (the group keeps what it serves). */
+        Optional<String> revision(ZoneDown.GroupRevision revision);
+
+        void withdrawal(ZoneDown.Withdrawal withdrawal);
+
+        /** What the zone holds per group, for the hello. */
+        Map<String, Long> held();
+
+        Echo echo(long sequence);
+    }
+
+    /** The link's state, for readiness and the demo. */
+    public record State(boolean connected, Optional<String> refused, long streamsOpened,
+            Optional<Instant> lastMessage) {}
+
+    private final ZoneSettings settings;
+    private final ZoneCredentialFile credentials;
+    private final Zone zone;
+    private final ManagedChannel channel;
+    private final AtomicReference<State> state = new AtomicReference<>(new State(false, Optional.empty(), 0,
+            Optional.empty()));
+    private volatile boolean running;
+    private volatile Stream current;
+    private Thread thread;
+
+    public CentralLink(ZoneSettings settings, Zone zone) {
+        this.settings = settings;
+        this.credentials = new ZoneCredentialFile(settings.stateDir());
+        this.zone = zone;
+        ManagedChannelBuilder<?> b = ManagedChannelBuilder.forTarget(settings.central());
+        this.channel = (settings.plaintext() ? b.usePlaintext() : b.useTransportSecurity())
+                // a zone lives behind NAT and proxies: keep the connection warm; echoes check the stream itself
+                .keepAliveTime(30, java.util.concurrent.TimeUnit.SECONDS)
+                .maxInboundMessageSize(ZoneStream.MAX_MESSAGE_BYTES)
+                .build();
+    }
+
+    public CentralLink start() {
+        running = true;
+        thread = Thread.ofVirtual().name("zone-central-link").start(this::loop);
+        return this;
+    }
+
+    public State state() {
+        return state.get();
+    }
+
+    private void loop() {
+        Duration backoff = settings.minBackoff();
+        while (running) {
+            Stream s = new Stream();
+            current = s;
+            Status end = s.run();
+            if (!running) {
+                return;
+            }
+            if (end.getCode() == Status.Code.UNAUTHENTICATED || end.getCode() == Status.Code.PERMISSION_DENIED) {
+                log.error("central refused this zone ({}): serving what it holds, not redialling; register the"
+                        + " cluster again and restart the zone with the new token", end.getDescription());
+                state.updateAndGet(x -> new State(false, Optional.ofNullable(end.getDescription()),
+                        x.streamsOpened(), x.lastMessage()));
+                return;
+            }
+            backoff = s.heard ? settings.minBackoff() : min(backoff.multipliedBy(2), settings.maxBackoff());
+            log.info("stream to central ended ({}: {}), redialling in {}", end.getCode(), end.getDescription(),
+                    backoff);
+            try {
+                Thread.sleep(backoff);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** How long a zone waits for central's first answer on a new stream. */
+    static final Duration FIRST_ANSWER_TIMEOUT = Duration.ofSeconds(15);
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) > 0 ? a : b;
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) < 0 ? a : b;
+    }
+
+    /** One stream: opened, echoed on, ended. */
+    private final class Stream implements StreamObserver<ZoneDown> {
+        private final CountDownLatch ended = new CountDownLatch(1);
+        private volatile Status end = Status.OK;
+        private volatile Instant lastAnswer = Instant.now();
+        private volatile boolean heard;
+        private volatile StreamObserver<ZoneUp> up;
+
+        Status run() {
+            up = ClientCalls.asyncBidiStreamingCall(channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), this);
+            Optional<ZoneRegistry.Credential> stored = credentials.read()
+                    .filter(c -> c.expiresAt().isAfter(Instant.now()));
+            ZoneUp.Hello hello = new ZoneUp.Hello(settings.cluster(),
+                    stored.isPresent() ? Optional.empty() : settings.registrationToken(),
+                    stored.map(ZoneRegistry.Credential::secret), zone.held(), "zone/" + ZoneWire.VERSION);
+            send(ZoneUp.of(hello));
+            state.updateAndGet(x -> new State(true, Optional.empty(), x.streamsOpened() + 1, x.lastMessage()));
+            long sequence = 0;
+            try {
+                while (!ended.await(settings.echoInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    // before central's first answer the hello is being checked (a token exchange, a cold
+                    // database): a longer wait, so the zone does not walk away from a token it just spent
+                    Duration patience = heard ? settings.echoInterval().multipliedBy(ZoneHubSettings.MISSED_ECHOES)
+                            : max(FIRST_ANSWER_TIMEOUT, settings.echoInterval().multipliedBy(
+                                    ZoneHubSettings.MISSED_ECHOES));
+                    if (Duration.between(lastAnswer, Instant.now()).compareTo(patience) > 0) {
+                        log.warn("central answered no echo for {} intervals: dialling a fresh stream",
+                                ZoneHubSettings.MISSED_ECHOES);
+                        cancel(Status.UNAVAILABLE.withDescription("central stopped answering echoes"));
+                        break;
+                    }
+                    send(ZoneUp.of(zone.echo(++sequence)));
+                }
+                ended.await();
+            } catch (InterruptedException e) {
+                cancel(Status.CANCELLED.withDescription("zone stopping"));
+                Thread.currentThread().interrupt();
+            }
+            state.updateAndGet(x -> new State(false, x.refused(), x.streamsOpened(), x.lastMessage()));
+            return end;
+        }
+
+        private synchronized void send(ZoneUp message) {
+            if (ended.getCount() > 0) {
+                up.onNext(message);
+            }
+        }
+
+        synchronized void cancel(Status status) {
+            if (ended.getCount() > 0) {
+                up.onError(status.asRuntimeException());
+                end = status;
+                ended.countDown();
+            }
+        }
+
+        @Override
+        public void onNext(ZoneDown down) {
+            heard = true;
+            lastAnswer = Instant.now();
+            state.updateAndGet(x -> new State(x.connected(), x.refused(), x.streamsOpened(),
+                    Optional.of(lastAnswer)));
+            if (down.version() != ZoneWire.VERSION) {
+                cancel(Status.FAILED_PRECONDITION.withDescription("central speaks v" + down.version()));
+                return;
+            }
+            down.credential().ifPresent(c -> credentials.write(c.secret(), c.expiresAt()));
+            down.revision().ifPresent(r -> zone.revision(r).ifPresent(why -> log.error(
+                    "revision {} of group {} cannot be served, keeping what the group serves: {}", r.revision(),
+                    r.group(), why)));
+            down.withdrawal().ifPresent(zone::withdrawal);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            end = Status.fromThrowable(t);
+            ended.countDown();
+        }
+
+        @Override
+        public void onCompleted() {
+            end = Status.UNAVAILABLE.withDescription("central ended the stream");
+            ended.countDown();
+        }
+    }
+
+    /** Stops dialling and ends the stream. */
+    @Override
+    public void close() {
+        running = false;
+        Stream s = current;
+        if (s != null && s.up != null) {
+            s.cancel(Status.CANCELLED.withDescription("zone stopping"));
+        }
+        if (thread != null) {
+            thread.interrupt();
+            try {
+                thread.join(Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        channel.shutdownNow();
+    }
+}

@@ -1,0 +1,130 @@
+package io.meshguard.xds.zone;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.catalog.Cluster;
+import io.meshguard.contract.zone.NodeReport;
+import io.meshguard.xds.model.ConfigJson;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * {@code GET /v1/operator/fleet}: clusters → groups → nodes. Per cluster its zone's link (connected, stale, lag);
+ * per group the revision central published and the one the zone applied; per node the revision it ACKed, whether
+ * that is drift, and a staleness computed from when the node was last seen and whether its zone still echoes.
+ */
+public final class FleetView {
+    /** A node not heard of for this long, while disconnected, is shown as gone. */
+    static final Duration GONE_AFTER = Duration.ofMinutes(10);
+
+    private final Supplier<List<Cluster>> clusters;
+    private final Function<String, ZoneRegistry.ClusterGroups> groups;
+    private final Supplier<Map<String, Long>> published;
+    private final ZoneBoard board;
+    private final Function<String, Optional<Instant>> revokedAt;
+    private final Clock clock;
+
+    /**
+     * @param published central's newest revision id per group
+     * @param revokedAt when a cluster's zone was revoked
+     */
+    public FleetView(Supplier<List<Cluster>> clusters, Function<String, ZoneRegistry.ClusterGroups> groups,
+            Supplier<Map<String, Long>> published, ZoneBoard board, Function<String, Optional<Instant>> revokedAt,
+            Clock clock) {
+        this.clusters = clusters;
+        this.groups = groups;
+        this.published = published;
+        this.board = board;
+        this.revokedAt = revokedAt;
+        this.clock = clock;
+    }
+
+    public ObjectNode render() {
+        Instant now = clock.instant();
+        Map<String, Long> latest = published.get();
+        ObjectNode out = ConfigJson.mapper().createObjectNode();
+        ArrayNode list = out.putArray("clusters");
+        long connected = 0;
+        long stale = 0;
+        long drifted = 0;
+        for (Cluster c : clusters.get()) {
+            Optional<ZoneBoard.Zone> zone = board.zone(c.id());
+            ObjectNode cn = list.addObject().put("id", c.id()).put("region", c.region())
+                    .put("provider", c.provider().orElse(""));
+            ArrayNode caps = cn.putArray("capabilities");
+            new TreeSet<>(c.capabilities()).forEach(caps::add);
+            ObjectNode zn = cn.putObject("zone");
+            Optional<Instant> revoked = revokedAt.apply(c.id());
+            zn.put("revoked", revoked.isPresent());
+            revoked.ifPresent(r -> zn.put("revoked_at", r.toString()));
+            zn.put("connected", zone.map(ZoneBoard.Zone::connected).orElse(false));
+            zn.put("stale", zone.map(ZoneBoard.Zone::stale).orElse(false));
+            zone.ifPresent(z -> {
+                zn.put("since", z.since().toString());
+                z.lastEcho().ifPresent(e -> zn.put("last_echo", e.toString())
+                        .put("last_echo_seconds_ago", Duration.between(e, now).toSeconds()));
+                zn.put("revision_lag_seconds", z.lag().toSeconds());
+                zn.put("zone_version", z.zoneVersion());
+            });
+            if (zone.map(z -> z.connected() && !z.stale()).orElse(false)) {
+                connected++;
+            }
+            if (zone.map(ZoneBoard.Zone::stale).orElse(false)) {
+                stale++;
+            }
+            boolean zoneLive = zone.map(z -> z.connected() && !z.stale()).orElse(false);
+            ArrayNode gl = cn.putArray("groups");
+            ZoneRegistry.ClusterGroups cg = groups.apply(c.id());
+            for (String g : cg.serving()) {
+                ObjectNode gn = gl.addObject().put("name", g);
+                Optional.ofNullable(latest.get(g)).ifPresent(r -> gn.put("published_revision", r));
+                zone.map(z -> z.applied().get(g)).ifPresent(r -> gn.put("applied_revision", r));
+                zone.map(z -> z.refused().get(g)).ifPresent(r -> gn.put("refused", r));
+                ArrayNode nl = gn.putArray("nodes");
+                for (NodeReport n : zone.map(ZoneBoard.Zone::nodes).orElse(List.of())) {
+                    if (!n.group().equals(g)) {
+                        continue;
+                    }
+                    ObjectNode nn = nl.addObject().put("id", n.nodeId()).put("client", n.client())
+                            .put("connected", n.connected());
+                    n.revision().ifPresent(r -> nn.put("revision", r));
+                    n.expected().ifPresent(r -> nn.put("expected_revision", r));
+                    nn.put("drift", n.drifted());
+                    n.nack().ifPresent(x -> nn.put("last_nack", x));
+                    nn.put("last_seen", n.lastSeen().toString())
+                            .put("last_seen_seconds_ago", Duration.between(n.lastSeen(), now).toSeconds())
+                            .put("staleness", staleness(zoneLive, n, now));
+                    if (n.drifted()) {
+                        drifted++;
+                    }
+                }
+            }
+            ArrayNode wl = cn.putArray("withdrawn_groups");
+            cg.withdrawn().forEach(wl::add);
+        }
+        out.putObject("summary").put("clusters", list.size()).put("zones_connected", connected)
+                .put("zones_stale", stale).put("drifted_nodes", drifted);
+        return out;
+    }
+
+    /**
+     * {@code live}: connected, reported by a zone that echoes; {@code unverified}: what a zone that stopped echoing
+     * last said; {@code disconnected}: the node left within {@link #GONE_AFTER}; {@code gone}: longer ago.
+     */
+    static String staleness(boolean zoneLive, NodeReport n, Instant now) {
+        if (!zoneLive) {
+            return "unverified";
+        }
+        if (n.connected()) {
+            return "live";
+        }
+        return Duration.between(n.lastSeen(), now).compareTo(GONE_AFTER) > 0 ? "gone" : "disconnected";
+    }
+}

@@ -1,0 +1,229 @@
+package io.meshguard.xds.zone;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminEvent;
+import io.meshguard.access.AdminEvents;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
+import io.meshguard.xds.model.ConfigJson;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operator's zone routes on the admin port: registration tokens, revocation, which groups a cluster serves, and
+ * the fleet as clusters → groups → nodes. Every call passes the {@link AdminGate} for its route's permission; every
+ * change is an {@link AdminEvent} in the admin trail (a token's digest, never the token).
+ */
+public final class ZoneAdminApi implements HttpHandler {
+    private static final Logger log = LoggerFactory.getLogger(ZoneAdminApi.class);
+    private static final int MAX_BODY = 16 * 1024;
+
+    /** Every route with its permission. */
+    public static final List<AdminRoute> ROUTES = List.of(
+            AdminRoute.system("POST", "/v1/operator/zones/{cluster}/registrations", "cluster:register"),
+            AdminRoute.system("POST", "/v1/operator/zones/{cluster}/revoke", "cluster:revoke"),
+            AdminRoute.system("PUT", "/v1/operator/zones/{cluster}/groups/{group}", "cluster:update"),
+            AdminRoute.system("DELETE", "/v1/operator/zones/{cluster}/groups/{group}", "cluster:update"),
+            AdminRoute.system("GET", "/v1/operator/fleet", "fleet:read"));
+
+    /** The path prefixes to mount (more specific than the catalogue's {@code /v1/}). */
+    public static final List<String> PREFIXES = List.of("/v1/operator/zones", "/v1/operator/fleet");
+
+    private final ZoneHub hub;
+    private final FleetView fleet;
+    private final AdminGate gate;
+    private final AdminEvents events;
+    private final Clock clock;
+
+    public ZoneAdminApi(ZoneHub hub, FleetView fleet, AdminGate gate, AdminEvents events, Clock clock) {
+        this.hub = hub;
+        this.fleet = fleet;
+        this.gate = gate;
+        this.events = events;
+        this.clock = clock;
+    }
+
+    private record Call(AdminGate.Admitted admitted, String requestId, List<String> segments, JsonNode body,
+            String action) {
+        String segment(int i) {
+            return segments.get(i);
+        }
+    }
+
+    private static final class ApiError extends RuntimeException {
+        final int status;
+
+        ApiError(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
+                .filter(s -> s.length() <= 128 && s.chars().allMatch(ch -> ch > 32 && ch < 127))
+                .orElse(UUID.randomUUID().toString());
+        exchange.getResponseHeaders().set("x-request-id", requestId);
+        try {
+            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            String method = exchange.getRequestMethod();
+            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
+            Optional<AdminRoute> route = ROUTES.stream().filter(r -> r.matches(method, segments)).findFirst();
+            if (route.isEmpty()) {
+                Optional<AdminGate.Refused> refused = gate.authenticateOnly(authorization, source, requestId,
+                        exchange.getRequestURI().getRawPath());
+                if (refused.isPresent()) {
+                    refuse(exchange, refused.get());
+                    return;
+                }
+                throw new ApiError(404, "no operation " + method + " " + exchange.getRequestURI().getPath());
+            }
+            AdminGate.Admission admission = gate.admit(authorization, source, requestId, route.get(), segments);
+            if (admission instanceof AdminGate.Refused r) {
+                refuse(exchange, r);
+                return;
+            }
+            JsonNode body = method.equals("GET") || method.equals("DELETE") ? ConfigJson.mapper().nullNode()
+                    : readBody(exchange);
+            Call call = new Call((AdminGate.Admitted) admission, requestId, segments, body,
+                    method + " " + route.get().path());
+            JsonNode result = switch (route.get().path()) {
+                case "/v1/operator/zones/{cluster}/registrations" -> register(call);
+                case "/v1/operator/zones/{cluster}/revoke" -> revoke(call);
+                case "/v1/operator/zones/{cluster}/groups/{group}" -> method.equals("PUT") ? assign(call)
+                        : withdraw(call);
+                default -> fleet.render();
+            };
+            send(exchange, route.get().path().endsWith("registrations") ? 201 : 200, result);
+        } catch (ApiError e) {
+            send(exchange, e.status, error(e.getMessage()));
+        } catch (NoSuchElementException e) {
+            send(exchange, 404, error(e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            send(exchange, 422, error(e.getMessage()));
+        } catch (RuntimeException e) {
+            log.error("zone admin request {} failed", requestId, e);
+            send(exchange, 500, error("internal error, see the controller log for request " + requestId));
+        } finally {
+            exchange.close();
+        }
+    }
+
+    private JsonNode register(Call c) {
+        String cluster = c.segment(3);
+        Duration ttl = Duration.ofHours(c.body().path("ttl_hours").asLong(24));
+        ZoneRegistry.RegistrationToken token = hub.registry().issue(cluster, ttl, c.admitted().caller().actor());
+        changed(c, "cluster/" + cluster, "registration token issued, expires " + token.expiresAt(),
+                ZoneSecrets.sha256(token.secret()));
+        return ConfigJson.mapper().createObjectNode().put("cluster", cluster).put("token", token.secret())
+                .put("expires_at", token.expiresAt().toString())
+                .put("note", "shown once; single use: start the zone with it before it expires");
+    }
+
+    private JsonNode revoke(Call c) {
+        String cluster = c.segment(3);
+        if (!hub.revoke(cluster)) {
+            throw new NoSuchElementException("no cluster " + cluster);
+        }
+        changed(c, "cluster/" + cluster, "zone revoked: its stream is closed and its credentials refused", "");
+        return ConfigJson.mapper().createObjectNode().put("cluster", cluster).put("revoked", true);
+    }
+
+    private JsonNode assign(Call c) {
+        String cluster = c.segment(3);
+        String group = c.segment(5);
+        if (!hub.registry().exists(cluster)) {
+            throw new NoSuchElementException("no cluster " + cluster);
+        }
+        hub.registry().assign(cluster, group);
+        changed(c, "cluster/" + cluster + "/group/" + group, "group assigned", "");
+        return ConfigJson.mapper().createObjectNode().put("cluster", cluster).put("group", group)
+                .put("serving", true);
+    }
+
+    private JsonNode withdraw(Call c) {
+        String cluster = c.segment(3);
+        String group = c.segment(5);
+        if (!hub.registry().withdraw(cluster, group)) {
+            throw new NoSuchElementException("group " + group + " is not assigned to cluster " + cluster);
+        }
+        changed(c, "cluster/" + cluster + "/group/" + group, "group withdrawn: the zone is told to stop serving it",
+                "");
+        return ConfigJson.mapper().createObjectNode().put("cluster", cluster).put("group", group)
+                .put("serving", false);
+    }
+
+    private void changed(Call c, String target, String outcome, String afterDigest) {
+        var caller = c.admitted().caller();
+        events.record(new AdminEvent(clock.instant(), caller.actor(), caller.method().label(),
+                c.admitted().decision().roleUsed(), "", caller.source(), c.requestId(), c.action(), target,
+                "changed: " + outcome, "", afterDigest));
+    }
+
+    private static JsonNode readBody(HttpExchange exchange) throws IOException {
+        try (InputStream in = exchange.getRequestBody()) {
+            byte[] bytes = in.readNBytes(MAX_BODY + 1);
+            if (bytes.length > MAX_BODY) {
+                throw new ApiError(413, "request body larger than " + MAX_BODY + " bytes");
+            }
+            if (bytes.length == 0) {
+                return ConfigJson.mapper().createObjectNode();
+            }
+            JsonNode node = ConfigJson.mapper().readTree(new String(bytes, StandardCharsets.UTF_8));
+            if (node == null || !node.isObject()) {
+                throw new ApiError(400, "the body must be a JSON object");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw new ApiError(400, "the body is not JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static List<String> segments(String rawPath) {
+        List<String> out = new ArrayList<>();
+        for (String s : rawPath.split("/")) {
+            if (!s.isEmpty()) {
+                out.add(java.net.URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+
+    private static void refuse(HttpExchange exchange, AdminGate.Refused r) throws IOException {
+        if (r.challenge()) {
+            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+        }
+        send(exchange, r.status(), error(r.message()));
+    }
+
+    private static ObjectNode error(String message) {
+        return ConfigJson.mapper().createObjectNode().put("error", message);
+    }
+
+    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
+        byte[] bytes = ConfigJson.mapper().writeValueAsBytes(body);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.getResponseHeaders().set("Cache-Control", "no-store");
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package io.meshguard.xds.zone;
+
+import io.meshguard.access.AdminEvents;
+import io.meshguard.access.AdminGate;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.xds.store.RevisionStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * Central's side of zone mode as one {@link ServerComponent}: the registry, the hub on its own zone port, the board and
+ * the operator routes. Added beside an {@code XdsController} over the same database and revision store.
+ *
+ * <pre>{@code
+ * ZoneCentral zones = new ZoneCentral(dataSource, xds.revisions(), meters, bind, ZoneHubSettings.DEFAULTS, 1h);
+ * zones.mountAdminApi(statusHttp, gate, events);   // before statusHttp.start()
+ * zones.start();
+ * }</pre>
+ */
+public final class ZoneCentral implements ServerComponent {
+    private final ZoneRegistry registry;
+    private final ZoneBoard board;
+    private final ZoneHub hub;
+    private final ZoneHubServer server;
+    private final FleetView fleet;
+    private volatile boolean started;
+
+    /** @param credentialLifetime how long zone credentials live (at most 1 h; rotated at half) */
+    public ZoneCentral(DataSource dataSource, RevisionStore revisions, MeterRegistry meters, InetSocketAddress bind,
+            ZoneHubSettings settings, Duration credentialLifetime) {
+        Clock clock = Clock.systemUTC();
+        this.registry = new ZoneRegistry(dataSource, clock, credentialLifetime);
+        this.board = new ZoneBoard(clock, meters);
+        this.hub = new ZoneHub(registry, revisions, board, settings, clock);
+        this.server = new ZoneHubServer(bind, hub);
+        CatalogStore catalog = new CatalogStore(dataSource);
+        this.fleet = new FleetView(() -> catalog.clusters(TenantScope.ALL), registry::groups, revisions::latestIds,
+                board, registry::revokedAt, clock);
+    }
+
+    /** Adds the operator's zone routes and {@code /v1/operator/fleet} to the admin port; call before it starts. */
+    public void mountAdminApi(StatusHttpServer http, AdminGate gate, AdminEvents events) {
+        ZoneAdminApi api = new ZoneAdminApi(hub, fleet, gate, events, Clock.systemUTC());
+        ZoneAdminApi.PREFIXES.forEach(p -> http.addHandler(p, api));
+    }
+
+    @Override
+    public String name() {
+        return "zone-hub";
+    }
+
+    @Override
+    public void start() throws IOException {
+        server.start();
+        started = true;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public ZoneHub hub() {
+        return hub;
+    }
+
+    public FleetView fleet() {
+        return fleet;
+    }
+
+    @Override
+    public List<ReadinessCheck> readinessChecks() {
+        return List.of(ReadinessCheck.of("xds:zone-hub", () -> started
+                ? ReadinessCheck.Result.ready("zone port " + server.port() + ", zones connected: "
+                        + board.zones().stream().filter(z -> z.connected() && !z.stale()).count())
+                : ReadinessCheck.Result.notReady("zone port not started")));
+    }
+
+    @Override
+    public void close() {
+        started = false;
+        try {
+            server.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package io.meshguard.xds.zone;
+
+import io.meshguard.runtime.config.Config;
+import io.meshguard.runtime.config.ConfigGroup;
+import io.meshguard.runtime.config.ConfigKey;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The configuration keys of zone mode: {@code xds.zone_hub.*} on central (the port zones dial), {@code zone.*} on a
+ * zone controller (whom it follows, with what, where it keeps its state). A zone also reads the {@code xds.ads.*}
+ * and filter-target keys: it is an xDS controller.
+ */
+public final class ZoneConfig {
+    private ZoneConfig() {}
+
+    /** Central's zone port, when it has one. */
+    public record Hub(String bind, int port, ZoneHubSettings settings, Duration credentialLifetime) {}
+
+    public static final ConfigKey<Boolean> HUB_ENABLED = ConfigKey.bool("xds.zone_hub.enabled", false,
+            "Open the zone port: zone controllers in other clusters dial it to follow this controller (issue 28).");
+    public static final ConfigKey<String> HUB_BIND = ConfigKey.string("xds.zone_hub.bind", "0.0.0.0",
+            "Address the zone port binds to.");
+    public static final ConfigKey<Integer> HUB_PORT = ConfigKey.integer("xds.zone_hub.port", 18001, 0, 65535,
+            "The zone port (gRPC, one stream per zone). Put TLS in front of it (the controller's sidecar or ingress).");
+    public static final ConfigKey<Duration> HUB_ECHO_INTERVAL = ConfigKey.duration("xds.zone_hub.echo_interval",
+            Duration.ofSeconds(5), "How often zones echo; a zone stream without an echo for three intervals is stale"
+                    + " and closed. Zones must echo at least this often (zone.echo_interval).");
+    public static final ConfigKey<Duration> HUB_CREDENTIAL_LIFETIME = ConfigKey.duration(
+            "xds.zone_hub.credential_lifetime", Duration.ofHours(1), "How long a zone credential lives (at most 1h);"
+                    + " rotated over the zone's stream at half its lifetime.");
+
+    public static ConfigGroup<Optional<Hub>> hub() {
+        return new ConfigGroup<>() {
+            @Override
+            public List<ConfigKey<?>> keys() {
+                return List.of(HUB_ENABLED, HUB_BIND, HUB_PORT, HUB_ECHO_INTERVAL, HUB_CREDENTIAL_LIFETIME);
+            }
+
+            @Override
+            public Optional<Hub> read(Config config) {
+                if (!config.get(HUB_ENABLED)) {
+                    return Optional.empty();
+                }
+                return Optional.of(new Hub(config.get(HUB_BIND), config.get(HUB_PORT),
+                        new ZoneHubSettings(config.get(HUB_ECHO_INTERVAL), ZoneHubSettings.DEFAULTS.tick()),
+                        config.get(HUB_CREDENTIAL_LIFETIME)));
+            }
+        };
+    }
+
+    public static final ConfigKey<String> CLUSTER = ConfigKey.string("zone.cluster", "",
+            "The cluster id this zone was registered for (meshguard cluster register --name).");
+    public static final ConfigKey<String> CENTRAL = ConfigKey.string("zone.central", "",
+            "Central's zone port as host:port; the zone dials out, nothing dials in.");
+    public static final ConfigKey<Optional<Path>> TOKEN_FILE = ConfigKey.optionalPath("zone.registration_token_file",
+            "File holding the one-time registration token; read only until the zone holds a credential.");
+    public static final ConfigKey<Path> STATE_DIR = ConfigKey.path("zone.state_dir", Path.of("/var/lib/meshguard/zone"),
+            "Where the zone keeps the revisions it serves and its credential (a persistent volume).");
+    public static final ConfigKey<Duration> ECHO_INTERVAL = ConfigKey.duration("zone.echo_interval",
+            Duration.ofSeconds(5), "How often the zone echoes what it applied (no longer than central's).");
+    public static final ConfigKey<Boolean> PLAINTEXT = ConfigKey.bool("zone.plaintext", false,
+            "Dial central without TLS: loopback and local development only.");
+
+    public static ConfigGroup<ZoneSettings> zone() {
+        return new ConfigGroup<>() {
+            @Override
+            public List<ConfigKey<?>> keys() {
+                return List.of(CLUSTER, CENTRAL, TOKEN_FILE, STATE_DIR, ECHO_INTERVAL, PLAINTEXT);
+            }
+
+            @Override
+            public ZoneSettings read(Config config) {
+                if (config.get(CLUSTER).isBlank() || config.get(CENTRAL).isBlank()) {
+                    throw new IllegalArgumentException(CLUSTER.name() + " and " + CENTRAL.name()
+                            + " are required in zone mode");
+                }
+                Optional<String> token = config.get(TOKEN_FILE).filter(Files::exists).map(ZoneConfig::read);
+                return new ZoneSettings(config.get(CLUSTER), config.get(CENTRAL), token, config.get(STATE_DIR),
+                        config.get(ECHO_INTERVAL), Duration.ofSeconds(1), Duration.ofMinutes(5),
+                        config.get(PLAINTEXT));
+            }
+        };
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+}

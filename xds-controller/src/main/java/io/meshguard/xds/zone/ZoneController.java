@@ -1,0 +1,117 @@
+package io.meshguard.xds.zone;
+
+import io.meshguard.contract.zone.Echo;
+import io.meshguard.contract.zone.NodeReport;
+import io.meshguard.contract.zone.ZoneDown;
+import io.meshguard.xds.XdsCore;
+import io.meshguard.xds.server.AdsPeerPolicy;
+import io.meshguard.xds.server.NodeStatus;
+import io.meshguard.xds.server.RolloutSpans;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.snapshot.GroupResources;
+import io.meshguard.xds.validate.ConfigValidator;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The xDS controller in zone mode: serves its cluster's Envoys and proxyless clients over ADS (the same server code
+ * as central) from the revisions central sent, kept in the state directory. It serves them from start, before and
+ * without central; it follows central over one outbound stream ({@link CentralLink}); it reports each node's ACKed
+ * revision up. Nothing it holds is removed except by a withdrawal from central.
+ */
+public final class ZoneController implements AutoCloseable, CentralLink.Zone {
+    private final ZoneRevisions revisions;
+    private final XdsCore core;
+    private final CentralLink link;
+    private final Map<String, String> refused = new ConcurrentHashMap<>();
+
+    /**
+     * @param adsBind where the zone's Envoys and proxyless clients connect
+     * @param targets the cluster's ext_authz and ext_proc addresses the revisions are built against
+     * @param peers who may open an ADS stream in the cluster
+     */
+    public ZoneController(ZoneSettings settings, InetSocketAddress adsBind, FilterTargets targets,
+            Optional<String> defaultGroup, AdsPeerPolicy peers, MeterRegistry meters) {
+        this.revisions = new ZoneRevisions(settings.stateDir().resolve("revisions"));
+        // the zone validates nothing: central validated every revision before storing it
+        this.core = new XdsCore(adsBind, targets, revisions, defaultGroup, status -> { }, meters, Clock.systemUTC(),
+                new ConfigValidator(), RolloutSpans.disabled(), peers);
+        this.link = new CentralLink(settings, this);
+    }
+
+    /** Serves the stored revisions on the ADS port, then dials central. */
+    public ZoneController start() throws IOException {
+        core.start();
+        link.start();
+        return this;
+    }
+
+    public int adsPort() {
+        return core.adsPort();
+    }
+
+    public XdsCore core() {
+        return core;
+    }
+
+    public CentralLink.State link() {
+        return link.state();
+    }
+
+    @Override
+    public Optional<String> revision(ZoneDown.GroupRevision revision) {
+        if (!revisions.accept(revision)) {
+            return Optional.empty(); // held already: commands are idempotent
+        }
+        core.publisher().applyLatest();
+        if (core.publisher().servedRevision(revision.group()).filter(r -> r == revision.revision()).isPresent()) {
+            refused.remove(revision.group());
+            return Optional.empty();
+        }
+        String why = "revision " + revision.revision() + " does not build here (see the zone's log)";
+        refused.put(revision.group(), why);
+        return Optional.of(why);
+    }
+
+    @Override
+    public void withdrawal(ZoneDown.Withdrawal withdrawal) {
+        if (revisions.withdraw(withdrawal.group())) {
+            // the explicit withdrawal is the one thing that makes the group's nodes drop their configuration
+            core.snapshots().serve(WITHDRAWN, new GroupResources(withdrawal.group(), List.of(), List.of(),
+                    List.of(), List.of()));
+            refused.remove(withdrawal.group());
+        }
+    }
+
+    /** The revision number a withdrawn group serves (nothing). */
+    static final long WITHDRAWN = 0;
+
+    @Override
+    public Map<String, Long> held() {
+        return revisions.latestIds();
+    }
+
+    @Override
+    public Echo echo(long sequence) {
+        List<NodeReport> nodes = core.fleet().nodes().stream().map(this::report).toList();
+        return new Echo(sequence, revisions.latestIds(), Map.copyOf(refused), nodes);
+    }
+
+    private NodeReport report(NodeStatus n) {
+        Optional<Long> expected = core.publisher().servedRevision(n.group()).filter(r -> r != WITHDRAWN);
+        return new NodeReport(n.nodeId(), n.group(), n.connected(), n.userAgent(), n.revision(), expected,
+                n.lastNack().map(x -> x.typeUrl() + " " + x.version() + ": " + x.error()), n.lastSeen());
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        link.close();
+        core.close();
+    }
+}

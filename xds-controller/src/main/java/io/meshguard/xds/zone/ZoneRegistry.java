@@ -1,0 +1,352 @@
+package io.meshguard.xds.zone;
+
+import io.meshguard.xds.store.StoreException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import javax.sql.DataSource;
+
+/**
+ * Who may follow central as a cluster's zone (V49): one-time registration tokens, the short-lived credentials they are
+ * exchanged for, revocation, and the gateway groups each cluster serves. Secrets are kept only as SHA-256 digests.
+ */
+public final class ZoneRegistry {
+    /** The longest a registration token may live (issue 28: single use, TTL at most 24 h). */
+    public static final Duration MAX_TOKEN_TTL = Duration.ofHours(24);
+    /** The longest a zone credential may live; it is rotated over the stream at half its lifetime. */
+    public static final Duration MAX_CREDENTIAL_LIFETIME = Duration.ofHours(1);
+
+    static final String TOKEN_PREFIX = "mgzr_";
+    static final String CREDENTIAL_PREFIX = "mgzc_";
+
+    /** A new registration token: shown once, to the operator who asked for it. */
+    public record RegistrationToken(String cluster, String secret, Instant expiresAt) {}
+
+    /** A zone credential. */
+    public record Credential(String secret, Instant expiresAt) {
+        String digest() {
+            return ZoneSecrets.sha256(secret);
+        }
+    }
+
+    /** Why an exchange or a credential was refused: a label of {@code meshguard_xds_zone_registration_failures_total}. */
+    public enum Refusal { UNKNOWN, USED, EXPIRED, REVOKED, WRONG_CLUSTER }
+
+    /** The outcome of presenting a registration token or a credential. */
+    public sealed interface Admission permits Admitted, Refused {}
+
+    /** @param credential the credential to present next time: new after a token exchange, else the one presented */
+    public record Admitted(Credential credential) implements Admission {}
+
+    public record Refused(Refusal reason) implements Admission {}
+
+    /** What a cluster's zone serves: groups it runs, and groups withdrawn from it (told to the zone explicitly). */
+    public record ClusterGroups(Set<String> serving, Set<String> withdrawn) {
+        public ClusterGroups {
+            serving = Set.copyOf(serving);
+            withdrawn = Set.copyOf(withdrawn);
+        }
+    }
+
+    private final DataSource dataSource;
+    private final Clock clock;
+    private final Duration credentialLifetime;
+
+    /** @param credentialLifetime how long a zone credential lives (at most {@link #MAX_CREDENTIAL_LIFETIME}) */
+    public ZoneRegistry(DataSource dataSource, Clock clock, Duration credentialLifetime) {
+        if (credentialLifetime.isNegative() || credentialLifetime.isZero()
+                || credentialLifetime.compareTo(MAX_CREDENTIAL_LIFETIME) > 0) {
+            throw new IllegalArgumentException("a zone credential lives more than 0 and at most 1 h, not "
+                    + credentialLifetime);
+        }
+        this.dataSource = dataSource;
+        this.clock = clock;
+        this.credentialLifetime = credentialLifetime;
+    }
+
+    public Duration credentialLifetime() {
+        return credentialLifetime;
+    }
+
+    /**
+     * A one-time registration token for the cluster's zone; re-admits a revoked cluster.
+     *
+     * @throws IllegalArgumentException when {@code ttl} is not in (0, 24 h]
+     * @throws java.util.NoSuchElementException when the cluster does not exist
+     */
+    public RegistrationToken issue(String cluster, Duration ttl, String actor) {
+        if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(MAX_TOKEN_TTL) > 0) {
+            throw new IllegalArgumentException("a registration token lives more than 0 and at most 24 h, not " + ttl);
+        }
+        String secret = ZoneSecrets.generate(TOKEN_PREFIX);
+        Instant expires = clock.instant().plus(ttl);
+        transaction(c -> {
+            if (revokedAt(c, cluster).isPresent()) {
+                // re-admitted: the credentials of before the revocation stay dead
+                try (PreparedStatement ps = c.prepareStatement("delete from zone_credential where cluster_id = ?")) {
+                    ps.setString(1, cluster);
+                    ps.executeUpdate();
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("update cluster set zone_revoked_at = null where id = ?")) {
+                ps.setString(1, cluster);
+                if (ps.executeUpdate() == 0) {
+                    throw new java.util.NoSuchElementException("no cluster " + cluster);
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into zone_registration (token_sha256, cluster_id,"
+                    + " created_by, created_at, expires_at) values (?, ?, ?, ?, ?)")) {
+                ps.setString(1, ZoneSecrets.sha256(secret));
+                ps.setString(2, cluster);
+                ps.setString(3, actor);
+                ps.setTimestamp(4, Timestamp.from(clock.instant()));
+                ps.setTimestamp(5, Timestamp.from(expires));
+                ps.executeUpdate();
+            }
+            return null;
+        });
+        return new RegistrationToken(cluster, secret, expires);
+    }
+
+    /**
+     * Spends a registration token for the cluster's first credential. Only one exchange of a token can win: the row is
+     * marked used in the same statement that checks it is unused and unexpired.
+     */
+    public Admission exchange(String cluster, String token) {
+        String digest = ZoneSecrets.sha256(token);
+        Instant now = clock.instant();
+        return transaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("update zone_registration r set used_at = ?"
+                    + " from cluster k where r.token_sha256 = ? and r.cluster_id = ? and k.id = r.cluster_id"
+                    + " and r.used_at is null and r.expires_at > ? and k.zone_revoked_at is null")) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setString(2, digest);
+                ps.setString(3, cluster);
+                ps.setTimestamp(4, Timestamp.from(now));
+                if (ps.executeUpdate() == 1) {
+                    return new Admitted(insertCredential(c, cluster));
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("select r.cluster_id, r.used_at, r.expires_at,"
+                    + " k.zone_revoked_at from zone_registration r join cluster k on k.id = r.cluster_id"
+                    + " where r.token_sha256 = ?")) {
+                ps.setString(1, digest);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return new Refused(Refusal.UNKNOWN);
+                    }
+                    if (!rs.getString(1).equals(cluster)) {
+                        return new Refused(Refusal.WRONG_CLUSTER);
+                    }
+                    if (rs.getTimestamp(2) != null) {
+                        return new Refused(Refusal.USED);
+                    }
+                    if (rs.getTimestamp(4) != null) {
+                        return new Refused(Refusal.REVOKED);
+                    }
+                    return new Refused(Refusal.EXPIRED);
+                }
+            }
+        });
+    }
+
+    /** Checks a credential the zone presents when it opens a stream, and on every tick of an open one. */
+    public Admission verify(String cluster, String credential) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("select z.cluster_id, z.expires_at, k.zone_revoked_at"
+                        + " from zone_credential z join cluster k on k.id = z.cluster_id"
+                        + " where z.credential_sha256 = ?")) {
+            ps.setString(1, ZoneSecrets.sha256(credential));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return new Refused(Refusal.UNKNOWN);
+                }
+                if (!rs.getString(1).equals(cluster)) {
+                    return new Refused(Refusal.WRONG_CLUSTER);
+                }
+                if (rs.getTimestamp(3) != null) {
+                    return new Refused(Refusal.REVOKED);
+                }
+                Instant expires = rs.getTimestamp(2).toInstant();
+                if (!expires.isAfter(clock.instant())) {
+                    return new Refused(Refusal.EXPIRED);
+                }
+                return new Admitted(new Credential(credential, expires));
+            }
+        } catch (SQLException e) {
+            throw new StoreException("cannot check a zone credential", e);
+        }
+    }
+
+    /** The zone's next credential; expired ones of the cluster are removed on the way. */
+    public Credential rotate(String cluster) {
+        return transaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("delete from zone_credential where cluster_id = ?"
+                    + " and expires_at <= ?")) {
+                ps.setString(1, cluster);
+                ps.setTimestamp(2, Timestamp.from(clock.instant()));
+                ps.executeUpdate();
+            }
+            return insertCredential(c, cluster);
+        });
+    }
+
+    /**
+     * Cuts the cluster's zone off: its credentials are refused as revoked (until it is registered again, which
+     * deletes them) and its unspent tokens deleted. False when there is no cluster.
+     */
+    public boolean revoke(String cluster) {
+        return transaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("update cluster set zone_revoked_at = ? where id = ?")) {
+                ps.setTimestamp(1, Timestamp.from(clock.instant()));
+                ps.setString(2, cluster);
+                if (ps.executeUpdate() == 0) {
+                    return false;
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("delete from zone_registration where cluster_id = ?"
+                    + " and used_at is null")) {
+                ps.setString(1, cluster);
+                ps.executeUpdate();
+            }
+            return true;
+        });
+    }
+
+    public boolean exists(String cluster) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("select 1 from cluster where id = ?")) {
+            ps.setString(1, cluster);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException e) {
+            throw new StoreException("cannot read cluster " + cluster, e);
+        }
+    }
+
+    /** When the cluster's zone was revoked, if it is revoked now. */
+    public Optional<Instant> revokedAt(String cluster) {
+        try (Connection c = dataSource.getConnection()) {
+            return revokedAt(c, cluster);
+        } catch (SQLException e) {
+            throw new StoreException("cannot read cluster " + cluster, e);
+        }
+    }
+
+    private static Optional<Instant> revokedAt(Connection c, String cluster) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select zone_revoked_at from cluster where id = ?")) {
+            ps.setString(1, cluster);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getTimestamp(1) != null ? Optional.of(rs.getTimestamp(1).toInstant())
+                        : Optional.empty();
+            }
+        }
+    }
+
+    /** Adds a gateway group to what the cluster's zone serves (again, after a withdrawal). */
+    public void assign(String cluster, String group) {
+        transaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("insert into cluster_group (cluster_id, gateway_group)"
+                    + " values (?, ?) on conflict (cluster_id, gateway_group) do update set withdrawn_at = null,"
+                    + " assigned_at = now()")) {
+                ps.setString(1, cluster);
+                ps.setString(2, group);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    /** Withdraws a group from the cluster: the zone is told, and stops serving it. False when it was not assigned. */
+    public boolean withdraw(String cluster, String group) {
+        return transaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("update cluster_group set withdrawn_at = ?"
+                    + " where cluster_id = ? and gateway_group = ? and withdrawn_at is null")) {
+                ps.setTimestamp(1, Timestamp.from(clock.instant()));
+                ps.setString(2, cluster);
+                ps.setString(3, group);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /**
+     * The groups a cluster's zone serves: those assigned to it and those its product publishes name (a withdrawn
+     * publish's group keeps serving its withdrawal revision); withdrawn: assigned once, withdrawn since, and named by
+     * no publish.
+     */
+    public ClusterGroups groups(String cluster) {
+        Set<String> serving = new TreeSet<>();
+        Set<String> withdrawn = new TreeSet<>();
+        try (Connection c = dataSource.getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement("select gateway_group, withdrawn_at is not null"
+                    + " from cluster_group where cluster_id = ?")) {
+                ps.setString(1, cluster);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        (rs.getBoolean(2) ? withdrawn : serving).add(rs.getString(1));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("select distinct gateway_group from product_publish"
+                    + " where cluster_id = ? and state in ('published', 'withdrawn')")) {
+                ps.setString(1, cluster);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        serving.add(rs.getString(1));
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new StoreException("cannot read the groups of cluster " + cluster, e);
+        }
+        withdrawn.removeAll(serving);
+        return new ClusterGroups(serving, withdrawn);
+    }
+
+    private Credential insertCredential(Connection c, String cluster) throws SQLException {
+        Credential credential = new Credential(ZoneSecrets.generate(CREDENTIAL_PREFIX),
+                clock.instant().plus(credentialLifetime));
+        try (PreparedStatement ps = c.prepareStatement("insert into zone_credential (credential_sha256, cluster_id,"
+                + " created_at, expires_at) values (?, ?, ?, ?)")) {
+            ps.setString(1, credential.digest());
+            ps.setString(2, cluster);
+            ps.setTimestamp(3, Timestamp.from(clock.instant()));
+            ps.setTimestamp(4, Timestamp.from(credential.expiresAt()));
+            ps.executeUpdate();
+        }
+        return credential;
+    }
+
+    private interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T transaction(Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            boolean auto = c.getAutoCommit();
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(auto);
+            }
+        } catch (SQLException e) {
+            throw new StoreException("zone registry: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,291 @@
+package io.meshguard.xds.zone;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.contract.zone.Echo;
+import io.meshguard.contract.zone.ZoneDown;
+import io.meshguard.contract.zone.ZoneUp;
+import io.meshguard.contract.zone.ZoneWire;
+import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.store.Revision;
+import io.meshguard.xds.store.RevisionStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One zone's stream on central. The first message must be a hello with a registration token or a credential; then a
+ * virtual thread ticks: re-checks the credential (revocation), marks the stream stale and closes it after three
+ * missed echoes, rotates the credential at half its lifetime, and queues the newest revision of every group the
+ * zone lacks. What waits to be sent is one entry per group (a newer revision replaces an unsent older one), sent only
+ * while gRPC says the zone reads: backpressure is bounded by the number of groups.
+ */
+final class ZoneSession implements StreamObserver<ZoneUp> {
+    private static final Logger log = LoggerFactory.getLogger(ZoneSession.class);
+
+    private final ServerCallStreamObserver<ZoneDown> out;
+    private final ZoneRegistry registry;
+    private final RevisionStore revisions;
+    private final ZoneBoard board;
+    private final ZoneHubSettings settings;
+    private final Clock clock;
+    private final Set<ZoneSession> sessions;
+
+    private volatile Optional<String> cluster = Optional.empty();
+    private volatile String credential = "";
+    private volatile Instant credentialIssued = Instant.EPOCH;
+    private volatile Instant lastEcho = Instant.EPOCH;
+    private volatile boolean open = true;
+    private final AtomicLong echoToAnswer = new AtomicLong(-1);
+    /** What the zone holds per group: from its hello, then what was sent. */
+    private final Map<String, Long> held = new ConcurrentHashMap<>();
+    /** When each group's newest revision was sent, until the zone echoes it applied. */
+    private final Map<String, Instant> unconfirmed = new ConcurrentHashMap<>();
+    /** Guarded by {@code this}, as is every call on {@link #out}. */
+    private final LinkedHashMap<String, ZoneDown> pending = new LinkedHashMap<>();
+
+    ZoneSession(ServerCallStreamObserver<ZoneDown> out, ZoneRegistry registry, RevisionStore revisions,
+            ZoneBoard board, ZoneHubSettings settings, Clock clock, Set<ZoneSession> sessions) {
+        this.out = out;
+        this.registry = registry;
+        this.revisions = revisions;
+        this.board = board;
+        this.settings = settings;
+        this.clock = clock;
+        this.sessions = sessions;
+        out.setOnCancelHandler(this::ended);
+    }
+
+    Optional<String> cluster() {
+        return cluster;
+    }
+
+    @Override
+    public void onNext(ZoneUp up) {
+        if (!open) {
+            return;
+        }
+        if (up.version() != ZoneWire.VERSION) {
+            close(Status.FAILED_PRECONDITION.withDescription("central speaks zone stream v" + ZoneWire.VERSION
+                    + ", not v" + up.version()));
+            return;
+        }
+        if (cluster.isEmpty()) {
+            up.hello().ifPresentOrElse(this::hello, () -> close(Status.INVALID_ARGUMENT
+                    .withDescription("the first message of a zone stream is its hello")));
+            return;
+        }
+        up.echo().ifPresent(this::echo);
+    }
+
+    private void hello(ZoneUp.Hello hello) {
+        ZoneRegistry.Admission admission;
+        boolean fresh = hello.registrationToken().isPresent();
+        if (!open || out.isCancelled()) {
+            return; // the zone walked away: spend no token on a stream that cannot carry its credential
+        }
+        try {
+            admission = fresh ? registry.exchange(hello.cluster(), hello.registrationToken().get())
+                    : hello.credential().map(c -> registry.verify(hello.cluster(), c))
+                            .orElse(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
+        } catch (RuntimeException e) {
+            log.warn("zone {}: cannot check its credential: {}", hello.cluster(), e.getMessage());
+            close(Status.UNAVAILABLE.withDescription("central cannot check credentials now"));
+            return;
+        }
+        if (admission instanceof ZoneRegistry.Refused refused) {
+            board.refused(refused.reason());
+            log.warn("zone {} refused: {} {}", hello.cluster(), fresh ? "registration token" : "credential",
+                    refused.reason());
+            close((refused.reason() == ZoneRegistry.Refusal.REVOKED ? Status.PERMISSION_DENIED
+                    : Status.UNAUTHENTICATED).withDescription((fresh ? "registration token " : "credential ")
+                    + refused.reason().name().toLowerCase(java.util.Locale.ROOT)));
+            return;
+        }
+        ZoneRegistry.Credential granted = ((ZoneRegistry.Admitted) admission).credential();
+        credential = granted.secret();
+        Instant now = clock.instant();
+        // a presented credential counts from when it was issued: rotate at half of what is left
+        credentialIssued = fresh ? now : granted.expiresAt().minus(registry.credentialLifetime());
+        lastEcho = now;
+        held.putAll(hello.held());
+        cluster = Optional.of(hello.cluster());
+        if (fresh) {
+            enqueue("credential", ZoneDown.of(new ZoneDown.Credential(granted.secret(), granted.expiresAt())));
+        }
+        sessions.add(this);
+        board.connected(hello.cluster(), hello.zoneVersion());
+        // answer at once: the credential of a spent token must not wait for the first tick
+        enqueue("echo", ZoneDown.of(new ZoneDown.EchoReceived(0)));
+        flush();
+        log.info("zone {} connected ({}), holding {}", hello.cluster(), fresh ? "registered" : "credential",
+                hello.held());
+        Thread.ofVirtual().name("zone-session-" + hello.cluster()).start(this::run);
+    }
+
+    private void echo(Echo echo) {
+        lastEcho = clock.instant();
+        echo.applied().forEach((group, revision) -> {
+            if (revision >= held.getOrDefault(group, 0L)) {
+                unconfirmed.remove(group);
+            }
+        });
+        board.echoed(cluster.orElseThrow(), echo, lag());
+        echoToAnswer.set(echo.sequence());
+    }
+
+    private void run() {
+        while (open) {
+            try {
+                tick();
+                Thread.sleep(settings.tick());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                // a database hiccup: keep the stream, try again next tick
+                log.warn("zone {}: tick failed: {}", cluster.orElse("?"), e.getMessage());
+                sleepQuietly(settings.tick());
+            }
+        }
+    }
+
+    private void tick() {
+        String c = cluster.orElseThrow();
+        Instant now = clock.instant();
+        if (registry.verify(c, credential) instanceof ZoneRegistry.Refused refused) {
+            board.refused(refused.reason());
+            close((refused.reason() == ZoneRegistry.Refusal.REVOKED ? Status.PERMISSION_DENIED
+                    : Status.UNAUTHENTICATED).withDescription("credential "
+                    + refused.reason().name().toLowerCase(java.util.Locale.ROOT)));
+            return;
+        }
+        if (Duration.between(lastEcho, now).compareTo(settings.staleAfter()) > 0) {
+            board.stale(c);
+            log.warn("zone {}: no echo for {} ({} missed), closing its stream", c, Duration.between(lastEcho, now),
+                    ZoneHubSettings.MISSED_ECHOES);
+            close(Status.UNAVAILABLE.withDescription("stale: no echo for " + ZoneHubSettings.MISSED_ECHOES
+                    + " echo intervals"));
+            return;
+        }
+        if (!now.isBefore(credentialIssued.plus(registry.credentialLifetime().dividedBy(2)))) {
+            ZoneRegistry.Credential next = registry.rotate(c);
+            enqueue("credential", ZoneDown.of(new ZoneDown.Credential(next.secret(), next.expiresAt())));
+            credential = next.secret();
+            credentialIssued = now;
+        }
+        ZoneRegistry.ClusterGroups groups = registry.groups(c);
+        Map<String, Long> latest = revisions.latestIds();
+        for (String group : groups.serving()) {
+            Long id = latest.get(group);
+            if (id != null && id > held.getOrDefault(group, 0L) && !pendingHas(group, id)) {
+                revisions.get(id).ifPresent(r -> enqueue("revision:" + group, ZoneDown.of(wire(r))));
+            }
+        }
+        for (String group : groups.withdrawn()) {
+            if (held.containsKey(group)) {
+                enqueue("revision:" + group, ZoneDown.of(new ZoneDown.Withdrawal(group,
+                        "withdrawn from cluster " + c)));
+            }
+        }
+        long echo = echoToAnswer.getAndSet(-1);
+        if (echo >= 0) {
+            enqueue("echo", ZoneDown.of(new ZoneDown.EchoReceived(echo)));
+        }
+        board.lag(c, lag());
+        flush();
+    }
+
+    private static ZoneDown.GroupRevision wire(Revision r) {
+        return new ZoneDown.GroupRevision(r.group(), r.id(), ConfigJson.write(r.config()), r.actor(), r.reason(),
+                r.createdAt());
+    }
+
+    private Duration lag() {
+        Instant now = clock.instant();
+        return unconfirmed.values().stream().min(Instant::compareTo).map(t -> Duration.between(t, now))
+                .orElse(Duration.ZERO);
+    }
+
+    private synchronized boolean pendingHas(String group, long id) {
+        ZoneDown d = pending.get("revision:" + group);
+        return d != null && d.revision().map(r -> r.revision() == id).orElse(false);
+    }
+
+    private synchronized void enqueue(String key, ZoneDown message) {
+        pending.put(key, message);
+    }
+
+    private synchronized void flush() {
+        var it = pending.entrySet().iterator();
+        while (open && it.hasNext() && out.isReady()) {
+            ZoneDown message = it.next().getValue();
+            it.remove();
+            out.onNext(message);
+            message.revision().ifPresent(r -> {
+                held.put(r.group(), r.revision());
+                unconfirmed.putIfAbsent(r.group(), clock.instant());
+            });
+            message.withdrawal().ifPresent(w -> {
+                held.remove(w.group());
+                unconfirmed.remove(w.group());
+            });
+        }
+    }
+
+    /** Ends the stream with {@code status}; the zone redials (or, refused, stops). */
+    synchronized void close(Status status) {
+        if (!open) {
+            return;
+        }
+        try {
+            out.onError(status.asRuntimeException());
+        } catch (RuntimeException e) {
+            // already cancelled by the zone
+        }
+        ended();
+    }
+
+    private void ended() {
+        boolean was;
+        synchronized (this) {
+            was = open;
+            open = false;
+        }
+        if (was && sessions.remove(this)) {
+            board.disconnected(cluster.orElseThrow());
+        }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        ended();
+    }
+
+    @Override
+    public void onCompleted() {
+        synchronized (this) {
+            if (open) {
+                out.onCompleted();
+            }
+        }
+        ended();
+    }
+
+    private static void sleepQuietly(Duration d) {
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,321 @@
+package io.meshguard.xds.zone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.Cluster;
+import io.meshguard.contract.zone.NodeReport;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.server.AdsPeerPolicy;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.testing.PostgresExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Central and zone controllers on loopback (issue 28): central with its revisions in a real PostgreSQL, zones as
+ * real xDS controllers in zone mode, emulated Envoy nodes on the zones' ADS ports, all over real gRPC.
+ */
+class ZoneLoopbackTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+    private static final AtomicInteger RUN = new AtomicInteger();
+    /** Short enough that a test waits a few seconds for staleness, not 15. */
+    private static final ZoneHubSettings FAST = new ZoneHubSettings(Duration.ofMillis(300), Duration.ofMillis(100));
+    private static HikariDataSource ds;
+
+    @TempDir
+    Path tmp;
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private final String run = "r" + RUN.incrementAndGet();
+
+    @BeforeAll
+    static void database() {
+        ds = PG.dataSource();
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : open.reversed()) {
+            c.close();
+        }
+    }
+
+    private <T extends AutoCloseable> T opened(T c) {
+        open.add(c);
+        return c;
+    }
+
+    /**
+     * Two gateway groups, one route each; {@code extraRoute} adds a second route to the first group, to an upstream
+     * of its own (so the group's clusters change, which the emulated nodes see on CDS).
+     */
+    static GatewayConfig config(String seoul, String tokyo, boolean extraRoute) {
+        String route = "  - {name: %s, group: %s, api: status, version: v1, match: {path_prefix: %s},"
+                + " destinations: [{upstream: %s, weight: 100}], authz_profile: gateway-status,"
+                + " dlp_profile: default}\n";
+        return GatewayYaml.read("zones.yaml", """
+                groups:
+                  - {name: %s, environment: prod, region: kr-seoul, domain: example.com}
+                  - {name: %s, environment: prod, region: jp-tokyo, domain: example.com}
+                upstreams:
+                  - name: backend
+                    protocol: http1
+                    endpoints: [{address: 127.0.0.1, port: 18081}]
+                    address_exceptions: [{address: 127.0.0.1, port: 18081, reason: "test backend"}]
+                  - name: backend-b
+                    protocol: http1
+                    endpoints: [{address: 127.0.0.1, port: 18082}]
+                    address_exceptions: [{address: 127.0.0.1, port: 18082, reason: "test backend"}]
+                apis:
+                  - {name: status, base_path: /status, default_version: v1, versions: [{version: v1, status: active}]}
+                routes:
+                """.formatted(seoul, tokyo)
+                + route.formatted("seoul-a", seoul, "/a", "backend")
+                + route.formatted("tokyo-a", tokyo, "/a", "backend")
+                + (extraRoute ? route.formatted("seoul-b", seoul, "/b", "backend-b") : ""));
+    }
+
+    private Central central(int port) throws Exception {
+        return opened(new Central(ds, port, Duration.ofHours(1), FAST));
+    }
+
+    private String cluster(Central central, String name, String group) {
+        String id = run + "-" + name;
+        new CatalogStore(ds).putCluster(new Cluster(id, "kr-seoul", Optional.of("aws"), Set.of()));
+        central.registry.assign(id, group);
+        return id;
+    }
+
+    private ZoneController zone(String central, String cluster, Optional<String> token, Path dir) throws Exception {
+        return opened(new ZoneController(ZoneSettings.loopback(cluster, central, token, dir, FAST.echoInterval()),
+                new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, Optional.empty(),
+                AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
+    }
+
+    private ZoneController registeredZone(Central central, String cluster) throws Exception {
+        String token = central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
+        return zone(central.address(), cluster, Optional.of(token), tmp.resolve(cluster));
+    }
+
+    @Test
+    void publishToOneCluster_reachesOnlyThatZonesNodes() throws Exception {
+        Central central = central(0);
+        String seoul = run + "-seoul-gw";
+        String tokyo = run + "-tokyo-gw";
+        central.publish(config(seoul, tokyo, false), "first");
+        String a = cluster(central, "kr-seoul-prod", seoul);
+        String b = cluster(central, "jp-tokyo-prod", tokyo);
+        ZoneController zoneA = registeredZone(central, a);
+        ZoneController zoneB = registeredZone(central, b);
+        AdsNode inA = opened(new AdsNode(zoneA.adsPort(), "envoy-a1", seoul));
+        AdsNode inB = opened(new AdsNode(zoneB.adsPort(), "envoy-b1", tokyo));
+        AdsNode seoulNodeInB = opened(new AdsNode(zoneB.adsPort(), "envoy-b2", seoul));
+        await().atMost(Duration.ofSeconds(10)).until(() -> inA.configured() && inB.configured());
+        String tokyoClusters = inB.versions.get(AdsNode.CDS);
+
+        long next = central.publish(config(seoul, tokyo, true), "second route for seoul").revisions()
+                .get(seoul).id();
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                zoneA.core().publisher().servedRevision(seoul)).contains(next));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(inA.names.get(AdsNode.CDS))
+                .anySatisfy(name -> assertThat(name).contains("backend-b")));
+        assertThat(zoneB.core().publisher().servedRevision(seoul)).as("zone B never serves seoul's group").isEmpty();
+        assertThat(seoulNodeInB.versions).as("a seoul node in the tokyo cluster gets nothing").isEmpty();
+        assertThat(inB.versions.get(AdsNode.CDS)).isEqualTo(tokyoClusters);
+        assertThat(inB.names.get(AdsNode.CDS)).noneSatisfy(name -> assertThat(name).contains("backend-b"));
+        assertThat(zoneB.core().snapshots().groups()).containsExactly(tokyo);
+        // central hears what each zone applied and what its nodes run
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            ZoneBoard.Zone za = central.board.zone(a).orElseThrow();
+            assertThat(za.applied()).containsEntry(seoul, next);
+            assertThat(za.nodes()).filteredOn(n -> n.nodeId().equals("envoy-a1"))
+                    .singleElement().satisfies(n -> {
+                        assertThat(n.revision()).contains(next);
+                        assertThat(n.drifted()).isFalse();
+                        assertThat(n.client()).contains("envoy");
+                    });
+        });
+    }
+
+    @Test
+    void centralStopped_newNodeGetsFullConfigFromZone_thenZoneResyncsWhenCentralReturns() throws Exception {
+        Central central = central(0);
+        int port = central.server.port();
+        String seoul = run + "-seoul-gw";
+        String tokyo = run + "-tokyo-gw";
+        long first = central.publish(config(seoul, tokyo, false), "first").revisions().get(seoul).id();
+        String a = cluster(central, "kr-seoul-prod", seoul);
+        ZoneController zone = registeredZone(central, a);
+        AdsNode early = opened(new AdsNode(zone.adsPort(), "envoy-early", seoul));
+        await().atMost(Duration.ofSeconds(10)).until(early::configured);
+        List<String> listeners = early.names.get(AdsNode.LDS);
+
+        central.close();
+        open.remove(central);
+        await().atMost(Duration.ofSeconds(5)).until(() -> !zone.link().connected());
+
+        AdsNode joined = opened(new AdsNode(zone.adsPort(), "envoy-joined", seoul));
+        await().atMost(Duration.ofSeconds(5)).until(joined::configured);
+        assertThat(joined.versions).isEqualTo(early.versions);
+        assertThat(early.names.get(AdsNode.LDS)).as("a disconnect deletes nothing").isEqualTo(listeners);
+        assertThat(zone.core().publisher().servedRevision(seoul)).contains(first);
+
+        // a zone restarted while central is away serves from its state directory
+        zone.close();
+        open.remove(zone);
+        ZoneController restarted = zone("127.0.0.1:" + port, a, Optional.empty(), tmp.resolve(a));
+        AdsNode afterRestart = opened(new AdsNode(restarted.adsPort(), "envoy-after-restart", seoul));
+        await().atMost(Duration.ofSeconds(5)).until(afterRestart::configured);
+        assertThat(afterRestart.versions).isEqualTo(early.versions);
+
+        Central back = central(port);
+        long second = back.publish(config(seoul, tokyo, true), "while the zone was away").revisions().get(seoul)
+                .id();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                restarted.core().publisher().servedRevision(seoul)).contains(second));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(afterRestart.versions.get(AdsNode.CDS))
+                .isNotEqualTo(early.versions.get(AdsNode.CDS)));
+        assertThat(restarted.link().refused()).isEmpty();
+    }
+
+    @Test
+    void spentRegistrationToken_isRefused_andTheZoneStopsDialling() throws Exception {
+        Central central = central(0);
+        String seoul = run + "-seoul-gw";
+        central.publish(config(seoul, run + "-tokyo-gw", false), "first");
+        String a = cluster(central, "kr-seoul-prod", seoul);
+        String token = central.registry.issue(a, Duration.ofHours(1), "test").secret();
+        ZoneController first = zone(central.address(), a, Optional.of(token), tmp.resolve("first"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> first.core().publisher().servedRevision(seoul).isPresent());
+
+        ZoneController second = zone(central.address(), a, Optional.of(token), tmp.resolve("second"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> second.link().refused().isPresent());
+        assertThat(second.link().refused().get()).contains("used");
+        assertThat(second.core().publisher().servedRevision(seoul)).isEmpty();
+        assertThat(central.meters.get("meshguard_xds_zone_registration_failures_total").tag("reason", "used").counter()
+                .count()).isEqualTo(1.0);
+    }
+
+    @Test
+    void revokedCluster_isCutOffWithinFiveSeconds_evenWhenRevokedByAnotherReplica() throws Exception {
+        Central central = central(0);
+        String seoul = run + "-seoul-gw";
+        central.publish(config(seoul, run + "-tokyo-gw", false), "first");
+        String a = cluster(central, "kr-seoul-prod", seoul);
+        ZoneController zone = registeredZone(central, a);
+        await().atMost(Duration.ofSeconds(10)).until(() -> central.board.zone(a).map(ZoneBoard.Zone::connected)
+                .orElse(false));
+
+        // straight in the database, as another central replica's revoke would: this replica's tick sees it
+        assertThat(new ZoneRegistry(ds, java.time.Clock.systemUTC(), Duration.ofHours(1)).revoke(a)).isTrue();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> zone.link().refused().isPresent());
+        assertThat(zone.link().refused().get()).contains("revoked");
+        assertThat(central.board.zone(a).orElseThrow().connected()).isFalse();
+        // the zone keeps serving what it holds: a revocation cuts the link, not the cluster's traffic
+        assertThat(zone.core().publisher().servedRevision(seoul)).isPresent();
+    }
+
+    @Test
+    void credential_isRotatedOverTheStream_andTheRotatedOneIsAcceptedOnReconnect() throws Exception {
+        Central central = opened(new Central(ds, 0, Duration.ofSeconds(2), FAST));
+        String seoul = run + "-seoul-gw";
+        central.publish(config(seoul, run + "-tokyo-gw", false), "first");
+        String a = cluster(central, "kr-seoul-prod", seoul);
+        ZoneController zone = registeredZone(central, a);
+        ZoneCredentialFile file = new ZoneCredentialFile(tmp.resolve(a));
+        await().atMost(Duration.ofSeconds(10)).until(() -> file.read().isPresent());
+        String firstCredential = file.read().orElseThrow().secret();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !file.read().orElseThrow().secret()
+                .equals(firstCredential));
+        assertThat(zone.link().streamsOpened()).as("rotated on the open stream").isEqualTo(1);
+        assertThat(zone.link().connected()).isTrue();
+        // long after the first credential expired, the stream still stands on the rotated ones
+        Thread.sleep(2_500);
+        assertThat(zone.link().connected()).isTrue();
+        assertThat(zone.link().refused()).isEmpty();
+        assertThat(central.registry.verify(a, firstCredential)).isInstanceOf(ZoneRegistry.Refused.class);
+    }
+
+    @Test
+    void streamThatStopsEchoing_isMarkedStale_whileTheTransportStaysUp() throws Exception {
+        Central central = central(0);
+        String a = cluster(central, "kr-seoul-prod", run + "-seoul-gw");
+        String token = central.registry.issue(a, Duration.ofHours(1), "test").secret();
+        try (SilentZone silent = new SilentZone(central.address(), a, token)) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> central.board.zone(a).map(ZoneBoard.Zone::connected)
+                    .orElse(false));
+            assertThat(central.board.zone(a).orElseThrow().stale()).isFalse();
+            await().atMost(Duration.ofSeconds(10)).until(() -> central.board.zone(a).orElseThrow().stale());
+            assertThat(silent.closedWith()).hasValueSatisfying(s -> assertThat(s).contains("stale"));
+            assertThat(central.meters.get("meshguard_xds_zones_stale").gauge().value()).isEqualTo(1.0);
+        }
+    }
+
+    @Test
+    void nodeThatKeepsAnOldRevision_isReportedAsDrift() throws Exception {
+        Central central = central(0);
+        String seoul = run + "-seoul-gw";
+        String tokyo = run + "-tokyo-gw";
+        central.publish(config(seoul, tokyo, false), "first");
+        String a = cluster(central, "kr-seoul-prod", seoul);
+        ZoneController zone = registeredZone(central, a);
+        AdsNode stuck = opened(new AdsNode(zone.adsPort(), "envoy-stuck", seoul));
+        await().atMost(Duration.ofSeconds(10)).until(stuck::configured);
+        stuck.close(); // gone: it keeps the revision it ACKed last
+
+        long next = central.publish(config(seoul, tokyo, true), "second").revisions().get(seoul).id();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            NodeReport n = central.board.zone(a).orElseThrow().nodes().stream()
+                    .filter(x -> x.nodeId().equals("envoy-stuck")).findFirst().orElseThrow();
+            assertThat(n.expected()).contains(next);
+            assertThat(n.drifted()).isTrue();
+        });
+        assertThat(central.meters.get("meshguard_xds_zone_drifted_nodes").gauge().value()).isEqualTo(1.0);
+    }
+
+    @Test
+    void explicitWithdrawal_isTheOneThingThatEmptiesAZonesGroup() throws Exception {
+        Central central = central(0);
+        String seoul = run + "-seoul-gw";
+        central.publish(config(seoul, run + "-tokyo-gw", false), "first");
+        String a = cluster(central, "kr-seoul-prod", seoul);
+        ZoneController zone = registeredZone(central, a);
+        AdsNode node = opened(new AdsNode(zone.adsPort(), "envoy-w", seoul));
+        await().atMost(Duration.ofSeconds(10)).until(node::configured);
+        assertThat(node.names.get(AdsNode.LDS)).isNotEmpty();
+
+        assertThat(central.registry.withdraw(a, seoul)).isTrue();
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(node.names.get(AdsNode.LDS)).isEmpty();
+            assertThat(node.names.get(AdsNode.CDS)).isEmpty();
+        });
+        assertThat(zone.held()).doesNotContainKey(seoul);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
+                central.board.zone(a).orElseThrow().applied()).doesNotContainKey(seoul));
+        // and it stays withdrawn across a restart of the zone: its state directory no longer holds the group
+        zone.close();
+        open.remove(zone);
+        ZoneController restarted = zone(central.address(), a, Optional.empty(), tmp.resolve(a));
+        assertThat(restarted.core().publisher().servedRevision(seoul)).isEmpty();
+    }
+}

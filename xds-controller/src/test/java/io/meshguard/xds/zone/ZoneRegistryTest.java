@@ -1,0 +1,169 @@
+package io.meshguard.xds.zone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.Cluster;
+import io.meshguard.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Registration tokens and zone credentials against a real, migrated PostgreSQL (V49). */
+class ZoneRegistryTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+    private static final AtomicInteger N = new AtomicInteger();
+    private static HikariDataSource ds;
+
+    /** A clock the test moves: expiry is decided by the registry's clock, never by waiting. */
+    private static final class MovableClock extends Clock {
+        private Instant now = Instant.parse("2026-11-23T12:00:00Z");
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
+
+    private final MovableClock clock = new MovableClock();
+    private ZoneRegistry registry;
+    private String cluster;
+
+    @BeforeAll
+    static void database() {
+        ds = PG.dataSource();
+    }
+
+    @BeforeEach
+    void cluster() {
+        registry = new ZoneRegistry(ds, clock, Duration.ofHours(1));
+        cluster = "kr-seoul-prod-" + N.incrementAndGet();
+        new CatalogStore(ds).putCluster(new Cluster(cluster, "kr-seoul", Optional.of("aws"), Set.of()));
+    }
+
+    @Test
+    void registrationToken_exchangedOnce_thenRefusedAsUsed() {
+        String token = registry.issue(cluster, Duration.ofHours(24), "ops").secret();
+
+        ZoneRegistry.Admission first = registry.exchange(cluster, token);
+        ZoneRegistry.Admission again = registry.exchange(cluster, token);
+
+        assertThat(first).isInstanceOfSatisfying(ZoneRegistry.Admitted.class, a -> {
+            assertThat(a.credential().expiresAt()).isEqualTo(clock.instant().plus(Duration.ofHours(1)));
+            assertThat(registry.verify(cluster, a.credential().secret()))
+                    .isInstanceOf(ZoneRegistry.Admitted.class);
+        });
+        assertThat(again).isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.USED));
+    }
+
+    @Test
+    void registrationToken_pastItsTtl_isRefusedAsExpired() {
+        String token = registry.issue(cluster, Duration.ofMinutes(10), "ops").secret();
+        clock.advance(Duration.ofMinutes(11));
+
+        assertThat(registry.exchange(cluster, token))
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.EXPIRED));
+    }
+
+    @Test
+    void registrationToken_ofAnotherCluster_orMadeUp_isRefused() {
+        String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
+
+        assertThat(registry.exchange("someone-else", token))
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.WRONG_CLUSTER));
+        assertThat(registry.exchange(cluster, token + "x"))
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
+    }
+
+    @Test
+    void ttlLongerThanADay_orCredentialLongerThanAnHour_isRefusedUpFront() {
+        assertThatThrownBy(() -> registry.issue(cluster, Duration.ofHours(25), "ops"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new ZoneRegistry(ds, clock, Duration.ofMinutes(61)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void tokensAndCredentials_areStoredOnlyAsDigests() throws Exception {
+        String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
+        String credential = ((ZoneRegistry.Admitted) registry.exchange(cluster, token)).credential().secret();
+
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("select r.token_sha256, z.credential_sha256 from zone_registration r"
+                        + " join zone_credential z on z.cluster_id = r.cluster_id where r.cluster_id = '" + cluster
+                        + "'")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo(ZoneSecrets.sha256(token)).doesNotContain(token);
+            assertThat(rs.getString(2)).isEqualTo(ZoneSecrets.sha256(credential));
+        }
+    }
+
+    @Test
+    void credential_expiresAfterItsLifetime_andRotationGivesAFreshOne() {
+        String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
+        String first = ((ZoneRegistry.Admitted) registry.exchange(cluster, token)).credential().secret();
+        clock.advance(Duration.ofMinutes(30));
+        ZoneRegistry.Credential next = registry.rotate(cluster);
+        clock.advance(Duration.ofMinutes(31));
+
+        assertThat(registry.verify(cluster, first)).isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.EXPIRED));
+        assertThat(registry.verify(cluster, next.secret())).isInstanceOf(ZoneRegistry.Admitted.class);
+    }
+
+    @Test
+    void revokedCluster_refusesItsCredentials_untilRegisteredAgain_whichKeepsTheOldOnesDead() {
+        String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
+        String unspent = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
+        String credential = ((ZoneRegistry.Admitted) registry.exchange(cluster, token)).credential().secret();
+
+        assertThat(registry.revoke(cluster)).isTrue();
+
+        assertThat(registry.verify(cluster, credential))
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.REVOKED));
+        assertThat(registry.exchange(cluster, unspent))
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
+        String fresh = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
+        assertThat(registry.verify(cluster, credential)).isInstanceOf(ZoneRegistry.Refused.class);
+        assertThat(registry.exchange(cluster, fresh)).isInstanceOf(ZoneRegistry.Admitted.class);
+    }
+
+    @Test
+    void clusterGroups_areAssignedOnes_andAWithdrawalIsKeptAsSuch() {
+        registry.assign(cluster, "seoul-gw");
+        registry.assign(cluster, "batch-gw");
+
+        assertThat(registry.withdraw(cluster, "batch-gw")).isTrue();
+        assertThat(registry.withdraw(cluster, "batch-gw")).as("once").isFalse();
+
+        assertThat(registry.groups(cluster)).isEqualTo(new ZoneRegistry.ClusterGroups(Set.of("seoul-gw"),
+                Set.of("batch-gw")));
+    }
+}
