@@ -267,7 +267,10 @@ public final class Console implements HttpHandler {
     private void dispatch(Request req) throws IOException {
         switch (req.route().method() + " " + req.route().path()) {
             case "GET /console/revisions" -> pages.render(req.exchange(), "revisions.jte",
-                    revisions.page(req, chrome(req, "Revisions", "/console/revisions")));
+                    revisions.page(req, chrome(req, "Revisions", "/console/revisions"), Optional.empty()));
+            case "GET /console/revisions/{group}" -> pages.render(req.exchange(), "revisions.jte",
+                    revisions.page(req, chrome(req, "Revisions of " + req.segment(2), "/console/revisions/"
+                            + req.segment(2)), Optional.of(req.segment(2))));
             case "POST /console/publish" -> afterAction(req, revisions.publish(req));
             case "POST /console/publish-requests/{group}/{id}/approve" -> afterAction(req, revisions.decide(req, true));
             case "POST /console/publish-requests/{group}/{id}/reject" -> afterAction(req, revisions.decide(req, false));
@@ -285,7 +288,7 @@ public final class Console implements HttpHandler {
     /** After a change: its outcome as the next page's message, and back to the screen (POST, redirect, GET). */
     private void afterAction(Request req, Outcome outcome) throws IOException {
         sessions.update(req.session().id(), s -> s.withFlash((outcome.ok() ? "" : "! ") + outcome.message()));
-        redirect(req.exchange(), "/console/revisions");
+        redirect(req.exchange(), safeNext(req.param("back")));
     }
 
     /** What an action did, in a sentence for the person who did it. */
@@ -295,6 +298,14 @@ public final class Console implements HttpHandler {
         List<Views.NavItem> nav = new ArrayList<>();
         if (gate.permits(req.caller(), "revision:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/revisions", "Revisions", current.equals("/console/revisions")));
+        }
+        if (!gate.permits(req.caller(), "revision:read", Scope.ANY_TENANT)) {
+            // a gateway owner: the groups it holds revision:read on
+            req.caller().grants().stream().filter(g -> g.scope().kind().equals("gateway"))
+                    .map(g -> g.scope().name()).distinct()
+                    .filter(group -> gate.permits(req.caller(), "revision:read", Scope.gateway(group)))
+                    .forEach(group -> nav.add(new Views.NavItem("/console/revisions/" + group, "Revisions · "
+                            + group, current.equals("/console/revisions/" + group))));
         }
         if (gate.permits(req.caller(), "fleet:read", Scope.SYSTEM)) {
             nav.add(new Views.NavItem("/console/fleet", "Fleet", current.equals("/console/fleet")));

@@ -19,6 +19,8 @@ public final class ConsoleRoutes {
             AdminRoute.open("POST", "/console/signout"),
             AdminRoute.open("GET", "/console/assets/{file}"),
             AdminRoute.tenant("GET", "/console/revisions", "revision:read"),
+            // one group's timeline and requests: for its gateway owners, who approve its publish requests
+            AdminRoute.gateway("GET", "/console/revisions/{group}", "revision:read", 2),
             AdminRoute.system("POST", "/console/publish", "revision:publish"),
             AdminRoute.gateway("POST", "/console/publish-requests/{group}/{id}/approve", "revision:approve", 2),
             AdminRoute.gateway("POST", "/console/publish-requests/{group}/{id}/reject", "revision:approve", 2),

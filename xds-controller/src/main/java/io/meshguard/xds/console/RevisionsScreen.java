@@ -52,12 +52,14 @@ public final class RevisionsScreen {
         this.gate = gate;
     }
 
-    Views.Revisions page(Console.Request req, Views.Chrome chrome) {
-        List<Revision.Summary> list = revisions.list(Optional.empty(), TIMELINE);
-        List<PublishRequest> requests = fourEyes.store().list(Optional.empty());
+    /** The whole timeline, or one {@code group}'s (its gateway owners' view). */
+    Views.Revisions page(Console.Request req, Views.Chrome chrome, Optional<String> group) {
+        List<Revision.Summary> list = revisions.list(group, TIMELINE);
+        List<PublishRequest> requests = fourEyes.store().list(group);
         Map<Long, String> approvers = new HashMap<>();
         requests.forEach(r -> r.revision().ifPresent(id -> approvers.put(id, r.decidedBy().orElse(""))));
         TreeSet<String> groups = new TreeSet<>(revisions.latestIds().keySet());
+        group.ifPresent(g -> groups.retainAll(java.util.Set.of(g)));
         Map<String, Long> live = new HashMap<>();
         groups.forEach(g -> publisher.servedRevision(g).ifPresent(id -> live.put(g, id)));
         boolean mayRollback = gate.permits(req.caller(), "revision:rollback", Scope.SYSTEM);
@@ -77,8 +79,9 @@ public final class RevisionsScreen {
                 fourEyes.store().protection(g).isPresent())).toList();
         long from = number(req.param("from"));
         long to = number(req.param("to"));
-        Optional<Views.Diff> diff = from > 0 && to > 0 ? diff(req, from, to) : Optional.empty();
-        return new Views.Revisions(chrome, groupRows, rows, requestRows,
+        Optional<Views.Diff> diff = from > 0 && to > 0 ? diff(req, from, to, group) : Optional.empty();
+        String self = group.map(g -> "/console/revisions/" + g).orElse("/console/revisions");
+        return new Views.Revisions(chrome, self, groupRows, rows, requestRows,
                 gate.permits(req.caller(), "revision:publish", Scope.SYSTEM), from, to, diff);
     }
 
@@ -89,9 +92,10 @@ public final class RevisionsScreen {
                 && gate.permits(req.caller(), "revision:approve", Scope.gateway(r.group()));
     }
 
-    private Optional<Views.Diff> diff(Console.Request req, long from, long to) {
-        Optional<Revision> a = revisions.get(from);
-        Optional<Revision> b = revisions.get(to);
+    private Optional<Views.Diff> diff(Console.Request req, long from, long to, Optional<String> group) {
+        // on a group's page, only that group's revisions: its owners may not read other groups'
+        Optional<Revision> a = revisions.get(from).filter(r -> group.isEmpty() || group.get().equals(r.group()));
+        Optional<Revision> b = revisions.get(to).filter(r -> group.isEmpty() || group.get().equals(r.group()));
         if (a.isEmpty() || b.isEmpty()) {
             return Optional.of(new Views.Diff(from, to, a.map(Revision::group).orElse("no such revision"),
                     b.map(Revision::group).orElse("no such revision"), List.of()));

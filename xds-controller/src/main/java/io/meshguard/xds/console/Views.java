@@ -29,8 +29,11 @@ public final class Views {
     public record RequestRow(long id, String group, String state, String requestedBy, String reason, String at,
             String decidedBy, int changes, boolean pending, boolean canDecide) {}
 
-    /** The Revisions screen; {@code diff}: the comparison asked for with {@code ?from=&to=}. */
-    public record Revisions(Chrome chrome, List<GroupLive> groups, List<RevisionRow> rows, List<RequestRow> requests,
+    /**
+     * The Revisions screen; {@code self}: its path (forms come back to it), {@code diff}: the comparison asked for
+     * with {@code ?from=&to=}.
+     */
+    public record Revisions(Chrome chrome, String self, List<GroupLive> groups, List<RevisionRow> rows, List<RequestRow> requests,
             boolean canPublish, long diffFrom, long diffTo, java.util.Optional<Diff> diff) {}
 
     /** One changed field between two revisions. */
