@@ -161,7 +161,8 @@ public final class XdsController implements ServerComponent {
                 new io.meshguard.xds.console.RevisionsScreen(revisions, approvals, core.publisher(), actions, draft,
                         gate), consoleFleet,
                 new io.meshguard.xds.console.AuditScreen(new io.meshguard.audit.query.AuditReader(dataSource),
-                        new io.meshguard.audit.trail.AdminTrailVerifier(dataSource), gate, clock), clock);
+                        new io.meshguard.audit.trail.AdminTrailVerifier(dataSource),
+                        new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, clock), gate, clock), clock);
         http.addHandler(io.meshguard.xds.console.Console.PREFIX, handler);
         return handler;
     }

@@ -22,12 +22,15 @@ public final class AuditScreen {
     /** Rows one search shows. */
     static final int LIMIT = 500;
 
+    private final io.meshguard.xds.admin.AuditAdminApi exports;
     private final AuditReader reader;
     private final AdminTrailVerifier verifier;
     private final AdminGate gate;
     private final Clock clock;
 
-    public AuditScreen(AuditReader reader, AdminTrailVerifier verifier, AdminGate gate, Clock clock) {
+    public AuditScreen(AuditReader reader, AdminTrailVerifier verifier, io.meshguard.xds.admin.AuditAdminApi exports,
+            AdminGate gate, Clock clock) {
+        this.exports = exports;
         this.reader = reader;
         this.verifier = verifier;
         this.gate = gate;
@@ -59,7 +62,17 @@ public final class AuditScreen {
                 chain = "cannot be verified now: " + e.getMessage();
             }
         }
-        return new Views.Audit(chrome, f, rows, error, chain, intact, mayVerify);
+        boolean mayExport = gate.permits(req.caller(), "audit:export", Scope.ANY_TENANT);
+        return new Views.Audit(chrome, f, rows, error, chain, intact, mayVerify, mayExport);
+    }
+
+    /** CSV or JSON Lines of the searched time range, through the admin API's export (its trail row included). */
+    void export(Console.Request req) throws java.io.IOException {
+        java.util.Map<String, String> q = new java.util.LinkedHashMap<>();
+        q.put("since", req.param("since").isEmpty() ? "1h" : req.param("since"));
+        q.put("until", req.param("until").isEmpty() ? "0s" : req.param("until"));
+        q.put("format", req.param("format").equals("csv") ? "csv" : "jsonl");
+        exports.exportAdmitted(req.exchange(), q, req.tenants(), req.admitted(), req.requestId());
     }
 
     private List<Views.AuditRow> search(Views.AuditFilter f, Console.Request req) throws SQLException {

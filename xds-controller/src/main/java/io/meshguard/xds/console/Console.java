@@ -77,7 +77,12 @@ public final class Console implements HttpHandler {
 
     /** One admitted request: who, for which tenants, with the parsed query and form. */
     record Request(HttpExchange exchange, AdminRoute route, List<String> segments, Map<String, String> query,
-            Map<String, String> form, Session session, AdminCaller caller, TenantScope tenants, String requestId) {
+            Map<String, String> form, Session session, AdminGate.Admitted admitted, TenantScope tenants,
+            String requestId) {
+        AdminCaller caller() {
+            return admitted.caller();
+        }
+
         String param(String name) {
             return form.getOrDefault(name, query.getOrDefault(name, "")).strip();
         }
@@ -87,7 +92,7 @@ public final class Console implements HttpHandler {
         }
 
         RevisionActions.Actor actor() {
-            return new RevisionActions.Actor(caller.actor(), requestId);
+            return new RevisionActions.Actor(caller().actor(), requestId);
         }
 
         boolean htmx() {
@@ -144,6 +149,7 @@ public final class Console implements HttpHandler {
                 }
             }
             case "GET /console/signin" -> startSignIn(ex);
+            case "POST /console/signin" -> tokenSignIn(ex);
             case "GET /console/callback" -> finishSignIn(ex);
             case "POST /console/signout" -> signOut(ex);
             default -> assets.serve(ex, segments.get(2));
@@ -152,9 +158,7 @@ public final class Console implements HttpHandler {
 
     private void startSignIn(HttpExchange ex) throws IOException {
         if (signIn.isEmpty()) {
-            pages.message(ex, 503, new Views.Message("Sign-in is not configured", "The console signs people in "
-                    + "through the admin plane's OIDC issuer (admin.oidc.issuer) and its console client "
-                    + "(console.oidc.client_id). meshguard up --idp keycloak starts one locally.", "", ""));
+            tokenSignInForm(ex, "");
             return;
         }
         String next = safeNext(query(ex).getOrDefault("next", "/console/revisions"));
@@ -166,6 +170,42 @@ public final class Console implements HttpHandler {
         ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, browser, "/console/callback",
                 (int) Sessions.SIGN_IN_WINDOW.toSeconds()));
         redirect(ex, started.authorizeUri().toString());
+    }
+
+    /**
+     * Local mode (no issuer, plain {@code meshguard up}): the admin token file's token, typed once; the session keeps
+     * it and every request is admitted with it, as the API admits it. The form is bound to this browser by a
+     * double-submitted random value, so another site cannot sign a browser in as someone else.
+     */
+    private void tokenSignInForm(HttpExchange ex, String error) throws IOException {
+        String binding = CodeFlowClient.random(24);
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, binding, "/console/signin",
+                (int) Sessions.SIGN_IN_WINDOW.toSeconds()));
+        pages.send(ex, error.isEmpty() ? 200 : 401, pages.bytes("signin.jte", new Views.TokenSignIn(binding,
+                safeNext(query(ex).getOrDefault("next", "/console/revisions")), error)));
+    }
+
+    private void tokenSignIn(HttpExchange ex) throws IOException {
+        Map<String, String> form = form(ex);
+        String binding = cookies(ex).getOrDefault(SIGN_IN_COOKIE, "");
+        if (signIn.isPresent() || binding.isEmpty()
+                || !Sessions.constantTimeEquals(binding, form.getOrDefault("_signin", ""))) {
+            pages.message(ex, 403, new Views.Message("Refused", "This sign-in form was not this browser's.",
+                    "/console/signin", "Sign in"));
+            return;
+        }
+        String token = form.getOrDefault("token", "").strip();
+        String source = ex.getRemoteAddress().getAddress().getHostAddress();
+        if (token.isEmpty() || gate.authenticateOnly("Bearer " + token, source, "console-sign-in",
+                "/console/signin").isPresent()) {
+            tokenSignInForm(ex, "That is not a token of the admin token file.");
+            return;
+        }
+        Session s = sessions.open(new SignedInToken("token-file", "console", token, "",
+                java.time.Instant.now().plus(settings.absolute())));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, "", "/console/signin", 0));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, s.id(), PREFIX, -1));
+        redirect(ex, safeNext(form.getOrDefault("next", "/console/revisions")));
     }
 
     private void finishSignIn(HttpExchange ex) throws IOException {
@@ -257,10 +297,10 @@ public final class Console implements HttpHandler {
             }
             return;
         }
-        AdminCaller caller = ((AdminGate.Admitted) admission).caller();
+        AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
         TenantScope tenants = route.scope().apply(segments).equals(Scope.ANY_TENANT)
-                ? gate.tenantsOf(caller, route.permission()) : TenantScope.ALL;
-        Request req = new Request(ex, route, segments, query(ex), form, s, caller, tenants, requestId);
+                ? gate.tenantsOf(admitted.caller(), route.permission()) : TenantScope.ALL;
+        Request req = new Request(ex, route, segments, query(ex), form, s, admitted, tenants, requestId);
         dispatch(req);
     }
 
@@ -280,6 +320,7 @@ public final class Console implements HttpHandler {
             case "GET /console/fleet/events" -> fleet.stream(req.exchange(), pages);
             case "GET /console/audit" -> pages.render(req.exchange(), "audit.jte",
                     audit.page(req, chrome(req, "Audit", "/console/audit")));
+            case "GET /console/audit/export" -> audit.export(req);
             default -> pages.message(req.exchange(), 404, new Views.Message("Not found", "No such page.", "/console",
                     "Console home"));
         }

@@ -15,6 +15,8 @@ public final class ConsoleRoutes {
             // signing in and out, and the jar's own scripts and styles: no permission, no caller yet
             AdminRoute.open("GET", "/console"),
             AdminRoute.open("GET", "/console/signin"),
+            // local mode only (no issuer): the admin token file's token, checked by the gate like a bearer token
+            AdminRoute.open("POST", "/console/signin"),
             AdminRoute.open("GET", "/console/callback"),
             AdminRoute.open("POST", "/console/signout"),
             AdminRoute.open("GET", "/console/assets/{file}"),
@@ -27,5 +29,7 @@ public final class ConsoleRoutes {
             AdminRoute.system("POST", "/console/rollback/{revision}", "revision:rollback"),
             AdminRoute.system("GET", "/console/fleet", "fleet:read"),
             AdminRoute.system("GET", "/console/fleet/events", "fleet:read"),
-            AdminRoute.tenant("GET", "/console/audit", "audit:read"));
+            AdminRoute.tenant("GET", "/console/audit", "audit:read"),
+            // the admin API's export code: a trail row first, then the stream (CSV with formulas neutralised)
+            AdminRoute.tenant("GET", "/console/audit/export", "audit:export"));
 }

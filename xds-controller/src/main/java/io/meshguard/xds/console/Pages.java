@@ -37,7 +37,7 @@ public final class Pages {
         send(ex, status, bytes("message.jte", page));
     }
 
-    private static void send(HttpExchange ex, int status, byte[] body) throws IOException {
+    void send(HttpExchange ex, int status, byte[] body) throws IOException {
         ex.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
         ex.sendResponseHeaders(status, body.length);
         try (OutputStream out = ex.getResponseBody()) {

@@ -57,9 +57,12 @@ public final class Views {
 
     /** The search as typed (echoed into the form), its results, and the admin trail's chain status. */
     public record Audit(Chrome chrome, AuditFilter filter, List<AuditRow> rows, String error, String chain,
-            boolean chainIntact, boolean chainShown) {}
+            boolean chainIntact, boolean chainShown, boolean canExport) {}
 
     public record AuditFilter(String subject, String tenant, String route, String kind, String since, String until) {}
+
+    /** Local mode's sign-in form; {@code binding}: the value its cookie double-submits. */
+    public record TokenSignIn(String binding, String next, String error) {}
 
     /** A page with one message: signed out, no sign-in configured, refused. */
     public record Message(String title, String text, String linkHref, String linkLabel) {}
