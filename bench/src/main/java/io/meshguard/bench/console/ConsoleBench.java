@@ -49,6 +49,8 @@ public final class ConsoleBench {
     private static final int ROUTES = 2_000;
     private static final int NODES = 500;
     private static final int REVISIONS = 30;
+    /** Server time per console page, from its Server-Timing header (the warm-up rounds are cleared). */
+    private static final Map<String, Histogram> server = new LinkedHashMap<>();
 
     public static void main(String[] args) throws Exception {
         int calls = args.length > 0 ? Integer.parseInt(args[0]) : 100;
@@ -86,6 +88,7 @@ public final class ConsoleBench {
                 pairs.put("console Fleet (500 nodes)", console(base, "/console/fleet", session));
                 pairs.put("API GET /fleet", api(base, "/fleet"));
                 Map<String, Histogram> h = new LinkedHashMap<>();
+                server.clear();
                 Map<String, Integer> bytes = new LinkedHashMap<>();
                 pairs.keySet().forEach(k -> h.put(k, new Histogram(3)));
                 for (int warm = 0; warm < 2; warm++) {
@@ -101,11 +104,16 @@ public final class ConsoleBench {
                 }
                 System.out.printf("%d routes, %d nodes, %d revisions (diff %d -> %d); %d interleaved rounds of %d"
                         + " calls per page:%n", ROUTES, NODES, ids.size(), ids.get(0), b, rounds, calls);
-                System.out.printf("| page | p50 ms | p95 ms | p99 ms | bytes |%n|---|---|---|---|---|%n");
+                System.out.printf("| page | client p50 ms | client p95 ms | client p99 ms | server p50 ms | server p95 ms"
+                        + " | bytes |%n|---|---|---|---|---|---|---|%n");
                 for (var e : h.entrySet()) {
-                    System.out.printf("| %s | %.1f | %.1f | %.1f | %,d |%n", e.getKey(),
+                    Histogram s = server.get(e.getKey());
+                    System.out.printf("| %s | %.1f | %.1f | %.1f | %s | %s | %,d |%n", e.getKey(),
                             e.getValue().getValueAtPercentile(50) / 1e6, e.getValue().getValueAtPercentile(95) / 1e6,
-                            e.getValue().getValueAtPercentile(99) / 1e6, bytes.get(e.getKey()));
+                            e.getValue().getValueAtPercentile(99) / 1e6,
+                            s == null ? "—" : String.format("%.1f", s.getValueAtPercentile(50) / 1e3),
+                            s == null ? "—" : String.format("%.1f", s.getValueAtPercentile(95) / 1e3),
+                            bytes.get(e.getKey()));
                 }
                 if (a <= 0) {
                     throw new IllegalStateException("no revisions");
@@ -130,7 +138,9 @@ public final class ConsoleBench {
                 ObjectNode json = ConfigJson.mapper().valueToTree(template);
                 json.put("name", "bulk-" + i);
                 // each revision moves a tenth of the routes: the diff has real work
-                ((ObjectNode) json.path("match")).put("path_prefix", "/bulk/" + i + (i % 10 == rev % 10 ? "/r" + rev
+                ObjectNode match = (ObjectNode) json.path("match");
+                match.remove(List.of("path_exact", "path_regex"));
+                match.put("path_prefix", "/bulk/" + i + (i % 10 == rev % 10 ? "/r" + rev
                         : ""));
                 routes.add(ConfigJson.mapper().treeToValue(json, Route.class));
             }
@@ -138,7 +148,9 @@ public final class ConsoleBench {
             xds.draft().replace(config);
             var result = xds.publisher().publish(config, "bench", "revision " + rev);
             if (!result.published()) {
-                throw new IllegalStateException("publish refused: " + result.problems());
+                throw new IllegalStateException("publish refused: " + result.problems().stream()
+                        .filter(p -> p.severity() == io.meshguard.xds.validate.Problem.Severity.ERROR).limit(3)
+                        .toList());
             }
             ids.add(result.revisions().get("local").id());
         }
@@ -198,6 +210,10 @@ public final class ConsoleBench {
                 throw new IllegalStateException(request.uri() + " answered " + r.statusCode());
             }
             bytes.put(name, r.body().length);
+            // the console's own measure (Server-Timing, in ms with one decimal), recorded in microseconds
+            r.headers().firstValue("Server-Timing").map(v -> v.substring(v.indexOf("dur=") + 4))
+                    .ifPresent(ms -> server.computeIfAbsent(name, k -> new Histogram(3))
+                            .recordValue(Math.round(Double.parseDouble(ms) * 1000)));
         }
     }
 }

@@ -102,6 +102,7 @@ public final class Console implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
+        exchange.setAttribute(Pages.STARTED, System.nanoTime());
         String requestId = UUID.randomUUID().toString();
         var headers = exchange.getResponseHeaders();
         headers.set("x-request-id", requestId);

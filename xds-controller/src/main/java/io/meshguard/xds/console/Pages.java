@@ -13,6 +13,9 @@ import java.util.Map;
  * so every {@code ${}} is escaped for the place it stands in), no template compiler at run time.
  */
 public final class Pages {
+    /** The exchange attribute holding when the console began to handle it ({@link System#nanoTime()}). */
+    static final String STARTED = "meshguard.console.started";
+
     private final TemplateEngine engine = TemplateEngine.createPrecompiled(ContentType.Html);
 
     /** The page {@code template} shows for {@code page}, as UTF-8 bytes. */
@@ -39,6 +42,11 @@ public final class Pages {
 
     void send(HttpExchange ex, int status, byte[] body) throws IOException {
         ex.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+        // W3C Server Timing: what the page cost the server, for the benchmark and the browser's dev tools
+        if (ex.getAttribute(STARTED) instanceof Long started) {
+            ex.getResponseHeaders().set("Server-Timing", String.format(java.util.Locale.ROOT, "app;dur=%.1f",
+                    (System.nanoTime() - started) / 1e6));
+        }
         ex.sendResponseHeaders(status, body.length);
         try (OutputStream out = ex.getResponseBody()) {
             out.write(body);
