@@ -76,6 +76,19 @@ public final class AdminGate {
         return TenantScope.of(tenants);
     }
 
+    /**
+     * Whether an admitted {@code caller} holds {@code permission} at {@code scope}, by the same check {@link #admit}
+     * makes: a console shows only the actions this allows (and {@link #admit} refuses the others anyway).
+     */
+    public boolean permits(AdminCaller caller, String permission, Scope scope) {
+        return check.decide(caller, permission, scope).allowed();
+    }
+
+    /** Whether an issuer is configured: people sign in through it (else the token file is the way in). */
+    public boolean hasIssuer() {
+        return oidc.isPresent();
+    }
+
     /** Local mode: the token file only (no issuer), as plain {@code meshguard up} runs. */
     public static AdminGate local(BearerTokens tokens, String tokenFileKey) {
         return new AdminGate(Optional.empty(), RoleBindings.none(), tokens, false, new LoggedAdminEvents(),

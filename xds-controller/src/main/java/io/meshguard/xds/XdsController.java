@@ -72,6 +72,8 @@ public final class XdsController implements ServerComponent {
     /** The policy files route profiles are checked against; empty: not checked (readiness says so). */
     private final Optional<PolicyProfiles> profiles;
     private volatile boolean started;
+    /** The console's fleet screen when the console is mounted: its live streams end when the controller closes. */
+    private volatile io.meshguard.xds.console.FleetScreen consoleFleet;
 
     private XdsController(XdsSettings settings, DataSource dataSource, MeterRegistry meters, ConfigChangeAudit audit,
             Optional<PolicyFileSet> policies, Tracing tracing) {
@@ -143,6 +145,34 @@ public final class XdsController implements ServerComponent {
         }
         http.addHandler(io.meshguard.xds.admin.AuditAdminApi.PREFIX,
                 new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, Clock.systemUTC()));
+    }
+
+    /**
+     * Adds the console under {@code /console} to the same listener, over the same services and gate as the admin API
+     * (docs/console.md); call before it starts.
+     */
+    public io.meshguard.xds.console.Console mountConsole(StatusHttpServer http, AdminGate gate,
+            io.meshguard.xds.console.ConsoleSettings console) {
+        io.meshguard.xds.admin.RevisionActions actions = new io.meshguard.xds.admin.RevisionActions(revisions,
+                core.publisher(), approvals, products, audit);
+        Clock clock = Clock.systemUTC();
+        consoleFleet = new io.meshguard.xds.console.FleetScreen(this::fleet, core.publisher()::servedRevision, clock);
+        io.meshguard.xds.console.Console handler = new io.meshguard.xds.console.Console(console, gate,
+                new io.meshguard.xds.console.RevisionsScreen(revisions, approvals, core.publisher(), actions, draft,
+                        gate), consoleFleet,
+                new io.meshguard.xds.console.AuditScreen(new io.meshguard.audit.query.AuditReader(dataSource),
+                        new io.meshguard.audit.trail.AdminTrailVerifier(dataSource),
+                        new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, clock), gate, clock), clock);
+        http.addHandler(io.meshguard.xds.console.Console.PREFIX, handler);
+        return handler;
+    }
+
+    /** Ends the console's live streams first, so the admin port's stop does not wait for them. */
+    public void closeConsoleStreams() {
+        io.meshguard.xds.console.FleetScreen f = consoleFleet;
+        if (f != null) {
+            f.close();
+        }
     }
 
     @Override
@@ -259,6 +289,7 @@ public final class XdsController implements ServerComponent {
     @Override
     public void close() {
         started = false;
+        closeConsoleStreams();
         listener.close();
         subscriptionFeed.close();
         profiles.ifPresent(PolicyProfiles::close);

@@ -95,6 +95,12 @@ public final class XdsStackPart implements StackPart {
                 ? context.adminAccess().gate(tokens, "xds.admin.token_file", events)
                 : io.meshguard.access.AdminGate.local(tokens, "xds.admin.token_file");
         xds.mountAdminApi(http, gate);
+        if (context.adminAccess().issuer().isEmpty()) {
+            // plain up: the console signs in with the token file's token (with --idp keycloak it is not mounted yet:
+            // its OIDC client settings are not handed to this part; docs/console.md)
+            xds.mountConsole(http, gate, io.meshguard.xds.console.ConsoleSettings.of(Optional.empty(),
+                    "meshguard-console", Optional.empty(), "http://127.0.0.1:" + context.ports().xdsAdmin()));
+        }
         extAuthz.server().mountAdminApis(http, gate);
         // the catalogue API (products, plans, subscriptions) on the same port, every change in the admin trail
         // up --idp keycloak: customers' OAuth2 clients are created in its realm; plain up binds API keys only

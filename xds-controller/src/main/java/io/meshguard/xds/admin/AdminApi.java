@@ -1,7 +1,6 @@
 package io.meshguard.xds.admin;
 
 import io.meshguard.xds.approval.FourEyes;
-import io.meshguard.xds.approval.PublishRequest;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,7 +19,6 @@ import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.product.ProductPublisher;
-import io.meshguard.xds.product.ProductRoutes;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.EnvoyJson;
 import io.meshguard.xds.snapshot.GroupResources;
@@ -124,6 +122,8 @@ public final class AdminApi implements HttpHandler {
     private final FourEyes fourEyes;
     /** Compiles the published products into every publish of the draft (docs/products.md). */
     private final ProductPublisher products;
+    /** Publish, approve, reject and rollback: the same code the console calls. */
+    private final RevisionActions actions;
 
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
             Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit, FourEyes fourEyes,
@@ -150,6 +150,7 @@ public final class AdminApi implements HttpHandler {
         this.gate = gate;
         this.audit = audit;
         this.openApi = openApiDocument();
+        this.actions = new RevisionActions(revisions, publisher, fourEyes, products, audit);
     }
 
     /** The OpenAPI document shipped in the jar (the repository's {@code openapi.json}). */
@@ -232,6 +233,12 @@ public final class AdminApi implements HttpHandler {
                 err.set("problems", ConfigJson.mapper().valueToTree(e.problems));
             }
             sendJson(exchange, e.status, err);
+        } catch (RevisionActions.Refused e) {
+            ObjectNode err = ConfigJson.mapper().createObjectNode().put("error", e.getMessage());
+            if (!e.problems().isEmpty()) {
+                err.set("problems", ConfigJson.mapper().valueToTree(e.problems()));
+            }
+            sendJson(exchange, e.status(), err);
         } catch (StoreException e) {
             log.warn("admin request {} failed: {}", requestId, e.getMessage());
             sendJson(exchange, 409, ConfigJson.mapper().createObjectNode().put("error", e.getMessage()));
@@ -320,7 +327,8 @@ public final class AdminApi implements HttpHandler {
         return visibleIn(all, draft.ownership(call.scope()), call.scope());
     }
 
-    private static GatewayConfig visibleIn(GatewayConfig config, Ownership owners, TenantScope scope) {
+    /** {@code config} as a caller confined to {@code scope} sees it (the console's diff uses the same rule). */
+    public static GatewayConfig visibleIn(GatewayConfig config, Ownership owners, TenantScope scope) {
         return new GatewayConfig(config.groups(),
                 config.upstreams().stream().filter(u -> ownedBy(owners.upstreams().get(u.name()), scope)).toList(),
                 config.apis().stream().filter(a -> ownedBy(owners.apis().get(a.name()), scope)).toList(),
@@ -487,36 +495,13 @@ public final class AdminApi implements HttpHandler {
     }
 
     private JsonNode publish(Call call) {
-        JsonNode body = readTree(call);
-        String reason = body.path("reason").asText("");
-        if (reason.isBlank()) {
-            throw new ApiError(400, "a reason is required: {\"reason\": \"...\"}");
-        }
-        ProductRoutes.Compiled compiled = products.compiledDraft();
-        if (!compiled.valid()) {
-            throw new ApiError(422, "publish refused: published products need what the draft no longer has; the"
-                    + " served revisions keep serving", compiled.problems());
-        }
-        GatewayConfig config = compiled.config();
-        java.util.Set<String> held = fourEyes.held(config);
-        Publisher.Result result = publisher.publish(config, call.actor(), reason, held);
-        if (!result.published()) {
-            audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "publish", "draft",
-                    "refused: " + result.problems().size() + " problem(s)", call.requestId()));
-            throw new ApiError(422, "publish refused; the served revisions keep serving", result.problems());
-        }
-        result.revisions().values().forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(call.actor(),
-                "publish", "revision/" + r.id(), "group " + r.group() + ": " + reason, call.requestId())));
+        String reason = readTree(call).path("reason").asText("");
+        RevisionActions.Published result = actions.publish(actor(call), reason);
         ObjectNode out = ConfigJson.mapper().createObjectNode();
         out.set("revisions", tree(result.revisions().values().stream().map(Revision::summary).toList()));
-        List<PublishRequest> requests = held.stream()
-                .map(g -> fourEyes.open(g, config, call.actor(), reason)).toList();
-        requests.forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "publish-request",
-                "publish-request/" + r.group() + "/" + r.id(), "protected group " + r.group()
-                        + " waits for a second person's approval: " + reason, call.requestId())));
-        out.set("requests", tree(requests));
-        out.set("warnings", tree(result.problems()));
-        if (!requests.isEmpty()) {
+        out.set("requests", tree(result.requests()));
+        out.set("warnings", tree(result.warnings()));
+        if (!result.requests().isEmpty()) {
             call.answer(202);
         }
         return out;
@@ -560,31 +545,19 @@ public final class AdminApi implements HttpHandler {
         String verb = call.segment(3);
         String reason = requiredReason(call);
         if (verb.equals("reject")) {
-            fourEyes.reject(group, id, call.actor(), reason).ifPresent(r -> {
-                throw new ApiError(r.status(), r.message());
-            });
-            audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "reject", "publish-request/" + group + "/"
-                    + id, "rejected: " + reason, call.requestId()));
-            return tree(fourEyes.store().get(id).orElseThrow());
+            return tree(actions.reject(actor(call), group, id, reason));
         }
         if (!verb.equals("approve")) {
             throw notFound(call);
         }
-        FourEyes.Outcome outcome = fourEyes.approve(group, id, call.actor(), reason, products.compiledDraft().config());
-        if (outcome instanceof FourEyes.Refused refused) {
-            audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "approve", "publish-request/" + group + "/"
-                    + id, "refused " + refused.refusal().status() + ": " + refused.refusal().message(),
-                    call.requestId()));
-            throw new ApiError(refused.refusal().status(), refused.refusal().message());
-        }
-        FourEyes.Published published = (FourEyes.Published) outcome;
-        Revision r = published.revision();
-        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "approve", "revision/" + r.id(),
-                "group " + group + ": request " + id + " of " + published.request().requestedBy()
-                        + " approved and published: " + reason, call.requestId()));
-        ObjectNode out = (ObjectNode) tree(r.summary());
+        FourEyes.Published published = actions.approve(actor(call), group, id, reason);
+        ObjectNode out = (ObjectNode) tree(published.revision().summary());
         out.set("request", tree(fourEyes.store().get(id).orElseThrow()));
         return out;
+    }
+
+    private static RevisionActions.Actor actor(Call call) {
+        return new RevisionActions.Actor(call.actor(), call.requestId());
     }
 
     /** A revision with who requested and who approved it, when an approval published it. */
@@ -603,37 +576,12 @@ public final class AdminApi implements HttpHandler {
 
     private JsonNode rollback(Call call) {
         long id = number(call, 1);
-        // Same rule as publish: what is served changes, so the revision and the audit record say why.
         String reason = readTree(call).path("reason").asText("");
-        if (reason.isBlank()) {
-            throw new ApiError(400, "a reason is required: {\"reason\": \"...\"}");
-        }
-        Optional<Revision> target = revisions.get(id);
-        target.flatMap(fourEyes::rollbackRefusal).ifPresent(refusal -> {
-            audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "rollback", "revision/" + id,
-                    "refused: " + refusal.message(), call.requestId()));
-            throw new ApiError(refusal.status(), refusal.message());
-        });
-        Publisher.Result result = publisher.rollback(id, call.actor(), reason);
-        if (!result.published()) {
-            boolean missing = result.problems().stream().anyMatch(p -> p.path().equals("revision"));
-            throw new ApiError(missing ? 404 : 422, "rollback refused", result.problems());
-        }
-        Revision r = result.revision().orElseThrow();
-        // on-call acts alone on a protected group; the trail says on whose earlier approval
-        String approval = fourEyes.store().protection(r.group()).isEmpty() ? ""
-                : fourEyes.approvalOf(id).map(a -> " (rollback without a second approver: revision " + id
-                        + " was approved by " + a.decidedBy().orElse("?") + ")")
-                        .orElse(" (rollback without a second approver: revision " + id
-                                + " was published before the group was protected)");
-        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "rollback", "revision/" + id,
-                "group " + r.group() + " now serves it as revision " + r.id() + ": " + reason + approval,
-                call.requestId()));
-        // A rollback changes what is served, not the draft: say so when the next publish would undo it.
-        boolean draftDiffers = !products.compiledDraft().config().slice(r.group()).equals(r.config());
+        RevisionActions.RolledBack rolled = actions.rollback(actor(call), id, reason);
+        Revision r = rolled.revision();
         ObjectNode out = (ObjectNode) tree(r.summary());
-        out.put("draft_differs", draftDiffers);
-        out.set("warnings", tree(draftDiffers
+        out.put("draft_differs", rolled.draftDiffers());
+        out.set("warnings", tree(rolled.draftDiffers()
                 ? List.of(Problem.warning("draft", "the draft still differs from revision " + id + " for group "
                         + r.group() + ": the next publish serves the draft again unless it is changed"))
                 : List.of()));

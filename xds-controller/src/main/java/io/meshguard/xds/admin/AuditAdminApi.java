@@ -146,6 +146,25 @@ public final class AuditAdminApi implements HttpHandler {
         }
     }
 
+    /**
+     * The export ({@code month=} or {@code since=&until=}, {@code format=jsonl|csv}) for another surface of the admin
+     * port that admitted the caller for {@code audit:export} itself (the console): the same trail row first, the same
+     * streaming; a refusal is answered as JSON with its status.
+     */
+    public void exportAdmitted(HttpExchange exchange, Map<String, String> query, TenantScope scope,
+            AdminGate.Admitted admitted, String requestId) throws IOException {
+        try {
+            export(exchange, query, scope, admitted, requestId);
+        } catch (ApiError e) {
+            sendJson(exchange, e.status, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            sendJson(exchange, 400, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (SQLException e) {
+            LOG.warn("audit export {} failed: {}", requestId, e.getMessage());
+            sendJson(exchange, 503, JSON.createObjectNode().put("error", "the audit database is unavailable"));
+        }
+    }
+
     private ArrayNode events(Map<String, String> q, TenantScope scope) throws ApiError, SQLException {
         String since = Optional.ofNullable(q.get("since"))
                 .orElseThrow(() -> new ApiError(400, "since is required (15m, 1h, 2d, an ISO time or a date)"));

@@ -1,0 +1,189 @@
+package io.meshguard.access;
+
+import com.nimbusds.jose.util.JSONObjectUtils;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The browser side of signing in to the admin plane: the OAuth 2.0 authorization-code grant with PKCE (RFC 6749
+ * §4.1, RFC 7636 S256) against the issuer's discovery document, for a server that keeps the tokens (the console).
+ * The client may be confidential ({@code clientSecret}, sent as {@code client_secret_post}) or public.
+ */
+public final class CodeFlowClient {
+    /** One sign-in on its way: where to send the browser, and what the callback must match. */
+    public record Started(URI authorizeUri, String state, String verifier) {}
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final String issuer;
+    private final String clientId;
+    private final Optional<String> clientSecret;
+    private final HttpClient http;
+    private final Clock clock;
+    private volatile Map<String, Object> discovery;
+
+    public CodeFlowClient(String issuer, String clientId, Optional<String> clientSecret, Clock clock) {
+        this.issuer = issuer;
+        this.clientId = clientId;
+        this.clientSecret = clientSecret;
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.clock = clock;
+    }
+
+    /** A fresh state and PKCE verifier, and the authorization endpoint URI that carries them. */
+    public Started start(String redirectUri) throws IOException {
+        String state = random(24);
+        String verifier = random(48);
+        Map<String, String> q = new LinkedHashMap<>();
+        q.put("response_type", "code");
+        q.put("client_id", clientId);
+        q.put("redirect_uri", redirectUri);
+        q.put("scope", "openid");
+        q.put("state", state);
+        q.put("code_challenge_method", "S256");
+        q.put("code_challenge", challenge(verifier));
+        return new Started(URI.create(endpoint("authorization_endpoint") + "?" + form(q)), state, verifier);
+    }
+
+    /** RFC 6749 §4.1.3 with RFC 7636 §4.5: the code and the verifier for the tokens. */
+    public SignedInToken exchange(String code, String verifier, String redirectUri) throws IOException {
+        Map<String, String> f = new LinkedHashMap<>();
+        f.put("grant_type", "authorization_code");
+        f.put("code", code);
+        f.put("redirect_uri", redirectUri);
+        f.put("code_verifier", verifier);
+        return token(post(f));
+    }
+
+    /** A fresh access token from the refresh token (RFC 6749 §6). */
+    public SignedInToken refresh(SignedInToken stored) throws IOException {
+        if (stored.refreshToken().isEmpty()) {
+            throw new IOException("no refresh token: sign in again");
+        }
+        Map<String, String> f = new LinkedHashMap<>();
+        f.put("grant_type", "refresh_token");
+        f.put("refresh_token", stored.refreshToken());
+        return token(post(f));
+    }
+
+    /**
+     * The issuer's end-session endpoint (OpenID Connect RP-Initiated Logout 1.0), when it offers one; Keycloak's
+     * needs {@code client_id} or an id token hint to ask nothing (keycloak services LogoutEndpoint).
+     */
+    public Optional<URI> endSession(String postLogoutRedirect) {
+        try {
+            if (!(discovery().get("end_session_endpoint") instanceof String s)) {
+                return Optional.empty();
+            }
+            return Optional.of(URI.create(s + "?" + form(Map.of("client_id", clientId,
+                    "post_logout_redirect_uri", postLogoutRedirect))));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private Map<String, Object> post(Map<String, String> fields) throws IOException {
+        Map<String, String> f = new LinkedHashMap<>(fields);
+        f.put("client_id", clientId);
+        clientSecret.ifPresent(s -> f.put("client_secret", s));
+        HttpResponse<String> res = exchange(HttpRequest.newBuilder(URI.create(endpoint("token_endpoint")))
+                .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(form(f))).build());
+        if (res.statusCode() != 200) {
+            // the IdP's error code only: its description may echo what was sent
+            Map<String, Object> body = json(res.body());
+            throw new IOException("the token endpoint answered " + res.statusCode() + " "
+                    + (body.get("error") instanceof String e ? e : ""));
+        }
+        return json(res.body());
+    }
+
+    private SignedInToken token(Map<String, Object> body) throws IOException {
+        if (!(body.get("access_token") instanceof String access) || access.isEmpty()) {
+            throw new IOException("the token endpoint answered without an access_token");
+        }
+        long expiresIn = body.get("expires_in") instanceof Number n ? n.longValue() : 60;
+        return new SignedInToken(issuer, clientId, access,
+                body.get("refresh_token") instanceof String s ? s : "", clock.instant().plusSeconds(expiresIn));
+    }
+
+    private String endpoint(String name) throws IOException {
+        if (!(discovery().get(name) instanceof String s)) {
+            throw new IOException("the issuer does not offer " + name);
+        }
+        return s;
+    }
+
+    private Map<String, Object> discovery() throws IOException {
+        Map<String, Object> doc = discovery;
+        if (doc != null) {
+            return doc;
+        }
+        String base = issuer.endsWith("/") ? issuer : issuer + "/";
+        HttpResponse<String> res = exchange(HttpRequest.newBuilder(URI.create(base
+                + ".well-known/openid-configuration")).timeout(Duration.ofSeconds(10)).GET().build());
+        if (res.statusCode() != 200) {
+            throw new IOException("the issuer's discovery document answered " + res.statusCode());
+        }
+        doc = json(res.body());
+        if (!issuer.equals(doc.get("issuer"))) {
+            throw new IOException("discovery names issuer " + doc.get("issuer") + ", not " + issuer);
+        }
+        discovery = doc;
+        return doc;
+    }
+
+    private HttpResponse<String> exchange(HttpRequest request) throws IOException {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
+    private static Map<String, Object> json(String body) throws IOException {
+        try {
+            return JSONObjectUtils.parse(body);
+        } catch (ParseException e) {
+            throw new IOException("not a JSON object: " + e.getMessage(), e);
+        }
+    }
+
+    private static String form(Map<String, String> fields) {
+        return fields.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+                + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
+    }
+
+    /** {@code n} random bytes, base64url without padding: states, verifiers, session ids. */
+    public static String random(int n) {
+        byte[] b = new byte[n];
+        RANDOM.nextBytes(b);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    }
+
+    private static String challenge(String verifier) {
+        try {
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(MessageDigest.getInstance("SHA-256")
+                    .digest(verifier.getBytes(StandardCharsets.US_ASCII)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from the JDK", e);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package io.meshguard.xds.admin;
+
+import io.meshguard.xds.approval.FourEyes;
+import io.meshguard.xds.approval.PublishRequest;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.product.ProductRoutes;
+import io.meshguard.xds.product.ProductPublisher;
+import io.meshguard.xds.server.Publisher;
+import io.meshguard.xds.store.Revision;
+import io.meshguard.xds.store.RevisionStore;
+import io.meshguard.xds.validate.Problem;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What changes the served configuration — publish, the second person's approve or reject, rollback — for every
+ * admin surface: the REST API ({@link AdminApi}) and the console call these same methods after the same
+ * permission check, so the rules (a reason, four eyes on protected groups, rollback only to approved revisions) and
+ * the {@code config_change} rows of the admin trail are one code path.
+ */
+public final class RevisionActions {
+    /** A refused action: the HTTP status and why, with the validation problems when there are some. */
+    public static final class Refused extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final int status;
+        private final transient List<Problem> problems;
+
+        public Refused(int status, String message, List<Problem> problems) {
+            super(message);
+            this.status = status;
+            this.problems = List.copyOf(problems);
+        }
+
+        public Refused(int status, String message) {
+            this(status, message, List.of());
+        }
+
+        public int status() {
+            return status;
+        }
+
+        public List<Problem> problems() {
+            return problems;
+        }
+    }
+
+    /** Who acts and on which request: the actor as the trail names it, and the request id it correlates on. */
+    public record Actor(String name, String requestId) {}
+
+    /** What a publish did: revisions served now, requests waiting for a second person, and warnings. */
+    public record Published(Map<String, Revision> revisions, List<PublishRequest> requests, List<Problem> warnings) {}
+
+    /** What a rollback did: the new revision, and whether the draft still differs (the next publish undoes it). */
+    public record RolledBack(Revision revision, boolean draftDiffers) {}
+
+    private final RevisionStore revisions;
+    private final Publisher publisher;
+    private final FourEyes fourEyes;
+    private final ProductPublisher products;
+    private final ConfigChangeAudit audit;
+
+    public RevisionActions(RevisionStore revisions, Publisher publisher, FourEyes fourEyes, ProductPublisher products,
+            ConfigChangeAudit audit) {
+        this.revisions = revisions;
+        this.publisher = publisher;
+        this.fourEyes = fourEyes;
+        this.products = products;
+        this.audit = audit;
+    }
+
+    /**
+     * Publishes the draft (with the published products compiled in): unprotected groups at once, protected groups as
+     * publish requests.
+     */
+    public Published publish(Actor actor, String reason) {
+        requireReason(reason);
+        ProductRoutes.Compiled compiled = products.compiledDraft();
+        if (!compiled.valid()) {
+            throw new Refused(422, "publish refused: published products need what the draft no longer has; the"
+                    + " served revisions keep serving", compiled.problems());
+        }
+        GatewayConfig config = compiled.config();
+        Set<String> held = fourEyes.held(config);
+        Publisher.Result result = publisher.publish(config, actor.name(), reason, held);
+        if (!result.published()) {
+            audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "publish", "draft",
+                    "refused: " + result.problems().size() + " problem(s)", actor.requestId()));
+            throw new Refused(422, "publish refused; the served revisions keep serving", result.problems());
+        }
+        result.revisions().values().forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(actor.name(),
+                "publish", "revision/" + r.id(), "group " + r.group() + ": " + reason, actor.requestId())));
+        List<PublishRequest> requests = held.stream()
+                .map(g -> fourEyes.open(g, config, actor.name(), reason)).toList();
+        requests.forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "publish-request",
+                "publish-request/" + r.group() + "/" + r.id(), "protected group " + r.group()
+                        + " waits for a second person's approval: " + reason, actor.requestId())));
+        return new Published(result.revisions(), requests, result.problems());
+    }
+
+    /** The second person's approval: publishes exactly what was requested, or says why not. */
+    public FourEyes.Published approve(Actor actor, String group, long id, String reason) {
+        requireReason(reason);
+        FourEyes.Outcome outcome = fourEyes.approve(group, id, actor.name(), reason, products.compiledDraft().config());
+        if (outcome instanceof FourEyes.Refused refused) {
+            audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "approve", "publish-request/" + group + "/"
+                    + id, "refused " + refused.refusal().status() + ": " + refused.refusal().message(),
+                    actor.requestId()));
+            throw new Refused(refused.refusal().status(), refused.refusal().message());
+        }
+        FourEyes.Published published = (FourEyes.Published) outcome;
+        Revision r = published.revision();
+        audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "approve", "revision/" + r.id(),
+                "group " + group + ": request " + id + " of " + published.request().requestedBy()
+                        + " approved and published: " + reason, actor.requestId()));
+        return published;
+    }
+
+    /** The second person's rejection. */
+    public PublishRequest reject(Actor actor, String group, long id, String reason) {
+        requireReason(reason);
+        fourEyes.reject(group, id, actor.name(), reason).ifPresent(r -> {
+            throw new Refused(r.status(), r.message());
+        });
+        audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "reject", "publish-request/" + group + "/"
+                + id, "rejected: " + reason, actor.requestId()));
+        return fourEyes.store().get(id).orElseThrow();
+    }
+
+    /** Serves revision {@code id} again as a new revision of its group; on-call may act alone on approved ones. */
+    public RolledBack rollback(Actor actor, long id, String reason) {
+        // Same rule as publish: what is served changes, so the revision and the audit record say why.
+        requireReason(reason);
+        Optional<Revision> target = revisions.get(id);
+        target.flatMap(fourEyes::rollbackRefusal).ifPresent(refusal -> {
+            audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "rollback", "revision/" + id,
+                    "refused: " + refusal.message(), actor.requestId()));
+            throw new Refused(refusal.status(), refusal.message());
+        });
+        Publisher.Result result = publisher.rollback(id, actor.name(), reason);
+        if (!result.published()) {
+            boolean missing = result.problems().stream().anyMatch(p -> p.path().equals("revision"));
+            throw new Refused(missing ? 404 : 422, "rollback refused", result.problems());
+        }
+        Revision r = result.revision().orElseThrow();
+        // on-call acts alone on a protected group; the trail says on whose earlier approval
+        String approval = fourEyes.store().protection(r.group()).isEmpty() ? ""
+                : fourEyes.approvalOf(id).map(a -> " (rollback without a second approver: revision " + id
+                        + " was approved by " + a.decidedBy().orElse("?") + ")")
+                        .orElse(" (rollback without a second approver: revision " + id
+                                + " was published before the group was protected)");
+        audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "rollback", "revision/" + id,
+                "group " + r.group() + " now serves it as revision " + r.id() + ": " + reason + approval,
+                actor.requestId()));
+        // A rollback changes what is served, not the draft: say so when the next publish would undo it.
+        boolean draftDiffers = !products.compiledDraft().config().slice(r.group()).equals(r.config());
+        return new RolledBack(r, draftDiffers);
+    }
+
+    private static void requireReason(String reason) {
+        if (reason == null || reason.isBlank()) {
+            throw new Refused(400, "a reason is required: {\"reason\": \"...\"}");
+        }
+    }
+}

@@ -1,0 +1,472 @@
+package io.meshguard.xds.console;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminCaller;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
+import io.meshguard.access.CodeFlowClient;
+import io.meshguard.access.Scope;
+import io.meshguard.access.SignedInToken;
+import io.meshguard.db.TenantScope;
+import io.meshguard.xds.admin.RevisionActions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The console on the controller's admin port, under {@code /console}: server-rendered pages over the same services
+ * and the same {@link AdminGate} as the admin API. A person signs in through the issuer (authorization code + PKCE);
+ * the server keeps the tokens in a {@link Session} and admits every request with the session's access token for the
+ * permission its {@link ConsoleRoutes} entry declares, exactly as the API admits a bearer token. Every response
+ * carries {@code Content-Security-Policy: default-src 'self'} (no inline script or style anywhere); every POST must
+ * carry the session's CSRF token.
+ */
+public final class Console implements HttpHandler {
+    private static final Logger log = LoggerFactory.getLogger(Console.class);
+    private static final int MAX_FORM_BYTES = 64 * 1024;
+    static final String SESSION_COOKIE = "mg_console";
+    static final String SIGN_IN_COOKIE = "mg_signin";
+
+    private final ConsoleSettings settings;
+    private final AdminGate gate;
+    private final Sessions sessions;
+    private final Optional<CodeFlowClient> signIn;
+    private final Pages pages;
+    private final Assets assets;
+    private final RevisionsScreen revisions;
+    private final FleetScreen fleet;
+    private final AuditScreen audit;
+    private final String contentSecurityPolicy;
+
+    public Console(ConsoleSettings settings, AdminGate gate, RevisionsScreen revisions, FleetScreen fleet,
+            AuditScreen audit, Clock clock) {
+        this.settings = settings;
+        this.gate = gate;
+        this.sessions = new Sessions(settings, clock);
+        this.signIn = settings.issuer().map(i -> new CodeFlowClient(i, settings.clientId(), settings.clientSecret(),
+                clock));
+        this.pages = new Pages();
+        this.assets = new Assets();
+        this.revisions = revisions;
+        this.fleet = fleet;
+        this.audit = audit;
+        // form-action: the sign-out form's redirect goes on to the issuer's end-session page (browsers check
+        // form-action on the redirects after a submission, CSP3 §6.3.1)
+        String issuerOrigin = settings.issuer().map(i -> {
+            URI u = URI.create(i);
+            return " " + u.getScheme() + "://" + u.getRawAuthority();
+        }).orElse("");
+        this.contentSecurityPolicy = "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+                + issuerOrigin;
+    }
+
+    /** The paths to mount on the admin port. */
+    public static final String PREFIX = "/console";
+
+    /** One admitted request: who, for which tenants, with the parsed query and form. */
+    record Request(HttpExchange exchange, AdminRoute route, List<String> segments, Map<String, String> query,
+            Map<String, String> form, Session session, AdminGate.Admitted admitted, TenantScope tenants,
+            String requestId) {
+        AdminCaller caller() {
+            return admitted.caller();
+        }
+
+        String param(String name) {
+            return form.getOrDefault(name, query.getOrDefault(name, "")).strip();
+        }
+
+        String segment(int i) {
+            return segments.get(i);
+        }
+
+        RevisionActions.Actor actor() {
+            return new RevisionActions.Actor(caller().actor(), requestId);
+        }
+
+        boolean htmx() {
+            return exchange.getRequestHeaders().getFirst("HX-Request") != null;
+        }
+    }
+
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        exchange.setAttribute(Pages.STARTED, System.nanoTime());
+        String requestId = UUID.randomUUID().toString();
+        var headers = exchange.getResponseHeaders();
+        headers.set("x-request-id", requestId);
+        headers.set("Content-Security-Policy", contentSecurityPolicy);
+        headers.set("X-Content-Type-Options", "nosniff");
+        headers.set("X-Frame-Options", "DENY");
+        // the callback's query carries the code: no Referer leaves with it
+        headers.set("Referrer-Policy", "no-referrer");
+        try {
+            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            String method = exchange.getRequestMethod();
+            Optional<AdminRoute> route = ConsoleRoutes.ROUTES.stream().filter(r -> r.matches(method, segments))
+                    .findFirst();
+            if (route.isEmpty()) {
+                pages.message(exchange, 404, new Views.Message("Not found", "The console has no page "
+                        + exchange.getRequestURI().getPath() + ".", "/console", "Console home"));
+                return;
+            }
+            headers.set("Cache-Control", route.get().path().startsWith("/console/assets/") ? "max-age=3600"
+                    : "no-store");
+            if (route.get().isOpen()) {
+                open(exchange, route.get(), segments);
+                return;
+            }
+            admitted(exchange, route.get(), segments, requestId);
+        } catch (RuntimeException e) {
+            log.error("console request {} failed", requestId, e);
+            pages.message(exchange, 500, new Views.Message("Something went wrong", "The controller log has the "
+                    + "details under request " + requestId + ".", "/console", "Console home"));
+        } finally {
+            exchange.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ signing in and out
+
+    private void open(HttpExchange ex, AdminRoute route, List<String> segments) throws IOException {
+        switch (route.method() + " " + route.path()) {
+            case "GET /console" -> {
+                if (session(ex).isPresent()) {
+                    redirect(ex, "/console/revisions");
+                } else {
+                    pages.message(ex, 200, new Views.Message("meshguard console", "Revisions, approvals, the fleet "
+                            + "and the audit log of this control plane.", "/console/signin", "Sign in"));
+                }
+            }
+            case "GET /console/signin" -> startSignIn(ex);
+            case "POST /console/signin" -> tokenSignIn(ex);
+            case "GET /console/callback" -> finishSignIn(ex);
+            case "POST /console/signout" -> signOut(ex);
+            default -> assets.serve(ex, segments.get(2));
+        }
+    }
+
+    private void startSignIn(HttpExchange ex) throws IOException {
+        if (signIn.isEmpty()) {
+            tokenSignInForm(ex, "");
+            return;
+        }
+        String next = safeNext(query(ex).getOrDefault("next", "/console/revisions"));
+        CodeFlowClient.Started started = signIn.get().start(settings.redirectUri());
+        String browser = CodeFlowClient.random(24);
+        sessions.startSignIn(new Sessions.Pending(started.state(), started.verifier(), browser, next,
+                java.time.Instant.now()));
+        // binds the callback to this browser: a code and state sent to someone else's browser do not sign it in
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, browser, "/console/callback",
+                (int) Sessions.SIGN_IN_WINDOW.toSeconds()));
+        redirect(ex, started.authorizeUri().toString());
+    }
+
+    /**
+     * Local mode (no issuer, plain {@code meshguard up}): the admin token file's token, typed once; the session keeps
+     * it and every request is admitted with it, as the API admits it. The form is bound to this browser by a
+     * double-submitted random value, so another site cannot sign a browser in as someone else.
+     */
+    private void tokenSignInForm(HttpExchange ex, String error) throws IOException {
+        String binding = CodeFlowClient.random(24);
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, binding, "/console/signin",
+                (int) Sessions.SIGN_IN_WINDOW.toSeconds()));
+        pages.send(ex, error.isEmpty() ? 200 : 401, pages.bytes("signin.jte", new Views.TokenSignIn(binding,
+                safeNext(query(ex).getOrDefault("next", "/console/revisions")), error)));
+    }
+
+    private void tokenSignIn(HttpExchange ex) throws IOException {
+        Map<String, String> form = form(ex);
+        String binding = cookies(ex).getOrDefault(SIGN_IN_COOKIE, "");
+        if (signIn.isPresent() || binding.isEmpty()
+                || !Sessions.constantTimeEquals(binding, form.getOrDefault("_signin", ""))) {
+            pages.message(ex, 403, new Views.Message("Refused", "This sign-in form was not this browser's.",
+                    "/console/signin", "Sign in"));
+            return;
+        }
+        String token = form.getOrDefault("token", "").strip();
+        String source = ex.getRemoteAddress().getAddress().getHostAddress();
+        if (token.isEmpty() || gate.authenticateOnly("Bearer " + token, source, "console-sign-in",
+                "/console/signin").isPresent()) {
+            tokenSignInForm(ex, "That is not a token of the admin token file.");
+            return;
+        }
+        Session s = sessions.open(new SignedInToken("token-file", "console", token, "",
+                java.time.Instant.now().plus(settings.absolute())));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, "", "/console/signin", 0));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, s.id(), PREFIX, -1));
+        redirect(ex, safeNext(form.getOrDefault("next", "/console/revisions")));
+    }
+
+    private void finishSignIn(HttpExchange ex) throws IOException {
+        Map<String, String> q = query(ex);
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, "", "/console/callback", 0));
+        Optional<Sessions.Pending> pending = cookies(ex).containsKey(SIGN_IN_COOKIE)
+                ? sessions.finishSignIn(q.getOrDefault("state", ""), cookies(ex).get(SIGN_IN_COOKIE))
+                : Optional.empty();
+        if (pending.isEmpty() || signIn.isEmpty()) {
+            pages.message(ex, 400, new Views.Message("Sign-in expired", "This sign-in was not started here, was "
+                    + "used already or took too long.", "/console/signin", "Sign in again"));
+            return;
+        }
+        if (q.containsKey("error") || !q.containsKey("code")) {
+            pages.message(ex, 401, new Views.Message("Sign-in refused", "The identity provider answered: "
+                    + q.getOrDefault("error", "no code"), "/console/signin", "Try again"));
+            return;
+        }
+        SignedInToken token;
+        try {
+            token = signIn.get().exchange(q.get("code"), pending.get().verifier(), settings.redirectUri());
+        } catch (IOException e) {
+            log.warn("console sign-in: code exchange failed: {}", e.getMessage());
+            pages.message(ex, 502, new Views.Message("Sign-in failed", "The identity provider did not give a token: "
+                    + e.getMessage(), "/console/signin", "Try again"));
+            return;
+        }
+        Session s = sessions.open(token);
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, s.id(), PREFIX, -1));
+        redirect(ex, pending.get().next());
+    }
+
+    private void signOut(HttpExchange ex) throws IOException {
+        Optional<Session> s = session(ex);
+        Map<String, String> form = form(ex);
+        if (s.isPresent() && !Sessions.constantTimeEquals(s.get().csrf(), form.getOrDefault("_csrf", ""))) {
+            pages.message(ex, 403, new Views.Message("Refused", "The form was not this session's.", "/console",
+                    "Console home"));
+            return;
+        }
+        s.ifPresent(x -> sessions.end(x.id()));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, "", PREFIX, 0));
+        Optional<URI> endSession = signIn.flatMap(c -> c.endSession(settings.publicUrl() + "/console"));
+        if (endSession.isPresent()) {
+            redirect(ex, endSession.get().toString());
+        } else {
+            pages.message(ex, 200, new Views.Message("Signed out", "Your console session has ended.",
+                    "/console/signin", "Sign in again"));
+        }
+    }
+
+    // ------------------------------------------------------------------ admitted requests
+
+    private void admitted(HttpExchange ex, AdminRoute route, List<String> segments, String requestId)
+            throws IOException {
+        Optional<Session> found = session(ex);
+        if (found.isEmpty()) {
+            signInFirst(ex);
+            return;
+        }
+        Session s = found.get();
+        Map<String, String> form = Map.of();
+        if (route.method().equals("POST")) {
+            form = form(ex);
+            String sent = Optional.ofNullable(ex.getRequestHeaders().getFirst("X-CSRF-Token"))
+                    .orElse(form.getOrDefault("_csrf", ""));
+            if (!Sessions.constantTimeEquals(s.csrf(), sent)) {
+                pages.message(ex, 403, new Views.Message("Refused", "The form was not this session's (CSRF token "
+                        + "missing or wrong). Reload the page and try again.", "/console", "Console home"));
+                return;
+            }
+        }
+        Optional<Session> fresh = refreshed(s);
+        if (fresh.isEmpty()) {
+            signInFirst(ex);
+            return;
+        }
+        s = fresh.get();
+        String source = ex.getRemoteAddress().getAddress().getHostAddress();
+        AdminGate.Admission admission = gate.admit("Bearer " + s.token().accessToken(), source, requestId, route,
+                segments);
+        if (admission instanceof AdminGate.Refused r) {
+            if (r.status() == 401) {
+                sessions.end(s.id());
+                signInFirst(ex);
+            } else {
+                pages.message(ex, r.status(), new Views.Message(r.status() == 403 ? "Not allowed" : "Unavailable",
+                        r.message(), "/console", "Console home"));
+            }
+            return;
+        }
+        AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
+        TenantScope tenants = route.scope().apply(segments).equals(Scope.ANY_TENANT)
+                ? gate.tenantsOf(admitted.caller(), route.permission()) : TenantScope.ALL;
+        Request req = new Request(ex, route, segments, query(ex), form, s, admitted, tenants, requestId);
+        dispatch(req);
+    }
+
+    private void dispatch(Request req) throws IOException {
+        switch (req.route().method() + " " + req.route().path()) {
+            case "GET /console/revisions" -> pages.render(req.exchange(), "revisions.jte",
+                    revisions.page(req, chrome(req, "Revisions", "/console/revisions"), Optional.empty()));
+            case "GET /console/revisions/{group}" -> pages.render(req.exchange(), "revisions.jte",
+                    revisions.page(req, chrome(req, "Revisions of " + req.segment(2), "/console/revisions/"
+                            + req.segment(2)), Optional.of(req.segment(2))));
+            case "POST /console/publish" -> afterAction(req, revisions.publish(req));
+            case "POST /console/publish-requests/{group}/{id}/approve" -> afterAction(req, revisions.decide(req, true));
+            case "POST /console/publish-requests/{group}/{id}/reject" -> afterAction(req, revisions.decide(req, false));
+            case "POST /console/rollback/{revision}" -> afterAction(req, revisions.rollback(req));
+            case "GET /console/fleet" -> pages.render(req.exchange(), "fleet.jte",
+                    fleet.page(chrome(req, "Fleet", "/console/fleet")));
+            case "GET /console/fleet/events" -> fleet.stream(req.exchange(), pages);
+            case "GET /console/audit" -> pages.render(req.exchange(), "audit.jte",
+                    audit.page(req, chrome(req, "Audit", "/console/audit")));
+            case "GET /console/audit/export" -> audit.export(req);
+            default -> pages.message(req.exchange(), 404, new Views.Message("Not found", "No such page.", "/console",
+                    "Console home"));
+        }
+    }
+
+    /** After a change: its outcome as the next page's message, and back to the screen (POST, redirect, GET). */
+    private void afterAction(Request req, Outcome outcome) throws IOException {
+        sessions.update(req.session().id(), s -> s.withFlash((outcome.ok() ? "" : "! ") + outcome.message()));
+        redirect(req.exchange(), safeNext(req.param("back")));
+    }
+
+    /** What an action did, in a sentence for the person who did it. */
+    record Outcome(boolean ok, String message) {}
+
+    private Views.Chrome chrome(Request req, String title, String current) {
+        List<Views.NavItem> nav = new ArrayList<>();
+        if (gate.permits(req.caller(), "revision:read", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/revisions", "Revisions", current.equals("/console/revisions")));
+        }
+        if (!gate.permits(req.caller(), "revision:read", Scope.ANY_TENANT)) {
+            // a gateway owner: the groups it holds revision:read on
+            req.caller().grants().stream().filter(g -> g.scope().kind().equals("gateway"))
+                    .map(g -> g.scope().name()).distinct()
+                    .filter(group -> gate.permits(req.caller(), "revision:read", Scope.gateway(group)))
+                    .forEach(group -> nav.add(new Views.NavItem("/console/revisions/" + group, "Revisions · "
+                            + group, current.equals("/console/revisions/" + group))));
+        }
+        if (gate.permits(req.caller(), "fleet:read", Scope.SYSTEM)) {
+            nav.add(new Views.NavItem("/console/fleet", "Fleet", current.equals("/console/fleet")));
+        }
+        if (gate.permits(req.caller(), "audit:read", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/audit", "Audit", current.equals("/console/audit")));
+        }
+        String flash = sessions.takeFlash(req.session().id());
+        boolean error = flash.startsWith("! ");
+        return new Views.Chrome(title, req.caller().displayName(), req.session().csrf(), nav,
+                error ? flash.substring(2) : flash, error);
+    }
+
+    /** The session with a usable access token: refreshed through the issuer when it is about to expire. */
+    private Optional<Session> refreshed(Session s) {
+        if (s.token().freshAt(java.time.Instant.now(), 30) || signIn.isEmpty()) {
+            return Optional.of(s);
+        }
+        try {
+            SignedInToken token = signIn.get().refresh(s.token());
+            return Optional.ofNullable(sessions.update(s.id(), x -> x.withToken(token)));
+        } catch (IOException e) {
+            log.info("console session ends: the token could not be refreshed: {}", e.getMessage());
+            sessions.end(s.id());
+            return Optional.empty();
+        }
+    }
+
+    /** Back to sign-in, and to this page after it; htmx requests are told to load the sign-in page whole. */
+    private void signInFirst(HttpExchange ex) throws IOException {
+        String here = ex.getRequestMethod().equals("GET") ? ex.getRequestURI().getRawPath()
+                + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery())
+                : "/console/revisions";
+        String target = "/console/signin?next=" + java.net.URLEncoder.encode(here, StandardCharsets.UTF_8);
+        if (ex.getRequestHeaders().getFirst("HX-Request") != null) {
+            ex.getResponseHeaders().set("HX-Redirect", target);
+            ex.sendResponseHeaders(401, -1);
+            return;
+        }
+        redirect(ex, target);
+    }
+
+    // ------------------------------------------------------------------ HTTP helpers
+
+    private Optional<Session> session(HttpExchange ex) {
+        String id = cookies(ex).get(SESSION_COOKIE);
+        return id == null || id.isEmpty() ? Optional.empty() : sessions.find(id);
+    }
+
+    /** The console's cookies: HttpOnly, SameSite=Lax, Secure when reached over TLS; {@code maxAge} -1: session. */
+    private String cookie(String name, String value, String path, int maxAge) {
+        return name + "=" + value + "; Path=" + path + "; HttpOnly; SameSite=Lax" + (settings.secure() ? "; Secure"
+                : "") + (maxAge >= 0 ? "; Max-Age=" + maxAge : "");
+    }
+
+    /** Only the console's own pages: never an open redirect to another site. */
+    static String safeNext(String next) {
+        return next.startsWith("/console/") && !next.startsWith("//") && !next.contains("\\")
+                && next.chars().noneMatch(c -> c < 0x21 || c == 0x7f) ? next : "/console/revisions";
+    }
+
+    static void redirect(HttpExchange ex, String location) throws IOException {
+        ex.getResponseHeaders().set("Location", location);
+        ex.sendResponseHeaders(303, -1);
+    }
+
+    private static Map<String, String> cookies(HttpExchange ex) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String header : ex.getRequestHeaders().getOrDefault("Cookie", List.of())) {
+            for (String pair : header.split(";")) {
+                int eq = pair.indexOf('=');
+                if (eq > 0) {
+                    out.putIfAbsent(pair.substring(0, eq).strip(), pair.substring(eq + 1).strip());
+                }
+            }
+        }
+        return out;
+    }
+
+    static Map<String, String> query(HttpExchange ex) {
+        return decode(ex.getRequestURI().getRawQuery());
+    }
+
+    private static Map<String, String> form(HttpExchange ex) throws IOException {
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] body = in.readNBytes(MAX_FORM_BYTES + 1);
+            if (body.length > MAX_FORM_BYTES) {
+                return Map.of();
+            }
+            return decode(new String(body, StandardCharsets.UTF_8));
+        }
+    }
+
+    private static Map<String, String> decode(String raw) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return out;
+        }
+        for (String part : raw.split("&")) {
+            int eq = part.indexOf('=');
+            String k = eq < 0 ? part : part.substring(0, eq);
+            String v = eq < 0 ? "" : part.substring(eq + 1);
+            try {
+                out.putIfAbsent(URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v,
+                        StandardCharsets.UTF_8));
+            } catch (IllegalArgumentException e) {
+                // a malformed escape: the field is left out, as if not sent
+            }
+        }
+        return out;
+    }
+
+    private static List<String> segments(String rawPath) {
+        List<String> out = new ArrayList<>();
+        for (String s : rawPath.split("/")) {
+            if (!s.isEmpty()) {
+                out.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,35 @@
+package io.meshguard.xds.console;
+
+import io.meshguard.access.AdminRoute;
+import java.util.List;
+
+/**
+ * Every console operation with the permission it needs, declared like the admin API's ({@code AdminApi.ROUTES}):
+ * the gate admits each request by this table, and the route-coverage test checks it. Path segment 0 is
+ * {@code console}, so a gateway route's group is one segment further than in the API.
+ */
+public final class ConsoleRoutes {
+    private ConsoleRoutes() {}
+
+    public static final List<AdminRoute> ROUTES = List.of(
+            // signing in and out, and the jar's own scripts and styles: no permission, no caller yet
+            AdminRoute.open("GET", "/console"),
+            AdminRoute.open("GET", "/console/signin"),
+            // local mode only (no issuer): the admin token file's token, checked by the gate like a bearer token
+            AdminRoute.open("POST", "/console/signin"),
+            AdminRoute.open("GET", "/console/callback"),
+            AdminRoute.open("POST", "/console/signout"),
+            AdminRoute.open("GET", "/console/assets/{file}"),
+            AdminRoute.tenant("GET", "/console/revisions", "revision:read"),
+            // one group's timeline and requests: for its gateway owners, who approve its publish requests
+            AdminRoute.gateway("GET", "/console/revisions/{group}", "revision:read", 2),
+            AdminRoute.system("POST", "/console/publish", "revision:publish"),
+            AdminRoute.gateway("POST", "/console/publish-requests/{group}/{id}/approve", "revision:approve", 2),
+            AdminRoute.gateway("POST", "/console/publish-requests/{group}/{id}/reject", "revision:approve", 2),
+            AdminRoute.system("POST", "/console/rollback/{revision}", "revision:rollback"),
+            AdminRoute.system("GET", "/console/fleet", "fleet:read"),
+            AdminRoute.system("GET", "/console/fleet/events", "fleet:read"),
+            AdminRoute.tenant("GET", "/console/audit", "audit:read"),
+            // the admin API's export code: a trail row first, then the stream (CSV with formulas neutralised)
+            AdminRoute.tenant("GET", "/console/audit/export", "audit:export"));
+}

@@ -1,0 +1,69 @@
+package io.meshguard.xds.console;
+
+import java.util.List;
+
+/** What the templates show: values only, every text already what a person reads (times formatted, in UTC). */
+public final class Views {
+    private Views() {}
+
+    /** A screen in the navigation, shown only to callers who may open it. */
+    public record NavItem(String href, String label, boolean current) {}
+
+    /** What every page carries: title, the signed-in person, the CSRF token for its forms, the flash message. */
+    public record Chrome(String title, String user, String csrf, List<NavItem> nav, String flash,
+            boolean flashIsError) {}
+
+    /** A group and the revision it serves now. */
+    public record GroupLive(String group, String live, boolean isProtected) {}
+
+    /**
+     * One revision in the timeline.
+     *
+     * @param approver who approved it, for revisions a publish request produced; empty otherwise
+     * @param auditHref the audit search for its trail rows
+     */
+    public record RevisionRow(long id, String group, String actor, String reason, String at, String approver,
+            boolean live, boolean canRollback, String auditHref) {}
+
+    /** A publish request; {@code canDecide}: the caller may approve or reject it (the server checks again). */
+    public record RequestRow(long id, String group, String state, String requestedBy, String reason, String at,
+            String decidedBy, int changes, boolean pending, boolean canDecide) {}
+
+    /**
+     * The Revisions screen; {@code self}: its path (forms come back to it), {@code diff}: the comparison asked for
+     * with {@code ?from=&to=}.
+     */
+    public record Revisions(Chrome chrome, String self, List<GroupLive> groups, List<RevisionRow> rows, List<RequestRow> requests,
+            boolean canPublish, long diffFrom, long diffTo, java.util.Optional<Diff> diff) {}
+
+    /** One changed field between two revisions. */
+    public record Change(String path, String before, String after, String kind) {}
+
+    public record Diff(long from, long to, String fromGroup, String toGroup, List<Change> changes) {}
+
+    /**
+     * One node of the fleet; {@code status} is computed from last seen and the ACKed revision, never stored.
+     *
+     * @param statusClass the CSS class of the status badge
+     */
+    public record NodeRow(String cluster, String group, String nodeId, String status, String statusClass,
+            String lastSeen, String acked, String published, String lastNack, String clientKind,
+            String clientVersion) {}
+
+    public record Fleet(Chrome chrome, List<NodeRow> nodes, String generatedAt) {}
+
+    public record AuditRow(String at, String kind, String tenant, String subject, String route, String status,
+            String decision, String requestId, String detail) {}
+
+    /** The search as typed (echoed into the form), its results, and the admin trail's chain status. */
+    public record Audit(Chrome chrome, AuditFilter filter, List<AuditRow> rows, String error, String chain,
+            boolean chainIntact, boolean chainShown, boolean canExport) {}
+
+    public record AuditFilter(String subject, String tenant, String route, String kind, String since, String until) {}
+
+    /** Local mode's sign-in form; {@code binding}: the value its cookie double-submits. */
+    public record TokenSignIn(String binding, String next, String error) {}
+
+    /** A page with one message: signed out, no sign-in configured, refused. */
+    public record Message(String title, String text, String linkHref, String linkLabel) {}
+}
