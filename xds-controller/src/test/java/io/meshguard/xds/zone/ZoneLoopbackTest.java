@@ -126,15 +126,15 @@ class ZoneLoopbackTest {
         AdsNode inA = opened(new AdsNode(zoneA.adsPort(), "envoy-a1", seoul));
         AdsNode inB = opened(new AdsNode(zoneB.adsPort(), "envoy-b1", tokyo));
         AdsNode seoulNodeInB = opened(new AdsNode(zoneB.adsPort(), "envoy-b2", seoul));
-        await().atMost(Duration.ofSeconds(10)).until(() -> inA.configured() && inB.configured());
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> inA.configured() && inB.configured());
         String tokyoClusters = inB.versions.get(AdsNode.CDS);
 
         long next = central.publish(config(seoul, tokyo, true), "second route for seoul").revisions()
                 .get(seoul).id();
 
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
                 zoneA.core().publisher().servedRevision(seoul)).contains(next));
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(inA.names.get(AdsNode.CDS))
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(inA.names.get(AdsNode.CDS))
                 .anySatisfy(name -> assertThat(name).contains("backend-b")));
         assertThat(zoneB.core().publisher().servedRevision(seoul)).as("zone B never serves seoul's group").isEmpty();
         assertThat(seoulNodeInB.versions).as("a seoul node in the tokyo cluster gets nothing").isEmpty();
@@ -142,7 +142,7 @@ class ZoneLoopbackTest {
         assertThat(inB.names.get(AdsNode.CDS)).noneSatisfy(name -> assertThat(name).contains("backend-b"));
         assertThat(zoneB.core().snapshots().groups()).containsExactly(tokyo);
         // central hears what each zone applied and what its nodes run
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             ZoneBoard.Zone za = central.board.zone(a).orElseThrow();
             assertThat(za.applied()).containsEntry(seoul, next);
             assertThat(za.nodes()).filteredOn(n -> n.nodeId().equals("envoy-a1"))
@@ -164,15 +164,15 @@ class ZoneLoopbackTest {
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
         AdsNode early = opened(new AdsNode(zone.adsPort(), "envoy-early", seoul));
-        await().atMost(Duration.ofSeconds(10)).until(early::configured);
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(early::configured);
         List<String> listeners = early.names.get(AdsNode.LDS);
 
         central.close();
         open.remove(central);
-        await().atMost(Duration.ofSeconds(5)).until(() -> !zone.link().connected());
+        await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(() -> !zone.link().connected());
 
         AdsNode joined = opened(new AdsNode(zone.adsPort(), "envoy-joined", seoul));
-        await().atMost(Duration.ofSeconds(5)).until(joined::configured);
+        await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(joined::configured);
         assertThat(joined.versions).isEqualTo(early.versions);
         assertThat(early.names.get(AdsNode.LDS)).as("a disconnect deletes nothing").isEqualTo(listeners);
         assertThat(zone.core().publisher().servedRevision(seoul)).contains(first);
@@ -182,15 +182,15 @@ class ZoneLoopbackTest {
         open.remove(zone);
         ZoneController restarted = zone("127.0.0.1:" + port, a, Optional.empty(), tmp.resolve(a));
         AdsNode afterRestart = opened(new AdsNode(restarted.adsPort(), "envoy-after-restart", seoul));
-        await().atMost(Duration.ofSeconds(5)).until(afterRestart::configured);
+        await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(afterRestart::configured);
         assertThat(afterRestart.versions).isEqualTo(early.versions);
 
         Central back = central(port);
         long second = back.publish(config(seoul, tokyo, true), "while the zone was away").revisions().get(seoul)
                 .id();
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
                 restarted.core().publisher().servedRevision(seoul)).contains(second));
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(afterRestart.versions.get(AdsNode.CDS))
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(afterRestart.versions.get(AdsNode.CDS))
                 .isNotEqualTo(early.versions.get(AdsNode.CDS)));
         assertThat(restarted.link().refused()).isEmpty();
     }
@@ -203,10 +203,10 @@ class ZoneLoopbackTest {
         String a = cluster(central, "kr-seoul-prod", seoul);
         String token = central.registry.issue(a, Duration.ofHours(1), "test").secret();
         ZoneController first = zone(central.address(), a, Optional.of(token), tmp.resolve("first"));
-        await().atMost(Duration.ofSeconds(10)).until(() -> first.core().publisher().servedRevision(seoul).isPresent());
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> first.core().publisher().servedRevision(seoul).isPresent());
 
         ZoneController second = zone(central.address(), a, Optional.of(token), tmp.resolve("second"));
-        await().atMost(Duration.ofSeconds(10)).until(() -> second.link().refused().isPresent());
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> second.link().refused().isPresent());
         assertThat(second.link().refused().get()).contains("used");
         assertThat(second.core().publisher().servedRevision(seoul)).isEmpty();
         assertThat(central.meters.get("meshguard_xds_zone_registration_failures_total").tag("reason", "used").counter()
@@ -220,13 +220,13 @@ class ZoneLoopbackTest {
         central.publish(config(seoul, run + "-tokyo-gw", false), "first");
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
-        await().atMost(Duration.ofSeconds(10)).until(() -> central.board.zone(a).map(ZoneBoard.Zone::connected)
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> central.board.zone(a).map(ZoneBoard.Zone::connected)
                 .orElse(false));
 
         // straight in the database, as another central replica's revoke would: this replica's tick sees it
         assertThat(new ZoneRegistry(ds, java.time.Clock.systemUTC(), Duration.ofHours(1)).revoke(a)).isTrue();
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> zone.link().refused().isPresent());
+        await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(() -> zone.link().refused().isPresent());
         assertThat(zone.link().refused().get()).contains("revoked");
         assertThat(central.board.zone(a).orElseThrow().connected()).isFalse();
         // the zone keeps serving what it holds: a revocation cuts the link, not the cluster's traffic
@@ -241,10 +241,10 @@ class ZoneLoopbackTest {
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
         ZoneCredentialFile file = new ZoneCredentialFile(tmp.resolve(a));
-        await().atMost(Duration.ofSeconds(10)).until(() -> file.read().isPresent());
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> file.read().isPresent());
         String firstCredential = file.read().orElseThrow().secret();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> !file.read().orElseThrow().secret()
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> !file.read().orElseThrow().secret()
                 .equals(firstCredential));
         assertThat(zone.link().streamsOpened()).as("rotated on the open stream").isEqualTo(1);
         assertThat(zone.link().connected()).isTrue();
@@ -261,10 +261,10 @@ class ZoneLoopbackTest {
         String a = cluster(central, "kr-seoul-prod", run + "-seoul-gw");
         String token = central.registry.issue(a, Duration.ofHours(1), "test").secret();
         try (SilentZone silent = new SilentZone(central.address(), a, token)) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> central.board.zone(a).map(ZoneBoard.Zone::connected)
+            await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(() -> central.board.zone(a).map(ZoneBoard.Zone::connected)
                     .orElse(false));
             assertThat(central.board.zone(a).orElseThrow().stale()).isFalse();
-            await().atMost(Duration.ofSeconds(10)).until(() -> central.board.zone(a).orElseThrow().stale());
+            await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> central.board.zone(a).orElseThrow().stale());
             assertThat(silent.closedWith()).hasValueSatisfying(s -> assertThat(s).contains("stale"));
             assertThat(central.meters.get("meshguard_xds_zones_stale").gauge().value()).isEqualTo(1.0);
         }
@@ -279,11 +279,11 @@ class ZoneLoopbackTest {
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
         AdsNode stuck = opened(new AdsNode(zone.adsPort(), "envoy-stuck", seoul));
-        await().atMost(Duration.ofSeconds(10)).until(stuck::configured);
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(stuck::configured);
         stuck.close(); // gone: it keeps the revision it ACKed last
 
         long next = central.publish(config(seoul, tokyo, true), "second").revisions().get(seoul).id();
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             NodeReport n = central.board.zone(a).orElseThrow().nodes().stream()
                     .filter(x -> x.nodeId().equals("envoy-stuck")).findFirst().orElseThrow();
             assertThat(n.expected()).contains(next);
@@ -300,17 +300,17 @@ class ZoneLoopbackTest {
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
         AdsNode node = opened(new AdsNode(zone.adsPort(), "envoy-w", seoul));
-        await().atMost(Duration.ofSeconds(10)).until(node::configured);
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(node::configured);
         assertThat(node.names.get(AdsNode.LDS)).isNotEmpty();
 
         assertThat(central.registry.withdraw(a, seoul)).isTrue();
 
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(node.names.get(AdsNode.LDS)).isEmpty();
             assertThat(node.names.get(AdsNode.CDS)).isEmpty();
         });
         assertThat(zone.held()).doesNotContainKey(seoul);
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
+        await().ignoreExceptions().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
                 central.board.zone(a).orElseThrow().applied()).doesNotContainKey(seoul));
         // and it stays withdrawn across a restart of the zone: its state directory no longer holds the group
         zone.close();
