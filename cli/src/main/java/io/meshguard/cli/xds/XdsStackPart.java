@@ -3,6 +3,10 @@ package io.meshguard.cli.xds;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.catalog.api.CatalogSettings;
+import io.meshguard.xds.zone.ZoneCentral;
+import io.meshguard.xds.zone.ZoneConfig;
+import io.meshguard.xds.zone.ZoneHubSettings;
+import java.net.InetSocketAddress;
 import io.meshguard.cli.LocalSecret;
 import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
@@ -33,6 +37,7 @@ import java.util.Optional;
  */
 public final class XdsStackPart implements StackPart {
     private XdsController controller;
+    private ZoneCentral zones;
     private StatusHttpServer http;
     private Path tokenFile;
     private final io.meshguard.cli.audit.AuditPart audit;
@@ -111,7 +116,14 @@ public final class XdsStackPart implements StackPart {
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;
-        return List.of(xds, http, new SampleConfig(xds));
+        // central's zone hub on loopback (issue 28): `meshguard cluster register` and /v1/operator/fleet work against
+        // up, and a zone controller on this machine can follow it; its metrics are the ones the alert rules name
+        zones = new ZoneCentral(context.dataSource(), xds.revisions(), context.metrics().forServer("xds"),
+                new InetSocketAddress("127.0.0.1", 0), ZoneHubSettings.DEFAULTS,
+                ZoneConfig.HUB_CREDENTIAL_LIFETIME.defaultValue());
+        zones.mountAdminApi(http, gate, events);
+        http.addReadinessChecks(zones.readinessChecks());
+        return List.of(xds, zones, http, new SampleConfig(xds));
     }
 
     /** Port of the ADS listener; only after {@link #components}. */
@@ -143,6 +155,7 @@ public final class XdsStackPart implements StackPart {
     @Override
     public List<String> endpoints() {
         return List.of("gRPC 127.0.0.1:" + controller.adsPort() + " (ADS)",
+                "gRPC 127.0.0.1:" + zones.port() + " (zone hub: meshguard cluster register, /v1/operator/fleet)",
                 "http://127.0.0.1:" + http.port() + " (admin API, token in " + tokenFile + ")");
     }
 
