@@ -1,9 +1,7 @@
 package io.meshguard.access;
 
-import com.nimbusds.jose.util.JSONObjectUtils;
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -11,14 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
-import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 /**
  * The browser side of signing in to the admin plane: the OAuth 2.0 authorization-code grant with PKCE (RFC 6749
@@ -58,7 +54,7 @@ public final class CodeFlowClient {
         q.put("state", state);
         q.put("code_challenge_method", "S256");
         q.put("code_challenge", challenge(verifier));
-        return new Started(URI.create(endpoint("authorization_endpoint") + "?" + form(q)), state, verifier);
+        return new Started(URI.create(endpoint("authorization_endpoint") + "?" + OidcHttp.form(q)), state, verifier);
     }
 
     /** RFC 6749 §4.1.3 with RFC 7636 §4.5: the code and the verifier for the tokens. */
@@ -91,7 +87,7 @@ public final class CodeFlowClient {
             if (!(discovery().get("end_session_endpoint") instanceof String s)) {
                 return Optional.empty();
             }
-            return Optional.of(URI.create(s + "?" + form(Map.of("client_id", clientId,
+            return Optional.of(URI.create(s + "?" + OidcHttp.form(Map.of("client_id", clientId,
                     "post_logout_redirect_uri", postLogoutRedirect))));
         } catch (IOException e) {
             return Optional.empty();
@@ -102,16 +98,17 @@ public final class CodeFlowClient {
         Map<String, String> f = new LinkedHashMap<>(fields);
         f.put("client_id", clientId);
         clientSecret.ifPresent(s -> f.put("client_secret", s));
-        HttpResponse<String> res = exchange(HttpRequest.newBuilder(URI.create(endpoint("token_endpoint")))
+        HttpResponse<String> res = OidcHttp.exchange(http,
+                HttpRequest.newBuilder(URI.create(endpoint("token_endpoint")))
                 .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(form(f))).build());
+                .POST(HttpRequest.BodyPublishers.ofString(OidcHttp.form(f))).build());
         if (res.statusCode() != 200) {
             // the IdP's error code only: its description may echo what was sent
-            Map<String, Object> body = json(res.body());
+            Map<String, Object> body = OidcHttp.json(res.body());
             throw new IOException("the token endpoint answered " + res.statusCode() + " "
                     + (body.get("error") instanceof String e ? e : ""));
         }
-        return json(res.body());
+        return OidcHttp.json(res.body());
     }
 
     private SignedInToken token(Map<String, Object> body) throws IOException {
@@ -136,12 +133,12 @@ public final class CodeFlowClient {
             return doc;
         }
         String base = issuer.endsWith("/") ? issuer : issuer + "/";
-        HttpResponse<String> res = exchange(HttpRequest.newBuilder(URI.create(base
+        HttpResponse<String> res = OidcHttp.exchange(http, HttpRequest.newBuilder(URI.create(base
                 + ".well-known/openid-configuration")).timeout(Duration.ofSeconds(10)).GET().build());
         if (res.statusCode() != 200) {
             throw new IOException("the issuer's discovery document answered " + res.statusCode());
         }
-        doc = json(res.body());
+        doc = OidcHttp.json(res.body());
         if (!issuer.equals(doc.get("issuer"))) {
             throw new IOException("discovery names issuer " + doc.get("issuer") + ", not " + issuer);
         }
@@ -149,27 +146,8 @@ public final class CodeFlowClient {
         return doc;
     }
 
-    private HttpResponse<String> exchange(HttpRequest request) throws IOException {
-        try {
-            return http.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        }
-    }
 
-    private static Map<String, Object> json(String body) throws IOException {
-        try {
-            return JSONObjectUtils.parse(body);
-        } catch (ParseException e) {
-            throw new IOException("not a JSON object: " + e.getMessage(), e);
-        }
-    }
 
-    private static String form(Map<String, String> fields) {
-        return fields.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
-                + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
-    }
 
     /** {@code n} random bytes, base64url without padding: states, verifiers, session ids. */
     public static String random(int n) {

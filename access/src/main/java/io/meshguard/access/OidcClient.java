@@ -1,18 +1,14 @@
 package io.meshguard.access;
 
-import com.nimbusds.jose.util.JSONObjectUtils;
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * The CLI side of signing in to the admin plane: the OAuth 2.0 device authorization grant (RFC 8628) against the
@@ -57,7 +53,7 @@ public final class OidcClient {
             HttpResponse<String> res = send(tokenEndpoint, Map.of("grant_type",
                     "urn:ietf:params:oauth:grant-type:device_code", "device_code", code.deviceCode(),
                     "client_id", clientId));
-            Map<String, Object> body = json(res.body());
+            Map<String, Object> body = OidcHttp.json(res.body());
             if (res.statusCode() == 200) {
                 return token(body);
             }
@@ -93,7 +89,7 @@ public final class OidcClient {
         if (res.statusCode() != 200) {
             throw new IOException("the issuer's discovery document answered " + res.statusCode());
         }
-        Map<String, Object> doc = json(res.body());
+        Map<String, Object> doc = OidcHttp.json(res.body());
         if (!issuer.equals(doc.get("issuer"))) {
             throw new IOException("discovery names issuer " + doc.get("issuer") + ", not " + issuer);
         }
@@ -112,37 +108,22 @@ public final class OidcClient {
         if (res.statusCode() != expected) {
             throw new IOException(url + " answered " + res.statusCode() + ": " + res.body());
         }
-        return json(res.body());
+        return OidcHttp.json(res.body());
     }
 
     private HttpResponse<String> send(String url, Map<String, String> form) throws IOException {
-        String body = form.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
-                + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
-        return exchange(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
+        String body = OidcHttp.form(form);
+        return OidcHttp.exchange(http, HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build());
     }
 
     private HttpResponse<String> get(String url) throws IOException {
-        return exchange(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).GET().build());
+        return OidcHttp.exchange(http,
+                HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).GET().build());
     }
 
-    private HttpResponse<String> exchange(HttpRequest request) throws IOException {
-        try {
-            return http.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        }
-    }
 
-    private static Map<String, Object> json(String body) throws IOException {
-        try {
-            return JSONObjectUtils.parse(body);
-        } catch (ParseException e) {
-            throw new IOException("not a JSON object: " + e.getMessage(), e);
-        }
-    }
 
     private static String text(Map<String, Object> body, String field) throws IOException {
         if (!(body.get(field) instanceof String s) || s.isEmpty()) {
