@@ -71,6 +71,9 @@ public final class AdminApi implements HttpHandler {
             AdminRoute.gateway("PUT", "/groups/{name}/protection", "group:protect", 1),
             // unprotecting lowers the bar for everyone after: a system-wide decision
             AdminRoute.system("DELETE", "/groups/{name}/protection", "group:protect"),
+            // a group's owners list its revisions and requests here; the unscoped lists below need system scope
+            AdminRoute.gateway("GET", "/groups/{name}/revisions", "revision:read", 1),
+            AdminRoute.gateway("GET", "/groups/{name}/publish-requests", "revision:read", 1),
             AdminRoute.tenant("GET", "/upstreams", "upstream:read"),
             AdminRoute.tenant("GET", "/upstreams/{name}", "upstream:read"),
             AdminRoute.tenant("PUT", "/upstreams/{name}", "upstream:update"),
@@ -295,6 +298,7 @@ public final class AdminApi implements HttpHandler {
             case "revisions/1/GET" -> tree(revisions.list(query(call, "group"), 100));
             case "revisions/2/GET" -> withApproval(tree(visibleRevision(call, revisions.get(number(call, 1))
                     .orElseThrow(() -> notFound(call)))), number(call, 1));
+            case "groups/3/GET" -> groupListing(call);
             case "groups/3/PUT" -> protect(call);
             case "groups/3/DELETE" -> unprotect(call);
             case "publish-requests/1/GET" -> tree(fourEyes.store().list(query(call, "group")));
@@ -306,6 +310,19 @@ public final class AdminApi implements HttpHandler {
             case "fleet/1/GET" -> tree(fleet.get());
             default -> throw new ApiError(s.isEmpty() || !PREFIXES.contains("/" + first) ? 404 : 405,
                     "no operation " + method + " " + call.exchange().getRequestURI().getPath());
+        };
+    }
+
+    /** {@code GET /groups/{name}/revisions|publish-requests}: the group's own lists, for its gateway owners. */
+    private JsonNode groupListing(Call call) {
+        String group = call.segment(1);
+        if (draft.load().group(group).isEmpty() && revisions.list(Optional.of(group), 1).isEmpty()) {
+            throw notFound(call);
+        }
+        return switch (call.segment(2)) {
+            case "revisions" -> tree(revisions.list(Optional.of(group), 100));
+            case "publish-requests" -> tree(fourEyes.store().list(Optional.of(group)));
+            default -> throw new ApiError(404, "no operation GET " + call.exchange().getRequestURI().getPath());
         };
     }
 

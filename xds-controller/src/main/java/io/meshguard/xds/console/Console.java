@@ -236,7 +236,10 @@ public final class Console implements HttpHandler {
         }
         Session s = sessions.open(token);
         ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, s.id(), PREFIX, -1));
-        redirect(ex, pending.get().next());
+        // Not a redirect: a redirect chain that began at the issuer is cross-site, and browsers leave Strict cookies
+        // off every request in it (RFC 6265bis, "same-site" requests and redirects). A page that moves on by itself
+        // starts a same-site navigation, which carries the new session cookie.
+        pages.send(ex, 200, pages.bytes("signed-in.jte", new Views.SignedIn(pending.get().next())));
     }
 
     private void signOut(HttpExchange ex) throws IOException {
@@ -397,10 +400,16 @@ public final class Console implements HttpHandler {
         return id == null || id.isEmpty() ? Optional.empty() : sessions.find(id);
     }
 
-    /** The console's cookies: HttpOnly, SameSite=Lax, Secure when reached over TLS; {@code maxAge} -1: session. */
+    /**
+     * The console's cookies: HttpOnly, Secure when reached over TLS; {@code maxAge} -1: session. The session cookie is
+     * {@code SameSite=Strict}: no request another site starts, not even a link a user follows, carries it. The
+     * sign-in cookie must be {@code Lax}: the issuer's redirect to the callback is a cross-site navigation, and a
+     * Strict cookie would not come back with it.
+     */
     private String cookie(String name, String value, String path, int maxAge) {
-        return name + "=" + value + "; Path=" + path + "; HttpOnly; SameSite=Lax" + (settings.secure() ? "; Secure"
-                : "") + (maxAge >= 0 ? "; Max-Age=" + maxAge : "");
+        String sameSite = name.equals(SESSION_COOKIE) ? "Strict" : "Lax";
+        return name + "=" + value + "; Path=" + path + "; HttpOnly; SameSite=" + sameSite
+                + (settings.secure() ? "; Secure" : "") + (maxAge >= 0 ? "; Max-Age=" + maxAge : "");
     }
 
     /** Only the console's own pages: never an open redirect to another site. */

@@ -66,4 +66,7 @@ public final class Views {
 
     /** A page with one message: signed out, no sign-in configured, refused. */
     public record Message(String title, String text, String linkHref, String linkLabel) {}
+
+    /** The page after the issuer's callback that moves on to {@code next} (a console path) by itself. */
+    public record SignedIn(String next) {}
 }

@@ -226,6 +226,22 @@ class FourEyesTest {
     }
 
     @Test
+    void groupOwner_listsItsGroupsRequestsAndRevisions_butNotTheUnscopedLists() throws Exception {
+        long id = request("alice", "/orders-v7");
+        JsonNode requests = ok(call("bob", "GET", "/groups/prod/publish-requests", null));
+        assertThat(requests.findValues("id")).extracting(JsonNode::asLong).contains(id);
+        assertThat(requests.findValues("group")).extracting(JsonNode::asText).containsOnly("prod");
+        JsonNode revisions = ok(call("bob", "GET", "/groups/prod/revisions", null));
+        assertThat(revisions.size()).isPositive();
+        assertThat(revisions.findValues("group")).extracting(JsonNode::asText).containsOnly("prod");
+        // the unscoped lists span every group: system scope only, as before
+        assertThat(call("bob", "GET", "/publish-requests", null).statusCode()).isEqualTo(403);
+        assertThat(call("bob", "GET", "/revisions?group=prod", null).statusCode()).isEqualTo(403);
+        assertThat(call("bob", "GET", "/groups/staging/publish-requests", null).statusCode()).isEqualTo(403);
+        assertThat(call("root", "GET", "/groups/no-such-group/revisions", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void unprotect_needsSystemScope() throws Exception {
         assertThat(call("bob", "DELETE", "/groups/prod/protection", "{\"reason\": \"faster\"}").statusCode())
                 .isEqualTo(403);

@@ -82,8 +82,14 @@ final class Chromium implements AutoCloseable {
         waitFor(By.id("username")).sendKeys(user);
         driver.findElement(By.id("password")).sendKeys(user + "-pw");
         driver.findElement(By.id("kc-login")).click();
-        new WebDriverWait(driver, Duration.ofSeconds(30)).until(ExpectedConditions.urlContains("/console/"));
-        waitFor(By.id("main"));
+        // the callback's page moves on by itself; the screen's sign-out form shows the session cookie came along
+        new WebDriverWait(driver, Duration.ofSeconds(30)).until(ExpectedConditions.urlContains(next));
+        waitFor(By.cssSelector("form.signout"));
+    }
+
+    /** The SameSite attribute the browser stored for a cookie of this site. */
+    String sameSiteOf(String cookie) {
+        return driver.manage().getCookieNamed(cookie).getSameSite();
     }
 
     WebElement waitFor(By by) {

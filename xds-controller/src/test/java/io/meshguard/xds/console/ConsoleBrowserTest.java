@@ -160,6 +160,8 @@ class ConsoleBrowserTest {
     void publishRequest_approvedByAnotherPerson_goesLive_andTheDiffShowsTheChange() throws Exception {
         try (Chromium alice = Chromium.start()) {
             alice.signIn(base, "alice");
+            assertThat(alice.sameSiteOf(Console.SESSION_COOKIE)).as("no other site's request carries the session")
+                    .isEqualTo("Strict");
             alice.waitFor(By.id("publish-reason")).sendKeys("CHG-1042: expose the status health check");
             alice.driver.findElement(By.id("publish")).click();
             alice.waitForText(By.cssSelector(".flash"), "waits for a second person");

@@ -167,7 +167,8 @@ class ConsoleLocalModeTest {
     private static String cookie(HttpResponse<String> r, String name) {
         String header = r.headers().allValues("Set-Cookie").stream().filter(c -> c.startsWith(name + "="))
                 .findFirst().orElseThrow(() -> new AssertionError("no " + name + " cookie: " + r.headers()));
-        assertThat(header).contains("HttpOnly").contains("SameSite=Lax").doesNotContain("Secure");
+        assertThat(header).contains("HttpOnly").doesNotContain("Secure")
+                .contains(name.equals(Console.SESSION_COOKIE) ? "SameSite=Strict" : "SameSite=Lax");
         return header.substring(name.length() + 1, header.indexOf(';'));
     }
 
