@@ -30,7 +30,10 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
                 "a verb is required: list, show, approve or reject");
     }
 
-    /** {@code GET /publish-requests[?group=G]}: one line per request, newest first. */
+    /**
+     * {@code GET /publish-requests}, or {@code GET /groups/{G}/publish-requests} with {@code --group} (which the
+     * group's own gateway owners may call): one line per request, newest first.
+     */
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "Publish requests, newest first (GET /publish-requests): id, group, state, who asked, why.")
     public static final class ListCommand implements Callable<Integer> {
@@ -45,8 +48,9 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            String query = group == null ? "" : "?group=" + URLEncoder.encode(group, StandardCharsets.UTF_8);
-            HttpResponse<String> r = admin.client().send("GET", "/publish-requests" + query, null);
+            String path = group == null ? "/publish-requests" : "/groups/"
+                    + URLEncoder.encode(group, StandardCharsets.UTF_8).replace("+", "%20") + "/publish-requests";
+            HttpResponse<String> r = admin.client().send("GET", path, null);
             if (json || r.statusCode() != 200) {
                 return AdminAnswer.print("approvals list", r);
             }
