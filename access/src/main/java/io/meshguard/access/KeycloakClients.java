@@ -34,6 +34,9 @@ public final class KeycloakClients {
     }
 
     /** Keycloak refused or could not be reached; the message says which and never carries a secret. */
+    /** The claim every customer client's tokens carry with its application's tenant (a policy's issuer reads it). */
+    public static final String TENANT_CLAIM = "tenant";
+
     public static final class ProvisioningFailed extends RuntimeException {
         public ProvisioningFailed(String message) {
             super(message);
@@ -81,7 +84,7 @@ public final class KeycloakClients {
         // Keycloak's HardcodedClaim mapper (oidc-hardcoded-claim-mapper): the same value in every token of the client
         mappers.addObject().put("name", "meshguard-tenant")
                 .put("protocol", "openid-connect").put("protocolMapper", "oidc-hardcoded-claim-mapper")
-                .putObject("config").put("claim.name", "tenant").put("claim.value", Objects.requireNonNull(tenant))
+                .putObject("config").put("claim.name", TENANT_CLAIM).put("claim.value", Objects.requireNonNull(tenant))
                 .put("jsonType.label", "String").put("access.token.claim", "true").put("id.token.claim", "false");
         HttpResponse<String> r = call("POST", "/clients", client.toString());
         if (r.statusCode() == 409) {

@@ -1,5 +1,6 @@
 package io.meshguard.cli.dev;
 
+import io.meshguard.access.KeycloakClients;
 import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import io.meshguard.extauthz.policy.PolicyInvalidException;
@@ -94,10 +95,10 @@ public final class DevPolicy {
         m.put("audiences", List.of(idp.audience()));
         m.put("algorithms", List.of("RS256"));
         m.put("clock_skew", "30s");
-        m.put("required_claims", List.of("tenant"));
+        m.put("required_claims", List.of(KeycloakClients.TENANT_CLAIM));
         Map<String, Object> claims = new LinkedHashMap<>();
         claims.put("subject", "sub");
-        claims.put("tenant", "tenant");
+        claims.put("tenant", KeycloakClients.TENANT_CLAIM);
         claims.put("client_id", "azp");
         m.put("claims", claims);
         m.put("jwks_cache_ttl", "1m");
