@@ -50,6 +50,7 @@ public final class LocalKeycloak implements AutoCloseable {
     public static final String VERSION = "26.4.5";
     /** Pid file in the work directory. */
     public static final String PID_FILE = "keycloak.pid";
+    private static final Duration IMPORT_RETRY_PAUSE = Duration.ofSeconds(5);
     private static final Duration STOP_WAIT = Duration.ofSeconds(15);
 
     private final int port;
@@ -200,16 +201,39 @@ public final class LocalKeycloak implements AutoCloseable {
         return baseUrl() + "/realms/" + realm;
     }
 
-    /** Imports a realm representation (JSON), replacing a realm of that name already there. */
+    /**
+     * Imports a realm representation (JSON), replacing a realm of that name already there. Tried three times: on a
+     * machine loaded far past its cores, Keycloak's admin API has been seen to drop a connection just after it
+     * reported ready ("EOF reached while reading"); delete-then-create makes a repeat harmless.
+     */
     public void importRealm(String realmJson) {
         Matcher m = Pattern.compile("\"realm\"\\s*:\\s*\"([^\"]+)\"").matcher(realmJson);
         if (!m.find()) {
             throw new IllegalArgumentException("the realm JSON names no realm");
         }
-        admin("DELETE", "/admin/realms/" + m.group(1), null);
-        HttpResponse<String> r = admin("POST", "/admin/realms", realmJson);
-        if (r.statusCode() != 201) {
-            throw new IllegalStateException("realm import answered " + r.statusCode() + ": " + r.body());
+        for (int attempt = 1; ; attempt++) {
+            try {
+                admin("DELETE", "/admin/realms/" + m.group(1), null);
+                HttpResponse<String> r = admin("POST", "/admin/realms", realmJson);
+                if (r.statusCode() != 201) {
+                    throw new IllegalStateException("realm import answered " + r.statusCode() + ": " + r.body());
+                }
+                return;
+            } catch (UncheckedIOException dropped) {
+                if (attempt == 3) {
+                    throw dropped;
+                }
+                pause(IMPORT_RETRY_PAUSE);
+            }
+        }
+    }
+
+    private static void pause(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while importing a realm", e);
         }
     }
 

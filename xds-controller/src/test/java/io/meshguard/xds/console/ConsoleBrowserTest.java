@@ -80,7 +80,7 @@ class ConsoleBrowserTest {
             realm = new String(in.readAllBytes(), StandardCharsets.UTF_8)
                     .replace("\"realm\": \"REALM\"", "\"realm\": \"console\"");
         }
-        importRealm(keycloak, realm);
+        keycloak.importRealm(realm);
         String issuer = keycloak.issuer("console");
         AdminGate gate = new AdminAccessSettings(Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(30),
                 Optional.of(Path.of("..", "policies", "access.yaml")), false)
@@ -124,24 +124,6 @@ class ConsoleBrowserTest {
                     "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "7",
                     "Proto constraint validation failed: <script>alert(1)</script>", Instant.now().minusSeconds(900))),
                     Instant.now().minusSeconds(900)));
-        }
-    }
-
-    /**
-     * The import, tried three times: on a machine loaded far past its cores, Keycloak's admin API has been seen to
-     * drop the first connection just after it reported ready (EOF reached while reading).
-     */
-    private static void importRealm(KeycloakServer keycloak, String realm) throws InterruptedException {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                keycloak.importRealm(realm);
-                return;
-            } catch (java.io.UncheckedIOException e) {
-                if (attempt == 3) {
-                    throw e;
-                }
-                Thread.sleep(5_000);
-            }
         }
     }
 
