@@ -9,6 +9,7 @@ import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.access.AdminRouter;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.AuditSink;
@@ -23,7 +24,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +53,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
 
     private final Optional<ApiKeyService> service;
     private final Optional<JdbcApiKeyStore> store;
-    private final AdminGate gate;
+    private final AdminRouter router;
     private final Optional<AuditSink> audit;
     /** The hash-chained admin trail in the keys' database: every create, rotate and revoke is a row. */
     private final Optional<AdminTrail> trail;
@@ -76,7 +76,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
         this.store = store;
         this.trail = store.map(s -> new AdminTrail(s.dataSource()));
         this.service = store.map(s -> new ApiKeyService(s, clock));
-        this.gate = gate;
+        this.router = new AdminRouter(ROUTES, gate);
         this.audit = audit;
     }
 
@@ -94,34 +94,20 @@ public final class ApiKeyAdminApi implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
-                .filter(s -> s.length() <= 128 && s.chars().allMatch(c -> c > 0x20 && c < 0x7f))
-                .orElse(UUID.randomUUID().toString());
-        exchange.getResponseHeaders().set("x-request-id", requestId);
+        String requestId = AdminRouter.requestId(exchange);
         try {
             List<String> segments = segments(exchange.getRequestURI().getRawPath());
             List<String> full = new ArrayList<>();
             full.add("apikeys");
             full.addAll(segments);
-            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
-            Optional<AdminRoute> route = ROUTES.stream()
-                    .filter(r -> r.matches(exchange.getRequestMethod(), full)).findFirst();
-            if (route.isEmpty()) {
-                Optional<AdminGate.Refused> refused = gate.authenticateOnly(authorization, source, requestId,
-                        exchange.getRequestURI().getRawPath());
-                if (refused.isPresent()) {
-                    throw refusal(exchange, refused.get());
-                }
-                throw new ApiError(404, "no such API key operation: " + exchange.getRequestMethod() + " "
-                        + exchange.getRequestURI().getRawPath());
-            }
-            AdminGate.Admission admission = gate.admit(authorization, source, requestId, route.get(), full);
-            if (admission instanceof AdminGate.Refused r) {
-                throw refusal(exchange, r);
-            }
-            AdminCaller caller = ((AdminGate.Admitted) admission).caller();
-            Call call = new Call(exchange, caller.actor(), gate.tenantsOf(caller, route.get().permission()), requestId);
+            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, full)) {
+                case AdminRouter.Admitted a -> a;
+                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new ApiError(404, "no such API key operation: "
+                        + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath());
+            };
+            AdminCaller caller = admitted.caller();
+            Call call = new Call(exchange, caller.actor(), router.tenantsOf(admitted), requestId);
             String method = exchange.getRequestMethod();
             JsonNode body = switch (segments.size() + "/" + method) {
                 case "0/GET" -> list(call);
@@ -144,13 +130,6 @@ public final class ApiKeyAdminApi implements HttpHandler {
         } finally {
             exchange.close();
         }
-    }
-
-    private static ApiError refusal(HttpExchange exchange, AdminGate.Refused r) {
-        if (r.challenge()) {
-            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-        }
-        return new ApiError(r.status(), r.message());
     }
 
     private JdbcApiKeyStore store() throws ApiError {

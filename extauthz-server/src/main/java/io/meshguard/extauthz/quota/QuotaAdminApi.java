@@ -9,6 +9,7 @@ import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.access.AdminRouter;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.QuotaPolicy;
@@ -20,7 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,7 +55,7 @@ public final class QuotaAdminApi implements HttpHandler {
             AdminRoute.tenant("POST", "/quotas/{name}/adjust", "quota:adjust"),
             AdminRoute.tenant("POST", "/quotas/{name}/reset", "quota:reset"));
 
-    private final AdminGate gate;
+    private final AdminRouter router;
     private final QuotaOwners owners;
 
     public QuotaAdminApi(Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, BearerTokens tokens) {
@@ -71,7 +71,7 @@ public final class QuotaAdminApi implements HttpHandler {
             QuotaOwners owners) {
         this.policy = policy;
         this.operations = operations;
-        this.gate = gate;
+        this.router = new AdminRouter(ROUTES, gate);
         this.owners = owners;
     }
 
@@ -86,33 +86,21 @@ public final class QuotaAdminApi implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
-                .filter(s -> s.length() <= 128 && s.chars().allMatch(c -> c > 0x20 && c < 0x7f))
-                .orElse(UUID.randomUUID().toString());
-        exchange.getResponseHeaders().set("x-request-id", requestId);
+        String requestId = AdminRouter.requestId(exchange);
         try {
             List<String> segments = segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
             List<String> full = new java.util.ArrayList<>();
             full.add("quotas");
             full.addAll(segments);
-            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
-            Optional<AdminRoute> route = ROUTES.stream().filter(r -> r.matches(method, full)).findFirst();
-            if (route.isEmpty()) {
-                Optional<AdminGate.Refused> refused = gate.authenticateOnly(authorization, source, requestId,
-                        exchange.getRequestURI().getRawPath());
-                if (refused.isPresent()) {
-                    refuse(exchange, refused.get());
-                }
-                throw new ApiError(404, "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
-            }
-            AdminGate.Admission admission = gate.admit(authorization, source, requestId, route.get(), full);
-            if (admission instanceof AdminGate.Refused r) {
-                refuse(exchange, r);
-            }
-            AdminCaller caller = ((AdminGate.Admitted) admission).caller();
-            TenantScope scope = gate.tenantsOf(caller, route.get().permission());
+            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, full)) {
+                case AdminRouter.Admitted a -> a;
+                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new ApiError(404, "no such quota operation: " + method + " "
+                        + exchange.getRequestURI().getRawPath());
+            };
+            AdminCaller caller = admitted.caller();
+            TenantScope scope = router.tenantsOf(admitted);
             QuotaOperations ops = operations.orElseThrow(() -> new ApiError(503,
                     "quota counters need PostgreSQL: this server has no db.url"));
             JsonNode body = switch (segments.size() + "/" + method) {
@@ -137,13 +125,6 @@ public final class QuotaAdminApi implements HttpHandler {
         } finally {
             exchange.close();
         }
-    }
-
-    private static void refuse(HttpExchange exchange, AdminGate.Refused r) throws ApiError {
-        if (r.challenge()) {
-            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-        }
-        throw new ApiError(r.status(), r.message());
     }
 
     private JsonNode list() throws ApiError {

@@ -9,6 +9,7 @@ import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.access.AdminRouter;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.xds.model.Api;
@@ -37,7 +38,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -118,7 +118,7 @@ public final class AdminApi implements HttpHandler {
     private final RevisionStore revisions;
     private final Publisher publisher;
     private final Supplier<List<NodeStatus>> fleet;
-    private final AdminGate gate;
+    private final AdminRouter router;
     private final ConfigChangeAudit audit;
     private final ConfigValidator validator;
     private final byte[] openApi;
@@ -150,7 +150,7 @@ public final class AdminApi implements HttpHandler {
         this.publisher = publisher;
         this.validator = publisher.validator();
         this.fleet = fleet;
-        this.gate = gate;
+        this.router = new AdminRouter(ROUTES, gate);
         this.audit = audit;
         this.openApi = openApiDocument();
         this.actions = new RevisionActions(revisions, publisher, fourEyes, products, audit);
@@ -198,35 +198,26 @@ public final class AdminApi implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
-                .filter(s -> s.length() <= 128).orElse(UUID.randomUUID().toString());
-        exchange.getResponseHeaders().set("x-request-id", requestId);
+        String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
-            Optional<AdminRoute> route = ROUTES.stream().filter(r -> r.matches(method, segments)).findFirst();
-            if (route.isPresent() && route.get().isOpen()) {
+            if (router.route(method, segments).filter(AdminRoute::isOpen).isPresent()) {
                 send(exchange, 200, openApi);
                 return;
             }
-            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
-            if (route.isEmpty()) {
-                gate.authenticateOnly(authorization, source, requestId, exchange.getRequestURI().getRawPath())
-                        .ifPresent(r -> refuse(exchange, r));
-                throw new ApiError(segments.isEmpty() || !PREFIXES.contains("/" + segments.get(0)) ? 404 : 405,
+            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, segments)) {
+                case AdminRouter.Admitted a -> a;
+                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new ApiError(segments.isEmpty()
+                        || !PREFIXES.contains("/" + segments.get(0)) ? 404 : 405,
                         "no operation " + method + " " + exchange.getRequestURI().getPath());
-            }
-            AdminGate.Admission admission = gate.admit(authorization, source, requestId, route.get(), segments);
-            if (admission instanceof AdminGate.Refused r) {
-                refuse(exchange, r);
-            }
-            AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
+            };
             AdminCaller caller = admitted.caller();
             // tenant-owned objects: the caller's tenants; what every tenant shares (the whole draft, groups, publish,
             // rollback, render) is a system or gateway route, which the gate refuses to a tenant-only caller
-            TenantScope tenants = route.get().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
-                    ? gate.tenantsOf(caller, route.get().permission()) : TenantScope.ALL;
+            TenantScope tenants = admitted.route().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
+                    ? router.tenantsOf(admitted) : TenantScope.ALL;
             int[] status = {200};
             JsonNode body = route(new Call(exchange, caller.actor(), requestId, segments, tenants, status), method);
             sendJson(exchange, status[0], body);
@@ -252,13 +243,6 @@ public final class AdminApi implements HttpHandler {
         } finally {
             exchange.close();
         }
-    }
-
-    private static void refuse(HttpExchange exchange, AdminGate.Refused r) {
-        if (r.challenge()) {
-            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-        }
-        throw new ApiError(r.status(), r.message());
     }
 
     private JsonNode route(Call call, String method) {
@@ -743,16 +727,6 @@ public final class AdminApi implements HttpHandler {
             }
         }
         return Optional.empty();
-    }
-
-    private static List<String> segments(String rawPath) {
-        List<String> out = new ArrayList<>();
-        for (String s : rawPath.split("/")) {
-            if (!s.isEmpty()) {
-                out.add(java.net.URLDecoder.decode(s, StandardCharsets.UTF_8));
-            }
-        }
-        return out;
     }
 
     private static JsonNode tree(Object value) {

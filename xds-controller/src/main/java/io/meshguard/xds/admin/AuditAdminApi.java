@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.access.AdminRouter;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.query.AuditFormats;
@@ -35,7 +36,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,14 +75,14 @@ public final class AuditAdminApi implements HttpHandler {
     private final AuditReader reader;
     private final AdminTrail trail;
     private final AdminTrailVerifier verifier;
-    private final AdminGate gate;
+    private final AdminRouter router;
     private final Clock clock;
 
     public AuditAdminApi(DataSource dataSource, AdminGate gate, Clock clock) {
         this.reader = new AuditReader(dataSource);
         this.trail = new AdminTrail(dataSource);
         this.verifier = new AdminTrailVerifier(dataSource);
-        this.gate = gate;
+        this.router = new AdminRouter(ROUTES, gate);
         this.clock = clock;
     }
 
@@ -98,36 +98,20 @@ public final class AuditAdminApi implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
-                .filter(s -> s.length() <= 128 && s.chars().allMatch(c -> c > 0x20 && c < 0x7f))
-                .orElse(UUID.randomUUID().toString());
-        exchange.getResponseHeaders().set("x-request-id", requestId);
+        String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = segments(exchange.getRequestURI().getRawPath());
-            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
-            Optional<AdminRoute> route = ROUTES.stream()
-                    .filter(r -> r.matches(exchange.getRequestMethod(), segments)).findFirst();
-            if (route.isEmpty()) {
-                Optional<AdminGate.Refused> refused = gate.authenticateOnly(authorization, source, requestId,
-                        exchange.getRequestURI().getRawPath());
-                if (refused.isPresent()) {
-                    throw refusal(exchange, refused.get());
-                }
-                throw new ApiError(404, "no audit operation " + exchange.getRequestMethod() + " "
-                        + exchange.getRequestURI().getRawPath());
-            }
-            AdminGate.Admission admission = gate.admit(authorization, source, requestId, route.get(), segments);
-            if (admission instanceof AdminGate.Refused r) {
-                throw refusal(exchange, r);
-            }
-            AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
-            AdminCaller caller = admitted.caller();
-            TenantScope scope = gate.tenantsOf(caller, route.get().permission());
+            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
+            AdminRouter.Admitted call = switch (router.admit(exchange, requestId, segments)) {
+                case AdminRouter.Admitted a -> a;
+                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new ApiError(404, "no audit operation "
+                        + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath());
+            };
+            TenantScope scope = router.tenantsOf(call);
             Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
-            switch (route.get().path()) {
+            switch (call.route().path()) {
                 case "/audit/events" -> sendJson(exchange, 200, events(query, scope));
-                case "/audit/export" -> export(exchange, query, scope, admitted, requestId);
+                case "/audit/export" -> export(exchange, query, scope, call.admission(), requestId);
                 default -> sendJson(exchange, 200, verify(query));
             }
         } catch (ApiError e) {
@@ -279,13 +263,6 @@ public final class AuditAdminApi implements HttpHandler {
         }
     }
 
-    private static ApiError refusal(HttpExchange exchange, AdminGate.Refused r) {
-        if (r.challenge()) {
-            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-        }
-        return new ApiError(r.status(), r.message());
-    }
-
     private static Map<String, String> query(String raw) {
         Map<String, String> out = new LinkedHashMap<>();
         if (raw == null) {
@@ -296,16 +273,6 @@ public final class AuditAdminApi implements HttpHandler {
             if (eq > 0) {
                 out.putIfAbsent(URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
                         URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
-            }
-        }
-        return out;
-    }
-
-    private static List<String> segments(String rawPath) {
-        List<String> out = new ArrayList<>();
-        for (String s : rawPath.split("/")) {
-            if (!s.isEmpty()) {
-                out.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
             }
         }
         return out;
