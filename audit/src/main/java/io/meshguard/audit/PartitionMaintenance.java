@@ -15,9 +15,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,7 +34,6 @@ import org.slf4j.LoggerFactory;
 public final class PartitionMaintenance implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PartitionMaintenance.class);
     private static final Pattern PARTITION = Pattern.compile("audit_event_(\\d{4})_(\\d{2})");
-    private static final Duration RETRY_AFTER_FAILURE = Duration.ofMinutes(5);
 
     private final DataSource dataSource;
     private final Clock clock;
@@ -47,7 +43,9 @@ public final class PartitionMaintenance implements AutoCloseable {
     private final Counter dropped;
     private final Counter failures;
     private final AtomicLong lastSuccessEpochSeconds = new AtomicLong();
-    private ScheduledExecutorService scheduler;
+    private volatile Duration interval = Duration.ZERO;
+    private final MaintenanceSchedule schedule = new MaintenanceSchedule("audit-maintenance", this::runLogged,
+            this::runFailed);
 
     /**
      * @param monthsAhead     months created after the current one (1..120)
@@ -191,45 +189,25 @@ public final class PartitionMaintenance implements AutoCloseable {
         return '"' + name.replace("\"", "\"\"") + '"';
     }
 
-    /**
-     * Runs now, then every {@code interval} on a daemon thread; a failed run is logged, counted and retried
-     * after five minutes (or the interval, if shorter).
-     */
-    public synchronized void start(Duration interval) {
-        if (scheduler != null) {
-            throw new IllegalStateException("already started");
-        }
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "audit-maintenance");
-            t.setDaemon(true);
-            return t;
-        });
-        scheduler.execute(() -> runAndReschedule(interval));
+    /** Runs now, then every {@code interval}; a failed run is logged, counted and retried (MaintenanceSchedule). */
+    public void start(Duration interval) {
+        this.interval = interval;
+        schedule.start(interval);
     }
 
-    private void runAndReschedule(Duration interval) {
-        Duration next = interval;
-        try {
-            Result r = runOnce();
-            log.info("audit maintenance: {} partition(s) created, {} dropped, {} held; next run {}",
-                    r.created(), r.dropped().size(), r.held().size(),
-                    OffsetDateTime.now(clock).plus(interval));
-        } catch (SQLException | RuntimeException e) {
-            failures.increment();
-            next = interval.compareTo(RETRY_AFTER_FAILURE) < 0 ? interval : RETRY_AFTER_FAILURE;
-            log.error("audit maintenance failed (retrying in {}): {}", next, e.toString());
-        }
-        ScheduledExecutorService s = scheduler;
-        if (s != null && !s.isShutdown()) {
-            s.schedule(() -> runAndReschedule(interval), next.toMillis(), TimeUnit.MILLISECONDS);
-        }
+    private void runLogged() throws SQLException {
+        Result r = runOnce();
+        log.info("audit maintenance: {} partition(s) created, {} dropped, {} held; next run {}",
+                r.created(), r.dropped().size(), r.held().size(), OffsetDateTime.now(clock).plus(interval));
+    }
+
+    private void runFailed(Exception e, Duration retryIn) {
+        failures.increment();
+        log.error("audit maintenance failed (retrying in {}): {}", retryIn, e.toString());
     }
 
     @Override
-    public synchronized void close() {
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-            scheduler = null;
-        }
+    public void close() {
+        schedule.close();
     }
 }

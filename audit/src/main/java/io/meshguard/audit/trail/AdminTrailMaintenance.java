@@ -1,5 +1,6 @@
 package io.meshguard.audit.trail;
 
+import io.meshguard.audit.MaintenanceSchedule;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,9 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
@@ -38,7 +36,6 @@ public final class AdminTrailMaintenance implements AutoCloseable {
     public static final int MIN_RETENTION_MONTHS = 13;
     private static final Logger LOG = LoggerFactory.getLogger(AdminTrailMaintenance.class);
     private static final Pattern PARTITION = Pattern.compile("admin_trail_(\\d{4})_(\\d{2})");
-    private static final Duration RETRY_AFTER_FAILURE = Duration.ofMinutes(5);
     /** The advisory lock of a run (hashtext of a fixed name, as V40's functions take theirs). */
     private static final String LOCK_KEY = "meshguard.admin_trail_maintenance";
 
@@ -56,7 +53,8 @@ public final class AdminTrailMaintenance implements AutoCloseable {
     private final Clock clock;
     private final int monthsAhead;
     private final int retentionMonths;
-    private ScheduledExecutorService scheduler;
+    private final MaintenanceSchedule schedule = new MaintenanceSchedule("admin-trail-maintenance", this::runLogged,
+            (e, retryIn) -> LOG.error("admin trail maintenance failed (retrying in {}): {}", retryIn, e.toString()));
 
     /**
      * @param monthsAhead months created after the current one (1..120)
@@ -182,52 +180,21 @@ public final class AdminTrailMaintenance implements AutoCloseable {
         return out;
     }
 
-    /**
-     * Runs now, then every {@code interval} on a daemon thread; a failed run is logged at ERROR and retried after five
-     * minutes (or the interval, if shorter).
-     */
-    public synchronized void start(Duration interval) {
-        if (scheduler != null) {
-            throw new IllegalStateException("already started");
-        }
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "admin-trail-maintenance");
-            t.setDaemon(true);
-            return t;
-        });
-        scheduler.execute(() -> runAndReschedule(interval));
+    /** Runs now, then every {@code interval}; a failed run is logged at ERROR and retried (MaintenanceSchedule). */
+    public void start(Duration interval) {
+        schedule.start(interval);
     }
 
-    private void runAndReschedule(Duration interval) {
-        Duration next = interval;
-        try {
-            Result r = runOnce();
-            if (r.ran()) {
-                LOG.info("admin trail maintenance: {} partition(s) created, {} month(s) dropped", r.created(),
-                        r.dropped().size());
-            }
-        } catch (SQLException | RuntimeException e) {
-            next = interval.compareTo(RETRY_AFTER_FAILURE) < 0 ? interval : RETRY_AFTER_FAILURE;
-            LOG.error("admin trail maintenance failed (retrying in {}): {}", next, e.toString());
-        }
-        ScheduledExecutorService s;
-        synchronized (this) {
-            s = scheduler;
-        }
-        if (s != null && !s.isShutdown()) {
-            try {
-                s.schedule(() -> runAndReschedule(interval), next.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException closing) {
-                // closed meanwhile: no next run
-            }
+    private void runLogged() throws SQLException {
+        Result r = runOnce();
+        if (r.ran()) {
+            LOG.info("admin trail maintenance: {} partition(s) created, {} month(s) dropped", r.created(),
+                    r.dropped().size());
         }
     }
 
     @Override
-    public synchronized void close() {
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-            scheduler = null;
-        }
+    public void close() {
+        schedule.close();
     }
 }
