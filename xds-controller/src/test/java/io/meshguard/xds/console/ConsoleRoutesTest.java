@@ -46,7 +46,7 @@ class ConsoleRoutesTest {
 
     @Test
     void theShippedAccessFile_grantsEveryConsolePermission_toSomeRole() throws Exception {
-        RoleBindings shipped = RoleBindings.load(Path.of("..", "policies", "access.yaml"));
+        RoleBindings shipped = RoleBindings.load(io.meshguard.testing.FixturePolicies.file("access.yaml"));
         Set<String> used = ConsoleRoutes.ROUTES.stream().filter(r -> !r.isOpen()).map(AdminRoute::permission)
                 .collect(Collectors.toSet());
         for (String permission : used) {
