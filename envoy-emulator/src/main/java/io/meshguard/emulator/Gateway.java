@@ -74,7 +74,7 @@ public final class Gateway implements AutoCloseable {
      * Request headers Envoy removes from every request it handles with use_remote_address (cleanInternalHeaders,
      * envoyproxy/envoy source/common/http/conn_manager_utility.cc) — a fixed list, not every {@code x-envoy-*}.
      */
-    private static final List<String> INTERNAL_ENVOY_HEADERS = List.of("x-envoy-retriable-status-codes",
+    static final List<String> INTERNAL_ENVOY_HEADERS = List.of("x-envoy-retriable-status-codes",
             "x-envoy-retriable-header-names", "x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-max-retries",
             "x-envoy-upstream-alt-stat-name", "x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms",
             "x-envoy-upstream-rq-timeout-alt-response", "x-envoy-expected-rq-timeout-ms", "x-envoy-force-trace",
@@ -83,7 +83,7 @@ public final class Gateway implements AutoCloseable {
     private static final List<String> EDGE_ONLY_ENVOY_HEADERS = List.of("x-envoy-decorator-operation",
             "x-envoy-downstream-service-cluster", "x-envoy-downstream-service-node");
     /** Connection-level headers that never cross a proxy (RFC 9110 §7.6.1). */
-    private static final List<String> HOP_BY_HOP = List.of("connection", "keep-alive", "proxy-connection", "upgrade",
+    static final List<String> HOP_BY_HOP = List.of("connection", "keep-alive", "proxy-connection", "upgrade",
             "transfer-encoding");
 
     /** Which Envoy a {@link Gateway} plays, where the two differ (the fragment rule). */

@@ -1,6 +1,7 @@
 package io.meshguard.dlp.content;
 
 import io.meshguard.dlp.detect.BuiltinDetector;
+import io.meshguard.dlp.detect.JwkMembers;
 import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.CollectingOutput;
 import io.meshguard.dlp.scan.Finding;
@@ -26,8 +27,9 @@ import java.util.Optional;
  * StreamScanner#context}: {@code "card_number": "4111…"}), and finds the private members of JSON Web Keys whatever
  * the order of the members ({@link JwkMembers}): a value under {@code d}, {@code p}, {@code k}… is held back (output
  * stops there) until its object's {@code kty} is read or the object closes, for at most {@value #MAX_HOLD} bytes of
- * input after it; then it is replaced as the {@code private_key} detector's action says, or passes. Bounded input: nesting
- * deeper than {@value #MAX_DEPTH} (Jackson's default limit) and keys longer than {@link KeyContext#MAX_KEY_BYTES} are
+ * input after it; then it is replaced as the {@code private_key} detector's action says, or passes. A key quoted as
+ * JSON text inside a string value is found by that string's text scan ({@link io.meshguard.dlp.detect.JwkTextRecognizer}).
+ * Bounded input: nesting deeper than {@value #MAX_DEPTH} (Jackson's default limit) and keys longer than {@link KeyContext#MAX_KEY_BYTES} are
  * defined outcomes (the text fallback; no context), see {@link #write}.
  */
 public final class JsonTransformer implements BodyTransformer {
@@ -116,13 +118,6 @@ public final class JsonTransformer implements BodyTransformer {
     private int captureStart;
     private final ByteSink value = new ByteSink(64);
     private boolean valueTooLong;
-    /** A value string whose decoded bytes so far are white space: it may still turn out to be JSON text. */
-    private boolean nestedUndecided;
-    /** A value string read as JSON text ({@link NestedJwks}): its decoded bytes are kept, its output held. */
-    private boolean nestedCollecting;
-    /** Where that string's contents start in {@link #out}. */
-    private int nestedStart;
-    private final ByteSink nested = new ByteSink(64);
     /** Set when a JWK finding blocks: what is held is dropped, never written. */
     private boolean dropHeld;
     private final EncodedTextScan strings;
@@ -274,9 +269,6 @@ public final class JsonTransformer implements BodyTransformer {
                 stringScanStarted = false; // started with the first piece that needs a scan
                 out.write(c);
                 state = State.STRING;
-                if (jwk != null && !inKey) {
-                    nestedStarts();
-                }
                 if (jwk != null && !inKey && f != null && f.object) {
                     capture = f.member.equals("kty") ? Capture.KTY
                             : JwkMembers.mayBePrivate(f.member) || (f.otherPrime && JwkMembers.isOtherPrimeMember(f.member))
@@ -476,84 +468,7 @@ public final class JsonTransformer implements BodyTransformer {
                     value.write(b, off, len);
                 }
             }
-            if (nestedUndecided || nestedCollecting) {
-                nestedText(b, off, len);
-            }
         }
-    }
-
-    /** A value string starts: it may be JSON text quoting a key, read as such until its first byte says otherwise. */
-    private void nestedStarts() {
-        nestedUndecided = true;
-        nestedStart = out.size();
-        nested.reset();
-    }
-
-    /** Decoded bytes of a value string that may be JSON text: kept while it is, within {@link NestedJwks#MAX_BYTES}. */
-    private void nestedText(byte[] b, int off, int len) {
-        if (nestedUndecided) {
-            int k = off;
-            while (k < off + len && (b[k] == ' ' || b[k] == '\t' || b[k] == '\n' || b[k] == '\r')) {
-                k++;
-            }
-            if (k < off + len) {
-                nestedUndecided = false;
-                nestedCollecting = NestedJwks.opensJson(b[k]);
-            }
-        }
-        if ((!nestedUndecided && !nestedCollecting) || nested.size() + len > NestedJwks.MAX_BYTES) {
-            // not JSON text, or longer than read as such: the string's text scan is all it gets
-            nestedUndecided = false;
-            nestedCollecting = false;
-            nested.reset();
-            return;
-        }
-        nested.write(b, off, len);
-    }
-
-    /**
-     * The value string that was JSON text has ended (its contents are {@code out[nestedStart, size)}): the private
-     * members of keys in it are found as in the body itself, and replaced where they stand.
-     */
-    private void nestedEnded() {
-        boolean text = nestedCollecting;
-        nestedUndecided = false;
-        nestedCollecting = false;
-        if (!text || blocked != null) {
-            nested.reset();
-            return;
-        }
-        List<NestedJwks.Found> found = NestedJwks.inText(nested.array(), nested.size());
-        nested.reset();
-        if (found.isEmpty()) {
-            return;
-        }
-        byte[] region = java.util.Arrays.copyOfRange(out.array(), nestedStart, out.size());
-        for (NestedJwks.Found k : found) {
-            Optional<Finding> f = jwk.finding(k.value(), 0, k.value().length, 1.0, hasher);
-            if (f.isEmpty()) {
-                continue;
-            }
-            listener.onFinding(f.get(), path());
-            if (f.get().action() == ActionKind.BLOCK) {
-                if (blocked == null) {
-                    blocked = f.get();
-                }
-                dropHeld = true;
-                return;
-            }
-            if (f.get().action() != ActionKind.ALERT) {
-                byte[] r = jwk.replacement(k.value(), 0, k.value().length, f.get());
-                for (int level = 0; level <= k.level(); level++) {
-                    ByteSink esc = new ByteSink(r.length + 16);
-                    JsonEscapes.escape(r, esc);
-                    r = esc.drain();
-                }
-                region = NestedReplace.all(region, k.value(), r);
-            }
-        }
-        out.truncate(nestedStart);
-        out.write(region);
     }
 
     /** The current string's contents are all written to {@link #out} (its closing quote is not). */
@@ -571,9 +486,6 @@ public final class JsonTransformer implements BodyTransformer {
             hold(f);
         }
         capture = Capture.NONE;
-        if (nestedCollecting || nestedUndecided) {
-            nestedEnded();
-        }
     }
 
     /** The key a value of frame {@code f} is under: the object's member, or the member an array is the value of. */
@@ -658,16 +570,13 @@ public final class JsonTransformer implements BodyTransformer {
                 }
             }
         }
-        if (dropHeld || (blocked != null && (!held.isEmpty() || capture == Capture.PRIVATE || nestedHolds()))) {
+        if (dropHeld || (blocked != null && (!held.isEmpty() || capture == Capture.PRIVATE))) {
             out.reset();
             held.clear();
             return;
         }
         // Output up to the first member still waiting (or being read) passes; the rest stays.
         int upTo = capture == Capture.PRIVATE ? captureStart : out.size();
-        if (nestedHolds()) {
-            upTo = Math.min(upTo, nestedStart); // a string that may be JSON text quoting a key is held until it ends
-        }
         int done = 0;
         for (; done < held.size(); done++) {
             Held h = held.get(done);
@@ -705,11 +614,6 @@ public final class JsonTransformer implements BodyTransformer {
             h.end -= at;
         }
         captureStart -= at;
-        nestedStart -= at;
-    }
-
-    private boolean nestedHolds() {
-        return state == State.STRING && (nestedUndecided || nestedCollecting);
     }
 
     /** Keys go into audit locations; a key that could itself be sensitive (long, digit-heavy) is replaced by *. */
@@ -780,8 +684,6 @@ public final class JsonTransformer implements BodyTransformer {
     public void finish() {
         if (blocked != null) {
             capture = Capture.NONE;
-            nestedUndecided = false;
-            nestedCollecting = false;
             settle();
             return;
         }
@@ -809,8 +711,6 @@ public final class JsonTransformer implements BodyTransformer {
             }
         }
         capture = Capture.NONE;
-        nestedUndecided = false; // an unterminated string holds nothing back at the end
-        nestedCollecting = false;
         failClosed();
         settle();
     }

@@ -557,7 +557,7 @@ public final class SseTransformer implements BodyTransformer {
         deltas.read(d, scalars);
         List<Edit> edits = new ArrayList<>(4);
         int feedCount = 0;
-        boolean[] jwkPrivate = jwk == null ? null : NestedJwks.privateMembers(d, scalars);
+        boolean[] jwkPrivate = jwk == null ? null : JwkDocuments.privateMembers(d, scalars);
         for (int k = 0; k < scalars.size(); k++) {
             JsonTokens.Scalar s = scalars.get(k);
             if (jwkPrivate != null && jwkPrivate[k]) {
@@ -585,17 +585,7 @@ public final class SseTransformer implements BodyTransformer {
                 vOff = 0;
                 vLen = decoded.size();
             }
-            boolean keyQuoted = false;
-            if (jwk != null && NestedJwks.looksLikeJson(value, vOff, vLen)) {
-                byte[] masked = nestedJwks(value, vOff, vLen, s.path());
-                if (masked != null) {
-                    value = masked;
-                    vOff = 0;
-                    vLen = masked.length;
-                    keyQuoted = true;
-                }
-            }
-            if (scanAlone(value, vOff, vLen, null, s.path()) || keyQuoted) {
+            if (scanAlone(value, vOff, vLen, null, s.path())) {
                 ByteSink esc = new ByteSink(alone.bytes.size() + 16);
                 JsonEscapes.escape(alone.bytes.array(), 0, alone.bytes.size(), esc);
                 edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, esc.drain()));
@@ -632,36 +622,6 @@ public final class SseTransformer implements BodyTransformer {
         }
         drain();
         return q;
-    }
-
-    /**
-     * A string value holding JSON text that quotes keys ({@link NestedJwks}): each private member is a finding; the
-     * value with them replaced (null when nothing is replaced; on a block, the block is set and the value is moot).
-     */
-    private byte[] nestedJwks(byte[] v, int off, int len, Object[] path) {
-        List<NestedJwks.Found> found = NestedJwks.inText(Arrays.copyOfRange(v, off, off + len), len);
-        byte[] region = null;
-        for (NestedJwks.Found k : found) {
-            Optional<Finding> f = jwk.finding(k.value(), 0, k.value().length, 1.0, hasher);
-            if (f.isEmpty()) {
-                continue;
-            }
-            listener.onFinding(f.get(), "sse:" + pointer(path));
-            if (f.get().action() == ActionKind.BLOCK) {
-                if (blocked == null) {
-                    blocked = f.get();
-                }
-            } else if (f.get().action() != ActionKind.ALERT) {
-                byte[] r = jwk.replacement(k.value(), 0, k.value().length, f.get());
-                for (int level = 1; level <= k.level(); level++) {
-                    ByteSink esc = new ByteSink(r.length + 16);
-                    JsonEscapes.escape(r, esc);
-                    r = esc.drain();
-                }
-                region = NestedReplace.all(region == null ? Arrays.copyOfRange(v, off, off + len) : region, k.value(), r);
-            }
-        }
-        return region;
     }
 
     /** A JWK private member: one finding of the private_key detector over the whole value. */

@@ -31,7 +31,8 @@ public enum BuiltinDetector {
     SLACK_TOKEN("slack_token", "xox[abposr]-[A-Za-z0-9-]{10,} | xapp-[A-Za-z0-9-]{10,}", List.of("slack"), List.of()),
     STRIPE_KEY("stripe_key", "(sk|rk)_live_[A-Za-z0-9]{16,}", List.of("stripe"), List.of()),
     PRIVATE_KEY("private_key", "-----BEGIN … PRIVATE KEY( BLOCK)?----- … -----END …----- | PuTTY-User-Key-File-[23]: … "
-            + "Private-Lines: … Private-MAC: …", List.of(), List.of()),
+            + "Private-Lines: … Private-MAC: … | a JSON Web Key's private member (\"d\", \"p\", \"k\"… of an object with a "
+            + "\"kty\") in any text", List.of(), List.of()),
     JWT("jwt", "eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]*", List.of("bearer", "token", "jwt"),
             List.of()),
     SECRET("secret", "a 20-256 character token of letters and digits with entropy >= 3.5 bits/char",

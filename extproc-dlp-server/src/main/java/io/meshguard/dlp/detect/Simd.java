@@ -69,6 +69,34 @@ public final class Simd {
         return i;
     }
 
+    /**
+     * The first index in {@code [from, to)} holding {@code v}, or {@code to}: a vector a step (or eight bytes a step
+     * in a {@code long}), then byte by byte.
+     */
+    public static int indexOf(byte[] b, int from, int to, byte v) {
+        int i = from;
+        if (LANES > 0) {
+            for (; i + LANES <= to; i += LANES) {
+                long hit = SimdKernels.equal(b, i, v);
+                if (hit != 0) {
+                    return i + Long.numberOfTrailingZeros(hit);
+                }
+            }
+        }
+        long pattern = ONES * (v & 0xff);
+        for (; i + 8 <= to; i += 8) {
+            long x = (long) LONGS.get(b, i) ^ pattern;
+            long hit = (x - ONES) & ~x & HIGHS;
+            if (hit != 0) {
+                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            }
+        }
+        while (i < to && b[i] != v) {
+            i++;
+        }
+        return i;
+    }
+
     /** How the searches run, for the startup log: "64-byte vectors" or "portable (...)". */
     public static String describe() {
         if (LANES > 0) {

@@ -50,6 +50,11 @@ final class SimdKernels {
         return x.eq((byte) '"').toLong() | x.eq((byte) '\\').toLong();
     }
 
+    /** The bytes equal to {@code v}. */
+    static long equal(byte[] b, int i, byte v) {
+        return ByteVector.fromArray(SPECIES, b, i).eq(v).toLong();
+    }
+
     /** The bytes equal to one of {@code v0 v1 v2} once or-ed with {@code o0 o1 o2} (0x20 folds ASCII case). */
     static long anyOf(byte[] b, int i, byte o0, byte v0, byte o1, byte v1, byte o2, byte v2) {
         ByteVector x = ByteVector.fromArray(SPECIES, b, i);

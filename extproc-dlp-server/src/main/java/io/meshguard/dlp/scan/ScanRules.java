@@ -3,6 +3,7 @@ package io.meshguard.dlp.scan;
 import com.google.re2j.Pattern;
 import io.meshguard.dlp.detect.BuiltinDetector;
 import io.meshguard.dlp.detect.BuiltinRecognizer;
+import io.meshguard.dlp.detect.JwkTextRecognizer;
 import io.meshguard.dlp.detect.KeywordRecognizer;
 import io.meshguard.dlp.detect.PatternBounds;
 import io.meshguard.dlp.detect.Recognizer;
@@ -182,6 +183,10 @@ public final class ScanRules {
         List<Recognizer> out = new ArrayList<>();
         if (!builtins.isEmpty()) {
             out.add(new BuiltinRecognizer(builtins));
+        }
+        Integer privateKey = builtins.get(BuiltinDetector.PRIVATE_KEY);
+        if (privateKey != null) {
+            out.add(new JwkTextRecognizer(privateKey)); // JSON Web Keys in text: a JSON reader, not a byte pattern
         }
         regexes.forEach((index, spec) -> out.add(
                 new RegexRecognizer(index, spec.pattern(), spec.shape(), spec.confidence(), spec.validator())));

@@ -119,6 +119,36 @@ class JwkCorpusTest {
         assertThat(chunked.text()).isEqualTo(r.text());
     }
 
+    /**
+     * Issue 23: the same keys in prose, markdown and log lines (text/plain): every private member found, nothing else,
+     * at every split and in 1 to 7-byte chunks.
+     */
+    @Test
+    void sameKeysInProse_asTextPlain_everyPrivateMemberFound_atEverySplit() {
+        Bodies.Factory text = (rules, hasher, out, listener) -> new TextTransformer(rules, hasher, out, listener, "body");
+        String[] before = {"my key: ", "Sure, here it is:\n```json\n", "2026-11-23 INFO loaded key=", "{not json} ",
+            "see (", "a {x} b "};
+        String[] after = {" thanks", "\n```\n", " ok\n", "", ") end", " {"};
+        List<Doc> docs = corpus();
+        for (int i = 0; i < 40; i++) {
+            Doc doc = docs.get(i);
+            String in = before[i % before.length] + doc.json() + after[i % after.length];
+            Bodies.Result whole = Bodies.whole(text, ActionKind.REDACT, in);
+            assertThat(whole.findings()).as(in).hasSize(doc.privateMembers())
+                    .allMatch(f -> f.startsWith("private_key@"));
+            assertThat(count(whole.text(), "[REDACTED:private_key]")).as(in).isEqualTo(doc.privateMembers());
+            byte[] b = in.getBytes(StandardCharsets.UTF_8);
+            for (int split = 1; split < b.length; split += 1 + i % 3) {
+                assertThat(Bodies.twoChunks(text, ActionKind.REDACT, b, split)).as("split %d", split)
+                        .isEqualTo(whole.text());
+            }
+            for (int max = 1; max < 8; max++) {
+                assertThat(Bodies.run(text, Bodies.rules(ActionKind.REDACT), b, new Random(max), max).text())
+                        .isEqualTo(whole.text());
+            }
+        }
+    }
+
     private static int count(String s, String part) {
         int n = 0;
         for (int at = s.indexOf(part); at >= 0; at = s.indexOf(part, at + 1)) {

@@ -3,6 +3,7 @@ package io.meshguard.dlp.content;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.dlp.detect.JwkMembers;
 import io.meshguard.dlp.scan.ActionKind;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;

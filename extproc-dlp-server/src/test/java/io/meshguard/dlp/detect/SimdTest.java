@@ -64,4 +64,23 @@ class SimdTest {
             assertThat(Simd.quoteOrBackslash(b, from, to)).as("round %d", round).isEqualTo(expected);
         }
     }
+
+    @Test
+    void indexOf_findsTheFirstOccurrenceAtEveryOffsetAndLength() {
+        java.util.Random random = new java.util.Random(31);
+        for (int round = 0; round < 20_000; round++) {
+            byte[] b = new byte[random.nextInt(200)];
+            for (int k = 0; k < b.length; k++) {
+                int r = random.nextInt(100);
+                b[k] = (byte) (r == 0 ? '{' : r < 4 ? random.nextInt(256) : 'a' + r % 26);
+            }
+            int from = b.length == 0 ? 0 : random.nextInt(b.length);
+            int to = from + random.nextInt(b.length - from + 1);
+            int expected = from;
+            while (expected < to && b[expected] != '{') {
+                expected++;
+            }
+            assertThat(Simd.indexOf(b, from, to, (byte) '{')).as("round %d", round).isEqualTo(expected);
+        }
+    }
 }

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A JWK private key in a JSON response, its private member before its kty and the body cut into small chunks, through
  * the real server in FULL_DUPLEX_STREAMED: blocked (the fixture's default profile blocks private_key) with no byte of
- * the key sent on — also when the key is quoted as JSON text inside a string — while a JWKS endpoint's public keys
- * pass unchanged.
+ * the key sent on — also when the key is quoted as JSON text inside a string, pasted into a text/plain or markdown
+ * answer, or split across an SSE answer's text deltas — while a JWKS endpoint's public keys pass unchanged.
  */
 class JwkThroughServerTest {
     private static final String D = "ujEzElxkO2qWzEBazI83Jt6k_CiI-eKijdFzcZaES7K";
@@ -34,11 +34,15 @@ class JwkThroughServerTest {
     }
 
     private static List<ProcessingResponse> respond(String body, int chunk) throws Exception {
+        return respond(body, chunk, "application/json");
+    }
+
+    private static List<ProcessingResponse> respond(String body, int chunk, String contentType) throws Exception {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
             s.requestHeaders(true, ":method", "GET", ":path", "/keys", ":authority", "idp");
             s.next();
-            s.responseHeaders(false, ":status", "200", "content-type", "application/json");
+            s.responseHeaders(false, ":status", "200", "content-type", contentType);
             s.next();
             for (int at = 0; at < b.length; at += chunk) {
                 int n = Math.min(chunk, b.length - at);
@@ -71,6 +75,48 @@ class JwkThroughServerTest {
             List<ProcessingResponse> answers = respond(body, chunk);
             assertThat(answers.get(answers.size() - 1).hasImmediateResponse()).as("chunk %d", chunk).isTrue();
             String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
+            for (int k = 0; k + 6 <= D.length(); k++) {
+                assertThat(sent).as("chunk %d", chunk).doesNotContain(D.substring(k, k + 6));
+            }
+        }
+    }
+
+    private static void assertBlockedWithoutTheKey(List<ProcessingResponse> answers, String what) {
+        assertThat(answers.get(answers.size() - 1).hasImmediateResponse()).as(what).isTrue();
+        String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
+        for (int k = 0; k + 6 <= D.length(); k++) {
+            assertThat(sent).as(what).doesNotContain(D.substring(k, k + 6));
+        }
+    }
+
+    @Test
+    void privateJwk_inProse_textPlainAndMarkdown_inSmallChunks_isBlocked_noByteOfTheKeySent() throws Exception {
+        // issue 23: a key pasted into text that is not a JSON body
+        String key = "{ \"d\" : \"" + D + "\", \"crv\":\"P-256\",\n \"x\":\"" + X + "\",\"\\u006bty\":\"EC\"}";
+        for (String type : new String[] {"text/plain; charset=utf-8", "text/markdown"}) {
+            for (int chunk : new int[] {1, 6, 13, 64}) {
+                assertBlockedWithoutTheKey(respond("The key you asked for: " + key + "\nKeep it safe.", chunk, type),
+                        type + " chunk " + chunk);
+            }
+        }
+    }
+
+    @Test
+    void privateJwk_splitAcrossSseTextDeltas_isBlocked_noByteOfTheKeySent() throws Exception {
+        String answer = "Here: {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" + X + "\",\"d\":\"" + D + "\"} done";
+        StringBuilder sse = new StringBuilder();
+        for (int at = 0; at < answer.length(); at += 4) {
+            String token = answer.substring(at, Math.min(answer.length(), at + 4)).replace("\\", "\\\\")
+                    .replace("\"", "\\\"");
+            sse.append("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"").append(token)
+                    .append("\"}}]}\n\n");
+        }
+        sse.append("data: [DONE]\n\n");
+        for (int chunk : new int[] {1, 9, 64}) {
+            // an event stream already started ends with an error event (StreamedBlockTest), not a local reply
+            String sent = new String(EnvoyStream.responseBytes(respond(sse.toString(), chunk, "text/event-stream")),
+                    StandardCharsets.UTF_8);
+            assertThat(sent).as("chunk %d", chunk).contains("\"dlp_blocked\"").contains("Here");
             for (int k = 0; k + 6 <= D.length(); k++) {
                 assertThat(sent).as("chunk %d", chunk).doesNotContain(D.substring(k, k + 6));
             }

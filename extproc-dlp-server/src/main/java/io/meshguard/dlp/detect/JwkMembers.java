@@ -1,4 +1,4 @@
-package io.meshguard.dlp.content;
+package io.meshguard.dlp.detect;
 
 /**
  * Which members of a JSON Web Key are private key material (RFC 7518 §6.2.2 EC {@code d}, §6.3.2 RSA {@code d p q dp
@@ -7,16 +7,16 @@ package io.meshguard.dlp.content;
  * has a {@code kty} string member (RFC 7517 §4.1: required in every JWK); public members ({@code n e x y crv}) are
  * never findings, so a JWKS endpoint's answer passes.
  */
-final class JwkMembers {
+public final class JwkMembers {
     /** Shorter values are no key material (a 128-bit key is 22 base64url characters). */
-    static final int MIN_VALUE = 16;
+    public static final int MIN_VALUE = 16;
     /** Longer values are no key member: the largest, an RSA-16384 {@code d}, is under 3 KB of base64url. */
-    static final int MAX_VALUE = 16 * 1024;
+    public static final int MAX_VALUE = 16 * 1024;
 
     private JwkMembers() {}
 
     /** Whether {@code member} is private in some key type (a value under it waits for the object's kty). */
-    static boolean mayBePrivate(String member) {
+    public static boolean mayBePrivate(String member) {
         return switch (member) {
             case "d", "p", "q", "dp", "dq", "qi", "k", "priv" -> true;
             default -> false;
@@ -27,7 +27,7 @@ final class JwkMembers {
      * Whether {@code member} of an object in an {@code oth} array is private: a multi-prime RSA key's other prime
      * ({@code r}), its CRT exponent ({@code d}) and coefficient ({@code t}), RFC 7518 §6.3.2.7.
      */
-    static boolean isOtherPrimeMember(String member) {
+    public static boolean isOtherPrimeMember(String member) {
         return switch (member) {
             case "r", "d", "t" -> true;
             default -> false;
@@ -38,7 +38,7 @@ final class JwkMembers {
      * Whether {@code member} is private in a key of type {@code kty}. A type this list does not know makes every
      * name of {@link #mayBePrivate} private: an unknown key type fails towards a finding.
      */
-    static boolean isPrivate(String kty, String member) {
+    public static boolean isPrivate(String kty, String member) {
         return switch (kty) {
             case "RSA" -> switch (member) {
                 case "d", "p", "q", "dp", "dq", "qi" -> true;
@@ -55,7 +55,7 @@ final class JwkMembers {
      * Whether a decoded value can be key material: {@value #MIN_VALUE} to {@value #MAX_VALUE} characters of the
      * base64url alphabet (also {@code + /} and trailing {@code =}, as a lenient producer writes them).
      */
-    static boolean keyMaterial(byte[] v, int off, int len) {
+    public static boolean keyMaterial(byte[] v, int off, int len) {
         if (len < MIN_VALUE || len > MAX_VALUE) {
             return false;
         }

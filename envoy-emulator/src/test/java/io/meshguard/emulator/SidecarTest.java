@@ -1,0 +1,142 @@
+package io.meshguard.emulator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.rpc.Code;
+import com.google.rpc.Status;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
+import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
+import io.envoyproxy.envoy.type.v3.HttpStatus;
+import io.envoyproxy.envoy.type.v3.StatusCode;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The emulated Istio sidecar's inbound path (issue 23): what its ext_authz Check says about the caller — the mTLS
+ * peer's principal and address, x-forwarded-for and x-envoy-external-address exactly as the peer sent them (an
+ * inbound HCM without use_remote_address appends and overwrites nothing) — and that an allow's mutations reach the
+ * workload while a denial stops the request there.
+ */
+class SidecarTest {
+    private static final String WORKLOAD = "spiffe://cluster.local/ns/bank/sa/accounts";
+    private static final Sidecar.Peer POD = new Sidecar.Peer("spiffe://cluster.local/ns/shop/sa/cart", "10.8.1.9");
+    private static final Sidecar.Peer GATEWAY = new Sidecar.Peer(
+            "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway", "10.8.0.4");
+
+    private final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
+    private Server authz;
+    private UpstreamServer workload;
+    private Sidecar sidecar;
+    private final HttpClient client = HttpClient.newHttpClient();
+
+    @BeforeEach
+    void start() throws Exception {
+        // allows with one header set, unless the path says /deny
+        authz = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new AuthorizationGrpc.AuthorizationImplBase() {
+                    @Override
+                    public void check(CheckRequest request, StreamObserver<CheckResponse> responses) {
+                        checks.add(request);
+                        boolean deny = request.getAttributes().getRequest().getHttp().getPath().startsWith("/deny");
+                        responses.onNext(deny
+                                ? CheckResponse.newBuilder().setStatus(Status.newBuilder().setCode(Code.PERMISSION_DENIED_VALUE))
+                                        .setDeniedResponse(DeniedHttpResponse.newBuilder()
+                                                .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Forbidden))
+                                                .setBody("denied")).build()
+                                : CheckResponse.newBuilder().setStatus(Status.newBuilder().setCode(Code.OK_VALUE))
+                                        .setOkResponse(OkHttpResponse.newBuilder().addHeaders(HeaderValueOption.newBuilder()
+                                                .setHeader(HeaderValue.newBuilder().setKey("x-checked").setValue("yes"))))
+                                        .build());
+                        responses.onCompleted();
+                    }
+                }).build().start();
+        workload = UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\"}");
+        sidecar = new Sidecar(WORKLOAD, "127.0.0.1:" + authz.getPort(), workload.port(), 25, EnvoyVersion.SIDECAR_1_36);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        sidecar.close();
+        workload.close();
+        authz.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private HttpResponse<String> send(int port, String path, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return client.send(b.GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String header(CheckRequest check, String name) {
+        return check.getAttributes().getRequest().getHttp().getHeadersOrDefault(name, "");
+    }
+
+    @Test
+    void podWithForgedForwardingHeaders_checkNamesThePeer_andCarriesItsHeadersUnchanged() throws Exception {
+        int port = sidecar.listen(POD);
+        HttpResponse<String> r = send(port, "/v1/accounts", "x-forwarded-for", "203.0.113.9, 10.0.0.1",
+                "x-envoy-external-address", "203.0.113.9", "x-meshguard-client-address", "203.0.113.9");
+        assertThat(r.statusCode()).isEqualTo(200);
+        CheckRequest check = checks.getFirst();
+        assertThat(check.getAttributes().getSource().getPrincipal()).isEqualTo(POD.principal());
+        assertThat(check.getAttributes().getSource().getAddress().getSocketAddress().getAddress()).isEqualTo("10.8.1.9");
+        assertThat(check.getAttributes().getDestination().getPrincipal()).isEqualTo(WORKLOAD);
+        // use_remote_address false: nothing appended, nothing overwritten — the pod's words reach the Check as they are
+        assertThat(header(check, "x-forwarded-for")).isEqualTo("203.0.113.9, 10.0.0.1");
+        assertThat(header(check, "x-envoy-external-address")).isEqualTo("203.0.113.9");
+        assertThat(header(check, "x-meshguard-client-address")).isEqualTo("203.0.113.9");
+        assertThat(header(check, "x-forwarded-client-cert")).isEqualTo("By=" + WORKLOAD + ";Subject=\"\";URI="
+                + POD.principal());
+        assertThat(check.getAttributes().getContextExtensionsMap()).as("Istio's inbound routes carry none").isEmpty();
+        assertThat(workload.received().getFirst().headers().first("x-checked")).contains("yes");
+    }
+
+    @Test
+    void eachListenerIsItsPeer_theGatewaysConnectionCarriesTheGatewaysPrincipal() throws Exception {
+        int fromGateway = sidecar.listen(GATEWAY);
+        int fromPod = sidecar.listen(POD);
+        send(fromGateway, "/v1/accounts", "x-request-id", "r-1");
+        send(fromPod, "/v1/accounts");
+        assertThat(checks).extracting(c -> c.getAttributes().getSource().getPrincipal())
+                .containsExactly(GATEWAY.principal(), POD.principal());
+        assertThat(header(checks.getFirst(), "x-request-id")).as("not an edge request: kept").isEqualTo("r-1");
+        assertThat(sidecar.handled()).extracting(Sidecar.Handled::status).containsExactly(200, 200);
+    }
+
+    @Test
+    void denial_isAnsweredByTheSidecar_theWorkloadSeesNothing() throws Exception {
+        int port = sidecar.listen(POD);
+        HttpResponse<String> r = send(port, "/deny");
+        assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(r.body()).isEqualTo("denied");
+        assertThat(workload.received()).isEmpty();
+        assertThat(sidecar.handled().getFirst().forwarded()).isEmpty();
+    }
+
+    @Test
+    void extAuthzDown_failsClosedWith503_meshguardsProviderSetting() throws Exception {
+        authz.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        int port = sidecar.listen(POD);
+        assertThat(send(port, "/v1/accounts").statusCode()).isEqualTo(503);
+        assertThat(workload.received()).isEmpty();
+    }
+}

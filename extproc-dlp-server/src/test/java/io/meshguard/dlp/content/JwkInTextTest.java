@@ -1,0 +1,182 @@
+package io.meshguard.dlp.content;
+
+import static io.meshguard.dlp.content.JwkPrivateKeysTest.b64;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.dlp.scan.ActionKind;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 23: a JWK private key written as JSON in text that is not a JSON body — prose, a markdown chat message, a log
+ * line, a form field, an SSE answer whose text deltas split the key across events, a prompt's content with words
+ * before the key — is found as in a JSON body: any member order, escaped names, any spacing; the same output at every
+ * split and in 1-byte chunks; public keys pass byte for byte; the bounds fail towards a finding.
+ */
+class JwkInTextTest {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final String R = "[REDACTED:private_key]";
+    private static final Bodies.Factory TEXT = (rules, hasher, out, listener) ->
+            new TextTransformer(rules, hasher, out, listener, "body");
+    private static final String D = b64(51, 342);
+    private static final String P = b64(52, 171);
+    private static final String Q = b64(53, 171);
+    private static final String N = b64(54, 342);
+    private static final String EC_D = b64(55, 43);
+    private static final String EC_X = b64(56, 43);
+
+    /** An RSA key, private members first, kty last, as a careless serializer may write it. */
+    private static final String RSA = "{\"d\":\"" + D + "\",\"p\":\"" + P + "\",\"q\":\"" + Q + "\",\"n\":\"" + N
+            + "\",\"e\":\"AQAB\",\"kty\":\"RSA\"}";
+
+    private static Bodies.Result text(ActionKind action, String in) {
+        return Bodies.whole(TEXT, action, in);
+    }
+
+    /** The same output for the whole input, at every two-chunk split, in 1-byte chunks and random small chunks. */
+    private static void chunkInvariant(Bodies.Factory f, String in, String whole) {
+        byte[] b = in.getBytes(StandardCharsets.UTF_8);
+        for (int split = 1; split < b.length; split++) {
+            assertThat(Bodies.twoChunks(f, ActionKind.REDACT, b, split)).as("split %d", split).isEqualTo(whole);
+        }
+        assertThat(Bodies.run(f, Bodies.rules(ActionKind.REDACT), b, new Random(1), 1).text()).isEqualTo(whole);
+        for (int max = 2; max < 9; max++) {
+            assertThat(Bodies.run(f, Bodies.rules(ActionKind.REDACT), b, new Random(max), max).text())
+                    .isEqualTo(whole);
+        }
+    }
+
+    @Test
+    void rsaKeyInProse_privateMembersBeforeKty_areRedacted_publicOnesKept_atEverySplit() {
+        String in = "Hi team, here is the signing key for staging: " + RSA + " — please rotate it Friday.";
+        Bodies.Result r = text(ActionKind.REDACT, in);
+        assertThat(r.findings()).containsExactly("private_key@body", "private_key@body", "private_key@body");
+        assertThat(r.text()).isEqualTo(in.replace(D, R).replace(P, R).replace(Q, R)).contains(N);
+        chunkInvariant(TEXT, in, r.text());
+    }
+
+    @Test
+    void prettyPrintedKeyInAMarkdownMessage_escapedNames_andSpacing_isRedacted() {
+        String in = "Sure! Your key:\n\n```json\n{\n  \"\\u006bty\" : \"EC\",\n  \"crv\": \"P-256\",\n  \"x\": \""
+                + EC_X + "\",\n  \"y\":\t\"" + EC_X + "\",\n  \"\\u0064\"\r\n :\n \"" + EC_D + "\"\n}\n```\nDone.";
+        Bodies.Result r = text(ActionKind.REDACT, in);
+        assertThat(r.findings()).containsExactly("private_key@body");
+        assertThat(r.text()).isEqualTo(in.replace(EC_D, R)).contains(EC_X);
+        chunkInvariant(TEXT, in, r.text());
+    }
+
+    @Test
+    void keyInALogLine_andInsideOtherJsonAndBraces_isRedacted() {
+        String in = "2026-11-23T10:00:00Z INFO cfg {port: 80} loaded jwks={\"keys\":[{\"kty\":\"OKP\",\"crv\":"
+                + "\"Ed25519\",\"x\":\"" + EC_X + "\",\"d\":\"" + EC_D + "\"}]} user=42\n";
+        Bodies.Result r = text(ActionKind.REDACT, in);
+        assertThat(r.findings()).containsExactly("private_key@body");
+        assertThat(r.text()).isEqualTo(in.replace(EC_D, R));
+        chunkInvariant(TEXT, in, r.text());
+    }
+
+    @Test
+    void publicKeys_jsonWithoutKeyMaterial_andProseBraces_passByteForByte() {
+        String in = "JWKS: {\"keys\":[{\"kty\":\"RSA\",\"n\":\"" + N + "\",\"e\":\"AQAB\",\"kid\":\"k1\"},{\"kty\":"
+                + "\"EC\",\"crv\":\"P-256\",\"x\":\"" + EC_X + "\",\"y\":\"" + EC_X + "\"}]} and a note {\"d\":\""
+                + EC_D + "\"} (no kty: no key), a set {a, b} and code `if (x) { y(\"" + EC_D + "\"); }`";
+        Bodies.Result r = text(ActionKind.REDACT, in);
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.text()).isEqualTo(in);
+        chunkInvariant(TEXT, in, in);
+    }
+
+    @Test
+    void jsonWithoutKeyMaterial_isNotHeldBack_whileItStreams() {
+        ByteSink out = new ByteSink();
+        BodyTransformer t = TEXT.create(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out, FindingListener.NONE);
+        byte[] head = "result {\"name\":\"run\",\"steps\":[1,2,3],\"note\":\"still open ".getBytes(StandardCharsets.UTF_8);
+        t.write(head, 0, head.length);
+        assertThat(out.drain()).asString(StandardCharsets.UTF_8).startsWith("result {\"name\":\"run\",\"steps\":[1,2,3]");
+        assertThat(t.heldBack()).isLessThan(32);
+    }
+
+    @Test
+    void bounds_failTowardsAFinding() {
+        // waiting for a kty past 64 KiB of input: a key even though the object then closes without one
+        String padded = "key {\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(64 * 1024) + "\"}";
+        assertThat(text(ActionKind.REDACT, padded).text()).isEqualTo(padded.replace(EC_D, R));
+        // the text ends, or stops being JSON, while a member waits
+        assertThat(text(ActionKind.REDACT, "key {\"d\":\"" + EC_D + "\"").text()).doesNotContain(EC_D);
+        assertThat(text(ActionKind.REDACT, "key {\"d\":\"" + EC_D + "\", oops} more").text())
+                .isEqualTo("key {\"d\":\"" + R + "\", oops} more");
+        // the key's own string cut off by the end of the text
+        assertThat(text(ActionKind.REDACT, "{\"kty\":\"EC\",\"d\":\"" + EC_D).text()).doesNotContain(EC_D);
+        // an object that closes without a kty within the bound is no key
+        String closed = "{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(1000) + "\"}";
+        assertThat(text(ActionKind.REDACT, closed).text()).isEqualTo(closed);
+    }
+
+    @Test
+    void blockAction_blocks_andNoPieceOfTheKeyIsWritten_inAnyChunking() {
+        String in = "paste: " + RSA;
+        byte[] b = in.getBytes(StandardCharsets.UTF_8);
+        for (int max = 1; max < 40; max += 7) {
+            Bodies.Result r = Bodies.run(TEXT, Bodies.rules(ActionKind.BLOCK), b, new Random(max), max);
+            assertThat(r.blocked()).isNotNull();
+            for (int k = 0; k + 6 <= D.length(); k++) {
+                assertThat(r.text()).doesNotContain(D.substring(k, k + 6));
+            }
+        }
+    }
+
+    @Test
+    void keyInAFormFieldValue_isRedacted() {
+        String jwk = "{\"kty\":\"EC\",\"d\":\"" + EC_D + "\",\"x\":\"" + EC_X + "\"}";
+        String in = "name=ops&comment=" + URLEncoder.encode("my key " + jwk, StandardCharsets.UTF_8) + "&ok=1";
+        Bodies.Result r = Bodies.whole(FormTransformer::new, ActionKind.REDACT, in);
+        assertThat(r.findings()).hasSize(1);
+        assertThat(r.text()).doesNotContain(EC_D).contains("name=ops").endsWith("&ok=1");
+        chunkInvariant(FormTransformer::new, in, r.text());
+    }
+
+    @Test
+    void keyAfterWordsInAPromptsContent_isRedactedInPlace_theBodyStaysJson() throws Exception {
+        String content = "Why does this fail? " + RSA + " Thanks";
+        String in = "{\"messages\":[{\"role\":\"user\",\"content\":" + MAPPER.writeValueAsString(content) + "}]}";
+        Bodies.Result r = Bodies.whole(JsonTransformer::new, ActionKind.REDACT, in);
+        assertThat(r.findings()).containsOnly("private_key@/messages/0/content").hasSize(3);
+        JsonNode c = MAPPER.readTree(r.text()).at("/messages/0/content");
+        assertThat(c.asText()).isEqualTo(content.replace(D, R).replace(P, R).replace(Q, R));
+        chunkInvariant(JsonTransformer::new, in, r.text());
+    }
+
+    @Test
+    void keySplitAcrossSseTextDeltas_isRedactedAcrossEvents() throws Exception {
+        String answer = "Here you go: {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" + EC_X + "\",\"d\":\"" + EC_D
+                + "\"} enjoy";
+        StringBuilder sse = new StringBuilder();
+        int id = 0;
+        for (int at = 0; at < answer.length(); at += 5) {
+            String token = answer.substring(at, Math.min(answer.length(), at + 5));
+            sse.append(SseTransformerTest.delta(Integer.toString(id++), 0, MAPPER.writeValueAsString(token)));
+        }
+        sse.append("data: [DONE]\n\n");
+        String in = sse.toString();
+        Bodies.Result r = Bodies.whole(SseTransformer::new, ActionKind.REDACT, in);
+        assertThat(r.findings()).hasSize(1);
+        StringBuilder joined = new StringBuilder();
+        for (String line : r.text().split("\n")) {
+            if (line.startsWith("data: {")) {
+                JsonNode content = MAPPER.readTree(line.substring(6)).at("/choices/0/delta/content");
+                joined.append(content.asText());
+            }
+        }
+        assertThat(joined.toString()).isEqualTo(answer.replace(EC_D, R));
+        assertThat(r.text()).doesNotContain(EC_D.substring(0, 5)).doesNotContain(EC_D.substring(20, 25));
+        byte[] b = in.getBytes(StandardCharsets.UTF_8);
+        for (int max : new int[] {1, 3, 17}) {
+            assertThat(Bodies.run(SseTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
+                    .text()).isEqualTo(r.text());
+        }
+    }
+}
