@@ -69,8 +69,8 @@ public final class AuditEvent {
     private final String detailsJson;
 
     private AuditEvent(Builder b, String detailsJson) {
-        this.occurredAt = b.occurredAt;
-        this.eventId = b.eventId != null ? b.eventId : EventIds.forInstant(b.occurredAt);
+        this.occurredAt = b.occurredAt != null ? b.occurredAt : Instant.now().truncatedTo(ChronoUnit.MICROS);
+        this.eventId = b.eventId != null ? b.eventId : EventIds.forInstant(this.occurredAt);
         this.kind = b.kind;
         this.requestId = b.requestId;
         this.traceId = b.traceId;
@@ -93,7 +93,7 @@ public final class AuditEvent {
         this.detailsJson = detailsJson;
     }
 
-    /** A builder for an event of {@code kind} that occurred now. */
+    /** A builder for an event of {@code kind} that occurred now (when it is built, unless {@code occurredAt} is set). */
     public static Builder builder(AuditKind kind) {
         return new Builder(kind);
     }
@@ -281,7 +281,8 @@ public final class AuditEvent {
     public static final class Builder {
         private final AuditKind kind;
         private UUID eventId;
-        private Instant occurredAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        /** Unset: the event occurred when it is built (read then, not for every builder whose caller sets it). */
+        private Instant occurredAt;
         private String requestId;
         private String traceId;
         private String tenant;

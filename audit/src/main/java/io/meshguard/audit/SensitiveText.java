@@ -15,8 +15,9 @@ package io.meshguard.audit;
  *       is not required: numbers issued since October 2020 do not carry one).</li>
  * </ul>
  * A group is taken whole (it is not preceded or followed by another digit); a run of more than 19 digits is not a PAN.
- * The mask keeps the length, so column widths and clipping do not change. Cost: text with fewer than 13 ASCII digits
- * (nearly every path, id and reason) is returned as it is after one pass of counting, with no allocation.
+ * The mask keeps the length, so column widths and clipping do not change. Cost: text shorter than 13 characters is
+ * returned at once; text with fewer than 13 ASCII digits (nearly every path, id and reason) is returned as it is after
+ * one pass of counting, with no allocation.
  */
 public final class SensitiveText {
     private SensitiveText() {}
@@ -92,8 +93,12 @@ public final class SensitiveText {
 
     /** True when the text holds at least {@link #MIN_DIGITS} ASCII digits (the quick pre-check). */
     private static boolean enoughDigits(String s) {
+        int n = s.length();
+        if (n < MIN_DIGITS) {
+            return false; // most columns and keys: a method, a reason code, a decision, a detail's name
+        }
         int digits = 0;
-        for (int i = 0, n = s.length(); i < n; i++) {
+        for (int i = 0; i < n; i++) {
             char c = s.charAt(i);
             if (c >= '0' && c <= '9' && ++digits >= MIN_DIGITS) {
                 return true;

@@ -24,7 +24,7 @@ public final class SubscriptionSnapshot {
     private final Map<String, Application> applications;
     private final Map<String, Credential> credentials;
     /** Credentials by kind, then id: the Check's lookup, without building a key per request. */
-    private final Map<AuthMode, Map<String, Credential>> credentialsByKind;
+    private final Map<AuthMode, Map<String, Resolved>> credentialsByKind;
     /** Subscriptions by publish, then application (a few per pair at most). */
     private final Map<String, Map<String, List<Subscription>>> subscriptionsByPublishAndApp;
 
@@ -41,10 +41,6 @@ public final class SubscriptionSnapshot {
         this.credentials = index(credentials, c -> c.kind() + "/" + c.id(), "credential");
         index(subscriptions, Subscription::id, "subscription");
         this.subscriptions = List.copyOf(subscriptions);
-        this.credentialsByKind = new java.util.EnumMap<>(AuthMode.class);
-        for (Credential c : this.credentials.values()) {
-            credentialsByKind.computeIfAbsent(c.kind(), k -> new HashMap<>()).put(c.id(), c);
-        }
         this.subscriptionsByPublishAndApp = subscriptions.stream()
                 .collect(Collectors.groupingBy(Subscription::publishId, Collectors.groupingBy(
                         Subscription::applicationId, Collectors.toUnmodifiableList())));
@@ -53,6 +49,27 @@ public final class SubscriptionSnapshot {
                 throw new IllegalArgumentException("subscription " + s.id() + " names unknown plan " + s.planId());
             }
         }
+        Map<String, java.util.Set<String>> publishesByApp = new HashMap<>();
+        for (Subscription s : subscriptions) {
+            publishesByApp.computeIfAbsent(s.applicationId(), a -> new java.util.HashSet<>()).add(s.publishId());
+        }
+        this.credentialsByKind = new java.util.EnumMap<>(AuthMode.class);
+        for (Credential c : this.credentials.values()) {
+            Map<String, AccessDecision> byPublish = new HashMap<>();
+            for (String publish : publishesByApp.getOrDefault(c.applicationId(), java.util.Set.of())) {
+                byPublish.put(publish, afterCredential(publish, c));
+            }
+            credentialsByKind.computeIfAbsent(c.kind(), k -> new HashMap<>())
+                    .put(c.id(), new Resolved(c, Map.copyOf(byPublish)));
+        }
+    }
+
+    /**
+     * A credential and what it gets on each publish its application subscribes to, once it is usable: all of that
+     * follows from the snapshot alone, so it is worked out when the snapshot is made, not on every Check. Only the
+     * credential's own validity, which depends on the time, is checked per request.
+     */
+    private record Resolved(Credential credential, Map<String, AccessDecision> byPublish) {
     }
 
     public long version() {
@@ -104,14 +121,24 @@ public final class SubscriptionSnapshot {
             return new AccessDecision.Denied(DenyReason.AUTH_MODE_NOT_ALLOWED,
                     "this product accepts " + publish.authMode().name().toLowerCase() + " credentials");
         }
-        Credential credential = credentialsByKind.getOrDefault(presented, Map.of()).get(credentialId);
-        if (credential == null) {
+        Resolved resolved = credentialsByKind.getOrDefault(presented, Map.of()).get(credentialId);
+        if (resolved == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no subscription");
         }
+        Credential credential = resolved.credential();
         Optional<DenyReason> unusable = credential.unusableAt(now);
         if (unusable.isPresent()) {
             return new AccessDecision.Denied(unusable.get(), "credential " + credential.id());
         }
+        AccessDecision known = resolved.byPublish().get(publishId);
+        return known != null ? known : afterCredential(publishId, credential);
+    }
+
+    /**
+     * What a usable {@code credential} gets on {@code publishId}: its application, then the subscription and its
+     * plan. Depends on the snapshot alone (never on the time), so its answers are worked out once per snapshot.
+     */
+    private AccessDecision afterCredential(String publishId, Credential credential) {
         Application application = applications.get(credential.applicationId());
         if (application == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no application");

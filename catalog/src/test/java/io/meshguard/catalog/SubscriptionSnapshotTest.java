@@ -128,6 +128,37 @@ class SubscriptionSnapshotTest {
                 .hasMessageContaining("duplicate credential");
     }
 
+    @Test
+    void oneSnapshot_answersByTheTimeOfEachCheck_thoughItsAnswersAreWorkedOutWhenItIsMade() {
+        Credential rotating = apiKey("k1", CredentialState.ROTATING, Optional.empty(),
+                Optional.of(NOW.plus(Duration.ofHours(1))));
+        Credential expiring = new Credential("k2", AuthMode.APIKEY, "app-1", CredentialState.ACTIVE,
+                Optional.of(NOW.plus(Duration.ofMinutes(5))), Optional.empty(), Set.of());
+        SubscriptionSnapshot s = snapshot(List.of(sub("s1", SubscriptionState.ACTIVE, "free")),
+                List.of(rotating, expiring), List.of(free));
+
+        assertThat(s.decide("pub-1", AuthMode.APIKEY, "k1", NOW)).isInstanceOf(AccessDecision.Granted.class);
+        assertThat(s.decide("pub-1", AuthMode.APIKEY, "k2", NOW)).isInstanceOf(AccessDecision.Granted.class);
+        assertThat(s.decide("pub-1", AuthMode.APIKEY, "k1", NOW.plus(Duration.ofHours(1))))
+                .isInstanceOfSatisfying(AccessDecision.Denied.class,
+                        d -> assertThat(d.reason()).isEqualTo(DenyReason.CREDENTIAL_ROTATED_OUT));
+        assertThat(s.decide("pub-1", AuthMode.APIKEY, "k2", NOW.plus(Duration.ofMinutes(5))))
+                .isInstanceOfSatisfying(AccessDecision.Denied.class,
+                        d -> assertThat(d.reason()).isEqualTo(DenyReason.CREDENTIAL_EXPIRED));
+    }
+
+    @Test
+    void credentialOfAnApplicationSubscribedElsewhere_hasNoSubscriptionOnThisPublish() {
+        ProductPublish other = publish("pub-2", AuthMode.APIKEY, PublishState.PUBLISHED);
+        SubscriptionSnapshot s = new SubscriptionSnapshot(1, List.of(payments, other), List.of(free), List.of(app),
+                List.of(key), List.of(sub("s1", SubscriptionState.ACTIVE, "free")));
+
+        assertThat(s.decide("pub-1", AuthMode.APIKEY, "k1", NOW)).isInstanceOf(AccessDecision.Granted.class);
+        assertThat(s.decide("pub-2", AuthMode.APIKEY, "k1", NOW))
+                .isInstanceOfSatisfying(AccessDecision.Denied.class,
+                        d -> assertThat(d.reason()).isEqualTo(DenyReason.NO_SUBSCRIPTION));
+    }
+
     private void assertDenied(SubscriptionSnapshot s, String credential, DenyReason reason) {
         assertThat(s.decide("pub-1", AuthMode.APIKEY, credential, NOW))
                 .isInstanceOfSatisfying(AccessDecision.Denied.class, d -> assertThat(d.reason()).isEqualTo(reason));

@@ -45,10 +45,14 @@ final class E2eStack implements AutoCloseable {
     private final Path dataDir;
     private final PostgresDatabase db;
     private final ProcessMetrics metrics;
+    /** Where customers' OAuth2 clients are created, as {@code up --idp keycloak} wires it; empty without. */
+    private final Optional<ProductIdp> productIdp;
     private AdsSubscription ads;
     private Gateway gateway;
 
-    private E2eStack(ComponentStack stack, LocalStack local, Path dataDir, PostgresDatabase db, ProcessMetrics metrics) {
+    private E2eStack(ComponentStack stack, LocalStack local, Path dataDir, PostgresDatabase db, ProcessMetrics metrics,
+            Optional<ProductIdp> productIdp) {
+        this.productIdp = productIdp;
         this.stack = stack;
         this.metrics = metrics;
         this.local = local;
@@ -88,7 +92,8 @@ final class E2eStack implements AutoCloseable {
             if (productIdp.isPresent()) {
                 context = context.withProductIdp(productIdp.get());
             }
-            return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db, metrics);
+            return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db, metrics,
+                    productIdp);
         } catch (Exception | Error e) {
             stack.close();
             throw e;
@@ -137,7 +142,8 @@ final class E2eStack implements AutoCloseable {
     io.meshguard.cli.demo.DemoCommand.Target demoTarget() {
         XdsStackPart xds = local.part(XdsStackPart.class);
         return new io.meshguard.cli.demo.DemoCommand.Target("127.0.0.1", xds.adsPort(), xds.adminUrl(), xds.tokenFile(),
-                dataDir, db.dataSource()::getConnection);
+                dataDir, db.dataSource()::getConnection,
+                productIdp.map(idp -> io.meshguard.cli.demo.CustomerTokens.ofIssuer(idp.issuer())));
     }
 
     /**

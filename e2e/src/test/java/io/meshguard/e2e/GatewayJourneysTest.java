@@ -3,14 +3,18 @@ package io.meshguard.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.cli.demo.AuditTrail;
 import io.meshguard.cli.demo.DemoGateway;
 import io.meshguard.cli.demo.Sse;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
+import io.meshguard.cli.idp.LocalRealm;
+import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.emulator.UpstreamServer;
 import io.meshguard.testing.DedicatedPostgres;
+import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +59,12 @@ class GatewayJourneysTest {
     @BeforeAll
     static void startStack() throws Exception {
         Path dataDir = Files.createTempDirectory("meshguard-e2e");
-        stack = E2eStack.start(PG, dataDir);
+        // as up --idp keycloak: the demo's OAuth2 step (12) creates a client in this realm (the run's one Keycloak,
+        // which ProductJourneyTest shares; each class imports the realm afresh)
+        KeycloakServer keycloak = KeycloakServer.shared();
+        LocalRealm realm = LocalRealm.generate(AdminAccessSettings.AUDIENCE.defaultValue());
+        keycloak.importRealm(realm.toJson());
+        stack = E2eStack.start(PG, dataDir, ProductIdp.of(keycloak.baseUrl(), realm));
         upstreams = DemoGateway.Upstreams.start();
         accounts = upstreams.accounts();
         stable = upstreams.stable();
@@ -716,8 +725,13 @@ class GatewayJourneysTest {
                 "dlp_finding mask", "route accounts-read", "access-control-allow-origin: " + DemoGateway.ALLOWED_ORIGIN,
                 "demo-quotes-canary=", "authz_decision allow");
         // step 11, API products: pending until approved, the plan's quota, a plan change, a suspension
-        assertThat(out.substring(out.indexOf("== 11."))).contains("no_subscription", "subscription_pending",
-                "client received  429", "subscription_suspended").containsPattern("plan change[^\n]*\n  client received  200");
+        assertThat(out.substring(out.indexOf("== 11."), out.indexOf("== 12."))).contains("no_subscription",
+                "subscription_pending", "client received  429", "subscription_suspended")
+                .containsPattern("plan change[^\n]*\n  client received  200");
+        // step 12, an OAuth2 client created in Keycloak through the catalogue: 200 with its token, 401 once revoked
+        assertThat(out.substring(out.indexOf("== 12."))).doesNotContain("skipped")
+                .containsPattern("oauth2 [^\n]*\n  client received  200")
+                .containsPattern("revoked [^\n]*\n  client received  401 [^\n]*credential_revoked");
         assertThat(out).doesNotContain(CARD).doesNotContain(EMAIL).doesNotContain("PRIVATE KEY");
         // this class's group still routes to its own backend, not to one of the demo's (closed once it ended)
         accounts.clear();

@@ -42,9 +42,14 @@ final class DecisionCost {
         return p;
     }
 
-    /** Prints ns of CPU per Check for each case and its ratio to the first. */
-    static void run(List<Case> cases, int rounds, int opsPerRound) {
-        ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+    /**
+     * Prints ns of CPU and bytes allocated per Check for each case and its ratio to the first, and the median of the
+     * per-round ratios to the first (each round's cases ran back to back, so a burst of load hits both sides of a
+     * ratio alike); returns each case's per-round ns.
+     */
+    static List<List<Double>> run(List<Case> cases, int rounds, int opsPerRound) {
+        var cpu = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long self = Thread.currentThread().threadId();
         for (Case c : cases) {
             if (!c.pipeline().decide(HttpRequestView.of(c.request())).allowed()) {
                 throw new IllegalStateException(c.name() + ": not allowed; the scenario is broken");
@@ -52,23 +57,35 @@ final class DecisionCost {
             loop(c, opsPerRound * 3);
         }
         List<List<Double>> perOp = new ArrayList<>();
-        cases.forEach(c -> perOp.add(new ArrayList<>()));
+        List<List<Double>> bytes = new ArrayList<>();
+        cases.forEach(c -> {
+            perOp.add(new ArrayList<>());
+            bytes.add(new ArrayList<>());
+        });
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < cases.size(); i++) {
+                long b0 = cpu.getThreadAllocatedBytes(self);
                 long t0 = cpu.getCurrentThreadCpuTime();
                 loop(cases.get(i), opsPerRound);
                 perOp.get(i).add((cpu.getCurrentThreadCpuTime() - t0) / (double) opsPerRound);
+                bytes.get(i).add((cpu.getThreadAllocatedBytes(self) - b0) / (double) opsPerRound);
             }
         }
         double base = median(perOp.get(0));
         System.out.println();
         System.out.printf("CPU per Check in-process (thread CPU time, median of %d rounds x %d Checks):%n%n", rounds, opsPerRound);
-        System.out.println("| case | ns CPU per Check | vs first |");
-        System.out.println("|---|---:|---:|");
+        System.out.println("| case | ns CPU per Check | vs first | median of per-round ratios to first | bytes per Check |");
+        System.out.println("|---|---:|---:|---:|---:|");
         for (int i = 0; i < cases.size(); i++) {
             double m = median(perOp.get(i));
-            System.out.printf("| %s | %.0f | %.2f |%n", cases.get(i).name(), m, m / base);
+            List<Double> ratios = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                ratios.add(perOp.get(i).get(r) / perOp.get(0).get(r));
+            }
+            System.out.printf("| %s | %.0f | %.2f | %.3f | %.0f |%n", cases.get(i).name(), m, m / base, median(ratios),
+                    median(bytes.get(i)));
         }
+        return perOp;
     }
 
     /** What selecting the last of {@code routes} by a first-match scan in file order costs (the pre-index way). */

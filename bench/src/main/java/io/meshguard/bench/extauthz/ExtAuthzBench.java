@@ -132,7 +132,7 @@ public final class ExtAuthzBench {
                 BenchPolicies.PRINCIPAL, "10.0.0.7");
     }
 
-    private static CheckRequest request(String authorization, String apiKey) {
+    static CheckRequest request(String authorization, String apiKey) {
         Map<String, List<String>> headers = new LinkedHashMap<>();
         if (authorization != null) {
             headers.put("authorization", List.of(authorization));

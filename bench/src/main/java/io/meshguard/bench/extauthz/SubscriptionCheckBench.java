@@ -48,8 +48,20 @@ import java.util.Set;
  * <p>Run: {@code java -cp bench.jar io.meshguard.bench.extauthz.SubscriptionCheckBench [rounds] [checksPerRound]}.
  */
 public final class SubscriptionCheckBench {
-    private static final int SUBSCRIBERS = 10_000;
-    private static final String PUBLISH = "payments-prod-eu";
+    static final int SUBSCRIBERS = 10_000;
+    static final String PUBLISH = "payments-prod-eu";
+    /** One API-key route; {@code %s} is its {@code rate_limit} (on or off). */
+    static final String POLICY = """
+            rate_limits:
+              default_tier: free
+              tiers:
+                free: {requests_per_second: 1000000}
+            routes:
+              - name: payments
+                match: {path_prefix: /charges}
+                auth: apikey
+                rate_limit: %s
+            """;
 
     private SubscriptionCheckBench() {}
 
@@ -68,25 +80,14 @@ public final class SubscriptionCheckBench {
         SubscriptionSnapshot withLimits = snapshot(created,
                 new PlanLimits(List.of(new Limit(1_000_000L, Duration.ofSeconds(1))), Optional.empty()));
 
-        String policy = """
-                rate_limits:
-                  default_tier: free
-                  tiers:
-                    free: {requests_per_second: 1000000}
-                routes:
-                  - name: payments
-                    match: {path_prefix: /charges}
-                    auth: apikey
-                    rate_limit: %s
-                """;
         List<DecisionCost.Case> cases = List.of(
-                new DecisionCost.Case("(a) API-key route, no product", pipeline(policy.formatted("off"), keys,
+                new DecisionCost.Case("(a) API-key route, no product", pipeline(POLICY.formatted("off"), keys,
                         Optional.empty()), request(caller, false)),
                 new DecisionCost.Case("(b) product route, 10k subscriptions, no plan limit",
-                        pipeline(policy.formatted("off"), keys, Optional.of(withoutLimits)), request(caller, true)),
+                        pipeline(POLICY.formatted("off"), keys, Optional.of(withoutLimits)), request(caller, true)),
                 new DecisionCost.Case("(c) product route with a plan rate limit",
-                        pipeline(policy.formatted("off"), keys, Optional.of(withLimits)), request(caller, true)),
-                new DecisionCost.Case("(d) API-key route with its own rate limit", pipeline(policy.formatted("on"),
+                        pipeline(POLICY.formatted("off"), keys, Optional.of(withLimits)), request(caller, true)),
+                new DecisionCost.Case("(d) API-key route with its own rate limit", pipeline(POLICY.formatted("on"),
                         keys, Optional.empty()), request(caller, false)));
         if (args.length > 2) {
             // one case only, e.g. under a profiler: java … SubscriptionCheckBench 1 2000000 1
@@ -97,7 +98,7 @@ public final class SubscriptionCheckBench {
         System.exit(0);
     }
 
-    private static AuthzPipeline pipeline(String yaml, InMemoryApiKeyStore keys,
+    static AuthzPipeline pipeline(String yaml, InMemoryApiKeyStore keys,
             Optional<SubscriptionSnapshot> snapshot) throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         AuthzPipeline p = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
@@ -109,18 +110,23 @@ public final class SubscriptionCheckBench {
         return p;
     }
 
-    private static CheckRequest request(ApiKeyService.Created key, boolean product) {
+    static CheckRequest request(ApiKeyService.Created key, boolean product) {
+        return request(key.text(), product);
+    }
+
+    /** The route's Check with API key {@code key}; as a product route, it names the publish and the operation. */
+    static CheckRequest request(String key, boolean product) {
         Map<String, String> context = product
                 ? Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments",
                         RouteContract.AuthzContext.PRODUCT_PUBLISH, PUBLISH,
                         RouteContract.AuthzContext.PRODUCT_OPERATION, "create-charge")
                 : Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments");
         return CheckRequests.of("POST", "payments.prod.eu.api.bank.example", "/charges",
-                Map.of("x-api-key", List.of(key.text())), context, CheckRequests.Encoding.HEADERS);
+                Map.of("x-api-key", List.of(key)), context, CheckRequests.Encoding.HEADERS);
     }
 
     /** One publish, one plan, and an application with one key and one active subscription per key. */
-    private static SubscriptionSnapshot snapshot(List<ApiKeyService.Created> keys, PlanLimits limits) {
+    static SubscriptionSnapshot snapshot(List<ApiKeyService.Created> keys, PlanLimits limits) {
         List<Application> apps = new ArrayList<>();
         List<Credential> credentials = new ArrayList<>();
         List<Subscription> subscriptions = new ArrayList<>();

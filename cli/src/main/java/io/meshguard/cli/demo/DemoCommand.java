@@ -4,6 +4,7 @@ import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.dev.DevIssuerFiles;
 import io.meshguard.cli.dev.DevSigningKey;
 import io.meshguard.cli.dev.DevToken;
+import io.meshguard.cli.idp.UpIdp;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.emulator.DownstreamRequest;
@@ -55,8 +56,12 @@ public final class DemoCommand implements Callable<Integer> {
         }
         RunningStack up = running.get();
         String password = up.dbPassword();
+        // up --idp keycloak: its one realm is also where the catalogue creates customers' clients (LocalIdp.productIdp)
+        UpIdp idp = up.state().idp();
+        Optional<CustomerTokens> customers = idp.kind().equals("keycloak") && !idp.issuer().isEmpty()
+                ? Optional.of(CustomerTokens.ofIssuer(idp.issuer())) : Optional.empty();
         Target target = new Target("127.0.0.1", up.port(RunningStack.ADS), up.xdsAdminUrl(), up.xdsAdminTokenFile(),
-                up.dataDir(), () -> DriverManager.getConnection(up.jdbcUrl(), up.dbUser(), password));
+                up.dataDir(), () -> DriverManager.getConnection(up.jdbcUrl(), up.dbUser(), password), customers);
         return play(target, out);
     }
 
@@ -64,9 +69,10 @@ public final class DemoCommand implements Callable<Integer> {
      * Where the demo finds the running stack.
      *
      * @param dataDir the stack's data directory (the development issuer's key is under it)
+     * @param customers where customers' OAuth2 clients get tokens ({@code up --idp keycloak}); empty without an IdP
      */
     public record Target(String adsHost, int adsPort, String adminUrl, Path adminTokenFile, Path dataDir,
-            AuditTrail.Database audit) {}
+            AuditTrail.Database audit, Optional<CustomerTokens> customers) {}
 
     /** Publishes the demo group, plays every journey through the emulated gateway and prints it; the exit code. */
     public static int play(Target target, PrintStream out) throws Exception {
@@ -92,8 +98,8 @@ public final class DemoCommand implements Callable<Integer> {
                 }
                 new Journeys(out, gateway, upstreams, DevSigningKey.load(DevIssuerFiles.under(target.dataDir())),
                         target.audit()).playAll();
-                new ProductsDemo(new AdminClient(target.adminUrl(), target.adminTokenFile()), gateway, out, GROUP)
-                        .play();
+                new ProductsDemo(new AdminClient(target.adminUrl(), target.adminTokenFile()), gateway, out, GROUP,
+                        target.customers()).play();
             }
         }
         return 0;

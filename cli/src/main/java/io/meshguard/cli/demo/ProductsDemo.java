@@ -8,6 +8,7 @@ import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Predicate;
 
@@ -15,13 +16,17 @@ import java.util.function.Predicate;
  * The products journey of {@code meshguard demo} (docs/products.md), through the catalogue API as a provider and a
  * customer would call it and the emulated gateway: publish a product with two plans (a gateway revision), subscribe,
  * call with a key, {@code subscription_pending} until approved, the plan's quota, a plan change that lifts it, and a
- * suspension. The product and its plans are made once and kept; each run subscribes a new application, so the journey
+ * suspension; with {@code up --idp keycloak}, an OAuth2 client created in Keycloak through the catalogue calls the
+ * product until its credential is revoked. The product and its plans are made once and kept; each run subscribes a new application, so the journey
  * replays the same way on a stack that already played it.
  */
 final class ProductsDemo {
     static final String PRODUCT = "payments";
     static final String PUBLISH = "payments-dev-local";
     static final String HOST = "payments.dev.local.api.meshguard.localhost";
+    /** The same product published for OAuth2 clients only (step 12, with {@code up --idp keycloak}). */
+    static final String OAUTH2_PUBLISH = "payments-staging-local";
+    static final String OAUTH2_HOST = "payments.staging.local.api.meshguard.localhost";
     /** The tenant the demo's APIs belong to (the admin token's default). */
     static final String TENANT = "default";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -30,12 +35,18 @@ final class ProductsDemo {
     private final Gateway gateway;
     private final PrintStream out;
     private final String group;
+    private final Optional<CustomerTokens> customers;
 
-    ProductsDemo(AdminClient admin, Gateway gateway, PrintStream out, String group) {
+    /**
+     * @param customers where the customers' OAuth2 clients get their tokens (the realm of {@code up --idp keycloak},
+     *     in which the catalogue creates them); empty without {@code --idp}: the OAuth2 step is skipped, and says why
+     */
+    ProductsDemo(AdminClient admin, Gateway gateway, PrintStream out, String group, Optional<CustomerTokens> customers) {
         this.admin = admin;
         this.gateway = gateway;
         this.out = out;
         this.group = group;
+        this.customers = customers;
     }
 
     void play() throws Exception {
@@ -74,6 +85,73 @@ final class ProductsDemo {
         Exchange suspended = show("suspend           (every replica denies)", key, e -> e.status() == 403);
         out.println("  denied after     " + (System.nanoTime() - start) / 1_000_000 + " ms (the push reached extauthz)"
                 + (suspended.status() == 403 ? "" : " — not yet"));
+        oauth2(app);
+    }
+
+    /**
+     * Step 12: the same product published for OAuth2 clients; the application's client is created in Keycloak
+     * through the catalogue, its client-credentials token calls the product, and a revocation refuses the token
+     * already issued without waiting for it to expire.
+     */
+    private void oauth2(String app) throws Exception {
+        if (!announceOAuth2(out, customers)) {
+            return;
+        }
+        ensureOAuth2Published();
+        out.println("  provider         product " + PRODUCT + " also published to staging for OAuth2 clients only (plan"
+                + " partner) on " + OAUTH2_HOST);
+        call("POST", "/v1/customer/subscriptions", "{\"application\": \"" + app + "\", \"product_publish\": \""
+                + OAUTH2_PUBLISH + "\", \"plan\": \"" + PRODUCT + "-partner\"}");
+        // the catalogue creates a confidential client in Keycloak; its secret is shown in this one answer only
+        JsonNode credential = call("POST", "/v1/customer/credentials", "{\"kind\": \"oauth2\", \"application\": \""
+                + app + "\"}");
+        String client = credential.path("id").asText();
+        String token = customers.get().clientCredentials(client, credential.path("client_secret").asText());
+        out.println("  customer         OAuth2 client " + client + " created in Keycloak; client-credentials token from "
+                + customers.get().tokenEndpoint());
+        show("oauth2            (the client's token on the OAuth2 publish)", () -> withToken(token),
+                e -> e.status() == 200);
+        call("POST", "/v1/customer/credentials/oauth2/" + client + "/revoke", "{\"reason\": \"meshguard demo\"}");
+        show("revoked           (the token already issued, before it expires)", () -> withToken(token),
+                e -> e.status() == 401 && e.body().contains("credential_revoked"));
+    }
+
+    /** Prints step 12's title, or that it is skipped and why; whether to play it. */
+    static boolean announceOAuth2(PrintStream out, Optional<CustomerTokens> customers) {
+        out.println();
+        out.println("== 12. An OAuth2 client from Keycloak calls the product, until its credential is revoked");
+        if (customers.isEmpty()) {
+            out.println("  skipped          this up runs without an identity provider, so the catalogue has nowhere to"
+                    + " create OAuth2 clients and product routes accept API keys only; start it with"
+                    + " `meshguard up --idp keycloak` to play this step");
+        }
+        return customers.isPresent();
+    }
+
+    /** A plan for OAuth2 clients and the staging publish that takes them, made once; later runs find them. */
+    private void ensureOAuth2Published() throws Exception {
+        JsonNode publishes = call("GET", "/v1/provider/products/" + PRODUCT + "/product-publishes", null);
+        boolean published = false;
+        boolean exists = false;
+        for (JsonNode p : publishes.findParents("host")) {
+            if (p.path("id").asText().equals(OAUTH2_PUBLISH)) {
+                exists = true;
+                published = p.path("state").asText().equals("published");
+            }
+        }
+        if (!exists) {
+            call("POST", "/v1/provider/products/" + PRODUCT + "/plans", "{\"name\": \"partner\", \"approval\":"
+                    + " \"auto\", \"auth_modes\": [\"oauth2\"], \"limits\": {\"quota\": {\"period\": \"day\","
+                    + " \"limit\": 1000}}}");
+            call("POST", "/v1/provider/plans/" + PRODUCT + "-partner/state", "{\"state\": \"published\"}");
+            call("POST", "/v1/provider/products/" + PRODUCT + "/product-publishes", "{\"cluster\": \"local\","
+                    + " \"environment\": \"staging\", \"auth_mode\": \"oauth2\", \"gateway_group\": \"" + group
+                    + "\"}");
+        }
+        if (!published) {
+            call("POST", "/v1/provider/product-publishes/" + OAUTH2_PUBLISH + "/state",
+                    "{\"state\": \"published\", \"reason\": \"meshguard demo\"}");
+        }
     }
 
     /** The product, its plans and its publish, made once; later runs find them. */
@@ -104,12 +182,21 @@ final class ProductsDemo {
         }
     }
 
+    /** One call through the gateway. */
+    private interface GatewayCall {
+        Exchange send() throws InterruptedException;
+    }
+
     /** Calls until the answer fits (state reaches extauthz by push, within a second or so) and shows the last one. */
     private Exchange show(String step, String key, Predicate<Exchange> fits) throws Exception {
-        Exchange e = charge(key);
+        return show(step, () -> charge(key), fits);
+    }
+
+    private Exchange show(String step, GatewayCall call, Predicate<Exchange> fits) throws Exception {
+        Exchange e = call.send();
         for (int i = 0; i < 100 && !fits.test(e); i++) {
             Thread.sleep(50);
-            e = charge(key);
+            e = call.send();
         }
         out.println("  " + step);
         out.println("  client received  " + e.status() + "  " + e.body().replace("\n", " "));
@@ -119,6 +206,11 @@ final class ProductsDemo {
     private Exchange charge(String key) throws InterruptedException {
         return gateway.send(DownstreamRequest.withBody("POST", HOST, "/payments/v1/charges", "{\"amount\": 5}",
                 "x-api-key", key, "x-tenant-id", TENANT, "content-type", "application/json"));
+    }
+
+    private Exchange withToken(String token) throws InterruptedException {
+        return gateway.send(DownstreamRequest.withBody("POST", OAUTH2_HOST, "/payments/v1/charges", "{\"amount\": 5}",
+                "authorization", "Bearer " + token, "x-tenant-id", TENANT, "content-type", "application/json"));
     }
 
     private JsonNode call(String method, String path, String body) throws Exception {

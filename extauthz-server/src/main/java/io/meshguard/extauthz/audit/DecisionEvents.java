@@ -9,6 +9,7 @@ import io.meshguard.extauthz.decision.Identity;
 import io.meshguard.extauthz.decision.Reason;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -19,6 +20,11 @@ import java.util.Optional;
  * the client sent them.
  */
 public final class DecisionEvents {
+    /** The route contract's context keys and, in the same order, their names in the details (without the prefix). */
+    private static final List<String> CONTEXT_KEYS = RouteContract.AuthzContext.ALL;
+    private static final List<String> CONTEXT_NAMES = CONTEXT_KEYS.stream()
+            .map(k -> k.substring(RouteContract.AuthzContext.PREFIX.length())).toList();
+
     private DecisionEvents() {}
 
     public static AuthzDecisionEvent of(HttpRequestView request, Decision d, Instant time, long latencyMicros) {
@@ -32,11 +38,11 @@ public final class DecisionEvents {
         });
         details.put("token_cached", Boolean.toString(d.tokenFromCache()));
         // what the gateway route handed over (operator config), cut so a misconfigured proxy cannot bloat rows
-        for (String key : RouteContract.AuthzContext.ALL) {
-            String value = request.contextExtensions().get(key);
+        Map<String, String> context = request.contextExtensions();
+        for (int i = 0; i < CONTEXT_KEYS.size(); i++) {
+            String value = context.get(CONTEXT_KEYS.get(i));
             if (value != null) {
-                details.put(key.substring(RouteContract.AuthzContext.PREFIX.length()),
-                        value.length() > 128 ? value.substring(0, 128) : value);
+                details.put(CONTEXT_NAMES.get(i), value.length() > 128 ? value.substring(0, 128) : value);
             }
         }
         setByMeshguard(d, io.meshguard.extauthz.quota.QuotaVerdict.FLAG_HEADER).ifPresent(q -> details.put("quota_exceeded", q));

@@ -42,12 +42,14 @@ public record HttpRequestView(
         Map<String, List<String>> headers = new LinkedHashMap<>(capacity(mapForm.size() + lines.size()));
         // Envoy's map form joins repeated headers with ','; only there does a comma mean "sent twice". Envoy copies
         // its header map's keys as they are (CheckRequestUtils::setHttpRequest in
-        // source/extensions/filters/common/ext_authz/check_request_utils.cc), and its codecs keep keys lower-case,
-        // so the map's own key set is usually the set asked about, taken without a copy; other keys are lowered.
+        // source/extensions/filters/common/ext_authz/check_request_utils.cc), and its codecs keep keys lower-case
+        // (HTTP/2 and HTTP/3 field names are lower-case on the wire: RFC 9113 §8.2.1, RFC 9114 §4.2; Envoy's HTTP/1
+        // codec stores names as Http::LowerCaseString), so the map's own key set is usually the set asked about,
+        // taken without a copy; other keys are lowered. Each name is lowered (or found lower-case) once.
         boolean allLower = true;
         for (Map.Entry<String, String> e : mapForm.entrySet()) {
-            String key = e.getKey().toLowerCase(Locale.ROOT);
-            allLower &= key.equals(e.getKey());
+            String key = lower(e.getKey());
+            allLower &= key == e.getKey();
             add(headers, key, e.getValue());
         }
         java.util.Set<String> joined;
@@ -62,7 +64,7 @@ public record HttpRequestView(
         }
         for (HeaderValue hv : lines) {
             String value = hv.getRawValue().isEmpty() ? hv.getValue() : hv.getRawValue().toString(StandardCharsets.UTF_8);
-            add(headers, hv.getKey(), value);
+            add(headers, lower(hv.getKey()), value);
         }
         String method = !http.getMethod().isEmpty() ? http.getMethod() : first(headers, ":method").orElse("");
         String host = !http.getHost().isEmpty() ? http.getHost() : first(headers, ":authority").or(() -> first(headers, "host")).orElse("");
@@ -79,18 +81,33 @@ public record HttpRequestView(
             target = CanonicalPath.refusedHost(rawPath, canonicalHost.problem().get());
         }
         return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), canonicalHost.host(), target.path(), headers,
-                Map.copyOf(attrs.getContextExtensionsMap()), attrs.getSource().getPrincipal(), source, joined,
+                // the request is immutable, and so is its map (protobuf's MapField after build): no copy per Check
+                attrs.getContextExtensionsMap(), attrs.getSource().getPrincipal(), source, joined,
                 target, queryOf(rawPath));
     }
 
-    private static void add(Map<String, List<String>> headers, String key, String value) {
-        String name = key.toLowerCase(Locale.ROOT);
+    /** @param name already lower-case ({@link #lower}) */
+    private static void add(Map<String, List<String>> headers, String name, String value) {
         List<String> values = headers.get(name);
         if (values == null) {
             values = new ArrayList<>(1);
             headers.put(name, values);
         }
         values.add(value);
+    }
+
+    /**
+     * {@code name} in lower case, the same instance when it has no upper-case letter (every name Envoy sends): one
+     * ASCII range test per character, where {@code toLowerCase} looks each character up in the Latin-1 case table.
+     */
+    static String lower(String name) {
+        for (int i = 0, n = name.length(); i < n; i++) {
+            char c = name.charAt(i);
+            if ((c >= 'A' && c <= 'Z') || c > 0x7F) {
+                return name.toLowerCase(Locale.ROOT);
+            }
+        }
+        return name;
     }
 
     /** A hash map's initial capacity that holds {@code n} entries without growing. */
