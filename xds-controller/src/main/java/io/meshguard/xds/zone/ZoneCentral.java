@@ -7,6 +7,8 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.xds.store.PgRevisionStore;
+import io.meshguard.xds.store.RevisionListener;
 import io.meshguard.xds.store.RevisionStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -32,6 +34,7 @@ public final class ZoneCentral implements ServerComponent {
     private final ZoneHub hub;
     private final ZoneHubServer server;
     private final FleetView fleet;
+    private final RevisionListener published;
     private volatile boolean started;
 
     /** @param credentialLifetime how long zone credentials live (at most 1 h; rotated at half) */
@@ -42,6 +45,9 @@ public final class ZoneCentral implements ServerComponent {
         this.board = new ZoneBoard(clock, meters);
         this.hub = new ZoneHub(registry, revisions, board, settings, clock);
         this.server = new ZoneHubServer(bind, hub);
+        // push on publish: any replica's publish NOTIFYs; the hub's tick remains the safety net for a lost one
+        this.published = new RevisionListener(dataSource, new PgRevisionStore(dataSource), hub::nudge,
+                PUBLISH_DEBOUNCE, RECONCILE_INTERVAL);
         CatalogStore catalog = new CatalogStore(dataSource);
         this.fleet = new FleetView(() -> catalog.clusters(TenantScope.ALL), registry::groups, revisions::latestIds,
                 board, registry::revokedAt, clock);
@@ -58,9 +64,14 @@ public final class ZoneCentral implements ServerComponent {
         return "zone-hub";
     }
 
+    /** Lets a multi-group publish commit before the streams read it (as the controller's own listener does). */
+    private static final Duration PUBLISH_DEBOUNCE = Duration.ofMillis(20);
+    private static final Duration RECONCILE_INTERVAL = Duration.ofSeconds(30);
+
     @Override
     public void start() throws IOException {
         server.start();
+        published.start();
         started = true;
     }
 
@@ -87,6 +98,7 @@ public final class ZoneCentral implements ServerComponent {
     @Override
     public void close() {
         started = false;
+        published.close();
         try {
             server.close();
         } catch (InterruptedException e) {
