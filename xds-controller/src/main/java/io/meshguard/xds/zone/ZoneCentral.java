@@ -35,14 +35,22 @@ public final class ZoneCentral implements ServerComponent {
     private final ZoneHubServer server;
     private final FleetView fleet;
     private final RevisionListener published;
+    private final ZoneStreams streams;
     private volatile boolean started;
 
     /** @param credentialLifetime how long zone credentials live (at most 1 h; rotated at half) */
     public ZoneCentral(DataSource dataSource, RevisionStore revisions, MeterRegistry meters, InetSocketAddress bind,
             ZoneHubSettings settings, Duration credentialLifetime) {
+        this(dataSource, revisions, meters, bind, settings, credentialLifetime, replicaName());
+    }
+
+    /** @param replica this replica's name in the fleet view (unique among central replicas) */
+    public ZoneCentral(DataSource dataSource, RevisionStore revisions, MeterRegistry meters, InetSocketAddress bind,
+            ZoneHubSettings settings, Duration credentialLifetime, String replica) {
         Clock clock = Clock.systemUTC();
         this.registry = new ZoneRegistry(dataSource, clock, credentialLifetime);
-        this.board = new ZoneBoard(clock, meters);
+        this.streams = new ZoneStreams(dataSource, replica, settings.staleAfter(), clock);
+        this.board = new ZoneBoard(clock, meters, java.util.Optional.of(streams));
         this.hub = new ZoneHub(registry, revisions, board, settings, clock);
         this.server = new ZoneHubServer(bind, hub);
         // push on publish: any replica's publish NOTIFYs; the hub's tick remains the safety net for a lost one
@@ -50,7 +58,13 @@ public final class ZoneCentral implements ServerComponent {
                 PUBLISH_DEBOUNCE, RECONCILE_INTERVAL);
         CatalogStore catalog = new CatalogStore(dataSource);
         this.fleet = new FleetView(() -> catalog.clusters(TenantScope.ALL), registry::groups, revisions::latestIds,
-                board, registry::revokedAt, clock);
+                streams::zones, registry::revokedAt, clock);
+    }
+
+    /** The pod's name (Kubernetes sets HOSTNAME to it) and a suffix of its own: two hubs in one process differ. */
+    private static String replicaName() {
+        return System.getenv().getOrDefault("HOSTNAME", "central") + "/"
+                + java.util.UUID.randomUUID().toString().substring(0, 8);
     }
 
     /** Adds the operator's zone routes and {@code /v1/operator/fleet} to the admin port; call before it starts. */
@@ -101,6 +115,7 @@ public final class ZoneCentral implements ServerComponent {
         published.close();
         try {
             server.close();
+            streams.close(); // after the streams' disconnects were queued
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
