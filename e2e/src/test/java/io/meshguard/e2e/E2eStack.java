@@ -176,6 +176,11 @@ final class E2eStack implements AutoCloseable {
         return line.substring(line.indexOf(':') + 1); // "name:token" or the token alone (BearerTokens)
     }
 
+    /** The admin token file {@code up} writes. */
+    Path adminTokenFile() {
+        return local.part(XdsStackPart.class).tokenFile();
+    }
+
     /** Base URL of the xDS controller's admin listener (which also serves /metrics). */
     String xdsAdminUrl() {
         return local.part(XdsStackPart.class).adminUrl();

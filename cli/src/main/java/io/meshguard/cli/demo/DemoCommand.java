@@ -46,6 +46,11 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--data-dir", defaultValue = ".meshguard", description = "Data directory of the running up (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
+    @Option(names = "--zones", defaultValue = "0", description = "Play the zones journey instead (issue 28): this many"
+            + " clusters (at least 2) registered against up, a zone controller for each on loopback with emulated"
+            + " Envoy nodes; a publish to one cluster, central stopped and restarted, a revocation.")
+    int zones;
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
@@ -56,6 +61,16 @@ public final class DemoCommand implements Callable<Integer> {
         }
         RunningStack up = running.get();
         String password = up.dbPassword();
+        if (zones > 0) {
+            if (zones < 2) {
+                System.err.println("meshguard demo: --zones needs at least 2");
+                return 2;
+            }
+            try (com.zaxxer.hikari.HikariDataSource db = io.meshguard.db.DataSourceFactory.create(
+                    io.meshguard.db.DbSettings.of(up.jdbcUrl(), up.dbUser(), password))) {
+                return playZones(new AdminClient(up.xdsAdminUrl(), up.xdsAdminTokenFile()), db, zones, out);
+            }
+        }
         // up --idp keycloak: its one realm is also where the catalogue creates customers' clients (LocalIdp.productIdp)
         UpIdp idp = up.state().idp();
         Optional<CustomerTokens> customers = idp.kind().equals("keycloak") && !idp.issuer().isEmpty()
@@ -105,6 +120,16 @@ public final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
+
+    /**
+     * The zones journey ({@link ZonesDemo}); the exit code.
+     *
+     * @param database {@code up}'s database: the demo's zone hub is a central replica on it
+     */
+    public static int playZones(AdminClient admin, javax.sql.DataSource database, int zones, PrintStream out)
+            throws Exception {
+        return new ZonesDemo(admin, database, out, zones).play().passed() ? 0 : 1;
+    }
 
     /** Adds (or replaces) the demo's group, upstreams, APIs and routes in the draft and publishes; null when done. */
     private static String publish(AdminClient admin, DemoGateway.Upstreams upstreams) throws Exception {

@@ -101,11 +101,12 @@ public final class AdminApi implements HttpHandler {
             AdminRoute.open("GET", "/openapi.json"));
 
     /**
-     * Every route served on the controller's admin port: this API's and {@link AuditAdminApi#ROUTES}. The OpenAPI
-     * document lists exactly these, each with its {@code x-meshguard-permission}.
+     * Every route served on the controller's admin port: this API's, {@link AuditAdminApi#ROUTES} and, where central's
+     * zone hub runs, {@link io.meshguard.xds.zone.ZoneAdminApi#ROUTES}. The OpenAPI document lists exactly these, each
+     * with its {@code x-meshguard-permission}.
      */
-    public static final List<AdminRoute> PORT_ROUTES = java.util.stream.Stream.concat(ROUTES.stream(),
-            AuditAdminApi.ROUTES.stream()).toList();
+    public static final List<AdminRoute> PORT_ROUTES = java.util.stream.Stream.of(ROUTES,
+            AuditAdminApi.ROUTES, io.meshguard.xds.zone.ZoneAdminApi.ROUTES).flatMap(List::stream).toList();
 
     public static final List<Endpoint> ENDPOINTS = PORT_ROUTES.stream()
             .map(r -> new Endpoint(r.method(), r.path())).toList();

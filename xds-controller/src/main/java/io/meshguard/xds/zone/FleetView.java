@@ -27,21 +27,22 @@ public final class FleetView {
     private final Supplier<List<Cluster>> clusters;
     private final Function<String, ZoneRegistry.ClusterGroups> groups;
     private final Supplier<Map<String, Long>> published;
-    private final ZoneBoard board;
+    private final Supplier<List<ZoneBoard.Zone>> zones;
     private final Function<String, Optional<Instant>> revokedAt;
     private final Clock clock;
 
     /**
      * @param published central's newest revision id per group
+     * @param zones the zone streams as every central replica wrote them ({@link ZoneStreams#zones()})
      * @param revokedAt when a cluster's zone was revoked
      */
     public FleetView(Supplier<List<Cluster>> clusters, Function<String, ZoneRegistry.ClusterGroups> groups,
-            Supplier<Map<String, Long>> published, ZoneBoard board, Function<String, Optional<Instant>> revokedAt,
-            Clock clock) {
+            Supplier<Map<String, Long>> published, Supplier<List<ZoneBoard.Zone>> zones,
+            Function<String, Optional<Instant>> revokedAt, Clock clock) {
         this.clusters = clusters;
         this.groups = groups;
         this.published = published;
-        this.board = board;
+        this.zones = zones;
         this.revokedAt = revokedAt;
         this.clock = clock;
     }
@@ -49,13 +50,15 @@ public final class FleetView {
     public ObjectNode render() {
         Instant now = clock.instant();
         Map<String, Long> latest = published.get();
+        Map<String, ZoneBoard.Zone> byCluster = new java.util.HashMap<>();
+        zones.get().forEach(z -> byCluster.put(z.cluster(), z));
         ObjectNode out = ConfigJson.mapper().createObjectNode();
         ArrayNode list = out.putArray("clusters");
         long connected = 0;
         long stale = 0;
         long drifted = 0;
         for (Cluster c : clusters.get()) {
-            Optional<ZoneBoard.Zone> zone = board.zone(c.id());
+            Optional<ZoneBoard.Zone> zone = Optional.ofNullable(byCluster.get(c.id()));
             ObjectNode cn = list.addObject().put("id", c.id()).put("region", c.region())
                     .put("provider", c.provider().orElse(""));
             ArrayNode caps = cn.putArray("capabilities");
@@ -72,6 +75,7 @@ public final class FleetView {
                         .put("last_echo_seconds_ago", Duration.between(e, now).toSeconds()));
                 zn.put("revision_lag_seconds", z.lag().toSeconds());
                 zn.put("zone_version", z.zoneVersion());
+                zn.put("central_replica", z.centralReplica());
             });
             if (zone.map(z -> z.connected() && !z.stale()).orElse(false)) {
                 connected++;

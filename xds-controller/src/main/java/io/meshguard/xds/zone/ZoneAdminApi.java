@@ -153,6 +153,7 @@ public final class ZoneAdminApi implements HttpHandler {
             throw new NoSuchElementException("no cluster " + cluster);
         }
         hub.registry().assign(cluster, group);
+        hub.nudge();
         changed(c, "cluster/" + cluster + "/group/" + group, "group assigned", "");
         return ConfigJson.mapper().createObjectNode().put("cluster", cluster).put("group", group)
                 .put("serving", true);
@@ -164,6 +165,7 @@ public final class ZoneAdminApi implements HttpHandler {
         if (!hub.registry().withdraw(cluster, group)) {
             throw new NoSuchElementException("group " + group + " is not assigned to cluster " + cluster);
         }
+        hub.nudge();
         changed(c, "cluster/" + cluster + "/group/" + group, "group withdrawn: the zone is told to stop serving it",
                 "");
         return ConfigJson.mapper().createObjectNode().put("cluster", cluster).put("group", group)

@@ -15,8 +15,9 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Central's view of its zones: which are connected, which went stale, what each applied and what its nodes run, as
- * the zones echoed it. Feeds {@code /v1/operator/fleet} and the {@code meshguard_xds_zone*} metrics.
+ * This central replica's view of the zone streams it holds: which are connected, which went stale, what each applied
+ * and what its nodes run, as the zones echoed it. Feeds the {@code meshguard_xds_zone*} metrics, and writes through to
+ * {@link ZoneStreams} (when given) so that {@code /v1/operator/fleet} answers the same from every replica.
  */
 public final class ZoneBoard {
 
@@ -25,10 +26,11 @@ public final class ZoneBoard {
      *
      * @param stale its last stream carried no echo for three echo intervals (kept until it echoes again)
      * @param lag how long the oldest revision sent to it has waited for the zone to echo it as applied
+     * @param centralReplica the central replica that holds (or held last) the zone's stream
      */
     public record Zone(String cluster, boolean connected, boolean stale, Instant since, Optional<Instant> lastEcho,
             Map<String, Long> applied, Map<String, String> refused, List<NodeReport> nodes, Duration lag,
-            String zoneVersion) {
+            String zoneVersion, String centralReplica) {
         public Zone {
             applied = Map.copyOf(applied);
             refused = Map.copyOf(refused);
@@ -44,10 +46,20 @@ public final class ZoneBoard {
     private final Map<String, Integer> streams = new ConcurrentHashMap<>();
     private final Clock clock;
     private final MeterRegistry meters;
+    private final Optional<ZoneStreams> shared;
+    private final String replica;
 
+    /** A board this replica alone reads (tests, and a hub without a fleet view). */
     public ZoneBoard(Clock clock, MeterRegistry meters) {
+        this(clock, meters, Optional.empty());
+    }
+
+    /** @param shared where every replica's fleet view reads the streams this replica holds */
+    public ZoneBoard(Clock clock, MeterRegistry meters, Optional<ZoneStreams> shared) {
         this.clock = clock;
         this.meters = meters;
+        this.shared = shared;
+        this.replica = shared.map(ZoneStreams::replica).orElse("this replica");
         Gauge.builder("meshguard_xds_zones_connected", this, b -> b.count(z -> z.connected() && !z.stale()))
                 .description("Zones with an open stream that echoes").register(meters);
         Gauge.builder("meshguard_xds_zones_stale", this, b -> b.count(Zone::stale))
@@ -64,7 +76,8 @@ public final class ZoneBoard {
         streams.merge(cluster, 1, Integer::sum);
         zones.compute(cluster, (c, z) -> new Zone(c, true, false, clock.instant(),
                 z == null ? Optional.empty() : z.lastEcho(), z == null ? Map.of() : z.applied(),
-                z == null ? Map.of() : z.refused(), z == null ? List.of() : z.nodes(), Duration.ZERO, zoneVersion));
+                z == null ? Map.of() : z.refused(), z == null ? List.of() : z.nodes(), Duration.ZERO, zoneVersion, replica));
+        shared.ifPresent(s -> s.connected(cluster, zoneVersion));
         Gauge.builder("meshguard_xds_zone_revision_lag_seconds", this,
                         b -> b.zone(cluster).map(z -> z.lag().toMillis() / 1000.0).orElse(0.0))
                 .description("Age of the oldest revision sent to the zone that it has not echoed as applied")
@@ -73,17 +86,19 @@ public final class ZoneBoard {
 
     void echoed(String cluster, Echo echo, Duration lag) {
         zones.computeIfPresent(cluster, (c, z) -> new Zone(c, z.connected(), false, z.since(),
-                Optional.of(clock.instant()), echo.applied(), echo.refused(), echo.nodes(), lag, z.zoneVersion()));
+                Optional.of(clock.instant()), echo.applied(), echo.refused(), echo.nodes(), lag, z.zoneVersion(),
+                replica));
+        shared.ifPresent(s -> s.echoed(cluster, echo, lag));
     }
 
     void lag(String cluster, Duration lag) {
         zones.computeIfPresent(cluster, (c, z) -> new Zone(c, z.connected(), z.stale(), z.since(), z.lastEcho(),
-                z.applied(), z.refused(), z.nodes(), lag, z.zoneVersion()));
+                z.applied(), z.refused(), z.nodes(), lag, z.zoneVersion(), replica));
     }
 
     void stale(String cluster) {
         zones.computeIfPresent(cluster, (c, z) -> new Zone(c, z.connected(), true, z.since(), z.lastEcho(),
-                z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion()));
+                z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion(), replica));
     }
 
     void disconnected(String cluster) {
@@ -91,7 +106,8 @@ public final class ZoneBoard {
         if (left <= 0) {
             streams.remove(cluster);
             zones.computeIfPresent(cluster, (c, z) -> new Zone(c, false, z.stale(), clock.instant(), z.lastEcho(),
-                    z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion()));
+                    z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion(), replica));
+            shared.ifPresent(s -> s.disconnected(cluster));
         }
     }
 

@@ -7,6 +7,8 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.xds.store.PgRevisionStore;
+import io.meshguard.xds.store.RevisionListener;
 import io.meshguard.xds.store.RevisionStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -32,19 +34,37 @@ public final class ZoneCentral implements ServerComponent {
     private final ZoneHub hub;
     private final ZoneHubServer server;
     private final FleetView fleet;
+    private final RevisionListener published;
+    private final ZoneStreams streams;
     private volatile boolean started;
 
     /** @param credentialLifetime how long zone credentials live (at most 1 h; rotated at half) */
     public ZoneCentral(DataSource dataSource, RevisionStore revisions, MeterRegistry meters, InetSocketAddress bind,
             ZoneHubSettings settings, Duration credentialLifetime) {
+        this(dataSource, revisions, meters, bind, settings, credentialLifetime, replicaName());
+    }
+
+    /** @param replica this replica's name in the fleet view (unique among central replicas) */
+    public ZoneCentral(DataSource dataSource, RevisionStore revisions, MeterRegistry meters, InetSocketAddress bind,
+            ZoneHubSettings settings, Duration credentialLifetime, String replica) {
         Clock clock = Clock.systemUTC();
         this.registry = new ZoneRegistry(dataSource, clock, credentialLifetime);
-        this.board = new ZoneBoard(clock, meters);
+        this.streams = new ZoneStreams(dataSource, replica, settings.staleAfter(), clock);
+        this.board = new ZoneBoard(clock, meters, java.util.Optional.of(streams));
         this.hub = new ZoneHub(registry, revisions, board, settings, clock);
         this.server = new ZoneHubServer(bind, hub);
+        // push on publish: any replica's publish NOTIFYs; the hub's tick remains the safety net for a lost one
+        this.published = new RevisionListener(dataSource, new PgRevisionStore(dataSource), hub::nudge,
+                PUBLISH_DEBOUNCE, RECONCILE_INTERVAL);
         CatalogStore catalog = new CatalogStore(dataSource);
         this.fleet = new FleetView(() -> catalog.clusters(TenantScope.ALL), registry::groups, revisions::latestIds,
-                board, registry::revokedAt, clock);
+                streams::zones, registry::revokedAt, clock);
+    }
+
+    /** The pod's name (Kubernetes sets HOSTNAME to it) and a suffix of its own: two hubs in one process differ. */
+    private static String replicaName() {
+        return System.getenv().getOrDefault("HOSTNAME", "central") + "/"
+                + java.util.UUID.randomUUID().toString().substring(0, 8);
     }
 
     /** Adds the operator's zone routes and {@code /v1/operator/fleet} to the admin port; call before it starts. */
@@ -58,9 +78,14 @@ public final class ZoneCentral implements ServerComponent {
         return "zone-hub";
     }
 
+    /** Lets a multi-group publish commit before the streams read it (as the controller's own listener does). */
+    private static final Duration PUBLISH_DEBOUNCE = Duration.ofMillis(20);
+    private static final Duration RECONCILE_INTERVAL = Duration.ofSeconds(30);
+
     @Override
     public void start() throws IOException {
         server.start();
+        published.start();
         started = true;
     }
 
@@ -87,8 +112,10 @@ public final class ZoneCentral implements ServerComponent {
     @Override
     public void close() {
         started = false;
+        published.close();
         try {
             server.close();
+            streams.close(); // after the streams' disconnects were queued
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -57,6 +57,14 @@ public final class ZoneHub {
         return found;
     }
 
+    /**
+     * Ticks every stream now: called when a revision is stored (by any replica, through PostgreSQL's NOTIFY) and when
+     * a cluster's groups change, so a publish reaches the zones without waiting for their next tick.
+     */
+    public void nudge() {
+        sessions.forEach(ZoneSession::wake);
+    }
+
     public ZoneRegistry registry() {
         return registry;
     }

@@ -46,6 +46,8 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     private volatile Instant lastEcho = Instant.EPOCH;
     private volatile boolean open = true;
     private final AtomicLong echoToAnswer = new AtomicLong(-1);
+    /** Released by {@link #wake()}: a publish ticks the stream now instead of at the next tick. */
+    private final java.util.concurrent.Semaphore wake = new java.util.concurrent.Semaphore(0);
     /** What the zone holds per group: from its hello, then what was sent. */
     private final Map<String, Long> held = new ConcurrentHashMap<>();
     /** When each group's newest revision was sent, until the zone echoes it applied. */
@@ -147,7 +149,10 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         while (open) {
             try {
                 tick();
-                Thread.sleep(settings.tick());
+                // a permit released while tick() ran is kept: that publish is read on the next pass, not lost
+                if (wake.tryAcquire(settings.tick().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                    wake.drainPermits();
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -203,6 +208,11 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         }
         board.lag(c, lag());
         flush();
+    }
+
+    /** Ticks the stream now (a revision was published, a group assigned or withdrawn); the tick stays the net. */
+    void wake() {
+        wake.release();
     }
 
     private static ZoneDown.GroupRevision wire(Revision r) {

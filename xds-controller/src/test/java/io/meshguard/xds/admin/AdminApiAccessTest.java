@@ -170,9 +170,15 @@ class AdminApiAccessTest {
         var doc = ConfigJson.mapper().readTree(AdminApi.openApiDocument());
         assertThat(AdminApi.PORT_ROUTES).as("the audit routes are served on this port too")
                 .containsAll(AuditAdminApi.ROUTES);
+        assertThat(AdminApi.PORT_ROUTES).as("and the zone routes, where central's zone hub runs")
+                .containsAll(io.meshguard.xds.zone.ZoneAdminApi.ROUTES);
         for (AdminRoute r : AdminApi.PORT_ROUTES) {
+            boolean zoneRoute = io.meshguard.xds.zone.ZoneAdminApi.ROUTES.contains(r);
             assertThat(r.isOpen() || Permissions.CONTROLLER.contains(r.permission())
-                    || Permissions.AUDIT.contains(r.permission()))
+                    || Permissions.AUDIT.contains(r.permission())
+                    // a zone route: registration and revocation, or editing the cluster (the catalogue's permission)
+                    || zoneRoute && (Permissions.ZONES.contains(r.permission())
+                            || r.permission().equals("cluster:update")))
                     .as("%s %s declares a permission of the controller", r.method(), r.path()).isTrue();
             assertThat(doc.path("paths").path(r.path()).path(r.method().toLowerCase(Locale.ROOT))
                     .path("x-meshguard-permission").asText()).as("%s %s in openapi.json", r.method(), r.path())
@@ -182,7 +188,7 @@ class AdminApiAccessTest {
                 .containsExactly("/openapi.json");
         Set<String> used = AdminApi.PORT_ROUTES.stream().map(AdminRoute::permission).collect(Collectors.toSet());
         assertThat(used).as("no permission of the catalogue is left without a route").containsAll(Permissions.CONTROLLER)
-                .containsAll(Permissions.AUDIT);
+                .containsAll(Permissions.AUDIT).containsAll(Permissions.ZONES);
     }
 
     @Test

@@ -155,6 +155,33 @@ class ZoneLoopbackTest {
     }
 
     @Test
+    void publishOnAnotherReplica_isPushedToTheZoneStream_notLeftForTheTick() throws Exception {
+        // ticks and echoes every ten minutes: within the test, only the push can carry the second revision
+        ZoneHubSettings slow = new ZoneHubSettings(Duration.ofMinutes(10), Duration.ofMinutes(10));
+        Central publisher = central(0);
+        String seoul = run + "-seoul-gw";
+        String tokyo = run + "-tokyo-gw";
+        long first = publisher.publish(config(seoul, tokyo, false), "first").revisions().get(seoul).id();
+        String a = cluster(publisher, "kr-seoul-prod", seoul);
+        ZoneCentral hub = opened(new ZoneCentral(ds, new io.meshguard.xds.store.PgRevisionStore(ds),
+                new SimpleMeterRegistry(), new InetSocketAddress("127.0.0.1", 0), slow, Duration.ofHours(1)));
+        hub.start();
+        String token = publisher.registry.issue(a, Duration.ofHours(1), "test").secret();
+        ZoneController zone = opened(new ZoneController(ZoneSettings.loopback(a, "127.0.0.1:" + hub.port(),
+                Optional.of(token), tmp.resolve(a), slow.echoInterval()), new InetSocketAddress("127.0.0.1", 0),
+                FilterTargets.DEFAULTS, Optional.empty(), AdsPeerPolicy.localDevelopment(),
+                new SimpleMeterRegistry()).start());
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                zone.core().publisher().servedRevision(seoul)).contains(first));
+
+        long second = publisher.publish(config(seoul, tokyo, true), "pushed").revisions().get(seoul).id();
+
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                zone.core().publisher().servedRevision(seoul)).contains(second));
+        assertThat(zone.link().streamsOpened()).as("on the stream it had, not a redial").isEqualTo(1);
+    }
+
+    @Test
     void centralStopped_newNodeGetsFullConfigFromZone_thenZoneResyncsWhenCentralReturns() throws Exception {
         Central central = central(0);
         int port = central.server.port();
