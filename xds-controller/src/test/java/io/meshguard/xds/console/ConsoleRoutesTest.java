@@ -15,11 +15,11 @@ import org.junit.jupiter.api.Test;
 class ConsoleRoutesTest {
 
     @Test
-    void everyConsoleRoute_declaresAControllerPermission_exceptSigningInAndAssets() {
+    void everyConsoleRoute_declaresAControllerOrCataloguePermission_exceptSigningInAndAssets() {
         for (AdminRoute r : ConsoleRoutes.ROUTES) {
             assertThat(r.path()).startsWith(Console.PREFIX);
             assertThat(r.isOpen() || Permissions.CONTROLLER.contains(r.permission())
-                    || Permissions.AUDIT.contains(r.permission()))
+                    || Permissions.AUDIT.contains(r.permission()) || Permissions.CATALOG.contains(r.permission()))
                     .as("%s %s declares a permission of the controller", r.method(), r.path()).isTrue();
         }
         assertThat(ConsoleRoutes.ROUTES.stream().filter(AdminRoute::isOpen).map(r -> r.method() + " " + r.path()))
