@@ -131,7 +131,7 @@ class ConsoleBrowserTest {
      * The import, tried three times: on a machine loaded far past its cores, Keycloak's admin API has been seen to
      * drop the first connection just after it reported ready (EOF reached while reading).
      */
-    private static void importRealm(KeycloakServer keycloak, String realm) throws InterruptedException {
+    static void importRealm(KeycloakServer keycloak, String realm) throws InterruptedException {
         for (int attempt = 1; ; attempt++) {
             try {
                 keycloak.importRealm(realm);
