@@ -81,8 +81,10 @@ import org.openqa.selenium.support.ui.Select;
  * (business-manager of globex, a provider of nothing here). In order: cora subscribes to a plan that needs approval,
  * bea approves it in Approvals, cora creates an API key that the page shows once, the key is used — a Check through
  * a real extauthz server following the controller's subscription state over ADS is allowed — and a reload does not
- * show it again; a rotation keeps the predecessor working for its overlap. Forged POSTs without the permission are
- * 403, another tenant's subscription is 404. Screenshots go to {@code target/console-screenshots}.
+ * show it again; a rotation keeps the predecessor working for its overlap, a revocation stops it. Forged POSTs
+ * without the permission are 403, another tenant's subscription is 404. Screenshots go to
+ * {@code target/console-screenshots}. Set-up (cluster, product, plan, publish) goes through the catalogue's API as
+ * sam (system-admin) and olga (org-admin of acme).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PortalBrowserTest {
@@ -344,7 +346,7 @@ class PortalBrowserTest {
 
     @Test
     @Order(3)
-    void rotation_keepsThePredecessorWorkingForItsOverlap_andTheSuccessorWorksToo() throws Exception {
+    void rotation_keepsThePredecessorWorkingForItsOverlap_andRevocationStopsItAtOnce() throws Exception {
         String keyId = key.substring(4, 20);
         try (Chromium cora = Chromium.start()) {
             cora.signIn(base, "cora", "/console/portal");
@@ -358,8 +360,18 @@ class PortalBrowserTest {
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
                     .until(() -> allowed(charge(successor)));
             assertThat(allowed(charge(key))).as("the predecessor, within its overlap").isTrue();
+
+            cora.driver.findElement(By.cssSelector("#cred-" + keyId + " summary")).click();
+            cora.driver.findElement(By.id("revoke-reason-" + keyId)).sendKeys("laptop lost");
+            cora.driver.findElement(By.cssSelector("#cred-" + keyId + " button.danger")).click();
+            cora.waitForText(By.cssSelector(".flash"), "revoked");
+            assertThat(cora.driver.findElement(By.id("cred-" + keyId)).getText()).contains("revoked");
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .until(() -> !allowed(charge(key)));
+            assertThat(allowed(charge(successor))).as("the successor is untouched").isTrue();
         }
         assertThat(trailRows("credential:rotate", "cora")).isEqualTo(1);
+        assertThat(trailRows("credential:revoke", "cora")).isEqualTo(1);
     }
 
     private static long trailRows(String action, String actor) throws Exception {
