@@ -153,6 +153,16 @@ public final class XdsController implements ServerComponent {
      */
     public io.meshguard.xds.console.Console mountConsole(StatusHttpServer http, AdminGate gate,
             io.meshguard.xds.console.ConsoleSettings console) {
+        return mountConsole(http, gate, console, Optional.empty());
+    }
+
+    /**
+     * As {@link #mountConsole(StatusHttpServer, AdminGate, io.meshguard.xds.console.ConsoleSettings)}, with Approvals
+     * and the developer portal over the catalogue's API and the API keys' API mounted beside it.
+     */
+    public io.meshguard.xds.console.Console mountConsole(StatusHttpServer http, AdminGate gate,
+            io.meshguard.xds.console.ConsoleSettings console,
+            Optional<io.meshguard.xds.console.CatalogConsole> catalogue) {
         io.meshguard.xds.admin.RevisionActions actions = new io.meshguard.xds.admin.RevisionActions(revisions,
                 core.publisher(), approvals, products, audit);
         Clock clock = Clock.systemUTC();
@@ -162,7 +172,8 @@ public final class XdsController implements ServerComponent {
                         gate), consoleFleet,
                 new io.meshguard.xds.console.AuditScreen(new io.meshguard.audit.query.AuditReader(dataSource),
                         new io.meshguard.audit.trail.AdminTrailVerifier(dataSource),
-                        new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, clock), gate, clock), clock);
+                        new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, clock), gate, clock), catalogue,
+                clock);
         http.addHandler(io.meshguard.xds.console.Console.PREFIX, handler);
         return handler;
     }

@@ -248,32 +248,80 @@ public final class CatalogApi implements HttpHandler {
                 return;
             }
             AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
-            Scope target = op.get().route().scope().apply(segments);
-            TenantScope tenants = target.equals(Scope.ANY_TENANT)
-                    ? gate.tenantsOf(admitted.caller(), op.get().route().permission()) : TenantScope.ALL;
             JsonNode body = method.equals("GET") ? CatalogJson.MAPPER.nullNode() : readBody(exchange);
-            Call call = new Call(exchange, admitted.caller(), admitted.decision().roleUsed(), requestId, segments,
-                    tenants, body);
-            JsonNode result = op.get().handler().handle(this, call);
-            send(exchange, method.equals("POST") && op.get().route().path().endsWith("s") ? 201 : 200, result);
+            Answer answer = run(exchange, op.get(), segments, admitted, body, requestId);
+            send(exchange, answer.status(), answer.body());
         } catch (ApiError e) {
             send(exchange, e.status, error(e.getMessage()));
+        } catch (RuntimeException e) {
+            LOG.error("catalogue request {} failed", requestId, e);
+            send(exchange, 500, error("internal error, see the controller log for request " + requestId));
+        } finally {
+            exchange.close();
+        }
+    }
+
+    /** What an operation answered: its HTTP status and JSON body ({@code {"error": …}} from 400 on). */
+    public record Answer(int status, JsonNode body) {
+        public boolean ok() {
+            return status < 400;
+        }
+
+        /** The error text of a refusal; empty for a success. */
+        public String error() {
+            return ok() ? "" : body.path("error").asText();
+        }
+    }
+
+    /**
+     * Runs the operation {@code method path} (a path of this API, e.g. {@code /v1/provider/subscriptions/s1/approve})
+     * for a caller another surface's gate admission already authenticated (the console's): the operation's own
+     * permission is checked again at the operation's own scope, then the same handler runs with the same tenant
+     * scoping and the same admin-trail row as over HTTP. {@code exchange} is the caller's request (its query is read
+     * by the usage operation).
+     */
+    public Answer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
+                                 JsonNode body, String requestId) {
+        List<String> segments = segments(path);
+        Optional<Operation> op = OPERATIONS.stream().filter(o -> o.route().matches(method, segments)).findFirst();
+        if (op.isEmpty() || op.get().route().isOpen()) {
+            return new Answer(404, error("no operation " + method + " " + path));
+        }
+        if (!gate.permits(admitted.caller(), op.get().route().permission(), op.get().route().scope().apply(segments))) {
+            return new Answer(403, error("not allowed: " + op.get().route().permission()));
+        }
+        return run(exchange, op.get(), segments, admitted, body.isObject() ? body
+                : CatalogJson.MAPPER.createObjectNode(), requestId);
+    }
+
+    /** One admitted operation; refusals become their status, as the HTTP surface answers them. */
+    private Answer run(HttpExchange exchange, Operation op, List<String> segments, AdminGate.Admitted admitted,
+                       JsonNode body, String requestId) {
+        try {
+            Scope target = op.route().scope().apply(segments);
+            TenantScope tenants = target.equals(Scope.ANY_TENANT)
+                    ? gate.tenantsOf(admitted.caller(), op.route().permission()) : TenantScope.ALL;
+            Call call = new Call(exchange, admitted.caller(), admitted.decision().roleUsed(), requestId, segments,
+                    tenants, body);
+            JsonNode result = op.handler().handle(this, call);
+            return new Answer(op.route().method().equals("POST") && op.route().path().endsWith("s") ? 201 : 200,
+                    result);
+        } catch (ApiError e) {
+            return new Answer(e.status, error(e.getMessage()));
         } catch (CatalogRefusal e) {
             int status = switch (e.kind()) {
                 case NOT_FOUND -> 404;
                 case CONFLICT -> 409;
                 case INVALID -> 422;
             };
-            send(exchange, status, error(e.getMessage()));
+            return new Answer(status, error(e.getMessage()));
         } catch (TransitionRefused e) {
-            send(exchange, 409, error(e.getMessage()));
+            return new Answer(409, error(e.getMessage()));
         } catch (IllegalArgumentException e) {
-            send(exchange, 422, error(e.getMessage()));
+            return new Answer(422, error(e.getMessage()));
         } catch (RuntimeException e) {
             LOG.error("catalogue request {} failed", requestId, e);
-            send(exchange, 500, error("internal error, see the controller log for request " + requestId));
-        } finally {
-            exchange.close();
+            return new Answer(500, error("internal error, see the controller log for request " + requestId));
         }
     }
 

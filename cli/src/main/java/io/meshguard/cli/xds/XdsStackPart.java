@@ -100,18 +100,22 @@ public final class XdsStackPart implements StackPart {
                 ? context.adminAccess().gate(tokens, "xds.admin.token_file", events)
                 : io.meshguard.access.AdminGate.local(tokens, "xds.admin.token_file");
         xds.mountAdminApi(http, gate);
-        if (context.adminAccess().issuer().isEmpty()) {
-            // plain up: the console signs in with the token file's token (with --idp keycloak it is not mounted yet:
-            // its OIDC client settings are not handed to this part; docs/console.md)
-            xds.mountConsole(http, gate, io.meshguard.xds.console.ConsoleSettings.of(Optional.empty(),
-                    "meshguard-console", Optional.empty(), "http://127.0.0.1:" + context.ports().xdsAdmin()));
-        }
         extAuthz.server().mountAdminApis(http, gate);
         // the catalogue API (products, plans, subscriptions) on the same port, every change in the admin trail
         // up --idp keycloak: customers' OAuth2 clients are created in its realm; plain up binds API keys only
-        http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(context.dataSource()), gate, events,
+        CatalogApi catalog = new CatalogApi(new CatalogStore(context.dataSource()), gate, events,
                 java.time.Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue(),
-                context.productIdp().map(io.meshguard.cli.idp.ProductIdp::clients), xds.productServing()));
+                context.productIdp().map(io.meshguard.cli.idp.ProductIdp::clients), xds.productServing());
+        http.addHandler(CatalogApi.PREFIX, catalog);
+        if (context.adminAccess().issuer().isEmpty()) {
+            // plain up: the console signs in with the token file's token (with --idp keycloak it is not mounted yet:
+            // its OIDC client settings are not handed to this part; docs/console.md). Approvals and the developer
+            // portal run the catalogue's and the API keys' operations above; portal keys get the dev policy's tier
+            xds.mountConsole(http, gate, io.meshguard.xds.console.ConsoleSettings.of(Optional.empty(),
+                    "meshguard-console", Optional.empty(), "http://127.0.0.1:" + context.ports().xdsAdmin()),
+                    Optional.of(new io.meshguard.xds.console.CatalogConsole(new CatalogStore(context.dataSource()),
+                            catalog, extAuthz.server().apiKeyAdminApi(gate), "free")));
+        }
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;

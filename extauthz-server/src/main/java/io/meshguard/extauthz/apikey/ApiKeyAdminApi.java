@@ -109,13 +109,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
             AdminCaller caller = admitted.caller();
             Call call = new Call(exchange, caller.actor(), router.tenantsOf(admitted), requestId);
             String method = exchange.getRequestMethod();
-            JsonNode body = switch (segments.size() + "/" + method) {
-                case "0/GET" -> list(call);
-                case "0/POST" -> create(call);
-                case "1/GET" -> describe(visible(call, segments.get(0)));
-                case "2/POST" -> change(call, visible(call, segments.get(0)), segments.get(1));
-                default -> throw new ApiError(404, "no such API key operation: " + method + " " + exchange.getRequestURI().getRawPath());
-            };
+            JsonNode body = dispatch(call, method, segments, method.equals("POST") ? readBody(exchange) : null);
             send(exchange, segments.isEmpty() && method.equals("POST") ? 201 : 200, body);
         } catch (ApiError e) {
             send(exchange, e.status, JSON.createObjectNode().put("error", e.getMessage()));
@@ -129,6 +123,61 @@ public final class ApiKeyAdminApi implements HttpHandler {
             send(exchange, 500, JSON.createObjectNode().put("error", "internal error, see the extauthz log for request " + requestId));
         } finally {
             exchange.close();
+        }
+    }
+
+    private JsonNode dispatch(Call call, String method, List<String> segments, JsonNode body)
+            throws ApiError, IOException, ApiKeyStore.UnavailableException {
+        return switch (segments.size() + "/" + method) {
+            case "0/GET" -> list(call);
+            case "0/POST" -> create(call, body);
+            case "1/GET" -> describe(visible(call, segments.get(0)));
+            case "2/POST" -> change(call, visible(call, segments.get(0)), segments.get(1), body);
+            default -> throw new ApiError(404, "no such API key operation: " + method + " " + segments);
+        };
+    }
+
+    /** What an operation answered: its HTTP status and JSON body ({@code {"error": …}} from 400 on). */
+    public record Answer(int status, JsonNode body) {
+        public boolean ok() {
+            return status < 400;
+        }
+
+        /** The error text of a refusal; empty for a success. */
+        public String error() {
+            return ok() ? "" : body.path("error").asText();
+        }
+    }
+
+    /**
+     * Runs the operation {@code method path} ({@code path} below {@link #PREFIX}, e.g. {@code /apikeys/k1/rotate})
+     * for a caller another surface's gate admission authenticated (the console's): the operation's permission is
+     * checked again, then the same code runs with the same tenant scoping, trail rows and audit events as over HTTP.
+     * {@code exchange} is the caller's request (its query is read by the list).
+     */
+    public Answer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
+            JsonNode body, String requestId) {
+        try {
+            List<String> segments = segments(path);
+            List<String> full = new ArrayList<>();
+            full.add("apikeys");
+            full.addAll(segments);
+            AdminRouter.Admitted call = switch (router.readmit(method, full, admitted)) {
+                case AdminRouter.Admitted a -> a;
+                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new ApiError(404, "no such API key operation");
+            };
+            Call call = new Call(exchange, admitted.caller().actor(), router.tenantsOf(call), requestId);
+            JsonNode out = dispatch(call, method, segments, body == null ? JSON.createObjectNode() : body);
+            return new Answer(segments.isEmpty() && method.equals("POST") ? 201 : 200, out);
+        } catch (ApiError e) {
+            return new Answer(e.status, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            return new Answer(400, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (ApiKeyStore.UnavailableException | IOException e) {
+            LOG.warn("API key request {} failed: {}", requestId, e.getMessage());
+            return new Answer(503, JSON.createObjectNode().put("error",
+                    "the API key database is unavailable; nothing was changed"));
         }
     }
 
@@ -150,8 +199,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
         return store().find(call.scope(), keyId).orElseThrow(() -> new ApiError(404, "no API key " + keyId));
     }
 
-    private JsonNode create(Call call) throws ApiError, IOException, ApiKeyStore.UnavailableException {
-        JsonNode body = readBody(call.exchange());
+    private JsonNode create(Call call, JsonNode body) throws ApiError, IOException, ApiKeyStore.UnavailableException {
         String tenant = text(body, "tenant");
         if (!call.scope().includes(tenant)) {
             throw new ApiError(403, "tenant '" + tenant + "' is not one of yours");
@@ -174,8 +222,8 @@ public final class ApiKeyAdminApi implements HttpHandler {
         return out;
     }
 
-    private JsonNode change(Call call, ApiKey key, String action) throws ApiError, IOException, ApiKeyStore.UnavailableException {
-        JsonNode body = readBody(call.exchange());
+    private JsonNode change(Call call, ApiKey key, String action, JsonNode body)
+            throws ApiError, IOException, ApiKeyStore.UnavailableException {
         String reason = body.path("reason").asText("");
         if (action.equals("rotate") || action.equals("revoke")) {
             requested(call, action, "apikeys/" + key.keyId(), key.tenant());

@@ -222,8 +222,12 @@ public final class ExtAuthzServer implements ServerComponent {
     public void mountAdminApis(StatusHttpServer http, AdminGate gate) {
         http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), gate,
                 new io.meshguard.extauthz.quota.QuotaOwners(dataSource.map(JdbcApiKeyStore::new))));
-        http.addHandler(ApiKeyAdminApi.PREFIX, new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, gate,
-                auditSink));
+        http.addHandler(ApiKeyAdminApi.PREFIX, apiKeyAdminApi(gate));
+    }
+
+    /** The API keys' admin operations behind {@code gate}, on this server's key database and audit sink. */
+    public ApiKeyAdminApi apiKeyAdminApi(AdminGate gate) {
+        return new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, gate, auditSink);
     }
 
     private Optional<QuotaOperations> quotaOperations() {

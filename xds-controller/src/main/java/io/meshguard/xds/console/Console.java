@@ -48,10 +48,19 @@ public final class Console implements HttpHandler {
     private final RevisionsScreen revisions;
     private final FleetScreen fleet;
     private final AuditScreen audit;
+    /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
+    private final Optional<ApprovalsScreen> approvals;
+    private final Optional<PortalScreen> portal;
     private final String contentSecurityPolicy;
 
     public Console(ConsoleSettings settings, AdminGate gate, RevisionsScreen revisions, FleetScreen fleet,
             AuditScreen audit, Clock clock) {
+        this(settings, gate, revisions, fleet, audit, Optional.empty(), clock);
+    }
+
+    /** With the catalogue's screens (Approvals, Developer portal) over {@code catalogue}. */
+    public Console(ConsoleSettings settings, AdminGate gate, RevisionsScreen revisions, FleetScreen fleet,
+            AuditScreen audit, Optional<CatalogConsole> catalogue, Clock clock) {
         this.settings = settings;
         this.gate = gate;
         this.sessions = new Sessions(settings, clock);
@@ -62,6 +71,8 @@ public final class Console implements HttpHandler {
         this.revisions = revisions;
         this.fleet = fleet;
         this.audit = audit;
+        this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
+        this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
         // form-action: the sign-out form's redirect goes on to the issuer's end-session page (browsers check
         // form-action on the redirects after a submission, CSP3 §6.3.1)
         String issuerOrigin = settings.issuer().map(i -> {
@@ -325,6 +336,48 @@ public final class Console implements HttpHandler {
             case "GET /console/audit" -> pages.render(req.exchange(), "audit.jte",
                     audit.page(req, chrome(req, "Audit", "/console/audit")));
             case "GET /console/audit/export" -> audit.export(req);
+            case "GET /console/approvals" -> {
+                if (approvals.isPresent()) {
+                    pages.render(req.exchange(), "approvals.jte", approvals.get().page(req, chrome(req, "Approvals",
+                            "/console/approvals")));
+                } else {
+                    noCatalogue(req);
+                }
+            }
+            case "POST /console/provider/subscriptions/{id}/approve", "POST /console/provider/subscriptions/{id}/reject",
+                    "POST /console/provider/subscriptions/{id}/suspend",
+                    "POST /console/provider/subscriptions/{id}/resume",
+                    "POST /console/provider/subscriptions/{id}/plan" -> {
+                if (approvals.isPresent()) {
+                    afterChange(req, approvals.get().change(req));
+                } else {
+                    noCatalogue(req);
+                }
+            }
+            case "GET /console/portal" -> {
+                if (portal.isPresent()) {
+                    pages.render(req.exchange(), "portal.jte", portal.get().page(req, chrome(req, "Developer portal",
+                            "/console/portal")));
+                } else {
+                    noCatalogue(req);
+                }
+            }
+            case "POST /console/customer/applications", "POST /console/customer/subscriptions",
+                    "POST /console/customer/credentials", "POST /console/customer/credentials/{kind}/{id}/rotate",
+                    "POST /console/customer/credentials/{kind}/{id}/revoke" -> {
+                if (portal.isEmpty()) {
+                    noCatalogue(req);
+                    return;
+                }
+                PortalScreen p = portal.get();
+                afterChange(req, switch (req.route().path()) {
+                    case "/console/customer/applications" -> p.createApplication(req);
+                    case "/console/customer/subscriptions" -> p.subscribe(req);
+                    case "/console/customer/credentials" -> p.createKey(req);
+                    case "/console/customer/credentials/{kind}/{id}/rotate" -> p.rotate(req);
+                    default -> p.revoke(req);
+                });
+            }
             default -> pages.message(req.exchange(), 404, new Views.Message("Not found", "No such page.", "/console",
                     "Console home"));
         }
@@ -338,6 +391,27 @@ public final class Console implements HttpHandler {
 
     /** What an action did, in a sentence for the person who did it. */
     record Outcome(boolean ok, String message) {}
+
+    /** What a catalogue action answered: the API's status and a sentence for the person who did it. */
+    record Answer(int status, String message) {}
+
+    /**
+     * A refusal the API answers 403 or 404 (no permission, another tenant's object) is answered with that status, as
+     * the API would; anything else is the next page's message.
+     */
+    private void afterChange(Request req, Answer answer) throws IOException {
+        if (answer.status() == 403 || answer.status() == 404) {
+            pages.message(req.exchange(), answer.status(), new Views.Message(answer.status() == 403 ? "Not allowed"
+                    : "Not found", answer.message(), "/console", "Console home"));
+            return;
+        }
+        afterAction(req, new Outcome(answer.status() < 400, answer.message()));
+    }
+
+    private void noCatalogue(Request req) throws IOException {
+        pages.message(req.exchange(), 404, new Views.Message("Not here", "This controller runs without the "
+                + "catalogue, so it has no approvals or developer portal.", "/console", "Console home"));
+    }
 
     private Views.Chrome chrome(Request req, String title, String current) {
         List<Views.NavItem> nav = new ArrayList<>();
@@ -357,6 +431,12 @@ public final class Console implements HttpHandler {
         }
         if (gate.permits(req.caller(), "audit:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/audit", "Audit", current.equals("/console/audit")));
+        }
+        if (approvals.isPresent() && gate.permits(req.caller(), "subscription:approve", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/approvals", "Approvals", current.equals("/console/approvals")));
+        }
+        if (portal.isPresent() && gate.permits(req.caller(), "catalog:read", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/portal", "Developer portal", current.equals("/console/portal")));
         }
         String flash = sessions.takeFlash(req.session().id());
         boolean error = flash.startsWith("! ");

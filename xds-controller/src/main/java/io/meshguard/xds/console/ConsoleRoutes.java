@@ -31,5 +31,20 @@ public final class ConsoleRoutes {
             AdminRoute.system("GET", "/console/fleet/events", "fleet:read"),
             AdminRoute.tenant("GET", "/console/audit", "audit:read"),
             // the admin API's export code: a trail row first, then the stream (CSV with formulas neutralised)
-            AdminRoute.tenant("GET", "/console/audit/export", "audit:export"));
+            AdminRoute.tenant("GET", "/console/audit/export", "audit:export"),
+            // Approvals and the developer portal: each POST is the catalogue's (or the API keys') operation of the
+            // same path below /v1, with its permission; the screen runs that very operation (CatalogApi.invokeAdmitted)
+            AdminRoute.tenant("GET", "/console/approvals", "subscription:read"),
+            AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/approve", "subscription:approve"),
+            AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/reject", "subscription:approve"),
+            AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/suspend", "subscription:suspend"),
+            AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/resume", "subscription:suspend"),
+            AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/plan", "subscription:plan"),
+            AdminRoute.tenant("GET", "/console/portal", "catalog:read"),
+            AdminRoute.tenant("POST", "/console/customer/applications", "application:create"),
+            AdminRoute.tenant("POST", "/console/customer/subscriptions", "subscription:create"),
+            // a new API key: the API keys' POST /apikeys (apikey:create, checked when it runs) and then this binding
+            AdminRoute.tenant("POST", "/console/customer/credentials", "credential:create"),
+            AdminRoute.tenant("POST", "/console/customer/credentials/{kind}/{id}/rotate", "credential:rotate"),
+            AdminRoute.tenant("POST", "/console/customer/credentials/{kind}/{id}/revoke", "credential:revoke"));
 }

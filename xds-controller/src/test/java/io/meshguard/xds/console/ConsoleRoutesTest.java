@@ -15,11 +15,11 @@ import org.junit.jupiter.api.Test;
 class ConsoleRoutesTest {
 
     @Test
-    void everyConsoleRoute_declaresAControllerPermission_exceptSigningInAndAssets() {
+    void everyConsoleRoute_declaresAControllerOrCataloguePermission_exceptSigningInAndAssets() {
         for (AdminRoute r : ConsoleRoutes.ROUTES) {
             assertThat(r.path()).startsWith(Console.PREFIX);
             assertThat(r.isOpen() || Permissions.CONTROLLER.contains(r.permission())
-                    || Permissions.AUDIT.contains(r.permission()))
+                    || Permissions.AUDIT.contains(r.permission()) || Permissions.CATALOG.contains(r.permission()))
                     .as("%s %s declares a permission of the controller", r.method(), r.path()).isTrue();
         }
         assertThat(ConsoleRoutes.ROUTES.stream().filter(AdminRoute::isOpen).map(r -> r.method() + " " + r.path()))
@@ -33,14 +33,21 @@ class ConsoleRoutesTest {
         for (AdminRoute c : ConsoleRoutes.ROUTES.stream().filter(r -> r.method().equals("POST") && !r.isOpen())
                 .toList()) {
             String apiPath = c.path().substring(Console.PREFIX.length());
-            AdminRoute api = AdminApi.ROUTES.stream().filter(a -> a.method().equals("POST")
-                    && a.path().equals(apiPath)).findFirst().orElseThrow(() -> new AssertionError(
-                    "no admin API operation POST " + apiPath + " for the console's " + c.path()));
-            assertThat(c.permission()).as(c.path()).isEqualTo(api.permission());
             java.util.List<String> sample = java.util.Arrays.stream(c.path().substring(1).split("/"))
                     .map(s -> s.startsWith("{") ? "x" : s).toList();
-            assertThat(c.scope().apply(sample)).as(c.path())
-                    .isEqualTo(api.scope().apply(sample.subList(1, sample.size())));
+            java.util.Optional<AdminRoute> controller = AdminApi.ROUTES.stream().filter(a -> a.method().equals("POST")
+                    && a.path().equals(apiPath)).findFirst();
+            // Approvals and the developer portal: the catalogue's operation at the same path below /v1
+            java.util.Optional<AdminRoute> catalogue = io.meshguard.catalog.api.CatalogApi.ROUTES.stream()
+                    .filter(a -> a.method().equals("POST") && a.path().equals("/v1" + apiPath)).findFirst();
+            AdminRoute api = controller.or(() -> catalogue).orElseThrow(() -> new AssertionError(
+                    "no admin API operation POST " + apiPath + " (nor /v1" + apiPath + ") for the console's "
+                    + c.path()));
+            assertThat(c.permission()).as(c.path()).isEqualTo(api.permission());
+            java.util.List<String> apiSample = controller.isPresent() ? sample.subList(1, sample.size())
+                    : java.util.stream.Stream.concat(java.util.stream.Stream.of("v1"),
+                            sample.subList(1, sample.size()).stream()).toList();
+            assertThat(c.scope().apply(sample)).as(c.path()).isEqualTo(api.scope().apply(apiSample));
         }
     }
 

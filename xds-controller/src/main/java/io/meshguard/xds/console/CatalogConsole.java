@@ -1,0 +1,15 @@
+package io.meshguard.xds.console;
+
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
+
+/**
+ * What the Approvals and Developer portal screens call: the catalogue's store for reads (scoped to the caller's
+ * tenants, row-level security included) and, for every change, the admin APIs' own operations — the catalogue's
+ * ({@link CatalogApi#invokeAdmitted}) and the API keys' ({@link ApiKeyAdminApi#invokeAdmitted}) — so permissions,
+ * tenant scoping and admin-trail rows are those of the API.
+ *
+ * @param keyTier the rate-limit tier of API keys created in the portal (a tier the authz policy names)
+ */
+public record CatalogConsole(CatalogStore store, CatalogApi catalog, ApiKeyAdminApi keys, String keyTier) {}

@@ -1,0 +1,388 @@
+package io.meshguard.xds.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.LoggedAdminEvents;
+import io.meshguard.access.TrailAdminEvents;
+import io.meshguard.audit.AuditWriter;
+import io.meshguard.audit.AuditWriterSettings;
+import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.spool.SpoolSettings;
+import io.meshguard.audit.trail.AdminTrail;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.Subscription;
+import io.meshguard.catalog.SubscriptionState;
+import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.catalog.api.CatalogSettings;
+import io.meshguard.contract.RouteContract;
+import io.meshguard.db.TenantScope;
+import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
+import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
+import io.meshguard.extauthz.audit.AuditSinkDecisions;
+import io.meshguard.extauthz.server.ExtAuthzConfig;
+import io.meshguard.extauthz.server.ExtAuthzServer;
+import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
+import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.KeycloakServer;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.model.Route;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.support.ui.Select;
+
+/**
+ * Approvals and the developer portal in a real headless Chromium, signed in through a real Keycloak (realm
+ * {@code portal} of the shared server) as personas of the shipped {@code policies/access.yaml}: cora
+ * (customer-admin of globex), bea (business-manager of acme, the provider), carl (api-consumer of globex) and gabe
+ * (business-manager of globex, a provider of nothing here). In order: cora subscribes to a plan that needs approval,
+ * bea approves it in Approvals, cora creates an API key that the page shows once, the key is used — a Check through
+ * a real extauthz server following the controller's subscription state over ADS is allowed — and a reload does not
+ * show it again; a rotation keeps the predecessor working for its overlap, a revocation stops it. Forged POSTs
+ * without the permission are 403, another tenant's subscription is 404. Screenshots go to
+ * {@code target/console-screenshots}. Set-up (cluster, product, plan, publish) goes through the catalogue's API as
+ * sam (system-admin) and olga (org-admin of acme).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PortalBrowserTest {
+    private static final String GROUP = "local";
+    private static final Pattern KEY = Pattern.compile("mgk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}");
+
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+    @TempDir
+    static Path tmp;
+    static XdsController xds;
+    static StatusHttpServer http;
+    static AuditWriter auditWriter;
+    static ExtAuthzServer extauthz;
+    static ManagedChannel channel;
+    static CatalogStore store;
+    static String base;
+    static String subscription;
+    static String key;
+    static final Map<String, String> SETUP_TOKENS = new java.util.HashMap<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        Chromium.requireInstalled();
+        KeycloakServer keycloak = KeycloakServer.shared();
+        String realm;
+        try (InputStream in = PortalBrowserTest.class.getResourceAsStream("/portal-realm.json")) {
+            realm = new String(in.readAllBytes(), StandardCharsets.UTF_8)
+                    .replace("\"realm\": \"REALM\"", "\"realm\": \"portal\"");
+        }
+        keycloak.importRealm(realm);
+        String issuer = keycloak.issuer("portal");
+        AdminGate gate = new AdminAccessSettings(Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(30),
+                Optional.of(Path.of("..", "policies", "access.yaml")), false)
+                .gate(new BearerTokens(Optional.empty()), "xds.admin.token_file", new LoggedAdminEvents());
+
+        auditWriter = AuditWriter.start(AuditWriterSettings.defaults(SpoolSettings.defaults(tmp.resolve("spool"))),
+                ConnectionSource.of(PG.dataSource()), new SimpleMeterRegistry());
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(), FilterTargets.DEFAULTS,
+                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
+                io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()), PG.dataSource(), registry,
+                ConfigChangeAudit.to(auditWriter));
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        base = "http://127.0.0.1:" + port;
+        http = new StatusHttpServer("xds-portal", HttpServerSettings.onPort(port), registry);
+        xds.mountAdminApi(http, gate);
+        // the catalogue and the API keys as up mounts them, every change a row of the hash-chained admin trail
+        store = new CatalogStore(PG.dataSource());
+        CatalogApi catalog = new CatalogApi(store, gate, new TrailAdminEvents(new AdminTrail(PG.dataSource())),
+                Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue(), xds.productServing());
+        ApiKeyAdminApi keys = new ApiKeyAdminApi(Optional.of(new JdbcApiKeyStore(PG.dataSource())), Clock.systemUTC(),
+                gate, Optional.of(auditWriter));
+        http.addHandler(CatalogApi.PREFIX, catalog);
+        http.addHandler(ApiKeyAdminApi.PREFIX, keys);
+        xds.mountConsole(http, gate, ConsoleSettings.of(Optional.of(issuer), "meshguard-console",
+                Optional.of("console-secret"), base), Optional.of(new CatalogConsole(store, catalog, keys, "free")));
+        xds.start();
+        http.start();
+
+        // extauthz as a cluster runs it: API keys from PostgreSQL, product routes decided from the subscription state
+        // the controller pushes over ADS, decisions into the audit log (the portal's usage reads them)
+        Path policy = tmp.resolve("authz.yaml");
+        Files.writeString(policy, """
+                rate_limits:
+                  default_tier: free
+                  tiers:
+                    free: {requests_per_second: 1000}
+                routes:
+                  - name: payments
+                    match: {hosts: ['*.api.%s'], path_prefix: /}
+                    auth: apikey
+                    products_only: true
+                """.formatted(CatalogSettings.DOMAIN.defaultValue()));
+        extauthz = new ExtAuthzServer(ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofSeconds(1))
+                .withSubscriptions(new SubscriptionStateSettings(Optional.of("127.0.0.1:" + xds.adsPort()),
+                        SubscriptionStateSettings.NONE.maxStaleness())),
+                new SimpleMeterRegistry(), Optional.of(PG.dataSource()), new AuditSinkDecisions(auditWriter),
+                Clock.systemUTC());
+        extauthz.start();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", extauthz.grpcPort()).usePlaintext().build();
+
+        try (Connection c = PG.dataSource().getConnection(); var s = c.createStatement()) {
+            s.execute("insert into tenant (id) values ('acme'), ('globex') on conflict do nothing");
+        }
+        // acme's payments API on group local, and acme's product over it with a manual plan, published on local
+        xds.draft().edit(x -> GatewayYaml.read("portal.yaml", """
+                groups:
+                  - {name: local, environment: dev, region: local, hostnames: [payments.local], listener_port: 8080,
+                     proxyless_authz: off}
+                upstreams:
+                  - {name: payments-backend, protocol: http1, endpoints: [{address: payments.internal, port: 8443}]}
+                apis:
+                  - {name: payments, base_path: /payments, default_version: v1, versions: [{version: v1, status: active}]}
+                routes:
+                  - {name: charges, group: local, api: payments, version: v1, match: {path_prefix: /charges},
+                     destinations: [{upstream: payments-backend, weight: 100}], authz_profile: payments}
+                """), "acme");
+        xds.publisher().publish(xds.draft().load(), "setup", "payments API");
+        asUser("sam", "PUT", "/v1/operator/clusters/local", "{\"region\": \"local\"}");
+        asUser("olga", "POST", "/v1/provider/products", """
+                {"id": "payments", "tenant": "acme", "name": "Payments", "visibility": "public",
+                 "description": "Card charges <b>in EUR</b>",
+                 "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"}]}""");
+        asUser("olga", "POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}");
+        asUser("olga", "POST", "/v1/provider/products/payments/plans", """
+                {"name": "gold", "approval": "manual", "auth_modes": ["apikey"],
+                 "limits": {"rates": [{"requests": 100, "per": "1m"}], "quota": {"period": "day", "limit": 1000}}}""");
+        asUser("olga", "POST", "/v1/provider/plans/payments-gold/state", "{\"state\": \"published\"}");
+        asUser("olga", "POST", "/v1/provider/products/payments/product-publishes", """
+                {"cluster": "local", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}""");
+        asUser("olga", "POST", "/v1/provider/product-publishes/payments-dev-local/state",
+                "{\"state\": \"published\", \"reason\": \"pilot\"}");
+    }
+
+    /**
+     * Set-up through the catalogue's own API over HTTP as {@code user} — sam (system-admin: clusters are system scope)
+     * or olga (org-admin of acme: products, plans, publishes) — with a token of the realm's password-grant client
+     * {@code portal-setup} (the console's client has no such grant).
+     */
+    private static void asUser(String user, String method, String path, String body) throws Exception {
+        if (!SETUP_TOKENS.containsKey(user)) {
+            HttpResponse<String> t = KeycloakServer.shared().token("portal", Map.of("grant_type", "password",
+                    "client_id", "portal-setup", "username", user, "password", user + "-pw"));
+            assertThat(t.statusCode()).as(t.body()).isEqualTo(200);
+            SETUP_TOKENS.put(user, KeycloakServer.jsonField(t.body(), "access_token"));
+        }
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + path))
+                .header("Authorization", "Bearer " + SETUP_TOKENS.get(user))
+                .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 201);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (channel != null) {
+            channel.shutdownNow();
+        }
+        if (extauthz != null) {
+            extauthz.close();
+        }
+        if (xds != null) {
+            xds.closeConsoleStreams();
+            http.close();
+            xds.close();
+            auditWriter.close();
+        }
+    }
+
+    /** A charge on the product's host as Envoy asks extauthz: the context extensions the served route carries. */
+    static CheckResponse charge(String apiKey) {
+        long live = xds.servedRevision(GROUP).orElseThrow();
+        Route route = xds.revisions().get(live).orElseThrow().config().routes().stream()
+                .filter(r -> r.product().isPresent()).findFirst().orElseThrow();
+        Route.ProductBinding product = route.product().orElseThrow();
+        return AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(10))
+                .check(CheckRequests.of("POST", product.host(), "/payments/v1/charges",
+                        Map.of("x-api-key", List.of(apiKey)),
+                        Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, route.authzProfile(),
+                                RouteContract.AuthzContext.PRODUCT_PUBLISH, product.publish(),
+                                RouteContract.AuthzContext.PRODUCT_OPERATION, product.operation()),
+                        CheckRequests.Encoding.HEADERS));
+    }
+
+    static boolean allowed(CheckResponse r) {
+        return r.getStatus().getCode() == 0;
+    }
+
+    @Test
+    @Order(1)
+    void customerSubscribesToAManualPlan_andTheProviderApprovesItInApprovals() throws Exception {
+        try (Chromium cora = Chromium.start()) {
+            cora.signIn(base, "cora", "/console/portal");
+            assertThat(cora.driver.findElement(By.cssSelector("nav")).getText()).contains("Developer portal")
+                    .doesNotContain("Approvals").doesNotContain("Revisions");
+            assertThat(cora.driver.findElement(By.id("product-payments")).getText())
+                    .as("the description is text, never markup").contains("Card charges <b>in EUR</b>")
+                    .contains("needs the provider's approval").contains("1000 per day");
+            cora.driver.findElement(By.id("app-name")).sendKeys("Globex web");
+            cora.driver.findElement(By.id("create-app")).click();
+            cora.waitForText(By.cssSelector(".flash"), "Application Globex web created");
+            new Select(cora.driver.findElement(By.id("sub-plan-payments"))).selectByVisibleText("gold");
+            cora.driver.findElement(By.id("subscribe-payments")).click();
+            cora.waitForText(By.cssSelector(".flash"), "pending");
+            subscription = store.subscriptions(TenantScope.ALL).stream().map(Subscription::id).findFirst()
+                    .orElseThrow();
+            assertThat(cora.driver.findElement(By.id("mysub-" + subscription)).getText()).contains("pending");
+            assertThat(cora.post("/console/provider/subscriptions/" + subscription + "/approve", "reason=self", true))
+                    .as("a customer holds no subscription:approve").isEqualTo(403);
+        }
+        try (Chromium gabe = Chromium.start()) {
+            gabe.signIn(base, "gabe", "/console/approvals");
+            assertThat(gabe.driver.findElements(By.id("sub-" + subscription))).as("acme's row, never shown").isEmpty();
+            assertThat(gabe.post("/console/provider/subscriptions/" + subscription + "/approve", "reason=x", true))
+                    .as("another tenant's subscription").isEqualTo(404);
+            assertThat(gabe.post("/console/provider/subscriptions/" + subscription + "/suspend", "reason=x", true))
+                    .isEqualTo(404);
+        }
+        try (Chromium bea = Chromium.start()) {
+            bea.signIn(base, "bea", "/console/approvals");
+            assertThat(bea.driver.findElement(By.cssSelector("nav")).getText()).contains("Approvals");
+            bea.waitFor(By.id("decide-" + subscription)).sendKeys("KYC done, contract 2026-114");
+            assertThat(bea.seriousAccessibilityViolations()).isEmpty();
+            bea.screenshot("approvals");
+            bea.driver.findElement(By.cssSelector("#sub-" + subscription + " button[value=approve]")).click();
+            bea.waitForText(By.cssSelector(".flash"), "approved");
+            assertThat(bea.driver.findElement(By.id("subscriptions")).getText()).contains(subscription)
+                    .contains("active");
+            assertThat(bea.cspViolations()).isEmpty();
+        }
+        assertThat(store.subscriptions(TenantScope.ALL).get(0).state()).isEqualTo(SubscriptionState.ACTIVE);
+        assertThat(trailRows("subscription:approve", "bea")).as("the API's trail row, by the console's caller")
+                .isEqualTo(1);
+    }
+
+    @Test
+    @Order(2)
+    void customerCreatesAKey_seesItOnce_andTheKeyIsAdmittedByExtauthz() throws Exception {
+        try (Chromium cora = Chromium.start()) {
+            cora.signIn(base, "cora", "/console/portal");
+            cora.driver.findElement(By.id("create-key")).click();
+            cora.waitForText(By.cssSelector(".flash"), "shown this once");
+            Matcher m = KEY.matcher(cora.driver.findElement(By.cssSelector(".flash")).getText());
+            assertThat(m.find()).as("the key's text on the page after its creation").isTrue();
+            key = m.group();
+            String keyId = key.substring(4, 20);
+            assertThat(cora.driver.findElement(By.id("credentials")).getText()).contains(keyId).contains("active");
+
+            CheckResponse ok = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                    .ignoreExceptions().until(() -> charge(key), PortalBrowserTest::allowed);
+            assertThat(allowed(ok)).isTrue();
+            assertThat(allowed(charge("mgk_0123456789abcdef_" + "A".repeat(43)))).as("a made-up key").isFalse();
+
+            cora.driver.navigate().refresh();
+            cora.waitFor(By.id("credentials"));
+            assertThat(cora.driver.getPageSource()).as("never shown again").doesNotContain(key);
+            // the call shows in the subscription's usage once the audit writer has stored its decision
+            assertThat(auditWriter.awaitWritten(Duration.ofSeconds(30))).isTrue();
+            cora.driver.navigate().refresh();
+            assertThat(cora.waitFor(By.id("mysub-" + subscription)).getText()).contains("active")
+                    .contains("of 1000 per day");
+            assertThat(cora.seriousAccessibilityViolations()).isEmpty();
+            assertThat(cora.cspViolations()).isEmpty();
+            cora.screenshot("portal");
+        }
+        try (Chromium carl = Chromium.start()) {
+            carl.signIn(base, "carl", "/console/portal");
+            assertThat(carl.driver.findElements(By.id("create-key"))).as("an api-consumer reads only").isEmpty();
+            assertThat(carl.driver.getPageSource()).doesNotContain(key);
+            assertThat(carl.post("/console/customer/credentials", "application=x", true)).isEqualTo(403);
+            assertThat(carl.post("/console/customer/credentials", "application=x", false)).as("no CSRF token")
+                    .isEqualTo(403);
+        }
+    }
+
+    @Test
+    @Order(3)
+    void rotation_keepsThePredecessorWorkingForItsOverlap_andRevocationStopsItAtOnce() throws Exception {
+        String keyId = key.substring(4, 20);
+        try (Chromium cora = Chromium.start()) {
+            cora.signIn(base, "cora", "/console/portal");
+            new Select(cora.driver.findElement(By.id("overlap-" + keyId))).selectByValue("1h");
+            cora.driver.findElement(By.cssSelector("#cred-" + keyId + " button.secondary")).click();
+            cora.waitForText(By.cssSelector(".flash"), "rotated");
+            Matcher m = KEY.matcher(cora.driver.findElement(By.cssSelector(".flash")).getText());
+            assertThat(m.find()).isTrue();
+            String successor = m.group();
+            assertThat(cora.driver.findElement(By.id("cred-" + keyId)).getText()).contains("rotating");
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .until(() -> allowed(charge(successor)));
+            assertThat(allowed(charge(key))).as("the predecessor, within its overlap").isTrue();
+
+            cora.driver.findElement(By.cssSelector("#cred-" + keyId + " summary")).click();
+            cora.driver.findElement(By.id("revoke-reason-" + keyId)).sendKeys("laptop lost");
+            cora.driver.findElement(By.cssSelector("#cred-" + keyId + " button.danger")).click();
+            cora.waitForText(By.cssSelector(".flash"), "revoked");
+            assertThat(cora.driver.findElement(By.id("cred-" + keyId)).getText()).contains("revoked");
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .until(() -> !allowed(charge(key)));
+            assertThat(allowed(charge(successor))).as("the successor is untouched").isTrue();
+        }
+        assertThat(trailRows("credential:rotate", "cora")).isEqualTo(1);
+        assertThat(trailRows("credential:revoke", "cora")).isEqualTo(1);
+    }
+
+    private static long trailRows(String action, String actor) throws Exception {
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "select count(*) from admin_trail where action = ? and actor like ?")) {
+            ps.setString(1, action);
+            ps.setString(2, actor + "%");
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+}
