@@ -52,12 +52,15 @@ public final class AdminRouter {
         return id;
     }
 
-    /** The non-empty segments of a raw request path, percent-decoded (what the routes' templates are matched to). */
+    /**
+     * The non-empty segments of a raw request path, percent-decoded (what the routes' templates are matched to). A
+     * {@code +} stays a plus: in a path it is not a space (RFC 3986 §3.3; only form bodies encode spaces so).
+     */
     public static List<String> segments(String rawPath) {
         List<String> out = new java.util.ArrayList<>();
         for (String s : rawPath.split("/")) {
             if (!s.isEmpty()) {
-                out.add(java.net.URLDecoder.decode(s, java.nio.charset.StandardCharsets.UTF_8));
+                out.add(java.net.URLDecoder.decode(s.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8));
             }
         }
         return out;

@@ -11,6 +11,7 @@ import io.meshguard.access.AdminEvent;
 import io.meshguard.access.AdminEvents;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.access.AdminRouter;
 import io.meshguard.access.KeycloakClients;
 import io.meshguard.access.Scope;
 import io.meshguard.catalog.Application;
@@ -182,7 +183,7 @@ public final class CatalogApi implements HttpHandler {
     public static final String PREFIX = "/v1/";
 
     private final CatalogStore store;
-    private final AdminGate gate;
+    private final AdminRouter router;
     private final AdminEvents events;
     private final Clock clock;
     private final String domain;
@@ -205,7 +206,7 @@ public final class CatalogApi implements HttpHandler {
     public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
                       Optional<KeycloakClients> keycloak, GatewayServing gateway) {
         this.store = store;
-        this.gate = gate;
+        this.router = new AdminRouter(OPERATIONS.stream().map(Operation::route).toList(), gate);
         this.events = events;
         this.clock = clock;
         this.domain = domain;
@@ -219,37 +220,22 @@ public final class CatalogApi implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
-                .filter(s -> s.length() <= 128 && s.chars().allMatch(ch -> ch > 32 && ch < 127))
-                .orElse(UUID.randomUUID().toString());
-        exchange.getResponseHeaders().set("x-request-id", requestId);
+        String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
-            Optional<Operation> op = OPERATIONS.stream().filter(o -> o.route().matches(method, segments)).findFirst();
-            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
-            if (op.isPresent() && op.get().route().isOpen()) {
+            if (router.route(method, segments).filter(AdminRoute::isOpen).isPresent()) {
                 send(exchange, 200, openApi);
                 return;
             }
-            if (op.isEmpty()) {
-                Optional<AdminGate.Refused> refused = gate.authenticateOnly(authorization, source, requestId,
-                        exchange.getRequestURI().getRawPath());
-                if (refused.isPresent()) {
-                    refuse(exchange, refused.get());
-                    return;
-                }
-                throw new ApiError(404, "no operation " + method + " " + exchange.getRequestURI().getPath());
-            }
-            AdminGate.Admission admission = gate.admit(authorization, source, requestId, op.get().route(), segments);
-            if (admission instanceof AdminGate.Refused r) {
-                refuse(exchange, r);
-                return;
-            }
-            AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
+            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, segments)) {
+                case AdminRouter.Admitted a -> a;
+                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new ApiError(404, "no operation " + method + " "
+                        + exchange.getRequestURI().getPath());
+            };
             JsonNode body = method.equals("GET") ? CatalogJson.MAPPER.nullNode() : readBody(exchange);
-            Answer answer = run(exchange, op.get(), segments, admitted, body, requestId);
+            Answer answer = run(exchange, admitted, segments, body, requestId);
             send(exchange, answer.status(), answer.body());
         } catch (ApiError e) {
             send(exchange, e.status, error(e.getMessage()));
@@ -282,27 +268,25 @@ public final class CatalogApi implements HttpHandler {
      */
     public Answer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
                                  JsonNode body, String requestId) {
-        List<String> segments = segments(path);
-        Optional<Operation> op = OPERATIONS.stream().filter(o -> o.route().matches(method, segments)).findFirst();
-        if (op.isEmpty() || op.get().route().isOpen()) {
-            return new Answer(404, error("no operation " + method + " " + path));
-        }
-        if (!gate.permits(admitted.caller(), op.get().route().permission(), op.get().route().scope().apply(segments))) {
-            return new Answer(403, error("not allowed: " + op.get().route().permission()));
-        }
-        return run(exchange, op.get(), segments, admitted, body.isObject() ? body
-                : CatalogJson.MAPPER.createObjectNode(), requestId);
+        List<String> segments = AdminRouter.segments(path);
+        return switch (router.readmit(method, segments, admitted)) {
+            case AdminRouter.Admitted a when !a.route().isOpen() -> run(exchange, a, segments, body.isObject() ? body
+                    : CatalogJson.MAPPER.createObjectNode(), requestId);
+            case AdminRouter.Admitted a -> new Answer(404, error("no operation " + method + " " + path));
+            case AdminRouter.Unrouted u -> new Answer(404, error("no operation " + method + " " + path));
+            case AdminRouter.Refused r -> new Answer(r.status(), error(r.message()));
+        };
     }
 
     /** One admitted operation; refusals become their status, as the HTTP surface answers them. */
-    private Answer run(HttpExchange exchange, Operation op, List<String> segments, AdminGate.Admitted admitted,
-                       JsonNode body, String requestId) {
+    private Answer run(HttpExchange exchange, AdminRouter.Admitted admitted, List<String> segments, JsonNode body,
+                       String requestId) {
+        Operation op = OPERATIONS.stream().filter(o -> o.route().equals(admitted.route())).findFirst().orElseThrow();
         try {
             Scope target = op.route().scope().apply(segments);
-            TenantScope tenants = target.equals(Scope.ANY_TENANT)
-                    ? gate.tenantsOf(admitted.caller(), op.route().permission()) : TenantScope.ALL;
-            Call call = new Call(exchange, admitted.caller(), admitted.decision().roleUsed(), requestId, segments,
-                    tenants, body);
+            TenantScope tenants = target.equals(Scope.ANY_TENANT) ? router.tenantsOf(admitted) : TenantScope.ALL;
+            Call call = new Call(exchange, admitted.caller(), admitted.admission().decision().roleUsed(), requestId,
+                    segments, tenants, body);
             JsonNode result = op.handler().handle(this, call);
             return new Answer(op.route().method().equals("POST") && op.route().path().endsWith("s") ? 201 : 200,
                     result);
@@ -673,16 +657,6 @@ public final class CatalogApi implements HttpHandler {
         }
     }
 
-    private static List<String> segments(String rawPath) {
-        List<String> out = new ArrayList<>();
-        for (String s : rawPath.split("/")) {
-            if (!s.isEmpty()) {
-                out.add(java.net.URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8));
-            }
-        }
-        return out;
-    }
-
     private static String digest(JsonNode value) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
@@ -690,13 +664,6 @@ public final class CatalogApi implements HttpHandler {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required of every JDK", e);
         }
-    }
-
-    private static void refuse(HttpExchange exchange, AdminGate.Refused r) throws IOException {
-        if (r.challenge()) {
-            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-        }
-        send(exchange, r.status(), error(r.message()));
     }
 
     private static JsonNode error(String message) {

@@ -162,12 +162,12 @@ public final class ApiKeyAdminApi implements HttpHandler {
             List<String> full = new ArrayList<>();
             full.add("apikeys");
             full.addAll(segments);
-            AdminRouter.Admitted call = switch (router.readmit(method, full, admitted)) {
+            AdminRouter.Admitted readmitted = switch (router.readmit(method, full, admitted)) {
                 case AdminRouter.Admitted a -> a;
                 case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
                 case AdminRouter.Unrouted u -> throw new ApiError(404, "no such API key operation");
             };
-            Call call = new Call(exchange, admitted.caller().actor(), router.tenantsOf(call), requestId);
+            Call call = new Call(exchange, admitted.caller().actor(), router.tenantsOf(readmitted), requestId);
             JsonNode out = dispatch(call, method, segments, body == null ? JSON.createObjectNode() : body);
             return new Answer(segments.isEmpty() && method.equals("POST") ? 201 : 200, out);
         } catch (ApiError e) {

@@ -118,7 +118,7 @@ class PortalBrowserTest {
         keycloak.importRealm(realm);
         String issuer = keycloak.issuer("portal");
         AdminGate gate = new AdminAccessSettings(Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(30),
-                Optional.of(Path.of("..", "policies", "access.yaml")), false)
+                Optional.of(io.meshguard.testing.FixturePolicies.file("access.yaml")), false)
                 .gate(new BearerTokens(Optional.empty()), "xds.admin.token_file", new LoggedAdminEvents());
 
         auditWriter = AuditWriter.start(AuditWriterSettings.defaults(SpoolSettings.defaults(tmp.resolve("spool"))),
