@@ -48,10 +48,12 @@ public final class Console implements HttpHandler {
     private final RevisionsScreen revisions;
     private final FleetScreen fleet;
     private final AuditScreen audit;
+    private final ValidateScreen validate;
+    private final TrafficScreen traffic;
     private final String contentSecurityPolicy;
 
     public Console(ConsoleSettings settings, AdminGate gate, RevisionsScreen revisions, FleetScreen fleet,
-            AuditScreen audit, Clock clock) {
+            AuditScreen audit, ValidateScreen validate, TrafficScreen traffic, Clock clock) {
         this.settings = settings;
         this.gate = gate;
         this.sessions = new Sessions(settings, clock);
@@ -62,6 +64,8 @@ public final class Console implements HttpHandler {
         this.revisions = revisions;
         this.fleet = fleet;
         this.audit = audit;
+        this.validate = validate;
+        this.traffic = traffic;
         // form-action: the sign-out form's redirect goes on to the issuer's end-session page (browsers check
         // form-action on the redirects after a submission, CSP3 §6.3.1)
         String issuerOrigin = settings.issuer().map(i -> {
@@ -322,6 +326,11 @@ public final class Console implements HttpHandler {
             case "GET /console/audit" -> pages.render(req.exchange(), "audit.jte",
                     audit.page(req, chrome(req, "Audit", "/console/audit")));
             case "GET /console/audit/export" -> audit.export(req);
+            case "GET /console/validate" -> pages.render(req.exchange(), "validate.jte",
+                    validate.page(req.tenants(), chrome(req, "Validate", "/console/validate")));
+            case "GET /console/traffic" -> pages.render(req.exchange(), "traffic.jte",
+                    traffic.page(req.param("window"), req.tenants(), chrome(req, "Traffic & security",
+                            "/console/traffic")));
             default -> pages.message(req.exchange(), 404, new Views.Message("Not found", "No such page.", "/console",
                     "Console home"));
         }
@@ -349,11 +358,15 @@ public final class Console implements HttpHandler {
                     .forEach(group -> nav.add(new Views.NavItem("/console/revisions/" + group, "Revisions · "
                             + group, current.equals("/console/revisions/" + group))));
         }
+        if (gate.permits(req.caller(), "config:validate", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/validate", "Validate", current.equals("/console/validate")));
+        }
         if (gate.permits(req.caller(), "fleet:read", Scope.SYSTEM)) {
             nav.add(new Views.NavItem("/console/fleet", "Fleet", current.equals("/console/fleet")));
         }
         if (gate.permits(req.caller(), "audit:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/audit", "Audit", current.equals("/console/audit")));
+            nav.add(new Views.NavItem("/console/traffic", "Traffic & security", current.equals("/console/traffic")));
         }
         String flash = sessions.takeFlash(req.session().id());
         boolean error = flash.startsWith("! ");

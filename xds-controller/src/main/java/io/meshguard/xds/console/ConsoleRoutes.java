@@ -31,5 +31,9 @@ public final class ConsoleRoutes {
             AdminRoute.system("GET", "/console/fleet/events", "fleet:read"),
             AdminRoute.tenant("GET", "/console/audit", "audit:read"),
             // the admin API's export code: a trail row first, then the stream (CSV with formulas neutralised)
-            AdminRoute.tenant("GET", "/console/audit/export", "audit:export"));
+            AdminRoute.tenant("GET", "/console/audit/export", "audit:export"),
+            // the draft's problems: POST /validate's permission (the console checks the stored draft, not a body)
+            AdminRoute.tenant("GET", "/console/validate", "config:validate"),
+            // traffic and security from the audit rows: GET /audit/events' permission and tenant scoping
+            AdminRoute.tenant("GET", "/console/traffic", "audit:read"));
 }
