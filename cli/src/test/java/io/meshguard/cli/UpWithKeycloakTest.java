@@ -105,9 +105,12 @@ class UpWithKeycloakTest {
                 .contains("client_id=" + idp.consoleClient()).contains("code_challenge_method=S256");
         HttpResponse<String> login = browser.follow(URI.create(authorize));
         assertThat(login.statusCode()).as(login.body()).isEqualTo(200);
-        java.util.regex.Matcher form = java.util.regex.Pattern.compile("(?s)<form[^>]*?action=\"([^\"]+)\"")
+        // Keycloak's login theme: <form id="kc-form-login" ... action="…/login-actions/authenticate?…" method="post">
+        java.util.regex.Matcher tag = java.util.regex.Pattern.compile("<form[^>]*id=\"kc-form-login\"[^>]*>")
                 .matcher(login.body());
-        assertThat(form.find()).as(login.body()).isTrue();
+        assertThat(tag.find()).as(login.body()).isTrue();
+        java.util.regex.Matcher form = java.util.regex.Pattern.compile("action=\"([^\"]+)\"").matcher(tag.group());
+        assertThat(form.find()).as(tag.group()).isTrue();
         DemoUser user = idp.user("system-admin");
         HttpResponse<String> signedIn = browser.post(login.uri().resolve(form.group(1).replace("&amp;", "&")),
                 LocalKeycloak.form(Map.of("username", user.username(), "password", user.password(),

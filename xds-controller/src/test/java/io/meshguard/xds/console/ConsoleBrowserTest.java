@@ -305,10 +305,9 @@ class ConsoleBrowserTest {
                 .valueToTree(xds.draft().load());
         com.fasterxml.jackson.databind.node.ArrayNode routes = (com.fasterxml.jackson.databind.node.ArrayNode)
                 tree.get("routes");
+        // the same match as an existing route: storable (the draft's tables hold it), and a warning with a code
         com.fasterxml.jackson.databind.node.ObjectNode shadow = routes.get(0).deepCopy();
         shadow.put("name", "shadow");
-        ((com.fasterxml.jackson.databind.node.ObjectNode) shadow.get("destinations").get(0))
-                .put("upstream", "missing-upstream");
         routes.add(shadow);
         xds.draft().replace(io.meshguard.xds.model.ConfigJson.mapper().treeToValue(tree, GatewayConfig.class));
         String api = shadow.get("api").asText();
@@ -343,13 +342,13 @@ class ConsoleBrowserTest {
         try (Chromium alice = Chromium.start()) {
             alice.signIn(base, "alice");
             alice.driver.findElement(By.linkText("Validate")).click();
-            org.openqa.selenium.WebElement problem = alice.waitFor(By.cssSelector("tr[data-code='MG-ROUTE-018']"));
-            assertThat(problem.getText()).contains("error").contains("missing-upstream")
+            org.openqa.selenium.WebElement problem = alice.waitFor(By.cssSelector("tr[data-code='MG-ROUTE-030']"));
+            assertThat(problem.getText()).contains("warning").contains("same match as route")
                     .contains("routes[" + shadow.get("group").asText() + "/shadow]");
-            assertThat(problem.findElement(By.linkText("MG-ROUTE-018")).getAttribute("href"))
-                    .endsWith("docs/problem-codes.md#mg-route-018");
+            assertThat(problem.findElement(By.linkText("MG-ROUTE-030")).getAttribute("href"))
+                    .endsWith("docs/problem-codes.md#mg-route-030");
             assertThat(alice.driver.findElement(By.cssSelector("[data-testid=summary]")).getText())
-                    .containsPattern("[1-9]\\d* error");
+                    .containsPattern("[1-9]\\d* warning");
             assertThat(alice.seriousAccessibilityViolations()).isEmpty();
             assertThat(alice.cspViolations()).isEmpty();
             alice.screenshot("validate");
