@@ -1,6 +1,7 @@
 package io.meshguard.cli;
 
 import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.cli.idp.ConsoleClient;
 import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.db.DbSettings;
 import io.meshguard.extauthz.redis.RedisSettings;
@@ -26,10 +27,21 @@ import javax.sql.DataSource;
  *     {@code up}), or the issuer of {@code up --idp keycloak}
  * @param productIdp where customers' OAuth2 clients are created and whose tokens product routes accept
  *     ({@code up --idp keycloak}); empty: product routes take API keys only
+ * @param consoleClient the console's OIDC client at {@code adminAccess}'s issuer ({@code up --idp keycloak}); empty:
+ *     the console signs in with the admin token file's token
  */
 public record StackContext(
         ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, UpPorts ports,
-        RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess, Optional<ProductIdp> productIdp) {
+        RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess, Optional<ProductIdp> productIdp,
+        Optional<ConsoleClient> consoleClient) {
+
+    /** Without a console client: the console signs in with the token file's token. */
+    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
+            UpPorts ports, RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess,
+            Optional<ProductIdp> productIdp) {
+        this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess, productIdp,
+                Optional.empty());
+    }
 
     /** Local admin access (the token file), API keys only on product routes. */
     public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
@@ -58,12 +70,12 @@ public record StackContext(
     /** The same context on other ports. */
     public StackContext withPorts(UpPorts other) {
         return new StackContext(metrics, dataSource, db, dataDir, policiesDir, other, redis, tracing, adminAccess,
-                productIdp);
+                productIdp, consoleClient);
     }
 
     /** The same context whose product routes also take tokens of {@code idp}'s customers' clients. */
     public StackContext withProductIdp(ProductIdp idp) {
         return new StackContext(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess,
-                Optional.of(idp));
+                Optional.of(idp), consoleClient);
     }
 }

@@ -186,16 +186,18 @@ final class UpCommand implements Callable<Integer> {
             Path policies = policiesDir.toAbsolutePath().normalize();
             io.meshguard.access.AdminAccessSettings adminAccess = io.meshguard.access.AdminAccessSettings.local();
             java.util.Optional<io.meshguard.cli.idp.ProductIdp> productIdp = java.util.Optional.empty();
+            java.util.Optional<io.meshguard.cli.idp.ConsoleClient> consoleClient = java.util.Optional.empty();
             if (idp.equals("keycloak")) {
                 // only here: plain up loads no Keycloak code
                 LocalIdp keycloak = LocalIdp.start(stack, dir, keycloakPort, policies, status);
                 adminAccess = keycloak.adminAccess();
                 productIdp = java.util.Optional.of(keycloak.productIdp());
+                consoleClient = java.util.Optional.of(keycloak.consoleClient());
                 upIdp = keycloak.state();
                 endpoints.add(keycloak.endpoint());
             }
             StackContext context = new StackContext(metrics, postgres.dataSource(), postgres.settings(), dir,
-                    policies, ports, redisSettings, tracing, adminAccess, productIdp);
+                    policies, ports, redisSettings, tracing, adminAccess, productIdp, consoleClient);
             LocalStack local = LocalStack.start(stack, context, component -> status.addReadinessChecks(component.readinessChecks()));
             for (StackPart part : local.parts()) {
                 part.endpoints().forEach(line -> endpoints.add(String.format("%-10s %s", part.name(), line)));

@@ -84,10 +84,103 @@ class UpWithKeycloakTest {
         String breakGlass = Files.readString(Path.of(state.files().get(RunningStack.XDS_ADMIN_TOKEN))).strip();
         assertThat(call(breakGlass, "GET", admin + "/apis", "").body()).contains("acme-api", "globex-api");
 
+        consoleSignsInThroughTheLocalRealm(idp, admin);
+
         ProcessHandle keycloak = ProcessHandle.of(idp.pid()).orElseThrow();
         up.destroy(); // SIGTERM: Keycloak stops with the stack
         assertThat(up.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(keycloak.onExit().get(30, TimeUnit.SECONDS).isAlive()).isFalse();
+    }
+
+    /**
+     * The console under {@code up --idp keycloak}: its sign-in goes to the local realm (code + PKCE, the confidential
+     * console client), a demo user fills in Keycloak's login form, and the callback opens a session on the console.
+     */
+    private void consoleSignsInThroughTheLocalRealm(UpIdp idp, String admin) throws Exception {
+        Browser browser = new Browser();
+        HttpResponse<String> start = browser.get(URI.create(admin + "/console/signin"));
+        assertThat(start.statusCode()).isEqualTo(303);
+        String authorize = start.headers().firstValue("Location").orElseThrow();
+        assertThat(authorize).startsWith(idp.issuer() + "/protocol/openid-connect/auth?")
+                .contains("client_id=" + idp.consoleClient()).contains("code_challenge_method=S256");
+        HttpResponse<String> login = browser.follow(URI.create(authorize));
+        assertThat(login.statusCode()).as(login.body()).isEqualTo(200);
+        // Keycloak's login theme: <form id="kc-form-login" ... action="…/login-actions/authenticate?…" method="post">
+        java.util.regex.Matcher tag = java.util.regex.Pattern.compile("<form[^>]*id=\"kc-form-login\"[^>]*>")
+                .matcher(login.body());
+        assertThat(tag.find()).as(login.body()).isTrue();
+        java.util.regex.Matcher form = java.util.regex.Pattern.compile("action=\"([^\"]+)\"").matcher(tag.group());
+        assertThat(form.find()).as(tag.group()).isTrue();
+        DemoUser user = idp.user("system-admin");
+        HttpResponse<String> signedIn = browser.post(login.uri().resolve(form.group(1).replace("&amp;", "&")),
+                LocalKeycloak.form(Map.of("username", user.username(), "password", user.password(),
+                        "credentialId", "")));
+        // the callback ends at the console: redirected to the page asked for, or a page that moves on by itself
+        assertThat(signedIn.statusCode()).as(signedIn.body()).isEqualTo(200);
+        assertThat(signedIn.uri().toString()).startsWith(admin + "/console/");
+        HttpResponse<String> revisions = browser.follow(URI.create(admin + "/console/revisions"));
+        assertThat(revisions.statusCode()).isEqualTo(200);
+        assertThat(revisions.uri().toString()).as("a session, not the sign-in page")
+                .isEqualTo(admin + "/console/revisions");
+        assertThat(revisions.body()).contains("Sign out").contains(user.username());
+        HttpResponse<String> validate = browser.follow(URI.create(admin + "/console/validate"));
+        assertThat(validate.statusCode()).isEqualTo(200);
+        assertThat(validate.body()).contains("<h1>Validate</h1>");
+    }
+
+    /**
+     * Just enough browser for a sign-in: follows redirects itself and keeps cookies per host and port (attributes
+     * ignored: the JDK's CookieManager would hold back Keycloak's Secure cookies on loopback http, as browsers do not).
+     */
+    private final class Browser {
+        private final HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+        private final Map<String, Map<String, String>> jar = new java.util.HashMap<>();
+
+        HttpResponse<String> get(URI uri) throws Exception {
+            return send(HttpRequest.newBuilder(uri).GET());
+        }
+
+        HttpResponse<String> post(URI uri, String form) throws Exception {
+            return follow(send(HttpRequest.newBuilder(uri).header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.ofString(form))));
+        }
+
+        HttpResponse<String> follow(URI uri) throws Exception {
+            return follow(get(uri));
+        }
+
+        private HttpResponse<String> follow(HttpResponse<String> r) throws Exception {
+            for (int hops = 0; hops < 10 && r.statusCode() / 100 == 3; hops++) {
+                r = get(r.uri().resolve(r.headers().firstValue("Location").orElseThrow()));
+            }
+            return r;
+        }
+
+        private HttpResponse<String> send(HttpRequest.Builder request) throws Exception {
+            HttpRequest built = request.build();
+            Map<String, String> cookies = jar.computeIfAbsent(built.uri().getAuthority(), k -> new java.util.TreeMap<>());
+            HttpRequest.Builder withCookies = HttpRequest.newBuilder(built.uri()).method(built.method(),
+                    built.bodyPublisher().orElse(HttpRequest.BodyPublishers.noBody()));
+            built.headers().map().forEach((name, values) -> values.forEach(v -> withCookies.header(name, v)));
+            if (!cookies.isEmpty()) {
+                withCookies.header("Cookie", String.join("; ", cookies.entrySet().stream()
+                        .map(e -> e.getKey() + "=" + e.getValue()).toList()));
+            }
+            HttpResponse<String> r = client.send(withCookies.build(), HttpResponse.BodyHandlers.ofString());
+            for (String set : r.headers().allValues("Set-Cookie")) {
+                String pair = set.split(";", 2)[0];
+                int eq = pair.indexOf('=');
+                String name = pair.substring(0, eq).strip();
+                String value = pair.substring(eq + 1).strip();
+                if (value.isEmpty() || set.toLowerCase(java.util.Locale.ROOT).contains("max-age=0")
+                        || set.contains("1970")) {
+                    cookies.remove(name);
+                } else {
+                    cookies.put(name, value);
+                }
+            }
+            return r;
+        }
     }
 
     private String signIn(UpIdp idp, String username) throws Exception {

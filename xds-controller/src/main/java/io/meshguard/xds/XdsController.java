@@ -172,8 +172,10 @@ public final class XdsController implements ServerComponent {
                         gate), consoleFleet,
                 new io.meshguard.xds.console.AuditScreen(new io.meshguard.audit.query.AuditReader(dataSource),
                         new io.meshguard.audit.trail.AdminTrailVerifier(dataSource),
-                        new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, clock), gate, clock), catalogue,
-                clock);
+                        new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, clock), gate, clock),
+                new io.meshguard.xds.console.ValidateScreen(draft, core.publisher().validator()),
+                new io.meshguard.xds.console.TrafficScreen(new io.meshguard.audit.query.TrafficReport(dataSource),
+                        clock), catalogue, clock);
         http.addHandler(io.meshguard.xds.console.Console.PREFIX, handler);
         return handler;
     }

@@ -58,6 +58,11 @@ public final class LocalIdp {
         return ProductIdp.of(keycloak.baseUrl(), realm);
     }
 
+    /** The realm's confidential console client, for the console's sign-in. */
+    public ConsoleClient consoleClient() {
+        return new ConsoleClient(realm.consoleClient(), realm.consoleSecret());
+    }
+
     /** What up.json says. */
     public UpIdp state() {
         return keycloak.state();

@@ -58,6 +58,7 @@ public final class XdsCommand implements Callable<Integer> {
                 .add(AdminAccessSettings.configGroup())
                 .add(CatalogSettings.configGroup())
                 .add(io.meshguard.xds.zone.ZoneConfig.hub())
+                .add(io.meshguard.xds.console.ConsoleConfig.configGroup())
                 .build();
     }
 
@@ -85,9 +86,14 @@ public final class XdsCommand implements Callable<Integer> {
             StatusHttpServer http = new StatusHttpServer("xds-http",
                     HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
             TrailAdminEvents adminEvents = new TrailAdminEvents(new AdminTrail(dataSource));
-            AdminGate gate = AdminAccessSettings.configGroup().read(config).gate(
-                    new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file", adminEvents);
+            AdminAccessSettings adminAccess = AdminAccessSettings.configGroup().read(config);
+            AdminGate gate = adminAccess.gate(new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file",
+                    adminEvents);
             xds.mountAdminApi(http, gate);
+            // the console on the same port: OIDC sign-in at the admin plane's issuer, or the token file's token
+            xds.mountConsole(http, gate, io.meshguard.xds.console.ConsoleConfig.configGroup().read(config)
+                    .settings(adminAccess.issuer(), HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT)
+                            .read(config).port()));
             CatalogSettings catalog = CatalogSettings.configGroup().read(config);
             http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(dataSource), gate, adminEvents,
                     Clock.systemUTC(), catalog.domain(), catalog.keycloak(), xds.productServing()));

@@ -87,8 +87,11 @@ public final class XdsStackPart implements StackPart {
         XdsController xds = XdsController.create(settings, context.dataSource(),
                 context.metrics().forServer("xds"), ConfigChangeAudit.to(audit.component().sink()),
                 Optional.of(policies), context.tracing());
+        // the console's redirect URI names the port, so a port given as 0 is chosen now rather than at bind time
+        int adminPort = context.ports().xdsAdmin() != 0 || context.consoleClient().isEmpty()
+                ? context.ports().xdsAdmin() : freeLoopbackPort();
         StatusHttpServer http = new StatusHttpServer("xds-http",
-                new HttpServerSettings("127.0.0.1", context.ports().xdsAdmin()), context.metrics().registry());
+                new HttpServerSettings("127.0.0.1", adminPort), context.metrics().registry());
         // One gate for the local stack's admin port: the controller's API, extauthz's /quotas and /apikeys, the
         // catalogue. Plain up: the token file (its holder is system-admin), so `meshguard apikey` and `meshguard quota`
         // act through the admin API. up --idp keycloak: the realm's access tokens with policies/access.yaml, and the
@@ -107,15 +110,16 @@ public final class XdsStackPart implements StackPart {
                 java.time.Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue(),
                 context.productIdp().map(io.meshguard.cli.idp.ProductIdp::clients), xds.productServing());
         http.addHandler(CatalogApi.PREFIX, catalog);
-        if (context.adminAccess().issuer().isEmpty()) {
-            // plain up: the console signs in with the token file's token (with --idp keycloak it is not mounted yet:
-            // its OIDC client settings are not handed to this part; docs/console.md). Approvals and the developer
-            // portal run the catalogue's and the API keys' operations above; portal keys get the dev policy's tier
-            xds.mountConsole(http, gate, io.meshguard.xds.console.ConsoleSettings.of(Optional.empty(),
-                    "meshguard-console", Optional.empty(), "http://127.0.0.1:" + context.ports().xdsAdmin()),
-                    Optional.of(new io.meshguard.xds.console.CatalogConsole(new CatalogStore(context.dataSource()),
-                            catalog, extAuthz.server().apiKeyAdminApi(gate), "free")));
-        }
+        // plain up: the console signs in with the token file's token; up --idp keycloak: through the realm, as its
+        // confidential console client (authorization code + PKCE). Approvals and the developer portal run the
+        // catalogue's and the API keys' operations above; portal keys get the dev policy's tier
+        Optional<String> consoleIssuer = context.consoleClient().flatMap(c -> context.adminAccess().issuer());
+        xds.mountConsole(http, gate, io.meshguard.xds.console.ConsoleSettings.of(consoleIssuer,
+                context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::clientId).orElse("meshguard-console"),
+                context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::secret),
+                "http://127.0.0.1:" + adminPort),
+                Optional.of(new io.meshguard.xds.console.CatalogConsole(new CatalogStore(context.dataSource()),
+                        catalog, extAuthz.server().apiKeyAdminApi(gate), "free")));
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;
@@ -128,6 +132,13 @@ public final class XdsStackPart implements StackPart {
         zones.mountAdminApi(http, gate, events);
         http.addReadinessChecks(zones.readinessChecks());
         return List.of(xds, zones, http, new SampleConfig(xds));
+    }
+
+    /** A port free on loopback now (the JDK server is then bound to it; a race with another process is unlikely). */
+    private static int freeLoopbackPort() throws java.io.IOException {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return probe.getLocalPort();
+        }
     }
 
     /** Port of the ADS listener; only after {@link #components}. */

@@ -50,7 +50,8 @@ public final class XdsValidateCommand implements Callable<Integer> {
         for (JsonNode p : problems) {
             String severity = p.path("severity").asText().toLowerCase(java.util.Locale.ROOT);
             errors += severity.equals("error") ? 1 : 0;
-            System.out.println(file + ": " + severity + " " + p.path("path").asText() + ": " + p.path("message").asText());
+            System.out.println(file + ": " + severity + " " + p.path("path").asText() + ": " + p.path("message").asText()
+                    + " [" + p.path("code").asText() + "]");
         }
         System.out.println(file + ": " + (errors == 0 ? "valid" : errors + " error(s)") + " (" + problems.size()
                 + " problem line(s))");

@@ -30,6 +30,7 @@ import io.meshguard.xds.store.RevisionStore;
 import io.meshguard.xds.store.StoreException;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.Problem;
+import io.meshguard.xds.validate.ProblemCode;
 import io.meshguard.xds.validate.ValidationResult;
 import java.io.IOException;
 import java.io.InputStream;
@@ -408,12 +409,12 @@ public final class AdminApi implements HttpHandler {
         GatewayConfig mine = visible(call);
         List<Problem> problems = new ArrayList<>();
         if (mine.api(r.api()).isEmpty()) {
-            problems.add(Problem.error("routes[" + r.group() + "/" + r.name() + "].api",
+            problems.add(Problem.error(ProblemCode.ROUTE_API_NOT_IN_TENANTS, "routes[" + r.group() + "/" + r.name() + "].api",
                     "no API '" + r.api() + "' in your tenants"));
         }
         for (Route.Destination d : r.destinations()) {
             if (mine.upstream(d.upstream()).isEmpty()) {
-                problems.add(Problem.error("routes[" + r.group() + "/" + r.name() + "].destinations",
+                problems.add(Problem.error(ProblemCode.ROUTE_UPSTREAM_NOT_IN_TENANTS, "routes[" + r.group() + "/" + r.name() + "].destinations",
                         "no upstream '" + d.upstream() + "' in your tenants"));
             }
         }
@@ -584,7 +585,7 @@ public final class AdminApi implements HttpHandler {
         ObjectNode out = (ObjectNode) tree(r.summary());
         out.put("draft_differs", rolled.draftDiffers());
         out.set("warnings", tree(rolled.draftDiffers()
-                ? List.of(Problem.warning("draft", "the draft still differs from revision " + id + " for group "
+                ? List.of(Problem.warning(ProblemCode.PUBLISH_DRAFT_DIFFERS, "draft", "the draft still differs from revision " + id + " for group "
                         + r.group() + ": the next publish serves the draft again unless it is changed"))
                 : List.of()));
         return out;

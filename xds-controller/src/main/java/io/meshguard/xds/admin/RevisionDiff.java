@@ -3,12 +3,16 @@ package io.meshguard.xds.admin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.Upstream;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.TreeSet;
 
 /** What changed between two configurations, field by field, with objects matched by name. */
@@ -23,30 +27,58 @@ public final class RevisionDiff {
     public record Change(String path, JsonNode before, JsonNode after) {}
 
     public static List<Change> diff(GatewayConfig from, GatewayConfig to) {
-        JsonNode a = ConfigJson.mapper().valueToTree(from);
-        JsonNode b = ConfigJson.mapper().valueToTree(to);
         List<Change> out = new ArrayList<>();
-        for (String kind : List.of("groups", "upstreams", "apis", "routes")) {
-            Map<String, JsonNode> before = byName(a.path(kind));
-            Map<String, JsonNode> after = byName(b.path(kind));
-            TreeSet<String> names = new TreeSet<>(before.keySet());
-            names.addAll(after.keySet());
-            for (String name : names) {
-                compare(kind + "[" + name + "]", before.getOrDefault(name, NullNode.getInstance()),
-                        after.getOrDefault(name, NullNode.getInstance()), out);
-            }
-        }
+        kind("groups", from.groups(), to.groups(), out);
+        kind("upstreams", from.upstreams(), to.upstreams(), out);
+        kind("apis", from.apis(), to.apis(), out);
+        kind("routes", from.routes(), to.routes(), out);
         return out;
     }
 
-    private static Map<String, JsonNode> byName(JsonNode list) {
-        Map<String, JsonNode> m = new TreeMap<>();
-        for (JsonNode n : list) {
-            String key = n.has("group") && n.has("api") ? n.path("group").asText() + "/" + n.path("name").asText()
-                    : n.path("name").asText();
-            m.put(key, n);
+    /**
+     * One kind's objects, matched by name. Equal records serialize to equal trees, so only the objects whose records
+     * differ are turned into JSON trees and compared field by field: a revision of 2,000 routes with a few changes
+     * converts a few routes, not 4,000 (the cost the console's diff page had). Unequal records whose trees are equal
+     * (a field JSON leaves out) still give no change, as the tree comparison decides.
+     */
+    private static <T> void kind(String kind, List<T> from, List<T> to, List<Change> out) {
+        Map<String, T> before = byName(from);
+        Map<String, T> after = byName(to);
+        TreeSet<String> names = new TreeSet<>(before.keySet());
+        names.addAll(after.keySet());
+        for (String name : names) {
+            T a = before.get(name);
+            T b = after.get(name);
+            if (a != null && a.equals(b)) {
+                continue;
+            }
+            compare(kind + "[" + name + "]", tree(a), tree(b), out);
+        }
+    }
+
+    private static JsonNode tree(Object value) {
+        return value == null ? NullNode.getInstance() : ConfigJson.mapper().valueToTree(value);
+    }
+
+    /** By name; a route by group/name (routes of two groups may share a name). The last of a duplicate name wins. */
+    private static <T> Map<String, T> byName(List<T> list) {
+        Map<String, T> m = new HashMap<>();
+        for (T n : list) {
+            m.put(key(n), n);
         }
         return m;
+    }
+
+    private static String key(Object o) {
+        String name = switch (o) {
+            case Route r -> r.name();
+            case GatewayGroup g -> g.name();
+            case Upstream u -> u.name();
+            case Api a -> a.name();
+            default -> throw new IllegalArgumentException("not a configuration object: " + o.getClass());
+        };
+        String plain = name == null ? "" : name;
+        return o instanceof Route r && r.group() != null && r.api() != null ? r.group() + "/" + plain : plain;
     }
 
     private static void compare(String path, JsonNode before, JsonNode after, List<Change> out) {

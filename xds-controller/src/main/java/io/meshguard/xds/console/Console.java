@@ -48,19 +48,20 @@ public final class Console implements HttpHandler {
     private final RevisionsScreen revisions;
     private final FleetScreen fleet;
     private final AuditScreen audit;
+    private final ValidateScreen validate;
+    private final TrafficScreen traffic;
     /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
     private final Optional<ApprovalsScreen> approvals;
     private final Optional<PortalScreen> portal;
     private final String contentSecurityPolicy;
 
+    /**
+     * The console's screens; {@code catalogue}: Approvals and the developer portal over the catalogue's and the API
+     * keys' own operations, where the catalogue runs beside the controller.
+     */
     public Console(ConsoleSettings settings, AdminGate gate, RevisionsScreen revisions, FleetScreen fleet,
-            AuditScreen audit, Clock clock) {
-        this(settings, gate, revisions, fleet, audit, Optional.empty(), clock);
-    }
-
-    /** With the catalogue's screens (Approvals, Developer portal) over {@code catalogue}. */
-    public Console(ConsoleSettings settings, AdminGate gate, RevisionsScreen revisions, FleetScreen fleet,
-            AuditScreen audit, Optional<CatalogConsole> catalogue, Clock clock) {
+            AuditScreen audit, ValidateScreen validate, TrafficScreen traffic, Optional<CatalogConsole> catalogue,
+            Clock clock) {
         this.settings = settings;
         this.gate = gate;
         this.sessions = new Sessions(settings, clock);
@@ -71,6 +72,8 @@ public final class Console implements HttpHandler {
         this.revisions = revisions;
         this.fleet = fleet;
         this.audit = audit;
+        this.validate = validate;
+        this.traffic = traffic;
         this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
         this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
         // form-action: the sign-out form's redirect goes on to the issuer's end-session page (browsers check
@@ -378,6 +381,11 @@ public final class Console implements HttpHandler {
                     default -> p.revoke(req);
                 });
             }
+            case "GET /console/validate" -> pages.render(req.exchange(), "validate.jte",
+                    validate.page(req.tenants(), chrome(req, "Validate", "/console/validate")));
+            case "GET /console/traffic" -> pages.render(req.exchange(), "traffic.jte",
+                    traffic.page(req.param("window"), req.tenants(), chrome(req, "Traffic & security",
+                            "/console/traffic")));
             default -> pages.message(req.exchange(), 404, new Views.Message("Not found", "No such page.", "/console",
                     "Console home"));
         }
@@ -426,11 +434,15 @@ public final class Console implements HttpHandler {
                     .forEach(group -> nav.add(new Views.NavItem("/console/revisions/" + group, "Revisions · "
                             + group, current.equals("/console/revisions/" + group))));
         }
+        if (gate.permits(req.caller(), "config:validate", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/validate", "Validate", current.equals("/console/validate")));
+        }
         if (gate.permits(req.caller(), "fleet:read", Scope.SYSTEM)) {
             nav.add(new Views.NavItem("/console/fleet", "Fleet", current.equals("/console/fleet")));
         }
         if (gate.permits(req.caller(), "audit:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/audit", "Audit", current.equals("/console/audit")));
+            nav.add(new Views.NavItem("/console/traffic", "Traffic & security", current.equals("/console/traffic")));
         }
         if (approvals.isPresent() && gate.permits(req.caller(), "subscription:approve", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/approvals", "Approvals", current.equals("/console/approvals")));

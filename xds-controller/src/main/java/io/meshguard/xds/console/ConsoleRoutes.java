@@ -46,5 +46,9 @@ public final class ConsoleRoutes {
             // a new API key: the API keys' POST /apikeys (apikey:create, checked when it runs) and then this binding
             AdminRoute.tenant("POST", "/console/customer/credentials", "credential:create"),
             AdminRoute.tenant("POST", "/console/customer/credentials/{kind}/{id}/rotate", "credential:rotate"),
-            AdminRoute.tenant("POST", "/console/customer/credentials/{kind}/{id}/revoke", "credential:revoke"));
+            AdminRoute.tenant("POST", "/console/customer/credentials/{kind}/{id}/revoke", "credential:revoke"),
+            // the draft's problems: POST /validate's permission (the console checks the stored draft, not a body)
+            AdminRoute.tenant("GET", "/console/validate", "config:validate"),
+            // traffic and security from the audit rows: GET /audit/events' permission and tenant scoping
+            AdminRoute.tenant("GET", "/console/traffic", "audit:read"));
 }

@@ -6,6 +6,7 @@ import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.validate.Problem;
+import io.meshguard.xds.validate.ProblemCode;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -68,7 +69,7 @@ public final class ProductRoutes {
         List<Problem> problems = new ArrayList<>();
         served.forEach((group, products) -> {
             if (base.group(group).isEmpty()) {
-                products.forEach(p -> problems.add(Problem.error("product-publishes[" + p.publishId() + "]",
+                products.forEach(p -> problems.add(Problem.error(ProblemCode.PRODUCT_UNKNOWN_GROUP, "product-publishes[" + p.publishId() + "]",
                         "gateway group " + group + " does not exist")));
                 return;
             }
@@ -86,7 +87,7 @@ public final class ProductRoutes {
         String at = "product-publishes[" + p.publishId() + "].operations[" + op.id() + "]";
         Optional<Api> api = base.api(op.api());
         if (api.isEmpty()) {
-            problems.add(Problem.error(at, "API " + op.api() + " is not in the gateway configuration"));
+            problems.add(Problem.error(ProblemCode.PRODUCT_UNKNOWN_API, at, "API " + op.api() + " is not in the gateway configuration"));
             return List.of();
         }
         String sample = samplePath(op.path());
@@ -108,7 +109,7 @@ public final class ProductRoutes {
                                     p.authMode().name().toLowerCase(java.util.Locale.ROOT)))));
         }
         if (out.isEmpty()) {
-            problems.add(Problem.error(at, "no route of API " + op.api() + " serves " + op.method() + " "
+            problems.add(Problem.error(ProblemCode.PRODUCT_NO_ROUTE, at, "no route of API " + op.api() + " serves " + op.method() + " "
                     + op.path() + ": add one, or change the operation"));
         }
         return out;

@@ -8,6 +8,7 @@ import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.Problem;
+import io.meshguard.xds.validate.ProblemCode;
 import io.meshguard.xds.validate.ValidationResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -106,7 +107,7 @@ public final class Publisher {
             built = buildAll(config);
         } catch (IllegalStateException e) {
             outcome("invalid");
-            return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
+            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_SNAPSHOT, "snapshot", e.getMessage())));
         }
         Map<String, Long> latest = store.latestIds();
         Map<String, Revision> created = new LinkedHashMap<>();
@@ -150,10 +151,10 @@ public final class Publisher {
             resources = buildAll(slice).get(group);
         } catch (IllegalStateException e) {
             outcome("invalid");
-            return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
+            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_SNAPSHOT, "snapshot", e.getMessage())));
         }
         if (resources == null) {
-            return Result.refused(List.of(Problem.error("group", "the approved content has no group " + group)));
+            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_APPROVED_GROUP_MISSING, "group", "the approved content has no group " + group)));
         }
         Revision r = store.append(group, slice, actor, reason);
         rollouts.served(group, r.id(), fleet.nodes());
@@ -190,7 +191,7 @@ public final class Publisher {
     public synchronized Result rollback(long revisionId, String actor, String reason) {
         Optional<Revision> old = store.get(revisionId);
         if (old.isEmpty()) {
-            return Result.refused(List.of(Problem.error("revision", "no revision " + revisionId)));
+            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_NO_REVISION, "revision", "no revision " + revisionId)));
         }
         GatewayConfig slice = old.get().config();
         ValidationResult validation = validator.validate(slice);
@@ -203,7 +204,7 @@ public final class Publisher {
             resources = buildAll(slice).get(old.get().group());
         } catch (IllegalStateException e) {
             outcome("invalid");
-            return Result.refused(List.of(Problem.error("snapshot", e.getMessage())));
+            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_SNAPSHOT, "snapshot", e.getMessage())));
         }
         Revision r = store.append(old.get().group(), slice, actor,
                 "rollback to revision " + revisionId + (reason.isBlank() ? "" : ": " + reason));

@@ -61,10 +61,10 @@ public final class ConfigValidator {
             String path = "groups[" + g.name() + "]";
             name(problems, path + ".name", g.name());
             if (groups.put(g.name(), g) != null) {
-                problems.add(Problem.error(path, "duplicate group name"));
+                problems.add(Problem.error(ProblemCode.GROUP_DUPLICATE, path, "duplicate group name"));
             }
             if (g.listenerPort() < 1 || g.listenerPort() > 65535) {
-                problems.add(Problem.error(path + ".listener_port", "must be 1..65535, got " + g.listenerPort()));
+                problems.add(Problem.error(ProblemCode.GROUP_LISTENER_PORT, path + ".listener_port", "must be 1..65535, got " + g.listenerPort()));
             }
             for (String h : g.hostnames()) {
                 hostname(problems, path + ".hostnames", h);
@@ -73,13 +73,13 @@ public final class ConfigValidator {
             g.cors().ifPresent(c -> CorsRules.check(problems, path + ".cors", g, c));
             g.apiCors().forEach((api, c) -> {
                 if (config.api(api).isEmpty()) {
-                    problems.add(Problem.error(path + ".api_cors[" + api + "]", "unknown API '" + api + "'"));
+                    problems.add(Problem.error(ProblemCode.GROUP_API_CORS_UNKNOWN_API, path + ".api_cors[" + api + "]", "unknown API '" + api + "'"));
                 }
                 CorsRules.check(problems, path + ".api_cors[" + api + "]", g, c);
             });
             for (String placeholder : List.of("{api}")) {
                 if (g.hostnames().isEmpty() && !g.hostnameTemplate().contains(placeholder)) {
-                    problems.add(Problem.error(path + ".hostname_template",
+                    problems.add(Problem.error(ProblemCode.GROUP_HOSTNAME_TEMPLATE, path + ".hostname_template",
                             "must contain " + placeholder + " so that every API gets its own hostname"));
                 }
             }
@@ -91,30 +91,30 @@ public final class ConfigValidator {
             String path = "upstreams[" + u.name() + "]";
             name(problems, path + ".name", u.name());
             if (!upstreamKeys.add(u.name())) {
-                problems.add(Problem.error(path, "duplicate upstream name"));
+                problems.add(Problem.error(ProblemCode.UPSTREAM_DUPLICATE, path, "duplicate upstream name"));
             }
             if (u.connectTimeoutMs() < 1) {
-                problems.add(Problem.error(path + ".connect_timeout_ms", "must be positive"));
+                problems.add(Problem.error(ProblemCode.UPSTREAM_CONNECT_TIMEOUT, path + ".connect_timeout_ms", "must be positive"));
             }
             if (u.endpoints().isEmpty()) {
-                problems.add(Problem.warning(path + ".endpoints", "no endpoints: requests routed here get 503"));
+                problems.add(Problem.warning(ProblemCode.UPSTREAM_NO_ENDPOINTS, path + ".endpoints", "no endpoints: requests routed here get 503"));
             }
             for (int i = 0; i < u.endpoints().size(); i++) {
                 Upstream.Endpoint e = u.endpoints().get(i);
                 String ep = path + ".endpoints[" + i + "]";
                 if (e.address() == null || e.address().isBlank()) {
-                    problems.add(Problem.error(ep + ".address", "required"));
+                    problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_REQUIRED, ep + ".address", "required"));
                 } else if (!Upstream.isIpLiteral(e.address())
                         && (e.address().length() > 253 || !HOSTNAME.matcher(e.address()).matches()
                         || e.address().startsWith("*."))) {
-                    problems.add(Problem.error(ep + ".address", "'" + e.address()
+                    problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_INVALID, ep + ".address", "'" + e.address()
                             + "' is neither an IP address nor a DNS name (lowercase, no wildcard)"));
                 }
                 if (e.port() < 1 || e.port() > 65535) {
-                    problems.add(Problem.error(ep + ".port", "must be 1..65535, got " + e.port()));
+                    problems.add(Problem.error(ProblemCode.UPSTREAM_PORT, ep + ".port", "must be 1..65535, got " + e.port()));
                 }
                 if (e.weight() < 1 || e.weight() > 128) {
-                    problems.add(Problem.error(ep + ".weight", "must be 1..128, got " + e.weight()));
+                    problems.add(Problem.error(ProblemCode.UPSTREAM_WEIGHT, ep + ".weight", "must be 1..128, got " + e.weight()));
                 }
             }
             platformAddresses(problems, path, u);
@@ -140,10 +140,10 @@ public final class ConfigValidator {
         String path = "apis[" + api.name() + "]";
         name(problems, path + ".name", api.name());
         if (apis.put(api.name(), api) != null) {
-            problems.add(Problem.error(path, "duplicate API name"));
+            problems.add(Problem.error(ProblemCode.API_DUPLICATE, path, "duplicate API name"));
         }
         if (!api.basePath().isEmpty() && (!api.basePath().startsWith("/") || api.basePath().endsWith("/"))) {
-            problems.add(Problem.error(path + ".base_path",
+            problems.add(Problem.error(ProblemCode.API_BASE_PATH, path + ".base_path",
                     "must be empty or start with '/' and not end with '/', got '" + api.basePath() + "'"));
         }
         for (String h : api.hostnames()) {
@@ -153,39 +153,39 @@ public final class ConfigValidator {
         for (Api.ApiVersion v : api.versions()) {
             String vp = path + ".versions[" + v.version() + "]";
             if (v.version() == null || !VERSION.matcher(v.version()).matches()) {
-                problems.add(Problem.error(vp, "version must match " + VERSION.pattern()));
+                problems.add(Problem.error(ProblemCode.API_VERSION_SYNTAX, vp, "version must match " + VERSION.pattern()));
                 continue;
             }
             if (!seen.add(v.version())) {
-                problems.add(Problem.error(vp, "duplicate version"));
+                problems.add(Problem.error(ProblemCode.API_VERSION_DUPLICATE, vp, "duplicate version"));
             }
             v.successor().ifPresent(s -> {
                 if (api.version(s).isEmpty()) {
-                    problems.add(Problem.error(vp + ".successor", "unknown version '" + s + "'"));
+                    problems.add(Problem.error(ProblemCode.API_SUCCESSOR_UNKNOWN, vp + ".successor", "unknown version '" + s + "'"));
                 } else if (s.equals(v.version())) {
-                    problems.add(Problem.error(vp + ".successor", "a version cannot succeed itself"));
+                    problems.add(Problem.error(ProblemCode.API_SUCCESSOR_SELF, vp + ".successor", "a version cannot succeed itself"));
                 }
             });
             if (v.status() == Api.Status.DEPRECATED && v.deprecatedAt().isEmpty()) {
-                problems.add(Problem.error(vp + ".deprecated_at",
+                problems.add(Problem.error(ProblemCode.API_DEPRECATED_AT_REQUIRED, vp + ".deprecated_at",
                         "required for a deprecated version (the Deprecation response header carries it)"));
             }
             if (v.status() != Api.Status.ACTIVE && v.successor().isEmpty()) {
-                problems.add(Problem.warning(vp + ".successor", "no successor: clients are not told where to go"));
+                problems.add(Problem.warning(ProblemCode.API_NO_SUCCESSOR, vp + ".successor", "no successor: clients are not told where to go"));
             }
             if (v.deprecatedAt().isPresent() && v.sunsetAt().isPresent()
                     && v.sunsetAt().get().isBefore(v.deprecatedAt().get())) {
-                problems.add(Problem.error(vp + ".sunset_at", "is before deprecated_at"));
+                problems.add(Problem.error(ProblemCode.API_SUNSET_BEFORE_DEPRECATION, vp + ".sunset_at", "is before deprecated_at"));
             }
         }
         if (api.versions().isEmpty()) {
-            problems.add(Problem.error(path + ".versions", "an API needs at least one version"));
+            problems.add(Problem.error(ProblemCode.API_NO_VERSIONS, path + ".versions", "an API needs at least one version"));
         }
         Optional<Api.ApiVersion> def = api.version(api.defaultVersion());
         if (def.isEmpty()) {
-            problems.add(Problem.error(path + ".default_version", "unknown version '" + api.defaultVersion() + "'"));
+            problems.add(Problem.error(ProblemCode.API_DEFAULT_VERSION_UNKNOWN, path + ".default_version", "unknown version '" + api.defaultVersion() + "'"));
         } else if (def.get().status() == Api.Status.SUNSET || def.get().status() == Api.Status.RETIRED) {
-            problems.add(Problem.error(path + ".default_version",
+            problems.add(Problem.error(ProblemCode.API_DEFAULT_VERSION_ENDED, path + ".default_version",
                     "the default version must be active or deprecated, '" + api.defaultVersion() + "' is "
                             + def.get().status().name().toLowerCase(java.util.Locale.ROOT)));
         }
@@ -210,7 +210,7 @@ public final class ConfigValidator {
         }
         String served = api.basePath().isEmpty() ? "/<version>" + match.get() + " (and " + match.get()
                 + " for the default version)" : api.basePath() + "/<version>" + match.get();
-        problems.add(Problem.warning(path, "this looks like a gRPC method path, served at " + served
+        problems.add(Problem.warning(ProblemCode.ROUTE_GRPC_PATH_VERSIONED, path, "this looks like a gRPC method path, served at " + served
                 + ": a gRPC server answers only " + match.get() + " and returns UNIMPLEMENTED for a prefixed path, "
                 + "which the gateway forwards unchanged. Give the API no base_path and reach it through its default "
                 + "version, and version gRPC services in the package name (helloworld.v1.Greeter), not in the path"));
@@ -221,25 +221,25 @@ public final class ConfigValidator {
         String path = "routes[" + r.group() + "/" + r.name() + "]";
         name(problems, path + ".name", r.name());
         if (routes.put(r.group() + "/" + r.name(), r) != null) {
-            problems.add(Problem.error(path, "duplicate route name in group '" + r.group() + "'"));
+            problems.add(Problem.error(ProblemCode.ROUTE_DUPLICATE, path, "duplicate route name in group '" + r.group() + "'"));
         }
         if (!groups.containsKey(r.group())) {
-            problems.add(Problem.error(path + ".group", "unknown group '" + r.group() + "'"));
+            problems.add(Problem.error(ProblemCode.ROUTE_UNKNOWN_GROUP, path + ".group", "unknown group '" + r.group() + "'"));
         }
         Api api = apis.get(r.api());
         if (api == null) {
-            problems.add(Problem.error(path + ".api", "unknown API '" + r.api() + "'"));
+            problems.add(Problem.error(ProblemCode.ROUTE_UNKNOWN_API, path + ".api", "unknown API '" + r.api() + "'"));
         } else if (api.version(r.version()).isEmpty()) {
-            problems.add(Problem.error(path + ".version", "API '" + r.api() + "' has no version '" + r.version() + "'"));
+            problems.add(Problem.error(ProblemCode.ROUTE_UNKNOWN_VERSION, path + ".version", "API '" + r.api() + "' has no version '" + r.version() + "'"));
         }
         if (r.match() == null) {
-            problems.add(Problem.error(path + ".match", "required"));
+            problems.add(Problem.error(ProblemCode.ROUTE_MATCH_REQUIRED, path + ".match", "required"));
         } else {
             Route.Match m = r.match();
             int set = (m.pathPrefix().isPresent() ? 1 : 0) + (m.pathExact().isPresent() ? 1 : 0)
                     + (m.pathRegex().isPresent() ? 1 : 0);
             if (set != 1) {
-                problems.add(Problem.error(path + ".match",
+                problems.add(Problem.error(ProblemCode.ROUTE_ONE_PATH_MATCH, path + ".match",
                         "exactly one of path_prefix, path_exact, path_regex is required"));
             }
             m.pathPrefix().ifPresent(p -> relativePath(problems, path + ".match.path_prefix", p));
@@ -253,7 +253,7 @@ public final class ConfigValidator {
                     Pattern.quote(root) + (p.startsWith("^") ? p.substring(1) : p)));
             for (String method : m.methods()) {
                 if (!METHODS.contains(method)) {
-                    problems.add(Problem.error(path + ".match.methods", "unknown HTTP method '" + method + "'"));
+                    problems.add(Problem.error(ProblemCode.ROUTE_METHOD_UNKNOWN, path + ".match.methods", "unknown HTTP method '" + method + "'"));
                 }
             }
             for (Route.HeaderMatch h : m.headers()) {
@@ -262,44 +262,44 @@ public final class ConfigValidator {
                 int kinds = (h.exact().isPresent() ? 1 : 0) + (h.prefix().isPresent() ? 1 : 0)
                         + (h.regex().isPresent() ? 1 : 0);
                 if (kinds > 1) {
-                    problems.add(Problem.error(hp, "at most one of exact, prefix, regex"));
+                    problems.add(Problem.error(ProblemCode.ROUTE_HEADER_MATCH_KINDS, hp, "at most one of exact, prefix, regex"));
                 }
                 h.regex().ifPresent(x -> regex(problems, hp + ".regex", x, x));
             }
         }
         if (r.destinations().isEmpty()) {
-            problems.add(Problem.error(path + ".destinations", "at least one destination is required"));
+            problems.add(Problem.error(ProblemCode.ROUTE_NO_DESTINATION, path + ".destinations", "at least one destination is required"));
         } else {
             int sum = 0;
             Set<String> seen = new HashSet<>();
             for (Route.Destination d : r.destinations()) {
                 if (d.weight() < 0 || d.weight() > 100) {
-                    problems.add(Problem.error(path + ".destinations[" + d.upstream() + "].weight",
+                    problems.add(Problem.error(ProblemCode.ROUTE_DESTINATION_WEIGHT, path + ".destinations[" + d.upstream() + "].weight",
                             "must be 0..100, got " + d.weight()));
                 }
                 sum += d.weight();
                 if (!seen.add(d.upstream())) {
-                    problems.add(Problem.error(path + ".destinations[" + d.upstream() + "]", "listed twice"));
+                    problems.add(Problem.error(ProblemCode.ROUTE_DESTINATION_TWICE, path + ".destinations[" + d.upstream() + "]", "listed twice"));
                 }
                 if (!upstreamNames.contains(d.upstream())) {
-                    problems.add(Problem.error(path + ".destinations[" + d.upstream() + "]",
+                    problems.add(Problem.error(ProblemCode.ROUTE_UNKNOWN_UPSTREAM, path + ".destinations[" + d.upstream() + "]",
                             "unknown upstream '" + d.upstream() + "'"));
                 }
             }
             if (sum != 100) {
-                problems.add(Problem.error(path + ".destinations", "weights must sum to 100, got " + sum));
+                problems.add(Problem.error(ProblemCode.ROUTE_WEIGHT_SUM, path + ".destinations", "weights must sum to 100, got " + sum));
             }
         }
         r.timeoutMs().filter(t -> t < 0).ifPresent(
-                t -> problems.add(Problem.error(path + ".timeout_ms", "must be 0 (none) or positive")));
+                t -> problems.add(Problem.error(ProblemCode.ROUTE_TIMEOUT, path + ".timeout_ms", "must be 0 (none) or positive")));
         r.idleTimeoutMs().filter(t -> t <= 0).ifPresent(
-                t -> problems.add(Problem.error(path + ".idle_timeout_ms", "must be positive")));
+                t -> problems.add(Problem.error(ProblemCode.ROUTE_IDLE_TIMEOUT, path + ".idle_timeout_ms", "must be positive")));
         r.retry().ifPresent(retry -> {
             if (retry.attempts() < 0 || retry.attempts() > 10) {
-                problems.add(Problem.error(path + ".retry.attempts", "must be 0..10"));
+                problems.add(Problem.error(ProblemCode.ROUTE_RETRY_ATTEMPTS, path + ".retry.attempts", "must be 0..10"));
             }
             if (retry.backoffMaxMs() < retry.backoffBaseMs()) {
-                problems.add(Problem.error(path + ".retry.backoff_max_ms", "must not be below backoff_base_ms"));
+                problems.add(Problem.error(ProblemCode.ROUTE_RETRY_BACKOFF, path + ".retry.backoff_max_ms", "must not be below backoff_base_ms"));
             }
         });
         Set<String> policyOwned = profiles.ownedHeaders();
@@ -314,7 +314,7 @@ public final class ConfigValidator {
         }
         streamingHeaders(problems, path, r);
         if (r.streaming() && r.timeoutMs().isPresent()) {
-            problems.add(Problem.warning(path + ".timeout_ms",
+            problems.add(Problem.warning(ProblemCode.ROUTE_STREAMING_TIMEOUT_IGNORED, path + ".timeout_ms",
                     "ignored: a streaming route has no request timeout, only idle_timeout_ms"));
         }
     }
@@ -327,13 +327,13 @@ public final class ConfigValidator {
     private static void streamingHeaders(List<Problem> problems, String path, Route r) {
         for (String h : r.requestHeadersToRemove()) {
             if (h.equals(LAST_EVENT_ID)) {
-                problems.add(Problem.error(path + ".request_headers_to_remove[" + h + "]", "SSE clients resume "
+                problems.add(Problem.error(ProblemCode.ROUTE_LAST_EVENT_ID, path + ".request_headers_to_remove[" + h + "]", "SSE clients resume "
                         + "with last-event-id: it reaches the upstream untouched"));
             }
         }
         for (Route.HeaderValue h : r.requestHeadersToAdd()) {
             if (h.name().equals(LAST_EVENT_ID)) {
-                problems.add(Problem.error(path + ".request_headers_to_add[" + h.name() + "]", "SSE clients resume "
+                problems.add(Problem.error(ProblemCode.ROUTE_LAST_EVENT_ID, path + ".request_headers_to_add[" + h.name() + "]", "SSE clients resume "
                         + "with last-event-id: it reaches the upstream untouched"));
             }
         }
@@ -341,10 +341,10 @@ public final class ConfigValidator {
             for (Route.HeaderValue h : r.responseHeadersToAdd()) {
                 String at = path + ".response_headers_to_add[" + h.name() + "]";
                 if (STREAMING_OWNED.contains(h.name())) {
-                    problems.add(Problem.error(at, "a streaming route gets x-accel-buffering: no from the gateway "
+                    problems.add(Problem.error(ProblemCode.ROUTE_STREAMING_OWNED_HEADER, at, "a streaming route gets x-accel-buffering: no from the gateway "
                             + "and keeps the upstream's content-type"));
                 } else if (h.name().equals("cache-control") && !NO_STORING.matcher(h.value()).find()) {
-                    problems.add(Problem.error(at, "a streaming response must not be cached: include no-cache or "
+                    problems.add(Problem.error(ProblemCode.ROUTE_STREAMING_CACHED, at, "a streaming response must not be cached: include no-cache or "
                             + "no-store (the gateway sets no-cache when the route sets nothing)"));
                 }
             }
@@ -364,7 +364,7 @@ public final class ConfigValidator {
                     + r.match().headers();
             String first = firstByMatch.putIfAbsent(key, r.name());
             if (first != null) {
-                problems.add(Problem.warning("routes[" + r.group() + "/" + r.name() + "].match",
+                problems.add(Problem.warning(ProblemCode.ROUTE_SHADOWED, "routes[" + r.group() + "/" + r.name() + "].match",
                         "same match as route '" + first + "': only one of them is reachable"));
             }
         }
@@ -379,7 +379,7 @@ public final class ConfigValidator {
                     String key = host + "|" + api.basePath();
                     String other = basePathOwner.putIfAbsent(key, api.name());
                     if (other != null) {
-                        problems.add(Problem.error("apis[" + api.name() + "].base_path", "API '" + other
+                        problems.add(Problem.error(ProblemCode.HOSTNAME_BASE_PATH_CLASH, "apis[" + api.name() + "].base_path", "API '" + other
                                 + "' already serves '" + api.basePath() + "' on " + host + " in group " + g.name()));
                     }
                 }
@@ -389,7 +389,7 @@ public final class ConfigValidator {
 
     private static void name(List<Problem> problems, String path, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
-            problems.add(Problem.error(path, "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
+            problems.add(Problem.error(ProblemCode.NAME_INVALID, path, "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
         }
     }
 
@@ -408,8 +408,8 @@ public final class ConfigValidator {
             String message = "optional: a proxyless client without ext_authz (grpc-js, grpc-java without "
                     + "GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT) skips the filter silently and its calls reach "
                     + "the backends with no authorization; required fails closed for such clients instead";
-            problems.add(g.production() ? Problem.error(at, message + "; use required (or off with backends "
-                    + "that authorize themselves) in a production group") : Problem.warning(at, message));
+            problems.add(g.production() ? Problem.error(ProblemCode.GROUP_PROXYLESS_AUTHZ_OPTIONAL, at, message + "; use required (or off with backends "
+                    + "that authorize themselves) in a production group") : Problem.warning(ProblemCode.GROUP_PROXYLESS_AUTHZ_OPTIONAL, at, message));
         }
     }
 
@@ -423,7 +423,7 @@ public final class ConfigValidator {
      */
     private static void proxylessLbPolicy(List<Problem> problems, String path, Upstream u) {
         switch (u.lbPolicy()) {
-            case LEAST_REQUEST, RANDOM, MAGLEV -> problems.add(Problem.warning(path + ".lb_policy",
+            case LEAST_REQUEST, RANDOM, MAGLEV -> problems.add(Problem.warning(ProblemCode.UPSTREAM_LB_POLICY_PROXYLESS, path + ".lb_policy",
                     u.lbPolicy().name().toLowerCase(java.util.Locale.ROOT) + " works on Envoy gateways only: grpc-js "
                             + "NACKs the cluster and grpc-java refuses "
                             + (u.lbPolicy() == Upstream.LbPolicy.LEAST_REQUEST ? "it without its least_request flag"
@@ -455,10 +455,10 @@ public final class ConfigValidator {
             String ep = path + ".endpoints[" + i + "]";
             if (exception.isPresent()) {
                 used.add(exception.get());
-                problems.add(Problem.info(ep, "address exception in use for " + e.address() + ":" + e.port()
+                problems.add(Problem.info(ProblemCode.UPSTREAM_ADDRESS_EXCEPTION_USED, ep, "address exception in use for " + e.address() + ":" + e.port()
                         + " (" + why.get() + "): " + exception.get().reason()));
             } else {
-                problems.add(Problem.error(ep + ".address", why.get() + "; an upstream may point there only with "
+                problems.add(Problem.error(ProblemCode.UPSTREAM_PLATFORM_ADDRESS, ep + ".address", why.get() + "; an upstream may point there only with "
                         + "an address_exceptions entry naming " + e.address() + " and port " + e.port()
                         + " with a reason"));
             }
@@ -467,10 +467,10 @@ public final class ConfigValidator {
             Upstream.AddressException x = u.addressExceptions().get(i);
             String xp = path + ".address_exceptions[" + i + "]";
             if (x.reason().isBlank()) {
-                problems.add(Problem.error(xp + ".reason", "required: say why this endpoint may reach the gateway "
+                problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_EXCEPTION_REASON, xp + ".reason", "required: say why this endpoint may reach the gateway "
                         + "pod or the platform"));
             } else if (!used.contains(x)) {
-                problems.add(Problem.error(xp, "names " + x.address() + ":" + x.port() + ", which is no endpoint "
+                problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_EXCEPTION_UNUSED, xp, "names " + x.address() + ":" + x.port() + ", which is no endpoint "
                         + "of this upstream needing an exception; remove it"));
             }
         }
@@ -483,19 +483,19 @@ public final class ConfigValidator {
      */
     private static void clusterKind(List<Problem> problems, String path, Upstream u) {
         switch (u.discovery()) {
-            case EDS -> problems.add(Problem.info(path, "Envoy cluster type EDS: the endpoints are IP addresses, "
+            case EDS -> problems.add(Problem.info(ProblemCode.UPSTREAM_CLUSTER_KIND, path, "Envoy cluster type EDS: the endpoints are IP addresses, "
                     + "pushed as a load assignment"));
-            case LOGICAL_DNS -> problems.add(Problem.info(path, "Envoy cluster type LOGICAL_DNS: '"
+            case LOGICAL_DNS -> problems.add(Problem.info(ProblemCode.UPSTREAM_CLUSTER_KIND, path, "Envoy cluster type LOGICAL_DNS: '"
                     + u.endpoints().get(0).address() + "' is resolved by the gateway (IPv4 preferred, every 5 s); "
                     + "new connections go to the first address of the answer"));
             case STRICT_DNS -> {
-                problems.add(Problem.info(path, "Envoy cluster type STRICT_DNS: every address each name resolves to "
+                problems.add(Problem.info(ProblemCode.UPSTREAM_CLUSTER_KIND, path, "Envoy cluster type STRICT_DNS: every address each name resolves to "
                         + "is a host of the cluster, weighted as its endpoint (IPv4 preferred, re-resolved every 5 s)"));
-                problems.add(Problem.warning(path + ".endpoints", "proxyless gRPC clients accept only EDS and "
+                problems.add(Problem.warning(ProblemCode.UPSTREAM_STRICT_DNS_PROXYLESS, path + ".endpoints", "proxyless gRPC clients accept only EDS and "
                         + "LOGICAL_DNS clusters (grpc-java XdsClusterResource): with several DNS names this upstream "
                         + "serves Envoy gateways only; give it one name or IP addresses for proxyless clients"));
             }
-            case MIXED -> problems.add(Problem.error(path + ".endpoints", "mixes IP addresses and DNS names: Envoy "
+            case MIXED -> problems.add(Problem.error(ProblemCode.UPSTREAM_MIXED_ENDPOINTS, path + ".endpoints", "mixes IP addresses and DNS names: Envoy "
                     + "takes IP endpoints only in an EDS cluster and names only in a DNS cluster; split it into two "
                     + "upstreams and weigh them in the route's destinations"));
         }
@@ -503,36 +503,36 @@ public final class ConfigValidator {
 
     private static void validateTls(List<Problem> problems, String path, Upstream u, Upstream.Tls tls) {
         if (u.tlsServerName().isEmpty()) {
-            problems.add(Problem.error(path + ".sni", "required: the endpoints are IP addresses or differ, so "
+            problems.add(Problem.error(ProblemCode.TLS_SNI_REQUIRED, path + ".sni", "required: the endpoints are IP addresses or differ, so "
                     + "there is no name to send and check the certificate against"));
         }
         tls.sni().ifPresent(sni -> dnsName(problems, path + ".sni", sni));
         tls.subjectAltNames().forEach(san -> dnsName(problems, path + ".subject_alt_names", san));
         tls.caFile().filter(f -> !f.startsWith("/"))
-                .ifPresent(f -> problems.add(Problem.error(path + ".ca_file", "must be an absolute path, got '" + f + "'")));
-        problems.add(Problem.warning(path, "proxyless gRPC clients refuse a cluster with a CA file (grpc-java accepts "
+                .ifPresent(f -> problems.add(Problem.error(ProblemCode.TLS_CA_FILE_PATH, path + ".ca_file", "must be an absolute path, got '" + f + "'")));
+        problems.add(Problem.warning(ProblemCode.TLS_CA_FILE_PROXYLESS, path, "proxyless gRPC clients refuse a cluster with a CA file (grpc-java accepts "
                 + "only certificate providers): route only Envoy gateway groups to this upstream"));
     }
 
     /** A DNS name without wildcard: the name Envoy matches a certificate against (the certificate may hold a wildcard). */
     private static void dnsName(List<Problem> problems, String path, String h) {
         if (h.startsWith("*.") || h.length() > 253 || !HOSTNAME.matcher(h).matches()) {
-            problems.add(Problem.error(path, "'" + h + "' is not a DNS name"));
+            problems.add(Problem.error(ProblemCode.TLS_DNS_NAME, path, "'" + h + "' is not a DNS name"));
         }
     }
 
     private static void hostname(List<Problem> problems, String path, String h) {
         if (h == null || h.length() > 253 || !HOSTNAME.matcher(h).matches()) {
-            problems.add(Problem.error(path, "not a valid hostname: '" + h + "'"));
+            problems.add(Problem.error(ProblemCode.HOSTNAME_INVALID, path, "not a valid hostname: '" + h + "'"));
         }
     }
 
     private static void relativePath(List<Problem> problems, String path, String p) {
         if (!p.isEmpty() && !p.startsWith("/")) {
-            problems.add(Problem.error(path, "must be empty or start with '/', got '" + p + "'"));
+            problems.add(Problem.error(ProblemCode.ROUTE_PATH_FORM, path, "must be empty or start with '/', got '" + p + "'"));
         }
         if (p.contains("?") || p.contains("#") || p.contains("//")) {
-            problems.add(Problem.error(path, "must not contain '?', '#' or '//'"));
+            problems.add(Problem.error(ProblemCode.ROUTE_PATH_CHARACTERS, path, "must not contain '?', '#' or '//'"));
         }
     }
 
@@ -541,17 +541,17 @@ public final class ConfigValidator {
         try {
             Pattern.compile(regex);
         } catch (PatternSyntaxException e) {
-            problems.add(Problem.error(path, "not a valid RE2 regex: " + e.getMessage()));
+            problems.add(Problem.error(ProblemCode.ROUTE_REGEX_INVALID, path, "not a valid RE2 regex: " + e.getMessage()));
             return;
         }
         if (EnvoyRegexBudget.tooLarge(emitted)) {
-            problems.add(Problem.error(path, EnvoyRegexBudget.tooLargeMessage(emitted)));
+            problems.add(Problem.error(ProblemCode.ROUTE_REGEX_TOO_LARGE, path, EnvoyRegexBudget.tooLargeMessage(emitted)));
         }
     }
 
     private static void headerName(List<Problem> problems, String path, String name) {
         if (name == null || !HEADER_NAME.matcher(name).matches()) {
-            problems.add(Problem.error(path, "header names are lowercase tokens, got '" + name + "'"));
+            problems.add(Problem.error(ProblemCode.ROUTE_HEADER_NAME, path, "header names are lowercase tokens, got '" + name + "'"));
         }
     }
 
@@ -568,13 +568,13 @@ public final class ConfigValidator {
         String canonical = OwnedHeaderNames.canonical(name);
         Optional<String> owned = OwnedHeaderNames.ownedBy(name, policyOwned);
         if (owned.isPresent()) {
-            problems.add(Problem.error(path, "'" + name + "' is owned by meshguard's security policy ("
+            problems.add(Problem.error(ProblemCode.ROUTE_HEADER_POLICY_OWNED, path, "'" + name + "' is owned by meshguard's security policy ("
                     + owned.get() + "); no route may set or remove it"));
             return;
         }
         if (canonical.startsWith(":") || RESERVED_HEADERS.contains(canonical)) {
             // pseudo-headers, host and message framing belong to the proxy
-            problems.add(Problem.error(path, "'" + name + "' cannot be changed by a route"));
+            problems.add(Problem.error(ProblemCode.ROUTE_HEADER_PROXY_OWNED, path, "'" + name + "' cannot be changed by a route"));
             return;
         }
         headerName(problems, path, name);

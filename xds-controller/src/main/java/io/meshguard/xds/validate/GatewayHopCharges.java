@@ -89,14 +89,14 @@ public final class GatewayHopCharges {
                 + " (label meshguard.io/protected=true)";
         for (QuotaPolicy q : authz.quotas()) {
             if (q.covers(s.name()) && !q.covers(g.name()) && seen.add(path + "\u0000quota\u0000" + q.name() + "\u0000" + upstream)) {
-                out.add(Problem.warning(path, behind + ", which quota '" + q.name() + "' counts, but the gateway's rule '"
+                out.add(Problem.warning(ProblemCode.HOP_QUOTA_NOT_AT_GATEWAY, path, behind + ", which quota '" + q.name() + "' counts, but the gateway's rule '"
                         + g.name() + "' is not in it: " + unprotected + "; list '" + g.name() + "' in the quota's routes"
                         + " to charge at the gateway (the sidecar then skips it)"));
             }
         }
         if (authz.rateLimits().isPresent() && s.rateLimited() && !g.rateLimited()
                 && seen.add(path + "\u0000rate\u0000" + upstream)) {
-            out.add(Problem.warning(path, behind + ", which is rate-limited, but the gateway's rule '" + g.name()
+            out.add(Problem.warning(ProblemCode.HOP_RATE_LIMIT_OFF_AT_GATEWAY, path, behind + ", which is rate-limited, but the gateway's rule '" + g.name()
                     + "' has rate_limit: off: " + unprotected + "; rate-limit '" + g.name() + "' to limit at the gateway"
                     + " (the sidecar then skips its own limit)"));
         }

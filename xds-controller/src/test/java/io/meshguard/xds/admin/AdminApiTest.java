@@ -209,6 +209,8 @@ class AdminApiTest {
                              "destinations": [{"upstream": "u", "weight": 100}]}]}""");
         assertThat(regex.statusCode()).isEqualTo(200);
         assertThat(regex.body()).contains("not a valid RE2 regex");
+        // the problem's stable code travels with it, as the console and `meshguard xds validate` show it
+        assertThat(regex.body()).containsPattern("\"code\"\\s*:\\s*\"MG-ROUTE-010\"");
         assertThat(call("POST", "/publish", "{}").statusCode()).isEqualTo(400);
         assertThat(call("GET", "/nothing-here", null).statusCode()).isEqualTo(404);
     }

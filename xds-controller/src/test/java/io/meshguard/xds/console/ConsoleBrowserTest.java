@@ -278,4 +278,78 @@ class ConsoleBrowserTest {
                 .POST(HttpRequest.BodyPublishers.ofString("reason=x")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(forged.statusCode()).as("an unknown session is sent to sign in").isEqualTo(303);
     }
+    /**
+     * An operator's two read-only screens: the draft's problems with their stable codes and docs links, and traffic
+     * figures computed from seeded audit rows (the gateway's api_call rows, DLP findings, a quota alert).
+     */
+    @Test
+    @Order(6)
+    void validate_showsTheDraftsProblemsWithCodes_andTrafficShowsTheAuditRows() throws Exception {
+        com.fasterxml.jackson.databind.node.ObjectNode tree = io.meshguard.xds.model.ConfigJson.mapper()
+                .valueToTree(xds.draft().load());
+        com.fasterxml.jackson.databind.node.ArrayNode routes = (com.fasterxml.jackson.databind.node.ArrayNode)
+                tree.get("routes");
+        // the same match as an existing route: storable (the draft's tables hold it), and a warning with a code
+        com.fasterxml.jackson.databind.node.ObjectNode shadow = routes.get(0).deepCopy();
+        shadow.put("name", "shadow");
+        routes.add(shadow);
+        xds.draft().replace(io.meshguard.xds.model.ConfigJson.mapper().treeToValue(tree, GatewayConfig.class));
+        String api = shadow.get("api").asText();
+        String version = shadow.get("version").asText();
+        try (Connection c = PG.dataSource().getConnection()) {
+            String call = "insert into audit_event (event_id, occurred_at, kind, tenant, route, status, latency_us, "
+                    + "source, details) values (gen_random_uuid(), now() - interval '5 minutes', ?, 'acme', 'r', ?, "
+                    + "?, 'gateway', cast(? as jsonb))";
+            int[][] calls = {{200, 8}, {200, 12}, {200, 20}, {401, 3}, {403, 4}, {429, 2}, {429, 2}, {503, 900}};
+            try (PreparedStatement ps = c.prepareStatement(call)) {
+                for (int[] row : calls) {
+                    ps.setString(1, "api_call");
+                    ps.setInt(2, row[0]);
+                    ps.setLong(3, row[1] * 1000L);
+                    ps.setString(4, "{\"api\": \"" + api + "\", \"api_version\": \"" + version + "\"}");
+                    ps.addBatch();
+                }
+                for (String detector : new String[] {"credit_card", "credit_card", "iban"}) {
+                    ps.setString(1, "dlp_finding");
+                    ps.setNull(2, java.sql.Types.INTEGER);
+                    ps.setNull(3, java.sql.Types.BIGINT);
+                    ps.setString(4, "{\"detector\": \"" + detector + "\"}");
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into quota_alert (quota, caller, period_start, "
+                    + "threshold, used, quota_limit) values ('orders-daily', 'tenant:acme', current_date, 90, 930, 1000)")) {
+                ps.executeUpdate();
+            }
+        }
+        try (Chromium alice = Chromium.start()) {
+            alice.signIn(base, "alice");
+            alice.driver.findElement(By.linkText("Validate")).click();
+            org.openqa.selenium.WebElement problem = alice.waitFor(By.cssSelector("tr[data-code='MG-ROUTE-030']"));
+            assertThat(problem.getText()).contains("warning").contains("same match as route")
+                    .contains("routes[" + shadow.get("group").asText() + "/shadow]");
+            assertThat(problem.findElement(By.linkText("MG-ROUTE-030")).getAttribute("href"))
+                    .endsWith("docs/problem-codes.md#mg-route-030");
+            assertThat(alice.driver.findElement(By.cssSelector("[data-testid=summary]")).getText())
+                    .containsPattern("[1-9]\\d* warning");
+            assertThat(alice.seriousAccessibilityViolations()).isEmpty();
+            assertThat(alice.cspViolations()).isEmpty();
+            alice.screenshot("validate");
+
+            alice.driver.findElement(By.linkText("Traffic & security")).click();
+            String row = alice.waitFor(By.cssSelector("tr[data-api='" + api + "'][data-version='" + version + "']"))
+                    .getText();
+            // requests 8; 4xx 4; 5xx 1; 401 1; 403 1; 429 2; p95 of 2,3,4,8,12,20,900 ms and 2 ms again
+            assertThat(row.split("\\s+")).containsSubsequence("8", "4", "1", "1", "1", "2");
+            assertThat(row).contains(" ms");
+            assertThat(alice.driver.findElement(By.cssSelector("tr[data-detector='credit_card']")).getText())
+                    .contains("2");
+            assertThat(alice.driver.findElement(By.cssSelector("tr[data-caller='tenant:acme']")).getText())
+                    .contains("orders-daily").contains("930").contains("93 %");
+            assertThat(alice.seriousAccessibilityViolations()).isEmpty();
+            assertThat(alice.cspViolations()).isEmpty();
+            alice.screenshot("traffic");
+        }
+    }
 }

@@ -1,0 +1,57 @@
+package io.meshguard.xds.console;
+
+import io.meshguard.audit.query.TrafficReport;
+import io.meshguard.db.TenantScope;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Traffic & security: per API version the requests, 4xx/5xx, the 401/403/429 split and p95 latency, DLP findings per
+ * detector and callers near a quota, over the last hour or day ({@link TrafficReport}), scoped to the caller's tenants
+ * as the audit API is. Bars are {@code <meter>} elements: no inline style, which the CSP forbids.
+ */
+public final class TrafficScreen {
+    /** One API version; {@code errorShare} in 0..1 for the meter. */
+    public record VersionRow(String api, String version, long requests, long clientErrors, long serverErrors,
+            long unauthorized, long forbidden, long tooManyRequests, String p95, double errorShare) {}
+
+    public record DetectorRow(String detector, long findings, long most) {}
+
+    public record QuotaRow(String quota, String caller, String period, long used, long limit, String percent) {}
+
+    public record Page(Views.Chrome chrome, String window, String since, String until, List<VersionRow> versions,
+            List<DetectorRow> dlp, List<QuotaRow> nearQuota, String error) {}
+
+    private final TrafficReport report;
+    private final Clock clock;
+
+    public TrafficScreen(TrafficReport report, Clock clock) {
+        this.report = report;
+        this.clock = clock;
+    }
+
+    Page page(String window, TenantScope tenants, Views.Chrome chrome) {
+        TrafficReport.Window w = window.equals("day") ? TrafficReport.Window.DAY : TrafficReport.Window.HOUR;
+        String name = w.name().toLowerCase(Locale.ROOT);
+        TrafficReport.Traffic t;
+        try {
+            t = report.report(w, clock.instant(), tenants);
+        } catch (SQLException e) {
+            return new Page(chrome, name, "", "", List.of(), List.of(), List.of(), "The audit database did not "
+                    + "answer: " + e.getMessage());
+        }
+        List<VersionRow> versions = t.versions().stream().map(v -> new VersionRow(v.api(), v.version(), v.requests(),
+                v.clientErrors(), v.serverErrors(), v.unauthorized(), v.forbidden(), v.tooManyRequests(),
+                v.p95Millis().isPresent() ? String.format(Locale.ROOT, "%.1f ms", v.p95Millis().getAsDouble()) : "–",
+                v.requests() == 0 ? 0 : (double) (v.clientErrors() + v.serverErrors()) / v.requests())).toList();
+        long most = t.dlp().stream().mapToLong(TrafficReport.DetectorFindings::findings).max().orElse(1);
+        List<DetectorRow> dlp = t.dlp().stream().map(d -> new DetectorRow(d.detector(), d.findings(), most)).toList();
+        List<QuotaRow> quota = t.nearQuota().stream().map(q -> new QuotaRow(q.quota(), q.caller(),
+                q.periodStart().toString(), q.used(), q.limit(), q.limit() <= 0 ? "–"
+                : String.format(Locale.ROOT, "%d %%", Math.round(100.0 * q.used() / q.limit())))).toList();
+        return new Page(chrome, name, RevisionsScreen.time(t.since()), RevisionsScreen.time(t.until()), versions,
+                dlp, quota, "");
+    }
+}
