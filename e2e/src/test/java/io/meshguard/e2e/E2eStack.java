@@ -77,8 +77,18 @@ final class E2eStack implements AutoCloseable {
         return start(db, dataDir, Map.of(), Optional.of(productIdp));
     }
 
+    /** As {@link #start(PostgresDatabase, Path)} on another policy set (a test's edited copy of the fixture set). */
+    static E2eStack start(PostgresDatabase db, Path dataDir, Path policiesDir) throws Exception {
+        return start(db, dataDir, Map.of(), Optional.empty(), policiesDir);
+    }
+
     private static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment,
             Optional<ProductIdp> productIdp) throws Exception {
+        return start(db, dataDir, otelEnvironment, productIdp, POLICIES);
+    }
+
+    private static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment,
+            Optional<ProductIdp> productIdp, Path policiesDir) throws Exception {
         ComponentStack stack = new ComponentStack();
         ProcessMetrics metrics = ProcessMetrics.create();
         try {
@@ -86,7 +96,7 @@ final class E2eStack implements AutoCloseable {
             stack.start(tracing); // closed (flushed) after every server, as in up
             // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment
             // later; the tests' shared Redis in place of up's own, so the journeys run the global rate limits as up does
-            StackContext context = new StackContext(metrics, db.dataSource(), db.dbSettings(), dataDir, POLICIES,
+            StackContext context = new StackContext(metrics, db.dataSource(), db.dbSettings(), dataDir, policiesDir,
                     UpPorts.ANY, RedisSettings.none().withUrl(SharedRedis.get().url())
                             .withKeyPrefix(SharedRedis.keyPrefix(E2eStack.class)), tracing);
             if (productIdp.isPresent()) {
