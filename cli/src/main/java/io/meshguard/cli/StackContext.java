@@ -29,11 +29,21 @@ import javax.sql.DataSource;
  *     ({@code up --idp keycloak}); empty: product routes take API keys only
  * @param consoleClient the console's OIDC client at {@code adminAccess}'s issuer ({@code up --idp keycloak}); empty:
  *     the console signs in with the admin token file's token
+ * @param gatewayTrustedHops load balancers in front of the stack's gateway that append the client to
+ *     {@code x-forwarded-for} ({@code xds.gateway.xff_num_trusted_hops}); 0 for {@code up}
  */
 public record StackContext(
         ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, UpPorts ports,
         RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess, Optional<ProductIdp> productIdp,
-        Optional<ConsoleClient> consoleClient) {
+        Optional<ConsoleClient> consoleClient, int gatewayTrustedHops) {
+
+    /** Without load balancers in front of the gateway: its socket peer is the client. */
+    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
+            UpPorts ports, RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess,
+            Optional<ProductIdp> productIdp, Optional<ConsoleClient> consoleClient) {
+        this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess, productIdp,
+                consoleClient, 0);
+    }
 
     /** Without a console client: the console signs in with the token file's token. */
     public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
@@ -70,12 +80,18 @@ public record StackContext(
     /** The same context on other ports. */
     public StackContext withPorts(UpPorts other) {
         return new StackContext(metrics, dataSource, db, dataDir, policiesDir, other, redis, tracing, adminAccess,
-                productIdp, consoleClient);
+                productIdp, consoleClient, gatewayTrustedHops);
     }
 
     /** The same context whose product routes also take tokens of {@code idp}'s customers' clients. */
     public StackContext withProductIdp(ProductIdp idp) {
         return new StackContext(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess,
-                Optional.of(idp), consoleClient);
+                Optional.of(idp), consoleClient, gatewayTrustedHops);
+    }
+
+    /** The same context behind {@code hops} load balancers that append the client to {@code x-forwarded-for}. */
+    public StackContext withGatewayTrustedHops(int hops) {
+        return new StackContext(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess,
+                productIdp, consoleClient, hops);
     }
 }

@@ -82,6 +82,14 @@ final class E2eStack implements AutoCloseable {
         return start(db, dataDir, Map.of(), Optional.empty(), policiesDir);
     }
 
+    /**
+     * As {@link #start(PostgresDatabase, Path)} with {@code hops} load balancers in front of the gateway, each appending
+     * its client to {@code x-forwarded-for} (the controller's {@code xds.gateway.xff_num_trusted_hops}).
+     */
+    static E2eStack startBehindLoadBalancers(PostgresDatabase db, Path dataDir, int hops) throws Exception {
+        return start(db, dataDir, Map.of(), Optional.empty(), POLICIES, hops);
+    }
+
     private static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment,
             Optional<ProductIdp> productIdp) throws Exception {
         return start(db, dataDir, otelEnvironment, productIdp, POLICIES);
@@ -89,6 +97,11 @@ final class E2eStack implements AutoCloseable {
 
     private static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment,
             Optional<ProductIdp> productIdp, Path policiesDir) throws Exception {
+        return start(db, dataDir, otelEnvironment, productIdp, policiesDir, 0);
+    }
+
+    private static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment,
+            Optional<ProductIdp> productIdp, Path policiesDir, int gatewayTrustedHops) throws Exception {
         ComponentStack stack = new ComponentStack();
         ProcessMetrics metrics = ProcessMetrics.create();
         try {
@@ -102,6 +115,7 @@ final class E2eStack implements AutoCloseable {
             if (productIdp.isPresent()) {
                 context = context.withProductIdp(productIdp.get());
             }
+            context = context.withGatewayTrustedHops(gatewayTrustedHops);
             return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db, metrics,
                     productIdp);
         } catch (Exception | Error e) {

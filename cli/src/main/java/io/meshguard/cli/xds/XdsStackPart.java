@@ -75,7 +75,7 @@ public final class XdsStackPart implements StackPart {
         int als = audit.component().accessLogPort().orElse(io.meshguard.cli.audit.AuditPart.ALS_PORT);
         // The ports the servers really got: a port given as 0 is known only now.
         FilterTargets targets = new FilterTargets("127.0.0.1:" + extAuthz.grpcPort(), "127.0.0.1:" + dlp.grpcPort(),
-                "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout());
+                "127.0.0.1:" + als, FilterTargets.DEFAULTS.filterTimeout(), context.gatewayTrustedHops());
         XdsSettings settings = new XdsSettings("127.0.0.1", context.ports().ads(),
                 Optional.of(tokenFile),
                 targets, Optional.empty(), Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofSeconds(2), "up",
