@@ -52,6 +52,8 @@ public final class ModelledFields {
                     "stat_prefix", "rds", "normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
                     "http_filters", "access_log", "common_http_protocol_options", "use_remote_address",
                     "internal_address_config", "stream_idle_timeout",
+                    // the client N entries from the right of x-forwarded-for (Gateway, TrustedHops)
+                    "xff_num_trusted_hops",
                     // the time to receive the whole request: the emulated client sends each request at once
                     "request_timeout",
                     // the emulated client speaks HTTP/1.1: downstream HTTP/2 settings change nothing it can observe
