@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminAnswer;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminEvent;
 import io.meshguard.access.AdminEvents;
@@ -235,7 +236,7 @@ public final class CatalogApi implements HttpHandler {
                         + exchange.getRequestURI().getPath());
             };
             JsonNode body = method.equals("GET") ? CatalogJson.MAPPER.nullNode() : readBody(exchange);
-            Answer answer = run(exchange, admitted, segments, body, requestId);
+            AdminAnswer answer = run(exchange, admitted, segments, body, requestId);
             send(exchange, answer.status(), answer.body());
         } catch (ApiError e) {
             send(exchange, e.status, error(e.getMessage()));
@@ -247,18 +248,6 @@ public final class CatalogApi implements HttpHandler {
         }
     }
 
-    /** What an operation answered: its HTTP status and JSON body ({@code {"error": …}} from 400 on). */
-    public record Answer(int status, JsonNode body) {
-        public boolean ok() {
-            return status < 400;
-        }
-
-        /** The error text of a refusal; empty for a success. */
-        public String error() {
-            return ok() ? "" : body.path("error").asText();
-        }
-    }
-
     /**
      * Runs the operation {@code method path} (a path of this API, e.g. {@code /v1/provider/subscriptions/s1/approve})
      * for a caller another surface's gate admission already authenticated (the console's): the operation's own
@@ -266,20 +255,20 @@ public final class CatalogApi implements HttpHandler {
      * scoping and the same admin-trail row as over HTTP. {@code exchange} is the caller's request (its query is read
      * by the usage operation).
      */
-    public Answer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
+    public AdminAnswer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
                                  JsonNode body, String requestId) {
         List<String> segments = AdminRouter.segments(path);
         return switch (router.readmit(method, segments, admitted)) {
             case AdminRouter.Admitted a when !a.route().isOpen() -> run(exchange, a, segments, body.isObject() ? body
                     : CatalogJson.MAPPER.createObjectNode(), requestId);
-            case AdminRouter.Admitted a -> new Answer(404, error("no operation " + method + " " + path));
-            case AdminRouter.Unrouted u -> new Answer(404, error("no operation " + method + " " + path));
-            case AdminRouter.Refused r -> new Answer(r.status(), error(r.message()));
+            case AdminRouter.Admitted a -> new AdminAnswer(404, error("no operation " + method + " " + path));
+            case AdminRouter.Unrouted u -> new AdminAnswer(404, error("no operation " + method + " " + path));
+            case AdminRouter.Refused r -> new AdminAnswer(r.status(), error(r.message()));
         };
     }
 
     /** One admitted operation; refusals become their status, as the HTTP surface answers them. */
-    private Answer run(HttpExchange exchange, AdminRouter.Admitted admitted, List<String> segments, JsonNode body,
+    private AdminAnswer run(HttpExchange exchange, AdminRouter.Admitted admitted, List<String> segments, JsonNode body,
                        String requestId) {
         Operation op = OPERATIONS.stream().filter(o -> o.route().equals(admitted.route())).findFirst().orElseThrow();
         try {
@@ -288,24 +277,24 @@ public final class CatalogApi implements HttpHandler {
             Call call = new Call(exchange, admitted.caller(), admitted.admission().decision().roleUsed(), requestId,
                     segments, tenants, body);
             JsonNode result = op.handler().handle(this, call);
-            return new Answer(op.route().method().equals("POST") && op.route().path().endsWith("s") ? 201 : 200,
+            return new AdminAnswer(op.route().method().equals("POST") && op.route().path().endsWith("s") ? 201 : 200,
                     result);
         } catch (ApiError e) {
-            return new Answer(e.status, error(e.getMessage()));
+            return new AdminAnswer(e.status, error(e.getMessage()));
         } catch (CatalogRefusal e) {
             int status = switch (e.kind()) {
                 case NOT_FOUND -> 404;
                 case CONFLICT -> 409;
                 case INVALID -> 422;
             };
-            return new Answer(status, error(e.getMessage()));
+            return new AdminAnswer(status, error(e.getMessage()));
         } catch (TransitionRefused e) {
-            return new Answer(409, error(e.getMessage()));
+            return new AdminAnswer(409, error(e.getMessage()));
         } catch (IllegalArgumentException e) {
-            return new Answer(422, error(e.getMessage()));
+            return new AdminAnswer(422, error(e.getMessage()));
         } catch (RuntimeException e) {
             LOG.error("catalogue request {} failed", requestId, e);
-            return new Answer(500, error("internal error, see the controller log for request " + requestId));
+            return new AdminAnswer(500, error("internal error, see the controller log for request " + requestId));
         }
     }
 

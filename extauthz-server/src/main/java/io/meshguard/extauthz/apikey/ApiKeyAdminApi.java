@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminAnswer;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
@@ -137,25 +138,13 @@ public final class ApiKeyAdminApi implements HttpHandler {
         };
     }
 
-    /** What an operation answered: its HTTP status and JSON body ({@code {"error": …}} from 400 on). */
-    public record Answer(int status, JsonNode body) {
-        public boolean ok() {
-            return status < 400;
-        }
-
-        /** The error text of a refusal; empty for a success. */
-        public String error() {
-            return ok() ? "" : body.path("error").asText();
-        }
-    }
-
     /**
      * Runs the operation {@code method path} ({@code path} below {@link #PREFIX}, e.g. {@code /apikeys/k1/rotate})
      * for a caller another surface's gate admission authenticated (the console's): the operation's permission is
      * checked again, then the same code runs with the same tenant scoping, trail rows and audit events as over HTTP.
      * {@code exchange} is the caller's request (its query is read by the list).
      */
-    public Answer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
+    public AdminAnswer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
             JsonNode body, String requestId) {
         try {
             List<String> segments = segments(path);
@@ -169,14 +158,14 @@ public final class ApiKeyAdminApi implements HttpHandler {
             };
             Call call = new Call(exchange, admitted.caller().actor(), router.tenantsOf(readmitted), requestId);
             JsonNode out = dispatch(call, method, segments, body == null ? JSON.createObjectNode() : body);
-            return new Answer(segments.isEmpty() && method.equals("POST") ? 201 : 200, out);
+            return new AdminAnswer(segments.isEmpty() && method.equals("POST") ? 201 : 200, out);
         } catch (ApiError e) {
-            return new Answer(e.status, JSON.createObjectNode().put("error", e.getMessage()));
+            return new AdminAnswer(e.status, JSON.createObjectNode().put("error", e.getMessage()));
         } catch (IllegalArgumentException e) {
-            return new Answer(400, JSON.createObjectNode().put("error", e.getMessage()));
+            return new AdminAnswer(400, JSON.createObjectNode().put("error", e.getMessage()));
         } catch (ApiKeyStore.UnavailableException | IOException e) {
             LOG.warn("API key request {} failed: {}", requestId, e.getMessage());
-            return new Answer(503, JSON.createObjectNode().put("error",
+            return new AdminAnswer(503, JSON.createObjectNode().put("error",
                     "the API key database is unavailable; nothing was changed"));
         }
     }

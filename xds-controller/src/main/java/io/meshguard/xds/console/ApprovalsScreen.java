@@ -1,6 +1,7 @@
 package io.meshguard.xds.console;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.access.AdminAnswer;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
 import io.meshguard.catalog.CatalogStore;
@@ -90,7 +91,7 @@ public final class ApprovalsScreen {
         if (verb.equals("plan")) {
             body.put("plan", req.param("plan"));
         }
-        CatalogApi.Answer a = catalogue.catalog().invokeAdmitted(req.exchange(), "POST",
+        AdminAnswer a = catalogue.catalog().invokeAdmitted(req.exchange(), "POST",
                 "/v1/provider/subscriptions/" + encode(id) + "/" + verb, req.admitted(), body, req.requestId());
         if (!a.ok()) {
             return new Console.Answer(a.status(), "Refused: " + a.error());

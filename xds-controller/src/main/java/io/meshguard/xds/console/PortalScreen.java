@@ -3,6 +3,7 @@ package io.meshguard.xds.console;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.access.AdminAnswer;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
 import io.meshguard.catalog.Application;
@@ -140,7 +141,7 @@ public final class PortalScreen {
 
     Console.Answer createApplication(Console.Request req) {
         ObjectNode body = JSON.createObjectNode().put("name", req.param("name"));
-        CatalogApi.Answer a = catalog(req, "/v1/customer/applications", body);
+        AdminAnswer a = catalog(req, "/v1/customer/applications", body);
         return a.ok() ? new Console.Answer(a.status(), "Application " + a.body().path("name").asText()
                 + " created.") : refused(a.status(), a.error());
     }
@@ -148,7 +149,7 @@ public final class PortalScreen {
     Console.Answer subscribe(Console.Request req) {
         ObjectNode body = JSON.createObjectNode().put("application", req.param("application"))
                 .put("product_publish", req.param("product_publish")).put("plan", req.param("plan"));
-        CatalogApi.Answer a = catalog(req, "/v1/customer/subscriptions", body);
+        AdminAnswer a = catalog(req, "/v1/customer/subscriptions", body);
         if (!a.ok()) {
             return refused(a.status(), a.error());
         }
@@ -167,14 +168,14 @@ public final class PortalScreen {
         if (app.isEmpty()) {
             return refused(404, "application " + req.param("application") + " not found");
         }
-        ApiKeyAdminApi.Answer created = keys(req, "/apikeys", JSON.createObjectNode()
+        AdminAnswer created = keys(req, "/apikeys", JSON.createObjectNode()
                 .put("name", app.get().name()).put("owner", app.get().id()).put("tenant", app.get().tenant())
                 .put("tier", catalogue.keyTier()).put("reason", "developer portal: key for " + app.get().id()));
         if (!created.ok()) {
             return refused(created.status(), created.error());
         }
         String keyId = created.body().path("key_id").asText();
-        CatalogApi.Answer bound = catalog(req, "/v1/customer/credentials", JSON.createObjectNode()
+        AdminAnswer bound = catalog(req, "/v1/customer/credentials", JSON.createObjectNode()
                 .put("kind", "apikey").put("id", keyId).put("application", app.get().id()));
         if (!bound.ok()) {
             keys(req, "/apikeys/" + keyId + "/revoke", JSON.createObjectNode().put("reason",
@@ -198,7 +199,7 @@ public final class PortalScreen {
         String credentialPath = "/v1/customer/credentials/" + ApprovalsScreen.encode(kind) + "/"
                 + ApprovalsScreen.encode(id) + "/rotate";
         if (kind.equals("oauth2")) {
-            CatalogApi.Answer a = catalog(req, credentialPath, JSON.createObjectNode());
+            AdminAnswer a = catalog(req, credentialPath, JSON.createObjectNode());
             return a.ok() ? new Console.Answer(200, "New client secret for " + id + ": "
                     + a.body().path("client_secret").asText() + " — copy it now: it is shown this once.")
                     : refused(a.status(), a.error());
@@ -208,13 +209,13 @@ public final class PortalScreen {
         }
         long grace = overlap.endsWith("h") ? Duration.ofHours(Long.parseLong(overlap.replace("h", ""))).toSeconds()
                 : Duration.ofDays(Long.parseLong(overlap.replace("d", ""))).toSeconds();
-        ApiKeyAdminApi.Answer next = keys(req, "/apikeys/" + id + "/rotate", JSON.createObjectNode()
+        AdminAnswer next = keys(req, "/apikeys/" + id + "/rotate", JSON.createObjectNode()
                 .put("grace_seconds", grace).put("reason", "developer portal: rotation, overlap " + overlap));
         if (!next.ok()) {
             return refused(next.status(), next.error());
         }
         String successor = next.body().path("key_id").asText();
-        CatalogApi.Answer a = catalog(req, credentialPath, JSON.createObjectNode().put("successor", successor)
+        AdminAnswer a = catalog(req, credentialPath, JSON.createObjectNode().put("successor", successor)
                 .put("overlap", overlap));
         if (!a.ok()) {
             keys(req, "/apikeys/" + successor + "/revoke", JSON.createObjectNode().put("reason",
@@ -229,13 +230,13 @@ public final class PortalScreen {
     Console.Answer revoke(Console.Request req) {
         String kind = req.segment(3);
         String id = req.segment(4);
-        CatalogApi.Answer a = catalog(req, "/v1/customer/credentials/" + ApprovalsScreen.encode(kind) + "/"
+        AdminAnswer a = catalog(req, "/v1/customer/credentials/" + ApprovalsScreen.encode(kind) + "/"
                 + ApprovalsScreen.encode(id) + "/revoke", JSON.createObjectNode().put("reason", req.param("reason")));
         if (!a.ok()) {
             return refused(a.status(), a.error());
         }
         if (kind.equals("apikey")) {
-            ApiKeyAdminApi.Answer k = keys(req, "/apikeys/" + id + "/revoke", JSON.createObjectNode()
+            AdminAnswer k = keys(req, "/apikeys/" + id + "/revoke", JSON.createObjectNode()
                     .put("reason", req.param("reason")));
             if (!k.ok()) {
                 return new Console.Answer(200, "Credential " + id + " revoked in the catalogue; the key store "
@@ -247,12 +248,12 @@ public final class PortalScreen {
 
     // ------------------------------------------------------------------ helpers
 
-    private CatalogApi.Answer catalog(Console.Request req, String path, JsonNode body) {
+    private AdminAnswer catalog(Console.Request req, String path, JsonNode body) {
         return catalogue.catalog().invokeAdmitted(req.exchange(), "POST", path, req.admitted(), body,
                 req.requestId());
     }
 
-    private ApiKeyAdminApi.Answer keys(Console.Request req, String path, JsonNode body) {
+    private AdminAnswer keys(Console.Request req, String path, JsonNode body) {
         return catalogue.keys().invokeAdmitted(req.exchange(), "POST", path, req.admitted(), body, req.requestId());
     }
 
