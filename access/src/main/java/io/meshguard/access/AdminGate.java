@@ -162,20 +162,31 @@ public final class AdminGate {
      * which paths exist (401 before 404).
      */
     public Optional<Refused> authenticateOnly(String authorization, String source, String requestId, String target) {
+        return switch (authenticate(authorization, source, requestId, target)) {
+            case Admitted a -> Optional.empty();
+            case Refused r -> Optional.of(r);
+        };
+    }
+
+    /**
+     * Who the caller is, without any permission check: for a page that only chooses where a caller goes next (the
+     * console's landing page). Nothing is admitted by it; every operation still goes through {@link #admit}.
+     */
+    public Admission authenticate(String authorization, String source, String requestId, String target) {
         if (oidc.isEmpty() && !tokens.configured()) {
-            return Optional.of(new Refused(503, "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor"
-                    + " a token file (" + tokenFileKey + ") is configured", false));
+            return new Refused(503, "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor"
+                    + " a token file (" + tokenFileKey + ") is configured", false);
         }
         Optional<String> bearer = bearer(authorization);
         try {
-            if (bearer.isEmpty() || identify(bearer.get(), source, requestId, "unknown operation", target).isEmpty()) {
-                return Optional.of(new Refused(401, "a valid bearer token is required: " + howToSignIn(), true));
-            }
+            Optional<AdminCaller> caller = bearer.isEmpty() ? Optional.empty()
+                    : identify(bearer.get(), source, requestId, "unknown operation", target);
+            return caller.<Admission>map(c -> new Admitted(c, new Decision(true, "authenticated", "")))
+                    .orElseGet(() -> new Refused(401, "a valid bearer token is required: " + howToSignIn(), true));
         } catch (IssuerUnavailable e) {
-            return Optional.of(new Refused(503, "the identity provider cannot be reached to check the token: "
-                    + e.getMessage(), false));
+            return new Refused(503, "the identity provider cannot be reached to check the token: "
+                    + e.getMessage(), false);
         }
-        return Optional.empty();
     }
 
     private Optional<AdminCaller> identify(String token, String source, String requestId, String action,

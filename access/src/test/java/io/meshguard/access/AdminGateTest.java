@@ -53,6 +53,21 @@ class AdminGateTest {
     }
 
     @Test
+    void authenticate_namesTheCaller_butAdmitsNoOperation() throws Exception {
+        AdminGate gate = new AdminGate(Optional.empty(), RoleBindings.none(), tokens(), false, events::add,
+                Clock.systemUTC(), "xds.admin.token_file");
+        assertThat(gate.authenticate("Bearer " + TOKEN, "10.0.0.7", "req-11", "/console"))
+                .isInstanceOfSatisfying(AdminGate.Admitted.class, a -> {
+                    assertThat(a.caller().actor()).isEqualTo("ops");
+                    assertThat(a.decision().roleUsed()).as("no permission was checked").isEmpty();
+                });
+        assertThat(gate.authenticate("Bearer not-" + TOKEN, "10.0.0.7", "req-12", "/console"))
+                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
+        assertThat(gate.authenticate("", "10.0.0.7", "req-13", "/console"))
+                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.challenge()).isTrue());
+    }
+
+    @Test
     void withIssuer_tokenFileIsOff_401_andTheRefusalIsAnEvent() throws Exception {
         assertThat(admit(withIssuer(false), "Bearer " + TOKEN))
                 .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));

@@ -138,7 +138,7 @@ public final class Console implements HttpHandler {
             headers.set("Cache-Control", route.get().path().startsWith("/console/assets/") ? "max-age=3600"
                     : "no-store");
             if (route.get().isOpen()) {
-                open(exchange, route.get(), segments);
+                open(exchange, route.get(), segments, requestId);
                 return;
             }
             admitted(exchange, route.get(), segments, requestId);
@@ -153,11 +153,13 @@ public final class Console implements HttpHandler {
 
     // ------------------------------------------------------------------ signing in and out
 
-    private void open(HttpExchange ex, AdminRoute route, List<String> segments) throws IOException {
+    private void open(HttpExchange ex, AdminRoute route, List<String> segments, String requestId)
+            throws IOException {
         switch (route.method() + " " + route.path()) {
             case "GET /console" -> {
-                if (session(ex).isPresent()) {
-                    redirect(ex, "/console/revisions");
+                Optional<Session> s = session(ex).flatMap(this::refreshed);
+                if (s.isPresent()) {
+                    land(ex, s.get(), requestId);
                 } else {
                     pages.message(ex, 200, new Views.Message("meshguard console", "Revisions, approvals, the fleet "
                             + "and the audit log of this control plane.", "/console/signin", "Sign in"));
@@ -171,12 +173,39 @@ public final class Console implements HttpHandler {
         }
     }
 
+    /**
+     * The first screen this caller's roles open, in the navigation's order: a customer lands on the developer portal,
+     * a gateway owner on its group's revisions, not on a screen that answers 403.
+     */
+    private void land(HttpExchange ex, Session s, String requestId) throws IOException {
+        String source = ex.getRemoteAddress().getAddress().getHostAddress();
+        switch (gate.authenticate("Bearer " + s.token().accessToken(), source, requestId, PREFIX)) {
+            case AdminGate.Refused r when r.status() == 401 -> {
+                sessions.end(s.id());
+                signInFirst(ex);
+            }
+            case AdminGate.Refused r -> pages.message(ex, r.status(), new Views.Message("Unavailable", r.message(),
+                    "/console", "Console home"));
+            case AdminGate.Admitted a -> {
+                List<Views.NavItem> screens = nav(a.caller(), "");
+                if (screens.isEmpty()) {
+                    pages.message(ex, 403, new Views.Message("No screen for you yet", "You are signed in as "
+                            + a.caller().displayName() + ", but none of your roles opens a console screen. An "
+                            + "administrator grants roles in the identity provider (see policies/access.yaml).",
+                            "/console/signin", "Sign in as someone else"));
+                } else {
+                    redirect(ex, screens.get(0).href());
+                }
+            }
+        }
+    }
+
     private void startSignIn(HttpExchange ex) throws IOException {
         if (signIn.isEmpty()) {
             tokenSignInForm(ex, "");
             return;
         }
-        String next = safeNext(query(ex).getOrDefault("next", "/console/revisions"));
+        String next = safeNext(query(ex).getOrDefault("next", PREFIX));
         CodeFlowClient.Started started = signIn.get().start(settings.redirectUri());
         String browser = CodeFlowClient.random(24);
         sessions.startSignIn(new Sessions.Pending(started.state(), started.verifier(), browser, next,
@@ -197,7 +226,7 @@ public final class Console implements HttpHandler {
         ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, binding, "/console/signin",
                 (int) Sessions.SIGN_IN_WINDOW.toSeconds()));
         pages.send(ex, error.isEmpty() ? 200 : 401, pages.bytes("signin.jte", new Views.TokenSignIn(binding,
-                safeNext(query(ex).getOrDefault("next", "/console/revisions")), error)));
+                safeNext(query(ex).getOrDefault("next", PREFIX)), error)));
     }
 
     private void tokenSignIn(HttpExchange ex) throws IOException {
@@ -220,7 +249,7 @@ public final class Console implements HttpHandler {
                 java.time.Instant.now().plus(settings.absolute())));
         ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, "", "/console/signin", 0));
         ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, s.id(), PREFIX, -1));
-        redirect(ex, safeNext(form.getOrDefault("next", "/console/revisions")));
+        redirect(ex, safeNext(form.getOrDefault("next", PREFIX)));
     }
 
     private void finishSignIn(HttpExchange ex) throws IOException {
@@ -422,38 +451,43 @@ public final class Console implements HttpHandler {
     }
 
     private Views.Chrome chrome(Request req, String title, String current) {
+        String flash = sessions.takeFlash(req.session().id());
+        boolean error = flash.startsWith("! ");
+        return new Views.Chrome(title, req.caller().displayName(), req.session().csrf(), nav(req.caller(), current),
+                error ? flash.substring(2) : flash, error);
+    }
+
+    /** The screens {@code caller}'s roles open, each shown only where the gate would admit its page. */
+    private List<Views.NavItem> nav(AdminCaller caller, String current) {
         List<Views.NavItem> nav = new ArrayList<>();
-        if (gate.permits(req.caller(), "revision:read", Scope.ANY_TENANT)) {
+        if (gate.permits(caller, "revision:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/revisions", "Revisions", current.equals("/console/revisions")));
         }
-        if (!gate.permits(req.caller(), "revision:read", Scope.ANY_TENANT)) {
+        if (!gate.permits(caller, "revision:read", Scope.ANY_TENANT)) {
             // a gateway owner: the groups it holds revision:read on
-            req.caller().grants().stream().filter(g -> g.scope().kind().equals("gateway"))
+            caller.grants().stream().filter(g -> g.scope().kind().equals("gateway"))
                     .map(g -> g.scope().name()).distinct()
-                    .filter(group -> gate.permits(req.caller(), "revision:read", Scope.gateway(group)))
+                    .filter(group -> gate.permits(caller, "revision:read", Scope.gateway(group)))
                     .forEach(group -> nav.add(new Views.NavItem("/console/revisions/" + group, "Revisions · "
                             + group, current.equals("/console/revisions/" + group))));
         }
-        if (gate.permits(req.caller(), "config:validate", Scope.ANY_TENANT)) {
+        if (gate.permits(caller, "config:validate", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/validate", "Validate", current.equals("/console/validate")));
         }
-        if (gate.permits(req.caller(), "fleet:read", Scope.SYSTEM)) {
+        if (gate.permits(caller, "fleet:read", Scope.SYSTEM)) {
             nav.add(new Views.NavItem("/console/fleet", "Fleet", current.equals("/console/fleet")));
         }
-        if (gate.permits(req.caller(), "audit:read", Scope.ANY_TENANT)) {
+        if (gate.permits(caller, "audit:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/audit", "Audit", current.equals("/console/audit")));
             nav.add(new Views.NavItem("/console/traffic", "Traffic & security", current.equals("/console/traffic")));
         }
-        if (approvals.isPresent() && gate.permits(req.caller(), "subscription:approve", Scope.ANY_TENANT)) {
+        if (approvals.isPresent() && gate.permits(caller, "subscription:approve", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/approvals", "Approvals", current.equals("/console/approvals")));
         }
-        if (portal.isPresent() && gate.permits(req.caller(), "catalog:read", Scope.ANY_TENANT)) {
+        if (portal.isPresent() && gate.permits(caller, "catalog:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/portal", "Developer portal", current.equals("/console/portal")));
         }
-        String flash = sessions.takeFlash(req.session().id());
-        boolean error = flash.startsWith("! ");
-        return new Views.Chrome(title, req.caller().displayName(), req.session().csrf(), nav,
-                error ? flash.substring(2) : flash, error);
+        return List.copyOf(nav);
     }
 
     /** The session with a usable access token: refreshed through the issuer when it is about to expire. */
@@ -475,7 +509,7 @@ public final class Console implements HttpHandler {
     private void signInFirst(HttpExchange ex) throws IOException {
         String here = ex.getRequestMethod().equals("GET") ? ex.getRequestURI().getRawPath()
                 + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery())
-                : "/console/revisions";
+                : PREFIX;
         String target = "/console/signin?next=" + java.net.URLEncoder.encode(here, StandardCharsets.UTF_8);
         if (ex.getRequestHeaders().getFirst("HX-Request") != null) {
             ex.getResponseHeaders().set("HX-Redirect", target);
@@ -506,8 +540,8 @@ public final class Console implements HttpHandler {
 
     /** Only the console's own pages: never an open redirect to another site. */
     static String safeNext(String next) {
-        return next.startsWith("/console/") && !next.startsWith("//") && !next.contains("\\")
-                && next.chars().noneMatch(c -> c < 0x21 || c == 0x7f) ? next : "/console/revisions";
+        return (next.equals(PREFIX) || next.startsWith("/console/")) && !next.startsWith("//") && !next.contains("\\")
+                && next.chars().noneMatch(c -> c < 0x21 || c == 0x7f) ? next : PREFIX;
     }
 
     static void redirect(HttpExchange ex, String location) throws IOException {

@@ -120,6 +120,16 @@ class ConsoleLocalModeTest {
     }
 
     @Test
+    void landing_sendsASignedInCallerToTheFirstScreenItsRolesOpen() throws Exception {
+        String session = signIn(TOKEN).orElseThrow();
+        HttpResponse<String> landing = get("/console", session);
+        assertThat(landing.statusCode()).isEqualTo(303);
+        assertThat(landing.headers().firstValue("Location")).as("the token file's holder may read revisions")
+                .contains("/console/revisions");
+        assertThat(get("/console", "").body()).as("no session: the sign-in link").contains("/console/signin");
+    }
+
+    @Test
     void signOut_endsTheSession() throws Exception {
         String session = signIn(TOKEN).orElseThrow();
         String csrf = hidden(get("/console/revisions", session).body(), "_csrf");

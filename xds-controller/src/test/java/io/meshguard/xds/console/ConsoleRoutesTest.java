@@ -67,9 +67,11 @@ class ConsoleRoutesTest {
     void afterSignIn_onlyTheConsolesOwnPagesAreRedirectTargets() {
         assertThat(Console.safeNext("/console/revisions/local?from=1&to=2")).isEqualTo(
                 "/console/revisions/local?from=1&to=2");
-        assertThat(Console.safeNext("https://evil.example/console/")).isEqualTo("/console/revisions");
-        assertThat(Console.safeNext("//evil.example/console/")).isEqualTo("/console/revisions");
-        assertThat(Console.safeNext("/console/\\evil")).isEqualTo("/console/revisions");
-        assertThat(Console.safeNext("/console/x\r\nSet-Cookie: a=b")).isEqualTo("/console/revisions");
+        assertThat(Console.safeNext("https://evil.example/console/")).isEqualTo("/console");
+        assertThat(Console.safeNext("//evil.example/console/")).isEqualTo("/console");
+        assertThat(Console.safeNext("/console/\\evil")).isEqualTo("/console");
+        assertThat(Console.safeNext("/console/x\r\nSet-Cookie: a=b")).isEqualTo("/console");
+        assertThat(Console.safeNext("/console")).as("the landing page").isEqualTo("/console");
+        assertThat(Console.safeNext("/consolex")).isEqualTo("/console");
     }
 }
