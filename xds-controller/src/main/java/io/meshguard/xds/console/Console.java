@@ -412,6 +412,8 @@ public final class Console implements HttpHandler {
             }
             case "GET /console/validate" -> pages.render(req.exchange(), "validate.jte",
                     validate.page(req.tenants(), chrome(req, "Validate", "/console/validate")));
+            case "GET /console/problem-codes" -> pages.render(req.exchange(), "problem-codes.jte",
+                    ValidateScreen.reference(chrome(req, "Problem codes", "/console/validate")));
             case "GET /console/traffic" -> pages.render(req.exchange(), "traffic.jte",
                     traffic.page(req.param("window"), req.tenants(), chrome(req, "Traffic & security",
                             "/console/traffic")));

@@ -49,6 +49,8 @@ public final class ConsoleRoutes {
             AdminRoute.tenant("POST", "/console/customer/credentials/{kind}/{id}/revoke", "credential:revoke"),
             // the draft's problems: POST /validate's permission (the console checks the stored draft, not a body)
             AdminRoute.tenant("GET", "/console/validate", "config:validate"),
+            // what each problem code means (the Validate screen links here): the same permission as the screen
+            AdminRoute.tenant("GET", "/console/problem-codes", "config:validate"),
             // traffic and security from the audit rows: GET /audit/events' permission and tenant scoping
             AdminRoute.tenant("GET", "/console/traffic", "audit:read"));
 }

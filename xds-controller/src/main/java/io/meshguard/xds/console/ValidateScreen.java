@@ -6,6 +6,7 @@ import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.Problem;
+import io.meshguard.xds.validate.ProblemCode;
 import io.meshguard.xds.validate.ValidationResult;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -19,13 +20,23 @@ import java.util.Set;
  * tenants may see, as {@code GET /config} shows it those objects.
  */
 public final class ValidateScreen {
-    /** Where each code is explained; the anchor is the code in lower case. */
-    public static final String DOCS = "https://github.com/meshguard/meshguard/blob/main/docs/problem-codes.md#";
+    /**
+     * Where each code is explained: the console's own reference page, built from {@link ProblemCode}, so the link works
+     * on a network that reaches no documentation site. The anchor is the code in lower case, as in
+     * {@code docs/problem-codes.md}.
+     */
+    public static final String DOCS = Console.PREFIX + "/problem-codes#";
 
     /** One problem as shown. */
     public record Row(String severity, String code, String title, String docsHref, String path, String message) {}
 
     public record Page(Views.Chrome chrome, int errors, int warnings, int infos, List<Row> rows) {}
+
+    /** One code of the reference. */
+    public record Code(String anchor, String code, String kind, String title) {}
+
+    /** Every problem code there is, in the order they are declared (grouped by area). */
+    public record Reference(Views.Chrome chrome, List<Code> codes) {}
 
     private final PgGatewayStore draft;
     private final ConfigValidator validator;
@@ -49,6 +60,11 @@ public final class ValidateScreen {
                 p.code().code(), p.code().title(), DOCS + p.code().anchor(), p.path(), p.message())).toList();
         return new Page(chrome, count(shown, Problem.Severity.ERROR), count(shown, Problem.Severity.WARNING),
                 count(shown, Problem.Severity.INFO), rows);
+    }
+
+    static Reference reference(Views.Chrome chrome) {
+        return new Reference(chrome, java.util.Arrays.stream(ProblemCode.values()).map(c -> new Code(c.anchor(),
+                c.code(), c.name().toLowerCase(java.util.Locale.ROOT), c.title())).toList());
     }
 
     private static int count(List<Problem> problems, Problem.Severity severity) {

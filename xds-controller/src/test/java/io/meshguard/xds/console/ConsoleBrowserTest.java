@@ -330,12 +330,17 @@ class ConsoleBrowserTest {
             assertThat(problem.getText()).contains("warning").contains("same match as route")
                     .contains("routes[" + shadow.get("group").asText() + "/shadow]");
             assertThat(problem.findElement(By.linkText("MG-ROUTE-030")).getAttribute("href"))
-                    .endsWith("docs/problem-codes.md#mg-route-030");
+                    .as("the console's own reference: no documentation site needed")
+                    .isEqualTo(base + "/console/problem-codes#mg-route-030");
             assertThat(alice.driver.findElement(By.cssSelector("[data-testid=summary]")).getText())
                     .containsPattern("[1-9]\\d* warning");
             assertThat(alice.seriousAccessibilityViolations()).isEmpty();
             assertThat(alice.cspViolations()).isEmpty();
             alice.screenshot("validate");
+            problem.findElement(By.linkText("MG-ROUTE-030")).click();
+            assertThat(alice.waitFor(By.id("mg-route-030")).getText()).contains("MG-ROUTE-030")
+                    .contains(io.meshguard.xds.validate.ProblemCode.ROUTE_SHADOWED.title());
+            assertThat(alice.cspViolations()).isEmpty();
 
             alice.driver.findElement(By.linkText("Traffic & security")).click();
             String row = alice.waitFor(By.cssSelector("tr[data-api='" + api + "'][data-version='" + version + "']"))

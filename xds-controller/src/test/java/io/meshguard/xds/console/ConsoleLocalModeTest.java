@@ -130,6 +130,17 @@ class ConsoleLocalModeTest {
     }
 
     @Test
+    void problemCodes_areExplainedByTheConsoleItself_everyCodeWithItsAnchor() throws Exception {
+        String session = signIn(TOKEN).orElseThrow();
+        HttpResponse<String> page = get("/console/problem-codes", session);
+        assertThat(page.statusCode()).isEqualTo(200);
+        for (io.meshguard.xds.validate.ProblemCode code : io.meshguard.xds.validate.ProblemCode.values()) {
+            assertThat(page.body()).contains("id=\"" + code.anchor() + "\"");
+        }
+        assertThat(get("/console/problem-codes", "").statusCode()).as("sent to sign in").isEqualTo(303);
+    }
+
+    @Test
     void signOut_endsTheSession() throws Exception {
         String session = signIn(TOKEN).orElseThrow();
         String csrf = hidden(get("/console/revisions", session).body(), "_csrf");
