@@ -20,7 +20,7 @@ import java.util.Random;
  * profile) on four corpora, each next to a reference pass over the same bytes measured just before and just after
  * it (copy each 16 KB chunk and decode it as UTF-8), printed as MB/s and as the ratio to that reference; "CPU MB/s"
  * is the scan per second of its thread's CPU time (less disturbed by other processes than the wall clock). A
- * benchmark, not a test; {@code -Donly=prose|json|pii|sse|small} runs one corpus.
+ * benchmark, not a test; {@code -Donly=prose|json|pii|pii-distinct|sse|small} runs one corpus.
  *
  * <pre>java -cp … io.meshguard.bench.dlp.ScanThroughput [policies/dlp.yaml] [seconds-per-corpus]</pre>
  */
@@ -49,6 +49,10 @@ public final class ScanThroughput {
         }
         if (only.isEmpty() || only.equals("pii")) {
             compare("PII-dense text (text/plain)", MediaTypes.Kind.TEXT, c.piiDense(16 << 20), response, seconds);
+        }
+        if (only.isEmpty() || only.equals("pii-distinct")) {
+            compare("PII-dense, no value twice (text/plain)", MediaTypes.Kind.TEXT, c.piiDenseDistinct(16 << 20),
+                    response, seconds);
         }
         if (only.isEmpty() || only.equals("sse")) {
             compare("LLM SSE stream (text/event-stream)", MediaTypes.Kind.EVENT_STREAM, c.sse(8 << 20), response,
@@ -289,6 +293,84 @@ public final class ScanThroughput {
                 sb.append(pii()).append(r.nextInt(3) == 0 ? ".\n" : ", ");
             }
             return sb.toString().getBytes(StandardCharsets.UTF_8);
+        }
+
+        /**
+         * As {@link #piiDense}, but no card, resident number, IBAN or key repeats (checksums valid): the PII corpus
+         * draws four of its six kinds from one value each, which flatters any per-value cache.
+         */
+        byte[] piiDenseDistinct(int size) {
+            StringBuilder sb = new StringBuilder(size);
+            while (sb.length() < size) {
+                int n = 3 + r.nextInt(6);
+                for (int i = 0; i < n; i++) {
+                    sb.append(WORDS[r.nextInt(WORDS.length)]).append(' ');
+                }
+                sb.append(distinctPii()).append(r.nextInt(3) == 0 ? ".\n" : ", ");
+            }
+            return sb.toString().getBytes(StandardCharsets.UTF_8);
+        }
+
+        private String distinctPii() {
+            return switch (r.nextInt(6)) {
+                case 0 -> {
+                    String card = withLuhnDigit(r.nextBoolean() ? "4" + digits(14) : "5" + (1 + r.nextInt(5)) + digits(13));
+                    yield "card " + card.substring(0, 4) + " " + card.substring(4, 8) + " " + card.substring(8, 12)
+                            + " " + card.substring(12);
+                }
+                case 1 -> {
+                    String front = String.format("%02d%02d%02d", r.nextInt(100), 1 + r.nextInt(12), 1 + r.nextInt(28));
+                    String back = (1 + r.nextInt(4)) + digits(5);
+                    yield "주민등록번호 " + front + "-" + back + rrnCheckDigit(front + back);
+                }
+                case 2 -> "mail kim.minsu" + r.nextInt(1_000_000) + "@bank.co.kr";
+                case 3 -> "tel 010-" + (1000 + r.nextInt(9000)) + "-" + (1000 + r.nextInt(9000));
+                case 4 -> {
+                    String bban = digits(18);
+                    String iban = "DE" + String.format("%02d", 98 - new java.math.BigInteger(bban + "131400")
+                            .mod(java.math.BigInteger.valueOf(97)).intValue()) + bban;
+                    yield "IBAN " + iban.replaceAll("(.{4})(?!$)", "$1 ");
+                }
+                default -> {
+                    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+                    StringBuilder key = new StringBuilder("key AKIA");
+                    for (int i = 0; i < 16; i++) {
+                        key.append(alphabet.charAt(r.nextInt(alphabet.length())));
+                    }
+                    yield key.toString();
+                }
+            };
+        }
+
+        private String digits(int n) {
+            StringBuilder sb = new StringBuilder(n);
+            for (int i = 0; i < n; i++) {
+                sb.append((char) ('0' + r.nextInt(10)));
+            }
+            return sb.toString();
+        }
+
+        private static String withLuhnDigit(String payload) {
+            int sum = 0;
+            for (int i = payload.length() - 1, k = 0; i >= 0; i--, k++) {
+                int d = payload.charAt(i) - '0';
+                if (k % 2 == 0) {
+                    d *= 2;
+                    d = d > 9 ? d - 9 : d;
+                }
+                sum += d;
+            }
+            return payload + (10 - sum % 10) % 10;
+        }
+
+        /** The resident registration number's check digit (weights 2..9, 2..5; mod 11). */
+        private static int rrnCheckDigit(String twelve) {
+            int[] w = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
+            int sum = 0;
+            for (int i = 0; i < 12; i++) {
+                sum += (twelve.charAt(i) - '0') * w[i];
+            }
+            return (11 - sum % 11) % 10;
         }
 
         byte[] json(int size) {
