@@ -4,26 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.GatewayChain;
-import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
-import io.meshguard.extauthz.apikey.ApiKeyService;
-import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
+import io.meshguard.extauthz.ShopGatewayHop;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.Reason;
-import io.meshguard.extauthz.decision.SecretFiles;
-import io.meshguard.extauthz.jwt.JwksRegistry;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
-import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.StringReader;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,25 +28,16 @@ class QuotaGatewayHopTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private static final String POD = "spiffe://cluster.local/ns/shop/sa/cart";
-
     private final QuotaTestSupport.MovableClock clock = new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
-    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    private final InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
-    private AuthzPipeline pipeline;
-    private GatewayChain chain;
-    private String key;
+    private ShopGatewayHop shop;
 
     @BeforeEach
     void setUp() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
         QuotaCounter counter = new QuotaCounter(Optional.of(new QuotaStore(PG.dataSource())), Optional::empty,
                 new LiveCounters("t:", Duration.ofSeconds(1)), QuotaAudit.logOnly(), clock, System::nanoTime,
                 QuotaTestSupport.settings(), registry);
-        pipeline = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
-                Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO)),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime), new SecretFiles(System::nanoTime), clock,
-                registry, 100, Duration.ofMinutes(1), counter);
-        pipeline.use(new AuthzPolicyParser().parse("authz.yaml", new StringReader("""
+        shop = new ShopGatewayHop(clock, counter, registry, """
                 mesh: {trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway]}
                 routes:
                   - name: edge-orders
@@ -77,25 +57,16 @@ class QuotaGatewayHopTest {
                      routes: [orders-workload]}
                   - {name: carts-daily, per: api_key, period: day, timezone: UTC, default_tier: free, limits: {free: 2},
                      routes: [edge-carts, carts-workload]}
-                """)));
-        chain = new GatewayChain(pipeline, "api.shop.example");
-        key = new ApiKeyService(keys, clock).create("ci", "svc", "acme-" + UUID.randomUUID(), List.of(), List.of(), "free",
-                Optional.empty()).text();
+                """);
     }
 
     @AfterEach
     void close() {
-        pipeline.close();
+        shop.close();
     }
 
-    private Decision check(String host, String path, String principal, Map<String, String> headers) {
-        return chain.check(host, path, principal, headers);
-    }
-
-    /** Client → gateway → sidecar; the sidecar's decision, or the gateway's when the gateway refused. */
     private Decision throughGateway(String service, String path, String... clientHeaders) {
-        return chain.through(service + ".shop.svc.cluster.local", path,
-                GatewayChain.headers("x-api-key", key, clientHeaders));
+        return shop.throughGateway(service, path, clientHeaders);
     }
 
     @Test
@@ -122,9 +93,9 @@ class QuotaGatewayHopTest {
 
     @Test
     void theGatewayNamesWhatItCharged_andAClientsOwnListIsReplaced() {
-        Decision edge = check("api.shop.example", "/carts/1", "", Map.of("x-api-key", key, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
+        Decision edge = shop.check("api.shop.example", "/carts/1", "", Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
         assertThat(Fixtures.set(edge)).containsEntry(OwnedHeaderNames.QUOTA_CHARGED, "carts-daily");
-        Decision uncharged = check("api.shop.example", "/orders/1", "", Map.of("x-api-key", key, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
+        Decision uncharged = shop.check("api.shop.example", "/orders/1", "", Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
         assertThat(uncharged.allowed()).isTrue();
         assertThat(Fixtures.set(uncharged)).doesNotContainKey(OwnedHeaderNames.QUOTA_CHARGED);
         assertThat(uncharged.headersRemoved()).contains(OwnedHeaderNames.QUOTA_CHARGED);
@@ -141,12 +112,12 @@ class QuotaGatewayHopTest {
 
     @Test
     void aPodForgingTheHeader_isIgnoredAndOverwritten_andCharged() {
-        Map<String, String> forged = Map.of("x-api-key", key, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily,carts-daily");
-        Decision first = check("orders.shop.svc.cluster.local", "/orders/1", POD, forged);
+        Map<String, String> forged = Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily,carts-daily");
+        Decision first = shop.check("orders.shop.svc.cluster.local", "/orders/1", ShopGatewayHop.POD, forged);
         assertThat(first.allowed()).isTrue();
         // not a gateway hop: the pod's list is replaced by what this Check itself charged
         assertThat(Fixtures.set(first)).containsEntry(OwnedHeaderNames.QUOTA_CHARGED, "orders-daily");
-        assertThat(check("orders.shop.svc.cluster.local", "/orders/2", POD, forged).allowed()).isTrue();
-        assertThat(check("orders.shop.svc.cluster.local", "/orders/3", POD, forged).reason()).isEqualTo(Reason.QUOTA_EXCEEDED);
+        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/2", ShopGatewayHop.POD, forged).allowed()).isTrue();
+        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/3", ShopGatewayHop.POD, forged).reason()).isEqualTo(Reason.QUOTA_EXCEEDED);
     }
 }

@@ -4,24 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.GatewayChain;
-import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
-import io.meshguard.extauthz.apikey.ApiKeyService;
-import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
+import io.meshguard.extauthz.ShopGatewayHop;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.Reason;
-import io.meshguard.extauthz.decision.SecretFiles;
-import io.meshguard.extauthz.jwt.JwksRegistry;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
-import io.meshguard.extauthz.server.AuthzPipeline;
+import io.meshguard.extauthz.quota.QuotaGate;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.StringReader;
 import java.time.Clock;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -33,22 +22,12 @@ import org.junit.jupiter.api.Test;
  * client's or a pod's copy of the owned header changes nothing.
  */
 class RateLimitGatewayHopTest {
-    private static final String POD = "spiffe://cluster.local/ns/shop/sa/cart";
-
-    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    private final InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
-    private AuthzPipeline pipeline;
-    private GatewayChain chain;
-    private String key;
+    private ShopGatewayHop shop;
 
     @BeforeEach
     void setUp() throws Exception {
-        pipeline = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
-                Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ZERO)),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime), Clock.systemUTC(), registry, 100, Duration.ofMinutes(1));
         // two requests a day's worth of refill apart: the third within the test is always over the limit
-        pipeline.use(new AuthzPolicyParser().parse("authz.yaml", new StringReader("""
+        shop = new ShopGatewayHop(Clock.systemUTC(), QuotaGate.NONE, new SimpleMeterRegistry(), """
                 mesh: {trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway]}
                 rate_limits:
                   default_tier: free
@@ -68,25 +47,16 @@ class RateLimitGatewayHopTest {
                   - name: carts-workload
                     match: {hosts: [carts.shop.svc.cluster.local], path_prefix: /carts}
                     auth: apikey
-                """)));
-        chain = new GatewayChain(pipeline, "api.shop.example");
-        key = new ApiKeyService(keys, Clock.systemUTC()).create("ci", "svc", "acme-" + UUID.randomUUID(), List.of(),
-                List.of(), "free", Optional.empty()).text();
+                """);
     }
 
     @AfterEach
     void close() {
-        pipeline.close();
+        shop.close();
     }
 
-    private Decision check(String host, String path, String principal, Map<String, String> headers) {
-        return chain.check(host, path, principal, headers);
-    }
-
-    /** Client → gateway → sidecar; the sidecar's decision, or the gateway's when the gateway refused. */
     private Decision throughGateway(String service, String path, String... clientHeaders) {
-        return chain.through(service + ".shop.svc.cluster.local", path,
-                GatewayChain.headers("x-api-key", key, clientHeaders));
+        return shop.throughGateway(service, path, clientHeaders);
     }
 
     @Test
@@ -122,11 +92,11 @@ class RateLimitGatewayHopTest {
 
     @Test
     void aPodForgingTheHeader_isLimited_andItsCopyIsReplaced() {
-        Map<String, String> forged = Map.of("x-api-key", key, OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders");
-        Decision first = check("orders.shop.svc.cluster.local", "/orders/1", POD, forged);
+        Map<String, String> forged = Map.of("x-api-key", shop.key(), OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders");
+        Decision first = shop.check("orders.shop.svc.cluster.local", "/orders/1", ShopGatewayHop.POD, forged);
         assertThat(Fixtures.set(first)).containsEntry(OwnedHeaderNames.RATE_LIMITED_AT, "orders-workload");
-        assertThat(check("orders.shop.svc.cluster.local", "/orders/2", POD, forged).allowed()).isTrue();
-        assertThat(check("orders.shop.svc.cluster.local", "/orders/3", POD, forged).reason())
+        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/2", ShopGatewayHop.POD, forged).allowed()).isTrue();
+        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/3", ShopGatewayHop.POD, forged).reason())
                 .isEqualTo(Reason.RATE_LIMITED);
     }
 }

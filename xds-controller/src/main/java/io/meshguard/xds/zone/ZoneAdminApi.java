@@ -9,6 +9,7 @@ import io.meshguard.access.AdminEvent;
 import io.meshguard.access.AdminEvents;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.access.AdminRouter;
 import io.meshguard.xds.model.ConfigJson;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,11 +17,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.Optional;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,14 +44,14 @@ public final class ZoneAdminApi implements HttpHandler {
 
     private final ZoneHub hub;
     private final FleetView fleet;
-    private final AdminGate gate;
+    private final AdminRouter router;
     private final AdminEvents events;
     private final Clock clock;
 
     public ZoneAdminApi(ZoneHub hub, FleetView fleet, AdminGate gate, AdminEvents events, Clock clock) {
         this.hub = hub;
         this.fleet = fleet;
-        this.gate = gate;
+        this.router = new AdminRouter(ROUTES, gate);
         this.events = events;
         this.clock = clock;
     }
@@ -76,42 +74,28 @@ public final class ZoneAdminApi implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
-                .filter(s -> s.length() <= 128 && s.chars().allMatch(ch -> ch > 32 && ch < 127))
-                .orElse(UUID.randomUUID().toString());
-        exchange.getResponseHeaders().set("x-request-id", requestId);
+        String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
-            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-            String source = exchange.getRemoteAddress().getAddress().getHostAddress();
-            Optional<AdminRoute> route = ROUTES.stream().filter(r -> r.matches(method, segments)).findFirst();
-            if (route.isEmpty()) {
-                Optional<AdminGate.Refused> refused = gate.authenticateOnly(authorization, source, requestId,
-                        exchange.getRequestURI().getRawPath());
-                if (refused.isPresent()) {
-                    refuse(exchange, refused.get());
-                    return;
-                }
-                throw new ApiError(404, "no operation " + method + " " + exchange.getRequestURI().getPath());
-            }
-            AdminGate.Admission admission = gate.admit(authorization, source, requestId, route.get(), segments);
-            if (admission instanceof AdminGate.Refused r) {
-                refuse(exchange, r);
-                return;
-            }
+            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, segments)) {
+                case AdminRouter.Admitted a -> a;
+                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new ApiError(404,
+                        "no operation " + method + " " + exchange.getRequestURI().getPath());
+            };
+            String path = admitted.route().path();
             JsonNode body = method.equals("GET") || method.equals("DELETE") ? ConfigJson.mapper().nullNode()
                     : readBody(exchange);
-            Call call = new Call((AdminGate.Admitted) admission, requestId, segments, body,
-                    method + " " + route.get().path());
-            JsonNode result = switch (route.get().path()) {
+            Call call = new Call(admitted.admission(), requestId, segments, body, method + " " + path);
+            JsonNode result = switch (path) {
                 case "/v1/operator/zones/{cluster}/registrations" -> register(call);
                 case "/v1/operator/zones/{cluster}/revoke" -> revoke(call);
                 case "/v1/operator/zones/{cluster}/groups/{group}" -> method.equals("PUT") ? assign(call)
                         : withdraw(call);
                 default -> fleet.render();
             };
-            send(exchange, route.get().path().endsWith("registrations") ? 201 : 200, result);
+            send(exchange, path.endsWith("registrations") ? 201 : 200, result);
         } catch (ApiError e) {
             send(exchange, e.status, error(e.getMessage()));
         } catch (NoSuchElementException e) {
@@ -196,23 +180,6 @@ public final class ZoneAdminApi implements HttpHandler {
         } catch (JsonProcessingException e) {
             throw new ApiError(400, "the body is not JSON: " + e.getOriginalMessage());
         }
-    }
-
-    private static List<String> segments(String rawPath) {
-        List<String> out = new ArrayList<>();
-        for (String s : rawPath.split("/")) {
-            if (!s.isEmpty()) {
-                out.add(java.net.URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8));
-            }
-        }
-        return out;
-    }
-
-    private static void refuse(HttpExchange exchange, AdminGate.Refused r) throws IOException {
-        if (r.challenge()) {
-            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-        }
-        send(exchange, r.status(), error(r.message()));
     }
 
     private static ObjectNode error(String message) {

@@ -2,36 +2,17 @@ package io.meshguard.xds.console;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.access.AdminAccessSettings;
-import io.meshguard.access.AdminGate;
-import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.audit.AuditWriter;
-import io.meshguard.audit.AuditWriterSettings;
-import io.meshguard.audit.ConnectionSource;
-import io.meshguard.audit.spool.SpoolSettings;
-import io.meshguard.runtime.http.BearerTokens;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
-import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.admin.ConfigChangeAudit;
 import io.meshguard.xds.approval.FourEyesStore;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.server.NodeStatus;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.PgNodeStatusWriter;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.InputStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -66,7 +47,7 @@ class ConsoleBrowserTest {
     @TempDir
     static Path tmp;
     static XdsController xds;
-    static StatusHttpServer http;
+    static KeycloakSignedConsole console;
     static AuditWriter auditWriter;
     static String base;
     static long initialRevision;
@@ -74,36 +55,11 @@ class ConsoleBrowserTest {
     @BeforeAll
     static void start() throws Exception {
         Chromium.requireInstalled();
-        KeycloakServer keycloak = KeycloakServer.shared();
-        String realm;
-        try (InputStream in = ConsoleBrowserTest.class.getResourceAsStream("/console-realm.json")) {
-            realm = new String(in.readAllBytes(), StandardCharsets.UTF_8)
-                    .replace("\"realm\": \"REALM\"", "\"realm\": \"console\"");
-        }
-        keycloak.importRealm(realm);
-        String issuer = keycloak.issuer("console");
-        AdminGate gate = new AdminAccessSettings(Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(30),
-                Optional.of(io.meshguard.testing.FixturePolicies.file("access.yaml")), false)
-                .gate(new BearerTokens(Optional.empty()), "xds.admin.token_file", new LoggedAdminEvents());
-
-        auditWriter = AuditWriter.start(AuditWriterSettings.defaults(SpoolSettings.defaults(tmp.resolve("spool"))),
-                ConnectionSource.of(PG.dataSource()), new SimpleMeterRegistry());
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(), FilterTargets.DEFAULTS,
-                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
-                io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()), PG.dataSource(), registry,
-                ConfigChangeAudit.to(auditWriter));
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        base = "http://127.0.0.1:" + port;
-        http = new StatusHttpServer("xds-console", HttpServerSettings.onPort(port), registry);
-        xds.mountAdminApi(http, gate);
-        xds.mountConsole(http, gate, ConsoleSettings.of(Optional.of(issuer), "meshguard-console",
-                Optional.of("console-secret"), base));
-        xds.start();
-        http.start();
+        console = KeycloakSignedConsole.create("/console-realm.json", "console", "xds-console", PG.dataSource(), tmp);
+        xds = console.xds();
+        auditWriter = console.auditWriter();
+        base = console.base();
+        console.startConsole(Optional.empty());
 
         // group local serves the sample less one route; then it is protected and the draft gains the route back
         GatewayConfig sample = XdsController.sampleConfig();
@@ -129,11 +85,8 @@ class ConsoleBrowserTest {
 
     @AfterAll
     static void stop() {
-        if (xds != null) {
-            xds.closeConsoleStreams();
-            http.close();
-            xds.close();
-            auditWriter.close();
+        if (console != null) {
+            console.close();
         }
     }
 

@@ -7,14 +7,9 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.access.AdminGate;
-import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.access.TrailAdminEvents;
 import io.meshguard.audit.AuditWriter;
-import io.meshguard.audit.AuditWriterSettings;
-import io.meshguard.audit.ConnectionSource;
-import io.meshguard.audit.spool.SpoolSettings;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.Subscription;
@@ -30,27 +25,16 @@ import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
 import io.meshguard.extauthz.tools.CheckRequests;
-import io.meshguard.runtime.http.BearerTokens;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.admin.ConfigChangeAudit;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.model.Route;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.InputStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -96,7 +80,7 @@ class PortalBrowserTest {
     @TempDir
     static Path tmp;
     static XdsController xds;
-    static StatusHttpServer http;
+    static KeycloakSignedConsole console;
     static AuditWriter auditWriter;
     static ExtAuthzServer extauthz;
     static ManagedChannel channel;
@@ -109,44 +93,20 @@ class PortalBrowserTest {
     @BeforeAll
     static void start() throws Exception {
         Chromium.requireInstalled();
-        KeycloakServer keycloak = KeycloakServer.shared();
-        String realm;
-        try (InputStream in = PortalBrowserTest.class.getResourceAsStream("/portal-realm.json")) {
-            realm = new String(in.readAllBytes(), StandardCharsets.UTF_8)
-                    .replace("\"realm\": \"REALM\"", "\"realm\": \"portal\"");
-        }
-        keycloak.importRealm(realm);
-        String issuer = keycloak.issuer("portal");
-        AdminGate gate = new AdminAccessSettings(Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(30),
-                Optional.of(io.meshguard.testing.FixturePolicies.file("access.yaml")), false)
-                .gate(new BearerTokens(Optional.empty()), "xds.admin.token_file", new LoggedAdminEvents());
-
-        auditWriter = AuditWriter.start(AuditWriterSettings.defaults(SpoolSettings.defaults(tmp.resolve("spool"))),
-                ConnectionSource.of(PG.dataSource()), new SimpleMeterRegistry());
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(), FilterTargets.DEFAULTS,
-                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
-                io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()), PG.dataSource(), registry,
-                ConfigChangeAudit.to(auditWriter));
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        base = "http://127.0.0.1:" + port;
-        http = new StatusHttpServer("xds-portal", HttpServerSettings.onPort(port), registry);
-        xds.mountAdminApi(http, gate);
+        console = KeycloakSignedConsole.create("/portal-realm.json", "portal", "xds-portal", PG.dataSource(), tmp);
+        xds = console.xds();
+        auditWriter = console.auditWriter();
+        base = console.base();
+        AdminGate gate = console.gate();
         // the catalogue and the API keys as up mounts them, every change a row of the hash-chained admin trail
         store = new CatalogStore(PG.dataSource());
         CatalogApi catalog = new CatalogApi(store, gate, new TrailAdminEvents(new AdminTrail(PG.dataSource())),
                 Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue(), xds.productServing());
         ApiKeyAdminApi keys = new ApiKeyAdminApi(Optional.of(new JdbcApiKeyStore(PG.dataSource())), Clock.systemUTC(),
                 gate, Optional.of(auditWriter));
-        http.addHandler(CatalogApi.PREFIX, catalog);
-        http.addHandler(ApiKeyAdminApi.PREFIX, keys);
-        xds.mountConsole(http, gate, ConsoleSettings.of(Optional.of(issuer), "meshguard-console",
-                Optional.of("console-secret"), base), Optional.of(new CatalogConsole(store, catalog, keys, "free")));
-        xds.start();
-        http.start();
+        console.http().addHandler(CatalogApi.PREFIX, catalog);
+        console.http().addHandler(ApiKeyAdminApi.PREFIX, keys);
+        console.startConsole(Optional.of(new CatalogConsole(store, catalog, keys, "free")));
 
         // extauthz as a cluster runs it: API keys from PostgreSQL, product routes decided from the subscription state
         // the controller pushes over ADS, decisions into the audit log (the portal's usage reads them)
@@ -230,11 +190,8 @@ class PortalBrowserTest {
         if (extauthz != null) {
             extauthz.close();
         }
-        if (xds != null) {
-            xds.closeConsoleStreams();
-            http.close();
-            xds.close();
-            auditWriter.close();
+        if (console != null) {
+            console.close();
         }
     }
 

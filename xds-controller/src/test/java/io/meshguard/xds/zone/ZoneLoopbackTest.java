@@ -4,25 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
 import io.meshguard.contract.zone.NodeReport;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,30 +30,31 @@ class ZoneLoopbackTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
     private static final AtomicInteger RUN = new AtomicInteger();
-    /** Short enough that a test waits a few seconds for staleness, not 15. */
-    private static final ZoneHubSettings FAST = new ZoneHubSettings(Duration.ofMillis(300), Duration.ofMillis(100));
+    private static final ZoneHubSettings FAST = ZoneTestbed.FAST;
     private static HikariDataSource ds;
 
     @TempDir
     Path tmp;
-    private final List<AutoCloseable> open = new ArrayList<>();
     private final String run = "r" + RUN.incrementAndGet();
+    private ZoneTestbed bed;
 
     @BeforeAll
     static void database() {
         ds = PG.dataSource();
     }
 
+    @BeforeEach
+    void testbed() {
+        bed = new ZoneTestbed(ds, run, tmp);
+    }
+
     @AfterEach
     void closeAll() throws Exception {
-        for (AutoCloseable c : open.reversed()) {
-            c.close();
-        }
+        bed.close();
     }
 
     private <T extends AutoCloseable> T opened(T c) {
-        open.add(c);
-        return c;
+        return bed.opened(c);
     }
 
     /**
@@ -96,16 +92,11 @@ class ZoneLoopbackTest {
     }
 
     private String cluster(Central central, String name, String group) {
-        String id = run + "-" + name;
-        new CatalogStore(ds).putCluster(new Cluster(id, "kr-seoul", Optional.of("aws"), Set.of()));
-        central.registry.assign(id, group);
-        return id;
+        return bed.cluster(central.registry, name, group);
     }
 
     private ZoneController zone(String central, String cluster, Optional<String> token, Path dir) throws Exception {
-        return opened(new ZoneController(ZoneSettings.loopback(cluster, central, token, dir, FAST.echoInterval()),
-                new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, Optional.empty(),
-                AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
+        return bed.zone(central, cluster, token, dir, FAST.echoInterval());
     }
 
     private ZoneController registeredZone(Central central, String cluster) throws Exception {
@@ -167,10 +158,7 @@ class ZoneLoopbackTest {
                 new SimpleMeterRegistry(), new InetSocketAddress("127.0.0.1", 0), slow, Duration.ofHours(1)));
         hub.start();
         String token = publisher.registry.issue(a, Duration.ofHours(1), "test").secret();
-        ZoneController zone = opened(new ZoneController(ZoneSettings.loopback(a, "127.0.0.1:" + hub.port(),
-                Optional.of(token), tmp.resolve(a), slow.echoInterval()), new InetSocketAddress("127.0.0.1", 0),
-                FilterTargets.DEFAULTS, Optional.empty(), AdsPeerPolicy.localDevelopment(),
-                new SimpleMeterRegistry()).start());
+        ZoneController zone = bed.zone("127.0.0.1:" + hub.port(), a, Optional.of(token), slow.echoInterval());
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
                 zone.core().publisher().servedRevision(seoul)).contains(first));
 
@@ -194,8 +182,7 @@ class ZoneLoopbackTest {
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(early::configured);
         List<String> listeners = early.names.get(AdsNode.LDS);
 
-        central.close();
-        open.remove(central);
+        bed.closeNow(central);
         await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(() -> !zone.link().connected());
 
         AdsNode joined = opened(new AdsNode(zone.adsPort(), "envoy-joined", seoul));
@@ -205,8 +192,7 @@ class ZoneLoopbackTest {
         assertThat(zone.core().publisher().servedRevision(seoul)).contains(first);
 
         // a zone restarted while central is away serves from its state directory
-        zone.close();
-        open.remove(zone);
+        bed.closeNow(zone);
         ZoneController restarted = zone("127.0.0.1:" + port, a, Optional.empty(), tmp.resolve(a));
         AdsNode afterRestart = opened(new AdsNode(restarted.adsPort(), "envoy-after-restart", seoul));
         await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(afterRestart::configured);
@@ -340,8 +326,7 @@ class ZoneLoopbackTest {
         await().ignoreExceptions().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
                 central.board.zone(a).orElseThrow().applied()).doesNotContainKey(seoul));
         // and it stays withdrawn across a restart of the zone: its state directory no longer holds the group
-        zone.close();
-        open.remove(zone);
+        bed.closeNow(zone);
         ZoneController restarted = zone(central.address(), a, Optional.empty(), tmp.resolve(a));
         assertThat(restarted.core().publisher().servedRevision(seoul)).isEmpty();
     }

@@ -6,23 +6,17 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
 import io.meshguard.testing.PostgresExtension;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -37,29 +31,31 @@ class ZoneReplicasTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
     private static final AtomicInteger RUN = new AtomicInteger();
-    private static final ZoneHubSettings FAST = new ZoneHubSettings(Duration.ofMillis(300), Duration.ofMillis(100));
+    private static final ZoneHubSettings FAST = ZoneTestbed.FAST;
     private static HikariDataSource ds;
 
     @TempDir
     Path tmp;
-    private final List<AutoCloseable> open = new ArrayList<>();
     private final String run = "p" + RUN.incrementAndGet();
+    private ZoneTestbed bed;
 
     @BeforeAll
     static void database() {
         ds = PG.dataSource();
     }
 
+    @BeforeEach
+    void testbed() {
+        bed = new ZoneTestbed(ds, run, tmp);
+    }
+
     @AfterEach
     void closeAll() throws Exception {
-        for (AutoCloseable c : open.reversed()) {
-            c.close();
-        }
+        bed.close();
     }
 
     private <T extends AutoCloseable> T opened(T c) {
-        open.add(c);
-        return c;
+        return bed.opened(c);
     }
 
     private ZoneCentral replica(String name, int port, ZoneHubSettings settings) throws Exception {
@@ -71,17 +67,11 @@ class ZoneReplicasTest {
 
     private ZoneController zone(ZoneCentral central, String cluster, ZoneHubSettings settings) throws Exception {
         String token = central.hub().registry().issue(cluster, Duration.ofHours(1), "test").secret();
-        return opened(new ZoneController(ZoneSettings.loopback(cluster, "127.0.0.1:" + central.port(),
-                Optional.of(token), tmp.resolve(cluster), settings.echoInterval()),
-                new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, Optional.empty(),
-                AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
+        return bed.zone("127.0.0.1:" + central.port(), cluster, Optional.of(token), settings.echoInterval());
     }
 
     private String cluster(ZoneRegistry registry, String name, String group) {
-        String id = run + "-" + name;
-        new CatalogStore(ds).putCluster(new Cluster(id, "kr-seoul", Optional.of("aws"), Set.of()));
-        registry.assign(id, group);
-        return id;
+        return bed.cluster(registry, name, group);
     }
 
     private static JsonNode zoneOf(ZoneCentral central, String cluster) {
@@ -159,8 +149,7 @@ class ZoneReplicasTest {
                 zoneOf(other, cluster).path("groups").get(0).path("applied_revision").asLong()).isEqualTo(first));
 
         long stopped = System.nanoTime();
-        followed.close();
-        open.remove(followed);
+        bed.closeNow(followed);
         await().atMost(Duration.ofSeconds(5)).until(() -> !zone.link().connected());
 
         // the other replica sees the zone go stale: three echo intervals (15 s) without an echo, within 30 s
