@@ -75,6 +75,9 @@ public final class ValueHasher {
      * compressions through the JDK's {@code Mac}. Nothing is remembered past the call.
      */
     public void hex(byte[] b, int[] offs, int[] lens, int count, String[] out) {
+        if (count == 0) {
+            return; // most scan rounds of JSON strings and numbers: no lock taken for nothing
+        }
         synchronized (mac) {
             if (count < 3) {
                 for (int k = 0; k < count; k++) {
