@@ -53,20 +53,91 @@ public final class ValueHasher {
     /** Full hex HMAC-SHA256 of the value. Safe to call from several threads (they take turns). */
     public String hex(byte[] value, int off, int len) {
         synchronized (mac) {
-            mac.update(value, off, len);
-            try {
-                mac.doFinal(digest, 0);
-            } catch (ShortBufferException e) {
-                throw new IllegalStateException("HmacSHA256 does not fit 32 bytes", e);
-            }
-            return HEX.formatHex(digest);
+            return hexOf(value, off, len);
         }
     }
 
-    /** {@code out[k]} = {@link #hex} of {@code b[offs[k], offs[k] + lens[k])}, for {@code k < count}. */
-    public void hex(byte[] b, int[] offs, int[] lens, int count, String[] out) {
-        for (int k = 0; k < count; k++) {
-            out[k] = hex(b, offs[k], lens[k]);
+    /** {@link #hex}, the caller holding {@link #mac}'s lock. */
+    private String hexOf(byte[] value, int off, int len) {
+        mac.update(value, off, len);
+        try {
+            mac.doFinal(digest, 0);
+        } catch (ShortBufferException e) {
+            throw new IllegalStateException("HmacSHA256 does not fit 32 bytes", e);
         }
+        return HEX.formatHex(digest);
+    }
+
+    /**
+     * {@code out[k]} = {@link #hex} of {@code b[offs[k], offs[k] + lens[k])}, for {@code k < count}. Equal values in
+     * one batch are hashed once (the HMAC is a function of the value, so they get the same answer, the same string):
+     * dense text repeats the same card, account or key within a few kilobytes, and each HMAC is four SHA-256
+     * compressions through the JDK's {@code Mac}. Nothing is remembered past the call.
+     */
+    public void hex(byte[] b, int[] offs, int[] lens, int count, String[] out) {
+        if (count == 0) {
+            return; // most scan rounds of JSON strings and numbers: no lock taken for nothing
+        }
+        synchronized (mac) {
+            if (count < 3) {
+                for (int k = 0; k < count; k++) {
+                    out[k] = hexOf(b, offs[k], lens[k]);
+                }
+                return;
+            }
+            int size = Integer.highestOneBit(count * 2 - 1) << 1; // a power of two, at least twice count
+            if (slotOf.length < size) {
+                slotOf = new int[size];
+                slotStamp = new int[size];
+            }
+            int stamp = ++batch;
+            if (stamp == 0) { // wrapped: forget every stamp
+                java.util.Arrays.fill(slotStamp, 0);
+                stamp = batch = 1;
+            }
+            int mask = size - 1;
+            for (int k = 0; k < count; k++) {
+                int off = offs[k];
+                int len = lens[k];
+                int slot = mix(b, off, len) & mask;
+                String same = null;
+                for (; slotStamp[slot] == stamp; slot = slot + 1 & mask) {
+                    int j = slotOf[slot];
+                    if (lens[j] == len && java.util.Arrays.equals(b, offs[j], offs[j] + len, b, off, off + len)) {
+                        same = out[j];
+                        break;
+                    }
+                }
+                if (same != null) {
+                    out[k] = same;
+                } else {
+                    out[k] = hexOf(b, off, len);
+                    slotStamp[slot] = stamp;
+                    slotOf[slot] = k;
+                }
+            }
+        }
+    }
+
+    /** The batch table of {@link #hex(byte[], int[], int[], int, String[])}: value index by slot, and its batch. */
+    private int[] slotOf = new int[0];
+    private int[] slotStamp = new int[0];
+    private int batch;
+
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** A table hash of {@code b[off, off + len)}: its length and first and last eight bytes. */
+    private static int mix(byte[] b, int off, int len) {
+        long h = len;
+        if (len >= 8) {
+            h ^= (long) LONGS.get(b, off) * 0x9E3779B97F4A7C15L ^ (long) LONGS.get(b, off + len - 8);
+        } else {
+            for (int i = off; i < off + len; i++) {
+                h = h << 8 | (b[i] & 0xff);
+            }
+        }
+        h *= 0x9E3779B97F4A7C15L;
+        return (int) (h ^ h >>> 29 ^ h >>> 43);
     }
 }

@@ -76,4 +76,29 @@ class CharWalkTest {
                     .isEqualTo(naiveBefore(b, p, within));
         }
     }
+
+    @Test
+    void lineCuts_eightBytesAStep_endWhereTheByteLoopEnds() {
+        // Every byte that cuts or nearly cuts (the look-alikes of [ ] { } one bit apart, comma, quote, blanks).
+        byte[] alphabet = "\n\r{}[]{}[];=,,,\"\"  \t\t+-*;:KkaZ09;\u00ea".getBytes(StandardCharsets.ISO_8859_1);
+        byte[] alike = {0x0A, 0x0D, 0x2A, 0x2D, 0x4B, 0x5B, 0x5D, 0x7B, 0x7D, (byte) 0xDB, (byte) 0xFB, (byte) 0xFD,
+            (byte) 0x8A, (byte) 0xAC, 0x0C, 0x2C, 0x22};
+        Random random = new Random(97);
+        for (int round = 0; round < 50_000; round++) {
+            byte[] b = new byte[random.nextInt(100)];
+            int density = 1 + random.nextInt(12);
+            for (int k = 0; k < b.length; k++) {
+                int pick = random.nextInt(density);
+                b[k] = pick == 0 ? alike[random.nextInt(alike.length)]
+                        : pick == 1 ? alphabet[random.nextInt(alphabet.length)]
+                        : random.nextBoolean() ? (byte) ('a' + random.nextInt(26)) : (byte) random.nextInt(256);
+            }
+            int from = random.nextInt(b.length + 1);
+            int to = from + random.nextInt(b.length - from + 1);
+            assertThat(StreamScanner.lineAfter(b, from, to)).as("after [%d, %d) of %d", from, to, b.length)
+                    .isEqualTo(StreamScanner.lineAfterByBytes(b, from, to));
+            assertThat(StreamScanner.lineBefore(b, from, to)).as("before [%d, %d) of %d", from, to, b.length)
+                    .isEqualTo(StreamScanner.lineBeforeByBytes(b, from, to));
+        }
+    }
 }

@@ -96,4 +96,44 @@ class ValueHasherTest {
         }
         assertThat(wrong.get()).isZero();
     }
+
+    @Test
+    void batchesWithRepeatedValues_eachValueGetsItsOwnJdkHmac_equalValuesHashedOnce() throws Exception {
+        // A batch hashes each distinct value once: values equal in length, first and last eight bytes but not in the
+        // middle, prefixes of each other, and equal bytes at other offsets must each still get their own HMAC.
+        byte[] master = "master-key-for-the-hasher-test-3".getBytes(StandardCharsets.UTF_8);
+        byte[] tenantKey = hmac(master, "meshguard-dlp-tenant:bank".getBytes(StandardCharsets.UTF_8));
+        ValueHasher hasher = ValueHasher.forTenant(master, "bank");
+        Random random = new Random(9);
+        byte[][] pool = new byte[12][];
+        for (int i = 0; i < pool.length; i++) {
+            pool[i] = ("5105105105105" + (i % 3) + "00-0000-1234-5678901234567890").substring(0, 5 + (i * 7) % 40)
+                    .getBytes(StandardCharsets.US_ASCII);
+        }
+        pool[10] = new byte[0];
+        for (int round = 0; round < 300; round++) {
+            int count = random.nextInt(120);
+            byte[] text = new byte[count * 48 + 8];
+            int[] offs = new int[count];
+            int[] lens = new int[count];
+            int at = 0;
+            for (int k = 0; k < count; k++) {
+                byte[] v = pool[random.nextInt(pool.length)].clone();
+                if (random.nextInt(6) == 0 && v.length > 16) {
+                    v[v.length / 2] ^= 1; // same length and ends, another middle
+                }
+                System.arraycopy(v, 0, text, at, v.length);
+                offs[k] = at;
+                lens[k] = v.length;
+                at += v.length + random.nextInt(4);
+            }
+            String[] got = new String[count];
+            hasher.hex(text, offs, lens, count, got);
+            for (int k = 0; k < count; k++) {
+                String want = HexFormat.of().formatHex(
+                        hmac(tenantKey, java.util.Arrays.copyOfRange(text, offs[k], offs[k] + lens[k])));
+                assertThat(got[k]).as("round %d, value %d of %d", round, k, count).isEqualTo(want);
+            }
+        }
+    }
 }
