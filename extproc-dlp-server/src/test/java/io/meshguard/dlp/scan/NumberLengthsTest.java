@@ -1,0 +1,78 @@
+package io.meshguard.dlp.scan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.dlp.detect.BuiltinDetector;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link ScanRules#mayFind} skips a text with fewer ASCII digits than the enabled number-based detectors need (4 with
+ * IPv4, else 9 with phone numbers, 10 business numbers, 12 cards, 13 registration numbers): for every set of those
+ * detectors, a text it skips gives no candidate when scanned.
+ */
+class NumberLengthsTest {
+    private static final BuiltinDetector[] NUMERIC = {BuiltinDetector.CARD, BuiltinDetector.KR_RRN,
+        BuiltinDetector.KR_FRN, BuiltinDetector.KR_PHONE, BuiltinDetector.KR_BRN, BuiltinDetector.IPV4,
+        BuiltinDetector.IBAN};
+    private static final String[] PIECES = {"0", "1", "2", "4", "5", "7", "8", "9", "01", "02", "010", "82", "+82",
+        "-", " ", ".", "e", "E", "+", "1234", "5678", "5105", "1051", "0510", "5100", "960121", "1021413", "123",
+        "45", "67890", "220", "81", "62517", "192", "168", "DE", "89", "x", "tel ", "\u00a0", "\uff15", "\u200b"};
+
+    @Test
+    void aTextSkippedForTooFewDigits_givesNoCandidate_forEverySetOfNumberDetectors() {
+        Random random = new Random(2929);
+        int skippedWithDigits = 0;
+        for (int set = 1; set < 1 << NUMERIC.length; set++) {
+            ScanRules rules = new ScanRules();
+            for (int k = 0; k < NUMERIC.length; k++) {
+                if ((set & 1 << k) != 0) {
+                    BuiltinDetector d = NUMERIC[k];
+                    // no confidence floor and no context: "no finding" means "no candidate"
+                    rules.addBuiltin(d, new DetectorRule(d.id(), 0.0, ContextRule.NONE, Set.of(), List.of(),
+                            Action.of(ActionKind.ALERT)));
+                }
+            }
+            for (int round = 0; round < 400; round++) {
+                StringBuilder sb = new StringBuilder();
+                for (int k = 0, n = 1 + random.nextInt(12); k < n; k++) {
+                    sb.append(PIECES[random.nextInt(PIECES.length)]);
+                }
+                byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+                if (!rules.mayFind(text, 0, text.length)) {
+                    skippedWithDigits += sb.chars().anyMatch(c -> c >= '0' && c <= '9') ? 1 : 0;
+                    assertThat(Scans.whole(rules, text).findings()).as("\"%s\" with %s", sb, enabled(set)).isEmpty();
+                }
+            }
+        }
+        assertThat(skippedWithDigits).as("texts with digits judged clean").isGreaterThan(5_000);
+    }
+
+    @Test
+    void theShortestNumberOfEachDetector_isStillScanned() {
+        String[][] cases = {{"kr_phone", "02-123-4567"}, {"kr_brn", "220-81-62517"}, {"card", "5105105105105100"},
+            {"kr_rrn", "960121-1021413"}, {"ipv4", "1.2.3.4"}};
+        for (String[] c : cases) {
+            BuiltinDetector d = BuiltinDetector.valueOf(c[0].toUpperCase(java.util.Locale.ROOT));
+            ScanRules rules = new ScanRules().addBuiltin(d, new DetectorRule(d.id(), 0.0, ContextRule.NONE, Set.of(),
+                    List.of(), Action.of(ActionKind.ALERT)));
+            byte[] text = c[1].getBytes(StandardCharsets.UTF_8);
+            assertThat(Scans.whole(rules, text).findings()).as(c[1]).isNotEmpty();
+            assertThat(rules.mayFind(text, 0, text.length)).as(c[1]).isTrue();
+        }
+    }
+
+    private static List<BuiltinDetector> enabled(int set) {
+        List<BuiltinDetector> out = new ArrayList<>();
+        for (int k = 0; k < NUMERIC.length; k++) {
+            if ((set & 1 << k) != 0) {
+                out.add(NUMERIC[k]);
+            }
+        }
+        return out;
+    }
+}
