@@ -56,7 +56,7 @@ public final class JsonTransformer implements BodyTransformer {
     private static final class Frame {
         final boolean object;
         boolean expectKey = true;
-        /** The current member's key as audit locations show it ({@link #sanitizeKey}). */
+        /** The current member's key as audit locations show it ({@link MemberKeys#location}). */
         String key = "";
         /** The current member's key, decoded; empty when longer than {@link KeyContext#MAX_KEY_BYTES}. */
         String member = "";
@@ -104,6 +104,7 @@ public final class JsonTransformer implements BodyTransformer {
     }
 
     private final ScanRules rules;
+    private final boolean shortcuts;
     private final ValueHasher hasher;
     /** Where output goes once decided; everything is written to {@link #out} first. */
     private final ByteSink target;
@@ -129,6 +130,7 @@ public final class JsonTransformer implements BodyTransformer {
     private boolean stringScanStarted;
     private final byte[] keyBytes = new byte[KeyContext.MAX_KEY_BYTES];
     private int keyLen;
+    private final MemberKeys memberKeys = new MemberKeys();
     private boolean keyTooLong;
     private final byte[] esc = new byte[12];
     private int escLen;
@@ -140,6 +142,17 @@ public final class JsonTransformer implements BodyTransformer {
     private long offset;
 
     public JsonTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
+        this(rules, hasher, out, listener, true);
+    }
+
+    /**
+     * @param shortcuts whether the pass takes its shortcuts: strings and numbers no recognizer could find anything in
+     *     ({@link ScanRules#mayFind}) copied without a scan, member keys decoded once per document ({@link
+     *     MemberKeys}); false scans every string and number and decodes every key, the plain version the tests
+     *     check this one against
+     */
+    JsonTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener, boolean shortcuts) {
+        this.shortcuts = shortcuts;
         this.rules = rules;
         this.hasher = hasher;
         this.target = out;
@@ -180,11 +193,16 @@ public final class JsonTransformer implements BodyTransformer {
                 }
                 case STRING -> i = string(b, i, end);
                 case NUMBER -> {
-                    int c = b[i] & 0xff;
-                    if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
-                        number.write(c);
-                        i++;
-                        offset++;
+                    // the run of number bytes here, up to the byte that makes the number too long
+                    int j = i;
+                    int stop = (int) Math.min(end, (long) i + MAX_NUMBER + 1 - number.size());
+                    while (j < stop && numberByte(b[j])) {
+                        j++;
+                    }
+                    if (j > i) {
+                        number.write(b, i, j - i);
+                        offset += j - i;
+                        i = j;
                         if (number.size() > MAX_NUMBER) {
                             toFallback(number.drain());
                         }
@@ -194,11 +212,14 @@ public final class JsonTransformer implements BodyTransformer {
                     }
                 }
                 case LITERAL -> {
-                    int c = b[i] & 0xff;
-                    if (c >= 'a' && c <= 'z') {
-                        out.write(c);
-                        i++;
-                        offset++;
+                    int j = i;
+                    while (j < end && b[j] >= 'a' && b[j] <= 'z') {
+                        j++;
+                    }
+                    if (j > i) {
+                        out.write(b, i, j - i);
+                        offset += j - i;
+                        i = j;
                     } else {
                         state = State.STRUCT;
                     }
@@ -212,6 +233,10 @@ public final class JsonTransformer implements BodyTransformer {
                 }
             }
         }
+    }
+
+    private static boolean numberByte(byte c) {
+        return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
     }
 
     private void structural(int c) {
@@ -310,7 +335,7 @@ public final class JsonTransformer implements BodyTransformer {
         }
         int run = i;
         i = io.meshguard.dlp.detect.Simd.quoteOrBackslash(b, i, end);
-        if (!stringScanStarted && i < end && b[i] == '"' && !rules.mayFind(b, run, i - run)) {
+        if (shortcuts && !stringScanStarted && i < end && b[i] == '"' && !rules.mayFind(b, run, i - run)) {
             // The whole string is here, unescaped, and holds no byte any detector needs: copy it as it is.
             out.write(b, run, i - run);
             captured(b, run, i - run);
@@ -475,8 +500,14 @@ public final class JsonTransformer implements BodyTransformer {
     private void stringEnded() {
         Frame f = stack.peek();
         if (inKey) {
-            f.member = keyTooLong ? "" : new String(keyBytes, 0, keyLen, StandardCharsets.UTF_8);
-            f.key = keyTooLong ? "*" : sanitizeKey(f.member);
+            if (keyTooLong) {
+                f.member = "";
+                f.key = "*";
+            } else {
+                MemberKeys.Key k = shortcuts ? memberKeys.of(keyBytes, keyLen) : MemberKeys.decode(keyBytes, keyLen);
+                f.member = k.member();
+                f.key = k.location();
+            }
         } else if (capture == Capture.KTY) {
             f.kty = valueTooLong ? "?" : new String(value.array(), 0, value.size(), StandardCharsets.UTF_8);
             if (undecided > 0) {
@@ -616,14 +647,6 @@ public final class JsonTransformer implements BodyTransformer {
         captureStart -= at;
     }
 
-    /** Keys go into audit locations; a key that could itself be sensitive (long, digit-heavy) is replaced by *. */
-    private static String sanitizeKey(String key) {
-        if (!Locations.safeName(key)) {
-            return "*";
-        }
-        return key.replace("~", "~0").replace("/", "~1");
-    }
-
     private final java.util.function.Supplier<String> valueLocation = this::path;
     private final java.util.function.Supplier<String> keyLocation = () -> path() + "/(key)";
 
@@ -638,7 +661,7 @@ public final class JsonTransformer implements BodyTransformer {
     }
 
     private void flushNumber() {
-        if (!rules.mayFind(number.array(), 0, number.size())) {
+        if (shortcuts && !rules.mayFind(number.array(), 0, number.size())) {
             // no recognizer could report anything in it (an id, a price): it goes on as it came, unscanned
             out.write(number.array(), 0, number.size());
             number.reset();
@@ -650,7 +673,12 @@ public final class JsonTransformer implements BodyTransformer {
         numberScanner.context(f == null ? "" : valueKey(f));
         numberOut.discard();
         int before = numberOut.findingCount();
-        numberScanner.feedAll(n, 0, n.length);
+        if (shortcuts) {
+            numberScanner.feedAll(n, 0, n.length);
+        } else {
+            numberScanner.feed(n, 0, n.length);
+            numberScanner.finish();
+        }
         if (numberOut.findingCount() == before) {
             numberOut.discard(); // no finding: the number passed through unchanged
             out.write(n);
