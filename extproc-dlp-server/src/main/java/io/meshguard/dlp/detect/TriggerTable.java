@@ -98,6 +98,15 @@ public final class TriggerTable {
         return c >= 'a' && c <= 'z' ? c - 32 : c;
     }
 
+    /** Whether the byte at {@code i}, of class {@code k}, starts a trigger: alone, as a pair, or as a word. */
+    private boolean startsAt(byte[] b, int i, int end, int k) {
+        if ((k & SINGLE) != 0 || i + 1 == end) {
+            return true;
+        }
+        int key = (b[i] & 0xff) << 8 | (b[i + 1] & 0xff);
+        return (pairs[key >>> 6] & 1L << key) != 0 || (wordPairs[key >>> 6] & 1L << key) != 0 && wordAt(b, i, end);
+    }
+
     /** Whether one of {@link #words} is {@code b[i, ...)} whole (ASCII case aside), before {@code end}. */
     private boolean wordAt(byte[] b, int i, int end) {
         for (byte[] w : words) {
@@ -146,28 +155,19 @@ public final class TriggerTable {
         if (!describable) {
             return true;
         }
+        final byte[] classes = cls;
+        final int min = minRun;
         int end = off + len;
         int run = 0;
         for (int i = off; i < end; i++) {
-            int c = b[i] & 0xff;
-            int k = cls[c];
-            if ((k & SINGLE) != 0) {
+            int k = classes[b[i] & 0xff];
+            // Branch-free on the bulk of bytes (letters, spaces, most UTF-8): a token run grows or restarts without a
+            // jump, so a word boundary in prose costs no misprediction; a rare start byte takes the branch.
+            if ((k & (SINGLE | FIRST)) != 0 && startsAt(b, i, end, k)) {
                 return true;
             }
-            if ((k & FIRST) != 0) {
-                if (i + 1 == end) {
-                    return true;
-                }
-                int key = c << 8 | (b[i + 1] & 0xff);
-                if ((pairs[key >>> 6] & 1L << key) != 0) {
-                    return true;
-                }
-                if ((wordPairs[key >>> 6] & 1L << key) != 0 && wordAt(b, i, end)) {
-                    return true;
-                }
-            }
-            run = (k & TOKEN) != 0 ? run + 1 : 0;
-            if (run >= minRun) {
+            run = (run + 1) & -((k & TOKEN) >>> 2);
+            if (run >= min) {
                 return true;
             }
         }
