@@ -60,6 +60,8 @@ public final class JsonTransformer implements BodyTransformer {
         String key = "";
         /** The current member's key, decoded; empty when longer than {@link KeyContext#MAX_KEY_BYTES}. */
         String member = "";
+        /** The current member's key with what it names in a JWK. */
+        MemberKeys.Key memberKey = MemberKeys.NONE;
         /** The object's {@code kty} value once read, else null. */
         String kty;
         int index;
@@ -125,6 +127,8 @@ public final class JsonTransformer implements BodyTransformer {
     private final StreamScanner numberScanner;
     private final CollectingOutput numberOut = new CollectingOutput();
     private final Deque<Frame> stack = new ArrayDeque<>();
+    /** {@code stack.peek()}, kept in a field: read at every structural byte and string. */
+    private Frame top;
     private State state = State.STRUCT;
     private boolean inKey;
     private boolean stringScanStarted;
@@ -247,13 +251,14 @@ public final class JsonTransformer implements BodyTransformer {
                     toFallback(new byte[0]);
                     return;
                 }
-                Frame parent = stack.peek();
-                stack.push(new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : "",
-                        c == '{' && parent != null && !parent.object && parent.label.equals("oth")));
+                Frame parent = top;
+                top = new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : "",
+                        c == '{' && parent != null && !parent.object && parent.label.equals("oth"));
+                stack.push(top);
                 out.write(c);
             }
             case '}', ']' -> {
-                Frame f = stack.peek();
+                Frame f = top;
                 if (f == null || f.object != (c == '}')) {
                     toFallback(new byte[0]);
                     return;
@@ -262,10 +267,11 @@ public final class JsonTransformer implements BodyTransformer {
                     resolve(f); // the object closed without (another) kty
                 }
                 stack.pop();
+                top = stack.peek();
                 out.write(c);
             }
             case ':' -> {
-                Frame f = stack.peek();
+                Frame f = top;
                 if (f == null || !f.object) {
                     toFallback(new byte[0]);
                     return;
@@ -274,7 +280,7 @@ public final class JsonTransformer implements BodyTransformer {
                 out.write(c);
             }
             case ',' -> {
-                Frame f = stack.peek();
+                Frame f = top;
                 if (f == null) {
                     toFallback(new byte[0]);
                     return;
@@ -287,7 +293,7 @@ public final class JsonTransformer implements BodyTransformer {
                 out.write(c);
             }
             case '"' -> {
-                Frame f = stack.peek();
+                Frame f = top;
                 inKey = f != null && f.object && f.expectKey;
                 keyLen = 0;
                 keyTooLong = false;
@@ -295,9 +301,9 @@ public final class JsonTransformer implements BodyTransformer {
                 out.write(c);
                 state = State.STRING;
                 if (jwk != null && !inKey && f != null && f.object) {
-                    capture = f.member.equals("kty") ? Capture.KTY
-                            : JwkMembers.mayBePrivate(f.member) || (f.otherPrime && JwkMembers.isOtherPrimeMember(f.member))
-                                    ? Capture.PRIVATE : Capture.NONE;
+                    MemberKeys.Key k = f.memberKey;
+                    capture = k.kty() ? Capture.KTY
+                            : k.mayBePrivate() || (f.otherPrime && k.otherPrimeMember()) ? Capture.PRIVATE : Capture.NONE;
                     if (capture != Capture.NONE) {
                         value.reset();
                         valueTooLong = false;
@@ -323,7 +329,7 @@ public final class JsonTransformer implements BodyTransformer {
     /** Starts the scan of the current string, once it is known to need one. */
     private void startStringScan() {
         if (!stringScanStarted) {
-            Frame f = stack.peek();
+            Frame f = top;
             strings.start(inKey ? keyLocation : valueLocation, inKey || f == null ? "" : valueKey(f));
             stringScanStarted = true;
         }
@@ -498,16 +504,13 @@ public final class JsonTransformer implements BodyTransformer {
 
     /** The current string's contents are all written to {@link #out} (its closing quote is not). */
     private void stringEnded() {
-        Frame f = stack.peek();
+        Frame f = top;
         if (inKey) {
-            if (keyTooLong) {
-                f.member = "";
-                f.key = "*";
-            } else {
-                MemberKeys.Key k = shortcuts ? memberKeys.of(keyBytes, keyLen) : MemberKeys.decode(keyBytes, keyLen);
-                f.member = k.member();
-                f.key = k.location();
-            }
+            MemberKeys.Key k = keyTooLong ? MemberKeys.TOO_LONG
+                    : shortcuts ? memberKeys.of(keyBytes, keyLen) : MemberKeys.decode(keyBytes, keyLen);
+            f.memberKey = k;
+            f.member = k.member();
+            f.key = k.location();
         } else if (capture == Capture.KTY) {
             f.kty = valueTooLong ? "?" : new String(value.array(), 0, value.size(), StandardCharsets.UTF_8);
             if (undecided > 0) {
@@ -669,7 +672,7 @@ public final class JsonTransformer implements BodyTransformer {
         }
         byte[] n = number.drain();
         numberScanner.reset();
-        Frame f = stack.peek();
+        Frame f = top;
         numberScanner.context(f == null ? "" : valueKey(f));
         numberOut.discard();
         int before = numberOut.findingCount();
@@ -727,7 +730,7 @@ public final class JsonTransformer implements BodyTransformer {
                     }
                     strings.finish(); // unterminated string: still scanned, nothing dropped
                     blocked = strings.blockedBy().orElse(null);
-                    if (!inKey && stack.peek() != null) {
+                    if (!inKey && top != null) {
                         stringEnded();
                     }
                 }

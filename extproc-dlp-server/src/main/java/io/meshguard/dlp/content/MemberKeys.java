@@ -1,5 +1,6 @@
 package io.meshguard.dlp.content;
 
+import io.meshguard.dlp.detect.JwkMembers;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -11,8 +12,22 @@ import java.util.Arrays;
  * costs what every key cost without the table, and a hit gives the very same strings.
  */
 final class MemberKeys {
-    /** A member key decoded ({@code member}) and as audit locations show it ({@code location}, see {@link #of}). */
-    record Key(String member, String location) {}
+    /**
+     * A member key decoded ({@code member}), as audit locations show it ({@code location}, see {@link #location}),
+     * and what it names in a JSON Web Key ({@link JwkMembers}): {@code kty}, a member that may be private, a member
+     * of an {@code oth} entry.
+     */
+    record Key(String member, String location, boolean kty, boolean mayBePrivate, boolean otherPrimeMember) {
+        Key(String member, String location) {
+            this(member, location, member.equals("kty"), JwkMembers.mayBePrivate(member),
+                    JwkMembers.isOtherPrimeMember(member));
+        }
+    }
+
+    /** No member read yet. */
+    static final Key NONE = new Key("", "");
+    /** A key longer than {@link io.meshguard.dlp.scan.KeyContext#MAX_KEY_BYTES}: no context, no JWK member. */
+    static final Key TOO_LONG = new Key("", "*");
 
     private static final int SLOTS = 32;
     /** Longer keys are rare and decoded every time: the table stays small. */
@@ -39,7 +54,7 @@ final class MemberKeys {
         }
         int slot = (h * 0x9E3779B9) >>> 27; // the top five bits of a Fibonacci hash: one of 32 slots
         for (byte[] seen; (seen = bytes[slot]) != null; slot = (slot + 1) & (SLOTS - 1)) {
-            if (hashes[slot] == h && Arrays.equals(seen, 0, seen.length, b, 0, len)) {
+            if (hashes[slot] == h && same(seen, b, len)) {
                 return keys[slot];
             }
         }
@@ -55,6 +70,19 @@ final class MemberKeys {
         keys[slot] = k;
         used++;
         return k;
+    }
+
+    /** Whether {@code seen} is {@code b[0, len)}: a plain loop, as keys are short. */
+    private static boolean same(byte[] seen, byte[] b, int len) {
+        if (seen.length != len) {
+            return false;
+        }
+        for (int i = 0; i < len; i++) {
+            if (seen[i] != b[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The key {@code b[0, len)} decoded afresh. */
