@@ -664,7 +664,7 @@ public final class JsonTransformer implements BodyTransformer {
     }
 
     private void flushNumber() {
-        if (shortcuts && !rules.mayFind(number.array(), 0, number.size())) {
+        if (shortcuts && !rules.mayFindNumber(number.array(), 0, number.size())) {
             // no recognizer could report anything in it (an id, a price): it goes on as it came, unscanned
             out.write(number.array(), 0, number.size());
             number.reset();

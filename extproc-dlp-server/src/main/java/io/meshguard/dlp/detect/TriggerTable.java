@@ -131,6 +131,20 @@ public final class TriggerTable {
         return false;
     }
 
+    /**
+     * The bytes of {@code alphabet} at which this table may say true in a text made only of such bytes (a start
+     * byte, a pair's first byte, a byte of a token run); every byte when the table cannot describe its recognizers.
+     * A text of {@code alphabet} with none of them is one this table clears.
+     */
+    public boolean[] triggersWithin(boolean[] alphabet) {
+        boolean[] out = new boolean[256];
+        for (int c = 0; c < 256; c++) {
+            out[c] = alphabet[c] && (!describable || (cls[c] & (SINGLE | FIRST)) != 0
+                    || ((cls[c] & TOKEN) != 0 && minRun != Integer.MAX_VALUE));
+        }
+        return out;
+    }
+
     /** {@code min} consecutive bytes of {@code bytes} may be a finding (one such rule per table). */
     void run(boolean[] bytes, int min) {
         if (runBytes != null && !java.util.Arrays.equals(runBytes, bytes)) {

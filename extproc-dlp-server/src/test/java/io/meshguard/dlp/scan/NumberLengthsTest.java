@@ -66,6 +66,54 @@ class NumberLengthsTest {
         }
     }
 
+    @Test
+    void mayFindNumber_answersAsMayFind_onEveryTextOfNumberBytes() {
+        Random random = new Random(2930);
+        String[] numberPieces = {"0", "1", "5", "9", "12", "010", "5105", "1051", "960121", "1021413", "-", ".", "e",
+            "E", "+", "+82", "99-", "123"};
+        int numberOnly = 0;
+        for (boolean digitPattern : new boolean[] {false, true}) {
+            ScanRules rules = new ScanRules();
+            for (BuiltinDetector d : BuiltinDetector.values()) {
+                if (d != BuiltinDetector.IPV4) {
+                    rules.addBuiltin(d, new DetectorRule(d.id(), 0.0, ContextRule.NONE, Set.of(), List.of(),
+                            Action.of(ActionKind.ALERT)));
+                }
+            }
+            String emp = "\\bEMP-[0-9]{6}\\b";
+            rules.addRegex(new ScanRules.RegexSpec(io.meshguard.dlp.detect.RegexRecognizer.compile(emp, false),
+                    io.meshguard.dlp.detect.PatternBounds.shape(emp, false), 0.7,
+                    io.meshguard.dlp.detect.RegexRecognizer.Validator.NONE), rule("employee_id"));
+            if (digitPattern) {
+                // a pattern that starts with digits: numbers must go to its own test
+                String zip = "\\b99-[0-9]{3}\\b";
+                rules.addRegex(new ScanRules.RegexSpec(io.meshguard.dlp.detect.RegexRecognizer.compile(zip, false),
+                        io.meshguard.dlp.detect.PatternBounds.shape(zip, false), 0.7,
+                        io.meshguard.dlp.detect.RegexRecognizer.Validator.NONE), rule("zip"));
+            }
+            rules.addKeywords(new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY", "1e5"), 0.9),
+                    rule("marking"));
+            for (int round = 0; round < 20_000; round++) {
+                StringBuilder sb = new StringBuilder();
+                for (int k = 0, n = 1 + random.nextInt(8); k < n; k++) {
+                    sb.append(numberPieces[random.nextInt(numberPieces.length)]);
+                }
+                byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+                boolean fast = rules.mayFindNumber(text, 0, text.length);
+                assertThat(fast).as("\"%s\"", sb).isEqualTo(rules.mayFind(text, 0, text.length));
+                if (!fast) {
+                    numberOnly++;
+                    assertThat(Scans.whole(rules, text).findings()).as("\"%s\"", sb).isEmpty();
+                }
+            }
+        }
+        assertThat(numberOnly).as("numbers judged clean").isGreaterThan(5_000);
+    }
+
+    private static DetectorRule rule(String name) {
+        return new DetectorRule(name, 0.0, ContextRule.NONE, Set.of(), List.of(), Action.of(ActionKind.ALERT));
+    }
+
     private static List<BuiltinDetector> enabled(int set) {
         List<BuiltinDetector> out = new ArrayList<>();
         for (int k = 0; k < NUMERIC.length; k++) {
