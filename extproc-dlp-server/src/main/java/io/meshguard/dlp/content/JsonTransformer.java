@@ -56,10 +56,12 @@ public final class JsonTransformer implements BodyTransformer {
     private static final class Frame {
         final boolean object;
         boolean expectKey = true;
-        /** The current member's key as audit locations show it ({@link #sanitizeKey}). */
+        /** The current member's key as audit locations show it ({@link MemberKeys#location}). */
         String key = "";
         /** The current member's key, decoded; empty when longer than {@link KeyContext#MAX_KEY_BYTES}. */
         String member = "";
+        /** The current member's key with what it names in a JWK. */
+        MemberKeys.Key memberKey = MemberKeys.NONE;
         /** The object's {@code kty} value once read, else null. */
         String kty;
         int index;
@@ -104,6 +106,7 @@ public final class JsonTransformer implements BodyTransformer {
     }
 
     private final ScanRules rules;
+    private final boolean shortcuts;
     private final ValueHasher hasher;
     /** Where output goes once decided; everything is written to {@link #out} first. */
     private final ByteSink target;
@@ -124,11 +127,14 @@ public final class JsonTransformer implements BodyTransformer {
     private final StreamScanner numberScanner;
     private final CollectingOutput numberOut = new CollectingOutput();
     private final Deque<Frame> stack = new ArrayDeque<>();
+    /** {@code stack.peek()}, kept in a field: read at every structural byte and string. */
+    private Frame top;
     private State state = State.STRUCT;
     private boolean inKey;
     private boolean stringScanStarted;
     private final byte[] keyBytes = new byte[KeyContext.MAX_KEY_BYTES];
     private int keyLen;
+    private final MemberKeys memberKeys = new MemberKeys();
     private boolean keyTooLong;
     private final byte[] esc = new byte[12];
     private int escLen;
@@ -140,6 +146,17 @@ public final class JsonTransformer implements BodyTransformer {
     private long offset;
 
     public JsonTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
+        this(rules, hasher, out, listener, true);
+    }
+
+    /**
+     * @param shortcuts whether the pass takes its shortcuts: strings and numbers no recognizer could find anything in
+     *     ({@link ScanRules#mayFind}) copied without a scan, member keys decoded once per document ({@link
+     *     MemberKeys}); false scans every string and number and decodes every key, the plain version the tests
+     *     check this one against
+     */
+    JsonTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener, boolean shortcuts) {
+        this.shortcuts = shortcuts;
         this.rules = rules;
         this.hasher = hasher;
         this.target = out;
@@ -180,11 +197,16 @@ public final class JsonTransformer implements BodyTransformer {
                 }
                 case STRING -> i = string(b, i, end);
                 case NUMBER -> {
-                    int c = b[i] & 0xff;
-                    if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
-                        number.write(c);
-                        i++;
-                        offset++;
+                    // the run of number bytes here, up to the byte that makes the number too long
+                    int j = i;
+                    int stop = (int) Math.min(end, (long) i + MAX_NUMBER + 1 - number.size());
+                    while (j < stop && numberByte(b[j])) {
+                        j++;
+                    }
+                    if (j > i) {
+                        number.write(b, i, j - i);
+                        offset += j - i;
+                        i = j;
                         if (number.size() > MAX_NUMBER) {
                             toFallback(number.drain());
                         }
@@ -194,11 +216,14 @@ public final class JsonTransformer implements BodyTransformer {
                     }
                 }
                 case LITERAL -> {
-                    int c = b[i] & 0xff;
-                    if (c >= 'a' && c <= 'z') {
-                        out.write(c);
-                        i++;
-                        offset++;
+                    int j = i;
+                    while (j < end && b[j] >= 'a' && b[j] <= 'z') {
+                        j++;
+                    }
+                    if (j > i) {
+                        out.write(b, i, j - i);
+                        offset += j - i;
+                        i = j;
                     } else {
                         state = State.STRUCT;
                     }
@@ -214,6 +239,10 @@ public final class JsonTransformer implements BodyTransformer {
         }
     }
 
+    private static boolean numberByte(byte c) {
+        return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+    }
+
     private void structural(int c) {
         switch (c) {
             case ' ', '\t', '\n', '\r' -> out.write(c);
@@ -222,13 +251,14 @@ public final class JsonTransformer implements BodyTransformer {
                     toFallback(new byte[0]);
                     return;
                 }
-                Frame parent = stack.peek();
-                stack.push(new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : "",
-                        c == '{' && parent != null && !parent.object && parent.label.equals("oth")));
+                Frame parent = top;
+                top = new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : "",
+                        c == '{' && parent != null && !parent.object && parent.label.equals("oth"));
+                stack.push(top);
                 out.write(c);
             }
             case '}', ']' -> {
-                Frame f = stack.peek();
+                Frame f = top;
                 if (f == null || f.object != (c == '}')) {
                     toFallback(new byte[0]);
                     return;
@@ -237,10 +267,11 @@ public final class JsonTransformer implements BodyTransformer {
                     resolve(f); // the object closed without (another) kty
                 }
                 stack.pop();
+                top = stack.peek();
                 out.write(c);
             }
             case ':' -> {
-                Frame f = stack.peek();
+                Frame f = top;
                 if (f == null || !f.object) {
                     toFallback(new byte[0]);
                     return;
@@ -249,7 +280,7 @@ public final class JsonTransformer implements BodyTransformer {
                 out.write(c);
             }
             case ',' -> {
-                Frame f = stack.peek();
+                Frame f = top;
                 if (f == null) {
                     toFallback(new byte[0]);
                     return;
@@ -262,7 +293,7 @@ public final class JsonTransformer implements BodyTransformer {
                 out.write(c);
             }
             case '"' -> {
-                Frame f = stack.peek();
+                Frame f = top;
                 inKey = f != null && f.object && f.expectKey;
                 keyLen = 0;
                 keyTooLong = false;
@@ -270,9 +301,9 @@ public final class JsonTransformer implements BodyTransformer {
                 out.write(c);
                 state = State.STRING;
                 if (jwk != null && !inKey && f != null && f.object) {
-                    capture = f.member.equals("kty") ? Capture.KTY
-                            : JwkMembers.mayBePrivate(f.member) || (f.otherPrime && JwkMembers.isOtherPrimeMember(f.member))
-                                    ? Capture.PRIVATE : Capture.NONE;
+                    MemberKeys.Key k = f.memberKey;
+                    capture = k.kty() ? Capture.KTY
+                            : k.mayBePrivate() || (f.otherPrime && k.otherPrimeMember()) ? Capture.PRIVATE : Capture.NONE;
                     if (capture != Capture.NONE) {
                         value.reset();
                         valueTooLong = false;
@@ -298,7 +329,7 @@ public final class JsonTransformer implements BodyTransformer {
     /** Starts the scan of the current string, once it is known to need one. */
     private void startStringScan() {
         if (!stringScanStarted) {
-            Frame f = stack.peek();
+            Frame f = top;
             strings.start(inKey ? keyLocation : valueLocation, inKey || f == null ? "" : valueKey(f));
             stringScanStarted = true;
         }
@@ -310,7 +341,7 @@ public final class JsonTransformer implements BodyTransformer {
         }
         int run = i;
         i = io.meshguard.dlp.detect.Simd.quoteOrBackslash(b, i, end);
-        if (!stringScanStarted && i < end && b[i] == '"' && !rules.mayFind(b, run, i - run)) {
+        if (shortcuts && !stringScanStarted && i < end && b[i] == '"' && !rules.mayFind(b, run, i - run)) {
             // The whole string is here, unescaped, and holds no byte any detector needs: copy it as it is.
             out.write(b, run, i - run);
             captured(b, run, i - run);
@@ -473,10 +504,13 @@ public final class JsonTransformer implements BodyTransformer {
 
     /** The current string's contents are all written to {@link #out} (its closing quote is not). */
     private void stringEnded() {
-        Frame f = stack.peek();
+        Frame f = top;
         if (inKey) {
-            f.member = keyTooLong ? "" : new String(keyBytes, 0, keyLen, StandardCharsets.UTF_8);
-            f.key = keyTooLong ? "*" : sanitizeKey(f.member);
+            MemberKeys.Key k = keyTooLong ? MemberKeys.TOO_LONG
+                    : shortcuts ? memberKeys.of(keyBytes, keyLen) : MemberKeys.decode(keyBytes, keyLen);
+            f.memberKey = k;
+            f.member = k.member();
+            f.key = k.location();
         } else if (capture == Capture.KTY) {
             f.kty = valueTooLong ? "?" : new String(value.array(), 0, value.size(), StandardCharsets.UTF_8);
             if (undecided > 0) {
@@ -616,14 +650,6 @@ public final class JsonTransformer implements BodyTransformer {
         captureStart -= at;
     }
 
-    /** Keys go into audit locations; a key that could itself be sensitive (long, digit-heavy) is replaced by *. */
-    private static String sanitizeKey(String key) {
-        if (!Locations.safeName(key)) {
-            return "*";
-        }
-        return key.replace("~", "~0").replace("/", "~1");
-    }
-
     private final java.util.function.Supplier<String> valueLocation = this::path;
     private final java.util.function.Supplier<String> keyLocation = () -> path() + "/(key)";
 
@@ -638,7 +664,7 @@ public final class JsonTransformer implements BodyTransformer {
     }
 
     private void flushNumber() {
-        if (!rules.mayFind(number.array(), 0, number.size())) {
+        if (shortcuts && !rules.mayFindNumber(number.array(), 0, number.size())) {
             // no recognizer could report anything in it (an id, a price): it goes on as it came, unscanned
             out.write(number.array(), 0, number.size());
             number.reset();
@@ -646,11 +672,16 @@ public final class JsonTransformer implements BodyTransformer {
         }
         byte[] n = number.drain();
         numberScanner.reset();
-        Frame f = stack.peek();
+        Frame f = top;
         numberScanner.context(f == null ? "" : valueKey(f));
         numberOut.discard();
         int before = numberOut.findingCount();
-        numberScanner.feedAll(n, 0, n.length);
+        if (shortcuts) {
+            numberScanner.feedAll(n, 0, n.length);
+        } else {
+            numberScanner.feed(n, 0, n.length);
+            numberScanner.finish();
+        }
         if (numberOut.findingCount() == before) {
             numberOut.discard(); // no finding: the number passed through unchanged
             out.write(n);
@@ -699,7 +730,7 @@ public final class JsonTransformer implements BodyTransformer {
                     }
                     strings.finish(); // unterminated string: still scanned, nothing dropped
                     blocked = strings.blockedBy().orElse(null);
-                    if (!inKey && stack.peek() != null) {
+                    if (!inKey && top != null) {
                         stringEnded();
                     }
                 }

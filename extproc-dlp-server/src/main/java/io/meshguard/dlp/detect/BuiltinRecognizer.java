@@ -157,6 +157,11 @@ public final class BuiltinRecognizer implements Recognizer {
     private final boolean tokenLevel;
     private final boolean byShape;
     private final boolean skipRuns;
+    /**
+     * The fewest ASCII digits a complete text needs for any enabled number-based detector to report in it ({@link
+     * #minDigits}); {@link Integer#MAX_VALUE} when none is enabled.
+     */
+    private final int minDigits;
     /** Numbers in full-width digits or with other separators or invisible characters; null without numeric ones. */
     private final DisguisedNumberRecognizer disguised;
 
@@ -193,6 +198,7 @@ public final class BuiltinRecognizer implements Recognizer {
         enabled.forEach((d, i) -> index[d.ordinal()] = i);
         this.byShape = shortcuts && on(BuiltinDetector.CARD);
         this.skipRuns = shortcuts;
+        this.minDigits = minDigits(enabled.keySet());
         numeric = on(BuiltinDetector.CARD) || on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN)
                 || on(BuiltinDetector.KR_PHONE) || on(BuiltinDetector.KR_BRN) || on(BuiltinDetector.IPV4);
         tokenLevel = on(BuiltinDetector.EMAIL) || on(BuiltinDetector.AWS_ACCESS_KEY)
@@ -210,6 +216,7 @@ public final class BuiltinRecognizer implements Recognizer {
         tokenLevel = compiled.tokenLevel;
         byShape = compiled.byShape;
         skipRuns = compiled.skipRuns;
+        minDigits = compiled.minDigits;
         disguised = compiled.disguised == null ? null : compiled.disguised.newStream();
     }
 
@@ -234,8 +241,9 @@ public final class BuiltinRecognizer implements Recognizer {
      * What a complete text needs before any built-in detector can report in it: a digit (every number-based
      * detector and IBAN), {@code @} (e-mail), {@code :} (IPv6), {@code +} (phone), a token of at least
      * {@value #MIN_SECRET_TOKEN} bytes (every credential and secret), or {@code -----} (PEM). Lower-case prose,
-     * short words and Korean text have none of these. Digits count only from four on (IPv4, the shortest
-     * number-based detector, has four) unless the text is long enough for an IBAN.
+     * short words and Korean text have none of these. Digits count only from the fewest the enabled number-based
+     * detectors need ({@link #minDigits}: 4 with IPv4, else 9 with phone numbers…) unless the text is long enough
+     * for an IBAN.
      */
     @Override
     public boolean mayFind(byte[] b, int off, int len) {
@@ -254,7 +262,35 @@ public final class BuiltinRecognizer implements Recognizer {
                 return true;
             }
         }
-        return digits >= 4 || (digits > 0 && len >= MIN_IBAN) || (disguised != null && disguised.mayFind(b, off, len));
+        return digits >= minDigits || (digits > 0 && len >= MIN_IBAN)
+                || (disguised != null && disguised.mayFind(b, off, len));
+    }
+
+    /**
+     * The fewest ASCII digits any of {@code enabled}'s number-based detectors reads before it reports: IPv4 4 (one per
+     * octet), a phone number 9 ({@link #areaLength}: a Seoul number, 02-123-4567), a business number 10
+     * ({@link #BRN_SHAPE}), a card 12 (no brand is shorter, {@link Checksums#cardBrandLengths}), a registration
+     * number 13. A text with fewer (a JSON id, a price, a year) gives none of them a candidate, so it is not scanned
+     * for them: most numbers in API payloads are that short. IBANs, e-mail, IPv6 and tokens have their own tests.
+     */
+    static int minDigits(java.util.Set<BuiltinDetector> enabled) {
+        int min = Integer.MAX_VALUE;
+        if (enabled.contains(BuiltinDetector.IPV4)) {
+            min = Math.min(min, 4);
+        }
+        if (enabled.contains(BuiltinDetector.KR_PHONE)) {
+            min = Math.min(min, 9);
+        }
+        if (enabled.contains(BuiltinDetector.KR_BRN)) {
+            min = Math.min(min, BRN_SHAPE[0] + BRN_SHAPE[1] + BRN_SHAPE[2]);
+        }
+        if (enabled.contains(BuiltinDetector.CARD)) {
+            min = Math.min(min, 12);
+        }
+        if (enabled.contains(BuiltinDetector.KR_RRN) || enabled.contains(BuiltinDetector.KR_FRN)) {
+            min = Math.min(min, 13);
+        }
+        return min;
     }
 
     /**

@@ -100,10 +100,10 @@ public final class KeywordRecognizer implements Recognizer {
         return new KeywordRecognizer(this);
     }
 
-    /** {@link #mayFind} looks only where {@code starts} stops. */
+    /** {@link #mayFind} is true exactly where one of the words occurs whole. */
     @Override
     public boolean describeStarts(TriggerTable table) {
-        starts.describeTo(table);
+        table.words(words);
         return true;
     }
 

@@ -41,10 +41,22 @@ public final class Simd {
 
     /**
      * The first index in {@code [from, to)} holding {@code "} or {@code \}, or {@code to}: a JSON string's plain
-     * run, a vector a step (or eight bytes a step in a {@code long} on the portable path), then byte by byte.
+     * run, the first eight bytes in a {@code long}, then a vector a step (or eight bytes a step in a {@code long} on the
+     * portable path), then byte by byte.
      */
     public static int quoteOrBackslash(byte[] b, int from, int to) {
         int i = from;
+        if (i + 8 <= to) {
+            // Most JSON keys and short values end within eight bytes: one word answers before any vector is loaded.
+            long x = (long) LONGS.get(b, i);
+            long q = x ^ QUOTES;
+            long s = x ^ BACKSLASHES;
+            long hit = ((q - ONES) & ~q | (s - ONES) & ~s) & HIGHS;
+            if (hit != 0) {
+                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            }
+            i += 8;
+        }
         if (LANES > 0) {
             for (; i + LANES <= to; i += LANES) {
                 long hit = SimdKernels.quotesOrBackslashes(b, i);

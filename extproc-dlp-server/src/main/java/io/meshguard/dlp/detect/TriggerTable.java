@@ -19,6 +19,10 @@ public final class TriggerTable {
     private final byte[] cls = new byte[256];
     /** Bit {@code first << 8 | second} set for a pair that may start a finding. */
     private final long[] pairs = new long[65536 / 64];
+    /** Bit {@code first << 8 | second} set for a pair that starts one of {@link #words}, only in full. */
+    private final long[] wordPairs = new long[65536 / 64];
+    /** Literal words (lower case; ASCII letters in the text match either case) for {@link #wordPairs}. */
+    private byte[][] words = new byte[0][];
     private int minRun = Integer.MAX_VALUE;
     private boolean[] runBytes;
     private boolean describable = true;
@@ -61,6 +65,86 @@ public final class TriggerTable {
         }
     }
 
+    /**
+     * Any of {@code lowerCase} (ASCII letters lower-cased; in the text either case matches) may be a finding where it
+     * occurs whole; nothing else about them is. A pair of their first bytes alone is no trigger: "co" in "account"
+     * does not start "confidential", which one comparison of the word tells.
+     */
+    void words(byte[][] lowerCase) {
+        boolean[] firstOfOne = new boolean[256];
+        for (byte[] w : lowerCase) {
+            if (w.length < 2) {
+                firstOfOne[w[0] & 0xff] = true;
+                firstOfOne[upper(w[0] & 0xff)] = true;
+                continue;
+            }
+            int a = w[0] & 0xff;
+            int x = w[1] & 0xff;
+            for (int first : new int[] {a, upper(a)}) {
+                cls[first] |= FIRST;
+                for (int second : new int[] {x, upper(x)}) {
+                    int key = first << 8 | second;
+                    wordPairs[key >>> 6] |= 1L << key;
+                }
+            }
+        }
+        single(firstOfOne);
+        byte[][] all = java.util.Arrays.copyOf(words, words.length + lowerCase.length);
+        System.arraycopy(lowerCase, 0, all, words.length, lowerCase.length);
+        words = all;
+    }
+
+    private static int upper(int c) {
+        return c >= 'a' && c <= 'z' ? c - 32 : c;
+    }
+
+    /** Whether the byte at {@code i}, of class {@code k}, starts a trigger: alone, as a pair, or as a word. */
+    private boolean startsAt(byte[] b, int i, int end, int k) {
+        if ((k & SINGLE) != 0 || i + 1 == end) {
+            return true;
+        }
+        int key = (b[i] & 0xff) << 8 | (b[i + 1] & 0xff);
+        return (pairs[key >>> 6] & 1L << key) != 0 || (wordPairs[key >>> 6] & 1L << key) != 0 && wordAt(b, i, end);
+    }
+
+    /** Whether one of {@link #words} is {@code b[i, ...)} whole (ASCII case aside), before {@code end}. */
+    private boolean wordAt(byte[] b, int i, int end) {
+        for (byte[] w : words) {
+            if (w.length > end - i) {
+                continue;
+            }
+            int k = 0;
+            while (k < w.length) {
+                byte c = b[i + k];
+                if (c >= 'A' && c <= 'Z') {
+                    c += 32;
+                }
+                if (c != w[k]) {
+                    break;
+                }
+                k++;
+            }
+            if (k == w.length) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The bytes of {@code alphabet} at which this table may say true in a text made only of such bytes (a start
+     * byte, a pair's first byte, a byte of a token run); every byte when the table cannot describe its recognizers.
+     * A text of {@code alphabet} with none of them is one this table clears.
+     */
+    public boolean[] triggersWithin(boolean[] alphabet) {
+        boolean[] out = new boolean[256];
+        for (int c = 0; c < 256; c++) {
+            out[c] = alphabet[c] && (!describable || (cls[c] & (SINGLE | FIRST)) != 0
+                    || ((cls[c] & TOKEN) != 0 && minRun != Integer.MAX_VALUE));
+        }
+        return out;
+    }
+
     /** {@code min} consecutive bytes of {@code bytes} may be a finding (one such rule per table). */
     void run(boolean[] bytes, int min) {
         if (runBytes != null && !java.util.Arrays.equals(runBytes, bytes)) {
@@ -85,25 +169,19 @@ public final class TriggerTable {
         if (!describable) {
             return true;
         }
+        final byte[] classes = cls;
+        final int min = minRun;
         int end = off + len;
         int run = 0;
         for (int i = off; i < end; i++) {
-            int c = b[i] & 0xff;
-            int k = cls[c];
-            if ((k & SINGLE) != 0) {
+            int k = classes[b[i] & 0xff];
+            // Branch-free on the bulk of bytes (letters, spaces, most UTF-8): a token run grows or restarts without a
+            // jump, so a word boundary in prose costs no misprediction; a rare start byte takes the branch.
+            if ((k & (SINGLE | FIRST)) != 0 && startsAt(b, i, end, k)) {
                 return true;
             }
-            if ((k & FIRST) != 0) {
-                if (i + 1 == end) {
-                    return true;
-                }
-                int key = c << 8 | (b[i + 1] & 0xff);
-                if ((pairs[key >>> 6] & 1L << key) != 0) {
-                    return true;
-                }
-            }
-            run = (k & TOKEN) != 0 ? run + 1 : 0;
-            if (run >= minRun) {
+            run = (run + 1) & -((k & TOKEN) >>> 2);
+            if (run >= min) {
                 return true;
             }
         }
