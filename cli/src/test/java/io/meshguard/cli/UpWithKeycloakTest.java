@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * tokens — tenants see only their own objects, a consumer cannot publish. The one Keycloak of this test JVM's run.
  */
 class UpWithKeycloakTest {
-    // the first start after an unpack runs Keycloak's build step
+    // the first start after an unpack runs Keycloak's build step (here only when this module's tests run alone)
     private static final Duration START_LIMIT = Duration.ofMinutes(6);
 
     @TempDir
@@ -221,8 +221,8 @@ class UpWithKeycloakTest {
         UpPorts.ANY.byFlag().keySet().forEach(flag -> command.addAll(List.of(flag, "0")));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));
-        // the distribution is unpacked once under this module's target/, not in the user's cache
-        pb.environment().put("MESHGUARD_CACHE_DIR", Path.of("target", "keycloak-cache").toAbsolutePath().toString());
+        // the build's distribution (its Quarkus build step already run by the modules before), not the user's cache
+        pb.environment().put("MESHGUARD_CACHE_DIR", io.meshguard.testing.KeycloakServer.cacheDirectory().toString());
         Process process = pb.start();
         started.add(process);
         return process;

@@ -4,17 +4,20 @@ import io.meshguard.runtime.keycloak.LocalKeycloak;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Map;
 
 /**
  * A real Keycloak for tests: one per test JVM, started on first use on a free port through {@link LocalKeycloak}
  * (the launcher {@code meshguard up --idp keycloak} uses too) and stopped by a shutdown hook. Each test class imports
- * its own realm through the admin REST API. The distribution is the one the module's build unpacked
- * ({@code meshguard.keycloak.home}), or unpacked once from the local Maven repository under {@code target/}.
+ * its own realm through the admin REST API. The distribution is the one under {@link #cacheDirectory} (the build's:
+ * one directory for every module, so that Quarkus's build step at a fresh unpack's first start is paid once per
+ * build, not once per module), unpacked there from the local Maven repository when missing.
  */
 public final class KeycloakServer {
     public static final String VERSION = LocalKeycloak.VERSION;
@@ -34,7 +37,14 @@ public final class KeycloakServer {
             try {
                 Path work = Paths.get("target", "keycloak-run").toAbsolutePath();
                 LocalKeycloak.stopOrphan(work);
-                LocalKeycloak started = LocalKeycloak.start(distribution(), 0, work, START_TIMEOUT);
+                Path home = LocalKeycloak.distribution(cacheDirectory());
+                LocalKeycloak started;
+                // one start at a time per distribution: two modules' test runs at once would otherwise both run the
+                // build step of a fresh unpack into the same lib/quarkus
+                try (FileChannel lock = FileChannel.open(home.resolveSibling(".start.lock"),
+                        StandardOpenOption.CREATE, StandardOpenOption.WRITE); FileLock held = lock.lock()) {
+                    started = LocalKeycloak.start(home, 0, work, START_TIMEOUT);
+                }
                 Runtime.getRuntime().addShutdownHook(new Thread(started::close, "keycloak-stop"));
                 instance = new KeycloakServer(started);
             } catch (IOException e) {
@@ -76,12 +86,13 @@ public final class KeycloakServer {
         return LocalKeycloak.jsonField(json, field);
     }
 
-    /** The unpacked distribution: the build's (meshguard.keycloak.home) or unpacked once under target/. */
-    static Path distribution() throws IOException {
-        String configured = System.getProperty("meshguard.keycloak.home");
-        if (configured != null && Files.isRegularFile(Path.of(configured, "bin", "kc.sh"))) {
-            return Path.of(configured);
-        }
-        return LocalKeycloak.distribution(Paths.get("target", "keycloak-dist").toAbsolutePath());
+    /**
+     * Where the distribution is unpacked: {@code meshguard.keycloak.cache} (the root pom sets it for every module to
+     * the reactor's {@code target/keycloak-dist}), else the module's {@code target/keycloak-dist}. {@code meshguard up
+     * --idp keycloak} under test takes it as its cache.
+     */
+    public static Path cacheDirectory() {
+        String shared = System.getProperty("meshguard.keycloak.cache", "");
+        return (shared.isBlank() ? Paths.get("target", "keycloak-dist") : Paths.get(shared)).toAbsolutePath();
     }
 }
