@@ -228,6 +228,13 @@ class JwkInTextTest {
         String cut = "msg=\"{\\\"kty\\\":\\\"EC\\\",\\\"d\\\":\\\"" + EC_D + "\" level=error";
         assertThat(text(ActionKind.REDACT, cut).text()).doesNotContain(EC_D);
         chunkInvariant(TEXT, waiting, waiting.replace(EC_D, R));
+        // waiting for a kty past 64 KiB of input: a key even though the escaped object then closes without one
+        String padded = "msg=\"" + escape("{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(64 * 1024) + "\"}")
+                + "\"";
+        assertThat(text(ActionKind.REDACT, padded).text()).isEqualTo(padded.replace(EC_D, R));
+        String closed = "msg=\"" + escape("{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(1000) + "\"}")
+                + "\"";
+        assertThat(text(ActionKind.REDACT, closed).text()).isEqualTo(closed);
     }
 
     @Test

@@ -171,8 +171,8 @@ class JwkThroughServerTest {
     @Test
     void publicJwk_asYamlAndEscapedJson_passesUnchanged() throws Exception {
         String body = "keys:\n  - kty: EC\n    crv: P-256\n    x: " + X + "\n    y: " + X + "\nlog: msg=\"{\\\"kty\\\":"
-                + "\\\"RSA\\\",\\\"e\\\":\\\"AQAB\\\",\\\"n\\\":\\\"" + X + D + "\\\"}\"\nanswer d: " + D.substring(0, 20)
-                + "\n";
+                + "\\\"RSA\\\",\\\"e\\\":\\\"AQAB\\\",\\\"n\\\":\\\"" + X + D + "\\\"}\"\nanswer d: "
+                + D.substring(0, 20) + "\n";
         for (int chunk : new int[] {1, 7, 64}) {
             List<ProcessingResponse> answers = respond(body, chunk, "text/plain");
             assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8)).isEqualTo(body);
