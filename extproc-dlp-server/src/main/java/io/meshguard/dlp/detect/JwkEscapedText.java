@@ -39,6 +39,11 @@ final class JwkEscapedText {
         return pos;
     }
 
+    /** Whether no escaped object is open: reading waits for the next opening. */
+    boolean idle() {
+        return json.idle();
+    }
+
     /**
      * Reads {@code b[from, to)}, the text from offset {@link #position()} on ({@code b[0]} is offset {@code base}).
      * {@code openings} holds {@code count} pairs (offset of {@code {}, offset of the backslash after it) in increasing

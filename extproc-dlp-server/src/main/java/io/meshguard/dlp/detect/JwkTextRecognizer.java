@@ -44,6 +44,9 @@ public final class JwkTextRecognizer implements Recognizer {
         }
         long frontier = text.frontier(end);
         for (JwkEscapedText e : escaped) {
+            if (openingCount == 0 && e.idle()) {
+                continue; // it starts only at an opening: nothing to read, nothing held (almost every text)
+            }
             // idle, it starts only at this round's openings: its old position may be before the window
             e.feed(t.bytes(), t.index(Math.max(e.position(), t.base())), t.length(), t.base(), openings, openingCount,
                     t.complete(), sink);
