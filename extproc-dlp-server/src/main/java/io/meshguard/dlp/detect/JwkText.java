@@ -21,6 +21,10 @@ import java.util.List;
  * value that holds JSON text itself (a key quoted once more, {@code "{\"kty\":…}"}) is read as such within
  * {@value #MAX_QUOTED} bytes as written and {@value #MAX_LEVELS} levels; longer quoted text is not read for keys.
  *
+ * <p>JSON written escaped in a text ({@code msg="{\"kty\":…}"}) is read by {@link JwkEscapedText} with an instance of
+ * this class that it feeds unescaped and opens where this one reports an object starting with a backslash
+ * ({@link Openings}).
+ *
  * <p>{@link #frontier} says where a finding could still start: the first waiting member, or the string being read
  * when it may become one. Everything before passes, so JSON in prose without key material is not held back.
  */
