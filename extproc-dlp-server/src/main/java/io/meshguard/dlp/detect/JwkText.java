@@ -21,6 +21,10 @@ import java.util.List;
  * value that holds JSON text itself (a key quoted once more, {@code "{\"kty\":…}"}) is read as such within
  * {@value #MAX_QUOTED} bytes as written and {@value #MAX_LEVELS} levels; longer quoted text is not read for keys.
  *
+ * <p>JSON written escaped in a text ({@code msg="{\"kty\":…}"}) is read by {@link JwkEscapedText} with an instance of
+ * this class that it feeds unescaped and opens where this one reports an object starting with a backslash
+ * ({@link Openings}).
+ *
  * <p>{@link #frontier} says where a finding could still start: the first waiting member, or the string being read
  * when it may become one. Everything before passes, so JSON in prose without key material is not held back.
  */
@@ -28,6 +32,11 @@ final class JwkText {
     /** Where a private member was found: {@code [start, end)} of the text read, and its decoded value. */
     interface Sink {
         void found(long start, long end, byte[] value);
+    }
+
+    /** Told of each object whose first byte after {@code {} and white space is a backslash: escaped JSON may start. */
+    interface Openings {
+        void escaped(long braceAt, long backslashAt);
     }
 
     /** Input bytes a member may wait for its object's kty; past it, it is a private key. */
@@ -66,6 +75,8 @@ final class JwkText {
 
     private static final class Frame {
         final boolean object;
+        /** Offset of its {@code {} or {@code [}. */
+        final long openedAt;
         /** An object in an {@code oth} array: a multi-prime RSA key's other prime. */
         final boolean otherPrime;
         /** For an array: the member it is the value of. */
@@ -75,8 +86,9 @@ final class JwkText {
         String kty;
         List<Waiting> waiting;
 
-        Frame(boolean object, boolean otherPrime, String label) {
+        Frame(boolean object, boolean otherPrime, String label, long openedAt) {
             this.object = object;
+            this.openedAt = openedAt;
             this.otherPrime = otherPrime;
             this.label = label;
             this.expect = object ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
@@ -84,6 +96,14 @@ final class JwkText {
     }
 
     private final int level;
+    /** Whether a {@code {} in the text starts JSON; false for escaped JSON, which {@link #open} starts. */
+    private final boolean selfOpening;
+    /**
+     * Bytes of a closing quote as written before the offset its decoded {@code "} is fed at: 0 in JSON text, 1 for
+     * {@code \"} and 3 for {@code \\\"} ({@link JwkEscapedText} feeds an escape at the offset of its last byte).
+     */
+    private final int quoteTail;
+    private final Openings openings;
     private final Deque<Frame> stack = new ArrayDeque<>();
     private long pos;
     private int token = NONE;
@@ -99,7 +119,52 @@ final class JwkText {
     private boolean finished;
 
     JwkText(int level) {
+        this(level, true, 0, null);
+    }
+
+    /** JSON text that tells {@code openings} where escaped JSON may start. */
+    JwkText(Openings openings) {
+        this(1, true, 0, openings);
+    }
+
+    private JwkText(int level, boolean selfOpening, int quoteTail, Openings openings) {
         this.level = level;
+        this.selfOpening = selfOpening;
+        this.quoteTail = quoteTail;
+        this.openings = openings;
+    }
+
+    /**
+     * JSON text escaped {@code levels} times, fed decoded by {@link JwkEscapedText}: objects start only where it
+     * {@link #open opens} them, and strings in it are not read as JSON text once more.
+     */
+    static JwkText escaped(int levels) {
+        return new JwkText(MAX_LEVELS, false, (1 << levels) - 1, null);
+    }
+
+    /** Whether no object is open: reading waits for the next {@code {} (or, escaped, the next {@link #open}). */
+    boolean idle() {
+        return stack.isEmpty();
+    }
+
+    /** Escaped JSON: an object opened at {@code braceAt}; reading goes on at {@code resumeAt}. */
+    void open(long braceAt, long resumeAt) {
+        stack.clear();
+        stack.push(new Frame(true, false, "", braceAt));
+        token = NONE;
+        kept = KEPT_NOT;
+        pos = resumeAt;
+    }
+
+    /**
+     * The text stopped being JSON here without a byte that says so (escaped JSON met a quote that ends the string it
+     * is written in): as at the end of the text, a key string cut off and every waiting member are keys.
+     */
+    void interrupt(Sink sink) {
+        if (token == STRING && (kept == KEPT_PRIVATE || kept == KEPT_QUOTED)) {
+            endString(pos, sink);
+        }
+        failClosed(sink);
     }
 
     /** Forgets all progress: a new text at offset 0. */
@@ -129,13 +194,18 @@ final class JwkText {
             return;
         }
         int i = from;
+        int stop = to;
         while (i < to) {
             if (stack.isEmpty()) {
+                if (!selfOpening) {
+                    stop = i;
+                    break;
+                }
                 i = Simd.indexOf(b, i, to, (byte) '{');
                 if (i == to) {
                     break;
                 }
-                stack.push(new Frame(true, false, ""));
+                stack.push(new Frame(true, false, "", base + i));
                 i++;
                 continue;
             }
@@ -161,7 +231,7 @@ final class JwkText {
                 i++;
             } // else the run ended at this byte: it is looked at again as text
         }
-        pos = base + to;
+        pos = base + stop;
         if (waitingCount > 0) {
             expire(sink);
         }
@@ -214,6 +284,9 @@ final class JwkText {
                     close(at, sink);
                     return true;
                 }
+                if (c == '\\' && f.expect == KEY_OR_CLOSE && openings != null) {
+                    openings.escaped(f.openedAt, at);
+                }
             }
             case COLON -> {
                 if (c == ':') {
@@ -256,8 +329,8 @@ final class JwkText {
                 }
                 f.expect = COMMA_OR_CLOSE;
                 stack.push(c == '{'
-                        ? new Frame(true, !f.object && f.label.equals("oth"), "")
-                        : new Frame(false, false, f.object ? f.member : ""));
+                        ? new Frame(true, !f.object && f.label.equals("oth"), "", at)
+                        : new Frame(false, false, f.object ? f.member : "", at));
                 return true;
             }
             case '"' -> {
@@ -319,7 +392,7 @@ final class JwkText {
             escaped = true;
             return j + 1;
         }
-        endString(base + j, sink);
+        endString(base + j - quoteTail, sink);
         return j + 1;
     }
 

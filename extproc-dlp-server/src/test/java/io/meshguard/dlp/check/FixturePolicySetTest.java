@@ -67,4 +67,39 @@ class FixturePolicySetTest {
         assertThatThrownBy(() -> DlpPolicyChecks.run(t)).isInstanceOf(PolicyInvalidException.class)
                 .hasMessageContaining(t + ":4: profile 'pci' is not in the policy");
     }
+
+    @Test
+    void blockedCase_inChunks_secretInALaterChunk_passes_andNothingOfItWasSent(@TempDir Path dir) throws Exception {
+        // the chunks before the key were already released when the block came: only the decision and findings compare
+        Files.copy(POLICIES.resolve("dlp.yaml"), dir.resolve("dlp.yaml"));
+        Path t = dir.resolve("dlp-late.yaml");
+        Files.writeString(t, """
+                policy: dlp.yaml
+                cases:
+                  - name: key after a long preamble
+                    route: /debug/keys
+                    chunk_size: 16
+                    input: "Here is the material you asked for, as discussed.\\n-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----\\n"
+                    expect:
+                      blocked: true
+                      findings: [private_key]
+                      not_contains: ["MIIEvQIBADAN"]
+                """);
+        List<DlpPolicyChecks.CaseResult> results = DlpPolicyChecks.run(t);
+        assertThat(results).singleElement().satisfies(r -> assertThat(r.passed()).as(r.toString()).isTrue());
+    }
+
+    @Test
+    void chunkedRun_differentFindingsOrDecision_orPassedOutput_isStillAFailure() {
+        var whole = new DlpPolicyChecks.Outcome("", List.of("private_key", "card"), true);
+        assertThat(DlpPolicyChecks.chunkedDiffers(whole, new DlpPolicyChecks.Outcome("Here is", List.of("private_key",
+                "card"), true), 7)).isEmpty();
+        assertThat(DlpPolicyChecks.chunkedDiffers(whole, new DlpPolicyChecks.Outcome("", List.of("private_key"), true),
+                7)).hasValueSatisfying(m -> assertThat(m).contains("findings were [private_key] when fed in chunks"));
+        assertThat(DlpPolicyChecks.chunkedDiffers(whole, new DlpPolicyChecks.Outcome("x", List.of("private_key",
+                "card"), false), 7)).hasValueSatisfying(m -> assertThat(m).contains("passed when fed in chunks"));
+        var passed = new DlpPolicyChecks.Outcome("card ****", List.of("card"), false);
+        assertThat(DlpPolicyChecks.chunkedDiffers(passed, new DlpPolicyChecks.Outcome("card 4532", List.of("card"),
+                false), 3)).hasValueSatisfying(m -> assertThat(m).contains("output differs"));
+    }
 }

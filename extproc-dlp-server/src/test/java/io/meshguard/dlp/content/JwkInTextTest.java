@@ -179,4 +179,186 @@ class JwkInTextTest {
                     .text()).isEqualTo(r.text());
         }
     }
+
+    /** {@code json} escaped once as JSON string contents: {@code "} as {@code \"}, {@code \} as {@code \\}. */
+    private static String escape(String json) {
+        return json.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    }
+
+    @Test
+    void escapedKeyInALogLine_privateMembersBeforeKty_isRedacted_publicOnesKept_atEverySplit() {
+        // issue 23: {"d":…} written into a log line's quoted msg, so its quotes are escaped
+        String in = "2026-11-23T10:00:00Z ERROR signer msg=\"" + escape(RSA) + "\" user=42\n";
+        Bodies.Result r = text(ActionKind.REDACT, in);
+        assertThat(r.findings()).containsExactly("private_key@body", "private_key@body", "private_key@body");
+        assertThat(r.text()).isEqualTo(in.replace(D, R).replace(P, R).replace(Q, R)).contains(N);
+        chunkInvariant(TEXT, in, r.text());
+    }
+
+    @Test
+    void keyEscapedTwice_prettyPrinted_withAnEscapedName_isRedacted_atEverySplit() {
+        String jwk = "{\n  \"\\u0064\" : \"" + EC_D + "\",\n  \"crv\": \"P-256\",\n  \"x\": \"" + EC_X
+                + "\",\n  \"kty\": \"EC\"\n}";
+        for (String in : new String[] {"once: \"" + escape(jwk) + "\" end", "twice: \"" + escape(escape(jwk))
+                + "\" end"}) {
+            Bodies.Result r = text(ActionKind.REDACT, in);
+            assertThat(r.findings()).as(in).containsExactly("private_key@body");
+            assertThat(r.text()).isEqualTo(in.replace(EC_D, R)).contains(EC_X);
+            chunkInvariant(TEXT, in, r.text());
+        }
+    }
+
+    @Test
+    void escapedPublicKeys_escapedJsonWithoutKty_andBackslashesAfterBraces_passByteForByte() {
+        String jwks = "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"" + N + "\",\"e\":\"AQAB\"},{\"kty\":\"EC\",\"crv\":"
+                + "\"P-256\",\"x\":\"" + EC_X + "\",\"y\":\"" + EC_X + "\"}]}";
+        String in = "jwks=\"" + escape(jwks) + "\" twice=\"" + escape(escape(jwks)) + "\" note=\""
+                + escape("{\"d\":\"" + EC_D + "\"}") + "\" (no kty: no key) and TeX $\\frac{\\alpha}{\\beta}$ {\\\\}";
+        Bodies.Result r = text(ActionKind.REDACT, in);
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.text()).isEqualTo(in);
+        chunkInvariant(TEXT, in, in);
+    }
+
+    @Test
+    void escapedKey_cutOffByTheStringItIsWrittenIn_failsTowardsAFinding() {
+        // the log line's quote ends the escaped JSON while d waits for its kty, or inside d's own string
+        String waiting = "msg=\"{\\\"d\\\":\\\"" + EC_D + "\\\",\\\"x\\\":\\\"" + EC_X + "\" level=error";
+        assertThat(text(ActionKind.REDACT, waiting).text()).isEqualTo(waiting.replace(EC_D, R));
+        String cut = "msg=\"{\\\"kty\\\":\\\"EC\\\",\\\"d\\\":\\\"" + EC_D + "\" level=error";
+        assertThat(text(ActionKind.REDACT, cut).text()).doesNotContain(EC_D);
+        chunkInvariant(TEXT, waiting, waiting.replace(EC_D, R));
+        // waiting for a kty past 64 KiB of input: a key even though the escaped object then closes without one
+        String padded = "msg=\"" + escape("{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(64 * 1024) + "\"}")
+                + "\"";
+        assertThat(text(ActionKind.REDACT, padded).text()).isEqualTo(padded.replace(EC_D, R));
+        String closed = "msg=\"" + escape("{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(1000) + "\"}")
+                + "\"";
+        assertThat(text(ActionKind.REDACT, closed).text()).isEqualTo(closed);
+    }
+
+    @Test
+    void escapedKey_blockAction_noPieceOfTheKeyIsWritten_inAnyChunking() {
+        String in = "log: \"" + escape(RSA) + "\" and \"" + escape(escape(RSA)) + "\"";
+        byte[] b = in.getBytes(StandardCharsets.UTF_8);
+        for (int max = 1; max < 40; max += 7) {
+            Bodies.Result r = Bodies.run(TEXT, Bodies.rules(ActionKind.BLOCK), b, new Random(max), max);
+            assertThat(r.blocked()).isNotNull();
+            for (int k = 0; k + 6 <= D.length(); k++) {
+                assertThat(r.text()).doesNotContain(D.substring(k, k + 6));
+            }
+        }
+    }
+
+    @Test
+    void escapedKey_inAFormField_andInAJsonStringEscapedTwice_isRedacted() throws Exception {
+        String jwk = "{\"kty\":\"EC\",\"d\":\"" + EC_D + "\",\"x\":\"" + EC_X + "\"}";
+        String form = "name=ops&log=" + URLEncoder.encode("msg=\"" + escape(jwk) + "\"", StandardCharsets.UTF_8)
+                + "&ok=1";
+        Bodies.Result f = Bodies.whole(FormTransformer::new, ActionKind.REDACT, form);
+        assertThat(f.findings()).hasSize(1);
+        assertThat(f.text()).doesNotContain(EC_D).contains("name=ops").endsWith("&ok=1");
+        chunkInvariant(FormTransformer::new, form, f.text());
+        // a log line with an escaped key, as the string value of a JSON document: the key is escaped twice as written
+        String content = "tail: msg=\"" + escape(jwk) + "\" done";
+        String json = "{\"messages\":[{\"role\":\"user\",\"content\":" + MAPPER.writeValueAsString(content) + "}]}";
+        assertThat(json).contains("\\\\\\\"kty\\\\\\\"");
+        Bodies.Result j = Bodies.whole(JsonTransformer::new, ActionKind.REDACT, json);
+        assertThat(j.findings()).containsExactly("private_key@/messages/0/content");
+        assertThat(MAPPER.readTree(j.text()).at("/messages/0/content").asText()).isEqualTo(content.replace(EC_D, R));
+        chunkInvariant(JsonTransformer::new, json, j.text());
+    }
+
+    @Test
+    void escapedKeySplitAcrossSseTextDeltas_isRedactedAcrossEvents() throws Exception {
+        String answer = "The config line is: jwk=\"" + escape("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + EC_X
+                + "\",\"d\":\"" + EC_D + "\"}") + "\" enjoy";
+        StringBuilder sse = new StringBuilder();
+        int id = 0;
+        for (int at = 0; at < answer.length(); at += 5) {
+            String token = answer.substring(at, Math.min(answer.length(), at + 5));
+            sse.append(SseTransformerTest.delta(Integer.toString(id++), 0, MAPPER.writeValueAsString(token)));
+        }
+        sse.append("data: [DONE]\n\n");
+        String in = sse.toString();
+        Bodies.Result r = Bodies.whole(SseTransformer::new, ActionKind.REDACT, in);
+        assertThat(r.findings()).hasSize(1);
+        StringBuilder joined = new StringBuilder();
+        for (String line : r.text().split("\n")) {
+            if (line.startsWith("data: {")) {
+                joined.append(MAPPER.readTree(line.substring(6)).at("/choices/0/delta/content").asText());
+            }
+        }
+        assertThat(joined.toString()).isEqualTo(answer.replace(EC_D, R));
+        byte[] b = in.getBytes(StandardCharsets.UTF_8);
+        for (int max : new int[] {1, 3, 17}) {
+            assertThat(Bodies.run(SseTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
+                    .text()).isEqualTo(r.text());
+        }
+    }
+
+    @Test
+    void yamlBlockKeys_privateMembersAnywhereNearTheirKty_areRedacted_publicOnesKept_atEverySplit() {
+        // issue 23: keys as YAML, kty first, and in sorted member order (d before kty, n between)
+        String in = "jwks:\n  keys:\n    - kty: RSA\n      n: " + N + "\n      e: AQAB\n      d: " + D + "\n      p: '"
+                + P + "'\n      q: \"" + Q + "\"\n    - d: " + EC_D + "\r\n      crv: P-256\r\n      kty: EC\r\n"
+                + "      x: " + EC_X + "\nnext: 1\n";
+        Bodies.Result r = text(ActionKind.REDACT, in);
+        assertThat(r.findings()).hasSize(4);
+        assertThat(r.text()).isEqualTo(in.replace(D, R).replace(P, R).replace(Q, R).replace(EC_D, R))
+                .contains(N).contains(EC_X);
+        chunkInvariant(TEXT, in, r.text());
+    }
+
+    @Test
+    void yamlFlow_pythonDict_andJsObjectLiteral_keys_areRedacted_atEverySplit() {
+        String k = b64(57, 43);
+        String in = "yaml: {kty: EC, crv: P-256, x: " + EC_X + ", d: " + EC_D + "}\npython: {'kty': 'oct', 'k': '" + k
+                + "', 'alg': 'HS256'}\njs: const jwk = {\n  d: \"" + P + "\",\n  kty: \"RSA\", e: 'AQAB',\n};\n";
+        Bodies.Result r = text(ActionKind.REDACT, in);
+        assertThat(r.findings()).hasSize(3);
+        assertThat(r.text()).isEqualTo(in.replace(EC_D, R).replace(k, R).replace(P, R)).contains(EC_X);
+        chunkInvariant(TEXT, in, r.text());
+    }
+
+    @Test
+    void literalsWithoutAKeyNear_proseWithLetterMembers_andPublicKeys_passByteForByte() {
+        String in = "Quiz: answer d: Internationalization, option k: none.\npublic:\n  - kty: RSA\n    n: " + N
+                + "\n    e: AQAB\n  - {kty: EC, crv: P-256, x: " + EC_X + ", y: " + EC_X + "}\nan EC key has no p: "
+                + "{kty: EC, p: " + P + "}\n" + "x".repeat(9000) + "\nkty: RSA (far from the keys)\n";
+        Bodies.Result r = text(ActionKind.REDACT, in);
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.text()).isEqualTo(in);
+        byte[] b = in.getBytes(StandardCharsets.UTF_8);
+        for (int max : new int[] {1, 7, 4096}) {
+            assertThat(Bodies.run(TEXT, Bodies.rules(ActionKind.REDACT), b, new Random(max), max).text())
+                    .isEqualTo(in);
+        }
+        // a lone token under "d:" with no kty within 8 KiB is no JWK (the secret detector may still judge it)
+        String lone = "x".repeat(9000) + "\nd: " + EC_D + "\n" + "y".repeat(9000) + "\nkty: RSA\n";
+        assertThat(text(ActionKind.REDACT, lone).findings()).doesNotContain("private_key@body");
+    }
+
+    @Test
+    void yamlKey_blockAction_noPieceOfTheKeyIsWritten_inAnyChunking() {
+        String in = "config:\n  signing:\n    d: " + D + "\n    e: AQAB\n    kty: RSA\n";
+        byte[] b = in.getBytes(StandardCharsets.UTF_8);
+        for (int max = 1; max < 40; max += 7) {
+            Bodies.Result r = Bodies.run(TEXT, Bodies.rules(ActionKind.BLOCK), b, new Random(max), max);
+            assertThat(r.blocked()).isNotNull();
+            for (int k = 0; k + 6 <= D.length(); k++) {
+                assertThat(r.text()).doesNotContain(D.substring(k, k + 6));
+            }
+        }
+    }
+
+    @Test
+    void pythonDictKey_inAJsonPromptsContent_isRedactedInPlace() throws Exception {
+        String content = "Why does jwk.JWK(**{'kty': 'EC', 'crv': 'P-256', 'd': '" + EC_D + "'}) fail?";
+        String in = "{\"messages\":[{\"role\":\"user\",\"content\":" + MAPPER.writeValueAsString(content) + "}]}";
+        Bodies.Result r = Bodies.whole(JsonTransformer::new, ActionKind.REDACT, in);
+        assertThat(r.findings()).containsExactly("private_key@/messages/0/content");
+        assertThat(MAPPER.readTree(r.text()).at("/messages/0/content").asText()).isEqualTo(content.replace(EC_D, R));
+        chunkInvariant(JsonTransformer::new, in, r.text());
+    }
 }

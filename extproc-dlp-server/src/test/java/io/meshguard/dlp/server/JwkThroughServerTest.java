@@ -131,4 +131,71 @@ class JwkThroughServerTest {
         List<ProcessingResponse> answers = respond(body, chunk);
         assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8)).isEqualTo(body);
     }
+
+    @Test
+    void privateJwk_asEscapedJsonInALogLine_textPlainMarkdownAndSse_inSmallChunks_isBlocked_noByteOfTheKeySent()
+            throws Exception {
+        // issue 23: the key's quotes escaped once (a log line's msg) or twice (that line quoted once more)
+        String jwk = "{\"d\":\"" + D + "\",\"crv\":\"P-256\",\"x\":\"" + X + "\",\"kty\":\"EC\"}";
+        String once = jwk.replace("\"", "\\\"");
+        String twice = once.replace("\\", "\\\\").replace("\"", "\\\"");
+        for (String escaped : new String[] {once, twice}) {
+            String line = "2026-11-23T10:00:00Z ERROR signer msg=\"" + escaped + "\" user=42\n";
+            for (String type : new String[] {"text/plain", "text/markdown; charset=utf-8"}) {
+                for (int chunk : new int[] {1, 6, 13, 64}) {
+                    assertBlockedWithoutTheKey(respond(line, chunk, type), type + " chunk " + chunk + " " + escaped);
+                }
+            }
+            assertSseBlockedWithoutTheKey("The log says: " + line);
+        }
+    }
+
+    @Test
+    void privateJwk_asYamlPythonOrJsLiteral_textPlainMarkdownAndSse_inSmallChunks_isBlocked_noByteOfTheKeySent()
+            throws Exception {
+        // issue 23: keys pasted in syntaxes that are not JSON
+        String[] keys = {"jwks:\n  - d: " + D + "\n    crv: P-256\n    x: " + X + "\n    kty: EC\n",
+            "{kty: EC, crv: P-256, x: " + X + ", d: " + D + "}", "key = {'kty': 'EC', 'd': '" + D + "'}\n",
+            "const jwk = {\n  kty: \"EC\",\n  d: \"" + D + "\",\n};\n"};
+        for (String key : keys) {
+            for (String type : new String[] {"text/plain; charset=utf-8", "text/markdown"}) {
+                for (int chunk : new int[] {1, 6, 13, 64}) {
+                    assertBlockedWithoutTheKey(respond("Here:\n" + key + "done", chunk, type), type + " chunk " + chunk
+                            + " " + key);
+                }
+            }
+            assertSseBlockedWithoutTheKey("Here:\n" + key + "done");
+        }
+    }
+
+    @Test
+    void publicJwk_asYamlAndEscapedJson_passesUnchanged() throws Exception {
+        String body = "keys:\n  - kty: EC\n    crv: P-256\n    x: " + X + "\n    y: " + X + "\nlog: msg=\"{\\\"kty\\\":"
+                + "\\\"RSA\\\",\\\"e\\\":\\\"AQAB\\\",\\\"n\\\":\\\"" + X + D + "\\\"}\"\nanswer d: "
+                + D.substring(0, 20) + "\n";
+        for (int chunk : new int[] {1, 7, 64}) {
+            List<ProcessingResponse> answers = respond(body, chunk, "text/plain");
+            assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8)).isEqualTo(body);
+        }
+    }
+
+    /** {@code answer} streamed as an SSE answer's text deltas of 4 characters: blocked, no 6 bytes of the key sent. */
+    private static void assertSseBlockedWithoutTheKey(String answer) throws Exception {
+        StringBuilder sse = new StringBuilder();
+        for (int at = 0; at < answer.length(); at += 4) {
+            String token = answer.substring(at, Math.min(answer.length(), at + 4)).replace("\\", "\\\\")
+                    .replace("\"", "\\\"").replace("\n", "\\n");
+            sse.append("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"").append(token)
+                    .append("\"}}]}\n\n");
+        }
+        sse.append("data: [DONE]\n\n");
+        for (int chunk : new int[] {1, 9, 64}) {
+            String sent = new String(EnvoyStream.responseBytes(respond(sse.toString(), chunk, "text/event-stream")),
+                    StandardCharsets.UTF_8);
+            assertThat(sent).as("chunk %d %s", chunk, answer).contains("\"dlp_blocked\"");
+            for (int k = 0; k + 6 <= D.length(); k++) {
+                assertThat(sent).as("chunk %d %s", chunk, answer).doesNotContain(D.substring(k, k + 6));
+            }
+        }
+    }
 }
