@@ -48,12 +48,9 @@ public final class Simd {
         int i = from;
         if (i + 8 <= to) {
             // Most JSON keys and short values end within eight bytes: one word answers before any vector is loaded.
-            long x = (long) LONGS.get(b, i);
-            long q = x ^ QUOTES;
-            long s = x ^ BACKSLASHES;
-            long hit = ((q - ONES) & ~q | (s - ONES) & ~s) & HIGHS;
-            if (hit != 0) {
-                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            int k = quoteOrBackslashIn((long) LONGS.get(b, i));
+            if (k < 8) {
+                return i + k;
             }
             i += 8;
         }
@@ -66,19 +63,24 @@ public final class Simd {
             }
         }
         for (; i + 8 <= to; i += 8) {
-            long x = (long) LONGS.get(b, i);
-            long q = x ^ QUOTES;
-            long s = x ^ BACKSLASHES;
-            // a zero byte in q or s (the classic has-zero test; exact for the lowest one, which is all we use)
-            long hit = ((q - ONES) & ~q | (s - ONES) & ~s) & HIGHS;
-            if (hit != 0) {
-                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            int k = quoteOrBackslashIn((long) LONGS.get(b, i));
+            if (k < 8) {
+                return i + k;
             }
         }
         while (i < to && b[i] != '"' && b[i] != '\\') {
             i++;
         }
         return i;
+    }
+
+    /** The index of the first {@code "} or {@code \} among the eight bytes of {@code x} (little-endian), else 8. */
+    private static int quoteOrBackslashIn(long x) {
+        long q = x ^ QUOTES;
+        long s = x ^ BACKSLASHES;
+        // a zero byte in q or s (the classic has-zero test; exact for the lowest one, which is all we use)
+        long hit = ((q - ONES) & ~q | (s - ONES) & ~s) & HIGHS;
+        return Long.numberOfTrailingZeros(hit) >>> 3;
     }
 
     /**

@@ -154,30 +154,12 @@ class JwkInTextTest {
     void keySplitAcrossSseTextDeltas_isRedactedAcrossEvents() throws Exception {
         String answer = "Here you go: {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" + EC_X + "\",\"d\":\"" + EC_D
                 + "\"} enjoy";
-        StringBuilder sse = new StringBuilder();
-        int id = 0;
-        for (int at = 0; at < answer.length(); at += 5) {
-            String token = answer.substring(at, Math.min(answer.length(), at + 5));
-            sse.append(SseTransformerTest.delta(Integer.toString(id++), 0, MAPPER.writeValueAsString(token)));
-        }
-        sse.append("data: [DONE]\n\n");
-        String in = sse.toString();
+        String in = sseDeltas(answer);
         Bodies.Result r = Bodies.whole(SseTransformer::new, ActionKind.REDACT, in);
         assertThat(r.findings()).hasSize(1);
-        StringBuilder joined = new StringBuilder();
-        for (String line : r.text().split("\n")) {
-            if (line.startsWith("data: {")) {
-                JsonNode content = MAPPER.readTree(line.substring(6)).at("/choices/0/delta/content");
-                joined.append(content.asText());
-            }
-        }
-        assertThat(joined.toString()).isEqualTo(answer.replace(EC_D, R));
+        assertThat(joinedDeltas(r.text())).isEqualTo(answer.replace(EC_D, R));
         assertThat(r.text()).doesNotContain(EC_D.substring(0, 5)).doesNotContain(EC_D.substring(20, 25));
-        byte[] b = in.getBytes(StandardCharsets.UTF_8);
-        for (int max : new int[] {1, 3, 17}) {
-            assertThat(Bodies.run(SseTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
-                    .text()).isEqualTo(r.text());
-        }
+        assertSameAtEverySseChunking(in, r.text());
     }
 
     /** {@code json} escaped once as JSON string contents: {@code "} as {@code \"}, {@code \} as {@code \\}. */
@@ -273,28 +255,11 @@ class JwkInTextTest {
     void escapedKeySplitAcrossSseTextDeltas_isRedactedAcrossEvents() throws Exception {
         String answer = "The config line is: jwk=\"" + escape("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + EC_X
                 + "\",\"d\":\"" + EC_D + "\"}") + "\" enjoy";
-        StringBuilder sse = new StringBuilder();
-        int id = 0;
-        for (int at = 0; at < answer.length(); at += 5) {
-            String token = answer.substring(at, Math.min(answer.length(), at + 5));
-            sse.append(SseTransformerTest.delta(Integer.toString(id++), 0, MAPPER.writeValueAsString(token)));
-        }
-        sse.append("data: [DONE]\n\n");
-        String in = sse.toString();
+        String in = sseDeltas(answer);
         Bodies.Result r = Bodies.whole(SseTransformer::new, ActionKind.REDACT, in);
         assertThat(r.findings()).hasSize(1);
-        StringBuilder joined = new StringBuilder();
-        for (String line : r.text().split("\n")) {
-            if (line.startsWith("data: {")) {
-                joined.append(MAPPER.readTree(line.substring(6)).at("/choices/0/delta/content").asText());
-            }
-        }
-        assertThat(joined.toString()).isEqualTo(answer.replace(EC_D, R));
-        byte[] b = in.getBytes(StandardCharsets.UTF_8);
-        for (int max : new int[] {1, 3, 17}) {
-            assertThat(Bodies.run(SseTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
-                    .text()).isEqualTo(r.text());
-        }
+        assertThat(joinedDeltas(r.text())).isEqualTo(answer.replace(EC_D, R));
+        assertSameAtEverySseChunking(in, r.text());
     }
 
     @Test
@@ -360,5 +325,36 @@ class JwkInTextTest {
         assertThat(r.findings()).containsExactly("private_key@/messages/0/content");
         assertThat(MAPPER.readTree(r.text()).at("/messages/0/content").asText()).isEqualTo(content.replace(EC_D, R));
         chunkInvariant(JsonTransformer::new, in, r.text());
+    }
+
+    /** {@code answer} as an OpenAI-style SSE answer of 5-character text deltas, then {@code [DONE]}. */
+    private static String sseDeltas(String answer) throws Exception {
+        StringBuilder sse = new StringBuilder();
+        int id = 0;
+        for (int at = 0; at < answer.length(); at += 5) {
+            String token = answer.substring(at, Math.min(answer.length(), at + 5));
+            sse.append(SseTransformerTest.delta(Integer.toString(id++), 0, MAPPER.writeValueAsString(token)));
+        }
+        return sse.append("data: [DONE]\n\n").toString();
+    }
+
+    /** The text deltas of an SSE answer, joined. */
+    private static String joinedDeltas(String sse) throws Exception {
+        StringBuilder joined = new StringBuilder();
+        for (String line : sse.split("\n")) {
+            if (line.startsWith("data: {")) {
+                joined.append(MAPPER.readTree(line.substring(6)).at("/choices/0/delta/content").asText());
+            }
+        }
+        return joined.toString();
+    }
+
+    /** The SSE transformer gives {@code whole} for {@code in} in random chunks of at most 1, 3 and 17 bytes. */
+    private static void assertSameAtEverySseChunking(String in, String whole) {
+        byte[] b = in.getBytes(StandardCharsets.UTF_8);
+        for (int max : new int[] {1, 3, 17}) {
+            assertThat(Bodies.run(SseTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
+                    .text()).isEqualTo(whole);
+        }
     }
 }
