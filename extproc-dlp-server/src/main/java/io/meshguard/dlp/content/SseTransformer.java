@@ -699,7 +699,7 @@ public final class SseTransformer implements BodyTransformer {
     private void scanNumber(byte[] d, int dOff, JsonTokens.Scalar s, List<Edit> edits) {
         int len = s.end() - s.start();
         byte first = d[s.start()];
-        if (!(first == '-' || (first >= '0' && first <= '9')) || !rules.mayFind(d, s.start(), len)) {
+        if (!(first == '-' || (first >= '0' && first <= '9')) || !rules.mayFindNumber(d, s.start(), len)) {
             return; // a literal, or digits no recognizer could report
         }
         if (scanAlone(d, s.start(), len, null, s.path())) {
