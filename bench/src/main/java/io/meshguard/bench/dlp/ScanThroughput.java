@@ -314,7 +314,8 @@ public final class ScanThroughput {
         private String distinctPii() {
             return switch (r.nextInt(6)) {
                 case 0 -> {
-                    String card = withLuhnDigit(r.nextBoolean() ? "4" + digits(14) : "5" + (1 + r.nextInt(5)) + digits(13));
+                    String card = withLuhnDigit(r.nextBoolean() ? "4" + digits(14)
+                            : "5" + (1 + r.nextInt(5)) + digits(13));
                     yield "card " + card.substring(0, 4) + " " + card.substring(4, 8) + " " + card.substring(8, 12)
                             + " " + card.substring(12);
                 }

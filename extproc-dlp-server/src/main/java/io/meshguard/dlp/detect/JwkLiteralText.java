@@ -13,9 +13,10 @@ import java.util.List;
  * <p>A member is a name of {@link JwkMembers} or {@code kty}, bare or in quotes, right after the text's start, white
  * space, {@code {} or {@code ,}; then at most 2 spaces, {@code :}, white space and a value, bare or in {@code '} or
  * {@code "}, that ends at its quote or, bare, at white space, {@code ,}, <code>}</code>, {@code ;} or the text's
- * end. A name and a value both in double quotes are JSON, which {@link JwkText} reads. A private member's value is reported when it is key
- * material ({@link JwkMembers#keyMaterial}, at least {@value #MIN_VALUE} characters — {@value #MIN_K} for an oct
- * {@code k} — mixing at least two of upper case, lower case and digits or {@code -_+/}: no word does) and the nearest
+ * end. A name and a value both in double quotes are JSON, which {@link JwkText} reads. A private member's value is
+ * reported when it is key material ({@link JwkMembers#keyMaterial}, at least {@value #MIN_VALUE} characters —
+ * {@value #MIN_K} for an oct {@code k} — mixing at least two of upper case, lower case and digits or {@code -_+/}: no
+ * word does) and the nearest
  * {@code kty} before it, or else the nearest after it, makes it private, standing within {@value #NEAR} input bytes
  * (the members between, such as an RSA-16384 key's {@code n}, or its {@code dp dq} in sorted order, fit). A member
  * with no such kty near is not a key — prose ("answer d: …") is not held long or changed — so here, unlike in JSON,

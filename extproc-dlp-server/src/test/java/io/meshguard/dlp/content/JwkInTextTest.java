@@ -119,14 +119,7 @@ class JwkInTextTest {
     @Test
     void blockAction_blocks_andNoPieceOfTheKeyIsWritten_inAnyChunking() {
         String in = "paste: " + RSA;
-        byte[] b = in.getBytes(StandardCharsets.UTF_8);
-        for (int max = 1; max < 40; max += 7) {
-            Bodies.Result r = Bodies.run(TEXT, Bodies.rules(ActionKind.BLOCK), b, new Random(max), max);
-            assertThat(r.blocked()).isNotNull();
-            for (int k = 0; k + 6 <= D.length(); k++) {
-                assertThat(r.text()).doesNotContain(D.substring(k, k + 6));
-            }
-        }
+        assertBlockedWithoutTheKey(in);
     }
 
     @Test
@@ -222,14 +215,7 @@ class JwkInTextTest {
     @Test
     void escapedKey_blockAction_noPieceOfTheKeyIsWritten_inAnyChunking() {
         String in = "log: \"" + escape(RSA) + "\" and \"" + escape(escape(RSA)) + "\"";
-        byte[] b = in.getBytes(StandardCharsets.UTF_8);
-        for (int max = 1; max < 40; max += 7) {
-            Bodies.Result r = Bodies.run(TEXT, Bodies.rules(ActionKind.BLOCK), b, new Random(max), max);
-            assertThat(r.blocked()).isNotNull();
-            for (int k = 0; k + 6 <= D.length(); k++) {
-                assertThat(r.text()).doesNotContain(D.substring(k, k + 6));
-            }
-        }
+        assertBlockedWithoutTheKey(in);
     }
 
     @Test
@@ -307,14 +293,7 @@ class JwkInTextTest {
     @Test
     void yamlKey_blockAction_noPieceOfTheKeyIsWritten_inAnyChunking() {
         String in = "config:\n  signing:\n    d: " + D + "\n    e: AQAB\n    kty: RSA\n";
-        byte[] b = in.getBytes(StandardCharsets.UTF_8);
-        for (int max = 1; max < 40; max += 7) {
-            Bodies.Result r = Bodies.run(TEXT, Bodies.rules(ActionKind.BLOCK), b, new Random(max), max);
-            assertThat(r.blocked()).isNotNull();
-            for (int k = 0; k + 6 <= D.length(); k++) {
-                assertThat(r.text()).doesNotContain(D.substring(k, k + 6));
-            }
-        }
+        assertBlockedWithoutTheKey(in);
     }
 
     @Test
@@ -355,6 +334,21 @@ class JwkInTextTest {
         for (int max : new int[] {1, 3, 17}) {
             assertThat(Bodies.run(SseTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
                     .text()).isEqualTo(whole);
+        }
+    }
+
+    /**
+     * {@code in} as text under a blocking rule, in random chunks of at most 1, 8, … 36 bytes: blocked, and no 6 bytes
+     * of the key written.
+     */
+    private static void assertBlockedWithoutTheKey(String in) {
+        byte[] b = in.getBytes(StandardCharsets.UTF_8);
+        for (int max = 1; max < 40; max += 7) {
+            Bodies.Result r = Bodies.run(TEXT, Bodies.rules(ActionKind.BLOCK), b, new Random(max), max);
+            assertThat(r.blocked()).isNotNull();
+            for (int k = 0; k + 6 <= D.length(); k++) {
+                assertThat(r.text()).doesNotContain(D.substring(k, k + 6));
+            }
         }
     }
 }
