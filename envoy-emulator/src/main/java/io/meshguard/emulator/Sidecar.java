@@ -26,6 +26,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntConsumer;
 
 /**
  * An Istio sidecar's inbound HTTP path in front of one workload, emulated: a request that arrives over mTLS from a
@@ -153,29 +154,31 @@ public final class Sidecar implements AutoCloseable {
         inboundConnectionManager(headers, peer);
 
         long streamId = streamIds.getAndIncrement();
-        CheckRequest check = ExtAuthzCall.build(config, streamId, method, path, authority, headers, Map.of(),
+        CheckRequest built = ExtAuthzCall.build(config, streamId, method, path, authority, headers, Map.of(),
                 peer.address(), 40000 + (int) (streamId % 20000), listenerPort, body.length);
         // setAttrContextPeer: the source's principal is the peer certificate's URI SAN, the destination's our own
-        check = check.toBuilder().setAttributes(check.getAttributes().toBuilder()
-                .setSource(check.getAttributes().getSource().toBuilder().setPrincipal(peer.principal()))
-                .setDestination(check.getAttributes().getDestination().toBuilder().setPrincipal(identity)))
+        CheckRequest check = built.toBuilder().setAttributes(built.getAttributes().toBuilder()
+                .setSource(built.getAttributes().getSource().toBuilder().setPrincipal(peer.principal()))
+                .setDestination(built.getAttributes().getDestination().toBuilder().setPrincipal(identity)))
                 .build();
         ExtAuthzCall.Result result = ExtAuthzCall.call(config, extAuthz, check, headers, timeoutScale, version);
         switch (result.outcome()) {
             case ALLOWED, ERROR_ALLOWED -> {
-                int status = forward(exchange, method, result.path(), authority, headers, body);
-                handled.add(new Handled(peer, arrived, check, status, Optional.of(headers.copy())));
+                Headers forwarded = headers.copy();
+                // recorded before the peer gets its answer, so a caller that has its answer sees the record
+                forward(exchange, method, result.path(), authority, headers, body,
+                        status -> handled.add(new Handled(peer, arrived, check, status, Optional.of(forwarded))));
             }
             case DENIED, ERROR_DENIED -> {
                 result.responseHeaders().entries().forEach(h -> exchange.getResponseHeaders().add(h[0], h[1]));
                 byte[] denial = result.body().getBytes(StandardCharsets.UTF_8);
+                handled.add(new Handled(peer, arrived, check, result.status(), Optional.empty()));
                 exchange.sendResponseHeaders(result.status(), denial.length == 0 ? -1 : denial.length);
                 if (denial.length > 0) {
                     try (OutputStream out = exchange.getResponseBody()) {
                         out.write(denial);
                     }
                 }
-                handled.add(new Handled(peer, arrived, check, result.status(), Optional.empty()));
             }
         }
     }
@@ -196,9 +199,9 @@ public final class Sidecar implements AutoCloseable {
                 .map(v -> v + "," + details).orElse(details));
     }
 
-    /** The request on to the workload; its answer back to the peer. Returns the status. */
-    private int forward(HttpExchange exchange, String method, String path, String authority, Headers headers,
-            byte[] body) throws IOException {
+    /** The request on to the workload; its answer back to the peer, its status told to {@code answered} first. */
+    private void forward(HttpExchange exchange, String method, String path, String authority, Headers headers,
+            byte[] body, IntConsumer answered) throws IOException {
         Duration timeout = Duration.ofMillis((long) (15_000 * timeoutScale));
         try (UpstreamConnection workload = UpstreamConnection.open(new InetSocketAddress("127.0.0.1", workloadPort),
                 timeout, timeout)) {
@@ -220,13 +223,13 @@ public final class Sidecar implements AutoCloseable {
                     .filter(h -> !h[0].equals("content-length") && !h[0].equals("transfer-encoding")
                             && !h[0].equals("connection"))
                     .forEach(h -> exchange.getResponseHeaders().add(h[0], h[1]));
+            answered.accept(head.status());
             exchange.sendResponseHeaders(head.status(), answer.size() == 0 ? -1 : answer.size());
             if (answer.size() > 0) {
                 try (OutputStream out = exchange.getResponseBody()) {
                     answer.writeTo(out);
                 }
             }
-            return head.status();
         }
     }
 
