@@ -37,6 +37,7 @@ import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.catalog.SubscriptionUsage;
 import io.meshguard.catalog.TransitionRefused;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.AdminJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -231,18 +232,18 @@ public final class CatalogApi implements HttpHandler {
             }
             AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, segments)) {
                 case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new ApiError(404, "no operation " + method + " "
+                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no operation " + method + " "
                         + exchange.getRequestURI().getPath());
             };
             JsonNode body = method.equals("GET") ? CatalogJson.MAPPER.nullNode() : readBody(exchange);
             AdminAnswer answer = run(exchange, admitted, segments, body, requestId);
             send(exchange, answer.status(), answer.body());
-        } catch (ApiError e) {
-            send(exchange, e.status, error(e.getMessage()));
+        } catch (AdminJson.Refusal e) {
+            send(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (RuntimeException e) {
             LOG.error("catalogue request {} failed", requestId, e);
-            send(exchange, 500, error("internal error, see the controller log for request " + requestId));
+            send(exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
         } finally {
             exchange.close();
         }
@@ -261,9 +262,9 @@ public final class CatalogApi implements HttpHandler {
         return switch (router.readmit(method, segments, admitted)) {
             case AdminRouter.Admitted a when !a.route().isOpen() -> run(exchange, a, segments, body.isObject() ? body
                     : CatalogJson.MAPPER.createObjectNode(), requestId);
-            case AdminRouter.Admitted a -> new AdminAnswer(404, error("no operation " + method + " " + path));
-            case AdminRouter.Unrouted u -> new AdminAnswer(404, error("no operation " + method + " " + path));
-            case AdminRouter.Refused r -> new AdminAnswer(r.status(), error(r.message()));
+            case AdminRouter.Admitted a -> new AdminAnswer(404, AdminJson.error("no operation " + method + " " + path));
+            case AdminRouter.Unrouted u -> new AdminAnswer(404, AdminJson.error("no operation " + method + " " + path));
+            case AdminRouter.Refused r -> new AdminAnswer(r.status(), AdminJson.error(r.message()));
         };
     }
 
@@ -279,22 +280,22 @@ public final class CatalogApi implements HttpHandler {
             JsonNode result = op.handler().handle(this, call);
             return new AdminAnswer(op.route().method().equals("POST") && op.route().path().endsWith("s") ? 201 : 200,
                     result);
-        } catch (ApiError e) {
-            return new AdminAnswer(e.status, error(e.getMessage()));
+        } catch (AdminJson.Refusal e) {
+            return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
         } catch (CatalogRefusal e) {
             int status = switch (e.kind()) {
                 case NOT_FOUND -> 404;
                 case CONFLICT -> 409;
                 case INVALID -> 422;
             };
-            return new AdminAnswer(status, error(e.getMessage()));
+            return new AdminAnswer(status, AdminJson.error(e.getMessage()));
         } catch (TransitionRefused e) {
-            return new AdminAnswer(409, error(e.getMessage()));
+            return new AdminAnswer(409, AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
-            return new AdminAnswer(422, error(e.getMessage()));
+            return new AdminAnswer(422, AdminJson.error(e.getMessage()));
         } catch (RuntimeException e) {
             LOG.error("catalogue request {} failed", requestId, e);
-            return new AdminAnswer(500, error("internal error, see the controller log for request " + requestId));
+            return new AdminAnswer(500, AdminJson.error("internal error, see the controller log for request " + requestId));
         }
     }
 
@@ -342,7 +343,7 @@ public final class CatalogApi implements HttpHandler {
         Set<AuthMode> modes = new LinkedHashSet<>();
         c.body().path("auth_modes").forEach(m -> modes.add(parseEnum(AuthMode.class, m.asText(), "auth_modes")));
         if (modes.isEmpty()) {
-            throw new ApiError(422, "auth_modes: name at least one of none, apikey, oauth2");
+            throw new AdminJson.Refusal(422, "auth_modes: name at least one of none, apikey, oauth2");
         }
         String name = required(c, "name");
         Plan plan = store.createPlan(c.scope(), new Plan(p.id() + "-" + name, p.id(), name, PlanState.STAGING,
@@ -409,7 +410,7 @@ public final class CatalogApi implements HttpHandler {
             if (part.startsWith("hours=")) {
                 String v = part.substring(6);
                 if (!v.matches("[0-9]{1,4}") || Integer.parseInt(v) < 1 || Integer.parseInt(v) > 24 * 93) {
-                    throw new ApiError(422, "hours: a whole number from 1 to 2232 (93 days)");
+                    throw new AdminJson.Refusal(422, "hours: a whole number from 1 to 2232 (93 days)");
                 }
                 hours = Integer.parseInt(v);
             }
@@ -464,7 +465,7 @@ public final class CatalogApi implements HttpHandler {
      * this one answer. The application is checked first, so no client is created for another tenant's application.
      */
     private JsonNode createOAuthClient(Call c, String application, Set<String> subs) {
-        KeycloakClients idp = keycloak.orElseThrow(() -> new ApiError(422,
+        KeycloakClients idp = keycloak.orElseThrow(() -> new AdminJson.Refusal(422,
                 "OAuth2 credentials need catalog.keycloak.* (this controller provisions no clients)"));
         Application app = store.applications(c.scope()).stream().filter(a -> a.id().equals(application)).findFirst()
                 .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND,
@@ -474,7 +475,7 @@ public final class CatalogApi implements HttpHandler {
         try {
             created = idp.create(clientId, app.tenant(), "meshguard application " + application);
         } catch (KeycloakClients.ProvisioningFailed e) {
-            throw new ApiError(502, "the identity provider refused the client: " + e.getMessage());
+            throw new AdminJson.Refusal(502, "the identity provider refused the client: " + e.getMessage());
         }
         Credential cr = store.addCredential(c.scope(), new Credential(clientId, AuthMode.OAUTH2, application,
                 CredentialState.ACTIVE, Optional.empty(), Optional.empty(), subs));
@@ -512,7 +513,7 @@ public final class CatalogApi implements HttpHandler {
      * expiry; revoke the credential to cut those too.
      */
     private JsonNode rotateClientSecret(Call c) {
-        KeycloakClients idp = keycloak.orElseThrow(() -> new ApiError(422, "OAuth2 credentials need catalog.keycloak.*"));
+        KeycloakClients idp = keycloak.orElseThrow(() -> new AdminJson.Refusal(422, "OAuth2 credentials need catalog.keycloak.*"));
         Credential cr = store.credentials(c.scope()).stream()
                 .filter(x -> x.kind() == AuthMode.OAUTH2 && x.id().equals(c.segment(4))).findFirst()
                 .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
@@ -554,7 +555,7 @@ public final class CatalogApi implements HttpHandler {
         if (!c.scope().all() && c.scope().tenants().size() == 1) {
             return c.scope().tenants().iterator().next();
         }
-        throw new ApiError(422, "tenant: required, the caller acts for "
+        throw new AdminJson.Refusal(422, "tenant: required, the caller acts for "
                 + (c.scope().all() ? "every tenant" : "tenants " + c.scope().tenants().stream().sorted().toList()));
     }
 
@@ -567,7 +568,7 @@ public final class CatalogApi implements HttpHandler {
 
     private static List<Product.Operation> operations(JsonNode node) {
         if (!node.isMissingNode() && !node.isArray()) {
-            throw new ApiError(422, "operations: a list of {id, api, method, path}");
+            throw new AdminJson.Refusal(422, "operations: a list of {id, api, method, path}");
         }
         List<Product.Operation> ops = new ArrayList<>();
         for (JsonNode o : node) {
@@ -579,12 +580,12 @@ public final class CatalogApi implements HttpHandler {
 
     static Duration overlap(String text) {
         if (!text.matches("[0-9]{1,4}[hd]")) {
-            throw new ApiError(422, "overlap: hours or days, e.g. 24h or 7d, at most 30d");
+            throw new AdminJson.Refusal(422, "overlap: hours or days, e.g. 24h or 7d, at most 30d");
         }
         long n = Long.parseLong(text.substring(0, text.length() - 1));
         Duration d = text.endsWith("h") ? Duration.ofHours(n) : Duration.ofDays(n);
         if (d.compareTo(MAX_OVERLAP) > 0) {
-            throw new ApiError(422, "overlap: at most 30d, got " + text);
+            throw new AdminJson.Refusal(422, "overlap: at most 30d, got " + text);
         }
         return d;
     }
@@ -592,7 +593,7 @@ public final class CatalogApi implements HttpHandler {
     private static String required(Call c, String field) {
         JsonNode v = c.body().path(field);
         if (!v.isTextual() || v.asText().isBlank()) {
-            throw new ApiError(422, field + ": required");
+            throw new AdminJson.Refusal(422, field + ": required");
         }
         return v.asText();
     }
@@ -604,7 +605,7 @@ public final class CatalogApi implements HttpHandler {
     private static String requiredReason(Call c) {
         String why = c.body().path("reason").asText("").strip();
         if (why.isEmpty()) {
-            throw new ApiError(422, "reason: required; it is kept with the subscription and in the admin trail");
+            throw new AdminJson.Refusal(422, "reason: required; it is kept with the subscription and in the admin trail");
         }
         return why.length() > 1000 ? why.substring(0, 1000) : why;
     }
@@ -624,25 +625,25 @@ public final class CatalogApi implements HttpHandler {
         for (E e : type.getEnumConstants()) {
             names.add(e.name().toLowerCase(Locale.ROOT));
         }
-        throw new ApiError(422, field + ": one of " + names + ", got '" + text + "'");
+        throw new AdminJson.Refusal(422, field + ": one of " + names + ", got '" + text + "'");
     }
 
     private static JsonNode readBody(HttpExchange exchange) throws IOException {
         try (InputStream in = exchange.getRequestBody()) {
             byte[] bytes = in.readNBytes(MAX_BODY + 1);
             if (bytes.length > MAX_BODY) {
-                throw new ApiError(413, "request body larger than " + MAX_BODY + " bytes");
+                throw new AdminJson.Refusal(413, "request body larger than " + MAX_BODY + " bytes");
             }
             if (bytes.length == 0) {
                 return CatalogJson.MAPPER.createObjectNode();
             }
             JsonNode node = CatalogJson.MAPPER.readTree(new String(bytes, StandardCharsets.UTF_8));
             if (node == null || !node.isObject()) {
-                throw new ApiError(400, "the body must be a JSON object");
+                throw new AdminJson.Refusal(400, "the body must be a JSON object");
             }
             return node;
         } catch (JsonProcessingException e) {
-            throw new ApiError(400, "the body is not JSON: " + e.getOriginalMessage());
+            throw new AdminJson.Refusal(400, "the body is not JSON: " + e.getOriginalMessage());
         }
     }
 
@@ -653,10 +654,6 @@ public final class CatalogApi implements HttpHandler {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required of every JDK", e);
         }
-    }
-
-    private static JsonNode error(String message) {
-        return CatalogJson.MAPPER.createObjectNode().put("error", message);
     }
 
     private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
@@ -693,15 +690,5 @@ public final class CatalogApi implements HttpHandler {
             }
         }
         return doc;
-    }
-
-    /** An HTTP error with a JSON body. */
-    private static final class ApiError extends RuntimeException {
-        private final int status;
-
-        ApiError(int status, String message) {
-            super(message);
-            this.status = status;
-        }
     }
 }

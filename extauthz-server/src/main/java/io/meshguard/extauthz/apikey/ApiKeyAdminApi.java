@@ -81,60 +81,50 @@ public final class ApiKeyAdminApi implements HttpHandler {
         this.audit = audit;
     }
 
-    private static final class ApiError extends Exception {
-        private static final long serialVersionUID = 1L;
-        final int status;
-
-        ApiError(int status, String message) {
-            super(message);
-            this.status = status;
-        }
-    }
-
     private record Call(HttpExchange exchange, String actor, TenantScope scope, String requestId) {}
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            List<String> segments = AdminJson.segmentsBelow(PREFIX, exchange.getRequestURI().getRawPath());
             List<String> full = new ArrayList<>();
             full.add("apikeys");
             full.addAll(segments);
             AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, full)) {
                 case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new ApiError(404, "no such API key operation: "
+                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no such API key operation: "
                         + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath());
             };
             AdminCaller caller = admitted.caller();
             Call call = new Call(exchange, caller.actor(), router.tenantsOf(admitted), requestId);
             String method = exchange.getRequestMethod();
-            JsonNode body = dispatch(call, method, segments, method.equals("POST") ? readBody(exchange) : null);
+            JsonNode body = dispatch(call, method, segments, method.equals("POST") ? AdminJson.readObject(exchange, MAX_BODY) : null);
             send(exchange, segments.isEmpty() && method.equals("POST") ? 201 : 200, body);
-        } catch (ApiError e) {
-            send(exchange, e.status, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (AdminJson.Refusal e) {
+            send(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
-            send(exchange, 400, JSON.createObjectNode().put("error", e.getMessage()));
+            send(exchange, 400, AdminJson.error(e.getMessage()));
         } catch (ApiKeyStore.UnavailableException e) {
             LOG.warn("API key admin request {} failed: {}", requestId, e.getMessage());
-            send(exchange, 503, JSON.createObjectNode().put("error", "the API key database is unavailable; nothing was changed"));
+            send(exchange, 503, AdminJson.error("the API key database is unavailable; nothing was changed"));
         } catch (RuntimeException e) {
             LOG.error("API key admin request {} failed", requestId, e);
-            send(exchange, 500, JSON.createObjectNode().put("error", "internal error, see the extauthz log for request " + requestId));
+            send(exchange, 500, AdminJson.error("internal error, see the extauthz log for request " + requestId));
         } finally {
             exchange.close();
         }
     }
 
     private JsonNode dispatch(Call call, String method, List<String> segments, JsonNode body)
-            throws ApiError, IOException, ApiKeyStore.UnavailableException {
+            throws IOException, ApiKeyStore.UnavailableException {
         return switch (segments.size() + "/" + method) {
             case "0/GET" -> list(call);
             case "0/POST" -> create(call, body);
             case "1/GET" -> describe(visible(call, segments.get(0)));
             case "2/POST" -> change(call, visible(call, segments.get(0)), segments.get(1), body);
-            default -> throw new ApiError(404, "no such API key operation: " + method + " " + segments);
+            default -> throw new AdminJson.Refusal(404, "no such API key operation: " + method + " " + segments);
         };
     }
 
@@ -147,34 +137,33 @@ public final class ApiKeyAdminApi implements HttpHandler {
     public AdminAnswer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
             JsonNode body, String requestId) {
         try {
-            List<String> segments = segments(path);
+            List<String> segments = AdminJson.segmentsBelow(PREFIX, path);
             List<String> full = new ArrayList<>();
             full.add("apikeys");
             full.addAll(segments);
             AdminRouter.Admitted readmitted = switch (router.readmit(method, full, admitted)) {
                 case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new ApiError(404, "no such API key operation");
+                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no such API key operation");
             };
             Call call = new Call(exchange, admitted.caller().actor(), router.tenantsOf(readmitted), requestId);
             JsonNode out = dispatch(call, method, segments, body == null ? JSON.createObjectNode() : body);
             return new AdminAnswer(segments.isEmpty() && method.equals("POST") ? 201 : 200, out);
-        } catch (ApiError e) {
-            return new AdminAnswer(e.status, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (AdminJson.Refusal e) {
+            return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
-            return new AdminAnswer(400, JSON.createObjectNode().put("error", e.getMessage()));
+            return new AdminAnswer(400, AdminJson.error(e.getMessage()));
         } catch (ApiKeyStore.UnavailableException | IOException e) {
             LOG.warn("API key request {} failed: {}", requestId, e.getMessage());
-            return new AdminAnswer(503, JSON.createObjectNode().put("error",
-                    "the API key database is unavailable; nothing was changed"));
+            return new AdminAnswer(503, AdminJson.error("the API key database is unavailable; nothing was changed"));
         }
     }
 
-    private JdbcApiKeyStore store() throws ApiError {
-        return store.orElseThrow(() -> new ApiError(503, "API keys need PostgreSQL: this server has no db.url"));
+    private JdbcApiKeyStore store() {
+        return store.orElseThrow(() -> new AdminJson.Refusal(503, "API keys need PostgreSQL: this server has no db.url"));
     }
 
-    private JsonNode list(Call call) throws ApiError, ApiKeyStore.UnavailableException {
+    private JsonNode list(Call call) throws ApiKeyStore.UnavailableException {
         boolean revoked = "true".equals(queryParameter(call.exchange(), "revoked"));
         ArrayNode out = JSON.createArrayNode();
         for (ApiKey k : store().list(call.scope(), revoked)) {
@@ -184,21 +173,21 @@ public final class ApiKeyAdminApi implements HttpHandler {
     }
 
     /** The key, when it exists and belongs to one of the caller's tenants; 404 otherwise (the same answer for both). */
-    private ApiKey visible(Call call, String keyId) throws ApiError, ApiKeyStore.UnavailableException {
-        return store().find(call.scope(), keyId).orElseThrow(() -> new ApiError(404, "no API key " + keyId));
+    private ApiKey visible(Call call, String keyId) throws ApiKeyStore.UnavailableException {
+        return store().find(call.scope(), keyId).orElseThrow(() -> new AdminJson.Refusal(404, "no API key " + keyId));
     }
 
-    private JsonNode create(Call call, JsonNode body) throws ApiError, IOException, ApiKeyStore.UnavailableException {
+    private JsonNode create(Call call, JsonNode body) throws IOException, ApiKeyStore.UnavailableException {
         String tenant = text(body, "tenant");
         if (!call.scope().includes(tenant)) {
-            throw new ApiError(403, "tenant '" + tenant + "' is not one of yours");
+            throw new AdminJson.Refusal(403, "tenant '" + tenant + "' is not one of yours");
         }
         Optional<Instant> expires = Optional.empty();
         if (body.hasNonNull("expires_at")) {
             try {
                 expires = Optional.of(Instant.parse(text(body, "expires_at")));
             } catch (DateTimeParseException e) {
-                throw new ApiError(400, "'expires_at' must be an ISO-8601 instant, e.g. 2027-01-01T00:00:00Z");
+                throw new AdminJson.Refusal(400, "'expires_at' must be an ISO-8601 instant, e.g. 2027-01-01T00:00:00Z");
             }
         }
         requested(call, "create", "apikeys/new", tenant);
@@ -212,7 +201,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
     }
 
     private JsonNode change(Call call, ApiKey key, String action, JsonNode body)
-            throws ApiError, IOException, ApiKeyStore.UnavailableException {
+            throws IOException, ApiKeyStore.UnavailableException {
         String reason = body.path("reason").asText("");
         if (action.equals("rotate") || action.equals("revoke")) {
             requested(call, action, "apikeys/" + key.keyId(), key.tenant());
@@ -221,7 +210,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
             case "rotate" -> {
                 long graceSeconds = body.path("grace_seconds").asLong(Duration.ofHours(24).toSeconds());
                 if (graceSeconds < 0 || graceSeconds > MAX_GRACE.toSeconds()) {
-                    throw new ApiError(400, "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
+                    throw new AdminJson.Refusal(400, "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
                 }
                 ApiKeyService.Created created = service.orElseThrow().rotate(key.keyId(), Duration.ofSeconds(graceSeconds));
                 record(call, "rotate", created.key(), reason);
@@ -235,7 +224,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
                 record(call, "revoke", key, reason);
                 return JSON.createObjectNode().put("key_id", key.keyId()).put("revoked", revoked);
             }
-            default -> throw new ApiError(404, "unknown API key operation '" + action + "' (rotate, revoke)");
+            default -> throw new AdminJson.Refusal(404, "unknown API key operation '" + action + "' (rotate, revoke)");
         }
     }
 
@@ -245,7 +234,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
      * its outcome is a second row ({@link #record}). A crash between the two leaves "requested" without "done", never
      * a change without a row.
      */
-    private void requested(Call call, String action, String target, String tenant) throws ApiError {
+    private void requested(Call call, String action, String target, String tenant) {
         if (trail.isEmpty()) {
             return;
         }
@@ -254,7 +243,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
                     Optional.of(tenant), Optional.empty(), Optional.empty(), Optional.of(call.requestId()),
                     "apikey_" + action, target, "requested", Optional.empty(), Optional.empty(), java.util.Map.of()));
         } catch (AdminTrail.UnavailableException e) {
-            throw new ApiError(503, "the admin trail cannot record this change, so nothing was changed: "
+            throw new AdminJson.Refusal(503, "the admin trail cannot record this change, so nothing was changed: "
                     + e.getMessage());
         }
     }
@@ -314,38 +303,30 @@ public final class ApiKeyAdminApi implements HttpHandler {
         return n;
     }
 
-    private static String text(JsonNode body, String field) throws ApiError {
+    private static String text(JsonNode body, String field) {
         JsonNode n = body.get(field);
         if (n == null || !n.isTextual() || n.asText().isBlank()) {
-            throw new ApiError(400, "'" + field + "' is required (a string)");
+            throw new AdminJson.Refusal(400, "'" + field + "' is required (a string)");
         }
         return n.asText();
     }
 
-    private static List<String> strings(JsonNode body, String field) throws ApiError {
+    private static List<String> strings(JsonNode body, String field) {
         JsonNode n = body.get(field);
         if (n == null || n.isNull()) {
             return List.of();
         }
         if (!n.isArray()) {
-            throw new ApiError(400, "'" + field + "' must be a list of strings");
+            throw new AdminJson.Refusal(400, "'" + field + "' must be a list of strings");
         }
         List<String> out = new ArrayList<>();
         for (JsonNode e : n) {
             if (!e.isTextual()) {
-                throw new ApiError(400, "'" + field + "' must be a list of strings");
+                throw new AdminJson.Refusal(400, "'" + field + "' must be a list of strings");
             }
             out.add(e.asText());
         }
         return out;
-    }
-
-    private static JsonNode readBody(HttpExchange exchange) throws IOException, ApiError {
-        try {
-            return AdminJson.readObject(exchange, MAX_BODY);
-        } catch (AdminJson.Refusal r) {
-            throw new ApiError(r.status(), r.getMessage());
-        }
     }
 
     private static String queryParameter(HttpExchange exchange, String name) {
@@ -359,14 +340,6 @@ public final class ApiKeyAdminApi implements HttpHandler {
             }
         }
         return "";
-    }
-
-    private static List<String> segments(String rawPath) throws ApiError {
-        try {
-            return AdminJson.segmentsBelow(PREFIX, rawPath);
-        } catch (AdminJson.Refusal r) {
-            throw new ApiError(r.status(), r.getMessage());
-        }
     }
 
     private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {

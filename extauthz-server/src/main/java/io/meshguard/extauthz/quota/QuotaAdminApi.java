@@ -75,33 +75,24 @@ public final class QuotaAdminApi implements HttpHandler {
         this.owners = owners;
     }
 
-    private static final class ApiError extends Exception {
-        final int status;
-
-        ApiError(int status, String message) {
-            super(message);
-            this.status = status;
-        }
-    }
-
     @Override
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            List<String> segments = AdminJson.segmentsBelow(PREFIX, exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
             List<String> full = new java.util.ArrayList<>();
             full.add("quotas");
             full.addAll(segments);
             AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, full)) {
                 case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new ApiError(404, "no such quota operation: " + method + " "
+                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no such quota operation: " + method + " "
                         + exchange.getRequestURI().getRawPath());
             };
             AdminCaller caller = admitted.caller();
             TenantScope scope = router.tenantsOf(admitted);
-            QuotaOperations ops = operations.orElseThrow(() -> new ApiError(503,
+            QuotaOperations ops = operations.orElseThrow(() -> new AdminJson.Refusal(503,
                     "quota counters need PostgreSQL: this server has no db.url"));
             JsonNode body = switch (segments.size() + "/" + method) {
                 case "0/GET" -> list();
@@ -109,26 +100,26 @@ public final class QuotaAdminApi implements HttpHandler {
                         owned(scope, segments.get(0), query(exchange, "caller")));
                 case "2/POST" -> change(ops, exchange, quota(segments.get(0)), segments.get(1), caller.actor(), scope,
                         requestId);
-                default -> throw new ApiError(404, "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
+                default -> throw new AdminJson.Refusal(404, "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
             };
             send(exchange, 200, body);
-        } catch (ApiError e) {
-            send(exchange, e.status, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (AdminJson.Refusal e) {
+            send(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (QuotaOperations.InvalidChangeException e) {
-            send(exchange, 400, JSON.createObjectNode().put("error", e.getMessage()));
+            send(exchange, 400, AdminJson.error(e.getMessage()));
         } catch (QuotaStore.UnavailableException e) {
             LOG.warn("quota admin request {} failed: {}", requestId, e.getMessage());
-            send(exchange, 503, JSON.createObjectNode().put("error", "the quota database is unavailable; nothing was changed"));
+            send(exchange, 503, AdminJson.error("the quota database is unavailable; nothing was changed"));
         } catch (RuntimeException e) {
             LOG.error("quota admin request {} failed", requestId, e);
-            send(exchange, 500, JSON.createObjectNode().put("error", "internal error, see the extauthz log for request " + requestId));
+            send(exchange, 500, AdminJson.error("internal error, see the extauthz log for request " + requestId));
         } finally {
             exchange.close();
         }
     }
 
-    private JsonNode list() throws ApiError {
-        AuthzPolicy p = policy.get().orElseThrow(() -> new ApiError(503, "no authz policy is loaded"));
+    private JsonNode list() {
+        AuthzPolicy p = policy.get().orElseThrow(() -> new AdminJson.Refusal(503, "no authz policy is loaded"));
         ArrayNode out = JSON.createArrayNode();
         for (QuotaPolicy q : p.quotas()) {
             out.add(describe(q));
@@ -154,30 +145,30 @@ public final class QuotaAdminApi implements HttpHandler {
      * The counter's caller key, when the counter is one of {@code scope}'s tenants'; 404 otherwise, worded as for a
      * counter that does not exist, so a caller learns nothing of other tenants' counters.
      */
-    private String owned(TenantScope scope, String quota, String caller) throws ApiError, QuotaStore.UnavailableException {
+    private String owned(TenantScope scope, String quota, String caller) throws QuotaStore.UnavailableException {
         // a malformed key goes on to QuotaOperations, which refuses it with 400 and names the forms that exist
         if (QuotaCallers.wellFormed(caller) && !owners.visible(scope, caller)) {
-            throw new ApiError(404, "no counter of quota '" + quota + "' for '" + caller + "' in your tenants");
+            throw new AdminJson.Refusal(404, "no counter of quota '" + quota + "' for '" + caller + "' in your tenants");
         }
         return caller;
     }
 
     private JsonNode change(QuotaOperations ops, HttpExchange exchange, QuotaPolicy q, String action, String actor,
             TenantScope scope, String requestId)
-            throws ApiError, IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
-        JsonNode body = readBody(exchange);
+            throws IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
+        JsonNode body = AdminJson.readObject(exchange, MAX_BODY);
         String caller = owned(scope, q.name(), text(body, "caller"));
         String reason = text(body, "reason");
         QuotaOperations.Applied applied = switch (action) {
             case "adjust" -> {
                 JsonNode delta = body.get("delta");
                 if (delta == null || !delta.canConvertToLong() || !delta.isIntegralNumber()) {
-                    throw new ApiError(400, "'delta' must be a whole number of requests (negative gives requests back)");
+                    throw new AdminJson.Refusal(400, "'delta' must be a whole number of requests (negative gives requests back)");
                 }
                 yield ops.adjust(scope, q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
             }
             case "reset" -> ops.reset(scope, q, caller, actor, "admin_api", reason, requestId);
-            default -> throw new ApiError(404, "unknown quota operation '" + action + "' (adjust, reset)");
+            default -> throw new AdminJson.Refusal(404, "unknown quota operation '" + action + "' (adjust, reset)");
         };
         ObjectNode out = change(applied.change());
         applied.live().ifPresent(l -> out.put("live", l));
@@ -209,29 +200,21 @@ public final class QuotaAdminApi implements HttpHandler {
         return n;
     }
 
-    private QuotaPolicy quota(String name) throws ApiError {
-        AuthzPolicy p = policy.get().orElseThrow(() -> new ApiError(503, "no authz policy is loaded"));
+    private QuotaPolicy quota(String name) {
+        AuthzPolicy p = policy.get().orElseThrow(() -> new AdminJson.Refusal(503, "no authz policy is loaded"));
         return p.quotas().stream().filter(q -> q.name().equals(name)).findFirst()
-                .orElseThrow(() -> new ApiError(404, "the running policy has no quota named '" + name + "'"));
+                .orElseThrow(() -> new AdminJson.Refusal(404, "the running policy has no quota named '" + name + "'"));
     }
 
-    private static String text(JsonNode body, String field) throws ApiError {
+    private static String text(JsonNode body, String field) {
         JsonNode n = body.get(field);
         if (n == null || !n.isTextual()) {
-            throw new ApiError(400, "'" + field + "' is required (a string)");
+            throw new AdminJson.Refusal(400, "'" + field + "' is required (a string)");
         }
         return n.asText();
     }
 
-    private static JsonNode readBody(HttpExchange exchange) throws IOException, ApiError {
-        try {
-            return AdminJson.readObject(exchange, MAX_BODY);
-        } catch (AdminJson.Refusal r) {
-            throw new ApiError(r.status(), r.getMessage());
-        }
-    }
-
-    private static String query(HttpExchange exchange, String name) throws ApiError {
+    private static String query(HttpExchange exchange, String name) {
         String raw = exchange.getRequestURI().getRawQuery();
         if (raw != null) {
             for (String part : raw.split("&")) {
@@ -240,20 +223,12 @@ public final class QuotaAdminApi implements HttpHandler {
                     try {
                         return URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
                     } catch (IllegalArgumentException e) {
-                        throw new ApiError(400, "query parameter '" + name + "' is not valid percent-encoding");
+                        throw new AdminJson.Refusal(400, "query parameter '" + name + "' is not valid percent-encoding");
                     }
                 }
             }
         }
-        throw new ApiError(400, "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)");
-    }
-
-    private static List<String> segments(String rawPath) throws ApiError {
-        try {
-            return AdminJson.segmentsBelow(PREFIX, rawPath);
-        } catch (AdminJson.Refusal r) {
-            throw new ApiError(r.status(), r.getMessage());
-        }
+        throw new AdminJson.Refusal(400, "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)");
     }
 
     private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {

@@ -2,6 +2,7 @@ package io.meshguard.runtime.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,13 +11,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What the small JSON admin endpoints beside the servers' metrics share (extauthz's {@code /quotas} and
- * {@code /apikeys}): a bounded JSON object body, the path below the endpoint's prefix without percent-encoding, and a
- * JSON answer. Refusals carry the HTTP status to answer.
+ * What the JSON admin APIs share (the controller's config, audit, catalogue and zone APIs, extauthz's {@code /quotas}
+ * and {@code /apikeys}): a bounded JSON object body, the path below the endpoint's prefix without percent-encoding, a
+ * JSON answer, and one kind of refusal that carries the HTTP status to answer and becomes {@code {"error": …}}.
  */
 public final class AdminJson {
     /** A request refused with {@code status} and a message for the caller. */
-    public static final class Refusal extends Exception {
+    public static final class Refusal extends RuntimeException {
         private static final long serialVersionUID = 1L;
         private final int status;
 
@@ -70,6 +71,11 @@ public final class AdminJson {
             }
         }
         return out;
+    }
+
+    /** The body of a refusal: {@code {"error": message}}. */
+    public static ObjectNode error(String message) {
+        return JSON.createObjectNode().put("error", message);
     }
 
     /** Answers {@code body} as indented JSON. */

@@ -1,5 +1,6 @@
 package io.meshguard.xds.admin;
 
+import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.xds.approval.FourEyes;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -170,22 +171,6 @@ public final class AdminApi implements HttpHandler {
         }
     }
 
-    /** An HTTP error with a JSON body. */
-    private static final class ApiError extends RuntimeException {
-        final int status;
-        final List<Problem> problems;
-
-        ApiError(int status, String message, List<Problem> problems) {
-            super(message);
-            this.status = status;
-            this.problems = problems;
-        }
-
-        ApiError(int status, String message) {
-            this(status, message, List.of());
-        }
-    }
-
     private record Call(HttpExchange exchange, String actor, String requestId, List<String> segments,
             TenantScope scope, int[] status) {
         String segment(int i) {
@@ -210,8 +195,8 @@ public final class AdminApi implements HttpHandler {
             }
             AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, segments)) {
                 case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new ApiError(segments.isEmpty()
+                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(segments.isEmpty()
                         || !PREFIXES.contains("/" + segments.get(0)) ? 404 : 405,
                         "no operation " + method + " " + exchange.getRequestURI().getPath());
             };
@@ -223,25 +208,20 @@ public final class AdminApi implements HttpHandler {
             int[] status = {200};
             JsonNode body = route(new Call(exchange, caller.actor(), requestId, segments, tenants, status), method);
             sendJson(exchange, status[0], body);
-        } catch (ApiError e) {
-            ObjectNode err = ConfigJson.mapper().createObjectNode().put("error", e.getMessage());
-            if (!e.problems.isEmpty()) {
-                err.set("problems", ConfigJson.mapper().valueToTree(e.problems));
-            }
-            sendJson(exchange, e.status, err);
+        } catch (AdminJson.Refusal e) {
+            sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (RevisionActions.Refused e) {
-            ObjectNode err = ConfigJson.mapper().createObjectNode().put("error", e.getMessage());
+            ObjectNode err = AdminJson.error(e.getMessage());
             if (!e.problems().isEmpty()) {
                 err.set("problems", ConfigJson.mapper().valueToTree(e.problems()));
             }
             sendJson(exchange, e.status(), err);
         } catch (StoreException e) {
             log.warn("admin request {} failed: {}", requestId, e.getMessage());
-            sendJson(exchange, 409, ConfigJson.mapper().createObjectNode().put("error", e.getMessage()));
+            sendJson(exchange, 409, AdminJson.error(e.getMessage()));
         } catch (RuntimeException e) {
             log.error("admin request {} failed", requestId, e);
-            sendJson(exchange, 500, ConfigJson.mapper().createObjectNode()
-                    .put("error", "internal error, see the controller log for request " + requestId));
+            sendJson(exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
         } finally {
             exchange.close();
         }
@@ -294,7 +274,7 @@ public final class AdminApi implements HttpHandler {
             case "revisions/4/GET" -> diff(call);
             case "render/2/GET" -> render(call);
             case "fleet/1/GET" -> tree(fleet.get());
-            default -> throw new ApiError(s.isEmpty() || !PREFIXES.contains("/" + first) ? 404 : 405,
+            default -> throw new AdminJson.Refusal(s.isEmpty() || !PREFIXES.contains("/" + first) ? 404 : 405,
                     "no operation " + method + " " + call.exchange().getRequestURI().getPath());
         };
     }
@@ -308,7 +288,7 @@ public final class AdminApi implements HttpHandler {
         return switch (call.segment(2)) {
             case "revisions" -> tree(revisions.list(Optional.of(group), 100));
             case "publish-requests" -> tree(fourEyes.store().list(Optional.of(group)));
-            default -> throw new ApiError(404, "no operation GET " + call.exchange().getRequestURI().getPath());
+            default -> throw new AdminJson.Refusal(404, "no operation GET " + call.exchange().getRequestURI().getPath());
         };
     }
 
@@ -387,7 +367,7 @@ public final class AdminApi implements HttpHandler {
         Optional<String> asked = query(call, "tenant");
         if (asked.isPresent()) {
             if (!TenantScope.validId(asked.get()) || !call.scope().includes(asked.get())) {
-                throw new ApiError(403, "tenant '" + asked.get() + "' is not one of yours");
+                throw new AdminJson.Refusal(403, "tenant '" + asked.get() + "' is not one of yours");
             }
             return asked.get();
         }
@@ -395,7 +375,7 @@ public final class AdminApi implements HttpHandler {
             return PgGatewayStore.DEFAULT_TENANT;
         }
         if (call.scope().tenants().size() != 1) {
-            throw new ApiError(400, "you act for several tenants " + call.scope().tenants()
+            throw new AdminJson.Refusal(400, "you act for several tenants " + call.scope().tenants()
                     + ": say which one owns the new object with ?tenant=");
         }
         return call.scope().tenants().iterator().next();
@@ -419,7 +399,7 @@ public final class AdminApi implements HttpHandler {
             }
         }
         if (!problems.isEmpty()) {
-            throw new ApiError(422, "the route names what your tenants do not own; nothing was changed", problems);
+            throw new RevisionActions.Refused(422, "the route names what your tenants do not own; nothing was changed", problems);
         }
     }
 
@@ -485,7 +465,7 @@ public final class AdminApi implements HttpHandler {
             GatewayConfig next = edit.apply(current);
             ValidationResult check = validator.validate(next);
             if (!check.valid()) {
-                throw new ApiError(422, "the configuration would be invalid; nothing was changed", check.problems());
+                throw new RevisionActions.Refused(422, "the configuration would be invalid; nothing was changed", check.problems());
             }
             return next;
         }, tenant, c -> audit.recordWithin(c, recorded)); // the trail row commits with the change, or neither
@@ -572,7 +552,7 @@ public final class AdminApi implements HttpHandler {
     private static String requiredReason(Call call) {
         String reason = readTree(call).path("reason").asText("").strip();
         if (reason.isEmpty()) {
-            throw new ApiError(400, "a reason is required: {\"reason\": \"...\"}");
+            throw new AdminJson.Refusal(400, "a reason is required: {\"reason\": \"...\"}");
         }
         return reason;
     }
@@ -618,13 +598,13 @@ public final class AdminApi implements HttpHandler {
         if (rev.isPresent()) {
             long id = parseLong(rev.get(), "revision");
             Revision r = revisions.get(id).filter(x -> x.group().equals(group))
-                    .orElseThrow(() -> new ApiError(404, "group " + group + " has no revision " + id));
+                    .orElseThrow(() -> new AdminJson.Refusal(404, "group " + group + " has no revision " + id));
             config = r.config();
             revisionId = id;
         } else {
             Revision r = revisions.latestPerGroup().get(group);
             if (r == null) {
-                throw new ApiError(404, "group " + group + " has no published revision");
+                throw new AdminJson.Refusal(404, "group " + group + " has no published revision");
             }
             config = r.config();
             revisionId = r.id();
@@ -662,12 +642,12 @@ public final class AdminApi implements HttpHandler {
 
     private static void sameName(Call call, String inBody, String inPath) {
         if (!inPath.equals(inBody)) {
-            throw new ApiError(400, "the body names '" + inBody + "' but the path names '" + inPath + "'");
+            throw new AdminJson.Refusal(400, "the body names '" + inBody + "' but the path names '" + inPath + "'");
         }
     }
 
-    private static ApiError notFound(Call call) {
-        return new ApiError(404, "not found: " + call.exchange().getRequestURI().getPath());
+    private static AdminJson.Refusal notFound(Call call) {
+        return new AdminJson.Refusal(404, "not found: " + call.exchange().getRequestURI().getPath());
     }
 
     private static <T> T read(Call call, Class<T> type) {
@@ -675,9 +655,9 @@ public final class AdminApi implements HttpHandler {
         try {
             return ConfigJson.mapper().readValue(body, type);
         } catch (JsonProcessingException e) {
-            throw new ApiError(400, "invalid JSON: " + ConfigJson.describe(e));
+            throw new AdminJson.Refusal(400, "invalid JSON: " + ConfigJson.describe(e));
         } catch (IOException e) {
-            throw new ApiError(400, "unreadable body: " + e.getMessage());
+            throw new AdminJson.Refusal(400, "unreadable body: " + e.getMessage());
         }
     }
 
@@ -689,7 +669,7 @@ public final class AdminApi implements HttpHandler {
         try {
             return ConfigJson.mapper().readTree(body);
         } catch (IOException e) {
-            throw new ApiError(400, "invalid JSON: " + e.getMessage());
+            throw new AdminJson.Refusal(400, "invalid JSON: " + e.getMessage());
         }
     }
 
@@ -697,11 +677,11 @@ public final class AdminApi implements HttpHandler {
         try (InputStream in = call.exchange().getRequestBody()) {
             byte[] b = in.readNBytes(MAX_BODY_BYTES + 1);
             if (b.length > MAX_BODY_BYTES) {
-                throw new ApiError(413, "body larger than " + MAX_BODY_BYTES + " bytes");
+                throw new AdminJson.Refusal(413, "body larger than " + MAX_BODY_BYTES + " bytes");
             }
             return b;
         } catch (IOException e) {
-            throw new ApiError(400, "unreadable body: " + e.getMessage());
+            throw new AdminJson.Refusal(400, "unreadable body: " + e.getMessage());
         }
     }
 
@@ -713,7 +693,7 @@ public final class AdminApi implements HttpHandler {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw new ApiError(400, what + " must be a number, got '" + text + "'");
+            throw new AdminJson.Refusal(400, what + " must be a number, got '" + text + "'");
         }
     }
 
@@ -749,5 +729,4 @@ public final class AdminApi implements HttpHandler {
             out.write(body);
         }
     }
-
 }

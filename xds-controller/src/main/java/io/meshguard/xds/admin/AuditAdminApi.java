@@ -19,6 +19,7 @@ import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.audit.trail.AdminTrailVerifier;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.AdminJson;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -31,7 +32,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -86,16 +86,6 @@ public final class AuditAdminApi implements HttpHandler {
         this.clock = clock;
     }
 
-    private static final class ApiError extends Exception {
-        private static final long serialVersionUID = 1L;
-        final int status;
-
-        ApiError(int status, String message) {
-            super(message);
-            this.status = status;
-        }
-    }
-
     @Override
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
@@ -103,8 +93,8 @@ public final class AuditAdminApi implements HttpHandler {
             List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
             AdminRouter.Admitted call = switch (router.admit(exchange, requestId, segments)) {
                 case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new ApiError(404, "no audit operation "
+                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no audit operation "
                         + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath());
             };
             TenantScope scope = router.tenantsOf(call);
@@ -114,17 +104,16 @@ public final class AuditAdminApi implements HttpHandler {
                 case "/audit/export" -> export(exchange, query, scope, call.admission(), requestId);
                 default -> sendJson(exchange, 200, verify(query));
             }
-        } catch (ApiError e) {
-            sendJson(exchange, e.status, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (AdminJson.Refusal e) {
+            sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
-            sendJson(exchange, 400, JSON.createObjectNode().put("error", e.getMessage()));
+            sendJson(exchange, 400, AdminJson.error(e.getMessage()));
         } catch (SQLException e) {
             LOG.warn("audit admin request {} failed: {}", requestId, e.getMessage());
-            sendJson(exchange, 503, JSON.createObjectNode().put("error", "the audit database is unavailable"));
+            sendJson(exchange, 503, AdminJson.error("the audit database is unavailable"));
         } catch (RuntimeException e) {
             LOG.error("audit admin request {} failed", requestId, e);
-            sendJson(exchange, 500, JSON.createObjectNode().put("error",
-                    "internal error, see the controller log for request " + requestId));
+            sendJson(exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
         } finally {
             exchange.close();
         }
@@ -139,23 +128,23 @@ public final class AuditAdminApi implements HttpHandler {
             AdminGate.Admitted admitted, String requestId) throws IOException {
         try {
             export(exchange, query, scope, admitted, requestId);
-        } catch (ApiError e) {
-            sendJson(exchange, e.status, JSON.createObjectNode().put("error", e.getMessage()));
+        } catch (AdminJson.Refusal e) {
+            sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
-            sendJson(exchange, 400, JSON.createObjectNode().put("error", e.getMessage()));
+            sendJson(exchange, 400, AdminJson.error(e.getMessage()));
         } catch (SQLException e) {
             LOG.warn("audit export {} failed: {}", requestId, e.getMessage());
-            sendJson(exchange, 503, JSON.createObjectNode().put("error", "the audit database is unavailable"));
+            sendJson(exchange, 503, AdminJson.error("the audit database is unavailable"));
         }
     }
 
-    private ArrayNode events(Map<String, String> q, TenantScope scope) throws ApiError, SQLException {
+    private ArrayNode events(Map<String, String> q, TenantScope scope) throws SQLException {
         String since = Optional.ofNullable(q.get("since"))
-                .orElseThrow(() -> new ApiError(400, "since is required (15m, 1h, 2d, an ISO time or a date)"));
+                .orElseThrow(() -> new AdminJson.Refusal(400, "since is required (15m, 1h, 2d, an ISO time or a date)"));
         AuditQuery query = AuditQuery.since(TimeArguments.pointInTime(since, clock));
         int limit = Optional.ofNullable(q.get("limit")).map(AuditAdminApi::number).orElse(AuditQuery.DEFAULT_LIMIT);
         if (limit < 1 || limit > MAX_LIMIT) {
-            throw new ApiError(400, "limit must be between 1 and " + MAX_LIMIT);
+            throw new AdminJson.Refusal(400, "limit must be between 1 and " + MAX_LIMIT);
         }
         query = query.withLimit(limit);
         if (q.containsKey("until")) {
@@ -166,7 +155,7 @@ public final class AuditAdminApi implements HttpHandler {
         }
         if (q.containsKey("kind")) {
             String kind = q.get("kind");
-            query = query.withKind(AuditKind.parse(kind).orElseThrow(() -> new ApiError(400, "unknown kind '" + kind
+            query = query.withKind(AuditKind.parse(kind).orElseThrow(() -> new AdminJson.Refusal(400, "unknown kind '" + kind
                     + "': authz_decision, dlp_finding, api_call or config_change")));
         }
         if (q.containsKey("subject")) {
@@ -185,29 +174,29 @@ public final class AuditAdminApi implements HttpHandler {
     /** The export's range: a UTC month, or since/until. */
     private record Range(Instant from, Instant to, String label) {}
 
-    private Range range(Map<String, String> q) throws ApiError {
+    private Range range(Map<String, String> q) {
         if (q.containsKey("month")) {
             YearMonth m = TimeArguments.month(q.get("month"));
             return new Range(m.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
                     m.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC), m.toString());
         }
         if (!q.containsKey("since") || !q.containsKey("until")) {
-            throw new ApiError(400, "say what to export: month=YYYY-MM, or since=TIME and until=TIME");
+            throw new AdminJson.Refusal(400, "say what to export: month=YYYY-MM, or since=TIME and until=TIME");
         }
         Instant from = TimeArguments.pointInTime(q.get("since"), clock);
         Instant to = TimeArguments.pointInTime(q.get("until"), clock);
         if (!to.isAfter(from)) {
-            throw new ApiError(400, "until must be after since");
+            throw new AdminJson.Refusal(400, "until must be after since");
         }
         return new Range(from, to, from + "/" + to);
     }
 
     private void export(HttpExchange exchange, Map<String, String> q, TenantScope scope, AdminGate.Admitted admitted,
-            String requestId) throws ApiError, SQLException, IOException {
+            String requestId) throws SQLException, IOException {
         Range range = range(q);
         String format = q.getOrDefault("format", "jsonl");
         if (!format.equals("jsonl") && !format.equals("csv")) {
-            throw new ApiError(400, "format is jsonl or csv, got '" + format + "'");
+            throw new AdminJson.Refusal(400, "format is jsonl or csv, got '" + format + "'");
         }
         AdminCaller caller = admitted.caller();
         String tenants = scope.all() ? "*" : String.join(",", scope.tenants());
@@ -224,7 +213,7 @@ public final class AuditAdminApi implements HttpHandler {
                     "audit-export", "audit_event " + range.label(), "exported", Optional.empty(), Optional.empty(),
                     details));
         } catch (AdminTrail.UnavailableException e) {
-            throw new ApiError(503, "the export could not be recorded in the admin trail, so it is refused: "
+            throw new AdminJson.Refusal(503, "the export could not be recorded in the admin trail, so it is refused: "
                     + e.getMessage());
         }
         exchange.getResponseHeaders().set("Content-Type", format.equals("csv") ? "text/csv; charset=utf-8"

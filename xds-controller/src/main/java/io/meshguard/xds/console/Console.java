@@ -464,8 +464,7 @@ public final class Console implements HttpHandler {
         List<Views.NavItem> nav = new ArrayList<>();
         if (gate.permits(caller, "revision:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/revisions", "Revisions", current.equals("/console/revisions")));
-        }
-        if (!gate.permits(caller, "revision:read", Scope.ANY_TENANT)) {
+        } else {
             // a gateway owner: the groups it holds revision:read on
             caller.grants().stream().filter(g -> g.scope().kind().equals("gateway"))
                     .map(g -> g.scope().name()).distinct()

@@ -2,7 +2,6 @@ package io.meshguard.xds.zone;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminEvent;
@@ -10,6 +9,7 @@ import io.meshguard.access.AdminEvents;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
+import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.xds.model.ConfigJson;
 import java.io.IOException;
 import java.io.InputStream;
@@ -63,15 +63,6 @@ public final class ZoneAdminApi implements HttpHandler {
         }
     }
 
-    private static final class ApiError extends RuntimeException {
-        final int status;
-
-        ApiError(int status, String message) {
-            super(message);
-            this.status = status;
-        }
-    }
-
     @Override
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
@@ -80,8 +71,8 @@ public final class ZoneAdminApi implements HttpHandler {
             String method = exchange.getRequestMethod();
             AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, segments)) {
                 case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new ApiError(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new ApiError(404,
+                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404,
                         "no operation " + method + " " + exchange.getRequestURI().getPath());
             };
             String path = admitted.route().path();
@@ -96,15 +87,15 @@ public final class ZoneAdminApi implements HttpHandler {
                 default -> fleet.render();
             };
             send(exchange, path.endsWith("registrations") ? 201 : 200, result);
-        } catch (ApiError e) {
-            send(exchange, e.status, error(e.getMessage()));
+        } catch (AdminJson.Refusal e) {
+            send(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (NoSuchElementException e) {
-            send(exchange, 404, error(e.getMessage()));
+            send(exchange, 404, AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
-            send(exchange, 422, error(e.getMessage()));
+            send(exchange, 422, AdminJson.error(e.getMessage()));
         } catch (RuntimeException e) {
             log.error("zone admin request {} failed", requestId, e);
-            send(exchange, 500, error("internal error, see the controller log for request " + requestId));
+            send(exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
         } finally {
             exchange.close();
         }
@@ -167,23 +158,19 @@ public final class ZoneAdminApi implements HttpHandler {
         try (InputStream in = exchange.getRequestBody()) {
             byte[] bytes = in.readNBytes(MAX_BODY + 1);
             if (bytes.length > MAX_BODY) {
-                throw new ApiError(413, "request body larger than " + MAX_BODY + " bytes");
+                throw new AdminJson.Refusal(413, "request body larger than " + MAX_BODY + " bytes");
             }
             if (bytes.length == 0) {
                 return ConfigJson.mapper().createObjectNode();
             }
             JsonNode node = ConfigJson.mapper().readTree(new String(bytes, StandardCharsets.UTF_8));
             if (node == null || !node.isObject()) {
-                throw new ApiError(400, "the body must be a JSON object");
+                throw new AdminJson.Refusal(400, "the body must be a JSON object");
             }
             return node;
         } catch (JsonProcessingException e) {
-            throw new ApiError(400, "the body is not JSON: " + e.getOriginalMessage());
+            throw new AdminJson.Refusal(400, "the body is not JSON: " + e.getOriginalMessage());
         }
-    }
-
-    private static ObjectNode error(String message) {
-        return ConfigJson.mapper().createObjectNode().put("error", message);
     }
 
     private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
