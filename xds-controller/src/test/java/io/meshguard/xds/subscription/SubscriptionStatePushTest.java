@@ -149,9 +149,10 @@ class SubscriptionStatePushTest {
         MutableClock clock = new MutableClock();
         Server own = NettyServerBuilder.forPort(0).addService(service).build().start();
         ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort()).usePlaintext().build();
-        try (SubscriptionStateClient r = new SubscriptionStateClient(ch, "isolated", Duration.ofSeconds(10), clock)
-                .start()) {
+        try (SubscriptionStateClient r = new SubscriptionStateClient(ch, "isolated", Duration.ofSeconds(10), clock)) {
+            // asked before the stream opens: the first snapshot can arrive within milliseconds of start()
             assertThat(r.current()).as("no snapshot yet").isEmpty();
+            r.start();
             await().atMost(10, TimeUnit.SECONDS).until(() -> r.current().isPresent());
             own.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> {

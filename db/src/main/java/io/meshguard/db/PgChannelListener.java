@@ -1,0 +1,138 @@
+package io.meshguard.db;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows one PostgreSQL {@code LISTEN} channel on a virtual thread and calls {@code onChange} when it may have
+ * changed: once each time the listener (re)connects, since notifications sent while no one listened are lost; after a
+ * notification, once {@code debounce} has let a burst of commits finish; and every {@code safetyNet}, for
+ * notifications lost any other way. A lost connection is retried every second.
+ */
+public final class PgChannelListener implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PgChannelListener.class);
+
+    private final DataSource dataSource;
+    private final String channel;
+    private final Duration debounce;
+    private final Duration safetyNet;
+    private final Runnable onChange;
+    private final AtomicBoolean running = new AtomicBoolean();
+    private Thread thread;
+
+    /**
+     * @param channel a channel name as PostgreSQL takes it unquoted (letters, digits and {@code _})
+     * @param onChange called on the listener's thread; a {@link RuntimeException} from it is logged, not fatal
+     */
+    public PgChannelListener(DataSource dataSource, String channel, Duration debounce, Duration safetyNet,
+            Runnable onChange) {
+        if (!channel.matches("[a-z_][a-z0-9_]*")) {
+            throw new IllegalArgumentException("not a plain channel name: " + channel);
+        }
+        this.dataSource = dataSource;
+        this.channel = channel;
+        this.debounce = debounce;
+        this.safetyNet = safetyNet;
+        this.onChange = onChange;
+    }
+
+    /** Starts listening on a virtual thread named {@code threadName}. */
+    public PgChannelListener start(String threadName) {
+        running.set(true);
+        thread = Thread.ofVirtual().name(threadName).start(this::loop);
+        return this;
+    }
+
+    private void loop() {
+        while (running.get()) {
+            try (Connection c = dataSource.getConnection()) {
+                try (Statement st = c.createStatement()) {
+                    st.execute("LISTEN " + channel);
+                }
+                changed();
+                PGConnection pg = c.unwrap(PGConnection.class);
+                long nextSafetyNet = System.nanoTime() + safetyNet.toNanos();
+                while (running.get()) {
+                    long waitMs = Math.max(1, Math.min(1000, (nextSafetyNet - System.nanoTime()) / 1_000_000));
+                    PGNotification[] notes = pg.getNotifications((int) waitMs);
+                    if (!running.get()) {
+                        return; // woken by close()
+                    }
+                    boolean notified = notes != null && notes.length > 0;
+                    if (notified && !debounce.isZero()) {
+                        Thread.sleep(debounce.toMillis());
+                        pg.getNotifications(1); // the rest of the burst: one call covers them
+                    }
+                    if (notified || System.nanoTime() >= nextSafetyNet) {
+                        changed();
+                        nextSafetyNet = System.nanoTime() + safetyNet.toNanos();
+                    }
+                }
+            } catch (SQLException e) {
+                if (running.get()) {
+                    LOG.warn("listener on {} lost its connection, retrying: {}", channel, e.getMessage());
+                    pause();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                if (!running.get()) {
+                    return;
+                }
+                LOG.error("listener on {} failed, retrying", channel, e);
+                pause();
+            }
+        }
+    }
+
+    private void changed() {
+        try {
+            onChange.run();
+        } catch (RuntimeException e) {
+            LOG.warn("listener on {}: the change was not taken: {}", channel, e.getMessage());
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Stops listening. The listener is woken with a NOTIFY rather than an interrupt: an interrupt closes the socket of
+     * a virtual thread blocked reading it, and the pool then logs the connection as broken (a WARN and a stack trace
+     * on every Ctrl-C of {@code meshguard up}). The interrupt stays the fallback when the database is gone.
+     */
+    @Override
+    public void close() {
+        running.set(false);
+        if (thread == null) {
+            return;
+        }
+        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
+            st.execute("NOTIFY " + channel);
+        } catch (SQLException | RuntimeException e) {
+            thread.interrupt();
+        }
+        try {
+            if (!thread.join(Duration.ofSeconds(5))) {
+                thread.interrupt();
+                thread.join(Duration.ofSeconds(5));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
