@@ -213,6 +213,9 @@ public final class GrpcServerHost implements ServerComponent {
                 awaitQuietly(Duration.ofSeconds(5));
             }
             executor.shutdown();
+            // grpc-java's server counts as terminated once its transports are; a call's last listener callback
+            // (onComplete: its permit and its metrics) may still be queued on the executor then
+            awaitListeners(Duration.ofSeconds(5));
             state = State.STOPPED;
             log.info("{} stopped", name);
         } finally {
@@ -232,6 +235,14 @@ public final class GrpcServerHost implements ServerComponent {
     @Override
     public void close() {
         drainAndStop();
+    }
+
+    private void awaitListeners(Duration timeout) {
+        try {
+            executor.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private boolean awaitQuietly(Duration timeout) {
