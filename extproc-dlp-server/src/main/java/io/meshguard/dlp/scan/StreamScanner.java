@@ -370,25 +370,29 @@ public final class StreamScanner {
      * characters. A vector may read past {@code after} (never past the array): those bytes' bits are cleared.
      */
     static int lineAfter(byte[] b, int e, int after, boolean vectors) {
+        return vectors ? lineAfterByVectors(b, e, after) : lineAfterFrom(b, e, after);
+    }
+
+    private static int lineAfterByVectors(byte[] b, int e, int after) {
+        final int lanes = Simd.LANES;
         int i = e;
-        if (vectors) {
-            final int lanes = Simd.LANES;
-            for (; i < after && i + lanes <= b.length; i += lanes) {
-                long hit = Simd.windowCuts(b, i);
-                if (after - i < lanes) {
-                    hit &= (1L << (after - i)) - 1;
-                }
-                for (; hit != 0; hit &= hit - 1) {
-                    int at = i + Long.numberOfTrailingZeros(hit);
-                    if (b[at] != ',' || memberComma(b, at, after)) {
-                        return at;
-                    }
-                }
+        for (; i < after && i + lanes <= b.length; i += lanes) {
+            long hit = Simd.windowCuts(b, i);
+            if (after - i < lanes) {
+                hit &= (1L << (after - i)) - 1;
             }
-            if (i >= after) {
-                return after;
+            for (; hit != 0; hit &= hit - 1) {
+                int at = i + Long.numberOfTrailingZeros(hit);
+                if (b[at] != ',' || memberComma(b, at, after)) {
+                    return at;
+                }
             }
         }
+        return i >= after ? after : lineAfterFrom(b, i, after);
+    }
+
+    /** {@link #lineAfter} eight bytes a step from {@code i}, the bytes from {@code e} to it known to hold no cut. */
+    private static int lineAfterFrom(byte[] b, int i, int after) {
         for (; i + 8 <= after; i += 8) {
             for (long hit = cutCandidates((long) LONGS.get(b, i)); hit != 0; hit &= hit - 1) {
                 int at = i + (Long.numberOfTrailingZeros(hit) >>> 3);
@@ -415,26 +419,33 @@ public final class StreamScanner {
 
     /** {@link #lineBefore}, a vector a step first when {@code vectors} (as {@link #lineAfter} with vectors). */
     static int lineBefore(byte[] b, int before, int s, boolean vectors) {
+        return vectors ? lineBeforeByVectors(b, before, s) : lineBeforeFrom(b, before, s, s);
+    }
+
+    private static int lineBeforeByVectors(byte[] b, int before, int s) {
+        final int lanes = Simd.LANES;
         int q = s; // bytes below q are still to look at
-        if (vectors) {
-            final int lanes = Simd.LANES;
-            for (; q > before && q - lanes >= 0; q -= lanes) {
-                int lo = q - lanes;
-                long hit = Simd.windowCuts(b, lo);
-                if (lo < before) {
-                    hit &= -1L << (before - lo);
-                }
-                for (; hit != 0; hit &= ~Long.highestOneBit(hit)) {
-                    int at = lo + 63 - Long.numberOfLeadingZeros(hit);
-                    if (b[at] != ',' || memberComma(b, at, s)) {
-                        return at + 1;
-                    }
-                }
+        for (; q > before && q - lanes >= 0; q -= lanes) {
+            int lo = q - lanes;
+            long hit = Simd.windowCuts(b, lo);
+            if (lo < before) {
+                hit &= -1L << (before - lo);
             }
-            if (q <= before) {
-                return before;
+            for (; hit != 0; hit &= ~Long.highestOneBit(hit)) {
+                int at = lo + 63 - Long.numberOfLeadingZeros(hit);
+                if (b[at] != ',' || memberComma(b, at, s)) {
+                    return at + 1;
+                }
             }
         }
+        return q <= before ? before : lineBeforeFrom(b, before, q, s);
+    }
+
+    /**
+     * {@link #lineBefore} eight bytes a step below {@code q}, the bytes from {@code q} to {@code s} known to hold no
+     * cut.
+     */
+    private static int lineBeforeFrom(byte[] b, int before, int q, int s) {
         for (; q - 8 >= before; q -= 8) {
             for (long hit = cutCandidates((long) LONGS.get(b, q - 8)); hit != 0; hit &= ~Long.highestOneBit(hit)) {
                 int at = q - 8 + ((63 - Long.numberOfLeadingZeros(hit)) >>> 3);
@@ -611,25 +622,30 @@ public final class StreamScanner {
         if (within <= 0 || e >= n) {
             return within <= 0 ? e : -1;
         }
-        int need = within;
-        int q = e + 1;
-        if (vectors) {
-            final int lanes = Simd.LANES;
-            for (; q < n && q + lanes <= b.length; q += lanes) {
-                long starts = Simd.charStarts(b, q);
-                if (n - q < lanes) {
-                    starts &= (1L << (n - q)) - 1;
-                }
-                int c = Long.bitCount(starts);
-                if (c >= need) {
-                    return q + nthSetBit(starts, need);
-                }
-                need -= c;
+        return vectors ? charsAfterByVectors(b, e + 1, n, within) : charsAfterFrom(b, e + 1, n, within);
+    }
+
+    private static int charsAfterByVectors(byte[] b, int q, int n, int need) {
+        final int lanes = Simd.LANES;
+        for (; q < n && q + lanes <= b.length; q += lanes) {
+            long starts = Simd.charStarts(b, q);
+            if (n - q < lanes) {
+                starts &= (1L << (n - q)) - 1;
             }
-            if (q >= n) {
-                return need == 1 ? n : -1;
+            int c = Long.bitCount(starts);
+            if (c >= need) {
+                return q + nthSetBit(starts, need);
             }
+            need -= c;
         }
+        if (q >= n) {
+            return need == 1 ? n : -1;
+        }
+        return charsAfterFrom(b, q, n, need);
+    }
+
+    /** {@link #charsAfter} eight bytes a step from {@code q}, {@code need} characters still to count. */
+    private static int charsAfterFrom(byte[] b, int q, int n, int need) {
         for (; q + 8 <= n; q += 8) {
             long starts = charStarts((long) LONGS.get(b, q));
             int c = Long.bitCount(starts);
@@ -662,28 +678,33 @@ public final class StreamScanner {
         if (within <= 0 || s <= 0) {
             return s;
         }
-        int need = within;
-        int q = s - 1; // the highest index not yet looked at
-        if (vectors) {
-            final int lanes = Simd.LANES;
-            // Index 0 is not counted (the walk answers 0 when it runs out): its bit is cleared.
-            for (; q >= 1 && q - lanes + 1 >= 0; q -= lanes) {
-                int lo = q - lanes + 1;
-                long starts = Simd.charStarts(b, lo);
-                if (lo == 0) {
-                    starts &= ~1L;
-                }
-                int c = Long.bitCount(starts);
-                if (c >= need) {
-                    // The need-th highest start is the (c - need + 1)-th lowest.
-                    return lo + nthSetBit(starts, c - need + 1);
-                }
-                need -= c;
+        return vectors ? charsBeforeByVectors(b, s - 1, within) : charsBeforeFrom(b, s - 1, within);
+    }
+
+    private static int charsBeforeByVectors(byte[] b, int q, int need) {
+        final int lanes = Simd.LANES;
+        // Index 0 is not counted (the walk answers 0 when it runs out): its bit is cleared.
+        for (; q >= 1 && q - lanes + 1 >= 0; q -= lanes) {
+            int lo = q - lanes + 1;
+            long starts = Simd.charStarts(b, lo);
+            if (lo == 0) {
+                starts &= ~1L;
             }
-            if (q < 1) {
-                return 0;
+            int c = Long.bitCount(starts);
+            if (c >= need) {
+                // The need-th highest start is the (c - need + 1)-th lowest.
+                return lo + nthSetBit(starts, c - need + 1);
             }
+            need -= c;
         }
+        return q < 1 ? 0 : charsBeforeFrom(b, q, need);
+    }
+
+    /**
+     * {@link #charsBefore} eight bytes a step from the highest index not yet looked at, {@code q}, {@code need}
+     * characters still to count.
+     */
+    private static int charsBeforeFrom(byte[] b, int q, int need) {
         for (; q - 7 >= 1; q -= 8) {
             long starts = charStarts((long) LONGS.get(b, q - 7));
             int c = Long.bitCount(starts);
