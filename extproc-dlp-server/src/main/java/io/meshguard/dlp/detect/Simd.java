@@ -32,6 +32,22 @@ public final class Simd {
         return SimdKernels.leadBytes(b, i);
     }
 
+    /**
+     * Bit k set where {@code b[i + k]} starts a UTF-8 character (is no continuation byte); only when {@link #LANES} is
+     * not 0.
+     */
+    public static long charStarts(byte[] b, int i) {
+        return SimdKernels.charStarts(b, i);
+    }
+
+    /**
+     * Bit k set where {@code b[i + k]} is one of {@code \n \r , [ ] { }}, the bytes that may cut a context window; only
+     * when {@link #LANES} is not 0.
+     */
+    public static long windowCuts(byte[] b, int i) {
+        return SimdKernels.windowCuts(b, i);
+    }
+
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;

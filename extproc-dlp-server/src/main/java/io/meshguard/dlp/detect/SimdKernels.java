@@ -50,6 +50,22 @@ final class SimdKernels {
         return x.eq((byte) '"').toLong() | x.eq((byte) '\\').toLong();
     }
 
+    /** The bytes that start a character: not a UTF-8 continuation byte ({@code 10xxxxxx}). */
+    static long charStarts(byte[] b, int i) {
+        return ByteVector.fromArray(SPECIES, b, i).and((byte) 0xC0).compare(VectorOperators.NE, (byte) 0x80).toLong();
+    }
+
+    /**
+     * The bytes that may cut a context window: {@code \n \r ,} and {@code [ ] { }} (one bit, 0x20, apart: folded
+     * together), as {@code StreamScanner.cutCandidates} defines them.
+     */
+    static long windowCuts(byte[] b, int i) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        ByteVector folded = x.or((byte) 0x20);
+        return x.eq((byte) '\n').toLong() | x.eq((byte) '\r').toLong() | x.eq((byte) ',').toLong()
+                | folded.eq((byte) '{').toLong() | folded.eq((byte) '}').toLong();
+    }
+
     /** The bytes equal to {@code v}. */
     static long equal(byte[] b, int i, byte v) {
         return ByteVector.fromArray(SPECIES, b, i).eq(v).toLong();

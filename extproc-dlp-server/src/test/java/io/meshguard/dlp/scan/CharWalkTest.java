@@ -2,6 +2,7 @@ package io.meshguard.dlp.scan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.dlp.detect.Simd;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -56,11 +57,32 @@ class CharWalkTest {
     }
 
     @Test
+    void nthSetBit_isTheIndexOfTheKthLowestSetBit_onRandomAndEdgeMasks() {
+        Random random = new Random(5);
+        for (int round = 0; round < 20_000; round++) {
+            long m = switch (round % 4) {
+                case 0 -> random.nextLong();
+                case 1 -> random.nextLong() & random.nextLong() & random.nextLong();
+                case 2 -> -1L >>> random.nextInt(64);
+                default -> random.nextInt(3) == 0 ? Long.MIN_VALUE | 1 : random.nextLong() | random.nextLong();
+            };
+            if (m == 0) {
+                continue;
+            }
+            long rest = m;
+            for (int k = 1; rest != 0; k++, rest &= rest - 1) {
+                assertThat(StreamScanner.nthSetBit(m, k)).as("mask %x, k %d", m, k)
+                        .isEqualTo(Long.numberOfTrailingZeros(rest));
+            }
+        }
+    }
+
+    @Test
     void charWalks_endWhereTheOneCharacterWalkEnds_onMixedAndBrokenUtf8() {
         byte[] mixed = "card 5105 고객 계좌 이체 é ü 😀 tel 010-1234 주민등록번호 x".getBytes(StandardCharsets.UTF_8);
         Random random = new Random(31);
         for (int round = 0; round < 20_000; round++) {
-            byte[] b = new byte[random.nextInt(160)];
+            byte[] b = new byte[random.nextInt(round % 4 == 0 ? 400 : 160)];
             int style = random.nextInt(3);
             for (int k = 0; k < b.length; k++) {
                 b[k] = style == 0 ? (byte) random.nextInt(256)
@@ -69,11 +91,17 @@ class CharWalkTest {
             }
             int n = b.length == 0 ? 0 : random.nextInt(b.length + 1);
             int p = random.nextInt(n + 1);
-            int within = random.nextInt(40);
-            assertThat(StreamScanner.charsAfter(b, p, n, within)).as("after %d of %d, %d chars", p, n, within)
-                    .isEqualTo(naiveAfter(b, p, n, within));
-            assertThat(StreamScanner.charsBefore(b, p, within)).as("before %d, %d chars", p, within)
-                    .isEqualTo(naiveBefore(b, p, within));
+            int within = random.nextInt(round % 4 == 0 ? 140 : 40);
+            // Both paths whatever this JVM runs: the vector steps (the tests start the JVM with the vector module;
+            // they read past n where the array allows) and the eight-byte steps.
+            for (boolean vectors : Simd.LANES > 0 ? new boolean[] {true, false} : new boolean[] {false}) {
+                assertThat(StreamScanner.charsAfter(b, p, n, within, vectors))
+                        .as("after %d of %d, %d chars, vectors %s", p, n, within, vectors)
+                        .isEqualTo(naiveAfter(b, p, n, within));
+                assertThat(StreamScanner.charsBefore(b, p, within, vectors))
+                        .as("before %d, %d chars, vectors %s", p, within, vectors)
+                        .isEqualTo(naiveBefore(b, p, within));
+            }
         }
     }
 
@@ -85,7 +113,7 @@ class CharWalkTest {
             (byte) 0x8A, (byte) 0xAC, 0x0C, 0x2C, 0x22};
         Random random = new Random(97);
         for (int round = 0; round < 50_000; round++) {
-            byte[] b = new byte[random.nextInt(100)];
+            byte[] b = new byte[random.nextInt(round % 4 == 0 ? 300 : 100)];
             int density = 1 + random.nextInt(12);
             for (int k = 0; k < b.length; k++) {
                 int pick = random.nextInt(density);
@@ -95,10 +123,14 @@ class CharWalkTest {
             }
             int from = random.nextInt(b.length + 1);
             int to = from + random.nextInt(b.length - from + 1);
-            assertThat(StreamScanner.lineAfter(b, from, to)).as("after [%d, %d) of %d", from, to, b.length)
-                    .isEqualTo(StreamScanner.lineAfterByBytes(b, from, to));
-            assertThat(StreamScanner.lineBefore(b, from, to)).as("before [%d, %d) of %d", from, to, b.length)
-                    .isEqualTo(StreamScanner.lineBeforeByBytes(b, from, to));
+            for (boolean vectors : Simd.LANES > 0 ? new boolean[] {true, false} : new boolean[] {false}) {
+                assertThat(StreamScanner.lineAfter(b, from, to, vectors))
+                        .as("after [%d, %d) of %d, vectors %s", from, to, b.length, vectors)
+                        .isEqualTo(StreamScanner.lineAfterByBytes(b, from, to));
+                assertThat(StreamScanner.lineBefore(b, from, to, vectors))
+                        .as("before [%d, %d) of %d, vectors %s", from, to, b.length, vectors)
+                        .isEqualTo(StreamScanner.lineBeforeByBytes(b, from, to));
+            }
         }
     }
 }
