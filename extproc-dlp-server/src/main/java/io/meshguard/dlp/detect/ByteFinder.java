@@ -22,11 +22,14 @@ final class ByteFinder {
 
     private final boolean[] first;
     private final boolean[] second;
+    /** Bytes that may come third, or null when any may (see {@link #withThird}). */
+    private final boolean[] third;
     private final boolean swar;
     private final boolean anySecond;
     /** How many of the three tests each set really needs (1-3); the others repeat the last and are skipped. */
     private final int firstTests;
     private final int secondTests;
+    private final long[][] firstTestsArray;
     // Up to three tests per set: byte | or == value; a smaller set repeats its last test.
     private final long f0;
     private final long f1;
@@ -48,7 +51,17 @@ final class ByteFinder {
 
     /** @param second bytes that may follow; null when any byte may */
     ByteFinder(boolean[] first, boolean[] second) {
-        this(first, second, tests(first));
+        this(first, second, tests(first), null);
+    }
+
+    /**
+     * This finder that also skips positions whose third byte is known and not in {@code third}: for a keyword
+     * list whose first pair is common in prose ({@code co} in "account" and "records" for "confidential"), most
+     * pair positions end there, inside the word loop, instead of in a return to the caller and a look at the
+     * keywords. Every position a word of the list can start at still passes.
+     */
+    ByteFinder withThird(boolean[] third) {
+        return new ByteFinder(first, second, firstTestsArray, third);
     }
 
     /**
@@ -68,12 +81,14 @@ final class ByteFinder {
         if (values.length == 0 || values.length > MAX_VALUES) {
             throw new IllegalArgumentException("one to three tests");
         }
-        return new ByteFinder(set, null, t);
+        return new ByteFinder(set, null, t, null);
     }
 
-    private ByteFinder(boolean[] first, boolean[] second, long[][] f) {
+    private ByteFinder(boolean[] first, boolean[] second, long[][] f, boolean[] third) {
         this.first = first.clone();
         this.second = second == null ? all() : second.clone();
+        this.third = third == null ? null : third.clone();
+        this.firstTestsArray = f;
         long[][] s = second == null ? new long[][] {{}, {}} : tests(second);
         this.swar = f != null && f[0].length > 0 && s != null;
         this.anySecond = s == null || s[0].length == 0;
@@ -174,14 +189,21 @@ final class ByteFinder {
 
     /**
      * The first index {@code i} in {@code [from, to)} with {@code b[i]} in the first set and {@code b[i + 1]} in the
-     * second (or {@code i + 1 == to}: the next byte is not known yet), or {@code to}.
+     * second (or {@code i + 1 == to}: the next byte is not known yet) and, for a finder {@link #withThird}, {@code
+     * b[i + 2]} in the third (or {@code i + 2 >= to}), or {@code to}.
      */
     int next(byte[] b, int from, int to) {
         int i = from;
         if (swar && Simd.LANES > 0) {
-            i = nextByVectors(b, i, to);
-            if (i + Simd.LANES + 1 <= to) {
-                return i; // a pair; near the end, the word loop finishes (and finds the same first pair)
+            while (true) {
+                i = nextByVectors(b, i, to);
+                if (i + Simd.LANES + 1 > to) {
+                    break; // near the end, the word loop finishes (and finds the same first position)
+                }
+                if (thirdFits(b, i, to)) {
+                    return i;
+                }
+                i++;
             }
         }
         return nextByWords(b, i, to);
@@ -208,16 +230,25 @@ final class ByteFinder {
                     // branch on it would be mispredicted about as often as taken.
                     hit &= matches((long) LONGS.get(b, i + 1), ns, s0, so0, s1, so1, s2, so2);
                 }
-                if (hit != 0) {
-                    return i + (Long.numberOfTrailingZeros(hit) >>> 3); // exact: the first pair
+                while (hit != 0) {
+                    int p = i + (Long.numberOfTrailingZeros(hit) >>> 3); // exact: the first pair
+                    if (thirdFits(b, p, to)) {
+                        return p;
+                    }
+                    hit &= hit - 1;
                 }
                 i += 8;
             }
         }
-        while (i < to && !(first[b[i] & 0xff] && (i + 1 == to || second[b[i + 1] & 0xff]))) {
+        while (i < to && !(first[b[i] & 0xff] && (i + 1 == to || second[b[i + 1] & 0xff]) && thirdFits(b, i, to))) {
             i++;
         }
         return i;
+    }
+
+    /** Whether the byte two after {@code i} is unknown yet or may come third. */
+    private boolean thirdFits(byte[] b, int i, int to) {
+        return third == null || i + 2 >= to || third[b[i + 2] & 0xff];
     }
 
     /**

@@ -79,7 +79,23 @@ public final class KeywordRecognizer implements Recognizer {
                 second[c - 32] = true;
             }
         }
-        this.starts = new ByteFinder(first, anyByte ? null : second);
+        // The third bytes too (ASCII letters in both cases, as for the first two): where a keyword list's first pair
+        // is common in prose, most pair positions are ruled out by their third byte inside the finder's word loop.
+        boolean[] third = new boolean[256];
+        boolean anyThird = false;
+        for (byte[] w : words) {
+            if (w.length < 3) {
+                anyThird = true;
+                continue;
+            }
+            int c = w[2] & 0xff;
+            third[c] = true;
+            if (c >= 'a' && c <= 'z') {
+                third[c - 32] = true;
+            }
+        }
+        ByteFinder pairFinder = new ByteFinder(first, anyByte ? null : second);
+        this.starts = anyThird ? pairFinder : pairFinder.withThird(third);
     }
 
     private KeywordRecognizer(KeywordRecognizer compiled) {

@@ -55,6 +55,32 @@ class KeywordRecognizerTest {
         }
     }
 
+    /**
+     * The keyword finder's third-byte test ("co" in "account" is ruled out by its third byte inside the word loop)
+     * must not depend on where a stream's chunks end: a keyword split anywhere is found as in one piece.
+     */
+    @Test
+    void scan_inRandomChunks_findsWhatOneWindowFinds_amongCommonFirstPairs() {
+        String[] pieces = {"account ", "records ", "co", "CO", "con", "CONFIDENTIAL - INTERNAL ONLY", "confidential",
+            " - internal only", "대외비", "대외", "\uB300", "비 ", " ", "é", "cOnFiDeNtIaL - InTeRnAl OnLy."};
+        Random random = new Random(30);
+        KeywordRecognizer compiled = new KeywordRecognizer(0, List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9);
+        for (int round = 0; round < 2_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = random.nextInt(14); k > 0; k--) {
+                sb.append(pieces[random.nextInt(pieces.length)]);
+            }
+            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            List<Long> chunked = new ArrayList<>();
+            for (Candidate c : ChunkedScans.scan(compiled.newStream(), b, random)) {
+                chunked.add(c.start());
+                chunked.add(c.end());
+            }
+            assertThat(chunked).as(sb.toString())
+                    .isEqualTo(naiveScan(b, List.of("대외비", "confidential - internal only")));
+        }
+    }
+
     private static List<Long> scan(KeywordRecognizer r, byte[] b) {
         r.reset();
         TextWindow t = new TextWindow();
