@@ -75,6 +75,11 @@ public final class SseTransformer implements BodyTransformer {
     private final ByteSink rewrite = new ByteSink();
     private final TokenDeltas deltas = new TokenDeltas();
     private int[] feeds = new int[8]; // indexes of the scalars that are pieces of a token stream
+    /**
+     * Per scalar of the last JSON event: whether scanning it on its own found nothing and changed nothing. With the
+     * same bytes at the same path in the next event ({@link JsonTokens#readLike}) it is not scanned again.
+     */
+    private boolean[] quiet = new boolean[8];
     private final WaitingArrays waiting = new WaitingArrays();
     /**
      * Short texts scanned on their own that came out unchanged and without any finding. Streams repeat such
@@ -548,27 +553,45 @@ public final class SseTransformer implements BodyTransformer {
             finishStreams();
             return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, null, 0, 0, List.of()));
         }
-        if (!tokens.read(d, dOff, dOff + dLen)) {
-            List<Edit> edits = scanAlone(d, dOff, dLen, "sse:data", null) ? List.of(new Edit(0, dLen, null,
-                    Arrays.copyOf(alone.bytes.array(), alone.bytes.size()))) : List.of();
-            return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits));
+        // Most events repeat the previous one's JSON with only the token text different: compared with it, such an
+        // event needs neither the tokeniser nor a new reading of its shape (JsonTokens.readLike says when).
+        int like = tokens.readLike(d, dOff, dOff + dLen);
+        if (like == JsonTokens.UNLIKE) {
+            if (!tokens.read(d, dOff, dOff + dLen)) {
+                List<Edit> edits = scanAlone(d, dOff, dLen, "sse:data", null) ? List.of(new Edit(0, dLen, null,
+                        Arrays.copyOf(alone.bytes.array(), alone.bytes.size()))) : List.of();
+                return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits));
+            }
+            deltas.read(d, tokens.scalars());
+        } else if (like >= 0 && TokenDeltas.readsString(tokens.scalars().get(like).path())) {
+            // The one string that changed is one the shape depends on (an event's type).
+            deltas.read(d, tokens.scalars());
         }
         List<JsonTokens.Scalar> scalars = tokens.scalars();
-        deltas.read(d, scalars);
+        if (quiet.length < scalars.size()) {
+            quiet = new boolean[Math.max(scalars.size(), quiet.length * 2)];
+        }
         List<Edit> edits = new ArrayList<>(4);
         int feedCount = 0;
         boolean[] jwkPrivate = jwk == null ? null : JwkDocuments.privateMembers(d, scalars);
         for (int k = 0; k < scalars.size(); k++) {
             JsonTokens.Scalar s = scalars.get(k);
             if (jwkPrivate != null && jwkPrivate[k]) {
+                quiet[k] = false;
                 jwkMember(d, dOff, s, edits);
                 continue;
             }
+            if (like != JsonTokens.UNLIKE && k != like && quiet[k]) {
+                // The same bytes at the same path as in the last event, whose scan of them found nothing and
+                // changed nothing: a scan on its own depends on nothing else (see scanAlone), so it would again.
+                continue;
+            }
             if (!s.string()) {
-                scanNumber(d, dOff, s, edits);
+                quiet[k] = !scanNumber(d, dOff, s, edits);
                 continue;
             }
             if (deltas.keyOf(k) != null) {
+                quiet[k] = false; // a piece of a token stream is fed every time, repeated or not
                 if (feedCount == feeds.length) {
                     feeds = Arrays.copyOf(feeds, feedCount * 2);
                 }
@@ -585,11 +608,13 @@ public final class SseTransformer implements BodyTransformer {
                 vOff = 0;
                 vLen = decoded.size();
             }
-            if (scanAlone(value, vOff, vLen, null, s.path())) {
+            boolean changed = scanAlone(value, vOff, vLen, null, s.path());
+            if (changed) {
                 ByteSink esc = new ByteSink(alone.bytes.size() + 16);
                 JsonEscapes.escape(alone.bytes.array(), 0, alone.bytes.size(), esc);
                 edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, esc.drain()));
             }
+            quiet[k] = !changed && alone.findings.isEmpty() && alone.block == null;
         }
         Queued q = new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits);
         queue.addLast(q);
@@ -695,18 +720,22 @@ public final class SseTransformer implements BodyTransformer {
     /**
      * A number is scanned as its digits (a card number sent as a JSON number); with a finding it becomes a string, as
      * in {@link JsonTransformer}: a masked card number is not a number.
+     *
+     * @return true when the scan changed the number or found anything in it
      */
-    private void scanNumber(byte[] d, int dOff, JsonTokens.Scalar s, List<Edit> edits) {
+    private boolean scanNumber(byte[] d, int dOff, JsonTokens.Scalar s, List<Edit> edits) {
         int len = s.end() - s.start();
         byte first = d[s.start()];
         if (!(first == '-' || (first >= '0' && first <= '9')) || !rules.mayFindNumber(d, s.start(), len)) {
-            return; // a literal, or digits no recognizer could report
+            return false; // a literal, or digits no recognizer could report
         }
         if (scanAlone(d, s.start(), len, null, s.path())) {
             ByteSink quoted = new ByteSink(alone.bytes.size() + 18);
             JsonEscapes.quote(alone.bytes.array(), 0, alone.bytes.size(), quoted);
             edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, quoted.drain()));
+            return true;
         }
+        return !alone.findings.isEmpty() || alone.block != null;
     }
 
     private static String pointer(Object[] p) {
