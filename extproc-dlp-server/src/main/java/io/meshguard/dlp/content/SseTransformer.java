@@ -43,6 +43,8 @@ public final class SseTransformer implements BodyTransformer {
     private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
     private static final Comparator<Edit> BY_START = Comparator.comparingInt(Edit::rawStart);
     private final boolean jsonLines;
+    /** Whether an event like the last one is read by comparison ({@link JsonTokens#readLike}); off only in tests. */
+    private final boolean reuseShapes;
     private final ScanRules rules;
     private final ValueHasher hasher;
     private final ByteSink out;
@@ -377,7 +379,7 @@ public final class SseTransformer implements BodyTransformer {
     }
 
     public SseTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
-        this(rules, hasher, out, listener, false);
+        this(rules, hasher, out, listener, false, true);
     }
 
     /**
@@ -386,12 +388,19 @@ public final class SseTransformer implements BodyTransformer {
      */
     public static SseTransformer jsonLines(ScanRules rules, ValueHasher hasher, ByteSink out,
             FindingListener listener) {
-        return new SseTransformer(rules, hasher, out, listener, true);
+        return new SseTransformer(rules, hasher, out, listener, true, true);
+    }
+
+    /** The reference the tests hold the shape reuse to: every event tokenised, every value scanned. */
+    static SseTransformer withoutShapeReuse(ScanRules rules, ValueHasher hasher, ByteSink out,
+            FindingListener listener, boolean jsonLines) {
+        return new SseTransformer(rules, hasher, out, listener, jsonLines, false);
     }
 
     private SseTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener,
-            boolean jsonLines) {
+            boolean jsonLines, boolean reuseShapes) {
         this.jsonLines = jsonLines;
+        this.reuseShapes = reuseShapes;
         this.rules = rules;
         this.hasher = hasher;
         this.out = out;
@@ -555,7 +564,7 @@ public final class SseTransformer implements BodyTransformer {
         }
         // Most events repeat the previous one's JSON with only the token text different: compared with it, such an
         // event needs neither the tokeniser nor a new reading of its shape (JsonTokens.readLike says when).
-        int like = tokens.readLike(d, dOff, dOff + dLen);
+        int like = reuseShapes ? tokens.readLike(d, dOff, dOff + dLen) : JsonTokens.UNLIKE;
         if (like == JsonTokens.UNLIKE) {
             if (!tokens.read(d, dOff, dOff + dLen)) {
                 List<Edit> edits = scanAlone(d, dOff, dLen, "sse:data", null) ? List.of(new Edit(0, dLen, null,
@@ -581,21 +590,23 @@ public final class SseTransformer implements BodyTransformer {
                 jwkMember(d, dOff, s, edits);
                 continue;
             }
-            if (like != JsonTokens.UNLIKE && k != like && quiet[k]) {
-                // The same bytes at the same path as in the last event, whose scan of them found nothing and
-                // changed nothing: a scan on its own depends on nothing else (see scanAlone), so it would again.
-                continue;
-            }
-            if (!s.string()) {
-                quiet[k] = !scanNumber(d, dOff, s, edits);
-                continue;
-            }
-            if (deltas.keyOf(k) != null) {
-                quiet[k] = false; // a piece of a token stream is fed every time, repeated or not
+            if (s.string() && deltas.keyOf(k) != null) {
+                // A piece of a token stream is fed every time, repeated or not (and an event's new type can make a
+                // string that was a value of its own last time such a piece).
+                quiet[k] = false;
                 if (feedCount == feeds.length) {
                     feeds = Arrays.copyOf(feeds, feedCount * 2);
                 }
                 feeds[feedCount++] = k;
+                continue;
+            }
+            if (like != JsonTokens.UNLIKE && k != like && quiet[k]) {
+                // The same bytes at the same path as in the last event, whose scan of them on its own found nothing
+                // and changed nothing: such a scan depends on nothing else (see scanAlone), so it would again.
+                continue;
+            }
+            if (!s.string()) {
+                quiet[k] = !scanNumber(d, dOff, s, edits);
                 continue;
             }
             byte[] value = d;
