@@ -176,10 +176,22 @@ final class JsonTokens {
         int shift = len - oldLen;
         for (int k = 0; k < out.size(); k++) {
             Scalar sc = out.get(k);
-            sc.start = from + relStart[k] + (k > changed ? shift : 0);
-            sc.end = from + relEnd[k] + (k >= changed ? shift : 0);
+            if (k > changed) {
+                relStart[k] += shift;
+            }
+            if (k >= changed) {
+                relEnd[k] += shift;
+            }
+            sc.start = from + relStart[k];
+            sc.end = from + relEnd[k];
         }
-        remember(b, from, to);
+        // The new document is the template from the first difference on; every string keeps its plain flag (the
+        // changed one had no backslash and got none).
+        if (template.length < len) {
+            template = Arrays.copyOf(template, Math.min(MAX_TEMPLATE, Math.max(len, template.length * 2)));
+        }
+        System.arraycopy(b, from + prefix, template, prefix, len - prefix);
+        templateLen = len;
         return changed;
     }
 

@@ -1,6 +1,7 @@
 package io.meshguard.dlp.content;
 
 import io.meshguard.dlp.detect.BuiltinDetector;
+import io.meshguard.dlp.detect.Simd;
 import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ScanOutput;
@@ -430,10 +431,7 @@ public final class SseTransformer implements BodyTransformer {
                 continue;
             }
             // A run of bytes inside a line goes in at once; only line ends need a decision.
-            int j = i;
-            while (j < end && b[j] != '\n' && b[j] != '\r') {
-                j++;
-            }
+            int j = Simd.lineEnd(b, i, end);
             if (j > i) {
                 int overflowAt = Math.max(1, MAX_EVENT + 1 - current.size());
                 if (j - i >= overflowAt) {

@@ -50,6 +50,12 @@ final class SimdKernels {
         return x.eq((byte) '"').toLong() | x.eq((byte) '\\').toLong();
     }
 
+    /** {@code \n} and {@code \r}: where a line of an event stream ends. */
+    static long lineEnds(byte[] b, int i) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        return x.eq((byte) '\n').toLong() | x.eq((byte) '\r').toLong();
+    }
+
     /** The bytes equal to {@code v}. */
     static long equal(byte[] b, int i, byte v) {
         return ByteVector.fromArray(SPECIES, b, i).eq(v).toLong();
