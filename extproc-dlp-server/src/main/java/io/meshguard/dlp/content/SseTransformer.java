@@ -83,6 +83,8 @@ public final class SseTransformer implements BodyTransformer {
      * same bytes at the same path in the next event ({@link JsonTokens#readLike}) it is not scanned again.
      */
     private boolean[] quiet = new boolean[8];
+    /** {@link JwkDocuments#mayHavePrivateMembers} of the last JSON event's scalars. */
+    private boolean jwkShaped;
     private final WaitingArrays waiting = new WaitingArrays();
     /**
      * Short texts scanned on their own that came out unchanged and without any finding. Streams repeat such
@@ -580,7 +582,10 @@ public final class SseTransformer implements BodyTransformer {
         }
         List<Edit> edits = new ArrayList<>(4);
         int feedCount = 0;
-        boolean[] jwkPrivate = jwk == null ? null : JwkDocuments.privateMembers(d, scalars);
+        if (jwk != null && like == JsonTokens.UNLIKE) {
+            jwkShaped = JwkDocuments.mayHavePrivateMembers(scalars); // paths and kinds: kept while readLike answers
+        }
+        boolean[] jwkPrivate = jwk == null || !jwkShaped ? null : JwkDocuments.privateMembers(d, scalars);
         for (int k = 0; k < scalars.size(); k++) {
             JsonTokens.Scalar s = scalars.get(k);
             if (jwkPrivate != null && jwkPrivate[k]) {

@@ -2,6 +2,7 @@ package io.meshguard.dlp.content;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.dlp.detect.BuiltinDetector;
 import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.ScanRules;
 import java.nio.charset.StandardCharsets;
@@ -20,9 +21,9 @@ import org.junit.jupiter.api.Test;
  */
 class SseShapeReuseTest {
     private static final String[] PII = {"4111 1111 1111 1111", "kim@bank.co.kr", "960121-1021413", "010-1234-5678"};
-    private static final String[] TOKENS = {" the", " card", " is", " 4111", " 1111", " 1111 1111", "", " \u00e9t\u00e9",
-        " \ud83d\ude00", " a\\\"quote\\\"", " line\\nbreak", " \\u00e9", " kim@", "bank.co.kr", " 960121", "-1021413",
-        " \u00c3", "\u00a9 x"};
+    private static final String[] TOKENS = {" the", " card", " is", " 4111", " 1111", " 1111 1111", "",
+        " \u00e9t\u00e9", " \ud83d\ude00", " a\\\"quote\\\"", " line\\nbreak", " \\u00e9", " kim@", "bank.co.kr",
+        " 960121", "-1021413", " \u00c3", "\u00a9 x"};
 
     private static String pick(Random r, String[] from) {
         return from[r.nextInt(from.length)];
@@ -51,11 +52,14 @@ class SseShapeReuseTest {
         Sticky type = new Sticky("content_block_delta");
         Sticky responses = new Sticky("response.output_text.delta");
         Sticky model = new Sticky("gpt");
-        int shape = r.nextInt(6);
+        Sticky kty = new Sticky("RSA");
+        Sticky member = new Sticky("d");
+        Sticky ktyName = new Sticky("kty");
+        int shape = r.nextInt(7);
         int events = 10 + r.nextInt(60);
         for (int e = 0; e < events; e++) {
             if (r.nextInt(12) == 0) {
-                shape = r.nextInt(6); // streams do not mix shapes, but the reader must not care
+                shape = r.nextInt(7); // streams do not mix shapes, but the reader must not care
             }
             String token = pick(r, TOKENS);
             if (r.nextInt(10) == 0) {
@@ -79,6 +83,10 @@ class SseShapeReuseTest {
                         + (r.nextInt(20) == 0 ? ",\"finishReason\":\"STOP\"" : "") + ",\"index\":0}]}";
                 case 4 -> "{\"note\":\"" + token + "\",\"n\":" + created.next(r, 5, "12", "4111111111111111")
                         + ",\"k\":\"" + id.next(r, 8, "v", "kim@bank.co.kr") + "\"}";
+                case 6 -> "{\"delta\":\"" + token + "\",\"key\":{\"" + ktyName.next(r, 8, "kty", "kid")
+                        + "\":\"" + kty.next(r, 6, "RSA", "EC", "oct", "none") + "\",\""
+                        + member.next(r, 8, "d", "k", "n") + "\":\"" + (r.nextInt(3) == 0 ? token
+                        : "AQAB0Zx9mF1yQ4ve8q7Kc2kQe4jXl0bq3Tnq8G7Yh5yG3dVg") + "\"}}";
                 default -> "{\"model\":\"" + model.next(r, 20, "llama", "kim@bank.co.kr") + "\",\"message\":{"
                         + "\"role\":\"assistant\",\"content\":\"" + token + "\"},\"done\":"
                         + (r.nextInt(30) == 0 ? "true" : "false") + "}";
@@ -137,6 +145,7 @@ class SseShapeReuseTest {
     void repeatingEvents_atRandomChunkings_matchTheTransformerThatReadsEveryEvent_forEveryAction() {
         Random r = new Random(Long.getLong("sse.reuse.seed", 2026112329L));
         int withFindings = 0;
+        int withPrivateKeys = 0;
         int streams = Integer.getInteger("sse.reuse.streams", 400);
         for (int n = 0; n < streams; n++) {
             boolean jsonLines = n % 5 == 4;
@@ -156,9 +165,14 @@ class SseShapeReuseTest {
                 if (maxChunk == in.length && !expected.findings().isEmpty()) {
                     withFindings++;
                 }
+                if (maxChunk == in.length && expected.findings().stream()
+                        .anyMatch(f -> f.startsWith(BuiltinDetector.PRIVATE_KEY.id() + "/"))) {
+                    withPrivateKeys++; // JWK private members, whose test JwkDocuments answers per event
+                }
             }
         }
         assertThat(withFindings).isGreaterThan(streams / 2);
+        assertThat(withPrivateKeys).isGreaterThan(streams / 20);
     }
 
     @Test
