@@ -50,12 +50,6 @@ final class SimdKernels {
         return x.eq((byte) '"').toLong() | x.eq((byte) '\\').toLong();
     }
 
-    /** {@code \n} and {@code \r}: where a line of an event stream ends. */
-    static long lineEnds(byte[] b, int i) {
-        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
-        return x.eq((byte) '\n').toLong() | x.eq((byte) '\r').toLong();
-    }
-
     /** The bytes equal to {@code v}. */
     static long equal(byte[] b, int i, byte v) {
         return ByteVector.fromArray(SPECIES, b, i).eq(v).toLong();
@@ -65,5 +59,11 @@ final class SimdKernels {
     static long anyOf(byte[] b, int i, byte o0, byte v0, byte o1, byte v1, byte o2, byte v2) {
         ByteVector x = ByteVector.fromArray(SPECIES, b, i);
         return x.or(o0).eq(v0).toLong() | x.or(o1).eq(v1).toLong() | x.or(o2).eq(v2).toLong();
+    }
+
+    /** {@code \n} and {@code \r}: where a line of an event stream ends. */
+    static long lineEnds(byte[] b, int i) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        return x.eq((byte) '\n').toLong() | x.eq((byte) '\r').toLong();
     }
 }
