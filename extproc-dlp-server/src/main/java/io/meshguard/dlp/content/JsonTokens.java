@@ -70,6 +70,21 @@ final class JsonTokens {
         }
     }
 
+    /** {@link #readLike}: the document is the last one read, byte for byte. */
+    static final int SAME = -1;
+    /** {@link #readLike}: the document has to be read ({@link #read}). */
+    static final int UNLIKE = -2;
+    /** Documents up to this size are remembered for {@link #readLike} (a held stream keeps one such copy). */
+    static final int MAX_TEMPLATE = 1024;
+
+    // The last document read, when small and valid: its bytes and its scalars' ranges relative to its start.
+    private byte[] template = new byte[0];
+    private int templateLen = -1;
+    private int[] relStart = new int[8];
+    private int[] relEnd = new int[8];
+    /** Per scalar of the template: a string with no backslash in it (its contents may change in place). */
+    private boolean[] plain = new boolean[8];
+
     private byte[] b;
     private int n;
     private int i;
@@ -90,17 +105,130 @@ final class JsonTokens {
         this.depth = 0;
         this.nesting = 0;
         out.clear();
+        templateLen = -1;
         try {
             ws();
             value();
             ws();
-            return i == n;
+            if (i != n) {
+                return false;
+            }
+            remember(b, from, to);
+            return true;
         } catch (IndexOutOfBoundsException | IllegalStateException e) {
             return false;
         } finally {
             Arrays.fill(path, 0, path.length, null);
             this.b = null;
         }
+    }
+
+    /**
+     * Reads {@code b[from, to)} by comparing it with the last document read, when that is possible: an LLM stream
+     * sends the same JSON event over and over with only the token text different. When the two documents differ
+     * only inside one string's contents, and the new contents hold no quote, no backslash and no control
+     * character (and the old ones no backslash), the new document is valid JSON with the same structure: the same
+     * scalars with the same paths, the changed string's end and everything after it moved by the difference in
+     * length. Then {@link #scalars()} lists exactly what {@link #read} would, and the answer is that string's index
+     * (or {@link #SAME} when nothing differs). Otherwise it returns {@link #UNLIKE}, having changed nothing, and the
+     * caller reads the document.
+     */
+    int readLike(byte[] b, int from, int to) {
+        int len = to - from;
+        int oldLen = templateLen;
+        if (oldLen < 0 || len > MAX_TEMPLATE) {
+            return UNLIKE;
+        }
+        int prefix = Arrays.mismatch(template, 0, oldLen, b, from, to);
+        if (prefix < 0) {
+            for (int k = 0; k < out.size(); k++) {
+                Scalar sc = out.get(k);
+                sc.start = from + relStart[k];
+                sc.end = from + relEnd[k];
+            }
+            return SAME;
+        }
+        int most = Math.min(oldLen, len) - prefix;
+        int suffix = 0;
+        while (suffix < most && template[oldLen - 1 - suffix] == b[to - 1 - suffix]) {
+            suffix++;
+        }
+        int oldEnd = oldLen - suffix; // the old bytes [prefix, oldEnd) became the new [prefix, len - suffix)
+        int changed = -1;
+        for (int k = 0; k < out.size(); k++) {
+            if (relStart[k] > prefix) {
+                break;
+            }
+            if (oldEnd <= relEnd[k]) {
+                changed = k;
+                break;
+            }
+        }
+        if (changed < 0 || !out.get(changed).string || !plain[changed]) {
+            return UNLIKE;
+        }
+        for (int k = from + prefix, end = to - suffix; k < end; k++) {
+            int c = b[k] & 0xff;
+            if (c == '"' || c == '\\' || c < 0x20) {
+                return UNLIKE;
+            }
+        }
+        int shift = len - oldLen;
+        for (int k = 0; k < out.size(); k++) {
+            Scalar sc = out.get(k);
+            if (k > changed) {
+                relStart[k] += shift;
+            }
+            if (k >= changed) {
+                relEnd[k] += shift;
+            }
+            sc.start = from + relStart[k];
+            sc.end = from + relEnd[k];
+        }
+        // The new document is the template from the first difference on; every string keeps its plain flag (the
+        // changed one had no backslash and got none).
+        if (template.length < len) {
+            template = Arrays.copyOf(template, Math.min(MAX_TEMPLATE, Math.max(len, template.length * 2)));
+        }
+        System.arraycopy(b, from + prefix, template, prefix, len - prefix);
+        templateLen = len;
+        return changed;
+    }
+
+    /** Keeps a small valid document and its scalars' ranges for {@link #readLike}. */
+    private void remember(byte[] b, int from, int to) {
+        int len = to - from;
+        int count = out.size();
+        if (len > MAX_TEMPLATE || count > MAX_SHARED) {
+            templateLen = -1;
+            return;
+        }
+        if (template.length < len) {
+            template = new byte[Math.min(MAX_TEMPLATE, Math.max(len, template.length * 2))];
+        }
+        System.arraycopy(b, from, template, 0, len);
+        if (relStart.length < count) {
+            int size = Math.max(count, relStart.length * 2);
+            relStart = new int[size];
+            relEnd = new int[size];
+            plain = new boolean[size];
+        }
+        for (int k = 0; k < count; k++) {
+            Scalar sc = out.get(k);
+            relStart[k] = sc.start - from;
+            relEnd[k] = sc.end - from;
+            plain[k] = sc.string && !contains(b, sc.start, sc.end, (byte) '\\');
+        }
+        templateLen = len;
+    }
+
+    private static boolean contains(byte[] b, int from, int to, byte x) {
+        for (int k = from; k < to; k++) {
+            if (b[k] == x) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The scalars of the last document read (valid until the next read). */

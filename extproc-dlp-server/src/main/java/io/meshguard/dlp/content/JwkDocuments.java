@@ -19,6 +19,22 @@ final class JwkDocuments {
      * object's kty is known whatever the member order. Null when no object has a kty and no multi-prime {@code oth}
      * member is present (most documents).
      */
+    /**
+     * Whether {@link #privateMembers} can find anything in a document with these scalars: a string member named
+     * {@code kty} or a member under {@code oth}. It looks at paths and kinds only, so it holds for every document with
+     * the same scalars' paths and kinds (an SSE event read by {@link JsonTokens#readLike}).
+     */
+    static boolean mayHavePrivateMembers(List<JsonTokens.Scalar> scalars) {
+        for (JsonTokens.Scalar s : scalars) {
+            Object[] p = s.path();
+            if (p.length >= 3 && "oth".equals(p[p.length - 3])
+                    || s.string() && p.length > 0 && "kty".equals(p[p.length - 1])) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static boolean[] privateMembers(byte[] d, List<JsonTokens.Scalar> scalars) {
         Map<List<Object>, String> kty = null;
         boolean otherPrimes = false;

@@ -1,6 +1,7 @@
 package io.meshguard.dlp.content;
 
 import io.meshguard.dlp.detect.BuiltinDetector;
+import io.meshguard.dlp.detect.Simd;
 import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ScanOutput;
@@ -43,6 +44,8 @@ public final class SseTransformer implements BodyTransformer {
     private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
     private static final Comparator<Edit> BY_START = Comparator.comparingInt(Edit::rawStart);
     private final boolean jsonLines;
+    /** Whether an event like the last one is read by comparison ({@link JsonTokens#readLike}); off only in tests. */
+    private final boolean reuseShapes;
     private final ScanRules rules;
     private final ValueHasher hasher;
     private final ByteSink out;
@@ -75,6 +78,13 @@ public final class SseTransformer implements BodyTransformer {
     private final ByteSink rewrite = new ByteSink();
     private final TokenDeltas deltas = new TokenDeltas();
     private int[] feeds = new int[8]; // indexes of the scalars that are pieces of a token stream
+    /**
+     * Per scalar of the last JSON event: whether scanning it on its own found nothing and changed nothing. With the
+     * same bytes at the same path in the next event ({@link JsonTokens#readLike}) it is not scanned again.
+     */
+    private boolean[] quiet = new boolean[8];
+    /** {@link JwkDocuments#mayHavePrivateMembers} of the last JSON event's scalars. */
+    private boolean jwkShaped;
     private final WaitingArrays waiting = new WaitingArrays();
     /**
      * Short texts scanned on their own that came out unchanged and without any finding. Streams repeat such
@@ -372,7 +382,7 @@ public final class SseTransformer implements BodyTransformer {
     }
 
     public SseTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
-        this(rules, hasher, out, listener, false);
+        this(rules, hasher, out, listener, false, true);
     }
 
     /**
@@ -381,12 +391,19 @@ public final class SseTransformer implements BodyTransformer {
      */
     public static SseTransformer jsonLines(ScanRules rules, ValueHasher hasher, ByteSink out,
             FindingListener listener) {
-        return new SseTransformer(rules, hasher, out, listener, true);
+        return new SseTransformer(rules, hasher, out, listener, true, true);
+    }
+
+    /** The reference the tests hold the shape reuse to: every event tokenised, every value scanned. */
+    static SseTransformer withoutShapeReuse(ScanRules rules, ValueHasher hasher, ByteSink out,
+            FindingListener listener, boolean jsonLines) {
+        return new SseTransformer(rules, hasher, out, listener, jsonLines, false);
     }
 
     private SseTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener,
-            boolean jsonLines) {
+            boolean jsonLines, boolean reuseShapes) {
         this.jsonLines = jsonLines;
+        this.reuseShapes = reuseShapes;
         this.rules = rules;
         this.hasher = hasher;
         this.out = out;
@@ -416,10 +433,7 @@ public final class SseTransformer implements BodyTransformer {
                 continue;
             }
             // A run of bytes inside a line goes in at once; only line ends need a decision.
-            int j = i;
-            while (j < end && b[j] != '\n' && b[j] != '\r') {
-                j++;
-            }
+            int j = Simd.lineEnd(b, i, end);
             if (j > i) {
                 int overflowAt = Math.max(1, MAX_EVENT + 1 - current.size());
                 if (j - i >= overflowAt) {
@@ -548,31 +562,54 @@ public final class SseTransformer implements BodyTransformer {
             finishStreams();
             return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, null, 0, 0, List.of()));
         }
-        if (!tokens.read(d, dOff, dOff + dLen)) {
-            List<Edit> edits = scanAlone(d, dOff, dLen, "sse:data", null) ? List.of(new Edit(0, dLen, null,
-                    Arrays.copyOf(alone.bytes.array(), alone.bytes.size()))) : List.of();
-            return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits));
+        // Most events repeat the previous one's JSON with only the token text different: compared with it, such an
+        // event needs neither the tokeniser nor a new reading of its shape (JsonTokens.readLike says when).
+        int like = reuseShapes ? tokens.readLike(d, dOff, dOff + dLen) : JsonTokens.UNLIKE;
+        if (like == JsonTokens.UNLIKE) {
+            if (!tokens.read(d, dOff, dOff + dLen)) {
+                List<Edit> edits = scanAlone(d, dOff, dLen, "sse:data", null) ? List.of(new Edit(0, dLen, null,
+                        Arrays.copyOf(alone.bytes.array(), alone.bytes.size()))) : List.of();
+                return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits));
+            }
+            deltas.read(d, tokens.scalars());
+        } else if (like >= 0 && TokenDeltas.readsString(tokens.scalars().get(like).path())) {
+            // The one string that changed is one the shape depends on (an event's type).
+            deltas.read(d, tokens.scalars());
         }
         List<JsonTokens.Scalar> scalars = tokens.scalars();
-        deltas.read(d, scalars);
+        if (quiet.length < scalars.size()) {
+            quiet = new boolean[Math.max(scalars.size(), quiet.length * 2)];
+        }
         List<Edit> edits = new ArrayList<>(4);
         int feedCount = 0;
-        boolean[] jwkPrivate = jwk == null ? null : JwkDocuments.privateMembers(d, scalars);
+        if (jwk != null && like == JsonTokens.UNLIKE) {
+            jwkShaped = JwkDocuments.mayHavePrivateMembers(scalars); // paths and kinds: kept while readLike answers
+        }
+        boolean[] jwkPrivate = jwk == null || !jwkShaped ? null : JwkDocuments.privateMembers(d, scalars);
         for (int k = 0; k < scalars.size(); k++) {
             JsonTokens.Scalar s = scalars.get(k);
             if (jwkPrivate != null && jwkPrivate[k]) {
+                quiet[k] = false;
                 jwkMember(d, dOff, s, edits);
                 continue;
             }
-            if (!s.string()) {
-                scanNumber(d, dOff, s, edits);
-                continue;
-            }
-            if (deltas.keyOf(k) != null) {
+            if (s.string() && deltas.keyOf(k) != null) {
+                // A piece of a token stream is fed every time, repeated or not (and an event's new type can make a
+                // string that was a value of its own last time such a piece).
+                quiet[k] = false;
                 if (feedCount == feeds.length) {
                     feeds = Arrays.copyOf(feeds, feedCount * 2);
                 }
                 feeds[feedCount++] = k;
+                continue;
+            }
+            if (like != JsonTokens.UNLIKE && k != like && quiet[k]) {
+                // The same bytes at the same path as in the last event, whose scan of them on its own found nothing
+                // and changed nothing: such a scan depends on nothing else (see scanAlone), so it would again.
+                continue;
+            }
+            if (!s.string()) {
+                quiet[k] = !scanNumber(d, dOff, s, edits);
                 continue;
             }
             byte[] value = d;
@@ -585,11 +622,13 @@ public final class SseTransformer implements BodyTransformer {
                 vOff = 0;
                 vLen = decoded.size();
             }
-            if (scanAlone(value, vOff, vLen, null, s.path())) {
+            boolean changed = scanAlone(value, vOff, vLen, null, s.path());
+            if (changed) {
                 ByteSink esc = new ByteSink(alone.bytes.size() + 16);
                 JsonEscapes.escape(alone.bytes.array(), 0, alone.bytes.size(), esc);
                 edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, esc.drain()));
             }
+            quiet[k] = !changed && alone.findings.isEmpty() && alone.block == null;
         }
         Queued q = new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits);
         queue.addLast(q);
@@ -695,18 +734,22 @@ public final class SseTransformer implements BodyTransformer {
     /**
      * A number is scanned as its digits (a card number sent as a JSON number); with a finding it becomes a string, as
      * in {@link JsonTransformer}: a masked card number is not a number.
+     *
+     * @return true when the scan changed the number or found anything in it
      */
-    private void scanNumber(byte[] d, int dOff, JsonTokens.Scalar s, List<Edit> edits) {
+    private boolean scanNumber(byte[] d, int dOff, JsonTokens.Scalar s, List<Edit> edits) {
         int len = s.end() - s.start();
         byte first = d[s.start()];
         if (!(first == '-' || (first >= '0' && first <= '9')) || !rules.mayFindNumber(d, s.start(), len)) {
-            return; // a literal, or digits no recognizer could report
+            return false; // a literal, or digits no recognizer could report
         }
         if (scanAlone(d, s.start(), len, null, s.path())) {
             ByteSink quoted = new ByteSink(alone.bytes.size() + 18);
             JsonEscapes.quote(alone.bytes.array(), 0, alone.bytes.size(), quoted);
             edits.add(new Edit(s.start() - dOff, s.end() - dOff, null, quoted.drain()));
+            return true;
         }
+        return !alone.findings.isEmpty() || alone.block != null;
     }
 
     private static String pointer(Object[] p) {

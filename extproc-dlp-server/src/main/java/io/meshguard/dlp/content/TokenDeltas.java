@@ -86,7 +86,7 @@ final class TokenDeltas {
         for (int i = 0; i < scalars.size(); i++) {
             JsonTokens.Scalar s = scalars.get(i);
             Object[] p = s.path();
-            if (p.length == 1 && "type".equals(p[0]) && s.string()) {
+            if (readsString(p) && s.string()) {
                 type = JsonStrings.decode(data, s.start(), s.end());
             } else if (s.string()) {
                 continue;
@@ -171,6 +171,15 @@ final class TokenDeltas {
             case "message-end" -> ended.addAll(List.of("content[", "tool_call["));
             default -> { }
         }
+    }
+
+    /**
+     * Whether {@link #read} looks at the contents of a string at {@code path} (an event's {@code type}); for every
+     * other string only its path counts, so an event that differs from the last one only inside such a string has
+     * the same answers.
+     */
+    static boolean readsString(Object[] path) {
+        return path.length == 1 && "type".equals(path[0]);
     }
 
     /** The text the i-th scalar of the last event read continues, or null when it is a value of its own. */

@@ -99,6 +99,40 @@ public final class Simd {
         return Long.numberOfTrailingZeros(hit) >>> 3;
     }
 
+    private static final long LFS = ONES * '\n';
+    private static final long CRS = ONES * '\r';
+
+    /**
+     * The first index in {@code [from, to)} holding a line feed or a carriage return, or {@code to}: an event stream's
+     * line (an LLM stream's {@code data:} lines are a hundred bytes and more), a vector a step (or eight bytes a step
+     * in a {@code long} on the portable path), then byte by byte.
+     */
+    public static int lineEnd(byte[] b, int from, int to) {
+        int i = from;
+        if (LANES > 0) {
+            for (; i + LANES <= to; i += LANES) {
+                long hit = SimdKernels.lineEnds(b, i);
+                if (hit != 0) {
+                    return i + Long.numberOfTrailingZeros(hit);
+                }
+            }
+        }
+        for (; i + 8 <= to; i += 8) {
+            long x = (long) LONGS.get(b, i);
+            long l = x ^ LFS;
+            long c = x ^ CRS;
+            // a zero byte in l or c (exact for the lowest one, which is all we use)
+            long hit = ((l - ONES) & ~l | (c - ONES) & ~c) & HIGHS;
+            if (hit != 0) {
+                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            }
+        }
+        while (i < to && b[i] != '\n' && b[i] != '\r') {
+            i++;
+        }
+        return i;
+    }
+
     /**
      * The first index in {@code [from, to)} holding {@code v}, or {@code to}: a vector a step (or eight bytes a step
      * in a {@code long}), then byte by byte.

@@ -76,4 +76,10 @@ final class SimdKernels {
         ByteVector x = ByteVector.fromArray(SPECIES, b, i);
         return x.or(o0).eq(v0).toLong() | x.or(o1).eq(v1).toLong() | x.or(o2).eq(v2).toLong();
     }
+
+    /** {@code \n} and {@code \r}: where a line of an event stream ends. */
+    static long lineEnds(byte[] b, int i) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        return x.eq((byte) '\n').toLong() | x.eq((byte) '\r').toLong();
+    }
 }

@@ -66,6 +66,27 @@ class SimdTest {
     }
 
     @Test
+    void lineEnd_findsTheFirstLineFeedOrCarriageReturnAtEveryOffsetAndLength() {
+        java.util.Random random = new java.util.Random(37);
+        for (int round = 0; round < 20_000; round++) {
+            byte[] b = new byte[random.nextInt(300)];
+            for (int k = 0; k < b.length; k++) {
+                int r = random.nextInt(200);
+                // mostly text, some line ends, and bytes one bit off them (0x0B, 0x0C, 0x8A, 0x8D) and non-ASCII
+                b[k] = (byte) (r == 0 ? '\n' : r == 1 ? '\r' : r == 2 ? 0x0B : r == 3 ? 0x8A : r == 4 ? 0x8D
+                        : r < 8 ? random.nextInt(256) : 'a' + r % 26);
+            }
+            int from = b.length == 0 ? 0 : random.nextInt(b.length);
+            int to = from + random.nextInt(b.length - from + 1);
+            int expected = from;
+            while (expected < to && b[expected] != '\n' && b[expected] != '\r') {
+                expected++;
+            }
+            assertThat(Simd.lineEnd(b, from, to)).as("round %d", round).isEqualTo(expected);
+        }
+    }
+
+    @Test
     void indexOf_findsTheFirstOccurrenceAtEveryOffsetAndLength() {
         java.util.Random random = new java.util.Random(31);
         for (int round = 0; round < 20_000; round++) {
