@@ -92,10 +92,18 @@ public final class Simd {
 
     /** The index of the first {@code "} or {@code \} among the eight bytes of {@code x} (little-endian), else 8. */
     private static int quoteOrBackslashIn(long x) {
-        long q = x ^ QUOTES;
-        long s = x ^ BACKSLASHES;
-        // a zero byte in q or s (the classic has-zero test; exact for the lowest one, which is all we use)
-        long hit = ((q - ONES) & ~q | (s - ONES) & ~s) & HIGHS;
+        return firstOfTwo(x, QUOTES, BACKSLASHES);
+    }
+
+    /**
+     * The index of the first byte of {@code x} (little-endian) equal to a byte of {@code a} or of {@code b} (each a
+     * byte repeated eight times), else 8.
+     */
+    private static int firstOfTwo(long x, long a, long b) {
+        long p = x ^ a;
+        long q = x ^ b;
+        // a zero byte in p or q (the classic has-zero test; exact for the lowest one, which is all we use)
+        long hit = ((p - ONES) & ~p | (q - ONES) & ~q) & HIGHS;
         return Long.numberOfTrailingZeros(hit) >>> 3;
     }
 
@@ -118,13 +126,9 @@ public final class Simd {
             }
         }
         for (; i + 8 <= to; i += 8) {
-            long x = (long) LONGS.get(b, i);
-            long l = x ^ LFS;
-            long c = x ^ CRS;
-            // a zero byte in l or c (exact for the lowest one, which is all we use)
-            long hit = ((l - ONES) & ~l | (c - ONES) & ~c) & HIGHS;
-            if (hit != 0) {
-                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            int k = firstOfTwo((long) LONGS.get(b, i), LFS, CRS);
+            if (k < 8) {
+                return i + k;
             }
         }
         while (i < to && b[i] != '\n' && b[i] != '\r') {

@@ -2,12 +2,11 @@ package io.meshguard.dlp.content;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.dlp.content.SseTransformerEquivalenceTest.Trace;
 import io.meshguard.dlp.detect.BuiltinDetector;
 import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.ScanRules;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -115,30 +114,11 @@ class SseShapeReuseTest {
         return sb.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    private record Trace(List<String> perChunk, List<String> findings, List<Long> heldBack, String blocked) {}
-
     private static Trace run(boolean reuse, boolean jsonLines, ScanRules rules, byte[] in, int[] cuts) {
-        ByteSink out = new ByteSink();
-        List<String> findings = new ArrayList<>();
-        FindingListener listener = (f, location) -> findings.add(f.detector() + "/" + f.action() + "/" + f.start()
-                + "-" + f.end() + "/" + f.valueHmac() + "@" + location);
-        SseTransformer t = reuse
+        return SseTransformerEquivalenceTest.run((out, listener) -> reuse
                 ? (jsonLines ? SseTransformer.jsonLines(rules, Bodies.HASHER, out, listener)
                         : new SseTransformer(rules, Bodies.HASHER, out, listener))
-                : SseTransformer.withoutShapeReuse(rules, Bodies.HASHER, out, listener, jsonLines);
-        List<String> perChunk = new ArrayList<>();
-        List<Long> held = new ArrayList<>();
-        int at = 0;
-        for (int cut : cuts) {
-            t.write(in, at, cut - at);
-            perChunk.add(new String(out.drain(), StandardCharsets.ISO_8859_1));
-            held.add(t.heldBack());
-            at = cut;
-        }
-        t.finish();
-        perChunk.add(new String(out.drain(), StandardCharsets.ISO_8859_1));
-        held.add(t.heldBack());
-        return new Trace(perChunk, findings, held, t.blockedBy().map(f -> f.detector() + "@" + f.start()).orElse(""));
+                : SseTransformer.withoutShapeReuse(rules, Bodies.HASHER, out, listener, jsonLines), in, cuts);
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -159,12 +160,16 @@ class SseTransformerEquivalenceTest {
     record Trace(List<String> perChunk, List<String> findings, List<Long> heldBack, String blocked) {}
 
     static Trace run(boolean legacy, ScanRules rules, byte[] in, int[] cuts) {
+        return run((out, listener) -> legacy ? new LegacySseTransformer(rules, Bodies.HASHER, out, listener)
+                : new SseTransformer(rules, Bodies.HASHER, out, listener), in, cuts);
+    }
+
+    /** What {@code in} fed at {@code cuts} gives out after each chunk, its findings, held-back counts and block. */
+    static Trace run(BiFunction<ByteSink, FindingListener, BodyTransformer> transformer, byte[] in, int[] cuts) {
         ByteSink out = new ByteSink();
         List<String> findings = new ArrayList<>();
-        FindingListener listener = (f, location) -> findings.add(f.detector() + "/" + f.action() + "/" + f.start()
-                + "-" + f.end() + "/" + f.valueHmac() + "@" + location);
-        BodyTransformer t = legacy ? new LegacySseTransformer(rules, Bodies.HASHER, out, listener)
-                : new SseTransformer(rules, Bodies.HASHER, out, listener);
+        BodyTransformer t = transformer.apply(out, (f, location) -> findings.add(f.detector() + "/" + f.action()
+                + "/" + f.start() + "-" + f.end() + "/" + f.valueHmac() + "@" + location));
         List<String> perChunk = new ArrayList<>();
         List<Long> held = new ArrayList<>();
         int at = 0;
