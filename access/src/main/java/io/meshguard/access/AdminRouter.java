@@ -1,9 +1,11 @@
 package io.meshguard.access;
 
 import com.sun.net.httpserver.HttpExchange;
+import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.db.TenantScope;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.UUID;
 
 /**
@@ -87,6 +89,19 @@ public final class AdminRouter {
         return switch (gate.admit(authorization, source, requestId, route.get(), segments)) {
             case AdminGate.Admitted a -> new Admitted(route.get(), a);
             case AdminGate.Refused r -> refused(exchange, r);
+        };
+    }
+
+    /**
+     * {@link #admit} for an API that answers with {@link AdminJson.Refusal}: the admitted call, or the gate's refusal
+     * thrown as one, or {@code unrouted}'s for a path no route serves.
+     */
+    public Admitted admitOrRefuse(HttpExchange exchange, String requestId, List<String> segments,
+            Supplier<AdminJson.Refusal> unrouted) {
+        return switch (admit(exchange, requestId, segments)) {
+            case Admitted a -> a;
+            case Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+            case Unrouted u -> throw unrouted.get();
         };
     }
 

@@ -230,12 +230,9 @@ public final class CatalogApi implements HttpHandler {
                 send(exchange, 200, openApi);
                 return;
             }
-            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, segments)) {
-                case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no operation " + method + " "
-                        + exchange.getRequestURI().getPath());
-            };
+            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, segments,
+                    () -> new AdminJson.Refusal(404, "no operation " + method + " "
+                            + exchange.getRequestURI().getPath()));
             JsonNode body = method.equals("GET") ? CatalogJson.MAPPER.nullNode() : readBody(exchange);
             AdminAnswer answer = run(exchange, admitted, segments, body, requestId);
             send(exchange, answer.status(), answer.body());
@@ -295,7 +292,8 @@ public final class CatalogApi implements HttpHandler {
             return new AdminAnswer(422, AdminJson.error(e.getMessage()));
         } catch (RuntimeException e) {
             LOG.error("catalogue request {} failed", requestId, e);
-            return new AdminAnswer(500, AdminJson.error("internal error, see the controller log for request " + requestId));
+            return new AdminAnswer(500, AdminJson.error(
+                    "internal error, see the controller log for request " + requestId));
         }
     }
 
@@ -513,7 +511,8 @@ public final class CatalogApi implements HttpHandler {
      * expiry; revoke the credential to cut those too.
      */
     private JsonNode rotateClientSecret(Call c) {
-        KeycloakClients idp = keycloak.orElseThrow(() -> new AdminJson.Refusal(422, "OAuth2 credentials need catalog.keycloak.*"));
+        KeycloakClients idp = keycloak.orElseThrow(() -> new AdminJson.Refusal(422,
+                "OAuth2 credentials need catalog.keycloak.*"));
         Credential cr = store.credentials(c.scope()).stream()
                 .filter(x -> x.kind() == AuthMode.OAUTH2 && x.id().equals(c.segment(4))).findFirst()
                 .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
@@ -605,7 +604,8 @@ public final class CatalogApi implements HttpHandler {
     private static String requiredReason(Call c) {
         String why = c.body().path("reason").asText("").strip();
         if (why.isEmpty()) {
-            throw new AdminJson.Refusal(422, "reason: required; it is kept with the subscription and in the admin trail");
+            throw new AdminJson.Refusal(422,
+                    "reason: required; it is kept with the subscription and in the admin trail");
         }
         return why.length() > 1000 ? why.substring(0, 1000) : why;
     }

@@ -91,16 +91,14 @@ public final class ApiKeyAdminApi implements HttpHandler {
             List<String> full = new ArrayList<>();
             full.add("apikeys");
             full.addAll(segments);
-            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, full)) {
-                case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no such API key operation: "
-                        + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath());
-            };
+            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, full,
+                    () -> new AdminJson.Refusal(404, "no such API key operation: "
+                            + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath()));
             AdminCaller caller = admitted.caller();
             Call call = new Call(exchange, caller.actor(), router.tenantsOf(admitted), requestId);
             String method = exchange.getRequestMethod();
-            JsonNode body = dispatch(call, method, segments, method.equals("POST") ? AdminJson.readObject(exchange, MAX_BODY) : null);
+            JsonNode body = dispatch(call, method, segments,
+                    method.equals("POST") ? AdminJson.readObject(exchange, MAX_BODY) : null);
             send(exchange, segments.isEmpty() && method.equals("POST") ? 201 : 200, body);
         } catch (AdminJson.Refusal e) {
             send(exchange, e.status(), AdminJson.error(e.getMessage()));
@@ -160,7 +158,8 @@ public final class ApiKeyAdminApi implements HttpHandler {
     }
 
     private JdbcApiKeyStore store() {
-        return store.orElseThrow(() -> new AdminJson.Refusal(503, "API keys need PostgreSQL: this server has no db.url"));
+        return store.orElseThrow(() -> new AdminJson.Refusal(503,
+                "API keys need PostgreSQL: this server has no db.url"));
     }
 
     private JsonNode list(Call call) throws ApiKeyStore.UnavailableException {
@@ -210,7 +209,8 @@ public final class ApiKeyAdminApi implements HttpHandler {
             case "rotate" -> {
                 long graceSeconds = body.path("grace_seconds").asLong(Duration.ofHours(24).toSeconds());
                 if (graceSeconds < 0 || graceSeconds > MAX_GRACE.toSeconds()) {
-                    throw new AdminJson.Refusal(400, "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
+                    throw new AdminJson.Refusal(400,
+                            "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
                 }
                 ApiKeyService.Created created = service.orElseThrow().rotate(key.keyId(), Duration.ofSeconds(graceSeconds));
                 record(call, "rotate", created.key(), reason);

@@ -84,12 +84,9 @@ public final class QuotaAdminApi implements HttpHandler {
             List<String> full = new java.util.ArrayList<>();
             full.add("quotas");
             full.addAll(segments);
-            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, full)) {
-                case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no such quota operation: " + method + " "
-                        + exchange.getRequestURI().getRawPath());
-            };
+            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, full,
+                    () -> new AdminJson.Refusal(404, "no such quota operation: " + method + " "
+                            + exchange.getRequestURI().getRawPath()));
             AdminCaller caller = admitted.caller();
             TenantScope scope = router.tenantsOf(admitted);
             QuotaOperations ops = operations.orElseThrow(() -> new AdminJson.Refusal(503,
@@ -100,7 +97,8 @@ public final class QuotaAdminApi implements HttpHandler {
                         owned(scope, segments.get(0), query(exchange, "caller")));
                 case "2/POST" -> change(ops, exchange, quota(segments.get(0)), segments.get(1), caller.actor(), scope,
                         requestId);
-                default -> throw new AdminJson.Refusal(404, "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
+                default -> throw new AdminJson.Refusal(404,
+                        "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
             };
             send(exchange, 200, body);
         } catch (AdminJson.Refusal e) {
@@ -148,7 +146,8 @@ public final class QuotaAdminApi implements HttpHandler {
     private String owned(TenantScope scope, String quota, String caller) throws QuotaStore.UnavailableException {
         // a malformed key goes on to QuotaOperations, which refuses it with 400 and names the forms that exist
         if (QuotaCallers.wellFormed(caller) && !owners.visible(scope, caller)) {
-            throw new AdminJson.Refusal(404, "no counter of quota '" + quota + "' for '" + caller + "' in your tenants");
+            throw new AdminJson.Refusal(404,
+                    "no counter of quota '" + quota + "' for '" + caller + "' in your tenants");
         }
         return caller;
     }
@@ -163,7 +162,8 @@ public final class QuotaAdminApi implements HttpHandler {
             case "adjust" -> {
                 JsonNode delta = body.get("delta");
                 if (delta == null || !delta.canConvertToLong() || !delta.isIntegralNumber()) {
-                    throw new AdminJson.Refusal(400, "'delta' must be a whole number of requests (negative gives requests back)");
+                    throw new AdminJson.Refusal(400,
+                            "'delta' must be a whole number of requests (negative gives requests back)");
                 }
                 yield ops.adjust(scope, q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
             }
@@ -223,12 +223,14 @@ public final class QuotaAdminApi implements HttpHandler {
                     try {
                         return URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
                     } catch (IllegalArgumentException e) {
-                        throw new AdminJson.Refusal(400, "query parameter '" + name + "' is not valid percent-encoding");
+                        throw new AdminJson.Refusal(400,
+                                "query parameter '" + name + "' is not valid percent-encoding");
                     }
                 }
             }
         }
-        throw new AdminJson.Refusal(400, "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)");
+        throw new AdminJson.Refusal(400,
+                "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)");
     }
 
     private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {

@@ -193,13 +193,10 @@ public final class AdminApi implements HttpHandler {
                 send(exchange, 200, openApi);
                 return;
             }
-            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, segments)) {
-                case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(segments.isEmpty()
-                        || !PREFIXES.contains("/" + segments.get(0)) ? 404 : 405,
-                        "no operation " + method + " " + exchange.getRequestURI().getPath());
-            };
+            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, segments,
+                    () -> new AdminJson.Refusal(segments.isEmpty()
+                            || !PREFIXES.contains("/" + segments.get(0)) ? 404 : 405,
+                            "no operation " + method + " " + exchange.getRequestURI().getPath()));
             AdminCaller caller = admitted.caller();
             // tenant-owned objects: the caller's tenants; what every tenant shares (the whole draft, groups, publish,
             // rollback, render) is a system or gateway route, which the gate refuses to a tenant-only caller
@@ -288,7 +285,8 @@ public final class AdminApi implements HttpHandler {
         return switch (call.segment(2)) {
             case "revisions" -> tree(revisions.list(Optional.of(group), 100));
             case "publish-requests" -> tree(fourEyes.store().list(Optional.of(group)));
-            default -> throw new AdminJson.Refusal(404, "no operation GET " + call.exchange().getRequestURI().getPath());
+            default -> throw new AdminJson.Refusal(404,
+                    "no operation GET " + call.exchange().getRequestURI().getPath());
         };
     }
 
@@ -399,7 +397,8 @@ public final class AdminApi implements HttpHandler {
             }
         }
         if (!problems.isEmpty()) {
-            throw new RevisionActions.Refused(422, "the route names what your tenants do not own; nothing was changed", problems);
+            throw new RevisionActions.Refused(422,
+                    "the route names what your tenants do not own; nothing was changed", problems);
         }
     }
 
@@ -465,7 +464,8 @@ public final class AdminApi implements HttpHandler {
             GatewayConfig next = edit.apply(current);
             ValidationResult check = validator.validate(next);
             if (!check.valid()) {
-                throw new RevisionActions.Refused(422, "the configuration would be invalid; nothing was changed", check.problems());
+                throw new RevisionActions.Refused(422,
+                        "the configuration would be invalid; nothing was changed", check.problems());
             }
             return next;
         }, tenant, c -> audit.recordWithin(c, recorded)); // the trail row commits with the change, or neither

@@ -91,12 +91,9 @@ public final class AuditAdminApi implements HttpHandler {
         String requestId = AdminRouter.requestId(exchange);
         try {
             List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
-            AdminRouter.Admitted call = switch (router.admit(exchange, requestId, segments)) {
-                case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no audit operation "
-                        + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath());
-            };
+            AdminRouter.Admitted call = router.admitOrRefuse(exchange, requestId, segments,
+                    () -> new AdminJson.Refusal(404, "no audit operation "
+                            + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath()));
             TenantScope scope = router.tenantsOf(call);
             Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
             switch (call.route().path()) {
@@ -140,7 +137,8 @@ public final class AuditAdminApi implements HttpHandler {
 
     private ArrayNode events(Map<String, String> q, TenantScope scope) throws SQLException {
         String since = Optional.ofNullable(q.get("since"))
-                .orElseThrow(() -> new AdminJson.Refusal(400, "since is required (15m, 1h, 2d, an ISO time or a date)"));
+                .orElseThrow(() -> new AdminJson.Refusal(400,
+                        "since is required (15m, 1h, 2d, an ISO time or a date)"));
         AuditQuery query = AuditQuery.since(TimeArguments.pointInTime(since, clock));
         int limit = Optional.ofNullable(q.get("limit")).map(AuditAdminApi::number).orElse(AuditQuery.DEFAULT_LIMIT);
         if (limit < 1 || limit > MAX_LIMIT) {
@@ -155,7 +153,8 @@ public final class AuditAdminApi implements HttpHandler {
         }
         if (q.containsKey("kind")) {
             String kind = q.get("kind");
-            query = query.withKind(AuditKind.parse(kind).orElseThrow(() -> new AdminJson.Refusal(400, "unknown kind '" + kind
+            query = query.withKind(AuditKind.parse(kind).orElseThrow(() -> new AdminJson.Refusal(400,
+                    "unknown kind '" + kind
                     + "': authz_decision, dlp_finding, api_call or config_change")));
         }
         if (q.containsKey("subject")) {

@@ -69,12 +69,9 @@ public final class ZoneAdminApi implements HttpHandler {
         try {
             List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
-            AdminRouter.Admitted admitted = switch (router.admit(exchange, requestId, segments)) {
-                case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404,
-                        "no operation " + method + " " + exchange.getRequestURI().getPath());
-            };
+            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, segments,
+                    () -> new AdminJson.Refusal(404,
+                            "no operation " + method + " " + exchange.getRequestURI().getPath()));
             String path = admitted.route().path();
             JsonNode body = method.equals("GET") || method.equals("DELETE") ? ConfigJson.mapper().nullNode()
                     : readBody(exchange);
