@@ -1,5 +1,6 @@
 package io.meshguard.dlp.content;
 
+import io.meshguard.dlp.detect.Simd;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -217,18 +218,9 @@ final class JsonTokens {
             Scalar sc = out.get(k);
             relStart[k] = sc.start - from;
             relEnd[k] = sc.end - from;
-            plain[k] = sc.string && !contains(b, sc.start, sc.end, (byte) '\\');
+            plain[k] = sc.string && Simd.indexOf(b, sc.start, sc.end, (byte) '\\') == sc.end;
         }
         templateLen = len;
-    }
-
-    private static boolean contains(byte[] b, int from, int to, byte x) {
-        for (int k = from; k < to; k++) {
-            if (b[k] == x) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** The scalars of the last document read (valid until the next read). */

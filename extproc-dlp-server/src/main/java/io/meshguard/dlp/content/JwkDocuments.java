@@ -15,11 +15,6 @@ final class JwkDocuments {
     private JwkDocuments() {}
 
     /**
-     * Which scalars are private members of a JSON Web Key ({@link JwkMembers}): the whole document is here, so the
-     * object's kty is known whatever the member order. Null when no object has a kty and no multi-prime {@code oth}
-     * member is present (most documents).
-     */
-    /**
      * Whether {@link #privateMembers} can find anything in a document with these scalars: a string member named
      * {@code kty} or a member under {@code oth}. It looks at paths and kinds only, so it holds for every document with
      * the same scalars' paths and kinds (an SSE event read by {@link JsonTokens#readLike}).
@@ -35,6 +30,11 @@ final class JwkDocuments {
         return false;
     }
 
+    /**
+     * Which scalars are private members of a JSON Web Key ({@link JwkMembers}): the whole document is here, so the
+     * object's kty is known whatever the member order. Null when no object has a kty and no multi-prime {@code oth}
+     * member is present (most documents).
+     */
     static boolean[] privateMembers(byte[] d, List<JsonTokens.Scalar> scalars) {
         Map<List<Object>, String> kty = null;
         boolean otherPrimes = false;

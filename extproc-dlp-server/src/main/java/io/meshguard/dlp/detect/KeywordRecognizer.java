@@ -66,36 +66,30 @@ public final class KeywordRecognizer implements Recognizer {
                 }
             }
         }
-        boolean[] second = new boolean[256];
-        boolean anyByte = false;
+        // The second and third bytes too: where a keyword list's first pair is common in prose, most pair positions
+        // are ruled out by their third byte inside the finder's word loop.
+        ByteFinder pairFinder = new ByteFinder(first, byteAt(words, 1));
+        boolean[] third = byteAt(words, 2);
+        this.starts = third == null ? pairFinder : pairFinder.withThird(third);
+    }
+
+    /**
+     * The bytes the keywords have at {@code index}, ASCII letters in both cases; null when a keyword is too short to
+     * have one (any byte may come there).
+     */
+    private static boolean[] byteAt(byte[][] words, int index) {
+        boolean[] set = new boolean[256];
         for (byte[] w : words) {
-            if (w.length == 1) {
-                anyByte = true;
-                continue;
+            if (w.length <= index) {
+                return null;
             }
-            int c = w[1] & 0xff;
-            second[c] = true;
+            int c = w[index] & 0xff;
+            set[c] = true;
             if (c >= 'a' && c <= 'z') {
-                second[c - 32] = true;
+                set[c - 32] = true;
             }
         }
-        // The third bytes too (ASCII letters in both cases, as for the first two): where a keyword list's first pair
-        // is common in prose, most pair positions are ruled out by their third byte inside the finder's word loop.
-        boolean[] third = new boolean[256];
-        boolean anyThird = false;
-        for (byte[] w : words) {
-            if (w.length < 3) {
-                anyThird = true;
-                continue;
-            }
-            int c = w[2] & 0xff;
-            third[c] = true;
-            if (c >= 'a' && c <= 'z') {
-                third[c - 32] = true;
-            }
-        }
-        ByteFinder pairFinder = new ByteFinder(first, anyByte ? null : second);
-        this.starts = anyThird ? pairFinder : pairFinder.withThird(third);
+        return set;
     }
 
     private KeywordRecognizer(KeywordRecognizer compiled) {
