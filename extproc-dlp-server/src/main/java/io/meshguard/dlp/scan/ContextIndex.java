@@ -351,6 +351,29 @@ final class ContextIndex {
         return found;
     }
 
+    /**
+     * The start of the last indexed boost word of rule {@code rule} that lies whole in buffer indexes
+     * {@code [from, s)} and, if ASCII, has no letter right before it (even at {@code from}) nor right after it
+     * (unless it ends at {@code s}): a word that {@link #fits} any window of the value at {@code s} that reaches back
+     * to it. -1 when there is none.
+     */
+    int lastBoostWord(int rule, TextWindow t, int from, int s) {
+        byte[] kinds = cw.kinds[rule];
+        byte[] b = t.bytes();
+        long base = t.base();
+        int last = -1;
+        for (int k = firstAtOrAfter(base + from); k < count && pos[k] < base + s; k++) {
+            int w = word[k];
+            int p = (int) (pos[k] - base);
+            int end = p + cw.words[w].length;
+            if ((kinds[w] & ContextWords.BOOST) != 0 && end <= s && (!cw.ascii[w]
+                    || (p == 0 || !letter(b[p - 1])) && (end == s || !letter(b[end])))) {
+                last = p;
+            }
+        }
+        return last;
+    }
+
     /** {@code found} with the words starting at {@code p} after a letter, if the index holds no occurrence there. */
     private int atPartStart(int found, int wanted, byte[] kinds, byte[] b, int p, int indexed, int before, int s,
             int e, int after) {

@@ -57,6 +57,10 @@ public final class StreamScanner {
     /** Per rule index: whether its findings passed a check digit ({@link ScanRules#checksummedArray}). */
     private final boolean[] checksummed;
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
+    /** Findings scored by {@link #boostRightBefore} (the tests check that their texts reach it). */
+    private long boostShortcuts;
+    /** Whether {@link #boostRightBefore} is off (only for the tests' comparison). */
+    private final boolean boostShortcutOff;
     /** The JSON key whose value this text is ({@link #context}), empty for none. */
     private String key = "";
     /** {@link ContextWords#keyFlags} of {@link #key}, worked out at the first finding that needs it. */
@@ -87,6 +91,12 @@ public final class StreamScanner {
     }
 
     public StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out) {
+        this(rules, hasher, out, false);
+    }
+
+    /** @param boostShortcutOff every finding's window walked ({@link #boostRightBefore} never answers): tests */
+    StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out, boolean boostShortcutOff) {
+        this.boostShortcutOff = boostShortcutOff;
         this.rules = rules;
         this.recognizers = rules.newRecognizers();
         this.hasher = hasher;
@@ -192,6 +202,11 @@ public final class StreamScanner {
         return findings;
     }
 
+    /** Findings whose context {@link #boostRightBefore} settled without walking their window. */
+    long boostShortcuts() {
+        return boostShortcuts;
+    }
+
     private void process() {
         long end = text.base() + text.length();
         long frontier = end;
@@ -254,40 +269,18 @@ public final class StreamScanner {
         int s = text.index(p.start);
         int e = text.index(p.end);
         int n = text.length();
-        int after = e;
         int wanted = contextWords.wanted[p.detector];
         if (wanted != 0) {
             int within = ctx.within();
-            // `within` characters each side. The walks go eight bytes at a time whether the window is ASCII or not:
-            // a test for an ASCII window first would branch differently from one finding to the next in mixed text.
-            after = charsAfter(b, e, n, within);
-            if (after < 0) {
-                // Not all of the window has arrived; a line or structure break already in it settles it (the same
-                // answer the whole window gives, since the window stops at its first break).
-                int brk = firstBreak(b, e, n);
-                if (brk < n) {
-                    after = brk;
-                } else if (!text.complete()) {
-                    return false;
-                } else {
-                    after = n;
-                }
+            int found;
+            if (boostRightBefore(p.detector, rule, b, s, within)) {
+                found = ContextWords.BOOST;
+                boostShortcuts++;
+            } else {
+                found = windowFound(p.detector, rule, b, s, e, n, within);
             }
-            after = lineAfter(b, e, after);
-            int before = lineBefore(b, charsBefore(b, s, within), s);
-            int found = contextIndex.found(p.detector, text, before, s, e, after);
-            if ((found & ContextWords.PENALTY) != 0 && checksummed[p.detector]
-                    && rule.action().kind() != ActionKind.ALERT) {
-                // A word the sender chose must not unmask a number whose check digit holds: only a structured label
-                // right before the value ("Order ID: ", "order_id": ) may lower it.
-                int label = labelStart(b, before, s);
-                if (label < 0 || (contextIndex.found(p.detector, text, label, labelEnd, labelEnd, labelEnd)
-                        & ContextWords.PENALTY) == 0) {
-                    found &= ~ContextWords.PENALTY;
-                }
-            }
-            if (!key.isEmpty() && text.base() + before == 0) {
-                found |= keyFound(p.detector, rule, b, s);
+            if (found < 0) {
+                return false;
             }
             double delta = 0;
             if ((found & ContextWords.BOOST) != 0) {
@@ -303,6 +296,84 @@ public final class StreamScanner {
             return true;
         }
         return allowLists[p.detector].allowed(b, s, e);
+    }
+
+    /**
+     * Whether a boost word settles a finding at buffer index {@code s} without walking its window: rule
+     * {@code detector} looks for nothing but boost words here (a penalty word would not count: see
+     * {@link #windowFound}), and the index holds one of them within {@code within} bytes before the value, with no
+     * line cut between it and the value and no letter against it. {@code within} bytes hold at most {@code within}
+     * characters, so the word lies in the window however it is walked ({@code "card 5105 1051 0510 5100"},
+     * {@code "tel 010-…"}: most findings in dense text). Then the walks of both sides, the window's lookups and the
+     * label test are skipped, and the answer is BOOST, as {@link #windowFound} gives. Not for JSON values (the key
+     * counts too).
+     */
+    private boolean boostRightBefore(int detector, DetectorRule rule, byte[] b, int s, int within) {
+        if (!key.isEmpty() || within <= 0 || s == 0 || boostShortcutOff) {
+            return false;
+        }
+        int wanted = contextWords.wanted[detector];
+        if ((wanted & ContextWords.PENALTY) != 0 && !(checksummed[detector]
+                && rule.action().kind() != ActionKind.ALERT && labelStart(b, 0, s) < 0)) {
+            // A penalty word could count: only the whole window tells. (With no label even back to the buffer's
+            // start there is none in any window, and without one a penalty word does not lower this finding.)
+            return false;
+        }
+        int word = contextIndex.lastBoostWord(detector, text, Math.max(0, s - within), s);
+        if (word < 0) {
+            return false;
+        }
+        for (int i = word; i < s; i++) {
+            if (breaks(b[i]) || b[i] == ',') { // a cut (or a comma that may be one) between the word and the value
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@link ContextWords#BOOST} and {@link ContextWords#PENALTY} as the window around buffer indexes {@code [s, e)}
+     * gives them to rule {@code detector}: its {@code within} characters each side, cut at a line or structure
+     * break; or -1 when the window has not all arrived and the bytes present do not settle it.
+     */
+    private int windowFound(int detector, DetectorRule rule, byte[] b, int s, int e, int n, int within) {
+        // `within` characters each side. The walks go eight bytes at a time whether the window is ASCII or not:
+        // a test for an ASCII window first would branch differently from one finding to the next in mixed text.
+        int after = charsAfter(b, e, n, within);
+        if (after == n && !text.complete()) {
+            // The walk ran out of bytes inside the window's last character: where it ends is not known yet (a chunk
+            // may end inside "화", and the window cut there would miss "전화").
+            after = -1;
+        }
+        if (after < 0) {
+            // Not all of the window has arrived; a line or structure break already in it settles it (the same
+            // answer the whole window gives, since the window stops at its first break).
+            int brk = firstBreak(b, e, n);
+            if (brk < n) {
+                after = brk;
+            } else if (!text.complete()) {
+                return -1;
+            } else {
+                after = n;
+            }
+        }
+        after = lineAfter(b, e, after);
+        int before = lineBefore(b, charsBefore(b, s, within), s);
+        int found = contextIndex.found(detector, text, before, s, e, after);
+        if ((found & ContextWords.PENALTY) != 0 && checksummed[detector]
+                && rule.action().kind() != ActionKind.ALERT) {
+            // A word the sender chose must not unmask a number whose check digit holds: only a structured label
+            // right before the value ("Order ID: ", "order_id": ) may lower it.
+            int label = labelStart(b, before, s);
+            if (label < 0 || (contextIndex.found(detector, text, label, labelEnd, labelEnd, labelEnd)
+                    & ContextWords.PENALTY) == 0) {
+                found &= ~ContextWords.PENALTY;
+            }
+        }
+        if (!key.isEmpty() && text.base() + before == 0) {
+            found |= keyFound(detector, rule, b, s);
+        }
+        return found;
     }
 
     /**

@@ -1,0 +1,129 @@
+package io.meshguard.dlp.scan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.dlp.detect.BuiltinDetector;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link StreamScanner}'s boost shortcut (a boost word right before a value settles its context without walking
+ * the window) against the scanner with the shortcut off, which walks every window: the same output and the same
+ * findings (confidence and HMAC included) on generated texts dense in context words of both kinds, values, labels,
+ * line and structure cuts, commas, letters glued to words, Hangul and emoji, for windows of 1 to 32 characters,
+ * scanned whole and in random chunks. (The vector and eight-byte walks the slow side runs are compared with the
+ * one-character walk in {@link CharWalkTest}; the shortcut itself has no vector form.)
+ */
+class BoostShortcutTest {
+    private static final String[] VALUES = {"4532015112830366", "4532 0151 1283 0366", "960121-1021413",
+        "010-1234-5678", "kim.minsu7@bank.co.kr", "DE89 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE",
+        "192.168.10.20", "5105 1051 0510 5100", "123-45-67890"};
+    private static final String[] GLUE = {" ", "  ", "", ", ", ",\"", ", \"", "\n", "\r\n", ": ", "# ", "=", "\"",
+        "[", "]", "{", "}", "\t", "-", "x", "가", "😀", ". ", " : ", "\": \"", "'", "_"};
+    private static final String[] FILLER = {"the", "of", "balance", "고객", "계좌", "이체", "감사합니다", "Order ID",
+        "order_id", "No.", "ab", "Q", "🙂🙂", "zz", "a1"};
+
+    @Test
+    void boostShortcut_givesWhatTheWalkedWindowGives_onDenseGeneratedText() {
+        Random random = new Random(31);
+        List<String> words = new ArrayList<>();
+        for (BuiltinDetector d : BuiltinDetector.values()) {
+            words.addAll(d.contextBoost());
+            words.addAll(d.contextPenalty());
+        }
+        long shortcuts = 0;
+        long findings = 0;
+        for (int round = 0; round < 600; round++) {
+            int within = new int[] {1, 3, 6, 12, 20, 32, 32, 32}[random.nextInt(8)];
+            ActionKind action = random.nextInt(4) == 0 ? ActionKind.ALERT : ActionKind.MASK;
+            ScanRules rules = rules(action, within);
+            byte[] text = text(random, words).getBytes(StandardCharsets.UTF_8);
+            CollectingOutput walked = new CollectingOutput();
+            scan(new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked, true), text, null, 0);
+            for (int split = 0; split < 3; split++) {
+                CollectingOutput fast = new CollectingOutput();
+                StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), fast,
+                        false);
+                scan(scanner, text, random, split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
+                assertThat(fast.bytes()).as("output, round %d", round).isEqualTo(walked.bytes());
+                assertThat(fast.findings()).as("findings, round %d", round).isEqualTo(walked.findings());
+                shortcuts += scanner.boostShortcuts();
+            }
+            findings += walked.findingCount();
+        }
+        // The texts reach the shortcut often, and not always (windows with no boost word, or a cut before it).
+        assertThat(shortcuts).isGreaterThan(findings / 10).isLessThan(findings * 3);
+    }
+
+    /**
+     * A chunk that ends inside the last character of a finding's after-window leaves where the window ends unknown:
+     * scored then, the window would stop at the chunk's end, cut "전화" (a phone boost word) in half and miss it.
+     */
+    @Test
+    void afterWindow_endingInsideACharacterAtTheChunkEnd_waitsForTheRest() {
+        byte[] text = "고객010-1234-5678 전화-x 주민 960121-1021413 😀😀 tail".getBytes(StandardCharsets.UTF_8);
+        for (int within : new int[] {1, 2, 3, 4}) {
+            ScanRules rules = rules(ActionKind.ALERT, within);
+            for (boolean shortcutOff : new boolean[] {true, false}) {
+                CollectingOutput whole = new CollectingOutput();
+                StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), whole,
+                        shortcutOff);
+                scan(scanner, text, null, 0);
+                assertThat(whole.findings()).isNotEmpty();
+                for (int cut = 1; cut < text.length; cut++) {
+                    CollectingOutput split = new CollectingOutput();
+                    StreamScanner s = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), split,
+                            shortcutOff);
+                    s.feed(text, 0, cut);
+                    s.feed(text, cut, text.length - cut);
+                    s.finish();
+                    assertThat(split.findings()).as("within %d, cut at %d", within, cut).isEqualTo(whole.findings());
+                }
+            }
+        }
+    }
+
+    private static ScanRules rules(ActionKind action, int within) {
+        ScanRules rules = new ScanRules();
+        for (BuiltinDetector d : BuiltinDetector.values()) {
+            rules.addBuiltin(d, new DetectorRule(d.id(), 0.5,
+                    new ContextRule(d.contextBoost(), d.contextPenalty(), within, 0.3, 0.5), Set.of(), List.of(),
+                    Action.of(action)));
+        }
+        return rules;
+    }
+
+    private static String text(Random random, List<String> words) {
+        StringBuilder sb = new StringBuilder();
+        int pieces = 5 + random.nextInt(60);
+        for (int k = 0; k < pieces; k++) {
+            switch (random.nextInt(7)) {
+                case 0 -> {
+                    String w = words.get(random.nextInt(words.size()));
+                    sb.append(random.nextBoolean() ? w : w.toUpperCase(java.util.Locale.ROOT));
+                }
+                case 1, 2 -> sb.append(VALUES[random.nextInt(VALUES.length)]);
+                case 3 -> sb.append(FILLER[random.nextInt(FILLER.length)]);
+                default -> sb.append(words.get(random.nextInt(words.size()))).append(' ')
+                        .append(VALUES[random.nextInt(VALUES.length)]);
+            }
+            sb.append(GLUE[random.nextInt(GLUE.length)]);
+        }
+        return sb.toString();
+    }
+
+    /** Feeds {@code text} in chunks of up to {@code maxChunk} bytes (whole when {@code random} is null), then ends. */
+    private static void scan(StreamScanner s, byte[] text, Random random, int maxChunk) {
+        int i = 0;
+        while (i < text.length) {
+            int len = random == null ? text.length : Math.min(text.length - i, 1 + random.nextInt(maxChunk));
+            s.feed(text, i, len);
+            i += len;
+        }
+        s.finish();
+    }
+}
