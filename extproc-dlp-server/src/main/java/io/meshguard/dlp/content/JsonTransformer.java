@@ -151,9 +151,10 @@ public final class JsonTransformer implements BodyTransformer {
 
     /**
      * @param shortcuts whether the pass takes its shortcuts: strings and numbers no recognizer could find anything in
-     *     ({@link ScanRules#mayFind}) copied without a scan, member keys decoded once per document ({@link
-     *     MemberKeys}); false scans every string and number and decodes every key, the plain version the tests
-     *     check this one against
+     *     ({@link ScanRules#mayFind}) copied without a scan, member keys decoded and tested once per document
+     *     ({@link MemberKeys}), runs of such tokens read in one loop and copied at once ({@link #plainRun}); false
+     *     scans every string and number byte by byte and decodes every key, the plain version the tests check this
+     *     one against
      */
     JsonTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener, boolean shortcuts) {
         this.shortcuts = shortcuts;
@@ -357,7 +358,6 @@ public final class JsonTransformer implements BodyTransformer {
      */
     private int plainRun(byte[] b, int i, int end) {
         int from = i;
-        loop:
         while (i < end) {
             int c = b[i] & 0xff;
             int next = switch (c) {
@@ -377,7 +377,7 @@ public final class JsonTransformer implements BodyTransformer {
                 default -> c == '-' || (c >= '0' && c <= '9') ? plainToken(b, i, end, true) : -1;
             };
             if (next < 0) {
-                break loop;
+                break;
             }
             i = next;
         }
@@ -400,7 +400,9 @@ public final class JsonTransformer implements BodyTransformer {
         }
         Frame f = top;
         if (f != null && f.object && f.expectKey) {
-            MemberKeys.Key k = q - from > KeyContext.MAX_KEY_BYTES ? MemberKeys.TOO_LONG : memberKeys.of(b, from, q - from);
+            // a key is tested once per document: the key table knows whether it could hold a finding
+            MemberKeys.Key k = q - from > KeyContext.MAX_KEY_BYTES ? MemberKeys.TOO_LONG
+                    : memberKeys.of(b, from, q - from);
             if (!k.quiet()) {
                 return -1;
             }
@@ -416,7 +418,7 @@ public final class JsonTransformer implements BodyTransformer {
     }
 
     /**
-     * The literal ({@code number} false) or number opening at {@code b[i]} when it ends before {@code end} and passes
+     * The literal ({@code isNumber} false) or number opening at {@code b[i]} when it ends before {@code end} and passes
      * unchanged (a number no recognizer could find anything in, {@link ScanRules#mayFindNumber}): the index after it,
      * else -1.
      */

@@ -110,7 +110,8 @@ class JsonShortcutsTest {
         ScanRules rules = rules();
         String longKey = "k".repeat(300);
         List<String> docs = List.of(
-                "{\"id\":12,\"status\":\"active\",\"amount\":123456.78,\"memo\":\"Account balance\",\"tags\":[\"a\",\"b\"]}",
+                "{\"id\":12,\"status\":\"active\",\"amount\":123456.78,\"memo\":\"Account balance\","
+                        + "\"tags\":[\"a\",\"b\"]}",
                 "[ {\"a\" : true , \"b\":\tfalse,\n\"c\":null} ,\r\n[ [], {} , -0.5e+3 ] ]",
                 "{\"contact\":\"card 5105 1051 0510 5100\",\"n\":5105105105105100,\"x\":\"tel 010-1234-5678\"}",
                 "{\"d\":\"" + "X9fQ".repeat(12) + "\",\"id\":1,\"kty\":\"RSA\",\"memo\":\"quiet\"}",
@@ -121,7 +122,8 @@ class JsonShortcutsTest {
                 "{\"a\":1}}\"tail 5105 1051 0510 5100\"", "[1,2:3]", "{\"a\" 1}", "{\"a\":+1}", "[1,]x",
                 "\"top-level string\"", "12345678901", "true", "[\"unterminated", "{\"a\":12",
                 "[" + "[".repeat(JsonTransformer.MAX_DEPTH) + "1" + "]".repeat(JsonTransformer.MAX_DEPTH) + "]",
-                "{\"n\":" + "1".repeat(5000) + "}", "[\"고객 계좌 이체 문의\",\"대외비 문서\",\"EMP-123456\"]");
+                "{\"n\":" + "1".repeat(5000) + "}",
+                "[\"고객 계좌 이체 문의\",\"대외비 문서\",\"EMP-123456\"]");
         for (String d : docs) {
             byte[] doc = d.getBytes(StandardCharsets.UTF_8);
             List<String> plain = new ArrayList<>();
@@ -241,7 +243,8 @@ class JsonShortcutsTest {
         return all.toString(StandardCharsets.UTF_8);
     }
 
-    private static BodyTransformer transformer(ScanRules rules, ByteSink out, boolean shortcuts, List<String> findings) {
+    private static BodyTransformer transformer(ScanRules rules, ByteSink out, boolean shortcuts,
+            List<String> findings) {
         return new JsonTransformer(rules, Bodies.HASHER, out, (f, location) -> findings.add(
                 f.detector() + " " + f.action() + " " + f.start() + "-" + f.end() + " " + f.confidence() + " "
                         + f.valueHmac() + " " + f.chars() + " @" + location), shortcuts);
