@@ -134,7 +134,7 @@ public final class JsonTransformer implements BodyTransformer {
     private boolean stringScanStarted;
     private final byte[] keyBytes = new byte[KeyContext.MAX_KEY_BYTES];
     private int keyLen;
-    private final MemberKeys memberKeys = new MemberKeys();
+    private final MemberKeys memberKeys;
     private boolean keyTooLong;
     private final byte[] esc = new byte[12];
     private int escLen;
@@ -151,9 +151,10 @@ public final class JsonTransformer implements BodyTransformer {
 
     /**
      * @param shortcuts whether the pass takes its shortcuts: strings and numbers no recognizer could find anything in
-     *     ({@link ScanRules#mayFind}) copied without a scan, member keys decoded once per document ({@link
-     *     MemberKeys}); false scans every string and number and decodes every key, the plain version the tests
-     *     check this one against
+     *     ({@link ScanRules#mayFind}) copied without a scan, member keys decoded and tested once per document
+     *     ({@link MemberKeys}), runs of such tokens read in one loop and copied at once ({@link #plainRun}); false
+     *     scans every string and number byte by byte and decodes every key, the plain version the tests check this
+     *     one against
      */
     JsonTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener, boolean shortcuts) {
         this.shortcuts = shortcuts;
@@ -164,6 +165,7 @@ public final class JsonTransformer implements BodyTransformer {
         this.jwk = rules.valueRule(BuiltinDetector.PRIVATE_KEY).orElse(null);
         this.strings = new EncodedTextScan(rules, hasher, this.out, JsonEscapes::escape, listener);
         this.numberScanner = new StreamScanner(rules, hasher, numberOut);
+        this.memberKeys = new MemberKeys(rules);
     }
 
     /** Offset where the body stopped being JSON, if it did. */
@@ -229,6 +231,13 @@ public final class JsonTransformer implements BodyTransformer {
                     }
                 }
                 case STRUCT -> {
+                    if (shortcuts && undecided == 0) {
+                        int j = plainRun(b, i, end);
+                        if (j > i) {
+                            i = j;
+                            continue;
+                        }
+                    }
                     structural(b[i] & 0xff);
                     if (state != State.FALLBACK) {
                         i++;
@@ -247,14 +256,10 @@ public final class JsonTransformer implements BodyTransformer {
         switch (c) {
             case ' ', '\t', '\n', '\r' -> out.write(c);
             case '{', '[' -> {
-                if (stack.size() >= MAX_DEPTH) {
+                if (!open(c)) {
                     toFallback(new byte[0]);
                     return;
                 }
-                Frame parent = top;
-                top = new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : "",
-                        c == '{' && parent != null && !parent.object && parent.label.equals("oth"));
-                stack.push(top);
                 out.write(c);
             }
             case '}', ']' -> {
@@ -266,29 +271,13 @@ public final class JsonTransformer implements BodyTransformer {
                 if (undecided > 0) {
                     resolve(f); // the object closed without (another) kty
                 }
-                stack.pop();
-                top = stack.peek();
+                close();
                 out.write(c);
             }
-            case ':' -> {
-                Frame f = top;
-                if (f == null || !f.object) {
+            case ':', ',' -> {
+                if (!separator(c)) {
                     toFallback(new byte[0]);
                     return;
-                }
-                f.expectKey = false;
-                out.write(c);
-            }
-            case ',' -> {
-                Frame f = top;
-                if (f == null) {
-                    toFallback(new byte[0]);
-                    return;
-                }
-                if (f.object) {
-                    f.expectKey = true;
-                } else {
-                    f.index++;
                 }
                 out.write(c);
             }
@@ -301,9 +290,7 @@ public final class JsonTransformer implements BodyTransformer {
                 out.write(c);
                 state = State.STRING;
                 if (jwk != null && !inKey && f != null && f.object) {
-                    MemberKeys.Key k = f.memberKey;
-                    capture = k.kty() ? Capture.KTY
-                            : k.mayBePrivate() || (f.otherPrime && k.otherPrimeMember()) ? Capture.PRIVATE : Capture.NONE;
+                    capture = capturing(f);
                     if (capture != Capture.NONE) {
                         value.reset();
                         valueTooLong = false;
@@ -324,6 +311,126 @@ public final class JsonTransformer implements BodyTransformer {
                 }
             }
         }
+    }
+
+    /** Opens an object or array ({@code c} is its bracket); false when nesting is already {@value #MAX_DEPTH} deep. */
+    private boolean open(int c) {
+        if (stack.size() >= MAX_DEPTH) {
+            return false;
+        }
+        Frame parent = top;
+        top = new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : "",
+                c == '{' && parent != null && !parent.object && parent.label.equals("oth"));
+        stack.push(top);
+        return true;
+    }
+
+    /** Closes the open container, its bracket checked by the caller. */
+    private void close() {
+        stack.pop();
+        top = stack.peek();
+    }
+
+    /** A {@code :} or {@code ,} ({@code c}): false where the syntax has no place for it. */
+    private boolean separator(int c) {
+        Frame f = top;
+        if (f == null || (c == ':' && !f.object)) {
+            return false;
+        }
+        if (c == ':') {
+            f.expectKey = false;
+        } else if (f.object) {
+            f.expectKey = true;
+        } else {
+            f.index++;
+        }
+        return true;
+    }
+
+    /**
+     * The run from {@code i} that passes unchanged, read in one loop and copied to the output at once: whitespace,
+     * brackets, separators, literals, numbers and unescaped strings that no recognizer could find anything in, each
+     * whole before {@code end}. Returns where the run stops: at the first byte that needs the byte-by-byte path (a
+     * string or number that needs a scan, an escape, a JWK member's value, a token cut by the chunk's end, a syntax
+     * error), which then reads it as it always has. Called only when no JWK member is waiting, so nothing here reads
+     * the output's size or the input offset; the state a byte changes (containers, the current key) is the same the
+     * byte-by-byte path changes.
+     */
+    private int plainRun(byte[] b, int i, int end) {
+        int from = i;
+        while (i < end) {
+            int c = b[i] & 0xff;
+            int next = switch (c) {
+                case ' ', '\t', '\n', '\r' -> i + 1;
+                case ':', ',' -> separator(c) ? i + 1 : -1;
+                case '{', '[' -> open(c) ? i + 1 : -1;
+                case '}', ']' -> {
+                    Frame f = top;
+                    if (f == null || f.object != (c == '}')) {
+                        yield -1;
+                    }
+                    close();
+                    yield i + 1;
+                }
+                case '"' -> plainString(b, i, end);
+                case 't', 'f', 'n' -> plainToken(b, i, end, false);
+                default -> c == '-' || (c >= '0' && c <= '9') ? plainToken(b, i, end, true) : -1;
+            };
+            if (next < 0) {
+                break;
+            }
+            i = next;
+        }
+        if (i > from) {
+            out.write(b, from, i - from);
+            offset += i - from;
+        }
+        return i;
+    }
+
+    /**
+     * The string opening at {@code b[i]} when it passes unchanged (unescaped, closed before {@code end}, nothing any
+     * recognizer could find in it, no JWK member to capture): the index after its closing quote, else -1.
+     */
+    private int plainString(byte[] b, int i, int end) {
+        int from = i + 1;
+        int q = io.meshguard.dlp.detect.Simd.quoteOrBackslash(b, from, end);
+        if (q == end || b[q] != '"') {
+            return -1;
+        }
+        Frame f = top;
+        if (f != null && f.object && f.expectKey) {
+            // a key is tested once per document: the key table knows whether it could hold a finding
+            MemberKeys.Key k = q - from > KeyContext.MAX_KEY_BYTES ? MemberKeys.TOO_LONG
+                    : memberKeys.of(b, from, q - from);
+            if (!k.quiet()) {
+                return -1;
+            }
+            f.memberKey = k;
+            f.member = k.member();
+            f.key = k.location();
+            return q + 1;
+        }
+        if (jwk != null && f != null && f.object && capturing(f) != Capture.NONE) {
+            return -1;
+        }
+        return rules.mayFind(b, from, q - from) ? -1 : q + 1;
+    }
+
+    /**
+     * The literal ({@code isNumber} false) or number opening at {@code b[i]} when it ends before {@code end} and passes
+     * unchanged (a number no recognizer could find anything in, {@link ScanRules#mayFindNumber}): the index after it,
+     * else -1.
+     */
+    private int plainToken(byte[] b, int i, int end, boolean isNumber) {
+        int j = i + 1;
+        while (j < end && (isNumber ? numberByte(b[j]) : b[j] >= 'a' && b[j] <= 'z')) {
+            j++;
+        }
+        if (j == end || (isNumber && (j - i > MAX_NUMBER || rules.mayFindNumber(b, i, j - i)))) {
+            return -1;
+        }
+        return j;
     }
 
     /** Starts the scan of the current string, once it is known to need one. */
@@ -479,6 +586,13 @@ public final class JsonTransformer implements BodyTransformer {
         state = State.STRUCT;
     }
 
+    /** What a string value of object {@code f}, under its current member, is read for besides the scan. */
+    private static Capture capturing(Frame f) {
+        MemberKeys.Key k = f.memberKey;
+        return k.kty() ? Capture.KTY
+                : k.mayBePrivate() || (f.otherPrime && k.otherPrimeMember()) ? Capture.PRIVATE : Capture.NONE;
+    }
+
     /** Decoded bytes of the current string: kept for a key, a kty value or a value that may be a private member. */
     private void captured(byte[] b, int off, int len) {
         if (inKey) {
@@ -507,7 +621,7 @@ public final class JsonTransformer implements BodyTransformer {
         Frame f = top;
         if (inKey) {
             MemberKeys.Key k = keyTooLong ? MemberKeys.TOO_LONG
-                    : shortcuts ? memberKeys.of(keyBytes, keyLen) : MemberKeys.decode(keyBytes, keyLen);
+                    : shortcuts ? memberKeys.of(keyBytes, 0, keyLen) : MemberKeys.decode(keyBytes, 0, keyLen);
             f.memberKey = k;
             f.member = k.member();
             f.key = k.location();

@@ -19,8 +19,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The JSON pass with its shortcuts (clean strings and short numbers copied unscanned, member keys decoded once per
- * document) against the same pass scanning every string and number and decoding every key: random documents, whole
- * and chunked, give the same output and the same findings, HMACs and locations included.
+ * document, the plain run that copies whole stretches of unchanged tokens at once) against the same pass scanning
+ * every string and number byte by byte and decoding every key: random documents, compact and with whitespace, whole
+ * and chunked (and a set of shaped and malformed documents split at every offset), give the same output and the same
+ * findings, HMACs and locations included.
  */
 class JsonShortcutsTest {
     private static final String[] KEYS = {"id", "amount", "card_number", "phone", "memo", "kty", "d", "n", "e", "oth",
@@ -80,6 +82,63 @@ class JsonShortcutsTest {
     }
 
     @Test
+    void documentsWithWhitespace_giveTheSameOutputAndFindings_withTheShortcutsOnAndOff() {
+        ScanRules rules = rules();
+        Random random = new Random(3131);
+        for (int round = 0; round < 200; round++) {
+            byte[] doc = spaced(document(random), random).getBytes(StandardCharsets.UTF_8);
+            List<String> plain = new ArrayList<>();
+            String expected = run(rules, doc, false, null, 0, plain);
+            for (int chunking = 0; chunking < 2; chunking++) {
+                List<String> fast = new ArrayList<>();
+                String out = chunking == 0 ? run(rules, doc, true, null, 0, fast)
+                        : run(rules, doc, true, random, 1 + random.nextInt(40), fast);
+                assertThat(out).as("round %d, document %s", round, new String(doc, StandardCharsets.UTF_8))
+                        .isEqualTo(expected);
+                assertThat(fast).as("round %d", round).isEqualTo(plain);
+            }
+        }
+    }
+
+    /**
+     * Where the plain run must stop and hand over (a token cut by the chunk's end, a string or number that needs a
+     * scan, an escape, a JWK member waiting for its kty, a key too long to cache or to give context, a syntax error,
+     * nesting past the limit): every document split at every offset gives what the byte-by-byte pass gives whole.
+     */
+    @Test
+    void shapedAndMalformedDocuments_splitAtEveryOffset_giveTheSameOutputAndFindings() {
+        ScanRules rules = rules();
+        String longKey = "k".repeat(300);
+        List<String> docs = List.of(
+                "{\"id\":12,\"status\":\"active\",\"amount\":123456.78,\"memo\":\"Account balance\","
+                        + "\"tags\":[\"a\",\"b\"]}",
+                "[ {\"a\" : true , \"b\":\tfalse,\n\"c\":null} ,\r\n[ [], {} , -0.5e+3 ] ]",
+                "{\"contact\":\"card 5105 1051 0510 5100\",\"n\":5105105105105100,\"x\":\"tel 010-1234-5678\"}",
+                "{\"d\":\"" + "X9fQ".repeat(12) + "\",\"id\":1,\"kty\":\"RSA\",\"memo\":\"quiet\"}",
+                "{\"kty\":\"oct\",\"k\":\"" + "AQAB".repeat(8) + "\"},{\"oth\":[{\"r\":\"" + "AQAB".repeat(8) + "\"}]}",
+                "{\"\\u0061b\":\"x\\\"y\",\"ab\":\"plain\",\"a\\nb\":[1,2]}",
+                "{\"" + longKey + "\":\"value\",\"" + longKey + "\":\"card 5105 1051 0510 5100\"}",
+                "{\"" + "x".repeat(60) + "\":\"v\",\"" + "x".repeat(60) + "\":1}",
+                "{\"a\":1}}\"tail 5105 1051 0510 5100\"", "[1,2:3]", "{\"a\" 1}", "{\"a\":+1}", "[1,]x",
+                "\"top-level string\"", "12345678901", "true", "[\"unterminated", "{\"a\":12",
+                "[" + "[".repeat(JsonTransformer.MAX_DEPTH) + "1" + "]".repeat(JsonTransformer.MAX_DEPTH) + "]",
+                "{\"n\":" + "1".repeat(5000) + "}",
+                "[\"고객 계좌 이체 문의\",\"대외비 문서\",\"EMP-123456\"]");
+        for (String d : docs) {
+            byte[] doc = d.getBytes(StandardCharsets.UTF_8);
+            List<String> plain = new ArrayList<>();
+            String expected = run(rules, doc, false, null, 0, plain);
+            int step = doc.length > 600 ? 97 : 1;
+            for (int at = 0; at <= doc.length; at += step) {
+                List<String> fast = new ArrayList<>();
+                String out = runSplit(rules, doc, at, fast);
+                assertThat(out).as("%s split at %d", d.length() > 80 ? d.substring(0, 80) : d, at).isEqualTo(expected);
+                assertThat(fast).as("%s split at %d", d.length() > 80 ? d.substring(0, 80) : d, at).isEqualTo(plain);
+            }
+        }
+    }
+
+    @Test
     void manyDistinctKeys_overflowTheKeyTable_yetEveryLocationNamesItsOwnKey() {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < 200; i++) {
@@ -93,6 +152,29 @@ class JsonShortcutsTest {
         assertThat(run(rules, doc, true, null, 0, fast)).isEqualTo(run(rules, doc, false, null, 0, plain));
         assertThat(fast).hasSize(200).isEqualTo(plain);
         assertThat(fast.get(27)).contains("/27/keybb");
+    }
+
+    /** {@code json} with whitespace of every kind put between its tokens (never inside a string). */
+    private static String spaced(String json, Random r) {
+        StringBuilder sb = new StringBuilder();
+        boolean inString = false;
+        for (int i = 0; i < json.length(); i++) {
+            char c = json.charAt(i);
+            sb.append(c);
+            if (inString) {
+                if (c == '\\') {
+                    sb.append(json.charAt(++i));
+                } else if (c == '"') {
+                    inString = false;
+                }
+            } else if (c == '"') {
+                inString = true;
+            }
+            if (!inString && (c == '{' || c == '[' || c == ',' || c == ':' || c == '"') && r.nextInt(3) == 0) {
+                sb.append(" \t\n\r".charAt(r.nextInt(4))).append(r.nextBoolean() ? " " : "");
+            }
+        }
+        return sb.toString();
     }
 
     private static String document(Random r) {
@@ -147,12 +229,31 @@ class JsonShortcutsTest {
         }
     }
 
+    /** The shortcut pass over {@code doc} written in two pieces, {@code [0, at)} and the rest. */
+    private static String runSplit(ScanRules rules, byte[] doc, int at, List<String> findings) {
+        ByteSink out = new ByteSink();
+        BodyTransformer t = transformer(rules, out, true, findings);
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        t.write(doc, 0, at);
+        all.writeBytes(out.drain());
+        t.write(doc, at, doc.length - at);
+        all.writeBytes(out.drain());
+        t.finish();
+        all.writeBytes(out.drain());
+        return all.toString(StandardCharsets.UTF_8);
+    }
+
+    private static BodyTransformer transformer(ScanRules rules, ByteSink out, boolean shortcuts,
+            List<String> findings) {
+        return new JsonTransformer(rules, Bodies.HASHER, out, (f, location) -> findings.add(
+                f.detector() + " " + f.action() + " " + f.start() + "-" + f.end() + " " + f.confidence() + " "
+                        + f.valueHmac() + " " + f.chars() + " @" + location), shortcuts);
+    }
+
     private static String run(ScanRules rules, byte[] doc, boolean shortcuts, Random random, int maxChunk,
             List<String> findings) {
         ByteSink out = new ByteSink();
-        BodyTransformer t = new JsonTransformer(rules, Bodies.HASHER, out, (f, location) -> findings.add(
-                f.detector() + " " + f.action() + " " + f.start() + "-" + f.end() + " " + f.confidence() + " "
-                        + f.valueHmac() + " " + f.chars() + " @" + location), shortcuts);
+        BodyTransformer t = transformer(rules, out, shortcuts, findings);
         java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
         for (int i = 0; i < doc.length; ) {
             int len = random == null ? doc.length : Math.min(doc.length - i, 1 + random.nextInt(maxChunk));
