@@ -165,7 +165,7 @@ final class DisguisedNumberRecognizer implements Recognizer {
         boolean complete = t.complete();
         int i = t.index(pos);
         while (true) {
-            i = leads.next(b, i, n);
+            i = leads.next(t, i);
             if (i >= n) {
                 break;
             }
@@ -389,6 +389,11 @@ final class DisguisedNumberRecognizer implements Recognizer {
     public boolean describeStarts(TriggerTable table) {
         leads.describeTo(table);
         return true;
+    }
+
+    @Override
+    public void describeSearches(StartTable table) {
+        leads.describeTo(table);
     }
 
     /**

@@ -117,6 +117,11 @@ public final class KeywordRecognizer implements Recognizer {
         return true;
     }
 
+    @Override
+    public void describeSearches(StartTable table) {
+        starts.describeTo(table);
+    }
+
     /** Whether any keyword occurs in the text (word boundaries aside). */
     @Override
     public boolean mayFind(byte[] b, int off, int len) {
@@ -144,7 +149,7 @@ public final class KeywordRecognizer implements Recognizer {
         boolean complete = t.complete();
         outer:
         while (true) {
-            i = starts.next(b, i, n);
+            i = starts.next(t, i);
             if (i >= n) {
                 break;
             }

@@ -3,6 +3,7 @@ package io.meshguard.dlp.scan;
 import io.meshguard.dlp.detect.Candidate;
 import io.meshguard.dlp.detect.Recognizer;
 import io.meshguard.dlp.detect.Simd;
+import io.meshguard.dlp.detect.StartTable;
 import io.meshguard.dlp.detect.TextWindow;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -61,6 +62,13 @@ public final class StreamScanner {
     private String key = "";
     /** {@link ContextWords#keyFlags} of {@link #key}, worked out at the first finding that needs it. */
     private int[] keyFlags;
+    /**
+     * The recognizers' searches, for one start map per round ({@link TextWindow#mapStarts}); null when the searches
+     * run a vector a step, which already tests every search's starts in a few operations per vector.
+     */
+    private final StartTable startTable;
+    /** Where the last round's frontier was: no recognizer searches from before it, so the map starts there. */
+    private long lastFrontier;
 
     private static final class Pending {
         final int detector;
@@ -87,7 +95,16 @@ public final class StreamScanner {
     }
 
     public StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out) {
+        this(rules, hasher, out, Simd.LANES == 0);
+    }
+
+    /**
+     * @param startMaps whether each round classifies the window's words once for every recognizer's search ({@link
+     *     TextWindow#mapStarts}); false, each search looks at every word itself: the plain form tests compare with
+     */
+    StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out, boolean startMaps) {
         this.rules = rules;
+        this.startTable = startMaps ? rules.startTable() : null;
         this.recognizers = rules.newRecognizers();
         this.hasher = hasher;
         this.out = out;
@@ -118,6 +135,7 @@ public final class StreamScanner {
         finished = false;
         key = "";
         keyFlags = null;
+        lastFrontier = 0;
     }
 
     /**
@@ -195,9 +213,13 @@ public final class StreamScanner {
     private void process() {
         long end = text.base() + text.length();
         long frontier = end;
+        if (startTable != null) {
+            text.mapStarts(startTable, text.index(Math.max(lastFrontier, text.base())));
+        }
         for (Recognizer r : recognizers) {
             frontier = Math.min(frontier, r.scan(text, collect));
         }
+        lastFrontier = frontier;
         if (text.complete()) {
             frontier = end;
         }
