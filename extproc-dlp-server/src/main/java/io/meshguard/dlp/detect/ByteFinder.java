@@ -124,8 +124,7 @@ final class ByteFinder {
         so1 = ss[1][1];
         so2 = ss[1][2];
         int h = java.util.Arrays.hashCode(this.first) * 31 + java.util.Arrays.hashCode(this.second);
-        // Bit 0 is the built-in pass's quiet-byte skip (StartTable.QUIET_STOPS), whose stops are frequent.
-        bit = 2 << Math.floorMod(h, 7);
+        bit = StartTable.FIRST_SHARED << Math.floorMod(h, StartTable.SHARED_BITS);
     }
 
     private static boolean[] all() {

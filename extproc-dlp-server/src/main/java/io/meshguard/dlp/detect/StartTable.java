@@ -12,6 +12,13 @@ import java.util.List;
 public final class StartTable {
     /** The built-in pass's quiet-byte skip ({@link BuiltinRecognizer#QUIET}): its stops are frequent in prose. */
     static final int QUIET_STOPS = 1;
+    /** {@link JwkText}'s search for a JSON object's {@code {}. */
+    static final int BRACES = 2;
+    /** {@link JwkLiteralText}'s search for a member's {@code :}. */
+    static final int COLONS = 4;
+    /** The bits the other searches ({@link ByteFinder}s) are spread over. */
+    static final int FIRST_SHARED = 8;
+    static final int SHARED_BITS = 5;
 
     /**
      * Per pair of bytes (the first in the low byte of the index, as a little-endian load has it): the searches that may find a start at the first.

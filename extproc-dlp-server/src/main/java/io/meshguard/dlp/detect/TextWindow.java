@@ -104,6 +104,31 @@ public final class TextWindow {
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+
+    /**
+     * The first buffer index from {@code from} holding {@code v}, or {@link #length()}: over the words this round's
+     * map clears for search {@code bit} (whose starts are {@code v} alone), eight bytes a step through the others.
+     */
+    int indexOf(int from, byte v, int bit) {
+        int i = from;
+        if (mapped()) {
+            long pattern = ONES * (v & 0xff);
+            while (true) {
+                i = skip(i, bit);
+                if (i + 8 > length) {
+                    break;
+                }
+                long x = (long) LONGS.get(bytes, i) ^ pattern;
+                long hit = (x - ONES) & ~x & HIGHS;
+                if (hit != 0) {
+                    return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+                }
+                i += 8;
+            }
+        }
+        return Simd.indexOf(bytes, i, length, v);
+    }
 
     /**
      * The first index from {@code i} at which search {@code bit} of the mapped table may find a start, as far as the

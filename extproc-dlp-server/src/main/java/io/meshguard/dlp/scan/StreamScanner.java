@@ -67,6 +67,11 @@ public final class StreamScanner {
      * run a vector a step, which already tests every search's starts in a few operations per vector.
      */
     private final StartTable startTable;
+    /**
+     * The fewest new bytes a round maps: below, each search's own word loop is over before a map would pay for itself
+     * (JSON keys and values, SSE tokens).
+     */
+    private static final int MIN_MAPPED = 256;
     /** Where the last round's frontier was: no recognizer searches from before it, so the map starts there. */
     private long lastFrontier;
 
@@ -213,8 +218,9 @@ public final class StreamScanner {
     private void process() {
         long end = text.base() + text.length();
         long frontier = end;
-        if (startTable != null) {
-            text.mapStarts(startTable, text.index(Math.max(lastFrontier, text.base())));
+        int mapFrom = text.index(Math.max(lastFrontier, text.base()));
+        if (startTable != null && text.length() - mapFrom >= MIN_MAPPED) {
+            text.mapStarts(startTable, mapFrom);
         }
         for (Recognizer r : recognizers) {
             frontier = Math.min(frontier, r.scan(text, collect));
