@@ -44,8 +44,8 @@ final class ByteFinder {
     private final long so1;
     private final long so2;
     /**
-     * This search's bit in a {@link StartTable}: from its sets, so that every stream's copy of a policy has the same
-     * (two finders on one bit stop at each other's starts too, which is never wrong).
+     * This search's bit in a {@link StartTable} ({@link #onBit}); two finders on one bit stop at each other's starts
+     * too, which is never wrong, only slower.
      */
     private final int bit;
 
@@ -66,7 +66,7 @@ final class ByteFinder {
 
     /** @param second bytes that may follow; null when any byte may */
     ByteFinder(boolean[] first, boolean[] second) {
-        this(first, second, tests(first), null);
+        this(first, second, tests(first), null, StartTable.policySearch(0));
     }
 
     /**
@@ -76,7 +76,7 @@ final class ByteFinder {
      * keywords. Every position a word of the list can start at still passes.
      */
     ByteFinder withThird(boolean[] third) {
-        return new ByteFinder(first, second, firstTestsArray, third);
+        return new ByteFinder(first, anySecond ? null : second, firstTestsArray, third, bit);
     }
 
     /**
@@ -96,10 +96,16 @@ final class ByteFinder {
         if (values.length == 0 || values.length > MAX_VALUES) {
             throw new IllegalArgumentException("one to three tests");
         }
-        return new ByteFinder(set, null, t, null);
+        return new ByteFinder(set, null, t, null, StartTable.policySearch(0));
     }
 
-    private ByteFinder(boolean[] first, boolean[] second, long[][] f, boolean[] third) {
+    /** This finder on bit {@code bit} of a {@link StartTable} (its searches' own, to skip only its own words). */
+    ByteFinder onBit(int bit) {
+        // no second set stays none (a set of every byte has no word tests)
+        return new ByteFinder(first, anySecond ? null : second, firstTestsArray, third, bit);
+    }
+
+    private ByteFinder(boolean[] first, boolean[] second, long[][] f, boolean[] third, int bit) {
         this.first = first.clone();
         this.second = second == null ? all() : second.clone();
         this.third = third == null ? null : third.clone();
@@ -123,8 +129,7 @@ final class ByteFinder {
         so0 = ss[1][0];
         so1 = ss[1][1];
         so2 = ss[1][2];
-        int h = java.util.Arrays.hashCode(this.first) * 31 + java.util.Arrays.hashCode(this.second);
-        bit = StartTable.FIRST_SHARED << Math.floorMod(h, StartTable.SHARED_BITS);
+        this.bit = bit;
     }
 
     private static boolean[] all() {

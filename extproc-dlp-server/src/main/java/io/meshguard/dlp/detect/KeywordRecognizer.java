@@ -70,7 +70,8 @@ public final class KeywordRecognizer implements Recognizer {
         // are ruled out by their third byte inside the finder's word loop.
         ByteFinder pairFinder = new ByteFinder(first, byteAt(words, 1));
         boolean[] third = byteAt(words, 2);
-        this.starts = third == null ? pairFinder : pairFinder.withThird(third);
+        this.starts = (third == null ? pairFinder : pairFinder.withThird(third))
+                .onBit(StartTable.policySearch(detector));
     }
 
     /**

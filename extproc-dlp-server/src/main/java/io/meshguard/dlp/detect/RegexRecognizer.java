@@ -69,7 +69,7 @@ public final class RegexRecognizer implements Recognizer {
                 second[c - 32] = true;
             }
         }
-        this.starts = new ByteFinder(first, second);
+        this.starts = new ByteFinder(first, second).onBit(StartTable.policySearch(detector));
         this.confidence = confidence;
         this.validator = validator;
     }

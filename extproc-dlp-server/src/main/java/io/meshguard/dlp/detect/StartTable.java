@@ -16,9 +16,16 @@ public final class StartTable {
     static final int BRACES = 2;
     /** {@link JwkLiteralText}'s search for a member's {@code :}. */
     static final int COLONS = 4;
-    /** The bits the other searches ({@link ByteFinder}s) are spread over. */
-    static final int FIRST_SHARED = 8;
-    static final int SHARED_BITS = 5;
+    /** {@link DisguisedNumberRecognizer}'s search for the lead bytes of a disguised digit or separator. */
+    static final int DISGUISED_LEADS = 8;
+
+    /**
+     * The bit of the policy's keyword or pattern rule {@code detector} (its rule index): the last four bits, taken in
+     * turn, so that up to four such rules each skip only their own words.
+     */
+    static int policySearch(int detector) {
+        return 16 << (detector & 3);
+    }
 
     /**
      * Per pair of bytes (the first in the low byte of the index, as a little-endian load has it): the searches that may find a start at the first.

@@ -45,6 +45,15 @@ class StartMapTest {
      */
     private static List<ByteFinder> finders() {
         List<ByteFinder> out = new ArrayList<>();
+        List<ByteFinder> shapes = shapes();
+        for (int k = 0; k < shapes.size(); k++) {
+            out.add(shapes.get(k).onBit(k == 2 ? StartTable.DISGUISED_LEADS : StartTable.policySearch(k)));
+        }
+        return out;
+    }
+
+    private static List<ByteFinder> shapes() {
+        List<ByteFinder> out = new ArrayList<>();
         out.add(new ByteFinder(set("cC", 0xEB), set("oO", 0x8C)).withThird(set("nN", 0x80)));
         out.add(new ByteFinder(set("E"), set("M")));
         out.add(ByteFinder.ofTests(new int[] {0xDF, 0xF3, 0xEF}, new int[] {0x1F, 0x13, 0x00}));
