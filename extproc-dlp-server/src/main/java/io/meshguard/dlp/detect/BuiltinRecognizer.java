@@ -101,11 +101,12 @@ public final class BuiltinRecognizer implements Recognizer {
      * ({@link TextWindow#mapStarts}), over the words it clears of stops and eight bytes a step through the others.
      */
     static int skipQuiet(TextWindow t, int i) {
+        return t.mapped() ? skipQuietMapped(t, i) : skipQuiet(t.bytes(), i, t.length());
+    }
+
+    private static int skipQuietMapped(TextWindow t, int i) {
         byte[] b = t.bytes();
         int n = t.length();
-        if (!t.mapped()) {
-            return skipQuiet(b, i, n);
-        }
         while (true) {
             i = t.skip(i, StartTable.QUIET_STOPS);
             if (i + 8 > n) {

@@ -237,11 +237,13 @@ final class ByteFinder {
      * The same answer as {@code next(t.bytes(), from, t.length())}.
      */
     int next(TextWindow t, int from) {
+        // small, so that it inlines into the recognizers' loops; the map's walk is a call of its own
+        return swar && t.mapped() ? nextMapped(t, from) : next(t.bytes(), from, t.length());
+    }
+
+    private int nextMapped(TextWindow t, int from) {
         byte[] b = t.bytes();
         int to = t.length();
-        if (!swar || !t.mapped()) {
-            return next(b, from, to);
-        }
         int i = from;
         while (true) {
             i = t.skip(i, bit);

@@ -111,23 +111,24 @@ public final class TextWindow {
      * map clears for search {@code bit} (whose starts are {@code v} alone), eight bytes a step through the others.
      */
     int indexOf(int from, byte v, int bit) {
+        return mapped() ? indexOfMapped(from, v, bit) : Simd.indexOf(bytes, from, length, v);
+    }
+
+    private int indexOfMapped(int from, byte v, int bit) {
         int i = from;
-        if (mapped()) {
-            long pattern = ONES * (v & 0xff);
-            while (true) {
-                i = skip(i, bit);
-                if (i + 8 > length) {
-                    break;
-                }
-                long x = (long) LONGS.get(bytes, i) ^ pattern;
-                long hit = (x - ONES) & ~x & HIGHS;
-                if (hit != 0) {
-                    return i + (Long.numberOfTrailingZeros(hit) >>> 3);
-                }
-                i += 8;
+        long pattern = ONES * (v & 0xff);
+        while (true) {
+            i = skip(i, bit);
+            if (i + 8 > length) {
+                return Simd.indexOf(bytes, i, length, v);
             }
+            long x = (long) LONGS.get(bytes, i) ^ pattern;
+            long hit = (x - ONES) & ~x & HIGHS;
+            if (hit != 0) {
+                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            }
+            i += 8;
         }
-        return Simd.indexOf(bytes, i, length, v);
     }
 
     /**
