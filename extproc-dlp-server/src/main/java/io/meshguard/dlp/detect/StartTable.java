@@ -4,9 +4,9 @@ import java.util.List;
 
 /**
  * The start bytes of every byte search the recognizers run (the built-in pass's quiet-byte skip, the keyword, pattern
- * and disguised-number start searches), folded into one table per policy, so that on the portable path the scanner
- * classifies each 8-byte word of a window once for all of them ({@link TextWindow#mapStarts}) instead of each search
- * making its own pass over every word. Each search has a bit (up to eight; two searches sharing one both stop where
+ * and disguised-number start searches, the JWK readers' {@code {} and {@code :}), folded into one table per policy,
+ * so that on the portable path the scanner classifies each 8-byte word of a window once for all of them ({@link
+ * TextWindow#mapStarts}) instead of each search making its own pass over every word. Each search has a bit (up to eight; two searches sharing one both stop where
  * either may start, which is never wrong, only slower); a word's bits say which searches may find a start in it.
  */
 public final class StartTable {
@@ -28,9 +28,9 @@ public final class StartTable {
     }
 
     /**
-     * Per pair of bytes (the first in the low byte of the index, as a little-endian load has it): the searches that may find a start at the first.
-     * One read per position answers for every search, the second byte's test included; 64 KB per policy, of which
-     * a text touches the lines of the pairs it has.
+     * Per pair of bytes (the first in the low byte of the index, as a little-endian load has it): the searches that
+     * may find a start at the first. One read per position answers for every search, the second byte's test
+     * included; 64 KB per policy, of which a text touches the lines of the pairs it has.
      */
     private final byte[] pairs = new byte[1 << 16];
 

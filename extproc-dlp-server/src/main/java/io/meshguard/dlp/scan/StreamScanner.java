@@ -72,7 +72,10 @@ public final class StreamScanner {
      * (JSON keys and values, SSE tokens).
      */
     private static final int MIN_MAPPED = 256;
-    /** Where the last round's frontier was: no recognizer searches from before it, so the map starts there. */
+    /**
+     * Where the last round's frontier was: no recognizer's search resumes before it, so the map starts there (one that
+     * did would only not be helped: {@link TextWindow#skip} moves over no unmapped byte).
+     */
     private long lastFrontier;
 
     private static final class Pending {

@@ -100,7 +100,8 @@ class StartMapTest {
                         text[k++] = quiet[random.nextInt(quiet.length)];
                     }
                 }
-                text[k] = random.nextInt(8) == 0 ? (byte) random.nextInt(256) : ALPHABET[random.nextInt(ALPHABET.length)];
+                text[k] = random.nextInt(8) == 0 ? (byte) random.nextInt(256)
+                        : ALPHABET[random.nextInt(ALPHABET.length)];
             }
             TextWindow t = new TextWindow();
             t.append(text, 0, text.length);
