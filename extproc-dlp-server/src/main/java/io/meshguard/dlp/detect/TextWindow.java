@@ -166,6 +166,9 @@ public final class TextWindow {
         if (bytes.length > 64 * 1024) {
             bytes = new byte[256];
         }
+        if (map.length > 8 * 1024) {
+            map = new byte[0]; // the map of a window as large as the one just dropped
+        }
     }
 
     public void markComplete() {
