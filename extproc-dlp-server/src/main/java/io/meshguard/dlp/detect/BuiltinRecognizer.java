@@ -97,6 +97,30 @@ public final class BuiltinRecognizer implements Recognizer {
     }
 
     /**
+     * {@link #skipQuiet} in the window {@code t} from buffer index {@code i}: where the window's start map is there
+     * ({@link TextWindow#mapStarts}), over the words it clears of stops and eight bytes a step through the others.
+     */
+    static int skipQuiet(TextWindow t, int i) {
+        return t.mapped() ? skipQuietMapped(t, i) : skipQuiet(t.bytes(), i, t.length());
+    }
+
+    private static int skipQuietMapped(TextWindow t, int i) {
+        byte[] b = t.bytes();
+        int n = t.length();
+        while (true) {
+            i = t.skip(i, StartTable.QUIET_STOPS);
+            if (i + 8 > n) {
+                return skipQuietByWords(b, i, n);
+            }
+            long stop = stops((long) LONGS.get(b, i));
+            if (stop != 0) {
+                return i + (Long.numberOfTrailingZeros(stop) >>> 3);
+            }
+            i += 8;
+        }
+    }
+
+    /**
      * {@link #skipQuiet} eight bytes at a time while none of them can be a stop: every stop byte is in
      * {@code 0x25-0x3A}, {@code 0x40-0x5F} or is {@code ~}, and a word with none of those (exact range tests on 7-bit
      * bytes; bytes from 0x80 are never in them) is all quiet. Those ranges also hold quiet punctuation
@@ -310,6 +334,19 @@ public final class BuiltinRecognizer implements Recognizer {
         return disguised == null || disguised.describeStarts(table);
     }
 
+    /** The quiet-byte skip, and the disguised numbers' search. */
+    @Override
+    public void describeSearches(StartTable table) {
+        boolean[] stops = new boolean[256];
+        for (int c = 0; c < 256; c++) {
+            stops[c] = !QUIET[c];
+        }
+        table.add(StartTable.QUIET_STOPS, stops, null);
+        if (disguised != null) {
+            disguised.describeSearches(table);
+        }
+    }
+
     private static final int MAY_DIGIT = 1;
     private static final int MAY_TOKEN = 2;
     private static final int MAY_DASH = 4;
@@ -345,7 +382,7 @@ public final class BuiltinRecognizer implements Recognizer {
                     // Fast path. No token is open, so b[i - 1] is not a token byte and a word found below starts
                     // at or after i. (Where b[i] itself is not quiet, as at a digit group after a space, there is
                     // nothing to skip and skipQuiet's word load would be wasted.)
-                    int j = skipQuiet(b, i, n);
+                    int j = skipQuiet(t, i);
                     if (j > i) {
                         int floor = Math.max(i, j - MAX_TOKEN - 1);
                         int k = j;

@@ -43,15 +43,30 @@ final class ByteFinder {
     private final long so0;
     private final long so1;
     private final long so2;
+    /**
+     * This search's bit in a {@link StartTable} ({@link #onBit}); two finders on one bit stop at each other's starts
+     * too, which is never wrong, only slower.
+     */
+    private final int bit;
 
     /** Adds this finder's starts to {@code table}: what {@link #next} stops at, as a pair of byte sets. */
     void describeTo(TriggerTable table) {
         table.pair(first, second);
     }
 
+    /**
+     * Adds this finder to {@code table}, so that {@link #next(TextWindow, int)} skips the words the window's map
+     * clears. A finder without word tests (sets too wide for them) takes no part: it would clear few words.
+     */
+    void describeTo(StartTable table) {
+        if (swar) {
+            table.add(bit, first, anySecond ? null : second);
+        }
+    }
+
     /** @param second bytes that may follow; null when any byte may */
     ByteFinder(boolean[] first, boolean[] second) {
-        this(first, second, tests(first), null);
+        this(first, second, tests(first), null, StartTable.policySearch(0));
     }
 
     /**
@@ -61,7 +76,7 @@ final class ByteFinder {
      * keywords. Every position a word of the list can start at still passes.
      */
     ByteFinder withThird(boolean[] third) {
-        return new ByteFinder(first, second, firstTestsArray, third);
+        return new ByteFinder(first, anySecond ? null : second, firstTestsArray, third, bit);
     }
 
     /**
@@ -81,10 +96,16 @@ final class ByteFinder {
         if (values.length == 0 || values.length > MAX_VALUES) {
             throw new IllegalArgumentException("one to three tests");
         }
-        return new ByteFinder(set, null, t, null);
+        return new ByteFinder(set, null, t, null, StartTable.policySearch(0));
     }
 
-    private ByteFinder(boolean[] first, boolean[] second, long[][] f, boolean[] third) {
+    /** This finder on bit {@code bit} of a {@link StartTable} (its searches' own, to skip only its own words). */
+    ByteFinder onBit(int bit) {
+        // no second set stays none (a set of every byte has no word tests)
+        return new ByteFinder(first, anySecond ? null : second, firstTestsArray, third, bit);
+    }
+
+    private ByteFinder(boolean[] first, boolean[] second, long[][] f, boolean[] third, int bit) {
         this.first = first.clone();
         this.second = second == null ? all() : second.clone();
         this.third = third == null ? null : third.clone();
@@ -108,6 +129,7 @@ final class ByteFinder {
         so0 = ss[1][0];
         so1 = ss[1][1];
         so2 = ss[1][2];
+        this.bit = bit;
     }
 
     private static boolean[] all() {
@@ -207,6 +229,40 @@ final class ByteFinder {
             }
         }
         return nextByWords(b, i, to);
+    }
+
+    /**
+     * {@link #next} in the window {@code t} from buffer index {@code from} to its end, moving over the words its start
+     * map clears for this finder ({@link TextWindow#skip}) and testing only the others, eight positions at a time.
+     * The same answer as {@code next(t.bytes(), from, t.length())}.
+     */
+    int next(TextWindow t, int from) {
+        // small, so that it inlines into the recognizers' loops; the map's walk is a call of its own
+        return swar && t.mapped() ? nextMapped(t, from) : next(t.bytes(), from, t.length());
+    }
+
+    private int nextMapped(TextWindow t, int from) {
+        byte[] b = t.bytes();
+        int to = t.length();
+        int i = from;
+        while (true) {
+            i = t.skip(i, bit);
+            if (i + 9 > to) {
+                return nextByWords(b, i, to);
+            }
+            long hit = matches((long) LONGS.get(b, i), firstTests, f0, fo0, f1, fo1, f2, fo2);
+            if (!anySecond) {
+                hit &= matches((long) LONGS.get(b, i + 1), secondTests, s0, so0, s1, so1, s2, so2);
+            }
+            while (hit != 0) {
+                int p = i + (Long.numberOfTrailingZeros(hit) >>> 3);
+                if (thirdFits(b, p, to)) {
+                    return p;
+                }
+                hit &= hit - 1;
+            }
+            i += 8;
+        }
     }
 
     /** {@link #next} eight positions at a time, without vectors. */

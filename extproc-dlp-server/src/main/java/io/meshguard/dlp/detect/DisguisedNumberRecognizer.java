@@ -62,7 +62,8 @@ final class DisguisedNumberRecognizer implements Recognizer {
         int rules = numeric.values().stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
         // Three or-mask tests, so the search runs a vector (or eight bytes) a step: 0xC0-0xDF, 0xE0-0xE3 with
         // 0xF0-0xF3, and 0xEF. Bytes it stops at that are no lead of LEAD are classified as not in a run.
-        ByteFinder leads = ByteFinder.ofTests(new int[] {0xDF, 0xF3, 0xEF}, new int[] {0x1F, 0x13, 0x00});
+        ByteFinder leads = ByteFinder.ofTests(new int[] {0xDF, 0xF3, 0xEF}, new int[] {0x1F, 0x13, 0x00})
+                .onBit(StartTable.DISGUISED_LEADS);
         return java.util.Optional.of(
                 new DisguisedNumberRecognizer(new BuiltinRecognizer(numeric, true, false), leads, rules));
     }
@@ -165,7 +166,7 @@ final class DisguisedNumberRecognizer implements Recognizer {
         boolean complete = t.complete();
         int i = t.index(pos);
         while (true) {
-            i = leads.next(b, i, n);
+            i = leads.next(t, i);
             if (i >= n) {
                 break;
             }
@@ -389,6 +390,11 @@ final class DisguisedNumberRecognizer implements Recognizer {
     public boolean describeStarts(TriggerTable table) {
         leads.describeTo(table);
         return true;
+    }
+
+    @Override
+    public void describeSearches(StartTable table) {
+        leads.describeTo(table);
     }
 
     /**

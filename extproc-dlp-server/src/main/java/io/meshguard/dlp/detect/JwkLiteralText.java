@@ -59,11 +59,18 @@ final class JwkLiteralText {
         return pos;
     }
 
-    /** Reads {@code b[from, to)}, the text from offset {@link #position()} on ({@code b[0]} is offset {@code base}). */
-    void feed(byte[] b, int from, int to, long base, boolean complete, JwkText.Sink sink) {
+    /**
+     * Reads {@code t}'s bytes from buffer index {@code from}, the text from offset {@link #position()} on; the search
+     * for a {@code :} moves over the words the window's start map clears.
+     */
+    void feed(TextWindow t, int from, JwkText.Sink sink) {
+        byte[] b = t.bytes();
+        int to = t.length();
+        long base = t.base();
+        boolean complete = t.complete();
         int i = from;
         while (i < to) {
-            int c = Simd.indexOf(b, i, to, (byte) ':');
+            int c = t.indexOf(i, (byte) ':', StartTable.COLONS);
             if (c == to) {
                 i = to;
                 break;

@@ -190,6 +190,14 @@ final class JwkText {
 
     /** Reads {@code b[from, to)}, which is the text from offset {@link #position()} on ({@code b[0]} is offset base). */
     void feed(byte[] b, int from, int to, long base, Sink sink) {
+        feed(b, from, to, base, null, sink);
+    }
+
+    /**
+     * {@link #feed(byte[], int, int, long, Sink)} of the window {@code starts}' bytes ({@code b} is its array,
+     * {@code to} its length), whose start map the search for an object's first {@code {} uses.
+     */
+    void feed(byte[] b, int from, int to, long base, TextWindow starts, Sink sink) {
         if (finished) {
             return;
         }
@@ -201,7 +209,8 @@ final class JwkText {
                     stop = i;
                     break;
                 }
-                i = Simd.indexOf(b, i, to, (byte) '{');
+                i = starts == null ? Simd.indexOf(b, i, to, (byte) '{')
+                        : starts.indexOf(i, (byte) '{', StartTable.BRACES);
                 if (i == to) {
                     break;
                 }

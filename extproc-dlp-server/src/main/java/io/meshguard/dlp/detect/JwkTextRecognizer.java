@@ -38,7 +38,7 @@ public final class JwkTextRecognizer implements Recognizer {
         JwkText.Sink sink = (s, e, v) -> out.accept(new Candidate(detector, s, e, 1.0));
         long end = t.base() + t.length();
         openingCount = 0;
-        text.feed(t.bytes(), t.index(text.position()), t.length(), t.base(), sink);
+        text.feed(t.bytes(), t.index(text.position()), t.length(), t.base(), t, sink);
         if (t.complete()) {
             text.finish(sink);
         }
@@ -55,12 +55,22 @@ public final class JwkTextRecognizer implements Recognizer {
             }
             frontier = Math.min(frontier, e.frontier(end));
         }
-        literal.feed(t.bytes(), t.index(Math.max(literal.position(), t.base())), t.length(), t.base(), t.complete(),
-                sink);
+        literal.feed(t, t.index(Math.max(literal.position(), t.base())), sink);
         if (t.complete()) {
             literal.finish();
         }
         return Math.min(frontier, literal.frontier(end));
+    }
+
+    /** The searches for a JSON object's {@code {} and for a member's {@code :} outside JSON. */
+    @Override
+    public void describeSearches(StartTable table) {
+        boolean[] brace = new boolean[256];
+        brace['{'] = true;
+        table.add(StartTable.BRACES, brace, null);
+        boolean[] colon = new boolean[256];
+        colon[':'] = true;
+        table.add(StartTable.COLONS, colon, null);
     }
 
     @Override

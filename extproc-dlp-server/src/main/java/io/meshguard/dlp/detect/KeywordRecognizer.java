@@ -70,7 +70,8 @@ public final class KeywordRecognizer implements Recognizer {
         // are ruled out by their third byte inside the finder's word loop.
         ByteFinder pairFinder = new ByteFinder(first, byteAt(words, 1));
         boolean[] third = byteAt(words, 2);
-        this.starts = third == null ? pairFinder : pairFinder.withThird(third);
+        this.starts = (third == null ? pairFinder : pairFinder.withThird(third))
+                .onBit(StartTable.policySearch(detector));
     }
 
     /**
@@ -117,6 +118,11 @@ public final class KeywordRecognizer implements Recognizer {
         return true;
     }
 
+    @Override
+    public void describeSearches(StartTable table) {
+        starts.describeTo(table);
+    }
+
     /** Whether any keyword occurs in the text (word boundaries aside). */
     @Override
     public boolean mayFind(byte[] b, int off, int len) {
@@ -144,7 +150,7 @@ public final class KeywordRecognizer implements Recognizer {
         boolean complete = t.complete();
         outer:
         while (true) {
-            i = starts.next(b, i, n);
+            i = starts.next(t, i);
             if (i >= n) {
                 break;
             }

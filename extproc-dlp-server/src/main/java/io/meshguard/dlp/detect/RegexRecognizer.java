@@ -69,7 +69,7 @@ public final class RegexRecognizer implements Recognizer {
                 second[c - 32] = true;
             }
         }
-        this.starts = new ByteFinder(first, second);
+        this.starts = new ByteFinder(first, second).onBit(StartTable.policySearch(detector));
         this.confidence = confidence;
         this.validator = validator;
     }
@@ -118,6 +118,11 @@ public final class RegexRecognizer implements Recognizer {
         return true;
     }
 
+    @Override
+    public void describeSearches(StartTable table) {
+        starts.describeTo(table);
+    }
+
     /** Whether a match could start anywhere in the text: a first byte followed by the literal prefix. */
     @Override
     public boolean mayFind(byte[] b, int off, int len) {
@@ -147,7 +152,7 @@ public final class RegexRecognizer implements Recognizer {
         int i = t.index(pos);
         boolean complete = t.complete();
         while (true) {
-            i = starts.next(b, i, n);
+            i = starts.next(t, i);
             if (i >= n) {
                 break;
             }

@@ -8,6 +8,7 @@ import io.meshguard.dlp.detect.KeywordRecognizer;
 import io.meshguard.dlp.detect.PatternBounds;
 import io.meshguard.dlp.detect.Recognizer;
 import io.meshguard.dlp.detect.RegexRecognizer;
+import io.meshguard.dlp.detect.StartTable;
 import io.meshguard.dlp.detect.TriggerTable;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -134,7 +135,8 @@ public final class ScanRules {
      * built. The recognizers are never scanned with themselves (only their stateless mayFind is called).
      */
     private record Compiled(List<Recognizer> recognizers, TriggerTable triggers, ContextWords contextWords,
-            Replacements[] replacements, AllowList[] allowLists, DetectorRule[] rules, NumberTest numbers) {}
+            Replacements[] replacements, AllowList[] allowLists, DetectorRule[] rules, NumberTest numbers,
+            StartTable starts) {}
 
     /**
      * {@link #mayFindNumber}'s shortcut: the built-in recognizer (null without one) and the bytes of a JSON number at
@@ -195,6 +197,11 @@ public final class ScanRules {
         return t.builtin().mayFind(b, off, len);
     }
 
+    /** The start bytes of the recognizers' byte searches ({@link StartTable}), for the scanner's start maps. */
+    StartTable startTable() {
+        return compiled().starts();
+    }
+
     /** Recognizers for one stream, sharing the tables compiled once for this rule set. */
     public List<Recognizer> newRecognizers() {
         List<Recognizer> out = new ArrayList<>();
@@ -211,7 +218,7 @@ public final class ScanRules {
             c = new Compiled(recognizers, TriggerTable.of(recognizers), new ContextWords(rules.stream().map(DetectorRule::context).toList()),
                     rules.stream().map(r -> new Replacements(r.action(), r.name())).toArray(Replacements[]::new),
                     rules.stream().map(AllowList::new).toArray(AllowList[]::new),
-                    rules.toArray(DetectorRule[]::new), NumberTest.of(recognizers));
+                    rules.toArray(DetectorRule[]::new), NumberTest.of(recognizers), StartTable.of(recognizers));
             compiled = c;
         }
         return c;

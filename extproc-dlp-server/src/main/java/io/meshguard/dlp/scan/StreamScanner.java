@@ -3,6 +3,7 @@ package io.meshguard.dlp.scan;
 import io.meshguard.dlp.detect.Candidate;
 import io.meshguard.dlp.detect.Recognizer;
 import io.meshguard.dlp.detect.Simd;
+import io.meshguard.dlp.detect.StartTable;
 import io.meshguard.dlp.detect.TextWindow;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -59,12 +60,27 @@ public final class StreamScanner {
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
     /** Findings scored by {@link #boostRightBefore} (the tests check that their texts reach it). */
     private long boostShortcuts;
-    /** Whether {@link #boostRightBefore} is off (only for the tests' comparison). */
-    private final boolean boostShortcutOff;
+    /** Whether {@link #boostRightBefore} may answer (off only for the tests' comparison). */
+    private final boolean boostShortcut;
     /** The JSON key whose value this text is ({@link #context}), empty for none. */
     private String key = "";
     /** {@link ContextWords#keyFlags} of {@link #key}, worked out at the first finding that needs it. */
     private int[] keyFlags;
+    /**
+     * The recognizers' searches, for one start map per round ({@link TextWindow#mapStarts}); null when the searches
+     * run a vector a step, which already tests every search's starts in a few operations per vector.
+     */
+    private final StartTable startTable;
+    /**
+     * The fewest new bytes a round maps: below, each search's own word loop is over before a map would pay for itself
+     * (JSON keys and values, SSE tokens).
+     */
+    private static final int MIN_MAPPED = 256;
+    /**
+     * Where the last round's frontier was: no recognizer's search resumes before it, so the map starts there (one that
+     * did would only not be helped: {@link TextWindow#skip} moves over no unmapped byte).
+     */
+    private long lastFrontier;
 
     private static final class Pending {
         final int detector;
@@ -91,13 +107,21 @@ public final class StreamScanner {
     }
 
     public StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out) {
-        this(rules, hasher, out, false);
+        this(rules, hasher, out, Simd.LANES == 0, true);
     }
 
-    /** @param boostShortcutOff every finding's window walked ({@link #boostRightBefore} never answers): tests */
-    StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out, boolean boostShortcutOff) {
-        this.boostShortcutOff = boostShortcutOff;
+    /**
+     * The scanner with its shortcuts chosen, for the tests that compare each with the plain form.
+     *
+     * @param startMaps whether each round classifies the window's words once for every recognizer's search ({@link
+     *     TextWindow#mapStarts}); false, each search looks at every word itself
+     * @param boostShortcut whether {@link #boostRightBefore} may settle a finding without walking its window; false,
+     *     every finding's window is walked
+     */
+    StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out, boolean startMaps, boolean boostShortcut) {
+        this.boostShortcut = boostShortcut;
         this.rules = rules;
+        this.startTable = startMaps ? rules.startTable() : null;
         this.recognizers = rules.newRecognizers();
         this.hasher = hasher;
         this.out = out;
@@ -128,6 +152,7 @@ public final class StreamScanner {
         finished = false;
         key = "";
         keyFlags = null;
+        lastFrontier = 0;
     }
 
     /**
@@ -210,9 +235,14 @@ public final class StreamScanner {
     private void process() {
         long end = text.base() + text.length();
         long frontier = end;
+        int mapFrom = text.index(Math.max(lastFrontier, text.base()));
+        if (startTable != null && text.length() - mapFrom >= MIN_MAPPED) {
+            text.mapStarts(startTable, mapFrom);
+        }
         for (Recognizer r : recognizers) {
             frontier = Math.min(frontier, r.scan(text, collect));
         }
+        lastFrontier = frontier;
         if (text.complete()) {
             frontier = end;
         }
@@ -309,7 +339,7 @@ public final class StreamScanner {
      * counts too).
      */
     private boolean boostRightBefore(int detector, DetectorRule rule, byte[] b, int s, int within) {
-        if (!key.isEmpty() || within <= 0 || s == 0 || boostShortcutOff) {
+        if (!key.isEmpty() || within <= 0 || s == 0 || !boostShortcut) {
             return false;
         }
         int wanted = contextWords.wanted[detector];

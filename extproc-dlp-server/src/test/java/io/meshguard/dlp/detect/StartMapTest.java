@@ -1,0 +1,142 @@
+package io.meshguard.dlp.detect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The start map ({@link TextWindow#mapStarts}) only lets a search move over words where it cannot stop: every search
+ * through the map answers exactly what the same search without it answers, at every position of texts full of start
+ * bytes, near-misses and the bytes around them, with the map starting anywhere and the window ending anywhere.
+ */
+class StartMapTest {
+    /** Bytes that start, continue or nearly start a search, and the prose around them. */
+    private static final byte[] ALPHABET = alphabet();
+
+    private static byte[] alphabet() {
+        String s = "cCoOnNEMPe{}:k t.-_@%+~09AZaz \n'\"고객대외비대문니 ５١‐\u200b";
+        byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+        byte[] out = java.util.Arrays.copyOf(utf8, utf8.length + 6);
+        // lead and continuation bytes alone, the third bytes of 대외비's first syllable and look-alikes
+        byte[] extra = {(byte) 0xEB, (byte) 0x8C, (byte) 0x80, (byte) 0xC2, (byte) 0xEF, (byte) 0xF0};
+        System.arraycopy(extra, 0, out, utf8.length, extra.length);
+        return out;
+    }
+
+    private static boolean[] set(String chars, int... bytes) {
+        boolean[] s = new boolean[256];
+        for (char c : chars.toCharArray()) {
+            s[c] = true;
+        }
+        for (int b : bytes) {
+            s[b] = true;
+        }
+        return s;
+    }
+
+    /**
+     * Finders of the shapes the recognizers build (a keyword pair with a third byte, a pattern's prefix pair, single
+     * bytes, or-mask tests), more of them than the table has bits for, so some share a bit.
+     */
+    private static List<ByteFinder> finders() {
+        List<ByteFinder> out = new ArrayList<>();
+        List<ByteFinder> shapes = shapes();
+        for (int k = 0; k < shapes.size(); k++) {
+            out.add(shapes.get(k).onBit(k == 2 ? StartTable.DISGUISED_LEADS : StartTable.policySearch(k)));
+        }
+        return out;
+    }
+
+    private static List<ByteFinder> shapes() {
+        List<ByteFinder> out = new ArrayList<>();
+        out.add(new ByteFinder(set("cC", 0xEB), set("oO", 0x8C)).withThird(set("nN", 0x80)));
+        out.add(new ByteFinder(set("E"), set("M")));
+        out.add(ByteFinder.ofTests(new int[] {0xDF, 0xF3, 0xEF}, new int[] {0x1F, 0x13, 0x00}));
+        out.add(new ByteFinder(set("kK"), null));
+        out.add(new ByteFinder(set("0123456789".substring(0, 2)), set("-")));
+        out.add(new ByteFinder(set("P"), set("e")).withThird(set("t")));
+        out.add(new ByteFinder(set("t"), set(".")));
+        out.add(new ByteFinder(set("@"), null));
+        return out;
+    }
+
+    private static int plainIndexOf(byte[] b, int i, int n, byte v) {
+        while (i < n && b[i] != v) {
+            i++;
+        }
+        return i;
+    }
+
+    private static int plainSkipQuiet(byte[] b, int i, int n) {
+        while (i < n && BuiltinRecognizer.QUIET[b[i] & 0xff]) {
+            i++;
+        }
+        return i;
+    }
+
+    @Test
+    void everySearchThroughTheMap_answersAsWithout_atEveryPosition() {
+        Random random = new Random(3101);
+        List<ByteFinder> finders = finders();
+        List<Recognizer> recognizers = List.of(new BuiltinRecognizer(Map.of(BuiltinDetector.CARD, 0)),
+                new JwkTextRecognizer(1));
+        StartTable table = StartTable.of(recognizers);
+        for (ByteFinder f : finders) {
+            f.describeTo(table);
+        }
+        byte[] quiet = "the account records 고객 계좌 ".getBytes(StandardCharsets.UTF_8);
+        int mapped = 0;
+        for (int round = 0; round < 4_000; round++) {
+            // Quiet runs several words long between dense stretches: words cleared and words not, side by side.
+            byte[] text = new byte[random.nextInt(round % 3 == 0 ? 400 : 90)];
+            for (int k = 0; k < text.length; k++) {
+                if (random.nextInt(12) == 0) {
+                    for (int run = random.nextInt(60); run > 0 && k < text.length - 1; run--) {
+                        text[k++] = quiet[random.nextInt(quiet.length)];
+                    }
+                }
+                text[k] = random.nextInt(8) == 0 ? (byte) random.nextInt(256)
+                        : ALPHABET[random.nextInt(ALPHABET.length)];
+            }
+            TextWindow t = new TextWindow();
+            t.append(text, 0, text.length);
+            int n = text.length;
+            int from = n == 0 ? 0 : random.nextInt(n);
+            t.mapStarts(table, from);
+            mapped += t.mapped() ? 1 : 0;
+            for (int i = 0; i <= n; i++) {
+                for (int f = 0; f < finders.size(); f++) {
+                    assertThat(finders.get(f).next(t, i)).as("finder %d from %d, map from %d", f, i, from)
+                            .isEqualTo(finders.get(f).nextByWords(text, i, n));
+                }
+                assertThat(BuiltinRecognizer.skipQuiet(t, i)).as("quiet skip from %d", i)
+                        .isEqualTo(plainSkipQuiet(text, i, n));
+                assertThat(t.indexOf(i, (byte) '{', StartTable.BRACES)).isEqualTo(plainIndexOf(text, i, n, (byte) '{'));
+                assertThat(t.indexOf(i, (byte) ':', StartTable.COLONS)).isEqualTo(plainIndexOf(text, i, n, (byte) ':'));
+            }
+        }
+        assertThat(mapped).as("rounds with a map").isGreaterThan(1_000);
+    }
+
+    @Test
+    void aMapIsDroppedWhenTheBytesMoveOrGrow() {
+        TextWindow t = new TextWindow();
+        byte[] text = "the account records and more words here, then {\"kty\": \"oct\"} at the end"
+                .getBytes(StandardCharsets.UTF_8);
+        t.append(text, 0, text.length);
+        t.mapStarts(StartTable.of(List.of(new JwkTextRecognizer(0))), 0);
+        assertThat(t.mapped()).isTrue();
+        t.discardBefore(3);
+        assertThat(t.mapped()).isFalse();
+        assertThat(t.indexOf(0, (byte) '{', StartTable.BRACES)).isEqualTo(plainIndexOf(t.bytes(), 0, t.length(),
+                (byte) '{'));
+        t.mapStarts(StartTable.of(List.of(new JwkTextRecognizer(0))), 0);
+        t.append(text, 0, 4);
+        assertThat(t.mapped()).isFalse();
+    }
+}
