@@ -6,8 +6,9 @@ import java.util.List;
  * The start bytes of every byte search the recognizers run (the built-in pass's quiet-byte skip, the keyword, pattern
  * and disguised-number start searches, the JWK readers' {@code {} and {@code :}), folded into one table per policy,
  * so that on the portable path the scanner classifies each 8-byte word of a window once for all of them ({@link
- * TextWindow#mapStarts}) instead of each search making its own pass over every word. Each search has a bit (up to eight; two searches sharing one both stop where
- * either may start, which is never wrong, only slower); a word's bits say which searches may find a start in it.
+ * TextWindow#mapStarts}) instead of each search making its own pass over every word. Each search has a bit (up to
+ * eight; two searches sharing one both stop where either may start, which is never wrong, only slower); a word's bits
+ * say which searches may find a start in it.
  */
 public final class StartTable {
     /** The built-in pass's quiet-byte skip ({@link BuiltinRecognizer#QUIET}): its stops are frequent in prose. */
