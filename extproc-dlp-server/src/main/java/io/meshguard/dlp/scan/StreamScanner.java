@@ -61,6 +61,8 @@ public final class StreamScanner {
     private long boostShortcuts;
     /** Whether {@link #boostRightBefore} is off (only for the tests' comparison). */
     private final boolean boostShortcutOff;
+    /** Whether all the text is indexed at each round, not only the windows that need it (only for the tests). */
+    private final boolean eagerIndex;
     /** The JSON key whose value this text is ({@link #context}), empty for none. */
     private String key = "";
     /** {@link ContextWords#keyFlags} of {@link #key}, worked out at the first finding that needs it. */
@@ -96,7 +98,17 @@ public final class StreamScanner {
 
     /** @param boostShortcutOff every finding's window walked ({@link #boostRightBefore} never answers): tests */
     StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out, boolean boostShortcutOff) {
+        this(rules, hasher, out, boostShortcutOff, false);
+    }
+
+    /**
+     * @param boostShortcutOff every finding's window walked ({@link #boostRightBefore} never answers): tests
+     * @param eagerIndex all the text indexed at each scan round, not only the windows that need it: tests
+     */
+    StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out, boolean boostShortcutOff,
+            boolean eagerIndex) {
         this.boostShortcutOff = boostShortcutOff;
+        this.eagerIndex = eagerIndex;
         this.rules = rules;
         this.recognizers = rules.newRecognizers();
         this.hasher = hasher;
@@ -216,9 +228,11 @@ public final class StreamScanner {
         if (text.complete()) {
             frontier = end;
         }
-        if (!pending.isEmpty() || text.complete()) {
+        if (eagerIndex && (!pending.isEmpty() || text.complete())) {
             contextIndex.index(text);
         }
+        // In order of start: each window's words are indexed when it is scored (ContextIndex#cover), in one run.
+        pending.sort(BY_START);
         int kept = 0;
         for (int k = 0; k < pending.size(); k++) {
             Pending p = pending.get(k);
@@ -227,7 +241,6 @@ public final class StreamScanner {
             }
         }
         pending.subList(kept, pending.size()).clear();
-        pending.sort(BY_START);
         long limit = frontier;
         int idx = 0;
         while (idx < pending.size()) {
@@ -319,7 +332,12 @@ public final class StreamScanner {
             // start there is none in any window, and without one a penalty word does not lower this finding.)
             return false;
         }
-        int word = contextIndex.lastBoostWord(detector, text, Math.max(0, s - within), s);
+        int from = Math.max(0, s - within);
+        int word = boostWordJustBefore(detector, b, from, s);
+        if (word < 0) {
+            contextIndex.cover(text, from, s);
+            word = contextIndex.lastBoostWord(detector, text, from, s);
+        }
         if (word < 0) {
             return false;
         }
@@ -329,6 +347,27 @@ public final class StreamScanner {
             }
         }
         return true;
+    }
+
+    /**
+     * The start of one of rule {@code detector}'s boost words that ends right before the value at buffer index
+     * {@code s}, only spaces between, and starts at or after {@code from} (with no letter right before it, if ASCII),
+     * or -1: the word {@link ContextIndex#lastBoostWord} would answer, found without the index ({@code "tel 010-…"}),
+     * so that the text before most values need not be indexed.
+     */
+    private int boostWordJustBefore(int detector, byte[] b, int from, int s) {
+        int end = s;
+        while (end > from && b[end - 1] == ' ') {
+            end--;
+        }
+        for (int w : contextWords.boostWords[detector]) {
+            int p = end - contextWords.words[w].length;
+            if (p >= from && contextWords.endsAt(w, b, end)
+                    && (!contextWords.ascii[w] || p == 0 || !ContextIndex.letter(b[p - 1]))) {
+                return p;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -359,6 +398,7 @@ public final class StreamScanner {
         }
         after = lineAfter(b, e, after);
         int before = lineBefore(b, charsBefore(b, s, within), s);
+        contextIndex.cover(text, before, after);
         int found = contextIndex.found(detector, text, before, s, e, after);
         if ((found & ContextWords.PENALTY) != 0 && checksummed[detector]
                 && rule.action().kind() != ActionKind.ALERT) {

@@ -12,8 +12,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link StreamScanner}'s boost shortcut (a boost word right before a value settles its context without walking
- * the window) against the scanner with the shortcut off, which walks every window: the same output and the same
- * findings (confidence and HMAC included) on generated texts dense in context words of both kinds, values, labels,
+ * the window; the word found without the index when only spaces separate it from the value) and its index of only
+ * the windows scored, against the scanner with the shortcut off, which walks every window, and the index of all the
+ * text: the same output and the same findings (confidence and HMAC included) on generated texts dense in context
+ * words of both kinds, values, labels,
  * line and structure cuts, commas, letters glued to words, Hangul and emoji, for windows of 1 to 32 characters,
  * scanned whole and in random chunks. (The vector and eight-byte walks the slow side runs are compared with the
  * one-character walk in {@link CharWalkTest}; the shortcut itself has no vector form.)
@@ -43,7 +45,9 @@ class BoostShortcutTest {
             ScanRules rules = rules(action, within);
             byte[] text = text(random, words).getBytes(StandardCharsets.UTF_8);
             CollectingOutput walked = new CollectingOutput();
-            scan(new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked, true), text, null, 0);
+            // Every window walked, all the text indexed at each round: as the scanner scored before the shortcut.
+            scan(new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked, true, true), text, null,
+                    0);
             for (int split = 0; split < 3; split++) {
                 CollectingOutput fast = new CollectingOutput();
                 StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), fast,
