@@ -352,8 +352,8 @@ public final class StreamScanner {
     /**
      * The start of one of rule {@code detector}'s boost words that ends right before the value at buffer index
      * {@code s}, only spaces between, and starts at or after {@code from} (with no letter right before it, if ASCII),
-     * or -1: the word {@link ContextIndex#lastBoostWord} would answer, found without the index ({@code "tel 010-…"}),
-     * so that the text before most values need not be indexed.
+     * or -1: a word that settles the shortcut as one {@link ContextIndex#lastBoostWord} answers does, found without
+     * the index ({@code "tel 010-…"}), so that the text before most values need not be indexed.
      */
     private int boostWordJustBefore(int detector, byte[] b, int from, int s) {
         int end = s;
