@@ -22,6 +22,15 @@ final class ContextIndex {
     /** Where the last {@link #firstAtOrAfter} answer was: only a hint, checked before use. */
     private int cursor;
     private long indexedTo;
+    /** Where the run of text indexed up to {@link #indexedTo} starts (absolute): see {@link #cover}. */
+    private long coveredFrom;
+    /** Ranges {@link #cover} was asked for that reached back before the run it held. */
+    private long rewinds;
+
+    /** {@link #rewinds} (the tests check that their queries reach that case). */
+    long rewinds() {
+        return rewinds;
+    }
     private byte[] junction = new byte[64];
     /** Bytes per block of {@link #index}'s word-start listing. */
     private static final int BLOCK = 512;
@@ -53,6 +62,7 @@ final class ContextIndex {
         count = 0;
         cursor = 0;
         indexedTo = 0;
+        coveredFrom = 0;
     }
 
     /**
@@ -60,11 +70,40 @@ final class ContextIndex {
      * is complete.
      */
     void index(TextWindow t) {
+        indexUpTo(t, t.length());
+    }
+
+    /**
+     * Records the words starting in buffer indexes {@code [from, to)} not recorded yet, as far as the bytes present
+     * settle them: what {@link #found} and {@link #lastBoostWord} need for a window inside them. In dense text most
+     * findings need only the few bytes before their value ({@code "tel 010-…"}), so the text between is not indexed.
+     * The occurrences recorded stay one run of text, in order: a range past the run starts a new one (the scanner
+     * asks in order of the values' starts, so the text skipped is rarely asked for), and a range reaching back before
+     * the run records it again from there.
+     */
+    void cover(TextWindow t, int from, int to) {
+        long at = t.base() + from;
+        if (at < coveredFrom) {
+            rewinds++;
+            head = 0;
+            count = 0;
+            cursor = 0;
+            coveredFrom = at;
+            indexedTo = at;
+        } else if (at > indexedTo) {
+            coveredFrom = at; // the occurrences before it stay, all before any recorded from here
+            indexedTo = at;
+        }
+        indexUpTo(t, to);
+    }
+
+    /** {@link #index} up to buffer index {@code limit} at most. */
+    private void indexUpTo(TextWindow t, int limit) {
         byte[] b = t.bytes();
         int n = t.length();
         long base = t.base();
         int from = (int) Math.max(0, indexedTo - base);
-        int to = t.complete() ? n : n - cw.maxLen;
+        int to = Math.min(limit, t.complete() ? n : n - cw.maxLen);
         if (to <= from) {
             return;
         }
@@ -496,7 +535,7 @@ final class ContextIndex {
         return LOWER[x & 0xff] & 0xff;
     }
 
-    private static boolean letter(byte x) {
+    static boolean letter(byte x) {
         return (x >= 'a' && x <= 'z') || (x >= 'A' && x <= 'Z');
     }
 

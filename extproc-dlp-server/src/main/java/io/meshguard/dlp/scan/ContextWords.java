@@ -27,6 +27,8 @@ final class ContextWords {
     final int[][] spaced;
     /** Per rule: the flags it looks for (0 when it has no context words). */
     final int[] wanted;
+    /** Per rule, its boost words. */
+    final int[][] boostWords;
     final int[][] byFirst = new int[256][];
     /** Words of four bytes or more by the top 12 bits of the hash of their first four bytes. */
     private final int[][] byQuad = new int[1 << 12][];
@@ -97,6 +99,7 @@ final class ContextWords {
         kinds = new byte[rules.size()][words.length];
         spaced = new int[rules.size()][];
         wanted = new int[rules.size()];
+        boostWords = new int[rules.size()][];
         int max = 0;
         List<List<Integer>> first = new ArrayList<>();
         List<List<Integer>> shortFirst = new ArrayList<>();
@@ -169,7 +172,26 @@ final class ContextWords {
             mark(r, rule.penaltyWords(), PENALTY, ids, withSpace);
             spaced[r] = withSpace.stream().distinct().mapToInt(Integer::intValue).toArray();
             wanted[r] = (rule.boostWords().isEmpty() ? 0 : BOOST) | (rule.penaltyWords().isEmpty() ? 0 : PENALTY);
+            byte[] k = kinds[r];
+            boostWords[r] = java.util.stream.IntStream.range(0, words.length).filter(w -> (k[w] & BOOST) != 0)
+                    .toArray();
         }
+    }
+
+    /** Whether word {@code w} ends at buffer index {@code end} of {@code b} (ASCII letters in either case). */
+    boolean endsAt(int w, byte[] b, int end) {
+        byte[] word = words[w];
+        int p = end - word.length;
+        if (p < 0) {
+            return false;
+        }
+        for (int k = word.length - 1; k >= 0; k--) { // from the end: the byte against the value differs first
+            int c = b[p + k] & 0xff;
+            if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (word[k] & 0xff)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void mark(int rule, List<String> ws, int kind, Map<String, Integer> ids, List<Integer> withSpace) {

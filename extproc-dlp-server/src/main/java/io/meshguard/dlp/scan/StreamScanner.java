@@ -60,8 +60,8 @@ public final class StreamScanner {
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
     /** Findings scored by {@link #boostRightBefore} (the tests check that their texts reach it). */
     private long boostShortcuts;
-    /** Whether {@link #boostRightBefore} may answer (off only for the tests' comparison). */
-    private final boolean boostShortcut;
+    /** The shortcuts this scanner takes (the tests turn each off to compare with the plain form). */
+    private final Shortcuts shortcuts;
     /** The JSON key whose value this text is ({@link #context}), empty for none. */
     private String key = "";
     /** {@link ContextWords#keyFlags} of {@link #key}, worked out at the first finding that needs it. */
@@ -107,21 +107,30 @@ public final class StreamScanner {
     }
 
     public StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out) {
-        this(rules, hasher, out, Simd.LANES == 0, true);
+        this(rules, hasher, out, Shortcuts.ALL);
     }
 
     /**
-     * The scanner with its shortcuts chosen, for the tests that compare each with the plain form.
+     * Which of the scanner's shortcuts it takes: all of them ({@link Shortcuts#ALL}), but in the tests that compare
+     * each with the plain form.
      *
-     * @param startMaps whether each round classifies the window's words once for every recognizer's search ({@link
+     * @param startMaps each round classifies the window's words once for every recognizer's search ({@link
      *     TextWindow#mapStarts}); false, each search looks at every word itself
-     * @param boostShortcut whether {@link #boostRightBefore} may settle a finding without walking its window; false,
-     *     every finding's window is walked
+     * @param boostWord a boost word right before a value settles its score ({@link #boostRightBefore}); false, every
+     *     finding's window is walked
+     * @param lazyIndex the context index covers only the windows that scoring asks for; false, all the text is
+     *     indexed at each round
      */
-    StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out, boolean startMaps, boolean boostShortcut) {
-        this.boostShortcut = boostShortcut;
+    record Shortcuts(boolean startMaps, boolean boostWord, boolean lazyIndex) {
+        /** What the server runs: start maps on the portable path only (the vector searches need none). */
+        static final Shortcuts ALL = new Shortcuts(Simd.LANES == 0, true, true);
+    }
+
+    /** A scanner that takes {@code shortcuts}. */
+    StreamScanner(ScanRules rules, ValueHasher hasher, ScanOutput out, Shortcuts shortcuts) {
+        this.shortcuts = shortcuts;
         this.rules = rules;
-        this.startTable = startMaps ? rules.startTable() : null;
+        this.startTable = shortcuts.startMaps() ? rules.startTable() : null;
         this.recognizers = rules.newRecognizers();
         this.hasher = hasher;
         this.out = out;
@@ -246,9 +255,11 @@ public final class StreamScanner {
         if (text.complete()) {
             frontier = end;
         }
-        if (!pending.isEmpty() || text.complete()) {
+        if (!shortcuts.lazyIndex() && (!pending.isEmpty() || text.complete())) {
             contextIndex.index(text);
         }
+        // In order of start: each window's words are indexed when it is scored (ContextIndex#cover), in one run.
+        pending.sort(BY_START);
         int kept = 0;
         for (int k = 0; k < pending.size(); k++) {
             Pending p = pending.get(k);
@@ -257,7 +268,6 @@ public final class StreamScanner {
             }
         }
         pending.subList(kept, pending.size()).clear();
-        pending.sort(BY_START);
         long limit = frontier;
         int idx = 0;
         while (idx < pending.size()) {
@@ -339,7 +349,7 @@ public final class StreamScanner {
      * counts too).
      */
     private boolean boostRightBefore(int detector, DetectorRule rule, byte[] b, int s, int within) {
-        if (!key.isEmpty() || within <= 0 || s == 0 || !boostShortcut) {
+        if (!key.isEmpty() || within <= 0 || s == 0 || !shortcuts.boostWord()) {
             return false;
         }
         int wanted = contextWords.wanted[detector];
@@ -349,7 +359,12 @@ public final class StreamScanner {
             // start there is none in any window, and without one a penalty word does not lower this finding.)
             return false;
         }
-        int word = contextIndex.lastBoostWord(detector, text, Math.max(0, s - within), s);
+        int from = Math.max(0, s - within);
+        int word = boostWordJustBefore(detector, b, from, s);
+        if (word < 0) {
+            contextIndex.cover(text, from, s);
+            word = contextIndex.lastBoostWord(detector, text, from, s);
+        }
         if (word < 0) {
             return false;
         }
@@ -359,6 +374,27 @@ public final class StreamScanner {
             }
         }
         return true;
+    }
+
+    /**
+     * The start of one of rule {@code detector}'s boost words that ends right before the value at buffer index
+     * {@code s}, only spaces between, and starts at or after {@code from} (with no letter right before it, if ASCII),
+     * or -1: a word that settles the shortcut as one {@link ContextIndex#lastBoostWord} answers does, found without
+     * the index ({@code "tel 010-…"}), so that the text before most values need not be indexed.
+     */
+    private int boostWordJustBefore(int detector, byte[] b, int from, int s) {
+        int end = s;
+        while (end > from && b[end - 1] == ' ') {
+            end--;
+        }
+        for (int w : contextWords.boostWords[detector]) {
+            int p = end - contextWords.words[w].length;
+            if (p >= from && contextWords.endsAt(w, b, end)
+                    && (!contextWords.ascii[w] || p == 0 || !ContextIndex.letter(b[p - 1]))) {
+                return p;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -389,6 +425,7 @@ public final class StreamScanner {
         }
         after = lineAfter(b, e, after);
         int before = lineBefore(b, charsBefore(b, s, within), s);
+        contextIndex.cover(text, before, after);
         int found = contextIndex.found(detector, text, before, s, e, after);
         if ((found & ContextWords.PENALTY) != 0 && checksummed[detector]
                 && rule.action().kind() != ActionKind.ALERT) {

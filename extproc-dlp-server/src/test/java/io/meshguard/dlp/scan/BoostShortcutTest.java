@@ -3,7 +3,6 @@ package io.meshguard.dlp.scan;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.dlp.detect.BuiltinDetector;
-import io.meshguard.dlp.detect.Simd;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,15 +12,18 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link StreamScanner}'s boost shortcut (a boost word right before a value settles its context without walking
- * the window) against the scanner with the shortcut off, which walks every window: the same output and the same
- * findings (confidence and HMAC included) on generated texts dense in context words of both kinds, values, labels,
+ * the window; the word found without the index when only spaces separate it from the value) and its index of only
+ * the windows scored, against the scanner with the shortcut off, which walks every window, and the index of all the
+ * text: the same output and the same findings (confidence and HMAC included) on generated texts dense in context
+ * words of both kinds, values, labels,
  * line and structure cuts, commas, letters glued to words, Hangul and emoji, for windows of 1 to 32 characters,
  * scanned whole and in random chunks. (The vector and eight-byte walks the slow side runs are compared with the
  * one-character walk in {@link CharWalkTest}; the shortcut itself has no vector form.)
  */
 class BoostShortcutTest {
-    /** The start maps as the scanner of this JVM uses them: only the boost shortcut differs between the two. */
-    private static final boolean START_MAPS = Simd.LANES == 0;
+    /** Every window walked and all the text indexed, start maps as this JVM's scanner uses them. */
+    private static final StreamScanner.Shortcuts WALKED =
+            new StreamScanner.Shortcuts(StreamScanner.Shortcuts.ALL.startMaps(), false, false);
     private static final String[] VALUES = {"4532015112830366", "4532 0151 1283 0366", "960121-1021413",
         "010-1234-5678", "kim.minsu7@bank.co.kr", "DE89 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE",
         "192.168.10.20", "5105 1051 0510 5100", "123-45-67890"};
@@ -46,13 +48,14 @@ class BoostShortcutTest {
             ScanRules rules = rules(action, within);
             byte[] text = text(random, words).getBytes(StandardCharsets.UTF_8);
             CollectingOutput walked = new CollectingOutput();
+            // Every window walked, all the text indexed at each round: as the scanner scored before the shortcut.
             StreamScanner reference = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked,
-                    START_MAPS, false);
+                    WALKED);
             scan(reference, text, null, 0);
             for (int split = 0; split < 3; split++) {
                 CollectingOutput fast = new CollectingOutput();
                 StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), fast,
-                        START_MAPS, true);
+                        StreamScanner.Shortcuts.ALL);
                 scan(scanner, text, random, split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
                 assertThat(fast.bytes()).as("output, round %d", round).isEqualTo(walked.bytes());
                 assertThat(fast.findings()).as("findings, round %d", round).isEqualTo(walked.findings());
@@ -76,13 +79,13 @@ class BoostShortcutTest {
             for (boolean shortcutOff : new boolean[] {true, false}) {
                 CollectingOutput whole = new CollectingOutput();
                 StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), whole,
-                        START_MAPS, !shortcutOff);
+                        shortcutOff ? WALKED : StreamScanner.Shortcuts.ALL);
                 scan(scanner, text, null, 0);
                 assertThat(whole.findings()).isNotEmpty();
                 for (int cut = 1; cut < text.length; cut++) {
                     CollectingOutput split = new CollectingOutput();
                     StreamScanner s = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), split,
-                            START_MAPS, !shortcutOff);
+                            shortcutOff ? WALKED : StreamScanner.Shortcuts.ALL);
                     s.feed(text, 0, cut);
                     s.feed(text, cut, text.length - cut);
                     s.finish();

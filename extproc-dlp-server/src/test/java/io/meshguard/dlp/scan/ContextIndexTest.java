@@ -165,6 +165,78 @@ class ContextIndexTest {
         }
     }
 
+    /**
+     * {@link ContextIndex#cover}: an index that records only the windows asked for (in random order: ranges past the
+     * run it holds, ranges reaching back before it, overlapping and nested ones), asked while the text still arrives
+     * and once it is complete, gives what the index of all the text gives, for {@code found} and
+     * {@code lastBoostWord}; both word-start paths.
+     */
+    @Test
+    void cover_onlyTheWindowsAskedFor_givesWhatTheIndexOfAllTheTextGives() {
+        ContextWords words = new ContextWords(WORD_START_RULES);
+        Random random = new Random(29);
+        long resets = 0;
+        for (int round = 0; round < 300; round++) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            for (int k = 0, n = 20 + random.nextInt(200); k < n; k++) {
+                out.writeBytes(PIECES[random.nextInt(PIECES.length)].getBytes(StandardCharsets.UTF_8));
+            }
+            byte[] text = out.toByteArray();
+            TextWindow window = new TextWindow();
+            ContextIndex[] all = bothPaths(words);
+            ContextIndex[] covered = bothPaths(words);
+            int fed = 0;
+            while (fed < text.length) {
+                int len = Math.min(text.length - fed, 1 + random.nextInt(random.nextBoolean() ? 30 : 600));
+                window.append(text, fed, len);
+                fed += len;
+                if (fed == text.length) {
+                    window.markComplete();
+                }
+                for (ContextIndex index : all) {
+                    index.index(window);
+                }
+                int n = window.length();
+                int s = random.nextInt(n + 1);
+                for (int q = 0; q < 20; q++) {
+                    // Mostly forward, as the scanner asks (values in order of start), sometimes back or anywhere.
+                    s = random.nextInt(4) == 0 ? random.nextInt(n + 1) : Math.min(n, s + random.nextInt(60));
+                    int e = Math.min(n, s + random.nextInt(20));
+                    // As in the scanner, which keeps context before every window: index 0 is only the text's start.
+                    int before = Math.max(window.base() > 0 ? 1 : 0, s - random.nextInt(40));
+                    s = Math.max(s, before);
+                    e = Math.max(e, s);
+                    int after = Math.min(n, e + random.nextInt(40));
+                    for (int p = 0; p < covered.length; p++) {
+                        if (random.nextBoolean()) {
+                            covered[p].cover(window, before, s);
+                            for (int rule = 0; rule < WORD_START_RULES.size(); rule++) {
+                                assertThat(covered[p].lastBoostWord(rule, window, before, s))
+                                        .as("last boost word, rule %d, round %d [%d,%d)", rule, round, before, s)
+                                        .isEqualTo(all[p].lastBoostWord(rule, window, before, s));
+                            }
+                        }
+                        covered[p].cover(window, before, after);
+                        for (int rule = 0; rule < WORD_START_RULES.size(); rule++) {
+                            assertThat(covered[p].found(rule, window, before, s, e, after))
+                                    .as("rule %d, round %d [%d,%d) value [%d,%d)", rule, round, before, after, s, e)
+                                    .isEqualTo(all[p].found(rule, window, before, s, e, after));
+                        }
+                    }
+                }
+                window.discardBefore(window.base() + Math.max(0, window.length() - 200));
+                for (ContextIndex index : all) {
+                    index.discardBefore(window.base());
+                }
+                for (ContextIndex index : covered) {
+                    index.discardBefore(window.base());
+                }
+            }
+            resets += covered[0].rewinds();
+        }
+        assertThat(resets).isPositive();
+    }
+
     /** An index that finds word starts eight bytes a step and one that uses vectors where this JVM has them. */
     private static ContextIndex[] bothPaths(ContextWords words) {
         return new ContextIndex[] {new ContextIndex(words, false), new ContextIndex(words, Simd.LANES > 0)};
