@@ -48,6 +48,19 @@ public final class Simd {
         return SimdKernels.windowCuts(b, i);
     }
 
+    /**
+     * {@link TriggerTable}'s candidate starts in {@code b[i, i + LANES)} (reads one byte more); only when
+     * {@link #LANES} is not 0.
+     */
+    static long triggerStarts(byte[] b, int i, byte[] tables) {
+        return SimdKernels.triggerStarts(b, i, tables);
+    }
+
+    /** {@link TriggerTable}'s token bytes in {@code b[i, i + LANES)}; only when {@link #LANES} is not 0. */
+    static long triggerTokens(byte[] b, int i, byte[] tables) {
+        return SimdKernels.triggerTokens(b, i, tables);
+    }
+
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;

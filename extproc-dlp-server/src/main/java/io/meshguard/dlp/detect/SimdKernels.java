@@ -82,4 +82,33 @@ final class SimdKernels {
         ByteVector x = ByteVector.fromArray(SPECIES, b, i);
         return x.eq((byte) '\n').toLong() | x.eq((byte) '\r').toLong();
     }
+
+    /**
+     * {@link TriggerTable}'s candidate starts (see {@link TriggerNibbles}): the bytes whose start class is set, and the
+     * bytes whose first class shares a bit with the next byte's second class (reads {@code b[i + LANES]}).
+     */
+    static long triggerStarts(byte[] b, int i, byte[] tables) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        ByteVector y = ByteVector.fromArray(SPECIES, b, i + 1);
+        ByteVector xLo = x.and((byte) 0x0F);
+        ByteVector xHi = x.lanewise(VectorOperators.LSHR, 4);
+        ByteVector start = lookup(tables, TriggerNibbles.START_LO, xLo).and(lookup(tables, TriggerNibbles.START_HI, xHi));
+        ByteVector pair = lookup(tables, TriggerNibbles.FIRST_LO, xLo).and(lookup(tables, TriggerNibbles.FIRST_HI, xHi))
+                .and(lookup(tables, TriggerNibbles.SECOND_LO, y.and((byte) 0x0F)))
+                .and(lookup(tables, TriggerNibbles.SECOND_HI, y.lanewise(VectorOperators.LSHR, 4)));
+        return start.or(pair).compare(VectorOperators.NE, (byte) 0).toLong();
+    }
+
+    /** {@link TriggerTable}'s token bytes, as {@link TriggerNibbles}' token rectangles cover them. */
+    static long triggerTokens(byte[] b, int i, byte[] tables) {
+        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
+        return lookup(tables, TriggerNibbles.TOKEN_LO, x.and((byte) 0x0F))
+                .and(lookup(tables, TriggerNibbles.TOKEN_HI, x.lanewise(VectorOperators.LSHR, 4)))
+                .compare(VectorOperators.NE, (byte) 0).toLong();
+    }
+
+    /** Each lane's entry of a 16-entry table ({@code nibbles} holds 0-15): one byte shuffle. */
+    private static ByteVector lookup(byte[] tables, int table, ByteVector nibbles) {
+        return nibbles.selectFrom(ByteVector.fromArray(SPECIES, tables, table * TriggerNibbles.TABLE));
+    }
 }

@@ -26,6 +26,8 @@ public final class TriggerTable {
     private int minRun = Integer.MAX_VALUE;
     private boolean[] runBytes;
     private boolean describable = true;
+    /** The vector form's tables, or null on the portable path or for a table that always says true. */
+    private TriggerNibbles nibbles;
 
     private TriggerTable() {}
 
@@ -37,7 +39,40 @@ public final class TriggerTable {
                 t.describable = false;
             }
         }
+        if (Simd.LANES > 0 && t.describable) {
+            t.nibbles = t.nibbles();
+        }
         return t;
+    }
+
+    /**
+     * The classes as nibble tables: a pair's first byte that any byte may follow (or the text's end) starts a finding
+     * alone, like a start byte.
+     */
+    private TriggerNibbles nibbles() {
+        boolean[] start = new boolean[256];
+        boolean[][] rows = new boolean[256][];
+        boolean[] token = new boolean[256];
+        for (int a = 0; a < 256; a++) {
+            token[a] = (cls[a] & TOKEN) != 0;
+            if ((cls[a] & SINGLE) != 0) {
+                start[a] = true;
+            } else if ((cls[a] & FIRST) != 0) {
+                boolean[] row = new boolean[256];
+                boolean full = true;
+                boolean any = false;
+                for (int x = 0; x < 256; x++) {
+                    int key = a << 8 | x;
+                    boolean pair = (pairs[key >>> 6] & 1L << key) != 0;
+                    row[x] = pair || (wordPairs[key >>> 6] & 1L << key) != 0;
+                    full &= pair;
+                    any |= row[x];
+                }
+                start[a] = full;
+                rows[a] = full || !any ? null : row;
+            }
+        }
+        return new TriggerNibbles(start, rows, token);
     }
 
     /** Any of these bytes alone may start a finding. */
@@ -169,9 +204,21 @@ public final class TriggerTable {
         if (!describable) {
             return true;
         }
+        if (nibbles != null && len > Simd.LANES) {
+            return mayFindInBlocks(b, off, off + len);
+        }
+        return mayFindByteByByte(b, off, off + len);
+    }
+
+    /** Whether {@link #mayFind} runs its vector form on texts longer than a vector. */
+    boolean hasVectorForm() {
+        return nibbles != null;
+    }
+
+    /** {@link #mayFind} one byte at a time: the portable path, and short texts on the vector path. */
+    boolean mayFindByteByByte(byte[] b, int off, int end) {
         final byte[] classes = cls;
         final int min = minRun;
-        int end = off + len;
         int run = 0;
         for (int i = off; i < end; i++) {
             int k = classes[b[i] & 0xff];
@@ -186,5 +233,67 @@ public final class TriggerTable {
             }
         }
         return false;
+    }
+
+    /**
+     * {@link #mayFind} a vector a step, for a text longer than a vector: the vector flags the bytes that may start a
+     * trigger (a start byte, or a pair's first byte whose next byte may follow it: the pair is tested in the vector,
+     * so the "c" of "co" is flagged and that of "ca" not), and only flagged bytes get the byte loop's test; token runs
+     * are counted on the vector's token bits. The text's last byte, which no vector pairs with a next one, is tested
+     * alone. Blocks cover {@code [off, end - 1)}; the last one may overlap the one before, its repeated bytes dropped.
+     */
+    private boolean mayFindInBlocks(byte[] b, int off, int end) {
+        final int lanes = Simd.LANES;
+        final byte[] tables = nibbles.tables;
+        int last = end - 1;
+        int run = 0; // the token run ending before the block
+        for (int p = off; p < last; p += lanes) {
+            int q = Math.min(p, last - lanes);
+            int skip = p - q; // bytes of an overlapping last block already tested
+            long starts = Simd.triggerStarts(b, q, tables) >>> skip;
+            for (; starts != 0; starts &= starts - 1) {
+                int i = p + Long.numberOfTrailingZeros(starts);
+                int k = cls[b[i] & 0xff];
+                if ((k & (SINGLE | FIRST)) != 0 && startsAt(b, i, end, k)) {
+                    return true;
+                }
+            }
+            run = runAfter(Simd.triggerTokens(b, q, tables) >>> skip, lanes - skip, run);
+            if (run < 0) {
+                return nibbles.tokensExact || mayFindByteByByte(b, off, end);
+            }
+        }
+        int k = cls[b[last] & 0xff];
+        return (k & (SINGLE | FIRST)) != 0 || (k & TOKEN) != 0 && run + 1 >= minRun;
+    }
+
+    /**
+     * The token run ending at a block's last byte, given {@code run}, the one ending before the block; or -1 when a
+     * run of {@link #minRun} ends in the block. {@code tokens}: bit k for the block's byte k, of {@code bits} bytes.
+     */
+    private int runAfter(long tokens, int bits, int run) {
+        int head = Long.numberOfTrailingZeros(~tokens); // the run from the block's first byte
+        if (head >= bits) {
+            return run + bits >= minRun ? -1 : run + bits;
+        }
+        if (run + head >= minRun || holdsRun(tokens)) {
+            return -1;
+        }
+        return Long.numberOfLeadingZeros(~(tokens << (64 - bits)));
+    }
+
+    /** Whether {@code tokens} holds {@link #minRun} consecutive bits (halving the run left to find at each step). */
+    private boolean holdsRun(long tokens) {
+        final int min = minRun;
+        if (min > 64) {
+            return false;
+        }
+        long r = tokens;
+        for (int k = 1; k < min; ) {
+            int s = Math.min(k, min - k);
+            r &= r >>> s;
+            k += s;
+        }
+        return r != 0;
     }
 }
