@@ -127,13 +127,22 @@ public final class ValueHasher {
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
-    /** A table hash of {@code b[off, off + len)}: its length and first and last eight bytes. */
-    private static int mix(byte[] b, int off, int len) {
-        long h = len;
+    /**
+     * A table hash of all of {@code b[off, off + len)}, eight bytes a step (the last word overlapping the one before
+     * it). Not only the ends: values of one kind share them ({@code kim.minsu123@bank.co.kr} and every other
+     * address of that length), and a batch's equal-looking values then all fall in one probe chain, each new one
+     * compared with all before it.
+     */
+    static int mix(byte[] b, int off, int len) {
+        long h = len * 0x9E3779B97F4A7C15L;
+        int end = off + len;
         if (len >= 8) {
-            h ^= (long) LONGS.get(b, off) * 0x9E3779B97F4A7C15L ^ (long) LONGS.get(b, off + len - 8);
+            for (int i = off; i < end - 8; i += 8) {
+                h = Long.rotateLeft((h ^ (long) LONGS.get(b, i)) * 0x9E3779B97F4A7C15L, 29);
+            }
+            h ^= (long) LONGS.get(b, end - 8);
         } else {
-            for (int i = off; i < off + len; i++) {
+            for (int i = off; i < end; i++) {
                 h = h << 8 | (b[i] & 0xff);
             }
         }

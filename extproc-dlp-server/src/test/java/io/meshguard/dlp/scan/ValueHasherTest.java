@@ -136,4 +136,51 @@ class ValueHasherTest {
             }
         }
     }
+    @Test
+    void batchesOfAddressesSharingLengthAndEnds_eachGetsItsOwnHmac_repeatsTheSameString() throws Exception {
+        // Dense text's addresses differ only in the middle (kim.minsu123@bank.co.kr): the batch table must still tell
+        // them apart, and give a repeated one the string of its first occurrence (hashed once).
+        byte[] master = "master-key-for-the-hasher-test-4".getBytes(StandardCharsets.UTF_8);
+        byte[] tenantKey = hmac(master, "meshguard-dlp-tenant:bank".getBytes(StandardCharsets.UTF_8));
+        ValueHasher hasher = ValueHasher.forTenant(master, "bank");
+        Random random = new Random(10);
+        for (int round = 0; round < 200; round++) {
+            int count = random.nextInt(300);
+            StringBuilder sb = new StringBuilder();
+            int[] offs = new int[count];
+            int[] lens = new int[count];
+            for (int k = 0; k < count; k++) {
+                String v = random.nextInt(3) == 0 ? "5105 1051 0510 5100"
+                        : "kim.minsu" + (100 + random.nextInt(random.nextBoolean() ? 20 : 900)) + "@bank.co.kr";
+                sb.append(" x".repeat(random.nextInt(3)));
+                offs[k] = sb.length();
+                lens[k] = v.length();
+                sb.append(v);
+            }
+            byte[] text = sb.toString().getBytes(StandardCharsets.US_ASCII);
+            String[] got = new String[count];
+            hasher.hex(text, offs, lens, count, got);
+            java.util.Map<String, String> first = new java.util.HashMap<>();
+            for (int k = 0; k < count; k++) {
+                byte[] value = java.util.Arrays.copyOfRange(text, offs[k], offs[k] + lens[k]);
+                assertThat(got[k]).as("round %d, value %d", round, k)
+                        .isEqualTo(HexFormat.of().formatHex(hmac(tenantKey, value)));
+                String seen = first.putIfAbsent(new String(value, StandardCharsets.US_ASCII), got[k]);
+                if (seen != null && count >= 3) {
+                    assertThat(got[k]).as("round %d, repeat %d", round, k).isSameAs(seen);
+                }
+            }
+        }
+    }
+
+    @Test
+    void mix_tellsApartValuesThatShareLengthAndBothEnds() {
+        // All 900 addresses have the same length and the same first and last eight bytes.
+        java.util.Set<Integer> slots = new java.util.HashSet<>();
+        for (int n = 100; n < 1000; n++) {
+            byte[] v = ("kim.minsu" + n + "@bank.co.kr").getBytes(StandardCharsets.US_ASCII);
+            slots.add(ValueHasher.mix(v, 0, v.length) & 1023);
+        }
+        assertThat(slots.size()).isGreaterThan(450); // ~600 expected for 900 random values in 1024 slots
+    }
 }
