@@ -717,7 +717,9 @@ public final class BuiltinRecognizer implements Recognizer {
             // A card found from an earlier group start covers this one: report() would drop any card found here
             // (one detector's candidates never overlap), so the card validator is not run again inside it.
             // Nor where the last card walk shows that a walk from here could not find one (see cardRuledOut).
-            if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()] && !cardRuledOut(t, i)) {
+            // Nor where no brand's issuer prefix starts with the first digits (cardMayStart): a phone number's 0,
+            // a registration number's birth year.
+            if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()] && cardMayStart(t, i) && !cardRuledOut(t, i)) {
                 card(t, i, out);
                 byShape(t, i, cardFirstRun, cardFirstRunNext, out); // the card walk measured the run
             } else {
@@ -825,6 +827,17 @@ public final class BuiltinRecognizer implements Recognizer {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether {@link #card} from the digit at {@code i} may report: false when no brand's issuer prefix starts with
+     * that digit and the next (or that digit alone, when the next byte is no digit). A walk from {@code i} reads its
+     * first digits from there, so it would find no brand lengths and report nothing; skipping it leaves the last
+     * walk's state (see {@link #cardRuledOut}) as it was, which only describes that walk's own bytes.
+     */
+    private static boolean cardMayStart(TextWindow t, int i) {
+        int next = t.at(i + 1);
+        return Checksums.mayStartCard(t.at(i) - '0', digit(next) ? next - '0' : -1);
     }
 
     private void card(TextWindow t, int i, Consumer<Candidate> out) {
