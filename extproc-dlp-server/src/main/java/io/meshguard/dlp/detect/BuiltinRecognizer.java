@@ -433,7 +433,10 @@ public final class BuiltinRecognizer implements Recognizer {
                     flags |= cls;
                     if (numeric && ((cls & DIGIT) != 0 || c == '+') && (i == 0 ? !alnum(t.at(i - 1))
                             : (CLASS[b[i - 1] & 0xff] & ALNUM) == 0)) {
-                        onNumericStart(t, i, out);
+                        // The digits after this one each come after a digit: the token-run skip above would only
+                        // add their class, this digit's, to the flags again. Passed over as onNumericStart measured.
+                        i += onNumericStart(t, i, out);
+                        continue;
                     }
                     i++;
                     continue;
@@ -706,29 +709,37 @@ public final class BuiltinRecognizer implements Recognizer {
 
     // ---- numbers ----
 
-    private void onNumericStart(TextWindow t, int i, Consumer<Candidate> out) {
+    /**
+     * Tries the number-based validators at the number starting at {@code i}.
+     *
+     * @return how many bytes from {@code i} the pass may move on: with the shortcuts, the run of digits from {@code i}
+     *     as measured here (at most 20, every one a digit), else 1
+     */
+    private int onNumericStart(TextWindow t, int i, Consumer<Candidate> out) {
         if (t.at(i) == '+') {
             if (on(BuiltinDetector.KR_PHONE)) {
                 phone(t, i, out);
             }
-            return;
+            return 1;
         }
         if (byShape) {
             // A card found from an earlier group start covers this one: report() would drop any card found here
             // (one detector's candidates never overlap), so the card validator is not run again inside it.
             // Nor where the last card walk shows that a walk from here could not find one (see cardRuledOut).
-            if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()] && !cardRuledOut(t, i)) {
+            // Nor where no brand's issuer prefix starts with the first digits (cardMayStart): a phone number's 0,
+            // a registration number's birth year.
+            if (t.base() + i >= lastEnd[BuiltinDetector.CARD.ordinal()] && cardMayStart(t, i) && !cardRuledOut(t, i)) {
                 card(t, i, out);
                 byShape(t, i, cardFirstRun, cardFirstRunNext, out); // the card walk measured the run
-            } else {
-                int run = 1;
-                int next = -1; // the byte after the run (a digit when the run reaches 20)
-                while (run < 20 && digit(next = t.at(i + run))) {
-                    run++;
-                }
-                byShape(t, i, run, next, out);
+                return cardFirstRun;
             }
-            return;
+            int run = 1;
+            int next = -1; // the byte after the run (a digit when the run reaches 20)
+            while (run < 20 && digit(next = t.at(i + run))) {
+                run++;
+            }
+            byShape(t, i, run, next, out);
+            return run;
         }
         if (on(BuiltinDetector.CARD)) {
             card(t, i, out);
@@ -745,6 +756,7 @@ public final class BuiltinRecognizer implements Recognizer {
         if (on(BuiltinDetector.IPV4) && t.at(i - 1) != '.') {
             ipv4(t, i, out);
         }
+        return 1;
     }
 
     /**
@@ -825,6 +837,17 @@ public final class BuiltinRecognizer implements Recognizer {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether {@link #card} from the digit at {@code i} may report: false when no brand's issuer prefix starts with
+     * that digit and the next (or that digit alone, when the next byte is no digit). A walk from {@code i} reads its
+     * first digits from there, so it would find no brand lengths and report nothing; skipping it leaves the last
+     * walk's state (see {@link #cardRuledOut}) as it was, which only describes that walk's own bytes.
+     */
+    private static boolean cardMayStart(TextWindow t, int i) {
+        int next = t.at(i + 1);
+        return Checksums.mayStartCard(t.at(i) - '0', digit(next) ? next - '0' : -1);
     }
 
     private void card(TextWindow t, int i, Consumer<Candidate> out) {

@@ -63,6 +63,40 @@ public final class Checksums {
         return brandLengths(digits[from], p2, p3, p4, v);
     }
 
+    /**
+     * The first two digits of every issuer prefix {@link #brandLengths} knows, as bits {@code 10 * d0 + d1} of two
+     * longs (0-63, 64-99): 22-27 (Mastercard 2221-2720), 30 (Diners 300-305, 3095), 34-39 (Amex, JCB 3528-3589,
+     * Diners), 40-49 (Visa), 50-58 (Maestro, Mastercard), 60 (Discover 6011), 62-65 (UnionPay, Discover 622126-622925,
+     * Maestro, Discover 644-649 and 65), 67 (Maestro), 81 (UnionPay), 94 (Korean domestic). A test checks the list
+     * against {@link #brandLengths} over every six-digit prefix.
+     */
+    private static final long BRAND_PAIRS_LOW = bits(22, 23, 24, 25, 26, 27, 30, 34, 35, 36, 37, 38, 39, 40, 41, 42,
+            43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 60, 62, 63);
+    private static final long BRAND_PAIRS_HIGH = bits(64 - 64, 65 - 64, 67 - 64, 81 - 64, 94 - 64);
+    /** The first digits of those pairs: 2, 3, 4, 5, 6, 8, 9. */
+    private static final int BRAND_FIRSTS = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 8 | 1 << 9;
+
+    private static long bits(int... positions) {
+        long set = 0;
+        for (int p : positions) {
+            set |= 1L << p;
+        }
+        return set;
+    }
+
+    /**
+     * Whether a card number may start with the digit {@code d0} followed by the digit {@code d1} (both 0-9), or, with
+     * {@code d1 < 0}, by a digit not known yet: false when no brand's issuer prefix starts so, and then
+     * {@link #cardBrandLengths} of every number that starts so is 0.
+     */
+    static boolean mayStartCard(int d0, int d1) {
+        if (d1 < 0) {
+            return (BRAND_FIRSTS >>> d0 & 1) != 0;
+        }
+        int pair = d0 * 10 + d1;
+        return pair < 64 ? (BRAND_PAIRS_LOW >>> pair & 1) != 0 : (BRAND_PAIRS_HIGH >>> (pair - 64) & 1) != 0;
+    }
+
     /** Whether the bit set of {@link #brandLengths} holds {@code len} (no brand has a number longer than 19). */
     static boolean hasLength(int lengths, int len) {
         return len <= 19 && (lengths >>> len & 1) != 0;

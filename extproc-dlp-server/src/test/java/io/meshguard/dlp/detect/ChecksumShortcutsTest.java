@@ -134,4 +134,25 @@ class ChecksumShortcutsTest {
         assertThat(Checksums.entropyBelow(b, 0, b.length, scratch, exact)).isFalse();
         assertThat(Checksums.entropyBelow(b, 0, b.length, scratch, Math.nextUp(exact))).isTrue();
     }
+
+    @Test
+    void mayStartCard_isFalseExactlyWhereNoSixDigitPrefixHasABrand() {
+        boolean[] pairs = new boolean[100];
+        boolean[] firsts = new boolean[10];
+        char[] digits = new char[6];
+        for (int p6 = 0; p6 < 1_000_000; p6++) {
+            String s = String.format("%06d", p6);
+            s.getChars(0, 6, digits, 0);
+            if (Checksums.cardBrandLengths(digits, 6) != 0) {
+                pairs[p6 / 10_000] = true;
+                firsts[p6 / 100_000] = true;
+            }
+        }
+        for (int d0 = 0; d0 < 10; d0++) {
+            assertThat(Checksums.mayStartCard(d0, -1)).as("%d", d0).isEqualTo(firsts[d0]);
+            for (int d1 = 0; d1 < 10; d1++) {
+                assertThat(Checksums.mayStartCard(d0, d1)).as("%d%d", d0, d1).isEqualTo(pairs[d0 * 10 + d1]);
+            }
+        }
+    }
 }

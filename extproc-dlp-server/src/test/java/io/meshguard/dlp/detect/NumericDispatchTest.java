@@ -26,7 +26,12 @@ class NumericDispatchTest {
         "12 4012 8888 8888 1881", "7 5000 0000 0009", "1234 5678-4012-8888-8888-1881", "1234 5678 9012 3456abc",
         // 12 or more digits from a later group: with no brand's prefix (not walked again), with one (walked again;
         // a card found there), with a six-digit prefix across a separator
-        "0044 0532 0130 0000 00", "00 4111 1111 1111 1111", "0 6221 2600 0000 0000", "9 3704 0044 0532 0130 00"};
+        "0044 0532 0130 0000 00", "00 4111 1111 1111 1111", "0 6221 2600 0000 0000", "9 3704 0044 0532 0130 00",
+        // first digits that start no brand (no walk from there) and their neighbours that do, alone, after a
+        // separator and as a later group: 94, 81, 62, 2221 and a 9, 8, 1, 7, 0 before them
+        "9400 0000 0000 0007", "9500 0000 0000 0007", "8100 0000 0000 0002", "8200 0000 0000 0002",
+        "6200000000000005", "2221-0000-0000-0009", "9 9400 0000 0000 0007", "8 8100 0000 0000 0002",
+        "1-6200-0000-0000-0005", "70 2221 0000 0000 0009", "9", "8", "94", "81", "7", "1"};
 
     @Test
     void byShape_findsWhatEveryValidatorFinds_forAnyEnabledSetAndChunking() {
