@@ -136,6 +136,7 @@ class ValueHasherTest {
             }
         }
     }
+
     @Test
     void batchesOfAddressesSharingLengthAndEnds_eachGetsItsOwnHmac_repeatsTheSameString() throws Exception {
         // Dense text's addresses differ only in the middle (kim.minsu123@bank.co.kr): the batch table must still tell
