@@ -27,8 +27,11 @@ final class ContextWords {
     final int[][] spaced;
     /** Per rule: the flags it looks for (0 when it has no context words). */
     final int[] wanted;
-    /** Per rule, its boost words. */
-    final int[][] boostWords;
+    /**
+     * Per rule and lower-cased last byte, its boost words ending in that byte, in the order of {@link #words} (null
+     * for none): the only ones that may end right before a byte of text ({@link #endsAt} compares from the end).
+     */
+    final int[][][] boostWordsByLast;
     final int[][] byFirst = new int[256][];
     /** Words of four bytes or more by the top 12 bits of the hash of their first four bytes. */
     private final int[][] byQuad = new int[1 << 12][];
@@ -99,7 +102,7 @@ final class ContextWords {
         kinds = new byte[rules.size()][words.length];
         spaced = new int[rules.size()][];
         wanted = new int[rules.size()];
-        boostWords = new int[rules.size()][];
+        boostWordsByLast = new int[rules.size()][256][];
         int max = 0;
         List<List<Integer>> first = new ArrayList<>();
         List<List<Integer>> shortFirst = new ArrayList<>();
@@ -173,8 +176,14 @@ final class ContextWords {
             spaced[r] = withSpace.stream().distinct().mapToInt(Integer::intValue).toArray();
             wanted[r] = (rule.boostWords().isEmpty() ? 0 : BOOST) | (rule.penaltyWords().isEmpty() ? 0 : PENALTY);
             byte[] k = kinds[r];
-            boostWords[r] = java.util.stream.IntStream.range(0, words.length).filter(w -> (k[w] & BOOST) != 0)
+            int[] boostWords = java.util.stream.IntStream.range(0, words.length).filter(w -> (k[w] & BOOST) != 0)
                     .toArray();
+            for (int c = 0; c < 256; c++) {
+                int last = c;
+                int[] ending = java.util.Arrays.stream(boostWords)
+                        .filter(w -> (words[w][words[w].length - 1] & 0xff) == last).toArray();
+                boostWordsByLast[r][c] = ending.length == 0 ? null : ending;
+            }
         }
     }
 

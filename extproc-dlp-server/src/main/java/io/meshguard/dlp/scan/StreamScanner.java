@@ -29,10 +29,9 @@ public final class StreamScanner {
     /** By start, then end: written out, as it runs for every candidate. */
     private static final Comparator<Pending> BY_START = (a, b) -> a.start != b.start ? Long.compare(a.start, b.start)
             : Long.compare(a.end, b.end);
-    private static final Comparator<Pending> BY_PRIORITY = Comparator.comparingDouble((Pending p) -> -p.confidence)
-            .thenComparingLong(p -> -(p.end - p.start))
-            .thenComparingLong(p -> p.start)
-            .thenComparingInt(p -> p.detector);
+    /** Most confident, then longest, then earliest, then first in policy order. */
+    private static final Comparator<Pending> BY_PRIORITY = (a, b) -> comparePriority(a, a.confidence, b,
+            b.confidence);
 
     private final ScanRules rules;
     private List<Recognizer> recognizers;
@@ -60,6 +59,8 @@ public final class StreamScanner {
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
     /** Findings scored by {@link #boostRightBefore} (the tests check that their texts reach it). */
     private long boostShortcuts;
+    /** Candidates dropped by {@link #outranked}. */
+    private long outrankedSkips;
     /** The shortcuts this scanner takes (the tests turn each off to compare with the plain form). */
     private final Shortcuts shortcuts;
     /** The JSON key whose value this text is ({@link #context}), empty for none. */
@@ -120,10 +121,12 @@ public final class StreamScanner {
      *     finding's window is walked
      * @param lazyIndex the context index covers only the windows that scoring asks for; false, all the text is
      *     indexed at each round
+     * @param skipOutranked a candidate that a scored finding over all its bytes outranks whatever its own score is
+     *     dropped unscored ({@link #outranked}); false, every candidate is scored
      */
-    record Shortcuts(boolean startMaps, boolean boostWord, boolean lazyIndex) {
+    record Shortcuts(boolean startMaps, boolean boostWord, boolean lazyIndex, boolean skipOutranked) {
         /** What the server runs: start maps on the portable path only (the vector searches need none). */
-        static final Shortcuts ALL = new Shortcuts(Simd.LANES == 0, true, true);
+        static final Shortcuts ALL = new Shortcuts(Simd.LANES == 0, true, true, true);
     }
 
     /** A scanner that takes {@code shortcuts}. */
@@ -241,6 +244,11 @@ public final class StreamScanner {
         return boostShortcuts;
     }
 
+    /** Candidates dropped unscored by {@link #outranked} (the tests check that their texts reach it). */
+    long outrankedSkips() {
+        return outrankedSkips;
+    }
+
     private void process() {
         long end = text.base() + text.length();
         long frontier = end;
@@ -263,7 +271,9 @@ public final class StreamScanner {
         int kept = 0;
         for (int k = 0; k < pending.size(); k++) {
             Pending p = pending.get(k);
-            if (p.scored || !score(p)) {
+            if (!p.scored && kept > 0 && shortcuts.skipOutranked() && outranked(pending.get(kept - 1), p)) {
+                outrankedSkips++;
+            } else if (p.scored || !score(p)) {
                 pending.set(kept++, p);
             }
         }
@@ -322,20 +332,73 @@ public final class StreamScanner {
             if (found < 0) {
                 return false;
             }
-            double delta = 0;
-            if ((found & ContextWords.BOOST) != 0) {
-                delta += ctx.boost();
-            }
-            if ((found & ContextWords.PENALTY) != 0) {
-                delta -= ctx.penalty();
-            }
-            p.confidence = Math.max(0, Math.min(1, p.confidence + delta));
+            p.confidence = scoredConfidence(p.confidence, ctx, found);
         }
         p.scored = true;
         if (p.confidence + 1e-9 < rule.minConfidence()) {
             return true;
         }
         return allowLists[p.detector].allowed(b, s, e);
+    }
+
+    /** A candidate's confidence {@code c} after its window gave {@code found} (BOOST, PENALTY, both or neither). */
+    private static double scoredConfidence(double c, ContextRule ctx, int found) {
+        double delta = 0;
+        if ((found & ContextWords.BOOST) != 0) {
+            delta += ctx.boost();
+        }
+        if ((found & ContextWords.PENALTY) != 0) {
+            delta -= ctx.penalty();
+        }
+        return Math.max(0, Math.min(1, c + delta));
+    }
+
+    /**
+     * Whether unscored candidate {@code p} leaves no trace in the output whatever its score: {@code q}, scored and
+     * kept, covers all of {@code p}'s bytes and changes the text, so {@link #resolve} puts them in one cluster and
+     * writes out one finding over their union (which {@code p} does not widen), and {@code p} cannot be that
+     * finding: an alert never is, and a change loses to {@code q} at every confidence its window could give it (and
+     * is no block beside a {@code q} that is none). Dropping {@code p} unscored then gives what scoring it gives, and
+     * skips its window: the {@code secret} candidate over an AWS key ("key AKIA…", no boost word before either) is
+     * one in six values of dense text.
+     */
+    private boolean outranked(Pending q, Pending p) {
+        if (!q.scored || q.start > p.start || p.end > q.end || p.start >= p.end) {
+            return false;
+        }
+        ActionKind qKind = ruleAt[q.detector].action().kind();
+        ActionKind pKind = ruleAt[p.detector].action().kind();
+        if (qKind == ActionKind.ALERT) {
+            return false;
+        }
+        if (pKind == ActionKind.ALERT) {
+            return true;
+        }
+        if (pKind == ActionKind.BLOCK && qKind != ActionKind.BLOCK) {
+            return false;
+        }
+        if (contextWords.wanted[p.detector] == 0) {
+            return comparePriority(q, q.confidence, p, p.confidence) < 0;
+        }
+        ContextRule ctx = ruleAt[p.detector].context();
+        for (int found = 0; found <= (ContextWords.BOOST | ContextWords.PENALTY); found++) {
+            if (comparePriority(q, q.confidence, p, scoredConfidence(p.confidence, ctx, found)) >= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@link #BY_PRIORITY} of {@code a} and {@code b} at confidences {@code ca} and {@code cb}. */
+    private static int comparePriority(Pending a, double ca, Pending b, double cb) {
+        int c = Double.compare(-ca, -cb);
+        if (c == 0) {
+            c = Long.compare(-(a.end - a.start), -(b.end - b.start));
+        }
+        if (c == 0) {
+            c = Long.compare(a.start, b.start);
+        }
+        return c != 0 ? c : Integer.compare(a.detector, b.detector);
     }
 
     /**
@@ -387,7 +450,15 @@ public final class StreamScanner {
         while (end > from && b[end - 1] == ' ') {
             end--;
         }
-        for (int w : contextWords.boostWords[detector]) {
+        if (end == from) {
+            return -1;
+        }
+        int last = b[end - 1] & 0xff;
+        int[] ending = contextWords.boostWordsByLast[detector][last >= 'A' && last <= 'Z' ? last + 32 : last];
+        if (ending == null) {
+            return -1;
+        }
+        for (int w : ending) {
             int p = end - contextWords.words[w].length;
             if (p >= from && contextWords.endsAt(w, b, end)
                     && (!contextWords.ascii[w] || p == 0 || !ContextIndex.letter(b[p - 1]))) {

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class BoostShortcutTest {
     /** Every window walked and all the text indexed, start maps as this JVM's scanner uses them. */
     private static final StreamScanner.Shortcuts WALKED =
-            new StreamScanner.Shortcuts(StreamScanner.Shortcuts.ALL.startMaps(), false, false);
+            new StreamScanner.Shortcuts(StreamScanner.Shortcuts.ALL.startMaps(), false, false, false);
     private static final String[] VALUES = {"4532015112830366", "4532 0151 1283 0366", "960121-1021413",
         "010-1234-5678", "kim.minsu7@bank.co.kr", "DE89 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE",
         "192.168.10.20", "5105 1051 0510 5100", "123-45-67890"};

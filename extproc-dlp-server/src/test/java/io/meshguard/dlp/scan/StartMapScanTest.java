@@ -56,7 +56,7 @@ class StartMapScanTest {
     private static CollectingOutput scan(ScanRules rules, byte[] text, int[] cuts, boolean startMaps) {
         CollectingOutput out = new CollectingOutput();
         StreamScanner s = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), out,
-                new StreamScanner.Shortcuts(startMaps, true, true));
+                new StreamScanner.Shortcuts(startMaps, true, true, true));
         int at = 0;
         for (int cut : cuts) {
             s.feed(text, at, cut - at);
