@@ -32,6 +32,12 @@ final class ContextWords {
      * for none): the only ones that may end right before a byte of text ({@link #endsAt} compares from the end).
      */
     final int[][][] boostWordsByLast;
+    /**
+     * Per rule, the first two bytes (as {@link #starts} holds them) of its boost and penalty words: no window of the
+     * rule holds one of its words unless one of these pairs is in it ({@link #noneIn}). Null for a rule with no words,
+     * or with a word starting with a space (which the gap the value leaves in the window could start).
+     */
+    private final long[][] rulePairs;
     final int[][] byFirst = new int[256][];
     /** Words of four bytes or more by the top 12 bits of the hash of their first four bytes. */
     private final int[][] byQuad = new int[1 << 12][];
@@ -103,6 +109,7 @@ final class ContextWords {
         spaced = new int[rules.size()][];
         wanted = new int[rules.size()];
         boostWordsByLast = new int[rules.size()][256][];
+        rulePairs = new long[rules.size()][];
         int max = 0;
         List<List<Integer>> first = new ArrayList<>();
         List<List<Integer>> shortFirst = new ArrayList<>();
@@ -176,6 +183,7 @@ final class ContextWords {
             spaced[r] = withSpace.stream().distinct().mapToInt(Integer::intValue).toArray();
             wanted[r] = (rule.boostWords().isEmpty() ? 0 : BOOST) | (rule.penaltyWords().isEmpty() ? 0 : PENALTY);
             byte[] k = kinds[r];
+            rulePairs[r] = pairsOf(k);
             int[] boostWords = java.util.stream.IntStream.range(0, words.length).filter(w -> (k[w] & BOOST) != 0)
                     .toArray();
             for (int c = 0; c < 256; c++) {
@@ -185,6 +193,68 @@ final class ContextWords {
                 boostWordsByLast[r][c] = ending.length == 0 ? null : ending;
             }
         }
+    }
+
+    /** {@link #rulePairs} of the words {@code kinds} marks. */
+    private long[] pairsOf(byte[] kinds) {
+        long[] pairs = new long[1 << 10];
+        boolean any = false;
+        for (int w = 0; w < words.length; w++) {
+            if (kinds[w] == 0) {
+                continue;
+            }
+            byte[] b = words[w];
+            if (b[0] == ' ') {
+                return null;
+            }
+            any = true;
+            for (int x = 0; x < 256; x++) {
+                if (b.length == 1 || x == (b[1] & 0xff)) {
+                    int key = (b[0] & 0xff) << 8 | x;
+                    pairs[key >>> 6] |= 1L << key;
+                }
+            }
+        }
+        return any ? pairs : null;
+    }
+
+    /**
+     * True when none of rule {@code rule}'s words can be in the window {@code b[before, s) + " " + b[e, after)} that
+     * {@link ContextIndex#found} searches (lower-cased): no two bytes of it are the first two of one of the words (a
+     * word with a space may run from the first part across the space standing for the value; the pair at
+     * {@code s - 1} is read with that space). Then the window gives neither BOOST nor PENALTY, and need not be indexed.
+     * False when it cannot tell.
+     */
+    boolean noneIn(int rule, byte[] b, int before, int s, int e, int after) {
+        long[] pairs = rulePairs[rule];
+        return pairs != null && !anyPair(pairs, b, before, s) && !anyPair(pairs, b, e, after);
+    }
+
+    /**
+     * Whether a position in {@code [from, to)} starts one of {@code pairs}, the byte after {@code to - 1} read as a
+     * space (a word of two bytes or more starting there would run past the part; a one-byte word's pairs hold every
+     * second byte).
+     */
+    private static boolean anyPair(long[] pairs, byte[] b, int from, int to) {
+        if (from >= to) {
+            return false;
+        }
+        int first = lower(b[from]);
+        for (int k = from + 1; k < to; k++) {
+            int second = lower(b[k]);
+            int pair = first << 8 | second;
+            if ((pairs[pair >>> 6] & 1L << pair) != 0) {
+                return true;
+            }
+            first = second;
+        }
+        int last = first << 8 | ' ';
+        return (pairs[last >>> 6] & 1L << last) != 0;
+    }
+
+    private static int lower(byte x) {
+        int c = x & 0xff;
+        return c >= 'A' && c <= 'Z' ? c + 32 : c;
     }
 
     /** Whether word {@code w} ends at buffer index {@code end} of {@code b} (ASCII letters in either case). */

@@ -119,8 +119,9 @@ public final class StreamScanner {
      *     TextWindow#mapStarts}); false, each search looks at every word itself
      * @param boostWord a boost word right before a value settles its score ({@link #boostRightBefore}); false, every
      *     finding's window is walked
-     * @param lazyIndex the context index covers only the windows that scoring asks for; false, all the text is
-     *     indexed at each round
+     * @param lazyIndex the context index covers only the windows that scoring asks for, and not those that hold
+     *     none of the rule's words' first two bytes ({@link ContextWords#noneIn}); false, all the text is indexed at
+     *     each round and every window looked up
      * @param skipOutranked a candidate that a scored finding over all its bytes outranks whatever its own score is
      *     dropped unscored ({@link #outranked}); false, every candidate is scored
      */
@@ -424,6 +425,9 @@ public final class StreamScanner {
         }
         int from = Math.max(0, s - within);
         int word = boostWordJustBefore(detector, b, from, s);
+        if (word < 0 && shortcuts.lazyIndex() && contextWords.noneIn(detector, b, from, s, s, s)) {
+            return false; // no boost word in [from, s): nothing for the index to find there
+        }
         if (word < 0) {
             contextIndex.cover(text, from, s);
             word = contextIndex.lastBoostWord(detector, text, from, s);
@@ -496,6 +500,11 @@ public final class StreamScanner {
         }
         after = lineAfter(b, e, after);
         int before = lineBefore(b, charsBefore(b, s, within), s);
+        if (shortcuts.lazyIndex() && contextWords.noneIn(detector, b, before, s, e, after)) {
+            // No word of the rule can be in the window ("key AKIA…" among words that hold no "aws" nor "access"):
+            // what the index would answer, without indexing it.
+            return !key.isEmpty() && text.base() + before == 0 ? keyFound(detector, rule, b, s) : 0;
+        }
         contextIndex.cover(text, before, after);
         int found = contextIndex.found(detector, text, before, s, e, after);
         if ((found & ContextWords.PENALTY) != 0 && checksummed[detector]

@@ -92,6 +92,46 @@ class ContextIndexTest {
     }
 
     /**
+     * {@link ContextWords#noneIn}, which lets the scanner skip indexing and looking up a window, against the plain
+     * window search: wherever it answers true the window gives neither BOOST nor PENALTY, on generated texts dense in
+     * the words (both cases), their first two bytes, words with spaces that run across the value, and windows with
+     * empty parts; it answers true often, and never for a rule with a word starting with a space.
+     */
+    @Test
+    void noneIn_onlyWhereTheWindowHoldsNoWordOfTheRule() {
+        List<ContextRule> rules = new java.util.ArrayList<>(RULES);
+        for (io.meshguard.dlp.detect.BuiltinDetector d : io.meshguard.dlp.detect.BuiltinDetector.values()) {
+            rules.add(new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5));
+        }
+        ContextWords words = new ContextWords(rules);
+        String[] more = {"ca", "CR", "re", "x", "ac", "aws", "AWS", "acc", "에", "카", "주", "tel", "te", "mai"};
+        Random random = new Random(33);
+        int none = 0;
+        for (int round = 0; round < 5_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(10); k < n; k++) {
+                String w = random.nextBoolean() ? PIECES[random.nextInt(PIECES.length)] : more[random.nextInt(more.length)];
+                sb.append(random.nextBoolean() ? w : w.toUpperCase(Locale.ROOT));
+            }
+            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            int before = random.nextInt(b.length + 1);
+            int s = before + random.nextInt(b.length - before + 1);
+            int e = s + random.nextInt(b.length - s + 1);
+            int after = e + random.nextInt(b.length - e + 1);
+            for (int r = 0; r < rules.size(); r++) {
+                if (words.noneIn(r, b, before, s, e, after)) {
+                    none++;
+                    assertThat(naive(rules.get(r), b, before, s, e, after))
+                            .as("rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb).isZero();
+                }
+            }
+        }
+        assertThat(none).isGreaterThan(10_000);
+        byte[] b = "x x".getBytes(StandardCharsets.UTF_8);
+        assertThat(words.noneIn(4, b, 0, 0, 3, 3)).isFalse(); // " id": the space for the value could start it
+    }
+
+    /**
      * The boost words a rule looks up by the byte before a value ({@link ContextWords#boostWordsByLast}, what the
      * scanner's look-back tries) against all of the rule's boost words: at every end of generated texts, for both
      * cases of ASCII letters, the first word in policy order that ends there is the same.
