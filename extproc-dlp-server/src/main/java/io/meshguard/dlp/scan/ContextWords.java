@@ -27,11 +27,8 @@ final class ContextWords {
     final int[][] spaced;
     /** Per rule: the flags it looks for (0 when it has no context words). */
     final int[] wanted;
-    /**
-     * Per rule and lower-cased last byte, its boost words ending in that byte, in the order of {@link #words} (null
-     * for none): the only ones that may end right before a byte of text ({@link #endsAt} compares from the end).
-     */
-    final int[][][] boostWordsByLast;
+    /** Per rule, its boost words. */
+    final int[][] boostWords;
     /**
      * Per rule, the first two bytes (as {@link #starts} holds them) of its boost and penalty words: no window of the
      * rule holds one of its words unless one of these pairs is in it ({@link #noneIn}). Null for a rule with no words,
@@ -108,7 +105,7 @@ final class ContextWords {
         kinds = new byte[rules.size()][words.length];
         spaced = new int[rules.size()][];
         wanted = new int[rules.size()];
-        boostWordsByLast = new int[rules.size()][256][];
+        boostWords = new int[rules.size()][];
         rulePairs = new long[rules.size()][];
         int max = 0;
         List<List<Integer>> first = new ArrayList<>();
@@ -132,12 +129,7 @@ final class ContextWords {
             }
             headMasks[w] = b.length >= 4 ? -1 : (1 << (8 * b.length)) - 1;
             tails[w] = tail(b);
-            for (int x = 0; x < 256; x++) {
-                if (b.length == 1 || x == (b[1] & 0xff)) {
-                    int key = (b[0] & 0xff) << 8 | x;
-                    starts[key >>> 6] |= 1L << key;
-                }
-            }
+            addFirstPair(starts, b);
             if (b.length >= 4) {
                 int h = hash(heads[w]);
                 quads[h >>> 6] |= 1L << h;
@@ -184,14 +176,8 @@ final class ContextWords {
             wanted[r] = (rule.boostWords().isEmpty() ? 0 : BOOST) | (rule.penaltyWords().isEmpty() ? 0 : PENALTY);
             byte[] k = kinds[r];
             rulePairs[r] = pairsOf(k);
-            int[] boostWords = java.util.stream.IntStream.range(0, words.length).filter(w -> (k[w] & BOOST) != 0)
+            boostWords[r] = java.util.stream.IntStream.range(0, words.length).filter(w -> (k[w] & BOOST) != 0)
                     .toArray();
-            for (int c = 0; c < 256; c++) {
-                int last = c;
-                int[] ending = java.util.Arrays.stream(boostWords)
-                        .filter(w -> (words[w][words[w].length - 1] & 0xff) == last).toArray();
-                boostWordsByLast[r][c] = ending.length == 0 ? null : ending;
-            }
         }
     }
 
@@ -208,14 +194,19 @@ final class ContextWords {
                 return null;
             }
             any = true;
-            for (int x = 0; x < 256; x++) {
-                if (b.length == 1 || x == (b[1] & 0xff)) {
-                    int key = (b[0] & 0xff) << 8 | x;
-                    pairs[key >>> 6] |= 1L << key;
-                }
-            }
+            addFirstPair(pairs, b);
         }
         return any ? pairs : null;
+    }
+
+    /** Sets in {@code table} the first two bytes of {@code word} (first byte high), every second byte for one byte. */
+    private static void addFirstPair(long[] table, byte[] word) {
+        for (int x = 0; x < 256; x++) {
+            if (word.length == 1 || x == (word[1] & 0xff)) {
+                int key = (word[0] & 0xff) << 8 | x;
+                table[key >>> 6] |= 1L << key;
+            }
+        }
     }
 
     /**

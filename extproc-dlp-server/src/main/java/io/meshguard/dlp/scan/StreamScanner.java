@@ -454,15 +454,7 @@ public final class StreamScanner {
         while (end > from && b[end - 1] == ' ') {
             end--;
         }
-        if (end == from) {
-            return -1;
-        }
-        int last = b[end - 1] & 0xff;
-        int[] ending = contextWords.boostWordsByLast[detector][last >= 'A' && last <= 'Z' ? last + 32 : last];
-        if (ending == null) {
-            return -1;
-        }
-        for (int w : ending) {
+        for (int w : contextWords.boostWords[detector]) {
             int p = end - contextWords.words[w].length;
             if (p >= from && contextWords.endsAt(w, b, end)
                     && (!contextWords.ascii[w] || p == 0 || !ContextIndex.letter(b[p - 1]))) {

@@ -131,57 +131,6 @@ class ContextIndexTest {
         assertThat(words.noneIn(4, b, 0, 0, 3, 3)).isFalse(); // " id": the space for the value could start it
     }
 
-    /**
-     * The boost words a rule looks up by the byte before a value ({@link ContextWords#boostWordsByLast}, what the
-     * scanner's look-back tries) against all of the rule's boost words: at every end of generated texts, for both
-     * cases of ASCII letters, the first word in policy order that ends there is the same.
-     */
-    @Test
-    void boostWordsByLast_findTheFirstBoostWordEndingAnywhere_asTryingAllOfThemDoes() {
-        List<ContextRule> rules = new java.util.ArrayList<>(RULES);
-        for (io.meshguard.dlp.detect.BuiltinDetector d : io.meshguard.dlp.detect.BuiltinDetector.values()) {
-            rules.add(new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5));
-        }
-        ContextWords words = new ContextWords(rules);
-        Random random = new Random(32);
-        int hits = 0;
-        for (int round = 0; round < 2_000; round++) {
-            StringBuilder sb = new StringBuilder();
-            for (int k = 0, n = 1 + random.nextInt(8); k < n; k++) {
-                List<String> pool = rules.get(random.nextInt(rules.size())).boostWords();
-                String w = pool.isEmpty() || random.nextInt(3) == 0 ? PIECES[random.nextInt(PIECES.length)]
-                        : pool.get(random.nextInt(pool.size()));
-                sb.append(random.nextBoolean() ? w : w.toUpperCase(Locale.ROOT));
-            }
-            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
-            for (int r = 0; r < rules.size(); r++) {
-                List<Integer> all = new java.util.ArrayList<>();
-                for (int w = 0; w < words.words.length; w++) {
-                    if ((words.kinds[r][w] & ContextWords.BOOST) != 0) {
-                        all.add(w);
-                    }
-                }
-                for (int end = 1; end <= b.length; end++) {
-                    int expected = -1;
-                    for (int w : all) {
-                        if (words.endsAt(w, b, end)) {
-                            expected = w;
-                            break;
-                        }
-                    }
-                    int actual = -1;
-                    int[] ending = words.boostWordsByLast[r][lower(b[end - 1])];
-                    for (int k = 0; ending != null && k < ending.length && actual < 0; k++) {
-                        actual = words.endsAt(ending[k], b, end) ? ending[k] : -1;
-                    }
-                    assertThat(actual).as("rule %d, end %d of %s", r, end, sb).isEqualTo(expected);
-                    hits += expected >= 0 ? 1 : 0;
-                }
-            }
-        }
-        assertThat(hits).isGreaterThan(1_000);
-    }
-
     @Test
     void letters_flagsExactlyTheAsciiLettersOfEveryByteValue() {
         Random random = new Random(11);
