@@ -391,6 +391,11 @@ public final class BuiltinRecognizer implements Recognizer {
                             k--;
                             acc |= CLASS[b[k] & 0xff];
                         }
+                        if (skipRuns && endsQuietly(b, n, k, j, j + 1)) {
+                            // "word." before a space: the token [k, j + 2) is passed over with its end byte.
+                            i = j + 2;
+                            continue;
+                        }
                         if (k < j) {
                             ts = k;
                             flags = acc;
@@ -403,6 +408,19 @@ public final class BuiltinRecognizer implements Recognizer {
                 int cls = CLASS[c];
                 snapTs = ts;
                 snapFlags = flags;
+                if (skipRuns && ts == NONE && (cls & UPPER) != 0 && c != 'P') {
+                    // A capital starting a word of lower-case letters ("Thank "): no IBAN (its second letter is not a
+                    // capital), no PEM or PuTTY header ('-', 'P'); passed over with its end byte when short.
+                    int m = i + 1;
+                    int limit = Math.min(n, i + MIN_SECRET_TOKEN);
+                    while (m < limit && LOWER[b[m] & 0xff]) {
+                        m++;
+                    }
+                    if (endsQuietly(b, n, i, m - 1, m)) {
+                        i = m + 1;
+                        continue;
+                    }
+                }
                 if (skipRuns && ts != NONE && (cls & ALNUM) != 0
                         && ((cls & DIGIT) == 0 || i > 0 && (CLASS[b[i - 1] & 0xff] & ALNUM) != 0)) {
                     // Inside a token, a letter starts nothing (token starts are handled already), nor does a digit
@@ -475,6 +493,21 @@ public final class BuiltinRecognizer implements Recognizer {
             frontier = Math.min(frontier, base + ts);
         }
         return disguised == null ? frontier : Math.min(frontier, disguised.scan(t, out));
+    }
+
+    /**
+     * Whether the token from {@code ts} through {@code last} (lower-case letters, then a letter or a {@code .}; or a
+     * capital and lower-case letters: no digit, {@code @} or {@code +} in it, no IBAN, PEM or PuTTY start, as the
+     * callers make sure) ends at {@code end} with nothing
+     * to report: {@code end}'s byte has arrived and neither belongs to a token nor is {@code :} (so no IPv6 either),
+     * and the token is shorter than any token-level secret, so that only an e-mail, which needs {@code @}, could have
+     * been looked for in it. Such a token (a capitalised word, a word and its full stop) ends the way the general
+     * path would end it, reporting nothing and leaving no token open.
+     */
+    private static boolean endsQuietly(byte[] b, int n, int ts, int last, int end) {
+        return end < n && end - ts < MIN_SECRET_TOKEN
+                && (b[last] == '.' || (CLASS[b[last] & 0xff] & (ALNUM | DIGIT)) == ALNUM)
+                && !LOWER[b[end] & 0xff] && QUIET[b[end] & 0xff];
     }
 
     private void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence,
