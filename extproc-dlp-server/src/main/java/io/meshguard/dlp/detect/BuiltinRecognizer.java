@@ -384,17 +384,20 @@ public final class BuiltinRecognizer implements Recognizer {
                     // nothing to skip and skipQuiet's word load would be wasted.)
                     int j = skipQuiet(t, i);
                     if (j > i) {
+                        if (skipRuns && j + 1 < n && endsWord(b[j]) && ENDS[b[j + 1] & 0xff]
+                                && j + 1 - lowerRunBefore(b, i, j) < MIN_SECRET_TOKEN) {
+                            // "word." or "wordA" before a space: a token of letters and its last byte, shorter than
+                            // any token-level secret and with no '@', ends at j + 1 reporting nothing (see ENDS);
+                            // passed over with its end byte, as the general path would end it.
+                            i = j + 2;
+                            continue;
+                        }
                         int floor = Math.max(i, j - MAX_TOKEN - 1);
                         int k = j;
                         int acc = 0;
                         while (k > floor && LOWER[b[k - 1] & 0xff]) {
                             k--;
                             acc |= CLASS[b[k] & 0xff];
-                        }
-                        if (skipRuns && endsQuietly(b, n, k, j, j + 1)) {
-                            // "word." before a space: the token [k, j + 2) is passed over with its end byte.
-                            i = j + 2;
-                            continue;
                         }
                         if (k < j) {
                             ts = k;
@@ -411,12 +414,8 @@ public final class BuiltinRecognizer implements Recognizer {
                 if (skipRuns && ts == NONE && (cls & UPPER) != 0 && c != 'P') {
                     // A capital starting a word of lower-case letters ("Thank "): no IBAN (its second letter is not a
                     // capital), no PEM or PuTTY header ('-', 'P'); passed over with its end byte when short.
-                    int m = i + 1;
-                    int limit = Math.min(n, i + MIN_SECRET_TOKEN);
-                    while (m < limit && LOWER[b[m] & 0xff]) {
-                        m++;
-                    }
-                    if (endsQuietly(b, n, i, m - 1, m)) {
+                    int m = lowerRunAfter(b, i + 1, Math.min(n, i + MIN_SECRET_TOKEN));
+                    if (m < n && m - i < MIN_SECRET_TOKEN && ENDS[b[m] & 0xff]) {
                         i = m + 1;
                         continue;
                     }
@@ -496,18 +495,64 @@ public final class BuiltinRecognizer implements Recognizer {
     }
 
     /**
-     * Whether the token from {@code ts} through {@code last} (lower-case letters, then a letter or a {@code .}; or a
-     * capital and lower-case letters: no digit, {@code @} or {@code +} in it, no IBAN, PEM or PuTTY start, as the
-     * callers make sure) ends at {@code end} with nothing
-     * to report: {@code end}'s byte has arrived and neither belongs to a token nor is {@code :} (so no IPv6 either),
-     * and the token is shorter than any token-level secret, so that only an e-mail, which needs {@code @}, could have
-     * been looked for in it. Such a token (a capitalised word, a word and its full stop) ends the way the general
-     * path would end it, reporting nothing and leaving no token open.
+     * Bytes that end a token and start nothing: neither token bytes nor {@code :} (the quiet bytes but lower-case
+     * letters). A token of letters, or of lower-case letters and a {@code .}, ended by one of these and shorter than
+     * {@link #MIN_SECRET_TOKEN} reports nothing where it ends: no digit, {@code @} or {@code +} in it, no IPv6 (no
+     * {@code :}), and only an e-mail (which needs {@code @}) is looked for in a token that short.
      */
-    private static boolean endsQuietly(byte[] b, int n, int ts, int last, int end) {
-        return end < n && end - ts < MIN_SECRET_TOKEN
-                && (b[last] == '.' || (CLASS[b[last] & 0xff] & (ALNUM | DIGIT)) == ALNUM)
-                && !LOWER[b[end] & 0xff] && QUIET[b[end] & 0xff];
+    private static final boolean[] ENDS = new boolean[256];
+
+    static {
+        for (int c = 0; c < 256; c++) {
+            ENDS[c] = QUIET[c] && !LOWER[c];
+        }
+    }
+
+    /** Whether a token of lower-case letters may end in {@code c} and stay a word: a letter or a {@code .}. */
+    private static boolean endsWord(byte c) {
+        return c == '.' || (CLASS[c & 0xff] & (ALNUM | DIGIT)) == ALNUM;
+    }
+
+    /** High bit set in exactly the bytes of {@code x} that are lower-case ASCII letters (as {@link #stops}). */
+    private static long lowerBytes(long x) {
+        long low = x & LOW7;
+        return (low + ONES * (0x80 - 'a')) & ~(low + ONES * (0x7F - 'z')) & ~x & HIGHS;
+    }
+
+    /** The first index in {@code [from, stop)} whose byte is not a lower-case letter, or {@code stop}. */
+    static int lowerRunAfter(byte[] b, int from, int stop) {
+        int m = from;
+        while (m + 8 <= stop) {
+            long other = ~lowerBytes((long) LONGS.get(b, m)) & HIGHS;
+            if (other != 0) {
+                return m + (Long.numberOfTrailingZeros(other) >>> 3);
+            }
+            m += 8;
+        }
+        while (m < stop && LOWER[b[m] & 0xff]) {
+            m++;
+        }
+        return m;
+    }
+
+    /**
+     * The start of the run of lower-case letters that ends before {@code j}, looking back to {@code floor} and at
+     * most 16 bytes (a run that long is reported as starting 16 bytes back).
+     */
+    static int lowerRunBefore(byte[] b, int floor, int j) {
+        int k = j;
+        int stop = Math.max(floor, j - 16);
+        while (k - 8 >= stop) {
+            long other = ~lowerBytes((long) LONGS.get(b, k - 8)) & HIGHS;
+            if (other != 0) {
+                return k - (Long.numberOfLeadingZeros(other) >>> 3);
+            }
+            k -= 8;
+        }
+        while (k > stop && LOWER[b[k - 1] & 0xff]) {
+            k--;
+        }
+        return k;
     }
 
     private void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence,
