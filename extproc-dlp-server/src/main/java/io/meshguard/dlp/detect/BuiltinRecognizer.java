@@ -384,12 +384,9 @@ public final class BuiltinRecognizer implements Recognizer {
                     // nothing to skip and skipQuiet's word load would be wasted.)
                     int j = skipQuiet(t, i);
                     if (j > i) {
-                        if (skipRuns && j + 1 < n && endsWord(b[j]) && ENDS[b[j + 1] & 0xff]
-                                && j + 1 - lowerRunBefore(b, i, j) < MIN_SECRET_TOKEN) {
-                            // "word." or "wordA" before a space: a token of letters and its last byte, shorter than
-                            // any token-level secret and with no '@', ends at j + 1 reporting nothing (see ENDS);
-                            // passed over with its end byte, as the general path would end it.
-                            i = j + 2;
+                        int e = skipRuns ? afterWordEnd(b, n, i, j) : -1;
+                        if (e >= 0) {
+                            i = e;
                             continue;
                         }
                         int floor = Math.max(i, j - MAX_TOKEN - 1);
@@ -412,11 +409,9 @@ public final class BuiltinRecognizer implements Recognizer {
                 snapTs = ts;
                 snapFlags = flags;
                 if (skipRuns && ts == NONE && (cls & UPPER) != 0 && c != 'P') {
-                    // A capital starting a word of lower-case letters ("Thank "): no IBAN (its second letter is not a
-                    // capital), no PEM or PuTTY header ('-', 'P'); passed over with its end byte when short.
-                    int m = lowerRunAfter(b, i + 1, Math.min(n, i + MIN_SECRET_TOKEN));
-                    if (m < n && m - i < MIN_SECRET_TOKEN && ENDS[b[m] & 0xff]) {
-                        i = m + 1;
+                    int e = afterCapitalisedWord(b, n, i);
+                    if (e >= 0) {
+                        i = e;
                         continue;
                     }
                 }
@@ -506,6 +501,28 @@ public final class BuiltinRecognizer implements Recognizer {
         for (int c = 0; c < 256; c++) {
             ENDS[c] = QUIET[c] && !LOWER[c];
         }
+    }
+
+    /**
+     * Where the pass goes on when the quiet-byte skip from {@code i} stopped at {@code j} at the end of a word: "word."
+     * or "wordA" and then a byte of {@link #ENDS}. Such a token of letters and its last byte, shorter than any
+     * token-level secret and with no {@code @}, ends at {@code j + 1} reporting nothing, so it is passed over with its
+     * end byte, as the general path would end it: {@code j + 2}; -1 when the shape does not hold.
+     */
+    private static int afterWordEnd(byte[] b, int n, int i, int j) {
+        return j + 1 < n && endsWord(b[j]) && ENDS[b[j + 1] & 0xff]
+                && j + 1 - lowerRunBefore(b, i, j) < MIN_SECRET_TOKEN ? j + 2 : -1;
+    }
+
+    /**
+     * Where the pass goes on after the capital at {@code i} (not {@code P}) that starts a word of lower-case letters
+     * ("Thank "), no token being open: no IBAN (its second letter is not a capital), no PEM or PuTTY header, so when
+     * the word is shorter than any token-level secret and a byte of {@link #ENDS} ends it, past that byte; -1 when
+     * the shape does not hold.
+     */
+    private static int afterCapitalisedWord(byte[] b, int n, int i) {
+        int m = lowerRunAfter(b, i + 1, Math.min(n, i + MIN_SECRET_TOKEN));
+        return m < n && m - i < MIN_SECRET_TOKEN && ENDS[b[m] & 0xff] ? m + 1 : -1;
     }
 
     /** Whether a token of lower-case letters may end in {@code c} and stay a word: a letter or a {@code .}. */
