@@ -384,6 +384,11 @@ public final class BuiltinRecognizer implements Recognizer {
                     // nothing to skip and skipQuiet's word load would be wasted.)
                     int j = skipQuiet(t, i);
                     if (j > i) {
+                        int e = skipRuns ? afterWordEnd(b, n, i, j) : -1;
+                        if (e >= 0) {
+                            i = e;
+                            continue;
+                        }
                         int floor = Math.max(i, j - MAX_TOKEN - 1);
                         int k = j;
                         int acc = 0;
@@ -403,6 +408,13 @@ public final class BuiltinRecognizer implements Recognizer {
                 int cls = CLASS[c];
                 snapTs = ts;
                 snapFlags = flags;
+                if (skipRuns && ts == NONE && (cls & UPPER) != 0 && c != 'P') {
+                    int e = afterCapitalisedWord(b, n, i);
+                    if (e >= 0) {
+                        i = e;
+                        continue;
+                    }
+                }
                 if (skipRuns && ts != NONE && (cls & ALNUM) != 0
                         && ((cls & DIGIT) == 0 || i > 0 && (CLASS[b[i - 1] & 0xff] & ALNUM) != 0)) {
                     // Inside a token, a letter starts nothing (token starts are handled already), nor does a digit
@@ -475,6 +487,89 @@ public final class BuiltinRecognizer implements Recognizer {
             frontier = Math.min(frontier, base + ts);
         }
         return disguised == null ? frontier : Math.min(frontier, disguised.scan(t, out));
+    }
+
+    /**
+     * Bytes that end a token and start nothing: neither token bytes nor {@code :} (the quiet bytes but lower-case
+     * letters). A token of letters, or of lower-case letters and a {@code .}, ended by one of these and shorter than
+     * {@link #MIN_SECRET_TOKEN} reports nothing where it ends: no digit, {@code @} or {@code +} in it, no IPv6 (no
+     * {@code :}), and only an e-mail (which needs {@code @}) is looked for in a token that short.
+     */
+    private static final boolean[] ENDS = new boolean[256];
+
+    static {
+        for (int c = 0; c < 256; c++) {
+            ENDS[c] = QUIET[c] && !LOWER[c];
+        }
+    }
+
+    /**
+     * Where the pass goes on when the quiet-byte skip from {@code i} stopped at {@code j} at the end of a word: "word."
+     * or "wordA" and then a byte of {@link #ENDS}. Such a token of letters and its last byte, shorter than any
+     * token-level secret and with no {@code @}, ends at {@code j + 1} reporting nothing, so it is passed over with its
+     * end byte, as the general path would end it: {@code j + 2}; -1 when the shape does not hold.
+     */
+    private static int afterWordEnd(byte[] b, int n, int i, int j) {
+        return j + 1 < n && endsWord(b[j]) && ENDS[b[j + 1] & 0xff]
+                && j + 1 - lowerRunBefore(b, i, j) < MIN_SECRET_TOKEN ? j + 2 : -1;
+    }
+
+    /**
+     * Where the pass goes on after the capital at {@code i} (not {@code P}) that starts a word of lower-case letters
+     * ("Thank "), no token being open: no IBAN (its second letter is not a capital), no PEM or PuTTY header, so when
+     * the word is shorter than any token-level secret and a byte of {@link #ENDS} ends it, past that byte; -1 when
+     * the shape does not hold.
+     */
+    private static int afterCapitalisedWord(byte[] b, int n, int i) {
+        int m = lowerRunAfter(b, i + 1, Math.min(n, i + MIN_SECRET_TOKEN));
+        return m < n && m - i < MIN_SECRET_TOKEN && ENDS[b[m] & 0xff] ? m + 1 : -1;
+    }
+
+    /** Whether a token of lower-case letters may end in {@code c} and stay a word: a letter or a {@code .}. */
+    private static boolean endsWord(byte c) {
+        return c == '.' || (CLASS[c & 0xff] & (ALNUM | DIGIT)) == ALNUM;
+    }
+
+    /** High bit set in exactly the bytes of {@code x} that are lower-case ASCII letters (as {@link #stops}). */
+    private static long lowerBytes(long x) {
+        long low = x & LOW7;
+        return (low + ONES * (0x80 - 'a')) & ~(low + ONES * (0x7F - 'z')) & ~x & HIGHS;
+    }
+
+    /** The first index in {@code [from, stop)} whose byte is not a lower-case letter, or {@code stop}. */
+    static int lowerRunAfter(byte[] b, int from, int stop) {
+        int m = from;
+        while (m + 8 <= stop) {
+            long other = ~lowerBytes((long) LONGS.get(b, m)) & HIGHS;
+            if (other != 0) {
+                return m + (Long.numberOfTrailingZeros(other) >>> 3);
+            }
+            m += 8;
+        }
+        while (m < stop && LOWER[b[m] & 0xff]) {
+            m++;
+        }
+        return m;
+    }
+
+    /**
+     * The start of the run of lower-case letters that ends before {@code j}, looking back to {@code floor} and at
+     * most 16 bytes (a run that long is reported as starting 16 bytes back).
+     */
+    static int lowerRunBefore(byte[] b, int floor, int j) {
+        int k = j;
+        int stop = Math.max(floor, j - 16);
+        while (k - 8 >= stop) {
+            long other = ~lowerBytes((long) LONGS.get(b, k - 8)) & HIGHS;
+            if (other != 0) {
+                return k - (Long.numberOfLeadingZeros(other) >>> 3);
+            }
+            k -= 8;
+        }
+        while (k > stop && LOWER[b[k - 1] & 0xff]) {
+            k--;
+        }
+        return k;
     }
 
     private void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence,

@@ -61,4 +61,41 @@ class QuietSkipTest {
             assertThat(BuiltinRecognizer.skipQuietByWords(b, from, to)).isEqualTo(want);
         }
     }
+
+    /**
+     * The lower-case runs the built-in pass's word shortcuts measure eight bytes a step, against a byte-by-byte walk:
+     * every start, bound and end over texts of letters, their neighbours ('`', '{', capitals, 0x80 | letter) and
+     * random bytes.
+     */
+    @Test
+    void lowerRuns_endWhereAByteByByteWalkEnds() {
+        Random random = new Random(3203);
+        byte[] near = "abyz`{AZ. \n@0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (int round = 0; round < 3000; round++) {
+            byte[] b = new byte[1 + random.nextInt(40)];
+            for (int k = 0; k < b.length; k++) {
+                int kind = random.nextInt(10);
+                b[k] = kind < 6 ? (byte) ('a' + random.nextInt(26)) : kind < 8 ? near[random.nextInt(near.length)]
+                        : kind < 9 ? (byte) (0x80 | 'a' + random.nextInt(26)) : (byte) random.nextInt(256);
+            }
+            for (int from = 0; from <= b.length; from++) {
+                for (int stop = from; stop <= b.length; stop++) {
+                    int m = from;
+                    while (m < stop && b[m] >= 'a' && b[m] <= 'z') {
+                        m++;
+                    }
+                    assertThat(BuiltinRecognizer.lowerRunAfter(b, from, stop)).as("after %d to %d", from, stop)
+                            .isEqualTo(m);
+                }
+                for (int j = from; j <= b.length; j++) {
+                    int k = j;
+                    while (k > Math.max(from, j - 16) && b[k - 1] >= 'a' && b[k - 1] <= 'z') {
+                        k--;
+                    }
+                    assertThat(BuiltinRecognizer.lowerRunBefore(b, from, j)).as("before %d from %d", j, from)
+                            .isEqualTo(k);
+                }
+            }
+        }
+    }
 }

@@ -139,4 +139,68 @@ class StartMapTest {
         t.append(text, 0, 4);
         assertThat(t.mapped()).isFalse();
     }
+
+    /** One search of a table: its bit and its first and second bytes (null: any second byte). */
+    private record Search(int bit, boolean[] first, boolean[] second) {
+        boolean startsAt(byte[] b, int p) {
+            return first[b[p] & 0xff] && (second == null || second[b[p + 1] & 0xff]);
+        }
+    }
+
+    private static boolean[] randomSet(Random random) {
+        boolean[] s = new boolean[256];
+        int kind = random.nextInt(3);
+        for (int k = 1 + random.nextInt(kind == 0 ? 3 : 40); k > 0; k--) {
+            s[kind == 2 ? random.nextInt(256) : ALPHABET[random.nextInt(ALPHABET.length)] & 0xff] = true;
+        }
+        return s;
+    }
+
+    /**
+     * The lane classification against the plain one (each position's two bytes tested against every search):
+     * every start the plain one sees is in the word's bits, and nothing else is when no two searches share a bit
+     * (sharing one lets the odd positions pair one search's first byte with another's second, never wrong, only
+     * slower: then the bits are exactly the plain ones plus those pairings).
+     */
+    @Test
+    void classify_givesEachWordThePlainPairTestsBits() {
+        Random random = new Random(3201);
+        for (int round = 0; round < 600; round++) {
+            boolean shared = round % 2 == 1;
+            List<Search> searches = new ArrayList<>();
+            StartTable table = StartTable.of(List.of());
+            for (int k = 1 + random.nextInt(shared ? 12 : 8); k > 0; k--) {
+                int bit = shared ? 1 << random.nextInt(8) : 1 << searches.size();
+                Search s = new Search(bit, randomSet(random), random.nextInt(3) == 0 ? null : randomSet(random));
+                searches.add(s);
+                table.add(s.bit(), s.first(), s.second());
+            }
+            byte[] text = new byte[9 + random.nextInt(300)];
+            for (int k = 0; k < text.length; k++) {
+                text[k] = random.nextInt(6) == 0 ? (byte) random.nextInt(256) : ALPHABET[random.nextInt(ALPHABET.length)];
+            }
+            int from = random.nextInt(8);
+            int words = (text.length - 1 - from) / 8;
+            byte[] bits = new byte[words];
+            table.classify(text, from, words, bits);
+            for (int w = 0; w < words; w++) {
+                int plain = 0;
+                int pairings = 0;
+                for (int p = from + 8 * w; p < from + 8 * w + 8; p++) {
+                    int firsts = 0;
+                    int seconds = 0;
+                    for (Search s : searches) {
+                        plain |= s.startsAt(text, p) ? s.bit() : 0;
+                        firsts |= s.first()[text[p] & 0xff] ? s.bit() : 0;
+                        seconds |= s.second() == null || s.second()[text[p + 1] & 0xff] ? s.bit() : 0;
+                    }
+                    pairings |= (p - from) % 2 == 1 ? firsts & seconds : 0;
+                }
+                assertThat(bits[w] & 0xff).as("round %d word %d", round, w).isEqualTo(plain | pairings);
+                if (!shared) {
+                    assertThat(bits[w] & 0xff).as("round %d word %d, no bit shared", round, w).isEqualTo(plain);
+                }
+            }
+        }
+    }
 }

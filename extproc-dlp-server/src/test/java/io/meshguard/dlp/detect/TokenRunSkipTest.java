@@ -75,4 +75,59 @@ class TokenRunSkipTest {
         }
         return out;
     }
+
+    /** Bytes that end a word or begin the next, quiet or not, and values right after them. */
+    private static final String[] GLUE = {" ", "\n", ". ", ".\n", ".", ",", ":", "::", "-", "_", "@", "+", "/", "~",
+        "%", "고객 ", "(", "'", "5", " 5 1051 0510 5100 ", " 4111 1111 1111 1111", "uTTY-User-Key-File-2: ssh-rsa\n",
+        "E89 3704 0044 0532 0130 00", " DE89 3704 0044 0532 0130 00", "@bank.co.kr ", "80::1 ", "yJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl ", " eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl "};
+
+    /**
+     * The shortcuts at a capitalised word and at a word's full stop (a short token of letters ended by a quiet byte,
+     * passed over with it) find exactly what visiting every byte finds: words of every length around the shortest
+     * token-level secret's, capitals that begin an IBAN, a PuTTY key or a JWT, and every kind of byte after them,
+     * in random chunks.
+     */
+    @Test
+    void capitalisedWordsAndFullStops_findWhatVisitingEveryByteFinds() {
+        Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
+        for (BuiltinDetector d : BuiltinDetector.values()) {
+            all.put(d, d.ordinal());
+        }
+        Random random = new Random(3202);
+        Set<Integer> kinds = new TreeSet<>();
+        for (int round = 0; round < 4000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(16); k < n; k++) {
+                int letters = random.nextInt(random.nextBoolean() ? 8 : 30);
+                switch (random.nextInt(4)) {
+                    case 0 -> sb.append((char) ("ADEPQSZ".charAt(random.nextInt(7))));
+                    case 1 -> sb.append((char) ('A' + random.nextInt(26)));
+                    default -> { }
+                }
+                for (int c = 0; c < letters; c++) {
+                    sb.append((char) ('a' + random.nextInt(26)));
+                }
+                if (random.nextInt(4) == 0) {
+                    sb.append((char) ('A' + random.nextInt(26)));
+                }
+                sb.append(GLUE[random.nextInt(GLUE.length)]);
+            }
+            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+            long seed = random.nextLong();
+            List<Candidate> plain = ChunkedScans.scan(new BuiltinRecognizer(all, false), text, new Random(seed));
+            List<Candidate> skipping = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(~seed));
+            List<Candidate> whole = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(seed) {
+                @Override
+                public int nextInt(int bound) {
+                    return bound - 1; // the largest chunks
+                }
+            });
+            assertThat(skipping).as("\"%s\"", sb).isEqualTo(plain);
+            assertThat(whole).as("\"%s\" in 24-byte chunks", sb).isEqualTo(plain);
+            plain.forEach(c -> kinds.add(c.detector()));
+        }
+        assertThat(kinds).as("the texts hold findings of these detectors").contains(
+                BuiltinDetector.CARD.ordinal(), BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal(),
+                BuiltinDetector.IPV6.ordinal(), BuiltinDetector.JWT.ordinal(), BuiltinDetector.SECRET.ordinal());
+    }
 }
