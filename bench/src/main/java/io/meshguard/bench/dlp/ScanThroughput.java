@@ -20,7 +20,8 @@ import java.util.Random;
  * profile) on four corpora, each next to a reference pass over the same bytes measured just before and just after
  * it (copy each 16 KB chunk and decode it as UTF-8), printed as MB/s and as the ratio to that reference; "CPU MB/s"
  * is the scan per second of its thread's CPU time (less disturbed by other processes than the wall clock). A
- * benchmark, not a test; {@code -Donly=prose|json|pii|pii-distinct|sse|small} runs one corpus.
+ * benchmark, not a test; {@code -Donly=prose|json|pii|pii-distinct|sse|small} runs one corpus, {@code -Dsettle=true}
+ * warms each corpus until the JIT is idle ({@link #settle}).
  *
  * <pre>java -cp … io.meshguard.bench.dlp.ScanThroughput [policies/dlp.yaml] [seconds-per-corpus]</pre>
  */
@@ -39,7 +40,7 @@ public final class ScanThroughput {
         Corpora c = new Corpora(new Random(1));
         String only = System.getProperty("only", "");
         System.out.printf("%-38s %10s %8s %12s %8s  %s%n", "corpus", "scan MB/s", "CPU MB/s", "copy+UTF-8", "ratio",
-                "findings/pass");
+                "findings/pass   (reference before / after, JIT compile ms during the timed scan)");
         if (only.isEmpty() || only.equals("prose")) {
             compare("clean prose (text/plain)", MediaTypes.Kind.TEXT, c.prose(16 << 20), response, seconds);
         }
@@ -105,8 +106,8 @@ public final class ScanThroughput {
         double[] scan = run(kind, corpus, p, seconds);
         double after = copyAndDecode(corpus, seconds / 2);
         double ref = (before + after) / 2;
-        System.out.printf("%-38s %10.1f %8.1f %12.1f %8.2f  %d   (reference %.0f / %.0f)%n", name, scan[0], scan[2],
-                ref, scan[0] / ref, (long) scan[1], before, after);
+        System.out.printf("%-38s %10.1f %8.1f %12.1f %8.2f  %d   (reference %.0f / %.0f, JIT %.0f ms)%n", name, scan[0],
+                scan[2], ref, scan[0] / ref, (long) scan[1], before, after, scan[3]);
     }
 
     /**
@@ -171,21 +172,30 @@ public final class ScanThroughput {
                 "byte-class word count", bytes / secs / 1e6, words);
     }
 
-    /** Scan MB/s (wall clock), findings per pass, and scan MB per CPU-second of this thread. */
+    /**
+     * Scan MB/s (wall clock), findings per pass, scan MB per CPU-second of this thread, and the milliseconds the JIT
+     * compilers spent during the timed passes: after another corpus, C2 recompiles the scan's methods for this one's
+     * paths while it is timed, on the same cores (a transient a single-corpus run has mostly behind it).
+     */
     static double[] run(MediaTypes.Kind kind, byte[] corpus, DirectionPolicy p, double seconds) {
         ValueHasher hasher = ValueHasher.forTenant(new byte[32], "bench");
         int chunk = 16 * 1024;
         long[] findings = new long[1];
         // Reads what the server's audit record reads, so nothing the server computes per finding is skipped.
         FindingListener l = (f, loc) -> findings[0] += f.valueHmac().length() + loc.length() > 0 ? 1 : 0;
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         // Warm-up, then timed rounds.
         for (int i = 0; i < 3; i++) {
             once(kind, corpus, p, hasher, chunk, l);
+        }
+        if (Boolean.getBoolean("settle")) {
+            settle(jit, () -> once(kind, corpus, p, hasher, chunk, l));
         }
         findings[0] = 0;
         long bytes = 0;
         long rounds = 0;
         java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long jitStart = jit.getTotalCompilationTime();
         long cpuStart = threads.getCurrentThreadCpuTime();
         long start = System.nanoTime();
         while (System.nanoTime() - start < seconds * 1e9) {
@@ -197,7 +207,25 @@ public final class ScanThroughput {
         // MB per second of this thread's CPU time: what the scan costs a core, much less disturbed than the wall
         // clock by other processes on a shared machine.
         double cpuSecs = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
-        return new double[] {bytes / secs / 1e6, (double) findings[0] / rounds, bytes / cpuSecs / 1e6};
+        return new double[] {bytes / secs / 1e6, (double) findings[0] / rounds, bytes / cpuSecs / 1e6,
+                jit.getTotalCompilationTime() - jitStart};
+    }
+
+    /**
+     * With {@code -Dsettle=true}, more warm-up passes until one runs with the JIT compilers all but idle (under 5 %
+     * of the pass's time compiling), at most 30: after another corpus C2 recompiles the scan's largest methods for
+     * this one's paths, seconds of compiler time on a 2-core machine, which three warm-up passes do not cover. The
+     * default keeps the three passes, so figures stay comparable with earlier rounds.
+     */
+    static void settle(java.lang.management.CompilationMXBean jit, Runnable pass) {
+        for (int i = 0; i < 30; i++) {
+            long compiling = jit.getTotalCompilationTime();
+            long start = System.nanoTime();
+            pass.run();
+            if ((jit.getTotalCompilationTime() - compiling) * 1e6 < 0.05 * (System.nanoTime() - start)) {
+                return;
+            }
+        }
     }
 
     static void once(MediaTypes.Kind kind, byte[] corpus, DirectionPolicy p, ValueHasher h, int chunk,

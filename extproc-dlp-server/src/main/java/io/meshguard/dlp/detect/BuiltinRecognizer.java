@@ -84,13 +84,17 @@ public final class BuiltinRecognizer implements Recognizer {
      * {@link Simd} allows, then eight.
      */
     static int skipQuiet(byte[] b, int i, int n) {
+        // The vector loop in a method called only where a vector fits, for the reason ByteFinder.next gives: short
+        // ranges calling it for nothing made its kernel call look cold to C2 in a JVM that also scans JSON.
+        return Simd.LANES > 0 && i + Simd.LANES <= n ? skipQuietByVectors(b, i, n) : skipQuietByWords(b, i, n);
+    }
+
+    private static int skipQuietByVectors(byte[] b, int i, int n) {
         final int lanes = Simd.LANES;
-        if (lanes > 0) {
-            for (; i + lanes <= n; i += lanes) {
-                long stops = SimdKernels.quietStops(b, i);
-                if (stops != 0) {
-                    return i + Long.numberOfTrailingZeros(stops);
-                }
+        for (; i + lanes <= n; i += lanes) {
+            long stops = SimdKernels.quietStops(b, i);
+            if (stops != 0) {
+                return i + Long.numberOfTrailingZeros(stops);
             }
         }
         return skipQuietByWords(b, i, n);

@@ -217,7 +217,10 @@ final class ByteFinder {
     int next(byte[] b, int from, int to) {
         int i = from;
         if (swar && Simd.LANES > 0) {
-            while (true) {
+            // Only where a vector and the byte after it fit: C2 inlines nextByVectors' kernel calls only while its
+            // profile says they run at least about once a call, and JSON's short strings, calling it for nothing,
+            // made them look cold, for prose too once both had run in one JVM (then a call per vector).
+            while (i + Simd.LANES + 1 <= to) {
                 i = nextByVectors(b, i, to);
                 if (i + Simd.LANES + 1 > to) {
                     break; // near the end, the word loop finishes (and finds the same first position)
