@@ -531,7 +531,8 @@ final class ContextIndex {
         }
     }
 
-    private static int lower(byte x) {
+    /** {@code x} as an unsigned byte, ASCII upper case moved to lower case (as the index and its words have it). */
+    static int lower(byte x) {
         return LOWER[x & 0xff] & 0xff;
     }
 

@@ -230,9 +230,9 @@ final class ContextWords {
         if (from >= to) {
             return false;
         }
-        int first = lower(b[from]);
+        int first = ContextIndex.lower(b[from]);
         for (int k = from + 1; k < to; k++) {
-            int second = lower(b[k]);
+            int second = ContextIndex.lower(b[k]);
             int pair = first << 8 | second;
             if ((pairs[pair >>> 6] & 1L << pair) != 0) {
                 return true;
@@ -241,11 +241,6 @@ final class ContextWords {
         }
         int last = first << 8 | ' ';
         return (pairs[last >>> 6] & 1L << last) != 0;
-    }
-
-    private static int lower(byte x) {
-        int c = x & 0xff;
-        return c >= 'A' && c <= 'Z' ? c + 32 : c;
     }
 
     /** Whether word {@code w} ends at buffer index {@code end} of {@code b} (ASCII letters in either case). */

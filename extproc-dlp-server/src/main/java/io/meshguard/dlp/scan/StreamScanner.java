@@ -425,10 +425,8 @@ public final class StreamScanner {
         }
         int from = Math.max(0, s - within);
         int word = boostWordJustBefore(detector, b, from, s);
-        if (word < 0 && shortcuts.lazyIndex() && contextWords.noneIn(detector, b, from, s, s, s)) {
-            return false; // no boost word in [from, s): nothing for the index to find there
-        }
-        if (word < 0) {
+        // With no trace of a boost word in [from, s), the index has nothing to find there.
+        if (word < 0 && !(shortcuts.lazyIndex() && contextWords.noneIn(detector, b, from, s, s, s))) {
             contextIndex.cover(text, from, s);
             word = contextIndex.lastBoostWord(detector, text, from, s);
         }
@@ -492,11 +490,18 @@ public final class StreamScanner {
         }
         after = lineAfter(b, e, after);
         int before = lineBefore(b, charsBefore(b, s, within), s);
-        if (shortcuts.lazyIndex() && contextWords.noneIn(detector, b, before, s, e, after)) {
-            // No word of the rule can be in the window ("key AKIA…" among words that hold no "aws" nor "access"):
-            // what the index would answer, without indexing it.
-            return !key.isEmpty() && text.base() + before == 0 ? keyFound(detector, rule, b, s) : 0;
+        // No word of the rule can be in a window with no trace of one ("key AKIA…" among words that hold no "aws"
+        // nor "access"): the index would find nothing, so it is not built there.
+        int found = shortcuts.lazyIndex() && contextWords.noneIn(detector, b, before, s, e, after) ? 0
+                : indexFound(detector, rule, b, before, s, e, after);
+        if (!key.isEmpty() && text.base() + before == 0) {
+            found |= keyFound(detector, rule, b, s);
         }
+        return found;
+    }
+
+    /** What the context index finds in the window {@code [before, s) + [e, after)} for rule {@code detector}. */
+    private int indexFound(int detector, DetectorRule rule, byte[] b, int before, int s, int e, int after) {
         contextIndex.cover(text, before, after);
         int found = contextIndex.found(detector, text, before, s, e, after);
         if ((found & ContextWords.PENALTY) != 0 && checksummed[detector]
@@ -508,9 +513,6 @@ public final class StreamScanner {
                     & ContextWords.PENALTY) == 0) {
                 found &= ~ContextWords.PENALTY;
             }
-        }
-        if (!key.isEmpty() && text.base() + before == 0) {
-            found |= keyFound(detector, rule, b, s);
         }
         return found;
     }

@@ -51,12 +51,13 @@ class BoostShortcutTest {
             // Every window walked, all the text indexed at each round: as the scanner scored before the shortcut.
             StreamScanner reference = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked,
                     WALKED);
-            scan(reference, text, null, 0);
+            Scans.feed(reference, text, null, 0);
             for (int split = 0; split < 3; split++) {
                 CollectingOutput fast = new CollectingOutput();
                 StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), fast,
                         StreamScanner.Shortcuts.ALL);
-                scan(scanner, text, random, split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
+                Scans.feed(scanner, text, random,
+                        split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
                 assertThat(fast.bytes()).as("output, round %d", round).isEqualTo(walked.bytes());
                 assertThat(fast.findings()).as("findings, round %d", round).isEqualTo(walked.findings());
                 shortcuts += scanner.boostShortcuts();
@@ -80,7 +81,7 @@ class BoostShortcutTest {
                 CollectingOutput whole = new CollectingOutput();
                 StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), whole,
                         shortcutOff ? WALKED : StreamScanner.Shortcuts.ALL);
-                scan(scanner, text, null, 0);
+                Scans.feed(scanner, text, null, 0);
                 assertThat(whole.findings()).isNotEmpty();
                 for (int cut = 1; cut < text.length; cut++) {
                     CollectingOutput split = new CollectingOutput();
@@ -122,16 +123,5 @@ class BoostShortcutTest {
             sb.append(GLUE[random.nextInt(GLUE.length)]);
         }
         return sb.toString();
-    }
-
-    /** Feeds {@code text} in chunks of up to {@code maxChunk} bytes (whole when {@code random} is null), then ends. */
-    private static void scan(StreamScanner s, byte[] text, Random random, int maxChunk) {
-        int i = 0;
-        while (i < text.length) {
-            int len = random == null ? text.length : Math.min(text.length - i, 1 + random.nextInt(maxChunk));
-            s.feed(text, i, len);
-            i += len;
-        }
-        s.finish();
     }
 }

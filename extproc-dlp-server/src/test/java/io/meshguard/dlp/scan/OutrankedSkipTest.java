@@ -40,11 +40,13 @@ class OutrankedSkipTest {
             ScanRules rules = rules(random);
             byte[] text = text(random).getBytes(StandardCharsets.UTF_8);
             CollectingOutput expected = new CollectingOutput();
-            scan(new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), expected, scoreAll), text, null, 0);
+            Scans.feed(new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), expected, scoreAll), text,
+                    null, 0);
             for (int split = 0; split < 3; split++) {
                 CollectingOutput out = new CollectingOutput();
                 StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), out, all);
-                scan(scanner, text, random, split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
+                Scans.feed(scanner, text, random,
+                        split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
                 assertThat(out.bytes()).as("output, round %d", round).isEqualTo(expected.bytes());
                 assertThat(out.findings()).as("findings, round %d", round).isEqualTo(expected.findings());
                 skips += scanner.outrankedSkips();
@@ -115,16 +117,5 @@ class OutrankedSkipTest {
             sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
         }
         return sb.toString();
-    }
-
-    /** Feeds {@code text} in chunks of up to {@code maxChunk} bytes (whole when {@code random} is null), then ends. */
-    private static void scan(StreamScanner s, byte[] text, Random random, int maxChunk) {
-        int i = 0;
-        while (i < text.length) {
-            int len = random == null ? text.length : Math.min(text.length - i, 1 + random.nextInt(maxChunk));
-            s.feed(text, i, len);
-            i += len;
-        }
-        s.finish();
     }
 }

@@ -32,15 +32,22 @@ final class Scans {
 
     static CollectingOutput chunked(ScanRules rules, byte[] input, Random random, int maxChunk) {
         CollectingOutput out = new CollectingOutput();
-        StreamScanner s = new StreamScanner(rules, ValueHasher.forTenant(KEY, "t1"), out);
+        feed(new StreamScanner(rules, ValueHasher.forTenant(KEY, "t1"), out), input, random, maxChunk);
+        return out;
+    }
+
+    /**
+     * Feeds {@code text} to {@code s} in chunks of up to {@code maxChunk} bytes (whole when {@code random} is null),
+     * then ends it.
+     */
+    static void feed(StreamScanner s, byte[] text, Random random, int maxChunk) {
         int i = 0;
-        while (i < input.length) {
-            int len = Math.min(input.length - i, 1 + random.nextInt(maxChunk));
-            s.feed(input, i, len);
+        while (i < text.length) {
+            int len = random == null ? text.length : Math.min(text.length - i, 1 + random.nextInt(maxChunk));
+            s.feed(text, i, len);
             i += len;
         }
         s.finish();
-        return out;
     }
 
     static String redactAll(String text) {

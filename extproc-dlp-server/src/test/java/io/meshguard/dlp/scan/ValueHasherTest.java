@@ -16,10 +16,15 @@ class ValueHasherTest {
         return mac.doFinal(data);
     }
 
+    /** The tenant key as the hasher is specified to derive it: HMAC of "meshguard-dlp-tenant:" + tenant. */
+    private static byte[] tenantKey(byte[] master, String tenant) throws Exception {
+        return hmac(master, ("meshguard-dlp-tenant:" + tenant).getBytes(StandardCharsets.UTF_8));
+    }
+
     @Test
     void hex_equalsJdkHmacSha256UnderTheDerivedTenantKey_forValuesOfEveryBlockLength() throws Exception {
         byte[] master = "master-key-for-the-hasher-test-0".getBytes(StandardCharsets.UTF_8);
-        byte[] tenantKey = hmac(master, "meshguard-dlp-tenant:acme".getBytes(StandardCharsets.UTF_8));
+        byte[] tenantKey = tenantKey(master, "acme");
         ValueHasher hasher = ValueHasher.forTenant(master, "acme");
         Random random = new Random(7);
         for (int len = 0; len < 200; len++) {
@@ -44,7 +49,7 @@ class ValueHasherTest {
     void manyValues_equalJdkHmacSha256_forListsOfEverySizeAndValuesShortAndLong() throws Exception {
         // One hasher reused for value after value (its Mac is reset by each doFinal): no value may see another's.
         byte[] master = "master-key-for-the-hasher-test-1".getBytes(StandardCharsets.UTF_8);
-        byte[] tenantKey = hmac(master, "meshguard-dlp-tenant:bank".getBytes(StandardCharsets.UTF_8));
+        byte[] tenantKey = tenantKey(master, "bank");
         ValueHasher hasher = ValueHasher.forTenant(master, "bank");
         Random random = new Random(8);
         byte[] text = new byte[4096];
@@ -102,7 +107,7 @@ class ValueHasherTest {
         // A batch hashes each distinct value once: values equal in length, first and last eight bytes but not in the
         // middle, prefixes of each other, and equal bytes at other offsets must each still get their own HMAC.
         byte[] master = "master-key-for-the-hasher-test-3".getBytes(StandardCharsets.UTF_8);
-        byte[] tenantKey = hmac(master, "meshguard-dlp-tenant:bank".getBytes(StandardCharsets.UTF_8));
+        byte[] tenantKey = tenantKey(master, "bank");
         ValueHasher hasher = ValueHasher.forTenant(master, "bank");
         Random random = new Random(9);
         byte[][] pool = new byte[12][];
@@ -142,7 +147,7 @@ class ValueHasherTest {
         // Dense text's addresses differ only in the middle (kim.minsu123@bank.co.kr): the batch table must still tell
         // them apart, and give a repeated one the string of its first occurrence (hashed once).
         byte[] master = "master-key-for-the-hasher-test-4".getBytes(StandardCharsets.UTF_8);
-        byte[] tenantKey = hmac(master, "meshguard-dlp-tenant:bank".getBytes(StandardCharsets.UTF_8));
+        byte[] tenantKey = tenantKey(master, "bank");
         ValueHasher hasher = ValueHasher.forTenant(master, "bank");
         Random random = new Random(10);
         for (int round = 0; round < 200; round++) {
