@@ -102,6 +102,11 @@ public final class ScanThroughput {
             System.out.printf("%-38s %s%n", name, fingerprint(kind, corpus, p));
             return;
         }
+        if (Boolean.getBoolean("settle")) {
+            // In a fresh JVM the first reference pass runs ~12 % slow (its loop still compiling, the young
+            // generation still growing): unwarmed, it would flatter the ratio of the first corpus run.
+            copyAndDecode(corpus, seconds / 2);
+        }
         double before = copyAndDecode(corpus, seconds / 2);
         double[] scan = run(kind, corpus, p, seconds);
         double after = copyAndDecode(corpus, seconds / 2);
@@ -212,20 +217,42 @@ public final class ScanThroughput {
     }
 
     /**
-     * With {@code -Dsettle=true}, more warm-up passes until one runs with the JIT compilers all but idle (under 5 %
-     * of the pass's time compiling), at most 30: after another corpus C2 recompiles the scan's largest methods for
-     * this one's paths, seconds of compiler time on a 2-core machine, which three warm-up passes do not cover. The
-     * default keeps the three passes, so figures stay comparable with earlier rounds.
+     * With {@code -Dsettle=true}, more warm-up passes until one ends with the JIT compilers idle: nothing compiling,
+     * nothing queued and no compile finished during the pass; at most 60 passes. After another corpus C2 recompiles
+     * the scan's largest methods for this one's paths, seconds of compiler time on a 2-core machine, which three
+     * warm-up passes do not cover. The compilation MXBean counts a compile's time only once it has finished, so a
+     * pass that runs beside a 2-second compile looks idle to it; the compiler queue ({@code jcmd Compiler.queue},
+     * read through the diagnostic-command MBean) also shows the compile in progress. The default keeps the three
+     * passes, so figures stay comparable with earlier rounds.
      */
     static void settle(java.lang.management.CompilationMXBean jit, Runnable pass) {
-        for (int i = 0; i < 30; i++) {
+        for (int i = 0; i < 60; i++) {
             long compiling = jit.getTotalCompilationTime();
-            long start = System.nanoTime();
             pass.run();
-            if ((jit.getTotalCompilationTime() - compiling) * 1e6 < 0.05 * (System.nanoTime() - start)) {
+            if (jit.getTotalCompilationTime() == compiling && compilersIdle()) {
                 return;
             }
         }
+    }
+
+    /** No compile in progress and both compile queues empty, as {@code jcmd <pid> Compiler.queue} prints them. */
+    static boolean compilersIdle() {
+        String queue;
+        try {
+            queue = (String) java.lang.management.ManagementFactory.getPlatformMBeanServer().invoke(
+                    new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "compilerQueue",
+                    new Object[] {null}, new String[] {String[].class.getName()});
+        } catch (javax.management.JMException e) {
+            throw new IllegalStateException("the compiler queue cannot be read", e);
+        }
+        // "Current compiles:" then one line per compiler thread at work; each queue is "Empty" or one line a method.
+        String[] lines = queue.strip().split("\\R");
+        int busy = 0;
+        for (String line : lines) {
+            String t = line.strip();
+            busy += t.isEmpty() || t.endsWith(":") || t.equals("Empty") ? 0 : 1;
+        }
+        return busy == 0;
     }
 
     static void once(MediaTypes.Kind kind, byte[] corpus, DirectionPolicy p, ValueHasher h, int chunk,
