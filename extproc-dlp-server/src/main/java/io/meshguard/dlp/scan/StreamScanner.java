@@ -447,11 +447,12 @@ public final class StreamScanner {
 
     /**
      * Whether one of rule {@code detector}'s boost words ends right before the value at buffer index {@code s}, only
-     * spaces between, and starts at or after {@code from} (with no letter right before it, if ASCII): a word that settles the shortcut as one {@link ContextIndex#lastBoostWord} answers does, found without
-     * the index ({@code "tel 010-…"}), so that the text before most values need not be indexed. Only words that hold
-     * no cut nor comma ({@link ContextWords#uncutBoostWords}): then no byte from the word to the value cuts, and the
-     * shortcut's walk over them is not needed (a loop of a different length for each kind of value: 2-4 % of a dense
-     * pass); a word that holds one is left to the index.
+     * spaces between, and starts at or after {@code from} (with no letter right before it, if ASCII): a word that
+     * settles the shortcut as one {@link ContextIndex#lastBoostWord} answers does, found without the index
+     * ({@code "tel 010-…"}), so that the text before most values need not be indexed. Only words that hold no cut nor
+     * comma ({@link ContextWords#uncutBoostWords}): then no byte from the word to the value cuts, and the shortcut's
+     * walk over them is not needed (a loop of a different length for each kind of value: 2-4 % of a dense pass); a
+     * word that holds one is left to the index.
      */
     private boolean boostWordJustBefore(int detector, byte[] b, int from, int s) {
         int end = s;

@@ -45,7 +45,8 @@ class BoostShortcutTest {
      */
     @Test
     void boostShortcut_withBoostWordsHoldingCutsOrCommas_givesWhatTheWalkedWindowGives() {
-        assertSameAsWalked(new Random(32), 400, List.of("tel,", "[card", "mail}", "iban\n", "key, ", "{aws", "a]b"), 20);
+        assertSameAsWalked(new Random(32), 400,
+                List.of("tel,", "[card", "mail}", "iban\n", "key, ", "{aws", "a]b"), 20);
     }
 
     /**
