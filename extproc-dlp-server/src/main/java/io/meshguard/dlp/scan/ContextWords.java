@@ -27,14 +27,25 @@ final class ContextWords {
     final int[][] spaced;
     /** Per rule: the flags it looks for (0 when it has no context words). */
     final int[] wanted;
-    /** Per rule, its boost words. */
-    final int[][] boostWords;
+    /**
+     * Per rule, its boost words that hold no line or structure break and no comma: one of them ending right before a
+     * value, only spaces between, has no cut between it and the value ({@code StreamScanner#boostWordJustBefore}).
+     */
+    final int[][] uncutBoostWords;
     /**
      * Per rule, the first two bytes (as {@link #starts} holds them) of its boost and penalty words: no window of the
      * rule holds one of its words unless one of these pairs is in it ({@link #noneIn}). Null for a rule with no words,
      * or with a word starting with a space (which the gap the value leaves in the window could start).
      */
     private final long[][] rulePairs;
+    /**
+     * Per rule, its words' distinct first two bytes (first byte low) when they are few ({@link #FEW_PAIRS}) and no
+     * word is one byte long, else null: {@link #noneIn} then tests eight positions a step against each pair
+     * ({@code aws}, {@code access}: two pairs), without a table probe per byte.
+     */
+    private final int[][] fewPairs;
+    /** The most pairs {@link #fewPairs} holds: each costs a few operations per eight bytes. */
+    private static final int FEW_PAIRS = 4;
     final int[][] byFirst = new int[256][];
     /** Words of four bytes or more by the top 12 bits of the hash of their first four bytes. */
     private final int[][] byQuad = new int[1 << 12][];
@@ -105,8 +116,9 @@ final class ContextWords {
         kinds = new byte[rules.size()][words.length];
         spaced = new int[rules.size()][];
         wanted = new int[rules.size()];
-        boostWords = new int[rules.size()][];
+        uncutBoostWords = new int[rules.size()][];
         rulePairs = new long[rules.size()][];
+        fewPairs = new int[rules.size()][];
         int max = 0;
         List<List<Integer>> first = new ArrayList<>();
         List<List<Integer>> shortFirst = new ArrayList<>();
@@ -176,9 +188,21 @@ final class ContextWords {
             wanted[r] = (rule.boostWords().isEmpty() ? 0 : BOOST) | (rule.penaltyWords().isEmpty() ? 0 : PENALTY);
             byte[] k = kinds[r];
             rulePairs[r] = pairsOf(k);
-            boostWords[r] = java.util.stream.IntStream.range(0, words.length).filter(w -> (k[w] & BOOST) != 0)
+            fewPairs[r] = rulePairs[r] == null ? null : fewPairsOf(k);
+            uncutBoostWords[r] = java.util.stream.IntStream.range(0, words.length)
+                    .filter(w -> (k[w] & BOOST) != 0 && uncut(words[w]))
                     .toArray();
         }
+    }
+
+    /** Whether {@code word} holds no byte that cuts a context window ({@code \n \r { } [ ]}) and no comma. */
+    private static boolean uncut(byte[] word) {
+        for (byte x : word) {
+            if (x == '\n' || x == '\r' || x == '{' || x == '}' || x == '[' || x == ']' || x == ',') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** {@link #rulePairs} of the words {@code kinds} marks. */
@@ -199,6 +223,24 @@ final class ContextWords {
         return any ? pairs : null;
     }
 
+    /** {@link #fewPairs} of the words {@code kinds} marks, or null. */
+    private int[] fewPairsOf(byte[] kinds) {
+        List<Integer> pairs = new ArrayList<>();
+        for (int w = 0; w < words.length; w++) {
+            if (kinds[w] == 0) {
+                continue;
+            }
+            if (words[w].length < 2) {
+                return null;
+            }
+            int pair = (words[w][0] & 0xff) | (words[w][1] & 0xff) << 8;
+            if (!pairs.contains(pair)) {
+                pairs.add(pair);
+            }
+        }
+        return pairs.size() <= FEW_PAIRS ? pairs.stream().mapToInt(Integer::intValue).toArray() : null;
+    }
+
     /** Sets in {@code table} the first two bytes of {@code word} (first byte high), every second byte for one byte. */
     private static void addFirstPair(long[] table, byte[] word) {
         for (int x = 0; x < 256; x++) {
@@ -213,12 +255,62 @@ final class ContextWords {
      * True when none of rule {@code rule}'s words can be in the window {@code b[before, s) + " " + b[e, after)} that
      * {@link ContextIndex#found} searches (lower-cased): no two bytes of it are the first two of one of the words (a
      * word with a space may run from the first part across the space standing for the value; the pair at
-     * {@code s - 1} is read with that space). Then the window gives neither BOOST nor PENALTY, and need not be indexed.
-     * False when it cannot tell.
+     * {@code s - 1} is read with that space). Then the window gives neither BOOST nor PENALTY, and need not be indexed;
+     * nor does any narrower window {@code [before', s) + " " + [e, after')}, {@code before <= before'} and
+     * {@code after' <= after}: its text is part of this one's, so its words' first two bytes would be here (a one-byte
+     * word's pairs hold every second byte, the space after {@code after - 1} included). False when it cannot tell.
      */
     boolean noneIn(int rule, byte[] b, int before, int s, int e, int after) {
         long[] pairs = rulePairs[rule];
+        if (pairs == null) {
+            return false;
+        }
+        int[] few = fewPairs[rule];
+        if (few != null) {
+            return !anyPair(few, pairs, b, before, s) && !anyPair(few, pairs, b, e, after);
+        }
+        return !anyPair(pairs, b, before, s) && !anyPair(pairs, b, e, after);
+    }
+
+    /** {@link #noneIn} one table probe per byte: the tests' second opinion. */
+    boolean noneInByBytes(int rule, byte[] b, int before, int s, int e, int after) {
+        long[] pairs = rulePairs[rule];
         return pairs != null && !anyPair(pairs, b, before, s) && !anyPair(pairs, b, e, after);
+    }
+
+    /**
+     * {@link #anyPair(long[], byte[], int, int)} eight positions a step while each has its next byte in the part,
+     * each position tested against every one of {@code few} (the same pairs as {@code pairs}); the rest, with the
+     * last byte read with a space, by the table.
+     */
+    private static boolean anyPair(int[] few, long[] pairs, byte[] b, int from, int to) {
+        int k = from;
+        for (; k + 9 <= to; k += 8) {
+            long x = lower((long) LONGS.get(b, k));
+            long y = lower((long) LONGS.get(b, k + 1));
+            long hit = 0;
+            for (int pair : few) {
+                hit |= StreamScanner.zeros(x ^ ONES * (pair & 0xff)) & StreamScanner.zeros(y ^ ONES * (pair >>> 8));
+            }
+            if (hit != 0) {
+                return true;
+            }
+        }
+        return anyPair(pairs, b, k, to);
+    }
+
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
+
+    /** Eight bytes with ASCII upper case moved to lower case, as {@link #key} does four. */
+    static long lower(long eightBytes) {
+        long v = eightBytes & LOW7;
+        long atLeastA = v + ONES * 0x3F;
+        long pastZ = v + ONES * 0x25;
+        long upper = atLeastA & ~pastZ & ~eightBytes & ONES * 0x80;
+        return eightBytes | upper >>> 2;
     }
 
     /**

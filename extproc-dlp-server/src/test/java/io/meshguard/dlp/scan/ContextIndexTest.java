@@ -131,6 +131,61 @@ class ContextIndexTest {
         assertThat(words.noneIn(4, b, 0, 0, 3, 3)).isFalse(); // " id": the space for the value could start it
     }
 
+    /**
+     * {@link ContextWords#noneIn} eight positions a step (rules with few first pairs: {@code aws}, {@code access})
+     * against its one-probe-per-byte form, and, where it answers true, the plain search of narrower windows (the
+     * scanner then skips finding the window's line cuts): on generated texts dense in the words (both cases), one-byte
+     * words and words with a space as second byte, their first two bytes, the bytes around {@code A-Z}
+     * ({@code @ [ ` {}), lead and continuation bytes, windows up to a few hundred bytes at both ends of the array.
+     */
+    @Test
+    void noneIn_eightPositionsAStep_andForEveryNarrowerWindow_givesWhatThePlainSearchGives() {
+        List<ContextRule> rules = new java.util.ArrayList<>(RULES);
+        rules.addAll(SHARED_START_RULES);
+        for (io.meshguard.dlp.detect.BuiltinDetector d : io.meshguard.dlp.detect.BuiltinDetector.values()) {
+            rules.add(new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5));
+        }
+        rules.add(new ContextRule(List.of("aws", "access"), List.of("@x", "[y"), 32, 0.3, 0.5)); // four pairs
+        rules.add(new ContextRule(List.of("가나", "aws"), List.of("[y"), 32, 0.3, 0.5));
+        rules.add(new ContextRule(List.of("zz", "{a"), List.of("`b"), 32, 0.3, 0.5));
+        rules.add(new ContextRule(List.of("aws", "t "), List.of("q"), 32, 0.3, 0.5));
+        ContextWords words = new ContextWords(rules);
+        String[] more = {"aws", "AWS", "aW", "Ac", "access", "ACCESS", "@x", "@X", "[y", "[Y", "`b", "`B", "{a", "{A",
+            "zz", "ZZ", "Zz", "가나", "가", "나", "t ", "T", "q", "Q", "@", "[", "`", "{", "\u00c0", "\u00e0", " ", "  "};
+        Random random = new Random(34);
+        int none = 0;
+        for (int round = 0; round < 4_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(60); k < n; k++) {
+                String w = random.nextInt(3) == 0 ? PIECES[random.nextInt(PIECES.length)]
+                        : random.nextInt(4) == 0 ? SHARED_START_PIECES[random.nextInt(SHARED_START_PIECES.length)]
+                        : more[random.nextInt(more.length)];
+                sb.append(w);
+            }
+            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            int before = random.nextInt(8) == 0 ? 0 : random.nextInt(b.length + 1);
+            int s = before + random.nextInt(b.length - before + 1);
+            int e = s + random.nextInt(b.length - s + 1);
+            int after = random.nextInt(8) == 0 ? b.length : e + random.nextInt(b.length - e + 1);
+            for (int r = 0; r < rules.size(); r++) {
+                boolean noneIn = words.noneIn(r, b, before, s, e, after);
+                assertThat(noneIn).as("rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb)
+                        .isEqualTo(words.noneInByBytes(r, b, before, s, e, after));
+                if (noneIn) {
+                    none++;
+                    for (int q = 0; q < 4; q++) {
+                        int narrowBefore = before + random.nextInt(s - before + 1);
+                        int narrowAfter = e + random.nextInt(after - e + 1);
+                        assertThat(naive(rules.get(r), b, narrowBefore, s, e, narrowAfter))
+                                .as("rule %d, window [%d, %d) [%d, %d) of %s", r, narrowBefore, s, e, narrowAfter, sb)
+                                .isZero();
+                    }
+                }
+            }
+        }
+        assertThat(none).isGreaterThan(10_000);
+    }
+
     @Test
     void letters_flagsExactlyTheAsciiLettersOfEveryByteValue() {
         Random random = new Random(11);
