@@ -118,11 +118,11 @@ final class Replacements {
     // ---- ASCII values of eight bytes or more, eight bytes at a time ----
     //
     // Every finding of a masking rule is masked, and the per-byte loops above cost as much as the rest of writing a
-    // finding out. On ASCII bytes whether a byte is masked depends only on its index: it is a letter or digit before
-    // the "cut", the index just after the last one masked. The words are read from the end, where the cut is found
-    // (past the last keepLast letters and digits), each masked and written as soon as it is read; a value whose length
-    // is no multiple of eight starts with a word that overlaps the one after it instead of a loop over the first
-    // bytes, and the bytes in both are masked alike both times (by index). Words are read only inside the value.
+    // finding out. On ASCII bytes whether a byte is masked depends only on its index: every letter and digit is,
+    // but the last keepLast of them. Those are nearly always in the value's last eight bytes (a card's or phone's last
+    // four digits), so every word is masked whole, the last one (overlapping the one before it when the length is no
+    // multiple of eight, and written after it) with the last keepLast letters and digits left out: no per-byte branch
+    // and no search for where the masking stops. Words are read only inside the value.
 
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -131,40 +131,32 @@ final class Replacements {
 
     /**
      * Writes the masked ASCII value {@code b[off, off + len)}, {@code len >= 8}, to {@code out[0, len)}; false, with
-     * {@code out} left unfinished, when the value is not ASCII.
+     * {@code out} left unfinished, when the value is not ASCII or its last eight bytes hold fewer than {@code
+     * keepLast} letters and digits (the byte loops then do it).
      */
     private static boolean maskAscii(byte[] b, int off, int len, int keepLast, char maskChar, byte[] out) {
         long fill = ONES * (maskChar & 0xff);
-        int toKeep = Math.max(0, keepLast); // letters and digits still to pass, from the end, before the last masked
-        int cut = 0; // 0 until found: the words after the cut, read first, have nothing masked
-        boolean found = false;
-        for (int q = len - 8; q > -8; q -= 8) {
-            int at = Math.max(q, 0);
-            long x = (long) LONGS.get(b, off + at);
-            if ((x & HIGH) != 0) {
-                return false;
-            }
-            long flags = maskableAscii(x);
-            if (!found) {
-                long valid = q >= 0 ? -1L : -1L >>> (-q << 3); // the first word: its low q + 8 bytes are new
-                long own = flags & valid;
-                int count = Long.bitCount(own);
-                if (count > toKeep) {
-                    // The last masked one is the (toKeep + 1)-th highest flag: drop the toKeep above it (< 8).
-                    for (int k = 0; k < toKeep; k++) {
-                        own &= ~Long.highestOneBit(own);
-                    }
-                    cut = at + ((63 - Long.numberOfLeadingZeros(own)) >>> 3) + 1;
-                    found = true;
-                } else {
-                    toKeep -= count;
-                }
-            }
-            int before = Math.max(0, Math.min(8, cut - at)); // bytes of this word before the cut
-            long inCut = before == 8 ? -1L : (1L << (before << 3)) - 1;
-            long m = (flags >>> 7) * 0xff & inCut; // the masked bytes, all ones
-            LONGS.set(out, at, x & ~m | fill & m);
+        int last = len - 8;
+        long any = 0;
+        for (int q = 0; q < last; q += 8) {
+            long x = (long) LONGS.get(b, off + q);
+            any |= x;
+            long m = (maskableAscii(x) >>> 7) * 0xff;
+            LONGS.set(out, q, x & ~m | fill & m);
         }
+        long x = (long) LONGS.get(b, off + last);
+        long flags = maskableAscii(x);
+        int keep = Math.max(0, keepLast);
+        int total = Long.bitCount(flags);
+        if (((any | x) & HIGH) != 0 || total < keep) {
+            return false;
+        }
+        // Kept: the flags whose count from the word's low end, themselves included, is above total - keep (each
+        // byte of upTo holds that count, at most 8: adding 0x80 - (total - keep + 1) carries into no other byte).
+        long upTo = (flags >>> 7) * ONES;
+        long kept = (upTo + ONES * (0x80 - (total - keep + 1))) & flags;
+        long m = ((flags & ~kept) >>> 7) * 0xff;
+        LONGS.set(out, last, x & ~m | fill & m);
         return true;
     }
 

@@ -86,13 +86,12 @@ public final class ValueHasher {
                 return;
             }
             int size = Integer.highestOneBit(count * 2 - 1) << 1; // a power of two, at least twice count
-            if (slotOf.length < size) {
-                slotOf = new int[size];
-                slotStamp = new int[size];
+            if (slots.length < size) {
+                slots = new long[size];
             }
             int stamp = ++batch;
             if (stamp == 0) { // wrapped: forget every stamp
-                java.util.Arrays.fill(slotStamp, 0);
+                java.util.Arrays.fill(slots, 0);
                 stamp = batch = 1;
             }
             int mask = size - 1;
@@ -101,9 +100,9 @@ public final class ValueHasher {
                 int len = lens[k];
                 int slot = mix(b, off, len) & mask;
                 String same = null;
-                for (; slotStamp[slot] == stamp; slot = slot + 1 & mask) {
-                    int j = slotOf[slot];
-                    if (lens[j] == len && java.util.Arrays.equals(b, offs[j], offs[j] + len, b, off, off + len)) {
+                for (long e; (int) ((e = slots[slot]) >>> 32) == stamp; slot = slot + 1 & mask) {
+                    int j = (int) e;
+                    if (lens[j] == len && sameBytes(b, offs[j], off, len)) {
                         same = out[j];
                         break;
                     }
@@ -112,20 +111,42 @@ public final class ValueHasher {
                     out[k] = same;
                 } else {
                     out[k] = hexOf(b, off, len);
-                    slotStamp[slot] = stamp;
-                    slotOf[slot] = k;
+                    slots[slot] = (long) stamp << 32 | k;
                 }
             }
         }
     }
 
-    /** The batch table of {@link #hex(byte[], int[], int[], int, String[])}: value index by slot, and its batch. */
-    private int[] slotOf = new int[0];
-    private int[] slotStamp = new int[0];
+    /**
+     * The batch table of {@link #hex(byte[], int[], int[], int, String[])}: per slot, its batch (high half) and the
+     * value's index in it (low half), one read per probe.
+     */
+    private long[] slots = new long[0];
     private int batch;
 
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Whether {@code b[i, i + len)} and {@code b[j, j + len)} are equal: eight bytes a step, the last word
+     * overlapping the one before it ({@code Arrays.equals} of two ranges checks both and calls out for values this
+     * short, and most values of a dense batch are repeats compared once each).
+     */
+    static boolean sameBytes(byte[] b, int i, int j, int len) {
+        if (len < 8) {
+            for (int k = 0; k < len; k++) {
+                if (b[i + k] != b[j + k]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        long diff = 0;
+        for (int k = 0; k < len - 8; k += 8) {
+            diff |= (long) LONGS.get(b, i + k) ^ (long) LONGS.get(b, j + k);
+        }
+        return (diff | (long) LONGS.get(b, i + len - 8) ^ (long) LONGS.get(b, j + len - 8)) == 0;
+    }
 
     /**
      * A table hash of all of {@code b[off, off + len)}, eight bytes a step (the last word overlapping the one before

@@ -81,6 +81,48 @@ class ReplacementsTest {
     }
 
     @Test
+    void mask_asciiWords_keptLettersInTheLastWordOrBefore_agreeWithTheCodePointRule() {
+        // ASCII values of 8-64 bytes, shaped as masked values are (digit groups, letters, separators) but with runs of
+        // separators at the end as well, so that the last eight bytes hold sometimes all, sometimes fewer than
+        // keepLast of the letters and digits kept (the word path leaves those to the byte loops). Both cases must
+        // occur, and each answer equal the rule written out on code points.
+        String digitsAndLetters = "0123456789AZaz";
+        String separators = " -./:@_";
+        Random random = new Random(47);
+        int inLastWord = 0;
+        int beforeIt = 0;
+        for (int round = 0; round < 40_000; round++) {
+            int n = 8 + random.nextInt(57);
+            int trailing = random.nextInt(4) == 0 ? random.nextInt(Math.min(n, 12)) : 0;
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0; k < n; k++) {
+                boolean separator = k >= n - trailing || random.nextInt(4) == 0;
+                String from = separator ? separators : digitsAndLetters;
+                sb.append(from.charAt(random.nextInt(from.length())));
+            }
+            String value = sb.toString();
+            int keepLast = random.nextInt(9);
+            long maskableAtEnd = value.substring(n - 8).chars().filter(c -> digitsAndLetters.indexOf(c) >= 0).count();
+            if (maskableAtEnd >= keepLast) {
+                inLastWord++;
+            } else {
+                beforeIt++;
+            }
+            byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
+            int off = random.nextInt(9);
+            byte[] padded = new byte[off + n + random.nextInt(9)];
+            java.util.Arrays.fill(padded, (byte) 'x');
+            System.arraycopy(bytes, 0, padded, off, n);
+            char maskChar = "*#".charAt(random.nextInt(2));
+            assertThat(new String(Replacements.mask(padded, off, n, keepLast, maskChar), StandardCharsets.US_ASCII))
+                    .as("%s keeping %d", value, keepLast)
+                    .isEqualTo(new String(naive(value, keepLast, maskChar), StandardCharsets.US_ASCII));
+        }
+        assertThat(inLastWord).isGreaterThan(10_000);
+        assertThat(beforeIt).isGreaterThan(1_000);
+    }
+
+    @Test
     void templates_fillDetectorAndEveryHashPlace_likeStringReplace() {
         String hmac = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         byte[] value = "x5105105105105100y".getBytes(StandardCharsets.US_ASCII);

@@ -180,6 +180,37 @@ class ValueHasherTest {
     }
 
     @Test
+    void sameBytes_agreesWithArraysEquals_atEveryLengthOffsetAndDifferingByte() {
+        // Two ranges of one array, 0-40 bytes, at every offset pair up to a word apart: equal, or differing in one
+        // byte at each place (first, middle, the last word's overlap, last), as in the batch table's probe.
+        Random random = new Random(11);
+        int equal = 0;
+        for (int len = 0; len <= 40; len++) {
+            for (int i = 0; i < 9; i++) {
+                for (int j = 0; j < 9; j++) {
+                    byte[] b = new byte[i + j + 2 * len + 8];
+                    random.nextBytes(b);
+                    int second = i + len + j;
+                    System.arraycopy(b, i, b, second, len);
+                    for (int at = -1; at < len; at++) {
+                        if (at >= 0) {
+                            b[second + at] ^= (byte) (1 << random.nextInt(8));
+                        }
+                        boolean want = java.util.Arrays.equals(b, i, i + len, b, second, second + len);
+                        assertThat(ValueHasher.sameBytes(b, i, second, len)).as("len %d, %d and %d, at %d", len, i,
+                                second, at).isEqualTo(want);
+                        equal += want ? 1 : 0;
+                        if (at >= 0) {
+                            b[second + at] = b[i + at];
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(equal).isEqualTo(41 * 81);
+    }
+
+    @Test
     void mix_tellsApartValuesThatShareLengthAndBothEnds() {
         // All 900 addresses have the same length and the same first and last eight bytes.
         java.util.Set<Integer> slots = new java.util.HashSet<>();
