@@ -130,4 +130,64 @@ class TokenRunSkipTest {
                 BuiltinDetector.CARD.ordinal(), BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal(),
                 BuiltinDetector.IPV6.ordinal(), BuiltinDetector.JWT.ordinal(), BuiltinDetector.SECRET.ordinal());
     }
+
+    /** Token bytes that are no letter or digit: after one of them a digit or {@code +} starts a number. */
+    private static final String PUNCTUATION = "._%+-/~@";
+
+    /** Values to put right after a token byte, so that some start a number inside the token and some do not. */
+    private static final String[] VALUES = {"4012888888881881", "4012 8888 8888 1881", "+82 10-1234-5678",
+        "+82-10-1234-5678", "010-1234-5678", "960121-1021413", "220-81-62517", "192.168.0.1", "fe80::1", "@bank.co.kr",
+        "AKIAIOSFODNN7EXAMPLE", "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl", "Zx9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6", "DE89 3704 0044 0532 0130 00"};
+
+    /**
+     * Passing over a token's bytes up to its end or its next number start (letters, digits and {@code ._%+-/~@} in
+     * any order, "minsu42@bank.co.kr") finds exactly what visiting every byte finds: tokens of random token bytes,
+     * values right after a letter, a digit or punctuation, tokens ended by every kind of byte, in random chunks and
+     * in 24-byte chunks.
+     */
+    @Test
+    void tokenBytesUpToANumberStart_findWhatVisitingEveryByteFinds() {
+        Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
+        for (BuiltinDetector d : BuiltinDetector.values()) {
+            all.put(d, d.ordinal());
+        }
+        Random random = new Random(3301);
+        Set<Integer> kinds = new TreeSet<>();
+        for (int round = 0; round < 4000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(12); k < n; k++) {
+                for (int c = random.nextInt(random.nextBoolean() ? 6 : 24); c > 0; c--) {
+                    sb.append(switch (random.nextInt(5)) {
+                        case 0 -> PUNCTUATION.charAt(random.nextInt(PUNCTUATION.length()));
+                        case 1 -> (char) ('0' + random.nextInt(10));
+                        case 2 -> (char) ('A' + random.nextInt(26));
+                        default -> (char) ('a' + random.nextInt(26));
+                    });
+                }
+                if (random.nextBoolean()) {
+                    sb.append(VALUES[random.nextInt(VALUES.length)]);
+                }
+                sb.append(GLUE[random.nextInt(GLUE.length)]);
+            }
+            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+            long seed = random.nextLong();
+            List<Candidate> plain = ChunkedScans.scan(new BuiltinRecognizer(all, false), text, new Random(seed));
+            List<Candidate> skipping = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(~seed));
+            List<Candidate> whole = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(seed) {
+                @Override
+                public int nextInt(int bound) {
+                    return bound - 1; // the largest chunks
+                }
+            });
+            assertThat(skipping).as("\"%s\"", sb).isEqualTo(plain);
+            assertThat(whole).as("\"%s\" in 24-byte chunks", sb).isEqualTo(plain);
+            plain.forEach(c -> kinds.add(c.detector()));
+        }
+        assertThat(kinds).as("the texts hold findings of these detectors").contains(
+                BuiltinDetector.CARD.ordinal(), BuiltinDetector.KR_RRN.ordinal(), BuiltinDetector.KR_PHONE.ordinal(),
+                BuiltinDetector.KR_BRN.ordinal(), BuiltinDetector.IPV4.ordinal(), BuiltinDetector.IPV6.ordinal(),
+                BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal(),
+                BuiltinDetector.AWS_ACCESS_KEY.ordinal(), BuiltinDetector.JWT.ordinal(),
+                BuiltinDetector.SECRET.ordinal());
+    }
 }
