@@ -419,21 +419,21 @@ public final class BuiltinRecognizer implements Recognizer {
                         continue;
                     }
                 }
-                if (skipRuns && ts != NONE && (cls & TOKEN) != 0 && !startsNumber(c, cls, i == 0 ? 0 : b[i - 1])) {
-                    // Inside a token, a token byte starts nothing (token starts are handled already) unless it
-                    // starts a number: a digit or '+' after a byte that is no letter or digit. So the whole run up
-                    // to the token's end or the next number start ("minsu42@bank.co.kr", "AKIAIOSFODNN7EXAMPLE")
-                    // only adds to the flags and is passed over in one go. A number start at index 0 takes the
-                    // general path below, which looks before the array.
+                if (skipRuns && ts != NONE && (cls & ALNUM) != 0
+                        && ((cls & DIGIT) == 0 || i > 0 && (CLASS[b[i - 1] & 0xff] & ALNUM) != 0)) {
+                    // Inside a token, a letter starts nothing (token starts are handled already), nor does a digit
+                    // right after a letter or digit (a number starts only after a byte that is neither). Every byte
+                    // of the run of letters and digits from here comes after a letter or digit, so the whole run (a
+                    // word, a digit group, "AKIAIOSFODNN7EXAMPLE") only adds to the flags and is skipped in one go.
+                    // A digit at index 0 takes the general path below, which looks before the array.
                     int acc = cls;
                     int j = i + 1;
                     while (j < n) {
                         int x = b[j] & 0xff;
-                        int xc = CLASS[x];
-                        if ((xc & TOKEN) == 0 || startsNumber(x, xc, b[j - 1])) {
+                        if ((CLASS[x] & ALNUM) == 0) {
                             break;
                         }
-                        acc |= xc;
+                        acc |= CLASS[x];
                         j++;
                     }
                     flags |= acc;
@@ -491,15 +491,6 @@ public final class BuiltinRecognizer implements Recognizer {
             frontier = Math.min(frontier, base + ts);
         }
         return disguised == null ? frontier : Math.min(frontier, disguised.scan(t, out));
-    }
-
-    /**
-     * Whether the token byte {@code c} of class {@code cls}, after the byte {@code before}, starts a number: a digit
-     * or {@code +} after a byte that is no letter or digit (pass 0 for the byte before the array: the general path
-     * looks there).
-     */
-    private static boolean startsNumber(int c, int cls, int before) {
-        return ((cls & DIGIT) != 0 || c == '+') && (CLASS[before & 0xff] & ALNUM) == 0;
     }
 
     /**
