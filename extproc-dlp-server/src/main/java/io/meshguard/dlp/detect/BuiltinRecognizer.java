@@ -451,7 +451,20 @@ public final class BuiltinRecognizer implements Recognizer {
                             : (CLASS[b[i - 1] & 0xff] & ALNUM) == 0)) {
                         // The digits after this one each come after a digit: the token-run skip above would only
                         // add their class, this digit's, to the flags again. Passed over as onNumericStart measured.
-                        i += onNumericStart(t, i, out);
+                        int e = i + onNumericStart(t, i, out);
+                        while (skipRuns && ts == i && (cls & DIGIT) != 0 && e - i < MIN_SECRET_TOKEN && e + 1 < n
+                                && b[e] == ' ' && (CLASS[b[e + 1] & 0xff] & DIGIT) != 0) {
+                            // A token of digits alone ended by a space before the next group ("5105 1051", an
+                            // IBAN's groups) reports nothing where it ends (no '@', too short for a key or a secret,
+                            // no ':'), and the next digit, after a space, starts a token and a number: straight on.
+                            snapTs = NONE;
+                            snapFlags = 0;
+                            i = e + 1;
+                            ts = i;
+                            flags = cls;
+                            e = i + onNumericStart(t, i, out);
+                        }
+                        i = e;
                         continue;
                     }
                     i++;

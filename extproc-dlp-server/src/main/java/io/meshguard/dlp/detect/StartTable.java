@@ -81,23 +81,40 @@ public final class StartTable {
     /**
      * Into {@code bits[k]}, for each of the {@code words} words {@code b[from + 8k, from + 8k + 8)}: the searches
      * that may find a start at one of its eight positions (the byte after the word must be in {@code b}). One load
-     * of the word, one table read per 16-bit lane and one for the byte after, whatever the number of searches.
+     * of the word and one table read per 16-bit lane, whatever the number of searches: the next word's first lane,
+     * read once, serves both words (its bits 16-23 are what {@link #seconds} has for its even byte), so only the
+     * last word reads the byte after it.
      */
     void classify(byte[] b, int from, int words, byte[] bits) {
-        final int[] l = lanes;
-        final int[] after = seconds;
-        for (int k = 0; k < words; k++) {
-            int s = from + 8 * k;
-            long x = (long) LONGS.get(b, s);
-            int e0 = l[(int) x & 0xFFFF];
-            int e1 = l[(int) (x >>> 16) & 0xFFFF];
-            int e2 = l[(int) (x >>> 32) & 0xFFFF];
-            int e3 = l[(int) (x >>> 48)];
-            int e4 = after[b[s + 8] & 0xFF];
-            // Bits 8-15 of each term: a search whose first byte is a lane's odd one and whose second is the next
-            // lane's even one. Bits 0-7 of each term are a subset of the lane's even-position bits, already taken.
-            int odd = e0 & e1 >>> 8 | e1 & e2 >>> 8 | e2 & e3 >>> 8 | e3 & e4;
-            bits[k] = (byte) (e0 | e1 | e2 | e3 | odd >>> 8);
+        if (words <= 0) {
+            return;
         }
+        final int[] l = lanes;
+        long x = (long) LONGS.get(b, from);
+        int e0 = l[(int) x & 0xFFFF];
+        int last = words - 1;
+        for (int k = 0; k < last; k++) {
+            long next = (long) LONGS.get(b, from + 8 * k + 8);
+            int e4 = l[(int) next & 0xFFFF];
+            bits[k] = word(e0, x, e4 >>> 8);
+            e0 = e4;
+            x = next;
+        }
+        bits[last] = word(e0, x, seconds[b[from + 8 * last + 8] & 0xFF]);
+    }
+
+    /**
+     * The bits of the word {@code x} whose first lane's entry is {@code e0}, given in bits 8-15 of {@code after} the
+     * searches whose second byte (or any) the byte after the word is.
+     */
+    private byte word(int e0, long x, int after) {
+        final int[] l = lanes;
+        int e1 = l[(int) (x >>> 16) & 0xFFFF];
+        int e2 = l[(int) (x >>> 32) & 0xFFFF];
+        int e3 = l[(int) (x >>> 48)];
+        // Bits 8-15 of each term: a search whose first byte is a lane's odd one and whose second is the next
+        // lane's even one. Bits 0-7 of each term are a subset of the lane's even-position bits, already taken.
+        int odd = e0 & e1 >>> 8 | e1 & e2 >>> 8 | e2 & e3 >>> 8 | e3 & after;
+        return (byte) (e0 | e1 | e2 | e3 | odd >>> 8);
     }
 }

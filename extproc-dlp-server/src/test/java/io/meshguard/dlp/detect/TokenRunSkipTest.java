@@ -130,4 +130,67 @@ class TokenRunSkipTest {
                 BuiltinDetector.CARD.ordinal(), BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal(),
                 BuiltinDetector.IPV6.ordinal(), BuiltinDetector.JWT.ordinal(), BuiltinDetector.SECRET.ordinal());
     }
+
+    /** What comes before a run of digit groups: nothing, or a byte that a number may or may not start after. */
+    private static final String[] LEADS = {"", " ", "\n", "-", ".", "@", ":", "a", "Z", "kim@bank.co.kr-", "x.", "+",
+        "IBAN DE89 ", "고객 "};
+
+    /** What separates or ends digit groups: a space (the shortcut's case) and every other kind of byte. */
+    private static final String[] SEPARATORS = {" ", " ", " ", " ", "  ", "-", ".", ":", "::", "\t", ",", "a", "Q",
+        "@", "_", "/", "+", "\n", "고"};
+
+    /** Issuer, area and year prefixes, so that groups start cards, phone numbers and registration numbers. */
+    private static final String[] PREFIXES = {"", "", "4", "51", "37", "6011", "35", "010", "02", "96", "0", "22", "81"};
+
+    /**
+     * Runs of digit groups (1-22 digits each, most apart by one space, as a card's or an IBAN's groups are; some by
+     * other bytes), after letters, token bytes and spaces, in random chunks and in 24-byte chunks: going straight
+     * from a group that is a token of its own, ended by a space, to the next group's number start finds exactly what
+     * visiting the space finds.
+     */
+    @Test
+    void digitGroupsApartBySpaces_findWhatVisitingEveryByteFinds() {
+        Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
+        for (BuiltinDetector d : BuiltinDetector.values()) {
+            all.put(d, d.ordinal());
+        }
+        Random random = new Random(3302);
+        Set<Integer> kinds = new TreeSet<>();
+        for (int round = 0; round < 4000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(6); k < n; k++) {
+                sb.append(LEADS[random.nextInt(LEADS.length)]);
+                for (int g = 0, groups = 1 + random.nextInt(6); g < groups; g++) {
+                    if (g > 0) {
+                        sb.append(SEPARATORS[random.nextInt(SEPARATORS.length)]);
+                    }
+                    String prefix = PREFIXES[random.nextInt(PREFIXES.length)];
+                    sb.append(prefix);
+                    for (int d = random.nextInt(random.nextBoolean() ? 5 : 23) - prefix.length(); d > 0; d--) {
+                        sb.append((char) ('0' + random.nextInt(10)));
+                    }
+                }
+                sb.append(random.nextBoolean() ? " " : SEPARATORS[random.nextInt(SEPARATORS.length)]);
+                if (random.nextInt(4) == 0) {
+                    sb.append(PIECES[random.nextInt(PIECES.length)]);
+                }
+            }
+            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+            long seed = random.nextLong();
+            List<Candidate> plain = ChunkedScans.scan(new BuiltinRecognizer(all, false), text, new Random(seed));
+            List<Candidate> skipping = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(~seed));
+            List<Candidate> whole = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(seed) {
+                @Override
+                public int nextInt(int bound) {
+                    return bound - 1; // the largest chunks
+                }
+            });
+            assertThat(skipping).as("\"%s\"", sb).isEqualTo(plain);
+            assertThat(whole).as("\"%s\" in 24-byte chunks", sb).isEqualTo(plain);
+            plain.forEach(c -> kinds.add(c.detector()));
+        }
+        assertThat(kinds).as("the texts hold findings of these detectors").contains(
+                BuiltinDetector.CARD.ordinal(), BuiltinDetector.KR_RRN.ordinal(), BuiltinDetector.KR_PHONE.ordinal(),
+                BuiltinDetector.IPV4.ordinal(), BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal());
+    }
 }
