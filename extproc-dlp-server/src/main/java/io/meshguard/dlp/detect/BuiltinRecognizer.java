@@ -452,16 +452,28 @@ public final class BuiltinRecognizer implements Recognizer {
                         // The digits after this one each come after a digit: the token-run skip above would only
                         // add their class, this digit's, to the flags again. Passed over as onNumericStart measured.
                         int e = i + onNumericStart(t, i, out);
-                        while (skipRuns && ts == i && (cls & DIGIT) != 0 && e - i < MIN_SECRET_TOKEN && e + 1 < n
-                                && b[e] == ' ' && (CLASS[b[e + 1] & 0xff] & DIGIT) != 0) {
-                            // A token of digits alone ended by a space before the next group ("5105 1051", an
-                            // IBAN's groups) reports nothing where it ends (no '@', too short for a key or a secret,
-                            // no ':'), and the next digit, after a space, starts a token and a number: straight on.
-                            snapTs = NONE;
-                            snapFlags = 0;
+                        while (skipRuns && e + 1 < n && (CLASS[b[e + 1] & 0xff] & DIGIT) != 0) {
+                            int sep = CLASS[b[e] & 0xff];
+                            if ((sep & (TOKEN | ALNUM)) == TOKEN) {
+                                // A token byte that is no letter or digit ("010-1234-5678", "960121-1021413",
+                                // "192.168.0.1"), visited, only adds its class to the flags (no number starts at a
+                                // '+' after a digit), and the digit after it starts a number: straight on, the token
+                                // left open.
+                                snapTs = ts;
+                                snapFlags = flags | sep;
+                                flags = snapFlags | CLASS[b[e + 1] & 0xff];
+                            } else if (b[e] == ' ' && ts == i && (cls & DIGIT) != 0 && e - i < MIN_SECRET_TOKEN) {
+                                // A token of digits alone ended by a space before the next group ("5105 1051", an
+                                // IBAN's groups) reports nothing where it ends (no '@', too short for a key or a
+                                // secret, no ':'), and the next digit, after a space, starts a token and a number.
+                                snapTs = NONE;
+                                snapFlags = 0;
+                                ts = e + 1;
+                                flags = cls;
+                            } else {
+                                break;
+                            }
                             i = e + 1;
-                            ts = i;
-                            flags = cls;
                             e = i + onNumericStart(t, i, out);
                         }
                         i = e;
