@@ -412,8 +412,11 @@ public final class BuiltinRecognizer implements Recognizer {
                 int cls = CLASS[c];
                 snapTs = ts;
                 snapFlags = flags;
-                if (skipRuns && ts == NONE && (cls & UPPER) != 0 && c != 'P') {
-                    int e = afterCapitalisedWord(b, n, i);
+                if (skipRuns && ts == NONE && (cls & UPPER) != 0) {
+                    int e = c != 'P' ? afterCapitalisedWord(b, n, i) : -1;
+                    if (e < 0) {
+                        e = afterShortCapitalToken(t, i, c, cls, out);
+                    }
                     if (e >= 0) {
                         i = e;
                         continue;
@@ -552,6 +555,27 @@ public final class BuiltinRecognizer implements Recognizer {
     private static int afterCapitalisedWord(byte[] b, int n, int i) {
         int m = lowerRunAfter(b, i + 1, Math.min(n, i + MIN_SECRET_TOKEN));
         return m < n && m - i < MIN_SECRET_TOKEN && ENDS[b[m] & 0xff] ? m + 1 : -1;
+    }
+
+    /**
+     * Where the pass goes on after the capital at {@code i} that opens a token of letters and digits ("IBAN ", "DE89 ",
+     * "ID2 "), no token being open: the token start's detectors (IBAN, PEM, PuTTY) are tried there as the general
+     * path tries them, a digit after a letter or digit starts no number, and a byte of {@link #ENDS} ends the token
+     * shorter than any token-level secret and with no {@code @}, reporting nothing; so past that byte, or -1 when the
+     * shape does not hold (nothing tried then).
+     */
+    private int afterShortCapitalToken(TextWindow t, int i, int c, int cls, Consumer<Candidate> out) {
+        byte[] b = t.bytes();
+        int stop = Math.min(t.length(), i + MIN_SECRET_TOKEN);
+        int m = i + 1;
+        while (m < stop && (CLASS[b[m] & 0xff] & ALNUM) != 0) {
+            m++;
+        }
+        if (m == stop || !ENDS[b[m] & 0xff]) {
+            return -1;
+        }
+        onTokenStart(t, i, c, cls, out);
+        return m + 1;
     }
 
     /** Whether a token of lower-case letters may end in {@code c} and stay a word: a letter or a {@code .}. */
