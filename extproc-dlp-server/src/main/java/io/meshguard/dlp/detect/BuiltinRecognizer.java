@@ -412,8 +412,11 @@ public final class BuiltinRecognizer implements Recognizer {
                 int cls = CLASS[c];
                 snapTs = ts;
                 snapFlags = flags;
-                if (skipRuns && ts == NONE && (cls & UPPER) != 0 && c != 'P') {
-                    int e = afterCapitalisedWord(b, n, i);
+                if (skipRuns && ts == NONE && (cls & UPPER) != 0) {
+                    int e = c != 'P' ? afterCapitalisedWord(b, n, i) : -1;
+                    if (e < 0) {
+                        e = afterShortCapitalToken(t, i, c, cls, out);
+                    }
                     if (e >= 0) {
                         i = e;
                         continue;
@@ -452,16 +455,28 @@ public final class BuiltinRecognizer implements Recognizer {
                         // The digits after this one each come after a digit: the token-run skip above would only
                         // add their class, this digit's, to the flags again. Passed over as onNumericStart measured.
                         int e = i + onNumericStart(t, i, out);
-                        while (skipRuns && ts == i && (cls & DIGIT) != 0 && e - i < MIN_SECRET_TOKEN && e + 1 < n
-                                && b[e] == ' ' && (CLASS[b[e + 1] & 0xff] & DIGIT) != 0) {
-                            // A token of digits alone ended by a space before the next group ("5105 1051", an
-                            // IBAN's groups) reports nothing where it ends (no '@', too short for a key or a secret,
-                            // no ':'), and the next digit, after a space, starts a token and a number: straight on.
-                            snapTs = NONE;
-                            snapFlags = 0;
+                        while (skipRuns && e + 1 < n && (CLASS[b[e + 1] & 0xff] & DIGIT) != 0) {
+                            int sep = CLASS[b[e] & 0xff];
+                            if ((sep & (TOKEN | ALNUM)) == TOKEN) {
+                                // A token byte that is no letter or digit ("010-1234-5678", "960121-1021413",
+                                // "192.168.0.1"), visited, only adds its class to the flags (no number starts at a
+                                // '+' after a digit), and the digit after it starts a number: straight on, the token
+                                // left open.
+                                snapTs = ts;
+                                snapFlags = flags | sep;
+                                flags = snapFlags | CLASS[b[e + 1] & 0xff];
+                            } else if (b[e] == ' ' && ts == i && (cls & DIGIT) != 0 && e - i < MIN_SECRET_TOKEN) {
+                                // A token of digits alone ended by a space before the next group ("5105 1051", an
+                                // IBAN's groups) reports nothing where it ends (no '@', too short for a key or a
+                                // secret, no ':'), and the next digit, after a space, starts a token and a number.
+                                snapTs = NONE;
+                                snapFlags = 0;
+                                ts = e + 1;
+                                flags = cls;
+                            } else {
+                                break;
+                            }
                             i = e + 1;
-                            ts = i;
-                            flags = cls;
                             e = i + onNumericStart(t, i, out);
                         }
                         i = e;
@@ -540,6 +555,27 @@ public final class BuiltinRecognizer implements Recognizer {
     private static int afterCapitalisedWord(byte[] b, int n, int i) {
         int m = lowerRunAfter(b, i + 1, Math.min(n, i + MIN_SECRET_TOKEN));
         return m < n && m - i < MIN_SECRET_TOKEN && ENDS[b[m] & 0xff] ? m + 1 : -1;
+    }
+
+    /**
+     * Where the pass goes on after the capital at {@code i} that opens a token of letters and digits ("IBAN ", "DE89 ",
+     * "ID2 "), no token being open: the token start's detectors (IBAN, PEM, PuTTY) are tried there as the general
+     * path tries them, a digit after a letter or digit starts no number, and a byte of {@link #ENDS} ends the token
+     * shorter than any token-level secret and with no {@code @}, reporting nothing; so past that byte, or -1 when the
+     * shape does not hold (nothing tried then).
+     */
+    private int afterShortCapitalToken(TextWindow t, int i, int c, int cls, Consumer<Candidate> out) {
+        byte[] b = t.bytes();
+        int stop = Math.min(t.length(), i + MIN_SECRET_TOKEN);
+        int m = i + 1;
+        while (m < stop && (CLASS[b[m] & 0xff] & ALNUM) != 0) {
+            m++;
+        }
+        if (m == stop || !ENDS[b[m] & 0xff]) {
+            return -1;
+        }
+        onTokenStart(t, i, c, cls, out);
+        return m + 1;
     }
 
     /** Whether a token of lower-case letters may end in {@code c} and stay a word: a letter or a {@code .}. */

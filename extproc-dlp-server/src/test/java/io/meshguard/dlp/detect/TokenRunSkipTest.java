@@ -89,23 +89,37 @@ class TokenRunSkipTest {
      */
     @Test
     void capitalisedWordsAndFullStops_findWhatVisitingEveryByteFinds() {
+        assertWordsFoundAsVisitingEveryByte("abcdefghijklmnopqrstuvwxyz", 3202);
+    }
+
+    /**
+     * As {@link #capitalisedWordsAndFullStops_findWhatVisitingEveryByteFinds}, with words of letters of both cases and
+     * digits ("IBAN", "DE89", "AKIA..."): the shortcut at a capital that opens a short token of letters and digits
+     * (its token-start detectors tried, passed over with its end byte) finds exactly what visiting every byte finds.
+     */
+    @Test
+    void capitalTokensOfLettersAndDigits_findWhatVisitingEveryByteFinds() {
+        assertWordsFoundAsVisitingEveryByte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 3203);
+    }
+
+    private static void assertWordsFoundAsVisitingEveryByte(String letters, long seed0) {
         Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
         for (BuiltinDetector d : BuiltinDetector.values()) {
             all.put(d, d.ordinal());
         }
-        Random random = new Random(3202);
+        Random random = new Random(seed0);
         Set<Integer> kinds = new TreeSet<>();
         for (int round = 0; round < 4000; round++) {
             StringBuilder sb = new StringBuilder();
             for (int k = 0, n = 1 + random.nextInt(16); k < n; k++) {
-                int letters = random.nextInt(random.nextBoolean() ? 8 : 30);
+                int length = random.nextInt(random.nextBoolean() ? 8 : 30);
                 switch (random.nextInt(4)) {
                     case 0 -> sb.append((char) ("ADEPQSZ".charAt(random.nextInt(7))));
                     case 1 -> sb.append((char) ('A' + random.nextInt(26)));
                     default -> { }
                 }
-                for (int c = 0; c < letters; c++) {
-                    sb.append((char) ('a' + random.nextInt(26)));
+                for (int c = 0; c < length; c++) {
+                    sb.append(letters.charAt(random.nextInt(letters.length())));
                 }
                 if (random.nextInt(4) == 0) {
                     sb.append((char) ('A' + random.nextInt(26)));
@@ -150,11 +164,35 @@ class TokenRunSkipTest {
      */
     @Test
     void digitGroupsApartBySpaces_findWhatVisitingEveryByteFinds() {
+        assertDigitGroupsFoundAsVisitingEveryByte(SEPARATORS, 3302);
+    }
+
+    /**
+     * Hyphens mostly (a phone number's, a registration number's), dots (an IPv4 address's), the other token bytes
+     * that are no letter or digit (an {@code @} that makes the token an e-mail address), then spaces, then every other
+     * kind of byte.
+     */
+    private static final String[] TOKEN_SEPARATORS = {"-", "-", "-", "-", "-", "--", ".", ".", ".", "..", "_", "/", "~", "%",
+        "+", "@", "@1bank.co.kr ", "@1bank.co.kr-", "@bank.co.kr ", " ", " ", "- ", " -", "-.", ":", "::", "\t", "a",
+        "\n", "고"};
+
+    /**
+     * As {@link #digitGroupsApartBySpaces_findWhatVisitingEveryByteFinds}, with most groups apart by a hyphen, a dot
+     * or another token byte: going straight from a group's end over that byte to the next group's number start, the
+     * token left open, finds exactly what visiting the byte finds (also where a hyphen follows a group the space shortcut reached, and a
+     * space one the hyphen shortcut reached).
+     */
+    @Test
+    void digitGroupsApartByHyphensAndDots_findWhatVisitingEveryByteFinds() {
+        assertDigitGroupsFoundAsVisitingEveryByte(TOKEN_SEPARATORS, 3303);
+    }
+
+    private static void assertDigitGroupsFoundAsVisitingEveryByte(String[] separators, long seed0) {
         Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
         for (BuiltinDetector d : BuiltinDetector.values()) {
             all.put(d, d.ordinal());
         }
-        Random random = new Random(3302);
+        Random random = new Random(seed0);
         Set<Integer> kinds = new TreeSet<>();
         for (int round = 0; round < 4000; round++) {
             StringBuilder sb = new StringBuilder();
@@ -162,7 +200,7 @@ class TokenRunSkipTest {
                 sb.append(LEADS[random.nextInt(LEADS.length)]);
                 for (int g = 0, groups = 1 + random.nextInt(6); g < groups; g++) {
                     if (g > 0) {
-                        sb.append(SEPARATORS[random.nextInt(SEPARATORS.length)]);
+                        sb.append(separators[random.nextInt(separators.length)]);
                     }
                     String prefix = PREFIXES[random.nextInt(PREFIXES.length)];
                     sb.append(prefix);
@@ -170,7 +208,7 @@ class TokenRunSkipTest {
                         sb.append((char) ('0' + random.nextInt(10)));
                     }
                 }
-                sb.append(random.nextBoolean() ? " " : SEPARATORS[random.nextInt(SEPARATORS.length)]);
+                sb.append(random.nextBoolean() ? " " : separators[random.nextInt(separators.length)]);
                 if (random.nextInt(4) == 0) {
                     sb.append(PIECES[random.nextInt(PIECES.length)]);
                 }
