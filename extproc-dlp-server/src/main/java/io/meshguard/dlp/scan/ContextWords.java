@@ -33,17 +33,6 @@ final class ContextWords {
      */
     final int[][] uncutBoostWords;
     /**
-     * {@link #uncutBoostWords} by their last byte ({@code [rule][byte]}, shortest first; null where none ends so):
-     * a word ends before a value only if its last byte, lower-cased, is the byte there, so one probe leaves the
-     * look-up one word to compare for most values ({@code tel} of phone's eight), not each of the rule's words.
-     */
-    final int[][][] uncutBoostWordsByLast;
-    /**
-     * Per word, whether its last byte is none that {@code StreamScanner#labelStart} skips or ends a label on
-     * ({@code space TAB " ' : # =}): such a word right before a value, only spaces between, leaves no label there.
-     */
-    final boolean[] noLabelAfter;
-    /**
      * Per rule, the first two bytes (as {@link #starts} holds them) of its boost and penalty words: no window of the
      * rule holds one of its words unless one of these pairs is in it ({@link #noneIn}). Null for a rule with no words,
      * or with a word starting with a space (which the gap the value leaves in the window could start).
@@ -128,7 +117,6 @@ final class ContextWords {
         spaced = new int[rules.size()][];
         wanted = new int[rules.size()];
         uncutBoostWords = new int[rules.size()][];
-        uncutBoostWordsByLast = new int[rules.size()][][];
         rulePairs = new long[rules.size()][];
         fewPairs = new int[rules.size()][];
         int max = 0;
@@ -204,26 +192,7 @@ final class ContextWords {
             uncutBoostWords[r] = java.util.stream.IntStream.range(0, words.length)
                     .filter(w -> (k[w] & BOOST) != 0 && uncut(words[w]))
                     .toArray();
-            uncutBoostWordsByLast[r] = byLastByte(uncutBoostWords[r]);
         }
-        noLabelAfter = new boolean[words.length];
-        for (int w = 0; w < words.length; w++) {
-            noLabelAfter[w] = " \t\"':#=".indexOf(words[w][words[w].length - 1]) < 0;
-        }
-    }
-
-    /** Words {@code ws} by their last byte, each list shortest first; null for a byte no word ends with. */
-    private int[][] byLastByte(int[] ws) {
-        int[][] by = new int[256][];
-        for (int c = 0; c < 256; c++) {
-            int last = c;
-            int[] ending = java.util.Arrays.stream(ws)
-                    .filter(w -> (words[w][words[w].length - 1] & 0xff) == last)
-                    .boxed().sorted(java.util.Comparator.comparingInt(w -> words[w].length))
-                    .mapToInt(Integer::intValue).toArray();
-            by[c] = ending.length == 0 ? null : ending;
-        }
-        return by;
     }
 
     /** Whether {@code word} holds no byte that cuts a context window ({@code \n \r { } [ ]}) and no comma. */

@@ -416,24 +416,16 @@ public final class StreamScanner {
         if (!key.isEmpty() || within <= 0 || s == 0 || !shortcuts.boostWord()) {
             return false;
         }
-        boolean penalty = (contextWords.wanted[detector] & ContextWords.PENALTY) != 0;
-        if (penalty && !(checksummed[detector] && rule.action().kind() != ActionKind.ALERT)) {
-            // A penalty word could count: only the whole window tells.
+        int wanted = contextWords.wanted[detector];
+        if ((wanted & ContextWords.PENALTY) != 0 && !(checksummed[detector]
+                && rule.action().kind() != ActionKind.ALERT && labelStart(b, 0, s) < 0)) {
+            // A penalty word could count: only the whole window tells. (With no label even back to the buffer's
+            // start there is none in any window, and without one a penalty word does not lower this finding.)
             return false;
         }
         int from = Math.max(0, s - within);
-        int word = boostWordJustBefore(detector, b, from, s);
-        if (word >= 0 && contextWords.noLabelAfter[word]) {
+        if (boostWordJustBefore(detector, b, from, s)) {
             // Only spaces between the word and the value, and the word holds no cut nor comma: nothing to walk.
-            // Its last byte ends no label, so there is none right before the value (labelStart would answer -1).
-            return true;
-        }
-        if (penalty && labelStart(b, 0, s) >= 0) {
-            // A penalty word could count. (With no label even back to the buffer's start there is none in any
-            // window, and without one a penalty word does not lower this finding.)
-            return false;
-        }
-        if (word >= 0) {
             return true;
         }
         // With no trace of a boost word in [from, s), the index has nothing to find there.
@@ -441,11 +433,11 @@ public final class StreamScanner {
             return false;
         }
         contextIndex.cover(text, from, s);
-        int indexed = contextIndex.lastBoostWord(detector, text, from, s);
-        if (indexed < 0) {
+        int word = contextIndex.lastBoostWord(detector, text, from, s);
+        if (word < 0) {
             return false;
         }
-        for (int i = indexed; i < s; i++) {
+        for (int i = word; i < s; i++) {
             if (breaks(b[i]) || b[i] == ',') { // a cut (or a comma that may be one) between the word and the value
                 return false;
             }
@@ -454,35 +446,27 @@ public final class StreamScanner {
     }
 
     /**
-     * The one of rule {@code detector}'s boost words that ends right before the value at buffer index {@code s}, or
-     * -1: only spaces between, and starts at or after {@code from} (with no letter right before it, if ASCII): a word that
+     * Whether one of rule {@code detector}'s boost words ends right before the value at buffer index {@code s}, only
+     * spaces between, and starts at or after {@code from} (with no letter right before it, if ASCII): a word that
      * settles the shortcut as one {@link ContextIndex#lastBoostWord} answers does, found without the index
      * ({@code "tel 010-…"}), so that the text before most values need not be indexed. Only words that hold no cut nor
      * comma ({@link ContextWords#uncutBoostWords}): then no byte from the word to the value cuts, and the shortcut's
      * walk over them is not needed (a loop of a different length for each kind of value: 2-4 % of a dense pass); a
      * word that holds one is left to the index.
      */
-    private int boostWordJustBefore(int detector, byte[] b, int from, int s) {
+    private boolean boostWordJustBefore(int detector, byte[] b, int from, int s) {
         int end = s;
         while (end > from && b[end - 1] == ' ') {
             end--;
         }
-        if (end == from) {
-            return -1;
-        }
-        // Only the words ending with the byte there can end there (one probe, not a compare per word).
-        int[] ending = contextWords.uncutBoostWordsByLast[detector][ContextIndex.lower(b[end - 1])];
-        if (ending == null) {
-            return -1;
-        }
-        for (int w : ending) {
+        for (int w : contextWords.uncutBoostWords[detector]) {
             int p = end - contextWords.words[w].length;
             if (p >= from && contextWords.endsAt(w, b, end)
                     && (!contextWords.ascii[w] || p == 0 || !ContextIndex.letter(b[p - 1]))) {
-                return w;
+                return true;
             }
         }
-        return -1;
+        return false;
     }
 
     /**

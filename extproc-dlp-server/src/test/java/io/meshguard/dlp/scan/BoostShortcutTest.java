@@ -50,21 +50,6 @@ class BoostShortcutTest {
     }
 
     /**
-     * The look-up right before the value probes only the words ending with the byte there
-     * ({@link ContextWords#uncutBoostWordsByLast}), and skips the card's label test after a word whose last byte ends
-     * no label ({@link ContextWords#noLabelAfter}): words sharing last bytes or suffixes ({@code ecard}, {@code d},
-     * {@code redit}), and words ending with the bytes a label is made of ({@code card:}, {@code pin#}, {@code no=},
-     * {@code "cc"}, {@code 'k'}, {@code tab\t}, {@code card }, and ones that are a whole label holding a penalty
-     * word, {@code order card:}: the label lets the penalty word count), still give what the walked window gives.
-     */
-    @Test
-    void boostShortcut_withWordsSharingLastBytesOrEndingInLabelBytes_givesWhatTheWalkedWindowGives() {
-        assertSameAsWalked(new Random(33), 400,
-                List.of("ecard", "d", "redit", "card:", "pin#", "no=", "\"cc\"", "'k'", "tab\t", "card ", "l",
-                        "order card:", "imei no=", "serial #", "invoice \"", "tracking '"), 20);
-    }
-
-    /**
      * The scanner with every shortcut against {@link #WALKED} on {@code rounds} texts, {@code extra} boost words; at
      * least one finding of the texts with no JSON key in {@code oneIn} takes the shortcut.
      */
