@@ -27,12 +27,37 @@ class TokenRunSkipTest {
         "Zx9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6", "ref-", "ref_", "ref/", "a.b.", "AB", "x9", "Q", "7", "-", ".", "@", " ",
         ", ", "\n", "고객 "};
 
+    /** Every built-in detector, each reporting under its ordinal. */
+    private static final Map<BuiltinDetector, Integer> ALL = new EnumMap<>(BuiltinDetector.class);
+
+    static {
+        for (BuiltinDetector d : BuiltinDetector.values()) {
+            ALL.put(d, d.ordinal());
+        }
+    }
+
+    /**
+     * Scans {@code text} with every detector, skipping runs, in random chunks and in the largest ones (24 bytes), and
+     * asserts both find what a pass visiting every byte finds (in other random chunks); returns what that pass found.
+     */
+    private static List<Candidate> assertSkippingFindsWhatVisitingFinds(String text, Random random) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        long seed = random.nextLong();
+        List<Candidate> plain = ChunkedScans.scan(new BuiltinRecognizer(ALL, false), b, new Random(seed));
+        List<Candidate> skipping = ChunkedScans.scan(new BuiltinRecognizer(ALL, true), b, new Random(~seed));
+        List<Candidate> largest = ChunkedScans.scan(new BuiltinRecognizer(ALL, true), b, new Random(seed) {
+            @Override
+            public int nextInt(int bound) {
+                return bound - 1;
+            }
+        });
+        assertThat(skipping).as("\"%s\"", text).isEqualTo(plain);
+        assertThat(largest).as("\"%s\" in 24-byte chunks", text).isEqualTo(plain);
+        return plain;
+    }
+
     @Test
     void skippingRuns_findsWhatVisitingEveryByteFinds_forEveryDetectorAndChunking() {
-        Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
-        for (BuiltinDetector d : BuiltinDetector.values()) {
-            all.put(d, d.ordinal());
-        }
         Random random = new Random(31);
         Set<Integer> kinds = new TreeSet<>();
         for (int round = 0; round < 3000; round++) {
@@ -40,12 +65,7 @@ class TokenRunSkipTest {
             for (int k = 0, n = 1 + random.nextInt(20); k < n; k++) {
                 sb.append(PIECES[random.nextInt(PIECES.length)]);
             }
-            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
-            long seed = random.nextLong();
-            List<Candidate> plain = ChunkedScans.scan(new BuiltinRecognizer(all, false), text, new Random(seed));
-            List<Candidate> skipping = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(~seed));
-            assertThat(skipping).as("\"%s\"", sb).isEqualTo(plain);
-            plain.forEach(c -> kinds.add(c.detector()));
+            assertSkippingFindsWhatVisitingFinds(sb.toString(), random).forEach(c -> kinds.add(c.detector()));
         }
         assertThat(kinds).as("the texts hold findings of these detectors").contains(
                 BuiltinDetector.CARD.ordinal(), BuiltinDetector.KR_RRN.ordinal(), BuiltinDetector.KR_PHONE.ordinal(),
@@ -103,10 +123,6 @@ class TokenRunSkipTest {
     }
 
     private static void assertWordsFoundAsVisitingEveryByte(String letters, long seed0) {
-        Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
-        for (BuiltinDetector d : BuiltinDetector.values()) {
-            all.put(d, d.ordinal());
-        }
         Random random = new Random(seed0);
         Set<Integer> kinds = new TreeSet<>();
         for (int round = 0; round < 4000; round++) {
@@ -126,19 +142,7 @@ class TokenRunSkipTest {
                 }
                 sb.append(GLUE[random.nextInt(GLUE.length)]);
             }
-            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
-            long seed = random.nextLong();
-            List<Candidate> plain = ChunkedScans.scan(new BuiltinRecognizer(all, false), text, new Random(seed));
-            List<Candidate> skipping = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(~seed));
-            List<Candidate> whole = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(seed) {
-                @Override
-                public int nextInt(int bound) {
-                    return bound - 1; // the largest chunks
-                }
-            });
-            assertThat(skipping).as("\"%s\"", sb).isEqualTo(plain);
-            assertThat(whole).as("\"%s\" in 24-byte chunks", sb).isEqualTo(plain);
-            plain.forEach(c -> kinds.add(c.detector()));
+            assertSkippingFindsWhatVisitingFinds(sb.toString(), random).forEach(c -> kinds.add(c.detector()));
         }
         assertThat(kinds).as("the texts hold findings of these detectors").contains(
                 BuiltinDetector.CARD.ordinal(), BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal(),
@@ -188,10 +192,6 @@ class TokenRunSkipTest {
     }
 
     private static void assertDigitGroupsFoundAsVisitingEveryByte(String[] separators, long seed0) {
-        Map<BuiltinDetector, Integer> all = new EnumMap<>(BuiltinDetector.class);
-        for (BuiltinDetector d : BuiltinDetector.values()) {
-            all.put(d, d.ordinal());
-        }
         Random random = new Random(seed0);
         Set<Integer> kinds = new TreeSet<>();
         for (int round = 0; round < 4000; round++) {
@@ -213,19 +213,7 @@ class TokenRunSkipTest {
                     sb.append(PIECES[random.nextInt(PIECES.length)]);
                 }
             }
-            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
-            long seed = random.nextLong();
-            List<Candidate> plain = ChunkedScans.scan(new BuiltinRecognizer(all, false), text, new Random(seed));
-            List<Candidate> skipping = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(~seed));
-            List<Candidate> whole = ChunkedScans.scan(new BuiltinRecognizer(all, true), text, new Random(seed) {
-                @Override
-                public int nextInt(int bound) {
-                    return bound - 1; // the largest chunks
-                }
-            });
-            assertThat(skipping).as("\"%s\"", sb).isEqualTo(plain);
-            assertThat(whole).as("\"%s\" in 24-byte chunks", sb).isEqualTo(plain);
-            plain.forEach(c -> kinds.add(c.detector()));
+            assertSkippingFindsWhatVisitingFinds(sb.toString(), random).forEach(c -> kinds.add(c.detector()));
         }
         assertThat(kinds).as("the texts hold findings of these detectors").contains(
                 BuiltinDetector.CARD.ordinal(), BuiltinDetector.KR_RRN.ordinal(), BuiltinDetector.KR_PHONE.ordinal(),
