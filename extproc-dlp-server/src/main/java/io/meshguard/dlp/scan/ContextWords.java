@@ -195,10 +195,10 @@ final class ContextWords {
         }
     }
 
-    /** Whether {@code word} holds no byte that cuts a context window ({@code \n \r { } [ ]}) and no comma. */
+    /** Whether {@code word} holds no byte that cuts a context window ({@link StreamScanner#breaks}) and no comma. */
     private static boolean uncut(byte[] word) {
         for (byte x : word) {
-            if (x == '\n' || x == '\r' || x == '{' || x == '}' || x == '[' || x == ']' || x == ',') {
+            if (StreamScanner.breaks(x) || x == ',') {
                 return false;
             }
         }

@@ -556,7 +556,7 @@ public final class StreamScanner {
     }
 
     /** Whether byte {@code c} ends a context window by itself: a line break or a JSON structure character. */
-    private static boolean breaks(int c) {
+    static boolean breaks(int c) {
         return c == '\n' || c == '\r' || c == '{' || c == '}' || c == '[' || c == ']';
     }
 
