@@ -25,6 +25,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -776,9 +777,10 @@ class GatewayJourneysTest {
     @Test
     @Order(Integer.MAX_VALUE - 1)
     void postgresStoppedMidScenario_losesNoAuditRow_theSpoolReplaysWhenItReturns() throws Exception {
-        List<String> ids = new ArrayList<>();
+        List<Exchange> exchanges = new ArrayList<>();
         Exchange before = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts/1"), "t-outage"));
-        ids.add(before.requestId());
+        assertThat(before.status()).as("the request before the outage: " + before.describe()).isEqualTo(200);
+        exchanges.add(before);
         PG.stopServer();
         try {
             for (int i = 0; i < 5; i++) {
@@ -786,19 +788,37 @@ class GatewayJourneysTest {
                         "/demo/chat/completions", "{\"stream\":true}", "content-type", "application/json"), "t-outage"));
                 assertThat(during.status()).as("requests are served while the database is away: " + during.describe())
                         .isEqualTo(200);
-                ids.add(during.requestId());
+                exchanges.add(during);
             }
         } finally {
             PG.startServer();
         }
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            for (String id : ids) {
-                assertThat(AuditTrail.of(stack.database()::getConnection, id).kinds()).as("rows of " + id)
-                        .contains("authz_decision", "api_call");
-            }
-        });
-        for (String id : ids.subList(1, ids.size())) {
-            assertThat(AuditTrail.of(stack.database()::getConnection, id).kinds()).as("the stream's DLP finding").contains("dlp_finding");
+        try {
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                for (Exchange e : exchanges) {
+                    assertThat(AuditTrail.of(stack.database()::getConnection, e.requestId()).kinds())
+                            .as("rows of " + e.requestId()).contains("authz_decision", "api_call");
+                }
+            });
+        } catch (ConditionTimeoutException missing) {
+            throw new AssertionError(outageReport(exchanges), missing);
         }
+        for (Exchange e : exchanges.subList(1, exchanges.size())) {
+            assertThat(AuditTrail.of(stack.database()::getConnection, e.requestId()).kinds())
+                    .as("the stream's DLP finding").contains("dlp_finding");
+        }
+    }
+
+    /** What a missing audit row needs to be traced: each request's rows and steps, and the writer's counters. */
+    private static String outageReport(List<Exchange> exchanges) throws Exception {
+        StringBuilder report = new StringBuilder("audit rows missing after the outage\n");
+        for (Exchange e : exchanges) {
+            report.append(e.requestId()).append(": rows ")
+                    .append(AuditTrail.of(stack.database()::getConnection, e.requestId()).kinds())
+                    .append('\n').append(e.describe()).append('\n');
+        }
+        stack.scrapeMetrics().lines().filter(l -> l.startsWith("meshguard_audit_") && !l.contains("_bucket{"))
+                .forEach(l -> report.append(l).append('\n'));
+        return report.toString();
     }
 }
