@@ -79,6 +79,8 @@ final class ContextWords {
      * twelve bytes then takes exactly one step.
      */
     final long[][] tails;
+    /** Per word, nine longs from {@code 9 * w}: {@link #endsAtInSteps}' three steps ({@link #suffix}). */
+    private final long[] suffixes;
     final int maxLen;
     /**
      * Whether every word starts with an ASCII letter or a UTF-8 lead byte, and every word starting with an ASCII
@@ -145,8 +147,10 @@ final class ContextWords {
         heads = new int[words.length];
         headMasks = new int[words.length];
         tails = new long[words.length][];
+        suffixes = new long[9 * words.length];
         for (int w = 0; w < words.length; w++) {
             byte[] b = words[w];
+            suffix(b, suffixes, 9 * w);
             ascii[w] = b[0] >= 0 && b[b.length - 1] >= 0;
             max = Math.max(max, b.length);
             first.get(b[0] & 0xff).add(w);
@@ -444,6 +448,41 @@ final class ContextWords {
         }
         int last = first << 8 | ' ';
         return (pairs[last >>> 6] & 1L << last) != 0;
+    }
+
+    /**
+     * {@link #endsAt} in three masked compares of eight bytes, the same work for every word of up to 24 bytes (the
+     * byte loop's exit, at a different count for each kind of value, was mispredicted from one finding to the next);
+     * the byte loop for longer words and within 24 bytes of the array's start.
+     */
+    boolean endsAtInSteps(int w, byte[] b, int end) {
+        int at = 9 * w;
+        if (end < 24 || words[w].length > 24) {
+            return endsAt(w, b, end);
+        }
+        long d0 = ((long) LONGS.get(b, end - 8) | suffixes[at + 1]) & suffixes[at + 2] ^ suffixes[at];
+        long d1 = ((long) LONGS.get(b, end - 16) | suffixes[at + 4]) & suffixes[at + 5] ^ suffixes[at + 3];
+        long d2 = ((long) LONGS.get(b, end - 24) | suffixes[at + 7]) & suffixes[at + 8] ^ suffixes[at + 6];
+        return (d0 | d1 | d2) == 0;
+    }
+
+    /**
+     * {@link #suffixes} of lower-cased word {@code b}: per eight bytes from its end (the last eight first), the bytes,
+     * the case bits to set in the text (0x20 where the word has a lower-case ASCII letter) and the bytes that belong
+     * to the word (0xFF); all zero for a word longer than 24 bytes.
+     */
+    private static void suffix(byte[] b, long[] out, int at) {
+        if (b.length > 24) {
+            return;
+        }
+        for (int k = 0; k < b.length; k++) {
+            int fromEnd = b.length - 1 - k; // 0 for the last byte
+            int step = fromEnd / 8;
+            int shift = 8 * (7 - fromEnd % 8);
+            out[at + 3 * step] |= (b[k] & 0xffL) << shift;
+            out[at + 3 * step + 1] |= (b[k] >= 'a' && b[k] <= 'z' ? 0x20L : 0) << shift;
+            out[at + 3 * step + 2] |= 0xffL << shift;
+        }
     }
 
     /** Whether word {@code w} ends at buffer index {@code end} of {@code b} (ASCII letters in either case). */

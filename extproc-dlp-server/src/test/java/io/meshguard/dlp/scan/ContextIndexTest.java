@@ -260,6 +260,50 @@ class ContextIndexTest {
         return false;
     }
 
+    /**
+     * {@link ContextWords#endsAtInSteps} (three masked eight-byte compares) against the byte loop {@link
+     * ContextWords#endsAt} at every end of generated texts dense in the words, their suffixes and near misses (both
+     * cases, the bytes around {@code A-Z}, Hangul): the built-ins' words, and words of 1, 7, 8, 9, 16, 17, 23, 24 and
+     * 25 bytes (the steps' edges, and past the steps' reach), at both ends of the array.
+     */
+    @Test
+    void endsAtInSteps_givesWhatTheByteLoopGives_atEveryEnd() {
+        List<ContextRule> rules = new java.util.ArrayList<>();
+        for (io.meshguard.dlp.detect.BuiltinDetector d : io.meshguard.dlp.detect.BuiltinDetector.values()) {
+            rules.add(new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5));
+        }
+        List<String> edges = List.of("q", "abcdefg", "abcd@fgh", "abcdefghi", "카드abcdefghij", "[cdefghijklmnopq",
+                "abcdefghijklmnopqrstuvw", "주민등록번호ab{de`", "abcdefghijklmnopqrstuvwxy");
+        rules.add(new ContextRule(edges, List.of(), 32, 0.3, 0.5));
+        ContextWords words = new ContextWords(rules);
+        List<String> pieces = new java.util.ArrayList<>(edges);
+        for (ContextRule r : rules) {
+            pieces.addAll(r.boostWords());
+            pieces.addAll(r.penaltyWords());
+        }
+        pieces.addAll(List.of(" ", "x", "@", "[", "`", "{", "Z", "가", "등록번호", "ard", "AIL", "e-", "efghijklmnopqrstuvwxy"));
+        Random random = new Random(35);
+        int matches = 0;
+        for (int round = 0; round < 3_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(12); k < n; k++) {
+                String w = pieces.get(random.nextInt(pieces.size()));
+                sb.append(random.nextBoolean() ? w : random.nextBoolean() ? w.toUpperCase(Locale.ROOT)
+                        : Character.toUpperCase(w.charAt(0)) + w.substring(1));
+            }
+            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            for (int end = 0; end <= b.length; end++) {
+                for (int w = 0; w < words.words.length; w++) {
+                    boolean byBytes = words.endsAt(w, b, end);
+                    assertThat(words.endsAtInSteps(w, b, end)).as("word %s at %d of %s",
+                            new String(words.words[w], StandardCharsets.UTF_8), end, sb).isEqualTo(byBytes);
+                    matches += byBytes ? 1 : 0;
+                }
+            }
+        }
+        assertThat(matches).isGreaterThan(10_000);
+    }
+
     @Test
     void letters_flagsExactlyTheAsciiLettersOfEveryByteValue() {
         Random random = new Random(11);
