@@ -49,15 +49,6 @@ public final class Simd {
     }
 
     /**
-     * Bit k set where {@code b[i + k]} and {@code b[i + k + 1]} are one of the pairs {@code first[j] second[j]} once
-     * or-ed with {@code orFirst[j] orSecond[j]} (0x20 folds ASCII case); reads {@code b[i + LANES]}; only when
-     * {@link #LANES} is not 0.
-     */
-    public static long pairStarts(byte[] b, int i, byte[] orFirst, byte[] first, byte[] orSecond, byte[] second) {
-        return SimdKernels.pairStarts(b, i, orFirst, first, orSecond, second);
-    }
-
-    /**
      * {@link TriggerTable}'s candidate starts in {@code b[i, i + LANES)} (reads one byte more); only when
      * {@link #LANES} is not 0.
      */

@@ -77,20 +77,6 @@ final class SimdKernels {
         return x.or(o0).eq(v0).toLong() | x.or(o1).eq(v1).toLong() | x.or(o2).eq(v2).toLong();
     }
 
-    /**
-     * The bytes that, with the byte after them, are one of the pairs {@code first[k] second[k]} once or-ed with
-     * {@code orFirst[k] orSecond[k]} (0x20 folds ASCII case); reads {@code b[i + LANES]}.
-     */
-    static long pairStarts(byte[] b, int i, byte[] orFirst, byte[] first, byte[] orSecond, byte[] second) {
-        ByteVector x = ByteVector.fromArray(SPECIES, b, i);
-        ByteVector y = ByteVector.fromArray(SPECIES, b, i + 1);
-        long hit = 0;
-        for (int k = 0; k < first.length; k++) {
-            hit |= x.or(orFirst[k]).eq(first[k]).and(y.or(orSecond[k]).eq(second[k])).toLong();
-        }
-        return hit;
-    }
-
     /** {@code \n} and {@code \r}: where a line of an event stream ends. */
     static long lineEnds(byte[] b, int i) {
         ByteVector x = ByteVector.fromArray(SPECIES, b, i);

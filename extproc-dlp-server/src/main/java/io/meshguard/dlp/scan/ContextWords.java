@@ -1,6 +1,5 @@
 package io.meshguard.dlp.scan;
 
-import io.meshguard.dlp.detect.Simd;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,8 +52,6 @@ final class ContextWords {
      */
     private final int[][] fewHeads;
     private final int[][] fewHeadMasks;
-    /** {@link #fewPairs} as the vector step compares them, null where those are. */
-    private final PairBytes[] fewPairBytes;
     /** The most pairs {@link #fewPairs} holds: each costs a few operations per eight bytes. */
     private static final int FEW_PAIRS = 4;
     final int[][] byFirst = new int[256][];
@@ -134,7 +131,6 @@ final class ContextWords {
         fewPairs = new int[rules.size()][];
         fewHeads = new int[rules.size()][];
         fewHeadMasks = new int[rules.size()][];
-        fewPairBytes = new PairBytes[rules.size()];
         int max = 0;
         List<List<Integer>> first = new ArrayList<>();
         List<List<Integer>> shortFirst = new ArrayList<>();
@@ -207,7 +203,6 @@ final class ContextWords {
             byte[] k = kinds[r];
             rulePairs[r] = pairsOf(k);
             fewPairs[r] = rulePairs[r] == null ? null : fewPairsOf(k);
-            fewPairBytes[r] = fewPairs[r] == null ? null : PairBytes.of(fewPairs[r]);
             if (fewPairs[r] != null && spaced[r].length == 0) {
                 int[] ws = java.util.stream.IntStream.range(0, words.length).filter(w -> k[w] != 0).toArray();
                 fewHeads[r] = java.util.Arrays.stream(ws).map(w -> heads[w]).toArray();
@@ -288,72 +283,17 @@ final class ContextWords {
      * cannot tell.
      */
     boolean noneIn(int rule, byte[] b, int before, int s, int e, int after) {
-        return noneIn(rule, b, before, s, e, after, Simd.LANES > 0);
-    }
-
-    /**
-     * {@link #noneIn}, for a rule with few pairs a vector of positions a step first when {@code vectors} (the AWS
-     * key's window in dense text, 30-100 bytes a side, in one or two steps).
-     */
-    boolean noneIn(int rule, byte[] b, int before, int s, int e, int after, boolean vectors) {
         long[] pairs = rulePairs[rule];
         if (pairs == null) {
             return false;
         }
-        if (fewPairs[rule] != null) {
-            return !anyFewPair(rule, vectors, b, before, s) && !anyFewPair(rule, vectors, b, e, after);
+        int[] few = fewPairs[rule];
+        if (few != null) {
+            int[] heads = fewHeads[rule];
+            int[] masks = fewHeadMasks[rule];
+            return !anyPair(few, pairs, heads, masks, b, before, s) && !anyPair(few, pairs, heads, masks, b, e, after);
         }
         return !anyPair(pairs, b, before, s) && !anyPair(pairs, b, e, after);
-    }
-
-    /**
-     * Whether a position of {@code [from, to)} starts one of rule {@code rule}'s {@link #fewPairs} (and, where
-     * {@link #fewHeads} are known, one of their heads: {@link #headAt}): a vector of positions a step while the
-     * array holds the byte after the vector, when {@code vectors} (the bits of positions whose next byte is past the
-     * part are cleared); then {@link #anyPair(int[], long[], int[], int[], byte[], int, int)}.
-     */
-    private boolean anyFewPair(int rule, boolean vectors, byte[] b, int from, int to) {
-        int[] heads = fewHeads[rule];
-        int[] masks = fewHeadMasks[rule];
-        int k = from;
-        if (vectors) {
-            PairBytes v = fewPairBytes[rule];
-            while (k + 1 < to && k + Simd.LANES + 1 <= b.length) {
-                int valid = Math.min(Simd.LANES, to - 1 - k);
-                long hit = Simd.pairStarts(b, k, v.orFirst, v.first, v.orSecond, v.second) & -1L >>> (64 - valid);
-                for (; hit != 0; hit &= hit - 1) {
-                    if (heads == null || headAt(heads, masks, b, k + Long.numberOfTrailingZeros(hit), to)) {
-                        return true;
-                    }
-                }
-                k += valid;
-            }
-        }
-        return anyPair(fewPairs[rule], rulePairs[rule], heads, masks, b, k, to);
-    }
-
-    /**
-     * {@link #fewPairs}' bytes as {@link Simd#pairStarts} compares them: the first and second bytes, and 0x20 to or
-     * into the text's byte where that byte is a lower-case ASCII letter (the text's upper case then compares equal).
-     */
-    private record PairBytes(byte[] orFirst, byte[] first, byte[] orSecond, byte[] second) {
-        static PairBytes of(int[] few) {
-            byte[] orFirst = new byte[few.length];
-            byte[] first = new byte[few.length];
-            byte[] orSecond = new byte[few.length];
-            byte[] second = new byte[few.length];
-            for (int k = 0; k < few.length; k++) {
-                first[k] = (byte) few[k];
-                second[k] = (byte) (few[k] >>> 8);
-                orFirst[k] = caseBit(first[k]);
-                orSecond[k] = caseBit(second[k]);
-            }
-            return new PairBytes(orFirst, first, orSecond, second);
-        }
-
-        private static byte caseBit(byte lowered) {
-            return (byte) (lowered >= 'a' && lowered <= 'z' ? 0x20 : 0);
-        }
     }
 
     /** {@link #noneIn}'s pair test one table probe per byte, no head compared: the tests' second opinion. */

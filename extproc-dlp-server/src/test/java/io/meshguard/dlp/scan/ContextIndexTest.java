@@ -133,7 +133,7 @@ class ContextIndexTest {
 
     /**
      * {@link ContextWords#noneIn} eight positions a step (rules with few first pairs: {@code aws}, {@code access})
-     * (a vector of positions a step, and eight) against its one-probe-per-byte form (for rules whose words hold no space, against that form with the heads of the
+     * against its one-probe-per-byte form (for rules whose words hold no space, against that form with the heads of the
      * words compared at each pair, written out), and, where it answers true, the plain search of narrower windows (the
      * scanner then skips finding the window's line cuts): on generated texts dense in the words (both cases), one-byte
      * words and words with a space as second byte, their first two bytes, the bytes around {@code A-Z}
@@ -170,26 +170,12 @@ class ContextIndexTest {
             int s = before + random.nextInt(b.length - before + 1);
             int e = s + random.nextInt(b.length - s + 1);
             int after = random.nextInt(8) == 0 ? b.length : e + random.nextInt(b.length - e + 1);
-            byte[] padded = java.util.Arrays.copyOf(b, b.length + 1 + random.nextInt(80));
-            byte[] spare = more[random.nextInt(more.length)].getBytes(StandardCharsets.UTF_8);
-            for (int k = b.length; k < padded.length; k++) {
-                padded[k] = spare[(k - b.length) % spare.length];
-            }
             for (int r = 0; r < rules.size(); r++) {
-                boolean noneIn = words.noneIn(r, b, before, s, e, after, false);
+                boolean noneIn = words.noneIn(r, b, before, s, e, after);
                 boolean byBytes = words.noneInByBytes(r, b, before, s, e, after);
                 assertThat(noneIn).as("rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb)
                         .isEqualTo(headsCompared(rules.get(r)) ? noneByHeads(rules.get(r), b, before, s, e, after)
                                 : byBytes);
-                if (Simd.LANES > 0) {
-                    assertThat(words.noneIn(r, b, before, s, e, after, true))
-                            .as("vectors: rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb)
-                            .isEqualTo(noneIn);
-                    // Bytes past the text (a buffer's spare room), which the vector step reads and must not count.
-                    assertThat(words.noneIn(r, padded, before, s, e, after, true))
-                            .as("vectors, padded: rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb)
-                            .isEqualTo(noneIn);
-                }
                 if (noneIn != byBytes) {
                     headsDecided++;
                 }
