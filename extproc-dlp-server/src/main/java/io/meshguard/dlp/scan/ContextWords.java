@@ -44,6 +44,14 @@ final class ContextWords {
      * ({@code aws}, {@code access}: two pairs), without a table probe per byte.
      */
     private final int[][] fewPairs;
+    /**
+     * Per rule with {@link #fewPairs} and no word holding a space, its words' {@link #heads} and {@link #headMasks}
+     * (the same index in both), else null: where the eight-position step finds one of the pairs, the four bytes there
+     * are compared with the heads before the window counts as holding a word ({@code account} holds {@code ac} but
+     * is not {@code access}: without this, one window in five of the AWS key's in dense text was cut and indexed).
+     */
+    private final int[][] fewHeads;
+    private final int[][] fewHeadMasks;
     /** The most pairs {@link #fewPairs} holds: each costs a few operations per eight bytes. */
     private static final int FEW_PAIRS = 4;
     final int[][] byFirst = new int[256][];
@@ -68,6 +76,8 @@ final class ContextWords {
      * twelve bytes then takes exactly one step.
      */
     final long[][] tails;
+    /** Per word, nine longs from {@code 9 * w}: {@link #endsAtInSteps}' three steps ({@link #suffix}). */
+    private final long[] suffixes;
     final int maxLen;
     /**
      * Whether every word starts with an ASCII letter or a UTF-8 lead byte, and every word starting with an ASCII
@@ -119,6 +129,8 @@ final class ContextWords {
         uncutBoostWords = new int[rules.size()][];
         rulePairs = new long[rules.size()][];
         fewPairs = new int[rules.size()][];
+        fewHeads = new int[rules.size()][];
+        fewHeadMasks = new int[rules.size()][];
         int max = 0;
         List<List<Integer>> first = new ArrayList<>();
         List<List<Integer>> shortFirst = new ArrayList<>();
@@ -131,8 +143,10 @@ final class ContextWords {
         heads = new int[words.length];
         headMasks = new int[words.length];
         tails = new long[words.length][];
+        suffixes = new long[9 * words.length];
         for (int w = 0; w < words.length; w++) {
             byte[] b = words[w];
+            suffix(b, suffixes, 9 * w);
             ascii[w] = b[0] >= 0 && b[b.length - 1] >= 0;
             max = Math.max(max, b.length);
             first.get(b[0] & 0xff).add(w);
@@ -189,6 +203,11 @@ final class ContextWords {
             byte[] k = kinds[r];
             rulePairs[r] = pairsOf(k);
             fewPairs[r] = rulePairs[r] == null ? null : fewPairsOf(k);
+            if (fewPairs[r] != null && spaced[r].length == 0) {
+                int[] ws = java.util.stream.IntStream.range(0, words.length).filter(w -> k[w] != 0).toArray();
+                fewHeads[r] = java.util.Arrays.stream(ws).map(w -> heads[w]).toArray();
+                fewHeadMasks[r] = java.util.Arrays.stream(ws).map(w -> headMasks[w]).toArray();
+            }
             uncutBoostWords[r] = java.util.stream.IntStream.range(0, words.length)
                     .filter(w -> (k[w] & BOOST) != 0 && uncut(words[w]))
                     .toArray();
@@ -258,7 +277,10 @@ final class ContextWords {
      * {@code s - 1} is read with that space). Then the window gives neither BOOST nor PENALTY, and need not be indexed;
      * nor does any narrower window {@code [before', s) + " " + [e, after')}, {@code before <= before'} and
      * {@code after' <= after}: its text is part of this one's, so its words' first two bytes would be here (a one-byte
-     * word's pairs hold every second byte, the space after {@code after - 1} included). False when it cannot tell.
+     * word's pairs hold every second byte, the space after {@code after - 1} included). For a rule with few pairs and
+     * no word holding a space, a pair counts only where the four bytes there may start one of the words
+     * ({@link #headAt}): a word of the narrower window starts at a pair of this one with its head. False when it
+     * cannot tell.
      */
     boolean noneIn(int rule, byte[] b, int before, int s, int e, int after) {
         long[] pairs = rulePairs[rule];
@@ -267,12 +289,14 @@ final class ContextWords {
         }
         int[] few = fewPairs[rule];
         if (few != null) {
-            return !anyPair(few, pairs, b, before, s) && !anyPair(few, pairs, b, e, after);
+            int[] heads = fewHeads[rule];
+            int[] masks = fewHeadMasks[rule];
+            return !anyPair(few, pairs, heads, masks, b, before, s) && !anyPair(few, pairs, heads, masks, b, e, after);
         }
         return !anyPair(pairs, b, before, s) && !anyPair(pairs, b, e, after);
     }
 
-    /** {@link #noneIn} one table probe per byte: the tests' second opinion. */
+    /** {@link #noneIn}'s pair test one table probe per byte, no head compared: the tests' second opinion. */
     boolean noneInByBytes(int rule, byte[] b, int before, int s, int e, int after) {
         long[] pairs = rulePairs[rule];
         return pairs != null && !anyPair(pairs, b, before, s) && !anyPair(pairs, b, e, after);
@@ -283,7 +307,7 @@ final class ContextWords {
      * each position tested against every one of {@code few} (the same pairs as {@code pairs}); the rest, with the
      * last byte read with a space, by the table.
      */
-    private static boolean anyPair(int[] few, long[] pairs, byte[] b, int from, int to) {
+    private static boolean anyPair(int[] few, long[] pairs, int[] heads, int[] masks, byte[] b, int from, int to) {
         int k = from;
         for (; k + 9 <= to; k += 8) {
             long x = lower((long) LONGS.get(b, k));
@@ -292,15 +316,38 @@ final class ContextWords {
             for (int pair : few) {
                 hit |= StreamScanner.zeros(x ^ ONES * (pair & 0xff)) & StreamScanner.zeros(y ^ ONES * (pair >>> 8));
             }
-            if (hit != 0) {
+            for (; hit != 0; hit &= hit - 1) {
+                if (heads == null || headAt(heads, masks, b, k + (Long.numberOfTrailingZeros(hit) >>> 3), to)) {
+                    return true;
+                }
+            }
+        }
+        return anyPair(pairs, heads, masks, b, k, to);
+    }
+
+    /**
+     * Whether one of the words whose {@link #heads} and {@link #headMasks} these are may start at {@code p} of the
+     * part ending at {@code to}, the words holding no space: such a word lies in one part of a window, its bytes the
+     * text's, so its first four bytes (all of a shorter word) are the text's at {@code p}, lower-cased. True too where
+     * fewer than four bytes of the part are left (a word there would run past the part: left to the index).
+     */
+    private static boolean headAt(int[] heads, int[] masks, byte[] b, int p, int to) {
+        if (to - p < 4) {
+            return true;
+        }
+        int x = key((int) INTS.get(b, p));
+        for (int w = 0; w < heads.length; w++) {
+            if ((x & masks[w]) == heads[w]) {
                 return true;
             }
         }
-        return anyPair(pairs, b, k, to);
+        return false;
     }
 
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle INTS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
     private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
 
@@ -319,6 +366,14 @@ final class ContextWords {
      * second byte).
      */
     private static boolean anyPair(long[] pairs, byte[] b, int from, int to) {
+        return anyPair(pairs, null, null, b, from, to);
+    }
+
+    /**
+     * {@link #anyPair(long[], byte[], int, int)}, a pair found counting only where {@link #headAt} says a word may
+     * start there when {@code heads} is not null.
+     */
+    private static boolean anyPair(long[] pairs, int[] heads, int[] masks, byte[] b, int from, int to) {
         if (from >= to) {
             return false;
         }
@@ -326,13 +381,48 @@ final class ContextWords {
         for (int k = from + 1; k < to; k++) {
             int second = ContextIndex.lower(b[k]);
             int pair = first << 8 | second;
-            if ((pairs[pair >>> 6] & 1L << pair) != 0) {
+            if ((pairs[pair >>> 6] & 1L << pair) != 0 && (heads == null || headAt(heads, masks, b, k - 1, to))) {
                 return true;
             }
             first = second;
         }
         int last = first << 8 | ' ';
         return (pairs[last >>> 6] & 1L << last) != 0;
+    }
+
+    /**
+     * {@link #endsAt} in three masked compares of eight bytes, the same work for every word of up to 24 bytes (the
+     * byte loop's exit, at a different count for each kind of value, was mispredicted from one finding to the next);
+     * the byte loop for longer words and within 24 bytes of the array's start.
+     */
+    boolean endsAtInSteps(int w, byte[] b, int end) {
+        int at = 9 * w;
+        if (end < 24 || words[w].length > 24) {
+            return endsAt(w, b, end);
+        }
+        long d0 = ((long) LONGS.get(b, end - 8) | suffixes[at + 1]) & suffixes[at + 2] ^ suffixes[at];
+        long d1 = ((long) LONGS.get(b, end - 16) | suffixes[at + 4]) & suffixes[at + 5] ^ suffixes[at + 3];
+        long d2 = ((long) LONGS.get(b, end - 24) | suffixes[at + 7]) & suffixes[at + 8] ^ suffixes[at + 6];
+        return (d0 | d1 | d2) == 0;
+    }
+
+    /**
+     * {@link #suffixes} of lower-cased word {@code b}: per eight bytes from its end (the last eight first), the bytes,
+     * the case bits to set in the text (0x20 where the word has a lower-case ASCII letter) and the bytes that belong
+     * to the word (0xFF); all zero for a word longer than 24 bytes.
+     */
+    private static void suffix(byte[] b, long[] out, int at) {
+        if (b.length > 24) {
+            return;
+        }
+        for (int k = 0; k < b.length; k++) {
+            int fromEnd = b.length - 1 - k; // 0 for the last byte
+            int step = fromEnd / 8;
+            int shift = 8 * (7 - fromEnd % 8);
+            out[at + 3 * step] |= (b[k] & 0xffL) << shift;
+            out[at + 3 * step + 1] |= (b[k] >= 'a' && b[k] <= 'z' ? 0x20L : 0) << shift;
+            out[at + 3 * step + 2] |= 0xffL << shift;
+        }
     }
 
     /** Whether word {@code w} ends at buffer index {@code end} of {@code b} (ASCII letters in either case). */

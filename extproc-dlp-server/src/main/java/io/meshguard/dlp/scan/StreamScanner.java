@@ -57,6 +57,12 @@ public final class StreamScanner {
     /** Per rule index: whether its findings passed a check digit ({@link ScanRules#checksummedArray}). */
     private final boolean[] checksummed;
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
+    /**
+     * Per rule, the boost word that {@link #boostWordJustBefore} found last, or -1: tried first (each kind of value in
+     * a text tends to follow the same word), so that the look-up compares one word, not a different number of them
+     * for each kind. Which word settles it changes no answer.
+     */
+    private final int[] lastBoostWord;
     /** Findings scored by {@link #boostRightBefore} (the tests check that their texts reach it). */
     private long boostShortcuts;
     /** Candidates dropped by {@link #outranked}. */
@@ -143,6 +149,8 @@ public final class StreamScanner {
         this.ruleAt = rules.ruleArray();
         this.contextWords = rules.contextWords();
         this.contextIndex = new ContextIndex(contextWords);
+        this.lastBoostWord = new int[contextWords.wanted.length];
+        java.util.Arrays.fill(lastBoostWord, -1);
         this.checksummed = rules.checksummedArray();
         int lookBehind = 8;
         for (Recognizer r : recognizers) {
@@ -459,14 +467,24 @@ public final class StreamScanner {
         while (end > from && b[end - 1] == ' ') {
             end--;
         }
+        int last = lastBoostWord[detector];
+        if (last >= 0 && boostWordEndsAt(last, b, from, end)) {
+            return true;
+        }
         for (int w : contextWords.uncutBoostWords[detector]) {
-            int p = end - contextWords.words[w].length;
-            if (p >= from && contextWords.endsAt(w, b, end)
-                    && (!contextWords.ascii[w] || p == 0 || !ContextIndex.letter(b[p - 1]))) {
+            if (w != last && boostWordEndsAt(w, b, from, end)) {
+                lastBoostWord[detector] = w;
                 return true;
             }
         }
         return false;
+    }
+
+    /** Whether boost word {@code w} ends at {@code end} and starts at or after {@code from}, no letter against it. */
+    private boolean boostWordEndsAt(int w, byte[] b, int from, int end) {
+        int p = end - contextWords.words[w].length;
+        return p >= from && contextWords.endsAtInSteps(w, b, end)
+                && (!contextWords.ascii[w] || p == 0 || !ContextIndex.letter(b[p - 1]));
     }
 
     /**

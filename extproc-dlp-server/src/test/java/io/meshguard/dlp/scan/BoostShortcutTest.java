@@ -119,6 +119,52 @@ class BoostShortcutTest {
         }
     }
 
+    /**
+     * The scanner with every shortcut, fed in two chunks cut at every offset (and a third cut at random), against
+     * {@link #WALKED} fed whole: texts dense in AWS keys among words whose first two bytes are the key's words' but
+     * not their heads ({@code account}, {@code acce}, {@code awl}: {@link ContextWords#noneIn} compares heads there),
+     * the key's words themselves, and values after boost words of each kind in mixed order (the look-up tries the
+     * rule's last word first), both cases.
+     */
+    @Test
+    void shortcuts_givesWhatTheWalkedWindowGives_cutAtEveryOffset() {
+        Random random = new Random(36);
+        List<String> near = List.of("account", "ACCOUNT", "acce", "Acc", "awl", "aw", "aws", "AWS", "access", "key",
+                "card", "credit", "mail", "e-mail", "email", "tel", "phone", "전화", "iban", "주민", "주민등록번호");
+        int findings = 0;
+        for (int round = 0; round < 60; round++) {
+            ScanRules rules = rules(random.nextInt(4) == 0 ? ActionKind.ALERT : ActionKind.MASK,
+                    new int[] {6, 20, 32, 32}[random.nextInt(4)], List.of());
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 3 + random.nextInt(6); k < n; k++) {
+                String w = near.get(random.nextInt(near.size()));
+                sb.append(random.nextBoolean() ? w : w.toUpperCase(java.util.Locale.ROOT)).append(' ');
+                sb.append(random.nextInt(3) == 0 ? "AKIAIOSFODNN7EXAMPLE" : VALUES[random.nextInt(VALUES.length)]);
+                sb.append(GLUE[random.nextInt(GLUE.length)]).append(near.get(random.nextInt(near.size()))).append(' ');
+            }
+            byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+            CollectingOutput walked = new CollectingOutput();
+            Scans.feed(new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked, WALKED), text, null,
+                    0);
+            findings += walked.findingCount();
+            for (int cut = 1; cut < text.length; cut++) {
+                int second = cut + random.nextInt(text.length - cut + 1);
+                CollectingOutput fast = new CollectingOutput();
+                StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), fast,
+                        StreamScanner.Shortcuts.ALL);
+                scanner.feed(text, 0, cut);
+                scanner.feed(text, cut, second - cut);
+                scanner.feed(text, second, text.length - second);
+                scanner.finish();
+                assertThat(fast.bytes()).as("output, round %d, cuts %d %d", round, cut, second)
+                        .isEqualTo(walked.bytes());
+                assertThat(fast.findings()).as("findings, round %d, cuts %d %d", round, cut, second)
+                        .isEqualTo(walked.findings());
+            }
+        }
+        assertThat(findings).isGreaterThan(150);
+    }
+
     /** The built-in rules, each with {@code extra} boost words after its own. */
     private static ScanRules rules(ActionKind action, int within, List<String> extra) {
         ScanRules rules = new ScanRules();

@@ -133,7 +133,8 @@ class ContextIndexTest {
 
     /**
      * {@link ContextWords#noneIn} eight positions a step (rules with few first pairs: {@code aws}, {@code access})
-     * against its one-probe-per-byte form, and, where it answers true, the plain search of narrower windows (the
+     * against its one-probe-per-byte form (for rules whose words hold no space, against that form with the heads of the
+     * words compared at each pair, written out), and, where it answers true, the plain search of narrower windows (the
      * scanner then skips finding the window's line cuts): on generated texts dense in the words (both cases), one-byte
      * words and words with a space as second byte, their first two bytes, the bytes around {@code A-Z}
      * ({@code @ [ ` {}), lead and continuation bytes, windows up to a few hundred bytes at both ends of the array.
@@ -151,9 +152,11 @@ class ContextIndexTest {
         rules.add(new ContextRule(List.of("aws", "t "), List.of("q"), 32, 0.3, 0.5));
         ContextWords words = new ContextWords(rules);
         String[] more = {"aws", "AWS", "aW", "Ac", "access", "ACCESS", "@x", "@X", "[y", "[Y", "`b", "`B", "{a", "{A",
-            "zz", "ZZ", "Zz", "가나", "가", "나", "t ", "T", "q", "Q", "@", "[", "`", "{", "\u00c0", "\u00e0", " ", "  "};
+            "zz", "ZZ", "Zz", "가나", "가", "나", "t ", "T", "q", "Q", "@", "[", "`", "{", "\u00c0", "\u00e0", " ", "  ",
+            "account", "ACCOUNT", "acce", "ACCe", "accesS", "awl", "AWx", "aw", "@xy", "[Yz", "zZz", "{A{", "가나다"};
         Random random = new Random(34);
         int none = 0;
+        int headsDecided = 0;
         for (int round = 0; round < 4_000; round++) {
             StringBuilder sb = new StringBuilder();
             for (int k = 0, n = 1 + random.nextInt(60); k < n; k++) {
@@ -169,8 +172,13 @@ class ContextIndexTest {
             int after = random.nextInt(8) == 0 ? b.length : e + random.nextInt(b.length - e + 1);
             for (int r = 0; r < rules.size(); r++) {
                 boolean noneIn = words.noneIn(r, b, before, s, e, after);
+                boolean byBytes = words.noneInByBytes(r, b, before, s, e, after);
                 assertThat(noneIn).as("rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb)
-                        .isEqualTo(words.noneInByBytes(r, b, before, s, e, after));
+                        .isEqualTo(headsCompared(rules.get(r)) ? noneByHeads(rules.get(r), b, before, s, e, after)
+                                : byBytes);
+                if (noneIn != byBytes) {
+                    headsDecided++;
+                }
                 if (noneIn) {
                     none++;
                     for (int q = 0; q < 4; q++) {
@@ -184,6 +192,102 @@ class ContextIndexTest {
             }
         }
         assertThat(none).isGreaterThan(10_000);
+        assertThat(headsDecided).isGreaterThan(1_000);
+    }
+
+    /**
+     * Whether {@link ContextWords#noneIn} compares the heads of {@code rule}'s words at each pair: its words' distinct
+     * first two bytes are at most four, and no word is one byte long or holds a space.
+     */
+    private static boolean headsCompared(ContextRule rule) {
+        java.util.Set<String> pairs = new java.util.HashSet<>();
+        for (byte[] w : wordsOf(rule)) {
+            if (w.length < 2 || new String(w, StandardCharsets.ISO_8859_1).contains(" ")) {
+                return false;
+            }
+            pairs.add(new String(w, 0, 2, StandardCharsets.ISO_8859_1));
+        }
+        return !pairs.isEmpty() && pairs.size() <= 4;
+    }
+
+    private static List<byte[]> wordsOf(ContextRule rule) {
+        return java.util.stream.Stream.concat(rule.boostWords().stream(), rule.penaltyWords().stream())
+                .map(w -> w.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8)).toList();
+    }
+
+    /**
+     * {@link ContextWords#noneIn} with heads compared, written out: no position of either part where a word's first
+     * two bytes are (lower-cased) and, unless fewer than four bytes of the part are left there, the first four bytes
+     * of a word (all of a shorter one).
+     */
+    private static boolean noneByHeads(ContextRule rule, byte[] b, int before, int s, int e, int after) {
+        return !anyHead(rule, b, before, s) && !anyHead(rule, b, e, after);
+    }
+
+    private static boolean anyHead(ContextRule rule, byte[] b, int from, int to) {
+        for (int p = from; p + 1 < to; p++) {
+            for (byte[] w : wordsOf(rule)) {
+                if (lower(b[p]) == (w[0] & 0xff) && lower(b[p + 1]) == (w[1] & 0xff)) {
+                    if (to - p < 4) {
+                        return true;
+                    }
+                    for (byte[] v : wordsOf(rule)) {
+                        int k = 0;
+                        while (k < Math.min(4, v.length) && lower(b[p + k]) == (v[k] & 0xff)) {
+                            k++;
+                        }
+                        if (k == Math.min(4, v.length)) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@link ContextWords#endsAtInSteps} (three masked eight-byte compares) against the byte loop {@link
+     * ContextWords#endsAt} at every end of generated texts dense in the words, their suffixes and near misses (both
+     * cases, the bytes around {@code A-Z}, Hangul): the built-ins' words, and words of 1, 7, 8, 9, 16, 17, 23, 24 and
+     * 25 bytes (the steps' edges, and past the steps' reach), at both ends of the array.
+     */
+    @Test
+    void endsAtInSteps_givesWhatTheByteLoopGives_atEveryEnd() {
+        List<ContextRule> rules = new java.util.ArrayList<>();
+        for (io.meshguard.dlp.detect.BuiltinDetector d : io.meshguard.dlp.detect.BuiltinDetector.values()) {
+            rules.add(new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5));
+        }
+        List<String> edges = List.of("q", "abcdefg", "abcd@fgh", "abcdefghi", "카드abcdefghij", "[cdefghijklmnopq",
+                "abcdefghijklmnopqrstuvw", "주민등록번호ab{de`", "abcdefghijklmnopqrstuvwxy");
+        rules.add(new ContextRule(edges, List.of(), 32, 0.3, 0.5));
+        ContextWords words = new ContextWords(rules);
+        List<String> pieces = new java.util.ArrayList<>(edges);
+        for (ContextRule r : rules) {
+            pieces.addAll(r.boostWords());
+            pieces.addAll(r.penaltyWords());
+        }
+        pieces.addAll(List.of(" ", "x", "@", "[", "`", "{", "Z", "가", "등록번호", "ard", "AIL", "e-", "efghijklmnopqrstuvwxy"));
+        Random random = new Random(35);
+        int matches = 0;
+        for (int round = 0; round < 3_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(12); k < n; k++) {
+                String w = pieces.get(random.nextInt(pieces.size()));
+                sb.append(random.nextBoolean() ? w : random.nextBoolean() ? w.toUpperCase(Locale.ROOT)
+                        : Character.toUpperCase(w.charAt(0)) + w.substring(1));
+            }
+            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            for (int end = 0; end <= b.length; end++) {
+                for (int w = 0; w < words.words.length; w++) {
+                    boolean byBytes = words.endsAt(w, b, end);
+                    assertThat(words.endsAtInSteps(w, b, end)).as("word %s at %d of %s",
+                            new String(words.words[w], StandardCharsets.UTF_8), end, sb).isEqualTo(byBytes);
+                    matches += byBytes ? 1 : 0;
+                }
+            }
+        }
+        assertThat(matches).isGreaterThan(10_000);
     }
 
     @Test
