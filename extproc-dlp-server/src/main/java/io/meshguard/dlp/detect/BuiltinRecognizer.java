@@ -479,13 +479,6 @@ public final class BuiltinRecognizer implements Recognizer {
                             i = e + 1;
                             e = i + onNumericStart(t, i, out);
                         }
-                        int after = skipRuns ? afterNumberTokenEnd(b, n, ts, flags, e) : -1;
-                        if (after >= 0) {
-                            ts = NONE;
-                            flags = 0;
-                            i = after;
-                            continue;
-                        }
                         i = e;
                         continue;
                     }
@@ -583,28 +576,6 @@ public final class BuiltinRecognizer implements Recognizer {
         }
         onTokenStart(t, i, c, cls, out);
         return m + 1;
-    }
-
-    /**
-     * Where the pass goes on when the number the byte loop took up to {@code e} ends its token there reporting
-     * nothing: a byte of {@link #ENDS} at {@code e} (", ", a line break), or a token byte that is no letter, digit or
-     * {@code @} and then one ("5100.\n"), with the token from {@code ts} shorter than any token-level secret and no
-     * {@code @} in it — so no e-mail, key or secret where it ends, and no IPv6 (no {@code :}). Past that end byte, as
-     * the general path's visits would leave the pass (token closed); -1 when the shape does not hold or the bytes are
-     * not all here.
-     */
-    private static int afterNumberTokenEnd(byte[] b, int n, int ts, int flags, int e) {
-        if (e >= n || (flags & AT) != 0) {
-            return -1;
-        }
-        int end = e;
-        if (!ENDS[b[e] & 0xff]) {
-            if ((CLASS[b[e] & 0xff] & (TOKEN | ALNUM | AT)) != TOKEN || e + 1 >= n || !ENDS[b[e + 1] & 0xff]) {
-                return -1;
-            }
-            end = e + 1;
-        }
-        return end - ts < MIN_SECRET_TOKEN ? end + 1 : -1;
     }
 
     /** Whether a token of lower-case letters may end in {@code c} and stay a word: a letter or a {@code .}. */

@@ -191,58 +191,6 @@ class TokenRunSkipTest {
         assertDigitGroupsFoundAsVisitingEveryByte(TOKEN_SEPARATORS, 3303);
     }
 
-    /**
-     * What ends a number's token: quiet bytes that end it (the shortcut's case, alone or after a dot or another
-     * token byte), and every other kind of byte, so that the token goes on or starts something where it ends.
-     */
-    private static final String[] NUMBER_ENDS = {",", ", ", ".\n", ". ", "\n", " ", "\t", "(", "'", "고", ".", "-", "_",
-        "+", "/", "~", "%", "-,", "+ ", "/\n", "..", ".-", "@,", "@", ":", "::", ".:", "a", "Q", ".a", "-5", " 5", ".5"};
-
-    /**
-     * Leads that put the number inside a longer token: one with an {@code @} (an e-mail before it), and letters and
-     * digits of a high-entropy secret, so that with the number the token is shorter than the shortest secret, as long,
-     * or longer.
-     */
-    private static final String[] TOKEN_LEADS = {"", " ", "\n", "-", "kim@bank.co.kr-", "kim@b.kr.", "kim@b.kr_", "k@b.co/",
-        "x.", "ref-", "Zx9Qw2Er5Ty8-", "Zx9Qw2Er5Ty8Ui1-", "Zx9Qw2Er5Ty8Ui1Op4-", "Zx9Qw2Er5Ty8Ui1Op4As7Df0-", "a1b2c3d4e5f6g7h8/"};
-
-    /**
-     * A number's token ended by a quiet byte (or by a dot and one) passed over with its end byte, the token closed,
-     * finds exactly what visiting those bytes finds: numbers of every kind and length after leads that make the token
-     * short, exactly as long as the shortest secret or longer, or an e-mail's, ended by every kind of byte.
-     */
-    @Test
-    void numberTokensEndedByQuietBytes_findWhatVisitingEveryByteFinds() {
-        Random random = new Random(3304);
-        Set<Integer> kinds = new TreeSet<>();
-        for (int round = 0; round < 4000; round++) {
-            StringBuilder sb = new StringBuilder();
-            for (int k = 0, n = 1 + random.nextInt(6); k < n; k++) {
-                sb.append(TOKEN_LEADS[random.nextInt(TOKEN_LEADS.length)]);
-                for (int g = 0, groups = 1 + random.nextInt(4); g < groups; g++) {
-                    if (g > 0) {
-                        sb.append(random.nextBoolean() ? " "
-                                : TOKEN_SEPARATORS[random.nextInt(TOKEN_SEPARATORS.length)]);
-                    }
-                    String prefix = PREFIXES[random.nextInt(PREFIXES.length)];
-                    sb.append(prefix);
-                    for (int d = random.nextInt(random.nextBoolean() ? 6 : 23) - prefix.length(); d > 0; d--) {
-                        sb.append((char) ('0' + random.nextInt(10)));
-                    }
-                }
-                sb.append(NUMBER_ENDS[random.nextInt(NUMBER_ENDS.length)]);
-                if (random.nextInt(3) == 0) {
-                    sb.append(PIECES[random.nextInt(PIECES.length)]);
-                }
-            }
-            assertSkippingFindsWhatVisitingFinds(sb.toString(), random).forEach(c -> kinds.add(c.detector()));
-        }
-        assertThat(kinds).as("the texts hold findings of these detectors").contains(
-                BuiltinDetector.CARD.ordinal(), BuiltinDetector.KR_RRN.ordinal(), BuiltinDetector.KR_PHONE.ordinal(),
-                BuiltinDetector.IPV4.ordinal(), BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal(),
-                BuiltinDetector.SECRET.ordinal());
-    }
-
     private static void assertDigitGroupsFoundAsVisitingEveryByte(String[] separators, long seed0) {
         Random random = new Random(seed0);
         Set<Integer> kinds = new TreeSet<>();
