@@ -421,12 +421,6 @@ public final class BuiltinRecognizer implements Recognizer {
                         i = e;
                         continue;
                     }
-                    // A longer token ("AKIAIOSFODNN7EXAMPLE"), or one not ended by a quiet byte: it opens here, its
-                    // start's detectors tried as the general path tries them, and its run of letters and digits from
-                    // the capital is taken just below in one go, rather than the capital visited on its own first.
-                    onTokenStart(t, i, c, cls, out);
-                    ts = i;
-                    flags = 0;
                 }
                 if (skipRuns && ts != NONE && (cls & ALNUM) != 0
                         && ((cls & DIGIT) == 0 || i > 0 && (CLASS[b[i - 1] & 0xff] & ALNUM) != 0)) {
