@@ -220,17 +220,32 @@ public final class TriggerTable {
         final byte[] classes = cls;
         final int min = minRun;
         int run = 0;
-        for (int i = off; i < end; i++) {
+        int i = off;
+        while (i < end) {
             int k = classes[b[i] & 0xff];
             // Branch-free on the bulk of bytes (letters, spaces, most UTF-8): a token run grows or restarts without a
-            // jump, so a word boundary in prose costs no misprediction; a rare start byte takes the branch.
-            if ((k & (SINGLE | FIRST)) != 0 && startsAt(b, i, end, k)) {
+            // jump, so a word boundary in prose costs no misprediction. A rare start byte leaves this inner loop for
+            // the call below: with the call in the one loop, three portable JVMs of ten that had scanned prose first
+            // ran this loop about twice as slow on JSON strings (async-profiler: 42 % of the JSON pass, not 28 %);
+            // with the inner loop, none of eight did (docs/benchmarks.md, issue 29).
+            while ((k & (SINGLE | FIRST)) == 0) {
+                run = (run + 1) & -((k & TOKEN) >>> 2);
+                if (run >= min) {
+                    return true;
+                }
+                if (++i == end) {
+                    return false;
+                }
+                k = classes[b[i] & 0xff];
+            }
+            if (startsAt(b, i, end, k)) {
                 return true;
             }
             run = (run + 1) & -((k & TOKEN) >>> 2);
             if (run >= min) {
                 return true;
             }
+            i++;
         }
         return false;
     }
