@@ -98,4 +98,37 @@ class QuietSkipTest {
             }
         }
     }
+
+    /**
+     * {@code digitRun} against the byte walk {@code onNumericStart} takes where the window holds fewer than 24 bytes:
+     * the run of digits from a digit, at most 20, for runs of every length to past 20, ended by every byte value
+     * (the digits' neighbours {@code / :} and their high-bit twins among them), from every alignment.
+     */
+    @Test
+    void digitRun_endsWhereTheByteWalkEnds() {
+        Random random = new Random(3504);
+        for (int round = 0; round < 20_000; round++) {
+            byte[] b = new byte[24 + random.nextInt(24)];
+            for (int k = 0; k < b.length; k++) {
+                int kind = random.nextInt(10);
+                b[k] = kind < 7 ? (byte) ('0' + random.nextInt(10))
+                        : kind < 8 ? "/:0 -.".getBytes(StandardCharsets.US_ASCII)[random.nextInt(6)]
+                        : kind < 9 ? (byte) (0x80 | '0' + random.nextInt(11)) : (byte) random.nextInt(256);
+            }
+            int i = random.nextInt(b.length - 23);
+            b[i] = (byte) ('0' + random.nextInt(10));
+            if (round % 4 == 0) { // a long run, to reach the second and third words and the cap
+                int len = 1 + random.nextInt(24);
+                for (int k = i; k < i + len; k++) {
+                    b[k] = (byte) ('0' + random.nextInt(10));
+                }
+                b[Math.min(b.length - 1, i + len)] = (byte) random.nextInt(256);
+            }
+            int run = 1;
+            while (run < 20 && b[i + run] >= '0' && b[i + run] <= '9') {
+                run++;
+            }
+            assertThat(BuiltinRecognizer.digitRun(b, i)).as("round %d from %d", round, i).isEqualTo(run);
+        }
+    }
 }
