@@ -33,6 +33,12 @@ final class ContextWords {
      */
     final int[][] uncutBoostWords;
     /**
+     * Per rule, the last two bytes of its {@link #uncutBoostWords} by their low five bits ({@link #mayEndUncutBoost}):
+     * a bit set of 1,024 per rule. Before most values of dense text no boost word ends ("is 4111…", "to kim@…"), and
+     * without it each of the rule's words was compared there.
+     */
+    private final long[][] uncutBoostEnds;
+    /**
      * Per rule, the first two bytes (as {@link #starts} holds them) of its boost and penalty words: no window of the
      * rule holds one of its words unless one of these pairs is in it ({@link #noneIn}). Null for a rule with no words,
      * or with a word starting with a space (which the gap the value leaves in the window could start).
@@ -127,6 +133,7 @@ final class ContextWords {
         spaced = new int[rules.size()][];
         wanted = new int[rules.size()];
         uncutBoostWords = new int[rules.size()][];
+        uncutBoostEnds = new long[rules.size()][];
         rulePairs = new long[rules.size()][];
         fewPairs = new int[rules.size()][];
         fewHeads = new int[rules.size()][];
@@ -211,7 +218,33 @@ final class ContextWords {
             uncutBoostWords[r] = java.util.stream.IntStream.range(0, words.length)
                     .filter(w -> (k[w] & BOOST) != 0 && uncut(words[w]))
                     .toArray();
+            uncutBoostEnds[r] = endsOf(uncutBoostWords[r]);
         }
+    }
+
+    /** {@link #uncutBoostEnds} of words {@code ws}. */
+    private long[] endsOf(int[] ws) {
+        long[] ends = new long[1024 / 64];
+        for (int w : ws) {
+            byte[] b = words[w];
+            for (int x = 0; x < 32; x++) {
+                // A one-byte word ends with any byte before it.
+                int key = (b.length == 1 ? x : b[b.length - 2] & 31) << 5 | (b[b.length - 1] & 31);
+                ends[key >>> 6] |= 1L << key;
+            }
+        }
+        return ends;
+    }
+
+    /**
+     * False when none of rule {@code rule}'s {@link #uncutBoostWords} ends with bytes {@code x} then {@code y}, in
+     * either case ({@link #endsAt}, {@link #endsAtInSteps}): those compare an ASCII letter with its lower case and
+     * every other byte as it is, so the low five bits of the text's byte and the word's are equal in both. True
+     * when one may.
+     */
+    boolean mayEndUncutBoost(int rule, byte x, byte y) {
+        int key = (x & 31) << 5 | (y & 31);
+        return (uncutBoostEnds[rule][key >>> 6] & 1L << key) != 0;
     }
 
     /** Whether {@code word} holds no byte that cuts a context window ({@link StreamScanner#breaks}) and no comma. */

@@ -137,12 +137,16 @@ final class Replacements {
     private static boolean maskAscii(byte[] b, int off, int len, int keepLast, char maskChar, byte[] out) {
         long fill = ONES * (maskChar & 0xff);
         int last = len - 8;
-        long any = 0;
-        for (int q = 0; q < last; q += 8) {
-            long x = (long) LONGS.get(b, off + q);
-            any |= x;
-            long m = (maskableAscii(x) >>> 7) * 0xff;
-            LONGS.set(out, q, x & ~m | fill & m);
+        long any;
+        if (len <= 24) {
+            // The words at 0 and at 8 (or at the last word's place, which it then overwrites) and the last cover
+            // the value: no loop whose round count changes with the kind of value from one finding to the next.
+            any = maskWord(b, off, 0, fill, out) | maskWord(b, off, Math.min(8, last), fill, out);
+        } else {
+            any = 0;
+            for (int q = 0; q < last; q += 8) {
+                any |= maskWord(b, off, q, fill, out);
+            }
         }
         long x = (long) LONGS.get(b, off + last);
         long flags = maskableAscii(x);
@@ -158,6 +162,14 @@ final class Replacements {
         long m = ((flags & ~kept) >>> 7) * 0xff;
         LONGS.set(out, last, x & ~m | fill & m);
         return true;
+    }
+
+    /** Writes word {@code b[off + q, off + q + 8)} to {@code out[q, q + 8)}, every letter and digit masked; returns it. */
+    private static long maskWord(byte[] b, int off, int q, long fill, byte[] out) {
+        long x = (long) LONGS.get(b, off + q);
+        long m = (maskableAscii(x) >>> 7) * 0xff;
+        LONGS.set(out, q, x & ~m | fill & m);
+        return x;
     }
 
     /**

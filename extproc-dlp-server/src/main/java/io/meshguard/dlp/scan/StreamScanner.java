@@ -88,6 +88,12 @@ public final class StreamScanner {
      * did would only not be helped: {@link TextWindow#skip} moves over no unmapped byte).
      */
     private long lastFrontier;
+    /**
+     * Where {@link #boostRightBefore} found that the candidate being scored has no pair of its rule's words in {@code
+     * [noPairFrom, s)} ({@link ContextWords#noneIn}), or -1: when its window's part before the value is that same
+     * range (an ASCII one, most), {@link #windowFound} tests only the part after it, not the bytes before it again.
+     */
+    private int noPairFrom = -1;
 
     private static final class Pending {
         final int detector;
@@ -332,6 +338,7 @@ public final class StreamScanner {
         if (wanted != 0) {
             int within = ctx.within();
             int found;
+            noPairFrom = -1;
             if (boostRightBefore(p.detector, rule, b, s, within)) {
                 found = ContextWords.BOOST;
                 boostShortcuts++;
@@ -438,6 +445,7 @@ public final class StreamScanner {
         }
         // With no trace of a boost word in [from, s), the index has nothing to find there.
         if (shortcuts.lazyIndex() && contextWords.noneIn(detector, b, from, s, s, s)) {
+            noPairFrom = from;
             return false;
         }
         contextIndex.cover(text, from, s);
@@ -466,6 +474,9 @@ public final class StreamScanner {
         int end = s;
         while (end > from && b[end - 1] == ' ') {
             end--;
+        }
+        if (end - from >= 2 && !contextWords.mayEndUncutBoost(detector, b[end - 2], b[end - 1])) {
+            return false; // most values of dense text: no word to compare
         }
         int last = lastBoostWord[detector];
         if (last >= 0 && boostWordEndsAt(last, b, from, end)) {
@@ -519,7 +530,8 @@ public final class StreamScanner {
         // No word of the rule can be in a window with no trace of one ("key AKIA…" among words that hold no "aws"
         // nor "access"): the index would find nothing, so it is not built there. With no trace even in the window
         // before its line cuts narrow it (most windows), the cuts need not be found either.
-        if (shortcuts.lazyIndex() && contextWords.noneIn(detector, b, widest, s, e, after)) {
+        if (shortcuts.lazyIndex() && (noPairFrom == widest ? contextWords.noneIn(detector, b, s, s, e, after)
+                : contextWords.noneIn(detector, b, widest, s, e, after))) {
             found = 0;
             if (!key.isEmpty()) {
                 before = lineBefore(b, widest, s);

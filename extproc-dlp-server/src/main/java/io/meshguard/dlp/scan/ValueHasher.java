@@ -137,6 +137,14 @@ public final class ValueHasher {
             }
             return true;
         }
+        if (len <= 24) {
+            // Three words that cover every byte (the first, the middle, the last): no loop whose round count
+            // changes with the kind of value from one value to the next.
+            int m = (len >>> 1) - 4;
+            return ((long) LONGS.get(b, i) ^ (long) LONGS.get(b, j) | (long) LONGS.get(b, i + m)
+                    ^ (long) LONGS.get(b, j + m) | (long) LONGS.get(b, i + len - 8)
+                    ^ (long) LONGS.get(b, j + len - 8)) == 0;
+        }
         long diff = 0;
         for (int k = 0; k < len - 8; k += 8) {
             diff |= (long) LONGS.get(b, i + k) ^ (long) LONGS.get(b, j + k);
@@ -153,7 +161,12 @@ public final class ValueHasher {
     static int mix(byte[] b, int off, int len) {
         long h = len * 0x9E3779B97F4A7C15L;
         int end = off + len;
-        if (len >= 8) {
+        if (len >= 8 && len <= 24) {
+            // The first, middle and last words cover every byte (as in sameBytes).
+            h = Long.rotateLeft((h ^ (long) LONGS.get(b, off)) * 0x9E3779B97F4A7C15L, 29);
+            h = Long.rotateLeft((h ^ (long) LONGS.get(b, off + (len >>> 1) - 4)) * 0x9E3779B97F4A7C15L, 29);
+            h ^= (long) LONGS.get(b, end - 8);
+        } else if (len >= 8) {
             for (int i = off; i < end - 8; i += 8) {
                 h = Long.rotateLeft((h ^ (long) LONGS.get(b, i)) * 0x9E3779B97F4A7C15L, 29);
             }

@@ -290,6 +290,57 @@ class ContextIndexTest {
         assertThat(matches).isGreaterThan(10_000);
     }
 
+    /**
+     * {@link ContextWords#mayEndUncutBoost}, which lets the scanner skip comparing a rule's boost words before a value,
+     * against {@link ContextWords#endsAt} at every end (from 2) of generated texts dense in the words, their last
+     * bytes and near misses (both cases, bytes with the same low five bits as letters, Hangul), for the built-ins' and
+     * edge words (one byte, with a cut, Korean): never false where one of the rule's uncut boost words ends, and
+     * false at most ends.
+     */
+    @Test
+    void mayEndUncutBoost_isTrueWhereverAnUncutBoostWordEnds() {
+        List<ContextRule> rules = new java.util.ArrayList<>();
+        for (io.meshguard.dlp.detect.BuiltinDetector d : io.meshguard.dlp.detect.BuiltinDetector.values()) {
+            rules.add(new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5));
+        }
+        List<String> edges = List.of("q", "abcd@fgh", "카드abcdefghij", "주민등록번호", "tel no", "card[x");
+        rules.add(new ContextRule(edges, List.of("penalty"), 32, 0.3, 0.5));
+        ContextWords words = new ContextWords(rules);
+        List<String> pieces = new java.util.ArrayList<>(edges);
+        for (ContextRule r : rules) {
+            pieces.addAll(r.boostWords());
+            pieces.addAll(r.penaltyWords());
+        }
+        pieces.addAll(List.of(" ", "x", "@", "`", "Q", "1", "q!", "D", "d", "$", "D$", "가", "번호", "ard", "o:", "1 "));
+        Random random = new Random(36);
+        int ends = 0;
+        int rejected = 0;
+        for (int round = 0; round < 3_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0, n = 1 + random.nextInt(12); k < n; k++) {
+                String w = pieces.get(random.nextInt(pieces.size()));
+                sb.append(random.nextBoolean() ? w : random.nextBoolean() ? w.toUpperCase(Locale.ROOT)
+                        : Character.toUpperCase(w.charAt(0)) + w.substring(1));
+            }
+            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            for (int end = 2; end <= b.length; end++) {
+                for (int r = 0; r < rules.size(); r++) {
+                    boolean may = words.mayEndUncutBoost(r, b[end - 2], b[end - 1]);
+                    rejected += may ? 0 : 1;
+                    for (int w : words.uncutBoostWords[r]) {
+                        if (words.endsAt(w, b, end)) {
+                            ends++;
+                            assertThat(may).as("rule %d, word %s at %d of %s", r,
+                                    new String(words.words[w], StandardCharsets.UTF_8), end, sb).isTrue();
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(ends).isGreaterThan(5_000);
+        assertThat(rejected).isGreaterThan(ends * 5);
+    }
+
     @Test
     void letters_flagsExactlyTheAsciiLettersOfEveryByteValue() {
         Random random = new Random(11);
