@@ -254,30 +254,17 @@ class ContextIndexTest {
      */
     @Test
     void endsAtInSteps_givesWhatTheByteLoopGives_atEveryEnd() {
-        List<ContextRule> rules = new java.util.ArrayList<>();
-        for (io.meshguard.dlp.detect.BuiltinDetector d : io.meshguard.dlp.detect.BuiltinDetector.values()) {
-            rules.add(new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5));
-        }
         List<String> edges = List.of("q", "abcdefg", "abcd@fgh", "abcdefghi", "카드abcdefghij", "[cdefghijklmnopq",
                 "abcdefghijklmnopqrstuvw", "주민등록번호ab{de`", "abcdefghijklmnopqrstuvwxy");
-        rules.add(new ContextRule(edges, List.of(), 32, 0.3, 0.5));
+        List<ContextRule> rules = builtinRulesAnd(edges, List.of());
         ContextWords words = new ContextWords(rules);
-        List<String> pieces = new java.util.ArrayList<>(edges);
-        for (ContextRule r : rules) {
-            pieces.addAll(r.boostWords());
-            pieces.addAll(r.penaltyWords());
-        }
-        pieces.addAll(List.of(" ", "x", "@", "[", "`", "{", "Z", "가", "등록번호", "ard", "AIL", "e-", "efghijklmnopqrstuvwxy"));
+        List<String> pieces = piecesOf(rules, " ", "x", "@", "[", "`", "{", "Z", "가", "등록번호", "ard", "AIL", "e-",
+                "efghijklmnopqrstuvwxy");
         Random random = new Random(35);
         int matches = 0;
         for (int round = 0; round < 3_000; round++) {
-            StringBuilder sb = new StringBuilder();
-            for (int k = 0, n = 1 + random.nextInt(12); k < n; k++) {
-                String w = pieces.get(random.nextInt(pieces.size()));
-                sb.append(random.nextBoolean() ? w : random.nextBoolean() ? w.toUpperCase(Locale.ROOT)
-                        : Character.toUpperCase(w.charAt(0)) + w.substring(1));
-            }
-            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            String sb = textOf(pieces, random);
+            byte[] b = sb.getBytes(StandardCharsets.UTF_8);
             for (int end = 0; end <= b.length; end++) {
                 for (int w = 0; w < words.words.length; w++) {
                     boolean byBytes = words.endsAt(w, b, end);
@@ -299,30 +286,17 @@ class ContextIndexTest {
      */
     @Test
     void mayEndUncutBoost_isTrueWhereverAnUncutBoostWordEnds() {
-        List<ContextRule> rules = new java.util.ArrayList<>();
-        for (io.meshguard.dlp.detect.BuiltinDetector d : io.meshguard.dlp.detect.BuiltinDetector.values()) {
-            rules.add(new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5));
-        }
-        List<String> edges = List.of("q", "abcd@fgh", "카드abcdefghij", "주민등록번호", "tel no", "card[x");
-        rules.add(new ContextRule(edges, List.of("penalty"), 32, 0.3, 0.5));
+        List<ContextRule> rules = builtinRulesAnd(List.of("q", "abcd@fgh", "카드abcdefghij", "주민등록번호", "tel no",
+                "card[x"), List.of("penalty"));
         ContextWords words = new ContextWords(rules);
-        List<String> pieces = new java.util.ArrayList<>(edges);
-        for (ContextRule r : rules) {
-            pieces.addAll(r.boostWords());
-            pieces.addAll(r.penaltyWords());
-        }
-        pieces.addAll(List.of(" ", "x", "@", "`", "Q", "1", "q!", "D", "d", "$", "D$", "가", "번호", "ard", "o:", "1 "));
+        List<String> pieces = piecesOf(rules, " ", "x", "@", "`", "Q", "1", "q!", "D", "d", "$", "D$", "가", "번호", "ard",
+                "o:", "1 ");
         Random random = new Random(36);
         int ends = 0;
         int rejected = 0;
         for (int round = 0; round < 3_000; round++) {
-            StringBuilder sb = new StringBuilder();
-            for (int k = 0, n = 1 + random.nextInt(12); k < n; k++) {
-                String w = pieces.get(random.nextInt(pieces.size()));
-                sb.append(random.nextBoolean() ? w : random.nextBoolean() ? w.toUpperCase(Locale.ROOT)
-                        : Character.toUpperCase(w.charAt(0)) + w.substring(1));
-            }
-            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            String sb = textOf(pieces, random);
+            byte[] b = sb.getBytes(StandardCharsets.UTF_8);
             for (int end = 2; end <= b.length; end++) {
                 for (int r = 0; r < rules.size(); r++) {
                     boolean may = words.mayEndUncutBoost(r, b[end - 2], b[end - 1]);
@@ -339,6 +313,38 @@ class ContextIndexTest {
         }
         assertThat(ends).isGreaterThan(5_000);
         assertThat(rejected).isGreaterThan(ends * 5);
+    }
+
+    /** The built-in detectors' context rules, then one rule with {@code boost} and {@code penalty} words. */
+    private static List<ContextRule> builtinRulesAnd(List<String> boost, List<String> penalty) {
+        List<ContextRule> rules = new java.util.ArrayList<>();
+        for (io.meshguard.dlp.detect.BuiltinDetector d : io.meshguard.dlp.detect.BuiltinDetector.values()) {
+            rules.add(new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5));
+        }
+        rules.add(new ContextRule(boost, penalty, 32, 0.3, 0.5));
+        return rules;
+    }
+
+    /** Every word of {@code rules}, then {@code nearMisses}: what {@link #textOf} strings together. */
+    private static List<String> piecesOf(List<ContextRule> rules, String... nearMisses) {
+        List<String> pieces = new java.util.ArrayList<>();
+        for (ContextRule r : rules) {
+            pieces.addAll(r.boostWords());
+            pieces.addAll(r.penaltyWords());
+        }
+        pieces.addAll(List.of(nearMisses));
+        return pieces;
+    }
+
+    /** One to twelve of {@code pieces}, each as it is, upper-cased or capitalised. */
+    private static String textOf(List<String> pieces, Random random) {
+        StringBuilder sb = new StringBuilder();
+        for (int k = 0, n = 1 + random.nextInt(12); k < n; k++) {
+            String w = pieces.get(random.nextInt(pieces.size()));
+            sb.append(random.nextBoolean() ? w : random.nextBoolean() ? w.toUpperCase(Locale.ROOT)
+                    : Character.toUpperCase(w.charAt(0)) + w.substring(1));
+        }
+        return sb.toString();
     }
 
     @Test
