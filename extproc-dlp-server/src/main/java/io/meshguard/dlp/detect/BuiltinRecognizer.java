@@ -545,7 +545,7 @@ public final class BuiltinRecognizer implements Recognizer {
         // The byte after first: it is no ENDS byte at nearly every stop in PII-dense text (a digit group, a capital
         // token, "kim.minsu"), whatever the stop byte is, so the first test decides and is well predicted.
         return j + 1 < n && ENDS[b[j + 1] & 0xff] && endsWord(b[j])
-                && j + 1 - lowerRunBefore(b, i, j) < MIN_SECRET_TOKEN ? j + 2 : -1;
+                && shortLowerRunBefore(b, i, j) ? j + 2 : -1;
     }
 
     /**
@@ -632,23 +632,15 @@ public final class BuiltinRecognizer implements Recognizer {
     }
 
     /**
-     * The start of the run of lower-case letters that ends before {@code j}, looking back to {@code floor} and at
-     * most 16 bytes (a run that long is reported as starting 16 bytes back).
+     * Whether the run of lower-case letters right before {@code j}, none counted before {@code floor}, is shorter than
+     * {@code MIN_SECRET_TOKEN - 1} bytes (so that run and the letter at {@code j} make a word shorter than any
+     * token-level secret): a test of the {@code MIN_SECRET_TOKEN - 1} bytes before {@code j} in two overlapping words.
+     * Walking the run back byte by byte ended after a number of bytes that changed from one stop to the next.
      */
-    static int lowerRunBefore(byte[] b, int floor, int j) {
-        int k = j;
-        int stop = Math.max(floor, j - 16);
-        while (k - 8 >= stop) {
-            long other = ~lowerBytes((long) LONGS.get(b, k - 8)) & HIGHS;
-            if (other != 0) {
-                return k - (Long.numberOfLeadingZeros(other) >>> 3);
-            }
-            k -= 8;
-        }
-        while (k > stop && LOWER[b[k - 1] & 0xff]) {
-            k--;
-        }
-        return k;
+    static boolean shortLowerRunBefore(byte[] b, int floor, int j) {
+        int from = j - (MIN_SECRET_TOKEN - 1);
+        return from < floor || (lowerBytes((long) LONGS.get(b, from)) & lowerBytes((long) LONGS.get(b, j - 8)))
+                != HIGHS;
     }
 
     private void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence,
@@ -1499,20 +1491,35 @@ public final class BuiltinRecognizer implements Recognizer {
         if (len < 20 || len > 256 || (flags & AT) != 0) {
             return;
         }
-        boolean letter = false;
-        boolean dig = false;
-        for (int k = s; k < e; k++) {
-            int c = b[k] & 0xff;
-            letter |= alpha(c);
-            dig |= digit(c);
-        }
-        if (!letter || !dig || Checksums.entropyBelow(b, s, e, entropyCounts, 3.5)) {
+        if (!letterAndDigit(b, s, e) || Checksums.entropyBelow(b, s, e, entropyCounts, 3.5)) {
             return;
         }
         report(BuiltinDetector.SECRET, t, s, e, 0.3, out);
     }
 
     // ---- helpers ----
+
+    /**
+     * Whether {@code b[s, e)}, at least eight bytes, holds an ASCII letter and an ASCII digit: eight bytes a step, the
+     * last word ending at {@code e} (its bytes already seen count again, harmlessly), where a byte loop took one
+     * trip a byte.
+     */
+    static boolean letterAndDigit(byte[] b, int s, int e) {
+        long letters = 0;
+        long digits = 0;
+        int k = s;
+        for (; k + 8 <= e; k += 8) {
+            long x = (long) LONGS.get(b, k);
+            letters |= lowerBytes(x | ONES * 0x20);
+            digits |= ~nonDigitBytes(x);
+        }
+        if (k < e) {
+            long x = (long) LONGS.get(b, e - 8);
+            letters |= lowerBytes(x | ONES * 0x20);
+            digits |= ~nonDigitBytes(x);
+        }
+        return letters != 0 && (digits & HIGHS) != 0;
+    }
 
     /** Whether {@code b[k, k + lit.length)} is {@code lit}; the caller knows those bytes are in the array. */
     private static boolean startsWith(byte[] b, int k, byte[] lit) {
