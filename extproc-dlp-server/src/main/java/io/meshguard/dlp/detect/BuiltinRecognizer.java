@@ -545,7 +545,7 @@ public final class BuiltinRecognizer implements Recognizer {
         // The byte after first: it is no ENDS byte at nearly every stop in PII-dense text (a digit group, a capital
         // token, "kim.minsu"), whatever the stop byte is, so the first test decides and is well predicted.
         return j + 1 < n && ENDS[b[j + 1] & 0xff] && endsWord(b[j])
-                && shortLowerRunBefore(b, i, j) ? j + 2 : -1;
+                && j + 1 - lowerRunBefore(b, i, j) < MIN_SECRET_TOKEN ? j + 2 : -1;
     }
 
     /**
@@ -632,15 +632,23 @@ public final class BuiltinRecognizer implements Recognizer {
     }
 
     /**
-     * Whether the run of lower-case letters right before {@code j}, none counted before {@code floor}, is shorter than
-     * {@code MIN_SECRET_TOKEN - 1} bytes (so that run and the letter at {@code j} make a word shorter than any
-     * token-level secret): a test of the {@code MIN_SECRET_TOKEN - 1} bytes before {@code j} in two overlapping words.
-     * Walking the run back byte by byte ended after a number of bytes that changed from one stop to the next.
+     * The start of the run of lower-case letters that ends before {@code j}, looking back to {@code floor} and at
+     * most 16 bytes (a run that long is reported as starting 16 bytes back).
      */
-    static boolean shortLowerRunBefore(byte[] b, int floor, int j) {
-        int from = j - (MIN_SECRET_TOKEN - 1);
-        return from < floor || (lowerBytes((long) LONGS.get(b, from)) & lowerBytes((long) LONGS.get(b, j - 8)))
-                != HIGHS;
+    static int lowerRunBefore(byte[] b, int floor, int j) {
+        int k = j;
+        int stop = Math.max(floor, j - 16);
+        while (k - 8 >= stop) {
+            long other = ~lowerBytes((long) LONGS.get(b, k - 8)) & HIGHS;
+            if (other != 0) {
+                return k - (Long.numberOfLeadingZeros(other) >>> 3);
+            }
+            k -= 8;
+        }
+        while (k > stop && LOWER[b[k - 1] & 0xff]) {
+            k--;
+        }
+        return k;
     }
 
     private void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence,
