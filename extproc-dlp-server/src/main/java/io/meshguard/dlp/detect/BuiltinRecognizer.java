@@ -1499,35 +1499,20 @@ public final class BuiltinRecognizer implements Recognizer {
         if (len < 20 || len > 256 || (flags & AT) != 0) {
             return;
         }
-        if (!letterAndDigit(b, s, e) || Checksums.entropyBelow(b, s, e, entropyCounts, 3.5)) {
+        boolean letter = false;
+        boolean dig = false;
+        for (int k = s; k < e; k++) {
+            int c = b[k] & 0xff;
+            letter |= alpha(c);
+            dig |= digit(c);
+        }
+        if (!letter || !dig || Checksums.entropyBelow(b, s, e, entropyCounts, 3.5)) {
             return;
         }
         report(BuiltinDetector.SECRET, t, s, e, 0.3, out);
     }
 
     // ---- helpers ----
-
-    /**
-     * Whether {@code b[s, e)}, at least eight bytes, holds an ASCII letter and an ASCII digit: eight bytes a step, the
-     * last word ending at {@code e} (its bytes already seen count again, harmlessly), where a byte loop took one
-     * trip a byte.
-     */
-    static boolean letterAndDigit(byte[] b, int s, int e) {
-        long letters = 0;
-        long digits = 0;
-        int k = s;
-        for (; k + 8 <= e; k += 8) {
-            long x = (long) LONGS.get(b, k);
-            letters |= lowerBytes(x | ONES * 0x20);
-            digits |= ~nonDigitBytes(x);
-        }
-        if (k < e) {
-            long x = (long) LONGS.get(b, e - 8);
-            letters |= lowerBytes(x | ONES * 0x20);
-            digits |= ~nonDigitBytes(x);
-        }
-        return letters != 0 && (digits & HIGHS) != 0;
-    }
 
     /** Whether {@code b[k, k + lit.length)} is {@code lit}; the caller knows those bytes are in the array. */
     private static boolean startsWith(byte[] b, int k, byte[] lit) {

@@ -100,47 +100,6 @@ class QuietSkipTest {
     }
 
     /**
-     * {@code letterAndDigit} (the secret test's word-wise scan) against a byte walk: tokens of 8 to 300 bytes, mostly
-     * without a letter or without a digit, a single one placed at every position, among the letters' and digits'
-     * neighbours ('@', '[', '`', '{', '/', ':', 0x80 | letter or digit) and random bytes, from every alignment.
-     */
-    @Test
-    void letterAndDigit_agreesWithAByteWalk() {
-        Random random = new Random(3505);
-        byte[] near = "@[`{/:._-".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        int[] answers = new int[2];
-        for (int round = 0; round < 20_000; round++) {
-            int len = 8 + random.nextInt(round % 10 == 0 ? 293 : 40);
-            int from = random.nextInt(9);
-            byte[] b = new byte[from + len + random.nextInt(9)];
-            for (int k = 0; k < b.length; k++) {
-                int kind = random.nextInt(4);
-                b[k] = kind == 0 ? near[random.nextInt(near.length)]
-                        : kind == 1 ? (byte) (0x80 | (random.nextBoolean() ? 'A' : '0') + random.nextInt(10))
-                        : kind == 2 ? (byte) random.nextInt(256)
-                        : (byte) (round % 2 == 0 ? 'a' + random.nextInt(26) : '0' + random.nextInt(10));
-            }
-            // At most one byte of the other kind, anywhere in the token or just outside it.
-            if (random.nextBoolean()) {
-                int at = from - 1 + random.nextInt(len + 2);
-                b[Math.max(0, Math.min(b.length - 1, at))] =
-                        (byte) (round % 2 == 0 ? '0' + random.nextInt(10) : 'A' + random.nextInt(26));
-            }
-            boolean letter = false;
-            boolean digit = false;
-            for (int k = from; k < from + len; k++) {
-                letter |= BuiltinRecognizer.alpha(b[k] & 0xff);
-                digit |= BuiltinRecognizer.digit(b[k] & 0xff);
-            }
-            boolean want = letter && digit;
-            assertThat(BuiltinRecognizer.letterAndDigit(b, from, from + len)).as("round %d", round).isEqualTo(want);
-            answers[want ? 1 : 0]++;
-        }
-        assertThat(answers[0]).as("tokens without a letter or a digit").isGreaterThan(3_000);
-        assertThat(answers[1]).as("tokens with both").isGreaterThan(3_000);
-    }
-
-    /**
      * {@code digitRun} against the byte walk {@code onNumericStart} takes where the window holds fewer than 24 bytes:
      * the run of digits from a digit, at most 20, for runs of every length to past 20, ended by every byte value
      * (the digits' neighbours {@code / :} and their high-bit twins among them), from every alignment.
