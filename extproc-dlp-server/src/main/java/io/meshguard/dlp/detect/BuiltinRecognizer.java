@@ -585,16 +585,20 @@ public final class BuiltinRecognizer implements Recognizer {
         return c == '.' || (CLASS[c & 0xff] & (ALNUM | DIGIT)) == ALNUM;
     }
 
-    /** High bit set in exactly the bytes of {@code x} that are lower-case ASCII letters (as {@link #stops}). */
-    private static long lowerBytes(long x) {
+    /** High bit set in exactly the bytes of {@code x} in the ASCII range {@code [lo, hi]} (as {@link #stops}). */
+    private static long asciiRange(long x, char lo, char hi) {
         long low = x & LOW7;
-        return (low + ONES * (0x80 - 'a')) & ~(low + ONES * (0x7F - 'z')) & ~x & HIGHS;
+        return (low + ONES * (0x80 - lo)) & ~(low + ONES * (0x7F - hi)) & ~x & HIGHS;
     }
 
-    /** High bit set in exactly the bytes of {@code x} that are not ASCII digits (as {@link #stops}). */
+    /** High bit set in exactly the bytes of {@code x} that are lower-case ASCII letters. */
+    private static long lowerBytes(long x) {
+        return asciiRange(x, 'a', 'z');
+    }
+
+    /** High bit set in exactly the bytes of {@code x} that are not ASCII digits. */
     private static long nonDigitBytes(long x) {
-        long low = x & LOW7;
-        return ~((low + ONES * (0x80 - '0')) & ~(low + ONES * (0x7F - '9')) & ~x) & HIGHS;
+        return ~asciiRange(x, '0', '9') & HIGHS;
     }
 
     /**

@@ -44,10 +44,10 @@ public record Finding(String detector, ActionKind action, long start, long end, 
             return n;
         }
         if (len <= 24) {
-            // The first, middle and last words cover the value (as in ValueHasher.sameBytes), each byte counted once:
+            // The first, middle and last words cover the value (ValueHasher.middleWord), each byte counted once:
             // the middle word's bytes below 8 and the last word's below the middle word's end are left out. No loop
             // whose round count changes with the kind of value from one finding to the next.
-            int m = (len >>> 1) - 4;
+            int m = ValueHasher.middleWord(len);
             return n - Long.bitCount(continuations((long) LONGS.get(b, off)))
                     - Long.bitCount(continuations((long) LONGS.get(b, off + m)) & bytesFrom(8 - m))
                     - Long.bitCount(continuations((long) LONGS.get(b, end - 8)) & bytesFrom(m + 16 - len));

@@ -139,9 +139,9 @@ final class Replacements {
         int last = len - 8;
         long any;
         if (len <= 24) {
-            // The words at 0 and at 8 (or at the last word's place, which it then overwrites) and the last cover
-            // the value: no loop whose round count changes with the kind of value from one finding to the next.
-            any = maskWord(b, off, 0, fill, out) | maskWord(b, off, Math.min(8, last), fill, out);
+            // The first, middle and last words cover the value (ValueHasher.middleWord; overlapping words write the
+            // same bytes): no loop whose round count changes with the kind of value from one finding to the next.
+            any = maskWord(b, off, 0, fill, out) | maskWord(b, off, ValueHasher.middleWord(len), fill, out);
         } else {
             any = 0;
             for (int q = 0; q < last; q += 8) {

@@ -124,6 +124,15 @@ public final class ValueHasher {
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     /**
+     * For a value of 8 to 24 bytes, the offset of the word that with the first ({@code 0}) and the last ({@code len -
+     * 8}) covers every byte: at most 8, and ending at or after {@code len - 8}. The short values' fixed three reads
+     * ({@link #sameBytes}, {@link #mix}, {@code Finding.codePoints}, {@code Replacements.maskAscii}) all use it.
+     */
+    static int middleWord(int len) {
+        return (len >>> 1) - 4;
+    }
+
+    /**
      * Whether {@code b[i, i + len)} and {@code b[j, j + len)} are equal: eight bytes a step, the last word
      * overlapping the one before it ({@code Arrays.equals} of two ranges checks both and calls out for values this
      * short, and most values of a dense batch are repeats compared once each).
@@ -138,9 +147,8 @@ public final class ValueHasher {
             return true;
         }
         if (len <= 24) {
-            // Three words that cover every byte (the first, the middle, the last): no loop whose round count
-            // changes with the kind of value from one value to the next.
-            int m = (len >>> 1) - 4;
+            // No loop whose round count changes with the kind of value from one value to the next.
+            int m = middleWord(len);
             return ((long) LONGS.get(b, i) ^ (long) LONGS.get(b, j) | (long) LONGS.get(b, i + m)
                     ^ (long) LONGS.get(b, j + m) | (long) LONGS.get(b, i + len - 8)
                     ^ (long) LONGS.get(b, j + len - 8)) == 0;
@@ -162,9 +170,8 @@ public final class ValueHasher {
         long h = len * 0x9E3779B97F4A7C15L;
         int end = off + len;
         if (len >= 8 && len <= 24) {
-            // The first, middle and last words cover every byte (as in sameBytes).
             h = Long.rotateLeft((h ^ (long) LONGS.get(b, off)) * 0x9E3779B97F4A7C15L, 29);
-            h = Long.rotateLeft((h ^ (long) LONGS.get(b, off + (len >>> 1) - 4)) * 0x9E3779B97F4A7C15L, 29);
+            h = Long.rotateLeft((h ^ (long) LONGS.get(b, off + middleWord(len))) * 0x9E3779B97F4A7C15L, 29);
             h ^= (long) LONGS.get(b, end - 8);
         } else if (len >= 8) {
             for (int i = off; i < end - 8; i += 8) {
