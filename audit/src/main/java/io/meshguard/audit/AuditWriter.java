@@ -327,6 +327,13 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
                     databaseBusy = true;
                     try {
                         writeDirect(batch);
+                    } catch (RuntimeException unexpected) {
+                        // Not a failure the writer knows, but the batch must not leave with it: whether or not it
+                        // was committed, the spool replays it idempotently.
+                        log.error("audit: writing a batch failed unexpectedly; spooling it", unexpected);
+                        databaseUp = false;
+                        backOff();
+                        spoolBatch(batch);
                     } finally {
                         databaseBusy = false;
                     }
@@ -517,6 +524,8 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
             spool.delete(segment); // only now: every row of the segment is committed
             replayed.increment(events.size());
             replayDuplicates.increment(segmentDuplicates);
+            log.info("audit: replayed {} spooled event(s) from {} ({} were already in PostgreSQL)", events.size(),
+                    segment.file().getFileName(), segmentDuplicates);
             done = true;
             markUp();
         } catch (SQLException e) {
@@ -530,7 +539,7 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
 
     private void markUp() {
         if (!databaseUp) {
-            log.info("audit: PostgreSQL reachable again; replaying the spool ({} bytes)", spool.bytes());
+            log.info("audit: PostgreSQL reachable again; {} bytes left in the spool", spool.bytes());
         }
         databaseUp = true;
         retryBackoffNanos = RETRY_BACKOFF_MIN.toNanos();

@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,6 +62,64 @@ class AuditWriterOutageTest {
         assertThat(meters.get("meshguard.audit.events.spooled").counter().count()).isPositive();
         assertThat(meters.get("meshguard.audit.events.replayed").counter().count())
                 .isEqualTo(meters.get("meshguard.audit.events.spooled").counter().count());
+        assertThat(meters.find("meshguard.audit.events.dropped").counters())
+                .allSatisfy(c -> assertThat(c.count()).isZero());
+    }
+
+    /**
+     * Traffic as the gateway makes it (a few events a second from several threads, each batch flushed on time rather
+     * than full) across repeated stops and starts that fall anywhere in a batch's life: on the way to the database,
+     * in the hand-off, while the spool is replayed.
+     */
+    @Test
+    void trickleAcrossRepeatedOutages_allEventsPresentExactlyOnce() throws Exception {
+        MeterRegistry meters = new SimpleMeterRegistry();
+        AuditWriterSettings settings = AuditWriterSettings.defaults(SpoolSettings.defaults(spoolDir))
+                .withRetryBackoffMax(Duration.ofMillis(300));
+        ConnectionSource db = ConnectionSource.forUrl(PG.jdbcUrl(), PG.user(), PG.password(), Duration.ofSeconds(2));
+        Instant base = Instant.parse("2026-11-22T06:00:00Z");
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.Random random = new java.util.Random(29);
+        try (AuditWriter writer = AuditWriter.start(settings, db, meters)) {
+            List<Thread> producers = new java.util.ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                Thread producer = new Thread(() -> {
+                    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+                    while (!stop.get()) {
+                        int i = next.getAndIncrement();
+                        if (!writer.record(TestEvents.numbered(i, base.plusNanos(i * 1000L)))) {
+                            throw new AssertionError("event " + i + " refused");
+                        }
+                        java.util.concurrent.locks.LockSupport.parkNanos(r.nextLong(5_000_000, 60_000_000));
+                    }
+                }, "producer-" + t);
+                producer.start();
+                producers.add(producer);
+            }
+            for (int outage = 0; outage < 6; outage++) {
+                Thread.sleep(200 + random.nextInt(1200));
+                PG.stopServer();
+                Thread.sleep(random.nextInt(1500));
+                PG.startServer();
+            }
+            Thread.sleep(500);
+            stop.set(true);
+            for (Thread producer : producers) {
+                producer.join();
+            }
+            assertThat(writer.awaitWritten(Duration.ofSeconds(60))).isTrue();
+        }
+        int total = next.get();
+        try (var c = PG.dataSource().getConnection();
+                var rs = c.createStatement().executeQuery(
+                        "select count(*), count(distinct event_id), count(distinct request_id) from audit_event"
+                                + " where occurred_at >= '" + base + "' and occurred_at < '" + base.plusSeconds(1) + "'")) {
+            rs.next();
+            assertThat(rs.getLong(3)).as("distinct requests of " + total).isEqualTo(total);
+            assertThat(rs.getLong(1)).isEqualTo(total);
+            assertThat(rs.getLong(2)).isEqualTo(total);
+        }
         assertThat(meters.find("meshguard.audit.events.dropped").counters())
                 .allSatisfy(c -> assertThat(c.count()).isZero());
     }

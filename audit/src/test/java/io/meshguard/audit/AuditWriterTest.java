@@ -112,6 +112,30 @@ class AuditWriterTest {
     }
 
     @Test
+    void directWriteFailingWithAnUncheckedException_spoolsTheBatch_andReplaysIt() throws Exception {
+        Instant base = Instant.parse("2026-11-21T11:10:00Z");
+        java.util.concurrent.atomic.AtomicInteger opens = new java.util.concurrent.atomic.AtomicInteger();
+        ConnectionSource real = database();
+        // the first connection attempt fails as no SQLException would (a driver or pool bug): the writer must not
+        // lose the batch in its hand with it
+        ConnectionSource flaky = () -> {
+            if (opens.getAndIncrement() == 0) {
+                throw new IllegalStateException("driver failure that is not an SQLException");
+            }
+            return real.open();
+        };
+        try (AuditWriter writer = AuditWriter.start(settings(), flaky, meters)) {
+            events(base, 50).forEach(e -> assertThat(writer.record(e)).isTrue());
+            assertThat(writer.awaitWritten(Duration.ofSeconds(30))).isTrue();
+        }
+        assertThat(opens.get()).isGreaterThan(1);
+        assertThat(rowsBetween(base, base.plusSeconds(60))).isEqualTo(50);
+        assertThat(counter("meshguard.audit.events.spooled")).isEqualTo(50);
+        assertThat(counter("meshguard.audit.events.replayed")).isEqualTo(50);
+        assertThat(counter("meshguard.audit.events.dropped")).isZero();
+    }
+
+    @Test
     void queryString_isDroppedBeforeStorage_byDefault() throws Exception {
         Instant at = Instant.parse("2026-11-21T11:30:00Z");
         try (AuditWriter writer = AuditWriter.start(settings(), database(), meters)) {

@@ -1,9 +1,11 @@
 package io.meshguard.e2e;
 
+import io.meshguard.audit.AuditWriterStatus;
 import io.meshguard.cli.LocalStack;
 import io.meshguard.cli.Main;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.UpPorts;
+import io.meshguard.cli.audit.AuditPart;
 import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.cli.dev.DevSigningKey;
 import io.meshguard.cli.dev.DevToken;
@@ -212,6 +214,11 @@ final class E2eStack implements AutoCloseable {
 
     DataSource database() {
         return db.dataSource();
+    }
+
+    /** The audit writer's state now (database reachable, spool in use, events queued). */
+    AuditWriterStatus auditStatus() {
+        return local.part(AuditPart.class).component().writer().status();
     }
 
     /** The process's one registry, which every server of the stack registers into. */
