@@ -22,6 +22,7 @@ import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.testing.PostgresDatabase;
 import io.meshguard.testing.SharedRedis;
+import io.meshguard.testing.TemporaryDirectories;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +36,8 @@ import javax.sql.DataSource;
  * The stack exactly as {@code meshguard up} wires it ({@link LocalStack}: audit, dev issuer, extauthz, DLP, xDS
  * controller), every server on a free port, on the test's PostgreSQL and the tests' shared Redis (global rate limits,
  * each stack under a key prefix of its own), loading the product tests' fixture policies (test-support {@code FixturePolicies}, not the working tree's {@code policies/});
- * plus one emulated Envoy gateway subscribed to the controller over ADS.
+ * plus one emulated Envoy gateway subscribed to the controller over ADS. The data directory it is given is its own:
+ * deleted when it closes.
  */
 final class E2eStack implements AutoCloseable {
     /** Tests run on a shared 2-core machine: filter deadlines are the emitted ones times this. */
@@ -246,5 +248,7 @@ final class E2eStack implements AutoCloseable {
             ads.close();
         }
         stack.close();
+        // the servers are stopped: nothing writes under it any more (spool, keys, policies)
+        TemporaryDirectories.deleteQuietly(dataDir);
     }
 }

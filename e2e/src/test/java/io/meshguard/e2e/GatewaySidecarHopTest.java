@@ -44,7 +44,9 @@ class GatewaySidecarHopTest {
     static void start() throws Exception {
         // the fixture set with countable limits: the free tier refills once a day (5/s refills while a test counts),
         // payments-monthly holds two requests and then blocks
-        java.nio.file.Path policies = io.meshguard.testing.FixturePolicies.copyTo(Files.createTempDirectory("hop-policies"));
+        // inside the stack's data directory, which the stack deletes when it closes
+        java.nio.file.Path dataDir = Files.createTempDirectory("meshguard-e2e-hop");
+        java.nio.file.Path policies = io.meshguard.testing.FixturePolicies.copyTo(dataDir.resolve("policies"));
         java.nio.file.Path authz = policies.resolve("authz.yaml");
         String text = Files.readString(authz);
         String edited = text.replace("free: {requests_per_second: 5, burst: 10}", "free: {requests_per_second: 0.0000116, burst: 3}")
@@ -52,7 +54,7 @@ class GatewaySidecarHopTest {
                         "limits: {free: 2, premium: 100000, enterprise: unlimited}\n    on_exceed: block");
         assertThat(edited).isNotEqualTo(text).contains("burst: 3").contains("free: 2,");
         Files.writeString(authz, edited);
-        stack = E2eStack.start(PG, Files.createTempDirectory("meshguard-e2e-hop"), policies);
+        stack = E2eStack.start(PG, dataDir, policies);
         workload = UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\"}");
         sidecar = new Sidecar("spiffe://cluster.local/ns/bank/sa/accounts", stack.extauthzTarget(), workload.port(),
                 E2eStack.TIMEOUT_SCALE, EnvoyVersion.SIDECAR_1_36);

@@ -33,7 +33,8 @@ public final class FixturePolicies {
             try {
                 Path dir = Files.createTempDirectory("meshguard-fixture-policies");
                 // Every test JVM writes one: without this, each build leaves a copy per fork in /tmp.
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(dir), "fixture-policies-cleanup"));
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> TemporaryDirectories.deleteQuietly(dir),
+                        "fixture-policies-cleanup"));
                 copyTo(dir);
                 shared = dir.toAbsolutePath();
             } catch (IOException e) {
@@ -41,14 +42,6 @@ public final class FixturePolicies {
             }
         }
         return shared;
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | UncheckedIOException e) {
-            // A leftover temporary directory is no reason to fail a test run that is ending anyway.
-        }
     }
 
     /** One file of the fixture set ({@code authz.yaml}, {@code dlp.yaml}, {@code access.yaml}). */

@@ -2,6 +2,7 @@ package io.meshguard.xds.console;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.TemporaryDirectories;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -152,10 +153,6 @@ final class Chromium implements AutoCloseable {
     @Override
     public void close() {
         driver.quit();
-        try (var files = Files.walk(profile)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // a leftover temp profile is harmless
-        }
+        TemporaryDirectories.deleteQuietly(profile);
     }
 }

@@ -27,6 +27,7 @@ import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.testing.TemporaryDirectories;
 import io.meshguard.xds.store.InMemoryRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
@@ -65,13 +66,16 @@ class ProxylessGrpcClientTest {
     /** Config of each test's group; a publish sends the union, as the admin API does. */
     static final Map<String, GatewayConfig> parts = new ConcurrentHashMap<>();
 
+    /** The extauthz server's policy file; removed after the class. */
+    static Path policyDir;
+
     @BeforeAll
     static void start() throws Exception {
         a = new Backend("A");
         b = new Backend("B");
         c = new Backend("C");
         // Our own extauthz-server, with a policy whose only route needs a JWT: a proxyless call carries none.
-        Path policyDir = Files.createTempDirectory("xds-authz-policy");
+        policyDir = Files.createTempDirectory("xds-authz-policy");
         Path policy = Files.writeString(policyDir.resolve("authz.yaml"), """
                 issuers:
                   - name: test-idp
@@ -109,6 +113,7 @@ class ProxylessGrpcClientTest {
         a.close();
         b.close();
         c.close();
+        TemporaryDirectories.deleteQuietly(policyDir);
     }
 
     static synchronized Publisher.Result publish(String group, GatewayConfig part) {
