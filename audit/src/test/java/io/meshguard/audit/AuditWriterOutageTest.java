@@ -10,12 +10,18 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** PostgreSQL is stopped in the middle of a burst and started again; nothing may be lost or doubled. */
+/** PostgreSQL is stopped and started again under a burst or a trickle of events; nothing may be lost or doubled. */
 class AuditWriterOutageTest {
     @RegisterExtension
     static final DedicatedPostgres PG = PostgresExtension.dedicated();
@@ -25,12 +31,32 @@ class AuditWriterOutageTest {
     @TempDir
     Path spoolDir;
 
+    private final MeterRegistry meters = new SimpleMeterRegistry();
+    private final ConnectionSource db =
+            ConnectionSource.forUrl(PG.jdbcUrl(), PG.user(), PG.password(), Duration.ofSeconds(2));
+
+    private AuditWriterSettings settings(Duration retryBackoffMax) {
+        return AuditWriterSettings.defaults(SpoolSettings.defaults(spoolDir)).withRetryBackoffMax(retryBackoffMax);
+    }
+
+    /** Every event numbered below {@code total} (one a microsecond from {@code base}) is in the table once. */
+    private void assertEachOnce(Instant base, int total) throws Exception {
+        try (var c = PG.dataSource().getConnection();
+                var rs = c.createStatement().executeQuery(
+                        "select count(*), count(distinct event_id), count(distinct request_id) from audit_event"
+                                + " where occurred_at >= '" + base + "' and occurred_at < '" + base.plusSeconds(1) + "'")) {
+            rs.next();
+            assertThat(rs.getLong(3)).as("distinct requests of " + total).isEqualTo(total);
+            assertThat(rs.getLong(1)).isEqualTo(total);
+            assertThat(rs.getLong(2)).isEqualTo(total);
+        }
+        assertThat(meters.find("meshguard.audit.events.dropped").counters())
+                .allSatisfy(c -> assertThat(c.count()).isZero());
+    }
+
     @Test
     void databaseStoppedMidBurst_allEventsPresentExactlyOnce() throws Exception {
-        MeterRegistry meters = new SimpleMeterRegistry();
-        AuditWriterSettings settings = AuditWriterSettings.defaults(SpoolSettings.defaults(spoolDir))
-                .withRetryBackoffMax(Duration.ofMillis(500));
-        ConnectionSource db = ConnectionSource.forUrl(PG.jdbcUrl(), PG.user(), PG.password(), Duration.ofSeconds(2));
+        AuditWriterSettings settings = settings(Duration.ofMillis(500));
         Instant base = Instant.parse("2026-11-21T06:00:00Z");
 
         try (AuditWriter writer = AuditWriter.start(settings, db, meters)) {
@@ -50,20 +76,10 @@ class AuditWriterOutageTest {
             assertThat(writer.awaitWritten(Duration.ofSeconds(120))).isTrue();
         }
 
-        try (var c = PG.dataSource().getConnection();
-                var rs = c.createStatement().executeQuery(
-                        "select count(*), count(distinct event_id), count(distinct request_id) from audit_event"
-                                + " where occurred_at >= '" + base + "' and occurred_at < '" + base.plusSeconds(1) + "'")) {
-            rs.next();
-            assertThat(rs.getLong(1)).isEqualTo(TOTAL);
-            assertThat(rs.getLong(2)).isEqualTo(TOTAL);
-            assertThat(rs.getLong(3)).isEqualTo(TOTAL);
-        }
+        assertEachOnce(base, TOTAL);
         assertThat(meters.get("meshguard.audit.events.spooled").counter().count()).isPositive();
         assertThat(meters.get("meshguard.audit.events.replayed").counter().count())
                 .isEqualTo(meters.get("meshguard.audit.events.spooled").counter().count());
-        assertThat(meters.find("meshguard.audit.events.dropped").counters())
-                .allSatisfy(c -> assertThat(c.count()).isZero());
     }
 
     /**
@@ -73,25 +89,21 @@ class AuditWriterOutageTest {
      */
     @Test
     void trickleAcrossRepeatedOutages_allEventsPresentExactlyOnce() throws Exception {
-        MeterRegistry meters = new SimpleMeterRegistry();
-        AuditWriterSettings settings = AuditWriterSettings.defaults(SpoolSettings.defaults(spoolDir))
-                .withRetryBackoffMax(Duration.ofMillis(300));
-        ConnectionSource db = ConnectionSource.forUrl(PG.jdbcUrl(), PG.user(), PG.password(), Duration.ofSeconds(2));
         Instant base = Instant.parse("2026-11-22T06:00:00Z");
-        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.Random random = new java.util.Random(29);
-        try (AuditWriter writer = AuditWriter.start(settings, db, meters)) {
-            List<Thread> producers = new java.util.ArrayList<>();
+        AtomicInteger next = new AtomicInteger();
+        AtomicInteger refused = new AtomicInteger();
+        AtomicBoolean stop = new AtomicBoolean();
+        Random random = new Random(29);
+        try (AuditWriter writer = AuditWriter.start(settings(Duration.ofMillis(300)), db, meters)) {
+            List<Thread> producers = new ArrayList<>();
             for (int t = 0; t < 3; t++) {
                 Thread producer = new Thread(() -> {
-                    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
                     while (!stop.get()) {
                         int i = next.getAndIncrement();
                         if (!writer.record(TestEvents.numbered(i, base.plusNanos(i * 1000L)))) {
-                            throw new AssertionError("event " + i + " refused");
+                            refused.incrementAndGet();
                         }
-                        java.util.concurrent.locks.LockSupport.parkNanos(r.nextLong(5_000_000, 60_000_000));
+                        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(5_000_000, 60_000_000));
                     }
                 }, "producer-" + t);
                 producer.start();
@@ -110,17 +122,7 @@ class AuditWriterOutageTest {
             }
             assertThat(writer.awaitWritten(Duration.ofSeconds(60))).isTrue();
         }
-        int total = next.get();
-        try (var c = PG.dataSource().getConnection();
-                var rs = c.createStatement().executeQuery(
-                        "select count(*), count(distinct event_id), count(distinct request_id) from audit_event"
-                                + " where occurred_at >= '" + base + "' and occurred_at < '" + base.plusSeconds(1) + "'")) {
-            rs.next();
-            assertThat(rs.getLong(3)).as("distinct requests of " + total).isEqualTo(total);
-            assertThat(rs.getLong(1)).isEqualTo(total);
-            assertThat(rs.getLong(2)).isEqualTo(total);
-        }
-        assertThat(meters.find("meshguard.audit.events.dropped").counters())
-                .allSatisfy(c -> assertThat(c.count()).isZero());
+        assertThat(refused.get()).isZero();
+        assertEachOnce(base, next.get());
     }
 }
