@@ -18,9 +18,6 @@ import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.List;
 import java.util.ArrayList;
@@ -390,9 +387,13 @@ class GatewayJourneysTest {
 
         // 90 s, as the usage journey: a clean-clone CI run on a loaded machine once found no rows at 30 s. (That
         // run's "PostgreSQL unavailable … spooling" line came from the outage scenario, which runs after this one.)
-        await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                assertThat(AuditTrail.of(stack.database()::getConnection, exchange.requestId()).kinds())
-                        .contains("authz_decision", "dlp_finding", "api_call"));
+        try {
+            await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+                    assertThat(AuditTrail.of(stack.database()::getConnection, exchange.requestId()).kinds())
+                            .contains("authz_decision", "dlp_finding", "api_call"));
+        } catch (ConditionTimeoutException missing) {
+            throw new AssertionError(AuditRowsReport.of(stack, "t-audit", List.of(exchange)), missing);
+        }
         AuditTrail rows = AuditTrail.of(stack.database()::getConnection, exchange.requestId());
         assertThat(rows.ofKind("authz_decision").getFirst().decision()).isEqualTo("allow");
         AuditTrail.Row finding = rows.ofKind("dlp_finding").getFirst();
@@ -804,56 +805,11 @@ class GatewayJourneysTest {
                 }
             });
         } catch (ConditionTimeoutException missing) {
-            throw new AssertionError(outageReport(exchanges), missing);
+            throw new AssertionError(AuditRowsReport.of(stack, "t-outage", exchanges), missing);
         }
         for (Exchange e : exchanges.subList(1, exchanges.size())) {
             assertThat(AuditTrail.of(stack.database()::getConnection, e.requestId()).kinds())
                     .as("the stream's DLP finding").contains("dlp_finding");
         }
-    }
-
-    /**
-     * What a missing audit row needs to be traced, most telling first (a CI log may keep only part of it): the
-     * writer's counters and state, the scenario tenant's rows under request ids it did not send, then each
-     * request's rows and, for the incomplete ones, the emulator's steps.
-     */
-    private static String outageReport(List<Exchange> exchanges) throws Exception {
-        StringBuilder report = new StringBuilder("audit rows missing after the outage\n");
-        stack.scrapeMetrics().lines()
-                .filter(l -> l.startsWith("meshguard_audit_") && !l.contains("_bucket{") && !l.startsWith("#"))
-                .filter(l -> l.contains("events") || l.contains("spool") || l.contains("database") || l.contains("replay"))
-                .forEach(l -> report.append(l).append('\n'));
-        report.append(stack.auditStatus().describe()).append('\n');
-        List<String> ids = exchanges.stream().map(Exchange::requestId).toList();
-        List<String> tenantRows = tenantRows("t-outage");
-        report.append("rows of tenant t-outage: ").append(tenantRows.size()).append(", under other request ids: ")
-                .append(tenantRows.stream().filter(r -> !ids.contains(r.substring(0, r.indexOf(' ')))).toList())
-                .append('\n');
-        StringBuilder steps = new StringBuilder();
-        for (Exchange e : exchanges) {
-            List<String> kinds = AuditTrail.of(stack.database()::getConnection, e.requestId()).kinds();
-            report.append(e.requestId()).append(": status ").append(e.status()).append(", rows ").append(kinds)
-                    .append('\n');
-            if (!kinds.containsAll(List.of("authz_decision", "api_call"))) {
-                steps.append(e.describe()).append('\n');
-            }
-        }
-        return report.append(steps).toString();
-    }
-
-    /** The request id and kind of every row of a tenant, oldest first. */
-    private static List<String> tenantRows(String tenant) throws Exception {
-        List<String> rows = new ArrayList<>();
-        try (Connection c = stack.database().getConnection();
-                PreparedStatement q = c.prepareStatement("select request_id, kind, occurred_at from audit_event"
-                        + " where tenant = ? order by occurred_at")) {
-            q.setString(1, tenant);
-            try (ResultSet r = q.executeQuery()) {
-                while (r.next()) {
-                    rows.add(r.getString(1) + " " + r.getString(2) + " " + r.getTimestamp(3).toInstant());
-                }
-            }
-        }
-        return rows;
     }
 }
