@@ -78,6 +78,9 @@ public final class SensitiveText {
             } else if (count == 13 && (hyphenAfter < 0 || hyphenAfter == 6) && registrationNumber(text, pos)) {
                 keep = 0;
             }
+            if (keep >= 0 && insideUuid(text, pos[0], pos[count - 1])) {
+                keep = -1; // a UUID's hex groups can spell a Luhn-valid run: a request id is not a card
+            }
             if (keep >= 0) {
                 if (out == null) {
                     out = text.toCharArray();
@@ -89,6 +92,39 @@ public final class SensitiveText {
             i = Math.max(j, i + 1);
         }
         return out == null ? text : new String(out);
+    }
+
+    /**
+     * Whether the digits from {@code first} to {@code last} lie in one canonical UUID (8-4-4-4-12 hex digits, not
+     * glued to another letter or digit): Envoy's request ids are UUIDs, and about one in a few thousand has decimal
+     * groups such as "48c45391-7036-4478-8318-…" whose 17 digits pass Luhn. Masked, the request's rows no longer
+     * join on its id.
+     */
+    private static boolean insideUuid(String s, int first, int last) {
+        for (int p = Math.max(0, last - 35); p <= first; p++) {
+            if (uuidAt(s, p)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean uuidAt(String s, int p) {
+        if (p + 36 > s.length() || p > 0 && isAlnum(s.charAt(p - 1)) || p + 36 < s.length() && isAlnum(s.charAt(p + 36))) {
+            return false;
+        }
+        for (int k = 0; k < 36; k++) {
+            char c = s.charAt(p + k);
+            boolean dash = k == 8 || k == 13 || k == 18 || k == 23;
+            if (dash ? c != '-' : !(isDigit(c) || (c | 0x20) >= 'a' && (c | 0x20) <= 'f')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isAlnum(char c) {
+        return isDigit(c) || (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
     }
 
     /** True when the text holds at least {@link #MIN_DIGITS} ASCII digits (the quick pre-check). */
