@@ -25,6 +25,11 @@ public final class SensitiveText {
     private static final int MIN_DIGITS = 13;
     private static final int MAX_DIGITS = 19;
 
+    /** Identifier shapes: {@code x} is a hex digit, {@code -} itself. */
+    private static final char[] UUID = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".toCharArray();
+    private static final char[] TRACE_ID = "x".repeat(32).toCharArray();
+    private static final char[] TRACEPARENT = ("xx-" + "x".repeat(32) + "-" + "x".repeat(16) + "-xx").toCharArray();
+
     /** {@code text} with PANs and national ids masked; the same instance when there is nothing to mask. */
     public static String mask(String text) {
         if (text == null || !enoughDigits(text)) {
@@ -78,8 +83,8 @@ public final class SensitiveText {
             } else if (count == 13 && (hyphenAfter < 0 || hyphenAfter == 6) && registrationNumber(text, pos)) {
                 keep = 0;
             }
-            if (keep >= 0 && insideUuid(text, pos[0], pos[count - 1])) {
-                keep = -1; // a UUID's hex groups can spell a Luhn-valid run: a request id is not a card
+            if (keep >= 0 && insideTraceIdentifier(text, pos[0], pos[count - 1])) {
+                keep = -1; // an id's hex digits can spell a Luhn-valid run: a request or trace id is not a card
             }
             if (keep >= 0) {
                 if (out == null) {
@@ -95,28 +100,32 @@ public final class SensitiveText {
     }
 
     /**
-     * Whether the digits from {@code first} to {@code last} lie in one canonical UUID (8-4-4-4-12 hex digits, not
-     * glued to another letter or digit): Envoy's request ids are UUIDs, and about one in a few thousand has decimal
-     * groups such as "48c45391-7036-4478-8318-…" whose 17 digits pass Luhn. Masked, the request's rows no longer
-     * join on its id.
+     * Whether the digits from {@code first} to {@code last} lie in one request or trace identifier: a canonical UUID
+     * (8-4-4-4-12 hex digits; Envoy's {@code x-request-id}), a 32-hex-digit trace id (W3C, B3, a dashless request id)
+     * or a whole W3C {@code traceparent} (2-32-16-2), none glued to another letter or digit. About one UUID in a few
+     * thousand has decimal groups such as "48c45391-7036-4478-8318-…" whose 17 digits pass Luhn, and about one trace
+     * id in a thousand holds a Luhn-valid run of 13–19 digits between two letters; masked, the request's rows no
+     * longer join on its id. The price: a PAN someone hides inside such a shape on purpose is kept.
      */
-    private static boolean insideUuid(String s, int first, int last) {
-        for (int p = Math.max(0, last - 35); p <= first; p++) {
-            if (uuidAt(s, p)) {
+    private static boolean insideTraceIdentifier(String s, int first, int last) {
+        for (int p = Math.max(0, last - (TRACEPARENT.length - 1)); p <= first; p++) {
+            if (shapeAt(s, p, UUID) && last < p + UUID.length
+                    || shapeAt(s, p, TRACE_ID) && last < p + TRACE_ID.length
+                    || shapeAt(s, p, TRACEPARENT)) {
                 return true;
             }
         }
         return false;
     }
 
-    private static boolean uuidAt(String s, int p) {
-        if (p + 36 > s.length() || p > 0 && isAlnum(s.charAt(p - 1)) || p + 36 < s.length() && isAlnum(s.charAt(p + 36))) {
+    private static boolean shapeAt(String s, int p, char[] shape) {
+        int end = p + shape.length;
+        if (end > s.length() || p > 0 && isAlnum(s.charAt(p - 1)) || end < s.length() && isAlnum(s.charAt(end))) {
             return false;
         }
-        for (int k = 0; k < 36; k++) {
+        for (int k = 0; k < shape.length; k++) {
             char c = s.charAt(p + k);
-            boolean dash = k == 8 || k == 13 || k == 18 || k == 23;
-            if (dash ? c != '-' : !(isDigit(c) || (c | 0x20) >= 'a' && (c | 0x20) <= 'f')) {
+            if (shape[k] == '-' ? c != '-' : !(isDigit(c) || (c | 0x20) >= 'a' && (c | 0x20) <= 'f')) {
                 return false;
             }
         }

@@ -44,7 +44,8 @@ class AuditWriterOutageTest {
         try (var c = PG.dataSource().getConnection();
                 var rs = c.createStatement().executeQuery(
                         "select count(*), count(distinct event_id), count(distinct request_id) from audit_event"
-                                + " where occurred_at >= '" + base + "' and occurred_at < '" + base.plusSeconds(1) + "'")) {
+                                + " where occurred_at >= '" + base + "'"
+                                + " and occurred_at < '" + base.plusSeconds(1) + "'")) {
             rs.next();
             assertThat(rs.getLong(3)).as("distinct requests of " + total).isEqualTo(total);
             assertThat(rs.getLong(1)).isEqualTo(total);

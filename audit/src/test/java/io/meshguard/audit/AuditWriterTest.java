@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -114,7 +115,7 @@ class AuditWriterTest {
     @Test
     void directWriteFailingWithAnUncheckedException_spoolsTheBatch_andReplaysIt() throws Exception {
         Instant base = Instant.parse("2026-11-21T11:10:00Z");
-        java.util.concurrent.atomic.AtomicInteger opens = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger opens = new AtomicInteger();
         ConnectionSource real = database();
         // the first connection attempt fails as no SQLException would (a driver or pool bug): the writer must not
         // lose the batch in its hand with it

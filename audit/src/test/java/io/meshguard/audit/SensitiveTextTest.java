@@ -21,6 +21,8 @@ class SensitiveTextTest {
             "/cards/4532015112830366                | /cards/************0366",
             "/cards/4532-0151-1283-0366/charge      | /cards/****-****-****-0366/charge",
             "/cards/4532-0151-1283-0366-e54d1ebe29  | /cards/****-****-****-0366-e54d1ebe29",
+            "ea4532015112830366b1c2d3e4f5a6b7c      | ea************0366b1c2d3e4f5a6b7c", // 33 hex: not a trace id
+            "0af7651916cd43dd8448eb2a45320151-12830366abcdef01 | 0af7651916cd43dd8448eb2a********-****0366abcdef01",
             "/cards/4532 0151 1283 0366             | /cards/**** **** **** 0366",
             "/cards/4532%200151%201283%200366       | /cards/****%20****%20****%200366",
             "/cards/4532%2D0151%2d1283%2D0366       | /cards/****%2D****%2d****%2D0366",
@@ -47,6 +49,10 @@ class SensitiveTextTest {
             // request's rows no longer joined on it (GatewayJourneysTest's rare missing rows)
             "48c45391-7036-4478-8318-e54d1ebe2910",
             "/u/48C45391-7036-4478-8318-E54D1EBE2910/x",
+            // trace ids: a Luhn-valid 16-digit run between letters, in a bare id and across a traceparent's hyphen
+            "ea4532015112830366b1c2d3e4f5a6b7",
+            "trace_id=ea4532015112830366b1c2d3e4f5a6b7&x=1",
+            "00-0af7651916cd43dd8448eb2a45320151-12830366abcdef01-01",
             "/kr/901301-1234567",                            // month 13: not a registration number (Luhn fails too)
             "/kr/900101-9234567",                            // gender digit 9
     })

@@ -9,6 +9,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * What a test that waited in vain for a request's audit rows prints, most telling first (a CI log may keep only part
@@ -24,7 +25,7 @@ final class AuditRowsReport {
         StringBuilder report = new StringBuilder("audit rows missing\n");
         stack.scrapeMetrics().lines()
                 .filter(l -> l.startsWith("meshguard_audit_") && !l.startsWith("meshguard_audit_batch_write"))
-                .filter(l -> l.contains("events") || l.contains("spool") || l.contains("database") || l.contains("replay"))
+                .filter(l -> Stream.of("events", "spool", "database", "replay").anyMatch(l::contains))
                 .forEach(l -> report.append(l).append('\n'));
         report.append(stack.auditStatus().describe()).append('\n');
         try (Connection pooled = stack.database().getConnection();
