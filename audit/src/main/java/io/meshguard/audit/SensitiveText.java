@@ -14,7 +14,9 @@ package io.meshguard.audit;
  *       day) then a gender/century digit 1–8, with or without the hyphen; every digit becomes {@code *} (the checksum
  *       is not required: numbers issued since October 2020 do not carry one).</li>
  * </ul>
- * A group is taken whole (it is not preceded or followed by another digit); a run of more than 19 digits is not a PAN.
+ * A group is taken whole (it is not preceded or followed by another digit); a run of more than 19 digits is not a PAN,
+ * and neither is a group inside a request or trace id (a UUID, a 32-hex-digit id, a {@code traceparent}), whose hex
+ * digits can spell a Luhn-valid run by chance.
  * The mask keeps the length, so column widths and clipping do not change. Cost: text shorter than 13 characters is
  * returned at once; text with fewer than 13 ASCII digits (nearly every path, id and reason) is returned as it is after
  * one pass of counting, with no allocation.
