@@ -85,7 +85,7 @@ public final class SensitiveText {
             } else if (count == 13 && (hyphenAfter < 0 || hyphenAfter == 6) && registrationNumber(text, pos)) {
                 keep = 0;
             }
-            if (keep >= 0 && insideTraceIdentifier(text, pos[0], pos[count - 1])) {
+            if (keep >= 0 && insideRequestOrTraceId(text, pos[0], pos[count - 1])) {
                 keep = -1; // an id's hex digits can spell a Luhn-valid run: a request or trace id is not a card
             }
             if (keep >= 0) {
@@ -109,7 +109,7 @@ public final class SensitiveText {
      * id in a thousand holds a Luhn-valid run of 13–19 digits between two letters; masked, the request's rows no
      * longer join on its id. The price: a PAN someone hides inside such a shape on purpose is kept.
      */
-    private static boolean insideTraceIdentifier(String s, int first, int last) {
+    private static boolean insideRequestOrTraceId(String s, int first, int last) {
         for (int p = Math.max(0, last - (TRACEPARENT.length - 1)); p <= first; p++) {
             if (shapeAt(s, p, UUID) && last < p + UUID.length
                     || shapeAt(s, p, TRACE_ID) && last < p + TRACE_ID.length
