@@ -110,10 +110,13 @@ public final class SensitiveText {
      * longer join on its id. The price: a PAN someone hides inside such a shape on purpose is kept.
      */
     private static boolean insideRequestOrTraceId(String s, int first, int last) {
-        for (int p = Math.max(0, last - (TRACEPARENT.length - 1)); p <= first; p++) {
-            if (shapeAt(s, p, UUID) && last < p + UUID.length
-                    || shapeAt(s, p, TRACE_ID) && last < p + TRACE_ID.length
-                    || shapeAt(s, p, TRACEPARENT)) {
+        return inside(s, first, last, UUID) || inside(s, first, last, TRACE_ID) || inside(s, first, last, TRACEPARENT);
+    }
+
+    /** Whether {@code shape} is at some place of {@code s} that holds both {@code first} and {@code last}. */
+    private static boolean inside(String s, int first, int last, char[] shape) {
+        for (int p = Math.max(0, last - shape.length + 1); p <= first; p++) {
+            if (shapeAt(s, p, shape)) {
                 return true;
             }
         }

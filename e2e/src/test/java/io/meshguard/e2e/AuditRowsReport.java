@@ -42,34 +42,33 @@ final class AuditRowsReport {
         List<String> ids = exchanges.stream().map(Exchange::requestId).toList();
         StringBuilder steps = new StringBuilder();
         AuditTrail.Database unpooled = () -> DriverManager.getConnection(stack.jdbcUrlWithCredentials());
-        try (Connection fresh = unpooled.connect()) {
-            for (Exchange e : exchanges) {
-                List<String> seen = AuditTrail.of(stack.database()::getConnection, e.requestId()).kinds();
-                List<String> direct = AuditTrail.of(unpooled, e.requestId()).kinds();
-                report.append(e.requestId()).append(": status ").append(e.status()).append(", rows ").append(seen);
-                if (!direct.equals(seen)) {
-                    report.append(", on a fresh connection ").append(direct);
-                }
-                report.append('\n');
-                if (!seen.containsAll(List.of("authz_decision", "api_call"))) {
-                    steps.append(e.describe()).append('\n');
-                }
+        for (Exchange e : exchanges) {
+            List<String> seen = AuditTrail.of(stack.database()::getConnection, e.requestId()).kinds();
+            List<String> direct = AuditTrail.of(unpooled, e.requestId()).kinds();
+            report.append(e.requestId()).append(": status ").append(e.status()).append(", rows ").append(seen);
+            if (!direct.equals(seen)) {
+                report.append(", on a fresh connection ").append(direct);
             }
-            List<String> others = new ArrayList<>();
-            try (PreparedStatement q = fresh.prepareStatement("select request_id, kind, occurred_at from audit_event"
-                    + " where tenant = ? order by occurred_at")) {
-                q.setString(1, tenant);
-                try (ResultSet r = q.executeQuery()) {
-                    while (r.next()) {
-                        if (!ids.contains(r.getString(1))) {
-                            others.add(r.getString(1) + " " + r.getString(2) + " " + r.getTimestamp(3).toInstant());
-                        }
+            report.append('\n');
+            if (!seen.containsAll(List.of("authz_decision", "api_call"))) {
+                steps.append(e.describe()).append('\n');
+            }
+        }
+        List<String> others = new ArrayList<>();
+        try (Connection fresh = unpooled.connect();
+                PreparedStatement q = fresh.prepareStatement("select request_id, kind, occurred_at from audit_event"
+                        + " where tenant = ? order by occurred_at")) {
+            q.setString(1, tenant);
+            try (ResultSet r = q.executeQuery()) {
+                while (r.next()) {
+                    if (!ids.contains(r.getString(1))) {
+                        others.add(r.getString(1) + " " + r.getString(2) + " " + r.getTimestamp(3).toInstant());
                     }
                 }
             }
-            report.append("rows of tenant ").append(tenant).append(" under other request ids: ").append(others)
-                    .append('\n');
         }
+        report.append("rows of tenant ").append(tenant).append(" under other request ids: ").append(others)
+                .append('\n');
         return report.append(steps).toString();
     }
 }
