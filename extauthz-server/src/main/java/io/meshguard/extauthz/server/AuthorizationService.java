@@ -78,6 +78,9 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                 .description("Checks denied because the route named an authz profile the policy does not define, all "
                         + "names together (the per-name series is meshguard_authz_unknown_profile_total)")
                 .register(registry);
+        // a name's own series is born with its first Check; the overflow label's exists from start, so the per-name
+        // series has a sample at zero before any event (the dashboards' panel breaks it down by profile)
+        unknownProfileCounter(io.meshguard.contract.ProfileLabels.OTHER);
     }
 
     /**
@@ -163,11 +166,15 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         return unknownProfiles.computeIfAbsent(unknownProfileLabels.label(name), label -> {
             LOG.warn("a gateway route names authz profile '{}', which the loaded policy does not define; denying its requests",
                     label);
-            return Counter.builder("meshguard_authz_unknown_profile_total")
-                    .description("Checks denied because the route named an authz profile the policy does not define")
-                    .tag("profile", label)
-                    .register(registry);
+            return unknownProfileCounter(label);
         });
+    }
+
+    private Counter unknownProfileCounter(String label) {
+        return Counter.builder("meshguard_authz_unknown_profile_total")
+                .description("Checks denied because the route named an authz profile the policy does not define")
+                .tag("profile", label)
+                .register(registry);
     }
 
     /** Refused paths by class (a fixed set of sub-reasons): a rising count of one class is a probe worth a look. */

@@ -164,6 +164,13 @@ class ExtAuthzServerTest {
                 .setRawValue(com.google.protobuf.ByteString.copyFromUtf8(v)).build();
     }
 
+    /** Issue 43: the per-name series the dashboards break down has a sample at zero before any unknown name. */
+    @Test
+    void unknownProfilePerNameSeries_existsAtZeroFromStart() {
+        assertThat(registry.get("meshguard_authz_unknown_profile_total")
+                .tag("profile", io.meshguard.contract.ProfileLabels.OTHER).counter().count()).isZero();
+    }
+
     @Test
     void unknownProfile_overGrpc_isDenied_countedUnderAnEscapedName_andAudited() {
         Map<String, String> ext = Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "no-such\"rule}",

@@ -57,6 +57,9 @@ public final class DlpMetrics {
                         + "all names together (registered at start, so an alert sees the first one; the per-name "
                         + "series is meshguard_dlp_unknown_profile_total)")
                 .register(registry);
+        // A name's own series is born with its first stream; the overflow label's exists from start, so the per-name
+        // series has a sample at zero before any event (the dashboards' panel breaks it down by profile).
+        unknownProfiles.computeIfAbsent(ProfileLabels.OTHER, this::unknownProfileCounter);
         localReplyStreams = Counter.builder("meshguard_dlp_local_reply_streams_total")
                 .description("Response-only streams Envoy opened for a local reply of an earlier filter (ext_authz "
                         + "denials): scanned, but written to no api_call row")
@@ -113,10 +116,14 @@ public final class DlpMetrics {
     String unknownProfile(String profile) {
         String label = unknownProfileLabels.label(profile);
         unknownProfileStreams.increment();
-        unknownProfiles.computeIfAbsent(label, l -> Counter.builder("meshguard_dlp_unknown_profile_total")
-                .description("Streams refused because their route named a DLP profile the policy does not define")
-                .tag("profile", l).register(registry)).increment();
+        unknownProfiles.computeIfAbsent(label, this::unknownProfileCounter).increment();
         return label;
+    }
+
+    private Counter unknownProfileCounter(String label) {
+        return Counter.builder("meshguard_dlp_unknown_profile_total")
+                .description("Streams refused because their route named a DLP profile the policy does not define")
+                .tag("profile", label).register(registry);
     }
 
     void scanned(String direction, String kind, long bytes) {

@@ -56,6 +56,15 @@ class DlpMetricsTest {
                 .tag("reason", "non_text").counter().count()).isEqualTo(10);
     }
 
+    /** Issue 43: the per-name series the dashboards break down has a sample at zero before any unknown name. */
+    @Test
+    void unknownProfilePerNameSeries_existsAtZeroFromStart() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        new DlpMetrics(registry);
+        assertThat(registry.get("meshguard_dlp_unknown_profile_total")
+                .tag("profile", io.meshguard.contract.ProfileLabels.OTHER).counter().count()).isZero();
+    }
+
     /** Review IC-12: every meter says what it counts (a HELP line in the exposition). */
     @Test
     void everyMeter_hasADescription() {
