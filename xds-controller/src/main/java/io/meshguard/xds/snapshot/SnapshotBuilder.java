@@ -525,6 +525,21 @@ public final class SnapshotBuilder {
         return b.setPathSeparatedPrefix(prefix);
     }
 
+    /**
+     * The proxyless form of {@link #pathPrefix}: grpc-java's xDS client knows {@code prefix}, {@code path} and
+     * {@code safe_regex} only (XdsRouteConfigureResource, "Unknown path match type"; grpc-js the same,
+     * route-config-resource-type.ts {@code SUPPORTED_PATH_SPECIFIERS}), so a prefix that does not end in {@code /}
+     * becomes the regex of the prefix quoted (RE2 {@code QuoteMeta}) followed by {@code (/.*)?}: {@code /pkg.Greeter}
+     * must not also route {@code /pkg.GreeterAdmin/…} (review 4, R4-12). Both clients match it against the whole path
+     * (RE2J, re2-wasm).
+     */
+    static RouteMatch.Builder proxylessPrefix(RouteMatch.Builder b, String prefix) {
+        if (prefix.isEmpty() || prefix.endsWith("/")) {
+            return b.setPrefix(prefix.isEmpty() ? "/" : prefix);
+        }
+        return b.setSafeRegex(RegexMatcher.newBuilder().setRegex(com.google.re2j.Pattern.quote(prefix) + "(/.*)?"));
+    }
+
     private static RouteMatch match(io.meshguard.xds.model.Route.Match m, String root, boolean forEnvoy) {
         RouteMatch.Builder b = RouteMatch.newBuilder();
         if (m.pathExact().isPresent()) {
@@ -535,9 +550,7 @@ public final class SnapshotBuilder {
             if (forEnvoy) {
                 pathPrefix(b, p);
             } else {
-                // grpc-java's xDS client knows prefix, path and safe_regex only (XdsRouteConfigureResource): an
-                // unknown path specifier would NACK the whole route configuration
-                b.setPrefix(p.isEmpty() ? "/" : p);
+                proxylessPrefix(b, p);
             }
         } else {
             String regex = m.pathRegex().orElseThrow();

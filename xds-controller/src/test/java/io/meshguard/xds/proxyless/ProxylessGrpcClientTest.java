@@ -168,6 +168,22 @@ class ProxylessGrpcClientTest {
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
     }
 
+    /** Review 4, R4-12: a prefix without a trailing '/' stops at a segment boundary for grpc-java too. */
+    @Test
+    void prefixWithoutTrailingSlash_routesItsServiceOnly_notANeighbourWithTheSameStart() {
+        String g = "segments";
+        publishOk(g, single(g, List.of(upstream(g + "-echo", a.port())),
+                api("segments", "svc.segments", "", "v1", active("v1")),
+                route(g, "echo", "segments", "v1", "/test.Echo", to(g + "-echo", 100))));
+        ManagedChannel ch = clients.channel("node-segments", g, "svc.segments");
+
+        assertThat(XdsClients.call(ch, "test.Echo/Who")).isEqualTo("A");
+        assertThatThrownBy(() -> XdsClients.call(ch, "test.EchoAdmin/Who"))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).as(e.getStatus().toString())
+                                .isEqualTo(Status.Code.UNAVAILABLE));
+    }
+
     @Test
     void upstreamNamedByDns_isALogicalDnsCluster_thatGrpcJavaResolvesAndCalls() {
         String g = "dns";
