@@ -61,6 +61,7 @@ public final class AdsSubscription implements AutoCloseable {
     private final EnvoyNode node;
     private final List<String> nacks = new CopyOnWriteArrayList<>();
     private final List<String> unmodelled = new CopyOnWriteArrayList<>();
+    private final java.util.Deque<XdsResources> acceptedStates = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private final Map<String, String> nonces = new HashMap<>();
     private final Map<String, List<String>> subscribed = new HashMap<>();
     private StreamObserver<DiscoveryRequest> requests;
@@ -152,6 +153,17 @@ public final class AdsSubscription implements AutoCloseable {
     /** Waits for a complete config: listeners, and every route configuration and EDS assignment they need. */
     public XdsResources awaitComplete(Duration limit) throws InterruptedException, TimeoutException {
         return await(AdsSubscription::isComplete, limit);
+    }
+
+    /** How many accepted states {@link #acceptedStates()} keeps. */
+    private static final int MAX_STATES = 256;
+
+    /**
+     * The state after each accepted response, oldest first (the last {@value #MAX_STATES}): what the node routed with
+     * between pushes, e.g. to check that no state had a route naming a cluster the node lacked (503 NC).
+     */
+    public List<XdsResources> acceptedStates() {
+        return List.copyOf(acceptedStates);
     }
 
     /** Number of responses accepted so far (to wait for the next push). */
@@ -265,6 +277,10 @@ public final class AdsSubscription implements AutoCloseable {
             ignoredListeners = List.copyOf(skipped);
         }
         accepted++;
+        acceptedStates.addLast(state);
+        if (acceptedStates.size() > MAX_STATES) {
+            acceptedStates.pollFirst();
+        }
         send(DiscoveryRequest.newBuilder()
                 .setTypeUrl(type)
                 .setVersionInfo(response.getVersionInfo())

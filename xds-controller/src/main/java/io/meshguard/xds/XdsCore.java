@@ -70,6 +70,7 @@ public final class XdsCore implements AutoCloseable {
         this.fleet = new Fleet(clock, status -> {
             fleetSink.changed(status);
             rollouts.changed(status);
+            settleRemovals(status);
         }, snapshots::revisionOf);
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
@@ -98,6 +99,11 @@ public final class XdsCore implements AutoCloseable {
     /** What extauthz replicas follow on the ADS port: the catalogue's subscription state. */
     public SubscriptionStateService subscriptionState() {
         return subscriptionState;
+    }
+
+    /** A node's ACK of new routes may be the last one a removed cluster waited for (XdsSnapshots.settle). */
+    private void settleRemovals(io.meshguard.xds.server.NodeStatus status) {
+        snapshots.settle(status.group(), fleet::nodes);
     }
 
     public Fleet fleet() {

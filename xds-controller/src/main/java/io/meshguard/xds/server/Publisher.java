@@ -128,7 +128,7 @@ public final class Publisher {
                 // before serving: a node may ACK the push before serve() returns
                 rollouts.served(g.name(), r.id(), fleet.nodes());
             }
-            snapshots.serve(servingId, built.get(g.name()), Optional.of(slice));
+            serve(servingId, built.get(g.name()), Optional.of(slice));
         }
         fleet.refreshRevisions();
         outcome(created.isEmpty() ? "unchanged" : "published");
@@ -159,7 +159,7 @@ public final class Publisher {
         }
         Revision r = store.append(group, slice, actor, reason);
         rollouts.served(group, r.id(), fleet.nodes());
-        snapshots.serve(r.id(), resources, Optional.of(slice));
+        serve(r.id(), resources, Optional.of(slice));
         fleet.refreshRevisions();
         outcome("published");
         log.info("published approved revision {} of group {}: {}", r.id(), group, reason);
@@ -210,7 +210,7 @@ public final class Publisher {
         Revision r = store.append(old.get().group(), slice, actor,
                 "rollback to revision " + revisionId + (reason.isBlank() ? "" : ": " + reason));
         rollouts.served(r.group(), r.id(), fleet.nodes());
-        snapshots.serve(r.id(), resources, Optional.of(slice));
+        serve(r.id(), resources, Optional.of(slice));
         fleet.refreshRevisions();
         outcome("rolled_back");
         log.info("group {} rolled back to revision {} as revision {} by {}", r.group(), revisionId, r.id(), actor);
@@ -235,7 +235,7 @@ public final class Publisher {
             try {
                 GroupResources resources = buildAll(r.config()).get(r.group());
                 rollouts.served(r.group(), r.id(), fleet.nodes());
-                snapshots.serve(r.id(), resources, Optional.of(r.config()));
+                serve(r.id(), resources, Optional.of(r.config()));
                 log.info("serving revision {} of group {} (published by {})", r.id(), r.group(), r.actor());
             } catch (RuntimeException e) {
                 outcome("apply_failed");
@@ -244,6 +244,12 @@ public final class Publisher {
             }
         }
         fleet.refreshRevisions();
+    }
+
+    /** Serves a revision, and drops at once the clusters it removed if no node of the group needs them meanwhile. */
+    private void serve(long revision, GroupResources resources, Optional<GatewayConfig> slice) {
+        snapshots.serve(revision, resources, slice);
+        snapshots.settle(resources.group(), fleet::nodes);
     }
 
     /** The validator publishes pass; the admin API validates drafts with the same one. */

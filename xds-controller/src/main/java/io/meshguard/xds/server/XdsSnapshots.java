@@ -26,9 +26,14 @@ public final class XdsSnapshots {
 
     private record Past(long revision, TypeVersions versions) {}
 
+    /** A revision served with the clusters it removed, until its group's nodes have its routes. */
+    private record Retiring(long revision, String routesVersion, GroupResources resources,
+            Optional<io.meshguard.xds.model.GatewayConfig> slice) {}
+
     private final SimpleCache<String> cache;
     private final Map<String, Served> served = new ConcurrentHashMap<>();
     private final Map<String, Deque<Past>> history = new HashMap<>();
+    private final Map<String, Retiring> retiring = new ConcurrentHashMap<>();
 
     public XdsSnapshots(SimpleCache<String> cache) {
         this.cache = cache;
@@ -42,8 +47,77 @@ public final class XdsSnapshots {
         serve(revision, resources, Optional.empty());
     }
 
-    /** Same, remembering the group's configuration slice so the next publish can compare without a read. */
+    /**
+     * Same, remembering the group's configuration slice so the next publish can compare without a read.
+     *
+     * <p>Removals in two steps (review 4, R4-14): clusters the group served and {@code resources} drop stay served
+     * (with their load assignments) until every connected node of the group has ACKed the new routes, which no longer
+     * name them ({@link #settle}). Clients answer CDS before RDS (java-control-plane's order), so dropping them at
+     * once would leave Envoy's old routes naming a cluster it no longer has: 503 {@code NC} until the routes land
+     * (envoyproxy/envoy {@code docs/root/api-docs/xds_protocol.rst}, "Eventual consistency considerations").
+     */
     public synchronized void serve(long revision, GroupResources resources,
+            Optional<io.meshguard.xds.model.GatewayConfig> slice) {
+        GroupResources bridged = served(resources.group())
+                .map(previous -> withRetiring(previous.resources(), resources)).orElse(resources);
+        if (bridged == resources) {
+            retiring.remove(resources.group());
+        } else {
+            retiring.put(resources.group(), new Retiring(revision, TypeVersions.of(resources).routes(), resources, slice));
+        }
+        serveExactly(revision, bridged, slice);
+    }
+
+    /**
+     * Drops the clusters a revision removed once every connected node of their group ACKed its routes (or none is
+     * connected): called after each change of a node's status and after each publish.
+     */
+    public void settle(String group, java.util.function.Supplier<List<NodeStatus>> nodes) {
+        Retiring r = retiring.get(group);
+        if (r == null) {
+            return;
+        }
+        String rds = io.envoyproxy.controlplane.cache.Resources.V3.ROUTE_TYPE_URL;
+        boolean everyNodeHasTheRoutes = nodes.get().stream().filter(n -> n.group().equals(group) && n.connected())
+                .allMatch(n -> r.routesVersion().equals(n.ackedVersions().get(rds)));
+        if (!everyNodeHasTheRoutes) {
+            return;
+        }
+        synchronized (this) {
+            if (retiring.remove(group, r)) {
+                serveExactly(r.revision(), r.resources(), r.slice());
+            }
+        }
+    }
+
+    /** The clusters (and load assignments) of {@code previous} that {@code next} drops, still being retired. */
+    private static GroupResources withRetiring(GroupResources previous, GroupResources next) {
+        java.util.Set<String> kept = new java.util.HashSet<>();
+        next.clusters().forEach(c -> kept.add(c.getName()));
+        List<io.envoyproxy.envoy.config.cluster.v3.Cluster> dropped = previous.clusters().stream()
+                .filter(c -> !kept.contains(c.getName())).toList();
+        if (dropped.isEmpty()) {
+            return next;
+        }
+        java.util.Set<String> keptAssignments = new java.util.HashSet<>();
+        next.endpoints().forEach(e -> keptAssignments.add(e.getClusterName()));
+        java.util.Set<String> droppedNames = new java.util.HashSet<>();
+        dropped.forEach(c -> droppedNames.add(c.getName()));
+        List<io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> droppedAssignments =
+                previous.endpoints().stream().filter(e -> droppedNames.contains(e.getClusterName())
+                        && !keptAssignments.contains(e.getClusterName())).toList();
+        List<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters = new java.util.ArrayList<>(next.clusters());
+        clusters.addAll(dropped);
+        List<io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints =
+                new java.util.ArrayList<>(next.endpoints());
+        endpoints.addAll(droppedAssignments);
+        clusters.sort(java.util.Comparator.comparing(io.envoyproxy.envoy.config.cluster.v3.Cluster::getName));
+        endpoints.sort(java.util.Comparator.comparing(
+                io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment::getClusterName));
+        return new GroupResources(next.group(), next.listeners(), next.routes(), clusters, endpoints);
+    }
+
+    private synchronized void serveExactly(long revision, GroupResources resources,
             Optional<io.meshguard.xds.model.GatewayConfig> slice) {
         List<String> dangling = ReferenceCheck.danglingReferences(resources);
         if (!dangling.isEmpty()) {

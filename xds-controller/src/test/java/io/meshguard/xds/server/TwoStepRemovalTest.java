@@ -1,0 +1,113 @@
+package io.meshguard.xds.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.meshguard.emulator.AdsSubscription;
+import io.meshguard.emulator.EnvoyNode;
+import io.meshguard.emulator.XdsResources;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsCore;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.store.InMemoryRevisionStore;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Review 4, R4-14: a revision that renames an upstream keeps serving the old cluster until the group's nodes have the
+ * routes that stop naming it. An emulated Envoy gateway records the state after every response it accepts; in none
+ * of them may a route name a cluster the node does not have (Envoy's router answers such a request 503 NC).
+ */
+class TwoStepRemovalTest {
+    private XdsCore core;
+
+    @BeforeEach
+    void start() throws Exception {
+        core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
+                new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, new SimpleMeterRegistry(),
+                Clock.systemUTC()).start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        core.close();
+    }
+
+    @Test
+    void renamedUpstream_oldClusterServedUntilTheNodeHasTheNewRoutes_noStateRoutesToAMissingCluster()
+            throws Exception {
+        String sample = sample();
+        publish(GatewayYaml.read("sample.yaml", sample));
+        try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", core.adsPort(), EnvoyNode.localGateway())) {
+            ads.awaitComplete(Duration.ofSeconds(30));
+            assertThat(ads.resources().clusters()).containsKey("payments-v1");
+
+            String renamed = sample.replace("  - name: payments-v1\n", "  - name: payments-v1-blue\n")
+                    .replace("{upstream: payments-v1, weight: 100}", "{upstream: payments-v1-blue, weight: 100}");
+            assertThat(renamed).isNotEqualTo(sample);
+            publish(GatewayYaml.read("renamed.yaml", renamed));
+
+            // the rename lands, then the old cluster goes once the node ACKed the routes without it
+            ads.await(r -> r.clusters().containsKey("payments-v1-blue") && !r.clusters().containsKey("payments-v1")
+                    && routedClusters(r).contains("payments-v1-blue"), Duration.ofSeconds(30));
+            assertThat(ads.nacks()).isEmpty();
+            List<String> missing = new ArrayList<>();
+            for (XdsResources state : ads.acceptedStates()) {
+                for (String cluster : routedClusters(state)) {
+                    if (!state.clusters().containsKey(cluster)) {
+                        missing.add(cluster + " at versions " + state.versions());
+                    }
+                }
+            }
+            assertThat(missing).as("routes naming a cluster the node lacked (503 NC)").isEmpty();
+            assertThat(ads.acceptedStates()).as("a state served both clusters")
+                    .anyMatch(s -> s.clusters().containsKey("payments-v1") && s.clusters().containsKey("payments-v1-blue"));
+        }
+    }
+
+    private void publish(GatewayConfig config) {
+        Publisher.Result r = core.publisher().publish(config, "test", "two-step removal");
+        assertThat(r.published()).as(r.problems().toString()).isTrue();
+    }
+
+    /** Every cluster the Envoy node's route tables (those its listeners name) route to. */
+    private static Set<String> routedClusters(XdsResources r) {
+        Set<String> out = new TreeSet<>();
+        for (RouteConfiguration rc : r.routes().values()) {
+            for (VirtualHost vh : rc.getVirtualHostsList()) {
+                for (Route route : vh.getRoutesList()) {
+                    if (route.hasRoute()) {
+                        if (route.getRoute().hasWeightedClusters()) {
+                            route.getRoute().getWeightedClusters().getClustersList().forEach(c -> out.add(c.getName()));
+                        } else {
+                            out.add(route.getRoute().getCluster());
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String sample() throws Exception {
+        try (InputStream in = XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
