@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Central and zone controllers on loopback (issue 28): central with its revisions in a real PostgreSQL, zones as
  * real xDS controllers in zone mode, emulated Envoy nodes on the zones' ADS ports, all over real gRPC.
  */
-class ZoneLoopbackTest {
+public class ZoneLoopbackTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
     private static final AtomicInteger RUN = new AtomicInteger();
@@ -61,7 +61,7 @@ class ZoneLoopbackTest {
      * Two gateway groups, one route each; {@code extraRoute} adds a second route to the first group, to an upstream
      * of its own (so the group's clusters change, which the emulated nodes see on CDS).
      */
-    static GatewayConfig config(String seoul, String tokyo, boolean extraRoute) {
+    public static GatewayConfig config(String seoul, String tokyo, boolean extraRoute) {
         String route = "  - {name: %s, group: %s, api: status, version: v1, match: {path_prefix: %s},"
                 + " destinations: [{upstream: %s, weight: 100}], authz_profile: gateway-status,"
                 + " dlp_profile: default}\n";
