@@ -291,6 +291,36 @@ public final class ClusterInABox implements AutoCloseable {
         return new Kubelet(node);
     }
 
+    /**
+     * Whether a TCP connection from {@code pod}'s network namespace to {@code host:port} opens, the host resolved by
+     * the pod's own cluster DNS names (its {@code /etc/hosts}), through Service DNAT and both pods' NetworkPolicies.
+     */
+    boolean reaches(BoxPod pod, String host, int port) {
+        String address = address(pod, host);
+        try {
+            Shell.inNetns(pod.netns(), "timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/" + address + "/" + port);
+            return true;
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+
+    /** {@code host} as {@code pod}'s {@code /etc/hosts} resolves it (an address stays as it is). */
+    String address(BoxPod pod, String host) {
+        if (host.matches("[0-9.]+")) {
+            return host;
+        }
+        for (String line : services.hosts(pod).split("\\n")) {
+            String[] fields = line.split("\\s+");
+            for (int i = 1; i < fields.length; i++) {
+                if (fields[i].equals(host)) {
+                    return fields[0];
+                }
+            }
+        }
+        throw new AssertionError(host + " does not resolve in pod " + pod.describe());
+    }
+
     /** The pod's nftables counters of dropped packets, for reports. */
     String dropped(BoxPod pod) {
         return Shell.inNetns(pod.netns(), "nft", "list", "counters").replaceAll("\\s+", " ");

@@ -59,6 +59,34 @@ class ClusterInABoxTest {
                 .contains("following meshguard-xds");
     }
 
+    @Test
+    void networkPolicies_letExtauthzReachTheControllersAdsPort() {
+        BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
+        assertThat(box.reaches(extauthz, "meshguard-xds.meshguard.svc.cluster.local", 18000))
+                .as("extauthz -> meshguard-xds:18000, the subscription-state stream (R4-01; dropped: %s)",
+                        box.dropped(extauthz))
+                .isTrue();
+    }
+
+    @Test
+    void networkPolicies_keepTheDlpServerFromRedis() {
+        BoxPod dlp = box.pod("StatefulSet/meshguard-dlp");
+        BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
+        assertThat(box.reaches(extauthz, "redis.bank-data.svc.cluster.local", 6379)).as("extauthz -> redis").isTrue();
+        assertThat(box.reaches(dlp, "redis.bank-data.svc.cluster.local", 6379))
+                .as("dlp -> redis: the dlp NetworkPolicy allows egress to 5432 only").isFalse();
+    }
+
+    @Test
+    void console_approvalsPage_answersTheSignedInOperator() throws Exception {
+        BoxPod xds = box.pod("Deployment/meshguard-xds");
+        ConsoleSession console = ConsoleSession.signIn(box.node().local(xds.ip(), 9103), box.secrets().adminToken(),
+                "/console/approvals");
+        HttpResponse<String> approvals = console.get("/console/approvals");
+        assertThat(approvals.statusCode()).as("GET /console/approvals after signing in with the admin token: %s",
+                approvals.body()).isEqualTo(200);
+    }
+
     private static HttpResponse<String> get(BoxPod pod, int port, String path) throws Exception {
         int local = box.node().forward(pod.ip(), port);
         return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + local + path))
