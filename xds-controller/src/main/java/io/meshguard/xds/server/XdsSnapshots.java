@@ -58,7 +58,8 @@ public final class XdsSnapshots {
      */
     public synchronized void serve(long revision, GroupResources resources,
             Optional<io.meshguard.xds.model.GatewayConfig> slice) {
-        GroupResources bridged = served(resources.group())
+        // without routes nothing can name a removed cluster (an explicit withdrawal empties the group at once)
+        GroupResources bridged = resources.routes().isEmpty() ? resources : served(resources.group())
                 .map(previous -> withRetiring(previous.resources(), resources)).orElse(resources);
         if (bridged == resources) {
             retiring.remove(resources.group());
@@ -69,8 +70,8 @@ public final class XdsSnapshots {
     }
 
     /**
-     * Drops the clusters a revision removed once every connected node of their group ACKed its routes (or none is
-     * connected): called after each change of a node's status and after each publish.
+     * Drops the clusters a revision removed once every connected node of their group that has routes ACKed the new
+     * ones (or none is connected): called after each change of a node's status and after each publish.
      */
     public void settle(String group, java.util.function.Supplier<List<NodeStatus>> nodes) {
         Retiring r = retiring.get(group);
@@ -78,7 +79,9 @@ public final class XdsSnapshots {
             return;
         }
         String rds = io.envoyproxy.controlplane.cache.Resources.V3.ROUTE_TYPE_URL;
-        boolean everyNodeHasTheRoutes = nodes.get().stream().filter(n -> n.group().equals(group) && n.connected())
+        // a node that never accepted routes (e.g. it NACKs the listeners) cannot route to a removed cluster
+        boolean everyNodeHasTheRoutes = nodes.get().stream()
+                .filter(n -> n.group().equals(group) && n.connected() && n.ackedVersions().containsKey(rds))
                 .allMatch(n -> r.routesVersion().equals(n.ackedVersions().get(rds)));
         if (!everyNodeHasTheRoutes) {
             return;

@@ -94,7 +94,7 @@ class GatewayHopTest {
     }
 
     @Test
-    void prefixes_endAtASegment_forEnvoy_whileProxylessKeepsThePlainPrefixGrpcJavaKnows() {
+    void prefixes_endAtASegment_forEnvoy_andForProxylessAsARegexGrpcJavaKnows() {
         Map<String, Route> envoy = routes(build(), "http-8080");
         assertThat(envoy.get("payments.v2.transfers").getMatch().getPathSeparatedPrefix())
                 .isEqualTo("/payments/v2/transfers");
@@ -102,8 +102,14 @@ class GatewayHopTest {
                 .isEqualTo("/payments/transfers");
         // already ends at a segment: stays a prefix (path_separated_prefix must not end in '/')
         assertThat(envoy.get("payments.v2.postings").getMatch().getPrefix()).isEqualTo("/payments/v2/postings/");
-        assertThat(routes(build(), EnvoyNames.PROXYLESS_ROUTES).get("payments.v2.transfers").getMatch().getPrefix())
-                .isEqualTo("/payments/v2/transfers");
+        // proxyless clients know prefix, path and safe_regex only: the segment boundary as a regex (R4-12)
+        Map<String, Route> proxyless = routes(build(), EnvoyNames.PROXYLESS_ROUTES);
+        String regex = proxyless.get("payments.v2.transfers").getMatch().getSafeRegex().getRegex();
+        assertThat(regex).isEqualTo("/payments/v2/transfers(/.*)?");
+        assertThat(com.google.re2j.Pattern.matches(regex, "/payments/v2/transfers/7")).isTrue();
+        assertThat(com.google.re2j.Pattern.matches(regex, "/payments/v2/transfers")).isTrue();
+        assertThat(com.google.re2j.Pattern.matches(regex, "/payments/v2/transfersAdmin")).isFalse();
+        assertThat(proxyless.get("payments.v2.postings").getMatch().getPrefix()).isEqualTo("/payments/v2/postings/");
         List<String> separated = envoy.values().stream().filter(r -> r.getMatch().hasPathSeparatedPrefix())
                 .map(r -> r.getMatch().getPathSeparatedPrefix()).toList();
         assertThat(separated).allMatch(p -> p.matches("^[^?#]+[^?#/]$"));
