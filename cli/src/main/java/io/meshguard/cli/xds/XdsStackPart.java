@@ -112,14 +112,14 @@ public final class XdsStackPart implements StackPart {
         http.addHandler(CatalogApi.PREFIX, catalog);
         // plain up: the console signs in with the token file's token; up --idp keycloak: through the realm, as its
         // confidential console client (authorization code + PKCE). Approvals and the developer portal run the
-        // catalogue's and the API keys' operations above; portal keys get the dev policy's tier
+        // catalogue's and the API keys' operations above
         Optional<String> consoleIssuer = context.consoleClient().flatMap(c -> context.adminAccess().issuer());
         xds.mountConsole(http, gate, io.meshguard.xds.console.ConsoleSettings.of(consoleIssuer,
                 context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::clientId).orElse("meshguard-console"),
                 context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::secret),
                 "http://127.0.0.1:" + adminPort),
                 Optional.of(new io.meshguard.xds.console.CatalogConsole(new CatalogStore(context.dataSource()),
-                        catalog, extAuthz.server().apiKeyAdminApi(gate), "free")));
+                        catalog, extAuthz.server().apiKeyAdminApi(gate))));
         http.addReadinessChecks(xds.readinessChecks());
         this.controller = xds;
         this.http = http;
