@@ -399,21 +399,26 @@ public final class AdminApi implements HttpHandler {
         return call.scope().tenants().iterator().next();
     }
 
-    /** A route of a tenant may only serve that caller's APIs and send to its upstreams. */
-    private void referencesVisible(Call call, Route r) {
+    /**
+     * A tenant's route may only serve its own tenant's APIs and send to its own tenant's upstreams: the route's tenant,
+     * not any tenant of the caller (a caller acting for acme and globex must not bind acme's route to globex's
+     * upstream, as PostgreSQL checks no tenant on the reference).
+     */
+    private void referencesVisible(Call call, Route r, String tenant) {
         if (call.scope().all()) {
             return;
         }
-        GatewayConfig mine = visible(call);
+        TenantScope own = TenantScope.of(java.util.Set.of(tenant));
+        GatewayConfig mine = visibleIn(draft.load(), draft.ownership(own), own);
         List<Problem> problems = new ArrayList<>();
         if (mine.api(r.api()).isEmpty()) {
             problems.add(Problem.error(ProblemCode.ROUTE_API_NOT_IN_TENANTS, "routes[" + r.group() + "/" + r.name() + "].api",
-                    "no API '" + r.api() + "' in your tenants"));
+                    "no API '" + r.api() + "' in tenant " + tenant + ", the route's"));
         }
         for (Route.Destination d : r.destinations()) {
             if (mine.upstream(d.upstream()).isEmpty()) {
                 problems.add(Problem.error(ProblemCode.ROUTE_UPSTREAM_NOT_IN_TENANTS, "routes[" + r.group() + "/" + r.name() + "].destinations",
-                        "no upstream '" + d.upstream() + "' in your tenants"));
+                        "no upstream '" + d.upstream() + "' in tenant " + tenant + ", the route's"));
             }
         }
         if (!problems.isEmpty()) {
@@ -454,7 +459,7 @@ public final class AdminApi implements HttpHandler {
         boolean exists = draft.load().routes().stream()
                 .anyMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()));
         String tenant = tenantForPut(call, Kind.ROUTE, exists);
-        referencesVisible(call, r);
+        referencesVisible(call, r, tenant);
         return change(call, "upsert", c -> new GatewayConfig(c.groups(), c.upstreams(), c.apis(),
                 replaced(c.routes(), x -> x.group().equals(r.group()) && x.name().equals(r.name()), r)), tenant);
     }

@@ -229,11 +229,25 @@ class AdminApiTenantsTest {
         HttpResponse<String> toGlobex = call("acme-dev", "PUT", "/routes/edge/acme-steal",
                 routeBody("acme-steal", "acme-api", "globex-up"));
         assertThat(toGlobex.statusCode()).isEqualTo(422);
-        assertThat(toGlobex.body()).contains("no upstream 'globex-up' in your tenants");
+        assertThat(toGlobex.body()).contains("no upstream 'globex-up' in tenant acme");
         HttpResponse<String> servesGlobex = call("acme-dev", "PUT", "/routes/edge/acme-steal",
                 routeBody("acme-steal", "globex-api", "acme-up"));
         assertThat(servesGlobex.statusCode()).isEqualTo(422);
         assertThat(call("ops", "GET", "/routes/edge/acme-steal", null).statusCode()).isEqualTo(404);
+    }
+
+    /** A caller acting for two tenants still binds a route only to its own tenant's API and upstreams. */
+    @Test
+    void callerOfTwoTenants_cannotBindOneTenantsRouteToTheOthersUpstreamOrApi() throws Exception {
+        String before = call("ops", "GET", "/config", null).body();
+        HttpResponse<String> toGlobex = call("both-dev", "PUT", "/routes/edge/acme-mixed?tenant=acme",
+                routeBody("acme-mixed", "acme-api", "globex-up"));
+        assertThat(toGlobex.statusCode()).as(toGlobex.body()).isEqualTo(422);
+        assertThat(toGlobex.body()).contains("no upstream 'globex-up' in tenant acme");
+        HttpResponse<String> servesGlobex = call("both-dev", "PUT", "/routes/edge/acme-mixed?tenant=acme",
+                routeBody("acme-mixed", "globex-api", "acme-up"));
+        assertThat(servesGlobex.statusCode()).as(servesGlobex.body()).isEqualTo(422);
+        assertThat(call("ops", "GET", "/config", null).body()).isEqualTo(before);
     }
 
     @Test
