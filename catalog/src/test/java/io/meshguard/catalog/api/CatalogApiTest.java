@@ -65,11 +65,13 @@ class CatalogApiTest {
               - {match: initech-customers, role: customer, scope: "tenant:initech"}
               - {match: initech-customers, role: approver-elsewhere, scope: "tenant:initech"}
               - {match: globex-customers, role: customer, scope: "tenant:globex"}
+              - {match: acme-customers, role: customer, scope: "tenant:acme"}
             """;
     static final io.meshguard.catalog.RecordingGateway GATEWAY = new io.meshguard.catalog.RecordingGateway();
     static final Map<String, List<String>> GROUPS = Map.of("ops", List.of("ops"), "alice", List.of("acme-providers"),
             "gina", List.of("globex-providers"), "ina", List.of("initech-customers"),
-            "bo", List.of("initech-customers", "globex-customers"));
+            "bo", List.of("initech-customers", "globex-customers"),
+            "olga", List.of("acme-providers", "acme-customers"), "pete", List.of("acme-providers"));
 
     static TestIssuer issuer;
     static HttpServer server;
@@ -118,6 +120,36 @@ class CatalogApiTest {
     static JsonNode ok(HttpResponse<String> r) throws Exception {
         assertThat(r.statusCode()).as(r.body()).isBetween(200, 201);
         return CatalogJson.MAPPER.readTree(r.body());
+    }
+
+    @Test
+    void approve_manualSubscription_byThePersonWhoAskedForIt_refused403_evenInOneTenant() throws Exception {
+        ok(call("ops", "PUT", "/v1/operator/clusters/busan-1",
+                "{\"region\": \"kr-busan\", \"gateway_groups\": {\"local\": [\"acme\"]}}"));
+        ok(call("olga", "POST", "/v1/provider/products", """
+                {"id": "ledger", "name": "Ledger", "visibility": "public",
+                 "operations": [{"id": "post-entry", "api": "payments-api", "method": "post", "path": "/entries"}]}"""));
+        ok(call("olga", "POST", "/v1/provider/products/ledger/state", "{\"state\": \"published\"}"));
+        ok(call("olga", "POST", "/v1/provider/products/ledger/plans", """
+                {"name": "internal", "approval": "manual", "auth_modes": ["apikey"]}"""));
+        ok(call("olga", "POST", "/v1/provider/plans/ledger-internal/state", "{\"state\": \"published\"}"));
+        ok(call("olga", "POST", "/v1/provider/products/ledger/product-publishes", """
+                {"cluster": "busan-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}"""));
+        ok(call("olga", "POST", "/v1/provider/product-publishes/ledger-dev-busan-1/state",
+                "{\"state\": \"published\", \"reason\": \"internal launch\"}"));
+        // provider and customer are one tenant, and olga holds both roles in it
+        ok(call("olga", "POST", "/v1/customer/applications", "{\"id\": \"acme-treasury\", \"name\": \"Treasury\"}"));
+        String id = ok(call("olga", "POST", "/v1/customer/subscriptions", """
+                {"application": "acme-treasury", "product_publish": "ledger-dev-busan-1", "plan": "ledger-internal"}"""))
+                .path("id").asText();
+
+        HttpResponse<String> self = call("olga", "POST", "/v1/provider/subscriptions/" + id + "/approve",
+                "{\"reason\": \"my own\"}");
+        assertThat(self.statusCode()).as(self.body()).isEqualTo(403);
+        assertThat(self.body()).contains("another person");
+        JsonNode approved = ok(call("pete", "POST", "/v1/provider/subscriptions/" + id + "/approve",
+                "{\"reason\": \"treasury needs it\"}"));
+        assertThat(approved.path("state").asText()).isEqualTo("active");
     }
 
     @Test
@@ -209,8 +241,8 @@ class CatalogApiTest {
         assertThat(call("ina", "POST", "/v1/customer/credentials/apikey/initech000000002/rotate",
                 "{\"successor\": \"x\", \"overlap\": \"31d\"}").statusCode()).isEqualTo(422);
 
-        assertThat(EVENTS).filteredOn(e -> e.action().equals("subscription:approve") && e.outcome().startsWith("changed"))
-                .singleElement().satisfies(e -> {
+        assertThat(EVENTS).filteredOn(e -> e.action().equals("subscription:approve") && e.outcome().startsWith("changed")
+                        && e.actor().contains("alice")).singleElement().satisfies(e -> {
                     assertThat(e.actor()).contains("alice");
                     assertThat(e.outcome()).contains("contract 2026-118 signed");
                     assertThat(e.afterDigest()).hasSize(64);
@@ -299,30 +331,30 @@ class CatalogApiTest {
      */
     @Test
     void publishNamingAGroupItsClusterDoesNotServeForTheTenant_refused422_andNothingServed() throws Exception {
-        ok(call("ops", "PUT", "/v1/operator/clusters/busan-1", "{\"region\": \"kr-busan\","
-                + " \"gateway_groups\": {\"busan-gw\": [\"acme\"], \"busan-globex\": [\"globex\"]}}"));
+        ok(call("ops", "PUT", "/v1/operator/clusters/daegu-1", "{\"region\": \"kr-daegu\","
+                + " \"gateway_groups\": {\"daegu-gw\": [\"acme\"], \"daegu-globex\": [\"globex\"]}}"));
         ok(call("ops", "PUT", "/v1/operator/clusters/tokyo-1", "{\"region\": \"jp-tokyo\","
                 + " \"gateway_groups\": {\"tokyo-gw\": [\"acme\"]}}"));
         ok(call("alice", "POST", "/v1/provider/products", """
                 {"id": "placed", "name": "Placed", "visibility": "public",
                  "operations": [{"id": "charge", "api": "payments-api", "method": "post", "path": "/charges"}]}"""));
         ok(call("alice", "POST", "/v1/provider/products/placed/state", "{\"state\": \"published\"}"));
-        for (String group : List.of("edge-prod", "tokyo-gw", "busan-globex")) {
+        for (String group : List.of("edge-prod", "tokyo-gw", "daegu-globex")) {
             String before = PG.dsl().fetch("select id from product_publish order by id").formatCSV();
             HttpResponse<String> r = call("alice", "POST", "/v1/provider/products/placed/product-publishes", """
-                    {"cluster": "busan-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "%s"}"""
+                    {"cluster": "daegu-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "%s"}"""
                     .formatted(group));
             assertThat(r.statusCode()).as("%s: %s", group, r.body()).isEqualTo(422);
-            assertThat(r.body()).contains("not assigned to cluster busan-1 for tenant acme");
+            assertThat(r.body()).contains("not assigned to cluster daegu-1 for tenant acme");
             assertThat(PG.dsl().fetch("select id from product_publish order by id").formatCSV()).isEqualTo(before);
         }
         ok(call("alice", "POST", "/v1/provider/products/placed/product-publishes", """
-                {"cluster": "busan-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "busan-gw"}"""));
+                {"cluster": "daegu-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "daegu-gw"}"""));
         // the operator takes the group back from acme before the draft is published
-        ok(call("ops", "PUT", "/v1/operator/clusters/busan-1", "{\"region\": \"kr-busan\","
-                + " \"gateway_groups\": {\"busan-gw\": []}}"));
+        ok(call("ops", "PUT", "/v1/operator/clusters/daegu-1", "{\"region\": \"kr-daegu\","
+                + " \"gateway_groups\": {\"daegu-gw\": []}}"));
         int served = GATEWAY.calls().size();
-        HttpResponse<String> published = call("alice", "POST", "/v1/provider/product-publishes/placed-dev-busan-1/state",
+        HttpResponse<String> published = call("alice", "POST", "/v1/provider/product-publishes/placed-dev-daegu-1/state",
                 "{\"state\": \"published\"}");
         assertThat(published.statusCode()).as(published.body()).isEqualTo(422);
         assertThat(GATEWAY.calls()).as("no gateway group was asked to serve it").hasSize(served);
