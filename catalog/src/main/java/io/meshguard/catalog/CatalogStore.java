@@ -57,8 +57,17 @@ public final class CatalogStore {
 
     // ------------------------------------------------------------------ clusters (operators)
 
-    /** Registers or updates a cluster. */
+    /** Registers or updates a cluster; its gateway groups stay as they are. */
     public Cluster putCluster(Cluster cluster) {
+        return putCluster(cluster, Map.of());
+    }
+
+    /**
+     * Registers or updates a cluster and assigns it {@code groups}: each gateway group named is served by the cluster
+     * (again, after a withdrawal) and takes product publishes of exactly the tenants given, the only placement a
+     * publish may have (docs/products.md "Where a product is published"). Groups not named stay as they are.
+     */
+    public Cluster putCluster(Cluster cluster, Map<String, Set<String>> groups) {
         return run(TenantScope.ALL, c -> {
             try (PreparedStatement ps = c.prepareStatement("insert into cluster (id, region, provider, capabilities)"
                     + " values (?, ?, ?, ?) on conflict (id) do update set region = excluded.region,"
@@ -69,8 +78,34 @@ public final class CatalogStore {
                 ps.setArray(4, c.createArrayOf("varchar", cluster.capabilities().stream().sorted().toArray()));
                 ps.executeUpdate();
             }
+            for (Map.Entry<String, Set<String>> g : new TreeMap<>(groups).entrySet()) {
+                try (PreparedStatement ps = c.prepareStatement("insert into cluster_group (cluster_id, gateway_group,"
+                        + " publishing_tenants) values (?, ?, ?) on conflict (cluster_id, gateway_group) do update"
+                        + " set publishing_tenants = excluded.publishing_tenants, withdrawn_at = null")) {
+                    ps.setString(1, cluster.id());
+                    ps.setString(2, g.getKey());
+                    ps.setArray(3, c.createArrayOf("varchar", g.getValue().stream().sorted().toArray()));
+                    ps.executeUpdate();
+                }
+            }
             return cluster;
         });
+    }
+
+    /**
+     * A publish's placement is the operators': its gateway group must be assigned to its cluster, not withdrawn, for
+     * the product's tenant. Otherwise a provider could put its host and upstream on another cluster's nodes, or hand a
+     * cluster's zone a whole group (every tenant's routes) no operator gave it.
+     */
+    private static void requirePlacement(Connection c, String clusterId, String group, String tenant)
+            throws SQLException {
+        if (count(c, "select count(*) from cluster_group where cluster_id = ? and gateway_group = ?"
+                + " and withdrawn_at is null and ? = any (publishing_tenants)", clusterId, group, tenant) == 0) {
+            throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "gateway group " + group + " is not assigned to"
+                    + " cluster " + clusterId + " for tenant " + tenant + ": an operator assigns a cluster its groups"
+                    + " and the tenants that publish into each (PUT /v1/operator/clusters/" + clusterId
+                    + ", gateway_groups)");
+        }
     }
 
     public List<Cluster> clusters(TenantScope scope) {
@@ -248,9 +283,10 @@ public final class CatalogStore {
     public ProductPublish createPublish(TenantScope scope, String productId, String clusterId, Environment environment,
                                         AuthMode authMode, String domain, String gatewayGroup) {
         return run(scope, c -> {
-            ownProductForUpdate(c, productId);
+            Product product = ownProductForUpdate(c, productId);
             String region = strings(c, "select region from cluster where id = ?", clusterId).stream().findFirst()
                     .orElseThrow(() -> CatalogRefusal.notFound("cluster", clusterId));
+            requirePlacement(c, clusterId, gatewayGroup, product.tenant());
             PublishHost host;
             try {
                 host = PublishHost.of(productId, environment, region, domain);
@@ -302,8 +338,12 @@ public final class CatalogStore {
                 throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
                         "product " + product.id() + " is " + lower(product.state()) + ": publish the product first");
             }
-            setState(c, "product_publish", "id = ?", lower(to), publishId);
             String group = strings(c, "select gateway_group from product_publish where id = ?", publishId).get(0);
+            if (to == PublishState.PUBLISHED) {
+                // an assignment withdrawn since the draft was made no longer places it
+                requirePlacement(c, pub.cluster(), group, product.tenant());
+            }
+            setState(c, "product_publish", "id = ?", lower(to), publishId);
             ServedProduct moved = new ServedProduct(pub.id(), product.id(), group, pub.host(), pub.authMode(),
                     product.operations());
             GatewayServing.Served served = gateway.serve(moved, to == PublishState.PUBLISHED, change);
@@ -644,10 +684,23 @@ public final class CatalogStore {
 
     // ------------------------------------------------------------------ credentials
 
-    /** Binds a credential (an API key's id or a Keycloak client id) to one of the scope's applications. */
+    /**
+     * Binds a credential (an API key's id or a Keycloak client id) to one of the scope's applications. The key and
+     * the subscriptions it names must be the application's own: PostgreSQL checks the foreign keys without row-level
+     * security, so another tenant's key (or a subscription of another application) would otherwise bind, and its
+     * owner's calls would be decided by this application's subscriptions.
+     */
     public Credential addCredential(TenantScope scope, Credential credential) {
         return run(scope, c -> {
             Application app = lockApplication(c, credential.applicationId());
+            if (credential.kind() == AuthMode.APIKEY) {
+                // read under the scope's row-level security: another tenant's key is as absent as a missing one
+                List<String> keyTenant = strings(c, "select tenant from api_keys where key_id = ?", credential.id());
+                if (keyTenant.isEmpty() || !keyTenant.get(0).equals(app.tenant())) {
+                    throw new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "API key " + credential.id()
+                            + " not found in tenant " + app.tenant() + ", application " + app.id() + "'s");
+                }
+            }
             try (PreparedStatement ps = c.prepareStatement("insert into credential (id, kind, application_id, tenant,"
                     + " state, api_key_id, expires_at) values (?, ?, ?, ?, 'active', ?, ?)")) {
                 ps.setString(1, credential.id());
@@ -660,7 +713,10 @@ public final class CatalogStore {
                 ps.executeUpdate();
             }
             for (String sub : credential.subscriptionIds()) {
-                lockSubscription(c, sub, scope, Side.CUSTOMER);
+                if (!lockSubscription(c, sub, scope, Side.CUSTOMER).applicationId().equals(app.id())) {
+                    throw new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "subscription " + sub
+                            + " not found among application " + app.id() + "'s");
+                }
                 try (PreparedStatement ps = c.prepareStatement("insert into credential_subscription (kind,"
                         + " credential_id, subscription_id) values (?, ?, ?)")) {
                     ps.setString(1, lower(credential.kind()));

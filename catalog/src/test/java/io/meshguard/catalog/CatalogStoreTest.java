@@ -41,7 +41,7 @@ class CatalogStoreTest {
         PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
                 + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
                 + "('initech000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
-        store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()));
+        store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
         store.createProduct(ACME, product("payments", "acme", "payments-api"), "alice");
         store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
         store.createPlan(ACME, plan("payments-free", "payments", Plan.Approval.AUTO));

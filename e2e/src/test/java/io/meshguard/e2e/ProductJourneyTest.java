@@ -153,7 +153,8 @@ class ProductJourneyTest {
     @Test
     @Order(1)
     void provider_publishesAProductWithTwoPlans_asARevisionOfTheDevGateway() throws Exception {
-        admin("PUT", "/v1/operator/clusters/local", "{\"region\": \"local\"}");
+        admin("PUT", "/v1/operator/clusters/local",
+                "{\"region\": \"local\", \"gateway_groups\": {\"local\": [\"default\"]}}");
         admin("POST", "/v1/provider/products", """
                 {"id": "payments", "tenant": "default", "name": "Payments", "visibility": "public",
                  "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"}]}""");

@@ -140,7 +140,8 @@ public final class ProductPublishBench {
         store.createPlan(DEFAULT, new Plan("payments-gold", "payments", "gold", PlanState.STAGING, PlanLimits.NONE,
                 Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
         for (int c = 0; c < CLUSTERS; c++) {
-            store.putCluster(new Cluster("c" + c, "r" + c, Optional.empty(), Set.of()));
+            store.putCluster(new Cluster("c" + c, "r" + c, Optional.empty(), Set.of()),
+                    Map.of("g" + c, Set.of(DEFAULT.tenants().iterator().next())));
             store.createPublish(DEFAULT, "payments", "c" + c, Environment.PROD, AuthMode.APIKEY, "bank.example",
                     "g" + c);
         }

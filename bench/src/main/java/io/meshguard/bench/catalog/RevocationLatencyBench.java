@@ -141,7 +141,7 @@ public final class RevocationLatencyBench {
         }
         TenantScope acme = TenantScope.of(Set.of("acme"));
         TenantScope initech = TenantScope.of(Set.of("initech"));
-        store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()));
+        store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
         store.createProduct(acme, new Product("payments", "acme", "Payments", "1", Optional.empty(), List.of(),
                 Optional.empty(), Product.Visibility.PUBLIC, ProductState.DRAFT,
                 List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))), "bench");

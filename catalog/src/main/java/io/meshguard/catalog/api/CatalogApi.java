@@ -50,6 +50,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -303,9 +304,43 @@ public final class CatalogApi implements HttpHandler {
     private JsonNode putCluster(Call c) {
         Set<String> caps = new LinkedHashSet<>();
         c.body().path("capabilities").forEach(n -> caps.add(n.asText()));
+        Map<String, Set<String>> groups = gatewayGroups(c.body().path("gateway_groups"));
         Cluster cluster = store.putCluster(new Cluster(c.segment(3), required(c, "region"),
-                optional(c, "provider"), caps));
-        return changed(c, "cluster:update", "cluster/" + cluster.id(), "registered", "", CatalogJson.cluster(cluster));
+                optional(c, "provider"), caps), groups);
+        ObjectNode out = (ObjectNode) CatalogJson.cluster(cluster);
+        ObjectNode assigned = out.putObject("gateway_groups");
+        groups.forEach((g, tenants) -> tenants.stream().sorted().forEach(assigned.withArray(g)::add));
+        return changed(c, "cluster:update", "cluster/" + cluster.id(), "registered"
+                + (groups.isEmpty() ? "" : ", groups " + new java.util.TreeMap<>(groups)), "", out);
+    }
+
+    /** {@code {"group": ["tenant", ...]}}: the gateway groups a cluster serves and who may publish into each. */
+    private static Map<String, Set<String>> gatewayGroups(JsonNode node) {
+        if (node.isMissingNode() || node.isNull()) {
+            return Map.of();
+        }
+        if (!node.isObject()) {
+            throw new AdminJson.Refusal(422, "gateway_groups: an object of group name to the tenants that publish"
+                    + " into it, e.g. {\"edge-prod\": [\"acme\"]}");
+        }
+        Map<String, Set<String>> out = new java.util.TreeMap<>();
+        for (var e : (Iterable<Map.Entry<String, JsonNode>>) node::fields) {
+            if (!e.getKey().matches("[a-z0-9][a-z0-9._-]{0,62}")) {
+                throw new AdminJson.Refusal(422, "gateway_groups: '" + e.getKey() + "' is not a group name");
+            }
+            Set<String> tenants = new java.util.TreeSet<>();
+            for (JsonNode t : e.getValue()) {
+                if (!t.isTextual() || !io.meshguard.db.TenantScope.validId(t.asText())) {
+                    throw new AdminJson.Refusal(422, "gateway_groups." + e.getKey() + ": a list of tenant ids");
+                }
+                tenants.add(t.asText());
+            }
+            if (!e.getValue().isArray()) {
+                throw new AdminJson.Refusal(422, "gateway_groups." + e.getKey() + ": a list of tenant ids");
+            }
+            out.put(e.getKey(), tenants);
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ provider

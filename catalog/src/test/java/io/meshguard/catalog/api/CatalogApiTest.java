@@ -46,7 +46,8 @@ class CatalogApiTest {
             claims: [groups]
             roles:
               system-admin:
-                permissions: [cluster:read, cluster:update, product:read, subscription:read]
+                permissions: [cluster:read, cluster:update, product:read, subscription:read, application:create,
+                              subscription:create, credential:create, credential:rotate]
               provider:
                 permissions: [product:read, product:create, product:update, product:lifecycle, plan:read,
                               plan:create, plan:lifecycle, publish:read, publish:create, publish:lifecycle,
@@ -63,11 +64,13 @@ class CatalogApiTest {
               - {match: globex-providers, role: provider, scope: "tenant:globex"}
               - {match: initech-customers, role: customer, scope: "tenant:initech"}
               - {match: initech-customers, role: approver-elsewhere, scope: "tenant:initech"}
+              - {match: globex-customers, role: customer, scope: "tenant:globex"}
               - {match: acme-customers, role: customer, scope: "tenant:acme"}
             """;
     static final io.meshguard.catalog.RecordingGateway GATEWAY = new io.meshguard.catalog.RecordingGateway();
     static final Map<String, List<String>> GROUPS = Map.of("ops", List.of("ops"), "alice", List.of("acme-providers"),
             "gina", List.of("globex-providers"), "ina", List.of("initech-customers"),
+            "bo", List.of("initech-customers", "globex-customers"),
             "olga", List.of("acme-providers", "acme-customers"), "pete", List.of("acme-providers"));
 
     static TestIssuer issuer;
@@ -82,7 +85,11 @@ class CatalogApiTest {
         PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
         PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
                 + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
-                + "('initech000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+                + "('initech000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
+                + "('initech000000003', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
+                + "('initech000000004', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
+                + "('globex0000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free'), "
+                + "('globex0000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free')");
         AdminGate gate = new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
                 issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
                 RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false, EVENTS::add,
@@ -117,7 +124,8 @@ class CatalogApiTest {
 
     @Test
     void approve_manualSubscription_byThePersonWhoAskedForIt_refused403_evenInOneTenant() throws Exception {
-        ok(call("ops", "PUT", "/v1/operator/clusters/busan-1", "{\"region\": \"kr-busan\"}"));
+        ok(call("ops", "PUT", "/v1/operator/clusters/busan-1",
+                "{\"region\": \"kr-busan\", \"gateway_groups\": {\"local\": [\"acme\"]}}"));
         ok(call("olga", "POST", "/v1/provider/products", """
                 {"id": "ledger", "name": "Ledger", "visibility": "public",
                  "operations": [{"id": "post-entry", "api": "payments-api", "method": "post", "path": "/entries"}]}"""));
@@ -146,7 +154,8 @@ class CatalogApiTest {
 
     @Test
     void journey_providerPublishes_customerSubscribes_manualPlanWaitsForTheProvider() throws Exception {
-        ok(call("ops", "PUT", "/v1/operator/clusters/seoul-1", "{\"region\": \"kr-seoul\"}"));
+        ok(call("ops", "PUT", "/v1/operator/clusters/seoul-1",
+                "{\"region\": \"kr-seoul\", \"gateway_groups\": {\"local\": [\"acme\"]}}"));
         JsonNode product = ok(call("alice", "POST", "/v1/provider/products", """
                 {"id": "payments", "name": "Payments", "visibility": "public",
                  "operations": [{"id": "charge", "api": "payments-api", "method": "post", "path": "/charges"}]}"""));
@@ -238,6 +247,117 @@ class CatalogApiTest {
                     assertThat(e.outcome()).contains("contract 2026-118 signed");
                     assertThat(e.afterDigest()).hasSize(64);
                 });
+    }
+
+    /** Everything a credential binding names across tables, as one text (to see that a refusal changed nothing). */
+    static String bindings() {
+        return PG.dsl().fetch("select kind, id, application_id, tenant, state from credential order by 1, 2")
+                .formatCSV() + PG.dsl().fetch("select * from credential_subscription order by 1, 2, 3").formatCSV();
+    }
+
+    static void refusedAndNothingBound(String who, String path, String body) throws Exception {
+        String before = bindings();
+        HttpResponse<String> r = call(who, "POST", path, body);
+        assertThat(r.statusCode()).as("%s %s %s: %s", who, path, body, r.body()).isEqualTo(404);
+        assertThat(bindings()).as("after %s %s", who, body).isEqualTo(before);
+    }
+
+    /** A published public product of acme with an automatic apikey plan, on cluster seoul-1, named {@code id}. */
+    static String publishedProduct(String id) throws Exception {
+        ok(call("ops", "PUT", "/v1/operator/clusters/seoul-1",
+                "{\"region\": \"kr-seoul\", \"gateway_groups\": {\"local\": [\"acme\"]}}"));
+        ok(call("alice", "POST", "/v1/provider/products", """
+                {"id": "%s", "name": "P", "visibility": "public",
+                 "operations": [{"id": "charge", "api": "payments-api", "method": "post", "path": "/charges"}]}"""
+                .formatted(id)));
+        ok(call("alice", "POST", "/v1/provider/products/" + id + "/state", "{\"state\": \"published\"}"));
+        ok(call("alice", "POST", "/v1/provider/products/" + id + "/plans",
+                "{\"name\": \"free\", \"approval\": \"auto\", \"auth_modes\": [\"apikey\"]}"));
+        ok(call("alice", "POST", "/v1/provider/plans/" + id + "-free/state", "{\"state\": \"published\"}"));
+        ok(call("alice", "POST", "/v1/provider/products/" + id + "/product-publishes", """
+                {"cluster": "seoul-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}"""));
+        ok(call("alice", "POST", "/v1/provider/product-publishes/" + id + "-dev-seoul-1/state",
+                "{\"state\": \"published\"}"));
+        return id + "-dev-seoul-1";
+    }
+
+    /**
+     * PostgreSQL checks foreign keys without row-level security, so each reference a tenant supplies when it binds a
+     * credential is checked to be the application's own: the API key (as bound, or as a rotation's successor) and
+     * each subscription it names. Refused alike for a one-tenant customer, a caller acting for both tenants and an
+     * operator at system scope.
+     */
+    @Test
+    void bindingAnotherTenantsKeyOrAnotherApplicationsSubscription_refused404AndNothingBound() throws Exception {
+        String publish = publishedProduct("bindings");
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-bind\", \"name\": \"Bind\"}"));
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-other\", \"name\": \"Other\"}"));
+        ok(call("bo", "POST", "/v1/customer/applications",
+                "{\"id\": \"globex-app\", \"name\": \"G\", \"tenant\": \"globex\"}"));
+        String otherSub = ok(call("ina", "POST", "/v1/customer/subscriptions", """
+                {"application": "initech-other", "product_publish": "%s", "plan": "bindings-free"}"""
+                .formatted(publish))).path("id").asText();
+        String globexSub = ok(call("bo", "POST", "/v1/customer/subscriptions", """
+                {"application": "globex-app", "product_publish": "%s", "plan": "bindings-free"}"""
+                .formatted(publish))).path("id").asText();
+
+        for (String who : List.of("ina", "bo", "ops")) {
+            refusedAndNothingBound(who, "/v1/customer/credentials",
+                    "{\"kind\": \"apikey\", \"id\": \"globex0000000001\", \"application\": \"initech-bind\"}");
+        }
+        refusedAndNothingBound("ina", "/v1/customer/credentials", "{\"kind\": \"apikey\", \"id\": \"initech000000003\","
+                + " \"application\": \"initech-bind\", \"subscriptions\": [\"" + otherSub + "\"]}");
+        refusedAndNothingBound("bo", "/v1/customer/credentials", "{\"kind\": \"apikey\", \"id\": \"initech000000003\","
+                + " \"application\": \"initech-bind\", \"subscriptions\": [\"" + globexSub + "\"]}");
+
+        ok(call("ina", "POST", "/v1/customer/credentials",
+                "{\"kind\": \"apikey\", \"id\": \"initech000000003\", \"application\": \"initech-bind\"}"));
+        for (String who : List.of("ina", "bo", "ops")) {
+            refusedAndNothingBound(who, "/v1/customer/credentials/apikey/initech000000003/rotate",
+                    "{\"successor\": \"globex0000000002\", \"overlap\": \"1h\"}");
+        }
+        // the owner can still bind its own keys, and a rotation to the tenant's own key goes through
+        ok(call("bo", "POST", "/v1/customer/credentials",
+                "{\"kind\": \"apikey\", \"id\": \"globex0000000001\", \"application\": \"globex-app\","
+                        + " \"subscriptions\": [\"" + globexSub + "\"]}"));
+        ok(call("ina", "POST", "/v1/customer/credentials/apikey/initech000000003/rotate",
+                "{\"successor\": \"initech000000004\", \"overlap\": \"1h\"}"));
+    }
+
+    /**
+     * A publish's placement is the operators': its group must be one the cluster serves, assigned for the provider's
+     * tenant; a provider naming another group, another cluster's group or a group of another tenant is refused, and
+     * a draft whose assignment an operator took back is not published.
+     */
+    @Test
+    void publishNamingAGroupItsClusterDoesNotServeForTheTenant_refused422_andNothingServed() throws Exception {
+        ok(call("ops", "PUT", "/v1/operator/clusters/daegu-1", "{\"region\": \"kr-daegu\","
+                + " \"gateway_groups\": {\"daegu-gw\": [\"acme\"], \"daegu-globex\": [\"globex\"]}}"));
+        ok(call("ops", "PUT", "/v1/operator/clusters/tokyo-1", "{\"region\": \"jp-tokyo\","
+                + " \"gateway_groups\": {\"tokyo-gw\": [\"acme\"]}}"));
+        ok(call("alice", "POST", "/v1/provider/products", """
+                {"id": "placed", "name": "Placed", "visibility": "public",
+                 "operations": [{"id": "charge", "api": "payments-api", "method": "post", "path": "/charges"}]}"""));
+        ok(call("alice", "POST", "/v1/provider/products/placed/state", "{\"state\": \"published\"}"));
+        for (String group : List.of("edge-prod", "tokyo-gw", "daegu-globex")) {
+            String before = PG.dsl().fetch("select id from product_publish order by id").formatCSV();
+            HttpResponse<String> r = call("alice", "POST", "/v1/provider/products/placed/product-publishes", """
+                    {"cluster": "daegu-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "%s"}"""
+                    .formatted(group));
+            assertThat(r.statusCode()).as("%s: %s", group, r.body()).isEqualTo(422);
+            assertThat(r.body()).contains("not assigned to cluster daegu-1 for tenant acme");
+            assertThat(PG.dsl().fetch("select id from product_publish order by id").formatCSV()).isEqualTo(before);
+        }
+        ok(call("alice", "POST", "/v1/provider/products/placed/product-publishes", """
+                {"cluster": "daegu-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "daegu-gw"}"""));
+        // the operator takes the group back from acme before the draft is published
+        ok(call("ops", "PUT", "/v1/operator/clusters/daegu-1", "{\"region\": \"kr-daegu\","
+                + " \"gateway_groups\": {\"daegu-gw\": []}}"));
+        int served = GATEWAY.calls().size();
+        HttpResponse<String> published = call("alice", "POST", "/v1/provider/product-publishes/placed-dev-daegu-1/state",
+                "{\"state\": \"published\"}");
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(422);
+        assertThat(GATEWAY.calls()).as("no gateway group was asked to serve it").hasSize(served);
     }
 
     @Test

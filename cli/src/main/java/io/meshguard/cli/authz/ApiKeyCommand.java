@@ -99,8 +99,9 @@ public final class ApiKeyCommand implements Runnable {
 
     /** What the subcommands do with keys, wherever they live. */
     interface ApiKeys {
+        /** {@code tier} empty: the key has none of its own (what a tenant-scoped caller may create). */
         ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles, List<String> scopes,
-                String tier, Optional<Instant> expiresAt, String reason) throws Exception;
+                Optional<String> tier, Optional<Instant> expiresAt, String reason) throws Exception;
 
         ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception;
 
@@ -119,11 +120,17 @@ public final class ApiKeyCommand implements Runnable {
 
         @Override
         public ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles,
-                List<String> scopes, String tier, Optional<Instant> expiresAt, String reason) throws Exception {
+                List<String> scopes, Optional<String> tier, Optional<Instant> expiresAt, String reason) throws Exception {
             com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode().put("name", name)
-                    .put("owner", owner).put("tenant", tenant).put("tier", tier).put("reason", reason);
-            roles.forEach(body.putArray("roles")::add);
-            scopes.forEach(body.putArray("scopes")::add);
+                    .put("owner", owner).put("tenant", tenant).put("reason", reason);
+            // roles, scopes and tier are the bank's grant: sent only when named, so a tenant's admin can create keys
+            tier.ifPresent(t -> body.put("tier", t));
+            if (!roles.isEmpty()) {
+                roles.forEach(body.putArray("roles")::add);
+            }
+            if (!scopes.isEmpty()) {
+                scopes.forEach(body.putArray("scopes")::add);
+            }
             expiresAt.ifPresent(e -> body.put("expires_at", e.toString()));
             com.fasterxml.jackson.databind.JsonNode created = call("POST", ApiKeyAdminApi.PREFIX, body);
             return new ApiKeyService.Created(created.path("key").asText(), ApiKeyAdminApi.parse(created));
@@ -166,8 +173,8 @@ public final class ApiKeyCommand implements Runnable {
     record DatabaseApiKeys(ApiKeyService service) implements ApiKeys {
         @Override
         public ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles,
-                List<String> scopes, String tier, Optional<Instant> expiresAt, String reason) throws Exception {
-            return service.create(name, owner, tenant, roles, scopes, tier, expiresAt);
+                List<String> scopes, Optional<String> tier, Optional<Instant> expiresAt, String reason) throws Exception {
+            return service.create(name, owner, tenant, roles, scopes, tier.orElse(ApiKey.NO_TIER), expiresAt);
         }
 
         @Override
@@ -245,13 +252,16 @@ public final class ApiKeyCommand implements Runnable {
         @Option(names = "--tenant", required = true)
         String tenant;
 
-        @Option(names = "--roles", paramLabel = "A,B", description = "Comma-separated roles.")
+        @Option(names = "--roles", paramLabel = "A,B", description = "Comma-separated roles (the bank's grant: a "
+                + "system-scope caller only).")
         String roles;
 
-        @Option(names = "--scopes", paramLabel = "A,B", description = "Comma-separated scopes.")
+        @Option(names = "--scopes", paramLabel = "A,B", description = "Comma-separated scopes (the bank's grant: a "
+                + "system-scope caller only).")
         String scopes;
 
-        @Option(names = "--tier", defaultValue = "free", description = "Rate-limit tier (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--tier", description = "Rate-limit tier (the bank's grant: a system-scope caller only; "
+                + "without it the policy's tenant_tiers, else default_tier, apply).")
         String tier;
 
         @Option(names = "--expires", paramLabel = "ISO-8601", description = "Expiry instant, e.g. 2027-01-01T00:00:00Z.")
@@ -269,7 +279,8 @@ public final class ApiKeyCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--expires: not an ISO-8601 instant: " + expires);
             }
             ApiKeyService.Created c = target.withKeys(spec, keys ->
-                    keys.create(name, owner, tenant, split(roles), split(scopes), tier, expiry, reason));
+                    keys.create(name, owner, tenant, split(roles), split(scopes), Optional.ofNullable(tier), expiry,
+                            reason));
             // Only the key on stdout (KEY=$(meshguard apikey create ...)); what it is and the advice on stderr.
             PrintWriter out = spec.commandLine().getOut();
             out.println(c.text());

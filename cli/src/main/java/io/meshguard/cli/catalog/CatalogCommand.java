@@ -93,12 +93,27 @@ public final class CatalogCommand implements Runnable {
         String region;
         @Option(names = "--provider", description = "Cloud provider.")
         String provider;
+        @Option(names = "--group", paramLabel = "GROUP=TENANT,...", description = "A gateway group the cluster serves "
+                + "and the tenants whose products may be published into it (repeatable; GROUP= for none).")
+        java.util.List<String> groups = new java.util.ArrayList<>();
 
         @Override
         public Integer call() throws Exception {
             ObjectNode body = object().put("region", region);
             if (provider != null) {
                 body.put("provider", provider);
+            }
+            if (!groups.isEmpty()) {
+                ObjectNode assigned = body.putObject("gateway_groups");
+                for (String g : groups) {
+                    int eq = g.indexOf('=');
+                    com.fasterxml.jackson.databind.node.ArrayNode tenants = assigned.putArray(
+                            eq < 0 ? g : g.substring(0, eq));
+                    if (eq >= 0) {
+                        java.util.Arrays.stream(g.substring(eq + 1).split(",")).filter(t -> !t.isBlank())
+                                .forEach(tenants::add);
+                    }
+                }
             }
             return target.call("PUT", "/v1/operator/clusters/" + encode(id), body);
         }

@@ -156,7 +156,9 @@ final class ProductsDemo {
 
     /** The product, its plans and its publish, made once; later runs find them. */
     private void ensurePublished() throws Exception {
-        call("PUT", "/v1/operator/clusters/local", "{\"region\": \"local\"}");
+        // the operator places the demo: cluster local serves the group, and the demo's tenant may publish into it
+        call("PUT", "/v1/operator/clusters/local", "{\"region\": \"local\", \"gateway_groups\": {\"" + group
+                + "\": [\"" + TENANT + "\"]}}");
         if (admin.send("GET", "/v1/provider/products/" + PRODUCT, null).statusCode() == 404) {
             call("POST", "/v1/provider/products", "{\"id\": \"" + PRODUCT + "\", \"tenant\": \"" + TENANT
                     + "\", \"name\": \"Payments\", \"visibility\": \"public\", \"operations\": [{\"id\": \"create-charge\","

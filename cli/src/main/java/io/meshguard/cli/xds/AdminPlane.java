@@ -20,11 +20,11 @@ import javax.sql.DataSource;
  * portal over those same operations, all behind one gate and one admin trail. A test of {@code up}'s console is a
  * test of what a cluster serves.
  *
- * @param keys the API keys' admin operations the portal calls (on the key database extauthz reads)
- * @param portalKeyTier the rate-limit tier of keys created in the portal
+ * @param keys the API keys' admin operations the portal calls (on the key database extauthz reads); the keys a
+ *     customer makes there carry no roles, scopes or tier of their own (the bank's grant, ApiKeyAdminApi)
  */
 public record AdminPlane(AdminGate gate, AdminEvents events, DataSource dataSource, CatalogSettings catalog,
-        ConsoleSettings console, ApiKeyAdminApi keys, String portalKeyTier) {
+        ConsoleSettings console, ApiKeyAdminApi keys) {
 
     /** Mounts every handler on {@code http}, before it starts; returns the catalogue API it mounted. */
     public CatalogApi configure(StatusHttpServer http, XdsController xds) {
@@ -33,7 +33,7 @@ public record AdminPlane(AdminGate gate, AdminEvents events, DataSource dataSour
                 catalog.domain(), catalog.keycloak(), xds.productServing());
         http.addHandler(CatalogApi.PREFIX, catalogue);
         xds.mountConsole(http, gate, console, Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue,
-                keys, portalKeyTier)));
+                keys)));
         http.addReadinessChecks(xds.readinessChecks());
         return catalogue;
     }

@@ -122,8 +122,7 @@ public final class XdsCommand implements Callable<Integer> {
                     console.settings(adminAccess.issuer(), HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT)
                             .read(config).port()),
                     new ApiKeyAdminApi(Optional.of(new JdbcApiKeyStore(dataSource)), Clock.systemUTC(), gate,
-                            Optional.of(audit.sink())),
-                    console.portalKeyTier()).configure(http, xds);
+                            Optional.of(audit.sink()))).configure(http, xds);
             // zone mode's central side (issue 28): the port zone controllers in other clusters dial
             Optional<io.meshguard.xds.zone.ZoneCentral> zones = io.meshguard.xds.zone.ZoneConfig.hub().read(config)
                     .map(h -> new io.meshguard.xds.zone.ZoneCentral(dataSource, xds.revisions(),

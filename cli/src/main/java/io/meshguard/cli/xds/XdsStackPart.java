@@ -105,7 +105,7 @@ public final class XdsStackPart implements StackPart {
         // the admin plane exactly as `meshguard xds` mounts it (AdminPlane): the controller's API, the catalogue (up
         // --idp keycloak: customers' OAuth2 clients are created in its realm; plain up binds API keys only) and the
         // console. Plain up: the console signs in with the token file's token; up --idp keycloak: through the realm,
-        // as its confidential console client (authorization code + PKCE). Portal keys get the dev policy's tier
+        // as its confidential console client (authorization code + PKCE)
         Optional<String> consoleIssuer = context.consoleClient().flatMap(c -> context.adminAccess().issuer());
         new AdminPlane(gate, events, context.dataSource(), new CatalogSettings(CatalogSettings.DOMAIN.defaultValue(),
                 context.productIdp().map(io.meshguard.cli.idp.ProductIdp::clients)),
@@ -114,8 +114,7 @@ public final class XdsStackPart implements StackPart {
                                 .orElse("meshguard-console"),
                         context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::secret),
                         "http://127.0.0.1:" + adminPort),
-                extAuthz.server().apiKeyAdminApi(gate),
-                io.meshguard.xds.console.ConsoleConfig.PORTAL_KEY_TIER.defaultValue()).configure(http, xds);
+                extAuthz.server().apiKeyAdminApi(gate)).configure(http, xds);
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;

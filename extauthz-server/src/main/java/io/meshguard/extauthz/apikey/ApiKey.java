@@ -19,6 +19,16 @@ public record ApiKey(
         Optional<String> rotatedFrom,
         Optional<Instant> lastUsedAt,
         long useCount) {
+    /**
+     * The tier of a key that has none of its own (a tenant made it): the policy's {@code tenant_tiers}, else its
+     * {@code default_tier}, decide its limits, as for the tenant's tokens without a {@code tier} claim.
+     */
+    public static final String NO_TIER = "";
+
+    /** The key's own tier, when the bank gave it one. */
+    public Optional<String> ownTier() {
+        return Optional.of(tier).filter(t -> !t.isEmpty());
+    }
 
     public boolean revoked(Instant now) {
         return revokedAt.isPresent() && !revokedAt.get().isAfter(now);

@@ -35,7 +35,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /apikeys[?revoked=true]} — the caller's tenants' keys (never a secret);</li>
  *   <li>{@code GET /apikeys/{id}} — one key;</li>
  *   <li>{@code POST /apikeys} {@code {"name", "owner", "tenant", "tier", "roles", "scopes", "expires_at"}} — 201 with
- *       the key text, shown this once;</li>
+ *       the key text, shown this once. {@code roles}, {@code scopes} and {@code tier} are what the bank's authz rules
+ *       and limits trust, so only a caller with {@code apikey:create} at system scope (the bank's operators) names
+ *       them; a tenant-scoped caller who names one is refused (403) and its keys carry none: no roles, no scopes
+ *       and no tier of their own, so the policy's {@code tenant_tiers}, else {@code default_tier}, decide;</li>
  *   <li>{@code POST /apikeys/{id}/rotate} {@code {"grace_seconds", "reason"}} — a successor, the old key valid for the
  *       grace;</li>
  *   <li>{@code POST /apikeys/{id}/revoke} {@code {"reason"}}.</li>
@@ -189,14 +192,44 @@ public final class ApiKeyAdminApi implements HttpHandler {
                 throw new AdminJson.Refusal(400, "'expires_at' must be an ISO-8601 instant, e.g. 2027-01-01T00:00:00Z");
             }
         }
+        List<String> roles = strings(body, "roles");
+        List<String> scopes = strings(body, "scopes");
+        String tier = body.hasNonNull("tier") || call.scope().all() ? text(body, "tier") : ApiKey.NO_TIER;
+        if (!call.scope().all()) {
+            refuseBankGrants(roles, scopes, body.hasNonNull("tier"));
+        }
         requested(call, "create", "apikeys/new", tenant);
         ApiKeyService.Created created = service.orElseThrow().create(text(body, "name"), text(body, "owner"), tenant,
-                strings(body, "roles"), strings(body, "scopes"), text(body, "tier"), expires);
+                roles, scopes, tier, expires);
         record(call, "create", created.key(), body.path("reason").asText(""));
         ObjectNode out = describe(created.key());
         out.put("key", created.text());
         out.put("key_note", "shown once: meshguard keeps only its SHA-256");
         return out;
+    }
+
+    /**
+     * What a key may do toward the bank's rules (roles, scopes) and the limits it counts under (tier) are the bank's
+     * grant: a tenant-scoped caller names none of them (a key it made with {@code roles: [payments-writer]} would
+     * be trusted by the bank's policy exactly as one an operator made).
+     */
+    private static void refuseBankGrants(List<String> roles, List<String> scopes, boolean namesTier) {
+        List<String> named = new ArrayList<>();
+        if (!roles.isEmpty()) {
+            named.add("roles");
+        }
+        if (!scopes.isEmpty()) {
+            named.add("scopes");
+        }
+        if (namesTier) {
+            named.add("tier");
+        }
+        if (!named.isEmpty()) {
+            throw new AdminJson.Refusal(403, String.join(", ", named) + ": granted by the bank, not by the tenant "
+                    + "that uses the key; only a caller with apikey:create at system scope names roles, scopes or "
+                    + "tier (leave them out: the key then has none, and the policy's tenant_tiers or default_tier "
+                    + "set its limits)");
+        }
     }
 
     private JsonNode change(Call call, ApiKey key, String action, JsonNode body)

@@ -72,7 +72,7 @@ public final class ApiKeyAuthenticator {
         }
         uses.computeIfAbsent(key.keyId(), k -> new Uses()).add(1, now.toEpochMilli());
         return new AuthResult.Authenticated(new Identity(key.owner(), Optional.of(key.tenant()), key.roles(), key.scopes(),
-                Optional.of(key.keyId()), "apikey", "apikey", Optional.of(key.tier()), Optional.of(key.keyId())), false);
+                Optional.of(key.keyId()), "apikey", "apikey", key.ownTier(), Optional.of(key.keyId())), false);
     }
 
     private static final byte[] UNKNOWN = new byte[32];

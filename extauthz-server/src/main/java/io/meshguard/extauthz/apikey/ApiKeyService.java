@@ -29,7 +29,9 @@ public final class ApiKeyService {
         requireText(name, "name");
         requireText(owner, "owner");
         requireText(tenant, "tenant");
-        requireText(tier, "tier");
+        if (tier == null || (!tier.equals(ApiKey.NO_TIER) && tier.isBlank())) {
+            throw new IllegalArgumentException("tier must be a tier name, or ApiKey.NO_TIER for none of its own");
+        }
         // what the key grants goes into identity headers: refuse now what Check would refuse on every request
         List<Optional<String>> problems = new java.util.ArrayList<>();
         problems.add(io.meshguard.extauthz.decision.IdentityValues.check("owner", owner));

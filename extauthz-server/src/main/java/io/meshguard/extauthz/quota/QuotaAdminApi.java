@@ -35,9 +35,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code POST /quotas/{name}/adjust} {@code {"caller", "delta", "reason"}} and
  *       {@code POST /quotas/{name}/reset} {@code {"caller", "reason"}} — audited changes (actor = the token's name).</li>
  * </ul>
- * Counters are tenant-owned ({@link QuotaOwners}): a caller reads and changes only its tenants' counters, the
- * tenants of its grants carrying the operation's permission; another tenant's counter answers 404 exactly as a
- * counter of nobody does. The quota definitions ({@code GET /quotas}) are the security team's policy, the same for
+ * Counters are tenant-owned ({@link QuotaOwners}): a caller reads only its tenants' counters, the tenants of its grants
+ * carrying {@code quota:read}; another tenant's counter answers 404 exactly as a counter of nobody does. Adjust and
+ * reset need {@code quota:adjust}/{@code quota:reset} at system scope: the bank's policy limits a tenant, so the
+ * tenant does not move its own counter (403 for a tenant grant). The quota definitions ({@code GET /quotas}) are the security team's policy, the same for
  * every tenant, and hold no counter.
  */
 public final class QuotaAdminApi implements HttpHandler {
@@ -48,12 +49,16 @@ public final class QuotaAdminApi implements HttpHandler {
 
     private final Supplier<Optional<AuthzPolicy>> policy;
     private final Optional<QuotaOperations> operations;
-    /** The operations with their permissions: counters are tenant-owned, so any tenant grant may admit a call. */
+    /**
+     * The operations with their permissions. A tenant reads its own counters (any tenant grant admits a read); the
+     * limits are the bank's policy, so changing a counter (which lifts or lowers what the tenant may still call) is
+     * the bank's alone: system scope, never a grant of the tenant the counter limits.
+     */
     public static final List<AdminRoute> ROUTES = List.of(
             AdminRoute.tenant("GET", "/quotas", "quota:read"),
             AdminRoute.tenant("GET", "/quotas/{name}", "quota:read"),
-            AdminRoute.tenant("POST", "/quotas/{name}/adjust", "quota:adjust"),
-            AdminRoute.tenant("POST", "/quotas/{name}/reset", "quota:reset"));
+            AdminRoute.system("POST", "/quotas/{name}/adjust", "quota:adjust"),
+            AdminRoute.system("POST", "/quotas/{name}/reset", "quota:reset"));
 
     private final AdminRouter router;
     private final QuotaOwners owners;

@@ -182,7 +182,9 @@ class ExtAuthzAdminTenantsTest {
             String[] op = operations(object).get(random.nextInt(3));
             String before = state();
             HttpResponse<String> r = call(caller, op[0], op[1], op[2]);
-            assertThat(r.statusCode()).as("%s %s %s: %s", caller, op[0], op[1], r.body()).isEqualTo(404);
+            // a counter's change is the bank's alone: refused to every tenant grant alike, so nothing is learnt
+            int expected = object.kind().equals("counter") && op[0].equals("POST") ? 403 : 404;
+            assertThat(r.statusCode()).as("%s %s %s: %s", caller, op[0], op[1], r.body()).isEqualTo(expected);
             assertThat(r.body()).as("a refusal names nothing of the object").doesNotContain("\"used\"", "\"owner\"");
             assertThat(state()).as("after %s %s %s", caller, op[0], op[1]).isEqualTo(before);
         }
@@ -196,7 +198,7 @@ class ExtAuthzAdminTenantsTest {
         HttpResponse<String> shown = call("acme-admin", "GET", operations(acmeCounter).get(0)[1], null);
         assertThat(shown.statusCode()).as(shown.body()).isEqualTo(200);
         assertThat(new ObjectMapper().readTree(shown.body()).get("used").asLong()).isGreaterThanOrEqualTo(7);
-        HttpResponse<String> adjusted = call("both-admin", "POST", "/quotas/monthly/adjust",
+        HttpResponse<String> adjusted = call("ops", "POST", "/quotas/monthly/adjust",
                 "{\"caller\": \"tenant:acme\", \"delta\": 1, \"reason\": \"ticket 9\"}");
         assertThat(adjusted.statusCode()).as(adjusted.body()).isEqualTo(200);
         HttpResponse<String> missing = call("acme-admin", "GET", "/quotas/daily?caller=api_key:0000000000000000", null);
@@ -207,6 +209,70 @@ class ExtAuthzAdminTenantsTest {
                 .as("a counter no tenant owns is the operators'").isEqualTo(200);
         assertThat(call("acme-admin", "GET", "/quotas", null).statusCode()).as("the definitions are everyone's")
                 .isEqualTo(200);
+    }
+
+    /**
+     * The bank's policy quotas limit the tenant: its own admin moving its counter (−500 gives 500 calls back) or
+     * resetting it would lift the limit the bank set. Only a system-scope caller changes a counter.
+     */
+    @Test
+    void aTenantsAdmin_adjustsOrResetsItsOwnCounter_refused403AndNothingChanges() throws Exception {
+        for (String caller : List.of("acme-admin", "both-admin")) {
+            for (String[] op : List.of(
+                    new String[] {"/quotas/monthly/adjust", "{\"caller\": \"tenant:acme\", \"delta\": -500, \"reason\": \"x\"}"},
+                    new String[] {"/quotas/monthly/reset", "{\"caller\": \"tenant:acme\", \"reason\": \"x\"}"})) {
+                String before = state();
+                HttpResponse<String> r = call(caller, "POST", op[0], op[1]);
+                assertThat(r.statusCode()).as("%s %s: %s", caller, op[0], r.body()).isEqualTo(403);
+                assertThat(r.body()).contains("system");
+                assertThat(state()).isEqualTo(before);
+            }
+        }
+        HttpResponse<String> byOperator = call("ops", "POST", "/quotas/monthly/adjust",
+                "{\"caller\": \"tenant:acme\", \"delta\": -1, \"reason\": \"ticket 10\"}");
+        assertThat(byOperator.statusCode()).as(byOperator.body()).isEqualTo(200);
+    }
+
+    /**
+     * What a key may do toward the bank's rules (roles, scopes) and which limits it counts under (tier) are granted by
+     * the bank: a tenant's admin naming any of them is refused, and nothing is created.
+     */
+    @Test
+    void aTenantsAdmin_createsAKeyNamingRolesScopesOrTier_refused403AndNoKeyExists() throws Exception {
+        for (String grant : List.of("\"roles\": [\"statements-reader\"]", "\"scopes\": [\"payments:write\"]",
+                "\"tier\": \"enterprise\"")) {
+            String before = state();
+            HttpResponse<String> r = call("acme-admin", "POST", "/apikeys",
+                    "{\"name\": \"self-minted\", \"owner\": \"acme-team\", \"tenant\": \"acme\", " + grant + "}");
+            assertThat(r.statusCode()).as("%s: %s", grant, r.body()).isEqualTo(403);
+            assertThat(r.body()).contains("granted by the bank");
+            assertThat(state()).isEqualTo(before);
+        }
+    }
+
+    @Test
+    void aTenantsAdmin_createsAPlainKey_itCarriesNoRolesScopesOrTierOfItsOwn() throws Exception {
+        HttpResponse<String> r = call("acme-admin", "POST", "/apikeys",
+                "{\"name\": \"plain\", \"owner\": \"acme-team\", \"tenant\": \"acme\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        var created = new ObjectMapper().readTree(r.body());
+        assertThat(created.get("roles")).isEmpty();
+        assertThat(created.get("scopes")).isEmpty();
+        assertThat(created.get("tier").asText()).isEmpty();
+        var identity = new io.meshguard.extauthz.apikey.ApiKeyAuthenticator(new JdbcApiKeyStore(PG.dataSource()),
+                Clock.systemUTC(), Duration.ofSeconds(1)).authenticate(created.get("key").asText());
+        assertThat(identity).isInstanceOfSatisfying(io.meshguard.extauthz.decision.AuthResult.Authenticated.class,
+                a -> assertThat(a.identity().tier()).as("the policy's tenant_tiers or default_tier decide").isEmpty());
+    }
+
+    @Test
+    void anOperator_grantsRolesScopesAndTier() throws Exception {
+        HttpResponse<String> r = call("ops", "POST", "/apikeys", "{\"name\": \"partner\", \"owner\": \"acme-team\", "
+                + "\"tenant\": \"acme\", \"tier\": \"premium\", \"roles\": [\"statements-reader\"], \"scopes\": [\"a:b\"]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        var created = new ObjectMapper().readTree(r.body());
+        assertThat(created.get("tier").asText()).isEqualTo("premium");
+        assertThat(created.get("roles").get(0).asText()).isEqualTo("statements-reader");
     }
 
     /** The second lock: PostgreSQL itself (V47) confines quota rows to a scoped transaction's tenants. */

@@ -263,9 +263,9 @@ public final class AdminApi implements HttpHandler {
             case "validate/1/POST" -> tree(validator.validate(read(call, GatewayConfig.class)).problems());
             case "publish/1/POST" -> publish(call);
             case "rollback/2/POST" -> rollback(call);
-            case "revisions/1/GET" -> tree(revisions.list(query(call, "group"), 100));
-            case "revisions/2/GET" -> withApproval(tree(visibleRevision(call, revisions.get(number(call, 1))
-                    .orElseThrow(() -> notFound(call)))), number(call, 1));
+            case "revisions/1/GET" -> revisionList(call);
+            case "revisions/2/GET" -> visibleRevision(call, revisions.get(number(call, 1))
+                    .orElseThrow(() -> notFound(call)));
             case "groups/3/GET" -> groupListing(call);
             case "groups/3/PUT" -> protect(call);
             case "groups/3/DELETE" -> unprotect(call);
@@ -327,13 +327,33 @@ public final class AdminApi implements HttpHandler {
         return owner != null && scope.includes(owner);
     }
 
-    /** A revision as the caller may see it: another tenant's objects are left out of its configuration. */
-    private Object visibleRevision(Call call, Revision r) {
+    /**
+     * A revision as the caller may see it. A tenant-scoped caller gets its tenants' objects of the configuration and
+     * nothing about the people and changes of the whole group: no actor, no reason, no approval (whose requester,
+     * approver, authors and diff describe every tenant's changes).
+     */
+    private JsonNode visibleRevision(Call call, Revision r) {
         if (call.scope().all()) {
-            return r;
+            return withApproval(tree(r), r.id());
         }
         ObjectNode out = (ObjectNode) tree(r);
         out.set("config", tree(visibleIn(r.config(), draft.ownership(call.scope()), call.scope())));
+        out.remove(List.of("actor", "reason"));
+        return out;
+    }
+
+    /** {@code GET /revisions}: for a tenant-scoped caller without who published each one and why (as above). */
+    private JsonNode revisionList(Call call) {
+        List<Revision.Summary> list = revisions.list(query(call, "group"), 100);
+        if (call.scope().all()) {
+            return tree(list);
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode out = ConfigJson.mapper().createArrayNode();
+        for (Revision.Summary s : list) {
+            ObjectNode n = (ObjectNode) tree(s);
+            n.remove(List.of("actor", "reason"));
+            out.add(n);
+        }
         return out;
     }
 
@@ -384,21 +404,26 @@ public final class AdminApi implements HttpHandler {
         return call.scope().tenants().iterator().next();
     }
 
-    /** A route of a tenant may only serve that caller's APIs and send to its upstreams. */
-    private void referencesVisible(Call call, Route r) {
+    /**
+     * A tenant's route may only serve its own tenant's APIs and send to its own tenant's upstreams: the route's tenant,
+     * not any tenant of the caller (a caller acting for acme and globex must not bind acme's route to globex's
+     * upstream, as PostgreSQL checks no tenant on the reference).
+     */
+    private void referencesVisible(Call call, Route r, String tenant) {
         if (call.scope().all()) {
             return;
         }
-        GatewayConfig mine = visible(call);
+        TenantScope own = TenantScope.of(java.util.Set.of(tenant));
+        GatewayConfig mine = visibleIn(draft.load(), draft.ownership(own), own);
         List<Problem> problems = new ArrayList<>();
         if (mine.api(r.api()).isEmpty()) {
             problems.add(Problem.error(ProblemCode.ROUTE_API_NOT_IN_TENANTS, "routes[" + r.group() + "/" + r.name() + "].api",
-                    "no API '" + r.api() + "' in your tenants"));
+                    "no API '" + r.api() + "' in tenant " + tenant + ", the route's"));
         }
         for (Route.Destination d : r.destinations()) {
             if (mine.upstream(d.upstream()).isEmpty()) {
                 problems.add(Problem.error(ProblemCode.ROUTE_UPSTREAM_NOT_IN_TENANTS, "routes[" + r.group() + "/" + r.name() + "].destinations",
-                        "no upstream '" + d.upstream() + "' in your tenants"));
+                        "no upstream '" + d.upstream() + "' in tenant " + tenant + ", the route's"));
             }
         }
         if (!problems.isEmpty()) {
@@ -439,7 +464,7 @@ public final class AdminApi implements HttpHandler {
         boolean exists = draft.load().routes().stream()
                 .anyMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()));
         String tenant = tenantForPut(call, Kind.ROUTE, exists);
-        referencesVisible(call, r);
+        referencesVisible(call, r, tenant);
         return change(call, "upsert", c -> new GatewayConfig(c.groups(), c.upstreams(), c.apis(),
                 replaced(c.routes(), x -> x.group().equals(r.group()) && x.name().equals(r.name()), r)), tenant);
     }
@@ -461,25 +486,40 @@ public final class AdminApi implements HttpHandler {
         // Validated inside the edit (under the draft lock) to refuse, and once more after it for the warnings:
         // admin edits come at human rate, clarity wins over one extra validation.
         java.util.concurrent.atomic.AtomicReference<GatewayConfig> before = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<GatewayConfig> attempted = new java.util.concurrent.atomic.AtomicReference<>();
         String object = String.join("/", call.segments());
         ConfigChangeAudit.ConfigChange recorded = new ConfigChangeAudit.ConfigChange(call.actor(), action, object,
                 "draft changed", call.requestId());
-        GatewayConfig written = draft.edit(current -> {
-            before.set(current);
-            GatewayConfig next = edit.apply(current);
-            ValidationResult check = validator.validate(next);
-            if (!check.valid()) {
-                throw new RevisionActions.Refused(422,
-                        "the configuration would be invalid; nothing was changed", check.problems());
+        GatewayConfig written;
+        try {
+            written = draft.edit(current -> {
+                before.set(current);
+                GatewayConfig next = edit.apply(current);
+                attempted.set(next);
+                ValidationResult check = validator.validate(next);
+                if (!check.valid()) {
+                    throw new RevisionActions.Refused(422,
+                            "the configuration would be invalid; nothing was changed", check.problems());
+                }
+                return next;
+            }, tenant, c -> audit.recordWithin(c, recorded)); // the trail row commits with the change, or neither
+        } catch (RevisionActions.Refused e) {
+            if (call.scope().all() || e.problems().isEmpty() || attempted.get() == null) {
+                throw e;
             }
-            return next;
-        }, tenant, c -> audit.recordWithin(c, recorded)); // the trail row commits with the change, or neither
+            List<Problem> shown = VisibleProblems.of(e.problems(), visibleIn(attempted.get(),
+                    draft.ownership(call.scope()), call.scope()), call.segments());
+            throw new RevisionActions.Refused(e.status(), e.getMessage() + (shown.size() < e.problems().size()
+                    ? " (problems in objects outside your tenants are not shown)" : ""), shown);
+        }
         ValidationResult result = validator.validate(written);
         // who changed which group's slice: the authors a publish request of that group lists (none may approve it)
         fourEyes.recordAuthors(before.get(), written, call.caller().person());
         audit.recordCommitted(recorded);
-        return ConfigJson.mapper().createObjectNode().put("changed", object)
-                .set("warnings", tree(result.warnings()));
+        // the warnings describe the whole configuration: a tenant-scoped caller sees those of what it may read
+        List<Problem> warnings = call.scope().all() ? result.warnings() : VisibleProblems.of(result.warnings(),
+                visibleIn(written, draft.ownership(call.scope()), call.scope()), call.segments());
+        return ConfigJson.mapper().createObjectNode().put("changed", object).set("warnings", tree(warnings));
     }
 
     /** What a publish of a draft that equals every group's served revision answers (no revision is written). */

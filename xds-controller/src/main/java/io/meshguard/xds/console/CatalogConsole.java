@@ -9,7 +9,6 @@ import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
  * tenants, row-level security included) and, for every change, the admin APIs' own operations — the catalogue's
  * ({@link CatalogApi#invokeAdmitted}) and the API keys' ({@link ApiKeyAdminApi#invokeAdmitted}) — so permissions,
  * tenant scoping and admin-trail rows are those of the API.
- *
- * @param keyTier the rate-limit tier of API keys created in the portal (a tier the authz policy names)
+ * API keys made in the portal carry no roles, scopes or tier of their own: those are the bank's grant.
  */
-public record CatalogConsole(CatalogStore store, CatalogApi catalog, ApiKeyAdminApi keys, String keyTier) {}
+public record CatalogConsole(CatalogStore store, CatalogApi catalog, ApiKeyAdminApi keys) {}

@@ -170,7 +170,7 @@ public final class PortalScreen {
         }
         AdminAnswer created = keys(req, "/apikeys", JSON.createObjectNode()
                 .put("name", app.get().name()).put("owner", app.get().id()).put("tenant", app.get().tenant())
-                .put("tier", catalogue.keyTier()).put("reason", "developer portal: key for " + app.get().id()));
+                .put("reason", "developer portal: key for " + app.get().id()));
         if (!created.ok()) {
             return refused(created.status(), created.error());
         }

@@ -121,7 +121,12 @@ public final class ProductRoutes {
                 : r.match().pathPrefix().map(prefix -> 100_000 - prefix.length()).orElse(200_000);
     }
 
-    /** Whether the route's match takes {@code method} on {@code path} (relative to the version root). */
+    /**
+     * Whether the route's match takes {@code method} on {@code path} (relative to the version root), as the gateway
+     * matches it: a prefix stops at a segment boundary ({@code path_separated_prefix}, SnapshotBuilder#pathPrefix),
+     * so an operation {@code /chargesAdmin} is not served by the {@code /charges} route and never gets its
+     * authorisation rule, DLP profile and upstream.
+     */
     static boolean serves(Route r, String method, String path) {
         Route.Match m = r.match();
         boolean methodOk = m.methods().isEmpty() || m.methods().contains(method);
@@ -135,7 +140,11 @@ public final class ProductRoutes {
             return m.pathExact().get().equals(path);
         }
         if (m.pathPrefix().isPresent()) {
-            return path.startsWith(m.pathPrefix().get());
+            String prefix = m.pathPrefix().get();
+            if (prefix.isEmpty() || prefix.endsWith("/")) {
+                return path.startsWith(prefix);
+            }
+            return path.equals(prefix) || path.startsWith(prefix + "/");
         }
         try {
             // route regexes are RE2 (Envoy's safe_regex), matched here as Envoy does
@@ -145,10 +154,18 @@ public final class ProductRoutes {
         }
     }
 
-    /** A concrete path the operation's template takes, to find the API route that serves it. */
+    /**
+     * A concrete path the operation's template takes, to find the API route that serves it. A prefix operation
+     * ({@code /charges*}) is compiled to a segment-aware prefix, so its sample is the prefix itself, or one segment
+     * below a prefix ending in {@code /}.
+     */
     static String samplePath(String template) {
         String path = PARAMETER.matcher(template).replaceAll("x");
-        return path.endsWith("*") ? path.substring(0, path.length() - 1) + "x" : path;
+        if (!path.endsWith("*")) {
+            return path;
+        }
+        String fixed = path.substring(0, path.length() - 1);
+        return fixed.isEmpty() || fixed.endsWith("/") ? fixed + "x" : fixed;
     }
 
     /** The operation's path as a route match: exact, a prefix (trailing {@code *}), or a regex for parameters. */

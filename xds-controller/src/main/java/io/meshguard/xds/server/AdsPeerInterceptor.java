@@ -28,7 +28,10 @@ import org.slf4j.LoggerFactory;
  * that identity may read. The node a client sends is a claim, never an identity: a stream whose node (id, or the
  * group named by {@code meshguard.group} / {@code node.cluster} / the default) asks for a group its identity lacks is
  * closed with PERMISSION_DENIED; a stream that later sends another node id or group is closed the same way; a stream
- * without an identity is closed with UNAUTHENTICATED before any request is read. Each refusal is counted in
+ * without an identity is closed with UNAUTHENTICATED before any request is read; a stream whose first request has
+ * no node is closed with PERMISSION_DENIED (it names no group to check, and the default group would otherwise be
+ * served unchecked: Envoy and gRPC clients always send the node first). A service that serves one group only (the
+ * subscription state, {@code meshguard-extauthz}) refuses every other group, granted or not. Each refusal is counted in
  * {@code meshguard_xds_stream_refusals_total{reason}} and logged with the client's text escaped.
  *
  * <p>Accepted requests carry the verified identity in node metadata {@link #VERIFIED_PEER} (whatever the client put
@@ -41,7 +44,7 @@ final class AdsPeerInterceptor implements ServerInterceptor {
     /** Node metadata key carrying the verified peer identity inside the controller. */
     static final String VERIFIED_PEER = "meshguard.verified_peer";
     static final List<String> REFUSALS = List.of("unauthenticated", "untrusted_proxy", "group_not_allowed",
-            "node_changed", "bad_node");
+            "node_changed", "bad_node", "no_node");
     /** node_status.node_id is varchar(256); a longer or unprintable id is refused rather than cut (cuts collide). */
     static final int MAX_NODE_ID = 256;
     /** node_status.group_name is varchar(128). */
@@ -51,10 +54,18 @@ final class AdsPeerInterceptor implements ServerInterceptor {
     private final AdsPeerPolicy policy;
     private final NodeGroupMapper groups;
     private final Map<String, Counter> refusals = new ConcurrentHashMap<>();
+    /** The one group the guarded service serves, if it serves one only. */
+    private final Optional<String> onlyGroup;
 
     AdsPeerInterceptor(AdsPeerPolicy policy, NodeGroupMapper groups, MeterRegistry meters) {
+        this(policy, groups, meters, Optional.empty());
+    }
+
+    /** @param onlyGroup the one group the guarded service serves (any other is refused even when granted) */
+    AdsPeerInterceptor(AdsPeerPolicy policy, NodeGroupMapper groups, MeterRegistry meters, Optional<String> onlyGroup) {
         this.policy = policy;
         this.groups = groups;
+        this.onlyGroup = onlyGroup;
         for (String reason : REFUSALS) {
             refusals.put(reason, Counter.builder("meshguard_xds_stream_refusals_total")
                     .description("ADS streams closed because the peer had no verified identity or asked for a "
@@ -93,7 +104,12 @@ final class AdsPeerInterceptor implements ServerInterceptor {
                         : message instanceof DeltaDiscoveryRequest d && d.hasNode() ? Optional.of(d.getNode())
                         : Optional.empty();
                 if (node.isEmpty()) {
-                    // no node yet: java-control-plane cannot pick a snapshot, so nothing is served
+                    if (nodeId == null) {
+                        // java-control-plane would hash the empty node to xds.default_group: served unchecked
+                        deny("no_node", peer, "", "", "the stream's first request must carry its node: a request "
+                                + "without one names no gateway group to check");
+                        return;
+                    }
                     super.onMessage(message);
                     return;
                 }
@@ -107,6 +123,11 @@ final class AdsPeerInterceptor implements ServerInterceptor {
                     return;
                 }
                 if (nodeId == null) {
+                    if (onlyGroup.isPresent() && !onlyGroup.get().equals(claimedGroup)) {
+                        deny("group_not_allowed", peer, claimedId, claimedGroup, "this service serves group '"
+                                + onlyGroup.get() + "' only");
+                        return;
+                    }
                     if (!policy.allows(peer, claimedGroup)) {
                         deny("group_not_allowed", peer, claimedId, claimedGroup, "identity " + peer
                                 + " may not read gateway group '" + ClientText.escape(claimedGroup, 128) + "'");

@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,9 +35,12 @@ public final class AdsServer implements AutoCloseable {
                 .addService(io.grpc.ServerInterceptors.intercept(discovery.getAggregatedDiscoveryServiceImpl(),
                         new AdsPeerInterceptor(peers, groups, meters), new StreamNodeInterceptor()))
                 // extauthz replicas follow subscription state here, bound to their identity the same way: a replica's
-                // node.cluster "meshguard-extauthz" is the group its SPIFFE ID must be granted (xds.ads.group_identities)
+                // node.cluster "meshguard-extauthz" is the group its SPIFFE ID must be granted (xds.ads.group_identities);
+                // every tenant's catalogue is in it, so no other group is served it, whatever that group's grant
                 .addService(io.grpc.ServerInterceptors.intercept(subscriptionState,
-                        new AdsPeerInterceptor(peers, groups, meters), new StreamNodeInterceptor()))
+                        new AdsPeerInterceptor(peers, groups, meters,
+                                Optional.of(io.meshguard.xds.subscription.SubscriptionStateService.GROUP)),
+                        new StreamNodeInterceptor()))
                 .addService(health.getHealthService())
                 // Like every meshguard gRPC server (runtime's GrpcServerHost): grpcurl can list and describe ADS.
                 .addService(ProtoReflectionServiceV1.newInstance())

@@ -22,9 +22,15 @@ import org.slf4j.LoggerFactory;
  * Serves subscription state to extauthz replicas ({@link SubscriptionStateProtocol}): every stream gets the current
  * snapshot when it opens and each newer one when {@link #publish} is called; what each replica ACKed or NACKed is kept
  * per nonce, so {@link #replicas()} shows which version every replica decides from.
+ *
+ * <p>The state holds every tenant's catalogue: on the ADS port only streams of the group {@link #GROUP} reach this
+ * service (AdsServer), and a replica is known by its verified peer identity with its node id, so a stream of
+ * another identity reusing a replica's node id never writes that replica's ACK or NACK.
  */
 public final class SubscriptionStateService implements BindableService {
     private static final Logger LOG = LoggerFactory.getLogger(SubscriptionStateService.class);
+    /** The gateway group extauthz replicas name ({@code node.cluster}); the only one this service serves. */
+    public static final String GROUP = "meshguard-extauthz";
 
     /** A replica's view: the version it last ACKed, and the error of its last NACK if that came later. */
     public record ReplicaState(String replica, Optional<Long> ackedVersion, Optional<String> lastError) {
@@ -69,8 +75,11 @@ public final class SubscriptionStateService implements BindableService {
                             + SubscriptionStateProtocol.TYPE_URL + " only").asRuntimeException());
                     return;
                 }
-                // the node id names the replica in logs and /fleet; it is escaped like every client text
-                String replica = ClientText.escape(request.getNode().getId());
+                // the node id names the replica in logs and /fleet (escaped like every client text), with the verified
+                // identity the ADS port stamped on the node when there is one: a node id alone is a claim
+                String replica = ClientText.escape(request.getNode().getId())
+                        + io.meshguard.xds.server.PeerIdentity.stampedOn(request.getNode())
+                                .map(p -> " (" + p.id() + ")").orElse("");
                 Stream s = streams.get(id);
                 if (s == null) {
                     s = new Stream(replica, out, new ConcurrentHashMap<>());

@@ -280,9 +280,9 @@ public final class ZoneRegistry {
     }
 
     /**
-     * The groups a cluster's zone serves: those assigned to it and those its product publishes name (a withdrawn
-     * publish's group keeps serving its withdrawal revision); withdrawn: assigned once, withdrawn since, and named by
-     * no publish.
+     * The groups a cluster's zone serves: those an operator assigned to it; withdrawn: assigned once, withdrawn since.
+     * A product publish never adds one (it may name only a group assigned to its cluster, CatalogStore): a provider
+     * naming a group must not hand a zone every tenant's routes of a group no operator gave it.
      */
     public ClusterGroups groups(String cluster) {
         Set<String> serving = new TreeSet<>();
@@ -297,19 +297,9 @@ public final class ZoneRegistry {
                     }
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement("select distinct gateway_group from product_publish"
-                    + " where cluster_id = ? and state in ('published', 'withdrawn')")) {
-                ps.setString(1, cluster);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        serving.add(rs.getString(1));
-                    }
-                }
-            }
         } catch (SQLException e) {
             throw new StoreException("cannot read the groups of cluster " + cluster, e);
         }
-        withdrawn.removeAll(serving);
         return new ClusterGroups(serving, withdrawn);
     }
 

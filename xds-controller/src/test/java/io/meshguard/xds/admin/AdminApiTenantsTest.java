@@ -229,11 +229,25 @@ class AdminApiTenantsTest {
         HttpResponse<String> toGlobex = call("acme-dev", "PUT", "/routes/edge/acme-steal",
                 routeBody("acme-steal", "acme-api", "globex-up"));
         assertThat(toGlobex.statusCode()).isEqualTo(422);
-        assertThat(toGlobex.body()).contains("no upstream 'globex-up' in your tenants");
+        assertThat(toGlobex.body()).contains("no upstream 'globex-up' in tenant acme");
         HttpResponse<String> servesGlobex = call("acme-dev", "PUT", "/routes/edge/acme-steal",
                 routeBody("acme-steal", "globex-api", "acme-up"));
         assertThat(servesGlobex.statusCode()).isEqualTo(422);
         assertThat(call("ops", "GET", "/routes/edge/acme-steal", null).statusCode()).isEqualTo(404);
+    }
+
+    /** A caller acting for two tenants still binds a route only to its own tenant's API and upstreams. */
+    @Test
+    void callerOfTwoTenants_cannotBindOneTenantsRouteToTheOthersUpstreamOrApi() throws Exception {
+        String before = call("ops", "GET", "/config", null).body();
+        HttpResponse<String> toGlobex = call("both-dev", "PUT", "/routes/edge/acme-mixed?tenant=acme",
+                routeBody("acme-mixed", "acme-api", "globex-up"));
+        assertThat(toGlobex.statusCode()).as(toGlobex.body()).isEqualTo(422);
+        assertThat(toGlobex.body()).contains("no upstream 'globex-up' in tenant acme");
+        HttpResponse<String> servesGlobex = call("both-dev", "PUT", "/routes/edge/acme-mixed?tenant=acme",
+                routeBody("acme-mixed", "globex-api", "acme-up"));
+        assertThat(servesGlobex.statusCode()).as(servesGlobex.body()).isEqualTo(422);
+        assertThat(call("ops", "GET", "/config", null).body()).isEqualTo(before);
     }
 
     @Test
@@ -267,5 +281,49 @@ class AdminApiTenantsTest {
         assertThat(asOps).contains("acme-route", "globex-route", "shared-route");
         String diff = call("acme-dev", "GET", "/revisions/" + id + "/diff/" + id, null).body();
         assertThat(diff).doesNotContain("globex");
+    }
+
+    /**
+     * The revision list and one revision name who published and why for the whole group, and the approval names every
+     * tenant's authors: a tenant-scoped caller gets neither, an operator both.
+     */
+    @Test
+    void revisionsShownToATenant_nameNoPublisherReasonOrApproval() throws Exception {
+        HttpResponse<String> published = call("ops", "POST", "/publish",
+                "{\"reason\": \"globex merger launch, ticket 4711\"}");
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(200);
+        String list = call("acme-dev", "GET", "/revisions?group=edge", null).body();
+        JsonNode revisions = ConfigJson.mapper().readTree(list);
+        assertThat(revisions).isNotEmpty();
+        assertThat(list).doesNotContain("globex merger", "\"actor\"", "\"reason\"");
+        String one = call("acme-dev", "GET", "/revisions/" + revisions.get(0).get("id").asLong(), null).body();
+        assertThat(one).contains("acme-route").doesNotContain("globex merger", "\"actor\"", "\"approval\"");
+        assertThat(call("ops", "GET", "/revisions?group=edge", null).body()).contains("globex merger");
+    }
+
+    /**
+     * Validation runs over the whole configuration: the warnings of a tenant's edit, and the problems of its refused
+     * edit, name only what that tenant may read.
+     */
+    @Test
+    void draftEditWarningsAndProblems_toATenant_nameNothingOfAnotherTenant() throws Exception {
+        HttpResponse<String> empty = call("globex-dev", "PUT", "/upstreams/globex-hollow",
+                "{\"name\": \"globex-hollow\", \"protocol\": \"http1\", \"endpoints\": []}");
+        assertThat(empty.statusCode()).as(empty.body()).isEqualTo(200);
+        assertThat(empty.body()).as("its own warning").contains("globex-hollow");
+
+        HttpResponse<String> warned = call("acme-dev", "PUT", "/upstreams/acme-hollow",
+                "{\"name\": \"acme-hollow\", \"protocol\": \"http1\", \"endpoints\": []}");
+        assertThat(warned.statusCode()).as(warned.body()).isEqualTo(200);
+        assertThat(warned.body()).contains("acme-hollow").doesNotContain("globex");
+
+        HttpResponse<String> refused = call("acme-dev", "PUT", "/routes/edge/acme-route", routeBody("acme-route",
+                "acme-api", "acme-up").replace("\"/orders\"", "\"orders\""));
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
+        assertThat(refused.body()).contains("acme-route").doesNotContain("globex");
+
+        assertThat(call("ops", "PUT", "/upstreams/shared-up", """
+                {"name": "shared-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}""")
+                .body()).as("an operator sees every warning").contains("globex-hollow");
     }
 }

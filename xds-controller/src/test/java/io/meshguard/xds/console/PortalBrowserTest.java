@@ -106,7 +106,7 @@ class PortalBrowserTest {
                 gate, Optional.of(auditWriter));
         console.http().addHandler(CatalogApi.PREFIX, catalog);
         console.http().addHandler(ApiKeyAdminApi.PREFIX, keys);
-        console.startConsole(Optional.of(new CatalogConsole(store, catalog, keys, "free")));
+        console.startConsole(Optional.of(new CatalogConsole(store, catalog, keys)));
 
         // extauthz as a cluster runs it: API keys from PostgreSQL, product routes decided from the subscription state
         // the controller pushes over ADS, decisions into the audit log (the portal's usage reads them)
@@ -148,7 +148,8 @@ class PortalBrowserTest {
                      destinations: [{upstream: payments-backend, weight: 100}], authz_profile: payments}
                 """), "acme");
         xds.publisher().publish(xds.draft().load(), "setup", "payments API");
-        asUser("sam", "PUT", "/v1/operator/clusters/local", "{\"region\": \"local\"}");
+        asUser("sam", "PUT", "/v1/operator/clusters/local",
+                "{\"region\": \"local\", \"gateway_groups\": {\"local\": [\"acme\"]}}");
         asUser("olga", "POST", "/v1/provider/products", """
                 {"id": "payments", "tenant": "acme", "name": "Payments", "visibility": "public",
                  "description": "Card charges <b>in EUR</b>",

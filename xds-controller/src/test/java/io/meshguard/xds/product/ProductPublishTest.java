@@ -110,7 +110,8 @@ class ProductPublishTest {
         ok(call("root", "POST", "/publish", "{\"reason\": \"the payments API\"}"));
         ok(call("root", "PUT", "/groups/prod/protection", "{\"reason\": \"production\"}"));
 
-        ok(call("root", "PUT", "/v1/operator/clusters/local", "{\"region\": \"local\"}"));
+        ok(call("root", "PUT", "/v1/operator/clusters/local",
+                "{\"region\": \"local\", \"gateway_groups\": {\"dev\": [\"acme\"], \"prod\": [\"acme\"]}}"));
         ok(call("alice", "POST", "/v1/provider/products", """
                 {"id": "payments", "name": "Payments", "visibility": "public",
                  "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"},

@@ -69,6 +69,29 @@ class ProductRoutesTest {
         assertThat(ProductRoutes.samplePath("/accounts/{id}/charges/{charge}")).isEqualTo("/accounts/x/charges/x");
     }
 
+    /** R4-09: the gateway's prefixes stop at a segment boundary, so the product compiler's must too. */
+    @Test
+    void operation_whosePathOnlyBeginsWithARoutesPrefix_isNotServedByIt() {
+        Route charges = route("dev", "charges", "payments", "v1", "/charges", to("payments", 100));
+        for (String path : List.of("/chargesAdmin", "/charges-admin/{id}", "/chargesAdmin*")) {
+            ProductRoutes.Compiled c = compile(config(charges), new Product.Operation("admin", "payments", "POST",
+                    path));
+            assertThat(c.valid()).as(path).isFalse();
+            assertThat(c.problems().get(0).message()).as(path).contains("no route of API payments");
+            assertThat(productRoutes(c)).as(path).isEmpty();
+        }
+        ProductRoutes.Compiled below = compile(config(charges),
+                new Product.Operation("all", "payments", "POST", "/charges"),
+                new Product.Operation("one", "payments", "GET", "/charges/{id}"),
+                new Product.Operation("tree", "payments", "GET", "/charges*"),
+                new Product.Operation("subtree", "payments", "GET", "/charges/*"));
+        assertThat(below.problems()).isEmpty();
+        assertThat(productRoutes(below)).hasSize(4);
+        Route root = route("dev", "root", "payments", "v1", "/", to("payments", 100));
+        assertThat(compile(config(root), new Product.Operation("admin", "payments", "POST", "/chargesAdmin"))
+                .problems()).as("a prefix ending in / is already segment-aware").isEmpty();
+    }
+
     @Test
     void operation_noRouteServes_isAProblem_namingIt() {
         Route refunds = route("dev", "refunds", "payments", "v1", "/refunds", to("payments", 100));

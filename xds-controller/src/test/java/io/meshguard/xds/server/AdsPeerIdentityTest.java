@@ -46,8 +46,12 @@ class AdsPeerIdentityTest {
     private ManagedChannel channel;
 
     private void start(AdsPeerPolicy peers) throws Exception {
+        start(peers, Optional.empty());
+    }
+
+    private void start(AdsPeerPolicy peers, Optional<String> defaultGroup) throws Exception {
         core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, meters, Clock.systemUTC(),
+                new InMemoryRevisionStore(Clock.systemUTC()), defaultGroup, s -> { }, meters, Clock.systemUTC(),
                 new ConfigValidator(), RolloutSpans.disabled(), peers).start();
         Publisher.Result r = core.publisher().publish(XdsController.sampleConfig(), "test", "identity test");
         assertThat(r.published()).as("%s", r.problems()).isTrue();
@@ -203,6 +207,89 @@ class AdsPeerIdentityTest {
         // what a client wrote is kept escaped: no raw newline or ESC reaches /fleet or a log
         assertThat(core.fleet().node(new NodeStatus.Key(STRANGER, "gw-1")).orElseThrow().lastNack().orElseThrow()
                 .error()).doesNotContain("\n", "\u001b").contains("\\u000a", "\\u001b");
+    }
+
+    /** R4-08: a node-less request would be hashed to xds.default_group, whose grant was never checked. */
+    @Test
+    void stream_whoseFirstRequestHasNoNode_isRefusedPermissionDenied_evenWithADefaultGroup() throws Exception {
+        start(grants("127.0.0.1", "orders=" + STRANGER), Optional.of("local"));
+        Stream s = new Stream(List.of(xfcc(STRANGER)));
+        s.requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(CDS).build());
+        assertThat(s.refusal()).isEqualTo(io.grpc.Status.Code.PERMISSION_DENIED);
+        assertThat(s.responses).isEmpty();
+        assertThat(refusals("no_node")).isEqualTo(1.0);
+    }
+
+    private static final String EXTAUTHZ = "spiffe://cluster.local/ns/meshguard/sa/meshguard-extauthz";
+
+    /** A subscription-state stream: what it sends, and its first response or refusal. */
+    private record StateStream(StreamObserver<DiscoveryRequest> requests, CompletableFuture<DiscoveryResponse> first) {}
+
+    /** The first response (or refusal) of a subscription-state stream of {@code spiffeId} naming {@code group}. */
+    private CompletableFuture<DiscoveryResponse> subscriptionState(String spiffeId, String nodeId, String group) {
+        return stateStream(spiffeId, nodeId, group).first();
+    }
+
+    private StateStream stateStream(String spiffeId, String nodeId, String group) {
+        CompletableFuture<DiscoveryResponse> first = new CompletableFuture<>();
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("x-forwarded-client-cert", Metadata.ASCII_STRING_MARSHALLER), xfcc(spiffeId));
+        io.grpc.ClientCall<DiscoveryRequest, DiscoveryResponse> call = io.grpc.ClientInterceptors.intercept(channel,
+                MetadataUtils.newAttachHeadersInterceptor(headers)).newCall(
+                io.meshguard.extauthz.subscription.SubscriptionStateProtocol.STREAM, io.grpc.CallOptions.DEFAULT);
+        StreamObserver<DiscoveryRequest> requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(call,
+                new StreamObserver<DiscoveryResponse>() {
+                    @Override
+                    public void onNext(DiscoveryResponse r) {
+                        first.complete(r);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        first.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        first.completeExceptionally(new IllegalStateException("completed"));
+                    }
+                });
+        requests.onNext(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId(nodeId).setCluster(group))
+                .setTypeUrl(io.meshguard.extauthz.subscription.SubscriptionStateProtocol.TYPE_URL).build());
+        return new StateStream(requests, first);
+    }
+
+    /**
+     * R4-07: the subscription state holds every tenant's catalogue; a gateway's identity, granted its own group, is
+     * refused it, and only a stream of group meshguard-extauthz with that group's grant is served.
+     */
+    @Test
+    void subscriptionState_toAGatewayIdentityNamingItsOwnGroup_isRefused_andServedOnlyToExtauthz() throws Exception {
+        start(grants("127.0.0.1", "local=" + GATEWAY, "meshguard-extauthz=" + EXTAUTHZ));
+        core.subscriptionState().publish(io.meshguard.catalog.SubscriptionSnapshot.empty(7));
+        CompletableFuture<DiscoveryResponse> gateway = subscriptionState(GATEWAY, "gw-1", "local");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> gateway.get(10, TimeUnit.SECONDS)))
+                .as("a gateway stream").hasCauseInstanceOf(StatusRuntimeException.class)
+                .cause().hasMessageContaining("PERMISSION_DENIED");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(
+                () -> subscriptionState(GATEWAY, "gw-1", "meshguard-extauthz").get(10, TimeUnit.SECONDS)))
+                .as("a gateway naming extauthz's group without its grant").hasMessageContaining("PERMISSION_DENIED");
+        DiscoveryResponse served = subscriptionState(EXTAUTHZ, "extauthz-0", "meshguard-extauthz")
+                .get(10, TimeUnit.SECONDS);
+        assertThat(served.getVersionInfo()).isEqualTo("7");
+    }
+
+    /** A replica is known by its verified identity with its node id: another identity's stream never stands for it. */
+    @Test
+    void subscriptionState_replicas_areKeyedByVerifiedIdentityAndNodeId() throws Exception {
+        start(grants("127.0.0.1", "meshguard-extauthz=" + EXTAUTHZ));
+        core.subscriptionState().publish(io.meshguard.catalog.SubscriptionSnapshot.empty(3));
+        StateStream s = stateStream(EXTAUTHZ, "extauthz-0", "meshguard-extauthz");
+        DiscoveryResponse r = s.first().get(10, TimeUnit.SECONDS);
+        s.requests().onNext(DiscoveryRequest.newBuilder().setTypeUrl(r.getTypeUrl())
+                .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce()).build());
+        await().atMost(Duration.ofSeconds(5)).until(() -> !core.subscriptionState().replicas().isEmpty());
+        assertThat(core.subscriptionState().replicas()).containsOnlyKeys("extauthz-0 (" + EXTAUTHZ + ")");
     }
 
     @Test

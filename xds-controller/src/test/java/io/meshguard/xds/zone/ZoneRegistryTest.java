@@ -166,4 +166,22 @@ class ZoneRegistryTest {
         assertThat(registry.groups(cluster)).isEqualTo(new ZoneRegistry.ClusterGroups(Set.of("seoul-gw"),
                 Set.of("batch-gw")));
     }
+
+    /**
+     * A zone serves what an operator assigned to its cluster only: a publish row naming another group (one written
+     * before publishes were placed, or around the catalogue) does not hand the zone that group's routes.
+     */
+    @Test
+    void clusterGroups_neverIncludeAGroupOnlyAPublishNames() throws Exception {
+        registry.assign(cluster, "seoul-gw");
+        try (var c = ds.getConnection(); var s = c.createStatement()) {
+            s.execute("insert into tenant (id) values ('acme') on conflict do nothing");
+            s.execute("insert into product (id, tenant, name, state, updated_by) values ('" + cluster + "', 'acme',"
+                    + " 'P', 'published', 'test')");
+            s.execute("insert into product_publish (id, product_id, cluster_id, environment, auth_mode, state, host,"
+                    + " gateway_group) values ('" + cluster + "-dev', '" + cluster + "', '" + cluster + "', 'dev',"
+                    + " 'apikey', 'published', '" + cluster + ".dev.kr-seoul.api.example.test', 'tokyo-gw')");
+        }
+        assertThat(registry.groups(cluster)).isEqualTo(new ZoneRegistry.ClusterGroups(Set.of("seoul-gw"), Set.of()));
+    }
 }
