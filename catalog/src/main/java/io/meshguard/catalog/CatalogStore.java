@@ -666,11 +666,12 @@ public final class CatalogStore {
                     }
                 }
             }
-            // the counters are the subscription's, never the plan's: a plan change carries what was used over
+            // the counters are the application's on this publish, never the plan's or the subscription's: a plan
+            // change and a new subscription after a closed one carry what was used over
             Map<String, SubscriptionUsage.QuotaUsed> quotas = new TreeMap<>();
             try (PreparedStatement ps = c.prepareStatement("select quota, used, period_start, period_end"
                     + " from quota_usage where caller = ? and period_end > now()")) {
-                ps.setString(1, "subscription:" + s.id());
+                ps.setString(1, s.quotaCaller());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         quotas.put(rs.getString(1), new SubscriptionUsage.QuotaUsed(rs.getLong(2),

@@ -29,4 +29,13 @@ public record Subscription(String id, String applicationId, String publishId, St
         }
         return new Subscription(id, applicationId, publishId, newPlanId, state);
     }
+
+    /**
+     * The caller its plan's calendar quotas are counted for: the application on the product publish, not the
+     * subscription, so closing a subscription and subscribing again (or moving to another plan) keeps the period's
+     * count.
+     */
+    public String quotaCaller() {
+        return "application:" + applicationId + "@" + publishId;
+    }
 }

@@ -61,6 +61,8 @@ public final class ApiKeyAdminApi implements HttpHandler {
     private final Optional<AuditSink> audit;
     /** The hash-chained admin trail in the keys' database: every create, rotate and revoke is a row. */
     private final Optional<AdminTrail> trail;
+    /** Told the key id of every revocation and rotation made here: this replica's cache drops it at once. */
+    private final java.util.function.Consumer<String> changed;
 
     /** The operations with their permissions: API keys are tenant-owned, so any tenant grant may admit a call. */
     public static final List<AdminRoute> ROUTES = List.of(
@@ -77,6 +79,13 @@ public final class ApiKeyAdminApi implements HttpHandler {
      */
     public ApiKeyAdminApi(Optional<JdbcApiKeyStore> store, java.time.Clock clock, AdminGate gate,
             Optional<AuditSink> audit) {
+        this(store, clock, gate, audit, keyId -> { });
+    }
+
+    /** As above; {@code changed} is told each key id revoked or rotated here (the server's own key cache). */
+    public ApiKeyAdminApi(Optional<JdbcApiKeyStore> store, java.time.Clock clock, AdminGate gate,
+            Optional<AuditSink> audit, java.util.function.Consumer<String> changed) {
+        this.changed = changed;
         this.store = store;
         this.trail = store.map(s -> new AdminTrail(s.dataSource()));
         this.service = store.map(s -> new ApiKeyService(s, clock));
@@ -246,6 +255,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
                             "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
                 }
                 ApiKeyService.Created created = service.orElseThrow().rotate(key.keyId(), Duration.ofSeconds(graceSeconds));
+                changed.accept(key.keyId());
                 record(call, "rotate", created.key(), reason);
                 ObjectNode out = describe(created.key());
                 out.put("key", created.text());
@@ -254,6 +264,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
             }
             case "revoke" -> {
                 boolean revoked = service.orElseThrow().revoke(key.keyId());
+                changed.accept(key.keyId());
                 record(call, "revoke", key, reason);
                 return JSON.createObjectNode().put("key_id", key.keyId()).put("revoked", revoked);
             }

@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Checks presented API keys against the store. Records are cached for {@code recordTtl} (also "no such key"
- * answers, so random keys cannot flood the database); a revocation therefore takes effect within that time. Uses
+ * answers, so random keys cannot flood the database); a revocation drops them at once ({@link #invalidate} on the
+ * replica that revoked, {@link ApiKeyRevocations} on every replica), the TTL is only the net under a lost notice. Uses
  * are counted in memory and written by {@link #flushUsage()}.
  */
 public final class ApiKeyAuthenticator {
@@ -97,5 +98,10 @@ public final class ApiKeyAuthenticator {
     /** Forget cached records, e.g. right after a revocation made through this process. */
     public void invalidate(String keyId) {
         records.invalidate(keyId);
+    }
+
+    /** Forget every cached record: a key was revoked somewhere, or notices may have been lost. */
+    public void invalidateAll() {
+        records.invalidateAll();
     }
 }

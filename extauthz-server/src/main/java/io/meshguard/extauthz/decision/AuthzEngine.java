@@ -278,11 +278,11 @@ public final class AuthzEngine {
         }
         Limited limited = planLimited.headers().isEmpty() ? routeLimited
                 : new Limited(Optional.empty(), planLimited.headers());
-        // the plan's calendar quotas, per subscription: its own, and the operation's when the plan limits it
+        // the plan's calendar quotas, per application and publish: its own, and the operation's when the plan limits it
         List<QuotaGate.SubscriptionQuota> owed = subscribed instanceof SubscriptionGate.Admitted admitted
                 ? planQuotas(admitted, request) : List.of();
         QuotaVerdict planQuota = owed.isEmpty() ? QuotaVerdict.NONE
-                : quotas.chargeSubscription(((SubscriptionGate.Admitted) subscribed).subscription().id(), owed);
+                : quotas.chargeSubscription(((SubscriptionGate.Admitted) subscribed).subscription().quotaCaller(), owed);
         if (planQuota.blocked().isPresent()) {
             return QuotaResponses.apply(quotaDeny(request, r, who, planQuota.blocked().get(), ok.fromCache()), planQuota,
                     false, List.of());

@@ -40,9 +40,11 @@ import org.slf4j.LoggerFactory;
  *       per Check), seeded from PostgreSQL when missing (first use, FLUSHALL, restart).</li>
  *   <li>Every counted request is also a pending increment here, written to PostgreSQL by {@link #flush()} (at least
  *       once a second) as {@code used = used + n}: the durable count never depends on Redis.</li>
- *   <li>Without Redis (not configured, or failing: skipped for {@code redisRetry} after an error), a replica counts
- *       against the last total PostgreSQL returned plus its own pending increments. Other replicas' requests show up
- *       within one flush, so N replicas may together pass a limit by what they admit in about one flush interval.</li>
+ *   <li>With Redis configured but failing (skipped for {@code redisRetry} after an error or a call slower than its
+ *       timeout), a {@code block} quota refuses with 503 {@code quota_unavailable}: the other replicas' recent requests
+ *       are in no store this replica can read, and a blocking quota never passes its limit. An {@code allow_and_flag}
+ *       quota counts against the last total PostgreSQL returned plus this replica's pending increments.</li>
+ *   <li>Without Redis configured (one replica), every quota counts that way.</li>
  *   <li>With both stores away, a caller whose count this replica knows keeps being counted locally; one it has never
  *       seen is refused with 503 by a {@code block} quota (fail closed) and allowed by an {@code allow_and_flag}
  *       quota.</li>
@@ -185,7 +187,7 @@ public final class QuotaCounter implements QuotaGate {
     }
 
     @Override
-    public QuotaVerdict chargeSubscription(String subscription, List<SubscriptionQuota> quotas) {
+    public QuotaVerdict chargeSubscription(String caller, List<SubscriptionQuota> quotas) {
         Instant now = clock.instant();
         List<Item> items = new ArrayList<>(quotas.size());
         for (SubscriptionQuota sq : quotas) {
@@ -196,7 +198,7 @@ public final class QuotaCounter implements QuotaGate {
                     c.blockWhenUsedUp() ? QuotaPolicy.OnExceed.BLOCK : QuotaPolicy.OnExceed.ALLOW_AND_FLAG,
                     List.of(), Set.of(), 0);
             QuotaWindow window = QuotaWindow.of(q.period(), q.zone(), now);
-            QuotaKey key = new QuotaKey(q.name(), "subscription:" + subscription, window.start());
+            QuotaKey key = new QuotaKey(q.name(), caller, window.start());
             items.add(new Item(q, c.limit(), window, tally(key, q, window)));
         }
         return chargeItems(items, now);
@@ -349,7 +351,10 @@ public final class QuotaCounter implements QuotaGate {
             }
             for (int i = 0; i < items.size(); i++) {
                 Item it = items.get(i);
-                if (it.block() && !known[i]) {
+                // the shared count lives in Redis and is unknown now: the other replicas' requests of the last flush
+                // interval are in neither store this replica can read, so a blocking quota refuses rather than pass
+                // its limit (issue 42); an allow_and_flag quota keeps counting here
+                if (it.block() && (!known[i] || trackOwed)) {
                     return new Charged(false, counts, i, true);
                 }
                 if (it.block() && counts[i] + 1 > it.limit()) {

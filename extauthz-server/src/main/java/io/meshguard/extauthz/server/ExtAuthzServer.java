@@ -8,6 +8,7 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
+import io.meshguard.extauthz.apikey.ApiKeyRevocations;
 import io.meshguard.extauthz.apikey.ApiKeyStore;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.audit.DecisionSink;
@@ -66,6 +67,8 @@ public final class ExtAuthzServer implements ServerComponent {
     private final AuthzPipeline pipeline;
     private final PolicyWatcher<AuthzPolicy> watcher;
     private final Optional<ApiKeyAuthenticator> apiKeys;
+    /** Revocations pushed from the key database to this replica's key cache (with a database only). */
+    private final Optional<ApiKeyRevocations> revocations;
     private final AuthorizationService service;
     private final GrpcServerHost grpc;
     private final ScheduledExecutorService background;
@@ -127,6 +130,8 @@ public final class ExtAuthzServer implements ServerComponent {
                 new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout()), quotaAudit, clock,
                 System::nanoTime, config.quota().counterSettings(), registry);
         this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
+        this.revocations = dataSource.flatMap(ds -> apiKeys.map(a -> new ApiKeyRevocations(ds, a,
+                config.apiKeyCacheTtl().isZero() ? Duration.ofSeconds(30) : config.apiKeyCacheTtl())));
         this.globalLimits = redis.map(r -> new RedisRateLimiter(r, config.rateLimit(), registry, System::nanoTime, replicaId()));
         RateLimiter limiter = globalLimits.<RateLimiter>map(g -> g)
                 .orElseGet(() -> new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime));
@@ -189,6 +194,7 @@ public final class ExtAuthzServer implements ServerComponent {
         }
         watcher.start();
         subscriptionState.ifPresent(SubscriptionStateClient::start);
+        revocations.ifPresent(ApiKeyRevocations::start);
         grpc.start();
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
@@ -228,7 +234,8 @@ public final class ExtAuthzServer implements ServerComponent {
 
     /** The API keys' admin operations behind {@code gate}, on this server's key database and audit sink. */
     public ApiKeyAdminApi apiKeyAdminApi(AdminGate gate) {
-        return new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, gate, auditSink);
+        return new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, gate, auditSink,
+                keyId -> apiKeys.ifPresent(a -> a.invalidate(keyId)));
     }
 
     private Optional<QuotaOperations> quotaOperations() {
@@ -342,6 +349,7 @@ public final class ExtAuthzServer implements ServerComponent {
                     quotas.pendingIncrements());
         }
         subscriptionState.ifPresent(SubscriptionStateClient::close);
+        revocations.ifPresent(ApiKeyRevocations::close);
         controllerChannel.ifPresent(ManagedChannel::shutdownNow);
         globalLimits.ifPresent(RedisRateLimiter::close);
         redis.ifPresent(RedisConnection::close);

@@ -18,6 +18,7 @@ import io.meshguard.catalog.PublishHost;
 import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
@@ -158,22 +159,34 @@ class PlanFieldsTest {
         pipeline.close();
     }
 
-    /** What a subscriber to {@code plan} gets for three calls: a fresh subscription, so no counter is shared. */
+    /**
+     * What a subscriber to {@code plan} gets for three calls: a fresh application (quotas count per application and
+     * publish), so no counter is shared.
+     */
     private List<String> threeCalls(Plan plan) {
-        String subscription = "s-" + UUID.randomUUID();
+        String app = "web-" + UUID.randomUUID();
+        subscribe(plan, app, List.of(new Subscription("s-" + UUID.randomUUID(), app, "payments-dev-local", plan.id(),
+                plan.initialSubscriptionState())));
+        return calls(3);
+    }
+
+    /** The catalogue as extauthz receives it: {@code app} with the test's key, and {@code subscriptions}. */
+    private void subscribe(Plan plan, String app, List<Subscription> subscriptions) {
         state.set(Optional.of(new SubscriptionSnapshot(1,
                 List.of(new ProductPublish("payments-dev-local", "payments", "local", Environment.DEV,
                         AuthMode.APIKEY, PublishState.PUBLISHED,
                         PublishHost.of("payments", Environment.DEV, "local", "example.test"))),
                 List.of(plan),
-                List.of(new Application("web", "initech", "Web", ApplicationState.ACTIVE)),
-                List.of(new Credential(key.key().keyId(), AuthMode.APIKEY, "web", CredentialState.ACTIVE,
+                List.of(new Application(app, "initech", "Web", ApplicationState.ACTIVE)),
+                List.of(new Credential(key.key().keyId(), AuthMode.APIKEY, app, CredentialState.ACTIVE,
                         Optional.empty(), Optional.empty(), Set.of())),
                 // a new subscription starts as its plan's approval says, as the catalogue creates it
-                List.of(new Subscription(subscription, "web", "payments-dev-local", plan.id(),
-                        plan.initialSubscriptionState())))));
+                subscriptions)));
+    }
+
+    private List<String> calls(int n) {
         List<String> out = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < n; i++) {
             Decision d = pipeline.decide(HttpRequestView.of(CheckRequests.of("POST",
                     "payments.dev.local.api.example.test", "/charges", Fixtures.headers("x-api-key", key.text()),
                     Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments",
@@ -203,6 +216,21 @@ class PlanFieldsTest {
         assertThat(base.get(0)).startsWith("200 ALLOWED");
         assertThat(base.get(1)).startsWith("200 ALLOWED");
         assertThat(base.get(2)).startsWith("429 QUOTA_EXCEEDED");
+    }
+
+    @Test
+    void closedSubscription_subscribedAgain_keepsThePeriodsCount() {
+        String app = "web-" + UUID.randomUUID();
+        String first = "s-" + UUID.randomUUID();
+        subscribe(BASE, app, List.of(new Subscription(first, app, "payments-dev-local", BASE.id(),
+                SubscriptionState.ACTIVE)));
+        assertThat(calls(2)).allMatch(d -> d.startsWith("200 ALLOWED"));
+        // the customer closes it and subscribes again to the same plan: the day's two calls are still used
+        subscribe(BASE, app, List.of(
+                new Subscription(first, app, "payments-dev-local", BASE.id(), SubscriptionState.CLOSED),
+                new Subscription("s-" + UUID.randomUUID(), app, "payments-dev-local", BASE.id(),
+                        SubscriptionState.ACTIVE)));
+        assertThat(calls(1).get(0)).startsWith("429 QUOTA_EXCEEDED");
     }
 
     @Test

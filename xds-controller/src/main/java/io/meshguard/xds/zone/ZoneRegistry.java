@@ -186,6 +186,57 @@ public final class ZoneRegistry {
         }
     }
 
+    /**
+     * The cluster's stream is now the caller's: the epoch a stream holds until another hello of the cluster takes it
+     * (on any central replica).
+     */
+    public long takeStream(String cluster) {
+        return transaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("update cluster set zone_stream_epoch ="
+                    + " zone_stream_epoch + 1 where id = ? returning zone_stream_epoch")) {
+                ps.setString(1, cluster);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new java.util.NoSuchElementException("no cluster " + cluster);
+                    }
+                    return rs.getLong(1);
+                }
+            }
+        });
+    }
+
+    /** Whether the stream that took {@code epoch} is still the cluster's one live stream. */
+    public boolean holdsStream(String cluster, long epoch) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("select zone_stream_epoch from cluster where id = ?")) {
+            ps.setString(1, cluster);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getLong(1) == epoch;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("cannot read cluster " + cluster, e);
+        }
+    }
+
+    /**
+     * The zone presented {@code credential}: every credential of the cluster issued before it ends now, so a rotation
+     * leaves one lineage and a copy of an older credential stops working once the zone uses its successor.
+     *
+     * @return how many credentials ended
+     */
+    public int retirePredecessors(String cluster, String credential) {
+        return transaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("delete from zone_credential where cluster_id = ?"
+                    + " and created_at < (select created_at from zone_credential where credential_sha256 = ?"
+                    + " and cluster_id = ?)")) {
+                ps.setString(1, cluster);
+                ps.setString(2, ZoneSecrets.sha256(credential));
+                ps.setString(3, cluster);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
     /** The zone's next credential; expired ones of the cluster are removed on the way. */
     public Credential rotate(String cluster) {
         return transaction(c -> {

@@ -41,6 +41,9 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     private final Set<ZoneSession> sessions;
 
     private volatile Optional<String> cluster = Optional.empty();
+    /** The cluster's stream epoch this stream took with its hello: one live stream per cluster. */
+    private volatile long epoch = -1;
+    private volatile String peer = "?";
     private volatile String credential = "";
     private volatile Instant credentialIssued = Instant.EPOCH;
     private volatile Instant lastEcho = Instant.EPOCH;
@@ -114,6 +117,24 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
             return;
         }
         ZoneRegistry.Credential granted = ((ZoneRegistry.Admitted) admission).credential();
+        peer = "a stream opened " + clock.instant() + " by zone version " + hello.zoneVersion();
+        try {
+            if (!fresh) {
+                int ended = registry.retirePredecessors(hello.cluster(), granted.secret());
+                if (ended > 0) {
+                    log.info("zone {}: presented its rotated credential; {} older credential(s) ended", hello.cluster(),
+                            ended);
+                }
+            }
+            epoch = registry.takeStream(hello.cluster());
+        } catch (RuntimeException e) {
+            log.warn("zone {}: cannot take its stream: {}", hello.cluster(), e.getMessage());
+            close(Status.UNAVAILABLE.withDescription("central cannot check credentials now"));
+            return;
+        }
+        // one live stream per cluster: a second hello ends the first, here at once, on other replicas at their tick
+        sessions.stream().filter(s -> s != this && s.cluster().equals(Optional.of(hello.cluster())))
+                .forEach(s -> s.takenOver(peer));
         credential = granted.secret();
         Instant now = clock.instant();
         // a presented credential counts from when it was issued: rotate at half of what is left
@@ -167,6 +188,10 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     private void tick() {
         String c = cluster.orElseThrow();
         Instant now = clock.instant();
+        if (!registry.holdsStream(c, epoch)) {
+            takenOver("a stream on another central replica");
+            return;
+        }
         if (registry.verify(c, credential) instanceof ZoneRegistry.Refused refused) {
             board.refused(refused.reason());
             close((refused.reason() == ZoneRegistry.Refusal.REVOKED ? Status.PERMISSION_DENIED
@@ -208,6 +233,15 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         }
         board.lag(c, lag());
         flush();
+    }
+
+    /** Another hello of this cluster took its stream: this one ends, and both ends are in the log. */
+    void takenOver(String by) {
+        String c = cluster.orElse("?");
+        log.warn("zone {}: a second stream presented the cluster's credential ({}); closing the first ({})."
+                + " Two zones with one credential mean a copied credential or a duplicated zone: revoke and register"
+                + " the cluster again if it is not yours", c, by, peer);
+        close(Status.ABORTED.withDescription("another stream of cluster " + c + " took over"));
     }
 
     /** Ticks the stream now (a revision was published, a group assigned or withdrawn); the tick stays the net. */

@@ -1,0 +1,96 @@
+package io.meshguard.xds.zone;
+
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.contract.zone.Echo;
+import io.meshguard.contract.zone.ZoneDown;
+import io.meshguard.contract.zone.ZoneUp;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A zone stream driven by hand over real gRPC: one hello (a registration token or a credential, as a copied
+ * credential's holder would send it), then an echo every 100 ms; it keeps every credential central sends and how the
+ * stream ended.
+ */
+final class RawZone implements AutoCloseable {
+    private final ManagedChannel channel;
+    private final StreamObserver<ZoneUp> up;
+    private final ScheduledExecutorService echoes = Executors.newSingleThreadScheduledExecutor();
+    private final List<String> credentials = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean answered = new AtomicBoolean();
+    private final AtomicReference<String> closedWith = new AtomicReference<>();
+    private final AtomicLong sequence = new AtomicLong();
+
+    private RawZone(String central, ZoneUp.Hello hello) {
+        channel = ManagedChannelBuilder.forTarget(central).usePlaintext().build();
+        up = ClientCalls.asyncBidiStreamingCall(channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT),
+                new StreamObserver<ZoneDown>() {
+                    @Override
+                    public void onNext(ZoneDown down) {
+                        down.credential().ifPresent(c -> credentials.add(c.secret()));
+                        down.echoReceived().ifPresent(e -> answered.set(true));
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        Status s = Status.fromThrowable(t);
+                        closedWith.set(s.getCode() + ": " + s.getDescription());
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        closedWith.set("completed");
+                    }
+                });
+        send(ZoneUp.of(hello));
+        echoes.scheduleWithFixedDelay(() -> send(ZoneUp.of(new Echo(sequence.incrementAndGet(), Map.of(), Map.of(),
+                List.of()))), 100, 100, TimeUnit.MILLISECONDS);
+    }
+
+    static RawZone registering(String central, String cluster, String token) {
+        return new RawZone(central, new ZoneUp.Hello(cluster, Optional.of(token), Optional.empty(), Map.of(), "raw"));
+    }
+
+    static RawZone presenting(String central, String cluster, String credential) {
+        return new RawZone(central, new ZoneUp.Hello(cluster, Optional.empty(), Optional.of(credential), Map.of(),
+                "raw"));
+    }
+
+    private synchronized void send(ZoneUp message) {
+        if (closedWith.get() == null) {
+            up.onNext(message);
+        }
+    }
+
+    List<String> credentials() {
+        return credentials;
+    }
+
+    /** Central admitted the hello and answered it. */
+    boolean answered() {
+        return answered.get();
+    }
+
+    Optional<String> closedWith() {
+        return Optional.ofNullable(closedWith.get());
+    }
+
+    @Override
+    public void close() {
+        echoes.shutdownNow();
+        channel.shutdownNow();
+    }
+}
