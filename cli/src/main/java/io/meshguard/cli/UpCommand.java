@@ -196,6 +196,8 @@ final class UpCommand implements Callable<Integer> {
                 upIdp = keycloak.state();
                 endpoints.add(keycloak.endpoint());
             }
+            // the quickstart's tenant and the realm's demo tenants exist before anyone acts in them
+            UpTenants.seed(new io.meshguard.catalog.CatalogStore(postgres.dataSource()), idp.equals("keycloak"));
             StackContext context = new StackContext(metrics, postgres.dataSource(), postgres.settings(), dir,
                     policies, ports, redisSettings, tracing, adminAccess, productIdp, consoleClient);
             LocalStack local = LocalStack.start(stack, context, component -> status.addReadinessChecks(component.readinessChecks()));
