@@ -39,6 +39,9 @@ public final class CentralLink implements AutoCloseable {
         Map<String, Long> held();
 
         Echo echo(long sequence);
+
+        /** Keeps and serves the catalogue's subscription state; the reason it could not, when it could not. */
+        Optional<String> subscriptionState(ZoneDown.SubscriptionState state);
     }
 
     /** The link's state, for readiness and the demo. */
@@ -190,6 +193,8 @@ public final class CentralLink implements AutoCloseable {
                     "revision {} of group {} cannot be served, keeping what the group serves: {}", r.revision(),
                     r.group(), why)));
             down.withdrawal().ifPresent(zone::withdrawal);
+            down.subscriptionState().ifPresent(st -> zone.subscriptionState(st).ifPresent(why -> log.error(
+                    "{}; product routes keep the last subscription state", why)));
         }
 
         @Override
