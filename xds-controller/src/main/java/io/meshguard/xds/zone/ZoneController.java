@@ -46,6 +46,16 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
                 new ConfigValidator(), RolloutSpans.disabled(), peers);
         this.subscriptions = new ZoneSubscriptionState(settings.stateDir(), core.subscriptionState());
         this.link = new CentralLink(settings, this);
+        io.micrometer.core.instrument.Gauge.builder("meshguard_xds_zone_link_connected", link,
+                        l -> l.state().connected() ? 1 : 0)
+                .description("1 while central answers on the zone's stream (the zone follows it), 0 otherwise")
+                .register(meters);
+        io.micrometer.core.instrument.Gauge.builder("meshguard_xds_zone_config_age_seconds", link,
+                        l -> l.state().lastMessage().map(t -> (double) java.time.Duration.between(t,
+                                java.time.Instant.now()).toMillis() / 1000).orElse(Double.NaN))
+                .description("Seconds since central last sent anything: what the zone serves is central's as of then"
+                        + " (NaN before central ever answered)")
+                .register(meters);
     }
 
     /** Serves the stored revisions on the ADS port, then dials central. */
