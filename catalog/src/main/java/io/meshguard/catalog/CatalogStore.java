@@ -123,11 +123,40 @@ public final class CatalogStore {
         });
     }
 
+    // ------------------------------------------------------------------ tenants (operators)
+
+    /** Creates {@code tenant} unless it exists; true when this call created it (creating twice is not an error). */
+    public boolean createTenant(Tenant tenant) {
+        return run(TenantScope.ALL, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into tenant (id, display_name) values (?, ?) on conflict (id) do nothing")) {
+                ps.setString(1, tenant.id());
+                ps.setString(2, tenant.displayName().orElse(null));
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /** Every tenant, by id. */
+    public List<Tenant> tenants() {
+        return run(TenantScope.ALL, c -> {
+            List<Tenant> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("select id, display_name from tenant order by id");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Tenant(rs.getString(1), Optional.ofNullable(rs.getString(2))));
+                }
+            }
+            return out;
+        });
+    }
+
     // ------------------------------------------------------------------ products
 
     /** Creates a product in {@code tenant}, always as a draft. */
     public Product createProduct(TenantScope scope, Product product, String actor) {
         return run(scope, c -> {
+            requireTenant(c, product.tenant());
             try (PreparedStatement ps = c.prepareStatement("insert into product (id, tenant, name, version, description,"
                     + " tags, docs_url, visibility, state, updated_by) values (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?)")) {
                 ps.setString(1, product.id());
@@ -441,6 +470,7 @@ public final class CatalogStore {
 
     public Application createApplication(TenantScope scope, Application application, String owner) {
         return run(scope, c -> {
+            requireTenant(c, application.tenant());
             try (PreparedStatement ps = c.prepareStatement(
                     "insert into application (id, tenant, name, owner, state) values (?, ?, ?, ?, 'active')")) {
                 ps.setString(1, application.id());
@@ -1092,12 +1122,43 @@ public final class CatalogStore {
         String state = Optional.ofNullable(e.getSQLState()).orElse("");
         return switch (state) {
             case "23505" -> new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "already exists: " + detail(e));
-            case "23503" -> new CatalogRefusal(CatalogRefusal.Kind.INVALID, "names an object that does not exist: "
-                    + detail(e));
+            case "23503" -> missingReference(e);
             case "23514", "22001" -> new CatalogRefusal(CatalogRefusal.Kind.INVALID, detail(e));
             case "42501" -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "not found");
             default -> new IllegalStateException("catalogue store: " + e.getMessage(), e);
         };
+    }
+
+    // PostgreSQL's foreign-key message names the referenced table (Detail: Key (col)=(value) is not present in table
+    // "t"); the value is left out when the row's table has row-level security, as the catalogue's have. Said in
+    // words, never as SQL. Tenants are checked before each insert that names one (requireTenant), so this is the
+    // fallback for a tenant deleted in between and for other references.
+    private static final java.util.regex.Pattern MISSING_KEY = java.util.regex.Pattern.compile(
+            "Key (?:\\([a-z_]+\\)=\\((.*)\\) )?is not present in table \"([a-z_]+)\"");
+
+    private static CatalogRefusal missingReference(SQLException e) {
+        java.util.regex.Matcher m = MISSING_KEY.matcher(Optional.ofNullable(e.getMessage()).orElse(""));
+        if (!m.find()) {
+            return new CatalogRefusal(CatalogRefusal.Kind.INVALID, "names an object that does not exist");
+        }
+        String table = m.group(2).replace('_', ' ');
+        if (m.group(1) == null) {
+            return new CatalogRefusal(CatalogRefusal.Kind.INVALID, "names a " + table + " that does not exist");
+        }
+        return m.group(2).equals("tenant") ? Tenant.unknown(m.group(1))
+                : new CatalogRefusal(CatalogRefusal.Kind.INVALID, table + " '" + m.group(1) + "' does not exist");
+    }
+
+    /** Refuses, in words, a row for a tenant the database does not have (before PostgreSQL's foreign key would). */
+    private static void requireTenant(Connection c, String tenant) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select 1 from tenant where id = ?")) {
+            ps.setString(1, tenant);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw Tenant.unknown(tenant);
+                }
+            }
+        }
     }
 
     private static String detail(SQLException e) {

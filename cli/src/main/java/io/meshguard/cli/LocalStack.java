@@ -35,7 +35,23 @@ public final class LocalStack {
                 onStarted.accept(component);
             }
         }
-        return new LocalStack(parts);
+        LocalStack local = new LocalStack(parts);
+        local.awaitSubscriptionState(java.time.Duration.ofSeconds(30));
+        return local;
+    }
+
+    /**
+     * extauthz follows the controller, which starts after it, and is not ready before its first subscription state
+     * (docs/products.md): the stack is up once that state arrived, or after {@code limit} (its /readyz then says why).
+     */
+    private void awaitSubscriptionState(java.time.Duration limit) throws InterruptedException {
+        io.meshguard.extauthz.server.ExtAuthzServer extauthz =
+                part(io.meshguard.cli.authz.ExtAuthzStackPart.class).server();
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline
+                && extauthz.notReady().stream().anyMatch(p -> p.startsWith("subscriptions:"))) {
+            Thread.sleep(20);
+        }
     }
 
     private static int freeLoopbackPort() throws java.io.IOException {

@@ -37,6 +37,7 @@ import picocli.CommandLine.Command;
             DevCommand.class,
             io.meshguard.cli.catalog.CatalogCommand.class,
             io.meshguard.cli.catalog.ClusterCommand.class,
+            io.meshguard.cli.catalog.TenantCommand.class,
             io.meshguard.cli.zone.ZoneCommand.class,
             io.meshguard.cli.demo.DemoCommand.class,
             CommandLine.HelpCommand.class

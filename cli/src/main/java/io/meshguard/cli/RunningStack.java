@@ -22,6 +22,8 @@ public final class RunningStack {
     public static final String ADS = "ads";
     public static final String XDS_ADMIN = "xds-admin";
     public static final String DEV_JWKS = "dev-jwks";
+    /** Central's zone port ({@code --zone-hub-port}). */
+    public static final String ZONE_HUB = "zone-hub";
     /** {@code up}'s own Redis (absent with {@code --redis none} or an external Redis). */
     public static final String REDIS = "redis";
     /** File names in {@link UpState#files()}. */

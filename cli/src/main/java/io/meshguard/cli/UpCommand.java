@@ -64,6 +64,10 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--redis-port", defaultValue = "16379", description = "Local Redis on 127.0.0.1, with --redis local (default: ${DEFAULT-VALUE}).")
     int redisPort;
 
+    @Option(names = "--zone-hub-port", defaultValue = "18001", description = "Central's zone port, where zone controllers"
+            + " on this machine dial (default: ${DEFAULT-VALUE}; in up.json).")
+    int zoneHubPort;
+
     @Option(names = "--redis", defaultValue = "local", paramLabel = "local|none|URL", description = {
         "Redis for extauthz's global rate limits: local (a redis-server of up's own, persisting nothing), none (each",
         "process keeps local limits), or redis://host:port / rediss://host:port (TLS) of one to use (default: ${DEFAULT-VALUE})."})
@@ -103,7 +107,7 @@ final class UpCommand implements Callable<Integer> {
         DataDirLock lock = DataDirLock.acquire(dir);
         RedisChoice redisChoice;
         UpPorts ports = new UpPorts(statusPort, pgPort, extauthzPort, dlpPort, alsPort, adsPort, xdsAdminPort, devJwksPort,
-                redisPort);
+                redisPort, zoneHubPort);
         try {
             if (!idp.equals("none") && !idp.equals("keycloak")) {
                 throw new IllegalArgumentException("--idp is none or keycloak, not '" + idp + "'");
@@ -196,6 +200,8 @@ final class UpCommand implements Callable<Integer> {
                 upIdp = keycloak.state();
                 endpoints.add(keycloak.endpoint());
             }
+            // the quickstart's tenant and the realm's demo tenants exist before anyone acts in them
+            UpTenants.seed(new io.meshguard.catalog.CatalogStore(postgres.dataSource()), idp.equals("keycloak"));
             StackContext context = new StackContext(metrics, postgres.dataSource(), postgres.settings(), dir,
                     policies, ports, redisSettings, tracing, adminAccess, productIdp, consoleClient);
             LocalStack local = LocalStack.start(stack, context, component -> status.addReadinessChecks(component.readinessChecks()));

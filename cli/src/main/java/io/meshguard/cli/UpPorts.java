@@ -23,19 +23,21 @@ import java.util.Map;
  * @param devJwks the dev issuer's JWKS ({@code --dev-jwks-port})
  * @param redis the local Redis ({@code --redis-port}); 0 also when {@code up} runs none of its own ({@code --redis
  *     none} or an external URL), so that no port is checked for it
+ * @param zoneHub central's zone port, where zone controllers on this machine dial ({@code --zone-hub-port})
  */
 public record UpPorts(int status, int postgres, int extauthz, int dlp, int accessLog, int ads, int xdsAdmin,
-        int devJwks, int redis) {
+        int devJwks, int redis, int zoneHub) {
 
     /** The well-known ports (README, DESIGN.md). */
-    public static final UpPorts DEFAULTS = new UpPorts(9100, 15432, 9001, 9002, 9004, 18000, 9103, 9180, 16379);
+    public static final UpPorts DEFAULTS = new UpPorts(9100, 15432, 9001, 9002, 9004, 18000, 9103, 9180, 16379,
+            18001);
 
     /** Every port picked free: what tests and a second stack beside the first use. */
-    public static final UpPorts ANY = new UpPorts(0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static final UpPorts ANY = new UpPorts(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     public UpPorts {
-        for (Map.Entry<String, Integer> port : byFlag(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, redis)
-                .entrySet()) {
+        for (Map.Entry<String, Integer> port : byFlag(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, redis,
+                zoneHub).entrySet()) {
             if (port.getValue() < 0 || port.getValue() > 65535) {
                 throw new IllegalArgumentException(port.getKey() + " must be between 0 and 65535, got " + port.getValue());
             }
@@ -44,21 +46,21 @@ public record UpPorts(int status, int postgres, int extauthz, int dlp, int acces
 
     /** A copy whose ADS port is {@code port}. */
     public UpPorts withAds(int port) {
-        return new UpPorts(status, postgres, extauthz, dlp, accessLog, port, xdsAdmin, devJwks, redis);
+        return new UpPorts(status, postgres, extauthz, dlp, accessLog, port, xdsAdmin, devJwks, redis, zoneHub);
     }
 
     /** A copy without a port for the local Redis ({@code up} runs none of its own). */
     public UpPorts withoutRedis() {
-        return new UpPorts(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, 0);
+        return new UpPorts(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, 0, zoneHub);
     }
 
     /** Flag name to port, in the order {@code up --help} lists them. */
     public Map<String, Integer> byFlag() {
-        return byFlag(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, redis);
+        return byFlag(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, redis, zoneHub);
     }
 
     private static Map<String, Integer> byFlag(int status, int postgres, int extauthz, int dlp, int accessLog, int ads,
-            int xdsAdmin, int devJwks, int redis) {
+            int xdsAdmin, int devJwks, int redis, int zoneHub) {
         Map<String, Integer> ports = new LinkedHashMap<>();
         ports.put("--status-port", status);
         ports.put("--pg-port", postgres);
@@ -69,6 +71,7 @@ public record UpPorts(int status, int postgres, int extauthz, int dlp, int acces
         ports.put("--xds-admin-port", xdsAdmin);
         ports.put("--dev-jwks-port", devJwks);
         ports.put("--redis-port", redis);
+        ports.put("--zone-hub-port", zoneHub);
         return ports;
     }
 

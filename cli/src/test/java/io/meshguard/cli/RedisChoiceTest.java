@@ -34,7 +34,7 @@ class RedisChoiceTest {
     @Test
     void withoutRedis_leavesABusyRedisPortUnchecked() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
-            UpPorts ports = new UpPorts(0, 0, 0, 0, 0, 0, 0, 0, taken.getLocalPort());
+            UpPorts ports = new UpPorts(0, 0, 0, 0, 0, 0, 0, 0, taken.getLocalPort(), 0);
             assertThatThrownBy(() -> ports.requireFree("127.0.0.1")).isInstanceOf(UpPorts.PortInUseException.class)
                     .hasMessageContaining("(--redis-port)");
             ports.withoutRedis().requireFree("127.0.0.1");

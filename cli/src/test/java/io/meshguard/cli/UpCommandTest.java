@@ -61,7 +61,7 @@ class UpCommandTest {
         // Every port asked as 0 is in up.json as the real one, so other commands find this stack and no other.
         assertThat(first.state().ports()).containsKeys(RunningStack.STATUS, RunningStack.POSTGRES, RunningStack.EXTAUTHZ,
                 RunningStack.DLP, RunningStack.ACCESS_LOG, RunningStack.ADS, RunningStack.XDS_ADMIN, RunningStack.DEV_JWKS,
-                RunningStack.REDIS);
+                RunningStack.REDIS, RunningStack.ZONE_HUB);
         assertThat(first.state().ports().values()).allSatisfy(port -> assertThat(port).isPositive());
         assertDevTokenIsAllowedOnlyForItsTenant(first.state());
         assertCliCommandsFindTheStackThroughTheDataDir(first.state());

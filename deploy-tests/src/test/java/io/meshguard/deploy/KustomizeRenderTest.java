@@ -26,7 +26,8 @@ class KustomizeRenderTest {
     }
 
     static Stream<String> kustomizations() {
-        return Stream.of("", "overlays/prod", "overlays/dev", "overlays/rwo", "app-namespace", "ops", "migrate");
+        return Stream.of("", "overlays/prod", "overlays/dev", "overlays/rwo", "overlays/zone-hub", "app-namespace", "ops",
+                "migrate");
     }
 
     private static List<SourcedDocument> render(String dir) throws Exception {
@@ -56,7 +57,7 @@ class KustomizeRenderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "overlays/prod", "overlays/dev", "overlays/rwo"})
+    @ValueSource(strings = {"", "overlays/prod", "overlays/dev", "overlays/rwo", "overlays/zone-hub"})
     void renderedProbes_reachAListenerOnThePodAddress(String dir) throws Exception {
         Manifests rendered = new Manifests(render(dir));
         List<String> problems = rendered.workloads()

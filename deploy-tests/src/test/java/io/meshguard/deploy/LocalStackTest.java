@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -129,6 +130,12 @@ class LocalStackTest {
             // the same settings.
             Set<String> clusterOnly = new HashSet<>(ServerContract.forDeployment(deployment).stopEnv());
             clusterOnly.add(XdsSettings.ADS_GROUP_IDENTITIES.envVar());
+            // and signs people in at the organisation's IdP (the ConfigMap meshguard-admin-plane); compose runs the
+            // admin plane in local mode, on the admin token file
+            Stream.of(io.meshguard.access.AdminAccessSettings.configGroup(),
+                    io.meshguard.xds.console.ConsoleConfig.configGroup(),
+                    io.meshguard.catalog.api.CatalogSettings.configGroup())
+                    .flatMap(g -> g.keys().stream()).forEach(k -> clusterOnly.add(k.envVar()));
             assertThat(onlyInCluster).as(service).isSubsetOf(clusterOnly);
             Set<String> localOnly = new HashSet<>(local.keySet());
             localOnly.remove(XdsSettings.ADS_LOCAL_DEVELOPMENT_ANY_PEER.envVar());

@@ -37,6 +37,18 @@ final class NetworkPolicyFlows {
         return direction(from, to, port, "Egress", from) && direction(from, to, port, "Ingress", to);
     }
 
+    /** True when {@code from}'s egress admits TCP to {@code port} outside the cluster (a peer-less rule). */
+    boolean egressAdmits(Pod from, int port) {
+        List<NetworkPolicy> selecting = policies.stream()
+                .filter(p -> p.getMetadata().getNamespace().equals(from.namespace()))
+                .filter(p -> matches(p.getSpec().getPodSelector(), from.labels()))
+                .filter(p -> types(p).contains("Egress"))
+                .toList();
+        return selecting.isEmpty() || selecting.stream().anyMatch(p -> Optional.ofNullable(p.getSpec().getEgress())
+                .orElse(List.of()).stream().anyMatch(r -> (r.getTo() == null || r.getTo().isEmpty())
+                        && ports(r.getPorts(), port)));
+    }
+
     private boolean direction(Pod from, Pod to, int port, String type, Pod selected) {
         List<NetworkPolicy> selecting = policies.stream()
                 .filter(p -> p.getMetadata().getNamespace().equals(selected.namespace()))

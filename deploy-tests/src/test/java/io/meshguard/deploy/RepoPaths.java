@@ -31,8 +31,8 @@ final class RepoPaths {
         return root().resolve("policies");
     }
 
-    /** The policy files the base's ConfigMap generator and the compose stack mount. */
-    static final java.util.List<String> POLICY_FILES = java.util.List.of("authz.yaml", "dlp.yaml");
+    /** The policy files the base's ConfigMap generators ship (access.yaml: the admin plane's role bindings). */
+    static final java.util.List<String> POLICY_FILES = java.util.List.of("authz.yaml", "dlp.yaml", "access.yaml");
 
     /**
      * Skips the calling test, with the reason, while the servers' policy files are not in this checkout (they

@@ -20,6 +20,7 @@ import io.meshguard.catalog.ApplicationState;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.Tenant;
 import io.meshguard.catalog.CatalogStore.Side;
 import io.meshguard.catalog.Cluster;
 import io.meshguard.catalog.Credential;
@@ -94,6 +95,10 @@ public final class CatalogApi implements HttpHandler {
                     (a, c) -> CatalogJson.list(a.store.clusters(c.scope()), CatalogJson::cluster)),
             op(AdminRoute.system("PUT", "/v1/operator/clusters/{id}", "cluster:update"), "Register or update a cluster",
                     CatalogApi::putCluster),
+            op(AdminRoute.system("GET", "/v1/operator/tenants", "tenant:read"), "List tenants",
+                    (a, c) -> CatalogJson.list(a.store.tenants(), CatalogJson::tenant)),
+            op(AdminRoute.system("POST", "/v1/operator/tenants", "tenant:create"),
+                    "Create a tenant (idempotent: an existing one is left as it is)", CatalogApi::createTenant),
             op(AdminRoute.tenant("GET", "/v1/provider/products", "product:read"), "List the tenant's products",
                     (a, c) -> CatalogJson.list(a.store.products(c.scope()).stream()
                             .filter(p -> c.scope().includes(p.tenant())).toList(), CatalogJson::product)),
@@ -341,6 +346,16 @@ public final class CatalogApi implements HttpHandler {
             out.put(e.getKey(), tenants);
         }
         return out;
+    }
+
+    private JsonNode createTenant(Call c) {
+        Tenant tenant = new Tenant(required(c, "id"), optional(c, "display_name"));
+        boolean created = store.createTenant(tenant);
+        com.fasterxml.jackson.databind.node.ObjectNode body = (com.fasterxml.jackson.databind.node.ObjectNode)
+                CatalogJson.tenant(tenant);
+        body.put("created", created);
+        return changed(c, "tenant:create", "tenant/" + tenant.id(), created ? "created" : "already existed",
+                tenant.id(), body);
     }
 
     // ------------------------------------------------------------------ provider

@@ -10,6 +10,7 @@ import io.meshguard.catalog.Credential;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.PlanLimitsJson;
 import io.meshguard.catalog.Product;
+import io.meshguard.catalog.Tenant;
 import io.meshguard.catalog.ProductPublish;
 import io.meshguard.catalog.Subscription;
 import java.util.Collection;
@@ -34,6 +35,12 @@ final class CatalogJson {
         c.provider().ifPresent(p -> o.put("provider", p));
         ArrayNode caps = o.putArray("capabilities");
         c.capabilities().stream().sorted().forEach(caps::add);
+        return o;
+    }
+
+    static JsonNode tenant(Tenant t) {
+        ObjectNode o = MAPPER.createObjectNode().put("id", t.id());
+        t.displayName().ifPresent(n -> o.put("display_name", n));
         return o;
     }
 

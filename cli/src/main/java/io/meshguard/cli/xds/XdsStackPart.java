@@ -118,10 +118,10 @@ public final class XdsStackPart implements StackPart {
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;
-        // central's zone hub on loopback (issue 28): `meshguard cluster register` and /v1/operator/fleet work against
+        // central's zone hub on loopback (issue 28), on --zone-hub-port (in up.json): `meshguard cluster register` and /v1/operator/fleet work against
         // up, and a zone controller on this machine can follow it; its metrics are the ones the alert rules name
         zones = new ZoneCentral(context.dataSource(), xds.revisions(), context.metrics().forServer("xds"),
-                new InetSocketAddress("127.0.0.1", 0), ZoneHubSettings.DEFAULTS,
+                new InetSocketAddress("127.0.0.1", context.ports().zoneHub()), ZoneHubSettings.DEFAULTS,
                 ZoneConfig.HUB_CREDENTIAL_LIFETIME.defaultValue());
         zones.mountAdminApi(http, gate, events);
         http.addReadinessChecks(zones.readinessChecks());
@@ -153,7 +153,8 @@ public final class XdsStackPart implements StackPart {
     @Override
     public Map<String, Integer> ports() {
         return controller == null ? Map.of()
-                : Map.of(RunningStack.ADS, controller.adsPort(), RunningStack.XDS_ADMIN, http.port());
+                : Map.of(RunningStack.ADS, controller.adsPort(), RunningStack.XDS_ADMIN, http.port(),
+                        RunningStack.ZONE_HUB, zones.port());
     }
 
     @Override

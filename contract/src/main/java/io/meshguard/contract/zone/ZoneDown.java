@@ -9,28 +9,39 @@ import java.util.Optional;
  * zone already holds, or an older one, is ignored; a withdrawal of a group the zone does not serve changes nothing.
  */
 public record ZoneDown(int version, Optional<GroupRevision> revision, Optional<Withdrawal> withdrawal,
-        Optional<Credential> credential, Optional<EchoReceived> echoReceived) {
+        Optional<Credential> credential, Optional<EchoReceived> echoReceived,
+        Optional<SubscriptionState> subscriptionState) {
     public ZoneDown {
         revision = revision == null ? Optional.empty() : revision;
         withdrawal = withdrawal == null ? Optional.empty() : withdrawal;
         credential = credential == null ? Optional.empty() : credential;
         echoReceived = echoReceived == null ? Optional.empty() : echoReceived;
+        subscriptionState = subscriptionState == null ? Optional.empty() : subscriptionState;
     }
 
     public static ZoneDown of(GroupRevision r) {
-        return new ZoneDown(ZoneWire.VERSION, Optional.of(r), Optional.empty(), Optional.empty(), Optional.empty());
+        return new ZoneDown(ZoneWire.VERSION, Optional.of(r), Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty());
     }
 
     public static ZoneDown of(Withdrawal w) {
-        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.of(w), Optional.empty(), Optional.empty());
+        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.of(w), Optional.empty(), Optional.empty(),
+                Optional.empty());
     }
 
     public static ZoneDown of(Credential c) {
-        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.empty(), Optional.of(c), Optional.empty());
+        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.empty(), Optional.of(c), Optional.empty(),
+                Optional.empty());
     }
 
     public static ZoneDown of(EchoReceived e) {
-        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.empty(), Optional.empty(), Optional.of(e));
+        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.empty(), Optional.empty(), Optional.of(e),
+                Optional.empty());
+    }
+
+    public static ZoneDown of(SubscriptionState s) {
+        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.of(s));
     }
 
     /**
@@ -55,6 +66,19 @@ public record ZoneDown(int version, Optional<GroupRevision> revision, Optional<W
      * stream (no restart).
      */
     public record Credential(String secret, Instant expiresAt) {}
+
+    /**
+     * The catalogue's subscription state (products, plans, applications, credentials, subscriptions) as central's
+     * extauthz replicas receive it: the zone keeps the newest in its state directory and serves it to its cluster's
+     * replicas, through central outages as it serves revisions. Sent when a stream opens and on every change.
+     *
+     * @param snapshot the snapshot as JSON (the catalogue's {@code SnapshotJson})
+     */
+    public record SubscriptionState(long version, String snapshot) {
+        public SubscriptionState {
+            Objects.requireNonNull(snapshot, "snapshot");
+        }
+    }
 
     /** Central's answer to an echo: the zone redials when these stop coming, as central marks it stale. */
     public record EchoReceived(long sequence) {}

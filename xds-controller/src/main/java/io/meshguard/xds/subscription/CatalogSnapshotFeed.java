@@ -21,12 +21,20 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CatalogSnapshotFeed.class);
 
     private final CatalogStore store;
-    private final SubscriptionStateService service;
+    private final java.util.function.Consumer<io.meshguard.catalog.SubscriptionSnapshot> service;
     private final PgChannelListener channel;
     // versions start at the wall clock so a restarted controller never serves a version number it served before
     private final AtomicLong version = new AtomicLong(System.currentTimeMillis());
 
     public CatalogSnapshotFeed(DataSource dataSource, CatalogStore store, SubscriptionStateService service,
+                               Duration resync) {
+        this(dataSource, store, (java.util.function.Consumer<io.meshguard.catalog.SubscriptionSnapshot>)
+                service::publish, resync);
+    }
+
+    /** Hands each snapshot to {@code service} (central's zone hub sends them to the zones). */
+    public CatalogSnapshotFeed(DataSource dataSource, CatalogStore store,
+                               java.util.function.Consumer<io.meshguard.catalog.SubscriptionSnapshot> service,
                                Duration resync) {
         this.store = store;
         this.service = service;
@@ -43,7 +51,7 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
 
     private void rebuild() {
         try {
-            service.publish(store.snapshot(version.incrementAndGet()));
+            service.accept(store.snapshot(version.incrementAndGet()));
         } catch (RuntimeException e) {
             // replicas keep their last snapshot; past their staleness bound they refuse product routes
             LOG.warn("subscription state not refreshed: {}", e.getMessage());

@@ -39,9 +39,18 @@ public final class CentralLink implements AutoCloseable {
         Map<String, Long> held();
 
         Echo echo(long sequence);
+
+        /** Keeps and serves the catalogue's subscription state; the reason it could not, when it could not. */
+        Optional<String> subscriptionState(ZoneDown.SubscriptionState state);
     }
 
-    /** The link's state, for readiness and the demo. */
+    /**
+     * The link's state, for readiness, metrics and the demo.
+     *
+     * @param connected central answered on the current stream (the zone follows it); false while a stream is merely
+     *     open to a central that has not answered
+     * @param lastMessage when central last sent anything: what the zone serves is central's as of then
+     */
     public record State(boolean connected, Optional<String> refused, long streamsOpened,
             Optional<Instant> lastMessage) {}
 
@@ -94,10 +103,11 @@ public final class CentralLink implements AutoCloseable {
                 return;
             }
             backoff = s.heard ? settings.minBackoff() : min(backoff.multipliedBy(2), settings.maxBackoff());
+            Duration wait = jittered(backoff);
             log.info("stream to central ended ({}: {}), redialling in {}", end.getCode(), end.getDescription(),
-                    backoff);
+                    wait);
             try {
-                Thread.sleep(backoff);
+                Thread.sleep(wait);
             } catch (InterruptedException e) {
                 return;
             }
@@ -110,6 +120,15 @@ public final class CentralLink implements AutoCloseable {
 
     /** How long a zone waits for central's first answer on a new stream. */
     static final Duration FIRST_ANSWER_TIMEOUT = Duration.ofSeconds(15);
+
+    /**
+     * Between half of {@code backoff} and all of it ("equal jitter"): after central returns, zones that lost it
+     * together redial spread over the window instead of in lockstep, and none waits longer than the cap.
+     */
+    static Duration jittered(Duration backoff) {
+        long nanos = backoff.toNanos();
+        return Duration.ofNanos(nanos / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(nanos / 2 + 1));
+    }
 
     private static Duration max(Duration a, Duration b) {
         return a.compareTo(b) > 0 ? a : b;
@@ -135,7 +154,9 @@ public final class CentralLink implements AutoCloseable {
                     stored.isPresent() ? Optional.empty() : settings.registrationToken(),
                     stored.map(ZoneRegistry.Credential::secret), zone.held(), "zone/" + ZoneWire.VERSION);
             send(ZoneUp.of(hello));
-            state.updateAndGet(x -> new State(true, Optional.empty(), x.streamsOpened() + 1, x.lastMessage()));
+            // "connected" (following central) only once central answers on this stream: an opened stream to a
+            // hung central is not following it
+            state.updateAndGet(x -> new State(false, Optional.empty(), x.streamsOpened() + 1, x.lastMessage()));
             long sequence = 0;
             try {
                 while (!ended.await(settings.echoInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
@@ -179,7 +200,7 @@ public final class CentralLink implements AutoCloseable {
         public void onNext(ZoneDown down) {
             heard = true;
             lastAnswer = Instant.now();
-            state.updateAndGet(x -> new State(x.connected(), x.refused(), x.streamsOpened(),
+            state.updateAndGet(x -> new State(ended.getCount() > 0, x.refused(), x.streamsOpened(),
                     Optional.of(lastAnswer)));
             if (down.version() != ZoneWire.VERSION) {
                 cancel(Status.FAILED_PRECONDITION.withDescription("central speaks v" + down.version()));
@@ -190,6 +211,8 @@ public final class CentralLink implements AutoCloseable {
                     "revision {} of group {} cannot be served, keeping what the group serves: {}", r.revision(),
                     r.group(), why)));
             down.withdrawal().ifPresent(zone::withdrawal);
+            down.subscriptionState().ifPresent(st -> zone.subscriptionState(st).ifPresent(why -> log.error(
+                    "{}; product routes keep the last subscription state", why)));
         }
 
         @Override

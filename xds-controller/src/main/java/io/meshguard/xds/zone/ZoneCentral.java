@@ -36,6 +36,8 @@ public final class ZoneCentral implements ServerComponent {
     private final FleetView fleet;
     private final RevisionListener published;
     private final ZoneStreams streams;
+    /** The catalogue's subscription state, rebuilt on every change, for the zones' extauthz replicas. */
+    private final io.meshguard.xds.subscription.CatalogSnapshotFeed subscriptions;
     private volatile boolean started;
 
     /** @param credentialLifetime how long zone credentials live (at most 1 h; rotated at half) */
@@ -57,6 +59,8 @@ public final class ZoneCentral implements ServerComponent {
         this.published = new RevisionListener(dataSource, new PgRevisionStore(dataSource), hub::nudge,
                 PUBLISH_DEBOUNCE, RECONCILE_INTERVAL);
         CatalogStore catalog = new CatalogStore(dataSource);
+        this.subscriptions = new io.meshguard.xds.subscription.CatalogSnapshotFeed(dataSource, catalog,
+                hub::subscriptionState, RECONCILE_INTERVAL);
         this.fleet = new FleetView(() -> catalog.clusters(TenantScope.ALL), registry::groups, revisions::latestIds,
                 streams::zones, registry::revokedAt, clock);
     }
@@ -84,6 +88,8 @@ public final class ZoneCentral implements ServerComponent {
 
     @Override
     public void start() throws IOException {
+        // the first snapshot before the port opens: every zone's first stream carries it
+        subscriptions.start();
         server.start();
         published.start();
         started = true;
@@ -113,6 +119,7 @@ public final class ZoneCentral implements ServerComponent {
     public void close() {
         started = false;
         published.close();
+        subscriptions.close();
         try {
             server.close();
             streams.close(); // after the streams' disconnects were queued

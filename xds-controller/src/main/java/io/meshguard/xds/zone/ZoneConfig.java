@@ -82,7 +82,7 @@ public final class ZoneConfig {
                 }
                 Optional<String> token = config.get(TOKEN_FILE).filter(Files::exists).map(ZoneConfig::read);
                 return new ZoneSettings(config.get(CLUSTER), config.get(CENTRAL), token, config.get(STATE_DIR),
-                        config.get(ECHO_INTERVAL), Duration.ofSeconds(1), Duration.ofMinutes(5),
+                        config.get(ECHO_INTERVAL), ZoneSettings.MIN_BACKOFF, ZoneSettings.MAX_BACKOFF,
                         config.get(PLAINTEXT));
             }
         };

@@ -21,7 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The xDS controller in zone mode: serves its cluster's Envoys and proxyless clients over ADS (the same server code
- * as central) from the revisions central sent, kept in the state directory. It serves them from start, before and
+ * as central) from the revisions central sent, kept in the state directory, and its cluster's extauthz replicas the
+ * subscription state central sent, kept there too ({@link ZoneSubscriptionState}). It serves them from start, before and
  * without central; it follows central over one outbound stream ({@link CentralLink}); it reports each node's ACKed
  * revision up. Nothing it holds is removed except by a withdrawal from central.
  */
@@ -29,6 +30,7 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
     private final ZoneRevisions revisions;
     private final XdsCore core;
     private final CentralLink link;
+    private final ZoneSubscriptionState subscriptions;
     private final Map<String, String> refused = new ConcurrentHashMap<>();
 
     /**
@@ -42,11 +44,23 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
         // the zone validates nothing: central validated every revision before storing it
         this.core = new XdsCore(adsBind, targets, revisions, defaultGroup, status -> { }, meters, Clock.systemUTC(),
                 new ConfigValidator(), RolloutSpans.disabled(), peers);
+        this.subscriptions = new ZoneSubscriptionState(settings.stateDir(), core.subscriptionState());
         this.link = new CentralLink(settings, this);
+        io.micrometer.core.instrument.Gauge.builder("meshguard_xds_zone_link_connected", link,
+                        l -> l.state().connected() ? 1 : 0)
+                .description("1 while central answers on the zone's stream (the zone follows it), 0 otherwise")
+                .register(meters);
+        io.micrometer.core.instrument.Gauge.builder("meshguard_xds_zone_config_age_seconds", link,
+                        l -> l.state().lastMessage().map(t -> (double) java.time.Duration.between(t,
+                                java.time.Instant.now()).toMillis() / 1000).orElse(Double.NaN))
+                .description("Seconds since central last sent anything: what the zone serves is central's as of then"
+                        + " (NaN before central ever answered)")
+                .register(meters);
     }
 
     /** Serves the stored revisions on the ADS port, then dials central. */
     public ZoneController start() throws IOException {
+        subscriptions.restore();
         core.start();
         link.start();
         return this;
@@ -91,6 +105,11 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
 
     /** The revision number a withdrawn group serves (nothing). */
     static final long WITHDRAWN = 0;
+
+    @Override
+    public Optional<String> subscriptionState(ZoneDown.SubscriptionState state) {
+        return subscriptions.accept(state);
+    }
 
     @Override
     public Map<String, Long> held() {

@@ -23,6 +23,9 @@ public final class ZoneHub {
     private final ZoneHubSettings settings;
     private final Clock clock;
     private final Set<ZoneSession> sessions = ConcurrentHashMap.newKeySet();
+    /** The newest subscription state, sent to every zone when its stream opens and on every change. */
+    private final java.util.concurrent.atomic.AtomicReference<java.util.Optional<ZoneDown.SubscriptionState>>
+            subscriptionState = new java.util.concurrent.atomic.AtomicReference<>(java.util.Optional.empty());
 
     public ZoneHub(ZoneRegistry registry, RevisionStore revisions, ZoneBoard board, ZoneHubSettings settings,
             Clock clock) {
@@ -42,7 +45,7 @@ public final class ZoneHub {
 
     private StreamObserver<ZoneUp> follow(StreamObserver<ZoneDown> out) {
         return new ZoneSession((ServerCallStreamObserver<ZoneDown>) out, registry, revisions, board, settings, clock,
-                sessions);
+                sessions, subscriptionState::get);
     }
 
     /**
@@ -63,6 +66,13 @@ public final class ZoneHub {
      */
     public void nudge() {
         sessions.forEach(ZoneSession::wake);
+    }
+
+    /** The catalogue's newest subscription state (from central's snapshot feed): every zone receives it now. */
+    public void subscriptionState(io.meshguard.catalog.SubscriptionSnapshot snapshot) {
+        subscriptionState.set(java.util.Optional.of(new ZoneDown.SubscriptionState(snapshot.version(),
+                io.meshguard.catalog.SnapshotJson.encode(snapshot).toString())));
+        nudge();
     }
 
     public ZoneRegistry registry() {

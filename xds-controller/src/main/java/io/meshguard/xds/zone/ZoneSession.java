@@ -39,6 +39,9 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     private final ZoneHubSettings settings;
     private final Clock clock;
     private final Set<ZoneSession> sessions;
+    private final java.util.function.Supplier<Optional<ZoneDown.SubscriptionState>> subscriptionState;
+    /** The subscription state version last queued on this stream (every stream starts with the newest). */
+    private volatile long subscriptionStateSent = Long.MIN_VALUE;
 
     private volatile Optional<String> cluster = Optional.empty();
     /** The cluster's stream epoch this stream took with its hello: one live stream per cluster. */
@@ -59,7 +62,8 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     private final LinkedHashMap<String, ZoneDown> pending = new LinkedHashMap<>();
 
     ZoneSession(ServerCallStreamObserver<ZoneDown> out, ZoneRegistry registry, RevisionStore revisions,
-            ZoneBoard board, ZoneHubSettings settings, Clock clock, Set<ZoneSession> sessions) {
+            ZoneBoard board, ZoneHubSettings settings, Clock clock, Set<ZoneSession> sessions,
+            java.util.function.Supplier<Optional<ZoneDown.SubscriptionState>> subscriptionState) {
         this.out = out;
         this.registry = registry;
         this.revisions = revisions;
@@ -67,6 +71,7 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         this.settings = settings;
         this.clock = clock;
         this.sessions = sessions;
+        this.subscriptionState = subscriptionState;
         out.setOnCancelHandler(this::ended);
     }
 
@@ -227,6 +232,11 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
                         "withdrawn from cluster " + c)));
             }
         }
+        subscriptionState.get().filter(state -> state.version() != subscriptionStateSent).ifPresent(state -> {
+            // one entry: a newer state replaces an unsent older one
+            enqueue("subscription-state", ZoneDown.of(state));
+            subscriptionStateSent = state.version();
+        });
         long echo = echoToAnswer.getAndSet(-1);
         if (echo >= 0) {
             enqueue("echo", ZoneDown.of(new ZoneDown.EchoReceived(echo)));

@@ -12,15 +12,20 @@ import java.util.Optional;
  * @param registrationToken the one-time token, needed only until the first credential is stored
  * @param stateDir where the last applied revisions and the credential are kept
  * @param echoInterval how often the zone echoes (no longer than central's)
+ * @param minBackoff the first redial's wait after a stream that central answered ended; doubled per silent attempt
+ * @param maxBackoff the cap of that wait (each wait is jittered, so zones do not redial in lockstep)
  * @param plaintext no TLS to central: loopback tests and local development only
  */
 public record ZoneSettings(String cluster, String central, Optional<String> registrationToken, Path stateDir,
         Duration echoInterval, Duration minBackoff, Duration maxBackoff, boolean plaintext) {
 
-    /** For tests and {@code meshguard demo}: plaintext, the given echo interval, backoff from 100 ms to 2 s. */
+    /** The redial backoff every zone uses (docs/operator-guide.md "Central away"): 100 ms to 2 s, jittered. */
+    public static final Duration MIN_BACKOFF = Duration.ofMillis(100);
+    public static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
+
+    /** For tests and {@code meshguard demo}: plaintext, the given echo interval, the production backoff. */
     public static ZoneSettings loopback(String cluster, String central, Optional<String> token, Path stateDir,
             Duration echoInterval) {
-        return new ZoneSettings(cluster, central, token, stateDir, echoInterval, Duration.ofMillis(100),
-                Duration.ofSeconds(2), true);
+        return new ZoneSettings(cluster, central, token, stateDir, echoInterval, MIN_BACKOFF, MAX_BACKOFF, true);
     }
 }

@@ -1,0 +1,160 @@
+package io.meshguard.xds.zone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.meshguard.catalog.AccessDecision;
+import io.meshguard.catalog.Application;
+import io.meshguard.catalog.ApplicationState;
+import io.meshguard.catalog.AuthMode;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.Cluster;
+import io.meshguard.catalog.Credential;
+import io.meshguard.catalog.CredentialState;
+import io.meshguard.catalog.DenyReason;
+import io.meshguard.catalog.Environment;
+import io.meshguard.catalog.Plan;
+import io.meshguard.catalog.PlanLimits;
+import io.meshguard.catalog.PlanState;
+import io.meshguard.catalog.Product;
+import io.meshguard.catalog.ProductState;
+import io.meshguard.catalog.PublishState;
+import io.meshguard.catalog.SubscriptionState;
+import io.meshguard.db.TenantScope;
+import io.meshguard.extauthz.subscription.SubscriptionStateClient;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.xds.server.AdsPeerPolicy;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.store.PgRevisionStore;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Review 4, R4-02: a zone carries the catalogue's subscription state and serves it to its cluster's extauthz
+ * replicas. Central (its production {@link ZoneCentral}, catalogue feed included) and a zone controller on loopback,
+ * an extauthz replica's real {@link SubscriptionStateClient} following the zone's ADS port: a subscribed key is
+ * admitted through the zone, a suspension reaches it, and with central stopped the zone keeps serving the state, also
+ * after it restarted from its state directory.
+ */
+class ZoneSubscriptionStateTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+    static final TenantScope ACME = TenantScope.of(Set.of("acme"));
+    static final String KEY = "initech000000001";
+    static final String PUBLISH = "payments-dev-seoul";
+
+    @TempDir
+    Path tmp;
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable c : open.reversed()) {
+            c.close();
+        }
+    }
+
+    private <T extends AutoCloseable> T opened(T c) {
+        open.add(c);
+        return c;
+    }
+
+    /** acme sells payments in cluster seoul; initech's application subscribes with an API key. Returns its id. */
+    private static String catalogue(CatalogStore store) {
+        PG.dsl().execute("insert into tenant (id) values ('acme'), ('initech')");
+        PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
+        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
+                + "('" + KEY + "', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        store.putCluster(new Cluster("seoul", "kr-seoul", Optional.empty(), Set.of()));
+        store.createProduct(ACME, new Product("payments", "acme", "Payments", "1", Optional.empty(), List.of(),
+                Optional.empty(), Product.Visibility.PUBLIC, ProductState.DRAFT,
+                List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))), "alice");
+        store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
+        store.createPlan(ACME, new Plan("payments-free", "payments", "free", PlanState.STAGING, PlanLimits.NONE,
+                Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
+        store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
+        store.createPublish(ACME, "payments", "seoul", Environment.DEV, AuthMode.APIKEY, "example.test", "seoul-gw");
+        store.movePublish(ACME, PUBLISH, PublishState.PUBLISHED, (publish, serve, change) ->
+                new io.meshguard.catalog.GatewayServing.Served(Optional.of(1L), Optional.empty()),
+                new io.meshguard.catalog.GatewayServing.Change("alice", "seed", "seed"));
+        TenantScope initech = TenantScope.of(Set.of("initech"));
+        store.createApplication(initech, new Application("app", "initech", "App", ApplicationState.ACTIVE), "ina");
+        String subscription = store.subscribe(initech, "app", PUBLISH, "payments-free", "ina").id();
+        store.addCredential(initech, new Credential(KEY, AuthMode.APIKEY, "app", CredentialState.ACTIVE,
+                Optional.empty(), Optional.empty(), Set.of()));
+        return subscription;
+    }
+
+    private ZoneController zone(String central, Optional<String> token, Path state) throws Exception {
+        return opened(new ZoneController(ZoneSettings.loopback("seoul", central, token, state,
+                ZoneTestbed.FAST.echoInterval()), new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
+                Optional.empty(), AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
+    }
+
+    /** An extauthz replica of the zone's cluster, following the zone controller's ADS port. */
+    private SubscriptionStateClient replica(ZoneController zone, String name) {
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", zone.adsPort()).usePlaintext().build();
+        open.add(channel::shutdownNow);
+        return opened(new SubscriptionStateClient(channel, name, Duration.ofSeconds(10), Clock.systemUTC()).start());
+    }
+
+    private static Optional<Object> decision(SubscriptionStateClient replica) {
+        return replica.current().map(s -> {
+            AccessDecision d = s.decide(PUBLISH, AuthMode.APIKEY, KEY, Instant.now());
+            return d instanceof AccessDecision.Denied denied ? denied.reason() : d.getClass().getSimpleName();
+        });
+    }
+
+    @Test
+    void zoneServesSubscriptionState_admitsTheSubscribedKey_followsSuspension_andKeepsItWithCentralStopped()
+            throws Exception {
+        CatalogStore store = new CatalogStore(PG.dataSource());
+        String subscription = catalogue(store);
+        ZoneCentral central = opened(new ZoneCentral(PG.dataSource(), new PgRevisionStore(PG.dataSource()),
+                new SimpleMeterRegistry(), new InetSocketAddress("127.0.0.1", 0), ZoneTestbed.FAST,
+                Duration.ofHours(1)));
+        central.start();
+        String token = central.hub().registry().issue("seoul", Duration.ofHours(1), "test").secret();
+        Path state = tmp.resolve("seoul");
+        ZoneController zone = zone("127.0.0.1:" + central.port(), Optional.of(token), state);
+        SubscriptionStateClient replica = replica(zone, "zone-extauthz-0");
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(decision(replica)).contains("Granted"));
+
+        store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, subscription, SubscriptionState.SUSPENDED, "bob",
+                "unpaid invoice");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(decision(replica)).contains(DenyReason.SUBSCRIPTION_SUSPENDED));
+
+        open.remove(central);
+        central.close();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(zone.link().connected()).isFalse());
+        Thread.sleep(500);
+        assertThat(decision(replica)).as("central away: the zone still serves").contains(
+                DenyReason.SUBSCRIPTION_SUSPENDED);
+
+        // restarted while central is away: served from the state directory
+        open.remove(zone);
+        zone.close();
+        ZoneController restarted = zone("127.0.0.1:1", Optional.empty(), state);
+        SubscriptionStateClient fresh = replica(restarted, "zone-extauthz-1");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(decision(fresh)).contains(DenyReason.SUBSCRIPTION_SUSPENDED));
+    }
+}
