@@ -39,6 +39,7 @@ public final class ClusterInABox implements AutoCloseable {
     private final PodNetwork network;
     private final List<BoxPod> pods = new ArrayList<>();
     private final Map<String, PodProcess> processes = new ConcurrentHashMap<>();
+    private final Map<String, Launch> sidecars = new ConcurrentHashMap<>();
     private final Map<String, String> failures = Collections.synchronizedMap(new LinkedHashMap<>());
     private final Map<String, String> notModelled = Collections.synchronizedMap(new LinkedHashMap<>());
     private final List<String> timeline = Collections.synchronizedList(new ArrayList<>());
@@ -126,8 +127,17 @@ public final class ClusterInABox implements AutoCloseable {
         policies = new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels,
                 network.nodeAddress());
         String nat = services.natRules();
+        IstioAuthorization istio = new IstioAuthorization(objects.istio);
         for (BoxPod p : pods) {
-            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), policies.table(p, nat));
+            String redirects = "";
+            if (p.injected(objects.namespaceLabels(p.namespace())) && modelledImage(p)) {
+                try {
+                    redirects = sidecar(p, istio);
+                } catch (IllegalStateException e) {
+                    failures.put(p.name(), "istio-proxy: " + e.getMessage());
+                }
+            }
+            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), policies.table(p, nat, redirects));
         }
         mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
                 + objects.networkPolicies.size() + " NetworkPolicies");
@@ -181,13 +191,83 @@ public final class ClusterInABox implements AutoCloseable {
         mark("rollout finished");
     }
 
+    /**
+     * The pod's sidecar configuration ({@link IstioProxy}): every declared container port but Istio's own and the
+     * annotation's excluded ones, each peer's decision; returns the nftables redirects of its inbound ports.
+     */
+    private String sidecar(BoxPod pod, IstioAuthorization istio) throws IOException {
+        java.util.Set<String> excluded = java.util.Set.of(pod.annotations()
+                .getOrDefault("traffic.sidecar.istio.io/excludeInboundPorts", "").split("\\s*,\\s*"));
+        StringBuilder config = new StringBuilder();
+        StringBuilder redirects = new StringBuilder();
+        String proxyConfig = pod.annotations().getOrDefault("proxy.istio.io/config", "");
+        config.append("self spiffe://").append(IstioAuthorization.principal(pod, objects::namespaceLabels).orElseThrow())
+                .append('\n');
+        config.append("xfcc ").append(proxyConfig.matches("(?s).*\"forwardedClientCert\"\\s*:\\s*\"SANITIZE_SET\".*")
+                ? "SANITIZE_SET" : "NONE").append('\n');
+        for (var port : Optional.ofNullable(pod.container().getPorts()).orElse(List.of())) {
+            int n = port.getContainerPort();
+            if (excluded.contains(Integer.toString(n)) || n == 15020 || n == 15021) {
+                continue;
+            }
+            String name = Optional.ofNullable(port.getName()).orElse("");
+            config.append("port ").append(n).append(' ').append(name.startsWith("grpc") ? "grpc" : "tcp").append('\n');
+            redirects.append("    iif \"eth0\" ip saddr != ").append(network.nodeAddress()).append(" tcp dport ")
+                    .append(n).append(" redirect to :").append(n + IstioProxy.OFFSET).append('\n');
+            for (BoxPod peer : pods) {
+                if (peer == pod) {
+                    continue;
+                }
+                IstioAuthorization.Decision d = istio.decide(pod, n,
+                        IstioAuthorization.principal(peer, objects::namespaceLabels), peer.ip());
+                config.append(d.allowed() ? "allow " : "deny ").append(n).append(' ').append(peer.ip()).append(' ')
+                        .append(d.allowed() ? d.peerPrincipal().orElse("-") : d.reason()).append('\n');
+            }
+        }
+        Path dir = this.dir.resolve(pod.namespace() + "_" + pod.name() + "_istio-proxy");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("sidecar.conf"), config);
+        sidecars.put(pod.name(), new Launch(pod.name() + "/istio-proxy", pod.netns(), List.of(),
+                services.hosts(pod), false, Optional.empty(), Map.of(),
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
+                        "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                        IstioProxy.class.getName(), dir.resolve("sidecar.conf").toString()), dir));
+        return redirects.toString();
+    }
+
+    private boolean modelledImage(BoxPod pod) {
+        String image = pod.container().getImage();
+        return image.contains("/meshguard/meshguard") || image.equals("meshguard");
+    }
+
+    /** Starts the pod's sidecar first and waits for its listeners (holdApplicationUntilProxyStarts). */
+    private void startSidecar(BoxPod pod) throws InterruptedException {
+        Launch launch = sidecars.get(pod.name());
+        if (launch == null) {
+            return;
+        }
+        PodProcess proxy = PodProcess.start(launch);
+        processes.put(pod.name() + "/istio-proxy", proxy);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!proxy.lastLines(5).contains("istio-proxy (box) for")) {
+            if (!proxy.alive() || System.nanoTime() > deadline) {
+                throw new Kubelet.NotReady(Kubelet.report(pod, proxy, "istio-proxy did not start"));
+            }
+            Thread.sleep(100);
+        }
+    }
+
     private Optional<PodProcess> startFromManifest(ContainerRuntime runtime, BoxPod pod) {
         try {
+            startSidecar(pod);
             return Optional.of(start(pod, runtime.launch(pod, services.hosts(pod))));
         } catch (Images.NotModelled e) {
             notModelled.put(pod.name(), e.getMessage());
-        } catch (ContainerRuntime.PodConfigError e) {
+        } catch (ContainerRuntime.PodConfigError | Kubelet.NotReady e) {
             failures.put(pod.name(), e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failures.put(pod.name(), "interrupted");
         }
         return Optional.empty();
     }
@@ -302,6 +382,23 @@ public final class ClusterInABox implements AutoCloseable {
             return true;
         } catch (IllegalStateException e) {
             return false;
+        }
+    }
+
+    /**
+     * A unary gRPC call with an empty request from {@code pod}'s network namespace (curl over HTTP/2 without TLS, as
+     * the application container sends it; the sidecar's mTLS is the box's stand-in): curl's verbose output, which
+     * holds the response's headers and trailers ({@code grpc-status}, {@code grpc-message}).
+     */
+    String grpcCall(BoxPod pod, String host, int port, String fullMethod) {
+        String address = address(pod, host);
+        try {
+            return Shell.run(List.of("ip", "netns", "exec", pod.netns(), "curl", "-sv", "-m", "5",
+                    "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers",
+                    "--data-binary", "@-", "-o", "/dev/null", "http://" + address + ":" + port + "/" + fullMethod),
+                    "\0\0\0\0\0");
+        } catch (IllegalStateException e) {
+            return e.getMessage();
         }
     }
 

@@ -78,6 +78,19 @@ class ClusterInABoxTest {
     }
 
     @Test
+    void istio_strictMtls_resetsAPlaintextCallerAndAdmitsAMeshPeer() {
+        BoxPod postgres = box.pod("external/postgres");
+        // the gateway's network namespace: its Envoy is not modelled, curl stands in for its ext_authz call
+        BoxPod gateway = box.pod("Deployment/meshguard-gateway");
+        String host = "meshguard-extauthz.meshguard.svc.cluster.local";
+        String method = "grpc.health.v1.Health/Check";
+        assertThat(box.grpcCall(postgres, host, 9001, method)).as("a caller without a sidecar (bank-data)")
+                .contains("grpc-status: 14").contains("STRICT");
+        assertThat(box.grpcCall(gateway, host, 9001, method)).as("the gateway pod, with its sidecar's identity")
+                .contains("HTTP/2 200").doesNotContain("grpc-status: 14").doesNotContain("grpc-status: 7");
+    }
+
+    @Test
     void console_approvalsPage_answersTheSignedInOperator() throws Exception {
         BoxPod xds = box.pod("Deployment/meshguard-xds");
         ConsoleSession console = ConsoleSession.signIn(box.node().local(xds.ip(), 9103), box.secrets().adminToken(),
