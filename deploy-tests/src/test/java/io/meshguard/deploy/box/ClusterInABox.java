@@ -402,6 +402,12 @@ public final class ClusterInABox implements AutoCloseable {
         }
     }
 
+    /** What {@code target}'s sidecar decides for a connection from {@code peer} to {@code port} (the shipped policies). */
+    IstioAuthorization.Decision sidecarDecision(BoxPod target, int port, BoxPod peer) {
+        return new IstioAuthorization(objects.istio).decide(target, port,
+                IstioAuthorization.principal(peer, objects::namespaceLabels), peer.ip());
+    }
+
     /** {@code host} as {@code pod}'s {@code /etc/hosts} resolves it (an address stays as it is). */
     String address(BoxPod pod, String host) {
         if (host.matches("[0-9.]+")) {

@@ -69,6 +69,15 @@ class ClusterInABoxTest {
     }
 
     @Test
+    void istio_controllersSidecarAdmitsExtauthzOnItsAdsPort() {
+        BoxPod xds = box.pod("Deployment/meshguard-xds");
+        BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
+        IstioAuthorization.Decision decision = box.sidecarDecision(xds, 18000, extauthz);
+        assertThat(decision.allowed()).as("meshguard-xds's sidecar, extauthz on 18000 (R4-01): %s", decision.reason())
+                .isTrue();
+    }
+
+    @Test
     void networkPolicies_keepTheDlpServerFromRedis() {
         BoxPod dlp = box.pod("StatefulSet/meshguard-dlp");
         BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
