@@ -12,11 +12,28 @@ import java.util.List;
  * @param grants the roles the caller holds, at their scopes
  * @param source the peer address the request came from
  * @param requestId the request's {@code x-request-id}
+ * @param issuer the token's {@code iss} (empty for the token file)
  */
 public record AdminCaller(String subject, String displayName, AuthMethod method, List<RoleGrant> grants,
-        String source, String requestId) {
+        String source, String requestId, String issuer) {
     public AdminCaller {
         grants = List.copyOf(grants);
+    }
+
+    /** A caller from the token file, which has no issuer. */
+    public AdminCaller(String subject, String displayName, AuthMethod method, List<RoleGrant> grants, String source,
+            String requestId) {
+        this(subject, displayName, method, grants, source, requestId, "");
+    }
+
+    /** Who this caller is for separation of duties: issuer and subject, not the display name. */
+    public Person person() {
+        String id = switch (method) {
+            case OIDC -> "oidc " + issuer + " " + subject;
+            case BREAK_GLASS -> "break-glass " + subject;
+            case LOCAL -> "token " + subject;
+        };
+        return new Person(id, actor(), method);
     }
 
     /** The name the audit trail and change records carry. */

@@ -199,7 +199,7 @@ public final class AdminGate {
                 String sub = String.valueOf(claims.get("sub"));
                 String name = claims.get("preferred_username") instanceof String s ? s : sub;
                 AdminCaller caller = new AdminCaller(sub, name, AuthMethod.OIDC, bindings.grantsFrom(claims), source,
-                        requestId);
+                        requestId, String.valueOf(claims.get("iss")));
                 signIns.succeeded(caller, claims);
                 return Optional.of(caller);
             }

@@ -13,7 +13,9 @@ public final class CatalogRefusal extends RuntimeException {
         /** 409: the object's state does not allow it (a closed plan, a second subscription, …). */
         CONFLICT,
         /** 422: the request names things that do not fit together (a plan of another product, …). */
-        INVALID
+        INVALID,
+        /** 403: this person may not do it although the role may (the requester approving its own subscription). */
+        FORBIDDEN
     }
 
     private final Kind kind;

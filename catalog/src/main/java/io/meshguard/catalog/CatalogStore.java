@@ -1,5 +1,7 @@
 package io.meshguard.catalog;
 
+import io.meshguard.access.AuthMethod;
+import io.meshguard.access.Person;
 import io.meshguard.db.TenantScope;
 import io.meshguard.db.TenantScopedTransactions;
 import java.sql.Array;
@@ -305,6 +307,18 @@ public final class CatalogStore {
             ServedProduct moved = new ServedProduct(pub.id(), product.id(), group, pub.host(), pub.authMode(),
                     product.operations());
             GatewayServing.Served served = gateway.serve(moved, to == PublishState.PUBLISHED, change);
+            if (served.request().isPresent()) {
+                // a protected group: the publish keeps its state (takes no subscriptions, is not compiled into the
+                // next publish) until a second person approves the request
+                try (PreparedStatement ps = c.prepareStatement("update product_publish set state = ?,"
+                        + " pending_request = ?, pending_state = ? where id = ?")) {
+                    ps.setString(1, lower(pub.state()));
+                    ps.setLong(2, served.request().get());
+                    ps.setString(3, lower(to));
+                    ps.setString(4, publishId);
+                    ps.executeUpdate();
+                }
+            }
             if (served.revision().isPresent()) {
                 try (PreparedStatement ps = c.prepareStatement("update product_publish set revision = ? where id = ?")) {
                     ps.setLong(1, served.revision().get());
@@ -313,6 +327,29 @@ public final class CatalogStore {
                 }
             }
             return new Moved(readPublish(c, publishId).orElseThrow(), served);
+        });
+    }
+
+    /**
+     * The second person's decision on publish request {@code request}: an approval ({@code revision} present) moves the
+     * product publish that waits in it to the state it asked for, served by that revision; a rejection leaves it where
+     * it was. A system action (the decider holds {@code revision:approve} on the gateway group).
+     */
+    public void publishRequestDecided(long request, Optional<Long> revision) {
+        run(TenantScope.ALL, c -> {
+            String sql = revision.isPresent()
+                    ? "update product_publish set state = pending_state, revision = ?, updated_at = now(),"
+                            + " pending_request = null, pending_state = null where pending_request = ?"
+                    : "update product_publish set pending_request = null, pending_state = null"
+                            + " where pending_request = ?";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                int i = 1;
+                if (revision.isPresent()) {
+                    ps.setLong(i++, revision.get());
+                }
+                ps.setLong(i, request);
+                return ps.executeUpdate();
+            }
         });
     }
 
@@ -325,20 +362,30 @@ public final class CatalogStore {
      * group's revision on any publish (so a draft publish keeps serving the products). Read across tenants.
      */
     public Map<String, List<ServedProduct>> servedProducts() {
+        return servedProducts(-1);
+    }
+
+    /**
+     * As {@link #servedProducts()}, with the publishes waiting in publish request {@code request} as that request asks
+     * (what its approval would serve).
+     */
+    public Map<String, List<ServedProduct>> servedProducts(long request) {
         return run(TenantScope.ALL, c -> {
             Map<String, List<ServedProduct>> out = new java.util.TreeMap<>();
-            for (ServedProduct p : servedProducts(c)) {
+            for (ServedProduct p : servedProducts(c, request)) {
                 out.computeIfAbsent(p.gatewayGroup(), g -> new ArrayList<>()).add(p);
             }
             return out;
         });
     }
 
-    private static List<ServedProduct> servedProducts(Connection c) throws SQLException {
+    private static List<ServedProduct> servedProducts(Connection c, long request) throws SQLException {
         List<ServedProduct> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("select pp.id, pp.product_id, pp.gateway_group, pp.host,"
                 + " pp.auth_mode from product_publish pp join product p on p.id = pp.product_id"
-                + " where pp.state = 'published' and p.state in ('published', 'deprecated') order by pp.id")) {
+                + " where (case when pp.pending_request = ? then pp.pending_state else pp.state end) = 'published'"
+                + " and p.state in ('published', 'deprecated') order by pp.id")) {
+            ps.setLong(1, request);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new ServedProduct(rs.getString(1), rs.getString(2), rs.getString(3),
@@ -394,6 +441,12 @@ public final class CatalogStore {
      */
     public Subscription subscribe(TenantScope scope, String applicationId, String publishId, String planId,
                                   String actor) {
+        return subscribe(scope, applicationId, publishId, planId, byName(actor));
+    }
+
+    /** As above, by the person who asks (whom a manual plan's approval may not come from). */
+    public Subscription subscribe(TenantScope scope, String applicationId, String publishId, String planId,
+                                  Person actor) {
         return run(scope, c -> {
             Application app = lockApplication(c, applicationId);
             ProductPublish pub = readPublish(c, publishId)
@@ -420,7 +473,8 @@ public final class CatalogStore {
             String providerTenant = strings(c, "select tenant from product where id = ?", pub.productId()).get(0);
             String id = "sub-" + UUID.randomUUID();
             try (PreparedStatement ps = c.prepareStatement("insert into subscription (id, application_id, publish_id,"
-                    + " plan_id, state, provider_tenant, customer_tenant, requested_by) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + " plan_id, state, provider_tenant, customer_tenant, requested_by, requested_by_person)"
+                    + " values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, id);
                 ps.setString(2, applicationId);
                 ps.setString(3, publishId);
@@ -428,7 +482,8 @@ public final class CatalogStore {
                 ps.setString(5, lower(plan.initialSubscriptionState()));
                 ps.setString(6, providerTenant);
                 ps.setString(7, app.tenant());
-                ps.setString(8, actor);
+                ps.setString(8, actor.name());
+                ps.setString(9, actor.id());
                 ps.executeUpdate();
             }
             return readSubscription(c, id).orElseThrow();
@@ -463,10 +518,23 @@ public final class CatalogStore {
     /** Approves, rejects, suspends, resumes or closes; the actor and reason are kept with the row. */
     public Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, String actor,
                                          String reason) {
+        return moveSubscription(scope, side, id, to, byName(actor), reason);
+    }
+
+    /**
+     * As above, by a person: who asked for a pending subscription never approves it (a provider and a customer in one
+     * tenant would otherwise be one person deciding alone).
+     */
+    public Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, Person actor,
+                                         String reason) {
         return run(scope, c -> {
             Subscription s = lockSubscription(c, id, scope, side);
             SubscriptionState.LIFECYCLE.move(s.state(), to);
             if (to == SubscriptionState.ACTIVE && s.state() == SubscriptionState.PENDING) {
+                if (askedBy(c, id, actor)) {
+                    throw new CatalogRefusal(CatalogRefusal.Kind.FORBIDDEN, actor.name() + " asked for subscription "
+                            + id + "; another person must approve it");
+                }
                 Plan plan = readPlan(c, s.planId()).orElseThrow();
                 if (plan.state() == PlanState.CLOSED) {
                     throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "plan " + plan.name() + " is closed");
@@ -475,7 +543,7 @@ public final class CatalogStore {
             try (PreparedStatement ps = c.prepareStatement("update subscription set state = ?, decided_by = ?,"
                     + " reason = ?, updated_at = now() where id = ?")) {
                 ps.setString(1, lower(to));
-                ps.setString(2, actor);
+                ps.setString(2, actor.name());
                 ps.setString(3, reason);
                 ps.setString(4, id);
                 ps.executeUpdate();
@@ -839,6 +907,26 @@ public final class CatalogStore {
             throw CatalogRefusal.notFound("application", id);
         }
         return readApplication(c, id).orElseThrow();
+    }
+
+    /** Whether {@code person} asked for subscription {@code id} (by subject; by name for rows kept before V61). */
+    private static boolean askedBy(Connection c, String id, Person person) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select requested_by, requested_by_person from subscription"
+                + " where id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return false;
+                }
+                String subject = rs.getString(2);
+                return subject == null ? person.name().equals(rs.getString(1)) : subject.equals(person.id());
+            }
+        }
+    }
+
+    /** A person known by name only: the token file's names, tests and benches. */
+    private static Person byName(String actor) {
+        return new Person("token " + actor, actor, AuthMethod.LOCAL);
     }
 
     private static Subscription lockSubscription(Connection c, String id, TenantScope scope, Side side)

@@ -1,5 +1,7 @@
 package io.meshguard.catalog;
 
+import io.meshguard.access.AuthMethod;
+import io.meshguard.access.Person;
 import java.util.Optional;
 
 /**
@@ -10,8 +12,15 @@ import java.util.Optional;
 @FunctionalInterface
 public interface GatewayServing {
 
-    /** Who asked, why, and the request it came with: the revision and the admin trail record them. */
-    record Change(String actor, String reason, String requestId) {
+    /**
+     * Who asked, why, and the request it came with: the revision and the admin trail record them; {@code person} is
+     * who asked for four eyes (never the approver of its own request).
+     */
+    record Change(String actor, String reason, String requestId, Person person) {
+        /** A change by a token-file name (tests, benches, the local stack). */
+        public Change(String actor, String reason, String requestId) {
+            this(actor, reason, requestId, new Person("token " + actor, actor, AuthMethod.LOCAL));
+        }
     }
 
     /**

@@ -284,6 +284,7 @@ public final class CatalogApi implements HttpHandler {
                 case NOT_FOUND -> 404;
                 case CONFLICT -> 409;
                 case INVALID -> 422;
+                case FORBIDDEN -> 403;
             };
             return new AdminAnswer(status, AdminJson.error(e.getMessage()));
         } catch (TransitionRefused e) {
@@ -372,7 +373,7 @@ public final class CatalogApi implements HttpHandler {
         String why = reason(c);
         CatalogStore.Moved moved = store.movePublish(c.scope(), c.segment(3), to, gateway, new GatewayServing.Change(
                 c.caller().actor(), "product publish " + c.segment(3) + " " + CatalogJson.lower(to) + why,
-                c.requestId()));
+                c.requestId(), c.caller().person()));
         ObjectNode out = (ObjectNode) CatalogJson.publish(moved.publish());
         ObjectNode served = out.putObject("gateway");
         moved.gateway().revision().ifPresent(r -> served.put("revision", r));
@@ -388,7 +389,7 @@ public final class CatalogApi implements HttpHandler {
 
     private JsonNode moveSubscription(Call c, Side side, SubscriptionState to, String verb) {
         String why = requiredReason(c);
-        Subscription s = store.moveSubscription(c.scope(), side, c.segment(3), to, c.caller().actor(), why);
+        Subscription s = store.moveSubscription(c.scope(), side, c.segment(3), to, c.caller().person(), why);
         return changed(c, "subscription:" + verb, "subscription/" + s.id(), verb + ": " + why, "",
                 CatalogJson.subscription(s));
     }
@@ -439,7 +440,7 @@ public final class CatalogApi implements HttpHandler {
 
     private JsonNode subscribe(Call c) {
         Subscription s = store.subscribe(c.scope(), required(c, "application"), required(c, "product_publish"),
-                required(c, "plan"), c.caller().actor());
+                required(c, "plan"), c.caller().person());
         return changed(c, "subscription:create", "subscription/" + s.id(), "requested, now "
                 + CatalogJson.lower(s.state()), "", CatalogJson.subscription(s));
     }

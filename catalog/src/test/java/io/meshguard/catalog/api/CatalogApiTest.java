@@ -63,10 +63,12 @@ class CatalogApiTest {
               - {match: globex-providers, role: provider, scope: "tenant:globex"}
               - {match: initech-customers, role: customer, scope: "tenant:initech"}
               - {match: initech-customers, role: approver-elsewhere, scope: "tenant:initech"}
+              - {match: acme-customers, role: customer, scope: "tenant:acme"}
             """;
     static final io.meshguard.catalog.RecordingGateway GATEWAY = new io.meshguard.catalog.RecordingGateway();
     static final Map<String, List<String>> GROUPS = Map.of("ops", List.of("ops"), "alice", List.of("acme-providers"),
-            "gina", List.of("globex-providers"), "ina", List.of("initech-customers"));
+            "gina", List.of("globex-providers"), "ina", List.of("initech-customers"),
+            "olga", List.of("acme-providers", "acme-customers"), "pete", List.of("acme-providers"));
 
     static TestIssuer issuer;
     static HttpServer server;
@@ -111,6 +113,35 @@ class CatalogApiTest {
     static JsonNode ok(HttpResponse<String> r) throws Exception {
         assertThat(r.statusCode()).as(r.body()).isBetween(200, 201);
         return CatalogJson.MAPPER.readTree(r.body());
+    }
+
+    @Test
+    void approve_manualSubscription_byThePersonWhoAskedForIt_refused403_evenInOneTenant() throws Exception {
+        ok(call("ops", "PUT", "/v1/operator/clusters/busan-1", "{\"region\": \"kr-busan\"}"));
+        ok(call("olga", "POST", "/v1/provider/products", """
+                {"id": "ledger", "name": "Ledger", "visibility": "public",
+                 "operations": [{"id": "post-entry", "api": "payments-api", "method": "post", "path": "/entries"}]}"""));
+        ok(call("olga", "POST", "/v1/provider/products/ledger/state", "{\"state\": \"published\"}"));
+        ok(call("olga", "POST", "/v1/provider/products/ledger/plans", """
+                {"name": "internal", "approval": "manual", "auth_modes": ["apikey"]}"""));
+        ok(call("olga", "POST", "/v1/provider/plans/ledger-internal/state", "{\"state\": \"published\"}"));
+        ok(call("olga", "POST", "/v1/provider/products/ledger/product-publishes", """
+                {"cluster": "busan-1", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}"""));
+        ok(call("olga", "POST", "/v1/provider/product-publishes/ledger-dev-busan-1/state",
+                "{\"state\": \"published\", \"reason\": \"internal launch\"}"));
+        // provider and customer are one tenant, and olga holds both roles in it
+        ok(call("olga", "POST", "/v1/customer/applications", "{\"id\": \"acme-treasury\", \"name\": \"Treasury\"}"));
+        String id = ok(call("olga", "POST", "/v1/customer/subscriptions", """
+                {"application": "acme-treasury", "product_publish": "ledger-dev-busan-1", "plan": "ledger-internal"}"""))
+                .path("id").asText();
+
+        HttpResponse<String> self = call("olga", "POST", "/v1/provider/subscriptions/" + id + "/approve",
+                "{\"reason\": \"my own\"}");
+        assertThat(self.statusCode()).as(self.body()).isEqualTo(403);
+        assertThat(self.body()).contains("another person");
+        JsonNode approved = ok(call("pete", "POST", "/v1/provider/subscriptions/" + id + "/approve",
+                "{\"reason\": \"treasury needs it\"}"));
+        assertThat(approved.path("state").asText()).isEqualTo("active");
     }
 
     @Test
@@ -201,8 +232,8 @@ class CatalogApiTest {
         assertThat(call("ina", "POST", "/v1/customer/credentials/apikey/initech000000002/rotate",
                 "{\"successor\": \"x\", \"overlap\": \"31d\"}").statusCode()).isEqualTo(422);
 
-        assertThat(EVENTS).filteredOn(e -> e.action().equals("subscription:approve") && e.outcome().startsWith("changed"))
-                .singleElement().satisfies(e -> {
+        assertThat(EVENTS).filteredOn(e -> e.action().equals("subscription:approve") && e.outcome().startsWith("changed")
+                        && e.actor().contains("alice")).singleElement().satisfies(e -> {
                     assertThat(e.actor()).contains("alice");
                     assertThat(e.outcome()).contains("contract 2026-118 signed");
                     assertThat(e.afterDigest()).hasSize(64);

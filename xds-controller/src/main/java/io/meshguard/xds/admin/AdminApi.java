@@ -171,8 +171,13 @@ public final class AdminApi implements HttpHandler {
         }
     }
 
-    private record Call(HttpExchange exchange, String actor, String requestId, List<String> segments,
+    private record Call(HttpExchange exchange, AdminCaller caller, String requestId, List<String> segments,
             TenantScope scope, int[] status) {
+        /** The actor as the trail names it. */
+        String actor() {
+            return caller.actor();
+        }
+
         String segment(int i) {
             return segments.get(i);
         }
@@ -203,7 +208,7 @@ public final class AdminApi implements HttpHandler {
             TenantScope tenants = admitted.route().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
                     ? router.tenantsOf(admitted) : TenantScope.ALL;
             int[] status = {200};
-            JsonNode body = route(new Call(exchange, caller.actor(), requestId, segments, tenants, status), method);
+            JsonNode body = route(new Call(exchange, caller, requestId, segments, tenants, status), method);
             sendJson(exchange, status[0], body);
         } catch (AdminJson.Refusal e) {
             sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
@@ -471,11 +476,14 @@ public final class AdminApi implements HttpHandler {
         }, tenant, c -> audit.recordWithin(c, recorded)); // the trail row commits with the change, or neither
         ValidationResult result = validator.validate(written);
         // who changed which group's slice: the authors a publish request of that group lists (none may approve it)
-        fourEyes.recordAuthors(before.get(), written, call.actor());
+        fourEyes.recordAuthors(before.get(), written, call.caller().person());
         audit.recordCommitted(recorded);
         return ConfigJson.mapper().createObjectNode().put("changed", object)
                 .set("warnings", tree(result.warnings()));
     }
+
+    /** What a publish of a draft that equals every group's served revision answers (no revision is written). */
+    public static final String NOTHING_TO_PUBLISH = "nothing to publish: the draft equals what is served";
 
     private JsonNode publish(Call call) {
         String reason = readTree(call).path("reason").asText("");
@@ -486,6 +494,8 @@ public final class AdminApi implements HttpHandler {
         out.set("warnings", tree(result.warnings()));
         if (!result.requests().isEmpty()) {
             call.answer(202);
+        } else if (result.revisions().isEmpty()) {
+            out.put("note", NOTHING_TO_PUBLISH);
         }
         return out;
     }
@@ -540,7 +550,7 @@ public final class AdminApi implements HttpHandler {
     }
 
     private static RevisionActions.Actor actor(Call call) {
-        return new RevisionActions.Actor(call.actor(), call.requestId());
+        return new RevisionActions.Actor(call.caller().person(), call.requestId());
     }
 
     /** A revision with who requested and who approved it, when an approval published it. */

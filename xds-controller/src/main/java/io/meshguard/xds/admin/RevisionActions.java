@@ -1,5 +1,6 @@
 package io.meshguard.xds.admin;
 
+import io.meshguard.access.Person;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
 import io.meshguard.xds.model.GatewayConfig;
@@ -46,8 +47,13 @@ public final class RevisionActions {
         }
     }
 
-    /** Who acts and on which request: the actor as the trail names it, and the request id it correlates on. */
-    public record Actor(String name, String requestId) {}
+    /** Who acts and on which request: the person (compared by verified subject), and the request id of the trail. */
+    public record Actor(Person person, String requestId) {
+        /** The actor as the trail names it. */
+        public String name() {
+            return person.name();
+        }
+    }
 
     /** What a publish did: revisions served now, requests waiting for a second person, and warnings. */
     public record Published(Map<String, Revision> revisions, List<PublishRequest> requests, List<Problem> warnings) {}
@@ -83,16 +89,18 @@ public final class RevisionActions {
         }
         GatewayConfig config = compiled.config();
         Set<String> held = fourEyes.held(config);
+        long through = fourEyes.store().latestChange();
         Publisher.Result result = publisher.publish(config, actor.name(), reason, held);
         if (!result.published()) {
             audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "publish", "draft",
                     "refused: " + result.problems().size() + " problem(s)", actor.requestId()));
             throw new Refused(422, "publish refused; the served revisions keep serving", result.problems());
         }
+        fourEyes.served(result.revisions().values().stream().map(Revision::group).toList(), through);
         result.revisions().values().forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(actor.name(),
                 "publish", "revision/" + r.id(), "group " + r.group() + ": " + reason, actor.requestId())));
         List<PublishRequest> requests = held.stream()
-                .map(g -> fourEyes.open(g, config, actor.name(), reason)).toList();
+                .map(g -> fourEyes.open(g, config, actor.person(), reason)).toList();
         requests.forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "publish-request",
                 "publish-request/" + r.group() + "/" + r.id(), "protected group " + r.group()
                         + " waits for a second person's approval: " + reason, actor.requestId())));
@@ -102,7 +110,8 @@ public final class RevisionActions {
     /** The second person's approval: publishes exactly what was requested, or says why not. */
     public FourEyes.Published approve(Actor actor, String group, long id, String reason) {
         requireReason(reason);
-        FourEyes.Outcome outcome = fourEyes.approve(group, id, actor.name(), reason, products.compiledDraft().config());
+        FourEyes.Outcome outcome = fourEyes.approve(group, id, actor.person(), reason,
+                products.compiledDraft(id).config());
         if (outcome instanceof FourEyes.Refused refused) {
             audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "approve", "publish-request/" + group + "/"
                     + id, "refused " + refused.refusal().status() + ": " + refused.refusal().message(),
@@ -111,6 +120,7 @@ public final class RevisionActions {
         }
         FourEyes.Published published = (FourEyes.Published) outcome;
         Revision r = published.revision();
+        products.decided(id, Optional.of(r.id()));
         audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "approve", "revision/" + r.id(),
                 "group " + group + ": request " + id + " of " + published.request().requestedBy()
                         + " approved and published: " + reason, actor.requestId()));
@@ -120,9 +130,10 @@ public final class RevisionActions {
     /** The second person's rejection. */
     public PublishRequest reject(Actor actor, String group, long id, String reason) {
         requireReason(reason);
-        fourEyes.reject(group, id, actor.name(), reason).ifPresent(r -> {
+        fourEyes.reject(group, id, actor.person(), reason).ifPresent(r -> {
             throw new Refused(r.status(), r.message());
         });
+        products.decided(id, Optional.empty());
         audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "reject", "publish-request/" + group + "/"
                 + id, "rejected: " + reason, actor.requestId()));
         return fourEyes.store().get(id).orElseThrow();

@@ -1,6 +1,7 @@
 package io.meshguard.xds.approval;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.access.Person;
 import io.meshguard.xds.admin.RevisionDiff;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
@@ -11,9 +12,8 @@ import io.meshguard.xds.store.RevisionStore;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
+import java.util.Collection;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -70,24 +70,30 @@ public final class FourEyes {
         return held;
     }
 
-    /** Opens the request for {@code group}'s slice of {@code draft}; the authors are read now, with the requester. */
-    public PublishRequest open(String group, GatewayConfig draft, String requester, String reason) {
+    /**
+     * Opens the request for {@code group}'s slice of {@code draft}; the authors are read now, with the requester: every
+     * person whose draft change in the group no decision has served yet.
+     */
+    public PublishRequest open(String group, GatewayConfig draft, Person requester, String reason) {
         GatewayConfig slice = draft.slice(group);
         Map<String, Long> latest = revisions.latestIds();
-        Instant since = Optional.ofNullable(latest.get(group)).flatMap(revisions::get).map(Revision::createdAt)
-                .orElse(Instant.EPOCH);
-        Set<String> authors = new LinkedHashSet<>(store.authorsSince(group, since));
-        authors.add(requester);
         JsonNode content = ConfigJson.mapper().valueToTree(slice);
         JsonNode diff = ConfigJson.mapper().valueToTree(RevisionDiff.diff(served(group, latest), slice));
-        return store.open(group, requester, reason, content, sha256(ConfigJson.write(slice)), diff, authors);
+        return store.open(group, requester, reason, content, sha256(ConfigJson.write(slice)), diff,
+                store.openAuthors(group));
+    }
+
+    /** The draft changes up to {@code through} in {@code groups} are served by a publish that needed no approval. */
+    public void served(Collection<String> groups, long through) {
+        groups.forEach(g -> store.settle(g, through));
     }
 
     /**
-     * Approves and publishes exactly the requested content, unless the approver is the requester or an author, the
-     * draft of the group changed since (the request is voided), or the request is no longer pending.
+     * Approves and publishes exactly the requested content, unless the approver is the requester or an author (by
+     * verified subject), signed in with the break-glass token, the draft of the group changed since (the request is
+     * voided), or the request is no longer pending.
      */
-    public Outcome approve(String group, long id, String approver, String reason, GatewayConfig draftNow) {
+    public Outcome approve(String group, long id, Person approver, String reason, GatewayConfig draftNow) {
         Optional<PublishRequest> found = store.get(id).filter(r -> r.group().equals(group));
         if (found.isEmpty()) {
             return new Refused(new Refusal(404, "no publish request " + id + " for group " + group));
@@ -96,41 +102,48 @@ public final class FourEyes {
         if (r.state() != PublishRequest.State.PENDING) {
             return new Refused(new Refusal(409, "publish request " + id + " is " + lower(r.state())));
         }
-        if (r.authors().contains(approver)) {
-            return new Refused(new Refusal(403, approver + " requested or authored changes in publish request " + id
-                    + "; another person must approve it"));
+        if (!approver.maySecond()) {
+            return new Refused(new Refusal(403, "the break-glass token is no second person: publish request " + id
+                    + " needs another signed-in person with revision:approve"));
+        }
+        if (r.authoredBy(approver)) {
+            return new Refused(new Refusal(403, approver.name() + " requested or authored changes in publish request "
+                    + id + "; another person must approve it"));
         }
         GatewayConfig requested = ConfigJson.readConfig(store.content(id).toString());
         boolean draftChanged = !sha256(ConfigJson.write(draftNow.slice(group))).equals(r.contentSha256());
         Optional<Outcome> decided = store.whilePending(id, (c, pending) -> {
             if (draftChanged) {
-                FourEyesStore.close(c, id, PublishRequest.State.VOIDED, approver,
+                FourEyesStore.close(c, id, PublishRequest.State.VOIDED, approver.name(),
                         "the draft changed after the request; what was asked for is no longer what would be served",
                         Optional.empty());
                 return new Refused(new Refusal(409, "publish request " + id + " is void: the draft of group " + group
                         + " changed after it was requested; publish again to request the new content"));
             }
             Publisher.Result result = publisher.publishApproved(group, requested, pending.requestedBy(),
-                    "requested by " + pending.requestedBy() + " (" + pending.reason() + "), approved by " + approver
+                    "requested by " + pending.requestedBy() + " (" + pending.reason() + "), approved by " + approver.name()
                             + " (" + reason + "), request " + id);
             if (!result.published()) {
                 return new Refused(new Refusal(422, "the approved content no longer publishes: "
                         + result.problems()));
             }
             Revision rev = result.revision().orElseThrow();
-            FourEyesStore.close(c, id, PublishRequest.State.PUBLISHED, approver, reason, Optional.of(rev.id()));
+            FourEyesStore.close(c, id, PublishRequest.State.PUBLISHED, approver.name(), reason,
+                    Optional.of(rev.id()));
+            FourEyesStore.settle(c, group, pending.authorsThrough());
             return new Published(rev, pending);
         });
         return decided.orElseGet(() -> new Refused(new Refusal(409, "publish request " + id
                 + " was decided by someone else meanwhile")));
     }
 
-    public Optional<Refusal> reject(String group, long id, String decider, String reason) {
+    /** Rejects a pending request; anyone with {@code revision:approve} may, the requester too (a withdrawal). */
+    public Optional<Refusal> reject(String group, long id, Person decider, String reason) {
         if (store.get(id).filter(r -> r.group().equals(group)).isEmpty()) {
             return Optional.of(new Refusal(404, "no publish request " + id + " for group " + group));
         }
         Optional<Boolean> done = store.whilePending(id, (c, pending) -> {
-            FourEyesStore.close(c, id, PublishRequest.State.REJECTED, decider, reason, Optional.empty());
+            FourEyesStore.close(c, id, PublishRequest.State.REJECTED, decider.name(), reason, Optional.empty());
             return true;
         });
         return done.isPresent() ? Optional.empty()
@@ -158,7 +171,7 @@ public final class FourEyes {
     }
 
     /** Records {@code actor} as an author of every group whose slice differs between {@code before} and {@code after}. */
-    public void recordAuthors(GatewayConfig before, GatewayConfig after, String actor) {
+    public void recordAuthors(GatewayConfig before, GatewayConfig after, Person actor) {
         Set<String> groups = new TreeSet<>();
         before.groups().forEach(g -> groups.add(g.name()));
         after.groups().forEach(g -> groups.add(g.name()));

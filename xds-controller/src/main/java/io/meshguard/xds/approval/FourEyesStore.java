@@ -2,6 +2,7 @@ package io.meshguard.xds.approval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.access.Person;
 import java.io.IOException;
 import java.sql.Array;
 import java.sql.Connection;
@@ -62,13 +63,23 @@ public final class FourEyesStore {
         return update("delete from protected_group where group_name = ?", group) == 1;
     }
 
-    /** Records {@code actor} as an author of the draft of each of {@code groups}. */
-    public void authored(Collection<String> groups, String actor) {
+    /** The people whose draft changes in a group no decision has served yet, and the newest such change. */
+    public record OpenAuthors(Set<String> names, Set<String> people, long through) {
+        public OpenAuthors {
+            names = Set.copyOf(names);
+            people = Set.copyOf(people);
+        }
+    }
+
+    /** Records {@code person} as an author of the draft of each of {@code groups}. */
+    public void authored(Collection<String> groups, Person person) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("insert into draft_author (group_name, actor) values (?, ?)")) {
+             PreparedStatement ps = c.prepareStatement("insert into draft_author (group_name, actor, person)"
+                     + " values (?, ?, ?)")) {
             for (String g : groups) {
                 ps.setString(1, g);
-                ps.setString(2, actor);
+                ps.setString(2, person.name());
+                ps.setString(3, person.id());
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -77,49 +88,92 @@ public final class FourEyesStore {
         }
     }
 
-    /** Everyone who changed the group's draft after {@code since}. */
-    public Set<String> authorsSince(String group, Instant since) {
+    /**
+     * Everyone whose change to the group's draft is not yet served by a decision (a publish of an unprotected group or
+     * an approval): a rollback serves an older revision and settles nobody's change.
+     */
+    public OpenAuthors openAuthors(String group) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("select distinct actor from draft_author"
-                     + " where group_name = ? and changed_at > ?")) {
+             PreparedStatement ps = c.prepareStatement("select actor, coalesce(person, actor), id from draft_author"
+                     + " where group_name = ? and settled_at is null order by id")) {
             ps.setString(1, group);
-            ps.setTimestamp(2, Timestamp.from(since));
-            Set<String> out = new LinkedHashSet<>();
+            Set<String> names = new LinkedHashSet<>();
+            Set<String> people = new LinkedHashSet<>();
+            long through = 0;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getString(1));
+                    names.add(rs.getString(1));
+                    people.add(rs.getString(2));
+                    through = rs.getLong(3);
                 }
             }
-            return out;
+            return new OpenAuthors(names, people, through);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read the draft's authors: " + e.getMessage(), e);
         }
     }
 
+    /** The newest draft change of any group: what a publish about to be served covers. */
+    public long latestChange() {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("select coalesce(max(id), 0) from draft_author");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the draft's authors: " + e.getMessage(), e);
+        }
+    }
+
+    /** Marks the group's draft changes up to {@code through} as served by a decision. */
+    public void settle(String group, long through) {
+        try (Connection c = dataSource.getConnection()) {
+            settle(c, group, through);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot settle the draft's authors: " + e.getMessage(), e);
+        }
+    }
+
+    static void settle(Connection c, String group, long through) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update draft_author set settled_at = now()"
+                + " where group_name = ? and id <= ? and settled_at is null")) {
+            ps.setString(1, group);
+            ps.setLong(2, through);
+            ps.executeUpdate();
+        }
+    }
+
     /** Opens a request for {@code group}, voiding a pending one it replaces. */
-    public PublishRequest open(String group, String requester, String reason, JsonNode content, String sha256,
-                               JsonNode diff, Collection<String> authors) {
+    public PublishRequest open(String group, Person requester, String reason, JsonNode content, String sha256,
+                               JsonNode diff, OpenAuthors authors) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 try (PreparedStatement ps = c.prepareStatement("update publish_request set state = 'voided',"
                         + " decided_by = ?, decided_at = now(), decision_reason = 'replaced by a newer request'"
                         + " where group_name = ? and state = 'pending'")) {
-                    ps.setString(1, requester);
+                    ps.setString(1, requester.name());
                     ps.setString(2, group);
                     ps.executeUpdate();
                 }
                 long id;
                 try (PreparedStatement ps = c.prepareStatement("insert into publish_request (group_name, requested_by,"
-                        + " reason, content, content_sha256, diff, authors) values (?, ?, ?, ?::jsonb, ?, ?::jsonb, ?)"
-                        + " returning id")) {
+                        + " reason, content, content_sha256, diff, authors, requested_by_person, author_people,"
+                        + " authors_through) values (?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?) returning id")) {
+                    Set<String> names = new LinkedHashSet<>(authors.names());
+                    names.add(requester.name());
+                    Set<String> people = new LinkedHashSet<>(authors.people());
+                    people.add(requester.id());
                     ps.setString(1, group);
-                    ps.setString(2, requester);
+                    ps.setString(2, requester.name());
                     ps.setString(3, reason);
                     ps.setString(4, content.toString());
                     ps.setString(5, sha256);
                     ps.setString(6, diff.toString());
-                    ps.setArray(7, c.createArrayOf("varchar", authors.toArray()));
+                    ps.setArray(7, c.createArrayOf("varchar", names.toArray()));
+                    ps.setString(8, requester.id());
+                    ps.setArray(9, c.createArrayOf("varchar", people.toArray()));
+                    ps.setLong(10, authors.through());
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();
                         id = rs.getLong(1);
@@ -216,7 +270,8 @@ public final class FourEyesStore {
 
     private List<PublishRequest> requests(String where, Object... args) {
         String sql = "select id, group_name, state, requested_by, requested_at, reason, content_sha256, diff::text,"
-                + " authors, decided_by, decided_at, decision_reason, revision from publish_request " + where;
+                + " authors, decided_by, decided_at, decision_reason, revision, author_people, authors_through"
+                + " from publish_request " + where;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             bind(ps, args);
             List<PublishRequest> out = new ArrayList<>();
@@ -231,7 +286,8 @@ public final class FourEyesStore {
                             JSON.readTree(rs.getString(8)), Arrays.asList((String[]) authors.getArray()),
                             Optional.ofNullable(rs.getString(10)),
                             Optional.ofNullable(rs.getTimestamp(11)).map(Timestamp::toInstant),
-                            Optional.ofNullable(rs.getString(12)), noRevision ? Optional.empty() : Optional.of(revision)));
+                            Optional.ofNullable(rs.getString(12)), noRevision ? Optional.empty() : Optional.of(revision),
+                            Arrays.asList((String[]) rs.getArray(14).getArray()), rs.getLong(15)));
                 }
             }
             return out;

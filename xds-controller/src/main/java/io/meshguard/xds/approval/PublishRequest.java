@@ -11,13 +11,16 @@ import java.util.Optional;
  *
  * @param contentSha256 SHA-256 of the requested slice: what an approval publishes, and what a later draft edit voids
  * @param diff          the requested slice against what the group served when it was asked for
- * @param authors       everyone who changed the group's draft since its last revision, and the requester
+ * @param authors       the requester and everyone whose draft change in the group no decision has served yet, by name
  * @param revision      the revision the approval published
+ * @param authorPeople  the same people by verified subject ({@link io.meshguard.access.Person#id()}): what four eyes
+ *                      compares; empty for requests stored before these were kept (then the names are compared)
+ * @param authorsThrough the newest draft change the request covers: its approval settles the changes up to it
  */
 public record PublishRequest(long id, String group, State state, String requestedBy, Instant requestedAt,
                              String reason, String contentSha256, JsonNode diff, List<String> authors,
                              Optional<String> decidedBy, Optional<Instant> decidedAt, Optional<String> decisionReason,
-                             Optional<Long> revision) {
+                             Optional<Long> revision, List<String> authorPeople, long authorsThrough) {
 
     /** Where a request is. */
     public enum State {
@@ -33,5 +36,11 @@ public record PublishRequest(long id, String group, State state, String requeste
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(state, "state");
         authors = List.copyOf(authors);
+        authorPeople = List.copyOf(authorPeople);
+    }
+
+    /** Whether {@code person} asked for or authored any change in this request. */
+    public boolean authoredBy(io.meshguard.access.Person person) {
+        return authorPeople.isEmpty() ? authors.contains(person.name()) : authorPeople.contains(person.id());
     }
 }

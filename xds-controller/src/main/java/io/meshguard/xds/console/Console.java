@@ -106,7 +106,7 @@ public final class Console implements HttpHandler {
         }
 
         RevisionActions.Actor actor() {
-            return new RevisionActions.Actor(caller().actor(), requestId);
+            return new RevisionActions.Actor(caller().person(), requestId);
         }
 
         boolean htmx() {

@@ -85,10 +85,13 @@ public final class RevisionsScreen {
                 gate.permits(req.caller(), "revision:publish", Scope.SYSTEM), from, to, diff);
     }
 
-    /** The approve and reject buttons: for a holder of revision:approve on the group who did not ask for it. */
+    /**
+     * The approve and reject buttons: for a holder of revision:approve on the group who neither asked for it nor
+     * authored it (by verified subject) and is not break-glass.
+     */
     private boolean mayDecide(Console.Request req, PublishRequest r) {
-        return r.state() == PublishRequest.State.PENDING && !r.authors().contains(req.caller().actor())
-                && !r.requestedBy().equals(req.caller().actor())
+        return r.state() == PublishRequest.State.PENDING && !r.authoredBy(req.caller().person())
+                && req.caller().person().maySecond()
                 && gate.permits(req.caller(), "revision:approve", Scope.gateway(r.group()));
     }
 

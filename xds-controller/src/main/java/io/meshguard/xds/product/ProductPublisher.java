@@ -44,6 +44,11 @@ public final class ProductPublisher implements GatewayServing {
         return ProductRoutes.compile(draft.load(), catalog.servedProducts());
     }
 
+    /** The draft as the approval of publish request {@code request} would serve it (its product publishes moved). */
+    public ProductRoutes.Compiled compiledDraft(long request) {
+        return ProductRoutes.compile(draft.load(), catalog.servedProducts(request));
+    }
+
     @Override
     public Served serve(ServedProduct publish, boolean serve, Change change) {
         String group = publish.gatewayGroup();
@@ -74,7 +79,7 @@ public final class ProductPublisher implements GatewayServing {
                     + " only");
         }
         if (fourEyes.store().protection(group).isPresent()) {
-            PublishRequest request = fourEyes.open(group, compiled.config(), change.actor(), change.reason());
+            PublishRequest request = fourEyes.open(group, compiled.config(), change.person(), change.reason());
             audit.record(new ConfigChangeAudit.ConfigChange(change.actor(), "publish-request",
                     "publish-request/" + group + "/" + request.id(), "protected group " + group
                             + " waits for a second person's approval: " + change.reason(), change.requestId()));
@@ -90,6 +95,14 @@ public final class ProductPublisher implements GatewayServing {
         long serving = result.revision().map(r -> r.id()).or(() -> publisher.servedRevision(group))
                 .orElseThrow(() -> new IllegalStateException("group " + group + " published but serves nothing"));
         return new Served(Optional.of(serving), Optional.empty());
+    }
+
+    /**
+     * A second person decided publish request {@code request}: the product publish waiting in it (if one does) moves
+     * on an approval and stays where it was on a rejection, so a rejected publish is neither served nor subscribed to.
+     */
+    public void decided(long request, Optional<Long> revision) {
+        catalog.publishRequestDecided(request, revision);
     }
 
     private static String describe(List<Problem> problems) {

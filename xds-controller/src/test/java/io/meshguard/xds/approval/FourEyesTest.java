@@ -69,7 +69,11 @@ class FourEyesTest {
             "carol", List.of("release-managers"), "bob", List.of("prod-owners"), "dave", List.of("prod-owners"),
             "root", List.of("platform"));
 
+    /** The platform's shared break-glass token (admin.break_glass: true beside the issuer). */
+    static final String BREAK_GLASS = "break-glass-token-4242";
+
     static TestIssuer issuer;
+    static java.nio.file.Path tokenFile;
     static XdsController xds;
     static StatusHttpServer http;
     static final HttpClient CLIENT = HttpClient.newHttpClient();
@@ -77,6 +81,8 @@ class FourEyesTest {
     @BeforeAll
     static void start() throws Exception {
         issuer = new TestIssuer();
+        tokenFile = java.nio.file.Files.createTempFile("four-eyes-tokens", ".txt");
+        java.nio.file.Files.writeString(tokenFile, "oncall:" + BREAK_GLASS + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(), FilterTargets.DEFAULTS,
                 Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
@@ -84,7 +90,7 @@ class FourEyesTest {
         http = new StatusHttpServer("four-eyes", HttpServerSettings.onPort(0), registry);
         xds.mountAdminApi(http, new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
                 issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false,
+                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.of(tokenFile)), true,
                 new LoggedAdminEvents(), java.time.Clock.systemUTC(), "xds.admin.token_file"));
         xds.start();
         http.start();
@@ -105,6 +111,7 @@ class FourEyesTest {
         http.close();
         xds.close();
         issuer.close();
+        tokenFile.toFile().delete();
     }
 
     static void route(String who, String prefix) throws Exception {
@@ -117,6 +124,19 @@ class FourEyesTest {
     static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
         return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
                 .header("Authorization", "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A call with a token of exactly these claims (a realm that maps other claims than the demo's). */
+    static HttpResponse<String> callAs(Map<String, Object> claims, String method, String path, String body)
+            throws Exception {
+        return send(issuer.token(claims, Duration.ofMinutes(5)), method, path, body);
+    }
+
+    static HttpResponse<String> send(String token, String method, String path, String body) throws Exception {
+        return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                .header("Authorization", "Bearer " + token)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -239,6 +259,60 @@ class FourEyesTest {
         assertThat(call("bob", "GET", "/revisions?group=prod", null).statusCode()).isEqualTo(403);
         assertThat(call("bob", "GET", "/groups/staging/publish-requests", null).statusCode()).isEqualTo(403);
         assertThat(call("root", "GET", "/groups/no-such-group/revisions", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void approve_byRequesterWhoseTokenLacksPreferredUsername_refused403() throws Exception {
+        Map<String, Object> named = Map.of("sub", "5f1c0b7e-erin", "aud", "meshguard-admin", "typ", "Bearer",
+                "preferred_username", "erin", "groups", List.of("release-managers"));
+        Map<String, Object> unnamed = Map.of("sub", "5f1c0b7e-erin", "aud", "meshguard-admin", "typ", "Bearer",
+                "groups", List.of("release-managers"));
+        ok(callAs(named, "PUT", "/routes/prod/orders", """
+                {"name": "orders", "group": "prod", "api": "orders", "version": "v1",
+                 "match": {"path_prefix": "/orders-erin"}, "destinations": [{"upstream": "orders", "weight": 100}],
+                 "authz_profile": "orders", "dlp_profile": "default"}"""));
+        HttpResponse<String> published = callAs(named, "POST", "/publish", "{\"reason\": \"erin's change\"}");
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(202);
+        long id = ConfigJson.mapper().readTree(published.body()).path("requests").get(0).path("id").asLong();
+        String before = servedPrefix();
+
+        // the same subject with another display name (none at all) is the same person
+        HttpResponse<String> self = callAs(unnamed, "POST", "/publish-requests/prod/" + id + "/approve",
+                "{\"reason\": \"looks good to me\"}");
+        assertThat(self.statusCode()).as(self.body()).isEqualTo(403);
+        assertThat(servedPrefix()).isEqualTo(before);
+        ok(call("bob", "POST", "/publish-requests/prod/" + id + "/reject", "{\"reason\": \"not now\"}"));
+    }
+
+    @Test
+    void approve_withTheBreakGlassToken_refused403() throws Exception {
+        long id = request("alice", "/orders-glass");
+        String before = servedPrefix();
+        HttpResponse<String> glass = send(BREAK_GLASS, "POST", "/publish-requests/prod/" + id + "/approve",
+                "{\"reason\": \"emergency\"}");
+        assertThat(glass.statusCode()).as(glass.body()).isEqualTo(403);
+        assertThat(glass.body()).contains("break-glass");
+        assertThat(servedPrefix()).isEqualTo(before);
+        ok(call("bob", "POST", "/publish-requests/prod/" + id + "/reject", "{\"reason\": \"not now\"}"));
+    }
+
+    @Test
+    void approve_byAnAuthor_afterARollback_refused403() throws Exception {
+        route("carol", "/orders-carol-rollback");
+        // a rollback serves an older revision as a new one: carol's draft change is still not served by anyone
+        JsonNode revisions = ok(call("root", "GET", "/revisions?group=prod", null));
+        long first = revisions.get(revisions.size() - 1).path("id").asLong();
+        ok(call("alice", "POST", "/rollback/" + first, "{\"reason\": \"on-call\"}"));
+        HttpResponse<String> r = call("alice", "POST", "/publish", "{\"reason\": \"carol's change, again\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        JsonNode req = ConfigJson.mapper().readTree(r.body()).path("requests").get(0);
+        assertThat(req.path("authors").toString()).contains("carol");
+
+        HttpResponse<String> own = call("carol", "POST", "/publish-requests/prod/" + req.path("id").asLong()
+                + "/approve", "{\"reason\": \"mine, but who would know\"}");
+        assertThat(own.statusCode()).as(own.body()).isEqualTo(403);
+        ok(call("bob", "POST", "/publish-requests/prod/" + req.path("id").asLong() + "/reject",
+                "{\"reason\": \"not now\"}"));
     }
 
     @Test

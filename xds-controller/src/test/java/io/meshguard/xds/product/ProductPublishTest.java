@@ -58,13 +58,17 @@ class ProductPublishTest {
                               plan:create, plan:lifecycle, publish:read, publish:create, publish:lifecycle]
               gateway-owner:
                 permissions: [group:read, revision:read, revision:approve, render:read]
+              customer:
+                permissions: [catalog:read, application:read, application:create, subscription:read,
+                              subscription:create]
             bindings:
+              - {match: acme-customers, role: customer, scope: "tenant:acme"}
               - {match: platform, role: system-admin, scope: system}
               - {match: acme-providers, role: provider, scope: "tenant:acme"}
               - {match: prod-owners, role: gateway-owner, scope: "gateway:prod"}
             """;
     static final Map<String, List<String>> GROUPS = Map.of("root", List.of("platform"),
-            "alice", List.of("acme-providers"), "bob", List.of("prod-owners"));
+            "alice", List.of("acme-providers"), "bob", List.of("prod-owners"), "cora", List.of("acme-customers"));
 
     static TestIssuer issuer;
     static XdsController xds;
@@ -255,5 +259,37 @@ class ProductPublishTest {
         assertThat(withdrawn.path("gateway").path("revision").asLong())
                 .isEqualTo(xds.servedRevision("dev").orElseThrow());
         assertThat(virtualHost("dev", "payments.dev.local.api.example.test").isMissingNode()).isTrue();
+    }
+    @Test
+    void rejectedProductPublish_staysUnpublished_takesNoSubscriptions_andIsNotRequestedAgain() throws Exception {
+        ok(call("alice", "POST", "/v1/provider/products", """
+                {"id": "refunds", "name": "Refunds", "visibility": "public",
+                 "operations": [{"id": "list-charges", "api": "payments", "method": "get", "path": "/charges"}]}"""));
+        ok(call("alice", "POST", "/v1/provider/products/refunds/state", "{\"state\": \"published\"}"));
+        ok(call("alice", "POST", "/v1/provider/products/refunds/plans", """
+                {"name": "basic", "approval": "auto", "auth_modes": ["apikey"]}"""));
+        ok(call("alice", "POST", "/v1/provider/plans/refunds-basic/state", "{\"state\": \"published\"}"));
+        ok(call("alice", "POST", "/v1/provider/products/refunds/product-publishes", """
+                {"cluster": "local", "environment": "prod", "auth_mode": "apikey", "gateway_group": "prod"}"""));
+        JsonNode moved = ok(call("alice", "POST", "/v1/provider/product-publishes/refunds-prod-local/state",
+                "{\"state\": \"published\", \"reason\": \"launch\"}"));
+        long request = moved.path("gateway").path("publish_request").asLong();
+        assertThat(request).isPositive();
+        ok(call("bob", "POST", "/publish-requests/prod/" + request + "/reject", "{\"reason\": \"not reviewed\"}"));
+
+        JsonNode publishes = ok(call("alice", "GET", "/v1/provider/products/refunds/product-publishes", null));
+        assertThat(publishes.findValuesAsText("state")).containsExactly("draft");
+        ok(call("cora", "POST", "/v1/customer/applications", "{\"id\": \"cora-app\", \"name\": \"App\"}"));
+        HttpResponse<String> subscribe = call("cora", "POST", "/v1/customer/subscriptions", """
+                {"application": "cora-app", "product_publish": "refunds-prod-local", "plan": "refunds-basic"}""");
+        assertThat(subscribe.statusCode()).as(subscribe.body()).isEqualTo(404);
+        // the next publish of the draft does not ask for it again
+        JsonNode next = ok(call("root", "POST", "/publish", "{\"reason\": \"a routine publish\"}"));
+        assertThat(next.path("requests").toString()).doesNotContain("refunds");
+        for (JsonNode r : next.path("requests")) {
+            ok(call("bob", "POST", "/publish-requests/prod/" + r.path("id").asLong() + "/reject",
+                    "{\"reason\": \"not part of this test\"}"));
+        }
+        assertThat(virtualHost("prod", "refunds.prod.local.api.example.test").isMissingNode()).isTrue();
     }
 }
