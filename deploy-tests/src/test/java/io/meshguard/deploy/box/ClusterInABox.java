@@ -35,7 +35,8 @@ public final class ClusterInABox implements AutoCloseable {
 
     private final Path dir;
     private final ClusterObjects objects = new ClusterObjects();
-    private final OperatorSecrets secrets = OperatorSecrets.generate();
+    private final OperatorSecrets secrets = OperatorSecrets.fromReadme(
+            RenderedManifests.repoRoot().resolve("manifests/istio/README.md"));
     private final PodNetwork network;
     private final List<BoxPod> pods = new ArrayList<>();
     private final Map<String, PodProcess> processes = new ConcurrentHashMap<>();
@@ -45,6 +46,8 @@ public final class ClusterInABox implements AutoCloseable {
     private final List<String> timeline = Collections.synchronizedList(new ArrayList<>());
     private final long started = System.nanoTime();
     private NodePorts node;
+    private boolean closed;
+    private String readableClasspath;
     private Process agent;
     private ServiceDirectory services;
     private NetworkPolicyRules policies;
@@ -78,6 +81,8 @@ public final class ClusterInABox implements AutoCloseable {
                     + String.join(", ", missing) + " (.ci/run installs the Debian packages)");
         }
         ClusterInABox box = new ClusterInABox(dir);
+        // the pods are this JVM's children but outlive it: stop them and delete the namespaces when it exits
+        Runtime.getRuntime().addShutdownHook(new Thread(box::close, "cluster-in-a-box-shutdown"));
         try {
             box.run();
             return box;
@@ -90,7 +95,8 @@ public final class ClusterInABox implements AutoCloseable {
     private void run() throws Exception {
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        Images images = new Images(Path.of(System.getProperty("java.home")), RenderedManifests.repoRoot());
+        Images images = new Images(Path.of(System.getProperty("java.home")), RenderedManifests.repoRoot(),
+                testClasspath());
         // install step 1: the namespace on its own, then the operator's Secrets
         objects.apply(RenderedManifests.file("namespace.yaml"));
         objects.namespace(ExternalParts.NAMESPACE, Map.of());
@@ -230,14 +236,51 @@ public final class ClusterInABox implements AutoCloseable {
         sidecars.put(pod.name(), new Launch(pod.name() + "/istio-proxy", pod.netns(), List.of(),
                 services.hosts(pod), false, Optional.empty(), Map.of(),
                 List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
-                        "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                        "-XX:TieredStopAtLevel=1", "-cp", testClasspath(),
                         IstioProxy.class.getName(), dir.resolve("sidecar.conf").toString()), dir));
         return redirects.toString();
     }
 
+    /**
+     * The test's whole class path (Surefire's, not its booter jar), for the box's own processes, readable by the
+     * manifests' users: an entry under a directory only root may enter ({@code ~/.m2} in {@code /root}) is linked or
+     * copied into the box's directory.
+     */
+    private synchronized String testClasspath() {
+        if (readableClasspath != null) {
+            return readableClasspath;
+        }
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> entries = new ArrayList<>();
+        Path lib = dir.resolve("lib");
+        int n = 0;
+        for (String entry : cp.split(java.io.File.pathSeparator)) {
+            Path p = Path.of(entry);
+            if (!entry.startsWith("/root/") || !Files.isRegularFile(p)) {
+                entries.add(entry);
+                continue;
+            }
+            try {
+                Files.createDirectories(lib);
+                Path copy = lib.resolve((n++) + "-" + p.getFileName());
+                try {
+                    Files.createLink(copy, p);
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(p, copy);
+                }
+                entries.add(copy.toString());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        readableClasspath = String.join(java.io.File.pathSeparator, entries);
+        return readableClasspath;
+    }
+
     private boolean modelledImage(BoxPod pod) {
         String image = pod.container().getImage();
-        return image.contains("/meshguard/meshguard") || image.equals("meshguard");
+        return image.contains("/meshguard/meshguard") || image.equals("meshguard")
+                || image.startsWith("envoyproxy/envoy:");
     }
 
     /** Starts the pod's sidecar first and waits for its listeners (holdApplicationUntilProxyStarts). */
@@ -345,7 +388,7 @@ public final class ClusterInABox implements AutoCloseable {
         return List.copyOf(timeline);
     }
 
-    public OperatorSecrets secrets() {
+    OperatorSecrets secrets() {
         return secrets;
     }
 
@@ -430,7 +473,11 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         processes.values().parallelStream().forEach(PodProcess::close);
         if (node != null) {
             node.close();

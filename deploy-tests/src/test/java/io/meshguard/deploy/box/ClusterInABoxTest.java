@@ -102,7 +102,8 @@ class ClusterInABoxTest {
     @Test
     void console_approvalsPage_answersTheSignedInOperator() throws Exception {
         BoxPod xds = box.pod("Deployment/meshguard-xds");
-        ConsoleSession console = ConsoleSession.signIn(box.node().local(xds.ip(), 9103), box.secrets().adminToken(),
+        String adminToken = box.secrets().value("meshguard-xds-admin-token", "token");
+        ConsoleSession console = ConsoleSession.signIn(box.node().local(xds.ip(), 9103), adminToken,
                 "/console/approvals");
         HttpResponse<String> approvals = console.get("/console/approvals");
         assertThat(approvals.statusCode()).as("GET /console/approvals after signing in with the admin token: %s",
