@@ -35,15 +35,19 @@ public final class ClusterInABox implements AutoCloseable {
 
     private final Path dir;
     private final ClusterObjects objects = new ClusterObjects();
-    private final OperatorSecrets secrets = OperatorSecrets.generate();
+    private final OperatorSecrets secrets = OperatorSecrets.fromReadme(
+            RenderedManifests.repoRoot().resolve("manifests/istio/README.md"));
     private final PodNetwork network;
     private final List<BoxPod> pods = new ArrayList<>();
     private final Map<String, PodProcess> processes = new ConcurrentHashMap<>();
+    private final Map<String, Launch> sidecars = new ConcurrentHashMap<>();
     private final Map<String, String> failures = Collections.synchronizedMap(new LinkedHashMap<>());
     private final Map<String, String> notModelled = Collections.synchronizedMap(new LinkedHashMap<>());
     private final List<String> timeline = Collections.synchronizedList(new ArrayList<>());
     private final long started = System.nanoTime();
     private NodePorts node;
+    private boolean closed;
+    private String readableClasspath;
     private Process agent;
     private ServiceDirectory services;
     private NetworkPolicyRules policies;
@@ -77,6 +81,8 @@ public final class ClusterInABox implements AutoCloseable {
                     + String.join(", ", missing) + " (.ci/run installs the Debian packages)");
         }
         ClusterInABox box = new ClusterInABox(dir);
+        // the pods are this JVM's children but outlive it: stop them and delete the namespaces when it exits
+        Runtime.getRuntime().addShutdownHook(new Thread(box::close, "cluster-in-a-box-shutdown"));
         try {
             box.run();
             return box;
@@ -89,7 +95,8 @@ public final class ClusterInABox implements AutoCloseable {
     private void run() throws Exception {
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        Images images = new Images(Path.of(System.getProperty("java.home")), RenderedManifests.repoRoot());
+        Images images = new Images(Path.of(System.getProperty("java.home")), RenderedManifests.repoRoot(),
+                testClasspath());
         // install step 1: the namespace on its own, then the operator's Secrets
         objects.apply(RenderedManifests.file("namespace.yaml"));
         objects.namespace(ExternalParts.NAMESPACE, Map.of());
@@ -126,8 +133,17 @@ public final class ClusterInABox implements AutoCloseable {
         policies = new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels,
                 network.nodeAddress());
         String nat = services.natRules();
+        IstioAuthorization istio = new IstioAuthorization(objects.istio);
         for (BoxPod p : pods) {
-            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), policies.table(p, nat));
+            String redirects = "";
+            if (p.injected(objects.namespaceLabels(p.namespace())) && modelledImage(p)) {
+                try {
+                    redirects = sidecar(p, istio);
+                } catch (IllegalStateException e) {
+                    failures.put(p.name(), "istio-proxy: " + e.getMessage());
+                }
+            }
+            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), policies.table(p, nat, redirects));
         }
         mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
                 + objects.networkPolicies.size() + " NetworkPolicies");
@@ -181,13 +197,120 @@ public final class ClusterInABox implements AutoCloseable {
         mark("rollout finished");
     }
 
+    /**
+     * The pod's sidecar configuration ({@link IstioProxy}): every declared container port but Istio's own and the
+     * annotation's excluded ones, each peer's decision; returns the nftables redirects of its inbound ports.
+     */
+    private String sidecar(BoxPod pod, IstioAuthorization istio) throws IOException {
+        java.util.Set<String> excluded = java.util.Set.of(pod.annotations()
+                .getOrDefault("traffic.sidecar.istio.io/excludeInboundPorts", "").split("\\s*,\\s*"));
+        StringBuilder config = new StringBuilder();
+        StringBuilder redirects = new StringBuilder();
+        String proxyConfig = pod.annotations().getOrDefault("proxy.istio.io/config", "");
+        config.append("self spiffe://").append(IstioAuthorization.principal(pod, objects::namespaceLabels).orElseThrow())
+                .append('\n');
+        config.append("xfcc ").append(proxyConfig.matches("(?s).*\"forwardedClientCert\"\\s*:\\s*\"SANITIZE_SET\".*")
+                ? "SANITIZE_SET" : "NONE").append('\n');
+        for (var port : Optional.ofNullable(pod.container().getPorts()).orElse(List.of())) {
+            int n = port.getContainerPort();
+            if (excluded.contains(Integer.toString(n)) || n == 15020 || n == 15021) {
+                continue;
+            }
+            String name = Optional.ofNullable(port.getName()).orElse("");
+            config.append("port ").append(n).append(' ').append(name.startsWith("grpc") ? "grpc" : "tcp").append('\n');
+            redirects.append("    iif \"eth0\" ip saddr != ").append(network.nodeAddress()).append(" tcp dport ")
+                    .append(n).append(" redirect to :").append(n + IstioProxy.OFFSET).append('\n');
+            for (BoxPod peer : pods) {
+                if (peer == pod) {
+                    continue;
+                }
+                IstioAuthorization.Decision d = istio.decide(pod, n,
+                        IstioAuthorization.principal(peer, objects::namespaceLabels), peer.ip());
+                config.append(d.allowed() ? "allow " : "deny ").append(n).append(' ').append(peer.ip()).append(' ')
+                        .append(d.allowed() ? d.peerPrincipal().orElse("-") : d.reason()).append('\n');
+            }
+        }
+        Path dir = this.dir.resolve(pod.namespace() + "_" + pod.name() + "_istio-proxy");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("sidecar.conf"), config);
+        sidecars.put(pod.name(), new Launch(pod.name() + "/istio-proxy", pod.netns(), List.of(),
+                services.hosts(pod), false, Optional.empty(), Map.of(),
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
+                        "-XX:TieredStopAtLevel=1", "-cp", testClasspath(),
+                        IstioProxy.class.getName(), dir.resolve("sidecar.conf").toString()), dir));
+        return redirects.toString();
+    }
+
+    /**
+     * The test's whole class path (Surefire's, not its booter jar), for the box's own processes, readable by the
+     * manifests' users: an entry under a directory only root may enter ({@code ~/.m2} in {@code /root}) is linked or
+     * copied into the box's directory.
+     */
+    private synchronized String testClasspath() {
+        if (readableClasspath != null) {
+            return readableClasspath;
+        }
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> entries = new ArrayList<>();
+        Path lib = dir.resolve("lib");
+        int n = 0;
+        for (String entry : cp.split(java.io.File.pathSeparator)) {
+            Path p = Path.of(entry);
+            if (!entry.startsWith("/root/") || !Files.isRegularFile(p)) {
+                entries.add(entry);
+                continue;
+            }
+            try {
+                Files.createDirectories(lib);
+                Path copy = lib.resolve((n++) + "-" + p.getFileName());
+                try {
+                    Files.createLink(copy, p);
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(p, copy);
+                }
+                entries.add(copy.toString());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        readableClasspath = String.join(java.io.File.pathSeparator, entries);
+        return readableClasspath;
+    }
+
+    private boolean modelledImage(BoxPod pod) {
+        String image = pod.container().getImage();
+        return image.contains("/meshguard/meshguard") || image.equals("meshguard")
+                || image.startsWith("envoyproxy/envoy:");
+    }
+
+    /** Starts the pod's sidecar first and waits for its listeners (holdApplicationUntilProxyStarts). */
+    private void startSidecar(BoxPod pod) throws InterruptedException {
+        Launch launch = sidecars.get(pod.name());
+        if (launch == null) {
+            return;
+        }
+        PodProcess proxy = PodProcess.start(launch);
+        processes.put(pod.name() + "/istio-proxy", proxy);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!proxy.lastLines(5).contains("istio-proxy (box) for")) {
+            if (!proxy.alive() || System.nanoTime() > deadline) {
+                throw new Kubelet.NotReady(Kubelet.report(pod, proxy, "istio-proxy did not start"));
+            }
+            Thread.sleep(100);
+        }
+    }
+
     private Optional<PodProcess> startFromManifest(ContainerRuntime runtime, BoxPod pod) {
         try {
+            startSidecar(pod);
             return Optional.of(start(pod, runtime.launch(pod, services.hosts(pod))));
         } catch (Images.NotModelled e) {
             notModelled.put(pod.name(), e.getMessage());
-        } catch (ContainerRuntime.PodConfigError e) {
+        } catch (ContainerRuntime.PodConfigError | Kubelet.NotReady e) {
             failures.put(pod.name(), e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failures.put(pod.name(), "interrupted");
         }
         return Optional.empty();
     }
@@ -265,7 +388,7 @@ public final class ClusterInABox implements AutoCloseable {
         return List.copyOf(timeline);
     }
 
-    public OperatorSecrets secrets() {
+    OperatorSecrets secrets() {
         return secrets;
     }
 
@@ -305,6 +428,29 @@ public final class ClusterInABox implements AutoCloseable {
         }
     }
 
+    /**
+     * A unary gRPC call with an empty request from {@code pod}'s network namespace (curl over HTTP/2 without TLS, as
+     * the application container sends it; the sidecar's mTLS is the box's stand-in): curl's verbose output, which
+     * holds the response's headers and trailers ({@code grpc-status}, {@code grpc-message}).
+     */
+    String grpcCall(BoxPod pod, String host, int port, String fullMethod) {
+        String address = address(pod, host);
+        try {
+            return Shell.run(List.of("ip", "netns", "exec", pod.netns(), "curl", "-sv", "-m", "5",
+                    "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers",
+                    "--data-binary", "@-", "-o", "/dev/null", "http://" + address + ":" + port + "/" + fullMethod),
+                    "\0\0\0\0\0");
+        } catch (IllegalStateException e) {
+            return e.getMessage();
+        }
+    }
+
+    /** What {@code target}'s sidecar decides for a connection from {@code peer} to {@code port} (the shipped policies). */
+    IstioAuthorization.Decision sidecarDecision(BoxPod target, int port, BoxPod peer) {
+        return new IstioAuthorization(objects.istio).decide(target, port,
+                IstioAuthorization.principal(peer, objects::namespaceLabels), peer.ip());
+    }
+
     /** {@code host} as {@code pod}'s {@code /etc/hosts} resolves it (an address stays as it is). */
     String address(BoxPod pod, String host) {
         if (host.matches("[0-9.]+")) {
@@ -327,7 +473,11 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         processes.values().parallelStream().forEach(PodProcess::close);
         if (node != null) {
             node.close();

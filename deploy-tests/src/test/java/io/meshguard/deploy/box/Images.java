@@ -19,14 +19,18 @@ import java.util.regex.Pattern;
  * with the flags of {@code /opt/java/meshguard.jvmargs}, read from {@code deploy/image-rootfs.sh} which writes them)
  * running {@code cli/target/meshguard.jar}, the same classes the image's {@code /app} holds; the container's memory
  * and CPU limits become {@code -XX:MaxRAM} and {@code -XX:ActiveProcessorCount}, which is what the JVM reads from
- * the container's cgroup. Any other image (Envoy's: the gateway) is not modelled yet and is reported as such.
+ * the container's cgroup. Envoy's image is the project's Envoy emulator ({@link GatewayPod}), fed over ADS from the
+ * bootstrap the pod mounts. Any other image is not modelled and is reported as such.
  */
 final class Images {
     private final Path java;
     private final Path jar;
     private final List<String> jvmArgs;
+    private final String testClasspath;
 
-    Images(Path javaHome, Path repoRoot) {
+    /** @param testClasspath where the Envoy emulator's classes are ({@link GatewayPod}) */
+    Images(Path javaHome, Path repoRoot, String testClasspath) {
+        this.testClasspath = testClasspath;
         this.java = javaHome.resolve("bin/java");
         this.jar = repoRoot.resolve("cli/target/meshguard.jar");
         this.jvmArgs = imageJvmArgs(repoRoot.resolve("deploy/image-rootfs.sh"), Runtime.version().feature());
@@ -85,6 +89,15 @@ final class Images {
             argv.addAll(jvmArgs);
             argv.addAll(limits(pod));
             argv.addAll(List.of("-jar", jar.toString()));
+            argv.addAll(args);
+            return argv;
+        }
+        if (image.startsWith("envoyproxy/envoy:")) {
+            if (!command.equals(List.of("envoy"))) {
+                throw new ContainerRuntime.PodConfigError(pod.describe() + ": Envoy's image runs envoy, not " + command);
+            }
+            argv.addAll(List.of(java.toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", testClasspath,
+                    GatewayPod.class.getName()));
             argv.addAll(args);
             return argv;
         }

@@ -46,13 +46,18 @@ final class NetworkPolicyRules {
     }
 
     /** The whole nftables table of {@code pod}: Service DNAT ({@code natRules}) and both filter directions. */
-    String table(BoxPod pod, String natRules) {
+    String table(BoxPod pod, String natRules, String sidecarRedirects) {
         StringBuilder s = new StringBuilder("table inet box {\n");
         s.append("  counter ingress_dropped {}\n  counter egress_dropped {}\n");
         s.append("  chain services {\n    type nat hook output priority -100; policy accept;\n").append(natRules)
                 .append("  }\n");
-        s.append("  chain ingress {\n    type filter hook input priority 0; policy accept;\n")
+        s.append("  chain sidecar_inbound {\n    type nat hook prerouting priority -100; policy accept;\n")
+                .append(sidecarRedirects).append("  }\n");
+        // before the sidecar's redirect, so policies see the port the peer dialled (the CNI filters on the veth)
+        s.append("  chain ingress {\n    type filter hook prerouting priority -150; policy accept;\n")
                 .append("    ct state established,related accept\n    iif \"lo\" accept\n")
+                // IPv4 cluster: IPv6 neighbour discovery on the link is no pod traffic
+                .append("    meta l4proto ipv6-icmp accept\n")
                 .append("    ip saddr ").append(nodeAddress).append(" accept\n");
         List<NetworkPolicy> ingress = selecting(pod, "Ingress");
         if (!ingress.isEmpty()) {
@@ -65,7 +70,8 @@ final class NetworkPolicyRules {
         }
         s.append("  }\n");
         s.append("  chain egress {\n    type filter hook output priority 0; policy accept;\n")
-                .append("    ct state established,related accept\n    oif \"lo\" accept\n");
+                .append("    ct state established,related accept\n    oif \"lo\" accept\n")
+                .append("    meta l4proto ipv6-icmp accept\n");
         List<NetworkPolicy> egress = selecting(pod, "Egress");
         if (!egress.isEmpty()) {
             for (NetworkPolicy p : egress) {

@@ -2,26 +2,96 @@ package io.meshguard.deploy.box;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * The Secrets the operator creates by hand before the install (manifests/istio/README.md, install step 1), with the
- * values the bank's own parts answer to: the database and Redis of {@link ExternalParts}. Differences from the
- * README's example values, because the box has no certificates: the JDBC URL carries no {@code sslmode=verify-full}
- * and the Redis URL is {@code redis://}, not {@code rediss://}.
+ * The Secrets the operator creates by hand before the install, read from the {@code kubectl -n meshguard create secret
+ * generic NAME --from-literal=KEY=VALUE …} commands of manifests/istio/README.md (install step 1): the names and keys
+ * are the README's, so a Secret the manifests need and the README does not tell the operator to create fails its pod
+ * here as on a cluster. The values are the box's: a plain literal stays as written ({@code username=meshguard}); a
+ * {@code url} points at the bank's parts of {@link ExternalParts} (without the README's {@code sslmode=verify-full} and
+ * {@code rediss://}: the box has no certificates); a {@code password} of a database or Redis Secret is the one that
+ * part was started with; {@code hash-key} is 32 random bytes in hex, as the README's command makes it; anything else
+ * the operator fills in ({@code "$…"}) is a random token.
  */
-record OperatorSecrets(String dbPassword, String redisPassword, String adminToken, String backofficeToken,
-        String hashKey) {
+final class OperatorSecrets {
     static final String NAMESPACE = "meshguard";
+    private static final Pattern COMMAND = Pattern.compile(
+            "kubectl -n meshguard create secret generic (\\S+)((?:\\s+--from-(?:literal|file)=\\S+)+)");
+    private static final Pattern LITERAL = Pattern.compile("--from-literal=([^=\\s]+)=(\\S+)");
 
-    static OperatorSecrets generate() {
-        SecureRandom random = new SecureRandom();
-        return new OperatorSecrets(token(random), token(random), token(random), token(random),
-                HexFormat.of().formatHex(bytes(random, 32)));
+    private final SecureRandom random = new SecureRandom();
+    private final String dbPassword = token();
+    private final String redisPassword = token();
+    private final Map<String, Map<String, String>> secrets = new LinkedHashMap<>();
+
+    /** The secrets of the README's install step 1. */
+    static OperatorSecrets fromReadme(Path readme) {
+        OperatorSecrets s = new OperatorSecrets();
+        try {
+            // one command per logical line: the README continues them with a backslash
+            String text = Files.readString(readme).replaceAll("\\\\\\n\\s*", " ");
+            Matcher command = COMMAND.matcher(text);
+            while (command.find()) {
+                Map<String, String> data = new LinkedHashMap<>();
+                Matcher literal = LITERAL.matcher(command.group(2));
+                while (literal.find()) {
+                    data.put(literal.group(1), s.value(command.group(1), literal.group(1), literal.group(2)));
+                }
+                s.secrets.putIfAbsent(command.group(1), data);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (s.secrets.isEmpty()) {
+            throw new IllegalStateException(readme + " tells the operator to create no Secret in namespace meshguard");
+        }
+        return s;
+    }
+
+    private String value(String secret, String key, String written) {
+        boolean redis = secret.contains("redis");
+        boolean db = secret.contains("-db");
+        if (key.equals("url") && (db || redis)) {
+            return redis ? redisUrl() : dbUrl();
+        }
+        if (key.equals("password") && (db || redis)) {
+            return redis ? redisPassword : dbPassword;
+        }
+        if (key.equals("hash-key")) {
+            return HexFormat.of().formatHex(bytes(32));
+        }
+        String plain = written.replaceAll("^['\"]|['\"]$", "");
+        return plain.contains("$") ? token() : plain;
+    }
+
+    String dbPassword() {
+        return dbPassword;
+    }
+
+    String redisPassword() {
+        return redisPassword;
+    }
+
+    /** A key of one of the Secrets, e.g. {@code ("meshguard-xds-admin-token", "token")}. */
+    String value(String secret, String key) {
+        String v = secrets.getOrDefault(secret, Map.of()).get(key);
+        if (v == null) {
+            throw new AssertionError("manifests/istio/README.md creates no key " + key + " of Secret " + secret);
+        }
+        return v;
     }
 
     String dbUrl() {
@@ -33,27 +103,18 @@ record OperatorSecrets(String dbPassword, String redisPassword, String adminToke
         return "redis://" + ServiceDirectory.fqdn(ExternalParts.REDIS, ExternalParts.NAMESPACE) + ":6379";
     }
 
-    /** {@code kubectl -n meshguard create secret generic …}, each as the README writes it. */
     List<Secret> secrets() {
-        return List.of(
-                secret("meshguard-db", Map.of("url", dbUrl(), "username", "meshguard", "password", dbPassword)),
-                secret("meshguard-db-owner", Map.of("url", dbUrl(), "username", "meshguard", "password", dbPassword)),
-                secret("meshguard-dlp-hash-key", Map.of("hash-key", hashKey)),
-                secret("meshguard-xds-admin-token", Map.of("token", adminToken)),
-                secret("meshguard-backoffice-token", Map.of("token", backofficeToken)),
-                secret("meshguard-redis", Map.of("url", redisUrl(), "password", redisPassword)));
+        List<Secret> all = new ArrayList<>();
+        secrets.forEach((name, data) -> all.add(new SecretBuilder().withNewMetadata().withName(name)
+                .withNamespace(NAMESPACE).endMetadata().withType("Opaque").withStringData(data).build()));
+        return all;
     }
 
-    private static Secret secret(String name, Map<String, String> data) {
-        return new SecretBuilder().withNewMetadata().withName(name).withNamespace(NAMESPACE).endMetadata()
-                .withType("Opaque").withStringData(data).build();
+    private String token() {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes(24));
     }
 
-    private static String token(SecureRandom random) {
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes(random, 24));
-    }
-
-    private static byte[] bytes(SecureRandom random, int n) {
+    private byte[] bytes(int n) {
         byte[] b = new byte[n];
         random.nextBytes(b);
         return b;

@@ -1,0 +1,141 @@
+package io.meshguard.deploy.box;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.meshguard.emulator.AdsSubscription;
+import io.meshguard.emulator.DownstreamRequest;
+import io.meshguard.emulator.EnvoyNode;
+import io.meshguard.emulator.Exchange;
+import io.meshguard.emulator.Gateway;
+import io.meshguard.emulator.Headers;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+
+/**
+ * Envoy's image in the box: the project's Envoy emulator started with the gateway container's own arguments
+ * ({@code --config-path}, {@code --service-node} and the flags Envoy takes), configured from the bootstrap the pod
+ * mounts: the node's cluster, the ADS cluster's address, the static health listener (its {@code /ready} answers 200
+ * once CDS holds every cluster of {@code cluster_min_healthy_percentages}, {@code /live} 200) and the edge listener on
+ * the container's port 8080, each request played through {@link Gateway}. An unknown flag exits 1, as Envoy does.
+ */
+public final class GatewayPod {
+    private static final List<String> FLAGS_WITH_VALUE = List.of("--config-path", "--service-node", "--drain-time-s",
+            "--drain-strategy", "--log-format", "--log-level", "--service-cluster");
+    private static final List<String> SWITCHES = List.of("--disable-hot-restart");
+
+    private GatewayPod() {}
+
+    public static void main(String[] args) throws Exception {
+        String config = null;
+        String serviceNode = null;
+        for (int i = 0; i < args.length; i++) {
+            if (SWITCHES.contains(args[i])) {
+                continue;
+            }
+            if (!FLAGS_WITH_VALUE.contains(args[i]) || i + 1 >= args.length) {
+                System.err.println("envoy: unknown or incomplete argument " + args[i]);
+                System.exit(1);
+            }
+            switch (args[i]) {
+                case "--config-path" -> config = args[i + 1];
+                case "--service-node" -> serviceNode = args[i + 1];
+                default -> { }
+            }
+            i++;
+        }
+        JsonNode bootstrap = new YAMLMapper().readTree(Path.of(config).toFile());
+        String cluster = bootstrap.path("node").path("cluster").asText();
+        String adsCluster = bootstrap.path("dynamic_resources").path("ads_config").path("grpc_services").path(0)
+                .path("envoy_grpc").path("cluster_name").asText();
+        JsonNode address = null;
+        for (JsonNode c : bootstrap.path("static_resources").path("clusters")) {
+            if (c.path("name").asText().equals(adsCluster)) {
+                address = c.path("load_assignment").path("endpoints").path(0).path("lb_endpoints").path(0)
+                        .path("endpoint").path("address").path("socket_address");
+            }
+        }
+        if (address == null) {
+            throw new IllegalStateException("bootstrap has no static cluster " + adsCluster);
+        }
+        List<String> required = new ArrayList<>();
+        bootstrap.findValues("cluster_min_healthy_percentages").forEach(n -> n.fieldNames().forEachRemaining(required::add));
+        EnvoyNode node = new EnvoyNode(serviceNode, cluster, Map.of());
+        AdsSubscription ads = AdsSubscription.connect(address.path("address").asText(),
+                address.path("port_value").asInt(), node);
+        Gateway gateway = new Gateway(ads, node, 8080, 1L, 1.0);
+
+        HttpServer health = HttpServer.create(new InetSocketAddress("0.0.0.0", 8081), 50);
+        health.createContext("/", ex -> {
+            String path = ex.getRequestURI().getPath();
+            if (path.equals("/live")) {
+                respond(ex, 200, "live");
+            } else if (path.equals("/ready")) {
+                List<String> missing = required.stream()
+                        .filter(c -> !ads.resources().clusters().containsKey(c)).toList();
+                List<String> problems = ads.problems();
+                respond(ex, missing.isEmpty() && problems.isEmpty() ? 200 : 503,
+                        missing.isEmpty() && problems.isEmpty() ? "ready"
+                                : "not ready: clusters missing " + missing + ", problems " + problems);
+            } else {
+                respond(ex, 404, "");
+            }
+        });
+        health.start();
+
+        HttpServer edge = HttpServer.create(new InetSocketAddress("0.0.0.0", 8080), 200);
+        edge.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        edge.createContext("/", ex -> {
+            try {
+                Headers headers = Headers.of();
+                ex.getRequestHeaders().forEach((name, values) -> {
+                    if (!name.equalsIgnoreCase("host")) {
+                        values.forEach(v -> headers.add(name.toLowerCase(), v));
+                    }
+                });
+                byte[] body = ex.getRequestBody().readAllBytes();
+                DownstreamRequest request = new DownstreamRequest(ex.getRequestMethod(),
+                        ex.getRequestHeaders().getFirst("Host"), ex.getRequestURI().getRawPath()
+                                + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery()),
+                        headers, body.length == 0 ? List.of() : List.of(body));
+                Exchange answer = gateway.send(request);
+                answer.headers().entries().forEach(h -> {
+                    if (!h[0].startsWith(":") && !h[0].equalsIgnoreCase("content-length")) {
+                        ex.getResponseHeaders().add(h[0], h[1]);
+                    }
+                });
+                byte[] out = answer.body().getBytes(StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(answer.status(), out.length == 0 ? -1 : out.length);
+                try (OutputStream o = ex.getResponseBody()) {
+                    o.write(out);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                respond(ex, 503, "interrupted");
+            } catch (RuntimeException e) {
+                respond(ex, 503, "gateway emulator: " + e.getMessage());
+            }
+        });
+        edge.start();
+        System.out.println("envoy (box emulator) node " + serviceNode + " cluster " + cluster + " ADS "
+                + address.path("address").asText() + ":" + address.path("port_value").asInt());
+        System.out.flush();
+        Thread.currentThread().join();
+    }
+
+    private static void respond(HttpExchange ex, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+        try (OutputStream o = ex.getResponseBody()) {
+            o.write(bytes);
+        }
+    }
+}

@@ -1,0 +1,236 @@
+package io.meshguard.deploy.box;
+
+import io.grpc.Attributes;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.Grpc;
+import io.grpc.HandlerRegistry;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The inbound half of an injected pod's {@code istio-proxy} container: a process in the pod's network namespace to
+ * which the pod's nftables redirect every inbound connection from another pod ({@value #OFFSET} above its port, as
+ * Istio's iptables redirect inbound traffic to Envoy). It enforces the decisions {@link IstioAuthorization} computed
+ * for each peer address, and forwards what is allowed to the application from {@code 127.0.0.6}, the source Istio's
+ * inbound clusters bind. gRPC ports are proxied call by call (a denied call ends PERMISSION_DENIED "RBAC: access
+ * denied", a STRICT reset UNAVAILABLE) and, with {@code forwardedClientCert: SANITIZE_SET}, carry the
+ * {@code x-forwarded-client-cert} Envoy writes (the peer's URI SAN); other ports are proxied as TCP, a denied
+ * connection closed.
+ *
+ * <p>Config file lines: {@code self SPIFFE}, {@code xfcc SANITIZE_SET|NONE}, {@code port N grpc|tcp},
+ * {@code allow N PEER_IP PRINCIPAL|-} and {@code deny N PEER_IP REASON…}; an unlisted peer is denied.
+ */
+public final class IstioProxy {
+    static final int OFFSET = 20000;
+    private static final Metadata.Key<String> XFCC = Metadata.Key.of("x-forwarded-client-cert",
+            Metadata.ASCII_STRING_MARSHALLER);
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw Status.INTERNAL.withCause(e).asRuntimeException();
+            }
+        }
+    };
+
+    private record Verdict(boolean allowed, String principal, String reason) {}
+
+    private String self = "";
+    private boolean sanitizeSet;
+    private final Map<Integer, String> ports = new HashMap<>();
+    private final Map<String, Verdict> verdicts = new HashMap<>();
+
+    private IstioProxy() {}
+
+    public static void main(String[] args) throws Exception {
+        IstioProxy proxy = new IstioProxy();
+        for (String line : Files.readAllLines(Path.of(args[0]))) {
+            String[] f = line.split(" ", 4);
+            switch (f[0]) {
+                case "self" -> proxy.self = f[1];
+                case "xfcc" -> proxy.sanitizeSet = f[1].equals("SANITIZE_SET");
+                case "port" -> proxy.ports.put(Integer.parseInt(f[1]), f[2]);
+                case "allow" -> proxy.verdicts.put(f[1] + " " + f[2], new Verdict(true, f[3], "allowed"));
+                case "deny" -> proxy.verdicts.put(f[1] + " " + f[2], new Verdict(false, "-", f[3]));
+                default -> throw new IllegalArgumentException("unknown line " + line);
+            }
+        }
+        List<Object> running = new ArrayList<>();
+        for (Map.Entry<Integer, String> p : proxy.ports.entrySet()) {
+            running.add(p.getValue().equals("grpc") ? proxy.grpc(p.getKey()) : proxy.tcp(p.getKey()));
+        }
+        System.out.println("istio-proxy (box) for " + proxy.self + " listening for " + proxy.ports);
+        System.out.flush();
+        Thread.currentThread().join();
+    }
+
+    private Verdict verdict(int port, SocketAddress remote) {
+        String ip = remote instanceof InetSocketAddress s ? s.getAddress().getHostAddress() : "?";
+        return verdicts.getOrDefault(port + " " + ip, new Verdict(false, "-", "no decision for peer " + ip));
+    }
+
+    private Server grpc(int port) throws IOException {
+        ManagedChannel app = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
+                .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
+                    @Override
+                    public SocketAddress createSocketAddress(SocketAddress remote, Attributes attrs) {
+                        return new InetSocketAddress(loopback6(), 0);
+                    }
+                }).build();
+        ServerCallHandler<byte[], byte[]> handler = (call, headers) -> forward(port, app, call, headers);
+        return NettyServerBuilder.forAddress(new InetSocketAddress("0.0.0.0", port + OFFSET))
+                .fallbackHandlerRegistry(new HandlerRegistry() {
+                    @Override
+                    public ServerMethodDefinition<?, ?> lookupMethod(String method, String authority) {
+                        return ServerMethodDefinition.create(MethodDescriptor.<byte[], byte[]>newBuilder()
+                                .setType(MethodDescriptor.MethodType.BIDI_STREAMING).setFullMethodName(method)
+                                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build(), handler);
+                    }
+                }).build().start();
+    }
+
+    private ServerCall.Listener<byte[]> forward(int port, ManagedChannel app, ServerCall<byte[], byte[]> call,
+            Metadata headers) {
+        Verdict v = verdict(port, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        if (!v.allowed()) {
+            Status status = v.reason().startsWith("STRICT") ? Status.UNAVAILABLE : Status.PERMISSION_DENIED;
+            call.close(status.withDescription(v.reason()), new Metadata());
+            return new ServerCall.Listener<>() {};
+        }
+        Metadata out = new Metadata();
+        out.merge(headers);
+        if (sanitizeSet) {
+            out.removeAll(XFCC);
+            if (!v.principal().equals("-")) {
+                out.put(XFCC, "By=" + self + ";URI=spiffe://" + v.principal());
+            }
+        }
+        ClientCall<byte[], byte[]> upstream = app.newCall(MethodDescriptor.<byte[], byte[]>newBuilder()
+                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+                .setFullMethodName(call.getMethodDescriptor().getFullMethodName())
+                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build(), CallOptions.DEFAULT);
+        Object lock = new Object();
+        upstream.start(new ClientCall.Listener<>() {
+            private boolean headersSent;
+
+            @Override
+            public void onHeaders(Metadata h) {
+                synchronized (lock) {
+                    call.sendHeaders(h);
+                    headersSent = true;
+                }
+            }
+
+            @Override
+            public void onMessage(byte[] message) {
+                synchronized (lock) {
+                    if (!headersSent) {
+                        call.sendHeaders(new Metadata());
+                        headersSent = true;
+                    }
+                    call.sendMessage(message);
+                }
+                upstream.request(1);
+            }
+
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+                synchronized (lock) {
+                    call.close(status, trailers);
+                }
+            }
+        }, out);
+        upstream.request(1);
+        call.request(1);
+        return new ServerCall.Listener<>() {
+            @Override
+            public void onMessage(byte[] message) {
+                synchronized (lock) {
+                    upstream.sendMessage(message);
+                }
+                call.request(1);
+            }
+
+            @Override
+            public void onHalfClose() {
+                synchronized (lock) {
+                    upstream.halfClose();
+                }
+            }
+
+            @Override
+            public void onCancel() {
+                upstream.cancel("downstream cancelled", null);
+            }
+        };
+    }
+
+    private ServerSocket tcp(int port) throws IOException {
+        ServerSocket listener = new ServerSocket();
+        listener.bind(new InetSocketAddress("0.0.0.0", port + OFFSET));
+        Thread.ofPlatform().daemon().start(() -> {
+            while (true) {
+                try {
+                    Socket client = listener.accept();
+                    Thread.ofVirtual().start(() -> tcpConnection(port, client));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        return listener;
+    }
+
+    private void tcpConnection(int port, Socket client) {
+        try (client) {
+            if (!verdict(port, client.getRemoteSocketAddress()).allowed()) {
+                return;
+            }
+            try (Socket app = new Socket()) {
+                app.bind(new InetSocketAddress(loopback6(), 0));
+                app.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+                Pipe.both(client.getInputStream(), client.getOutputStream(), app);
+            }
+        } catch (IOException e) {
+            // either side went away
+        }
+    }
+
+    private static InetAddress loopback6() {
+        try {
+            return InetAddress.getByAddress(new byte[] {127, 0, 0, 6});
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
