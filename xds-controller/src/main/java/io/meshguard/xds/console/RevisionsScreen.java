@@ -63,11 +63,15 @@ public final class RevisionsScreen {
         Map<String, Long> live = new HashMap<>();
         groups.forEach(g -> publisher.servedRevision(g).ifPresent(id -> live.put(g, id)));
         boolean mayRollback = gate.permits(req.caller(), "revision:rollback", Scope.SYSTEM);
-        List<Views.RevisionRow> rows = list.stream().map(r -> new Views.RevisionRow(r.id(), r.group(), r.actor(),
-                r.reason(), time(r.createdAt()), approvers.getOrDefault(r.id(), ""),
+        // who published, approved and asked, and why, describe every tenant's changes: a tenant-scoped caller sees the
+        // timeline without them, as GET /revisions answers it (issue 42)
+        boolean people = req.tenants().all();
+        List<Views.RevisionRow> rows = list.stream().map(r -> new Views.RevisionRow(r.id(), r.group(),
+                people ? r.actor() : "", people ? r.reason() : "", time(r.createdAt()),
+                people ? approvers.getOrDefault(r.id(), "") : "",
                 live.getOrDefault(r.group(), -1L) == r.id(), mayRollback,
                 "/console/audit?route=revision%2F" + r.id() + "&since=90d")).toList();
-        List<Views.RequestRow> requestRows = requests.stream()
+        List<Views.RequestRow> requestRows = requests.stream().filter(r -> people)
                 .sorted((a, b) -> Long.compare(b.id(), a.id())).limit(REQUESTS_SHOWN)
                 .map(r -> new Views.RequestRow(r.id(), r.group(), r.state().name().toLowerCase(java.util.Locale.ROOT),
                         r.requestedBy(), r.reason(), time(r.requestedAt()), r.decidedBy().orElse(""),

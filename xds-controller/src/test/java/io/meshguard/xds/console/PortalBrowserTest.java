@@ -147,7 +147,7 @@ class PortalBrowserTest {
                   - {name: charges, group: local, api: payments, version: v1, match: {path_prefix: /charges},
                      destinations: [{upstream: payments-backend, weight: 100}], authz_profile: payments}
                 """), "acme");
-        xds.publisher().publish(xds.draft().load(), "setup", "payments API");
+        xds.publisher().publish(xds.draft().load(), "setup", "payments API, change board CB-4711");
         asUser("sam", "PUT", "/v1/operator/clusters/local",
                 "{\"region\": \"local\", \"gateway_groups\": {\"local\": [\"acme\"]}}");
         asUser("olga", "POST", "/v1/provider/products", """
@@ -343,6 +343,20 @@ class PortalBrowserTest {
                 rs.next();
                 return rs.getLong(1);
             }
+        }
+    }
+
+    /**
+     * The timeline as a tenant's admin sees it: the revisions and the groups they serve, but not who published or
+     * approved them and why, nor the publish requests (every tenant's changes and people, issue 42).
+     */
+    @Test
+    @Order(20)
+    void revisionsScreen_toATenantsAdmin_namesNoPublisherReasonOrRequest() throws Exception {
+        try (Chromium olga = Chromium.start()) {
+            olga.signIn(base, "olga", "/console/revisions");
+            String page = olga.driver.findElement(By.tagName("main")).getText();
+            assertThat(page).contains("local").doesNotContain("CB-4711").doesNotContain("setup");
         }
     }
 }
