@@ -117,7 +117,8 @@ final class Kubelet {
                         .timeout(Duration.ofSeconds(timeout)).header("User-Agent", "kube-probe/1.30").GET().build(),
                         HttpResponse.BodyHandlers.ofString());
                 return r.statusCode() >= 200 && r.statusCode() < 400 ? Optional.empty()
-                        : Optional.of("HTTP GET " + probe.getHttpGet().getPath() + " on " + port + ": " + r.statusCode());
+                        : Optional.of("HTTP GET " + probe.getHttpGet().getPath() + " on " + port + ": " + r.statusCode() + " "
+                                + r.body().substring(0, Math.min(400, r.body().length())));
             }
             if (probe.getTcpSocket() != null) {
                 int port = pod.port(probe.getTcpSocket().getPort()).orElseThrow();
