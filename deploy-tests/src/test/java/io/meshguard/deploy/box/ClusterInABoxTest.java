@@ -26,8 +26,9 @@ class ClusterInABoxTest {
 
     @BeforeAll
     static void install() throws Exception {
-        // short: PostgreSQL's and the node agent's Unix socket paths must stay under 108 bytes
-        dir = Files.createTempDirectory("mgbox");
+        // short: PostgreSQL's and the node agent's Unix socket paths must stay under 108 bytes; not under /tmp, which
+        // the pods mount as an emptyDir over the volume sources and class path entries the box keeps here
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "mgbox");
         box = ClusterInABox.install(dir);
         System.out.println("cluster in a box, " + dir + ":\n  " + String.join("\n  ", box.timeline()));
     }

@@ -23,6 +23,13 @@ import java.util.concurrent.TimeUnit;
  * each within {@code timeoutSeconds}. Defaults are Kubernetes': period 10 s, timeout 1 s, failure threshold 3.
  */
 final class Kubelet {
+    /**
+     * Multiplies every probe's period (so failureThreshold x period, the time a container has to start): the box's
+     * pods share the machine's cores with whatever else runs, while a kubelet's node reserves each pod's CPU requests.
+     * 1 by default; {@code -Dmeshguard.box.probeScale=3} on a machine busy with other builds.
+     */
+    static final double SCALE = Double.parseDouble(System.getProperty("meshguard.box.probeScale", "1"));
+
     private final NodePorts node;
 
     Kubelet(NodePorts node) {
@@ -51,7 +58,7 @@ final class Kubelet {
 
     private void poll(BoxPod pod, PodProcess process, String which, Probe probe, Optional<Duration> limit)
             throws InterruptedException {
-        long period = seconds(probe.getPeriodSeconds(), 10);
+        long period = Math.round(seconds(probe.getPeriodSeconds(), 10) * SCALE);
         int threshold = (int) seconds(probe.getFailureThreshold(), 3);
         Thread.sleep(seconds(probe.getInitialDelaySeconds(), 0) * 1000);
         long deadline = System.nanoTime() + limit.map(Duration::toNanos).orElse(Long.MAX_VALUE / 2);
@@ -110,7 +117,8 @@ final class Kubelet {
                         .timeout(Duration.ofSeconds(timeout)).header("User-Agent", "kube-probe/1.30").GET().build(),
                         HttpResponse.BodyHandlers.ofString());
                 return r.statusCode() >= 200 && r.statusCode() < 400 ? Optional.empty()
-                        : Optional.of("HTTP GET " + probe.getHttpGet().getPath() + " on " + port + ": " + r.statusCode());
+                        : Optional.of("HTTP GET " + probe.getHttpGet().getPath() + " on " + port + ": " + r.statusCode() + " "
+                                + r.body().substring(0, Math.min(400, r.body().length())));
             }
             if (probe.getTcpSocket() != null) {
                 int port = pod.port(probe.getTcpSocket().getPort()).orElseThrow();

@@ -91,7 +91,10 @@ final class PodProcess implements AutoCloseable {
             }
         }
         s.append("mount --bind ").append(q(launch.workDir().resolve("hosts").toString())).append(" /etc/hosts\n");
-        for (Launch.Mount m : launch.mounts()) {
+        // parents before children, as container runtimes order mounts (containerd sorts by destination depth)
+        List<Launch.Mount> ordered = launch.mounts().stream()
+                .sorted(java.util.Comparator.comparingInt(m -> Path.of(m.target()).getNameCount())).toList();
+        for (Launch.Mount m : ordered) {
             if (m.source() == null) {
                 s.append("mount -t tmpfs -o mode=1777 box-emptydir ").append(q(m.target())).append('\n');
             } else {
