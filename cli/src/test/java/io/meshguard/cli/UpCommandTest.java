@@ -309,7 +309,7 @@ class UpCommandTest {
         assertThat(validate.out()).contains(": valid (");
         CliRun publish = CliRun.of("xds", "publish", "--data-dir", dir, "--reason", "nothing changed");
         assertThat(publish.exit()).as(publish.err()).isZero();
-        assertThat(publish.out()).contains("\"revisions\"");
+        assertThat(publish.out()).contains("nothing to publish: the draft equals what is served");
 
         CliRun render = CliRun.of("xds", "render", "--data-dir", dir, "--group", "local");
         assertThat(render.exit()).as(render.err()).isZero();

@@ -18,7 +18,7 @@ import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
 import io.meshguard.xds.validate.ConfigValidator;
-import io.meshguard.xds.validate.EnvoyRegexBudget;
+import io.meshguard.envoy.validation.EnvoyRegexBudget;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -9,6 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import io.meshguard.dlp.policy.Direction;
+import io.meshguard.dlp.policy.DlpPolicyParser;
+import io.meshguard.dlp.scan.ValueHasher;
+import io.meshguard.dlp.server.BodyScan;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -108,5 +114,26 @@ class InstallDocsTest {
         assertThat(outside).contains("WebSocket").contains("gRPC")
                 .containsPattern("websocket: block \\| pass").contains("grpc: pass").contains("frame by frame")
                 .contains("grpc-web-text");
+    }
+
+    @Test
+    void smokeTestCard_isMaskedByTheShippedDlpPolicy() throws Exception {
+        // A smoke test with a card the shipped policy allow-lists (4111 1111 1111 1111) can never pass: the card the
+        // install guide names must be one the shipped policies/dlp.yaml masks.
+        Matcher card = Pattern.compile("test card number[^`]*`([0-9 ]{15,23})`|allow-list[^`]*\\(`([0-9 ]{15,23})`")
+                .matcher(read("docs/install.md").replace('\n', ' '));
+        assertThat(card.find()).as("docs/install.md names the smoke test's card number").isTrue();
+        String number = card.group(1) != null ? card.group(1) : card.group(2);
+        String body = "{\"card\":\"" + number + "\"}";
+        List<String> findings = new ArrayList<>();
+        BodyScan scan = BodyScan.open(DlpPolicyParser.parse(RepoPaths.policies().resolve("dlp.yaml")),
+                Direction.RESPONSE, "api.example.com", "/payments/v2/transfers", "application/json", "",
+                ValueHasher.forTenant(ValueHasher.ephemeralMasterKey(), "default"),
+                (finding, location) -> findings.add(finding.detector()));
+        byte[] out = scan.write(body.getBytes(StandardCharsets.UTF_8));
+        String seen = new String(out, StandardCharsets.UTF_8) + new String(scan.finish(), StandardCharsets.UTF_8);
+        scan.close();
+        assertThat(findings).as("findings for %s", number).contains("card");
+        assertThat(seen).doesNotContain(number).doesNotContain(number.replace(" ", ""));
     }
 }

@@ -46,7 +46,7 @@ class ManifestConsistencyTest {
 
     /** Secrets the operator creates before installing (manifests/istio/README.md); none is committed. */
     static final Set<String> DOCUMENTED_SECRETS = Set.of("meshguard-db", "meshguard-dlp-hash-key",
-            "meshguard-xds-admin-token", "meshguard-backoffice-token", "meshguard-redis");
+            "meshguard-xds-admin-token", "meshguard-backoffice-token", "meshguard-redis", "meshguard-admin-oidc");
 
     private final Manifests manifests = Manifests.sources();
 

@@ -64,6 +64,9 @@ record ServerContract(String deployment, String composeService, String subcomman
                 .add(new DbConfig("meshguard-xds"))
                 .add(AuditConfig.configGroup())
                 .add(AdminAccessSettings.configGroup())
+                .add(io.meshguard.catalog.api.CatalogSettings.configGroup())
+                .add(io.meshguard.xds.zone.ZoneConfig.hub())
+                .add(io.meshguard.xds.console.ConsoleConfig.configGroup())
                 .build();
         ConfigSchema extauthz = withAuditKeys(ExtAuthzConfig.SCHEMA);
         return List.of(

@@ -14,6 +14,8 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.meshguard.envoy.validation.EnvoyValidator;
+import io.meshguard.envoy.validation.Violation;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -45,7 +47,11 @@ import java.util.function.Predicate;
  *       are not used;</li>
  *   <li>listeners with an {@code api_listener} are skipped, as Envoy's listener manager skips them when they come
  *       over LDS ("can only be added via bootstrap configuration",
- *       source/common/listener_manager/listener_manager_impl.cc).</li>
+ *       source/common/listener_manager/listener_manager_impl.cc);</li>
+ *   <li>every accepted resource first passes Envoy's load-time checks ({@link EnvoyValidator}: the
+ *       protoc-gen-validate rules of the API, negative durations, header formats, regex size, as
+ *       {@code MessageUtil::validate} and the route table's constructors run them); the first violation NACKs the
+ *       whole response with Envoy's wording. {@link EnvoyRules} adds what those cannot express.</li>
  * </ul>
  * Fields the emulator does not model ({@link ModelledFields}) are not a NACK (Envoy would accept them) but are
  * recorded as {@link #problems()}; the end-to-end tests fail on any.
@@ -231,6 +237,9 @@ public final class AdsSubscription implements AutoCloseable {
                 yield state;
             }
         };
+        if (problems.isEmpty()) {
+            loadRefusal(type, decoded).ifPresent(problems::add);
+        }
         if (!problems.isEmpty()) {
             String detail = String.join("; ", problems);
             nacks.add(type + " version " + response.getVersionInfo() + ": " + detail);
@@ -272,6 +281,26 @@ public final class AdsSubscription implements AutoCloseable {
             updateSubscription(XdsResources.RDS, routeNames(state.listeners()));
         }
         notifyAll();
+    }
+
+    /**
+     * The first violation of Envoy's load-time checks in a response, in the words Envoy NACKs with: clusters and
+     * listeners through their managers ("Error adding/updating cluster(s) …", cds_api_helper.cc and lds_api.cc),
+     * route configurations and assignments with the validation message alone.
+     */
+    private static java.util.Optional<String> loadRefusal(String type, Map<String, Message> decoded) {
+        for (Map.Entry<String, Message> resource : decoded.entrySet()) {
+            java.util.Optional<Violation> v = EnvoyValidator.firstViolation(resource.getValue());
+            if (v.isPresent()) {
+                String detail = v.get().message() + " (at " + v.get().path() + ")";
+                return java.util.Optional.of(switch (type) {
+                    case XdsResources.CDS -> "Error adding/updating cluster(s) " + resource.getKey() + ": " + detail;
+                    case XdsResources.LDS -> "Error adding/updating listener(s) " + resource.getKey() + ": " + detail;
+                    default -> detail;
+                });
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     private void updateSubscription(String type, List<String> names) {

@@ -32,8 +32,18 @@ class AdsSubscriptionTest {
     private final BlockingQueue<DiscoveryRequest> requests = new LinkedBlockingQueue<>();
     private Server server;
 
-    /** Answers CDS with one EDS cluster and EDS with the given address; records every request. */
+    private static final Cluster EDS_CLUSTER = Cluster.newBuilder().setName("up")
+            .setType(Cluster.DiscoveryType.EDS)
+            .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+                    .setEdsConfig(ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance())))
+            .build();
+
     private int serve(String endpointAddress) throws Exception {
+        return serve(EDS_CLUSTER, endpointAddress);
+    }
+
+    /** Answers CDS with {@code cluster} and EDS with the given address; records every request. */
+    private int serve(Cluster cluster, String endpointAddress) throws Exception {
         server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
                     @Override
@@ -49,12 +59,7 @@ class AdsSubscriptionTest {
                                 if (r.getTypeUrl().equals(XdsResources.CDS)) {
                                     responses.onNext(DiscoveryResponse.newBuilder().setTypeUrl(XdsResources.CDS)
                                             .setVersionInfo("c1").setNonce("n1")
-                                            .addResources(Any.pack(Cluster.newBuilder().setName("up")
-                                                    .setType(Cluster.DiscoveryType.EDS)
-                                                    .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
-                                                            .setEdsConfig(ConfigSource.newBuilder()
-                                                                    .setAds(AggregatedConfigSource.getDefaultInstance())))
-                                                    .build()))
+                                            .addResources(Any.pack(cluster))
                                             .build());
                                 } else if (r.getTypeUrl().equals(XdsResources.EDS)) {
                                     responses.onNext(DiscoveryResponse.newBuilder().setTypeUrl(XdsResources.EDS)
@@ -164,4 +169,22 @@ class AdsSubscriptionTest {
         }
     }
 
+    @Test
+    void aClusterEnvoysRulesRefuse_isNackedInEnvoysWords_andNotUsed() throws Exception {
+        // forced past the controller: R4-05's outlier detection ejecting up to 150 % of the hosts
+        Cluster bad = EDS_CLUSTER.toBuilder().setOutlierDetection(io.envoyproxy.envoy.config.cluster.v3.OutlierDetection
+                .newBuilder().setMaxEjectionPercent(com.google.protobuf.UInt32Value.of(150))).build();
+        int port = serve(bad, "10.1.2.3");
+        try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway())) {
+            next();
+            DiscoveryRequest nack = next();
+            assertThat(nack.getTypeUrl()).isEqualTo(XdsResources.CDS);
+            assertThat(nack.getResponseNonce()).isEqualTo("n1");
+            assertThat(nack.getVersionInfo()).as("nothing accepted yet").isEmpty();
+            assertThat(nack.getErrorDetail().getMessage()).isEqualTo("Error adding/updating cluster(s) up: Proto "
+                    + "constraint validation failed (OutlierDetectionValidationError.MaxEjectionPercent: value must be "
+                    + "less than or equal to 100) (at outlier_detection.max_ejection_percent)");
+            assertThat(ads.resources().clusters()).isEmpty();
+        }
+    }
 }

@@ -3,9 +3,9 @@ package io.meshguard.cli.xds;
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.access.AdminGate;
-import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.catalog.api.CatalogSettings;
+import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
+import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import java.time.Clock;
 import io.meshguard.access.TrailAdminEvents;
 import io.meshguard.audit.trail.AdminTrail;
@@ -64,14 +64,40 @@ public final class XdsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ConfigSchema schema = schema();
-        Config config = ConfigLoader.load(schema, Optional.ofNullable(configFile), System.getenv());
+        Config config = ConfigLoader.load(schema(), Optional.ofNullable(configFile), System.getenv());
+        try (Running running = start(config, System.getenv())) {
+            running.stack().closeOnJvmShutdown();
+            System.out.printf("xds-controller: ADS %s:%d, admin API and metrics on HTTP port %d%n",
+                    XdsSettings.configGroup().read(config).adsBind(), running.xds().adsPort(), running.http().port());
+            running.stack().awaitClosed();
+        }
+        return 0;
+    }
+
+    /** The controller as this command runs it, started; closing it stops every part and the database pool. */
+    public record Running(ComponentStack stack, HikariDataSource dataSource, XdsController xds,
+            StatusHttpServer http) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                stack.close();
+            } finally {
+                dataSource.close();
+            }
+        }
+    }
+
+    /**
+     * Starts the controller from {@code config} exactly as {@code meshguard xds} does (tests run this wiring).
+     *
+     * @param environment where tracing settings are read ({@code OTEL_*})
+     */
+    public static Running start(Config config, java.util.Map<String, String> environment) throws Exception {
         XdsSettings settings = XdsSettings.configGroup().read(config);
         Optional<PolicyFileSet> policies = XdsSettings.policyFiles(config);
         ProcessMetrics metrics = ProcessMetrics.create();
-        Tracing tracing = Tracing.fromEnvironment(System.getenv(), "meshguard-xds", metrics.registry());
+        Tracing tracing = Tracing.fromEnvironment(environment, "meshguard-xds", metrics.registry());
         ComponentStack stack = new ComponentStack();
-        stack.closeOnJvmShutdown();
         HikariDataSource dataSource = DataSourceFactory.create(new DbConfig("meshguard-xds").read(config));
         try {
             Migrations.apply(dataSource);
@@ -89,15 +115,15 @@ public final class XdsCommand implements Callable<Integer> {
             AdminAccessSettings adminAccess = AdminAccessSettings.configGroup().read(config);
             AdminGate gate = adminAccess.gate(new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file",
                     adminEvents);
-            xds.mountAdminApi(http, gate);
-            // the console on the same port: OIDC sign-in at the admin plane's issuer, or the token file's token
-            xds.mountConsole(http, gate, io.meshguard.xds.console.ConsoleConfig.configGroup().read(config)
-                    .settings(adminAccess.issuer(), HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT)
-                            .read(config).port()));
-            CatalogSettings catalog = CatalogSettings.configGroup().read(config);
-            http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(dataSource), gate, adminEvents,
-                    Clock.systemUTC(), catalog.domain(), catalog.keycloak(), xds.productServing()));
-            http.addReadinessChecks(xds.readinessChecks());
+            // the same admin plane as `up` (AdminPlane): admin API, catalogue, console with Approvals and the portal
+            io.meshguard.xds.console.ConsoleConfig console = io.meshguard.xds.console.ConsoleConfig.configGroup()
+                    .read(config);
+            new AdminPlane(gate, adminEvents, dataSource, CatalogSettings.configGroup().read(config),
+                    console.settings(adminAccess.issuer(), HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT)
+                            .read(config).port()),
+                    new ApiKeyAdminApi(Optional.of(new JdbcApiKeyStore(dataSource)), Clock.systemUTC(), gate,
+                            Optional.of(audit.sink())),
+                    console.portalKeyTier()).configure(http, xds);
             // zone mode's central side (issue 28): the port zone controllers in other clusters dial
             Optional<io.meshguard.xds.zone.ZoneCentral> zones = io.meshguard.xds.zone.ZoneConfig.hub().read(config)
                     .map(h -> new io.meshguard.xds.zone.ZoneCentral(dataSource, xds.revisions(),
@@ -112,13 +138,11 @@ public final class XdsCommand implements Callable<Integer> {
                 stack.start(zones.get());
             }
             stack.start(http);
-            System.out.printf("xds-controller: ADS %s:%d, admin API and metrics on HTTP port %d%n",
-                    settings.adsBind(), xds.adsPort(), http.port());
-            stack.awaitClosed();
-        } finally {
+            return new Running(stack, dataSource, xds, http);
+        } catch (Exception | Error e) {
             stack.close();
             dataSource.close();
+            throw e;
         }
-        return 0;
     }
 }

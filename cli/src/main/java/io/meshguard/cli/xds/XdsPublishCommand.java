@@ -2,6 +2,7 @@ package io.meshguard.cli.xds;
 
 import java.net.http.HttpResponse;
 import java.util.concurrent.Callable;
+import io.meshguard.xds.admin.AdminApi;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,6 +24,14 @@ public final class XdsPublishCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         HttpResponse<String> r = admin.client().send("POST", "/publish",
                 io.meshguard.xds.model.ConfigJson.mapper().createObjectNode().put("reason", reason).toString());
+        if (r.statusCode() == 200) {
+            com.fasterxml.jackson.databind.JsonNode answer = io.meshguard.xds.model.ConfigJson.mapper().readTree(r.body());
+            if (answer.path("revisions").isEmpty() && answer.path("requests").isEmpty()) {
+                // an unchanged draft: say so instead of printing an empty list that reads like success
+                System.out.println(answer.path("note").asText(AdminApi.NOTHING_TO_PUBLISH));
+                return 0;
+            }
+        }
         return AdminAnswer.print("publish", r);
     }
 }

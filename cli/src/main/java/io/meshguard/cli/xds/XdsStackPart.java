@@ -1,7 +1,5 @@
 package io.meshguard.cli.xds;
 
-import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.catalog.api.CatalogSettings;
 import io.meshguard.xds.zone.ZoneCentral;
 import io.meshguard.xds.zone.ZoneConfig;
@@ -102,25 +100,22 @@ public final class XdsStackPart implements StackPart {
         io.meshguard.access.AdminGate gate = context.adminAccess().issuer().isPresent()
                 ? context.adminAccess().gate(tokens, "xds.admin.token_file", events)
                 : io.meshguard.access.AdminGate.local(tokens, "xds.admin.token_file");
-        xds.mountAdminApi(http, gate);
+        // the API keys' and quotas' operations of up's extauthz on the same port (a cluster serves them on extauthz's)
         extAuthz.server().mountAdminApis(http, gate);
-        // the catalogue API (products, plans, subscriptions) on the same port, every change in the admin trail
-        // up --idp keycloak: customers' OAuth2 clients are created in its realm; plain up binds API keys only
-        CatalogApi catalog = new CatalogApi(new CatalogStore(context.dataSource()), gate, events,
-                java.time.Clock.systemUTC(), CatalogSettings.DOMAIN.defaultValue(),
-                context.productIdp().map(io.meshguard.cli.idp.ProductIdp::clients), xds.productServing());
-        http.addHandler(CatalogApi.PREFIX, catalog);
-        // plain up: the console signs in with the token file's token; up --idp keycloak: through the realm, as its
-        // confidential console client (authorization code + PKCE). Approvals and the developer portal run the
-        // catalogue's and the API keys' operations above; portal keys get the dev policy's tier
+        // the admin plane exactly as `meshguard xds` mounts it (AdminPlane): the controller's API, the catalogue (up
+        // --idp keycloak: customers' OAuth2 clients are created in its realm; plain up binds API keys only) and the
+        // console. Plain up: the console signs in with the token file's token; up --idp keycloak: through the realm,
+        // as its confidential console client (authorization code + PKCE). Portal keys get the dev policy's tier
         Optional<String> consoleIssuer = context.consoleClient().flatMap(c -> context.adminAccess().issuer());
-        xds.mountConsole(http, gate, io.meshguard.xds.console.ConsoleSettings.of(consoleIssuer,
-                context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::clientId).orElse("meshguard-console"),
-                context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::secret),
-                "http://127.0.0.1:" + adminPort),
-                Optional.of(new io.meshguard.xds.console.CatalogConsole(new CatalogStore(context.dataSource()),
-                        catalog, extAuthz.server().apiKeyAdminApi(gate), "free")));
-        http.addReadinessChecks(xds.readinessChecks());
+        new AdminPlane(gate, events, context.dataSource(), new CatalogSettings(CatalogSettings.DOMAIN.defaultValue(),
+                context.productIdp().map(io.meshguard.cli.idp.ProductIdp::clients)),
+                io.meshguard.xds.console.ConsoleSettings.of(consoleIssuer,
+                        context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::clientId)
+                                .orElse("meshguard-console"),
+                        context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::secret),
+                        "http://127.0.0.1:" + adminPort),
+                extAuthz.server().apiKeyAdminApi(gate),
+                io.meshguard.xds.console.ConsoleConfig.PORTAL_KEY_TIER.defaultValue()).configure(http, xds);
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;

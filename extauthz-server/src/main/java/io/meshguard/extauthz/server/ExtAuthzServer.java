@@ -28,6 +28,7 @@ import io.meshguard.extauthz.ratelimit.StoreBreaker;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.subscription.SubscriptionGate;
+import io.meshguard.extauthz.subscription.SubscriptionReadiness;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import io.meshguard.runtime.config.ConfigException;
 import io.meshguard.runtime.grpc.GrpcServerHost;
@@ -266,15 +267,9 @@ public final class ExtAuthzServer implements ServerComponent {
         checks.addAll(grpc.readinessChecks());
         // degraded limits still serve (each replica enforces its share): ready, with the reason in the detail
         checks.add(ReadinessCheck.of("ratelimit", this::rateLimitReadiness));
-        // routes outside products do not need the state: the replica stays in service and says what it refuses
-        checks.add(ReadinessCheck.of("subscriptions", () -> subscriptionState.isEmpty()
-                ? ReadinessCheck.Result.ready("off (no subscriptions.controller): product routes are refused")
-                : subscriptionState.get().current()
-                        .map(snap -> ReadinessCheck.Result.ready("following " + config.subscriptions().controller()
-                                .orElseThrow() + ", subscription state version " + snap.version()))
-                        .orElseGet(() -> ReadinessCheck.Result.ready("degraded: no current subscription state from "
-                                + config.subscriptions().controller().orElseThrow()
-                                + "; product routes answer 503 subscription_state_unavailable"))));
+        // docs/products.md "Subscription state on extauthz": not ready until a first state arrived
+        checks.add(new SubscriptionReadiness(config.subscriptions().controller(), subscriptionState, pipeline::policy)
+                .check());
         checks.add(
                 ReadinessCheck.of("jwks", () -> {
                     List<String> missing = pipeline.issuersNotReady();

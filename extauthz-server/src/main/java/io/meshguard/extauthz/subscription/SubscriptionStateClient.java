@@ -72,6 +72,11 @@ public final class SubscriptionStateClient implements AutoCloseable {
         return h.snapshot();
     }
 
+    /** Whether a first snapshot ever arrived (it may be stale now). */
+    public boolean hasReceived() {
+        return held.get().snapshot().isPresent();
+    }
+
     private void open() {
         if (closed) {
             return;

@@ -482,6 +482,9 @@ public final class AdminApi implements HttpHandler {
                 .set("warnings", tree(result.warnings()));
     }
 
+    /** What a publish of a draft that equals every group's served revision answers (no revision is written). */
+    public static final String NOTHING_TO_PUBLISH = "nothing to publish: the draft equals what is served";
+
     private JsonNode publish(Call call) {
         String reason = readTree(call).path("reason").asText("");
         RevisionActions.Published result = actions.publish(actor(call), reason);
@@ -491,6 +494,8 @@ public final class AdminApi implements HttpHandler {
         out.set("warnings", tree(result.warnings()));
         if (!result.requests().isEmpty()) {
             call.answer(202);
+        } else if (result.revisions().isEmpty()) {
+            out.put("note", NOTHING_TO_PUBLISH);
         }
         return out;
     }

@@ -18,9 +18,10 @@ import java.util.Optional;
  * file, never from the YAML itself, like every other secret of meshguard's config.
  *
  * @param publicUrl empty: {@code http://127.0.0.1:<admin port>} (a browser on the controller's own machine)
+ * @param portalKeyTier the rate-limit tier of API keys created in the developer portal
  */
 public record ConsoleConfig(String clientId, Optional<Path> clientSecretFile, String publicUrl, Duration idle,
-        Duration absolute) {
+        Duration absolute, String portalKeyTier) {
 
     public static final ConfigKey<String> CLIENT_ID = ConfigKey.string("console.oidc.client_id", "meshguard-console",
             "The console's OIDC client at admin.oidc.issuer (authorization code + PKCE; confidential with a secret).");
@@ -35,17 +36,21 @@ public record ConsoleConfig(String clientId, Optional<Path> clientSecretFile, St
     public static final ConfigKey<Duration> ABSOLUTE = ConfigKey.duration("console.session.absolute",
             Duration.ofHours(8), "A console session ends this long after sign-in, used or not.");
 
+    public static final ConfigKey<String> PORTAL_KEY_TIER = ConfigKey.string("console.portal.key_tier", "free",
+            "The rate-limit tier of API keys customers create in the developer portal (a tier extauthz's authz policy "
+                    + "names under rate_limits.tiers).");
+
     public static ConfigGroup<ConsoleConfig> configGroup() {
         return new ConfigGroup<>() {
             @Override
             public List<ConfigKey<?>> keys() {
-                return List.of(CLIENT_ID, CLIENT_SECRET_FILE, PUBLIC_URL, IDLE, ABSOLUTE);
+                return List.of(CLIENT_ID, CLIENT_SECRET_FILE, PUBLIC_URL, IDLE, ABSOLUTE, PORTAL_KEY_TIER);
             }
 
             @Override
             public ConsoleConfig read(Config config) {
                 return new ConsoleConfig(config.get(CLIENT_ID), config.get(CLIENT_SECRET_FILE), config.get(PUBLIC_URL),
-                        config.get(IDLE), config.get(ABSOLUTE));
+                        config.get(IDLE), config.get(ABSOLUTE), config.get(PORTAL_KEY_TIER));
             }
         };
     }

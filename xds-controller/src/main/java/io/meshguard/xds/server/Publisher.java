@@ -7,6 +7,7 @@ import io.meshguard.xds.snapshot.SnapshotBuilder;
 import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
 import io.meshguard.xds.validate.ConfigValidator;
+import io.meshguard.xds.validate.EnvoyLoadCheck;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ProblemCode;
 import io.meshguard.xds.validate.ValidationResult;
@@ -107,7 +108,7 @@ public final class Publisher {
             built = buildAll(config);
         } catch (IllegalStateException e) {
             outcome("invalid");
-            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_SNAPSHOT, "snapshot", e.getMessage())));
+            return Result.refused(refusal(e));
         }
         Map<String, Long> latest = store.latestIds();
         Map<String, Revision> created = new LinkedHashMap<>();
@@ -151,7 +152,7 @@ public final class Publisher {
             resources = buildAll(slice).get(group);
         } catch (IllegalStateException e) {
             outcome("invalid");
-            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_SNAPSHOT, "snapshot", e.getMessage())));
+            return Result.refused(refusal(e));
         }
         if (resources == null) {
             return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_APPROVED_GROUP_MISSING, "group", "the approved content has no group " + group)));
@@ -204,7 +205,7 @@ public final class Publisher {
             resources = buildAll(slice).get(old.get().group());
         } catch (IllegalStateException e) {
             outcome("invalid");
-            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_SNAPSHOT, "snapshot", e.getMessage())));
+            return Result.refused(refusal(e));
         }
         Revision r = store.append(old.get().group(), slice, actor,
                 "rollback to revision " + revisionId + (reason.isBlank() ? "" : ": " + reason));
@@ -261,7 +262,11 @@ public final class Publisher {
         return snapshots.served(group).map(XdsSnapshots.Served::revision);
     }
 
-    /** Builds every group; the validator guarantees the input, the reference check the output. */
+    /**
+     * Builds every group; the validator guarantees the input, the reference check and Envoy's own load-time checks
+     * ({@link EnvoyLoadCheck}: what every node of the group would NACK) the output. Throws
+     * {@link IllegalStateException} ({@link EnvoyRefusal} for Envoy's checks) when the output fails them.
+     */
     public Map<String, GroupResources> buildAll(GatewayConfig config) {
         Map<String, GroupResources> out = new LinkedHashMap<>();
         buildTimer.record(() -> {
@@ -271,10 +276,34 @@ public final class Publisher {
                 if (!dangling.isEmpty()) {
                     throw new IllegalStateException("group " + g.name() + ": " + String.join("; ", dangling));
                 }
+                List<Problem> refused = EnvoyLoadCheck.problems(r);
+                if (!refused.isEmpty()) {
+                    throw new EnvoyRefusal(refused);
+                }
                 out.put(g.name(), r);
             }
         });
         return out;
+    }
+
+    /** Resources Envoy would refuse when it loads them: never stored, never served. */
+    public static final class EnvoyRefusal extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+        private final transient List<Problem> problems;
+
+        EnvoyRefusal(List<Problem> problems) {
+            super(problems.stream().map(Problem::toString).collect(java.util.stream.Collectors.joining("; ")));
+            this.problems = List.copyOf(problems);
+        }
+
+        public List<Problem> problems() {
+            return problems;
+        }
+    }
+
+    private static List<Problem> refusal(IllegalStateException e) {
+        return e instanceof EnvoyRefusal r ? r.problems()
+                : List.of(Problem.error(ProblemCode.PUBLISH_SNAPSHOT, "snapshot", e.getMessage()));
     }
 
     /** Every result label, registered at 0 at start so alert XdsPublishFailed's increase() sees the first one. */

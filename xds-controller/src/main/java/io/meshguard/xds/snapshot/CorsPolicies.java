@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.meshguard.envoy.validation.HeaderFormat;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.Cors;
 import io.meshguard.xds.model.GatewayGroup;
@@ -141,7 +142,8 @@ final class CorsPolicies {
                             ? HeaderMatcher.newBuilder().setName("origin").setPresentMatch(true)
                             : HeaderMatcher.newBuilder().setName("origin").setStringMatch(originMatcher(origin))))
                     // the request's origin only after it matched the pattern: never an arbitrary value
-                    .addResponseHeadersToAdd(set("access-control-allow-origin", suffix ? "%REQ(origin)%" : origin));
+                    .addResponseHeadersToAdd(suffix ? formatted("access-control-allow-origin", "%REQ(origin)%")
+                            : set("access-control-allow-origin", origin));
             if (policy.allowCredentials()) {
                 b.addResponseHeadersToAdd(set("access-control-allow-credentials", "true"));
             }
@@ -153,9 +155,15 @@ final class CorsPolicies {
         return out;
     }
 
+    /** A header set to the literal {@code value} ({@code %} written {@code %%}: Envoy parses values as formats). */
     private static HeaderValueOption set(String name, String value) {
+        return formatted(name, HeaderFormat.literal(value));
+    }
+
+    /** A header set to an Envoy format string: only the controller's own commands ({@code %REQ(origin)%}). */
+    private static HeaderValueOption formatted(String name, String format) {
         return HeaderValueOption.newBuilder()
-                .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+                .setHeader(HeaderValue.newBuilder().setKey(name).setValue(format))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
                 .build();
     }

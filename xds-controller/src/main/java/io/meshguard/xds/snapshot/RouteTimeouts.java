@@ -5,6 +5,7 @@ import static io.meshguard.xds.snapshot.XdsProtos.duration;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.meshguard.envoy.validation.HeaderFormat;
 import io.meshguard.xds.model.Route;
 import java.util.List;
 
@@ -56,7 +57,8 @@ final class RouteTimeouts {
 
     private static HeaderValueOption overwrite(String name, String value) {
         return HeaderValueOption.newBuilder()
-                .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+                // a literal: Envoy parses header values as format strings, '%' is written '%%'
+                .setHeader(HeaderValue.newBuilder().setKey(name).setValue(HeaderFormat.literal(value)))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
                 .build();
     }

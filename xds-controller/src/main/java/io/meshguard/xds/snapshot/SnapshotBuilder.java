@@ -42,6 +42,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.meshguard.envoy.validation.HeaderFormat;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
@@ -569,9 +570,13 @@ public final class SnapshotBuilder {
         return b.build();
     }
 
+    /**
+     * A header set to the literal {@code value}: Envoy parses header values as format strings
+     * ({@code SubstitutionFormatParser}), so every {@code %} is written {@code %%} or the route table is refused.
+     */
     private static HeaderValueOption overwrite(String name, String value) {
         return HeaderValueOption.newBuilder()
-                .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+                .setHeader(HeaderValue.newBuilder().setKey(name).setValue(HeaderFormat.literal(value)))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
                 .build();
     }

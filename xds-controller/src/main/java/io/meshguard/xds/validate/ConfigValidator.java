@@ -2,12 +2,15 @@ package io.meshguard.xds.validate;
 
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
+import io.meshguard.envoy.validation.EnvoyRegexBudget;
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.snapshot.SnapshotBuilder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -133,7 +136,27 @@ public final class ConfigValidator {
         overlaps(problems, config.routes());
         hostnameClashes(problems, config, groups);
         problems.addAll(profiles.check(config));
+        if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
+            problems.addAll(envoyLoad(config));
+        }
         return new ValidationResult(problems);
+    }
+
+    /**
+     * What Envoy would refuse in the resources the configuration becomes (MG-ENVOY-001), built with the default filter
+     * targets; the publisher checks them again as built with the deployment's own before it stores a revision.
+     */
+    private static List<Problem> envoyLoad(GatewayConfig config) {
+        SnapshotBuilder builder = new SnapshotBuilder(FilterTargets.DEFAULTS);
+        List<Problem> out = new ArrayList<>();
+        for (GatewayGroup g : config.groups()) {
+            try {
+                out.addAll(EnvoyLoadCheck.problems(builder.build(config, g.name())));
+            } catch (RuntimeException e) {
+                out.add(Problem.error(ProblemCode.PUBLISH_SNAPSHOT, "groups[" + g.name() + "]", e.getMessage()));
+            }
+        }
+        return out;
     }
 
     private void validateApi(List<Problem> problems, Api api, Map<String, Api> apis) {
@@ -145,6 +168,10 @@ public final class ConfigValidator {
         if (!api.basePath().isEmpty() && (!api.basePath().startsWith("/") || api.basePath().endsWith("/"))) {
             problems.add(Problem.error(ProblemCode.API_BASE_PATH, path + ".base_path",
                     "must be empty or start with '/' and not end with '/', got '" + api.basePath() + "'"));
+        }
+        if (pathCharacters(api.basePath())) {
+            problems.add(Problem.error(ProblemCode.API_BASE_PATH_CHARACTERS, path + ".base_path",
+                    "must not contain '%', '?', '#' or '//', got '" + api.basePath() + "'"));
         }
         for (String h : api.hostnames()) {
             hostname(problems, path + ".hostnames", h);
@@ -531,9 +558,18 @@ public final class ConfigValidator {
         if (!p.isEmpty() && !p.startsWith("/")) {
             problems.add(Problem.error(ProblemCode.ROUTE_PATH_FORM, path, "must be empty or start with '/', got '" + p + "'"));
         }
-        if (p.contains("?") || p.contains("#") || p.contains("//")) {
-            problems.add(Problem.error(ProblemCode.ROUTE_PATH_CHARACTERS, path, "must not contain '?', '#' or '//'"));
+        if (pathCharacters(p)) {
+            problems.add(Problem.error(ProblemCode.ROUTE_PATH_CHARACTERS, path, "must not contain '%', '?', '#' or '//'"));
         }
+    }
+
+    /**
+     * Characters a path that routes must not hold: Envoy decodes percent-encoded characters before it matches
+     * ({@code normalize_path}), so a {@code %} in a match never matches, and the base path also goes into the lifecycle
+     * {@code link} header, whose value Envoy parses as a format string ({@code %} starts a command).
+     */
+    private static boolean pathCharacters(String p) {
+        return p.contains("%") || p.contains("?") || p.contains("#") || p.contains("//");
     }
 
     /** A regex RE2 compiles and whose emitted form ({@code emitted}) fits Envoy's program-size limit. */

@@ -1,5 +1,6 @@
 package io.meshguard.xds.validate;
 
+import io.meshguard.envoy.validation.EnvoyRegexBudget;
 import io.meshguard.xds.model.Cors;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Upstream;

@@ -52,6 +52,7 @@ public enum ProblemCode {
     API_NO_VERSIONS("MG-API-010", "an API has no version"),
     API_DEFAULT_VERSION_UNKNOWN("MG-API-011", "the default version does not exist"),
     API_DEFAULT_VERSION_ENDED("MG-API-012", "the default version is sunset or retired"),
+    API_BASE_PATH_CHARACTERS("MG-API-013", "the base path contains '%', '?', '#' or '//'"),
 
     ROUTE_DUPLICATE("MG-ROUTE-001", "two routes of a group have the same name"),
     ROUTE_UNKNOWN_GROUP("MG-ROUTE-002", "a route names an unknown gateway group"),
@@ -60,7 +61,7 @@ public enum ProblemCode {
     ROUTE_MATCH_REQUIRED("MG-ROUTE-005", "a route has no match"),
     ROUTE_ONE_PATH_MATCH("MG-ROUTE-006", "not exactly one of path_prefix, path_exact, path_regex"),
     ROUTE_PATH_FORM("MG-ROUTE-007", "a match path does not start with '/'"),
-    ROUTE_PATH_CHARACTERS("MG-ROUTE-008", "a match path contains '?', '#' or '//'"),
+    ROUTE_PATH_CHARACTERS("MG-ROUTE-008", "a match path contains '%', '?', '#' or '//'"),
     ROUTE_GRPC_PATH_VERSIONED("MG-ROUTE-009", "a gRPC method path served under a versioned prefix"),
     ROUTE_REGEX_INVALID("MG-ROUTE-010", "a regex RE2 does not compile"),
     ROUTE_REGEX_TOO_LARGE("MG-ROUTE-011", "a regex exceeds Envoy's program-size limit"),
@@ -121,7 +122,9 @@ public enum ProblemCode {
     PUBLISH_SNAPSHOT("MG-PUBLISH-001", "the configuration could not be turned into xDS resources"),
     PUBLISH_APPROVED_GROUP_MISSING("MG-PUBLISH-002", "the approved content has no such group"),
     PUBLISH_NO_REVISION("MG-PUBLISH-003", "no such revision"),
-    PUBLISH_DRAFT_DIFFERS("MG-PUBLISH-004", "after a rollback the draft still differs from the served revision");
+    PUBLISH_DRAFT_DIFFERS("MG-PUBLISH-004", "after a rollback the draft still differs from the served revision"),
+
+    ENVOY_REFUSES("MG-ENVOY-001", "Envoy would refuse a resource the configuration becomes");
 
     private final String code;
     private final String title;

@@ -2,6 +2,7 @@ package io.meshguard.xds.validate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.envoy.validation.EnvoyRegexBudget;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import java.util.List;

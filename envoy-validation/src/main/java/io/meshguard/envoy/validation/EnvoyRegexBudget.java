@@ -1,4 +1,4 @@
-package io.meshguard.xds.validate;
+package io.meshguard.envoy.validation;
 
 import com.google.re2j.Pattern;
 
@@ -35,7 +35,7 @@ public final class EnvoyRegexBudget {
     }
 
     /** The error text for a regex that is too large. */
-    static String tooLargeMessage(String regex) {
+    public static String tooLargeMessage(String regex) {
         return "regex too large for Envoy: estimated RE2 program size " + estimatedEnvoySize(regex)
                 + " (RE2/J " + Pattern.compile(regex).programSize() + " × " + CPP_PER_RE2J + ") exceeds "
                 + "re2.max_program_size.error_level " + ERROR_LEVEL + "; Envoy would reject the whole route table."

@@ -1,0 +1,95 @@
+package io.meshguard.deploy.box;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * meshguard as docs/install.md installs it, in the cluster in a box: every pod from the rendered manifests, and the
+ * journeys a bank's first day takes through them. Runs only with {@code -Pcluster} (deploy-tests/README.md).
+ */
+@Tag("cluster")
+class ClusterInABoxTest {
+    private static ClusterInABox box;
+    private static Path dir;
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @BeforeAll
+    static void install() throws Exception {
+        // short: PostgreSQL's and the node agent's Unix socket paths must stay under 108 bytes
+        dir = Files.createTempDirectory("mgbox");
+        box = ClusterInABox.install(dir);
+        System.out.println("cluster in a box, " + dir + ":\n  " + String.join("\n  ", box.timeline()));
+    }
+
+    @AfterAll
+    static void uninstall() {
+        if (box != null) {
+            box.close();
+        }
+        if (dir != null && !Boolean.getBoolean("meshguard.box.keep")) {
+            Shell.run("rm", "-rf", "--one-file-system", dir.toString());
+        }
+    }
+
+    @Test
+    void install_everyPodOfTheManifests_becomesReady() {
+        assertThat(box.failures())
+                .as("pods that did not become Ready (timeline: %s; not modelled: %s)", box.timeline(), box.notModelled())
+                .isEmpty();
+    }
+
+    @Test
+    void extauthz_followsTheControllersSubscriptionState() throws Exception {
+        BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
+        HttpResponse<String> ready = get(extauthz, 9101, "/readyz");
+        assertThat(ready.body())
+                .as("extauthz /readyz (%s): product routes need subscription state from the controller (R4-01)",
+                        box.dropped(extauthz))
+                .contains("following meshguard-xds");
+    }
+
+    @Test
+    void networkPolicies_letExtauthzReachTheControllersAdsPort() {
+        BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
+        assertThat(box.reaches(extauthz, "meshguard-xds.meshguard.svc.cluster.local", 18000))
+                .as("extauthz -> meshguard-xds:18000, the subscription-state stream (R4-01; dropped: %s)",
+                        box.dropped(extauthz))
+                .isTrue();
+    }
+
+    @Test
+    void networkPolicies_keepTheDlpServerFromRedis() {
+        BoxPod dlp = box.pod("StatefulSet/meshguard-dlp");
+        BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
+        assertThat(box.reaches(extauthz, "redis.bank-data.svc.cluster.local", 6379)).as("extauthz -> redis").isTrue();
+        assertThat(box.reaches(dlp, "redis.bank-data.svc.cluster.local", 6379))
+                .as("dlp -> redis: the dlp NetworkPolicy allows egress to 5432 only").isFalse();
+    }
+
+    @Test
+    void console_approvalsPage_answersTheSignedInOperator() throws Exception {
+        BoxPod xds = box.pod("Deployment/meshguard-xds");
+        ConsoleSession console = ConsoleSession.signIn(box.node().local(xds.ip(), 9103), box.secrets().adminToken(),
+                "/console/approvals");
+        HttpResponse<String> approvals = console.get("/console/approvals");
+        assertThat(approvals.statusCode()).as("GET /console/approvals after signing in with the admin token: %s",
+                approvals.body()).isEqualTo(200);
+    }
+
+    private static HttpResponse<String> get(BoxPod pod, int port, String path) throws Exception {
+        int local = box.node().forward(pod.ip(), port);
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + local + path))
+                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+}

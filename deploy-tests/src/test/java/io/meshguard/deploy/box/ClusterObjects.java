@@ -1,0 +1,106 @@
+package io.meshguard.deploy.box;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.meshguard.deploy.RenderedManifests;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What the box's API server holds: the objects applied (the rendered install, the migrate Job, the operator's
+ * Secrets, the bank's own Services), typed with the deploy tests' strict models, and the Istio objects as trees.
+ */
+final class ClusterObjects {
+    final List<Deployment> deployments = new ArrayList<>();
+    final List<StatefulSet> statefulSets = new ArrayList<>();
+    final List<Job> jobs = new ArrayList<>();
+    final List<Service> services = new ArrayList<>();
+    final List<NetworkPolicy> networkPolicies = new ArrayList<>();
+    final List<JsonNode> istio = new ArrayList<>();
+    private final Map<String, Map<String, String>> configMaps = new HashMap<>();
+    private final Map<String, Map<String, String>> secrets = new HashMap<>();
+    private final Map<String, Map<String, String>> namespaceLabels = new LinkedHashMap<>();
+
+    /** {@code kubectl apply} of rendered documents. */
+    void apply(List<JsonNode> docs) {
+        for (JsonNode doc : docs) {
+            String kind = doc.path("kind").asText();
+            switch (kind) {
+                case "Deployment" -> deployments.add(RenderedManifests.model(doc, Deployment.class));
+                case "StatefulSet" -> statefulSets.add(RenderedManifests.model(doc, StatefulSet.class));
+                case "Job" -> jobs.add(RenderedManifests.model(doc, Job.class));
+                case "Service" -> services.add(RenderedManifests.model(doc, Service.class));
+                case "NetworkPolicy" -> networkPolicies.add(RenderedManifests.model(doc, NetworkPolicy.class));
+                case "ConfigMap" -> {
+                    ConfigMap cm = RenderedManifests.model(doc, ConfigMap.class);
+                    configMaps.put(key(cm.getMetadata().getNamespace(), cm.getMetadata().getName()),
+                            Optional.ofNullable(cm.getData()).orElse(Map.of()));
+                }
+                case "Namespace" -> namespace(RenderedManifests.model(doc, Namespace.class));
+                default -> {
+                    if (doc.path("apiVersion").asText().contains("istio.io")) {
+                        istio.add(doc);
+                    }
+                }
+            }
+        }
+    }
+
+    void namespace(Namespace ns) {
+        Map<String, String> labels = new LinkedHashMap<>(Optional.ofNullable(ns.getMetadata().getLabels()).orElse(Map.of()));
+        // the API server sets this label on every namespace (Kubernetes 1.22+): NetworkPolicies select by it
+        labels.put("kubernetes.io/metadata.name", ns.getMetadata().getName());
+        namespaceLabels.put(ns.getMetadata().getName(), labels);
+    }
+
+    void namespace(String name, Map<String, String> labels) {
+        Map<String, String> all = new LinkedHashMap<>(labels);
+        all.put("kubernetes.io/metadata.name", name);
+        namespaceLabels.put(name, all);
+    }
+
+    void secret(Secret secret) {
+        Map<String, String> data = new LinkedHashMap<>(Optional.ofNullable(secret.getStringData()).orElse(Map.of()));
+        Optional.ofNullable(secret.getData()).orElse(Map.of()).forEach((k, v) -> data.put(k,
+                new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
+        secrets.put(key(secret.getMetadata().getNamespace(), secret.getMetadata().getName()), data);
+    }
+
+    void service(Service service) {
+        services.add(service);
+    }
+
+    Optional<Map<String, String>> configMap(String namespace, String name) {
+        return Optional.ofNullable(configMaps.get(key(namespace, name)));
+    }
+
+    Optional<Map<String, String>> secret(String namespace, String name) {
+        return Optional.ofNullable(secrets.get(key(namespace, name)));
+    }
+
+    /** A namespace's labels; an unknown namespace has none but its name label. */
+    Map<String, String> namespaceLabels(String namespace) {
+        return namespaceLabels.getOrDefault(namespace, Map.of("kubernetes.io/metadata.name", namespace));
+    }
+
+    List<String> namespaces() {
+        return List.copyOf(namespaceLabels.keySet());
+    }
+
+    private static String key(String namespace, String name) {
+        return (namespace == null ? "default" : namespace) + "/" + name;
+    }
+}

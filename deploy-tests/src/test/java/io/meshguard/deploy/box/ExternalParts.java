@@ -1,0 +1,127 @@
+package io.meshguard.deploy.box;
+
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The parts a bank runs itself, as pods of their own in namespace {@value #NAMESPACE} (no NetworkPolicy there, as in
+ * a bank's data tier outside the mesh): PostgreSQL from this machine's Debian packages
+ * ({@code /usr/lib/postgresql/<major>/bin}, run as the {@code postgres} user, password authentication for remote
+ * clients), with the roles and database docs/install.md section 3 tells the DBA to create; and Redis from the
+ * {@code redis-server} binary inside the embedded-redis jar, with the password of Secret {@code meshguard-redis}.
+ */
+final class ExternalParts {
+    static final String NAMESPACE = "bank-data";
+    static final String POSTGRES = "postgres";
+    static final String REDIS = "redis";
+
+    private ExternalParts() {}
+
+    static List<Service> services() {
+        return List.of(service(POSTGRES, 5432), service(REDIS, 6379));
+    }
+
+    private static Service service(String name, int port) {
+        return new ServiceBuilder().withNewMetadata().withName(name).withNamespace(NAMESPACE).endMetadata()
+                .withNewSpec().withSelector(Map.of("app", name)).addNewPort().withName("tcp").withPort(port)
+                .withNewTargetPort(port).endPort().endSpec().build();
+    }
+
+    /** The pod spec of a bank part: one container with its one port (what Services and policies resolve). */
+    static PodSpec spec(String name, int port) {
+        PodSpec spec = new PodSpec();
+        spec.setContainers(List.of(new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(name)
+                .withImage("bank/" + name).addNewPort().withName("tcp").withContainerPort(port).endPort().build()));
+        return spec;
+    }
+
+    /** initdb into {@code dir} as {@code postgres}; the Launch of the server in {@code pod}'s network namespace. */
+    static Launch postgres(BoxPod pod, Path dir, String hosts, OperatorSecrets secrets) {
+        Path bin = postgresBin();
+        try {
+            Files.createDirectories(dir);
+            Path data = dir.resolve("data");
+            Path socket = dir.resolve("socket");
+            Files.createDirectories(socket);
+            Path pwfile = dir.resolve("superuser-password");
+            Files.writeString(pwfile, secrets.dbPassword() + "\n");
+            Shell.run("chown", "-R", "postgres:postgres", dir.toString());
+            Shell.run("runuser", "-u", "postgres", "--", bin.resolve("initdb").toString(), "-D", data.toString(),
+                    "-U", "postgres", "--pwfile=" + pwfile, "--auth-local=trust", "--auth-host=scram-sha-256",
+                    "-E", "UTF8", "--locale=C.UTF-8");
+            Files.writeString(data.resolve("pg_hba.conf"), "host all all 0.0.0.0/0 scram-sha-256\n",
+                    java.nio.file.StandardOpenOption.APPEND);
+            String[] ids = Shell.run("id", "-u", "postgres").strip().split("\\s+");
+            String gid = Shell.run("id", "-g", "postgres").strip();
+            return new Launch(pod.name(), pod.netns(), List.of(), hosts, false, Optional.of(ids[0] + ":" + gid),
+                    Map.of(), List.of(bin.resolve("postgres").toString(), "-D", data.toString(),
+                            "-c", "listen_addresses=*", "-c", "port=5432", "-c", "unix_socket_directories=" + socket,
+                            "-c", "fsync=off", "-c", "max_connections=200"), dir.resolve("pod"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The DBA's statements of docs/install.md section 3, run with psql over the server's Unix socket. */
+    static void createRolesAndDatabase(Path dir, OperatorSecrets secrets) {
+        Path psql = postgresBin().resolve("psql");
+        String socket = dir.resolve("socket").toString();
+        String password = secrets.dbPassword().replace("'", "''");
+        for (String sql : List.of(
+                "create role meshguard login password '" + password + "'",
+                "create database meshguard owner meshguard",
+                "create role meshguard_tenant_scoped nologin",
+                "grant meshguard_tenant_scoped to meshguard with admin option")) {
+            Shell.run("runuser", "-u", "postgres", "--", psql.toString(), "-h", socket, "-U", "postgres",
+                    "-v", "ON_ERROR_STOP=1", "-c", sql);
+        }
+    }
+
+    static Path postgresBin() {
+        Path layout = Path.of("/usr/lib/postgresql");
+        try (var majors = Files.list(layout)) {
+            return majors.filter(m -> m.getFileName().toString().matches("\\d+"))
+                    .max((a, b) -> Integer.compare(Integer.parseInt(a.getFileName().toString()),
+                            Integer.parseInt(b.getFileName().toString())))
+                    .map(m -> m.resolve("bin"))
+                    .filter(b -> Files.isExecutable(b.resolve("postgres")))
+                    .orElseThrow(() -> new IllegalStateException("no PostgreSQL under " + layout
+                            + " (Debian package postgresql)"));
+        } catch (IOException e) {
+            throw new IllegalStateException("no PostgreSQL under " + layout + " (Debian package postgresql)", e);
+        }
+    }
+
+    /** The redis-server binary of the embedded-redis jar, copied to {@code dir}; its Launch in {@code pod}. */
+    static Launch redis(BoxPod pod, Path dir, String hosts, OperatorSecrets secrets) {
+        try {
+            Files.createDirectories(dir);
+            Path binary = dir.resolve("redis-server");
+            String resource = "/redis-server-6.2.6-v5-linux-amd64";
+            try (InputStream in = redis.embedded.RedisServer.class.getResourceAsStream(resource)) {
+                if (in == null) {
+                    throw new IllegalStateException("embedded-redis carries no " + resource);
+                }
+                Files.copy(in, binary, StandardCopyOption.REPLACE_EXISTING);
+            }
+            Files.setPosixFilePermissions(binary, PosixFilePermissions.fromString("rwxr-xr-x"));
+            return new Launch(pod.name(), pod.netns(), List.of(), hosts, false, Optional.of("999:999"), Map.of(),
+                    List.of(binary.toString(), "--port", "6379", "--bind", "0.0.0.0", "--protected-mode", "no",
+                            "--requirepass", secrets.redisPassword(), "--save", "", "--appendonly", "no",
+                            "--dir", "/tmp"), dir.resolve("pod"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,184 @@
+package io.meshguard.deploy.box;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One pod's container as a process: {@code ip netns exec} puts it in the pod's network namespace, {@code unshare
+ * --mount} gives it a mount namespace of its own, where a small script mounts the pod's volumes at the manifest's
+ * mount paths, binds the pod's {@code /etc/hosts}, makes the root read-only when the manifest says so, and then execs
+ * the container's process as the manifest's user. A mount path whose parent the host lacks is created inside an
+ * overlay of its nearest existing ancestor, so the host's file system is never written.
+ */
+final class PodProcess implements AutoCloseable {
+    private final Launch launch;
+    private final Process process;
+    private final Path log;
+
+    private PodProcess(Launch launch, Process process, Path log) {
+        this.launch = launch;
+        this.process = process;
+        this.log = log;
+    }
+
+    static PodProcess start(Launch launch) {
+        try {
+            Path dir = launch.workDir();
+            Files.createDirectories(dir);
+            Path script = dir.resolve("pod-init.sh");
+            Files.writeString(script, script(launch), StandardCharsets.UTF_8);
+            Path hosts = dir.resolve("hosts");
+            Files.writeString(hosts, launch.hosts(), StandardCharsets.UTF_8);
+            Path log = dir.resolve("container.log");
+            List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", launch.netns(),
+                    "unshare", "--mount", "--propagation", "private", "/bin/sh", script.toString()));
+            command.addAll(launch.argv());
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            builder.environment().clear();
+            builder.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+            builder.environment().put("HOSTNAME", launch.pod());
+            builder.environment().putAll(launch.env());
+            return new PodProcess(launch, builder.start(), log);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start pod " + launch.pod(), e);
+        }
+    }
+
+    /** The mount script: every mount, then {@code exec} of the container's argv (passed as "$@"). */
+    static String script(Launch launch) {
+        StringBuilder s = new StringBuilder("#!/bin/sh\nset -e\n");
+        Path staging = launch.workDir().resolve("rootfs");
+        s.append("mkdir -p ").append(q(staging.toString())).append('\n');
+        s.append("mount -t tmpfs box-staging ").append(q(staging.toString())).append('\n');
+        // mount points missing on the host: an overlay over their nearest existing ancestor, then mkdir inside it
+        Set<Path> overlaid = new LinkedHashSet<>();
+        List<String> targets = new ArrayList<>(launch.mounts().stream().map(Launch.Mount::target).toList());
+        targets.add("/etc/hosts");
+        int n = 0;
+        for (String target : targets) {
+            Path path = Path.of(target);
+            if (Files.exists(path)) {
+                continue;
+            }
+            Path ancestor = existingAncestor(path);
+            if (overlaid.stream().noneMatch(ancestor::startsWith)) {
+                overlaid.add(ancestor);
+                String upper = staging.resolve("upper" + n).toString();
+                String work = staging.resolve("work" + n).toString();
+                n++;
+                s.append("mkdir -p ").append(q(upper)).append(' ').append(q(work)).append('\n');
+                s.append("mount -t overlay box-overlay -o lowerdir=").append(ancestor).append(",upperdir=")
+                        .append(upper).append(",workdir=").append(work).append(' ').append(q(ancestor.toString()))
+                        .append('\n');
+            }
+        }
+        for (Launch.Mount m : launch.mounts()) {
+            if (m.source() != null && Files.isRegularFile(m.source())) {
+                s.append("[ -e ").append(q(m.target())).append(" ] || { mkdir -p \"$(dirname ")
+                        .append(q(m.target())).append(")\"; : > ").append(q(m.target())).append("; }\n");
+            } else {
+                s.append("mkdir -p ").append(q(m.target())).append('\n');
+            }
+        }
+        s.append("mount --bind ").append(q(launch.workDir().resolve("hosts").toString())).append(" /etc/hosts\n");
+        for (Launch.Mount m : launch.mounts()) {
+            if (m.source() == null) {
+                s.append("mount -t tmpfs -o mode=1777 box-emptydir ").append(q(m.target())).append('\n');
+            } else {
+                s.append("mount --bind ").append(q(m.source().toString())).append(' ').append(q(m.target()))
+                        .append('\n');
+                if (m.readOnly()) {
+                    s.append("mount -o remount,bind,ro ").append(q(m.target())).append('\n');
+                }
+            }
+        }
+        if (launch.readOnlyRoot()) {
+            // last, so the volumes above keep their own modes; the mount namespace is private, the host's root stays rw
+            s.append("mount -o remount,bind,ro /\n");
+            for (Path o : overlaid) {
+                s.append("mount -o remount,bind,ro ").append(q(o.toString())).append('\n');
+            }
+        }
+        if (launch.user().isPresent()) {
+            String[] ids = launch.user().get().split(":");
+            s.append("exec setpriv --reuid=").append(ids[0]).append(" --regid=").append(ids[1])
+                    .append(" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- \"$@\"\n");
+        } else {
+            s.append("exec \"$@\"\n");
+        }
+        return s.toString();
+    }
+
+    private static Path existingAncestor(Path path) {
+        Path p = path.getParent();
+        while (p != null && !Files.isDirectory(p)) {
+            p = p.getParent();
+        }
+        try {
+            return p == null ? Path.of("/") : p.toRealPath();
+        } catch (IOException e) {
+            return p;
+        }
+    }
+
+    private static String q(String value) {
+        return "'" + value.replace("'", "'\\''") + "'";
+    }
+
+    Launch launch() {
+        return launch;
+    }
+
+    boolean alive() {
+        return process.isAlive();
+    }
+
+    /** The exit code once the process ended. */
+    Optional<Integer> exitCode() {
+        return process.isAlive() ? Optional.empty() : Optional.of(process.exitValue());
+    }
+
+    /** Waits for the process to end (a Job's pod); its exit code, or empty after {@code seconds}. */
+    Optional<Integer> await(long seconds) throws InterruptedException {
+        return process.waitFor(seconds, TimeUnit.SECONDS) ? Optional.of(process.exitValue()) : Optional.empty();
+    }
+
+    Path log() {
+        return log;
+    }
+
+    /** The container log's last {@code n} lines, for failure reports. */
+    String lastLines(int n) {
+        try {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** SIGTERM, as the kubelet stops a container, then SIGKILL after the grace period. */
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+}

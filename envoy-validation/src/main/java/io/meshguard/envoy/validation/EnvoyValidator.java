@@ -1,0 +1,193 @@
+package io.meshguard.envoy.validation;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.EnumValueDescriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Descriptors.OneofDescriptor;
+import com.google.protobuf.Duration;
+import com.google.protobuf.Message;
+import com.google.protobuf.TextFormat;
+import io.envoyproxy.pgv.validate.Validate;
+import io.envoyproxy.pgv.validate.Validate.FieldRules;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Envoy's load-time checks of one xDS resource, as Envoy makes them when a response arrives ({@code
+ * MessageUtil::validate}, source/common/protobuf/utility.h): the protoc-gen-validate rules ({@code validate.rules}
+ * on fields, {@code validate.required} on oneofs) read from the descriptors of the Envoy API jar on the class path,
+ * recursing into {@code Any} payloads by type URL ({@link ApiTypes}), plus the checks Envoy makes outside PGV that
+ * meshguard's output can hit, each naming its source:
+ * <ul>
+ *   <li>every {@code Duration} non-negative and in protobuf's range ({@code validateDuration},
+ *       source/common/protobuf/utility.cc: "Expected positive duration");</li>
+ *   <li>header values of {@code HeaderValueOption} go through the substitution formatter ({@link HeaderFormat});</li>
+ *   <li>every {@code RegexMatcher} compiles in RE2 within the program size meshguard's bootstraps allow
+ *       ({@link EnvoyRegexBudget}).</li>
+ * </ul>
+ * Stateless and thread-safe; the first use loads the jar's descriptors once.
+ */
+public final class EnvoyValidator {
+    private static final String DURATION = "google.protobuf.Duration";
+    private static final String HEADER_VALUE_OPTION = "envoy.config.core.v3.HeaderValueOption";
+    private static final String REGEX_MATCHER = "envoy.type.matcher.v3.RegexMatcher";
+    /** Protobuf's own bound (google/protobuf/duration.proto): ±10,000 years. */
+    private static final long MAX_DURATION_SECONDS = 315_576_000_000L;
+
+    private EnvoyValidator() {}
+
+    /** Every violation in {@code resource}, in walk order; empty when Envoy would load it. */
+    public static List<Violation> validate(Message resource) {
+        List<Violation> out = new ArrayList<>();
+        message("", resource, out);
+        return List.copyOf(out);
+    }
+
+    /** The first violation, as Envoy stops at the first one and NACKs the response with it. */
+    public static Optional<Violation> firstViolation(Message resource) {
+        return validate(resource).stream().findFirst();
+    }
+
+    private static void message(String path, Message m, List<Violation> out) {
+        Descriptor type = m.getDescriptorForType();
+        if (type.getFullName().equals(Any.getDescriptor().getFullName())) {
+            // generated, or inside a dynamically parsed payload
+            ApiTypes.unpack(m).ifPresent(payload -> message(path, payload, out));
+            return;
+        }
+        if (type.getOptions().getExtension(Validate.disabled) || type.getOptions().getExtension(Validate.ignored)) {
+            return;
+        }
+        switch (type.getFullName()) {
+            case DURATION -> duration(path, m, out);
+            case HEADER_VALUE_OPTION -> HeaderFormat.check(path, m, out);
+            case REGEX_MATCHER -> regex(path, m, out);
+            default -> { }
+        }
+        for (OneofDescriptor oneof : type.getRealOneofs()) {
+            if (oneof.getOptions().getExtension(Validate.required) && !m.hasOneof(oneof)) {
+                out.add(Rules.violation("pgv.oneof.required", join(path, oneof.getName()), "oneof " + oneof.getName()
+                        + " (validate.required) = true", type, oneof.getName(), "value is required"));
+            }
+        }
+        for (FieldDescriptor f : type.getFields()) {
+            field(path, m, f, out);
+        }
+    }
+
+    private static void field(String path, Message m, FieldDescriptor f, List<Violation> out) {
+        if (f.getRealContainingOneof() != null && !m.hasField(f)) {
+            return; // PGV checks a oneof member only when it is the one set
+        }
+        String at = join(path, f.getName());
+        FieldRules rules = f.getOptions().hasExtension(Validate.rules)
+                ? f.getOptions().getExtension(Validate.rules) : FieldRules.getDefaultInstance();
+        Descriptor owner = f.getContainingType();
+        String ruleText = TextFormat.printer().shortDebugString(rules);
+        if (f.isMapField()) {
+            Rules.map(at, m, f, rules, ruleText, owner, out);
+            FieldDescriptor valueField = f.getMessageType().findFieldByName("value");
+            boolean skip = rules.getMap().getValues().getMessage().getSkip();
+            if (valueField.getJavaType() == FieldDescriptor.JavaType.MESSAGE && !skip) {
+                for (Object entry : (List<?>) m.getField(f)) {
+                    Message e = (Message) entry;
+                    message(at + "[" + e.getField(f.getMessageType().findFieldByName("key")) + "]",
+                            (Message) e.getField(valueField), out);
+                }
+            }
+            return;
+        }
+        if (f.isRepeated()) {
+            Rules.repeated(at, m, f, rules, ruleText, owner, out);
+            boolean skip = rules.getRepeated().getItems().getMessage().getSkip();
+            int n = m.getRepeatedFieldCount(f);
+            for (int i = 0; i < n; i++) {
+                Object item = m.getRepeatedField(f, i);
+                if (rules.getRepeated().hasItems()) {
+                    Rules.single(at + "[" + i + "]", item, f, rules.getRepeated().getItems(),
+                            TextFormat.printer().shortDebugString(rules.getRepeated().getItems()), owner, out);
+                }
+                if (item instanceof Message child && !skip) {
+                    message(at + "[" + i + "]", child, out);
+                }
+            }
+            return;
+        }
+        if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
+            boolean set = m.hasField(f);
+            if (!set) {
+                if (Rules.required(rules)) {
+                    out.add(Rules.violation(Rules.requiredCode(rules), at, ruleText, owner, f.getName(),
+                            "value is required"));
+                }
+                return;
+            }
+            Message child = (Message) m.getField(f);
+            Rules.single(at, child, f, rules, ruleText, owner, out);
+            if (!rules.getMessage().getSkip()) {
+                message(at, child, out);
+            }
+            return;
+        }
+        if (f.hasPresence() && !m.hasField(f)) {
+            return;
+        }
+        Rules.single(at, m.getField(f), f, rules, ruleText, owner, out);
+    }
+
+    /** source/common/protobuf/utility.cc, {@code validateDurationNoThrow}. */
+    private static void duration(String path, Message m, List<Violation> out) {
+        Duration d;
+        try {
+            d = m instanceof Duration typed ? typed : Duration.parseFrom(m.toByteString());
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            return; // cannot happen: the same message type
+        }
+        String rule = "Envoy MessageUtil::validateDuration (source/common/protobuf/utility.cc)";
+        if (d.getSeconds() < 0 || d.getNanos() < 0) {
+            out.add(new Violation("envoy.duration.negative", path, rule,
+                    "Expected positive duration: " + TextFormat.printer().shortDebugString(d)));
+        } else if (d.getSeconds() > MAX_DURATION_SECONDS || d.getNanos() > 999_999_999) {
+            out.add(new Violation("envoy.duration.range", path, rule,
+                    "Duration out-of-range according to Protobuf: " + TextFormat.printer().shortDebugString(d)));
+        }
+    }
+
+    /** source/common/common/regex.cc, {@code CompiledGoogleReMatcher}: RE2 must compile it within the budget. */
+    private static void regex(String path, Message m, List<Violation> out) {
+        FieldDescriptor f = m.getDescriptorForType().findFieldByName("regex");
+        String regex = (String) m.getField(f);
+        String at = join(path, "regex");
+        String rule = "Envoy CompiledGoogleReMatcher (source/common/common/regex.cc)";
+        try {
+            com.google.re2j.Pattern.compile(regex);
+        } catch (com.google.re2j.PatternSyntaxException e) {
+            out.add(new Violation("envoy.regex.invalid", at, rule, e.getMessage()));
+            return;
+        }
+        if (EnvoyRegexBudget.tooLarge(regex)) {
+            out.add(new Violation("envoy.regex.program_size", at, rule + ", re2.max_program_size.error_level "
+                    + EnvoyRegexBudget.ERROR_LEVEL, "regex '" + regex + "' RE2 program size of "
+                    + EnvoyRegexBudget.estimatedEnvoySize(regex) + " > max program size of "
+                    + EnvoyRegexBudget.ERROR_LEVEL + " set for the error level threshold. Increase configured max "
+                    + "program size if necessary."));
+        }
+    }
+
+    static String join(String path, String name) {
+        return path.isEmpty() ? name : path + "." + name;
+    }
+
+    /** Whether two field values are equal for {@code unique}: messages by content, enums by number. */
+    static Set<Object> keys(List<?> values) {
+        Set<Object> keys = new HashSet<>();
+        for (Object v : values) {
+            keys.add(v instanceof EnumValueDescriptor e ? e.getNumber() : v);
+        }
+        return keys;
+    }
+}
