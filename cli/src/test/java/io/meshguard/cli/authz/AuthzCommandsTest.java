@@ -209,8 +209,13 @@ class AuthzCommandsTest {
         try {
             String url = "http://127.0.0.1:" + http.port();
             String[] admin = {"--url", url, "--token-file", acmeToken.toString()};
+            // a tier is the bank's grant: a tenant's admin who names one is refused and gets no key
             assertThat(run(concat(new String[] {"apikey", "create"}, admin, "--name", "export", "--owner", "partner-a",
-                    "--tenant", "acme", "--tier", "premium", "--reason", "partner onboarding"))).as(err()).isEqualTo(0);
+                    "--tenant", "acme", "--tier", "premium", "--reason", "partner onboarding"))).isEqualTo(1);
+            assertThat(err()).contains("403").contains("tier: granted by the bank");
+            assertThat(audited).isEmpty();
+            assertThat(run(concat(new String[] {"apikey", "create"}, admin, "--name", "export", "--owner", "partner-a",
+                    "--tenant", "acme", "--reason", "partner onboarding"))).as(err()).isEqualTo(0);
             Matcher m = Pattern.compile("(mgk_([0-9a-f]{16})_[A-Za-z0-9_-]{43})").matcher(out());
             assertThat(m.find()).as(out()).isTrue();
             String keyId = m.group(2);
