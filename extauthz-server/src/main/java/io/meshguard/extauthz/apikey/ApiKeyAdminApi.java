@@ -203,7 +203,8 @@ public final class ApiKeyAdminApi implements HttpHandler {
         }
         List<String> roles = strings(body, "roles");
         List<String> scopes = strings(body, "scopes");
-        String tier = body.hasNonNull("tier") || call.scope().all() ? text(body, "tier") : ApiKey.NO_TIER;
+        // no tier named (by anyone): the policy's tenant_tiers or default_tier set the key's limits
+        String tier = body.hasNonNull("tier") ? text(body, "tier") : ApiKey.NO_TIER;
         if (!call.scope().all()) {
             refuseBankGrants(roles, scopes, body.hasNonNull("tier"));
         }

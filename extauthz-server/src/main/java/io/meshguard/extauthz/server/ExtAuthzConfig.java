@@ -50,7 +50,10 @@ public record ExtAuthzConfig(
     public static final ConfigKey<Duration> TOKEN_CACHE_MAX_TTL = ConfigKey.duration("token_cache.max_ttl", Duration.ofMinutes(10),
             "Longest time a verified token is trusted without verifying it again (never past its exp).");
     public static final ConfigKey<Duration> APIKEY_CACHE_TTL = ConfigKey.duration("apikey.cache_ttl", Duration.ofSeconds(30),
-            "How long API key records are cached; a revocation takes effect within this time.");
+            "How long API key records are cached at most. A revocation, a rotation's new expiry or a deleted key is "
+                    + "pushed to every replica through PostgreSQL's `NOTIFY meshguard_apikey` (V62) and drops the cache "
+                    + "there at once (about 0.2 s in `ApiKeyRevocationTest`; at once on the replica that revoked); this "
+                    + "TTL is only the net under a lost notice.");
     public static final ConfigKey<Duration> APIKEY_USAGE_FLUSH = ConfigKey.duration("apikey.usage_flush_interval",
             Duration.ofSeconds(10), "How often API key use counts are written to PostgreSQL.");
     public static final ConfigKey<Long> RATELIMIT_MAX_BUCKETS = ConfigKey.longInteger("ratelimit.max_buckets", 100_000, 1,

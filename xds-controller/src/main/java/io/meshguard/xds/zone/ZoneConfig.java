@@ -33,7 +33,9 @@ public final class ZoneConfig {
                     + " and closed. Zones must echo at least this often (zone.echo_interval).");
     public static final ConfigKey<Duration> HUB_CREDENTIAL_LIFETIME = ConfigKey.duration(
             "xds.zone_hub.credential_lifetime", Duration.ofHours(1), "How long a zone credential lives (at most 1h);"
-                    + " rotated over the zone's stream at half its lifetime.");
+                    + " rotated over the zone's stream at half its lifetime. The first hello with the successor ends every"
+                    + " older credential of the cluster, and a cluster has one live stream: a second hello (on any"
+                    + " central replica) closes the first, logged at WARN (V63).");
 
     public static ConfigGroup<Optional<Hub>> hub() {
         return new ConfigGroup<>() {
