@@ -8,6 +8,12 @@ import java.util.Optional;
 /**
  * A backend service, shared by every gateway group whose routes use it: one CDS cluster and one EDS load assignment
  * in each such group.
+ *
+ * <p>{@code host}, when set, is the Host (the backend Service's FQDN, e.g. {@code orders.shop.svc.cluster.local})
+ * Envoy gateways send to this upstream, as the route's {@code host_rewrite_literal}. It is what makes an IP-literal
+ * (EDS) upstream inside the mesh reachable: the gateway's own sidecar routes outbound HTTP by Host, and the client's
+ * Host names no Service, so the request would leave in plaintext through Istio's PassthroughCluster and a STRICT
+ * backend would reset it ({@code docs/gateway-envoy-config.md}, "IP-literal upstreams").
  */
 public record Upstream(
         String name,
@@ -19,7 +25,8 @@ public record Upstream(
         Optional<CircuitBreaker> circuitBreaker,
         Optional<OutlierDetection> outlierDetection,
         Optional<Tls> tls,
-        List<AddressException> addressExceptions) {
+        List<AddressException> addressExceptions,
+        Optional<String> host) {
 
     public static final long DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 
@@ -33,12 +40,21 @@ public record Upstream(
         outlierDetection = outlierDetection == null ? Optional.empty() : outlierDetection;
         tls = tls == null ? Optional.empty() : tls;
         addressExceptions = addressExceptions == null ? List.of() : List.copyOf(addressExceptions);
+        host = host == null ? Optional.empty() : host;
+    }
+
+    /** As the canonical constructor, without a {@code host} (the Host the client sent is kept, or rewritten for DNS). */
+    public Upstream(String name, Protocol protocol, LbPolicy lbPolicy, long connectTimeoutMs, List<Endpoint> endpoints,
+            Optional<HealthCheck> healthCheck, Optional<CircuitBreaker> circuitBreaker,
+            Optional<OutlierDetection> outlierDetection, Optional<Tls> tls, List<AddressException> addressExceptions) {
+        this(name, protocol, lbPolicy, connectTimeoutMs, endpoints, healthCheck, circuitBreaker, outlierDetection, tls,
+                addressExceptions, Optional.empty());
     }
 
     /** Same upstream with other endpoints (an endpoint-only change). */
     public Upstream withEndpoints(List<Endpoint> newEndpoints) {
         return new Upstream(name, protocol, lbPolicy, connectTimeoutMs, newEndpoints, healthCheck,
-                circuitBreaker, outlierDetection, tls, addressExceptions);
+                circuitBreaker, outlierDetection, tls, addressExceptions, host);
     }
 
     /**

@@ -138,9 +138,13 @@ public final class SnapshotBuilder {
                 hostnameUpstreams.add(u.name());
             }
         }
+        Map<String, String> hostLiterals = new TreeMap<>();
+        for (Upstream u : config.upstreamsOf(groupName)) {
+            u.host().ifPresent(h -> hostLiterals.put(u.name(), h));
+        }
         List<RouteConfiguration> routes = List.of(
-                routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion, apisByHost,
-                        productHosts, new CorsPolicies(group), hostnameUpstreams, true),
+                hostRewriteLiterals(routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion,
+                        apisByHost, productHosts, new CorsPolicies(group), hostnameUpstreams, true), hostLiterals),
                 // Product hosts are Envoy's only: the route's context extensions are what names the product publish
                 // to extauthz, and a proxyless client's ext_authz filter sends none (routes carry no per-route
                 // check settings there), so its subscription could not be checked: no listener is the closed answer.
@@ -250,6 +254,45 @@ public final class SnapshotBuilder {
         productHosts.forEach((host, p) -> rc.addVirtualHosts(virtualHost(List.of(host), p.apis(),
                 p.routesByVersion(), cors, hostnameUpstreams, forEnvoy)));
         return rc.build();
+    }
+
+    /**
+     * Envoy only: a route whose live destinations are all upstreams with the same {@code host} sends that Host
+     * ({@code host_rewrite_literal}, replacing any {@code auto_host_rewrite}; the client's Host goes to
+     * {@code x-forwarded-host}). This is how an IP-literal (EDS) upstream in the mesh is reached through the gateway's
+     * sidecar as its Service (review R4-06, {@code docs/gateway-envoy-config.md}, "IP-literal upstreams"). Destinations
+     * that disagree get no literal.
+     */
+    private static RouteConfiguration hostRewriteLiterals(RouteConfiguration rc, Map<String, String> hostLiterals) {
+        if (hostLiterals.isEmpty()) {
+            return rc;
+        }
+        RouteConfiguration.Builder b = rc.toBuilder();
+        for (VirtualHost.Builder vh : b.getVirtualHostsBuilderList()) {
+            for (Route.Builder r : vh.getRoutesBuilderList()) {
+                if (!r.hasRoute()) {
+                    continue;
+                }
+                RouteAction.Builder a = r.getRouteBuilder();
+                List<String> clusters = a.hasWeightedClusters()
+                        ? a.getWeightedClusters().getClustersList().stream()
+                                .map(WeightedCluster.ClusterWeight::getName).toList()
+                        : List.of(a.getCluster());
+                Set<String> hosts = new TreeSet<>();
+                for (String c : clusters) {
+                    hosts.add(hostLiterals.getOrDefault(c, ""));
+                }
+                if (hosts.size() == 1 && !hosts.contains("")) {
+                    a.setHostRewriteLiteral(hosts.iterator().next()).setAppendXForwardedHost(true);
+                    // as for auto_host_rewrite: the upstream's x-forwarded-host holds exactly the client's Host
+                    // (RouteEntryImplBase::finalizeRequestHeaders removes headers before the literal rewrite)
+                    if (!r.getRequestHeadersToRemoveList().contains(X_FORWARDED_HOST)) {
+                        r.addRequestHeadersToRemove(X_FORWARDED_HOST);
+                    }
+                }
+            }
+        }
+        return b.build();
     }
 
     private VirtualHost virtualHost(List<String> hosts, List<Api> apis,

@@ -232,7 +232,7 @@ public final class PgGatewayStore {
         List<Upstream> upstreams = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 select id, name, protocol, lb_policy, connect_timeout_ms, health_check, circuit_breakers,
-                       outlier_detection, tls, address_exceptions::text
+                       outlier_detection, tls, address_exceptions::text, host
                 from upstream order by name""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -244,7 +244,8 @@ public final class PgGatewayStore {
                         json(rs.getString(7), Upstream.CircuitBreaker.class),
                         json(rs.getString(8), Upstream.OutlierDetection.class),
                         json(rs.getString(9), Upstream.Tls.class),
-                        List.of(ConfigJson.read(rs.getString(10), Upstream.AddressException[].class))));
+                        List.of(ConfigJson.read(rs.getString(10), Upstream.AddressException[].class)),
+                        Optional.ofNullable(rs.getString(11))));
             }
         }
         Map<Long, List<Api.ApiVersion>> versions = new HashMap<>();
@@ -348,12 +349,13 @@ public final class PgGatewayStore {
         long id;
         try (PreparedStatement ps = c.prepareStatement("""
                 insert into upstream (name, protocol, lb_policy, connect_timeout_ms, health_check, circuit_breakers,
-                                      outlier_detection, tls, address_exceptions)
-                values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb)
+                                      outlier_detection, tls, address_exceptions, host)
+                values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb, ?)
                 on conflict (name) do update set protocol = excluded.protocol, lb_policy = excluded.lb_policy,
                     connect_timeout_ms = excluded.connect_timeout_ms, health_check = excluded.health_check,
                     circuit_breakers = excluded.circuit_breakers, outlier_detection = excluded.outlier_detection,
-                    tls = excluded.tls, address_exceptions = excluded.address_exceptions, updated_at = now()
+                    tls = excluded.tls, address_exceptions = excluded.address_exceptions, host = excluded.host,
+                    updated_at = now()
                 returning id""")) {
             ps.setString(1, u.name());
             ps.setString(2, lower(u.protocol()));
@@ -364,6 +366,7 @@ public final class PgGatewayStore {
             ps.setString(7, u.outlierDetection().map(ConfigJson::write).orElse(null));
             ps.setString(8, u.tls().map(ConfigJson::write).orElse(null));
             ps.setString(9, ConfigJson.write(u.addressExceptions()));
+            ps.setString(10, u.host().orElse(null));
             id = returningId(ps);
         }
         exec(c, "delete from upstream_endpoint where upstream_id = ?", id);

@@ -124,6 +124,7 @@ public final class ConfigValidator {
             proxylessLbPolicy(problems, path, u);
             u.tls().ifPresent(tls -> validateTls(problems, path + ".tls", u, tls));
             clusterKind(problems, path, u);
+            upstreamHost(problems, path, u);
         }
         Map<String, Api> apis = new HashMap<>();
         for (Api api : config.apis()) {
@@ -525,6 +526,35 @@ public final class ConfigValidator {
             case MIXED -> problems.add(Problem.error(ProblemCode.UPSTREAM_MIXED_ENDPOINTS, path + ".endpoints", "mixes IP addresses and DNS names: Envoy "
                     + "takes IP endpoints only in an EDS cluster and names only in a DNS cluster; split it into two "
                     + "upstreams and weigh them in the route's destinations"));
+        }
+    }
+
+    /**
+     * The Host Envoy gateways send to the upstream ({@code host_rewrite_literal}) must be a DNS name. An IP-literal
+     * upstream without one keeps the client's Host: inside the mesh the gateway's sidecar routes outbound HTTP by Host,
+     * finds no Service for it and sends the request to Istio's PassthroughCluster in plaintext (pilot
+     * {@code httproute.go} buildCatchAllVirtualHost, {@code cluster_builder.go} buildDefaultPassthroughCluster), so a
+     * STRICT backend resets every request (review R4-06). A warning: an IP outside the mesh is fine; loopback and
+     * link-local endpoints (local development, reviewed address exceptions) are not warned about.
+     */
+    private static void upstreamHost(List<Problem> problems, String path, Upstream u) {
+        if (u.host().isPresent()) {
+            String h = u.host().get();
+            if (h.startsWith("*.") || h.length() > 253 || !HOSTNAME.matcher(h).matches()) {
+                problems.add(Problem.error(ProblemCode.UPSTREAM_HOST_INVALID, path + ".host", "'" + h
+                        + "' is not a DNS name (lowercase, no wildcard, no port): give the backend Service's FQDN, "
+                        + "e.g. orders.shop.svc.cluster.local"));
+            }
+        } else if (u.discovery() == Upstream.Discovery.EDS && u.endpoints().stream().anyMatch(e -> {
+            // loopback, link-local and unspecified addresses never reach a mesh Service (their own checks apply)
+            java.net.InetAddress a = com.google.common.net.InetAddresses.forString(e.address());
+            return !a.isLoopbackAddress() && !a.isLinkLocalAddress() && !a.isAnyLocalAddress();
+        })) {
+            problems.add(Problem.warning(ProblemCode.UPSTREAM_IP_WITHOUT_HOST, path + ".host", "IP-literal endpoints "
+                    + "without a host: Envoy gateways send the client's Host, which names no mesh Service, so the "
+                    + "gateway's sidecar sends the request through Istio's PassthroughCluster in plaintext and a STRICT "
+                    + "(mTLS-only) backend resets it (503). If this is a ClusterIP or pod IP in the mesh, set host to "
+                    + "the backend Service's FQDN (e.g. orders.shop.svc.cluster.local)"));
         }
     }
 

@@ -34,6 +34,8 @@ public enum ProblemCode {
     UPSTREAM_CLUSTER_KIND("MG-UPSTREAM-013", "the Envoy cluster type the upstream becomes"),
     UPSTREAM_STRICT_DNS_PROXYLESS("MG-UPSTREAM-014", "several DNS names: proxyless gRPC clients refuse the cluster"),
     UPSTREAM_MIXED_ENDPOINTS("MG-UPSTREAM-015", "IP addresses and DNS names mixed in one upstream"),
+    UPSTREAM_HOST_INVALID("MG-UPSTREAM-016", "the upstream's host is not a DNS name"),
+    UPSTREAM_IP_WITHOUT_HOST("MG-UPSTREAM-017", "IP-literal endpoints without a host: STRICT mesh backends reset them"),
 
     TLS_SNI_REQUIRED("MG-TLS-001", "upstream TLS without a name to send and check"),
     TLS_DNS_NAME("MG-TLS-002", "an SNI or subject alt name is not a DNS name"),

@@ -160,6 +160,22 @@ class PostgresStoreTest {
     }
 
     @Test
+    void draft_upstreamHost_roundTrips_andClears() throws Exception {
+        PgGatewayStore store = new PgGatewayStore(ds);
+        GatewayConfig sample = sample();
+        Upstream first = sample.upstreams().get(0);
+        Upstream withHost = new Upstream(first.name(), first.protocol(), first.lbPolicy(), first.connectTimeoutMs(),
+                first.endpoints(), first.healthCheck(), first.circuitBreaker(), first.outlierDetection(),
+                first.tls(), first.addressExceptions(), Optional.of("orders.shop.svc.cluster.local"));
+        List<Upstream> upstreams = new ArrayList<>(sample.upstreams());
+        upstreams.set(0, withHost);
+        store.replace(new GatewayConfig(sample.groups(), upstreams, sample.apis(), sample.routes()));
+        assertThat(store.load().upstream(first.name()).orElseThrow()).isEqualTo(withHost);
+        store.replace(sample);
+        assertThat(store.load().upstream(first.name()).orElseThrow().host()).isEmpty();
+    }
+
+    @Test
     void draft_groupAndApiCors_roundTrip() throws Exception {
         PgGatewayStore store = new PgGatewayStore(ds);
         GatewayConfig sample = sample();
