@@ -40,11 +40,9 @@ import org.slf4j.LoggerFactory;
  *       per Check), seeded from PostgreSQL when missing (first use, FLUSHALL, restart).</li>
  *   <li>Every counted request is also a pending increment here, written to PostgreSQL by {@link #flush()} (at least
  *       once a second) as {@code used = used + n}: the durable count never depends on Redis.</li>
- *   <li>With Redis configured but failing (skipped for {@code redisRetry} after an error or a call slower than its
- *       timeout), a {@code block} quota refuses with 503 {@code quota_unavailable}: the other replicas' recent requests
- *       are in no store this replica can read, and a blocking quota never passes its limit. An {@code allow_and_flag}
- *       quota counts against the last total PostgreSQL returned plus this replica's pending increments.</li>
- *   <li>Without Redis configured (one replica), every quota counts that way.</li>
+ *   <li>Without Redis (not configured, or failing: skipped for {@code redisRetry} after an error), a replica counts
+ *       against the last total PostgreSQL returned plus its own pending increments. Other replicas' requests show up
+ *       within one flush, so N replicas may together pass a limit by what they admit in about one flush interval.</li>
  *   <li>With both stores away, a caller whose count this replica knows keeps being counted locally; one it has never
  *       seen is refused with 503 by a {@code block} quota (fail closed) and allowed by an {@code allow_and_flag}
  *       quota.</li>
@@ -351,10 +349,7 @@ public final class QuotaCounter implements QuotaGate {
             }
             for (int i = 0; i < items.size(); i++) {
                 Item it = items.get(i);
-                // the shared count lives in Redis and is unknown now: the other replicas' requests of the last flush
-                // interval are in neither store this replica can read, so a blocking quota refuses rather than pass
-                // its limit (issue 42); an allow_and_flag quota keeps counting here
-                if (it.block() && (!known[i] || trackOwed)) {
+                if (it.block() && !known[i]) {
                     return new Charged(false, counts, i, true);
                 }
                 if (it.block() && counts[i] + 1 > it.limit()) {

@@ -282,8 +282,8 @@ class QuotaCounterTest {
     }
 
     @Test
-    void redisRestart_losesNoQuota_flaggingQuotaCountsLocallyMeanwhile_andReconciles() throws Exception {
-        AuthzPolicy p = policy(SEOUL_DAY_5.replace("free: 5", "free: 10").replace("}}", "}, on_exceed: allow_and_flag}"));
+    void redisRestart_losesNoQuota_countsLocallyMeanwhile_andReconciles() throws Exception {
+        AuthzPolicy p = policy(SEOUL_DAY_5.replace("free: 5", "free: 10"));
         RedisConnection conn = redis();
         QuotaCounter c = replica(Optional.of(conn));
         Identity id = caller();
@@ -297,45 +297,9 @@ class QuotaCounterTest {
             redisServer.startServer();
         }
         awaitReconnect(conn);
-        assertThat(admitted(c, p, id, 5)).isEqualTo(5);
+        assertThat(admitted(c, p, id, 10)).isEqualTo(5);
         c.flush();
         assertThat(durable("seoul-daily", id, LocalDate.parse("2026-11-22"))).isEqualTo(10);
-    }
-
-    @Test
-    void redisStopped_blockingOneADayQuota_onThreeReplicas_neverAllowsASecondCall() throws Exception {
-        AuthzPolicy p = policy(SEOUL_DAY_5.replace("free: 5", "free: 1"));
-        List<QuotaCounter> replicas = List.of(replica(Optional.of(redis())), replica(Optional.of(redis())),
-                replica(Optional.of(redis())));
-        Identity id = caller();
-        assertThat(admitted(replicas.get(0), p, id, 1)).isEqualTo(1); // counted in Redis, not yet flushed
-        redisServer.stopServer();
-        try {
-            for (QuotaCounter r : replicas.subList(1, 3)) {
-                QuotaVerdict v = r.charge(p, "api", id, Optional.empty());
-                assertThat(v.blocked()).as("the shared count is unknown: refused, not counted locally").isPresent();
-                assertThat(v.blocked().get().storeUnavailable()).isTrue();
-            }
-        } finally {
-            redisServer.startServer();
-        }
-    }
-
-    @Test
-    void redisSlowerThanItsTimeout_blockingQuota_onThreeReplicas_neverPassesItsLimit() throws Exception {
-        AuthzPolicy p = policy(SEOUL_DAY_5.replace("free: 5", "free: 3"));
-        List<QuotaCounter> replicas = List.of(replica(Optional.of(redis())), replica(Optional.of(redis())),
-                replica(Optional.of(redis())));
-        Identity id = caller();
-        assertThat(admitted(replicas.get(0), p, id, 3)).isEqualTo(3); // the whole day's quota, not yet flushed
-        try (var sync = redisSync()) {
-            sync.sync().clientPause(2_000); // every command waits 2 s: longer than the 500 ms timeout
-        }
-        int allowed = 0;
-        for (QuotaCounter r : replicas) {
-            allowed += admitted(r, p, id, 2);
-        }
-        assertThat(allowed).as("calls past the limit of 3 while Redis answered late").isZero();
     }
 
     @Test
