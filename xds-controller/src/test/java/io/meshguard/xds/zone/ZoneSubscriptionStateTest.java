@@ -80,7 +80,7 @@ class ZoneSubscriptionStateTest {
         PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
         PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
                 + "('" + KEY + "', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
-        store.putCluster(new Cluster("seoul", "kr-seoul", Optional.empty(), Set.of()));
+        store.putCluster(new Cluster("seoul", "kr-seoul", Optional.empty(), Set.of()), Map.of("seoul-gw", Set.of("acme")));
         store.createProduct(ACME, new Product("payments", "acme", "Payments", "1", Optional.empty(), List.of(),
                 Optional.empty(), Product.Visibility.PUBLIC, ProductState.DRAFT,
                 List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))), "alice");
