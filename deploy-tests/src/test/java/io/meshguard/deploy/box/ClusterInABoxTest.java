@@ -6,10 +6,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -21,26 +18,11 @@ import org.junit.jupiter.api.Test;
 @Tag("cluster")
 class ClusterInABoxTest {
     private static ClusterInABox box;
-    private static Path dir;
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @BeforeAll
     static void install() throws Exception {
-        // short: PostgreSQL's and the node agent's Unix socket paths must stay under 108 bytes; not under /tmp, which
-        // the pods mount as an emptyDir over the volume sources and class path entries the box keeps here
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "mgbox");
-        box = ClusterInABox.install(dir);
-        System.out.println("cluster in a box, " + dir + ":\n  " + String.join("\n  ", box.timeline()));
-    }
-
-    @AfterAll
-    static void uninstall() {
-        if (box != null) {
-            box.close();
-        }
-        if (dir != null && !Boolean.getBoolean("meshguard.box.keep")) {
-            Shell.run("rm", "-rf", "--one-file-system", dir.toString());
-        }
+        box = SharedBox.get();
     }
 
     @Test
