@@ -1121,9 +1121,12 @@ public final class CatalogStore {
     private static RuntimeException translate(SQLException e) {
         String state = Optional.ofNullable(e.getSQLState()).orElse("");
         return switch (state) {
-            case "23505" -> new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "already exists: " + detail(e));
+            case "23505" -> duplicate(e);
             case "23503" -> missingReference(e);
-            case "23514", "22001" -> new CatalogRefusal(CatalogRefusal.Kind.INVALID, detail(e));
+            case "23514" -> badValue(e);
+            case "22001" -> new CatalogRefusal(CatalogRefusal.Kind.INVALID, "a value is longer than its field allows"
+                    + LENGTH.matcher(detail(e)).results().map(r -> " (" + r.group(1) + " characters)").findFirst()
+                    .orElse(""));
             case "42501" -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "not found");
             default -> new IllegalStateException("catalogue store: " + e.getMessage(), e);
         };
@@ -1159,6 +1162,34 @@ public final class CatalogStore {
                 }
             }
         }
+    }
+
+    private static final java.util.regex.Pattern CONSTRAINT = java.util.regex.Pattern.compile(
+            "(?:relation \"([a-z_]+)\" violates check )?constraint \"([a-z_]+)\"");
+    private static final java.util.regex.Pattern DUPLICATE_KEY = java.util.regex.Pattern.compile(
+            "Key \\(([a-z_, ]+)\\)=\\((.*)\\) already exists");
+    private static final java.util.regex.Pattern LENGTH = java.util.regex.Pattern.compile("varying\\(([0-9]+)\\)");
+
+    /** A unique constraint, in words: {@code product_pk} → "a product 'payments' already exists". */
+    private static CatalogRefusal duplicate(SQLException e) {
+        String message = Optional.ofNullable(e.getMessage()).orElse("");
+        java.util.regex.Matcher c = CONSTRAINT.matcher(message);
+        String what = c.find() ? c.group(2).replaceFirst("_(pk|key|unique)$", "").replace('_', ' ') : "object";
+        java.util.regex.Matcher k = DUPLICATE_KEY.matcher(message);
+        return new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "a " + what
+                + (k.find() ? " with " + k.group(1) + " '" + k.group(2) + "'" : " with that id") + " already exists");
+    }
+
+    /** A check constraint, in words: {@code product_id_check} on relation product → "id: not allowed for a product". */
+    private static CatalogRefusal badValue(SQLException e) {
+        java.util.regex.Matcher c = CONSTRAINT.matcher(Optional.ofNullable(e.getMessage()).orElse(""));
+        if (!c.find() || c.group(1) == null) {
+            return new CatalogRefusal(CatalogRefusal.Kind.INVALID, "a value is not allowed here");
+        }
+        String table = c.group(1);
+        String field = c.group(2).replaceFirst("^" + table + "_", "").replaceFirst("_check$", "").replace('_', ' ');
+        return new CatalogRefusal(CatalogRefusal.Kind.INVALID, field + ": a value not allowed for a "
+                + table.replace('_', ' '));
     }
 
     private static String detail(SQLException e) {

@@ -87,44 +87,60 @@ public final class CatalogApi implements HttpHandler {
     }
 
     /** One operation: route with permission, a one-line summary for the OpenAPI document, and its handler. */
-    private record Operation(AdminRoute route, String summary, Handler handler) {
+    private record Operation(BodyFields body, AdminRoute route, String summary, Handler handler, int status) {
+        /** The same operation taking a JSON body of these fields ({@link BodyFields#of}). */
+        Operation takes(String... fields) {
+            return new Operation(BodyFields.of(fields), route, summary, handler, status);
+        }
     }
 
     private static final List<Operation> OPERATIONS = List.of(
             op(AdminRoute.system("GET", "/v1/operator/clusters", "cluster:read"), "List clusters",
                     (a, c) -> CatalogJson.list(a.store.clusters(c.scope()), CatalogJson::cluster)),
             op(AdminRoute.system("PUT", "/v1/operator/clusters/{id}", "cluster:update"), "Register or update a cluster",
-                    CatalogApi::putCluster),
+                    CatalogApi::putCluster)
+                    .takes("region:string!", "provider:string", "capabilities:array", "gateway_groups:object"),
             op(AdminRoute.system("GET", "/v1/operator/tenants", "tenant:read"), "List tenants",
                     (a, c) -> CatalogJson.list(a.store.tenants(), CatalogJson::tenant)),
-            op(AdminRoute.system("POST", "/v1/operator/tenants", "tenant:create"),
-                    "Create a tenant (idempotent: an existing one is left as it is)", CatalogApi::createTenant),
+            created(AdminRoute.system("POST", "/v1/operator/tenants", "tenant:create"),
+                    "Create a tenant (idempotent: an existing one is left as it is)", CatalogApi::createTenant)
+                    .takes("id:string!", "display_name:string"),
             op(AdminRoute.tenant("GET", "/v1/provider/products", "product:read"), "List the tenant's products",
                     (a, c) -> CatalogJson.list(a.store.products(c.scope()).stream()
                             .filter(p -> c.scope().includes(p.tenant())).toList(), CatalogJson::product)),
-            op(AdminRoute.tenant("POST", "/v1/provider/products", "product:create"), "Create a draft product",
-                    CatalogApi::createProduct),
+            created(AdminRoute.tenant("POST", "/v1/provider/products", "product:create"), "Create a draft product",
+                    CatalogApi::createProduct)
+                    .takes("id:string!", "tenant:string", "name:string!", "version:string", "description:string",
+                            "tags:array", "docs_url:string", "visibility:string", "operations:array"),
             op(AdminRoute.tenant("GET", "/v1/provider/products/{id}", "product:read"), "Show a product",
                     (a, c) -> CatalogJson.product(a.ownProduct(c, c.segment(3)))),
             op(AdminRoute.tenant("PUT", "/v1/provider/products/{id}/operations", "product:update"),
-                    "Replace a product's operations", CatalogApi::putOperations),
+                    "Replace a product's operations", CatalogApi::putOperations)
+                    .takes("operations:array!"),
             op(AdminRoute.tenant("POST", "/v1/provider/products/{id}/state", "product:lifecycle"),
-                    "Publish, deprecate or retire a product", CatalogApi::moveProduct),
+                    "Publish, deprecate or retire a product", CatalogApi::moveProduct)
+                    .takes("state:string!", "reason:string"),
             op(AdminRoute.tenant("GET", "/v1/provider/products/{id}/plans", "plan:read"), "List a product's plans",
                     (a, c) -> CatalogJson.list(a.store.plans(c.scope(), a.ownProduct(c, c.segment(3)).id()),
                             CatalogJson::plan)),
-            op(AdminRoute.tenant("POST", "/v1/provider/products/{id}/plans", "plan:create"), "Create a staging plan",
-                    CatalogApi::createPlan),
+            created(AdminRoute.tenant("POST", "/v1/provider/products/{id}/plans", "plan:create"),
+                    "Create a staging plan",
+                    CatalogApi::createPlan)
+                    .takes("name:string!", "auth_modes:array!", "limits:object", "operation_limits:object",
+                            "approval:string"),
             op(AdminRoute.tenant("POST", "/v1/provider/plans/{id}/state", "plan:lifecycle"),
-                    "Publish, deprecate or close a plan (closing closes its subscriptions)", CatalogApi::movePlan),
+                    "Publish, deprecate or close a plan (closing closes its subscriptions)", CatalogApi::movePlan)
+                    .takes("state:string!", "reason:string"),
             op(AdminRoute.tenant("GET", "/v1/provider/products/{id}/product-publishes", "publish:read"),
                     "List a product's publishes",
                     (a, c) -> CatalogJson.list(a.store.publishes(c.scope(), a.ownProduct(c, c.segment(3)).id()),
                             CatalogJson::publish)),
-            op(AdminRoute.tenant("POST", "/v1/provider/products/{id}/product-publishes", "publish:create"),
-                    "Create a draft publish on a cluster and environment", CatalogApi::createPublish),
+            created(AdminRoute.tenant("POST", "/v1/provider/products/{id}/product-publishes", "publish:create"),
+                    "Create a draft publish on a cluster and environment", CatalogApi::createPublish)
+                    .takes("cluster:string!", "environment:string!", "auth_mode:string!", "gateway_group:string!"),
             op(AdminRoute.tenant("POST", "/v1/provider/product-publishes/{id}/state", "publish:lifecycle"),
-                    "Publish or withdraw a product publish", CatalogApi::movePublish),
+                    "Publish or withdraw a product publish", CatalogApi::movePublish)
+                    .takes("state:string!", "reason:string"),
             op(AdminRoute.tenant("GET", "/v1/provider/subscriptions", "subscription:read"),
                     "Subscriptions to the tenant's products",
                     (a, c) -> CatalogJson.list(a.store.subscriptions(c.scope(), Side.PROVIDER),
@@ -134,22 +150,28 @@ public final class CatalogApi implements HttpHandler {
                     (a, c) -> a.usage(c, Side.PROVIDER)),
             op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/approve", "subscription:approve"),
                     "Approve a pending subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.ACTIVE, "approve")),
+                            SubscriptionState.ACTIVE, "approve"))
+                    .takes("reason:string!"),
             op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/reject", "subscription:approve"),
                     "Reject a pending subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.REJECTED, "reject")),
+                            SubscriptionState.REJECTED, "reject"))
+                    .takes("reason:string!"),
             op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/suspend", "subscription:suspend"),
                     "Suspend a subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.SUSPENDED, "suspend")),
+                            SubscriptionState.SUSPENDED, "suspend"))
+                    .takes("reason:string!"),
             op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/resume", "subscription:suspend"),
                     "Resume a suspended subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.ACTIVE, "resume")),
+                            SubscriptionState.ACTIVE, "resume"))
+                    .takes("reason:string!"),
             op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/close", "subscription:suspend"),
                     "Close a subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.CLOSED, "close")),
+                            SubscriptionState.CLOSED, "close"))
+                    .takes("reason:string!"),
             op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/plan", "subscription:plan"),
                     "Move a subscription to another plan, keeping its credentials",
-                    (a, c) -> a.changePlan(c, Side.PROVIDER)),
+                    (a, c) -> a.changePlan(c, Side.PROVIDER))
+                    .takes("plan:string!", "reason:string!"),
             op(AdminRoute.tenant("GET", "/v1/customer/products", "catalog:read"),
                     "The published catalogue", (a, c) -> CatalogJson.list(a.store.products(c.scope()).stream()
                             .filter(p -> p.state() == ProductState.PUBLISHED).toList(), CatalogJson::product)),
@@ -159,8 +181,10 @@ public final class CatalogApi implements HttpHandler {
                             .filter(p -> p.state().acceptsSubscriptions()).toList(), CatalogJson::plan)),
             op(AdminRoute.tenant("GET", "/v1/customer/applications", "application:read"), "The tenant's applications",
                     (a, c) -> CatalogJson.list(a.store.applications(c.scope()), CatalogJson::application)),
-            op(AdminRoute.tenant("POST", "/v1/customer/applications", "application:create"), "Create an application",
-                    CatalogApi::createApplication),
+            created(AdminRoute.tenant("POST", "/v1/customer/applications", "application:create"),
+                    "Create an application",
+                    CatalogApi::createApplication)
+                    .takes("id:string", "tenant:string", "name:string!"),
             op(AdminRoute.tenant("GET", "/v1/customer/subscriptions", "subscription:read"),
                     "The tenant's applications' subscriptions",
                     (a, c) -> CatalogJson.list(a.store.subscriptions(c.scope(), Side.CUSTOMER),
@@ -168,21 +192,27 @@ public final class CatalogApi implements HttpHandler {
             op(AdminRoute.tenant("GET", "/v1/customer/subscriptions/{id}/usage", "subscription:read"),
                     "Calls and refusals by reason of one of the tenant's subscriptions (?hours=24)",
                     (a, c) -> a.usage(c, Side.CUSTOMER)),
-            op(AdminRoute.tenant("POST", "/v1/customer/subscriptions", "subscription:create"),
-                    "Subscribe an application to a plan of a product publish", CatalogApi::subscribe),
+            created(AdminRoute.tenant("POST", "/v1/customer/subscriptions", "subscription:create"),
+                    "Subscribe an application to a plan of a product publish", CatalogApi::subscribe)
+                    .takes("application:string!", "product_publish:string!", "plan:string!"),
             op(AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/plan", "subscription:plan"),
-                    "Move to another plan that needs no approval", (a, c) -> a.changePlan(c, Side.CUSTOMER)),
+                    "Move to another plan that needs no approval", (a, c) -> a.changePlan(c, Side.CUSTOMER))
+                    .takes("plan:string!", "reason:string!"),
             op(AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/close", "subscription:close"),
                     "Close a subscription", (a, c) -> a.moveSubscription(c, Side.CUSTOMER,
-                            SubscriptionState.CLOSED, "close")),
+                            SubscriptionState.CLOSED, "close"))
+                    .takes("reason:string!"),
             op(AdminRoute.tenant("GET", "/v1/customer/credentials", "credential:read"), "The tenant's credentials",
                     (a, c) -> CatalogJson.list(a.store.credentials(c.scope()), CatalogJson::credential)),
-            op(AdminRoute.tenant("POST", "/v1/customer/credentials", "credential:create"),
-                    "Bind an API key or a Keycloak client to an application", CatalogApi::addCredential),
+            created(AdminRoute.tenant("POST", "/v1/customer/credentials", "credential:create"),
+                    "Bind an API key or a Keycloak client to an application", CatalogApi::addCredential)
+                    .takes("kind:string!", "application:string!", "id:string", "subscriptions:array"),
             op(AdminRoute.tenant("POST", "/v1/customer/credentials/{kind}/{id}/rotate", "credential:rotate"),
-                    "Rotate to a successor; the predecessor works for the overlap window", CatalogApi::rotate),
+                    "Rotate to a successor; the predecessor works for the overlap window", CatalogApi::rotate)
+                    .takes("successor:string", "overlap:string"),
             op(AdminRoute.tenant("POST", "/v1/customer/credentials/{kind}/{id}/revoke", "credential:revoke"),
-                    "Revoke a credential", CatalogApi::revoke),
+                    "Revoke a credential", CatalogApi::revoke)
+                    .takes("reason:string!"),
             op(AdminRoute.open("GET", "/v1/openapi.json"), "This document", (a, c) -> a.openApi));
 
     /** Every route, for the route-coverage test and the server that mounts them. */
@@ -223,7 +253,12 @@ public final class CatalogApi implements HttpHandler {
     }
 
     private static Operation op(AdminRoute route, String summary, Handler handler) {
-        return new Operation(route, summary, handler);
+        return new Operation(BodyFields.NONE, route, summary, handler, 200);
+    }
+
+    /** An operation that creates an object: 201. */
+    private static Operation created(AdminRoute route, String summary, Handler handler) {
+        return new Operation(BodyFields.NONE, route, summary, handler, 201);
     }
 
     @Override
@@ -278,11 +313,10 @@ public final class CatalogApi implements HttpHandler {
         try {
             Scope target = op.route().scope().apply(segments);
             TenantScope tenants = target.equals(Scope.ANY_TENANT) ? router.tenantsOf(admitted) : TenantScope.ALL;
+            op.body().check(body);
             Call call = new Call(exchange, admitted.caller(), admitted.admission().decision().roleUsed(), requestId,
                     segments, tenants, body);
-            JsonNode result = op.handler().handle(this, call);
-            return new AdminAnswer(op.route().method().equals("POST") && op.route().path().endsWith("s") ? 201 : 200,
-                    result);
+            return new AdminAnswer(op.status(), op.handler().handle(this, call));
         } catch (AdminJson.Refusal e) {
             return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
         } catch (CatalogRefusal e) {
@@ -374,7 +408,8 @@ public final class CatalogApi implements HttpHandler {
     }
 
     private JsonNode putOperations(Call c) {
-        Product p = store.putOperations(c.scope(), ownProduct(c, c.segment(3)).id(), operations(c.body()),
+        Product p = store.putOperations(c.scope(), ownProduct(c, c.segment(3)).id(),
+                operations(c.body().path("operations")),
                 c.caller().actor());
         return changed(c, "product:update", "product/" + p.id(), "operations replaced", p.tenant(),
                 CatalogJson.product(p));
@@ -731,6 +766,10 @@ public final class CatalogApi implements HttpHandler {
                     .put("summary", o.summary()).put("x-meshguard-permission", o.route().permission());
             if (o.route().isOpen()) {
                 operation.putArray("security");
+            }
+            if (!o.body().types().isEmpty()) {
+                operation.putObject("requestBody").put("required", true).putObject("content")
+                        .putObject("application/json").set("schema", o.body().schema());
             }
             ArrayNode params = operation.putArray("parameters");
             for (String seg : o.route().path().split("/")) {

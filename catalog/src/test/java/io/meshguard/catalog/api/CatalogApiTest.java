@@ -380,12 +380,50 @@ class CatalogApiTest {
     void hostileBodies_getClearErrors() throws Exception {
         assertThat(call("alice", "POST", "/v1/provider/products", "{not json").statusCode()).isEqualTo(400);
         assertThat(call("alice", "POST", "/v1/provider/products", "[1,2]").statusCode()).isEqualTo(400);
-        assertThat(call("alice", "POST", "/v1/provider/products", "{\"id\": \"Big.Name\", \"name\": \"x\"}")
-                .statusCode()).isEqualTo(422);
+        HttpResponse<String> badId = call("alice", "POST", "/v1/provider/products",
+                "{\"id\": \"Big.Name\", \"name\": \"x\"}");
+        assertThat(badId.statusCode()).isEqualTo(422);
+        ok(call("alice", "POST", "/v1/provider/products", "{\"id\": \"twice\", \"name\": \"x\"}"));
+        HttpResponse<String> twice = call("alice", "POST", "/v1/provider/products",
+                "{\"id\": \"twice\", \"name\": \"x\"}");
+        assertThat(twice.statusCode()).isEqualTo(409);
+        assertThat(twice.body()).contains("a product with").contains("already exists");
+        // said in words: never PostgreSQL's text
+        assertThat(List.of(badId.body(), twice.body())).allSatisfy(b -> assertThat(b)
+                .doesNotContain("ERROR").doesNotContain("constraint").doesNotContain("violates"));
         assertThat(call("alice", "POST", "/v1/provider/products", "x".repeat(CatalogApi.MAX_BODY + 1)).statusCode())
                 .isEqualTo(413);
         assertThat(call("alice", "POST", "/v1/provider/products", "{\"id\": \"t\", \"name\": \"x\", \"tenant\": \"globex\"}")
                 .statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void misspeltOrMistypedBodyFields_refused422NamingTheNearestField_andNothingCreated() throws Exception {
+        ok(call("alice", "POST", "/v1/provider/products", "{\"id\": \"typos\", \"name\": \"Typos\"}"));
+        HttpResponse<String> aproval = call("alice", "POST", "/v1/provider/products/typos/plans",
+                "{\"name\": \"gold\", \"auth_modes\": [\"apikey\"], \"aproval\": \"manual\"}");
+        assertThat(aproval.statusCode()).isEqualTo(422);
+        assertThat(aproval.body()).contains("unknown field 'aproval'").contains("did you mean 'approval'");
+        HttpResponse<String> limit = call("alice", "POST", "/v1/provider/products/typos/plans",
+                "{\"name\": \"free\", \"auth_modes\": [\"apikey\"], \"limit\": {\"quota\": {}}}");
+        assertThat(limit.statusCode()).isEqualTo(422);
+        assertThat(limit.body()).contains("unknown field 'limit'").contains("did you mean 'limits'");
+        HttpResponse<String> tags = call("alice", "POST", "/v1/provider/products",
+                "{\"id\": \"tagged\", \"name\": \"Tagged\", \"tags\": \"payments\"}");
+        assertThat(tags.statusCode()).isEqualTo(422);
+        assertThat(tags.body()).contains("tags: an array, got string");
+        assertThat(ok(call("alice", "GET", "/v1/provider/products/typos/plans", null))).isEmpty();
+        assertThat(call("alice", "GET", "/v1/provider/products/tagged", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void putOperations_replacesTheProductsOperations() throws Exception {
+        ok(call("alice", "POST", "/v1/provider/products", "{\"id\": \"bookkeeping\", \"name\": \"Bookkeeping\"}"));
+        JsonNode replaced = ok(call("alice", "PUT", "/v1/provider/products/bookkeeping/operations", """
+                {"operations": [{"id": "refund", "api": "payments-api", "method": "post", "path": "/charges"}]}"""));
+        assertThat(replaced.path("operations").findValuesAsText("id")).containsExactly("refund");
+        assertThat(ok(call("alice", "GET", "/v1/provider/products/bookkeeping", null)).path("operations")
+                .findValuesAsText("path")).containsExactly("/charges");
     }
 
     @Test
@@ -398,5 +436,10 @@ class CatalogApiTest {
             assertThat(doc.path("paths").path(r.path()).path(r.method().toLowerCase()).path("x-meshguard-permission")
                     .asText()).as("%s %s", r.method(), r.path()).isEqualTo(r.permission());
         }
+        JsonNode plan = doc.at("/paths/~1v1~1provider~1products~1{id}~1plans/post/requestBody/content"
+                + "/application~1json/schema");
+        assertThat(plan.path("properties").has("approval")).as(plan.toString()).isTrue();
+        assertThat(plan.path("required").toString()).isEqualTo("[\"name\",\"auth_modes\"]");
+        assertThat(plan.path("additionalProperties").asBoolean(true)).isFalse();
     }
 }
