@@ -749,7 +749,7 @@ class GatewayJourneysTest {
     }
 
     @Test
-    @Order(Integer.MAX_VALUE)
+    @Order(Integer.MAX_VALUE - 1)
     void demo_playsEveryJourneyAgainstTheStack_andShowsWhatEachPartDid() throws Exception {
         // last; the demo adds its group beside this class's (same APIs, its own upstreams): this group keeps serving
         java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
@@ -778,8 +778,36 @@ class GatewayJourneysTest {
         assertThat(accounts.received()).hasSize(1);
     }
 
+    /**
+     * README's products block, as a newcomer pastes it after the demo: bash runs it verbatim in an empty directory,
+     * where {@code ./meshguard} is this build's CLI pointed at the stack (what {@code up.json} tells a real up's CLI).
+     */
     @Test
-    @Order(Integer.MAX_VALUE - 1)
+    @Order(Integer.MAX_VALUE)
+    void readmesProductsBlock_runsVerbatimAgainstTheStack() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        int heading = readme.indexOf("#### API products, from a product file");
+        assertThat(heading).as("README's products section").isPositive();
+        int open = readme.indexOf("```sh\n", heading) + "```sh\n".length();
+        String block = readme.substring(open, readme.indexOf("\n```", open) + 1);
+        Path dir = Files.createTempDirectory("readme-products");
+        Path cli = dir.resolve("meshguard");
+        Files.writeString(cli, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
+                + "' -cp '" + System.getProperty("java.class.path") + "' io.meshguard.cli.Main \"$@\" --url '"
+                + stack.xdsAdminUrl() + "' --token-file '" + stack.adminTokenFile() + "'\n");
+        cli.toFile().setExecutable(true);
+        Process bash = new ProcessBuilder("bash", "-euo", "pipefail", "-c", block).directory(dir.toFile())
+                .redirectErrorStream(true).start();
+        String out = new String(bash.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(bash.waitFor(120, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(bash.exitValue()).as("README's products block:\n%s\n---\n%s", block, out).isZero();
+        assertThat(out).contains("\"state\" : \"published\"").contains("charges.dev.local.api.")
+                .contains("\"quotas\"").contains("\"refused_by_reason\"");
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE - 2)
     void postgresStoppedMidScenario_losesNoAuditRow_theSpoolReplaysWhenItReturns() throws Exception {
         List<Exchange> exchanges = new ArrayList<>();
         Exchange before = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts/1"), "t-outage"));
