@@ -57,8 +57,32 @@ public final class Main implements Runnable {
                 .setUsageHelpAutoWidth(true)
                 .setUsageHelpWidth(100)
                 .setCaseInsensitiveEnumValuesAllowed(true)
-                .setExecutionExceptionHandler(Main::reportFailure);
+                .setExecutionExceptionHandler(Main::reportFailure)
+                .setExecutionStrategy(Main::runQuietlyUnlessServer);
         return commandLine.execute(args);
+    }
+
+    /** Runs the command; a tool ({@link ServerCommand} says which are not) logs warnings only while it runs. */
+    private static int runQuietlyUnlessServer(CommandLine.ParseResult parsed) {
+        CommandLine.ParseResult leaf = parsed;
+        while (leaf.hasSubcommand()) {
+            leaf = leaf.subcommand();
+        }
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.classic.Level before = root.getLevel();
+        boolean quiet = !(leaf.commandSpec().userObject() instanceof ServerCommand)
+                && System.getenv("MESHGUARD_LOG_LEVEL") == null;
+        if (quiet) {
+            root.setLevel(ch.qos.logback.classic.Level.WARN);
+        }
+        try {
+            return new CommandLine.RunLast().execute(parsed);
+        } finally {
+            if (quiet) {
+                root.setLevel(before); // tests run many commands in one JVM
+            }
+        }
     }
 
     /**

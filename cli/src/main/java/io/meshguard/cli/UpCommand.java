@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
         description = {"Start the whole stack locally on an embedded PostgreSQL and Redis; Ctrl-C stops everything.",
             "Every port is fixed by its flag; a busy port stops `up` with the port and the flag named. 0 picks a free",
             "port; the banner and DATA_DIR/up.json (which every other command reads) say which."})
-final class UpCommand implements Callable<Integer> {
+final class UpCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
     @Option(names = "--data-dir", defaultValue = ".meshguard", description = "Local state: database, spools, up.json (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 

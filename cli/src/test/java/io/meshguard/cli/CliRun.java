@@ -8,9 +8,9 @@ import java.util.stream.Collectors;
 /**
  * One run of the meshguard command line in this JVM, as a user would see it: exit code, standard output and
  * standard error. Servers a command starts log JSON lines to the console from their own threads; those are not
- * the command's output and are left out.
+ * the command's output and are kept apart ({@code logLines}).
  */
-public record CliRun(int exit, String out, String err) {
+public record CliRun(int exit, String out, String err, java.util.List<String> logLines) {
     public static CliRun of(String... args) {
         PrintStream originalOut = System.out;
         PrintStream originalErr = System.err;
@@ -20,7 +20,7 @@ public record CliRun(int exit, String out, String err) {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
             int exit = Main.execute(args);
-            return new CliRun(exit, withoutLogLines(out), withoutLogLines(err));
+            return new CliRun(exit, withoutLogLines(out), withoutLogLines(err), logLines(err));
         } finally {
             System.setOut(originalOut);
             System.setErr(originalErr);
@@ -28,8 +28,15 @@ public record CliRun(int exit, String out, String err) {
     }
 
     private static String withoutLogLines(ByteArrayOutputStream captured) {
-        return captured.toString(StandardCharsets.UTF_8).lines()
-                .filter(l -> !(l.startsWith("{\"time\":\"") && l.contains("\"logger\":")))
+        return captured.toString(StandardCharsets.UTF_8).lines().filter(l -> !isLogLine(l))
                 .map(l -> l + "\n").collect(Collectors.joining());
+    }
+
+    private static java.util.List<String> logLines(ByteArrayOutputStream captured) {
+        return captured.toString(StandardCharsets.UTF_8).lines().filter(CliRun::isLogLine).toList();
+    }
+
+    private static boolean isLogLine(String line) {
+        return line.startsWith("{\"time\":\"") && line.contains("\"logger\":");
     }
 }

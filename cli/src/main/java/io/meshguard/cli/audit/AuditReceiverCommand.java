@@ -30,7 +30,7 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "receiver", mixinStandardHelpOptions = true,
         description = "Run the Envoy access-log receiver with the audit writer on their own.")
-public final class AuditReceiverCommand implements Callable<Integer> {
+public final class AuditReceiverCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
     /** Default status (metrics, health) port of the standalone receiver. */
     static final int HTTP_PORT = 9104;
 

@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
             "With db.url set, API keys are checked against PostgreSQL and every decision is written to the audit log",
             "(audit.* keys); without it, API-key routes deny with 503. audit.decision_log (auto: on without db.url)",
             "writes every decision as one JSON object per line to standard output, for Fluent Bit or Vector."})
-public final class ExtAuthzCommand implements Callable<Integer> {
+public final class ExtAuthzCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file.")
     Path config;
 

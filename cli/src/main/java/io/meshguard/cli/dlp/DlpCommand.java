@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
             "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) and the",
             "Envoy access-log receiver is served on the gRPC port. audit.decision_log (auto: on without db.url) writes",
             "them as one JSON object per line to standard output, for Fluent Bit or Vector."})
-public final class DlpCommand implements Callable<Integer> {
+public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
     @Option(names = "--config", description = "YAML configuration file (keys as listed above).")
     Path config;
 

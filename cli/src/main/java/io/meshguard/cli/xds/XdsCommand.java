@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
         description = "Run the xDS controller: ADS for Envoy and proxyless gRPC, admin API on the status port.",
         subcommands = {XdsRenderCommand.class, XdsApplyCommand.class, XdsValidateCommand.class, XdsPublishCommand.class,
             XdsRollbackCommand.class, XdsApprovalsCommand.class})
-public final class XdsCommand implements Callable<Integer> {
+public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
     @Option(names = "--config", description = "YAML config file (keys xds.*, http.*, db.*); MESHGUARD_* env vars override it.")
     Path configFile;
 

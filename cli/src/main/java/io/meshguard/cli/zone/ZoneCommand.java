@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
 @Command(name = "zone", mixinStandardHelpOptions = true,
         description = "Run the xDS controller in zone mode: serve this cluster, follow central (docs/operator-guide.md"
                 + " \"Zones\").")
-public final class ZoneCommand implements Callable<Integer> {
+public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
     @Option(names = "--config", description = "YAML config file (keys zone.*, xds.ads.*, xds.extauthz.target, http.*);"
             + " MESHGUARD_* env vars override it.")
     Path configFile;
