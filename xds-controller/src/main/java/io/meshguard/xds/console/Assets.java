@@ -20,7 +20,8 @@ public final class Assets {
     private final Map<String, Asset> files = Map.of(
             "htmx.min.js", new Asset("text/javascript; charset=utf-8", read(HTMX)),
             "console.js", new Asset("text/javascript; charset=utf-8", read("/io/meshguard/xds/console/console.js")),
-            "console.css", new Asset("text/css; charset=utf-8", read("/io/meshguard/xds/console/console.css")));
+            "console.css", new Asset("text/css; charset=utf-8", read("/io/meshguard/xds/console/console.css")),
+            "favicon.svg", new Asset("image/svg+xml", read("/io/meshguard/xds/console/favicon.svg")));
 
     void serve(HttpExchange ex, String name) throws IOException {
         Asset a = files.get(name);

@@ -161,7 +161,7 @@ public final class Console implements HttpHandler {
                 if (s.isPresent()) {
                     land(ex, s.get(), requestId);
                 } else {
-                    pages.message(ex, 200, new Views.Message("meshguard console", "Revisions, approvals, the fleet "
+                    pages.message(ex, 200, new Views.Message("Welcome", "Revisions, approvals, the fleet "
                             + "and the audit log of this control plane.", "/console/signin", "Sign in"));
                 }
             }

@@ -126,7 +126,13 @@ class ConsoleLocalModeTest {
         assertThat(landing.statusCode()).isEqualTo(303);
         assertThat(landing.headers().firstValue("Location")).as("the token file's holder may read revisions")
                 .contains("/console/revisions");
-        assertThat(get("/console", "").body()).as("no session: the sign-in link").contains("/console/signin");
+        String welcome = get("/console", "").body();
+        assertThat(welcome).as("no session: the sign-in link").contains("/console/signin")
+                .contains("<title>Welcome · meshguard console</title>")
+                .contains("<link rel=\"icon\" href=\"/console/assets/favicon.svg\"");
+        HttpResponse<String> icon = get("/console/assets/favicon.svg", "");
+        assertThat(icon.statusCode()).isEqualTo(200);
+        assertThat(icon.headers().firstValue("content-type")).hasValue("image/svg+xml");
     }
 
     @Test
