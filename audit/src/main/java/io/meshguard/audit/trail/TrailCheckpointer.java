@@ -45,6 +45,7 @@ public final class TrailCheckpointer implements ServerComponent {
     private volatile long lastSuccessMillis;
     private volatile String lastFailure = "";
     private ScheduledExecutorService timer;
+    private volatile boolean closing;
 
     public TrailCheckpointer(DataSource dataSource, PrivateKey key, CheckpointDirectory directory, Clock clock,
             Duration interval, MeterRegistry meters) {
@@ -86,6 +87,9 @@ public final class TrailCheckpointer implements ServerComponent {
             checkpointNow();
             lastFailure = "";
         } catch (Exception e) {
+            if (closing) {
+                return; // the pool may already be closing: not a failure of the trail
+            }
             failures.increment();
             lastFailure = e.toString();
             LOG.error("admin trail checkpoint failed (retrying in {}): {}", interval, e.toString());
@@ -141,11 +145,16 @@ public final class TrailCheckpointer implements ServerComponent {
 
     @Override
     public void close() {
+        closing = true;
         if (timer != null) {
-            timer.shutdownNow();
+            // a round in progress finishes (one short read, a signature, a line): no half-written checkpoint
+            timer.shutdown();
             try {
-                timer.awaitTermination(5, TimeUnit.SECONDS);
+                if (!timer.awaitTermination(5, TimeUnit.SECONDS)) {
+                    timer.shutdownNow();
+                }
             } catch (InterruptedException e) {
+                timer.shutdownNow();
                 Thread.currentThread().interrupt();
             }
         }
