@@ -40,6 +40,10 @@ final class ConfigReference {
                 new Section("Audit writer, spool, retention and access-log receiver (`audit.*`)", ConfigSchema.builder()
                         .addAll(AuditConfig.configGroup().keys())
                         .build()),
+                new Section("Admin trail checkpoints, xds-controller (`audit.admin_trail.checkpoint.*`)",
+                        ConfigSchema.builder()
+                                .add(io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
+                                .build()),
                 new Section("extauthz-server (`meshguard extauthz --config FILE`)", ConfigSchema.builder()
                         .addAll(ownKeys(ExtAuthzConfig.SCHEMA.keys()))
                         .build()),

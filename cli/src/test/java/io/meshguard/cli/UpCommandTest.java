@@ -70,6 +70,15 @@ class UpCommandTest {
         assertThat(java.nio.file.Files.getPosixFilePermissions(hashKey)).isEqualTo(
                 java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         String key = java.nio.file.Files.readString(hashKey);
+        // the admin trail's head leaves the database by itself: up made a checkpoint key and signs with it
+        java.nio.file.Path checkpointKey = dataDir.resolve("trail-checkpoint.key");
+        assertThat(java.nio.file.Files.getPosixFilePermissions(checkpointKey)).isEqualTo(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        java.security.PublicKey checkpointPublic = io.meshguard.audit.trail.CheckpointKeys.readPublic(
+                dataDir.resolve("trail-checkpoint.pub"));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(io.meshguard.audit.trail
+                .CheckpointDirectory.read(dataDir.resolve("trail-checkpoints")).checkpoints())
+                .isNotEmpty().allSatisfy(cp -> assertThat(cp.signedBy(checkpointPublic)).isTrue()));
 
         try (Connection db = connect(first.state()); Statement sql = db.createStatement()) {
             sql.execute("create table up_test_marker(note text)");

@@ -103,26 +103,67 @@ public final class AdminTrail {
         return new Appended(seq, hash);
     }
 
+    /** The action of the trail row that vouches for an anchor (details {@code anchor_seq}, {@code anchor_hash}). */
+    public static final String RETENTION_ACTION = "trail_retention";
+
+    /** A month dropped: the rows it held and the anchor the chain now starts from. */
+    public record Dropped(long rows, long anchorSeq, String anchorHash) {}
+
     /**
-     * Retention by month (migration V40): drops the UTC month's partition after recording, in the same transaction,
-     * an anchor with the seq and hash of its highest row, so the kept chain still verifies. Refused (an exception)
-     * when a kept row of another month has a lower seq than that row.
-     *
-     * @return the rows dropped
+     * Retention by month (migrations V40, V66): drops the UTC month's partition through {@code admin_trail_drop_month},
+     * which records an anchor (the seq and hash of its highest row) and refuses the current month and every month
+     * within {@code retentionMonths} (at least 13) by the database's clock; then appends, in the same transaction, the
+     * trail row that vouches for the anchor. {@code meshguard audit verify} accepts an anchor only with that row, so
+     * an anchor written by hand does not verify.
      */
-    public long dropMonth(java.time.YearMonth month, String reason) throws UnavailableException {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("select admin_trail_drop_month(?, ?)")) {
-            ps.setObject(1, month.atDay(1));
-            ps.setString(2, reason);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
+    public Dropped dropMonth(java.time.YearMonth month, int retentionMonths, java.time.Instant at)
+            throws UnavailableException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                Dropped d = dropMonthWithin(c, month, retentionMonths, at);
+                c.commit();
+                return d;
+            } catch (SQLException | RuntimeException ex) {
+                c.rollback();
+                throw ex;
             }
         } catch (SQLException ex) {
             throw new UnavailableException("the admin trail's month " + month + " could not be dropped: "
                     + ex.getMessage(), ex);
         }
+    }
+
+    /** {@link #dropMonth} inside the caller's open transaction on {@code c}: the drop, anchor and row commit together. */
+    public static Dropped dropMonthWithin(Connection c, java.time.YearMonth month, int retentionMonths,
+            java.time.Instant at) throws SQLException {
+        long rows;
+        try (PreparedStatement ps = c.prepareStatement("select admin_trail_drop_month(?, ?, ?)")) {
+            ps.setObject(1, month.atDay(1));
+            ps.setInt(2, retentionMonths);
+            ps.setString(3, "retention: " + retentionMonths + " months");
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                rows = rs.getLong(1);
+            }
+        }
+        long anchorSeq = 0;
+        String anchorHash = TrailHash.GENESIS;
+        try (PreparedStatement ps = c.prepareStatement(
+                "select up_to_seq, row_hash from admin_trail_anchor order by up_to_seq desc limit 1");
+                ResultSet rs = ps.executeQuery()) {
+            if (rs.next()) {
+                anchorSeq = rs.getLong(1);
+                anchorHash = rs.getString(2);
+            }
+        }
+        appendWithin(c, new AdminTrailEntry(at, "audit-maintenance", "system", java.util.Optional.empty(),
+                java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(), RETENTION_ACTION,
+                "admin_trail/" + month, "dropped " + rows + " rows, anchored at row " + anchorSeq,
+                java.util.Optional.empty(), java.util.Optional.empty(), java.util.Map.of(
+                        "retention_months", Integer.toString(retentionMonths),
+                        "anchor_seq", Long.toString(anchorSeq), "anchor_hash", anchorHash)));
+        return new Dropped(rows, anchorSeq, anchorHash);
     }
 
     /** Creates the monthly partitions from {@code month} on, {@code monthsAhead} after it (idempotent). */
@@ -137,48 +178,6 @@ public final class AdminTrail {
             }
         } catch (SQLException ex) {
             throw new UnavailableException("the admin trail's partitions could not be created: " + ex.getMessage(), ex);
-        }
-    }
-
-    /**
-     * Removes the rows up to {@code seq} (retention), recording first, in the same transaction, an anchor with the
-     * hash of the last removed row: the kept chain then still verifies, and a removal without an anchor does not.
-     */
-    public int pruneThrough(long seq, String reason) throws UnavailableException {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                String hash;
-                try (PreparedStatement ps = c.prepareStatement("select row_hash from admin_trail where seq = ?")) {
-                    ps.setLong(1, seq);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (!rs.next()) {
-                            c.rollback();
-                            return 0;
-                        }
-                        hash = rs.getString(1);
-                    }
-                }
-                try (PreparedStatement ps = c.prepareStatement(
-                        "insert into admin_trail_anchor (up_to_seq, row_hash, reason) values (?, ?, ?)")) {
-                    ps.setLong(1, seq);
-                    ps.setString(2, hash);
-                    ps.setString(3, reason);
-                    ps.executeUpdate();
-                }
-                int removed;
-                try (PreparedStatement ps = c.prepareStatement("delete from admin_trail where seq <= ?")) {
-                    ps.setLong(1, seq);
-                    removed = ps.executeUpdate();
-                }
-                c.commit();
-                return removed;
-            } catch (SQLException ex) {
-                c.rollback();
-                throw ex;
-            }
-        } catch (SQLException ex) {
-            throw new UnavailableException("the admin trail could not be pruned: " + ex.getMessage(), ex);
         }
     }
 }

@@ -13,8 +13,6 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
@@ -123,26 +121,7 @@ public final class AdminTrailMaintenance implements AutoCloseable {
     private long dropMonth(Connection c, YearMonth month) throws SQLException {
         c.setAutoCommit(false);
         try {
-            long rows;
-            try (PreparedStatement ps = c.prepareStatement("select admin_trail_drop_month(?, ?)")) {
-                ps.setObject(1, month.atDay(1));
-                ps.setString(2, "retention: " + retentionMonths + " months");
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    rows = rs.getLong(1);
-                }
-            }
-            String anchor;
-            try (Statement s = c.createStatement();
-                    ResultSet rs = s.executeQuery("select coalesce(max(up_to_seq), 0) from admin_trail_anchor")) {
-                rs.next();
-                anchor = Long.toString(rs.getLong(1));
-            }
-            AdminTrail.appendWithin(c, new AdminTrailEntry(Instant.now(clock), "audit-maintenance", "system",
-                    Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), "trail_retention",
-                    "admin_trail/" + month, "dropped " + rows + " rows, anchored at row " + anchor,
-                    Optional.empty(), Optional.empty(), Map.of("retention_months", Integer.toString(retentionMonths),
-                            "anchor_seq", anchor)));
+            long rows = AdminTrail.dropMonthWithin(c, month, retentionMonths, Instant.now(clock)).rows();
             c.commit();
             return rows;
         } catch (SQLException | RuntimeException e) {

@@ -11,11 +11,14 @@ import java.util.Optional;
 import javax.sql.DataSource;
 
 /**
- * Walks the admin trail and names the first row that was altered, removed or inserted. What it proves: every kept row
- * is what was appended, in order, with nothing missing between the newest anchor (or the start) and the head. What it
- * cannot prove alone: that the newest rows were not cut off together with the head, or the whole chain rewritten by
- * someone who can write the database and recompute hashes — for that, record the head it prints somewhere the database
- * cannot reach (a ticket, WORM storage) and pass it back with {@code expected}.
+ * Walks the admin trail and names the first row that was altered, removed or inserted. What it proves alone: every
+ * kept row is what was appended, in order, with nothing missing between the newest anchor (or the start) and the
+ * head, and the anchor is vouched for by the chain (a {@code trail_retention} row records its seq and hash, so an
+ * anchor written by hand does not verify). What it cannot prove alone: that the newest rows were not cut off together
+ * with the head, or the chain rewritten by someone who can write the database and recompute hashes. For that it
+ * checks the signed checkpoints the controller wrote outside the database (TrailCheckpointer): every signed head must
+ * still be there with its hash unless a signed checkpoint saw it anchored away at least {@link #MIN_DROP_AGE} after it
+ * was first signed; a head recorded by hand ({@code expected}) is checked the same way.
  */
 public final class AdminTrailVerifier {
     /** What went wrong, and where first. */
@@ -29,8 +32,26 @@ public final class AdminTrailVerifier {
         /** The chain ends before the head, or the head does not match the last row: the newest rows were cut. */
         TRUNCATED,
         /** A head recorded earlier no longer matches its row. */
-        REWRITTEN
+        REWRITTEN,
+        /** The anchor the chain starts from is recorded by no trail row: it was written by hand. */
+        ANCHOR_UNVOUCHED,
+        /** A signed row is gone under an anchor no checkpoint has seen. */
+        DROPPED_UNWITNESSED,
+        /** A signed row was anchored away sooner than any retention allows. */
+        DROPPED_EARLY,
+        /** A checkpoint is unreadable or not signed by the checkpoint key. */
+        BAD_CHECKPOINT
     }
+
+    /** The checkpoints read from their directory, and the public key they must be signed with. */
+    public record SignedCheckpoints(CheckpointDirectory.Contents contents, java.security.PublicKey key) {}
+
+    /**
+     * The least time between a row's first checkpoint and the checkpoint that first shows it anchored away: retention
+     * keeps at least 13 full months after the current one, so a month is never dropped sooner than 13 months after its
+     * last row; a year leaves room for a checkpointer that was down for a while.
+     */
+    public static final java.time.Duration MIN_DROP_AGE = java.time.Duration.ofDays(365);
 
     /**
      * The walk's result.
@@ -65,19 +86,28 @@ public final class AdminTrailVerifier {
     }
 
     public Report verify(Optional<Head> expected) throws SQLException {
+        return verify(expected, Optional.empty());
+    }
+
+    /**
+     * Verifies the chain and, when given, the checkpoints. Read the checkpoints before calling: a checkpoint written
+     * after this walk's snapshot could name rows the snapshot does not hold yet.
+     */
+    public Report verify(Optional<Head> expected, Optional<SignedCheckpoints> checkpoints) throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             c.setReadOnly(true);
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try {
-                return walk(c, expected);
+                return walk(c, expected, checkpoints);
             } finally {
                 c.rollback();
             }
         }
     }
 
-    private Report walk(Connection c, Optional<Head> expected) throws SQLException {
+    private Report walk(Connection c, Optional<Head> expected, Optional<SignedCheckpoints> checkpoints)
+            throws SQLException {
         long anchorSeq = 0;
         String prevHash = TrailHash.GENESIS;
         try (PreparedStatement ps = c.prepareStatement(
@@ -96,6 +126,11 @@ public final class AdminTrailVerifier {
             headSeq = rs.getLong(1);
             headHash = rs.getString(2);
         }
+        final String anchorHash = prevHash;
+        java.util.Set<Long> signedSeqs = new java.util.HashSet<>();
+        checkpoints.ifPresent(cs -> cs.contents().checkpoints().forEach(cp -> signedSeqs.add(cp.seq())));
+        java.util.Map<Long, String> keptHashes = new java.util.HashMap<>();
+        boolean vouched = anchorSeq == 0;
         long expectedSeq = anchorSeq + 1;
         long checked = 0;
         Optional<Finding> bad = Optional.empty();
@@ -117,9 +152,19 @@ public final class AdminTrailVerifier {
                     } else if (!rs.getString("prev_hash").equals(prevHash)) {
                         bad = Optional.of(new Finding(seq, Problem.INSERTED, "row " + seq + " does not chain to row "
                                 + (seq - 1) + ": a row was put in here, or row " + (seq - 1) + " was rewritten"));
-                    } else if (!TrailHash.of(seq, entry(rs), prevHash).equals(rs.getString("row_hash"))) {
-                        bad = Optional.of(new Finding(seq, Problem.ALTERED, "row " + seq
-                                + "'s content does not match its hash: it was changed after it was written"));
+                    } else {
+                        AdminTrailEntry e = entry(rs);
+                        if (!TrailHash.of(seq, e, prevHash).equals(rs.getString("row_hash"))) {
+                            bad = Optional.of(new Finding(seq, Problem.ALTERED, "row " + seq
+                                    + "'s content does not match its hash: it was changed after it was written"));
+                        } else if (e.action().equals(AdminTrail.RETENTION_ACTION)
+                                && Long.toString(anchorSeq).equals(e.details().get("anchor_seq"))
+                                && anchorHash.equals(e.details().get("anchor_hash"))) {
+                            vouched = true;
+                        }
+                    }
+                    if (signedSeqs.contains(seq)) {
+                        keptHashes.put(seq, rs.getString("row_hash"));
                     }
                     prevHash = rs.getString("row_hash");
                     expectedSeq = seq + 1;
@@ -131,6 +176,14 @@ public final class AdminTrailVerifier {
             bad = Optional.of(new Finding(lastSeq + 1, Problem.TRUNCATED, "the chain ends at row " + lastSeq
                     + " but its head says row " + headSeq + ": the newest rows were removed, or rows were added "
                     + "without the head"));
+        }
+        if (bad.isEmpty() && !vouched) {
+            bad = Optional.of(new Finding(anchorSeq, Problem.ANCHOR_UNVOUCHED, "the anchor at row " + anchorSeq
+                    + " is recorded by no trail row (" + AdminTrail.RETENTION_ACTION + " with its seq and hash): it was "
+                    + "written by hand, and the rows up to " + anchorSeq + " were removed under it"));
+        }
+        if (bad.isEmpty() && checkpoints.isPresent()) {
+            bad = new CheckpointCheck(checkpoints.get(), anchorSeq, headSeq, keptHashes).firstBad();
         }
         if (bad.isEmpty() && expected.isPresent()) {
             Head h = expected.get();

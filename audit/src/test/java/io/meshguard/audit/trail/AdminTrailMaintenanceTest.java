@@ -25,7 +25,9 @@ class AdminTrailMaintenanceTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final Clock JAN_2027 = Clock.fixed(Instant.parse("2027-01-15T08:00:00Z"), ZoneOffset.UTC);
+    // the database judges retention by its own clock (V66), so the test's months are counted back from now
+    static final YearMonth NOW = YearMonth.now(ZoneOffset.UTC);
+    static final Clock NOW_CLOCK = Clock.systemUTC();
     private AdminTrail trail;
     private AdminTrailVerifier verifier;
 
@@ -47,6 +49,10 @@ class AdminTrailMaintenanceTest {
         }
     }
 
+    private static String partition(YearMonth m) {
+        return String.format("admin_trail_%04d_%02d", m.getYear(), m.getMonthValue());
+    }
+
     private static boolean exists(String table) {
         return PG.dsl().fetchValue("select to_regclass(?)", table) != null;
     }
@@ -59,38 +65,38 @@ class AdminTrailMaintenanceTest {
 
     @Test
     void run_createsMonthsAhead_dropsOnlyMonthsPastRetention_andTheChainStillVerifies() throws Exception {
-        trail.ensurePartitions(YearMonth.of(2025, 9), 16);
-        for (YearMonth m : List.of(YearMonth.of(2025, 9), YearMonth.of(2025, 10), YearMonth.of(2025, 11),
-                YearMonth.of(2025, 12), YearMonth.of(2026, 6), YearMonth.of(2027, 1))) {
+        trail.ensurePartitions(NOW.minusMonths(16), 16);
+        for (YearMonth m : List.of(NOW.minusMonths(16), NOW.minusMonths(15), NOW.minusMonths(14),
+                NOW.minusMonths(13), NOW.minusMonths(7), NOW)) {
             twoRowsIn(m);
         }
-        AdminTrailMaintenance job = new AdminTrailMaintenance(PG.dataSource(), JAN_2027, 2, 13);
-        assertThat(job.oldestKeptMonth()).isEqualTo(YearMonth.of(2025, 12));
+        AdminTrailMaintenance job = new AdminTrailMaintenance(PG.dataSource(), NOW_CLOCK, 2, 13);
+        assertThat(job.oldestKeptMonth()).isEqualTo(NOW.minusMonths(13));
 
         AdminTrailMaintenance.Result r = job.runOnce();
 
         assertThat(r.ran()).isTrue();
-        assertThat(r.dropped()).containsExactly(YearMonth.of(2025, 9), YearMonth.of(2025, 10), YearMonth.of(2025, 11));
+        assertThat(r.dropped()).containsExactly(NOW.minusMonths(16), NOW.minusMonths(15), NOW.minusMonths(14));
         assertThat(r.rowsDropped()).isEqualTo(6);
-        assertThat(exists("admin_trail_2027_03")).as("two months ahead").isTrue();
-        assertThat(exists("admin_trail_2025_11")).isFalse();
-        assertThat(exists("admin_trail_2025_12")).as("13 full months before January 2027 are kept").isTrue();
+        assertThat(exists(partition(NOW.plusMonths(2)))).as("two months ahead").isTrue();
+        assertThat(exists(partition(NOW.minusMonths(14)))).isFalse();
+        assertThat(exists(partition(NOW.minusMonths(13)))).as("13 full months before this one are kept").isTrue();
         assertThat(PG.dsl().fetchValue("select max(up_to_seq) from admin_trail_anchor").toString()).isEqualTo("6");
         assertThat(PG.dsl().fetch("select target, outcome from admin_trail where action = 'trail_retention' "
                 + "order by seq").map(rec -> rec.get(0) + ": " + rec.get(1))).containsExactly(
-                "admin_trail/2025-09: dropped 2 rows, anchored at row 2",
-                "admin_trail/2025-10: dropped 2 rows, anchored at row 4",
-                "admin_trail/2025-11: dropped 2 rows, anchored at row 6");
+                "admin_trail/" + NOW.minusMonths(16) + ": dropped 2 rows, anchored at row 2",
+                "admin_trail/" + NOW.minusMonths(15) + ": dropped 2 rows, anchored at row 4",
+                "admin_trail/" + NOW.minusMonths(14) + ": dropped 2 rows, anchored at row 6");
         assertThat(verified().rowsChecked()).as("6 kept rows and 3 retention rows").isEqualTo(9);
 
         assertThat(job.runOnce()).as("a second run the same day changes nothing")
                 .isEqualTo(new AdminTrailMaintenance.Result(true, 0, List.of(), 0));
 
-        Clock february = Clock.fixed(Instant.parse("2027-02-01T00:00:00Z"), ZoneOffset.UTC);
-        AdminTrailMaintenance.Result next = new AdminTrailMaintenance(PG.dataSource(), february, 2, 13).runOnce();
-        assertThat(next.dropped()).containsExactly(YearMonth.of(2025, 12));
-        assertThat(next.created()).isEqualTo(1);
-        assertThat(exists("admin_trail_2027_04")).isTrue();
+        // a replica whose clock runs a month ahead: the database refuses the month its own clock still keeps
+        Clock nextMonth = Clock.offset(Clock.systemUTC(), java.time.Duration.ofDays(31));
+        assertThatThrownBy(() -> new AdminTrailMaintenance(PG.dataSource(), nextMonth, 2, 13).runOnce())
+                .hasMessageContaining("is within the retention of 13 months");
+        assertThat(exists(partition(NOW.minusMonths(13)))).isTrue();
         verified();
         // the kept rows are still guarded after the drops
         PG.dsl().execute("update admin_trail set actor = 'mallory' where seq = 9");
@@ -99,25 +105,25 @@ class AdminTrailMaintenanceTest {
 
     @Test
     void retentionShorterThan13Months_isRefused() {
-        assertThatThrownBy(() -> new AdminTrailMaintenance(PG.dataSource(), JAN_2027, 2, 12))
+        assertThatThrownBy(() -> new AdminTrailMaintenance(PG.dataSource(), NOW_CLOCK, 2, 12))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("between 13 and 1200 months");
     }
 
     @Test
     void aRunWhileAnotherReplicasRunHoldsTheLock_doesNothing() throws Exception {
-        trail.ensurePartitions(YearMonth.of(2025, 9), 0);
-        twoRowsIn(YearMonth.of(2025, 9));
+        trail.ensurePartitions(NOW.minusMonths(16), 0);
+        twoRowsIn(NOW.minusMonths(16));
         try (Connection other = PG.dataSource().getConnection();
                 PreparedStatement lock = other.prepareStatement(
                         "select pg_advisory_lock(hashtext('meshguard.admin_trail_maintenance'))")) {
             lock.execute();
-            AdminTrailMaintenance.Result r = new AdminTrailMaintenance(PG.dataSource(), JAN_2027, 2, 13).runOnce();
+            AdminTrailMaintenance.Result r = new AdminTrailMaintenance(PG.dataSource(), NOW_CLOCK, 2, 13).runOnce();
             assertThat(r.ran()).isFalse();
-            assertThat(exists("admin_trail_2025_09")).isTrue();
+            assertThat(exists(partition(NOW.minusMonths(16)))).isTrue();
             other.createStatement().execute("select pg_advisory_unlock(hashtext('meshguard.admin_trail_maintenance'))");
         }
-        assertThat(new AdminTrailMaintenance(PG.dataSource(), JAN_2027, 2, 13).runOnce().dropped())
-                .containsExactly(YearMonth.of(2025, 9));
+        assertThat(new AdminTrailMaintenance(PG.dataSource(), NOW_CLOCK, 2, 13).runOnce().dropped())
+                .containsExactly(NOW.minusMonths(16));
         verified();
     }
 }

@@ -1,6 +1,7 @@
 package io.meshguard.audit.trail;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.testing.PostgresExtension;
 import java.sql.Connection;
@@ -23,7 +24,8 @@ class AdminTrailPartitionsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final YearMonth OLD = YearMonth.of(2026, 8);
+    // past the 13 months' retention by the database's clock, whenever the test runs
+    static final YearMonth OLD = YearMonth.now(ZoneOffset.UTC).minusMonths(15);
     static final YearMonth NEXT = OLD.plusMonths(1);
     private AdminTrail trail;
     private AdminTrailVerifier verifier;
@@ -41,9 +43,13 @@ class AdminTrailPartitionsTest {
                 trail.append(entry(m.atDay(10 + i).atStartOfDay().toInstant(ZoneOffset.UTC), "r" + i));
             }
         }
-        assertThat(PG.dsl().fetchValue("select count(*) from admin_trail_2026_08").toString()).isEqualTo("3");
-        assertThat(PG.dsl().fetchValue("select count(*) from admin_trail_2026_09").toString()).isEqualTo("3");
+        assertThat(PG.dsl().fetchValue("select count(*) from " + partition(OLD)).toString()).isEqualTo("3");
+        assertThat(PG.dsl().fetchValue("select count(*) from " + partition(NEXT)).toString()).isEqualTo("3");
         assertThat(verifier.verify(Optional.empty()).intact()).isTrue();
+    }
+
+    private static String partition(YearMonth m) {
+        return String.format("admin_trail_%04d_%02d", m.getYear(), m.getMonthValue());
     }
 
     private static AdminTrailEntry entry(Instant at, String target) {
@@ -60,14 +66,14 @@ class AdminTrailPartitionsTest {
 
     @Test
     void alteredRow_inAnOlderPartition_isNamed() throws Exception {
-        PG.dsl().execute("update admin_trail_2026_08 set outcome = 'nothing happened' where seq = 2");
+        PG.dsl().execute("update " + partition(OLD) + " set outcome = 'nothing happened' where seq = 2");
         assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
                 .containsExactly(2L, AdminTrailVerifier.Problem.ALTERED);
     }
 
     @Test
     void partitionDroppedWithoutAnAnchor_isNamedAsRemoved() throws Exception {
-        PG.dsl().execute("drop table admin_trail_2026_08");
+        PG.dsl().execute("drop table " + partition(OLD));
         AdminTrailVerifier.Finding f = firstBad();
         assertThat(f.seq()).isEqualTo(1);
         assertThat(f.problem()).isEqualTo(AdminTrailVerifier.Problem.REMOVED);
@@ -76,15 +82,33 @@ class AdminTrailPartitionsTest {
 
     @Test
     void monthDroppedThroughItsAnchor_stillVerifies() throws Exception {
-        assertThat(trail.dropMonth(OLD, "retention: 13 months")).isEqualTo(3);
-        assertThat(PG.dsl().fetchValue("select to_regclass('admin_trail_2026_08')")).isNull();
+        assertThat(trail.dropMonth(OLD, 13, Instant.now()).rows()).isEqualTo(3);
+        assertThat(PG.dsl().fetchValue("select to_regclass(?)", partition(OLD))).isNull();
         assertThat(PG.dsl().fetchValue("select up_to_seq from admin_trail_anchor").toString()).isEqualTo("3");
         AdminTrailVerifier.Report r = verifier.verify(Optional.empty());
         assertThat(r.intact()).as("%s", r.firstBad()).isTrue();
-        assertThat(r.rowsChecked()).isEqualTo(3);
+        assertThat(r.rowsChecked()).as("3 kept rows and the row vouching for the anchor").isEqualTo(4);
         // and the kept rows are still guarded: a later alteration is named
         PG.dsl().execute("update admin_trail set actor = 'mallory' where seq = 5");
         assertThat(firstBad().seq()).isEqualTo(5);
+    }
+
+    @Test
+    void dropMonth_refusesTheCurrentMonthAndEveryMonthWithinRetention_evenCalledWithSql() throws Exception {
+        YearMonth now = YearMonth.now(ZoneOffset.UTC);
+        trail.ensurePartitions(now, 0);
+        trail.append(entry(Instant.now(), "today"));
+        for (YearMonth m : new YearMonth[] {now, now.minusMonths(6), now.minusMonths(13)}) {
+            assertThatThrownBy(() -> PG.dsl().execute("select admin_trail_drop_month(?::date, 13, 'cleanup')",
+                    m.atDay(1))).as("%s", m).hasMessageContaining("is within the retention of 13 months");
+        }
+        assertThatThrownBy(() -> PG.dsl().execute("select admin_trail_drop_month(?::date, 1, 'cleanup')",
+                now.atDay(1))).hasMessageContaining("the retention is at least 13 months, got 1");
+        assertThatThrownBy(() -> trail.dropMonth(now, 13, Instant.now()))
+                .isInstanceOf(AdminTrail.UnavailableException.class).hasMessageContaining("within the retention");
+        assertThat(PG.dsl().fetchValue("select to_regclass(?)", partition(now))).isNotNull();
+        assertThat(PG.dsl().fetchValue("select count(*) from admin_trail_anchor").toString()).isEqualTo("0");
+        assertThat(verifier.verify(Optional.empty()).intact()).isTrue();
     }
 
     @Test

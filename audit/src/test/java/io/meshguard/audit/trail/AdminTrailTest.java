@@ -112,15 +112,16 @@ class AdminTrailTest {
     }
 
     @Test
-    void prunedThroughAnAnchor_stillVerifies_butRowsRemovedWithoutOneDoNot() throws Exception {
+    void rowsDeletedUnderAnAnchorWrittenByHand_areNamed_asAnUnvouchedAnchor() throws Exception {
         append(6);
-        assertThat(trail.pruneThrough(3, "retention: 400 days")).isEqualTo(3);
-        assertThat(verifier.verify(Optional.empty()).intact()).isTrue();
-        append(2);
-        assertThat(verifier.verify(Optional.empty()).intact()).isTrue();
-        PG.dsl().execute("delete from admin_trail where seq = 4");
-        assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
-                .containsExactly(4L, AdminTrailVerifier.Problem.REMOVED);
+        // a database operator: delete the oldest rows and write the anchor the old verifier trusted
+        String hash3 = PG.dsl().fetchValue("select row_hash from admin_trail where seq = 3").toString();
+        PG.dsl().execute("delete from admin_trail where seq <= 3");
+        PG.dsl().execute("insert into admin_trail_anchor (up_to_seq, row_hash, reason) values (3, ?, 'retention')",
+                hash3);
+        AdminTrailVerifier.Finding f = firstBad();
+        assertThat(f.problem()).isEqualTo(AdminTrailVerifier.Problem.ANCHOR_UNVOUCHED);
+        assertThat(f.explanation()).contains("the anchor at row 3 is recorded by no trail row");
     }
 
     @Test

@@ -1,8 +1,11 @@
 package io.meshguard.cli.audit;
 
 import io.meshguard.audit.trail.AdminTrailVerifier;
+import io.meshguard.audit.trail.CheckpointDirectory;
+import io.meshguard.audit.trail.CheckpointKeys;
 import io.meshguard.cli.DatabaseOptions;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -16,7 +19,8 @@ import picocli.CommandLine.Spec;
  * {@code meshguard audit verify}: walks the hash-chained admin trail and names the first row that was altered,
  * removed or inserted. Exit 0 when intact, 1 when not (or the database cannot be read). Prints the head to record
  * outside the database; {@code --expect SEQ:HASH} checks a head recorded earlier, which also finds the newest rows cut
- * off together with the head.
+ * off together with the head. {@code --checkpoints DIR --checkpoint-key FILE} checks every head the controller signed
+ * outside the database (TrailCheckpointer): truncated, rewritten or prematurely anchored rows are named.
  */
 @Command(name = "verify", mixinStandardHelpOptions = true,
         description = "Verify the admin trail's hash chain; names the first altered, removed or inserted row.")
@@ -34,6 +38,16 @@ public final class AuditVerifyCommand implements Callable<Integer> {
             description = "A head printed by an earlier verify and kept outside the database: row SEQ must still have HASH.")
     String expect;
 
+    @Option(names = "--checkpoints", paramLabel = "DIR",
+            description = "The controller's checkpoint directory (audit.admin_trail.checkpoint.dir): every signed head "
+                    + "must still be in the trail. Needs --checkpoint-key and --direct-db.")
+    Path checkpoints;
+
+    @Option(names = "--checkpoint-key", paramLabel = "FILE",
+            description = "The checkpoint key's public half (PEM; `openssl pkey -in KEY -pubout`; `meshguard up`: "
+                    + "DATA_DIR/trail-checkpoint.pub).")
+    Path checkpointKey;
+
     @Override
     public Integer call() throws Exception {
         Optional<AdminTrailVerifier.Head> head;
@@ -42,8 +56,27 @@ public final class AuditVerifyCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--expect: " + e.getMessage());
         }
-        AdminTrailVerifier.Report r = admin.direct(spec, database)
-                ? new AdminTrailVerifier(database.open("meshguard-audit-verify", System.getenv())).verify(head)
+        if ((checkpoints == null) != (checkpointKey == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--checkpoints and --checkpoint-key go together");
+        }
+        boolean direct = admin.direct(spec, database);
+        if (checkpoints != null && !direct) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--checkpoints compares the database with "
+                    + "files on this machine: add --direct-db (with --db) to read the trail itself");
+        }
+        // the files before the database: a checkpoint signed after the walk's snapshot could name rows it lacks
+        Optional<AdminTrailVerifier.SignedCheckpoints> signed = Optional.empty();
+        if (checkpoints != null) {
+            try {
+                signed = Optional.of(new AdminTrailVerifier.SignedCheckpoints(CheckpointDirectory.read(checkpoints),
+                        CheckpointKeys.readPublic(checkpointKey)));
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--checkpoints: " + e.getMessage());
+            }
+        }
+        AdminTrailVerifier.Report r = direct
+                ? new AdminTrailVerifier(database.open("meshguard-audit-verify", System.getenv())).verify(head, signed)
                 : viaAdminApi();
         if (r == null) {
             return 1;
@@ -52,6 +85,8 @@ public final class AuditVerifyCommand implements Callable<Integer> {
         if (r.intact()) {
             out.printf("admin trail intact: %d rows checked; head %d:%s (record it outside the database and pass it back "
                     + "with --expect)%n", r.rowsChecked(), r.headSeq(), r.headHash());
+            signed.ifPresent(s -> out.printf("%d signed checkpoints agree with it%n",
+                    s.contents().checkpoints().size()));
             out.flush();
             return 0;
         }

@@ -10,9 +10,17 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.console.CatalogConsole;
 import io.meshguard.xds.console.ConsoleSettings;
+import io.meshguard.audit.trail.TrailCheckpointSettings;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
 import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The admin plane on the controller's HTTP port, wired once for {@code meshguard xds} (a cluster) and
@@ -22,12 +30,21 @@ import javax.sql.DataSource;
  *
  * @param keys the API keys' admin operations the portal calls (on the key database extauthz reads); the keys a
  *     customer makes there carry no roles, scopes or tier of their own (the bank's grant, ApiKeyAdminApi)
+ * @param checkpoints where the admin trail's head is signed and written outside the database (TrailCheckpointer)
+ * @param meters the controller's registry (the checkpoints' metrics)
  */
 public record AdminPlane(AdminGate gate, AdminEvents events, DataSource dataSource, CatalogSettings catalog,
-        ConsoleSettings console, ApiKeyAdminApi keys) {
+        ConsoleSettings console, ApiKeyAdminApi keys, TrailCheckpointSettings checkpoints, MeterRegistry meters) {
+    private static final Logger LOG = LoggerFactory.getLogger(AdminPlane.class);
 
-    /** Mounts every handler on {@code http}, before it starts; returns the catalogue API it mounted. */
-    public CatalogApi configure(StatusHttpServer http, XdsController xds) {
+    /**
+     * What {@link #configure} mounted: the catalogue API, and the trail's checkpoints, which the caller starts and
+     * stops with its other parts.
+     */
+    public record Mounted(CatalogApi catalogue, ServerComponent trailCheckpoints) {}
+
+    /** Mounts every handler on {@code http}, before it starts; returns what it mounted. */
+    public Mounted configure(StatusHttpServer http, XdsController xds) throws IOException {
         xds.mountAdminApi(http, gate);
         CatalogApi catalogue = new CatalogApi(new CatalogStore(dataSource), gate, events, Clock.systemUTC(),
                 catalog.domain(), catalog.keycloak(), xds.productServing());
@@ -35,6 +52,38 @@ public record AdminPlane(AdminGate gate, AdminEvents events, DataSource dataSour
         xds.mountConsole(http, gate, console, Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue,
                 keys)));
         http.addReadinessChecks(xds.readinessChecks());
-        return catalogue;
+        ServerComponent trail = checkpoints.checkpointer(dataSource, meters, instanceName())
+                .<ServerComponent>map(c -> c).orElseGet(CheckpointsOff::new);
+        http.addReadinessChecks(trail.readinessChecks());
+        return new Mounted(catalogue, trail);
+    }
+
+    private static String instanceName() {
+        return Optional.ofNullable(System.getenv("HOSTNAME")).filter(h -> !h.isBlank()).orElse("controller");
+    }
+
+    /** No key configured: said at start and in /readyz (ready: the admin plane works, the trail is less guarded). */
+    private static final class CheckpointsOff implements ServerComponent {
+        private static final String WHY = "admin trail checkpoints off: set " + TrailCheckpointSettings.KEY_FILE.name()
+                + " so the trail's head leaves the database signed (docs/operator-guide.md, section 7f)";
+
+        @Override
+        public String name() {
+            return "admin-trail-checkpoints";
+        }
+
+        @Override
+        public void start() {
+            LOG.warn(WHY);
+        }
+
+        @Override
+        public List<ReadinessCheck> readinessChecks() {
+            return List.of(ReadinessCheck.of("admin-trail-checkpoints", () -> ReadinessCheck.Result.ready(WHY)));
+        }
+
+        @Override
+        public void close() {
+        }
     }
 }

@@ -59,6 +59,7 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
                 .add(CatalogSettings.configGroup())
                 .add(io.meshguard.xds.zone.ZoneConfig.hub())
                 .add(io.meshguard.xds.console.ConsoleConfig.configGroup())
+                .add(io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
                 .build();
     }
 
@@ -118,11 +119,14 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
             // the same admin plane as `up` (AdminPlane): admin API, catalogue, console with Approvals and the portal
             io.meshguard.xds.console.ConsoleConfig console = io.meshguard.xds.console.ConsoleConfig.configGroup()
                     .read(config);
-            new AdminPlane(gate, adminEvents, dataSource, CatalogSettings.configGroup().read(config),
+            AdminPlane.Mounted plane = new AdminPlane(gate, adminEvents, dataSource,
+                    CatalogSettings.configGroup().read(config),
                     console.settings(adminAccess.issuer(), HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT)
                             .read(config).port()),
                     new ApiKeyAdminApi(Optional.of(new JdbcApiKeyStore(dataSource)), Clock.systemUTC(), gate,
-                            Optional.of(audit.sink()))).configure(http, xds);
+                            Optional.of(audit.sink())),
+                    io.meshguard.audit.trail.TrailCheckpointSettings.configGroup().read(config),
+                    metrics.forServer("xds")).configure(http, xds);
             // zone mode's central side (issue 28): the port zone controllers in other clusters dial
             Optional<io.meshguard.xds.zone.ZoneCentral> zones = io.meshguard.xds.zone.ZoneConfig.hub().read(config)
                     .map(h -> new io.meshguard.xds.zone.ZoneCentral(dataSource, xds.revisions(),
@@ -133,6 +137,7 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
                 http.addReadinessChecks(z.readinessChecks());
             });
             stack.start(xds);
+            stack.start(plane.trailCheckpoints());
             if (zones.isPresent()) {
                 stack.start(zones.get());
             }

@@ -107,14 +107,22 @@ public final class XdsStackPart implements StackPart {
         // console. Plain up: the console signs in with the token file's token; up --idp keycloak: through the realm,
         // as its confidential console client (authorization code + PKCE)
         Optional<String> consoleIssuer = context.consoleClient().flatMap(c -> context.adminAccess().issuer());
-        new AdminPlane(gate, events, context.dataSource(), new CatalogSettings(CatalogSettings.DOMAIN.defaultValue(),
+        // up signs the trail's head with a key of its own, made on first start beside the admin token; the public key
+        // is what `meshguard audit verify --checkpoints DATA_DIR/trail-checkpoints` checks the signatures with
+        Path checkpointKey = io.meshguard.audit.trail.CheckpointKeys.ensure(
+                context.dataDir().resolve("trail-checkpoint.key"), context.dataDir().resolve("trail-checkpoint.pub"));
+        AdminPlane.Mounted plane = new AdminPlane(gate, events, context.dataSource(), new CatalogSettings(CatalogSettings.DOMAIN.defaultValue(),
                 context.productIdp().map(io.meshguard.cli.idp.ProductIdp::clients)),
                 io.meshguard.xds.console.ConsoleSettings.of(consoleIssuer,
                         context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::clientId)
                                 .orElse("meshguard-console"),
                         context.consoleClient().map(io.meshguard.cli.idp.ConsoleClient::secret),
                         "http://127.0.0.1:" + adminPort),
-                extAuthz.server().apiKeyAdminApi(gate)).configure(http, xds);
+                extAuthz.server().apiKeyAdminApi(gate),
+                new io.meshguard.audit.trail.TrailCheckpointSettings(Optional.of(checkpointKey),
+                        context.dataDir().resolve("trail-checkpoints"),
+                        io.meshguard.audit.trail.TrailCheckpointSettings.INTERVAL.defaultValue()),
+                context.metrics().forServer("xds")).configure(http, xds);
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;
@@ -125,7 +133,7 @@ public final class XdsStackPart implements StackPart {
                 ZoneConfig.HUB_CREDENTIAL_LIFETIME.defaultValue());
         zones.mountAdminApi(http, gate, events);
         http.addReadinessChecks(zones.readinessChecks());
-        return List.of(xds, zones, http, new SampleConfig(xds));
+        return List.of(xds, zones, plane.trailCheckpoints(), http, new SampleConfig(xds));
     }
 
     /** A port free on loopback now (the JDK server is then bound to it; a race with another process is unlikely). */

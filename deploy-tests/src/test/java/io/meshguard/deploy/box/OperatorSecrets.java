@@ -30,7 +30,8 @@ final class OperatorSecrets {
     static final String NAMESPACE = "meshguard";
     private static final Pattern COMMAND = Pattern.compile(
             "kubectl -n meshguard create secret generic (\\S+)((?:\\s+--from-(?:literal|file)=\\S+)+)");
-    private static final Pattern LITERAL = Pattern.compile("--from-literal=([^=\\s]+)=(\\S+)");
+    // a --from-file key gets content the box makes (the trail checkpoint key), never the named file
+    private static final Pattern LITERAL = Pattern.compile("--from-(?:literal|file)=([^=\\s]+)=(\\S+)");
 
     private final SecureRandom random = new SecureRandom();
     private final String dbPassword = token();
@@ -73,8 +74,23 @@ final class OperatorSecrets {
         if (key.equals("hash-key")) {
             return HexFormat.of().formatHex(bytes(32));
         }
+        if (key.equals("private-key.pem")) {
+            return ed25519Pem();
+        }
         String plain = written.replaceAll("^['\"]|['\"]$", "");
         return plain.contains("$") ? token() : plain;
+    }
+
+    /** What `openssl genpkey -algorithm ed25519` writes (the trail checkpoint key). */
+    private static String ed25519Pem() {
+        try {
+            byte[] der = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPrivate()
+                    .getEncoded();
+            return "-----BEGIN PRIVATE KEY-----\n" + java.util.Base64.getEncoder().encodeToString(der)
+                    + "\n-----END PRIVATE KEY-----\n";
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     String dbPassword() {

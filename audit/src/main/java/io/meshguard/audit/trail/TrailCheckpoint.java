@@ -1,0 +1,88 @@
+package io.meshguard.audit.trail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.time.Instant;
+import java.util.Base64;
+
+/**
+ * A signed checkpoint of the admin trail: at {@code signedAt} the trail's head was row {@code seq} with hash
+ * {@code rowHash}, and the chain started after the anchor at row {@code anchorSeq} (hash {@code anchorHash}; 0 and
+ * {@link TrailHash#GENESIS} before any month was dropped). Signed with Ed25519 by the controller with a key the
+ * database never holds, and written outside the database (TrailCheckpointer), so a database operator can neither
+ * forge nor remove one. One JSON object per line; the signature covers {@link #signedText()}.
+ */
+public record TrailCheckpoint(long seq, String rowHash, long anchorSeq, String anchorHash, Instant signedAt,
+        String signature) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String ALGORITHM = "Ed25519";
+
+    /** The head and anchor, signed now with {@code key}. */
+    public static TrailCheckpoint sign(long seq, String rowHash, long anchorSeq, String anchorHash, Instant at,
+            PrivateKey key) {
+        TrailCheckpoint unsigned = new TrailCheckpoint(seq, rowHash, anchorSeq, anchorHash, at, "");
+        try {
+            Signature s = Signature.getInstance(ALGORITHM);
+            s.initSign(key);
+            s.update(unsigned.signedText().getBytes(StandardCharsets.UTF_8));
+            return new TrailCheckpoint(seq, rowHash, anchorSeq, anchorHash, at,
+                    Base64.getEncoder().encodeToString(s.sign()));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot sign a trail checkpoint with an " + key.getAlgorithm() + " key: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** The exact text signed: a fixed label, then each field on a line of its own. */
+    public String signedText() {
+        return "meshguard admin trail checkpoint v1\n" + seq + "\n" + rowHash + "\n" + anchorSeq + "\n" + anchorHash
+                + "\n" + signedAt + "\n";
+    }
+
+    /** Whether {@code key} signed exactly this checkpoint. */
+    public boolean signedBy(PublicKey key) {
+        try {
+            Signature s = Signature.getInstance(ALGORITHM);
+            s.initVerify(key);
+            s.update(signedText().getBytes(StandardCharsets.UTF_8));
+            return s.verify(Base64.getDecoder().decode(signature));
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** One line of JSON, without a line break. */
+    public String toJsonLine() {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("seq", seq);
+        o.put("row_hash", rowHash);
+        o.put("anchor_seq", anchorSeq);
+        o.put("anchor_hash", anchorHash);
+        o.put("signed_at", signedAt.toString());
+        o.put("signature", signature);
+        return o.toString();
+    }
+
+    /** Reads a line written by {@link #toJsonLine()}; IllegalArgumentException when it is not one. */
+    public static TrailCheckpoint parse(String line) {
+        try {
+            JsonNode o = JSON.readTree(line);
+            for (String field : new String[] {"seq", "row_hash", "anchor_seq", "anchor_hash", "signed_at", "signature"}) {
+                if (o == null || !o.hasNonNull(field)) {
+                    throw new IllegalArgumentException("a checkpoint has no " + field);
+                }
+            }
+            return new TrailCheckpoint(o.get("seq").asLong(), o.get("row_hash").asText(), o.get("anchor_seq").asLong(),
+                    o.get("anchor_hash").asText(), Instant.parse(o.get("signed_at").asText()),
+                    o.get("signature").asText());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | java.time.format.DateTimeParseException e) {
+            throw new IllegalArgumentException("not a checkpoint: " + e.getMessage(), e);
+        }
+    }
+}

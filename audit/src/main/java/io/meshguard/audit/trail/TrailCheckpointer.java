@@ -1,0 +1,167 @@
+package io.meshguard.audit.trail;
+
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.security.PrivateKey;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes the admin trail's head out of the database by itself: every {@code interval} it reads the head and the
+ * newest anchor (one row each) and, when either moved, signs them (TrailCheckpoint, Ed25519 with a key the database
+ * never holds), appends the checkpoint to the checkpoint directory and logs it as one JSON line (logger
+ * {@code meshguard.admin_trail.checkpoint}). Polling rather than a hook in each appender: extauthz and maintenance
+ * append to the same trail from other processes, and one small read per interval costs nothing measurable. An admin
+ * event is therefore signed within one interval (default 1 s); several events within one interval share a checkpoint.
+ */
+public final class TrailCheckpointer implements ServerComponent {
+    private static final Logger LOG = LoggerFactory.getLogger(TrailCheckpointer.class);
+    private static final Logger CHECKPOINTS = LoggerFactory.getLogger("meshguard.admin_trail.checkpoint");
+
+    private final DataSource dataSource;
+    private final PrivateKey key;
+    private final CheckpointDirectory directory;
+    private final Clock clock;
+    private final Duration interval;
+    private final Counter written;
+    private final Counter failures;
+    private final AtomicLong signedSeq = new AtomicLong(-1);
+    private final AtomicLong signedAnchor = new AtomicLong(-1);
+    private volatile long lastSuccessMillis;
+    private volatile String lastFailure = "";
+    private ScheduledExecutorService timer;
+    private volatile boolean closing;
+
+    public TrailCheckpointer(DataSource dataSource, PrivateKey key, CheckpointDirectory directory, Clock clock,
+            Duration interval, MeterRegistry meters) {
+        this.dataSource = dataSource;
+        this.key = key;
+        this.directory = directory;
+        this.clock = clock;
+        this.interval = interval;
+        this.written = Counter.builder("meshguard.admin_trail.checkpoints")
+                .description("Signed admin trail checkpoints written outside the database").register(meters);
+        this.failures = Counter.builder("meshguard.admin_trail.checkpoint.failures")
+                .description("Checkpoint rounds that failed (database unreadable or directory unwritable)")
+                .register(meters);
+        Gauge.builder("meshguard.admin_trail.checkpoint.seq", signedSeq, AtomicLong::get)
+                .description("Trail row of the newest checkpoint this controller signed").register(meters);
+        Gauge.builder("meshguard.admin_trail.checkpoint.age.seconds", this,
+                        c -> c.lastSuccessMillis == 0 ? Double.NaN
+                                : (c.clock.millis() - c.lastSuccessMillis) / 1000.0)
+                .description("Seconds since the last successful checkpoint round").register(meters);
+    }
+
+    @Override
+    public String name() {
+        return "admin-trail-checkpoints";
+    }
+
+    @Override
+    public void start() {
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "admin-trail-checkpoints");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(this::round, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void round() {
+        try {
+            checkpointNow();
+            lastFailure = "";
+        } catch (Exception e) {
+            if (closing) {
+                return; // the pool may already be closing: not a failure of the trail
+            }
+            failures.increment();
+            lastFailure = e.toString();
+            LOG.error("admin trail checkpoint failed (retrying in {}): {}", interval, e.toString());
+        }
+    }
+
+    /** Signs and writes the head now if it or the anchor moved since the last checkpoint; returns what it wrote. */
+    public synchronized Optional<TrailCheckpoint> checkpointNow() throws Exception {
+        long seq;
+        String hash;
+        long anchorSeq;
+        String anchorHash;
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("""
+                        select h.seq, h.row_hash, coalesce(a.up_to_seq, 0), coalesce(a.row_hash, ?)
+                          from admin_trail_head h left join lateral (select up_to_seq, row_hash from admin_trail_anchor
+                               order by up_to_seq desc limit 1) a on true
+                         where h.id = 1""")) {
+            ps.setString(1, TrailHash.GENESIS);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                seq = rs.getLong(1);
+                hash = rs.getString(2);
+                anchorSeq = rs.getLong(3);
+                anchorHash = rs.getString(4);
+            }
+        }
+        lastSuccessMillis = clock.millis();
+        if (seq == signedSeq.get() && anchorSeq == signedAnchor.get()) {
+            return Optional.empty();
+        }
+        if (seq < signedSeq.get()) {
+            // signed anyway: the earlier checkpoint and this one together show `audit verify` when rows went
+            LOG.error("the admin trail's head went back from row {} to row {}: rows were removed from the database",
+                    signedSeq.get(), seq);
+        }
+        TrailCheckpoint cp = TrailCheckpoint.sign(seq, hash, anchorSeq, anchorHash, clock.instant(), key);
+        directory.append(cp);
+        CHECKPOINTS.info("{\"event\":\"admin_trail_checkpoint\",{}", cp.toJsonLine().substring(1));
+        signedSeq.set(seq);
+        signedAnchor.set(anchorSeq);
+        written.increment();
+        return Optional.of(cp);
+    }
+
+    /** Ready always (checkpoints must not take the admin plane down), with what is signed or what failed. */
+    @Override
+    public List<ReadinessCheck> readinessChecks() {
+        return List.of(ReadinessCheck.of("admin-trail-checkpoints", () -> ReadinessCheck.Result.ready(
+                lastFailure.isEmpty() ? "signed up to row " + signedSeq.get()
+                        : "checkpoints failing: " + lastFailure)));
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        if (timer != null) {
+            // a round in progress finishes (one short read, a signature, a line): no half-written checkpoint
+            timer.shutdown();
+            try {
+                if (!timer.awaitTermination(5, TimeUnit.SECONDS)) {
+                    timer.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                timer.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+        }
+        try {
+            directory.close();
+        } catch (java.io.IOException e) {
+            LOG.warn("closing the checkpoint directory: {}", e.toString());
+        }
+    }
+}
