@@ -320,7 +320,9 @@ public final class QuotaCounter implements QuotaGate {
                 LiveCounters.Result r = live.charge(conn, entries);
                 if (r instanceof LiveCounters.Counts c) {
                     metrics.liveStoreUp.set(1);
-                    awayEpisode = NOT_AWAY;
+                    if (awayEpisode != NOT_AWAY) {
+                        awayEpisode = NOT_AWAY; // a volatile read per Check, a write only when an outage ends
+                    }
                     for (int i = 0; i < items.size(); i++) {
                         Tally t = items.get(i).tally();
                         synchronized (t) {
@@ -383,7 +385,8 @@ public final class QuotaCounter implements QuotaGate {
     private Charged chargeLocal(List<Item> items, boolean redisAway) {
         int n = redisAway ? Math.max(1, replicas.getAsInt()) : 1;
         long episode = awayEpisode;
-        boolean shares = n > 1 && episode != NOT_AWAY;
+        // an outage that ended between this Check's Redis attempt and here has no share: refused, never local
+        boolean shares = n > 1;
         long now = nanoTime.getAsLong();
         // PostgreSQL holds what every replica counted in Redis once each has flushed after Redis went away
         long settledAt = awaySince + settings.settle().toNanos();
@@ -477,6 +480,9 @@ public final class QuotaCounter implements QuotaGate {
     private long shareOf(Item it, long episode, int n, boolean settled, long settledAt) {
         Tally t = it.tally();
         synchronized (t) {
+            if (episode == NOT_AWAY) {
+                return -1;
+            }
             if (t.shareEpisode != episode) {
                 if (!settled || t.base < 0 || t.baseAt - settledAt < 0) {
                     return -1;
