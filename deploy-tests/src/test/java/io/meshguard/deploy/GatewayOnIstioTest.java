@@ -14,11 +14,13 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.snapshot.EnvoyJson;
+import io.meshguard.xds.snapshot.EnvoyNames;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.envoy.validation.EnvoyRegexBudget;
+import io.meshguard.envoy.validation.EnvoyValidator;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -145,7 +147,7 @@ class GatewayOnIstioTest {
     }
 
     @Test
-    void readiness_dependsOnConfigTheControllerDelivered() throws Exception {
+    void readiness_isAnsweredByTheDeliveredRouteTable_whichEnvoyAcceptsOnlyWithTheClustersItNames() throws Exception {
         Bootstrap bootstrap = EnvoyProtos.bootstrap(GATEWAY_BOOTSTRAP.toString(),
                 YamlDocuments.read(GATEWAY_BOOTSTRAP).getFirst().node());
         HttpConnectionManager health = bootstrap.getStaticResources().getListenersList().stream()
@@ -154,15 +156,35 @@ class GatewayOnIstioTest {
         HealthCheck check = health.getHttpFiltersList().stream()
                 .filter(f -> f.getName().equals("envoy.filters.http.health_check")).findFirst().orElseThrow()
                 .getTypedConfig().unpack(HealthCheck.class);
-        // a cluster named here that does not exist answers 503 (health_check.cc): only ADS can make /ready pass
-        Set<String> required = check.getClusterMinHealthyPercentagesMap().keySet();
-        assertThat(required).isNotEmpty();
-        Set<String> staticClusters = bootstrap.getStaticResources().getClustersList().stream().map(Cluster::getName)
-                .collect(Collectors.toSet());
-        assertThat(required).doesNotContainAnyElementsOf(staticClusters);
-        Set<String> emittedClusters = emitted().clusters().stream().map(Cluster::getName).collect(Collectors.toSet());
-        assertThat(emittedClusters).containsAll(required);
-        assertThat(check.getClusterMinHealthyPercentagesMap().values()).allMatch(p -> p.getValue() > 0);
+        // pass-through: a drained server (/healthcheck/fail) still answers 503, everything else goes to the route
+        assertThat(check.getPassThroughMode().getValue()).isTrue();
+        Route probe = health.getRouteConfig().getVirtualHosts(0).getRoutesList().stream()
+                .filter(r -> r.getMatch().getPath().equals("/ready")).findFirst().orElseThrow();
+        assertThat(probe.getRoute().getHostRewriteLiteral()).isEqualTo(EnvoyNames.READINESS_HOST);
+        Cluster edge = bootstrap.getStaticResources().getClustersList().stream()
+                .filter(c -> c.getName().equals(probe.getRoute().getCluster())).findFirst().orElseThrow();
+        var address = edge.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+                .getSocketAddress();
+        assertThat(address.getAddress()).as("the pod's own edge listener").isEqualTo("127.0.0.1");
+
+        GroupResources emitted = emitted();
+        Listener edgeListener = emitted.listeners().stream().filter(l -> !l.hasApiListener()).findFirst().orElseThrow();
+        assertThat(edgeListener.getAddress().getSocketAddress().getPortValue()).isEqualTo(address.getPortValue());
+        String routeTable = envoyHcm(emitted).getRds().getRouteConfigName();
+        RouteConfiguration rc = emitted.routes().stream().filter(r -> r.getName().equals(routeTable)).findFirst()
+                .orElseThrow();
+        Route ready = rc.getVirtualHostsList().stream()
+                .filter(vh -> vh.getDomainsList().contains(probe.getRoute().getHostRewriteLiteral()))
+                .flatMap(vh -> vh.getRoutesList().stream())
+                .filter(r -> r.getMatch().getPath().equals(probe.getMatch().getPath())).findFirst().orElseThrow();
+        assertThat(ready.getDirectResponse().getStatus()).isEqualTo(200);
+        assertThat(ready.getTypedPerFilterConfigMap()).as("the probe needs neither extauthz nor the DLP server")
+                .containsKeys(EnvoyNames.EXT_AUTHZ_FILTER, EnvoyNames.EXT_PROC_FILTER);
+        // accepted only with every cluster its routes name, which arrive in the CDS response with the filter clusters
+        assertThat(rc.getValidateClusters().getValue()).isTrue();
+        Set<String> emittedClusters = emitted.clusters().stream().map(Cluster::getName).collect(Collectors.toSet());
+        assertThat(emittedClusters).contains(EnvoyNames.EXT_AUTHZ_CLUSTER, EnvoyNames.DLP_CLUSTER);
+        assertThat(EnvoyValidator.validate(rc)).as("Envoy's own rules on the route table").isEmpty();
     }
 
     @Test

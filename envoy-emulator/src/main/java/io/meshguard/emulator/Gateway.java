@@ -274,7 +274,10 @@ public final class Gateway implements AutoCloseable {
                 }
             }
             RouteConfiguration rc = xds.routes().get(hcm.getRds().getRouteConfigName());
-            Optional<VirtualHost> vh = RouteTable.virtualHost(rc, request.authority());
+            // No route table accepted yet (RDS not answered within initial_fetch_timeout, or its first response
+            // rejected): Envoy's listener still warms (RdsRouteConfigSubscription::onConfigUpdateFailed readies the
+            // init target) and serves a NullConfigImpl, so every request is 404 NR (source/common/router/rds_impl.cc)
+            Optional<VirtualHost> vh = rc == null ? Optional.empty() : RouteTable.virtualHost(rc, request.authority());
             Headers matchHeaders = ExtAuthzCall.pseudoHeaders(request.method(), path, request.authority());
             headers.entries().forEach(h -> matchHeaders.add(h[0], h[1]));
             Optional<Route> route = vh.flatMap(v -> RouteTable.route(v, path, matchHeaders));

@@ -15,7 +15,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -23,8 +22,8 @@ import java.util.concurrent.Executors;
 /**
  * Envoy's image in the box: the project's Envoy emulator started with the gateway container's own arguments
  * ({@code --config-path}, {@code --service-node} and the flags Envoy takes), configured from the bootstrap the pod
- * mounts: the node's cluster, the ADS cluster's address, the static health listener (its {@code /ready} answers 200
- * once CDS holds every cluster of {@code cluster_min_healthy_percentages}, {@code /live} 200) and the edge listener on
+ * mounts: the node's cluster, the ADS cluster's address, the static health listener (its {@code /ready} is forwarded to
+ * the edge listener and answered by the delivered route table's readiness route, {@code /live} 200) and the edge listener on
  * the container's port 8080, each request played through {@link Gateway}. An unknown flag exits 1, as Envoy does.
  */
 public final class GatewayPod {
@@ -66,8 +65,7 @@ public final class GatewayPod {
         if (address == null) {
             throw new IllegalStateException("bootstrap has no static cluster " + adsCluster);
         }
-        List<String> required = new ArrayList<>();
-        bootstrap.findValues("cluster_min_healthy_percentages").forEach(n -> n.fieldNames().forEachRemaining(required::add));
+        ReadinessRoute readiness = ReadinessRoute.of(bootstrap);
         EnvoyNode node = new EnvoyNode(serviceNode, cluster, Map.of());
         AdsSubscription ads = AdsSubscription.connect(address.path("address").asText(),
                 address.path("port_value").asInt(), node);
@@ -78,13 +76,28 @@ public final class GatewayPod {
             String path = ex.getRequestURI().getPath();
             if (path.equals("/live")) {
                 respond(ex, 200, "live");
-            } else if (path.equals("/ready")) {
-                List<String> missing = required.stream()
-                        .filter(c -> !ads.resources().clusters().containsKey(c)).toList();
-                List<String> problems = ads.problems();
-                respond(ex, missing.isEmpty() && problems.isEmpty() ? 200 : 503,
-                        missing.isEmpty() && problems.isEmpty() ? "ready"
-                                : "not ready: clusters missing " + missing + ", problems " + problems);
+            } else if (path.equals(readiness.path())) {
+                // as the bootstrap's health listener: the probe is forwarded to the edge listener with the readiness
+                // Host and answered by the delivered route table (404 NR without one, issue 43)
+                int status;
+                String why;
+                try {
+                    Exchange answer = gateway.send(new DownstreamRequest("GET", readiness.host(), readiness.path(),
+                            Headers.of(), List.of()));
+                    status = answer.status();
+                    why = answer.status() / 100 == 2 ? "ready" : "not ready: the edge answered " + answer.status()
+                            + " (" + String.join("; ", answer.steps()) + ")";
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    status = 503;
+                    why = "interrupted";
+                } catch (RuntimeException e) {
+                    // no edge listener yet (connection refused for Envoy's router: 503), or the emulator refuses to
+                    // serve (a NACK or an unmodelled field)
+                    status = 503;
+                    why = "not ready: " + e.getMessage();
+                }
+                respond(ex, status / 100 == 2 ? 200 : status, why);
             } else {
                 respond(ex, 404, "");
             }
@@ -129,6 +142,26 @@ public final class GatewayPod {
                 + address.path("address").asText() + ":" + address.path("port_value").asInt());
         System.out.flush();
         Thread.currentThread().join();
+    }
+
+    /**
+     * Where the bootstrap's health listener forwards {@code /ready}: its route's {@code host_rewrite_literal} and
+     * path, through a static cluster on the edge listener (the emulator's {@link Gateway}).
+     */
+    record ReadinessRoute(String host, String path) {
+        static ReadinessRoute of(JsonNode bootstrap) {
+            for (JsonNode listener : bootstrap.path("static_resources").path("listeners")) {
+                for (JsonNode route : listener.findValues("routes")) {
+                    for (JsonNode r : route) {
+                        String host = r.path("route").path("host_rewrite_literal").asText("");
+                        if (!host.isEmpty()) {
+                            return new ReadinessRoute(host, r.path("match").path("path").asText());
+                        }
+                    }
+                }
+            }
+            throw new IllegalStateException("bootstrap: no health route forwards the readiness probe to the edge");
+        }
     }
 
     private static void respond(HttpExchange ex, int status, String body) throws IOException {

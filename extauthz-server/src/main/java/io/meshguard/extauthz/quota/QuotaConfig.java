@@ -31,7 +31,9 @@ public final class QuotaConfig implements ConfigGroup<QuotaConfig.Values> {
         }
 
         public QuotaCounter.Settings counterSettings() {
-            return new QuotaCounter.Settings(redisRetry, maxCounters, 10_000, Duration.ofSeconds(1), Duration.ofMillis(100));
+            // two flushes: by then every replica has written what Redis counted before it went away
+            return new QuotaCounter.Settings(redisRetry, maxCounters, 10_000, Duration.ofSeconds(1), Duration.ofMillis(100),
+                    flushInterval.multipliedBy(2));
         }
 
         public Values withAdminTokenFile(Optional<Path> file) {

@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -40,9 +41,16 @@ import org.slf4j.LoggerFactory;
  *       per Check), seeded from PostgreSQL when missing (first use, FLUSHALL, restart).</li>
  *   <li>Every counted request is also a pending increment here, written to PostgreSQL by {@link #flush()} (at least
  *       once a second) as {@code used = used + n}: the durable count never depends on Redis.</li>
- *   <li>Without Redis (not configured, or failing: skipped for {@code redisRetry} after an error), a replica counts
- *       against the last total PostgreSQL returned plus its own pending increments. Other replicas' requests show up
- *       within one flush, so N replicas may together pass a limit by what they admit in about one flush interval.</li>
+ *   <li>Without Redis configured, a replica counts against the last total PostgreSQL returned plus its own pending
+ *       increments. Other replicas' requests show up within one flush, so N replicas may together pass a limit by
+ *       what they admit in about one flush interval.</li>
+ *   <li>With Redis configured but away (an error, a call slower than its timeout, disconnected), an
+ *       {@code allow_and_flag} quota counts as without Redis. A {@code block} quota on a deployment of more than one
+ *       replica spends only this replica's share of what was left: once every replica has flushed what Redis counted
+ *       ({@code settle} after Redis went away), it reads the durable total K and admits at most
+ *       {@code (limit - K) / replicas} for the rest of the outage; before that, or without a durable total, it refuses
+ *       with 503 {@code quota_unavailable}. The shares add up to at most what was left, so the replicas together never
+ *       pass the limit (issue 42).</li>
  *   <li>With both stores away, a caller whose count this replica knows keeps being counted locally; one it has never
  *       seen is refused with 503 by a {@code block} quota (fail closed) and allowed by an {@code allow_and_flag}
  *       quota.</li>
@@ -63,11 +71,26 @@ public final class QuotaCounter implements QuotaGate {
      *     requests reach it within their flush interval)
      * @param dbReadTimeout the longest a Check waits for PostgreSQL to say where a counter stands (seeding Redis,
      *     counting locally); past it the count is unknown for this Check and the read goes on in the background
+     * @param settle with Redis away, how long until PostgreSQL holds what every replica counted in Redis (at least
+     *     two flush intervals): a blocking quota on several replicas refuses until then
      */
     public record Settings(Duration redisRetry, int maxCounters, int maxPendingAlerts, Duration localRefresh,
-            Duration dbReadTimeout) {
+            Duration dbReadTimeout, Duration settle) {
         public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(1), 200_000, 10_000, Duration.ofSeconds(1),
-                Duration.ofMillis(100));
+                Duration.ofMillis(100), Duration.ofSeconds(1));
+    }
+
+    /** Which store decided a Check's quotas: the label {@code path} of {@code meshguard_quota_decisions_total}. */
+    enum Path {
+        /** Redis counted (every replica's requests). */
+        REDIS,
+        /** This replica's count from PostgreSQL's total plus its own increments (no Redis, or Redis away for a quota
+         * that does not block, or one replica, or PostgreSQL unable to seed Redis). */
+        LOCAL,
+        /** Redis away, a blocking quota on several replicas: this replica's share of what was left. */
+        SHARE,
+        /** Redis away and no share known yet (or spent): refused with 503 {@code quota_unavailable}. */
+        UNAVAILABLE
     }
 
     /** One counter's local state; every field is guarded by the tally's monitor. */
@@ -85,6 +108,13 @@ public final class QuotaCounter implements QuotaGate {
         long inflight;
         /** Counted here while Redis was away, not yet added to the Redis counter. */
         long owed;
+        /** The Redis outage ({@link #awayEpisode}) whose share is below; 0 for none. */
+        long shareEpisode;
+        /** The share's ground: the total known when it was taken (durable plus this replica's unwritten). */
+        long shareFrom;
+        /** Requests this replica may admit during that outage, and how many it has. */
+        long share;
+        long shareSpent;
         final Set<Integer> alerted = new HashSet<>(4);
 
         Tally(QuotaKey key, String period, Instant periodEnd) {
@@ -107,7 +137,11 @@ public final class QuotaCounter implements QuotaGate {
     private record Alert(QuotaKey key, int threshold, long used, long limit) {}
 
     /** The counts of one charge: after it when {@code counted}, as they stood when refused otherwise. */
-    private record Charged(boolean counted, long[] counts, int blockedIndex, boolean unavailable) {}
+    private record Charged(boolean counted, long[] counts, int blockedIndex, boolean unavailable, Path path) {}
+
+    /** {@link #chargeLive} could not reach Redis (as opposed to PostgreSQL being unable to seed it). */
+    private static final Charged REDIS_AWAY = new Charged(false, new long[0], -1, true, Path.UNAVAILABLE);
+    private static final long NOT_AWAY = 0;
 
     private final Optional<QuotaStore> store;
     private final Supplier<Optional<RedisConnection>> redis;
@@ -117,6 +151,7 @@ public final class QuotaCounter implements QuotaGate {
     private final LongSupplier nanoTime;
     private final Settings settings;
     private final QuotaMetrics metrics;
+    private final IntSupplier replicas;
     private final ConcurrentHashMap<QuotaKey, Tally> tallies = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Alert> alerts = new ConcurrentLinkedQueue<>();
     private final Object flushLock = new Object();
@@ -124,6 +159,11 @@ public final class QuotaCounter implements QuotaGate {
     private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
     /** nanoTime before which Redis is not tried (after an error). */
     private volatile long redisRetryAt;
+    /** The current Redis outage, numbered from 1; {@link #NOT_AWAY} while Redis answers. */
+    private volatile long awayEpisode = NOT_AWAY;
+    private long episodes;
+    /** nanoTime when the current outage began. */
+    private volatile long awaySince;
     private volatile boolean storeUp = true;
     private volatile boolean redisFailedBefore;
     /** nanoTime of the last flush that left nothing pending; the lag gauge counts from there while something is. */
@@ -134,13 +174,23 @@ public final class QuotaCounter implements QuotaGate {
         policy.quotas().forEach(metrics::declare);
     }
 
+    /** A counter on a deployment of one replica (tools, tests of one replica). */
+    public QuotaCounter(Optional<QuotaStore> store, Supplier<Optional<RedisConnection>> redis, LiveCounters live,
+            QuotaAudit audit, Clock clock, LongSupplier nanoTime, Settings settings, MeterRegistry registry) {
+        this(store, redis, live, audit, clock, nanoTime, settings, registry, () -> 1);
+    }
+
     /**
      * @param store PostgreSQL; empty: counts live only in Redis (or per replica without it) and do not survive restarts
      * @param redis the shared Redis connection while there is one
      * @param live the key layout and scripts (its key prefix is {@code redis.key_prefix})
+     * @param replicas how many replicas share the quotas (the rate limiter's heartbeat count): a blocking quota's
+     *     share while Redis is away divides by it
      */
     public QuotaCounter(Optional<QuotaStore> store, Supplier<Optional<RedisConnection>> redis, LiveCounters live,
-            QuotaAudit audit, Clock clock, LongSupplier nanoTime, Settings settings, MeterRegistry registry) {
+            QuotaAudit audit, Clock clock, LongSupplier nanoTime, Settings settings, MeterRegistry registry,
+            IntSupplier replicas) {
+        this.replicas = replicas;
         this.store = store;
         this.redis = redis;
         this.live = live;
@@ -208,12 +258,20 @@ public final class QuotaCounter implements QuotaGate {
         }
         Charged charged = null;
         Optional<RedisConnection> conn = redisUsable();
+        // Redis configured but not asked or not answering: the shared count is unknown (PostgreSQL failing to seed a
+        // counter while Redis answers is not that: it counts locally as ever)
+        boolean redisAway = conn.isEmpty() && redis.get().isPresent();
         if (conn.isPresent()) {
             charged = chargeLive(conn.get(), items);
+            if (charged == REDIS_AWAY) {
+                charged = null;
+                redisAway = true;
+            }
         }
         if (charged == null) {
-            charged = chargeLocal(items);
+            charged = chargeLocal(items, redisAway);
         }
+        metrics.decided(charged.path());
         return verdict(items, charged, now);
     }
 
@@ -225,9 +283,18 @@ public final class QuotaCounter implements QuotaGate {
         if (conn.isPresent() && !conn.get().isOpen()) {
             // disconnected: Lettuce reconnects in the background; count locally until it has
             metrics.liveStoreUp.set(0);
+            redisAway();
             return Optional.empty();
         }
         return conn;
+    }
+
+    /** Starts an outage unless one is under way. */
+    private synchronized void redisAway() {
+        if (awayEpisode == NOT_AWAY) {
+            awaySince = nanoTime.getAsLong();
+            awayEpisode = ++episodes;
+        }
     }
 
     /** The count in Redis, seeding missing counters; null when Redis failed (the caller then counts locally). */
@@ -253,6 +320,9 @@ public final class QuotaCounter implements QuotaGate {
                 LiveCounters.Result r = live.charge(conn, entries);
                 if (r instanceof LiveCounters.Counts c) {
                     metrics.liveStoreUp.set(1);
+                    if (awayEpisode != NOT_AWAY) {
+                        awayEpisode = NOT_AWAY; // a volatile read per Check, a write only when an outage ends
+                    }
                     for (int i = 0; i < items.size(); i++) {
                         Tally t = items.get(i).tally();
                         synchronized (t) {
@@ -262,7 +332,8 @@ public final class QuotaCounter implements QuotaGate {
                             }
                         }
                     }
-                    return new Charged(c.counted(), c.values(), c.counted() ? -1 : firstBlocked(items, c.values()), false);
+                    return new Charged(c.counted(), c.values(), c.counted() ? -1 : firstBlocked(items, c.values()), false,
+                            Path.REDIS);
                 }
                 LiveCounters.NeedsSeed need = (LiveCounters.NeedsSeed) r;
                 if (!seed(items, need.indexes(), seeds)) {
@@ -273,7 +344,7 @@ public final class QuotaCounter implements QuotaGate {
             return null;
         } catch (LiveCounters.LiveCounterException e) {
             redisFailed(e);
-            return null;
+            return REDIS_AWAY;
         }
     }
 
@@ -307,15 +378,29 @@ public final class QuotaCounter implements QuotaGate {
         return true;
     }
 
-    /** Counting on this replica: the last durable total plus what it counted since. */
-    private Charged chargeLocal(List<Item> items) {
+    /**
+     * Counting on this replica: the last durable total plus what it counted since; with {@code redisAway} on several
+     * replicas, a blocking quota spends this replica's share instead ({@link #shareOf}).
+     */
+    private Charged chargeLocal(List<Item> items, boolean redisAway) {
+        int n = redisAway ? Math.max(1, replicas.getAsInt()) : 1;
+        long episode = awayEpisode;
+        // an outage that ended between this Check's Redis attempt and here has no share: refused, never local
+        boolean shares = n > 1;
+        long now = nanoTime.getAsLong();
+        // PostgreSQL holds what every replica counted in Redis once each has flushed after Redis went away
+        long settledAt = awaySince + settings.settle().toNanos();
+        boolean settled = now - settledAt >= 0;
         if (store.isPresent() && storeUp) {
             List<QuotaKey> unknown = new ArrayList<>();
-            long staleBefore = nanoTime.getAsLong() - settings.localRefresh().toNanos();
+            long staleBefore = now - settings.localRefresh().toNanos();
             for (Item it : items) {
-                synchronized (it.tally()) {
-                    if (it.tally().base < 0 || it.tally().baseAt - staleBefore < 0) {
-                        unknown.add(it.tally().key);
+                Tally t = it.tally();
+                synchronized (t) {
+                    boolean sharing = shares && it.block();
+                    if (sharing ? settled && t.shareEpisode != episode && (t.base < 0 || t.baseAt - settledAt < 0)
+                            : t.base < 0 || t.baseAt - staleBefore < 0) {
+                        unknown.add(t.key);
                     }
                 }
             }
@@ -340,6 +425,7 @@ public final class QuotaCounter implements QuotaGate {
         synchronized (this) {
             long[] counts = new long[items.size()];
             boolean[] known = new boolean[items.size()];
+            boolean shared = false;
             for (int i = 0; i < items.size(); i++) {
                 Tally t = items.get(i).tally();
                 synchronized (t) {
@@ -349,24 +435,64 @@ public final class QuotaCounter implements QuotaGate {
             }
             for (int i = 0; i < items.size(); i++) {
                 Item it = items.get(i);
+                if (it.block() && shares) {
+                    shared = true;
+                    long left = shareOf(it, episode, n, settled, settledAt);
+                    if (left > 0) {
+                        continue;
+                    }
+                    // the share is spent: over the limit if what is known says so, else the shared count is unknown
+                    boolean over = left == 0 && counts[i] + 1 > it.limit();
+                    return new Charged(false, counts, i, !over, over ? Path.SHARE : Path.UNAVAILABLE);
+                }
                 if (it.block() && !known[i]) {
-                    return new Charged(false, counts, i, true);
+                    return new Charged(false, counts, i, true, Path.UNAVAILABLE);
                 }
                 if (it.block() && counts[i] + 1 > it.limit()) {
-                    return new Charged(false, counts, i, false);
+                    return new Charged(false, counts, i, false, Path.LOCAL);
                 }
             }
             for (int i = 0; i < items.size(); i++) {
-                Tally t = items.get(i).tally();
+                Item it = items.get(i);
+                Tally t = it.tally();
                 synchronized (t) {
                     t.pending++;
                     if (trackOwed) {
                         t.owed++;
                     }
+                    if (it.block() && shares) {
+                        t.shareSpent++;
+                    }
                 }
                 counts[i]++;
             }
-            return new Charged(true, counts, -1, false);
+            return new Charged(true, counts, -1, false, shared ? Path.SHARE : Path.LOCAL);
+        }
+    }
+
+    /**
+     * What is left of this replica's share of a blocking quota during Redis outage {@code episode}: taken once per
+     * outage from a durable total read after {@code settledAt} plus this replica's unwritten increments, as
+     * {@code (limit - total) / replicas}. The share is never renewed from a later total, which would hold the other
+     * replicas' spending only after their next flush. Returns -1 while no share can be taken (not settled, or no
+     * durable total read since), 0 when it is spent.
+     */
+    private long shareOf(Item it, long episode, int n, boolean settled, long settledAt) {
+        Tally t = it.tally();
+        synchronized (t) {
+            if (episode == NOT_AWAY) {
+                return -1;
+            }
+            if (t.shareEpisode != episode) {
+                if (!settled || t.base < 0 || t.baseAt - settledAt < 0) {
+                    return -1;
+                }
+                t.shareEpisode = episode;
+                t.shareFrom = t.base + t.pending + t.inflight;
+                t.share = it.limit() == QuotaPolicy.UNLIMITED ? Long.MAX_VALUE : Math.max(0, (it.limit() - t.shareFrom) / n);
+                t.shareSpent = 0;
+            }
+            return t.share - t.shareSpent;
         }
     }
 
@@ -607,6 +733,7 @@ public final class QuotaCounter implements QuotaGate {
     }
 
     private void redisFailed(Exception e) {
+        redisAway();
         boolean wasUp = metrics.liveStoreUp.getAndSet(0) == 1 || !redisFailedBefore;
         redisFailedBefore = true;
         metrics.storeError("redis");

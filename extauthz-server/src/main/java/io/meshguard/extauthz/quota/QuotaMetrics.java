@@ -25,6 +25,8 @@ final class QuotaMetrics {
     final AtomicLong liveStoreUp = new AtomicLong(NOT_CALLED);
     static final long NOT_CALLED = -1;
     final AtomicLong durableStoreUp = new AtomicLong(1);
+    /** By {@link QuotaCounter.Path#ordinal()}: resolved once, a Check only increments. */
+    private final Counter[] decisions;
 
     /**
      * @param liveStoreState the Redis connection's state before the first call: 1 connected, 0 not, NaN when this
@@ -55,6 +57,19 @@ final class QuotaMetrics {
         for (String what : new String[] {"increment", "alert"}) {
             counter("meshguard_quota_dropped_total", DROPPED, "what", what);
         }
+        QuotaCounter.Path[] paths = QuotaCounter.Path.values();
+        decisions = new Counter[paths.length];
+        for (QuotaCounter.Path path : paths) {
+            decisions[path.ordinal()] = counter("meshguard_quota_decisions_total",
+                    "Checks with quotas by what decided them: redis (the shared count), local (this replica's count: no"
+                            + " Redis, or a quota that does not block while Redis is away), share (Redis away: this"
+                            + " replica's share of a blocking quota), unavailable (Redis away, no share: 503)",
+                    "path", path.name().toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    void decided(QuotaCounter.Path path) {
+        decisions[path.ordinal()].increment();
     }
 
     /**

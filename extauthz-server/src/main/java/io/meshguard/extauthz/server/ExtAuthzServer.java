@@ -126,13 +126,15 @@ public final class ExtAuthzServer implements ServerComponent {
         // operators' quota changes are rows of the admin trail too, in the quota database
         this.quotaAudit = dataSource.<QuotaAudit>map(ds -> new io.meshguard.extauthz.quota.TrailedQuotaAudit(quotaLog,
                 new io.meshguard.audit.trail.AdminTrail(ds))).orElse(quotaLog);
+        this.globalLimits = redis.map(r -> new RedisRateLimiter(r, config.rateLimit(), registry, System::nanoTime, replicaId()));
         this.quotas = new QuotaCounter(quotaStore, () -> redis,
                 new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout()), quotaAudit, clock,
-                System::nanoTime, config.quota().counterSettings(), registry);
+                System::nanoTime, config.quota().counterSettings(), registry,
+                // the rate limiter's heartbeat counts the replicas (assumed_replicas until it first answers)
+                () -> globalLimits.map(RedisRateLimiter::replicas).orElse(1));
         this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
         this.revocations = dataSource.flatMap(ds -> apiKeys.map(a -> new ApiKeyRevocations(ds, a,
                 config.apiKeyCacheTtl().isZero() ? Duration.ofSeconds(30) : config.apiKeyCacheTtl())));
-        this.globalLimits = redis.map(r -> new RedisRateLimiter(r, config.rateLimit(), registry, System::nanoTime, replicaId()));
         RateLimiter limiter = globalLimits.<RateLimiter>map(g -> g)
                 .orElseGet(() -> new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime));
         Gauge.builder("meshguard_ratelimit_mode", () -> 1)

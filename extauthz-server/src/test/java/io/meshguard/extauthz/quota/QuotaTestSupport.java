@@ -98,6 +98,7 @@ final class QuotaTestSupport {
 
     /** Counter settings for tests: Redis is tried again 50 ms after an error. */
     static QuotaCounter.Settings settings() {
-        return new QuotaCounter.Settings(Duration.ofMillis(50), 10_000, 1_000, Duration.ofSeconds(1), Duration.ofSeconds(2));
+        return new QuotaCounter.Settings(Duration.ofMillis(50), 10_000, 1_000, Duration.ofSeconds(1), Duration.ofSeconds(2),
+                Duration.ofMillis(300));
     }
 }

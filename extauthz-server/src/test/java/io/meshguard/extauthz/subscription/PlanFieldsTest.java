@@ -138,7 +138,7 @@ class PlanFieldsTest {
         QuotaCounter counter = new QuotaCounter(Optional.of(new QuotaStore(PG.dataSource())), Optional::empty,
                 new LiveCounters("t:", Duration.ofSeconds(1)), QuotaAudit.logOnly(), clock, System::nanoTime,
                 new QuotaCounter.Settings(Duration.ofMillis(50), 10_000, 1_000, Duration.ofSeconds(1),
-                        Duration.ofSeconds(2)), registry);
+                        Duration.ofSeconds(2), Duration.ofSeconds(1)), registry);
         pipeline = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
                 Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO)),
                 new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),

@@ -20,6 +20,14 @@ public final class EnvoyNames {
     /** Endpoint-less cluster that closed (sunset, retired) versions point at for proxyless clients. */
     public static final String CLOSED_CLUSTER = "meshguard-closed";
 
+    /**
+     * The virtual host every Envoy route configuration carries for the gateway's readiness probe (issue 43): its
+     * {@link #READINESS_PATH} answers 200 only through a delivered route table. {@code .invalid} is reserved
+     * (RFC 2606), so no customer hostname can take it; the gateway bootstraps send the probe with this Host.
+     */
+    public static final String READINESS_HOST = "meshguard-readiness.invalid";
+    public static final String READINESS_PATH = "/ready";
+
     /** Route configuration served to proxyless gRPC clients (no Envoy-only per-route config). */
     public static final String PROXYLESS_ROUTES = "grpc";
 

@@ -253,7 +253,34 @@ public final class SnapshotBuilder {
                 routesByVersion, cors, hostnameUpstreams, forEnvoy)));
         productHosts.forEach((host, p) -> rc.addVirtualHosts(virtualHost(List.of(host), p.apis(),
                 p.routesByVersion(), cors, hostnameUpstreams, forEnvoy)));
+        if (forEnvoy) {
+            rc.addVirtualHosts(readinessHost());
+        }
         return rc.build();
+    }
+
+    /**
+     * The gateway's readiness answer, inside the route table it proves delivered (issue 43). Envoy finishes listener
+     * warming when the first RDS response fails or times out too (initial_fetch_timeout), and then serves the listener
+     * with an empty route table: every request 404 NR. The bootstrap's {@code /ready} is forwarded here, so a gateway
+     * whose first route table was NACKed stays unready instead of answering 404. ext_authz and ext_proc are off: a
+     * probe must not depend on extauthz or the DLP server, nor write an api_call row.
+     */
+    static VirtualHost readinessHost() {
+        return VirtualHost.newBuilder()
+                .setName(EnvoyNames.READINESS_HOST)
+                .addDomains(EnvoyNames.READINESS_HOST)
+                .addRoutes(Route.newBuilder()
+                        .setName(EnvoyNames.READINESS_HOST + ".ready")
+                        .setMatch(RouteMatch.newBuilder().setPath(EnvoyNames.READINESS_PATH))
+                        .setDirectResponse(DirectResponseAction.newBuilder().setStatus(200)
+                                .setBody(DataSource.newBuilder().setInlineString("routes delivered\n")))
+                        .putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER,
+                                Any.pack(ExtAuthzPerRoute.newBuilder().setDisabled(true).build()))
+                        .putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER,
+                                Any.pack(ExtProcPerRoute.newBuilder().setDisabled(true).build())))
+                .addRoutes(notFoundRoute(EnvoyNames.READINESS_HOST))
+                .build();
     }
 
     /**

@@ -581,6 +581,10 @@ public final class ConfigValidator {
     private static void hostname(List<Problem> problems, String path, String h) {
         if (h == null || h.length() > 253 || !HOSTNAME.matcher(h).matches()) {
             problems.add(Problem.error(ProblemCode.HOSTNAME_INVALID, path, "not a valid hostname: '" + h + "'"));
+        } else if (h.equalsIgnoreCase(io.meshguard.xds.snapshot.EnvoyNames.READINESS_HOST)) {
+            // every Envoy route table carries this virtual host; a second one with the domain is NACKed by Envoy
+            problems.add(Problem.error(ProblemCode.HOSTNAME_INVALID, path,
+                    "'" + h + "' is reserved for the gateway's readiness probe"));
         }
     }
 
