@@ -152,7 +152,8 @@ public final class CentralLink implements AutoCloseable {
                     .filter(c -> c.expiresAt().isAfter(Instant.now()));
             ZoneUp.Hello hello = new ZoneUp.Hello(settings.cluster(),
                     stored.isPresent() ? Optional.empty() : settings.registrationToken(),
-                    stored.map(ZoneRegistry.Credential::secret), zone.held(), "zone/" + ZoneWire.VERSION);
+                    stored.map(ZoneRegistry.Credential::secret), zone.held(), "zone/" + ZoneWire.VERSION,
+                    settings.replica());
             send(ZoneUp.of(hello));
             // "connected" (following central) only once central answers on this stream: an opened stream to a
             // hung central is not following it
