@@ -34,8 +34,8 @@ public final class ZoneConfig {
     public static final ConfigKey<Duration> HUB_CREDENTIAL_LIFETIME = ConfigKey.duration(
             "xds.zone_hub.credential_lifetime", Duration.ofHours(1), "How long a zone credential lives (at most 1h);"
                     + " rotated over the zone's stream at half its lifetime. The first hello with the successor ends every"
-                    + " older credential of the cluster, and a cluster has one live stream: a second hello (on any"
-                    + " central replica) closes the first, logged at WARN (V63).");
+                    + " older credential of the zone replica, and each replica has one live stream: a second hello of it"
+                    + " (on any central replica) closes the first, logged at WARN (V63, per replica since V66).");
 
     public static ConfigGroup<Optional<Hub>> hub() {
         return new ConfigGroup<>() {
