@@ -144,6 +144,8 @@ public final class CentralLink implements AutoCloseable {
         private volatile Status end = Status.OK;
         private volatile Instant lastAnswer = Instant.now();
         private volatile boolean heard;
+        /** A registration stream: central answers the token with a credential and ends it; no following yet. */
+        private volatile boolean registering;
         private volatile StreamObserver<ZoneUp> up;
 
         Status run() {
@@ -154,6 +156,7 @@ public final class CentralLink implements AutoCloseable {
                     stored.isPresent() ? Optional.empty() : settings.registrationToken(),
                     stored.map(ZoneRegistry.Credential::secret), zone.held(), "zone/" + ZoneWire.VERSION,
                     settings.replica());
+            registering = hello.registrationToken().isPresent();
             send(ZoneUp.of(hello));
             // "connected" (following central) only once central answers on this stream: an opened stream to a
             // hung central is not following it
@@ -201,7 +204,8 @@ public final class CentralLink implements AutoCloseable {
         public void onNext(ZoneDown down) {
             heard = true;
             lastAnswer = Instant.now();
-            state.updateAndGet(x -> new State(ended.getCount() > 0, x.refused(), x.streamsOpened(),
+            // a registration stream's credential is not following central: the stream that presents it is
+            state.updateAndGet(x -> new State(ended.getCount() > 0 && !registering, x.refused(), x.streamsOpened(),
                     Optional.of(lastAnswer)));
             if (down.version() != ZoneWire.VERSION) {
                 cancel(Status.FAILED_PRECONDITION.withDescription("central speaks v" + down.version()));

@@ -145,9 +145,13 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
                 name(hello));
         synchronized (this) {
             if (open) {
-                out.onNext(ZoneDown.of(new ZoneDown.Credential(granted.secret(), granted.expiresAt())));
-                out.onCompleted();
                 open = false;
+                try {
+                    out.onNext(ZoneDown.of(new ZoneDown.Credential(granted.secret(), granted.expiresAt())));
+                    out.onCompleted();
+                } catch (RuntimeException e) {
+                    // the zone cancelled meanwhile: the credential is lost with the stream, the token is not spent
+                }
             }
         }
     }

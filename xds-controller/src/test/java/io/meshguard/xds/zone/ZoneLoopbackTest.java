@@ -267,8 +267,9 @@ public class ZoneLoopbackTest {
         Thread.sleep(2_500);
         assertThat(zone.link().connected()).isTrue();
         assertThat(zone.link().refused()).isEmpty();
+        // expired, or ended already if the zone redialled with its successor
         assertThat(central.registry.verify(a, ZoneSettings.LOOPBACK_REPLICA, firstCredential))
-                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.EXPIRED));
+                .isInstanceOf(ZoneRegistry.Refused.class);
     }
 
     @Test
