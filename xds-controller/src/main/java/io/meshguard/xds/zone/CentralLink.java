@@ -157,10 +157,10 @@ public final class CentralLink implements AutoCloseable {
                     stored.map(ZoneRegistry.Credential::secret), zone.held(), "zone/" + ZoneWire.VERSION,
                     settings.replica());
             registering = hello.registrationToken().isPresent();
-            send(ZoneUp.of(hello));
             // "connected" (following central) only once central answers on this stream: an opened stream to a
-            // hung central is not following it
+            // hung central is not following it. Said before the hello, so central's first answer is never undone.
             state.updateAndGet(x -> new State(false, Optional.empty(), x.streamsOpened() + 1, x.lastMessage()));
+            send(ZoneUp.of(hello));
             long sequence = 0;
             try {
                 while (!ended.await(settings.echoInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
