@@ -17,7 +17,7 @@ import java.util.function.Supplier;
 
 /**
  * {@code GET /v1/operator/fleet}: clusters → groups → nodes. Per cluster its zone's link (connected while any of its
- * replicas is, stale, lag) and every zone replica's own link (V66: one row per replica, not per cluster); per group the
+ * replicas is, stale, lag) and every zone replica's own link (V67: one row per replica, not per cluster); per group the
  * revision central published and the lowest one the replicas applied; per node (of every replica, named with it) the
  * revision it ACKed, whether that is drift, and a staleness from when it was last seen and whether its replica echoes.
  */

@@ -35,7 +35,7 @@ public final class ZoneConfig {
             "xds.zone_hub.credential_lifetime", Duration.ofHours(1), "How long a zone credential lives (at most 1h);"
                     + " rotated over the zone's stream at half its lifetime. The first hello with the successor ends every"
                     + " older credential of the zone replica, and each replica has one live stream: a second hello of it"
-                    + " (on any central replica) closes the first, logged at WARN (V63, per replica since V66).");
+                    + " (on any central replica) closes the first, logged at WARN (V63, per replica since V67).");
 
     public static ConfigGroup<Optional<Hub>> hub() {
         return new ConfigGroup<>() {

@@ -17,7 +17,7 @@ import javax.sql.DataSource;
 /**
  * Who may follow central as a cluster's zone (V49): one-time registration tokens, the short-lived credentials they are
  * exchanged for, revocation, and the gateway groups each cluster serves. Secrets are kept only as SHA-256 digests.
- * A cluster may run several zone replicas (V66): each registration token starts one replica's credential lineage, and
+ * A cluster may run several zone replicas (V67): each registration token starts one replica's credential lineage, and
  * each replica holds one live stream.
  */
 public final class ZoneRegistry {
@@ -168,7 +168,7 @@ public final class ZoneRegistry {
     /**
      * Checks a credential the replica presents when it opens a stream, and on every tick of an open one. A credential
      * is its replica's: presented under another replica's name it is refused ({@link Refusal#WRONG_REPLICA}), so a
-     * copy cannot appear as a replica of its own. One from before V66 (no replica) is claimed by the first name it is
+     * copy cannot appear as a replica of its own. One from before V67 (no replica) is claimed by the first name it is
      * presented under.
      */
     public Admission verify(String cluster, String replica, String credential) {

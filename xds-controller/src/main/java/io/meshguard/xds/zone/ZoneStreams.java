@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The zone streams as every central replica sees them (table {@code zone_stream}, V50; one row per zone replica since
- * V66): the central replica holding a zone replica's stream writes what it echoed; {@code /v1/operator/fleet} on any replica reads it. Staleness is worked out
+ * V67): the central replica holding a zone replica's stream writes what it echoed; {@code /v1/operator/fleet} on any replica reads it. Staleness is worked out
  * at read time from the last echo, never stored: a replica that dies leaves its rows saying connected, and their
  * echoes age into stale on the replicas that remain.
  */

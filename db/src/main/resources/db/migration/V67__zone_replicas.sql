@@ -2,7 +2,7 @@
 -- of them with its own nodes. A replica is named by the zone in its hello (the pod name by default, zone.replica); each
 -- registration token starts one replica's credential lineage, bound to that name.
 
--- The replica a credential belongs to: its lineage is (cluster, replica). Rows from before V66 say '' and are claimed
+-- The replica a credential belongs to: its lineage is (cluster, replica). Rows from before V67 say '' and are claimed
 -- by the first hello that presents them (a zone upgraded in place keeps its lineage).
 alter table zone_credential add column replica varchar(200) not null default '';
 -- Set while the credential came from a token exchange that is not confirmed yet: the token is spent by the first hello
