@@ -65,6 +65,13 @@ class UpWithKeycloakTest {
                 .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         String admin = "http://127.0.0.1:" + state.ports().get(RunningStack.XDS_ADMIN);
 
+        // up seeds the local realm's demo tenants (and the quickstart's): its users' first action meets a tenant,
+        // never a foreign-key error (issue 41)
+        HttpResponse<String> tenants = call(signIn(idp, "system-admin"), "GET", admin + "/v1/operator/tenants", "");
+        assertThat(tenants.statusCode()).as(tenants.body()).isEqualTo(200);
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tenants.body()).findValuesAsText("id"))
+                .as(tenants.body()).contains("acme", "globex", "t1");
+
         String acme = signIn(idp, "acme-org-admin");
         String globex = signIn(idp, "globex-org-admin");
         String consumer = signIn(idp, "globex-api-consumer");

@@ -114,7 +114,7 @@ public final class ZoneRolloutBench {
                 String token = hub.hub().registry().issue(cluster, Duration.ofHours(1), "bench").secret();
                 zones.add(new ZoneController(new ZoneSettings(cluster, "127.0.0.1:" + hub.port(),
                         Optional.of(token), tmp.resolve(cluster), Duration.ofSeconds(5), Duration.ofMillis(100),
-                        Duration.ofSeconds(2), true), new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
+                        Duration.ofSeconds(2), true, ZoneSettings.LOOPBACK_REPLICA), new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
                         Optional.empty(), AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
             }
             for (ZoneController zone : zones) {

@@ -59,7 +59,8 @@ public final class ClusterCommand implements Runnable {
                     CatalogCommand.object().put("ttl_hours", ttlHours));
             if (status == 0) {
                 System.out.println("Put the token in the zone's secret (zone.registration_token_file) and start it"
-                        + " within " + ttlHours + " h: see manifests/istio/zone/README.md. It works once.");
+                        + " within " + ttlHours + " h: see manifests/istio/zone/README.md. It registers one zone"
+                        + " replica, once: run this again for each further replica (a pair needs two, one per pod name).");
             }
             return status;
         }

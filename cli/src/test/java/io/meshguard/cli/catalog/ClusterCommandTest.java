@@ -90,7 +90,11 @@ class ClusterCommandTest {
         String token = answer.path("token").asText();
         ZoneRegistry registry = new ZoneRegistry(PG.dataSource(), Clock.systemUTC(), Duration.ofHours(1));
         assertThat(registry.groups("kr-seoul-prod").serving()).containsExactly("seoul-gw");
-        assertThat(registry.exchange("kr-seoul-prod", token)).isInstanceOf(ZoneRegistry.Admitted.class);
+        var exchanged = registry.exchange("kr-seoul-prod", token);
+        assertThat(exchanged).isInstanceOf(ZoneRegistry.Admitted.class);
+        // the token is spent when the zone presents the credential it bought
+        assertThat(registry.settle("kr-seoul-prod", "", ((ZoneRegistry.Admitted) exchanged).credential().secret())
+                .refused()).isEmpty();
         assertThat(registry.exchange("kr-seoul-prod", token))
                 .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.USED));
         assertThat(new CatalogStore(PG.dataSource()).clusters(io.meshguard.db.TenantScope.ALL))

@@ -29,15 +29,24 @@ public record ZoneUp(int version, Optional<Hello> hello, Optional<Echo> echo) {
      * Opens a stream. A zone presents its credential, or, the first time, its registration token (never both).
      *
      * @param held the revision the zone holds per gateway group: central sends only newer ones (resume)
+     * @param replica which of the cluster's zone replicas this is (its pod name): a cluster may run several, each with
+     *     its own credential lineage and stream; empty from a zone older than replicas (one per cluster)
      */
     public record Hello(String cluster, Optional<String> registrationToken, Optional<String> credential,
-            Map<String, Long> held, String zoneVersion) {
+            Map<String, Long> held, String zoneVersion, String replica) {
         public Hello {
             Objects.requireNonNull(cluster, "cluster");
             registrationToken = registrationToken == null ? Optional.empty() : registrationToken;
             credential = credential == null ? Optional.empty() : credential;
             held = held == null ? Map.of() : Map.copyOf(held);
             zoneVersion = zoneVersion == null ? "" : zoneVersion;
+            replica = replica == null ? "" : replica;
+        }
+
+        /** The hello of a zone that names no replica (a cluster's only one). */
+        public Hello(String cluster, Optional<String> registrationToken, Optional<String> credential,
+                Map<String, Long> held, String zoneVersion) {
+            this(cluster, registrationToken, credential, held, zoneVersion, "");
         }
     }
 }

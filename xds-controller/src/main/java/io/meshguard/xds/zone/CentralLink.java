@@ -144,6 +144,8 @@ public final class CentralLink implements AutoCloseable {
         private volatile Status end = Status.OK;
         private volatile Instant lastAnswer = Instant.now();
         private volatile boolean heard;
+        /** A registration stream: central answers the token with a credential and ends it; no following yet. */
+        private volatile boolean registering;
         private volatile StreamObserver<ZoneUp> up;
 
         Status run() {
@@ -152,11 +154,13 @@ public final class CentralLink implements AutoCloseable {
                     .filter(c -> c.expiresAt().isAfter(Instant.now()));
             ZoneUp.Hello hello = new ZoneUp.Hello(settings.cluster(),
                     stored.isPresent() ? Optional.empty() : settings.registrationToken(),
-                    stored.map(ZoneRegistry.Credential::secret), zone.held(), "zone/" + ZoneWire.VERSION);
-            send(ZoneUp.of(hello));
+                    stored.map(ZoneRegistry.Credential::secret), zone.held(), "zone/" + ZoneWire.VERSION,
+                    settings.replica());
+            registering = hello.registrationToken().isPresent();
             // "connected" (following central) only once central answers on this stream: an opened stream to a
-            // hung central is not following it
+            // hung central is not following it. Said before the hello, so central's first answer is never undone.
             state.updateAndGet(x -> new State(false, Optional.empty(), x.streamsOpened() + 1, x.lastMessage()));
+            send(ZoneUp.of(hello));
             long sequence = 0;
             try {
                 while (!ended.await(settings.echoInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
@@ -200,7 +204,8 @@ public final class CentralLink implements AutoCloseable {
         public void onNext(ZoneDown down) {
             heard = true;
             lastAnswer = Instant.now();
-            state.updateAndGet(x -> new State(ended.getCount() > 0, x.refused(), x.streamsOpened(),
+            // a registration stream's credential is not following central: the stream that presents it is
+            state.updateAndGet(x -> new State(ended.getCount() > 0 && !registering, x.refused(), x.streamsOpened(),
                     Optional.of(lastAnswer)));
             if (down.version() != ZoneWire.VERSION) {
                 cancel(Status.FAILED_PRECONDITION.withDescription("central speaks v" + down.version()));

@@ -16,9 +16,10 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * {@code GET /v1/operator/fleet}: clusters → groups → nodes. Per cluster its zone's link (connected, stale, lag);
- * per group the revision central published and the one the zone applied; per node the revision it ACKed, whether
- * that is drift, and a staleness computed from when the node was last seen and whether its zone still echoes.
+ * {@code GET /v1/operator/fleet}: clusters → groups → nodes. Per cluster its zone's link (connected while any of its
+ * replicas is, stale, lag) and every zone replica's own link (V67: one row per replica, not per cluster); per group the
+ * revision central published and the lowest one the replicas applied; per node (of every replica, named with it) the
+ * revision it ACKed, whether that is drift, and a staleness from when it was last seen and whether its replica echoes.
  */
 public final class FleetView {
     /** A node not heard of for this long, while disconnected, is shown as gone. */
@@ -50,63 +51,72 @@ public final class FleetView {
     public ObjectNode render() {
         Instant now = clock.instant();
         Map<String, Long> latest = published.get();
-        Map<String, ZoneBoard.Zone> byCluster = new java.util.HashMap<>();
-        zones.get().forEach(z -> byCluster.put(z.cluster(), z));
+        Map<String, List<ZoneBoard.Zone>> byCluster = zones.get().stream()
+                .collect(java.util.stream.Collectors.groupingBy(ZoneBoard.Zone::cluster));
         ObjectNode out = ConfigJson.mapper().createObjectNode();
         ArrayNode list = out.putArray("clusters");
         long connected = 0;
         long stale = 0;
         long drifted = 0;
         for (Cluster c : clusters.get()) {
-            Optional<ZoneBoard.Zone> zone = Optional.ofNullable(byCluster.get(c.id()));
+            List<ZoneBoard.Zone> replicas = byCluster.getOrDefault(c.id(), List.of());
             ObjectNode cn = list.addObject().put("id", c.id()).put("region", c.region())
                     .put("provider", c.provider().orElse(""));
             ArrayNode caps = cn.putArray("capabilities");
             new TreeSet<>(c.capabilities()).forEach(caps::add);
+            long live = replicas.stream().filter(ZoneBoard.Zone::live).count();
+            boolean anyStale = replicas.stream().anyMatch(ZoneBoard.Zone::stale);
             ObjectNode zn = cn.putObject("zone");
             Optional<Instant> revoked = revokedAt.apply(c.id());
             zn.put("revoked", revoked.isPresent());
             revoked.ifPresent(r -> zn.put("revoked_at", r.toString()));
-            zn.put("connected", zone.map(ZoneBoard.Zone::connected).orElse(false));
-            zn.put("stale", zone.map(ZoneBoard.Zone::stale).orElse(false));
-            zone.ifPresent(z -> {
-                zn.put("since", z.since().toString());
-                z.lastEcho().ifPresent(e -> zn.put("last_echo", e.toString())
+            // the cluster follows central while any of its replicas does; stale when none does and one went silent
+            zn.put("connected", live > 0);
+            zn.put("stale", live == 0 && anyStale);
+            zn.put("replicas", replicas.size()).put("replicas_connected", live);
+            zn.put("revision_lag_seconds", replicas.stream().filter(ZoneBoard.Zone::live)
+                    .mapToLong(z -> z.lag().toSeconds()).max().orElse(0));
+            connected += live;
+            stale += replicas.stream().filter(ZoneBoard.Zone::stale).count();
+            ArrayNode rl = cn.putArray("replicas");
+            for (ZoneBoard.Zone z : replicas) {
+                ObjectNode rn = rl.addObject().put("name", z.replica()).put("connected", z.connected())
+                        .put("stale", z.stale()).put("since", z.since().toString());
+                z.lastEcho().ifPresent(e -> rn.put("last_echo", e.toString())
                         .put("last_echo_seconds_ago", Duration.between(e, now).toSeconds()));
-                zn.put("revision_lag_seconds", z.lag().toSeconds());
-                zn.put("zone_version", z.zoneVersion());
-                zn.put("central_replica", z.centralReplica());
-            });
-            if (zone.map(z -> z.connected() && !z.stale()).orElse(false)) {
-                connected++;
+                rn.put("revision_lag_seconds", z.lag().toSeconds()).put("zone_version", z.zoneVersion())
+                        .put("central_replica", z.centralReplica()).put("nodes", z.nodes().size());
+                ObjectNode applied = rn.putObject("applied");
+                new java.util.TreeMap<>(z.applied()).forEach(applied::put);
             }
-            if (zone.map(ZoneBoard.Zone::stale).orElse(false)) {
-                stale++;
-            }
-            boolean zoneLive = zone.map(z -> z.connected() && !z.stale()).orElse(false);
             ArrayNode gl = cn.putArray("groups");
             ZoneRegistry.ClusterGroups cg = groups.apply(c.id());
             for (String g : cg.serving()) {
                 ObjectNode gn = gl.addObject().put("name", g);
                 Optional.ofNullable(latest.get(g)).ifPresent(r -> gn.put("published_revision", r));
-                zone.map(z -> z.applied().get(g)).ifPresent(r -> gn.put("applied_revision", r));
-                zone.map(z -> z.refused().get(g)).ifPresent(r -> gn.put("refused", r));
+                // what every replica that reports the group applied at least: a lagging replica shows, not hides
+                replicas.stream().map(z -> z.applied().get(g)).filter(java.util.Objects::nonNull)
+                        .min(Long::compare).ifPresent(r -> gn.put("applied_revision", r));
+                replicas.stream().map(z -> z.refused().get(g)).filter(java.util.Objects::nonNull).findFirst()
+                        .ifPresent(r -> gn.put("refused", r));
                 ArrayNode nl = gn.putArray("nodes");
-                for (NodeReport n : zone.map(ZoneBoard.Zone::nodes).orElse(List.of())) {
-                    if (!n.group().equals(g)) {
-                        continue;
-                    }
-                    ObjectNode nn = nl.addObject().put("id", n.nodeId()).put("client", n.client())
-                            .put("connected", n.connected());
-                    n.revision().ifPresent(r -> nn.put("revision", r));
-                    n.expected().ifPresent(r -> nn.put("expected_revision", r));
-                    nn.put("drift", n.drifted());
-                    n.nack().ifPresent(x -> nn.put("last_nack", x));
-                    nn.put("last_seen", n.lastSeen().toString())
-                            .put("last_seen_seconds_ago", Duration.between(n.lastSeen(), now).toSeconds())
-                            .put("staleness", staleness(zoneLive, n, now));
-                    if (n.drifted()) {
-                        drifted++;
+                for (ZoneBoard.Zone z : replicas) {
+                    for (NodeReport n : z.nodes()) {
+                        if (!n.group().equals(g)) {
+                            continue;
+                        }
+                        ObjectNode nn = nl.addObject().put("id", n.nodeId()).put("replica", z.replica())
+                                .put("client", n.client()).put("connected", n.connected());
+                        n.revision().ifPresent(r -> nn.put("revision", r));
+                        n.expected().ifPresent(r -> nn.put("expected_revision", r));
+                        nn.put("drift", n.drifted());
+                        n.nack().ifPresent(x -> nn.put("last_nack", x));
+                        nn.put("last_seen", n.lastSeen().toString())
+                                .put("last_seen_seconds_ago", Duration.between(n.lastSeen(), now).toSeconds())
+                                .put("staleness", staleness(z.live(), n, now));
+                        if (n.drifted()) {
+                            drifted++;
+                        }
                     }
                 }
             }

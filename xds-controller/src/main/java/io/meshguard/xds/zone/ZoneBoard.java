@@ -21,14 +21,28 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ZoneBoard {
 
+    /** One zone replica of a cluster: what a stream, a fleet row and a credential lineage belong to. */
+    public record Key(String cluster, String replica) {
+        public Key {
+            java.util.Objects.requireNonNull(cluster, "cluster");
+            java.util.Objects.requireNonNull(replica, "replica");
+        }
+
+        @Override
+        public String toString() {
+            return replica.isEmpty() ? cluster : cluster + "/" + replica;
+        }
+    }
+
     /**
-     * One zone as central last heard it.
+     * One zone replica as central last heard it.
      *
+     * @param replica which of the cluster's zone replicas (its pod name; empty for a zone that names none)
      * @param stale its last stream carried no echo for three echo intervals (kept until it echoes again)
      * @param lag how long the oldest revision sent to it has waited for the zone to echo it as applied
      * @param centralReplica the central replica that holds (or held last) the zone's stream
      */
-    public record Zone(String cluster, boolean connected, boolean stale, Instant since, Optional<Instant> lastEcho,
+    public record Zone(String cluster, String replica, boolean connected, boolean stale, Instant since, Optional<Instant> lastEcho,
             Map<String, Long> applied, Map<String, String> refused, List<NodeReport> nodes, Duration lag,
             String zoneVersion, String centralReplica) {
         public Zone {
@@ -37,17 +51,27 @@ public final class ZoneBoard {
             nodes = List.copyOf(nodes);
         }
 
+        public Key key() {
+            return new Key(cluster, replica);
+        }
+
+        /** Connected, and echoing. */
+        public boolean live() {
+            return connected && !stale;
+        }
+
         public long driftedNodes() {
             return nodes.stream().filter(NodeReport::drifted).count();
         }
     }
 
-    private final Map<String, Zone> zones = new ConcurrentHashMap<>();
-    private final Map<String, Integer> streams = new ConcurrentHashMap<>();
+    private final Map<Key, Zone> zones = new ConcurrentHashMap<>();
+    private final Map<Key, Integer> streams = new ConcurrentHashMap<>();
     private final Clock clock;
     private final MeterRegistry meters;
     private final Optional<ZoneStreams> shared;
-    private final String replica;
+    private final String centralReplica;
+    private final Counter takeovers;
 
     /** A board this replica alone reads (tests, and a hub without a fleet view). */
     public ZoneBoard(Clock clock, MeterRegistry meters) {
@@ -59,56 +83,67 @@ public final class ZoneBoard {
         this.clock = clock;
         this.meters = meters;
         this.shared = shared;
-        this.replica = shared.map(ZoneStreams::replica).orElse("this replica");
-        Gauge.builder("meshguard_xds_zones_connected", this, b -> b.count(z -> z.connected() && !z.stale()))
-                .description("Zones with an open stream that echoes").register(meters);
+        this.centralReplica = shared.map(ZoneStreams::replica).orElse("this replica");
+        Gauge.builder("meshguard_xds_zones_connected", this, b -> b.count(Zone::live))
+                .description("Zone replicas with an open stream that echoes").register(meters);
         Gauge.builder("meshguard_xds_zones_stale", this, b -> b.count(Zone::stale))
-                .description("Zones whose last stream stopped echoing (three missed echoes)").register(meters);
+                .description("Zone replicas whose last stream stopped echoing (three missed echoes)").register(meters);
         Gauge.builder("meshguard_xds_zone_drifted_nodes", this,
                         b -> b.zones.values().stream().mapToLong(Zone::driftedNodes).sum())
                 .description("Nodes whose ACKed revision differs from what their zone serves").register(meters);
         for (ZoneRegistry.Refusal r : ZoneRegistry.Refusal.values()) {
             refusals(r);
         }
+        this.takeovers = Counter.builder("meshguard_xds_zone_stream_takeovers_total")
+                .description("Zone streams closed because a second hello of the same zone replica took over"
+                        + " (a copied credential or a duplicated pod; each replica of a cluster has a stream of its own)")
+                .register(meters);
     }
 
-    void connected(String cluster, String zoneVersion) {
-        streams.merge(cluster, 1, Integer::sum);
-        zones.compute(cluster, (c, z) -> new Zone(c, true, false, clock.instant(),
+    void connected(Key key, String zoneVersion) {
+        streams.merge(key, 1, Integer::sum);
+        zones.compute(key, (k, z) -> new Zone(k.cluster(), k.replica(), true, false, clock.instant(),
                 z == null ? Optional.empty() : z.lastEcho(), z == null ? Map.of() : z.applied(),
-                z == null ? Map.of() : z.refused(), z == null ? List.of() : z.nodes(), Duration.ZERO, zoneVersion, replica));
-        shared.ifPresent(s -> s.connected(cluster, zoneVersion));
+                z == null ? Map.of() : z.refused(), z == null ? List.of() : z.nodes(), Duration.ZERO, zoneVersion,
+                centralReplica));
+        shared.ifPresent(s -> s.connected(key, zoneVersion));
         Gauge.builder("meshguard_xds_zone_revision_lag_seconds", this,
-                        b -> b.zone(cluster).map(z -> z.lag().toMillis() / 1000.0).orElse(0.0))
-                .description("Age of the oldest revision sent to the zone that it has not echoed as applied")
-                .tag("cluster", cluster).register(meters);
+                        b -> b.zone(key).map(z -> z.lag().toMillis() / 1000.0).orElse(0.0))
+                .description("Age of the oldest revision sent to the zone replica that it has not echoed as applied")
+                .tag("cluster", key.cluster()).tag("replica", key.replica()).register(meters);
     }
 
-    void echoed(String cluster, Echo echo, Duration lag) {
-        zones.computeIfPresent(cluster, (c, z) -> new Zone(c, z.connected(), false, z.since(),
+    void echoed(Key key, Echo echo, Duration lag) {
+        zones.computeIfPresent(key, (k, z) -> new Zone(k.cluster(), k.replica(), z.connected(), false, z.since(),
                 Optional.of(clock.instant()), echo.applied(), echo.refused(), echo.nodes(), lag, z.zoneVersion(),
-                replica));
-        shared.ifPresent(s -> s.echoed(cluster, echo, lag));
+                centralReplica));
+        shared.ifPresent(s -> s.echoed(key, echo, lag));
     }
 
-    void lag(String cluster, Duration lag) {
-        zones.computeIfPresent(cluster, (c, z) -> new Zone(c, z.connected(), z.stale(), z.since(), z.lastEcho(),
-                z.applied(), z.refused(), z.nodes(), lag, z.zoneVersion(), replica));
+    void lag(Key key, Duration lag) {
+        zones.computeIfPresent(key, (k, z) -> new Zone(k.cluster(), k.replica(), z.connected(), z.stale(), z.since(),
+                z.lastEcho(), z.applied(), z.refused(), z.nodes(), lag, z.zoneVersion(), centralReplica));
     }
 
-    void stale(String cluster) {
-        zones.computeIfPresent(cluster, (c, z) -> new Zone(c, z.connected(), true, z.since(), z.lastEcho(),
-                z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion(), replica));
+    void stale(Key key) {
+        zones.computeIfPresent(key, (k, z) -> new Zone(k.cluster(), k.replica(), z.connected(), true, z.since(),
+                z.lastEcho(), z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion(), centralReplica));
     }
 
-    void disconnected(String cluster) {
-        int left = streams.merge(cluster, -1, Integer::sum);
+    void disconnected(Key key) {
+        int left = streams.merge(key, -1, Integer::sum);
         if (left <= 0) {
-            streams.remove(cluster);
-            zones.computeIfPresent(cluster, (c, z) -> new Zone(c, false, z.stale(), clock.instant(), z.lastEcho(),
-                    z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion(), replica));
-            shared.ifPresent(s -> s.disconnected(cluster));
+            streams.remove(key);
+            zones.computeIfPresent(key, (k, z) -> new Zone(k.cluster(), k.replica(), false, z.stale(),
+                    clock.instant(), z.lastEcho(), z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion(),
+                    centralReplica));
+            shared.ifPresent(s -> s.disconnected(key));
         }
+    }
+
+    /** A second hello of a zone replica closed its first stream (a copied credential, or a duplicated pod). */
+    void takenOver() {
+        takeovers.increment();
     }
 
     void refused(ZoneRegistry.Refusal reason) {
@@ -121,13 +156,24 @@ public final class ZoneBoard {
                 .tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT)).register(meters);
     }
 
-    public Optional<Zone> zone(String cluster) {
-        return Optional.ofNullable(zones.get(cluster));
+    public Optional<Zone> zone(Key key) {
+        return Optional.ofNullable(zones.get(key));
     }
 
-    /** Every zone central has heard from since it started, by cluster id. */
+    /** The cluster's first zone replica by name that streams to this central replica (tests of one replica). */
+    public Optional<Zone> zone(String cluster) {
+        return replicas(cluster).stream().findFirst();
+    }
+
+    /** The cluster's zone replicas that stream (or streamed) to this central replica, by name. */
+    public List<Zone> replicas(String cluster) {
+        return zones().stream().filter(z -> z.cluster().equals(cluster)).toList();
+    }
+
+    /** Every zone replica central has heard from since it started, by cluster id and replica. */
     public List<Zone> zones() {
-        return zones.values().stream().sorted(Comparator.comparing(Zone::cluster)).toList();
+        return zones.values().stream().sorted(Comparator.comparing(Zone::cluster).thenComparing(Zone::replica))
+                .toList();
     }
 
     private double count(java.util.function.Predicate<Zone> p) {

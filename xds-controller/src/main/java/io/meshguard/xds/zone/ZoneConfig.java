@@ -34,8 +34,8 @@ public final class ZoneConfig {
     public static final ConfigKey<Duration> HUB_CREDENTIAL_LIFETIME = ConfigKey.duration(
             "xds.zone_hub.credential_lifetime", Duration.ofHours(1), "How long a zone credential lives (at most 1h);"
                     + " rotated over the zone's stream at half its lifetime. The first hello with the successor ends every"
-                    + " older credential of the cluster, and a cluster has one live stream: a second hello (on any"
-                    + " central replica) closes the first, logged at WARN (V63).");
+                    + " older credential of the zone replica, and each replica has one live stream: a second hello of it"
+                    + " (on any central replica) closes the first, logged at WARN (V63, per replica since V67).");
 
     public static ConfigGroup<Optional<Hub>> hub() {
         return new ConfigGroup<>() {
@@ -61,7 +61,12 @@ public final class ZoneConfig {
     public static final ConfigKey<String> CENTRAL = ConfigKey.string("zone.central", "",
             "Central's zone port as host:port; the zone dials out, nothing dials in.");
     public static final ConfigKey<Optional<Path>> TOKEN_FILE = ConfigKey.optionalPath("zone.registration_token_file",
-            "File holding the one-time registration token; read only until the zone holds a credential.");
+            "File holding the one-time registration token; read only until the zone holds a credential. A file named"
+                    + " after the replica beside it (for a pair: one Secret key per pod name) is read first: each"
+                    + " replica registers with a token of its own.");
+    public static final ConfigKey<String> REPLICA = ConfigKey.string("zone.replica", "",
+            "Which of the cluster's zone replicas this is; empty: the host name (a StatefulSet pod's name). Each"
+                    + " replica has its own credential, stream and row in the fleet; keep it stable across restarts.");
     public static final ConfigKey<Path> STATE_DIR = ConfigKey.path("zone.state_dir", Path.of("/var/lib/meshguard/zone"),
             "Where the zone keeps the revisions it serves and its credential (a persistent volume).");
     public static final ConfigKey<Duration> ECHO_INTERVAL = ConfigKey.duration("zone.echo_interval",
@@ -73,7 +78,7 @@ public final class ZoneConfig {
         return new ConfigGroup<>() {
             @Override
             public List<ConfigKey<?>> keys() {
-                return List.of(CLUSTER, CENTRAL, TOKEN_FILE, STATE_DIR, ECHO_INTERVAL, PLAINTEXT);
+                return List.of(CLUSTER, CENTRAL, TOKEN_FILE, REPLICA, STATE_DIR, ECHO_INTERVAL, PLAINTEXT);
             }
 
             @Override
@@ -82,12 +87,36 @@ public final class ZoneConfig {
                     throw new IllegalArgumentException(CLUSTER.name() + " and " + CENTRAL.name()
                             + " are required in zone mode");
                 }
-                Optional<String> token = config.get(TOKEN_FILE).filter(Files::exists).map(ZoneConfig::read);
+                String replica = config.get(REPLICA).isBlank() ? hostName() : config.get(REPLICA).strip();
+                Optional<String> token = config.get(TOKEN_FILE).flatMap(file -> tokenFile(file, replica))
+                        .map(ZoneConfig::read);
                 return new ZoneSettings(config.get(CLUSTER), config.get(CENTRAL), token, config.get(STATE_DIR),
                         config.get(ECHO_INTERVAL), ZoneSettings.MIN_BACKOFF, ZoneSettings.MAX_BACKOFF,
-                        config.get(PLAINTEXT));
+                        config.get(PLAINTEXT), replica);
             }
         };
+    }
+
+    /** The replica's own token beside {@code file} when there is one, else {@code file}, when it exists. */
+    static Optional<Path> tokenFile(Path file, String replica) {
+        Path own = file.resolveSibling(replica);
+        if (replica.matches("[A-Za-z0-9][A-Za-z0-9._-]*") && !own.equals(file) && Files.isRegularFile(own)) {
+            return Optional.of(own);
+        }
+        return Optional.of(file).filter(Files::exists);
+    }
+
+    /** Kubernetes sets HOSTNAME to the pod's name. */
+    private static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env.strip();
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "";
+        }
     }
 
     private static String read(Path file) {

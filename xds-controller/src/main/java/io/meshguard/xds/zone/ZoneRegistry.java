@@ -17,6 +17,8 @@ import javax.sql.DataSource;
 /**
  * Who may follow central as a cluster's zone (V49): one-time registration tokens, the short-lived credentials they are
  * exchanged for, revocation, and the gateway groups each cluster serves. Secrets are kept only as SHA-256 digests.
+ * A cluster may run several zone replicas (V67): each registration token starts one replica's credential lineage, and
+ * each replica holds one live stream.
  */
 public final class ZoneRegistry {
     /** The longest a registration token may live (issue 28: single use, TTL at most 24 h). */
@@ -38,7 +40,11 @@ public final class ZoneRegistry {
     }
 
     /** Why an exchange or a credential was refused: a label of {@code meshguard_xds_zone_registration_failures_total}. */
-    public enum Refusal { UNKNOWN, USED, EXPIRED, REVOKED, WRONG_CLUSTER }
+    public enum Refusal {
+        UNKNOWN, USED, EXPIRED, REVOKED, WRONG_CLUSTER,
+        /** A credential presented under another replica's name than the one it was issued to. */
+        WRONG_REPLICA
+    }
 
     /** The outcome of presenting a registration token or a credential. */
     public sealed interface Admission permits Admitted, Refused {}
@@ -117,27 +123,20 @@ public final class ZoneRegistry {
     }
 
     /**
-     * Spends a registration token for the cluster's first credential. Only one exchange of a token can win: the row is
-     * marked used in the same statement that checks it is unused and unexpired.
+     * Exchanges a registration token for a credential of the cluster's replica {@code replica}, without spending the
+     * token: the token is spent by the first hello that presents the credential ({@link #settle}), because only that
+     * proves the zone received it. A zone whose stream ended before it read the answer (a slow first answer, a cut)
+     * retries with the same token and gets a credential of its own; every unconfirmed credential of a token dies when
+     * one of them is confirmed, so a token still starts at most one lineage. The token must be unspent, unexpired and
+     * of this cluster, and the cluster not revoked.
      */
-    public Admission exchange(String cluster, String token) {
+    public Admission exchange(String cluster, String replica, String token) {
         String digest = ZoneSecrets.sha256(token);
         Instant now = clock.instant();
         return transaction(c -> {
-            try (PreparedStatement ps = c.prepareStatement("update zone_registration r set used_at = ?"
-                    + " from cluster k where r.token_sha256 = ? and r.cluster_id = ? and k.id = r.cluster_id"
-                    + " and r.used_at is null and r.expires_at > ? and k.zone_revoked_at is null")) {
-                ps.setTimestamp(1, Timestamp.from(now));
-                ps.setString(2, digest);
-                ps.setString(3, cluster);
-                ps.setTimestamp(4, Timestamp.from(now));
-                if (ps.executeUpdate() == 1) {
-                    return new Admitted(insertCredential(c, cluster));
-                }
-            }
             try (PreparedStatement ps = c.prepareStatement("select r.cluster_id, r.used_at, r.expires_at,"
                     + " k.zone_revoked_at from zone_registration r join cluster k on k.id = r.cluster_id"
-                    + " where r.token_sha256 = ?")) {
+                    + " where r.token_sha256 = ? for share of r")) {
                 ps.setString(1, digest);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
@@ -152,64 +151,171 @@ public final class ZoneRegistry {
                     if (rs.getTimestamp(4) != null) {
                         return new Refused(Refusal.REVOKED);
                     }
-                    return new Refused(Refusal.EXPIRED);
+                    if (!rs.getTimestamp(3).toInstant().isAfter(now)) {
+                        return new Refused(Refusal.EXPIRED);
+                    }
                 }
             }
+            return new Admitted(insertCredential(c, cluster, replica, Optional.of(digest)));
         });
     }
 
-    /** Checks a credential the zone presents when it opens a stream, and on every tick of an open one. */
-    public Admission verify(String cluster, String credential) {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("select z.cluster_id, z.expires_at, k.zone_revoked_at"
-                        + " from zone_credential z join cluster k on k.id = z.cluster_id"
-                        + " where z.credential_sha256 = ?")) {
-            ps.setString(1, ZoneSecrets.sha256(credential));
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return new Refused(Refusal.UNKNOWN);
+    /** {@link #exchange(String, String, String)} for a cluster's only, unnamed replica. */
+    public Admission exchange(String cluster, String token) {
+        return exchange(cluster, "", token);
+    }
+
+    /**
+     * Checks a credential the replica presents when it opens a stream, and on every tick of an open one. A credential
+     * is its replica's: presented under another replica's name it is refused ({@link Refusal#WRONG_REPLICA}), so a
+     * copy cannot appear as a replica of its own. One from before V67 (no replica) is claimed by the first name it is
+     * presented under.
+     */
+    public Admission verify(String cluster, String replica, String credential) {
+        String digest = ZoneSecrets.sha256(credential);
+        try (Connection c = dataSource.getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement("update zone_credential set replica = ?"
+                    + " where credential_sha256 = ? and cluster_id = ? and replica = ''")) {
+                ps.setString(1, replica);
+                ps.setString(2, digest);
+                ps.setString(3, cluster);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("select z.cluster_id, z.expires_at, k.zone_revoked_at,"
+                    + " z.replica from zone_credential z join cluster k on k.id = z.cluster_id"
+                    + " where z.credential_sha256 = ?")) {
+                ps.setString(1, digest);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return new Refused(Refusal.UNKNOWN);
+                    }
+                    if (!rs.getString(1).equals(cluster)) {
+                        return new Refused(Refusal.WRONG_CLUSTER);
+                    }
+                    if (!rs.getString(4).equals(replica)) {
+                        return new Refused(Refusal.WRONG_REPLICA);
+                    }
+                    if (rs.getTimestamp(3) != null) {
+                        return new Refused(Refusal.REVOKED);
+                    }
+                    Instant expires = rs.getTimestamp(2).toInstant();
+                    if (!expires.isAfter(clock.instant())) {
+                        return new Refused(Refusal.EXPIRED);
+                    }
+                    return new Admitted(new Credential(credential, expires));
                 }
-                if (!rs.getString(1).equals(cluster)) {
-                    return new Refused(Refusal.WRONG_CLUSTER);
-                }
-                if (rs.getTimestamp(3) != null) {
-                    return new Refused(Refusal.REVOKED);
-                }
-                Instant expires = rs.getTimestamp(2).toInstant();
-                if (!expires.isAfter(clock.instant())) {
-                    return new Refused(Refusal.EXPIRED);
-                }
-                return new Admitted(new Credential(credential, expires));
             }
         } catch (SQLException e) {
             throw new StoreException("cannot check a zone credential", e);
         }
     }
 
+    /** {@link #verify(String, String, String)} for a cluster's only, unnamed replica. */
+    public Admission verify(String cluster, String credential) {
+        return verify(cluster, "", credential);
+    }
+
     /**
-     * The cluster's stream is now the caller's: the epoch a stream holds until another hello of the cluster takes it
-     * (on any central replica).
+     * The replica opened a stream with {@code credential} (verified): settles its lineage in one transaction. A
+     * credential from an unconfirmed exchange spends its token now — or, when another credential of the same token
+     * was confirmed first, is deleted and refused as {@link Refusal#USED}; once confirmed, every other credential of
+     * the replica (an older registration, the token's other unconfirmed exchanges) ends. A rotated credential ends
+     * its predecessors, so a rotation leaves one lineage and a copy of an older credential stops working once the
+     * zone uses the successor. Other replicas' lineages are untouched.
+     *
+     * @return the number of credentials that ended, or the refusal
      */
-    public long takeStream(String cluster) {
+    public Settlement settle(String cluster, String replica, String credential) {
+        String digest = ZoneSecrets.sha256(credential);
         return transaction(c -> {
-            try (PreparedStatement ps = c.prepareStatement("update cluster set zone_stream_epoch ="
-                    + " zone_stream_epoch + 1 where id = ? returning zone_stream_epoch")) {
-                ps.setString(1, cluster);
+            Optional<String> pending = Optional.empty();
+            try (PreparedStatement ps = c.prepareStatement("select pending_token_sha256 from zone_credential"
+                    + " where credential_sha256 = ? and cluster_id = ? and replica = ?")) {
+                ps.setString(1, digest);
+                ps.setString(2, cluster);
+                ps.setString(3, replica);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
-                        throw new java.util.NoSuchElementException("no cluster " + cluster);
+                        return new Settlement(Optional.of(Refusal.UNKNOWN), 0);
                     }
+                    pending = Optional.ofNullable(rs.getString(1));
+                }
+            }
+            int ended = 0;
+            if (pending.isPresent()) {
+                // the token's row is the one lock: two uses of one token's credentials settle one after the other
+                try (PreparedStatement ps = c.prepareStatement("update zone_registration set used_at = ?,"
+                        + " used_by_replica = ? where token_sha256 = ? and used_at is null")) {
+                    ps.setTimestamp(1, Timestamp.from(clock.instant()));
+                    ps.setString(2, replica);
+                    ps.setString(3, pending.get());
+                    if (ps.executeUpdate() == 0) {
+                        // another exchange of this token was confirmed first: this credential starts no lineage
+                        delete(c, "delete from zone_credential where credential_sha256 = ?", digest);
+                        return new Settlement(Optional.of(Refusal.USED), 0);
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement("update zone_credential set pending_token_sha256 ="
+                        + " null where credential_sha256 = ?")) {
+                    ps.setString(1, digest);
+                    ps.executeUpdate();
+                }
+                ended += delete(c, "delete from zone_credential where pending_token_sha256 = ?", pending.get());
+                try (PreparedStatement ps = c.prepareStatement("delete from zone_credential where cluster_id = ?"
+                        + " and replica = ? and credential_sha256 <> ? and pending_token_sha256 is null")) {
+                    ps.setString(1, cluster);
+                    ps.setString(2, replica);
+                    ps.setString(3, digest);
+                    ended += ps.executeUpdate();
+                }
+            } else {
+                try (PreparedStatement ps = c.prepareStatement("delete from zone_credential where cluster_id = ?"
+                        + " and replica = ? and pending_token_sha256 is null and created_at < (select created_at"
+                        + " from zone_credential where credential_sha256 = ?)")) {
+                    ps.setString(1, cluster);
+                    ps.setString(2, replica);
+                    ps.setString(3, digest);
+                    ended += ps.executeUpdate();
+                }
+            }
+            return new Settlement(Optional.empty(), ended);
+        });
+    }
+
+    /**
+     * What {@link #settle} did.
+     *
+     * @param refused why the credential starts no stream, when it does not
+     * @param ended how many credentials of the replica ended
+     */
+    public record Settlement(Optional<Refusal> refused, int ended) {}
+
+    /**
+     * The replica's stream is now the caller's: the epoch a stream holds until another hello of the same replica
+     * takes it (on any central replica). Replicas of one cluster each hold a stream of their own.
+     */
+    public long takeStream(String cluster, String replica) {
+        return transaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("insert into zone_replica (cluster_id, replica,"
+                    + " stream_epoch) values (?, ?, 1) on conflict (cluster_id, replica) do update set stream_epoch ="
+                    + " zone_replica.stream_epoch + 1 returning stream_epoch")) {
+                ps.setString(1, cluster);
+                ps.setString(2, replica);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
                     return rs.getLong(1);
                 }
             }
         });
     }
 
-    /** Whether the stream that took {@code epoch} is still the cluster's one live stream. */
-    public boolean holdsStream(String cluster, long epoch) {
+    /** Whether the stream that took {@code epoch} is still its replica's one live stream. */
+    public boolean holdsStream(String cluster, String replica, long epoch) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("select zone_stream_epoch from cluster where id = ?")) {
+                PreparedStatement ps = c.prepareStatement("select stream_epoch from zone_replica where cluster_id = ?"
+                        + " and replica = ?")) {
             ps.setString(1, cluster);
+            ps.setString(2, replica);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() && rs.getLong(1) == epoch;
             }
@@ -218,27 +324,8 @@ public final class ZoneRegistry {
         }
     }
 
-    /**
-     * The zone presented {@code credential}: every credential of the cluster issued before it ends now, so a rotation
-     * leaves one lineage and a copy of an older credential stops working once the zone uses its successor.
-     *
-     * @return how many credentials ended
-     */
-    public int retirePredecessors(String cluster, String credential) {
-        return transaction(c -> {
-            try (PreparedStatement ps = c.prepareStatement("delete from zone_credential where cluster_id = ?"
-                    + " and created_at < (select created_at from zone_credential where credential_sha256 = ?"
-                    + " and cluster_id = ?)")) {
-                ps.setString(1, cluster);
-                ps.setString(2, ZoneSecrets.sha256(credential));
-                ps.setString(3, cluster);
-                return ps.executeUpdate();
-            }
-        });
-    }
-
-    /** The zone's next credential; expired ones of the cluster are removed on the way. */
-    public Credential rotate(String cluster) {
+    /** The replica's next credential; expired ones of the cluster are removed on the way. */
+    public Credential rotate(String cluster, String replica) {
         return transaction(c -> {
             try (PreparedStatement ps = c.prepareStatement("delete from zone_credential where cluster_id = ?"
                     + " and expires_at <= ?")) {
@@ -246,7 +333,7 @@ public final class ZoneRegistry {
                 ps.setTimestamp(2, Timestamp.from(clock.instant()));
                 ps.executeUpdate();
             }
-            return insertCredential(c, cluster);
+            return insertCredential(c, cluster, replica, Optional.empty());
         });
     }
 
@@ -354,18 +441,28 @@ public final class ZoneRegistry {
         return new ClusterGroups(serving, withdrawn);
     }
 
-    private Credential insertCredential(Connection c, String cluster) throws SQLException {
+    private Credential insertCredential(Connection c, String cluster, String replica, Optional<String> pendingToken)
+            throws SQLException {
         Credential credential = new Credential(ZoneSecrets.generate(CREDENTIAL_PREFIX),
                 clock.instant().plus(credentialLifetime));
         try (PreparedStatement ps = c.prepareStatement("insert into zone_credential (credential_sha256, cluster_id,"
-                + " created_at, expires_at) values (?, ?, ?, ?)")) {
+                + " created_at, expires_at, replica, pending_token_sha256) values (?, ?, ?, ?, ?, ?)")) {
             ps.setString(1, credential.digest());
             ps.setString(2, cluster);
             ps.setTimestamp(3, Timestamp.from(clock.instant()));
             ps.setTimestamp(4, Timestamp.from(credential.expiresAt()));
+            ps.setString(5, replica);
+            ps.setString(6, pendingToken.orElse(null));
             ps.executeUpdate();
         }
         return credential;
+    }
+
+    private static int delete(Connection c, String sql, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, key);
+            return ps.executeUpdate();
+        }
     }
 
     private interface Work<T> {

@@ -43,8 +43,9 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     /** The subscription state version last queued on this stream (every stream starts with the newest). */
     private volatile long subscriptionStateSent = Long.MIN_VALUE;
 
-    private volatile Optional<String> cluster = Optional.empty();
-    /** The cluster's stream epoch this stream took with its hello: one live stream per cluster. */
+    /** The zone replica this stream follows for, once its hello was admitted. */
+    private volatile Optional<ZoneBoard.Key> key = Optional.empty();
+    /** The replica's stream epoch this stream took with its hello: one live stream per replica. */
     private volatile long epoch = -1;
     private volatile String peer = "?";
     private volatile String credential = "";
@@ -75,8 +76,12 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         out.setOnCancelHandler(this::ended);
     }
 
+    Optional<ZoneBoard.Key> key() {
+        return key;
+    }
+
     Optional<String> cluster() {
-        return cluster;
+        return key.map(ZoneBoard.Key::cluster);
     }
 
     @Override
@@ -89,7 +94,7 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
                     + ", not v" + up.version()));
             return;
         }
-        if (cluster.isEmpty()) {
+        if (key.isEmpty()) {
             up.hello().ifPresentOrElse(this::hello, () -> close(Status.INVALID_ARGUMENT
                     .withDescription("the first message of a zone stream is its hello")));
             return;
@@ -97,67 +102,124 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         up.echo().ifPresent(this::echo);
     }
 
+    /** A replica's name: a pod name (a DNS label or subdomain), or empty for a zone that names none. */
+    private static final java.util.regex.Pattern REPLICA = java.util.regex.Pattern.compile(
+            "|[a-zA-Z0-9]([a-zA-Z0-9._-]{0,198}[a-zA-Z0-9])?");
+
     private void hello(ZoneUp.Hello hello) {
-        ZoneRegistry.Admission admission;
-        boolean fresh = hello.registrationToken().isPresent();
         if (!open || out.isCancelled()) {
-            return; // the zone walked away: spend no token on a stream that cannot carry its credential
+            return; // the zone walked away before its hello was read
         }
+        if (!REPLICA.matcher(hello.replica()).matches()) {
+            close(Status.INVALID_ARGUMENT.withDescription("a zone replica is named like a pod (letters, digits,"
+                    + " '.', '-', '_', at most 200), not " + hello.replica().length() + " characters like that"));
+            return;
+        }
+        if (hello.registrationToken().isPresent()) {
+            register(hello);
+        } else {
+            follow(hello);
+        }
+    }
+
+    /**
+     * A registration stream only carries the credential: the token is spent when the zone presents it on its next
+     * stream ({@link ZoneRegistry#settle}), so an answer the zone never read (it cancelled, the answer was slow) costs
+     * nothing and the zone's retry with the same token registers.
+     */
+    private void register(ZoneUp.Hello hello) {
+        ZoneRegistry.Admission admission;
         try {
-            admission = fresh ? registry.exchange(hello.cluster(), hello.registrationToken().get())
-                    : hello.credential().map(c -> registry.verify(hello.cluster(), c))
-                            .orElse(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
+            admission = registry.exchange(hello.cluster(), hello.replica(), hello.registrationToken().get());
         } catch (RuntimeException e) {
-            log.warn("zone {}: cannot check its credential: {}", hello.cluster(), e.getMessage());
+            log.warn("zone {}: cannot check its registration token: {}", name(hello), e.getMessage());
             close(Status.UNAVAILABLE.withDescription("central cannot check credentials now"));
             return;
         }
         if (admission instanceof ZoneRegistry.Refused refused) {
-            board.refused(refused.reason());
-            log.warn("zone {} refused: {} {}", hello.cluster(), fresh ? "registration token" : "credential",
-                    refused.reason());
-            close((refused.reason() == ZoneRegistry.Refusal.REVOKED ? Status.PERMISSION_DENIED
-                    : Status.UNAUTHENTICATED).withDescription((fresh ? "registration token " : "credential ")
-                    + refused.reason().name().toLowerCase(java.util.Locale.ROOT)));
+            refuse(hello, "registration token ", refused.reason());
             return;
+        }
+        ZoneRegistry.Credential granted = ((ZoneRegistry.Admitted) admission).credential();
+        log.info("zone {}: registration token exchanged; it is spent when the zone presents the credential",
+                name(hello));
+        synchronized (this) {
+            if (open) {
+                open = false;
+                try {
+                    out.onNext(ZoneDown.of(new ZoneDown.Credential(granted.secret(), granted.expiresAt())));
+                    out.onCompleted();
+                } catch (RuntimeException e) {
+                    // the zone cancelled meanwhile: the credential is lost with the stream, the token is not spent
+                }
+            }
+        }
+    }
+
+    private void follow(ZoneUp.Hello hello) {
+        ZoneRegistry.Admission admission;
+        ZoneRegistry.Settlement settled;
+        try {
+            admission = hello.credential().map(c -> registry.verify(hello.cluster(), hello.replica(), c))
+                    .orElse(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
+            settled = admission instanceof ZoneRegistry.Admitted a
+                    ? registry.settle(hello.cluster(), hello.replica(), a.credential().secret())
+                    : new ZoneRegistry.Settlement(Optional.empty(), 0);
+        } catch (RuntimeException e) {
+            log.warn("zone {}: cannot check its credential: {}", name(hello), e.getMessage());
+            close(Status.UNAVAILABLE.withDescription("central cannot check credentials now"));
+            return;
+        }
+        if (admission instanceof ZoneRegistry.Refused refused) {
+            refuse(hello, "credential ", refused.reason());
+            return;
+        }
+        if (settled.refused().isPresent()) {
+            refuse(hello, "credential ", settled.refused().get());
+            return;
+        }
+        if (settled.ended() > 0) {
+            log.info("zone {}: presented its newest credential; {} other credential(s) of the replica ended",
+                    name(hello), settled.ended());
         }
         ZoneRegistry.Credential granted = ((ZoneRegistry.Admitted) admission).credential();
         peer = "a stream opened " + clock.instant() + " by zone version " + hello.zoneVersion();
         try {
-            if (!fresh) {
-                int ended = registry.retirePredecessors(hello.cluster(), granted.secret());
-                if (ended > 0) {
-                    log.info("zone {}: presented its rotated credential; {} older credential(s) ended", hello.cluster(),
-                            ended);
-                }
-            }
-            epoch = registry.takeStream(hello.cluster());
+            epoch = registry.takeStream(hello.cluster(), hello.replica());
         } catch (RuntimeException e) {
-            log.warn("zone {}: cannot take its stream: {}", hello.cluster(), e.getMessage());
+            log.warn("zone {}: cannot take its stream: {}", name(hello), e.getMessage());
             close(Status.UNAVAILABLE.withDescription("central cannot check credentials now"));
             return;
         }
-        // one live stream per cluster: a second hello ends the first, here at once, on other replicas at their tick
-        sessions.stream().filter(s -> s != this && s.cluster().equals(Optional.of(hello.cluster())))
-                .forEach(s -> s.takenOver(peer));
+        ZoneBoard.Key key = new ZoneBoard.Key(hello.cluster(), hello.replica());
+        // one live stream per replica: a second hello of it ends the first, here at once, on other replicas at their
+        // tick; the cluster's other replicas keep theirs
+        sessions.stream().filter(s -> s != this && s.key().equals(Optional.of(key))).forEach(s -> s.takenOver(peer));
         credential = granted.secret();
         Instant now = clock.instant();
         // a presented credential counts from when it was issued: rotate at half of what is left
-        credentialIssued = fresh ? now : granted.expiresAt().minus(registry.credentialLifetime());
+        credentialIssued = granted.expiresAt().minus(registry.credentialLifetime());
         lastEcho = now;
         held.putAll(hello.held());
-        cluster = Optional.of(hello.cluster());
-        if (fresh) {
-            enqueue("credential", ZoneDown.of(new ZoneDown.Credential(granted.secret(), granted.expiresAt())));
-        }
+        this.key = Optional.of(key);
         sessions.add(this);
-        board.connected(hello.cluster(), hello.zoneVersion());
-        // answer at once: the credential of a spent token must not wait for the first tick
+        board.connected(key, hello.zoneVersion());
+        // answer at once: the zone counts as following central from central's first answer
         enqueue("echo", ZoneDown.of(new ZoneDown.EchoReceived(0)));
         flush();
-        log.info("zone {} connected ({}), holding {}", hello.cluster(), fresh ? "registered" : "credential",
-                hello.held());
-        Thread.ofVirtual().name("zone-session-" + hello.cluster()).start(this::run);
+        log.info("zone {} connected, holding {}", name(hello), hello.held());
+        Thread.ofVirtual().name("zone-session-" + key).start(this::run);
+    }
+
+    private void refuse(ZoneUp.Hello hello, String what, ZoneRegistry.Refusal reason) {
+        board.refused(reason);
+        log.warn("zone {} refused: {}{}", name(hello), what, reason);
+        close((reason == ZoneRegistry.Refusal.REVOKED ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED)
+                .withDescription(what + reason.name().toLowerCase(java.util.Locale.ROOT)));
+    }
+
+    private static String name(ZoneUp.Hello hello) {
+        return hello.replica().isEmpty() ? hello.cluster() : hello.cluster() + "/" + hello.replica();
     }
 
     private void echo(Echo echo) {
@@ -167,7 +229,7 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
                 unconfirmed.remove(group);
             }
         });
-        board.echoed(cluster.orElseThrow(), echo, lag());
+        board.echoed(key.orElseThrow(), echo, lag());
         echoToAnswer.set(echo.sequence());
     }
 
@@ -184,20 +246,21 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
                 return;
             } catch (RuntimeException e) {
                 // a database hiccup: keep the stream, try again next tick
-                log.warn("zone {}: tick failed: {}", cluster.orElse("?"), e.getMessage());
+                log.warn("zone {}: tick failed: {}", key.map(Object::toString).orElse("?"), e.getMessage());
                 sleepQuietly(settings.tick());
             }
         }
     }
 
     private void tick() {
-        String c = cluster.orElseThrow();
+        ZoneBoard.Key k = key.orElseThrow();
+        String c = k.cluster();
         Instant now = clock.instant();
-        if (!registry.holdsStream(c, epoch)) {
+        if (!registry.holdsStream(c, k.replica(), epoch)) {
             takenOver("a stream on another central replica");
             return;
         }
-        if (registry.verify(c, credential) instanceof ZoneRegistry.Refused refused) {
+        if (registry.verify(c, k.replica(), credential) instanceof ZoneRegistry.Refused refused) {
             board.refused(refused.reason());
             close((refused.reason() == ZoneRegistry.Refusal.REVOKED ? Status.PERMISSION_DENIED
                     : Status.UNAUTHENTICATED).withDescription("credential "
@@ -205,15 +268,15 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
             return;
         }
         if (Duration.between(lastEcho, now).compareTo(settings.staleAfter()) > 0) {
-            board.stale(c);
-            log.warn("zone {}: no echo for {} ({} missed), closing its stream", c, Duration.between(lastEcho, now),
+            board.stale(k);
+            log.warn("zone {}: no echo for {} ({} missed), closing its stream", k, Duration.between(lastEcho, now),
                     ZoneHubSettings.MISSED_ECHOES);
             close(Status.UNAVAILABLE.withDescription("stale: no echo for " + ZoneHubSettings.MISSED_ECHOES
                     + " echo intervals"));
             return;
         }
         if (!now.isBefore(credentialIssued.plus(registry.credentialLifetime().dividedBy(2)))) {
-            ZoneRegistry.Credential next = registry.rotate(c);
+            ZoneRegistry.Credential next = registry.rotate(c, k.replica());
             enqueue("credential", ZoneDown.of(new ZoneDown.Credential(next.secret(), next.expiresAt())));
             credential = next.secret();
             credentialIssued = now;
@@ -241,17 +304,18 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         if (echo >= 0) {
             enqueue("echo", ZoneDown.of(new ZoneDown.EchoReceived(echo)));
         }
-        board.lag(c, lag());
+        board.lag(k, lag());
         flush();
     }
 
-    /** Another hello of this cluster took its stream: this one ends, and both ends are in the log. */
+    /** Another hello of this replica took its stream: this one ends, and both ends are in the log. */
     void takenOver(String by) {
-        String c = cluster.orElse("?");
-        log.warn("zone {}: a second stream presented the cluster's credential ({}); closing the first ({})."
+        String c = key.map(Object::toString).orElse("?");
+        board.takenOver();
+        log.warn("zone {}: a second stream presented the replica's credential ({}); closing the first ({})."
                 + " Two zones with one credential mean a copied credential or a duplicated zone: revoke and register"
                 + " the cluster again if it is not yours", c, by, peer);
-        close(Status.ABORTED.withDescription("another stream of cluster " + c + " took over"));
+        close(Status.ABORTED.withDescription("another stream of zone " + c + " took over"));
     }
 
     /** Ticks the stream now (a revision was published, a group assigned or withdrawn); the tick stays the net. */
@@ -316,7 +380,7 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
             open = false;
         }
         if (was && sessions.remove(this)) {
-            board.disconnected(cluster.orElseThrow());
+            board.disconnected(key.orElseThrow());
         }
     }
 

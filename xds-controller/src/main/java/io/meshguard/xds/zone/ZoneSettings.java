@@ -15,9 +15,14 @@ import java.util.Optional;
  * @param minBackoff the first redial's wait after a stream that central answered ended; doubled per silent attempt
  * @param maxBackoff the cap of that wait (each wait is jittered, so zones do not redial in lockstep)
  * @param plaintext no TLS to central: loopback tests and local development only
+ * @param replica which of the cluster's zone replicas this is (its pod name): each has its own credential, stream and
+ *     row in the fleet; stable across restarts (a StatefulSet's pod name), because its credential is bound to it
  */
 public record ZoneSettings(String cluster, String central, Optional<String> registrationToken, Path stateDir,
-        Duration echoInterval, Duration minBackoff, Duration maxBackoff, boolean plaintext) {
+        Duration echoInterval, Duration minBackoff, Duration maxBackoff, boolean plaintext, String replica) {
+
+    /** The replica name of a zone started by a test or {@code meshguard demo} without one. */
+    public static final String LOOPBACK_REPLICA = "zone-0";
 
     /** The redial backoff every zone uses (docs/operator-guide.md "Central away"): 100 ms to 2 s, jittered. */
     public static final Duration MIN_BACKOFF = Duration.ofMillis(100);
@@ -26,6 +31,13 @@ public record ZoneSettings(String cluster, String central, Optional<String> regi
     /** For tests and {@code meshguard demo}: plaintext, the given echo interval, the production backoff. */
     public static ZoneSettings loopback(String cluster, String central, Optional<String> token, Path stateDir,
             Duration echoInterval) {
-        return new ZoneSettings(cluster, central, token, stateDir, echoInterval, MIN_BACKOFF, MAX_BACKOFF, true);
+        return loopback(cluster, LOOPBACK_REPLICA, central, token, stateDir, echoInterval);
+    }
+
+    /** {@link #loopback(String, String, Optional, Path, Duration)} for one of several replicas of a cluster. */
+    public static ZoneSettings loopback(String cluster, String replica, String central, Optional<String> token,
+            Path stateDir, Duration echoInterval) {
+        return new ZoneSettings(cluster, central, token, stateDir, echoInterval, MIN_BACKOFF, MAX_BACKOFF, true,
+                replica);
     }
 }

@@ -24,8 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The zone streams as every central replica sees them (table {@code zone_stream}, V50): the replica holding a zone's
- * stream writes what the zone echoed; {@code /v1/operator/fleet} on any replica reads it. Staleness is worked out
+ * The zone streams as every central replica sees them (table {@code zone_stream}, V50; one row per zone replica since
+ * V67): the central replica holding a zone replica's stream writes what it echoed; {@code /v1/operator/fleet} on any replica reads it. Staleness is worked out
  * at read time from the last echo, never stored: a replica that dies leaves its rows saying connected, and their
  * echoes age into stale on the replicas that remain.
  */
@@ -42,8 +42,8 @@ public final class ZoneStreams implements AutoCloseable {
     /** One writer, in order: a stream's thread never waits on the database for the fleet view. */
     private final ExecutorService writer = Executors.newSingleThreadExecutor(
             Thread.ofVirtual().name("zone-streams-writer").factory());
-    /** The newest echo per zone not written yet: a slow database writes the latest, not a backlog. */
-    private final Map<String, Runnable> echoes = new ConcurrentHashMap<>();
+    /** The newest echo per zone replica not written yet: a slow database writes the latest, not a backlog. */
+    private final Map<ZoneBoard.Key, Runnable> echoes = new ConcurrentHashMap<>();
 
     /**
      * @param replica this central replica's name, written beside the streams it holds
@@ -60,37 +60,40 @@ public final class ZoneStreams implements AutoCloseable {
         return replica;
     }
 
-    /** A zone opened its stream on this replica (it takes the row over from any replica that held it). */
-    void connected(String cluster, String zoneVersion) {
+    /** A zone replica opened its stream on this central replica (it takes the row over from any that held it). */
+    void connected(ZoneBoard.Key zone, String zoneVersion) {
         Instant now = clock.instant();
-        later(() -> write("insert into zone_stream (cluster_id, central_replica, connected, since, zone_version)"
-                + " values (?, ?, true, ?, ?) on conflict (cluster_id) do update set central_replica ="
-                + " excluded.central_replica, connected = true, since = excluded.since, zone_version ="
-                + " excluded.zone_version", ps -> {
-                    ps.setString(1, cluster);
-                    ps.setString(2, replica);
-                    ps.setTimestamp(3, Timestamp.from(now));
-                    ps.setString(4, zoneVersion);
+        later(() -> write("insert into zone_stream (cluster_id, replica, central_replica, connected, since,"
+                + " zone_version) values (?, ?, ?, true, ?, ?) on conflict (cluster_id, replica) do update set"
+                + " central_replica = excluded.central_replica, connected = true, since = excluded.since,"
+                + " zone_version = excluded.zone_version", ps -> {
+                    ps.setString(1, zone.cluster());
+                    ps.setString(2, zone.replica());
+                    ps.setString(3, replica);
+                    ps.setTimestamp(4, Timestamp.from(now));
+                    ps.setString(5, zoneVersion);
                 }));
     }
 
     /** What the zone echoed, on the stream this replica holds. */
-    void echoed(String cluster, Echo echo, Duration lag) {
+    void echoed(ZoneBoard.Key zone, Echo echo, Duration lag) {
         Instant now = clock.instant();
         Runnable write = () -> write("update zone_stream set last_echo = ?, applied = ?::jsonb, refused = ?::jsonb, nodes = ?::jsonb,"
-                + " drifted_nodes = ?, lag_ms = ? where cluster_id = ? and central_replica = ?", ps -> {
+                + " drifted_nodes = ?, lag_ms = ? where cluster_id = ? and replica = ? and central_replica = ?",
+                ps -> {
                     ps.setTimestamp(1, Timestamp.from(now));
                     ps.setString(2, json(echo.applied()));
                     ps.setString(3, json(echo.refused()));
                     ps.setString(4, json(echo.nodes()));
                     ps.setInt(5, (int) echo.nodes().stream().filter(NodeReport::drifted).count());
                     ps.setLong(6, lag.toMillis());
-                    ps.setString(7, cluster);
-                    ps.setString(8, replica);
+                    ps.setString(7, zone.cluster());
+                    ps.setString(8, zone.replica());
+                    ps.setString(9, replica);
                 });
-        if (echoes.put(cluster, write) == null) {
+        if (echoes.put(zone, write) == null) {
             later(() -> {
-                Runnable newest = echoes.remove(cluster);
+                Runnable newest = echoes.remove(zone);
                 if (newest != null) {
                     newest.run();
                 }
@@ -99,18 +102,19 @@ public final class ZoneStreams implements AutoCloseable {
     }
 
     /** The stream this replica held ended; a row another replica took over since is left alone. */
-    void disconnected(String cluster) {
+    void disconnected(ZoneBoard.Key zone) {
         Instant now = clock.instant();
-        later(() -> write("update zone_stream set connected = false, since = ? where cluster_id = ? and central_replica = ?",
-                ps -> {
+        later(() -> write("update zone_stream set connected = false, since = ? where cluster_id = ? and replica = ?"
+                + " and central_replica = ?", ps -> {
                     ps.setTimestamp(1, Timestamp.from(now));
-                    ps.setString(2, cluster);
-                    ps.setString(3, replica);
+                    ps.setString(2, zone.cluster());
+                    ps.setString(3, zone.replica());
+                    ps.setString(4, replica);
                 }));
     }
 
     /**
-     * Every zone any replica heard from, with {@code stale} computed now: no echo for {@link #staleAfter} (counted
+     * Every zone replica any central replica heard from, with {@code stale} computed now: no echo for {@link #staleAfter} (counted
      * from the stream's start when it never echoed). A stale zone is not shown connected.
      */
     public List<ZoneBoard.Zone> zones() {
@@ -118,14 +122,14 @@ public final class ZoneStreams implements AutoCloseable {
         List<ZoneBoard.Zone> out = new ArrayList<>();
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("select cluster_id, central_replica, connected, since,"
-                        + " last_echo, applied::text, refused::text, nodes::text, lag_ms, zone_version"
-                        + " from zone_stream order by cluster_id");
+                        + " last_echo, applied::text, refused::text, nodes::text, lag_ms, zone_version, replica"
+                        + " from zone_stream order by cluster_id, replica");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 Instant since = rs.getTimestamp(4).toInstant();
                 Optional<Instant> lastEcho = Optional.ofNullable(rs.getTimestamp(5)).map(Timestamp::toInstant);
                 boolean stale = Duration.between(lastEcho.orElse(since), now).compareTo(staleAfter) > 0;
-                out.add(new ZoneBoard.Zone(rs.getString(1), rs.getBoolean(3) && !stale, stale, since, lastEcho,
+                out.add(new ZoneBoard.Zone(rs.getString(1), rs.getString(11), rs.getBoolean(3) && !stale, stale, since, lastEcho,
                         ZoneStream.JSON.readValue(rs.getString(6), APPLIED),
                         ZoneStream.JSON.readValue(rs.getString(7), REFUSED),
                         ZoneStream.JSON.readValue(rs.getString(8), NODES), Duration.ofMillis(rs.getLong(9)),
@@ -137,8 +141,9 @@ public final class ZoneStreams implements AutoCloseable {
         return out;
     }
 
-    public Optional<ZoneBoard.Zone> zone(String cluster) {
-        return zones().stream().filter(z -> z.cluster().equals(cluster)).findFirst();
+    /** The cluster's zone replicas, by name. */
+    public List<ZoneBoard.Zone> replicas(String cluster) {
+        return zones().stream().filter(z -> z.cluster().equals(cluster)).toList();
     }
 
     private void later(Runnable write) {

@@ -34,7 +34,8 @@ final class RawZone implements AutoCloseable {
     private final AtomicReference<String> closedWith = new AtomicReference<>();
     private final AtomicLong sequence = new AtomicLong();
 
-    private RawZone(String central, ZoneUp.Hello hello) {
+    private RawZone(String central, ZoneUp.Hello hello, List<String> held) {
+        credentials.addAll(held);
         channel = ManagedChannelBuilder.forTarget(central).usePlaintext().build();
         up = ClientCalls.asyncBidiStreamingCall(channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT),
                 new StreamObserver<ZoneDown>() {
@@ -60,13 +61,54 @@ final class RawZone implements AutoCloseable {
                 List.of()))), 100, 100, TimeUnit.MILLISECONDS);
     }
 
+    /** A registration stream: central answers the token with a credential and ends it. */
+    static RawZone registering(String central, String cluster, String replica, String token) {
+        return new RawZone(central, new ZoneUp.Hello(cluster, Optional.of(token), Optional.empty(), Map.of(), "raw",
+                replica), List.of());
+    }
+
     static RawZone registering(String central, String cluster, String token) {
-        return new RawZone(central, new ZoneUp.Hello(cluster, Optional.of(token), Optional.empty(), Map.of(), "raw"));
+        return registering(central, cluster, ZoneSettings.LOOPBACK_REPLICA, token);
+    }
+
+    /**
+     * As a zone registers: the token for a credential on one stream, then a stream presenting that credential (which
+     * spends the token). Its {@link #credentials()} start with the first credential.
+     */
+    static RawZone registered(String central, String cluster, String replica, String token) throws Exception {
+        try (RawZone registration = registering(central, cluster, replica, token)) {
+            long until = System.nanoTime() + java.time.Duration.ofSeconds(5).toNanos();
+            while (registration.credentials().isEmpty() && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            if (registration.credentials().isEmpty()) {
+                throw new AssertionError("central sent no credential: " + registration.closedWith());
+            }
+            return new RawZone(central, new ZoneUp.Hello(cluster, Optional.empty(),
+                    Optional.of(registration.credentials().get(0)), Map.of(), "raw", replica),
+                    registration.credentials());
+        }
+    }
+
+    static RawZone registered(String central, String cluster, String token) throws Exception {
+        return registered(central, cluster, ZoneSettings.LOOPBACK_REPLICA, token);
+    }
+
+    static RawZone presenting(String central, String cluster, String replica, String credential) {
+        return new RawZone(central, new ZoneUp.Hello(cluster, Optional.empty(), Optional.of(credential), Map.of(),
+                "raw", replica), List.of());
     }
 
     static RawZone presenting(String central, String cluster, String credential) {
-        return new RawZone(central, new ZoneUp.Hello(cluster, Optional.empty(), Optional.of(credential), Map.of(),
-                "raw"));
+        return presenting(central, cluster, ZoneSettings.LOOPBACK_REPLICA, credential);
+    }
+
+    /** Ends the stream from the zone's side now, as a zone that gives up on a slow answer does. */
+    void cancel() {
+        synchronized (this) {
+            closedWith.compareAndSet(null, "cancelled by the zone");
+            up.onError(Status.CANCELLED.withDescription("the zone gave up").asRuntimeException());
+        }
     }
 
     private synchronized void send(ZoneUp message) {

@@ -20,7 +20,8 @@ final class SilentZone implements AutoCloseable {
     private final ManagedChannel channel;
     private final AtomicReference<String> closedWith = new AtomicReference<>();
 
-    SilentZone(String central, String cluster, String token) {
+    /** Presents {@code credential} (of replica {@link ZoneSettings#LOOPBACK_REPLICA}) and then says nothing. */
+    SilentZone(String central, String cluster, String credential) {
         channel = ManagedChannelBuilder.forTarget(central).usePlaintext().build();
         StreamObserver<ZoneUp> up = ClientCalls.asyncBidiStreamingCall(
                 channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), new StreamObserver<ZoneDown>() {
@@ -38,7 +39,8 @@ final class SilentZone implements AutoCloseable {
                         closedWith.set("completed");
                     }
                 });
-        up.onNext(ZoneUp.of(new ZoneUp.Hello(cluster, Optional.of(token), Optional.empty(), Map.of(), "silent")));
+        up.onNext(ZoneUp.of(new ZoneUp.Hello(cluster, Optional.empty(), Optional.of(credential), Map.of(), "silent",
+                ZoneSettings.LOOPBACK_REPLICA)));
     }
 
     Optional<String> closedWith() {

@@ -114,7 +114,8 @@ class ZoneLinkStateTest {
         String token = central.hub().registry().issue("link-test", Duration.ofHours(1), "test").secret();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         ZoneController zone = zone("127.0.0.1:" + central.port(), Optional.of(token), meters);
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(zone.link().connected()).isTrue());
+        // two streams: the token's exchange, then the one presenting the credential
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(zone.link().connected()).isTrue());
         assertThat(gauge(meters, "meshguard_xds_zone_link_connected")).isEqualTo(1);
         assertThat(gauge(meters, "meshguard_xds_zone_config_age_seconds")).isBetween(0.0, 2.0);
     }

@@ -70,18 +70,89 @@ class ZoneRegistryTest {
     }
 
     @Test
-    void registrationToken_exchangedOnce_thenRefusedAsUsed() {
+    void registrationToken_spentByTheFirstUseOfItsCredential_thenRefusedAsUsed() {
         String token = registry.issue(cluster, Duration.ofHours(24), "ops").secret();
 
-        ZoneRegistry.Admission first = registry.exchange(cluster, token);
-        ZoneRegistry.Admission again = registry.exchange(cluster, token);
+        ZoneRegistry.Admission first = registry.exchange(cluster, "zone-0", token);
+        ZoneRegistry.Admission retried = registry.exchange(cluster, "zone-0", token);
+        String used = ((ZoneRegistry.Admitted) retried).credential().secret();
+        ZoneRegistry.Settlement settled = registry.settle(cluster, "zone-0", used);
+        ZoneRegistry.Admission again = registry.exchange(cluster, "zone-0", token);
 
         assertThat(first).isInstanceOfSatisfying(ZoneRegistry.Admitted.class, a -> {
             assertThat(a.credential().expiresAt()).isEqualTo(clock.instant().plus(Duration.ofHours(1)));
-            assertThat(registry.verify(cluster, a.credential().secret()))
-                    .isInstanceOf(ZoneRegistry.Admitted.class);
+            assertThat(registry.verify(cluster, "zone-0", a.credential().secret())).as("ended by the other's use")
+                    .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
         });
+        assertThat(settled).isEqualTo(new ZoneRegistry.Settlement(Optional.empty(), 1));
+        assertThat(registry.verify(cluster, "zone-0", used)).isInstanceOf(ZoneRegistry.Admitted.class);
         assertThat(again).isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.USED));
+    }
+
+    @Test
+    void credentialsOfOneToken_bothVerified_onlyTheFirstSettles_theOtherIsGone() {
+        String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
+        String mine = ((ZoneRegistry.Admitted) registry.exchange(cluster, "zone-0", token)).credential().secret();
+        String theirs = ((ZoneRegistry.Admitted) registry.exchange(cluster, "zone-1", token)).credential().secret();
+        // both verified before either settled (two central replicas at once): the settle decides
+        assertThat(registry.verify(cluster, "zone-1", theirs)).isInstanceOf(ZoneRegistry.Admitted.class);
+
+        assertThat(registry.settle(cluster, "zone-0", mine).refused()).isEmpty();
+        assertThat(registry.settle(cluster, "zone-1", theirs).refused()).contains(ZoneRegistry.Refusal.UNKNOWN);
+        assertThat(registry.verify(cluster, "zone-1", theirs))
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
+    }
+
+    @Test
+    void replicasOfOneCluster_eachHaveALineage_aRotationEndsOnlyItsOwnPredecessors() {
+        String a = settled("zone-a");
+        String b = settled("zone-b");
+        clock.advance(Duration.ofMinutes(30));
+        String aNext = registry.rotate(cluster, "zone-a").secret();
+
+        assertThat(registry.settle(cluster, "zone-a", aNext)).isEqualTo(new ZoneRegistry.Settlement(Optional.empty(),
+                1));
+        assertThat(registry.verify(cluster, "zone-a", a)).isEqualTo(new ZoneRegistry.Refused(
+                ZoneRegistry.Refusal.UNKNOWN));
+        assertThat(registry.verify(cluster, "zone-b", b)).isInstanceOf(ZoneRegistry.Admitted.class);
+        assertThat(registry.verify(cluster, "zone-c", b)).as("a replica's credential is its own")
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.WRONG_REPLICA));
+        long first = registry.takeStream(cluster, "zone-a");
+        long other = registry.takeStream(cluster, "zone-b");
+        assertThat(registry.holdsStream(cluster, "zone-a", first)).as("another replica's hello takes its own stream")
+                .isTrue();
+        assertThat(registry.holdsStream(cluster, "zone-b", other)).isTrue();
+        registry.takeStream(cluster, "zone-a");
+        assertThat(registry.holdsStream(cluster, "zone-a", first)).as("the same replica's second hello takes it")
+                .isFalse();
+    }
+
+    @Test
+    void replicaRegisteredAgain_endsItsOldLineageOnFirstUse() {
+        String old = settled("zone-a");
+        String fresh = settled("zone-a");
+
+        assertThat(registry.verify(cluster, "zone-a", old)).isEqualTo(new ZoneRegistry.Refused(
+                ZoneRegistry.Refusal.UNKNOWN));
+        assertThat(registry.verify(cluster, "zone-a", fresh)).isInstanceOf(ZoneRegistry.Admitted.class);
+    }
+
+    @Test
+    void credentialFromBeforeReplicas_isClaimedByTheFirstReplicaThatPresentsIt() throws Exception {
+        String legacy = settled("");
+        assertThat(registry.verify(cluster, "meshguard-xds-zone-0", legacy)).isInstanceOf(
+                ZoneRegistry.Admitted.class);
+        assertThat(registry.verify(cluster, "meshguard-xds-zone-1", legacy)).isEqualTo(new ZoneRegistry.Refused(
+                ZoneRegistry.Refusal.WRONG_REPLICA));
+    }
+
+    /** A credential of {@code replica} from a new token, used once (the token spent). */
+    private String settled(String replica) {
+        String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
+        String credential = ((ZoneRegistry.Admitted) registry.exchange(cluster, replica, token)).credential()
+                .secret();
+        assertThat(registry.settle(cluster, replica, credential).refused()).isEmpty();
+        return credential;
     }
 
     @Test
@@ -131,7 +202,7 @@ class ZoneRegistryTest {
         String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
         String first = ((ZoneRegistry.Admitted) registry.exchange(cluster, token)).credential().secret();
         clock.advance(Duration.ofMinutes(30));
-        ZoneRegistry.Credential next = registry.rotate(cluster);
+        ZoneRegistry.Credential next = registry.rotate(cluster, "");
         clock.advance(Duration.ofMinutes(31));
 
         assertThat(registry.verify(cluster, first)).isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.EXPIRED));

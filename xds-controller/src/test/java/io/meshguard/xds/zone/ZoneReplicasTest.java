@@ -86,7 +86,7 @@ class ZoneReplicasTest {
     /** The fleet as a replica answers it, without the fields that count seconds from when it was asked. */
     private static JsonNode withoutAges(JsonNode cluster) {
         ObjectNode copy = cluster.deepCopy();
-        ((ObjectNode) copy.path("zone")).remove("last_echo_seconds_ago");
+        copy.path("replicas").forEach(r -> ((ObjectNode) r).remove("last_echo_seconds_ago"));
         copy.path("groups").forEach(g -> g.path("nodes").forEach(n -> ((ObjectNode) n)
                 .remove("last_seen_seconds_ago")));
         return copy;
@@ -110,7 +110,8 @@ class ZoneReplicasTest {
             JsonNode seen = zoneOf(b, cluster);
             assertThat(seen.path("zone").path("connected").asBoolean()).isTrue();
             assertThat(seen.path("zone").path("stale").asBoolean()).isFalse();
-            assertThat(seen.path("zone").path("central_replica").asText()).isEqualTo(run + "-a");
+            assertThat(seen.path("replicas").get(0).path("central_replica").asText()).isEqualTo(run + "-a");
+            assertThat(seen.path("replicas").get(0).path("name").asText()).isEqualTo(ZoneSettings.LOOPBACK_REPLICA);
             JsonNode group = seen.path("groups").get(0);
             assertThat(group.path("applied_revision").asLong()).isEqualTo(first);
             assertThat(group.path("nodes").get(0).path("id").asText()).isEqualTo("envoy-1");

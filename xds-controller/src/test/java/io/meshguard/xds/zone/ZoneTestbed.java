@@ -63,6 +63,15 @@ final class ZoneTestbed implements AutoCloseable {
                 AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
     }
 
+    /** Replica {@code replica} of {@code cluster}'s zone, its state in the test's directory under both names. */
+    ZoneController replica(String central, String cluster, String replica, Optional<String> token,
+            Duration echoInterval) throws Exception {
+        return opened(new ZoneController(ZoneSettings.loopback(cluster, replica, central, token,
+                dir.resolve(cluster).resolve(replica), echoInterval), new InetSocketAddress("127.0.0.1", 0),
+                FilterTargets.DEFAULTS, Optional.empty(), AdsPeerPolicy.localDevelopment(),
+                new SimpleMeterRegistry()).start());
+    }
+
     /** {@link #zone} with its state in the test's directory under the cluster's name. */
     ZoneController zone(String central, String cluster, Optional<String> token, Duration echoInterval)
             throws Exception {
