@@ -24,7 +24,8 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
     static final String REALM = "meshguard";
     /** The console's origin as the bank's people reach it (ConfigMap meshguard-admin-plane, console.public_url). */
     static final String CONSOLE_ORIGIN = "http://meshguard.bank.example:9103";
-    private static final Duration START = Duration.ofMinutes(6);
+    /** Keycloak's start on an idle machine takes about 20 s; stretched by the probe scale on a busy one. */
+    static final Duration START = Duration.ofSeconds((long) (360 * Kubelet.SCALE));
 
     /** One person of the bank's directory, with the password they sign in with. */
     record Person(String username, String password) {

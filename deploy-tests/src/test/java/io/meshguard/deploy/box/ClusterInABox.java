@@ -436,12 +436,12 @@ public final class ClusterInABox implements AutoCloseable {
     /** The bank's Keycloak with its realm and people, once set up (waits for it; fails with its cause). */
     BankIdentityProvider identityProvider() throws InterruptedException {
         try {
-            return idp.get(6, java.util.concurrent.TimeUnit.MINUTES);
+            return idp.get(BankIdentityProvider.START.toSeconds() + 300, java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             throw new AssertionError("the bank's Keycloak (docs/install.md's realm block): " + e.getCause().getMessage(),
                     e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new AssertionError("the bank's Keycloak was not set up within 6 minutes (timeline: " + timeline + ")");
+            throw new AssertionError("the bank's Keycloak was not set up in time (timeline: " + timeline + ")");
         }
     }
 

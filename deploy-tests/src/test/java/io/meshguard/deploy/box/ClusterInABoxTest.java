@@ -93,8 +93,9 @@ class ClusterInABoxTest {
     }
 
     @Test
-    void networkPolicies_letTheControllerReachTheBanksIssuer() {
+    void networkPolicies_letTheControllerReachTheBanksIssuer() throws Exception {
         // admin.oidc.issuer: the console's discovery, JWKS and token calls leave the controller's pod on 443
+        box.identityProvider();
         BoxPod xds = box.pod("Deployment/meshguard-xds");
         assertThat(box.reaches(xds, ServiceDirectory.fqdn(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE),
                 ExternalParts.KEYCLOAK_PORT))
@@ -115,6 +116,7 @@ class ClusterInABoxTest {
 
     @Test
     void console_withSignInSetUp_sendsPeopleToTheIssuer_andTheSharedAdminTokenNoLongerSignsIn() throws Exception {
+        box.identityProvider();
         BoxPod xds = box.pod("Deployment/meshguard-xds");
         String adminToken = box.secrets().value("meshguard-xds-admin-token", "token");
         HttpResponse<String> signIn = get(xds, 9103, "/console/signin");

@@ -70,8 +70,12 @@ final class ExternalParts {
             Path home = keycloakHome();
             Map<String, String> env = new java.util.HashMap<>(LocalKeycloak.environment(adminPassword));
             env.put("HOME", dir.toString());
-            return new Launch(pod.name(), pod.netns(), List.of(), hosts, false, Optional.empty(), env,
-                    LocalKeycloak.command(home, "0.0.0.0", KEYCLOAK_PORT, 9000), dir.resolve("pod"));
+            // a pod's /etc/hosts names the pod itself; without a UTS namespace its host name is the node's, which
+            // the JVM's InetAddress.getLocalHost() looks up at start (a DNS timeout per lookup otherwise)
+            String self = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+            return new Launch(pod.name(), pod.netns(), List.of(), hosts + pod.ip() + " " + self + "\n", false,
+                    Optional.empty(), env, LocalKeycloak.command(home, "0.0.0.0", KEYCLOAK_PORT, 9000),
+                    dir.resolve("pod"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
