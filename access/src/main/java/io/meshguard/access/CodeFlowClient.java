@@ -5,9 +5,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -45,16 +42,17 @@ public final class CodeFlowClient {
     /** A fresh state and PKCE verifier, and the authorization endpoint URI that carries them. */
     public Started start(String redirectUri) throws IOException {
         String state = random(24);
-        String verifier = random(48);
+        Pkce pkce = Pkce.generate();
         Map<String, String> q = new LinkedHashMap<>();
         q.put("response_type", "code");
         q.put("client_id", clientId);
         q.put("redirect_uri", redirectUri);
         q.put("scope", "openid");
         q.put("state", state);
-        q.put("code_challenge_method", "S256");
-        q.put("code_challenge", challenge(verifier));
-        return new Started(URI.create(endpoint("authorization_endpoint") + "?" + OidcHttp.form(q)), state, verifier);
+        q.put("code_challenge_method", Pkce.METHOD);
+        q.put("code_challenge", pkce.challenge());
+        return new Started(URI.create(endpoint("authorization_endpoint") + "?" + OidcHttp.form(q)), state,
+                pkce.verifier());
     }
 
     /** RFC 6749 §4.1.3 with RFC 7636 §4.5: the code and the verifier for the tokens. */
@@ -156,12 +154,4 @@ public final class CodeFlowClient {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
 
-    private static String challenge(String verifier) {
-        try {
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(MessageDigest.getInstance("SHA-256")
-                    .digest(verifier.getBytes(StandardCharsets.US_ASCII)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from the JDK", e);
-        }
-    }
 }

@@ -15,9 +15,19 @@ import java.util.Map;
  * configured issuer's discovery document, and the refresh of the stored token. A public client: no secret.
  */
 public final class OidcClient {
-    /** What the user must do: open {@code verificationUri} and enter {@code userCode}. */
+    /**
+     * What the user must do: open {@code verificationUri} and enter {@code userCode}.
+     *
+     * @param verifier the PKCE code verifier whose S256 challenge went with the device authorization request; sent
+     *     with every token poll (RFC 7636 §4.5), never shown
+     */
     public record DeviceCode(String deviceCode, String userCode, String verificationUri,
-            String verificationUriComplete, Duration interval, Duration expiresIn) {}
+            String verificationUriComplete, Duration interval, Duration expiresIn, String verifier) {
+        @Override
+        public String toString() {
+            return "DeviceCode[userCode=" + userCode + ", verificationUri=" + verificationUri + "]";
+        }
+    }
 
     private final String issuer;
     private final String clientId;
@@ -25,21 +35,32 @@ public final class OidcClient {
     private final Clock clock;
 
     public OidcClient(String issuer, String clientId, Clock clock) {
+        this(issuer, clientId, clock, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+    }
+
+    /** With the caller's HTTP client, e.g. one that reaches the IdP through the workstation's HTTP proxy. */
+    public OidcClient(String issuer, String clientId, Clock clock, HttpClient http) {
         this.issuer = issuer;
         this.clientId = clientId;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.http = http;
         this.clock = clock;
     }
 
-    /** RFC 8628 §3.1–3.2: asks the IdP for a device code and a user code. */
+    /**
+     * RFC 8628 §3.1–3.2: asks the IdP for a device code and a user code, with a PKCE S256 challenge (RFC 7636 §4.3):
+     * a realm that requires PKCE on the CLI client refuses the request without one, and with it a device code that
+     * leaks from the polling client cannot be redeemed by anyone without the verifier.
+     */
     public DeviceCode startDeviceLogin() throws IOException {
         Map<String, Object> doc = discovery();
+        Pkce pkce = Pkce.generate();
         Map<String, Object> r = post(endpoint(doc, "device_authorization_endpoint"),
-                Map.of("client_id", clientId, "scope", "openid"), 200);
+                Map.of("client_id", clientId, "scope", "openid", "code_challenge", pkce.challenge(),
+                        "code_challenge_method", Pkce.METHOD), 200);
         return new DeviceCode(text(r, "device_code"), text(r, "user_code"), text(r, "verification_uri"),
                 r.get("verification_uri_complete") instanceof String s ? s : text(r, "verification_uri"),
                 Duration.ofSeconds(r.get("interval") instanceof Number n ? n.longValue() : 5),
-                Duration.ofSeconds(r.get("expires_in") instanceof Number n ? n.longValue() : 600));
+                Duration.ofSeconds(r.get("expires_in") instanceof Number n ? n.longValue() : 600), pkce.verifier());
     }
 
     /**
@@ -52,7 +73,7 @@ public final class OidcClient {
         while (clock.millis() < deadline) {
             HttpResponse<String> res = send(tokenEndpoint, Map.of("grant_type",
                     "urn:ietf:params:oauth:grant-type:device_code", "device_code", code.deviceCode(),
-                    "client_id", clientId));
+                    "client_id", clientId, "code_verifier", code.verifier()));
             Map<String, Object> body = OidcHttp.json(res.body());
             if (res.statusCode() == 200) {
                 return token(body);

@@ -3,6 +3,8 @@ package io.meshguard.access;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.HeadlessBrowser;
+import io.meshguard.testing.InstallGuideRealm;
 import io.meshguard.testing.KeycloakServer;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -48,9 +50,20 @@ class SignInFlowsTest {
     }
 
     @Test
-    void deviceGrant_approvedOnKeycloaksDevicePage_storesA0600Token_thatTheAdminPlaneAccepts() throws Exception {
-        OidcClient client = new OidcClient(realm.issuer(), "meshguard-cli", Clock.systemUTC());
+    void deviceGrant_withPkce_againstTheRealmAsInstallGuideSays_storesA0600Token_thatTheAdminPlaneAccepts()
+            throws Exception {
+        // the realm docs/install.md sets up (its meshguard-cli requires PKCE S256), not the test realm: a device
+        // request without a code challenge was refused there with 400 "Missing parameter: code_challenge_method"
+        KeycloakServer keycloak = KeycloakServer.shared();
+        InstallGuideRealm shipped = keycloak.realmAsInstallGuideSays("sign-in-guide", "http://127.0.0.1:1",
+                CodeFlowClient.random(24), CodeFlowClient.random(24));
+        String password = CodeFlowClient.random(18);
+        keycloak.addPerson(shipped, "alice", password, List.of("meshguard-system-admins"));
+        String issuer = keycloak.issuer(shipped.realm());
+        OidcClient client = new OidcClient(issuer, "meshguard-cli", Clock.systemUTC());
         OidcClient.DeviceCode code = client.startDeviceLogin();
+        assertThat(code.verifier()).hasSize(64).matches("[A-Za-z0-9_-]+");
+        assertThat(code.toString()).doesNotContain(code.verifier()).doesNotContain(code.deviceCode());
         CompletableFuture<SignedInToken> login = CompletableFuture.supplyAsync(() -> {
             try {
                 return client.awaitDeviceLogin(code);
@@ -60,22 +73,37 @@ class SignInFlowsTest {
         });
 
         // the person: opens the link, signs in, grants access
-        HeadlessBrowser browser = new HeadlessBrowser();
-        HttpResponse<String> page = browser.open(code.verificationUriComplete());
-        page = browser.follow(browser.submit(page, Map.of("username", "alice", "password", "alice-pw")));
-        if (page.body().contains("name=\"accept\"")) {
-            page = browser.follow(browser.submit(page, Map.of("accept", "Yes")));
-        }
+        new HeadlessBrowser().approveDevice(code.verificationUriComplete(), "alice", password);
         SignedInToken token = login.get(60, java.util.concurrent.TimeUnit.SECONDS);
 
         TokenStore store = new TokenStore(tmp.resolve("config/meshguard/token.json"));
         store.save(token);
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(store.file()))).isEqualTo("rw-------");
         assertThat(store.load()).contains(token);
-        assertThat(gate().admit("Bearer " + store.load().orElseThrow().accessToken(), "127.0.0.1", "r", ROLLBACK,
-                List.of("rollback", "3"))).isInstanceOf(AdminGate.Admitted.class);
+        AdminGate shippedGate = new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                issuer, "meshguard-admin", Duration.ofSeconds(30)))), bindings, new BearerTokens(Optional.empty()),
+                false, e -> { }, Clock.systemUTC(), "admin.token_file");
+        assertThat(shippedGate.admit("Bearer " + store.load().orElseThrow().accessToken(), "127.0.0.1", "r",
+                ROLLBACK, List.of("rollback", "3"))).isInstanceOf(AdminGate.Admitted.class);
         SignedInToken refreshed = client.refresh(token);
         assertThat(refreshed.accessToken()).isNotEqualTo(token.accessToken());
+    }
+
+    @Test
+    void deviceGrant_theShippedRealm_refusesADeviceRequestWithoutACodeChallenge() throws Exception {
+        // what meshguard login sent before RFC 7636 support, against the realm as docs/install.md sets it up
+        KeycloakServer keycloak = KeycloakServer.shared();
+        InstallGuideRealm shipped = keycloak.realmAsInstallGuideSays("sign-in-no-pkce", "http://127.0.0.1:1",
+                CodeFlowClient.random(24), CodeFlowClient.random(24));
+        java.net.http.HttpResponse<String> refused = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(URI.create(keycloak.issuer(shipped.realm())
+                        + "/protocol/openid-connect/auth/device"))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                KeycloakServer.form(Map.of("client_id", "meshguard-cli", "scope", "openid"))))
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+        assertThat(refused.body()).contains("code_challenge_method");
     }
 
     @Test

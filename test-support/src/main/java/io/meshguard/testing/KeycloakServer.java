@@ -26,9 +26,11 @@ public final class KeycloakServer {
     private static KeycloakServer instance;
 
     private final LocalKeycloak keycloak;
+    private final Path home;
 
-    private KeycloakServer(LocalKeycloak keycloak) {
+    private KeycloakServer(LocalKeycloak keycloak, Path home) {
         this.keycloak = keycloak;
+        this.home = home;
     }
 
     /** The shared server, started on first use (about 15 s). */
@@ -46,7 +48,7 @@ public final class KeycloakServer {
                     started = LocalKeycloak.start(home, 0, work, START_TIMEOUT);
                 }
                 Runtime.getRuntime().addShutdownHook(new Thread(started::close, "keycloak-stop"));
-                instance = new KeycloakServer(started);
+                instance = new KeycloakServer(started, home);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot start Keycloak", e);
             }
@@ -65,6 +67,28 @@ public final class KeycloakServer {
     /** Imports a realm representation (JSON), replacing a realm of that name a previous class left. */
     public void importRealm(String realmJson) {
         keycloak.importRealm(realmJson);
+    }
+
+    /**
+     * A realm set up exactly as docs/install.md tells an operator ({@link InstallGuideRealm}), replacing a realm of
+     * that name a previous class left; the console's redirect URIs are under {@code consolePublicUrl}.
+     */
+    public InstallGuideRealm realmAsInstallGuideSays(String realm, String consolePublicUrl, String consoleSecret,
+            String provisionerSecret) {
+        keycloak.admin("DELETE", "/admin/realms/" + realm, null);
+        InstallGuideRealm r = new InstallGuideRealm(baseUrl(), realm, consolePublicUrl, consoleSecret,
+                provisionerSecret);
+        r.setUp(home, "admin", keycloak.adminPassword(), kcadmHome(realm));
+        return r;
+    }
+
+    /** A person in the realm {@link #realmAsInstallGuideSays} set up, member of {@code groups}. */
+    public void addPerson(InstallGuideRealm realm, String username, String password, java.util.List<String> groups) {
+        realm.addPerson(home, kcadmHome(realm.realm()), username, password, groups);
+    }
+
+    private static Path kcadmHome(String realm) {
+        return Paths.get("target", "keycloak-run", "kcadm-" + realm).toAbsolutePath();
     }
 
     /** A call to the admin REST API as the bootstrap admin. */

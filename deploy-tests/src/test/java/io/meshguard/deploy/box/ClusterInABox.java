@@ -55,6 +55,9 @@ public final class ClusterInABox implements AutoCloseable {
     private Process agent;
     private ServiceDirectory services;
     private NetworkPolicyRules policies;
+    private final String idpAdminPassword = io.meshguard.access.CodeFlowClient.random(24);
+    private final java.util.concurrent.CompletableFuture<BankIdentityProvider> idp =
+            new java.util.concurrent.CompletableFuture<>();
 
     private ClusterInABox(Path dir) {
         this.dir = dir;
@@ -104,15 +107,23 @@ public final class ClusterInABox implements AutoCloseable {
         // install step 1: the namespace on its own, then the operator's Secrets
         objects.apply(RenderedManifests.file("namespace.yaml"));
         objects.namespace(ExternalParts.NAMESPACE, Map.of());
+        objects.namespace(ExternalParts.IDP_NAMESPACE, Map.of());
         secrets.secrets().forEach(objects::secret);
         ExternalParts.services().forEach(objects::service);
         // step 2b and step 3: what kubectl apply -k applies
         objects.apply(RenderedManifests.render("migrate"));
         objects.apply(RenderedManifests.render("."));
+        // docs/install.md "Sign-in, console and catalogue" step 3: the operator's values in the shipped ConfigMap
+        // (the client secrets are the Secret meshguard-admin-oidc of step 1, the values the realm block sets)
+        objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-admin-plane", Map.of(
+                "admin.oidc.issuer", ExternalParts.issuer(BankIdentityProvider.REALM),
+                "console.public_url", BankIdentityProvider.CONSOLE_ORIGIN));
         mark("rendered and applied");
 
         BoxPod postgres = externalPod(ExternalParts.POSTGRES, 5432);
         BoxPod redis = externalPod(ExternalParts.REDIS, 6379);
+        BoxPod keycloak = externalPod(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE,
+                ExternalParts.KEYCLOAK_PORT);
         List<BoxPod> jobPods = new ArrayList<>();
         for (Job job : objects.jobs) {
             jobPods.add(pod(job.getMetadata(), job.getSpec().getTemplate(), "Job/" + job.getMetadata().getName(),
@@ -158,6 +169,20 @@ public final class ClusterInABox implements AutoCloseable {
         Path pgDir = dir.resolve("bank-data_postgres");
         start(postgres, ExternalParts.postgres(postgres, pgDir, services.hosts(postgres), secrets));
         start(redis, ExternalParts.redis(redis, dir.resolve("bank-data_redis"), services.hosts(redis), secrets));
+        // the bank's IdP: its realm as docs/install.md sets it up, beside everything else (the controller reads the
+        // issuer's discovery on the first sign-in, not at start); journeys that sign people in wait for it
+        Path idpDir = dir.resolve(ExternalParts.IDP_NAMESPACE + "_keycloak");
+        PodProcess keycloakProcess = start(keycloak, ExternalParts.keycloak(keycloak, idpDir,
+                services.hosts(keycloak), idpAdminPassword));
+        Thread.ofVirtual().name("bank-idp-setup").start(() -> {
+            try {
+                idp.complete(BankIdentityProvider.setUp(keycloak, keycloakProcess, node, idpDir, idpAdminPassword,
+                        secrets));
+                mark("Keycloak up, realm set up as docs/install.md says");
+            } catch (Exception | Error e) {
+                idp.completeExceptionally(e);
+            }
+        });
         awaitTcp(postgres, 5432);
         awaitTcp(redis, 6379);
         ExternalParts.createRolesAndDatabase(pgDir, secrets);
@@ -358,8 +383,12 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     private BoxPod externalPod(String name, int port) {
+        return externalPod(name, ExternalParts.NAMESPACE, port);
+    }
+
+    private BoxPod externalPod(String name, String namespace, int port) {
         String ip = network.allocate();
-        BoxPod pod = new BoxPod(name + "-0", ExternalParts.NAMESPACE, Map.of("app", name), Map.of(), ip,
+        BoxPod pod = new BoxPod(name + "-0", namespace, Map.of("app", name), Map.of(), ip,
                 network.attach(ip), ExternalParts.spec(name, port), "external/" + name, Optional.empty());
         pods.add(pod);
         return pod;
@@ -402,6 +431,18 @@ public final class ClusterInABox implements AutoCloseable {
 
     OperatorSecrets secrets() {
         return secrets;
+    }
+
+    /** The bank's Keycloak with its realm and people, once set up (waits for it; fails with its cause). */
+    BankIdentityProvider identityProvider() throws InterruptedException {
+        try {
+            return idp.get(BankIdentityProvider.START.toSeconds() + 300, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new AssertionError("the bank's Keycloak (docs/install.md's realm block): " + e.getCause().getMessage(),
+                    e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("the bank's Keycloak was not set up in time (timeline: " + timeline + ")");
+        }
     }
 
     List<BoxPod> pods() {

@@ -10,6 +10,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
 
 /**
  * meshguard as docs/install.md installs it, in the cluster in a box: every pod from the rendered manifests, and the
@@ -92,14 +93,41 @@ class ClusterInABoxTest {
     }
 
     @Test
+    void networkPolicies_letTheControllerReachTheBanksIssuer() throws Exception {
+        // admin.oidc.issuer: the console's discovery, JWKS and token calls leave the controller's pod on 443
+        box.identityProvider();
+        BoxPod xds = box.pod("Deployment/meshguard-xds");
+        assertThat(box.reaches(xds, ServiceDirectory.fqdn(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE),
+                ExternalParts.KEYCLOAK_PORT))
+                .as("meshguard-xds -> the issuer's host on 443 (dropped: %s)", box.dropped(xds)).isTrue();
+    }
+
+    @Test
     void console_approvalsPage_answersTheSignedInOperator() throws Exception {
+        // with sign-in set up as docs/install.md says, an operator signs in through the bank's Keycloak
+        BankIdentityProvider idp = box.identityProvider();
+        BoxPod xds = box.pod("Deployment/meshguard-xds");
+        try (PersonsBrowser arne = PersonsBrowser.start(idp.names(box.node().local(xds.ip(), 9103)))) {
+            arne.signIn(BankIdentityProvider.CONSOLE_ORIGIN, idp.approver(), "/console/approvals");
+            assertThat(arne.driver.findElement(By.tagName("main")).getText()).as(arne.page())
+                    .doesNotContain("runs without the catalogue").contains("Approvals");
+        }
+    }
+
+    @Test
+    void console_withSignInSetUp_sendsPeopleToTheIssuer_andTheSharedAdminTokenNoLongerSignsIn() throws Exception {
+        box.identityProvider();
         BoxPod xds = box.pod("Deployment/meshguard-xds");
         String adminToken = box.secrets().value("meshguard-xds-admin-token", "token");
-        ConsoleSession console = ConsoleSession.signIn(box.node().local(xds.ip(), 9103), adminToken,
-                "/console/approvals");
-        HttpResponse<String> approvals = console.get("/console/approvals");
-        assertThat(approvals.statusCode()).as("GET /console/approvals after signing in with the admin token: %s",
-                approvals.body()).isEqualTo(200);
+        HttpResponse<String> signIn = get(xds, 9103, "/console/signin");
+        assertThat(signIn.statusCode()).as(signIn.body()).isIn(302, 303);
+        assertThat(signIn.headers().firstValue("Location").orElse(""))
+                .startsWith(ExternalParts.issuer(BankIdentityProvider.REALM) + "/protocol/openid-connect/auth");
+        // one shared identity cannot do four eyes: with an issuer (and admin.break_glass off) the token is refused
+        HttpResponse<String> token = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + box.node().forward(xds.ip(), 9103) + "/groups")).header("Authorization", "Bearer " + adminToken)
+                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(token.statusCode()).as(token.body()).isEqualTo(401);
     }
 
     private static HttpResponse<String> get(BoxPod pod, int port, String path) throws Exception {

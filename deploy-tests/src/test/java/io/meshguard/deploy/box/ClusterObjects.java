@@ -87,6 +87,24 @@ final class ClusterObjects {
         return Optional.ofNullable(configMaps.get(key(namespace, name)));
     }
 
+    /**
+     * The operator's edit of a shipped ConfigMap's values before {@code kubectl apply}: only keys the manifests ship
+     * (a key the docs name and the ConfigMap lacks fails here, as the controller would never read it).
+     */
+    void editConfigMap(String namespace, String name, Map<String, String> values) {
+        Map<String, String> data = configMap(namespace, name).orElseThrow(() -> new AssertionError(
+                "the manifests ship no ConfigMap " + namespace + "/" + name));
+        Map<String, String> edited = new LinkedHashMap<>(data);
+        values.forEach((k, v) -> {
+            if (!data.containsKey(k)) {
+                throw new AssertionError("ConfigMap " + namespace + "/" + name + " has no key " + k + " (keys: "
+                        + data.keySet() + ")");
+            }
+            edited.put(k, v);
+        });
+        configMaps.put(key(namespace, name), edited);
+    }
+
     Optional<Map<String, String>> secret(String namespace, String name) {
         return Optional.ofNullable(secrets.get(key(namespace, name)));
     }

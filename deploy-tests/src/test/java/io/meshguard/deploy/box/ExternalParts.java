@@ -3,6 +3,8 @@ package io.meshguard.deploy.box;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.meshguard.runtime.keycloak.LocalKeycloak;
+import io.meshguard.testing.KeycloakServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -20,20 +22,33 @@ import java.util.Optional;
  * ({@code /usr/lib/postgresql/<major>/bin}, run as the {@code postgres} user, password authentication for remote
  * clients), with the roles and database docs/install.md section 3 tells the DBA to create; and Redis from the
  * {@code redis-server} binary inside the embedded-redis jar, with the password of Secret {@code meshguard-redis}.
+ * The bank's identity provider in namespace {@value #IDP_NAMESPACE}: Keycloak from the {@code keycloak-quarkus-dist}
+ * zip, unpacked and started by the launcher {@code up} and the tests use ({@link LocalKeycloak}), on port 443 (plain
+ * HTTP: the box issues no certificates), its realm set up later by docs/install.md's block.
  */
 final class ExternalParts {
     static final String NAMESPACE = "bank-data";
     static final String POSTGRES = "postgres";
     static final String REDIS = "redis";
+    static final String IDP_NAMESPACE = "bank-idp";
+    static final String KEYCLOAK = "keycloak";
+    /** Keycloak's HTTP port: the issuer's port a bank's HTTPS IdP has, which the NetworkPolicies name. */
+    static final int KEYCLOAK_PORT = 443;
 
     private ExternalParts() {}
 
     static List<Service> services() {
-        return List.of(service(POSTGRES, 5432), service(REDIS, 6379));
+        return List.of(service(POSTGRES, NAMESPACE, 5432), service(REDIS, NAMESPACE, 6379),
+                service(KEYCLOAK, IDP_NAMESPACE, KEYCLOAK_PORT));
     }
 
-    private static Service service(String name, int port) {
-        return new ServiceBuilder().withNewMetadata().withName(name).withNamespace(NAMESPACE).endMetadata()
+    /** The issuer of the box's realm as every pod reaches it: the Service's cluster DNS name. */
+    static String issuer(String realm) {
+        return "http://" + ServiceDirectory.fqdn(KEYCLOAK, IDP_NAMESPACE) + ":" + KEYCLOAK_PORT + "/realms/" + realm;
+    }
+
+    private static Service service(String name, String namespace, int port) {
+        return new ServiceBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
                 .withNewSpec().withSelector(Map.of("app", name)).addNewPort().withName("tcp").withPort(port)
                 .withNewTargetPort(port).endPort().endSpec().build();
     }
@@ -44,6 +59,31 @@ final class ExternalParts {
         spec.setContainers(List.of(new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(name)
                 .withImage("bank/" + name).addNewPort().withName("tcp").withContainerPort(port).endPort().build()));
         return spec;
+    }
+
+    /**
+     * Keycloak in {@code pod}: the shared distribution (unpacked from the local Maven repository on first use), as
+     * root in the pod's own namespaces, on all its addresses, with the bootstrap admin's {@code adminPassword}.
+     */
+    static Launch keycloak(BoxPod pod, Path dir, String hosts, String adminPassword) {
+        try {
+            Path home = keycloakHome();
+            Map<String, String> env = new java.util.HashMap<>(LocalKeycloak.environment(adminPassword));
+            env.put("HOME", dir.toString());
+            // a pod's /etc/hosts names the pod itself; without a UTS namespace its host name is the node's, which
+            // the JVM's InetAddress.getLocalHost() looks up at start (a DNS timeout per lookup otherwise)
+            String self = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+            return new Launch(pod.name(), pod.netns(), List.of(), hosts + pod.ip() + " " + self + "\n", false,
+                    Optional.empty(), env, LocalKeycloak.command(home, "0.0.0.0", KEYCLOAK_PORT, 9000),
+                    dir.resolve("pod"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The distribution the box's Keycloak and kcadm.sh run from: the build's shared one ({@link KeycloakServer}). */
+    static Path keycloakHome() throws IOException {
+        return LocalKeycloak.distribution(KeycloakServer.cacheDirectory());
     }
 
     /** initdb into {@code dir} as {@code postgres}; the Launch of the server in {@code pod}'s network namespace. */

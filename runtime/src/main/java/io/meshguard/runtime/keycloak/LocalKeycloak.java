@@ -82,16 +82,9 @@ public final class LocalKeycloak implements AutoCloseable {
         int management = freePort();
         String adminPassword = UUID.randomUUID().toString();
         Path log = workDir.resolve("keycloak.log");
-        // start-dev: HTTP, in-memory H2, no hostname checks (Keycloak docs, "Starting Keycloak in development mode")
-        ProcessBuilder pb = new ProcessBuilder("sh", home.resolve("bin/kc.sh").toString(), "start-dev",
-                "--http-host=127.0.0.1", "--http-port=" + httpPort, "--http-management-port=" + management,
-                "--db=dev-mem", "--hostname-strict=false", "--cache=local")
+        ProcessBuilder pb = new ProcessBuilder(command(home, "127.0.0.1", httpPort, management))
                 .redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", "admin");
-        pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", adminPassword);
-        // jboss-threads resets thread locals through java.lang internals, which JDK 24+ keeps closed by default
-        pb.environment().put("JAVA_OPTS_APPEND", "-Xms64m -Xmx512m --add-opens=java.base/java.lang=ALL-UNNAMED");
+        pb.environment().putAll(environment(adminPassword));
         Process process = pb.start();
         Path pidFile = workDir.resolve(PID_FILE);
         // the server's pid, then its owner's: a start beside a live owner (two test runs of one module) leaves it be
@@ -104,6 +97,25 @@ public final class LocalKeycloak implements AutoCloseable {
             throw e;
         }
         return keycloak;
+    }
+
+    /**
+     * The server's command line: {@code kc.sh start-dev} of the distribution at {@code home} (HTTP, in-memory H2, no
+     * hostname checks: Keycloak docs, "Starting Keycloak in development mode") on {@code host:httpPort}, its health
+     * and metrics on {@code managementPort}. The cluster in a box starts its IdP pod with this line too.
+     */
+    public static List<String> command(Path home, String host, int httpPort, int managementPort) {
+        return List.of("sh", home.resolve("bin/kc.sh").toString(), "start-dev", "--http-host=" + host,
+                "--http-port=" + httpPort, "--http-management-port=" + managementPort, "--db=dev-mem",
+                "--hostname-strict=false", "--cache=local");
+    }
+
+    /** The launcher's environment: this process's JDK, the bootstrap admin {@code admin}, the JVM's options. */
+    public static Map<String, String> environment(String adminPassword) {
+        return Map.of("JAVA_HOME", System.getProperty("java.home"), "KC_BOOTSTRAP_ADMIN_USERNAME", "admin",
+                "KC_BOOTSTRAP_ADMIN_PASSWORD", adminPassword,
+                // jboss-threads resets thread locals through java.lang internals, which JDK 24+ keeps closed
+                "JAVA_OPTS_APPEND", "-Xms64m -Xmx512m --add-opens=java.base/java.lang=ALL-UNNAMED");
     }
 
     /**
@@ -182,6 +194,11 @@ public final class LocalKeycloak implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** The bootstrap administrator's password of the {@code master} realm (user {@code admin}). */
+    public String adminPassword() {
+        return adminPassword;
     }
 
     /** Process id of the server (its launcher script execs the JVM). */

@@ -1,6 +1,5 @@
-package io.meshguard.access;
+package io.meshguard.testing;
 
-import io.meshguard.testing.KeycloakServer;
 import java.io.IOException;
 import java.net.CookieHandler;
 import java.net.URI;
@@ -13,8 +12,11 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A cookie-keeping HTTP client that follows Keycloak's login pages the way a person's browser would. */
-final class HeadlessBrowser {
+/**
+ * A cookie-keeping HTTP client that follows Keycloak's login pages the way a person's browser would (forms and
+ * redirects, no script: Keycloak's login, device and consent pages need none).
+ */
+public final class HeadlessBrowser {
     private static final Pattern FORM_ACTION = Pattern.compile("<form[^>]*action=\"([^\"]+)\"");
     private static final Pattern HIDDEN = Pattern.compile(
             "<input[^>]*type=\"hidden\"[^>]*name=\"([^\"]+)\"[^>]*value=\"([^\"]*)\"");
@@ -22,7 +24,7 @@ final class HeadlessBrowser {
             .followRedirects(HttpClient.Redirect.NEVER).build();
 
     /** GETs {@code url}, following redirects that stay on {@code host}; returns the last response. */
-    HttpResponse<String> open(String url) throws IOException, InterruptedException {
+    public HttpResponse<String> open(String url) throws IOException, InterruptedException {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).build(),
                 HttpResponse.BodyHandlers.ofString());
         while (r.statusCode() / 100 == 3 && stays(r, url)) {
@@ -33,7 +35,7 @@ final class HeadlessBrowser {
     }
 
     /** Submits the page's (first) form with {@code fields}; redirects are not followed. */
-    HttpResponse<String> submit(HttpResponse<String> page, Map<String, String> fields)
+    public HttpResponse<String> submit(HttpResponse<String> page, Map<String, String> fields)
             throws IOException, InterruptedException {
         Matcher m = FORM_ACTION.matcher(page.body());
         if (!m.find()) {
@@ -54,8 +56,22 @@ final class HeadlessBrowser {
                 HttpResponse.BodyHandlers.ofString());
     }
 
+    /**
+     * A person approving a device sign-in (RFC 8628 §3.3): opens the verification link with the code, signs in with
+     * Keycloak's login form and grants access on the consent page when the realm asks; returns the last page.
+     */
+    public HttpResponse<String> approveDevice(String verificationUriComplete, String username, String password)
+            throws IOException, InterruptedException {
+        HttpResponse<String> page = open(verificationUriComplete);
+        page = follow(submit(page, Map.of("username", username, "password", password)));
+        if (page.body().contains("name=\"accept\"")) {
+            page = follow(submit(page, Map.of("accept", "Yes")));
+        }
+        return page;
+    }
+
     /** Follows a redirect after a form post, staying on the same host. */
-    HttpResponse<String> follow(HttpResponse<String> r) throws IOException, InterruptedException {
+    public HttpResponse<String> follow(HttpResponse<String> r) throws IOException, InterruptedException {
         return r.statusCode() / 100 == 3
                 ? open(r.request().uri().resolve(r.headers().firstValue("Location").orElseThrow()).toString()) : r;
     }

@@ -1,0 +1,131 @@
+package io.meshguard.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Keycloak realm docs/install.md tells an operator to set up ("Sign-in, console and catalogue", step 1): its
+ * {@code kcadm.sh} block, read from the guide and run with bash as an operator pastes it (the list's indentation
+ * removed, as the rendered page shows it), with Keycloak's own {@code bin/kcadm.sh}. A step the guide leaves out
+ * is missing here too, so a test against this realm tests the install the guide describes, not a test realm.
+ *
+ * @param keycloakUrl Keycloak's base URL as this JVM reaches it
+ * @param realm the realm name ({@code REALM})
+ * @param consolePublicUrl the console's origin as people's browsers reach it ({@code console.public_url})
+ * @param consoleSecret the console client's secret (Secret {@code meshguard-admin-oidc})
+ * @param provisionerSecret the provisioning client's secret (Secret {@code meshguard-admin-oidc})
+ */
+public record InstallGuideRealm(String keycloakUrl, String realm, String consolePublicUrl, String consoleSecret,
+        String provisionerSecret) {
+    /** Where the guide's realm step starts. */
+    static final String STEP = "1. **The Keycloak realm**";
+
+    /** The guide's block: the first {@code sh} fence after the realm step, without the list's indentation. */
+    public static String block() {
+        Path guide = guide();
+        try {
+            List<String> lines = Files.readAllLines(guide, StandardCharsets.UTF_8);
+            int step = indexOf(lines, 0, l -> l.startsWith(STEP));
+            int fence = indexOf(lines, step, l -> l.strip().equals("```sh"));
+            String indent = lines.get(fence).substring(0, lines.get(fence).indexOf('`'));
+            int end = indexOf(lines, fence + 1, l -> l.strip().equals("```"));
+            StringBuilder block = new StringBuilder();
+            for (String line : lines.subList(fence + 1, end)) {
+                block.append(line.startsWith(indent) ? line.substring(indent.length()) : line.stripLeading())
+                        .append('\n');
+            }
+            return block.toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (IndexOutOfBoundsException e) {
+            throw new IllegalStateException(guide + " has no sh block under \"" + STEP + "\"", e);
+        }
+    }
+
+    /**
+     * Runs the guide's block against Keycloak as its bootstrap administrator; {@code keycloakHome} is the distribution
+     * whose {@code bin/kcadm.sh} it calls, {@code workDir} holds kcadm's configuration (its {@code HOME}).
+     */
+    public void setUp(Path keycloakHome, String adminUser, String adminPassword, Path workDir) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("KEYCLOAK_URL", keycloakUrl);
+        env.put("KEYCLOAK_ADMIN", adminUser);
+        env.put("KEYCLOAK_ADMIN_PASSWORD", adminPassword);
+        env.put("REALM", realm);
+        env.put("CONSOLE_PUBLIC_URL", consolePublicUrl);
+        env.put("CONSOLE_CLIENT_SECRET", consoleSecret);
+        env.put("PROVISIONER_CLIENT_SECRET", provisionerSecret);
+        run(keycloakHome, workDir, env, block());
+    }
+
+    /**
+     * A person of the bank's directory in the realm: a user with a password and full profile (Keycloak asks for a
+     * missing one at the first sign-in), member of {@code groups}; what the identity team's federation provides.
+     * Runs after {@link #setUp} in the same {@code workDir} (kcadm's signed-in configuration).
+     */
+    public void addPerson(Path keycloakHome, Path workDir, String username, String password, List<String> groups) {
+        List<String> paths = groups.stream().map(g -> "\"/" + g + "\"").toList();
+        run(keycloakHome, workDir, Map.of("REALM", realm), String.join(" ", List.of("kcadm.sh", "create", "users",
+                "-r", "\"$REALM\"", "-s", "username=" + username, "-s", "enabled=true",
+                "-s", "email=" + username + "@bank.example", "-s", "emailVerified=true",
+                "-s", "firstName=" + username, "-s", "lastName=Person",
+                "-s", "'credentials=[{\"type\":\"password\",\"value\":\"" + password + "\",\"temporary\":false}]'",
+                "-s", "'groups=[" + String.join(",", paths) + "]'")) + "\n");
+    }
+
+    private static void run(Path keycloakHome, Path workDir, Map<String, String> env, String script) {
+        try {
+            Files.createDirectories(workDir);
+            Path log = Files.createTempFile(workDir, "kcadm-", ".log");
+            ProcessBuilder pb = new ProcessBuilder("bash", "-euo", "pipefail", "-c", script)
+                    .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().putAll(env);
+            pb.environment().put("HOME", workDir.toAbsolutePath().toString());
+            pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+            pb.environment().put("PATH", keycloakHome.resolve("bin").toAbsolutePath() + ":"
+                    + System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
+            Process p = pb.start();
+            if (!p.waitFor(5, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("docs/install.md's realm block ran past 5 minutes: "
+                        + Files.readString(log));
+            }
+            if (p.exitValue() != 0) {
+                throw new IllegalStateException("docs/install.md's realm block failed (exit " + p.exitValue() + "): "
+                        + Files.readString(log));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while setting up the realm", e);
+        }
+    }
+
+    /** docs/install.md of this checkout: the nearest ancestor of the working directory that holds it. */
+    static Path guide() {
+        Path dir = Path.of("").toAbsolutePath();
+        for (Path p = dir; p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("docs/install.md"))) {
+                return p.resolve("docs/install.md");
+            }
+        }
+        throw new IllegalStateException("no docs/install.md above " + dir);
+    }
+
+    private static int indexOf(List<String> lines, int from, java.util.function.Predicate<String> test) {
+        for (int i = from; i < lines.size(); i++) {
+            if (test.test(lines.get(i))) {
+                return i;
+            }
+        }
+        throw new IndexOutOfBoundsException();
+    }
+}
