@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import javax.net.ssl.SSLSocketFactory;
 
 /**
  * Holds one {@link IssuerKeys} per issuer and keeps it across policy reloads when the issuer's key settings did
@@ -35,15 +36,25 @@ public final class JwksRegistry implements AutoCloseable {
     private final MeterRegistry registry;
     private final Map<String, JWKSet> localKeySets;
     private final Duration httpTimeout;
+    private final Optional<SSLSocketFactory> tls;
     private final Map<KeySettings, IssuerKeys> keys = new HashMap<>();
 
     /**
      * @param localKeySets issuer name to a key set that replaces its remote one ({@code --jwks NAME=FILE})
      */
     public JwksRegistry(MeterRegistry registry, Map<String, JWKSet> localKeySets, Duration httpTimeout) {
+        this(registry, localKeySets, httpTimeout, Optional.empty());
+    }
+
+    /**
+     * @param tls the TLS trust of key set and discovery fetches ({@link IdpTrust}); empty: the JDK trust store
+     */
+    public JwksRegistry(MeterRegistry registry, Map<String, JWKSet> localKeySets, Duration httpTimeout,
+            Optional<SSLSocketFactory> tls) {
         this.registry = registry;
         this.localKeySets = Map.copyOf(localKeySets);
         this.httpTimeout = httpTimeout;
+        this.tls = tls;
     }
 
     /** Key sources for these issuers; sources of issuers no longer listed are closed. */
@@ -75,7 +86,7 @@ public final class JwksRegistry implements AutoCloseable {
         }
         int timeoutMs = (int) httpTimeout.toMillis();
         JwksFetchLog log = new JwksFetchLog(issuer.name(),
-                new DefaultResourceRetriever(timeoutMs, timeoutMs, 256 * 1024), registry);
+                new DefaultResourceRetriever(timeoutMs, timeoutMs, 256 * 1024, true, tls.orElse(null)), registry);
         JWKSetSource<SecurityContext> remote;
         try {
             remote = issuer.jwksUri().isPresent()

@@ -37,7 +37,8 @@ public record ExtAuthzConfig(
         RedisSettings redis,
         RateLimitSettings rateLimit,
         QuotaConfig.Values quota,
-        SubscriptionStateSettings subscriptions) {
+        SubscriptionStateSettings subscriptions,
+        Optional<Path> jwksTlsCaFile) {
 
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
             "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
@@ -45,6 +46,10 @@ public record ExtAuthzConfig(
             Duration.ofSeconds(2), "Re-check interval of the policy file besides file-system watch events (content hash; ConfigMap swaps included).");
     public static final ConfigKey<Duration> JWKS_HTTP_TIMEOUT = ConfigKey.duration("jwks.http_timeout", Duration.ofSeconds(2),
             "Connect and read timeout of JWKS and OIDC discovery fetches.");
+    public static final ConfigKey<Optional<Path>> JWKS_TLS_CA_FILE = ConfigKey.optionalPath("jwks.tls_ca_file",
+            "PEM file of the CAs trusted for JWKS and OIDC discovery fetches (an identity provider behind the bank's "
+                    + "own CA); when set and present only these CAs are trusted, when unset or absent (an optional "
+                    + "Secret not created) the JDK trust store.");
     public static final ConfigKey<Long> TOKEN_CACHE_MAX_ENTRIES = ConfigKey.longInteger("token_cache.max_entries", 100_000, 0,
             10_000_000, "Verified tokens remembered (by SHA-256 of the token); 0 turns the cache off.");
     public static final ConfigKey<Duration> TOKEN_CACHE_MAX_TTL = ConfigKey.duration("token_cache.max_ttl", Duration.ofMinutes(10),
@@ -72,7 +77,7 @@ public record ExtAuthzConfig(
     public static final ConfigSchema SCHEMA = ConfigSchema.builder()
             .add(GrpcServerSettings.configGroup(9001))
             .add(HttpServerSettings.configGroup(9101))
-            .add(POLICY_FILE, POLICY_RELOAD_INTERVAL, JWKS_HTTP_TIMEOUT, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_TTL,
+            .add(POLICY_FILE, POLICY_RELOAD_INTERVAL, JWKS_HTTP_TIMEOUT, JWKS_TLS_CA_FILE, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_TTL,
                     APIKEY_CACHE_TTL, APIKEY_USAGE_FLUSH, RATELIMIT_MAX_BUCKETS, RATELIMIT_BREAKER_FAILURES,
                     RATELIMIT_BREAKER_OPEN_FOR, RATELIMIT_HEARTBEAT, RATELIMIT_ASSUMED_REPLICAS)
             .add(new RedisConfig())
@@ -99,7 +104,8 @@ public record ExtAuthzConfig(
                 config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS), new RedisConfig().read(config),
                 new RateLimitSettings(config.get(RATELIMIT_MAX_BUCKETS), config.get(RATELIMIT_BREAKER_FAILURES),
                         config.get(RATELIMIT_BREAKER_OPEN_FOR), config.get(RATELIMIT_HEARTBEAT), config.get(RATELIMIT_ASSUMED_REPLICAS)),
-                new QuotaConfig().read(config), SubscriptionStateSettings.configGroup().read(config));
+                new QuotaConfig().read(config), SubscriptionStateSettings.configGroup().read(config),
+                config.get(JWKS_TLS_CA_FILE));
     }
 
     /** A copy listening on {@code bind:port}. */
@@ -114,41 +120,41 @@ public record ExtAuthzConfig(
 
     public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
         return new ExtAuthzConfig(settings, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions, jwksTlsCaFile);
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
         return new ExtAuthzConfig(grpc, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions, jwksTlsCaFile);
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions, jwksTlsCaFile);
     }
 
     /** A copy with these quota settings. */
     public ExtAuthzConfig withQuota(QuotaConfig.Values settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, settings, subscriptions);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, settings, subscriptions, jwksTlsCaFile);
     }
 
     /** A copy using this shared Redis ({@link RedisSettings#none()} for per-replica local limits). */
     public ExtAuthzConfig withRedis(RedisSettings settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings, rateLimit, quota, subscriptions);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings, rateLimit, quota, subscriptions, jwksTlsCaFile);
     }
 
     /** A copy with these rate-limit store settings (breaker, heartbeat). */
     public ExtAuthzConfig withRateLimit(RateLimitSettings settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, settings, quota, subscriptions);
+                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, settings, quota, subscriptions, jwksTlsCaFile);
     }
 
     /** A copy following subscription state from this controller. */
     public ExtAuthzConfig withSubscriptions(SubscriptionStateSettings settings) {
         return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
                 tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota,
-                settings);
+                settings, jwksTlsCaFile);
     }
 }

@@ -14,6 +14,7 @@ import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.decision.CheckSize;
 import io.meshguard.extauthz.decision.SecretFiles;
+import io.meshguard.extauthz.jwt.IdpTrust;
 import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.quota.LiveCounters;
@@ -147,7 +148,7 @@ public final class ExtAuthzServer implements ServerComponent {
         this.subscriptionState = controllerChannel.map(ch -> new SubscriptionStateClient(ch, replicaId(),
                 config.subscriptions().maxStaleness(), clock));
         this.pipeline = new AuthzPipeline(
-                new JwksRegistry(registry, Map.of(), config.jwksHttpTimeout()),
+                new JwksRegistry(registry, Map.of(), config.jwksHttpTimeout(), IdpTrust.fromPemFile(config.jwksTlsCaFile())),
                 apiKeys,
                 limiter,
                 new SecretFiles(System::nanoTime),
