@@ -130,11 +130,16 @@ class LocalStackTest {
             // the same settings.
             Set<String> clusterOnly = new HashSet<>(ServerContract.forDeployment(deployment).stopEnv());
             clusterOnly.add(XdsSettings.ADS_GROUP_IDENTITIES.envVar());
+            // a bank's identity provider behind its own CA (the optional Secret meshguard-idp-ca); compose's dev
+            // issuer is served by the stack itself
+            clusterOnly.add(io.meshguard.extauthz.server.ExtAuthzConfig.JWKS_TLS_CA_FILE.envVar());
             // and signs people in at the organisation's IdP (the ConfigMap meshguard-admin-plane); compose runs the
-            // admin plane in local mode, on the admin token file
+            // admin plane in local mode, on the admin token file; only the cluster signs trail checkpoints (compose
+            // has no Secret for the key and warns that checkpoints are off)
             Stream.of(io.meshguard.access.AdminAccessSettings.configGroup(),
                     io.meshguard.xds.console.ConsoleConfig.configGroup(),
-                    io.meshguard.catalog.api.CatalogSettings.configGroup())
+                    io.meshguard.catalog.api.CatalogSettings.configGroup(),
+                    io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
                     .flatMap(g -> g.keys().stream()).forEach(k -> clusterOnly.add(k.envVar()));
             assertThat(onlyInCluster).as(service).isSubsetOf(clusterOnly);
             Set<String> localOnly = new HashSet<>(local.keySet());

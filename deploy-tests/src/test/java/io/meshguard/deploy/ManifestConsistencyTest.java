@@ -47,7 +47,7 @@ class ManifestConsistencyTest {
     /** Secrets the operator creates before installing (manifests/istio/README.md); none is committed. */
     static final Set<String> DOCUMENTED_SECRETS = Set.of("meshguard-db", "meshguard-dlp-hash-key",
             "meshguard-xds-admin-token", "meshguard-backoffice-token", "meshguard-redis", "meshguard-admin-oidc",
-            "meshguard-trail-checkpoint-key");
+            "meshguard-trail-checkpoint-key", "meshguard-idp-ca");
 
     private final Manifests manifests = Manifests.sources();
 

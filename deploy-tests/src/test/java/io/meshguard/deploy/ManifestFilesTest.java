@@ -41,7 +41,7 @@ class ManifestFilesTest {
                 .isEqualTo("meshguard-xds");
         assertThat(bootstrap.getStaticResources().getClustersList())
                 .extracting(c -> c.getName())
-                .containsExactly("meshguard-xds");
+                .containsExactly("meshguard-xds", "meshguard-gateway-edge");
     }
 
     @Test

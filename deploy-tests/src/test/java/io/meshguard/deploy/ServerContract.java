@@ -67,6 +67,7 @@ record ServerContract(String deployment, String composeService, String subcomman
                 .add(io.meshguard.catalog.api.CatalogSettings.configGroup())
                 .add(io.meshguard.xds.zone.ZoneConfig.hub())
                 .add(io.meshguard.xds.console.ConsoleConfig.configGroup())
+                .add(io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
                 .build();
         ConfigSchema extauthz = withAuditKeys(ExtAuthzConfig.SCHEMA);
         return List.of(

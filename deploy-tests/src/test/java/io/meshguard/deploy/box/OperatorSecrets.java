@@ -33,6 +33,10 @@ final class OperatorSecrets {
     // a --from-file key gets content the box makes (the trail checkpoint key), never the named file
     private static final Pattern LITERAL = Pattern.compile("--from-(?:literal|file)=([^=\\s]+)=(\\S+)");
 
+    // a bank creates these only in its own case (an identity provider behind a private CA): the box's IdP has none, and
+    // the Secret's PEM is a file the operator has, not a value the box can make
+    private static final java.util.Set<String> OPTIONAL = java.util.Set.of("meshguard-idp-ca");
+
     private final SecureRandom random = new SecureRandom();
     private final String dbPassword = token();
     private final String redisPassword = token();
@@ -46,6 +50,9 @@ final class OperatorSecrets {
             String text = Files.readString(readme).replaceAll("\\\\\\n\\s*", " ");
             Matcher command = COMMAND.matcher(text);
             while (command.find()) {
+                if (OPTIONAL.contains(command.group(1))) {
+                    continue;
+                }
                 Map<String, String> data = new LinkedHashMap<>();
                 Matcher literal = LITERAL.matcher(command.group(2));
                 while (literal.find()) {
