@@ -95,7 +95,8 @@ public final class GatewayPod {
                     // no edge listener yet (connection refused for Envoy's router: 503), or the emulator refuses to
                     // serve (a NACK or an unmodelled field)
                     status = 503;
-                    why = "not ready: " + e.getMessage();
+                    why = "not ready: no delivered route table answers the readiness route (configuration missing or"
+                            + " refused): " + e.getMessage();
                 }
                 respond(ex, status / 100 == 2 ? 200 : status, why);
             } else {
