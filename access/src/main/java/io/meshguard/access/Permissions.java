@@ -39,7 +39,7 @@ public final class Permissions {
             "publish:read", "publish:create", "publish:lifecycle",
             "subscription:read", "subscription:create", "subscription:approve", "subscription:suspend",
             "subscription:plan", "subscription:close",
-            "catalog:read", "application:read", "application:create",
+            "catalog:read", "application:read", "application:create", "application:suspend",
             "credential:read", "credential:create", "credential:rotate", "credential:revoke");
 
     /**

@@ -1,6 +1,7 @@
 package io.meshguard.catalog;
 
 import java.util.Objects;
+import java.util.Optional;
 
 /** What a product route answers a credential, decided from a {@link SubscriptionSnapshot} without any I/O. */
 public sealed interface AccessDecision {
@@ -26,11 +27,24 @@ public sealed interface AccessDecision {
         }
     }
 
-    /** Refused; {@code detail} is safe to show the caller (ids it already holds, never another tenant's names). */
-    record Denied(DenyReason reason, String detail) implements AccessDecision {
+    /**
+     * Refused; {@code detail} is safe to show the caller (ids it already holds, never another tenant's names);
+     * {@code subscription} is the one refused, when the refusal is a subscription's (its usage counts it).
+     */
+    record Denied(DenyReason reason, String detail, Optional<String> subscription) implements AccessDecision {
         public Denied {
             Objects.requireNonNull(reason, "reason");
             Objects.requireNonNull(detail, "detail");
+            Objects.requireNonNull(subscription, "subscription");
+        }
+
+        /** Refused before any subscription was found. */
+        public Denied(DenyReason reason, String detail) {
+            this(reason, detail, Optional.empty());
+        }
+
+        static Denied of(DenyReason reason, String detail, Subscription refused) {
+            return new Denied(reason, detail, Optional.of(refused.id()));
         }
     }
 }

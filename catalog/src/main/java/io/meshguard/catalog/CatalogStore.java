@@ -659,16 +659,12 @@ public final class CatalogStore {
 
     /**
      * Usage of one subscription since {@code from}, for the side that asks (each sees only its own subscriptions).
-     * Counted from extauthz's audit rows on the subscription's product publish by the application's credentials.
+     * Counted from extauthz's audit rows that name the subscription (every decision made on it, admitted or refused):
+     * calls refused before any subscription was found (an unknown key, no subscription) belong to none, and another
+     * subscription of the same application counts its own.
      */
     public SubscriptionUsage usage(TenantScope scope, Side side, String subscriptionId, Instant from) {
         Subscription s = run(scope, c -> lockSubscriptionShared(c, subscriptionId, scope, side));
-        List<Credential> creds = run(TenantScope.ALL, c -> credentialsIn(c).stream()
-                .filter(cr -> cr.applicationId().equals(s.applicationId())).toList());
-        String[] keys = creds.stream().filter(cr -> cr.kind() == AuthMode.APIKEY).map(Credential::id)
-                .toArray(String[]::new);
-        String[] clients = creds.stream().filter(cr -> cr.kind() == AuthMode.OAUTH2).map(Credential::id)
-                .toArray(String[]::new);
         return run(TenantScope.ALL, c -> {
             long calls = 0;
             long allowed = 0;
@@ -676,13 +672,10 @@ public final class CatalogStore {
             Map<String, Long> byCredential = new TreeMap<>();
             try (PreparedStatement ps = c.prepareStatement("select decision, reason,"
                     + " coalesce(details->>'api_key_id', client_id) as credential, count(*) from audit_event"
-                    + " where kind = 'authz_decision' and occurred_at >= ? and details->>'product_publish' = ?"
-                    + " and (details->>'api_key_id' = any (?) or client_id = any (?))"
+                    + " where kind = 'authz_decision' and occurred_at >= ? and details->>'subscription' = ?"
                     + " group by decision, reason, credential")) {
                 ps.setTimestamp(1, Timestamp.from(from));
-                ps.setString(2, s.publishId());
-                ps.setArray(3, c.createArrayOf("varchar", keys));
-                ps.setArray(4, c.createArrayOf("varchar", clients));
+                ps.setString(2, s.id());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         long n = rs.getLong(4);

@@ -148,31 +148,43 @@ public final class SubscriptionSnapshot {
         }
         // a loop, not a stream: this runs on every Check of a product route
         Subscription subscription = null;
+        Subscription closedWithItsPlan = null;
         for (Subscription s : subscriptionsByPublishAndApp.getOrDefault(publishId, Map.of())
                 .getOrDefault(application.id(), List.of())) {
-            boolean usable = (credential.subscriptionIds().isEmpty() || credential.subscriptionIds().contains(s.id()))
-                    && s.state() != SubscriptionState.CLOSED && s.state() != SubscriptionState.REJECTED;
+            boolean bound = credential.subscriptionIds().isEmpty() || credential.subscriptionIds().contains(s.id());
+            boolean usable = bound && s.state() != SubscriptionState.CLOSED && s.state() != SubscriptionState.REJECTED;
             if (usable && (subscription == null || preference(s) < preference(subscription))) {
                 subscription = s;
             }
+            if (bound && s.state() == SubscriptionState.CLOSED && plans.get(s.planId()).state() == PlanState.CLOSED) {
+                closedWithItsPlan = s;
+            }
+        }
+        // closing a plan closes its subscriptions; the customer is told it was the plan, not left to guess why its
+        // subscription vanished (a subscription the customer closed itself stays no_subscription)
+        if (subscription == null && closedWithItsPlan != null) {
+            return AccessDecision.Denied.of(DenyReason.PLAN_CLOSED, "plan " + plans.get(closedWithItsPlan.planId())
+                    .name(), closedWithItsPlan);
         }
         if (subscription == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "application " + application.id());
         }
         Plan plan = plans.get(subscription.planId());
         if (plan.state() == PlanState.CLOSED) {
-            return new AccessDecision.Denied(DenyReason.PLAN_CLOSED, "plan " + plan.name());
+            return AccessDecision.Denied.of(DenyReason.PLAN_CLOSED, "plan " + plan.name(), subscription);
         }
         if (subscription.state() == SubscriptionState.PENDING) {
-            return new AccessDecision.Denied(DenyReason.SUBSCRIPTION_PENDING, "subscription " + subscription.id());
+            return AccessDecision.Denied.of(DenyReason.SUBSCRIPTION_PENDING, "subscription " + subscription.id(),
+                    subscription);
         }
         if (subscription.state() == SubscriptionState.SUSPENDED) {
-            return new AccessDecision.Denied(DenyReason.SUBSCRIPTION_SUSPENDED, "subscription " + subscription.id());
+            return AccessDecision.Denied.of(DenyReason.SUBSCRIPTION_SUSPENDED, "subscription " + subscription.id(),
+                    subscription);
         }
         // a credential is never of kind none, so the plan's auth modes say it without copying them (credentialModes)
         if (!plan.authModes().contains(credential.kind())) {
-            return new AccessDecision.Denied(DenyReason.AUTH_MODE_NOT_ALLOWED,
-                    "plan " + plan.name() + " does not admit " + credential.kind().name().toLowerCase());
+            return AccessDecision.Denied.of(DenyReason.AUTH_MODE_NOT_ALLOWED,
+                    "plan " + plan.name() + " does not admit " + credential.kind().name().toLowerCase(), subscription);
         }
         return new AccessDecision.Granted(subscription, plan, credential,
                 credential.state() == CredentialState.ROTATING);

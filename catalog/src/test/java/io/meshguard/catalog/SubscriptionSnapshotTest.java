@@ -60,6 +60,15 @@ class SubscriptionSnapshotTest {
     }
 
     @Test
+    void subscriptionClosedWithItsPlan_answersPlanClosed_butOneTheCustomerClosedIsNoSubscription() {
+        Plan closed = plan("free", PlanState.CLOSED, Set.of(AuthMode.APIKEY));
+        assertDenied(snapshot(List.of(sub("s1", SubscriptionState.CLOSED, "free")), List.of(key), List.of(closed)),
+                "k1", DenyReason.PLAN_CLOSED);
+        assertDenied(snapshot(List.of(sub("s1", SubscriptionState.CLOSED, "free")), List.of(key), List.of(free)),
+                "k1", DenyReason.NO_SUBSCRIPTION);
+    }
+
+    @Test
     void predecessorInsideItsOverlapWindow_stillGrants_andSaysSo() {
         Credential old = apiKey("k1", CredentialState.ROTATING, Optional.empty(),
                 Optional.of(NOW.plus(Duration.ofHours(24))));

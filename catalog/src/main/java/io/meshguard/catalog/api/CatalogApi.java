@@ -40,6 +40,7 @@ import io.meshguard.catalog.TransitionRefused;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import java.io.IOException;
+import java.time.Instant;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -185,6 +186,13 @@ public final class CatalogApi implements HttpHandler {
                     "Create an application",
                     CatalogApi::createApplication)
                     .takes("id:string", "tenant:string", "name:string!"),
+            op(AdminRoute.tenant("POST", "/v1/customer/applications/{id}/suspend", "application:suspend"),
+                    "Suspend an application: every call it makes is refused (application_suspended), whatever its"
+                            + " subscriptions say", (a, c) -> a.moveApplication(c, ApplicationState.SUSPENDED))
+                    .takes("reason:string!"),
+            op(AdminRoute.tenant("POST", "/v1/customer/applications/{id}/resume", "application:suspend"),
+                    "Resume a suspended application", (a, c) -> a.moveApplication(c, ApplicationState.ACTIVE))
+                    .takes("reason:string!"),
             op(AdminRoute.tenant("GET", "/v1/customer/subscriptions", "subscription:read"),
                     "The tenant's applications' subscriptions",
                     (a, c) -> CatalogJson.list(a.store.subscriptions(c.scope(), Side.CUSTOMER),
@@ -206,7 +214,7 @@ public final class CatalogApi implements HttpHandler {
                     (a, c) -> CatalogJson.list(a.store.credentials(c.scope()), CatalogJson::credential)),
             created(AdminRoute.tenant("POST", "/v1/customer/credentials", "credential:create"),
                     "Bind an API key or a Keycloak client to an application", CatalogApi::addCredential)
-                    .takes("kind:string!", "application:string!", "id:string", "subscriptions:array"),
+                    .takes("kind:string!", "application:string!", "id:string", "subscriptions:array", "expires_at:string"),
             op(AdminRoute.tenant("POST", "/v1/customer/credentials/{kind}/{id}/rotate", "credential:rotate"),
                     "Rotate to a successor; the predecessor works for the overlap window", CatalogApi::rotate)
                     .takes("successor:string", "overlap:string"),
@@ -523,6 +531,14 @@ public final class CatalogApi implements HttpHandler {
                 CatalogJson.application(app));
     }
 
+    private JsonNode moveApplication(Call c, ApplicationState to) {
+        String why = requiredReason(c);
+        Application app = store.moveApplication(c.scope(), c.segment(3), to);
+        String verb = to == ApplicationState.SUSPENDED ? "suspend" : "resume";
+        return changed(c, "application:" + verb, "application/" + app.id(), verb + ": " + why, app.tenant(),
+                CatalogJson.application(app));
+    }
+
     private JsonNode subscribe(Call c) {
         Subscription s = store.subscribe(c.scope(), required(c, "application"), required(c, "product_publish"),
                 required(c, "plan"), c.caller().person());
@@ -535,11 +551,12 @@ public final class CatalogApi implements HttpHandler {
         Set<String> subs = new LinkedHashSet<>();
         c.body().path("subscriptions").forEach(s -> subs.add(s.asText()));
         String application = required(c, "application");
+        Optional<Instant> expiresAt = expiresAt(c);
         if (kind == AuthMode.OAUTH2) {
-            return createOAuthClient(c, application, subs);
+            return createOAuthClient(c, application, subs, expiresAt);
         }
         Credential cr = store.addCredential(c.scope(), new Credential(required(c, "id"), kind, application,
-                CredentialState.ACTIVE, Optional.empty(), Optional.empty(), subs));
+                CredentialState.ACTIVE, expiresAt, Optional.empty(), subs));
         return changed(c, "credential:create", "credential/" + CatalogJson.lower(kind) + "/" + cr.id(), "bound to "
                 + cr.applicationId(), "", CatalogJson.credential(cr));
     }
@@ -548,7 +565,7 @@ public final class CatalogApi implements HttpHandler {
      * An OAuth2 credential is a confidential client Keycloak creates; meshguard binds its id and shows the secret in
      * this one answer. The application is checked first, so no client is created for another tenant's application.
      */
-    private JsonNode createOAuthClient(Call c, String application, Set<String> subs) {
+    private JsonNode createOAuthClient(Call c, String application, Set<String> subs, Optional<Instant> expiresAt) {
         KeycloakClients idp = keycloak.orElseThrow(() -> new AdminJson.Refusal(422,
                 "OAuth2 credentials need catalog.keycloak.* (this controller provisions no clients)"));
         Application app = store.applications(c.scope()).stream().filter(a -> a.id().equals(application)).findFirst()
@@ -562,12 +579,35 @@ public final class CatalogApi implements HttpHandler {
             throw new AdminJson.Refusal(502, "the identity provider refused the client: " + e.getMessage());
         }
         Credential cr = store.addCredential(c.scope(), new Credential(clientId, AuthMode.OAUTH2, application,
-                CredentialState.ACTIVE, Optional.empty(), Optional.empty(), subs));
+                CredentialState.ACTIVE, expiresAt, Optional.empty(), subs));
         ObjectNode out = ((ObjectNode) CatalogJson.credential(cr).deepCopy());
         changed(c, "credential:create", "credential/oauth2/" + clientId, "Keycloak client created for "
                 + application, "", CatalogJson.credential(cr));
         // the secret is in this answer only: not in the trail, the digest or any log
         return out.put("client_secret", created.secret()).put("client_secret_shown_once", true);
+    }
+
+    /**
+     * The credential's own end ({@code expires_at}, ISO-8601 with an offset): after it the product routes answer
+     * {@code credential_expired}, whatever the key or client itself still allows. An end already past is refused, so a
+     * typo cannot bind a credential that never works.
+     */
+    private Optional<Instant> expiresAt(Call c) {
+        String text = c.body().path("expires_at").asText("");
+        if (text.isEmpty()) {
+            return Optional.empty();
+        }
+        Instant at;
+        try {
+            at = java.time.OffsetDateTime.parse(text).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new AdminJson.Refusal(422, "expires_at: '" + text + "' is not a time with an offset, e.g."
+                    + " 2027-01-31T00:00:00Z");
+        }
+        if (!at.isAfter(clock.instant())) {
+            throw new AdminJson.Refusal(422, "expires_at: " + at + " is not in the future");
+        }
+        return Optional.of(at);
     }
 
     private JsonNode rotate(Call c) {
@@ -580,8 +620,9 @@ public final class CatalogApi implements HttpHandler {
         Credential old = store.credentials(c.scope()).stream()
                 .filter(x -> x.kind() == kind && x.id().equals(c.segment(4))).findFirst()
                 .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
+        // the successor keeps the predecessor's end: a rotation renews the secret, not the term it was granted for
         Credential next = store.addCredential(c.scope(), new Credential(successor, kind, old.applicationId(),
-                CredentialState.ACTIVE, Optional.empty(), Optional.empty(), old.subscriptionIds()));
+                CredentialState.ACTIVE, old.expiresAt(), Optional.empty(), old.subscriptionIds()));
         Credential moved = store.moveCredential(c.scope(), kind, old.id(), CredentialState.ROTATING,
                 Optional.of(clock.instant().plus(overlap)));
         ObjectNode out = CatalogJson.MAPPER.createObjectNode();

@@ -10,8 +10,12 @@ import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.Permissions;
 import io.meshguard.access.RoleBindings;
+import io.meshguard.catalog.AccessDecision;
+import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.DenyReason;
 import io.meshguard.catalog.Product;
+import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -22,6 +26,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -53,7 +58,7 @@ class CatalogApiTest {
                               plan:create, plan:lifecycle, publish:read, publish:create, publish:lifecycle,
                               subscription:read, subscription:approve, subscription:suspend, subscription:plan]
               customer:
-                permissions: [catalog:read, application:read, application:create, subscription:read,
+                permissions: [catalog:read, application:read, application:create, application:suspend, subscription:read,
                               subscription:create, subscription:plan, subscription:close, credential:read,
                               credential:create, credential:rotate, credential:revoke]
               approver-elsewhere:
@@ -212,16 +217,21 @@ class CatalogApiTest {
 
         ok(call("ina", "POST", "/v1/customer/credentials", """
                 {"kind": "apikey", "id": "initech000000001", "application": "initech-web"}"""));
-        // usage: extauthz's audit rows on this publish by this application's keys, nothing else
+        // usage: extauthz's audit rows that name this subscription, nothing else: not the application's calls on
+        // another subscription, not a refusal made before any subscription was found (written as extauthz writes them)
+        String freeId = free.path("id").asText();
         String row = "insert into audit_event (event_id, occurred_at, kind, decision, reason, details) values"
                 + " (gen_random_uuid(), now(), 'authz_decision', '%s', '%s',"
-                + " jsonb_build_object('product_publish', '%s', 'api_key_id', '%s'))";
-        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "initech000000001"));
-        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "initech000000001"));
-        PG.dsl().execute(row.formatted("deny", "rate_limited", "payments-dev-seoul-1", "initech000000001"));
-        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "someone0000000000"));
-        PG.dsl().execute(row.formatted("allow", "allowed", "other-publish", "initech000000001"));
-        String freeId = free.path("id").asText();
+                + " jsonb_strip_nulls(jsonb_build_object('product_publish', '%s', 'api_key_id', '%s',"
+                + " 'subscription', %s)))";
+        String onFree = "'" + freeId + "'";
+        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "initech000000001", onFree));
+        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "initech000000001", onFree));
+        PG.dsl().execute(row.formatted("deny", "rate_limited", "payments-dev-seoul-1", "initech000000001", onFree));
+        PG.dsl().execute(row.formatted("deny", "no_subscription", "payments-dev-seoul-1", "initech000000001", "null"));
+        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "someone0000000000", "null"));
+        PG.dsl().execute(row.formatted("allow", "allowed", "payments-dev-seoul-1", "initech000000001",
+                "'" + goldId + "'"));
         for (String who : List.of("alice", "ina")) {
             String side = who.equals("alice") ? "provider" : "customer";
             JsonNode usage = ok(call(who, "GET", "/v1/" + side + "/subscriptions/" + freeId + "/usage?hours=1", null));
@@ -414,6 +424,73 @@ class CatalogApiTest {
         assertThat(tags.body()).contains("tags: an array, got string");
         assertThat(ok(call("alice", "GET", "/v1/provider/products/typos/plans", null))).isEmpty();
         assertThat(call("alice", "GET", "/v1/provider/products/tagged", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void credentialExpiresAt_isKeptAndPushed_aPastOrMalformedEndIsRefused422_andARotationKeepsTheEnd()
+            throws Exception {
+        String publish = publishedProduct("expiring");
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-exp\", \"name\": \"Exp\"}"));
+        ok(call("ina", "POST", "/v1/customer/subscriptions", """
+                {"application": "initech-exp", "product_publish": "%s", "plan": "expiring-free"}"""
+                .formatted(publish)));
+        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values"
+                + " ('initech00000000e', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'),"
+                + " ('initech00000000f', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        String before = bindings();
+        for (String end : List.of("2020-01-01T00:00:00Z", "next tuesday", "2030-01-01")) {
+            HttpResponse<String> r = call("ina", "POST", "/v1/customer/credentials", "{\"kind\": \"apikey\","
+                    + " \"id\": \"initech00000000e\", \"application\": \"initech-exp\", \"expires_at\": \"" + end
+                    + "\"}");
+            assertThat(r.statusCode()).as(end + ": " + r.body()).isEqualTo(422);
+            assertThat(r.body()).contains("expires_at");
+        }
+        assertThat(bindings()).isEqualTo(before);
+        Instant end = Instant.now().plus(Duration.ofDays(30)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        JsonNode bound = ok(call("ina", "POST", "/v1/customer/credentials", "{\"kind\": \"apikey\","
+                + " \"id\": \"initech00000000e\", \"application\": \"initech-exp\", \"expires_at\": \""
+                + end.atOffset(java.time.ZoneOffset.ofHours(9)) + "\"}"));
+        assertThat(Instant.parse(bound.path("expires_at").asText())).isEqualTo(end);
+        // what extauthz decides from: the pushed state carries the end, and after it the answer is credential_expired
+        SubscriptionSnapshot state = new CatalogStore(PG.dataSource()).snapshot(1);
+        assertThat(state.decide(publish, AuthMode.APIKEY, "initech00000000e", end.minusSeconds(1)))
+                .isInstanceOf(AccessDecision.Granted.class);
+        assertThat(state.decide(publish, AuthMode.APIKEY, "initech00000000e", end))
+                .isEqualTo(new AccessDecision.Denied(DenyReason.CREDENTIAL_EXPIRED, "credential initech00000000e"));
+        JsonNode rotated = ok(call("ina", "POST", "/v1/customer/credentials/apikey/initech00000000e/rotate",
+                "{\"successor\": \"initech00000000f\", \"overlap\": \"1h\"}"));
+        assertThat(Instant.parse(rotated.path("successor").path("expires_at").asText())).isEqualTo(end);
+    }
+
+    @Test
+    void suspendingAnApplication_refusesItsCallsWhateverItsSubscriptions_andResumeLetsThemIn() throws Exception {
+        String publish = publishedProduct("suspendable");
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-sus\", \"name\": \"Sus\"}"));
+        ok(call("ina", "POST", "/v1/customer/subscriptions", """
+                {"application": "initech-sus", "product_publish": "%s", "plan": "suspendable-free"}"""
+                .formatted(publish)));
+        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values"
+                + " ('initech00000000s', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        ok(call("ina", "POST", "/v1/customer/credentials",
+                "{\"kind\": \"apikey\", \"id\": \"initech00000000s\", \"application\": \"initech-sus\"}"));
+        assertThat(call("ina", "POST", "/v1/customer/applications/initech-sus/suspend", "{}").statusCode())
+                .isEqualTo(422);
+        // another tenant's customer cannot see it; an operator at system scope may suspend it (an incident)
+        assertThat(call("olga", "POST", "/v1/customer/applications/initech-sus/suspend",
+                "{\"reason\": \"x\"}").statusCode()).isEqualTo(404);
+        JsonNode suspended = ok(call("ina", "POST", "/v1/customer/applications/initech-sus/suspend",
+                "{\"reason\": \"key leaked in a mobile build\"}"));
+        assertThat(suspended.path("state").asText()).isEqualTo("suspended");
+        assertThat(new CatalogStore(PG.dataSource()).snapshot(1).decide(publish, AuthMode.APIKEY, "initech00000000s",
+                Instant.now())).isEqualTo(new AccessDecision.Denied(DenyReason.APPLICATION_SUSPENDED,
+                "application initech-sus"));
+        assertThat(call("ina", "POST", "/v1/customer/applications/initech-sus/suspend",
+                "{\"reason\": \"again\"}").statusCode()).isEqualTo(409);
+        ok(call("ina", "POST", "/v1/customer/applications/initech-sus/resume", "{\"reason\": \"new build out\"}"));
+        assertThat(new CatalogStore(PG.dataSource()).snapshot(1).decide(publish, AuthMode.APIKEY, "initech00000000s",
+                Instant.now())).isInstanceOf(AccessDecision.Granted.class);
+        assertThat(EVENTS).filteredOn(e -> e.action().equals("application:suspend")).singleElement()
+                .satisfies(e -> assertThat(e.outcome()).contains("key leaked in a mobile build"));
     }
 
     @Test

@@ -81,14 +81,16 @@ public final class ApiKeyCommand implements Runnable {
                     + "no permission check and no admin audit event (break-glass)");
             spec.commandLine().getErr().flush();
             if (config == null) {
-                return action.apply(new DatabaseApiKeys(new ApiKeyService(
-                        new JdbcApiKeyStore(database.open("meshguard-apikey", System.getenv())), Clock.systemUTC())));
+                javax.sql.DataSource ds = database.open("meshguard-apikey", System.getenv());
+                return action.apply(new DatabaseApiKeys(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()),
+                        ds));
             }
             DbConfig db = new DbConfig("meshguard-apikey");
             ConfigSchema schema = ConfigSchema.builder().add(db).build();
             try (HikariDataSource ds = DataSourceFactory.create(
                     db.read(ConfigLoader.load(schema, Optional.of(config), System.getenv())))) {
-                return action.apply(new DatabaseApiKeys(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC())));
+                return action.apply(new DatabaseApiKeys(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()),
+                        ds));
             }
         }
 
@@ -136,11 +138,66 @@ public final class ApiKeyCommand implements Runnable {
             return new ApiKeyService.Created(created.path("key").asText(), ApiKeyAdminApi.parse(created));
         }
 
+        /**
+         * A key the catalogue binds to an application moves there too, as the developer portal moves it: the
+         * catalogue's credential rotates to the successor with the same overlap, so the application's subscriptions
+         * follow the new key. If the catalogue refuses, the successor is revoked again and the old key is untouched.
+         */
         @Override
         public ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception {
+            Optional<String> application = boundApplication(keyId);
+            String overlap = application.map(app -> catalogueOverlap(keyId, app, grace)).orElse("");
             com.fasterxml.jackson.databind.JsonNode created = call("POST", ApiKeyAdminApi.PREFIX + "/" + keyId + "/rotate",
                     JSON.createObjectNode().put("grace_seconds", grace.toSeconds()).put("reason", reason));
-            return new ApiKeyService.Created(created.path("key").asText(), ApiKeyAdminApi.parse(created));
+            ApiKeyService.Created next = new ApiKeyService.Created(created.path("key").asText(),
+                    ApiKeyAdminApi.parse(created));
+            if (application.isPresent()) {
+                java.net.http.HttpResponse<String> moved = client.send("POST", "/v1/customer/credentials/apikey/"
+                        + keyId + "/rotate", JSON.writeValueAsString(JSON.createObjectNode()
+                        .put("successor", next.key().keyId()).put("overlap", overlap)));
+                if (moved.statusCode() / 100 != 2) {
+                    revoke(next.key().keyId(), "the catalogue refused to move application " + application.get()
+                            + "'s credential to this key");
+                    throw new IllegalStateException("the catalogue refused to move application " + application.get()
+                            + "'s credential to the new key (" + moved.statusCode() + ": " + moved.body().strip()
+                            + "); the new key was revoked again and key " + keyId + " is unchanged");
+                }
+            }
+            return next;
+        }
+
+        /**
+         * The application whose catalogue credential {@code keyId} is. An admin API without a catalogue (extauthz's
+         * own port answers 404 there) binds nothing; one that will not say (no {@code credential:read}) stops the
+         * rotation rather than leave a bound application on the old key.
+         */
+        private Optional<String> boundApplication(String keyId) throws Exception {
+            java.net.http.HttpResponse<String> r = client.send("GET", "/v1/customer/credentials", null);
+            if (r.statusCode() == 404) {
+                return Optional.empty();
+            }
+            if (r.statusCode() / 100 != 2) {
+                throw new IllegalStateException("cannot tell whether key " + keyId + " is bound to an application in"
+                        + " the catalogue (" + r.statusCode() + " for credential:read): rotating it here could leave"
+                        + " the application on the old key; rotate it in the developer portal, or with a token that"
+                        + " holds credential:read and credential:rotate");
+            }
+            for (com.fasterxml.jackson.databind.JsonNode c : JSON.readTree(r.body())) {
+                if (c.path("kind").asText().equals("apikey") && c.path("id").asText().equals(keyId)
+                        && c.path("state").asText().equals("active")) {
+                    return Optional.of(c.path("application").asText());
+                }
+            }
+            return Optional.empty();
+        }
+
+        /** The catalogue's overlaps are whole hours or days; a key's grace must say the same window. */
+        private static String catalogueOverlap(String keyId, String application, Duration grace) {
+            if (grace.isZero() || grace.toSeconds() % 3600 != 0) {
+                throw new IllegalArgumentException("--grace: key " + keyId + " is bound to application " + application
+                        + " in the catalogue, whose rotation overlap is whole hours: use e.g. 1h or 24h");
+            }
+            return grace.toHours() + "h";
         }
 
         @Override
@@ -170,15 +227,27 @@ public final class ApiKeyCommand implements Runnable {
     }
 
     /** Break-glass: straight into the database. */
-    record DatabaseApiKeys(ApiKeyService service) implements ApiKeys {
+    record DatabaseApiKeys(ApiKeyService service, javax.sql.DataSource db) implements ApiKeys {
         @Override
         public ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles,
                 List<String> scopes, Optional<String> tier, Optional<Instant> expiresAt, String reason) throws Exception {
             return service.create(name, owner, tenant, roles, scopes, tier.orElse(ApiKey.NO_TIER), expiresAt);
         }
 
+        /** Break-glass moves the key store only: a key the catalogue binds is refused, never split from it. */
         @Override
         public ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception {
+            try (java.sql.Connection c = db.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(
+                    "select application_id from credential where kind = 'apikey' and id = ? and state = 'active'")) {
+                ps.setString(1, keyId);
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        throw new IllegalStateException("key " + keyId + " is bound to application " + rs.getString(1)
+                                + " in the catalogue: rotate it through the admin API (without --direct-db), which"
+                                + " moves the application's credential with it, or in the developer portal");
+                    }
+                }
+            }
             return service.rotate(keyId, grace);
         }
 

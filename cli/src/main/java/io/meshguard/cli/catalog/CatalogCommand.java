@@ -198,6 +198,21 @@ public final class CatalogCommand implements Runnable {
             }
             return target.call("POST", "/v1/customer/applications", body);
         }
+
+        @Command(name = "suspend", mixinStandardHelpOptions = true,
+                description = "Suspend an application: every call it makes is refused, whatever its subscriptions.")
+        int suspend(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
+                @Option(names = "--reason", required = true) String reason) throws Exception {
+            return target.call("POST", "/v1/customer/applications/" + encode(id) + "/suspend",
+                    withReason(object(), reason));
+        }
+
+        @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a suspended application.")
+        int resume(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
+                @Option(names = "--reason", required = true) String reason) throws Exception {
+            return target.call("POST", "/v1/customer/applications/" + encode(id) + "/resume",
+                    withReason(object(), reason));
+        }
     }
 
     @Command(name = "subscribe", mixinStandardHelpOptions = true,
@@ -295,10 +310,17 @@ public final class CatalogCommand implements Runnable {
                 description = "Bind an API key (by id) to an application, or create a Keycloak client (oauth2).")
         int bind(@Mixin Target target, @Option(names = "--application", required = true) String application,
                 @Option(names = "--kind", required = true, description = "apikey or oauth2") String kind,
-                @Option(names = "--id", description = "The API key id (apikey).") String id) throws Exception {
+                @Option(names = "--id", description = "The API key id (apikey).") String id,
+                @Option(names = "--expires-at", paramLabel = "TIME",
+                        description = "When the binding ends (ISO-8601 with an offset, e.g. 2027-01-31T00:00:00Z);"
+                                + " after it calls are refused credential_expired.") String expiresAt)
+                throws Exception {
             ObjectNode body = object().put("application", application).put("kind", kind);
             if (id != null) {
                 body.put("id", id);
+            }
+            if (expiresAt != null) {
+                body.put("expires_at", expiresAt);
             }
             return target.call("POST", "/v1/customer/credentials", body);
         }

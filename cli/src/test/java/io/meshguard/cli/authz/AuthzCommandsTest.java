@@ -250,6 +250,76 @@ class AuthzCommandsTest {
         }
     }
 
+    /**
+     * A key the catalogue binds to an application: rotating it moves the application's credential to the successor
+     * (as the developer portal does), a grace the catalogue cannot express is refused before anything changes, and
+     * break-glass refuses to split the key from its binding.
+     */
+    @Test
+    void apikeyRotate_ofAKeyBoundToAnApplication_movesTheCataloguesCredentialToo() throws Exception {
+        PG.dsl().execute("insert into tenant (id) values ('acme') on conflict do nothing");
+        io.meshguard.testing.TestIssuer issuer = new io.meshguard.testing.TestIssuer();
+        Path acmeToken = tmp.resolve("acme-token-catalogue");
+        Files.writeString(acmeToken, issuer.accessToken("acme-admin", "meshguard-admin", List.of("acme-admins")) + "\n");
+        io.meshguard.access.AdminGate acmeAdmins = new io.meshguard.access.AdminGate(Optional.of(
+                new io.meshguard.access.AdminTokenVerifier(new io.meshguard.access.AdminTokenVerifier.Settings(
+                        issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
+                io.meshguard.access.RoleBindings.load(POLICIES.resolve("access.yaml")),
+                new io.meshguard.runtime.http.BearerTokens(Optional.empty()), false,
+                new io.meshguard.access.LoggedAdminEvents(), java.time.Clock.systemUTC(), "xds.admin.token_file");
+        io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer("admin-test",
+                io.meshguard.runtime.http.HttpServerSettings.onPort(0),
+                new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                        io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
+        http.addHandler(io.meshguard.extauthz.apikey.ApiKeyAdminApi.PREFIX, new io.meshguard.extauthz.apikey.ApiKeyAdminApi(
+                Optional.of(new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource())), java.time.Clock.systemUTC(),
+                acmeAdmins, Optional.empty()));
+        http.addHandler(io.meshguard.catalog.api.CatalogApi.PREFIX, new io.meshguard.catalog.api.CatalogApi(
+                new io.meshguard.catalog.CatalogStore(PG.dataSource()), acmeAdmins, e -> { },
+                java.time.Clock.systemUTC(), "example.test", (publish, serve, change) -> {
+                    throw new UnsupportedOperationException("no gateway in this test");
+                }));
+        http.start();
+        try {
+            String[] admin = {"--url", "http://127.0.0.1:" + http.port(), "--token-file", acmeToken.toString()};
+            assertThat(run(concat(new String[] {"apikey", "create"}, admin, "--name", "mobile", "--owner", "app-team",
+                    "--tenant", "acme"))).as(err()).isEqualTo(0);
+            Matcher m = Pattern.compile("mgk_([0-9a-f]{16})_").matcher(out());
+            assertThat(m.find()).isTrue();
+            String keyId = m.group(1);
+            assertThat(run(concat(new String[] {"catalog", "application", "create"}, admin, "acme-mobile",
+                    "--name", "Mobile"))).as(err()).isEqualTo(0);
+            assertThat(run(concat(new String[] {"catalog", "credential", "bind"}, admin, "--application",
+                    "acme-mobile", "--kind", "apikey", "--id", keyId))).as(err()).isEqualTo(0);
+            String keysBefore = PG.dsl().fetch("select key_id from api_keys order by key_id").formatCSV();
+
+            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "30m"))).isEqualTo(1);
+            assertThat(err()).contains("bound to application acme-mobile").contains("whole hours");
+            assertThat(PG.dsl().fetch("select key_id from api_keys order by key_id").formatCSV()).isEqualTo(keysBefore);
+
+            Path pw = tmp.resolve("pw-bound");
+            Files.writeString(pw, PG.password());
+            Path config = tmp.resolve("db-bound.yaml");
+            Files.writeString(config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: "
+                    + pw + "\n");
+            assertThat(run("apikey", "rotate", "--direct-db", "--config", config.toString(), keyId, "--grace", "1h"))
+                    .isEqualTo(1);
+            assertThat(err()).contains("bound to application acme-mobile").contains("without --direct-db");
+
+            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "2h"))).as(err())
+                    .isEqualTo(0);
+            Matcher next = Pattern.compile("mgk_([0-9a-f]{16})_").matcher(out());
+            assertThat(next.find()).isTrue();
+            var credentials = PG.dsl().fetch("select id, state, application_id from credential where kind = 'apikey'"
+                    + " and application_id = 'acme-mobile' order by state");
+            assertThat(credentials.map(r -> r.get(0) + " " + r.get(1) + " " + r.get(2)))
+                    .containsExactly(next.group(1) + " active acme-mobile", keyId + " rotating acme-mobile");
+        } finally {
+            http.close();
+            issuer.close();
+        }
+    }
+
     private static String[] concat(String[] first, String[] second, String... rest) {
         java.util.List<String> all = new java.util.ArrayList<>(java.util.List.of(first));
         all.addAll(java.util.List.of(second));

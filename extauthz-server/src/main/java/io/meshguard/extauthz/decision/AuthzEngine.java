@@ -236,8 +236,21 @@ public final class AuthzEngine {
         SubscriptionGate.Verdict subscribed = gatewayHop ? new SubscriptionGate.NotProduct()
                 : subscriptions.check(request.contextExtensions(), id);
         if (subscribed instanceof SubscriptionGate.Refusal refusal) {
-            return deny(request, routeName, who, refusal.reason(), refusal.description(), Map.of(), ok.fromCache());
+            Decision refused = deny(request, routeName, who, refusal.reason(), refusal.description(), Map.of(),
+                    ok.fromCache());
+            return refusal.subscription().map(refused::withSubscription).orElse(refused);
         }
+        // every answer on a subscription names it, so its usage counts its own calls and no other's
+        Decision d = afterSubscription(request, r, routeName, caller, gatewayHop, ok, who, subscribed);
+        return subscribed instanceof SubscriptionGate.Admitted admitted
+                ? d.withSubscription(admitted.subscription().id()) : d;
+    }
+
+    private Decision afterSubscription(HttpRequestView request, RoutePolicy r, Optional<String> routeName,
+            Caller caller, boolean gatewayHop, AuthResult.Authenticated ok, Optional<Identity> who,
+            SubscriptionGate.Verdict subscribed) {
+        Identity id = ok.identity();
+        HeaderContract contract = policy.headerContract();
         // the API route products are compiled from, reached on the API's own host: nobody subscribed there
         if (r.options().productsOnly() && !gatewayHop && subscribed instanceof SubscriptionGate.NotProduct) {
             return deny(request, routeName, who, Reason.NO_SUBSCRIPTION, "this rule admits product routes only: call"
@@ -666,7 +679,8 @@ public final class AuthzEngine {
             }
         }
         return new Decision(true, 200, reason, reason == Reason.PUBLIC_ROUTE ? "public route" : "allowed", request.requestId(),
-                Optional.of(route.name()), who, List.copyOf(set.values()), List.copyOf(remove), responseHeaders, "", cached);
+                Optional.of(route.name()), who, List.copyOf(set.values()), List.copyOf(remove), responseHeaders, "", cached,
+                Optional.empty());
     }
 
     private static void overwrite(Map<String, HeaderMutation> set, String name, String value) {
@@ -731,7 +745,7 @@ public final class AuthzEngine {
             });
         }
         return new Decision(false, reason.status(), reason, description, request.requestId(), route, who, List.of(), List.of(),
-                Map.copyOf(headers), Json.object(body), cached);
+                Map.copyOf(headers), Json.object(body), cached, Optional.empty());
     }
 
     /** The description sits inside a quoted-string of WWW-Authenticate: no quotes or backslashes. */

@@ -14,6 +14,8 @@ import java.util.Optional;
  *     allow headers added to the upstream's response ({@code ok_response.response_headers_to_add}: the rate-limit
  *     headers)
  * @param body the deny response body (JSON), empty on allow
+ * @param subscription the catalogue subscription a product route's decision was made on, if any (audited, so usage
+ *     counts per subscription)
  */
 public record Decision(
         boolean allowed,
@@ -27,11 +29,18 @@ public record Decision(
         List<String> headersRemoved,
         Map<String, String> responseHeaders,
         String body,
-        boolean tokenFromCache) {
+        boolean tokenFromCache,
+        Optional<String> subscription) {
 
     /** The same decision with other header changes for the upstream and other response headers. */
     public Decision withHeaders(List<HeaderMutation> set, List<String> removed, Map<String, String> response) {
         return new Decision(allowed, status, reason, description, requestId, route, identity, set, removed, response,
-                body, tokenFromCache);
+                body, tokenFromCache, subscription);
+    }
+
+    /** The same decision, made on catalogue subscription {@code id}. */
+    public Decision withSubscription(String id) {
+        return new Decision(allowed, status, reason, description, requestId, route, identity, headersSet,
+                headersRemoved, responseHeaders, body, tokenFromCache, Optional.of(id));
     }
 }

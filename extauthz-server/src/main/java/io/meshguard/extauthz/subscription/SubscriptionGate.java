@@ -37,8 +37,11 @@ public final class SubscriptionGate {
     public record Admitted(Subscription subscription, Plan plan) implements Verdict {
     }
 
-    /** Why a product route refuses, in extauthz's reasons. */
-    public record Refusal(Reason reason, String description) implements Verdict {
+    /** Why a product route refuses, in extauthz's reasons, and the subscription refused, when one was found. */
+    public record Refusal(Reason reason, String description, Optional<String> subscription) implements Verdict {
+        Refusal(Reason reason, String description) {
+            this(reason, description, Optional.empty());
+        }
     }
 
     private static final Verdict NOT_PRODUCT = new NotProduct();
@@ -88,7 +91,8 @@ public final class SubscriptionGate {
         }
         AccessDecision d = snapshot.get().decide(publish, presented, credential.get(), clock.instant());
         return switch (d) {
-            case AccessDecision.Denied denied -> new Refusal(reason(denied.reason()), denied.detail());
+            case AccessDecision.Denied denied -> new Refusal(reason(denied.reason()), denied.detail(),
+                    denied.subscription());
             case AccessDecision.Granted granted -> new Admitted(granted.subscription(), granted.plan());
             case AccessDecision.Open open -> NOT_PRODUCT;
         };

@@ -106,12 +106,16 @@ class ProductRouteCheckTest {
     }
 
     private Decision check(String apiKey, boolean productRoute) {
+        return pipeline.decide(request(apiKey, productRoute));
+    }
+
+    private static HttpRequestView request(String apiKey, boolean productRoute) {
         Map<String, String> context = productRoute
                 ? Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments",
                         RouteContract.AuthzContext.PRODUCT_PUBLISH, "payments-dev-local")
                 : Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments");
-        return pipeline.decide(HttpRequestView.of(CheckRequests.of("POST", "payments.dev.local.api.example.test",
-                "/charges", Fixtures.headers("x-api-key", apiKey), context, CheckRequests.Encoding.HEADERS)));
+        return HttpRequestView.of(CheckRequests.of("POST", "payments.dev.local.api.example.test",
+                "/charges", Fixtures.headers("x-api-key", apiKey), context, CheckRequests.Encoding.HEADERS));
     }
 
     @Test
@@ -135,6 +139,27 @@ class ProductRouteCheckTest {
         state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
         assertThat(check(stranger.text(), true).reason()).as("a valid key of no subscriber")
                 .isEqualTo(Reason.NO_SUBSCRIPTION);
+    }
+
+    @Test
+    void everyDecisionOnASubscription_namesIt_inTheDecisionAndItsAuditRow_andOthersNameNone() {
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
+        Decision admitted = check(key.text(), true);
+        assertThat(admitted.subscription()).contains("s1");
+        assertThat(io.meshguard.extauthz.audit.DecisionEvents.of(request(key.text(), true), admitted,
+                java.time.Instant.now(), 1).details()).containsEntry("subscription", "s1");
+
+        state.set(Optional.of(snapshot(SubscriptionState.SUSPENDED, CredentialState.ACTIVE)));
+        assertThat(check(key.text(), true).subscription()).as("refused on its subscription").contains("s1");
+
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.REVOKED)));
+        assertThat(check(key.text(), true).subscription()).as("refused before any subscription").isEmpty();
+        state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
+        Decision stray = check(stranger.text(), true);
+        assertThat(stray.subscription()).isEmpty();
+        assertThat(io.meshguard.extauthz.audit.DecisionEvents.of(request(stranger.text(), true), stray,
+                java.time.Instant.now(), 1).details()).doesNotContainKey("subscription");
+        assertThat(check(key.text(), false).subscription()).as("not a product route").isEmpty();
     }
 
     @Test
