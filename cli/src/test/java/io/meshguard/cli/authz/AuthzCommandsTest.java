@@ -136,6 +136,40 @@ class AuthzCommandsTest {
         assertThat(out().lines().reduce((a, b) -> b).orElseThrow()).isEqualTo("1 passed, 1 failed");
     }
 
+    /**
+     * The natural spelling of a debug switch: {@code policy check} warns that a request without the parameter is
+     * denied, and {@code policy test} takes cases whose query has a malformed escape (before, its runner threw
+     * URLDecoder's error and the case could not be written) and shows the deny they get.
+     */
+    @Test
+    void denyRuleReadingAQueryKey_checkWarnsAndNamesTheGuard_andTestCasesMayCarryMalformedEscapes() throws Exception {
+        Files.writeString(tmp.resolve("authz.yaml"), """
+                deny:
+                  - name: no-debug
+                    when: ['request.query["debug"] == "1"']
+                routes:
+                  - {name: status, match: {hosts: [api.bank.example], path_prefix: /status}, auth: none}
+                """);
+        assertThat(run("policy", "check", tmp.toString())).isEqualTo(0);
+        assertThat(err()).contains("warning: " + tmp.resolve("authz.yaml") + ":3: deny rule no-debug reads"
+                + " request.query[\"debug\"] without a presence test").contains("'\"debug\" in request.query && …'");
+        Files.createDirectories(tmp.resolve("tests"));
+        Files.writeString(tmp.resolve("tests/authz-escapes.yaml"), """
+                cases:
+                  - name: without the parameter the unguarded rule denies
+                    request: {method: GET, host: api.bank.example, path: /status}
+                    expect: {allowed: false, status: 403, reason: denied_by_rule}
+                  - name: a malformed escape is an evaluation error, which denies
+                    request: {method: GET, host: api.bank.example, path: "/status?debug=%zz"}
+                    expect: {allowed: false, status: 403, reason: condition_error, body_contains: malformed percent-escape}
+                  - name: a well-formed escape is decoded
+                    request: {method: GET, host: api.bank.example, path: "/status?debug=%31"}
+                    expect: {allowed: false, reason: denied_by_rule}
+                """);
+        assertThat(run("policy", "test", tmp.toString())).as(out()).isEqualTo(0);
+        assertThat(out().lines().reduce((a, b) -> b).orElseThrow()).isEqualTo("3 passed, 0 failed");
+    }
+
     @Test
     void authzCheck_withLocalJwks_printsTheExactDecisionObject() throws Exception {
         TestKeys key = TestKeys.generate("local-1", JWSAlgorithm.ES256);

@@ -61,13 +61,21 @@ public final class ConditionVariables implements CelVariableResolver {
      * Every reading of the request a condition must be tested against: the joined one, and one per value of each
      * header line or query parameter sent more than once ({@code ?debug=0&debug=1} is read once as {@code "0"} and
      * once as {@code "1"}), so a deny rule matches when any value matches and a route condition holds only when all
-     * do — joining alone let {@code ?debug=0&debug=1} slip past {@code == "1"}. Empty when there would be more than
-     * {@link #MAX_READINGS}: the caller treats that as an evaluation error.
+     * do — joining alone let {@code ?debug=0&debug=1} slip past {@code == "1"}.
+     *
+     * @throws Unreadable more than {@link #MAX_READINGS}, or a query string with a malformed percent-escape: the caller
+     *     treats either as an evaluation error (deny)
      */
-    public Optional<List<ConditionVariables>> readings() {
+    public List<ConditionVariables> readings() throws Unreadable {
         List<ConditionVariables> out = new java.util.ArrayList<>();
         out.add(this);
-        Map<String, List<String>> repeatedQuery = queryValues();
+        Map<String, List<String>> repeatedQuery;
+        try {
+            repeatedQuery = queryValues();
+        } catch (IllegalArgumentException e) {
+            // URLDecoder's own words name the bad escape; the value itself may be personal data and is not repeated
+            throw new Unreadable("a malformed percent-escape in the query string");
+        }
         for (Map.Entry<String, List<String>> e : repeatedQuery.entrySet()) {
             if (e.getValue().size() < 2) {
                 continue;
@@ -88,7 +96,17 @@ public final class ConditionVariables implements CelVariableResolver {
                 out.add(new ConditionVariables(this, h, query()));
             }
         }
-        return out.size() > MAX_READINGS ? Optional.empty() : Optional.of(out);
+        if (out.size() > MAX_READINGS) {
+            throw new Unreadable("too many repeated parameters");
+        }
+        return out;
+    }
+
+    /** The request cannot be read the way conditions read it; {@link #getMessage()} says why, in a deny's words. */
+    public static final class Unreadable extends Exception {
+        Unreadable(String why) {
+            super(why, null, false, false);
+        }
     }
 
     @Override

@@ -494,14 +494,15 @@ public final class AuthzEngine {
         }
         // fail towards deny: an evaluation error or a key the request lacks denies, and a repeated parameter denies
         // when any of its values matches (every condition must hold in one reading of the request)
-        Optional<List<ConditionVariables>> readings = new ConditionVariables(request, caller, Optional.empty(), clock.instant())
-                .readings();
-        if (readings.isEmpty()) {
+        List<ConditionVariables> readings;
+        try {
+            readings = new ConditionVariables(request, caller, Optional.empty(), clock.instant()).readings();
+        } catch (ConditionVariables.Unreadable e) {
             return Optional.of(deny(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
-                    "a deny rule's condition could not be evaluated (too many repeated parameters)", Map.of("rule", rule.name()), false));
+                    "a deny rule's condition could not be evaluated (" + e.getMessage() + ")", Map.of("rule", rule.name()), false));
         }
         boolean anyReadingMatches = rule.when().isEmpty();
-        for (ConditionVariables vars : readings.get()) {
+        for (ConditionVariables vars : readings) {
             boolean all = true;
             for (Condition c : rule.when()) {
                 Condition.Outcome o = c.test(vars);
@@ -533,14 +534,16 @@ public final class AuthzEngine {
         if (when.isEmpty()) {
             return Optional.empty();
         }
-        Optional<List<ConditionVariables>> readings = new ConditionVariables(request, caller, who, clock.instant()).readings();
-        if (readings.isEmpty()) {
+        List<ConditionVariables> readings;
+        try {
+            readings = new ConditionVariables(request, caller, who, clock.instant()).readings();
+        } catch (ConditionVariables.Unreadable e) {
             return Optional.of(deny(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
-                    "a condition of this route could not be evaluated (too many repeated parameters)", Map.of(), cached));
+                    "a condition of this route could not be evaluated (" + e.getMessage() + ")", Map.of(), cached));
         }
         Optional<Identity> memoKey = stableIdentity ? who : Optional.empty();
         // an allow condition must hold for every value of a repeated parameter (the upstream may read any of them)
-        for (ConditionVariables vars : readings.get()) {
+        for (ConditionVariables vars : readings) {
             for (Condition c : when) {
                 Condition.Outcome o = c.test(vars, memoKey);
                 if (o instanceof Condition.Outcome.Error e) {

@@ -220,6 +220,20 @@ class AuthzEngineMeshTest {
     }
 
     @Test
+    void malformedQueryEscape_isAnEvaluationError_thatDenies_andNeverEscapesTheEngine() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            // before: URLDecoder's exception left decide() (the server answered 500, policy test called the case broken)
+            for (String path : List.of("/public/x?debug=%zz", "/public/x?debug=%", "/public/x?%g1=1", "/public/x?a=%4")) {
+                Decision d = decide(p, path, "", "10.0.0.3", "x-channel", "web");
+                assertThat(d.allowed()).as(path).isFalse();
+                assertThat(d.reason()).as(path).isEqualTo(Reason.CONDITION_ERROR);
+                assertThat(d.body()).as(path).contains("malformed percent-escape").contains("\"rule\":");
+            }
+            assertThat(decide(p, "/public/x?debug=%30", "", "10.0.0.3", "x-channel", "web").allowed()).isTrue();
+        }
+    }
+
+    @Test
     void denyRule_repeatedParameter_deniesWhenAnyValueMatches() {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
             // before: joined to "0,1", which is not "1"

@@ -118,4 +118,25 @@ class RouteOptionsParserTest {
             assertThat(w.message()).contains("route open: auth none without 'hosts'");
         });
     }
+
+    @Test
+    void denyConditionReadingAKeyWithoutAPresenceTest_isAWarningNamingTheFix_inEverySpelling() throws Exception {
+        AuthzPolicy p = ok(ISSUERS + """
+                deny:
+                  - {name: natural, when: ['request.query["debug"] == "1"']}
+                  - {name: quoted, when: ["request.headers['x-debug'] == '1'"]}
+                  - {name: selected, when: ['request.query.debug == "1"']}
+                  - {name: guarded, when: ['"debug" in request.query && request.query["debug"] == "1"']}
+                  - {name: has-guarded, when: ['has(request.query.debug) && request.query.debug == "1"']}
+                  - {name: other-key-guarded, when: ['"x" in request.query && request.query["debug"] == "1"']}
+                routes:
+                  - {name: api, match: {hosts: [api.example], path_prefix: /a}, auth: jwt}
+                """);
+        assertThat(PolicyWarnings.of(p)).extracting(PolicyError::message).satisfiesExactly(
+                w -> assertThat(w).contains("deny rule natural reads request.query[\"debug\"] without a presence test")
+                        .contains("'\"debug\" in request.query && …'"),
+                w -> assertThat(w).contains("deny rule quoted reads request.headers[\"x-debug\"]"),
+                w -> assertThat(w).contains("deny rule selected reads request.query[\"debug\"]"),
+                w -> assertThat(w).contains("deny rule other-key-guarded reads request.query[\"debug\"]"));
+    }
 }
