@@ -456,7 +456,7 @@ class CatalogApiTest {
         assertThat(state.decide(publish, AuthMode.APIKEY, "initech00000000e", end.minusSeconds(1)))
                 .isInstanceOf(AccessDecision.Granted.class);
         assertThat(state.decide(publish, AuthMode.APIKEY, "initech00000000e", end))
-                .isEqualTo(new AccessDecision.Denied(DenyReason.CREDENTIAL_EXPIRED, "credential initech00000000e"));
+                .isEqualTo(new AccessDecision.Denied(DenyReason.CREDENTIAL_EXPIRED, "the credential presented has expired"));
         JsonNode rotated = ok(call("ina", "POST", "/v1/customer/credentials/apikey/initech00000000e/rotate",
                 "{\"successor\": \"initech00000000f\", \"overlap\": \"1h\"}"));
         assertThat(Instant.parse(rotated.path("successor").path("expires_at").asText())).isEqualTo(end);
