@@ -274,6 +274,9 @@ public final class LocalPostgres implements AutoCloseable {
                     .setServerConfig("fsync", "on")
                     .setServerConfig("synchronous_commit", "on")
                     .setServerConfig("listen_addresses", "localhost")
+                    // TCP only: no Unix socket, so no socket lock file in /tmp that another PostgreSQL on the same port
+                    // number holds (which made the start wait out STARTUP_WAIT and then blame nothing in particular)
+                    .setServerConfig("unix_socket_directories", "")
                     // With trust on the first start a password is ignored; afterwards pg_hba demands it.
                     .setConnectConfig("password", password)
                     // Bounded: the readiness check must never wait on a listener that accepts and stays silent.

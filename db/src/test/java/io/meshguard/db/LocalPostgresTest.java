@@ -127,6 +127,29 @@ class LocalPostgresTest {
         }
     }
 
+    /**
+     * Another PostgreSQL on this port number listening on its Unix socket only (no TCP): its socket lock file in /tmp
+     * once made the start wait the whole start-up wait and fail with no reason; the local server has no socket now.
+     */
+    @Test
+    void start_whileAnotherServerHoldsTheSocketLockOfThePort_startsOnTcpAlone() throws Exception {
+        int port = freePort();
+        Path lock = Path.of("/tmp/.s.PGSQL." + port + ".lock");
+        Process holder = new ProcessBuilder("sleep", "600").start();
+        try {
+            // what a live postmaster writes there: its pid first (PostgreSQL refuses a lock whose pid is alive)
+            Files.writeString(lock, holder.pid() + "\n/var/lib/postgresql/15/main\n");
+            try (LocalPostgres pg = LocalPostgres.start(tmp.resolve("pgdata"), port)) {
+                assertThat(queryString(pg, "select 'up'")).isEqualTo("up");
+                assertThat(queryString(pg, "show unix_socket_directories")).isEmpty();
+            }
+            assertThat(Files.readString(lock)).as("the other server's lock is untouched").startsWith(holder.pid() + "\n");
+        } finally {
+            holder.destroy();
+            Files.deleteIfExists(lock);
+        }
+    }
+
     @Test
     void start_customDatabaseAndFixedPort_areUsed() throws Exception {
         int port = freePort();
