@@ -25,4 +25,9 @@ final class AdminOptions {
     AdminClient client() throws IOException {
         return AdminClient.resolve(url, tokenFile, dataDir);
     }
+
+    /** {@code text} as one path segment (a group name from the command line). */
+    static String segment(String text) {
+        return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+    }
 }

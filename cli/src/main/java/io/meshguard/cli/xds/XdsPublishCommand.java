@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
  * server requires of a publish (permission, validation, approvals) is what the command gets.
  */
 @Command(name = "publish", mixinStandardHelpOptions = true,
-        description = "Publish the controller's draft to every gateway group (POST /publish).")
+        description = "Publish the controller's draft to every gateway group (POST /publish), or to one (--group).")
 public final class XdsPublishCommand implements Callable<Integer> {
     @Mixin
     AdminOptions admin;
@@ -20,9 +20,14 @@ public final class XdsPublishCommand implements Callable<Integer> {
     @Option(names = "--reason", required = true, description = "Why (recorded with the revision and in the admin trail).")
     String reason;
 
+    @Option(names = "--group", paramLabel = "GROUP", description = "Publish this gateway group alone (POST"
+            + " /groups/GROUP/publish: what its gateway owners may do); the other groups keep serving what they serve.")
+    String group;
+
     @Override
     public Integer call() throws Exception {
-        HttpResponse<String> r = admin.client().send("POST", "/publish",
+        String path = group == null ? "/publish" : "/groups/" + AdminOptions.segment(group) + "/publish";
+        HttpResponse<String> r = admin.client().send("POST", path,
                 io.meshguard.xds.model.ConfigJson.mapper().createObjectNode().put("reason", reason).toString());
         if (r.statusCode() == 200) {
             com.fasterxml.jackson.databind.JsonNode answer = io.meshguard.xds.model.ConfigJson.mapper().readTree(r.body());

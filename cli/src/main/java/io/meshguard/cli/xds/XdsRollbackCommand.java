@@ -23,9 +23,15 @@ public final class XdsRollbackCommand implements Callable<Integer> {
     @Option(names = "--reason", required = true, description = "Why (recorded with the revision and in the admin trail).")
     String reason;
 
+    @Option(names = "--group", paramLabel = "GROUP", description = "The revision's gateway group (POST"
+            + " /groups/GROUP/rollback/REVISION: what its gateway owners may do).")
+    String group;
+
     @Override
     public Integer call() throws Exception {
-        HttpResponse<String> r = admin.client().send("POST", "/rollback/" + revision,
+        String path = group == null ? "/rollback/" + revision
+                : "/groups/" + AdminOptions.segment(group) + "/rollback/" + revision;
+        HttpResponse<String> r = admin.client().send("POST", path,
                 io.meshguard.xds.model.ConfigJson.mapper().createObjectNode().put("reason", reason).toString());
         return AdminAnswer.print("rollback", r);
     }

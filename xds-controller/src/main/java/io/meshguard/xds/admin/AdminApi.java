@@ -71,6 +71,10 @@ public final class AdminApi implements HttpHandler {
             AdminRoute.gateway("PUT", "/groups/{name}", "group:update", 1),
             AdminRoute.gateway("DELETE", "/groups/{name}", "group:delete", 1),
             AdminRoute.gateway("PUT", "/groups/{name}/protection", "group:protect", 1),
+            // a gateway owner publishes and rolls back its own group (the system-wide /publish and /rollback are the
+            // platform's): two owners of a protected group are one who publishes and one who approves
+            AdminRoute.gateway("POST", "/groups/{name}/publish", "revision:publish", 1),
+            AdminRoute.gateway("POST", "/groups/{name}/rollback/{revision}", "revision:rollback", 1),
             // unprotecting lowers the bar for everyone after: a system-wide decision
             AdminRoute.system("DELETE", "/groups/{name}/protection", "group:protect"),
             // a group's owners list its revisions and requests here; the unscoped lists below need system scope
@@ -269,6 +273,8 @@ public final class AdminApi implements HttpHandler {
             case "groups/3/GET" -> groupListing(call);
             case "groups/3/PUT" -> protect(call);
             case "groups/3/DELETE" -> unprotect(call);
+            case "groups/3/POST" -> groupPublish(call);
+            case "groups/4/POST" -> groupRollback(call);
             case "publish-requests/1/GET" -> tree(fourEyes.store().list(query(call, "group")));
             case "publish-requests/3/GET" -> tree(fourEyes.store().get(number(call, 2))
                     .filter(r -> r.group().equals(call.segment(1))).orElseThrow(() -> notFound(call)));
@@ -526,8 +532,19 @@ public final class AdminApi implements HttpHandler {
     public static final String NOTHING_TO_PUBLISH = "nothing to publish: the draft equals what is served";
 
     private JsonNode publish(Call call) {
+        return publish(call, Optional.empty());
+    }
+
+    private JsonNode groupPublish(Call call) {
+        if (!call.segment(2).equals("publish")) {
+            throw notFound(call);
+        }
+        return publish(call, Optional.of(call.segment(1)));
+    }
+
+    private JsonNode publish(Call call, Optional<String> only) {
         String reason = readTree(call).path("reason").asText("");
-        RevisionActions.Published result = actions.publish(actor(call), reason);
+        RevisionActions.Published result = actions.publish(actor(call), reason, only);
         ObjectNode out = ConfigJson.mapper().createObjectNode();
         out.set("revisions", tree(result.revisions().values().stream().map(Revision::summary).toList()));
         out.set("requests", tree(result.requests()));
@@ -608,9 +625,19 @@ public final class AdminApi implements HttpHandler {
     }
 
     private JsonNode rollback(Call call) {
-        long id = number(call, 1);
+        return rollback(call, number(call, 1), Optional.empty());
+    }
+
+    private JsonNode groupRollback(Call call) {
+        if (!call.segment(2).equals("rollback")) {
+            throw notFound(call);
+        }
+        return rollback(call, number(call, 3), Optional.of(call.segment(1)));
+    }
+
+    private JsonNode rollback(Call call, long id, Optional<String> of) {
         String reason = readTree(call).path("reason").asText("");
-        RevisionActions.RolledBack rolled = actions.rollback(actor(call), id, reason);
+        RevisionActions.RolledBack rolled = actions.rollback(actor(call), id, reason, of);
         Revision r = rolled.revision();
         ObjectNode out = (ObjectNode) tree(r.summary());
         out.put("draft_differs", rolled.draftDiffers());

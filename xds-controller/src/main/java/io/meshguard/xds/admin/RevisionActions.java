@@ -4,6 +4,7 @@ import io.meshguard.access.Person;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.product.ProductRoutes;
 import io.meshguard.xds.product.ProductPublisher;
 import io.meshguard.xds.server.Publisher;
@@ -81,6 +82,14 @@ public final class RevisionActions {
      * publish requests.
      */
     public Published publish(Actor actor, String reason) {
+        return publish(actor, reason, Optional.empty());
+    }
+
+    /**
+     * Publishes {@code only} this group's draft when given (its gateway owners' publish: the other groups keep serving
+     * what they serve, their drafts untouched), every group's otherwise. The whole draft is still validated.
+     */
+    public Published publish(Actor actor, String reason, Optional<String> only) {
         requireReason(reason);
         ProductRoutes.Compiled compiled = products.compiledDraft();
         if (!compiled.valid()) {
@@ -88,9 +97,16 @@ public final class RevisionActions {
                     + " served revisions keep serving", compiled.problems());
         }
         GatewayConfig config = compiled.config();
-        Set<String> held = fourEyes.held(config);
+        if (only.isPresent() && config.group(only.get()).isEmpty()) {
+            throw new Refused(404, "the draft has no group " + only.get());
+        }
+        Set<String> held = new java.util.TreeSet<>(fourEyes.held(config));
+        only.ifPresent(g -> held.retainAll(Set.of(g)));
+        Set<String> kept = new java.util.TreeSet<>(held);
+        only.ifPresent(g -> config.groups().stream().map(GatewayGroup::name).filter(n -> !n.equals(g))
+                .forEach(kept::add));
         long through = fourEyes.store().latestChange();
-        Publisher.Result result = publisher.publish(config, actor.name(), reason, held);
+        Publisher.Result result = publisher.publish(config, actor.name(), reason, kept);
         if (!result.published()) {
             audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "publish", "draft",
                     "refused: " + result.problems().size() + " problem(s)", actor.requestId()));
@@ -141,9 +157,17 @@ public final class RevisionActions {
 
     /** Serves revision {@code id} again as a new revision of its group; on-call may act alone on approved ones. */
     public RolledBack rollback(Actor actor, long id, String reason) {
+        return rollback(actor, id, reason, Optional.empty());
+    }
+
+    /** As above, of a revision of group {@code of} when given (its gateway owners' rollback); another group's is 404. */
+    public RolledBack rollback(Actor actor, long id, String reason, Optional<String> of) {
         // Same rule as publish: what is served changes, so the revision and the audit record say why.
         requireReason(reason);
         Optional<Revision> target = revisions.get(id);
+        if (of.isPresent() && target.filter(r -> r.group().equals(of.get())).isEmpty()) {
+            throw new Refused(404, "group " + of.get() + " has no revision " + id);
+        }
         target.flatMap(fourEyes::rollbackRefusal).ifPresent(refusal -> {
             audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "rollback", "revision/" + id,
                     "refused: " + refusal.message(), actor.requestId()));

@@ -63,7 +63,7 @@ class AdminApiAccessTest {
             claims: [groups, realm_access.roles]
             roles:
               gateway-owner:
-                permissions: [group:read, route:read, route:update]
+                permissions: [group:read, route:read, route:update, revision:publish, revision:rollback]
               auditor:
                 permissions: [fleet:read, config:read]
             bindings:
@@ -261,6 +261,13 @@ class AdminApiAccessTest {
         // routes are tenant-owned objects: a gateway grant does not reach them, a tenant grant or a system one does
         assertThat(call("GET", "/routes/edge-prod/orders", owner).statusCode()).isEqualTo(403);
         assertThat(call("GET", "/routes", owner).statusCode()).isEqualTo(403);
+        // its own group's publish and rollback (absent here: 404), never another group's or the platform's
+        assertThat(call("POST", "/groups/edge-prod/publish", owner).statusCode()).isNotEqualTo(403);
+        assertThat(call("POST", "/groups/edge-prod/rollback/1", owner).statusCode()).isNotEqualTo(403);
+        assertThat(call("POST", "/groups/edge-dev/publish", owner).statusCode()).isEqualTo(403);
+        assertThat(call("POST", "/groups/edge-dev/rollback/1", owner).statusCode()).isEqualTo(403);
+        assertThat(call("POST", "/publish", owner).statusCode()).isEqualTo(403);
+        assertThat(call("POST", "/rollback/1", owner).statusCode()).isEqualTo(403);
     }
 
     @Test

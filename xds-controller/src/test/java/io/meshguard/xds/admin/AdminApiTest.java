@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The admin REST API over real HTTP against a real, migrated PostgreSQL. */
 class AdminApiTest {
-    private static final String TOKEN = "s3cret-token-for-tests-only";
+    static final String TOKEN = "s3cret-token-for-tests-only";
 
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
