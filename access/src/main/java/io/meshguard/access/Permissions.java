@@ -33,7 +33,7 @@ public final class Permissions {
 
     /** The catalogue's API (catalog CatalogApi): operators, providers and customers. */
     public static final List<String> CATALOG = List.of(
-            "cluster:read", "cluster:update", "tenant:read", "tenant:create",
+            "cluster:read", "cluster:update", "cluster:delete", "tenant:read", "tenant:create",
             "product:read", "product:create", "product:update", "product:lifecycle",
             "plan:read", "plan:create", "plan:lifecycle",
             "publish:read", "publish:create", "publish:lifecycle",

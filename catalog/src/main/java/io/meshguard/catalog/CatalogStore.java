@@ -108,6 +108,36 @@ public final class CatalogStore {
         }
     }
 
+    /**
+     * Decommissions a cluster: its zone registrations, credentials, stream and group assignments go with it. Refused
+     * while a product publish names it (withdrawn or not: the publish's history points at it) or while its zone is
+     * not revoked (a live zone would keep following central with nobody answering for it).
+     */
+    public void deleteCluster(String id) {
+        run(TenantScope.ALL, c -> {
+            List<String> zoneRevoked = strings(c, "select coalesce(zone_revoked_at::text, '') from cluster"
+                    + " where id = ? for update", id);
+            if (zoneRevoked.isEmpty()) {
+                throw CatalogRefusal.notFound("cluster", id);
+            }
+            long publishes = count(c, "select count(*) from product_publish where cluster_id = ?", id);
+            if (publishes > 0) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "cluster " + id + " is named by " + publishes
+                        + " product publish(es): a cluster that carried a product stays, for its history");
+            }
+            boolean everRegistered = count(c, "select count(*) from zone_registration where cluster_id = ?", id) > 0;
+            if (everRegistered && zoneRevoked.get(0).isEmpty()) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "cluster " + id + " has a zone that is not"
+                        + " revoked: revoke it first (meshguard cluster revoke " + id + ")");
+            }
+            try (PreparedStatement ps = c.prepareStatement("delete from cluster where id = ?")) {
+                ps.setString(1, id);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
     public List<Cluster> clusters(TenantScope scope) {
         return run(scope, c -> {
             List<Cluster> out = new ArrayList<>();

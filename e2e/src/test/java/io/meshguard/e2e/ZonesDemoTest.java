@@ -75,6 +75,10 @@ class ZonesDemoTest {
         assertThat(section(out, "Z5")).containsPattern("demo-zone-2  cut off in \\d+ ms \\(credential revoked\\)");
         Matcher joined = Pattern.compile("fully configured in (\\d+) ms").matcher(out);
         assertThat(joined.find()).isTrue();
+        // the demo's clusters leave the fleet with it (they once stayed listed for good)
+        assertThat(out).contains("The demo's clusters were revoked and removed from the fleet.");
+        assertThat(new AdminClient(stack.xdsAdminUrl(), stack.adminTokenFile()).send("GET", "/v1/operator/clusters",
+                null).body()).doesNotContain("demo-zone-");
 
         // a second run registers again (a revoked cluster is re-admitted by a new token) and shows the same
         assertThat(play()).contains("Every step held.");

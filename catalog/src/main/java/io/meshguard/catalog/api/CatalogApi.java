@@ -101,6 +101,10 @@ public final class CatalogApi implements HttpHandler {
             op(AdminRoute.system("PUT", "/v1/operator/clusters/{id}", "cluster:update"), "Register or update a cluster",
                     CatalogApi::putCluster)
                     .takes("region:string!", "provider:string", "capabilities:array", "gateway_groups:object"),
+            op(AdminRoute.system("DELETE", "/v1/operator/clusters/{id}", "cluster:delete"),
+                    "Decommission a cluster (its zone revoked first; never one a product publish names)",
+                    CatalogApi::deleteCluster)
+                    .takes("reason:string!"),
             op(AdminRoute.system("GET", "/v1/operator/tenants", "tenant:read"), "List tenants",
                     (a, c) -> CatalogJson.list(a.store.tenants(), CatalogJson::tenant)),
             created(AdminRoute.system("POST", "/v1/operator/tenants", "tenant:create"),
@@ -359,6 +363,13 @@ public final class CatalogApi implements HttpHandler {
         groups.forEach((g, tenants) -> tenants.stream().sorted().forEach(assigned.withArray(g)::add));
         return changed(c, "cluster:update", "cluster/" + cluster.id(), "registered"
                 + (groups.isEmpty() ? "" : ", groups " + new java.util.TreeMap<>(groups)), "", out);
+    }
+
+    private JsonNode deleteCluster(Call c) {
+        String why = requiredReason(c);
+        store.deleteCluster(c.segment(3));
+        return changed(c, "cluster:delete", "cluster/" + c.segment(3), "decommissioned: " + why, "",
+                CatalogJson.MAPPER.createObjectNode().put("deleted", c.segment(3)));
     }
 
     /** {@code {"group": ["tenant", ...]}}: the gateway groups a cluster serves and who may publish into each. */

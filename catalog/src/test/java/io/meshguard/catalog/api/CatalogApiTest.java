@@ -51,7 +51,8 @@ class CatalogApiTest {
             claims: [groups]
             roles:
               system-admin:
-                permissions: [cluster:read, cluster:update, product:read, subscription:read, application:create,
+                permissions: [cluster:read, cluster:update, cluster:delete, product:read, subscription:read,
+                              application:create,
                               subscription:create, credential:create, credential:rotate]
               provider:
                 permissions: [product:read, product:create, product:update, product:lifecycle, plan:read,
@@ -491,6 +492,32 @@ class CatalogApiTest {
                 Instant.now())).isInstanceOf(AccessDecision.Granted.class);
         assertThat(EVENTS).filteredOn(e -> e.action().equals("application:suspend")).singleElement()
                 .satisfies(e -> assertThat(e.outcome()).contains("key leaked in a mobile build"));
+    }
+
+    @Test
+    void deletingACluster_needsItsZoneRevoked_andNoProductPublish_andTakesItsZoneRowsWithIt() throws Exception {
+        String publish = publishedProduct("carried");
+        assertThat(publish).endsWith("-seoul-1");
+        HttpResponse<String> carrying = call("ops", "DELETE", "/v1/operator/clusters/seoul-1", "{\"reason\": \"x\"}");
+        assertThat(carrying.statusCode()).isEqualTo(409);
+        assertThat(carrying.body()).contains("product publish");
+
+        ok(call("ops", "PUT", "/v1/operator/clusters/busan-9", "{\"region\": \"kr-busan\"}"));
+        PG.dsl().execute("insert into zone_registration (token_sha256, cluster_id, created_by, expires_at)"
+                + " values (repeat('a', 64), 'busan-9', 'ops', now() + interval '1 hour')");
+        assertThat(call("ops", "DELETE", "/v1/operator/clusters/busan-9", "{}").statusCode()).isEqualTo(422);
+        HttpResponse<String> live = call("ops", "DELETE", "/v1/operator/clusters/busan-9", "{\"reason\": \"gone\"}");
+        assertThat(live.statusCode()).isEqualTo(409);
+        assertThat(live.body()).contains("revoke it first");
+        PG.dsl().execute("update cluster set zone_revoked_at = now() where id = 'busan-9'");
+        assertThat(call("alice", "DELETE", "/v1/operator/clusters/busan-9", "{\"reason\": \"gone\"}").statusCode())
+                .as("a provider").isEqualTo(403);
+        ok(call("ops", "DELETE", "/v1/operator/clusters/busan-9", "{\"reason\": \"decommissioned\"}"));
+        assertThat(ok(call("ops", "GET", "/v1/operator/clusters", null)).findValuesAsText("id")).doesNotContain("busan-9");
+        assertThat(PG.dsl().fetchCount(PG.dsl().selectFrom("zone_registration").where("cluster_id = 'busan-9'")))
+                .isZero();
+        assertThat(call("ops", "DELETE", "/v1/operator/clusters/busan-9", "{\"reason\": \"again\"}").statusCode())
+                .isEqualTo(404);
     }
 
     @Test

@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Clusters and their zone controllers (docs/operator-guide.md \"Zones\").",
-        subcommands = {ClusterCommand.Register.class, ClusterCommand.Revoke.class, ClusterCommand.Assign.class,
+        subcommands = {ClusterCommand.Register.class, ClusterCommand.Revoke.class, ClusterCommand.Delete.class,
+                ClusterCommand.Assign.class,
             ClusterCommand.Withdraw.class, ClusterCommand.Fleet.class})
 public final class ClusterCommand implements Runnable {
     @Override
@@ -78,6 +79,23 @@ public final class ClusterCommand implements Runnable {
         public Integer call() throws Exception {
             return target.call("POST", "/v1/operator/zones/" + CatalogCommand.encode(name) + "/revoke",
                     CatalogCommand.object());
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Decommission a cluster (revoke its zone first); it leaves the fleet.")
+    static final class Delete implements Callable<Integer> {
+        @Mixin
+        CatalogCommand.Target target;
+        @Option(names = "--name", required = true, description = "Cluster id.")
+        String name;
+        @Option(names = "--reason", required = true)
+        String reason;
+
+        @Override
+        public Integer call() throws Exception {
+            return target.call("DELETE", "/v1/operator/clusters/" + CatalogCommand.encode(name),
+                    CatalogCommand.object().put("reason", reason));
         }
     }
 

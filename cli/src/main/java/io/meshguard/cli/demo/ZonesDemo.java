@@ -105,7 +105,31 @@ final class ZonesDemo {
             try (Stream<Path> files = Files.walk(state)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
+            removeClusters();
         }
+    }
+
+    /**
+     * The demo's clusters leave the fleet with it: each zone revoked, then the cluster decommissioned, as an operator
+     * would (a cluster that stayed listed in {@code meshguard cluster fleet} for good looked like a real one down).
+     */
+    private void removeClusters() {
+        List<String> left = new ArrayList<>();
+        for (int i = 1; i <= zones; i++) {
+            try {
+                admin.send("POST", "/v1/operator/zones/" + cluster(i) + "/revoke", "{\"reason\": \"meshguard demo ended\"}");
+                HttpResponse<String> r = admin.send("DELETE", "/v1/operator/clusters/" + cluster(i),
+                        "{\"reason\": \"meshguard demo --zones ended\"}");
+                if (r.statusCode() / 100 != 2 && r.statusCode() != 404) {
+                    left.add(cluster(i) + " (" + r.statusCode() + ")");
+                }
+            } catch (Exception e) {
+                left.add(cluster(i) + " (" + e.getMessage() + ")");
+            }
+        }
+        out.println(left.isEmpty() ? "The demo's clusters were revoked and removed from the fleet."
+                : "Not removed from the fleet: " + left + "; remove each with meshguard cluster revoke --name C and"
+                        + " meshguard cluster delete --name C --reason R.");
     }
 
     private Result play(Path state, List<AutoCloseable> open) throws Exception {
