@@ -295,7 +295,10 @@ public final class Console implements HttpHandler {
         }
         s.ifPresent(x -> sessions.end(x.id()));
         ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, "", PREFIX, 0));
-        Optional<URI> endSession = signIn.flatMap(c -> c.endSession(settings.publicUrl() + "/console"));
+        // the id token names the issuer's session: without it Keycloak asks whether to log out, and a browser that
+        // leaves that page keeps a session the next sign-in uses without a password
+        String idToken = s.map(x -> x.token().idToken()).orElse("");
+        Optional<URI> endSession = signIn.flatMap(c -> c.endSession(idToken, settings.publicUrl() + "/console"));
         if (endSession.isPresent()) {
             redirect(ex, endSession.get().toString());
         } else {

@@ -30,6 +30,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The console in a real headless Chromium, signed in through a real Keycloak as three personas of the shipped
@@ -308,6 +310,29 @@ class ConsoleBrowserTest {
             assertThat(alice.seriousAccessibilityViolations()).isEmpty();
             assertThat(alice.cspViolations()).isEmpty();
             alice.screenshot("traffic");
+        }
+    }
+
+    /**
+     * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): sign-out sends the id token as
+     * {@code id_token_hint}, so the issuer ends its session without asking and sends the browser back to the console;
+     * the next console page then asks for the password again instead of signing the browser in silently.
+     */
+    @Test
+    @Order(7)
+    void signOut_endsTheIdentityProvidersSession_soTheNextPageAsksForThePasswordAgain() throws Exception {
+        try (Chromium alice = Chromium.start()) {
+            alice.signIn(base, "alice");
+            alice.driver.findElement(By.cssSelector("form.signout button")).click();
+            new WebDriverWait(alice.driver, Duration.ofSeconds(30)).until(ExpectedConditions.urlToBe(base
+                    + "/console"));
+            assertThat(alice.driver.findElement(By.tagName("main")).getText()).contains("Sign in");
+            assertThat(alice.cspViolations()).isEmpty();
+
+            alice.driver.get(base + "/console/revisions");
+            alice.waitFor(By.id("password"));
+            assertThat(alice.driver.getCurrentUrl()).as("the issuer's login form, not a silent sign-in")
+                    .doesNotStartWith(base);
         }
     }
 }
