@@ -55,9 +55,14 @@ public final class Views {
     public record AuditRow(String at, String kind, String tenant, String subject, String route, String status,
             String decision, String requestId, String detail) {}
 
-    /** The search as typed (echoed into the form), its results, and the admin trail's chain status. */
+    /**
+     * The search as typed (echoed into the form), one page of its results, and the admin trail's chain status.
+     *
+     * @param olderHref the next page's address (every filter and the last row's position), empty on the last page
+     * @param newestHref the first page's address, empty on the first page
+     */
     public record Audit(Chrome chrome, AuditFilter filter, List<AuditRow> rows, String error, String chain,
-            boolean chainIntact, boolean chainShown, boolean canExport) {}
+            boolean chainIntact, boolean chainShown, boolean canExport, String olderHref, String newestHref) {}
 
     public record AuditFilter(String subject, String tenant, String route, String kind, String since, String until) {}
 

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -334,5 +335,65 @@ class ConsoleBrowserTest {
             assertThat(alice.driver.getCurrentUrl()).as("the issuer's login form, not a silent sign-in")
                     .doesNotStartWith(base);
         }
+    }
+
+    /**
+     * The audit screen pages 50 events at a time, newest first, with every filter in the URL; the next page starts
+     * after the last row shown (keyset), so events arriving meanwhile neither repeat nor hide rows of a page.
+     */
+    @Test
+    @Order(8)
+    void audit_showsFiftyEventsAPage_withTheFiltersInTheUrl_andAPageStaysPutWhileNewEventsArrive() throws Exception {
+        Instant t0 = Instant.now().minus(Duration.ofMinutes(30));
+        seedPagingEvents(t0, 0, 120);
+        try (Chromium dora = Chromium.start()) {
+            dora.signIn(base, "dora", "/console/audit?route=paging%2F&kind=config_change&since=2h");
+            assertThat(dora.waitFor(By.cssSelector("[data-testid=count]")).getText()).isEqualTo("50");
+            java.util.List<String> first = requestIds(dora);
+            assertThat(first).hasSize(50).startsWith("paging-119").endsWith("paging-70");
+
+            dora.driver.findElement(By.id("older")).click();
+            new WebDriverWait(dora.driver, Duration.ofSeconds(30)).until(ExpectedConditions.urlContains("before="));
+            assertThat(dora.driver.getCurrentUrl()).contains("route=paging%2F").contains("kind=config_change")
+                    .contains("since=2h");
+            java.util.List<String> second = requestIds(dora);
+            assertThat(second).hasSize(50).startsWith("paging-69").endsWith("paging-20").doesNotContainAnyElementsOf(first);
+
+            // ten newer events: the second page, reloaded, shows the same rows (OFFSET would shift it by ten)
+            seedPagingEvents(t0, 200, 10);
+            dora.driver.navigate().refresh();
+            assertThat(requestIds(dora)).isEqualTo(second);
+
+            dora.driver.findElement(By.id("older")).click();
+            dora.waitForText(By.cssSelector("[data-testid=count]"), "20");
+            assertThat(requestIds(dora)).startsWith("paging-19").endsWith("paging-0");
+            assertThat(dora.driver.findElements(By.id("older"))).as("the last page").isEmpty();
+            dora.driver.findElement(By.id("newest")).click();
+            dora.waitForText(By.cssSelector("[data-testid=count]"), "50");
+            assertThat(requestIds(dora).get(0)).isEqualTo("paging-209");
+            assertThat(dora.seriousAccessibilityViolations()).isEmpty();
+            assertThat(dora.cspViolations()).isEmpty();
+        }
+    }
+
+    /** {@code n} config changes on routes {@code paging/<i>}, request ids {@code paging-<i>}, one second apart. */
+    private static void seedPagingEvents(Instant t0, int from, int n) throws Exception {
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "insert into audit_event (event_id, occurred_at, kind, route, request_id, source, details)"
+                        + " values (gen_random_uuid(), ?, 'config_change', ?, ?, 'test', '{}'::jsonb)")) {
+            for (int i = from; i < from + n; i++) {
+                ps.setTimestamp(1, java.sql.Timestamp.from(t0.plusSeconds(i)));
+                ps.setString(2, "paging/" + i);
+                ps.setString(3, "paging-" + i);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** The request ids of the audit rows shown, in order. */
+    private static java.util.List<String> requestIds(Chromium browser) {
+        return browser.driver.findElements(By.cssSelector("#results tbody tr td:nth-child(8)")).stream()
+                .map(WebElement::getText).toList();
     }
 }
