@@ -22,12 +22,45 @@ public final class Views {
      * @param approver who approved it, for revisions a publish request produced; empty otherwise
      * @param auditHref the audit search for its trail rows
      */
-    public record RevisionRow(long id, String group, String actor, String reason, String at, String approver,
+    public record RevisionRow(long id, String group, Person actor, String reason, String at, Person approver,
             boolean live, boolean canRollback, String auditHref) {}
 
-    /** A publish request; {@code canDecide}: the caller may approve or reject it (the server checks again). */
-    public record RequestRow(long id, String group, String state, String requestedBy, String reason, String at,
-            String decidedBy, int changes, boolean pending, boolean canDecide) {}
+    /**
+     * A person as the console shows them: the name, with the verified subject (or token name) only on hover, so a page
+     * reads "alice", not "alice (0b5c…)".
+     */
+    public record Person(String name, String id) {
+        private static final java.util.regex.Pattern NAMED = java.util.regex.Pattern.compile("(.+) \\(([^()]+)\\)");
+
+        /** From an actor as the trail and change records write it ({@code AdminCaller.actor()}: "name (subject)"). */
+        public static Person of(String actor) {
+            java.util.regex.Matcher m = NAMED.matcher(actor);
+            return m.matches() ? new Person(m.group(1), m.group(2)) : new Person(actor, "");
+        }
+
+        private static final java.util.regex.Pattern SUBJECT = java.util.regex.Pattern.compile(
+                " \\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\)");
+
+        /**
+         * A text that names people as the trail writes them (a four-eyes revision's reason: "requested by alice
+         * (subject) …"), with the subjects left out: the columns beside it carry them on hover.
+         */
+        public static String withoutSubjects(String text) {
+            return SUBJECT.matcher(text).replaceAll("");
+        }
+
+        /** The hover text; null leaves the attribute out. */
+        public String title() {
+            return id.isEmpty() ? null : id;
+        }
+    }
+
+    /**
+     * A publish request; {@code canDecide}: the caller may approve or reject it (the server checks again);
+     * {@code changes}: what its approval publishes, against what the group served when it was asked for.
+     */
+    public record RequestRow(long id, String group, String state, Person requestedBy, String reason, String at,
+            Person decidedBy, List<Change> changes, boolean pending, boolean canDecide) {}
 
     /**
      * The Revisions screen; {@code self}: its path (forms come back to it), {@code diff}: the comparison asked for

@@ -44,6 +44,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ConsoleBrowserTest {
     private static final String GROUP = "local";
+    /** A Keycloak subject: what the console shows only on hover, never after a person's name. */
+    private static final String SUBJECT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
@@ -113,6 +115,16 @@ class ConsoleBrowserTest {
             assertThat(pete.driver.findElements(By.id("publish"))).as("publish is system scope: not pete's").isEmpty();
             assertThat(pete.driver.findElement(By.cssSelector("nav")).getText()).contains("Revisions · local")
                     .doesNotContain("Fleet");
+            // what an approval publishes, on the page where it is approved, rendered as the Compare screen renders it
+            WebElement asked = pete.waitFor(By.cssSelector("[data-testid^=request-diff-]"));
+            assertThat(asked.getText()).contains("routes[local/status-health]");
+            assertThat(asked.findElement(By.cssSelector("table.diff tr.added")).getText()).contains("added");
+            // people by name; the verified subject only on hover
+            WebElement requester = pete.driver.findElement(By.cssSelector("tr[id^=request-] [data-person]"));
+            assertThat(requester.getText()).isEqualTo("alice");
+            assertThat(requester.getAttribute("title")).matches(SUBJECT);
+            assertThat(pete.driver.findElement(By.cssSelector("tr[id^=request-]")).getText())
+                    .doesNotContainPattern(SUBJECT);
             pete.waitFor(By.cssSelector("input[id^=decide-reason-]")).sendKeys("reviewed with the change board");
             pete.driver.findElement(By.cssSelector("button[value=approve]")).click();
             pete.waitForText(By.cssSelector(".flash"), "approved");
@@ -121,7 +133,7 @@ class ConsoleBrowserTest {
             assertThat(pete.driver.findElement(By.cssSelector("[data-testid=live-local]")).getText())
                     .isEqualTo("revision " + live);
             assertThat(pete.driver.findElement(By.id("revision-" + live)).getText())
-                    .contains("live").contains("pete").contains("CHG-1042");
+                    .contains("live").contains("pete").contains("CHG-1042").doesNotContainPattern(SUBJECT);
 
             pete.driver.findElement(By.id("diff-from")).sendKeys(String.valueOf(initialRevision));
             pete.driver.findElement(By.id("diff-to")).sendKeys(String.valueOf(live));
@@ -175,7 +187,7 @@ class ConsoleBrowserTest {
         try (Chromium dora = Chromium.start()) {
             dora.signIn(base, "dora");
             assertThat(dora.driver.findElements(By.id("publish"))).isEmpty();
-            assertThat(dora.driver.findElements(By.cssSelector("details summary"))).as("no rollback").isEmpty();
+            assertThat(dora.driver.findElements(By.cssSelector("table.timeline details summary"))).as("no rollback").isEmpty();
             assertThat(dora.post("/console/publish", "reason=sneaky", true)).as("no revision:publish").isEqualTo(403);
             assertThat(dora.post("/console/rollback/" + initialRevision, "reason=x&confirm=local", true))
                     .isEqualTo(403);
