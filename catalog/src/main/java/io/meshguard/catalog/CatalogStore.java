@@ -585,6 +585,56 @@ public final class CatalogStore {
         });
     }
 
+    /**
+     * Who is behind each subscription on the scope's own products, by subscription id. The subscription rows are read
+     * in the scope (row-level security); the application's name and the customer's display name are then read for
+     * exactly those subscriptions, because a provider sees no row of another tenant's {@code application} table —
+     * a name through a subscription to its own product, nothing else.
+     */
+    public Map<String, Subscriber> subscribers(TenantScope scope) {
+        return subscribers(scope, Optional.of(Side.PROVIDER));
+    }
+
+    /** As above, from either side ({@code side} empty: every subscription the scope may see). */
+    private Map<String, Subscriber> subscribers(TenantScope scope, Optional<Side> side) {
+        List<String[]> subs = run(scope, c -> rows(c, "select id, provider_tenant, customer_tenant, application_id,"
+                + " coalesce(requested_by, '') from subscription order by created_at, id")).stream()
+                .filter(r -> side.isEmpty() || scope.includes(side.get() == Side.PROVIDER ? r[1] : r[2])).toList();
+        if (subs.isEmpty()) {
+            return Map.of();
+        }
+        String[] apps = subs.stream().map(r -> r[3]).distinct().toArray(String[]::new);
+        String[] tenants = subs.stream().map(r -> r[2]).distinct().toArray(String[]::new);
+        Map<String, String> appNames = new java.util.HashMap<>();
+        Map<String, String> tenantNames = new java.util.HashMap<>();
+        run(TenantScope.ALL, c -> {
+            try (PreparedStatement ps = c.prepareStatement("select id, name from application where id = any (?)")) {
+                ps.setArray(1, c.createArrayOf("varchar", apps));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        appNames.put(rs.getString(1), rs.getString(2));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("select id, coalesce(display_name, id) from tenant"
+                    + " where id = any (?)")) {
+                ps.setArray(1, c.createArrayOf("varchar", tenants));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        tenantNames.put(rs.getString(1), rs.getString(2));
+                    }
+                }
+            }
+            return null;
+        });
+        Map<String, Subscriber> out = new java.util.LinkedHashMap<>();
+        for (String[] r : subs) {
+            out.put(r[0], new Subscriber(r[0], r[2], tenantNames.getOrDefault(r[2], r[2]), r[3],
+                    appNames.getOrDefault(r[3], r[3]), r[4]));
+        }
+        return out;
+    }
+
     /** Approves, rejects, suspends, resumes or closes; the actor and reason are kept with the row. */
     public Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, String actor,
                                          String reason) {

@@ -56,6 +56,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.Select;
 
 /**
@@ -73,6 +74,9 @@ import org.openqa.selenium.support.ui.Select;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PortalBrowserTest {
     private static final String GROUP = "local";
+    /** The customer's application: a name a person would read, with markup that must stay text. */
+    private static final String APP = "Globex web <i>beta</i>";
+    private static final String SUBJECT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
     private static final Pattern KEY = Pattern.compile("mgk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}");
 
     @RegisterExtension
@@ -133,6 +137,8 @@ class PortalBrowserTest {
 
         try (Connection c = PG.dataSource().getConnection(); var s = c.createStatement()) {
             s.execute("insert into tenant (id) values ('acme'), ('globex') on conflict do nothing");
+            // a customer's name is text wherever it is shown, never markup
+            s.execute("update tenant set display_name = 'Globex <b>Corp</b>' where id = 'globex'");
         }
         // acme's payments API on group local, and acme's product over it with a manual plan, published on local
         xds.draft().edit(x -> GatewayYaml.read("portal.yaml", """
@@ -227,9 +233,9 @@ class PortalBrowserTest {
             assertThat(cora.driver.findElement(By.id("product-payments")).getText())
                     .as("the description is text, never markup").contains("Card charges <b>in EUR</b>")
                     .contains("needs the provider's approval").contains("1000 per day");
-            cora.driver.findElement(By.id("app-name")).sendKeys("Globex web");
+            cora.driver.findElement(By.id("app-name")).sendKeys(APP);
             cora.driver.findElement(By.id("create-app")).click();
-            cora.waitForText(By.cssSelector(".flash"), "Application Globex web created");
+            cora.waitForText(By.cssSelector(".flash"), "Application " + APP + " created");
             new Select(cora.driver.findElement(By.id("sub-plan-payments"))).selectByVisibleText("gold");
             cora.driver.findElement(By.id("subscribe-payments")).click();
             cora.waitForText(By.cssSelector(".flash"), "pending");
@@ -250,13 +256,22 @@ class PortalBrowserTest {
         try (Chromium bea = Chromium.start()) {
             bea.signIn(base, "bea", "/console/approvals");
             assertThat(bea.driver.findElement(By.cssSelector("nav")).getText()).contains("Approvals");
+            // the application and the customer by name, the ids on hover; who asked by name, not by subject
+            WebElement row = bea.waitFor(By.id("sub-" + subscription));
+            assertThat(row.getText()).contains(APP).contains("Globex <b>Corp</b>").contains("cora")
+                    .doesNotContain("app-").doesNotContain(subscription).doesNotContainPattern(SUBJECT);
+            assertThat(row.findElement(By.cssSelector("[data-application]")).getAttribute("title"))
+                    .startsWith("app-");
+            assertThat(row.findElement(By.cssSelector("[data-customer]")).getAttribute("title")).isEqualTo("globex");
+            assertThat(row.getAttribute("title")).isEqualTo("subscription " + subscription);
+            assertThat(row.findElements(By.tagName("b"))).as("names are text, never markup").isEmpty();
             bea.waitFor(By.id("decide-" + subscription)).sendKeys("KYC done, contract 2026-114");
             assertThat(bea.seriousAccessibilityViolations()).isEmpty();
             bea.screenshot("approvals");
             bea.driver.findElement(By.cssSelector("#sub-" + subscription + " button[value=approve]")).click();
             bea.waitForText(By.cssSelector(".flash"), "approved");
-            assertThat(bea.driver.findElement(By.id("subscriptions")).getText()).contains(subscription)
-                    .contains("active");
+            assertThat(bea.driver.findElement(By.id("sub-" + subscription)).getText()).contains(APP)
+                    .contains("active").doesNotContain("app-");
             assertThat(bea.cspViolations()).isEmpty();
         }
         assertThat(store.subscriptions(TenantScope.ALL).get(0).state()).isEqualTo(SubscriptionState.ACTIVE);
