@@ -427,15 +427,27 @@ public final class Console implements HttpHandler {
 
     /** After a change: its outcome as the next page's message, and back to the screen (POST, redirect, GET). */
     private void afterAction(Request req, Outcome outcome) throws IOException {
-        sessions.update(req.session().id(), s -> s.withFlash((outcome.ok() ? "" : "! ") + outcome.message()));
+        sessions.update(req.session().id(), s -> s.withFlash((outcome.ok() ? "" : "! ") + outcome.message())
+                .withSecret(outcome.secret()));
         redirect(req.exchange(), safeNext(req.param("back")));
     }
 
-    /** What an action did, in a sentence for the person who did it. */
-    record Outcome(boolean ok, String message) {}
+    /**
+     * What an action did, in a sentence for the person who did it; {@code secret}: a credential the next page shows
+     * once, apart from the sentence, with a copy button (empty when none).
+     */
+    record Outcome(boolean ok, String message, String secret) {
+        Outcome(boolean ok, String message) {
+            this(ok, message, "");
+        }
+    }
 
-    /** What a catalogue action answered: the API's status and a sentence for the person who did it. */
-    record Answer(int status, String message) {}
+    /** What a catalogue action answered: the API's status, a sentence for the person who did it, a secret shown once. */
+    record Answer(int status, String message, String secret) {
+        Answer(int status, String message) {
+            this(status, message, "");
+        }
+    }
 
     /**
      * A refusal the API answers 403 or 404 (no permission, another tenant's object) is answered with that status, as
@@ -447,7 +459,7 @@ public final class Console implements HttpHandler {
                     : "Not found", answer.message(), "/console", "Console home"));
             return;
         }
-        afterAction(req, new Outcome(answer.status() < 400, answer.message()));
+        afterAction(req, new Outcome(answer.status() < 400, answer.message(), answer.secret()));
     }
 
     private void noCatalogue(Request req) throws IOException {
@@ -459,7 +471,7 @@ public final class Console implements HttpHandler {
         String flash = sessions.takeFlash(req.session().id());
         boolean error = flash.startsWith("! ");
         return new Views.Chrome(title, req.caller().displayName(), req.session().csrf(), nav(req.caller(), current),
-                error ? flash.substring(2) : flash, error);
+                error ? flash.substring(2) : flash, error, sessions.takeSecret(req.session().id()));
     }
 
     /** The screens {@code caller}'s roles open, each shown only where the gate would admit its page. */

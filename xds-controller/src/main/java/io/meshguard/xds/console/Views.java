@@ -9,9 +9,12 @@ public final class Views {
     /** A screen in the navigation, shown only to callers who may open it. */
     public record NavItem(String href, String label, boolean current) {}
 
-    /** What every page carries: title, the signed-in person, the CSRF token for its forms, the flash message. */
+    /**
+     * What every page carries: title, the signed-in person, the CSRF token for its forms, the flash message, and a
+     * secret shown this once (a new key), empty when none.
+     */
     public record Chrome(String title, String user, String csrf, List<NavItem> nav, String flash,
-            boolean flashIsError) {}
+            boolean flashIsError, String secret) {}
 
     /** A group and the revision it serves now. */
     public record GroupLive(String group, String live, boolean isProtected) {}

@@ -290,6 +290,17 @@ class PortalBrowserTest {
             assertThat(m.find()).as("the key's text on the page after its creation").isTrue();
             key = m.group();
             String keyId = key.substring(4, 20);
+            // the copy button: our static script (the CSP allows no inline one) puts the key on the clipboard
+            assertThat(cora.driver.findElement(By.id("one-time-secret")).getText()).isEqualTo(key);
+            cora.driver.executeCdpCommand("Browser.grantPermissions", Map.of("origin", base, "permissions",
+                    List.of("clipboardReadWrite", "clipboardSanitizedWrite")));
+            cora.driver.findElement(By.id("copy-secret")).click();
+            cora.waitForText(By.id("copy-status"), "Copied");
+            Object copied = cora.driver.executeAsyncScript("const done = arguments[arguments.length - 1];"
+                    + " navigator.clipboard.readText().then(done, e => done('unreadable: ' + e));");
+            assertThat(copied).isEqualTo(key);
+            assertThat(cora.driver.findElements(By.cssSelector("script:not([src])"))).as("no inline script").isEmpty();
+            assertThat(cora.cspViolations()).isEmpty();
             assertThat(cora.driver.findElement(By.id("credentials")).getText()).contains(keyId).contains("active");
 
             CheckResponse ok = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
