@@ -635,6 +635,50 @@ public final class CatalogStore {
         return out;
     }
 
+    /**
+     * Every plan quota counted in its current period for the live subscriptions the scope may see (as provider or
+     * customer): extauthz's {@code quota_usage} count under the subscription's counter against its plan's limit.
+     * The counters and plans are read for exactly those subscriptions (the counter's caller names an application,
+     * which no tenant policy on {@code quota_usage} resolves).
+     */
+    public List<PlanQuotaUse> planQuotasInUse(TenantScope scope) {
+        Map<String, Subscriber> who = subscribers(scope, Optional.empty());
+        List<Subscription> live = subscriptions(scope).stream().filter(s -> who.containsKey(s.id()))
+                .filter(s -> s.state() == SubscriptionState.ACTIVE || s.state() == SubscriptionState.SUSPENDED)
+                .toList();
+        if (live.isEmpty()) {
+            return List.of();
+        }
+        return run(TenantScope.ALL, c -> {
+            List<PlanQuotaUse> out = new ArrayList<>();
+            for (Subscription s : live) {
+                Optional<Plan> plan = readPlan(c, s.planId());
+                if (plan.isEmpty()) {
+                    continue;
+                }
+                try (PreparedStatement ps = c.prepareStatement("select quota, used, period_start from quota_usage"
+                        + " where caller = ? and period_end > now() and (quota = 'subscription'"
+                        + " or quota like 'subscription/%')")) {
+                    ps.setString(1, s.quotaCaller());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            String counter = rs.getString(1);
+                            Optional<CalendarQuota> quota = counter.equals("subscription") ? plan.get().limits().quota()
+                                    : Optional.ofNullable(plan.get().operationLimits().get(
+                                            counter.substring("subscription/".length())))
+                                            .flatMap(PlanLimits::quota);
+                            if (quota.isPresent()) {
+                                out.add(new PlanQuotaUse(who.get(s.id()), plan.get().name(), counter, rs.getLong(2),
+                                        quota.get().limit(), rs.getDate(3).toLocalDate()));
+                            }
+                        }
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
     /** Approves, rejects, suspends, resumes or closes; the actor and reason are kept with the row. */
     public Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, String actor,
                                          String reason) {

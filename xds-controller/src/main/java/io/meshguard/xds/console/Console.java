@@ -53,6 +53,7 @@ public final class Console implements HttpHandler {
     /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
     private final Optional<ApprovalsScreen> approvals;
     private final Optional<PortalScreen> portal;
+    private final Optional<CatalogConsole> catalogue;
     private final String contentSecurityPolicy;
 
     /**
@@ -74,6 +75,7 @@ public final class Console implements HttpHandler {
         this.audit = audit;
         this.validate = validate;
         this.traffic = traffic;
+        this.catalogue = catalogue;
         this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
         this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
         // form-action: the sign-out form's redirect goes on to the issuer's end-session page (browsers check
@@ -419,7 +421,8 @@ public final class Console implements HttpHandler {
                     ValidateScreen.reference(chrome(req, "Problem codes", "/console/validate")));
             case "GET /console/traffic" -> pages.render(req.exchange(), "traffic.jte",
                     traffic.page(req.param("window"), req.tenants(), chrome(req, "Traffic & security",
-                            "/console/traffic")));
+                            "/console/traffic"), catalogue.map(c -> c.store().planQuotasInUse(req.tenants()))
+                            .orElse(List.of()), catalogue.isPresent()));
             default -> pages.message(req.exchange(), 404, new Views.Message("Not found", "No such page.", "/console",
                     "Console home"));
         }

@@ -176,7 +176,7 @@ class PortalBrowserTest {
      * or olga (org-admin of acme: products, plans, publishes) — with a token of the realm's password-grant client
      * {@code portal-setup} (the console's client has no such grant).
      */
-    private static void asUser(String user, String method, String path, String body) throws Exception {
+    private static String asUser(String user, String method, String path, String body) throws Exception {
         if (!SETUP_TOKENS.containsKey(user)) {
             HttpResponse<String> t = KeycloakServer.shared().token("portal", Map.of("grant_type", "password",
                     "client_id", "portal-setup", "username", user, "password", user + "-pw"));
@@ -187,6 +187,7 @@ class PortalBrowserTest {
                 .header("Authorization", "Bearer " + SETUP_TOKENS.get(user))
                 .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 201);
+        return r.body();
     }
 
     @AfterAll
@@ -383,6 +384,45 @@ class PortalBrowserTest {
             olga.signIn(base, "olga", "/console/revisions");
             String page = olga.driver.findElement(By.tagName("main")).getText();
             assertThat(page).contains("local").doesNotContain("CB-4711").doesNotContain("setup");
+        }
+    }
+
+    /**
+     * Two subscriptions at 100 % of their plan's day quota (extauthz's counters, as it stores them) are the callers
+     * near a quota on Traffic & security, by application and customer name, not "no caller past 80 %" because only
+     * policy quotas raise alerts.
+     */
+    @Test
+    @Order(10)
+    void trafficAndSecurity_listsSubscriptionsAtTheirPlansQuota_byName() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String app = json.readTree(asUser("cora", "POST", "/v1/customer/applications",
+                "{\"name\": \"Globex batch <script>alert(1)</script>\"}")).path("id").asText();
+        String second = json.readTree(asUser("cora", "POST", "/v1/customer/subscriptions", "{\"application\": \""
+                + app + "\", \"product_publish\": \"payments-dev-local\", \"plan\": \"payments-gold\"}"))
+                .path("id").asText();
+        asUser("bea", "POST", "/v1/provider/subscriptions/" + second + "/approve", "{\"reason\": \"KYC done\"}");
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "insert into quota_usage (quota, caller, period_start, period, period_end, used)"
+                        + " values ('subscription', ?, current_date, 'day', current_date + 1, 1000)"
+                        + " on conflict (quota, caller, period_start) do update set used = 1000")) {
+            for (Subscription s : store.subscriptions(TenantScope.ALL)) {
+                ps.setString(1, s.quotaCaller());
+                ps.executeUpdate();
+            }
+        }
+        try (Chromium olga = Chromium.start()) {
+            olga.signIn(base, "olga", "/console/traffic");
+            String first = olga.waitFor(By.cssSelector("tr[data-caller='" + subscription + "']")).getText();
+            assertThat(first).contains("plan gold").contains(APP).contains("Globex <b>Corp</b>").contains("1000")
+                    .contains("100 %");
+            assertThat(olga.driver.findElement(By.cssSelector("tr[data-caller='" + second + "']")).getText())
+                    .as("a name is text, never markup").contains("Globex batch <script>alert(1)</script>")
+                    .contains("100 %");
+            assertThat(olga.driver.findElements(By.cssSelector("[data-testid=quota-none]"))).isEmpty();
+            assertThat(olga.seriousAccessibilityViolations()).isEmpty();
+            assertThat(olga.cspViolations()).isEmpty();
+            olga.screenshot("traffic-plan-quotas");
         }
     }
 }
