@@ -31,7 +31,7 @@ public final class TrafficScreen {
 
     /** {@code planQuotasCounted}: the catalogue runs here, so the subscriptions' plan quotas are in the list too. */
     public record Page(Views.Chrome chrome, String window, String since, String until, List<VersionRow> versions,
-            List<DetectorRow> dlp, List<QuotaRow> nearQuota, boolean planQuotasCounted,
+            List<DetectorRow> dlp, List<QuotaRow> nearQuota, boolean planQuotasCounted, List<TrafficChart> charts,
             String error) {}
 
     private final TrafficReport report;
@@ -51,10 +51,14 @@ public final class TrafficScreen {
         TrafficReport.Window w = window.equals("day") ? TrafficReport.Window.DAY : TrafficReport.Window.HOUR;
         String name = w.name().toLowerCase(Locale.ROOT);
         TrafficReport.Traffic t;
+        List<TrafficChart> charts;
         try {
-            t = report.report(w, clock.instant(), tenants);
+            java.time.Instant now = clock.instant();
+            t = report.report(w, now, tenants);
+            String bucket = w == TrafficReport.Window.HOUR ? "5 minutes" : "hour";
+            charts = report.series(w, now, tenants).stream().map(sr -> TrafficChart.of(sr, bucket)).toList();
         } catch (SQLException e) {
-            return new Page(chrome, name, "", "", List.of(), List.of(), List.of(), planQuotasCounted,
+            return new Page(chrome, name, "", "", List.of(), List.of(), List.of(), planQuotasCounted, List.of(),
                     "The audit database did not answer: " + e.getMessage());
         }
         List<VersionRow> versions = t.versions().stream().map(v -> new VersionRow(v.api(), v.version(), v.requests(),
@@ -75,7 +79,7 @@ public final class TrafficScreen {
         quota.sort(Comparator.comparingDouble((QuotaRow q) -> q.limit() <= 0 ? 0 : (double) q.used() / q.limit())
                 .reversed());
         return new Page(chrome, name, RevisionsScreen.time(t.since()), RevisionsScreen.time(t.until()), versions,
-                dlp, List.copyOf(quota), planQuotasCounted, "");
+                dlp, List.copyOf(quota), planQuotasCounted, charts, "");
     }
 
     private static String percent(long used, long limit) {

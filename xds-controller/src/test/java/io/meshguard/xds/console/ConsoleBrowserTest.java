@@ -316,6 +316,13 @@ class ConsoleBrowserTest {
             // requests 8; 4xx 4; 5xx 1; 401 1; 403 1; 429 2; p95 of 2,3,4,8,12,20,900 ms and 2 ms again
             assertThat(row.split("\\s+")).containsSubsequence("8", "4", "1", "1", "1", "2");
             assertThat(row).contains(" ms");
+            // the same calls over time: a server-rendered SVG chart per API, one point per 5 minutes
+            org.openqa.selenium.WebElement chart = alice.driver.findElement(By.cssSelector("figure.chart[data-api='"
+                    + api + "']"));
+            assertThat(chart.getText()).contains("8 requests").contains("5 errors");
+            assertThat(chart.findElement(By.cssSelector("polyline.requests")).getAttribute("points").split(" "))
+                    .hasSize(12);
+            assertThat(chart.findElement(By.cssSelector("polyline.latency")).getAttribute("points")).isNotBlank();
             assertThat(alice.driver.findElement(By.cssSelector("tr[data-detector='credit_card']")).getText())
                     .contains("2");
             assertThat(alice.driver.findElement(By.cssSelector("tr[data-caller='tenant:acme']")).getText())
