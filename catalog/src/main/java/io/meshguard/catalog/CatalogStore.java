@@ -649,28 +649,32 @@ public final class CatalogStore {
         if (live.isEmpty()) {
             return List.of();
         }
+        // one read of the counters and one per distinct plan, not one per subscription
+        Map<String, Subscription> byCaller = new java.util.HashMap<>();
+        live.forEach(s -> byCaller.put(s.quotaCaller(), s));
         return run(TenantScope.ALL, c -> {
+            Map<String, Optional<Plan>> plans = new java.util.HashMap<>();
             List<PlanQuotaUse> out = new ArrayList<>();
-            for (Subscription s : live) {
-                Optional<Plan> plan = readPlan(c, s.planId());
-                if (plan.isEmpty()) {
-                    continue;
-                }
-                try (PreparedStatement ps = c.prepareStatement("select quota, used, period_start from quota_usage"
-                        + " where caller = ? and period_end > now() and (quota = 'subscription'"
-                        + " or quota like 'subscription/%')")) {
-                    ps.setString(1, s.quotaCaller());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        while (rs.next()) {
-                            String counter = rs.getString(1);
-                            Optional<CalendarQuota> quota = counter.equals("subscription") ? plan.get().limits().quota()
-                                    : Optional.ofNullable(plan.get().operationLimits().get(
-                                            counter.substring("subscription/".length())))
-                                            .flatMap(PlanLimits::quota);
-                            if (quota.isPresent()) {
-                                out.add(new PlanQuotaUse(who.get(s.id()), plan.get().name(), counter, rs.getLong(2),
-                                        quota.get().limit(), rs.getDate(3).toLocalDate()));
-                            }
+            try (PreparedStatement ps = c.prepareStatement("select caller, quota, used, period_start from quota_usage"
+                    + " where caller = any (?) and period_end > now() and (quota = 'subscription'"
+                    + " or quota like 'subscription/%') order by caller, quota")) {
+                ps.setArray(1, c.createArrayOf("varchar", byCaller.keySet().toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Subscription s = byCaller.get(rs.getString(1));
+                        String counter = rs.getString(2);
+                        Optional<Plan> plan = plans.get(s.planId());
+                        if (plan == null) {
+                            plan = readPlan(c, s.planId());
+                            plans.put(s.planId(), plan);
+                        }
+                        String operation = counter.substring(counter.indexOf('/') + 1);
+                        Optional<CalendarQuota> quota = plan.flatMap(p -> counter.equals("subscription")
+                                ? p.limits().quota()
+                                : Optional.ofNullable(p.operationLimits().get(operation)).flatMap(PlanLimits::quota));
+                        if (quota.isPresent()) {
+                            out.add(new PlanQuotaUse(who.get(s.id()), plan.get().name(), counter, rs.getLong(3),
+                                    quota.get().limit(), rs.getDate(4).toLocalDate()));
                         }
                     }
                 }
