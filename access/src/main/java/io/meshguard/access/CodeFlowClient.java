@@ -73,20 +73,30 @@ public final class CodeFlowClient {
         Map<String, String> f = new LinkedHashMap<>();
         f.put("grant_type", "refresh_token");
         f.put("refresh_token", stored.refreshToken());
-        return token(post(f));
+        SignedInToken fresh = token(post(f));
+        // an issuer may answer a refresh without a new id token (OIDC Core §12.2): the sign-in's still names the session
+        return fresh.idToken().isEmpty() ? new SignedInToken(fresh.issuer(), fresh.clientId(), fresh.accessToken(),
+                fresh.refreshToken(), fresh.expiresAt(), stored.idToken()) : fresh;
     }
 
     /**
-     * The issuer's end-session endpoint (OpenID Connect RP-Initiated Logout 1.0), when it offers one; Keycloak's
-     * needs {@code client_id} or an id token hint to ask nothing (keycloak services LogoutEndpoint).
+     * The issuer's end-session endpoint (OpenID Connect RP-Initiated Logout 1.0 §2), when it offers one, for the
+     * sign-in that gave {@code idToken}: with {@code id_token_hint} the issuer knows whose session to end and that this
+     * client asks, so it ends it without a confirmation page and returns to {@code postLogoutRedirect} (Keycloak asks
+     * "Do you want to log out?" without the hint, and its session otherwise outlives the console's).
      */
-    public Optional<URI> endSession(String postLogoutRedirect) {
+    public Optional<URI> endSession(String idToken, String postLogoutRedirect) {
         try {
             if (!(discovery().get("end_session_endpoint") instanceof String s)) {
                 return Optional.empty();
             }
-            return Optional.of(URI.create(s + "?" + OidcHttp.form(Map.of("client_id", clientId,
-                    "post_logout_redirect_uri", postLogoutRedirect))));
+            Map<String, String> q = new LinkedHashMap<>();
+            if (!idToken.isEmpty()) {
+                q.put("id_token_hint", idToken);
+            }
+            q.put("client_id", clientId);
+            q.put("post_logout_redirect_uri", postLogoutRedirect);
+            return Optional.of(URI.create(s + "?" + OidcHttp.form(q)));
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -115,7 +125,8 @@ public final class CodeFlowClient {
         }
         long expiresIn = body.get("expires_in") instanceof Number n ? n.longValue() : 60;
         return new SignedInToken(issuer, clientId, access,
-                body.get("refresh_token") instanceof String s ? s : "", clock.instant().plusSeconds(expiresIn));
+                body.get("refresh_token") instanceof String s ? s : "", clock.instant().plusSeconds(expiresIn),
+                body.get("id_token") instanceof String id ? id : "");
     }
 
     private String endpoint(String name) throws IOException {

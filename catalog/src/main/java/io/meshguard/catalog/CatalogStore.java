@@ -615,6 +615,104 @@ public final class CatalogStore {
         });
     }
 
+    /**
+     * Who is behind each subscription on the scope's own products, by subscription id. The subscription rows are read
+     * in the scope (row-level security); the application's name and the customer's display name are then read for
+     * exactly those subscriptions, because a provider sees no row of another tenant's {@code application} table —
+     * a name through a subscription to its own product, nothing else.
+     */
+    public Map<String, Subscriber> subscribers(TenantScope scope) {
+        return subscribers(scope, Optional.of(Side.PROVIDER));
+    }
+
+    /** As above, from either side ({@code side} empty: every subscription the scope may see). */
+    private Map<String, Subscriber> subscribers(TenantScope scope, Optional<Side> side) {
+        List<String[]> subs = run(scope, c -> rows(c, "select id, provider_tenant, customer_tenant, application_id,"
+                + " coalesce(requested_by, '') from subscription order by created_at, id")).stream()
+                .filter(r -> side.isEmpty() || scope.includes(side.get() == Side.PROVIDER ? r[1] : r[2])).toList();
+        if (subs.isEmpty()) {
+            return Map.of();
+        }
+        String[] apps = subs.stream().map(r -> r[3]).distinct().toArray(String[]::new);
+        String[] tenants = subs.stream().map(r -> r[2]).distinct().toArray(String[]::new);
+        Map<String, String> appNames = new java.util.HashMap<>();
+        Map<String, String> tenantNames = new java.util.HashMap<>();
+        run(TenantScope.ALL, c -> {
+            try (PreparedStatement ps = c.prepareStatement("select id, name from application where id = any (?)")) {
+                ps.setArray(1, c.createArrayOf("varchar", apps));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        appNames.put(rs.getString(1), rs.getString(2));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("select id, coalesce(display_name, id) from tenant"
+                    + " where id = any (?)")) {
+                ps.setArray(1, c.createArrayOf("varchar", tenants));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        tenantNames.put(rs.getString(1), rs.getString(2));
+                    }
+                }
+            }
+            return null;
+        });
+        Map<String, Subscriber> out = new java.util.LinkedHashMap<>();
+        for (String[] r : subs) {
+            out.put(r[0], new Subscriber(r[0], r[2], tenantNames.getOrDefault(r[2], r[2]), r[3],
+                    appNames.getOrDefault(r[3], r[3]), r[4]));
+        }
+        return out;
+    }
+
+    /**
+     * Every plan quota counted in its current period for the live subscriptions the scope may see (as provider or
+     * customer): extauthz's {@code quota_usage} count under the subscription's counter against its plan's limit.
+     * The counters and plans are read for exactly those subscriptions (the counter's caller names an application,
+     * which no tenant policy on {@code quota_usage} resolves).
+     */
+    public List<PlanQuotaUse> planQuotasInUse(TenantScope scope) {
+        Map<String, Subscriber> who = subscribers(scope, Optional.empty());
+        List<Subscription> live = subscriptions(scope).stream().filter(s -> who.containsKey(s.id()))
+                .filter(s -> s.state() == SubscriptionState.ACTIVE || s.state() == SubscriptionState.SUSPENDED)
+                .toList();
+        if (live.isEmpty()) {
+            return List.of();
+        }
+        // one read of the counters and one per distinct plan, not one per subscription
+        Map<String, Subscription> byCaller = new java.util.HashMap<>();
+        live.forEach(s -> byCaller.put(s.quotaCaller(), s));
+        return run(TenantScope.ALL, c -> {
+            Map<String, Optional<Plan>> plans = new java.util.HashMap<>();
+            List<PlanQuotaUse> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("select caller, quota, used, period_start from quota_usage"
+                    + " where caller = any (?) and period_end > now() and (quota = 'subscription'"
+                    + " or quota like 'subscription/%') order by caller, quota")) {
+                ps.setArray(1, c.createArrayOf("varchar", byCaller.keySet().toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Subscription s = byCaller.get(rs.getString(1));
+                        String counter = rs.getString(2);
+                        Optional<Plan> plan = plans.get(s.planId());
+                        if (plan == null) {
+                            plan = readPlan(c, s.planId());
+                            plans.put(s.planId(), plan);
+                        }
+                        String operation = counter.substring(counter.indexOf('/') + 1);
+                        Optional<CalendarQuota> quota = plan.flatMap(p -> counter.equals("subscription")
+                                ? p.limits().quota()
+                                : Optional.ofNullable(p.operationLimits().get(operation)).flatMap(PlanLimits::quota));
+                        if (quota.isPresent()) {
+                            out.add(new PlanQuotaUse(who.get(s.id()), plan.get().name(), counter, rs.getLong(3),
+                                    quota.get().limit(), rs.getDate(4).toLocalDate()));
+                        }
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
     /** Approves, rejects, suspends, resumes or closes; the actor and reason are kept with the row. */
     public Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, String actor,
                                          String reason) {

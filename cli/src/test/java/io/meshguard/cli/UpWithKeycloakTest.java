@@ -133,6 +133,20 @@ class UpWithKeycloakTest {
         HttpResponse<String> validate = browser.follow(URI.create(admin + "/console/validate"));
         assertThat(validate.statusCode()).isEqualTo(200);
         assertThat(validate.body()).contains("<h1>Validate</h1>");
+
+        // sign-out ends the realm's session too (id_token_hint, a post-logout redirect the realm admits): back on the
+        // console with no confirmation page, and the next sign-in asks for the password again
+        java.util.regex.Matcher csrf = java.util.regex.Pattern.compile("name=\"_csrf\" value=\"([^\"]+)\"")
+                .matcher(validate.body());
+        assertThat(csrf.find()).isTrue();
+        HttpResponse<String> signedOut = browser.post(URI.create(admin + "/console/signout"),
+                LocalKeycloak.form(Map.of("_csrf", csrf.group(1))));
+        assertThat(signedOut.statusCode()).as(signedOut.body()).isEqualTo(200);
+        assertThat(signedOut.uri().toString()).isEqualTo(admin + "/console");
+        HttpResponse<String> again = browser.follow(URI.create(admin + "/console/signin"));
+        assertThat(again.uri().toString()).as("the realm's login form, not a silent sign-in")
+                .startsWith(idp.issuer());
+        assertThat(again.body()).contains("kc-form-login");
     }
 
     /**

@@ -11,6 +11,9 @@ import java.util.Optional;
  * @param since     inclusive lower bound on {@code occurred_at}
  * @param until     exclusive upper bound (none: up to now and beyond)
  * @param limit     most rows returned, newest first
+ * @param routeContains only events whose route (or, without one, path) contains this text
+ * @param before    keyset paging: only events older than this one, in the result's order (newest first), so a page
+ *                  stays the same while new events arrive, and the database seeks instead of skipping rows (OFFSET)
  */
 public record AuditQuery(
         Instant since,
@@ -19,9 +22,41 @@ public record AuditQuery(
         Optional<AuditKind> kind,
         Optional<String> subject,
         Optional<String> requestId,
-        int limit) {
+        int limit,
+        Optional<String> routeContains,
+        Optional<Cursor> before) {
 
     public static final int DEFAULT_LIMIT = 1000;
+
+    /** Where a page ends: the last event's time and id, the result's sort key ({@code occurred_at, event_id}). */
+    public record Cursor(Instant occurredAt, java.util.UUID eventId) {
+        public Cursor {
+            Objects.requireNonNull(occurredAt, "occurredAt");
+            Objects.requireNonNull(eventId, "eventId");
+        }
+
+        /** As a URL carries it: {@code <ISO instant>_<uuid>}. */
+        public String text() {
+            return occurredAt + "_" + eventId;
+        }
+
+        /** The inverse of {@link #text()}; a malformed text is refused. */
+        public static Cursor parse(String text) {
+            int at = text.lastIndexOf('_');
+            try {
+                return new Cursor(Instant.parse(text.substring(0, Math.max(at, 0))),
+                        java.util.UUID.fromString(text.substring(at + 1)));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("not a page position: '" + text + "'");
+            }
+        }
+    }
+
+    /** As before, without a route filter or page position. */
+    public AuditQuery(Instant since, Optional<Instant> until, Optional<String> tenant, Optional<AuditKind> kind,
+            Optional<String> subject, Optional<String> requestId, int limit) {
+        this(since, until, tenant, kind, subject, requestId, limit, Optional.empty(), Optional.empty());
+    }
 
     public AuditQuery {
         Objects.requireNonNull(since, "since");
@@ -30,6 +65,8 @@ public record AuditQuery(
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(subject, "subject");
         Objects.requireNonNull(requestId, "requestId");
+        Objects.requireNonNull(routeContains, "routeContains");
+        Objects.requireNonNull(before, "before");
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be at least 1, got " + limit);
         }
@@ -45,26 +82,34 @@ public record AuditQuery(
     }
 
     public AuditQuery withUntil(Instant v) {
-        return new AuditQuery(since, Optional.of(v), tenant, kind, subject, requestId, limit);
+        return new AuditQuery(since, Optional.of(v), tenant, kind, subject, requestId, limit, routeContains, before);
     }
 
     public AuditQuery withTenant(String v) {
-        return new AuditQuery(since, until, Optional.of(v), kind, subject, requestId, limit);
+        return new AuditQuery(since, until, Optional.of(v), kind, subject, requestId, limit, routeContains, before);
     }
 
     public AuditQuery withKind(AuditKind v) {
-        return new AuditQuery(since, until, tenant, Optional.of(v), subject, requestId, limit);
+        return new AuditQuery(since, until, tenant, Optional.of(v), subject, requestId, limit, routeContains, before);
     }
 
     public AuditQuery withSubject(String v) {
-        return new AuditQuery(since, until, tenant, kind, Optional.of(v), requestId, limit);
+        return new AuditQuery(since, until, tenant, kind, Optional.of(v), requestId, limit, routeContains, before);
     }
 
     public AuditQuery withRequestId(String v) {
-        return new AuditQuery(since, until, tenant, kind, subject, Optional.of(v), limit);
+        return new AuditQuery(since, until, tenant, kind, subject, Optional.of(v), limit, routeContains, before);
+    }
+
+    public AuditQuery withRouteContaining(String v) {
+        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, Optional.of(v), before);
+    }
+
+    public AuditQuery withBefore(Cursor v) {
+        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, routeContains, Optional.of(v));
     }
 
     public AuditQuery withLimit(int v) {
-        return new AuditQuery(since, until, tenant, kind, subject, requestId, v);
+        return new AuditQuery(since, until, tenant, kind, subject, requestId, v, routeContains, before);
     }
 }

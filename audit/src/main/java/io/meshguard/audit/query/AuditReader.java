@@ -70,6 +70,16 @@ public final class AuditReader {
             sql.append(" and request_id = ?");
             args.add(r);
         });
+        query.routeContains().ifPresent(r -> {
+            sql.append(" and strpos(coalesce(route, path, ''), ?) > 0");
+            args.add(r);
+        });
+        query.before().ifPresent(b -> {
+            // a row comparison in the sort's order: the next page starts right after the last row shown
+            sql.append(" and (occurred_at, event_id) < (?, ?)");
+            args.add(Timestamp.from(b.occurredAt()));
+            args.add(b.eventId());
+        });
         boolean scoped = !scope.all();
         if (scoped) {
             sql.append(" and tenant = any (?)");

@@ -30,18 +30,31 @@ public final class TrafficReport {
 
     /** The windows a caller may ask for: bounded, so a page never scans months of rows. */
     public enum Window {
-        HOUR(Duration.ofHours(1)), DAY(Duration.ofDays(1));
+        HOUR(Duration.ofHours(1), Duration.ofMinutes(5)), DAY(Duration.ofDays(1), Duration.ofHours(1));
 
         private final Duration length;
+        private final Duration bucket;
 
-        Window(Duration length) {
+        Window(Duration length, Duration bucket) {
             this.length = length;
+            this.bucket = bucket;
         }
 
         public Duration length() {
             return length;
         }
+
+        /** One point of the time series: 12 per hour, 24 per day. */
+        public Duration bucket() {
+            return bucket;
+        }
     }
+
+    /** One bucket of an API's calls: requests, 4xx and 5xx answers, p95 latency (empty: no call). */
+    public record Point(Instant start, long requests, long errors, OptionalDouble p95Millis) {}
+
+    /** An API's calls over the window, one {@link Point} per bucket, oldest first, empty buckets included. */
+    public record ApiSeries(String api, List<Point> points) {}
 
     /**
      * One API version's calls; {@code serverErrors} counts 5xx and answers without a status.
@@ -83,6 +96,13 @@ public final class TrafficReport {
             + " order by quota, caller, period_start desc, threshold desc) newest"
             + " order by used::float8 / greatest(quota_limit, 1) desc, quota, caller limit " + NEAR_QUOTA_SHOWN;
 
+    // date_bin (PostgreSQL 14+): the bucket each call falls in, counted from the window's start
+    private static final String SERIES = "select details->>'" + API + "', date_bin(cast(? as interval), occurred_at, ?),"
+            + " count(*), count(*) filter (where status >= 400 or status is null or status < 100),"
+            + " percentile_cont(0.95) within group (order by latency_us)"
+            + " from audit_event where kind = 'api_call' and occurred_at >= ? and occurred_at < ?"
+            + " and details->>'" + API + "' is not null and source is distinct from 'extproc-dlp'";
+
     private final DataSource dataSource;
 
     public TrafficReport(DataSource dataSource) {
@@ -119,6 +139,49 @@ public final class TrafficReport {
             return null;
         });
         return new Traffic(since, until, versions, dlp, nearQuota(until, scope));
+    }
+
+    /** Per API the window's calls bucket by bucket ({@link Window#bucket()}), as {@code scope} may see them. */
+    public List<ApiSeries> series(Window window, Instant until, TenantScope scope) throws SQLException {
+        Instant since = until.minus(window.length());
+        long seconds = window.bucket().toSeconds();
+        int buckets = (int) (window.length().toSeconds() / seconds);
+        java.util.Map<String, Point[]> byApi = new java.util.TreeMap<>();
+        new TenantScopedTransactions(dataSource).inScope(scope, c -> {
+            try (PreparedStatement ps = c.prepareStatement(SERIES + (scope.all() ? "" : " and tenant = any (?)")
+                    + " group by 1, 2")) {
+                ps.setString(1, seconds + " seconds");
+                ps.setTimestamp(2, Timestamp.from(since));
+                ps.setTimestamp(3, Timestamp.from(since));
+                ps.setTimestamp(4, Timestamp.from(until));
+                if (!scope.all()) {
+                    ps.setArray(5, c.createArrayOf("varchar", scope.tenants().toArray()));
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Instant start = rs.getTimestamp(2).toInstant();
+                        int i = (int) (Duration.between(since, start).toSeconds() / seconds);
+                        double p95 = rs.getDouble(5);
+                        OptionalDouble latency = rs.wasNull() ? OptionalDouble.empty() : OptionalDouble.of(p95 / 1000.0);
+                        if (i >= 0 && i < buckets) {
+                            byApi.computeIfAbsent(rs.getString(1), k -> new Point[buckets])[i] = new Point(start,
+                                    rs.getLong(3), rs.getLong(4), latency);
+                        }
+                    }
+                }
+            }
+            return null;
+        });
+        List<ApiSeries> out = new ArrayList<>();
+        byApi.forEach((api, points) -> {
+            List<Point> filled = new ArrayList<>(buckets);
+            for (int i = 0; i < buckets; i++) {
+                filled.add(points[i] != null ? points[i] : new Point(since.plusSeconds(i * seconds), 0, 0,
+                        OptionalDouble.empty()));
+            }
+            out.add(new ApiSeries(api, List.copyOf(filled)));
+        });
+        return out;
     }
 
     private List<NearQuota> nearQuota(Instant until, TenantScope scope) throws SQLException {

@@ -9,6 +9,7 @@ import io.meshguard.catalog.CatalogStore.Side;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.Product;
 import io.meshguard.catalog.ProductPublish;
+import io.meshguard.catalog.Subscriber;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.catalog.api.CatalogApi;
@@ -19,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -53,7 +55,9 @@ public final class ApprovalsScreen {
                 plans.put(p.id(), store.plans(read, p.id()));
             }
         }
+        Map<String, Subscriber> subscribers = store.subscribers(read);
         List<CatalogViews.ProviderRow> rows = store.subscriptions(read, Side.PROVIDER).stream().map(s -> {
+            Optional<Subscriber> who = Optional.ofNullable(subscribers.get(s.id()));
             ProductPublish pub = publishes.get(s.publishId());
             String productId = pub == null ? "" : pub.productId();
             Product product = products.get(productId);
@@ -61,7 +65,13 @@ public final class ApprovalsScreen {
                     .filter(p -> p.state().acceptsSubscriptions() && !p.id().equals(s.planId()))
                     .map(p -> new CatalogViews.Choice(p.id(), p.name())).toList();
             boolean live = s.state() == SubscriptionState.ACTIVE || s.state() == SubscriptionState.SUSPENDED;
-            return new CatalogViews.ProviderRow(s.id(), s.applicationId(), product == null ? productId : product.name(),
+            return new CatalogViews.ProviderRow(s.id(),
+                    who.map(w -> new CatalogViews.Named(w.customerName(), w.customerTenant()))
+                            .orElse(new CatalogViews.Named("", "")),
+                    who.map(w -> new CatalogViews.Named(w.applicationName(), w.applicationId()))
+                            .orElse(new CatalogViews.Named(s.applicationId(), s.applicationId())),
+                    Views.Person.of(who.map(Subscriber::requestedBy).orElse("")),
+                    product == null ? productId : product.name(),
                     pub == null ? s.publishId() : pub.host().name(), s.planId(), s.state().name().toLowerCase(Locale.ROOT),
                     s.state() == SubscriptionState.PENDING && approvable.contains(s.id()),
                     s.state() == SubscriptionState.ACTIVE && suspendable.contains(s.id()),

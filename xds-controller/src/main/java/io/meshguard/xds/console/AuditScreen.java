@@ -19,8 +19,8 @@ import java.util.Optional;
  * admin trail's chain status for callers who may verify it.
  */
 public final class AuditScreen {
-    /** Rows one search shows. */
-    static final int LIMIT = 500;
+    /** Rows one page shows; older ones are a link away ({@code before=}, keyset paging). */
+    static final int PAGE = 50;
 
     private final io.meshguard.xds.admin.AuditAdminApi exports;
     private final AuditReader reader;
@@ -42,13 +42,20 @@ public final class AuditScreen {
                 req.param("kind"), req.param("since").isEmpty() ? "1h" : req.param("since"), req.param("until"));
         String error = "";
         List<Views.AuditRow> rows = List.of();
+        String older = "";
         try {
-            rows = search(f, req);
+            List<AuditEvent> found = search(f, req.param("before"), req);
+            rows = found.stream().limit(PAGE).map(AuditScreen::row).toList();
+            if (found.size() > PAGE) {
+                AuditEvent last = found.get(PAGE - 1);
+                older = href(f, new AuditQuery.Cursor(last.occurredAt(), last.eventId()).text());
+            }
         } catch (IllegalArgumentException e) {
             error = e.getMessage();
         } catch (SQLException e) {
             error = "the audit database is unavailable: " + e.getMessage();
         }
+        String newest = req.param("before").isEmpty() ? "" : href(f, "");
         boolean mayVerify = gate.permits(req.caller(), "audit:verify", Scope.SYSTEM);
         String chain = "";
         boolean intact = false;
@@ -63,7 +70,7 @@ public final class AuditScreen {
             }
         }
         boolean mayExport = gate.permits(req.caller(), "audit:export", Scope.ANY_TENANT);
-        return new Views.Audit(chrome, f, rows, error, chain, intact, mayVerify, mayExport);
+        return new Views.Audit(chrome, f, rows, error, chain, intact, mayVerify, mayExport, older, newest);
     }
 
     /** CSV or JSON Lines of the searched time range, through the admin API's export (its trail row included). */
@@ -75,8 +82,9 @@ public final class AuditScreen {
         exports.exportAdmitted(req.exchange(), q, req.tenants(), req.admitted(), req.requestId());
     }
 
-    private List<Views.AuditRow> search(Views.AuditFilter f, Console.Request req) throws SQLException {
-        AuditQuery q = AuditQuery.since(TimeArguments.pointInTime(f.since(), clock)).withLimit(LIMIT);
+    /** One page and one row more (whether an older page exists), newest first, older than {@code before} if set. */
+    private List<AuditEvent> search(Views.AuditFilter f, String before, Console.Request req) throws SQLException {
+        AuditQuery q = AuditQuery.since(TimeArguments.pointInTime(f.since(), clock)).withLimit(PAGE + 1);
         if (!f.until().isEmpty()) {
             q = q.withUntil(TimeArguments.pointInTime(f.until(), clock));
         }
@@ -90,10 +98,33 @@ public final class AuditScreen {
         if (!f.subject().isEmpty()) {
             q = q.withSubject(f.subject());
         }
-        // route: a contains-match over the newest LIMIT events (AuditQuery has no route column filter yet)
-        return reader.query(q, req.tenants()).stream()
-                .filter(e -> f.route().isEmpty() || e.route().or(e::path).orElse("").contains(f.route()))
-                .map(AuditScreen::row).toList();
+        if (!f.route().isEmpty()) {
+            q = q.withRouteContaining(f.route());
+        }
+        if (!before.isEmpty()) {
+            q = q.withBefore(AuditQuery.Cursor.parse(before));
+        }
+        return reader.query(q, req.tenants());
+    }
+
+    /** The screen's address for this search (every filter in the URL), from {@code before} on when set. */
+    static String href(Views.AuditFilter f, String before) {
+        java.util.Map<String, String> q = new java.util.LinkedHashMap<>();
+        q.put("subject", f.subject());
+        q.put("tenant", f.tenant());
+        q.put("route", f.route());
+        q.put("kind", f.kind());
+        q.put("since", f.since());
+        q.put("until", f.until());
+        q.put("before", before);
+        StringBuilder out = new StringBuilder("/console/audit?");
+        q.forEach((k, v) -> {
+            if (!v.isEmpty()) {
+                out.append(out.charAt(out.length() - 1) == '?' ? "" : "&").append(k).append('=')
+                        .append(ApprovalsScreen.encode(v));
+            }
+        });
+        return out.toString();
     }
 
     private static Views.AuditRow row(AuditEvent e) {

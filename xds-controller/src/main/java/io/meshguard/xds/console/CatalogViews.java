@@ -6,6 +6,9 @@ import java.util.List;
 public final class CatalogViews {
     private CatalogViews() {}
 
+    /** An object by its name, with its id on hover (an application, a customer tenant). */
+    public record Named(String name, String id) {}
+
     /** A choice in a select: value sent, label shown. */
     public record Choice(String value, String label) {}
 
@@ -13,7 +16,8 @@ public final class CatalogViews {
      * A subscription as the provider sees it; the flags say which buttons the caller's roles allow (the server
      * checks again).
      */
-    public record ProviderRow(String id, String application, String product, String host, String plan, String state,
+    public record ProviderRow(String id, Named customer, Named application, Views.Person requestedBy, String product,
+            String host, String plan, String state,
             boolean canDecide, boolean canSuspend, boolean canResume, boolean canChangePlan, List<Choice> otherPlans,
             String auditHref) {}
 

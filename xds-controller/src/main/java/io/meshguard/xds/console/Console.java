@@ -53,6 +53,7 @@ public final class Console implements HttpHandler {
     /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
     private final Optional<ApprovalsScreen> approvals;
     private final Optional<PortalScreen> portal;
+    private final Optional<CatalogConsole> catalogue;
     private final String contentSecurityPolicy;
 
     /**
@@ -74,6 +75,7 @@ public final class Console implements HttpHandler {
         this.audit = audit;
         this.validate = validate;
         this.traffic = traffic;
+        this.catalogue = catalogue;
         this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
         this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
         // form-action: the sign-out form's redirect goes on to the issuer's end-session page (browsers check
@@ -295,7 +297,10 @@ public final class Console implements HttpHandler {
         }
         s.ifPresent(x -> sessions.end(x.id()));
         ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, "", PREFIX, 0));
-        Optional<URI> endSession = signIn.flatMap(c -> c.endSession(settings.publicUrl() + "/console"));
+        // the id token names the issuer's session: without it Keycloak asks whether to log out, and a browser that
+        // leaves that page keeps a session the next sign-in uses without a password
+        String idToken = s.map(x -> x.token().idToken()).orElse("");
+        Optional<URI> endSession = signIn.flatMap(c -> c.endSession(idToken, settings.publicUrl() + "/console"));
         if (endSession.isPresent()) {
             redirect(ex, endSession.get().toString());
         } else {
@@ -416,7 +421,8 @@ public final class Console implements HttpHandler {
                     ValidateScreen.reference(chrome(req, "Problem codes", "/console/validate")));
             case "GET /console/traffic" -> pages.render(req.exchange(), "traffic.jte",
                     traffic.page(req.param("window"), req.tenants(), chrome(req, "Traffic & security",
-                            "/console/traffic")));
+                            "/console/traffic"), catalogue.map(c -> c.store().planQuotasInUse(req.tenants()))
+                            .orElse(List.of()), catalogue.isPresent()));
             default -> pages.message(req.exchange(), 404, new Views.Message("Not found", "No such page.", "/console",
                     "Console home"));
         }
@@ -424,15 +430,27 @@ public final class Console implements HttpHandler {
 
     /** After a change: its outcome as the next page's message, and back to the screen (POST, redirect, GET). */
     private void afterAction(Request req, Outcome outcome) throws IOException {
-        sessions.update(req.session().id(), s -> s.withFlash((outcome.ok() ? "" : "! ") + outcome.message()));
+        sessions.update(req.session().id(), s -> s.withFlash((outcome.ok() ? "" : "! ") + outcome.message())
+                .withSecret(outcome.secret()));
         redirect(req.exchange(), safeNext(req.param("back")));
     }
 
-    /** What an action did, in a sentence for the person who did it. */
-    record Outcome(boolean ok, String message) {}
+    /**
+     * What an action did, in a sentence for the person who did it; {@code secret}: a credential the next page shows
+     * once, apart from the sentence, with a copy button (empty when none).
+     */
+    record Outcome(boolean ok, String message, String secret) {
+        Outcome(boolean ok, String message) {
+            this(ok, message, "");
+        }
+    }
 
-    /** What a catalogue action answered: the API's status and a sentence for the person who did it. */
-    record Answer(int status, String message) {}
+    /** What a catalogue action answered: the API's status, a sentence for the person who did it, a secret shown once. */
+    record Answer(int status, String message, String secret) {
+        Answer(int status, String message) {
+            this(status, message, "");
+        }
+    }
 
     /**
      * A refusal the API answers 403 or 404 (no permission, another tenant's object) is answered with that status, as
@@ -444,7 +462,7 @@ public final class Console implements HttpHandler {
                     : "Not found", answer.message(), "/console", "Console home"));
             return;
         }
-        afterAction(req, new Outcome(answer.status() < 400, answer.message()));
+        afterAction(req, new Outcome(answer.status() < 400, answer.message(), answer.secret()));
     }
 
     private void noCatalogue(Request req) throws IOException {
@@ -456,7 +474,7 @@ public final class Console implements HttpHandler {
         String flash = sessions.takeFlash(req.session().id());
         boolean error = flash.startsWith("! ");
         return new Views.Chrome(title, req.caller().displayName(), req.session().csrf(), nav(req.caller(), current),
-                error ? flash.substring(2) : flash, error);
+                error ? flash.substring(2) : flash, error, sessions.takeSecret(req.session().id()));
     }
 
     /** The screens {@code caller}'s roles open, each shown only where the gate would admit its page. */

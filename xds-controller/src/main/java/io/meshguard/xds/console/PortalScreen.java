@@ -182,9 +182,8 @@ public final class PortalScreen {
                     "developer portal: binding refused: " + bound.error()));
             return refused(bound.status(), bound.error());
         }
-        return new Console.Answer(201, "New API key " + keyId + " for " + app.get().name() + ": "
-                + created.body().path("key").asText() + " — copy it now: it is shown this once (meshguard keeps "
-                + "only its SHA-256).");
+        return new Console.Answer(201, "New API key " + keyId + " for " + app.get().name() + ". Copy it now: it is "
+                + "shown this once (meshguard keeps only its SHA-256).", created.body().path("key").asText());
     }
 
     /**
@@ -200,8 +199,8 @@ public final class PortalScreen {
                 + ApprovalsScreen.encode(id) + "/rotate";
         if (kind.equals("oauth2")) {
             AdminAnswer a = catalog(req, credentialPath, JSON.createObjectNode());
-            return a.ok() ? new Console.Answer(200, "New client secret for " + id + ": "
-                    + a.body().path("client_secret").asText() + " — copy it now: it is shown this once.")
+            return a.ok() ? new Console.Answer(200, "New client secret for " + id + ". Copy it now: it is shown this "
+                    + "once.", a.body().path("client_secret").asText())
                     : refused(a.status(), a.error());
         }
         if (!visibleCredential(req, "credential:rotate", id)) {
@@ -223,7 +222,7 @@ public final class PortalScreen {
             return refused(a.status(), a.error());
         }
         return new Console.Answer(200, "Key " + id + " rotated: it keeps working for " + overlap + ". New key "
-                + successor + ": " + next.body().path("key").asText() + " — copy it now: it is shown this once.");
+                + successor + ". Copy it now: it is shown this once.", next.body().path("key").asText());
     }
 
     /** Revokes in the catalogue first (extauthz refuses it from the pushed state), then in the key store. */

@@ -67,15 +67,17 @@ public final class RevisionsScreen {
         // timeline without them, as GET /revisions answers it (issue 42)
         boolean people = req.tenants().all();
         List<Views.RevisionRow> rows = list.stream().map(r -> new Views.RevisionRow(r.id(), r.group(),
-                people ? r.actor() : "", people ? r.reason() : "", time(r.createdAt()),
-                people ? approvers.getOrDefault(r.id(), "") : "",
+                Views.Person.of(people ? r.actor() : ""), people ? Views.Person.withoutSubjects(r.reason()) : "",
+                time(r.createdAt()),
+                Views.Person.of(people ? approvers.getOrDefault(r.id(), "") : ""),
                 live.getOrDefault(r.group(), -1L) == r.id(), mayRollback,
                 "/console/audit?route=revision%2F" + r.id() + "&since=90d")).toList();
         List<Views.RequestRow> requestRows = requests.stream().filter(r -> people)
                 .sorted((a, b) -> Long.compare(b.id(), a.id())).limit(REQUESTS_SHOWN)
                 .map(r -> new Views.RequestRow(r.id(), r.group(), r.state().name().toLowerCase(java.util.Locale.ROOT),
-                        r.requestedBy(), r.reason(), time(r.requestedAt()), r.decidedBy().orElse(""),
-                        r.diff() == null ? 0 : r.diff().size(), r.state() == PublishRequest.State.PENDING,
+                        Views.Person.of(r.requestedBy()), r.reason(), time(r.requestedAt()),
+                        Views.Person.of(r.decidedBy().orElse("")), changes(r.diff()),
+                        r.state() == PublishRequest.State.PENDING,
                         mayDecide(req, r)))
                 .toList();
         List<Views.GroupLive> groupRows = groups.stream().map(g -> new Views.GroupLive(g,
@@ -115,10 +117,27 @@ public final class RevisionsScreen {
             toConfig = AdminApi.visibleIn(toConfig, owners, req.tenants());
         }
         List<Views.Change> changes = RevisionDiff.diff(fromConfig, toConfig).stream()
-                .map(c -> new Views.Change(c.path(), text(c.before()), text(c.after()),
-                        c.before().isNull() ? "added" : c.after().isNull() ? "removed" : "changed"))
-                .toList();
+                .map(c -> change(c.path(), c.before(), c.after())).toList();
         return Optional.of(new Views.Diff(from, to, a.get().group(), b.get().group(), changes));
+    }
+
+    /**
+     * A request's stored diff ({@link RevisionDiff.Change}s as JSON: what its approval publishes against what the group
+     * served when it was asked for), as the Compare screen shows a diff.
+     */
+    static List<Views.Change> changes(JsonNode diff) {
+        if (diff == null || !diff.isArray()) {
+            return List.of();
+        }
+        List<Views.Change> out = new java.util.ArrayList<>();
+        diff.forEach(c -> out.add(change(c.path("path").asText(), c.get("before"), c.get("after"))));
+        return List.copyOf(out);
+    }
+
+    private static Views.Change change(String path, JsonNode before, JsonNode after) {
+        boolean added = before == null || before.isNull();
+        boolean removed = after == null || after.isNull();
+        return new Views.Change(path, text(before), text(after), added ? "added" : removed ? "removed" : "changed");
     }
 
     Console.Outcome publish(Console.Request req) {

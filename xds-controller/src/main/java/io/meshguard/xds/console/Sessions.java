@@ -54,7 +54,7 @@ public final class Sessions {
     public Session open(SignedInToken token) {
         Instant now = clock.instant();
         sessions.values().removeIf(s -> expired(s, now));
-        Session s = new Session(CodeFlowClient.random(32), CodeFlowClient.random(32), token, now, now, "");
+        Session s = new Session(CodeFlowClient.random(32), CodeFlowClient.random(32), token, now, now, "", "");
         sessions.put(s.id(), s);
         return s;
     }
@@ -87,6 +87,16 @@ public final class Sessions {
         }
         update(id, x -> x.withFlash(""));
         return s.flash();
+    }
+
+    /** The one-time secret of the session, removed as it is read. */
+    public String takeSecret(String id) {
+        Session s = sessions.get(id);
+        if (s == null || s.secret().isEmpty()) {
+            return "";
+        }
+        update(id, x -> x.withSecret(""));
+        return s.secret();
     }
 
     public void end(String id) {

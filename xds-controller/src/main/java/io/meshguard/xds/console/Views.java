@@ -9,9 +9,12 @@ public final class Views {
     /** A screen in the navigation, shown only to callers who may open it. */
     public record NavItem(String href, String label, boolean current) {}
 
-    /** What every page carries: title, the signed-in person, the CSRF token for its forms, the flash message. */
+    /**
+     * What every page carries: title, the signed-in person, the CSRF token for its forms, the flash message, and a
+     * secret shown this once (a new key), empty when none.
+     */
     public record Chrome(String title, String user, String csrf, List<NavItem> nav, String flash,
-            boolean flashIsError) {}
+            boolean flashIsError, String secret) {}
 
     /** A group and the revision it serves now. */
     public record GroupLive(String group, String live, boolean isProtected) {}
@@ -22,12 +25,45 @@ public final class Views {
      * @param approver who approved it, for revisions a publish request produced; empty otherwise
      * @param auditHref the audit search for its trail rows
      */
-    public record RevisionRow(long id, String group, String actor, String reason, String at, String approver,
+    public record RevisionRow(long id, String group, Person actor, String reason, String at, Person approver,
             boolean live, boolean canRollback, String auditHref) {}
 
-    /** A publish request; {@code canDecide}: the caller may approve or reject it (the server checks again). */
-    public record RequestRow(long id, String group, String state, String requestedBy, String reason, String at,
-            String decidedBy, int changes, boolean pending, boolean canDecide) {}
+    /**
+     * A person as the console shows them: the name, with the verified subject (or token name) only on hover, so a page
+     * reads "alice", not "alice (0b5c…)".
+     */
+    public record Person(String name, String id) {
+        private static final java.util.regex.Pattern NAMED = java.util.regex.Pattern.compile("(.+) \\(([^()]+)\\)");
+
+        /** From an actor as the trail and change records write it ({@code AdminCaller.actor()}: "name (subject)"). */
+        public static Person of(String actor) {
+            java.util.regex.Matcher m = NAMED.matcher(actor);
+            return m.matches() ? new Person(m.group(1), m.group(2)) : new Person(actor, "");
+        }
+
+        private static final java.util.regex.Pattern SUBJECT = java.util.regex.Pattern.compile(
+                " \\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\)");
+
+        /**
+         * A text that names people as the trail writes them (a four-eyes revision's reason: "requested by alice
+         * (subject) …"), with the subjects left out: the columns beside it carry them on hover.
+         */
+        public static String withoutSubjects(String text) {
+            return SUBJECT.matcher(text).replaceAll("");
+        }
+
+        /** The hover text; null leaves the attribute out. */
+        public String title() {
+            return id.isEmpty() ? null : id;
+        }
+    }
+
+    /**
+     * A publish request; {@code canDecide}: the caller may approve or reject it (the server checks again);
+     * {@code changes}: what its approval publishes, against what the group served when it was asked for.
+     */
+    public record RequestRow(long id, String group, String state, Person requestedBy, String reason, String at,
+            Person decidedBy, List<Change> changes, boolean pending, boolean canDecide) {}
 
     /**
      * The Revisions screen; {@code self}: its path (forms come back to it), {@code diff}: the comparison asked for
@@ -55,9 +91,14 @@ public final class Views {
     public record AuditRow(String at, String kind, String tenant, String subject, String route, String status,
             String decision, String requestId, String detail) {}
 
-    /** The search as typed (echoed into the form), its results, and the admin trail's chain status. */
+    /**
+     * The search as typed (echoed into the form), one page of its results, and the admin trail's chain status.
+     *
+     * @param olderHref the next page's address (every filter and the last row's position), empty on the last page
+     * @param newestHref the first page's address, empty on the first page
+     */
     public record Audit(Chrome chrome, AuditFilter filter, List<AuditRow> rows, String error, String chain,
-            boolean chainIntact, boolean chainShown, boolean canExport) {}
+            boolean chainIntact, boolean chainShown, boolean canExport, String olderHref, String newestHref) {}
 
     public record AuditFilter(String subject, String tenant, String route, String kind, String since, String until) {}
 

@@ -14,3 +14,31 @@ document.addEventListener("DOMContentLoaded", () => {
     updated.textContent = message.at;
   });
 });
+
+// A secret shown once (a new API key): its copy button. Clipboard API where the page is a secure context (https or
+// loopback); otherwise the text is selected for the person to copy.
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.getElementById("copy-secret");
+  if (!button) {
+    return;
+  }
+  const secret = document.getElementById(button.dataset.copy);
+  const status = document.getElementById("copy-status");
+  button.addEventListener("click", () => {
+    const selectIt = () => {
+      const range = document.createRange();
+      range.selectNodeContents(secret);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      status.textContent = "Selected: press Ctrl+C (or ⌘C) to copy.";
+    };
+    if (!navigator.clipboard || !window.isSecureContext) {
+      selectIt();
+      return;
+    }
+    navigator.clipboard.writeText(secret.textContent).then(
+      () => { status.textContent = "Copied."; },
+      selectIt);
+  });
+});

@@ -30,6 +30,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The console in a real headless Chromium, signed in through a real Keycloak as three personas of the shipped
@@ -41,6 +44,8 @@ import org.openqa.selenium.By;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ConsoleBrowserTest {
     private static final String GROUP = "local";
+    /** A Keycloak subject: what the console shows only on hover, never after a person's name. */
+    private static final String SUBJECT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
@@ -110,6 +115,16 @@ class ConsoleBrowserTest {
             assertThat(pete.driver.findElements(By.id("publish"))).as("publish is system scope: not pete's").isEmpty();
             assertThat(pete.driver.findElement(By.cssSelector("nav")).getText()).contains("Revisions · local")
                     .doesNotContain("Fleet");
+            // what an approval publishes, on the page where it is approved, rendered as the Compare screen renders it
+            WebElement asked = pete.waitFor(By.cssSelector("[data-testid^=request-diff-]"));
+            assertThat(asked.getText()).contains("routes[local/status-health]");
+            assertThat(asked.findElement(By.cssSelector("table.diff tr.added")).getText()).contains("added");
+            // people by name; the verified subject only on hover
+            WebElement requester = pete.driver.findElement(By.cssSelector("tr[id^=request-] [data-person]"));
+            assertThat(requester.getText()).isEqualTo("alice");
+            assertThat(requester.getAttribute("title")).matches(SUBJECT);
+            assertThat(pete.driver.findElement(By.cssSelector("tr[id^=request-]")).getText())
+                    .doesNotContainPattern(SUBJECT);
             pete.waitFor(By.cssSelector("input[id^=decide-reason-]")).sendKeys("reviewed with the change board");
             pete.driver.findElement(By.cssSelector("button[value=approve]")).click();
             pete.waitForText(By.cssSelector(".flash"), "approved");
@@ -118,7 +133,7 @@ class ConsoleBrowserTest {
             assertThat(pete.driver.findElement(By.cssSelector("[data-testid=live-local]")).getText())
                     .isEqualTo("revision " + live);
             assertThat(pete.driver.findElement(By.id("revision-" + live)).getText())
-                    .contains("live").contains("pete").contains("CHG-1042");
+                    .contains("live").contains("pete").contains("CHG-1042").doesNotContainPattern(SUBJECT);
 
             pete.driver.findElement(By.id("diff-from")).sendKeys(String.valueOf(initialRevision));
             pete.driver.findElement(By.id("diff-to")).sendKeys(String.valueOf(live));
@@ -172,7 +187,7 @@ class ConsoleBrowserTest {
         try (Chromium dora = Chromium.start()) {
             dora.signIn(base, "dora");
             assertThat(dora.driver.findElements(By.id("publish"))).isEmpty();
-            assertThat(dora.driver.findElements(By.cssSelector("details summary"))).as("no rollback").isEmpty();
+            assertThat(dora.driver.findElements(By.cssSelector("table.timeline details summary"))).as("no rollback").isEmpty();
             assertThat(dora.post("/console/publish", "reason=sneaky", true)).as("no revision:publish").isEqualTo(403);
             assertThat(dora.post("/console/rollback/" + initialRevision, "reason=x&confirm=local", true))
                     .isEqualTo(403);
@@ -301,6 +316,13 @@ class ConsoleBrowserTest {
             // requests 8; 4xx 4; 5xx 1; 401 1; 403 1; 429 2; p95 of 2,3,4,8,12,20,900 ms and 2 ms again
             assertThat(row.split("\\s+")).containsSubsequence("8", "4", "1", "1", "1", "2");
             assertThat(row).contains(" ms");
+            // the same calls over time: a server-rendered SVG chart per API, one point per 5 minutes
+            org.openqa.selenium.WebElement chart = alice.driver.findElement(By.cssSelector("figure.chart[data-api='"
+                    + api + "']"));
+            assertThat(chart.getText()).contains("8 requests").contains("5 errors");
+            assertThat(chart.findElement(By.cssSelector("polyline.requests")).getAttribute("points").split(" "))
+                    .hasSize(12);
+            assertThat(chart.findElement(By.cssSelector("polyline.latency")).getAttribute("points")).isNotBlank();
             assertThat(alice.driver.findElement(By.cssSelector("tr[data-detector='credit_card']")).getText())
                     .contains("2");
             assertThat(alice.driver.findElement(By.cssSelector("tr[data-caller='tenant:acme']")).getText())
@@ -309,5 +331,88 @@ class ConsoleBrowserTest {
             assertThat(alice.cspViolations()).isEmpty();
             alice.screenshot("traffic");
         }
+    }
+
+    /**
+     * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): sign-out sends the id token as
+     * {@code id_token_hint}, so the issuer ends its session without asking and sends the browser back to the console;
+     * the next console page then asks for the password again instead of signing the browser in silently.
+     */
+    @Test
+    @Order(7)
+    void signOut_endsTheIdentityProvidersSession_soTheNextPageAsksForThePasswordAgain() throws Exception {
+        try (Chromium alice = Chromium.start()) {
+            alice.signIn(base, "alice");
+            alice.driver.findElement(By.cssSelector("form.signout button")).click();
+            new WebDriverWait(alice.driver, Duration.ofSeconds(30)).until(ExpectedConditions.urlToBe(base
+                    + "/console"));
+            assertThat(alice.driver.findElement(By.tagName("main")).getText()).contains("Sign in");
+            assertThat(alice.cspViolations()).isEmpty();
+
+            alice.driver.get(base + "/console/revisions");
+            alice.waitFor(By.id("password"));
+            assertThat(alice.driver.getCurrentUrl()).as("the issuer's login form, not a silent sign-in")
+                    .doesNotStartWith(base);
+        }
+    }
+
+    /**
+     * The audit screen pages 50 events at a time, newest first, with every filter in the URL; the next page starts
+     * after the last row shown (keyset), so events arriving meanwhile neither repeat nor hide rows of a page.
+     */
+    @Test
+    @Order(8)
+    void audit_showsFiftyEventsAPage_withTheFiltersInTheUrl_andAPageStaysPutWhileNewEventsArrive() throws Exception {
+        Instant t0 = Instant.now().minus(Duration.ofMinutes(30));
+        seedPagingEvents(t0, 0, 120);
+        try (Chromium dora = Chromium.start()) {
+            dora.signIn(base, "dora", "/console/audit?route=paging%2F&kind=config_change&since=2h");
+            assertThat(dora.waitFor(By.cssSelector("[data-testid=count]")).getText()).isEqualTo("50");
+            java.util.List<String> first = requestIds(dora);
+            assertThat(first).hasSize(50).startsWith("paging-119").endsWith("paging-70");
+
+            dora.driver.findElement(By.id("older")).click();
+            new WebDriverWait(dora.driver, Duration.ofSeconds(30)).until(ExpectedConditions.urlContains("before="));
+            assertThat(dora.driver.getCurrentUrl()).contains("route=paging%2F").contains("kind=config_change")
+                    .contains("since=2h");
+            java.util.List<String> second = requestIds(dora);
+            assertThat(second).hasSize(50).startsWith("paging-69").endsWith("paging-20").doesNotContainAnyElementsOf(first);
+
+            // ten newer events: the second page, reloaded, shows the same rows (OFFSET would shift it by ten)
+            seedPagingEvents(t0, 200, 10);
+            dora.driver.navigate().refresh();
+            assertThat(requestIds(dora)).isEqualTo(second);
+
+            dora.driver.findElement(By.id("older")).click();
+            dora.waitForText(By.cssSelector("[data-testid=count]"), "20");
+            assertThat(requestIds(dora)).startsWith("paging-19").endsWith("paging-0");
+            assertThat(dora.driver.findElements(By.id("older"))).as("the last page").isEmpty();
+            dora.driver.findElement(By.id("newest")).click();
+            dora.waitForText(By.cssSelector("[data-testid=count]"), "50");
+            assertThat(requestIds(dora).get(0)).isEqualTo("paging-209");
+            assertThat(dora.seriousAccessibilityViolations()).isEmpty();
+            assertThat(dora.cspViolations()).isEmpty();
+        }
+    }
+
+    /** {@code n} config changes on routes {@code paging/<i>}, request ids {@code paging-<i>}, one second apart. */
+    private static void seedPagingEvents(Instant t0, int from, int n) throws Exception {
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "insert into audit_event (event_id, occurred_at, kind, route, request_id, source, details)"
+                        + " values (gen_random_uuid(), ?, 'config_change', ?, ?, 'test', '{}'::jsonb)")) {
+            for (int i = from; i < from + n; i++) {
+                ps.setTimestamp(1, java.sql.Timestamp.from(t0.plusSeconds(i)));
+                ps.setString(2, "paging/" + i);
+                ps.setString(3, "paging-" + i);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** The request ids of the audit rows shown, in order. */
+    private static java.util.List<String> requestIds(Chromium browser) {
+        return browser.driver.findElements(By.cssSelector("#results tbody tr td:nth-child(8)")).stream()
+                .map(WebElement::getText).toList();
     }
 }

@@ -56,6 +56,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.Select;
 
 /**
@@ -73,6 +74,9 @@ import org.openqa.selenium.support.ui.Select;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PortalBrowserTest {
     private static final String GROUP = "local";
+    /** The customer's application: a name a person would read, with markup that must stay text. */
+    private static final String APP = "Globex web <i>beta</i>";
+    private static final String SUBJECT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
     private static final Pattern KEY = Pattern.compile("mgk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}");
 
     @RegisterExtension
@@ -133,6 +137,8 @@ class PortalBrowserTest {
 
         try (Connection c = PG.dataSource().getConnection(); var s = c.createStatement()) {
             s.execute("insert into tenant (id) values ('acme'), ('globex') on conflict do nothing");
+            // a customer's name is text wherever it is shown, never markup
+            s.execute("update tenant set display_name = 'Globex <b>Corp</b>' where id = 'globex'");
         }
         // acme's payments API on group local, and acme's product over it with a manual plan, published on local
         xds.draft().edit(x -> GatewayYaml.read("portal.yaml", """
@@ -170,7 +176,7 @@ class PortalBrowserTest {
      * or olga (org-admin of acme: products, plans, publishes) — with a token of the realm's password-grant client
      * {@code portal-setup} (the console's client has no such grant).
      */
-    private static void asUser(String user, String method, String path, String body) throws Exception {
+    private static String asUser(String user, String method, String path, String body) throws Exception {
         if (!SETUP_TOKENS.containsKey(user)) {
             HttpResponse<String> t = KeycloakServer.shared().token("portal", Map.of("grant_type", "password",
                     "client_id", "portal-setup", "username", user, "password", user + "-pw"));
@@ -181,6 +187,7 @@ class PortalBrowserTest {
                 .header("Authorization", "Bearer " + SETUP_TOKENS.get(user))
                 .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 201);
+        return r.body();
     }
 
     @AfterAll
@@ -227,9 +234,9 @@ class PortalBrowserTest {
             assertThat(cora.driver.findElement(By.id("product-payments")).getText())
                     .as("the description is text, never markup").contains("Card charges <b>in EUR</b>")
                     .contains("needs the provider's approval").contains("1000 per day");
-            cora.driver.findElement(By.id("app-name")).sendKeys("Globex web");
+            cora.driver.findElement(By.id("app-name")).sendKeys(APP);
             cora.driver.findElement(By.id("create-app")).click();
-            cora.waitForText(By.cssSelector(".flash"), "Application Globex web created");
+            cora.waitForText(By.cssSelector(".flash"), "Application " + APP + " created");
             new Select(cora.driver.findElement(By.id("sub-plan-payments"))).selectByVisibleText("gold");
             cora.driver.findElement(By.id("subscribe-payments")).click();
             cora.waitForText(By.cssSelector(".flash"), "pending");
@@ -250,13 +257,22 @@ class PortalBrowserTest {
         try (Chromium bea = Chromium.start()) {
             bea.signIn(base, "bea", "/console/approvals");
             assertThat(bea.driver.findElement(By.cssSelector("nav")).getText()).contains("Approvals");
+            // the application and the customer by name, the ids on hover; who asked by name, not by subject
+            WebElement row = bea.waitFor(By.id("sub-" + subscription));
+            assertThat(row.getText()).contains(APP).contains("Globex <b>Corp</b>").contains("cora")
+                    .doesNotContain("app-").doesNotContain(subscription).doesNotContainPattern(SUBJECT);
+            assertThat(row.findElement(By.cssSelector("[data-application]")).getAttribute("title"))
+                    .startsWith("app-");
+            assertThat(row.findElement(By.cssSelector("[data-customer]")).getAttribute("title")).isEqualTo("globex");
+            assertThat(row.getAttribute("title")).isEqualTo("subscription " + subscription);
+            assertThat(row.findElements(By.tagName("b"))).as("names are text, never markup").isEmpty();
             bea.waitFor(By.id("decide-" + subscription)).sendKeys("KYC done, contract 2026-114");
             assertThat(bea.seriousAccessibilityViolations()).isEmpty();
             bea.screenshot("approvals");
             bea.driver.findElement(By.cssSelector("#sub-" + subscription + " button[value=approve]")).click();
             bea.waitForText(By.cssSelector(".flash"), "approved");
-            assertThat(bea.driver.findElement(By.id("subscriptions")).getText()).contains(subscription)
-                    .contains("active");
+            assertThat(bea.driver.findElement(By.id("sub-" + subscription)).getText()).contains(APP)
+                    .contains("active").doesNotContain("app-");
             assertThat(bea.cspViolations()).isEmpty();
         }
         assertThat(store.subscriptions(TenantScope.ALL).get(0).state()).isEqualTo(SubscriptionState.ACTIVE);
@@ -275,6 +291,17 @@ class PortalBrowserTest {
             assertThat(m.find()).as("the key's text on the page after its creation").isTrue();
             key = m.group();
             String keyId = key.substring(4, 20);
+            // the copy button: our static script (the CSP allows no inline one) puts the key on the clipboard
+            assertThat(cora.driver.findElement(By.id("one-time-secret")).getText()).isEqualTo(key);
+            cora.driver.executeCdpCommand("Browser.grantPermissions", Map.of("origin", base, "permissions",
+                    List.of("clipboardReadWrite", "clipboardSanitizedWrite")));
+            cora.driver.findElement(By.id("copy-secret")).click();
+            cora.waitForText(By.id("copy-status"), "Copied");
+            Object copied = cora.driver.executeAsyncScript("const done = arguments[arguments.length - 1];"
+                    + " navigator.clipboard.readText().then(done, e => done('unreadable: ' + e));");
+            assertThat(copied).isEqualTo(key);
+            assertThat(cora.driver.findElements(By.cssSelector("script:not([src])"))).as("no inline script").isEmpty();
+            assertThat(cora.cspViolations()).isEmpty();
             assertThat(cora.driver.findElement(By.id("credentials")).getText()).contains(keyId).contains("active");
 
             CheckResponse ok = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
@@ -357,6 +384,45 @@ class PortalBrowserTest {
             olga.signIn(base, "olga", "/console/revisions");
             String page = olga.driver.findElement(By.tagName("main")).getText();
             assertThat(page).contains("local").doesNotContain("CB-4711").doesNotContain("setup");
+        }
+    }
+
+    /**
+     * Two subscriptions at 100 % of their plan's day quota (extauthz's counters, as it stores them) are the callers
+     * near a quota on Traffic & security, by application and customer name, not "no caller past 80 %" because only
+     * policy quotas raise alerts.
+     */
+    @Test
+    @Order(10)
+    void trafficAndSecurity_listsSubscriptionsAtTheirPlansQuota_byName() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String app = json.readTree(asUser("cora", "POST", "/v1/customer/applications",
+                "{\"name\": \"Globex batch <script>alert(1)</script>\"}")).path("id").asText();
+        String second = json.readTree(asUser("cora", "POST", "/v1/customer/subscriptions", "{\"application\": \""
+                + app + "\", \"product_publish\": \"payments-dev-local\", \"plan\": \"payments-gold\"}"))
+                .path("id").asText();
+        asUser("bea", "POST", "/v1/provider/subscriptions/" + second + "/approve", "{\"reason\": \"KYC done\"}");
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "insert into quota_usage (quota, caller, period_start, period, period_end, used)"
+                        + " values ('subscription', ?, current_date, 'day', current_date + 1, 1000)"
+                        + " on conflict (quota, caller, period_start) do update set used = 1000")) {
+            for (Subscription s : store.subscriptions(TenantScope.ALL)) {
+                ps.setString(1, s.quotaCaller());
+                ps.executeUpdate();
+            }
+        }
+        try (Chromium olga = Chromium.start()) {
+            olga.signIn(base, "olga", "/console/traffic");
+            String first = olga.waitFor(By.cssSelector("tr[data-caller='" + subscription + "']")).getText();
+            assertThat(first).contains("plan gold").contains(APP).contains("Globex <b>Corp</b>").contains("1000")
+                    .contains("100 %");
+            assertThat(olga.driver.findElement(By.cssSelector("tr[data-caller='" + second + "']")).getText())
+                    .as("a name is text, never markup").contains("Globex batch <script>alert(1)</script>")
+                    .contains("100 %");
+            assertThat(olga.driver.findElements(By.cssSelector("[data-testid=quota-none]"))).isEmpty();
+            assertThat(olga.seriousAccessibilityViolations()).isEmpty();
+            assertThat(olga.cspViolations()).isEmpty();
+            olga.screenshot("traffic-plan-quotas");
         }
     }
 }
