@@ -255,9 +255,8 @@ class UpWithKeycloakTest {
     }
 
     private Process launch() throws IOException {
-        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> command = new ArrayList<>(List.of(javaBin.toString(), "-Xmx256m", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName(), "up", "--data-dir", dataDir.toString(),
+        List<String> command = new ArrayList<>(UpJvm.command());
+        command.addAll(List.of("up", "--data-dir", dataDir.toString(),
                 "--policies", io.meshguard.testing.FixturePolicies.directory().toString(), "--idp", "keycloak",
                 "--keycloak-port", "0"));
         UpPorts.ANY.byFlag().keySet().forEach(flag -> command.addAll(List.of(flag, "0")));
