@@ -20,6 +20,13 @@ import picocli.CommandLine;
  */
 class DocumentedCommandsTest {
     private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    /**
+     * One command tree for every line: building one costs about a tenth of a second of CPU (picocli reflects over
+     * every command class), a parse a few milliseconds, and the docs show hundreds of lines (a tree per line took
+     * 82 s of this module's run on a loaded machine). picocli resets the options and builds a new ParseResult on each
+     * parse; theCheck_… below parses bad lines before a good one on this same tree.
+     */
+    private static final CommandLine CLI = new CommandLine(new Main());
 
     @Test
     void everyCommandLineInTheDocs_isKnownToTheCli() throws IOException {
@@ -44,10 +51,9 @@ class DocumentedCommandsTest {
     private static java.util.Optional<String> unknownPart(List<String> args) {
         List<String> withHelp = new ArrayList<>(args);
         withHelp.add("--help");
-        CommandLine cli = new CommandLine(new Main());
         try {
             // with a help option picocli collects what it cannot match instead of throwing: look at every level
-            for (CommandLine.ParseResult r = cli.parseArgs(withHelp.toArray(String[]::new)); r != null;
+            for (CommandLine.ParseResult r = CLI.parseArgs(withHelp.toArray(String[]::new)); r != null;
                     r = r.subcommand()) {
                 if (!r.unmatched().isEmpty()) {
                     return java.util.Optional.of("`" + r.commandSpec().qualifiedName() + "` does not know "

@@ -407,9 +407,8 @@ class UpCommandTest {
 
     /** {@code up} on {@code dir} with every port 0 (tests run beside each other and beside a developer's stack). */
     private Process launch(Path dir, String... portFlags) throws IOException {
-        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> command = new ArrayList<>(List.of(javaBin.toString(), "-Xmx256m", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName(), "up", "--data-dir", dir.toString(),
+        List<String> command = new ArrayList<>(UpJvm.command());
+        command.addAll(List.of("up", "--data-dir", dir.toString(),
                 "--policies", io.meshguard.testing.FixturePolicies.directory().toString()));
         List<String> given = List.of(portFlags);
         for (String flag : UpPorts.ANY.byFlag().keySet()) {

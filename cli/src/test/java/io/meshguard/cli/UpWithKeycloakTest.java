@@ -3,20 +3,27 @@ package io.meshguard.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.meshguard.access.OidcClient;
+import io.meshguard.access.SignedInToken;
 import io.meshguard.cli.idp.DemoUser;
 import io.meshguard.cli.idp.UpIdp;
 import io.meshguard.runtime.keycloak.LocalKeycloak;
+import io.meshguard.testing.HeadlessBrowser;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -25,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code meshguard up --idp keycloak} as a user runs it (a child process, every port free): the local realm's demo
  * users sign in with the password grant named in up.json, and the admin API applies policies/access.yaml to their
- * tokens — tenants see only their own objects, a consumer cannot publish. The one Keycloak of this test JVM's run.
+ * tokens — tenants see only their own objects, a consumer cannot publish; the console and {@code meshguard login} sign
+ * people in through the same realm. The one Keycloak of this module's test run: the login check runs against the realm
+ * {@code up} imports rather than a copy of it in a Keycloak of its own (another start, about half a minute on 2 cores).
  */
 class UpWithKeycloakTest {
     // the first start after an unpack runs Keycloak's build step (here only when this module's tests run alone)
@@ -92,6 +101,7 @@ class UpWithKeycloakTest {
         assertThat(call(breakGlass, "GET", admin + "/apis", "").body()).contains("acme-api", "globex-api");
 
         consoleSignsInThroughTheLocalRealm(idp, admin);
+        loginSendsPkce_andSignsThePersonInWithTheDeviceGrant(idp);
 
         ProcessHandle keycloak = ProcessHandle.of(idp.pid()).orElseThrow();
         up.destroy(); // SIGTERM: Keycloak stops with the stack
@@ -147,6 +157,31 @@ class UpWithKeycloakTest {
         assertThat(again.uri().toString()).as("the realm's login form, not a silent sign-in")
                 .startsWith(idp.issuer());
         assertThat(again.body()).contains("kc-form-login");
+    }
+
+    /**
+     * {@code meshguard login} (its client, {@link OidcClient}) against the realm {@code up} imports, whose
+     * {@code meshguard-cli} requires PKCE S256: before RFC 7636 support the device request was refused with 400
+     * "Missing parameter: code_challenge_method". The realm docs/install.md sets up is access's SignInFlowsTest.
+     */
+    private void loginSendsPkce_andSignsThePersonInWithTheDeviceGrant(UpIdp idp) throws Exception {
+        DemoUser user = idp.user("system-admin");
+        OidcClient cli = new OidcClient(idp.issuer(), idp.cliClient(), Clock.systemUTC());
+        OidcClient.DeviceCode code = cli.startDeviceLogin();
+        CompletableFuture<SignedInToken> login = CompletableFuture.supplyAsync(() -> {
+            try {
+                return cli.awaitDeviceLogin(code);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        new HeadlessBrowser().approveDevice(code.verificationUriComplete(), user.username(), user.password());
+        SignedInToken token = login.get(90, TimeUnit.SECONDS);
+
+        String claims = new String(Base64.getUrlDecoder().decode(token.accessToken().split("\\.")[1]),
+                StandardCharsets.UTF_8);
+        assertThat(claims).contains("\"meshguard-admin\"").contains("meshguard-system-admins")
+                .contains("\"preferred_username\":\"" + user.username() + "\"");
     }
 
     /**
@@ -234,9 +269,8 @@ class UpWithKeycloakTest {
     }
 
     private Process launch() throws IOException {
-        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> command = new ArrayList<>(List.of(javaBin.toString(), "-Xmx256m", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName(), "up", "--data-dir", dataDir.toString(),
+        List<String> command = new ArrayList<>(UpJvm.command());
+        command.addAll(List.of("up", "--data-dir", dataDir.toString(),
                 "--policies", io.meshguard.testing.FixturePolicies.directory().toString(), "--idp", "keycloak",
                 "--keycloak-port", "0"));
         UpPorts.ANY.byFlag().keySet().forEach(flag -> command.addAll(List.of(flag, "0")));

@@ -8,7 +8,6 @@ import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
 import io.meshguard.emulator.Sidecar;
 import io.meshguard.emulator.UpstreamServer;
-import io.meshguard.testing.DedicatedPostgres;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.util.List;
@@ -26,8 +25,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * decision on the wrong address shows as a wrong status.
  */
 class GatewaySidecarHopTest {
+    /** A database of the class's own on the run's shared server (nothing here stops PostgreSQL). */
     @RegisterExtension
-    static final DedicatedPostgres PG = PostgresExtension.dedicated();
+    static final PostgresExtension PG = new PostgresExtension();
 
     static final String GATEWAY_ID = "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway";
     static final String HOST = "api.bank.example";

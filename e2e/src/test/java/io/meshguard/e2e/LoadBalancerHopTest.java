@@ -7,7 +7,6 @@ import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
-import io.meshguard.testing.DedicatedPostgres;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.util.List;
@@ -23,8 +22,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * extauthz decides on that verdict. The fixture policy denies {@code 203.0.113.0/24} ({@code sanctioned-networks}).
  */
 class LoadBalancerHopTest {
+    /** A database of the class's own on the run's shared server (nothing here stops PostgreSQL). */
     @RegisterExtension
-    static final DedicatedPostgres PG = PostgresExtension.dedicated();
+    static final PostgresExtension PG = new PostgresExtension();
 
     /** The second load balancer: the gateway's socket peer. */
     static final String LB2 = "10.0.0.2";

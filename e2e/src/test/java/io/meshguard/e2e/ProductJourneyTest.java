@@ -12,7 +12,6 @@ import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
 import io.meshguard.emulator.UpstreamServer;
-import io.meshguard.testing.DedicatedPostgres;
 import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
 import java.net.URI;
@@ -42,8 +41,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ProductJourneyTest {
+    /** A database of the class's own on the run's shared server (nothing here stops PostgreSQL). */
     @RegisterExtension
-    static final DedicatedPostgres PG = PostgresExtension.dedicated();
+    static final PostgresExtension PG = new PostgresExtension();
 
     /** The group up publishes its sample to (and a gateway apply replaces). */
     static final String GROUP = "local";
