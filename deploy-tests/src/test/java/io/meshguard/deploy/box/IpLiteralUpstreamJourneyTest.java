@@ -2,10 +2,6 @@ package io.meshguard.deploy.box;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,7 +19,6 @@ import org.junit.jupiter.api.Test;
 class IpLiteralUpstreamJourneyTest {
     private static final String GROUP = "edge";
     private static final String PUBLIC_HOST = "api.bank.example";
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static ClusterInABox box;
 
     @BeforeAll
@@ -52,7 +47,7 @@ class IpLiteralUpstreamJourneyTest {
                  "authz_profile": "health", "dlp_profile": "default"}""");
         rita.publish("CHG-3001: payments health by its ClusterIP");
 
-        HttpResponse<String> reset = awaitGateway(gateway, r -> r.statusCode() != 404);
+        Answer reset = awaitGateway(gateway, r -> r.statusCode() != 404);
         assertThat(reset.statusCode()).as("no host: %s; gateway's sidecar: %s; payments' sidecar: %s", reset.body(),
                 box.sidecarLog(gateway, 20), box.sidecarLog(payments, 20)).isEqualTo(503);
         assertThat(box.sidecarLog(gateway, 200)).as("the gateway's sidecar")
@@ -65,7 +60,7 @@ class IpLiteralUpstreamJourneyTest {
         rita.ok("PUT", "/upstreams/payments-by-ip", upstream.formatted(clusterIp, BankApps.HTTP_PORT,
                 ", \"host\": \"" + BankApps.paymentsHost() + "\""));
         rita.publish("CHG-3002: payments health with the Service's host");
-        HttpResponse<String> answered = awaitGateway(gateway, r -> r.statusCode() == 200);
+        Answer answered = awaitGateway(gateway, r -> r.statusCode() == 200);
         assertThat(answered.statusCode()).as("with host: %s; gateway's sidecar: %s", answered.body(),
                 box.sidecarLog(gateway, 20)).isEqualTo(200);
         assertThat(answered.body()).contains("host=" + BankApps.paymentsHost());
@@ -73,17 +68,17 @@ class IpLiteralUpstreamJourneyTest {
                 + ":" + BankApps.HTTP_PORT + " (mTLS)");
     }
 
+    /** A response of the gateway's edge listener: status and body. */
+    private record Answer(int statusCode, String body) {}
+
     /** GET /healthz at the gateway's edge listener with the public Host until {@code done} or 60 s. */
-    private static HttpResponse<String> awaitGateway(BoxPod gateway, Predicate<HttpResponse<String>> done)
-            throws Exception {
+    private static Answer awaitGateway(BoxPod gateway, Predicate<Answer> done) throws Exception {
         int local = box.node().forward(gateway.ip(), 8080);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        HttpResponse<String> last = null;
+        Answer last = null;
         while (System.nanoTime() < deadline) {
             try {
-                last = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + local + "/healthz"))
-                        .header("Host", PUBLIC_HOST).timeout(Duration.ofSeconds(15)).GET().build(),
-                        HttpResponse.BodyHandlers.ofString());
+                last = get(local);
                 if (done.test(last)) {
                     return last;
                 }
@@ -96,5 +91,18 @@ class IpLiteralUpstreamJourneyTest {
             throw new AssertionError("the gateway's edge listener never answered");
         }
         return last;
+    }
+
+    /** One HTTP/1.1 request with the client's Host (which the JDK's HttpClient does not let a caller set). */
+    private static Answer get(int port) throws java.io.IOException {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write(("GET /healthz HTTP/1.1\r\nHost: " + PUBLIC_HOST + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String response = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int status = Integer.parseInt(response.substring(9, 12));
+            int body = response.indexOf("\r\n\r\n");
+            return new Answer(status, body < 0 ? "" : response.substring(body + 4));
+        }
     }
 }

@@ -43,7 +43,8 @@ class ProxylessClientJourneyTest {
         rita.ok("PUT", "/routes/" + BankApps.PROXYLESS_GROUP + "/payments-grpc", """
                 {"name": "payments-grpc", "group": "%s", "api": "payments-grpc", "version": "v1",
                  "match": {"path_prefix": "/bank.Payments/"},
-                 "destinations": [{"upstream": "payments-grpc", "weight": 100}]}""".formatted(BankApps.PROXYLESS_GROUP));
+                 "destinations": [{"upstream": "payments-grpc", "weight": 100}], "authz_profile": "payments-read"}"""
+                .formatted(BankApps.PROXYLESS_GROUP)); // with proxyless_authz off the backend authorizes its callers
         rita.publish("CHG-3101: payments for proxyless clients");
 
         // docs/proxyless-clients.md §2, grpc-java's bootstrap: the controller's Service, through the client's sidecar
