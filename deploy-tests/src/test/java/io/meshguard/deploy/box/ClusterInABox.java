@@ -243,7 +243,10 @@ public final class ClusterInABox implements AutoCloseable {
                     // on a fresh install nothing is published yet, so its not-Ready state is recorded, not a failure
                     boolean gateway = w.owner().equals(GATEWAY);
                     try {
-                        kubelet.awaitReady(w, p.get(), Duration.ofSeconds(gateway ? 30 : 180));
+                        // stretched like every probe period (-Dmeshguard.box.probeScale): the gateway's JVM starts
+                        // beside all the others, and its first answer loads the emulator's classes
+                        kubelet.awaitReady(w, p.get(), Duration.ofSeconds(Math.round((gateway ? 30 : 180)
+                                * Kubelet.SCALE)));
                         mark(w.name() + " Ready");
                     } catch (Kubelet.NotReady e) {
                         (gateway ? awaitingFirstPublish : failures).put(gateway ? GATEWAY : w.name(), e.getMessage());

@@ -57,7 +57,11 @@ final class IstioOutbound {
 
     private record Destination(String ip, int port) {}
 
-    private record Sniffed(byte[] prefix, Optional<String> host, boolean http) {}
+    private record Sniffed(byte[] prefix, Optional<String> host, boolean http, boolean closed) {
+        Sniffed(byte[] prefix, Optional<String> host, boolean http) {
+            this(prefix, host, http, false);
+        }
+    }
 
     private final Map<Integer, Destination> captures = new HashMap<>();
     private final Set<Integer> httpPorts = new HashSet<>();
@@ -118,11 +122,14 @@ final class IstioOutbound {
     private void connection(Destination original, Socket client) {
         String dst = original.ip() + ":" + original.port();
         try (client) {
-            client.setSoTimeout(10_000);
+            // no timeout: a gRPC channel connects before its first call, which may come much later
             InputStream in = client.getInputStream();
             Sniffed sniffed = httpPorts.contains(original.port()) ? sniff(in, client.getOutputStream())
                     : new Sniffed(new byte[0], Optional.empty(), false);
-            client.setSoTimeout(0);
+            if (sniffed.http() && sniffed.host().isEmpty() && sniffed.closed()) {
+                log("HTTP " + dst + " closed before its first request");
+                return;
+            }
             List<Endpoint> route;
             String via;
             if (sniffed.http()) {
@@ -172,6 +179,9 @@ final class IstioOutbound {
         ByteArrayOutputStream seen = new ByteArrayOutputStream();
         byte[] first = in.readNBytes(4);
         seen.write(first);
+        if (first.length < 4) {
+            return new Sniffed(seen.toByteArray(), Optional.empty(), true, true);
+        }
         if (Arrays.equals(first, Arrays.copyOf(H2_PREFACE, 4))) {
             seen.write(in.readNBytes(H2_PREFACE.length - 4));
             client.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // SETTINGS, no parameters
@@ -181,7 +191,7 @@ final class IstioOutbound {
                 byte[] header = in.readNBytes(9);
                 if (header.length < 9) {
                     seen.write(header);
-                    break;
+                    return new Sniffed(seen.toByteArray(), Optional.empty(), true, true);
                 }
                 int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
                 int type = header[3] & 0xff;

@@ -38,7 +38,7 @@ class ProxylessClientJourneyTest {
                 {"name": "payments-grpc", "protocol": "grpc", "endpoints": [{"address": "%s", "port": %d}]}"""
                 .formatted(fqdn, BankApps.GRPC_PORT));
         rita.ok("PUT", "/apis/payments-grpc", """
-                {"name": "payments-grpc", "base_path": "/bank.Payments", "default_version": "v1",
+                {"name": "payments-grpc", "base_path": "", "default_version": "v1",
                  "versions": [{"version": "v1", "status": "active"}]}""");
         rita.ok("PUT", "/routes/" + BankApps.PROXYLESS_GROUP + "/payments-grpc", """
                 {"name": "payments-grpc", "group": "%s", "api": "payments-grpc", "version": "v1",
