@@ -587,12 +587,19 @@ public final class ClusterInABox implements AutoCloseable {
      * holds the response's headers and trailers ({@code grpc-status}, {@code grpc-message}).
      */
     String grpcCall(BoxPod pod, String host, int port, String fullMethod) {
+        return grpcCall(pod, host, port, fullMethod, Optional.empty());
+    }
+
+    /** {@link #grpcCall(BoxPod, String, int, String)} with the given {@code :authority} (curl sends Host as it). */
+    String grpcCall(BoxPod pod, String host, int port, String fullMethod, Optional<String> authority) {
         String address = address(pod, host);
         try {
-            return Shell.run(List.of("ip", "netns", "exec", pod.netns(), "curl", "-sv", "-m", "5",
-                    "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers",
-                    "--data-binary", "@-", "-o", "/dev/null", "http://" + address + ":" + port + "/" + fullMethod),
-                    "\0\0\0\0\0");
+            List<String> curl = new ArrayList<>(List.of("ip", "netns", "exec", pod.netns(), "curl", "-sv", "-m", "5",
+                    "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers"));
+            authority.ifPresent(a -> curl.addAll(List.of("-H", "Host: " + a)));
+            curl.addAll(List.of("--data-binary", "@-", "-o", "/dev/null",
+                    "http://" + address + ":" + port + "/" + fullMethod));
+            return Shell.run(curl, "\0\0\0\0\0");
         } catch (IllegalStateException e) {
             return e.getMessage();
         }
