@@ -106,6 +106,11 @@ public final class AdsSubscription implements AutoCloseable {
         subscribe(XdsResources.CDS, List.of());
     }
 
+    /** Why the stream ended, once it has (a real Envoy then opens a new one, with back-off). */
+    public java.util.Optional<Throwable> streamError() {
+        return java.util.Optional.ofNullable(streamError);
+    }
+
     /** The resources accepted so far. */
     public XdsResources resources() {
         return state;

@@ -115,7 +115,7 @@ public final class ModelledFields {
             entry("envoy.type.matcher.v3.StringMatcher", "exact", "prefix", "safe_regex"),
             entry("envoy.type.matcher.v3.RegexMatcher", "regex"),
             entry("envoy.config.route.v3.RouteAction", "cluster", "weighted_clusters", "timeout", "idle_timeout",
-                    "retry_policy", "auto_host_rewrite", "append_x_forwarded_host"),
+                    "retry_policy", "auto_host_rewrite", "host_rewrite_literal", "append_x_forwarded_host"),
             entry("envoy.config.route.v3.WeightedCluster", "clusters"),
             entry("envoy.config.route.v3.WeightedCluster.ClusterWeight", "name", "weight"),
             entry("envoy.config.route.v3.RetryPolicy", "retry_on", "num_retries", "retry_back_off",

@@ -120,7 +120,8 @@ final class RouteTable {
     }
 
     /**
-     * The {@code host} the router sends upstream. {@code auto_host_rewrite} on a STRICT_DNS or LOGICAL_DNS cluster
+     * The {@code host} the router sends upstream. {@code host_rewrite_literal} replaces it with the literal, whatever
+     * the cluster. {@code auto_host_rewrite} on a STRICT_DNS or LOGICAL_DNS cluster
      * replaces it with the chosen host's name: the endpoint's {@code hostname} if set, else the DNS name it resolved,
      * without the port ({@code source/extensions/clusters/dns/dns_cluster.cc}); a host without a name (EDS IPs) keeps
      * the client's. With {@code append_x_forwarded_host} the old value is appended to {@code x-forwarded-host}
@@ -130,6 +131,15 @@ final class RouteTable {
      * (appending the already rewritten Host once more); the emulator rewrites once per request.
      */
     static String upstreamAuthority(RouteAction action, Cluster cluster, String authority, Headers headers) {
+        if (action.getHostRewriteSpecifierCase() == RouteAction.HostRewriteSpecifierCase.HOST_REWRITE_LITERAL) {
+            // RouteEntryImplBase::finalizeRequestHeaders (source/common/router/config_impl.cc): after the route's
+            // header removal, Http::Utility::updateAuthority(headers, host_rewrite_, append_xfh_)
+            if (action.getAppendXForwardedHost() && !authority.isEmpty()) {
+                headers.set("x-forwarded-host", headers.first("x-forwarded-host").map(v -> v + "," + authority)
+                        .orElse(authority));
+            }
+            return action.getHostRewriteLiteral();
+        }
         if (!action.hasAutoHostRewrite() || !action.getAutoHostRewrite().getValue()) {
             if (action.getHostRewriteSpecifierCase() != RouteAction.HostRewriteSpecifierCase.HOSTREWRITESPECIFIER_NOT_SET
                     && action.getHostRewriteSpecifierCase() != RouteAction.HostRewriteSpecifierCase.AUTO_HOST_REWRITE) {

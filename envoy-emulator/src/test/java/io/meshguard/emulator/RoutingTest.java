@@ -117,6 +117,19 @@ class RoutingTest {
     }
 
     @Test
+    void hostRewriteLiteral_sendsTheLiteral_evenToAnEdsCluster_andAppendsTheClientsToXForwardedHost() {
+        io.envoyproxy.envoy.config.cluster.v3.Cluster eds = io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder()
+                .setName("payments-by-ip").setType(io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.EDS)
+                .build();
+        var rewrite = io.envoyproxy.envoy.config.route.v3.RouteAction.newBuilder().setCluster("payments-by-ip")
+                .setHostRewriteLiteral("payments.bank-apps.svc.cluster.local").setAppendXForwardedHost(true).build();
+        Headers headers = new Headers();
+        assertThat(RouteTable.upstreamAuthority(rewrite, eds, "api.bank.example", headers))
+                .isEqualTo("payments.bank-apps.svc.cluster.local");
+        assertThat(headers.first("x-forwarded-host")).contains("api.bank.example");
+    }
+
+    @Test
     void customHeaderFormatter_fillsInRequestHeaders_andRefusesWhatItDoesNotModel() {
         Headers request = new Headers();
         request.add("origin", "https://a.dev.bank.example");

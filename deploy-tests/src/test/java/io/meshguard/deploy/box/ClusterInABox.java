@@ -54,6 +54,8 @@ public final class ClusterInABox implements AutoCloseable {
     private String readableClasspath;
     private Process agent;
     private ServiceDirectory services;
+    private BoxPod proxylessClient;
+    private final java.util.concurrent.CompletableFuture<BoxPod> bankApps = new java.util.concurrent.CompletableFuture<>();
     private NetworkPolicyRules policies;
     private final String idpAdminPassword = io.meshguard.access.CodeFlowClient.random(24);
     private final java.util.concurrent.CompletableFuture<BankIdentityProvider> idp =
@@ -118,12 +120,19 @@ public final class ClusterInABox implements AutoCloseable {
         objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-admin-plane", Map.of(
                 "admin.oidc.issuer", ExternalParts.issuer(BankIdentityProvider.REALM),
                 "console.public_url", BankIdentityProvider.CONSOLE_ORIGIN));
+        // the bank's own workloads in the mesh, and the operator's grant for its proxyless client
+        // (docs/xds-security.md "Grants": one entry per proxyless client identity, in the manifest's grant list)
+        BankApps.apply(objects);
+        objects.editEnv(OperatorSecrets.NAMESPACE, "meshguard-xds", "MESHGUARD_XDS_ADS_GROUP_IDENTITIES",
+                grants -> grants + "," + BankApps.PROXYLESS_GROUP + "=" + BankApps.clientIdentity());
         mark("rendered and applied");
 
         BoxPod postgres = externalPod(ExternalParts.POSTGRES, 5432);
         BoxPod redis = externalPod(ExternalParts.REDIS, 6379);
         BoxPod keycloak = externalPod(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE,
                 ExternalParts.KEYCLOAK_PORT);
+        BoxPod payments = bankPod(BankApps.PAYMENTS, BankApps.NAMESPACE, BankApps.paymentsSpec());
+        proxylessClient = bankPod(BankApps.CLIENT, BankApps.CLIENTS_NAMESPACE, BankApps.clientSpec());
         List<BoxPod> jobPods = new ArrayList<>();
         for (Job job : objects.jobs) {
             jobPods.add(pod(job.getMetadata(), job.getSpec().getTemplate(), "Job/" + job.getMetadata().getName(),
@@ -149,20 +158,41 @@ public final class ClusterInABox implements AutoCloseable {
                 network.nodeAddress());
         String nat = services.natRules();
         IstioAuthorization istio = new IstioAuthorization(objects.istio);
+        IstioOutboundRoutes outbound = new IstioOutboundRoutes(services, pods,
+                p -> p.injected(objects.namespaceLabels(p.namespace())), objects.istio);
         for (BoxPod p : pods) {
             String redirects = "";
+            String capture = "";
             if (p.injected(objects.namespaceLabels(p.namespace())) && modelledImage(p)) {
                 try {
-                    redirects = sidecar(p, istio);
+                    IstioOutboundRoutes.Outbound out = outbound.forPod(p);
+                    redirects = sidecar(p, istio, out.config());
+                    capture = out.capture();
                 } catch (IllegalStateException e) {
                     failures.put(p.name(), "istio-proxy: " + e.getMessage());
                 }
             }
-            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), policies.table(p, nat, redirects));
+            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"),
+                    policies.table(p, nat, redirects, capture));
         }
         mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
                 + objects.networkPolicies.size() + " NetworkPolicies");
         startAgent();
+        // the bank's workloads, beside the install (the journeys that call them wait for them)
+        Thread.ofVirtual().name("bank-apps").start(() -> {
+            try {
+                startSidecar(payments);
+                start(payments, new Launch(payments.name(), payments.netns(), List.of(), services.hosts(payments),
+                        false, Optional.of(BankApps.USER), Map.of(), java(BankBackend.class, "-Xmx64m",
+                        Integer.toString(BankApps.HTTP_PORT), Integer.toString(BankApps.GRPC_PORT)),
+                        dir.resolve(payments.namespace() + "_" + payments.name())));
+                startSidecar(proxylessClient);
+                bankApps.complete(payments);
+                mark("bank apps started");
+            } catch (Exception | Error e) {
+                bankApps.completeExceptionally(e);
+            }
+        });
 
         // the bank's parts first, as they exist before the install
         Kubelet kubelet = new Kubelet(node);
@@ -213,7 +243,10 @@ public final class ClusterInABox implements AutoCloseable {
                     // on a fresh install nothing is published yet, so its not-Ready state is recorded, not a failure
                     boolean gateway = w.owner().equals(GATEWAY);
                     try {
-                        kubelet.awaitReady(w, p.get(), Duration.ofSeconds(gateway ? 30 : 180));
+                        // stretched like every probe period (-Dmeshguard.box.probeScale): the gateway's JVM starts
+                        // beside all the others, and its first answer loads the emulator's classes
+                        kubelet.awaitReady(w, p.get(), Duration.ofSeconds(Math.round((gateway ? 30 : 180)
+                                * Kubelet.SCALE)));
                         mark(w.name() + " Ready");
                     } catch (Kubelet.NotReady e) {
                         (gateway ? awaitingFirstPublish : failures).put(gateway ? GATEWAY : w.name(), e.getMessage());
@@ -231,9 +264,10 @@ public final class ClusterInABox implements AutoCloseable {
 
     /**
      * The pod's sidecar configuration ({@link IstioProxy}): every declared container port but Istio's own and the
-     * annotation's excluded ones, each peer's decision; returns the nftables redirects of its inbound ports.
+     * annotation's excluded ones, each peer's decision with mTLS and in plaintext, and the outbound half's routes;
+     * returns the nftables redirects of its inbound ports (mTLS-marked connections to the mTLS listener).
      */
-    private String sidecar(BoxPod pod, IstioAuthorization istio) throws IOException {
+    private String sidecar(BoxPod pod, IstioAuthorization istio, String outbound) throws IOException {
         java.util.Set<String> excluded = java.util.Set.of(pod.annotations()
                 .getOrDefault("traffic.sidecar.istio.io/excludeInboundPorts", "").split("\\s*,\\s*"));
         StringBuilder config = new StringBuilder();
@@ -250,8 +284,10 @@ public final class ClusterInABox implements AutoCloseable {
             }
             String name = Optional.ofNullable(port.getName()).orElse("");
             config.append("port ").append(n).append(' ').append(name.startsWith("grpc") ? "grpc" : "tcp").append('\n');
-            redirects.append("    iif \"eth0\" ip saddr != ").append(network.nodeAddress()).append(" tcp dport ")
+            redirects.append("    iif \"eth0\" ip saddr != ").append(network.nodeAddress()).append(" ip dscp cs1 tcp dport ")
                     .append(n).append(" redirect to :").append(n + IstioProxy.OFFSET).append('\n');
+            redirects.append("    iif \"eth0\" ip saddr != ").append(network.nodeAddress()).append(" tcp dport ")
+                    .append(n).append(" redirect to :").append(n + IstioProxy.PLAINTEXT_OFFSET).append('\n');
             for (BoxPod peer : pods) {
                 if (peer == pod) {
                     continue;
@@ -260,14 +296,21 @@ public final class ClusterInABox implements AutoCloseable {
                         IstioAuthorization.principal(peer, objects::namespaceLabels), peer.ip());
                 config.append(d.allowed() ? "allow " : "deny ").append(n).append(' ').append(peer.ip()).append(' ')
                         .append(d.allowed() ? d.peerPrincipal().orElse("-") : d.reason()).append('\n');
+                IstioAuthorization.Decision plain = istio.decide(pod, n, Optional.empty(), peer.ip());
+                config.append(plain.allowed() ? "plain-allow " : "plain-deny ").append(n).append(' ').append(peer.ip())
+                        .append(plain.allowed() ? "" : " " + plain.reason()).append('\n');
             }
         }
+        config.append(outbound);
         Path dir = this.dir.resolve(pod.namespace() + "_" + pod.name() + "_istio-proxy");
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("sidecar.conf"), config);
+        // as Istio's proxy: uid 1337, which the pod's capture rules leave alone
         sidecars.put(pod.name(), new Launch(pod.name() + "/istio-proxy", pod.netns(), List.of(),
-                services.hosts(pod), false, Optional.empty(), Map.of(),
+                services.hosts(pod), false, Optional.of(IstioOutboundRoutes.PROXY_UID + ":" + IstioOutboundRoutes.PROXY_UID),
+                Map.of(),
                 List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
+                        "-Djava.net.preferIPv4Stack=true", // IP_TOS, the box's mTLS mark, on an IPv4 socket
                         "-XX:TieredStopAtLevel=1", "-cp", testClasspath(),
                         IstioProxy.class.getName(), dir.resolve("sidecar.conf").toString()), dir));
         return redirects.toString();
@@ -312,7 +355,54 @@ public final class ClusterInABox implements AutoCloseable {
     private boolean modelledImage(BoxPod pod) {
         String image = pod.container().getImage();
         return image.contains("/meshguard/meshguard") || image.equals("meshguard")
-                || image.startsWith("envoyproxy/envoy:");
+                || image.startsWith("envoyproxy/envoy:") || image.startsWith("bank/");
+    }
+
+    /** {@code java -cp <the test class path> main args…}, as the box's own processes run. */
+    private List<String> java(Class<?> main, String heap, String... args) {
+        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                heap, "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-cp", testClasspath(), main.getName()));
+        argv.addAll(List.of(args));
+        return argv;
+    }
+
+    /**
+     * The bank's proxyless client run once in its pod ({@link ProxylessClient}): grpc-java's xDS client with
+     * {@code bootstrap} (JSON, as {@code GRPC_XDS_BOOTSTRAP_CONFIG}) calls {@code fullMethod} on
+     * {@code xds:///host}; its output ({@code OK …} or {@code FAILED status}) and the log's last lines.
+     */
+    String proxylessCall(String bootstrap, String host, String fullMethod) throws InterruptedException {
+        bankApps(); // the client pod's sidecar is up
+        BoxPod pod = proxylessClient;
+        Path work = dir.resolve(pod.namespace() + "_" + pod.name() + "_" + System.nanoTime());
+        PodProcess p = PodProcess.start(new Launch(pod.name(), pod.netns(), List.of(), services.hosts(pod), false,
+                Optional.of(BankApps.USER), Map.of("GRPC_XDS_BOOTSTRAP_CONFIG", bootstrap),
+                java(ProxylessClient.class, "-Xmx128m", host, fullMethod, "20"), work));
+        Optional<Integer> exit = p.await(60);
+        String out = p.lastLines(40);
+        p.close();
+        return (exit.isEmpty() ? "still running after 60 s\n" : "") + out;
+    }
+
+    /** The bank's payments pod, once its sidecar and backend started. */
+    BoxPod bankApps() throws InterruptedException {
+        try {
+            return bankApps.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("the bank's apps did not start: " + e, e);
+        }
+    }
+
+    BoxPod proxylessClientPod() {
+        return proxylessClient;
+    }
+
+    private BoxPod bankPod(String name, String namespace, io.fabric8.kubernetes.api.model.PodSpec spec) {
+        String ip = network.allocate();
+        BoxPod pod = new BoxPod(name + "-0", namespace, Map.of("app", name), Map.of(), ip, network.attach(ip), spec,
+                "bank/" + name, Optional.empty());
+        pods.add(pod);
+        return pod;
     }
 
     /** Starts the pod's sidecar first and waits for its listeners (holdApplicationUntilProxyStarts). */
@@ -459,6 +549,12 @@ public final class ClusterInABox implements AutoCloseable {
         return processes.get(pod.name());
     }
 
+    /** The last lines of the pod's istio-proxy log (its inbound refusals and outbound routing decisions). */
+    String sidecarLog(BoxPod pod, int lines) {
+        PodProcess p = processes.get(pod.name() + "/istio-proxy");
+        return p == null ? "(no istio-proxy in " + pod.name() + ")" : p.lastLines(lines);
+    }
+
     NodePorts node() {
         return node;
     }
@@ -474,7 +570,11 @@ public final class ClusterInABox implements AutoCloseable {
     boolean reaches(BoxPod pod, String host, int port) {
         String address = address(pod, host);
         try {
-            Shell.inNetns(pod.netns(), "timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/" + address + "/" + port);
+            // as the pod's sidecar opens it (uid 1337, not captured): what the NetworkPolicies see of a meshed pod's
+            // connection; an application's own connect would end at its sidecar and always open
+            Shell.inNetns(pod.netns(), "setpriv", "--reuid=" + IstioOutboundRoutes.PROXY_UID, "--regid="
+                    + IstioOutboundRoutes.PROXY_UID, "--clear-groups", "timeout", "3", "bash", "-c",
+                    "exec 3<>/dev/tcp/" + address + "/" + port);
             return true;
         } catch (IllegalStateException e) {
             return false;
@@ -487,12 +587,19 @@ public final class ClusterInABox implements AutoCloseable {
      * holds the response's headers and trailers ({@code grpc-status}, {@code grpc-message}).
      */
     String grpcCall(BoxPod pod, String host, int port, String fullMethod) {
+        return grpcCall(pod, host, port, fullMethod, Optional.empty());
+    }
+
+    /** {@link #grpcCall(BoxPod, String, int, String)} with the given {@code :authority} (curl sends Host as it). */
+    String grpcCall(BoxPod pod, String host, int port, String fullMethod, Optional<String> authority) {
         String address = address(pod, host);
         try {
-            return Shell.run(List.of("ip", "netns", "exec", pod.netns(), "curl", "-sv", "-m", "5",
-                    "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers",
-                    "--data-binary", "@-", "-o", "/dev/null", "http://" + address + ":" + port + "/" + fullMethod),
-                    "\0\0\0\0\0");
+            List<String> curl = new ArrayList<>(List.of("ip", "netns", "exec", pod.netns(), "curl", "-sv", "-m", "5",
+                    "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers"));
+            authority.ifPresent(a -> curl.addAll(List.of("-H", "Host: " + a)));
+            curl.addAll(List.of("--data-binary", "@-", "-o", "/dev/null",
+                    "http://" + address + ":" + port + "/" + fullMethod));
+            return Shell.run(curl, "\0\0\0\0\0");
         } catch (IllegalStateException e) {
             return e.getMessage();
         }

@@ -93,6 +93,21 @@ class ClusterInABoxTest {
     }
 
     @Test
+    void istio_outboundSidecar_sendsAnUnknownHostInPlaintext_whichStrictResets() {
+        // R4-11: the gateway pod's own sidecar routes its outbound gRPC by :authority among the mesh's Services
+        BoxPod gateway = box.pod(ClusterInABox.GATEWAY);
+        String host = "meshguard-extauthz.meshguard.svc.cluster.local";
+        String method = "grpc.health.v1.Health/Check";
+        assertThat(box.grpcCall(gateway, host, 9001, method, java.util.Optional.of("api.bank.example")))
+                .as("an authority no Service has (gateway's sidecar: %s)", box.sidecarLog(gateway, 10))
+                .contains("grpc-status: 14").contains("STRICT");
+        assertThat(box.sidecarLog(gateway, 200)).contains("Host api.bank.example -> PassthroughCluster");
+        assertThat(box.grpcCall(gateway, host, 9001, method, java.util.Optional.of(host)))
+                .as("the Service's name: routed as the Service, with mTLS")
+                .contains("HTTP/2 200").doesNotContain("grpc-status: 14").doesNotContain("grpc-status: 7");
+    }
+
+    @Test
     void networkPolicies_letTheControllerReachTheBanksIssuer() throws Exception {
         // admin.oidc.issuer: the console's discovery, JWKS and token calls leave the controller's pod on 443
         box.identityProvider();

@@ -105,6 +105,22 @@ final class ClusterObjects {
         configMaps.put(key(namespace, name), edited);
     }
 
+    /**
+     * The operator's edit of a shipped Deployment's environment value (a comment in the manifest says to, e.g. the ADS
+     * grant list): the variable must be shipped with a literal value.
+     */
+    void editEnv(String namespace, String deployment, String variable, java.util.function.UnaryOperator<String> edit) {
+        io.fabric8.kubernetes.api.model.EnvVar env = deployments.stream()
+                .filter(d -> d.getMetadata().getName().equals(deployment)
+                        && namespace.equals(d.getMetadata().getNamespace()))
+                .flatMap(d -> d.getSpec().getTemplate().getSpec().getContainers().stream())
+                .flatMap(c -> Optional.ofNullable(c.getEnv()).orElse(List.of()).stream())
+                .filter(e -> e.getName().equals(variable) && e.getValue() != null).findFirst()
+                .orElseThrow(() -> new AssertionError("Deployment " + namespace + "/" + deployment
+                        + " ships no literal " + variable));
+        env.setValue(edit.apply(env.getValue()));
+    }
+
     Optional<Map<String, String>> secret(String namespace, String name) {
         return Optional.ofNullable(secrets.get(key(namespace, name)));
     }

@@ -40,11 +40,21 @@ import java.util.Map;
  * {@code x-forwarded-client-cert} Envoy writes (the peer's URI SAN); other ports are proxied as TCP, a denied
  * connection closed.
  *
+ * <p>mTLS and plaintext arrive apart: the pod's nftables send a connection a peer's sidecar marked as mTLS
+ * ({@link IstioOutbound#MTLS_TOS}) to {@code port + OFFSET}, where the peer is its pod's identity, and any other
+ * connection to {@code port + PLAINTEXT_OFFSET}, where it has none (a pod without sidecar, or a sidecar's
+ * {@code PassthroughCluster}): STRICT resets it, as Istio's inbound listener refuses a connection without TLS.
+ *
  * <p>Config file lines: {@code self SPIFFE}, {@code xfcc SANITIZE_SET|NONE}, {@code port N grpc|tcp},
- * {@code allow N PEER_IP PRINCIPAL|-} and {@code deny N PEER_IP REASON…}; an unlisted peer is denied.
+ * {@code allow N PEER_IP PRINCIPAL|-}, {@code deny N PEER_IP REASON…} (mTLS peers), {@code plain-allow N PEER_IP}
+ * and {@code plain-deny N PEER_IP REASON…} (plaintext peers); an unlisted peer is denied. Every other line
+ * configures the outbound half ({@link IstioOutbound}).
  */
 public final class IstioProxy {
+    /** The mTLS listener of an inbound port: {@code port + OFFSET}. */
     static final int OFFSET = 20000;
+    /** The plaintext listener of an inbound port: {@code port + PLAINTEXT_OFFSET}. */
+    static final int PLAINTEXT_OFFSET = 30000;
     private static final Metadata.Key<String> XFCC = Metadata.Key.of("x-forwarded-client-cert",
             Metadata.ASCII_STRING_MARSHALLER);
     private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
@@ -74,32 +84,47 @@ public final class IstioProxy {
 
     public static void main(String[] args) throws Exception {
         IstioProxy proxy = new IstioProxy();
+        IstioOutbound outbound = new IstioOutbound();
         for (String line : Files.readAllLines(Path.of(args[0]))) {
             String[] f = line.split(" ", 4);
+            if (outbound.configure(line.split(" "))) {
+                continue;
+            }
             switch (f[0]) {
                 case "self" -> proxy.self = f[1];
                 case "xfcc" -> proxy.sanitizeSet = f[1].equals("SANITIZE_SET");
                 case "port" -> proxy.ports.put(Integer.parseInt(f[1]), f[2]);
-                case "allow" -> proxy.verdicts.put(f[1] + " " + f[2], new Verdict(true, f[3], "allowed"));
-                case "deny" -> proxy.verdicts.put(f[1] + " " + f[2], new Verdict(false, "-", f[3]));
+                case "allow" -> proxy.verdicts.put("m " + f[1] + " " + f[2], new Verdict(true, f[3], "allowed"));
+                case "deny" -> proxy.verdicts.put("m " + f[1] + " " + f[2], new Verdict(false, "-", f[3]));
+                case "plain-allow" -> proxy.verdicts.put("p " + f[1] + " " + f[2], new Verdict(true, "-", "allowed"));
+                case "plain-deny" -> proxy.verdicts.put("p " + f[1] + " " + f[2], new Verdict(false, "-", f[3]));
                 default -> throw new IllegalArgumentException("unknown line " + line);
             }
         }
         List<Object> running = new ArrayList<>();
         for (Map.Entry<Integer, String> p : proxy.ports.entrySet()) {
-            running.add(p.getValue().equals("grpc") ? proxy.grpc(p.getKey()) : proxy.tcp(p.getKey()));
+            for (boolean mtls : new boolean[] {true, false}) {
+                running.add(p.getValue().equals("grpc") ? proxy.grpc(p.getKey(), mtls) : proxy.tcp(p.getKey(), mtls));
+            }
         }
-        System.out.println("istio-proxy (box) for " + proxy.self + " listening for " + proxy.ports);
+        outbound.start();
+        System.out.println("istio-proxy (box) for " + proxy.self + " listening for " + proxy.ports + ", "
+                + outbound.listeners() + " outbound destinations");
         System.out.flush();
         Thread.currentThread().join();
     }
 
-    private Verdict verdict(int port, SocketAddress remote) {
+    private Verdict verdict(int port, boolean mtls, SocketAddress remote) {
         String ip = remote instanceof InetSocketAddress s ? s.getAddress().getHostAddress() : "?";
-        return verdicts.getOrDefault(port + " " + ip, new Verdict(false, "-", "no decision for peer " + ip));
+        return verdicts.getOrDefault((mtls ? "m " : "p ") + port + " " + ip, new Verdict(false, "-",
+                "no decision for " + (mtls ? "mTLS" : "plaintext") + " peer " + ip));
     }
 
-    private Server grpc(int port) throws IOException {
+    private static int listenPort(int port, boolean mtls) {
+        return port + (mtls ? OFFSET : PLAINTEXT_OFFSET);
+    }
+
+    private Server grpc(int port, boolean mtls) throws IOException {
         ManagedChannel app = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
                 .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
                     @Override
@@ -107,8 +132,8 @@ public final class IstioProxy {
                         return new InetSocketAddress(loopback6(), 0);
                     }
                 }).build();
-        ServerCallHandler<byte[], byte[]> handler = (call, headers) -> forward(port, app, call, headers);
-        return NettyServerBuilder.forAddress(new InetSocketAddress("0.0.0.0", port + OFFSET))
+        ServerCallHandler<byte[], byte[]> handler = (call, headers) -> forward(port, mtls, app, call, headers);
+        return NettyServerBuilder.forAddress(new InetSocketAddress("0.0.0.0", listenPort(port, mtls)))
                 .fallbackHandlerRegistry(new HandlerRegistry() {
                     @Override
                     public ServerMethodDefinition<?, ?> lookupMethod(String method, String authority) {
@@ -119,10 +144,13 @@ public final class IstioProxy {
                 }).build().start();
     }
 
-    private ServerCall.Listener<byte[]> forward(int port, ManagedChannel app, ServerCall<byte[], byte[]> call,
-            Metadata headers) {
-        Verdict v = verdict(port, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+    private ServerCall.Listener<byte[]> forward(int port, boolean mtls, ManagedChannel app,
+            ServerCall<byte[], byte[]> call, Metadata headers) {
+        Verdict v = verdict(port, mtls, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
         if (!v.allowed()) {
+            System.out.println("inbound " + port + " " + call.getMethodDescriptor().getFullMethodName() + " from "
+                    + call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR) + " refused: " + v.reason());
+            System.out.flush();
             Status status = v.reason().startsWith("STRICT") ? Status.UNAVAILABLE : Status.PERMISSION_DENIED;
             call.close(status.withDescription(v.reason()), new Metadata());
             return new ServerCall.Listener<>() {};
@@ -138,7 +166,9 @@ public final class IstioProxy {
         ClientCall<byte[], byte[]> upstream = app.newCall(MethodDescriptor.<byte[], byte[]>newBuilder()
                 .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
                 .setFullMethodName(call.getMethodDescriptor().getFullMethodName())
-                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build(), CallOptions.DEFAULT);
+                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build(),
+                // Envoy keeps the request's :authority towards the application
+                call.getAuthority() == null ? CallOptions.DEFAULT : CallOptions.DEFAULT.withAuthority(call.getAuthority()));
         Object lock = new Object();
         upstream.start(new ClientCall.Listener<>() {
             private boolean headersSent;
@@ -195,14 +225,14 @@ public final class IstioProxy {
         };
     }
 
-    private ServerSocket tcp(int port) throws IOException {
+    private ServerSocket tcp(int port, boolean mtls) throws IOException {
         ServerSocket listener = new ServerSocket();
-        listener.bind(new InetSocketAddress("0.0.0.0", port + OFFSET));
+        listener.bind(new InetSocketAddress("0.0.0.0", listenPort(port, mtls)));
         Thread.ofPlatform().daemon().start(() -> {
             while (true) {
                 try {
                     Socket client = listener.accept();
-                    Thread.ofVirtual().start(() -> tcpConnection(port, client));
+                    Thread.ofVirtual().start(() -> tcpConnection(port, mtls, client));
                 } catch (IOException e) {
                     return;
                 }
@@ -211,9 +241,13 @@ public final class IstioProxy {
         return listener;
     }
 
-    private void tcpConnection(int port, Socket client) {
+    private void tcpConnection(int port, boolean mtls, Socket client) {
         try (client) {
-            if (!verdict(port, client.getRemoteSocketAddress()).allowed()) {
+            Verdict v = verdict(port, mtls, client.getRemoteSocketAddress());
+            if (!v.allowed()) {
+                System.out.println("inbound " + port + " from " + client.getRemoteSocketAddress() + " closed: "
+                        + v.reason());
+                System.out.flush();
                 return;
             }
             try (Socket app = new Socket()) {

@@ -46,9 +46,13 @@ final class NetworkPolicyRules {
     }
 
     /** The whole nftables table of {@code pod}: Service DNAT ({@code natRules}) and both filter directions. */
-    String table(BoxPod pod, String natRules, String sidecarRedirects) {
+    String table(BoxPod pod, String natRules, String sidecarRedirects, String sidecarCapture) {
         StringBuilder s = new StringBuilder("table inet box {\n");
         s.append("  counter ingress_dropped {}\n  counter egress_dropped {}\n");
+        // the sidecar's outbound capture before the Service DNAT, as in a pod (kube-proxy runs on the node): its
+        // proxy sees the ClusterIP the application dialled; the first nat chain that translates a connection wins
+        s.append("  chain sidecar_outbound {\n    type nat hook output priority -110; policy accept;\n")
+                .append(sidecarCapture).append("  }\n");
         s.append("  chain services {\n    type nat hook output priority -100; policy accept;\n").append(natRules)
                 .append("  }\n");
         s.append("  chain sidecar_inbound {\n    type nat hook prerouting priority -100; policy accept;\n")
@@ -71,6 +75,9 @@ final class NetworkPolicyRules {
         s.append("  }\n");
         s.append("  chain egress {\n    type filter hook output priority 0; policy accept;\n")
                 .append("    ct state established,related accept\n    oif \"lo\" accept\n")
+                // a connection the sidecar captured: redirected to loopback in the nat hook, while meta oif still
+                // names the interface of the first route lookup
+                .append("    ip daddr 127.0.0.0/8 accept\n")
                 .append("    meta l4proto ipv6-icmp accept\n");
         List<NetworkPolicy> egress = selecting(pod, "Egress");
         if (!egress.isEmpty()) {

@@ -39,6 +39,10 @@ public final class ConfigValidator {
     private static final java.util.regex.Pattern NO_STORING =
             java.util.regex.Pattern.compile("(?i)(^|[,\\s])no-(cache|store)($|[,\\s=])");
 
+    /** A Kubernetes Service's cluster DNS name: {@code name.namespace.svc}, optionally with the cluster domain. */
+    private static final java.util.regex.Pattern SERVICE_NAME = java.util.regex.Pattern.compile(
+            "[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.svc(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+
     private final ProfileReferences profiles;
 
     /** Checks the configuration itself; the profiles routes name are not checked. */
@@ -136,6 +140,7 @@ public final class ConfigValidator {
         }
         overlaps(problems, config.routes());
         hostnameClashes(problems, config, groups);
+        serviceHostnames(problems, config, groups);
         problems.addAll(profiles.check(config));
         if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
             problems.addAll(envoyLoad(config));
@@ -413,6 +418,61 @@ public final class ConfigValidator {
                 }
             }
         }
+    }
+
+    /**
+     * A hostname that is a Kubernetes Service's cluster name ({@code name.namespace.svc[.cluster domain]}) is the
+     * supported shape for proxyless gRPC clients in the mesh (docs/proxyless-clients.md, review R4-04): the client's
+     * own sidecar routes each call by its {@code :authority}, the xds target, so only a Service name reaches a STRICT
+     * backend with the client's mTLS identity. But that sidecar then sends the call to that Service's endpoints,
+     * whatever the route chose: a destination upstream that is not that Service (its DNS endpoint or its
+     * {@code host}) is silently never reached by those clients, and a weighted split between such upstreams is not
+     * applied. An error in a production group, a warning elsewhere.
+     */
+    private static void serviceHostnames(List<Problem> problems, GatewayConfig config, Map<String, GatewayGroup> groups) {
+        Map<String, Upstream> upstreams = new HashMap<>();
+        config.upstreams().forEach(u -> upstreams.putIfAbsent(u.name(), u));
+        for (GatewayGroup g : groups.values()) {
+            for (Api api : config.apisOf(g.name())) {
+                List<String> services = HostnamePlan.hostnames(g, api).stream()
+                        .filter(h -> SERVICE_NAME.matcher(h).matches()).toList();
+                if (services.isEmpty()) {
+                    continue;
+                }
+                for (Route r : config.routesOf(g.name())) {
+                    if (!r.api().equals(api.name())) {
+                        continue;
+                    }
+                    for (Route.Destination d : r.destinations()) {
+                        Upstream u = upstreams.get(d.upstream());
+                        if (d.weight() == 0 || u == null) {
+                            continue;
+                        }
+                        for (String h : services) {
+                            if (isService(u, h)) {
+                                continue;
+                            }
+                            String at = "routes[" + r.group() + "/" + r.name() + "].destinations";
+                            String message = "hostname " + h + " is a Service name: a proxyless client calling "
+                                    + "xds:///" + h + " goes through its own sidecar, which routes the call by :authority "
+                                    + "to Service " + h + ", not to upstream '" + u.name() + "' that this route chose; give "
+                                    + "the upstream the endpoint " + h + " (or host: " + h + "), or serve this API under "
+                                    + "the Service name of its upstream";
+                            problems.add(g.production() ? Problem.error(ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message)
+                                    : Problem.warning(ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Whether the upstream is the Service {@code host}: its host, or every endpoint named by it. */
+    private static boolean isService(Upstream u, String host) {
+        if (u.host().isPresent()) {
+            return u.host().get().equalsIgnoreCase(host);
+        }
+        return !u.endpoints().isEmpty() && u.endpoints().stream().allMatch(e -> host.equalsIgnoreCase(e.address()));
     }
 
     private static void name(List<Problem> problems, String path, String name) {

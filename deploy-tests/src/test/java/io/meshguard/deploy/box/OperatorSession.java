@@ -1,0 +1,109 @@
+package io.meshguard.deploy.box;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.access.OidcClient;
+import io.meshguard.access.SignedInToken;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Proxy;
+import java.net.ProxySelector;
+import java.net.SocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The platform operator (rita, of the bank's {@code meshguard-system-admins}) at her workstation: signed in with
+ * {@code meshguard login} (the device grant with PKCE, approved in her Chromium) and calling the admin API at the
+ * console's public origin, each name reached through the box's port-forward by the workstation's HTTP proxy.
+ */
+final class OperatorSession {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final HttpClient http;
+    private final String accessToken;
+
+    private OperatorSession(HttpClient http, String accessToken) {
+        this.http = http;
+        this.accessToken = accessToken;
+    }
+
+    /** One sign-in per box, reused while its access token has a minute left (each sign-in starts a Chromium). */
+    private static SignedInToken lastToken;
+    private static HttpClient lastWorkstation;
+
+    static synchronized OperatorSession signIn(ClusterInABox box) throws Exception {
+        if (lastToken != null && lastToken.freshAt(java.time.Instant.now(), 60)) {
+            return new OperatorSession(lastWorkstation, lastToken.accessToken());
+        }
+        BankIdentityProvider idp = box.identityProvider();
+        BoxPod xds = box.pod("Deployment/meshguard-xds");
+        Map<String, InetSocketAddress> names = idp.names(box.node().local(xds.ip(), 9103));
+        HttpClient workstation = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).proxy(new ForwardsByName(names)).build();
+        try (PersonsBrowser rita = PersonsBrowser.start(names)) {
+            OidcClient cli = new OidcClient(idp.issuer(), "meshguard-cli", Clock.systemUTC(), workstation);
+            OidcClient.DeviceCode code = cli.startDeviceLogin();
+            CompletableFuture<SignedInToken> login = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return cli.awaitDeviceLogin(code);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            rita.driver.get(code.verificationUriComplete());
+            rita.signInAtKeycloak(idp.requester());
+            lastToken = login.get(120, TimeUnit.SECONDS);
+            lastWorkstation = workstation;
+            return new OperatorSession(workstation, lastToken.accessToken());
+        }
+    }
+
+    /** A call that must succeed (2xx); its JSON. */
+    JsonNode ok(String method, String path, String body) throws Exception {
+        HttpResponse<String> r = send(method, path, body);
+        assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
+        return JSON.readTree(r.body());
+    }
+
+    HttpResponse<String> send(String method, String path, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
+                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + accessToken)
+                .header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Publishes the draft (every group it changes). */
+    JsonNode publish(String reason) throws Exception {
+        return ok("POST", "/publish", JSON.writeValueAsString(Map.of("reason", reason)));
+    }
+
+    /** A workstation's HTTP proxy for the bank's names: requests in absolute form to their port-forwards. */
+    private static final class ForwardsByName extends ProxySelector {
+        private final Map<String, InetSocketAddress> names;
+
+        ForwardsByName(Map<String, InetSocketAddress> names) {
+            this.names = names;
+        }
+
+        @Override
+        public List<Proxy> select(URI uri) {
+            InetSocketAddress forward = names.get(uri.getAuthority());
+            return List.of(forward == null ? Proxy.NO_PROXY : new Proxy(Proxy.Type.HTTP, forward));
+        }
+
+        @Override
+        public void connectFailed(URI uri, SocketAddress sa, IOException e) {
+        }
+    }
+}
