@@ -21,9 +21,41 @@ import java.util.Map;
  * @param localPort the port-forward to Keycloak's pod on this machine's loopback
  * @param automationSecret the secret of the automation client, as the bank's CI secret store keeps it
  * @param customerSecret the secret of the customer app's client in the retail realm
+ * @param tenantClientSecret the secret of the tenants' pipeline clients ({@link #PROVIDER_CLIENT},
+ *     {@link #SUBSCRIBER_CLIENT})
  */
 record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person approver, String automationSecret,
-        String customerSecret) {
+        String customerSecret, String tenantClientSecret) {
+    /** A provider's pipeline: service account in {@code acme-admins} (policies/access.yaml: org-admin of acme). */
+    static final String PROVIDER_CLIENT = "acme-pipeline";
+    /** A customer's pipeline: service account in {@code globex-customer-admins} (customer-admin of globex). */
+    static final String SUBSCRIBER_CLIENT = "globex-pipeline";
+    /**
+     * The tenants' groups the guide says to add "the same way" as the platform's, and a pipeline client of each
+     * tenant with the sign-in clients' mappers (the admin audience and the groups claim), its service account in the
+     * group: what the identity team does for each tenant that automates against the admin API.
+     */
+    private static final String TENANT_CLIENTS = """
+            MAPPERS='[{"name": "admin-audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+                "config": {"included.custom.audience": "meshguard-admin", "access.token.claim": "true",
+                           "id.token.claim": "false"}},
+              {"name": "groups", "protocol": "openid-connect", "protocolMapper": "oidc-group-membership-mapper",
+                "config": {"claim.name": "groups", "full.path": "false", "access.token.claim": "true",
+                           "id.token.claim": "true", "userinfo.token.claim": "true"}}]'
+            for pair in acme-pipeline:acme-admins globex-pipeline:globex-customer-admins; do
+              client=${pair%%:*}; group=${pair##*:}
+              kcadm.sh create groups -r "$REALM" -s name="$group"
+              kcadm.sh create clients -r "$REALM" -f - <<EOF
+            {"clientId": "$client", "publicClient": false, "secret": "$SECRET", "serviceAccountsEnabled": true,
+             "standardFlowEnabled": false, "directAccessGrantsEnabled": false, "protocolMappers": $MAPPERS}
+            EOF
+              user=$(kcadm.sh get users -r "$REALM" -q username="service-account-$client" --fields id --format csv \\
+                  --noquotes)
+              gid=$(kcadm.sh get groups -r "$REALM" -q search="$group" --fields id --format csv --noquotes | head -n 1)
+              kcadm.sh update "users/$user/groups/$gid" -r "$REALM" -s realm="$REALM" -s userId="$user" \\
+                  -s groupId="$gid" -n
+            done
+            """;
     /** The customer app's client in the retail realm (client credentials; role customer, tenant acme-corp). */
     static final String CUSTOMER_CLIENT = "mobile-banking";
     /**
@@ -107,7 +139,10 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
         }
         String customerSecret = CodeFlowClient.random(24);
         realm.kcadm(home, kcadm, Map.of("SECRET", customerSecret), RETAIL_REALM_SETUP);
-        return new BankIdentityProvider(pod, local, requester, approver, realm.automationSecret(), customerSecret);
+        String tenantSecret = CodeFlowClient.random(24);
+        realm.kcadm(home, kcadm, Map.of("SECRET", tenantSecret, "REALM", REALM), TENANT_CLIENTS);
+        return new BankIdentityProvider(pod, local, requester, approver, realm.automationSecret(), customerSecret,
+                tenantSecret);
     }
 
     private static void awaitAnswer(String base, PodProcess process, BoxPod pod)

@@ -33,13 +33,18 @@ import java.util.concurrent.TimeUnit;
 record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path tokenFile) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Signs in with the client credentials grant at the issuer the pods know. */
+    /** The platform's automation ({@code meshguard-automation}, system admin). */
     static BankPipeline signIn(ClusterInABox box, BankIdentityProvider idp) throws Exception {
+        return signIn(box, idp, BankIdentityProvider.AUTOMATION_CLIENT, idp.automationSecret());
+    }
+
+    /** Signs in as {@code client} with the client credentials grant at the issuer the pods know. */
+    static BankPipeline signIn(ClusterInABox box, BankIdentityProvider idp, String client, String secret)
+            throws Exception {
         InetSocketAddress admin = box.node().local(box.pod("Deployment/meshguard-xds").ip(), 9103);
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).proxy(new ForwardsByName(idp.names(admin))).build();
-        String basic = Base64.getEncoder().encodeToString((BankIdentityProvider.AUTOMATION_CLIENT + ":"
-                + idp.automationSecret()).getBytes(StandardCharsets.UTF_8));
+        String basic = Base64.getEncoder().encodeToString((client + ":" + secret).getBytes(StandardCharsets.UTF_8));
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(idp.issuer()
                         + "/protocol/openid-connect/token")).timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Basic " + basic)
@@ -97,15 +102,38 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
 
     /** A route of group {@code edge} to the bank's app with an authz rule and the default DLP profile. */
     void route(String name, String api, String prefix, String authzProfile) throws Exception {
-        ok("PUT", "/routes/edge/" + name, """
+        route(name, api, "payments-api", prefix, authzProfile, "");
+    }
+
+    /** As above to {@code upstream}, owned by {@code tenant} when not empty (a system caller's {@code ?tenant=}). */
+    void route(String name, String api, String upstream, String prefix, String authzProfile, String tenant)
+            throws Exception {
+        ok("PUT", "/routes/edge/" + name + owner(tenant), """
                 {"name": "%s", "group": "edge", "api": "%s", "version": "v1",
-                 "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "payments-api", "weight": 100}],
-                 "authz_profile": "%s", "dlp_profile": "default"}""".formatted(name, api, prefix, authzProfile));
+                 "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "%s", "weight": 100}],
+                 "authz_profile": "%s", "dlp_profile": "default"}"""
+                .formatted(name, api, prefix, upstream, authzProfile));
+    }
+
+    /** An upstream to the bank's app in {@code payments}, owned by {@code tenant}. */
+    void bankAppUpstream(String name, String tenant) throws Exception {
+        ok("PUT", "/upstreams/" + name + owner(tenant), """
+                {"name": "%s", "protocol": "http1", "endpoints": [{"address": "%s", "port": %d}]}""".formatted(
+                name, ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE), BankApp.PORT));
+    }
+
+    private static String owner(String tenant) {
+        return tenant.isEmpty() ? "" : "?tenant=" + tenant;
     }
 
     /** An API of the default tenant on the bank's API host {@code api.bank.example}, one active version v1. */
     void api(String name) throws Exception {
-        ok("PUT", "/apis/" + name, """
+        api(name, "");
+    }
+
+    /** As above, owned by {@code tenant} when not empty. */
+    void api(String name, String tenant) throws Exception {
+        ok("PUT", "/apis/" + name + owner(tenant), """
                 {"name": "%1$s", "base_path": "/%1$s", "default_version": "v1", "hostnames": ["api.bank.example"],
                  "versions": [{"version": "v1", "status": "active"}]}""".formatted(name));
     }

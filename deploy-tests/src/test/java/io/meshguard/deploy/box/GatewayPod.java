@@ -121,6 +121,11 @@ public final class GatewayPod {
                                 + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery()),
                         headers, body.length == 0 ? List.of() : List.of(body));
                 Exchange answer = gateway.send(request);
+                // the access log Envoy writes to stdout: what the request met, for the pod's log
+                System.out.println("[access] " + request.method() + " " + request.authority() + " "
+                        + ex.getRequestURI().getRawPath() + " " + answer.status() + " "
+                        + String.join("; ", answer.steps()));
+                System.out.flush();
                 answer.headers().entries().forEach(h -> {
                     if (!h[0].startsWith(":") && !h[0].equalsIgnoreCase("content-length")) {
                         ex.getResponseHeaders().add(h[0], h[1]);
