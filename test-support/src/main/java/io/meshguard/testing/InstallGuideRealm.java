@@ -110,6 +110,9 @@ public record InstallGuideRealm(String keycloakUrl, String realm, String console
                     .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
             pb.environment().putAll(env);
             pb.environment().put("HOME", workDir.toAbsolutePath().toString());
+            // kcadm keeps its signed-in config under Java's user.home (the passwd entry, not HOME): without this,
+            // runs on one machine share /root/.keycloak/kcadm.config and one run's block talks to another's Keycloak
+            pb.environment().put("KC_OPTS", "-Duser.home=" + workDir.toAbsolutePath());
             pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
             pb.environment().put("PATH", keycloakHome.resolve("bin").toAbsolutePath() + ":"
                     + System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
