@@ -45,6 +45,11 @@ import java.util.function.Predicate;
  *       version, the nonce, and {@code error_detail} (code INTERNAL, as
  *       source/extensions/config_subscription/grpc/grpc_mux_impl.cc sets it) — the resources of a NACKed response
  *       are not used;</li>
+ *   <li>a stream that fails or closes is opened again after a jittered exponential back-off (500 ms doubling to
+ *       30 s, the bounds of {@code SubscriptionFactory::RetryInitialDelayMs}/{@code RetryMaxDelayMs} in
+ *       envoy/config/subscription_factory.h, jitter as {@code JitteredExponentialBackOffStrategy}); the new stream
+ *       carries the node again and asks for every type it watches with the versions it last accepted and no nonce
+ *       ({@code GrpcMuxImpl::onStreamEstablished}), so a controller that was not up yet or restarted is followed;</li>
  *   <li>listeners with an {@code api_listener} are skipped, as Envoy's listener manager skips them when they come
  *       over LDS ("can only be added via bootstrap configuration",
  *       source/common/listener_manager/listener_manager_impl.cc);</li>
@@ -64,8 +69,20 @@ public final class AdsSubscription implements AutoCloseable {
     private final java.util.Deque<XdsResources> acceptedStates = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private final Map<String, String> nonces = new HashMap<>();
     private final Map<String, List<String>> subscribed = new HashMap<>();
+    private static final long RETRY_INITIAL_MS = 500;
+    private static final long RETRY_MAX_MS = 30_000;
+    private static final java.util.concurrent.ScheduledExecutorService RETRIES =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ads-stream-retry");
+                t.setDaemon(true);
+                return t;
+            });
+    private final java.util.SplittableRandom jitter = new java.util.SplittableRandom();
     private StreamObserver<DiscoveryRequest> requests;
     private boolean nodeSent;
+    private boolean closed;
+    private long retryMs = RETRY_INITIAL_MS;
+    private int streams;
     private volatile XdsResources state = XdsResources.empty();
     private volatile Throwable streamError;
     private volatile List<String> ignoredListeners = List.of();
@@ -85,25 +102,57 @@ public final class AdsSubscription implements AutoCloseable {
     }
 
     private synchronized void start() {
+        int stream = ++streams;
+        nodeSent = false;
+        nonces.clear();
         requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
             @Override
             public void onNext(DiscoveryResponse response) {
-                receive(response);
+                receive(stream, response);
             }
 
             @Override
             public void onError(Throwable t) {
-                streamError = t;
-                wake();
+                streamEnded(stream, t);
             }
 
             @Override
             public void onCompleted() {
-                streamError = new IllegalStateException("the controller closed the ADS stream");
-                wake();
+                streamEnded(stream, new IllegalStateException("the controller closed the ADS stream"));
             }
         });
-        subscribe(XdsResources.CDS, List.of());
+        if (subscribed.isEmpty()) {
+            subscribe(XdsResources.CDS, List.of());
+        } else {
+            // a new stream: every watched type again, with the version last accepted and no nonce
+            for (String type : List.of(XdsResources.CDS, XdsResources.EDS, XdsResources.LDS, XdsResources.RDS)) {
+                if (subscribed.containsKey(type)) {
+                    subscribe(type, subscribed.get(type));
+                }
+            }
+        }
+    }
+
+    /** The stream ended: remember why (for {@link #await}) and open a new one after the back-off. */
+    private synchronized void streamEnded(int stream, Throwable why) {
+        if (stream != streams) {
+            return;
+        }
+        streamError = why;
+        requests = null;
+        notifyAll();
+        if (closed) {
+            return;
+        }
+        long delay = jitter.nextLong(retryMs) + 1;
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+        RETRIES.schedule(this::reopen, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized void reopen() {
+        if (!closed && requests == null) {
+            start();
+        }
     }
 
     /** Why the stream ended, once it has (a real Envoy then opens a new one, with back-off). */
@@ -194,11 +243,12 @@ public final class AdsSubscription implements AutoCloseable {
         return true;
     }
 
-    private synchronized void wake() {
-        notifyAll();
-    }
-
-    private synchronized void receive(DiscoveryResponse response) {
+    private synchronized void receive(int stream, DiscoveryResponse response) {
+        if (stream != streams) {
+            return;
+        }
+        streamError = null;
+        retryMs = RETRY_INITIAL_MS;
         String type = response.getTypeUrl();
         nonces.put(type, response.getNonce());
         List<String> problems = new ArrayList<>();
@@ -349,7 +399,9 @@ public final class AdsSubscription implements AutoCloseable {
             b.setNode(node.toProto());
             nodeSent = true;
         }
-        requests.onNext(b.build());
+        if (requests != null) {
+            requests.onNext(b.build());
+        }
     }
 
     static List<String> edsNames(Map<String, Cluster> clusters) {
@@ -403,6 +455,7 @@ public final class AdsSubscription implements AutoCloseable {
     @Override
     public void close() {
         synchronized (this) {
+            closed = true;
             if (requests != null && streamError == null) {
                 requests.onCompleted();
             }

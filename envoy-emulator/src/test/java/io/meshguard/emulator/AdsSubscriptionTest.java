@@ -44,7 +44,12 @@ class AdsSubscriptionTest {
 
     /** Answers CDS with {@code cluster} and EDS with the given address; records every request. */
     private int serve(Cluster cluster, String endpointAddress) throws Exception {
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        return serve(cluster, endpointAddress, 0, false);
+    }
+
+    /** As above on {@code port}; with {@code closeAfterFirstAck}, each stream is closed once its first ACK arrives. */
+    private int serve(Cluster cluster, String endpointAddress, int port, boolean closeAfterFirstAck) throws Exception {
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
                 .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
                     @Override
                     public StreamObserver<DiscoveryRequest> streamAggregatedResources(
@@ -54,6 +59,9 @@ class AdsSubscriptionTest {
                             public void onNext(DiscoveryRequest r) {
                                 requests.add(r);
                                 if (!r.getResponseNonce().isEmpty()) {
+                                    if (closeAfterFirstAck) {
+                                        responses.onCompleted();
+                                    }
                                     return; // an ACK or NACK
                                 }
                                 if (r.getTypeUrl().equals(XdsResources.CDS)) {
@@ -185,6 +193,45 @@ class AdsSubscriptionTest {
                     + "constraint validation failed (OutlierDetectionValidationError.MaxEjectionPercent: value must be "
                     + "less than or equal to 100) (at outlier_detection.max_ejection_percent)");
             assertThat(ads.resources().clusters()).isEmpty();
+        }
+    }
+
+    @Test
+    void aControllerNotListeningYet_isFollowedOnceItStarts_asEnvoyRetriesItsAdsStream() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway())) {
+            Thread.sleep(300); // the first stream fails: nothing listens
+            serve(EDS_CLUSTER, "10.1.2.3", port, false);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (ads.resources().endpoints().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(ads.resources().clusters()).containsKey("up");
+            assertThat(ads.resources().endpoints()).containsKey("up");
+            assertThat(next().getNode().getId()).as("the node on the new stream's first request")
+                    .isEqualTo("local-envoy-1");
+        }
+    }
+
+    @Test
+    void aStreamTheControllerCloses_isOpenedAgain_withTheNodeAndTheVersionsAccepted() throws Exception {
+        int port = serve(EDS_CLUSTER, "10.1.2.3", 0, true);
+        try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway())) {
+            assertThat(next().hasNode()).isTrue();
+            assertThat(next().getVersionInfo()).as("the ACK of the first stream").isEqualTo("c1");
+            DiscoveryRequest again = next();
+            while (again.getResponseNonce().isEmpty() && !again.hasNode()) {
+                again = next(); // requests the first stream sent before it closed
+            }
+            while (!again.hasNode()) {
+                again = next();
+            }
+            assertThat(again.getTypeUrl()).isEqualTo(XdsResources.CDS);
+            assertThat(again.getVersionInfo()).as("the version the node holds").isEqualTo("c1");
+            assertThat(again.getResponseNonce()).as("no nonce on a new stream").isEmpty();
         }
     }
 }

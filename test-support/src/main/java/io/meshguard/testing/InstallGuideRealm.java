@@ -21,9 +21,22 @@ import java.util.concurrent.TimeUnit;
  * @param consolePublicUrl the console's origin as people's browsers reach it ({@code console.public_url})
  * @param consoleSecret the console client's secret (Secret {@code meshguard-admin-oidc})
  * @param provisionerSecret the provisioning client's secret (Secret {@code meshguard-admin-oidc})
+ * @param automationSecret the automation client's secret (the bank's CI secret store)
  */
 public record InstallGuideRealm(String keycloakUrl, String realm, String consolePublicUrl, String consoleSecret,
-        String provisionerSecret) {
+        String provisionerSecret, String automationSecret) {
+    /** A realm whose automation client gets a random secret nobody uses. */
+    public InstallGuideRealm(String keycloakUrl, String realm, String consolePublicUrl, String consoleSecret,
+            String provisionerSecret) {
+        this(keycloakUrl, realm, consolePublicUrl, consoleSecret, provisionerSecret, randomSecret());
+    }
+
+    private static String randomSecret() {
+        byte[] b = new byte[32];
+        new java.security.SecureRandom().nextBytes(b);
+        return java.util.Base64.getEncoder().encodeToString(b);
+    }
+
     /** Where the guide's realm step starts. */
     static final String STEP = "1. **The Keycloak realm**";
     /**
@@ -69,6 +82,7 @@ public record InstallGuideRealm(String keycloakUrl, String realm, String console
         env.put("CONSOLE_PUBLIC_URL", consolePublicUrl);
         env.put("CONSOLE_CLIENT_SECRET", consoleSecret);
         env.put("PROVISIONER_CLIENT_SECRET", provisionerSecret);
+        env.put("AUTOMATION_CLIENT_SECRET", automationSecret);
         run(keycloakHome, workDir, env, block());
     }
 
@@ -87,6 +101,14 @@ public record InstallGuideRealm(String keycloakUrl, String realm, String console
                 "-s", "'groups=[" + String.join(",", paths) + "]'")) + "\n");
     }
 
+    /**
+     * A further {@code kcadm.sh} script as the same administrator, after {@link #setUp} in the same {@code workDir}
+     * (the bank's own realms and clients the guide does not make); {@code env} as the script's environment.
+     */
+    public void kcadm(Path keycloakHome, Path workDir, Map<String, String> env, String script) {
+        run(keycloakHome, workDir, env, script);
+    }
+
     private static void run(Path keycloakHome, Path workDir, Map<String, String> env, String script) {
         try {
             Files.createDirectories(workDir);
@@ -95,6 +117,9 @@ public record InstallGuideRealm(String keycloakUrl, String realm, String console
                     .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
             pb.environment().putAll(env);
             pb.environment().put("HOME", workDir.toAbsolutePath().toString());
+            // kcadm keeps its signed-in config under Java's user.home (the passwd entry, not HOME): without this,
+            // runs on one machine share /root/.keycloak/kcadm.config and one run's block talks to another's Keycloak
+            pb.environment().put("KC_OPTS", "-Duser.home=" + workDir.toAbsolutePath());
             pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
             // kcadm keeps its signed-in configuration under Java's user.home (~/.keycloak/kcadm.config), which the
             // JVM takes from the account, not from HOME: without this every realm set up on the machine at once (two

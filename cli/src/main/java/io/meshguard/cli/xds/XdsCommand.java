@@ -119,12 +119,16 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
             // the same admin plane as `up` (AdminPlane): admin API, catalogue, console with Approvals and the portal
             io.meshguard.xds.console.ConsoleConfig console = io.meshguard.xds.console.ConsoleConfig.configGroup()
                     .read(config);
+            // API keys on the admin port, as `up` serves them there: the portal's operations for pipelines and
+            // `meshguard apikey --url`, behind the same gate (tenants, OIDC); extauthz follows revocations by NOTIFY
+            ApiKeyAdminApi keys = new ApiKeyAdminApi(Optional.of(new JdbcApiKeyStore(dataSource)), Clock.systemUTC(),
+                    gate, Optional.of(audit.sink()));
+            http.addHandler(ApiKeyAdminApi.PREFIX, keys);
             AdminPlane.Mounted plane = new AdminPlane(gate, adminEvents, dataSource,
                     CatalogSettings.configGroup().read(config),
                     console.settings(adminAccess.issuer(), HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT)
                             .read(config).port()),
-                    new ApiKeyAdminApi(Optional.of(new JdbcApiKeyStore(dataSource)), Clock.systemUTC(), gate,
-                            Optional.of(audit.sink())),
+                    keys,
                     io.meshguard.audit.trail.TrailCheckpointSettings.configGroup().read(config),
                     metrics.forServer("xds")).configure(http, xds);
             // zone mode's central side (issue 28): the port zone controllers in other clusters dial

@@ -82,6 +82,21 @@ class XdsCommandConsoleTest {
         assertThat(products.statusCode()).as(products.body()).isEqualTo(200);
     }
 
+    @Test
+    void apiKeys_areCreatedAndListedOnTheAdminPort_asUpServesThem() throws Exception {
+        HttpResponse<String> created = client.send(HttpRequest.newBuilder(URI.create(base + "/apikeys"))
+                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("""
+                        {"name": "pipeline-key", "owner": "ci", "tenant": "default", "reason": "xds entry point"}"""))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        assertThat(created.body()).contains("\"key\"");
+        HttpResponse<String> listed = client.send(HttpRequest.newBuilder(URI.create(base + "/apikeys"))
+                .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
+        assertThat(listed.body()).contains("pipeline-key");
+    }
+
     private static String signIn() throws Exception {
         HttpResponse<String> form = get("/console/signin", "");
         String binding = cookie(form, "mg_signin");

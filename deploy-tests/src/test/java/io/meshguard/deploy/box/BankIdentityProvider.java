@@ -19,8 +19,74 @@ import java.util.Map;
  * of the bank in it, both in {@code meshguard-system-admins} as the guide says for four eyes: one asks, one approves.
  *
  * @param localPort the port-forward to Keycloak's pod on this machine's loopback
+ * @param automationSecret the secret of the automation client, as the bank's CI secret store keeps it
+ * @param customerSecret the secret of the customer app's client in the retail realm
+ * @param tenantClientSecret the secret of the tenants' pipeline clients ({@link #PROVIDER_CLIENT},
+ *     {@link #SUBSCRIBER_CLIENT})
  */
-record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person approver) {
+record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person approver, String automationSecret,
+        String customerSecret, String tenantClientSecret) {
+    /** A provider's pipeline: service account in {@code acme-admins} (policies/access.yaml: org-admin of acme). */
+    static final String PROVIDER_CLIENT = "acme-pipeline";
+    /** A customer's pipeline: service account in {@code globex-customer-admins} (customer-admin of globex). */
+    static final String SUBSCRIBER_CLIENT = "globex-pipeline";
+    /**
+     * The tenants' groups the guide says to add "the same way" as the platform's, and a pipeline client of each
+     * tenant with the sign-in clients' mappers (the admin audience and the groups claim), its service account in the
+     * group: what the identity team does for each tenant that automates against the admin API.
+     */
+    private static final String TENANT_CLIENTS = """
+            MAPPERS='[{"name": "admin-audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+                "config": {"included.custom.audience": "meshguard-admin", "access.token.claim": "true",
+                           "id.token.claim": "false"}},
+              {"name": "groups", "protocol": "openid-connect", "protocolMapper": "oidc-group-membership-mapper",
+                "config": {"claim.name": "groups", "full.path": "false", "access.token.claim": "true",
+                           "id.token.claim": "true", "userinfo.token.claim": "true"}}]'
+            for pair in acme-pipeline:acme-admins globex-pipeline:globex-customer-admins; do
+              client=${pair%%:*}; group=${pair##*:}
+              kcadm.sh create groups -r "$REALM" -s name="$group"
+              kcadm.sh create clients -r "$REALM" -f - <<EOF
+            {"clientId": "$client", "publicClient": false, "secret": "$SECRET", "serviceAccountsEnabled": true,
+             "standardFlowEnabled": false, "directAccessGrantsEnabled": false, "protocolMappers": $MAPPERS}
+            EOF
+              user=$(kcadm.sh get users -r "$REALM" -q username="service-account-$client" --fields id --format csv \\
+                  --noquotes)
+              gid=$(kcadm.sh get groups -r "$REALM" -q search="$group" --fields id --format csv --noquotes | head -n 1)
+              kcadm.sh update "users/$user/groups/$gid" -r "$REALM" -s realm="$REALM" -s userId="$user" \\
+                  -s groupId="$gid" -n
+            done
+            """;
+    /** The customer app's client in the retail realm (client credentials; role customer, tenant acme-corp). */
+    static final String CUSTOMER_CLIENT = "mobile-banking";
+    /**
+     * The bank's customer realm, as it exists before meshguard: its public name (the TLS front) as frontend URL, so
+     * its tokens carry the issuer the shipped policies/authz.yaml trusts ({@code https://idp.bank.example/realms/retail},
+     * audience {@code banking-api}, claim {@code tenant}, realm role {@code customer}, scope {@code accounts:read}).
+     */
+    private static final String RETAIL_REALM_SETUP = """
+            kcadm.sh create realms -s realm=retail -s enabled=true -s attributes.frontendUrl=https://idp.bank.example
+            kcadm.sh create roles -r retail -s name=customer
+            kcadm.sh create client-scopes -r retail -s name=accounts:read -s protocol=openid-connect \\
+                -s 'attributes."include.in.token.scope"=true'
+            kcadm.sh create clients -r retail -f - <<EOF
+            {"clientId": "mobile-banking", "publicClient": false, "secret": "$SECRET", "serviceAccountsEnabled": true,
+             "standardFlowEnabled": false, "directAccessGrantsEnabled": false,
+             "protocolMappers": [
+              {"name": "banking-api", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+               "config": {"included.custom.audience": "banking-api", "access.token.claim": "true"}},
+              {"name": "tenant", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
+               "config": {"claim.name": "tenant", "claim.value": "acme-corp", "jsonType.label": "String",
+                          "access.token.claim": "true"}}]}
+            EOF
+            CID=$(kcadm.sh get clients -r retail -q clientId=mobile-banking --fields id --format csv --noquotes)
+            SID=$(kcadm.sh get client-scopes -r retail --fields id,name --format csv --noquotes \\
+                | grep ',accounts:read$' | cut -d, -f1)
+            kcadm.sh update "clients/$CID/default-client-scopes/$SID" -r retail
+            kcadm.sh add-roles -r retail --uusername service-account-mobile-banking --rolename customer
+            """;
+    /** The client docs/install.md gives automation (client credentials, service account in meshguard-system-admins). */
+    static final String AUTOMATION_CLIENT = "meshguard-automation";
+
     static final String REALM = "meshguard";
     /** The console's origin as the bank's people reach it (ConfigMap meshguard-admin-plane, console.public_url). */
     static final String CONSOLE_ORIGIN = "http://meshguard.bank.example:9103";
@@ -64,14 +130,19 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
         Path kcadm = dir.resolve("kcadm");
         InstallGuideRealm realm = new InstallGuideRealm(base, REALM, CONSOLE_ORIGIN,
                 secrets.value("meshguard-admin-oidc", "console-client-secret"),
-                secrets.value("meshguard-admin-oidc", "provisioner-client-secret"));
+                secrets.value("meshguard-admin-oidc", "provisioner-client-secret"), CodeFlowClient.random(24));
         realm.setUp(home, "admin", adminPassword, kcadm);
         Person requester = new Person("rita", CodeFlowClient.random(18));
         Person approver = new Person("arne", CodeFlowClient.random(18));
         for (Person p : List.of(requester, approver)) {
             realm.addPerson(home, kcadm, p.username(), p.password(), List.of("meshguard-system-admins"));
         }
-        return new BankIdentityProvider(pod, local, requester, approver);
+        String customerSecret = CodeFlowClient.random(24);
+        realm.kcadm(home, kcadm, Map.of("SECRET", customerSecret), RETAIL_REALM_SETUP);
+        String tenantSecret = CodeFlowClient.random(24);
+        realm.kcadm(home, kcadm, Map.of("SECRET", tenantSecret, "REALM", REALM), TENANT_CLIENTS);
+        return new BankIdentityProvider(pod, local, requester, approver, realm.automationSecret(), customerSecret,
+                tenantSecret);
     }
 
     private static void awaitAnswer(String base, PodProcess process, BoxPod pod)

@@ -33,6 +33,17 @@ public final class ClusterInABox implements AutoCloseable {
     /** Replicas per workload at most (the manifests' counts need more cores than a CI machine has). */
     static final int MAX_REPLICAS = Integer.getInteger("meshguard.box.replicas", 1);
 
+    /**
+     * Replicas of one workload: what the cluster settles at (its HorizontalPodAutoscaler's {@code minReplicas} when one
+     * targets it, else {@code spec.replicas}, default 1), at most {@code -Dmeshguard.box.replicas.NAME=N} (e.g.
+     * {@code meshguard-extauthz}, whose replicas each follow the subscription state), else {@link #MAX_REPLICAS}.
+     */
+    private int replicas(String kind, String workload, Integer manifest) {
+        int settled = objects.autoscalerFloors.getOrDefault(kind + "/" + workload,
+                Optional.ofNullable(manifest).orElse(1));
+        return Math.min(Integer.getInteger("meshguard.box.replicas." + workload, MAX_REPLICAS), settled);
+    }
+
     private final Path dir;
     private final ClusterObjects objects = new ClusterObjects();
     private final OperatorSecrets secrets = OperatorSecrets.fromReadme(
@@ -111,6 +122,11 @@ public final class ClusterInABox implements AutoCloseable {
         objects.namespace(ExternalParts.NAMESPACE, Map.of());
         objects.namespace(ExternalParts.IDP_NAMESPACE, Map.of());
         secrets.secrets().forEach(objects::secret);
+        // manifests/istio/README.md "Your identity provider": the bank's CA, which signed its IdP's TLS certificate
+        Path bankCa = ExternalParts.bankCertificates(dir.resolve("bank-ca"));
+        objects.secret(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+                .withName("meshguard-idp-ca").withNamespace(OperatorSecrets.NAMESPACE).endMetadata()
+                .withStringData(Map.of("ca.crt", Files.readString(bankCa.resolve("ca.crt")))).build());
         ExternalParts.services().forEach(objects::service);
         // step 2b and step 3: what kubectl apply -k applies
         objects.apply(RenderedManifests.render("migrate"));
@@ -119,7 +135,8 @@ public final class ClusterInABox implements AutoCloseable {
         // (the client secrets are the Secret meshguard-admin-oidc of step 1, the values the realm block sets)
         objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-admin-plane", Map.of(
                 "admin.oidc.issuer", ExternalParts.issuer(BankIdentityProvider.REALM),
-                "console.public_url", BankIdentityProvider.CONSOLE_ORIGIN));
+                "console.public_url", BankIdentityProvider.CONSOLE_ORIGIN,
+                "catalog.domain", "bank.example"));
         // the bank's own workloads in the mesh, and the operator's grant for its proxyless client
         // (docs/xds-security.md "Grants": one entry per proxyless client identity, in the manifest's grant list)
         BankApps.apply(objects);
@@ -133,6 +150,8 @@ public final class ClusterInABox implements AutoCloseable {
                 ExternalParts.KEYCLOAK_PORT);
         BoxPod payments = bankPod(BankApps.PAYMENTS, BankApps.NAMESPACE, BankApps.paymentsSpec());
         proxylessClient = bankPod(BankApps.CLIENT, BankApps.CLIENTS_NAMESPACE, BankApps.clientSpec());
+        BoxPod idpFront = externalPod(ExternalParts.IDP_FRONT, ExternalParts.IDP_NAMESPACE, 443);
+        BoxPod bankApp = bankApp();
         List<BoxPod> jobPods = new ArrayList<>();
         for (Job job : objects.jobs) {
             jobPods.add(pod(job.getMetadata(), job.getSpec().getTemplate(), "Job/" + job.getMetadata().getName(),
@@ -140,14 +159,14 @@ public final class ClusterInABox implements AutoCloseable {
         }
         List<BoxPod> workloads = new ArrayList<>();
         for (Deployment d : objects.deployments) {
-            int n = Math.min(MAX_REPLICAS, Optional.ofNullable(d.getSpec().getReplicas()).orElse(1));
+            int n = replicas("Deployment", d.getMetadata().getName(), d.getSpec().getReplicas());
             for (int i = 0; i < n; i++) {
                 workloads.add(pod(d.getMetadata(), d.getSpec().getTemplate(), "Deployment/" + d.getMetadata().getName(),
                         d.getMetadata().getName() + "-box" + i, Optional.empty()));
             }
         }
         for (StatefulSet s : objects.statefulSets) {
-            int n = Math.min(MAX_REPLICAS, Optional.ofNullable(s.getSpec().getReplicas()).orElse(1));
+            int n = replicas("StatefulSet", s.getMetadata().getName(), s.getSpec().getReplicas());
             for (int i = 0; i < n; i++) {
                 workloads.add(pod(s.getMetadata(), s.getSpec().getTemplate(), "StatefulSet/" + s.getMetadata().getName(),
                         s.getMetadata().getName() + "-" + i, Optional.of(s.getSpec().getServiceName())));
@@ -213,8 +232,21 @@ public final class ClusterInABox implements AutoCloseable {
                 idp.completeExceptionally(e);
             }
         });
+        start(idpFront, new Launch(idpFront.name(), idpFront.netns(), List.of(), services.hosts(idpFront), false,
+                Optional.empty(), Map.of(), List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                        .toString(), "-Xmx48m", "-XX:TieredStopAtLevel=1", "-cp", testClasspath(),
+                        IdpFront.class.getName(), dir.resolve("bank-ca/idp.p12").toString(), "box", "443",
+                        ServiceDirectory.fqdn(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE),
+                        Integer.toString(ExternalParts.KEYCLOAK_PORT)), dir.resolve("bank-idp_idp")));
+        startSidecar(bankApp);
+        start(bankApp, new Launch(bankApp.name(), bankApp.netns(), List.of(), services.hosts(bankApp), false,
+                Optional.empty(), Map.of(), List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                        .toString(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", testClasspath(),
+                        BankApp.class.getName(), Integer.toString(BankApp.PORT)),
+                dir.resolve(BankApp.NAMESPACE + "_" + bankApp.name())));
         awaitTcp(postgres, 5432);
         awaitTcp(redis, 6379);
+        awaitTcp(bankApp, BankApp.PORT);
         ExternalParts.createRolesAndDatabase(pgDir, secrets);
         mark("PostgreSQL and Redis up, roles created");
 
@@ -470,6 +502,40 @@ public final class ClusterInABox implements AutoCloseable {
             Thread.sleep(50);
         }
         node = new NodePorts(socket);
+    }
+
+    /**
+     * manifests/istio/README.md step 4 for the bank's application namespace {@value BankApp#NAMESPACE}: sidecar
+     * injection on, the app-namespace kit applied in it ({@code kubectl apply -k manifests/istio/app-namespace -n
+     * payments}), the bank's own namespace-wide STRICT PeerAuthentication, and its Deployment {@code api} behind the
+     * Service {@code api} (port 8080, {@code http}). The workload is not labelled {@code meshguard.io/protected} or
+     * {@code meshguard.io/dlp}: it is reached only through the gateway, whose routes check and scan (the README's
+     * recommendation), and the box does not model the CUSTOM provider and the DLP EnvoyFilter in a sidecar.
+     */
+    private BoxPod bankApp() throws IOException, InterruptedException {
+        objects.namespace(BankApp.NAMESPACE, Map.of("istio-injection", "enabled"));
+        List<com.fasterxml.jackson.databind.JsonNode> kit = RenderedManifests.render("app-namespace");
+        kit.forEach(d -> ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("metadata"))
+                .put("namespace", BankApp.NAMESPACE));
+        objects.apply(kit);
+        objects.apply(List.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                "{\"apiVersion\": \"security.istio.io/v1\", \"kind\": \"PeerAuthentication\", \"metadata\": "
+                + "{\"name\": \"default\", \"namespace\": \"" + BankApp.NAMESPACE + "\"}, "
+                + "\"spec\": {\"mtls\": {\"mode\": \"STRICT\"}}}")));
+        objects.service(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withName(BankApp.NAME)
+                .withNamespace(BankApp.NAMESPACE).endMetadata().withNewSpec().withSelector(Map.of("app", BankApp.NAME))
+                .addNewPort().withName("http").withPort(BankApp.PORT).withNewTargetPort(BankApp.PORT).endPort()
+                .endSpec().build());
+        io.fabric8.kubernetes.api.model.PodSpec spec = new io.fabric8.kubernetes.api.model.PodSpec();
+        spec.setServiceAccountName(BankApp.NAME);
+        spec.setContainers(List.of(new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(BankApp.NAME)
+                .withImage("bank/" + BankApp.NAME).addNewPort().withName("http").withContainerPort(BankApp.PORT)
+                .endPort().build()));
+        String ip = network.allocate();
+        BoxPod pod = new BoxPod(BankApp.NAME + "-box0", BankApp.NAMESPACE, Map.of("app", BankApp.NAME), Map.of(), ip,
+                network.attach(ip), spec, "Deployment/" + BankApp.NAME, Optional.empty());
+        pods.add(pod);
+        return pod;
     }
 
     private BoxPod externalPod(String name, int port) {

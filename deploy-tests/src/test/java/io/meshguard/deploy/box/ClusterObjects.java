@@ -30,6 +30,8 @@ final class ClusterObjects {
     final List<Service> services = new ArrayList<>();
     final List<NetworkPolicy> networkPolicies = new ArrayList<>();
     final List<JsonNode> istio = new ArrayList<>();
+    /** HorizontalPodAutoscalers' floors by target ({@code StatefulSet/meshguard-extauthz} → {@code minReplicas}). */
+    final Map<String, Integer> autoscalerFloors = new HashMap<>();
     private final Map<String, Map<String, String>> configMaps = new HashMap<>();
     private final Map<String, Map<String, String>> secrets = new HashMap<>();
     private final Map<String, Map<String, String>> namespaceLabels = new LinkedHashMap<>();
@@ -50,6 +52,9 @@ final class ClusterObjects {
                             Optional.ofNullable(cm.getData()).orElse(Map.of()));
                 }
                 case "Namespace" -> namespace(RenderedManifests.model(doc, Namespace.class));
+                case "HorizontalPodAutoscaler" -> autoscalerFloors.put(doc.path("spec").path("scaleTargetRef")
+                        .path("kind").asText() + "/" + doc.path("spec").path("scaleTargetRef").path("name").asText(),
+                        doc.path("spec").path("minReplicas").asInt(1));
                 default -> {
                     if (doc.path("apiVersion").asText().contains("istio.io")) {
                         istio.add(doc);

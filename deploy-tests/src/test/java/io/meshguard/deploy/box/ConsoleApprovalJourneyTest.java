@@ -6,18 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.OidcClient;
 import io.meshguard.access.SignedInToken;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.Proxy;
-import java.net.ProxySelector;
-import java.net.SocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -170,28 +165,6 @@ class ConsoleApprovalJourneyTest {
                             : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
             return r.body();
-        }
-    }
-
-    /**
-     * The workstation's HTTP proxy for the bank's names: a request for one of them goes to its port-forward in
-     * absolute form ({@code GET http://host:port/path}, RFC 9112 §3.2.2), so the server sees the name it is known by.
-     */
-    private static final class ForwardsByName extends ProxySelector {
-        private final Map<String, InetSocketAddress> names;
-
-        ForwardsByName(Map<String, InetSocketAddress> names) {
-            this.names = names;
-        }
-
-        @Override
-        public List<Proxy> select(URI uri) {
-            InetSocketAddress forward = names.get(uri.getAuthority());
-            return List.of(forward == null ? Proxy.NO_PROXY : new Proxy(Proxy.Type.HTTP, forward));
-        }
-
-        @Override
-        public void connectFailed(URI uri, SocketAddress sa, IOException e) {
         }
     }
 }

@@ -34,12 +34,24 @@ final class ExternalParts {
     static final String KEYCLOAK = "keycloak";
     /** Keycloak's HTTP port: the issuer's port a bank's HTTPS IdP has, which the NetworkPolicies name. */
     static final int KEYCLOAK_PORT = 443;
+    /** The TLS front of Keycloak (the bank's load balancer), by the bank's public name of its IdP. */
+    static final String IDP_FRONT = "idp";
+    static final String IDP_HOST = "idp.bank.example";
+    /** The realm the bank's customers sign in to: the shipped policies/authz.yaml trusts its issuer (bank-idp). */
+    static final String RETAIL_REALM = "retail";
+    /**
+     * The bank's DNS: a name the bank's resolvers give a Service's address (a Service annotation only the box reads;
+     * in a cluster, the bank's DNS or a CoreDNS stub domain does this).
+     */
+    static final String BANK_DNS = "box.meshguard.io/bank-dns";
 
     private ExternalParts() {}
 
     static List<Service> services() {
+        Service front = service(IDP_FRONT, IDP_NAMESPACE, 443);
+        front.getMetadata().setAnnotations(Map.of(BANK_DNS, IDP_HOST));
         return List.of(service(POSTGRES, NAMESPACE, 5432), service(REDIS, NAMESPACE, 6379),
-                service(KEYCLOAK, IDP_NAMESPACE, KEYCLOAK_PORT));
+                service(KEYCLOAK, IDP_NAMESPACE, KEYCLOAK_PORT), front);
     }
 
     /** The issuer of the box's realm as every pod reaches it: the Service's cluster DNS name. */
@@ -51,6 +63,26 @@ final class ExternalParts {
         return new ServiceBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
                 .withNewSpec().withSelector(Map.of("app", name)).addNewPort().withName("tcp").withPort(port)
                 .withNewTargetPort(port).endPort().endSpec().build();
+    }
+
+    /**
+     * The bank's own CA and the IdP front's certificate for {@value #IDP_HOST} it signed (openssl): {@code ca.crt}
+     * (PEM, what the operator puts in Secret meshguard-idp-ca) and {@code idp.p12} (password {@code box}).
+     */
+    static Path bankCertificates(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("idp.ext"), "subjectAltName=DNS:" + IDP_HOST + "\nextendedKeyUsage=serverAuth\n");
+        String d = dir.toString();
+        Shell.run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/ca.key",
+                "-out", d + "/ca.crt", "-days", "2", "-subj", "/CN=bank box CA",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+        Shell.run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/idp.key", "-out",
+                d + "/idp.csr", "-subj", "/CN=" + IDP_HOST);
+        Shell.run("openssl", "x509", "-req", "-in", d + "/idp.csr", "-CA", d + "/ca.crt", "-CAkey", d + "/ca.key",
+                "-CAcreateserial", "-out", d + "/idp.crt", "-days", "2", "-extfile", d + "/idp.ext");
+        Shell.run("openssl", "pkcs12", "-export", "-in", d + "/idp.crt", "-inkey", d + "/idp.key", "-certfile",
+                d + "/ca.crt", "-out", d + "/idp.p12", "-passout", "pass:box");
+        return dir;
     }
 
     /** The pod spec of a bank part: one container with its one port (what Services and policies resolve). */

@@ -67,32 +67,11 @@ public final class GatewayPod {
         }
         ReadinessRoute readiness = ReadinessRoute.of(bootstrap);
         EnvoyNode node = new EnvoyNode(serviceNode, cluster, Map.of());
-        String adsHost = address.path("address").asText();
-        int adsPort = address.path("port_value").asInt();
         // Envoy keeps its ADS stream: one that ends (the controller not up yet, a restart) is opened again after a
-        // back-off (source/common/config/grpc_stream.h, 500 ms base); the emulator's subscription is one stream, so
-        // a new subscription and gateway replace a failed one
-        AdsSubscription first = AdsSubscription.connect(adsHost, adsPort, node);
-        java.util.concurrent.atomic.AtomicReference<Gateway> current = new java.util.concurrent.atomic.AtomicReference<>(
-                new Gateway(first, node, 8080, 1L, 1.0));
-        Thread.ofPlatform().daemon().name("ads-reconnect").start(() -> {
-            AdsSubscription ads = first;
-            while (true) {
-                try {
-                    Thread.sleep(1000);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                if (ads.streamError().isPresent()) {
-                    System.out.println("envoy (box emulator): ADS stream ended (" + ads.streamError().get()
-                            + "), opening a new one");
-                    System.out.flush();
-                    ads.close();
-                    ads = AdsSubscription.connect(adsHost, adsPort, node);
-                    current.set(new Gateway(ads, node, 8080, 1L, 1.0));
-                }
-            }
-        });
+        // back-off (source/common/config/grpc_stream.h); the emulator's subscription does the same by itself
+        AdsSubscription ads = AdsSubscription.connect(address.path("address").asText(),
+                address.path("port_value").asInt(), node);
+        Gateway gateway = new Gateway(ads, node, 8080, 1L, 1.0);
 
         HttpServer health = HttpServer.create(new InetSocketAddress("0.0.0.0", 8081), 50);
         health.createContext("/", ex -> {
@@ -105,7 +84,7 @@ public final class GatewayPod {
                 int status;
                 String why;
                 try {
-                    Exchange answer = current.get().send(new DownstreamRequest("GET", readiness.host(), readiness.path(),
+                    Exchange answer = gateway.send(new DownstreamRequest("GET", readiness.host(), readiness.path(),
                             Headers.of(), List.of()));
                     status = answer.status();
                     why = answer.status() / 100 == 2 ? "ready" : "not ready: the edge answered " + answer.status()
@@ -143,7 +122,12 @@ public final class GatewayPod {
                         ex.getRequestHeaders().getFirst("Host"), ex.getRequestURI().getRawPath()
                                 + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery()),
                         headers, body.length == 0 ? List.of() : List.of(body));
-                Exchange answer = current.get().send(request);
+                Exchange answer = gateway.send(request);
+                // the access log Envoy writes to stdout: what the request met, for the pod's log
+                System.out.println("[access] " + request.method() + " " + request.authority() + " "
+                        + ex.getRequestURI().getRawPath() + " " + answer.status() + " "
+                        + String.join("; ", answer.steps()));
+                System.out.flush();
                 answer.headers().entries().forEach(h -> {
                     if (!h[0].startsWith(":") && !h[0].equalsIgnoreCase("content-length")) {
                         ex.getResponseHeaders().add(h[0], h[1]);

@@ -70,7 +70,9 @@ final class ServiceDirectory {
         s.append('\n');
         for (Entry e : entries) {
             String names = fqdn(e.name(), e.namespace()) + " " + e.name() + "." + e.namespace() + ".svc " + e.name()
-                    + "." + e.namespace() + (e.namespace().equals(self.namespace()) ? " " + e.name() : "");
+                    + "." + e.namespace() + (e.namespace().equals(self.namespace()) ? " " + e.name() : "")
+                    + java.util.Optional.ofNullable(e.service().getMetadata().getAnnotations())
+                            .map(a -> a.get(ExternalParts.BANK_DNS)).map(n -> " " + n).orElse("");
             if (e.headless()) {
                 for (BoxPod p : e.endpoints()) {
                     s.append(p.ip()).append('\t').append(names).append('\n');

@@ -1,0 +1,140 @@
+package io.meshguard.deploy.box;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.deploy.RenderedManifests;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The bank's automation as docs/install.md sets it up: the client {@code meshguard-automation} of the guide's realm
+ * block (client credentials; its service account in {@code meshguard-system-admins}) signs in at the issuer, then
+ * calls the admin API with that access token and runs {@code meshguard} commands with it ({@code --url},
+ * {@code --token-file}), as a CI pipeline does.
+ *
+ * @param http the workstation's client: the bank's names through the box's port-forwards ({@link ForwardsByName})
+ * @param admin the port-forward to the controller's admin port (what {@code --url} names)
+ * @param token the access token
+ * @param tokenFile the token in a file, for {@code --token-file}
+ */
+record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path tokenFile) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The platform's automation ({@code meshguard-automation}, system admin). */
+    static BankPipeline signIn(ClusterInABox box, BankIdentityProvider idp) throws Exception {
+        return signIn(box, idp, BankIdentityProvider.AUTOMATION_CLIENT, idp.automationSecret());
+    }
+
+    /** Signs in as {@code client} with the client credentials grant at the issuer the pods know. */
+    static BankPipeline signIn(ClusterInABox box, BankIdentityProvider idp, String client, String secret)
+            throws Exception {
+        InetSocketAddress admin = box.node().local(box.pod("Deployment/meshguard-xds").ip(), 9103);
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).proxy(new ForwardsByName(idp.names(admin))).build();
+        String basic = Base64.getEncoder().encodeToString((client + ":" + secret).getBytes(StandardCharsets.UTF_8));
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(idp.issuer()
+                        + "/protocol/openid-connect/token")).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Basic " + basic)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as("the automation's client credentials grant: %s", r.body()).isEqualTo(200);
+        String token = JSON.readTree(r.body()).path("access_token").asText();
+        Path file = Files.createTempFile("meshguard-automation", ".token");
+        Files.writeString(file, token);
+        return new BankPipeline(http, admin, token, file);
+    }
+
+    /** An admin API call that must succeed (2xx); its answer. */
+    JsonNode ok(String method, String path, String body) throws Exception {
+        HttpResponse<String> r = call(method, path, body, token);
+        assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
+        return r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+    }
+
+    /** An admin API call at the console's public origin with {@code bearer}. */
+    HttpResponse<String> call(String method, String path, String body, String bearer) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
+                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + bearer)
+                .header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** {@code meshguard ARGS --url --token-file}: the image's classes, as the pipeline runs the CLI; its output. */
+    String meshguard(String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", RenderedManifests.repoRoot().resolve("cli/target/meshguard.jar").toString()));
+        argv.addAll(List.of(args));
+        argv.addAll(List.of("--url", "http://127.0.0.1:" + admin.getPort(), "--token-file", tokenFile.toString()));
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("meshguard %s: %s", String.join(" ", args), out).isZero();
+        return out;
+    }
+
+    /**
+     * The edge group's shared part (idempotent: each journey puts it, in any order): group {@code edge} (the gateway
+     * bootstrap's node cluster) and the upstream of the bank's app in {@code payments} by its Service name.
+     */
+    void edgeAndBankApp() throws Exception {
+        ok("PUT", "/groups/edge", """
+                {"name": "edge", "environment": "prod", "region": "eu", "listener_port": 8080}""");
+        ok("PUT", "/upstreams/payments-api", """
+                {"name": "payments-api", "protocol": "http1",
+                 "endpoints": [{"address": "%s", "port": %d}]}""".formatted(
+                ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE), BankApp.PORT));
+    }
+
+    /** A route of group {@code edge} to the bank's app with an authz rule and the default DLP profile. */
+    void route(String name, String api, String prefix, String authzProfile) throws Exception {
+        route(name, api, "payments-api", prefix, authzProfile, "");
+    }
+
+    /** As above to {@code upstream}, owned by {@code tenant} when not empty (a system caller's {@code ?tenant=}). */
+    void route(String name, String api, String upstream, String prefix, String authzProfile, String tenant)
+            throws Exception {
+        ok("PUT", "/routes/edge/" + name + owner(tenant), """
+                {"name": "%s", "group": "edge", "api": "%s", "version": "v1",
+                 "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "%s", "weight": 100}],
+                 "authz_profile": "%s", "dlp_profile": "default"}"""
+                .formatted(name, api, prefix, upstream, authzProfile));
+    }
+
+    /** An upstream to the bank's app in {@code payments}, owned by {@code tenant}. */
+    void bankAppUpstream(String name, String tenant) throws Exception {
+        ok("PUT", "/upstreams/" + name + owner(tenant), """
+                {"name": "%s", "protocol": "http1", "endpoints": [{"address": "%s", "port": %d}]}""".formatted(
+                name, ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE), BankApp.PORT));
+    }
+
+    private static String owner(String tenant) {
+        return tenant.isEmpty() ? "" : "?tenant=" + tenant;
+    }
+
+    /** An API of the default tenant on the bank's API host {@code api.bank.example}, one active version v1. */
+    void api(String name) throws Exception {
+        api(name, "");
+    }
+
+    /** As above, owned by {@code tenant} when not empty. */
+    void api(String name, String tenant) throws Exception {
+        ok("PUT", "/apis/" + name + owner(tenant), """
+                {"name": "%1$s", "base_path": "/%1$s", "default_version": "v1", "hostnames": ["api.bank.example"],
+                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(name));
+    }
+}

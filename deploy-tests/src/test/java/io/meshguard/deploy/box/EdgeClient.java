@@ -1,0 +1,63 @@
+package io.meshguard.deploy.box;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** A client on the internet: one HTTP/1.1 request with the Host it names, through the box's port-forward. */
+final class EdgeClient {
+    private EdgeClient() {}
+
+    record Answer(int status, Map<String, String> headers, String body) {}
+
+    static Answer send(InetSocketAddress to, String method, String host, String path, Map<String, String> headers)
+            throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(to, 5000);
+            s.setSoTimeout(30_000);
+            StringBuilder req = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host
+                    + "\r\nConnection: close\r\n");
+            headers.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
+            req.append("\r\n");
+            OutputStream out = s.getOutputStream();
+            out.write(req.toString().getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            s.getInputStream().transferTo(all);
+            String text = all.toString(StandardCharsets.UTF_8);
+            int split = text.indexOf("\r\n\r\n");
+            if (split < 0) {
+                throw new IllegalStateException("no HTTP answer: " + text);
+            }
+            String[] head = text.substring(0, split).split("\r\n");
+            Map<String, String> h = new LinkedHashMap<>();
+            for (int i = 1; i < head.length; i++) {
+                int c = head[i].indexOf(':');
+                h.put(head[i].substring(0, c).trim().toLowerCase(), head[i].substring(c + 1).trim());
+            }
+            String body = text.substring(split + 4);
+            if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {
+                body = dechunk(body);
+            }
+            return new Answer(Integer.parseInt(head[0].split(" ")[1]), h, body);
+        }
+    }
+
+    private static String dechunk(String chunked) {
+        StringBuilder out = new StringBuilder();
+        int at = 0;
+        while (true) {
+            int eol = chunked.indexOf("\r\n", at);
+            int size = Integer.parseInt(chunked.substring(at, eol).split(";")[0].trim(), 16);
+            if (size == 0) {
+                return out.toString();
+            }
+            out.append(chunked, eol + 2, eol + 2 + size);
+            at = eol + 2 + size + 2;
+        }
+    }
+}
