@@ -106,6 +106,14 @@ public final class AdsSubscription implements AutoCloseable {
         subscribe(XdsResources.CDS, List.of());
     }
 
+    /**
+     * Why the ADS stream ended, once it did (the controller was not up yet, went away, or closed it): Envoy then
+     * opens a new stream with backoff and keeps what it accepted meanwhile; a caller that models that redials.
+     */
+    public java.util.Optional<Throwable> streamEnded() {
+        return java.util.Optional.ofNullable(streamError);
+    }
+
     /** The resources accepted so far. */
     public XdsResources resources() {
         return state;

@@ -177,7 +177,7 @@ class ConsoleApprovalJourneyTest {
      * The workstation's HTTP proxy for the bank's names: a request for one of them goes to its port-forward in
      * absolute form ({@code GET http://host:port/path}, RFC 9112 §3.2.2), so the server sees the name it is known by.
      */
-    private static final class ForwardsByName extends ProxySelector {
+    static final class ForwardsByName extends ProxySelector {
         private final Map<String, InetSocketAddress> names;
 
         ForwardsByName(Map<String, InetSocketAddress> names) {

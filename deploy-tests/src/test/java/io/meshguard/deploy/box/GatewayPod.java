@@ -67,9 +67,7 @@ public final class GatewayPod {
         }
         ReadinessRoute readiness = ReadinessRoute.of(bootstrap);
         EnvoyNode node = new EnvoyNode(serviceNode, cluster, Map.of());
-        AdsSubscription ads = AdsSubscription.connect(address.path("address").asText(),
-                address.path("port_value").asInt(), node);
-        Gateway gateway = new Gateway(ads, node, 8080, 1L, 1.0);
+        Redialling xds = new Redialling(address.path("address").asText(), address.path("port_value").asInt(), node);
 
         HttpServer health = HttpServer.create(new InetSocketAddress("0.0.0.0", 8081), 50);
         health.createContext("/", ex -> {
@@ -82,7 +80,7 @@ public final class GatewayPod {
                 int status;
                 String why;
                 try {
-                    Exchange answer = gateway.send(new DownstreamRequest("GET", readiness.host(), readiness.path(),
+                    Exchange answer = xds.gateway().send(new DownstreamRequest("GET", readiness.host(), readiness.path(),
                             Headers.of(), List.of()));
                     status = answer.status();
                     why = answer.status() / 100 == 2 ? "ready" : "not ready: the edge answered " + answer.status()
@@ -96,7 +94,9 @@ public final class GatewayPod {
                     // serve (a NACK or an unmodelled field)
                     status = 503;
                     why = "not ready: no delivered route table answers the readiness route (configuration missing or"
-                            + " refused): " + e.getMessage();
+                            + " refused): " + e.getMessage() + (e.getCause() == null ? "" : " (" + e.getCause() + ")")
+                            + "; accepted versions " + xds.ads().resources().versions() + ", NACKs " + xds.ads().nacks()
+                            + xds.ads().streamEnded().map(t -> ", ADS stream ended: " + t).orElse("");
                 }
                 respond(ex, status / 100 == 2 ? 200 : status, why);
             } else {
@@ -104,6 +104,16 @@ public final class GatewayPod {
             }
         });
         health.start();
+
+        // Envoy's admin on the bootstrap's (loopback) address: /config_dump, what the node accepted, as an operator
+        // reads it with kubectl exec
+        JsonNode admin = bootstrap.path("admin").path("address").path("socket_address");
+        if (!admin.isMissingNode()) {
+            HttpServer adminServer = HttpServer.create(new InetSocketAddress(admin.path("address").asText(),
+                    admin.path("port_value").asInt()), 10);
+            adminServer.createContext("/config_dump", ex -> respond(ex, 200, configDump(xds.ads().resources())));
+            adminServer.start();
+        }
 
         HttpServer edge = HttpServer.create(new InetSocketAddress("0.0.0.0", 8080), 200);
         edge.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -120,7 +130,7 @@ public final class GatewayPod {
                         ex.getRequestHeaders().getFirst("Host"), ex.getRequestURI().getRawPath()
                                 + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery()),
                         headers, body.length == 0 ? List.of() : List.of(body));
-                Exchange answer = gateway.send(request);
+                Exchange answer = xds.gateway().send(request);
                 answer.headers().entries().forEach(h -> {
                     if (!h[0].startsWith(":") && !h[0].equalsIgnoreCase("content-length")) {
                         ex.getResponseHeaders().add(h[0], h[1]);
@@ -146,6 +156,68 @@ public final class GatewayPod {
     }
 
     /**
+     * Envoy's ADS stream to the controller: when it ends (the controller not up yet when the pod started, a restart,
+     * a reset) Envoy opens a new one with backoff (its gRPC mux retries from 500 ms, doubling to 30 s, jittered:
+     * envoyproxy/envoy source/extensions/config_subscription/grpc/grpc_stream.h) and keeps serving what it accepted
+     * until the new stream delivers.
+     */
+    static final class Redialling {
+        private final String host;
+        private final int port;
+        private final EnvoyNode node;
+        private volatile AdsSubscription ads;
+        private volatile Gateway gateway;
+
+        Redialling(String host, int port, EnvoyNode node) {
+            this.host = host;
+            this.port = port;
+            this.node = node;
+            this.ads = AdsSubscription.connect(host, port, node);
+            this.gateway = new Gateway(ads, node, 8080, 1L, 1.0);
+            Thread.ofVirtual().name("ads-redial").start(this::watch);
+        }
+
+        AdsSubscription ads() {
+            return ads;
+        }
+
+        Gateway gateway() {
+            return gateway;
+        }
+
+        private void watch() {
+            long backoff = 500;
+            java.util.Random jitter = new java.util.Random();
+            try {
+                while (true) {
+                    Thread.sleep(200);
+                    if (ads.streamEnded().isEmpty()) {
+                        continue;
+                    }
+                    Thread.sleep(jitter.nextLong(backoff / 2, backoff + 1));
+                    backoff = Math.min(backoff * 2, 30_000);
+                    AdsSubscription next = AdsSubscription.connect(host, port, node);
+                    while (next.streamEnded().isEmpty() && next.acceptedCount() == 0) {
+                        Thread.sleep(100);
+                    }
+                    if (next.acceptedCount() > 0) {
+                        AdsSubscription old = ads;
+                        gateway = new Gateway(next, node, 8080, 1L, 1.0);
+                        ads = next;
+                        old.close();
+                        backoff = 500;
+                        System.out.println("envoy (box emulator): ADS stream re-established");
+                    } else {
+                        next.close();
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
      * Where the bootstrap's health listener forwards {@code /ready}: its route's {@code host_rewrite_literal} and
      * path, through a static cluster on the edge listener (the emulator's {@link Gateway}).
      */
@@ -163,6 +235,22 @@ public final class GatewayPod {
             }
             throw new IllegalStateException("bootstrap: no health route forwards the readiness probe to the edge");
         }
+    }
+
+    /** The accepted resources by type: version, then each resource by name (protobuf text), in name order. */
+    static String configDump(io.meshguard.emulator.XdsResources r) {
+        StringBuilder s = new StringBuilder();
+        Map<String, Map<String, ? extends com.google.protobuf.Message>> byType = new java.util.LinkedHashMap<>();
+        byType.put(io.meshguard.emulator.XdsResources.LDS, r.listeners());
+        byType.put(io.meshguard.emulator.XdsResources.RDS, r.routes());
+        byType.put(io.meshguard.emulator.XdsResources.CDS, r.clusters());
+        byType.put(io.meshguard.emulator.XdsResources.EDS, r.endpoints());
+        byType.forEach((type, resources) -> {
+            s.append("# ").append(type).append(" version ").append(r.version(type)).append('\n');
+            new java.util.TreeMap<>(resources).forEach((name, resource) -> s.append("## ").append(name).append('\n')
+                    .append(resource).append('\n'));
+        });
+        return s.toString();
     }
 
     private static void respond(HttpExchange ex, int status, String body) throws IOException {
