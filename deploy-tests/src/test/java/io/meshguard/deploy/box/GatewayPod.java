@@ -69,6 +69,14 @@ public final class GatewayPod {
         EnvoyNode node = new EnvoyNode(serviceNode, cluster, Map.of());
         Redialling xds = new Redialling(address.path("address").asText(), address.path("port_value").asInt(), node);
 
+        // the emulator's first request loads its classes (seconds on a loaded machine, where Envoy answers at once):
+        // played once before the health listener opens, so the kubelet's first probes are not timed out by it
+        try {
+            xds.gateway().send(new DownstreamRequest("GET", readiness.host(), readiness.path(), Headers.of(), List.of()));
+        } catch (RuntimeException e) {
+            // no configuration yet: what /ready reports
+        }
+
         HttpServer health = HttpServer.create(new InetSocketAddress("0.0.0.0", 8081), 50);
         health.createContext("/", ex -> {
             String path = ex.getRequestURI().getPath();
