@@ -76,6 +76,23 @@ public final class SubscriptionSnapshot {
         return version;
     }
 
+    /**
+     * Whether {@code other} holds the same publishes, plans, applications, credentials and subscriptions, whatever
+     * its version: a producer that rebuilt an unchanged catalogue keeps its version, so a version moves only when
+     * what replicas decide from does (a replica's version is what an operator compares across replicas and zones).
+     */
+    public boolean sameContentAs(SubscriptionSnapshot other) {
+        return publishes.equals(other.publishes) && plans.equals(other.plans) && applications.equals(other.applications)
+                && credentials.equals(other.credentials)
+                && java.util.Set.copyOf(subscriptions).equals(java.util.Set.copyOf(other.subscriptions));
+    }
+
+    /** This snapshot's content under another version. */
+    public SubscriptionSnapshot withVersion(long version) {
+        return new SubscriptionSnapshot(version, publishes.values(), plans.values(), applications.values(),
+                credentials.values(), subscriptions);
+    }
+
     /** An empty snapshot: every product route answers {@code no_subscription}. */
     public static SubscriptionSnapshot empty(long version) {
         return new SubscriptionSnapshot(version, List.of(), List.of(), List.of(), List.of(), List.of());

@@ -26,8 +26,8 @@ class KustomizeRenderTest {
     }
 
     static Stream<String> kustomizations() {
-        return Stream.of("", "overlays/prod", "overlays/dev", "overlays/rwo", "overlays/zone-hub", "app-namespace", "ops",
-                "migrate");
+        return Stream.of("", "overlays/prod", "overlays/dev", "overlays/rwo", "overlays/zone-hub", "overlays/zone",
+                "app-namespace", "ops", "migrate");
     }
 
     private static List<SourcedDocument> render(String dir) throws Exception {
@@ -57,7 +57,7 @@ class KustomizeRenderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "overlays/prod", "overlays/dev", "overlays/rwo", "overlays/zone-hub"})
+    @ValueSource(strings = {"", "overlays/prod", "overlays/dev", "overlays/rwo", "overlays/zone-hub", "overlays/zone"})
     void renderedProbes_reachAListenerOnThePodAddress(String dir) throws Exception {
         Manifests rendered = new Manifests(render(dir));
         List<String> problems = rendered.workloads()

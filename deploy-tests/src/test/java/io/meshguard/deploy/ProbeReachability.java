@@ -136,6 +136,9 @@ final class ProbeReachability {
         if (c.getImage() != null && c.getImage().startsWith("envoyproxy/")) {
             return envoyListeners(envoyBootstrap(workload, c, configMapData));
         }
+        if (workload.name().equals("meshguard-xds-zone")) {
+            return serverListeners(ServerContract.zone(), c);
+        }
         if (ManifestConsistencyTest.SERVERS.containsKey(workload.name())) {
             return serverListeners(ServerContract.forDeployment(workload.name()), c);
         }

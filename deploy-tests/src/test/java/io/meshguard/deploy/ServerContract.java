@@ -87,6 +87,21 @@ record ServerContract(String deployment, String composeService, String subcomman
         return (ConfigKey<Integer>) schema.find(name).orElseThrow(() -> new AssertionError("no key " + name));
     }
 
+    /**
+     * The controller in zone mode, {@code meshguard zone} of a zone's cluster (manifests/istio/zone): its schema as
+     * the CLI's ZoneCommand.schema() composes it, repeated here from the same groups. Not one of {@link #all()}: the
+     * default install does not run it.
+     */
+    static ServerContract zone() {
+        ConfigSchema zone = ConfigSchema.builder()
+                .add(XdsSettings.configGroup())
+                .add(HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT))
+                .add(io.meshguard.xds.zone.ZoneConfig.zone())
+                .build();
+        return new ServerContract("meshguard-xds-zone", "", "zone", zone, true, Optional.empty(), XdsSettings.ADS_PORT,
+                List.of(XdsSettings.DRAIN_TIMEOUT));
+    }
+
     static ServerContract forDeployment(String name) {
         return all().stream().filter(s -> s.deployment().equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no server contract for " + name));

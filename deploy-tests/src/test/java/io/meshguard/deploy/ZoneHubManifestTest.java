@@ -24,6 +24,7 @@ class ZoneHubManifestTest {
     private static final String INGRESS_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
     private static Manifests hub;
     private static Manifests zone;
+    private static Manifests zoneCluster;
 
     @BeforeAll
     static void render() throws Exception {
@@ -33,6 +34,8 @@ class ZoneHubManifestTest {
                 Kustomize.render(RepoPaths.manifests().resolve("overlays/zone-hub"))));
         zone = new Manifests(YamlDocuments.parse("kubectl kustomize manifests/istio/zone",
                 Kustomize.render(RepoPaths.manifests().resolve("zone"))));
+        zoneCluster = new Manifests(YamlDocuments.parse("kubectl kustomize manifests/istio/overlays/zone",
+                Kustomize.render(RepoPaths.manifests().resolve("overlays/zone"))));
     }
 
     private static Container xds() {
@@ -117,5 +120,36 @@ class ZoneHubManifestTest {
         Map<String, String> labels = zone.workload("meshguard-xds-zone").template().getMetadata().getLabels();
         assertThat(flows.egressAdmits(new NetworkPolicyFlows.Pod("meshguard", labels), Integer.parseInt(central[1])))
                 .isTrue();
+    }
+
+    @Test
+    void zoneCluster_runsTheZoneControllerInsteadOfCentrals_underTheSameServiceName() {
+        assertThat(zoneCluster.workloads().map(w -> w.name()).toList())
+                .contains("meshguard-xds-zone", "meshguard-extauthz", "meshguard-dlp", "meshguard-gateway")
+                .doesNotContain("meshguard-xds");
+        assertThat(zoneCluster.ofKind("Service").filter(d -> d.name().equals("meshguard-xds")).count()).isEqualTo(1);
+        assertThat(zoneCluster.service("meshguard-xds").getSpec().getSelector())
+                .isEqualTo(Map.of("app.kubernetes.io/name", "meshguard-xds"));
+        // prod's minAvailable 2 for the controller would hold a one-replica zone's node drains for ever
+        assertThat(zoneCluster.ofKind("PodDisruptionBudget").map(d -> d.name()).toList())
+                .doesNotContain("meshguard-xds");
+        Container z = zoneCluster.workload("meshguard-xds-zone").template().getSpec().getContainers().getFirst();
+        assertThat(z.getEnv().stream().filter(e -> e.getName().equals(ZoneConfig.CLUSTER.envVar())).count())
+                .isEqualTo(1);
+        assertThat(env(z, ZoneConfig.CENTRAL.envVar())).isEqualTo(zoneCluster.find("ServiceEntry", "meshguard-central")
+                .node().path("spec").path("hosts").get(0).asText() + ":443");
+    }
+
+    @Test
+    void zone_trustsTheBanksCaForCentral_fromAnOptionalSecret() {
+        Container z = zone.workload("meshguard-xds-zone").template().getSpec().getContainers().getFirst();
+        String caFile = env(z, ZoneConfig.CENTRAL_CA_FILE.envVar());
+        var pod = zone.workload("meshguard-xds-zone").template().getSpec();
+        var mount = z.getVolumeMounts().stream().filter(m -> caFile.startsWith(m.getMountPath() + "/")).findFirst()
+                .orElseThrow(() -> new AssertionError("nothing mounted at " + caFile));
+        var volume = pod.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst().orElseThrow();
+        assertThat(volume.getSecret().getSecretName()).isEqualTo("meshguard-central-ca");
+        assertThat(volume.getSecret().getOptional()).as("no Secret: the JDK's trust store").isTrue();
+        assertThat(mount.getMountPath() + "/" + volume.getSecret().getItems().getFirst().getPath()).isEqualTo(caFile);
     }
 }

@@ -52,6 +52,16 @@ public final class ClusterInABox implements AutoCloseable {
     private final List<BoxPod> pods = new ArrayList<>();
     private final Map<String, PodProcess> processes = new ConcurrentHashMap<>();
     private final Map<String, Launch> sidecars = new ConcurrentHashMap<>();
+    /**
+     * Central as manifests/istio/zone/README.md installs it ("On central"): the production install with its zone port
+     * exposed through Istio's ingress gateway, instead of {@code kubectl apply -k manifests/istio}.
+     */
+    static final String CENTRAL_INSTALL = "overlays/zone-hub";
+    /** Istio's ingress gateway (namespace, labels and service account of Istio's default install). */
+    static final String INGRESS = "istio-ingressgateway";
+    static final String ISTIO_NAMESPACE = "istio-system";
+    private BankCertificates certificates;
+    private Images images;
     /** The edge gateway's workload, Ready only after the first publish of its group. */
     static final String GATEWAY = "Deployment/meshguard-gateway";
 
@@ -115,7 +125,7 @@ public final class ClusterInABox implements AutoCloseable {
     private void run() throws Exception {
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        Images images = new Images(Path.of(System.getProperty("java.home")), RenderedManifests.repoRoot(),
+        images = new Images(Path.of(System.getProperty("java.home")), RenderedManifests.repoRoot(),
                 testClasspath());
         // install step 1: the namespace on its own, then the operator's Secrets
         objects.apply(RenderedManifests.file("namespace.yaml"));
@@ -130,7 +140,16 @@ public final class ClusterInABox implements AutoCloseable {
         ExternalParts.services().forEach(objects::service);
         // step 2b and step 3: what kubectl apply -k applies
         objects.apply(RenderedManifests.render("migrate"));
-        objects.apply(RenderedManifests.render("."));
+        objects.apply(RenderedManifests.render(CENTRAL_INSTALL));
+        // zone README "On central": the ingress gateway's certificate for central's zone host, from the bank's CA
+        objects.namespace(ISTIO_NAMESPACE, Map.of());
+        certificates = BankCertificates.create(dir.resolve("bank-ca"));
+        IngressRoute ingressRoute = IngressRoute.of(objects.istio);
+        Path[] centralTls = certificates.issue(ingressRoute.host());
+        objects.secret(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+                .withName(ingressRoute.credentialName()).withNamespace(ISTIO_NAMESPACE).endMetadata()
+                .withType("kubernetes.io/tls").withStringData(Map.of("tls.crt", Files.readString(centralTls[0]),
+                        "tls.key", Files.readString(centralTls[1]))).build());
         // docs/install.md "Sign-in, console and catalogue" step 3: the operator's values in the shipped ConfigMap
         // (the client secrets are the Secret meshguard-admin-oidc of step 1, the values the realm block sets)
         objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-admin-plane", Map.of(
@@ -152,6 +171,7 @@ public final class ClusterInABox implements AutoCloseable {
         proxylessClient = bankPod(BankApps.CLIENT, BankApps.CLIENTS_NAMESPACE, BankApps.clientSpec());
         BoxPod idpFront = externalPod(ExternalParts.IDP_FRONT, ExternalParts.IDP_NAMESPACE, 443);
         BoxPod bankApp = bankApp();
+        BoxPod ingress = ingressPod(ingressRoute);
         List<BoxPod> jobPods = new ArrayList<>();
         for (Job job : objects.jobs) {
             jobPods.add(pod(job.getMetadata(), job.getSpec().getTemplate(), "Job/" + job.getMetadata().getName(),
@@ -244,6 +264,7 @@ public final class ClusterInABox implements AutoCloseable {
                         .toString(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", testClasspath(),
                         BankApp.class.getName(), Integer.toString(BankApp.PORT)),
                 dir.resolve(BankApp.NAMESPACE + "_" + bankApp.name())));
+        start(ingress, ingressLaunch(ingress, ingressRoute));
         awaitTcp(postgres, 5432);
         awaitTcp(redis, 6379);
         awaitTcp(bankApp, BankApp.PORT);
@@ -300,52 +321,10 @@ public final class ClusterInABox implements AutoCloseable {
      * returns the nftables redirects of its inbound ports (mTLS-marked connections to the mTLS listener).
      */
     private String sidecar(BoxPod pod, IstioAuthorization istio, String outbound) throws IOException {
-        java.util.Set<String> excluded = java.util.Set.of(pod.annotations()
-                .getOrDefault("traffic.sidecar.istio.io/excludeInboundPorts", "").split("\\s*,\\s*"));
-        StringBuilder config = new StringBuilder();
-        StringBuilder redirects = new StringBuilder();
-        String proxyConfig = pod.annotations().getOrDefault("proxy.istio.io/config", "");
-        config.append("self spiffe://").append(IstioAuthorization.principal(pod, objects::namespaceLabels).orElseThrow())
-                .append('\n');
-        config.append("xfcc ").append(proxyConfig.matches("(?s).*\"forwardedClientCert\"\\s*:\\s*\"SANITIZE_SET\".*")
-                ? "SANITIZE_SET" : "NONE").append('\n');
-        for (var port : Optional.ofNullable(pod.container().getPorts()).orElse(List.of())) {
-            int n = port.getContainerPort();
-            if (excluded.contains(Integer.toString(n)) || n == 15020 || n == 15021) {
-                continue;
-            }
-            String name = Optional.ofNullable(port.getName()).orElse("");
-            config.append("port ").append(n).append(' ').append(name.startsWith("grpc") ? "grpc" : "tcp").append('\n');
-            redirects.append("    iif \"eth0\" ip saddr != ").append(network.nodeAddress()).append(" ip dscp cs1 tcp dport ")
-                    .append(n).append(" redirect to :").append(n + IstioProxy.OFFSET).append('\n');
-            redirects.append("    iif \"eth0\" ip saddr != ").append(network.nodeAddress()).append(" tcp dport ")
-                    .append(n).append(" redirect to :").append(n + IstioProxy.PLAINTEXT_OFFSET).append('\n');
-            for (BoxPod peer : pods) {
-                if (peer == pod) {
-                    continue;
-                }
-                IstioAuthorization.Decision d = istio.decide(pod, n,
-                        IstioAuthorization.principal(peer, objects::namespaceLabels), peer.ip());
-                config.append(d.allowed() ? "allow " : "deny ").append(n).append(' ').append(peer.ip()).append(' ')
-                        .append(d.allowed() ? d.peerPrincipal().orElse("-") : d.reason()).append('\n');
-                IstioAuthorization.Decision plain = istio.decide(pod, n, Optional.empty(), peer.ip());
-                config.append(plain.allowed() ? "plain-allow " : "plain-deny ").append(n).append(' ').append(peer.ip())
-                        .append(plain.allowed() ? "" : " " + plain.reason()).append('\n');
-            }
-        }
-        config.append(outbound);
-        Path dir = this.dir.resolve(pod.namespace() + "_" + pod.name() + "_istio-proxy");
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("sidecar.conf"), config);
-        // as Istio's proxy: uid 1337, which the pod's capture rules leave alone
-        sidecars.put(pod.name(), new Launch(pod.name() + "/istio-proxy", pod.netns(), List.of(),
-                services.hosts(pod), false, Optional.of(IstioOutboundRoutes.PROXY_UID + ":" + IstioOutboundRoutes.PROXY_UID),
-                Map.of(),
-                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
-                        "-Djava.net.preferIPv4Stack=true", // IP_TOS, the box's mTLS mark, on an IPv4 socket
-                        "-XX:TieredStopAtLevel=1", "-cp", testClasspath(),
-                        IstioProxy.class.getName(), dir.resolve("sidecar.conf").toString()), dir));
-        return redirects.toString();
+        Sidecars.Sidecar sidecar = Sidecars.of(pod, istio, objects::namespaceLabels, pods, network.nodeAddress(),
+                dir, services.hosts(pod), testClasspath(), Optional.of(outbound));
+        sidecars.put(pod.name(), sidecar.launch());
+        return sidecar.redirects();
     }
 
     /**
@@ -550,6 +529,40 @@ public final class ClusterInABox implements AutoCloseable {
         return pod;
     }
 
+    /**
+     * Istio's ingress gateway as its default install runs it: namespace {@value #ISTIO_NAMESPACE}, labels
+     * {@code istio: ingressgateway}, service account {@code istio-ingressgateway-service-account} (its mesh identity,
+     * which central's zone-hub policies admit), the gateway's own Envoy (so no sidecar), the Gateway's port.
+     */
+    private BoxPod ingressPod(IngressRoute route) {
+        String ip = network.allocate();
+        io.fabric8.kubernetes.api.model.PodSpec spec = ExternalParts.spec(INGRESS, route.port());
+        spec.getContainers().getFirst().setImage("docker.io/istio/proxyv2");
+        spec.setServiceAccountName("istio-ingressgateway-service-account");
+        BoxPod pod = new BoxPod(INGRESS + "-0", ISTIO_NAMESPACE, Map.of("istio", "ingressgateway", "app", INGRESS,
+                "sidecar.istio.io/inject", "true"), Map.of("inject.istio.io/templates", "gateway"), ip,
+                network.attach(ip), spec, "Deployment/" + INGRESS, Optional.empty());
+        pods.add(pod);
+        return pod;
+    }
+
+    private Launch ingressLaunch(BoxPod pod, IngressRoute route) throws IOException {
+        Path podDir = dir.resolve(pod.namespace() + "_" + pod.name());
+        Files.createDirectories(podDir);
+        Map<String, String> tls = objects.secret(ISTIO_NAMESPACE, route.credentialName()).orElseThrow(() ->
+                new AssertionError("Gateway " + route.host() + ": no Secret " + ISTIO_NAMESPACE + "/"
+                        + route.credentialName() + " (zone README: kubectl -n istio-system create secret tls …)"));
+        Files.writeString(podDir.resolve("tls.crt"), tls.get("tls.crt"));
+        Files.writeString(podDir.resolve("tls.key"), tls.get("tls.key"));
+        Files.writeString(podDir.resolve("gateway.conf"), String.join("\n", "listen " + route.port(),
+                "host " + route.host(), "cert " + podDir.resolve("tls.crt"), "key " + podDir.resolve("tls.key"),
+                "min " + route.minProtocol(), "destination " + route.destination()) + "\n");
+        return new Launch(pod.name(), pod.netns(), List.of(), services.hosts(pod), false, Optional.empty(), Map.of(),
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
+                        "-XX:TieredStopAtLevel=1", "-cp", testClasspath(), IngressGateway.class.getName(),
+                        podDir.resolve("gateway.conf").toString()), podDir);
+    }
+
     private BoxPod pod(ObjectMeta owner, PodTemplateSpec template, String ownerName, String name,
             Optional<String> subdomain) {
         String ip = network.allocate();
@@ -623,6 +636,61 @@ public final class ClusterInABox implements AutoCloseable {
 
     NodePorts node() {
         return node;
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    Images images() {
+        return images;
+    }
+
+    String classpath() {
+        return testClasspath();
+    }
+
+    PodNetwork network() {
+        return network;
+    }
+
+    /** The bank's CA, which signed the ingress gateway's certificate for central's zone host. */
+    Path bankCa() {
+        return certificates.caCertificate();
+    }
+
+    /** The ingress gateway's pod, central's address as zones reach it. */
+    BoxPod ingressGateway() {
+        return pod("Deployment/" + INGRESS);
+    }
+
+    /** Central's zone host as the Gateway serves it. */
+    String centralZoneHost() {
+        return IngressRoute.of(objects.istio).host();
+    }
+
+    /**
+     * Stops a pod's containers, its sidecar included, as {@code kubectl scale --replicas=0} stops the workload; the
+     * pod's address and configuration stay for {@link #restart}.
+     */
+    void stop(BoxPod pod) {
+        PodProcess app = processes.get(pod.name());
+        PodProcess proxy = processes.get(pod.name() + "/istio-proxy");
+        if (app != null) {
+            app.close();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    /** Starts a stopped pod again (sidecar first) and waits until its probes pass. */
+    PodProcess restart(BoxPod pod, Duration limit) throws InterruptedException {
+        PodProcess old = processes.get(pod.name());
+        startSidecar(pod);
+        PodProcess p = start(pod, old.launch());
+        new Kubelet(node).awaitReady(pod, p, limit);
+        return p;
     }
 
     Kubelet kubelet() {

@@ -73,6 +73,14 @@ public final class GatewayPod {
                 address.path("port_value").asInt(), node);
         Gateway gateway = new Gateway(ads, node, 8080, 1L, 1.0);
 
+        // the emulator's first request loads its classes (seconds on a loaded machine, where Envoy answers at once):
+        // played once before the health listener opens, so the kubelet's first probes are not timed out by it
+        try {
+            gateway.send(new DownstreamRequest("GET", readiness.host(), readiness.path(), Headers.of(), List.of()));
+        } catch (RuntimeException e) {
+            // no configuration yet: what /ready reports
+        }
+
         HttpServer health = HttpServer.create(new InetSocketAddress("0.0.0.0", 8081), 50);
         health.createContext("/", ex -> {
             String path = ex.getRequestURI().getPath();
@@ -98,7 +106,9 @@ public final class GatewayPod {
                     // serve (a NACK or an unmodelled field)
                     status = 503;
                     why = "not ready: no delivered route table answers the readiness route (configuration missing or"
-                            + " refused): " + e.getMessage();
+                            + " refused): " + e.getMessage() + (e.getCause() == null ? "" : " (" + e.getCause() + ")")
+                            + "; accepted versions " + ads.resources().versions() + ", NACKs " + ads.nacks()
+                            + ads.streamError().map(t -> ", ADS stream ended: " + t).orElse("");
                 }
                 respond(ex, status / 100 == 2 ? 200 : status, why);
             } else {
@@ -106,6 +116,16 @@ public final class GatewayPod {
             }
         });
         health.start();
+
+        // Envoy's admin on the bootstrap's (loopback) address: /config_dump, what the node accepted, as an operator
+        // reads it with kubectl exec
+        JsonNode admin = bootstrap.path("admin").path("address").path("socket_address");
+        if (!admin.isMissingNode()) {
+            HttpServer adminServer = HttpServer.create(new InetSocketAddress(admin.path("address").asText(),
+                    admin.path("port_value").asInt()), 10);
+            adminServer.createContext("/config_dump", ex -> respond(ex, 200, configDump(ads.resources())));
+            adminServer.start();
+        }
 
         HttpServer edge = HttpServer.create(new InetSocketAddress("0.0.0.0", 8080), 200);
         edge.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -170,6 +190,22 @@ public final class GatewayPod {
             }
             throw new IllegalStateException("bootstrap: no health route forwards the readiness probe to the edge");
         }
+    }
+
+    /** The accepted resources by type: version, then each resource by name (protobuf text), in name order. */
+    static String configDump(io.meshguard.emulator.XdsResources r) {
+        StringBuilder s = new StringBuilder();
+        Map<String, Map<String, ? extends com.google.protobuf.Message>> byType = new java.util.LinkedHashMap<>();
+        byType.put(io.meshguard.emulator.XdsResources.LDS, r.listeners());
+        byType.put(io.meshguard.emulator.XdsResources.RDS, r.routes());
+        byType.put(io.meshguard.emulator.XdsResources.CDS, r.clusters());
+        byType.put(io.meshguard.emulator.XdsResources.EDS, r.endpoints());
+        byType.forEach((type, resources) -> {
+            s.append("# ").append(type).append(" version ").append(r.version(type)).append('\n');
+            new java.util.TreeMap<>(resources).forEach((name, resource) -> s.append("## ").append(name).append('\n')
+                    .append(resource).append('\n'));
+        });
+        return s.toString();
     }
 
     private static void respond(HttpExchange ex, int status, String body) throws IOException {

@@ -87,23 +87,4 @@ final class OperatorSession {
     JsonNode publish(String reason) throws Exception {
         return ok("POST", "/publish", JSON.writeValueAsString(Map.of("reason", reason)));
     }
-
-    /** A workstation's HTTP proxy for the bank's names: requests in absolute form to their port-forwards. */
-    private static final class ForwardsByName extends ProxySelector {
-        private final Map<String, InetSocketAddress> names;
-
-        ForwardsByName(Map<String, InetSocketAddress> names) {
-            this.names = names;
-        }
-
-        @Override
-        public List<Proxy> select(URI uri) {
-            InetSocketAddress forward = names.get(uri.getAuthority());
-            return List.of(forward == null ? Proxy.NO_PROXY : new Proxy(Proxy.Type.HTTP, forward));
-        }
-
-        @Override
-        public void connectFailed(URI uri, SocketAddress sa, IOException e) {
-        }
-    }
 }

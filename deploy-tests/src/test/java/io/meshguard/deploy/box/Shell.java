@@ -61,7 +61,7 @@ final class Shell {
     static List<String> missingTools() {
         List<String> missing = new ArrayList<>();
         String[][] tools = {{"ip", "iproute2"}, {"nft", "nftables"}, {"unshare", "util-linux"},
-                {"mount", "mount"}, {"sh", "dash"}};
+                {"mount", "mount"}, {"sh", "dash"}, {"openssl", "openssl"}, {"curl", "curl"}};
         for (String[] tool : tools) {
             if (!onPath(tool[0])) {
                 missing.add(tool[0] + " (Debian package " + tool[1] + ")");

@@ -2,7 +2,9 @@ package io.meshguard.xds.subscription;
 
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.db.PgChannelListener;
+import io.meshguard.catalog.SubscriptionSnapshot;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -25,6 +27,8 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
     private final PgChannelListener channel;
     // versions start at the wall clock so a restarted controller never serves a version number it served before
     private final AtomicLong version = new AtomicLong(System.currentTimeMillis());
+    /** The snapshot handed on last (guarded by {@code rebuild}'s lock). */
+    private Optional<SubscriptionSnapshot> last = Optional.empty();
 
     public CatalogSnapshotFeed(DataSource dataSource, CatalogStore store, SubscriptionStateService service,
                                Duration resync) {
@@ -49,9 +53,17 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
         return this;
     }
 
-    private void rebuild() {
+    private synchronized void rebuild() {
         try {
-            service.accept(store.snapshot(version.incrementAndGet()));
+            SubscriptionSnapshot next = store.snapshot(version.get() + 1);
+            // the resync rebuilds an unchanged catalogue too: its version stays, so a replica's (and a zone's)
+            // version moves only when what it decides from does
+            if (last.isPresent() && last.get().sameContentAs(next)) {
+                return;
+            }
+            version.incrementAndGet();
+            last = Optional.of(next);
+            service.accept(next);
         } catch (RuntimeException e) {
             // replicas keep their last snapshot; past their staleness bound they refuse product routes
             LOG.warn("subscription state not refreshed: {}", e.getMessage());

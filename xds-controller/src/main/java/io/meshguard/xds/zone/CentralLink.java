@@ -68,12 +68,28 @@ public final class CentralLink implements AutoCloseable {
         this.settings = settings;
         this.credentials = new ZoneCredentialFile(settings.stateDir());
         this.zone = zone;
-        ManagedChannelBuilder<?> b = ManagedChannelBuilder.forTarget(settings.central());
-        this.channel = (settings.plaintext() ? b.usePlaintext() : b.useTransportSecurity())
+        this.channel = channelTo(settings)
                 // a zone lives behind NAT and proxies: keep the connection warm; echoes check the stream itself
                 .keepAliveTime(30, java.util.concurrent.TimeUnit.SECONDS)
                 .maxInboundMessageSize(ZoneStream.MAX_MESSAGE_BYTES)
                 .build();
+    }
+
+    private static ManagedChannelBuilder<?> channelTo(ZoneSettings settings) {
+        if (settings.plaintext()) {
+            return ManagedChannelBuilder.forTarget(settings.central()).usePlaintext();
+        }
+        if (settings.centralCaFile().isEmpty()) {
+            return ManagedChannelBuilder.forTarget(settings.central()).useTransportSecurity();
+        }
+        try {
+            // the bank's CA alone: central's certificate is checked against it and the host name dialled
+            return io.grpc.Grpc.newChannelBuilder(settings.central(), io.grpc.TlsChannelCredentials.newBuilder()
+                    .trustManager(settings.centralCaFile().get().toFile()).build());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("zone.central_ca_file " + settings.centralCaFile().get()
+                    + " unreadable", e);
+        }
     }
 
     public CentralLink start() {

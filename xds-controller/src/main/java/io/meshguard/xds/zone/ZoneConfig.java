@@ -74,11 +74,17 @@ public final class ZoneConfig {
     public static final ConfigKey<Boolean> PLAINTEXT = ConfigKey.bool("zone.plaintext", false,
             "Dial central without TLS: loopback and local development only.");
 
+    public static final ConfigKey<Optional<Path>> CENTRAL_CA_FILE = ConfigKey.optionalPath("zone.central_ca_file",
+            "PEM certificates trusted for central's TLS instead of the JDK's trust store: the bank's own CA when its"
+                    + " certificate in front of central's zone port is not publicly trusted (optional Secret"
+                    + " meshguard-central-ca in the zone manifests). A file that does not exist leaves the JDK's.");
+
     public static ConfigGroup<ZoneSettings> zone() {
         return new ConfigGroup<>() {
             @Override
             public List<ConfigKey<?>> keys() {
-                return List.of(CLUSTER, CENTRAL, TOKEN_FILE, REPLICA, STATE_DIR, ECHO_INTERVAL, PLAINTEXT);
+                return List.of(CLUSTER, CENTRAL, TOKEN_FILE, REPLICA, STATE_DIR, ECHO_INTERVAL, PLAINTEXT,
+                        CENTRAL_CA_FILE);
             }
 
             @Override
@@ -92,7 +98,7 @@ public final class ZoneConfig {
                         .map(ZoneConfig::read);
                 return new ZoneSettings(config.get(CLUSTER), config.get(CENTRAL), token, config.get(STATE_DIR),
                         config.get(ECHO_INTERVAL), ZoneSettings.MIN_BACKOFF, ZoneSettings.MAX_BACKOFF,
-                        config.get(PLAINTEXT), replica);
+                        config.get(PLAINTEXT), replica, config.get(CENTRAL_CA_FILE).filter(Files::exists));
             }
         };
     }

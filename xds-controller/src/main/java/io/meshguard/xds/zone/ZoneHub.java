@@ -23,8 +23,11 @@ public final class ZoneHub {
     private final ZoneHubSettings settings;
     private final Clock clock;
     private final Set<ZoneSession> sessions = ConcurrentHashMap.newKeySet();
-    /** The newest subscription state, sent to every zone when its stream opens and on every change. */
-    private final java.util.concurrent.atomic.AtomicReference<java.util.Optional<ZoneDown.SubscriptionState>>
+    /**
+     * The newest subscription state: each zone receives its cluster's slice ({@link ZoneSubscriptionSlice}) when
+     * its stream opens and on every change.
+     */
+    private final java.util.concurrent.atomic.AtomicReference<java.util.Optional<io.meshguard.catalog.SubscriptionSnapshot>>
             subscriptionState = new java.util.concurrent.atomic.AtomicReference<>(java.util.Optional.empty());
 
     public ZoneHub(ZoneRegistry registry, RevisionStore revisions, ZoneBoard board, ZoneHubSettings settings,
@@ -68,10 +71,9 @@ public final class ZoneHub {
         sessions.forEach(ZoneSession::wake);
     }
 
-    /** The catalogue's newest subscription state (from central's snapshot feed): every zone receives it now. */
+    /** The catalogue's newest subscription state (from central's snapshot feed): every zone receives its slice now. */
     public void subscriptionState(io.meshguard.catalog.SubscriptionSnapshot snapshot) {
-        subscriptionState.set(java.util.Optional.of(new ZoneDown.SubscriptionState(snapshot.version(),
-                io.meshguard.catalog.SnapshotJson.encode(snapshot).toString())));
+        subscriptionState.set(java.util.Optional.of(snapshot));
         nudge();
     }
 

@@ -39,7 +39,7 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     private final ZoneHubSettings settings;
     private final Clock clock;
     private final Set<ZoneSession> sessions;
-    private final java.util.function.Supplier<Optional<ZoneDown.SubscriptionState>> subscriptionState;
+    private final java.util.function.Supplier<Optional<io.meshguard.catalog.SubscriptionSnapshot>> subscriptionState;
     /** The subscription state version last queued on this stream (every stream starts with the newest). */
     private volatile long subscriptionStateSent = Long.MIN_VALUE;
 
@@ -64,7 +64,7 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
 
     ZoneSession(ServerCallStreamObserver<ZoneDown> out, ZoneRegistry registry, RevisionStore revisions,
             ZoneBoard board, ZoneHubSettings settings, Clock clock, Set<ZoneSession> sessions,
-            java.util.function.Supplier<Optional<ZoneDown.SubscriptionState>> subscriptionState) {
+            java.util.function.Supplier<Optional<io.meshguard.catalog.SubscriptionSnapshot>> subscriptionState) {
         this.out = out;
         this.registry = registry;
         this.revisions = revisions;
@@ -296,8 +296,8 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
             }
         }
         subscriptionState.get().filter(state -> state.version() != subscriptionStateSent).ifPresent(state -> {
-            // one entry: a newer state replaces an unsent older one
-            enqueue("subscription-state", ZoneDown.of(state));
+            // one entry: a newer state replaces an unsent older one; the zone gets its own cluster's part only
+            enqueue("subscription-state", ZoneDown.of(ZoneSubscriptionSlice.wire(state, c)));
             subscriptionStateSent = state.version();
         });
         long echo = echoToAnswer.getAndSet(-1);

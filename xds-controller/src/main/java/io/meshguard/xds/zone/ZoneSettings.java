@@ -17,9 +17,19 @@ import java.util.Optional;
  * @param plaintext no TLS to central: loopback tests and local development only
  * @param replica which of the cluster's zone replicas this is (its pod name): each has its own credential, stream and
  *     row in the fleet; stable across restarts (a StatefulSet's pod name), because its credential is bound to it
+ * @param centralCaFile the PEM certificates that alone are trusted for central's TLS (a bank's private CA in front of
+ *     central); empty: the JDK's trust store
  */
 public record ZoneSettings(String cluster, String central, Optional<String> registrationToken, Path stateDir,
-        Duration echoInterval, Duration minBackoff, Duration maxBackoff, boolean plaintext, String replica) {
+        Duration echoInterval, Duration minBackoff, Duration maxBackoff, boolean plaintext, String replica,
+        Optional<Path> centralCaFile) {
+
+    /** Without a CA file of its own: the JDK's trust store decides central's certificate. */
+    public ZoneSettings(String cluster, String central, Optional<String> registrationToken, Path stateDir,
+            Duration echoInterval, Duration minBackoff, Duration maxBackoff, boolean plaintext, String replica) {
+        this(cluster, central, registrationToken, stateDir, echoInterval, minBackoff, maxBackoff, plaintext, replica,
+                Optional.empty());
+    }
 
     /** The replica name of a zone started by a test or {@code meshguard demo} without one. */
     public static final String LOOPBACK_REPLICA = "zone-0";

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * kept in the state directory so a zone restarted while central is away serves it at once, as it serves its revisions,
  * and published into the zone's {@link SubscriptionStateService}. The zone numbers what it serves itself (a
  * counter kept beside the snapshot, never going back), so a stream to another central replica, whose numbers differ,
- * still moves every replica forward.
+ * still moves every replica forward; it moves only when the content does, so central's restarts and re-sends on a new
+ * stream leave the replicas on the version they hold.
  */
 final class ZoneSubscriptionState {
     private static final Logger log = LoggerFactory.getLogger(ZoneSubscriptionState.class);
@@ -29,6 +30,8 @@ final class ZoneSubscriptionState {
     private final Path file;
     private final SubscriptionStateService service;
     private final AtomicLong served = new AtomicLong(System.currentTimeMillis());
+    /** What the zone serves (accept runs on the link's one thread; restore before it starts). */
+    private volatile Optional<SubscriptionSnapshot> current = Optional.empty();
 
     ZoneSubscriptionState(Path stateDir, SubscriptionStateService service) {
         this.file = stateDir.resolve("subscription-state.json");
@@ -42,8 +45,12 @@ final class ZoneSubscriptionState {
         }
         try {
             JsonNode stored = ConfigJson.mapper().readTree(Files.readString(file));
-            served.accumulateAndGet(stored.path("served_version").asLong(), Math::max);
-            publish(SnapshotJson.decode(stored.path("snapshot")));
+            long version = stored.path("served_version").asLong();
+            served.accumulateAndGet(version, Math::max);
+            // served again under the number it had: a restart is no change to what the replicas decide from
+            SubscriptionSnapshot snapshot = SnapshotJson.decode(stored.path("snapshot")).withVersion(version);
+            current = Optional.of(snapshot);
+            service.publish(snapshot);
         } catch (IOException | RuntimeException e) {
             log.error("stored subscription state {} unreadable, waiting for central's: {}", file, e.getMessage());
         }
@@ -59,16 +66,21 @@ final class ZoneSubscriptionState {
         } catch (IOException | RuntimeException e) {
             return Optional.of("subscription state " + state.version() + " unreadable: " + e.getMessage());
         }
-        long version = publish(snapshot);
-        store(version, json);
+        if (current.isPresent() && current.get().sameContentAs(snapshot)) {
+            // central re-sent what the zone serves (a new stream, a restarted central numbering afresh): the
+            // replicas keep the version they hold, so an outage and its resync move no version
+            return Optional.empty();
+        }
+        SubscriptionSnapshot served = snapshot.withVersion(this.served.incrementAndGet());
+        current = Optional.of(served);
+        service.publish(served);
+        store(served.version(), json);
         return Optional.empty();
     }
 
-    private long publish(SubscriptionSnapshot snapshot) {
-        long version = served.incrementAndGet();
-        service.publish(new SubscriptionSnapshot(version, snapshot.publishes(), snapshot.plans(),
-                snapshot.applications(), snapshot.credentials(), snapshot.subscriptions()));
-        return version;
+    /** The version the zone serves now, if it serves any. */
+    Optional<Long> version() {
+        return current.map(SubscriptionSnapshot::version);
     }
 
     private void store(long version, JsonNode snapshot) {

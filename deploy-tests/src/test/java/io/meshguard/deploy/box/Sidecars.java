@@ -1,0 +1,84 @@
+package io.meshguard.deploy.box;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Each injected pod's {@code istio-proxy} ({@link IstioProxy}): its configuration and launch, per cluster. */
+final class Sidecars {
+    private Sidecars() {
+    }
+
+    /** The sidecar's launch and the nftables redirects of the pod's inbound ports. */
+    record Sidecar(Launch launch, String redirects) {
+    }
+
+    /**
+     * The pod's sidecar configuration: every declared container port but Istio's own and the annotation's excluded
+     * ones, each peer's decision with mTLS and in plaintext. With {@code outbound} (the outbound half's routes) a
+     * connection is mTLS only when a sidecar marked it (DSCP CS1) and runs as Istio's uid 1337, which the pod's capture
+     * rules leave alone; without it (a cluster whose outbound half is not modelled) every connection from a pod
+     * counts as mTLS from the pod at its source address.
+     */
+    static Sidecar of(BoxPod pod, IstioAuthorization istio,
+            java.util.function.Function<String, Map<String, String>> namespaceLabels, List<BoxPod> pods,
+            String nodeAddress, Path boxDir, String hosts, String classpath, Optional<String> outbound)
+            throws IOException {
+        java.util.Set<String> excluded = java.util.Set.of(pod.annotations()
+                .getOrDefault("traffic.sidecar.istio.io/excludeInboundPorts", "").split("\\s*,\\s*"));
+        StringBuilder config = new StringBuilder();
+        StringBuilder redirects = new StringBuilder();
+        String proxyConfig = pod.annotations().getOrDefault("proxy.istio.io/config", "");
+        config.append("self spiffe://").append(IstioAuthorization.principal(pod, namespaceLabels).orElseThrow())
+                .append('\n');
+        config.append("xfcc ").append(proxyConfig.matches("(?s).*\"forwardedClientCert\"\\s*:\\s*\"SANITIZE_SET\".*")
+                ? "SANITIZE_SET" : "NONE").append('\n');
+        String mtlsMark = outbound.isPresent() ? " ip dscp cs1" : "";
+        for (var port : Optional.ofNullable(pod.container().getPorts()).orElse(List.of())) {
+            int n = port.getContainerPort();
+            if (excluded.contains(Integer.toString(n)) || n == 15020 || n == 15021) {
+                continue;
+            }
+            String name = Optional.ofNullable(port.getName()).orElse("");
+            config.append("port ").append(n).append(' ').append(name.startsWith("grpc") ? "grpc" : "tcp").append('\n');
+            redirects.append("    iif \"eth0\" ip saddr != ").append(nodeAddress).append(mtlsMark).append(" tcp dport ")
+                    .append(n).append(" redirect to :").append(n + IstioProxy.OFFSET).append('\n');
+            if (outbound.isPresent()) {
+                redirects.append("    iif \"eth0\" ip saddr != ").append(nodeAddress).append(" tcp dport ")
+                        .append(n).append(" redirect to :").append(n + IstioProxy.PLAINTEXT_OFFSET).append('\n');
+            }
+            for (BoxPod peer : pods) {
+                if (peer == pod) {
+                    continue;
+                }
+                IstioAuthorization.Decision d = istio.decide(pod, n,
+                        IstioAuthorization.principal(peer, namespaceLabels), peer.ip());
+                config.append(d.allowed() ? "allow " : "deny ").append(n).append(' ').append(peer.ip()).append(' ')
+                        .append(d.allowed() ? d.peerPrincipal().orElse("-") : d.reason()).append('\n');
+                if (outbound.isPresent()) {
+                    IstioAuthorization.Decision plain = istio.decide(pod, n, Optional.empty(), peer.ip());
+                    config.append(plain.allowed() ? "plain-allow " : "plain-deny ").append(n).append(' ')
+                            .append(peer.ip()).append(plain.allowed() ? "" : " " + plain.reason()).append('\n');
+                }
+            }
+        }
+        outbound.ifPresent(config::append);
+        Path dir = boxDir.resolve(pod.namespace() + "_" + pod.name() + "_istio-proxy");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("sidecar.conf"), config);
+        List<String> argv = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m"));
+        if (outbound.isPresent()) {
+            argv.add("-Djava.net.preferIPv4Stack=true"); // IP_TOS, the box's mTLS mark, on an IPv4 socket
+        }
+        argv.addAll(List.of("-XX:TieredStopAtLevel=1", "-cp", classpath, IstioProxy.class.getName(),
+                dir.resolve("sidecar.conf").toString()));
+        // as Istio's proxy: uid 1337, which the pod's capture rules leave alone
+        Optional<String> user = outbound.map(o -> IstioOutboundRoutes.PROXY_UID + ":" + IstioOutboundRoutes.PROXY_UID);
+        return new Sidecar(new Launch(pod.name() + "/istio-proxy", pod.netns(), List.of(), hosts, false, user,
+                Map.of(), argv, dir), redirects.toString());
+    }
+}

@@ -1,0 +1,310 @@
+package io.meshguard.deploy.box;
+
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.meshguard.deploy.RenderedManifests;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * A zone's cluster beside central's, installed as manifests/istio/zone/README.md "Per cluster" says: its own node
+ * and pod range ({@value #RANGE}.0/24), namespace {@code meshguard} from {@code namespace.yaml}, the Secrets of the
+ * README (the registration token from {@code meshguard cluster register}, the bank's CA for central), then
+ * {@code kubectl apply -k manifests/istio/overlays/zone}: extauthz, DLP, the gateway and the controller in zone mode,
+ * with their own Services, cluster DNS, NetworkPolicies and sidecars. The two clusters' nodes are joined by one
+ * routed link (the bank's network between its clusters): a zone reaches central only at the ingress gateway's
+ * address, by the name its {@code MESHGUARD_ZONE_CENTRAL} dials (the bank's DNS), and the bank's PostgreSQL and Redis
+ * by the names of central's Secrets. The gateway Deployment has a second pod, scheduled (address, policies, sidecar
+ * rules) but started only when a journey scales it up ({@link #startJoiningGateway}).
+ */
+final class ZoneCluster implements AutoCloseable {
+    static final String RANGE = "10.245.0";
+    static final String INSTALL = "overlays/zone";
+    /** Secrets of README step 1 only the central controller reads (zone README "Per cluster" step 3). */
+    static final Set<String> CENTRAL_ONLY_SECRETS = Set.of("meshguard-xds-admin-token", "meshguard-admin-oidc",
+            "meshguard-trail-checkpoint-key");
+    static final String GATEWAY = "Deployment/meshguard-gateway";
+    static final String ZONE = "StatefulSet/meshguard-xds-zone";
+
+    private final ClusterInABox central;
+    private final Path dir;
+    private final ClusterObjects objects = new ClusterObjects();
+    private final PodNetwork network;
+    private final List<BoxPod> pods = new ArrayList<>();
+    private final Map<String, PodProcess> processes = new ConcurrentHashMap<>();
+    private final Map<String, Launch> sidecars = new ConcurrentHashMap<>();
+    private final Map<String, String> failures = Collections.synchronizedMap(new LinkedHashMap<>());
+    private final List<String> timeline = Collections.synchronizedList(new ArrayList<>());
+    private final long started = System.nanoTime();
+    private final String link;
+    private BoxPod joiningGateway;
+    private ServiceDirectory services;
+    private ContainerRuntime runtime;
+    private Process agent;
+    private NodePorts node;
+    private String extraHosts;
+    private boolean closed;
+
+    private ZoneCluster(ClusterInABox central, Path dir) {
+        this.central = central;
+        this.dir = dir;
+        long pid = ProcessHandle.current().pid();
+        this.network = new PodNetwork("mgz" + pid, RANGE);
+        this.link = "mgzl" + pid;
+    }
+
+    /**
+     * Installs the zone's cluster with the registration {@code token} in its Secret; returns once every pod is Ready
+     * or failed ({@link #failures()}).
+     */
+    static ZoneCluster install(ClusterInABox central, String token) throws Exception {
+        ZoneCluster zone = new ZoneCluster(central, central.dir().resolve("zone-cluster"));
+        Runtime.getRuntime().addShutdownHook(new Thread(zone::close, "zone-cluster-shutdown"));
+        try {
+            zone.run(token);
+            return zone;
+        } catch (Exception | Error e) {
+            zone.close();
+            throw e;
+        }
+    }
+
+    private void run(String token) throws Exception {
+        Files.createDirectories(dir);
+        linkNodes();
+        // README step 1 of the install (namespace), the zone's Secrets, then kubectl apply -k overlays/zone
+        objects.apply(RenderedManifests.file("namespace.yaml"));
+        for (Secret s : central.secrets().secrets()) {
+            if (!CENTRAL_ONLY_SECRETS.contains(s.getMetadata().getName())) {
+                objects.secret(s);
+            }
+        }
+        objects.secret(secret("meshguard-zone-registration", Map.of("token", token)));
+        objects.secret(secret("meshguard-central-ca", Map.of("ca.crt", Files.readString(central.bankCa()))));
+        objects.apply(RenderedManifests.render(INSTALL));
+        mark("rendered " + INSTALL);
+
+        List<BoxPod> workloads = new ArrayList<>();
+        for (Deployment d : objects.deployments) {
+            workloads.add(pod(d.getMetadata(), d.getSpec().getTemplate(), "Deployment/" + d.getMetadata().getName(),
+                    d.getMetadata().getName() + "-zone0", Optional.empty()));
+            if (("Deployment/" + d.getMetadata().getName()).equals(GATEWAY)) {
+                joiningGateway = pod(d.getMetadata(), d.getSpec().getTemplate(), GATEWAY,
+                        d.getMetadata().getName() + "-zone1", Optional.empty());
+            }
+        }
+        for (StatefulSet s : objects.statefulSets) {
+            workloads.add(pod(s.getMetadata(), s.getSpec().getTemplate(), "StatefulSet/" + s.getMetadata().getName(),
+                    s.getMetadata().getName() + "-0", Optional.of(s.getSpec().getServiceName())));
+        }
+        services = new ServiceDirectory(objects.services, pods);
+        // the bank's DNS outside the cluster: central's zone host at the ingress gateway, the bank's data tier
+        StringBuilder outside = new StringBuilder();
+        outside.append(central.ingressGateway().ip()).append('\t').append(central.centralZoneHost()).append('\n');
+        for (BoxPod p : central.pods()) {
+            if (p.namespace().equals(ExternalParts.NAMESPACE)) {
+                String name = p.labels().get("app");
+                outside.append(p.ip()).append('\t').append(ServiceDirectory.fqdn(name, ExternalParts.NAMESPACE))
+                        .append('\n');
+            }
+        }
+        extraHosts = outside.toString();
+        NetworkPolicyRules policies = new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels,
+                network.nodeAddress());
+        String nat = services.natRules();
+        IstioAuthorization istio = new IstioAuthorization(objects.istio);
+        for (BoxPod p : pods) {
+            String redirects = "";
+            if (p.injected(objects.namespaceLabels(p.namespace()))) {
+                try {
+                    Sidecars.Sidecar sidecar = Sidecars.of(p, istio, objects::namespaceLabels, pods,
+                            network.nodeAddress(), dir, hosts(p), central.classpath(), Optional.empty());
+                    sidecars.put(p.name(), sidecar.launch());
+                    redirects = sidecar.redirects();
+                } catch (IllegalStateException e) {
+                    failures.put(p.name(), "istio-proxy: " + e.getMessage());
+                }
+            }
+            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), policies.table(p, nat, redirects, ""));
+        }
+        startAgent();
+        mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
+                + objects.networkPolicies.size() + " NetworkPolicies");
+
+        runtime = new ContainerRuntime(objects, central.images(), dir);
+        Kubelet kubelet = new Kubelet(node);
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        List<Future<?>> rollouts = new ArrayList<>();
+        for (BoxPod w : workloads) {
+            rollouts.add(pool.submit(() -> {
+                try {
+                    PodProcess p = start(w);
+                    // the gateway is Ready once the zone serves it central's revision of its group (published before)
+                    kubelet.awaitReady(w, p, Duration.ofSeconds(240));
+                    mark(w.name() + " Ready");
+                } catch (Kubelet.NotReady | ContainerRuntime.PodConfigError | Images.NotModelled e) {
+                    failures.put(w.name(), e.getMessage());
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : rollouts) {
+            f.get();
+        }
+        pool.shutdown();
+        mark("rollout finished");
+    }
+
+    /**
+     * The two nodes joined by a veth pair with routes to each other's pod range: the bank's network between its
+     * clusters. Nothing else of either cluster is routed.
+     */
+    private void linkNodes() {
+        String centralNode = central.network().nodeNetns();
+        String zoneNode = network.nodeNetns();
+        Shell.inNetns(centralNode, "ip", "link", "add", link + "a", "type", "veth", "peer", "name", link + "b",
+                "netns", zoneNode);
+        Shell.inNetns(centralNode, "ip", "addr", "add", "169.254.245.1/30", "dev", link + "a");
+        Shell.inNetns(zoneNode, "ip", "addr", "add", "169.254.245.2/30", "dev", link + "b");
+        Shell.inNetns(centralNode, "ip", "link", "set", link + "a", "up");
+        Shell.inNetns(zoneNode, "ip", "link", "set", link + "b", "up");
+        Shell.inNetns(centralNode, "ip", "route", "add", network.cidr(), "via", "169.254.245.2");
+        Shell.inNetns(zoneNode, "ip", "route", "add", central.network().cidr(), "via", "169.254.245.1");
+        Shell.inNetns(centralNode, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+        Shell.inNetns(zoneNode, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+    }
+
+    private static Secret secret(String name, Map<String, String> data) {
+        return new SecretBuilder().withNewMetadata().withName(name).withNamespace(OperatorSecrets.NAMESPACE)
+                .endMetadata().withType("Opaque").withStringData(data).build();
+    }
+
+    private String hosts(BoxPod pod) {
+        return services.hosts(pod) + extraHosts;
+    }
+
+    private PodProcess start(BoxPod pod) throws InterruptedException {
+        Launch proxy = sidecars.get(pod.name());
+        if (proxy != null) {
+            PodProcess p = PodProcess.start(proxy);
+            processes.put(pod.name() + "/istio-proxy", p);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!p.lastLines(5).contains("istio-proxy (box) for")) {
+                if (!p.alive() || System.nanoTime() > deadline) {
+                    throw new Kubelet.NotReady(Kubelet.report(pod, p, "istio-proxy did not start"));
+                }
+                Thread.sleep(100);
+            }
+        }
+        PodProcess p = PodProcess.start(runtime.launch(pod, hosts(pod)));
+        processes.put(pod.name(), p);
+        return p;
+    }
+
+    /**
+     * The gateway Deployment scaled to two: its second pod starts and is probed until Ready (its {@code /ready}
+     * answers 200 only once the delivered route table is in). Returns its process.
+     */
+    PodProcess startJoiningGateway(Duration limit) throws InterruptedException {
+        PodProcess p = start(joiningGateway);
+        new Kubelet(node).awaitReady(joiningGateway, p, limit);
+        return p;
+    }
+
+    BoxPod joiningGateway() {
+        return joiningGateway;
+    }
+
+    private BoxPod pod(ObjectMeta owner, PodTemplateSpec template, String ownerName, String name,
+            Optional<String> subdomain) {
+        String ip = network.allocate();
+        String ns = Optional.ofNullable(owner.getNamespace()).orElse("default");
+        BoxPod pod = new BoxPod(name, ns,
+                Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
+                Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
+                ip, network.attach(ip), template.getSpec(), ownerName, subdomain);
+        pods.add(pod);
+        return pod;
+    }
+
+    private void startAgent() throws IOException, InterruptedException {
+        Path socket = dir.resolve("node-agent.sock");
+        Path log = dir.resolve("node-agent.log");
+        agent = new ProcessBuilder("ip", "netns", "exec", network.nodeNetns(),
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m", "-cp",
+                Path.of(NodeAgent.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString(),
+                NodeAgent.class.getName(), socket.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!Files.exists(socket)) {
+            if (!agent.isAlive() || System.nanoTime() > deadline) {
+                throw new IllegalStateException("the zone's node agent did not start: " + Files.readString(log));
+            }
+            Thread.sleep(50);
+        }
+        node = new NodePorts(socket);
+    }
+
+    private void mark(String what) {
+        timeline.add(String.format("%6.1f s  zone: %s", (System.nanoTime() - started) / 1e9, what));
+    }
+
+    BoxPod pod(String owner) {
+        return pods.stream().filter(p -> p.owner().equals(owner) && p != joiningGateway).findFirst()
+                .orElseThrow(() -> new AssertionError("no pod of " + owner + " in the zone's cluster"));
+    }
+
+    PodProcess process(BoxPod pod) {
+        return processes.get(pod.name());
+    }
+
+    NodePorts node() {
+        return node;
+    }
+
+    Map<String, String> failures() {
+        return Map.copyOf(failures);
+    }
+
+    List<String> timeline() {
+        return List.copyOf(timeline);
+    }
+
+    /** A directory of a pod's volume claim on the zone's node (the StatefulSet's {@code volumeClaimTemplates}). */
+    Path podDir(BoxPod pod) {
+        return dir.resolve(pod.namespace() + "_" + pod.name());
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        processes.values().parallelStream().forEach(PodProcess::close);
+        if (node != null) {
+            node.close();
+        }
+        if (agent != null) {
+            agent.destroy();
+        }
+        network.close();
+    }
+}

@@ -1,0 +1,310 @@
+package io.meshguard.deploy.box;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meshguard.access.OidcClient;
+import io.meshguard.access.SignedInToken;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A zone registers, serves the product in its cluster and survives central being stopped
+ * ({@code meshguard.box.zoneOutageSeconds}, 60 s as issue 41 says). Central is installed as the zone README's "On
+ * central" says ({@code overlays/zone-hub}, Istio's ingress gateway terminating TLS with the bank's certificate); the
+ * operator registers the cluster with the README's commands ({@code meshguard login}, {@code meshguard cluster
+ * register … --group edge}) and installs the zone's cluster ({@link ZoneCluster}: {@code overlays/zone}, the token and
+ * the bank's CA in their Secrets). Then: the zone follows central over TLS (its {@code /readyz}, its link metric), the
+ * zone cluster's gateway is configured from the zone with central's published route, the zone cluster's extauthz
+ * follows the subscription state the zone serves (R4-02); with central stopped the zone keeps serving the exact same
+ * configuration and subscription state version, a gateway pod scaled up halfway through the outage is configured from
+ * the zone, {@code /readyz} says central is unreachable; after central returns the zone follows again, a new publish
+ * reaches both gateway pods, and the subscription state's version has not moved (its content did not change).
+ *
+ * <p>The product part is the gateway's route configuration plus the subscription state resource: no product is
+ * published through the catalogue here, so the state the zone serves is the catalogue's slice for this cluster.
+ */
+@Tag("cluster")
+class ZoneJourneyTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String CLUSTER = "kr-seoul-prod";
+    static final String GROUP = "edge";
+    static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("meshguard.box.zoneOutageSeconds", 60));
+    private static ClusterInABox box;
+    private static BankIdentityProvider idp;
+    private static ZoneCluster zone;
+
+    @BeforeAll
+    static void install() throws Exception {
+        box = SharedBox.get();
+        idp = box.identityProvider();
+    }
+
+    @AfterAll
+    static void removeZone() {
+        if (zone != null) {
+            zone.close();
+        }
+    }
+
+    @Test
+    void zone_registers_servesItsCluster_andSurvivesCentralStopped() throws Exception {
+        BoxPod xds = box.pod("Deployment/meshguard-xds");
+        InetSocketAddress centralAdmin = box.node().local(xds.ip(), 9103);
+        Operator operator = Operator.signIn(centralAdmin);
+        Admin admin = new Admin(centralAdmin, operator);
+
+        // the platform team's first revision of the gateway group every cluster's gateways name (bootstrap: edge)
+        admin.ok("PUT", "/groups/" + GROUP, """
+                {"name": "%s", "environment": "prod", "region": "eu", "listener_port": 8080}""".formatted(GROUP));
+        admin.route("accounts", "/accounts");
+        admin.ok("POST", "/publish", "{\"reason\": \"CHG-4100: accounts on every cluster\"}");
+
+        // zone README "Per cluster" step 1, the operator's command line as written there
+        Path tokenFile = operator.tokenFile(box.dir().resolve("operator-token"));
+        String registered = cli("cluster", "register", "--name", CLUSTER, "--region", "kr-seoul", "--provider", "aws",
+                "--group", GROUP, "--url", "http://127.0.0.1:" + centralAdmin.getPort(), "--token-file",
+                tokenFile.toString());
+        Matcher registration = Pattern.compile("mgzr_[A-Za-z0-9_-]+").matcher(registered);
+        assertThat(registration.find()).as("a registration token in: %s", registered).isTrue();
+
+        // steps 2 and 3: the token and the bank's CA in the zone's Secrets, kubectl apply -k overlays/zone
+        zone = ZoneCluster.install(box, registration.group());
+        System.out.println("zone cluster:\n  " + String.join("\n  ", zone.timeline()));
+        BoxPod zoneXds = zone.pod(ZoneCluster.ZONE);
+        BoxPod gateway = zone.pod(ZoneCluster.GATEWAY);
+        BoxPod extauthz = zone.pod("StatefulSet/meshguard-extauthz");
+        assertThat(zone.failures()).as("zone cluster pods; the zone's /readyz: %s; its ADS metrics: %s; the gateway's"
+                + " /config_dump: %s", quietly(() -> zoneHttp(zoneXds, 9103, "/readyz")),
+                quietly(() -> zoneHttp(zoneXds, 9103, "/metrics").lines()
+                        .filter(l -> l.contains("ads") && !l.startsWith("#")).toList().toString()),
+                quietly(() -> configDump(gateway))).isEmpty();
+
+        // step 4: it follows central (through the ingress gateway's TLS, trusting the bank's CA)
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(zoneHttp(zoneXds, 9103, "/readyz")).contains("following central");
+            assertThat(metric(zoneHttp(zoneXds, 9103, "/metrics"), "meshguard_xds_zone_link_connected")).isEqualTo(1.0);
+        });
+        assertThat(cli("cluster", "fleet", "--url", "http://127.0.0.1:" + centralAdmin.getPort(), "--token-file",
+                operator.tokenFile(tokenFile).toString())).contains(CLUSTER);
+
+        // the zone cluster's gateway is configured from the zone: central's route, its readiness route answered
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                assertThat(configDump(gateway)).contains("/accounts"));
+        String served = configDump(gateway);
+        // R4-02: the zone cluster's extauthz follows the subscription state the zone serves
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                assertThat(zoneHttp(extauthz, 9101, "/readyz")).contains("following meshguard-xds")
+                        .contains("subscription state version"));
+        String stateVersion = subscriptionVersion(extauthz);
+        Path kept = zone.podDir(zoneXds).resolve("volumes").resolve("zone-state")
+                .resolve("subscription-state.json");
+        String keptState = keptSnapshot(kept);
+
+        // central stopped: the zone keeps serving; a gateway pod scaled up halfway is configured from the zone
+        box.stop(xds);
+        long stoppedAt = System.nanoTime();
+        List<String> during = new ArrayList<>();
+        try {
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                assertThat(zoneHttp(zoneXds, 9103, "/readyz")).contains("central unreachable");
+                assertThat(metric(zoneHttp(zoneXds, 9103, "/metrics"), "meshguard_xds_zone_link_connected"))
+                        .isEqualTo(0.0);
+            });
+            during.add(String.format("%.1f s: the zone says central is unreachable",
+                    (System.nanoTime() - stoppedAt) / 1e9));
+            sleepUntil(stoppedAt, OUTAGE.dividedBy(2));
+            long joinAt = System.nanoTime();
+            zone.startJoiningGateway(Duration.ofSeconds(60));
+            during.add(String.format("%.1f s: a gateway pod started at %.1f s is Ready (configured from the zone)",
+                    (System.nanoTime() - stoppedAt) / 1e9, (joinAt - stoppedAt) / 1e9));
+            assertThat(configDump(zone.joiningGateway())).as("the joining pod's configuration").isEqualTo(served);
+            assertThat(configDump(gateway)).isEqualTo(served);
+            assertThat(subscriptionVersion(extauthz)).isEqualTo(stateVersion);
+            sleepUntil(stoppedAt, OUTAGE);
+            assertThat(configDump(gateway)).isEqualTo(served);
+            assertThat(configDump(zone.joiningGateway())).isEqualTo(served);
+            assertThat(subscriptionVersion(extauthz)).as("the subscription state the zone serves, end of the outage")
+                    .isEqualTo(stateVersion);
+            assertThat(keptSnapshot(kept)).isEqualTo(keptState);
+            assertThat(zoneHttp(zoneXds, 9103, "/readyz")).contains("central unreachable");
+            during.add(String.format("%.1f s: configuration and subscription state version %s unchanged",
+                    (System.nanoTime() - stoppedAt) / 1e9, stateVersion));
+        } finally {
+            // central returns (also when an assertion above failed: later journeys share the box)
+            box.restart(xds, Duration.ofSeconds(300));
+            System.out.println("central outage:\n  " + String.join("\n  ", during));
+        }
+
+        // the zone resyncs: it follows again, a new publish reaches both gateway pods, nothing moved meanwhile
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(zoneHttp(zoneXds, 9103, "/readyz")).contains("following central");
+            assertThat(metric(zoneHttp(zoneXds, 9103, "/metrics"), "meshguard_xds_zone_link_connected")).isEqualTo(1.0);
+        });
+        assertThat(subscriptionVersion(extauthz)).as("central re-sent the same state: its version stays")
+                .isEqualTo(stateVersion);
+        assertThat(keptSnapshot(kept)).isEqualTo(keptState);
+        admin.route("statements", "/statements");
+        admin.ok("POST", "/publish", "{\"reason\": \"CHG-4101: statements after central's return\"}");
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(configDump(gateway)).contains("/statements");
+            assertThat(configDump(zone.joiningGateway())).contains("/statements");
+        });
+    }
+
+    /**
+     * rita after {@code meshguard login}: the device grant with PKCE, approved in her browser; her access token is
+     * refreshed as the CLI refreshes it (the realm's access tokens live minutes, the journey longer).
+     */
+    private static final class Operator {
+        private final OidcClient client;
+        private SignedInToken token;
+
+        private Operator(OidcClient client, SignedInToken token) {
+            this.client = client;
+            this.token = token;
+        }
+
+        static Operator signIn(InetSocketAddress centralAdmin) throws Exception {
+            Map<String, InetSocketAddress> names = idp.names(centralAdmin);
+            HttpClient workstation = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(5)).proxy(new ForwardsByName(names))
+                    .build();
+            try (PersonsBrowser rita = PersonsBrowser.start(names)) {
+                OidcClient cli = new OidcClient(idp.issuer(), "meshguard-cli", Clock.systemUTC(), workstation);
+                OidcClient.DeviceCode code = cli.startDeviceLogin();
+                CompletableFuture<SignedInToken> login = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return cli.awaitDeviceLogin(code);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                rita.driver.get(code.verificationUriComplete());
+                rita.signInAtKeycloak(idp.requester());
+                return new Operator(cli, login.get(120, TimeUnit.SECONDS));
+            }
+        }
+
+        synchronized String accessToken() throws Exception {
+            if (!token.freshAt(java.time.Instant.now(), 60)) {
+                token = client.refresh(token);
+            }
+            return token.accessToken();
+        }
+
+        /** The access token in {@code file}, for the CLI's {@code --token-file}. */
+        Path tokenFile(Path file) throws Exception {
+            Files.writeString(file, accessToken());
+            return file;
+        }
+    }
+
+    /** The {@code meshguard} command line of the image's classes, as an operator's workstation runs it. */
+    private static String cli(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(box.images().java().toString(), "-jar",
+                box.images().jar().toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("meshguard %s: %s", String.join(" ", args), out).isZero();
+        return out;
+    }
+
+    /** For failure reports: what {@code read} answered, or why it could not. */
+    private static String quietly(java.util.concurrent.Callable<String> read) {
+        try {
+            return read.call();
+        } catch (Exception | AssertionError e) {
+            return "(" + e + ")";
+        }
+    }
+
+    /** {@code curl localhost:PORT/PATH} in the zone cluster's pod, through the zone node's port-forward. */
+    private static String zoneHttp(BoxPod pod, int port, String path) throws Exception {
+        InetSocketAddress local = zone.node().local(pod.ip(), port);
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + local.getPort() + path)).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        return r.statusCode() + " " + r.body();
+    }
+
+    private static double metric(String exposition, String name) {
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError("no metric " + name + " in " + exposition);
+    }
+
+    /** What a gateway pod accepted: Envoy's admin {@code /config_dump} on its loopback, as kubectl exec reads it. */
+    private static String configDump(BoxPod pod) {
+        return Shell.inNetns(pod.netns(), "curl", "-sf", "-m", "5", "http://127.0.0.1:9901/config_dump");
+    }
+
+    private static String subscriptionVersion(BoxPod extauthz) throws Exception {
+        Matcher m = Pattern.compile("subscription state version (\\d+)").matcher(zoneHttp(extauthz, 9101, "/readyz"));
+        assertThat(m.find()).isTrue();
+        return m.group(1);
+    }
+
+    /** The subscription state the zone keeps on its claim, with the version it serves it under. */
+    private static String keptSnapshot(Path file) throws Exception {
+        return Files.readString(file);
+    }
+
+    private static void sleepUntil(long start, Duration after) throws InterruptedException {
+        long left = start + after.toNanos() - System.nanoTime();
+        if (left > 0) {
+            TimeUnit.NANOSECONDS.sleep(left);
+        }
+    }
+
+    /** Central's admin API with the operator's access token. */
+    private record Admin(InetSocketAddress address, Operator operator) {
+        void route(String name, String prefix) throws Exception {
+            ok("PUT", "/upstreams/" + name, """
+                    {"name": "%s", "protocol": "http1",
+                     "endpoints": [{"address": "%s.bank-apps.svc.cluster.local", "port": 8080}]}""".formatted(name, name));
+            ok("PUT", "/apis/" + name, """
+                    {"name": "%s", "base_path": "%s", "default_version": "v1",
+                     "versions": [{"version": "v1", "status": "active"}]}""".formatted(name, prefix));
+            ok("PUT", "/routes/" + GROUP + "/" + name, """
+                    {"name": "%s", "group": "%s", "api": "%s", "version": "v1",
+                     "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "%s", "weight": 100}],
+                     "authz_profile": "payments-write", "dlp_profile": "default"}"""
+                    .formatted(name, GROUP, name, prefix, name));
+        }
+
+        JsonNode ok(String method, String path, String body) throws Exception {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                    "http://127.0.0.1:" + address.getPort() + path)).timeout(Duration.ofSeconds(30))
+                    .header("Authorization", "Bearer " + operator.accessToken()).header("Content-Type", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
+            return JSON.readTree(r.body());
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package io.meshguard.xds.zone;
+
+import io.meshguard.catalog.Application;
+import io.meshguard.catalog.Credential;
+import io.meshguard.catalog.Plan;
+import io.meshguard.catalog.ProductPublish;
+import io.meshguard.catalog.SnapshotJson;
+import io.meshguard.catalog.Subscription;
+import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.contract.zone.ZoneDown;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * The part of the catalogue's subscription state a zone's cluster decides from: the publishes on that cluster, their
+ * products' plans, the subscriptions to them and the applications and credentials of those subscriptions. A zone's
+ * extauthz replicas decide only product routes of their own cluster, so a zone never holds (nor keeps on its claim)
+ * another cluster's customers, subscriptions or credential ids; every route the cluster serves decides as from the
+ * whole state. The slice keeps central's version: the zone numbers what it serves itself, by content.
+ */
+final class ZoneSubscriptionSlice {
+    private ZoneSubscriptionSlice() {
+    }
+
+    static SubscriptionSnapshot of(SubscriptionSnapshot whole, String cluster) {
+        List<ProductPublish> publishes = whole.publishes().stream().filter(p -> p.cluster().equals(cluster)).toList();
+        Set<String> publishIds = publishes.stream().map(ProductPublish::id).collect(Collectors.toSet());
+        Set<String> products = publishes.stream().map(ProductPublish::productId).collect(Collectors.toSet());
+        List<Subscription> subscriptions = whole.subscriptions().stream()
+                .filter(s -> publishIds.contains(s.publishId())).toList();
+        Set<String> subscribedPlans = subscriptions.stream().map(Subscription::planId).collect(Collectors.toSet());
+        Set<String> applicationIds = subscriptions.stream().map(Subscription::applicationId)
+                .collect(Collectors.toSet());
+        List<Plan> plans = whole.plans().stream()
+                .filter(p -> products.contains(p.productId()) || subscribedPlans.contains(p.id())).toList();
+        List<Application> applications = whole.applications().stream()
+                .filter(a -> applicationIds.contains(a.id())).toList();
+        List<Credential> credentials = whole.credentials().stream()
+                .filter(c -> applicationIds.contains(c.applicationId())).toList();
+        return new SubscriptionSnapshot(whole.version(), publishes, plans, applications, credentials, subscriptions);
+    }
+
+    /** The slice as the zone stream carries it. */
+    static ZoneDown.SubscriptionState wire(SubscriptionSnapshot whole, String cluster) {
+        return new ZoneDown.SubscriptionState(whole.version(), SnapshotJson.encode(of(whole, cluster)).toString());
+    }
+}

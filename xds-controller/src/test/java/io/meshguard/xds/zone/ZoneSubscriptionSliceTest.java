@@ -1,0 +1,96 @@
+package io.meshguard.xds.zone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meshguard.catalog.AccessDecision;
+import io.meshguard.catalog.Application;
+import io.meshguard.catalog.ApplicationState;
+import io.meshguard.catalog.AuthMode;
+import io.meshguard.catalog.Credential;
+import io.meshguard.catalog.CredentialState;
+import io.meshguard.catalog.DenyReason;
+import io.meshguard.catalog.Environment;
+import io.meshguard.catalog.Plan;
+import io.meshguard.catalog.PlanLimits;
+import io.meshguard.catalog.PlanState;
+import io.meshguard.catalog.ProductPublish;
+import io.meshguard.catalog.PublishHost;
+import io.meshguard.catalog.PublishState;
+import io.meshguard.catalog.Subscription;
+import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalog.SubscriptionState;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A zone receives its own cluster's part of the subscription state only: another cluster's customers, subscriptions
+ * and credential ids never reach it (nor its claim), and its cluster's routes decide as from the whole state.
+ */
+class ZoneSubscriptionSliceTest {
+    private static final Instant NOW = Instant.parse("2026-11-25T12:00:00Z");
+
+    private static ProductPublish publish(String id, String product, String cluster) {
+        return new ProductPublish(id, product, cluster, Environment.DEV, AuthMode.APIKEY, PublishState.PUBLISHED,
+                PublishHost.of(product, Environment.DEV, cluster, "bank.test"));
+    }
+
+    private static Plan plan(String id, String product) {
+        return new Plan(id, product, "free", PlanState.PUBLISHED, PlanLimits.NONE, Map.of(), Plan.Approval.AUTO,
+                Set.of(AuthMode.APIKEY));
+    }
+
+    private static Credential key(String id, String application) {
+        return new Credential(id, AuthMode.APIKEY, application, CredentialState.ACTIVE, Optional.empty(),
+                Optional.empty(), Set.of());
+    }
+
+    /** Payments on seoul (initech subscribed), FX on frankfurt (globex subscribed, initech too). */
+    private static final SubscriptionSnapshot WHOLE = new SubscriptionSnapshot(7,
+            List.of(publish("payments-dev-seoul", "payments", "seoul"), publish("fx-dev-frankfurt", "fx", "frankfurt")),
+            List.of(plan("payments-free", "payments"), plan("fx-free", "fx")),
+            List.of(new Application("initech-app", "initech", "App", ApplicationState.ACTIVE),
+                    new Application("globex-app", "globex", "App", ApplicationState.ACTIVE)),
+            List.of(key("initech-key", "initech-app"), key("globex-key", "globex-app")),
+            List.of(new Subscription("s1", "initech-app", "payments-dev-seoul", "payments-free",
+                            SubscriptionState.ACTIVE),
+                    new Subscription("s2", "globex-app", "fx-dev-frankfurt", "fx-free", SubscriptionState.ACTIVE),
+                    new Subscription("s3", "initech-app", "fx-dev-frankfurt", "fx-free", SubscriptionState.SUSPENDED)));
+
+    @Test
+    void seoulsSlice_holdsSeoulsPublishAndItsCustomersOnly_underCentralsVersion() {
+        SubscriptionSnapshot seoul = ZoneSubscriptionSlice.of(WHOLE, "seoul");
+
+        assertThat(seoul.version()).isEqualTo(7);
+        assertThat(seoul.publishes()).extracting(ProductPublish::id).containsExactly("payments-dev-seoul");
+        assertThat(seoul.plans()).extracting(Plan::id).containsExactly("payments-free");
+        assertThat(seoul.subscriptions()).extracting(Subscription::id).containsExactly("s1");
+        assertThat(seoul.applications()).extracting(Application::id).containsExactly("initech-app");
+        assertThat(seoul.credentials()).extracting(Credential::id).containsExactly("initech-key");
+    }
+
+    @Test
+    void seoulsRoutes_decideAsFromTheWholeState_andFrankfurtsAreNotPublishedThere() {
+        SubscriptionSnapshot seoul = ZoneSubscriptionSlice.of(WHOLE, "seoul");
+
+        assertThat(seoul.decide("payments-dev-seoul", AuthMode.APIKEY, "initech-key", NOW))
+                .isEqualTo(WHOLE.decide("payments-dev-seoul", AuthMode.APIKEY, "initech-key", NOW))
+                .isInstanceOf(AccessDecision.Granted.class);
+        // globex has no subscription on seoul: refused alike (the slice does not know globex's application at all)
+        assertThat(((AccessDecision.Denied) seoul.decide("payments-dev-seoul", AuthMode.APIKEY, "globex-key", NOW))
+                .reason()).isEqualTo(((AccessDecision.Denied) WHOLE.decide("payments-dev-seoul", AuthMode.APIKEY,
+                        "globex-key", NOW)).reason()).isEqualTo(DenyReason.NO_SUBSCRIPTION);
+        assertThat(seoul.decide("fx-dev-frankfurt", AuthMode.APIKEY, "globex-key", NOW))
+                .isEqualTo(new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "product is not published here"));
+    }
+
+    @Test
+    void aClusterWithoutPublishes_getsAnEmptyState() {
+        SubscriptionSnapshot tokyo = ZoneSubscriptionSlice.of(WHOLE, "tokyo");
+
+        assertThat(tokyo.sameContentAs(SubscriptionSnapshot.empty(1))).isTrue();
+    }
+}
