@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -23,8 +24,20 @@ import java.util.regex.Pattern;
  * malformed scopes and claim paths all fail. Nothing is granted that a binding does not name.
  */
 public final class RoleBindings {
-    /** One line of the bindings: IdP value {@code match} found at any claim path holds {@code role} at {@code scope}. */
-    public record Binding(String match, String role, Scope scope) {}
+    /**
+     * One line of the bindings: IdP value {@code match} found at any claim path holds {@code role} at {@code scope}.
+     * With {@code tenantFrom} (a pattern such as {@code /tenants/{tenant}}), the scope is each tenant a claim value of
+     * the same token names through that pattern: the role from one claim, the tenant from another ({@code scope} is
+     * then {@code tenant:{tenant}}).
+     */
+    public record Binding(String match, String role, Scope scope, Optional<Pattern> tenantFrom) {
+        public Binding(String match, String role, Scope scope) {
+            this(match, role, scope, Optional.empty());
+        }
+    }
+
+    /** Where a binding's tenant is read from: {@code {tenant}} stands for one scope name. */
+    private static final String TENANT_PLACEHOLDER = "{tenant}";
 
     private static final Pattern CLAIM_PATH = Pattern.compile("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_:-]+)*");
     private static final Pattern ROLE = Pattern.compile("[a-z][a-z0-9-]{0,62}");
@@ -95,7 +108,7 @@ public final class RoleBindings {
         }
         List<Binding> bindings = new ArrayList<>();
         for (YamlNode b : root.get("bindings").asList()) {
-            b.checkKeys(List.of("match", "role", "scope"));
+            b.checkKeys(List.of("match", "role", "scope", "tenant_from"));
             String match = b.get("match").asString();
             if (match.isBlank()) {
                 throw b.get("match").error("match must name an IdP group or role");
@@ -104,6 +117,22 @@ public final class RoleBindings {
             if (!roles.containsKey(role)) {
                 throw b.get("role").error("role '" + role + "' is not defined under roles: (defined: "
                         + String.join(", ", roles.keySet()) + ")");
+            }
+            Optional<Pattern> tenantFrom = Optional.empty();
+            if (b.has("tenant_from")) {
+                String from = b.get("tenant_from").asString();
+                int at = from.indexOf(TENANT_PLACEHOLDER);
+                if (at < 0 || from.indexOf(TENANT_PLACEHOLDER, at + 1) >= 0) {
+                    throw b.get("tenant_from").error("tenant_from needs exactly one " + TENANT_PLACEHOLDER
+                            + " (e.g. /tenants/{tenant})");
+                }
+                if (!b.get("scope").asString().equals("tenant:" + TENANT_PLACEHOLDER)) {
+                    throw b.get("scope").error("with tenant_from the scope is tenant:" + TENANT_PLACEHOLDER);
+                }
+                tenantFrom = Optional.of(Pattern.compile(Pattern.quote(from.substring(0, at)) + "([a-z0-9][a-z0-9._-]{0,62})"
+                        + Pattern.quote(from.substring(at + TENANT_PLACEHOLDER.length()))));
+                bindings.add(new Binding(match, role, Scope.ANY_TENANT, tenantFrom));
+                continue;
             }
             Scope scope;
             try {
@@ -136,8 +165,19 @@ public final class RoleBindings {
         }
         List<RoleGrant> grants = new ArrayList<>();
         for (Binding b : bindings) {
-            if (values.contains(b.match())) {
+            if (!values.contains(b.match())) {
+                continue;
+            }
+            if (b.tenantFrom().isEmpty()) {
                 grants.add(new RoleGrant(b.role(), b.scope(), b.match()));
+                continue;
+            }
+            // a value that only looks like a tenant path (other characters, a second segment) grants nothing
+            for (String v : values) {
+                java.util.regex.Matcher m = b.tenantFrom().get().matcher(v);
+                if (m.matches()) {
+                    grants.add(new RoleGrant(b.role(), Scope.tenant(m.group(1)), b.match() + " + " + v));
+                }
             }
         }
         return grants;

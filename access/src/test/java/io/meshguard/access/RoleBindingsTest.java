@@ -63,6 +63,43 @@ class RoleBindingsTest {
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", "")).hasMessageContaining("empty");
     }
 
+    /**
+     * A realm set up unlike the demo's: the role from realm roles, the tenant from a group path. A binding that
+     * matched one claim value with a fixed scope could not say it (issue 44's persona matrix).
+     */
+    @Test
+    void roleFromOneClaim_tenantFromAGroupPath_grantsTheRoleInExactlyThoseTenants() {
+        RoleBindings b = RoleBindings.parse("access.yaml", """
+                claims: [groups, realm_access.roles]
+                roles:
+                  org-admin: {permissions: [route:read]}
+                bindings:
+                  - {match: org-admin, role: org-admin, scope: "tenant:{tenant}", tenant_from: "/tenants/{tenant}"}
+                """);
+        List<RoleGrant> grants = b.grantsFrom(Map.of("realm_access", Map.of("roles", List.of("org-admin")),
+                "groups", List.of("/tenants/acme", "/tenants/globex", "/tenants/globex/payments", "/tenants/Bad",
+                        "/teams/acme", "/tenants/")));
+        assertThat(grants).extracting(g -> g.role() + "@" + g.scope())
+                .containsExactlyInAnyOrder("org-admin@tenant:acme", "org-admin@tenant:globex");
+        assertThat(b.grantsFrom(Map.of("groups", List.of("/tenants/acme")))).as("without the role").isEmpty();
+        assertThat(b.grantsFrom(Map.of("realm_access", Map.of("roles", List.of("org-admin"))))).as("without a tenant")
+                .isEmpty();
+        assertThatThrownBy(() -> RoleBindings.parse("access.yaml", """
+                claims: [groups]
+                roles:
+                  org-admin: {permissions: [route:read]}
+                bindings:
+                  - {match: org-admin, role: org-admin, scope: "tenant:{tenant}", tenant_from: "/tenants/"}
+                """)).hasMessageContaining("access.yaml:5").hasMessageContaining("exactly one {tenant}");
+        assertThatThrownBy(() -> RoleBindings.parse("access.yaml", """
+                claims: [groups]
+                roles:
+                  org-admin: {permissions: [route:read]}
+                bindings:
+                  - {match: org-admin, role: org-admin, scope: system, tenant_from: "/tenants/{tenant}"}
+                """)).hasMessageContaining("access.yaml:5").hasMessageContaining("tenant:{tenant}");
+    }
+
     @Test
     void scope_systemCoversAll_othersOnlyThemselves() {
         assertThat(Scope.SYSTEM.covers(Scope.gateway("x"))).isTrue();
