@@ -559,6 +559,7 @@ public final class ClusterInABox implements AutoCloseable {
                 "min " + route.minProtocol(), "destination " + route.destination()) + "\n");
         return new Launch(pod.name(), pod.netns(), List.of(), services.hosts(pod), false, Optional.empty(), Map.of(),
                 List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
+                        "-Djava.net.preferIPv4Stack=true", // IP_TOS, the box's mTLS mark, on an IPv4 socket
                         "-XX:TieredStopAtLevel=1", "-cp", testClasspath(), IngressGateway.class.getName(),
                         podDir.resolve("gateway.conf").toString()), podDir);
     }

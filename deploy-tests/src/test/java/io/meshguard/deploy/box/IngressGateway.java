@@ -80,6 +80,9 @@ public final class IngressGateway {
     private static void carry(SSLSocket client, String host, int port) {
         try (client; Socket upstream = new Socket()) {
             client.startHandshake();
+            // Istio's gateway is a mesh proxy: it reaches an in-mesh destination with mTLS (auto mTLS), the box's
+            // mark for which the destination's sidecar takes it on its mTLS listener
+            upstream.setTrafficClass(IstioOutbound.MTLS_TOS);
             upstream.connect(new InetSocketAddress(InetAddress.getByName(host), port), 5_000);
             Thread back = Thread.ofVirtual().start(() -> pipe(upstream, client));
             pipe(client, upstream);
