@@ -42,8 +42,7 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
     static BankPipeline signIn(ClusterInABox box, BankIdentityProvider idp, String client, String secret)
             throws Exception {
         InetSocketAddress admin = box.node().local(box.pod("Deployment/meshguard-xds").ip(), 9103);
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).proxy(new ForwardsByName(idp.names(admin))).build();
+        HttpClient http = ForwardsByName.workstation(idp.names(admin));
         String basic = Base64.getEncoder().encodeToString((client + ":" + secret).getBytes(StandardCharsets.UTF_8));
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(idp.issuer()
                         + "/protocol/openid-connect/token")).timeout(Duration.ofSeconds(30))

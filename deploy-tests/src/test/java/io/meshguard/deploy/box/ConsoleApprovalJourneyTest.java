@@ -14,8 +14,6 @@ import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -47,23 +45,11 @@ class ConsoleApprovalJourneyTest {
         BoxPod xds = box.pod("Deployment/meshguard-xds");
         // the names the bank's people use, each reached through the box's port-forward
         Map<String, InetSocketAddress> names = idp.names(box.node().local(xds.ip(), 9103));
-        HttpClient workstation = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5))
-                .proxy(new ForwardsByName(names)).build();
+        HttpClient workstation = ForwardsByName.workstation(names);
         try (PersonsBrowser rita = PersonsBrowser.start(names); PersonsBrowser arne = PersonsBrowser.start(names)) {
             // meshguard login as rita: the device grant with PKCE against the realm the guide sets up
             OidcClient cli = new OidcClient(idp.issuer(), "meshguard-cli", Clock.systemUTC(), workstation);
-            OidcClient.DeviceCode code = cli.startDeviceLogin();
-            CompletableFuture<SignedInToken> login = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return cli.awaitDeviceLogin(code);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            rita.driver.get(code.verificationUriComplete());
-            rita.signInAtKeycloak(idp.requester());
-            SignedInToken token = login.get(120, TimeUnit.SECONDS);
+            SignedInToken token = rita.meshguardLogin(cli, idp.requester());
 
             // rita, as the platform's operator: a group, its first revision, four eyes on it, then a change
             AdminApi admin = new AdminApi(workstation, token.accessToken());

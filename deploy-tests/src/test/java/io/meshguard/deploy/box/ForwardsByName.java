@@ -6,6 +6,8 @@ import java.net.Proxy;
 import java.net.ProxySelector;
 import java.net.SocketAddress;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -18,6 +20,12 @@ final class ForwardsByName extends ProxySelector {
 
     ForwardsByName(Map<String, InetSocketAddress> names) {
         this.names = names;
+    }
+
+    /** The workstation's HTTP client: the bank's names through their port-forwards, everything else direct. */
+    static HttpClient workstation(Map<String, InetSocketAddress> names) {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+                .proxy(new ForwardsByName(names)).build();
     }
 
     @Override

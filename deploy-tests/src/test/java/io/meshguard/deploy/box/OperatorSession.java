@@ -19,8 +19,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The platform operator (rita, of the bank's {@code meshguard-system-admins}) at her workstation: signed in with
@@ -48,21 +46,10 @@ final class OperatorSession {
         BankIdentityProvider idp = box.identityProvider();
         BoxPod xds = box.pod("Deployment/meshguard-xds");
         Map<String, InetSocketAddress> names = idp.names(box.node().local(xds.ip(), 9103));
-        HttpClient workstation = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).proxy(new ForwardsByName(names)).build();
+        HttpClient workstation = ForwardsByName.workstation(names);
         try (PersonsBrowser rita = PersonsBrowser.start(names)) {
             OidcClient cli = new OidcClient(idp.issuer(), "meshguard-cli", Clock.systemUTC(), workstation);
-            OidcClient.DeviceCode code = cli.startDeviceLogin();
-            CompletableFuture<SignedInToken> login = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return cli.awaitDeviceLogin(code);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            rita.driver.get(code.verificationUriComplete());
-            rita.signInAtKeycloak(idp.requester());
-            lastToken = login.get(120, TimeUnit.SECONDS);
+            lastToken = rita.meshguardLogin(cli, idp.requester());
             lastWorkstation = workstation;
             return new OperatorSession(workstation, lastToken.accessToken());
         }

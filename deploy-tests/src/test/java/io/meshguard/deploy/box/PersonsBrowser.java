@@ -76,6 +76,26 @@ final class PersonsBrowser implements AutoCloseable {
      * On Keycloak's page (a device verification link): signs in, grants access when the realm asks for consent, and
      * waits for Keycloak's answer that the device is signed in.
      */
+    /**
+     * {@code meshguard login} as {@code person}: the CLI's device grant (with PKCE) started by {@code cli}, approved by
+     * signing in at Keycloak in this browser; the token the CLI then holds.
+     */
+    io.meshguard.access.SignedInToken meshguardLogin(io.meshguard.access.OidcClient cli,
+            BankIdentityProvider.Person person) throws Exception {
+        io.meshguard.access.OidcClient.DeviceCode code = cli.startDeviceLogin();
+        java.util.concurrent.CompletableFuture<io.meshguard.access.SignedInToken> login =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return cli.awaitDeviceLogin(code);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+        driver.get(code.verificationUriComplete());
+        signInAtKeycloak(person);
+        return login.get(120, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     void signInAtKeycloak(BankIdentityProvider.Person person) {
         fillLoginForm(person);
         new WebDriverWait(driver, Duration.ofSeconds(60)).until(d -> !d.findElements(By.name("accept")).isEmpty()

@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -187,22 +186,10 @@ class ZoneJourneyTest {
 
         static Operator signIn(InetSocketAddress centralAdmin) throws Exception {
             Map<String, InetSocketAddress> names = idp.names(centralAdmin);
-            HttpClient workstation = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(Duration.ofSeconds(5)).proxy(new ForwardsByName(names))
-                    .build();
             try (PersonsBrowser rita = PersonsBrowser.start(names)) {
-                OidcClient cli = new OidcClient(idp.issuer(), "meshguard-cli", Clock.systemUTC(), workstation);
-                OidcClient.DeviceCode code = cli.startDeviceLogin();
-                CompletableFuture<SignedInToken> login = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return cli.awaitDeviceLogin(code);
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
-                rita.driver.get(code.verificationUriComplete());
-                rita.signInAtKeycloak(idp.requester());
-                return new Operator(cli, login.get(120, TimeUnit.SECONDS));
+                OidcClient cli = new OidcClient(idp.issuer(), "meshguard-cli", Clock.systemUTC(),
+                        ForwardsByName.workstation(names));
+                return new Operator(cli, rita.meshguardLogin(cli, idp.requester()));
             }
         }
 
