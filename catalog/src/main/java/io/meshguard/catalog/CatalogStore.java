@@ -800,7 +800,8 @@ public final class CatalogStore {
             Map<String, Long> byCredential = new TreeMap<>();
             try (PreparedStatement ps = c.prepareStatement("select decision, reason,"
                     + " coalesce(details->>'api_key_id', client_id) as credential, count(*) from audit_event"
-                    + " where kind = 'authz_decision' and occurred_at >= ? and details->>'subscription' = ?"
+                    + " where kind = 'authz_decision' and occurred_at >= ? and details->>'"
+                    + SubscriptionUsage.AUDIT_DETAIL + "' = ?"
                     + " group by decision, reason, credential")) {
                 ps.setTimestamp(1, Timestamp.from(from));
                 ps.setString(2, s.id());

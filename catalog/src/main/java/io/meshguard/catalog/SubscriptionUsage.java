@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * What a subscription's credentials did on its product publish since {@code from}: decisions of extauthz's audit
- * rows (each carries the route's {@code product_publish} and the caller's key or client id), by outcome and reason.
+ * rows that name the subscription ({@link #AUDIT_DETAIL}), by outcome and reason.
  *
  * @param refusedByReason refusals by extauthz reason ({@code rate_limited}, {@code subscription_suspended}, …)
  * @param byCredential    calls per credential id, so a rotated predecessor's remaining use is visible
@@ -16,6 +16,12 @@ import java.util.Objects;
 public record SubscriptionUsage(String subscription, Instant from, long calls, long allowed,
                                 Map<String, Long> refusedByReason, Map<String, Long> byCredential,
                                 Map<String, QuotaUsed> quotas) {
+    /**
+     * The audit detail in which extauthz names the subscription a decision was made on: written by its decision
+     * events, read here and indexed by migration V68 ({@code details ->> 'subscription'}).
+     */
+    public static final String AUDIT_DETAIL = "subscription";
+
     public SubscriptionUsage {
         Objects.requireNonNull(subscription, "subscription");
         Objects.requireNonNull(from, "from");

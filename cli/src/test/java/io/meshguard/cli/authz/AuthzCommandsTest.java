@@ -225,12 +225,7 @@ class AuthzCommandsTest {
         io.meshguard.testing.TestIssuer issuer = new io.meshguard.testing.TestIssuer();
         Path acmeToken = tmp.resolve("acme-token");
         Files.writeString(acmeToken, issuer.accessToken("acme-admin", "meshguard-admin", List.of("acme-admins")) + "\n");
-        io.meshguard.access.AdminGate acmeAdmins = new io.meshguard.access.AdminGate(Optional.of(
-                new io.meshguard.access.AdminTokenVerifier(new io.meshguard.access.AdminTokenVerifier.Settings(
-                        issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
-                io.meshguard.access.RoleBindings.load(POLICIES.resolve("access.yaml")),
-                new io.meshguard.runtime.http.BearerTokens(Optional.empty()), false,
-                new io.meshguard.access.LoggedAdminEvents(), java.time.Clock.systemUTC(), "quota.admin.token_file");
+        io.meshguard.access.AdminGate acmeAdmins = shippedAccess(issuer);
         java.util.List<io.meshguard.audit.AuditEvent> audited = new java.util.concurrent.CopyOnWriteArrayList<>();
         io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer("apikeys-test",
                 io.meshguard.runtime.http.HttpServerSettings.onPort(0),
@@ -295,12 +290,7 @@ class AuthzCommandsTest {
         io.meshguard.testing.TestIssuer issuer = new io.meshguard.testing.TestIssuer();
         Path acmeToken = tmp.resolve("acme-token-catalogue");
         Files.writeString(acmeToken, issuer.accessToken("acme-admin", "meshguard-admin", List.of("acme-admins")) + "\n");
-        io.meshguard.access.AdminGate acmeAdmins = new io.meshguard.access.AdminGate(Optional.of(
-                new io.meshguard.access.AdminTokenVerifier(new io.meshguard.access.AdminTokenVerifier.Settings(
-                        issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
-                io.meshguard.access.RoleBindings.load(POLICIES.resolve("access.yaml")),
-                new io.meshguard.runtime.http.BearerTokens(Optional.empty()), false,
-                new io.meshguard.access.LoggedAdminEvents(), java.time.Clock.systemUTC(), "xds.admin.token_file");
+        io.meshguard.access.AdminGate acmeAdmins = shippedAccess(issuer);
         io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer("admin-test",
                 io.meshguard.runtime.http.HttpServerSettings.onPort(0),
                 new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
@@ -352,6 +342,16 @@ class AuthzCommandsTest {
             http.close();
             issuer.close();
         }
+    }
+
+    /** The admin plane's gate as the fixture policies' access file binds people, tokens from {@code issuer}. */
+    private static io.meshguard.access.AdminGate shippedAccess(io.meshguard.testing.TestIssuer issuer) {
+        return new io.meshguard.access.AdminGate(Optional.of(
+                new io.meshguard.access.AdminTokenVerifier(new io.meshguard.access.AdminTokenVerifier.Settings(
+                        issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
+                io.meshguard.access.RoleBindings.load(POLICIES.resolve("access.yaml")),
+                new io.meshguard.runtime.http.BearerTokens(Optional.empty()), false,
+                new io.meshguard.access.LoggedAdminEvents(), java.time.Clock.systemUTC(), "admin.token_file");
     }
 
     private static String[] concat(String[] first, String[] second, String... rest) {
