@@ -745,7 +745,7 @@ public final class ClusterInABox implements AutoCloseable {
             return;
         }
         closed = true;
-        processes.values().parallelStream().forEach(PodProcess::close);
+        PodProcess.closeAll(processes.values());
         if (node != null) {
             node.close();
         }

@@ -257,42 +257,6 @@ final class ZoneCluster implements AutoCloseable {
         mark("the zone's Redis ready");
     }
 
-    /** The keys the zone's Redis holds ({@code KEYS *}), as {@code redis-cli} on the node would list them. */
-    List<String> redisKeys() throws IOException {
-        java.net.InetSocketAddress local = node.local(redis.ip(), 6379);
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", local.getPort())) {
-            socket.setSoTimeout(5000);
-            var out = socket.getOutputStream();
-            var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
-                    java.nio.charset.StandardCharsets.UTF_8));
-            out.write(resp("AUTH", central.secrets().redisPassword()));
-            String auth = in.readLine();
-            if (!"+OK".equals(auth)) {
-                throw new IOException("AUTH: " + auth);
-            }
-            out.write(resp("KEYS", "*"));
-            String head = in.readLine();
-            if (head == null || !head.startsWith("*")) {
-                throw new IOException("KEYS: " + head);
-            }
-            List<String> keys = new ArrayList<>();
-            for (int i = Integer.parseInt(head.substring(1)); i > 0; i--) {
-                in.readLine(); // $length
-                keys.add(in.readLine());
-            }
-            return keys;
-        }
-    }
-
-    private static byte[] resp(String... words) {
-        StringBuilder b = new StringBuilder("*").append(words.length).append("\r\n");
-        for (String w : words) {
-            b.append('$').append(w.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).append("\r\n").append(w)
-                    .append("\r\n");
-        }
-        return b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    }
-
     /** The bank's application: its sidecar, then its container, listening before the install goes on. */
     private void startBankApp() throws InterruptedException {
         Launch proxy = sidecars.get(bankApp.name());
@@ -373,6 +337,11 @@ final class ZoneCluster implements AutoCloseable {
         return node;
     }
 
+    /** The zone's own Redis. */
+    BoxPod redis() {
+        return redis;
+    }
+
     Map<String, String> failures() {
         return Map.copyOf(failures);
     }
@@ -392,7 +361,7 @@ final class ZoneCluster implements AutoCloseable {
             return;
         }
         closed = true;
-        processes.values().parallelStream().forEach(PodProcess::close);
+        PodProcess.closeAll(processes.values());
         if (node != null) {
             node.close();
         }
