@@ -170,8 +170,6 @@ final class PodProcess implements AutoCloseable {
         }
     }
 
-    /** SIGTERM, as the kubelet stops a container, then SIGKILL after the grace period. */
-    @Override
     /**
      * Closes every one of {@code processes} at once: each may take its grace period (extauthz drains for 10 s), and a
      * parallel stream on two cores closed them two at a time, past Surefire's 30 s after exit, which then killed the
@@ -183,6 +181,8 @@ final class PodProcess implements AutoCloseable {
         }
     }
 
+    /** SIGTERM, as the kubelet stops a container, then SIGKILL after the grace period. */
+    @Override
     public void close() {
         process.destroy();
         try {
