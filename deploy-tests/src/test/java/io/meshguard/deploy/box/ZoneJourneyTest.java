@@ -59,7 +59,7 @@ class ZoneJourneyTest {
     static final String GROUP = "edge";
     /**
      * From the provider's suspension at central to the zone's extauthz refusing it: the catalogue's LISTEN feed,
-     * central's zone stream, the zone's ADS to extauthz (77-266 ms measured on the box at load 12-28; deploy-tests/README.md).
+     * central's zone stream, the zone's ADS to extauthz (77-266 ms measured on the box at load 3-28; deploy-tests/README.md).
      */
     static final Duration SUSPENSION_BOUND = Duration.ofSeconds(2);
     static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("meshguard.box.zoneOutageSeconds", 60));
