@@ -266,6 +266,7 @@ class PersonaMatrixTest {
         Map<String, String> tokens = new HashMap<>();
         personas.forEach(p -> tokens.put(p.group(), token(p)));
         List<String> wrong = new ArrayList<>();
+        Map<Integer, Integer> admittedAnswers = new TreeMap<>();
         int cases = 0;
         for (Operation op : operations) {
             HttpResponse<String> anonymous = call(op.surface().base(), Optional.empty(), op.route().method(),
@@ -280,14 +281,18 @@ class PersonaMatrixTest {
                 cases++;
                 boolean expected = grants(p, op);
                 boolean ok = expected ? ADMITTED.contains(r.statusCode()) : r.statusCode() == 403;
+                if (expected) {
+                    admittedAnswers.merge(r.statusCode(), 1, Integer::sum);
+                }
                 if (!ok) {
                     wrong.add(p.describe() + ": " + op.describe() + " expected " + (expected ? "admitted" : "403")
                             + ", got " + r.statusCode() + " " + abbreviate(r.body()));
                 }
             }
         }
-        System.out.printf("persona matrix: %d personas x %d operations, %d calls, %d wrong, %d ms%n",
-                personas.size(), operations.size(), cases, wrong.size(), (System.nanoTime() - started) / 1_000_000);
+        System.out.printf("persona matrix: %d personas x %d operations, %d calls, %d wrong, %d ms; admitted calls"
+                + " answered (status=count) %s%n", personas.size(), operations.size(), cases, wrong.size(),
+                (System.nanoTime() - started) / 1_000_000, admittedAnswers);
         assertThat(wrong).as("calls the shipped access.yaml decides otherwise").isEmpty();
     }
 
@@ -459,6 +464,78 @@ class PersonaMatrixTest {
         System.out.println("answered as a missing object is, before any tenant check: " + unconfined);
         assertThat(confined).as("calls the server confined by tenant").isGreaterThan(cases / 3);
         assertThat(wrong).as("cross-tenant answers").isEmpty();
+    }
+
+    /**
+     * Every permission of the gateway owner's role as the shipped file binds it (gateway:local), used for what it is
+     * for, with 2xx answers: two owners of one group, one protects it and publishes, the other approves; the
+     * publisher cannot approve its own request, an owner of another group cannot approve it; an owner rolls back to
+     * an approved revision and the group's rendering serves it again.
+     */
+    @Test
+    void twoOwnersOfOneGateway_protectPublishApproveAndRollBack_throughTheirGroupsRoutes() throws Exception {
+        String base = surfaces.get(0).base();
+        Persona system = persona("meshguard-system-admins");
+        Persona acmeAdmin = persona("acme-admins");
+        Persona owners = persona("local-owners");
+        Persona otherOwners = persona("edge-prod-owners");
+        String alice = issuer.accessToken("alice", "meshguard-admin", List.of(owners.group()));
+        String bob = issuer.accessToken("bob", "meshguard-admin", List.of(owners.group()));
+        String group = """
+                {"name": "local", "environment": "dev", "region": "eu", "listener_port": 8081}""";
+        expect2xx(call(base, Optional.of(token(system)), "PUT", "/groups/local", Optional.of(group)));
+        expect2xx(call(base, Optional.of(token(acmeAdmin)), "PUT", "/upstreams/journey-up", Optional.of("""
+                {"name": "journey-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.9", "port": 8080}]}""")));
+        expect2xx(call(base, Optional.of(token(acmeAdmin)), "PUT", "/apis/journey-api", Optional.of("""
+                {"name": "journey-api", "base_path": "/journey", "default_version": "v1",
+                 "versions": [{"version": "v1", "status": "active"}]}""")));
+        journeyRoute(base, acmeAdmin, "/journey-v1");
+
+        expect2xx(call(base, Optional.of(alice), "GET", "/groups/local", Optional.empty()));
+        expect2xx(call(base, Optional.of(alice), "PUT", "/groups/local", Optional.of(group)));
+        expect2xx(call(base, Optional.of(alice), "PUT", "/groups/local/protection",
+                Optional.of("{\"reason\": \"production from now on\"}")));
+        long first = approvedRevision(base, alice, bob, token(otherOwners), "first release");
+        journeyRoute(base, acmeAdmin, "/journey-v2");
+        long second = approvedRevision(base, alice, bob, token(otherOwners), "second release");
+        assertThat(first).isPositive();
+        assertThat(second).isGreaterThan(first);
+        assertThat(call(base, Optional.of(bob), "GET", "/render/local", Optional.empty()).body())
+                .contains("/journey-v2");
+        JsonNode revisions = expect2xx(call(base, Optional.of(bob), "GET", "/groups/local/revisions",
+                Optional.empty()));
+        assertThat(revisions.toString()).contains(String.valueOf(first)).contains(String.valueOf(second));
+        // back to an approved revision: on-call needs no second person
+        expect2xx(call(base, Optional.of(alice), "POST", "/groups/local/rollback/" + first,
+                Optional.of("{\"reason\": \"on-call: v2 breaks checkout\"}")));
+        String rendered = call(base, Optional.of(bob), "GET", "/render/local", Optional.empty()).body();
+        assertThat(rendered).contains("/journey-v1").doesNotContain("/journey-v2");
+    }
+
+    private static void journeyRoute(String base, Persona author, String prefix) throws Exception {
+        expect2xx(call(base, Optional.of(token(author)), "PUT", "/routes/local/journey-route", Optional.of("""
+                {"name": "journey-route", "group": "local", "api": "journey-api", "version": "v1",
+                 "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "journey-up", "weight": 100}],
+                 "authz_profile": "orders", "dlp_profile": "default"}""".formatted(prefix))));
+    }
+
+    /** {@code publisher} publishes the group (a request: it is protected), {@code approver} approves it. */
+    private static long approvedRevision(String base, String publisher, String approver, String otherGatewaysOwner,
+            String reason) throws Exception {
+        HttpResponse<String> published = call(base, Optional.of(publisher), "POST", "/groups/local/publish",
+                Optional.of("{\"reason\": \"" + reason + "\"}"));
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(202);
+        JsonNode request = JSON.readTree(published.body()).path("requests").get(0);
+        assertThat(request.path("state").asText()).as(published.body()).isEqualTo("pending");
+        String approve = "/publish-requests/local/" + request.path("id").asText() + "/approve";
+        Optional<String> why = Optional.of("{\"reason\": \"reviewed\"}");
+        assertThat(call(base, Optional.of(publisher), "POST", approve, why).statusCode()).as("own request")
+                .isEqualTo(403);
+        assertThat(call(base, Optional.of(otherGatewaysOwner), "POST", approve, why).statusCode())
+                .as("another gateway's owner").isEqualTo(403);
+        expect2xx(call(base, Optional.of(approver), "GET", "/publish-requests/local/" + request.path("id").asText(),
+                Optional.empty()));
+        return expect2xx(call(base, Optional.of(approver), "POST", approve, why)).path("id").asLong();
     }
 
     static Persona persona(String group) {
