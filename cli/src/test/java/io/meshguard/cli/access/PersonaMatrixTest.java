@@ -105,7 +105,7 @@ class PersonaMatrixTest {
     @BeforeAll
     static void start() throws Exception {
         issuer = new TestIssuer();
-        Path token = Files.writeString(tmp.resolve("token"), "persona-matrix-break-glass-0123456789\n");
+        Path token = Files.writeString(tmp.resolve("token"), "persona-matrix-admin-token-0123456789\n");
         Map<String, String> common = Map.of(
                 "MESHGUARD_DB_URL", PG.jdbcUrl(),
                 "MESHGUARD_DB_USER", PG.user(),
@@ -139,8 +139,9 @@ class PersonaMatrixTest {
                 new Surface("xds admin port", "http://127.0.0.1:" + xds.http().port(), Stream.of(
                         AdminApi.PORT_ROUTES, CatalogApi.ROUTES, ApiKeyAdminApi.ROUTES).flatMap(List::stream)
                         .filter(r -> !r.isOpen()).toList()),
-                new Surface("extauthz http port", "http://127.0.0.1:" + extauthz.http().port(),
-                        QuotaAdminApi.ROUTES));
+                // a cluster serves the API keys' operations on extauthz's port as well
+                new Surface("extauthz http port", "http://127.0.0.1:" + extauthz.http().port(), Stream.of(
+                        QuotaAdminApi.ROUTES, ApiKeyAdminApi.ROUTES).flatMap(List::stream).toList()));
         catalogueBodies = bodiesFromOpenApi(JSON.readTree(call(surfaces.get(0).base(), Optional.empty(), "GET",
                 "/v1/openapi.json", Optional.empty()).body()));
         assertThat(catalogueBodies).as("catalogue operations with a request body").hasSizeGreaterThan(10);
