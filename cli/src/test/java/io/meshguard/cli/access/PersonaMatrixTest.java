@@ -337,8 +337,9 @@ class PersonaMatrixTest {
      * The cross-tenant class: acme's personas create their objects through the API (each creation must succeed, the
      * tenant-scoped success path), then every tenant-scoped operation of the route tables whose parameters name one
      * of them is called by each globex persona the shipped file grants its permission. Each answer is the answer the
-     * same call gets on a missing object (403 or 404, nothing that tells the object exists) and holds none of the
-     * object's content; globex's listings hold none either; acme still sees each object unchanged.
+     * same call gets on a missing object (403 or 404; or the same 422 when the body is refused before any lookup),
+     * so nothing tells the object exists, and holds none of the object's content; globex's listings hold none
+     * either; afterwards acme still reads each object with its content (the writes above acted on nothing).
      */
     @Test
     void tenantPersonas_callingAnotherTenantsObjects_getWhatAMissingObjectGets_neverTheObject() throws Exception {
