@@ -255,7 +255,13 @@ public final class IstioProxy {
             while (true) {
                 try {
                     Socket client = listener.accept();
-                    Thread.ofVirtual().start(() -> tcpConnection(port, mtls, client));
+                    Thread.ofVirtual().start(() -> {
+                        if (http) {
+                            httpConnection(port, mtls, client);
+                        } else {
+                            tcpConnection(port, mtls, client);
+                        }
+                    });
                 } catch (IOException e) {
                     return;
                 }
