@@ -354,7 +354,7 @@ public final class Sidecar implements AutoCloseable {
 
     private void localReply(HttpExchange exchange, String who, List<String> steps, Peer peer, Headers arrived,
             CheckRequest check, ExtProcSession.Outcome o) throws IOException {
-        steps.forEach(line -> log.accept("inbound " + who + ":" + line));
+        steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
         log.accept("inbound " + who + ": local reply " + o.status() + " (" + o.why() + ")");
         handled.add(new Handled(peer, arrived, check, o.status(), Optional.empty()));
         reply(exchange, o.status(), o.headers(), o.body());
@@ -433,7 +433,7 @@ public final class Sidecar implements AutoCloseable {
                 responseHeaders.entries().forEach(h -> all.add(h[0], h[1]));
                 ExtProcSession.Outcome o = session.headers(false, all, answer.length == 0);
                 if (!o.proceed()) {
-                    steps.forEach(line -> log.accept("inbound " + who + ":" + line));
+                    steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
                     answered.accept(o.status());
                     reply(exchange, o.status(), o.headers(), o.body());
                     return;
@@ -445,14 +445,14 @@ public final class Sidecar implements AutoCloseable {
                 ByteArrayOutputStream scanned = new ByteArrayOutputStream();
                 ExtProcSession.Outcome o = session.body(false, responseBody, scanned::writeBytes);
                 if (!o.proceed()) {
-                    steps.forEach(line -> log.accept("inbound " + who + ":" + line));
+                    steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
                     answered.accept(o.status());
                     reply(exchange, o.status(), o.headers(), o.body());
                     return;
                 }
                 answer = scanned.toByteArray();
             }
-            steps.forEach(line -> log.accept("inbound " + who + ":" + line));
+            steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
         }
         log.accept("inbound " + who + ": " + status + " from the workload");
         responseHeaders.entries().forEach(h -> exchange.getResponseHeaders().add(h[0], h[1]));

@@ -803,7 +803,21 @@ public final class ClusterInABox implements AutoCloseable {
             return;
         }
         closed = true;
-        processes.values().parallelStream().forEach(PodProcess::close);
+        // every pod at once, as the kubelets of a deleted cluster would: one by one on 2 cores (a parallel stream's
+        // common pool), the servers' graceful drains added up past Surefire's 30 s exit limit, the fork was killed
+        // mid-close and its pods, sidecars and network namespaces outlived the run
+        List<Thread> closing = new ArrayList<>();
+        for (PodProcess p : processes.values()) {
+            closing.add(Thread.ofPlatform().daemon().start(p::close));
+        }
+        for (Thread t : closing) {
+            try {
+                t.join(20_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         if (node != null) {
             node.close();
         }
