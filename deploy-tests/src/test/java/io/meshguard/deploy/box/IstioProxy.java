@@ -51,8 +51,11 @@ import io.meshguard.emulator.Sidecar;
  *
  * <p>Config file lines: {@code self SPIFFE}, {@code xfcc SANITIZE_SET|NONE}, {@code port N grpc|tcp},
  * {@code allow N PEER_IP PRINCIPAL|-}, {@code deny N PEER_IP REASON…} (mTLS peers), {@code plain-allow N PEER_IP}
- * and {@code plain-deny N PEER_IP REASON…} (plaintext peers); an unlisted peer is denied. Every other line
- * configures the outbound half ({@link IstioOutbound}).
+ * and {@code plain-deny N PEER_IP REASON…} (plaintext peers); an unlisted peer is denied. An HTTP port
+ * ({@code port N http}) of a labelled workload adds {@code custom N PEER_IP} / {@code plain-custom N PEER_IP} (a CUSTOM
+ * policy matches that peer), {@code identity PEER_IP SPIFFE}, {@code extauthz BASE64} and {@code extproc BASE64} (the
+ * filters' protos, {@link IstioExtensions}) and {@code timeout-scale X}. Every other line configures the outbound
+ * half ({@link IstioOutbound}).
  */
 public final class IstioProxy {
     /** The mTLS listener of an inbound port: {@code port + OFFSET}. */
