@@ -23,8 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Every relative link of the documentation leads somewhere: the file or directory exists, and an anchor names a
  * heading of that document as GitHub renders it (or an explicit {@code <a id>}). The documents are the ones a new
- * user reads from the README on: README.md, docs/**, and every README.md of the repository (manifests, modules,
- * deploy-tests, policies). Links in code blocks and code spans are text, not links; links to other sites are not
+ * user reads from the README on: README.md, CHANGELOG.md, SECURITY.md, docs/**, and every README.md of the repository
+ * (manifests, modules, deploy-tests, policies). Links in code blocks and code spans are text, not links; links to other sites are not
  * followed (the build sends nothing off the machine).
  */
 class DocumentedLinksTest {
@@ -235,6 +235,8 @@ class DocumentedLinksTest {
     private static List<Path> documents() throws IOException {
         Set<Path> files = new LinkedHashSet<>();
         files.add(REPO.resolve("README.md"));
+        files.add(REPO.resolve("CHANGELOG.md"));
+        files.add(REPO.resolve("SECURITY.md"));
         try (Stream<Path> walk = Files.walk(REPO.resolve("docs"))) {
             walk.filter(p -> p.toString().endsWith(".md")).sorted().forEach(files::add);
         }

@@ -145,7 +145,7 @@ class UpWithExternalIdpTest {
     }
 
     @Test
-    void upWithIdpIssuer_thatItsDiscoveryDoesNotName_failsBeforeStarting() throws Exception {
+    void upWithIdpIssuer_thatItsDiscoveryDoesNotName_orOverPlainHttpFromAnotherHost_failsBeforeStarting() throws Exception {
         Path dataDir = dir.resolve("wrong");
         String issuer = keycloak.issuer(REALM);
         CliRun run = CliRun.of("up", "--data-dir", dataDir.toString(), "--idp-issuer", issuer + "/",
@@ -154,6 +154,11 @@ class UpWithExternalIdpTest {
         assertThat(run.err()).contains("--idp-issuer " + issuer + "/ is not the issuer")
                 .contains("(" + issuer + ")");
         assertThat(dataDir.resolve("postgres")).as("nothing started").doesNotExist();
+
+        CliRun plainHttp = CliRun.of("up", "--data-dir", dataDir.toString(), "--idp-issuer",
+                "http://keycloak.bank.example/realms/meshguard", "--policies", FixturePolicies.directory().toString());
+        assertThat(plainHttp.exit()).isEqualTo(1);
+        assertThat(plainHttp.err()).contains("plain http is for an issuer on this machine");
 
         CliRun both = CliRun.of("up", "--data-dir", dataDir.toString(), "--idp-issuer", issuer, "--idp", "keycloak");
         assertThat(both.exit()).isEqualTo(1);

@@ -55,6 +55,12 @@ public record ExternalIdp(String issuer, String audience, Path accessFile, Strin
         if (!("https".equals(uri.getScheme()) || "http".equals(uri.getScheme())) || uri.getHost() == null) {
             throw new IllegalArgumentException("--idp-issuer '" + issuer + "' is not an http(s) URL");
         }
+        // the issuer's keys decide who is system-admin: fetched over plain http from another machine, anyone on the
+        // path could substitute their own
+        if ("http".equals(uri.getScheme()) && !isLoopback(uri.getHost())) {
+            throw new IllegalArgumentException("--idp-issuer " + issuer + ": plain http is for an issuer on this"
+                    + " machine (127.0.0.1, localhost) only; use its https URL");
+        }
         String discovered = discoveredIssuer(issuer);
         if (!discovered.equals(issuer)) {
             throw new IllegalArgumentException("--idp-issuer " + issuer + " is not the issuer its discovery document"
@@ -70,6 +76,11 @@ public record ExternalIdp(String issuer, String audience, Path accessFile, Strin
             console = Optional.of(new ConsoleClient(consoleClientId, secret));
         }
         return new ExternalIdp(issuer, audience, accessFile, cliClient, console);
+    }
+
+    private static boolean isLoopback(String host) {
+        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        return h.equals("localhost") || h.equals("::1") || h.matches("127(\\.\\d{1,3}){3}");
     }
 
     private static String discoveredIssuer(String issuer) throws IOException {
