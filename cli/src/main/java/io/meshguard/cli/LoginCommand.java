@@ -31,7 +31,8 @@ public final class LoginCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        java.util.Optional<RunningStack> running = RunningStack.find(dataDir);
+        // up.json only when no issuer is given: a named issuer signs in the same way wherever the command runs
+        java.util.Optional<RunningStack> running = issuer == null ? RunningStack.find(dataDir) : java.util.Optional.empty();
         io.meshguard.cli.idp.UpIdp upIdp = running.map(s -> s.state().idp()).orElse(io.meshguard.cli.idp.UpIdp.none());
         if (issuer == null && upIdp.issuer().isEmpty()) {
             throw new IllegalArgumentException("no issuer: pass --issuer URL, or start `meshguard up --idp keycloak`"
