@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
             PolicyCommand.class,
             AuditCommand.class,
             io.meshguard.cli.db.DbCommand.class,
+            LocalCommand.class,
             io.meshguard.cli.api.ApiCommand.class,
             DlpCommand.class,
             XdsCommand.class,

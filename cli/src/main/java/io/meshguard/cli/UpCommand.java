@@ -82,6 +82,34 @@ final class UpCommand implements Callable<Integer>, io.meshguard.cli.ServerComma
         "file stays as break-glass). Users, passwords and clients: DATA_DIR/up.json, local realm only."})
     String idp;
 
+    @Option(names = "--idp-issuer", defaultValue = "", paramLabel = "URL", description = {
+        "Sign in at an identity provider you already run instead (admin.oidc.issuer): e.g.",
+        "https://keycloak.bank.example/realms/meshguard, exactly as its tokens' iss says (checked against its discovery",
+        "document at start). Its access tokens are admitted with the roles --access-file binds to their claims; tokens",
+        "of any other issuer are refused; the admin token file stays as break-glass. docs/operator-guide.md, \"Access",
+        "control\"."})
+    String idpIssuer;
+
+    @Option(names = "--idp-audience", defaultValue = "meshguard-admin", description = "With --idp-issuer: the aud its"
+            + " admin access tokens carry (admin.oidc.audience; default: ${DEFAULT-VALUE}).")
+    String idpAudience;
+
+    @Option(names = "--access-file", paramLabel = "FILE", description = "With --idp-issuer: the role bindings"
+            + " (admin.access_file; default: POLICIES/access.yaml).")
+    Path accessFile;
+
+    @Option(names = "--cli-client-id", defaultValue = "meshguard-cli", description = "With --idp-issuer: the public"
+            + " client of `meshguard login`, written to up.json (default: ${DEFAULT-VALUE}).")
+    String cliClientId;
+
+    @Option(names = "--console-client-id", defaultValue = "meshguard-console", description = "With --idp-issuer: the"
+            + " console's confidential client (console.oidc.client_id; default: ${DEFAULT-VALUE}).")
+    String consoleClientId;
+
+    @Option(names = "--console-client-secret-file", paramLabel = "FILE", description = {"With --idp-issuer: file"
+            + " holding the console client's secret; without it the console signs in with the admin token file."})
+    Path consoleClientSecretFile;
+
     @Option(names = "--keycloak-port", defaultValue = "18080", description = "Keycloak on 127.0.0.1, with --idp keycloak (default: ${DEFAULT-VALUE}).")
     int keycloakPort;
 
@@ -106,11 +134,27 @@ final class UpCommand implements Callable<Integer>, io.meshguard.cli.ServerComma
         // First: a second up on this directory stops here, before it touches anything the first one owns.
         DataDirLock lock = DataDirLock.acquire(dir);
         RedisChoice redisChoice;
+        java.util.Optional<io.meshguard.cli.idp.ExternalIdp> external = java.util.Optional.empty();
         UpPorts ports = new UpPorts(statusPort, pgPort, extauthzPort, dlpPort, alsPort, adsPort, xdsAdminPort, devJwksPort,
                 redisPort, zoneHubPort);
         try {
             if (!idp.equals("none") && !idp.equals("keycloak")) {
                 throw new IllegalArgumentException("--idp is none or keycloak, not '" + idp + "'");
+            }
+            if (!idpIssuer.isEmpty() && idp.equals("keycloak")) {
+                throw new IllegalArgumentException("--idp keycloak starts a Keycloak of up's own, --idp-issuer signs"
+                        + " in at one you run: pass one of them");
+            }
+            if (idpIssuer.isEmpty() && (accessFile != null || consoleClientSecretFile != null)) {
+                throw new IllegalArgumentException("--access-file and --console-client-secret-file go with"
+                        + " --idp-issuer URL");
+            }
+            if (!idpIssuer.isEmpty()) {
+                // before PostgreSQL starts: a wrong issuer would otherwise start a stack that refuses every token
+                external = java.util.Optional.of(io.meshguard.cli.idp.ExternalIdp.check(idpIssuer, idpAudience,
+                        (accessFile != null ? accessFile : policiesDir.resolve("access.yaml")).toAbsolutePath()
+                                .normalize(),
+                        cliClientId, consoleClientId, java.util.Optional.ofNullable(consoleClientSecretFile)));
             }
             redisChoice = RedisChoice.parse(redis);
             if (redisPasswordFile != null && redisChoice.kind() != RedisChoice.Kind.EXTERNAL) {
@@ -199,6 +243,11 @@ final class UpCommand implements Callable<Integer>, io.meshguard.cli.ServerComma
                 consoleClient = java.util.Optional.of(keycloak.consoleClient());
                 upIdp = keycloak.state();
                 endpoints.add(keycloak.endpoint());
+            } else if (external.isPresent()) {
+                adminAccess = external.get().adminAccess();
+                consoleClient = external.get().console();
+                upIdp = external.get().state();
+                endpoints.add(external.get().endpoint());
             }
             // the quickstart's tenant and the realm's demo tenants exist before anyone acts in them
             UpTenants.seed(new io.meshguard.catalog.CatalogStore(postgres.dataSource()), idp.equals("keycloak"));

@@ -33,8 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code meshguard up --idp keycloak} as a user runs it (a child process, every port free): the local realm's demo
  * users sign in with the password grant named in up.json, and the admin API applies policies/access.yaml to their
  * tokens — tenants see only their own objects, a consumer cannot publish; the console and {@code meshguard login} sign
- * people in through the same realm. The one Keycloak of this module's test run: the login check runs against the realm
- * {@code up} imports rather than a copy of it in a Keycloak of its own (another start, about half a minute on 2 cores).
+ * people in through the same realm. The login check runs against the realm {@code up} imports rather than a copy of
+ * it in a Keycloak of its own (another start, about half a minute on 2 cores). This is the Keycloak {@code up} starts
+ * (what is under test); the module's other Keycloak tests ({@link UpWithExternalIdpTest}) share the run's one test
+ * Keycloak, {@code KeycloakServer.shared()}, with a realm per class.
  */
 class UpWithKeycloakTest {
     // the first start after an unpack runs Keycloak's build step (here only when this module's tests run alone)

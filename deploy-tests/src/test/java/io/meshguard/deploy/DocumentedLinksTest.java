@@ -17,8 +17,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every relative link in the project's Markdown leads somewhere: the file exists, and a {@code #fragment} into a
- * Markdown file names one of its headings (GitHub's anchor spelling). A link to a file that moved is the first
- * thing a new user meets when following the docs.
+ * Markdown file names one of its headings (GitHub's anchor spelling); so does every file of the repository the docs
+ * name in code. A link to a file that moved is the first thing a new user meets when following the docs. The
+ * documents: README, CHANGELOG, SECURITY, every Markdown file under docs/, manifests/, policies/, deploy/,
+ * xds-controller/, deploy-tests/ and bench/, and every module's README.
  */
 class DocumentedLinksTest {
     private static final Pattern LINK = Pattern.compile("\\]\\(([^)\\s]+)\\)");
@@ -53,6 +55,67 @@ class DocumentedLinksTest {
         }
         assertThat(checked).as("relative links found").isGreaterThan(50);
         assertThat(broken).as("relative links that lead nowhere").isEmpty();
+    }
+
+    /**
+     * A file of this repository the docs name in a code span ({@code policies/access.yaml},
+     * {@code cli/.../idp/LocalRealm.java}, "..." or "…" standing for any directories) exists: a guide that sends the
+     * reader to a file that moved is as broken as a dead link. Only paths whose first segment is a top-level entry of
+     * the repository count; build outputs ({@code target/}) and Envoy's own source tree ({@code docs/root/...},
+     * which the Envoy notes cite) are not this repository's files.
+     */
+    @Test
+    void everyRepositoryFileNamedInCode_exists() throws IOException {
+        List<String> missing = new ArrayList<>();
+        int named = 0;
+        for (Path doc : documents()) {
+            Matcher code = CODE.matcher(FENCE.matcher(Files.readString(doc)).replaceAll(""));
+            while (code.find()) {
+                String span = code.group(1).replaceAll("[:#].*$", "").replaceAll("[.,;]+$", "");
+                if (namesARepositoryFile(span)) {
+                    named++;
+                    if (!existsInRepo(doc, span)) {
+                        missing.add(RepoPaths.root().relativize(doc) + ": `" + span + "`");
+                    }
+                }
+            }
+        }
+        assertThat(named).as("repository files named in the docs").isGreaterThan(100);
+        assertThat(missing).as("files the docs name that the repository does not have").isEmpty();
+    }
+
+    @Test
+    void theCheck_namedFiles_globsElidedDirectories_andSkipsBuildOutputAndEnvoysTree() throws IOException {
+        Path doc = RepoPaths.root().resolve("docs/install.md");
+        assertThat(namesARepositoryFile("policies/access.yaml")).isTrue();
+        assertThat(namesARepositoryFile("cli/target/meshguard.jar")).isFalse();
+        assertThat(namesARepositoryFile("docs/root/configuration/best_practices/edge.rst")).isFalse();
+        assertThat(namesARepositoryFile("deploy/meshguard-xds")).as("a kubectl resource, no file name").isFalse();
+        assertThat(existsInRepo(doc, "cli/.../idp/LocalRealm.java")).isTrue();
+        assertThat(existsInRepo(doc, "policies/access.yaml")).isTrue();
+        assertThat(existsInRepo(doc, "policies/acces.yaml")).isFalse();
+        assertThat(existsInRepo(doc, "cli/.../idp/RemoteRealm.java")).isFalse();
+    }
+
+    private static final Pattern FILE_PATH = Pattern.compile(
+            "[A-Za-z0-9_.-]+(/[A-Za-z0-9_.…-]+)*/[A-Za-z0-9_-]+\\.[a-z]{1,5}");
+
+    static boolean namesARepositoryFile(String span) {
+        return FILE_PATH.matcher(span).matches() && Files.exists(RepoPaths.root().resolve(span.substring(0,
+                span.indexOf('/')))) && !span.matches("(.*/)?target/.*") && !span.startsWith("docs/root/");
+    }
+
+    /** Whether {@code path} exists from the repository's root or the document's directory; "..." is any directories. */
+    static boolean existsInRepo(Path doc, String path) throws IOException {
+        Path root = RepoPaths.root();
+        if (!path.contains("...") && !path.contains("…")) {
+            return Files.exists(root.resolve(path)) || Files.exists(doc.getParent().resolve(path));
+        }
+        java.nio.file.PathMatcher matcher = root.getFileSystem().getPathMatcher("glob:" + root + "/"
+                + path.replace("...", "**").replace("…", "**"));
+        try (Stream<Path> walk = Files.walk(root.resolve(path.substring(0, path.indexOf('/'))))) {
+            return walk.anyMatch(matcher::matches);
+        }
     }
 
     @Test
@@ -116,6 +179,12 @@ class DocumentedLinksTest {
         }
         for (String top : List.of("README.md", "CHANGELOG.md", "SECURITY.md")) {
             files.add(root.resolve(top));
+        }
+        // every module's README (audit/, cli/, e2e/, …): what a reader opens from the module's directory
+        try (Stream<Path> walk = Files.walk(root)) {
+            walk.filter(p -> p.getFileName().toString().equals("README.md"))
+                    .filter(p -> !root.relativize(p).toString().matches("(.*/)?(target|node_modules|\\.[^/]+)/.*"))
+                    .filter(p -> !files.contains(p)).sorted().forEach(files::add);
         }
         return files;
     }

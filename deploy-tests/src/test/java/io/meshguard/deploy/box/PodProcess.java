@@ -171,9 +171,8 @@ final class PodProcess implements AutoCloseable {
     }
 
     /**
-     * Closes every one of {@code processes} at once: each may take its grace period (extauthz drains for 10 s), and a
-     * parallel stream on two cores closed them two at a time, past Surefire's 30 s after exit, which then killed the
-     * JVM with the box's namespaces still there.
+     * Closes every one of {@code processes} at once, as the kubelets of a deleted cluster would: each may take its
+     * grace period (extauthz drains for 10 s), so one by one they add up past Surefire's exit limit.
      */
     static void closeAll(java.util.Collection<PodProcess> processes) {
         try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
