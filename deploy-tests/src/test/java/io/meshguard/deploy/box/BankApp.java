@@ -62,9 +62,9 @@ public final class BankApp {
      * manifests/istio/README.md step 4 for the bank's application namespace {@value #NAMESPACE} in a cluster:
      * sidecar injection on, the app-namespace kit applied in it ({@code kubectl apply -k manifests/istio/app-namespace
      * -n payments}), the bank's own namespace-wide STRICT PeerAuthentication, and the Service {@value #NAME} (port
-     * {@value #PORT}, {@code http}) of its Deployment; returns the Deployment's pod spec. The workload is not labelled
-     * {@code meshguard.io/protected} or {@code meshguard.io/dlp}: it is reached only through the gateway, whose routes
-     * check and scan (the README's recommendation).
+     * {@value #PORT}, {@code http}) of its Deployment; returns the Deployment's pod spec. The pod's labels are the
+     * caller's: central labels it {@value #PROTECTED_LABEL} and {@value #DLP_LABEL}; a zone's cluster, whose sidecars
+     * model no ext_authz or ext_proc filter, leaves it reached through its gateway only.
      */
     static PodSpec install(ClusterObjects objects) throws IOException, InterruptedException {
         objects.namespace(NAMESPACE, Map.of("istio-injection", "enabled"));
