@@ -773,6 +773,7 @@ public final class ClusterInABox implements AutoCloseable {
             return;
         }
         closed = true;
+        long closing = System.nanoTime();
         processes.values().parallelStream().forEach(PodProcess::close);
         if (node != null) {
             node.close();
@@ -781,5 +782,6 @@ public final class ClusterInABox implements AutoCloseable {
             agent.destroy();
         }
         network.close();
+        ShutdownLog.record("cluster in a box", closing, processes.size());
     }
 }

@@ -298,6 +298,7 @@ final class ZoneCluster implements AutoCloseable {
             return;
         }
         closed = true;
+        long closing = System.nanoTime();
         processes.values().parallelStream().forEach(PodProcess::close);
         if (node != null) {
             node.close();
@@ -306,5 +307,6 @@ final class ZoneCluster implements AutoCloseable {
             agent.destroy();
         }
         network.close();
+        ShutdownLog.record("zone cluster", closing, processes.size());
     }
 }
