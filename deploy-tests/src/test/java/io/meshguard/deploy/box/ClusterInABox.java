@@ -62,6 +62,8 @@ public final class ClusterInABox implements AutoCloseable {
     static final String ISTIO_NAMESPACE = "istio-system";
     private BankCertificates certificates;
     private Images images;
+    /** A tenant the bank's IdP names (group {@code initech-customer-admins}) and no one has created yet. */
+    static final String NEW_TENANT = "initech";
     /** The edge gateway's workload, Ready only after the first publish of its group. */
     static final String GATEWAY = "Deployment/meshguard-gateway";
 
@@ -110,6 +112,11 @@ public final class ClusterInABox implements AutoCloseable {
             throw new IllegalStateException("the cluster in a box cannot run on this machine; missing: "
                     + String.join(", ", missing) + " (.ci/run installs the Debian packages)");
         }
+        // an earlier run killed before its shutdown ended (surefire's fork timeout, SIGKILL) left its namespaces
+        List<String> swept = PodNetwork.sweepLeftovers();
+        if (!swept.isEmpty()) {
+            System.out.println("removed the namespaces an earlier, killed run left: " + swept);
+        }
         ClusterInABox box = new ClusterInABox(dir);
         // the pods are this JVM's children but outlive it: stop them and delete the namespaces when it exits
         Runtime.getRuntime().addShutdownHook(new Thread(box::close, "cluster-in-a-box-shutdown"));
@@ -156,6 +163,12 @@ public final class ClusterInABox implements AutoCloseable {
                 "admin.oidc.issuer", ExternalParts.issuer(BankIdentityProvider.REALM),
                 "console.public_url", BankIdentityProvider.CONSOLE_ORIGIN,
                 "catalog.domain", "bank.example"));
+        // docs/install.md "Sign-in": a new tenant's groups bound the way policies/access.yaml binds acme's and globex's
+        // (the operator's own line in the shipped ConfigMap); the tenant itself is not in the database yet
+        objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-access-policy", Map.of("access.yaml",
+                objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-access-policy").orElseThrow().get("access.yaml")
+                        .stripTrailing() + "\n  - {match: " + NEW_TENANT + "-customer-admins, role: customer-admin,"
+                        + " scope: \"tenant:" + NEW_TENANT + "\"}\n"));
         // the bank's own workloads in the mesh, and the operator's grant for its proxyless client
         // (docs/xds-security.md "Grants": one entry per proxyless client identity, in the manifest's grant list)
         BankApps.apply(objects);
@@ -675,14 +688,10 @@ public final class ClusterInABox implements AutoCloseable {
      * pod's address and configuration stay for {@link #restart}.
      */
     void stop(BoxPod pod) {
-        PodProcess app = processes.get(pod.name());
-        PodProcess proxy = processes.get(pod.name() + "/istio-proxy");
-        if (app != null) {
-            app.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
+        List<PodProcess> containers = new ArrayList<>();
+        Optional.ofNullable(processes.get(pod.name())).ifPresent(containers::add);
+        Optional.ofNullable(processes.get(pod.name() + "/istio-proxy")).ifPresent(containers::add);
+        PodProcess.stopAll(containers, PodProcess.GRACE);
     }
 
     /** Starts a stopped pod again (sidecar first) and waits until its probes pass. */
@@ -774,7 +783,8 @@ public final class ClusterInABox implements AutoCloseable {
         }
         closed = true;
         long closing = System.nanoTime();
-        processes.values().parallelStream().forEach(PodProcess::close);
+        // every pod at once, one grace for all (a kubelet stops a node's pods in parallel, not one by one)
+        List<String> killed = PodProcess.stopAll(processes.values(), PodProcess.GRACE);
         if (node != null) {
             node.close();
         }
@@ -782,6 +792,6 @@ public final class ClusterInABox implements AutoCloseable {
             agent.destroy();
         }
         network.close();
-        ShutdownLog.record("cluster in a box", closing, processes.size());
+        ShutdownLog.record("cluster in a box", closing, processes.size(), killed);
     }
 }

@@ -299,7 +299,8 @@ final class ZoneCluster implements AutoCloseable {
         }
         closed = true;
         long closing = System.nanoTime();
-        processes.values().parallelStream().forEach(PodProcess::close);
+        // every pod at once, one grace for all (a kubelet stops a node's pods in parallel, not one by one)
+        List<String> killed = PodProcess.stopAll(processes.values(), PodProcess.GRACE);
         if (node != null) {
             node.close();
         }
@@ -307,6 +308,6 @@ final class ZoneCluster implements AutoCloseable {
             agent.destroy();
         }
         network.close();
-        ShutdownLog.record("zone cluster", closing, processes.size());
+        ShutdownLog.record("zone cluster", closing, processes.size(), killed);
     }
 }
