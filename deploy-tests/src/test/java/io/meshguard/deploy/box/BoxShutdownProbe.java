@@ -18,7 +18,7 @@ public final class BoxShutdownProbe {
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
-        PodNetwork network = new PodNetwork("mgbox" + ProcessHandle.current().pid(), "10.254.7");
+        PodNetwork network = new PodNetwork("mgprobe" + ProcessHandle.current().pid(), "10.254.7");
         List<List<String>> containers = List.of(
                 List.of("sleep", "1000"),
                 List.of("sh", "-c", "trap '' TERM; while :; do sleep 1; done"),

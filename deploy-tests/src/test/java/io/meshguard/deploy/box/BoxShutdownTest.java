@@ -41,7 +41,7 @@ class BoxShutdownTest {
         assertThat(took).as("a grace of %s, then SIGKILL", PodProcess.GRACE)
                 .isLessThan(PodProcess.GRACE.plusSeconds(10));
         assertThat(PodNetwork.boxNamespaces()).as("namespaces left by pid %d", probe.pid())
-                .noneMatch(n -> n.startsWith("mgbox" + probe.pid() + "-"));
+                .noneMatch(n -> n.startsWith("mgprobe" + probe.pid() + "-"));
         assertThat(probe.pids).as("the pods' processes").allSatisfy(pid ->
                 assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive)).isEmpty());
         assertThat(Files.readString(ShutdownLog.FILE)).contains("shutdown probe (pid " + probe.pid() + ")");
@@ -54,7 +54,8 @@ class BoxShutdownTest {
         assertThat(probe.process.waitFor(10, TimeUnit.SECONDS)).isTrue();
         // what surefire's kill of a fork leaves: the namespaces and the processes in them
         assertThat(PodNetwork.boxNamespaces()).containsAll(probe.netnses);
-        PodNetwork live = new PodNetwork("mgbox" + ProcessHandle.current().pid(), "10.254.8");
+        // this JVM's own probe network stands for a box still running (not this JVM's box: its names are mgbox<pid>)
+        PodNetwork live = new PodNetwork("mgprobe" + ProcessHandle.current().pid(), "10.254.8");
         try {
             String liveNetns = live.attach(live.allocate());
             List<String> swept = PodNetwork.sweepLeftovers();
@@ -66,7 +67,8 @@ class BoxShutdownTest {
         } finally {
             live.close();
         }
-        assertThat(PodNetwork.boxNamespaces()).noneMatch(n -> n.startsWith("mgbox" + ProcessHandle.current().pid()));
+        assertThat(PodNetwork.boxNamespaces()).noneMatch(n -> n.startsWith("mgprobe" + ProcessHandle.current().pid()
+                + "-"));
     }
 
     private static boolean waitGone(long pid) throws InterruptedException {

@@ -122,10 +122,12 @@ final class PodNetwork implements AutoCloseable {
     }
 
     /**
-     * The box names its namespaces {@code mgbox<pid>-…} (central) and {@code mgz<pid>-…} (a zone) after the test JVM
-     * that made them; nothing else on the machine is touched.
+     * The box names its namespaces {@code mgbox<pid>-…} (central), {@code mgz<pid>-…} (a zone) and {@code
+     * mgprobe<pid>-…} ({@link BoxShutdownProbe}) after the test JVM that made them; nothing else on the machine is
+     * touched.
      */
-    static final java.util.regex.Pattern BOX_NETNS = java.util.regex.Pattern.compile("(mgbox|mgz)(\\d+)-(node|p\\d+)");
+    static final java.util.regex.Pattern BOX_NETNS =
+            java.util.regex.Pattern.compile("(mgbox|mgz|mgprobe)(\\d+)-(node|p\\d+)");
 
     /**
      * Removes what an earlier run left behind when it was killed before its shutdown ended (surefire's fork timeout,
