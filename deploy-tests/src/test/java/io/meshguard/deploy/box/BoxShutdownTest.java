@@ -42,8 +42,9 @@ class BoxShutdownTest {
                 .isLessThan(PodProcess.GRACE.plusSeconds(10));
         assertThat(PodNetwork.boxNamespaces()).as("namespaces left by pid %d", probe.pid())
                 .noneMatch(n -> n.startsWith("mgprobe" + probe.pid() + "-"));
+        // a killed orphan is reparented to init, which reaps it a moment later
         assertThat(probe.pids).as("the pods' processes").allSatisfy(pid ->
-                assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive)).isEmpty());
+                assertThat(waitGone(pid)).as("pid %d gone", pid).isTrue());
         assertThat(Files.readString(ShutdownLog.FILE)).contains("shutdown probe (pid " + probe.pid() + ")");
     }
 

@@ -673,6 +673,14 @@ public final class ClusterInABox implements AutoCloseable {
         return certificates.caCertificate();
     }
 
+    /**
+     * A query as the bank's DBA against meshguard's database (what an auditor with database access reads, e.g. the
+     * admin trail, which the admin port verifies but does not list).
+     */
+    String databaseQuery(String sql) {
+        return ExternalParts.query(dir.resolve("bank-data_postgres"), "meshguard", sql);
+    }
+
     /** The ingress gateway's pod, central's address as zones reach it. */
     BoxPod ingressGateway() {
         return pod("Deployment/" + INGRESS);
