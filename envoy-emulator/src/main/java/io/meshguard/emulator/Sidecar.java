@@ -5,6 +5,9 @@ import com.sun.net.httpserver.HttpServer;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
@@ -26,6 +29,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.IntConsumer;
 
 /**
@@ -81,11 +86,14 @@ public final class Sidecar implements AutoCloseable {
     public record Handled(Peer peer, Headers arrived, CheckRequest check, int status, Optional<Headers> forwarded) {}
 
     private final String identity;
-    private final ManagedChannel extAuthz;
-    private final ExtAuthz config;
+    private final Optional<ExtAuthz> config;
+    private final Optional<ExternalProcessor> extProc;
+    private final Function<String, ManagedChannel> clusters;
+    private final List<ManagedChannel> owned = new CopyOnWriteArrayList<>();
     private final int workloadPort;
     private final double timeoutScale;
     private final EnvoyVersion version;
+    private final Consumer<String> log;
     private final List<HttpServer> listeners = new CopyOnWriteArrayList<>();
     private final List<Handled> handled = new CopyOnWriteArrayList<>();
     private final AtomicLong streamIds = new AtomicLong(1);
@@ -98,28 +106,114 @@ public final class Sidecar implements AutoCloseable {
      * @param version the sidecar's Envoy release ({@link EnvoyVersion}: how an unset {@code append} is applied)
      */
     public Sidecar(String identity, String extAuthzTarget, int workloadPort, double timeoutScale, EnvoyVersion version) {
+        this(identity, Optional.of(ExtAuthz.newBuilder()
+                        .setGrpcService(GrpcService.newBuilder()
+                                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
+                                        .setClusterName("outbound|9001||meshguard-extauthz"))
+                                .setTimeout(com.google.protobuf.Duration.newBuilder()
+                                        .setSeconds(CHECK_TIMEOUT.toSeconds())))
+                        .setTransportApiVersion(ApiVersion.V3)
+                        .setFailureModeAllow(false)
+                        .setStatusOnError(HttpStatus.newBuilder().setCode(StatusCode.ServiceUnavailable))
+                        .build()),
+                Optional.empty(), cluster -> NettyChannelBuilder.forTarget(extAuthzTarget).usePlaintext().build(),
+                workloadPort, timeoutScale, version, line -> { });
+    }
+
+    /**
+     * A sidecar whose inbound HTTP filters are the ones Istio generated for the workload: the CUSTOM provider's
+     * {@code ext_authz} (when a CUSTOM policy selects it) and an EnvoyFilter's {@code ext_proc} before the router
+     * (when one selects it). Both are refused here when they set a field the emulator does not model
+     * ({@link #checkModelled(ExtAuthz)}, {@link #checkModelled(ExternalProcessor)}).
+     *
+     * @param clusters the channel to an Envoy cluster by name ({@code outbound|PORT||HOST}): how the caller reaches
+     *     it (in a cluster: through the pod's own Envoy, with mTLS); opened once per name and closed with the sidecar
+     * @param log one line per request and per filter step (the proxy's log)
+     */
+    public Sidecar(String identity, Optional<ExtAuthz> extAuthz, Optional<ExternalProcessor> extProc,
+            Function<String, ManagedChannel> clusters, int workloadPort, double timeoutScale, EnvoyVersion version,
+            Consumer<String> log) {
+        extAuthz.ifPresent(Sidecar::checkModelled);
+        extProc.ifPresent(Sidecar::checkModelled);
         this.identity = identity;
+        this.config = extAuthz;
+        this.extProc = extProc;
+        java.util.Map<String, ManagedChannel> opened = new java.util.concurrent.ConcurrentHashMap<>();
+        this.clusters = name -> opened.computeIfAbsent(name, n -> {
+            ManagedChannel c = clusters.apply(n);
+            owned.add(c);
+            return c;
+        });
         this.workloadPort = workloadPort;
         this.timeoutScale = timeoutScale;
         this.version = version;
-        this.extAuthz = NettyChannelBuilder.forTarget(extAuthzTarget).usePlaintext().build();
-        this.config = ExtAuthz.newBuilder()
-                .setGrpcService(GrpcService.newBuilder()
-                        .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName("outbound|9001||meshguard-extauthz"))
-                        .setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(CHECK_TIMEOUT.toSeconds())))
-                .setTransportApiVersion(ApiVersion.V3)
-                .setFailureModeAllow(false)
-                .setStatusOnError(HttpStatus.newBuilder().setCode(StatusCode.ServiceUnavailable))
-                .setClearRouteCache(true)
-                .build();
+        this.log = log;
+    }
+
+    /**
+     * Refuses an ext_authz config with a field this sidecar does not act on: what it models is a gRPC service by
+     * cluster ({@code envoy_grpc} name and authority, {@code timeout}), {@code failure_mode_allow},
+     * {@code status_on_error}, {@code transport_api_version} V3 and Istio's {@code filter_enabled_metadata} (the
+     * CUSTOM policy's shadow match: the caller says per listener whether the policy matched).
+     */
+    public static void checkModelled(ExtAuthz c) {
+        GrpcService g = c.getGrpcService();
+        GrpcService rest = g.toBuilder().clearTimeout().setEnvoyGrpc(GrpcService.EnvoyGrpc.getDefaultInstance()).build();
+        ExtAuthz others = c.toBuilder().clearGrpcService().clearFailureModeAllow().clearStatusOnError()
+                .clearTransportApiVersion().clearFilterEnabledMetadata().build();
+        if (!g.hasEnvoyGrpc() || !rest.equals(GrpcService.newBuilder().setEnvoyGrpc(GrpcService.EnvoyGrpc
+                .getDefaultInstance()).build()) || !others.equals(ExtAuthz.getDefaultInstance())
+                || c.getTransportApiVersion() != ApiVersion.V3) {
+            throw new UnmodelledException("sidecar ext_authz fields beyond envoy_grpc, timeout, failure_mode_allow, "
+                    + "status_on_error, transport_api_version V3, filter_enabled_metadata: " + c);
+        }
+    }
+
+    /**
+     * Refuses an ext_proc config with a field this sidecar does not act on: {@code envoy_grpc} (cluster, authority),
+     * {@code failure_mode_allow: false}, {@code processing_mode} with header modes SEND/SKIP/DEFAULT and body modes
+     * NONE/FULL_DUPLEX_STREAMED (trailer modes: an HTTP/1.1 request here carries no trailers), and the fields
+     * FULL_DUPLEX_STREAMED makes inert ({@code allow_mode_override}, ignored in that mode) or that only name stats
+     * ({@code stat_prefix}); {@code disable_immediate_response} must stay false (an immediate response is honoured).
+     */
+    public static void checkModelled(ExternalProcessor c) {
+        ExternalProcessor others = c.toBuilder().clearGrpcService().clearFailureModeAllow().clearProcessingMode()
+                .clearAllowModeOverride().clearStatPrefix().clearDisableImmediateResponse().build();
+        GrpcService g = c.getGrpcService();
+        boolean grpcModelled = g.hasEnvoyGrpc() && g.toBuilder().clearEnvoyGrpc().build()
+                .equals(GrpcService.getDefaultInstance());
+        var m = c.getProcessingMode();
+        boolean bodies = java.util.stream.Stream.of(m.getRequestBodyMode(), m.getResponseBodyMode())
+                .allMatch(b -> b == ProcessingMode.BodySendMode.NONE
+                        || b == ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED);
+        boolean streamed = m.getRequestBodyMode() == ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED
+                || m.getResponseBodyMode() == ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED;
+        if (!others.equals(ExternalProcessor.getDefaultInstance()) || !grpcModelled || !bodies
+                || c.getFailureModeAllow() || c.getDisableImmediateResponse()
+                || (c.getAllowModeOverride() && !streamed)) {
+            throw new UnmodelledException("sidecar ext_proc fields beyond envoy_grpc, failure_mode_allow false, "
+                    + "processing_mode (bodies NONE or FULL_DUPLEX_STREAMED), stat_prefix: " + c);
+        }
     }
 
     /** A listener whose every connection comes from {@code peer} (as its mTLS handshake verified it); its port. */
     public int listen(Peer peer) throws IOException {
+        return listen(peer, config.isPresent(), Optional.empty());
+    }
+
+    /**
+     * A listener for connections from {@code peer} (an empty principal: a plaintext peer, PERMISSIVE), on loopback;
+     * its port. {@code checked}: a CUSTOM policy matches this peer, so ext_authz runs; {@code rbacDenial}: what
+     * Istio's DENY/ALLOW RBAC filters, which come after ext_authz, answer this peer (403 "RBAC: access denied").
+     */
+    public int listen(Peer peer, boolean checked, Optional<String> rbacDenial) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
         server.createContext("/", exchange -> {
             try (exchange) {
-                handle(exchange, peer, server.getAddress().getPort());
+                handle(exchange, peer, server.getAddress().getPort(), checked, rbacDenial);
+            } catch (IOException | RuntimeException e) {
+                log.accept("inbound request from " + peer + " failed: " + e);
+                throw e;
             }
         });
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -137,7 +231,8 @@ public final class Sidecar implements AutoCloseable {
         handled.clear();
     }
 
-    private void handle(HttpExchange exchange, Peer peer, int listenerPort) throws IOException {
+    private void handle(HttpExchange exchange, Peer peer, int listenerPort, boolean checked,
+            Optional<String> rbacDenial) throws IOException {
         Headers headers = new Headers();
         exchange.getRequestHeaders().forEach((k, values) -> values.forEach(v -> headers.add(k.toLowerCase(Locale.ROOT), v)));
         String authority = headers.first("host").orElse("");
@@ -152,33 +247,127 @@ public final class Sidecar implements AutoCloseable {
                 + (exchange.getRequestURI().getRawQuery() == null ? "" : "?" + exchange.getRequestURI().getRawQuery());
 
         inboundConnectionManager(headers, peer);
+        String who = method + " " + authority + path + " from " + (peer.principal().isEmpty() ? "plaintext "
+                + peer.address() : peer.principal());
 
         long streamId = streamIds.getAndIncrement();
-        CheckRequest built = ExtAuthzCall.build(config, streamId, method, path, authority, headers, Map.of(),
-                peer.address(), 40000 + (int) (streamId % 20000), listenerPort, body.length);
-        // setAttrContextPeer: the source's principal is the peer certificate's URI SAN, the destination's our own
-        CheckRequest check = built.toBuilder().setAttributes(built.getAttributes().toBuilder()
-                .setSource(built.getAttributes().getSource().toBuilder().setPrincipal(peer.principal()))
-                .setDestination(built.getAttributes().getDestination().toBuilder().setPrincipal(identity)))
-                .build();
-        ExtAuthzCall.Result result = ExtAuthzCall.call(config, extAuthz, check, headers, timeoutScale, version);
-        switch (result.outcome()) {
-            case ALLOWED, ERROR_ALLOWED -> {
-                Headers forwarded = headers.copy();
-                // recorded before the peer gets its answer, so a caller that has its answer sees the record
-                forward(exchange, method, result.path(), authority, headers, body,
-                        status -> handled.add(new Handled(peer, arrived, check, status, Optional.of(forwarded))));
+        CheckRequest check = CheckRequest.getDefaultInstance();
+        if (checked && config.isPresent()) {
+            ExtAuthz c = config.get();
+            CheckRequest built = ExtAuthzCall.build(c, streamId, method, path, authority, headers, Map.of(),
+                    peer.address(), 40000 + (int) (streamId % 20000), listenerPort, body.length);
+            // setAttrContextPeer: the source's principal is the peer certificate's URI SAN (none without TLS), the
+            // destination's our own
+            AttributeContext.Peer.Builder source = built.getAttributes().getSource().toBuilder();
+            if (!peer.principal().isEmpty()) {
+                source.setPrincipal(peer.principal());
             }
-            case DENIED, ERROR_DENIED -> {
-                result.responseHeaders().entries().forEach(h -> exchange.getResponseHeaders().add(h[0], h[1]));
-                byte[] denial = result.body().getBytes(StandardCharsets.UTF_8);
+            check = built.toBuilder().setAttributes(built.getAttributes().toBuilder().setSource(source)
+                    .setDestination(built.getAttributes().getDestination().toBuilder().setPrincipal(identity)))
+                    .build();
+            ExtAuthzCall.Result result = ExtAuthzCall.call(c, clusters.apply(c.getGrpcService().getEnvoyGrpc()
+                    .getClusterName()), check, headers, timeoutScale, version);
+            log.accept("inbound " + who + ": ext_authz " + result.outcome()
+                    + (result.error().isEmpty() ? "" : " (" + result.error() + ")")
+                    + (result.status() == 0 ? "" : " " + result.status()));
+            if (result.outcome() == ExtAuthzCall.Outcome.DENIED || result.outcome() == ExtAuthzCall.Outcome.ERROR_DENIED) {
                 handled.add(new Handled(peer, arrived, check, result.status(), Optional.empty()));
-                exchange.sendResponseHeaders(result.status(), denial.length == 0 ? -1 : denial.length);
-                if (denial.length > 0) {
-                    try (OutputStream out = exchange.getResponseBody()) {
-                        out.write(denial);
+                reply(exchange, result.status(), result.responseHeaders(), result.body());
+                return;
+            }
+            path = result.path();
+        }
+        if (rbacDenial.isPresent()) {
+            // Istio's RBAC filters come after the CUSTOM ext_authz filter (authz/builder: CUSTOM, then DENY, ALLOW)
+            log.accept("inbound " + who + ": " + rbacDenial.get());
+            handled.add(new Handled(peer, arrived, check, 403, Optional.empty()));
+            reply(exchange, 403, Headers.of("content-type", "text/plain"), "RBAC: access denied");
+            return;
+        }
+        List<String> steps = new java.util.ArrayList<>();
+        ExtProcSession session = null;
+        try {
+            if (extProc.isPresent()) {
+                ExternalProcessor p = extProc.get();
+                // Istio disables the HCM's stream_idle_timeout and nothing times a FULL_DUPLEX_STREAMED message (see
+                // manifests/istio/base/envoy-filter-ext-proc.yaml): the bound here only keeps a test from hanging
+                session = new ExtProcSession(p, clusters.apply(p.getGrpcService().getEnvoyGrpc().getClusterName()),
+                        List.of(), Duration.ofMillis((long) (30_000 * timeoutScale)), steps);
+                OneShot requestBody = new OneShot(body);
+                if (session.sendsRequestHeaders()) {
+                    Headers all = ExtAuthzCall.pseudoHeaders(method, path, authority);
+                    headers.entries().forEach(h -> all.add(h[0], h[1]));
+                    ExtProcSession.Outcome o = session.headers(true, all, body.length == 0,
+                            session.streamsRequestBody() && body.length > 0 ? requestBody : null);
+                    if (!o.proceed()) {
+                        localReply(exchange, who, steps, peer, arrived, check, o);
+                        return;
                     }
+                    Headers next = new Headers();
+                    all.entries().stream().filter(h -> !h[0].startsWith(":")).forEach(h -> next.add(h[0], h[1]));
+                    headers.entries().forEach(h -> headers.remove(h[0]));
+                    next.entries().forEach(h -> headers.add(h[0], h[1]));
                 }
+                if (session.streamsRequestBody() && body.length > 0) {
+                    java.io.ByteArrayOutputStream scanned = new java.io.ByteArrayOutputStream();
+                    ExtProcSession.Outcome o = session.body(true, requestBody, scanned::writeBytes);
+                    if (!o.proceed()) {
+                        localReply(exchange, who, steps, peer, arrived, check, o);
+                        return;
+                    }
+                    body = scanned.toByteArray();
+                }
+            }
+            Headers forwarded = headers.copy();
+            CheckRequest sentCheck = check;
+            forward(exchange, method, path, authority, headers, body, session, steps, who,
+                    status -> handled.add(new Handled(peer, arrived, sentCheck, status, Optional.of(forwarded))));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e);
+        } finally {
+            if (session != null) {
+                session.close();
+            }
+        }
+    }
+
+    /** A body that is one piece, then its end: the HTTP/1.1 body this sidecar read whole. */
+    private static final class OneShot implements ExtProcSession.PieceSource {
+        private byte[] piece;
+
+        OneShot(byte[] piece) {
+            this.piece = piece.length == 0 ? null : piece;
+        }
+
+        @Override
+        public synchronized byte[] next() {
+            byte[] p = piece;
+            piece = null;
+            return p;
+        }
+    }
+
+    private void localReply(HttpExchange exchange, String who, List<String> steps, Peer peer, Headers arrived,
+            CheckRequest check, ExtProcSession.Outcome o) throws IOException {
+        steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
+        log.accept("inbound " + who + ": local reply " + o.status() + " (" + o.why() + ")");
+        handled.add(new Handled(peer, arrived, check, o.status(), Optional.empty()));
+        reply(exchange, o.status(), o.headers(), o.body());
+    }
+
+    private static void reply(HttpExchange exchange, int status, Headers responseHeaders, String text)
+            throws IOException {
+        responseHeaders.entries().forEach(h -> exchange.getResponseHeaders().add(h[0], h[1]));
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+        if (bytes.length > 0) {
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(bytes);
             }
         }
     }
@@ -192,17 +381,28 @@ public final class Sidecar implements AutoCloseable {
             headers.set("x-request-id", UUID.randomUUID().toString());
         }
         if (!headers.has("x-forwarded-proto")) {
-            headers.set("x-forwarded-proto", "https"); // the connection is TLS
+            headers.set("x-forwarded-proto", peer.principal().isEmpty() ? "http" : "https");
+        }
+        if (peer.principal().isEmpty()) {
+            return; // no peer certificate: nothing to append (mutateXfccRequestHeader needs an SSL connection)
         }
         String details = "By=" + identity + ";Subject=\"\";URI=" + peer.principal();
         headers.set("x-forwarded-client-cert", headers.first("x-forwarded-client-cert")
                 .map(v -> v + "," + details).orElse(details));
     }
 
-    /** The request on to the workload; its answer back to the peer, its status told to {@code answered} first. */
+    /**
+     * The request on to the workload; its answer back to the peer through ext_proc when it runs (response headers,
+     * then the body as one piece: the workload's HTTP/1.1 answer is read whole), its status told to {@code answered}
+     * first.
+     */
     private void forward(HttpExchange exchange, String method, String path, String authority, Headers headers,
-            byte[] body, IntConsumer answered) throws IOException {
+            byte[] body, ExtProcSession session, List<String> steps, String who, IntConsumer answered)
+            throws Exception {
         Duration timeout = Duration.ofMillis((long) (15_000 * timeoutScale));
+        int status;
+        Headers responseHeaders = new Headers();
+        byte[] answer;
         try (UpstreamConnection workload = UpstreamConnection.open(new InetSocketAddress("127.0.0.1", workloadPort),
                 timeout, timeout)) {
             Headers sent = headers.copy();
@@ -215,20 +415,52 @@ public final class Sidecar implements AutoCloseable {
                 workload.endBody();
             }
             UpstreamConnection.Head head = workload.readHead();
-            ByteArrayOutputStream answer = new ByteArrayOutputStream();
+            ByteArrayOutputStream read = new ByteArrayOutputStream();
             for (byte[] piece = workload.readBody(); piece != null; piece = workload.readBody()) {
-                answer.writeBytes(piece);
+                read.writeBytes(piece);
             }
+            status = head.status();
             head.headers().entries().stream()
                     .filter(h -> !h[0].equals("content-length") && !h[0].equals("transfer-encoding")
                             && !h[0].equals("connection"))
-                    .forEach(h -> exchange.getResponseHeaders().add(h[0], h[1]));
-            answered.accept(head.status());
-            exchange.sendResponseHeaders(head.status(), answer.size() == 0 ? -1 : answer.size());
-            if (answer.size() > 0) {
-                try (OutputStream out = exchange.getResponseBody()) {
-                    answer.writeTo(out);
+                    .forEach(h -> responseHeaders.add(h[0], h[1]));
+            answer = read.toByteArray();
+        }
+        if (session != null) {
+            OneShot responseBody = new OneShot(answer);
+            if (session.sendsResponseHeaders()) {
+                Headers all = Headers.of(":status", Integer.toString(status));
+                responseHeaders.entries().forEach(h -> all.add(h[0], h[1]));
+                ExtProcSession.Outcome o = session.headers(false, all, answer.length == 0);
+                if (!o.proceed()) {
+                    steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
+                    answered.accept(o.status());
+                    reply(exchange, o.status(), o.headers(), o.body());
+                    return;
                 }
+                responseHeaders.entries().forEach(h -> responseHeaders.remove(h[0]));
+                all.entries().stream().filter(h -> !h[0].startsWith(":")).forEach(h -> responseHeaders.add(h[0], h[1]));
+            }
+            if (session.streamsResponseBody() && answer.length > 0) {
+                ByteArrayOutputStream scanned = new ByteArrayOutputStream();
+                ExtProcSession.Outcome o = session.body(false, responseBody, scanned::writeBytes);
+                if (!o.proceed()) {
+                    steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
+                    answered.accept(o.status());
+                    reply(exchange, o.status(), o.headers(), o.body());
+                    return;
+                }
+                answer = scanned.toByteArray();
+            }
+            steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
+        }
+        log.accept("inbound " + who + ": " + status + " from the workload");
+        responseHeaders.entries().forEach(h -> exchange.getResponseHeaders().add(h[0], h[1]));
+        answered.accept(status);
+        exchange.sendResponseHeaders(status, answer.length == 0 ? -1 : answer.length);
+        if (answer.length > 0) {
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(answer);
             }
         }
     }
@@ -236,11 +468,14 @@ public final class Sidecar implements AutoCloseable {
     @Override
     public void close() {
         listeners.forEach(s -> s.stop(0));
-        extAuthz.shutdownNow();
-        try {
-            extAuthz.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        for (ManagedChannel c : owned) {
+            c.shutdownNow();
+            try {
+                c.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 }

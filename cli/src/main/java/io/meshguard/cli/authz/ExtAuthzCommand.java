@@ -40,13 +40,40 @@ public final class ExtAuthzCommand implements Callable<Integer>, io.meshguard.cl
     public Integer call() throws Exception {
         Config loaded = ConfigLoader.load(ServerAudit.withAuditKeys(ExtAuthzConfig.SCHEMA), Optional.ofNullable(config),
                 System.getenv());
+        Running running = start(loaded, System.getenv());
+        running.stack().closeOnJvmShutdown();
+        ExtAuthzConfig settings = ExtAuthzConfig.read(loaded);
+        // Standard output carries only decision log lines when the decision log is on (log shippers parse it).
+        PrintStream banner = AuditConfig.decisionLogOn(loaded, running.audited()) ? System.err : System.out;
+        banner.printf("meshguard extauthz: gRPC %s:%d, HTTP %s:%d (policy %s)%n", settings.grpc().bind(),
+                running.server().grpcPort(), settings.http().bind(), running.http().port(), settings.policyFile());
+        banner.flush();
+        running.stack().awaitClosed();
+        return 0;
+    }
+
+    /** The server as this command runs it, started; closing it stops every part and the database pool. */
+    public record Running(ComponentStack stack, ExtAuthzServer server, StatusHttpServer http, boolean audited)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            stack.close();
+        }
+    }
+
+    /**
+     * Starts the server from {@code loaded} (keys of {@link ExtAuthzConfig#SCHEMA} with the audit keys) exactly as
+     * {@code meshguard extauthz} does: tests run this wiring.
+     *
+     * @param environment where tracing settings are read ({@code OTEL_*})
+     */
+    public static Running start(Config loaded, java.util.Map<String, String> environment) throws Exception {
         ExtAuthzConfig settings = ExtAuthzConfig.read(loaded);
         ProcessMetrics metrics = ProcessMetrics.create();
         ComponentStack stack = new ComponentStack();
-        stack.closeOnJvmShutdown();
         try {
             // first in the stack, so closed last: what the servers record while draining is still exported
-            Tracing tracing = Tracing.fromEnvironment(System.getenv(), "meshguard-extauthz", metrics.registry());
+            Tracing tracing = Tracing.fromEnvironment(environment, "meshguard-extauthz", metrics.registry());
             stack.start(tracing);
             Optional<DataSource> dataSource = Optional.empty();
             if (!loaded.get(DbConfig.URL).isBlank()) {
@@ -57,8 +84,6 @@ public final class ExtAuthzCommand implements Callable<Integer>, io.meshguard.cl
             Optional<AuditComponent> audit = ServerAudit.start(loaded, "meshguard-extauthz", metrics, stack, tracing);
             DecisionSink decisions = ServerAudit.sink(loaded, "meshguard-extauthz", metrics, stack, audit)
                     .<DecisionSink>map(AuditSinkDecisions::new).orElse(DecisionSink.NONE);
-            // Standard output carries only decision log lines when the decision log is on (log shippers parse it).
-            PrintStream banner = AuditConfig.decisionLogOn(loaded, audit.isPresent()) ? System.err : System.out;
             ExtAuthzServer server = new ExtAuthzServer(settings, metrics.forServer("extauthz"), dataSource,
                     decisions, Clock.systemUTC(), tracing);
             StatusHttpServer status = new StatusHttpServer("extauthz-http", settings.http(), metrics.registry());
@@ -66,14 +91,10 @@ public final class ExtAuthzCommand implements Callable<Integer>, io.meshguard.cl
             stack.start(status);
             stack.start(server);
             status.addReadinessChecks(stack.readinessChecks()); // the server's and the audit writer's
-            banner.printf("meshguard extauthz: gRPC %s:%d, HTTP %s:%d (policy %s)%n", settings.grpc().bind(), server.grpcPort(),
-                    settings.http().bind(), status.port(), settings.policyFile());
-            banner.flush();
+            return new Running(stack, server, status, audit.isPresent());
         } catch (Exception | Error e) {
             stack.close();
             throw e;
         }
-        stack.awaitClosed();
-        return 0;
     }
 }

@@ -18,6 +18,33 @@ public final class BankApp {
     static final String NAMESPACE = "payments";
     static final String NAME = "api";
     static final int PORT = 8080;
+    /** README step 4's labels on the app's pod template: ext_authz (CUSTOM) and DLP (EnvoyFilter) in its sidecar. */
+    static final String PROTECTED_LABEL = "meshguard.io/protected";
+    static final String DLP_LABEL = "meshguard.io/dlp";
+    /** The rule the bank's security team adds for this app to policies/authz.yaml (its sidecar's Check names it). */
+    static final String RULE = "payments-api";
+
+    /**
+     * The shipped authz.yaml with the bank's rule for this app first among the routes: the sidecar's Check carries
+     * the Service's host, which no shipped rule names, so without it every request to the labelled app is denied
+     * (no route). Callers in the mesh bring a customer's token or an API key; what the edge gateway allowed is
+     * decided again on the identity it handed over (policies/README.md, "The gateway hop").
+     */
+    static String withItsRules(String authzYaml) {
+        String marker = "\nroutes:\n";
+        int at = authzYaml.indexOf(marker);
+        if (at < 0) {
+            throw new AssertionError("the shipped authz.yaml has no routes: section");
+        }
+        String rule = """
+                  # the bank's own app in namespace payments (labelled meshguard.io/protected, README step 4)
+                  - name: %s
+                    match: {hosts: [%s], path_prefix: /}
+                    auth: jwt_or_apikey
+                """.formatted(RULE, ServiceDirectory.fqdn(NAME, NAMESPACE));
+        int end = at + marker.length();
+        return authzYaml.substring(0, end) + rule + authzYaml.substring(end);
+    }
 
     private BankApp() {}
 

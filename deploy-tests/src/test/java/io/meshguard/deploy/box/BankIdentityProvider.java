@@ -109,6 +109,23 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
     }
 
     /** The issuer every pod reaches and tokens carry, by the Service's cluster DNS name. */
+    /** The customer app's client credentials token from the retail realm (through the box's port-forward). */
+    String customerToken() throws Exception {
+        String basic = java.util.Base64.getEncoder().encodeToString((CUSTOMER_CLIENT + ":" + customerSecret)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + localPort + "/realms/" + ExternalParts.RETAIL_REALM
+                                + "/protocol/openid-connect/token")).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Basic " + basic)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new AssertionError("customer token: " + r.statusCode() + " " + r.body());
+        }
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body()).path("access_token").asText();
+    }
+
     String issuer() {
         return ExternalParts.issuer(REALM);
     }

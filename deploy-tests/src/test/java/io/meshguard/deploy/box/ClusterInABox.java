@@ -172,6 +172,11 @@ public final class ClusterInABox implements AutoCloseable {
         // the bank's own workloads in the mesh, and the operator's grant for its proxyless client
         // (docs/xds-security.md "Grants": one entry per proxyless client identity, in the manifest's grant list)
         BankApps.apply(objects);
+        // the bank's security team adds its own workload's rules to the shipped policy (policies/README.md: anything
+        // no route allows is denied; the sidecar of a protected app decides on its host, not the gateway's)
+        objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy", Map.of("authz.yaml",
+                BankApp.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
+                        .orElseThrow().get("authz.yaml"))));
         objects.editEnv(OperatorSecrets.NAMESPACE, "meshguard-xds", "MESHGUARD_XDS_ADS_GROUP_IDENTITIES",
                 grants -> grants + "," + BankApps.PROXYLESS_GROUP + "=" + BankApps.clientIdentity());
         mark("rendered and applied");
@@ -210,6 +215,7 @@ public final class ClusterInABox implements AutoCloseable {
                 network.nodeAddress());
         String nat = services.natRules();
         IstioAuthorization istio = new IstioAuthorization(objects.istio);
+        IstioExtensions extensions = new IstioExtensions(IstioExtensions.meshConfig(), objects.istio, services);
         IstioOutboundRoutes outbound = new IstioOutboundRoutes(services, pods,
                 p -> p.injected(objects.namespaceLabels(p.namespace())), objects.istio);
         for (BoxPod p : pods) {
@@ -218,7 +224,7 @@ public final class ClusterInABox implements AutoCloseable {
             if (p.injected(objects.namespaceLabels(p.namespace())) && modelledImage(p)) {
                 try {
                     IstioOutboundRoutes.Outbound out = outbound.forPod(p);
-                    redirects = sidecar(p, istio, out.config());
+                    redirects = sidecar(p, istio, extensions, out.config());
                     capture = out.capture();
                 } catch (IllegalStateException e) {
                     failures.put(p.name(), "istio-proxy: " + e.getMessage());
@@ -333,9 +339,10 @@ public final class ClusterInABox implements AutoCloseable {
      * annotation's excluded ones, each peer's decision with mTLS and in plaintext, and the outbound half's routes;
      * returns the nftables redirects of its inbound ports (mTLS-marked connections to the mTLS listener).
      */
-    private String sidecar(BoxPod pod, IstioAuthorization istio, String outbound) throws IOException {
-        Sidecars.Sidecar sidecar = Sidecars.of(pod, istio, objects::namespaceLabels, pods, network.nodeAddress(),
-                dir, services.hosts(pod), testClasspath(), Optional.of(outbound));
+    private String sidecar(BoxPod pod, IstioAuthorization istio, IstioExtensions extensions, String outbound)
+            throws IOException {
+        Sidecars.Sidecar sidecar = Sidecars.of(pod, istio, Optional.of(extensions), objects::namespaceLabels, pods,
+                network.nodeAddress(), dir, services.hosts(pod), testClasspath(), Optional.of(outbound));
         sidecars.put(pod.name(), sidecar.launch());
         return sidecar.redirects();
     }
@@ -406,6 +413,27 @@ public final class ClusterInABox implements AutoCloseable {
         String out = p.lastLines(40);
         p.close();
         return (exit.isEmpty() ? "still running after 60 s\n" : "") + out;
+    }
+
+    /**
+     * Runs {@code main} once in {@code pod}'s network namespace (its {@code /etc/hosts}, its sidecar's capture when
+     * {@code user} is not the proxy's), as {@code kubectl exec} would run a process in one of its containers; its
+     * output and the log's last lines.
+     */
+    String runInPod(BoxPod pod, Optional<String> user, Class<?> main, String... args) throws InterruptedException {
+        Path work = dir.resolve(pod.namespace() + "_" + pod.name() + "_" + System.nanoTime());
+        PodProcess p = PodProcess.start(new Launch(pod.name(), pod.netns(), List.of(), services.hosts(pod), false,
+                user, Map.of(), java(main, "-Xmx64m", args), work));
+        Optional<Integer> exit = p.await(60);
+        String out = p.lastLines(60);
+        p.close();
+        return (exit.isEmpty() ? "still running after 60 s\n" : "") + out;
+    }
+
+    /** A pod by name ({@code keycloak-0}); see {@link #pod(String)} for a workload's. */
+    BoxPod podNamed(String name) {
+        return pods.stream().filter(p -> p.name().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no pod " + name + " in the box"));
     }
 
     /** The bank's payments pod, once its sidecar and backend started. */
@@ -524,7 +552,9 @@ public final class ClusterInABox implements AutoCloseable {
                 .withImage("bank/" + BankApp.NAME).addNewPort().withName("http").withContainerPort(BankApp.PORT)
                 .endPort().build()));
         String ip = network.allocate();
-        BoxPod pod = new BoxPod(BankApp.NAME + "-box0", BankApp.NAMESPACE, Map.of("app", BankApp.NAME), Map.of(), ip,
+        // README step 4: the Deployment's pod template labelled for ext_authz and DLP in its own sidecar
+        BoxPod pod = new BoxPod(BankApp.NAME + "-box0", BankApp.NAMESPACE, Map.of("app", BankApp.NAME,
+                BankApp.PROTECTED_LABEL, "true", BankApp.DLP_LABEL, "true"), Map.of(), ip,
                 network.attach(ip), spec, "Deployment/" + BankApp.NAME, Optional.empty());
         pods.add(pod);
         return pod;
@@ -791,7 +821,9 @@ public final class ClusterInABox implements AutoCloseable {
         }
         closed = true;
         long closing = System.nanoTime();
-        // every pod at once, one grace for all (a kubelet stops a node's pods in parallel, not one by one)
+        // every pod at once with one grace for all, as the kubelets of a deleted cluster would: one by one on 2 cores
+        // (a parallel stream's common pool), the servers' graceful drains added up past surefire's 30 s exit limit,
+        // the fork was killed mid-close and its pods, sidecars and network namespaces outlived the run
         List<String> killed = PodProcess.stopAll(processes.values(), PodProcess.GRACE);
         if (node != null) {
             node.close();

@@ -5,13 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
@@ -72,7 +65,7 @@ class GatewayJourneyTest {
 
         // a customer's token: identity headers in, the credential out, the card masked
         EdgeClient.Answer allowed = EdgeClient.send(edge, "GET", HOST, "/accounts/v1/balances",
-                Map.of("Authorization", "Bearer " + customerToken(), "x-tenant-id", "acme-corp"));
+                Map.of("Authorization", "Bearer " + idp.customerToken(), "x-tenant-id", "acme-corp"));
         assertThat(allowed.status()).as("%s", allowed).isEqualTo(200);
         JsonNode answer = JSON.readTree(allowed.body());
         JsonNode received = answer.path("headers");
@@ -86,21 +79,6 @@ class GatewayJourneyTest {
         assertThat(allowed.body()).as("the DLP server masks the card").doesNotContain(BankApp.CARD)
                 .doesNotContain(BankApp.CARD.replace(" ", ""));
         assertThat(answer.path("statement").asText()).as(allowed.body()).contains("6467");
-    }
-
-    /** The customer app's client credentials token from the retail realm (through the box's port-forward). */
-    private static String customerToken() throws Exception {
-        String basic = Base64.getEncoder().encodeToString((BankIdentityProvider.CUSTOMER_CLIENT + ":"
-                + idp.customerSecret()).getBytes(StandardCharsets.UTF_8));
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-                        "http://127.0.0.1:" + idp.localPort() + "/realms/" + ExternalParts.RETAIL_REALM
-                                + "/protocol/openid-connect/token")).timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Basic " + basic)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as("customer token: %s", r.body()).isEqualTo(200);
-        return JSON.readTree(r.body()).path("access_token").asText();
     }
 
     /** The kubelet's view: the gateway's readiness probe (its /ready on the health port) until it answers 200. */

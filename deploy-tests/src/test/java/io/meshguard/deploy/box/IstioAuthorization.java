@@ -24,8 +24,9 @@ import java.util.function.Function;
  *     field set must match, and a field matches when any of its values does; {@code "*"}, {@code "prefix*"} and
  *     {@code "*suffix"} as Istio matches strings; {@code principals} and {@code namespaces} need an mTLS peer.</li>
  * </ul>
- * Fields this connection-level model cannot decide (paths, methods, hosts, request principals, {@code when}) and
- * CUSTOM policies that select an injected pod are errors, never ignored.
+ * Fields this connection-level model cannot decide (paths, methods, hosts, request principals, {@code when}) are
+ * errors, never ignored. A CUSTOM policy's match is reported with the decision ({@link Decision#customProvider}): the
+ * pod's sidecar then runs the provider's ext_authz filter ({@link IstioExtensions}) before the RBAC verdict.
  *
  * <p>The stand-in for mTLS: a connection from an injected pod's address carries that pod's service account identity
  * ({@code cluster.local/ns/NS/sa/SA}), as its sidecar's certificate would; from any other address it is plaintext.
@@ -43,7 +44,15 @@ final class IstioAuthorization {
     }
 
     /** A connection's outcome at the target's sidecar. */
-    record Decision(boolean allowed, Optional<String> peerPrincipal, String reason) {}
+    record Decision(boolean allowed, Optional<String> peerPrincipal, String reason, Optional<String> customProvider) {
+        Decision(boolean allowed, Optional<String> peerPrincipal, String reason) {
+            this(allowed, peerPrincipal, reason, Optional.empty());
+        }
+
+        Decision withCustom(Optional<String> provider) {
+            return new Decision(allowed, peerPrincipal, reason, provider);
+        }
+    }
 
     /** The peer's identity as its sidecar presents it, or empty for a peer without a sidecar. */
     static Optional<String> principal(BoxPod pod, Function<String, Map<String, String>> namespaceLabels) {
@@ -62,12 +71,26 @@ final class IstioAuthorization {
         }
         List<JsonNode> policies = istio.stream().filter(d -> d.path("kind").asText().equals("AuthorizationPolicy"))
                 .filter(d -> applies(d, target)).toList();
+        // CUSTOM first: its ext_authz filter runs before the RBAC filters of DENY and ALLOW (istio/istio
+        // pilot/pkg/security/authz/builder/builder.go), and only for requests its rules match (the shadow RBAC rules
+        // behind the filter-enabled metadata); one provider per workload (extauthz.go getExtAuthz)
+        Optional<String> custom = Optional.empty();
         for (JsonNode p : policies) {
-            if (action(p).equals("CUSTOM") && matches(p, port, peer, peerIp)) {
-                throw new IllegalStateException("AuthorizationPolicy " + name(p) + " (CUSTOM) selects " + target.describe()
-                        + ": the CUSTOM ext_authz provider is not modelled by the box");
+            if (action(p).equals("CUSTOM")) {
+                String provider = customProvider(p);
+                if (custom.isPresent() && !custom.get().equals(provider)) {
+                    throw new IllegalStateException("CUSTOM policies name providers " + custom.get() + " and "
+                            + provider + " for " + target.describe() + ": only 1 provider can be used per workload");
+                }
+                if (matches(p, port, peer, peerIp)) {
+                    custom = Optional.of(provider);
+                }
             }
         }
+        return rbac(target, port, peer, peerIp, policies).withCustom(custom);
+    }
+
+    private Decision rbac(BoxPod target, int port, Optional<String> peer, String peerIp, List<JsonNode> policies) {
         for (JsonNode p : policies) {
             if (action(p).equals("DENY") && matches(p, port, peer, peerIp)) {
                 return new Decision(false, peer, "RBAC: access denied (DENY policy " + name(p) + ")");
@@ -84,6 +107,27 @@ final class IstioAuthorization {
         }
         return new Decision(false, peer, "RBAC: access denied (no rule of " + allows.stream().map(this::name).toList()
                 + " matches " + peer.orElse("a plaintext peer") + " on port " + port + ")");
+    }
+
+    /** A CUSTOM policy's provider; any other field than Istio's selector, action, provider and rules fails. */
+    private String customProvider(JsonNode p) {
+        p.path("spec").fieldNames().forEachRemaining(f -> {
+            if (!Set.of("selector", "action", "provider", "rules").contains(f)) {
+                throw new IllegalStateException("AuthorizationPolicy " + name(p) + " (CUSTOM): " + f
+                        + " is not modelled by the box");
+            }
+        });
+        JsonNode provider = p.path("spec").path("provider");
+        provider.fieldNames().forEachRemaining(f -> {
+            if (!f.equals("name")) {
+                throw new IllegalStateException("AuthorizationPolicy " + name(p) + " (CUSTOM): provider." + f
+                        + " is not modelled by the box");
+            }
+        });
+        if (provider.path("name").asText("").isEmpty()) {
+            throw new IllegalStateException("AuthorizationPolicy " + name(p) + " (CUSTOM) names no provider");
+        }
+        return provider.path("name").asText();
     }
 
     String mtlsMode(BoxPod target, int port) {

@@ -96,6 +96,18 @@ final class IstioOutbound {
         return out;
     }
 
+    /**
+     * The endpoints of an Envoy cluster {@code outbound|PORT||HOST} of a Service's HTTP port (what a filter's
+     * {@code envoy_grpc} names); none for a cluster the sidecar does not have.
+     */
+    List<Endpoint> cluster(String name) {
+        String[] c = name.split("\\|");
+        if (c.length != 4 || !c[0].equals("outbound")) {
+            return List.of();
+        }
+        return vhosts.getOrDefault(c[1] + " " + c[3].toLowerCase(Locale.ROOT), List.of());
+    }
+
     int listeners() {
         return captures.size();
     }

@@ -29,6 +29,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
+import io.meshguard.emulator.EnvoyVersion;
+import io.meshguard.emulator.Sidecar;
 
 /**
  * The inbound half of an injected pod's {@code istio-proxy} container: a process in the pod's network namespace to
@@ -47,8 +51,11 @@ import java.util.Map;
  *
  * <p>Config file lines: {@code self SPIFFE}, {@code xfcc SANITIZE_SET|NONE}, {@code port N grpc|tcp},
  * {@code allow N PEER_IP PRINCIPAL|-}, {@code deny N PEER_IP REASON…} (mTLS peers), {@code plain-allow N PEER_IP}
- * and {@code plain-deny N PEER_IP REASON…} (plaintext peers); an unlisted peer is denied. Every other line
- * configures the outbound half ({@link IstioOutbound}).
+ * and {@code plain-deny N PEER_IP REASON…} (plaintext peers); an unlisted peer is denied. An HTTP port
+ * ({@code port N http}) of a labelled workload adds {@code custom N PEER_IP} / {@code plain-custom N PEER_IP} (a CUSTOM
+ * policy matches that peer), {@code identity PEER_IP SPIFFE}, {@code extauthz BASE64} and {@code extproc BASE64} (the
+ * filters' protos, {@link IstioExtensions}) and {@code timeout-scale X}. Every other line configures the outbound
+ * half ({@link IstioOutbound}).
  */
 public final class IstioProxy {
     /** The mTLS listener of an inbound port: {@code port + OFFSET}. */
@@ -79,12 +86,22 @@ public final class IstioProxy {
     private boolean sanitizeSet;
     private final Map<Integer, String> ports = new HashMap<>();
     private final Map<String, Verdict> verdicts = new HashMap<>();
+    /** "m|p PORT PEER_IP" of the peers a CUSTOM policy matches: their requests go through ext_authz. */
+    private final java.util.Set<String> checked = new java.util.HashSet<>();
+    private java.util.Optional<ExtAuthz> extAuthz = java.util.Optional.empty();
+    private java.util.Optional<ExternalProcessor> extProc = java.util.Optional.empty();
+    private double timeoutScale = 1;
+    private IstioOutbound outbound;
+    /** The Envoy emulator's inbound HTTP chain per HTTP port, and its listener per peer and transport. */
+    private final Map<Integer, Sidecar> httpChains = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Integer> httpListeners = new java.util.concurrent.ConcurrentHashMap<>();
 
     private IstioProxy() {}
 
     public static void main(String[] args) throws Exception {
         IstioProxy proxy = new IstioProxy();
         IstioOutbound outbound = new IstioOutbound();
+        proxy.outbound = outbound;
         for (String line : Files.readAllLines(Path.of(args[0]))) {
             String[] f = line.split(" ", 4);
             if (outbound.configure(line.split(" "))) {
@@ -98,13 +115,22 @@ public final class IstioProxy {
                 case "deny" -> proxy.verdicts.put("m " + f[1] + " " + f[2], new Verdict(false, "-", f[3]));
                 case "plain-allow" -> proxy.verdicts.put("p " + f[1] + " " + f[2], new Verdict(true, "-", "allowed"));
                 case "plain-deny" -> proxy.verdicts.put("p " + f[1] + " " + f[2], new Verdict(false, "-", f[3]));
+                case "identity" -> proxy.identities.put(f[1], "spiffe://" + f[2]);
+                case "custom" -> proxy.checked.add("m " + f[1] + " " + f[2]);
+                case "plain-custom" -> proxy.checked.add("p " + f[1] + " " + f[2]);
+                case "extauthz" -> proxy.extAuthz = java.util.Optional.of(ExtAuthz.parseFrom(
+                        java.util.Base64.getDecoder().decode(f[1])));
+                case "extproc" -> proxy.extProc = java.util.Optional.of(ExternalProcessor.parseFrom(
+                        java.util.Base64.getDecoder().decode(f[1])));
+                case "timeout-scale" -> proxy.timeoutScale = Double.parseDouble(f[1]);
                 default -> throw new IllegalArgumentException("unknown line " + line);
             }
         }
         List<Object> running = new ArrayList<>();
         for (Map.Entry<Integer, String> p : proxy.ports.entrySet()) {
             for (boolean mtls : new boolean[] {true, false}) {
-                running.add(p.getValue().equals("grpc") ? proxy.grpc(p.getKey(), mtls) : proxy.tcp(p.getKey(), mtls));
+                running.add(p.getValue().equals("grpc") ? proxy.grpc(p.getKey(), mtls) : proxy.tcp(p.getKey(), mtls,
+                        p.getValue().equals("http")));
             }
         }
         outbound.start();
@@ -225,14 +251,20 @@ public final class IstioProxy {
         };
     }
 
-    private ServerSocket tcp(int port, boolean mtls) throws IOException {
+    private ServerSocket tcp(int port, boolean mtls, boolean http) throws IOException {
         ServerSocket listener = new ServerSocket();
         listener.bind(new InetSocketAddress("0.0.0.0", listenPort(port, mtls)));
         Thread.ofPlatform().daemon().start(() -> {
             while (true) {
                 try {
                     Socket client = listener.accept();
-                    Thread.ofVirtual().start(() -> tcpConnection(port, mtls, client));
+                    Thread.ofVirtual().start(() -> {
+                        if (http) {
+                            httpConnection(port, mtls, client);
+                        } else {
+                            tcpConnection(port, mtls, client);
+                        }
+                    });
                 } catch (IOException e) {
                     return;
                 }
@@ -258,6 +290,80 @@ public final class IstioProxy {
         } catch (IOException e) {
             // either side went away
         }
+    }
+
+    /**
+     * An HTTP port with Istio's HTTP filters (CUSTOM ext_authz, an EnvoyFilter's ext_proc): the connection-level part
+     * (STRICT refuses a plaintext peer: closed) here, then the connection is handed to the Envoy emulator's inbound
+     * chain ({@link Sidecar}) on a loopback listener that stands for this peer's verified identity: ext_authz when a
+     * CUSTOM policy matches the peer, then the DENY/ALLOW verdict, then ext_proc, then the app.
+     */
+    private void httpConnection(int port, boolean mtls, Socket client) {
+        try (client) {
+            String ip = client.getInetAddress().getHostAddress();
+            Verdict v = verdict(port, mtls, client.getRemoteSocketAddress());
+            if (!v.allowed() && (v.reason().startsWith("STRICT") || v.reason().startsWith("no decision"))) {
+                System.out.println("inbound " + port + " from " + client.getRemoteSocketAddress() + " closed: "
+                        + v.reason());
+                System.out.flush();
+                return;
+            }
+            String key = (mtls ? "m " : "p ") + port + " " + ip;
+            int listener = httpListener(port, key, mtls ? identities.getOrDefault(ip, "") : "", ip, v);
+            try (Socket chain = new Socket()) {
+                chain.connect(new InetSocketAddress("127.0.0.1", listener), 2000);
+                Pipe.both(client.getInputStream(), client.getOutputStream(), chain);
+            }
+        } catch (IOException e) {
+            // either side went away
+        }
+    }
+
+    /** Each mTLS peer's SPIFFE ID by pod address, as its certificate's URI SAN carries it ({@code identity} lines). */
+    private final Map<String, String> identities = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private synchronized int httpListener(int port, String key, String principal, String ip, Verdict v)
+            throws IOException {
+        Integer existing = httpListeners.get(key);
+        if (existing != null) {
+            return existing;
+        }
+        Sidecar chain = httpChains.computeIfAbsent(port, p -> new Sidecar(self, extAuthz, extProc, this::channel, p,
+                timeoutScale, EnvoyVersion.SIDECAR_1_34, line -> {
+                    System.out.println(line);
+                    System.out.flush();
+                }));
+        int listener = chain.listen(new Sidecar.Peer(principal, ip), checked.contains(key),
+                v.allowed() ? java.util.Optional.empty() : java.util.Optional.of(v.reason()));
+        httpListeners.put(key, listener);
+        return listener;
+    }
+
+    /**
+     * A cluster the HTTP filters name ({@code outbound|PORT||HOST}), reached as the pod's Envoy reaches it: one of
+     * the Service's endpoints, with Istio mTLS where the endpoint has a sidecar (the box's DSCP mark: the peer's
+     * sidecar takes this pod's identity), from the proxy's uid, which the pod's capture rules leave alone.
+     */
+    private io.grpc.ManagedChannel channel(String cluster) {
+        List<IstioOutbound.Endpoint> endpoints = outbound.cluster(cluster);
+        if (endpoints.isEmpty()) {
+            throw new IllegalStateException("no healthy upstream in cluster " + cluster);
+        }
+        IstioOutbound.Endpoint e = endpoints.get(java.util.concurrent.ThreadLocalRandom.current()
+                .nextInt(endpoints.size()));
+        String authority = extAuthz.filter(c -> c.getGrpcService().getEnvoyGrpc().getClusterName().equals(cluster))
+                .map(c -> c.getGrpcService().getEnvoyGrpc().getAuthority())
+                .or(() -> extProc.filter(c -> c.getGrpcService().getEnvoyGrpc().getClusterName().equals(cluster))
+                        .map(c -> c.getGrpcService().getEnvoyGrpc().getAuthority()))
+                .filter(a -> !a.isEmpty()).orElse(cluster.split("\\|")[3]);
+        System.out.println("cluster " + cluster + " -> " + e.ip() + ":" + e.port() + (e.mtls() ? " (mTLS)" : " (plaintext)")
+                + " authority " + authority);
+        System.out.flush();
+        NettyChannelBuilder b = NettyChannelBuilder.forAddress(e.ip(), e.port()).usePlaintext().overrideAuthority(authority);
+        if (e.mtls()) {
+            b.withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.IP_TOS, IstioOutbound.MTLS_TOS);
+        }
+        return b.build();
     }
 
     private static InetAddress loopback6() {

@@ -27,6 +27,27 @@ final class Sidecars {
             java.util.function.Function<String, Map<String, String>> namespaceLabels, List<BoxPod> pods,
             String nodeAddress, Path boxDir, String hosts, String classpath, Optional<String> outbound)
             throws IOException {
+        return of(pod, istio, Optional.empty(), namespaceLabels, pods, nodeAddress, boxDir, hosts, classpath, outbound);
+    }
+
+    /**
+     * As above, with the HTTP filters of Istio's inbound chain ({@code extensions}): a port whose container port is
+     * named {@code http*} gets the CUSTOM provider's ext_authz where a CUSTOM policy matches a peer and the ext_proc
+     * of an EnvoyFilter that selects the pod; either on any other port (gRPC, TCP), or without {@code extensions},
+     * fails the pod (not modelled).
+     */
+    static Sidecar of(BoxPod pod, IstioAuthorization istio, Optional<IstioExtensions> extensions,
+            java.util.function.Function<String, Map<String, String>> namespaceLabels, List<BoxPod> pods,
+            String nodeAddress, Path boxDir, String hosts, String classpath, Optional<String> outbound)
+            throws IOException {
+        java.util.function.Predicate<String> knownCluster = cluster -> {
+            String[] c = cluster.split("\\|");
+            return c.length == 4 && c[0].equals("outbound") && outbound.isPresent()
+                    && outbound.get().contains("\nvhost " + c[1] + " " + c[3] + " ");
+        };
+        Optional<io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor> extProc =
+                extensions.flatMap(e -> e.extProc(pod, knownCluster));
+        Optional<io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz> extAuthz = Optional.empty();
         java.util.Set<String> excluded = java.util.Set.of(pod.annotations()
                 .getOrDefault("traffic.sidecar.istio.io/excludeInboundPorts", "").split("\\s*,\\s*"));
         StringBuilder config = new StringBuilder();
@@ -43,28 +64,68 @@ final class Sidecars {
                 continue;
             }
             String name = Optional.ofNullable(port.getName()).orElse("");
-            config.append("port ").append(n).append(' ').append(name.startsWith("grpc") ? "grpc" : "tcp").append('\n');
-            redirects.append("    iif \"eth0\" ip saddr != ").append(nodeAddress).append(mtlsMark).append(" tcp dport ")
-                    .append(n).append(" redirect to :").append(n + IstioProxy.OFFSET).append('\n');
-            if (outbound.isPresent()) {
-                redirects.append("    iif \"eth0\" ip saddr != ").append(nodeAddress).append(" tcp dport ")
-                        .append(n).append(" redirect to :").append(n + IstioProxy.PLAINTEXT_OFFSET).append('\n');
-            }
+            StringBuilder decisions = new StringBuilder();
+            Optional<String> provider = Optional.empty();
             for (BoxPod peer : pods) {
                 if (peer == pod) {
                     continue;
                 }
                 IstioAuthorization.Decision d = istio.decide(pod, n,
                         IstioAuthorization.principal(peer, namespaceLabels), peer.ip());
-                config.append(d.allowed() ? "allow " : "deny ").append(n).append(' ').append(peer.ip()).append(' ')
+                decisions.append(d.allowed() ? "allow " : "deny ").append(n).append(' ').append(peer.ip()).append(' ')
                         .append(d.allowed() ? d.peerPrincipal().orElse("-") : d.reason()).append('\n');
+                if (d.customProvider().isPresent()) {
+                    decisions.append("custom ").append(n).append(' ').append(peer.ip()).append('\n');
+                    provider = d.customProvider();
+                }
                 if (outbound.isPresent()) {
                     IstioAuthorization.Decision plain = istio.decide(pod, n, Optional.empty(), peer.ip());
-                    config.append(plain.allowed() ? "plain-allow " : "plain-deny ").append(n).append(' ')
+                    decisions.append(plain.allowed() ? "plain-allow " : "plain-deny ").append(n).append(' ')
                             .append(peer.ip()).append(plain.allowed() ? "" : " " + plain.reason()).append('\n');
+                    if (plain.customProvider().isPresent()) {
+                        decisions.append("plain-custom ").append(n).append(' ').append(peer.ip()).append('\n');
+                        provider = plain.customProvider();
+                    }
                 }
             }
+            boolean http = name.startsWith("http") && (provider.isPresent() || extProc.isPresent());
+            if ((provider.isPresent() || extProc.isPresent()) && !http) {
+                throw new IllegalStateException((provider.isPresent() ? "the CUSTOM provider " + provider.get()
+                        : "an ext_proc EnvoyFilter") + " applies to " + pod.describe() + " port " + n + " ('" + name
+                        + "'): only HTTP/1.1 ports (named http*) are modelled by the box");
+            }
+            if (provider.isPresent()) {
+                if (extensions.isEmpty()) {
+                    throw new IllegalStateException("the CUSTOM provider " + provider.get() + " selects "
+                            + pod.describe() + ": ext_authz is not modelled in this cluster");
+                }
+                extAuthz = Optional.of(extensions.get().extAuthz(provider.get()));
+                String[] c = extAuthz.get().getGrpcService().getEnvoyGrpc().getClusterName().split("\\|");
+                if (!knownCluster.test(extAuthz.get().getGrpcService().getEnvoyGrpc().getClusterName())) {
+                    throw new IllegalStateException("the CUSTOM provider " + provider.get() + "'s cluster outbound|"
+                            + c[1] + "||" + c[3] + " is no HTTP route of " + pod.describe() + "'s sidecar");
+                }
+            }
+            config.append("port ").append(n).append(' ')
+                    .append(name.startsWith("grpc") ? "grpc" : http ? "http" : "tcp").append('\n');
+            redirects.append("    iif \"eth0\" ip saddr != ").append(nodeAddress).append(mtlsMark).append(" tcp dport ")
+                    .append(n).append(" redirect to :").append(n + IstioProxy.OFFSET).append('\n');
+            if (outbound.isPresent()) {
+                redirects.append("    iif \"eth0\" ip saddr != ").append(nodeAddress).append(" tcp dport ")
+                        .append(n).append(" redirect to :").append(n + IstioProxy.PLAINTEXT_OFFSET).append('\n');
+            }
+            config.append(decisions);
         }
+        if (extAuthz.isPresent() || extProc.isPresent()) {
+            for (BoxPod peer : pods) {
+                IstioAuthorization.principal(peer, namespaceLabels).ifPresent(id -> config.append("identity ")
+                        .append(peer.ip()).append(' ').append(id).append('\n'));
+            }
+        }
+        java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
+        extAuthz.ifPresent(c -> config.append("extauthz ").append(b64.encodeToString(c.toByteArray())).append('\n'));
+        extProc.ifPresent(c -> config.append("extproc ").append(b64.encodeToString(c.toByteArray())).append('\n'));
+        config.append("timeout-scale ").append(Kubelet.SCALE).append('\n');
         outbound.ifPresent(config::append);
         Path dir = boxDir.resolve(pod.namespace() + "_" + pod.name() + "_istio-proxy");
         Files.createDirectories(dir);

@@ -175,8 +175,13 @@ public final class AdminApi implements HttpHandler {
         }
     }
 
+    /**
+     * @param scope the tenants whose objects the call reaches (every tenant on system and gateway routes)
+     * @param systemWide whether the caller holds the route's permission at system scope: a gateway owner's call on its
+     *     group does not, so it is shown what concerns that group only
+     */
     private record Call(HttpExchange exchange, AdminCaller caller, String requestId, List<String> segments,
-            TenantScope scope, int[] status) {
+            TenantScope scope, boolean systemWide, int[] status) {
         /** The actor as the trail names it. */
         String actor() {
             return caller.actor();
@@ -209,10 +214,12 @@ public final class AdminApi implements HttpHandler {
             AdminCaller caller = admitted.caller();
             // tenant-owned objects: the caller's tenants; what every tenant shares (the whole draft, groups, publish,
             // rollback, render) is a system or gateway route, which the gate refuses to a tenant-only caller
+            TenantScope granted = router.tenantsOf(admitted);
             TenantScope tenants = admitted.route().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
-                    ? router.tenantsOf(admitted) : TenantScope.ALL;
+                    ? granted : TenantScope.ALL;
             int[] status = {200};
-            JsonNode body = route(new Call(exchange, caller, requestId, segments, tenants, status), method);
+            JsonNode body = route(new Call(exchange, caller, requestId, segments, tenants, granted.all(), status),
+                    method);
             sendJson(exchange, status[0], body);
         } catch (AdminJson.Refusal e) {
             sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
@@ -544,17 +551,36 @@ public final class AdminApi implements HttpHandler {
 
     private JsonNode publish(Call call, Optional<String> only) {
         String reason = readTree(call).path("reason").asText("");
-        RevisionActions.Published result = actions.publish(actor(call), reason, only);
+        // the whole draft is validated; a gateway owner is shown its own group's problems and a count of the rest
+        Optional<String> ownGroup = only.filter(g -> !call.systemWide());
+        RevisionActions.Published result;
+        try {
+            result = actions.publish(actor(call), reason, only);
+        } catch (RevisionActions.Refused e) {
+            if (ownGroup.isEmpty() || e.problems().isEmpty()) {
+                throw e;
+            }
+            List<Problem> shown = problemsOfGroup(e.problems(), ownGroup.get());
+            int hidden = e.problems().size() - shown.size();
+            throw new RevisionActions.Refused(e.status(), e.getMessage() + (hidden == 0 ? "" : " (" + hidden
+                    + " problem(s) outside group " + ownGroup.get() + " are not shown: an operator sees them with"
+                    + " POST /validate)"), shown);
+        }
         ObjectNode out = ConfigJson.mapper().createObjectNode();
         out.set("revisions", tree(result.revisions().values().stream().map(Revision::summary).toList()));
         out.set("requests", tree(result.requests()));
-        out.set("warnings", tree(result.warnings()));
+        out.set("warnings", tree(ownGroup.isEmpty() ? result.warnings()
+                : problemsOfGroup(result.warnings(), ownGroup.get())));
         if (!result.requests().isEmpty()) {
             call.answer(202);
         } else if (result.revisions().isEmpty()) {
             out.put("note", NOTHING_TO_PUBLISH);
         }
         return out;
+    }
+
+    private List<Problem> problemsOfGroup(List<Problem> problems, String group) {
+        return VisibleProblems.ofGroup(problems, products.compiledDraft().config().slice(group), group);
     }
 
     // ------------------------------------------------------------------ four eyes

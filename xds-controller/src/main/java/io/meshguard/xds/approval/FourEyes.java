@@ -120,6 +120,17 @@ public final class FourEyes {
                 return new Refused(new Refusal(409, "publish request " + id + " is void: the draft of group " + group
                         + " changed after it was requested; publish again to request the new content"));
             }
+            // the approver read the diff against what was served at the request; a rollback or another approval since
+            // makes this approval change something else than that diff shows
+            if (!diffNow(group, requested).equals(pending.diff())) {
+                FourEyesStore.close(c, id, PublishRequest.State.VOIDED, approver.name(),
+                        "what the group serves changed after the request; its diff no longer shows what approval changes",
+                        Optional.empty());
+                return new Refused(new Refusal(409, "publish request " + id + " is void: what group " + group
+                        + " serves changed after it was requested (a rollback or another approval), so its diff no"
+                        + " longer shows what approving it would change; publish again to request it against what is"
+                        + " served now"));
+            }
             Publisher.Result result = publisher.publishApproved(group, requested, pending.requestedBy(),
                     "requested by " + pending.requestedBy() + " (" + pending.reason() + "), approved by " + approver.name()
                             + " (" + reason + "), request " + id);
@@ -178,6 +189,16 @@ public final class FourEyes {
         List<String> touched = groups.stream().filter(g -> !before.slice(g).equals(after.slice(g))).toList();
         if (!touched.isEmpty()) {
             store.authored(touched, actor);
+        }
+    }
+
+    /** The diff approving {@code requested} would make now, read back as the store reads a request's diff. */
+    private JsonNode diffNow(String group, GatewayConfig requested) {
+        try {
+            return ConfigJson.mapper().readTree(ConfigJson.mapper().writeValueAsString(
+                    RevisionDiff.diff(served(group, revisions.latestIds()), requested)));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("a revision diff is always JSON", e);
         }
     }
 

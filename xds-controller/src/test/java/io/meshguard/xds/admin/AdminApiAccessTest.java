@@ -68,6 +68,7 @@ class AdminApiAccessTest {
                 permissions: [fleet:read, config:read]
             bindings:
               - {match: edge-prod-owners, role: gateway-owner, scope: "gateway:edge-prod"}
+              - {match: edge-two-owners, role: gateway-owner, scope: "gateway:edge-two"}
               - {match: auditor, role: auditor, scope: system}
             """;
 
@@ -268,6 +269,56 @@ class AdminApiAccessTest {
         assertThat(call("POST", "/groups/edge-dev/rollback/1", owner).statusCode()).isEqualTo(403);
         assertThat(call("POST", "/publish", owner).statusCode()).isEqualTo(403);
         assertThat(call("POST", "/rollback/1", owner).statusCode()).isEqualTo(403);
+    }
+
+    /**
+     * The whole draft is validated at a group's publish, but a gateway owner is shown its own group's problems only:
+     * another group's routes, APIs and upstreams (other tenants' names and addresses) are counted, never named. A
+     * system caller publishing the same group sees every problem.
+     */
+    @Test
+    void gatewayOwnersPublish_showsItsOwnGroupsProblems_andOnlyCountsTheRest() throws Exception {
+        String breakGlass = STATIC_TOKEN;
+        assertThat(send(breakGlassHttp, "PUT", "/config", breakGlass, ConfigJson.write(XdsController.sampleConfig()))
+                .statusCode()).isEqualTo(200);
+        assertThat(send(breakGlassHttp, "PUT", "/groups/edge-two", breakGlass, """
+                {"name": "edge-two", "environment": "prod", "region": "two", "domain": "meshguard.test",
+                 "listener_port": 8081}""").statusCode()).isBetween(200, 201);
+        assertThat(send(breakGlassHttp, "PUT", "/routes/edge-two/transfers", breakGlass, """
+                {"name": "transfers", "group": "edge-two", "api": "payments", "version": "v2",
+                 "match": {"path_prefix": "/transfers"}, "destinations": [{"upstream": "payments-v2", "weight": 100}]}""")
+                .statusCode()).isEqualTo(200);
+        String owner = token("erin", "edge-two-owners");
+        HttpResponse<String> clean = send(http, "POST", "/groups/edge-two/publish", owner, "{\"reason\":\"first\"}");
+        assertThat(clean.statusCode()).as(clean.body()).isEqualTo(200);
+        assertThat(clean.body()).as("warnings of group local's objects").doesNotContain("routes[local/", "llm-backend");
+
+        // both groups' routes go bad under the controller (a DBA's edit, or a rule an upgrade added)
+        try (var c = PG.dataSource().getConnection(); var st = c.createStatement()) {
+            assertThat(st.executeUpdate("update route set idle_timeout_ms = 0"
+                    + " where name in ('chat-completions', 'transfers')")).isEqualTo(2);
+        }
+        HttpResponse<String> mine = send(http, "POST", "/groups/edge-two/publish", owner, "{\"reason\":\"second\"}");
+        assertThat(mine.statusCode()).as(mine.body()).isEqualTo(422);
+        var problems = ConfigJson.mapper().readTree(mine.body()).path("problems");
+        assertThat(problems.findValuesAsText("path")).contains("routes[edge-two/transfers].idle_timeout_ms")
+                .as("its group's route and what that route names").allMatch(path -> path.startsWith("routes[edge-two/")
+                        || path.startsWith("upstreams[payments-v2]") || path.startsWith("apis[payments]"));
+        assertThat(mine.body()).doesNotContain("local/", "chat-completions").contains("1 problem(s) outside group edge-two");
+
+        HttpResponse<String> operator = send(breakGlassHttp, "POST", "/groups/edge-two/publish", breakGlass,
+                "{\"reason\":\"second\"}");
+        assertThat(operator.statusCode()).isEqualTo(422);
+        assertThat(ConfigJson.mapper().readTree(operator.body()).path("problems").findValuesAsText("path"))
+                .contains("routes[edge-two/transfers].idle_timeout_ms", "routes[local/chat-completions].idle_timeout_ms");
+        assertThat(operator.body()).doesNotContain("not shown");
+    }
+
+    private static HttpResponse<String> send(StatusHttpServer server, String method, String path, String token,
+            String body) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .method(method, HttpRequest.BodyPublishers.ofString(body))
+                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

@@ -213,6 +213,27 @@ class FourEyesTest {
                 .isEqualTo("voided");
     }
 
+    /** A rollback while a request waits: the diff its approver reads is no longer what approving it would change. */
+    @Test
+    void servedRevisionChange_afterTheRequest_voidsIt() throws Exception {
+        // serve an approved change first, so that rolling back to the group's first revision changes what is served
+        ok(call("bob", "POST", "/publish-requests/prod/" + request("alice", "/orders-stale-base") + "/approve",
+                "{\"reason\": \"base\"}"));
+        long id = request("alice", "/orders-stale");
+        JsonNode revisions = ok(call("root", "GET", "/revisions?group=prod", null));
+        long first = revisions.get(revisions.size() - 1).path("id").asLong();
+        ok(call("alice", "POST", "/rollback/" + first, "{\"reason\": \"on-call\"}"));
+        String afterRollback = servedPrefix();
+        assertThat(afterRollback).isNotEqualTo("/orders-stale-base");
+        HttpResponse<String> r = call("bob", "POST", "/publish-requests/prod/" + id + "/approve",
+                "{\"reason\": \"read the diff\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
+        assertThat(r.body()).contains("void", "serves changed");
+        assertThat(servedPrefix()).isEqualTo(afterRollback);
+        assertThat(ok(call("bob", "GET", "/publish-requests/prod/" + id, null)).path("state").asText())
+                .isEqualTo("voided");
+    }
+
     @Test
     void twoApproversRacing_publishOnce() throws Exception {
         long id = request("alice", "/orders-v6");
