@@ -1,10 +1,20 @@
 package io.meshguard.deploy.box;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.meshguard.deploy.RenderedManifests;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 
 /**
@@ -47,6 +57,40 @@ public final class BankApp {
     }
 
     private BankApp() {}
+
+    /**
+     * manifests/istio/README.md step 4 for the bank's application namespace {@value #NAMESPACE} in a cluster:
+     * sidecar injection on, the app-namespace kit applied in it ({@code kubectl apply -k manifests/istio/app-namespace
+     * -n payments}), the bank's own namespace-wide STRICT PeerAuthentication, and the Service {@value #NAME} (port
+     * {@value #PORT}, {@code http}) of its Deployment; returns the Deployment's pod spec. The workload is not labelled
+     * {@code meshguard.io/protected} or {@code meshguard.io/dlp}: it is reached only through the gateway, whose routes
+     * check and scan (the README's recommendation).
+     */
+    static PodSpec install(ClusterObjects objects) throws IOException, InterruptedException {
+        objects.namespace(NAMESPACE, Map.of("istio-injection", "enabled"));
+        List<JsonNode> kit = RenderedManifests.render("app-namespace");
+        kit.forEach(d -> ((ObjectNode) d.path("metadata")).put("namespace", NAMESPACE));
+        objects.apply(kit);
+        objects.apply(List.of(new ObjectMapper().readTree("{\"apiVersion\": \"security.istio.io/v1\", \"kind\": "
+                + "\"PeerAuthentication\", \"metadata\": {\"name\": \"default\", \"namespace\": \"" + NAMESPACE + "\"}, "
+                + "\"spec\": {\"mtls\": {\"mode\": \"STRICT\"}}}")));
+        objects.service(new ServiceBuilder().withNewMetadata().withName(NAME).withNamespace(NAMESPACE).endMetadata()
+                .withNewSpec().withSelector(Map.of("app", NAME)).addNewPort().withName("http").withPort(PORT)
+                .withNewTargetPort(PORT).endPort().endSpec().build());
+        PodSpec spec = new PodSpec();
+        spec.setServiceAccountName(NAME);
+        spec.setContainers(List.of(new ContainerBuilder().withName(NAME).withImage("bank/" + NAME).addNewPort()
+                .withName("http").withContainerPort(PORT).endPort().build()));
+        return spec;
+    }
+
+    /** The app's container in {@code pod}: this class on the test's class path. */
+    static Launch launch(BoxPod pod, String hosts, String classpath, Path boxDir) {
+        return new Launch(pod.name(), pod.netns(), List.of(), hosts, false, Optional.empty(), Map.of(),
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
+                        "-XX:TieredStopAtLevel=1", "-cp", classpath, BankApp.class.getName(), Integer.toString(PORT)),
+                boxDir.resolve(NAMESPACE + "_" + pod.name()));
+    }
 
     public static void main(String[] args) throws Exception {
         int port = Integer.parseInt(args[0]);

@@ -278,11 +278,7 @@ public final class ClusterInABox implements AutoCloseable {
                         ServiceDirectory.fqdn(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE),
                         Integer.toString(ExternalParts.KEYCLOAK_PORT)), dir.resolve("bank-idp_idp")));
         startSidecar(bankApp);
-        start(bankApp, new Launch(bankApp.name(), bankApp.netns(), List.of(), services.hosts(bankApp), false,
-                Optional.empty(), Map.of(), List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                        .toString(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", testClasspath(),
-                        BankApp.class.getName(), Integer.toString(BankApp.PORT)),
-                dir.resolve(BankApp.NAMESPACE + "_" + bankApp.name())));
+        start(bankApp, BankApp.launch(bankApp, services.hosts(bankApp), testClasspath(), dir));
         start(ingress, ingressLaunch(ingress, ingressRoute));
         awaitTcp(postgres, 5432);
         awaitTcp(redis, 6379);
@@ -524,33 +520,9 @@ public final class ClusterInABox implements AutoCloseable {
         node = new NodePorts(socket);
     }
 
-    /**
-     * manifests/istio/README.md step 4 for the bank's application namespace {@value BankApp#NAMESPACE}: sidecar
-     * injection on, the app-namespace kit applied in it ({@code kubectl apply -k manifests/istio/app-namespace -n
-     * payments}), the bank's own namespace-wide STRICT PeerAuthentication, and its Deployment {@code api} behind the
-     * Service {@code api} (port 8080, {@code http}). The workload is not labelled {@code meshguard.io/protected} or
-     * {@code meshguard.io/dlp}: it is reached only through the gateway, whose routes check and scan (the README's
-     * recommendation), and the box does not model the CUSTOM provider and the DLP EnvoyFilter in a sidecar.
-     */
+    /** The bank's application in central's cluster ({@link BankApp#install}), its pod scheduled. */
     private BoxPod bankApp() throws IOException, InterruptedException {
-        objects.namespace(BankApp.NAMESPACE, Map.of("istio-injection", "enabled"));
-        List<com.fasterxml.jackson.databind.JsonNode> kit = RenderedManifests.render("app-namespace");
-        kit.forEach(d -> ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("metadata"))
-                .put("namespace", BankApp.NAMESPACE));
-        objects.apply(kit);
-        objects.apply(List.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                "{\"apiVersion\": \"security.istio.io/v1\", \"kind\": \"PeerAuthentication\", \"metadata\": "
-                + "{\"name\": \"default\", \"namespace\": \"" + BankApp.NAMESPACE + "\"}, "
-                + "\"spec\": {\"mtls\": {\"mode\": \"STRICT\"}}}")));
-        objects.service(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withName(BankApp.NAME)
-                .withNamespace(BankApp.NAMESPACE).endMetadata().withNewSpec().withSelector(Map.of("app", BankApp.NAME))
-                .addNewPort().withName("http").withPort(BankApp.PORT).withNewTargetPort(BankApp.PORT).endPort()
-                .endSpec().build());
-        io.fabric8.kubernetes.api.model.PodSpec spec = new io.fabric8.kubernetes.api.model.PodSpec();
-        spec.setServiceAccountName(BankApp.NAME);
-        spec.setContainers(List.of(new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(BankApp.NAME)
-                .withImage("bank/" + BankApp.NAME).addNewPort().withName("http").withContainerPort(BankApp.PORT)
-                .endPort().build()));
+        io.fabric8.kubernetes.api.model.PodSpec spec = BankApp.install(objects);
         String ip = network.allocate();
         // README step 4: the Deployment's pod template labelled for ext_authz and DLP in its own sidecar
         BoxPod pod = new BoxPod(BankApp.NAME + "-box0", BankApp.NAMESPACE, Map.of("app", BankApp.NAME,

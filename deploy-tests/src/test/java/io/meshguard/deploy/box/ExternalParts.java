@@ -59,7 +59,7 @@ final class ExternalParts {
         return "http://" + ServiceDirectory.fqdn(KEYCLOAK, IDP_NAMESPACE) + ":" + KEYCLOAK_PORT + "/realms/" + realm;
     }
 
-    private static Service service(String name, String namespace, int port) {
+    static Service service(String name, String namespace, int port) {
         return new ServiceBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
                 .withNewSpec().withSelector(Map.of("app", name)).addNewPort().withName("tcp").withPort(port)
                 .withNewTargetPort(port).endPort().endSpec().build();

@@ -30,8 +30,10 @@ import java.util.concurrent.Future;
  * {@code kubectl apply -k manifests/istio/overlays/zone}: extauthz, DLP, the gateway and the controller in zone mode,
  * with their own Services, cluster DNS, NetworkPolicies and sidecars. The two clusters' nodes are joined by one
  * routed link (the bank's network between its clusters): a zone reaches central only at the ingress gateway's
- * address, by the name its {@code MESHGUARD_ZONE_CENTRAL} dials (the bank's DNS), and the bank's PostgreSQL and Redis
- * by the names of central's Secrets. The gateway Deployment has a second pod, scheduled (address, policies, sidecar
+ * address, by the name its {@code MESHGUARD_ZONE_CENTRAL} dials (the bank's DNS), and the environment's PostgreSQL
+ * by the name of central's Secret. As the README's "What the bank provides per zone cluster" says, the zone has a
+ * Redis of its own (namespace {@code bank-data} of this cluster, the name the zone's {@code meshguard-redis} gives),
+ * and the bank's application in {@code payments} (the Service {@code api} the product's upstream names). The gateway Deployment has a second pod, scheduled (address, policies, sidecar
  * rules) but started only when a journey scales it up ({@link #startJoiningGateway}).
  */
 final class ZoneCluster implements AutoCloseable {
@@ -55,6 +57,8 @@ final class ZoneCluster implements AutoCloseable {
     private final long started = System.nanoTime();
     private final String link;
     private BoxPod joiningGateway;
+    private BoxPod bankApp;
+    private BoxPod redis;
     private ServiceDirectory services;
     private ContainerRuntime runtime;
     private Process agent;
@@ -99,6 +103,13 @@ final class ZoneCluster implements AutoCloseable {
         objects.secret(secret("meshguard-zone-registration", Map.of("token", token)));
         objects.secret(secret("meshguard-central-ca", Map.of("ca.crt", Files.readString(central.bankCa()))));
         objects.apply(RenderedManifests.render(INSTALL));
+        // the bank's application in this cluster too (manifests/istio/README.md step 4): what the zone's gateway
+        // routes a product served here to, by the same Service name as in central's cluster
+        io.fabric8.kubernetes.api.model.PodSpec appSpec = BankApp.install(objects);
+        // the zone README's data tier: the zone's own Redis in its region (namespace bank-data of this cluster, by the
+        // name the zone's Secret meshguard-redis gives), central's PostgreSQL over the bank's network
+        objects.namespace(ExternalParts.NAMESPACE, Map.of());
+        objects.service(ExternalParts.service(ExternalParts.REDIS, ExternalParts.NAMESPACE, 6379));
         mark("rendered " + INSTALL);
 
         List<BoxPod> workloads = new ArrayList<>();
@@ -114,12 +125,22 @@ final class ZoneCluster implements AutoCloseable {
             workloads.add(pod(s.getMetadata(), s.getSpec().getTemplate(), "StatefulSet/" + s.getMetadata().getName(),
                     s.getMetadata().getName() + "-0", Optional.of(s.getSpec().getServiceName())));
         }
+        String appIp = network.allocate();
+        bankApp = new BoxPod(BankApp.NAME + "-zone0", BankApp.NAMESPACE, Map.of("app", BankApp.NAME), Map.of(), appIp,
+                network.attach(appIp), appSpec, "Deployment/" + BankApp.NAME, Optional.empty());
+        pods.add(bankApp);
+        String redisIp = network.allocate();
+        redis = new BoxPod(ExternalParts.REDIS + "-zone0", ExternalParts.NAMESPACE, Map.of("app", ExternalParts.REDIS),
+                Map.of(), redisIp, network.attach(redisIp), ExternalParts.spec(ExternalParts.REDIS, 6379),
+                "external/" + ExternalParts.REDIS, Optional.empty());
+        pods.add(redis);
         services = new ServiceDirectory(objects.services, pods);
         // the bank's DNS outside the cluster: central's zone host at the ingress gateway, the bank's data tier
         StringBuilder outside = new StringBuilder();
         outside.append(central.ingressGateway().ip()).append('\t').append(central.centralZoneHost()).append('\n');
         for (BoxPod p : central.pods()) {
-            if (p.namespace().equals(ExternalParts.NAMESPACE)) {
+            // the bank's PostgreSQL is the environment's one database; Redis is the zone's own (above)
+            if (p.namespace().equals(ExternalParts.NAMESPACE) && !p.labels().get("app").equals(ExternalParts.REDIS)) {
                 String name = p.labels().get("app");
                 outside.append(p.ip()).append('\t').append(ServiceDirectory.fqdn(name, ExternalParts.NAMESPACE))
                         .append('\n');
@@ -148,6 +169,8 @@ final class ZoneCluster implements AutoCloseable {
         mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
                 + objects.networkPolicies.size() + " NetworkPolicies");
 
+        startBankApp();
+        startRedis();
         runtime = new ContainerRuntime(objects, central.images(), dir);
         Kubelet kubelet = new Kubelet(node);
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
@@ -218,6 +241,41 @@ final class ZoneCluster implements AutoCloseable {
         return p;
     }
 
+    /** The zone's Redis, with the password of the zone's Secret {@code meshguard-redis}. */
+    private void startRedis() throws InterruptedException {
+        PodProcess p = PodProcess.start(ExternalParts.redis(redis, dir.resolve(ExternalParts.NAMESPACE + "_redis"),
+                hosts(redis), central.secrets()));
+        processes.put(redis.name(), p);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!p.lastLines(20).contains("Ready to accept connections")) {
+            if (!p.alive() || System.nanoTime() > deadline) {
+                failures.put(redis.name(), Kubelet.report(redis, p, "the zone's Redis did not start"));
+                return;
+            }
+            Thread.sleep(100);
+        }
+        mark("the zone's Redis ready");
+    }
+
+    /** The bank's application: its sidecar, then its container, listening before the install goes on. */
+    private void startBankApp() throws InterruptedException {
+        Launch proxy = sidecars.get(bankApp.name());
+        if (proxy != null) {
+            processes.put(bankApp.name() + "/istio-proxy", PodProcess.start(proxy));
+        }
+        PodProcess app = PodProcess.start(BankApp.launch(bankApp, hosts(bankApp), central.classpath(), dir));
+        processes.put(bankApp.name(), app);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!app.lastLines(5).contains("bank app listening")) {
+            if (!app.alive() || System.nanoTime() > deadline) {
+                failures.put(bankApp.name(), Kubelet.report(bankApp, app, "the bank's app did not start"));
+                return;
+            }
+            Thread.sleep(100);
+        }
+        mark("the bank's app listening");
+    }
+
     /**
      * The gateway Deployment scaled to two: its second pod starts and is probed until Ready (its {@code /ready}
      * answers 200 only once the delivered route table is in). Returns its process.
@@ -277,6 +335,11 @@ final class ZoneCluster implements AutoCloseable {
 
     NodePorts node() {
         return node;
+    }
+
+    /** The zone's own Redis. */
+    BoxPod redis() {
+        return redis;
     }
 
     Map<String, String> failures() {

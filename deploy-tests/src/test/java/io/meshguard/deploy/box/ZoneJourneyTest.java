@@ -5,6 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.meshguard.access.OidcClient;
 import io.meshguard.access.SignedInToken;
 import java.net.InetSocketAddress;
@@ -40,14 +45,23 @@ import org.junit.jupiter.api.Test;
  * the zone, {@code /readyz} says central is unreachable; after central returns the zone follows again, a new publish
  * reaches both gateway pods, and the subscription state's version has not moved (its content did not change).
  *
- * <p>The product part is the gateway's route configuration plus the subscription state resource: no product is
- * published through the catalogue here, so the state the zone serves is the catalogue's slice for this cluster.
+ * <p>The product ({@link ZoneProduct}): acme publishes one through central's catalogue into this cluster; globex's
+ * subscribed application calls it through the zone cluster's gateway (200, identity headers and no key upstream, the
+ * card masked), over its plan's quota 429 (counted in the zone's own Redis, not central's: the zone README's data
+ * tier), an application without a subscription 403; acme's suspension reaches the zone's extauthz within
+ * {@link #SUSPENSION_BOUND}. Through central's outage the zone still serves the subscribed application and refuses
+ * the unsubscribed and the suspended ones, from the subscription state it kept.
  */
 @Tag("cluster")
 class ZoneJourneyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String CLUSTER = "kr-seoul-prod";
     static final String GROUP = "edge";
+    /**
+     * From the provider's suspension at central to the zone's extauthz refusing it: the catalogue's LISTEN feed,
+     * central's zone stream, the zone's ADS to extauthz (77-266 ms measured on the box at load 3-28; deploy-tests/README.md).
+     */
+    static final Duration SUSPENSION_BOUND = Duration.ofSeconds(2);
     static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("meshguard.box.zoneOutageSeconds", 60));
     private static ClusterInABox box;
     private static BankIdentityProvider idp;
@@ -110,11 +124,71 @@ class ZoneJourneyTest {
         // the zone cluster's gateway is configured from the zone: central's route, its readiness route answered
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
                 assertThat(configDump(gateway)).contains("/accounts"));
-        String served = configDump(gateway);
         // R4-02: the zone cluster's extauthz follows the subscription state the zone serves
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
                 assertThat(zoneHttp(extauthz, 9101, "/readyz")).contains("following meshguard-xds")
                         .contains("subscription state version"));
+
+        // the product in the zone's cluster: the platform's automation, the provider's and the customer's pipelines,
+        // each signed in through the bank's Keycloak as in ProductJourneyTest; the publish names this cluster
+        long productStart = System.nanoTime();
+        ZoneProduct product = ZoneProduct.publish(box, idp, CLUSTER, "kr-seoul");
+        InetSocketAddress zoneEdge = zone.node().local(gateway.ip(), 8080);
+        EdgeClient.Answer first = eventually(() -> product.call(zoneEdge, product.webKey()), a -> a.status() == 200);
+        JsonNode upstream = JSON.readTree(first.body());
+        double firstCall = (System.nanoTime() - productStart) / 1e9;
+        assertThat(upstream.path("path").asText()).isEqualTo(ZoneProduct.PATH);
+        assertThat(upstream.path("headers").path("x-tenant-id").asText()).isEqualTo(ZoneProduct.CUSTOMER);
+        assertThat(upstream.path("headers").path("x-auth-method").asText()).isEqualTo("apikey");
+        assertThat(upstream.path("headers").has("x-api-key")).as("the credential stays at the gateway: %s", upstream)
+                .isFalse();
+        assertThat(upstream.path("statement").asText()).as("DLP in the zone's cluster").doesNotContain(BankApp.CARD);
+        // the zone's extauthz counts the plan's quota: three a day
+        EdgeClient.Answer over = first;
+        for (int i = 0; i < 5 && over.status() != 429; i++) {
+            over = product.call(zoneEdge, product.webKey());
+        }
+        assertThat(over.status()).as("over the plan's quota in the zone: %s", over).isEqualTo(429);
+        // counted in the zone's own Redis (zone README, "What the bank provides per zone cluster"), not central's
+        String counter = "quota:subscription:";
+        String caller = "application:globex-seoul-web@" + product.publish();
+        List<String> zoneCounters = BankRedis.keys(zone.node(), zone.redis(), box.secrets().redisPassword());
+        assertThat(zoneCounters).as("the zone's Redis").anyMatch(k -> k.contains(counter) && k.endsWith(caller));
+        List<String> centralCounters = BankRedis.keys(box.node(), box.pod("external/" + ExternalParts.REDIS),
+                box.secrets().redisPassword());
+        assertThat(centralCounters).as("central's Redis").noneMatch(k -> k.endsWith(caller));
+        assertThat(product.call(zoneEdge, product.batchKey()).status()).as("the other subscription, its own quota")
+                .isEqualTo(200);
+        assertThat(product.call(zoneEdge, product.trialKey())).as("an application without a subscription")
+                .satisfies(a -> assertThat(a.status()).isEqualTo(403))
+                .satisfies(a -> assertThat(a.body()).contains("no_subscription"));
+
+        // the provider suspends the web application's subscription at central: the zone's extauthz, called as the
+        // zone's gateway calls it, denies it within the bound below
+        InetSocketAddress zoneAuthz = zone.node().local(extauthz.ip(), 9001);
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", zoneAuthz.getPort()).usePlaintext()
+                .build();
+        try {
+            CheckRequest check = product.check(product.webKey());
+            assertThat(denial(channel, check)).doesNotContain("subscription_suspended");
+            product.suspendWeb();
+            long suspended = System.nanoTime();
+            String last = denial(channel, check);
+            while (!last.contains("subscription_suspended") && System.nanoTime() - suspended < SUSPENSION_BOUND.toNanos()) {
+                Thread.sleep(20);
+                last = denial(channel, check);
+            }
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - suspended);
+            assertThat(last).as("the zone's extauthz %d ms after the suspension", ms).contains("subscription_suspended");
+            System.out.println("suspension denied by the zone's extauthz after " + ms + " ms");
+        } finally {
+            channel.shutdownNow();
+        }
+        assertThat(product.call(zoneEdge, product.webKey()).body()).contains("subscription_suspended");
+        System.out.printf("the product in the zone: first 200 %.1f s after the tenants were created, the product part"
+                + " %.1f s%n", firstCall, (System.nanoTime() - productStart) / 1e9);
+
+        String served = configDump(gateway);
         String stateVersion = subscriptionVersion(extauthz);
         Path kept = zone.podDir(zoneXds).resolve("volumes").resolve("zone-state")
                 .resolve("subscription-state.json");
@@ -140,7 +214,11 @@ class ZoneJourneyTest {
             assertThat(configDump(zone.joiningGateway())).as("the joining pod's configuration").isEqualTo(served);
             assertThat(configDump(gateway)).isEqualTo(served);
             assertThat(subscriptionVersion(extauthz)).isEqualTo(stateVersion);
+            assertServesTheSubscribedOnly(product, zoneEdge);
+            during.add(String.format("%.1f s: the subscribed application 200, the unsubscribed and the suspended 403",
+                    (System.nanoTime() - stoppedAt) / 1e9));
             sleepUntil(stoppedAt, OUTAGE);
+            assertServesTheSubscribedOnly(product, zoneEdge);
             assertThat(configDump(gateway)).isEqualTo(served);
             assertThat(configDump(zone.joiningGateway())).isEqualTo(served);
             assertThat(subscriptionVersion(extauthz)).as("the subscription state the zone serves, end of the outage")
@@ -169,6 +247,37 @@ class ZoneJourneyTest {
             assertThat(configDump(gateway)).contains("/statements");
             assertThat(configDump(zone.joiningGateway())).contains("/statements");
         });
+    }
+
+    /** During central's outage: the zone's cluster still decides from the state it kept. */
+    private static void assertServesTheSubscribedOnly(ZoneProduct product, InetSocketAddress zoneEdge)
+            throws Exception {
+        EdgeClient.Answer batch = product.call(zoneEdge, product.batchKey());
+        assertThat(batch.status()).as("the subscribed application: %s", batch).isEqualTo(200);
+        EdgeClient.Answer trial = product.call(zoneEdge, product.trialKey());
+        assertThat(trial.status()).as("the unsubscribed application: %s", trial).isEqualTo(403);
+        assertThat(trial.body()).contains("no_subscription");
+        assertThat(product.call(zoneEdge, product.webKey()).body()).contains("subscription_suspended");
+    }
+
+    private static String denial(ManagedChannel channel, CheckRequest request) {
+        CheckResponse r = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+                .check(request);
+        return r.hasDeniedResponse() ? r.getDeniedResponse().getBody() : "allowed";
+    }
+
+    private static EdgeClient.Answer eventually(java.util.concurrent.Callable<EdgeClient.Answer> call,
+            java.util.function.Predicate<EdgeClient.Answer> fits) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        EdgeClient.Answer last = null;
+        while (System.nanoTime() < deadline) {
+            last = call.call();
+            if (fits.test(last)) {
+                return last;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no fitting answer in 60 s; the last: " + last);
     }
 
     /**
