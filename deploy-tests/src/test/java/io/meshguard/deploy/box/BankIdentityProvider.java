@@ -31,6 +31,12 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
     /** A customer's pipeline: service account in {@code globex-customer-admins} (customer-admin of globex). */
     static final String SUBSCRIBER_CLIENT = "globex-pipeline";
     /**
+     * A new customer's pipeline: service account in {@code initech-customer-admins} (customer-admin of initech, the
+     * binding the operator adds for a new tenant, {@link ClusterInABox#NEW_TENANT}); nobody creates the tenant in the
+     * database before {@link TenantJourneyTest} does.
+     */
+    static final String NEW_TENANT_CLIENT = "initech-pipeline";
+    /**
      * The tenants' groups the guide says to add "the same way" as the platform's, and a pipeline client of each
      * tenant with the sign-in clients' mappers (the admin audience and the groups claim), its service account in the
      * group: what the identity team does for each tenant that automates against the admin API.
@@ -42,7 +48,8 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
               {"name": "groups", "protocol": "openid-connect", "protocolMapper": "oidc-group-membership-mapper",
                 "config": {"claim.name": "groups", "full.path": "false", "access.token.claim": "true",
                            "id.token.claim": "true", "userinfo.token.claim": "true"}}]'
-            for pair in acme-pipeline:acme-admins globex-pipeline:globex-customer-admins; do
+            for pair in acme-pipeline:acme-admins globex-pipeline:globex-customer-admins \\
+                initech-pipeline:initech-customer-admins; do
               client=${pair%%:*}; group=${pair##*:}
               kcadm.sh create groups -r "$REALM" -s name="$group"
               kcadm.sh create clients -r "$REALM" -f - <<EOF

@@ -62,6 +62,8 @@ public final class ClusterInABox implements AutoCloseable {
     static final String ISTIO_NAMESPACE = "istio-system";
     private BankCertificates certificates;
     private Images images;
+    /** A tenant the bank's IdP names (group {@code initech-customer-admins}) and no one has created yet. */
+    static final String NEW_TENANT = "initech";
     /** The edge gateway's workload, Ready only after the first publish of its group. */
     static final String GATEWAY = "Deployment/meshguard-gateway";
 
@@ -110,6 +112,11 @@ public final class ClusterInABox implements AutoCloseable {
             throw new IllegalStateException("the cluster in a box cannot run on this machine; missing: "
                     + String.join(", ", missing) + " (.ci/run installs the Debian packages)");
         }
+        // an earlier run killed before its shutdown ended (surefire's fork timeout, SIGKILL) left its namespaces
+        List<String> swept = PodNetwork.sweepLeftovers();
+        if (!swept.isEmpty()) {
+            System.out.println("removed the namespaces an earlier, killed run left: " + swept);
+        }
         ClusterInABox box = new ClusterInABox(dir);
         // the pods are this JVM's children but outlive it: stop them and delete the namespaces when it exits
         Runtime.getRuntime().addShutdownHook(new Thread(box::close, "cluster-in-a-box-shutdown"));
@@ -156,6 +163,12 @@ public final class ClusterInABox implements AutoCloseable {
                 "admin.oidc.issuer", ExternalParts.issuer(BankIdentityProvider.REALM),
                 "console.public_url", BankIdentityProvider.CONSOLE_ORIGIN,
                 "catalog.domain", "bank.example"));
+        // docs/install.md "Sign-in": a new tenant's groups bound the way policies/access.yaml binds acme's and globex's
+        // (the operator's own line in the shipped ConfigMap); the tenant itself is not in the database yet
+        objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-access-policy", Map.of("access.yaml",
+                objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-access-policy").orElseThrow().get("access.yaml")
+                        .stripTrailing() + "\n  - {match: " + NEW_TENANT + "-customer-admins, role: customer-admin,"
+                        + " scope: \"tenant:" + NEW_TENANT + "\"}\n"));
         // the bank's own workloads in the mesh, and the operator's grant for its proxyless client
         // (docs/xds-security.md "Grants": one entry per proxyless client identity, in the manifest's grant list)
         BankApps.apply(objects);
@@ -662,6 +675,14 @@ public final class ClusterInABox implements AutoCloseable {
         return certificates.caCertificate();
     }
 
+    /**
+     * A query as the bank's DBA against meshguard's database (what an auditor with database access reads, e.g. the
+     * admin trail, which the admin port verifies but does not list).
+     */
+    String databaseQuery(String sql) {
+        return ExternalParts.query(dir.resolve("bank-data_postgres"), "meshguard", sql);
+    }
+
     /** The ingress gateway's pod, central's address as zones reach it. */
     BoxPod ingressGateway() {
         return pod("Deployment/" + INGRESS);
@@ -677,14 +698,10 @@ public final class ClusterInABox implements AutoCloseable {
      * pod's address and configuration stay for {@link #restart}.
      */
     void stop(BoxPod pod) {
-        PodProcess app = processes.get(pod.name());
-        PodProcess proxy = processes.get(pod.name() + "/istio-proxy");
-        if (app != null) {
-            app.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
+        List<PodProcess> containers = new ArrayList<>();
+        Optional.ofNullable(processes.get(pod.name())).ifPresent(containers::add);
+        Optional.ofNullable(processes.get(pod.name() + "/istio-proxy")).ifPresent(containers::add);
+        PodProcess.stopAll(containers, PodProcess.GRACE);
     }
 
     /** Starts a stopped pod again (sidecar first) and waits until its probes pass. */
@@ -775,21 +792,11 @@ public final class ClusterInABox implements AutoCloseable {
             return;
         }
         closed = true;
-        // every pod at once, as the kubelets of a deleted cluster would: one by one on 2 cores (a parallel stream's
-        // common pool), the servers' graceful drains added up past Surefire's 30 s exit limit, the fork was killed
-        // mid-close and its pods, sidecars and network namespaces outlived the run
-        List<Thread> closing = new ArrayList<>();
-        for (PodProcess p : processes.values()) {
-            closing.add(Thread.ofPlatform().daemon().start(p::close));
-        }
-        for (Thread t : closing) {
-            try {
-                t.join(20_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        long closing = System.nanoTime();
+        // every pod at once with one grace for all, as the kubelets of a deleted cluster would: one by one on 2 cores
+        // (a parallel stream's common pool), the servers' graceful drains added up past surefire's 30 s exit limit,
+        // the fork was killed mid-close and its pods, sidecars and network namespaces outlived the run
+        List<String> killed = PodProcess.stopAll(processes.values(), PodProcess.GRACE);
         if (node != null) {
             node.close();
         }
@@ -797,5 +804,6 @@ public final class ClusterInABox implements AutoCloseable {
             agent.destroy();
         }
         network.close();
+        ShutdownLog.record("cluster in a box", closing, processes.size(), killed);
     }
 }

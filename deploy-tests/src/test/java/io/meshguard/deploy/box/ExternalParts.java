@@ -160,6 +160,13 @@ final class ExternalParts {
         }
     }
 
+    /** One query as the DBA against {@code database} (psql over the server's Unix socket): rows, fields by '|'. */
+    static String query(Path dir, String database, String sql) {
+        return Shell.run("runuser", "-u", "postgres", "--", postgresBin().resolve("psql").toString(), "-h",
+                dir.resolve("socket").toString(), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-At",
+                "-c", sql);
+    }
+
     static Path postgresBin() {
         Path layout = Path.of("/usr/lib/postgresql");
         try (var majors = Files.list(layout)) {

@@ -70,19 +70,76 @@ final class PodNetwork implements AutoCloseable {
         return netns;
     }
 
-    @Override
-    public synchronized void close() {
-        for (String netns : podNetnses) {
-            deleteQuietly(netns);
-        }
-        deleteQuietly(nodeNetns);
+    /** The namespaces this network made, its node's last. */
+    synchronized List<String> namespaces() {
+        List<String> all = new ArrayList<>(podNetnses);
+        all.add(nodeNetns);
+        return all;
     }
 
-    private static void deleteQuietly(String netns) {
-        try {
-            Shell.run("ip", "netns", "del", netns);
-        } catch (IllegalStateException e) {
-            // already gone
+    @Override
+    public synchronized void close() {
+        delete(namespaces());
+    }
+
+    /**
+     * Deletes network namespaces (their veths, addresses and nftables tables go with them), after SIGKILL to whatever
+     * still runs in them: a process left in a namespace keeps it alive after {@code ip netns del} removed its name.
+     */
+    static void delete(List<String> netnses) {
+        if (netnses.isEmpty()) {
+            return;
         }
+        for (String netns : netnses) {
+            for (long pid : pids(netns)) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+        // one ip process for all of them; -force goes on past a namespace that is already gone
+        StringBuilder batch = new StringBuilder();
+        netnses.forEach(n -> batch.append("netns del ").append(n).append('\n'));
+        try {
+            Shell.run(List.of("ip", "-force", "-batch", "-"), batch.toString());
+        } catch (IllegalStateException e) {
+            // some were already gone: what is left is checked by the callers' tests (NamespaceLeftoversTest)
+        }
+    }
+
+    /** The processes in a network namespace ({@code ip netns pids}); none when it is gone. */
+    static List<Long> pids(String netns) {
+        try {
+            return Shell.run("ip", "netns", "pids", netns).lines().map(String::strip).filter(l -> !l.isEmpty())
+                    .map(Long::parseLong).toList();
+        } catch (IllegalStateException e) {
+            return List.of();
+        }
+    }
+
+    /** The box's network namespaces on this machine now ({@code ip netns list}), by name. */
+    static List<String> boxNamespaces() {
+        return Shell.run("ip", "netns", "list").lines().map(l -> l.split("\\s+")[0])
+                .filter(n -> BOX_NETNS.matcher(n).matches()).toList();
+    }
+
+    /**
+     * The box names its namespaces {@code mgbox<pid>-…} (central), {@code mgz<pid>-…} (a zone) and {@code
+     * mgprobe<pid>-…} ({@link BoxShutdownProbe}) after the test JVM that made them; nothing else on the machine is
+     * touched.
+     */
+    static final java.util.regex.Pattern BOX_NETNS =
+            java.util.regex.Pattern.compile("(mgbox|mgz|mgprobe)(\\d+)-(node|p\\d+)");
+
+    /**
+     * Removes what an earlier run left behind when it was killed before its shutdown ended (surefire's fork timeout,
+     * SIGKILL, a crash): the box's namespaces whose JVM no longer runs, with their processes. Namespaces of a JVM that
+     * still runs (another box on this machine) stay. Returns the namespaces removed.
+     */
+    static List<String> sweepLeftovers() {
+        List<String> orphaned = boxNamespaces().stream().filter(n -> {
+            java.util.regex.Matcher m = BOX_NETNS.matcher(n);
+            return m.matches() && ProcessHandle.of(Long.parseLong(m.group(2))).filter(ProcessHandle::isAlive).isEmpty();
+        }).toList();
+        delete(orphaned);
+        return orphaned;
     }
 }

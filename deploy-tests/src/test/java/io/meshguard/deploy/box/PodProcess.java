@@ -5,7 +5,9 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -171,27 +173,58 @@ final class PodProcess implements AutoCloseable {
     }
 
     /**
-     * Closes every one of {@code processes} at once, as the kubelets of a deleted cluster would: each may take its
-     * grace period (extauthz drains for 10 s), so one by one they add up past Surefire's exit limit.
+     * The grace between SIGTERM and SIGKILL ({@code -Dmeshguard.box.terminationGraceSeconds}, default 10): the
+     * kubelet's {@code terminationGracePeriodSeconds} (30 s by default) would outlast surefire's fork exit timeout
+     * (30 s), which kills the fork and leaves the box's namespaces behind.
      */
-    static void closeAll(java.util.Collection<PodProcess> processes) {
-        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-            processes.forEach(p -> pool.submit(p::close));
-        }
-    }
+    static final Duration GRACE = Duration.ofSeconds(Long.getLong("meshguard.box.terminationGraceSeconds", 10));
 
     /** SIGTERM, as the kubelet stops a container, then SIGKILL after the grace period. */
     @Override
     public void close() {
-        process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(5, TimeUnit.SECONDS);
+        stopAll(List.of(this), GRACE);
+    }
+
+    /**
+     * Stops every process at once as the kubelet stops a pod's containers: SIGTERM to each, one shared deadline of
+     * {@code grace}, then SIGKILL to what is left and to everything it started (a PostgreSQL postmaster's backends,
+     * which a smart shutdown would wait on). Returns the pods that had to be killed.
+     */
+    static List<String> stopAll(Collection<PodProcess> processes, Duration grace) {
+        List<PodProcess> all = List.copyOf(processes);
+        all.forEach(p -> p.process.destroy());
+        long deadline = System.nanoTime() + grace.toNanos();
+        List<String> killed = new ArrayList<>();
+        boolean interrupted = false;
+        for (PodProcess p : all) {
+            try {
+                long left = deadline - System.nanoTime();
+                if (!interrupted && left > 0 && p.process.waitFor(left, TimeUnit.NANOSECONDS)) {
+                    continue;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            process.destroyForcibly();
+            if (p.process.isAlive()) {
+                killed.add(p.launch.pod());
+                p.process.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.process.destroyForcibly();
+            }
         }
+        long reaped = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (PodProcess p : all) {
+            try {
+                long left = reaped - System.nanoTime();
+                if (interrupted || left <= 0 || !p.process.waitFor(left, TimeUnit.NANOSECONDS)) {
+                    break;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return killed;
     }
 }

@@ -18,9 +18,11 @@ final class SharedBox {
     /** The installed box; the first caller installs it (a failed install fails every journey with its cause). */
     static synchronized ClusterInABox get() throws Exception {
         if (box == null) {
+            sweepDirsOfKilledRuns();
             // short: PostgreSQL's and the node agent's Unix socket paths must stay under 108 bytes; not under /tmp,
             // which the pods mount as an emptyDir over the volume sources and class path entries the box keeps here
             dir = Files.createTempDirectory(Path.of("/var/tmp"), "mgbox");
+            Files.writeString(dir.resolve(OWNER), Long.toString(ProcessHandle.current().pid()));
             Runtime.getRuntime().addShutdownHook(new Thread(SharedBox::removeDir, "cluster-in-a-box-dir"));
             box = ClusterInABox.install(dir);
             System.out.println("cluster in a box, " + dir + ":\n  " + String.join("\n  ", box.timeline()));
@@ -34,6 +36,38 @@ final class SharedBox {
         }
         if (dir != null && !Boolean.getBoolean("meshguard.box.keep")) {
             Shell.run("rm", "-rf", "--one-file-system", dir.toString());
+        } else if (dir != null) {
+            // kept on purpose: no later run's sweep may take it
+            Shell.run("rm", "-f", dir.resolve(OWNER).toString());
+        }
+    }
+
+    /** The box directory's owner: the test JVM's pid while it runs (a kept directory has none). */
+    private static final String OWNER = "box-jvm.pid";
+
+    /**
+     * The directories of earlier runs killed before their shutdown hook removed them (each pod's work directory and
+     * volumes): only those whose owner file names a JVM that no longer runs.
+     */
+    private static void sweepDirsOfKilledRuns() throws java.io.IOException {
+        // their pods first: processes of a killed run still run in its namespaces and work in its directory
+        java.util.List<String> swept = PodNetwork.sweepLeftovers();
+        if (!swept.isEmpty()) {
+            System.out.println("removed the namespaces an earlier, killed run left: " + swept);
+        }
+        try (var dirs = Files.newDirectoryStream(Path.of("/var/tmp"), "mgbox*")) {
+            for (Path d : dirs) {
+                Path owner = d.resolve(OWNER);
+                if (!Files.isRegularFile(owner)) {
+                    continue;
+                }
+                String pid = Files.readString(owner).strip();
+                if (pid.matches("[0-9]+") && ProcessHandle.of(Long.parseLong(pid)).filter(ProcessHandle::isAlive)
+                        .isEmpty()) {
+                    Shell.run("rm", "-rf", "--one-file-system", d.toString());
+                    System.out.println("removed the directory an earlier, killed run left: " + d);
+                }
+            }
         }
     }
 }

@@ -361,7 +361,9 @@ final class ZoneCluster implements AutoCloseable {
             return;
         }
         closed = true;
-        PodProcess.closeAll(processes.values());
+        long closing = System.nanoTime();
+        // every pod at once, one grace for all (a kubelet stops a node's pods in parallel, not one by one)
+        List<String> killed = PodProcess.stopAll(processes.values(), PodProcess.GRACE);
         if (node != null) {
             node.close();
         }
@@ -369,5 +371,6 @@ final class ZoneCluster implements AutoCloseable {
             agent.destroy();
         }
         network.close();
+        ShutdownLog.record("zone cluster", closing, processes.size(), killed);
     }
 }
