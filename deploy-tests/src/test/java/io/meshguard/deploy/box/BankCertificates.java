@@ -17,6 +17,10 @@ final class BankCertificates {
         this.dir = dir;
     }
 
+    /**
+     * The bank's CA in {@code dir}: the one already there (the bank has one CA: the one that signed its IdP's
+     * certificate, {@link ExternalParts#bankCertificates}, also signs central's), else a new one.
+     */
     static BankCertificates create(Path dir) {
         try {
             Files.createDirectories(dir);
@@ -24,6 +28,9 @@ final class BankCertificates {
             throw new UncheckedIOException(e);
         }
         BankCertificates ca = new BankCertificates(dir);
+        if (Files.isRegularFile(dir.resolve("ca.crt")) && Files.isRegularFile(dir.resolve("ca.key"))) {
+            return ca;
+        }
         ca.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                 "-keyout", dir.resolve("ca.key").toString(), "-out", dir.resolve("ca.crt").toString(),
                 "-subj", "/O=Bank/CN=Bank internal CA", "-days", "2");

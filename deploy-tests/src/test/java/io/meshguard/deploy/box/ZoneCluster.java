@@ -102,6 +102,8 @@ final class ZoneCluster implements AutoCloseable {
         }
         objects.secret(secret("meshguard-zone-registration", Map.of("token", token)));
         objects.secret(secret("meshguard-central-ca", Map.of("ca.crt", Files.readString(central.bankCa()))));
+        // manifests/istio/README.md "Your identity provider": the zone's extauthz fetches the bank's JWKS as central's does
+        objects.secret(secret("meshguard-idp-ca", Map.of("ca.crt", Files.readString(central.bankCa()))));
         objects.apply(RenderedManifests.render(INSTALL));
         // the bank's application in this cluster too (manifests/istio/README.md step 4): what the zone's gateway
         // routes a product served here to, by the same Service name as in central's cluster
@@ -144,6 +146,11 @@ final class ZoneCluster implements AutoCloseable {
                 String name = p.labels().get("app");
                 outside.append(p.ip()).append('\t').append(ServiceDirectory.fqdn(name, ExternalParts.NAMESPACE))
                         .append('\n');
+            }
+            // the bank's IdP by its public name (its load balancer, central's TLS front): customers' tokens are
+            // checked in the zone with keys fetched from there
+            if (p.namespace().equals(ExternalParts.IDP_NAMESPACE) && p.labels().get("app").equals(ExternalParts.IDP_FRONT)) {
+                outside.append(p.ip()).append('\t').append(ExternalParts.IDP_HOST).append('\n');
             }
         }
         extraHosts = outside.toString();

@@ -128,6 +128,14 @@ class ZoneJourneyTest {
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
                 assertThat(zoneHttp(extauthz, 9101, "/readyz")).contains("following meshguard-xds")
                         .contains("subscription state version"));
+        // customers' tokens are checked in the zone too: its extauthz has the bank IdP's keys (over TLS, the bank's
+        // CA); the shipped workload-sts issuer has no server in the box, so its keys stay missing
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            Matcher jwks = Pattern.compile("\\{\"name\":\"jwks\",\"ready\":(true|false),\"detail\":\"([^\"]*)\"")
+                    .matcher(zoneHttp(extauthz, 9101, "/readyz"));
+            assertThat(jwks.find()).as("the jwks check of the zone's extauthz /readyz").isTrue();
+            assertThat(jwks.group(2)).doesNotContain("bank-idp");
+        });
 
         // the product in the zone's cluster: the platform's automation, the provider's and the customer's pipelines,
         // each signed in through the bank's Keycloak as in ProductJourneyTest; the publish names this cluster
