@@ -1,5 +1,7 @@
 package io.meshguard.cli;
 
+import static io.meshguard.cli.AdminCalls.api;
+import static io.meshguard.cli.AdminCalls.call;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -294,19 +296,6 @@ class UpWithExternalIdpTest {
     }
 
     private record Outcome(int exit, String output) {}
-
-    private HttpResponse<String> call(String bearer, String method, String url, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + bearer)
-                .header("Content-Type", "application/json")
-                .method(method, body.isEmpty() ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static String api(String name) {
-        return """
-                {"name": "%s", "base_path": "/%s", "default_version": "v1",
-                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(name, name);
-    }
 
     private static Path log(Path dataDir) {
         return dataDir.resolveSibling("up-test.log");

@@ -1,5 +1,7 @@
 package io.meshguard.cli;
 
+import static io.meshguard.cli.AdminCalls.api;
+import static io.meshguard.cli.AdminCalls.call;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -251,19 +253,6 @@ class UpWithKeycloakTest {
                 .build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return LocalKeycloak.jsonField(r.body(), "access_token");
-    }
-
-    private HttpResponse<String> call(String bearer, String method, String url, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + bearer)
-                .header("Content-Type", "application/json")
-                .method(method, body.isEmpty() ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static String api(String name) {
-        return """
-                {"name": "%s", "base_path": "/%s", "default_version": "v1",
-                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(name, name);
     }
 
     private Path log() {
