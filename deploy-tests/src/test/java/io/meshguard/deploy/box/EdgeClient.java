@@ -60,4 +60,19 @@ final class EdgeClient {
             at = eol + 2 + size + 2;
         }
     }
+
+    /** Calls {@code call} every 100 ms until its answer {@code fits} (the gateway still settling), for 60 s at most. */
+    static Answer eventually(java.util.concurrent.Callable<Answer> call, java.util.function.Predicate<Answer> fits)
+            throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        Answer last = null;
+        while (System.nanoTime() < deadline) {
+            last = call.call();
+            if (fits.test(last)) {
+                return last;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no fitting answer in 60 s; the last: " + last);
+    }
 }

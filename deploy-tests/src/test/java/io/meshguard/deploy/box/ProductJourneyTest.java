@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -102,7 +101,7 @@ class ProductJourneyTest {
         InetSocketAddress edge = box.node().local(box.pod(ClusterInABox.GATEWAY).ip(), 8080);
         Map<String, String> headers = Map.of("x-api-key", key, "x-tenant-id", CUSTOMER);
         // 404 until the gateway has the publish host, 403 until the subscription state reached extauthz
-        EdgeClient.Answer ok = eventually(() -> EdgeClient.send(edge, "GET", HOST, "/statements/v1/monthly", headers),
+        EdgeClient.Answer ok = EdgeClient.eventually(() -> EdgeClient.send(edge, "GET", HOST, "/statements/v1/monthly", headers),
                 a -> a.status() == 200);
         assertThat(ok.body()).contains("/statements/v1/monthly");
 
@@ -160,19 +159,5 @@ class ProductJourneyTest {
 
     private static String body(CheckResponse r) {
         return r.hasDeniedResponse() ? r.getDeniedResponse().getBody() : "allowed";
-    }
-
-    private static EdgeClient.Answer eventually(java.util.concurrent.Callable<EdgeClient.Answer> call,
-            Predicate<EdgeClient.Answer> fits) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        EdgeClient.Answer last = null;
-        while (System.nanoTime() < deadline) {
-            last = call.call();
-            if (fits.test(last)) {
-                return last;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no fitting answer in 60 s; the last: " + last);
     }
 }

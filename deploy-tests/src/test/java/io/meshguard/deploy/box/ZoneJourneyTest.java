@@ -142,7 +142,7 @@ class ZoneJourneyTest {
         long productStart = System.nanoTime();
         ZoneProduct product = ZoneProduct.publish(box, idp, CLUSTER, "kr-seoul");
         InetSocketAddress zoneEdge = zone.node().local(gateway.ip(), 8080);
-        EdgeClient.Answer first = eventually(() -> product.call(zoneEdge, product.webKey()), a -> a.status() == 200);
+        EdgeClient.Answer first = EdgeClient.eventually(() -> product.call(zoneEdge, product.webKey()), a -> a.status() == 200);
         JsonNode upstream = JSON.readTree(first.body());
         double firstCall = (System.nanoTime() - productStart) / 1e9;
         assertThat(upstream.path("path").asText()).isEqualTo(ZoneProduct.PATH);
@@ -272,20 +272,6 @@ class ZoneJourneyTest {
         CheckResponse r = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
                 .check(request);
         return r.hasDeniedResponse() ? r.getDeniedResponse().getBody() : "allowed";
-    }
-
-    private static EdgeClient.Answer eventually(java.util.concurrent.Callable<EdgeClient.Answer> call,
-            java.util.function.Predicate<EdgeClient.Answer> fits) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        EdgeClient.Answer last = null;
-        while (System.nanoTime() < deadline) {
-            last = call.call();
-            if (fits.test(last)) {
-                return last;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no fitting answer in 60 s; the last: " + last);
     }
 
     /**
