@@ -792,18 +792,6 @@ public final class ClusterInABox implements AutoCloseable {
             return;
         }
         closed = true;
-        long closing = System.nanoTime();
-        // every pod at once with one grace for all, as the kubelets of a deleted cluster would: one by one on 2 cores
-        // (a parallel stream's common pool), the servers' graceful drains added up past surefire's 30 s exit limit,
-        // the fork was killed mid-close and its pods, sidecars and network namespaces outlived the run
-        List<String> killed = PodProcess.stopAll(processes.values(), PodProcess.GRACE);
-        if (node != null) {
-            node.close();
-        }
-        if (agent != null) {
-            agent.destroy();
-        }
-        network.close();
-        ShutdownLog.record("cluster in a box", closing, processes.size(), killed);
+        PodNetwork.tearDown("cluster in a box", processes, node, agent, network);
     }
 }

@@ -142,4 +142,25 @@ final class PodNetwork implements AutoCloseable {
         delete(orphaned);
         return orphaned;
     }
+
+    /**
+     * Takes a node down as the kubelet and the cluster's deletion would: every pod of {@code processes} at once with
+     * one grace for all (one by one, the servers' graceful drains added up past surefire's 30 s exit limit and the
+     * fork was killed mid-close, leaving pods, sidecars and namespaces behind), then the node's port-forwards and agent
+     * (either may be absent: the box failed before it started them), then {@code network}; the time goes to the
+     * shutdown log as {@code what}.
+     */
+    static void tearDown(String what, java.util.Map<String, PodProcess> processes, NodePorts node, Process agent,
+            PodNetwork network) {
+        long closing = System.nanoTime();
+        java.util.List<String> killed = PodProcess.stopAll(processes.values(), PodProcess.GRACE);
+        if (node != null) {
+            node.close();
+        }
+        if (agent != null) {
+            agent.destroy();
+        }
+        network.close();
+        ShutdownLog.record(what, closing, processes.size(), killed);
+    }
 }

@@ -368,16 +368,6 @@ final class ZoneCluster implements AutoCloseable {
             return;
         }
         closed = true;
-        long closing = System.nanoTime();
-        // every pod at once, one grace for all (a kubelet stops a node's pods in parallel, not one by one)
-        List<String> killed = PodProcess.stopAll(processes.values(), PodProcess.GRACE);
-        if (node != null) {
-            node.close();
-        }
-        if (agent != null) {
-            agent.destroy();
-        }
-        network.close();
-        ShutdownLog.record("zone cluster", closing, processes.size(), killed);
+        PodNetwork.tearDown("zone cluster", processes, node, agent, network);
     }
 }
