@@ -15,9 +15,8 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.io.ByteArrayInputStream;
+import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -64,21 +63,6 @@ public final class IstioProxy {
     static final int PLAINTEXT_OFFSET = 30000;
     private static final Metadata.Key<String> XFCC = Metadata.Key.of("x-forwarded-client-cert",
             Metadata.ASCII_STRING_MARSHALLER);
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw Status.INTERNAL.withCause(e).asRuntimeException();
-            }
-        }
-    };
 
     private record Verdict(boolean allowed, String principal, String reason) {}
 
@@ -165,7 +149,7 @@ public final class IstioProxy {
                     public ServerMethodDefinition<?, ?> lookupMethod(String method, String authority) {
                         return ServerMethodDefinition.create(MethodDescriptor.<byte[], byte[]>newBuilder()
                                 .setType(MethodDescriptor.MethodType.BIDI_STREAMING).setFullMethodName(method)
-                                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build(), handler);
+                                .setRequestMarshaller(RawBytesMarshaller.INSTANCE).setResponseMarshaller(RawBytesMarshaller.INSTANCE).build(), handler);
                     }
                 }).build().start();
     }
@@ -192,7 +176,7 @@ public final class IstioProxy {
         ClientCall<byte[], byte[]> upstream = app.newCall(MethodDescriptor.<byte[], byte[]>newBuilder()
                 .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
                 .setFullMethodName(call.getMethodDescriptor().getFullMethodName())
-                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build(),
+                .setRequestMarshaller(RawBytesMarshaller.INSTANCE).setResponseMarshaller(RawBytesMarshaller.INSTANCE).build(),
                 // Envoy keeps the request's :authority towards the application
                 call.getAuthority() == null ? CallOptions.DEFAULT : CallOptions.DEFAULT.withAuthority(call.getAuthority()));
         Object lock = new Object();
