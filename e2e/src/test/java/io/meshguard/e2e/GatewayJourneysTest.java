@@ -781,17 +781,18 @@ class GatewayJourneysTest {
     }
 
     /**
-     * README's products block, as a newcomer pastes it after the demo: bash runs it verbatim in an empty directory,
+     * The products walk-through's block (docs/products.md, linked from the README's tour), as a newcomer pastes it
+     * after the demo: bash runs it verbatim in an empty directory,
      * where {@code ./meshguard} is this build's CLI pointed at the stack (what {@code up.json} tells a real up's CLI).
      */
     @Test
     @Order(Integer.MAX_VALUE)
-    void readmesProductsBlock_runsVerbatimAgainstTheStack() throws Exception {
-        String readme = Files.readString(Path.of("..", "README.md"));
-        int heading = readme.indexOf("#### API products, from a product file");
-        assertThat(heading).as("README's products section").isPositive();
-        int open = readme.indexOf("```sh\n", heading) + "```sh\n".length();
-        String block = readme.substring(open, readme.indexOf("\n```", open) + 1);
+    void productsDocsBlock_runsVerbatimAgainstTheStack() throws Exception {
+        String doc = Files.readString(Path.of("..", "docs", "products.md"));
+        int heading = doc.indexOf("## Try it: API products, from a product file");
+        assertThat(heading).as("docs/products.md's walk-through section").isPositive();
+        int open = doc.indexOf("```sh\n", heading) + "```sh\n".length();
+        String block = doc.substring(open, doc.indexOf("\n```", open) + 1);
         Path dir = Files.createTempDirectory("readme-products");
         Path cli = dir.resolve("meshguard");
         Files.writeString(cli, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
@@ -803,7 +804,7 @@ class GatewayJourneysTest {
         String out = new String(bash.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(bash.waitFor(120, TimeUnit.SECONDS)).isTrue();
 
-        assertThat(bash.exitValue()).as("README's products block:\n%s\n---\n%s", block, out).isZero();
+        assertThat(bash.exitValue()).as("docs/products.md's products block:\n%s\n---\n%s", block, out).isZero();
         assertThat(out).contains("\"state\" : \"published\"").contains("charges.dev.local.api.")
                 .contains("\"quotas\"").contains("\"refused_by_reason\"");
     }
