@@ -14,9 +14,9 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * Every configuration key this build reads, grouped as the README's configuration reference shows them. A test
- * checks that the README holds exactly these tables, so a new or changed key cannot go undocumented. A server
- * adds its own section here when it lands.
+ * Every configuration key this build reads, grouped as docs/configuration.md shows them. ConfigReferenceTest
+ * checks that the page's generated part is exactly these tables, so a new or changed key cannot go undocumented. A
+ * server adds its own section here when it lands.
  */
 final class ConfigReference {
     private ConfigReference() {}
@@ -59,6 +59,9 @@ final class ConfigReference {
                 new Section("Catalogue API on the xds-controller's admin port (`catalog.*`)", ConfigSchema.builder()
                         .addAll(io.meshguard.catalog.api.CatalogSettings.configGroup().keys())
                         .build()),
+                new Section("Console on the xds-controller's admin port (`console.*`)", ConfigSchema.builder()
+                        .addAll(io.meshguard.xds.console.ConsoleConfig.configGroup().keys())
+                        .build()),
                 new Section("Zone mode: central's zone port (`xds.zone_hub.*`) and a zone controller (`meshguard zone"
                         + " --config FILE`, `zone.*`; it also reads the xds-controller's `xds.ads.*` and filter keys)",
                         ConfigSchema.builder()
@@ -67,7 +70,7 @@ final class ConfigReference {
                                 .build()));
     }
 
-    /** The whole reference as Markdown, in README order. */
+    /** The whole reference as Markdown, in the page's order. */
     static String markdown() {
         StringBuilder text = new StringBuilder();
         for (Section section : sections()) {
@@ -84,7 +87,7 @@ final class ConfigReference {
                 .toList();
     }
 
-    // Ports differ per server; the README's ports table lists them.
+    // Ports differ per server; the configuration page's ports table lists them.
     private static List<ConfigKey<?>> withoutPorts(List<ConfigKey<?>> keys) {
         return keys.stream().filter(key -> !key.name().endsWith(".port")).toList();
     }
