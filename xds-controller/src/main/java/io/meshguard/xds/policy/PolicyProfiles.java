@@ -1,7 +1,7 @@
 package io.meshguard.xds.policy;
 
 import io.meshguard.dlp.policy.DlpPolicy;
-import io.meshguard.dlp.server.DlpPolicyFiles;
+import io.meshguard.dlp.policy.DlpPolicyFiles;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.server.AuthzPolicyFiles;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;

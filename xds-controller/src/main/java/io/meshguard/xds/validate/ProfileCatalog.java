@@ -1,7 +1,7 @@
 package io.meshguard.xds.validate;
 
 import io.meshguard.dlp.policy.DlpPolicy;
-import io.meshguard.dlp.server.DlpPolicyFiles;
+import io.meshguard.dlp.policy.DlpPolicyFiles;
 import io.meshguard.extauthz.policy.AuthMode;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.OwnedHeaders;
