@@ -7,7 +7,7 @@ import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.OwnedHeaders;
 import io.meshguard.extauthz.policy.RouteMatch;
 import io.meshguard.extauthz.policy.RoutePolicy;
-import io.meshguard.extauthz.server.AuthzPolicyFiles;
+import io.meshguard.extauthz.policy.AuthzPolicyFiles;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import java.io.IOException;
