@@ -2,7 +2,7 @@ package io.meshguard.cli.policy;
 
 import io.meshguard.cli.xds.GatewayFile;
 import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.server.AuthzPolicyFiles;
+import io.meshguard.extauthz.policy.AuthzPolicyFiles;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.xds.model.GatewayConfig;

@@ -17,6 +17,7 @@ import io.meshguard.extauthz.decision.SecretFiles;
 import io.meshguard.extauthz.jwt.IdpTrust;
 import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.AuthzPolicyFiles;
 import io.meshguard.extauthz.quota.LiveCounters;
 import io.meshguard.extauthz.quota.QuotaAdminApi;
 import io.meshguard.extauthz.quota.QuotaAudit;
@@ -134,7 +135,7 @@ public final class ExtAuthzServer implements ServerComponent {
                 // the rate limiter's heartbeat counts the replicas (assumed_replicas until it first answers)
                 () -> globalLimits.map(RedisRateLimiter::replicas).orElse(1));
         this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
-        this.revocations = dataSource.flatMap(ds -> apiKeys.map(a -> new ApiKeyRevocations(ds, a,
+        this.revocations = dataSource.flatMap(ds -> apiKeys.map(a -> new ApiKeyRevocations(ds, a::invalidateAll,
                 config.apiKeyCacheTtl().isZero() ? Duration.ofSeconds(30) : config.apiKeyCacheTtl())));
         RateLimiter limiter = globalLimits.<RateLimiter>map(g -> g)
                 .orElseGet(() -> new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime));
@@ -153,7 +154,7 @@ public final class ExtAuthzServer implements ServerComponent {
                 limiter,
                 new SecretFiles(System::nanoTime),
                 clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl(), quotas,
-                subscriptionState.map(c -> SubscriptionGate.following(c, clock)).orElse(SubscriptionGate.NONE));
+                subscriptionState.map(c -> new SubscriptionGate(c::current, clock)).orElse(SubscriptionGate.NONE));
         this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
                 config.policyReloadInterval());
         // every reload, taken or refused, is a row of the admin trail (in the same database as the keys and quotas)

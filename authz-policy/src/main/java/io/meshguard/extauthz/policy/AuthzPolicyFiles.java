@@ -1,4 +1,4 @@
-package io.meshguard.extauthz.server;
+package io.meshguard.extauthz.policy;
 
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.AuthzPolicyParser;

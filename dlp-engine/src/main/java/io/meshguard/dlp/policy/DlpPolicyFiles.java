@@ -1,4 +1,4 @@
-package io.meshguard.dlp.server;
+package io.meshguard.dlp.policy;
 
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyParser;

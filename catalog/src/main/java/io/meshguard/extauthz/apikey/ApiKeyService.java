@@ -34,10 +34,10 @@ public final class ApiKeyService {
         }
         // what the key grants goes into identity headers: refuse now what Check would refuse on every request
         List<Optional<String>> problems = new java.util.ArrayList<>();
-        problems.add(io.meshguard.extauthz.decision.IdentityValues.check("owner", owner));
-        problems.add(io.meshguard.extauthz.decision.IdentityValues.check("tenant", tenant));
-        roles.forEach(r -> problems.add(io.meshguard.extauthz.decision.IdentityValues.check("role", r)));
-        scopes.forEach(s -> problems.add(io.meshguard.extauthz.decision.IdentityValues.check("scope", s)));
+        problems.add(io.meshguard.catalog.IdentityText.problem("owner", owner));
+        problems.add(io.meshguard.catalog.IdentityText.problem("tenant", tenant));
+        roles.forEach(r -> problems.add(io.meshguard.catalog.IdentityText.problem("role", r)));
+        scopes.forEach(s -> problems.add(io.meshguard.catalog.IdentityText.problem("scope", s)));
         for (Optional<String> p : problems) {
             if (p.isPresent()) {
                 throw new IllegalArgumentException(p.get().replace(" claim ", " "));

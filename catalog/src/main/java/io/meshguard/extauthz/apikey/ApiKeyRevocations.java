@@ -16,10 +16,13 @@ public final class ApiKeyRevocations implements AutoCloseable {
 
     private final PgChannelListener channel;
 
-    /** @param safetyNet how often the cache is dropped anyway (the record TTL: nothing is kept longer than today) */
-    public ApiKeyRevocations(DataSource dataSource, ApiKeyAuthenticator authenticator, Duration safetyNet) {
-        this.channel = new PgChannelListener(dataSource, CHANNEL, Duration.ZERO, safetyNet,
-                authenticator::invalidateAll);
+    /**
+     * @param dropCachedKeys drops every cached key record (the authenticator's {@code invalidateAll}; the
+     *                       authenticator lives with the decision engine, which the catalogue does not know)
+     * @param safetyNet how often the cache is dropped anyway (the record TTL: nothing is kept longer than today)
+     */
+    public ApiKeyRevocations(DataSource dataSource, Runnable dropCachedKeys, Duration safetyNet) {
+        this.channel = new PgChannelListener(dataSource, CHANNEL, Duration.ZERO, safetyNet, dropCachedKeys);
     }
 
     public ApiKeyRevocations start() {

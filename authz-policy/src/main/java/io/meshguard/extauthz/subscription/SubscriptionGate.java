@@ -17,8 +17,8 @@ import java.util.function.Supplier;
 /**
  * The subscription check of a product route (one whose gateway route names {@code meshguard.product_publish}): after
  * the credential is authenticated, its application must hold a live subscription to that publish in the state the
- * controller pushed ({@link SubscriptionStateClient}). No database is asked per request; without current state the
- * route is refused with 503, never allowed. Routes outside any product are not touched.
+ * controller pushed (extauthz-server's {@code SubscriptionStateClient}). No database is asked per request; without
+ * current state the route is refused with 503, never allowed. Routes outside any product are not touched.
  */
 public final class SubscriptionGate {
 
@@ -52,11 +52,6 @@ public final class SubscriptionGate {
     public SubscriptionGate(Supplier<Optional<SubscriptionSnapshot>> state, Clock clock) {
         this.state = state;
         this.clock = clock;
-    }
-
-    /** Follows {@code client}'s snapshots. */
-    public static SubscriptionGate following(SubscriptionStateClient client, Clock clock) {
-        return new SubscriptionGate(client::current, clock);
     }
 
     /**

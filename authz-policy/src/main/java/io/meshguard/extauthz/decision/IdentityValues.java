@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.decision;
 
+import io.meshguard.catalog.IdentityText;
 import java.util.List;
 import java.util.Optional;
 
@@ -18,7 +19,7 @@ import java.util.Optional;
  */
 public final class IdentityValues {
     /** Longest value accepted per item; Envoy's whole request header block is bounded (60 KiB by default). */
-    public static final int MAX_LENGTH = 1024;
+    public static final int MAX_LENGTH = IdentityText.MAX_LENGTH;
 
     private IdentityValues() {}
 
@@ -52,24 +53,6 @@ public final class IdentityValues {
 
     /** The problem of one value headed for a header ({@code what} names it in the message); empty when fine. */
     public static Optional<String> check(String what, String value) {
-        if (value.isEmpty() || value.length() > MAX_LENGTH) {
-            return Optional.of(what + " claim is empty or longer than " + MAX_LENGTH + " characters");
-        }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == ',') {
-                return Optional.of(what + " claim holds a ',' (a list delimiter in headers)");
-            }
-            if (c == ' ' || c == '\t') {
-                return Optional.of(what + " claim holds whitespace");
-            }
-            if (c < 0x20 || c == 0x7f) {
-                return Optional.of(what + " claim holds a control character");
-            }
-            if (c > 0x7e) {
-                return Optional.of(what + " claim holds non-ASCII characters");
-            }
-        }
-        return Optional.empty();
+        return IdentityText.problem(what, value);
     }
 }
