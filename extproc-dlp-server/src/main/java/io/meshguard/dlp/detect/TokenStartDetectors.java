@@ -24,7 +24,7 @@ final class TokenStartDetectors {
     /**
      * A PuTTY private key file ({@code .ppk}, versions 2 and 3): from {@code PuTTY-User-Key-File-} through the line
      * of {@code Private-MAC:}, or through the base64 lines after {@code Private-Lines:} when no MAC line follows.
-     * Without {@code Private-Lines:} within {@link #MAX_PEM} bytes it is no private key file.
+     * Without {@code Private-Lines:} within {@link BuiltinRecognizer#MAX_PEM} bytes it is no private key file.
      */
     static void ppk(BuiltinRecognizer r, TextWindow t, int i, Consumer<Candidate> out) {
         if (!literal(t, i, PPK_BEGIN)) {

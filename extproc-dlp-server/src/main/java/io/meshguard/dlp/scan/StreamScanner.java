@@ -28,7 +28,7 @@ import java.util.List;
  * Overlapping alerts only are resolved by that order alone (an alert changes nothing).
  *
  * <p>Context words count only within the finding's line and JSON value: the windows stop at a line break, at
- * {@code { } [ ]} and at a {@code ,} followed by a {@code "} (see {@link #lineBefore}). A negative word never drops a
+ * {@code { } [ ]} and at a {@code ,} followed by a {@code "} (see {@link WindowEdges#lineBefore}). A negative word never drops a
  * checksum-valid finding (card, IBAN, business number, a pattern with such a validator) whose action masks, redacts,
  * hashes or blocks, unless it is in a structured label directly before the value ({@link #labelStart}).
  */
