@@ -21,7 +21,7 @@ public final class BuiltinRecognizer implements Recognizer {
     private static final byte ALNUM = 1;
     private static final byte DIGIT = 2;
     private static final byte TOKEN = 4;
-    private static final byte AT = 8;
+    static final byte AT = 8;
     private static final byte HEX = 16;
     private static final byte UPPER = 32;
     private static final byte NOTHEX = 64;
@@ -201,6 +201,11 @@ public final class BuiltinRecognizer implements Recognizer {
     private final char[] digits = new char[40];
     private final int[] entropyCounts = new int[256];
 
+    /** Scratch counts for {@link Checksums#entropyBelow}, one per stream. */
+    int[] entropyCounts() {
+        return entropyCounts;
+    }
+
     /** @param enabled built-in detectors to report, mapped to their index in the compiled rule set */
     public BuiltinRecognizer(Map<BuiltinDetector, Integer> enabled) {
         this(enabled, true);
@@ -365,7 +370,7 @@ public final class BuiltinRecognizer implements Recognizer {
         }
     }
 
-    private boolean on(BuiltinDetector d) {
+    boolean on(BuiltinDetector d) {
         return index[d.ordinal()] >= 0;
     }
 
@@ -496,9 +501,9 @@ public final class BuiltinRecognizer implements Recognizer {
                     // IPv6 is tried where its first ':' is: from the hex group before it, or from "::".
                     if (endedStart != NONE && (endedFlags & NOTHEX) == 0 && i - endedStart <= 4
                             && t.at(endedStart - 1) != ':') {
-                        ipv6(t, endedStart, out);
+                        TokenStartDetectors.ipv6(this, t, endedStart, out);
                     } else if (endedStart == NONE && t.at(i - 1) != ':' && t.at(i + 1) == ':') {
-                        ipv6(t, i, out);
+                        TokenStartDetectors.ipv6(this, t, i, out);
                     }
                 }
                 i++;
@@ -655,7 +660,7 @@ public final class BuiltinRecognizer implements Recognizer {
         return k;
     }
 
-    private void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence,
+    void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence,
             Consumer<Candidate> out) {
         int k = d.ordinal();
         long s = t.base() + start;
@@ -670,219 +675,14 @@ public final class BuiltinRecognizer implements Recognizer {
 
     private void onTokenStart(TextWindow t, int i, int c, int cls, Consumer<Candidate> out) {
         if ((cls & UPPER) != 0 && on(BuiltinDetector.IBAN)) {
-            iban(t, i, out);
+            TokenStartDetectors.iban(this, t, i, out);
         }
         if (c == '-' && on(BuiltinDetector.PRIVATE_KEY)) {
-            pem(t, i, out);
+            TokenStartDetectors.pem(this, t, i, out);
         }
         if (c == 'P' && on(BuiltinDetector.PRIVATE_KEY)) {
-            ppk(t, i, out);
+            TokenStartDetectors.ppk(this, t, i, out);
         }
-    }
-
-    private static final byte[] PPK_BEGIN = "PuTTY-User-Key-File-".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    private static final byte[] PPK_PRIVATE = "Private-Lines:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    private static final byte[] PPK_MAC = "Private-MAC:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-    /**
-     * A PuTTY private key file ({@code .ppk}, versions 2 and 3): from {@code PuTTY-User-Key-File-} through the line
-     * of {@code Private-MAC:}, or through the base64 lines after {@code Private-Lines:} when no MAC line follows.
-     * Without {@code Private-Lines:} within {@link #MAX_PEM} bytes it is no private key file.
-     */
-    private void ppk(TextWindow t, int i, Consumer<Candidate> out) {
-        if (!literal(t, i, PPK_BEGIN)) {
-            return;
-        }
-        int limit = i + MAX_PEM;
-        int lines = -1;
-        for (int k = i + PPK_BEGIN.length; k < limit; k++) {
-            int c = t.at(k);
-            if (c < 0) {
-                return;
-            }
-            if (c == 'P' && literal(t, k, PPK_PRIVATE)) {
-                lines = k + PPK_PRIVATE.length;
-                break;
-            }
-        }
-        if (lines < 0) {
-            return;
-        }
-        for (int k = lines; k < limit; k++) {
-            int c = t.at(k);
-            if (c < 0) {
-                break;
-            }
-            if (c == 'P' && literal(t, k, PPK_MAC)) {
-                int e = k + PPK_MAC.length;
-                while (e < limit && t.at(e) >= 0 && t.at(e) != '\n' && t.at(e) != '\r') {
-                    e++;
-                }
-                report(BuiltinDetector.PRIVATE_KEY, t, i, e, 1.0, out);
-                return;
-            }
-        }
-        report(BuiltinDetector.PRIVATE_KEY, t, i, base64BodyEnd(t, lines, limit), 1.0, out);
-    }
-
-    /** Where a base64 key body starting at {@code from} ends (line breaks and spaces are part of it). */
-    private static int base64BodyEnd(TextWindow t, int from, int limit) {
-        int e = from;
-        while (e < limit) {
-            int c = t.at(e);
-            if (alnum(c) || c == '+' || c == '/' || c == '=' || c == '\r' || c == '\n' || c == ' ') {
-                e++;
-            } else {
-                break;
-            }
-        }
-        return e;
-    }
-
-    private void iban(TextWindow t, int i, Consumer<Candidate> out) {
-        int c1 = t.at(i + 1);
-        if (!(c1 >= 'A' && c1 <= 'Z') || !digit(t.at(i + 2)) || !digit(t.at(i + 3))) {
-            return;
-        }
-        int len = Checksums.ibanLength(t.at(i), c1);
-        if (len == 0) {
-            return;
-        }
-        // The check (Checksums.ibanMod97) worked out as the walk reads the characters after the first four, spaces
-        // skipped: the number they make, a letter as two digits, reduced mod 97 before it could overflow. The first
-        // four (country code and check digits, tested above), which the standard moves to the end, come last as six
-        // digits. No second loop over gathered characters.
-        long rem = 0;
-        int nc = 4;
-        int j = i + 4;
-        while (nc < len) {
-            int c = t.at(j);
-            if (digit(c)) {
-                rem = rem * 10 + (c - '0');
-            } else if (c >= 'A' && c <= 'Z') {
-                rem = rem * 100 + (c - 'A' + 10);
-            } else if (c == ' ' && nc % 4 == 0 && alnum(t.at(j + 1))) {
-                j++;
-                continue;
-            } else {
-                return;
-            }
-            if (rem >= 10_000_000_000_000_000L) { // below 10^16, times 100 plus 35 stays far below 2^63
-                rem %= 97;
-            }
-            nc++;
-            j++;
-        }
-        long head = ((t.at(i) - 'A' + 10) * 100 + (c1 - 'A' + 10)) * 100 + (t.at(i + 2) - '0') * 10 + t.at(i + 3) - '0';
-        if (alnum(t.at(j)) || ((rem % 97) * 1_000_000 + head) % 97 != 1) {
-            return;
-        }
-        report(BuiltinDetector.IBAN, t, i, j, 0.9, out);
-    }
-
-    private static final byte[] PEM_BEGIN = "-----BEGIN ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    private static final byte[] PEM_END = "-----END ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-    private void pem(TextWindow t, int i, Consumer<Candidate> out) {
-        if (!literal(t, i, PEM_BEGIN)) {
-            return;
-        }
-        int j = i + PEM_BEGIN.length;
-        StringBuilder label = new StringBuilder();
-        while (true) {
-            int c = t.at(j);
-            if ((c >= 'A' && c <= 'Z') || digit(c) || c == ' ') {
-                label.append((char) c);
-                j++;
-                if (label.length() > 40) {
-                    return;
-                }
-            } else {
-                break;
-            }
-        }
-        // "PRIVATE KEY" covers PKCS#1/#8 ("ENCRYPTED PRIVATE KEY" too) and OpenSSH; OpenPGP armour ends its label
-        // with "PRIVATE KEY BLOCK" (RFC 4880 section 6.2).
-        String kind = label.toString();
-        if (!(kind.endsWith("PRIVATE KEY") || kind.endsWith("PRIVATE KEY BLOCK")) || !literal(t, j, "-----".getBytes())) {
-            return;
-        }
-        j += 5;
-        int bodyStart = j;
-        int limit = i + MAX_PEM;
-        for (int k = bodyStart; k < limit; k++) {
-            int c = t.at(k);
-            if (c < 0) {
-                break;
-            }
-            if (c == '-' && literal(t, k, PEM_END)) {
-                int e = k + PEM_END.length;
-                while (e < limit) {
-                    int d = t.at(e);
-                    if (d == '-' && literal(t, e, "-----".getBytes())) {
-                        report(BuiltinDetector.PRIVATE_KEY, t, i, e + 5, 1.0, out);
-                        return;
-                    }
-                    if (d < 0 || d == '\n') {
-                        break;
-                    }
-                    e++;
-                }
-                break;
-            }
-        }
-        // No END marker within reach: the key is still a key; take the base64 body after the header.
-        report(BuiltinDetector.PRIVATE_KEY, t, i, base64BodyEnd(t, bodyStart, limit), 1.0, out);
-    }
-
-    private void ipv6(TextWindow t, int i, Consumer<Candidate> out) {
-        int j = i;
-        int groups = 0;
-        boolean compressed = false;
-        if (t.at(j) == ':') {
-            compressed = true;
-            j += 2;
-        }
-        int end = j;
-        while (true) {
-            int h = 0;
-            while (hex(t.at(j + h))) {
-                if (++h > 4) {
-                    return;
-                }
-            }
-            if (h == 0) {
-                break;
-            }
-            j += h;
-            groups++;
-            end = j;
-            int c = t.at(j);
-            if (c != ':' || groups == 8) {
-                break;
-            }
-            int c2 = t.at(j + 1);
-            if (c2 == ':') {
-                if (compressed) {
-                    break;
-                }
-                compressed = true;
-                j += 2;
-                end = j;
-            } else if (hex(c2)) {
-                j++;
-            } else {
-                break;
-            }
-        }
-        int next = t.at(end);
-        if (alnum(next) || next == ':' || next == '_' || (next == '.' && alnum(t.at(end + 1)))) {
-            return;
-        }
-        if (!(groups == 8 && !compressed) && !(compressed && groups <= 7)) {
-            return;
-        }
-        report(BuiltinDetector.IPV6, t, i, end, groups >= 3 ? 0.6 : 0.4, out);
     }
 
     // ---- numbers ----
@@ -1288,15 +1088,7 @@ public final class BuiltinRecognizer implements Recognizer {
         report(BuiltinDetector.IPV4, t, i, j, 0.6, out);
     }
 
-    // ---- token ends: e-mail and credentials ----
-
-    private static final String[] GITHUB_PREFIXES = {"ghp_", "gho_", "ghu_", "ghs_", "ghr_"};
-    private static final byte[][] AWS_PREFIXES = {ascii("AKIA"), ascii("ASIA"), ascii("ABIA"), ascii("ACCA")};
-    private static final byte[] STRIPE_LIVE = ascii("live_");
-
-    private static byte[] ascii(String s) {
-        return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    }
+    // ---- token ends: e-mail and credentials ({@link CredentialDetectors}) ----
 
     private void onTokenEnd(TextWindow t, int ts, int te, int flags, Consumer<Candidate> out) {
         if (!tokenLevel || te - ts > MAX_TOKEN) {
@@ -1304,7 +1096,7 @@ public final class BuiltinRecognizer implements Recognizer {
         }
         byte[] b = t.bytes();
         if ((flags & AT) != 0 && on(BuiltinDetector.EMAIL)) {
-            email(t, b, ts, te, out);
+            CredentialDetectors.email(this, t, b, ts, te, out);
         }
         if (te - ts < MIN_SECRET_TOKEN) {
             return;
@@ -1317,209 +1109,30 @@ public final class BuiltinRecognizer implements Recognizer {
             }
             switch (c) {
                 case 'A' -> {
-                    awsKey(t, b, k, te, out);
-                    fixed(t, b, k, te, "AIza", 35, true, BuiltinDetector.GCP_API_KEY, 0.9, out);
+                    CredentialDetectors.awsKey(this, t, b, k, te, out);
+                    CredentialDetectors.fixed(this, t, b, k, te, "AIza", 35, true, BuiltinDetector.GCP_API_KEY, 0.9, out);
                 }
                 case 'g' -> {
-                    for (String p : GITHUB_PREFIXES) {
-                        fixed(t, b, k, te, p, 36, false, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
+                    for (String p : CredentialDetectors.GITHUB_PREFIXES) {
+                        CredentialDetectors.fixed(this, t, b, k, te, p, 36, false, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
                     }
-                    fixed(t, b, k, te, "github_pat_", 82, true, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
+                    CredentialDetectors.fixed(this, t, b, k, te, "github_pat_", 82, true, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
                 }
-                case 'x' -> slack(t, b, k, te, out);
-                case 's', 'r' -> stripe(t, b, k, te, out);
-                case 'e' -> jwt(t, b, k, te, out);
+                case 'x' -> CredentialDetectors.slack(this, t, b, k, te, out);
+                case 's', 'r' -> CredentialDetectors.stripe(this, t, b, k, te, out);
+                case 'e' -> CredentialDetectors.jwt(this, t, b, k, te, out);
                 default -> { }
             }
         }
         if (on(BuiltinDetector.SECRET)) {
-            secret(t, b, ts, te, flags, out);
+            CredentialDetectors.secret(this, t, b, ts, te, flags, out);
         }
-    }
-
-    private void email(TextWindow t, byte[] b, int ts, int te, Consumer<Candidate> out) {
-        for (int at = ts + 1; at < te - 3; at++) {
-            if (b[at] != '@') {
-                continue;
-            }
-            int s = at;
-            while (s > ts && localChar(b[s - 1] & 0xff)) {
-                s--;
-            }
-            while (s < at && b[s] == '.') {
-                s++;
-            }
-            if (s == at || at - s > 64) {
-                continue;
-            }
-            int e = at + 1;
-            int lastDot = -1;
-            while (e < te && domainChar(b[e] & 0xff)) {
-                if (b[e] == '.') {
-                    lastDot = e;
-                }
-                e++;
-            }
-            while (e > at + 1 && (b[e - 1] == '.' || b[e - 1] == '-')) {
-                e--;
-            }
-            if (lastDot >= e - 1) {
-                lastDot = -1;
-                for (int k = at + 1; k < e; k++) {
-                    if (b[k] == '.') {
-                        lastDot = k;
-                    }
-                }
-            }
-            if (lastDot <= at + 1 || e - lastDot - 1 < 2 || b[at + 1] == '.' || e - at > 255) {
-                continue;
-            }
-            boolean tldAlpha = true;
-            for (int k = lastDot + 1; k < e; k++) {
-                tldAlpha &= alpha(b[k] & 0xff);
-            }
-            if (!tldAlpha) {
-                continue;
-            }
-            report(BuiltinDetector.EMAIL, t, s, e, 0.8, out);
-            at = e;
-        }
-    }
-
-    private void awsKey(TextWindow t, byte[] b, int k, int te, Consumer<Candidate> out) {
-        if (!on(BuiltinDetector.AWS_ACCESS_KEY) || k + 20 > te) {
-            return;
-        }
-        if (!startsWithAny(b, k, AWS_PREFIXES)) {
-            return;
-        }
-        for (int m = k + 4; m < k + 20; m++) {
-            int c = b[m];
-            if (!(c >= 'A' && c <= 'Z') && !digit(c)) {
-                return;
-            }
-        }
-        if (k + 20 < te && alnum(b[k + 20] & 0xff)) {
-            return;
-        }
-        report(BuiltinDetector.AWS_ACCESS_KEY, t, k, k + 20, 0.9, out);
-    }
-
-    private void fixed(TextWindow t, byte[] b, int k, int te, String prefix, int bodyLen, boolean underscoreDash,
-            BuiltinDetector d, double confidence, Consumer<Candidate> out) {
-        int end = k + prefix.length() + bodyLen;
-        if (!on(d) || end > te) {
-            return;
-        }
-        for (int m = 0; m < prefix.length(); m++) {
-            if (b[k + m] != prefix.charAt(m)) {
-                return;
-            }
-        }
-        for (int m = k + prefix.length(); m < end; m++) {
-            int c = b[m] & 0xff;
-            if (!alnum(c) && !(underscoreDash && (c == '_' || c == '-'))) {
-                return;
-            }
-        }
-        if (end < te && (alnum(b[end] & 0xff) || (underscoreDash && (b[end] == '_' || b[end] == '-')))) {
-            return;
-        }
-        report(d, t, k, end, confidence, out);
-    }
-
-    private void slack(TextWindow t, byte[] b, int k, int te, Consumer<Candidate> out) {
-        if (!on(BuiltinDetector.SLACK_TOKEN) || k + 15 > te) {
-            return;
-        }
-        int m;
-        if (b[k + 1] == 'o' && b[k + 2] == 'x' && "abposr".indexOf(b[k + 3]) >= 0 && b[k + 4] == '-') {
-            m = k + 5;
-        } else if (b[k + 1] == 'a' && b[k + 2] == 'p' && b[k + 3] == 'p' && b[k + 4] == '-') {
-            m = k + 5;
-        } else {
-            return;
-        }
-        int e = m;
-        while (e < te && (alnum(b[e] & 0xff) || b[e] == '-') && e - m < 250) {
-            e++;
-        }
-        if (e - m < 10) {
-            return;
-        }
-        report(BuiltinDetector.SLACK_TOKEN, t, k, e, 0.9, out);
-    }
-
-    private void stripe(TextWindow t, byte[] b, int k, int te, Consumer<Candidate> out) {
-        if (!on(BuiltinDetector.STRIPE_KEY) || k + 24 > te || b[k + 1] != 'k' || b[k + 2] != '_') {
-            return;
-        }
-        if (!startsWith(b, k + 3, STRIPE_LIVE)) {
-            return;
-        }
-        int e = k + 8;
-        while (e < te && alnum(b[e] & 0xff) && e - k < 255) {
-            e++;
-        }
-        if (e - k - 8 < 16) {
-            return;
-        }
-        report(BuiltinDetector.STRIPE_KEY, t, k, e, 0.9, out);
-    }
-
-    private void jwt(TextWindow t, byte[] b, int k, int te, Consumer<Candidate> out) {
-        if (!on(BuiltinDetector.JWT) || k + 20 > te || b[k + 1] != 'y' || b[k + 2] != 'J') {
-            return;
-        }
-        int e = k;
-        for (int seg = 0; seg < 3; seg++) {
-            int s = e;
-            while (e < te && (alnum(b[e] & 0xff) || b[e] == '_' || b[e] == '-')) {
-                e++;
-            }
-            if (seg < 2 && e - s < 8) {
-                return;
-            }
-            if (seg < 2) {
-                if (e >= te || b[e] != '.') {
-                    return;
-                }
-                e++;
-            }
-        }
-        report(BuiltinDetector.JWT, t, k, e, 0.9, out);
-    }
-
-    private void secret(TextWindow t, byte[] b, int ts, int te, int flags, Consumer<Candidate> out) {
-        int s = ts;
-        int e = te;
-        while (s < e && (b[s] == '.' || b[s] == '-' || b[s] == '/')) {
-            s++;
-        }
-        while (e > s && (b[e - 1] == '.' || b[e - 1] == '-' || b[e - 1] == '/')) {
-            e--;
-        }
-        int len = e - s;
-        if (len < 20 || len > 256 || (flags & AT) != 0) {
-            return;
-        }
-        boolean letter = false;
-        boolean dig = false;
-        for (int k = s; k < e; k++) {
-            int c = b[k] & 0xff;
-            letter |= alpha(c);
-            dig |= digit(c);
-        }
-        if (!letter || !dig || Checksums.entropyBelow(b, s, e, entropyCounts, 3.5)) {
-            return;
-        }
-        report(BuiltinDetector.SECRET, t, s, e, 0.3, out);
     }
 
     // ---- helpers ----
 
     /** Whether {@code b[k, k + lit.length)} is {@code lit}; the caller knows those bytes are in the array. */
-    private static boolean startsWith(byte[] b, int k, byte[] lit) {
+    static boolean startsWith(byte[] b, int k, byte[] lit) {
         for (int m = 0; m < lit.length; m++) {
             if (b[k + m] != lit[m]) {
                 return false;
@@ -1528,7 +1141,7 @@ public final class BuiltinRecognizer implements Recognizer {
         return true;
     }
 
-    private static boolean startsWithAny(byte[] b, int k, byte[][] lits) {
+    static boolean startsWithAny(byte[] b, int k, byte[][] lits) {
         for (byte[] lit : lits) {
             if (startsWith(b, k, lit)) {
                 return true;
@@ -1537,7 +1150,7 @@ public final class BuiltinRecognizer implements Recognizer {
         return false;
     }
 
-    private static boolean literal(TextWindow t, int i, byte[] lit) {
+    static boolean literal(TextWindow t, int i, byte[] lit) {
         for (int k = 0; k < lit.length; k++) {
             if (t.at(i + k) != lit[k]) {
                 return false;
@@ -1562,11 +1175,11 @@ public final class BuiltinRecognizer implements Recognizer {
         return c >= 0 && (CLASS[c] & HEX) != 0;
     }
 
-    private static boolean localChar(int c) {
+    static boolean localChar(int c) {
         return alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
     }
 
-    private static boolean domainChar(int c) {
+    static boolean domainChar(int c) {
         return alnum(c) || c == '.' || c == '-';
     }
 }

@@ -57,7 +57,7 @@ final class SimdKernels {
 
     /**
      * The bytes that may cut a context window: {@code \n \r ,} and {@code [ ] { }} (one bit, 0x20, apart: folded
-     * together), as {@code StreamScanner.cutCandidates} defines them.
+     * together), as {@code WindowEdges.cutCandidates} defines them.
      */
     static long windowCuts(byte[] b, int i) {
         ByteVector x = ByteVector.fromArray(SPECIES, b, i);

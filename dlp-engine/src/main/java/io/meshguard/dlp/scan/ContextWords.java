@@ -250,7 +250,7 @@ final class ContextWords {
     /** Whether {@code word} holds no byte that cuts a context window ({@link StreamScanner#breaks}) and no comma. */
     private static boolean uncut(byte[] word) {
         for (byte x : word) {
-            if (StreamScanner.breaks(x) || x == ',') {
+            if (WindowEdges.breaks(x) || x == ',') {
                 return false;
             }
         }
@@ -347,7 +347,7 @@ final class ContextWords {
             long y = lower((long) LONGS.get(b, k + 1));
             long hit = 0;
             for (int pair : few) {
-                hit |= StreamScanner.zeros(x ^ ONES * (pair & 0xff)) & StreamScanner.zeros(y ^ ONES * (pair >>> 8));
+                hit |= WindowEdges.zeros(x ^ ONES * (pair & 0xff)) & WindowEdges.zeros(y ^ ONES * (pair >>> 8));
             }
             for (; hit != 0; hit &= hit - 1) {
                 if (heads == null || headAt(heads, masks, b, k + (Long.numberOfTrailingZeros(hit) >>> 3), to)) {

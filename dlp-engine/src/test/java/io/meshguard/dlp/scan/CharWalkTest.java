@@ -49,7 +49,7 @@ class CharWalkTest {
             for (int j = 0; j < 8; j++) {
                 if ((pattern & 1 << j) != 0) {
                     k++;
-                    assertThat(StreamScanner.nthStart(starts, k))
+                    assertThat(WindowEdges.nthStart(starts, k))
                             .as("pattern %s, k %d", Integer.toBinaryString(pattern), k).isEqualTo(j);
                 }
             }
@@ -71,7 +71,7 @@ class CharWalkTest {
             }
             long rest = m;
             for (int k = 1; rest != 0; k++, rest &= rest - 1) {
-                assertThat(StreamScanner.nthSetBit(m, k)).as("mask %x, k %d", m, k)
+                assertThat(WindowEdges.nthSetBit(m, k)).as("mask %x, k %d", m, k)
                         .isEqualTo(Long.numberOfTrailingZeros(rest));
             }
         }
@@ -95,10 +95,10 @@ class CharWalkTest {
             // Both paths whatever this JVM runs: the vector steps (the tests start the JVM with the vector module;
             // they read past n where the array allows) and the eight-byte steps.
             for (boolean vectors : Simd.LANES > 0 ? new boolean[] {true, false} : new boolean[] {false}) {
-                assertThat(StreamScanner.charsAfter(b, p, n, within, vectors))
+                assertThat(WindowEdges.charsAfter(b, p, n, within, vectors))
                         .as("after %d of %d, %d chars, vectors %s", p, n, within, vectors)
                         .isEqualTo(naiveAfter(b, p, n, within));
-                assertThat(StreamScanner.charsBefore(b, p, within, vectors))
+                assertThat(WindowEdges.charsBefore(b, p, within, vectors))
                         .as("before %d, %d chars, vectors %s", p, within, vectors)
                         .isEqualTo(naiveBefore(b, p, within));
             }
@@ -124,12 +124,12 @@ class CharWalkTest {
             int from = random.nextInt(b.length + 1);
             int to = from + random.nextInt(b.length - from + 1);
             for (boolean vectors : Simd.LANES > 0 ? new boolean[] {true, false} : new boolean[] {false}) {
-                assertThat(StreamScanner.lineAfter(b, from, to, vectors))
+                assertThat(WindowEdges.lineAfter(b, from, to, vectors))
                         .as("after [%d, %d) of %d, vectors %s", from, to, b.length, vectors)
-                        .isEqualTo(StreamScanner.lineAfterByBytes(b, from, to));
-                assertThat(StreamScanner.lineBefore(b, from, to, vectors))
+                        .isEqualTo(WindowEdges.lineAfterByBytes(b, from, to));
+                assertThat(WindowEdges.lineBefore(b, from, to, vectors))
                         .as("before [%d, %d) of %d, vectors %s", from, to, b.length, vectors)
-                        .isEqualTo(StreamScanner.lineBeforeByBytes(b, from, to));
+                        .isEqualTo(WindowEdges.lineBeforeByBytes(b, from, to));
             }
         }
     }
