@@ -4,6 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.util.JsonFormat;
+import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -22,6 +27,33 @@ public final class SnapshotJson {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private SnapshotJson() {
+    }
+
+    /** The snapshot as the subscription-state stream's one resource: this tree inside a {@code Struct}. */
+    public static Any resource(SubscriptionSnapshot snapshot) {
+        Struct.Builder struct = Struct.newBuilder();
+        try {
+            JsonFormat.parser().merge(encode(snapshot).toString(), struct);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("snapshot JSON is not a Struct", e);
+        }
+        return Any.pack(struct.build());
+    }
+
+    /**
+     * The snapshot the subscription-state stream's resource carries.
+     *
+     * @throws IllegalArgumentException naming what is wrong (the caller NACKs with it)
+     */
+    public static SubscriptionSnapshot fromResource(Any resource) {
+        try {
+            Struct struct = resource.unpack(Struct.class);
+            return decode(JSON.readTree(JsonFormat.printer().print(struct)));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException("the resource is not a google.protobuf.Struct: " + e.getMessage());
+        } catch (IOException e) {
+            throw new IllegalArgumentException("the resource is not JSON: " + e.getMessage());
+        }
     }
 
     public static ObjectNode encode(SubscriptionSnapshot s) {

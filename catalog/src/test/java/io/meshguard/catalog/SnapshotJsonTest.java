@@ -47,4 +47,17 @@ class SnapshotJsonTest {
                 .put("state", "deleted");
         assertThatThrownBy(() -> SnapshotJson.decode(bad)).hasMessageContaining("unknown value 'deleted'");
     }
+
+    @Test
+    void resource_roundTripsThroughItsStruct_andMalformedBytesAreRefusedWithTheReason() {
+        SubscriptionSnapshot empty = SubscriptionSnapshot.empty(5);
+        assertThat(SnapshotJson.fromResource(SnapshotJson.resource(empty)).version()).isEqualTo(5L);
+
+        com.google.protobuf.Any malformed = com.google.protobuf.Any.newBuilder()
+                .setTypeUrl("type.googleapis.com/google.protobuf.Struct")
+                .setValue(com.google.protobuf.ByteString.copyFrom(new byte[] {(byte) 0x0a, (byte) 0xff, 0x01}))
+                .build();
+        assertThatThrownBy(() -> SnapshotJson.fromResource(malformed)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("the resource is not a google.protobuf.Struct: ");
+    }
 }

@@ -4,7 +4,7 @@
  *
  * <p>Every message is an envelope carrying {@link io.meshguard.contract.zone.ZoneWire#VERSION}; a reader ignores
  * fields it does not know and refuses a major version it does not speak, so either side can be upgraded first. The
- * encoding is JSON (one message per gRPC frame): the build has no protobuf compiler offline, and these records are
- * the one definition both sides share.
+ * encoding is protobuf, defined in {@code src/main/proto/meshguard/zone/v1/zone.proto}; both ends program against
+ * these records and {@link io.meshguard.contract.zone.ZoneCodec} maps them to the generated messages.
  */
 package io.meshguard.contract.zone;

@@ -9,7 +9,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
+import io.meshguard.catalog.SnapshotJson;
 import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.contract.subscription.SubscriptionStateWire;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,7 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Follows the controller's subscription state over one xDS stream ({@link SubscriptionStateProtocol}): applies each
+ * Follows the controller's subscription state over one xDS stream ({@link SubscriptionStateWire}): applies each
  * snapshot it can decode and ACKs it, NACKs one it cannot (keeping the last good one), and reconnects with backoff
  * when the stream ends. {@link #current} is empty until a first snapshot arrived and again once the stream has been
  * down longer than {@code maxStaleness}: a replica that cannot know whether a subscription was revoked refuses
@@ -81,7 +83,7 @@ public final class SubscriptionStateClient implements AutoCloseable {
         if (closed) {
             return;
         }
-        ClientCalls.asyncBidiStreamingCall(channel.newCall(SubscriptionStateProtocol.STREAM, CallOptions.DEFAULT),
+        ClientCalls.asyncBidiStreamingCall(channel.newCall(SubscriptionStateWire.STREAM, CallOptions.DEFAULT),
                 new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requests) {
@@ -124,7 +126,7 @@ public final class SubscriptionStateClient implements AutoCloseable {
 
     private void apply(DiscoveryResponse response) {
         try {
-            SubscriptionSnapshot s = SubscriptionStateProtocol.snapshot(response);
+            SubscriptionSnapshot s = SnapshotJson.fromResource(SubscriptionStateWire.resource(response));
             held.set(new Held(Optional.of(s), Optional.empty()));
             stream.onNext(request(response.getVersionInfo(), response.getNonce(), Optional.empty()));
         } catch (IllegalArgumentException e) {
@@ -148,7 +150,7 @@ public final class SubscriptionStateClient implements AutoCloseable {
 
     private DiscoveryRequest request(String version, String nonce, Optional<String> error) {
         DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setNode(node)
-                .setTypeUrl(SubscriptionStateProtocol.TYPE_URL).addResourceNames(SubscriptionStateProtocol.RESOURCE_NAME)
+                .setTypeUrl(SubscriptionStateWire.TYPE_URL).addResourceNames(SubscriptionStateWire.RESOURCE_NAME)
                 .setVersionInfo(version).setResponseNonce(nonce);
         error.ifPresent(e -> b.setErrorDetail(Status.newBuilder().setCode(3).setMessage(e)));
         return b.build();

@@ -7,8 +7,9 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.catalog.SnapshotJson;
 import io.meshguard.catalog.SubscriptionSnapshot;
-import io.meshguard.extauthz.subscription.SubscriptionStateProtocol;
+import io.meshguard.contract.subscription.SubscriptionStateWire;
 import io.meshguard.xds.server.ClientText;
 import java.util.Map;
 import java.util.Optional;
@@ -19,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves subscription state to extauthz replicas ({@link SubscriptionStateProtocol}): every stream gets the current
+ * Serves subscription state to extauthz replicas ({@link SubscriptionStateWire}): every stream gets the current
  * snapshot when it opens and each newer one when {@link #publish} is called; what each replica ACKed or NACKed is kept
  * per nonce, so {@link #replicas()} shows which version every replica decides from.
  *
@@ -59,8 +60,8 @@ public final class SubscriptionStateService implements BindableService {
 
     @Override
     public ServerServiceDefinition bindService() {
-        return ServerServiceDefinition.builder(SubscriptionStateProtocol.SERVICE)
-                .addMethod(SubscriptionStateProtocol.STREAM, ServerCalls.asyncBidiStreamingCall(this::stream))
+        return ServerServiceDefinition.builder(SubscriptionStateWire.SERVICE)
+                .addMethod(SubscriptionStateWire.STREAM, ServerCalls.asyncBidiStreamingCall(this::stream))
                 .build();
     }
 
@@ -70,9 +71,9 @@ public final class SubscriptionStateService implements BindableService {
         return new StreamObserver<>() {
             @Override
             public void onNext(DiscoveryRequest request) {
-                if (!request.getTypeUrl().equals(SubscriptionStateProtocol.TYPE_URL)) {
+                if (!request.getTypeUrl().equals(SubscriptionStateWire.TYPE_URL)) {
                     out.onError(io.grpc.Status.INVALID_ARGUMENT.withDescription("this service serves "
-                            + SubscriptionStateProtocol.TYPE_URL + " only").asRuntimeException());
+                            + SubscriptionStateWire.TYPE_URL + " only").asRuntimeException());
                     return;
                 }
                 // the node id names the replica in logs and /fleet (escaped like every client text), with the verified
@@ -124,9 +125,9 @@ public final class SubscriptionStateService implements BindableService {
             if (s.out().isCancelled()) {
                 return;
             }
-            s.out().onNext(DiscoveryResponse.newBuilder().setTypeUrl(SubscriptionStateProtocol.TYPE_URL)
+            s.out().onNext(DiscoveryResponse.newBuilder().setTypeUrl(SubscriptionStateWire.TYPE_URL)
                     .setVersionInfo(Long.toString(snapshot.version())).setNonce(nonce)
-                    .addResources(SubscriptionStateProtocol.resource(snapshot)).build());
+                    .addResources(SnapshotJson.resource(snapshot)).build());
         }
     }
 }

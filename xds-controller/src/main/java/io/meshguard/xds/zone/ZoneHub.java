@@ -6,7 +6,6 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.contract.zone.ZoneDown;
 import io.meshguard.contract.zone.ZoneUp;
-import io.meshguard.contract.zone.ZoneWire;
 import io.meshguard.xds.store.RevisionStore;
 import java.time.Clock;
 import java.util.Set;
@@ -41,7 +40,7 @@ public final class ZoneHub {
 
     /** The gRPC service to add to a server. */
     public ServerServiceDefinition service() {
-        return ServerServiceDefinition.builder(ZoneWire.SERVICE)
+        return ServerServiceDefinition.builder(ZoneStream.SERVICE)
                 .addMethod(ZoneStream.FOLLOW, ServerCalls.asyncBidiStreamingCall(this::follow))
                 .build();
     }

@@ -8,17 +8,16 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.grpc.MethodDescriptor;
+import io.grpc.ServiceDescriptor;
+import io.meshguard.contract.zone.ZoneCodec;
 import io.meshguard.contract.zone.ZoneDown;
 import io.meshguard.contract.zone.ZoneUp;
-import io.meshguard.contract.zone.ZoneWire;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
+import io.meshguard.contract.zone.v1.ZoneSyncGrpc;
 
 /**
- * The zone stream as a gRPC method: one bidirectional stream per zone, JSON messages. Unknown fields are ignored so
- * a newer peer's additions do not break an older one; the envelope's version says when they would.
+ * The zone stream as a gRPC method: one bidirectional stream per zone, the messages of
+ * {@code meshguard/zone/v1/zone.proto}. Unknown fields are ignored so a newer peer's additions do not break an older
+ * one; the envelope's version says when they would.
  */
 public final class ZoneStream {
     private ZoneStream() {}
@@ -26,6 +25,7 @@ public final class ZoneStream {
     /** A message larger than this is refused by the reader (a group's configuration slice is far smaller). */
     static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+    /** How {@link ZoneStreams} stores what an echo reported (not the wire: that is protobuf). */
     static final ObjectMapper JSON = JsonMapper.builder()
             .addModule(new Jdk8Module())
             .addModule(new JavaTimeModule())
@@ -34,30 +34,12 @@ public final class ZoneStream {
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .build();
 
-    public static final MethodDescriptor<ZoneUp, ZoneDown> FOLLOW = MethodDescriptor.<ZoneUp, ZoneDown>newBuilder()
-            .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-            .setFullMethodName(MethodDescriptor.generateFullMethodName(ZoneWire.SERVICE, ZoneWire.METHOD))
-            .setRequestMarshaller(new Json<>(ZoneUp.class))
-            .setResponseMarshaller(new Json<>(ZoneDown.class))
+    /** A message that is not a valid ZoneUp/ZoneDown or exceeds {@link #MAX_MESSAGE_BYTES} fails to parse. */
+    public static final MethodDescriptor<ZoneUp, ZoneDown> FOLLOW = ZoneCodec.follow(MAX_MESSAGE_BYTES);
+
+    /** The service with the generated schema, so server reflection lists it like any other gRPC API. */
+    static final ServiceDescriptor SERVICE = ServiceDescriptor.newBuilder(ZoneSyncGrpc.SERVICE_NAME)
+            .setSchemaDescriptor(ZoneSyncGrpc.getServiceDescriptor().getSchemaDescriptor())
+            .addMethod(FOLLOW)
             .build();
-
-    private record Json<T>(Class<T> type) implements MethodDescriptor.Marshaller<T> {
-        @Override
-        public InputStream stream(T value) {
-            try {
-                return new ByteArrayInputStream(JSON.writeValueAsBytes(value));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-
-        @Override
-        public T parse(InputStream stream) {
-            try {
-                return JSON.readValue(stream, type);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("not a " + type.getSimpleName() + ": " + e.getMessage(), e);
-            }
-        }
-    }
 }

@@ -236,7 +236,7 @@ class AdsPeerIdentityTest {
         headers.put(Metadata.Key.of("x-forwarded-client-cert", Metadata.ASCII_STRING_MARSHALLER), xfcc(spiffeId));
         io.grpc.ClientCall<DiscoveryRequest, DiscoveryResponse> call = io.grpc.ClientInterceptors.intercept(channel,
                 MetadataUtils.newAttachHeadersInterceptor(headers)).newCall(
-                io.meshguard.extauthz.subscription.SubscriptionStateProtocol.STREAM, io.grpc.CallOptions.DEFAULT);
+                io.meshguard.contract.subscription.SubscriptionStateWire.STREAM, io.grpc.CallOptions.DEFAULT);
         StreamObserver<DiscoveryRequest> requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(call,
                 new StreamObserver<DiscoveryResponse>() {
                     @Override
@@ -255,7 +255,7 @@ class AdsPeerIdentityTest {
                     }
                 });
         requests.onNext(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId(nodeId).setCluster(group))
-                .setTypeUrl(io.meshguard.extauthz.subscription.SubscriptionStateProtocol.TYPE_URL).build());
+                .setTypeUrl(io.meshguard.contract.subscription.SubscriptionStateWire.TYPE_URL).build());
         return new StateStream(requests, first);
     }
 

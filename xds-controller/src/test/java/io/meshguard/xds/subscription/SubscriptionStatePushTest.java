@@ -32,11 +32,12 @@ import io.meshguard.catalog.Product;
 import io.meshguard.catalog.ProductState;
 import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.Subscription;
+import io.meshguard.catalog.SnapshotJson;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
-import io.meshguard.extauthz.subscription.SubscriptionStateProtocol;
+import io.meshguard.contract.subscription.SubscriptionStateWire;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Clock;
 import java.time.Duration;
@@ -170,14 +171,14 @@ class SubscriptionStatePushTest {
         SubscriptionSnapshot good = SubscriptionSnapshot.empty(7);
         Any broken = Any.pack(Struct.newBuilder().putFields("version", Value.newBuilder().setStringValue("x").build())
                 .build());
-        ServerServiceDefinition hostile = ServerServiceDefinition.builder(SubscriptionStateProtocol.SERVICE)
-                .addMethod(SubscriptionStateProtocol.STREAM, ServerCalls.asyncBidiStreamingCall(
+        ServerServiceDefinition hostile = ServerServiceDefinition.builder(SubscriptionStateWire.SERVICE)
+                .addMethod(SubscriptionStateWire.STREAM, ServerCalls.asyncBidiStreamingCall(
                         (StreamObserver<DiscoveryResponse> out) -> new StreamObserver<DiscoveryRequest>() {
                             @Override
                             public void onNext(DiscoveryRequest request) {
                                 requests.add(request);
                                 if (requests.size() == 1) {
-                                    out.onNext(response("7", "n1", SubscriptionStateProtocol.resource(good)));
+                                    out.onNext(response("7", "n1", SnapshotJson.resource(good)));
                                 } else if (requests.size() == 2) {
                                     out.onNext(response("8", "n2", broken));
                                 }
@@ -212,7 +213,7 @@ class SubscriptionStatePushTest {
     }
 
     private static DiscoveryResponse response(String version, String nonce, Any resource) {
-        return DiscoveryResponse.newBuilder().setTypeUrl(SubscriptionStateProtocol.TYPE_URL).setVersionInfo(version)
+        return DiscoveryResponse.newBuilder().setTypeUrl(SubscriptionStateWire.TYPE_URL).setVersionInfo(version)
                 .setNonce(nonce).addResources(resource).build();
     }
 

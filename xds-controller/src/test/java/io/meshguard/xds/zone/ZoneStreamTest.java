@@ -1,11 +1,19 @@
 package io.meshguard.xds.zone;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 
 import io.meshguard.contract.zone.Echo;
 import io.meshguard.contract.zone.NodeReport;
+import io.meshguard.contract.zone.ZoneCodec;
 import io.meshguard.contract.zone.ZoneDown;
 import io.meshguard.contract.zone.ZoneUp;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -31,14 +39,42 @@ class ZoneStreamTest {
 
     @Test
     void messageFromANewerPeer_withFieldsThisOneLacks_isStillRead() {
-        String json = """
-                {"version": 1, "revision": {"group": "g", "revision": 3, "config": "{}", "actor": "a",
-                 "reason": "r", "created_at": "2026-11-23T12:00:00Z", "signature": "future"},
-                 "priority": "high"}""";
+        ZoneProto.ZoneDown known = ZoneCodec.toProto(ZoneDown.of(new ZoneDown.GroupRevision("g", 3, "{}", "a", "r",
+                Instant.parse("2026-11-23T12:00:00Z"))));
+        // a field 99 on the revision ("signature") and a field 98 on the envelope ("priority") this reader lacks
+        ZoneProto.ZoneDown newer = known.toBuilder()
+                .setRevision(known.getRevision().toBuilder().setUnknownFields(UnknownFieldSet.newBuilder()
+                        .addField(99, UnknownFieldSet.Field.newBuilder()
+                                .addLengthDelimited(ByteString.copyFromUtf8("future")).build()).build()))
+                .setUnknownFields(UnknownFieldSet.newBuilder()
+                        .addField(98, UnknownFieldSet.Field.newBuilder().addVarint(2).build()).build())
+                .build();
 
-        ZoneDown down = ZoneStream.FOLLOW.parseResponse(new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)));
+        ZoneDown down = ZoneStream.FOLLOW.parseResponse(newer.toByteString().newInput());
 
         assertThat(down.revision()).hasValueSatisfying(r -> assertThat(r.revision()).isEqualTo(3));
         assertThat(down.withdrawal()).isEmpty();
+    }
+
+    @Test
+    void malformedMessage_isRefusedAsInvalidArgument_namingTheType() {
+        // a JSON message, as a zone of the previous wire would send it, is not a protobuf ZoneUp
+        byte[] json = "{\"version\": 1, \"hello\": {\"cluster\": \"c\"}}".getBytes(StandardCharsets.UTF_8);
+
+        assertThatThrownBy(() -> ZoneStream.FOLLOW.parseRequest(new ByteArrayInputStream(json)))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).startsWith("not a ZoneUp: ");
+                });
+    }
+
+    @Test
+    void messageOverTheSizeLimit_isRefused() {
+        ZoneProto.ZoneDown big = ZoneCodec.toProto(ZoneDown.of(new ZoneDown.GroupRevision("g", 1,
+                "x".repeat(1024), "a", "r", Instant.EPOCH)));
+
+        assertThatThrownBy(() -> ZoneCodec.follow(512).parseResponse(big.toByteString().newInput()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
     }
 }

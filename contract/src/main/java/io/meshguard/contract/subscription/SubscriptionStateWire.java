@@ -1,0 +1,47 @@
+package io.meshguard.contract.subscription;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.MethodDescriptor;
+import io.meshguard.contract.subscription.v1.SubscriptionStateDiscoveryServiceGrpc;
+
+/**
+ * How subscription state travels from the xDS controller to extauthz replicas, as
+ * {@code meshguard/catalog/v1/subscription_state.proto} declares it: xDS state-of-the-world over its own service, the
+ * way Envoy's per-type discovery services are declared ({@code ClusterDiscoveryService/StreamClusters} in
+ * {@code envoy/service/cluster/v3/cds.proto}): a bidirectional stream of {@code DiscoveryRequest} and
+ * {@code DiscoveryResponse}, ACK and NACK by {@code version_info} and {@code response_nonce}, {@code error_detail} on a
+ * NACK. The one resource is the whole snapshot as a {@code google.protobuf.Struct} (the catalogue's
+ * {@code SnapshotJson} reads and writes it; docs/products.md explains why xDS and why one snapshot).
+ */
+public final class SubscriptionStateWire {
+
+    /** The resource type replicas subscribe to. */
+    public static final String TYPE_URL = "type.googleapis.com/meshguard.catalog.v1.SubscriptionState";
+    /** The one resource's name. */
+    public static final String RESOURCE_NAME = "subscription-state";
+    public static final String SERVICE = SubscriptionStateDiscoveryServiceGrpc.SERVICE_NAME;
+
+    /** The generated method: Envoy's discovery messages, marshalled by protobuf. */
+    public static final MethodDescriptor<DiscoveryRequest, DiscoveryResponse> STREAM =
+            SubscriptionStateDiscoveryServiceGrpc.getStreamSubscriptionStateMethod();
+
+    private SubscriptionStateWire() {
+    }
+
+    /**
+     * The one resource a response carries.
+     *
+     * @throws IllegalArgumentException naming what is wrong (the caller NACKs with it)
+     */
+    public static Any resource(DiscoveryResponse response) {
+        if (!response.getTypeUrl().equals(TYPE_URL)) {
+            throw new IllegalArgumentException("type_url " + response.getTypeUrl() + ", expected " + TYPE_URL);
+        }
+        if (response.getResourcesCount() != 1) {
+            throw new IllegalArgumentException("expected exactly one resource, got " + response.getResourcesCount());
+        }
+        return response.getResources(0);
+    }
+}
