@@ -22,7 +22,6 @@ import picocli.CommandLine.Command;
         versionProvider = MeshguardVersion.class,
         description = "JWT authorization, streaming DLP, audit and xDS for Istio/Envoy meshes.",
         subcommands = {
-            UpCommand.class,
             LoginCommand.class,
             ExtAuthzCommand.class,
             AuthzCommand.class,
@@ -31,7 +30,6 @@ import picocli.CommandLine.Command;
             PolicyCommand.class,
             AuditCommand.class,
             io.meshguard.cli.db.DbCommand.class,
-            LocalCommand.class,
             io.meshguard.cli.api.ApiCommand.class,
             DlpCommand.class,
             XdsCommand.class,
@@ -40,7 +38,6 @@ import picocli.CommandLine.Command;
             io.meshguard.cli.catalog.ClusterCommand.class,
             io.meshguard.cli.catalog.TenantCommand.class,
             io.meshguard.cli.zone.ZoneCommand.class,
-            io.meshguard.cli.demo.DemoCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
@@ -53,14 +50,22 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code; tests call this instead of {@link #main}. */
     public static int execute(String... args) {
-        CommandLine commandLine = new CommandLine(new Main())
+        return commandLine().execute(args);
+    }
+
+    /** The command line with the {@link AddedCommands} of the class path, as {@link #execute} runs it. */
+    public static CommandLine commandLine() {
+        CommandLine commandLine = new CommandLine(new Main());
+        for (AddedCommands added : java.util.ServiceLoader.load(AddedCommands.class)) {
+            added.commands().forEach(commandLine::addSubcommand);
+        }
+        return commandLine
                 // Wider than picocli's 80 columns where the terminal is: examples and paths stay on one line.
                 .setUsageHelpAutoWidth(true)
                 .setUsageHelpWidth(100)
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler(Main::reportFailure)
                 .setExecutionStrategy(Main::runQuietlyUnlessServer);
-        return commandLine.execute(args);
     }
 
     /** Runs the command; a tool ({@link ServerCommand} says which are not) logs warnings only while it runs. */
