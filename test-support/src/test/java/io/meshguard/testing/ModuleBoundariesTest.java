@@ -56,9 +56,7 @@ class ModuleBoundariesTest {
                     "the controller imports no server package: what it shares with them lives in the engines,"
                             + " the catalogue or contract"));
 
-    static final List<Allowance> ALLOWANCES = List.of(
-            // removed when proto lands (issue 45: the subscription-state protocol becomes a .proto in contract)
-            new Allowance("xds-controller", "io.meshguard.extauthz.subscription.SubscriptionStateProtocol", "proto"));
+    static final List<Allowance> ALLOWANCES = List.of();
 
     private static final Pattern PACKAGE = Pattern.compile("^package\\s+([\\w.]+)\\s*;", Pattern.MULTILINE);
     private static final Pattern NOT_CODE = Pattern.compile(
