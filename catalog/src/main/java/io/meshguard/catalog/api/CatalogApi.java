@@ -11,6 +11,8 @@ import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminEvent;
 import io.meshguard.access.AdminEvents;
 import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminOperation;
+import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
 import io.meshguard.access.KeycloakClients;
@@ -87,11 +89,24 @@ public final class CatalogApi implements HttpHandler {
         JsonNode handle(CatalogApi api, Call call);
     }
 
-    /** One operation: route with permission, a one-line summary for the OpenAPI document, and its handler. */
-    private record Operation(BodyFields body, AdminRoute route, String summary, Handler handler, int status) {
+    /**
+     * One row of the table being declared: the shared {@link AdminOperation} and the fields its body may carry (checked
+     * strictly before the handler runs; their schema is the operation's request body in the OpenAPI document).
+     */
+    private record Operation(BodyFields body, AdminOperation<Handler> bare) {
         /** The same operation taking a JSON body of these fields ({@link BodyFields#of}). */
         Operation takes(String... fields) {
-            return new Operation(BodyFields.of(fields), route, summary, handler, status);
+            BodyFields taken = BodyFields.of(fields);
+            return new Operation(taken, bare.takes(taken.schema()));
+        }
+
+        /** The operation as the table holds it: its handler refuses a body with a field it does not take. */
+        AdminOperation<Handler> declared() {
+            Handler handler = bare.handler();
+            return bare.handledBy((api, call) -> {
+                body.check(call.body());
+                return handler.handle(api, call);
+            });
         }
     }
 
@@ -227,8 +242,11 @@ public final class CatalogApi implements HttpHandler {
                     .takes("reason:string!"),
             op(AdminRoute.open("GET", "/v1/openapi.json"), "This document", (a, c) -> a.openApi));
 
+    /** The operations as declared: the gate admits from their routes and the API dispatches to their handlers. */
+    private static final AdminOperations<Handler> TABLE = new AdminOperations<>(
+            OPERATIONS.stream().map(Operation::declared).toList());
     /** Every route, for the route-coverage test and the server that mounts them. */
-    public static final List<AdminRoute> ROUTES = OPERATIONS.stream().map(Operation::route).toList();
+    public static final List<AdminRoute> ROUTES = TABLE.routes();
     /** The path prefix to mount. */
     public static final String PREFIX = "/v1/";
 
@@ -256,7 +274,7 @@ public final class CatalogApi implements HttpHandler {
     public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
                       Optional<KeycloakClients> keycloak, GatewayServing gateway) {
         this.store = store;
-        this.router = new AdminRouter(OPERATIONS.stream().map(Operation::route).toList(), gate);
+        this.router = new AdminRouter(TABLE.routes(), gate);
         this.events = events;
         this.clock = clock;
         this.domain = domain;
@@ -265,12 +283,12 @@ public final class CatalogApi implements HttpHandler {
     }
 
     private static Operation op(AdminRoute route, String summary, Handler handler) {
-        return new Operation(BodyFields.NONE, route, summary, handler, 200);
+        return new Operation(BodyFields.NONE, AdminOperation.of(route, summary, handler));
     }
 
     /** An operation that creates an object: 201. */
     private static Operation created(AdminRoute route, String summary, Handler handler) {
-        return new Operation(BodyFields.NONE, route, summary, handler, 201);
+        return new Operation(BodyFields.NONE, AdminOperation.created(route, summary, handler));
     }
 
     @Override
@@ -321,11 +339,10 @@ public final class CatalogApi implements HttpHandler {
     /** One admitted operation; refusals become their status, as the HTTP surface answers them. */
     private AdminAnswer run(HttpExchange exchange, AdminRouter.Admitted admitted, List<String> segments, JsonNode body,
                        String requestId) {
-        Operation op = OPERATIONS.stream().filter(o -> o.route().equals(admitted.route())).findFirst().orElseThrow();
+        AdminOperation<Handler> op = TABLE.operation(admitted.route());
         try {
             Scope target = op.route().scope().apply(segments);
             TenantScope tenants = target.equals(Scope.ANY_TENANT) ? router.tenantsOf(admitted) : TenantScope.ALL;
-            op.body().check(body);
             Call call = new Call(exchange, admitted.caller(), admitted.admission().decision().roleUsed(), requestId,
                     segments, tenants, body);
             return new AdminAnswer(op.status(), op.handler().handle(this, call));
@@ -805,32 +822,6 @@ public final class CatalogApi implements HttpHandler {
 
     /** OpenAPI 3.1 from the operation table: each operation with its summary and {@code x-meshguard-permission}. */
     static JsonNode openApiDocument() {
-        ObjectNode doc = CatalogJson.MAPPER.createObjectNode().put("openapi", "3.1.0");
-        doc.putObject("info").put("title", "meshguard catalogue API").put("version", "1");
-        doc.putArray("security").addObject().putArray("bearer");
-        doc.putObject("components").putObject("securitySchemes").putObject("bearer").put("type", "http")
-                .put("scheme", "bearer").put("bearerFormat", "JWT");
-        ObjectNode paths = doc.putObject("paths");
-        for (Operation o : OPERATIONS) {
-            ObjectNode item = paths.has(o.route().path()) ? (ObjectNode) paths.get(o.route().path())
-                    : paths.putObject(o.route().path());
-            ObjectNode operation = item.putObject(o.route().method().toLowerCase(Locale.ROOT))
-                    .put("summary", o.summary()).put("x-meshguard-permission", o.route().permission());
-            if (o.route().isOpen()) {
-                operation.putArray("security");
-            }
-            if (!o.body().types().isEmpty()) {
-                operation.putObject("requestBody").put("required", true).putObject("content")
-                        .putObject("application/json").set("schema", o.body().schema());
-            }
-            ArrayNode params = operation.putArray("parameters");
-            for (String seg : o.route().path().split("/")) {
-                if (seg.startsWith("{")) {
-                    params.addObject().put("name", seg.substring(1, seg.length() - 1)).put("in", "path")
-                            .put("required", true).putObject("schema").put("type", "string");
-                }
-            }
-        }
-        return doc;
+        return AdminOperations.document("meshguard catalogue API", "", TABLE.all());
     }
 }

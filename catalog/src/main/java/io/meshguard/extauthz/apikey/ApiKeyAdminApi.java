@@ -9,6 +9,8 @@ import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminAnswer;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminOperation;
+import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
 import io.meshguard.audit.AuditEvent;
@@ -64,13 +66,32 @@ public final class ApiKeyAdminApi implements HttpHandler {
     /** Told the key id of every revocation and rotation made here: this replica's cache drops it at once. */
     private final java.util.function.Consumer<String> changed;
 
-    /** The operations with their permissions: API keys are tenant-owned, so any tenant grant may admit a call. */
-    public static final List<AdminRoute> ROUTES = List.of(
-            AdminRoute.tenant("GET", "/apikeys", "apikey:read"),
-            AdminRoute.tenant("GET", "/apikeys/{id}", "apikey:read"),
-            AdminRoute.tenant("POST", "/apikeys", "apikey:create"),
-            AdminRoute.tenant("POST", "/apikeys/{id}/rotate", "apikey:rotate"),
-            AdminRoute.tenant("POST", "/apikeys/{id}/revoke", "apikey:revoke"));
+    /** An admitted call; {@code segments} are the path's below {@link #PREFIX}. */
+    @FunctionalInterface
+    private interface Handler {
+        JsonNode handle(ApiKeyAdminApi api, Call call, List<String> segments, JsonNode body)
+                throws IOException, ApiKeyStore.UnavailableException;
+    }
+
+    /**
+     * The operations with their permissions, summaries, statuses and handlers (admission and dispatch read this
+     * table): API keys are tenant-owned, so any tenant grant may admit a call.
+     */
+    private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
+            AdminOperation.of(AdminRoute.tenant("GET", "/apikeys", "apikey:read"),
+                    "The caller's tenants' API keys (?revoked=true lists revoked ones)", (a, c, s, b) -> a.list(c)),
+            AdminOperation.of(AdminRoute.tenant("GET", "/apikeys/{id}", "apikey:read"), "One API key",
+                    (a, c, s, b) -> describe(a.visible(c, s.get(0)))),
+            AdminOperation.created(AdminRoute.tenant("POST", "/apikeys", "apikey:create"),
+                    "Create an API key; its secret is shown once", (a, c, s, b) -> a.create(c, b)),
+            AdminOperation.of(AdminRoute.tenant("POST", "/apikeys/{id}/rotate", "apikey:rotate"),
+                    "Rotate a key to a successor; the predecessor works for the overlap window",
+                    (a, c, s, b) -> a.change(c, a.visible(c, s.get(0)), "rotate", b)),
+            AdminOperation.of(AdminRoute.tenant("POST", "/apikeys/{id}/revoke", "apikey:revoke"), "Revoke a key",
+                    (a, c, s, b) -> a.change(c, a.visible(c, s.get(0)), "revoke", b)));
+
+    /** The operations' routes with their permissions. */
+    public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 
     /**
      * @param gate who calls and what it may do (the one permission check); a caller's keys are those of the tenants
@@ -109,9 +130,10 @@ public final class ApiKeyAdminApi implements HttpHandler {
             AdminCaller caller = admitted.caller();
             Call call = new Call(exchange, caller.actor(), router.tenantsOf(admitted), requestId);
             String method = exchange.getRequestMethod();
-            JsonNode body = dispatch(call, method, segments,
+            AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
+            JsonNode body = operation.handler().handle(this, call, segments,
                     method.equals("POST") ? AdminJson.readObject(exchange, MAX_BODY) : null);
-            send(exchange, segments.isEmpty() && method.equals("POST") ? 201 : 200, body);
+            send(exchange, operation.status(), body);
         } catch (AdminJson.Refusal e) {
             send(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
@@ -125,17 +147,6 @@ public final class ApiKeyAdminApi implements HttpHandler {
         } finally {
             exchange.close();
         }
-    }
-
-    private JsonNode dispatch(Call call, String method, List<String> segments, JsonNode body)
-            throws IOException, ApiKeyStore.UnavailableException {
-        return switch (segments.size() + "/" + method) {
-            case "0/GET" -> list(call);
-            case "0/POST" -> create(call, body);
-            case "1/GET" -> describe(visible(call, segments.get(0)));
-            case "2/POST" -> change(call, visible(call, segments.get(0)), segments.get(1), body);
-            default -> throw new AdminJson.Refusal(404, "no such API key operation: " + method + " " + segments);
-        };
     }
 
     /**
@@ -157,8 +168,10 @@ public final class ApiKeyAdminApi implements HttpHandler {
                 case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no such API key operation");
             };
             Call call = new Call(exchange, admitted.caller().actor(), router.tenantsOf(readmitted), requestId);
-            JsonNode out = dispatch(call, method, segments, body == null ? JSON.createObjectNode() : body);
-            return new AdminAnswer(segments.isEmpty() && method.equals("POST") ? 201 : 200, out);
+            AdminOperation<Handler> operation = OPERATIONS.operation(readmitted.route());
+            JsonNode out = operation.handler().handle(this, call, segments,
+                    body == null ? JSON.createObjectNode() : body);
+            return new AdminAnswer(operation.status(), out);
         } catch (AdminJson.Refusal e) {
             return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {

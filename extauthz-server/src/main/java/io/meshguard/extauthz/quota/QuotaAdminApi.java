@@ -8,6 +8,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminOperation;
+import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
 import io.meshguard.db.TenantScope;
@@ -54,11 +56,34 @@ public final class QuotaAdminApi implements HttpHandler {
      * limits are the bank's policy, so changing a counter (which lifts or lowers what the tenant may still call) is
      * the bank's alone: system scope, never a grant of the tenant the counter limits.
      */
-    public static final List<AdminRoute> ROUTES = List.of(
-            AdminRoute.tenant("GET", "/quotas", "quota:read"),
-            AdminRoute.tenant("GET", "/quotas/{name}", "quota:read"),
-            AdminRoute.system("POST", "/quotas/{name}/adjust", "quota:adjust"),
-            AdminRoute.system("POST", "/quotas/{name}/reset", "quota:reset"));
+    public static final List<AdminRoute> ROUTES;
+
+    /** An admitted call; {@code segments} are the path's below {@link #PREFIX}. */
+    private record Call(QuotaOperations ops, HttpExchange exchange, List<String> segments, AdminCaller caller,
+            TenantScope scope, String requestId) {}
+
+    @FunctionalInterface
+    private interface Handler {
+        JsonNode handle(QuotaAdminApi api, Call call)
+                throws IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException;
+    }
+
+    /** The operations with their permissions, summaries and handlers: admission and dispatch read this table. */
+    private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
+            AdminOperation.of(AdminRoute.tenant("GET", "/quotas", "quota:read"), "The quotas of the authz policy",
+                    (a, c) -> a.list()),
+            AdminOperation.of(AdminRoute.tenant("GET", "/quotas/{name}", "quota:read"),
+                    "One quota's counters (?caller= for one caller's)",
+                    (a, c) -> a.show(c.ops(), c.scope(), a.quota(c.segments().get(0)),
+                            a.owned(c.scope(), c.segments().get(0), query(c.exchange(), "caller")))),
+            AdminOperation.of(AdminRoute.system("POST", "/quotas/{name}/adjust", "quota:adjust"),
+                    "Adjust a caller's counter", (a, c) -> a.change(c, "adjust")),
+            AdminOperation.of(AdminRoute.system("POST", "/quotas/{name}/reset", "quota:reset"),
+                    "Reset a caller's counter", (a, c) -> a.change(c, "reset")));
+
+    static {
+        ROUTES = OPERATIONS.routes();
+    }
 
     private final AdminRouter router;
     private final QuotaOwners owners;
@@ -96,16 +121,10 @@ public final class QuotaAdminApi implements HttpHandler {
             TenantScope scope = router.tenantsOf(admitted);
             QuotaOperations ops = operations.orElseThrow(() -> new AdminJson.Refusal(503,
                     "quota counters need PostgreSQL: this server has no db.url"));
-            JsonNode body = switch (segments.size() + "/" + method) {
-                case "0/GET" -> list();
-                case "1/GET" -> show(ops, scope, quota(segments.get(0)),
-                        owned(scope, segments.get(0), query(exchange, "caller")));
-                case "2/POST" -> change(ops, exchange, quota(segments.get(0)), segments.get(1), caller.actor(), scope,
-                        requestId);
-                default -> throw new AdminJson.Refusal(404,
-                        "no such quota operation: " + method + " " + exchange.getRequestURI().getRawPath());
-            };
-            send(exchange, 200, body);
+            AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
+            JsonNode body = operation.handler().handle(this,
+                    new Call(ops, exchange, segments, caller, scope, requestId));
+            send(exchange, operation.status(), body);
         } catch (AdminJson.Refusal e) {
             send(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (QuotaOperations.InvalidChangeException e) {
@@ -119,6 +138,12 @@ public final class QuotaAdminApi implements HttpHandler {
         } finally {
             exchange.close();
         }
+    }
+
+    private JsonNode change(Call c, String action)
+            throws IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
+        return change(c.ops(), c.exchange(), quota(c.segments().get(0)), action, c.caller().actor(), c.scope(),
+                c.requestId());
     }
 
     private JsonNode list() {

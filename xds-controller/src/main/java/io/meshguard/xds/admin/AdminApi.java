@@ -9,6 +9,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminOperation;
+import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
 import io.meshguard.db.TenantScope;
@@ -59,52 +61,124 @@ public final class AdminApi implements HttpHandler {
     /** One operation of the API, path segments in {@code {braces}} are parameters. */
     public record Endpoint(String method, String path) {}
 
+    @FunctionalInterface
+    private interface Handler {
+        JsonNode handle(AdminApi api, Call call);
+    }
+
     /**
-     * Every operation with the permission it needs and the scope of its target: the dispatch table, the source of
-     * {@code x-meshguard-permission} in {@code openapi.json}, and what the route-coverage test checks.
+     * Every operation with the permission it needs, the scope of its target, its summary and its handler: the gate
+     * admits from this table, {@link #handle} dispatches to the handler of the admitted row, and {@code openapi.json}
+     * must show each row's {@code x-meshguard-permission} (the route-coverage test reads this table).
      */
-    public static final List<AdminRoute> ROUTES = List.of(
-            AdminRoute.tenant("GET", "/config", "config:read"),
-            AdminRoute.system("PUT", "/config", "config:replace"),
-            AdminRoute.system("GET", "/groups", "group:read"),
-            AdminRoute.gateway("GET", "/groups/{name}", "group:read", 1),
-            AdminRoute.gateway("PUT", "/groups/{name}", "group:update", 1),
-            AdminRoute.gateway("DELETE", "/groups/{name}", "group:delete", 1),
-            AdminRoute.gateway("PUT", "/groups/{name}/protection", "group:protect", 1),
+    private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
+            op(AdminRoute.tenant("GET", "/config", "config:read"), "The whole draft configuration",
+                    (a, c) -> tree(a.visible(c))),
+            op(AdminRoute.system("PUT", "/config", "config:replace"),
+                    "Replace the whole draft (what `meshguard xds apply` sends); validated first",
+                    (a, c) -> a.replaceAll(c)),
+            op(AdminRoute.system("GET", "/groups", "group:read"), "All gateway groups of the draft",
+                    (a, c) -> tree(a.draft.load().groups())),
+            op(AdminRoute.gateway("GET", "/groups/{name}", "group:read", 1), "One gateway group",
+                    (a, c) -> tree(a.draft.load().group(c.segment(1)).orElseThrow(() -> notFound(c)))),
+            op(AdminRoute.gateway("PUT", "/groups/{name}", "group:update", 1),
+                    "Create or replace a gateway group; the whole draft is validated", (a, c) -> a.putGroup(c)),
+            op(AdminRoute.gateway("DELETE", "/groups/{name}", "group:delete", 1),
+                    "Delete a gateway group; refused when something still references it",
+                    (a, c) -> a.change(c, "delete", g -> new GatewayConfig(
+                            without(g.groups(), x -> x.name().equals(c.segment(1)), c), g.upstreams(), g.apis(),
+                            g.routes()))),
+            op(AdminRoute.gateway("PUT", "/groups/{name}/protection", "group:protect", 1),
+                    "Protect a gateway group: publishes to it need a second person's approval",
+                    (a, c) -> a.protect(c)),
             // a gateway owner publishes and rolls back its own group (the system-wide /publish and /rollback are the
             // platform's): two owners of a protected group are one who publishes and one who approves
-            AdminRoute.gateway("POST", "/groups/{name}/publish", "revision:publish", 1),
-            AdminRoute.gateway("POST", "/groups/{name}/rollback/{revision}", "revision:rollback", 1),
+            op(AdminRoute.gateway("POST", "/groups/{name}/publish", "revision:publish", 1),
+                    "Publish this group's draft alone (its gateway owners' publish): the other groups keep serving"
+                            + " what they serve", (a, c) -> a.groupPublish(c)),
+            op(AdminRoute.gateway("POST", "/groups/{name}/rollback/{revision}", "revision:rollback", 1),
+                    "Serve an earlier revision of this group again, as a new revision (its gateway owners' rollback;"
+                            + " another group's revision is 404)", (a, c) -> a.groupRollback(c)),
             // unprotecting lowers the bar for everyone after: a system-wide decision
-            AdminRoute.system("DELETE", "/groups/{name}/protection", "group:protect"),
+            op(AdminRoute.system("DELETE", "/groups/{name}/protection", "group:protect"),
+                    "Unprotect a gateway group (system scope)", (a, c) -> a.unprotect(c)),
             // a group's owners list its revisions and requests here; the unscoped lists below need system scope
-            AdminRoute.gateway("GET", "/groups/{name}/revisions", "revision:read", 1),
-            AdminRoute.gateway("GET", "/groups/{name}/publish-requests", "revision:read", 1),
-            AdminRoute.tenant("GET", "/upstreams", "upstream:read"),
-            AdminRoute.tenant("GET", "/upstreams/{name}", "upstream:read"),
-            AdminRoute.tenant("PUT", "/upstreams/{name}", "upstream:update"),
-            AdminRoute.tenant("DELETE", "/upstreams/{name}", "upstream:delete"),
-            AdminRoute.tenant("GET", "/apis", "api:read"),
-            AdminRoute.tenant("GET", "/apis/{name}", "api:read"),
-            AdminRoute.tenant("PUT", "/apis/{name}", "api:update"),
-            AdminRoute.tenant("DELETE", "/apis/{name}", "api:delete"),
-            AdminRoute.tenant("GET", "/routes", "route:read"),
-            AdminRoute.tenant("GET", "/routes/{group}/{name}", "route:read"),
-            AdminRoute.tenant("PUT", "/routes/{group}/{name}", "route:update"),
-            AdminRoute.tenant("DELETE", "/routes/{group}/{name}", "route:delete"),
-            AdminRoute.tenant("POST", "/validate", "config:validate"),
-            AdminRoute.system("POST", "/publish", "revision:publish"),
-            AdminRoute.system("POST", "/rollback/{revision}", "revision:rollback"),
-            AdminRoute.system("GET", "/publish-requests", "revision:read"),
-            AdminRoute.gateway("GET", "/publish-requests/{group}/{id}", "revision:read", 1),
-            AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/approve", "revision:approve", 1),
-            AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/reject", "revision:approve", 1),
-            AdminRoute.tenant("GET", "/revisions", "revision:read"),
-            AdminRoute.tenant("GET", "/revisions/{revision}", "revision:read"),
-            AdminRoute.tenant("GET", "/revisions/{from}/diff/{to}", "revision:read"),
-            AdminRoute.gateway("GET", "/render/{group}", "render:read", 1),
-            AdminRoute.system("GET", "/fleet", "fleet:read"),
-            AdminRoute.open("GET", "/openapi.json"));
+            op(AdminRoute.gateway("GET", "/groups/{name}/revisions", "revision:read", 1),
+                    "Published revisions of one gateway group, newest first (at most 100): what the group's owners"
+                            + " may list", (a, c) -> a.groupListing(c, group -> tree(a.revisions.list(group, 100)))),
+            op(AdminRoute.gateway("GET", "/groups/{name}/publish-requests", "revision:read", 1),
+                    "Publish requests of one protected gateway group, newest first: what the group's owners may list",
+                    (a, c) -> a.groupListing(c, group -> tree(a.fourEyes.store().list(group)))),
+            op(AdminRoute.tenant("GET", "/upstreams", "upstream:read"), "All upstreams of the draft",
+                    (a, c) -> tree(a.visible(c).upstreams())),
+            op(AdminRoute.tenant("GET", "/upstreams/{name}", "upstream:read"), "One upstream",
+                    (a, c) -> tree(a.visible(c).upstream(c.segment(1)).orElseThrow(() -> notFound(c)))),
+            op(AdminRoute.tenant("PUT", "/upstreams/{name}", "upstream:update"),
+                    "Create or replace a upstream; the whole draft is validated", (a, c) -> a.putUpstream(c)),
+            op(AdminRoute.tenant("DELETE", "/upstreams/{name}", "upstream:delete"),
+                    "Delete a upstream; refused when something still references it",
+                    (a, c) -> a.change(a.owned(c, Kind.UPSTREAM), "delete", g -> new GatewayConfig(g.groups(),
+                            without(g.upstreams(), u -> u.name().equals(c.segment(1)), c), g.apis(), g.routes()))),
+            op(AdminRoute.tenant("GET", "/apis", "api:read"), "All APIs of the draft",
+                    (a, c) -> tree(a.visible(c).apis())),
+            op(AdminRoute.tenant("GET", "/apis/{name}", "api:read"), "One API",
+                    (a, c) -> tree(a.visible(c).api(c.segment(1)).orElseThrow(() -> notFound(c)))),
+            op(AdminRoute.tenant("PUT", "/apis/{name}", "api:update"),
+                    "Create or replace a API; the whole draft is validated", (a, c) -> a.putApi(c)),
+            op(AdminRoute.tenant("DELETE", "/apis/{name}", "api:delete"),
+                    "Delete a API; refused when something still references it",
+                    (a, c) -> a.change(a.owned(c, Kind.API), "delete", g -> new GatewayConfig(g.groups(),
+                            g.upstreams(), without(g.apis(), x -> x.name().equals(c.segment(1)), c), g.routes()))),
+            op(AdminRoute.tenant("GET", "/routes", "route:read"), "All routes of the draft",
+                    (a, c) -> tree(a.visible(c).routes())),
+            op(AdminRoute.tenant("GET", "/routes/{group}/{name}", "route:read"), "One route",
+                    (a, c) -> tree(a.visible(c).routes().stream()
+                            .filter(r -> r.group().equals(c.segment(1)) && r.name().equals(c.segment(2)))
+                            .findFirst().orElseThrow(() -> notFound(c)))),
+            op(AdminRoute.tenant("PUT", "/routes/{group}/{name}", "route:update"),
+                    "Create or replace a route; the whole draft is validated", (a, c) -> a.putRoute(c)),
+            op(AdminRoute.tenant("DELETE", "/routes/{group}/{name}", "route:delete"), "Delete a route",
+                    (a, c) -> a.change(a.owned(c, Kind.ROUTE), "delete", g -> new GatewayConfig(g.groups(),
+                            g.upstreams(), g.apis(), without(g.routes(), r -> r.group().equals(c.segment(1))
+                                    && r.name().equals(c.segment(2)), c)))),
+            op(AdminRoute.tenant("POST", "/validate", "config:validate"),
+                    "Validate a configuration without storing it",
+                    (a, c) -> tree(a.validator.validate(read(c, GatewayConfig.class)).problems())),
+            op(AdminRoute.system("POST", "/publish", "revision:publish"),
+                    "Validate, build and serve the draft: a new revision for each group that changed",
+                    (a, c) -> a.publish(c)),
+            op(AdminRoute.system("POST", "/rollback/{revision}", "revision:rollback"),
+                    "Serve an earlier revision of its group again, as a new revision", (a, c) -> a.rollback(c)),
+            op(AdminRoute.system("GET", "/publish-requests", "revision:read"),
+                    "Publish requests of protected groups, newest first (?group=)",
+                    (a, c) -> tree(a.fourEyes.store().list(query(c, "group")))),
+            op(AdminRoute.gateway("GET", "/publish-requests/{group}/{id}", "revision:read", 1),
+                    "One publish request: requester, authors, diff, decision",
+                    (a, c) -> tree(a.fourEyes.store().get(number(c, 2))
+                            .filter(r -> r.group().equals(c.segment(1))).orElseThrow(() -> notFound(c)))),
+            op(AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/approve", "revision:approve", 1),
+                    "Approve and publish exactly the requested content (not by its requester or authors)",
+                    (a, c) -> a.decide(c)),
+            op(AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/reject", "revision:approve", 1),
+                    "Reject a publish request", (a, c) -> a.decide(c)),
+            op(AdminRoute.tenant("GET", "/revisions", "revision:read"),
+                    "Published revisions, newest first (at most 100)", (a, c) -> a.revisionList(c)),
+            op(AdminRoute.tenant("GET", "/revisions/{revision}", "revision:read"),
+                    "One revision with its configuration",
+                    (a, c) -> a.visibleRevision(c, a.revisions.get(number(c, 1)).orElseThrow(() -> notFound(c)))),
+            op(AdminRoute.tenant("GET", "/revisions/{from}/diff/{to}", "revision:read"),
+                    "Field-level differences between two revisions", (a, c) -> a.diff(c)),
+            op(AdminRoute.gateway("GET", "/render/{group}", "render:read", 1),
+                    "The exact xDS resources of a group's revision as Envoy JSON", (a, c) -> a.render(c)),
+            op(AdminRoute.system("GET", "/fleet", "fleet:read"),
+                    "Every node: group, streams, ACKed versions per type, revision, last NACK",
+                    (a, c) -> tree(a.fleet.get())),
+            op(AdminRoute.open("GET", "/openapi.json"), "This document", (a, c) -> {
+                throw new IllegalStateException("the open document is answered before admission");
+            }));
+
+    /** The routes of {@link #OPERATIONS}, in the order the gate matches them. */
+    public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 
     /**
      * Every route served on the controller's admin port: this API's, {@link AuditAdminApi#ROUTES} and, where central's
@@ -217,9 +291,10 @@ public final class AdminApi implements HttpHandler {
             TenantScope granted = router.tenantsOf(admitted);
             TenantScope tenants = admitted.route().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
                     ? granted : TenantScope.ALL;
-            int[] status = {200};
-            JsonNode body = route(new Call(exchange, caller, requestId, segments, tenants, granted.all(), status),
-                    method);
+            AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
+            int[] status = {operation.status()};
+            JsonNode body = operation.handler().handle(this,
+                    new Call(exchange, caller, requestId, segments, tenants, granted.all(), status));
             sendJson(exchange, status[0], body);
         } catch (AdminJson.Refusal e) {
             sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
@@ -240,72 +315,17 @@ public final class AdminApi implements HttpHandler {
         }
     }
 
-    private JsonNode route(Call call, String method) {
-        List<String> s = call.segments();
-        String first = s.isEmpty() ? "" : s.get(0);
-        return switch (first + "/" + s.size() + "/" + method) {
-            case "config/1/GET" -> tree(visible(call));
-            case "config/1/PUT" -> replaceAll(call);
-            case "groups/1/GET" -> tree(draft.load().groups());
-            case "groups/2/GET" -> tree(draft.load().group(call.segment(1)).orElseThrow(() -> notFound(call)));
-            case "groups/2/PUT" -> putGroup(call);
-            case "groups/2/DELETE" -> change(call, "delete", c -> new GatewayConfig(
-                    without(c.groups(), g -> g.name().equals(call.segment(1)), call), c.upstreams(), c.apis(),
-                    c.routes()));
-            case "upstreams/1/GET" -> tree(visible(call).upstreams());
-            case "upstreams/2/GET" -> tree(visible(call).upstream(call.segment(1)).orElseThrow(() -> notFound(call)));
-            case "upstreams/2/PUT" -> putUpstream(call);
-            case "upstreams/2/DELETE" -> change(owned(call, Kind.UPSTREAM), "delete", c -> new GatewayConfig(
-                    c.groups(), without(c.upstreams(), u -> u.name().equals(call.segment(1)), call), c.apis(),
-                    c.routes()));
-            case "apis/1/GET" -> tree(visible(call).apis());
-            case "apis/2/GET" -> tree(visible(call).api(call.segment(1)).orElseThrow(() -> notFound(call)));
-            case "apis/2/PUT" -> putApi(call);
-            case "apis/2/DELETE" -> change(owned(call, Kind.API), "delete", c -> new GatewayConfig(c.groups(),
-                    c.upstreams(), without(c.apis(), a -> a.name().equals(call.segment(1)), call), c.routes()));
-            case "routes/1/GET" -> tree(visible(call).routes());
-            case "routes/3/GET" -> tree(visible(call).routes().stream()
-                    .filter(r -> r.group().equals(call.segment(1)) && r.name().equals(call.segment(2)))
-                    .findFirst().orElseThrow(() -> notFound(call)));
-            case "routes/3/PUT" -> putRoute(call);
-            case "routes/3/DELETE" -> change(owned(call, Kind.ROUTE), "delete", c -> new GatewayConfig(c.groups(),
-                    c.upstreams(), c.apis(), without(c.routes(), r -> r.group().equals(call.segment(1))
-                            && r.name().equals(call.segment(2)), call)));
-            case "validate/1/POST" -> tree(validator.validate(read(call, GatewayConfig.class)).problems());
-            case "publish/1/POST" -> publish(call);
-            case "rollback/2/POST" -> rollback(call);
-            case "revisions/1/GET" -> revisionList(call);
-            case "revisions/2/GET" -> visibleRevision(call, revisions.get(number(call, 1))
-                    .orElseThrow(() -> notFound(call)));
-            case "groups/3/GET" -> groupListing(call);
-            case "groups/3/PUT" -> protect(call);
-            case "groups/3/DELETE" -> unprotect(call);
-            case "groups/3/POST" -> groupPublish(call);
-            case "groups/4/POST" -> groupRollback(call);
-            case "publish-requests/1/GET" -> tree(fourEyes.store().list(query(call, "group")));
-            case "publish-requests/3/GET" -> tree(fourEyes.store().get(number(call, 2))
-                    .filter(r -> r.group().equals(call.segment(1))).orElseThrow(() -> notFound(call)));
-            case "publish-requests/4/POST" -> decide(call);
-            case "revisions/4/GET" -> diff(call);
-            case "render/2/GET" -> render(call);
-            case "fleet/1/GET" -> tree(fleet.get());
-            default -> throw new AdminJson.Refusal(s.isEmpty() || !PREFIXES.contains("/" + first) ? 404 : 405,
-                    "no operation " + method + " " + call.exchange().getRequestURI().getPath());
-        };
+    private static AdminOperation<Handler> op(AdminRoute route, String summary, Handler handler) {
+        return AdminOperation.of(route, summary, handler);
     }
 
     /** {@code GET /groups/{name}/revisions|publish-requests}: the group's own lists, for its gateway owners. */
-    private JsonNode groupListing(Call call) {
+    private JsonNode groupListing(Call call, java.util.function.Function<Optional<String>, JsonNode> list) {
         String group = call.segment(1);
         if (draft.load().group(group).isEmpty() && revisions.list(Optional.of(group), 1).isEmpty()) {
             throw notFound(call);
         }
-        return switch (call.segment(2)) {
-            case "revisions" -> tree(revisions.list(Optional.of(group), 100));
-            case "publish-requests" -> tree(fourEyes.store().list(Optional.of(group)));
-            default -> throw new AdminJson.Refusal(404,
-                    "no operation GET " + call.exchange().getRequestURI().getPath());
-        };
+        return list.apply(Optional.of(group));
     }
 
     // ------------------------------------------------------------------ tenants

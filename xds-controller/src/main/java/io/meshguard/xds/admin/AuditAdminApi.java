@@ -7,6 +7,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminOperation;
+import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
 import io.meshguard.audit.AuditEvent;
@@ -66,11 +68,33 @@ public final class AuditAdminApi implements HttpHandler {
 
     public static final String PREFIX = "/audit";
 
-    /** The operations with their permissions. */
-    public static final List<AdminRoute> ROUTES = List.of(
-            AdminRoute.tenant("GET", "/audit/events", "audit:read"),
-            AdminRoute.tenant("GET", "/audit/export", "audit:export"),
-            AdminRoute.system("GET", "/audit/trail/verify", "audit:verify"));
+    /** An admitted audit call; the export streams its own answer, the others answer JSON with the row's status. */
+    @FunctionalInterface
+    private interface Handler {
+        void handle(AuditAdminApi api, HttpExchange exchange, int status, Map<String, String> query,
+                TenantScope scope, AdminRouter.Admitted call, String requestId) throws IOException, SQLException;
+    }
+
+    /** The operations with their permissions, summaries and handlers: admission and dispatch read this table. */
+    private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
+            AdminOperation.of(AdminRoute.tenant("GET", "/audit/events", "audit:read"),
+                    "Audit events newest first, as JSON; a tenant-scoped caller reads only its tenants' "
+                            + "events (the query filters, and row-level security on audit_event confines the "
+                            + "transaction)",
+                    (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.events(q, scope))),
+            AdminOperation.of(AdminRoute.tenant("GET", "/audit/export", "audit:export"),
+                    "Audit events of a month or a range, streamed oldest first as JSON lines or CSV "
+                            + "(formulas neutralised); every export is first a row of the admin trail (who, range, "
+                            + "tenants, format): no trail row, no export",
+                    (a, ex, status, q, scope, call, id) -> a.export(ex, q, scope, call.admission(), id)),
+            AdminOperation.of(AdminRoute.system("GET", "/audit/trail/verify", "audit:verify"),
+                    "Walks the hash-chained admin trail (across monthly partitions and through retention "
+                            + "anchors) and names the first row altered, removed, inserted or truncated; system "
+                            + "scope only",
+                    (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.verify(q))));
+
+    /** The operations' routes with their permissions. */
+    public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 
     private final AuditReader reader;
     private final AdminTrail trail;
@@ -96,11 +120,8 @@ public final class AuditAdminApi implements HttpHandler {
                             + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath()));
             TenantScope scope = router.tenantsOf(call);
             Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
-            switch (call.route().path()) {
-                case "/audit/events" -> sendJson(exchange, 200, events(query, scope));
-                case "/audit/export" -> export(exchange, query, scope, call.admission(), requestId);
-                default -> sendJson(exchange, 200, verify(query));
-            }
+            AdminOperation<Handler> operation = OPERATIONS.operation(call.route());
+            operation.handler().handle(this, exchange, operation.status(), query, scope, call, requestId);
         } catch (AdminJson.Refusal e) {
             sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {

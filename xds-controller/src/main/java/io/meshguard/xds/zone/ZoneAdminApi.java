@@ -7,6 +7,8 @@ import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminEvent;
 import io.meshguard.access.AdminEvents;
 import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminOperation;
+import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
 import io.meshguard.runtime.http.AdminJson;
@@ -31,13 +33,39 @@ public final class ZoneAdminApi implements HttpHandler {
     private static final Logger log = LoggerFactory.getLogger(ZoneAdminApi.class);
     private static final int MAX_BODY = 16 * 1024;
 
+    @FunctionalInterface
+    private interface Handler {
+        JsonNode handle(ZoneAdminApi api, Call call);
+    }
+
+    /** Every operation with its permission, summary, status and handler: admission and dispatch read this table. */
+    private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
+            AdminOperation.created(AdminRoute.system("POST", "/v1/operator/zones/{cluster}/registrations",
+                    "cluster:register"), "A one-time registration token for the cluster's zone (single use, TTL <= 24 h); "
+                            + "re-admits a revoked cluster. Shown once; the admin trail keeps its SHA-256 only. "
+                            + "Served where central's zone hub runs (`xds.zone_hub.*`, and `meshguard up`).",
+                    ZoneAdminApi::register),
+            AdminOperation.of(AdminRoute.system("POST", "/v1/operator/zones/{cluster}/revoke", "cluster:revoke"),
+                    "Cuts the cluster's zone off: its stream is closed (on every central replica within a "
+                            + "tick) and its credentials refused until it is registered again. The zone keeps "
+                            + "serving what it holds. Served where central's zone hub runs (`xds.zone_hub.*`, and "
+                            + "`meshguard up`).", ZoneAdminApi::revoke),
+            AdminOperation.of(AdminRoute.system("PUT", "/v1/operator/zones/{cluster}/groups/{group}",
+                    "cluster:update"), "The cluster's zone serves the gateway group (again, after a withdrawal); its streams "
+                            + "are told at once. Served where central's zone hub runs (`xds.zone_hub.*`, and "
+                            + "`meshguard up`).", ZoneAdminApi::assign),
+            AdminOperation.of(AdminRoute.system("DELETE", "/v1/operator/zones/{cluster}/groups/{group}",
+                    "cluster:update"), "Withdraws the group from the cluster: the zone is told, and its nodes drop the "
+                            + "group's configuration (the only way anything is removed from a zone). Served where "
+                            + "central's zone hub runs (`xds.zone_hub.*`, and `meshguard up`).", ZoneAdminApi::withdraw),
+            AdminOperation.of(AdminRoute.system("GET", "/v1/operator/fleet", "fleet:read"),
+                    "Clusters → groups → nodes across zones: each zone's link, the revision central "
+                            + "published and the one the zone applied per group, each node's ACKed revision, drift "
+                            + "and staleness. The same from every central replica (table zone_stream). Served where "
+                            + "central's zone hub runs (`xds.zone_hub.*`, and `meshguard up`).", (a, c) -> a.fleet.render()));
+
     /** Every route with its permission. */
-    public static final List<AdminRoute> ROUTES = List.of(
-            AdminRoute.system("POST", "/v1/operator/zones/{cluster}/registrations", "cluster:register"),
-            AdminRoute.system("POST", "/v1/operator/zones/{cluster}/revoke", "cluster:revoke"),
-            AdminRoute.system("PUT", "/v1/operator/zones/{cluster}/groups/{group}", "cluster:update"),
-            AdminRoute.system("DELETE", "/v1/operator/zones/{cluster}/groups/{group}", "cluster:update"),
-            AdminRoute.system("GET", "/v1/operator/fleet", "fleet:read"));
+    public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 
     /** The path prefixes to mount (more specific than the catalogue's {@code /v1/}). */
     public static final List<String> PREFIXES = List.of("/v1/operator/zones", "/v1/operator/fleet");
@@ -76,14 +104,8 @@ public final class ZoneAdminApi implements HttpHandler {
             JsonNode body = method.equals("GET") || method.equals("DELETE") ? ConfigJson.mapper().nullNode()
                     : readBody(exchange);
             Call call = new Call(admitted.admission(), requestId, segments, body, method + " " + path);
-            JsonNode result = switch (path) {
-                case "/v1/operator/zones/{cluster}/registrations" -> register(call);
-                case "/v1/operator/zones/{cluster}/revoke" -> revoke(call);
-                case "/v1/operator/zones/{cluster}/groups/{group}" -> method.equals("PUT") ? assign(call)
-                        : withdraw(call);
-                default -> fleet.render();
-            };
-            send(exchange, path.endsWith("registrations") ? 201 : 200, result);
+            AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
+            send(exchange, operation.status(), operation.handler().handle(this, call));
         } catch (AdminJson.Refusal e) {
             send(exchange, e.status(), AdminJson.error(e.getMessage()));
         } catch (NoSuchElementException e) {
