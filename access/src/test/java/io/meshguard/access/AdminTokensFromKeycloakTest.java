@@ -3,6 +3,7 @@ package io.meshguard.access;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
 import java.time.Clock;
 import java.time.Duration;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Admin tokens issued by a real Keycloak, through the gate every admin surface uses. */
+@IntegrationTest
 class AdminTokensFromKeycloakTest {
     private static final AdminRoute PUT_ROUTE = AdminRoute.gateway("PUT", "/routes/{group}/{name}", "route:update", 1);
     private static final AdminRoute ROLLBACK = AdminRoute.system("POST", "/rollback/{revision}", "revision:rollback");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.nimbusds.jwt.SignedJWT;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
  * the application signs in with client credentials and its token names it ({@code azp}, the id extauthz's
  * subscription check uses) and its tenant; a new secret replaces the old one at once; a disabled client gets no new token.
  */
+@IntegrationTest
 class KeycloakClientsTest {
     private static final String REALM = "provisioning";
     private static KeycloakServer keycloak;

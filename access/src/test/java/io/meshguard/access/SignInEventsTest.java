@@ -3,6 +3,7 @@ package io.meshguard.access;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.TestIssuer;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Sign-in events of the gate: a success once per token session, every failure but at most a few per source and minute. */
+@IntegrationTest
 class SignInEventsTest {
     private static final AdminRoute FLEET = AdminRoute.system("GET", "/fleet", "fleet:read");
     private static final String BINDINGS = """

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.testing.HeadlessBrowser;
 import io.meshguard.testing.InstallGuideRealm;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** People signing in against a real Keycloak: the device grant (meshguard login) and code + PKCE (the console). */
+@IntegrationTest
 class SignInFlowsTest {
     private static final AdminRoute ROLLBACK = AdminRoute.system("POST", "/rollback/{revision}", "revision:rollback");
     private static KeycloakRealm realm;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+@IntegrationTest
 class AuditStoreTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

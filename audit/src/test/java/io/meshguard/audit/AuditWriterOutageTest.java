@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.audit.spool.SpoolSettings;
 import io.meshguard.testing.DedicatedPostgres;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** PostgreSQL is stopped and started again under a burst or a trickle of events; nothing may be lost or doubled. */
+@IntegrationTest
 class AuditWriterOutageTest {
     @RegisterExtension
     static final DedicatedPostgres PG = PostgresExtension.dedicated();

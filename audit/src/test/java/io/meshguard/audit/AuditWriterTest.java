@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.meshguard.audit.spool.SpoolFullPolicy;
 import io.meshguard.audit.spool.SpoolSettings;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The writer against a real PostgreSQL, and against a database that cannot be reached at all. */
+@IntegrationTest
 class AuditWriterTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

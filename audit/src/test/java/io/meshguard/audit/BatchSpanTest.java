@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.meshguard.audit.spool.SpoolSettings;
 import io.meshguard.runtime.tracing.Tracing;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A CLIENT span per audit batch, as a real OTLP collector receives it: row counts, outcome, no row content. */
+@IntegrationTest
 class BatchSpanTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

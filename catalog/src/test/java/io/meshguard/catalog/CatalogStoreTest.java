@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The catalogue against a real PostgreSQL: lifecycles under row locks, tenants confined, one consistent snapshot. */
+@IntegrationTest
 class CatalogStoreTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

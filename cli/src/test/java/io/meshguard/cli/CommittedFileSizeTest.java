@@ -3,6 +3,7 @@ package io.meshguard.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * except test resources, where a large fixture can be deliberate. Skips where the sources are not a git checkout
  * (a source tarball) or git is not installed.
  */
+@IntegrationTest
 class CommittedFileSizeTest {
     private static final long LIMIT = 1024 * 1024;
 

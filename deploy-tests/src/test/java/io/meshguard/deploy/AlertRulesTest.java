@@ -2,6 +2,7 @@ package io.meshguard.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.IntegrationTest;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
  * operator guide's alert table says: same alerts, same PromQL, same {@code for} and severity. The guide's metric
  * names are checked against the servers by {@link OperatorGuideMetricsTest}, so the file's are too.
  */
+@IntegrationTest
 class AlertRulesTest {
     /** One row of the guide's table or one rule of the file. */
     record Alert(String name, String expr, String pendingFor, String severity) {}

@@ -10,6 +10,7 @@ import io.meshguard.extauthz.apikey.ApiKey;
 import io.meshguard.extauthz.apikey.ApiKeySecret;
 import io.meshguard.extauthz.apikey.ApiKeyStore;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
+import io.meshguard.testing.IntegrationTest;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Needs PostgreSQL's server and client programs of one major ({@link SystemPostgres}); skipped, naming what is
  * missing, where they are not installed (the embedded test server has no pg_dump).
  */
+@IntegrationTest
 class BackupRestoreTest {
     @TempDir
     Path work;

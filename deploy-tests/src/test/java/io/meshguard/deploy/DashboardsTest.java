@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.testing.IntegrationTest;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Test;
  * asking its question on the data source the operator picks, and named with that question in the operator guide
  * (section 6a). Whether their PromQL names real metrics is the e2e test DashboardQueriesTest's job.
  */
+@IntegrationTest
 class DashboardsTest {
     private static final Path MONITORING = RepoPaths.manifests().resolve("monitoring");
     private static final Path DASHBOARDS = MONITORING.resolve("dashboards");

@@ -2,6 +2,7 @@ package io.meshguard.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * names (istioctl version, image references, namespace labels) on stdin. Review items A3 (Istio floor) and B1
  * (no sidecar, or ambient: labels that protect nothing).
  */
+@IntegrationTest
 class InstallChecksTest {
     record Result(int exit, String out) {}
 

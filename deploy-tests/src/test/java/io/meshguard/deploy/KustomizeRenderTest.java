@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.meshguard.testing.IntegrationTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,6 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * validates like the source files, and the generated ConfigMaps carry the repository's policy files unchanged.
  * Skips (with the reason) where kubectl is not installed.
  */
+@IntegrationTest
 class KustomizeRenderTest {
     @BeforeAll
     static void needsKubectl() {

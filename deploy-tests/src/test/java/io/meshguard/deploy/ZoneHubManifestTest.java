@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.zone.ZoneConfig;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * and by a NetworkPolicy, a TLS Gateway and a VirtualService to that Service port) and {@code zone} (a ServiceEntry
  * for the central host the zone dials, egress to its port).
  */
+@IntegrationTest
 class ZoneHubManifestTest {
     private static final String INGRESS_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
     private static Manifests hub;

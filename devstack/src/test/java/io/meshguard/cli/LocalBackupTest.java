@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.meshguard.testing.FixturePolicies;
+import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * ports): refused while up runs, a backup after it stopped, a change after the backup, and the restore brings the
  * stack back to what the backup held.
  */
+@IntegrationTest
 class LocalBackupTest {
     private static final Duration START_LIMIT = Duration.ofMinutes(3);
 

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
+import io.meshguard.testing.IntegrationTest;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code up}'s own redis-server, started, used through extauthz's own connection class, and stopped for real. */
+@IntegrationTest
 class LocalRedisTest {
     @TempDir
     Path dir;

@@ -3,12 +3,14 @@ package io.meshguard.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.testing.IntegrationTest;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** {@code up --redis local|none|URL} and what each means for the ports {@code up} checks. */
+@IntegrationTest
 class RedisChoiceTest {
     @Test
     void parse_knowsLocalNoneAndRedisUrls_andRefusesTheRest() {

@@ -3,6 +3,7 @@ package io.meshguard.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Runs {@code meshguard up} as a real child process, the way a user does, and stops it with SIGTERM. */
+@IntegrationTest
 class UpCommandTest {
     private static final Duration START_LIMIT = Duration.ofMinutes(3);
 

@@ -13,6 +13,7 @@ import io.meshguard.access.SignedInToken;
 import io.meshguard.cli.idp.UpIdp;
 import io.meshguard.testing.FixturePolicies;
 import io.meshguard.testing.HeadlessBrowser;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -47,6 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the admin API admits that realm's tokens with the roles of policies/access.yaml, and refuses tokens of another
  * realm of the same Keycloak, and up itself refuses an issuer its discovery document does not name.
  */
+@IntegrationTest
 class UpWithExternalIdpTest {
     private static final Duration START_LIMIT = Duration.ofMinutes(6);
     private static final String REALM = "bank-up";

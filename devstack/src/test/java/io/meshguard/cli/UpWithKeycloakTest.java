@@ -11,6 +11,7 @@ import io.meshguard.cli.idp.DemoUser;
 import io.meshguard.cli.idp.UpIdp;
 import io.meshguard.runtime.keycloak.LocalKeycloak;
 import io.meshguard.testing.HeadlessBrowser;
+import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (what is under test); the module's other Keycloak tests ({@link UpWithExternalIdpTest}) share the run's one test
  * Keycloak, {@code KeycloakServer.shared()}, with a realm per class.
  */
+@IntegrationTest
 class UpWithKeycloakTest {
     // the first start after an unpack runs Keycloak's build step (here only when this module's tests run alone)
     private static final Duration START_LIMIT = Duration.ofMinutes(6);

@@ -19,6 +19,7 @@ import io.meshguard.cli.demo.DemoGateway;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.meshguard.testing.PostgresExtension;
 import java.io.OutputStream;
@@ -59,6 +60,7 @@ import org.yaml.snakeyaml.Yaml;
  * expose the same names. A series that exists only after a rare event is produced here by traffic or registered at
  * zero by its server (DlpMetrics), so a dashboard never depends on an event having happened.
  */
+@IntegrationTest
 class DashboardQueriesTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

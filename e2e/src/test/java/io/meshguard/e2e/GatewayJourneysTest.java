@@ -14,6 +14,7 @@ import io.meshguard.cli.idp.LocalRealm;
 import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.emulator.UpstreamServer;
 import io.meshguard.testing.DedicatedPostgres;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Files;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code meshguard up} runs it (extauthz, DLP, audit, dev issuer, xDS controller, on PostgreSQL). One stack for the
  * class; every scenario uses its own tenant so that rate limits and audit rows do not mix.
  */
+@IntegrationTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GatewayJourneysTest {
     /** A server of the class's own: the last scenario stops and restarts it. */

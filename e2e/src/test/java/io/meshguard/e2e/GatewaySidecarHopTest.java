@@ -8,6 +8,7 @@ import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
 import io.meshguard.emulator.Sidecar;
 import io.meshguard.emulator.UpstreamServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * directly. The fixture policy denies {@code 203.0.113.0/24} ({@code sanctioned-networks}) before any route, so a
  * decision on the wrong address shows as a wrong status.
  */
+@IntegrationTest
 class GatewaySidecarHopTest {
     /** A database of the class's own on the run's shared server (nothing here stops PostgreSQL). */
     @RegisterExtension

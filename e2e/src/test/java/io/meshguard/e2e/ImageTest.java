@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.runtime.BuildInfo;
+import io.meshguard.testing.IntegrationTest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +34,7 @@ import org.yaml.snakeyaml.Yaml;
  * <p>{@code ./mvnw -Pimage verify} (what CI runs) builds the archive and this test must find it; a plain
  * {@code ./mvnw verify} builds none and the test says so as a skipped assumption.
  */
+@IntegrationTest
 class ImageTest {
     static final Path CLI_TARGET = Path.of("..", "cli", "target").toAbsolutePath().normalize();
     static final Path ARCHIVE = CLI_TARGET.resolve("meshguard-image.tar");

@@ -7,6 +7,7 @@ import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.util.List;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * emulated Envoy picks the client as Envoy does (the entry two places from the right of the chain it received), and
  * extauthz decides on that verdict. The fixture policy denies {@code 203.0.113.0/24} ({@code sanctioned-networks}).
  */
+@IntegrationTest
 class LoadBalancerHopTest {
     /** A database of the class's own on the run's shared server (nothing here stops PostgreSQL). */
     @RegisterExtension

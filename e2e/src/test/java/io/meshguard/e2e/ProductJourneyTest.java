@@ -12,6 +12,7 @@ import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
 import io.meshguard.emulator.UpstreamServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
 import java.net.URI;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * OAuth2 client created in the real Keycloak (as {@code up --idp keycloak} wires the catalogue) calls the same product
  * on its own publish, only there, and not after its credential is revoked. The steps build on each other, in order.
  */
+@IntegrationTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ProductJourneyTest {
     /** A database of the class's own on the run's shared server (nothing here stops PostgreSQL). */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.cli.demo.DemoCommand;
 import io.meshguard.cli.xds.AdminClient;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * stopped and restarted, a revocation. The journey checks each step itself (its exit code); this test also reads
  * that each step was shown, and that it replays on a stack that already played it.
  */
+@IntegrationTest
 class ZonesDemoTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

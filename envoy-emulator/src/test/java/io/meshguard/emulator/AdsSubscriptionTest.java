@@ -25,9 +25,11 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The emulated node against a scripted ADS server: what it asks for, what it ACKs, what it NACKs. */
+@Tag("integration")
 class AdsSubscriptionTest {
     private final BlockingQueue<DiscoveryRequest> requests = new LinkedBlockingQueue<>();
     private Server server;

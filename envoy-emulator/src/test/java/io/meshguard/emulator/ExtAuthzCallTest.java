@@ -23,8 +23,10 @@ import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("integration")
 class ExtAuthzCallTest {
     private static HeaderValueOption option(String name, String value, HeaderAppendAction action) {
         return HeaderValueOption.newBuilder().setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))

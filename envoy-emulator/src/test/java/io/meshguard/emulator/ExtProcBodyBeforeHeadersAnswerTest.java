@@ -28,6 +28,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.Test;
  * goes is only what the processor returned, in its order. A model that held the body until the headers answer would
  * deadlock here and end at the idle timeout.
  */
+@Tag("integration")
 class ExtProcBodyBeforeHeadersAnswerTest {
     private static final ExternalProcessor FULL_DUPLEX = ExternalProcessor.newBuilder()
             .setProcessingMode(ProcessingMode.newBuilder()

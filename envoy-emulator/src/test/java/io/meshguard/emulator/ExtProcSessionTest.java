@@ -21,9 +21,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The ext_proc stream's end, as Envoy's filter treats it (source/extensions/filters/http/ext_proc/ext_proc.cc). */
+@Tag("integration")
 class ExtProcSessionTest {
     private static final ExternalProcessor FULL_DUPLEX = ExternalProcessor.newBuilder()
             .setProcessingMode(ProcessingMode.newBuilder()

@@ -26,6 +26,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.Test;
  * inbound HCM without use_remote_address appends and overwrites nothing) — and that an allow's mutations reach the
  * workload while a denial stops the request there.
  */
+@Tag("integration")
 class SidecarTest {
     private static final String WORKLOAD = "spiffe://cluster.local/ns/bank/sa/accounts";
     private static final Sidecar.Peer POD = new Sidecar.Peer("spiffe://cluster.local/ns/shop/sa/cart", "10.8.1.9");

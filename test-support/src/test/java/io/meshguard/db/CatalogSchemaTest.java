@@ -3,6 +3,7 @@ package io.meshguard.db;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * V43: the catalogue's tables. Providers see their own products, plans and publishes plus the public catalogue;
  * customers their own applications and credentials; a subscription both sides; nobody another tenant's drafts.
  */
+@IntegrationTest
 class CatalogSchemaTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

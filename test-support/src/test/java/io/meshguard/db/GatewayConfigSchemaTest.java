@@ -16,6 +16,7 @@ import io.meshguard.db.jooq.tables.records.ConfigRevisionRecord;
 import io.meshguard.db.jooq.tables.records.GatewayGroupRecord;
 import io.meshguard.db.jooq.tables.records.NodeStatusRecord;
 import io.meshguard.db.jooq.tables.records.RouteRecord;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -27,6 +28,7 @@ import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+@IntegrationTest
 class GatewayConfigSchemaTest {
 
     @RegisterExtension

@@ -3,6 +3,7 @@ package io.meshguard.db;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.util.UUID;
 import org.jooq.exception.DataAccessException;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** V28: quota counters, their change history and once-only alerts; audit events of kind quota. */
+@IntegrationTest
 class QuotaSchemaTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -3,6 +3,7 @@ package io.meshguard.db;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * V35: tenant rows and row-level security. The admin plane's scoped transactions see and change only their tenants'
  * rows, whatever their queries say; the servers' own role sees every row.
  */
+@IntegrationTest
 class TenantSchemaTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.grpc.Metadata;
 import io.meshguard.runtime.tracing.Tracing;
+import io.meshguard.testing.IntegrationTest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.api.trace.Span;
 import java.net.ServerSocket;
@@ -13,6 +14,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** meshguard's OTLP/gRPC sender (grpc-java) against a real receiver: headers, compression, resource, failures. */
+@IntegrationTest
 class OtlpExportTest {
 
     @Test

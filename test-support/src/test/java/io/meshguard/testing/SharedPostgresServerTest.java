@@ -3,10 +3,12 @@ package io.meshguard.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.testing.IntegrationTest;
 import java.sql.SQLException;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
+@IntegrationTest
 class SharedPostgresServerTest {
 
     @Test

@@ -25,6 +25,7 @@ import io.grpc.stub.StreamObserver;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.PathPolicy;
+import io.meshguard.testing.IntegrationTest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Drives the receiver over real gRPC on loopback, message by message, the way Envoy's gRPC access logger does. */
+@IntegrationTest
 class AccessLogReceiverTest {
     private static final Instant START = Instant.parse("2026-11-21T10:15:30.250Z");
 

@@ -25,6 +25,7 @@ import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.PathPolicy;
 import io.meshguard.contract.ProfileLabels;
 import io.meshguard.contract.RouteContract.AccessLogTags;
+import io.meshguard.testing.IntegrationTest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -45,6 +46,7 @@ import org.junit.jupiter.api.Test;
  * The gateway's access-log entries, sent over real gRPC as Envoy's gRPC access logger sends them, counted per API
  * version; the clock is fixed so the sunset countdown is exact.
  */
+@IntegrationTest
 class ApiUsageMetricsTest {
     private static final Instant NOW = Instant.parse("2027-05-20T00:00:00Z");
     private static final Instant SUNSET = Instant.parse("2027-06-01T00:00:00Z");

@@ -10,6 +10,7 @@ import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.PostgresAuditStore;
 import io.meshguard.audit.query.ApiUsageReport.Caller;
 import io.meshguard.audit.query.ApiUsageReport.VersionUsage;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The usage report on a real PostgreSQL: gateway rows written through the audit store, API versions as the xDS controller stores them. */
+@IntegrationTest
 class ApiUsageReportTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -11,6 +11,7 @@ import io.meshguard.audit.query.TrafficReport.Traffic;
 import io.meshguard.audit.query.TrafficReport.VersionTraffic;
 import io.meshguard.audit.query.TrafficReport.Window;
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Traffic & security figures on a real PostgreSQL, for all tenants and confined to one by row-level security. */
+@IntegrationTest
 class TrafficReportTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -3,6 +3,7 @@ package io.meshguard.audit.trail;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The admin trail's months are created ahead and retired past the retention on a clock the test sets (no waiting):
  * a retired month leaves an anchor and a row saying so, and the kept chain still verifies.
  */
+@IntegrationTest
 class AdminTrailMaintenanceTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -3,6 +3,7 @@ package io.meshguard.audit.trail;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The admin trail in monthly partitions (V40): the chain is walked across months, retention drops a month only
  * through an anchor, and tampering at or across a month boundary is named.
  */
+@IntegrationTest
 class AdminTrailPartitionsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

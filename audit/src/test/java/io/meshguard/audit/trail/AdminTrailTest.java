@@ -3,6 +3,7 @@ package io.meshguard.audit.trail;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The hash-chained admin trail against a real PostgreSQL, tampered with the way someone with database access would. */
+@IntegrationTest
 class AdminTrailTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.meshguard.runtime.policy.PolicyError;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.runtime.policy.PolicyWatcher;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A watched policy's reloads into the admin trail: taken and refused rows, chained, a long error cut to fit. */
+@IntegrationTest
 class TrailedPolicyReloadsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

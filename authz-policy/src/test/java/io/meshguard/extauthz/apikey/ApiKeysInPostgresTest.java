@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.extauthz.decision.AuthResult;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** API keys in a real PostgreSQL: stored hashed, checked, rotated, revoked, counted. */
+@IntegrationTest
 class ApiKeysInPostgresTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

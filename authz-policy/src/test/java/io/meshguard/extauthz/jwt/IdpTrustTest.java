@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import io.meshguard.testing.IntegrationTest;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A bank's identity provider behind its own CA: trusted through {@code jwks.tls_ca_file}, refused without it. */
+@IntegrationTest
 class IdpTrustTest {
     @TempDir
     static Path dir;

@@ -17,6 +17,7 @@ import io.meshguard.catalog.DenyReason;
 import io.meshguard.catalog.Product;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import java.net.InetSocketAddress;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The catalogue API over real HTTP, real tokens from a self-issued JWKS server and a real PostgreSQL: each persona
  * does what its role allows in its own tenant, nothing else, and every change is an admin event.
  */
+@IntegrationTest
 class CatalogApiTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

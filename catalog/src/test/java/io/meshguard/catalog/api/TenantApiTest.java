@@ -10,6 +10,7 @@ import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.RoleBindings;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import java.net.InetSocketAddress;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * admin trail, system scope only), and a caller whose binding names a tenant the database lacks is told so in words,
  * with the command that fixes it, never with PostgreSQL's foreign-key text. Real HTTP, real tokens, real PostgreSQL.
  */
+@IntegrationTest
 class TenantApiTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -16,6 +16,7 @@ import io.meshguard.extauthz.quota.QuotaAdminApi;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.testing.FixturePolicies;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.admin.AdminApi;
@@ -57,6 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
  * in. That this is the gate's decision and not an unmounted path is shown on the same path: no token answers 401
  * and a persona without the grant answers 403 (an unrouted path answers 404 to everyone).
  */
+@IntegrationTest
 class PersonaMatrixTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

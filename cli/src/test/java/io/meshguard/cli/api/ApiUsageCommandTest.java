@@ -10,6 +10,7 @@ import io.meshguard.audit.BatchWriteMethod;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.PostgresAuditStore;
 import io.meshguard.cli.CliRun;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+@IntegrationTest
 class ApiUsageCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -22,6 +22,7 @@ import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.PostgresAuditStore;
 import io.meshguard.cli.CliRun;
 import io.meshguard.cli.Main;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
+@IntegrationTest
 class AuditCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

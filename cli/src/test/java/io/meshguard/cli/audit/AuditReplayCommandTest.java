@@ -9,6 +9,7 @@ import io.meshguard.audit.AuditWriterSettings;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.spool.SpoolSettings;
 import io.meshguard.cli.CliRun;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.ServerSocket;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The spool a scaled-away StatefulSet replica leaves behind: events written while PostgreSQL was unreachable,
  * the writer gone. {@code meshguard audit replay} must get every one of them into the real database, exactly once.
  */
+@IntegrationTest
 class AuditReplayCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -9,6 +9,7 @@ import io.meshguard.audit.trail.CheckpointDirectory;
 import io.meshguard.audit.trail.CheckpointKeys;
 import io.meshguard.audit.trail.TrailCheckpointer;
 import io.meshguard.cli.CliRun;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * under an anchor, a dropped current month, the newest rows cut off with the head, a row rewritten with its chain
  * recomputed. A month retired by retention still verifies.
  */
+@IntegrationTest
 class AuditVerifyCheckpointsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -10,6 +10,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import io.meshguard.cli.Main;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The CLI contract the security team and other tools rely on: policy check|test, authz check, apikey. */
+@IntegrationTest
 class AuthzCommandsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -12,6 +12,7 @@ import io.meshguard.extauthz.quota.QuotaCounter;
 import io.meshguard.extauthz.quota.QuotaStore;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code meshguard quota show|adjust|reset} against a real PostgreSQL and the Redis the replicas count in. */
+@IntegrationTest
 class QuotaCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -13,6 +13,7 @@ import io.meshguard.cli.Main;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.meshguard.xds.zone.ZoneCentral;
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code meshguard cluster register}: the CLI verb against the real admin routes and a real PostgreSQL. */
+@IntegrationTest
 class ClusterCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

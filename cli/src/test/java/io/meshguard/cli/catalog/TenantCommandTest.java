@@ -12,6 +12,7 @@ import io.meshguard.cli.Main;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code meshguard tenant create|list}: the CLI verbs against the real catalogue routes, a real PostgreSQL and the
  * real admin trail; creating twice succeeds and leaves one tenant.
  */
+@IntegrationTest
 class TenantCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

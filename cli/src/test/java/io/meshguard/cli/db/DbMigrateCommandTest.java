@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.cli.CliRun;
 import io.meshguard.db.Migrations;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The migration Job's command on an empty database, as on install day, and again as on an upgrade with nothing new. */
+@IntegrationTest
 class DbMigrateCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension().withoutMigrations();

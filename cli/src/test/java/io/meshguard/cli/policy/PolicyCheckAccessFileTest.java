@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.cli.CliRun;
 import io.meshguard.testing.FixturePolicies;
+import io.meshguard.testing.SlowTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code meshguard policy check DIR/} checks every policy file in DIR, the admin plane's access.yaml included. */
+@SlowTest
 class PolicyCheckAccessFileTest {
     @TempDir
     Path tmp;

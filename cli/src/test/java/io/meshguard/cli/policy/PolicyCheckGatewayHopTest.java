@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.cli.CliRun;
 import io.meshguard.testing.FixturePolicies;
+import io.meshguard.testing.SlowTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  * rule the upstream's sidecar decides the hop with is — and stays quiet where the gateway charges them itself or
  * where no such request gets through at all.
  */
+@SlowTest
 class PolicyCheckGatewayHopTest {
     private static final String CHARGED_ONLY_AT_SIDECAR = "charged only there";
 

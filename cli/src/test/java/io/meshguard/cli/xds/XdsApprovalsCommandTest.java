@@ -8,6 +8,7 @@ import io.meshguard.cli.CliRun;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * alice's publish to the protected group is a request; alice cannot approve it, bob can, and the command prints
  * what the server answered.
  */
+@IntegrationTest
 class XdsApprovalsCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

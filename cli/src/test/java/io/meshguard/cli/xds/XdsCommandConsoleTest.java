@@ -3,6 +3,7 @@ package io.meshguard.cli.xds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.runtime.config.ConfigLoader;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * admin plane as {@code up}: the catalogue API, and the console's Approvals and Developer portal, which answered 404
  * ("runs without the catalogue") before the two shared one wiring.
  */
+@IntegrationTest
 class XdsCommandConsoleTest {
     private static final String TOKEN = "xds-command-console-token-0123456789";
     private static final Pattern HIDDEN = Pattern.compile("name=\"(_signin|_csrf)\" value=\"([^\"]+)\"");

@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.meshguard.deploy.RenderedManifests;
+import io.meshguard.testing.IntegrationTest;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Test;
  * The box's reading of what istiod makes of the shipped mesh config provider and DLP EnvoyFilter (no cluster
  * needed): the translation of {@code envoyExtAuthzGrpc} and the strictness that makes an unmodelled shape fail a pod.
  */
+@IntegrationTest
 class IstioExtensionsTest {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final String DLP_CLUSTER = "outbound|9002||meshguard-dlp.meshguard.svc.cluster.local";

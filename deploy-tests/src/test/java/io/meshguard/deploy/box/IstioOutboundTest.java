@@ -12,6 +12,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
+import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * The outbound half of the box's sidecar on loopback, without namespaces: a connection arriving at a capture port is
  * routed by its first request's Host / {@code :authority}, as Istio's outbound HTTP listener routes it.
  */
+@IntegrationTest
 class IstioOutboundTest {
     private Server backend;
     private ServerSocket http;

@@ -2,6 +2,7 @@ package io.meshguard.cli.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
  * The demo's gateway configuration (the e2e journeys play the same) becomes resources Envoy loads: every resource, as
  * Envoy, grpc-java and grpc-js receive it, passes Envoy's load-time checks (issue 43).
  */
+@IntegrationTest
 class DemoGatewayEnvoyChecksTest {
 
     @Test

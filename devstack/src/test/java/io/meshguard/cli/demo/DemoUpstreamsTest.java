@@ -3,6 +3,7 @@ package io.meshguard.cli.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.cli.CliRun;
+import io.meshguard.testing.IntegrationTest;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What the demo's upstreams send, as the DLP profile the demo's chat route names masks it. */
+@IntegrationTest
 class DemoUpstreamsTest {
     @TempDir
     Path tmp;

@@ -16,6 +16,7 @@ import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.testing.IntegrationTest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the generated dev policy loaded by a real extauthz server), driven with tokens printed by
  * {@code meshguard dev token} and Envoy-shaped Check calls over gRPC.
  */
+@IntegrationTest
 class DevIssuerTest {
     private static final Path BASE_POLICY = io.meshguard.testing.FixturePolicies.file("authz.yaml");
 

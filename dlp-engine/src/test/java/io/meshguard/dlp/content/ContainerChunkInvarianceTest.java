@@ -3,6 +3,7 @@ package io.meshguard.dlp.content;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.dlp.scan.ActionKind;
+import io.meshguard.testing.SlowTest;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * output and findings however the body is split: at every single split point, and in one-byte chunks. A delimiter,
  * a UTF-16 code unit, a frame prefix or a card number cut between two messages must not change what is found.
  */
+@SlowTest
 class ContainerChunkInvarianceTest {
     private static final String CARD = "4111 1111 1111 1111";
 

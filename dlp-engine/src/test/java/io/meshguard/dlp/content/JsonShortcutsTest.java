@@ -10,6 +10,7 @@ import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.ContextRule;
 import io.meshguard.dlp.scan.DetectorRule;
 import io.meshguard.dlp.scan.ScanRules;
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * and chunked (and a set of shaped and malformed documents split at every offset), give the same output and the same
  * findings, HMACs and locations included.
  */
+@SlowTest
 class JsonShortcutsTest {
     private static final String[] KEYS = {"id", "amount", "card_number", "phone", "memo", "kty", "d", "n", "e", "oth",
         "contact", "account no", "a~b/c", "이름", "k12345678", "employee", "x".repeat(60), "status", "tags"};

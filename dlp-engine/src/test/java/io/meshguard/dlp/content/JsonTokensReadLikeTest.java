@@ -2,6 +2,7 @@ package io.meshguard.dlp.content;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * whenever it answers, its scalars must be exactly what {@link JsonTokens#read} lists for the same bytes (paths,
  * ranges, kinds), and when it declines it must change nothing.
  */
+@SlowTest
 class JsonTokensReadLikeTest {
     private static final String[] DOCS = {
         "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"

@@ -3,6 +3,7 @@ package io.meshguard.dlp.content;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.dlp.scan.ActionKind;
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
  * answer is the same for the whole body, at every two-chunk split and in chunks of 1 to 7 bytes, as a JSON body and
  * as JSON lines.
  */
+@SlowTest
 class JwkCorpusTest {
     private static final String[][] PRIVATE = {{"RSA", "d", "p", "q", "dp", "dq", "qi"}, {"EC", "d"}, {"OKP", "d"},
         {"oct", "k"}};

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.dlp.scan.ActionKind;
+import io.meshguard.testing.SlowTest;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * before the key — is found as in a JSON body: any member order, escaped names, any spacing; the same output at every
  * split and in 1-byte chunks; public keys pass byte for byte; the bounds fail towards a finding.
  */
+@SlowTest
 class JwkInTextTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final String R = "[REDACTED:private_key]";

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.dlp.detect.JwkMembers;
 import io.meshguard.dlp.scan.ActionKind;
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
  * JWK private keys in JSON bodies: found by the structure pass whatever the member order, spelling, chunking and
  * nesting; public keys (a JWKS endpoint's answer) are not findings; every malformed shape has a defined outcome.
  */
+@SlowTest
 class JwkPrivateKeysTest {
     private static final Bodies.Factory JSON = JsonTransformer::new;
     private static final ObjectMapper MAPPER = new ObjectMapper();

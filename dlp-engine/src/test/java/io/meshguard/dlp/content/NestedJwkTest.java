@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.dlp.scan.ActionKind;
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
  * quotes) is found as a top-level one is, at every chunk split, as a JSON body and in SSE/JSON-lines events; a
  * multi-prime RSA key's {@code oth} primes are private; the bounds (size, depth) have defined outcomes.
  */
+@SlowTest
 class NestedJwkTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final String R = "[REDACTED:private_key]";

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.meshguard.dlp.scan.Finding;
+import io.meshguard.testing.SlowTest;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,6 +17,7 @@ import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 
 /** The strict-turn bridge that runs pull decoders (brotli, zstd) push-style, tested with java.util.zip's own. */
+@SlowTest
 class PullDecoderTest {
     /** Records every piece handed over; optionally refuses once a total is exceeded (like the size limit). */
     private static final class Pieces implements BodyTransformer {

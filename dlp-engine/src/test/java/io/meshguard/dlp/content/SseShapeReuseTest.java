@@ -6,6 +6,7 @@ import io.meshguard.dlp.content.SseTransformerEquivalenceTest.Trace;
 import io.meshguard.dlp.detect.BuiltinDetector;
 import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.ScanRules;
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * escapes and quotes arriving in the token) fed at random chunkings give the same bytes after every chunk, the same
  * findings in the same order with the same locations, the same held-back counts and the same block.
  */
+@SlowTest
 class SseShapeReuseTest {
     private static final String[] PII = {"4111 1111 1111 1111", "kim@bank.co.kr", "960121-1021413", "010-1234-5678"};
     private static final String[] TOKENS = {" the", " card", " is", " 4111", " 1111", " 1111 1111", "",

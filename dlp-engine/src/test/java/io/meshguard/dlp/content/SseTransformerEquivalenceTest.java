@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.ScanRules;
+import io.meshguard.testing.SlowTest;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * chunkings must give the same bytes after every chunk, the same findings with the same locations in the same
  * order, the same held-back count and the same block.
  */
+@SlowTest
 class SseTransformerEquivalenceTest {
     private static final String[] PII = {"4111 1111 1111 1111", "4012888888881881", "960121-1021413",
         "kim@bank.co.kr", "010-1234-5678", "5500-0000-0000-0004", "050912-2000019", "a.b@example.com",

@@ -2,11 +2,13 @@ package io.meshguard.dlp.detect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.SlowTest;
 import java.nio.CharBuffer;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** The scan's array and table forms of the checksums answer exactly what the public CharSequence forms answer. */
+@SlowTest
 class ChecksumShortcutsTest {
     @Test
     void ibanLengthOfTwoBytes_isTheRegistryLengthOfThatCountryCode_forEveryPair() {

@@ -11,6 +11,7 @@ import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ScanRules;
 import io.meshguard.dlp.scan.StreamScanner;
 import io.meshguard.dlp.scan.ValueHasher;
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
@@ -22,6 +23,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * byte at a time. Sample values are synthetic or published test values (the RRN 960121-1021413 and the card test
  * numbers follow the patterns of well-known public examples).
  */
+@SlowTest
 class DetectorCorpusTest {
     private static List<String> detect(String text, int chunk) {
         ScanRules rules = new ScanRules();

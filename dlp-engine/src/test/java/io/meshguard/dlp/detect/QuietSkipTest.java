@@ -2,11 +2,13 @@ package io.meshguard.dlp.detect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** The built-in pass's word-at-a-time skip must stop exactly where the byte-by-byte table says. */
+@SlowTest
 class QuietSkipTest {
     private static int naive(byte[] b, int i, int n) {
         while (i < n && BuiltinRecognizer.QUIET[b[i] & 0xff]) {

@@ -2,6 +2,7 @@ package io.meshguard.dlp.detect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * through the map answers exactly what the same search without it answers, at every position of texts full of start
  * bytes, near-misses and the bytes around them, with the map starting anywhere and the window ending anywhere.
  */
+@SlowTest
 class StartMapTest {
     /** Bytes that start, continue or nearly start a search, and the prose around them. */
     private static final byte[] ALPHABET = alphabet();

@@ -2,6 +2,7 @@ package io.meshguard.dlp.detect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * ("AB4012..."), and the token's flags (upper case, digits, {@code @}) come out the same, for every detector and
  * however the text arrives.
  */
+@SlowTest
 class TokenRunSkipTest {
     /** Values, and glue that puts them inside tokens right after a letter, a digit or other token bytes. */
     private static final String[] PIECES = {"4012888888881881", "4012 8888 8888 1881", "960121-1021413",

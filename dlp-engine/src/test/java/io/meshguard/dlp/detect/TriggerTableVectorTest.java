@@ -2,6 +2,7 @@ package io.meshguard.dlp.detect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * loop, on the shipped recognizers and on random tables (more classes than eight nibble bits hold, so merged, inexact
  * covers are tested too), texts of every length to 300 with triggers at every offset, both buffer ends.
  */
+@SlowTest
 class TriggerTableVectorTest {
     private static final String[] PIECES = {"co", "Co", "cO", "CO", "c", "C", "k", "kt", "E", "EM", "EMP-", "t", "o",
         "M", " ", "the account ", "confidential - internal only", "CONFIDENTIAL - INTERNAL ONLY", "confidential",

@@ -3,6 +3,7 @@ package io.meshguard.dlp.scan;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.dlp.detect.BuiltinDetector;
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * scanned whole and in random chunks. (The vector and eight-byte walks the slow side runs are compared with the
  * one-character walk in {@link CharWalkTest}; the shortcut itself has no vector form.)
  */
+@SlowTest
 class BoostShortcutTest {
     /** Every window walked and all the text indexed, start maps as this JVM's scanner uses them. */
     private static final StreamScanner.Shortcuts WALKED =

@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.dlp.detect.Simd;
 import io.meshguard.dlp.detect.TextWindow;
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
+@SlowTest
 class ContextIndexTest {
     private static final List<ContextRule> RULES = List.of(
             new ContextRule(List.of("card", "credit", "카드"), List.of("order", "imei", "주문번호"), 32, 0.3, 0.5),

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.meshguard.dlp.detect.BuiltinDetector;
 import io.meshguard.dlp.detect.PatternBounds;
 import io.meshguard.dlp.detect.RegexRecognizer;
+import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Random;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * (negative ones too), context words before and after, scanned whole and in random chunks, with and without start
  * maps.
  */
+@SlowTest
 class OutrankedSkipTest {
     private static final ActionKind[] ACTIONS = {ActionKind.MASK, ActionKind.REDACT, ActionKind.HASH,
         ActionKind.ALERT, ActionKind.ALERT, ActionKind.MASK, ActionKind.BLOCK};

@@ -48,6 +48,7 @@ import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.Percent;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -57,6 +58,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Each rule kind of Envoy's v3 API refuses a bad message (with its stable code at the field's path) and passes the
  * same message made good. The messages are real Envoy types carrying that rule in the API jar.
  */
+@Tag("slow")
 class EnvoyValidatorTest {
 
     private static final io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds RDS =

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.audit;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
+@IntegrationTest
 class AuditSinkDecisionsTest {
     @Test
     void decision_becomesAnAuthzDecisionAuditEvent_withIdentityAndReason_butNoToken() throws Exception {

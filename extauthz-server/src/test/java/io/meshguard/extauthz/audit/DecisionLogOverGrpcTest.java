@@ -20,6 +20,7 @@ import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayOutputStream;
@@ -42,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The decision log as a server writes it: real Checks over gRPC on loopback, the server's own {@link
  * AuditSinkDecisions} into a {@link DecisionLog} whose output stream is captured, then every captured line parsed.
  */
+@IntegrationTest
 class DecisionLogOverGrpcTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 

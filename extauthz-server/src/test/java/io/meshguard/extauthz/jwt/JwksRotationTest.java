@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.jwt;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.ES1;
 import static io.meshguard.extauthz.Fixtures.RS1;
@@ -21,6 +22,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** A real JWKS endpoint that rotates keys, goes down and comes back. */
+@IntegrationTest
 class JwksRotationTest {
     private static Decision check(AuthzPipeline p, TestKeys key, String sub) {
         String token = key.sign(claims(sub, "big-tenant", List.of("user")).build());

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.jwt;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.ES1;
 import static io.meshguard.extauthz.Fixtures.RS1;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /** Every forged, stale or malformed credential is denied with the right status and reason. */
+@IntegrationTest
 class JwtAttackMatrixTest {
     static JwksServer jwks;
     static AuthzPipeline pipeline;

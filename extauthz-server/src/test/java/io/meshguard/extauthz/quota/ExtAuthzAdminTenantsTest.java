@@ -17,6 +17,7 @@ import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -54,6 +55,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * every operation on an object, over real HTTP, real PostgreSQL (row-level security) and real OIDC tokens. An object
  * of a tenant the caller does not act for answers 404, exactly as a missing one, and nothing changes.
  */
+@IntegrationTest
 class ExtAuthzAdminTenantsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -17,6 +17,7 @@ import io.meshguard.extauthz.decision.SecretFiles;
 import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Quotas as Envoy sees them: 429 with Retry-After and a reason naming the quota, X-Quota-* headers, the flag header. */
+@IntegrationTest
 class QuotaCheckTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

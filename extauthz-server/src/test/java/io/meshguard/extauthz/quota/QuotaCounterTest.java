@@ -9,6 +9,7 @@ import io.meshguard.extauthz.decision.Identity;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.testing.EmbeddedRedis;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Calendar quotas counted in a real Redis and a real PostgreSQL: resets at local midnight and on the 1st, block and
  * allow_and_flag, alerts once, a FLUSHALL and a restart of Redis, several replicas sharing one quota.
  */
+@IntegrationTest
 class QuotaCounterTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -10,6 +10,7 @@ import io.meshguard.extauthz.policy.QuotaPolicy;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.testing.DedicatedPostgres;
 import io.meshguard.testing.EmbeddedRedis;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The database going away and coming back, alone and together with Redis: no increment lost, no silent fail-open. */
+@IntegrationTest
 class QuotaDurabilityTest {
     @RegisterExtension
     static final DedicatedPostgres PG = PostgresExtension.dedicated();

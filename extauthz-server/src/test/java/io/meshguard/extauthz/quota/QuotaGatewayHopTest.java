@@ -7,6 +7,7 @@ import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.ShopGatewayHop;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.Reason;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Each request is decided twice, as the chain does: the gateway's Check, then the sidecar's with the headers the
  * gateway's allow set and the gateway's SPIFFE principal as the peer.
  */
+@IntegrationTest
 class QuotaGatewayHopTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -15,6 +15,7 @@ import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Operators' show, adjust and reset: on the live Redis counter and in PostgreSQL, audited, over the admin endpoint. */
+@IntegrationTest
 class QuotaOperationsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

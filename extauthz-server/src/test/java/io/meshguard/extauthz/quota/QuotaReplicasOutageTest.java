@@ -9,6 +9,7 @@ import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.QuotaPolicy;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.testing.EmbeddedRedis;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * does, under concurrent Checks while Redis is stopped or paused: a blocking calendar quota never admits more than its
  * limit in total (issue 42), and {@code meshguard_quota_decisions_total} says which path decided.
  */
+@IntegrationTest
 class QuotaReplicasOutageTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

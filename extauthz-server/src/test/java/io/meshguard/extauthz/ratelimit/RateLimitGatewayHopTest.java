@@ -8,6 +8,7 @@ import io.meshguard.extauthz.ShopGatewayHop;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.Reason;
 import io.meshguard.extauthz.quota.QuotaGate;
+import io.meshguard.testing.SlowTest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.util.Map;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * rule did not rate-limit is limited at the sidecar, never by no one; one it did limit is not counted twice; a
  * client's or a pod's copy of the owned header changes nothing.
  */
+@SlowTest
 class RateLimitGatewayHopTest {
     private ShopGatewayHop shop;
 

@@ -7,6 +7,7 @@ import io.meshguard.extauthz.policy.RateLimitPolicy.OnStoreError;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.testing.EmbeddedRedis;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * The global limiter against a real Redis: several replicas (each its own connection, limiter and clock) sharing one
  * store, as extauthz replicas do.
  */
+@IntegrationTest
 class RedisRateLimiterTest {
     private final String prefix = SharedRedis.keyPrefix(RedisRateLimiterTest.class);
     private final List<AutoCloseable> open = new ArrayList<>();

@@ -7,6 +7,7 @@ import io.lettuce.core.RedisConnectionException;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.testing.EmbeddedRedis;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.SharedRedis;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@IntegrationTest
 class RedisConnectionTest {
 
     @Test

@@ -12,6 +12,7 @@ import io.meshguard.extauthz.quota.QuotaConfig;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * its 30-second cache: the replica that revoked it refuses the key at once, the others within 2 s (the revocation is
  * pushed, not waited out).
  */
+@IntegrationTest
 class ApiKeyRevocationTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

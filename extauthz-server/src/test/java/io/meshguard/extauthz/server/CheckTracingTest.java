@@ -20,6 +20,7 @@ import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.runtime.tracing.Tracing;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Check spans as a real OTLP collector receives them: the parent Envoy puts in the call's metadata (W3C, B3 single,
  * B3 multi), the request's own headers as fallback, the sampled flag obeyed, and nothing secret on any span.
  */
+@IntegrationTest
 class CheckTracingTest {
     private static final String CHECK = "envoy.service.auth.v3.Authorization/Check";
     private static final SecureRandom RANDOM = new SecureRandom();

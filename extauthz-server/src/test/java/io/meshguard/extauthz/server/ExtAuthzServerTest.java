@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.server;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The server over real gRPC on loopback, as Envoy and grpc-java call it. */
+@IntegrationTest
 class ExtAuthzServerTest {
     @TempDir
     static Path dir;

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.server;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Random and mutated CheckRequests: the server always answers with a CheckResponse, and nothing random is allowed. */
+@IntegrationTest
 class FuzzedCheckRequestTest {
     @TempDir
     Path dir;

@@ -14,6 +14,7 @@ import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.testing.EmbeddedRedis;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** extauthz servers over real gRPC with {@code redis.url}: limits shared across replicas, headers, outages. */
+@IntegrationTest
 class GlobalRateLimitServerTest {
     private static final String POLICY = """
             rate_limits:

@@ -3,6 +3,7 @@ package io.meshguard.extauthz.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.audit.trail.AdminTrailVerifier;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * extauthz's policy reloads are admin-trail rows: a taken reload and a refused one each leave a chained row with the
  * files' digests before and after (and, refused, why), and {@code meshguard audit verify}'s walk accepts the chain.
  */
+@IntegrationTest
 class PolicyReloadTrailTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

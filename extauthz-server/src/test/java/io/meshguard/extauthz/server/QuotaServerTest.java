@@ -13,6 +13,7 @@ import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Two extauthz servers over real gRPC sharing one PostgreSQL and one Redis: one quota, and the admin endpoint resets it. */
+@IntegrationTest
 class QuotaServerTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.server;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Policy edits while Checks stream in: every Check gets an answer from a complete policy, none is lost. */
+@IntegrationTest
 class ReloadUnderLoadTest {
     @TempDir
     Path dir;

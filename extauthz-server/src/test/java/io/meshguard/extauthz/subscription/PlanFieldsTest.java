@@ -36,6 +36,7 @@ import io.meshguard.extauthz.quota.QuotaStore;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.reflect.RecordComponent;
@@ -66,6 +67,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * subscriber, through the real pipeline, subscription gate, limiter and quota counter (on PostgreSQL). A field added
  * to any of these records without a row here fails {@link #everyPlanField_hasAVariation}.
  */
+@IntegrationTest
 class PlanFieldsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

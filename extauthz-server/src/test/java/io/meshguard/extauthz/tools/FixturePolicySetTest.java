@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.AuthzPolicyParser;
+import io.meshguard.testing.SlowTest;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The authz parser and case runner on the fixture set (a realistic policy with its cases). */
+@SlowTest
 class FixturePolicySetTest {
     /** The fixture set (test-support), not the working tree's policies/: `meshguard policy test policies/` checks those. */
     static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();

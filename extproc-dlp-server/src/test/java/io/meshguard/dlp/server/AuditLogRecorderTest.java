@@ -9,6 +9,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
+import io.meshguard.testing.IntegrationTest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Findings and stream summaries reach the audit module's sink as dlp_finding and api_call events, value-free. */
+@IntegrationTest
 class AuditLogRecorderTest {
     @Test
     void findingAndSummary_becomeAuditEvents_withoutTheValue(@TempDir Path dir) throws Exception {

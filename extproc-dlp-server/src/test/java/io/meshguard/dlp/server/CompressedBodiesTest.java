@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.Bo
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.meshguard.dlp.content.ContentDecoder;
+import io.meshguard.testing.IntegrationTest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * as identity (content-encoding removed; content-length removed, or set to the new length for BUFFERED bodies);
  * corrupt or truncated data and decompression bombs are refused, never half-scanned.
  */
+@IntegrationTest
 class CompressedBodiesTest {
     private static ServerFixture fx;
 

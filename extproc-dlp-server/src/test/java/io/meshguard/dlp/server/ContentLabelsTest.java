@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.meshguard.testing.IntegrationTest;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * fixture's default profile masks cards and blocks private keys in requests ({@code non_text: pass}); every case here
  * passed unscanned before.
  */
+@IntegrationTest
 class ContentLabelsTest {
     private static final String CARD = "4111 1111 1111 1111";
     private static final String MASKED = "**** **** **** 1111";

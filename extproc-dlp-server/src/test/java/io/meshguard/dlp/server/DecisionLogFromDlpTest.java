@@ -10,6 +10,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.audit.DecisionLog;
 import io.meshguard.audit.DecisionLogSettings;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
+import io.meshguard.testing.IntegrationTest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A real ext_proc stream with a card number: the decision log gets a finding line and a summary line, value-free. */
+@IntegrationTest
 class DecisionLogFromDlpTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.meshguard.testing.IntegrationTest;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * br and zstd decoders may each hold megabytes of window, chosen by the sender: past the server's bound a body is
  * handled as undecodable (the profile's unknown_encoding, block here), and the bound frees up when a stream ends.
  */
+@IntegrationTest
 class DecoderBudgetTest {
     private ServerFixture fx;
 

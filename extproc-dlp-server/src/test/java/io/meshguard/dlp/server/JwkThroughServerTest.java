@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.meshguard.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * the key sent on — also when the key is quoted as JSON text inside a string, pasted into a text/plain or markdown
  * answer, or split across an SSE answer's text deltas — while a JWKS endpoint's public keys pass unchanged.
  */
+@IntegrationTest
 class JwkThroughServerTest {
     private static final String D = "ujEzElxkO2qWzEBazI83Jt6k_CiI-eKijdFzcZaES7K";
     private static final String X = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.Status;
+import io.meshguard.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * (a transformer blocked on a latch, made through the server's own wiring) and checks that the stream ends while
  * the scan is still stalled: failed closed, counted, audited, and nothing of the body passed on.
  */
+@IntegrationTest
 class PhaseDeadlineTest {
     /** Long enough for a cold JVM's first exchange on a loaded machine; only the stalled phase ever waits for it. */
     private static final Duration DEADLINE = Duration.ofSeconds(3);

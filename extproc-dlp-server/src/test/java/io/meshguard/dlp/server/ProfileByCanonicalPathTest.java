@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.Metadata;
+import io.meshguard.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,6 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * blocks a card in a request; the default profile only masks it), and a path extauthz refuses is refused here too.
  * The path fallback matters where no gateway route hands the profile over (workload sidecars).
  */
+@IntegrationTest
 class ProfileByCanonicalPathTest {
     private static ServerFixture fx;
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.Metadata;
+import io.meshguard.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * The profile and route name an Envoy route hands over in the ext_proc stream's initial metadata (what the
  * xds-controller puts in ExtProcPerRoute), against a real server over gRPC on loopback.
  */
+@IntegrationTest
 class RouteHintTest {
     private static ServerFixture fx;
 

@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.Bo
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.Metadata;
 import io.meshguard.runtime.tracing.Tracing;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.proto.trace.v1.Span;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * ext_proc streams as a real OTLP collector receives them: one span per stream whatever the chunk count, findings and
  * blocks as events that name the detector and action only, and no detected value anywhere in what is exported.
  */
+@IntegrationTest
 class StreamTracingTest {
     private static final String PROCESS = "envoy.service.ext_proc.v3.ExternalProcessor/Process";
     private static final SecureRandom RANDOM = new SecureRandom();

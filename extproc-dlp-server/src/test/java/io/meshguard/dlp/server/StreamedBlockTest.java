@@ -11,6 +11,7 @@ import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyParser;
 import io.meshguard.dlp.scan.ValueHasher;
+import io.meshguard.testing.IntegrationTest;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * from the same engine run outside the server ({@link BodyScan}, same chunks), so what is checked here is the
  * server's protocol: nothing after the block leaks.
  */
+@IntegrationTest
 class StreamedBlockTest {
     private static final String KEY = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n"
             + "-----END PRIVATE KEY-----";

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
+import io.meshguard.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * or passes its frames byte for byte, counted; gRPC bodies are refused or passed by the profile's {@code grpc}
  * disposition; and a passed body is answered with exactly the bytes that came.
  */
+@IntegrationTest
 class UpgradeAndGrpcTest {
     private static final BodySendMode DUPLEX = BodySendMode.FULL_DUPLEX_STREAMED;
     private static final String CARD = "4111 1111 1111 1111";

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.scan.ValueHasher;
+import io.meshguard.testing.IntegrationTest;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * reused buffer holds stale bytes past every chunk), every body must come out exactly as {@link BodyScan} decides it
  * from fresh arrays, with the same findings.
  */
+@IntegrationTest
 class WireChunkEquivalenceTest {
     private static final String[] PII = {"4111 1111 1111 1111", "4012888888881881", "960121-1021413",
         "kim@bank.co.kr", "5500-0000-0000-0004"};

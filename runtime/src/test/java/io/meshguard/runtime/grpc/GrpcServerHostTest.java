@@ -34,8 +34,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("integration")
 class GrpcServerHostTest {
     // Own threads for background calls: the common pool may have a single thread on a 2-core machine.
     private static final Executor BACKGROUND = Executors.newVirtualThreadPerTaskExecutor();

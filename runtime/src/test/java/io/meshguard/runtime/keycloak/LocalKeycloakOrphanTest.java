@@ -8,10 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A Keycloak left by a killed owner is stopped by the next start; nothing else is. */
+@Tag("integration")
 class LocalKeycloakOrphanTest {
     @TempDir
     Path work;

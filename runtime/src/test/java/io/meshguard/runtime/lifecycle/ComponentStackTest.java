@@ -13,9 +13,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@Tag("integration")
 class ComponentStackTest {
     private final List<String> events = new CopyOnWriteArrayList<>();
     private final ByteArrayOutputStream consoleBytes = new ByteArrayOutputStream();

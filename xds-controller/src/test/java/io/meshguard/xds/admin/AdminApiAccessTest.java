@@ -22,6 +22,7 @@ import io.meshguard.access.Permissions;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
@@ -57,6 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
  * server; tokens as Keycloak shapes them): 401 without or with a bad token, 403 when the role lacks the route's
  * permission, break-glass off unless enabled, and every route's permission in the OpenAPI document.
  */
+@IntegrationTest
 class AdminApiAccessTest {
     private static final String STATIC_TOKEN = "static-token-for-break-glass-tests";
     private static final String ACCESS = """

@@ -11,6 +11,7 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * caller sees and changes only its tenants' objects, another tenant's object answers 404 (never 403), and what every
  * tenant shares (groups, the whole draft, publishing, rendering) is for system-scoped callers only.
  */
+@IntegrationTest
 class AdminApiTenantsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

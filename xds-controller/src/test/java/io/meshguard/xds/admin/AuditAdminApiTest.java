@@ -10,6 +10,7 @@ import io.meshguard.access.RoleBindings;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * row-level security: the auditor reads every event, a tenant's org-admin only its tenant's, every export is a row
  * of the admin trail before its first byte, and the trail verifies through the same gate.
  */
+@IntegrationTest
 class AuditAdminApiTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

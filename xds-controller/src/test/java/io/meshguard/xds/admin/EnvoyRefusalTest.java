@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.ConfigJson;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * before anything is stored; a {@code %} in a header value is escaped and served; a {@code %} in a base path is
  * refused.
  */
+@IntegrationTest
 class EnvoyRefusalTest {
     private static final String TOKEN = "s3cret-token-for-envoy-refusal-tests";
 

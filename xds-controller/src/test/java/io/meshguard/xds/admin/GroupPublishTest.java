@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.ConfigJson;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code POST /groups/{name}/publish} and {@code /groups/{name}/rollback/{id}}, on a database of their own. */
+@IntegrationTest
 class GroupPublishTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
+import io.meshguard.testing.SlowTest;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import java.util.ArrayList;
@@ -16,6 +17,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /** The diff compares only objects whose records differ, and says exactly what the whole-tree comparison said. */
+@SlowTest
 class RevisionDiffTest {
 
     @Test

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Route profiles checked against the policy files the servers load, through the admin API over real HTTP, with a real
  * PostgreSQL and real files on disk that change under the controller.
  */
+@IntegrationTest
 class RouteProfilesTest {
     private static final String TOKEN = "route-profiles-token-for-tests";
 

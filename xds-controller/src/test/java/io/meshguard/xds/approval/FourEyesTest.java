@@ -10,6 +10,7 @@ import io.meshguard.access.RoleBindings;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
@@ -42,6 +43,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * a publish becomes a request; its requester and its authors cannot approve it; another owner's approval publishes
  * exactly what was requested; a later draft edit voids it; rollback to an approved revision needs no second person.
  */
+@IntegrationTest
 class FourEyesTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -3,6 +3,7 @@ package io.meshguard.xds.console;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.audit.AuditWriter;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.approval.FourEyesStore;
@@ -41,6 +42,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * badge moves, a diff, alice rolls back, dora searches the audit; each screen passes axe-core with no serious or
  * critical violation and without a CSP report. Screenshots go to {@code target/console-screenshots}.
  */
+@IntegrationTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ConsoleBrowserTest {
     private static final String GROUP = "local";

@@ -6,6 +6,7 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The console without an identity provider (plain {@code meshguard up}), over plain HTTP: sign-in with the admin
  * token file's token, the session cookie, the CSRF token on every POST, and the same admin API publish behind it.
  */
+@IntegrationTest
 class ConsoleLocalModeTest {
     private static final String TOKEN = "console-local-mode-token-0123456789";
     private static final Pattern HIDDEN = Pattern.compile("name=\"(_signin|_csrf)\" value=\"([^\"]+)\"");

@@ -25,6 +25,7 @@ import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
 import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
@@ -71,6 +72,7 @@ import org.openqa.selenium.support.ui.Select;
  * {@code target/console-screenshots}. Set-up (cluster, product, plan, publish) goes through the catalogue's API as
  * sam (system-admin) and olga (org-admin of acme).
  */
+@IntegrationTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PortalBrowserTest {
     private static final String GROUP = "local";

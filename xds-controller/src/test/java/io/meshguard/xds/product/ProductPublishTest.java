@@ -12,6 +12,7 @@ import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
@@ -42,6 +43,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * a protected group turns the publish into a request; a draft publish keeps the products; a draft that loses the route
  * an operation needs cannot publish; withdrawing removes the routes; unpublished draft edits never ride along.
  */
+@IntegrationTest
 class ProductPublishTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -8,6 +8,7 @@ import static io.meshguard.xds.TestConfigs.to;
 import static io.meshguard.xds.TestConfigs.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
  * 8 s deadline; before FailFastListeners the same call ended DEADLINE_EXCEEDED after 8.0 s "waiting for name
  * resolution", with the listener NACKed.
  */
+@IntegrationTest
 @EnabledIfEnvironmentVariable(named = "MESHGUARD_GRPC_JS", matches = ".+")
 class GrpcJsClientTest {
     private static final int DEADLINE_MS = 8000;

@@ -18,6 +18,7 @@ import io.grpc.StatusRuntimeException;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
@@ -52,6 +53,7 @@ import org.junit.jupiter.api.Test;
  * backends on loopback. One controller and one set of backends for the class (xDS clients are slow to start); each
  * test has its own gateway group and node, so tests do not see each other's publishes.
  */
+@IntegrationTest
 class ProxylessGrpcClientTest {
     private static final String FLAG = "GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT";
 

@@ -14,6 +14,7 @@ import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.Test;
  * sidecar: it connects from a trusted proxy address and writes {@code x-forwarded-client-cert} as Envoy does with
  * {@code SANITIZE_SET} ({@code By=...;Hash=...;Subject="";URI=spiffe://...}).
  */
+@IntegrationTest
 class AdsPeerIdentityTest {
     private static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
     private static final String GATEWAY = "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway";

@@ -14,6 +14,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -35,6 +36,7 @@ import org.slf4j.LoggerFactory;
  * Hostile text from an xDS client (NACK details, node ids, resource names: newlines, ANSI escapes, bidi overrides,
  * megabytes) never reaches a log line or /fleet raw.
  */
+@IntegrationTest
 class HostileClientTextTest {
     private static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
     private static final String HOSTILE = "bad filter\n2026-11-22T00:00:00Z ERROR forged line\r\u001b[2J\u001b[31m"

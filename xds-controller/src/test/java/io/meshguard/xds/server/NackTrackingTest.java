@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * ACK and NACK per nonce (review IC-04): a gRFC A46 client (grpc-js) keeps the valid part of a response it NACKs and
  * repeats that version, with the NACKed nonce, on later requests. Those requests are not ACKs.
  */
+@IntegrationTest
 class NackTrackingTest {
     private static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 

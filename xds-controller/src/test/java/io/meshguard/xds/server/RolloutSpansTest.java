@@ -12,6 +12,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.runtime.tracing.Tracing;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The publish→ACK span as a real OTLP collector receives it, with nodes that ACK, NACK or stay silent over ADS. */
+@IntegrationTest
 class RolloutSpansTest {
     private static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
     private static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";

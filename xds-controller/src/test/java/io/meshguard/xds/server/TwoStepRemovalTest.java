@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.XdsResources;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayConfig;
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.Test;
  * routes that stop naming it. An emulated Envoy gateway records the state after every response it accepts; in none
  * of them may a route name a cluster the node does not have (Envoy's router answers such a request 503 NC).
  */
+@IntegrationTest
 class TwoStepRemovalTest {
     private XdsCore core;
 

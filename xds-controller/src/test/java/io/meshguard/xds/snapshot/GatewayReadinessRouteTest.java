@@ -20,6 +20,7 @@ import io.meshguard.emulator.Gateway;
 import io.meshguard.emulator.Headers;
 import io.meshguard.emulator.XdsResources;
 import io.meshguard.envoy.validation.EnvoyValidator;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.validate.ConfigValidator;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.Test;
  * answers it only once a route table was accepted. The ADS server here serves the controller's own resources for the
  * sample group and holds back (or spoils) the route table, as a first RDS response that never comes or is NACKed.
  */
+@IntegrationTest
 class GatewayReadinessRouteTest {
     private Server server;
     /** The route table the server answers RDS with; none: RDS is never answered. */

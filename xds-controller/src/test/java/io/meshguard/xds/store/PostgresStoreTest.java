@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.Cors;
@@ -41,6 +42,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The PostgreSQL side against a real, migrated PostgreSQL: draft tables, revisions, NOTIFY, node status. */
+@IntegrationTest
 class PostgresStoreTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -17,6 +17,7 @@ import io.meshguard.catalog.ProductState;
 import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.List;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * version (an operator compares versions across replicas and zones; a zone kept through a central outage must show
  * the version it had).
  */
+@IntegrationTest
 class CatalogSnapshotVersionTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

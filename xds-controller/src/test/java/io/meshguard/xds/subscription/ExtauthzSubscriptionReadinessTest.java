@@ -10,6 +10,7 @@ import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.TemporaryDirectories;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * (a {@code products_only} rule) without a controller. Once it held state, a controller outage leaves it ready and
  * says "degraded". A real controller-side service on loopback, the real server.
  */
+@IntegrationTest
 class ExtauthzSubscriptionReadinessTest {
     private static final String PRODUCT_POLICY = """
             routes:

@@ -38,6 +38,7 @@ import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import io.meshguard.contract.subscription.SubscriptionStateWire;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Clock;
 import java.time.Duration;
@@ -60,6 +61,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * suspension, each ACK is recorded, a replica cut off past its staleness bound stops deciding, and a snapshot a
  * replica cannot read is NACKed while it keeps the previous one.
  */
+@IntegrationTest
 class SubscriptionStatePushTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -14,6 +14,7 @@ import io.meshguard.catalog.Cluster;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsCore;
@@ -48,6 +49,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The operator's zone routes over real HTTP through the admin gate (OIDC tokens, role bindings), with the admin trail
  * in a real PostgreSQL, and a real zone registered through them.
  */
+@IntegrationTest
 class ZoneAdminApiTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.grpc.Grpc;
 import io.grpc.Server;
 import io.grpc.TlsServerCredentials;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a zone given that CA ({@code zone.central_ca_file}) registers and follows; a zone with the JDK's trust store alone
  * cannot complete the handshake and never follows. Real TLS on loopback (grpc-netty), certificates made by openssl.
  */
+@IntegrationTest
 class ZoneCentralTrustTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -3,6 +3,7 @@ package io.meshguard.xds.zone;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (issue 41); a rotated credential, once the zone uses it, ends its predecessor, so a copy of the older one stops
  * working; and a registration token is spent only when the zone presents the credential it bought (issue 41).
  */
+@IntegrationTest
 class ZoneCredentialTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -14,6 +14,7 @@ import io.meshguard.contract.zone.ZoneUp;
 import io.meshguard.contract.zone.ZoneWire;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * central answered (a stream open to a hung central is not following it), the age of what it serves, and the redial
  * backoff every zone runs with, 100 ms to 2 s and jittered, as the operator guide promises.
  */
+@IntegrationTest
 class ZoneLinkStateTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.contract.zone.NodeReport;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.testing.PostgresExtension;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Central and zone controllers on loopback (issue 28): central with its revisions in a real PostgreSQL, zones as
  * real xDS controllers in zone mode, emulated Envoy nodes on the zones' ADS ports, all over real gRPC.
  */
+@IntegrationTest
 public class ZoneLoopbackTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

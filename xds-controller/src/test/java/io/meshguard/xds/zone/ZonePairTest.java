@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * its own token over the real zone stream, each serving its own Envoys over real ADS; every central replica's fleet
  * view shows both replicas and all 21 nodes.
  */
+@IntegrationTest
 class ZonePairTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.Cluster;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Registration tokens and zone credentials against a real, migrated PostgreSQL (V49). */
+@IntegrationTest
 class ZoneRegistryTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and the outage of "Done means" at full length — the replica a zone follows stopped for 60 s while another replica
  * keeps answering {@code /v1/operator/fleet}.
  */
+@IntegrationTest
 class ZoneReplicasTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();

@@ -24,6 +24,7 @@ import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
+import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -51,6 +52,7 @@ import org.junit.jupiter.api.io.TempDir;
  * admitted through the zone, a suspension reaches it, and with central stopped the zone keeps serving the state, also
  * after it restarted from its state directory.
  */
+@IntegrationTest
 class ZoneSubscriptionStateTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
