@@ -138,8 +138,16 @@ public final class XdsController implements ServerComponent {
 
     /** As {@link #mountAdminApi(StatusHttpServer)}, with the admin plane's gate (OIDC, role bindings, break-glass). */
     public void mountAdminApi(StatusHttpServer http, AdminGate gate) {
+        mountAdminApi(http, gate, io.meshguard.xds.admin.AdminPortDocument.controller());
+    }
+
+    /**
+     * As {@link #mountAdminApi(StatusHttpServer, AdminGate)}, answering {@code /openapi.json} with {@code openApi}: the
+     * port's one document, which lists what else the caller mounts there (io.meshguard.xds.admin.AdminPortDocument).
+     */
+    public void mountAdminApi(StatusHttpServer http, AdminGate gate, byte[] openApi) {
         AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, gate, audit, approvals,
-                products);
+                products, openApi);
         for (String prefix : AdminApi.PREFIXES) {
             http.addHandler(prefix, api);
         }

@@ -240,13 +240,20 @@ public final class CatalogApi implements HttpHandler {
             op(AdminRoute.tenant("POST", "/v1/customer/credentials/{kind}/{id}/revoke", "credential:revoke"),
                     "Revoke a credential", CatalogApi::revoke)
                     .takes("reason:string!"),
-            op(AdminRoute.open("GET", "/v1/openapi.json"), "This document", (a, c) -> a.openApi));
+            op(AdminRoute.open("GET", "/v1/openapi.json"), "This document", (a, c) -> {
+                throw new IllegalStateException("the open document is answered before admission");
+            }));
 
     /** The operations as declared: the gate admits from their routes and the API dispatches to their handlers. */
     private static final AdminOperations<Handler> TABLE = new AdminOperations<>(
             OPERATIONS.stream().map(Operation::declared).toList());
     /** Every route, for the route-coverage test and the server that mounts them. */
     public static final List<AdminRoute> ROUTES = TABLE.routes();
+
+    /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
+    public static List<? extends AdminOperation<?>> operations() {
+        return TABLE.all();
+    }
     /** The path prefix to mount. */
     public static final String PREFIX = "/v1/";
 
@@ -257,7 +264,8 @@ public final class CatalogApi implements HttpHandler {
     private final String domain;
     private final Optional<KeycloakClients> keycloak;
     private final GatewayServing gateway;
-    private final JsonNode openApi = openApiDocument();
+    /** What {@code GET /v1/openapi.json} answers: the admin port's one document where it is mounted there. */
+    private final byte[] openApi;
 
     /**
      * @param domain the DNS domain publishes are served under ({@code {product}.{env}.{region}.api.{domain}})
@@ -273,6 +281,16 @@ public final class CatalogApi implements HttpHandler {
      */
     public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
                       Optional<KeycloakClients> keycloak, GatewayServing gateway) {
+        this(store, gate, events, clock, domain, keycloak, gateway, openApiBytes());
+    }
+
+    /**
+     * @param openApi the document {@code GET /v1/openapi.json} answers: on the controller's admin port, the port's one
+     *     document (the same bytes as {@code /openapi.json}), which lists this API's operations among the others
+     */
+    public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
+                      Optional<KeycloakClients> keycloak, GatewayServing gateway, byte[] openApi) {
+        this.openApi = openApi.clone();
         this.store = store;
         this.router = new AdminRouter(TABLE.routes(), gate);
         this.events = events;
@@ -298,7 +316,7 @@ public final class CatalogApi implements HttpHandler {
             List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
             if (router.route(method, segments).filter(AdminRoute::isOpen).isPresent()) {
-                send(exchange, 200, openApi);
+                sendBytes(exchange, 200, openApi);
                 return;
             }
             AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, segments,
@@ -812,7 +830,10 @@ public final class CatalogApi implements HttpHandler {
     }
 
     private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        byte[] bytes = CatalogJson.MAPPER.writeValueAsBytes(body);
+        sendBytes(exchange, status, CatalogJson.MAPPER.writeValueAsBytes(body));
+    }
+
+    private static void sendBytes(HttpExchange exchange, int status, byte[] bytes) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
@@ -823,5 +844,13 @@ public final class CatalogApi implements HttpHandler {
     /** OpenAPI 3.1 from the operation table: each operation with its summary and {@code x-meshguard-permission}. */
     static JsonNode openApiDocument() {
         return AdminOperations.document("meshguard catalogue API", "", TABLE.all());
+    }
+
+    private static byte[] openApiBytes() {
+        try {
+            return CatalogJson.MAPPER.writeValueAsBytes(openApiDocument());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("the catalogue's OpenAPI document cannot be written", e);
+        }
     }
 }

@@ -90,6 +90,11 @@ public final class ApiKeyAdminApi implements HttpHandler {
             AdminOperation.of(AdminRoute.tenant("POST", "/apikeys/{id}/revoke", "apikey:revoke"), "Revoke a key",
                     (a, c, s, b) -> a.change(c, a.visible(c, s.get(0)), "revoke", b)));
 
+    /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
+    public static List<? extends AdminOperation<?>> operations() {
+        return OPERATIONS.all();
+    }
+
     /** The operations' routes with their permissions. */
     public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 

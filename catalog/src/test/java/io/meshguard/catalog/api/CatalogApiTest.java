@@ -85,6 +85,9 @@ class CatalogApiTest {
     static HttpServer server;
     static final List<AdminEvent> EVENTS = new CopyOnWriteArrayList<>();
     static final HttpClient CLIENT = HttpClient.newHttpClient();
+    static final byte[] PORT_DOCUMENT = "{\"openapi\": \"3.1.0\", \"info\": {\"title\": \"the port's\"}}"
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    static HttpServer portDocument;
 
     @BeforeAll
     static void start() throws Exception {
@@ -105,12 +108,18 @@ class CatalogApiTest {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(PG.dataSource()), gate, EVENTS::add,
                 Clock.systemUTC(), "example.test", GATEWAY));
+        // as the admin plane mounts it: answering /v1/openapi.json with the port's one document, handed in
+        portDocument = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        portDocument.createContext(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(PG.dataSource()), gate,
+                EVENTS::add, Clock.systemUTC(), "example.test", Optional.empty(), GATEWAY, PORT_DOCUMENT.clone()));
         server.start();
+        portDocument.start();
     }
 
     @AfterAll
     static void stop() {
         server.stop(0);
+        portDocument.stop(0);
         issuer.close();
     }
 
@@ -547,5 +556,15 @@ class CatalogApiTest {
         assertThat(plan.path("properties").has("approval")).as(plan.toString()).isTrue();
         assertThat(plan.path("required").toString()).isEqualTo("[\"name\",\"auth_modes\"]");
         assertThat(plan.path("additionalProperties").asBoolean(true)).isFalse();
+    }
+
+    @Test
+    void openApi_onTheAdminPort_answersTheDocumentHandedIn_asItsBytes() throws Exception {
+        HttpResponse<byte[]> r = CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + portDocument.getAddress().getPort() + "/v1/openapi.json")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
+        assertThat(r.body()).isEqualTo(PORT_DOCUMENT);
     }
 }

@@ -2,12 +2,14 @@ package io.meshguard.cli.xds;
 
 import io.meshguard.access.AdminEvents;
 import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminOperation;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.catalog.api.CatalogSettings;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
+import io.meshguard.xds.admin.AdminPortDocument;
 import io.meshguard.xds.console.CatalogConsole;
 import io.meshguard.xds.console.ConsoleSettings;
 import io.meshguard.audit.trail.TrailCheckpointSettings;
@@ -18,6 +20,7 @@ import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,11 +46,26 @@ public record AdminPlane(AdminGate gate, AdminEvents events, DataSource dataSour
      */
     public record Mounted(CatalogApi catalogue, ServerComponent trailCheckpoints) {}
 
-    /** Mounts every handler on {@code http}, before it starts; returns what it mounted. */
+    /**
+     * Mounts every handler on {@code http}, before it starts; returns what it mounted. The caller has mounted
+     * {@link #keys} on the same port.
+     */
     public Mounted configure(StatusHttpServer http, XdsController xds) throws IOException {
-        xds.mountAdminApi(http, gate);
+        return configure(http, xds, List.of());
+    }
+
+    /**
+     * As {@link #configure(StatusHttpServer, XdsController)}, where the caller has also mounted the operations
+     * {@code alsoMounted} on the port ({@code up}: the quotas): the port's one OpenAPI document lists them too.
+     */
+    public Mounted configure(StatusHttpServer http, XdsController xds, List<? extends AdminOperation<?>> alsoMounted)
+            throws IOException {
+        // one document for the port, from every table on it; /openapi.json and /v1/openapi.json answer its bytes
+        byte[] openApi = AdminPortDocument.of(Stream.of(CatalogApi.operations(), ApiKeyAdminApi.operations(),
+                alsoMounted).<AdminOperation<?>>flatMap(List::stream).toList());
+        xds.mountAdminApi(http, gate, openApi);
         CatalogApi catalogue = new CatalogApi(new CatalogStore(dataSource), gate, events, Clock.systemUTC(),
-                catalog.domain(), catalog.keycloak(), xds.productServing());
+                catalog.domain(), catalog.keycloak(), xds.productServing(), openApi);
         http.addHandler(CatalogApi.PREFIX, catalogue);
         xds.mountConsole(http, gate, console, Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue,
                 keys)));

@@ -146,6 +146,8 @@ class PersonaMatrixTest {
                         QuotaAdminApi.ROUTES, ApiKeyAdminApi.ROUTES).flatMap(List::stream).toList()));
         catalogueBodies = bodiesFromOpenApi(JSON.readTree(call(surfaces.get(0).base(), Optional.empty(), "GET",
                 "/v1/openapi.json", Optional.empty()).body()));
+        // the port's one document describes the controller's operations too: their calls stay empty objects
+        catalogueBodies.keySet().retainAll(CatalogApi.ROUTES.stream().map(r -> r.method() + " " + r.path()).toList());
         assertThat(catalogueBodies).as("catalogue operations with a request body").hasSizeGreaterThan(10);
         List<Persona> all = new ArrayList<>(SHIPPED.bindings().stream()
                 .map(b -> new Persona(b.match(), Optional.of(b))).toList());
@@ -265,6 +267,27 @@ class PersonaMatrixTest {
             out.put(op.getKey().toUpperCase(java.util.Locale.ROOT) + " " + path.getKey(), body.toString());
         }));
         return out;
+    }
+
+    @Test
+    void adminPort_servesOneOpenApiDocument_atBothUrls_withEveryRouteOfEveryTableAndItsPermission() throws Exception {
+        String base = surfaces.get(0).base();
+        HttpResponse<byte[]> root = client.send(HttpRequest.newBuilder(URI.create(base + "/openapi.json")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> v1 = client.send(HttpRequest.newBuilder(URI.create(base + "/v1/openapi.json")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(root.statusCode()).isEqualTo(200);
+        assertThat(v1.statusCode()).isEqualTo(200);
+        assertThat(v1.body()).as("the same document at both URLs").isEqualTo(root.body());
+        JsonNode doc = JSON.readTree(root.body());
+        assertThat(doc.path("info").path("description").asText()).contains("/v1/openapi.json");
+        List<AdminRoute> served = Stream.of(AdminApi.PORT_ROUTES, CatalogApi.ROUTES, ApiKeyAdminApi.ROUTES)
+                .flatMap(List::stream).toList();
+        for (AdminRoute r : served) {
+            assertThat(doc.path("paths").path(r.path()).path(r.method().toLowerCase(java.util.Locale.ROOT))
+                    .path("x-meshguard-permission").asText()).as("%s %s", r.method(), r.path())
+                    .isEqualTo(r.permission());
+        }
     }
 
     @Test

@@ -122,7 +122,8 @@ public final class XdsStackPart implements StackPart {
                 new io.meshguard.audit.trail.TrailCheckpointSettings(Optional.of(checkpointKey),
                         context.dataDir().resolve("trail-checkpoints"),
                         io.meshguard.audit.trail.TrailCheckpointSettings.INTERVAL.defaultValue()),
-                context.metrics().forServer("xds")).configure(http, xds);
+                context.metrics().forServer("xds")).configure(http, xds,
+                io.meshguard.extauthz.quota.QuotaAdminApi.operations());
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;

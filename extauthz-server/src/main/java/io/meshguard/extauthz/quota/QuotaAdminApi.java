@@ -85,6 +85,11 @@ public final class QuotaAdminApi implements HttpHandler {
         ROUTES = OPERATIONS.routes();
     }
 
+    /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
+    public static List<? extends AdminOperation<?>> operations() {
+        return OPERATIONS.all();
+    }
+
     private final AdminRouter router;
     private final QuotaOwners owners;
 

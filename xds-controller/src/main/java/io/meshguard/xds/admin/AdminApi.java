@@ -177,6 +177,11 @@ public final class AdminApi implements HttpHandler {
                 throw new IllegalStateException("the open document is answered before admission");
             }));
 
+    /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
+    public static List<? extends AdminOperation<?>> operations() {
+        return OPERATIONS.all();
+    }
+
     /** The routes of {@link #OPERATIONS}, in the order the gate matches them. */
     public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 
@@ -224,6 +229,16 @@ public final class AdminApi implements HttpHandler {
     public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
             Supplier<List<NodeStatus>> fleet, AdminGate gate, ConfigChangeAudit audit, FourEyes fourEyes,
             ProductPublisher products) {
+        this(draft, revisions, publisher, fleet, gate, audit, fourEyes, products, AdminPortDocument.controller());
+    }
+
+    /**
+     * @param openApi what {@code GET /openapi.json} answers: the port's one document ({@link AdminPortDocument}),
+     *     listing also what else the caller mounted on the port (the catalogue, the API keys)
+     */
+    public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
+            Supplier<List<NodeStatus>> fleet, AdminGate gate, ConfigChangeAudit audit, FourEyes fourEyes,
+            ProductPublisher products, byte[] openApi) {
         this.fourEyes = fourEyes;
         this.products = products;
         this.draft = draft;
@@ -233,11 +248,14 @@ public final class AdminApi implements HttpHandler {
         this.fleet = fleet;
         this.router = new AdminRouter(ROUTES, gate);
         this.audit = audit;
-        this.openApi = openApiDocument();
+        this.openApi = openApi.clone();
         this.actions = new RevisionActions(revisions, publisher, fourEyes, products, audit);
     }
 
-    /** The OpenAPI document shipped in the jar (the repository's {@code openapi.json}). */
+    /**
+     * The hand-written OpenAPI document shipped in the jar (the repository's {@code openapi.json}): the schemas of the
+     * controller's operations, which {@link AdminPortDocument} starts from.
+     */
     public static byte[] openApiDocument() {
         try (InputStream in = AdminApi.class.getResourceAsStream("/openapi.json")) {
             if (in == null) {

@@ -93,6 +93,11 @@ public final class AuditAdminApi implements HttpHandler {
                             + "scope only",
                     (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.verify(q))));
 
+    /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
+    public static List<? extends AdminOperation<?>> operations() {
+        return OPERATIONS.all();
+    }
+
     /** The operations' routes with their permissions. */
     public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 

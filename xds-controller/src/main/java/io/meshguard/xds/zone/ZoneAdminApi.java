@@ -64,6 +64,11 @@ public final class ZoneAdminApi implements HttpHandler {
                             + "and staleness. The same from every central replica (table zone_stream). Served where "
                             + "central's zone hub runs (`xds.zone_hub.*`, and `meshguard up`).", (a, c) -> a.fleet.render()));
 
+    /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
+    public static List<? extends AdminOperation<?>> operations() {
+        return OPERATIONS.all();
+    }
+
     /** Every route with its permission. */
     public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 
