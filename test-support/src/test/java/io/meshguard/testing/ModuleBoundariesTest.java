@@ -54,7 +54,10 @@ class ModuleBoundariesTest {
                     "the catalogue knows no Envoy protos and no server: servers and controller read it"),
             new Rule("xds-controller", SERVERS, List.of(),
                     "the controller imports no server package: what it shares with them lives in the engines,"
-                            + " the catalogue or contract"));
+                            + " the catalogue or contract"),
+            new Rule("xds-controller", List.of("console"), List.of("io.meshguard.xds.console"),
+                    "the console is mounted beside the controller by whoever wires the admin port (cli, devstack):"
+                            + " the controller does not know it"));
 
     static final List<Allowance> ALLOWANCES = List.of();
 

@@ -72,8 +72,8 @@ public final class XdsController implements ServerComponent {
     /** The policy files route profiles are checked against; empty: not checked (readiness says so). */
     private final Optional<PolicyProfiles> profiles;
     private volatile boolean started;
-    /** The console's fleet screen when the console is mounted: its live streams end when the controller closes. */
-    private volatile io.meshguard.xds.console.FleetScreen consoleFleet;
+    /** What is mounted beside the controller and ends first when it closes (the console's live streams). */
+    private final List<Runnable> beforeClose = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private XdsController(XdsSettings settings, DataSource dataSource, MeterRegistry meters, ConfigChangeAudit audit,
             Optional<PolicyFileSet> policies, Tracing tracing) {
@@ -156,44 +156,22 @@ public final class XdsController implements ServerComponent {
     }
 
     /**
-     * Adds the console under {@code /console} to the same listener, over the same services and gate as the admin API
-     * (docs/console.md); call before it starts.
+     * The stores and services the admin API works over, for what else is mounted beside it on the admin port (the
+     * console module's {@code ConsoleMount}).
      */
-    public io.meshguard.xds.console.Console mountConsole(StatusHttpServer http, AdminGate gate,
-            io.meshguard.xds.console.ConsoleSettings console) {
-        return mountConsole(http, gate, console, Optional.empty());
+    public AdminServices adminServices() {
+        return new AdminServices(draft, revisions, core.publisher(), approvals, products, audit, dataSource);
     }
 
-    /**
-     * As {@link #mountConsole(StatusHttpServer, AdminGate, io.meshguard.xds.console.ConsoleSettings)}, with Approvals
-     * and the developer portal over the catalogue's API and the API keys' API mounted beside it.
-     */
-    public io.meshguard.xds.console.Console mountConsole(StatusHttpServer http, AdminGate gate,
-            io.meshguard.xds.console.ConsoleSettings console,
-            Optional<io.meshguard.xds.console.CatalogConsole> catalogue) {
-        io.meshguard.xds.admin.RevisionActions actions = new io.meshguard.xds.admin.RevisionActions(revisions,
-                core.publisher(), approvals, products, audit);
-        Clock clock = Clock.systemUTC();
-        consoleFleet = new io.meshguard.xds.console.FleetScreen(this::fleet, core.publisher()::servedRevision, clock);
-        io.meshguard.xds.console.Console handler = new io.meshguard.xds.console.Console(console, gate,
-                new io.meshguard.xds.console.RevisionsScreen(revisions, approvals, core.publisher(), actions, draft,
-                        gate), consoleFleet,
-                new io.meshguard.xds.console.AuditScreen(new io.meshguard.audit.query.AuditReader(dataSource),
-                        new io.meshguard.audit.trail.AdminTrailVerifier(dataSource),
-                        new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, clock), gate, clock),
-                new io.meshguard.xds.console.ValidateScreen(draft, core.publisher().validator()),
-                new io.meshguard.xds.console.TrafficScreen(new io.meshguard.audit.query.TrafficReport(dataSource),
-                        clock), catalogue, clock);
-        http.addHandler(io.meshguard.xds.console.Console.PREFIX, handler);
-        return handler;
+    /** Runs {@code action} first when the controller closes: what was mounted beside it ends its streams. */
+    public void beforeClose(Runnable action) {
+        beforeClose.add(action);
     }
 
-    /** Ends the console's live streams first, so the admin port's stop does not wait for them. */
-    public void closeConsoleStreams() {
-        io.meshguard.xds.console.FleetScreen f = consoleFleet;
-        if (f != null) {
-            f.close();
-        }
+    /** What {@link #adminServices()} hands out: the controller's own instances, not copies. */
+    public record AdminServices(PgGatewayStore draft, PgRevisionStore revisions, Publisher publisher,
+            io.meshguard.xds.approval.FourEyes approvals, ProductPublisher products, ConfigChangeAudit audit,
+            DataSource dataSource) {
     }
 
     @Override
@@ -310,7 +288,7 @@ public final class XdsController implements ServerComponent {
     @Override
     public void close() {
         started = false;
-        closeConsoleStreams();
+        beforeClose.forEach(Runnable::run);
         listener.close();
         subscriptionFeed.close();
         profiles.ifPresent(PolicyProfiles::close);

@@ -67,8 +67,8 @@ public final class ConsoleBench {
             StatusHttpServer http = new StatusHttpServer("bench-console", HttpServerSettings.onPort(0), registry);
             AdminGate gate = AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file");
             xds.mountAdminApi(http, gate);
-            xds.mountConsole(http, gate, ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(),
-                    "http://127.0.0.1"));
+            io.meshguard.xds.console.Console console = io.meshguard.xds.console.ConsoleMount.mount(xds, http, gate,
+                    ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(), "http://127.0.0.1"));
             xds.start();
             http.start();
             try {
@@ -119,7 +119,7 @@ public final class ConsoleBench {
                     throw new IllegalStateException("no revisions");
                 }
             } finally {
-                xds.closeConsoleStreams();
+                console.closeStreams();
                 http.close();
                 xds.close();
             }

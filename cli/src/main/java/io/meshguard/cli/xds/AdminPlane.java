@@ -11,6 +11,7 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.admin.AdminPortDocument;
 import io.meshguard.xds.console.CatalogConsole;
+import io.meshguard.xds.console.ConsoleMount;
 import io.meshguard.xds.console.ConsoleSettings;
 import io.meshguard.audit.trail.TrailCheckpointSettings;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
@@ -67,7 +68,7 @@ public record AdminPlane(AdminGate gate, AdminEvents events, DataSource dataSour
         CatalogApi catalogue = new CatalogApi(new CatalogStore(dataSource), gate, events, Clock.systemUTC(),
                 catalog.domain(), catalog.keycloak(), xds.productServing(), openApi);
         http.addHandler(CatalogApi.PREFIX, catalogue);
-        xds.mountConsole(http, gate, console, Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue,
+        ConsoleMount.mount(xds, http, gate, console, Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue,
                 keys)));
         http.addReadinessChecks(xds.readinessChecks());
         ServerComponent trail = checkpoints.checkpointer(dataSource, meters, instanceName())

@@ -38,6 +38,8 @@ import javax.sql.DataSource;
  */
 final class KeycloakSignedConsole implements AutoCloseable {
     private final XdsController xds;
+    /** The console once {@link #startConsole} mounted it: its live streams end first on close. */
+    private Optional<Console> mounted = Optional.empty();
     private final StatusHttpServer http;
     private final AuditWriter auditWriter;
     private final AdminGate gate;
@@ -85,8 +87,8 @@ final class KeycloakSignedConsole implements AutoCloseable {
 
     /** Mounts the console (with Approvals and the portal when {@code catalog} is there) and starts serving. */
     void startConsole(Optional<CatalogConsole> catalog) throws IOException {
-        xds.mountConsole(http, gate, ConsoleSettings.of(Optional.of(issuer), "meshguard-console",
-                Optional.of("console-secret"), base), catalog);
+        mounted = Optional.of(ConsoleMount.mount(xds, http, gate, ConsoleSettings.of(Optional.of(issuer),
+                "meshguard-console", Optional.of("console-secret"), base), catalog));
         xds.start();
         http.start();
     }
@@ -114,7 +116,7 @@ final class KeycloakSignedConsole implements AutoCloseable {
 
     @Override
     public void close() {
-        xds.closeConsoleStreams();
+        mounted.ifPresent(Console::closeStreams);
         http.close();
         xds.close();
         auditWriter.close();

@@ -60,8 +60,8 @@ class ConsoleLocalModeTest {
         http = new StatusHttpServer("xds-console-local", HttpServerSettings.onPort(0), registry);
         AdminGate gate = AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file");
         xds.mountAdminApi(http, gate);
-        xds.mountConsole(http, gate, ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(),
-                "http://127.0.0.1"));
+        ConsoleMount.mount(xds, http, gate, ConsoleSettings.of(Optional.empty(), "meshguard-console",
+                Optional.empty(), "http://127.0.0.1"));
         xds.start();
         http.start();
         base = "http://127.0.0.1:" + http.port();
